@@ -1,0 +1,241 @@
+//! User-facing problems as data: a message, a location and help, rendered in one place.
+//!
+//! Every layer that reads user input (rules, scripts, calendars, registries, result sheets)
+//! reports [`Diagnostic`]s instead of failing on the first problem, so one run shows them all.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, termcolor::NoColor};
+
+/// Index of a source text held by [`Sources`].
+pub type FileId = usize;
+
+/// The texts that diagnostics point into (rule files, scripts, calendars).
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    files: Vec<(String, String)>,
+}
+
+impl Sources {
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.push((name.into(), text.into()));
+        self.files.len() - 1
+    }
+
+    pub fn name(&self, id: FileId) -> &str {
+        self.files.get(id).map_or("<unknown>", |f| f.0.as_str())
+    }
+
+    pub fn text(&self, id: FileId) -> &str {
+        self.files.get(id).map_or("", |f| f.1.as_str())
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
+        line_col(self.text(id), offset)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Byte offset of a 1-based line and column (in characters) in `text`.
+pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let col_bytes: usize = l.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+            return offset + col_bytes;
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Where a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// Not tied to a file (a wrong flag, a missing folder).
+    None,
+    /// A byte range inside a text held by [`Sources`]; rendered with a snippet and caret.
+    Span { file: FileId, range: Range<usize> },
+    /// A line (and column) in a file whose text is not kept, e.g. a row of a large registry.
+    Line {
+        path: String,
+        line: usize,
+        column: Option<usize>,
+    },
+}
+
+/// One problem found in user input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub location: Location,
+    /// Short text under the caret.
+    pub label: Option<String>,
+    /// "help: ..." lines: what to do about it.
+    pub help: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            location: Location::None,
+            label: None,
+            help: Vec::new(),
+        }
+    }
+
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message)
+        }
+    }
+
+    pub fn at(mut self, file: FileId, range: Range<usize>) -> Self {
+        self.location = Location::Span { file, range };
+        self
+    }
+
+    pub fn at_line(mut self, path: impl Into<String>, line: usize, column: Option<usize>) -> Self {
+        self.location = Location::Line {
+            path: path.into(),
+            line,
+            column,
+        };
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help.push(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Renders diagnostics as plain text: `error: ...`, ` --> file:line:col`, a snippet with a caret.
+pub fn render(sources: &Sources, diags: &[Diagnostic]) -> String {
+    let mut files = SimpleFiles::new();
+    for (name, text) in &sources.files {
+        files.add(name.clone(), text.clone());
+    }
+    let config = term::Config::default();
+    let mut out = String::new();
+    for d in diags {
+        match &d.location {
+            Location::Span { file, range } => {
+                let mut cs = match d.severity {
+                    Severity::Error => CsDiagnostic::error(),
+                    Severity::Warning => CsDiagnostic::warning(),
+                }
+                .with_message(&d.message);
+                let text = sources.text(*file);
+                let start = floor_char_boundary(text, range.start.min(text.len()));
+                let end = floor_char_boundary(text, range.end.min(text.len())).max(start);
+                cs = cs.with_labels(vec![
+                    Label::primary(*file, start..end).with_message(d.label.clone().unwrap_or_default()),
+                ]);
+                cs = cs.with_notes(d.help.iter().map(|h| format!("help: {h}")).collect());
+                let mut buf = NoColor::new(Vec::new());
+                if term::emit(&mut buf, &config, &files, &cs).is_ok() {
+                    out.push_str(&String::from_utf8_lossy(&buf.into_inner()));
+                } else {
+                    plain(&mut out, d, None);
+                }
+            }
+            Location::Line { path, line, column } => {
+                let loc = match column {
+                    Some(c) => format!("{path}:{line}:{c}"),
+                    None => format!("{path}:{line}"),
+                };
+                plain(&mut out, d, Some(&loc));
+            }
+            Location::None => plain(&mut out, d, None),
+        }
+    }
+    out
+}
+
+fn plain(out: &mut String, d: &Diagnostic, loc: Option<&str>) {
+    let sev = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let _ = writeln!(out, "{sev}: {}", d.message);
+    if let Some(loc) = loc {
+        let _ = writeln!(out, "  ┌─ {loc}");
+    }
+    if let Some(label) = &d.label {
+        let _ = writeln!(out, "  │ {label}");
+    }
+    for h in &d.help {
+        let _ = writeln!(out, "  = help: {h}");
+    }
+    out.push('\n');
+}
+
+/// "did you mean `x`?" for a misspelt name, if a known name is close enough.
+pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(given, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters() {
+        let text = "a = 1\n名称 = \"x\"\n";
+        let off = text.find('=').unwrap_or(0);
+        assert_eq!(line_col(text, off), (1, 3));
+        let off = text.rfind('=').unwrap_or(0);
+        assert_eq!(line_col(text, off), (2, 4));
+        assert_eq!(offset_of(text, 2, 4), off);
+    }
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(did_you_mean("ratoi", ["ratio", "name"]), Some("ratio"));
+        assert_eq!(did_you_mean("zzz", ["ratio", "name"]), None);
+    }
+}

@@ -1,0 +1,2 @@
+//! Target and inspector registries (名录库): reading, validation, snapshots.
+pub mod types;

@@ -1,0 +1,56 @@
+//! Registry rows as the engine sees them, after reading and validation.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetStatus {
+    Active,
+    Deregistered,
+}
+
+/// One row of the target registry (检查对象名录库).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+    /// Registry category, e.g. "hotel"; rules name these.
+    pub category: String,
+    pub district: String,
+    pub address: String,
+    /// In a key area (重点区域).
+    pub key_area: bool,
+    /// Risk or credit class, e.g. "A".."D" or "high"; rules map it to ratios.
+    pub class: Option<String>,
+    pub licence: Option<String>,
+    pub status: TargetStatus,
+    pub last_inspected: Option<NaiveDate>,
+    pub last_result: Option<String>,
+    /// Other columns, by header, for rules to read.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// One row of the inspector registry (执法检查人员名录库).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspector {
+    pub id: String,
+    pub name: String,
+    /// Department id, e.g. "zhian".
+    pub department: String,
+    pub certificate: String,
+    pub qualifications: Vec<String>,
+    pub active: bool,
+    pub area: String,
+    /// Declared conflicts of interest: target ids or organisation names (回避).
+    pub conflicts: Vec<String>,
+}
+
+/// Both registries, frozen, with the SHA-256 of each source file's bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    pub targets: Vec<Target>,
+    pub inspectors: Vec<Inspector>,
+    /// (file name, sha256 hex) for each file read.
+    pub sources: Vec<(String, String)>,
+}

@@ -1,0 +1,2 @@
+//! Config and rule files: raw TOML → validated [`model::Model`].
+pub mod model;

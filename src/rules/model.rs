@@ -1,0 +1,300 @@
+//! The validated rule model. Nothing downstream of `rules::load` sees a raw TOML struct.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::calendar::Holiday;
+use crate::script::Hook;
+
+/// Everything the engine needs from `config/suiji.toml` and `rules/`.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub config: Config,
+    pub departments: Vec<Department>,
+    /// SHA-256 (hex) over every rule and script file, in path order: names the rule set in manifests.
+    pub rules_hash: String,
+}
+
+impl Model {
+    pub fn matters(&self) -> impl Iterator<Item = &Matter> {
+        self.departments.iter().flat_map(|d| d.matters.iter())
+    }
+
+    pub fn matter(&self, id: &str) -> Option<&Matter> {
+        self.matters().find(|m| m.id == id)
+    }
+
+    pub fn department(&self, id: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.id == id)
+    }
+}
+
+/// `config/suiji.toml`, validated. Relative paths are resolved against the config file's folder's parent
+/// (the project root), so `suiji` works from any working directory.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub root: PathBuf,
+    pub bureau: Bureau,
+    pub timezone: chrono_tz::Tz,
+    pub rules_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub output_dir: PathBuf,
+    pub holidays_dir: PathBuf,
+    /// Allow a provisional calendar (computed from lunar dates) for years without official data.
+    pub provisional_calendar: bool,
+    pub registries: Registries,
+    pub limits: ScriptLimits,
+    /// Target fields that may appear on public notices.
+    pub public_fields: Vec<String>,
+    /// Target categories (registry `category` values) that rules may name.
+    pub categories: BTreeMap<String, String>,
+    /// Inspector qualifications that rules may require.
+    pub qualifications: BTreeMap<String, String>,
+    /// Default seed source for scheduled draws.
+    pub seed_source: SeedSourceConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bureau {
+    pub name: String,
+    pub region: String,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registries {
+    pub targets: Vec<PathBuf>,
+    pub inspectors: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SeedSourceConfig {
+    /// The operating system's random source.
+    Os,
+    /// A file whose contents (e.g. a published lottery result) become the seed.
+    File(PathBuf),
+}
+
+/// Limits for every rule script call.
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptLimits {
+    pub max_operations: u64,
+    pub max_call_depth: usize,
+    pub max_expr_depth: usize,
+    pub max_string_size: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+    pub timeout_ms: u64,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_operations: 1_000_000,
+            max_call_depth: 32,
+            max_expr_depth: 64,
+            max_string_size: 64 * 1024,
+            max_array_size: 10_000,
+            max_map_size: 10_000,
+            timeout_ms: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    pub file: PathBuf,
+    pub matters: Vec<Matter>,
+}
+
+/// A sampling ratio as parts per million, so "5%", "0.05" and "50000ppm" are the same number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ratio(u32);
+
+impl Ratio {
+    pub const FULL: Ratio = Ratio(1_000_000);
+
+    /// `None` unless 0 < ppm ≤ 1 000 000.
+    pub fn from_ppm(ppm: u32) -> Option<Ratio> {
+        (ppm > 0 && ppm <= 1_000_000).then_some(Ratio(ppm))
+    }
+
+    pub fn ppm(self) -> u32 {
+        self.0
+    }
+
+    pub fn is_full(self) -> bool {
+        self.0 == 1_000_000
+    }
+
+    /// Targets to draw from `n` eligible: ⌈ratio × n⌉ ("at least" rounds up), so a non-empty
+    /// population always yields at least one.
+    pub fn sample_size(self, n: usize) -> usize {
+        let n = n as u128;
+        (n * u128::from(self.0)).div_ceil(1_000_000) as usize
+    }
+
+    /// The sum of two ratios, capped at 100% (a holiday window's raised ratio).
+    pub fn saturating_add(self, other: Ratio) -> Ratio {
+        Ratio((self.0 + other.0).min(1_000_000))
+    }
+
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.0) / 1_000_000.0
+    }
+}
+
+impl std::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pct = f64::from(self.0) / 10_000.0;
+        if self.0 % 10_000 == 0 {
+            write!(f, "{}%", self.0 / 10_000)
+        } else {
+            write!(f, "{pct}%")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeriodKind {
+    Year,
+    Half,
+    Quarter,
+    Month,
+}
+
+#[derive(Debug, Clone)]
+pub enum Frequency {
+    Yearly,
+    HalfYearly,
+    Quarterly,
+    Monthly,
+    /// A cron expression (6 or 7 fields, seconds first), in the bureau's time zone.
+    Cron {
+        expr: String,
+        schedule: Arc<cron::Schedule>,
+    },
+}
+
+impl Frequency {
+    pub fn label_zh(&self) -> String {
+        match self {
+            Frequency::Yearly => "每年 1 次".into(),
+            Frequency::HalfYearly => "每半年 1 次".into(),
+            Frequency::Quarterly => "每季度 1 次".into(),
+            Frequency::Monthly => "每月 1 次".into(),
+            Frequency::Cron { expr, .. } => format!("按计划表达式 `{expr}`"),
+        }
+    }
+}
+
+/// When in its period a draw is issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueAt {
+    /// The n-th working day of the period (1 = first).
+    WorkingDay(u32),
+    /// Calendar day n of the period's first month, moved forward to a working day.
+    Day(u32),
+}
+
+/// Extra draws before major holidays (重大节假日加强抽查).
+#[derive(Debug, Clone)]
+pub struct HolidayRule {
+    pub holidays: Vec<Holiday>,
+    /// Issue the draw this many days before the holiday's first day off.
+    pub days_before: u32,
+    /// Count `days_before` in working days instead of calendar days.
+    pub working_days: bool,
+    /// The window's ratio (of the matter's scope, or of key areas when `key_area_only`).
+    pub ratio: Ratio,
+    /// Restrict the holiday draw to targets flagged as in a key area (重点区域).
+    pub key_area_only: bool,
+    /// Due date: working days after issue.
+    pub due_working_days: u32,
+}
+
+/// What to do with a draw whose issue date passed while the service was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Issue it at start-up.
+    Issue,
+    /// Issue it only if no more than `grace_days` late; otherwise skip it (logged and audited).
+    Skip { grace_days: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistItem {
+    /// Stable id, e.g. "hotel-01"; results refer to it.
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub channel: String,
+    pub deadline_working_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Matter {
+    /// "department.matter", e.g. "zhian.hotel".
+    pub id: String,
+    pub department: String,
+    pub name: String,
+    pub legal_basis: Vec<String>,
+    /// Registry categories in scope.
+    pub categories: Vec<String>,
+    /// Human-readable scope (抽查对象) as the plan states it.
+    pub scope_text: String,
+    pub ratio: Ratio,
+    /// Target field holding the class used by `class_ratios` (e.g. "risk").
+    pub class_field: Option<String>,
+    pub class_ratios: BTreeMap<String, Ratio>,
+    /// Target field to stratify by (e.g. "district"); `None` = one stratum.
+    pub stratify_by: Option<String>,
+    pub frequency: Frequency,
+    pub issue_at: IssueAt,
+    /// Working days from issue to the due date of the inspections.
+    pub due_working_days: u32,
+    pub holiday: Option<HolidayRule>,
+    pub team_size: u32,
+    pub qualifications: Vec<String>,
+    /// Most targets one inspector gets per period.
+    pub workload_cap: u32,
+    /// No re-inspection within this many months of a clean result.
+    pub cooldown_months: Option<u32>,
+    /// At most this many inspections per target per year (all matters).
+    pub yearly_cap: Option<u32>,
+    pub checklist: Vec<ChecklistItem>,
+    pub publication: Publication,
+    pub catch_up: CatchUp,
+    pub eligible: Option<Hook>,
+    pub weight: Option<Hook>,
+    pub conflict: Option<Hook>,
+    /// Policy note (how an ambiguity of the source plan was resolved).
+    pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_size_rounds_up() {
+        let five = Ratio::from_ppm(50_000).expect("valid");
+        assert_eq!(five.sample_size(0), 0);
+        assert_eq!(five.sample_size(1), 1);
+        assert_eq!(five.sample_size(20), 1);
+        assert_eq!(five.sample_size(21), 2);
+        assert_eq!(five.sample_size(300), 15);
+        assert_eq!(Ratio::FULL.sample_size(7), 7);
+        assert_eq!(five.to_string(), "5%");
+        assert_eq!(Ratio::from_ppm(25_000).map(|r| r.to_string()), Some("2.5%".into()));
+        assert!(Ratio::from_ppm(0).is_none());
+        assert!(Ratio::from_ppm(1_000_001).is_none());
+    }
+}

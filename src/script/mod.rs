@@ -1,0 +1,254 @@
+//! The sandboxed Rhai engine that runs rule hooks.
+//!
+//! One [`Sandbox`] is configured for all rules: no modules, no `eval`, strict variables,
+//! errors on misspelt map properties, and bounded operations, call depth, expression depth,
+//! string/array/map sizes and wall-clock time per call. Scripts are compiled once, at load,
+//! and hooks are called by name without re-running the script's top level.
+
+mod value;
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
+
+use crate::rules::model::ScriptLimits;
+
+pub use value::{ctx_map, inspector_map, target_map};
+
+/// The hooks a matter may name, with the arity each must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// `eligible(target, ctx) -> bool`
+    Eligible,
+    /// `weight(target, ctx) -> number > 0`
+    Weight,
+    /// `conflict(inspector, target) -> bool` (true = must not inspect: 回避)
+    Conflict,
+}
+
+impl HookKind {
+    pub fn fn_name(self) -> &'static str {
+        match self {
+            HookKind::Eligible => "eligible",
+            HookKind::Weight => "weight",
+            HookKind::Conflict => "conflict",
+        }
+    }
+
+    pub fn params(self) -> &'static str {
+        match self {
+            HookKind::Eligible | HookKind::Weight => "(target, ctx)",
+            HookKind::Conflict => "(inspector, target)",
+        }
+    }
+
+    pub fn arity(self) -> usize {
+        2
+    }
+}
+
+/// A compiled script shared by the hooks that name it.
+#[derive(Debug)]
+pub struct Script {
+    pub path: PathBuf,
+    /// Display name used in errors (relative to the project root).
+    pub name: String,
+    pub source: String,
+    pub ast: AST,
+}
+
+/// A hook: one function of a compiled script.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub kind: HookKind,
+    pub script: Arc<Script>,
+    /// The function's name inside the script.
+    pub function: String,
+    /// Target fields the hook reads, when every use of its target parameter is a plain
+    /// `target.field` access; `None` when it may read anything (then results are not memoised).
+    pub reads: Option<Vec<String>>,
+}
+
+/// A failed hook call: which script, where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{script}:{line}:{column}: {message}")]
+pub struct HookError {
+    pub script: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+thread_local! {
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// The one configured Rhai engine.
+pub struct Sandbox {
+    engine: Engine,
+    limits: ScriptLimits,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("limits", &self.limits).finish()
+    }
+}
+
+const TIMEOUT_TOKEN: &str = "suiji:timeout";
+
+impl Sandbox {
+    pub fn new(limits: ScriptLimits) -> Sandbox {
+        let mut engine = Engine::new();
+        engine
+            .set_max_operations(limits.max_operations)
+            .set_max_call_levels(limits.max_call_depth)
+            .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
+            .set_max_string_size(limits.max_string_size)
+            .set_max_array_size(limits.max_array_size)
+            .set_max_map_size(limits.max_map_size)
+            .set_strict_variables(true)
+            .set_fail_on_invalid_map_property(true)
+            .set_allow_looping(true)
+            .set_allow_shadowing(true);
+        engine.disable_symbol("eval");
+        engine.on_print(|s| tracing::info!(target: "suiji::script", "{s}"));
+        engine.on_debug(|s, src, pos| tracing::debug!(target: "suiji::script", "{src:?} {pos}: {s}"));
+        engine.on_progress(|_ops| {
+            let expired = DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() >= t));
+            expired.then(|| Dynamic::from(TIMEOUT_TOKEN))
+        });
+        value::register(&mut engine);
+        Sandbox { engine, limits }
+    }
+
+    pub fn limits(&self) -> ScriptLimits {
+        self.limits
+    }
+
+    /// Compiles a script. On error: (line, column, message).
+    pub fn compile(&self, source: &str) -> Result<AST, (usize, usize, String)> {
+        self.engine.compile(source).map_err(|e| {
+            let (line, col) = pos(e.position());
+            (line, col, e.0.to_string())
+        })
+    }
+
+    /// Calls a hook with two arguments under the time limit.
+    pub fn call(&self, hook: &Hook, a: Dynamic, b: Dynamic) -> Result<Dynamic, HookError> {
+        let deadline = Instant::now() + Duration::from_millis(self.limits.timeout_ms);
+        DEADLINE.with(|d| d.set(Some(deadline)));
+        let mut scope = Scope::new();
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        let result = self.engine.call_fn_with_options::<Dynamic>(
+            options,
+            &mut scope,
+            &hook.script.ast,
+            &hook.function,
+            (a, b),
+        );
+        DEADLINE.with(|d| d.set(None));
+        result.map_err(|e| self.hook_error(hook, &e))
+    }
+
+    fn hook_error(&self, hook: &Hook, e: &EvalAltResult) -> HookError {
+        let (line, column) = pos(innermost_position(e));
+        let message = match innermost(e) {
+            EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => format!(
+                "hook `{}` ran longer than the {} ms time limit (an endless loop?)",
+                hook.function, self.limits.timeout_ms
+            ),
+            EvalAltResult::ErrorTooManyOperations(_) => format!(
+                "hook `{}` exceeded the limit of {} operations (an endless loop?)",
+                hook.function, self.limits.max_operations
+            ),
+            EvalAltResult::ErrorDataTooLarge(what, _) => {
+                format!("hook `{}`: {what} is larger than the sandbox allows", hook.function)
+            }
+            EvalAltResult::ErrorStackOverflow(_) => format!(
+                "hook `{}` called functions deeper than the limit of {}",
+                hook.function, self.limits.max_call_depth
+            ),
+            other => format!("hook `{}` failed: {other}", hook.function),
+        };
+        HookError {
+            script: hook.script.name.clone(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+fn innermost(e: &EvalAltResult) -> &EvalAltResult {
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => innermost(inner),
+        other => other,
+    }
+}
+
+fn innermost_position(e: &EvalAltResult) -> Position {
+    let inner = innermost(e);
+    if inner.position().is_none() { e.position() } else { inner.position() }
+}
+
+fn pos(p: Position) -> (usize, usize) {
+    (p.line().unwrap_or(0), p.position().unwrap_or(0))
+}
+
+/// Finds which fields of parameter `param` a function body reads, if every use is `param.field`.
+pub(crate) fn fields_read(source: &str, param: &str) -> Option<Vec<String>> {
+    let bytes = source.as_bytes();
+    let mut fields = Vec::new();
+    let mut i = 0;
+    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut uses = 0usize;
+    while let Some(found) = source[i..].find(param) {
+        let start = i + found;
+        let end = start + param.len();
+        i = end;
+        if start > 0 && (is_ident(bytes[start - 1]) || bytes[start - 1] == b'.') {
+            continue;
+        }
+        if end < bytes.len() && is_ident(bytes[end]) {
+            continue;
+        }
+        uses += 1;
+        if bytes.get(end) == Some(&b'.') {
+            let rest = &source[end + 1..];
+            let field: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if field.is_empty() {
+                return None;
+            }
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        } else if uses > 1 {
+            // Any use other than the declaration and `param.field` may read the whole value.
+            return None;
+        }
+    }
+    fields.sort();
+    Some(fields)
+}
+
+/// Display name of a path relative to `root`.
+pub(crate) fn display_path(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_plain_field_reads() {
+        let src = "fn eligible(target, ctx) { target.category == \"hotel\" && target.extra.rooms > 10 }";
+        assert_eq!(fields_read(src, "target"), Some(vec!["category".into(), "extra".into()]));
+        let src = "fn eligible(target, ctx) { let t = target; t.category == \"x\" }";
+        assert_eq!(fields_read(src, "target"), None);
+    }
+}
