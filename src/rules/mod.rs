@@ -1,2 +1,9 @@
-//! Config and rule files: raw TOML → validated [`model::Model`].
+//! Config and rule files: raw TOML → validated [`model::Model`], every problem located.
+pub mod config;
+pub mod department;
+pub mod load;
 pub mod model;
+pub mod reader;
+pub mod values;
+
+pub use load::{LoadError, Loaded, load};

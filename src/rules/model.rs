@@ -54,6 +54,8 @@ pub struct Config {
     pub qualifications: BTreeMap<String, String>,
     /// Default seed source for scheduled draws.
     pub seed_source: SeedSourceConfig,
+    /// Fixed texts of the plan document.
+    pub plan: crate::rules::config::PlanText,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +110,12 @@ pub struct Department {
     pub id: String,
     pub name: String,
     pub file: PathBuf,
+    /// The plan's 抽查任务/抽查对象 paragraph.
+    pub summary: Option<String>,
+    /// The plan's 抽查比例和频次 paragraph, as written.
+    pub frequency_note: Option<String>,
+    /// The plan's 抽查结果公示 paragraph.
+    pub publication_note: Option<String>,
     pub matters: Vec<Matter>,
 }
 
@@ -230,6 +238,8 @@ pub enum CatchUp {
 pub struct ChecklistItem {
     /// Stable id, e.g. "hotel-01"; results refer to it.
     pub id: String,
+    /// Optional heading the item sits under in the plan (e.g. who the item concerns).
+    pub group: Option<String>,
     pub text: String,
 }
 

@@ -1,0 +1,29 @@
+//! `suiji check`: validate config, rules and scripts.
+
+use super::{Cli, exit, load_rules};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<i32> {
+    let loaded = match load_rules(cli) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let model = &loaded.model;
+    let matters = model.matters().count();
+    let hooks = model
+        .matters()
+        .map(|m| [&m.eligible, &m.weight, &m.conflict].iter().filter(|h| h.is_some()).count())
+        .sum::<usize>();
+    println!(
+        "ok: {} — {} departments, {matters} matters, {hooks} hooks; rules {}",
+        model.config.bureau.name,
+        model.departments.len(),
+        &model.rules_hash[..12]
+    );
+    for d in &model.departments {
+        println!("  {} {}: {}", d.id, d.name, d.matters.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", "));
+    }
+    Ok(exit::OK)
+}

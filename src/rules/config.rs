@@ -1,0 +1,217 @@
+//! `config/suiji.toml` → [`Config`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::rules::model::{Bureau, Config, Registries, ScriptLimits, SeedSourceConfig};
+use crate::rules::reader::{Cx, Table, parse};
+
+const TOP_KEYS: &[&str] = &[
+    "timezone",
+    "bureau",
+    "paths",
+    "calendar",
+    "registries",
+    "publication",
+    "seed",
+    "limits",
+    "categories",
+    "qualifications",
+    "plan",
+];
+
+/// Reads the config text. `path` is the config file; relative paths resolve against `root`.
+pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Option<Config> {
+    let value = parse(text, cx)?;
+    let mut top = Table::from_value(value, "", cx)?;
+
+    let timezone = match top.string("timezone", cx) {
+        Some(tz) => match tz.value.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                cx.error(tz.span, format!("unknown time zone `{}`", tz.value), "not an IANA time zone")
+                    .help
+                    .push("use \"Asia/Shanghai\"".into());
+                None
+            }
+        },
+        None => Some(chrono_tz::Asia::Shanghai),
+    };
+
+    let bureau = top.table("bureau", cx).and_then(|mut t| {
+        let name = t.req_string("name", "\"平邑县公安局\"", cx);
+        let region = t.string("region", cx);
+        let code = t.string("code", cx);
+        t.finish(&["name", "region", "code"], cx);
+        Some(Bureau {
+            name: name?.value,
+            region: region.map(|r| r.value).unwrap_or_default(),
+            code: code.map(|c| c.value),
+        })
+    });
+    if bureau.is_none() && !cx.diags.iter().any(|d| d.message.contains("bureau")) {
+        cx.error(0..1, "missing [bureau] table", "the config needs a [bureau] table")
+            .help
+            .push("add [bureau] with name = \"…\" and region = \"…\"".into());
+    }
+
+    let mut rules_dir = root.join("rules");
+    let mut data_dir = root.join("data");
+    let mut output_dir = root.join("out");
+    let mut holidays_dir = root.join("config/holidays");
+    if let Some(mut t) = top.table("paths", cx) {
+        for (key, slot) in [
+            ("rules", &mut rules_dir),
+            ("data", &mut data_dir),
+            ("output", &mut output_dir),
+            ("holidays", &mut holidays_dir),
+        ] {
+            if let Some(p) = t.string(key, cx) {
+                *slot = root.join(p.value);
+            }
+        }
+        t.finish(&["rules", "data", "output", "holidays"], cx);
+    }
+
+    let mut provisional_calendar = false;
+    if let Some(mut t) = top.table("calendar", cx) {
+        if let Some(b) = t.boolean("provisional", cx) {
+            provisional_calendar = b.value;
+        }
+        t.finish(&["provisional"], cx);
+    }
+
+    let mut registries = Registries {
+        targets: Vec::new(),
+        inspectors: Vec::new(),
+    };
+    if let Some(mut t) = top.table("registries", cx) {
+        registries.targets = t.strings("targets", cx).unwrap_or_default().into_iter().map(|p| root.join(p.value)).collect();
+        registries.inspectors = t.strings("inspectors", cx).unwrap_or_default().into_iter().map(|p| root.join(p.value)).collect();
+        t.finish(&["targets", "inspectors"], cx);
+    }
+
+    let mut public_fields = vec!["id".to_string(), "name".into(), "category".into(), "district".into()];
+    if let Some(mut t) = top.table("publication", cx) {
+        if let Some(f) = t.strings("public_fields", cx) {
+            public_fields.clear();
+            for field in f {
+                if PUBLIC_FIELD_CHOICES.contains(&field.value.as_str()) {
+                    public_fields.push(field.value);
+                } else {
+                    let d = cx.error(field.span, format!("`{}` cannot be published", field.value), "not a public target field");
+                    d.help.push(format!("choose from: {}", PUBLIC_FIELD_CHOICES.join(", ")));
+                }
+            }
+        }
+        t.finish(&["public_fields"], cx);
+    }
+
+    let mut seed_source = SeedSourceConfig::Os;
+    if let Some(mut t) = top.table("seed", cx) {
+        if let Some(src) = t.string("source", cx) {
+            match src.value.as_str() {
+                "os" => {}
+                "file" => match t.req_string("file", "\"config/seed.txt\"", cx) {
+                    Some(f) => seed_source = SeedSourceConfig::File(root.join(f.value)),
+                    None => {}
+                },
+                other => {
+                    cx.error(src.span, format!("unknown seed source `{other}`"), "expected \"os\" or \"file\"");
+                }
+            }
+        }
+        t.finish(&["source", "file"], cx);
+    }
+
+    let mut limits = ScriptLimits::default();
+    if let Some(mut t) = top.table("limits", cx) {
+        let big = 1_000_000_000i64;
+        if let Some(v) = t.integer("max_operations", 1_000, big, cx) {
+            limits.max_operations = v.value as u64;
+        }
+        if let Some(v) = t.integer("max_call_depth", 1, 256, cx) {
+            limits.max_call_depth = v.value as usize;
+        }
+        if let Some(v) = t.integer("max_expr_depth", 8, 1024, cx) {
+            limits.max_expr_depth = v.value as usize;
+        }
+        if let Some(v) = t.integer("max_string_size", 64, 100_000_000, cx) {
+            limits.max_string_size = v.value as usize;
+        }
+        if let Some(v) = t.integer("max_array_size", 16, 10_000_000, cx) {
+            limits.max_array_size = v.value as usize;
+        }
+        if let Some(v) = t.integer("max_map_size", 16, 10_000_000, cx) {
+            limits.max_map_size = v.value as usize;
+        }
+        if let Some(v) = t.integer("timeout_ms", 1, 600_000, cx) {
+            limits.timeout_ms = v.value as u64;
+        }
+        t.finish(
+            &["max_operations", "max_call_depth", "max_expr_depth", "max_string_size", "max_array_size", "max_map_size", "timeout_ms"],
+            cx,
+        );
+    }
+
+    let categories = named_map(&mut top, "categories", cx);
+    let qualifications = named_map(&mut top, "qualifications", cx);
+
+    let mut plan = PlanText::default();
+    if let Some(mut t) = top.table("plan", cx) {
+        plan.title = t.string("title", cx).map(|s| s.value);
+        plan.preamble = t.string("preamble", cx).map(|s| s.value);
+        plan.principles = t.string("principles", cx).map(|s| s.value);
+        t.finish(&["title", "preamble", "principles"], cx);
+    }
+
+    top.finish(TOP_KEYS, cx);
+
+    Some(
+        Config {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+            bureau: bureau?,
+            timezone: timezone?,
+            rules_dir,
+            data_dir,
+            output_dir,
+            holidays_dir,
+            provisional_calendar,
+            registries,
+            limits,
+            public_fields,
+            categories,
+            qualifications,
+            seed_source,
+            plan,
+        },
+    )
+}
+
+/// Target fields a bureau may choose to publish. Inspectors' data is never public.
+pub const PUBLIC_FIELD_CHOICES: &[&str] = &["id", "name", "category", "district", "address", "licence"];
+
+/// The plan document's fixed texts.
+#[derive(Debug, Clone, Default)]
+pub struct PlanText {
+    /// May contain `{bureau}` and `{year}`.
+    pub title: Option<String>,
+    pub preamble: Option<String>,
+    pub principles: Option<String>,
+}
+
+fn named_map(top: &mut Table<'_>, key: &str, cx: &mut Cx<'_>) -> BTreeMap<String, String> {
+    top.string_map(key, cx).into_iter().map(|(k, v)| (k.value, v.value)).collect()
+}
+
+/// The project root for a config path: the parent of its `config/` folder, else its folder.
+pub fn root_of(config: &Path) -> PathBuf {
+    let dir = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    if dir.file_name().is_some_and(|n| n == "config") {
+        dir.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."))
+    } else {
+        dir
+    }
+}

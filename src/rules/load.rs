@@ -1,0 +1,302 @@
+//! Loading: config, every rule file and every script, validated together.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Diagnostic, Sources, offset_of};
+use crate::rules::config::{read_config, root_of};
+use crate::rules::department::{PendingMatter, bind, read_department};
+use crate::rules::model::{Config, Department, Model};
+use crate::rules::reader::Cx;
+use crate::script::{Hook, Sandbox, Script, display_path, fields_read};
+
+/// A loaded rule set: the model, the sandbox its hooks run in, and the texts diagnostics refer to.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub model: Model,
+    pub sandbox: Arc<Sandbox>,
+    pub sources: Sources,
+    /// Non-fatal problems.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Loading failed: every problem found, with the texts to render them.
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadError {
+    pub fn render(&self) -> String {
+        crate::diag::render(&self.sources, &self.diagnostics)
+    }
+}
+
+/// Loads `config_path` and the rules it points to. Reports every problem in one go.
+pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
+    let mut sources = Sources::default();
+    let mut diags = Vec::new();
+    let root = root_of(config_path);
+    let config_text = match std::fs::read_to_string(config_path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(format!("cannot read config file {}: {e}", config_path.display()))
+                    .help("run suiji from the project folder, or pass --config PATH"),
+            );
+            return Err(LoadError { sources, diagnostics: diags });
+        }
+    };
+    let file = sources.add(display_path(config_path, &root), config_text.clone());
+    let config = read_config(&config_text, config_path, &root, &mut Cx { file, diags: &mut diags });
+    let Some(config) = config else {
+        return Err(LoadError { sources, diagnostics: diags });
+    };
+    let sandbox = Arc::new(Sandbox::new(config.limits));
+    let departments = load_rules(&config, &sandbox, &mut sources, &mut diags);
+    let rules_hash = hash_rules(&config.rules_dir);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(LoadError { sources, diagnostics: diags });
+    }
+    Ok(Loaded {
+        model: Model {
+            config,
+            departments,
+            rules_hash,
+        },
+        sandbox,
+        sources,
+        warnings: diags,
+    })
+}
+
+fn rule_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn load_rules(config: &Config, sandbox: &Sandbox, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> Vec<Department> {
+    let root = &config.root;
+    if !config.rules_dir.is_dir() {
+        diags.push(
+            Diagnostic::error(format!("rules folder {} does not exist", config.rules_dir.display()))
+                .help("set [paths] rules = \"rules\" in the config, or create the folder"),
+        );
+        return Vec::new();
+    }
+    let files = rule_files(&config.rules_dir, "toml");
+    if files.is_empty() {
+        diags.push(
+            Diagnostic::error(format!("no rule files (*.toml) in {}", config.rules_dir.display()))
+                .help("add one rules/<department>.toml per department (see docs/rules.md)"),
+        );
+    }
+    let mut scripts: BTreeMap<PathBuf, Option<Arc<Script>>> = BTreeMap::new();
+    let mut departments: Vec<Department> = Vec::new();
+    let mut dept_ids: BTreeMap<String, String> = BTreeMap::new();
+    for path in files {
+        let name = display_path(&path, root);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::error(format!("cannot read {name}: {e}")).help("check the file is UTF-8 text and readable"));
+                continue;
+            }
+        };
+        let file = sources.add(name.clone(), text.clone());
+        let mut cx = Cx { file, diags };
+        let Some((header, pending)) = read_department(&text, config, &mut cx) else {
+            continue;
+        };
+        if let Some(first) = dept_ids.get(&header.id) {
+            diags.push(
+                Diagnostic::error(format!("department id `{}` is used by {first} and {name}", header.id))
+                    .at(file, 0..1)
+                    .help("each department has one rule file with a unique id"),
+            );
+            continue;
+        }
+        dept_ids.insert(header.id.clone(), name.clone());
+        let mut matters = Vec::new();
+        for p in pending {
+            matters.push(bind_hooks(p, config, sandbox, sources, diags, file, &mut scripts));
+        }
+        departments.push(Department {
+            id: header.id,
+            name: header.name,
+            file: path,
+            summary: header.summary,
+            frequency_note: header.frequency_note,
+            publication_note: header.publication_note,
+            matters,
+        });
+    }
+    departments
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bind_hooks(
+    p: PendingMatter,
+    config: &Config,
+    sandbox: &Sandbox,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+    rule_file: usize,
+    scripts: &mut BTreeMap<PathBuf, Option<Arc<Script>>>,
+) -> crate::rules::model::Matter {
+    let mut matter = p.matter;
+    for h in p.hooks {
+        let path = config.rules_dir.join(&h.script.value);
+        let script = scripts
+            .entry(path.clone())
+            .or_insert_with(|| compile_script(&path, config, sandbox, sources, diags, rule_file, &h.script.span))
+            .clone();
+        let Some(script) = script else { continue };
+        let Some(f) = script.ast.iter_functions().find(|f| f.name == h.function.value.as_str()) else {
+            let known: Vec<&str> = script.ast.iter_functions().map(|f| f.name).collect();
+            let d = Diagnostic::error(format!("script {} has no function `{}`", script.name, h.function.value))
+                .at(rule_file, h.function.span.clone())
+                .label("no such function");
+            let d = match crate::diag::did_you_mean(&h.function.value, known.iter().copied()) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!(
+                    "define fn {}{} in {}",
+                    h.function.value,
+                    h.kind.params(),
+                    script.name
+                )),
+            };
+            diags.push(d);
+            continue;
+        };
+        if f.params.len() != h.kind.arity() {
+            let at = script.source.find(&format!("fn {}", h.function.value)).unwrap_or(0);
+            let sid = sources_id(sources, &script);
+            diags.push(
+                Diagnostic::error(format!(
+                    "hook `{}` must take {} parameters {}, but `{}` takes {}",
+                    h.kind.fn_name(),
+                    h.kind.arity(),
+                    h.kind.params(),
+                    h.function.value,
+                    f.params.len()
+                ))
+                .at(sid, at..at + 3 + h.function.value.len())
+                .label("wrong number of parameters")
+                .help(format!("declare it as fn {}{}", h.function.value, h.kind.params())),
+            );
+            continue;
+        }
+        let reads = function_body(&script.source, &h.function.value)
+            .and_then(|body| f.params.first().and_then(|param| fields_read(body, param)));
+        let hook = Hook {
+            kind: h.kind,
+            script: script.clone(),
+            function: h.function.value.clone(),
+            reads,
+        };
+        bind(&mut matter, h.kind, hook);
+    }
+    matter
+}
+
+fn sources_id(sources: &mut Sources, script: &Script) -> usize {
+    sources.add(script.name.clone(), script.source.clone())
+}
+
+/// The text of `fn name(...) { ... }` in `source`, braces matched (strings are not special-cased).
+fn function_body<'a>(source: &'a str, name: &str) -> Option<&'a str> {
+    let start = source.find(&format!("fn {name}("))?;
+    let open = start + source[start..].find('{')?;
+    let mut depth = 0usize;
+    for (i, c) in source[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&source[start..open + i + 1]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn compile_script(
+    path: &Path,
+    config: &Config,
+    sandbox: &Sandbox,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+    rule_file: usize,
+    ref_span: &std::ops::Range<usize>,
+) -> Option<Arc<Script>> {
+    let name = display_path(path, &config.root);
+    let source = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(format!("cannot read script {name}: {e}"))
+                    .at(rule_file, ref_span.clone())
+                    .label("script named here")
+                    .help("scripts live in the rules folder; check the file name"),
+            );
+            return None;
+        }
+    };
+    if source.len() > 1_000_000 {
+        diags.push(Diagnostic::error(format!("script {name} is larger than 1 MB")).at(rule_file, ref_span.clone()));
+        return None;
+    }
+    match sandbox.compile(&source) {
+        Ok(ast) => Some(Arc::new(Script {
+            path: path.to_path_buf(),
+            name,
+            source,
+            ast,
+        })),
+        Err((line, col, msg)) => {
+            let file = sources.add(name.clone(), source.clone());
+            let at = offset_of(&source, line.max(1), col.max(1));
+            let end = (at + 1).min(source.len()).max(at);
+            diags.push(
+                Diagnostic::error(format!("Rhai syntax error in {name}: {msg}"))
+                    .at(file, at..end)
+                    .label("here")
+                    .help("scripts use the Rhai language; see docs/rules.md for the hooks and the data they see"),
+            );
+            None
+        }
+    }
+}
+
+/// SHA-256 over every rule and script file, by relative path, in path order.
+pub fn hash_rules(dir: &Path) -> String {
+    let mut files = rule_files(dir, "toml");
+    files.extend(rule_files(dir, "rhai"));
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        let rel = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        h.update((rel.len() as u64).to_be_bytes());
+        h.update(rel.as_bytes());
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(&bytes);
+    }
+    hex::encode(h.finalize())
+}
