@@ -90,6 +90,8 @@ struct Fields {
     hooks: Vec<HookRef>,
     hook_script: Option<Sp<String>>,
     note: Option<String>,
+    /// Keys that were written (even if invalid), so "missing" is not reported twice.
+    given: BTreeSet<String>,
 }
 
 /// A matter read from the file, with its hooks still to be compiled and bound.
@@ -177,7 +179,9 @@ fn check_id(id: &Sp<String>, cx: &mut Cx<'_>) -> bool {
 }
 
 fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bool) -> Fields {
+    let given = MATTER_KEYS.iter().filter(|k| t.has(k)).map(|k| (*k).to_string()).collect();
     let mut f = Fields {
+        given,
         id: t.string("id", cx),
         name: t.string("name", cx),
         legal_basis: t.strings("legal_basis", cx).map(|v| v.into_iter().map(|s| s.value).collect()),
@@ -345,7 +349,11 @@ fn frequency(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Frequency> {
                 schedule: Arc::new(s),
             }),
             Ok(_) | Err(_) => {
-                let detail = cron::Schedule::from_str(&expr.value).err().map(|e| format!(": {e}")).unwrap_or_default();
+                let detail = cron::Schedule::from_str(&expr.value)
+                    .err()
+                    .and_then(|e| e.to_string().lines().next().map(|l| format!(" ({})", l.trim())))
+                    .filter(|d| !d.contains(expr.value.trim()))
+                    .unwrap_or_default();
                 let d = cx.error(expr.span, format!("invalid cron expression `{}`{detail}", expr.value), "not a valid cron expression");
                 d.help.push("cron here has 6 or 7 fields, seconds first: \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 1 * *\" (09:00 on the 1st of each month)".into());
                 if fields == 5 {
@@ -460,7 +468,11 @@ fn complete(f: Fields, d: &Fields, header: &DeptHeader, span: Span, cx: &mut Cx<
         }
         return None;
     };
+    let given = |k: &str| f.given.contains(k) || d.given.contains(k);
     let missing = |what: &str, example: &str, cx: &mut Cx<'_>| {
+        if given(what) || (what == "frequency" && given("cron")) {
+            return;
+        }
         cx.error(id.span.clone(), format!("matter `{}` has no `{what}`", id.value), "incomplete matter")
             .help
             .push(format!("add {what} = {example} to the matter or to [defaults]"));
