@@ -53,7 +53,11 @@ pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            let col_bytes: usize = l.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+            let col_bytes: usize = l
+                .chars()
+                .take(column.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum();
             return offset + col_bytes;
         }
         offset += l.len();
@@ -168,7 +172,8 @@ pub fn render(sources: &Sources, diags: &[Diagnostic]) -> String {
                 let start = floor_char_boundary(text, range.start.min(text.len()));
                 let end = floor_char_boundary(text, range.end.min(text.len())).max(start);
                 cs = cs.with_labels(vec![
-                    Label::primary(*file, start..end).with_message(d.label.clone().unwrap_or_default()),
+                    Label::primary(*file, start..end)
+                        .with_message(d.label.clone().unwrap_or_default()),
                 ]);
                 cs = cs.with_notes(d.help.iter().map(|h| format!("help: {h}")).collect());
                 let mut buf = NoColor::new(Vec::new());

@@ -14,7 +14,12 @@ pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<i32> {
     let matters = model.matters().count();
     let hooks = model
         .matters()
-        .map(|m| [&m.eligible, &m.weight, &m.conflict].iter().filter(|h| h.is_some()).count())
+        .map(|m| {
+            [&m.eligible, &m.weight, &m.conflict]
+                .iter()
+                .filter(|h| h.is_some())
+                .count()
+        })
         .sum::<usize>();
     println!(
         "ok: {} — {} departments, {matters} matters, {hooks} hooks; rules {}",
@@ -23,7 +28,16 @@ pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<i32> {
         &model.rules_hash[..12]
     );
     for d in &model.departments {
-        println!("  {} {}: {}", d.id, d.name, d.matters.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", "));
+        println!(
+            "  {} {}: {}",
+            d.id,
+            d.name,
+            d.matters
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(exit::OK)
 }

@@ -1,6 +1,8 @@
 //! The command line. Only this module knows clap; each subcommand has its own file.
 
 mod check;
+mod plan;
+mod schedule;
 
 use std::path::PathBuf;
 
@@ -27,7 +29,12 @@ pub mod exit {
 )]
 pub struct Cli {
     /// Engine config file.
-    #[arg(long, global = true, default_value = "config/suiji.toml", env = "SUIJI_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "config/suiji.toml",
+        env = "SUIJI_CONFIG"
+    )]
     pub config: PathBuf,
 
     /// Log as JSON lines instead of human-readable text (level from RUST_LOG).
@@ -42,6 +49,10 @@ pub struct Cli {
 pub enum Command {
     /// Validate the config, every rule file and every script; report all problems.
     Check(check::Args),
+    /// Print the yearly plan (Markdown, HTML or DOCX) with every dated draw.
+    Plan(plan::Args),
+    /// List every draw of a year: matter, period, issue date, due date.
+    Schedule(schedule::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -49,7 +60,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::INVALID } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::INVALID
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -57,6 +72,8 @@ pub fn main() -> i32 {
     init_logging(cli.log_json);
     let result = match &cli.command {
         Command::Check(args) => check::run(&cli, args),
+        Command::Plan(args) => plan::run(&cli, args),
+        Command::Schedule(args) => schedule::run(&cli, args),
     };
     match result {
         Ok(code) => code,
@@ -70,8 +87,14 @@ pub fn main() -> i32 {
 fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Loads the rules or prints every problem; `Err(code)` when loading failed.
@@ -86,8 +109,58 @@ pub(crate) fn load_rules(cli: &Cli) -> Result<crate::rules::Loaded, i32> {
         Err(e) => {
             eprint!("{}", e.render());
             let n = e.diagnostics.iter().filter(|d| d.is_error()).count();
-            eprintln!("{n} problem{} found; nothing was done.", if n == 1 { "" } else { "s" });
+            eprintln!(
+                "{n} problem{} found; nothing was done.",
+                if n == 1 { "" } else { "s" }
+            );
             Err(exit::INVALID)
         }
     }
+}
+
+/// Loads the holiday calendar named by the config, or prints every problem.
+pub(crate) fn load_calendar(
+    loaded: &crate::rules::Loaded,
+) -> Result<crate::calendar::Calendar, i32> {
+    let cfg = &loaded.model.config;
+    let mut sources = crate::diag::Sources::default();
+    crate::calendar::Calendar::load(&cfg.holidays_dir, &mut sources, cfg.provisional_calendar)
+        .map_err(|diags| {
+            eprint!("{}", crate::diag::render(&sources, &diags));
+            exit::INVALID
+        })
+}
+
+/// Reports an unknown matter id with a suggestion.
+pub(crate) fn unknown_matter(model: &crate::rules::model::Model, id: &str) -> i32 {
+    eprintln!("error: no matter `{id}`");
+    match crate::diag::did_you_mean(id, model.matters().map(|m| m.id.as_str())) {
+        Some(s) => eprintln!("  = help: did you mean `{s}`?"),
+        None => eprintln!(
+            "  = help: matters are: {}",
+            model
+                .matters()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    exit::INVALID
+}
+
+/// Writes a file all at once: to a temporary name beside it, then renamed into place.
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create folder {}", dir.display()))?;
+    }
+    let tmp = path.with_extension(format!(
+        "{}.tmp{}",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

@@ -1,1 +1,3 @@
-//! See ARCHITECTURE.md.
+//! Printed outputs: plan documents, task lists, notices and reports.
+pub mod doc;
+pub mod plan;

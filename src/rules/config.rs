@@ -29,9 +29,13 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         Some(tz) => match tz.value.parse::<chrono_tz::Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
-                cx.error(tz.span, format!("unknown time zone `{}`", tz.value), "not an IANA time zone")
-                    .help
-                    .push("use \"Asia/Shanghai\"".into());
+                cx.error(
+                    tz.span,
+                    format!("unknown time zone `{}`", tz.value),
+                    "not an IANA time zone",
+                )
+                .help
+                .push("use \"Asia/Shanghai\"".into());
                 None
             }
         },
@@ -50,9 +54,13 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         })
     });
     if bureau.is_none() && !cx.diags.iter().any(|d| d.message.contains("bureau")) {
-        cx.error(0..1, "missing [bureau] table", "the config needs a [bureau] table")
-            .help
-            .push("add [bureau] with name = \"…\" and region = \"…\"".into());
+        cx.error(
+            0..1,
+            "missing [bureau] table",
+            "the config needs a [bureau] table",
+        )
+        .help
+        .push("add [bureau] with name = \"…\" and region = \"…\"".into());
     }
 
     let mut rules_dir = root.join("rules");
@@ -86,12 +94,27 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         inspectors: Vec::new(),
     };
     if let Some(mut t) = top.table("registries", cx) {
-        registries.targets = t.strings("targets", cx).unwrap_or_default().into_iter().map(|p| root.join(p.value)).collect();
-        registries.inspectors = t.strings("inspectors", cx).unwrap_or_default().into_iter().map(|p| root.join(p.value)).collect();
+        registries.targets = t
+            .strings("targets", cx)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| root.join(p.value))
+            .collect();
+        registries.inspectors = t
+            .strings("inspectors", cx)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| root.join(p.value))
+            .collect();
         t.finish(&["targets", "inspectors"], cx);
     }
 
-    let mut public_fields = vec!["id".to_string(), "name".into(), "category".into(), "district".into()];
+    let mut public_fields = vec![
+        "id".to_string(),
+        "name".into(),
+        "category".into(),
+        "district".into(),
+    ];
     if let Some(mut t) = top.table("publication", cx) {
         if let Some(f) = t.strings("public_fields", cx) {
             public_fields.clear();
@@ -99,8 +122,13 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
                 if PUBLIC_FIELD_CHOICES.contains(&field.value.as_str()) {
                     public_fields.push(field.value);
                 } else {
-                    let d = cx.error(field.span, format!("`{}` cannot be published", field.value), "not a public target field");
-                    d.help.push(format!("choose from: {}", PUBLIC_FIELD_CHOICES.join(", ")));
+                    let d = cx.error(
+                        field.span,
+                        format!("`{}` cannot be published", field.value),
+                        "not a public target field",
+                    );
+                    d.help
+                        .push(format!("choose from: {}", PUBLIC_FIELD_CHOICES.join(", ")));
                 }
             }
         }
@@ -117,7 +145,11 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
                     None => {}
                 },
                 other => {
-                    cx.error(src.span, format!("unknown seed source `{other}`"), "expected \"os\" or \"file\"");
+                    cx.error(
+                        src.span,
+                        format!("unknown seed source `{other}`"),
+                        "expected \"os\" or \"file\"",
+                    );
                 }
             }
         }
@@ -149,7 +181,15 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
             limits.timeout_ms = v.value as u64;
         }
         t.finish(
-            &["max_operations", "max_call_depth", "max_expr_depth", "max_string_size", "max_array_size", "max_map_size", "timeout_ms"],
+            &[
+                "max_operations",
+                "max_call_depth",
+                "max_expr_depth",
+                "max_string_size",
+                "max_array_size",
+                "max_map_size",
+                "timeout_ms",
+            ],
             cx,
         );
     }
@@ -167,30 +207,29 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
 
     top.finish(TOP_KEYS, cx);
 
-    Some(
-        Config {
-            path: path.to_path_buf(),
-            root: root.to_path_buf(),
-            bureau: bureau?,
-            timezone: timezone?,
-            rules_dir,
-            data_dir,
-            output_dir,
-            holidays_dir,
-            provisional_calendar,
-            registries,
-            limits,
-            public_fields,
-            categories,
-            qualifications,
-            seed_source,
-            plan,
-        },
-    )
+    Some(Config {
+        path: path.to_path_buf(),
+        root: root.to_path_buf(),
+        bureau: bureau?,
+        timezone: timezone?,
+        rules_dir,
+        data_dir,
+        output_dir,
+        holidays_dir,
+        provisional_calendar,
+        registries,
+        limits,
+        public_fields,
+        categories,
+        qualifications,
+        seed_source,
+        plan,
+    })
 }
 
 /// Target fields a bureau may choose to publish. Inspectors' data is never public.
-pub const PUBLIC_FIELD_CHOICES: &[&str] = &["id", "name", "category", "district", "address", "licence"];
+pub const PUBLIC_FIELD_CHOICES: &[&str] =
+    &["id", "name", "category", "district", "address", "licence"];
 
 /// The plan document's fixed texts.
 #[derive(Debug, Clone, Default)]
@@ -202,15 +241,25 @@ pub struct PlanText {
 }
 
 fn named_map(top: &mut Table<'_>, key: &str, cx: &mut Cx<'_>) -> BTreeMap<String, String> {
-    top.string_map(key, cx).into_iter().map(|(k, v)| (k.value, v.value)).collect()
+    top.string_map(key, cx)
+        .into_iter()
+        .map(|(k, v)| (k.value, v.value))
+        .collect()
 }
 
 /// The project root for a config path: the parent of its `config/` folder, else its folder.
 pub fn root_of(config: &Path) -> PathBuf {
     let dir = config.parent().map(Path::to_path_buf).unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     if dir.file_name().is_some_and(|n| n == "config") {
-        dir.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."))
+        dir.parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
     } else {
         dir
     }

@@ -13,7 +13,14 @@ use crate::rules::values::{parse_issue, parse_ratio};
 use crate::script::{Hook, HookKind};
 
 const DEPT_KEYS: &[&str] = &["department", "defaults", "matter"];
-const DEPT_TABLE_KEYS: &[&str] = &["id", "name", "summary", "frequency_note", "publication_note"];
+const DEPT_TABLE_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "order",
+    "summary",
+    "frequency_note",
+    "publication_note",
+];
 const MATTER_KEYS: &[&str] = &[
     "id",
     "name",
@@ -41,7 +48,14 @@ const MATTER_KEYS: &[&str] = &[
     "hooks",
     "note",
 ];
-const HOLIDAY_KEYS: &[&str] = &["holidays", "days_before", "working_days", "ratio", "key_area_only", "due_working_days"];
+const HOLIDAY_KEYS: &[&str] = &[
+    "holidays",
+    "days_before",
+    "working_days",
+    "ratio",
+    "key_area_only",
+    "due_working_days",
+];
 const HOOK_KEYS: &[&str] = &["script", "eligible", "weight", "conflict"];
 
 /// The department-level texts and identity.
@@ -49,6 +63,7 @@ const HOOK_KEYS: &[&str] = &["script", "eligible", "weight", "conflict"];
 pub struct DeptHeader {
     pub id: String,
     pub name: String,
+    pub order: i64,
     pub summary: Option<String>,
     pub frequency_note: Option<String>,
     pub publication_note: Option<String>,
@@ -102,13 +117,18 @@ pub struct PendingMatter {
     pub id_span: Span,
 }
 
-pub fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> Option<(DeptHeader, Vec<PendingMatter>)> {
+pub fn read_department(
+    text: &str,
+    config: &Config,
+    cx: &mut Cx<'_>,
+) -> Option<(DeptHeader, Vec<PendingMatter>)> {
     let value = crate::rules::reader::parse(text, cx)?;
     let mut top = Table::from_value(value, "", cx)?;
     let header = match top.table("department", cx) {
         Some(mut t) => {
             let id = t.req_string("id", "\"zhian\"", cx);
             let name = t.req_string("name", "\"治安大队\"", cx);
+            let order = t.integer("order", 0, 10_000, cx).map_or(100, |o| o.value);
             let summary = t.string("summary", cx).map(|s| s.value);
             let frequency_note = t.string("frequency_note", cx).map(|s| s.value);
             let publication_note = t.string("publication_note", cx).map(|s| s.value);
@@ -119,6 +139,7 @@ pub fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> Option<(
             DeptHeader {
                 id: id.map(|i| i.value).unwrap_or_default(),
                 name: name.map(|n| n.value).unwrap_or_default(),
+                order,
                 summary,
                 frequency_note,
                 publication_note,
@@ -126,9 +147,13 @@ pub fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> Option<(
         }
         None => {
             if !cx.diags.iter().any(|d| d.message.contains("`department`")) {
-                cx.error(0..1, "missing [department] table", "a rule file starts with [department]")
-                    .help
-                    .push("add [department] with id = \"…\" and name = \"…\"".into());
+                cx.error(
+                    0..1,
+                    "missing [department] table",
+                    "a rule file starts with [department]",
+                )
+                .help
+                .push("add [department] with id = \"…\" and name = \"…\"".into());
             }
             return None;
         }
@@ -143,9 +168,13 @@ pub fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> Option<(
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
     let tables = top.tables("matter", cx);
     if tables.is_empty() && !top.has("matter") {
-        cx.error(0..1, format!("department `{}` has no [[matter]]", header.id), "no matters")
-            .help
-            .push("add at least one [[matter]] table".into());
+        cx.error(
+            0..1,
+            format!("department `{}` has no [[matter]]", header.id),
+            "no matters",
+        )
+        .help
+        .push("add at least one [[matter]] table".into());
     }
     top.finish(DEPT_KEYS, cx);
     for t in tables {
@@ -156,9 +185,15 @@ pub fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> Option<(
         };
         if let Some(first) = seen.get(&m.matter.id) {
             let (line, _) = crate::diag::line_col(text, first.start);
-            cx.error(m.id_span.clone(), format!("duplicate matter id `{}`", m.matter.id), "used twice")
-                .help
-                .push(format!("first used on line {line}; matter ids must be unique"));
+            cx.error(
+                m.id_span.clone(),
+                format!("duplicate matter id `{}`", m.matter.id),
+                "used twice",
+            )
+            .help
+            .push(format!(
+                "first used on line {line}; matter ids must be unique"
+            ));
         } else {
             seen.insert(m.matter.id.clone(), m.id_span.clone());
             matters.push(m);
@@ -169,22 +204,35 @@ pub fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> Option<(
 
 fn check_id(id: &Sp<String>, cx: &mut Cx<'_>) -> bool {
     let ok = !id.value.is_empty()
-        && id.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        && id
+            .value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if !ok {
-        cx.error(id.span.clone(), format!("`{}` is not a valid id", id.value), "ids are lowercase ASCII")
-            .help
-            .push("use lowercase letters, digits, `_` or `-`, e.g. \"hotel\"".into());
+        cx.error(
+            id.span.clone(),
+            format!("`{}` is not a valid id", id.value),
+            "ids are lowercase ASCII",
+        )
+        .help
+        .push("use lowercase letters, digits, `_` or `-`, e.g. \"hotel\"".into());
     }
     ok
 }
 
 fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bool) -> Fields {
-    let given = MATTER_KEYS.iter().filter(|k| t.has(k)).map(|k| (*k).to_string()).collect();
+    let given = MATTER_KEYS
+        .iter()
+        .filter(|k| t.has(k))
+        .map(|k| (*k).to_string())
+        .collect();
     let mut f = Fields {
         given,
         id: t.string("id", cx),
         name: t.string("name", cx),
-        legal_basis: t.strings("legal_basis", cx).map(|v| v.into_iter().map(|s| s.value).collect()),
+        legal_basis: t
+            .strings("legal_basis", cx)
+            .map(|v| v.into_iter().map(|s| s.value).collect()),
         scope: t.string("scope", cx).map(|s| s.value),
         ..Fields::default()
     };
@@ -196,7 +244,13 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     if let Some(cats) = t.strings("categories", cx) {
         for c in &cats {
             if !config.categories.contains_key(&c.value) {
-                unknown(cx, c, "category", config.categories.keys().map(String::as_str), "[categories] in config/suiji.toml");
+                unknown(
+                    cx,
+                    c,
+                    "category",
+                    config.categories.keys().map(String::as_str),
+                    "[categories] in config/suiji.toml",
+                );
             }
         }
         f.categories = Some(cats);
@@ -212,7 +266,9 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
                     map.insert(class.value, r);
                 }
                 Err(e) => {
-                    cx.error(r.span, e, "bad ratio").help.push("e.g. \"5%\"".into());
+                    cx.error(r.span, e, "bad ratio")
+                        .help
+                        .push("e.g. \"5%\"".into());
                 }
             }
         }
@@ -228,15 +284,21 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
             }
         }
     }
-    f.due_working_days = t.integer("due_working_days", 1, 250, cx).map(|v| v.value as u32);
+    f.due_working_days = t
+        .integer("due_working_days", 1, 250, cx)
+        .map(|v| v.value as u32);
     if let Some(h) = t.table("holiday", cx) {
         f.holiday = holiday(h, cx);
     }
     f.team_size = t.integer("team_size", 1, 10, cx).and_then(|v| {
         if v.value < 2 {
-            cx.error(v.span, "an inspection needs at least two inspectors on site", "team_size must be ≥ 2")
-                .help
-                .push("set team_size = 2 or more".into());
+            cx.error(
+                v.span,
+                "an inspection needs at least two inspectors on site",
+                "team_size must be ≥ 2",
+            )
+            .help
+            .push("set team_size = 2 or more".into());
             None
         } else {
             Some(v.value as u32)
@@ -245,20 +307,32 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     if let Some(qs) = t.strings("qualifications", cx) {
         for q in &qs {
             if !config.qualifications.contains_key(&q.value) {
-                unknown(cx, q, "qualification", config.qualifications.keys().map(String::as_str), "[qualifications] in config/suiji.toml");
+                unknown(
+                    cx,
+                    q,
+                    "qualification",
+                    config.qualifications.keys().map(String::as_str),
+                    "[qualifications] in config/suiji.toml",
+                );
             }
         }
         f.qualifications = Some(qs);
     }
-    f.workload_cap = t.integer("workload_cap", 1, 100_000, cx).map(|v| v.value as u32);
-    f.cooldown_months = t.integer("cooldown_months", 0, 120, cx).map(|v| v.value as u32);
+    f.workload_cap = t
+        .integer("workload_cap", 1, 100_000, cx)
+        .map(|v| v.value as u32);
+    f.cooldown_months = t
+        .integer("cooldown_months", 0, 120, cx)
+        .map(|v| v.value as u32);
     f.yearly_cap = t.integer("yearly_cap", 1, 366, cx).map(|v| v.value as u32);
     if is_matter {
         f.checklist = Some(checklist(&mut t, cx));
     }
     if let Some(mut p) = t.table("publication", cx) {
         f.publication_channel = p.string("channel", cx).map(|s| s.value);
-        f.publication_deadline = p.integer("deadline_working_days", 1, 250, cx).map(|v| v.value as u32);
+        f.publication_deadline = p
+            .integer("deadline_working_days", 1, 250, cx)
+            .map(|v| v.value as u32);
         p.finish(&["channel", "deadline_working_days"], cx);
     }
     let grace = t.integer("catch_up_grace_days", 0, 366, cx);
@@ -288,9 +362,13 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
                         function: func,
                     }),
                     None => {
-                        cx.error(func.span, format!("hook `{}` needs a script", kind.fn_name()), "no script named")
-                            .help
-                            .push("add script = \"<file>.rhai\" to this [hooks] table".into());
+                        cx.error(
+                            func.span,
+                            format!("hook `{}` needs a script", kind.fn_name()),
+                            "no script named",
+                        )
+                        .help
+                        .push("add script = \"<file>.rhai\" to this [hooks] table".into());
                     }
                 }
             }
@@ -302,30 +380,56 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     f
 }
 
-fn unknown<'a>(cx: &mut Cx<'_>, given: &Sp<String>, what: &str, known: impl Iterator<Item = &'a str> + Clone, where_: &str) {
-    let d = cx.error(given.span.clone(), format!("unknown {what} `{}`", given.value), format!("not a declared {what}"));
+fn unknown<'a>(
+    cx: &mut Cx<'_>,
+    given: &Sp<String>,
+    what: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+    where_: &str,
+) {
+    let d = cx.error(
+        given.span.clone(),
+        format!("unknown {what} `{}`", given.value),
+        format!("not a declared {what}"),
+    );
     match crate::diag::did_you_mean(&given.value, known.clone()) {
         Some(s) => d.help.push(format!("did you mean `{s}`?")),
-        None => d.help.push(format!("declare it in {where_}; known: {}", known.collect::<Vec<_>>().join(", "))),
+        None => d.help.push(format!(
+            "declare it in {where_}; known: {}",
+            known.collect::<Vec<_>>().join(", ")
+        )),
     }
 }
 
 fn ratio(t: &mut Table<'_>, key: &str, cx: &mut Cx<'_>) -> Option<Ratio> {
     let (span, mut v) = t.raw(key)?;
-    let span = if v.span.end > v.span.start { v.span.start..v.span.end } else { span };
+    let span = if v.span.end > v.span.start {
+        v.span.start..v.span.end
+    } else {
+        span
+    };
     let text = match v.take() {
         toml_span::value::ValueInner::String(s) => s.to_string(),
         toml_span::value::ValueInner::Float(f) => f.to_string(),
         toml_span::value::ValueInner::Integer(i) => i.to_string(),
         other => {
-            cx.error(span, format!("`{key}` must be a ratio like \"5%\", not a {}", other.type_str()), "expected a ratio");
+            cx.error(
+                span,
+                format!(
+                    "`{key}` must be a ratio like \"5%\", not a {}",
+                    other.type_str()
+                ),
+                "expected a ratio",
+            );
             return None;
         }
     };
     match parse_ratio(&text) {
         Ok(r) => Some(r),
         Err(e) => {
-            cx.error(span, e, "bad ratio").help.push("write a percentage in (0, 100%], e.g. \"5%\" or \"100%\"".into());
+            cx.error(span, e, "bad ratio")
+                .help
+                .push("write a percentage in (0, 100%], e.g. \"5%\" or \"100%\"".into());
             None
         }
     }
@@ -338,9 +442,13 @@ fn frequency(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Frequency> {
         if let Some(f) = &freq
             && f.value != "cron"
         {
-            cx.error(f.span.clone(), "`frequency` and `cron` both given", "remove one")
-                .help
-                .push("a matter either has a named frequency or a cron expression".into());
+            cx.error(
+                f.span.clone(),
+                "`frequency` and `cron` both given",
+                "remove one",
+            )
+            .help
+            .push("a matter either has a named frequency or a cron expression".into());
         }
         let fields = expr.value.split_whitespace().count();
         return match cron::Schedule::from_str(&expr.value) {
@@ -351,10 +459,19 @@ fn frequency(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Frequency> {
             Ok(_) | Err(_) => {
                 let detail = cron::Schedule::from_str(&expr.value)
                     .err()
-                    .and_then(|e| e.to_string().lines().next().map(|l| format!(" ({})", l.trim())))
+                    .and_then(|e| {
+                        e.to_string()
+                            .lines()
+                            .next()
+                            .map(|l| format!(" ({})", l.trim()))
+                    })
                     .filter(|d| !d.contains(expr.value.trim()))
                     .unwrap_or_default();
-                let d = cx.error(expr.span, format!("invalid cron expression `{}`{detail}", expr.value), "not a valid cron expression");
+                let d = cx.error(
+                    expr.span,
+                    format!("invalid cron expression `{}`{detail}", expr.value),
+                    "not a valid cron expression",
+                );
                 d.help.push("cron here has 6 or 7 fields, seconds first: \"sec min hour day-of-month month day-of-week [year]\", e.g. \"0 0 9 1 * *\" (09:00 on the 1st of each month)".into());
                 if fields == 5 {
                     d.help.push("this has 5 fields: add the seconds field in front, e.g. \"0 \" + your expression".into());
@@ -373,10 +490,16 @@ fn frequency(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Frequency> {
     };
     if parsed.is_none() {
         let choices = ["yearly", "half-yearly", "quarterly", "monthly"];
-        let d = cx.error(f.span, format!("unknown frequency `{}`", f.value), "not a frequency");
+        let d = cx.error(
+            f.span,
+            format!("unknown frequency `{}`", f.value),
+            "not a frequency",
+        );
         match crate::diag::did_you_mean(&f.value, choices) {
             Some(s) => d.help.push(format!("did you mean `{s}`?")),
-            None => d.help.push("use yearly, half-yearly, quarterly, monthly, or give cron = \"…\"".into()),
+            None => d
+                .help
+                .push("use yearly, half-yearly, quarterly, monthly, or give cron = \"…\"".into()),
         }
     }
     parsed
@@ -392,10 +515,17 @@ fn holiday(mut h: Table<'_>, cx: &mut Cx<'_>) -> Option<HolidayRule> {
                     Some(x) => holidays.push(x),
                     None => {
                         let ids = Holiday::ALL.map(Holiday::id);
-                        let d = cx.error(n.span.clone(), format!("unknown holiday `{}`", n.value), "not a statutory holiday");
+                        let d = cx.error(
+                            n.span.clone(),
+                            format!("unknown holiday `{}`", n.value),
+                            "not a statutory holiday",
+                        );
                         match crate::diag::did_you_mean(&n.value, ids) {
                             Some(s) => d.help.push(format!("did you mean `{s}`?")),
-                            None => d.help.push(format!("use one of: {} (or their Chinese names)", ids.join(", "))),
+                            None => d.help.push(format!(
+                                "use one of: {} (or their Chinese names)",
+                                ids.join(", ")
+                            )),
                         }
                     }
                 }
@@ -403,21 +533,33 @@ fn holiday(mut h: Table<'_>, cx: &mut Cx<'_>) -> Option<HolidayRule> {
         }
         None => {
             let span = h.span.clone();
-            cx.error(span.start..span.start + 1, format!("missing `{}.holidays`", h.path), "which holidays?")
-                .help
-                .push("add holidays = [\"chunjie\", \"guoqing\"]".into());
+            cx.error(
+                span.start..span.start + 1,
+                format!("missing `{}.holidays`", h.path),
+                "which holidays?",
+            )
+            .help
+            .push("add holidays = [\"chunjie\", \"guoqing\"]".into());
         }
     }
-    let days_before = h.integer("days_before", 0, 60, cx).map_or(7, |v| v.value as u32);
+    let days_before = h
+        .integer("days_before", 0, 60, cx)
+        .map_or(7, |v| v.value as u32);
     let working_days = h.boolean("working_days", cx).is_some_and(|b| b.value);
     let ratio = ratio(&mut h, "ratio", cx);
     let key_area_only = h.boolean("key_area_only", cx).is_some_and(|b| b.value);
-    let due = h.integer("due_working_days", 1, 60, cx).map(|v| v.value as u32);
+    let due = h
+        .integer("due_working_days", 1, 60, cx)
+        .map(|v| v.value as u32);
     if ratio.is_none() && !cx.diags.iter().any(|d| d.message.contains("ratio")) {
         let span = h.span.clone();
-        cx.error(span.start..span.start + 1, format!("missing `{}.ratio`", h.path), "how many to check?")
-            .help
-            .push("add ratio = \"10%\"".into());
+        cx.error(
+            span.start..span.start + 1,
+            format!("missing `{}.ratio`", h.path),
+            "how many to check?",
+        )
+        .help
+        .push("add ratio = \"10%\"".into());
     }
     h.finish(HOLIDAY_KEYS, cx);
     Some(HolidayRule {
@@ -440,9 +582,13 @@ fn checklist(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<ChecklistItem> {
         item.finish(&["id", "group", "text"], cx);
         if let (Some(id), Some(text)) = (id, text) {
             if !seen.insert(id.value.clone()) {
-                cx.error(id.span, format!("duplicate checklist item id `{}`", id.value), "used twice")
-                    .help
-                    .push("checklist ids must be unique within a matter; results refer to them".into());
+                cx.error(
+                    id.span,
+                    format!("duplicate checklist item id `{}`", id.value),
+                    "used twice",
+                )
+                .help
+                .push("checklist ids must be unique within a matter; results refer to them".into());
                 continue;
             }
             if text.value.trim().is_empty() {
@@ -460,11 +606,19 @@ fn checklist(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<ChecklistItem> {
 }
 
 /// Fills a matter from its fields and the department's defaults; reports what is missing.
-fn complete(f: Fields, d: &Fields, header: &DeptHeader, span: Span, cx: &mut Cx<'_>) -> Option<PendingMatter> {
+fn complete(
+    f: Fields,
+    d: &Fields,
+    header: &DeptHeader,
+    span: Span,
+    cx: &mut Cx<'_>,
+) -> Option<PendingMatter> {
     let at = span.start..span.start + 1;
     let Some(id) = f.id.clone() else {
         if !cx.diags.iter().any(|x| x.message.contains("id")) {
-            cx.error(at, "matter without `id`", "this [[matter]] has no id").help.push("add id = \"hotel\"".into());
+            cx.error(at, "matter without `id`", "this [[matter]] has no id")
+                .help
+                .push("add id = \"hotel\"".into());
         }
         return None;
     };
@@ -473,15 +627,28 @@ fn complete(f: Fields, d: &Fields, header: &DeptHeader, span: Span, cx: &mut Cx<
         if given(what) || (what == "frequency" && given("cron")) {
             return;
         }
-        cx.error(id.span.clone(), format!("matter `{}` has no `{what}`", id.value), "incomplete matter")
-            .help
-            .push(format!("add {what} = {example} to the matter or to [defaults]"));
+        cx.error(
+            id.span.clone(),
+            format!("matter `{}` has no `{what}`", id.value),
+            "incomplete matter",
+        )
+        .help
+        .push(format!(
+            "add {what} = {example} to the matter or to [defaults]"
+        ));
     };
     let name = f.name.clone().map(|n| n.value);
     if name.is_none() {
         missing("name", "\"…\"", cx);
     }
-    let categories: Vec<String> = f.categories.clone().or_else(|| d.categories.clone()).unwrap_or_default().into_iter().map(|c| c.value).collect();
+    let categories: Vec<String> = f
+        .categories
+        .clone()
+        .or_else(|| d.categories.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
     if categories.is_empty() {
         missing("categories", "[\"hotel\"]", cx);
     }
@@ -506,26 +673,44 @@ fn complete(f: Fields, d: &Fields, header: &DeptHeader, span: Span, cx: &mut Cx<
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
         name: name?,
-        legal_basis: f.legal_basis.or_else(|| d.legal_basis.clone()).unwrap_or_default(),
+        legal_basis: f
+            .legal_basis
+            .or_else(|| d.legal_basis.clone())
+            .unwrap_or_default(),
         scope_text: f.scope.or_else(|| d.scope.clone()).unwrap_or_default(),
         categories,
         ratio: ratio?,
         class_field: f.class_field.or_else(|| d.class_field.clone()),
-        class_ratios: f.class_ratios.or_else(|| d.class_ratios.clone()).unwrap_or_default(),
+        class_ratios: f
+            .class_ratios
+            .or_else(|| d.class_ratios.clone())
+            .unwrap_or_default(),
         stratify_by: f.stratify_by.or_else(|| d.stratify_by.clone()),
         frequency: frequency?,
         issue_at: f.issue.or(d.issue).unwrap_or(IssueAt::WorkingDay(1)),
         due_working_days: f.due_working_days.or(d.due_working_days).unwrap_or(0),
         holiday: f.holiday.or_else(|| d.holiday.clone()),
         team_size: f.team_size.or(d.team_size).unwrap_or(2),
-        qualifications: f.qualifications.or_else(|| d.qualifications.clone()).unwrap_or_default().into_iter().map(|q| q.value).collect(),
+        qualifications: f
+            .qualifications
+            .or_else(|| d.qualifications.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|q| q.value)
+            .collect(),
         workload_cap: f.workload_cap.or(d.workload_cap).unwrap_or(20),
         cooldown_months: f.cooldown_months.or(d.cooldown_months),
         yearly_cap: f.yearly_cap.or(d.yearly_cap),
         checklist,
         publication: Publication {
-            channel: f.publication_channel.or_else(|| d.publication_channel.clone()).unwrap_or_else(|| "网上公示".into()),
-            deadline_working_days: f.publication_deadline.or(d.publication_deadline).unwrap_or(20),
+            channel: f
+                .publication_channel
+                .or_else(|| d.publication_channel.clone())
+                .unwrap_or_else(|| "网上公示".into()),
+            deadline_working_days: f
+                .publication_deadline
+                .or(d.publication_deadline)
+                .unwrap_or(20),
         },
         catch_up: f.catch_up.or(d.catch_up).unwrap_or(CatchUp::Issue),
         eligible: None,

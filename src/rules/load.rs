@@ -45,22 +45,42 @@ pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
         Ok(t) => t,
         Err(e) => {
             diags.push(
-                Diagnostic::error(format!("cannot read config file {}: {e}", config_path.display()))
-                    .help("run suiji from the project folder, or pass --config PATH"),
+                Diagnostic::error(format!(
+                    "cannot read config file {}: {e}",
+                    config_path.display()
+                ))
+                .help("run suiji from the project folder, or pass --config PATH"),
             );
-            return Err(LoadError { sources, diagnostics: diags });
+            return Err(LoadError {
+                sources,
+                diagnostics: diags,
+            });
         }
     };
     let file = sources.add(display_path(config_path, &root), config_text.clone());
-    let config = read_config(&config_text, config_path, &root, &mut Cx { file, diags: &mut diags });
+    let config = read_config(
+        &config_text,
+        config_path,
+        &root,
+        &mut Cx {
+            file,
+            diags: &mut diags,
+        },
+    );
     let Some(config) = config else {
-        return Err(LoadError { sources, diagnostics: diags });
+        return Err(LoadError {
+            sources,
+            diagnostics: diags,
+        });
     };
     let sandbox = Arc::new(Sandbox::new(config.limits));
     let departments = load_rules(&config, &sandbox, &mut sources, &mut diags);
     let rules_hash = hash_rules(&config.rules_dir);
     if diags.iter().any(Diagnostic::is_error) {
-        return Err(LoadError { sources, diagnostics: diags });
+        return Err(LoadError {
+            sources,
+            diagnostics: diags,
+        });
     }
     Ok(Loaded {
         model: Model {
@@ -87,20 +107,31 @@ fn rule_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     files
 }
 
-fn load_rules(config: &Config, sandbox: &Sandbox, sources: &mut Sources, diags: &mut Vec<Diagnostic>) -> Vec<Department> {
+fn load_rules(
+    config: &Config,
+    sandbox: &Sandbox,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Department> {
     let root = &config.root;
     if !config.rules_dir.is_dir() {
         diags.push(
-            Diagnostic::error(format!("rules folder {} does not exist", config.rules_dir.display()))
-                .help("set [paths] rules = \"rules\" in the config, or create the folder"),
+            Diagnostic::error(format!(
+                "rules folder {} does not exist",
+                config.rules_dir.display()
+            ))
+            .help("set [paths] rules = \"rules\" in the config, or create the folder"),
         );
         return Vec::new();
     }
     let files = rule_files(&config.rules_dir, "toml");
     if files.is_empty() {
         diags.push(
-            Diagnostic::error(format!("no rule files (*.toml) in {}", config.rules_dir.display()))
-                .help("add one rules/<department>.toml per department (see docs/rules.md)"),
+            Diagnostic::error(format!(
+                "no rule files (*.toml) in {}",
+                config.rules_dir.display()
+            ))
+            .help("add one rules/<department>.toml per department (see docs/rules.md)"),
         );
     }
     let mut scripts: BTreeMap<PathBuf, Option<Arc<Script>>> = BTreeMap::new();
@@ -111,7 +142,10 @@ fn load_rules(config: &Config, sandbox: &Sandbox, sources: &mut Sources, diags: 
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
-                diags.push(Diagnostic::error(format!("cannot read {name}: {e}")).help("check the file is UTF-8 text and readable"));
+                diags.push(
+                    Diagnostic::error(format!("cannot read {name}: {e}"))
+                        .help("check the file is UTF-8 text and readable"),
+                );
                 continue;
             }
         };
@@ -122,27 +156,40 @@ fn load_rules(config: &Config, sandbox: &Sandbox, sources: &mut Sources, diags: 
         };
         if let Some(first) = dept_ids.get(&header.id) {
             diags.push(
-                Diagnostic::error(format!("department id `{}` is used by {first} and {name}", header.id))
-                    .at(file, 0..1)
-                    .help("each department has one rule file with a unique id"),
+                Diagnostic::error(format!(
+                    "department id `{}` is used by {first} and {name}",
+                    header.id
+                ))
+                .at(file, 0..1)
+                .help("each department has one rule file with a unique id"),
             );
             continue;
         }
         dept_ids.insert(header.id.clone(), name.clone());
         let mut matters = Vec::new();
         for p in pending {
-            matters.push(bind_hooks(p, config, sandbox, sources, diags, file, &mut scripts));
+            matters.push(bind_hooks(
+                p,
+                config,
+                sandbox,
+                sources,
+                diags,
+                file,
+                &mut scripts,
+            ));
         }
         departments.push(Department {
             id: header.id,
             name: header.name,
             file: path,
+            order: header.order,
             summary: header.summary,
             frequency_note: header.frequency_note,
             publication_note: header.publication_note,
             matters,
         });
     }
+    departments.sort_by(|a, b| a.order.cmp(&b.order).then(a.id.cmp(&b.id)));
     departments
 }
 
@@ -161,14 +208,31 @@ fn bind_hooks(
         let path = config.rules_dir.join(&h.script.value);
         let script = scripts
             .entry(path.clone())
-            .or_insert_with(|| compile_script(&path, config, sandbox, sources, diags, rule_file, &h.script.span))
+            .or_insert_with(|| {
+                compile_script(
+                    &path,
+                    config,
+                    sandbox,
+                    sources,
+                    diags,
+                    rule_file,
+                    &h.script.span,
+                )
+            })
             .clone();
         let Some(script) = script else { continue };
-        let Some(f) = script.ast.iter_functions().find(|f| f.name == h.function.value.as_str()) else {
+        let Some(f) = script
+            .ast
+            .iter_functions()
+            .find(|f| f.name == h.function.value.as_str())
+        else {
             let known: Vec<&str> = script.ast.iter_functions().map(|f| f.name).collect();
-            let d = Diagnostic::error(format!("script {} has no function `{}`", script.name, h.function.value))
-                .at(rule_file, h.function.span.clone())
-                .label("no such function");
+            let d = Diagnostic::error(format!(
+                "script {} has no function `{}`",
+                script.name, h.function.value
+            ))
+            .at(rule_file, h.function.span.clone())
+            .label("no such function");
             let d = match crate::diag::did_you_mean(&h.function.value, known.iter().copied()) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help(format!(
@@ -182,7 +246,10 @@ fn bind_hooks(
             continue;
         };
         if f.params.len() != h.kind.arity() {
-            let at = script.source.find(&format!("fn {}", h.function.value)).unwrap_or(0);
+            let at = script
+                .source
+                .find(&format!("fn {}", h.function.value))
+                .unwrap_or(0);
             let sid = sources_id(sources, &script);
             diags.push(
                 Diagnostic::error(format!(
@@ -195,7 +262,11 @@ fn bind_hooks(
                 ))
                 .at(sid, at..at + 3 + h.function.value.len())
                 .label("wrong number of parameters")
-                .help(format!("declare it as fn {}{}", h.function.value, h.kind.params())),
+                .help(format!(
+                    "declare it as fn {}{}",
+                    h.function.value,
+                    h.kind.params()
+                )),
             );
             continue;
         }
@@ -259,7 +330,10 @@ fn compile_script(
         }
     };
     if source.len() > 1_000_000 {
-        diags.push(Diagnostic::error(format!("script {name} is larger than 1 MB")).at(rule_file, ref_span.clone()));
+        diags.push(
+            Diagnostic::error(format!("script {name} is larger than 1 MB"))
+                .at(rule_file, ref_span.clone()),
+        );
         return None;
     }
     match sandbox.compile(&source) {
@@ -291,7 +365,11 @@ pub fn hash_rules(dir: &Path) -> String {
     files.sort();
     let mut h = Sha256::new();
     for f in files {
-        let rel = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+        let rel = f
+            .strip_prefix(dir)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .replace('\\', "/");
         let bytes = std::fs::read(&f).unwrap_or_default();
         h.update((rel.len() as u64).to_be_bytes());
         h.update(rel.as_bytes());

@@ -110,6 +110,8 @@ pub struct Department {
     pub id: String,
     pub name: String,
     pub file: PathBuf,
+    /// Position in the plan document (then by id).
+    pub order: i64,
     /// The plan's 抽查任务/抽查对象 paragraph.
     pub summary: Option<String>,
     /// The plan's 抽查比例和频次 paragraph, as written.
@@ -303,7 +305,10 @@ mod tests {
         assert_eq!(five.sample_size(300), 15);
         assert_eq!(Ratio::FULL.sample_size(7), 7);
         assert_eq!(five.to_string(), "5%");
-        assert_eq!(Ratio::from_ppm(25_000).map(|r| r.to_string()), Some("2.5%".into()));
+        assert_eq!(
+            Ratio::from_ppm(25_000).map(|r| r.to_string()),
+            Some("2.5%".into())
+        );
         assert!(Ratio::from_ppm(0).is_none());
         assert!(Ratio::from_ppm(1_000_001).is_none());
     }

@@ -27,8 +27,14 @@ pub struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    pub fn error(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(message).at(self.file, span).label(label));
+    pub fn error(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::error(message).at(self.file, span).label(label));
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
@@ -41,11 +47,15 @@ pub fn parse<'de>(text: &'de str, cx: &mut Cx<'_>) -> Option<Value<'de>> {
         Err(e) => {
             let span = e.span.start..e.span.end.max(e.span.start);
             let help = match &e.kind {
-                toml_span::ErrorKind::UnquotedString => "text values need quotes: name = \"旅馆业\"",
+                toml_span::ErrorKind::UnquotedString => {
+                    "text values need quotes: name = \"旅馆业\""
+                }
                 toml_span::ErrorKind::DuplicateKey { .. } => "each key may appear once per table",
                 _ => "fix the TOML syntax at the caret (see docs/rules.md for the format)",
             };
-            cx.error(span, format!("invalid TOML: {}", e.kind), "here").help.push(help.into());
+            cx.error(span, format!("invalid TOML: {}", e.kind), "here")
+                .help
+                .push(help.into());
             None
         }
     }
@@ -83,7 +93,11 @@ impl<'de> Table<'de> {
                 })
             }
             other => {
-                cx.error(span, format!("`{path}` must be a table, not a {}", other.type_str()), "expected a table");
+                cx.error(
+                    span,
+                    format!("`{path}` must be a table, not a {}", other.type_str()),
+                    "expected a table",
+                );
                 None
             }
         }
@@ -109,9 +123,13 @@ impl<'de> Table<'de> {
     fn missing(&self, key: &str, what: &str, cx: &mut Cx<'_>) {
         let start = self.span.start;
         let end = (start + 1).min(self.span.end.max(start + 1));
-        cx.error(start..end, format!("missing `{}`", self.name(key)), format!("this table needs `{key}`"))
-            .help
-            .push(format!("add `{key} = {what}`"));
+        cx.error(
+            start..end,
+            format!("missing `{}`", self.name(key)),
+            format!("this table needs `{key}`"),
+        )
+        .help
+        .push(format!("add `{key} = {what}`"));
     }
 
     pub fn string(&mut self, key: &str, cx: &mut Cx<'_>) -> Option<Sp<String>> {
@@ -125,7 +143,11 @@ impl<'de> Table<'de> {
             other => {
                 cx.error(
                     span,
-                    format!("`{}` must be text, not a {}", self.name(key), other.type_str()),
+                    format!(
+                        "`{}` must be text, not a {}",
+                        self.name(key),
+                        other.type_str()
+                    ),
                     "expected a quoted string",
                 );
                 None
@@ -157,7 +179,11 @@ impl<'de> Table<'de> {
             other => {
                 cx.error(
                     span,
-                    format!("`{}` must be a whole number, not a {}", self.name(key), other.type_str()),
+                    format!(
+                        "`{}` must be a whole number, not a {}",
+                        self.name(key),
+                        other.type_str()
+                    ),
                     "expected an integer",
                 );
                 None
@@ -173,7 +199,11 @@ impl<'de> Table<'de> {
             other => {
                 cx.error(
                     span,
-                    format!("`{}` must be true or false, not a {}", self.name(key), other.type_str()),
+                    format!(
+                        "`{}` must be true or false, not a {}",
+                        self.name(key),
+                        other.type_str()
+                    ),
                     "expected true or false",
                 );
                 None
@@ -202,7 +232,11 @@ impl<'de> Table<'de> {
                         other => {
                             cx.error(
                                 span,
-                                format!("`{}` must list text items, found a {}", self.name(key), other.type_str()),
+                                format!(
+                                    "`{}` must list text items, found a {}",
+                                    self.name(key),
+                                    other.type_str()
+                                ),
                                 "expected a quoted string",
                             );
                         }
@@ -213,7 +247,11 @@ impl<'de> Table<'de> {
             other => {
                 cx.error(
                     span,
-                    format!("`{}` must be a list of text, not a {}", self.name(key), other.type_str()),
+                    format!(
+                        "`{}` must be a list of text, not a {}",
+                        self.name(key),
+                        other.type_str()
+                    ),
                     "expected [\"…\", \"…\"]",
                 );
                 None
@@ -244,7 +282,10 @@ impl<'de> Table<'de> {
             other => {
                 cx.error(
                     span,
-                    format!("`{path}` must be a list of tables ([[{key}]]), not a {}", other.type_str()),
+                    format!(
+                        "`{path}` must be a list of tables ([[{key}]]), not a {}",
+                        other.type_str()
+                    ),
                     "expected [[…]] tables",
                 );
                 Vec::new()
@@ -257,11 +298,21 @@ impl<'de> Table<'de> {
         let Some(mut t) = self.table(key, cx) else {
             return Vec::new();
         };
-        let keys: Vec<(String, Span)> = t.entries.iter().map(|(k, (s, _))| (k.clone(), s.clone())).collect();
+        let keys: Vec<(String, Span)> = t
+            .entries
+            .iter()
+            .map(|(k, (s, _))| (k.clone(), s.clone()))
+            .collect();
         let mut out = Vec::new();
         for (k, kspan) in keys {
             if let Some(v) = t.string(&k, cx) {
-                out.push((Sp { value: k, span: kspan }, v));
+                out.push((
+                    Sp {
+                        value: k,
+                        span: kspan,
+                    },
+                    v,
+                ));
             }
         }
         out
@@ -275,17 +326,27 @@ impl<'de> Table<'de> {
     /// Reports every key not taken as unknown, suggesting the closest known one.
     pub fn finish(self, known: &[&str], cx: &mut Cx<'_>) {
         for (key, (span, _)) in self.entries {
-            let d = cx.error(span, format!("unknown key `{}`", self_name(&self.path, &key)), "not a known key here");
+            let d = cx.error(
+                span,
+                format!("unknown key `{}`", self_name(&self.path, &key)),
+                "not a known key here",
+            );
             match did_you_mean(&key, known.iter().copied()) {
                 Some(s) => d.help.push(format!("did you mean `{s}`?")),
-                None => d.help.push(format!("known keys here: {}", known.join(", "))),
+                None => d
+                    .help
+                    .push(format!("known keys here: {}", known.join(", "))),
             }
         }
     }
 }
 
 fn self_name(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// The text of a string value, for keys read with [`Table::raw`].

@@ -36,7 +36,11 @@ fn parse_decimal(number: &str, scale: u64) -> Option<u64> {
     if frac_trimmed.len() > digits {
         return None;
     }
-    let mut frac_val: u64 = if frac_trimmed.is_empty() { 0 } else { frac_trimmed.parse().ok()? };
+    let mut frac_val: u64 = if frac_trimmed.is_empty() {
+        0
+    } else {
+        frac_trimmed.parse().ok()?
+    };
     for _ in frac_trimmed.len()..digits {
         frac_val *= 10;
     }
@@ -47,18 +51,28 @@ fn parse_decimal(number: &str, scale: u64) -> Option<u64> {
 pub fn parse_issue(text: &str) -> Result<IssueAt, String> {
     let t = text.trim();
     let bad = || {
-        format!("`{text}` is not an issue day: use \"first-working-day\", \"working-day:N\" (N-th working day of the period) or \"day:N\" (calendar day N, moved to the next working day)")
+        format!(
+            "`{text}` is not an issue day: use \"first-working-day\", \"working-day:N\" (N-th working day of the period) or \"day:N\" (calendar day N, moved to the next working day)"
+        )
     };
     if t == "first-working-day" {
         return Ok(IssueAt::WorkingDay(1));
     }
     if let Some(n) = t.strip_prefix("working-day:") {
         let n: u32 = n.trim().parse().map_err(|_| bad())?;
-        return if (1..=20).contains(&n) { Ok(IssueAt::WorkingDay(n)) } else { Err(bad()) };
+        return if (1..=20).contains(&n) {
+            Ok(IssueAt::WorkingDay(n))
+        } else {
+            Err(bad())
+        };
     }
     if let Some(n) = t.strip_prefix("day:") {
         let n: u32 = n.trim().parse().map_err(|_| bad())?;
-        return if (1..=28).contains(&n) { Ok(IssueAt::Day(n)) } else { Err(bad()) };
+        return if (1..=28).contains(&n) {
+            Ok(IssueAt::Day(n))
+        } else {
+            Err(bad())
+        };
     }
     Err(bad())
 }

@@ -1,1 +1,4 @@
-//! See ARCHITECTURE.md.
+//! When draws happen: periods, issue and due dates, and the service loop.
+pub mod period;
+
+pub use period::{DrawKind, Period, ScheduledDraw, matter_schedule, periods, year_schedule};

@@ -94,7 +94,9 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("limits", &self.limits).finish()
+        f.debug_struct("Sandbox")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -116,7 +118,8 @@ impl Sandbox {
             .set_allow_shadowing(true);
         engine.disable_symbol("eval");
         engine.on_print(|s| tracing::info!(target: "suiji::script", "{s}"));
-        engine.on_debug(|s, src, pos| tracing::debug!(target: "suiji::script", "{src:?} {pos}: {s}"));
+        engine
+            .on_debug(|s, src, pos| tracing::debug!(target: "suiji::script", "{src:?} {pos}: {s}"));
         engine.on_progress(|_ops| {
             let expired = DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() >= t));
             expired.then(|| Dynamic::from(TIMEOUT_TOKEN))
@@ -157,16 +160,21 @@ impl Sandbox {
     fn hook_error(&self, hook: &Hook, e: &EvalAltResult) -> HookError {
         let (line, column) = pos(innermost_position(e));
         let message = match innermost(e) {
-            EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => format!(
-                "hook `{}` ran longer than the {} ms time limit (an endless loop?)",
-                hook.function, self.limits.timeout_ms
-            ),
+            EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => {
+                format!(
+                    "hook `{}` ran longer than the {} ms time limit (an endless loop?)",
+                    hook.function, self.limits.timeout_ms
+                )
+            }
             EvalAltResult::ErrorTooManyOperations(_) => format!(
                 "hook `{}` exceeded the limit of {} operations (an endless loop?)",
                 hook.function, self.limits.max_operations
             ),
             EvalAltResult::ErrorDataTooLarge(what, _) => {
-                format!("hook `{}`: {what} is larger than the sandbox allows", hook.function)
+                format!(
+                    "hook `{}`: {what} is larger than the sandbox allows",
+                    hook.function
+                )
             }
             EvalAltResult::ErrorStackOverflow(_) => format!(
                 "hook `{}` called functions deeper than the limit of {}",
@@ -192,7 +200,11 @@ fn innermost(e: &EvalAltResult) -> &EvalAltResult {
 
 fn innermost_position(e: &EvalAltResult) -> Position {
     let inner = innermost(e);
-    if inner.position().is_none() { e.position() } else { inner.position() }
+    if inner.position().is_none() {
+        e.position()
+    } else {
+        inner.position()
+    }
 }
 
 fn pos(p: Position) -> (usize, usize) {
@@ -219,7 +231,10 @@ pub(crate) fn fields_read(source: &str, param: &str) -> Option<Vec<String>> {
         uses += 1;
         if bytes.get(end) == Some(&b'.') {
             let rest = &source[end + 1..];
-            let field: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let field: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
             if field.is_empty() {
                 return None;
             }
@@ -237,7 +252,10 @@ pub(crate) fn fields_read(source: &str, param: &str) -> Option<Vec<String>> {
 
 /// Display name of a path relative to `root`.
 pub(crate) fn display_path(path: &Path, root: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -246,8 +264,12 @@ mod tests {
 
     #[test]
     fn finds_plain_field_reads() {
-        let src = "fn eligible(target, ctx) { target.category == \"hotel\" && target.extra.rooms > 10 }";
-        assert_eq!(fields_read(src, "target"), Some(vec!["category".into(), "extra".into()]));
+        let src =
+            "fn eligible(target, ctx) { target.category == \"hotel\" && target.extra.rooms > 10 }";
+        assert_eq!(
+            fields_read(src, "target"),
+            Some(vec!["category".into(), "extra".into()])
+        );
         let src = "fn eligible(target, ctx) { let t = target; t.category == \"x\" }";
         assert_eq!(fields_read(src, "target"), None);
     }

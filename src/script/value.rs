@@ -10,7 +10,8 @@ pub(super) fn register(engine: &mut Engine) {
 }
 
 fn opt(s: &Option<String>) -> Dynamic {
-    s.as_ref().map_or(Dynamic::UNIT, |s| Dynamic::from(s.clone()))
+    s.as_ref()
+        .map_or(Dynamic::UNIT, |s| Dynamic::from(s.clone()))
 }
 
 /// `target`: id, name, category, district, address, key_area, class, licence, status,
@@ -32,10 +33,15 @@ pub fn target_map(t: &Target) -> Dynamic {
     m.insert("status".into(), status.into());
     m.insert(
         "last_inspected".into(),
-        t.last_inspected.map_or(Dynamic::UNIT, |d| d.to_string().into()),
+        t.last_inspected
+            .map_or(Dynamic::UNIT, |d| d.to_string().into()),
     );
     m.insert("last_result".into(), opt(&t.last_result));
-    let extra: Map = t.extra.iter().map(|(k, v)| (k.as_str().into(), v.clone().into())).collect();
+    let extra: Map = t
+        .extra
+        .iter()
+        .map(|(k, v)| (k.as_str().into(), v.clone().into()))
+        .collect();
     m.insert("extra".into(), extra.into());
     m.into()
 }

@@ -1,0 +1,281 @@
+//! The yearly plan (年度抽查工作计划) as a [`Document`].
+
+use crate::calendar::Calendar;
+use crate::output::doc::{Block, Document};
+use crate::rules::model::{Department, Frequency, Matter, Model};
+use crate::schedule::{DrawKind, ScheduledDraw};
+
+/// Chinese numeral for section numbers 1..=99.
+pub fn zh_num(n: usize) -> String {
+    const D: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        0..=9 => D[n].to_string(),
+        10 => "十".into(),
+        11..=19 => format!("十{}", D[n % 10]),
+        _ if n % 10 == 0 => format!("{}十", D[(n / 10) % 10]),
+        _ => format!("{}十{}", D[(n / 10) % 10], D[n % 10]),
+    }
+}
+
+/// Scope label: the matter's categories with their names from the config.
+pub fn categories_label(model: &Model, m: &Matter) -> String {
+    m.categories
+        .iter()
+        .map(|c| {
+            model
+                .config
+                .categories
+                .get(c)
+                .cloned()
+                .unwrap_or_else(|| c.clone())
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+fn ratio_label(m: &Matter) -> String {
+    let mut s = if m.ratio.is_full() {
+        "100%（全覆盖）".to_string()
+    } else {
+        format!("不低于 {}", m.ratio)
+    };
+    if !m.class_ratios.is_empty() {
+        let parts: Vec<String> = m
+            .class_ratios
+            .iter()
+            .map(|(c, r)| format!("{c} 类 {r}"))
+            .collect();
+        s.push_str(&format!("；按等级：{}", parts.join("，")));
+    }
+    if m.weight.is_some() {
+        s.push_str("；按风险加权");
+    }
+    s
+}
+
+fn holiday_label(m: &Matter) -> String {
+    match &m.holiday {
+        None => "—".into(),
+        Some(h) => {
+            let names: Vec<&str> = h.holidays.iter().map(|x| x.name_zh()).collect();
+            let unit = if h.working_days {
+                "个工作日"
+            } else {
+                "天"
+            };
+            let scope = if h.key_area_only {
+                "重点区域"
+            } else {
+                "全部范围"
+            };
+            format!(
+                "{}前 {} {unit}，{scope}加抽 {}",
+                names.join("、"),
+                h.days_before,
+                h.ratio
+            )
+        }
+    }
+}
+
+fn frequency_label(f: &Frequency) -> String {
+    f.label_zh()
+}
+
+/// Builds the plan for `year`. `schedule` is the year's schedule from [`crate::schedule::year_schedule`].
+pub fn build(
+    model: &Model,
+    cal: &Calendar,
+    year: i32,
+    schedule: &[ScheduledDraw],
+    problems: &[String],
+) -> Document {
+    let cfg = &model.config;
+    let title = cfg
+        .plan
+        .title
+        .clone()
+        .unwrap_or_else(|| "{bureau} {year} 年“双随机、一公开”抽查工作计划".into())
+        .replace("{bureau}", &cfg.bureau.name)
+        .replace("{year}", &year.to_string());
+    let mut doc = Document::new(title.clone());
+    doc.push(Block::Title(title));
+    if let Some(p) = &cfg.plan.preamble {
+        doc.para(p.clone());
+    }
+    let mut section = 1;
+    if let Some(p) = &cfg.plan.principles {
+        doc.heading(1, format!("{}、抽查事项检查原则", zh_num(section)));
+        doc.para(p.clone());
+        section += 1;
+    }
+    for d in &model.departments {
+        department(&mut doc, model, d, section);
+        section += 1;
+    }
+    doc.heading(1, format!("{}、{year} 年抽查日程", zh_num(section)));
+    doc.para(
+        "下表为按上述规则和国务院公布的节假日安排（含调休）计算的全年抽取日程。每次抽取由 suiji 按公开算法以记录在案的随机种子从冻结的名录库快照中抽取，任何人可凭抽取清单复核。",
+    );
+    let rows = schedule
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let m = model.matter(&s.matter);
+            let publish_by = m
+                .and_then(|m| {
+                    cal.add_working_days(s.due, m.publication.deadline_working_days)
+                        .ok()
+                })
+                .map_or_else(|| "—".into(), |d| d.to_string());
+            let kind = match s.kind {
+                DrawKind::Regular => "定期".to_string(),
+                DrawKind::Holiday(h) => format!("{}加强", h.name_zh()),
+            };
+            let scope = if s.key_area_only {
+                "重点区域"
+            } else {
+                "全部"
+            };
+            vec![
+                (i + 1).to_string(),
+                s.issue_date().to_string(),
+                m.map_or_else(|| s.matter.clone(), |m| m.name.clone()),
+                s.period.label_zh(),
+                kind,
+                format!("{}（{scope}）", s.ratio),
+                format!("{} 至 {}", s.period.start, s.due),
+                publish_by,
+            ]
+        })
+        .collect();
+    doc.table(
+        &[
+            "序号",
+            "抽取日期",
+            "抽查事项",
+            "期次",
+            "类型",
+            "比例",
+            "检查期间",
+            "最迟公示",
+        ],
+        rows,
+    );
+    if !problems.is_empty() {
+        doc.heading(2, "未能排定的事项");
+        doc.push(Block::Bullets(problems.to_vec()));
+    }
+    doc
+}
+
+fn department(doc: &mut Document, model: &Model, d: &Department, section: usize) {
+    doc.heading(1, format!("{}、{}年度抽查计划", zh_num(section), d.name));
+    doc.heading(2, "（一）抽查任务");
+    let summary = d.summary.clone().unwrap_or_else(|| {
+        d.matters
+            .iter()
+            .map(|m| m.name.clone())
+            .collect::<Vec<_>>()
+            .join("、")
+    });
+    doc.para(summary);
+    doc.heading(2, "（二）抽查比例和频次");
+    if let Some(f) = &d.frequency_note {
+        doc.para(f.clone());
+    }
+    let rows = d
+        .matters
+        .iter()
+        .map(|m| {
+            let mut team = format!("{} 人", m.team_size);
+            if !m.qualifications.is_empty() {
+                let q: Vec<String> = m
+                    .qualifications
+                    .iter()
+                    .map(|q| {
+                        model
+                            .config
+                            .qualifications
+                            .get(q)
+                            .cloned()
+                            .unwrap_or_else(|| q.clone())
+                    })
+                    .collect();
+                team.push_str(&format!("，须具备{}资格", q.join("、")));
+            }
+            vec![
+                m.name.clone(),
+                categories_label(model, m),
+                ratio_label(m),
+                frequency_label(&m.frequency),
+                m.stratify_by
+                    .as_deref()
+                    .map_or_else(|| "—".into(), |s| format!("按 {s} 分层")),
+                holiday_label(m),
+                team,
+            ]
+        })
+        .collect();
+    doc.table(
+        &[
+            "抽查事项",
+            "检查对象",
+            "抽查比例",
+            "频次",
+            "分层",
+            "节假日加强",
+            "检查人员",
+        ],
+        rows,
+    );
+    doc.heading(2, "（三）抽查内容");
+    for (i, m) in d.matters.iter().enumerate() {
+        doc.heading(3, format!("{}. {}", i + 1, m.name));
+        let scope = if m.scope_text.is_empty() {
+            categories_label(model, m)
+        } else {
+            m.scope_text.clone()
+        };
+        doc.para(format!("检查对象：{scope}"));
+        if !m.legal_basis.is_empty() {
+            doc.para(format!("检查依据：{}", m.legal_basis.join("、")));
+        }
+        let mut group: Option<&str> = None;
+        let mut items: Vec<String> = Vec::new();
+        let flush = |doc: &mut Document, group: Option<&str>, items: &mut Vec<String>| {
+            if items.is_empty() {
+                return;
+            }
+            match group {
+                Some(g) => doc.para(format!("抽查内容（{g}）：")),
+                None => doc.para("抽查内容："),
+            };
+            doc.push(Block::Numbered(std::mem::take(items)));
+        };
+        for item in &m.checklist {
+            if item.group.as_deref() != group {
+                flush(doc, group, &mut items);
+                group = item.group.as_deref();
+            }
+            items.push(item.text.clone());
+        }
+        flush(doc, group, &mut items);
+        if let Some(note) = &m.note {
+            doc.para(format!("说明：{note}"));
+        }
+    }
+    doc.heading(2, "（四）抽查结果公示");
+    if let Some(p) = &d.publication_note {
+        doc.para(p.clone());
+    }
+    let mut channels: Vec<String> = Vec::new();
+    for m in &d.matters {
+        let c = format!(
+            "{}：检查结束后 {} 个工作日内在{}公示",
+            m.name, m.publication.deadline_working_days, m.publication.channel
+        );
+        channels.push(c);
+    }
+    doc.push(Block::Bullets(channels));
+}

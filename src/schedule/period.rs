@@ -1,0 +1,268 @@
+//! Periods of a year and the draws they call for: one source of truth for `plan`, `schedule`,
+//! `simulate` and the service.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+
+use crate::calendar::{Calendar, CalendarError, Holiday};
+use crate::rules::model::{Frequency, IssueAt, Matter, Model, Ratio};
+
+/// Time of day at which regular and holiday draws are issued (local time).
+pub const ISSUE_TIME: (u32, u32) = (9, 0);
+
+/// What kind of draw a scheduled entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DrawKind {
+    /// The matter's regular draw for a period of its frequency.
+    Regular,
+    /// A holiday-intensified draw (重大节假日加强抽查).
+    Holiday(Holiday),
+}
+
+/// A period a draw covers, e.g. "2023-H1" from 2023-01-01 to 2023-06-30.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    pub id: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Period {
+    pub fn label_zh(&self) -> String {
+        let id = &self.id;
+        if let Some((y, rest)) = id.split_once('-') {
+            match rest {
+                "H1" => return format!("{y}年上半年"),
+                "H2" => return format!("{y}年下半年"),
+                q if q.starts_with('Q') => return format!("{y}年第{}季度", &q[1..]),
+                m if m.len() == 2 && m.chars().all(|c| c.is_ascii_digit()) => {
+                    return format!("{y}年{}月", m.trim_start_matches('0'));
+                }
+                h => {
+                    if let Some(hol) = Holiday::parse(h) {
+                        return format!("{y}年{}前", hol.name_zh());
+                    }
+                }
+            }
+        } else if id.len() == 4 {
+            return format!("{id}年度");
+        }
+        id.clone()
+    }
+}
+
+/// One draw of the year's schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledDraw {
+    pub matter: String,
+    pub kind: DrawKind,
+    pub period: Period,
+    /// Local date and time the draw is issued.
+    pub issue_at: NaiveDateTime,
+    /// Inspections due by this date.
+    pub due: NaiveDate,
+    pub ratio: Ratio,
+    pub key_area_only: bool,
+}
+
+impl ScheduledDraw {
+    pub fn issue_date(&self) -> NaiveDate {
+        self.issue_at.date()
+    }
+}
+
+/// The periods of `year` for a frequency (cron: one period per fire time).
+pub fn periods(
+    freq: &Frequency,
+    year: i32,
+    tz: chrono_tz::Tz,
+) -> Vec<(Period, Option<NaiveDateTime>)> {
+    let d = |m: u32, day: u32| NaiveDate::from_ymd_opt(year, m, day).unwrap_or(NaiveDate::MIN);
+    let month_end = |m: u32| {
+        let next = if m == 12 {
+            d(12, 31) + Duration::days(1)
+        } else {
+            d(m + 1, 1)
+        };
+        next - Duration::days(1)
+    };
+    let p = |id: String, start, end| (Period { id, start, end }, None);
+    match freq {
+        Frequency::Yearly => vec![p(format!("{year}"), d(1, 1), d(12, 31))],
+        Frequency::HalfYearly => vec![
+            p(format!("{year}-H1"), d(1, 1), d(6, 30)),
+            p(format!("{year}-H2"), d(7, 1), d(12, 31)),
+        ],
+        Frequency::Quarterly => (1..=4)
+            .map(|q| p(format!("{year}-Q{q}"), d(q * 3 - 2, 1), month_end(q * 3)))
+            .collect(),
+        Frequency::Monthly => (1..=12)
+            .map(|m| p(format!("{year}-{m:02}"), d(m, 1), month_end(m)))
+            .collect(),
+        Frequency::Cron { schedule, .. } => {
+            use chrono::TimeZone;
+            let Some(start) = tz.with_ymd_and_hms(year, 1, 1, 0, 0, 0).earliest() else {
+                return Vec::new();
+            };
+            let start = start - Duration::seconds(1);
+            let fires: Vec<NaiveDateTime> = schedule
+                .after(&start)
+                .map(|t| t.naive_local())
+                .take_while(|t| t.year() == year)
+                .take(10_000)
+                .collect();
+            fires
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let end = fires.get(i + 1).map_or(d(12, 31), |n| {
+                        if n.date() > t.date() {
+                            n.date() - Duration::days(1)
+                        } else {
+                            n.date()
+                        }
+                    });
+                    (
+                        Period {
+                            id: t.format("%Y-%m-%dT%H:%M").to_string(),
+                            start: t.date(),
+                            end,
+                        },
+                        Some(*t),
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+fn at(date: NaiveDate) -> NaiveDateTime {
+    date.and_time(NaiveTime::from_hms_opt(ISSUE_TIME.0, ISSUE_TIME.1, 0).unwrap_or_default())
+}
+
+/// Every draw of `matter` in `year`, regular and holiday, in issue order.
+pub fn matter_schedule(
+    m: &Matter,
+    cal: &Calendar,
+    year: i32,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<ScheduledDraw>, CalendarError> {
+    let mut out = Vec::new();
+    for (period, fire) in periods(&m.frequency, year, tz) {
+        let issue_at = match fire {
+            Some(t) => t,
+            None => {
+                let date = match m.issue_at {
+                    IssueAt::WorkingDay(n) => cal.nth_working_day_of(period.start, n)?,
+                    IssueAt::Day(n) => {
+                        let day =
+                            NaiveDate::from_ymd_opt(period.start.year(), period.start.month(), n)
+                                .unwrap_or(period.start);
+                        cal.next_working_day(day)?
+                    }
+                };
+                at(date)
+            }
+        };
+        let due = if m.due_working_days > 0 {
+            cal.add_working_days(issue_at.date(), m.due_working_days)?
+        } else {
+            last_working_day(cal, period.end, issue_at.date())?
+        };
+        out.push(ScheduledDraw {
+            matter: m.id.clone(),
+            kind: DrawKind::Regular,
+            period,
+            issue_at,
+            due,
+            ratio: m.ratio,
+            key_area_only: false,
+        });
+    }
+    if let Some(rule) = &m.holiday {
+        let mut seen_starts = Vec::new();
+        for &h in &rule.holidays {
+            let hp = cal.holiday(year, h)?;
+            if seen_starts.contains(&hp.start) {
+                continue; // e.g. 2023: 中秋 and 国庆 are one block; one draw covers both.
+            }
+            seen_starts.push(hp.start);
+            let issue = if rule.working_days {
+                cal.sub_working_days(hp.start, rule.days_before.max(1))?
+            } else {
+                let mut d = hp.start - Duration::days(i64::from(rule.days_before));
+                // Land on a working day at or before the computed day, so staff are at work.
+                while !cal.is_working_day(d)? {
+                    d -= Duration::days(1);
+                }
+                d
+            };
+            let due = if rule.due_working_days > 0 {
+                cal.add_working_days(issue, rule.due_working_days)?
+            } else {
+                hp.end
+            };
+            out.push(ScheduledDraw {
+                matter: m.id.clone(),
+                kind: DrawKind::Holiday(h),
+                period: Period {
+                    id: format!("{year}-{}", h.id()),
+                    start: issue,
+                    end: hp.end,
+                },
+                issue_at: at(issue),
+                due,
+                ratio: rule.ratio,
+                key_area_only: rule.key_area_only,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        a.issue_at
+            .cmp(&b.issue_at)
+            .then(a.period.id.cmp(&b.period.id))
+    });
+    Ok(out)
+}
+
+/// The last working day on or before `end` (but not before `floor`).
+fn last_working_day(
+    cal: &Calendar,
+    end: NaiveDate,
+    floor: NaiveDate,
+) -> Result<NaiveDate, CalendarError> {
+    let d = cal.sub_working_days(end + Duration::days(1), 1)?;
+    Ok(d.max(floor))
+}
+
+/// A matter whose schedule could not be computed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleProblem {
+    pub matter: String,
+    pub error: CalendarError,
+}
+
+/// The whole year's schedule for every matter, in issue order, with any matter that failed.
+pub fn year_schedule(
+    model: &Model,
+    cal: &Calendar,
+    year: i32,
+) -> (Vec<ScheduledDraw>, Vec<ScheduleProblem>) {
+    let mut all = Vec::new();
+    let mut problems = Vec::new();
+    for m in model.matters() {
+        match matter_schedule(m, cal, year, model.config.timezone) {
+            Ok(mut s) => all.append(&mut s),
+            Err(error) => problems.push(ScheduleProblem {
+                matter: m.id.clone(),
+                error,
+            }),
+        }
+    }
+    all.sort_by(|a, b| {
+        a.issue_at
+            .cmp(&b.issue_at)
+            .then(a.matter.cmp(&b.matter))
+            .then(a.period.id.cmp(&b.period.id))
+    });
+    (all, problems)
+}
