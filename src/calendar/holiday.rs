@@ -59,9 +59,9 @@ impl Holiday {
     /// Accepts the id ("chunjie") or the Chinese name ("春节", "国庆").
     pub fn parse(s: &str) -> Option<Holiday> {
         let s = s.trim();
-        Holiday::ALL.into_iter().find(|h| {
-            h.id() == s || h.name_zh() == s || h.name_zh().trim_end_matches('节') == s
-        })
+        Holiday::ALL
+            .into_iter()
+            .find(|h| h.id() == s || h.name_zh() == s || h.name_zh().trim_end_matches('节') == s)
     }
 }
 
