@@ -78,6 +78,13 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
+            // A closed pipe (`suiji schedule | head`) is not an error.
+            let broken_pipe = e
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+            if broken_pipe {
+                return exit::OK;
+            }
             eprintln!("error: {e:#}");
             exit::FAILED
         }
@@ -121,14 +128,15 @@ pub(crate) fn load_rules(cli: &Cli) -> Result<crate::rules::Loaded, i32> {
 /// Loads the holiday calendar named by the config, or prints every problem.
 pub(crate) fn load_calendar(
     loaded: &crate::rules::Loaded,
+    provisional: bool,
 ) -> Result<crate::calendar::Calendar, i32> {
     let cfg = &loaded.model.config;
+    let provisional = provisional || cfg.provisional_calendar;
     let mut sources = crate::diag::Sources::default();
-    crate::calendar::Calendar::load(&cfg.holidays_dir, &mut sources, cfg.provisional_calendar)
-        .map_err(|diags| {
-            eprint!("{}", crate::diag::render(&sources, &diags));
-            exit::INVALID
-        })
+    crate::calendar::Calendar::load(&cfg.holidays_dir, &mut sources, provisional).map_err(|diags| {
+        eprint!("{}", crate::diag::render(&sources, &diags));
+        exit::INVALID
+    })
 }
 
 /// Reports an unknown matter id with a suggestion.
@@ -163,4 +171,26 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Resu
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Refuses a year the calendar cannot answer for (no official notice and no provisional calendar).
+pub(crate) fn require_year(cal: &crate::calendar::Calendar, year: i32) -> Result<(), i32> {
+    let probe = chrono::NaiveDate::from_ymd_opt(year, 7, 1).ok_or(exit::INVALID)?;
+    match cal.is_working_day(probe) {
+        Ok(_) => {
+            if !cal.is_official(year) {
+                eprintln!(
+                    "warning: {year} has no official holiday notice; dates use a PROVISIONAL calendar computed from lunar dates (no 调休)"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "  = help: or pass --provisional for a calendar computed from lunar dates, marked provisional"
+            );
+            Err(exit::INVALID)
+        }
+    }
 }

@@ -10,6 +10,10 @@ pub struct Args {
     /// The plan's year.
     #[arg(long)]
     pub year: i32,
+    /// For a year without an official holiday notice, use a provisional calendar computed from
+    /// lunar dates (clearly marked as provisional).
+    #[arg(long)]
+    pub provisional: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "md")]
     pub format: Format,
@@ -23,10 +27,13 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let cal = match load_calendar(&loaded) {
+    let cal = match load_calendar(&loaded, args.provisional) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    if let Err(code) = super::require_year(&cal, args.year) {
+        return Ok(code);
+    }
     let model = &loaded.model;
     let (schedule, problems) = crate::schedule::year_schedule(model, &cal, args.year);
     let problem_lines: Vec<String> = problems

@@ -1,5 +1,7 @@
 //! `suiji schedule --year 2023`: every draw of the year with its dates.
 
+use std::io::Write;
+
 use super::{Cli, exit, load_calendar, load_rules};
 use crate::schedule::DrawKind;
 
@@ -8,6 +10,10 @@ pub struct Args {
     /// The year to list.
     #[arg(long)]
     pub year: i32,
+    /// For a year without an official holiday notice, use a provisional calendar computed from
+    /// lunar dates (clearly marked as provisional).
+    #[arg(long)]
+    pub provisional: bool,
     /// Only this matter (e.g. zhian.hotel).
     #[arg(long)]
     pub matter: Option<String>,
@@ -18,10 +24,13 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let cal = match load_calendar(&loaded) {
+    let cal = match load_calendar(&loaded, args.provisional) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    if let Err(code) = super::require_year(&cal, args.year) {
+        return Ok(code);
+    }
     let model = &loaded.model;
     if let Some(m) = &args.matter
         && model.matter(m).is_none()
@@ -29,10 +38,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         return Ok(super::unknown_matter(model, m));
     }
     let (schedule, problems) = crate::schedule::year_schedule(model, &cal, args.year);
-    println!(
-        "{:<17} {:<26} {:<16} {:<10} {:>6} {:<8} {:<10}",
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10}",
         "issue", "matter", "period", "kind", "ratio", "scope", "due"
-    );
+    )?;
     for s in schedule
         .iter()
         .filter(|s| args.matter.as_ref().is_none_or(|m| &s.matter == m))
@@ -41,8 +52,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             DrawKind::Regular => "regular".to_string(),
             DrawKind::Holiday(h) => format!("holiday:{}", h.id()),
         };
-        println!(
-            "{:<17} {:<26} {:<16} {:<10} {:>6} {:<8} {:<10}",
+        writeln!(
+            out,
+            "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10}",
             s.issue_at.format("%Y-%m-%d %H:%M"),
             s.matter,
             s.period.id,
@@ -50,7 +62,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             s.ratio.to_string(),
             if s.key_area_only { "key-area" } else { "all" },
             s.due
-        );
+        )?;
     }
     for p in &problems {
         eprintln!("error: {}: {}", p.matter, p.error);

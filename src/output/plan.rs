@@ -279,3 +279,14 @@ fn department(doc: &mut Document, model: &Model, d: &Department, section: usize)
     }
     doc.push(Block::Bullets(channels));
 }
+
+/// Chinese label of a target field used for stratification.
+pub fn field_label(field: &str) -> &str {
+    match field {
+        "district" => "乡镇（街道）",
+        "class" => "风险等级",
+        "key_area" => "是否重点区域",
+        "category" => "类别",
+        other => other,
+    }
+}
