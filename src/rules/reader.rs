@@ -42,20 +42,69 @@ impl Cx<'_> {
 
 /// Parses TOML text; a syntax error becomes one located diagnostic.
 pub fn parse<'de>(text: &'de str, cx: &mut Cx<'_>) -> Option<Value<'de>> {
+    use toml_span::ErrorKind as K;
     match toml_span::parse(text) {
         Ok(v) => Some(v),
         Err(e) => {
-            let span = e.span.start..e.span.end.max(e.span.start);
-            let help = match &e.kind {
-                toml_span::ErrorKind::UnquotedString => {
-                    "text values need quotes: name = \"旅馆业\""
-                }
-                toml_span::ErrorKind::DuplicateKey { .. } => "each key may appear once per table",
-                _ => "fix the TOML syntax at the caret (see docs/rules.md for the format)",
+            let (message, label, help) = match &e.kind {
+                K::InvalidCharInString('\n') | K::UnterminatedString => (
+                    "unterminated string".to_string(),
+                    "the closing quote is missing",
+                    "close the text with \" on the same line (use \"\"\"…\"\"\" for text over several lines)",
+                ),
+                K::InvalidCharInString(c) => (
+                    format!("character {c:?} is not allowed in a string"),
+                    "here",
+                    "write it with an escape such as \\t",
+                ),
+                K::InvalidEscape(c) => (
+                    format!("invalid escape \\{c} in a string"),
+                    "here",
+                    "write a backslash as \\\\ or use a literal string in single quotes",
+                ),
+                K::UnquotedString => (
+                    "text values need quotes".to_string(),
+                    "unquoted text",
+                    "write name = \"旅馆业\"",
+                ),
+                K::DuplicateKey { key, .. } => (
+                    format!("key `{key}` is defined twice"),
+                    "second definition",
+                    "each key may appear once per table",
+                ),
+                K::DuplicateTable { name, .. } => (
+                    format!("table [{name}] is defined twice"),
+                    "second definition",
+                    "use [[name]] for a list of tables",
+                ),
+                K::Unexpected(c) => (
+                    format!("unexpected character {c:?}"),
+                    "here",
+                    "fix the TOML syntax at the caret (see docs/rules.md for the format)",
+                ),
+                K::Wanted { expected, found } => (
+                    format!("expected {expected}, found {found}"),
+                    "here",
+                    "fix the TOML syntax at the caret (see docs/rules.md for the format)",
+                ),
+                K::UnexpectedEof => (
+                    "unexpected end of file".to_string(),
+                    "the file ends here",
+                    "close the open bracket, brace or string",
+                ),
+                other => (
+                    format!("invalid TOML ({other})"),
+                    "here",
+                    "fix the TOML syntax at the caret (see docs/rules.md for the format)",
+                ),
             };
-            cx.error(span, format!("invalid TOML: {}", e.kind), "here")
-                .help
-                .push(help.into());
+            // Point at where the problem starts: one character, never a multi-line range.
+            let start = e.span.start.min(text.len());
+            let end = match text[start..].chars().next() {
+                Some(c) if c != '\n' && c != '\r' => start + c.len_utf8(),
+                _ => start,
+            };
+            cx.error(start..end, message, label).help.push(help.into());
             None
         }
     }

@@ -1,0 +1,93 @@
+//! `suiji check` on the shipped rules and on a corpus of broken rule files.
+
+mod util;
+
+use util::{Project, expect_file, repo, run};
+
+#[test]
+fn shipped_rules_check_clean() {
+    let p = Project::shipped();
+    let (code, out, err) = run(p.suiji(&["check"]));
+    assert_eq!(code, 0, "stderr: {err}");
+    assert!(
+        out.starts_with("ok: 平邑县公安局 — 4 departments, 12 matters"),
+        "{out}"
+    );
+    assert!(out.contains("zhian.firearms"));
+}
+
+/// Each folder of tests/broken holds rule files added to the shipped project and the exact
+/// diagnostics `suiji check` must print for them.
+#[test]
+fn broken_rule_corpus() {
+    let corpus = repo().join("tests/broken");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 8);
+    for case in cases {
+        let p = Project::shipped();
+        for f in std::fs::read_dir(&case)
+            .expect("case")
+            .filter_map(Result::ok)
+        {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".toml") || name.ends_with(".rhai") {
+                std::fs::copy(f.path(), p.path(&format!("rules/{name}"))).expect("copy");
+            }
+        }
+        let (code, out, err) = run(p.suiji(&["check"]));
+        assert_eq!(
+            code,
+            1,
+            "{}: expected failure, got {code}\n{out}{err}",
+            case.display()
+        );
+        assert!(
+            out.is_empty(),
+            "{}: no partial output on failure: {out}",
+            case.display()
+        );
+        expect_file(&case.join("expected.txt"), &err);
+    }
+}
+
+#[test]
+fn typo_in_shipped_rule_is_located_with_suggestion() {
+    let p = Project::shipped();
+    p.edit(
+        "rules/zhian.toml",
+        "frequency = \"half-yearly\"           # 特种行业",
+        "frequncy = \"half-yearly\"           # 特种行业",
+    );
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("error: unknown key `matter[1].frequncy`"),
+        "{err}"
+    );
+    assert!(err.contains("┌─ rules/zhian.toml:"), "{err}");
+    assert!(err.contains("help: did you mean `frequency`?"), "{err}");
+}
+
+#[test]
+fn missing_config_is_a_clear_error() {
+    let p = Project::shipped();
+    let (code, _, err) = run(p.suiji(&["--config", "nowhere.toml", "check"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot read config file nowhere.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_flag_is_rejected() {
+    let p = Project::shipped();
+    let (code, _, err) = run(p.suiji(&["plan", "--yeer", "2023"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("--yeer"), "{err}");
+}
