@@ -1,0 +1,340 @@
+//! Inspector teams for drawn targets, with conflict-of-interest avoidance (回避) and workload caps.
+//!
+//! For each target, in the order given (the draw's rank order), the inspectors are ranked by
+//! `Ranker(seed, matter, period, stratum = target id, Purpose::Team)` over their ids and walked
+//! in rank order; the first `team_size` who pass every check form the team. Everyone passed
+//! over before the team is complete is recorded with the first check they failed, so the
+//! substitution ("next rank") is deterministic and logged.
+
+use std::collections::HashMap;
+
+use super::uniform::{by_key, keys};
+use super::{Purpose, Ranker, Seed, Unit};
+use crate::registry::types::{Inspector, Target};
+
+/// What a team needs (from the matter).
+#[derive(Debug, Clone, Copy)]
+pub struct TeamRules<'a> {
+    pub team_size: u32,
+    /// Every member must hold all of these.
+    pub qualifications: &'a [String],
+    /// Members must belong to this department (exact match with `Inspector::department`).
+    pub department: &'a str,
+    /// Most targets one inspector gets in this call (one period); 0 means nobody is available.
+    pub workload_cap: u32,
+}
+
+/// Why an inspector was passed over for a target. Checked in this order; the first that applies
+/// is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// An inspector with the same id is already in this team (duplicate registry row).
+    AlreadyInTeam,
+    Inactive,
+    OtherDepartment,
+    Unqualified {
+        missing: Vec<String>,
+    },
+    /// One of the inspector's declared conflicts (this entry) names the target.
+    DeclaredConflict {
+        entry: String,
+    },
+    /// The rule's conflict hook said so, or failed (`error`: its message); a failure counts as a
+    /// conflict.
+    HookConflict {
+        error: Option<String>,
+    },
+    /// Already given `load` targets in this call, the workload cap.
+    AtCapacity {
+        load: u32,
+    },
+}
+
+impl Skip {
+    /// Short label for logs and notices.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Skip::AlreadyInTeam => "listed twice",
+            Skip::Inactive => "inactive",
+            Skip::OtherDepartment => "in another department",
+            Skip::Unqualified { .. } => "without a required qualification",
+            Skip::DeclaredConflict { .. } | Skip::HookConflict { .. } => "回避",
+            Skip::AtCapacity { .. } => "at workload cap",
+        }
+    }
+}
+
+/// The team for one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamOutcome {
+    pub target_id: String,
+    /// Inspector ids in pick order; empty when unstaffed, otherwise exactly `team_size` long.
+    pub members: Vec<String>,
+    /// Inspectors passed over, in rank order, with the reason.
+    pub skipped: Vec<(String, Skip)>,
+    /// Why nobody was assigned, e.g. "only 1 eligible inspector (need 2): 1 回避, 3 at workload cap".
+    pub unstaffed: Option<String>,
+}
+
+fn declared_conflict<'a>(inspector: &'a Inspector, target: &Target) -> Option<&'a String> {
+    inspector.conflicts.iter().find(|entry| {
+        let e = entry.trim();
+        !e.is_empty() && (e == target.id || e == target.name || target.name.contains(e))
+    })
+}
+
+fn missing_qualifications(inspector: &Inspector, required: &[String]) -> Vec<String> {
+    let mut missing: Vec<String> = Vec::new();
+    for q in required {
+        if !inspector.qualifications.contains(q) && !missing.contains(q) {
+            missing.push(q.clone());
+        }
+    }
+    missing
+}
+
+fn unstaffed_reason(eligible: usize, team_size: u32, skipped: &[(String, Skip)]) -> String {
+    let head = match eligible {
+        0 => "no eligible inspector".to_string(),
+        1 => "only 1 eligible inspector".to_string(),
+        n => format!("only {n} eligible inspectors"),
+    };
+    let order = [
+        "listed twice",
+        "inactive",
+        "in another department",
+        "without a required qualification",
+        "回避",
+        "at workload cap",
+    ];
+    let counts: Vec<String> = order
+        .iter()
+        .filter_map(|label| {
+            let n = skipped.iter().filter(|(_, s)| s.label() == *label).count();
+            (n > 0).then(|| format!("{n} {label}"))
+        })
+        .collect();
+    let tail = if counts.is_empty() {
+        "no other inspector in the registry".to_string()
+    } else {
+        counts.join(", ")
+    };
+    format!("{head} (need {team_size}): {tail}")
+}
+
+/// For each drawn target in rank order: ranks the inspectors by
+/// `Ranker(seed, matter, period, target_id, Purpose::Team)` key over inspector ids, walks them in
+/// rank order, skips (and records) anyone already in the team / inactive / in another department
+/// / missing a qualification / with a declared conflict (a `conflicts` entry, trimmed and
+/// non-empty, equal to the target's id or name or contained in its name) / with a hook conflict
+/// / at the workload cap, and takes `team_size`. With fewer available, assigns nobody and
+/// reports `unstaffed` with the counts by reason (never a team smaller than `team_size`).
+/// `conflict_hook` returns Ok(true) when the inspector must be avoided; an Err counts as a
+/// conflict and is recorded with its text. The hook is only called for inspectors who passed
+/// the checks before it. Workloads start at 0 and are shared by all targets of the call; only
+/// staffed teams count.
+pub fn assign_teams(
+    seed: &Seed,
+    matter: &str,
+    period: &str,
+    targets: &[&Target],
+    inspectors: &[Inspector],
+    rules: &TeamRules,
+    conflict_hook: &mut dyn FnMut(&Inspector, &Target) -> Result<bool, String>,
+) -> Vec<TeamOutcome> {
+    let team_size = usize::try_from(rules.team_size).unwrap_or(usize::MAX);
+    let units: Vec<Unit> = inspectors.iter().map(|i| Unit::new(&i.id)).collect();
+    let mut load: HashMap<&str, u32> = HashMap::new();
+    let mut out = Vec::with_capacity(targets.len());
+    for &target in targets {
+        let ranker = Ranker::new(seed, matter, period, &target.id, Purpose::Team);
+        let mut members: Vec<&Inspector> = Vec::new();
+        let mut skipped: Vec<(String, Skip)> = Vec::new();
+        if team_size > 0 {
+            let mut order = keys(&ranker, &units);
+            order.sort_unstable_by(|a, b| by_key(&units, a, b));
+            for k in order {
+                if members.len() >= team_size {
+                    break;
+                }
+                let Some(inspector) = inspectors.get(k.index) else {
+                    continue;
+                };
+                let skip = if members.iter().any(|m| m.id == inspector.id) {
+                    Some(Skip::AlreadyInTeam)
+                } else if !inspector.active {
+                    Some(Skip::Inactive)
+                } else if inspector.department != rules.department {
+                    Some(Skip::OtherDepartment)
+                } else if let missing = missing_qualifications(inspector, rules.qualifications)
+                    && !missing.is_empty()
+                {
+                    Some(Skip::Unqualified { missing })
+                } else if let Some(entry) = declared_conflict(inspector, target) {
+                    Some(Skip::DeclaredConflict {
+                        entry: entry.clone(),
+                    })
+                } else {
+                    match conflict_hook(inspector, target) {
+                        Ok(true) => Some(Skip::HookConflict { error: None }),
+                        Err(e) => Some(Skip::HookConflict { error: Some(e) }),
+                        Ok(false) => {
+                            let l = load.get(inspector.id.as_str()).copied().unwrap_or(0);
+                            (l >= rules.workload_cap).then_some(Skip::AtCapacity { load: l })
+                        }
+                    }
+                };
+                match skip {
+                    Some(s) => skipped.push((inspector.id.clone(), s)),
+                    None => members.push(inspector),
+                }
+            }
+        }
+        let unstaffed = if members.len() < team_size {
+            let reason = unstaffed_reason(members.len(), rules.team_size, &skipped);
+            members.clear();
+            Some(reason)
+        } else {
+            for m in &members {
+                *load.entry(m.id.as_str()).or_insert(0) += 1;
+            }
+            None
+        };
+        out.push(TeamOutcome {
+            target_id: target.id.clone(),
+            members: members.iter().map(|m| m.id.clone()).collect(),
+            skipped,
+            unstaffed,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::types::TargetStatus;
+
+    fn target(id: &str, name: &str) -> Target {
+        Target {
+            id: id.into(),
+            name: name.into(),
+            category: "hotel".into(),
+            district: "d".into(),
+            address: String::new(),
+            key_area: false,
+            class: None,
+            licence: None,
+            status: TargetStatus::Active,
+            last_inspected: None,
+            last_result: None,
+            extra: Default::default(),
+        }
+    }
+
+    fn inspector(id: &str, conflicts: &[&str]) -> Inspector {
+        Inspector {
+            id: id.into(),
+            name: format!("name {id}"),
+            department: "zhian".into(),
+            certificate: String::new(),
+            qualifications: vec!["law".into()],
+            active: true,
+            area: String::new(),
+            conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn conflicts_caps_and_unstaffed_reason() {
+        let t1 = target("T1", "平安大酒店");
+        let t2 = target("T2", "顺心旅馆");
+        let mut inspectors = vec![
+            inspector("a", &["平安"]),
+            inspector("b", &[" ", ""]),
+            inspector("c", &[]),
+            inspector("d", &["T2"]),
+        ];
+        inspectors[2].active = false;
+        let quals = vec!["law".to_string()];
+        let rules = TeamRules {
+            team_size: 2,
+            qualifications: &quals,
+            department: "zhian",
+            workload_cap: 1,
+        };
+        let seed = Seed([9u8; 32]);
+        let mut calls = 0;
+        let mut hook = |_: &Inspector, _: &Target| -> Result<bool, String> {
+            calls += 1;
+            Ok(false)
+        };
+        let out = assign_teams(
+            &seed,
+            "zhian.hotel",
+            "2025-Q1",
+            &[&t1, &t2],
+            &inspectors,
+            &rules,
+            &mut hook,
+        );
+        // T1: a has 回避 (平安 in the name), c inactive → b and d.
+        let mut m1 = out[0].members.clone();
+        m1.sort();
+        assert_eq!(m1, ["b", "d"]);
+        assert!(out[0].skipped.contains(&(
+            "a".into(),
+            Skip::DeclaredConflict {
+                entry: "平安".into()
+            }
+        )));
+        // T2: b and d at cap (d also declared T2), c inactive, a available → unstaffed.
+        assert!(out[1].members.is_empty());
+        let reason = out[1].unstaffed.as_deref().expect("unstaffed");
+        assert!(
+            reason.starts_with("only 1 eligible inspector (need 2): 1 inactive, "),
+            "{reason}"
+        );
+        assert!(reason.contains("at workload cap"), "{reason}");
+        assert!(calls >= 3);
+    }
+
+    #[test]
+    fn hook_errors_are_conflicts() {
+        let t = target("T1", "x");
+        let inspectors = vec![inspector("a", &[]), inspector("b", &[])];
+        let rules = TeamRules {
+            team_size: 1,
+            qualifications: &[],
+            department: "zhian",
+            workload_cap: 5,
+        };
+        let mut hook = |i: &Inspector, _: &Target| -> Result<bool, String> {
+            if i.id == "a" {
+                Err("boom".into())
+            } else {
+                Ok(true)
+            }
+        };
+        let out = assign_teams(
+            &Seed([0u8; 32]),
+            "m",
+            "p",
+            &[&t],
+            &inspectors,
+            &rules,
+            &mut hook,
+        );
+        assert!(out[0].members.is_empty());
+        assert!(out[0].skipped.contains(&(
+            "a".into(),
+            Skip::HookConflict {
+                error: Some("boom".into())
+            }
+        )));
+        assert_eq!(
+            out[0].unstaffed.as_deref(),
+            Some("no eligible inspector (need 1): 2 回避")
+        );
+    }
+}
