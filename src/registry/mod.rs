@@ -1,2 +1,267 @@
 //! Target and inspector registries (名录库): reading, validation, snapshots.
+//!
+//! Registries are read from CSV (UTF-8, UTF-8 with BOM, or GBK as Excel on Chinese Windows saves
+//! it) or from the first sheet of a workbook (XLSX). Headers may be Chinese or English; see
+//! `docs/registries.md` for the schema. Every problem in every file is reported in one run as a
+//! [`Diagnostic`] with file, line and column; a registry with any error is never returned.
+
+mod canonical;
+pub mod generate;
+mod read;
+mod table;
 pub mod types;
+mod values;
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use rayon::slice::ParallelSliceMut;
+use sha2::{Digest, Sha256};
+
+use crate::diag::Diagnostic;
+
+pub use canonical::{
+    canonical_inspectors_csv, canonical_targets_csv, parse_canonical_inspectors,
+    parse_canonical_targets,
+};
+pub use types::{Inspector, Registry, Target, TargetStatus};
+
+use read::{Origin, Sink};
+
+/// Values a registry may use. An empty set means "don't check".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// Target category ids, e.g. "hotel".
+    pub categories: BTreeSet<String>,
+    /// Inspector qualification ids, e.g. "explosives".
+    pub qualifications: BTreeSet<String>,
+    /// Department ids, e.g. "zhian".
+    pub departments: BTreeSet<String>,
+}
+
+impl Known {
+    /// The categories and qualifications of `config/suiji.toml` and the departments of the rules.
+    pub fn from_model(model: &crate::rules::model::Model) -> Known {
+        Known {
+            categories: model.config.categories.keys().cloned().collect(),
+            qualifications: model.config.qualifications.keys().cloned().collect(),
+            departments: model.departments.iter().map(|d| d.id.clone()).collect(),
+        }
+    }
+}
+
+/// Reads and validates both registries. On success the registry has targets and inspectors
+/// sorted by id (the canonical order) and, in `sources`, each file's display path (relative to
+/// `root` where possible) with the SHA-256 of its bytes. On failure, every diagnostic found
+/// (errors and warnings, in file order).
+pub fn load(
+    targets: &[PathBuf],
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+) -> Result<Registry, Vec<Diagnostic>> {
+    check(targets, inspectors, root, known).map(|(registry, _warnings)| registry)
+}
+
+/// What `suiji registry check` runs: [`load`], keeping the warnings of a registry that loads.
+/// `Ok((registry, warnings))` when there is no error; `Err(diagnostics)` otherwise.
+pub fn check(
+    targets: &[PathBuf],
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+) -> Result<(Registry, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut sink = Sink::default();
+    let mut displays = Vec::new();
+    let mut sources = Vec::new();
+
+    let mut all_targets: Vec<(Target, Origin)> = Vec::new();
+    for path in targets {
+        let file = displays.len();
+        let display = display_path(root, path);
+        if let Some(bytes) = read_bytes(path, &display, file, &mut sink) {
+            sources.push((display.clone(), sha256_hex(&bytes)));
+            all_targets.extend(read::targets(
+                &bytes, path, &display, file, known, &mut sink,
+            ));
+        }
+        displays.push(display);
+    }
+    let mut all_inspectors: Vec<(Inspector, Origin)> = Vec::new();
+    for path in inspectors {
+        let file = displays.len();
+        let display = display_path(root, path);
+        if let Some(bytes) = read_bytes(path, &display, file, &mut sink) {
+            sources.push((display.clone(), sha256_hex(&bytes)));
+            all_inspectors.extend(read::inspectors(
+                &bytes, path, &display, file, known, &mut sink,
+            ));
+        }
+        displays.push(display);
+    }
+
+    read::duplicates(
+        &all_targets,
+        |t| &t.id,
+        |o| o.id_col,
+        "target id",
+        &displays,
+        &mut sink,
+    );
+    inspector_duplicates(&all_inspectors, &displays, &mut sink);
+    unmatched_conflicts(&all_targets, &all_inspectors, &displays, &mut sink);
+
+    if sink.has_errors() {
+        return Err(sink.into_sorted());
+    }
+    let mut targets: Vec<Target> = all_targets.into_iter().map(|(t, _)| t).collect();
+    let mut inspectors: Vec<Inspector> = all_inspectors.into_iter().map(|(i, _)| i).collect();
+    // Ids are unique by now, so an unstable sort gives the one canonical order.
+    targets.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    inspectors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let registry = Registry {
+        targets,
+        inspectors,
+        sources,
+    };
+    Ok((registry, sink.into_sorted()))
+}
+
+/// Reads one target file. Problems (including duplicate ids within the file) are appended to
+/// `diags` in line order. Rows are returned in file order, including rows with errors (their bad
+/// fields left empty or at the default), so callers must not use the result if any error was added.
+pub fn read_targets(
+    path: &Path,
+    display: &str,
+    known: &Known,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Target> {
+    let mut sink = Sink::default();
+    let rows = match read_bytes(path, display, 0, &mut sink) {
+        Some(bytes) => read::targets(&bytes, path, display, 0, known, &mut sink),
+        None => Vec::new(),
+    };
+    let displays = [display.to_string()];
+    read::duplicates(
+        &rows,
+        |t| &t.id,
+        |o| o.id_col,
+        "target id",
+        &displays,
+        &mut sink,
+    );
+    diags.extend(sink.into_sorted());
+    rows.into_iter().map(|(t, _)| t).collect()
+}
+
+/// Reads one inspector file; see [`read_targets`]. Duplicate ids and certificate numbers within
+/// the file are reported.
+pub fn read_inspectors(
+    path: &Path,
+    display: &str,
+    known: &Known,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Inspector> {
+    let mut sink = Sink::default();
+    let rows = match read_bytes(path, display, 0, &mut sink) {
+        Some(bytes) => read::inspectors(&bytes, path, display, 0, known, &mut sink),
+        None => Vec::new(),
+    };
+    inspector_duplicates(&rows, &[display.to_string()], &mut sink);
+    diags.extend(sink.into_sorted());
+    rows.into_iter().map(|(i, _)| i).collect()
+}
+
+fn inspector_duplicates(rows: &[(Inspector, Origin)], displays: &[String], sink: &mut Sink) {
+    read::duplicates(
+        rows,
+        |i| &i.id,
+        |o| o.id_col,
+        "inspector id",
+        displays,
+        sink,
+    );
+    read::duplicates(
+        rows,
+        |i| &i.certificate,
+        |o| o.cert_col,
+        "certificate number",
+        displays,
+        sink,
+    );
+}
+
+/// A declared conflict that names no target (by id or exact name) has no effect: probably a typo.
+fn unmatched_conflicts(
+    targets: &[(Target, Origin)],
+    inspectors: &[(Inspector, Origin)],
+    displays: &[String],
+    sink: &mut Sink,
+) {
+    if targets.is_empty() || inspectors.iter().all(|(i, _)| i.conflicts.is_empty()) {
+        return;
+    }
+    let names: HashSet<&str> = targets
+        .iter()
+        .flat_map(|(t, _)| [t.id.as_str(), t.name.as_str()])
+        .collect();
+    for (i, o) in inspectors {
+        for c in &i.conflicts {
+            if !names.contains(c.as_str()) {
+                let display = displays.get(o.file).map_or("", String::as_str);
+                let d = Diagnostic::warning(format!(
+                    "inspector `{}` declares a conflict with `{c}`, which is no target's id or name",
+                    i.id
+                ))
+                .at_line(display, o.line, None)
+                .help("write the target's id or its exact name as in the target registry");
+                sink.push(o.file, o.line, 0, d);
+            }
+        }
+    }
+}
+
+fn read_bytes(path: &Path, display: &str, file: usize, sink: &mut Sink) -> Option<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            let d = Diagnostic::error(format!("cannot read `{display}`: {e}"))
+                .help("check the path in `[registries]` of config/suiji.toml and that the file is readable");
+            sink.push(file, 0, 0, d);
+            None
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// `path` relative to `root` when inside it, with `/` separators.
+fn display_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let s = parts.join("/");
+    // An absolute path's root component is "/" itself; don't double it.
+    s.strip_prefix("//")
+        .map_or(s.clone(), |rest| format!("/{rest}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths() {
+        let root = Path::new("/srv/suiji");
+        assert_eq!(
+            display_path(root, Path::new("/srv/suiji/config/registry/targets.csv")),
+            "config/registry/targets.csv"
+        );
+        assert_eq!(display_path(root, Path::new("/tmp/x.csv")), "/tmp/x.csv");
+        assert_eq!(display_path(root, Path::new("rel/x.csv")), "rel/x.csv");
+    }
+}

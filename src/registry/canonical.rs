@@ -1,0 +1,263 @@
+//! The canonical form of a registry: what snapshots archive and hash.
+//!
+//! UTF-8 CSV without BOM, `\n` line ends, quotes only where needed, English headers in a fixed
+//! order. Targets: the fixed columns, then one column per `extra` key (sorted; a target without
+//! the key has an empty cell). Booleans are `true`/`false`, statuses `active`/`deregistered`,
+//! dates `YYYY-MM-DD`, lists joined with `;`. Absent optional values are empty cells.
+//!
+//! Readers never produce empty optional values (`Some("")`), empty extra values or list items
+//! containing a separator, so every registry they return round-trips exactly.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+
+use super::types::{Inspector, Target, TargetStatus};
+
+const TARGET_HEADER: [&str; 11] = [
+    "id",
+    "name",
+    "category",
+    "district",
+    "address",
+    "key_area",
+    "class",
+    "licence",
+    "status",
+    "last_inspected",
+    "last_result",
+];
+
+const INSPECTOR_HEADER: [&str; 8] = [
+    "id",
+    "name",
+    "department",
+    "certificate",
+    "qualifications",
+    "active",
+    "area",
+    "conflicts",
+];
+
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new())
+}
+
+fn finish(mut w: csv::Writer<Vec<u8>>, result: csv::Result<()>) -> Vec<u8> {
+    // Writing to a Vec cannot fail; an error here would be a bug, so keep what was written.
+    let _ = result.and_then(|()| w.flush().map_err(csv::Error::from));
+    w.into_inner()
+        .unwrap_or_else(|e| e.into_inner().get_ref().clone())
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+/// Canonical CSV of targets, in the order given (a registry from `load` is sorted by id).
+pub fn canonical_targets_csv(targets: &[Target]) -> Vec<u8> {
+    let extra_keys: BTreeSet<&str> = targets
+        .iter()
+        .flat_map(|t| t.extra.keys().map(String::as_str))
+        .collect();
+    let mut w = writer();
+    let result = (|| -> csv::Result<()> {
+        let header = TARGET_HEADER
+            .iter()
+            .copied()
+            .chain(extra_keys.iter().copied());
+        w.write_record(header)?;
+        let mut date = String::new();
+        for t in targets {
+            date.clear();
+            if let Some(d) = t.last_inspected {
+                date = d.format("%Y-%m-%d").to_string();
+            }
+            let status = match t.status {
+                TargetStatus::Active => "active",
+                TargetStatus::Deregistered => "deregistered",
+            };
+            let fixed = [
+                t.id.as_str(),
+                &t.name,
+                &t.category,
+                &t.district,
+                &t.address,
+                bool_text(t.key_area),
+                t.class.as_deref().unwrap_or(""),
+                t.licence.as_deref().unwrap_or(""),
+                status,
+                &date,
+                t.last_result.as_deref().unwrap_or(""),
+            ];
+            let extras = extra_keys
+                .iter()
+                .map(|k| t.extra.get(*k).map_or("", String::as_str));
+            w.write_record(fixed.into_iter().chain(extras))?;
+        }
+        Ok(())
+    })();
+    finish(w, result)
+}
+
+/// Canonical CSV of inspectors, in the order given (a registry from `load` is sorted by id).
+pub fn canonical_inspectors_csv(inspectors: &[Inspector]) -> Vec<u8> {
+    let mut w = writer();
+    let result = (|| -> csv::Result<()> {
+        w.write_record(INSPECTOR_HEADER)?;
+        for i in inspectors {
+            let quals = i.qualifications.join(";");
+            let conflicts = i.conflicts.join(";");
+            w.write_record([
+                i.id.as_str(),
+                &i.name,
+                &i.department,
+                &i.certificate,
+                &quals,
+                bool_text(i.active),
+                &i.area,
+                &conflicts,
+            ])?;
+        }
+        Ok(())
+    })();
+    finish(w, result)
+}
+
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+}
+
+/// Reads records, checking the header starts with `fixed` and every row has the header's width.
+fn records(
+    bytes: &[u8],
+    fixed: &[&str],
+) -> Result<(Vec<String>, Vec<(u64, csv::StringRecord)>), String> {
+    let mut r = reader(bytes);
+    let mut rows = r.records();
+    let header = match rows.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(format!("line 1: {e}")),
+        None => return Err("empty: no header line".into()),
+    };
+    let header: Vec<String> = header.iter().map(str::to_string).collect();
+    if header.len() < fixed.len() || header[..fixed.len()] != *fixed {
+        return Err(format!(
+            "line 1: header is `{}`, expected it to start with `{}`",
+            header.join(","),
+            fixed.join(",")
+        ));
+    }
+    let mut out = Vec::new();
+    for rec in rows {
+        let rec = rec.map_err(|e| e.to_string())?;
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.len() != header.len() {
+            return Err(format!(
+                "line {line}: {} fields, expected {}",
+                rec.len(),
+                header.len()
+            ));
+        }
+        out.push((line, rec));
+    }
+    Ok((header, out))
+}
+
+fn parse_bool(line: u64, s: &str) -> Result<bool, String> {
+    match s {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("line {line}: expected true or false, found `{s}`")),
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn list(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(';').map(str::to_string).collect()
+    }
+}
+
+/// Reads [`canonical_targets_csv`] output back.
+pub fn parse_canonical_targets(bytes: &[u8]) -> Result<Vec<Target>, String> {
+    let (header, rows) = records(bytes, &TARGET_HEADER)?;
+    let extra_keys = &header[TARGET_HEADER.len()..];
+    let mut targets = Vec::with_capacity(rows.len());
+    for (line, r) in rows {
+        let f = |i: usize| r.get(i).unwrap_or("");
+        let status = match f(8) {
+            "active" => TargetStatus::Active,
+            "deregistered" => TargetStatus::Deregistered,
+            s => return Err(format!("line {line}: unknown status `{s}`")),
+        };
+        let last_inspected = match f(9) {
+            "" => None,
+            s => Some(
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|e| format!("line {line}: date `{s}`: {e}"))?,
+            ),
+        };
+        let extra: BTreeMap<String, String> = extra_keys
+            .iter()
+            .enumerate()
+            .filter_map(|(k, key)| {
+                let v = f(TARGET_HEADER.len() + k);
+                (!v.is_empty()).then(|| (key.clone(), v.to_string()))
+            })
+            .collect();
+        targets.push(Target {
+            id: f(0).to_string(),
+            name: f(1).to_string(),
+            category: f(2).to_string(),
+            district: f(3).to_string(),
+            address: f(4).to_string(),
+            key_area: parse_bool(line, f(5))?,
+            class: opt(f(6)),
+            licence: opt(f(7)),
+            status,
+            last_inspected,
+            last_result: opt(f(10)),
+            extra,
+        });
+    }
+    Ok(targets)
+}
+
+/// Reads [`canonical_inspectors_csv`] output back.
+pub fn parse_canonical_inspectors(bytes: &[u8]) -> Result<Vec<Inspector>, String> {
+    let (header, rows) = records(bytes, &INSPECTOR_HEADER)?;
+    if header.len() != INSPECTOR_HEADER.len() {
+        return Err(format!(
+            "line 1: header is `{}`, expected `{}`",
+            header.join(","),
+            INSPECTOR_HEADER.join(",")
+        ));
+    }
+    let mut inspectors = Vec::with_capacity(rows.len());
+    for (line, r) in rows {
+        let f = |i: usize| r.get(i).unwrap_or("");
+        inspectors.push(Inspector {
+            id: f(0).to_string(),
+            name: f(1).to_string(),
+            department: f(2).to_string(),
+            certificate: f(3).to_string(),
+            qualifications: list(f(4)),
+            active: parse_bool(line, f(5))?,
+            area: f(6).to_string(),
+            conflicts: list(f(7)),
+        });
+    }
+    Ok(inspectors)
+}

@@ -1,0 +1,861 @@
+//! Registry files → rows, with every problem reported as a diagnostic keyed to file, line and column.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use crate::diag::{Diagnostic, did_you_mean};
+
+use super::Known;
+use super::table::{Cell, FileProblem, Row, Table};
+use super::types::{Inspector, Target, TargetStatus};
+use super::values::{
+    DateError, normalize_header, parse_active, parse_bool, parse_date, parse_status, split_list,
+};
+
+/// One column the engine knows, with every header it is recognised by.
+pub(crate) struct FieldSpec {
+    /// English name, also the canonical header.
+    pub key: &'static str,
+    /// Chinese header used in messages and generated files.
+    pub zh: &'static str,
+    /// Every accepted header (compared after [`normalize_header`]).
+    pub aliases: &'static [&'static str],
+    pub required: bool,
+}
+
+const fn field(
+    key: &'static str,
+    zh: &'static str,
+    aliases: &'static [&'static str],
+    required: bool,
+) -> FieldSpec {
+    FieldSpec {
+        key,
+        zh,
+        aliases,
+        required,
+    }
+}
+
+pub(crate) const TARGET_FIELDS: &[FieldSpec] = &[
+    field(
+        "id",
+        "编号",
+        &["id", "编号", "统一社会信用代码", "对象编号"],
+        true,
+    ),
+    field("name", "名称", &["name", "名称", "对象名称"], true),
+    field("category", "类别", &["category", "类别", "行业类别"], true),
+    field(
+        "district",
+        "所属区域",
+        &["district", "区域", "所属区域", "乡镇街道"],
+        false,
+    ),
+    field("address", "地址", &["address", "地址"], false),
+    field("key_area", "重点区域", &["key_area", "重点区域"], false),
+    field(
+        "class",
+        "风险等级",
+        &["class", "风险等级", "信用等级", "等级"],
+        false,
+    ),
+    field(
+        "licence",
+        "许可证号",
+        &["licence", "license", "许可证号", "许可证"],
+        false,
+    ),
+    field("status", "状态", &["status", "状态"], false),
+    field(
+        "last_inspected",
+        "上次检查日期",
+        &["last_inspected", "上次检查日期"],
+        false,
+    ),
+    field(
+        "last_result",
+        "上次检查结果",
+        &["last_result", "上次检查结果"],
+        false,
+    ),
+];
+
+/// Indexes into [`TARGET_FIELDS`].
+mod t {
+    pub const ID: usize = 0;
+    pub const NAME: usize = 1;
+    pub const CATEGORY: usize = 2;
+    pub const DISTRICT: usize = 3;
+    pub const ADDRESS: usize = 4;
+    pub const KEY_AREA: usize = 5;
+    pub const CLASS: usize = 6;
+    pub const LICENCE: usize = 7;
+    pub const STATUS: usize = 8;
+    pub const LAST_INSPECTED: usize = 9;
+    pub const LAST_RESULT: usize = 10;
+}
+
+pub(crate) const INSPECTOR_FIELDS: &[FieldSpec] = &[
+    field("id", "工号", &["id", "工号", "编号"], true),
+    field("name", "姓名", &["name", "姓名"], true),
+    field(
+        "department",
+        "所属部门",
+        &["department", "所属部门", "部门"],
+        true,
+    ),
+    field(
+        "certificate",
+        "执法证号",
+        &["certificate", "执法证号"],
+        true,
+    ),
+    field(
+        "qualifications",
+        "执法资格",
+        &["qualifications", "资格", "执法资格"],
+        false,
+    ),
+    field("active", "在岗", &["active", "在岗"], false),
+    field("area", "区域", &["area", "区域"], false),
+    field(
+        "conflicts",
+        "回避",
+        &["conflicts", "回避", "利害关系"],
+        false,
+    ),
+];
+
+/// Indexes into [`INSPECTOR_FIELDS`].
+mod i {
+    pub const ID: usize = 0;
+    pub const NAME: usize = 1;
+    pub const DEPARTMENT: usize = 2;
+    pub const CERTIFICATE: usize = 3;
+    pub const QUALIFICATIONS: usize = 4;
+    pub const ACTIVE: usize = 5;
+    pub const AREA: usize = 6;
+    pub const CONFLICTS: usize = 7;
+}
+
+/// Where a row came from: file index (into the caller's list of display paths), line, and the
+/// 1-based columns of its id and certificate (for duplicate reports).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    pub file: usize,
+    pub line: usize,
+    pub id_col: usize,
+    pub cert_col: usize,
+}
+
+/// Diagnostics with a sort key (file, line, column), so one run lists problems in file order
+/// however they were found.
+#[derive(Debug, Default)]
+pub(crate) struct Sink {
+    pub items: Vec<((usize, usize, usize), Diagnostic)>,
+}
+
+impl Sink {
+    pub(crate) fn push(&mut self, file: usize, line: usize, col: usize, d: Diagnostic) {
+        self.items.push(((file, line, col), d));
+    }
+
+    pub(crate) fn has_errors(&self) -> bool {
+        self.items.iter().any(|(_, d)| d.is_error())
+    }
+
+    /// The diagnostics in (file, line, column) order; equal keys keep the order they were found.
+    pub(crate) fn into_sorted(mut self) -> Vec<Diagnostic> {
+        self.items.sort_by_key(|(k, _)| *k);
+        self.items.into_iter().map(|(_, d)| d).collect()
+    }
+}
+
+/// The columns of a registry file, resolved from its header row.
+struct Header {
+    line: usize,
+    /// Cell index of each known field, if present.
+    cols: Vec<Option<usize>>,
+    /// Header text of every cell (as written, trimmed).
+    names: Vec<String>,
+    /// Columns not known, by cell index and header (targets keep them in `extra`).
+    extras: Vec<(usize, String)>,
+    /// Cells with an empty header; a value under one is reported once.
+    unnamed: Vec<usize>,
+}
+
+/// How many leading rows may precede the header (a title such as "平邑县检查对象名录库").
+const HEADER_SEARCH_ROWS: usize = 10;
+
+/// A file being read: its table, display path and index, and the sink.
+struct FileCx<'a, 'b> {
+    table: &'a Table<'b>,
+    display: &'a str,
+    file: usize,
+    sink: &'a mut Sink,
+}
+
+impl<'a, 'b> FileCx<'a, 'b> {
+    fn col(&self, idx: usize) -> usize {
+        self.table.column(idx)
+    }
+
+    fn error(&mut self, line: usize, idx: Option<usize>, msg: String, help: &[String]) {
+        self.emit(Diagnostic::error(msg), line, idx, help);
+    }
+
+    fn warning(&mut self, line: usize, idx: Option<usize>, msg: String, help: &[String]) {
+        self.emit(Diagnostic::warning(msg), line, idx, help);
+    }
+
+    fn emit(&mut self, mut d: Diagnostic, line: usize, idx: Option<usize>, help: &[String]) {
+        let col = idx.map(|i| self.col(i));
+        d = d.at_line(self.display, line, col);
+        for h in help {
+            d = d.help(h.clone());
+        }
+        self.sink.push(self.file, line, col.unwrap_or(0), d);
+    }
+
+    /// Finds the header row (the one among the first rows naming the most known columns), maps
+    /// its columns and reports missing, doubled and misspelt headers. `None` if the file has no rows.
+    fn header(&mut self, fields: &[FieldSpec], what: &str, keeps_extras: bool) -> Option<Header> {
+        let head = match self.table.head(HEADER_SEARCH_ROWS) {
+            Ok(head) => head,
+            Err(p) => {
+                problem(self.sink, self.file, self.display, p);
+                return None;
+            }
+        };
+        let aliases: Vec<(usize, String)> = fields
+            .iter()
+            .enumerate()
+            .flat_map(|(f, spec)| spec.aliases.iter().map(move |a| (f, normalize_header(a))))
+            .collect();
+        let field_of = |h: &str| {
+            let n = normalize_header(h);
+            aliases.iter().find(|(_, a)| *a == n).map(|(f, _)| *f)
+        };
+        let score = |cells: &[String]| {
+            cells
+                .iter()
+                .filter_map(|c| field_of(c))
+                .collect::<BTreeSet<_>>()
+                .len()
+        };
+        let mut best: Option<&(usize, Vec<String>)> = None;
+        for row in &head {
+            if best.is_none_or(|b| score(&row.1) > score(&b.1)) {
+                best = Some(row);
+            }
+        }
+        let Some((line, names)) = best.cloned() else {
+            self.error(
+                1,
+                None,
+                format!("the {what} file is empty"),
+                &[format!(
+                    "the first row must be the header, e.g. {}",
+                    fields.iter().map(|f| f.zh).collect::<Vec<_>>().join(",")
+                )],
+            );
+            return None;
+        };
+
+        let mut h = Header {
+            line,
+            cols: vec![None; fields.len()],
+            names,
+            extras: Vec::new(),
+            unnamed: Vec::new(),
+        };
+        let mut unknown: Vec<usize> = Vec::new();
+        let mut extra_seen: HashMap<String, usize> = HashMap::new();
+        for idx in 0..h.names.len() {
+            let name = h.names[idx].clone();
+            if name.is_empty() {
+                h.unnamed.push(idx);
+                continue;
+            }
+            match field_of(&name) {
+                Some(f) => match h.cols[f] {
+                    Some(first) => {
+                        let first_name = h.names[first].clone();
+                        let first_col = self.col(first);
+                        self.error(
+                            line,
+                            Some(idx),
+                            format!(
+                                "columns {first_col} `{first_name}` and {} `{name}` both give the {} `{}`",
+                                self.col(idx),
+                                what,
+                                fields[f].key
+                            ),
+                            &[format!(
+                                "keep one of them; rename the other to a header that is not a known column name{}",
+                                if keeps_extras { " (it is then kept as an extra column)" } else { "" }
+                            )],
+                        );
+                    }
+                    None => h.cols[f] = Some(idx),
+                },
+                None => {
+                    if keeps_extras {
+                        if let Some(&first) = extra_seen.get(&name) {
+                            let first_col = self.col(first);
+                            self.error(
+                                line,
+                                Some(idx),
+                                format!("column header `{name}` appears twice (first in column {first_col})"),
+                                &["give each column its own header".into()],
+                            );
+                            continue;
+                        }
+                        extra_seen.insert(name.clone(), idx);
+                    }
+                    unknown.push(idx);
+                }
+            }
+        }
+
+        // Missing required columns, pointing at a misspelt header when there is one.
+        let mut explained: BTreeSet<usize> = BTreeSet::new();
+        for (f, spec) in fields.iter().enumerate() {
+            if !spec.required || h.cols[f].is_some() {
+                continue;
+            }
+            let near = unknown.iter().copied().find(|&idx| {
+                !explained.contains(&idx)
+                    && did_you_mean(
+                        &normalize_header(&h.names[idx]),
+                        aliases
+                            .iter()
+                            .filter(|(af, _)| *af == f)
+                            .map(|(_, a)| a.as_str()),
+                    )
+                    .is_some()
+            });
+            let also = spec
+                .aliases
+                .iter()
+                .filter(|a| **a != spec.zh)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            match near {
+                Some(idx) => {
+                    explained.insert(idx);
+                    let msg = format!("missing required column `{}` ({})", spec.zh, spec.key);
+                    let help = [format!(
+                        "did you mean `{}`? rename column {} `{}` to `{}`",
+                        spec.zh,
+                        self.col(idx),
+                        h.names[idx],
+                        spec.zh
+                    )];
+                    self.error(line, Some(idx), msg, &help);
+                }
+                None => {
+                    let msg = format!("missing required column `{}` ({})", spec.zh, spec.key);
+                    let help = [format!(
+                        "add a column headed `{}` (also accepted: {also})",
+                        spec.zh
+                    )];
+                    self.error(line, None, msg, &help);
+                }
+            }
+        }
+
+        // Unknown headers close to a known one are probably misspelt.
+        for &idx in &unknown {
+            if explained.contains(&idx) {
+                continue;
+            }
+            let n = normalize_header(&h.names[idx]);
+            let open = aliases.iter().filter(|(f, _)| h.cols[*f].is_none());
+            if let Some(alias) = did_you_mean(&n, open.map(|(_, a)| a.as_str())) {
+                let f = aliases
+                    .iter()
+                    .find(|(_, a)| a == alias)
+                    .map_or(0, |(f, _)| *f);
+                let fate = if keeps_extras {
+                    "kept as an extra column"
+                } else {
+                    "ignored"
+                };
+                let msg = format!(
+                    "column `{}` is not a known column name; it is {fate}",
+                    h.names[idx]
+                );
+                let help = [format!(
+                    "did you mean `{}` ({})? rename the column if so",
+                    fields[f].zh, fields[f].key
+                )];
+                self.warning(line, Some(idx), msg, &help);
+            }
+        }
+
+        if keeps_extras {
+            h.extras = unknown
+                .iter()
+                .filter(|idx| !explained.contains(idx))
+                .map(|&idx| (idx, h.names[idx].clone()))
+                .collect();
+        }
+        Some(h)
+    }
+
+    /// Runs `f` on every data row whose width matches the header; reports the others and
+    /// values under unnamed columns.
+    fn rows(&mut self, h: &Header, f: &mut dyn FnMut(&mut RowCx<'_, 'a, 'b>)) {
+        let width = h.names.len();
+        let mut unnamed_reported = vec![false; width];
+        let table = self.table;
+        let result = table.for_each_row(h.line, &mut |line, row| {
+            if row.len() != width {
+                let (idx, fewer) = if row.len() < width {
+                    (row.len(), true)
+                } else {
+                    (width, false)
+                };
+                let help = if fewer {
+                    "a value or a comma is missing; an empty value still needs its comma"
+                } else {
+                    "a value contains a comma: put the value in double quotes, or use ，"
+                };
+                self.error(
+                    line,
+                    Some(idx),
+                    format!("row has {} fields but the header has {width}", row.len()),
+                    &[help.into()],
+                );
+                return true;
+            }
+            for &u in &h.unnamed {
+                if !unnamed_reported[u] && !row.cell(u).is_empty() {
+                    unnamed_reported[u] = true;
+                    self.warning(
+                        line,
+                        Some(u),
+                        format!(
+                            "column {} has no header; its values are ignored",
+                            self.col(u)
+                        ),
+                        &["give the column a header, or delete it".into()],
+                    );
+                }
+            }
+            let mut cx = RowCx {
+                file: self,
+                h,
+                row,
+                line,
+            };
+            f(&mut cx);
+            true
+        });
+        if let Err(p) = result {
+            problem(self.sink, self.file, self.display, p);
+        }
+    }
+}
+
+/// One data row being read.
+struct RowCx<'r, 'a, 'b> {
+    file: &'r mut FileCx<'a, 'b>,
+    h: &'r Header,
+    row: &'r dyn Row,
+    line: usize,
+}
+
+impl<'r> RowCx<'r, '_, '_> {
+    fn error(&mut self, idx: usize, msg: String, help: &[String]) {
+        self.file.error(self.line, Some(idx), msg, help);
+    }
+
+    fn col(&self, f: usize) -> usize {
+        self.h.cols[f].map_or(0, |idx| self.file.col(idx))
+    }
+
+    /// The cell of field `f`, if the column exists; unusable cells are reported and read as empty.
+    fn cell(&mut self, f: usize) -> Option<(usize, Cell<'r>)> {
+        let idx = self.h.cols[f]?;
+        let row: &'r dyn Row = self.row;
+        match row.cell(idx) {
+            Cell::Bad(why) => {
+                let name = self.h.names[idx].clone();
+                self.error(
+                    idx,
+                    format!("unusable value in column `{name}`: {why}"),
+                    &["type the value in, or set the column format to Text (文本) and re-enter it".into()],
+                );
+                None
+            }
+            Cell::Empty => None,
+            cell => Some((idx, cell)),
+        }
+    }
+
+    /// The text of field `f`, if present and not empty.
+    fn text(&mut self, f: usize) -> Option<(usize, String)> {
+        let (idx, cell) = self.cell(f)?;
+        match cell {
+            Cell::Text(t) => Some((idx, t.into_owned())),
+            Cell::Date(_, t) => Some((idx, t)),
+            Cell::Empty | Cell::Bad(_) => None,
+        }
+    }
+
+    fn opt(&mut self, f: usize) -> Option<String> {
+        self.text(f).map(|(_, t)| t)
+    }
+
+    /// The text of a required field; reports it missing (the header check covers a missing column).
+    fn required(&mut self, f: usize, fields: &[FieldSpec], help: &str) -> String {
+        if let Some((_, t)) = self.text(f) {
+            return t;
+        }
+        if let Some(idx) = self.h.cols[f] {
+            if !matches!(self.row.cell(idx), Cell::Bad(_)) {
+                let name = self.h.names[idx].clone();
+                self.error(
+                    idx,
+                    format!("missing {} (column `{name}` is empty)", fields[f].key),
+                    &[help.into()],
+                );
+            }
+        }
+        String::new()
+    }
+
+    /// An id, refusing what Excel writes for a long number shown in scientific notation.
+    fn id(&mut self, f: usize, fields: &[FieldSpec], help: &str) -> String {
+        let id = self.required(f, fields, help);
+        if super::values::looks_like_scientific(&id) {
+            let idx = self.h.cols[f].unwrap_or(0);
+            self.error(
+                idx,
+                format!("id `{id}` looks like a long number Excel has turned into scientific notation"),
+                &["the digits are lost: in Excel set the column format to Text (文本), re-enter the ids and save again".into()],
+            );
+        }
+        id
+    }
+
+    fn boolean(
+        &mut self,
+        f: usize,
+        default: bool,
+        parse: fn(&str) -> Option<bool>,
+        help: &str,
+    ) -> bool {
+        let Some((idx, t)) = self.text(f) else {
+            return default;
+        };
+        match parse(&t) {
+            Some(b) => b,
+            None => {
+                let name = self.h.names[idx].clone();
+                self.error(
+                    idx,
+                    format!("`{name}` must be yes or no, found `{t}`"),
+                    &[help.into()],
+                );
+                default
+            }
+        }
+    }
+
+    /// A value that must be one of `known` (unless `known` is empty); returns the known spelling.
+    fn known(&mut self, idx: usize, value: String, known: &BTreeSet<String>, what: &str) -> String {
+        if known.is_empty() || known.contains(&value) {
+            return value;
+        }
+        if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(&value)) {
+            return k.clone();
+        }
+        let mut help = Vec::new();
+        if let Some(s) = did_you_mean(&value, known.iter().map(String::as_str)) {
+            help.push(format!("did you mean `{s}`?"));
+        }
+        help.push(format!("known {what}s: {}", list(known)));
+        self.error(idx, format!("unknown {what} `{value}`"), &help);
+        value
+    }
+}
+
+fn list(known: &BTreeSet<String>) -> String {
+    const MAX: usize = 30;
+    let shown: Vec<&str> = known.iter().take(MAX).map(String::as_str).collect();
+    if known.len() > MAX {
+        format!("{} … ({} in all)", shown.join(", "), known.len())
+    } else {
+        shown.join(", ")
+    }
+}
+
+const BOOL_HELP: &str = "write 是 or 否 (also accepted: true/false, yes/no, 1/0); empty means 否";
+const ACTIVE_HELP: &str =
+    "write 是 or 否 (also accepted: 在岗/离岗, true/false, yes/no, 1/0); empty means 是 (on duty)";
+const STATUS_HELP: &str = "write 正常 (also accepted: active, 在业, 存续) or 注销 (also accepted: deregistered, 吊销, 停业); empty means 正常";
+const DATE_HELP: &str = "write the date as 2023-05-06, 2023/5/6 or 2023年5月6日";
+
+fn problem(sink: &mut Sink, file: usize, display: &str, p: FileProblem) {
+    let mut d = Diagnostic::error(format!("{display}: {}", p.message));
+    if let Some(line) = p.line {
+        d = d.at_line(display, line, p.column);
+    }
+    for h in p.help {
+        d = d.help(h);
+    }
+    sink.push(file, p.line.unwrap_or(0), p.column.unwrap_or(0), d);
+}
+
+fn open_file<'b>(
+    bytes: &'b [u8],
+    path: &Path,
+    display: &str,
+    file: usize,
+    sink: &mut Sink,
+) -> Option<Table<'b>> {
+    match Table::open(bytes, path) {
+        Ok(t) => Some(t),
+        Err(p) => {
+            problem(sink, file, display, p);
+            None
+        }
+    }
+}
+
+/// Reads a target file's bytes. Rows with errors are returned too (so duplicate checks see
+/// them); the sink holding any error means the rows must not be used.
+pub(crate) fn targets(
+    bytes: &[u8],
+    path: &Path,
+    display: &str,
+    file: usize,
+    known: &Known,
+    sink: &mut Sink,
+) -> Vec<(Target, Origin)> {
+    let Some(table) = open_file(bytes, path, display, file, sink) else {
+        return Vec::new();
+    };
+    let mut fx = FileCx {
+        table: &table,
+        display,
+        file,
+        sink,
+    };
+    let Some(h) = fx.header(TARGET_FIELDS, "target", true) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let fields = TARGET_FIELDS;
+    fx.rows(&h, &mut |cx| {
+        let id = cx.id(t::ID, fields, "every target needs an id (e.g. its 统一社会信用代码)");
+        let name = cx.required(t::NAME, fields, "fill in the target's name");
+        let category = match cx.text(t::CATEGORY) {
+            Some((idx, c)) => cx.known(idx, c, &known.categories, "category"),
+            None => cx.required(t::CATEGORY, fields, "fill in the category id, e.g. hotel"),
+        };
+        let district = cx.opt(t::DISTRICT).unwrap_or_default();
+        let address = cx.opt(t::ADDRESS).unwrap_or_default();
+        let key_area = cx.boolean(t::KEY_AREA, false, parse_bool, BOOL_HELP);
+        let class = cx.opt(t::CLASS);
+        let licence = cx.opt(t::LICENCE);
+        let status = match cx.text(t::STATUS) {
+            None => TargetStatus::Active,
+            Some((idx, s)) => parse_status(&s).unwrap_or_else(|| {
+                cx.error(idx, format!("unknown status `{s}`"), &[STATUS_HELP.into()]);
+                TargetStatus::Active
+            }),
+        };
+        let last_inspected = match cx.cell(t::LAST_INSPECTED) {
+            None => None,
+            Some((_, Cell::Date(d, _))) => Some(d),
+            Some((idx, Cell::Text(s))) => match parse_date(&s) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    let msg = match e {
+                        DateError::Format => format!("`{s}` is not a date"),
+                        DateError::NoSuchDay => format!("`{s}` is not a day of the calendar"),
+                    };
+                    cx.error(idx, msg, &[DATE_HELP.into()]);
+                    None
+                }
+            },
+            Some(_) => None,
+        };
+        let last_result = cx.opt(t::LAST_RESULT);
+        let mut extra = BTreeMap::new();
+        for (idx, header) in &h.extras {
+            match cx.row.cell(*idx) {
+                Cell::Text(v) => {
+                    extra.insert(header.clone(), v.into_owned());
+                }
+                Cell::Date(_, v) => {
+                    extra.insert(header.clone(), v);
+                }
+                Cell::Bad(why) => cx.error(
+                    *idx,
+                    format!("unusable value in column `{header}`: {why}"),
+                    &["type the value in, or set the column format to Text (文本) and re-enter it".into()],
+                ),
+                Cell::Empty => {}
+            }
+        }
+        let origin = Origin {
+            file,
+            line: cx.line,
+            id_col: cx.col(t::ID),
+            cert_col: 0,
+        };
+        out.push((
+            Target {
+                id,
+                name,
+                category,
+                district,
+                address,
+                key_area,
+                class,
+                licence,
+                status,
+                last_inspected,
+                last_result,
+                extra,
+            },
+            origin,
+        ));
+    });
+    if out.is_empty() {
+        fx.warning(
+            h.line,
+            None,
+            "the target file has no rows below the header".into(),
+            &[],
+        );
+    }
+    out
+}
+
+/// Reads an inspector file's bytes; see [`targets`].
+pub(crate) fn inspectors(
+    bytes: &[u8],
+    path: &Path,
+    display: &str,
+    file: usize,
+    known: &Known,
+    sink: &mut Sink,
+) -> Vec<(Inspector, Origin)> {
+    let Some(table) = open_file(bytes, path, display, file, sink) else {
+        return Vec::new();
+    };
+    let mut fx = FileCx {
+        table: &table,
+        display,
+        file,
+        sink,
+    };
+    let Some(h) = fx.header(INSPECTOR_FIELDS, "inspector", false) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let fields = INSPECTOR_FIELDS;
+    fx.rows(&h, &mut |cx| {
+        let id = cx.id(i::ID, fields, "every inspector needs an id (工号)");
+        let name = cx.required(i::NAME, fields, "fill in the inspector's name");
+        let department = match cx.text(i::DEPARTMENT) {
+            Some((idx, d)) => cx.known(idx, d, &known.departments, "department"),
+            None => cx.required(i::DEPARTMENT, fields, "fill in the department id, e.g. zhian"),
+        };
+        let certificate = cx.required(
+            i::CERTIFICATE,
+            fields,
+            "fill in the law-enforcement certificate number (执法证号); only certified officers may inspect",
+        );
+        let mut qualifications = Vec::new();
+        if let Some((idx, q)) = cx.text(i::QUALIFICATIONS) {
+            for q in split_list(&q) {
+                let q = cx.known(idx, q, &known.qualifications, "qualification");
+                if !qualifications.contains(&q) {
+                    qualifications.push(q);
+                }
+            }
+        }
+        let active = cx.boolean(i::ACTIVE, true, parse_active, ACTIVE_HELP);
+        let area = cx.opt(i::AREA).unwrap_or_default();
+        let conflicts = cx.opt(i::CONFLICTS).map(|c| split_list(&c)).unwrap_or_default();
+        let origin = Origin {
+            file,
+            line: cx.line,
+            id_col: cx.col(i::ID),
+            cert_col: cx.col(i::CERTIFICATE),
+        };
+        out.push((
+            Inspector {
+                id,
+                name,
+                department,
+                certificate,
+                qualifications,
+                active,
+                area,
+                conflicts,
+            },
+            origin,
+        ));
+    });
+    if out.is_empty() {
+        fx.warning(
+            h.line,
+            None,
+            "the inspector file has no rows below the header".into(),
+            &[],
+        );
+    }
+    out
+}
+
+/// Reports every row whose `key` (if not empty) repeats an earlier row's, naming the first.
+pub(crate) fn duplicates<T>(
+    rows: &[(T, Origin)],
+    key: impl Fn(&T) -> &str,
+    col: impl Fn(&Origin) -> usize,
+    what: &str,
+    displays: &[String],
+    sink: &mut Sink,
+) {
+    let mut first: HashMap<&str, &Origin> = HashMap::with_capacity(rows.len());
+    for (row, origin) in rows {
+        let k = key(row);
+        if k.is_empty() {
+            continue;
+        }
+        match first.get(k) {
+            None => {
+                first.insert(k, origin);
+            }
+            Some(f) => {
+                let display = displays.get(origin.file).map_or("", String::as_str);
+                let at = if f.file == origin.file {
+                    format!("line {}", f.line)
+                } else {
+                    format!(
+                        "{}:{}",
+                        displays.get(f.file).map_or("", String::as_str),
+                        f.line
+                    )
+                };
+                let col = col(origin);
+                let d = Diagnostic::error(format!("duplicate {what} `{k}`, first used at {at}"))
+                    .at_line(display, origin.line, (col > 0).then_some(col))
+                    .help(format!(
+                        "each {what} must be unique: correct it, or delete the repeated row"
+                    ));
+                sink.push(origin.file, origin.line, col, d);
+            }
+        }
+    }
+}
