@@ -12,6 +12,8 @@
 //! - [`rank_pareto`]: risk-weighted draws, Pareto order sampling (πps).
 //! - [`assign_teams`]: inspector teams per drawn target, with 回避 and workload caps.
 
+pub mod engine;
+pub mod manifest;
 mod pareto;
 mod ranker;
 mod seed;

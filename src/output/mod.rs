@@ -1,3 +1,4 @@
 //! Printed outputs: plan documents, task lists, notices and reports.
 pub mod doc;
 pub mod plan;
+pub mod tasks;

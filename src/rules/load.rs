@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Sources, offset_of};
 use crate::rules::config::{read_config, root_of};
@@ -75,7 +74,8 @@ pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
     };
     let sandbox = Arc::new(Sandbox::new(config.limits));
     let departments = load_rules(&config, &sandbox, &mut sources, &mut diags);
-    let rules_hash = hash_rules(&config.rules_dir);
+    let rules_archive = crate::rules::archive::pack(config_path, &config.rules_dir).unwrap_or_default();
+    let rules_hash = crate::rules::archive::hash(&rules_archive);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(LoadError {
             sources,
@@ -87,6 +87,7 @@ pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
             config,
             departments,
             rules_hash,
+            rules_archive,
         },
         sandbox,
         sources,
@@ -356,25 +357,4 @@ fn compile_script(
             None
         }
     }
-}
-
-/// SHA-256 over every rule and script file, by relative path, in path order.
-pub fn hash_rules(dir: &Path) -> String {
-    let mut files = rule_files(dir, "toml");
-    files.extend(rule_files(dir, "rhai"));
-    files.sort();
-    let mut h = Sha256::new();
-    for f in files {
-        let rel = f
-            .strip_prefix(dir)
-            .unwrap_or(&f)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let bytes = std::fs::read(&f).unwrap_or_default();
-        h.update((rel.len() as u64).to_be_bytes());
-        h.update(rel.as_bytes());
-        h.update((bytes.len() as u64).to_be_bytes());
-        h.update(&bytes);
-    }
-    hex::encode(h.finalize())
 }

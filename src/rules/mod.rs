@@ -1,4 +1,5 @@
 //! Config and rule files: raw TOML → validated [`model::Model`], every problem located.
+pub mod archive;
 pub mod config;
 pub mod department;
 pub mod load;

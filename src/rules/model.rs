@@ -12,8 +12,10 @@ use crate::script::Hook;
 pub struct Model {
     pub config: Config,
     pub departments: Vec<Department>,
-    /// SHA-256 (hex) over every rule and script file, in path order: names the rule set in manifests.
+    /// SHA-256 (hex) of [`Model::rules_archive`]: names the rule set in manifests.
     pub rules_hash: String,
+    /// The config and every rule and script file, packed (see `rules::archive`); stored with draws.
+    pub rules_archive: Vec<u8>,
 }
 
 impl Model {

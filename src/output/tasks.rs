@@ -1,0 +1,234 @@
+//! Per-draw outputs: the task list (CSV, XLSX) that inspectors fill in with results, printable
+//! task sheets per team (HTML), and the public list of drawn targets (HTML, CSV).
+//!
+//! The task list is also the result sheet: one row per (drawn target, checklist item), with
+//! empty result columns; `suiji results import` reads it back (see `TASK_HEADER`).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::draw::manifest::Manifest;
+use crate::output::doc::esc;
+use crate::registry::types::{Inspector, Target};
+use crate::rules::model::{Matter, Model};
+
+/// The national result categories (全国统一的抽查结果类别).
+pub const RESULT_CATEGORIES: [&str; 8] = [
+    "未发现问题",
+    "未按规定公示应当公示的信息",
+    "公示信息隐瞒真实情况弄虚作假",
+    "通过登记的住所（经营场所）无法联系",
+    "发现问题已责令改正",
+    "不配合检查情节严重",
+    "未发现开展本次抽查涉及的经营活动",
+    "发现问题待后续处理",
+];
+
+/// Columns of the task list / result sheet. The last four are filled in by inspectors.
+pub const TASK_HEADER: [&str; 14] = [
+    "抽取编号",
+    "抽查事项",
+    "期次",
+    "对象编号",
+    "对象名称",
+    "地址",
+    "检查人员",
+    "检查项编号",
+    "检查内容",
+    "完成期限",
+    "检查结果",
+    "检查日期",
+    "备注",
+    "签名检查人员",
+];
+
+/// The files of one draw, by file name.
+pub struct DrawFiles {
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+fn team_label(ids: &[String], inspectors: &HashMap<&str, &Inspector>) -> String {
+    ids.iter()
+        .map(|id| match inspectors.get(id.as_str()) {
+            Some(i) => format!("{}（{}）", i.name, i.id),
+            None => id.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
+    // UTF-8 with BOM so that Excel on Chinese Windows opens it correctly.
+    let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let _ = w.write_record(header);
+    for r in rows {
+        let _ = w.write_record(r);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// Task rows: one per (drawn and staffed target, checklist item).
+pub fn task_rows(draw_ref: &str, m: &Manifest, matter: &Matter, targets: &HashMap<&str, &Target>, inspectors: &HashMap<&str, &Inspector>) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {
+        let address = targets.get(s.target_id.as_str()).map(|t| t.address.clone()).unwrap_or_default();
+        for item in &matter.checklist {
+            rows.push(vec![
+                draw_ref.to_string(),
+                m.matter.clone(),
+                m.period.id.clone(),
+                s.target_id.clone(),
+                s.target_name.clone(),
+                address.clone(),
+                team_label(&s.team, inspectors),
+                item.id.clone(),
+                item.text.clone(),
+                m.due_date.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+    }
+    rows
+}
+
+fn xlsx(rows: &[Vec<String>], sheet: &str) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{DataValidation, Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet).map_err(|e| e.to_string())?;
+    let bold = Format::new().set_bold();
+    for (c, h) in TASK_HEADER.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold).map_err(|e| e.to_string())?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 1, c as u16, v).map_err(|e| e.to_string())?;
+        }
+    }
+    if !rows.is_empty() {
+        let dv = DataValidation::new().allow_list_strings(&RESULT_CATEGORIES).map_err(|e| e.to_string())?;
+        ws.add_data_validation(1, 10, rows.len() as u32, 10, &dv).map_err(|e| e.to_string())?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
+    for (c, w) in [(4u16, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)] {
+        ws.set_column_width(c, w).map_err(|e| e.to_string())?;
+    }
+    wb.save_to_buffer().map_err(|e| e.to_string())
+}
+
+/// Printable task sheets: one page per staffed target.
+fn team_sheets(m: &Manifest, matter: &Matter, targets: &HashMap<&str, &Target>, inspectors: &HashMap<&str, &Inspector>) -> String {
+    let mut h = String::new();
+    let title = format!("{} {} 检查任务单", m.matter_name, m.period.id);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
+body{{font-family:'FangSong','仿宋','Noto Serif CJK SC',serif;margin:2em;font-size:14pt}}\
+.sheet{{page-break-after:always;margin-bottom:3em}}h1{{font-size:18pt;text-align:center}}\
+table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding:.3em .5em;vertical-align:top}}\
+.box{{display:inline-block;width:1em;height:1em;border:1px solid #333;margin-right:.3em}}</style></head><body>\n",
+        esc(&title)
+    );
+    for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {
+        let t = targets.get(s.target_id.as_str());
+        let _ = write!(
+            h,
+            "<section class=\"sheet\"><h1>{}</h1><table>\
+<tr><th>检查对象</th><td>{}（{}）</td></tr><tr><th>地址</th><td>{}</td></tr>\
+<tr><th>检查人员</th><td>{}</td></tr><tr><th>完成期限</th><td>{}</td></tr>\
+<tr><th>抽取依据</th><td>抽取编号 {}，种子 {}…，排序 {}</td></tr></table>\n<h2>检查内容</h2><table><tr><th>编号</th><th>内容</th><th>结果</th></tr>\n",
+            esc(&title),
+            esc(&s.target_name),
+            esc(&s.target_id),
+            esc(t.map_or("", |t| t.address.as_str())),
+            esc(&team_label(&s.team, inspectors)),
+            m.due_date,
+            esc(&m.manifest_hash[..12.min(m.manifest_hash.len())]),
+            esc(&m.seed[..12.min(m.seed.len())]),
+            s.rank
+        );
+        for item in &matter.checklist {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td><span class=\"box\"></span>未发现问题 <span class=\"box\"></span>发现问题</td></tr>",
+                esc(&item.id),
+                esc(&item.text)
+            );
+        }
+        h.push_str("</table><p>检查日期：__________　　检查人员签名：__________　__________</p></section>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// A public field of a target, by config name.
+pub fn public_field(model: &Model, t: &Target, field: &str) -> String {
+    match field {
+        "id" => t.id.clone(),
+        "name" => t.name.clone(),
+        "category" => model.config.categories.get(&t.category).cloned().unwrap_or_else(|| t.category.clone()),
+        "district" => t.district.clone(),
+        "address" => t.address.clone(),
+        "licence" => t.licence.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// Chinese column name of a public field.
+pub fn public_field_label(field: &str) -> &'static str {
+    match field {
+        "id" => "对象编号",
+        "name" => "对象名称",
+        "category" => "类别",
+        "district" => "所属区域",
+        "address" => "地址",
+        "licence" => "许可证号",
+        _ => "",
+    }
+}
+
+/// Builds every file of a draw.
+pub fn draw_files(model: &Model, draw_ref: &str, m: &Manifest, matter: &Matter, targets: &[Target], inspectors: &[Inspector]) -> Result<DrawFiles, String> {
+    let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
+    let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
+    let rows = task_rows(draw_ref, m, matter, &tmap, &imap);
+    let mut files = vec![
+        ("manifest.json".to_string(), m.to_pretty_json().into_bytes()),
+        ("tasks.csv".to_string(), csv_bytes(&TASK_HEADER, &rows)),
+        ("tasks.xlsx".to_string(), xlsx(&rows, "检查任务")?),
+        ("teams.html".to_string(), team_sheets(m, matter, &tmap, &imap).into_bytes()),
+    ];
+    // The public list: drawn targets with public fields only, never inspectors' data.
+    let fields = &model.config.public_fields;
+    let mut header: Vec<&str> = vec!["抽查事项", "期次", "抽取日期"];
+    header.extend(fields.iter().map(|f| public_field_label(f)));
+    let public_rows: Vec<Vec<String>> = m
+        .selected
+        .iter()
+        .map(|s| {
+            let mut row = vec![m.matter_name.clone(), m.period.id.clone(), m.reference_date.to_string()];
+            match tmap.get(s.target_id.as_str()) {
+                Some(t) => row.extend(fields.iter().map(|f| public_field(model, t, f))),
+                None => row.extend(fields.iter().map(|_| String::new())),
+            }
+            row
+        })
+        .collect();
+    files.push(("public.csv".into(), csv_bytes(&header, &public_rows)));
+    let mut doc = crate::output::doc::Document::new(format!("{} {} 抽查对象名单", m.matter_name, m.period.id));
+    doc.push(crate::output::doc::Block::Title(format!("{}“双随机”抽查对象名单", model.config.bureau.name)));
+    doc.push(crate::output::doc::Block::Subtitle(format!(
+        "{}（{}）　抽取日期 {}",
+        m.matter_name, m.period.id, m.reference_date
+    )));
+    doc.para(format!(
+        "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
+        m.algorithm, m.seed, m.seed_source, m.registry.targets_snapshot, m.manifest_hash
+    ));
+    doc.table(&header, public_rows);
+    files.push(("public.html".into(), crate::output::doc::html(&doc).into_bytes()));
+    Ok(DrawFiles { files })
+}
