@@ -734,6 +734,19 @@ fn other_file_problems() {
 }
 
 #[test]
+fn windows_line_endings_and_byte_order_mark() -> TestResult {
+    let text = format!("\u{feff}{}", GOOD_2025.replace('\n', "\r\n"));
+    let cal = load(&[("2025.toml", &text)], false)?;
+    assert_eq!(
+        cal.holiday(2025, Holiday::LabourDay)?.makeup_workdays,
+        [d(2025, 4, 27)]
+    );
+    let broken = text.replacen("\"chunjie\"", "\"chunjei\"", 1);
+    assert!(errors(&[("2025.toml", &broken)]).contains("┌─ <dir>/2025.toml:10:6"));
+    Ok(())
+}
+
+#[test]
 fn a_misspelt_key_is_one_problem() {
     let cases = [
         (
