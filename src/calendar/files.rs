@@ -74,7 +74,8 @@ pub(super) fn read_dir(
         let name = path.display().to_string();
         match std::fs::read(&path).map(String::from_utf8) {
             Ok(Ok(text)) => files.push(SourceFile {
-                id: sources.add(name, text),
+                // Editors on Windows may start the file with a byte-order mark.
+                id: sources.add(name, text.strip_prefix('\u{feff}').unwrap_or(&text)),
                 stem: path.file_stem().map(|s| s.to_string_lossy().into_owned()),
             }),
             Ok(Err(_)) => diags.push(

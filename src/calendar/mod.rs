@@ -16,6 +16,7 @@
 //! make-up working days, so `holiday(2023, MidAutumn)` and `holiday(2023, NationalDay)` are both
 //! 2023-09-29 to 2023-10-06.
 
+mod checks;
 mod files;
 mod holiday;
 mod parse;

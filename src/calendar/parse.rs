@@ -2,17 +2,15 @@
 
 use std::ops::Range;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{Holiday, HolidayPeriod};
-use crate::diag::{Diagnostic, FileId, did_you_mean};
+use crate::diag::{Diagnostic, FileId, Location, did_you_mean};
 
 /// Years a calendar file may be about.
 const YEARS: std::ops::RangeInclusive<i64> = 2000..=2199;
-/// Longest run of days off a notice has plausibly given one holiday.
-const MAX_DAYS_OFF: i64 = 15;
 
 const TOP_KEYS: [&str; 3] = ["year", "source", "holiday"];
 const HOLIDAY_KEYS: [&str; 5] = ["id", "start", "end", "workdays", "note"];
@@ -26,7 +24,7 @@ pub(super) struct YearFile {
     pub source: String,
     /// One period per holiday, in date order.
     pub periods: Vec<HolidayPeriod>,
-    /// Every listed date: (first day, last day, is a make-up working day, where it is written).
+    /// Each entry's days off and each make-up working day, with where it is written.
     pub listed: Vec<Listed>,
 }
 
@@ -59,31 +57,46 @@ pub(super) fn parse_file(
                 Diagnostic::error(format!("invalid TOML: {message}"))
                     .at(file, span)
                     .label("here")
-                    .help("see the comment at the top of config/holidays/2023.toml for the format"),
+                    .help("the format is described at the top of each file in config/holidays/"),
             );
         }
         return None;
     }
-    let mut p = Parser { file, diags };
-    p.document(doc.get_ref(), stem)
+    let first = diags.len();
+    let parsed = Parser {
+        file,
+        diags: &mut *diags,
+        misspelt: Vec::new(),
+    }
+    .document(doc.get_ref(), stem);
+    // Report in the order of the file.
+    diags[first..].sort_by_key(|d| match &d.location {
+        Location::Span { range, .. } => range.start,
+        _ => 0,
+    });
+    parsed
 }
 
-struct Parser<'d> {
+pub(super) struct Parser<'d> {
     file: FileId,
     diags: &'d mut Vec<Diagnostic>,
+    /// Known keys that an unknown key of the table being read looks like a misspelling of.
+    misspelt: Vec<&'static str>,
 }
 
 /// A [[holiday]] entry that parsed.
-struct Entry {
-    holidays: Vec<(Holiday, Range<usize>)>,
-    start: NaiveDate,
-    start_span: Range<usize>,
-    end: NaiveDate,
-    workdays: Vec<(NaiveDate, Range<usize>)>,
+pub(super) struct Entry {
+    pub holidays: Vec<(Holiday, Range<usize>)>,
+    pub start: NaiveDate,
+    pub start_span: Range<usize>,
+    pub end: NaiveDate,
+    pub workdays: Vec<(NaiveDate, Range<usize>)>,
+    /// Near the file's year and not too long: worth comparing with the other entries.
+    pub plausible: bool,
 }
 
 impl Parser<'_> {
-    fn error(
+    pub(super) fn error(
         &mut self,
         span: Range<usize>,
         message: impl Into<String>,
@@ -95,7 +108,7 @@ impl Parser<'_> {
         &mut self.diags[last]
     }
 
-    fn error_help(
+    pub(super) fn error_help(
         &mut self,
         span: Range<usize>,
         message: impl Into<String>,
@@ -106,7 +119,22 @@ impl Parser<'_> {
         d.help.push(help.into());
     }
 
-    fn unknown_keys(&mut self, table: &DeTable<'_>, known: &[&str], what: &str) {
+    /// Reports a missing key, unless an unknown key was already reported as its misspelling.
+    fn missing(
+        &mut self,
+        key: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        if !self.misspelt.contains(&key) {
+            self.error_help(span, message, label, help);
+        }
+    }
+
+    fn unknown_keys(&mut self, table: &DeTable<'_>, known: &[&'static str], what: &str) {
+        self.misspelt.clear();
         let mut unknown: Vec<_> = table
             .keys()
             .filter(|k| !known.contains(&k.get_ref().as_ref()))
@@ -115,7 +143,10 @@ impl Parser<'_> {
         for key in unknown {
             let name = key.get_ref().as_ref();
             let help = match did_you_mean(name, known.iter().copied()) {
-                Some(k) => format!("did you mean `{k}`?"),
+                Some(k) => {
+                    self.misspelt.push(k);
+                    format!("did you mean `{k}`?")
+                }
                 None => format!("{what} has the keys {}", list(known)),
             };
             self.error_help(
@@ -133,9 +164,9 @@ impl Parser<'_> {
         let source = self.source(doc);
         let entries = self.entries(doc);
         let (year, year_span) = year?;
-        let (entries, all_read) = entries;
-        for e in &entries {
-            self.check_dates(year, e);
+        let (mut entries, all_read) = entries;
+        for e in &mut entries {
+            e.plausible = self.check_dates(year, e);
         }
         self.check_across_entries(&entries);
         if all_read {
@@ -186,7 +217,8 @@ impl Parser<'_> {
 
     fn year(&mut self, doc: &DeTable<'_>, stem: Option<&str>) -> Option<(i32, Range<usize>)> {
         let Some(v) = doc.get("year") else {
-            self.error_help(
+            self.missing(
+                "year",
                 0..0,
                 "missing `year`",
                 "",
@@ -241,7 +273,7 @@ impl Parser<'_> {
     fn source(&mut self, doc: &DeTable<'_>) -> Option<String> {
         let help = "name the State Council notice, e.g. source = \"国务院办公厅关于2027年部分节假日安排的通知（国办发明电〔2026〕N号）\"";
         let Some(v) = doc.get("source") else {
-            self.error_help(0..0, "missing `source`", "", help);
+            self.missing("source", 0..0, "missing `source`", "", help);
             return None;
         };
         match v.get_ref() {
@@ -267,7 +299,7 @@ impl Parser<'_> {
     fn entries(&mut self, doc: &DeTable<'_>) -> (Vec<Entry>, bool) {
         let help = "add one [[holiday]] block per holiday of the notice";
         let Some(v) = doc.get("holiday") else {
-            self.error_help(0..0, "missing [[holiday]] blocks", "", help);
+            self.missing("holiday", 0..0, "missing [[holiday]] blocks", "", help);
             return (Vec::new(), false);
         };
         let Some(items) = v.get_ref().as_array() else {
@@ -335,6 +367,7 @@ impl Parser<'_> {
             start_span,
             end,
             workdays,
+            plausible: true,
         })
     }
 
@@ -344,7 +377,8 @@ impl Parser<'_> {
         table: &DeTable<'_>,
     ) -> Option<Vec<(Holiday, Range<usize>)>> {
         let Some(v) = table.get("id") else {
-            self.error_help(
+            self.missing(
+                "id",
                 entry,
                 "[[holiday]] without `id`",
                 "this block has no `id`",
@@ -409,7 +443,8 @@ impl Parser<'_> {
     ) -> Option<(NaiveDate, Range<usize>)> {
         let Some(v) = table.get(key) else {
             let what = if key == "start" { "first" } else { "last" };
-            self.error_help(
+            self.missing(
+                key,
                 entry,
                 format!("[[holiday]] without `{key}`"),
                 format!("this block has no `{key}`"),
@@ -484,136 +519,6 @@ impl Parser<'_> {
         }
         date
     }
-
-    /// Dates near the file's year, a plausible length, make-up days on weekends.
-    fn check_dates(&mut self, year: i32, e: &Entry) {
-        let near = |d: NaiveDate| {
-            d.year() == year
-                || (d.year() == year - 1 && d.month() == 12)
-                || (d.year() == year + 1 && d.month() == 1)
-        };
-        let help = format!(
-            "a file lists the holidays of one year; only a holiday around the new year may reach into December {} or January {}",
-            year - 1,
-            year + 1
-        );
-        let days = (e.end - e.start).num_days() + 1;
-        if !near(e.start) || !near(e.end) {
-            self.error_help(
-                e.start_span.clone(),
-                format!("holiday {}…{} is outside {year}", e.start, e.end),
-                format!("not in {year}"),
-                help.clone(),
-            );
-        } else if days > MAX_DAYS_OFF {
-            self.error_help(
-                e.start_span.clone(),
-                format!("holiday of {days} days off ({}…{})", e.start, e.end),
-                "implausibly long",
-                format!("no notice gives more than {MAX_DAYS_OFF} consecutive days off; check `start` and `end`"),
-            );
-        }
-        let mut seen: Vec<NaiveDate> = Vec::new();
-        for (d, span) in &e.workdays {
-            if !near(*d) {
-                self.error_help(
-                    span.clone(),
-                    format!("make-up working day {d} is outside {year}"),
-                    format!("not in {year}"),
-                    help.clone(),
-                );
-            } else if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-                self.error_help(
-                    span.clone(),
-                    format!("make-up working day {d} is a {}", weekday_name(d.weekday())),
-                    "not a Saturday or Sunday",
-                    "`workdays` lists the weekend days the notice says are worked (调休上班); weekdays are working days anyway",
-                );
-            } else if e.start <= *d && *d <= e.end {
-                self.error_help(
-                    span.clone(),
-                    format!("make-up working day {d} is one of the holiday's own days off"),
-                    format!("inside {}…{}", e.start, e.end),
-                    "check the dates against the notice",
-                );
-            } else if seen.contains(d) {
-                self.error(
-                    span.clone(),
-                    format!("make-up working day {d} is listed twice"),
-                    "listed again here",
-                );
-            }
-            seen.push(*d);
-        }
-    }
-
-    /// A holiday listed twice, overlapping days off, a make-up day inside another holiday.
-    fn check_across_entries(&mut self, entries: &[Entry]) {
-        for (i, e) in entries.iter().enumerate() {
-            for before in &entries[..i] {
-                for (h, span) in &e.holidays {
-                    if before.holidays.iter().any(|(b, _)| b == h) {
-                        self.error_help(span.clone(), format!("{h} ({}) is listed twice", h.id()), "listed again here", "keep one [[holiday]] block per holiday; for a merged block write id = [\"zhongqiu\", \"guoqing\"]");
-                    }
-                }
-                if e.start <= before.end && before.start <= e.end {
-                    let names = names(&before.holidays);
-                    self.error_help(
-                        e.start_span.clone(),
-                        format!("days off {}…{} overlap {names} ({}…{})", e.start, e.end, before.start, before.end),
-                        "overlaps another holiday",
-                        "when the notice merges two holidays, write one block with id = [\"zhongqiu\", \"guoqing\"]",
-                    );
-                }
-            }
-            for other in entries.iter().filter(|o| !std::ptr::eq(*o, e)) {
-                for (d, span) in &e.workdays {
-                    if other.start <= *d && *d <= other.end {
-                        self.error(
-                            span.clone(),
-                            format!(
-                                "make-up working day {d} is a day off of {}",
-                                names(&other.holidays)
-                            ),
-                            format!("inside {}…{}", other.start, other.end),
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    /// Each notice lists all seven holidays.
-    fn check_all_listed(&mut self, entries: &[Entry], year: i32, year_span: Range<usize>) {
-        let missing: Vec<Holiday> = Holiday::ALL
-            .into_iter()
-            .filter(|h| {
-                !entries
-                    .iter()
-                    .any(|e| e.holidays.iter().any(|(x, _)| x == h))
-            })
-            .collect();
-        if !missing.is_empty() {
-            let list: Vec<String> = missing
-                .iter()
-                .map(|h| format!("{h} ({})", h.id()))
-                .collect();
-            self.error_help(
-                year_span,
-                format!("the calendar for {year} does not list {}", list.join(", ")),
-                "every notice lists all seven holidays",
-                "add a [[holiday]] block for each; for a merged block write id = [\"zhongqiu\", \"guoqing\"]",
-            );
-        }
-    }
-}
-
-fn names(holidays: &[(Holiday, Range<usize>)]) -> String {
-    holidays
-        .iter()
-        .map(|(h, _)| h.name_zh())
-        .collect::<Vec<_>>()
-        .join("、")
 }
 
 fn list(keys: &[&str]) -> String {
@@ -631,14 +536,77 @@ fn id_list() -> String {
         .join(", ")
 }
 
-fn weekday_name(w: Weekday) -> &'static str {
-    match w {
-        Weekday::Mon => "Monday",
-        Weekday::Tue => "Tuesday",
-        Weekday::Wed => "Wednesday",
-        Weekday::Thu => "Thursday",
-        Weekday::Fri => "Friday",
-        Weekday::Sat => "Saturday",
-        Weekday::Sun => "Sunday",
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Datelike;
+
+    fn parse(text: &str) -> (Option<YearFile>, Vec<Diagnostic>) {
+        let mut diags = Vec::new();
+        let parsed = parse_file(0, Some("2030"), text, &mut diags);
+        (parsed, diags)
+    }
+
+    const ALL_BUT_NEW_YEAR: &str = r#"
+[[holiday]]
+id = "春节"
+start = "2030-02-02"
+end = 2030-02-09
+[[holiday]]
+id = "清明"
+start = 2030-04-05
+end = 2030-04-05
+[[holiday]]
+id = "劳动节"
+start = 2030-05-01
+end = 2030-05-05
+[[holiday]]
+id = "duanwu"
+start = 2030-06-05
+end = 2030-06-05
+[[holiday]]
+id = ["zhongqiu", "国庆"]
+start = 2030-10-01
+end = 2030-10-08
+workdays = [2030-09-29, 2030-10-12]
+"#;
+
+    #[test]
+    fn chinese_names_quoted_dates_and_merged_blocks() {
+        let text = format!(
+            "year = 2030\nsource = \"test\"\n[[holiday]]\nid = \"元旦\"\nstart = 2030-01-01\nend = 2030-01-01\n{ALL_BUT_NEW_YEAR}"
+        );
+        let (parsed, diags) = parse(&text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let parsed = parsed.unwrap_or_else(|| panic!("no calendar"));
+        assert_eq!(parsed.year, 2030);
+        assert_eq!(parsed.periods.len(), 7);
+        let merged: Vec<_> = parsed
+            .periods
+            .iter()
+            .filter(|p| p.start.month() == 10)
+            .collect();
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].holiday, Holiday::MidAutumn);
+        assert_eq!(merged[1].holiday, Holiday::NationalDay);
+        assert_eq!(merged[0].makeup_workdays, merged[1].makeup_workdays);
+        assert_eq!(
+            parsed.periods[1].start,
+            NaiveDate::from_ymd_opt(2030, 2, 2).unwrap_or_default()
+        );
+    }
+
+    #[test]
+    fn missing_keys_and_holidays() {
+        let (parsed, diags) = parse(&format!("year = 2030\n{ALL_BUT_NEW_YEAR}"));
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "missing `source`",
+                "the calendar for 2030 does not list 元旦 (yuandan)"
+            ]
+        );
+        assert!(parsed.is_some());
     }
 }
