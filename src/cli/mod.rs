@@ -1,8 +1,13 @@
 //! The command line. Only this module knows clap; each subcommand has its own file.
 
+mod audit;
 mod check;
+mod draw;
+mod draws;
 mod plan;
+mod registry;
 mod schedule;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -53,6 +58,18 @@ pub enum Command {
     Plan(plan::Args),
     /// List every draw of a year: matter, period, issue date, due date.
     Schedule(schedule::Args),
+    /// Draw targets and inspector teams for one matter and period, now.
+    Draw(draw::Args),
+    /// List recorded draws.
+    Draws(draws::Args),
+    /// Re-run a recorded draw from its manifest and archived inputs; say if it is identical.
+    Verify(verify::Args),
+    /// The hash-chained audit log.
+    Audit(audit::Args),
+    /// The target and inspector registries.
+    Registry(registry::Args),
+    /// Write synthetic registries of any size (for scale tests).
+    GenRegistry(registry::GenArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -74,6 +91,12 @@ pub fn main() -> i32 {
         Command::Check(args) => check::run(&cli, args),
         Command::Plan(args) => plan::run(&cli, args),
         Command::Schedule(args) => schedule::run(&cli, args),
+        Command::Draw(args) => draw::run(&cli, args),
+        Command::Draws(args) => draws::run(&cli, args),
+        Command::Verify(args) => verify::run(&cli, args),
+        Command::Audit(args) => audit::run(&cli, args),
+        Command::Registry(args) => registry::run(&cli, args),
+        Command::GenRegistry(args) => registry::generate(args),
     };
     match result {
         Ok(code) => code,
@@ -193,4 +216,29 @@ pub(crate) fn require_year(cal: &crate::calendar::Calendar, year: i32) -> Result
             Err(exit::INVALID)
         }
     }
+}
+
+/// Prints registry problems; returns the exit code.
+pub(crate) fn render_registry_problems(diags: &[crate::diag::Diagnostic]) -> i32 {
+    eprint!("{}", crate::diag::render(&crate::diag::Sources::default(), diags));
+    let n = diags.iter().filter(|d| d.is_error()).count();
+    eprintln!("{n} registry problem{} found; nothing was drawn.", if n == 1 { "" } else { "s" });
+    exit::INVALID
+}
+
+/// Opens the database in the config's data folder.
+pub(crate) fn open_store(loaded: &crate::rules::Loaded) -> anyhow::Result<crate::store::Store> {
+    open_store_at(&loaded.model.config.data_dir)
+}
+
+pub(crate) fn open_store_at(dir: &std::path::Path) -> anyhow::Result<crate::store::Store> {
+    Ok(crate::store::Store::open(dir)?)
+}
+
+/// The current local time in the bureau's time zone, as recorded in draws and the audit log.
+pub(crate) fn now_local(loaded: &crate::rules::Loaded) -> String {
+    chrono::Utc::now()
+        .with_timezone(&loaded.model.config.timezone)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }

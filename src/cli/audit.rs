@@ -1,0 +1,49 @@
+//! `suiji audit verify`: walk the hash-chained audit log.
+
+use super::{Cli, exit, load_rules, open_store};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Check every link of the audit chain; name the first broken one.
+    Verify,
+    /// Print the latest audit entries.
+    Log {
+        /// How many entries.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
+    let loaded = match load_rules(cli) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let store = open_store(&loaded)?;
+    match args.action {
+        Action::Verify => {
+            let report = store.verify_audit()?;
+            if report.is_intact() {
+                println!("audit log intact: {report}");
+                Ok(exit::OK)
+            } else {
+                println!("AUDIT LOG BROKEN: {report}");
+                Ok(exit::INVALID)
+            }
+        }
+        Action::Log { limit } => {
+            let all = store.audit_entries(0, u32::MAX)?;
+            let start = all.len().saturating_sub(limit as usize);
+            for e in &all[start..] {
+                println!("{:>6} {} {:<10} {:<18} {} {}", e.seq, e.at, e.actor, e.action, e.subject, e.detail);
+            }
+            Ok(exit::OK)
+        }
+    }
+}

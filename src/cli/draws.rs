@@ -1,0 +1,96 @@
+//! `suiji draws`: the recorded draws; and the text description of a draw.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::{Cli, exit, load_rules, open_store};
+use crate::draw::manifest::Manifest;
+use crate::issue::Frozen;
+use crate::rules::Loaded;
+use crate::store::DrawFilter;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only draws of this year.
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Only this matter.
+    #[arg(long)]
+    pub matter: Option<String>,
+    /// Include draws superseded by a redraw.
+    #[arg(long)]
+    pub all: bool,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
+    let loaded = match load_rules(cli) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let store = open_store(&loaded)?;
+    let filter = DrawFilter {
+        matter: args.matter.clone(),
+        period_prefix: args.year.map(|y| y.to_string()),
+        include_superseded: args.all,
+    };
+    let draws = store.list_draws(&filter)?;
+    println!("{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {:<12}", "id", "matter", "period", "kind", "issued", "targets", "status", "seed source");
+    for d in &draws {
+        let n = store.draw_targets(d.id)?.len();
+        println!(
+            "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {}",
+            d.id,
+            d.matter,
+            d.period,
+            d.kind,
+            d.issue_date,
+            n,
+            d.status.as_str(),
+            d.seed_source
+        );
+    }
+    println!("{} draw{}", draws.len(), if draws.len() == 1 { "" } else { "s" });
+    Ok(exit::OK)
+}
+
+/// A draw as text: counts per stratum, exclusions by reason, the drawn targets and teams.
+pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
+    let names: HashMap<&str, &str> = frozen.registry.inspectors.iter().map(|i| (i.id.as_str(), i.name.as_str())).collect();
+    let mut out = String::new();
+    let matter_name = loaded.model.matter(&m.matter).map_or(m.matter_name.as_str(), |x| x.name.as_str());
+    let _ = writeln!(out, "{} — {} {} ({})", m.matter, matter_name, m.period.id, m.kind);
+    let _ = writeln!(out, "seed {} ({}), algorithm {}", m.seed, m.seed_source, m.algorithm);
+    let _ = writeln!(out, "registry {} ({} targets), rules {}", &m.registry.targets_snapshot[..12], m.registry.targets_rows, &m.rules_hash[..12]);
+    let mut by_reason: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for e in &m.exclusions {
+        *by_reason.entry(e.reason.as_str()).or_default() += 1;
+    }
+    let eligible: usize = m.strata.iter().map(|s| s.eligible).sum();
+    let excluded: Vec<String> = by_reason.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    let _ = writeln!(
+        out,
+        "eligible {eligible}; excluded {}",
+        if excluded.is_empty() { "none".to_string() } else { excluded.join(", ") }
+    );
+    for s in &m.strata {
+        let label = if s.stratum.is_empty() { "(all)" } else { s.stratum.as_str() };
+        let _ = writeln!(out, "  stratum {label}: {} eligible, draw {} at {:.4}%", s.eligible, s.k, f64::from(s.ratio_ppm) / 10_000.0);
+    }
+    let _ = writeln!(out, "{:>4}  {:<14} {:<20} {:<30} team", "rank", "stratum", "target", "name");
+    for s in &m.selected {
+        let team = if let Some(reason) = &s.unstaffed {
+            format!("UNSTAFFED: {reason}")
+        } else {
+            s.team
+                .iter()
+                .map(|id| format!("{}({id})", names.get(id.as_str()).copied().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let _ = writeln!(out, "{:>4}  {:<14} {:<20} {:<30} {team}", s.rank, s.stratum, s.target_id, s.target_name);
+    }
+    let unstaffed = m.selected.iter().filter(|s| s.unstaffed.is_some()).count();
+    let avoided = m.inspector_skips.iter().filter(|s| s.reason.ends_with("conflict")).count();
+    let _ = writeln!(out, "{} drawn, {unstaffed} unstaffed, {avoided} 回避 skips", m.selected.len());
+    out
+}

@@ -1,0 +1,344 @@
+//! Issuing a draw: freeze the registry, run the draw, record it (one transaction) and place its
+//! outputs. Shared by `suiji draw`, the service (`suiji run`) and `suiji simulate`.
+
+pub mod seed;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::calendar::Calendar;
+use crate::draw::engine::{self, DrawFailure, DrawInput, History};
+use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
+use crate::draw::Seed;
+use crate::registry::types::Registry;
+use crate::rules::Loaded;
+use crate::schedule::{DrawKind, ScheduledDraw};
+use crate::store::{
+    DrawFilter, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw, SnapshotKind, Store, StoreError, TeamRow,
+    UnstaffedRow,
+};
+
+/// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
+#[derive(Debug, Clone)]
+pub struct Frozen {
+    pub registry: Registry,
+    pub targets_bytes: Vec<u8>,
+    pub inspectors_bytes: Vec<u8>,
+    pub info: RegistryInfo,
+}
+
+impl Frozen {
+    pub fn new(registry: Registry) -> Frozen {
+        let targets_bytes = crate::registry::canonical_targets_csv(&registry.targets);
+        let inspectors_bytes = crate::registry::canonical_inspectors_csv(&registry.inspectors);
+        let sha = |b: &[u8]| {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(b))
+        };
+        let info = RegistryInfo {
+            targets_snapshot: sha(&targets_bytes),
+            inspectors_snapshot: sha(&inspectors_bytes),
+            targets_rows: registry.targets.len(),
+            inspectors_rows: registry.inspectors.len(),
+            sources: registry
+                .sources
+                .iter()
+                .map(|(file, sha256)| SourceFile {
+                    file: file.clone(),
+                    sha256: sha256.clone(),
+                })
+                .collect(),
+        };
+        Frozen {
+            registry,
+            targets_bytes,
+            inspectors_bytes,
+            info,
+        }
+    }
+}
+
+/// A draw to issue.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub draw: ScheduledDraw,
+    pub seed: Seed,
+    pub seed_source: String,
+    /// Who issues it ("scheduler", "simulate", or the operator's name).
+    pub actor: String,
+    /// Local time of issue, "YYYY-MM-DDTHH:MM:SS+08:00".
+    pub created_at: String,
+    pub redraw: Option<String>,
+    /// Compute and show, but record and write nothing.
+    pub dry_run: bool,
+}
+
+/// A draw that was issued.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// None on a dry run.
+    pub draw_id: Option<i64>,
+    pub manifest: Manifest,
+    /// Folder holding the draw's files (None on a dry run).
+    pub folder: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error("no matter `{0}` in the rules")]
+    UnknownMatter(String),
+    #[error("{matter} {period} was already drawn (draw #{draw_id}, {created_at}); use --redraw --reason TEXT to replace it")]
+    AlreadyDrawn { matter: String, period: String, draw_id: i64, created_at: String },
+    #[error("draw failed for {matter}: {source}")]
+    Draw { matter: String, source: DrawFailure },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the draw's files: {0}")]
+    Output(String),
+}
+
+/// What earlier draws and results say about targets, for cooldown and yearly caps.
+pub fn history(store: &Store, year: i32, skip_matter_period: (&str, &str)) -> Result<History, StoreError> {
+    let mut entries: BTreeMap<String, HistoryEntry> = BTreeMap::new();
+    let draws = store.list_draws(&DrawFilter::default())?;
+    for d in draws {
+        let this_year = d.issue_date.get(..4).and_then(|y| y.parse::<i32>().ok()) == Some(year);
+        if this_year && !(d.matter == skip_matter_period.0 && d.period == skip_matter_period.1) {
+            for t in store.draw_targets(d.id)?.into_iter().filter(|t| t.selected) {
+                entries.entry(t.target_id.clone()).or_default().inspections_this_year += 1;
+            }
+        }
+        for r in store.results(d.id)? {
+            if engine::CLEAN_RESULTS.contains(&r.category.as_str())
+                && let Ok(date) = NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d")
+            {
+                let e = entries.entry(r.target_id.clone()).or_default();
+                e.last_clean = e.last_clean.max(Some(date));
+            }
+        }
+    }
+    Ok(History { entries })
+}
+
+/// Runs the draw for `req` (pure), without touching the store.
+pub fn compute(loaded: &Loaded, frozen: &Frozen, hist: &History, req: &Request) -> Result<Manifest, IssueError> {
+    let model = &loaded.model;
+    let matter = model.matter(&req.draw.matter).ok_or_else(|| IssueError::UnknownMatter(req.draw.matter.clone()))?;
+    let input = DrawInput {
+        bureau: &model.config.bureau.name,
+        matter,
+        rules_hash: &model.rules_hash,
+        period: &req.draw.period,
+        kind: req.draw.kind,
+        ratio: req.draw.ratio,
+        key_area_only: req.draw.key_area_only,
+        reference_date: req.draw.issue_date(),
+        issue_at: req.draw.issue_at.format("%Y-%m-%dT%H:%M").to_string(),
+        due: req.draw.due,
+        seed: req.seed,
+        seed_source: &req.seed_source,
+        targets: &frozen.registry.targets,
+        inspectors: &frozen.registry.inspectors,
+        registry: frozen.info.clone(),
+        history: hist,
+    };
+    engine::run(&input, &loaded.sandbox).map_err(|source| IssueError::Draw {
+        matter: matter.id.clone(),
+        source,
+    })
+}
+
+/// The folder of a draw's files.
+pub fn draw_folder(output_dir: &Path, matter: &str, period: &str) -> PathBuf {
+    output_dir.join("draws").join(matter).join(period)
+}
+
+/// Issues one draw: compute, write files to a temporary folder, record in one transaction,
+/// then move the files into place. A crash leaves either a complete draw or none.
+pub fn issue(loaded: &Loaded, store: &mut Store, frozen: &Frozen, req: &Request) -> Result<Issued, IssueError> {
+    let model = &loaded.model;
+    let d = &req.draw;
+    if req.redraw.is_none()
+        && let Some(existing) = store.active_draw(&d.matter, &d.period.id)?
+    {
+        return Err(IssueError::AlreadyDrawn {
+            matter: d.matter.clone(),
+            period: d.period.id.clone(),
+            draw_id: existing.id,
+            created_at: existing.created_at,
+        });
+    }
+    let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
+    let manifest = compute(loaded, frozen, &hist, req)?;
+    if req.dry_run {
+        return Ok(Issued {
+            draw_id: None,
+            manifest,
+            folder: None,
+        });
+    }
+    let matter = model.matter(&d.matter).ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
+    let files = crate::output::tasks::draw_files(
+        model,
+        &manifest.manifest_hash[..12],
+        &manifest,
+        matter,
+        &frozen.registry.targets,
+        &frozen.registry.inspectors,
+    )
+    .map_err(IssueError::Output)?;
+    let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
+    let staging = folder.with_file_name(format!(
+        ".{}.staging-{}",
+        d.period.id,
+        std::process::id()
+    ));
+    write_folder(&staging, &files.files).map_err(IssueError::Output)?;
+
+    let result = (|| -> Result<i64, StoreError> {
+        store.put_snapshot(SnapshotKind::Targets, frozen.info.targets_rows as u64, &frozen.targets_bytes)?;
+        store.put_snapshot(SnapshotKind::Inspectors, frozen.info.inspectors_rows as u64, &frozen.inspectors_bytes)?;
+        store.put_snapshot(SnapshotKind::Rules, 1, &model.rules_archive)?;
+        let new = new_draw(req, &manifest, frozen);
+        let redraw = match &req.redraw {
+            Some(reason) => Redraw::Yes { reason: reason.clone() },
+            None => Redraw::No,
+        };
+        store.record_draw(&new, redraw)
+    })();
+    let draw_id = match result {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(match e {
+                StoreError::AlreadyDrawn { draw_id, created_at } => IssueError::AlreadyDrawn {
+                    matter: d.matter.clone(),
+                    period: d.period.id.clone(),
+                    draw_id,
+                    created_at,
+                },
+                other => IssueError::Store(other),
+            });
+        }
+    };
+    // The draw is recorded; put its files in place (an older draw's files are kept aside).
+    if folder.exists() {
+        let aside = folder.with_file_name(format!("{}.superseded-{draw_id}", d.period.id));
+        let _ = std::fs::rename(&folder, aside);
+    }
+    std::fs::rename(&staging, &folder).map_err(|e| IssueError::Output(e.to_string()))?;
+    Ok(Issued {
+        draw_id: Some(draw_id),
+        manifest,
+        folder: Some(folder),
+    })
+}
+
+fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
+    }
+    Ok(())
+}
+
+fn kind_for_store(kind: DrawKind, actor: &str) -> String {
+    match kind {
+        DrawKind::Holiday(_) => "holiday".into(),
+        DrawKind::Regular if actor == "scheduler" || actor == "simulate" => "scheduled".into(),
+        DrawKind::Regular => "manual".into(),
+    }
+}
+
+fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
+    let mut targets = Vec::new();
+    let mut teams = Vec::new();
+    let mut unstaffed = Vec::new();
+    let names: std::collections::HashMap<&str, &str> =
+        frozen.registry.inspectors.iter().map(|i| (i.id.as_str(), i.name.as_str())).collect();
+    for s in &m.selected {
+        targets.push(DrawnTargetRow {
+            stratum: s.stratum.clone(),
+            rank: s.rank,
+            target_id: s.target_id.clone(),
+            target_name: s.target_name.clone(),
+            selected: true,
+            substitute: false,
+            substitute_for: None,
+            rank_key: Some(s.key.clone()),
+        });
+        for (pos, id) in s.team.iter().enumerate() {
+            teams.push(TeamRow {
+                target_id: s.target_id.clone(),
+                position: pos as u32,
+                inspector_id: id.clone(),
+                inspector_name: names.get(id.as_str()).map(|s| s.to_string()).unwrap_or_default(),
+            });
+        }
+        if let Some(reason) = &s.unstaffed {
+            unstaffed.push(UnstaffedRow {
+                target_id: s.target_id.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+    let mut exclusions: Vec<ExclusionRow> = m
+        .exclusions
+        .iter()
+        .map(|e| ExclusionRow {
+            entity_kind: EntityKind::Target,
+            entity_id: e.target_id.clone(),
+            reason_code: e.reason.clone(),
+            detail: e.detail.clone(),
+        })
+        .collect();
+    exclusions.extend(m.inspector_skips.iter().map(|s| ExclusionRow {
+        entity_kind: EntityKind::Inspector,
+        entity_id: s.inspector_id.clone(),
+        reason_code: s.reason.clone(),
+        detail: format!("{}: {}", s.target_id, s.detail),
+    }));
+    NewDraw {
+        matter: m.matter.clone(),
+        period: m.period.id.clone(),
+        kind: kind_for_store(req.draw.kind, &req.actor),
+        algorithm: m.algorithm.clone(),
+        seed_hex: m.seed.clone(),
+        seed_source: m.seed_source.clone(),
+        rules_hash: m.rules_hash.clone(),
+        targets_snapshot: frozen.info.targets_snapshot.clone(),
+        inspectors_snapshot: frozen.info.inspectors_snapshot.clone(),
+        reference_date: m.reference_date.to_string(),
+        issue_date: req.draw.issue_date().to_string(),
+        due_date: m.due_date.to_string(),
+        created_at: req.created_at.clone(),
+        actor: req.actor.clone(),
+        manifest_json: m.to_pretty_json(),
+        manifest_hash: m.manifest_hash.clone(),
+        targets,
+        teams,
+        unstaffed,
+        exclusions,
+    }
+}
+
+/// Loads and freezes the registries named in the config, or returns every problem.
+pub fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+    let cfg = &loaded.model.config;
+    let known = crate::registry::Known::from_model(&loaded.model);
+    let registry = crate::registry::load(&cfg.registries.targets, &cfg.registries.inspectors, &cfg.root, &known)?;
+    Ok(Frozen::new(registry))
+}
+
+/// Used by callers that need the calendar for a scheduled draw of a matter and period id.
+pub fn find_scheduled(loaded: &Loaded, cal: &Calendar, matter: &str, period: &str) -> Result<Option<ScheduledDraw>, crate::calendar::CalendarError> {
+    let Some(m) = loaded.model.matter(matter) else {
+        return Ok(None);
+    };
+    let year: i32 = period.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let all = crate::schedule::matter_schedule(m, cal, year, loaded.model.config.timezone)?;
+    Ok(all.into_iter().find(|s| s.period.id == period))
+}

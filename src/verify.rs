@@ -1,0 +1,108 @@
+//! Re-running a recorded draw from its archived inputs.
+
+use chrono::NaiveDateTime;
+
+use crate::draw::ALGORITHM_VERSION;
+use crate::draw::engine::History;
+use crate::draw::manifest::Manifest;
+use crate::issue::{Frozen, Request, compute};
+use crate::registry::types::Registry;
+use crate::rules::model::Ratio;
+use crate::schedule::{DrawKind, Period, ScheduledDraw};
+use crate::store::Store;
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Identical,
+    Differs(Vec<String>),
+}
+
+/// Checks the manifest's own hash, then re-runs the draw from the snapshots and rules archived
+/// in `store` and compares every selection, team and exclusion.
+pub fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
+    let mut diffs = Vec::new();
+    let recomputed = m.compute_hash();
+    if recomputed != m.manifest_hash {
+        diffs.push(format!(
+            "the manifest was altered: its content hashes to {recomputed}, but it claims {}",
+            m.manifest_hash
+        ));
+    }
+    if m.algorithm != ALGORITHM_VERSION {
+        diffs.push(format!(
+            "algorithm `{}` is not `{ALGORITHM_VERSION}`, the one this suiji implements; re-run it with a suiji that implements `{}`",
+            m.algorithm, m.algorithm
+        ));
+        return Verdict::Differs(diffs);
+    }
+    match rerun(m, store) {
+        Ok(re) => {
+            diffs.extend(m.differences(&re));
+            if diffs.is_empty() && re.manifest_hash != m.manifest_hash {
+                diffs.push("the re-run manifest hashes differently".into());
+            }
+        }
+        Err(e) => diffs.push(e),
+    }
+    if diffs.is_empty() { Verdict::Identical } else { Verdict::Differs(diffs) }
+}
+
+fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
+    let get = |hash: &str, what: &str| {
+        store
+            .get_snapshot(hash)
+            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+    };
+    let targets = crate::registry::parse_canonical_targets(&get(&m.registry.targets_snapshot, "targets")?)
+        .map_err(|e| format!("targets snapshot unreadable: {e}"))?;
+    let inspectors = crate::registry::parse_canonical_inspectors(&get(&m.registry.inspectors_snapshot, "inspectors")?)
+        .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
+    let rules = get(&m.rules_hash, "rules")?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let config = crate::rules::archive::unpack(&rules, dir.path())?;
+    let loaded = crate::rules::load(&config).map_err(|e| format!("the archived rules do not load:\n{}", e.render()))?;
+    let registry = Registry {
+        targets,
+        inspectors,
+        sources: m.registry.sources.iter().map(|s| (s.file.clone(), s.sha256.clone())).collect(),
+    };
+    let frozen = Frozen::new(registry);
+    let kind = match m.kind.strip_prefix("holiday:") {
+        Some(h) => DrawKind::Holiday(crate::calendar::Holiday::parse(h).ok_or(format!("unknown holiday kind {}", m.kind))?),
+        None => DrawKind::Regular,
+    };
+    let issue_at = NaiveDateTime::parse_from_str(&m.issue_at, "%Y-%m-%dT%H:%M").map_err(|e| format!("bad issue_at: {e}"))?;
+    let seed = crate::draw::Seed::from_hex(&m.seed).map_err(|e| format!("bad seed: {e}"))?;
+    let req = Request {
+        draw: ScheduledDraw {
+            matter: m.matter.clone(),
+            kind,
+            period: Period {
+                id: m.period.id.clone(),
+                start: m.period.start,
+                end: m.period.end,
+            },
+            issue_at,
+            due: m.due_date,
+            ratio: Ratio::from_ppm(m.ratio_ppm).ok_or("bad ratio")?,
+            key_area_only: m.key_area_only,
+        },
+        seed,
+        seed_source: m.seed_source.clone(),
+        actor: "verify".into(),
+        created_at: String::new(),
+        redraw: None,
+        dry_run: true,
+    };
+    // The re-run's reference date is the recorded one, not the issue date.
+    let mut req = req;
+    if req.draw.issue_date() != m.reference_date {
+        return Err("manifest reference date differs from its issue date".into());
+    }
+    req.dry_run = true;
+    let history = History {
+        entries: m.history.iter().map(|h| (h.target_id.clone(), h.clone())).collect(),
+    };
+    compute(&loaded, &frozen, &history, &req).map_err(|e| e.to_string())
+}
