@@ -1,1 +1,193 @@
-//! See ARCHITECTURE.md.
+//! The embedded SQLite database: archived registry snapshots, draws and their rows, results,
+//! publications, the scheduler's log and the hash-chained audit log.
+//!
+//! One file, `<data_dir>/suiji.sqlite3`, in WAL mode, shared by every suiji process on the
+//! machine (the service and the command line). Invariants:
+//!
+//! - **Exactly once**: a partial unique index allows one active draw per (matter, period); a
+//!   redraw marks the old draw superseded (it is kept) in the same transaction.
+//! - **Permanence**: triggers refuse UPDATE and DELETE on draws and their rows, snapshots,
+//!   publications and the audit log; the only change ever made to a draw is
+//!   `status` 'active' → 'superseded'.
+//! - **Every write is one IMMEDIATE transaction** that also appends its audit entry, so a
+//!   process that dies midway leaves nothing behind and concurrent writers queue.
+//! - **The store never reads the clock**: every timestamp is passed in.
+//! - **Its row types are its own**: other modules convert to and from them; nothing here
+//!   knows draw or rule internals.
+
+mod audit;
+mod draws;
+mod error;
+mod events;
+mod results;
+mod schema;
+mod snapshots;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+pub use audit::{AuditBreak, AuditEntry, AuditProblem, AuditReport, GENESIS_HASH, audit_hash};
+pub use draws::{
+    DrawFilter, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw,
+    TeamRow, UnstaffedRow,
+};
+pub use error::{BUSY_TIMEOUT_SECS, StoreError};
+pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent};
+pub use results::{NewResult, PublicationRow, ResultRow};
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use snapshots::{SnapshotInfo, SnapshotKind};
+
+use error::{R, classify};
+
+/// File name of the database inside the data folder.
+pub const DB_FILE: &str = "suiji.sqlite3";
+
+/// An open database. Cheap to open; each process (or thread) opens its own.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens `data_dir/suiji.sqlite3`, creating the folder and the file if missing, and
+    /// brings its schema up to date. A damaged file, a foreign SQLite file or one written by
+    /// a newer suiji is refused without being changed.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
+        configure(&mut conn).map_err(|f| f.into_store(&path))?;
+        Ok(Store { conn, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs SQLite's full integrity check and the foreign key check; an empty list means the
+    /// file is sound. Slow on a big file: meant for `suiji verify`, not for every start.
+    pub fn check_integrity(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let mut problems = Vec::new();
+            let mut stmt = c.prepare("PRAGMA integrity_check")?;
+            for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                let line = row?;
+                if line != "ok" {
+                    problems.push(line);
+                }
+            }
+            let mut stmt = c.prepare("PRAGMA foreign_key_check")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let table: String = r.get(0)?;
+                let rowid: Option<i64> = r.get(1)?;
+                let parent: String = r.get(2)?;
+                problems.push(format!(
+                    "{table} row {} refers to a missing {parent} row",
+                    rowid.map_or_else(|| "?".to_string(), |id| id.to_string())
+                ));
+            }
+            Ok(problems)
+        })
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction, committed only if `f` succeeds. Dropping the
+    /// transaction on an error (or a panic) rolls everything back.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> R<T>,
+    ) -> Result<T, StoreError> {
+        let conn = &mut self.conn;
+        let run = move || -> R<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|f| f.into_store(&self.path))
+    }
+
+    /// Runs read-only queries.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> R<T>) -> Result<T, StoreError> {
+        f(&self.conn).map_err(|f| f.into_store(&self.path))
+    }
+}
+
+fn configure(conn: &mut Connection) -> R<()> {
+    conn.busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))?;
+    // Identity first: reading the header is what finds a damaged or foreign file, and a
+    // refused file must not have been switched to WAL or migrated.
+    let version = schema::check_identity(conn)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; concurrent readers will wait for writers");
+    }
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    if version < SCHEMA_VERSION {
+        schema::migrate(conn)?;
+    }
+    Ok(())
+}
+
+/// Helpers shared by the submodules.
+pub(crate) mod util {
+    use super::error::{Fail, R, StoreError};
+
+    pub(crate) fn non_empty(field: &str, value: &str) -> R<()> {
+        if value.trim().is_empty() {
+            return Err(StoreError::invalid(field, "must not be empty").into());
+        }
+        Ok(())
+    }
+
+    /// A calendar date written `YYYY-MM-DD`.
+    pub(crate) fn date(field: &str, value: &str) -> R<()> {
+        let ok = value.len() == 10 && chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok();
+        if !ok {
+            return Err(StoreError::invalid(
+                field,
+                format!("{value:?} is not a date written YYYY-MM-DD"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn lower_hex(field: &str, value: &str) -> R<()> {
+        if value.is_empty()
+            || !value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(StoreError::invalid(
+                field,
+                format!("{value:?} is not lowercase hexadecimal"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn to_i64(field: &str, value: u64) -> R<i64> {
+        i64::try_from(value)
+            .map_err(|_| StoreError::invalid(field, format!("{value} is too large")).into())
+    }
+
+    pub(crate) fn to_u64(field: &str, value: i64) -> R<u64> {
+        u64::try_from(value)
+            .map_err(|_| Fail::corrupt(format!("{field} holds the negative value {value}")))
+    }
+
+    pub(crate) fn to_u32(field: &str, value: i64) -> R<u32> {
+        u32::try_from(value)
+            .map_err(|_| Fail::corrupt(format!("{field} holds the out-of-range value {value}")))
+    }
+}

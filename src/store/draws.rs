@@ -1,0 +1,723 @@
+//! Draws and their rows: recorded once, in one transaction, never changed afterwards except
+//! for being superseded by an explicit, audited redraw.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use serde_json::json;
+
+use super::error::{Fail, R};
+use super::util::{date, lower_hex, non_empty, to_u32};
+use super::{Store, StoreError, audit};
+
+/// Everything about a new draw, as the draw module hands it over.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewDraw {
+    pub matter: String,
+    pub period: String,
+    /// 'scheduled', 'manual', 'holiday', …
+    pub kind: String,
+    /// Algorithm version, e.g. "suiji-draw-v1".
+    pub algorithm: String,
+    /// Lowercase hex.
+    pub seed_hex: String,
+    pub seed_source: String,
+    pub rules_hash: String,
+    /// Hash of an archived targets snapshot ([`Store::put_snapshot`] first).
+    pub targets_snapshot: String,
+    /// Hash of an archived inspectors snapshot.
+    pub inspectors_snapshot: String,
+    /// `YYYY-MM-DD`.
+    pub reference_date: String,
+    /// `YYYY-MM-DD`.
+    pub issue_date: String,
+    /// `YYYY-MM-DD`.
+    pub due_date: String,
+    /// When the draw was made (passed in; the store never reads the clock).
+    pub created_at: String,
+    /// Who made it ("scheduler", an operator's name).
+    pub actor: String,
+    pub manifest_json: String,
+    pub manifest_hash: String,
+    /// In the draw's own order; read back in the same order.
+    pub targets: Vec<DrawnTargetRow>,
+    /// One row per team member; each target must be among `targets`.
+    pub teams: Vec<TeamRow>,
+    /// Targets no team could be formed for; each must be among `targets`.
+    pub unstaffed: Vec<UnstaffedRow>,
+    pub exclusions: Vec<ExclusionRow>,
+}
+
+/// Whether a new draw may replace the active one for its (matter, period).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redraw {
+    No,
+    Yes { reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DrawStatus {
+    Active,
+    Superseded,
+}
+
+impl DrawStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrawStatus::Active => "active",
+            DrawStatus::Superseded => "superseded",
+        }
+    }
+}
+
+/// A stored draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrawRow {
+    pub id: i64,
+    pub matter: String,
+    pub period: String,
+    pub kind: String,
+    pub status: DrawStatus,
+    pub algorithm: String,
+    pub seed_hex: String,
+    pub seed_source: String,
+    pub rules_hash: String,
+    pub targets_snapshot: String,
+    pub inspectors_snapshot: String,
+    pub reference_date: String,
+    pub issue_date: String,
+    pub due_date: String,
+    pub created_at: String,
+    pub actor: String,
+    pub manifest_json: String,
+    pub manifest_hash: String,
+    /// The draw this one replaced.
+    pub redraw_of: Option<i64>,
+    pub redraw_reason: Option<String>,
+    /// The draw that replaced this one.
+    pub superseded_by: Option<i64>,
+}
+
+/// A target the draw ranked: selected, taken as a substitute, or passed over.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DrawnTargetRow {
+    pub stratum: String,
+    /// Rank within the stratum.
+    pub rank: u32,
+    pub target_id: String,
+    pub target_name: String,
+    pub selected: bool,
+    pub substitute: bool,
+    /// The target this one stands in for, when `substitute`.
+    pub substitute_for: Option<String>,
+    /// The ranking key (e.g. the hash value it was ranked by), for verification displays.
+    pub rank_key: Option<String>,
+}
+
+/// One inspector assigned to a target.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TeamRow {
+    pub target_id: String,
+    /// Position within the team (0 = leader, if the rules have one).
+    pub position: u32,
+    pub inspector_id: String,
+    pub inspector_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UnstaffedRow {
+    pub target_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    Target,
+    Inspector,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Target => "target",
+            EntityKind::Inspector => "inspector",
+        }
+    }
+
+    fn parse(s: &str) -> R<Self> {
+        match s {
+            "target" => Ok(EntityKind::Target),
+            "inspector" => Ok(EntityKind::Inspector),
+            other => Err(Fail::corrupt(format!("unknown entity kind {other:?}"))),
+        }
+    }
+}
+
+/// An entity left out of the draw, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExclusionRow {
+    pub entity_kind: EntityKind,
+    pub entity_id: String,
+    pub reason_code: String,
+    pub detail: String,
+}
+
+/// Which draws [`Store::list_draws`] returns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DrawFilter {
+    pub matter: Option<String>,
+    /// Periods starting with this text: "2025" for a year, "2025-Q" for its quarters.
+    pub period_prefix: Option<String>,
+    pub include_superseded: bool,
+}
+
+impl DrawFilter {
+    /// Active draws of every matter in one year.
+    pub fn year(year: i32) -> Self {
+        DrawFilter {
+            period_prefix: Some(year.to_string()),
+            ..DrawFilter::default()
+        }
+    }
+}
+
+const DRAW_COLUMNS: &str = "d.id, d.matter, d.period, d.kind, d.status, d.algorithm, d.seed_hex,
+    d.seed_source, d.rules_hash, d.targets_snapshot, d.inspectors_snapshot, d.reference_date,
+    d.issue_date, d.due_date, d.created_at, d.actor, d.manifest_json, d.manifest_hash,
+    d.redraw_of, d.redraw_reason,
+    (SELECT n.id FROM draws n WHERE n.redraw_of = d.id) AS superseded_by";
+
+fn draw_row(r: &Row<'_>) -> rusqlite::Result<(DrawRow, String)> {
+    let status: String = r.get(4)?;
+    Ok((
+        DrawRow {
+            id: r.get(0)?,
+            matter: r.get(1)?,
+            period: r.get(2)?,
+            kind: r.get(3)?,
+            status: DrawStatus::Active,
+            algorithm: r.get(5)?,
+            seed_hex: r.get(6)?,
+            seed_source: r.get(7)?,
+            rules_hash: r.get(8)?,
+            targets_snapshot: r.get(9)?,
+            inspectors_snapshot: r.get(10)?,
+            reference_date: r.get(11)?,
+            issue_date: r.get(12)?,
+            due_date: r.get(13)?,
+            created_at: r.get(14)?,
+            actor: r.get(15)?,
+            manifest_json: r.get(16)?,
+            manifest_hash: r.get(17)?,
+            redraw_of: r.get(18)?,
+            redraw_reason: r.get(19)?,
+            superseded_by: r.get(20)?,
+        },
+        status,
+    ))
+}
+
+fn finish_row((mut row, status): (DrawRow, String)) -> R<DrawRow> {
+    row.status = match status.as_str() {
+        "active" => DrawStatus::Active,
+        "superseded" => DrawStatus::Superseded,
+        other => {
+            return Err(Fail::corrupt(format!(
+                "draw {} has status {other:?}",
+                row.id
+            )));
+        }
+    };
+    Ok(row)
+}
+
+fn query_draws(c: &Connection, where_sql: &str, params: impl rusqlite::Params) -> R<Vec<DrawRow>> {
+    let sql = format!("SELECT {DRAW_COLUMNS} FROM draws d WHERE {where_sql}");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params, draw_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(finish_row(row?)?);
+    }
+    Ok(out)
+}
+
+fn snapshot_kind(tx: &Transaction<'_>, hash: &str) -> R<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT kind FROM snapshots WHERE hash = ?1")?
+        .query_row([hash], |r| r.get(0))
+        .optional()?)
+}
+
+fn check_snapshot(tx: &Transaction<'_>, field: &str, hash: &str, kind: &str) -> R<()> {
+    match snapshot_kind(tx, hash)? {
+        None => Err(StoreError::NoSuchSnapshot {
+            hash: hash.to_string(),
+        }
+        .into()),
+        Some(k) if k != kind => {
+            Err(StoreError::invalid(field, format!("snapshot {hash} holds {k}, not {kind}")).into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Checks that need no database, so a bad draw is refused with a clear message before any
+/// lock is taken. The schema's constraints repeat the essentials.
+fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
+    for (field, value) in [
+        ("matter", &d.matter),
+        ("period", &d.period),
+        ("kind", &d.kind),
+        ("algorithm", &d.algorithm),
+        ("rules_hash", &d.rules_hash),
+        ("created_at", &d.created_at),
+        ("actor", &d.actor),
+        ("manifest_hash", &d.manifest_hash),
+    ] {
+        non_empty(field, value)?;
+    }
+    lower_hex("seed_hex", &d.seed_hex)?;
+    date("reference_date", &d.reference_date)?;
+    date("issue_date", &d.issue_date)?;
+    date("due_date", &d.due_date)?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&d.manifest_json)
+        .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?;
+    if let Redraw::Yes { reason } = redraw {
+        non_empty("redraw reason", reason)?;
+    }
+
+    let mut targets = HashSet::new();
+    let mut ranks = HashSet::new();
+    for t in &d.targets {
+        non_empty("target id", &t.target_id)?;
+        if !targets.insert(t.target_id.as_str()) {
+            return Err(StoreError::invalid(
+                "targets",
+                format!("target {} is listed twice", t.target_id),
+            )
+            .into());
+        }
+        if !ranks.insert((t.stratum.as_str(), t.rank)) {
+            return Err(StoreError::invalid(
+                "targets",
+                format!("rank {} appears twice in stratum {:?}", t.rank, t.stratum),
+            )
+            .into());
+        }
+    }
+    let known = |field: &str, id: &str| -> R<()> {
+        if targets.contains(id) {
+            Ok(())
+        } else {
+            Err(StoreError::invalid(
+                field,
+                format!("target {id} is not among the draw's targets"),
+            )
+            .into())
+        }
+    };
+    let mut seats = HashSet::new();
+    let mut members = HashSet::new();
+    for m in &d.teams {
+        known("teams", &m.target_id)?;
+        non_empty("inspector id", &m.inspector_id)?;
+        if !seats.insert((m.target_id.as_str(), m.position)) {
+            return Err(StoreError::invalid(
+                "teams",
+                format!(
+                    "position {} of the team for {} is taken twice",
+                    m.position, m.target_id
+                ),
+            )
+            .into());
+        }
+        if !members.insert((m.target_id.as_str(), m.inspector_id.as_str())) {
+            return Err(StoreError::invalid(
+                "teams",
+                format!(
+                    "inspector {} is on the team for {} twice",
+                    m.inspector_id, m.target_id
+                ),
+            )
+            .into());
+        }
+    }
+    let mut unstaffed = HashSet::new();
+    for u in &d.unstaffed {
+        known("unstaffed", &u.target_id)?;
+        if !unstaffed.insert(u.target_id.as_str()) {
+            return Err(StoreError::invalid(
+                "unstaffed",
+                format!("target {} is listed twice", u.target_id),
+            )
+            .into());
+        }
+    }
+    for x in &d.exclusions {
+        non_empty("excluded entity id", &x.entity_id)?;
+        non_empty("exclusion reason code", &x.reason_code)?;
+    }
+    Ok(())
+}
+
+fn active(c: &Connection, matter: &str, period: &str) -> R<Option<(i64, String)>> {
+    Ok(c.prepare_cached(
+        "SELECT id, created_at FROM draws WHERE matter = ?1 AND period = ?2 AND status = 'active'",
+    )?
+    .query_row([matter, period], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()?)
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error(),
+        Some(err) if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+fn insert_draw(
+    tx: &Transaction<'_>,
+    d: &NewDraw,
+    redraw: &Redraw,
+    probe: &mut dyn FnMut(&'static str),
+) -> R<i64> {
+    check_snapshot(tx, "targets_snapshot", &d.targets_snapshot, "targets")?;
+    check_snapshot(
+        tx,
+        "inspectors_snapshot",
+        &d.inspectors_snapshot,
+        "inspectors",
+    )?;
+
+    let previous = active(tx, &d.matter, &d.period)?;
+    let (redraw_of, reason) = match (previous, redraw) {
+        (Some((draw_id, created_at)), Redraw::No) => {
+            return Err(StoreError::AlreadyDrawn {
+                draw_id,
+                created_at,
+            }
+            .into());
+        }
+        (None, Redraw::Yes { .. }) => {
+            return Err(StoreError::NothingToRedraw {
+                matter: d.matter.clone(),
+                period: d.period.clone(),
+            }
+            .into());
+        }
+        (None, Redraw::No) => (None, None),
+        (Some((old, _)), Redraw::Yes { reason }) => {
+            tx.execute(
+                "UPDATE draws SET status = 'superseded' WHERE id = ?1",
+                [old],
+            )?;
+            (Some(old), Some(reason.as_str()))
+        }
+    };
+
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO draws (matter, period, kind, status, algorithm, seed_hex, seed_source,
+                rules_hash, targets_snapshot, inspectors_snapshot, reference_date, issue_date,
+                due_date, created_at, actor, manifest_json, manifest_hash, redraw_of, redraw_reason)
+             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                ?16, ?17, ?18)",
+        )?
+        .execute(params![
+            d.matter,
+            d.period,
+            d.kind,
+            d.algorithm,
+            d.seed_hex,
+            d.seed_source,
+            d.rules_hash,
+            d.targets_snapshot,
+            d.inspectors_snapshot,
+            d.reference_date,
+            d.issue_date,
+            d.due_date,
+            d.created_at,
+            d.actor,
+            d.manifest_json,
+            d.manifest_hash,
+            redraw_of,
+            reason,
+        ]);
+    if let Err(e) = inserted {
+        // Only reachable if a writer bypassed the IMMEDIATE lock; the index still holds.
+        if is_unique_violation(&e)
+            && let Some((draw_id, created_at)) = active(tx, &d.matter, &d.period)?
+        {
+            return Err(StoreError::AlreadyDrawn {
+                draw_id,
+                created_at,
+            }
+            .into());
+        }
+        return Err(e.into());
+    }
+    let id = tx.last_insert_rowid();
+    probe("draw");
+
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO draw_targets (draw_id, seq, stratum, rank, target_id, target_name, selected,
+            substitute, substitute_for, rank_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (seq, t) in d.targets.iter().enumerate() {
+        stmt.execute(params![
+            id,
+            seq as i64,
+            t.stratum,
+            t.rank,
+            t.target_id,
+            t.target_name,
+            t.selected,
+            t.substitute,
+            t.substitute_for,
+            t.rank_key,
+        ])?;
+    }
+    probe("targets");
+
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
+            inspector_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (seq, m) in d.teams.iter().enumerate() {
+        stmt.execute(params![
+            id,
+            seq as i64,
+            m.target_id,
+            m.position,
+            m.inspector_id,
+            m.inspector_name
+        ])?;
+    }
+    probe("teams");
+
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO draw_unstaffed (draw_id, seq, target_id, reason) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (seq, u) in d.unstaffed.iter().enumerate() {
+        stmt.execute(params![id, seq as i64, u.target_id, u.reason])?;
+    }
+    probe("unstaffed");
+
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO draw_exclusions (draw_id, seq, entity_kind, entity_id, reason_code, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (seq, x) in d.exclusions.iter().enumerate() {
+        stmt.execute(params![
+            id,
+            seq as i64,
+            x.entity_kind.as_str(),
+            x.entity_id,
+            x.reason_code,
+            x.detail
+        ])?;
+    }
+    probe("exclusions");
+
+    let mut detail = json!({
+        "draw_id": id,
+        "matter": d.matter,
+        "period": d.period,
+        "kind": d.kind,
+        "algorithm": d.algorithm,
+        "seed_hex": d.seed_hex,
+        "seed_source": d.seed_source,
+        "rules_hash": d.rules_hash,
+        "targets_snapshot": d.targets_snapshot,
+        "inspectors_snapshot": d.inspectors_snapshot,
+        "reference_date": d.reference_date,
+        "manifest_hash": d.manifest_hash,
+        "selected": d.targets.iter().filter(|t| t.selected).count(),
+    });
+    let action = match (redraw_of, reason) {
+        (Some(old), Some(reason)) => {
+            detail["supersedes"] = json!(old);
+            detail["reason"] = json!(reason);
+            "draw.redraw"
+        }
+        _ => "draw.record",
+    };
+    audit::append(
+        tx,
+        &d.created_at,
+        &d.actor,
+        action,
+        &format!("draw:{id}"),
+        &detail,
+    )?;
+    probe("audit");
+    Ok(id)
+}
+
+impl Store {
+    /// Records a draw with all its rows and an audit entry, in one IMMEDIATE transaction.
+    ///
+    /// With [`Redraw::No`] and an active draw for the same (matter, period) this is refused
+    /// with [`StoreError::AlreadyDrawn`]. With [`Redraw::Yes`] the active draw is marked
+    /// superseded (and kept), the new one records `redraw_of` and the reason, and the audit
+    /// entry (action `draw.redraw`) says so; with no active draw it is refused with
+    /// [`StoreError::NothingToRedraw`]. Both snapshots must have been archived first.
+    pub fn record_draw(&mut self, d: &NewDraw, redraw: Redraw) -> Result<i64, StoreError> {
+        self.record_draw_probed(d, redraw, &mut |_| {})
+    }
+
+    /// [`Store::record_draw`] calling `probe` after each step ("draw", "targets", "teams",
+    /// "unstaffed", "exclusions", "audit"), before the commit. For tests that interrupt a
+    /// draw midway.
+    #[doc(hidden)]
+    pub fn record_draw_probed(
+        &mut self,
+        d: &NewDraw,
+        redraw: Redraw,
+        probe: &mut dyn FnMut(&'static str),
+    ) -> Result<i64, StoreError> {
+        validate(d, &redraw).map_err(|f| f.into_store(&self.path))?;
+        self.write(|tx| insert_draw(tx, d, &redraw, probe))
+    }
+
+    /// The active draw for (matter, period), if any.
+    pub fn active_draw(&self, matter: &str, period: &str) -> Result<Option<DrawRow>, StoreError> {
+        self.read(|c| {
+            Ok(query_draws(
+                c,
+                "d.matter = ?1 AND d.period = ?2 AND d.status = 'active'",
+                [matter, period],
+            )?
+            .into_iter()
+            .next())
+        })
+    }
+
+    pub fn draw(&self, id: i64) -> Result<Option<DrawRow>, StoreError> {
+        self.read(|c| Ok(query_draws(c, "d.id = ?1", [id])?.into_iter().next()))
+    }
+
+    /// Draws matching `filter`, ordered by matter, period and id.
+    pub fn list_draws(&self, filter: &DrawFilter) -> Result<Vec<DrawRow>, StoreError> {
+        self.read(|c| {
+            query_draws(
+                c,
+                "(?1 IS NULL OR d.matter = ?1)
+                 AND (?2 IS NULL OR substr(d.period, 1, length(?2)) = ?2)
+                 AND (?3 OR d.status = 'active')
+                 ORDER BY d.matter, d.period, d.id",
+                params![
+                    filter.matter,
+                    filter.period_prefix,
+                    filter.include_superseded
+                ],
+            )
+        })
+    }
+
+    /// The draw's ranked targets in the order they were recorded (empty for an unknown id).
+    pub fn draw_targets(&self, id: i64) -> Result<Vec<DrawnTargetRow>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT stratum, rank, target_id, target_name, selected, substitute,
+                        substitute_for, rank_key
+                 FROM draw_targets WHERE draw_id = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok((
+                    r.get::<_, i64>(1)?,
+                    DrawnTargetRow {
+                        stratum: r.get(0)?,
+                        rank: 0,
+                        target_id: r.get(2)?,
+                        target_name: r.get(3)?,
+                        selected: r.get(4)?,
+                        substitute: r.get(5)?,
+                        substitute_for: r.get(6)?,
+                        rank_key: r.get(7)?,
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (rank, mut t) = row?;
+                t.rank = to_u32("draw_targets.rank", rank)?;
+                out.push(t);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The draw's team members in the order they were recorded.
+    pub fn draw_teams(&self, id: i64) -> Result<Vec<TeamRow>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT target_id, position, inspector_id, inspector_name
+                 FROM draw_team_members WHERE draw_id = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok((
+                    r.get::<_, i64>(1)?,
+                    TeamRow {
+                        target_id: r.get(0)?,
+                        position: 0,
+                        inspector_id: r.get(2)?,
+                        inspector_name: r.get(3)?,
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (position, mut m) = row?;
+                m.position = to_u32("draw_team_members.position", position)?;
+                out.push(m);
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn draw_unstaffed(&self, id: i64) -> Result<Vec<UnstaffedRow>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT target_id, reason FROM draw_unstaffed WHERE draw_id = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok(UnstaffedRow {
+                    target_id: r.get(0)?,
+                    reason: r.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn draw_exclusions(&self, id: i64) -> Result<Vec<ExclusionRow>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT entity_kind, entity_id, reason_code, detail
+                 FROM draw_exclusions WHERE draw_id = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (kind, entity_id, reason_code, detail) = row?;
+                out.push(ExclusionRow {
+                    entity_kind: EntityKind::parse(&kind)?,
+                    entity_id,
+                    reason_code,
+                    detail,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,282 @@
+//! Inspection results and their publication. A result may be corrected until it is
+//! published; from then on triggers refuse any change.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
+
+use super::error::{Fail, R};
+use super::util::{date, non_empty, to_u32, to_u64};
+use super::{Store, StoreError, audit};
+
+/// One result as entered (one per target, or per target and checklist item).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewResult {
+    pub target_id: String,
+    pub checklist_item: Option<String>,
+    /// One of the national result categories (未发现问题, 发现问题已责令改正, …).
+    pub category: String,
+    pub remarks: String,
+    /// `YYYY-MM-DD`.
+    pub inspection_date: String,
+    /// Ids of the inspectors who signed.
+    pub inspectors_signed: Vec<String>,
+    /// Where the result came from (a result sheet) and its line, if from a file.
+    pub source_file: Option<String>,
+    pub source_line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultRow {
+    pub id: i64,
+    pub draw_id: i64,
+    pub target_id: String,
+    pub checklist_item: Option<String>,
+    pub category: String,
+    pub remarks: String,
+    pub inspection_date: String,
+    pub inspectors_signed: Vec<String>,
+    pub entered_at: String,
+    pub entered_by: String,
+    pub published_at: Option<String>,
+    pub source_file: Option<String>,
+    pub source_line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicationRow {
+    pub id: i64,
+    pub draw_id: i64,
+    pub published_at: String,
+    pub actor: String,
+    /// What was published, as the output module described it.
+    pub files: serde_json::Value,
+    /// Results first published by this publication.
+    pub results_count: u64,
+}
+
+fn draw_status(c: &Connection, draw_id: i64) -> R<String> {
+    c.prepare_cached("SELECT status FROM draws WHERE id = ?1")?
+        .query_row([draw_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NoSuchDraw { draw_id }.into())
+}
+
+fn require_active(c: &Connection, draw_id: i64) -> R<()> {
+    if draw_status(c, draw_id)? != "active" {
+        return Err(StoreError::DrawSuperseded { draw_id }.into());
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Records results for one active draw, with one audit entry, in one transaction;
+    /// returns the new ids in order. Every target must belong to the draw, and a
+    /// (target, checklist item) pair is recorded once.
+    pub fn record_results(
+        &mut self,
+        draw_id: i64,
+        rows: &[NewResult],
+        entered_at: &str,
+        actor: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let check = || -> R<()> {
+            non_empty("entered_at", entered_at)?;
+            non_empty("actor", actor)?;
+            for r in rows {
+                non_empty("result category", &r.category)?;
+                date("inspection_date", &r.inspection_date)?;
+                if r.source_line == Some(0) {
+                    return Err(StoreError::invalid("source_line", "lines count from 1").into());
+                }
+            }
+            Ok(())
+        };
+        check().map_err(|f| f.into_store(&self.path))?;
+        self.write(|tx| {
+            require_active(tx, draw_id)?;
+            let mut ids = Vec::with_capacity(rows.len());
+            for r in rows {
+                let in_draw: bool = tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2)")?
+                    .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
+                if !in_draw {
+                    return Err(StoreError::NotInDraw {
+                        draw_id,
+                        target_id: r.target_id.clone(),
+                    }
+                    .into());
+                }
+                let duplicate: bool = tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = ?1 AND target_id = ?2
+                            AND ifnull(checklist_item, '') = ifnull(?3, ''))",
+                    )?
+                    .query_row(params![draw_id, r.target_id, r.checklist_item], |row| row.get(0))?;
+                if duplicate {
+                    return Err(StoreError::DuplicateResult {
+                        draw_id,
+                        target_id: r.target_id.clone(),
+                        checklist_item: r.checklist_item.clone(),
+                    }
+                    .into());
+                }
+                let inspectors = serde_json::to_string(&r.inspectors_signed)
+                    .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?;
+                tx.prepare_cached(
+                    "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
+                        inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?
+                .execute(params![
+                    draw_id,
+                    r.target_id,
+                    r.checklist_item,
+                    r.category,
+                    r.remarks,
+                    r.inspection_date,
+                    inspectors,
+                    entered_at,
+                    actor,
+                    r.source_file,
+                    r.source_line,
+                ])?;
+                ids.push(tx.last_insert_rowid());
+            }
+            let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.source_file.as_deref()).collect();
+            sources.sort_unstable();
+            sources.dedup();
+            let detail = json!({
+                "draw_id": draw_id,
+                "count": ids.len(),
+                "ids": ids,
+                "source_files": sources,
+            });
+            audit::append(tx, entered_at, actor, "results.record", &format!("draw:{draw_id}"), &detail)?;
+            Ok(ids)
+        })
+    }
+
+    /// The draw's results in the order they were entered.
+    pub fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, draw_id, target_id, checklist_item, category, remarks, inspection_date,
+                        inspectors, entered_at, entered_by, published_at, source_file, source_line
+                 FROM results WHERE draw_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([draw_id], |r| {
+                Ok((
+                    ResultRow {
+                        id: r.get(0)?,
+                        draw_id: r.get(1)?,
+                        target_id: r.get(2)?,
+                        checklist_item: r.get(3)?,
+                        category: r.get(4)?,
+                        remarks: r.get(5)?,
+                        inspection_date: r.get(6)?,
+                        inspectors_signed: Vec::new(),
+                        entered_at: r.get(8)?,
+                        entered_by: r.get(9)?,
+                        published_at: r.get(10)?,
+                        source_file: r.get(11)?,
+                        source_line: None,
+                    },
+                    r.get::<_, String>(7)?,
+                    r.get::<_, Option<i64>>(12)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (mut result, inspectors, line) = row?;
+                result.inspectors_signed = serde_json::from_str(&inspectors).map_err(|e| {
+                    Fail::corrupt(format!(
+                        "result {} lists its inspectors wrongly: {e}",
+                        result.id
+                    ))
+                })?;
+                result.source_line = line.map(|l| to_u32("results.source_line", l)).transpose()?;
+                out.push(result);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Records that the draw's outputs were published, and marks every result of the draw
+    /// not yet published as published at `published_at` (from then on they cannot change).
+    /// One transaction with its audit entry; returns the publication's id.
+    pub fn record_publication(
+        &mut self,
+        draw_id: i64,
+        published_at: &str,
+        files: &serde_json::Value,
+        actor: &str,
+    ) -> Result<i64, StoreError> {
+        let checked =
+            non_empty("published_at", published_at).and_then(|()| non_empty("actor", actor));
+        checked.map_err(|f| f.into_store(&self.path))?;
+        let files_text = serde_json::to_string(files)
+            .map_err(|e| StoreError::invalid("files", e.to_string()))?;
+        self.write(|tx| {
+            require_active(tx, draw_id)?;
+            let count = tx.execute(
+                "UPDATE results SET published_at = ?1 WHERE draw_id = ?2 AND published_at IS NULL",
+                params![published_at, draw_id],
+            )?;
+            tx.execute(
+                "INSERT INTO publications (draw_id, published_at, actor, files, results_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![draw_id, published_at, actor, files_text, count as i64],
+            )?;
+            let id = tx.last_insert_rowid();
+            let detail = json!({
+                "draw_id": draw_id,
+                "publication_id": id,
+                "results_published": count,
+                "files": files,
+            });
+            audit::append(
+                tx,
+                published_at,
+                actor,
+                "publication.record",
+                &format!("draw:{draw_id}"),
+                &detail,
+            )?;
+            Ok(id)
+        })
+    }
+
+    /// The draw's publications, oldest first.
+    pub fn publications(&self, draw_id: i64) -> Result<Vec<PublicationRow>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, draw_id, published_at, actor, files, results_count
+                 FROM publications WHERE draw_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([draw_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, draw_id, published_at, actor, files, count) = row?;
+                out.push(PublicationRow {
+                    id,
+                    draw_id,
+                    published_at,
+                    actor,
+                    files: serde_json::from_str(&files)
+                        .map_err(|e| Fail::corrupt(format!("publication {id} files: {e}")))?,
+                    results_count: to_u64("publications.results_count", count)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,309 @@
+//! The schema, as a list of forward migrations, and the checks made when a file is opened.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. A file with a larger number
+//! comes from a newer suiji and is refused untouched. `PRAGMA application_id` marks the file
+//! as suiji's, so a foreign SQLite file is refused instead of being written into.
+//!
+//! **Migrations only ever append**: a released migration is never edited; a change to the
+//! schema is a new entry at the end of [`MIGRATIONS`].
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::{Fail, R, StoreError};
+
+/// `PRAGMA application_id` of a suiji database: "SUIJ" in ASCII.
+pub const APPLICATION_ID: i64 = 0x5355_494A;
+
+/// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Reads the file's identity and refuses what this build must not touch. Runs before
+/// anything is written, so a refused file is left exactly as it was.
+pub(crate) fn check_identity(conn: &Connection) -> R<i64> {
+    let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let objects: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        [],
+        |r| r.get(0),
+    )?;
+    if app_id != APPLICATION_ID && (app_id != 0 || version != 0 || objects != 0) {
+        return Err(foreign(format!(
+            "application id {app_id:#x}, schema version {version}, {objects} schema objects"
+        )));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(newer(version));
+    }
+    if version < 0 {
+        return Err(Fail::corrupt(format!("negative schema version {version}")));
+    }
+    Ok(version)
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`]. Several processes may open a new file at once:
+/// the version is read again under the write lock, so each migration runs exactly once.
+pub(crate) fn migrate(conn: &mut Connection) -> R<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(newer(version));
+    }
+    let start = usize::try_from(version)
+        .map_err(|_| Fail::corrupt(format!("negative schema version {version}")))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn foreign(detail: String) -> Fail {
+    Fail::Store(StoreError::Foreign {
+        path: Default::default(),
+        detail,
+    })
+}
+
+fn newer(found: i64) -> Fail {
+    Fail::Store(StoreError::NewerSchema {
+        path: Default::default(),
+        found,
+        supported: SCHEMA_VERSION,
+    })
+}
+
+/// Version 1. Every table is STRICT. Draws, their rows, snapshots, publications and the
+/// audit log are permanent: triggers refuse UPDATE and DELETE, except the one transition
+/// `draws.status` 'active' → 'superseded' that a redraw makes.
+const V1: &str = r#"
+CREATE TABLE snapshots (
+    id              INTEGER PRIMARY KEY,
+    hash            TEXT    NOT NULL UNIQUE
+                    CHECK (length(hash) = 64 AND hash NOT GLOB '*[^0-9a-f]*'),
+    kind            TEXT    NOT NULL CHECK (kind IN ('targets', 'inspectors')),
+    row_count       INTEGER NOT NULL CHECK (row_count >= 0),
+    size            INTEGER NOT NULL CHECK (size >= 0),
+    compressed_size INTEGER NOT NULL CHECK (compressed_size >= 0),
+    data            BLOB    NOT NULL
+) STRICT;
+
+CREATE TABLE draws (
+    id                  INTEGER PRIMARY KEY,
+    matter              TEXT    NOT NULL CHECK (matter <> ''),
+    period              TEXT    NOT NULL CHECK (period <> ''),
+    kind                TEXT    NOT NULL CHECK (kind <> ''),
+    status              TEXT    NOT NULL DEFAULT 'active'
+                        CHECK (status IN ('active', 'superseded')),
+    algorithm           TEXT    NOT NULL CHECK (algorithm <> ''),
+    seed_hex            TEXT    NOT NULL CHECK (seed_hex <> '' AND seed_hex NOT GLOB '*[^0-9a-f]*'),
+    seed_source         TEXT    NOT NULL,
+    rules_hash          TEXT    NOT NULL,
+    targets_snapshot    TEXT    NOT NULL REFERENCES snapshots (hash),
+    inspectors_snapshot TEXT    NOT NULL REFERENCES snapshots (hash),
+    reference_date      TEXT    NOT NULL CHECK (date(reference_date) IS reference_date),
+    issue_date          TEXT    NOT NULL CHECK (date(issue_date) IS issue_date),
+    due_date            TEXT    NOT NULL CHECK (date(due_date) IS due_date),
+    created_at          TEXT    NOT NULL CHECK (created_at <> ''),
+    actor               TEXT    NOT NULL CHECK (actor <> ''),
+    manifest_json       TEXT    NOT NULL CHECK (json_valid(manifest_json)),
+    manifest_hash       TEXT    NOT NULL CHECK (manifest_hash <> ''),
+    redraw_of           INTEGER REFERENCES draws (id),
+    redraw_reason       TEXT,
+    CHECK ((redraw_of IS NULL) = (redraw_reason IS NULL))
+) STRICT;
+
+-- Exactly once: at most one active draw per (matter, period), whatever the writers do.
+CREATE UNIQUE INDEX draws_one_active ON draws (matter, period) WHERE status = 'active';
+CREATE INDEX draws_by_matter_period ON draws (matter, period, id);
+-- A draw is replaced at most once.
+CREATE UNIQUE INDEX draws_by_redraw_of ON draws (redraw_of) WHERE redraw_of IS NOT NULL;
+
+CREATE TABLE draw_targets (
+    draw_id        INTEGER NOT NULL REFERENCES draws (id),
+    seq            INTEGER NOT NULL CHECK (seq >= 0),
+    stratum        TEXT    NOT NULL,
+    rank           INTEGER NOT NULL CHECK (rank >= 0),
+    target_id      TEXT    NOT NULL CHECK (target_id <> ''),
+    target_name    TEXT    NOT NULL,
+    selected       INTEGER NOT NULL CHECK (selected IN (0, 1)),
+    substitute     INTEGER NOT NULL CHECK (substitute IN (0, 1)),
+    substitute_for TEXT,
+    rank_key       TEXT,
+    PRIMARY KEY (draw_id, seq),
+    UNIQUE (draw_id, target_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX draw_targets_by_target ON draw_targets (target_id, draw_id);
+
+CREATE TABLE draw_team_members (
+    draw_id        INTEGER NOT NULL,
+    seq            INTEGER NOT NULL CHECK (seq >= 0),
+    target_id      TEXT    NOT NULL,
+    position       INTEGER NOT NULL CHECK (position >= 0),
+    inspector_id   TEXT    NOT NULL CHECK (inspector_id <> ''),
+    inspector_name TEXT    NOT NULL,
+    PRIMARY KEY (draw_id, seq),
+    UNIQUE (draw_id, target_id, position),
+    UNIQUE (draw_id, target_id, inspector_id),
+    FOREIGN KEY (draw_id, target_id) REFERENCES draw_targets (draw_id, target_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX draw_team_members_by_inspector ON draw_team_members (inspector_id, draw_id);
+
+CREATE TABLE draw_unstaffed (
+    draw_id   INTEGER NOT NULL,
+    seq       INTEGER NOT NULL CHECK (seq >= 0),
+    target_id TEXT    NOT NULL,
+    reason    TEXT    NOT NULL,
+    PRIMARY KEY (draw_id, seq),
+    UNIQUE (draw_id, target_id),
+    FOREIGN KEY (draw_id, target_id) REFERENCES draw_targets (draw_id, target_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE draw_exclusions (
+    draw_id     INTEGER NOT NULL REFERENCES draws (id),
+    seq         INTEGER NOT NULL CHECK (seq >= 0),
+    entity_kind TEXT    NOT NULL CHECK (entity_kind IN ('target', 'inspector')),
+    entity_id   TEXT    NOT NULL CHECK (entity_id <> ''),
+    reason_code TEXT    NOT NULL CHECK (reason_code <> ''),
+    detail      TEXT    NOT NULL,
+    PRIMARY KEY (draw_id, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX draw_exclusions_by_entity ON draw_exclusions (entity_kind, entity_id, draw_id);
+
+CREATE TABLE results (
+    id              INTEGER PRIMARY KEY,
+    draw_id         INTEGER NOT NULL,
+    target_id       TEXT    NOT NULL,
+    checklist_item  TEXT,
+    category        TEXT    NOT NULL CHECK (category <> ''),
+    remarks         TEXT    NOT NULL,
+    inspection_date TEXT    NOT NULL CHECK (date(inspection_date) IS inspection_date),
+    inspectors      TEXT    NOT NULL
+                    CHECK (json_valid(inspectors) AND json_type(inspectors) = 'array'),
+    entered_at      TEXT    NOT NULL CHECK (entered_at <> ''),
+    entered_by      TEXT    NOT NULL CHECK (entered_by <> ''),
+    published_at    TEXT,
+    source_file     TEXT,
+    source_line     INTEGER CHECK (source_line IS NULL OR source_line >= 1),
+    FOREIGN KEY (draw_id, target_id) REFERENCES draw_targets (draw_id, target_id)
+) STRICT;
+CREATE UNIQUE INDEX results_one_per_item
+    ON results (draw_id, target_id, ifnull(checklist_item, ''));
+CREATE INDEX results_unpublished ON results (draw_id) WHERE published_at IS NULL;
+
+CREATE TABLE publications (
+    id            INTEGER PRIMARY KEY,
+    draw_id       INTEGER NOT NULL REFERENCES draws (id),
+    published_at  TEXT    NOT NULL CHECK (published_at <> ''),
+    actor         TEXT    NOT NULL CHECK (actor <> ''),
+    files         TEXT    NOT NULL CHECK (json_valid(files)),
+    results_count INTEGER NOT NULL CHECK (results_count >= 0)
+) STRICT;
+CREATE INDEX publications_by_draw ON publications (draw_id, id);
+
+CREATE TABLE scheduler_events (
+    id      INTEGER PRIMARY KEY,
+    matter  TEXT    NOT NULL,
+    period  TEXT    NOT NULL,
+    event   TEXT    NOT NULL CHECK (event IN ('issued', 'caught_up', 'skipped', 'failed')),
+    at      TEXT    NOT NULL CHECK (at <> ''),
+    draw_id INTEGER REFERENCES draws (id),
+    detail  TEXT    NOT NULL
+) STRICT;
+CREATE INDEX scheduler_events_by_subject ON scheduler_events (matter, period, id);
+CREATE INDEX scheduler_events_by_time ON scheduler_events (at);
+
+CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY CHECK (seq >= 1),
+    at        TEXT    NOT NULL CHECK (at <> ''),
+    actor     TEXT    NOT NULL CHECK (actor <> ''),
+    action    TEXT    NOT NULL CHECK (action <> ''),
+    subject   TEXT    NOT NULL,
+    detail    TEXT    NOT NULL CHECK (json_valid(detail)),
+    prev_hash TEXT    NOT NULL CHECK (length(prev_hash) = 64),
+    hash      TEXT    NOT NULL UNIQUE CHECK (length(hash) = 64)
+) STRICT;
+
+-- Permanence.
+
+CREATE TRIGGER audit_log_extends_chain BEFORE INSERT ON audit_log
+WHEN NEW.seq IS NOT (SELECT ifnull(max(seq), 0) + 1 FROM audit_log)
+  OR NEW.prev_hash IS NOT ifnull((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1),
+                                 '0000000000000000000000000000000000000000000000000000000000000000')
+BEGIN SELECT RAISE(ABORT, 'audit_log: a new entry must extend the chain'); END;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END;
+
+CREATE TRIGGER snapshots_no_update BEFORE UPDATE ON snapshots
+BEGIN SELECT RAISE(ABORT, 'snapshots are permanent: UPDATE refused'); END;
+CREATE TRIGGER snapshots_no_delete BEFORE DELETE ON snapshots
+BEGIN SELECT RAISE(ABORT, 'snapshots are permanent: DELETE refused'); END;
+
+CREATE TRIGGER draws_only_supersede BEFORE UPDATE ON draws
+WHEN NOT (OLD.status = 'active' AND NEW.status = 'superseded'
+      AND NEW.id IS OLD.id AND NEW.matter IS OLD.matter AND NEW.period IS OLD.period
+      AND NEW.kind IS OLD.kind AND NEW.algorithm IS OLD.algorithm
+      AND NEW.seed_hex IS OLD.seed_hex AND NEW.seed_source IS OLD.seed_source
+      AND NEW.rules_hash IS OLD.rules_hash
+      AND NEW.targets_snapshot IS OLD.targets_snapshot
+      AND NEW.inspectors_snapshot IS OLD.inspectors_snapshot
+      AND NEW.reference_date IS OLD.reference_date AND NEW.issue_date IS OLD.issue_date
+      AND NEW.due_date IS OLD.due_date AND NEW.created_at IS OLD.created_at
+      AND NEW.actor IS OLD.actor AND NEW.manifest_json IS OLD.manifest_json
+      AND NEW.manifest_hash IS OLD.manifest_hash AND NEW.redraw_of IS OLD.redraw_of
+      AND NEW.redraw_reason IS OLD.redraw_reason)
+BEGIN SELECT RAISE(ABORT, 'draws are permanent: the only change allowed is status active -> superseded'); END;
+CREATE TRIGGER draws_no_delete BEFORE DELETE ON draws
+BEGIN SELECT RAISE(ABORT, 'draws are permanent: DELETE refused'); END;
+
+CREATE TRIGGER draw_targets_no_update BEFORE UPDATE ON draw_targets
+BEGIN SELECT RAISE(ABORT, 'draw_targets are permanent: UPDATE refused'); END;
+CREATE TRIGGER draw_targets_no_delete BEFORE DELETE ON draw_targets
+BEGIN SELECT RAISE(ABORT, 'draw_targets are permanent: DELETE refused'); END;
+CREATE TRIGGER draw_targets_active_only BEFORE INSERT ON draw_targets
+WHEN (SELECT status FROM draws WHERE id = NEW.draw_id) IS NOT 'active'
+BEGIN SELECT RAISE(ABORT, 'draw_targets: rows may only be added to an active draw'); END;
+
+CREATE TRIGGER draw_team_members_no_update BEFORE UPDATE ON draw_team_members
+BEGIN SELECT RAISE(ABORT, 'draw_team_members are permanent: UPDATE refused'); END;
+CREATE TRIGGER draw_team_members_no_delete BEFORE DELETE ON draw_team_members
+BEGIN SELECT RAISE(ABORT, 'draw_team_members are permanent: DELETE refused'); END;
+CREATE TRIGGER draw_team_members_active_only BEFORE INSERT ON draw_team_members
+WHEN (SELECT status FROM draws WHERE id = NEW.draw_id) IS NOT 'active'
+BEGIN SELECT RAISE(ABORT, 'draw_team_members: rows may only be added to an active draw'); END;
+
+CREATE TRIGGER draw_unstaffed_no_update BEFORE UPDATE ON draw_unstaffed
+BEGIN SELECT RAISE(ABORT, 'draw_unstaffed rows are permanent: UPDATE refused'); END;
+CREATE TRIGGER draw_unstaffed_no_delete BEFORE DELETE ON draw_unstaffed
+BEGIN SELECT RAISE(ABORT, 'draw_unstaffed rows are permanent: DELETE refused'); END;
+CREATE TRIGGER draw_unstaffed_active_only BEFORE INSERT ON draw_unstaffed
+WHEN (SELECT status FROM draws WHERE id = NEW.draw_id) IS NOT 'active'
+BEGIN SELECT RAISE(ABORT, 'draw_unstaffed: rows may only be added to an active draw'); END;
+
+CREATE TRIGGER draw_exclusions_no_update BEFORE UPDATE ON draw_exclusions
+BEGIN SELECT RAISE(ABORT, 'draw_exclusions are permanent: UPDATE refused'); END;
+CREATE TRIGGER draw_exclusions_no_delete BEFORE DELETE ON draw_exclusions
+BEGIN SELECT RAISE(ABORT, 'draw_exclusions are permanent: DELETE refused'); END;
+CREATE TRIGGER draw_exclusions_active_only BEFORE INSERT ON draw_exclusions
+WHEN (SELECT status FROM draws WHERE id = NEW.draw_id) IS NOT 'active'
+BEGIN SELECT RAISE(ABORT, 'draw_exclusions: rows may only be added to an active draw'); END;
+
+CREATE TRIGGER results_published_frozen_update BEFORE UPDATE ON results
+WHEN OLD.published_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'results: a published result cannot be changed'); END;
+CREATE TRIGGER results_published_frozen_delete BEFORE DELETE ON results
+WHEN OLD.published_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'results: a published result cannot be deleted'); END;
+
+CREATE TRIGGER publications_no_update BEFORE UPDATE ON publications
+BEGIN SELECT RAISE(ABORT, 'publications are permanent: UPDATE refused'); END;
+CREATE TRIGGER publications_no_delete BEFORE DELETE ON publications
+BEGIN SELECT RAISE(ABORT, 'publications are permanent: DELETE refused'); END;
+"#;
