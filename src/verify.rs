@@ -45,7 +45,11 @@ pub fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
         }
         Err(e) => diffs.push(e),
     }
-    if diffs.is_empty() { Verdict::Identical } else { Verdict::Differs(diffs) }
+    if diffs.is_empty() {
+        Verdict::Identical
+    } else {
+        Verdict::Differs(diffs)
+    }
 }
 
 fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
@@ -54,25 +58,38 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
             .get_snapshot(hash)
             .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
     };
-    let targets = crate::registry::parse_canonical_targets(&get(&m.registry.targets_snapshot, "targets")?)
-        .map_err(|e| format!("targets snapshot unreadable: {e}"))?;
-    let inspectors = crate::registry::parse_canonical_inspectors(&get(&m.registry.inspectors_snapshot, "inspectors")?)
-        .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
+    let targets =
+        crate::registry::parse_canonical_targets(&get(&m.registry.targets_snapshot, "targets")?)
+            .map_err(|e| format!("targets snapshot unreadable: {e}"))?;
+    let inspectors = crate::registry::parse_canonical_inspectors(&get(
+        &m.registry.inspectors_snapshot,
+        "inspectors",
+    )?)
+    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
     let rules = get(&m.rules_hash, "rules")?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let config = crate::rules::archive::unpack(&rules, dir.path())?;
-    let loaded = crate::rules::load(&config).map_err(|e| format!("the archived rules do not load:\n{}", e.render()))?;
+    let loaded = crate::rules::load(&config)
+        .map_err(|e| format!("the archived rules do not load:\n{}", e.render()))?;
     let registry = Registry {
         targets,
         inspectors,
-        sources: m.registry.sources.iter().map(|s| (s.file.clone(), s.sha256.clone())).collect(),
+        sources: m
+            .registry
+            .sources
+            .iter()
+            .map(|s| (s.file.clone(), s.sha256.clone()))
+            .collect(),
     };
     let frozen = Frozen::new(registry);
     let kind = match m.kind.strip_prefix("holiday:") {
-        Some(h) => DrawKind::Holiday(crate::calendar::Holiday::parse(h).ok_or(format!("unknown holiday kind {}", m.kind))?),
+        Some(h) => DrawKind::Holiday(
+            crate::calendar::Holiday::parse(h).ok_or(format!("unknown holiday kind {}", m.kind))?,
+        ),
         None => DrawKind::Regular,
     };
-    let issue_at = NaiveDateTime::parse_from_str(&m.issue_at, "%Y-%m-%dT%H:%M").map_err(|e| format!("bad issue_at: {e}"))?;
+    let issue_at = NaiveDateTime::parse_from_str(&m.issue_at, "%Y-%m-%dT%H:%M")
+        .map_err(|e| format!("bad issue_at: {e}"))?;
     let seed = crate::draw::Seed::from_hex(&m.seed).map_err(|e| format!("bad seed: {e}"))?;
     let req = Request {
         draw: ScheduledDraw {
@@ -102,7 +119,11 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
     }
     req.dry_run = true;
     let history = History {
-        entries: m.history.iter().map(|h| (h.target_id.clone(), h.clone())).collect(),
+        entries: m
+            .history
+            .iter()
+            .map(|h| (h.target_id.clone(), h.clone()))
+            .collect(),
     };
     compute(&loaded, &frozen, &history, &req).map_err(|e| e.to_string())
 }

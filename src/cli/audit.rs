@@ -27,21 +27,24 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     };
     let store = open_store(&loaded)?;
     match args.action {
-        Action::Verify => {
-            let report = store.verify_audit()?;
-            if report.is_intact() {
-                println!("audit log intact: {report}");
+        Action::Verify => match store.verify_audit()? {
+            crate::store::AuditReport::Intact { entries, head } => {
+                println!("audit log intact: {entries} entries, head {head}");
                 Ok(exit::OK)
-            } else {
-                println!("AUDIT LOG BROKEN: {report}");
+            }
+            crate::store::AuditReport::Broken(b) => {
+                println!("AUDIT LOG BROKEN at {b}");
                 Ok(exit::INVALID)
             }
-        }
+        },
         Action::Log { limit } => {
             let all = store.audit_entries(0, u32::MAX)?;
             let start = all.len().saturating_sub(limit as usize);
             for e in &all[start..] {
-                println!("{:>6} {} {:<10} {:<18} {} {}", e.seq, e.at, e.actor, e.action, e.subject, e.detail);
+                println!(
+                    "{:>6} {} {:<10} {:<18} {} {}",
+                    e.seq, e.at, e.actor, e.action, e.subject, e.detail
+                );
             }
             Ok(exit::OK)
         }

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{Cli, exit, load_calendar, load_rules, now_local, open_store, render_registry_problems};
+use super::{
+    Cli, exit, load_calendar, load_rules, now_local, open_store, render_registry_problems,
+};
 use crate::issue::seed::{SeedChoice, resolve};
 use crate::issue::{IssueError, Request, freeze_registry, issue};
 
@@ -50,8 +52,14 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         Ok(None) => {
             eprintln!("error: {} has no period `{}`", args.matter, args.period);
             if let Some(m) = loaded.model.matter(&args.matter) {
-                let year: i32 = args.period.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2023);
-                if let Ok(all) = crate::schedule::matter_schedule(m, &cal, year, loaded.model.config.timezone) {
+                let year: i32 = args
+                    .period
+                    .get(..4)
+                    .and_then(|y| y.parse().ok())
+                    .unwrap_or(2023);
+                if let Ok(all) =
+                    crate::schedule::matter_schedule(m, &cal, year, loaded.model.config.timezone)
+                {
                     let ids: Vec<String> = all.iter().map(|s| s.period.id.clone()).collect();
                     eprintln!("  = help: its periods in {year} are: {}", ids.join(", "));
                 }
@@ -86,24 +94,41 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         seed_source,
         actor: args.actor.clone(),
         created_at: now_local(&loaded),
-        redraw: if args.redraw { args.reason.clone() } else { None },
+        redraw: if args.redraw {
+            args.reason.clone()
+        } else {
+            None
+        },
         dry_run: args.dry_run,
     };
     match issue(&loaded, &mut store, &frozen, &req) {
         Ok(issued) => {
-            print!("{}", super::draws::describe(&loaded, &frozen, &issued.manifest));
+            print!(
+                "{}",
+                super::draws::describe(&loaded, &frozen, &issued.manifest)
+            );
             match (issued.draw_id, &issued.folder) {
                 (Some(id), Some(folder)) => {
                     println!("recorded as draw #{id}; files in {}", folder.display());
-                    println!("verify with: suiji verify {}", folder.join("manifest.json").display());
+                    println!(
+                        "verify with: suiji verify {}",
+                        folder.join("manifest.json").display()
+                    );
                 }
                 _ => println!("dry run: nothing recorded, no files written"),
             }
             Ok(exit::OK)
         }
-        Err(IssueError::AlreadyDrawn { matter, period, draw_id, created_at }) => {
+        Err(IssueError::AlreadyDrawn {
+            matter,
+            period,
+            draw_id,
+            created_at,
+        }) => {
             eprintln!("error: {matter} {period} was already drawn (draw #{draw_id}, {created_at})");
-            eprintln!("  = help: a draw is never repeated silently; to replace it run with --redraw --reason \"…\" (the old draw is kept and the redraw audited)");
+            eprintln!(
+                "  = help: a draw is never repeated silently; to replace it run with --redraw --reason \"…\" (the old draw is kept and the redraw audited)"
+            );
             Ok(exit::INVALID)
         }
         Err(e @ IssueError::Draw { .. }) => {

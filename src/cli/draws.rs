@@ -34,7 +34,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         include_superseded: args.all,
     };
     let draws = store.list_draws(&filter)?;
-    println!("{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {:<12}", "id", "matter", "period", "kind", "issued", "targets", "status", "seed source");
+    println!(
+        "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {:<12}",
+        "id", "matter", "period", "kind", "issued", "targets", "status", "seed source"
+    );
     for d in &draws {
         let n = store.draw_targets(d.id)?.len();
         println!(
@@ -49,18 +52,44 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             d.seed_source
         );
     }
-    println!("{} draw{}", draws.len(), if draws.len() == 1 { "" } else { "s" });
+    println!(
+        "{} draw{}",
+        draws.len(),
+        if draws.len() == 1 { "" } else { "s" }
+    );
     Ok(exit::OK)
 }
 
 /// A draw as text: counts per stratum, exclusions by reason, the drawn targets and teams.
 pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
-    let names: HashMap<&str, &str> = frozen.registry.inspectors.iter().map(|i| (i.id.as_str(), i.name.as_str())).collect();
+    let names: HashMap<&str, &str> = frozen
+        .registry
+        .inspectors
+        .iter()
+        .map(|i| (i.id.as_str(), i.name.as_str()))
+        .collect();
     let mut out = String::new();
-    let matter_name = loaded.model.matter(&m.matter).map_or(m.matter_name.as_str(), |x| x.name.as_str());
-    let _ = writeln!(out, "{} — {} {} ({})", m.matter, matter_name, m.period.id, m.kind);
-    let _ = writeln!(out, "seed {} ({}), algorithm {}", m.seed, m.seed_source, m.algorithm);
-    let _ = writeln!(out, "registry {} ({} targets), rules {}", &m.registry.targets_snapshot[..12], m.registry.targets_rows, &m.rules_hash[..12]);
+    let matter_name = loaded
+        .model
+        .matter(&m.matter)
+        .map_or(m.matter_name.as_str(), |x| x.name.as_str());
+    let _ = writeln!(
+        out,
+        "{} — {} {} ({})",
+        m.matter, matter_name, m.period.id, m.kind
+    );
+    let _ = writeln!(
+        out,
+        "seed {} ({}), algorithm {}",
+        m.seed, m.seed_source, m.algorithm
+    );
+    let _ = writeln!(
+        out,
+        "registry {} ({} targets), rules {}",
+        &m.registry.targets_snapshot[..12],
+        m.registry.targets_rows,
+        &m.rules_hash[..12]
+    );
     let mut by_reason: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for e in &m.exclusions {
         *by_reason.entry(e.reason.as_str()).or_default() += 1;
@@ -70,13 +99,31 @@ pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
     let _ = writeln!(
         out,
         "eligible {eligible}; excluded {}",
-        if excluded.is_empty() { "none".to_string() } else { excluded.join(", ") }
+        if excluded.is_empty() {
+            "none".to_string()
+        } else {
+            excluded.join(", ")
+        }
     );
     for s in &m.strata {
-        let label = if s.stratum.is_empty() { "(all)" } else { s.stratum.as_str() };
-        let _ = writeln!(out, "  stratum {label}: {} eligible, draw {} at {:.4}%", s.eligible, s.k, f64::from(s.ratio_ppm) / 10_000.0);
+        let label = if s.stratum.is_empty() {
+            "(all)"
+        } else {
+            s.stratum.as_str()
+        };
+        let _ = writeln!(
+            out,
+            "  stratum {label}: {} eligible, draw {} at {:.4}%",
+            s.eligible,
+            s.k,
+            f64::from(s.ratio_ppm) / 10_000.0
+        );
     }
-    let _ = writeln!(out, "{:>4}  {:<14} {:<20} {:<30} team", "rank", "stratum", "target", "name");
+    let _ = writeln!(
+        out,
+        "{:>4}  {:<14} {:<20} {:<30} team",
+        "rank", "stratum", "target", "name"
+    );
     for s in &m.selected {
         let team = if let Some(reason) = &s.unstaffed {
             format!("UNSTAFFED: {reason}")
@@ -87,10 +134,22 @@ pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
                 .collect::<Vec<_>>()
                 .join(" + ")
         };
-        let _ = writeln!(out, "{:>4}  {:<14} {:<20} {:<30} {team}", s.rank, s.stratum, s.target_id, s.target_name);
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<14} {:<20} {:<30} {team}",
+            s.rank, s.stratum, s.target_id, s.target_name
+        );
     }
     let unstaffed = m.selected.iter().filter(|s| s.unstaffed.is_some()).count();
-    let avoided = m.inspector_skips.iter().filter(|s| s.reason.ends_with("conflict")).count();
-    let _ = writeln!(out, "{} drawn, {unstaffed} unstaffed, {avoided} 回避 skips", m.selected.len());
+    let avoided = m
+        .inspector_skips
+        .iter()
+        .filter(|s| s.reason.ends_with("conflict"))
+        .count();
+    let _ = writeln!(
+        out,
+        "{} drawn, {unstaffed} unstaffed, {avoided} 回避 skips",
+        m.selected.len()
+    );
     out
 }

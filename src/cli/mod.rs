@@ -220,9 +220,15 @@ pub(crate) fn require_year(cal: &crate::calendar::Calendar, year: i32) -> Result
 
 /// Prints registry problems; returns the exit code.
 pub(crate) fn render_registry_problems(diags: &[crate::diag::Diagnostic]) -> i32 {
-    eprint!("{}", crate::diag::render(&crate::diag::Sources::default(), diags));
+    eprint!(
+        "{}",
+        crate::diag::render(&crate::diag::Sources::default(), diags)
+    );
     let n = diags.iter().filter(|d| d.is_error()).count();
-    eprintln!("{n} registry problem{} found; nothing was drawn.", if n == 1 { "" } else { "s" });
+    eprintln!(
+        "{n} registry problem{} found; nothing was drawn.",
+        if n == 1 { "" } else { "s" }
+    );
     exit::INVALID
 }
 

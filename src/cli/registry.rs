@@ -59,11 +59,20 @@ pub struct GenArgs {
 
 pub fn generate(args: &GenArgs) -> anyhow::Result<i32> {
     use anyhow::Context as _;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let t = args.out.join("targets.csv");
     let i = args.out.join("inspectors.csv");
-    crate::registry::generate::write_targets(&t, args.targets, args.seed).with_context(|| format!("cannot write {}", t.display()))?;
-    crate::registry::generate::write_inspectors(&i, args.inspectors, args.seed).with_context(|| format!("cannot write {}", i.display()))?;
-    println!("wrote {} ({} targets) and {} ({} inspectors)", t.display(), args.targets, i.display(), args.inspectors);
+    crate::registry::generate::write_targets(&t, args.targets, args.seed)
+        .with_context(|| format!("cannot write {}", t.display()))?;
+    crate::registry::generate::write_inspectors(&i, args.inspectors, args.seed)
+        .with_context(|| format!("cannot write {}", i.display()))?;
+    println!(
+        "wrote {} ({} targets) and {} ({} inspectors)",
+        t.display(),
+        args.targets,
+        i.display(),
+        args.inspectors
+    );
     Ok(exit::OK)
 }

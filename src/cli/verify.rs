@@ -26,7 +26,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     let manifest: Manifest = match serde_json::from_str(&text) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {} is not a suiji draw manifest: {e}", args.manifest.display());
+            eprintln!(
+                "error: {} is not a suiji draw manifest: {e}",
+                args.manifest.display()
+            );
             return Ok(exit::INVALID);
         }
     };

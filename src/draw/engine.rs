@@ -9,9 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Months, NaiveDate};
 
 use crate::draw::manifest::{
-    Exclusion, HistoryEntry, InspectorSkip, Manifest, MANIFEST_FORMAT, PeriodInfo, RegistryInfo, Selected, StratumInfo,
+    Exclusion, HistoryEntry, InspectorSkip, MANIFEST_FORMAT, Manifest, PeriodInfo, RegistryInfo,
+    Selected, StratumInfo,
 };
-use crate::draw::{ALGORITHM_VERSION, Purpose, Ranker, Seed, TeamRules, Unit, assign_teams, rank_pareto, top_k_uniform};
+use crate::draw::{
+    ALGORITHM_VERSION, Purpose, Ranker, Seed, TeamRules, Unit, assign_teams, rank_pareto,
+    top_k_uniform,
+};
 use crate::registry::types::{Inspector, Target, TargetStatus};
 use crate::rules::model::{Matter, Ratio};
 use crate::schedule::{DrawKind, Period};
@@ -55,7 +59,12 @@ pub enum DrawFailure {
     #[error("{0}")]
     Hook(#[from] HookError),
     #[error("hook `{hook}` for target {target} returned {got}: it must return {want}")]
-    HookType { hook: String, target: String, got: String, want: &'static str },
+    HookType {
+        hook: String,
+        target: String,
+        got: String,
+        want: &'static str,
+    },
     #[error("{0}")]
     Weights(String),
 }
@@ -65,7 +74,12 @@ fn stratum_value(t: &Target, field: &str) -> String {
         "district" => t.district.clone(),
         "category" => t.category.clone(),
         "class" => t.class.clone().unwrap_or_default(),
-        "key_area" => if t.key_area { "重点区域" } else { "一般区域" }.to_string(),
+        "key_area" => if t.key_area {
+            "重点区域"
+        } else {
+            "一般区域"
+        }
+        .to_string(),
         "status" => format!("{:?}", t.status),
         other => t.extra.get(other).cloned().unwrap_or_default(),
     }
@@ -138,11 +152,17 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
     );
 
     // 1. Scope and exclusions, in canonical (id) order.
-    let mut order: Vec<&Target> = input.targets.iter().filter(|t| m.categories.contains(&t.category)).collect();
+    let mut order: Vec<&Target> = input
+        .targets
+        .iter()
+        .filter(|t| m.categories.contains(&t.category))
+        .collect();
     order.sort_by(|a, b| a.id.cmp(&b.id));
     let mut exclusions = Vec::new();
     let mut eligible: Vec<&Target> = Vec::new();
-    let mut memo = Memo { cache: HashMap::new() };
+    let mut memo = Memo {
+        cache: HashMap::new(),
+    };
     let mut history_used = BTreeMap::new();
     for t in order {
         if input.key_area_only && !t.key_area {
@@ -159,9 +179,14 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
         if let Some(months) = m.cooldown_months.filter(|&n| n > 0) {
             let last_clean = last_clean_date(t, hist);
             if let Some(d) = last_clean
-                && d.checked_add_months(Months::new(months)).is_some_and(|until| until > input.reference_date)
+                && d.checked_add_months(Months::new(months))
+                    .is_some_and(|until| until > input.reference_date)
             {
-                exclusions.push(Exclusion::new(&t.id, "cooldown", &format!("{d} 检查未发现问题，{months} 个月内不再抽取")));
+                exclusions.push(Exclusion::new(
+                    &t.id,
+                    "cooldown",
+                    &format!("{d} 检查未发现问题，{months} 个月内不再抽取"),
+                ));
                 continue;
             }
         }
@@ -184,7 +209,11 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
                 want: "true or false",
             })?;
             if !ok {
-                exclusions.push(Exclusion::new(&t.id, "eligible_hook", &format!("{} 返回 false", hook.function)));
+                exclusions.push(Exclusion::new(
+                    &t.id,
+                    "eligible_hook",
+                    &format!("{} 返回 false", hook.function),
+                ));
                 continue;
             }
         }
@@ -195,19 +224,33 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
     let use_classes = !m.class_ratios.is_empty() && matches!(input.kind, DrawKind::Regular);
     let mut strata: BTreeMap<String, (Ratio, Vec<&Target>)> = BTreeMap::new();
     for t in eligible {
-        let mut name = m.stratify_by.as_deref().map(|f| stratum_value(t, f)).unwrap_or_default();
+        let mut name = m
+            .stratify_by
+            .as_deref()
+            .map(|f| stratum_value(t, f))
+            .unwrap_or_default();
         let mut ratio = input.ratio;
         if use_classes && let Some(class) = class_of(t, m.class_field.as_deref()) {
             if let Some(r) = m.class_ratios.get(&class) {
                 ratio = *r;
             }
-            name = if name.is_empty() { format!("class={class}") } else { format!("{name}/class={class}") };
+            name = if name.is_empty() {
+                format!("class={class}")
+            } else {
+                format!("{name}/class={class}")
+            };
         }
-        strata.entry(name).or_insert_with(|| (ratio, Vec::new())).1.push(t);
+        strata
+            .entry(name)
+            .or_insert_with(|| (ratio, Vec::new()))
+            .1
+            .push(t);
     }
 
     // 3. Rank within each stratum.
-    let mut weight_memo = Memo { cache: HashMap::new() };
+    let mut weight_memo = Memo {
+        cache: HashMap::new(),
+    };
     let mut strata_info = Vec::new();
     let mut selected: Vec<Selected> = Vec::new();
     let mut drawn: Vec<&Target> = Vec::new();
@@ -230,8 +273,13 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
                         })?;
                     weights.push(w);
                 }
-                let units: Vec<Unit> = members.iter().zip(&weights).map(|(t, w)| Unit::weighted(&t.id, *w)).collect();
-                let mut all = rank_pareto(&ranker, &units, k).map_err(|e| DrawFailure::Weights(e.to_string()))?;
+                let units: Vec<Unit> = members
+                    .iter()
+                    .zip(&weights)
+                    .map(|(t, w)| Unit::weighted(&t.id, *w))
+                    .collect();
+                let mut all = rank_pareto(&ranker, &units, k)
+                    .map_err(|e| DrawFailure::Weights(e.to_string()))?;
                 all.truncate(k);
                 all
             }
@@ -271,12 +319,16 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
     };
     let mut hook_error: Option<HookError> = None;
     let mut conflict = |i: &Inspector, t: &Target| -> Result<bool, String> {
-        let Some(hook) = &m.conflict else { return Ok(false) };
+        let Some(hook) = &m.conflict else {
+            return Ok(false);
+        };
         if let Some(e) = &hook_error {
             return Err(e.to_string());
         }
         match sandbox.call(hook, inspector_map(i), target_map(t)) {
-            Ok(v) => v.as_bool().map_err(|got| format!("hook `{}` returned {got}, not true/false", hook.function)),
+            Ok(v) => v
+                .as_bool()
+                .map_err(|got| format!("hook `{}` returned {got}, not true/false", hook.function)),
             Err(e) => {
                 let text = e.to_string();
                 hook_error = Some(e);
@@ -288,10 +340,24 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
     let pool: Vec<Inspector> = input
         .inspectors
         .iter()
-        .filter(|i| i.active && i.department == m.department && m.qualifications.iter().all(|q| i.qualifications.contains(q)))
+        .filter(|i| {
+            i.active
+                && i.department == m.department
+                && m.qualifications
+                    .iter()
+                    .all(|q| i.qualifications.contains(q))
+        })
         .cloned()
         .collect();
-    let teams = assign_teams(&input.seed, &m.id, &input.period.id, &drawn, &pool, &rules, &mut conflict);
+    let teams = assign_teams(
+        &input.seed,
+        &m.id,
+        &input.period.id,
+        &drawn,
+        &pool,
+        &rules,
+        &mut conflict,
+    );
     if let Some(e) = hook_error {
         return Err(DrawFailure::Hook(e));
     }
@@ -303,7 +369,9 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
             let detail = match &skip {
                 crate::draw::Skip::DeclaredConflict { entry } => format!("申报回避：{entry}"),
                 crate::draw::Skip::HookConflict { error: Some(e) } => format!("回避脚本出错：{e}"),
-                crate::draw::Skip::Unqualified { missing } => format!("缺少资格：{}", missing.join("、")),
+                crate::draw::Skip::Unqualified { missing } => {
+                    format!("缺少资格：{}", missing.join("、"))
+                }
                 crate::draw::Skip::AtCapacity { load } => format!("本期已承担 {load} 户"),
                 other => other.label().to_string(),
             };
@@ -338,10 +406,13 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
         seed_source: input.seed_source.into(),
         rules_hash: input.rules_hash.into(),
         registry: input.registry.clone(),
-        history: history_used.into_iter().map(|(id, mut h)| {
-            h.target_id = id;
-            h
-        }).collect(),
+        history: history_used
+            .into_iter()
+            .map(|(id, mut h)| {
+                h.target_id = id;
+                h
+            })
+            .collect(),
         strata: strata_info,
         selected,
         exclusions,
@@ -353,9 +424,11 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
 }
 
 fn last_clean_date(t: &Target, hist: Option<&HistoryEntry>) -> Option<NaiveDate> {
-    let from_registry = t
-        .last_inspected
-        .filter(|_| t.last_result.as_deref().is_some_and(|r| CLEAN_RESULTS.contains(&r.trim())));
+    let from_registry = t.last_inspected.filter(|_| {
+        t.last_result
+            .as_deref()
+            .is_some_and(|r| CLEAN_RESULTS.contains(&r.trim()))
+    });
     let from_history = hist.and_then(|h| h.last_clean);
     from_registry.max(from_history)
 }

@@ -182,8 +182,16 @@ impl Manifest {
                     b.target_id,
                     b.team.join("+")
                 )),
-                (Some(a), None) => out.push(format!("selection #{}: recorded {}, missing in re-run", i + 1, a.target_id)),
-                (None, Some(b)) => out.push(format!("selection #{}: re-run has {}, not recorded", i + 1, b.target_id)),
+                (Some(a), None) => out.push(format!(
+                    "selection #{}: recorded {}, missing in re-run",
+                    i + 1,
+                    a.target_id
+                )),
+                (None, Some(b)) => out.push(format!(
+                    "selection #{}: re-run has {}, not recorded",
+                    i + 1,
+                    b.target_id
+                )),
                 (None, None) => {}
             }
         }

@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
+use crate::draw::Seed;
 use crate::draw::engine::{self, DrawFailure, DrawInput, History};
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
-use crate::draw::Seed;
 use crate::registry::types::Registry;
 use crate::rules::Loaded;
 use crate::schedule::{DrawKind, ScheduledDraw};
 use crate::store::{
-    DrawFilter, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw, SnapshotKind, Store, StoreError, TeamRow,
-    UnstaffedRow,
+    DrawFilter, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw, SnapshotKind, Store,
+    StoreError, TeamRow, UnstaffedRow,
 };
 
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
@@ -89,8 +89,15 @@ pub struct Issued {
 pub enum IssueError {
     #[error("no matter `{0}` in the rules")]
     UnknownMatter(String),
-    #[error("{matter} {period} was already drawn (draw #{draw_id}, {created_at}); use --redraw --reason TEXT to replace it")]
-    AlreadyDrawn { matter: String, period: String, draw_id: i64, created_at: String },
+    #[error(
+        "{matter} {period} was already drawn (draw #{draw_id}, {created_at}); use --redraw --reason TEXT to replace it"
+    )]
+    AlreadyDrawn {
+        matter: String,
+        period: String,
+        draw_id: i64,
+        created_at: String,
+    },
     #[error("draw failed for {matter}: {source}")]
     Draw { matter: String, source: DrawFailure },
     #[error(transparent)]
@@ -100,14 +107,21 @@ pub enum IssueError {
 }
 
 /// What earlier draws and results say about targets, for cooldown and yearly caps.
-pub fn history(store: &Store, year: i32, skip_matter_period: (&str, &str)) -> Result<History, StoreError> {
+pub fn history(
+    store: &Store,
+    year: i32,
+    skip_matter_period: (&str, &str),
+) -> Result<History, StoreError> {
     let mut entries: BTreeMap<String, HistoryEntry> = BTreeMap::new();
     let draws = store.list_draws(&DrawFilter::default())?;
     for d in draws {
         let this_year = d.issue_date.get(..4).and_then(|y| y.parse::<i32>().ok()) == Some(year);
         if this_year && !(d.matter == skip_matter_period.0 && d.period == skip_matter_period.1) {
             for t in store.draw_targets(d.id)?.into_iter().filter(|t| t.selected) {
-                entries.entry(t.target_id.clone()).or_default().inspections_this_year += 1;
+                entries
+                    .entry(t.target_id.clone())
+                    .or_default()
+                    .inspections_this_year += 1;
             }
         }
         for r in store.results(d.id)? {
@@ -123,9 +137,16 @@ pub fn history(store: &Store, year: i32, skip_matter_period: (&str, &str)) -> Re
 }
 
 /// Runs the draw for `req` (pure), without touching the store.
-pub fn compute(loaded: &Loaded, frozen: &Frozen, hist: &History, req: &Request) -> Result<Manifest, IssueError> {
+pub fn compute(
+    loaded: &Loaded,
+    frozen: &Frozen,
+    hist: &History,
+    req: &Request,
+) -> Result<Manifest, IssueError> {
     let model = &loaded.model;
-    let matter = model.matter(&req.draw.matter).ok_or_else(|| IssueError::UnknownMatter(req.draw.matter.clone()))?;
+    let matter = model
+        .matter(&req.draw.matter)
+        .ok_or_else(|| IssueError::UnknownMatter(req.draw.matter.clone()))?;
     let input = DrawInput {
         bureau: &model.config.bureau.name,
         matter,
@@ -157,7 +178,12 @@ pub fn draw_folder(output_dir: &Path, matter: &str, period: &str) -> PathBuf {
 
 /// Issues one draw: compute, write files to a temporary folder, record in one transaction,
 /// then move the files into place. A crash leaves either a complete draw or none.
-pub fn issue(loaded: &Loaded, store: &mut Store, frozen: &Frozen, req: &Request) -> Result<Issued, IssueError> {
+pub fn issue(
+    loaded: &Loaded,
+    store: &mut Store,
+    frozen: &Frozen,
+    req: &Request,
+) -> Result<Issued, IssueError> {
     let model = &loaded.model;
     let d = &req.draw;
     if req.redraw.is_none()
@@ -179,7 +205,9 @@ pub fn issue(loaded: &Loaded, store: &mut Store, frozen: &Frozen, req: &Request)
             folder: None,
         });
     }
-    let matter = model.matter(&d.matter).ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
+    let matter = model
+        .matter(&d.matter)
+        .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
     let files = crate::output::tasks::draw_files(
         model,
         &manifest.manifest_hash[..12],
@@ -190,20 +218,26 @@ pub fn issue(loaded: &Loaded, store: &mut Store, frozen: &Frozen, req: &Request)
     )
     .map_err(IssueError::Output)?;
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
-    let staging = folder.with_file_name(format!(
-        ".{}.staging-{}",
-        d.period.id,
-        std::process::id()
-    ));
+    let staging = folder.with_file_name(format!(".{}.staging-{}", d.period.id, std::process::id()));
     write_folder(&staging, &files.files).map_err(IssueError::Output)?;
 
     let result = (|| -> Result<i64, StoreError> {
-        store.put_snapshot(SnapshotKind::Targets, frozen.info.targets_rows as u64, &frozen.targets_bytes)?;
-        store.put_snapshot(SnapshotKind::Inspectors, frozen.info.inspectors_rows as u64, &frozen.inspectors_bytes)?;
+        store.put_snapshot(
+            SnapshotKind::Targets,
+            frozen.info.targets_rows as u64,
+            &frozen.targets_bytes,
+        )?;
+        store.put_snapshot(
+            SnapshotKind::Inspectors,
+            frozen.info.inspectors_rows as u64,
+            &frozen.inspectors_bytes,
+        )?;
         store.put_snapshot(SnapshotKind::Rules, 1, &model.rules_archive)?;
         let new = new_draw(req, &manifest, frozen);
         let redraw = match &req.redraw {
-            Some(reason) => Redraw::Yes { reason: reason.clone() },
+            Some(reason) => Redraw::Yes {
+                reason: reason.clone(),
+            },
             None => Redraw::No,
         };
         store.record_draw(&new, redraw)
@@ -213,7 +247,10 @@ pub fn issue(loaded: &Loaded, store: &mut Store, frozen: &Frozen, req: &Request)
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staging);
             return Err(match e {
-                StoreError::AlreadyDrawn { draw_id, created_at } => IssueError::AlreadyDrawn {
+                StoreError::AlreadyDrawn {
+                    draw_id,
+                    created_at,
+                } => IssueError::AlreadyDrawn {
                     matter: d.matter.clone(),
                     period: d.period.id.clone(),
                     draw_id,
@@ -240,7 +277,8 @@ fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for (name, bytes) in files {
-        std::fs::write(dir.join(name), bytes).map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
+        std::fs::write(dir.join(name), bytes)
+            .map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
     }
     Ok(())
 }
@@ -257,8 +295,12 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
     let mut targets = Vec::new();
     let mut teams = Vec::new();
     let mut unstaffed = Vec::new();
-    let names: std::collections::HashMap<&str, &str> =
-        frozen.registry.inspectors.iter().map(|i| (i.id.as_str(), i.name.as_str())).collect();
+    let names: std::collections::HashMap<&str, &str> = frozen
+        .registry
+        .inspectors
+        .iter()
+        .map(|i| (i.id.as_str(), i.name.as_str()))
+        .collect();
     for s in &m.selected {
         targets.push(DrawnTargetRow {
             stratum: s.stratum.clone(),
@@ -275,7 +317,10 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
                 target_id: s.target_id.clone(),
                 position: pos as u32,
                 inspector_id: id.clone(),
-                inspector_name: names.get(id.as_str()).map(|s| s.to_string()).unwrap_or_default(),
+                inspector_name: names
+                    .get(id.as_str())
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
             });
         }
         if let Some(reason) = &s.unstaffed {
@@ -329,12 +374,22 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
 pub fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
-    let registry = crate::registry::load(&cfg.registries.targets, &cfg.registries.inspectors, &cfg.root, &known)?;
+    let registry = crate::registry::load(
+        &cfg.registries.targets,
+        &cfg.registries.inspectors,
+        &cfg.root,
+        &known,
+    )?;
     Ok(Frozen::new(registry))
 }
 
 /// Used by callers that need the calendar for a scheduled draw of a matter and period id.
-pub fn find_scheduled(loaded: &Loaded, cal: &Calendar, matter: &str, period: &str) -> Result<Option<ScheduledDraw>, crate::calendar::CalendarError> {
+pub fn find_scheduled(
+    loaded: &Loaded,
+    cal: &Calendar,
+    matter: &str,
+    period: &str,
+) -> Result<Option<ScheduledDraw>, crate::calendar::CalendarError> {
     let Some(m) = loaded.model.matter(matter) else {
         return Ok(None);
     };

@@ -35,15 +35,22 @@ pub fn resolve(choice: &SeedChoice) -> Result<(Seed, String), String> {
             } else if t.is_empty() {
                 Err("--seed is empty: give 64 hex digits or the public text (e.g. witness digits) to hash".into())
             } else {
-                Ok((Seed::from_text(t), format!("SHA-256 of supplied text \"{t}\"")))
+                Ok((
+                    Seed::from_text(t),
+                    format!("SHA-256 of supplied text \"{t}\""),
+                ))
             }
         }
         SeedChoice::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read seed file {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read seed file {}: {e}", path.display()))?;
             if text.trim().is_empty() {
                 return Err(format!("seed file {} is empty", path.display()));
             }
-            Ok((Seed::from_text(&text), format!("SHA-256 of file {} (\"{}\")", path.display(), text.trim())))
+            Ok((
+                Seed::from_text(&text),
+                format!("SHA-256 of file {} (\"{}\")", path.display(), text.trim()),
+            ))
         }
     }
 }

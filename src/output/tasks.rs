@@ -68,10 +68,19 @@ fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 /// Task rows: one per (drawn and staffed target, checklist item).
-pub fn task_rows(draw_ref: &str, m: &Manifest, matter: &Matter, targets: &HashMap<&str, &Target>, inspectors: &HashMap<&str, &Inspector>) -> Vec<Vec<String>> {
+pub fn task_rows(
+    draw_ref: &str,
+    m: &Manifest,
+    matter: &Matter,
+    targets: &HashMap<&str, &Target>,
+    inspectors: &HashMap<&str, &Inspector>,
+) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {
-        let address = targets.get(s.target_id.as_str()).map(|t| t.address.clone()).unwrap_or_default();
+        let address = targets
+            .get(s.target_id.as_str())
+            .map(|t| t.address.clone())
+            .unwrap_or_default();
         for item in &matter.checklist {
             rows.push(vec![
                 draw_ref.to_string(),
@@ -101,16 +110,21 @@ fn xlsx(rows: &[Vec<String>], sheet: &str) -> Result<Vec<u8>, String> {
     ws.set_name(sheet).map_err(|e| e.to_string())?;
     let bold = Format::new().set_bold();
     for (c, h) in TASK_HEADER.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold).map_err(|e| e.to_string())?;
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(|e| e.to_string())?;
     }
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            ws.write_string(r as u32 + 1, c as u16, v).map_err(|e| e.to_string())?;
+            ws.write_string(r as u32 + 1, c as u16, v)
+                .map_err(|e| e.to_string())?;
         }
     }
     if !rows.is_empty() {
-        let dv = DataValidation::new().allow_list_strings(&RESULT_CATEGORIES).map_err(|e| e.to_string())?;
-        ws.add_data_validation(1, 10, rows.len() as u32, 10, &dv).map_err(|e| e.to_string())?;
+        let dv = DataValidation::new()
+            .allow_list_strings(&RESULT_CATEGORIES)
+            .map_err(|e| e.to_string())?;
+        ws.add_data_validation(1, 10, rows.len() as u32, 10, &dv)
+            .map_err(|e| e.to_string())?;
     }
     ws.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
     for (c, w) in [(4u16, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)] {
@@ -120,7 +134,12 @@ fn xlsx(rows: &[Vec<String>], sheet: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Printable task sheets: one page per staffed target.
-fn team_sheets(m: &Manifest, matter: &Matter, targets: &HashMap<&str, &Target>, inspectors: &HashMap<&str, &Inspector>) -> String {
+fn team_sheets(
+    m: &Manifest,
+    matter: &Matter,
+    targets: &HashMap<&str, &Target>,
+    inspectors: &HashMap<&str, &Inspector>,
+) -> String {
     let mut h = String::new();
     let title = format!("{} {} 检查任务单", m.matter_name, m.period.id);
     let _ = write!(
@@ -169,7 +188,12 @@ pub fn public_field(model: &Model, t: &Target, field: &str) -> String {
     match field {
         "id" => t.id.clone(),
         "name" => t.name.clone(),
-        "category" => model.config.categories.get(&t.category).cloned().unwrap_or_else(|| t.category.clone()),
+        "category" => model
+            .config
+            .categories
+            .get(&t.category)
+            .cloned()
+            .unwrap_or_else(|| t.category.clone()),
         "district" => t.district.clone(),
         "address" => t.address.clone(),
         "licence" => t.licence.clone().unwrap_or_default(),
@@ -191,7 +215,14 @@ pub fn public_field_label(field: &str) -> &'static str {
 }
 
 /// Builds every file of a draw.
-pub fn draw_files(model: &Model, draw_ref: &str, m: &Manifest, matter: &Matter, targets: &[Target], inspectors: &[Inspector]) -> Result<DrawFiles, String> {
+pub fn draw_files(
+    model: &Model,
+    draw_ref: &str,
+    m: &Manifest,
+    matter: &Matter,
+    targets: &[Target],
+    inspectors: &[Inspector],
+) -> Result<DrawFiles, String> {
     let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
     let rows = task_rows(draw_ref, m, matter, &tmap, &imap);
@@ -199,7 +230,10 @@ pub fn draw_files(model: &Model, draw_ref: &str, m: &Manifest, matter: &Matter, 
         ("manifest.json".to_string(), m.to_pretty_json().into_bytes()),
         ("tasks.csv".to_string(), csv_bytes(&TASK_HEADER, &rows)),
         ("tasks.xlsx".to_string(), xlsx(&rows, "检查任务")?),
-        ("teams.html".to_string(), team_sheets(m, matter, &tmap, &imap).into_bytes()),
+        (
+            "teams.html".to_string(),
+            team_sheets(m, matter, &tmap, &imap).into_bytes(),
+        ),
     ];
     // The public list: drawn targets with public fields only, never inspectors' data.
     let fields = &model.config.public_fields;
@@ -209,7 +243,11 @@ pub fn draw_files(model: &Model, draw_ref: &str, m: &Manifest, matter: &Matter, 
         .selected
         .iter()
         .map(|s| {
-            let mut row = vec![m.matter_name.clone(), m.period.id.clone(), m.reference_date.to_string()];
+            let mut row = vec![
+                m.matter_name.clone(),
+                m.period.id.clone(),
+                m.reference_date.to_string(),
+            ];
             match tmap.get(s.target_id.as_str()) {
                 Some(t) => row.extend(fields.iter().map(|f| public_field(model, t, f))),
                 None => row.extend(fields.iter().map(|_| String::new())),
@@ -218,8 +256,14 @@ pub fn draw_files(model: &Model, draw_ref: &str, m: &Manifest, matter: &Matter, 
         })
         .collect();
     files.push(("public.csv".into(), csv_bytes(&header, &public_rows)));
-    let mut doc = crate::output::doc::Document::new(format!("{} {} 抽查对象名单", m.matter_name, m.period.id));
-    doc.push(crate::output::doc::Block::Title(format!("{}“双随机”抽查对象名单", model.config.bureau.name)));
+    let mut doc = crate::output::doc::Document::new(format!(
+        "{} {} 抽查对象名单",
+        m.matter_name, m.period.id
+    ));
+    doc.push(crate::output::doc::Block::Title(format!(
+        "{}“双随机”抽查对象名单",
+        model.config.bureau.name
+    )));
     doc.push(crate::output::doc::Block::Subtitle(format!(
         "{}（{}）　抽取日期 {}",
         m.matter_name, m.period.id, m.reference_date
@@ -229,6 +273,9 @@ pub fn draw_files(model: &Model, draw_ref: &str, m: &Manifest, matter: &Matter, 
         m.algorithm, m.seed, m.seed_source, m.registry.targets_snapshot, m.manifest_hash
     ));
     doc.table(&header, public_rows);
-    files.push(("public.html".into(), crate::output::doc::html(&doc).into_bytes()));
+    files.push((
+        "public.html".into(),
+        crate::output::doc::html(&doc).into_bytes(),
+    ));
     Ok(DrawFiles { files })
 }

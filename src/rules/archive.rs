@@ -13,7 +13,8 @@ const MAGIC: &[u8] = b"suiji-rules/1\n";
 /// Packs `config/suiji.toml` (as `config/suiji.toml`) and every `*.toml` / `*.rhai` in the rules
 /// folder (as `rules/<name>`).
 pub fn pack(config: &Path, rules_dir: &Path) -> std::io::Result<Vec<u8>> {
-    let mut files: Vec<(String, PathBuf)> = vec![("config/suiji.toml".into(), config.to_path_buf())];
+    let mut files: Vec<(String, PathBuf)> =
+        vec![("config/suiji.toml".into(), config.to_path_buf())];
     let mut rules: Vec<PathBuf> = std::fs::read_dir(rules_dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -45,12 +46,20 @@ pub fn hash(packed: &[u8]) -> String {
 
 /// Unpacks into `dir` (creating `config/` and `rules/`); returns the config path.
 pub fn unpack(packed: &[u8], dir: &Path) -> Result<PathBuf, String> {
-    let mut rest = packed.strip_prefix(MAGIC).ok_or("not a suiji rule archive (bad magic)")?;
+    let mut rest = packed
+        .strip_prefix(MAGIC)
+        .ok_or("not a suiji rule archive (bad magic)")?;
     while !rest.is_empty() {
-        let nl = rest.iter().position(|&b| b == b'\n').ok_or("truncated archive (name)")?;
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("truncated archive (name)")?;
         let name = std::str::from_utf8(&rest[..nl]).map_err(|_| "file name is not UTF-8")?;
         rest = &rest[nl + 1..];
-        let nl = rest.iter().position(|&b| b == b'\n').ok_or("truncated archive (length)")?;
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("truncated archive (length)")?;
         let len: usize = std::str::from_utf8(&rest[..nl])
             .ok()
             .and_then(|s| s.parse().ok())
@@ -88,8 +97,15 @@ mod tests {
         let out = tempfile::tempdir().expect("tmp");
         let cfg = unpack(&packed, out.path()).expect("unpack");
         assert_eq!(std::fs::read_to_string(cfg).expect("r"), "a = 1\n");
-        assert_eq!(std::fs::read_to_string(out.path().join("rules/x.toml")).expect("r"), "名 = \"值\"\n");
-        let again = pack(&out.path().join("config/suiji.toml"), &out.path().join("rules")).expect("pack");
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("rules/x.toml")).expect("r"),
+            "名 = \"值\"\n"
+        );
+        let again = pack(
+            &out.path().join("config/suiji.toml"),
+            &out.path().join("rules"),
+        )
+        .expect("pack");
         assert_eq!(hash(&packed), hash(&again));
         assert!(unpack(b"nope", out.path()).is_err());
     }

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-
 use crate::diag::{Diagnostic, Sources, offset_of};
 use crate::rules::config::{read_config, root_of};
 use crate::rules::department::{PendingMatter, bind, read_department};
@@ -74,7 +73,8 @@ pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
     };
     let sandbox = Arc::new(Sandbox::new(config.limits));
     let departments = load_rules(&config, &sandbox, &mut sources, &mut diags);
-    let rules_archive = crate::rules::archive::pack(config_path, &config.rules_dir).unwrap_or_default();
+    let rules_archive =
+        crate::rules::archive::pack(config_path, &config.rules_dir).unwrap_or_default();
     let rules_hash = crate::rules::archive::hash(&rules_archive);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(LoadError {

@@ -86,7 +86,7 @@ CREATE TABLE snapshots (
     id              INTEGER PRIMARY KEY,
     hash            TEXT    NOT NULL UNIQUE
                     CHECK (length(hash) = 64 AND hash NOT GLOB '*[^0-9a-f]*'),
-    kind            TEXT    NOT NULL CHECK (kind IN ('targets', 'inspectors')),
+    kind            TEXT    NOT NULL CHECK (kind IN ('targets', 'inspectors', 'rules')),
     row_count       INTEGER NOT NULL CHECK (row_count >= 0),
     size            INTEGER NOT NULL CHECK (size >= 0),
     compressed_size INTEGER NOT NULL CHECK (compressed_size >= 0),

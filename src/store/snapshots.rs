@@ -16,6 +16,8 @@ use super::{Store, StoreError};
 pub enum SnapshotKind {
     Targets,
     Inspectors,
+    /// A packed rule set (config, rule files and scripts).
+    Rules,
 }
 
 impl SnapshotKind {
@@ -23,6 +25,7 @@ impl SnapshotKind {
         match self {
             SnapshotKind::Targets => "targets",
             SnapshotKind::Inspectors => "inspectors",
+            SnapshotKind::Rules => "rules",
         }
     }
 
@@ -30,6 +33,7 @@ impl SnapshotKind {
         match s {
             "targets" => Ok(SnapshotKind::Targets),
             "inspectors" => Ok(SnapshotKind::Inspectors),
+            "rules" => Ok(SnapshotKind::Rules),
             other => Err(Fail::corrupt(format!("unknown snapshot kind {other:?}"))),
         }
     }
