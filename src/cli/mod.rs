@@ -7,6 +7,7 @@ mod draws;
 mod plan;
 mod registry;
 mod schedule;
+mod service;
 mod verify;
 
 use std::path::PathBuf;
@@ -60,6 +61,12 @@ pub enum Command {
     Schedule(schedule::Args),
     /// Draw targets and inspector teams for one matter and period, now.
     Draw(draw::Args),
+    /// The service: issue every draw on time, exactly once (SIGHUP or a rule edit reloads rules).
+    Run(service::RunArgs),
+    /// Run a whole year on a simulated clock, exactly as the service would.
+    Simulate(service::SimulateArgs),
+    /// Last and next draw per matter, failures and anything overdue.
+    Status(service::StatusArgs),
     /// List recorded draws.
     Draws(draws::Args),
     /// Re-run a recorded draw from its manifest and archived inputs; say if it is identical.
@@ -93,6 +100,9 @@ pub fn main() -> i32 {
         Command::Schedule(args) => schedule::run(&cli, args),
         Command::Draw(args) => draw::run(&cli, args),
         Command::Draws(args) => draws::run(&cli, args),
+        Command::Run(args) => service::run(&cli, args),
+        Command::Simulate(args) => service::simulate(&cli, args),
+        Command::Status(args) => service::status(&cli, args),
         Command::Verify(args) => verify::run(&cli, args),
         Command::Audit(args) => audit::run(&cli, args),
         Command::Registry(args) => registry::run(&cli, args),

@@ -1,0 +1,453 @@
+//! The service: an explicit loop over a clock and a closed set of events, with the decisions
+//! (what is due, catch up or skip) made by pure functions.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+
+use crate::calendar::Calendar;
+use crate::issue::seed::{SeedChoice, resolve};
+use crate::issue::{IssueError, Request, freeze_registry, issue};
+use crate::rules::Loaded;
+use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
+use crate::schedule::clock::{Clock, Event};
+use crate::schedule::{ScheduledDraw, year_schedule};
+use crate::store::{DrawFilter, EventFilter, NewEvent, SchedulerEvent, Store};
+
+/// What to do with a draw whose issue time has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Issue it now; `late` when its time passed while the service was not running.
+    Issue { late: bool },
+    /// Skip it for good (catch-up policy), with the reason.
+    Skip(String),
+}
+
+/// A draw is "late" if the service first sees it more than this after its issue time.
+pub const LATE_AFTER_MINUTES: i64 = 10;
+
+/// Pure: decide about a due draw at `now` under the matter's catch-up policy.
+pub fn decide(d: &ScheduledDraw, policy: CatchUp, now: NaiveDateTime) -> Decision {
+    let late_by = now - d.issue_at;
+    let late = late_by > Duration::minutes(LATE_AFTER_MINUTES);
+    match policy {
+        CatchUp::Skip { grace_days } if late && late_by > Duration::days(i64::from(grace_days)) => {
+            Decision::Skip(format!(
+                "issue time {} passed {} day(s) ago while suiji was not running; the matter skips draws more than {grace_days} day(s) late",
+                d.issue_at.format("%Y-%m-%d %H:%M"),
+                late_by.num_days()
+            ))
+        }
+        _ => Decision::Issue { late },
+    }
+}
+
+/// Pure: the draws due at `now` that are not done, in issue order.
+pub fn due<'a>(
+    schedule: &'a [ScheduledDraw],
+    done: &HashSet<(String, String)>,
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Vec<&'a ScheduledDraw> {
+    schedule
+        .iter()
+        .filter(|d| d.issue_at >= since && d.issue_at <= now)
+        .filter(|d| !done.contains(&(d.matter.clone(), d.period.id.clone())))
+        .collect()
+}
+
+/// Pure: the next issue time after `now` among draws not done.
+pub fn next_wake(
+    schedule: &[ScheduledDraw],
+    done: &HashSet<(String, String)>,
+    now: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    schedule
+        .iter()
+        .filter(|d| d.issue_at > now && !done.contains(&(d.matter.clone(), d.period.id.clone())))
+        .map(|d| d.issue_at)
+        .min()
+}
+
+/// One line of what the service did, for the log and for `simulate`'s summary.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub draw: ScheduledDraw,
+    pub event: SchedulerEvent,
+    pub draw_id: Option<i64>,
+    pub detail: String,
+    pub drawn: usize,
+    pub eligible: usize,
+    pub unstaffed: usize,
+}
+
+/// The running service's state.
+pub struct Service {
+    pub config: PathBuf,
+    pub loaded: Loaded,
+    pub cal: Calendar,
+    pub store: Store,
+    pub actor: String,
+    /// Draws issued before this are not the service's business.
+    pub since: NaiveDateTime,
+    /// Overrides the config's seed source (simulations, tests).
+    pub seed: Option<SeedChoice>,
+    /// Draws that failed in this run (retried after a rule reload).
+    failed: HashSet<(String, String)>,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Service {
+    pub fn new(
+        config: PathBuf,
+        loaded: Loaded,
+        cal: Calendar,
+        store: Store,
+        actor: &str,
+        since: NaiveDateTime,
+    ) -> Service {
+        Service {
+            config,
+            loaded,
+            cal,
+            store,
+            actor: actor.into(),
+            since,
+            seed: None,
+            failed: HashSet::new(),
+            outcomes: Vec::new(),
+        }
+    }
+
+    fn model(&self) -> &Model {
+        &self.loaded.model
+    }
+
+    /// The schedule of the years around `now` (errors for years without a calendar are logged).
+    pub fn schedule(&self, now: NaiveDateTime) -> Vec<ScheduledDraw> {
+        let mut all = Vec::new();
+        let years: BTreeSet<i32> = [self.since.year(), now.year(), now.year() + 1]
+            .into_iter()
+            .collect();
+        for y in years {
+            let (mut s, problems) = year_schedule(self.model(), &self.cal, y);
+            if y <= now.year() {
+                for p in problems {
+                    tracing::error!(matter = %p.matter, year = y, "cannot schedule: {}", p.error);
+                }
+            }
+            all.append(&mut s);
+        }
+        all.sort_by(|a, b| a.issue_at.cmp(&b.issue_at).then(a.matter.cmp(&b.matter)));
+        all
+    }
+
+    /// (matter, period) pairs that are drawn, skipped for good, or failed in this run.
+    pub fn done(&self) -> Result<HashSet<(String, String)>, crate::store::StoreError> {
+        let mut done: HashSet<(String, String)> = self
+            .store
+            .list_draws(&DrawFilter::default())?
+            .into_iter()
+            .map(|d| (d.matter, d.period))
+            .collect();
+        for e in self.store.events(&EventFilter::default())? {
+            if e.event == SchedulerEvent::Skipped {
+                done.insert((e.matter, e.period));
+            }
+        }
+        done.extend(self.failed.iter().cloned());
+        Ok(done)
+    }
+
+    fn seed_choice(&self) -> SeedChoice {
+        if let Some(s) = &self.seed {
+            return s.clone();
+        }
+        match &self.model().config.seed_source {
+            SeedSourceConfig::Os => SeedChoice::Os,
+            SeedSourceConfig::File(p) => SeedChoice::File(p.clone()),
+        }
+    }
+
+    fn stamp(&self, t: NaiveDateTime) -> String {
+        use chrono::TimeZone;
+        match self
+            .model()
+            .config
+            .timezone
+            .from_local_datetime(&t)
+            .earliest()
+        {
+            Some(z) => z.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            None => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        }
+    }
+
+    fn record(
+        &mut self,
+        d: &ScheduledDraw,
+        event: SchedulerEvent,
+        at: NaiveDateTime,
+        draw_id: Option<i64>,
+        detail: &str,
+    ) {
+        let at = self.stamp(at);
+        let e = NewEvent {
+            matter: d.matter.clone(),
+            period: d.period.id.clone(),
+            event,
+            at: at.clone(),
+            draw_id,
+            detail: detail.into(),
+        };
+        if let Err(err) = self.store.record_event(&e) {
+            tracing::error!("cannot record scheduler event: {err}");
+        }
+        if matches!(
+            event,
+            SchedulerEvent::CaughtUp | SchedulerEvent::Skipped | SchedulerEvent::Failed
+        ) {
+            let detail =
+                serde_json::json!({ "period": d.period.id, "detail": detail, "draw_id": draw_id });
+            if let Err(err) = self.store.append_audit(
+                &at,
+                &self.actor,
+                &format!("scheduler.{}", event.as_str()),
+                &d.matter,
+                &detail,
+            ) {
+                tracing::error!("cannot append to the audit log: {err}");
+            }
+        }
+    }
+
+    /// Issues (or skips) everything due at `now`. Returns the outcomes of this step.
+    pub fn step(&mut self, now: NaiveDateTime, shutdown: &dyn Fn() -> bool) -> Vec<Outcome> {
+        let schedule = self.schedule(now);
+        let done = match self.done() {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("cannot read the database: {e}");
+                return Vec::new();
+            }
+        };
+        let due: Vec<ScheduledDraw> = due(&schedule, &done, self.since, now)
+            .into_iter()
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for d in due {
+            if shutdown() {
+                break;
+            }
+            let policy = self
+                .model()
+                .matter(&d.matter)
+                .map_or(CatchUp::Issue, |m| m.catch_up);
+            let o = match decide(&d, policy, now) {
+                Decision::Skip(reason) => {
+                    tracing::warn!(matter = %d.matter, period = %d.period.id, "skipped: {reason}");
+                    self.record(&d, SchedulerEvent::Skipped, now, None, &reason);
+                    Outcome {
+                        draw: d,
+                        event: SchedulerEvent::Skipped,
+                        draw_id: None,
+                        detail: reason,
+                        drawn: 0,
+                        eligible: 0,
+                        unstaffed: 0,
+                    }
+                }
+                Decision::Issue { late } => self.issue_one(d, now, late),
+            };
+            out.push(o);
+        }
+        self.outcomes.extend(out.iter().cloned());
+        out
+    }
+
+    fn issue_one(&mut self, d: ScheduledDraw, now: NaiveDateTime, late: bool) -> Outcome {
+        let key = (d.matter.clone(), d.period.id.clone());
+        let fail = |this: &mut Service, d: ScheduledDraw, msg: String| {
+            tracing::error!(matter = %d.matter, period = %d.period.id, "draw failed: {msg}");
+            this.record(&d, SchedulerEvent::Failed, now, None, &msg);
+            this.failed.insert((d.matter.clone(), d.period.id.clone()));
+            Outcome {
+                draw: d,
+                event: SchedulerEvent::Failed,
+                draw_id: None,
+                detail: msg,
+                drawn: 0,
+                eligible: 0,
+                unstaffed: 0,
+            }
+        };
+        let frozen = match freeze_registry(&self.loaded) {
+            Ok(f) => f,
+            Err(diags) => {
+                let text = crate::diag::render(&crate::diag::Sources::default(), &diags);
+                return fail(
+                    self,
+                    d,
+                    format!(
+                        "the registry has {} problem(s); nothing drawn:\n{text}",
+                        diags.len()
+                    ),
+                );
+            }
+        };
+        let (seed, seed_source) = match resolve(&self.seed_choice()) {
+            Ok(s) => s,
+            Err(e) => return fail(self, d, e),
+        };
+        let req = Request {
+            draw: d.clone(),
+            seed,
+            seed_source,
+            actor: self.actor.clone(),
+            created_at: self.stamp(now),
+            redraw: None,
+            dry_run: false,
+        };
+        match issue(&self.loaded, &mut self.store, &frozen, &req) {
+            Ok(issued) => {
+                let m = &issued.manifest;
+                let detail = if late {
+                    format!(
+                        "caught up: due {}, issued {}",
+                        d.issue_at.format("%Y-%m-%d %H:%M"),
+                        now.format("%Y-%m-%d %H:%M")
+                    )
+                } else {
+                    "issued on time".to_string()
+                };
+                let event = if late {
+                    SchedulerEvent::CaughtUp
+                } else {
+                    SchedulerEvent::Issued
+                };
+                self.record(&d, event, now, issued.draw_id, &detail);
+                tracing::info!(matter = %d.matter, period = %d.period.id, draw = ?issued.draw_id, drawn = m.selected.len(), "{detail}");
+                Outcome {
+                    eligible: m.strata.iter().map(|s| s.eligible).sum(),
+                    drawn: m.selected.len(),
+                    unstaffed: m.selected.iter().filter(|s| s.unstaffed.is_some()).count(),
+                    draw: d,
+                    event,
+                    draw_id: issued.draw_id,
+                    detail,
+                }
+            }
+            Err(IssueError::AlreadyDrawn { draw_id, .. }) => {
+                // Another process drew it first: exactly once holds, nothing to do.
+                tracing::info!(matter = %key.0, period = %key.1, "already drawn as #{draw_id} by another process");
+                Outcome {
+                    draw: d,
+                    event: SchedulerEvent::Skipped,
+                    draw_id: Some(draw_id),
+                    detail: "already drawn".into(),
+                    drawn: 0,
+                    eligible: 0,
+                    unstaffed: 0,
+                }
+            }
+            Err(e) => fail(self, d, e.to_string()),
+        }
+    }
+
+    /// Re-validates the rules; switches to them only when clean. Returns a message for the log.
+    pub fn reload(&mut self, why: &str, now: NaiveDateTime) -> Result<String, String> {
+        match crate::rules::load(&self.config) {
+            Ok(new) => {
+                let old = std::mem::replace(&mut self.loaded, new);
+                self.failed.clear();
+                let msg = format!(
+                    "rules reloaded ({why}): {} → {}",
+                    &old.model.rules_hash[..12],
+                    &self.loaded.model.rules_hash[..12]
+                );
+                let detail = serde_json::json!({ "why": why, "old": old.model.rules_hash, "new": self.loaded.model.rules_hash });
+                let at = self.stamp(now);
+                if let Err(e) =
+                    self.store
+                        .append_audit(&at, &self.actor, "rules.reload", "rules", &detail)
+                {
+                    tracing::error!("cannot append to the audit log: {e}");
+                }
+                Ok(msg)
+            }
+            Err(e) => Err(format!(
+                "rules NOT reloaded ({why}); the last good rules keep running:\n{}",
+                e.render()
+            )),
+        }
+    }
+}
+
+/// How the loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// `--once`: everything due was handled.
+    Once,
+    /// A shutdown signal.
+    Shutdown(String),
+    /// A simulated clock ran out.
+    ClockEnd,
+}
+
+/// The service loop: handle what is due, then sleep until the next issue time or an event.
+pub fn run_loop(
+    service: &mut Service,
+    clock: &mut dyn Clock,
+    events: &Receiver<Event>,
+    once: bool,
+) -> Stop {
+    let mut pending_shutdown: Option<String> = None;
+    loop {
+        let now = clock.now();
+        // Events that arrived while drawing are handled between draws.
+        while let Ok(e) = events.try_recv() {
+            match e {
+                Event::Shutdown(why) => pending_shutdown = Some(why),
+                Event::Reload(why) => log_reload(service.reload(&why, now)),
+            }
+        }
+        if let Some(why) = pending_shutdown.take() {
+            return Stop::Shutdown(why);
+        }
+        let _ = service.step(now, &|| false);
+        if once {
+            return Stop::Once;
+        }
+        let next = service
+            .done()
+            .ok()
+            .and_then(|done| next_wake(&service.schedule(now), &done, now));
+        if let Some(t) = next {
+            tracing::debug!("sleeping until {t}");
+        }
+        match clock.wait(next, events) {
+            Err(()) => return Stop::ClockEnd,
+            Ok(None) => {}
+            Ok(Some(Event::Shutdown(why))) => return Stop::Shutdown(why),
+            Ok(Some(Event::Reload(why))) => log_reload(service.reload(&why, clock.now())),
+        }
+    }
+}
+
+fn log_reload(r: Result<String, String>) {
+    match r {
+        Ok(msg) => tracing::info!("{msg}"),
+        Err(msg) => tracing::error!("{msg}"),
+    }
+}
+
+/// Start of `year`, local time.
+pub fn year_start(year: i32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(year, 1, 1)
+        .unwrap_or(NaiveDate::MIN)
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+}
