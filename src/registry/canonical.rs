@@ -134,11 +134,11 @@ fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(bytes)
 }
 
+/// Data rows with their line numbers.
+type Records = Vec<(u64, csv::StringRecord)>;
+
 /// Reads records, checking the header starts with `fixed` and every row has the header's width.
-fn records(
-    bytes: &[u8],
-    fixed: &[&str],
-) -> Result<(Vec<String>, Vec<(u64, csv::StringRecord)>), String> {
+fn records(bytes: &[u8], fixed: &[&str]) -> Result<(Vec<String>, Records), String> {
     let mut r = reader(bytes);
     let mut rows = r.records();
     let header = match rows.next() {

@@ -325,17 +325,20 @@ impl<'a, 'b> FileCx<'a, 'b> {
             if !spec.required || h.cols[f].is_some() {
                 continue;
             }
-            let near = unknown.iter().copied().find(|&idx| {
-                !explained.contains(&idx)
-                    && did_you_mean(
-                        &normalize_header(&h.names[idx]),
-                        aliases
-                            .iter()
-                            .filter(|(af, _)| *af == f)
-                            .map(|(_, a)| a.as_str()),
-                    )
-                    .is_some()
-            });
+            // The unknown header closest to one of this field's names, if close enough.
+            let near = unknown
+                .iter()
+                .filter(|idx| !explained.contains(idx))
+                .filter_map(|&idx| {
+                    let n = normalize_header(&h.names[idx]);
+                    let own = aliases
+                        .iter()
+                        .filter(|(af, _)| *af == f)
+                        .map(|(_, a)| a.as_str());
+                    did_you_mean(&n, own).map(|a| (strsim::jaro_winkler(&n, a), idx))
+                })
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+                .map(|(_, idx)| idx);
             let also = spec
                 .aliases
                 .iter()
@@ -516,15 +519,15 @@ impl<'r> RowCx<'r, '_, '_> {
         if let Some((_, t)) = self.text(f) {
             return t;
         }
-        if let Some(idx) = self.h.cols[f] {
-            if !matches!(self.row.cell(idx), Cell::Bad(_)) {
-                let name = self.h.names[idx].clone();
-                self.error(
-                    idx,
-                    format!("missing {} (column `{name}` is empty)", fields[f].key),
-                    &[help.into()],
-                );
-            }
+        if let Some(idx) = self.h.cols[f]
+            && !matches!(self.row.cell(idx), Cell::Bad(_))
+        {
+            let name = self.h.names[idx].clone();
+            self.error(
+                idx,
+                format!("missing {} (column `{name}` is empty)", fields[f].key),
+                &[help.into()],
+            );
         }
         String::new()
     }
@@ -568,7 +571,13 @@ impl<'r> RowCx<'r, '_, '_> {
     }
 
     /// A value that must be one of `known` (unless `known` is empty); returns the known spelling.
-    fn known(&mut self, idx: usize, value: String, known: &BTreeSet<String>, what: &str) -> String {
+    fn known(
+        &mut self,
+        idx: usize,
+        value: String,
+        known: &BTreeSet<String>,
+        (what, plural): (&str, &str),
+    ) -> String {
         if known.is_empty() || known.contains(&value) {
             return value;
         }
@@ -579,7 +588,7 @@ impl<'r> RowCx<'r, '_, '_> {
         if let Some(s) = did_you_mean(&value, known.iter().map(String::as_str)) {
             help.push(format!("did you mean `{s}`?"));
         }
-        help.push(format!("known {what}s: {}", list(known)));
+        help.push(format!("known {plural}: {}", list(known)));
         self.error(idx, format!("unknown {what} `{value}`"), &help);
         value
     }
@@ -602,10 +611,10 @@ const STATUS_HELP: &str = "write 正常 (also accepted: active, 在业, 存续) 
 const DATE_HELP: &str = "write the date as 2023-05-06, 2023/5/6 or 2023年5月6日";
 
 fn problem(sink: &mut Sink, file: usize, display: &str, p: FileProblem) {
-    let mut d = Diagnostic::error(format!("{display}: {}", p.message));
-    if let Some(line) = p.line {
-        d = d.at_line(display, line, p.column);
-    }
+    let mut d = match p.line {
+        Some(line) => Diagnostic::error(p.message).at_line(display, line, p.column),
+        None => Diagnostic::error(format!("{display}: {}", p.message)),
+    };
     for h in p.help {
         d = d.help(h);
     }
@@ -656,7 +665,7 @@ pub(crate) fn targets(
         let id = cx.id(t::ID, fields, "every target needs an id (e.g. its 统一社会信用代码)");
         let name = cx.required(t::NAME, fields, "fill in the target's name");
         let category = match cx.text(t::CATEGORY) {
-            Some((idx, c)) => cx.known(idx, c, &known.categories, "category"),
+            Some((idx, c)) => cx.known(idx, c, &known.categories, ("category", "categories")),
             None => cx.required(t::CATEGORY, fields, "fill in the category id, e.g. hotel"),
         };
         let district = cx.opt(t::DISTRICT).unwrap_or_default();
@@ -679,7 +688,7 @@ pub(crate) fn targets(
                 Err(e) => {
                     let msg = match e {
                         DateError::Format => format!("`{s}` is not a date"),
-                        DateError::NoSuchDay => format!("`{s}` is not a day of the calendar"),
+                        DateError::NoSuchDay => format!("`{s}` is not a real date: there is no such day"),
                     };
                     cx.error(idx, msg, &[DATE_HELP.into()]);
                     None
@@ -767,7 +776,7 @@ pub(crate) fn inspectors(
         let id = cx.id(i::ID, fields, "every inspector needs an id (工号)");
         let name = cx.required(i::NAME, fields, "fill in the inspector's name");
         let department = match cx.text(i::DEPARTMENT) {
-            Some((idx, d)) => cx.known(idx, d, &known.departments, "department"),
+            Some((idx, d)) => cx.known(idx, d, &known.departments, ("department", "departments")),
             None => cx.required(i::DEPARTMENT, fields, "fill in the department id, e.g. zhian"),
         };
         let certificate = cx.required(
@@ -778,7 +787,7 @@ pub(crate) fn inspectors(
         let mut qualifications = Vec::new();
         if let Some((idx, q)) = cx.text(i::QUALIFICATIONS) {
             for q in split_list(&q) {
-                let q = cx.known(idx, q, &known.qualifications, "qualification");
+                let q = cx.known(idx, q, &known.qualifications, ("qualification", "qualifications"));
                 if !qualifications.contains(&q) {
                     qualifications.push(q);
                 }

@@ -303,7 +303,7 @@ fn decode_text(bytes: &[u8]) -> Result<Cow<'_, str>, FileProblem> {
         return match std::str::from_utf8(rest) {
             Ok(s) => Ok(Cow::Borrowed(s)),
             Err(e) => Err(bad_bytes(
-                "the file starts with a UTF-8 byte order mark but is not valid UTF-8",
+                "the file starts with a UTF-8 byte order mark, but the bytes here are not UTF-8",
                 rest,
                 e.valid_up_to(),
                 String::from_utf8_lossy(&rest[..e.valid_up_to()]).as_ref(),
@@ -331,7 +331,7 @@ fn decode_text(bytes: &[u8]) -> Result<Cow<'_, str>, FileProblem> {
         _ => read,
     };
     Err(bad_bytes(
-        "the file is neither UTF-8 nor GBK text",
+        "the file is neither UTF-8 nor GBK text: the bytes here are valid in neither",
         bytes,
         at,
         &out,
@@ -349,10 +349,7 @@ fn bad_bytes(message: &str, bytes: &[u8], at: usize, decoded: &str) -> FileProbl
     FileProblem {
         line: Some(line),
         column: Some(column),
-        ..FileProblem::new(
-            format!("{message}: undecodable bytes at line {line}"),
-            SAVE_AS_UTF8,
-        )
+        ..FileProblem::new(message, SAVE_AS_UTF8)
     }
 }
 

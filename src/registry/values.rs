@@ -88,10 +88,10 @@ pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
         return Err(DateError::Format);
     }
     let day = digits(&mut chars, 1, 2).ok_or(DateError::Format)?;
-    if let Some(end) = end {
-        if chars.next() != Some(end) {
-            return Err(DateError::Format);
-        }
+    if let Some(end) = end
+        && chars.next() != Some(end)
+    {
+        return Err(DateError::Format);
     }
     if chars.next().is_some() {
         return Err(DateError::Format);
