@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::ranker::uniform_from_key;
 use super::uniform::{Keyed, by_key, keys};
-use super::{DrawError, PARALLEL_THRESHOLD, Ranked, Ranker, Unit, rank_of};
+use super::{DrawError, PARALLEL_THRESHOLD, Ranked, Ranker, Unit, key_hex, rank_of};
 
 /// The sum of `values` rounded once, correctly (round-half-even), from the exact real sum:
 /// Shewchuk's algorithm as in Python's `math.fsum`, whose result it matches bit for bit. So the
@@ -198,17 +198,18 @@ pub fn rank_pareto(ranker: &Ranker, units: &[Unit], k: usize) -> Result<Vec<Rank
         entries = keyed.into_iter().map(entry).collect();
         entries.sort_unstable_by(cmp);
     }
-    Ok(entries
-        .iter()
-        .enumerate()
-        .map(|(position, e)| Ranked {
-            index: e.keyed.index,
-            rank: rank_of(position),
-            key_hex: hex::encode(e.keyed.key),
-            inclusion_probability: lambda[e.keyed.index],
-            certain: e.certain,
-        })
-        .collect())
+    let ranked = |(position, e): (usize, &Entry)| Ranked {
+        index: e.keyed.index,
+        rank: rank_of(position),
+        key_hex: key_hex(&e.keyed.key),
+        inclusion_probability: lambda[e.keyed.index],
+        certain: e.certain,
+    };
+    Ok(if entries.len() >= PARALLEL_THRESHOLD {
+        entries.par_iter().enumerate().map(ranked).collect()
+    } else {
+        entries.iter().enumerate().map(ranked).collect()
+    })
 }
 
 #[cfg(test)]

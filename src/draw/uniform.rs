@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::{PARALLEL_THRESHOLD, Ranked, Ranker, Unit, rank_of};
+use super::{PARALLEL_THRESHOLD, Ranked, Ranker, Unit, key_hex, rank_of};
 
 /// A unit's key and its input index.
 #[derive(Clone, Copy)]
@@ -16,10 +16,18 @@ pub(crate) struct Keyed {
 /// The draw order: key bytes ascending, then id bytes ascending, then input index (the last two
 /// only matter for equal keys, i.e. duplicate ids, which callers should reject).
 pub(crate) fn by_key(units: &[Unit], a: &Keyed, b: &Keyed) -> Ordering {
-    a.key
-        .cmp(&b.key)
+    // The first 8 bytes as a big-endian integer decide almost every comparison cheaply.
+    head(&a.key)
+        .cmp(&head(&b.key))
+        .then_with(|| a.key.cmp(&b.key))
         .then_with(|| ids(units, a.index).cmp(ids(units, b.index)))
         .then_with(|| a.index.cmp(&b.index))
+}
+
+fn head(key: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&key[..8]);
+    u64::from_be_bytes(first)
 }
 
 fn ids<'a>(units: &'a [Unit], index: usize) -> &'a [u8] {
@@ -42,7 +50,7 @@ fn to_ranked(sorted: &[Keyed], probability: f64, certain: bool) -> Vec<Ranked> {
     let one = |(position, k): (usize, &Keyed)| Ranked {
         index: k.index,
         rank: rank_of(position),
-        key_hex: hex::encode(k.key),
+        key_hex: key_hex(&k.key),
         inclusion_probability: probability,
         certain,
     };
@@ -85,39 +93,57 @@ fn uniform_probability(n: usize, k: usize) -> (f64, bool) {
     }
 }
 
-/// Keeps the best `k` of `buf` (unordered).
-fn prune(units: &[Unit], buf: &mut Vec<Keyed>, k: usize) {
+/// Keeps the best `k` (≥ 1) of `buf`, unordered; returns the worst of those kept.
+fn prune(units: &[Unit], buf: &mut Vec<Keyed>, k: usize) -> Option<Keyed> {
     if buf.len() > k {
         buf.select_nth_unstable_by(k - 1, |a, b| by_key(units, a, b));
         buf.truncate(k);
+        buf.last().copied()
+    } else {
+        None
     }
 }
 
-/// The best `k` units in rank order, without sorting the whole input: each worker keeps a
-/// buffer of at most max(2k, 4096) candidates and cuts it back to its best k whenever it
-/// fills. Agrees exactly with the first k of [`rank_uniform`]; inclusion probability k/n.
+/// The best `k` (≥ 1) of `part` (which starts at `offset` in `units`), unordered. Candidates are
+/// buffered up to max(2k, 1024); when the buffer fills it is cut back to its best k, and from
+/// then on a unit ranked after the k-th best so far is not even buffered.
+fn best_of(ranker: &Ranker, units: &[Unit], part: &[Unit], offset: usize, k: usize) -> Vec<Keyed> {
+    let cap = k.saturating_mul(2).max(1024);
+    let mut buf: Vec<Keyed> = Vec::with_capacity(cap.min(part.len()));
+    let mut bound: Option<Keyed> = None;
+    for (i, u) in part.iter().enumerate() {
+        let cand = Keyed {
+            key: ranker.key(u.id),
+            index: offset + i,
+        };
+        if let Some(b) = &bound
+            && by_key(units, &cand, b) == Ordering::Greater
+        {
+            continue;
+        }
+        buf.push(cand);
+        if buf.len() >= cap {
+            bound = prune(units, &mut buf, k);
+        }
+    }
+    buf
+}
+
+/// The best `k` units in rank order, without sorting the whole input: the input is split into a
+/// few pieces per worker thread, each keeps its best k (see `best_of`), and the pieces are
+/// merged. Agrees exactly with the first k of [`rank_uniform`]; inclusion probability k/n.
 pub fn top_k_uniform(ranker: &Ranker, units: &[Unit], k: usize) -> Vec<Ranked> {
     let k = k.min(units.len());
     if k == 0 {
         return Vec::new();
     }
-    let cap = k.saturating_mul(2).max(PARALLEL_THRESHOLD);
-    let push = |mut buf: Vec<Keyed>, (index, u): (usize, &Unit)| {
-        buf.push(Keyed {
-            key: ranker.key(u.id),
-            index,
-        });
-        if buf.len() >= cap {
-            prune(units, &mut buf, k);
-        }
-        buf
-    };
     let mut best = if units.len() >= PARALLEL_THRESHOLD {
+        let pieces = rayon::current_num_threads().max(1) * 2;
+        let chunk = units.len().div_ceil(pieces).max(PARALLEL_THRESHOLD);
         units
-            .par_iter()
+            .par_chunks(chunk)
             .enumerate()
-            .with_min_len(PARALLEL_THRESHOLD)
-            .fold(Vec::new, push)
+            .map(|(c, part)| best_of(ranker, units, part, c * chunk, k))
             .reduce(Vec::new, |mut a, mut b| {
                 if a.len() < b.len() {
                     std::mem::swap(&mut a, &mut b);
@@ -127,7 +153,7 @@ pub fn top_k_uniform(ranker: &Ranker, units: &[Unit], k: usize) -> Vec<Ranked> {
                 a
             })
     } else {
-        units.iter().enumerate().fold(Vec::new(), push)
+        best_of(ranker, units, units, 0, k)
     };
     prune(units, &mut best, k);
     best.sort_unstable_by(|a, b| by_key(units, a, b));
