@@ -7,13 +7,17 @@ use util::{Project, repo, run};
 /// The checklist clauses of the seed plan: the text after each "抽查内容" / "抽查检查内容",
 /// split at "1、" / "2." item numbers and at "；".
 fn seed_checklist_clauses() -> Vec<String> {
-    let seed = std::fs::read_to_string(repo().join("tests/fixtures/seed-plan-2023.txt")).expect("seed");
+    let seed =
+        std::fs::read_to_string(repo().join("tests/fixtures/seed-plan-2023.txt")).expect("seed");
     let mut clauses = Vec::new();
     for (i, _) in seed.match_indices("抽查") {
         let rest = &seed[i..];
         let body = if let Some(r) = rest.strip_prefix("抽查内容：") {
             r
-        } else if let Some(r) = rest.strip_prefix("抽查检查内容").or_else(|| rest.strip_prefix("抽查内容\n")) {
+        } else if let Some(r) = rest
+            .strip_prefix("抽查检查内容")
+            .or_else(|| rest.strip_prefix("抽查内容\n"))
+        {
             let r = r.trim_start_matches(['\n', ' ', '：']);
             if r.starts_with(|c: char| c.is_ascii_digit()) {
                 continue; // a list of objects, each with its own "抽查内容："
@@ -27,7 +31,11 @@ fn seed_checklist_clauses() -> Vec<String> {
         for (j, _) in body.match_indices("\n\n") {
             let next = &body[j + 2..];
             let digits = next.chars().take_while(char::is_ascii_digit).count();
-            if digits > 0 && next[digits..].starts_with(". ") && next.contains("\n\n抽查内容") && j < end {
+            if digits > 0
+                && next[digits..].starts_with(". ")
+                && next.contains("\n\n抽查内容")
+                && j < end
+            {
                 end = j;
                 break;
             }
@@ -80,9 +88,16 @@ fn plan_2023_contains_every_seed_checklist_item() {
     let p = Project::shipped();
     let (code, plan, err) = run(p.suiji(&["plan", "--year", "2023"]));
     assert_eq!(code, 0, "{err}");
-    let missing: Vec<String> = seed_checklist_clauses().into_iter().filter(|c| !plan.contains(c.as_str())).collect();
-    assert!(missing.is_empty(), "seed items missing from the plan: {missing:#?}");
-    for dept in ["治安大队", "禁毒大队", "网络安全保卫大队", "出入境管理大队"] {
+    let missing: Vec<String> = seed_checklist_clauses()
+        .into_iter()
+        .filter(|c| !plan.contains(c.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "seed items missing from the plan: {missing:#?}"
+    );
+    for dept in ["治安大队", "禁毒大队", "网络安全保卫大队", "出入境管理大队"]
+    {
         assert!(plan.contains(&format!("{dept}年度抽查计划")), "{dept}");
     }
     assert!(plan.contains("抽查检查结果上网公示"));
@@ -95,9 +110,16 @@ fn plan_2023_schedule_has_the_holiday_and_half_year_draws() {
     let (code, plan, err) = run(p.suiji(&["plan", "--year", "2023"]));
     assert_eq!(code, 0, "{err}");
     // 春节 2023 starts Jan 21: seven days before is Saturday Jan 14, so the draw is Friday Jan 13.
-    assert!(plan.contains("| 2023-01-13 | 旅馆业（宾馆、旅店）监督检查 | 2023年春节前 | 春节加强 |"), "{plan}");
+    assert!(
+        plan.contains("| 2023-01-13 | 旅馆业（宾馆、旅店）监督检查 | 2023年春节前 | 春节加强 |"),
+        "{plan}"
+    );
     // 国庆 2023 (with 中秋) starts Sep 29: the draw is Friday Sep 22, one draw for both holidays.
-    assert!(plan.contains("| 2023-09-22 | 旅馆业（宾馆、旅店）监督检查 | 2023年国庆节前 | 国庆节加强 |"));
+    assert!(
+        plan.contains(
+            "| 2023-09-22 | 旅馆业（宾馆、旅店）监督检查 | 2023年国庆节前 | 国庆节加强 |"
+        )
+    );
     // Half-years: issued on the first working day (Jan 3 after 元旦; Jul 3).
     assert!(plan.contains("| 2023-01-03 | 爆破作业单位监督检查 | 2023年上半年 |"));
     assert!(plan.contains("| 2023-07-03 | 爆破作业单位监督检查 | 2023年下半年 |"));
@@ -109,7 +131,15 @@ fn plan_html_and_docx_are_written() {
     let p = Project::shipped();
     for (fmt, magic) in [("html", &b"<!DOCTYPE html>"[..]), ("docx", &b"PK"[..])] {
         let out = p.path(&format!("out/plan.{fmt}"));
-        let (code, stdout, err) = run(p.suiji(&["plan", "--year", "2023", "--format", fmt, "--output", out.to_str().expect("utf-8")]));
+        let (code, stdout, err) = run(p.suiji(&[
+            "plan",
+            "--year",
+            "2023",
+            "--format",
+            fmt,
+            "--output",
+            out.to_str().expect("utf-8"),
+        ]));
         assert_eq!(code, 0, "{err}");
         assert!(stdout.contains("wrote"));
         let bytes = std::fs::read(&out).expect("written");
@@ -125,7 +155,10 @@ fn plan_for_a_year_without_official_calendar_is_refused() {
     let (code, out, err) = run(p.suiji(&["plan", "--year", "2027"]));
     assert_eq!(code, 1);
     assert!(out.is_empty());
-    assert!(err.contains("no official holiday calendar for 2027"), "{err}");
+    assert!(
+        err.contains("no official holiday calendar for 2027"),
+        "{err}"
+    );
     let (code, out, err) = run(p.suiji(&["plan", "--year", "2027", "--provisional"]));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("PROVISIONAL"));
