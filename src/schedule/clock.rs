@@ -15,17 +15,23 @@ pub enum Event {
     Shutdown(String),
 }
 
+/// Why a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// The time waited for has come.
+    Time,
+    /// An event arrived first.
+    Event(Event),
+    /// The clock has run out (a simulation past its end).
+    End,
+}
+
 /// Local time, and waiting for it.
 pub trait Clock {
     /// Now, in the bureau's local time.
     fn now(&self) -> NaiveDateTime;
     /// Waits until `until` (or forever when `None`) unless an event arrives first.
-    /// Returns `Err(())` when the clock has run out (a simulation past its end).
-    fn wait(
-        &mut self,
-        until: Option<NaiveDateTime>,
-        events: &Receiver<Event>,
-    ) -> Result<Option<Event>, ()>;
+    fn wait(&mut self, until: Option<NaiveDateTime>, events: &Receiver<Event>) -> Wake;
 }
 
 /// Real time in a time zone; sleeps on the event channel (no polling).
@@ -38,11 +44,7 @@ impl Clock for SystemClock {
         chrono::Utc::now().with_timezone(&self.tz).naive_local()
     }
 
-    fn wait(
-        &mut self,
-        until: Option<NaiveDateTime>,
-        events: &Receiver<Event>,
-    ) -> Result<Option<Event>, ()> {
+    fn wait(&mut self, until: Option<NaiveDateTime>, events: &Receiver<Event>) -> Wake {
         let timeout = match until {
             Some(t) => (t - self.now()).to_std().unwrap_or(Duration::ZERO),
             // Nothing scheduled: wake at least daily to recompute (new year, new calendar).
@@ -50,11 +52,11 @@ impl Clock for SystemClock {
         };
         // Never sleep more than a day at a time, so a clock change is noticed.
         match events.recv_timeout(timeout.min(Duration::from_secs(24 * 3600))) {
-            Ok(e) => Ok(Some(e)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Ok(e) => Wake::Event(e),
+            Err(RecvTimeoutError::Timeout) => Wake::Time,
             Err(RecvTimeoutError::Disconnected) => {
                 std::thread::sleep(timeout.min(Duration::from_secs(24 * 3600)));
-                Ok(None)
+                Wake::Time
             }
         }
     }
@@ -71,20 +73,16 @@ impl Clock for SimClock {
         self.now
     }
 
-    fn wait(
-        &mut self,
-        until: Option<NaiveDateTime>,
-        events: &Receiver<Event>,
-    ) -> Result<Option<Event>, ()> {
+    fn wait(&mut self, until: Option<NaiveDateTime>, events: &Receiver<Event>) -> Wake {
         if let Ok(e) = events.try_recv() {
-            return Ok(Some(e));
+            return Wake::Event(e);
         }
         match until {
             Some(t) if t <= self.end => {
                 self.now = self.now.max(t);
-                Ok(None)
+                Wake::Time
             }
-            _ => Err(()),
+            _ => Wake::End,
         }
     }
 }

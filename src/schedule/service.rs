@@ -12,7 +12,7 @@ use crate::issue::seed::{SeedChoice, resolve};
 use crate::issue::{IssueError, Request, freeze_registry, issue};
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
-use crate::schedule::clock::{Clock, Event};
+use crate::schedule::clock::{Clock, Event, Wake};
 use crate::schedule::{ScheduledDraw, year_schedule};
 use crate::store::{DrawFilter, EventFilter, NewEvent, SchedulerEvent, Store};
 
@@ -429,10 +429,10 @@ pub fn run_loop(
             tracing::debug!("sleeping until {t}");
         }
         match clock.wait(next, events) {
-            Err(()) => return Stop::ClockEnd,
-            Ok(None) => {}
-            Ok(Some(Event::Shutdown(why))) => return Stop::Shutdown(why),
-            Ok(Some(Event::Reload(why))) => log_reload(service.reload(&why, clock.now())),
+            Wake::End => return Stop::ClockEnd,
+            Wake::Time => {}
+            Wake::Event(Event::Shutdown(why)) => return Stop::Shutdown(why),
+            Wake::Event(Event::Reload(why)) => log_reload(service.reload(&why, clock.now())),
         }
     }
 }
