@@ -16,13 +16,32 @@ pub struct Args {
     pub provisional: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "md")]
-    pub format: Format,
+    pub format: FormatArg,
     /// Write here instead of stdout (md) or out/plan-YEAR.{html,docx}.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
 }
 
+/// Output formats of printed documents, as flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Md,
+    Html,
+    Docx,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Md => Format::Md,
+            FormatArg::Html => Format::Html,
+            FormatArg::Docx => Format::Docx,
+        }
+    }
+}
+
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
+    let format = Format::from(args.format);
     let loaded = match load_rules(cli) {
         Ok(l) => l,
         Err(code) => return Ok(code),
@@ -51,8 +70,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         return Ok(exit::INVALID);
     }
     let doc = crate::output::plan::build(model, &cal, args.year, &schedule, &problem_lines);
-    let bytes = render(&doc, args.format).map_err(anyhow::Error::msg)?;
-    let target = match (&args.output, args.format) {
+    let bytes = render(&doc, format).map_err(anyhow::Error::msg)?;
+    let target = match (&args.output, format) {
         (Some(p), _) => Some(p.clone()),
         (None, Format::Md) => None,
         (None, f) => Some(model.config.output_dir.join(format!(

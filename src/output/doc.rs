@@ -64,7 +64,7 @@ impl Document {
 }
 
 /// The output formats of printed documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Md,
     Html,
