@@ -11,12 +11,22 @@ fn readme() -> String {
 #[test]
 fn readme_opens_with_the_main_job_and_the_test_command() {
     let text = readme();
-    let block = text.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("first code block");
-    let commands: Vec<&str> = block.lines().map(|l| l.split('#').next().unwrap_or("").trim()).collect();
+    let block = text
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("first code block");
+    let commands: Vec<&str> = block
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .collect();
     assert_eq!(commands[0], "cargo run --release -- simulate --year 2023");
     assert_eq!(commands[1], "cargo test --release");
     let ci = std::fs::read_to_string(repo().join(".ci/run")).expect(".ci/run");
-    assert!(ci.contains("cargo test --locked --release"), "CI runs the README's test command");
+    assert!(
+        ci.contains("cargo test --locked --release"),
+        "CI runs the README's test command"
+    );
 }
 
 /// The tour's commands, in order, on a fresh copy of the project.
@@ -26,12 +36,22 @@ fn readme_tour_commands_work() {
     let p = Project::shipped();
     let (code, out, err) = run(p.suiji(&["simulate", "--year", "2023", "--seed", "readme"]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("22 draws of 2023 (22 issued by this run"), "{out}");
-    let tour = text.split("## A tour").nth(1).and_then(|t| t.split("```sh\n").nth(1)).and_then(|b| b.split("```").next()).expect("tour");
+    assert!(
+        out.contains("22 draws of 2023 (22 issued by this run"),
+        "{out}"
+    );
+    let tour = text
+        .split("## A tour")
+        .nth(1)
+        .and_then(|t| t.split("```sh\n").nth(1))
+        .and_then(|b| b.split("```").next())
+        .expect("tour");
     let mut ran = 0;
     for line in tour.lines() {
         let cmd = line.split("   #").next().unwrap_or("").trim();
-        let Some(rest) = cmd.strip_prefix("suiji ") else { continue };
+        let Some(rest) = cmd.strip_prefix("suiji ") else {
+            continue;
+        };
         if rest == "run" {
             continue; // the long-running service is tested in tests/service.rs
         }
@@ -48,11 +68,22 @@ fn readme_tour_commands_work() {
 fn readme_rule_edit_error_is_what_suiji_prints() {
     let text = readme();
     let p = Project::shipped();
-    p.edit("rules/zhian.toml", "name = \"旅馆业（宾馆、旅店）监督检查\"\n", "name = \"旅馆业（宾馆、旅店）监督检查\"\nratoi = \"10%\"\n");
+    p.edit(
+        "rules/zhian.toml",
+        "name = \"旅馆业（宾馆、旅店）监督检查\"\n",
+        "name = \"旅馆业（宾馆、旅店）监督检查\"\nratoi = \"10%\"\n",
+    );
     let (code, _, err) = run(p.suiji(&["check"]));
     assert_eq!(code, 1);
-    let shown = text.split("A typo is caught").nth(1).and_then(|t| t.split("```\n").nth(1)).expect("error block");
-    assert!(err.starts_with(shown), "README shows:\n{shown}\nsuiji prints:\n{err}");
+    let shown = text
+        .split("A typo is caught")
+        .nth(1)
+        .and_then(|t| t.split("```\n").nth(1))
+        .expect("error block");
+    assert!(
+        err.starts_with(shown),
+        "README shows:\n{shown}\nsuiji prints:\n{err}"
+    );
 }
 
 /// Splits a command line on spaces, honouring double quotes.

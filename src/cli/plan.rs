@@ -69,7 +69,22 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         );
         return Ok(exit::INVALID);
     }
-    let doc = crate::output::plan::build(model, &cal, args.year, &schedule, &problem_lines);
+    let estimates = estimate(&loaded, &schedule);
+    let failed: Vec<String> = estimates
+        .iter()
+        .filter_map(|(id, e)| e.as_ref().err().map(|err| format!("{id}: {err}")))
+        .collect();
+    for f in &failed {
+        eprintln!("error: {f}");
+    }
+    let doc = crate::output::plan::build(
+        model,
+        &cal,
+        args.year,
+        &schedule,
+        &problem_lines,
+        &estimates,
+    );
     let bytes = render(&doc, format).map_err(anyhow::Error::msg)?;
     let target = match (&args.output, format) {
         (Some(p), _) => Some(p.clone()),
@@ -90,9 +105,63 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             std::io::stdout().write_all(&bytes)?;
         }
     }
-    Ok(if problems.is_empty() {
+    Ok(if problems.is_empty() && failed.is_empty() {
         exit::OK
     } else {
         exit::PARTIAL
     })
+}
+
+/// Dry-runs each matter's first regular draw of the year on the current registry (a fixed seed:
+/// only the counts are used). A failing hook fails its own matter; the others go on.
+fn estimate(
+    loaded: &crate::rules::Loaded,
+    schedule: &[crate::schedule::ScheduledDraw],
+) -> crate::output::plan::Estimates {
+    use crate::output::plan::Estimate;
+    let mut out = crate::output::plan::Estimates::new();
+    let frozen = match crate::issue::freeze_registry(loaded) {
+        Ok(f) => f,
+        Err(diags) => {
+            eprintln!(
+                "warning: the registry has {} problem(s) (run `suiji registry check`); the plan shows no counts",
+                diags.len()
+            );
+            return out;
+        }
+    };
+    let history = crate::draw::engine::History::default();
+    for m in loaded.model.matters() {
+        let Some(first) = schedule
+            .iter()
+            .find(|s| s.matter == m.id && s.kind == crate::schedule::DrawKind::Regular)
+        else {
+            continue;
+        };
+        let req = crate::issue::Request {
+            draw: first.clone(),
+            seed: crate::draw::Seed([0; 32]),
+            seed_source: "plan estimate".into(),
+            actor: "plan".into(),
+            created_at: String::new(),
+            redraw: None,
+            dry_run: true,
+        };
+        let in_scope = frozen
+            .registry
+            .targets
+            .iter()
+            .filter(|t| m.categories.contains(&t.category))
+            .count();
+        let e = crate::issue::compute(loaded, &frozen, &history, &req)
+            .map(|man| Estimate {
+                period: first.period.label_zh(),
+                in_scope,
+                eligible: man.strata.iter().map(|s| s.eligible).sum(),
+                drawn: man.selected.len(),
+            })
+            .map_err(|e| e.to_string());
+        out.insert(m.id.clone(), e);
+    }
+    out
 }

@@ -82,6 +82,19 @@ fn frequency_label(f: &Frequency) -> String {
     f.label_zh()
 }
 
+/// Counts for one matter from the current registry: how many targets the first draw of the year
+/// would see and draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimate {
+    pub period: String,
+    pub in_scope: usize,
+    pub eligible: usize,
+    pub drawn: usize,
+}
+
+/// Per matter id: an estimate, or why it could not be made (e.g. a failing hook).
+pub type Estimates = std::collections::BTreeMap<String, Result<Estimate, String>>;
+
 /// Builds the plan for `year`. `schedule` is the year's schedule from [`crate::schedule::year_schedule`].
 pub fn build(
     model: &Model,
@@ -89,6 +102,7 @@ pub fn build(
     year: i32,
     schedule: &[ScheduledDraw],
     problems: &[String],
+    estimates: &Estimates,
 ) -> Document {
     let cfg = &model.config;
     let title = cfg
@@ -110,7 +124,7 @@ pub fn build(
         section += 1;
     }
     for d in &model.departments {
-        department(&mut doc, model, d, section);
+        department(&mut doc, model, d, section, estimates);
         section += 1;
     }
     doc.heading(1, format!("{}、{year} 年抽查日程", zh_num(section)));
@@ -169,7 +183,13 @@ pub fn build(
     doc
 }
 
-fn department(doc: &mut Document, model: &Model, d: &Department, section: usize) {
+fn department(
+    doc: &mut Document,
+    model: &Model,
+    d: &Department,
+    section: usize,
+    estimates: &Estimates,
+) {
     doc.heading(1, format!("{}、{}年度抽查计划", zh_num(section), d.name));
     doc.heading(2, "（一）抽查任务");
     let summary = d.summary.clone().unwrap_or_else(|| {
@@ -211,7 +231,7 @@ fn department(doc: &mut Document, model: &Model, d: &Department, section: usize)
                 frequency_label(&m.frequency),
                 m.stratify_by
                     .as_deref()
-                    .map_or_else(|| "—".into(), |s| format!("按 {s} 分层")),
+                    .map_or_else(|| "—".into(), |s| format!("按{}分层", field_label(s))),
                 holiday_label(m),
                 team,
             ]
@@ -229,6 +249,32 @@ fn department(doc: &mut Document, model: &Model, d: &Department, section: usize)
         ],
         rows,
     );
+    if !estimates.is_empty() {
+        doc.para("按现有检查对象名录库测算（实际数量以抽取时冻结的名录库快照为准）：");
+        let rows = d
+            .matters
+            .iter()
+            .map(|m| match estimates.get(&m.id) {
+                Some(Ok(e)) => vec![
+                    m.name.clone(),
+                    e.in_scope.to_string(),
+                    e.eligible.to_string(),
+                    format!("{}（{}）", e.drawn, e.period),
+                ],
+                Some(Err(err)) => vec![
+                    m.name.clone(),
+                    "—".into(),
+                    "—".into(),
+                    format!("无法测算：{err}"),
+                ],
+                None => vec![m.name.clone(), "—".into(), "—".into(), "—".into()],
+            })
+            .collect();
+        doc.table(
+            &["抽查事项", "范围内对象", "可抽取对象", "每期抽取（首期）"],
+            rows,
+        );
+    }
     doc.heading(2, "（三）抽查内容");
     for (i, m) in d.matters.iter().enumerate() {
         doc.heading(3, format!("{}. {}", i + 1, m.name));

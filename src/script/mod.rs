@@ -158,7 +158,15 @@ impl Sandbox {
     }
 
     fn hook_error(&self, hook: &Hook, e: &EvalAltResult) -> HookError {
-        let (line, column) = pos(innermost_position(e));
+        let (mut line, mut column) = pos(innermost_position(e));
+        if line == 0 {
+            // No position from the engine (e.g. a limit hit at the call boundary): point at
+            // the hook's declaration.
+            let decl = format!("fn {}(", hook.function);
+            if let Some(at) = hook.script.source.find(&decl) {
+                (line, column) = crate::diag::line_col(&hook.script.source, at);
+            }
+        }
         let message = match innermost(e) {
             EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => {
                 format!(
