@@ -686,36 +686,23 @@ fn a_draw_needs_its_snapshots_archived_first() -> TestResult {
 #[test]
 fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
     let (dir, mut store, d) = setup()?;
-    let cases: Vec<(&str, Box<dyn Fn(&mut NewDraw)>)> = vec![
-        (
-            "team for unknown target",
-            Box::new(|d| d.teams[0].target_id = "T9".into()),
-        ),
-        (
-            "duplicate target",
-            Box::new(|d| d.targets[1].target_id = "T1".into()),
-        ),
-        ("duplicate rank", Box::new(|d| d.targets[1].rank = 1)),
-        (
-            "inspector twice",
-            Box::new(|d| d.teams[1].inspector_id = "I1".into()),
-        ),
-        (
-            "unstaffed unknown",
-            Box::new(|d| d.unstaffed[0].target_id = "T9".into()),
-        ),
-        ("bad date", Box::new(|d| d.due_date = "2025-02-30".into())),
-        (
-            "date format",
-            Box::new(|d| d.issue_date = "2025/01/03".into()),
-        ),
-        ("seed not hex", Box::new(|d| d.seed_hex = "XYZ".into())),
-        (
-            "manifest not json",
-            Box::new(|d| d.manifest_json = "{".into()),
-        ),
-        ("empty matter", Box::new(|d| d.matter = String::new())),
-        ("empty actor", Box::new(|d| d.actor = " ".into())),
+    type Change = fn(&mut NewDraw);
+    let cases: Vec<(&str, Change)> = vec![
+        ("team for unknown target", |d| {
+            d.teams[0].target_id = "T9".into()
+        }),
+        ("duplicate target", |d| d.targets[1].target_id = "T1".into()),
+        ("duplicate rank", |d| d.targets[1].rank = 1),
+        ("inspector twice", |d| d.teams[1].inspector_id = "I1".into()),
+        ("unstaffed unknown", |d| {
+            d.unstaffed[0].target_id = "T9".into()
+        }),
+        ("bad date", |d| d.due_date = "2025-02-30".into()),
+        ("date format", |d| d.issue_date = "2025/01/03".into()),
+        ("seed not hex", |d| d.seed_hex = "XYZ".into()),
+        ("manifest not json", |d| d.manifest_json = "{".into()),
+        ("empty matter", |d| d.matter = String::new()),
+        ("empty actor", |d| d.actor = " ".into()),
     ];
     for (what, change) in cases {
         let mut bad = d.clone();
