@@ -686,36 +686,23 @@ fn a_draw_needs_its_snapshots_archived_first() -> TestResult {
 #[test]
 fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
     let (dir, mut store, d) = setup()?;
-    let cases: Vec<(&str, Box<dyn Fn(&mut NewDraw)>)> = vec![
-        (
-            "team for unknown target",
-            Box::new(|d| d.teams[0].target_id = "T9".into()),
-        ),
-        (
-            "duplicate target",
-            Box::new(|d| d.targets[1].target_id = "T1".into()),
-        ),
-        ("duplicate rank", Box::new(|d| d.targets[1].rank = 1)),
-        (
-            "inspector twice",
-            Box::new(|d| d.teams[1].inspector_id = "I1".into()),
-        ),
-        (
-            "unstaffed unknown",
-            Box::new(|d| d.unstaffed[0].target_id = "T9".into()),
-        ),
-        ("bad date", Box::new(|d| d.due_date = "2025-02-30".into())),
-        (
-            "date format",
-            Box::new(|d| d.issue_date = "2025/01/03".into()),
-        ),
-        ("seed not hex", Box::new(|d| d.seed_hex = "XYZ".into())),
-        (
-            "manifest not json",
-            Box::new(|d| d.manifest_json = "{".into()),
-        ),
-        ("empty matter", Box::new(|d| d.matter = String::new())),
-        ("empty actor", Box::new(|d| d.actor = " ".into())),
+    type Change = fn(&mut NewDraw);
+    let cases: Vec<(&str, Change)> = vec![
+        ("team for unknown target", |d| {
+            d.teams[0].target_id = "T9".into()
+        }),
+        ("duplicate target", |d| d.targets[1].target_id = "T1".into()),
+        ("duplicate rank", |d| d.targets[1].rank = 1),
+        ("inspector twice", |d| d.teams[1].inspector_id = "I1".into()),
+        ("unstaffed unknown", |d| {
+            d.unstaffed[0].target_id = "T9".into()
+        }),
+        ("bad date", |d| d.due_date = "2025-02-30".into()),
+        ("date format", |d| d.issue_date = "2025/01/03".into()),
+        ("seed not hex", |d| d.seed_hex = "XYZ".into()),
+        ("manifest not json", |d| d.manifest_json = "{".into()),
+        ("empty matter", |d| d.matter = String::new()),
+        ("empty actor", |d| d.actor = " ".into()),
     ];
     for (what, change) in cases {
         let mut bad = d.clone();
@@ -824,6 +811,86 @@ fn a_process_killed_midway_leaves_nothing() -> TestResult {
         &sample_draw("hotel-security", "2025-Q1", &t, &i),
         Redraw::No,
     )?;
+    Ok(())
+}
+
+const RACE_DIR_ENV: &str = "SUIJI_STORE_RACE_DIR";
+
+/// Runs only as a child of `racing_processes_draw_exactly_once`.
+#[test]
+#[ignore = "child process of racing_processes_draw_exactly_once"]
+fn race_child() -> TestResult {
+    let Some(dir) = std::env::var_os(RACE_DIR_ENV) else {
+        return Ok(());
+    };
+    let dir = PathBuf::from(dir);
+    let mut store = Store::open(&dir)?;
+    let t = store.put_snapshot(SnapshotKind::Targets, 3, TARGETS_CSV)?;
+    let i = store.put_snapshot(SnapshotKind::Inspectors, 3, INSPECTORS_CSV)?;
+    let d = sample_draw("hotel-security", "2025-Q1", &t, &i);
+    // Start together: wait (bounded) for the parent's signal.
+    for _ in 0..3000 {
+        if dir.join("go").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let outcome = match store.record_draw(&d, Redraw::No) {
+        Ok(id) => format!("won {id}"),
+        Err(StoreError::AlreadyDrawn { draw_id, .. }) => format!("already {draw_id}"),
+        Err(e) => format!("error {e}"),
+    };
+    println!("RACE-RESULT {outcome}");
+    Ok(())
+}
+
+#[test]
+fn racing_processes_draw_exactly_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    drop(Store::open(dir.path())?);
+    let children = (0..3)
+        .map(|_| {
+            Command::new(std::env::current_exe()?)
+                .args([
+                    "race_child",
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(RACE_DIR_ENV, dir.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::write(dir.path().join("go"), b"")?;
+    let mut outcomes = Vec::new();
+    for child in children {
+        let out = child.wait_with_output()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text
+            .lines()
+            .find_map(|l| l.split_once("RACE-RESULT ").map(|(_, r)| r))
+            .ok_or_else(|| format!("child reported nothing: {text}"))?;
+        outcomes.push(line.to_string());
+    }
+    let store = Store::open(dir.path())?;
+    let id = store
+        .active_draw("hotel-security", "2025-Q1")?
+        .ok_or("no draw")?
+        .id;
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            format!("already {id}"),
+            format!("already {id}"),
+            format!("won {id}")
+        ]
+    );
+    assert_eq!(counts(dir.path())?[0], 1);
     Ok(())
 }
 
@@ -1021,8 +1088,10 @@ fn results_are_recorded_then_frozen_by_publication() -> TestResult {
         matches!(err, Err(StoreError::DuplicateResult { .. })),
         "{err:?}"
     );
-    let err = store.record_results(id, &[result("T9", None)], entered, "clerk");
-    assert!(matches!(err, Err(StoreError::NotInDraw { .. })), "{err:?}");
+    for passed_over in ["T9", "T2"] {
+        let err = store.record_results(id, &[result(passed_over, None)], entered, "clerk");
+        assert!(matches!(err, Err(StoreError::NotInDraw { .. })), "{err:?}");
+    }
     let err = store.record_results(id + 1, &[result("T1", None)], entered, "clerk");
     assert!(matches!(err, Err(StoreError::NoSuchDraw { .. })), "{err:?}");
 

@@ -69,7 +69,7 @@ pub enum StoreError {
     #[error("draw #{draw_id} has been superseded by a redraw; use the active draw instead")]
     DrawSuperseded { draw_id: i64 },
 
-    #[error("target {target_id} is not part of draw #{draw_id}")]
+    #[error("target {target_id} was not selected in draw #{draw_id}")]
     NotInDraw { draw_id: i64, target_id: String },
 
     #[error(

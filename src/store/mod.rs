@@ -125,7 +125,7 @@ fn configure(conn: &mut Connection) -> R<()> {
     // Identity first: reading the header is what finds a damaged or foreign file, and a
     // refused file must not have been switched to WAL or migrated.
     let version = schema::check_identity(conn)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    let mode = enable_wal(conn)?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; concurrent readers will wait for writers");
     }
@@ -135,6 +135,37 @@ fn configure(conn: &mut Connection) -> R<()> {
         schema::migrate(conn)?;
     }
     Ok(())
+}
+
+/// Switches the file to WAL mode (a persistent property of the file, so this only does work
+/// the first time). SQLite answers "busy" at once, without waiting, when two connections try
+/// the switch together, so it is retried here for up to [`BUSY_TIMEOUT_SECS`].
+fn enable_wal(conn: &Connection) -> R<String> {
+    const PAUSE: Duration = Duration::from_millis(25);
+    let tries = BUSY_TIMEOUT_SECS * 1000 / 25;
+    let mut tried = 0;
+    loop {
+        let current: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if current.eq_ignore_ascii_case("wal") {
+            return Ok(current);
+        }
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Ok(mode) => return Ok(mode),
+            Err(e)
+                if tried < tries
+                    && matches!(
+                        e.sqlite_error_code(),
+                        Some(
+                            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                        )
+                    ) =>
+            {
+                tried += 1;
+                std::thread::sleep(PAUSE);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Helpers shared by the submodules.

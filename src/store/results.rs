@@ -70,7 +70,7 @@ fn require_active(c: &Connection, draw_id: i64) -> R<()> {
 
 impl Store {
     /// Records results for one active draw, with one audit entry, in one transaction;
-    /// returns the new ids in order. Every target must belong to the draw, and a
+    /// returns the new ids in order. Every target must be one the draw selected, and a
     /// (target, checklist item) pair is recorded once.
     pub fn record_results(
         &mut self,
@@ -97,7 +97,8 @@ impl Store {
             let mut ids = Vec::with_capacity(rows.len());
             for r in rows {
                 let in_draw: bool = tx
-                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2)")?
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM draw_targets
+                            WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)")?
                     .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
                 if !in_draw {
                     return Err(StoreError::NotInDraw {
