@@ -270,6 +270,110 @@ pub(crate) fn display_path(path: &Path, root: &Path) -> String {
 mod tests {
     use super::*;
 
+    fn hook(sandbox: &Sandbox, src: &str) -> Result<Hook, (usize, usize, String)> {
+        let ast = sandbox.compile(src)?;
+        Ok(Hook {
+            kind: HookKind::Eligible,
+            script: Arc::new(Script {
+                path: PathBuf::from("t.rhai"),
+                name: "t.rhai".into(),
+                source: src.into(),
+                ast,
+            }),
+            function: "f".into(),
+            reads: None,
+        })
+    }
+
+    fn target() -> Dynamic {
+        let t = crate::registry::types::Target {
+            id: "T1".into(),
+            name: "宾馆".into(),
+            category: "hotel".into(),
+            district: "平邑街道".into(),
+            address: String::new(),
+            key_area: false,
+            class: Some("B".into()),
+            licence: None,
+            status: crate::registry::types::TargetStatus::Active,
+            last_inspected: None,
+            last_result: None,
+            extra: Default::default(),
+        };
+        target_map(&t)
+    }
+
+    #[test]
+    fn sandbox_refuses_eval_modules_and_undeclared_variables() {
+        let sb = Sandbox::new(ScriptLimits::default());
+        assert!(
+            sb.compile("fn f(t, c) { eval(\"1\") }").is_err(),
+            "eval is disabled"
+        );
+        assert!(
+            sb.compile("import \"fs\" as fs; fn f(t, c) { true }")
+                .is_err(),
+            "no modules"
+        );
+        let err = sb.compile("fn f(t, c) { t.category == nowhere }").err();
+        assert!(
+            err.is_some_and(|(line, _, msg)| line == 1 && msg.contains("nowhere")),
+            "strict variables"
+        );
+    }
+
+    #[test]
+    fn misspelt_field_is_an_error_not_unit() {
+        let sb = Sandbox::new(ScriptLimits::default());
+        let h = hook(&sb, "fn f(t, c) {\n  t.categroy == \"hotel\"\n}").expect("compiles");
+        let err = sb
+            .call(&h, target(), Dynamic::UNIT)
+            .expect_err("misspelt property");
+        assert_eq!((err.script.as_str(), err.line), ("t.rhai", 2));
+        assert!(err.message.contains("categroy"), "{}", err.message);
+        let ok = hook(
+            &sb,
+            "fn f(t, c) { t.category == \"hotel\" && t.class == \"B\" }",
+        )
+        .expect("compiles");
+        assert_eq!(
+            sb.call(&ok, target(), Dynamic::UNIT)
+                .ok()
+                .and_then(|v| v.as_bool().ok()),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn limits_stop_runaway_scripts() {
+        let limits = ScriptLimits {
+            timeout_ms: 50,
+            max_operations: u64::MAX / 2,
+            ..ScriptLimits::default()
+        };
+        let sb = Sandbox::new(limits);
+        let h = hook(&sb, "fn f(t, c) { loop { } }").expect("compiles");
+        let started = Instant::now();
+        let err = sb.call(&h, target(), Dynamic::UNIT).expect_err("times out");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(err.message.contains("50 ms time limit"), "{}", err.message);
+        let sb = Sandbox::new(ScriptLimits::default());
+        let h = hook(&sb, "fn f(t, c) { f(t, c) }").expect("compiles");
+        let err = sb.call(&h, target(), Dynamic::UNIT).expect_err("too deep");
+        assert!(
+            err.message.contains("deeper than the limit"),
+            "{}",
+            err.message
+        );
+        let h = hook(&sb, "fn f(t, c) { let a = []; loop { a.push(1); } }").expect("compiles");
+        let err = sb.call(&h, target(), Dynamic::UNIT).expect_err("too large");
+        assert!(
+            err.message.contains("larger than the sandbox allows"),
+            "{}",
+            err.message
+        );
+    }
+
     #[test]
     fn finds_plain_field_reads() {
         let src =
