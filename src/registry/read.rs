@@ -143,10 +143,54 @@ mod i {
 /// 1-based columns of its id and certificate (for duplicate reports).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Origin {
-    pub file: usize,
+    pub file: u32,
+    pub id_col: u32,
     pub line: usize,
-    pub id_col: usize,
-    pub cert_col: usize,
+    pub cert_col: u32,
+}
+
+impl Origin {
+    fn new(file: usize, line: usize, id_col: usize, cert_col: usize) -> Origin {
+        let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Origin {
+            file: small(file),
+            line,
+            id_col: small(id_col),
+            cert_col: small(cert_col),
+        }
+    }
+
+    pub(crate) fn file(&self) -> usize {
+        self.file as usize
+    }
+}
+
+/// Rows read so far and, kept apart to stay small, where each came from.
+#[derive(Debug)]
+pub(crate) struct Rows<T> {
+    pub items: Vec<T>,
+    pub origins: Vec<Origin>,
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows {
+            items: Vec::new(),
+            origins: Vec::new(),
+        }
+    }
+}
+
+impl<T> Rows<T> {
+    fn push(&mut self, item: T, origin: Origin) {
+        self.items.push(item);
+        self.origins.push(origin);
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.items.reserve(n);
+        self.origins.reserve(n);
+    }
 }
 
 /// Diagnostics with a sort key (file, line, column), so one run lists problems in file order
@@ -646,9 +690,10 @@ pub(crate) fn targets(
     file: usize,
     known: &Known,
     sink: &mut Sink,
-) -> Vec<(Target, Origin)> {
+    out: &mut Rows<Target>,
+) {
     let Some(table) = open_file(bytes, path, display, file, sink) else {
-        return Vec::new();
+        return;
     };
     let mut fx = FileCx {
         table: &table,
@@ -657,9 +702,10 @@ pub(crate) fn targets(
         sink,
     };
     let Some(h) = fx.header(TARGET_FIELDS, "target", true) else {
-        return Vec::new();
+        return;
     };
-    let mut out = Vec::new();
+    out.reserve(table.row_estimate());
+    let before = out.items.len();
     let fields = TARGET_FIELDS;
     fx.rows(&h, &mut |cx| {
         let id = cx.id(t::ID, fields, "every target needs an id (e.g. its 统一社会信用代码)");
@@ -714,13 +760,8 @@ pub(crate) fn targets(
                 Cell::Empty => {}
             }
         }
-        let origin = Origin {
-            file,
-            line: cx.line,
-            id_col: cx.col(t::ID),
-            cert_col: 0,
-        };
-        out.push((
+        let origin = Origin::new(file, cx.line, cx.col(t::ID), 0);
+        out.push(
             Target {
                 id,
                 name,
@@ -736,9 +777,9 @@ pub(crate) fn targets(
                 extra,
             },
             origin,
-        ));
+        );
     });
-    if out.is_empty() {
+    if out.items.len() == before {
         fx.warning(
             h.line,
             None,
@@ -746,7 +787,6 @@ pub(crate) fn targets(
             &[],
         );
     }
-    out
 }
 
 /// Reads an inspector file's bytes; see [`targets`].
@@ -757,9 +797,10 @@ pub(crate) fn inspectors(
     file: usize,
     known: &Known,
     sink: &mut Sink,
-) -> Vec<(Inspector, Origin)> {
+    out: &mut Rows<Inspector>,
+) {
     let Some(table) = open_file(bytes, path, display, file, sink) else {
-        return Vec::new();
+        return;
     };
     let mut fx = FileCx {
         table: &table,
@@ -768,9 +809,10 @@ pub(crate) fn inspectors(
         sink,
     };
     let Some(h) = fx.header(INSPECTOR_FIELDS, "inspector", false) else {
-        return Vec::new();
+        return;
     };
-    let mut out = Vec::new();
+    out.reserve(table.row_estimate());
+    let before = out.items.len();
     let fields = INSPECTOR_FIELDS;
     fx.rows(&h, &mut |cx| {
         let id = cx.id(i::ID, fields, "every inspector needs an id (工号)");
@@ -796,13 +838,8 @@ pub(crate) fn inspectors(
         let active = cx.boolean(i::ACTIVE, true, parse_active, ACTIVE_HELP);
         let area = cx.opt(i::AREA).unwrap_or_default();
         let conflicts = cx.opt(i::CONFLICTS).map(|c| split_list(&c)).unwrap_or_default();
-        let origin = Origin {
-            file,
-            line: cx.line,
-            id_col: cx.col(i::ID),
-            cert_col: cx.col(i::CERTIFICATE),
-        };
-        out.push((
+        let origin = Origin::new(file, cx.line, cx.col(i::ID), cx.col(i::CERTIFICATE));
+        out.push(
             Inspector {
                 id,
                 name,
@@ -814,9 +851,9 @@ pub(crate) fn inspectors(
                 conflicts,
             },
             origin,
-        ));
+        );
     });
-    if out.is_empty() {
+    if out.items.len() == before {
         fx.warning(
             h.line,
             None,
@@ -824,20 +861,19 @@ pub(crate) fn inspectors(
             &[],
         );
     }
-    out
 }
 
 /// Reports every row whose `key` (if not empty) repeats an earlier row's, naming the first.
 pub(crate) fn duplicates<T>(
-    rows: &[(T, Origin)],
+    rows: &Rows<T>,
     key: impl Fn(&T) -> &str,
-    col: impl Fn(&Origin) -> usize,
+    col: impl Fn(&Origin) -> u32,
     what: &str,
     displays: &[String],
     sink: &mut Sink,
 ) {
-    let mut first: HashMap<&str, &Origin> = HashMap::with_capacity(rows.len());
-    for (row, origin) in rows {
+    let mut first: HashMap<&str, &Origin> = HashMap::with_capacity(rows.items.len());
+    for (row, origin) in rows.items.iter().zip(&rows.origins) {
         let k = key(row);
         if k.is_empty() {
             continue;
@@ -847,23 +883,20 @@ pub(crate) fn duplicates<T>(
                 first.insert(k, origin);
             }
             Some(f) => {
-                let display = displays.get(origin.file).map_or("", String::as_str);
+                let display = displays.get(origin.file()).map_or("", String::as_str);
                 let at = if f.file == origin.file {
                     format!("line {}", f.line)
                 } else {
-                    format!(
-                        "{}:{}",
-                        displays.get(f.file).map_or("", String::as_str),
-                        f.line
-                    )
+                    let first_display = displays.get(f.file()).map_or("", String::as_str);
+                    format!("{first_display}:{}", f.line)
                 };
-                let col = col(origin);
+                let col = col(origin) as usize;
                 let d = Diagnostic::error(format!("duplicate {what} `{k}`, first used at {at}"))
                     .at_line(display, origin.line, (col > 0).then_some(col))
                     .help(format!(
                         "each {what} must be unique: correct it, or delete the repeated row"
                     ));
-                sink.push(origin.file, origin.line, col, d);
+                sink.push(origin.file(), origin.line, col, d);
             }
         }
     }
