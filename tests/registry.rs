@@ -694,3 +694,130 @@ fn generated_registries_load_clean_and_are_deterministic() {
             .any(|i| i.qualifications.iter().any(|q| q == "firearms"))
     );
 }
+
+mod canonical_props {
+    use super::*;
+    use proptest::collection::{btree_map, vec};
+    use proptest::option;
+    use proptest::prelude::*;
+
+    /// Text as staff write it, with the characters CSV must quote.
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 平邑县宾馆\",\n\r;、|]{0,12}"
+    }
+
+    fn non_empty() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 平邑县宾馆\",\n]{1,12}"
+    }
+
+    /// List items never contain a separator and are never empty (the reader splits and drops them).
+    fn item() -> impl Strategy<Value = String> {
+        "[a-z_0-9平邑]{1,10}"
+    }
+
+    fn target() -> impl Strategy<Value = Target> {
+        (
+            (text(), text(), text(), text(), text(), any::<bool>()),
+            (
+                option::of(non_empty()),
+                option::of(non_empty()),
+                any::<bool>(),
+            ),
+            (
+                option::of((2000i32..2030, 1u32..13, 1u32..29)),
+                option::of(non_empty()),
+            ),
+            btree_map("[a-z房间数备注]{1,6}", non_empty(), 0..3),
+        )
+            .prop_map(
+                |(
+                    (id, name, category, district, address, key_area),
+                    (class, licence, dereg),
+                    (date, last_result),
+                    extra,
+                )| Target {
+                    id,
+                    name,
+                    category,
+                    district,
+                    address,
+                    key_area,
+                    class,
+                    licence,
+                    status: if dereg {
+                        TargetStatus::Deregistered
+                    } else {
+                        TargetStatus::Active
+                    },
+                    last_inspected: date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+                    last_result,
+                    extra,
+                },
+            )
+    }
+
+    fn inspector() -> impl Strategy<Value = Inspector> {
+        (
+            text(),
+            text(),
+            text(),
+            text(),
+            vec(item(), 0..4),
+            any::<bool>(),
+            text(),
+            vec(item(), 0..3),
+        )
+            .prop_map(
+                |(id, name, department, certificate, qualifications, active, area, conflicts)| {
+                    Inspector {
+                        id,
+                        name,
+                        department,
+                        certificate,
+                        qualifications,
+                        active,
+                        area,
+                        conflicts,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn targets_round_trip(targets in vec(target(), 0..8)) {
+            let bytes = canonical_targets_csv(&targets);
+            prop_assert_eq!(parse_canonical_targets(&bytes), Ok(targets));
+        }
+
+        #[test]
+        fn inspectors_round_trip(inspectors in vec(inspector(), 0..8)) {
+            let bytes = canonical_inspectors_csv(&inspectors);
+            prop_assert_eq!(parse_canonical_inspectors(&bytes), Ok(inspectors));
+        }
+    }
+
+    proptest! {
+        /// Whatever bytes a file holds, reading reports problems and never panics.
+        #[test]
+        fn reading_never_panics(
+            body in "[a-zA-Z0-9,\"\n\r 是否正常注销编号名称类别上次检查日期年月日/-]{0,200}",
+            raw in vec(any::<u8>(), 0..64),
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let header = "编号,名称,类别,重点区域,状态,上次检查日期,回避,在岗\n";
+            for (name, bytes) in [
+                ("a.csv", [header.as_bytes(), body.as_bytes()].concat()),
+                ("b.csv", body.clone().into_bytes()),
+                ("c.csv", raw.clone()),
+                ("d.xlsx", raw.clone()),
+            ] {
+                let path = write(dir.path(), name, &bytes);
+                let mut diags = Vec::new();
+                read_targets(&path, name, &known(), &mut diags);
+                read_inspectors(&path, name, &known(), &mut diags);
+                let _ = rendered(&diags);
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Registry files → rows, with every problem reported as a diagnostic keyed to file, line and column.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -545,23 +546,23 @@ impl<'r> RowCx<'r, '_, '_> {
     }
 
     /// The text of field `f`, if present and not empty.
-    fn text(&mut self, f: usize) -> Option<(usize, String)> {
+    fn text(&mut self, f: usize) -> Option<(usize, Cow<'r, str>)> {
         let (idx, cell) = self.cell(f)?;
         match cell {
-            Cell::Text(t) => Some((idx, t.into_owned())),
-            Cell::Date(_, t) => Some((idx, t)),
+            Cell::Text(t) => Some((idx, t)),
+            Cell::Date(_, t) => Some((idx, Cow::Owned(t))),
             Cell::Empty | Cell::Bad(_) => None,
         }
     }
 
     fn opt(&mut self, f: usize) -> Option<String> {
-        self.text(f).map(|(_, t)| t)
+        self.text(f).map(|(_, t)| t.into_owned())
     }
 
     /// The text of a required field; reports it missing (the header check covers a missing column).
     fn required(&mut self, f: usize, fields: &[FieldSpec], help: &str) -> String {
         if let Some((_, t)) = self.text(f) {
-            return t;
+            return t.into_owned();
         }
         if let Some(idx) = self.h.cols[f]
             && !matches!(self.row.cell(idx), Cell::Bad(_))
@@ -711,7 +712,7 @@ pub(crate) fn targets(
         let id = cx.id(t::ID, fields, "every target needs an id (e.g. its 统一社会信用代码)");
         let name = cx.required(t::NAME, fields, "fill in the target's name");
         let category = match cx.text(t::CATEGORY) {
-            Some((idx, c)) => cx.known(idx, c, &known.categories, ("category", "categories")),
+            Some((idx, c)) => cx.known(idx, c.into_owned(), &known.categories, ("category", "categories")),
             None => cx.required(t::CATEGORY, fields, "fill in the category id, e.g. hotel"),
         };
         let district = cx.opt(t::DISTRICT).unwrap_or_default();
@@ -818,7 +819,7 @@ pub(crate) fn inspectors(
         let id = cx.id(i::ID, fields, "every inspector needs an id (工号)");
         let name = cx.required(i::NAME, fields, "fill in the inspector's name");
         let department = match cx.text(i::DEPARTMENT) {
-            Some((idx, d)) => cx.known(idx, d, &known.departments, ("department", "departments")),
+            Some((idx, d)) => cx.known(idx, d.into_owned(), &known.departments, ("department", "departments")),
             None => cx.required(i::DEPARTMENT, fields, "fill in the department id, e.g. zhian"),
         };
         let certificate = cx.required(
