@@ -375,6 +375,14 @@ fn missing_and_misspelt_headers() {
         "编号,名称,地址\nT1,甲宾馆,平邑县\n".as_bytes(),
     );
     read_targets(&path, "targets.csv", &known(), &mut diags);
+    // A title row above the header; English headers; two columns for the id.
+    let path = write(
+        dir.path(),
+        "en.csv",
+        "Registry of targets,,,,\nID,Nmae,category,Key Aera,统一社会信用代码\nT1,x,hotel,是,T1\n"
+            .as_bytes(),
+    );
+    read_targets(&path, "en.csv", &known(), &mut diags);
     assert_eq!(
         rendered(&diags),
         "\
@@ -389,6 +397,18 @@ warning: column `执法资格证` is not a known column name; it is ignored
 error: missing required column `类别` (category)
   ┌─ targets.csv:1
   = help: add a column headed `类别` (also accepted: category, 行业类别)
+
+error: missing required column `名称` (name)
+  ┌─ en.csv:2:2
+  = help: did you mean `name`? rename column 2 `Nmae` to `name`
+
+warning: column `Key Aera` is not a known column name; it is kept as an extra column
+  ┌─ en.csv:2:4
+  = help: did you mean `key_area`? rename the column if so
+
+error: columns 1 `ID` and 5 `统一社会信用代码` both give the target `id`
+  ┌─ en.csv:2:5
+  = help: keep one of them; rename the other to a header that is not a known column name (it is then kept as an extra column)
 
 "
     );

@@ -273,14 +273,19 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 return None;
             }
         };
-        let aliases: Vec<(usize, String)> = fields
+        // (field, normalised alias, alias as written)
+        let aliases: Vec<(usize, String, &str)> = fields
             .iter()
             .enumerate()
-            .flat_map(|(f, spec)| spec.aliases.iter().map(move |a| (f, normalize_header(a))))
+            .flat_map(|(f, spec)| {
+                spec.aliases
+                    .iter()
+                    .map(move |a| (f, normalize_header(a), *a))
+            })
             .collect();
         let field_of = |h: &str| {
             let n = normalize_header(h);
-            aliases.iter().find(|(_, a)| *a == n).map(|(f, _)| *f)
+            aliases.iter().find(|(_, a, _)| *a == n).map(|(f, ..)| *f)
         };
         let score = |cells: &[String]| {
             cells
@@ -378,12 +383,17 @@ impl<'a, 'b> FileCx<'a, 'b> {
                     let n = normalize_header(&h.names[idx]);
                     let own = aliases
                         .iter()
-                        .filter(|(af, _)| *af == f)
-                        .map(|(_, a)| a.as_str());
-                    did_you_mean(&n, own).map(|a| (strsim::jaro_winkler(&n, a), idx))
+                        .filter(|(af, ..)| *af == f)
+                        .map(|(_, a, _)| a.as_str());
+                    let alias = did_you_mean(&n, own)?;
+                    let written = aliases
+                        .iter()
+                        .find(|(_, a, _)| a == alias)
+                        .map_or(spec.zh, |a| a.2);
+                    Some((strsim::jaro_winkler(&n, alias), idx, written))
                 })
                 .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
-                .map(|(_, idx)| idx);
+                .map(|(_, idx, written)| (idx, written));
             let also = spec
                 .aliases
                 .iter()
@@ -392,15 +402,13 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 .collect::<Vec<_>>()
                 .join(", ");
             match near {
-                Some(idx) => {
+                Some((idx, written)) => {
                     explained.insert(idx);
                     let msg = format!("missing required column `{}` ({})", spec.zh, spec.key);
                     let help = [format!(
-                        "did you mean `{}`? rename column {} `{}` to `{}`",
-                        spec.zh,
+                        "did you mean `{written}`? rename column {} `{}` to `{written}`",
                         self.col(idx),
                         h.names[idx],
-                        spec.zh
                     )];
                     self.error(line, Some(idx), msg, &help);
                 }
@@ -421,12 +429,11 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 continue;
             }
             let n = normalize_header(&h.names[idx]);
-            let open = aliases.iter().filter(|(f, _)| h.cols[*f].is_none());
-            if let Some(alias) = did_you_mean(&n, open.map(|(_, a)| a.as_str())) {
-                let f = aliases
-                    .iter()
-                    .find(|(_, a)| a == alias)
-                    .map_or(0, |(f, _)| *f);
+            let open = aliases.iter().filter(|(f, ..)| h.cols[*f].is_none());
+            if let Some(alias) = did_you_mean(&n, open.map(|(_, a, _)| a.as_str())) {
+                let Some(&(f, _, written)) = aliases.iter().find(|(_, a, _)| a == alias) else {
+                    continue;
+                };
                 let fate = if keeps_extras {
                     "kept as an extra column"
                 } else {
@@ -436,9 +443,14 @@ impl<'a, 'b> FileCx<'a, 'b> {
                     "column `{}` is not a known column name; it is {fate}",
                     h.names[idx]
                 );
+                let key = fields[f].key;
+                let also = if written == key {
+                    String::new()
+                } else {
+                    format!(" ({key})")
+                };
                 let help = [format!(
-                    "did you mean `{}` ({})? rename the column if so",
-                    fields[f].zh, fields[f].key
+                    "did you mean `{written}`{also}? rename the column if so"
                 )];
                 self.warning(line, Some(idx), msg, &help);
             }
