@@ -140,6 +140,33 @@ fn utf8_bom_and_gbk_read_identically() {
 }
 
 #[test]
+fn trailing_unnamed_columns_may_be_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "t.csv",
+        "编号,名称,类别,,\nT1,甲宾馆,hotel\nT2,乙宾馆,hotel,,\nT3,丙宾馆,hotel,,x\nT4,丁宾馆\n"
+            .as_bytes(),
+    );
+    let mut diags = Vec::new();
+    let rows = read_targets(&path, "t.csv", &known(), &mut diags);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rendered(&diags),
+        "\
+warning: column 5 has no header; its values are ignored
+  ┌─ t.csv:4:5
+  = help: give the column a header, or delete it
+
+error: row has 2 fields but the header has 5
+  ┌─ t.csv:5:3
+  = help: a value or a comma is missing; an empty value still needs its comma
+
+"
+    );
+}
+
+#[test]
 fn english_headers_in_any_case_and_spacing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = "ID, Name ,CATEGORY,District,Address,Key Area,class,Licence,Status,Last_Inspected,last result,房间数,法定代表人\n"

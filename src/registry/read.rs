@@ -470,10 +470,16 @@ impl<'a, 'b> FileCx<'a, 'b> {
     /// values under unnamed columns.
     fn rows(&mut self, h: &Header, f: &mut dyn FnMut(&mut RowCx<'_, 'a, 'b>)) {
         let width = h.names.len();
+        // Trailing columns without a header (a stray comma after the header) may be left out.
+        let named_width = h
+            .names
+            .iter()
+            .rposition(|n| !n.is_empty())
+            .map_or(0, |i| i + 1);
         let mut unnamed_reported = vec![false; width];
         let table = self.table;
         let result = table.for_each_row(h.line, &mut |line, row| {
-            if row.len() != width {
+            if row.len() < named_width || row.len() > width {
                 let (idx, fewer) = if row.len() < width {
                     (row.len(), true)
                 } else {
