@@ -140,6 +140,33 @@ fn utf8_bom_and_gbk_read_identically() {
 }
 
 #[test]
+fn trailing_unnamed_columns_may_be_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "t.csv",
+        "编号,名称,类别,,\nT1,甲宾馆,hotel\nT2,乙宾馆,hotel,,\nT3,丙宾馆,hotel,,x\nT4,丁宾馆\n"
+            .as_bytes(),
+    );
+    let mut diags = Vec::new();
+    let rows = read_targets(&path, "t.csv", &known(), &mut diags);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rendered(&diags),
+        "\
+warning: column 5 has no header; its values are ignored
+  ┌─ t.csv:4:5
+  = help: give the column a header, or delete it
+
+error: row has 2 fields but the header has 5
+  ┌─ t.csv:5:3
+  = help: a value or a comma is missing; an empty value still needs its comma
+
+"
+    );
+}
+
+#[test]
 fn english_headers_in_any_case_and_spacing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = "ID, Name ,CATEGORY,District,Address,Key Area,class,Licence,Status,Last_Inspected,last result,房间数,法定代表人\n"
@@ -375,6 +402,14 @@ fn missing_and_misspelt_headers() {
         "编号,名称,地址\nT1,甲宾馆,平邑县\n".as_bytes(),
     );
     read_targets(&path, "targets.csv", &known(), &mut diags);
+    // A title row above the header; English headers; two columns for the id.
+    let path = write(
+        dir.path(),
+        "en.csv",
+        "Registry of targets,,,,\nID,Nmae,category,Key Aera,统一社会信用代码\nT1,x,hotel,是,T1\n"
+            .as_bytes(),
+    );
+    read_targets(&path, "en.csv", &known(), &mut diags);
     assert_eq!(
         rendered(&diags),
         "\
@@ -389,6 +424,18 @@ warning: column `执法资格证` is not a known column name; it is ignored
 error: missing required column `类别` (category)
   ┌─ targets.csv:1
   = help: add a column headed `类别` (also accepted: category, 行业类别)
+
+error: missing required column `名称` (name)
+  ┌─ en.csv:2:2
+  = help: did you mean `name`? rename column 2 `Nmae` to `name`
+
+warning: column `Key Aera` is not a known column name; it is kept as an extra column
+  ┌─ en.csv:2:4
+  = help: did you mean `key_area`? rename the column if so
+
+error: columns 1 `ID` and 5 `统一社会信用代码` both give the target `id`
+  ┌─ en.csv:2:5
+  = help: keep one of them; rename the other to a header that is not a known column name (it is then kept as an extra column)
 
 "
     );
@@ -693,4 +740,131 @@ fn generated_registries_load_clean_and_are_deterministic() {
             .iter()
             .any(|i| i.qualifications.iter().any(|q| q == "firearms"))
     );
+}
+
+mod canonical_props {
+    use super::*;
+    use proptest::collection::{btree_map, vec};
+    use proptest::option;
+    use proptest::prelude::*;
+
+    /// Text as staff write it, with the characters CSV must quote.
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 平邑县宾馆\",\n\r;、|]{0,12}"
+    }
+
+    fn non_empty() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 平邑县宾馆\",\n]{1,12}"
+    }
+
+    /// List items never contain a separator and are never empty (the reader splits and drops them).
+    fn item() -> impl Strategy<Value = String> {
+        "[a-z_0-9平邑]{1,10}"
+    }
+
+    fn target() -> impl Strategy<Value = Target> {
+        (
+            (text(), text(), text(), text(), text(), any::<bool>()),
+            (
+                option::of(non_empty()),
+                option::of(non_empty()),
+                any::<bool>(),
+            ),
+            (
+                option::of((2000i32..2030, 1u32..13, 1u32..29)),
+                option::of(non_empty()),
+            ),
+            btree_map("[a-z房间数备注]{1,6}", non_empty(), 0..3),
+        )
+            .prop_map(
+                |(
+                    (id, name, category, district, address, key_area),
+                    (class, licence, dereg),
+                    (date, last_result),
+                    extra,
+                )| Target {
+                    id,
+                    name,
+                    category,
+                    district,
+                    address,
+                    key_area,
+                    class,
+                    licence,
+                    status: if dereg {
+                        TargetStatus::Deregistered
+                    } else {
+                        TargetStatus::Active
+                    },
+                    last_inspected: date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+                    last_result,
+                    extra,
+                },
+            )
+    }
+
+    fn inspector() -> impl Strategy<Value = Inspector> {
+        (
+            text(),
+            text(),
+            text(),
+            text(),
+            vec(item(), 0..4),
+            any::<bool>(),
+            text(),
+            vec(item(), 0..3),
+        )
+            .prop_map(
+                |(id, name, department, certificate, qualifications, active, area, conflicts)| {
+                    Inspector {
+                        id,
+                        name,
+                        department,
+                        certificate,
+                        qualifications,
+                        active,
+                        area,
+                        conflicts,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn targets_round_trip(targets in vec(target(), 0..8)) {
+            let bytes = canonical_targets_csv(&targets);
+            prop_assert_eq!(parse_canonical_targets(&bytes), Ok(targets));
+        }
+
+        #[test]
+        fn inspectors_round_trip(inspectors in vec(inspector(), 0..8)) {
+            let bytes = canonical_inspectors_csv(&inspectors);
+            prop_assert_eq!(parse_canonical_inspectors(&bytes), Ok(inspectors));
+        }
+    }
+
+    proptest! {
+        /// Whatever bytes a file holds, reading reports problems and never panics.
+        #[test]
+        fn reading_never_panics(
+            body in "[a-zA-Z0-9,\"\n\r 是否正常注销编号名称类别上次检查日期年月日/-]{0,200}",
+            raw in vec(any::<u8>(), 0..64),
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let header = "编号,名称,类别,重点区域,状态,上次检查日期,回避,在岗\n";
+            for (name, bytes) in [
+                ("a.csv", [header.as_bytes(), body.as_bytes()].concat()),
+                ("b.csv", body.clone().into_bytes()),
+                ("c.csv", raw.clone()),
+                ("d.xlsx", raw.clone()),
+            ] {
+                let path = write(dir.path(), name, &bytes);
+                let mut diags = Vec::new();
+                read_targets(&path, name, &known(), &mut diags);
+                read_inspectors(&path, name, &known(), &mut diags);
+                let _ = rendered(&diags);
+            }
+        }
+    }
 }

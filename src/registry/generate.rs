@@ -186,10 +186,15 @@ pub fn write_targets(path: &Path, n: u64, seed: u64) -> io::Result<()> {
         } else {
             "正常"
         };
+        if matches!(category, "fireworks_event" | "mass_event") {
+            // Events are applications, named by place and year rather than by a trade name.
+            write!(line, "T{k:010},{town}{}年{suffix}", 2021 + rng.below(4))?;
+        } else {
+            write!(line, "T{k:010},{}{trade}{suffix}", town_short(town))?;
+        }
         write!(
             line,
-            "T{k:010},{}{trade}{suffix},{category},{town},平邑县{town}{road}{number}号,{key_area},{class},",
-            town_short(town)
+            ",{category},{town},平邑县{town}{road}{number}号,{key_area},{class},"
         )?;
         if !licence_prefix.is_empty() && rng.chance(85) {
             write!(line, "{licence_prefix}3713{:06}", rng.below(1_000_000))?;

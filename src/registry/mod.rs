@@ -12,7 +12,7 @@ mod table;
 pub mod types;
 mod values;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
@@ -26,7 +26,7 @@ pub use canonical::{
 };
 pub use types::{Inspector, Registry, Target, TargetStatus};
 
-use read::{Origin, Sink};
+use read::{Rows, Sink};
 
 /// Values a registry may use. An empty set means "don't check".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,47 +75,53 @@ pub fn check(
     let mut displays = Vec::new();
     let mut sources = Vec::new();
 
-    let mut all_targets: Vec<(Target, Origin)> = Vec::new();
+    let mut all_targets: Rows<Target> = Rows::default();
     for path in targets {
         let file = displays.len();
         let display = display_path(root, path);
         if let Some(bytes) = read_bytes(path, &display, file, &mut sink) {
             sources.push((display.clone(), sha256_hex(&bytes)));
-            all_targets.extend(read::targets(
-                &bytes, path, &display, file, known, &mut sink,
-            ));
+            read::targets(
+                &bytes,
+                path,
+                &display,
+                file,
+                known,
+                &mut sink,
+                &mut all_targets,
+            );
         }
         displays.push(display);
     }
-    let mut all_inspectors: Vec<(Inspector, Origin)> = Vec::new();
+    let mut all_inspectors: Rows<Inspector> = Rows::default();
     for path in inspectors {
         let file = displays.len();
         let display = display_path(root, path);
         if let Some(bytes) = read_bytes(path, &display, file, &mut sink) {
             sources.push((display.clone(), sha256_hex(&bytes)));
-            all_inspectors.extend(read::inspectors(
-                &bytes, path, &display, file, known, &mut sink,
-            ));
+            read::inspectors(
+                &bytes,
+                path,
+                &display,
+                file,
+                known,
+                &mut sink,
+                &mut all_inspectors,
+            );
         }
         displays.push(display);
     }
 
-    read::duplicates(
-        &all_targets,
-        |t| &t.id,
-        |o| o.id_col,
-        "target id",
-        &displays,
-        &mut sink,
-    );
+    target_duplicates(&all_targets, &displays, &mut sink);
     inspector_duplicates(&all_inspectors, &displays, &mut sink);
     unmatched_conflicts(&all_targets, &all_inspectors, &displays, &mut sink);
 
     if sink.has_errors() {
         return Err(sink.into_sorted());
     }
-    let mut targets: Vec<Target> = all_targets.into_iter().map(|(t, _)| t).collect();
-    let mut inspectors: Vec<Inspector> = all_inspectors.into_iter().map(|(i, _)| i).collect();
+    let mut targets = all_targets.items;
+    let mut inspectors = all_inspectors.items;
+    drop((all_targets.origins, all_inspectors.origins));
     // Ids are unique by now, so an unstable sort gives the one canonical order.
     targets.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
     inspectors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -137,21 +143,13 @@ pub fn read_targets(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Target> {
     let mut sink = Sink::default();
-    let rows = match read_bytes(path, display, 0, &mut sink) {
-        Some(bytes) => read::targets(&bytes, path, display, 0, known, &mut sink),
-        None => Vec::new(),
-    };
-    let displays = [display.to_string()];
-    read::duplicates(
-        &rows,
-        |t| &t.id,
-        |o| o.id_col,
-        "target id",
-        &displays,
-        &mut sink,
-    );
+    let mut rows = Rows::default();
+    if let Some(bytes) = read_bytes(path, display, 0, &mut sink) {
+        read::targets(&bytes, path, display, 0, known, &mut sink, &mut rows);
+    }
+    target_duplicates(&rows, &[display.to_string()], &mut sink);
     diags.extend(sink.into_sorted());
-    rows.into_iter().map(|(t, _)| t).collect()
+    rows.items
 }
 
 /// Reads one inspector file; see [`read_targets`]. Duplicate ids and certificate numbers within
@@ -163,29 +161,29 @@ pub fn read_inspectors(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Inspector> {
     let mut sink = Sink::default();
-    let rows = match read_bytes(path, display, 0, &mut sink) {
-        Some(bytes) => read::inspectors(&bytes, path, display, 0, known, &mut sink),
-        None => Vec::new(),
-    };
+    let mut rows = Rows::default();
+    if let Some(bytes) = read_bytes(path, display, 0, &mut sink) {
+        read::inspectors(&bytes, path, display, 0, known, &mut sink, &mut rows);
+    }
     inspector_duplicates(&rows, &[display.to_string()], &mut sink);
     diags.extend(sink.into_sorted());
-    rows.into_iter().map(|(i, _)| i).collect()
+    rows.items
 }
 
-fn inspector_duplicates(rows: &[(Inspector, Origin)], displays: &[String], sink: &mut Sink) {
-    read::duplicates(
-        rows,
-        |i| &i.id,
-        |o| o.id_col,
-        "inspector id",
-        displays,
-        sink,
-    );
+fn target_duplicates(rows: &Rows<Target>, displays: &[String], sink: &mut Sink) {
+    let what = "target id";
+    read::duplicates(rows, |t| &t.id, |o| o.id_col, what, displays, sink);
+}
+
+fn inspector_duplicates(rows: &Rows<Inspector>, displays: &[String], sink: &mut Sink) {
+    let what = "inspector id";
+    read::duplicates(rows, |i| &i.id, |o| o.id_col, what, displays, sink);
+    let what = "certificate number";
     read::duplicates(
         rows,
         |i| &i.certificate,
         |o| o.cert_col,
-        "certificate number",
+        what,
         displays,
         sink,
     );
@@ -193,29 +191,38 @@ fn inspector_duplicates(rows: &[(Inspector, Origin)], displays: &[String], sink:
 
 /// A declared conflict that names no target (by id or exact name) has no effect: probably a typo.
 fn unmatched_conflicts(
-    targets: &[(Target, Origin)],
-    inspectors: &[(Inspector, Origin)],
+    targets: &Rows<Target>,
+    inspectors: &Rows<Inspector>,
     displays: &[String],
     sink: &mut Sink,
 ) {
-    if targets.is_empty() || inspectors.iter().all(|(i, _)| i.conflicts.is_empty()) {
+    if targets.items.is_empty() || inspectors.items.iter().all(|i| i.conflicts.is_empty()) {
         return;
     }
-    let names: HashSet<&str> = targets
+    // Few inspectors declare conflicts: look their names up in one pass over the targets.
+    let mut found: HashMap<&str, bool> = inspectors
+        .items
         .iter()
-        .flat_map(|(t, _)| [t.id.as_str(), t.name.as_str()])
+        .flat_map(|i| i.conflicts.iter().map(|c| (c.as_str(), false)))
         .collect();
-    for (i, o) in inspectors {
+    for t in &targets.items {
+        for key in [t.id.as_str(), t.name.as_str()] {
+            if let Some(f) = found.get_mut(key) {
+                *f = true;
+            }
+        }
+    }
+    for (i, o) in inspectors.items.iter().zip(&inspectors.origins) {
         for c in &i.conflicts {
-            if !names.contains(c.as_str()) {
-                let display = displays.get(o.file).map_or("", String::as_str);
+            if found.get(c.as_str()) == Some(&false) {
+                let display = displays.get(o.file()).map_or("", String::as_str);
                 let d = Diagnostic::warning(format!(
                     "inspector `{}` declares a conflict with `{c}`, which is no target's id or name",
                     i.id
                 ))
                 .at_line(display, o.line, None)
                 .help("write the target's id or its exact name as in the target registry");
-                sink.push(o.file, o.line, 0, d);
+                sink.push(o.file(), o.line, 0, d);
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Registry files → rows, with every problem reported as a diagnostic keyed to file, line and column.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -143,10 +144,54 @@ mod i {
 /// 1-based columns of its id and certificate (for duplicate reports).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Origin {
-    pub file: usize,
+    pub file: u32,
+    pub id_col: u32,
     pub line: usize,
-    pub id_col: usize,
-    pub cert_col: usize,
+    pub cert_col: u32,
+}
+
+impl Origin {
+    fn new(file: usize, line: usize, id_col: usize, cert_col: usize) -> Origin {
+        let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Origin {
+            file: small(file),
+            line,
+            id_col: small(id_col),
+            cert_col: small(cert_col),
+        }
+    }
+
+    pub(crate) fn file(&self) -> usize {
+        self.file as usize
+    }
+}
+
+/// Rows read so far and, kept apart to stay small, where each came from.
+#[derive(Debug)]
+pub(crate) struct Rows<T> {
+    pub items: Vec<T>,
+    pub origins: Vec<Origin>,
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows {
+            items: Vec::new(),
+            origins: Vec::new(),
+        }
+    }
+}
+
+impl<T> Rows<T> {
+    fn push(&mut self, item: T, origin: Origin) {
+        self.items.push(item);
+        self.origins.push(origin);
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.items.reserve(n);
+        self.origins.reserve(n);
+    }
 }
 
 /// Diagnostics with a sort key (file, line, column), so one run lists problems in file order
@@ -228,14 +273,19 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 return None;
             }
         };
-        let aliases: Vec<(usize, String)> = fields
+        // (field, normalised alias, alias as written)
+        let aliases: Vec<(usize, String, &str)> = fields
             .iter()
             .enumerate()
-            .flat_map(|(f, spec)| spec.aliases.iter().map(move |a| (f, normalize_header(a))))
+            .flat_map(|(f, spec)| {
+                spec.aliases
+                    .iter()
+                    .map(move |a| (f, normalize_header(a), *a))
+            })
             .collect();
         let field_of = |h: &str| {
             let n = normalize_header(h);
-            aliases.iter().find(|(_, a)| *a == n).map(|(f, _)| *f)
+            aliases.iter().find(|(_, a, _)| *a == n).map(|(f, ..)| *f)
         };
         let score = |cells: &[String]| {
             cells
@@ -333,12 +383,17 @@ impl<'a, 'b> FileCx<'a, 'b> {
                     let n = normalize_header(&h.names[idx]);
                     let own = aliases
                         .iter()
-                        .filter(|(af, _)| *af == f)
-                        .map(|(_, a)| a.as_str());
-                    did_you_mean(&n, own).map(|a| (strsim::jaro_winkler(&n, a), idx))
+                        .filter(|(af, ..)| *af == f)
+                        .map(|(_, a, _)| a.as_str());
+                    let alias = did_you_mean(&n, own)?;
+                    let written = aliases
+                        .iter()
+                        .find(|(_, a, _)| a == alias)
+                        .map_or(spec.zh, |a| a.2);
+                    Some((strsim::jaro_winkler(&n, alias), idx, written))
                 })
                 .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
-                .map(|(_, idx)| idx);
+                .map(|(_, idx, written)| (idx, written));
             let also = spec
                 .aliases
                 .iter()
@@ -347,15 +402,13 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 .collect::<Vec<_>>()
                 .join(", ");
             match near {
-                Some(idx) => {
+                Some((idx, written)) => {
                     explained.insert(idx);
                     let msg = format!("missing required column `{}` ({})", spec.zh, spec.key);
                     let help = [format!(
-                        "did you mean `{}`? rename column {} `{}` to `{}`",
-                        spec.zh,
+                        "did you mean `{written}`? rename column {} `{}` to `{written}`",
                         self.col(idx),
                         h.names[idx],
-                        spec.zh
                     )];
                     self.error(line, Some(idx), msg, &help);
                 }
@@ -376,12 +429,11 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 continue;
             }
             let n = normalize_header(&h.names[idx]);
-            let open = aliases.iter().filter(|(f, _)| h.cols[*f].is_none());
-            if let Some(alias) = did_you_mean(&n, open.map(|(_, a)| a.as_str())) {
-                let f = aliases
-                    .iter()
-                    .find(|(_, a)| a == alias)
-                    .map_or(0, |(f, _)| *f);
+            let open = aliases.iter().filter(|(f, ..)| h.cols[*f].is_none());
+            if let Some(alias) = did_you_mean(&n, open.map(|(_, a, _)| a.as_str())) {
+                let Some(&(f, _, written)) = aliases.iter().find(|(_, a, _)| a == alias) else {
+                    continue;
+                };
                 let fate = if keeps_extras {
                     "kept as an extra column"
                 } else {
@@ -391,9 +443,14 @@ impl<'a, 'b> FileCx<'a, 'b> {
                     "column `{}` is not a known column name; it is {fate}",
                     h.names[idx]
                 );
+                let key = fields[f].key;
+                let also = if written == key {
+                    String::new()
+                } else {
+                    format!(" ({key})")
+                };
                 let help = [format!(
-                    "did you mean `{}` ({})? rename the column if so",
-                    fields[f].zh, fields[f].key
+                    "did you mean `{written}`{also}? rename the column if so"
                 )];
                 self.warning(line, Some(idx), msg, &help);
             }
@@ -413,10 +470,16 @@ impl<'a, 'b> FileCx<'a, 'b> {
     /// values under unnamed columns.
     fn rows(&mut self, h: &Header, f: &mut dyn FnMut(&mut RowCx<'_, 'a, 'b>)) {
         let width = h.names.len();
+        // Trailing columns without a header (a stray comma after the header) may be left out.
+        let named_width = h
+            .names
+            .iter()
+            .rposition(|n| !n.is_empty())
+            .map_or(0, |i| i + 1);
         let mut unnamed_reported = vec![false; width];
         let table = self.table;
         let result = table.for_each_row(h.line, &mut |line, row| {
-            if row.len() != width {
+            if row.len() < named_width || row.len() > width {
                 let (idx, fewer) = if row.len() < width {
                     (row.len(), true)
                 } else {
@@ -501,23 +564,23 @@ impl<'r> RowCx<'r, '_, '_> {
     }
 
     /// The text of field `f`, if present and not empty.
-    fn text(&mut self, f: usize) -> Option<(usize, String)> {
+    fn text(&mut self, f: usize) -> Option<(usize, Cow<'r, str>)> {
         let (idx, cell) = self.cell(f)?;
         match cell {
-            Cell::Text(t) => Some((idx, t.into_owned())),
-            Cell::Date(_, t) => Some((idx, t)),
+            Cell::Text(t) => Some((idx, t)),
+            Cell::Date(_, t) => Some((idx, Cow::Owned(t))),
             Cell::Empty | Cell::Bad(_) => None,
         }
     }
 
     fn opt(&mut self, f: usize) -> Option<String> {
-        self.text(f).map(|(_, t)| t)
+        self.text(f).map(|(_, t)| t.into_owned())
     }
 
     /// The text of a required field; reports it missing (the header check covers a missing column).
     fn required(&mut self, f: usize, fields: &[FieldSpec], help: &str) -> String {
         if let Some((_, t)) = self.text(f) {
-            return t;
+            return t.into_owned();
         }
         if let Some(idx) = self.h.cols[f]
             && !matches!(self.row.cell(idx), Cell::Bad(_))
@@ -646,9 +709,10 @@ pub(crate) fn targets(
     file: usize,
     known: &Known,
     sink: &mut Sink,
-) -> Vec<(Target, Origin)> {
+    out: &mut Rows<Target>,
+) {
     let Some(table) = open_file(bytes, path, display, file, sink) else {
-        return Vec::new();
+        return;
     };
     let mut fx = FileCx {
         table: &table,
@@ -657,15 +721,16 @@ pub(crate) fn targets(
         sink,
     };
     let Some(h) = fx.header(TARGET_FIELDS, "target", true) else {
-        return Vec::new();
+        return;
     };
-    let mut out = Vec::new();
+    out.reserve(table.row_estimate());
+    let before = out.items.len();
     let fields = TARGET_FIELDS;
     fx.rows(&h, &mut |cx| {
         let id = cx.id(t::ID, fields, "every target needs an id (e.g. its 统一社会信用代码)");
         let name = cx.required(t::NAME, fields, "fill in the target's name");
         let category = match cx.text(t::CATEGORY) {
-            Some((idx, c)) => cx.known(idx, c, &known.categories, ("category", "categories")),
+            Some((idx, c)) => cx.known(idx, c.into_owned(), &known.categories, ("category", "categories")),
             None => cx.required(t::CATEGORY, fields, "fill in the category id, e.g. hotel"),
         };
         let district = cx.opt(t::DISTRICT).unwrap_or_default();
@@ -714,13 +779,8 @@ pub(crate) fn targets(
                 Cell::Empty => {}
             }
         }
-        let origin = Origin {
-            file,
-            line: cx.line,
-            id_col: cx.col(t::ID),
-            cert_col: 0,
-        };
-        out.push((
+        let origin = Origin::new(file, cx.line, cx.col(t::ID), 0);
+        out.push(
             Target {
                 id,
                 name,
@@ -736,9 +796,9 @@ pub(crate) fn targets(
                 extra,
             },
             origin,
-        ));
+        );
     });
-    if out.is_empty() {
+    if out.items.len() == before {
         fx.warning(
             h.line,
             None,
@@ -746,7 +806,6 @@ pub(crate) fn targets(
             &[],
         );
     }
-    out
 }
 
 /// Reads an inspector file's bytes; see [`targets`].
@@ -757,9 +816,10 @@ pub(crate) fn inspectors(
     file: usize,
     known: &Known,
     sink: &mut Sink,
-) -> Vec<(Inspector, Origin)> {
+    out: &mut Rows<Inspector>,
+) {
     let Some(table) = open_file(bytes, path, display, file, sink) else {
-        return Vec::new();
+        return;
     };
     let mut fx = FileCx {
         table: &table,
@@ -768,15 +828,16 @@ pub(crate) fn inspectors(
         sink,
     };
     let Some(h) = fx.header(INSPECTOR_FIELDS, "inspector", false) else {
-        return Vec::new();
+        return;
     };
-    let mut out = Vec::new();
+    out.reserve(table.row_estimate());
+    let before = out.items.len();
     let fields = INSPECTOR_FIELDS;
     fx.rows(&h, &mut |cx| {
         let id = cx.id(i::ID, fields, "every inspector needs an id (工号)");
         let name = cx.required(i::NAME, fields, "fill in the inspector's name");
         let department = match cx.text(i::DEPARTMENT) {
-            Some((idx, d)) => cx.known(idx, d, &known.departments, ("department", "departments")),
+            Some((idx, d)) => cx.known(idx, d.into_owned(), &known.departments, ("department", "departments")),
             None => cx.required(i::DEPARTMENT, fields, "fill in the department id, e.g. zhian"),
         };
         let certificate = cx.required(
@@ -796,13 +857,8 @@ pub(crate) fn inspectors(
         let active = cx.boolean(i::ACTIVE, true, parse_active, ACTIVE_HELP);
         let area = cx.opt(i::AREA).unwrap_or_default();
         let conflicts = cx.opt(i::CONFLICTS).map(|c| split_list(&c)).unwrap_or_default();
-        let origin = Origin {
-            file,
-            line: cx.line,
-            id_col: cx.col(i::ID),
-            cert_col: cx.col(i::CERTIFICATE),
-        };
-        out.push((
+        let origin = Origin::new(file, cx.line, cx.col(i::ID), cx.col(i::CERTIFICATE));
+        out.push(
             Inspector {
                 id,
                 name,
@@ -814,9 +870,9 @@ pub(crate) fn inspectors(
                 conflicts,
             },
             origin,
-        ));
+        );
     });
-    if out.is_empty() {
+    if out.items.len() == before {
         fx.warning(
             h.line,
             None,
@@ -824,20 +880,19 @@ pub(crate) fn inspectors(
             &[],
         );
     }
-    out
 }
 
 /// Reports every row whose `key` (if not empty) repeats an earlier row's, naming the first.
 pub(crate) fn duplicates<T>(
-    rows: &[(T, Origin)],
+    rows: &Rows<T>,
     key: impl Fn(&T) -> &str,
-    col: impl Fn(&Origin) -> usize,
+    col: impl Fn(&Origin) -> u32,
     what: &str,
     displays: &[String],
     sink: &mut Sink,
 ) {
-    let mut first: HashMap<&str, &Origin> = HashMap::with_capacity(rows.len());
-    for (row, origin) in rows {
+    let mut first: HashMap<&str, &Origin> = HashMap::with_capacity(rows.items.len());
+    for (row, origin) in rows.items.iter().zip(&rows.origins) {
         let k = key(row);
         if k.is_empty() {
             continue;
@@ -847,23 +902,20 @@ pub(crate) fn duplicates<T>(
                 first.insert(k, origin);
             }
             Some(f) => {
-                let display = displays.get(origin.file).map_or("", String::as_str);
+                let display = displays.get(origin.file()).map_or("", String::as_str);
                 let at = if f.file == origin.file {
                     format!("line {}", f.line)
                 } else {
-                    format!(
-                        "{}:{}",
-                        displays.get(f.file).map_or("", String::as_str),
-                        f.line
-                    )
+                    let first_display = displays.get(f.file()).map_or("", String::as_str);
+                    format!("{first_display}:{}", f.line)
                 };
-                let col = col(origin);
+                let col = col(origin) as usize;
                 let d = Diagnostic::error(format!("duplicate {what} `{k}`, first used at {at}"))
                     .at_line(display, origin.line, (col > 0).then_some(col))
                     .help(format!(
                         "each {what} must be unique: correct it, or delete the repeated row"
                     ));
-                sink.push(origin.file, origin.line, col, d);
+                sink.push(origin.file(), origin.line, col, d);
             }
         }
     }

@@ -158,6 +158,14 @@ impl<'a> Table<'a> {
         decode_text(bytes).map(Table::Csv)
     }
 
+    /// At least the number of rows (a CSV's line count), to size vectors once.
+    pub(crate) fn row_estimate(&self) -> usize {
+        match self {
+            Table::Csv(text) => text.bytes().filter(|&b| b == b'\n').count() + 1,
+            Table::Sheet(range) => range.height(),
+        }
+    }
+
     /// 1-based column number of cell index `i`.
     pub(crate) fn column(&self, i: usize) -> usize {
         let first = match self {

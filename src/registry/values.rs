@@ -18,15 +18,19 @@ pub(crate) fn trim(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
+/// `s` is one of `words`, ignoring ASCII case.
+fn is_one_of(s: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
 pub(crate) const TRUE_WORDS: &[&str] = &["是", "true", "yes", "1"];
 pub(crate) const FALSE_WORDS: &[&str] = &["否", "false", "no", "0"];
 
 /// 是/否, true/false, yes/no, 1/0 (any case). `None` for anything else, including empty text.
 pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    let s = s.to_lowercase();
-    if TRUE_WORDS.contains(&s.as_str()) {
+    if is_one_of(s, TRUE_WORDS) {
         Some(true)
-    } else if FALSE_WORDS.contains(&s.as_str()) {
+    } else if is_one_of(s, FALSE_WORDS) {
         Some(false)
     } else {
         None
@@ -46,10 +50,9 @@ pub(crate) const ACTIVE_WORDS: &[&str] = &["active", "正常", "在业", "存续
 pub(crate) const DEREGISTERED_WORDS: &[&str] = &["deregistered", "注销", "吊销", "停业"];
 
 pub(crate) fn parse_status(s: &str) -> Option<TargetStatus> {
-    let s = s.to_lowercase();
-    if ACTIVE_WORDS.contains(&s.as_str()) {
+    if is_one_of(s, ACTIVE_WORDS) {
         Some(TargetStatus::Active)
-    } else if DEREGISTERED_WORDS.contains(&s.as_str()) {
+    } else if is_one_of(s, DEREGISTERED_WORDS) {
         Some(TargetStatus::Deregistered)
     } else {
         None
