@@ -22,22 +22,38 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         Err(code) => return Ok(code),
     };
     match args.action {
-        Action::Check => match crate::issue::freeze_registry(&loaded) {
-            Ok(f) => {
-                println!(
-                    "ok: {} targets, {} inspectors; snapshot {} / {}",
-                    f.info.targets_rows,
-                    f.info.inspectors_rows,
-                    &f.info.targets_snapshot[..12],
-                    &f.info.inspectors_snapshot[..12]
-                );
-                for (file, sha) in &f.registry.sources {
-                    println!("  {file}  sha256 {}", &sha[..16.min(sha.len())]);
+        Action::Check => {
+            let cfg = &loaded.model.config;
+            let known = crate::registry::Known::from_model(&loaded.model);
+            match crate::registry::check(
+                &cfg.registries.targets,
+                &cfg.registries.inspectors,
+                &cfg.root,
+                &known,
+            ) {
+                Ok((registry, warnings)) => {
+                    if !warnings.is_empty() {
+                        eprint!(
+                            "{}",
+                            crate::diag::render(&crate::diag::Sources::default(), &warnings)
+                        );
+                    }
+                    let f = crate::issue::Frozen::new(registry);
+                    println!(
+                        "ok: {} targets, {} inspectors; snapshot {} / {}",
+                        f.info.targets_rows,
+                        f.info.inspectors_rows,
+                        &f.info.targets_snapshot[..12],
+                        &f.info.inspectors_snapshot[..12]
+                    );
+                    for (file, sha) in &f.registry.sources {
+                        println!("  {file}  sha256 {}", &sha[..16.min(sha.len())]);
+                    }
+                    Ok(exit::OK)
                 }
-                Ok(exit::OK)
+                Err(diags) => Ok(render_registry_problems(&diags)),
             }
-            Err(diags) => Ok(render_registry_problems(&diags)),
-        },
+        }
     }
 }
 
