@@ -86,6 +86,7 @@ impl Ranker {
     }
 
     /// SHA-256(P ‖ utf8(entity_id)).
+    #[inline]
     pub fn key(&self, entity_id: &str) -> [u8; 32] {
         let mut h = self.state.clone();
         h.update(entity_id.as_bytes());

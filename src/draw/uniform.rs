@@ -24,6 +24,7 @@ pub(crate) fn by_key(units: &[Unit], a: &Keyed, b: &Keyed) -> Ordering {
         .then_with(|| a.index.cmp(&b.index))
 }
 
+#[inline]
 fn head(key: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&key[..8]);
@@ -111,9 +112,16 @@ fn best_of(ranker: &Ranker, units: &[Unit], part: &[Unit], offset: usize, k: usi
     let cap = k.saturating_mul(2).max(1024);
     let mut buf: Vec<Keyed> = Vec::with_capacity(cap.min(part.len()));
     let mut bound: Option<Keyed> = None;
+    // The bound's first 8 bytes: a key whose first 8 bytes are larger cannot be in the top k.
+    let mut bound_head = u64::MAX;
     for (i, u) in part.iter().enumerate() {
+        let key = ranker.key(u.id);
+        let h = head(&key);
+        if h > bound_head {
+            continue;
+        }
         let cand = Keyed {
-            key: ranker.key(u.id),
+            key,
             index: offset + i,
         };
         if let Some(b) = &bound
@@ -124,6 +132,7 @@ fn best_of(ranker: &Ranker, units: &[Unit], part: &[Unit], offset: usize, k: usi
         buf.push(cand);
         if buf.len() >= cap {
             bound = prune(units, &mut buf, k);
+            bound_head = bound.as_ref().map_or(u64::MAX, |b| head(&b.key));
         }
     }
     buf
