@@ -357,7 +357,11 @@ mod tests {
         let err = sb.call(&h, target(), Dynamic::UNIT).expect_err("times out");
         assert!(started.elapsed() < Duration::from_secs(5));
         assert!(err.message.contains("50 ms time limit"), "{}", err.message);
-        let sb = Sandbox::new(ScriptLimits::default());
+        // Generous time, so that the depth and size limits are what stop these (even on a busy machine).
+        let sb = Sandbox::new(ScriptLimits {
+            timeout_ms: 60_000,
+            ..ScriptLimits::default()
+        });
         let h = hook(&sb, "fn f(t, c) { f(t, c) }").expect("compiles");
         let err = sb.call(&h, target(), Dynamic::UNIT).expect_err("too deep");
         assert!(
