@@ -686,6 +686,7 @@ fn a_draw_needs_its_snapshots_archived_first() -> TestResult {
 #[test]
 fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
     let (dir, mut store, d) = setup()?;
+    #[allow(clippy::type_complexity)]
     let cases: Vec<(&str, Box<dyn Fn(&mut NewDraw)>)> = vec![
         (
             "team for unknown target",
