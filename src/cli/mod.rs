@@ -5,7 +5,9 @@ mod check;
 mod draw;
 mod draws;
 mod plan;
+mod publish;
 mod registry;
+mod results;
 mod schedule;
 mod service;
 mod verify;
@@ -77,6 +79,12 @@ pub enum Command {
     Registry(registry::Args),
     /// Write synthetic registries of any size (for scale tests).
     GenRegistry(registry::GenArgs),
+    /// Record one inspection result (per target and checklist item).
+    Result(results::ResultArgs),
+    /// Inspection results: import filled-in task lists, list what is recorded.
+    Results(results::Args),
+    /// Publish inspection results: per draw a notice (HTML, CSV, JSON) and an index.
+    Publish(publish::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -107,6 +115,9 @@ pub fn main() -> i32 {
         Command::Audit(args) => audit::run(&cli, args),
         Command::Registry(args) => registry::run(&cli, args),
         Command::GenRegistry(args) => registry::generate(args),
+        Command::Result(args) => results::run_one(&cli, args),
+        Command::Results(args) => results::run(&cli, args),
+        Command::Publish(args) => publish::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -213,6 +213,9 @@ pub struct StatusArgs {
     /// Report as of this date (default: today).
     #[arg(long)]
     pub today: Option<NaiveDate>,
+    /// List results whose publication deadline falls within this many working days.
+    #[arg(long, default_value_t = 5)]
+    pub within: u32,
 }
 
 pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
@@ -299,6 +302,13 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
             }
         );
     }
+    problems_total += super::publish::status_section(
+        &service.loaded,
+        &service.cal,
+        &service.store,
+        now.date(),
+        args.within,
+    )?;
     Ok(if problems_total == 0 {
         exit::OK
     } else {

@@ -395,7 +395,7 @@ impl<'a> Checker<'a> {
                     ),
                 )
                 .column(e.columns.get(&Field::Category).copied())
-                .help("a recorded result is not replaced by importing again: remove this row, or make it match what was recorded"),
+                .help("a recorded result is never overwritten: remove this row, or make it match what was recorded"),
             ]));
         }
         Ok(Ok(Checked::New { draw_id, result }))

@@ -115,7 +115,9 @@ impl TargetLedger {
                 (false, false) => State::Partial,
             };
         }
-        match (self.published_on, self.deadline) {
+        // A publication after `as_of` had not happened yet on that day.
+        let published_on = self.published_on.filter(|p| *p <= as_of);
+        match (published_on, self.deadline) {
             (Some(p), Some(dl)) if p <= dl => State::OnTime,
             (Some(_), _) => State::Late,
             (None, Some(dl)) if as_of > dl => State::PublicationOverdue,

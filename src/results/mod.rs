@@ -29,6 +29,7 @@
 pub mod entry;
 pub mod import;
 pub mod ledger;
+pub mod publish;
 pub mod year;
 
 pub use crate::output::tasks::RESULT_CATEGORIES;
