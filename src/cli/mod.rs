@@ -7,6 +7,7 @@ mod draws;
 mod plan;
 mod publish;
 mod registry;
+mod report;
 mod results;
 mod schedule;
 mod service;
@@ -85,6 +86,8 @@ pub enum Command {
     Results(results::Args),
     /// Publish inspection results: per draw a notice (HTML, CSV, JSON) and an index.
     Publish(publish::Args),
+    /// The year's accountability report: HTML with charts and XLSX, from the database.
+    Report(report::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -118,6 +121,7 @@ pub fn main() -> i32 {
         Command::Result(args) => results::run_one(&cli, args),
         Command::Results(args) => results::run(&cli, args),
         Command::Publish(args) => publish::run(&cli, args),
+        Command::Report(args) => report::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -2,4 +2,6 @@
 pub mod doc;
 pub mod notice;
 pub mod plan;
+pub mod report;
+pub mod svg;
 pub mod tasks;
