@@ -1,5 +1,6 @@
 //! `suiji report --year 2023`: the year's accountability report (HTML with charts, XLSX).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
@@ -64,8 +65,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         written.push(path);
     }
 
-    println!("{} {} as of {as_of}", f.bureau, f.year);
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} {} as of {as_of}", f.bureau, f.year)?;
+    writeln!(
+        out,
         "{:<26} {:>5} {:>6} {:>9} {:>7} {:>4} {:>7} {:>7}  {:>8} {:>8}",
         "matter",
         "draws",
@@ -77,11 +80,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         "pending",
         "required",
         "achieved"
-    );
+    )?;
     for d in &f.departments {
         for m in &d.matters {
             let c = &m.counts;
-            println!(
+            writeln!(
+                out,
                 "{:<26} {:>5} {:>6} {:>9} {:>7} {:>4} {:>7} {:>7}  {:>8} {:>8}",
                 m.matter,
                 m.regular_drawn + m.holiday_drawn,
@@ -94,11 +98,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
                 m.ratio.map_or_else(|| "—".to_string(), |r| r.to_string()),
                 m.achieved_ratio
                     .map_or_else(|| "—".to_string(), crate::output::svg::percent)
-            );
+            )?;
         }
     }
     let c = &f.totals;
-    println!(
+    writeln!(
+        out,
         "{:<26} {:>5} {:>6} {:>9} {:>7} {:>4} {:>7} {:>7}",
         "total",
         f.draws.len(),
@@ -108,20 +113,21 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         c.late,
         c.missing,
         c.pending
-    );
+    )?;
     let planned = f.holidays.iter().filter(|h| h.scheduled.is_some()).count();
     let done = f
         .holidays
         .iter()
         .filter(|h| h.scheduled.is_some() && h.draw_id.is_some())
         .count();
-    println!(
+    writeln!(
+        out,
         "holiday draws {done} of {planned}; 回避 {}; unstaffed {}",
         f.conflicts.len(),
         f.unstaffed.len()
-    );
+    )?;
     for p in &written {
-        println!("wrote {}", p.display());
+        writeln!(out, "wrote {}", p.display())?;
     }
     Ok(exit::OK)
 }

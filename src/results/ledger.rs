@@ -108,8 +108,11 @@ impl TargetLedger {
         if self.unstaffed.is_some() {
             return State::Unstaffed;
         }
-        if !self.complete {
-            return match (as_of > due, self.results.is_empty()) {
+        if !self.inspected_by(as_of) {
+            let started = self.results.iter().any(|r| {
+                NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").is_ok_and(|d| d <= as_of)
+            });
+            return match (as_of > due, !started) {
                 (true, _) => State::InspectionOverdue,
                 (false, true) => State::NotInspected,
                 (false, false) => State::Partial,
@@ -123,6 +126,11 @@ impl TargetLedger {
             (None, Some(dl)) if as_of > dl => State::PublicationOverdue,
             (None, _) => State::AwaitingPublication,
         }
+    }
+
+    /// Completely inspected on or before `as_of` (results dated later had not happened yet).
+    pub fn inspected_by(&self, as_of: NaiveDate) -> bool {
+        self.complete && self.inspection_end.is_some_and(|d| d <= as_of)
     }
 
     /// The overall result (see [`super::summary_category`]).

@@ -34,12 +34,12 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add_target(&mut self, t: &TargetLedger, state: State, due: NaiveDate) {
+    fn add_target(&mut self, t: &TargetLedger, state: State, due: NaiveDate, as_of: NaiveDate) {
         self.drawn += 1;
         if state == State::Unstaffed {
             self.unstaffed += 1;
         }
-        if t.complete {
+        if t.inspected_by(as_of) {
             self.inspected += 1;
             if t.inspection_end.is_some_and(|d| d > due) {
                 self.inspected_after_due += 1;
@@ -211,7 +211,11 @@ pub fn year_figures(
     year: i32,
     as_of: NaiveDate,
 ) -> Result<YearFigures, LedgerError> {
-    let all = ledgers(store, model, cal, &DrawFilter::year(year))?;
+    // Draws issued after `as_of` had not happened yet.
+    let all: Vec<DrawLedger> = ledgers(store, model, cal, &DrawFilter::year(year))?
+        .into_iter()
+        .filter(|l| l.issue_date <= as_of)
+        .collect();
     let (schedule, problems) = year_schedule(model, cal, year);
     let schedule_problems = problems
         .iter()
@@ -233,7 +237,7 @@ pub fn year_figures(
         let d = &l.draw;
         let mut counts = Counts::default();
         for t in &l.targets {
-            counts.add_target(t, t.state(l.due_date, as_of), l.due_date);
+            counts.add_target(t, t.state(l.due_date, as_of), l.due_date, as_of);
             for r in &t.results {
                 *category_counts.entry(r.category.clone()).or_default() += 1;
             }
@@ -477,7 +481,7 @@ fn holiday_row(
     let mut counts = Counts::default();
     if let Some(l) = drawn {
         for t in &l.targets {
-            counts.add_target(t, t.state(l.due_date, as_of), l.due_date);
+            counts.add_target(t, t.state(l.due_date, as_of), l.due_date, as_of);
         }
     }
     HolidayFigures {
