@@ -974,3 +974,50 @@ fn a_clean_result_puts_the_target_in_cooldown_for_the_next_draw() {
     ]));
     assert_eq!(code, 0, "{out}\n{err}");
 }
+
+#[test]
+fn several_files_import_together_or_not_at_all() {
+    let p = simulated();
+    let (hh, mut hotel) = tasks(&p, "zhian.hotel", "2023-H1");
+    let (fh, mut guns) = tasks(&p, "zhian.firearms", "2023");
+    let ht = targets_of(&hotel);
+    let gt = targets_of(&guns);
+    fill(&mut hotel, &ht[0], "未发现问题", "2023-03-02");
+    fill(&mut guns, &gt[0], "未发现问题", "2023-03-02");
+    fill(&mut guns, &gt[1], "未发现问题", "2023-03-32");
+    p.write("hotel.csv", &csv_text(&hh, &hotel));
+    p.write("guns.csv", &csv_text(&fh, &guns));
+    let (code, _, err) = run(p.suiji(&["results", "import", "hotel.csv", "guns.csv"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("guns.csv:") && err.contains("\"2023-03-32\""),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(
+        results_list(&p, &hotel[0][DRAW]).is_empty(),
+        "hotel.csv was imported alone"
+    );
+
+    // The same rows in two files: the second names the first by file and line.
+    p.write("hotel-copy.csv", &csv_text(&hh, &hotel));
+    let (code, _, err) = run(p.suiji(&["results", "import", "hotel.csv", "hotel-copy.csv"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("hotel-copy.csv:2") && err.contains("(the first is at hotel.csv:2)"),
+        "{err}"
+    );
+
+    fill(&mut guns, &gt[1], "未发现问题", "2023-03-31");
+    p.write("guns.csv", &csv_text(&fh, &guns));
+    let (code, out, err) = run(p.suiji(&["results", "import", "hotel.csv", "guns.csv"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("zhian.hotel 2023-H1") && out.contains("zhian.firearms 2023"),
+        "{out}"
+    );
+    // Four hotel items, three firearms items per target.
+    assert!(out.contains("imported 10 results"), "{out}");
+    assert_eq!(results_list(&p, &hotel[0][DRAW]).len(), 4);
+    assert_eq!(results_list(&p, &guns[0][DRAW]).len(), 6);
+}

@@ -331,9 +331,11 @@ impl<'a> Checker<'a> {
         let key = (draw_id, result.target_id.clone(), item.clone());
         let o = e.origin.as_ref();
         if let Some(first) = self.seen.get(&key) {
-            let at = first
-                .as_ref()
-                .map_or_else(|| "earlier".to_string(), |f| format!("on line {}", f.line));
+            let at = match (first, o) {
+                (Some(f), Some(here)) if f.file == here.file => format!("on line {}", f.line),
+                (Some(f), _) => format!("at {f}"),
+                (None, _) => "given earlier".to_string(),
+            };
             return Ok(Err(vec![
                 Problem::error(
                     o,
