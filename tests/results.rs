@@ -1021,3 +1021,123 @@ fn several_files_import_together_or_not_at_all() {
     assert_eq!(results_list(&p, &hotel[0][DRAW]).len(), 4);
     assert_eq!(results_list(&p, &guns[0][DRAW]).len(), 6);
 }
+
+#[test]
+fn conflicts_and_unstaffed_targets_reach_status_and_the_report() {
+    let p = Project::shipped();
+    // Every 治安 inspector declares a conflict (回避) with one hotel the H1 draw picks.
+    let hotel = "9237132611798C4WEN";
+    let registry = p.read("config/registry/inspectors.csv");
+    let edited: Vec<String> = registry
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f.len() == 8 && f[2] == "zhian" {
+                format!("{},{hotel}", f[..7].join(","))
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    p.write(
+        "config/registry/inspectors.csv",
+        &(edited.join("\n") + "\n"),
+    );
+    let (code, out, err) = run(p.suiji(&["simulate", "--year", "2023", "--seed", "demo"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H1/manifest.json"))
+            .expect("manifest");
+    let selected = manifest["selected"].as_array().expect("selected");
+    let s = selected
+        .iter()
+        .find(|s| s["target_id"] == hotel)
+        .expect("the hotel is still drawn");
+    assert!(s["unstaffed"].is_string(), "{s}");
+    let conflicts = manifest["inspector_skips"]
+        .as_array()
+        .expect("skips")
+        .iter()
+        .filter(|k| k["target_id"] == hotel && k["reason"] == "declared_conflict")
+        .count();
+    assert!(conflicts >= 2, "{conflicts}");
+
+    // No result can be entered for it.
+    let (header, rows) = tasks(&p, "zhian.hotel", "2023-H1");
+    assert!(
+        rows.iter().all(|r| r[TARGET] != hotel),
+        "an unstaffed target has no task rows"
+    );
+    let mut row = rows[0].clone();
+    row[TARGET] = hotel.into();
+    row[CATEGORY] = "未发现问题".into();
+    row[DATE] = "2023-03-01".into();
+    row[SIGNED] = row[TEAM].clone();
+    p.write("unstaffed.csv", &csv_text(&header, &[row]));
+    let (code, _, err) = import(&p, "unstaffed.csv");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("unstaffed.csv:2") && err.contains("has no team"),
+        "{err}"
+    );
+
+    let (_, out, _) = run(p.suiji(&["status", "--today", "2023-03-01"]));
+    assert!(
+        out.contains("UNSTAFFED")
+            && out.contains("zhian.hotel 2023-H1: 1 drawn target with no team"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(p.suiji(&["report", "--year", "2023", "--today", "2024-06-28"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let xlsx = p.path("out/reports/report-2023.xlsx");
+    let sheet = xlsx_rows(&xlsx, "回避");
+    let listed = sheet
+        .iter()
+        .skip(3)
+        .filter(|r| text(&r[5]).contains(hotel) && text(&r[4]).starts_with("申报回避"))
+        .count();
+    assert_eq!(listed, conflicts + count_other_conflicts(&p, hotel));
+    let unstaffed = xlsx_rows(&xlsx, "未配员对象");
+    assert!(
+        unstaffed.iter().skip(3).any(|r| text(&r[3]) == hotel),
+        "{unstaffed:?}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("holiday draws"))
+        .expect("summary");
+    assert!(
+        !line.contains("回避 0") && !line.contains("unstaffed 0"),
+        "{line}"
+    );
+    let html = p.read("out/reports/report-2023.html");
+    assert!(
+        html.contains("执法检查人员回避") || html.contains("回避的检查人员"),
+        "no 回避 section"
+    );
+}
+
+/// 回避 entries for `hotel` in every other draw of the simulated year.
+fn count_other_conflicts(p: &Project, hotel: &str) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(p.path("out/draws"))
+        .expect("draws")
+        .flatten()
+    {
+        for period in std::fs::read_dir(entry.path()).expect("periods").flatten() {
+            let path = period.path().join("manifest.json");
+            if path == p.path("out/draws/zhian.hotel/2023-H1/manifest.json") || !path.exists() {
+                continue;
+            }
+            let m: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            n += m["inspector_skips"].as_array().map_or(0, |a| {
+                a.iter()
+                    .filter(|k| k["target_id"] == hotel && k["reason"] == "declared_conflict")
+                    .count()
+            });
+        }
+    }
+    n
+}
