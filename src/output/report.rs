@@ -579,7 +579,8 @@ pub fn html(f: &YearFigures) -> String {
         "未完成：抽取后未检查（已过完成期限）、检查后未公示（已过公示期限）或未能配备检查人员的对象。未到期：尚在完成期限或公示期限内。".into(),
         "实际比例：常规抽取中已公示户数除以符合条件户数；每期均不低于应抽比例且计划抽取均已执行的为达标。".into(),
     ]));
-    crate::output::doc::html(&doc)
+    // The tables are wide: give the page more room than a letter-sized document.
+    crate::output::doc::html(&doc).replacen("max-width:48em", "max-width:80em", 1)
 }
 
 /// The report as a workbook: one sheet per table, plus a summary sheet first.
