@@ -11,6 +11,7 @@ pub mod draw;
 pub mod issue;
 pub mod output;
 pub mod registry;
+pub mod results;
 pub mod rules;
 pub mod schedule;
 pub mod script;

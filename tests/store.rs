@@ -1230,3 +1230,84 @@ fn scheduler_events_are_logged_and_filtered() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn a_batch_of_results_for_several_draws_is_recorded_whole_or_not_at_all() -> TestResult {
+    let (_dir, mut store, d) = setup()?;
+    let a = store.record_draw(&d, Redraw::No)?;
+    let mut other = d.clone();
+    other.period = "2025-Q2".into();
+    let b = store.record_draw(&other, Redraw::No)?;
+    let entered = "2025-04-11T09:00:00+08:00";
+    // The second draw's rows name a target it does not have: nothing of either is recorded.
+    let err = store.record_results_batch(
+        &[
+            (
+                a,
+                vec![result("T1", Some("1.1")), result("T1", Some("1.2"))],
+            ),
+            (
+                b,
+                vec![result("T3", Some("1.1")), result("T9", Some("1.1"))],
+            ),
+        ],
+        entered,
+        "clerk",
+    );
+    assert!(matches!(err, Err(StoreError::NotInDraw { .. })), "{err:?}");
+    assert!(store.results(a)?.is_empty() && store.results(b)?.is_empty());
+    let before = store.audit_entries(0, 100)?.len();
+
+    let ids = store.record_results_batch(
+        &[
+            (
+                a,
+                vec![result("T1", Some("1.1")), result("T1", Some("1.2"))],
+            ),
+            (b, vec![result("T3", Some("1.1"))]),
+        ],
+        entered,
+        "clerk",
+    )?;
+    assert_eq!((ids[0].len(), ids[1].len()), (2, 1));
+    let audit = store.audit_entries(0, 100)?;
+    assert_eq!(audit.len(), before + 2, "one audit entry per draw");
+    assert!(audit[before..].iter().all(|e| e.action == "results.record"));
+    Ok(())
+}
+
+#[test]
+fn a_publication_marks_exactly_its_results() -> TestResult {
+    let (_dir, mut store, d) = setup()?;
+    let id = store.record_draw(&d, Redraw::No)?;
+    let ids = store.record_results(
+        id,
+        &[result("T1", Some("1.1")), result("T3", Some("1.1"))],
+        "2025-02-11T09:00:00+08:00",
+        "clerk",
+    )?;
+    let publication = |result_ids: Vec<i64>, at: &str| suiji::store::NewPublication {
+        draw_id: id,
+        published_at: at.into(),
+        actor: "publisher".into(),
+        files: json!({"targets": ["T1"]}),
+        result_ids,
+    };
+    store.record_publications(&[publication(vec![ids[0]], "2025-03-01T12:00:00+08:00")])?;
+    let rows = store.results(id)?;
+    assert_eq!(
+        rows[0].published_at.as_deref(),
+        Some("2025-03-01T12:00:00+08:00")
+    );
+    assert_eq!(rows[1].published_at, None);
+    // Publishing a result twice refuses the whole batch.
+    let err = store.record_publications(&[
+        publication(vec![ids[1]], "2025-03-05T12:00:00+08:00"),
+        publication(vec![ids[0]], "2025-03-05T12:00:00+08:00"),
+    ]);
+    assert!(matches!(err, Err(StoreError::Invalid { .. })), "{err:?}");
+    assert_eq!(store.results(id)?[1].published_at, None);
+    assert_eq!(store.publications(id)?.len(), 1);
+    assert_eq!(store.publications(id)?[0].results_count, 1);
+    Ok(())
+}

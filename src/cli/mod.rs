@@ -5,7 +5,10 @@ mod check;
 mod draw;
 mod draws;
 mod plan;
+mod publish;
 mod registry;
+mod report;
+mod results;
 mod schedule;
 mod service;
 mod verify;
@@ -77,6 +80,14 @@ pub enum Command {
     Registry(registry::Args),
     /// Write synthetic registries of any size (for scale tests).
     GenRegistry(registry::GenArgs),
+    /// Record one inspection result (per target and checklist item).
+    Result(results::ResultArgs),
+    /// Inspection results: import filled-in task lists, list what is recorded.
+    Results(results::Args),
+    /// Publish inspection results: per draw a notice (HTML, CSV, JSON) and an index.
+    Publish(publish::Args),
+    /// The year's accountability report: HTML with charts and XLSX, from the database.
+    Report(report::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -107,6 +118,10 @@ pub fn main() -> i32 {
         Command::Audit(args) => audit::run(&cli, args),
         Command::Registry(args) => registry::run(&cli, args),
         Command::GenRegistry(args) => registry::generate(args),
+        Command::Result(args) => results::run_one(&cli, args),
+        Command::Results(args) => results::run(&cli, args),
+        Command::Publish(args) => publish::run(&cli, args),
+        Command::Report(args) => report::run(&cli, args),
     };
     match result {
         Ok(code) => code,

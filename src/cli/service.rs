@@ -116,9 +116,10 @@ pub struct SimulateArgs {
     /// The year to run through.
     #[arg(long)]
     pub year: i32,
-    /// Seed text for every draw (default: the OS, as the service would).
-    #[arg(long)]
-    pub seed: Option<String>,
+    /// Seed text for the year's draws. A simulation is reproducible by default (the same text
+    /// gives the same draws); `--seed os` takes each seed from the OS, as the service does.
+    #[arg(long, default_value = "demo")]
+    pub seed: String,
 }
 
 pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
@@ -138,7 +139,11 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
     let end = year_start(args.year + 1) - chrono::Duration::seconds(1);
     let mut clock = SimClock { now: start, end };
     let mut service = Service::new(cli.config.clone(), loaded, cal, store, "simulate", start);
-    service.seed = args.seed.clone().map(SeedChoice::Given);
+    service.seed = Some(if args.seed == "os" {
+        SeedChoice::Os
+    } else {
+        SeedChoice::Given(args.seed.clone())
+    });
     let (_tx, rx) = mpsc::channel();
     let began = std::time::Instant::now();
     let _ = run_loop(&mut service, &mut clock, &rx, false);
@@ -213,6 +218,9 @@ pub struct StatusArgs {
     /// Report as of this date (default: today).
     #[arg(long)]
     pub today: Option<NaiveDate>,
+    /// List results whose publication deadline falls within this many working days.
+    #[arg(long, default_value_t = 5)]
+    pub within: u32,
 }
 
 pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
@@ -299,6 +307,13 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
             }
         );
     }
+    problems_total += super::publish::status_section(
+        &service.loaded,
+        &service.cal,
+        &service.store,
+        now.date(),
+        args.within,
+    )?;
     Ok(if problems_total == 0 {
         exit::OK
     } else {

@@ -124,11 +124,20 @@ pub fn history(
                     .inspections_this_year += 1;
             }
         }
+        // A target's inspection under this draw was clean when every result recorded for it
+        // (one per checklist item) is clean; it happened on the latest of their dates.
+        let mut per_target: BTreeMap<String, (bool, Option<NaiveDate>)> = BTreeMap::new();
         for r in store.results(d.id)? {
-            if engine::CLEAN_RESULTS.contains(&r.category.as_str())
-                && let Ok(date) = NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d")
-            {
-                let e = entries.entry(r.target_id.clone()).or_default();
+            let e = per_target
+                .entry(r.target_id.clone())
+                .or_insert((true, None));
+            e.0 &= engine::CLEAN_RESULTS.contains(&r.category.as_str());
+            e.1 =
+                e.1.max(NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok());
+        }
+        for (target, (clean, date)) in per_target {
+            if clean && let Some(date) = date {
+                let e = entries.entry(target).or_default();
                 e.last_clean = e.last_clean.max(Some(date));
             }
         }

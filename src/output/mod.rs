@@ -1,4 +1,7 @@
 //! Printed outputs: plan documents, task lists, notices and reports.
 pub mod doc;
+pub mod notice;
 pub mod plan;
+pub mod report;
+pub mod svg;
 pub mod tasks;

@@ -8,9 +8,9 @@
 mod canonical;
 pub mod generate;
 mod read;
-mod table;
+pub(crate) mod table;
 pub mod types;
-mod values;
+pub(crate) mod values;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -35,7 +35,7 @@ pub use draws::{
 };
 pub use error::{BUSY_TIMEOUT_SECS, StoreError};
 pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent};
-pub use results::{NewResult, PublicationRow, ResultRow};
+pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind};
 

@@ -54,6 +54,18 @@ pub struct PublicationRow {
     pub results_count: u64,
 }
 
+/// A publication of some of a draw's results ([`Store::record_publications`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPublication {
+    pub draw_id: i64,
+    pub published_at: String,
+    pub actor: String,
+    /// What was published, as the output module described it.
+    pub files: serde_json::Value,
+    /// The results this publication makes public (each must be unpublished).
+    pub result_ids: Vec<i64>,
+}
+
 fn draw_status(c: &Connection, draw_id: i64) -> R<String> {
     c.prepare_cached("SELECT status FROM draws WHERE id = ?1")?
         .query_row([draw_id], |r| r.get(0))
@@ -68,6 +80,89 @@ fn require_active(c: &Connection, draw_id: i64) -> R<()> {
     Ok(())
 }
 
+fn insert_results(
+    tx: &Connection,
+    draw_id: i64,
+    rows: &[NewResult],
+    entered_at: &str,
+    actor: &str,
+) -> R<Vec<i64>> {
+    require_active(tx, draw_id)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for r in rows {
+        let in_draw: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)",
+            )?
+            .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
+        if !in_draw {
+            return Err(StoreError::NotInDraw {
+                draw_id,
+                target_id: r.target_id.clone(),
+            }
+            .into());
+        }
+        let duplicate: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = ?1 AND target_id = ?2
+                    AND ifnull(checklist_item, '') = ifnull(?3, ''))",
+            )?
+            .query_row(params![draw_id, r.target_id, r.checklist_item], |row| {
+                row.get(0)
+            })?;
+        if duplicate {
+            return Err(StoreError::DuplicateResult {
+                draw_id,
+                target_id: r.target_id.clone(),
+                checklist_item: r.checklist_item.clone(),
+            }
+            .into());
+        }
+        let inspectors = serde_json::to_string(&r.inspectors_signed)
+            .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?;
+        tx.prepare_cached(
+            "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
+                inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            draw_id,
+            r.target_id,
+            r.checklist_item,
+            r.category,
+            r.remarks,
+            r.inspection_date,
+            inspectors,
+            entered_at,
+            actor,
+            r.source_file,
+            r.source_line,
+        ])?;
+        ids.push(tx.last_insert_rowid());
+    }
+    let mut sources: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.source_file.as_deref())
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let detail = json!({
+        "draw_id": draw_id,
+        "count": ids.len(),
+        "ids": ids,
+        "source_files": sources,
+    });
+    audit::append(
+        tx,
+        entered_at,
+        actor,
+        "results.record",
+        &format!("draw:{draw_id}"),
+        &detail,
+    )?;
+    Ok(ids)
+}
+
 impl Store {
     /// Records results for one active draw, with one audit entry, in one transaction;
     /// returns the new ids in order. Every target must be one the draw selected, and a
@@ -79,10 +174,23 @@ impl Store {
         entered_at: &str,
         actor: &str,
     ) -> Result<Vec<i64>, StoreError> {
+        let mut ids = self.record_results_batch(&[(draw_id, rows.to_vec())], entered_at, actor)?;
+        Ok(ids.pop().unwrap_or_default())
+    }
+
+    /// Records results for several draws at once (e.g. one imported file covering two
+    /// draws): one transaction for all of them, one audit entry per draw. Either every row is
+    /// recorded or none is. Returns the new ids per draw, in the order given.
+    pub fn record_results_batch(
+        &mut self,
+        batches: &[(i64, Vec<NewResult>)],
+        entered_at: &str,
+        actor: &str,
+    ) -> Result<Vec<Vec<i64>>, StoreError> {
         let check = || -> R<()> {
             non_empty("entered_at", entered_at)?;
             non_empty("actor", actor)?;
-            for r in rows {
+            for r in batches.iter().flat_map(|(_, rows)| rows) {
                 non_empty("result category", &r.category)?;
                 date("inspection_date", &r.inspection_date)?;
                 if r.source_line == Some(0) {
@@ -93,67 +201,11 @@ impl Store {
         };
         check().map_err(|f| f.into_store(&self.path))?;
         self.write(|tx| {
-            require_active(tx, draw_id)?;
-            let mut ids = Vec::with_capacity(rows.len());
-            for r in rows {
-                let in_draw: bool = tx
-                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM draw_targets
-                            WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)")?
-                    .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
-                if !in_draw {
-                    return Err(StoreError::NotInDraw {
-                        draw_id,
-                        target_id: r.target_id.clone(),
-                    }
-                    .into());
-                }
-                let duplicate: bool = tx
-                    .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = ?1 AND target_id = ?2
-                            AND ifnull(checklist_item, '') = ifnull(?3, ''))",
-                    )?
-                    .query_row(params![draw_id, r.target_id, r.checklist_item], |row| row.get(0))?;
-                if duplicate {
-                    return Err(StoreError::DuplicateResult {
-                        draw_id,
-                        target_id: r.target_id.clone(),
-                        checklist_item: r.checklist_item.clone(),
-                    }
-                    .into());
-                }
-                let inspectors = serde_json::to_string(&r.inspectors_signed)
-                    .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?;
-                tx.prepare_cached(
-                    "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
-                        inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )?
-                .execute(params![
-                    draw_id,
-                    r.target_id,
-                    r.checklist_item,
-                    r.category,
-                    r.remarks,
-                    r.inspection_date,
-                    inspectors,
-                    entered_at,
-                    actor,
-                    r.source_file,
-                    r.source_line,
-                ])?;
-                ids.push(tx.last_insert_rowid());
+            let mut all = Vec::with_capacity(batches.len());
+            for (draw_id, rows) in batches {
+                all.push(insert_results(tx, *draw_id, rows, entered_at, actor)?);
             }
-            let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.source_file.as_deref()).collect();
-            sources.sort_unstable();
-            sources.dedup();
-            let detail = json!({
-                "draw_id": draw_id,
-                "count": ids.len(),
-                "ids": ids,
-                "source_files": sources,
-            });
-            audit::append(tx, entered_at, actor, "results.record", &format!("draw:{draw_id}"), &detail)?;
-            Ok(ids)
+            Ok(all)
         })
     }
 
@@ -244,6 +296,79 @@ impl Store {
                 &detail,
             )?;
             Ok(id)
+        })
+    }
+
+    /// Records several publications at once, each marking exactly the results it lists as
+    /// published at its time: one transaction for all, one audit entry per publication.
+    /// A listed result that is not part of its draw or is already published refuses the
+    /// whole batch. Returns the publications' ids in order.
+    pub fn record_publications(&mut self, pubs: &[NewPublication]) -> Result<Vec<i64>, StoreError> {
+        let check = || -> R<Vec<String>> {
+            let mut texts = Vec::with_capacity(pubs.len());
+            for p in pubs {
+                non_empty("published_at", &p.published_at)?;
+                non_empty("actor", &p.actor)?;
+                texts.push(
+                    serde_json::to_string(&p.files)
+                        .map_err(|e| StoreError::invalid("files", e.to_string()))?,
+                );
+            }
+            Ok(texts)
+        };
+        let texts = check().map_err(|f| f.into_store(&self.path))?;
+        self.write(|tx| {
+            let mut out = Vec::with_capacity(pubs.len());
+            for (p, files_text) in pubs.iter().zip(&texts) {
+                require_active(tx, p.draw_id)?;
+                for rid in &p.result_ids {
+                    let n = tx
+                        .prepare_cached(
+                            "UPDATE results SET published_at = ?1
+                             WHERE id = ?2 AND draw_id = ?3 AND published_at IS NULL",
+                        )?
+                        .execute(params![p.published_at, rid, p.draw_id])?;
+                    if n != 1 {
+                        return Err(StoreError::invalid(
+                            "result_ids",
+                            format!(
+                                "result {rid} is not an unpublished result of draw #{}",
+                                p.draw_id
+                            ),
+                        )
+                        .into());
+                    }
+                }
+                tx.execute(
+                    "INSERT INTO publications (draw_id, published_at, actor, files, results_count)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        p.draw_id,
+                        p.published_at,
+                        p.actor,
+                        files_text,
+                        p.result_ids.len() as i64
+                    ],
+                )?;
+                let id = tx.last_insert_rowid();
+                let detail = json!({
+                    "draw_id": p.draw_id,
+                    "publication_id": id,
+                    "results_published": p.result_ids.len(),
+                    "result_ids": p.result_ids,
+                    "files": p.files,
+                });
+                audit::append(
+                    tx,
+                    &p.published_at,
+                    &p.actor,
+                    "publication.record",
+                    &format!("draw:{}", p.draw_id),
+                    &detail,
+                )?;
+                out.push(id);
+            }
+            Ok(out)
         })
     }
 

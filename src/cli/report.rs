@@ -1,0 +1,133 @@
+//! `suiji report --year 2023`: the year's accountability report (HTML with charts, XLSX).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::results::today_local;
+use super::{Cli, exit, load_calendar, load_rules, open_store, write_atomic};
+use crate::results::year::year_figures;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Xlsx,
+    Both,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The year to report on.
+    #[arg(long)]
+    pub year: i32,
+    /// Which files to write.
+    #[arg(long, value_enum, default_value = "both")]
+    pub format: ReportFormat,
+    /// Folder for the files (default: <output>/reports).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Figures as they stood on this day (default: today). What was not due yet counts as pending.
+    #[arg(long)]
+    pub today: Option<NaiveDate>,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
+    let loaded = match load_rules(cli) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let cal = match load_calendar(&loaded, false) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    if let Err(code) = super::require_year(&cal, args.year) {
+        return Ok(code);
+    }
+    let store = open_store(&loaded)?;
+    let as_of = args.today.unwrap_or_else(|| today_local(&loaded));
+    let f = year_figures(&store, &loaded.model, &cal, args.year, as_of)?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| loaded.model.config.output_dir.join("reports"));
+    let mut written = Vec::new();
+    if matches!(args.format, ReportFormat::Html | ReportFormat::Both) {
+        let path = dir.join(format!("report-{}.html", args.year));
+        write_atomic(&path, crate::output::report::html(&f).as_bytes())?;
+        written.push(path);
+    }
+    if matches!(args.format, ReportFormat::Xlsx | ReportFormat::Both) {
+        let bytes = crate::output::report::xlsx(&f)
+            .map_err(|e| anyhow::anyhow!("cannot build the workbook: {e}"))?;
+        let path = dir.join(format!("report-{}.xlsx", args.year));
+        write_atomic(&path, &bytes)?;
+        written.push(path);
+    }
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} {} as of {as_of}", f.bureau, f.year)?;
+    writeln!(
+        out,
+        "{:<26} {:>5} {:>6} {:>9} {:>7} {:>4} {:>7} {:>7}  {:>8} {:>8}",
+        "matter",
+        "draws",
+        "drawn",
+        "inspected",
+        "on-time",
+        "late",
+        "missing",
+        "pending",
+        "required",
+        "achieved"
+    )?;
+    for d in &f.departments {
+        for m in &d.matters {
+            let c = &m.counts;
+            writeln!(
+                out,
+                "{:<26} {:>5} {:>6} {:>9} {:>7} {:>4} {:>7} {:>7}  {:>8} {:>8}",
+                m.matter,
+                m.regular_drawn + m.holiday_drawn,
+                c.drawn,
+                c.inspected,
+                c.on_time,
+                c.late,
+                c.missing,
+                c.pending,
+                m.ratio.map_or_else(|| "—".to_string(), |r| r.to_string()),
+                m.achieved_ratio
+                    .map_or_else(|| "—".to_string(), crate::output::svg::percent)
+            )?;
+        }
+    }
+    let c = &f.totals;
+    writeln!(
+        out,
+        "{:<26} {:>5} {:>6} {:>9} {:>7} {:>4} {:>7} {:>7}",
+        "total",
+        f.draws.len(),
+        c.drawn,
+        c.inspected,
+        c.on_time,
+        c.late,
+        c.missing,
+        c.pending
+    )?;
+    let planned = f.holidays.iter().filter(|h| h.scheduled.is_some()).count();
+    let done = f
+        .holidays
+        .iter()
+        .filter(|h| h.scheduled.is_some() && h.draw_id.is_some())
+        .count();
+    writeln!(
+        out,
+        "holiday draws {done} of {planned}; 回避 {}; unstaffed {}",
+        f.conflicts.len(),
+        f.unstaffed.len()
+    )?;
+    for p in &written {
+        writeln!(out, "wrote {}", p.display())?;
+    }
+    Ok(exit::OK)
+}

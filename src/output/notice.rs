@@ -1,0 +1,232 @@
+//! Public notices of inspection results (一公开): per draw a standalone HTML page, a CSV and a
+//! JSON feed, plus an index of every notice. Only target fields the config marks public appear;
+//! inspectors, teams and remarks never do.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::output::doc::{Block, Document, esc};
+use crate::output::tasks::public_field_label;
+
+/// Format id of the JSON feed; change only with a new value.
+pub const NOTICE_FORMAT: &str = "suiji-notice/1";
+
+/// One inspected target on a notice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeEntry {
+    /// Public fields as (field id, value), in the config's order.
+    #[serde(serialize_with = "fields_as_map")]
+    pub fields: Vec<(String, String)>,
+    /// Day the inspection ended (latest 检查日期).
+    pub inspection_date: String,
+    /// The overall result (未发现问题, or the problem categories found).
+    pub result: String,
+    /// Per checklist item: (item id, item text, category).
+    pub items: Vec<NoticeItem>,
+    /// Day the result was first published.
+    pub published_on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeItem {
+    pub item: String,
+    pub text: String,
+    pub result: String,
+}
+
+fn fields_as_map<S: serde::Serializer>(
+    fields: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(fields.len()))?;
+    for (k, v) in fields {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
+}
+
+/// The notice of one draw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notice {
+    pub format: String,
+    pub bureau: String,
+    pub department: String,
+    pub matter: String,
+    pub matter_name: String,
+    pub period: String,
+    pub period_label: String,
+    pub draw_id: i64,
+    /// 抽取编号 (first 12 hex digits of the manifest hash).
+    pub draw_ref: String,
+    pub manifest_hash: String,
+    pub issue_date: String,
+    /// Targets drawn.
+    pub drawn: usize,
+    /// Where the notice is published (from the rules).
+    pub channel: String,
+    pub deadline_working_days: u32,
+    /// Day of this publication.
+    pub published_on: String,
+    /// Public fields, in order.
+    pub public_fields: Vec<String>,
+    pub entries: Vec<NoticeEntry>,
+}
+
+impl Notice {
+    fn header(&self) -> Vec<String> {
+        let mut h: Vec<String> = vec!["序号".into()];
+        h.extend(
+            self.public_fields
+                .iter()
+                .map(|f| public_field_label(f).to_string()),
+        );
+        h.extend(["检查日期", "检查结果", "公示日期"].map(String::from));
+        h
+    }
+
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut r = vec![(i + 1).to_string()];
+                r.extend(e.fields.iter().map(|(_, v)| v.clone()));
+                r.push(e.inspection_date.clone());
+                r.push(e.result.clone());
+                r.push(e.published_on.clone());
+                r
+            })
+            .collect()
+    }
+
+    /// The standalone HTML page.
+    pub fn html(&self) -> String {
+        let mut doc = Document::new(format!(
+            "{} {} 抽查结果公示",
+            self.matter_name, self.period_label
+        ));
+        doc.push(Block::Title(format!(
+            "{}“双随机、一公开”抽查结果公示",
+            self.bureau
+        )));
+        doc.push(Block::Subtitle(format!(
+            "{}（{}）　公示日期 {}",
+            self.matter_name, self.period_label, self.published_on
+        )));
+        doc.para(format!(
+            "根据“双随机、一公开”抽查工作计划，本机关于 {} 随机抽取检查对象 {} 户（抽取编号 {}，抽取清单校验值 {}）。现将已完成检查的 {} 户检查对象的抽查结果公示如下。",
+            self.issue_date,
+            self.drawn,
+            self.draw_ref,
+            self.manifest_hash,
+            self.entries.len()
+        ));
+        let header = self.header();
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        doc.table(&header, self.rows());
+        doc.para(format!(
+            "抽查结果按全国统一的抽查结果类别公示；检查结果自检查完成之日起 {} 个工作日内公示。公示渠道：{}。",
+            self.deadline_working_days, self.channel
+        ));
+        if self.entries.len() < self.drawn {
+            doc.para(format!(
+                "其余 {} 户检查对象的抽查结果，待检查完成后依期公示。",
+                self.drawn - self.entries.len()
+            ));
+        }
+        crate::output::doc::html(&doc)
+    }
+
+    /// The CSV (UTF-8 with BOM, for Excel).
+    pub fn csv(&self) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
+        let mut header = vec!["抽查事项".to_string(), "期次".to_string()];
+        header.extend(self.header().into_iter().skip(1));
+        header.push("抽取编号".into());
+        let _ = w.write_record(&header);
+        for e in &self.entries {
+            let mut r = vec![self.matter_name.clone(), self.period.clone()];
+            r.extend(e.fields.iter().map(|(_, v)| v.clone()));
+            r.push(e.inspection_date.clone());
+            r.push(e.result.clone());
+            r.push(e.published_on.clone());
+            r.push(self.draw_ref.clone());
+            let _ = w.write_record(&r);
+        }
+        w.into_inner().unwrap_or_default()
+    }
+
+    /// The JSON feed.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// One line of the index of notices.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndexEntry {
+    pub year: String,
+    pub matter: String,
+    pub matter_name: String,
+    pub period: String,
+    pub period_label: String,
+    pub drawn: usize,
+    pub published: usize,
+    pub last_published: String,
+    /// Folder of the notice, relative to the index.
+    pub href: String,
+}
+
+const INDEX_CSS: &str = "body{font-family:'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}\
+h1{font-size:20pt;text-align:center}h2{font-size:14pt;margin-top:1.5em}\
+table{border-collapse:collapse;width:100%;font-size:11pt}th,td{border:1px solid #999;padding:.3em .5em;text-align:left}th{background:#eee}";
+
+/// The index page of every notice, newest year first.
+pub fn index_html(bureau: &str, entries: &[IndexEntry]) -> String {
+    let mut h = String::new();
+    let _ = writeln!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{0}“双随机、一公开”抽查结果公示</title>\n<style>{INDEX_CSS}</style>\n</head>\n<body>\n<h1>{0}“双随机、一公开”抽查结果公示</h1>",
+        esc(bureau)
+    );
+    let mut years: Vec<&str> = entries.iter().map(|e| e.year.as_str()).collect();
+    years.sort_unstable_by(|a, b| b.cmp(a));
+    years.dedup();
+    if years.is_empty() {
+        h.push_str("<p>尚无公示。</p>\n");
+    }
+    for y in years {
+        let _ = writeln!(
+            h,
+            "<h2>{} 年度</h2>\n<table><thead><tr><th>抽查事项</th><th>期次</th><th>抽取户数</th><th>已公示户数</th><th>最近公示日期</th><th>公示文件</th></tr></thead><tbody>",
+            esc(y)
+        );
+        for e in entries.iter().filter(|e| e.year == y) {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{href}/notice.html\">公示</a> · <a href=\"{href}/notice.csv\">CSV</a> · <a href=\"{href}/notice.json\">JSON</a></td></tr>",
+                esc(&e.matter_name),
+                esc(&e.period_label),
+                e.drawn,
+                e.published,
+                esc(&e.last_published),
+                href = esc(&e.href)
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// The index as JSON.
+pub fn index_json(bureau: &str, entries: &[IndexEntry]) -> String {
+    let v = serde_json::json!({
+        "format": "suiji-notice-index/1",
+        "bureau": bureau,
+        "notices": entries,
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}

@@ -1,0 +1,749 @@
+//! Checking results as entered against the draw they belong to.
+//!
+//! A [`RawEntry`] is one result as a person wrote it: a row of a result sheet or the flags of
+//! `suiji result`. [`Checker::check`] resolves its draw (by 抽取编号 or draw number), and
+//! refuses, with the reason and what to do, a result for a target the draw did not select, one
+//! signed by an inspector not on the target's team, an unknown result category or checklist
+//! item, a date that is not a date (or lies before the draw or in the future), and a second
+//! result for the same target and item. A result identical to one already recorded is
+//! reported as such (re-importing a sheet after filling in more rows is harmless).
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+
+use crate::diag::Diagnostic;
+use crate::registry::values::{DateError, looks_like_scientific, parse_date, trim};
+use crate::rules::model::{ChecklistItem, Model};
+use crate::store::{DrawFilter, DrawRow, DrawStatus, NewResult, ResultRow, Store, StoreError};
+
+use super::{RESULT_CATEGORIES, normalize_category};
+
+/// Where an entry came from: a file and its line (1-based; a sheet's row number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// The inspection date as found: text, or a workbook date cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateCell {
+    Text(String),
+    Date(NaiveDate),
+}
+
+/// The fields of an entry, for pointing at a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Draw,
+    Matter,
+    Period,
+    Target,
+    Item,
+    Category,
+    Date,
+    Remarks,
+    Inspectors,
+}
+
+impl Field {
+    /// The column header on the task list, or the flag of `suiji result`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Draw => "抽取编号",
+            Field::Matter => "抽查事项",
+            Field::Period => "期次",
+            Field::Target => "对象编号",
+            Field::Item => "检查项编号",
+            Field::Category => "检查结果",
+            Field::Date => "检查日期",
+            Field::Remarks => "备注",
+            Field::Inspectors => "签名检查人员",
+        }
+    }
+}
+
+/// One result as entered, before any check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    /// `None` when typed on the command line.
+    pub origin: Option<Origin>,
+    /// 抽取编号 (the first 12 hex digits of the manifest hash) or a draw number (`10`, `#10`).
+    pub draw_ref: String,
+    /// 抽查事项 and 期次 as written on the sheet, checked against the draw when present.
+    pub matter: Option<String>,
+    pub period: Option<String>,
+    pub target_id: String,
+    pub item: String,
+    pub category: String,
+    pub date: DateCell,
+    pub remarks: String,
+    /// The inspectors who signed: ids or names, or `姓名（工号）` as on the task list,
+    /// separated by 、，, ; or spaces.
+    pub inspectors: String,
+    /// 1-based column of each field in its sheet, for locating problems.
+    pub columns: HashMap<Field, usize>,
+}
+
+/// A problem with an entry (or a whole file), located as precisely as known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub origin: Option<Origin>,
+    pub column: Option<usize>,
+    pub message: String,
+    pub help: Vec<String>,
+    pub warning: bool,
+}
+
+impl Problem {
+    pub fn error(origin: Option<&Origin>, message: impl Into<String>) -> Problem {
+        Problem {
+            origin: origin.cloned(),
+            column: None,
+            message: message.into(),
+            help: Vec::new(),
+            warning: false,
+        }
+    }
+
+    pub fn help(mut self, h: impl Into<String>) -> Problem {
+        self.help.push(h.into());
+        self
+    }
+
+    pub fn column(mut self, c: Option<usize>) -> Problem {
+        self.column = c;
+        self
+    }
+
+    pub fn as_warning(mut self) -> Problem {
+        self.warning = true;
+        self
+    }
+
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let mut d = if self.warning {
+            Diagnostic::warning(&self.message)
+        } else {
+            Diagnostic::error(&self.message)
+        };
+        if let Some(o) = &self.origin {
+            d = d.at_line(&o.file, o.line, self.column);
+        }
+        for h in &self.help {
+            d = d.help(h);
+        }
+        d
+    }
+}
+
+/// What a checked entry comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// A new result for the draw.
+    New { draw_id: i64, result: NewResult },
+    /// Exactly this result is already recorded: nothing to do.
+    AlreadyRecorded { draw_id: i64, result_id: i64 },
+}
+
+/// A recorded draw with what its results are checked against.
+#[derive(Debug, Clone)]
+pub struct DrawInfo {
+    pub row: DrawRow,
+    /// 抽取编号: the first 12 hex digits of the manifest hash.
+    pub draw_ref: String,
+    /// Selected targets: id → name.
+    pub selected: HashMap<String, String>,
+    /// Ranked but not selected.
+    pub passed_over: BTreeSet<String>,
+    /// Team per target: (id, name) in team order.
+    pub teams: HashMap<String, Vec<(String, String)>>,
+    /// Targets no team was drawn for, with the reason.
+    pub unstaffed: HashMap<String, String>,
+    /// The matter's checklist (from the rules), `None` when the matter left the rules.
+    pub checklist: Option<Vec<ChecklistItem>>,
+    /// Results already recorded, by (target, item).
+    pub existing: HashMap<(String, String), ResultRow>,
+}
+
+/// The 抽取编号 of a draw.
+pub fn draw_ref(row: &DrawRow) -> String {
+    row.manifest_hash.chars().take(12).collect()
+}
+
+/// Checks entries against the store; remembers what earlier entries of the same batch said.
+pub struct Checker<'a> {
+    store: &'a Store,
+    model: &'a Model,
+    today: NaiveDate,
+    /// Every draw, active and superseded (loaded on first need).
+    all_draws: Option<Vec<DrawRow>>,
+    infos: HashMap<i64, DrawInfo>,
+    /// (draw, target, item) → where this batch first gave a result for it.
+    seen: HashMap<(i64, String, String), Option<Origin>>,
+}
+
+impl<'a> Checker<'a> {
+    /// `today`: results dated later are refused.
+    pub fn new(store: &'a Store, model: &'a Model, today: NaiveDate) -> Checker<'a> {
+        Checker {
+            store,
+            model,
+            today,
+            all_draws: None,
+            infos: HashMap::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    fn draws(&mut self) -> Result<&[DrawRow], StoreError> {
+        if self.all_draws.is_none() {
+            self.all_draws = Some(self.store.list_draws(&DrawFilter {
+                include_superseded: true,
+                ..DrawFilter::default()
+            })?);
+        }
+        Ok(self.all_draws.as_deref().unwrap_or_default())
+    }
+
+    /// The draw's details, loaded once.
+    pub fn info(&mut self, draw_id: i64) -> Result<Option<&DrawInfo>, StoreError> {
+        if !self.infos.contains_key(&draw_id) {
+            let Some(row) = self.store.draw(draw_id)? else {
+                return Ok(None);
+            };
+            let info = load_info(self.store, self.model, row)?;
+            self.infos.insert(draw_id, info);
+        }
+        Ok(self.infos.get(&draw_id))
+    }
+
+    /// Finds the draw an entry names; a problem (with help) when there is none.
+    pub fn resolve(&mut self, e: &RawEntry) -> Result<Result<i64, Problem>, StoreError> {
+        let o = e.origin.as_ref();
+        let col = e.columns.get(&Field::Draw).copied();
+        let given = trim(&e.draw_ref);
+        let given_l = given.trim_start_matches('#').to_ascii_lowercase();
+        if given.is_empty() {
+            return Ok(Err(Problem::error(o, "抽取编号 is empty")
+                .column(col)
+                .help(
+                    "copy the 抽取编号 column from the task list the draw wrote; it names the draw",
+                )));
+        }
+        let by_number = given_l.len() < 12 && given_l.bytes().all(|b| b.is_ascii_digit());
+        let matches: Vec<DrawRow> = if by_number {
+            let id: i64 = given_l.parse().unwrap_or(-1);
+            self.draws()?
+                .iter()
+                .filter(|d| d.id == id)
+                .cloned()
+                .collect()
+        } else if given_l.len() >= 8 && given_l.bytes().all(|b| b.is_ascii_hexdigit()) {
+            self.draws()?
+                .iter()
+                .filter(|d| d.manifest_hash.starts_with(&given_l))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        match matches.as_slice() {
+            [one] if one.status == DrawStatus::Active => Ok(Ok(one.id)),
+            [one] => {
+                let by = one
+                    .superseded_by
+                    .map_or_else(|| "a redraw".to_string(), |id| format!("draw #{id}"));
+                Ok(Err(Problem::error(
+                    o,
+                    format!(
+                        "抽取编号 {given} is draw #{} ({} {}), which was superseded by {by}",
+                        one.id, one.matter, one.period
+                    ),
+                )
+                .column(col)
+                .help(format!(
+                    "results go to the active draw: fill in the task list of {by} (out/draws/{}/{}/tasks.csv)",
+                    one.matter, one.period
+                ))))
+            }
+            [] => {
+                let mut p =
+                    Problem::error(o, format!("抽取编号 {given:?} matches no recorded draw"))
+                        .column(col);
+                if looks_like_scientific(given) {
+                    p = p.help("a spreadsheet turned the code into a number; import the .xlsx task list, or format the column as text before saving the CSV");
+                }
+                if let (Some(m), Some(per)) = (&e.matter, &e.period)
+                    && let Some(active) = self.draws()?.iter().find(|d| {
+                        d.status == DrawStatus::Active && &d.matter == m && &d.period == per
+                    })
+                {
+                    p = p.help(format!(
+                        "the active draw of {m} {per} is #{} with 抽取编号 {}; was this sheet printed from another database?",
+                        active.id,
+                        draw_ref(active)
+                    ));
+                } else {
+                    p = p.help("copy it from the first column of the task list the draw wrote (out/draws/<matter>/<period>/tasks.csv); `suiji draws` lists the draws");
+                }
+                Ok(Err(p))
+            }
+            _ => Ok(Err(Problem::error(
+                o,
+                format!("抽取编号 {given:?} matches {} draws", matches.len()),
+            )
+            .column(col)
+            .help(
+                "give all 12 characters of the 抽取编号 as printed on the task list",
+            ))),
+        }
+    }
+
+    /// Checks one entry; every problem found, or what to record.
+    pub fn check(&mut self, e: &RawEntry) -> Result<Result<Checked, Vec<Problem>>, StoreError> {
+        let draw_id = match self.resolve(e)? {
+            Ok(id) => id,
+            Err(p) => return Ok(Err(vec![p])),
+        };
+        self.info(draw_id)?;
+        let Some(info) = self.infos.get(&draw_id) else {
+            return Ok(Err(vec![Problem::error(
+                e.origin.as_ref(),
+                format!("draw #{draw_id} does not exist"),
+            )]));
+        };
+        let (problems, result) = check_against(info, e, self.today);
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+        let Some(result) = result else {
+            return Ok(Err(Vec::new()));
+        };
+        let item = result.checklist_item.clone().unwrap_or_default();
+        let key = (draw_id, result.target_id.clone(), item.clone());
+        let o = e.origin.as_ref();
+        if let Some(first) = self.seen.get(&key) {
+            let at = match (first, o) {
+                (Some(f), Some(here)) if f.file == here.file => format!("on line {}", f.line),
+                (Some(f), _) => format!("at {f}"),
+                (None, _) => "given earlier".to_string(),
+            };
+            return Ok(Err(vec![
+                Problem::error(
+                    o,
+                    format!(
+                        "a second result for target {} item {item} of draw #{draw_id} (the first is {at})",
+                        result.target_id
+                    ),
+                )
+                .column(e.columns.get(&Field::Target).copied())
+                .help("each target and checklist item takes one result: delete one of the two rows"),
+            ]));
+        }
+        self.seen.insert(key, e.origin.clone());
+        if let Some(old) = info.existing.get(&(result.target_id.clone(), item.clone())) {
+            let same = old.category == result.category
+                && old.inspection_date == result.inspection_date
+                && old.remarks == result.remarks
+                && old.inspectors_signed == result.inspectors_signed;
+            if same {
+                return Ok(Ok(Checked::AlreadyRecorded {
+                    draw_id,
+                    result_id: old.id,
+                }));
+            }
+            let from = match (&old.source_file, old.source_line) {
+                (Some(f), Some(l)) => format!(" from {f}:{l}"),
+                (Some(f), None) => format!(" from {f}"),
+                _ => String::new(),
+            };
+            let mut diffs = Vec::new();
+            if old.category != result.category {
+                diffs.push(format!("检查结果 {} → {}", old.category, result.category));
+            }
+            if old.inspection_date != result.inspection_date {
+                diffs.push(format!(
+                    "检查日期 {} → {}",
+                    old.inspection_date, result.inspection_date
+                ));
+            }
+            if old.remarks != result.remarks {
+                diffs.push("备注".into());
+            }
+            if old.inspectors_signed != result.inspectors_signed {
+                diffs.push(format!(
+                    "签名检查人员 {} → {}",
+                    old.inspectors_signed.join("、"),
+                    result.inspectors_signed.join("、")
+                ));
+            }
+            return Ok(Err(vec![
+                Problem::error(
+                    o,
+                    format!(
+                        "a different result for target {} item {item} of draw #{draw_id} is already recorded (entered {} by {}{from}; {})",
+                        result.target_id,
+                        old.entered_at,
+                        old.entered_by,
+                        diffs.join("; ")
+                    ),
+                )
+                .column(e.columns.get(&Field::Category).copied())
+                .help("a recorded result is never overwritten: remove this row, or make it match what was recorded"),
+            ]));
+        }
+        Ok(Ok(Checked::New { draw_id, result }))
+    }
+}
+
+fn load_info(store: &Store, model: &Model, row: DrawRow) -> Result<DrawInfo, StoreError> {
+    let mut selected = HashMap::new();
+    let mut passed_over = BTreeSet::new();
+    for t in store.draw_targets(row.id)? {
+        if t.selected {
+            selected.insert(t.target_id, t.target_name);
+        } else {
+            passed_over.insert(t.target_id);
+        }
+    }
+    let mut teams: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for m in store.draw_teams(row.id)? {
+        teams
+            .entry(m.target_id)
+            .or_default()
+            .push((m.inspector_id, m.inspector_name));
+    }
+    let unstaffed = store
+        .draw_unstaffed(row.id)?
+        .into_iter()
+        .map(|u| (u.target_id, u.reason))
+        .collect();
+    let existing = store
+        .results(row.id)?
+        .into_iter()
+        .map(|r| {
+            (
+                (
+                    r.target_id.clone(),
+                    r.checklist_item.clone().unwrap_or_default(),
+                ),
+                r,
+            )
+        })
+        .collect();
+    Ok(DrawInfo {
+        draw_ref: draw_ref(&row),
+        checklist: model.matter(&row.matter).map(|m| m.checklist.clone()),
+        row,
+        selected,
+        passed_over,
+        teams,
+        unstaffed,
+        existing,
+    })
+}
+
+/// Separators between the inspectors of a 签名检查人员 cell.
+const SIGNER_SEPARATORS: &[char] = &[
+    '、', ',', '，', ';', '；', '/', '|', '｜', ' ', '\u{3000}', '\n',
+];
+
+/// The team members a 签名检查人员 cell names, or the tokens that name none of them.
+fn match_signers(text: &str, team: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+    let mut ids = Vec::new();
+    let mut unknown = Vec::new();
+    for token in text
+        .split(SIGNER_SEPARATORS)
+        .map(trim)
+        .filter(|t| !t.is_empty())
+    {
+        // 姓名（工号） or 姓名(工号), as the task list writes a team.
+        let inner = token
+            .split_once(['（', '('])
+            .map(|(_, rest)| rest.trim_end_matches(['）', ')']))
+            .map(trim)
+            .filter(|s| !s.is_empty());
+        let key = inner.unwrap_or(token);
+        let by_id = team
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(key))
+            .map(|(id, _)| id.clone());
+        let by_name = || {
+            let named: Vec<&(String, String)> = team.iter().filter(|(_, n)| n == key).collect();
+            match named.as_slice() {
+                [one] => Some(one.0.clone()),
+                _ => None,
+            }
+        };
+        match by_id.or_else(by_name) {
+            Some(id) => {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            None => unknown.push(token.to_string()),
+        }
+    }
+    (ids, unknown)
+}
+
+fn team_label(team: &[(String, String)]) -> String {
+    team.iter()
+        .map(|(id, name)| format!("{name}（{id}）"))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// The checks that need only the draw; returns every problem, or the result to record.
+fn check_against(
+    info: &DrawInfo,
+    e: &RawEntry,
+    today: NaiveDate,
+) -> (Vec<Problem>, Option<NewResult>) {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let d = &info.row;
+    let what = format!(
+        "draw #{} ({} {}, 抽取编号 {})",
+        d.id, d.matter, d.period, info.draw_ref
+    );
+    let mut problems = Vec::new();
+
+    for (field, given, expected) in [
+        (Field::Matter, &e.matter, &d.matter),
+        (Field::Period, &e.period, &d.period),
+    ] {
+        if let Some(g) = given.as_deref().map(trim).filter(|g| !g.is_empty())
+            && g != expected
+        {
+            problems.push(
+                Problem::error(
+                    o,
+                    format!("{} says {g:?}, but the row's 抽取编号 is {what}", field.label()),
+                )
+                .column(col(field))
+                .help("the row was changed or copied from another task list: restore it from the task list of that draw"),
+            );
+        }
+    }
+
+    // The target.
+    let target = trim(&e.target_id);
+    let mut team: Option<&Vec<(String, String)>> = None;
+    if target.is_empty() {
+        problems.push(
+            Problem::error(o, "对象编号 is empty")
+                .column(col(Field::Target))
+                .help("keep the 对象编号 column of the task list as it was printed"),
+        );
+    } else if !info.selected.contains_key(target) {
+        let why = if info.passed_over.contains(target) {
+            "was ranked but not selected in"
+        } else {
+            "was not drawn in"
+        };
+        problems.push(
+            Problem::error(o, format!("target {target} {why} {what}"))
+                .column(col(Field::Target))
+                .help("a result can only be entered for a target the draw selected: check 对象编号 against the task list of that draw"),
+        );
+    } else if let Some(reason) = info.unstaffed.get(target) {
+        problems.push(
+            Problem::error(
+                o,
+                format!("target {target} of {what} has no team (unstaffed: {reason}), so no inspector can sign a result for it"),
+            )
+            .column(col(Field::Target))
+            .help("staff it first: add qualified inspectors to the registry and redraw (suiji draw --redraw --reason …)"),
+        );
+    } else {
+        team = info.teams.get(target);
+    }
+
+    // The checklist item.
+    let item = trim(&e.item);
+    match &info.checklist {
+        None => problems.push(
+            Problem::error(
+                o,
+                format!(
+                    "matter {} of {what} is no longer in the rules, so its checklist is unknown",
+                    d.matter
+                ),
+            )
+            .column(col(Field::Item))
+            .help("restore the matter's rule file (its draws keep their results)"),
+        ),
+        Some(list) if !list.iter().any(|i| i.id == item) => {
+            let ids: Vec<&str> = list.iter().map(|i| i.id.as_str()).collect();
+            let mut p = Problem::error(
+                o,
+                if item.is_empty() {
+                    "检查项编号 is empty".to_string()
+                } else {
+                    format!(
+                        "检查项编号 {item:?} is not a checklist item of {}",
+                        d.matter
+                    )
+                },
+            )
+            .column(col(Field::Item));
+            if let Some(s) = crate::diag::did_you_mean(item, ids.iter().copied()) {
+                p = p.help(format!("did you mean {s}?"));
+            }
+            problems.push(p.help(format!("its items are: {}", ids.join(", "))));
+        }
+        Some(_) => {}
+    }
+
+    // The category.
+    let category = normalize_category(&e.category);
+    if category.is_none() {
+        let given = trim(&e.category);
+        let mut p = Problem::error(
+            o,
+            format!("检查结果 {given:?} is not one of the national result categories"),
+        )
+        .column(col(Field::Category));
+        if let Some(s) = crate::diag::did_you_mean(given, RESULT_CATEGORIES.iter().copied()) {
+            p = p.help(format!("did you mean {s}?"));
+        }
+        problems.push(p.help(format!(
+            "write one of: {} (the task list's drop-down offers them)",
+            RESULT_CATEGORIES.join("、")
+        )));
+    }
+
+    // The date.
+    let date =
+        match &e.date {
+            DateCell::Date(d) => Some(*d),
+            DateCell::Text(t) => {
+                let t = trim(t);
+                match parse_date(t) {
+                    Ok(d) => Some(d),
+                    Err(err) => {
+                        let msg = match (t.is_empty(), err) {
+                            (true, _) => "检查日期 is empty".to_string(),
+                            (false, DateError::NoSuchDay) => {
+                                format!("检查日期 {t:?} is not a day of the calendar")
+                            }
+                            (false, DateError::Format) => format!("检查日期 {t:?} is not a date"),
+                        };
+                        problems.push(Problem::error(o, msg).column(col(Field::Date)).help(
+                            "write the day of the inspection as YYYY-MM-DD, e.g. 2023-03-02",
+                        ));
+                        None
+                    }
+                }
+            }
+        };
+    if let Some(day) = date {
+        let issued = NaiveDate::parse_from_str(&d.issue_date, "%Y-%m-%d").ok();
+        if let Some(issued) = issued
+            && day < issued
+        {
+            problems.push(
+                Problem::error(
+                    o,
+                    format!("检查日期 {day} is before {what} was issued ({issued})"),
+                )
+                .column(col(Field::Date))
+                .help("an inspection of a drawn target happens after the draw: check the date"),
+            );
+        }
+        if day > today {
+            problems.push(
+                Problem::error(
+                    o,
+                    format!("检查日期 {day} is in the future (today is {today})"),
+                )
+                .column(col(Field::Date))
+                .help("enter results after the inspection has taken place"),
+            );
+        }
+    }
+
+    // The inspectors who signed.
+    let mut signed = Vec::new();
+    let signers = trim(&e.inspectors);
+    if signers.is_empty() {
+        problems.push(
+            Problem::error(
+                o,
+                "签名检查人员 is empty: say which inspectors signed the result",
+            )
+            .column(col(Field::Inspectors))
+            .help(
+                "write their 工号 separated by 、 (e.g. PY0101、PY0102), or copy the 检查人员 cell",
+            ),
+        );
+    } else if let Some(team) = team {
+        let (ids, unknown) = match_signers(signers, team);
+        for u in &unknown {
+            problems.push(
+                Problem::error(
+                    o,
+                    format!(
+                        "inspector {u} is not on the team drawn for target {target} (team: {})",
+                        team_label(team)
+                    ),
+                )
+                .column(col(Field::Inspectors))
+                .help("only the inspectors the draw assigned to this target may sign its result; if someone else inspected, the target must be redrawn"),
+            );
+        }
+        signed = ids;
+    }
+
+    if !problems.is_empty() {
+        return (problems, None);
+    }
+    let (Some(category), Some(date)) = (category, date) else {
+        return (problems, None);
+    };
+    let result = NewResult {
+        target_id: target.to_string(),
+        checklist_item: Some(item.to_string()),
+        category: category.to_string(),
+        remarks: trim(&e.remarks).to_string(),
+        inspection_date: date.format("%Y-%m-%d").to_string(),
+        inspectors_signed: signed,
+        source_file: e.origin.as_ref().map(|o| o.file.clone()),
+        source_line: e.origin.as_ref().and_then(|o| u32::try_from(o.line).ok()),
+    };
+    (problems, Some(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signers_by_id_name_or_label() {
+        let team = vec![
+            ("PY0119".to_string(), "袁宪文".to_string()),
+            ("PY0104".to_string(), "唐晓明".to_string()),
+        ];
+        assert_eq!(
+            match_signers("袁宪文（PY0119）、唐晓明（PY0104）", &team),
+            (vec!["PY0119".into(), "PY0104".into()], vec![])
+        );
+        assert_eq!(
+            match_signers("py0104, 袁宪文", &team),
+            (vec!["PY0104".into(), "PY0119".into()], vec![])
+        );
+        assert_eq!(
+            match_signers("PY0104 PY0199", &team),
+            (vec!["PY0104".into()], vec!["PY0199".into()])
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! Per drawn target: inspected or not, its publication deadline, published or not and when.
+//! Everything here is computed from the store (draws, teams, results, publications), the
+//! rules (checklists, deadlines) and the calendar; nothing is kept separately.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::calendar::{Calendar, CalendarError};
+use crate::draw::manifest::Manifest;
+use crate::rules::model::Model;
+use crate::store::{DrawFilter, DrawRow, PublicationRow, ResultRow, Store, StoreError};
+
+/// Working days to publish, when a draw's matter is no longer in the rules.
+pub const DEFAULT_DEADLINE_WORKING_DAYS: u32 = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("draw #{draw_id}: its recorded manifest cannot be read ({detail})")]
+    Manifest { draw_id: i64, detail: String },
+    #[error("draw #{draw_id}: {source}")]
+    Calendar { draw_id: i64, source: CalendarError },
+}
+
+/// Where a drawn target stands on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    /// Published on or before its deadline.
+    OnTime,
+    /// Published after its deadline.
+    Late,
+    /// Inspected, not yet published; the deadline has not passed.
+    AwaitingPublication,
+    /// Inspected, not published, deadline passed: counts as not done.
+    PublicationOverdue,
+    /// Some checklist items have results, not all; the draw's due date has not passed.
+    Partial,
+    /// Not (completely) inspected and the draw's due date has passed: not done.
+    InspectionOverdue,
+    /// No result yet; the draw's due date has not passed.
+    NotInspected,
+    /// No team was drawn for it: cannot be inspected under this draw; not done.
+    Unstaffed,
+}
+
+impl State {
+    /// Published (on time or late).
+    pub fn is_published(self) -> bool {
+        matches!(self, State::OnTime | State::Late)
+    }
+
+    /// Still within its dates: neither done nor yet missed.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            State::AwaitingPublication | State::Partial | State::NotInspected
+        )
+    }
+
+    /// Counts as not done: not published, and its date has passed (or it has no team).
+    pub fn is_missing(self) -> bool {
+        matches!(
+            self,
+            State::PublicationOverdue | State::InspectionOverdue | State::Unstaffed
+        )
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            State::OnTime => "按时公示",
+            State::Late => "逾期公示",
+            State::AwaitingPublication => "待公示",
+            State::PublicationOverdue => "逾期未公示",
+            State::Partial => "部分检查项已录入",
+            State::InspectionOverdue => "逾期未检查",
+            State::NotInspected => "待检查",
+            State::Unstaffed => "未配备检查人员",
+        }
+    }
+}
+
+/// One drawn target of a draw.
+#[derive(Debug, Clone)]
+pub struct TargetLedger {
+    pub target_id: String,
+    pub target_name: String,
+    /// Inspector ids of its team, in team order.
+    pub team: Vec<String>,
+    /// Why no team was drawn, if none was.
+    pub unstaffed: Option<String>,
+    /// Its results, in the order they were entered.
+    pub results: Vec<ResultRow>,
+    /// A result for every checklist item.
+    pub complete: bool,
+    /// Latest 检查日期 among its results (when it has any).
+    pub inspection_end: Option<NaiveDate>,
+    /// Publication deadline, once complete.
+    pub deadline: Option<NaiveDate>,
+    /// Day the last of its results was published, once complete and all published.
+    pub published_on: Option<NaiveDate>,
+}
+
+impl TargetLedger {
+    /// Where it stands on `as_of`; `due` is the draw's due date for the inspections.
+    pub fn state(&self, due: NaiveDate, as_of: NaiveDate) -> State {
+        if self.unstaffed.is_some() {
+            return State::Unstaffed;
+        }
+        if !self.inspected_by(as_of) {
+            let started = self.results.iter().any(|r| {
+                NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").is_ok_and(|d| d <= as_of)
+            });
+            return match (as_of > due, !started) {
+                (true, _) => State::InspectionOverdue,
+                (false, true) => State::NotInspected,
+                (false, false) => State::Partial,
+            };
+        }
+        // A publication after `as_of` had not happened yet on that day.
+        let published_on = self.published_on.filter(|p| *p <= as_of);
+        match (published_on, self.deadline) {
+            (Some(p), Some(dl)) if p <= dl => State::OnTime,
+            (Some(_), _) => State::Late,
+            (None, Some(dl)) if as_of > dl => State::PublicationOverdue,
+            (None, _) => State::AwaitingPublication,
+        }
+    }
+
+    /// Completely inspected on or before `as_of` (results dated later had not happened yet).
+    pub fn inspected_by(&self, as_of: NaiveDate) -> bool {
+        self.complete && self.inspection_end.is_some_and(|d| d <= as_of)
+    }
+
+    /// The overall result (see [`super::summary_category`]).
+    pub fn summary(&self) -> String {
+        super::summary_category(self.results.iter().map(|r| r.category.as_str()))
+    }
+
+    /// Whether every result is 未发现问题.
+    pub fn clean(&self) -> bool {
+        self.complete && self.results.iter().all(|r| r.category == super::CLEAN)
+    }
+}
+
+/// One active draw with its targets' standing.
+#[derive(Debug, Clone)]
+pub struct DrawLedger {
+    pub draw: DrawRow,
+    pub manifest: Manifest,
+    /// 抽取编号.
+    pub draw_ref: String,
+    pub matter_name: String,
+    pub department: String,
+    pub deadline_working_days: u32,
+    /// The matter's checklist item ids (empty when the matter left the rules).
+    pub items: Vec<String>,
+    /// Issue and due dates.
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    /// Drawn targets, in draw order.
+    pub targets: Vec<TargetLedger>,
+    pub publications: Vec<PublicationRow>,
+}
+
+impl DrawLedger {
+    /// Targets by state on `as_of`.
+    pub fn counts(&self, as_of: NaiveDate) -> BTreeMap<State, usize> {
+        let mut out = BTreeMap::new();
+        for t in &self.targets {
+            *out.entry(t.state(self.due_date, as_of)).or_default() += 1;
+        }
+        out
+    }
+
+    /// Day of the latest publication, if any.
+    pub fn last_published(&self) -> Option<NaiveDate> {
+        self.publications
+            .iter()
+            .filter_map(|p| day_of(&p.published_at))
+            .max()
+    }
+}
+
+/// The date part of a stored timestamp ("2023-06-01T09:00:00+08:00" → 2023-06-01).
+pub fn day_of(stamp: &str) -> Option<NaiveDate> {
+    stamp
+        .get(..10)
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}
+
+fn parse_day(draw_id: i64, what: &str, s: &str) -> Result<NaiveDate, LedgerError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| LedgerError::Manifest {
+        draw_id,
+        detail: format!("{what} {s:?}: {e}"),
+    })
+}
+
+/// The ledger of one draw.
+pub fn draw_ledger(
+    store: &Store,
+    model: &Model,
+    cal: &Calendar,
+    draw: DrawRow,
+) -> Result<DrawLedger, LedgerError> {
+    let id = draw.id;
+    let manifest: Manifest =
+        serde_json::from_str(&draw.manifest_json).map_err(|e| LedgerError::Manifest {
+            draw_id: id,
+            detail: e.to_string(),
+        })?;
+    let matter = model.matter(&draw.matter);
+    let deadline_working_days = matter.map_or(DEFAULT_DEADLINE_WORKING_DAYS, |m| {
+        m.publication.deadline_working_days
+    });
+    let items: Vec<String> = matter
+        .map(|m| m.checklist.iter().map(|i| i.id.clone()).collect())
+        .unwrap_or_default();
+    let mut by_target: BTreeMap<String, Vec<ResultRow>> = BTreeMap::new();
+    for r in store.results(id)? {
+        by_target.entry(r.target_id.clone()).or_default().push(r);
+    }
+    let mut targets = Vec::new();
+    for s in &manifest.selected {
+        let results = by_target.remove(&s.target_id).unwrap_or_default();
+        let complete = !items.is_empty()
+            && items.iter().all(|i| {
+                results
+                    .iter()
+                    .any(|r| r.checklist_item.as_deref() == Some(i.as_str()))
+            });
+        let inspection_end = results
+            .iter()
+            .filter_map(|r| NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok())
+            .max();
+        let deadline = match (complete, inspection_end) {
+            (true, Some(end)) => Some(cal.add_working_days(end, deadline_working_days).map_err(
+                |source| LedgerError::Calendar {
+                    draw_id: id,
+                    source,
+                },
+            )?),
+            _ => None,
+        };
+        let published_on = if complete && results.iter().all(|r| r.published_at.is_some()) {
+            results
+                .iter()
+                .filter_map(|r| r.published_at.as_deref().and_then(day_of))
+                .max()
+        } else {
+            None
+        };
+        targets.push(TargetLedger {
+            target_id: s.target_id.clone(),
+            target_name: s.target_name.clone(),
+            team: s.team.clone(),
+            unstaffed: s.unstaffed.clone(),
+            results,
+            complete,
+            inspection_end,
+            deadline,
+            published_on,
+        });
+    }
+    Ok(DrawLedger {
+        draw_ref: super::entry::draw_ref(&draw),
+        matter_name: matter.map_or_else(|| manifest.matter_name.clone(), |m| m.name.clone()),
+        department: matter.map_or_else(|| manifest.department.clone(), |m| m.department.clone()),
+        deadline_working_days,
+        items,
+        issue_date: parse_day(id, "issue date", &draw.issue_date)?,
+        due_date: parse_day(id, "due date", &draw.due_date)?,
+        targets,
+        publications: store.publications(id)?,
+        manifest,
+        draw,
+    })
+}
+
+/// Ledgers of every active draw matching `filter`, in the store's order (matter, period).
+pub fn ledgers(
+    store: &Store,
+    model: &Model,
+    cal: &Calendar,
+    filter: &DrawFilter,
+) -> Result<Vec<DrawLedger>, LedgerError> {
+    store
+        .list_draws(filter)?
+        .into_iter()
+        .map(|d| draw_ledger(store, model, cal, d))
+        .collect()
+}

@@ -1,0 +1,86 @@
+//! Inspection results and what they add up to.
+//!
+//! - [`import`] reads a filled-in task list (the `tasks.csv` / `tasks.xlsx` a draw wrote) into
+//!   raw entries, one per filled row, each with its file and line.
+//! - [`entry`] checks raw entries against the recorded draw they name (the drawn target, its
+//!   team, the matter's checklist, the national result categories, the dates) and turns them
+//!   into rows for the store. Every problem is collected; callers record nothing unless there
+//!   are none.
+//! - [`ledger`] works out, per drawn target, whether it was inspected, when its result must be
+//!   published and whether it was.
+//! - [`year`] adds the ledgers of a year up into the figures of the accountability report.
+//!
+//! Definitions (also in `docs/results.md`):
+//!
+//! - A target is **inspected** when it has a result for every checklist item of its matter.
+//!   Results are always per checklist item (the task list has one row per item); a target that
+//!   could not be inspected at all (无法联系, 未发现开展本次抽查涉及的经营活动) gets that
+//!   category on every item row.
+//! - Its inspection **ends** on the latest 检查日期 among those results.
+//! - Its publication **deadline** is `deadline_working_days` (20 unless the rule says otherwise)
+//!   working days after that, counted on the holiday calendar with 调休.
+//! - It is **published** when all its results are; the publication that published the last
+//!   of them is the one that first included it. Published on or before the deadline is
+//!   **on time**, after it **late**.
+//! - Anything drawn that is not published — not inspected, inspected but not published, no
+//!   team drawn — counts as **not done** once its date has passed (the draw's due date for the
+//!   inspection, the deadline for the publication); before that it is **pending**.
+
+pub mod entry;
+pub mod import;
+pub mod ledger;
+pub mod publish;
+pub mod year;
+
+pub use crate::output::tasks::RESULT_CATEGORIES;
+
+/// The category of a clean inspection.
+pub const CLEAN: &str = "未发现问题";
+
+/// The national category `text` stands for: exact, or with half-width brackets.
+pub fn normalize_category(text: &str) -> Option<&'static str> {
+    let t = crate::registry::values::trim(text)
+        .replace('(', "（")
+        .replace(')', "）");
+    RESULT_CATEGORIES.iter().copied().find(|c| *c == t)
+}
+
+/// A target's overall result from its item results: 未发现问题 when every item is clean,
+/// otherwise each problem category found, in the national order, joined by "；".
+pub fn summary_category<'a>(categories: impl IntoIterator<Item = &'a str>) -> String {
+    let found: Vec<&str> = categories.into_iter().collect();
+    let problems: Vec<&str> = RESULT_CATEGORIES
+        .iter()
+        .copied()
+        .filter(|c| *c != CLEAN && found.contains(c))
+        .collect();
+    if problems.is_empty() {
+        if found.is_empty() {
+            String::new()
+        } else {
+            CLEAN.to_string()
+        }
+    } else {
+        problems.join("；")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_normalise_and_summarise() {
+        assert_eq!(
+            normalize_category(" 通过登记的住所(经营场所)无法联系 "),
+            Some("通过登记的住所（经营场所）无法联系")
+        );
+        assert_eq!(normalize_category("合格"), None);
+        assert_eq!(summary_category(["未发现问题", "未发现问题"]), "未发现问题");
+        assert_eq!(
+            summary_category(["发现问题待后续处理", "未发现问题", "发现问题已责令改正"]),
+            "发现问题已责令改正；发现问题待后续处理"
+        );
+        assert_eq!(summary_category([]), "");
+    }
+}

@@ -1,0 +1,185 @@
+//! What a publication on a given day contains: per draw, the inspected targets whose results
+//! are not yet public and whose inspection ended on or before that day; and the notice that
+//! lists every target of the draw published so far.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::output::notice::{IndexEntry, NOTICE_FORMAT, Notice, NoticeEntry, NoticeItem};
+use crate::output::tasks::public_field;
+use crate::registry::Target;
+use crate::rules::model::Model;
+use crate::schedule::Period;
+
+use super::ledger::{DrawLedger, TargetLedger};
+
+/// Targets of a draw that a publication on `as_of` makes public, and their result ids.
+pub fn publishable(l: &DrawLedger, as_of: NaiveDate) -> (Vec<&TargetLedger>, Vec<i64>) {
+    let mut targets = Vec::new();
+    let mut ids = Vec::new();
+    for t in &l.targets {
+        let ready = t.complete
+            && t.unstaffed.is_none()
+            && t.inspection_end.is_some_and(|d| d <= as_of)
+            && t.results.iter().any(|r| r.published_at.is_none());
+        if ready {
+            ids.extend(
+                t.results
+                    .iter()
+                    .filter(|r| r.published_at.is_none())
+                    .map(|r| r.id),
+            );
+            targets.push(t);
+        }
+    }
+    (targets, ids)
+}
+
+/// Folder of a draw's notice under the output folder: `public/<year>/<matter>/<period>`.
+pub fn notice_folder(matter: &str, period: &str) -> PathBuf {
+    let year = period.get(..4).unwrap_or(period);
+    PathBuf::from("public").join(year).join(matter).join(period)
+}
+
+fn period_label(l: &DrawLedger) -> String {
+    Period {
+        id: l.draw.period.clone(),
+        start: l.manifest.period.start,
+        end: l.manifest.period.end,
+    }
+    .label_zh()
+}
+
+/// The notice of a draw once the targets in `newly` are published on `as_of`.
+pub fn notice(
+    model: &Model,
+    l: &DrawLedger,
+    registry: &HashMap<String, Target>,
+    newly: &HashSet<String>,
+    as_of: NaiveDate,
+) -> Notice {
+    let matter = model.matter(&l.draw.matter);
+    let item_text: HashMap<&str, &str> = matter
+        .map(|m| {
+            m.checklist
+                .iter()
+                .map(|i| (i.id.as_str(), i.text.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = &model.config.public_fields;
+    let mut entries = Vec::new();
+    for t in &l.targets {
+        let published_on = if newly.contains(&t.target_id) {
+            Some(as_of)
+        } else {
+            t.published_on
+        };
+        let Some(published_on) = published_on else {
+            continue;
+        };
+        let values = fields
+            .iter()
+            .map(|f| {
+                let v = match registry.get(&t.target_id) {
+                    Some(target) => public_field(model, target, f),
+                    None => match f.as_str() {
+                        "id" => t.target_id.clone(),
+                        "name" => t.target_name.clone(),
+                        _ => String::new(),
+                    },
+                };
+                (f.clone(), v)
+            })
+            .collect();
+        let mut items: Vec<NoticeItem> = t
+            .results
+            .iter()
+            .map(|r| {
+                let id = r.checklist_item.clone().unwrap_or_default();
+                NoticeItem {
+                    text: item_text
+                        .get(id.as_str())
+                        .copied()
+                        .unwrap_or("")
+                        .to_string(),
+                    item: id,
+                    result: r.category.clone(),
+                }
+            })
+            .collect();
+        let order: HashMap<&str, usize> = l
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        items.sort_by_key(|i| order.get(i.item.as_str()).copied().unwrap_or(usize::MAX));
+        entries.push(NoticeEntry {
+            fields: values,
+            inspection_date: t.inspection_end.map(|d| d.to_string()).unwrap_or_default(),
+            result: t.summary(),
+            items,
+            published_on: published_on.to_string(),
+        });
+    }
+    Notice {
+        format: NOTICE_FORMAT.into(),
+        bureau: model.config.bureau.name.clone(),
+        department: model
+            .department(&l.department)
+            .map_or_else(|| l.department.clone(), |d| d.name.clone()),
+        matter: l.draw.matter.clone(),
+        matter_name: l.matter_name.clone(),
+        period: l.draw.period.clone(),
+        period_label: period_label(l),
+        draw_id: l.draw.id,
+        draw_ref: l.draw_ref.clone(),
+        manifest_hash: l.draw.manifest_hash.clone(),
+        issue_date: l.issue_date.to_string(),
+        drawn: l.targets.len(),
+        channel: matter.map_or_else(String::new, |m| m.publication.channel.clone()),
+        deadline_working_days: l.deadline_working_days,
+        published_on: as_of.to_string(),
+        public_fields: fields.clone(),
+        entries,
+    }
+}
+
+/// The index line of a draw, if anything of it is (or is about to be) published.
+pub fn index_entry(
+    l: &DrawLedger,
+    newly: &HashSet<String>,
+    as_of: NaiveDate,
+) -> Option<IndexEntry> {
+    let published: Vec<NaiveDate> = l
+        .targets
+        .iter()
+        .filter_map(|t| {
+            if newly.contains(&t.target_id) {
+                Some(as_of)
+            } else {
+                t.published_on
+            }
+        })
+        .collect();
+    let last = published.iter().max()?;
+    Some(IndexEntry {
+        year: l.draw.period.get(..4).unwrap_or("").to_string(),
+        matter: l.draw.matter.clone(),
+        matter_name: l.matter_name.clone(),
+        period: l.draw.period.clone(),
+        period_label: period_label(l),
+        drawn: l.targets.len(),
+        published: published.len(),
+        last_published: last.to_string(),
+        href: format!(
+            "{}/{}/{}",
+            l.draw.period.get(..4).unwrap_or(""),
+            l.draw.matter,
+            l.draw.period
+        ),
+    })
+}

@@ -1,0 +1,562 @@
+//! The year's figures for the accountability report, all computed from the store (draws,
+//! teams, exclusions, results, publications), the rules (required ratio, frequency, deadline)
+//! and the calendar (the year's schedule, deadlines). Nothing is typed in.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::calendar::Calendar;
+use crate::rules::model::{Model, Ratio};
+use crate::schedule::{DrawKind, year_schedule};
+use crate::store::{DrawFilter, EntityKind, Store};
+
+use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, ledgers};
+
+/// Inspector exclusion reasons that are 回避 (conflicts of interest).
+pub const CONFLICT_REASONS: [&str; 2] = ["declared_conflict", "hook_conflict"];
+
+/// Targets by where they stand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub drawn: usize,
+    pub unstaffed: usize,
+    /// A result for every checklist item.
+    pub inspected: usize,
+    /// Inspected, but finished after the draw's due date.
+    pub inspected_after_due: usize,
+    pub on_time: usize,
+    pub late: usize,
+    /// Neither done nor yet overdue.
+    pub pending: usize,
+    /// Not published and overdue (not inspected, not published, or no team): not done.
+    pub missing: usize,
+}
+
+impl Counts {
+    fn add_target(&mut self, t: &TargetLedger, state: State, due: NaiveDate, as_of: NaiveDate) {
+        self.drawn += 1;
+        if state == State::Unstaffed {
+            self.unstaffed += 1;
+        }
+        if t.inspected_by(as_of) {
+            self.inspected += 1;
+            if t.inspection_end.is_some_and(|d| d > due) {
+                self.inspected_after_due += 1;
+            }
+        }
+        match state {
+            State::OnTime => self.on_time += 1,
+            State::Late => self.late += 1,
+            s if s.is_pending() => self.pending += 1,
+            _ => self.missing += 1,
+        }
+    }
+
+    fn add(&mut self, o: &Counts) {
+        self.drawn += o.drawn;
+        self.unstaffed += o.unstaffed;
+        self.inspected += o.inspected;
+        self.inspected_after_due += o.inspected_after_due;
+        self.on_time += o.on_time;
+        self.late += o.late;
+        self.pending += o.pending;
+        self.missing += o.missing;
+    }
+
+    /// Published, on time or late: what counts as done.
+    pub fn done(&self) -> usize {
+        self.on_time + self.late
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DrawFigures {
+    pub draw_id: i64,
+    pub draw_ref: String,
+    pub matter: String,
+    pub matter_name: String,
+    pub period: String,
+    /// "regular" or "holiday:<id>".
+    pub kind: String,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub ratio: Ratio,
+    pub key_area_only: bool,
+    /// Eligible targets (all strata).
+    pub eligible: usize,
+    /// Targets the ratio called for (all strata).
+    pub required: usize,
+    pub counts: Counts,
+    pub publications: usize,
+}
+
+impl DrawFigures {
+    pub fn is_holiday(&self) -> bool {
+        self.kind.starts_with("holiday")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MatterFigures {
+    pub department: String,
+    pub matter: String,
+    pub name: String,
+    /// Required ratio and frequency, from the rules (`None` when the matter left the rules).
+    pub ratio: Option<Ratio>,
+    pub frequency: String,
+    pub deadline_working_days: u32,
+    pub regular_scheduled: usize,
+    pub regular_drawn: usize,
+    pub holiday_scheduled: usize,
+    pub holiday_drawn: usize,
+    /// Over the regular draws: eligible targets and targets done (published).
+    pub regular_eligible: usize,
+    pub regular_done: usize,
+    /// `regular_done / regular_eligible`.
+    pub achieved_ratio: Option<f64>,
+    /// Every scheduled regular draw was made and each published at least its ratio.
+    pub met: bool,
+    /// A matter whose rules require 100%.
+    pub full_coverage: bool,
+    /// Distinct targets in scope (the largest eligible count of its regular draws).
+    pub population: usize,
+    /// Distinct targets done in its regular draws.
+    pub covered: usize,
+    /// Every draw of the matter.
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone)]
+pub struct DepartmentFigures {
+    pub id: String,
+    pub name: String,
+    pub matters: Vec<MatterFigures>,
+    pub counts: Counts,
+}
+
+/// A holiday-intensified draw the rules call for, and what became of it.
+#[derive(Debug, Clone)]
+pub struct HolidayFigures {
+    pub matter: String,
+    pub matter_name: String,
+    pub holiday: String,
+    pub period: String,
+    /// Scheduled issue date (`None` for a draw the current rules no longer schedule).
+    pub scheduled: Option<NaiveDate>,
+    pub draw_id: Option<i64>,
+    pub issued: Option<NaiveDate>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExclusionFigure {
+    pub draw_id: i64,
+    pub matter: String,
+    pub period: String,
+    pub entity_id: String,
+    pub reason: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnstaffedFigure {
+    pub draw_id: i64,
+    pub matter: String,
+    pub period: String,
+    pub target_id: String,
+    pub target_name: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub inspector_id: String,
+    pub inspector_name: String,
+    /// Drawn targets assigned over the year.
+    pub targets: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct YearFigures {
+    pub year: i32,
+    pub as_of: NaiveDate,
+    pub bureau: String,
+    pub departments: Vec<DepartmentFigures>,
+    pub draws: Vec<DrawFigures>,
+    pub holidays: Vec<HolidayFigures>,
+    /// 回避: inspectors left off a target's team for a conflict of interest.
+    pub conflicts: Vec<ExclusionFigure>,
+    /// Every inspector exclusion, by reason code.
+    pub inspector_exclusions: BTreeMap<String, usize>,
+    /// Every target exclusion (cooldown, yearly cap, deregistered, …), by reason code.
+    pub target_exclusions: BTreeMap<String, usize>,
+    pub unstaffed: Vec<UnstaffedFigure>,
+    /// Draws issued per month, January first.
+    pub draws_per_month: [usize; 12],
+    /// Every inspector on a team this year, most loaded first.
+    pub workload: Vec<Workload>,
+    /// Item results per national category, in the national order.
+    pub categories: Vec<(String, usize)>,
+    pub totals: Counts,
+    /// Matters the year's schedule could not be computed for.
+    pub schedule_problems: Vec<String>,
+}
+
+/// Computes the year's figures as they stand on `as_of`.
+pub fn year_figures(
+    store: &Store,
+    model: &Model,
+    cal: &Calendar,
+    year: i32,
+    as_of: NaiveDate,
+) -> Result<YearFigures, LedgerError> {
+    // Draws issued after `as_of` had not happened yet.
+    let all: Vec<DrawLedger> = ledgers(store, model, cal, &DrawFilter::year(year))?
+        .into_iter()
+        .filter(|l| l.issue_date <= as_of)
+        .collect();
+    let (schedule, problems) = year_schedule(model, cal, year);
+    let schedule_problems = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.matter, p.error))
+        .collect();
+
+    let mut draws = Vec::new();
+    let mut per_matter: BTreeMap<String, Vec<(&DrawLedger, DrawFigures)>> = BTreeMap::new();
+    let mut totals = Counts::default();
+    let mut draws_per_month = [0usize; 12];
+    let mut workload: HashMap<String, Workload> = HashMap::new();
+    let mut category_counts: HashMap<String, usize> = HashMap::new();
+    let mut conflicts = Vec::new();
+    let mut inspector_exclusions = BTreeMap::new();
+    let mut target_exclusions = BTreeMap::new();
+    let mut unstaffed = Vec::new();
+
+    for l in &all {
+        let d = &l.draw;
+        let mut counts = Counts::default();
+        for t in &l.targets {
+            counts.add_target(t, t.state(l.due_date, as_of), l.due_date, as_of);
+            for r in &t.results {
+                *category_counts.entry(r.category.clone()).or_default() += 1;
+            }
+            if let Some(reason) = &t.unstaffed {
+                unstaffed.push(UnstaffedFigure {
+                    draw_id: d.id,
+                    matter: d.matter.clone(),
+                    period: d.period.clone(),
+                    target_id: t.target_id.clone(),
+                    target_name: t.target_name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        totals.add(&counts);
+        if let Some(m) = usize::try_from(l.issue_date.month0())
+            .ok()
+            .filter(|_| l.issue_date.year() == year)
+        {
+            draws_per_month[m] += 1;
+        }
+        for member in store.draw_teams(d.id)? {
+            workload
+                .entry(member.inspector_id.clone())
+                .or_insert_with(|| Workload {
+                    inspector_id: member.inspector_id.clone(),
+                    inspector_name: member.inspector_name.clone(),
+                    targets: 0,
+                })
+                .targets += 1;
+        }
+        for x in store.draw_exclusions(d.id)? {
+            match x.entity_kind {
+                EntityKind::Inspector => {
+                    *inspector_exclusions
+                        .entry(x.reason_code.clone())
+                        .or_default() += 1;
+                    if CONFLICT_REASONS.contains(&x.reason_code.as_str()) {
+                        conflicts.push(ExclusionFigure {
+                            draw_id: d.id,
+                            matter: d.matter.clone(),
+                            period: d.period.clone(),
+                            entity_id: x.entity_id,
+                            reason: x.reason_code,
+                            detail: x.detail,
+                        });
+                    }
+                }
+                EntityKind::Target => {
+                    *target_exclusions.entry(x.reason_code).or_default() += 1;
+                }
+            }
+        }
+        let f = DrawFigures {
+            draw_id: d.id,
+            draw_ref: l.draw_ref.clone(),
+            matter: d.matter.clone(),
+            matter_name: l.matter_name.clone(),
+            period: d.period.clone(),
+            kind: l.manifest.kind.clone(),
+            issue_date: l.issue_date,
+            due_date: l.due_date,
+            ratio: Ratio::from_ppm(l.manifest.ratio_ppm).unwrap_or(Ratio::FULL),
+            key_area_only: l.manifest.key_area_only,
+            eligible: l.manifest.strata.iter().map(|s| s.eligible).sum(),
+            required: l.manifest.strata.iter().map(|s| s.k).sum(),
+            counts,
+            publications: l.publications.len(),
+        };
+        draws.push(f.clone());
+        per_matter.entry(d.matter.clone()).or_default().push((l, f));
+    }
+
+    // Matters: those in the rules (in plan order), then any the store has that left the rules.
+    let mut departments: Vec<DepartmentFigures> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for dep in &model.departments {
+        let mut matters = Vec::new();
+        for m in &dep.matters {
+            seen.insert(m.id.clone());
+            let regular_scheduled = schedule
+                .iter()
+                .filter(|s| s.matter == m.id && s.kind == DrawKind::Regular)
+                .count();
+            let holiday_scheduled = schedule
+                .iter()
+                .filter(|s| s.matter == m.id && matches!(s.kind, DrawKind::Holiday(_)))
+                .count();
+            matters.push(matter_figures(
+                &dep.id,
+                &m.id,
+                &m.name,
+                Some(m.ratio),
+                m.frequency.label_zh(),
+                m.publication.deadline_working_days,
+                regular_scheduled,
+                holiday_scheduled,
+                per_matter.get(&m.id).map_or(&[][..], Vec::as_slice),
+                as_of,
+            ));
+        }
+        let mut counts = Counts::default();
+        for m in &matters {
+            counts.add(&m.counts);
+        }
+        departments.push(DepartmentFigures {
+            id: dep.id.clone(),
+            name: dep.name.clone(),
+            matters,
+            counts,
+        });
+    }
+    let leftovers: Vec<&String> = per_matter.keys().filter(|m| !seen.contains(*m)).collect();
+    if !leftovers.is_empty() {
+        let mut matters = Vec::new();
+        for id in leftovers {
+            let rows = per_matter.get(id).map_or(&[][..], Vec::as_slice);
+            let (name, dep, days) = rows.first().map_or_else(
+                || (id.clone(), String::new(), 0),
+                |(l, _)| {
+                    (
+                        l.matter_name.clone(),
+                        l.department.clone(),
+                        l.deadline_working_days,
+                    )
+                },
+            );
+            matters.push(matter_figures(
+                &dep,
+                id,
+                &name,
+                None,
+                "（现行规则中已无此事项）".into(),
+                days,
+                0,
+                0,
+                rows,
+                as_of,
+            ));
+        }
+        let mut counts = Counts::default();
+        for m in &matters {
+            counts.add(&m.counts);
+        }
+        departments.push(DepartmentFigures {
+            id: String::new(),
+            name: "（现行规则中已无的事项）".into(),
+            matters,
+            counts,
+        });
+    }
+
+    // Holiday-intensified draws: every one the schedule calls for, and any recorded besides.
+    let mut holidays = Vec::new();
+    let mut listed = BTreeSet::new();
+    for s in schedule
+        .iter()
+        .filter(|s| matches!(s.kind, DrawKind::Holiday(_)))
+    {
+        let DrawKind::Holiday(h) = s.kind else {
+            continue;
+        };
+        listed.insert((s.matter.clone(), s.period.id.clone()));
+        let drawn = all
+            .iter()
+            .find(|l| l.draw.matter == s.matter && l.draw.period == s.period.id);
+        holidays.push(holiday_row(
+            &s.matter,
+            model
+                .matter(&s.matter)
+                .map_or(s.matter.as_str(), |m| m.name.as_str()),
+            h.name_zh(),
+            &s.period.id,
+            Some(s.issue_date()),
+            drawn,
+            as_of,
+        ));
+    }
+    for l in all
+        .iter()
+        .filter(|l| l.manifest.kind.starts_with("holiday"))
+    {
+        if listed.contains(&(l.draw.matter.clone(), l.draw.period.clone())) {
+            continue;
+        }
+        let id = l.manifest.kind.trim_start_matches("holiday:");
+        let name = crate::calendar::Holiday::parse(id).map_or(id, |h| h.name_zh());
+        holidays.push(holiday_row(
+            &l.draw.matter,
+            &l.matter_name,
+            name,
+            &l.draw.period,
+            None,
+            Some(l),
+            as_of,
+        ));
+    }
+
+    let mut workload: Vec<Workload> = workload.into_values().collect();
+    workload.sort_by(|a, b| {
+        b.targets
+            .cmp(&a.targets)
+            .then(a.inspector_id.cmp(&b.inspector_id))
+    });
+    let mut categories: Vec<(String, usize)> = super::RESULT_CATEGORIES
+        .iter()
+        .map(|c| (c.to_string(), category_counts.remove(*c).unwrap_or(0)))
+        .collect();
+    let mut other: Vec<(String, usize)> = category_counts.into_iter().collect();
+    other.sort();
+    categories.extend(other);
+
+    Ok(YearFigures {
+        year,
+        as_of,
+        bureau: model.config.bureau.name.clone(),
+        departments,
+        draws,
+        holidays,
+        conflicts,
+        inspector_exclusions,
+        target_exclusions,
+        unstaffed,
+        draws_per_month,
+        workload,
+        categories,
+        totals,
+        schedule_problems,
+    })
+}
+
+fn holiday_row(
+    matter: &str,
+    matter_name: &str,
+    holiday: &str,
+    period: &str,
+    scheduled: Option<NaiveDate>,
+    drawn: Option<&DrawLedger>,
+    as_of: NaiveDate,
+) -> HolidayFigures {
+    let mut counts = Counts::default();
+    if let Some(l) = drawn {
+        for t in &l.targets {
+            counts.add_target(t, t.state(l.due_date, as_of), l.due_date, as_of);
+        }
+    }
+    HolidayFigures {
+        matter: matter.to_string(),
+        matter_name: matter_name.to_string(),
+        holiday: holiday.to_string(),
+        period: period.to_string(),
+        scheduled,
+        draw_id: drawn.map(|l| l.draw.id),
+        issued: drawn.map(|l| l.issue_date),
+        counts,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn matter_figures(
+    department: &str,
+    id: &str,
+    name: &str,
+    ratio: Option<Ratio>,
+    frequency: String,
+    deadline_working_days: u32,
+    regular_scheduled: usize,
+    holiday_scheduled: usize,
+    rows: &[(&DrawLedger, DrawFigures)],
+    as_of: NaiveDate,
+) -> MatterFigures {
+    let mut counts = Counts::default();
+    let mut regular_eligible = 0;
+    let mut regular_done = 0;
+    let mut regular_drawn = 0;
+    let mut holiday_drawn = 0;
+    let mut population = 0;
+    let mut covered = BTreeSet::new();
+    let mut each_met = true;
+    for (l, f) in rows {
+        counts.add(&f.counts);
+        if f.is_holiday() {
+            holiday_drawn += 1;
+            continue;
+        }
+        regular_drawn += 1;
+        regular_eligible += f.eligible;
+        regular_done += f.counts.done();
+        population = population.max(f.eligible);
+        for t in &l.targets {
+            if t.state(l.due_date, as_of).is_published() {
+                covered.insert(t.target_id.clone());
+            }
+        }
+        let needed = ratio.map_or(0, |r| r.sample_size(f.eligible));
+        if f.counts.done() < needed {
+            each_met = false;
+        }
+    }
+    let achieved_ratio =
+        (regular_eligible > 0).then(|| regular_done as f64 / regular_eligible as f64);
+    MatterFigures {
+        department: department.to_string(),
+        matter: id.to_string(),
+        name: name.to_string(),
+        ratio,
+        frequency,
+        deadline_working_days,
+        regular_scheduled,
+        regular_drawn,
+        holiday_scheduled,
+        holiday_drawn,
+        regular_eligible,
+        regular_done,
+        achieved_ratio,
+        met: each_met && regular_drawn >= regular_scheduled && ratio.is_some(),
+        full_coverage: ratio.is_some_and(Ratio::is_full),
+        population,
+        covered: covered.len(),
+        counts,
+    }
+}

@@ -1,0 +1,1143 @@
+//! Results, publication and the year's report, through the binary on a copy of the shipped
+//! project: import round trips, every refusal, deadlines across 国庆 and its 调休, a simulated
+//! 2023 checked figure by figure, and cooldown fed by imported results.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use calamine::{Data, Reader};
+use chrono::{Datelike, NaiveDate};
+use util::{Project, repo, run};
+
+type Rows = Vec<Vec<String>>;
+
+/// Column indexes of the task list (see `TASK_HEADER`).
+const DRAW: usize = 0;
+const TARGET: usize = 3;
+const TEAM: usize = 6;
+const ITEM: usize = 7;
+const CATEGORY: usize = 10;
+const DATE: usize = 11;
+const REMARKS: usize = 12;
+const SIGNED: usize = 13;
+
+fn simulated() -> Project {
+    let p = Project::shipped();
+    let (code, out, err) = run(p.suiji(&["simulate", "--year", "2023", "--seed", "demo"]));
+    assert_eq!(code, 0, "simulate failed\n{out}\n{err}");
+    p
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Rows) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = String::from_utf8(bytes).expect("utf-8");
+    let text = text.trim_start_matches('\u{feff}');
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let header = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.expect("record").iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn tasks(p: &Project, matter: &str, period: &str) -> (Vec<String>, Rows) {
+    read_csv(&p.path(&format!("out/draws/{matter}/{period}/tasks.csv")))
+}
+
+fn csv_text(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("header");
+    for r in rows {
+        w.write_record(r).expect("row");
+    }
+    String::from_utf8(w.into_inner().expect("flush")).expect("utf-8")
+}
+
+/// Target ids in task-list order.
+fn targets_of(rows: &Rows) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        if !out.contains(&r[TARGET]) {
+            out.push(r[TARGET].clone());
+        }
+    }
+    out
+}
+
+/// Team ids from a 检查人员 cell ("袁宪文（PY0119）、唐晓明（PY0104）" → [PY0119, PY0104]).
+fn team_ids(cell: &str) -> Vec<String> {
+    cell.split('、')
+        .filter_map(|m| {
+            m.split_once('（')
+                .map(|(_, r)| r.trim_end_matches('）').to_string())
+        })
+        .collect()
+}
+
+/// Fills every row of `target` with one category and date, signed by its whole team.
+fn fill(rows: &mut Rows, target: &str, category: &str, date: &str) {
+    for r in rows.iter_mut().filter(|r| r[TARGET] == target) {
+        r[CATEGORY] = category.into();
+        r[DATE] = date.into();
+        r[SIGNED] = r[TEAM].clone();
+    }
+}
+
+fn results_list(p: &Project, draw: &str) -> Rows {
+    let (code, out, err) = run(p.suiji(&["results", "list", "--draw", draw]));
+    assert_eq!(code, 0, "{err}");
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    r.records()
+        .map(|rec| rec.expect("record").iter().map(String::from).collect())
+        .collect()
+}
+
+fn import(p: &Project, rel: &str) -> (i32, String, String) {
+    run(p.suiji(&["results", "import", rel]))
+}
+
+#[test]
+fn the_filled_task_list_round_trips_through_csv() {
+    let p = simulated();
+    let (header, mut rows) = tasks(&p, "zhian.hotel", "2023-H1");
+    assert_eq!(rows.len(), 16 * 4, "16 targets × 4 checklist items");
+    let draw_ref = rows[0][DRAW].clone();
+    let ts = targets_of(&rows);
+    fill(&mut rows, &ts[0], "未发现问题", "2023-03-02");
+    fill(&mut rows, &ts[1], "未发现问题", "2023-03-03");
+    // Problems on some items, signers written as ids, remarks kept.
+    for r in rows.iter_mut().filter(|r| r[TARGET] == ts[2]) {
+        r[CATEGORY] = if r[ITEM] == "hotel-02" {
+            "发现问题已责令改正".into()
+        } else {
+            "未发现问题".into()
+        };
+        r[DATE] = "2023/3/6".into();
+        r[REMARKS] = if r[ITEM] == "hotel-02" {
+            "消防通道堵塞，已责令改正".into()
+        } else {
+            String::new()
+        };
+        r[SIGNED] = team_ids(&r[TEAM]).join(",");
+    }
+    p.write("filled.csv", &csv_text(&header, &rows));
+    let (code, out, err) = import(&p, "filled.csv");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("imported 12 results from 12 filled rows")
+            && out.contains("52 rows without 检查结果 skipped"),
+        "{out}"
+    );
+
+    let back = results_list(&p, &draw_ref);
+    assert_eq!(back.len(), 12);
+    let want: Vec<&Vec<String>> = rows.iter().filter(|r| !r[CATEGORY].is_empty()).collect();
+    for (got, want) in back.iter().zip(&want) {
+        // draw, 抽取编号, 抽查事项, 期次, 对象编号, 检查项编号, 检查结果, 检查日期, 签名检查人员, 备注, …, source
+        assert_eq!(got[1], draw_ref);
+        assert_eq!(
+            (&got[4], &got[5], &got[6]),
+            (&want[TARGET], &want[ITEM], &want[CATEGORY])
+        );
+        let date = if want[DATE] == "2023/3/6" {
+            "2023-03-06"
+        } else {
+            want[DATE].as_str()
+        };
+        assert_eq!(got[7], date);
+        assert_eq!(got[8], team_ids(&want[TEAM]).join("、"));
+        assert_eq!(got[9], want[REMARKS]);
+        assert!(got[13].starts_with("filled.csv:"), "{}", got[13]);
+    }
+    // The source line is the sheet's line: header on line 1.
+    let line_of = |t: &str, item: &str| {
+        rows.iter()
+            .position(|r| r[TARGET] == t && r[ITEM] == item)
+            .map(|i| i + 2)
+    };
+    assert_eq!(
+        back[0][13],
+        format!("filled.csv:{}", line_of(&ts[0], "hotel-01").unwrap_or(0))
+    );
+
+    // Importing the same sheet again records nothing new and is not an error.
+    let (code, out, _) = import(&p, "filled.csv");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("imported 0 results") && out.contains("12 already recorded"),
+        "{out}"
+    );
+    assert_eq!(results_list(&p, &draw_ref).len(), 12);
+
+    // Results are audited like draws, and the chain holds.
+    let (_, log, _) = run(p.suiji(&["audit", "log", "--limit", "5"]));
+    assert!(
+        log.contains("results.record") && log.contains("filled.csv"),
+        "{log}"
+    );
+    let (code, out, _) = run(p.suiji(&["audit", "verify"]));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn the_filled_task_list_round_trips_through_xlsx_and_gbk() {
+    let p = simulated();
+    let xlsx = p.path("out/draws/zhian.hotel/2023-H1/tasks.xlsx");
+    let mut book = calamine::open_workbook_auto(&xlsx).expect("open tasks.xlsx");
+    let range = book
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
+    let cells: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(cells.len(), 65);
+    let header = cells[0].clone();
+    let mut rows: Rows = cells[1..].to_vec();
+    let ts = targets_of(&rows);
+    fill(&mut rows, &ts[3], "未发现问题", "2023-04-11");
+    fill(&mut rows, &ts[4], "发现问题待后续处理", "2023-04-12");
+
+    // As Excel would save it: 检查日期 as a real date cell.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let date_fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, h).expect("write");
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (c, v) in r.iter().enumerate() {
+            let row = i as u32 + 1;
+            if c == DATE && !v.is_empty() {
+                let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").expect("date");
+                let x = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                    d.year() as u16,
+                    d.month() as u8,
+                    d.day() as u8,
+                )
+                .expect("excel date");
+                ws.write_datetime_with_format(row, c as u16, &x, &date_fmt)
+                    .expect("write");
+            } else {
+                ws.write_string(row, c as u16, v).expect("write");
+            }
+        }
+    }
+    let bytes = wb.save_to_buffer().expect("xlsx");
+    std::fs::write(p.path("filled.xlsx"), bytes).expect("write xlsx");
+    let (code, out, err) = import(&p, "filled.xlsx");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("imported 8 results"), "{out}");
+    let back = results_list(&p, &rows[0][DRAW]);
+    assert_eq!(back.len(), 8);
+    assert!(
+        back[..4]
+            .iter()
+            .all(|r| r[7] == "2023-04-11" && r[6] == "未发现问题")
+    );
+    assert!(
+        back[4..]
+            .iter()
+            .all(|r| r[7] == "2023-04-12" && r[6] == "发现问题待后续处理")
+    );
+    assert!(back[0][13].starts_with("filled.xlsx:"), "{:?}", back[0]);
+
+    // The same sheet saved by Excel as GBK CSV, with one more target filled in.
+    fill(&mut rows, &ts[5], "未发现问题", "2023-04-13");
+    let utf8 = csv_text(&header, &rows);
+    let (gbk, _, bad) = encoding_rs::GBK.encode(&utf8);
+    assert!(!bad);
+    std::fs::write(p.path("filled-gbk.csv"), &*gbk).expect("write gbk");
+    let (code, out, err) = import(&p, "filled-gbk.csv");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("imported 4 results") && out.contains("8 already recorded"),
+        "{out}"
+    );
+}
+
+/// Writes a sheet with one good row and `bad` (a mutation of another row); expects the import
+/// to be refused with every `needles` on stderr, at `filled.csv:<line of the bad row>`.
+fn expect_refused(p: &Project, mutate: &dyn Fn(&mut Rows) -> usize, needles: &[&str]) {
+    let (header, mut rows) = tasks(p, "zhian.hotel", "2023-H1");
+    let draw_ref = rows[0][DRAW].clone();
+    // A good row first: it must not be imported either.
+    rows[0][CATEGORY] = "未发现问题".into();
+    rows[0][DATE] = "2023-03-01".into();
+    rows[0][SIGNED] = rows[0][TEAM].clone();
+    let bad_index = mutate(&mut rows);
+    p.write("bad.csv", &csv_text(&header, &rows));
+    let (code, out, err) = import(p, "bad.csv");
+    assert_eq!(code, 1, "not refused:\n{out}\n{err}");
+    let at = format!("bad.csv:{}", bad_index + 2);
+    assert!(err.contains(&at), "no {at} in\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "no {n:?} in\n{err}");
+    }
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(
+        results_list(p, &draw_ref).is_empty(),
+        "something was imported"
+    );
+}
+
+fn filled_row(rows: &mut Rows, i: usize) {
+    rows[i][CATEGORY] = "未发现问题".into();
+    rows[i][DATE] = "2023-03-01".into();
+    rows[i][SIGNED] = rows[i][TEAM].clone();
+}
+
+#[test]
+fn every_bad_row_is_refused_with_file_line_and_reason() {
+    let p = simulated();
+
+    // A target the draw did not select.
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 5);
+            rows[5][TARGET] = "91371326XXXXXXXXXX".into();
+            5
+        },
+        &[
+            "target 91371326XXXXXXXXXX was not drawn in draw #",
+            "zhian.hotel 2023-H1",
+        ],
+    );
+    // An inspector not on the target's team.
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 6);
+            let team = team_ids(&rows[6][TEAM]);
+            rows[6][SIGNED] = format!("{}、PY0140", team[0]);
+            6
+        },
+        &["inspector PY0140 is not on the team drawn for target"],
+    );
+    // An unknown category.
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 7);
+            rows[7][CATEGORY] = "合格".into();
+            7
+        },
+        &[
+            "检查结果 \"合格\" is not one of the national result categories",
+            "未发现问题、",
+        ],
+    );
+    // Dates: not a day, not a date, before the draw, in the future.
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 8);
+            rows[8][DATE] = "2023-02-30".into();
+            8
+        },
+        &[
+            "检查日期 \"2023-02-30\" is not a day of the calendar",
+            "YYYY-MM-DD",
+        ],
+    );
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 9);
+            rows[9][DATE] = "三月二日".into();
+            9
+        },
+        &["检查日期 \"三月二日\" is not a date"],
+    );
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 10);
+            rows[10][DATE] = "2022-12-30".into();
+            10
+        },
+        &["is before draw #", "was issued (2023-01-03)"],
+    );
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 11);
+            rows[11][DATE] = "2099-01-04".into();
+            11
+        },
+        &["检查日期 2099-01-04 is in the future"],
+    );
+    // An unknown draw (with the active draw of that matter and period named in the help).
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 12);
+            rows[12][DRAW] = "0123456789ab".into();
+            12
+        },
+        &[
+            "抽取编号 \"0123456789ab\" matches no recorded draw",
+            "the active draw of zhian.hotel 2023-H1 is #",
+        ],
+    );
+    // The same target and item twice in one sheet.
+    expect_refused(
+        &p,
+        &|rows| {
+            let copy = rows[0].clone();
+            rows.insert(20, copy);
+            20
+        },
+        &["a second result for target", "(the first is on line 2)"],
+    );
+    // A checklist item the matter does not have.
+    expect_refused(
+        &p,
+        &|rows| {
+            filled_row(rows, 13);
+            rows[13][ITEM] = "hotel-09".into();
+            13
+        },
+        &["检查项编号 \"hotel-09\" is not a checklist item of zhian.hotel"],
+    );
+
+    // A result that differs from one already recorded.
+    let (header, mut rows) = tasks(&p, "zhian.hotel", "2023-H1");
+    filled_row(&mut rows, 0);
+    p.write("first.csv", &csv_text(&header, &rows));
+    assert_eq!(import(&p, "first.csv").0, 0);
+    rows[0][CATEGORY] = "发现问题已责令改正".into();
+    filled_row(&mut rows, 1);
+    p.write("second.csv", &csv_text(&header, &rows));
+    let (code, _, err) = import(&p, "second.csv");
+    assert_eq!(code, 1);
+    assert!(err.contains("second.csv:2:11"), "{err}");
+    assert!(
+        err.contains("a different result for target") && err.contains("from first.csv:2"),
+        "{err}"
+    );
+    assert_eq!(
+        results_list(&p, &rows[0][DRAW]).len(),
+        1,
+        "second.csv was half imported"
+    );
+
+    // A file that is not a task list.
+    p.write("other.csv", "名称,结果\n某宾馆,合格\n");
+    let (code, _, err) = import(&p, "other.csv");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("other.csv:1") && err.contains("the header row has no column 抽取编号"),
+        "{err}"
+    );
+}
+
+#[test]
+fn one_result_at_a_time() {
+    let p = simulated();
+    let (_, rows) = tasks(&p, "zhian.hotel", "2023-H1");
+    let draw_ref = rows[0][DRAW].clone();
+    let target = rows[0][TARGET].clone();
+    let team = team_ids(&rows[0][TEAM]);
+    let signers = team.join(",");
+    let (code, out, err) = run(p.suiji(&[
+        "result",
+        &draw_ref,
+        &target,
+        "--item",
+        "hotel-01",
+        "--category",
+        "未发现问题",
+        "--date",
+        "2023-03-02",
+        "--inspectors",
+        &signers,
+        "--remarks",
+        "现场检查",
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("1 result recorded"), "{out}");
+    // `all` records the remaining items; hotel-01 again, identical, is not an error.
+    let (code, out, err) = run(p.suiji(&[
+        "result",
+        &draw_ref,
+        &target,
+        "--item",
+        "all",
+        "--category",
+        "未发现问题",
+        "--date",
+        "2023-03-02",
+        "--inspectors",
+        &signers,
+        "--remarks",
+        "现场检查",
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("3 results recorded") && out.contains("1 already recorded"),
+        "{out}"
+    );
+    assert_eq!(results_list(&p, &draw_ref).len(), 4);
+
+    // Refusals say why, and record nothing.
+    let other = rows[4][TARGET].clone();
+    let (code, _, err) = run(p.suiji(&[
+        "result",
+        &draw_ref,
+        &other,
+        "--item",
+        "hotel-01",
+        "--category",
+        "未发现问题",
+        "--date",
+        "2023-03-02",
+        "--inspectors",
+        &signers,
+    ]));
+    assert_eq!(code, 1);
+    assert!(err.contains("is not on the team drawn for target"), "{err}");
+    let (code, _, err) = run(p.suiji(&[
+        "result",
+        "999",
+        &other,
+        "--item",
+        "hotel-01",
+        "--category",
+        "未发现问题",
+        "--date",
+        "2023-03-02",
+        "--inspectors",
+        &signers,
+    ]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("抽取编号 \"999\" matches no recorded draw"),
+        "{err}"
+    );
+    assert_eq!(results_list(&p, &draw_ref).len(), 4);
+}
+
+#[test]
+fn deadlines_count_working_days_across_guoqing_and_its_tiaoxiu() {
+    // 2023: 9-29 to 10-06 off, 10-07 (Sat) and 10-08 (Sun) worked.
+    let cal = suiji::calendar::Calendar::builtin();
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    assert_eq!(
+        cal.add_working_days(d("2023-09-28"), 20).ok(),
+        Some(d("2023-11-01"))
+    );
+    assert_eq!(
+        cal.add_working_days(d("2023-09-28"), 2).ok(),
+        Some(d("2023-10-08"))
+    );
+
+    let p = simulated();
+    // One target of each H2 draw, inspected on 2023-09-28.
+    let mut picked = Vec::new();
+    for matter in ["zhian.hotel", "zhian.entertainment"] {
+        let (header, mut rows) = tasks(&p, matter, "2023-H2");
+        let ts = targets_of(&rows);
+        fill(&mut rows, &ts[0], "未发现问题", "2023-09-28");
+        let name = format!("{matter}.csv");
+        p.write(&name, &csv_text(&header, &rows));
+        let (code, out, err) = import(&p, &name);
+        assert_eq!(code, 0, "{out}\n{err}");
+        picked.push(ts[0].clone());
+    }
+
+    // Friday 2023-10-27: due on Wednesday 11-01, three working days left.
+    let (_, out, _) = run(p.suiji(&["status", "--today", "2023-10-27", "--within", "3"]));
+    assert!(
+        out.contains("zhian.hotel 2023-H2: 1 inspected target to publish, the first by 2023-11-01 (3 working days left)"),
+        "{out}"
+    );
+    let (_, out, _) = run(p.suiji(&["status", "--today", "2023-10-20", "--within", "3"]));
+    assert!(!out.contains("to publish, the first by"), "{out}");
+
+    // Published on the deadline: on time. A day later: late, and overdue until then.
+    let (code, out, err) = run(p.suiji(&[
+        "publish",
+        "--today",
+        "2023-11-01",
+        "--matter",
+        "zhian.hotel",
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("1 target (1 on time, 0 late)"), "{out}");
+    let (code, out, _) = run(p.suiji(&["status", "--today", "2023-11-02"]));
+    assert_eq!(code, 3, "an overdue publication is a problem\n{out}");
+    assert!(
+        out.contains("zhian.entertainment 2023-H2: 1 inspected target not published; deadline 2023-11-01 passed"),
+        "{out}"
+    );
+    let (code, out, _) = run(p.suiji(&[
+        "publish",
+        "--today",
+        "2023-11-02",
+        "--matter",
+        "zhian.entertainment",
+    ]));
+    assert_eq!(code, 0);
+    assert!(out.contains("1 target (0 on time, 1 late)"), "{out}");
+}
+
+/// The report's figures for one matter, from the XLSX sheet 各部门各事项.
+fn xlsx_rows(path: &Path, sheet: &str) -> Vec<Vec<Data>> {
+    let mut book = calamine::open_workbook_auto(path).expect("open report");
+    let range = book
+        .worksheet_range(sheet)
+        .unwrap_or_else(|e| panic!("sheet {sheet}: {e}"));
+    range.rows().map(<[Data]>::to_vec).collect()
+}
+
+fn num(d: &Data) -> f64 {
+    match d {
+        Data::Float(f) => *f,
+        Data::Int(i) => *i as f64,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+fn text(d: &Data) -> String {
+    d.to_string()
+}
+
+#[test]
+fn a_simulated_year_with_results_publications_and_the_report() {
+    let p = simulated();
+    // The shipped example: on the same seed the draw picks the same targets, so it imports.
+    let example = repo().join("config/examples/results-2023-zhian-hotel-H1.csv");
+    std::fs::copy(&example, p.path("example.csv")).expect("copy example");
+    let (code, out, err) = import(&p, "example.csv");
+    assert_eq!(
+        code, 0,
+        "the shipped example no longer imports:\n{out}\n{err}"
+    );
+    assert!(out.contains("imported 50 results"), "{out}");
+
+    // Firearms (100% coverage required): three of five units inspected.
+    let (header, mut rows) = tasks(&p, "zhian.firearms", "2023");
+    let ts = targets_of(&rows);
+    assert_eq!(ts.len(), 5);
+    for t in &ts[..3] {
+        fill(&mut rows, t, "未发现问题", "2023-03-15");
+    }
+    p.write("firearms.csv", &csv_text(&header, &rows));
+    assert_eq!(import(&p, "firearms.csv").0, 0);
+
+    // What the example holds (see docs/results.md): 12 of 16 hotels inspected — five in March,
+    // five in May, two in July after the due date; one half done, three untouched.
+    let (_, example_rows) = read_csv(&p.path("example.csv"));
+    let mut by_target: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for r in example_rows.iter().filter(|r| !r[CATEGORY].is_empty()) {
+        let e = by_target.entry(r[TARGET].clone()).or_default();
+        e.0 += 1;
+        e.1 = e.1.clone().max(r[DATE].clone());
+    }
+    let complete: Vec<&String> = by_target
+        .iter()
+        .filter(|(_, v)| v.0 == 4)
+        .map(|(_, v)| &v.1)
+        .collect();
+    assert_eq!(complete.len(), 12);
+    let march = complete.iter().filter(|d| d.starts_with("2023-03")).count();
+    let may = complete.iter().filter(|d| d.starts_with("2023-05")).count();
+    let july = complete.iter().filter(|d| d.starts_with("2023-07")).count();
+    assert_eq!((march, may, july), (5, 5, 2));
+
+    // Publish on 2023-04-03 (March inspections and firearms: on time), then 2023-07-14
+    // (May inspections: late; July ones: on time).
+    let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-04-03"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("zhian.hotel 2023-H1: 5 targets (5 on time, 0 late)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("zhian.firearms 2023: 3 targets (3 on time, 0 late)"),
+        "{out}"
+    );
+    let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-07-14"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("zhian.hotel 2023-H1: 7 targets (2 on time, 5 late)"),
+        "{out}"
+    );
+    // Publishing again finds nothing new; a day in the future is refused.
+    let (code, out, _) = run(p.suiji(&["publish", "--today", "2023-07-14"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing new to publish"), "{out}");
+    let (code, _, err) = run(p.suiji(&["publish", "--today", "2099-01-01"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("is in the future"), "{err}");
+
+    // The public files: only public fields, never inspectors.
+    let folder = "out/public/2023/zhian.hotel/2023-H1";
+    let (nh, notice) = read_csv(&p.path(&format!("{folder}/notice.csv")));
+    assert_eq!(notice.len(), 12);
+    assert_eq!(
+        nh,
+        [
+            "抽查事项",
+            "期次",
+            "对象名称",
+            "类别",
+            "所属区域",
+            "地址",
+            "检查日期",
+            "检查结果",
+            "公示日期",
+            "抽取编号"
+        ]
+    );
+    for f in ["notice.csv", "notice.html", "notice.json"] {
+        let text = p.read(&format!("{folder}/{f}"));
+        assert!(!text.contains("PY01"), "{f} names an inspector");
+        assert!(!text.contains("已移交治安大队"), "{f} publishes remarks");
+    }
+    let feed: serde_json::Value =
+        serde_json::from_str(&p.read(&format!("{folder}/notice.json"))).expect("json feed");
+    assert_eq!(feed["format"], "suiji-notice/1");
+    assert_eq!(feed["entries"].as_array().map(Vec::len), Some(12));
+    let index = p.read("out/public/index.html");
+    assert!(
+        index.contains("2023/zhian.hotel/2023-H1/notice.html"),
+        "{index}"
+    );
+    assert!(
+        index.contains("2023/zhian.firearms/2023/notice.html"),
+        "{index}"
+    );
+
+    // The report, as of a day when every 2023 deadline has passed.
+    let (code, out, err) = run(p.suiji(&["report", "--year", "2023", "--today", "2024-06-28"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let html = p.read("out/reports/report-2023.html");
+    assert!(html.matches("<svg").count() >= 4, "charts missing");
+    let xlsx = p.path("out/reports/report-2023.xlsx");
+
+    // Per draw: hotel 2023-H1 exactly as put in.
+    let draws = xlsx_rows(&xlsx, "各次抽取");
+    let header: Vec<String> = draws[2].iter().map(text).collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let h1 = draws
+        .iter()
+        .find(|r| {
+            text(&r[col("期次")]) == "2023-H1" && text(&r[col("抽查事项")]).starts_with("旅馆业")
+        })
+        .expect("hotel H1 row");
+    let got: Vec<f64> = [
+        "抽取户数",
+        "已检查",
+        "按时公示",
+        "逾期公示",
+        "未完成",
+        "未到期",
+    ]
+    .iter()
+    .map(|c| num(&h1[col(c)]))
+    .collect();
+    assert_eq!(got, [16.0, 12.0, 7.0, 5.0, 4.0, 0.0]);
+    assert_eq!(num(&h1[col("公示次数")]), 2.0);
+
+    // Per matter: every hotel draw of the year (H1 16, H2 18, three holiday draws of 4).
+    let matters = xlsx_rows(&xlsx, "各部门各事项");
+    let header: Vec<String> = matters[2].iter().map(text).collect();
+    let mcol = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let find = |name: &str| {
+        matters
+            .iter()
+            .find(|r| text(&r[mcol("抽查事项")]).starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name}"))
+            .clone()
+    };
+    let hotel = find("旅馆业");
+    let got: Vec<f64> = ["抽取户数", "已检查", "按时公示", "逾期公示", "未完成"]
+        .iter()
+        .map(|c| num(&hotel[mcol(c)]))
+        .collect();
+    assert_eq!(got, [46.0, 12.0, 7.0, 5.0, 34.0]);
+    assert_eq!(text(&hotel[mcol("应抽比例")]), "5%");
+    assert_eq!(text(&hotel[mcol("抽查频次")]), "每半年 1 次");
+    let firearms = find("枪支管理");
+    let got: Vec<f64> = ["抽取户数", "已检查", "按时公示", "逾期公示", "未完成"]
+        .iter()
+        .map(|c| num(&firearms[mcol(c)]))
+        .collect();
+    assert_eq!(got, [5.0, 3.0, 3.0, 0.0, 2.0]);
+    assert!((num(&firearms[mcol("实际比例（常规抽取）")]) - 0.6).abs() < 1e-9);
+    assert_eq!(text(&firearms[mcol("是否达标")]), "未达标");
+    // Every other matter: drawn, nothing done, all missing.
+    let security = find("保安服务");
+    assert_eq!(num(&security[mcol("已检查")]), 0.0);
+    assert_eq!(
+        num(&security[mcol("未完成")]),
+        num(&security[mcol("抽取户数")])
+    );
+
+    // Firearms coverage against 100%.
+    let cover = xlsx_rows(&xlsx, "全覆盖事项");
+    let row = cover
+        .iter()
+        .find(|r| text(&r[0]).starts_with("枪支管理"))
+        .expect("firearms row");
+    assert_eq!((num(&row[2]), num(&row[5])), (5.0, 3.0));
+    assert_eq!(text(&row[7]), "未全覆盖");
+
+    // Holiday-intensified draws: all six the rules call for were carried out.
+    let holidays = xlsx_rows(&xlsx, "节假日加强抽查");
+    let executed = holidays
+        .iter()
+        .skip(3)
+        .filter(|r| text(&r[4]).starts_with("已执行"))
+        .count();
+    assert_eq!((holidays.len() - 3, executed), (6, 6));
+
+    // Result categories, counted per item, from the database.
+    let cats = xlsx_rows(&xlsx, "抽查结果类别");
+    let count = |c: &str| {
+        cats.iter()
+            .find(|r| text(&r[0]) == c)
+            .map(|r| num(&r[1]))
+            .unwrap_or_else(|| panic!("no {c}"))
+    };
+    let put_in = |c: &str| {
+        example_rows.iter().filter(|r| r[CATEGORY] == c).count()
+            + rows.iter().filter(|r| r[CATEGORY] == c).count()
+    };
+    for c in [
+        "未发现问题",
+        "发现问题已责令改正",
+        "未按规定公示应当公示的信息",
+        "发现问题待后续处理",
+        "通过登记的住所（经营场所）无法联系",
+        "未发现开展本次抽查涉及的经营活动",
+    ] {
+        assert_eq!(count(c) as usize, put_in(c), "{c}");
+    }
+
+    // The text summary says the same.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("zhian.hotel "))
+        .expect("hotel line");
+    let nums: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        &nums[1..8],
+        ["5", "46", "12", "7", "5", "34", "0"],
+        "{line}"
+    );
+    assert!(out.contains("holiday draws 6 of 6"), "{out}");
+
+    // As of 2023-06-15 only three hotel draws had been made (H1, 春节, 劳动节: 24 targets).
+    // H1: five published on time; the May inspections of 05-15..05-17 are past their deadlines
+    // (06-12..06-14), those of 05-18 and 05-19 are not (06-15, 06-16); the July inspections,
+    // the half-done and the untouched targets are still within the due date 06-30. The two
+    // holiday draws are past their due dates with nothing done.
+    let (_, out, _) = run(p.suiji(&[
+        "report",
+        "--year",
+        "2023",
+        "--today",
+        "2023-06-15",
+        "--format",
+        "xlsx",
+    ]));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("zhian.hotel "))
+        .expect("hotel line");
+    let nums: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        &nums[1..8],
+        ["3", "24", "10", "5", "0", "11", "8"],
+        "{line}"
+    );
+
+    // A result entered afterwards cannot be published back in time.
+    let (header2, mut rows2) = tasks(&p, "zhian.hotel", "2023-H1");
+    let untouched = targets_of(&rows2)[15].clone();
+    assert!(!by_target.contains_key(&untouched));
+    fill(&mut rows2, &untouched, "未发现问题", "2023-03-20");
+    p.write("late-entry.csv", &csv_text(&header2, &rows2));
+    assert_eq!(import(&p, "late-entry.csv").0, 0);
+    let (code, _, err) = run(p.suiji(&["publish", "--today", "2023-04-03"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("was last published on 2023-07-14, after --today 2023-04-03")
+            && err.contains("nothing was published"),
+        "{err}"
+    );
+
+    // Nothing above touched the audit chain.
+    let (code, out, _) = run(p.suiji(&["audit", "verify"]));
+    assert_eq!(code, 0, "{out}");
+    let (_, log, _) = run(p.suiji(&["audit", "log", "--limit", "100"]));
+    assert_eq!(log.matches("publication.record").count(), 3, "{log}");
+}
+
+#[test]
+fn a_clean_result_puts_the_target_in_cooldown_for_the_next_draw() {
+    let p = Project::shipped();
+    let (code, out, err) = run(p.suiji(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "demo",
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (header, mut rows) = tasks(&p, "zhian.hotel", "2023-H1");
+    let ts = targets_of(&rows);
+    // Clean on every item; a problem on one item of another; nothing for a third.
+    fill(&mut rows, &ts[0], "未发现问题", "2023-03-01");
+    fill(&mut rows, &ts[1], "未发现问题", "2023-03-01");
+    for r in rows
+        .iter_mut()
+        .filter(|r| r[TARGET] == ts[1] && r[ITEM] == "hotel-04")
+    {
+        r[CATEGORY] = "发现问题已责令改正".into();
+    }
+    p.write("filled.csv", &csv_text(&header, &rows));
+    let (code, out, err) = import(&p, "filled.csv");
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    let (code, out, err) = run(p.suiji(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H2",
+        "--seed",
+        "demo",
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H2/manifest.json"))
+            .expect("manifest");
+    let excluded = |id: &str| -> Option<String> {
+        manifest["exclusions"]
+            .as_array()
+            .and_then(|xs| xs.iter().find(|x| x["target_id"] == id))
+            .map(|x| x["reason"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(
+        excluded(&ts[0]).as_deref(),
+        Some("cooldown"),
+        "clean target not in cooldown"
+    );
+    assert_eq!(
+        excluded(&ts[1]),
+        None,
+        "a target with a problem must stay drawable"
+    );
+    assert_eq!(
+        excluded(&ts[2]),
+        None,
+        "a target without results must stay drawable"
+    );
+    let history = manifest["history"].as_array().expect("history");
+    let h = history
+        .iter()
+        .find(|h| h["target_id"] == ts[0].as_str())
+        .expect("history entry");
+    assert_eq!(h["last_clean"], "2023-03-01");
+    // The draw records that it used the result, so `verify` can re-run it.
+    let (code, out, err) = run(p.suiji(&[
+        "verify",
+        &p.path("out/draws/zhian.hotel/2023-H2/manifest.json")
+            .display()
+            .to_string(),
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
+#[test]
+fn several_files_import_together_or_not_at_all() {
+    let p = simulated();
+    let (hh, mut hotel) = tasks(&p, "zhian.hotel", "2023-H1");
+    let (fh, mut guns) = tasks(&p, "zhian.firearms", "2023");
+    let ht = targets_of(&hotel);
+    let gt = targets_of(&guns);
+    fill(&mut hotel, &ht[0], "未发现问题", "2023-03-02");
+    fill(&mut guns, &gt[0], "未发现问题", "2023-03-02");
+    fill(&mut guns, &gt[1], "未发现问题", "2023-03-32");
+    p.write("hotel.csv", &csv_text(&hh, &hotel));
+    p.write("guns.csv", &csv_text(&fh, &guns));
+    let (code, _, err) = run(p.suiji(&["results", "import", "hotel.csv", "guns.csv"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("guns.csv:") && err.contains("\"2023-03-32\""),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(
+        results_list(&p, &hotel[0][DRAW]).is_empty(),
+        "hotel.csv was imported alone"
+    );
+
+    // The same rows in two files: the second names the first by file and line.
+    p.write("hotel-copy.csv", &csv_text(&hh, &hotel));
+    let (code, _, err) = run(p.suiji(&["results", "import", "hotel.csv", "hotel-copy.csv"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("hotel-copy.csv:2") && err.contains("(the first is at hotel.csv:2)"),
+        "{err}"
+    );
+
+    fill(&mut guns, &gt[1], "未发现问题", "2023-03-31");
+    p.write("guns.csv", &csv_text(&fh, &guns));
+    let (code, out, err) = run(p.suiji(&["results", "import", "hotel.csv", "guns.csv"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("zhian.hotel 2023-H1") && out.contains("zhian.firearms 2023"),
+        "{out}"
+    );
+    // Four hotel items, three firearms items per target.
+    assert!(out.contains("imported 10 results"), "{out}");
+    assert_eq!(results_list(&p, &hotel[0][DRAW]).len(), 4);
+    assert_eq!(results_list(&p, &guns[0][DRAW]).len(), 6);
+}
+
+#[test]
+fn conflicts_and_unstaffed_targets_reach_status_and_the_report() {
+    let p = Project::shipped();
+    // Every 治安 inspector declares a conflict (回避) with one hotel the H1 draw picks.
+    let hotel = "9237132611798C4WEN";
+    let registry = p.read("config/registry/inspectors.csv");
+    let edited: Vec<String> = registry
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f.len() == 8 && f[2] == "zhian" {
+                format!("{},{hotel}", f[..7].join(","))
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    p.write(
+        "config/registry/inspectors.csv",
+        &(edited.join("\n") + "\n"),
+    );
+    let (code, out, err) = run(p.suiji(&["simulate", "--year", "2023", "--seed", "demo"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H1/manifest.json"))
+            .expect("manifest");
+    let selected = manifest["selected"].as_array().expect("selected");
+    let s = selected
+        .iter()
+        .find(|s| s["target_id"] == hotel)
+        .expect("the hotel is still drawn");
+    assert!(s["unstaffed"].is_string(), "{s}");
+    let conflicts = manifest["inspector_skips"]
+        .as_array()
+        .expect("skips")
+        .iter()
+        .filter(|k| k["target_id"] == hotel && k["reason"] == "declared_conflict")
+        .count();
+    assert!(conflicts >= 2, "{conflicts}");
+
+    // No result can be entered for it.
+    let (header, rows) = tasks(&p, "zhian.hotel", "2023-H1");
+    assert!(
+        rows.iter().all(|r| r[TARGET] != hotel),
+        "an unstaffed target has no task rows"
+    );
+    let mut row = rows[0].clone();
+    row[TARGET] = hotel.into();
+    row[CATEGORY] = "未发现问题".into();
+    row[DATE] = "2023-03-01".into();
+    row[SIGNED] = row[TEAM].clone();
+    p.write("unstaffed.csv", &csv_text(&header, &[row]));
+    let (code, _, err) = import(&p, "unstaffed.csv");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("unstaffed.csv:2") && err.contains("has no team"),
+        "{err}"
+    );
+
+    let (_, out, _) = run(p.suiji(&["status", "--today", "2023-03-01"]));
+    assert!(
+        out.contains("UNSTAFFED")
+            && out.contains("zhian.hotel 2023-H1: 1 drawn target with no team"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(p.suiji(&["report", "--year", "2023", "--today", "2024-06-28"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let xlsx = p.path("out/reports/report-2023.xlsx");
+    let sheet = xlsx_rows(&xlsx, "回避");
+    let listed = sheet
+        .iter()
+        .skip(3)
+        .filter(|r| text(&r[5]).contains(hotel) && text(&r[4]).starts_with("申报回避"))
+        .count();
+    assert_eq!(listed, conflicts + count_other_conflicts(&p, hotel));
+    let unstaffed = xlsx_rows(&xlsx, "未配员对象");
+    assert!(
+        unstaffed.iter().skip(3).any(|r| text(&r[3]) == hotel),
+        "{unstaffed:?}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("holiday draws"))
+        .expect("summary");
+    assert!(
+        !line.contains("回避 0") && !line.contains("unstaffed 0"),
+        "{line}"
+    );
+    let html = p.read("out/reports/report-2023.html");
+    assert!(
+        html.contains("执法检查人员回避") || html.contains("回避的检查人员"),
+        "no 回避 section"
+    );
+}
+
+/// 回避 entries for `hotel` in every other draw of the simulated year.
+fn count_other_conflicts(p: &Project, hotel: &str) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(p.path("out/draws"))
+        .expect("draws")
+        .flatten()
+    {
+        for period in std::fs::read_dir(entry.path()).expect("periods").flatten() {
+            let path = period.path().join("manifest.json");
+            if path == p.path("out/draws/zhian.hotel/2023-H1/manifest.json") || !path.exists() {
+                continue;
+            }
+            let m: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            n += m["inspector_skips"].as_array().map_or(0, |a| {
+                a.iter()
+                    .filter(|k| k["target_id"] == hotel && k["reason"] == "declared_conflict")
+                    .count()
+            });
+        }
+    }
+    n
+}
