@@ -683,10 +683,13 @@ fn a_draw_needs_its_snapshots_archived_first() -> TestResult {
     Ok(())
 }
 
+/// A change that makes a draw inconsistent.
+type Spoil = Box<dyn Fn(&mut NewDraw)>;
+
 #[test]
 fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
     let (dir, mut store, d) = setup()?;
-    let cases: Vec<(&str, Box<dyn Fn(&mut NewDraw)>)> = vec![
+    let cases: Vec<(&str, Spoil)> = vec![
         (
             "team for unknown target",
             Box::new(|d| d.teams[0].target_id = "T9".into()),

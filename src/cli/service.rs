@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use super::{Cli, exit, load_calendar, load_rules, open_store};
 use crate::issue::seed::SeedChoice;
-use crate::schedule::clock::{Clock, Event, SimClock, SystemClock};
+use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock, SystemClock};
 use crate::schedule::service::{Service, Stop, due, next_wake, run_loop, year_start};
 use crate::store::{DrawFilter, EventFilter, SchedulerEvent};
 
@@ -90,6 +90,20 @@ fn watch_rules(
     tx: mpsc::Sender<Event>,
 ) -> anyhow::Result<notify::RecommendedWatcher> {
     use notify::{EventKind, RecursiveMode, Watcher};
+    // One save is often several file events (truncate, write, rename, an editor's backup):
+    // wait until they stop, then reload once.
+    let (changed, settled) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        while settled.recv().is_ok() {
+            while settled
+                .recv_timeout(std::time::Duration::from_millis(200))
+                .is_ok()
+            {}
+            if tx.send(Event::Reload(RULE_FILES_CHANGED.into())).is_err() {
+                break;
+            }
+        }
+    });
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res
             && matches!(
@@ -101,7 +115,7 @@ fn watch_rules(
                 .iter()
                 .any(|p| p.extension().is_some_and(|x| x == "toml" || x == "rhai"))
         {
-            let _ = tx.send(Event::Reload("rule files changed".into()));
+            let _ = changed.send(());
         }
     })?;
     watcher.watch(rules, RecursiveMode::NonRecursive)?;
@@ -146,8 +160,8 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
 
     let draws = service.store.list_draws(&DrawFilter::year(args.year))?;
     println!(
-        "{:<12} {:<26} {:<14} {:<16} {:>8} {:>6} {:>9}  {}",
-        "issued", "matter", "period", "kind", "eligible", "drawn", "unstaffed", "draw"
+        "{:<12} {:<26} {:<14} {:<16} {:>8} {:>6} {:>9}  draw",
+        "issued", "matter", "period", "kind", "eligible", "drawn", "unstaffed"
     );
     let mut total = 0;
     for d in &draws {
@@ -240,8 +254,8 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
     let overdue = due(&schedule, &done, since, now);
     println!("as of {}", now.format("%Y-%m-%d %H:%M"));
     println!(
-        "{:<26} {:<28} {:<28} {}",
-        "matter", "last draw", "next draw", "problems"
+        "{:<26} {:<28} {:<28} problems",
+        "matter", "last draw", "next draw"
     );
     let mut problems_total = 0;
     for id in &model_matters {

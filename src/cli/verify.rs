@@ -35,8 +35,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     };
     let data = match &args.data {
         Some(d) => d.clone(),
-        None => match crate::rules::load(&cli.config) {
-            Ok(l) => l.model.config.data_dir,
+        None => match crate::rules::load_config(&cli.config) {
+            Ok(config) => config.data_dir,
             Err(_) => crate::rules::config::root_of(&cli.config).join("data"),
         },
     };

@@ -15,12 +15,16 @@ pub enum Event {
     Shutdown(String),
 }
 
+/// Why a reload was asked for when the rule file watcher saw a change.
+pub const RULE_FILES_CHANGED: &str = "rule files changed";
+
 /// Local time, and waiting for it.
 pub trait Clock {
     /// Now, in the bureau's local time.
     fn now(&self) -> NaiveDateTime;
     /// Waits until `until` (or forever when `None`) unless an event arrives first.
     /// Returns `Err(())` when the clock has run out (a simulation past its end).
+    #[allow(clippy::result_unit_err)] // "ran out" carries nothing more to say
     fn wait(
         &mut self,
         until: Option<NaiveDateTime>,

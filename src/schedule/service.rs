@@ -12,7 +12,7 @@ use crate::issue::seed::{SeedChoice, resolve};
 use crate::issue::{IssueError, Request, freeze_registry, issue};
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
-use crate::schedule::clock::{Clock, Event};
+use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED};
 use crate::schedule::{ScheduledDraw, year_schedule};
 use crate::store::{DrawFilter, EventFilter, NewEvent, SchedulerEvent, Store};
 
@@ -358,16 +358,29 @@ impl Service {
     }
 
     /// Re-validates the rules; switches to them only when clean. Returns a message for the log.
+    /// A reload is audited when the rules changed, or when it was asked for (SIGHUP); a file
+    /// event that left the rules as they were (a `touch`, an editor's backup file) is not.
     pub fn reload(&mut self, why: &str, now: NaiveDateTime) -> Result<String, String> {
         match crate::rules::load(&self.config) {
             Ok(new) => {
                 let old = std::mem::replace(&mut self.loaded, new);
                 self.failed.clear();
-                let msg = format!(
-                    "rules reloaded ({why}): {} → {}",
-                    &old.model.rules_hash[..12],
-                    &self.loaded.model.rules_hash[..12]
-                );
+                let changed = old.model.rules_hash != self.loaded.model.rules_hash;
+                let msg = if changed {
+                    format!(
+                        "rules reloaded ({why}): {} → {}",
+                        &old.model.rules_hash[..12],
+                        &self.loaded.model.rules_hash[..12]
+                    )
+                } else {
+                    format!(
+                        "rules reloaded ({why}): unchanged, {}",
+                        &old.model.rules_hash[..12]
+                    )
+                };
+                if !changed && why == RULE_FILES_CHANGED {
+                    return Ok(msg);
+                }
                 let detail = serde_json::json!({ "why": why, "old": old.model.rules_hash, "new": self.loaded.model.rules_hash });
                 let at = self.stamp(now);
                 if let Err(e) =
@@ -407,7 +420,7 @@ pub fn run_loop(
     let mut pending_shutdown: Option<String> = None;
     loop {
         let now = clock.now();
-        // Events that arrived while drawing are handled between draws.
+        // Events that arrived while sleeping or reloading.
         while let Ok(e) = events.try_recv() {
             match e {
                 Event::Shutdown(why) => pending_shutdown = Some(why),
@@ -417,7 +430,26 @@ pub fn run_loop(
         if let Some(why) = pending_shutdown.take() {
             return Stop::Shutdown(why);
         }
-        let _ = service.step(now, &|| false);
+        // A shutdown asked for during a long catch-up stops it after the draw in progress;
+        // other events wait for the end of the step.
+        let stashed = std::cell::RefCell::new(Vec::new());
+        let shutdown_requested = || {
+            let mut stashed = stashed.borrow_mut();
+            while let Ok(e) = events.try_recv() {
+                stashed.push(e);
+            }
+            stashed.iter().any(|e| matches!(e, Event::Shutdown(_)))
+        };
+        let _ = service.step(now, &shutdown_requested);
+        for e in stashed.take() {
+            match e {
+                Event::Shutdown(why) => pending_shutdown = Some(why),
+                Event::Reload(why) => log_reload(service.reload(&why, clock.now())),
+            }
+        }
+        if let Some(why) = pending_shutdown.take() {
+            return Stop::Shutdown(why);
+        }
         if once {
             return Stop::Once;
         }
