@@ -219,6 +219,41 @@ fn verify_says_identical_and_detects_each_kind_of_tampering() {
 }
 
 #[test]
+fn a_manifest_that_was_never_recorded_does_not_verify() {
+    // The same registry and rules elsewhere, drawn with another seed: the manifest re-runs
+    // identically from the archived inputs, but it is not the draw that was recorded.
+    let p = Project::shipped();
+    let elsewhere = Project::shipped();
+    p.ok(DRAW);
+    let mut other = DRAW.to_vec();
+    other[5] = "a seed tried in private";
+    elsewhere.ok(&other);
+    p.write("private.json", &elsewhere.read(MANIFEST));
+    let recorded = manifest(&p, MANIFEST);
+    let private = manifest(&p, "private.json");
+    assert_eq!(recorded["rules_hash"], private["rules_hash"]);
+    assert_eq!(recorded["registry"], private["registry"]);
+    assert_ne!(recorded["selected"], private["selected"]);
+
+    let (code, out, _) = run(p.suiji(&["verify", "private.json"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("was never recorded"), "{out}");
+    let hash = recorded["manifest_hash"].as_str().expect("hash");
+    assert!(
+        out.contains(&format!("the recorded draw of zhian.hotel 2023-H1 is #1 with manifest {hash}")),
+        "{out}"
+    );
+    // Against its own data folder, it verifies.
+    let (code, out, _) = run(p.suiji(&[
+        "verify",
+        "private.json",
+        "--data",
+        elsewhere.path("data").to_str().expect("path"),
+    ]));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn second_draw_is_refused_and_a_redraw_is_kept_and_audited() {
     let p = Project::shipped();
     p.ok(DRAW);
@@ -261,8 +296,10 @@ fn second_draw_is_refused_and_a_redraw_is_kept_and_audited() {
     assert_eq!(manifest(&p, &old), first);
     let (code, out, _) = run(p.suiji(&["verify", &old]));
     assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(draw #1, superseded by #2;"), "{out}");
     let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
     assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(draw #2;"), "{out}");
 
     let log = p.ok(&["audit", "log"]);
     let lines: Vec<&str> = log.lines().collect();

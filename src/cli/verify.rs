@@ -43,8 +43,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     let store = open_store_at(&data)?;
     match verify_manifest(&manifest, &store) {
         Verdict::Identical => {
+            let record = match crate::verify::recorded(&manifest, &store) {
+                Ok(d) => match d.superseded_by {
+                    Some(by) => format!("draw #{}, superseded by #{by}", d.id),
+                    None => format!("draw #{}", d.id),
+                },
+                Err(e) => e,
+            };
             println!(
-                "identical: re-running {} {} from the archived registry and rules gives the recorded draw ({} targets, manifest {})",
+                "identical: re-running {} {} from the archived registry and rules gives the recorded draw ({record}; {} targets, manifest {})",
                 manifest.matter,
                 manifest.period.id,
                 manifest.selected.len(),
