@@ -240,7 +240,9 @@ fn a_manifest_that_was_never_recorded_does_not_verify() {
     assert!(out.contains("was never recorded"), "{out}");
     let hash = recorded["manifest_hash"].as_str().expect("hash");
     assert!(
-        out.contains(&format!("the recorded draw of zhian.hotel 2023-H1 is #1 with manifest {hash}")),
+        out.contains(&format!(
+            "the recorded draw of zhian.hotel 2023-H1 is #1 with manifest {hash}"
+        )),
         "{out}"
     );
     // Against its own data folder, it verifies.
@@ -503,6 +505,29 @@ fn at_most_one_complete_draw(p: &Project) -> Option<i64> {
             more.iter().map(|d| d.0).collect::<Vec<_>>()
         ),
     }
+}
+
+#[test]
+fn files_left_staged_by_a_crash_after_recording_are_put_in_place() {
+    let p = Project::shipped();
+    p.ok(DRAW);
+    let recorded = manifest(&p, MANIFEST);
+    // The state a crash between the commit and the move leaves behind.
+    std::fs::rename(
+        p.path(FOLDER),
+        p.path("out/draws/zhian.hotel/.2023-H1.staging-4242"),
+    )
+    .expect("rename");
+    let (code, _, err) = run(p.suiji(DRAW));
+    assert_ne!(code, 0);
+    assert!(err.contains("already drawn"), "{err}");
+    assert_eq!(manifest(&p, MANIFEST), recorded);
+    assert!(
+        !p.path("out/draws/zhian.hotel/.2023-H1.staging-4242")
+            .exists()
+    );
+    let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]

@@ -655,6 +655,28 @@ fn a_broken_rule_file_keeps_the_old_rules_and_a_valid_edit_takes_over() {
 }
 
 #[test]
+fn a_restart_puts_files_left_staged_by_a_crash_in_place() {
+    let now = now();
+    let at = (now - Duration::hours(6)).time();
+    let p = service_project(&matter("daily", &daily_at(at), "5%", ""));
+    let since = day(now.date() - Duration::days(1));
+    let args = ["run", "--once", "--since", since.as_str()];
+    p.ok(&args);
+    let all = draws(&p);
+    assert!(!all.is_empty());
+    let period = &all[0].2;
+    // The state a crash between the commit and the move leaves behind.
+    std::fs::rename(
+        p.path(&format!("out/draws/zhian.daily/{period}")),
+        p.path(&format!("out/draws/zhian.daily/.{period}.staging-4242")),
+    )
+    .expect("rename");
+    let out = p.ok(&args);
+    assert!(out.contains("issued 0 draw(s), 0 failed"), "{out}");
+    assert_complete(&p);
+}
+
+#[test]
 fn sighup_reloads_the_rules() {
     // Due in a day's time: nothing is drawn while the test runs.
     let at = (now() - Duration::minutes(30)).time();

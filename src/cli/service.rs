@@ -47,6 +47,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<i32> {
         spawn_signals(tx.clone())?;
         Some(watch_rules(&rules_dir, &cli.config, tx)?)
     };
+    service.restore_files();
     tracing::info!(since = %since, "suiji service started");
     let stop = run_loop(&mut service, &mut clock, &rx, args.once);
     let issued = service

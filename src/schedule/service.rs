@@ -357,6 +357,22 @@ impl Service {
         }
     }
 
+    /// Puts the files of recorded draws back in place where a crash left them staged.
+    pub fn restore_files(&self) {
+        let draws = match self.store.list_draws(&DrawFilter::default()) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("cannot read the database: {e}");
+                return;
+            }
+        };
+        for d in draws {
+            if crate::issue::restore_files(&self.model().config.output_dir, &d) {
+                tracing::warn!(matter = %d.matter, period = %d.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
+            }
+        }
+    }
+
     /// Re-validates the rules; switches to them only when clean. Returns a message for the log.
     /// A reload is audited when the rules changed, or when it was asked for (SIGHUP); a file
     /// event that left the rules as they were (a `touch`, an editor's backup file) is not.
