@@ -437,6 +437,27 @@ fn sigterm_during_a_long_catch_up_stops_after_the_draw_in_progress() {
 }
 
 #[test]
+fn processes_opening_a_new_database_at_once_all_succeed() {
+    // Services and commands started together on a fresh data folder race to create it.
+    let p = Project::shipped();
+    for round in 0..25 {
+        let _ = std::fs::remove_dir_all(p.path("data"));
+        let mut all: Vec<Running> = (0..4)
+            .map(|i| p.spawn(&format!("open{i}"), &["audit", "verify"]))
+            .collect();
+        for r in &mut all {
+            let status = r.wait(60);
+            assert!(
+                status.success(),
+                "round {round}: {status}\n{}{}",
+                r.stdout(),
+                r.stderr()
+            );
+        }
+    }
+}
+
+#[test]
 fn two_run_once_processes_draw_each_due_draw_exactly_once() {
     let now = now();
     let at = (now - Duration::hours(6)).time();

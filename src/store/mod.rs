@@ -125,7 +125,7 @@ fn configure(conn: &mut Connection) -> R<()> {
     // Identity first: reading the header is what finds a damaged or foreign file, and a
     // refused file must not have been switched to WAL or migrated.
     let version = schema::check_identity(conn)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    let mode = set_wal(conn)?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; concurrent readers will wait for writers");
     }
@@ -135,6 +135,24 @@ fn configure(conn: &mut Connection) -> R<()> {
         schema::migrate(conn)?;
     }
     Ok(())
+}
+
+/// Switches the file to WAL mode. On a new file opened by several processes at once, the
+/// switch can meet another connection's lock in a way SQLite reports at once as busy,
+/// without waiting (it would deadlock otherwise), so it is retried here until the busy timeout.
+fn set_wal(conn: &Connection) -> R<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(BUSY_TIMEOUT_SECS);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 /// Helpers shared by the submodules.

@@ -23,13 +23,17 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Reads the file's identity and refuses what this build must not touch. Runs before
 /// anything is written, so a refused file is left exactly as it was.
 pub(crate) fn check_identity(conn: &Connection) -> R<i64> {
-    let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let objects: i64 = conn.query_row(
+    // One read transaction, so the three reads see the same state even while another process
+    // is creating the schema.
+    let tx = conn.unchecked_transaction()?;
+    let app_id: i64 = tx.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let objects: i64 = tx.query_row(
         "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
         [],
         |r| r.get(0),
     )?;
+    tx.commit()?;
     if app_id != APPLICATION_ID && (app_id != 0 || version != 0 || objects != 0) {
         return Err(foreign(format!(
             "application id {app_id:#x}, schema version {version}, {objects} schema objects"
