@@ -541,13 +541,6 @@ fn a_draw_killed_midway_leaves_no_partial_draw() {
     };
     p.ok(&["gen-registry", "--targets", n, "--out", "big"]);
     p.use_registries("big/targets.csv", "big/inspectors.csv");
-    let staging_exists = || {
-        std::fs::read_dir(p.path("out/draws/zhian.hotel"))
-            .ok()?
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().contains(".staging-"))
-            .then_some(())
-    };
 
     // Killed once early (reading and drawing), once when its files are being staged or
     // recorded: either way, no draw or one complete one.
@@ -557,19 +550,39 @@ fn a_draw_killed_midway_leaves_no_partial_draw() {
     assert!(!early.wait(10).success());
     assert_eq!(at_most_one_complete_draw(&p), None);
 
-    let mut late = p.spawn("late", DRAW);
-    wait_for(120, "the draw's files to be staged", || {
-        if late.exited().is_some() {
-            return Some(());
+    // Then killed when its files are being staged, and in the transaction recording it (the
+    // write-ahead log grows well past what archiving the snapshots writes).
+    let wal = p.path("data/suiji.sqlite3-wal");
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let mut recorded = None;
+    for moment in ["staging", "recording"] {
+        let mut late = p.spawn(moment, DRAW);
+        let staged = p.path(&format!(
+            "out/draws/zhian.hotel/.2023-H1.staging-{}",
+            late.pid()
+        ));
+        wait_for(120, moment, || {
+            if late.exited().is_some() {
+                return Some(());
+            }
+            match moment {
+                "staging" => staged.exists(),
+                _ => staged.join("public.html").exists() && wal_size() > 8 << 20,
+            }
+            .then_some(())
+        });
+        if late.exited().is_none() {
+            late.signal("KILL");
         }
-        staging_exists()
-    });
-    late.signal("KILL");
-    let status = late.wait(10);
-    let recorded = at_most_one_complete_draw(&p);
-    eprintln!("killed while staging: exited {status}, recorded {recorded:?}");
-    if status.success() {
-        assert!(recorded.is_some(), "a draw that finished was not recorded");
+        let status = late.wait(10);
+        recorded = at_most_one_complete_draw(&p);
+        eprintln!("killed while {moment}: {status}, recorded {recorded:?}");
+        if status.success() {
+            assert!(recorded.is_some(), "a draw that finished was not recorded");
+        }
+        if recorded.is_some() {
+            break; // killed just after its commit, or it finished first
+        }
     }
 
     // A new draw works (or, if the killed one had committed, a redraw does).
