@@ -343,18 +343,20 @@ fn kill_9_during_a_scheduled_draw_then_restart_leaves_one_complete_draw() {
     let today = day(now().date());
 
     let mut service = p.spawn("run1", &["run", "--since", &today]);
-    let staged = || {
-        std::fs::read_dir(p.path("out/draws/zhian.big"))
-            .ok()?
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().contains(".staging-"))
-            .then_some(())
-    };
-    wait_for(180, "the draw's files to be staged", || {
+    // Killed inside the transaction recording the draw: its files are staged and the
+    // write-ahead log has grown well past what archiving the snapshots writes.
+    let staged = p.path(&format!(
+        "out/draws/zhian.big/.{}.staging-{}/public.html",
+        fire.format("%Y-%m-%dT%H:%M"),
+        service.pid()
+    ));
+    let wal = p.path("data/suiji.sqlite3-wal");
+    wait_for(180, "the draw to be recorded", || {
         if let Some(status) = service.exited() {
             panic!("suiji run exited ({status}):\n{}", service.stderr());
         }
-        staged()
+        let recording = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 8 << 20);
+        (staged.exists() && recording || !draws(&p).is_empty()).then_some(())
     });
     service.signal("KILL");
     assert!(!service.wait(10).success());
