@@ -252,6 +252,15 @@ fn simulate_2023_issues_the_whole_schedule_once() {
     let log = audit(&p);
     assert_eq!(log.matches(" draw.record ").count(), n, "{log}");
     assert_complete(&p);
+    // Every one of them, holiday draws included, re-runs identically.
+    for (id, matter, period, _) in draws(&p) {
+        let (code, out, err) = run(p.suiji(&[
+            "verify",
+            &format!("out/draws/{matter}/{period}/manifest.json"),
+        ]));
+        assert_eq!(code, 0, "draw #{id}: {out}{err}");
+        assert!(out.contains(&format!("(draw #{id};")), "{out}");
+    }
 
     // A second simulation finds everything done.
     let again = p.ok(&["simulate", "--year", "2023", "--seed", "simulation"]);
@@ -326,6 +335,11 @@ fn run_issues_a_draw_on_time_and_a_restart_draws_nothing_twice() {
     assert!(out.contains("issued 0 draw(s), 0 failed"), "{out}");
     assert_eq!(draws(&p).len(), 1);
     assert_complete(&p);
+    let (code, out, _) = run(p.suiji(&[
+        "verify",
+        &format!("out/draws/zhian.soon/{period}/manifest.json"),
+    ]));
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]
