@@ -262,6 +262,27 @@ fn simulate_2023_issues_the_whole_schedule_once() {
         assert!(out.contains(&format!("(draw #{id};")), "{out}");
     }
 
+    // Status at the end of the year, and as of a day in it.
+    let status = p.ok(&["status", "--today", "2023-12-31"]);
+    let hotel = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("zhian.hotel "))
+            .expect("zhian.hotel in status")
+            .to_string()
+    };
+    assert!(
+        status.lines().skip(2).all(|l| l.ends_with(" ok")),
+        "{status}"
+    );
+    assert!(
+        hotel(&status).contains("2023-guoqing on 2023-09-22"),
+        "{status}"
+    );
+    let june = p.ok(&["status", "--today", "2023-06-01"]);
+    let line = hotel(&june);
+    assert!(line.contains("2023-laodong on 2023-04-21"), "{june}");
+    assert!(line.contains("2023-H2 on 2023-07-03"), "{june}");
+
     // A second simulation finds everything done.
     let again = p.ok(&["simulate", "--year", "2023", "--seed", "simulation"]);
     assert!(

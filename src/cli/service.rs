@@ -251,7 +251,16 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
     let model_matters: Vec<String> = loaded.model.matters().map(|m| m.id.clone()).collect();
     let service = Service::new(cli.config.clone(), loaded, cal, store, "status", since);
     let schedule = service.schedule(now);
-    let done = service.done()?;
+    // As of a past date (--today), draws made after it do not count yet.
+    let as_of = now.format("%Y-%m-%d").to_string();
+    let made_by =
+        |d: &crate::store::DrawRow| d.created_at.get(..10).is_none_or(|c| c <= as_of.as_str());
+    let mut done = service.done()?;
+    for d in service.store.list_draws(&DrawFilter::default())? {
+        if !made_by(&d) {
+            done.remove(&(d.matter, d.period));
+        }
+    }
     let overdue = due(&schedule, &done, since, now);
     println!("as of {}", now.format("%Y-%m-%d %H:%M"));
     println!(
@@ -260,10 +269,11 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
     );
     let mut problems_total = 0;
     for id in &model_matters {
-        let draws = service.store.list_draws(&DrawFilter {
+        let mut draws = service.store.list_draws(&DrawFilter {
             matter: Some(id.clone()),
             ..DrawFilter::default()
         })?;
+        draws.retain(|d| made_by(d));
         let last = draws
             .iter()
             .max_by(|a, b| a.issue_date.cmp(&b.issue_date).then(a.id.cmp(&b.id)));
