@@ -295,6 +295,27 @@ fn simulate_2023_issues_the_whole_schedule_once() {
 }
 
 #[test]
+fn a_cron_firing_twice_in_a_minute_draws_twice() {
+    let p = service_project(&matter("twice", "0,30 0 9 1 * *", "2%", ""));
+    let out = p.ok(&["simulate", "--year", "2023", "--seed", "simulation"]);
+    assert!(
+        out.contains("24 draws of 2023 (24 issued by this run"),
+        "{out}"
+    );
+    let periods: Vec<String> = draws(&p).into_iter().map(|d| d.2).collect();
+    assert_eq!(periods.len(), 24);
+    assert!(
+        periods.contains(&"2023-03-01T09:00:00".to_string()),
+        "{periods:?}"
+    );
+    assert!(
+        periods.contains(&"2023-03-01T09:00:30".to_string()),
+        "{periods:?}"
+    );
+    assert_complete(&p);
+}
+
+#[test]
 fn run_issues_a_draw_on_time_and_a_restart_draws_nothing_twice() {
     let fire = now() + Duration::seconds(10);
     let p = service_project(&matter("soon", &daily_at(fire.time()), "5%", ""));
