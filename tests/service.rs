@@ -591,12 +591,21 @@ fn a_week_of_downtime_is_caught_up_or_skipped_by_policy_and_audited() {
     let (old, recent): (Vec<_>, Vec<_>) = fires.iter().partition(|f| now - **f > Duration::days(2));
     assert!(!old.is_empty() && !recent.is_empty());
 
-    let (code, out, err) = run(p.suiji(&["run", "--once", "--since", &day(since)]));
+    let mut cmd = p.suiji(&["run", "--once", "--since", &day(since)]);
+    cmd.env("RUST_LOG", "suiji=info");
+    let (code, out, err) = run(cmd);
     assert_eq!(code, 0, "{out}\n{err}");
     let caught = fires.len() + recent.len();
     assert!(
         out.contains(&format!("issued {caught} draw(s), 0 failed")),
         "{out}"
+    );
+    // Each one logged.
+    assert_eq!(err.matches("caught up: due ").count(), caught, "{err}");
+    assert_eq!(
+        err.matches("skipped: issue time ").count(),
+        old.len(),
+        "{err}"
     );
 
     let ev = events(&p);
