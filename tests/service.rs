@@ -4,7 +4,7 @@
 
 mod util;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike as _};
+use chrono::{Datelike as _, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike as _};
 use util::{Project, Running, run, wait_for};
 
 /// Now in Beijing time, to the second.
@@ -313,6 +313,25 @@ fn a_cron_firing_twice_in_a_minute_draws_twice() {
         "{periods:?}"
     );
     assert_complete(&p);
+}
+
+#[test]
+fn a_catch_up_over_several_years_misses_none() {
+    let now = now();
+    let p = service_project(&matter("june", "0 0 9 1 6 *", "2%", ""));
+    let since = NaiveDate::from_ymd_opt(now.year() - 2, 1, 1).expect("date");
+    let expected: Vec<String> = (now.year() - 2..=now.year())
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, 6, 1)?.and_hms_opt(9, 0, 0))
+        .filter(|t| *t <= now)
+        .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+        .collect();
+    let out = p.ok(&["run", "--once", "--since", &day(since)]);
+    assert!(
+        out.contains(&format!("issued {} draw(s), 0 failed", expected.len())),
+        "{out}"
+    );
+    let periods: Vec<String> = draws(&p).into_iter().map(|d| d.2).collect();
+    assert_eq!(periods, expected);
 }
 
 #[test]

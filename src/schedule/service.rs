@@ -125,12 +125,11 @@ impl Service {
         &self.loaded.model
     }
 
-    /// The schedule of the years around `now` (errors for years without a calendar are logged).
+    /// The schedule of every year from `since` to the one after `now` (errors for years
+    /// without a calendar are logged).
     pub fn schedule(&self, now: NaiveDateTime) -> Vec<ScheduledDraw> {
         let mut all = Vec::new();
-        let years: BTreeSet<i32> = [self.since.year(), now.year(), now.year() + 1]
-            .into_iter()
-            .collect();
+        let years: BTreeSet<i32> = (self.since.year().min(now.year())..=now.year() + 1).collect();
         for y in years {
             let (mut s, problems) = year_schedule(self.model(), &self.cal, y);
             if y <= now.year() {
