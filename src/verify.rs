@@ -9,7 +9,7 @@ use crate::issue::{Frozen, Request, compute};
 use crate::registry::types::Registry;
 use crate::rules::model::Ratio;
 use crate::schedule::{DrawKind, Period, ScheduledDraw};
-use crate::store::Store;
+use crate::store::{DrawFilter, DrawRow, DrawStatus, Store};
 
 /// The outcome of a verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,8 @@ pub enum Verdict {
 }
 
 /// Checks the manifest's own hash, then re-runs the draw from the snapshots and rules archived
-/// in `store` and compares every selection, team and exclusion.
+/// in `store` and compares every selection, team and exclusion; and checks that `store`
+/// recorded this very manifest as a draw.
 pub fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
     let mut diffs = Vec::new();
     let recomputed = m.compute_hash();
@@ -45,11 +46,45 @@ pub fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
         }
         Err(e) => diffs.push(e),
     }
+    if let Err(e) = recorded(m, store) {
+        diffs.push(e);
+    }
     if diffs.is_empty() {
         Verdict::Identical
     } else {
         Verdict::Differs(diffs)
     }
+}
+
+/// The recorded draw this manifest belongs to. A manifest that re-runs identically but was
+/// never recorded (say, one of several private draws with other seeds) is not the draw.
+pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
+    let draws = store
+        .list_draws(&DrawFilter {
+            matter: Some(m.matter.clone()),
+            period_prefix: Some(m.period.id.clone()),
+            include_superseded: true,
+        })
+        .map_err(|e| format!("cannot read the recorded draws: {e}"))?;
+    let draws: Vec<DrawRow> = draws
+        .into_iter()
+        .filter(|d| d.period == m.period.id)
+        .collect();
+    if let Some(d) = draws.iter().find(|d| d.manifest_hash == m.manifest_hash) {
+        return Ok(d.clone());
+    }
+    let recorded = match draws.iter().find(|d| d.status == DrawStatus::Active) {
+        Some(d) => format!(
+            "the recorded draw of {} {} is #{} with manifest {}",
+            m.matter, m.period.id, d.id, d.manifest_hash
+        ),
+        None => format!("no draw of {} {} is recorded", m.matter, m.period.id),
+    };
+    Err(format!(
+        "this manifest ({}) was never recorded in {}: {recorded}",
+        m.manifest_hash,
+        store.path().display()
+    ))
 }
 
 fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {

@@ -683,6 +683,8 @@ fn a_draw_needs_its_snapshots_archived_first() -> TestResult {
     Ok(())
 }
 
+/// A change that makes a draw inconsistent.
+
 #[test]
 fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
     let (dir, mut store, d) = setup()?;

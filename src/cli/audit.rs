@@ -1,6 +1,6 @@
 //! `suiji audit verify`: walk the hash-chained audit log.
 
-use super::{Cli, exit, load_rules, open_store};
+use super::{Cli, exit, open_store_of_config};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,11 +21,10 @@ pub enum Action {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
+    let store = match open_store_of_config(cli)? {
+        Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let store = open_store(&loaded)?;
     match args.action {
         Action::Verify => match store.verify_audit()? {
             crate::store::AuditReport::Intact { entries, head } => {

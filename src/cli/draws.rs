@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::{Cli, exit, load_rules, open_store};
+use super::{Cli, exit, open_store_of_config};
 use crate::draw::manifest::Manifest;
 use crate::issue::Frozen;
 use crate::rules::Loaded;
@@ -23,11 +23,10 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
+    let store = match open_store_of_config(cli)? {
+        Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let store = open_store(&loaded)?;
     let filter = DrawFilter {
         matter: args.matter.clone(),
         period_prefix: args.year.map(|y| y.to_string()),

@@ -262,6 +262,19 @@ pub(crate) fn open_store(loaded: &crate::rules::Loaded) -> anyhow::Result<crate:
     open_store_at(&loaded.model.config.data_dir)
 }
 
+/// Opens the database named by the config alone, without loading the rules: commands that
+/// only read records (draws, audit, verify) keep working while a rule file has problems.
+pub(crate) fn open_store_of_config(cli: &Cli) -> anyhow::Result<Result<crate::store::Store, i32>> {
+    match crate::rules::load_config(&cli.config) {
+        Ok(config) => Ok(Ok(open_store_at(&config.data_dir)?)),
+        Err(e) => {
+            eprint!("{}", e.render());
+            eprintln!("the config has problems; nothing was done.");
+            Ok(Err(exit::INVALID))
+        }
+    }
+}
+
 pub(crate) fn open_store_at(dir: &std::path::Path) -> anyhow::Result<crate::store::Store> {
     Ok(crate::store::Store::open(dir)?)
 }

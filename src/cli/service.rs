@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use super::{Cli, exit, load_calendar, load_rules, open_store};
 use crate::issue::seed::SeedChoice;
-use crate::schedule::clock::{Clock, Event, SimClock, SystemClock};
+use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock, SystemClock};
 use crate::schedule::service::{Service, Stop, due, next_wake, run_loop, year_start};
 use crate::store::{DrawFilter, EventFilter, SchedulerEvent};
 
@@ -47,6 +47,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<i32> {
         spawn_signals(tx.clone())?;
         Some(watch_rules(&rules_dir, &cli.config, tx)?)
     };
+    service.restore_files();
     tracing::info!(since = %since, "suiji service started");
     let stop = run_loop(&mut service, &mut clock, &rx, args.once);
     let issued = service
@@ -90,6 +91,20 @@ fn watch_rules(
     tx: mpsc::Sender<Event>,
 ) -> anyhow::Result<notify::RecommendedWatcher> {
     use notify::{EventKind, RecursiveMode, Watcher};
+    // One save is often several file events (truncate, write, rename, an editor's backup):
+    // wait until they stop, then reload once.
+    let (changed, settled) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        while settled.recv().is_ok() {
+            while settled
+                .recv_timeout(std::time::Duration::from_millis(200))
+                .is_ok()
+            {}
+            if tx.send(Event::Reload(RULE_FILES_CHANGED.into())).is_err() {
+                break;
+            }
+        }
+    });
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res
             && matches!(
@@ -101,7 +116,7 @@ fn watch_rules(
                 .iter()
                 .any(|p| p.extension().is_some_and(|x| x == "toml" || x == "rhai"))
         {
-            let _ = tx.send(Event::Reload("rule files changed".into()));
+            let _ = changed.send(());
         }
     })?;
     watcher.watch(rules, RecursiveMode::NonRecursive)?;
@@ -244,7 +259,16 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
     let model_matters: Vec<String> = loaded.model.matters().map(|m| m.id.clone()).collect();
     let service = Service::new(cli.config.clone(), loaded, cal, store, "status", since);
     let schedule = service.schedule(now);
-    let done = service.done()?;
+    // As of a past date (--today), draws made after it do not count yet.
+    let as_of = now.format("%Y-%m-%d").to_string();
+    let made_by =
+        |d: &crate::store::DrawRow| d.created_at.get(..10).is_none_or(|c| c <= as_of.as_str());
+    let mut done = service.done()?;
+    for d in service.store.list_draws(&DrawFilter::default())? {
+        if !made_by(&d) {
+            done.remove(&(d.matter, d.period));
+        }
+    }
     let overdue = due(&schedule, &done, since, now);
     println!("as of {}", now.format("%Y-%m-%d %H:%M"));
     println!(
@@ -253,10 +277,11 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
     );
     let mut problems_total = 0;
     for id in &model_matters {
-        let draws = service.store.list_draws(&DrawFilter {
+        let mut draws = service.store.list_draws(&DrawFilter {
             matter: Some(id.clone()),
             ..DrawFilter::default()
         })?;
+        draws.retain(|d| made_by(d));
         let last = draws
             .iter()
             .max_by(|a, b| a.issue_date.cmp(&b.issue_date).then(a.id.cmp(&b.id)));

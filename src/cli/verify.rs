@@ -35,16 +35,23 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     };
     let data = match &args.data {
         Some(d) => d.clone(),
-        None => match crate::rules::load(&cli.config) {
-            Ok(l) => l.model.config.data_dir,
+        None => match crate::rules::load_config(&cli.config) {
+            Ok(config) => config.data_dir,
             Err(_) => crate::rules::config::root_of(&cli.config).join("data"),
         },
     };
     let store = open_store_at(&data)?;
     match verify_manifest(&manifest, &store) {
         Verdict::Identical => {
+            let record = match crate::verify::recorded(&manifest, &store) {
+                Ok(d) => match d.superseded_by {
+                    Some(by) => format!("draw #{}, superseded by #{by}", d.id),
+                    None => format!("draw #{}", d.id),
+                },
+                Err(e) => e,
+            };
             println!(
-                "identical: re-running {} {} from the archived registry and rules gives the recorded draw ({} targets, manifest {})",
+                "identical: re-running {} {} from the archived registry and rules gives the recorded draw ({record}; {} targets, manifest {})",
                 manifest.matter,
                 manifest.period.id,
                 manifest.selected.len(),

@@ -16,8 +16,8 @@ use crate::registry::types::Registry;
 use crate::rules::Loaded;
 use crate::schedule::{DrawKind, ScheduledDraw};
 use crate::store::{
-    DrawFilter, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw, SnapshotKind, Store,
-    StoreError, TeamRow, UnstaffedRow,
+    DrawFilter, DrawRow, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw, SnapshotKind,
+    Store, StoreError, TeamRow, UnstaffedRow,
 };
 
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
@@ -198,6 +198,7 @@ pub fn issue(
     if req.redraw.is_none()
         && let Some(existing) = store.active_draw(&d.matter, &d.period.id)?
     {
+        restore_files(&model.config.output_dir, &existing);
         return Err(IssueError::AlreadyDrawn {
             matter: d.matter.clone(),
             period: d.period.id.clone(),
@@ -274,12 +275,55 @@ pub fn issue(
         let aside = folder.with_file_name(format!("{}.superseded-{draw_id}", d.period.id));
         let _ = std::fs::rename(&folder, aside);
     }
-    std::fs::rename(&staging, &folder).map_err(|e| IssueError::Output(e.to_string()))?;
+    if let Err(e) = std::fs::rename(&staging, &folder) {
+        // Another process may have restored them (see `restore_files`) in the meantime.
+        if manifest_hash_in(&folder).as_deref() != Some(manifest.manifest_hash.as_str()) {
+            return Err(IssueError::Output(format!(
+                "draw #{draw_id} is recorded, but its files stay in {}: {e}",
+                staging.display()
+            )));
+        }
+    }
     Ok(Issued {
         draw_id: Some(draw_id),
         manifest,
         folder: Some(folder),
     })
+}
+
+/// Puts a recorded draw's files in place when a crash between recording the draw and moving
+/// its files (or a failed move) left them in a staging folder. Returns whether it moved them.
+pub fn restore_files(output_dir: &Path, draw: &DrawRow) -> bool {
+    let folder = draw_folder(output_dir, &draw.matter, &draw.period);
+    if manifest_hash_in(&folder).as_deref() == Some(draw.manifest_hash.as_str()) {
+        return false;
+    }
+    let Some(entries) = folder.parent().and_then(|p| std::fs::read_dir(p).ok()) else {
+        return false;
+    };
+    let prefix = format!(".{}.staging-", draw.period);
+    for entry in entries.flatten() {
+        let staged = entry.path();
+        if !entry.file_name().to_string_lossy().starts_with(&prefix)
+            || manifest_hash_in(&staged).as_deref() != Some(draw.manifest_hash.as_str())
+        {
+            continue;
+        }
+        if folder.exists() {
+            // The files of the draw this one replaced, as `issue` would have set them aside.
+            let aside = folder.with_file_name(format!("{}.superseded-{}", draw.period, draw.id));
+            let _ = std::fs::rename(&folder, aside);
+        }
+        return std::fs::rename(&staged, &folder).is_ok();
+    }
+    false
+}
+
+/// The `manifest_hash` of the manifest.json in `dir`, if there is one.
+fn manifest_hash_in(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value.get("manifest_hash")?.as_str().map(str::to_string)
 }
 
 fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {

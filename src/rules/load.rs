@@ -34,10 +34,25 @@ impl LoadError {
     }
 }
 
-/// Loads `config_path` and the rules it points to. Reports every problem in one go.
-pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
+/// Loads the engine config alone, without the rules it points to: enough to find the data
+/// folder when the rules have problems (the audit log and the draws stay readable then).
+pub fn load_config(config_path: &Path) -> Result<Config, LoadError> {
     let mut sources = Sources::default();
     let mut diags = Vec::new();
+    match read_config_file(config_path, &mut sources, &mut diags) {
+        Some(config) if !diags.iter().any(Diagnostic::is_error) => Ok(config),
+        _ => Err(LoadError {
+            sources,
+            diagnostics: diags,
+        }),
+    }
+}
+
+fn read_config_file(
+    config_path: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Config> {
     let root = root_of(config_path);
     let config_text = match std::fs::read_to_string(config_path) {
         Ok(t) => t,
@@ -49,22 +64,18 @@ pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
                 ))
                 .help("run suiji from the project folder, or pass --config PATH"),
             );
-            return Err(LoadError {
-                sources,
-                diagnostics: diags,
-            });
+            return None;
         }
     };
     let file = sources.add(display_path(config_path, &root), config_text.clone());
-    let config = read_config(
-        &config_text,
-        config_path,
-        &root,
-        &mut Cx {
-            file,
-            diags: &mut diags,
-        },
-    );
+    read_config(&config_text, config_path, &root, &mut Cx { file, diags })
+}
+
+/// Loads `config_path` and the rules it points to. Reports every problem in one go.
+pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
+    let mut sources = Sources::default();
+    let mut diags = Vec::new();
+    let config = read_config_file(config_path, &mut sources, &mut diags);
     let Some(config) = config else {
         return Err(LoadError {
             sources,

@@ -26,6 +26,9 @@ pub enum Wake {
     End,
 }
 
+/// Why a reload was asked for when the rule file watcher saw a change.
+pub const RULE_FILES_CHANGED: &str = "rule files changed";
+
 /// Local time, and waiting for it.
 pub trait Clock {
     /// Now, in the bureau's local time.

@@ -110,6 +110,14 @@ pub fn periods(
                 .take_while(|t| t.year() == year)
                 .take(10_000)
                 .collect();
+            // A period is named by its fire time to the minute; to the second only when the
+            // cron fires more than once in that minute, so every period has its own name.
+            let minute = |t: &NaiveDateTime| t.format("%Y-%m-%dT%H:%M").to_string();
+            let shares_minute = |i: usize| {
+                let m = minute(&fires[i]);
+                (i > 0 && minute(&fires[i - 1]) == m)
+                    || fires.get(i + 1).is_some_and(|n| minute(n) == m)
+            };
             fires
                 .iter()
                 .enumerate()
@@ -123,7 +131,11 @@ pub fn periods(
                     });
                     (
                         Period {
-                            id: t.format("%Y-%m-%dT%H:%M").to_string(),
+                            id: if shares_minute(i) {
+                                t.format("%Y-%m-%dT%H:%M:%S").to_string()
+                            } else {
+                                minute(t)
+                            },
                             start: t.date(),
                             end,
                         },

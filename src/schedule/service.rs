@@ -12,7 +12,7 @@ use crate::issue::seed::{SeedChoice, resolve};
 use crate::issue::{IssueError, Request, freeze_registry, issue};
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
-use crate::schedule::clock::{Clock, Event, Wake};
+use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
 use crate::schedule::{ScheduledDraw, year_schedule};
 use crate::store::{DrawFilter, EventFilter, NewEvent, SchedulerEvent, Store};
 
@@ -125,12 +125,11 @@ impl Service {
         &self.loaded.model
     }
 
-    /// The schedule of the years around `now` (errors for years without a calendar are logged).
+    /// The schedule of every year from `since` to the one after `now` (errors for years
+    /// without a calendar are logged).
     pub fn schedule(&self, now: NaiveDateTime) -> Vec<ScheduledDraw> {
         let mut all = Vec::new();
-        let years: BTreeSet<i32> = [self.since.year(), now.year(), now.year() + 1]
-            .into_iter()
-            .collect();
+        let years: BTreeSet<i32> = (self.since.year().min(now.year())..=now.year() + 1).collect();
         for y in years {
             let (mut s, problems) = year_schedule(self.model(), &self.cal, y);
             if y <= now.year() {
@@ -357,17 +356,46 @@ impl Service {
         }
     }
 
+    /// Puts the files of recorded draws back in place where a crash left them staged.
+    pub fn restore_files(&self) {
+        let draws = match self.store.list_draws(&DrawFilter::default()) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("cannot read the database: {e}");
+                return;
+            }
+        };
+        for d in draws {
+            if crate::issue::restore_files(&self.model().config.output_dir, &d) {
+                tracing::warn!(matter = %d.matter, period = %d.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
+            }
+        }
+    }
+
     /// Re-validates the rules; switches to them only when clean. Returns a message for the log.
+    /// A reload is audited when the rules changed, or when it was asked for (SIGHUP); a file
+    /// event that left the rules as they were (a `touch`, an editor's backup file) is not.
     pub fn reload(&mut self, why: &str, now: NaiveDateTime) -> Result<String, String> {
         match crate::rules::load(&self.config) {
             Ok(new) => {
                 let old = std::mem::replace(&mut self.loaded, new);
                 self.failed.clear();
-                let msg = format!(
-                    "rules reloaded ({why}): {} → {}",
-                    &old.model.rules_hash[..12],
-                    &self.loaded.model.rules_hash[..12]
-                );
+                let changed = old.model.rules_hash != self.loaded.model.rules_hash;
+                let msg = if changed {
+                    format!(
+                        "rules reloaded ({why}): {} → {}",
+                        &old.model.rules_hash[..12],
+                        &self.loaded.model.rules_hash[..12]
+                    )
+                } else {
+                    format!(
+                        "rules reloaded ({why}): unchanged, {}",
+                        &old.model.rules_hash[..12]
+                    )
+                };
+                if !changed && why == RULE_FILES_CHANGED {
+                    return Ok(msg);
+                }
                 let detail = serde_json::json!({ "why": why, "old": old.model.rules_hash, "new": self.loaded.model.rules_hash });
                 let at = self.stamp(now);
                 if let Err(e) =
@@ -407,7 +435,7 @@ pub fn run_loop(
     let mut pending_shutdown: Option<String> = None;
     loop {
         let now = clock.now();
-        // Events that arrived while drawing are handled between draws.
+        // Events that arrived while sleeping or reloading.
         while let Ok(e) = events.try_recv() {
             match e {
                 Event::Shutdown(why) => pending_shutdown = Some(why),
@@ -417,7 +445,26 @@ pub fn run_loop(
         if let Some(why) = pending_shutdown.take() {
             return Stop::Shutdown(why);
         }
-        let _ = service.step(now, &|| false);
+        // A shutdown asked for during a long catch-up stops it after the draw in progress;
+        // other events wait for the end of the step.
+        let stashed = std::cell::RefCell::new(Vec::new());
+        let shutdown_requested = || {
+            let mut stashed = stashed.borrow_mut();
+            while let Ok(e) = events.try_recv() {
+                stashed.push(e);
+            }
+            stashed.iter().any(|e| matches!(e, Event::Shutdown(_)))
+        };
+        let _ = service.step(now, &shutdown_requested);
+        for e in stashed.take() {
+            match e {
+                Event::Shutdown(why) => pending_shutdown = Some(why),
+                Event::Reload(why) => log_reload(service.reload(&why, clock.now())),
+            }
+        }
+        if let Some(why) = pending_shutdown.take() {
+            return Stop::Shutdown(why);
+        }
         if once {
             return Stop::Once;
         }

@@ -99,3 +99,132 @@ pub fn expect_file(expected: &Path, actual: &str) {
         expected.display()
     );
 }
+
+/// The `suiji` binary under test.
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("suiji")
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, or panics after `secs` seconds.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A `suiji` process running in the background, its output going to files in the project.
+/// Dropping it kills the process if it is still running.
+pub struct Running {
+    pub child: std::process::Child,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name ("TERM", "HUP", "KILL") to this process only.
+    pub fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{sig} {} failed", self.pid());
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    /// Whether the process has exited (reaps it).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
+    /// Waits for the process to exit, at most `secs` seconds.
+    pub fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
+        let what = format!("suiji (pid {}) to exit", self.pid());
+        wait_for(secs, &what, || self.child.try_wait().expect("try_wait"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Project {
+    /// Starts `suiji ARGS` in the background; its output goes to `<name>.stdout` and
+    /// `<name>.stderr` in the project folder.
+    pub fn spawn(&self, name: &str, args: &[&str]) -> Running {
+        self.spawn_env(name, args, &[])
+    }
+
+    pub fn spawn_env(&self, name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let stdout = self.path(&format!("{name}.stdout"));
+        let stderr = self.path(&format!("{name}.stderr"));
+        let mut cmd = std::process::Command::new(bin());
+        cmd.current_dir(self.root())
+            .env_remove("RUST_LOG")
+            .env("SUIJI_CONFIG", self.path("config/suiji.toml"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start suiji");
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The project's database, opened directly (for checks and for tampering).
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path("data/suiji.sqlite3")).expect("open database")
+    }
+
+    /// Runs `suiji ARGS` and returns stdout, panicking unless it exits with 0.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = run(self.suiji(args));
+        assert_eq!(code, 0, "suiji {args:?} failed:\n{out}\n{err}");
+        out
+    }
+
+    /// Points the config's target and inspector registries at other files.
+    pub fn use_registries(&self, targets: &str, inspectors: &str) {
+        self.edit(
+            "config/suiji.toml",
+            "targets = [\"config/registry/targets.csv\"]",
+            &format!("targets = [\"{targets}\"]"),
+        );
+        self.edit(
+            "config/suiji.toml",
+            "inspectors = [\"config/registry/inspectors.csv\"]",
+            &format!("inspectors = [\"{inspectors}\"]"),
+        );
+    }
+}

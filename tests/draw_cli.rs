@@ -1,0 +1,598 @@
+//! `suiji draw`, `verify`, `draws` and `audit` end to end, through the binary, on copies of the
+//! shipped demo data: outputs, verifiability, refusals, redraws, tampering and crash safety.
+
+mod util;
+
+use std::io::{Read as _, Write as _};
+
+use util::{Project, run, wait_for};
+
+const DRAW: &[&str] = &[
+    "draw",
+    "zhian.hotel",
+    "--period",
+    "2023-H1",
+    "--seed",
+    "demo",
+];
+const FOLDER: &str = "out/draws/zhian.hotel/2023-H1";
+const MANIFEST: &str = "out/draws/zhian.hotel/2023-H1/manifest.json";
+
+fn manifest(p: &Project, rel: &str) -> serde_json::Value {
+    serde_json::from_str(&p.read(rel)).expect("manifest is JSON")
+}
+
+/// (id, name) of every inspector in a registry file.
+fn inspectors(p: &Project, rel: &str) -> Vec<(String, String)> {
+    p.read(rel)
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// The number of rows of a table, for a draw (or all rows with `None`).
+fn count(p: &Project, table: &str, draw: Option<i64>) -> i64 {
+    let db = p.db();
+    match draw {
+        Some(id) => db.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE draw_id = ?1"),
+            [id],
+            |r| r.get(0),
+        ),
+        None => db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)),
+    }
+    .expect("count rows")
+}
+
+/// The draw lines of `suiji draws` (without header and total).
+fn draw_lines(p: &Project, args: &[&str]) -> Vec<String> {
+    let out = p.ok(args);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() >= 2, "unexpected `suiji draws` output:\n{out}");
+    lines[1..lines.len() - 1]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[test]
+fn draw_prints_teams_and_writes_every_file_without_inspectors_in_public_files() {
+    let p = Project::shipped();
+    let (code, out, err) = run(p.suiji(DRAW));
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    // Every drawn target is printed with a two-person team from the inspector registry.
+    let registry = inspectors(&p, "config/registry/inspectors.csv");
+    let header = out
+        .lines()
+        .position(|l| l.trim_start().starts_with("rank"))
+        .expect("a table of drawn targets");
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(header + 1)
+        .take_while(|l| !l.contains(" drawn, "))
+        .collect();
+    let m = manifest(&p, MANIFEST);
+    let selected = m["selected"].as_array().expect("selected");
+    assert!(!selected.is_empty());
+    assert_eq!(rows.len(), selected.len(), "{out}");
+    assert!(out.contains(&format!("{} drawn, 0 unstaffed", selected.len())));
+    for (row, s) in rows.iter().zip(selected) {
+        let id = s["target_id"].as_str().expect("target id");
+        assert!(row.contains(id), "row {row:?} is not target {id}");
+        let team = s["team"].as_array().expect("team");
+        assert_eq!(team.len(), 2, "{row}");
+        assert_ne!(team[0], team[1]);
+        for member in team {
+            let member = member.as_str().expect("inspector id");
+            let name = &registry
+                .iter()
+                .find(|(i, _)| i == member)
+                .expect("team member is in the registry")
+                .1;
+            assert!(row.contains(&format!("{name}({member})")), "{row}");
+        }
+    }
+    assert!(out.contains(&format!("files in {}", p.path(FOLDER).display())));
+
+    for f in [
+        "manifest.json",
+        "tasks.csv",
+        "tasks.xlsx",
+        "teams.html",
+        "public.csv",
+        "public.html",
+    ] {
+        let len = std::fs::metadata(p.path(&format!("{FOLDER}/{f}")))
+            .unwrap_or_else(|e| panic!("{f}: {e}"))
+            .len();
+        assert!(len > 0, "{f} is empty");
+    }
+    // The task list names the teams; the public files name the targets and no inspector.
+    let tasks = p.read(&format!("{FOLDER}/tasks.csv"));
+    let public_csv = p.read(&format!("{FOLDER}/public.csv"));
+    let public_html = p.read(&format!("{FOLDER}/public.html"));
+    for s in selected {
+        let name = s["target_name"].as_str().expect("name");
+        assert!(public_csv.contains(name) && public_html.contains(name));
+        for member in s["team"].as_array().expect("team") {
+            assert!(tasks.contains(member.as_str().expect("id")));
+        }
+    }
+    for (id, name) in &registry {
+        for (file, text) in [("public.csv", &public_csv), ("public.html", &public_html)] {
+            assert!(
+                !text.contains(id.as_str()),
+                "{file} shows inspector id {id}"
+            );
+            assert!(
+                !text.contains(name.as_str()),
+                "{file} shows inspector name {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn verify_says_identical_and_detects_each_kind_of_tampering() {
+    let p = Project::shipped();
+    p.ok(DRAW);
+    let (code, out, err) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("identical"), "{out}");
+
+    // A changed target id in the manifest.
+    let m = manifest(&p, MANIFEST);
+    let first = m["selected"][0]["target_id"]
+        .as_str()
+        .expect("target id")
+        .to_string();
+    let forged = format!("{}X", &first[..first.len() - 1]);
+    p.write(
+        "edited-target.json",
+        &p.read(MANIFEST).replace(&first, &forged),
+    );
+    let (code, out, _) = run(p.suiji(&["verify", "edited-target.json"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("DIFFERS"), "{out}");
+    assert!(out.contains("the manifest was altered"), "{out}");
+    assert!(
+        out.contains(&format!("recorded {forged}")) && out.contains(&format!("re-run {first}")),
+        "the difference is not named:\n{out}"
+    );
+
+    // A changed algorithm version.
+    let algorithm = m["algorithm"].as_str().expect("algorithm");
+    p.write(
+        "edited-algorithm.json",
+        &p.read(MANIFEST).replace(
+            &format!("\"algorithm\": \"{algorithm}\""),
+            "\"algorithm\": \"suiji-draw/99\"",
+        ),
+    );
+    let (code, out, _) = run(p.suiji(&["verify", "edited-algorithm.json"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("algorithm `suiji-draw/99`") && out.contains(algorithm),
+        "{out}"
+    );
+
+    // A changed archived snapshot: one drawn target deregistered in the targets blob, which
+    // is recompressed and stored with a matching size, as a careful forger would.
+    let hash = m["registry"]["targets_snapshot"].as_str().expect("hash");
+    let db = p.db();
+    let blob: Vec<u8> = db
+        .query_row("SELECT data FROM snapshots WHERE hash = ?1", [hash], |r| {
+            r.get(0)
+        })
+        .expect("targets snapshot");
+    let mut csv = String::new();
+    flate2::read::GzDecoder::new(blob.as_slice())
+        .read_to_string(&mut csv)
+        .expect("gunzip");
+    assert!(csv.contains(&first));
+    let forged_csv = csv.replacen(&first, &forged, 1);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(forged_csv.as_bytes()).expect("gzip");
+    let forged_blob = gz.finish().expect("gzip");
+    db.execute_batch("DROP TRIGGER snapshots_no_update")
+        .expect("drop trigger");
+    let n = db
+        .execute(
+            "UPDATE snapshots SET data = ?1, size = ?2 WHERE hash = ?3",
+            rusqlite::params![forged_blob, forged_csv.len() as i64, hash],
+        )
+        .expect("tamper");
+    assert_eq!(n, 1);
+    drop(db);
+    let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("DIFFERS") && out.contains(&format!("targets snapshot {hash}")),
+        "{out}"
+    );
+    assert!(out.contains("damaged"), "{out}");
+}
+
+#[test]
+fn a_manifest_that_was_never_recorded_does_not_verify() {
+    // The same registry and rules elsewhere, drawn with another seed: the manifest re-runs
+    // identically from the archived inputs, but it is not the draw that was recorded.
+    let p = Project::shipped();
+    let elsewhere = Project::shipped();
+    p.ok(DRAW);
+    let mut other = DRAW.to_vec();
+    other[5] = "a seed tried in private";
+    elsewhere.ok(&other);
+    p.write("private.json", &elsewhere.read(MANIFEST));
+    let recorded = manifest(&p, MANIFEST);
+    let private = manifest(&p, "private.json");
+    assert_eq!(recorded["rules_hash"], private["rules_hash"]);
+    assert_eq!(recorded["registry"], private["registry"]);
+    assert_ne!(recorded["selected"], private["selected"]);
+
+    let (code, out, _) = run(p.suiji(&["verify", "private.json"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("was never recorded"), "{out}");
+    let hash = recorded["manifest_hash"].as_str().expect("hash");
+    assert!(
+        out.contains(&format!(
+            "the recorded draw of zhian.hotel 2023-H1 is #1 with manifest {hash}"
+        )),
+        "{out}"
+    );
+    // Against its own data folder, it verifies.
+    let (code, out, _) = run(p.suiji(&[
+        "verify",
+        "private.json",
+        "--data",
+        elsewhere.path("data").to_str().expect("path"),
+    ]));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn second_draw_is_refused_and_a_redraw_is_kept_and_audited() {
+    let p = Project::shipped();
+    p.ok(DRAW);
+    let first = manifest(&p, MANIFEST);
+
+    let (code, out, err) = run(p.suiji(DRAW));
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(err.contains("already drawn (draw #1"), "{err}");
+    assert!(err.contains("--redraw"), "{err}");
+    assert_eq!(draw_lines(&p, &["draws", "--all"]).len(), 1);
+    // The refused draw left the recorded one and its files alone.
+    assert_eq!(manifest(&p, MANIFEST), first);
+
+    // --redraw needs a reason.
+    let mut no_reason = DRAW.to_vec();
+    no_reason.push("--redraw");
+    let (code, _, err) = run(p.suiji(&no_reason));
+    assert_ne!(code, 0);
+    assert!(err.contains("--reason"), "{err}");
+
+    let mut redraw = DRAW.to_vec();
+    redraw[5] = "demo-2";
+    redraw.extend(["--redraw", "--reason", "见证人缺席"]);
+    let (code, out, err) = run(p.suiji(&redraw));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("recorded as draw #2"), "{out}");
+    let second = manifest(&p, MANIFEST);
+    assert_ne!(second["manifest_hash"], first["manifest_hash"]);
+
+    // The old draw is kept, superseded; only the new one is active.
+    let all = draw_lines(&p, &["draws", "--all"]);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(all[0].trim_start().starts_with("1 ") && all[0].contains("superseded"));
+    assert!(all[1].trim_start().starts_with("2 ") && all[1].contains("active"));
+    let active = draw_lines(&p, &["draws"]);
+    assert_eq!(active.len(), 1);
+    assert!(active[0].trim_start().starts_with("2 "));
+    // Its files too, beside the new ones; and it still verifies.
+    let old = format!("{FOLDER}.superseded-2/manifest.json");
+    assert_eq!(manifest(&p, &old), first);
+    let (code, out, _) = run(p.suiji(&["verify", &old]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(draw #1, superseded by #2;"), "{out}");
+    let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(draw #2;"), "{out}");
+
+    let log = p.ok(&["audit", "log"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(lines[0].contains("draw.record") && lines[0].contains("draw:1"));
+    assert!(lines[1].contains("draw.redraw") && lines[1].contains("draw:2"));
+    assert!(lines[1].contains("见证人缺席") && lines[1].contains("\"supersedes\":1"));
+    assert!(p.ok(&["audit", "verify"]).contains("intact: 2 entries"));
+}
+
+#[test]
+fn audit_verify_names_an_edited_entry() {
+    let p = Project::shipped();
+    p.ok(DRAW);
+    p.ok(&[
+        "draw",
+        "zhian.security",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "demo",
+    ]);
+    p.ok(&[
+        "draw",
+        "zhian.blasting",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "demo",
+    ]);
+    assert!(p.ok(&["audit", "verify"]).contains("intact: 3 entries"));
+
+    let db = p.db();
+    db.execute_batch("DROP TRIGGER audit_log_no_update")
+        .expect("drop trigger");
+    db.execute(
+        "UPDATE audit_log SET detail = json_set(detail, '$.selected', 99) WHERE seq = 2",
+        [],
+    )
+    .expect("edit audit row");
+    drop(db);
+    let (code, out, err) = run(p.suiji(&["audit", "verify"]));
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(out.contains("BROKEN at audit entry 2"), "{out}");
+    assert!(out.contains("content was changed"), "{out}");
+}
+
+#[test]
+fn same_seed_on_shuffled_registry_rows_draws_the_same() {
+    let shuffle = |p: &Project, rel: &str| {
+        let text = p.read(rel);
+        let mut lines: Vec<&str> = text.lines().collect();
+        let header = lines.remove(0);
+        // A fixed permutation: reversed, then every other row moved to the end.
+        lines.reverse();
+        let (even, odd): (Vec<_>, Vec<_>) = lines.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let rows: Vec<&str> = even.into_iter().chain(odd).map(|(_, l)| *l).collect();
+        assert_ne!(rows.first(), text.lines().nth(1).as_ref());
+        p.write(rel, &format!("{header}\n{}\n", rows.join("\n")));
+    };
+    let a = Project::shipped();
+    let b = Project::shipped();
+    shuffle(&b, "config/registry/targets.csv");
+    shuffle(&b, "config/registry/inspectors.csv");
+    assert_ne!(
+        a.read("config/registry/targets.csv"),
+        b.read("config/registry/targets.csv")
+    );
+    for p in [&a, &b] {
+        p.ok(DRAW);
+        p.ok(&[
+            "draw",
+            "zhian.hotel",
+            "--period",
+            "2023-chunjie",
+            "--seed",
+            "demo",
+        ]);
+    }
+    for rel in [MANIFEST, "out/draws/zhian.hotel/2023-chunjie/manifest.json"] {
+        let (ma, mb) = (manifest(&a, rel), manifest(&b, rel));
+        assert_eq!(ma["selected"], mb["selected"], "{rel}");
+        assert_eq!(ma["exclusions"], mb["exclusions"], "{rel}");
+        // Same canonical snapshots, though the files differ.
+        assert_eq!(
+            ma["registry"]["targets_snapshot"],
+            mb["registry"]["targets_snapshot"]
+        );
+        assert_ne!(ma["registry"]["sources"], mb["registry"]["sources"]);
+    }
+}
+
+#[test]
+fn a_broken_registry_row_is_refused_with_file_and_line_and_nothing_recorded() {
+    let p = Project::shipped();
+    let rel = "config/registry/targets.csv";
+    let text = p.read(rel);
+    let lines: Vec<&str> = text.lines().collect();
+    // Line 5 gets an impossible date; a copy of line 3 is appended (a duplicate id).
+    let line5 = lines[4];
+    assert!(line5.contains("2022-03-27"), "{line5}");
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[4] = line5.replace("2022-03-27", "2022-02-30");
+    edited.push(lines[2].to_string());
+    let dup_line = edited.len();
+    p.write(rel, &format!("{}\n", edited.join("\n")));
+
+    let (code, out, err) = run(p.suiji(DRAW));
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(err.contains(&format!("{rel}:5:")), "{err}");
+    assert!(err.contains("2022-02-30"), "{err}");
+    assert!(err.contains(&format!("{rel}:{dup_line}:")), "{err}");
+    assert!(err.contains("duplicate target id"), "{err}");
+    assert!(err.contains("nothing was drawn"), "{err}");
+    assert!(!p.path("out").exists());
+    assert!(draw_lines(&p, &["draws", "--all"]).is_empty());
+    assert!(p.ok(&["audit", "log"]).trim().is_empty());
+}
+
+#[test]
+fn dry_run_records_and_writes_nothing() {
+    let p = Project::shipped();
+    let mut args = DRAW.to_vec();
+    args.push("--dry-run");
+    let (code, out, err) = run(p.suiji(&args));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("dry run: nothing recorded"), "{out}");
+    assert!(out.contains(" drawn, "), "{out}");
+    assert!(!p.path("out").exists());
+    assert!(draw_lines(&p, &["draws", "--all"]).is_empty());
+    assert!(p.ok(&["audit", "log"]).trim().is_empty());
+    assert_eq!(count(&p, "snapshots", None), 0);
+    // The real draw afterwards is the one the dry run showed.
+    let real = p.ok(DRAW);
+    let table = |s: &str| {
+        s.lines()
+            .skip_while(|l| !l.trim_start().starts_with("rank"))
+            .take_while(|l| !l.contains(" drawn, "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(table(&out), table(&real));
+}
+
+/// Asserts the database holds no draw or exactly one complete, consistent draw of
+/// zhian.hotel 2023-H1 with its files in place; returns its id.
+fn at_most_one_complete_draw(p: &Project) -> Option<i64> {
+    if !p.path("data/suiji.sqlite3").exists() {
+        assert!(
+            !p.path(FOLDER).exists(),
+            "files of a draw that was not recorded"
+        );
+        return None;
+    }
+    let db = p.db();
+    let draws: Vec<(i64, String, String)> = db
+        .prepare("SELECT id, matter || ' ' || period, manifest_json FROM draws")
+        .expect("query")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    drop(db);
+    let orphans = count(p, "draw_targets", None)
+        + count(p, "draw_team_members", None)
+        + count(p, "draw_exclusions", None)
+        + count(p, "draw_unstaffed", None);
+    let audited = count(p, "audit_log", None);
+    match draws.as_slice() {
+        [] => {
+            assert_eq!(orphans, 0, "rows of a draw that was not recorded");
+            assert_eq!(audited, 0);
+            assert!(
+                !p.path(FOLDER).exists(),
+                "files of a draw that was not recorded"
+            );
+            None
+        }
+        [(id, what, json)] => {
+            assert_eq!(what, "zhian.hotel 2023-H1");
+            let m: serde_json::Value = serde_json::from_str(json).expect("manifest");
+            let selected = m["selected"].as_array().expect("selected");
+            let members: usize = selected
+                .iter()
+                .map(|s| s["team"].as_array().map_or(0, Vec::len))
+                .sum();
+            let unstaffed = selected
+                .iter()
+                .filter(|s| !s["unstaffed"].is_null())
+                .count();
+            assert_eq!(count(p, "draw_targets", Some(*id)), selected.len() as i64);
+            assert_eq!(count(p, "draw_team_members", Some(*id)), members as i64);
+            assert_eq!(count(p, "draw_unstaffed", Some(*id)), unstaffed as i64);
+            assert_eq!(audited, 1);
+            assert!(p.ok(&["audit", "verify"]).contains("intact: 1 entries"));
+            assert_eq!(manifest(p, MANIFEST), m, "files in place match the record");
+            Some(*id)
+        }
+        more => panic!(
+            "more than one draw: {:?}",
+            more.iter().map(|d| d.0).collect::<Vec<_>>()
+        ),
+    }
+}
+
+#[test]
+fn files_left_staged_by_a_crash_after_recording_are_put_in_place() {
+    let p = Project::shipped();
+    p.ok(DRAW);
+    let recorded = manifest(&p, MANIFEST);
+    // The state a crash between the commit and the move leaves behind.
+    std::fs::rename(
+        p.path(FOLDER),
+        p.path("out/draws/zhian.hotel/.2023-H1.staging-4242"),
+    )
+    .expect("rename");
+    let (code, _, err) = run(p.suiji(DRAW));
+    assert_ne!(code, 0);
+    assert!(err.contains("already drawn"), "{err}");
+    assert_eq!(manifest(&p, MANIFEST), recorded);
+    assert!(
+        !p.path("out/draws/zhian.hotel/.2023-H1.staging-4242")
+            .exists()
+    );
+    let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_draw_killed_midway_leaves_no_partial_draw() {
+    let p = Project::shipped();
+    // Large enough that the draw takes a while, in debug and release builds alike.
+    let n = if cfg!(debug_assertions) {
+        "40000"
+    } else {
+        "200000"
+    };
+    p.ok(&["gen-registry", "--targets", n, "--out", "big"]);
+    p.use_registries("big/targets.csv", "big/inspectors.csv");
+
+    // Killed once early (reading and drawing), once when its files are being staged or
+    // recorded: either way, no draw or one complete one.
+    let mut early = p.spawn("early", DRAW);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    early.signal("KILL");
+    assert!(!early.wait(10).success());
+    assert_eq!(at_most_one_complete_draw(&p), None);
+
+    // Then killed when its files are being staged, and in the transaction recording it (the
+    // write-ahead log grows well past what archiving the snapshots writes).
+    let wal = p.path("data/suiji.sqlite3-wal");
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let mut recorded = None;
+    for moment in ["staging", "recording"] {
+        let mut late = p.spawn(moment, DRAW);
+        let staged = p.path(&format!(
+            "out/draws/zhian.hotel/.2023-H1.staging-{}",
+            late.pid()
+        ));
+        wait_for(120, moment, || {
+            if late.exited().is_some() {
+                return Some(());
+            }
+            match moment {
+                "staging" => staged.exists(),
+                _ => staged.join("public.html").exists() && wal_size() > 8 << 20,
+            }
+            .then_some(())
+        });
+        if late.exited().is_none() {
+            late.signal("KILL");
+        }
+        let status = late.wait(10);
+        recorded = at_most_one_complete_draw(&p);
+        eprintln!("killed while {moment}: {status}, recorded {recorded:?}");
+        if status.success() {
+            assert!(recorded.is_some(), "a draw that finished was not recorded");
+        }
+        if recorded.is_some() {
+            break; // killed just after its commit, or it finished first
+        }
+    }
+
+    // A new draw works (or, if the killed one had committed, a redraw does).
+    let mut again = DRAW.to_vec();
+    if recorded.is_some() {
+        again.extend(["--redraw", "--reason", "after crash"]);
+    }
+    p.ok(&again);
+    let ids: Vec<String> = draw_lines(&p, &["draws"]);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let audit = p.ok(&["audit", "verify"]);
+    assert!(audit.contains("intact"), "{audit}");
+}
