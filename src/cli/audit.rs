@@ -28,11 +28,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     match args.action {
         Action::Verify => match store.verify_audit()? {
             crate::store::AuditReport::Intact { entries, head } => {
-                println!("audit log intact: {entries} entries, head {head}");
+                outln!("audit log intact: {entries} entries, head {head}");
                 Ok(exit::OK)
             }
             crate::store::AuditReport::Broken(b) => {
-                println!("AUDIT LOG BROKEN at {b}");
+                outln!("AUDIT LOG BROKEN at {b}");
                 Ok(exit::INVALID)
             }
         },
@@ -40,9 +40,14 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             let all = store.audit_entries(0, u32::MAX)?;
             let start = all.len().saturating_sub(limit as usize);
             for e in &all[start..] {
-                println!(
+                outln!(
                     "{:>6} {} {:<10} {:<18} {} {}",
-                    e.seq, e.at, e.actor, e.action, e.subject, e.detail
+                    e.seq,
+                    e.at,
+                    e.actor,
+                    e.action,
+                    e.subject,
+                    e.detail
                 );
             }
             Ok(exit::OK)

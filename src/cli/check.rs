@@ -21,14 +21,14 @@ pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<i32> {
                 .count()
         })
         .sum::<usize>();
-    println!(
+    outln!(
         "ok: {} — {} departments, {matters} matters, {hooks} hooks; rules {}",
         model.config.bureau.name,
         model.departments.len(),
         &model.rules_hash[..12]
     );
     for d in &model.departments {
-        println!(
+        outln!(
             "  {} {}: {}",
             d.id,
             d.name,

@@ -103,19 +103,19 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     };
     match issue(&loaded, &mut store, &frozen, &req) {
         Ok(issued) => {
-            print!(
+            out!(
                 "{}",
                 super::draws::describe(&loaded, &frozen, &issued.manifest)
             );
             match (issued.draw_id, &issued.folder) {
                 (Some(id), Some(folder)) => {
-                    println!("recorded as draw #{id}; files in {}", folder.display());
-                    println!(
+                    outln!("recorded as draw #{id}; files in {}", folder.display());
+                    outln!(
                         "verify with: suiji verify {}",
                         folder.join("manifest.json").display()
                     );
                 }
-                _ => println!("dry run: nothing recorded, no files written"),
+                _ => outln!("dry run: nothing recorded, no files written"),
             }
             Ok(exit::OK)
         }

@@ -33,13 +33,20 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         include_superseded: args.all,
     };
     let draws = store.list_draws(&filter)?;
-    println!(
+    outln!(
         "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {:<12}",
-        "id", "matter", "period", "kind", "issued", "targets", "status", "seed source"
+        "id",
+        "matter",
+        "period",
+        "kind",
+        "issued",
+        "targets",
+        "status",
+        "seed source"
     );
     for d in &draws {
         let n = store.draw_targets(d.id)?.len();
-        println!(
+        outln!(
             "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {}",
             d.id,
             d.matter,
@@ -51,7 +58,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             d.seed_source
         );
     }
-    println!(
+    outln!(
         "{} draw{}",
         draws.len(),
         if draws.len() == 1 { "" } else { "s" }

@@ -1,5 +1,17 @@
 //! The command line. Only this module knows clap; each subcommand has its own file.
 
+/// Prints a line to stdout; a closed pipe (`suiji draws | head`) ends the process quietly
+/// instead of panicking.
+macro_rules! outln {
+    () => { $crate::cli::emit(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Like [`outln!`] without the newline.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::emit(format_args!($($arg)*)) };
+}
+
 mod audit;
 mod check;
 mod draw;
@@ -285,4 +297,17 @@ pub(crate) fn now_local(loaded: &crate::rules::Loaded) -> String {
         .with_timezone(&loaded.model.config.timezone)
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()
+}
+
+/// Writes to stdout; exits quietly (status 0) when the reader has gone away.
+pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(exit::OK);
+    }
 }

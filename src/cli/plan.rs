@@ -98,7 +98,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     match target {
         Some(path) => {
             write_atomic(&path, &bytes)?;
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
         }
         None => {
             use std::io::Write;

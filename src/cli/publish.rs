@@ -148,7 +148,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         return Ok(exit::INVALID);
     }
     if plans.is_empty() {
-        println!("nothing new to publish as of {as_of}");
+        outln!("nothing new to publish as of {as_of}");
         return Ok(exit::OK);
     }
 
@@ -218,7 +218,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     ));
 
     for (l, newly, _, on_time) in &plans {
-        println!(
+        outln!(
             "{}draw #{} {} {}: {} target{} ({} on time, {} late); notice in {}",
             if args.dry_run { "would publish " } else { "" },
             l.draw.id,
@@ -235,7 +235,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         );
     }
     if args.dry_run {
-        println!("dry run: nothing recorded, no files written");
+        outln!("dry run: nothing recorded, no files written");
         return Ok(exit::OK);
     }
 
@@ -250,7 +250,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     for (tmp, dest) in &staged {
         std::fs::rename(tmp, dest).with_context(|| format!("cannot write {}", dest.display()))?;
     }
-    println!(
+    outln!(
         "published {} draw{} as of {as_of}; index in {}",
         plans.len(),
         if plans.len() == 1 { "" } else { "s" },
@@ -311,8 +311,8 @@ pub(crate) fn status_section(
     use crate::results::ledger::State;
     let all = ledgers(store, &loaded.model, cal, &DrawFilter::default())?;
     let horizon = cal.add_working_days(today, within)?;
-    println!();
-    println!(
+    outln!();
+    outln!(
         "publication of results (deadlines falling within {within} working days, and everything overdue)"
     );
     let mut overdue = 0;
@@ -340,7 +340,7 @@ pub(crate) fn status_section(
         if let Some(first) = late_pub.iter().min() {
             overdue += 1;
             lines += 1;
-            println!(
+            outln!(
                 "  OVERDUE    {name}: {} inspected target{} not published; deadline {first} passed — counts as not done",
                 late_pub.len(),
                 if late_pub.len() == 1 { "" } else { "s" }
@@ -349,7 +349,7 @@ pub(crate) fn status_section(
         if not_inspected > 0 {
             overdue += 1;
             lines += 1;
-            println!(
+            outln!(
                 "  OVERDUE    {name}: {not_inspected} of {} drawn targets without complete results; inspections were due {}",
                 l.targets.len(),
                 l.due_date
@@ -358,7 +358,7 @@ pub(crate) fn status_section(
         if unstaffed > 0 {
             overdue += 1;
             lines += 1;
-            println!(
+            outln!(
                 "  UNSTAFFED  {name}: {unstaffed} drawn target{} with no team — cannot be inspected under this draw",
                 if unstaffed == 1 { "" } else { "s" }
             );
@@ -366,7 +366,7 @@ pub(crate) fn status_section(
         if let Some(first) = due_soon.iter().min() {
             lines += 1;
             let left = cal.working_days_between(today, *first)?;
-            println!(
+            outln!(
                 "  DUE        {name}: {} inspected target{} to publish, the first by {first} ({left} working day{} left)",
                 due_soon.len(),
                 if due_soon.len() == 1 { "" } else { "s" },
@@ -375,9 +375,9 @@ pub(crate) fn status_section(
         }
     }
     if lines == 0 {
-        println!("  nothing overdue, nothing due within {within} working days");
+        outln!("  nothing overdue, nothing due within {within} working days");
     }
-    println!(
+    outln!(
         "  ({later} inspected target{} due for publication later; {awaiting_inspection} awaiting inspection)",
         if later == 1 { "" } else { "s" }
     );

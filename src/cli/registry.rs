@@ -39,7 +39,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
                         );
                     }
                     let f = crate::issue::Frozen::new(registry);
-                    println!(
+                    outln!(
                         "ok: {} targets, {} inspectors; snapshot {} / {}",
                         f.info.targets_rows,
                         f.info.inspectors_rows,
@@ -47,7 +47,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
                         &f.info.inspectors_snapshot[..12]
                     );
                     for (file, sha) in &f.registry.sources {
-                        println!("  {file}  sha256 {}", &sha[..16.min(sha.len())]);
+                        outln!("  {file}  sha256 {}", &sha[..16.min(sha.len())]);
                     }
                     Ok(exit::OK)
                 }
@@ -83,7 +83,7 @@ pub fn generate(args: &GenArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot write {}", t.display()))?;
     crate::registry::generate::write_inspectors(&i, args.inspectors, args.seed)
         .with_context(|| format!("cannot write {}", i.display()))?;
-    println!(
+    outln!(
         "wrote {} ({} targets) and {} ({} inspectors)",
         t.display(),
         args.targets,

@@ -177,7 +177,7 @@ pub fn run_one(cli: &Cli, args: &ResultArgs) -> anyhow::Result<i32> {
         || format!("draw #{draw_id}"),
         |d| format!("draw #{} ({} {})", d.id, d.matter, d.period),
     );
-    println!(
+    outln!(
         "{} result{} recorded for target {} of {what}{}",
         new.len(),
         if new.len() == 1 { "" } else { "s" },
@@ -282,7 +282,7 @@ fn import(
         store.record_results_batch(&batches, &now_local(loaded), actor)?;
     }
     for (id, rows) in &batches {
-        println!(
+        outln!(
             "{}: {} result{}",
             draw_names
                 .get(id)
@@ -292,7 +292,7 @@ fn import(
             if rows.len() == 1 { "" } else { "s" }
         );
     }
-    println!(
+    outln!(
         "{} {new} result{} from {rows} filled row{} of {files_label}; {unchanged} already recorded, {skipped} row{} without 检查结果 skipped",
         if dry_run {
             "dry run: would import"

@@ -62,7 +62,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<i32> {
         .count();
     match stop {
         Stop::Shutdown(why) => eprintln!("suiji stopped ({why}) after issuing {issued} draw(s)"),
-        Stop::Once | Stop::ClockEnd => println!("issued {issued} draw(s), {failed} failed"),
+        Stop::Once | Stop::ClockEnd => outln!("issued {issued} draw(s), {failed} failed"),
     }
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })
 }
@@ -165,9 +165,15 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
     let elapsed = began.elapsed();
 
     let draws = service.store.list_draws(&DrawFilter::year(args.year))?;
-    println!(
+    outln!(
         "{:<12} {:<26} {:<14} {:<16} {:>8} {:>6} {:>9}  draw",
-        "issued", "matter", "period", "kind", "eligible", "drawn", "unstaffed"
+        "issued",
+        "matter",
+        "period",
+        "kind",
+        "eligible",
+        "drawn",
+        "unstaffed"
     );
     let mut total = 0;
     for d in &draws {
@@ -178,7 +184,7 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
         let eligible: usize = m.strata.iter().map(|s| s.eligible).sum();
         let unstaffed = m.selected.iter().filter(|s| s.unstaffed.is_some()).count();
         total += m.selected.len();
-        println!(
+        outln!(
             "{:<12} {:<26} {:<14} {:<16} {:>8} {:>6} {:>9}  #{}",
             d.issue_date,
             d.matter,
@@ -200,7 +206,7 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
         .iter()
         .filter(|o| o.event == SchedulerEvent::Failed)
         .collect();
-    println!(
+    outln!(
         "{} draws of {} ({} issued by this run in {:.1}s, {} already recorded), {total} targets drawn; files in {}",
         draws.len(),
         args.year,
@@ -270,10 +276,12 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
         }
     }
     let overdue = due(&schedule, &done, since, now);
-    println!("as of {}", now.format("%Y-%m-%d %H:%M"));
-    println!(
+    outln!("as of {}", now.format("%Y-%m-%d %H:%M"));
+    outln!(
         "{:<26} {:<28} {:<28} problems",
-        "matter", "last draw", "next draw"
+        "matter",
+        "last draw",
+        "next draw"
     );
     let mut problems_total = 0;
     for id in &model_matters {
@@ -320,7 +328,7 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
             }
         }
         problems_total += problems.len();
-        println!(
+        outln!(
             "{:<26} {:<28} {:<28} {}",
             id,
             last_s,

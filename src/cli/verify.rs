@@ -50,7 +50,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
                 },
                 Err(e) => e,
             };
-            println!(
+            outln!(
                 "identical: re-running {} {} from the archived registry and rules gives the recorded draw ({record}; {} targets, manifest {})",
                 manifest.matter,
                 manifest.period.id,
@@ -60,9 +60,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             Ok(exit::OK)
         }
         Verdict::Differs(diffs) => {
-            println!("DIFFERS: {} {}", manifest.matter, manifest.period.id);
+            outln!("DIFFERS: {} {}", manifest.matter, manifest.period.id);
             for d in diffs {
-                println!("  - {d}");
+                outln!("  - {d}");
             }
             Ok(exit::INVALID)
         }

@@ -103,7 +103,7 @@ pub struct Manifest {
     pub matter_name: String,
     pub department: String,
     pub period: PeriodInfo,
-    /// "regular" or "holiday:<id>".
+    /// `regular` or `holiday:<id>`.
     pub kind: String,
     pub ratio_ppm: u32,
     pub key_area_only: bool,

@@ -77,7 +77,7 @@ pub struct DrawFigures {
     pub matter: String,
     pub matter_name: String,
     pub period: String,
-    /// "regular" or "holiday:<id>".
+    /// `regular` or `holiday:<id>`.
     pub kind: String,
     pub issue_date: NaiveDate,
     pub due_date: NaiveDate,

@@ -1,4 +1,4 @@
-//! `rules/<department>.toml` → [`Department`] and its [`Matter`]s.
+//! `rules/<department>.toml` → [`crate::rules::model::Department`] and its [`crate::rules::model::Matter`]s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
