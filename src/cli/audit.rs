@@ -21,10 +21,7 @@ pub enum Action {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let store = match open_store_of_config(cli)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
+    let store = or_exit!(open_store_of_config(cli)?);
     match args.action {
         Action::Verify => match store.verify_audit()? {
             crate::store::AuditReport::Intact { entries, head } => {

@@ -6,10 +6,7 @@ use super::{Cli, exit, load_rules};
 pub struct Args {}
 
 pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = or_exit!(load_rules(cli));
     let model = &loaded.model;
     let matters = model.matters().count();
     let hooks = model

@@ -36,17 +36,11 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = or_exit!(load_rules(cli));
     if loaded.model.matter(&args.matter).is_none() {
         return Ok(super::unknown_matter(&loaded.model, &args.matter));
     }
-    let cal = match load_calendar(&loaded, false) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
+    let cal = or_exit!(load_calendar(&loaded, false));
     let scheduled = match crate::issue::find_scheduled(&loaded, &cal, &args.matter, &args.period) {
         Ok(Some(s)) => s,
         Ok(None) => {

@@ -23,10 +23,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let store = match open_store_of_config(cli)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
+    let store = or_exit!(open_store_of_config(cli)?);
     let filter = DrawFilter {
         matter: args.matter.clone(),
         period_prefix: args.year.map(|y| y.to_string()),

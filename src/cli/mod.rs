@@ -7,6 +7,16 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::cli::emit(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
+/// Unwraps a `Result<T, i32>` or returns the exit code from the command.
+macro_rules! or_exit {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+
 /// Like [`outln!`] without the newline.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::cli::emit(format_args!($($arg)*)) };

@@ -42,17 +42,9 @@ impl From<FormatArg> for Format {
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     let format = Format::from(args.format);
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
-    let cal = match load_calendar(&loaded, args.provisional) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    if let Err(code) = super::require_year(&cal, args.year) {
-        return Ok(code);
-    }
+    let loaded = or_exit!(load_rules(cli));
+    let cal = or_exit!(load_calendar(&loaded, args.provisional));
+    or_exit!(super::require_year(&cal, args.year));
     let model = &loaded.model;
     let (schedule, problems) = crate::schedule::year_schedule(model, &cal, args.year);
     let problem_lines: Vec<String> = problems

@@ -71,19 +71,13 @@ fn snapshot_targets(
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = or_exit!(load_rules(cli));
     if let Some(m) = &args.matter
         && loaded.model.matter(m).is_none()
     {
         return Ok(super::unknown_matter(&loaded.model, m));
     }
-    let cal = match load_calendar(&loaded, false) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
+    let cal = or_exit!(load_calendar(&loaded, false));
     let mut store = open_store(&loaded)?;
     let today = today_local(&loaded);
     let as_of = args.today.unwrap_or(today);

@@ -17,10 +17,7 @@ pub enum Action {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = or_exit!(load_rules(cli));
     match args.action {
         Action::Check => {
             let cfg = &loaded.model.config;

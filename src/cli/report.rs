@@ -33,17 +33,9 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
-    let cal = match load_calendar(&loaded, false) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    if let Err(code) = super::require_year(&cal, args.year) {
-        return Ok(code);
-    }
+    let loaded = or_exit!(load_rules(cli));
+    let cal = or_exit!(load_calendar(&loaded, false));
+    or_exit!(super::require_year(&cal, args.year));
     let store = open_store(&loaded)?;
     let as_of = args.today.unwrap_or_else(|| today_local(&loaded));
     let f = year_figures(&store, &loaded.model, &cal, args.year, as_of)?;

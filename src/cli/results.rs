@@ -98,10 +98,7 @@ pub(crate) fn print_problems(problems: &mut [Problem]) -> usize {
 }
 
 pub fn run_one(cli: &Cli, args: &ResultArgs) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = or_exit!(load_rules(cli));
     let mut store = open_store(&loaded)?;
     let today = today_local(&loaded);
     let mut checker = Checker::new(&store, &loaded.model, today);
@@ -192,10 +189,7 @@ pub fn run_one(cli: &Cli, args: &ResultArgs) -> anyhow::Result<i32> {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = or_exit!(load_rules(cli));
     let mut store = open_store(&loaded)?;
     match &args.action {
         Action::Import {

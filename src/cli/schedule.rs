@@ -20,17 +20,9 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
-    let cal = match load_calendar(&loaded, args.provisional) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    if let Err(code) = super::require_year(&cal, args.year) {
-        return Ok(code);
-    }
+    let loaded = or_exit!(load_rules(cli));
+    let cal = or_exit!(load_calendar(&loaded, args.provisional));
+    or_exit!(super::require_year(&cal, args.year));
     let model = &loaded.model;
     if let Some(m) = &args.matter
         && model.matter(m).is_none()

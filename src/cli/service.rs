@@ -21,14 +21,8 @@ pub struct RunArgs {
 }
 
 pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
-    let cal = match load_calendar(&loaded, false) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
+    let loaded = or_exit!(load_rules(cli));
+    let cal = or_exit!(load_calendar(&loaded, false));
     let store = open_store(&loaded)?;
     let mut clock = SystemClock {
         tz: loaded.model.config.timezone,
@@ -138,17 +132,9 @@ pub struct SimulateArgs {
 }
 
 pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
-    let cal = match load_calendar(&loaded, false) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    if let Err(code) = super::require_year(&cal, args.year) {
-        return Ok(code);
-    }
+    let loaded = or_exit!(load_rules(cli));
+    let cal = or_exit!(load_calendar(&loaded, false));
+    or_exit!(super::require_year(&cal, args.year));
     let store = open_store(&loaded)?;
     let start = year_start(args.year);
     let end = year_start(args.year + 1) - chrono::Duration::seconds(1);
@@ -245,14 +231,8 @@ pub struct StatusArgs {
 }
 
 pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
-    let loaded = match load_rules(cli) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
-    let cal = match load_calendar(&loaded, false) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
+    let loaded = or_exit!(load_rules(cli));
+    let cal = or_exit!(load_calendar(&loaded, false));
     let store = open_store(&loaded)?;
     let clock = SystemClock {
         tz: loaded.model.config.timezone,
