@@ -259,31 +259,33 @@ fn measure_ten_million() {
     let r = ranker([42u8; 32], "");
     println!("rayon threads: {}", rayon::current_num_threads());
 
-    let t = Instant::now();
-    let mut acc = 0u8;
-    for u in &units {
-        acc ^= r.key(u.id)[0];
-    }
-    println!(
-        "keys only, 1 thread: {:.3} s (checksum {acc})",
-        t.elapsed().as_secs_f64()
-    );
-
-    let t = Instant::now();
-    let acc = units
-        .par_iter()
-        .map(|u| r.key(u.id)[0])
-        .reduce(|| 0, |a, b| a ^ b);
-    println!(
-        "keys only, rayon: {:.3} s (checksum {acc})",
-        t.elapsed().as_secs_f64()
-    );
-
+    // The machine may be shared: report the best of three runs.
+    let best = |f: &dyn Fn() -> usize| {
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let n = f();
+                (t.elapsed().as_secs_f64(), n)
+            })
+            .fold((f64::INFINITY, 0), |a, b| if b.0 < a.0 { b } else { a })
+    };
+    let (s, acc) = best(&|| {
+        units
+            .iter()
+            .fold(0usize, |a, u| a ^ usize::from(r.key(u.id)[0]))
+    });
+    println!("keys only, 1 thread: {s:.3} s (checksum {acc})");
+    let (s, acc) = best(&|| {
+        units
+            .par_iter()
+            .map(|u| usize::from(r.key(u.id)[0]))
+            .reduce(|| 0, |a, b| a ^ b)
+    });
+    println!("keys only, rayon: {s:.3} s (checksum {acc})");
     for k in [1, 1_000, 500_000] {
-        let t = Instant::now();
-        let top = top_k_uniform(&r, &units, k);
-        println!("top_k_uniform k={k}: {:.3} s", t.elapsed().as_secs_f64());
-        assert_eq!(top.len(), k);
+        let (s, len) = best(&|| top_k_uniform(&r, &units, k).len());
+        println!("top_k_uniform k={k}: {s:.3} s");
+        assert_eq!(len, k);
     }
     let t = Instant::now();
     let all = rank_uniform(&r, &units);

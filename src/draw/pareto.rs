@@ -86,7 +86,7 @@ fn lambdas(weights: &[f64], k: usize) -> Result<(Vec<f64>, Vec<bool>), DrawError
     let mut taken = 0usize;
     loop {
         let rest = || (0..n).filter(|&i| !certain[i]);
-        let kk = k - taken;
+        let kk = k.saturating_sub(taken);
         let left = n - taken;
         if kk == 0 {
             rest().for_each(|i| lambda[i] = 0.0);
