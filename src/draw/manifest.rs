@@ -126,6 +126,27 @@ pub struct Manifest {
     pub manifest_hash: String,
 }
 
+/// SHA-256 (hex) of a value's compact JSON, computed while serialising.
+fn hash_json<T: Serialize>(value: &T) -> String {
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, HashWriter(Sha256::new()));
+    // Serialising these plain structs cannot fail, and the writer never does.
+    let _ = serde_json::to_writer(&mut w, value);
+    match w.into_inner() {
+        Ok(h) => hex::encode(h.0.finalize()),
+        Err(_) => String::new(),
+    }
+}
+
 impl Manifest {
     /// The canonical bytes: compact JSON, fields in declaration order, `manifest_hash` empty.
     pub fn canonical_bytes(&self) -> Vec<u8> {
@@ -135,7 +156,17 @@ impl Manifest {
     }
 
     pub fn compute_hash(&self) -> String {
+        if self.manifest_hash.is_empty() {
+            return hash_json(self);
+        }
         hex::encode(Sha256::digest(self.canonical_bytes()))
+    }
+
+    /// Sets `manifest_hash` to [`Manifest::compute_hash`]. The JSON is fed to the hash as it is
+    /// written, so a manifest with a million selections is not copied or held as text.
+    pub fn seal(&mut self) {
+        self.manifest_hash = String::new();
+        self.manifest_hash = hash_json(self);
     }
 
     pub fn to_pretty_json(&self) -> String {

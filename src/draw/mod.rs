@@ -14,11 +14,12 @@
 
 pub mod engine;
 pub mod manifest;
-mod pareto;
+pub(crate) mod pareto;
 mod ranker;
 mod seed;
-mod team;
-mod uniform;
+pub mod stream;
+pub(crate) mod team;
+pub(crate) mod uniform;
 
 pub use pareto::{exact_sum, inclusion_probabilities, rank_pareto, try_inclusion_probabilities};
 pub use ranker::{Purpose, Ranker, uniform_from_key};

@@ -8,8 +8,10 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::uniform::{by_key, keys};
-use super::{Purpose, Ranker, Seed, Unit};
+use super::{PARALLEL_THRESHOLD, Purpose, Ranker, Seed, Unit};
 use crate::registry::types::{Inspector, Target};
 
 /// What a team needs (from the matter).
@@ -76,7 +78,7 @@ pub struct TeamOutcome {
     pub unstaffed: Option<String>,
 }
 
-fn declared_conflict<'a>(inspector: &'a Inspector, target: &Target) -> Option<&'a String> {
+fn declared_conflict<'a>(inspector: &'a Inspector, target: &TeamTarget) -> Option<&'a String> {
     inspector.conflicts.iter().find(|entry| {
         let e = entry.trim();
         !e.is_empty() && (e == target.id || e == target.name || target.name.contains(e))
@@ -122,6 +124,14 @@ fn unstaffed_reason(eligible: usize, team_size: u32, skipped: &[(String, Skip)])
     format!("{head} (need {team_size}): {tail}")
 }
 
+/// What team assignment reads of a target: its id (which names the ranking) and its name (for
+/// declared conflicts).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TeamTarget<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
 /// For each drawn target in rank order: ranks the inspectors by
 /// `Ranker(seed, matter, period, target_id, Purpose::Team)` key over inspector ids, walks them in
 /// rank order, skips (and records) anyone already in the team / inactive / in another department
@@ -142,72 +152,170 @@ pub fn assign_teams(
     rules: &TeamRules,
     conflict_hook: &mut dyn FnMut(&Inspector, &Target) -> Result<bool, String>,
 ) -> Vec<TeamOutcome> {
+    let team_targets: Vec<TeamTarget> = targets
+        .iter()
+        .map(|t| TeamTarget {
+            id: &t.id,
+            name: &t.name,
+        })
+        .collect();
+    let mut out = Vec::with_capacity(targets.len());
+    assign_teams_each(
+        seed,
+        matter,
+        period,
+        &team_targets,
+        inspectors,
+        rules,
+        &mut |inspector, i| conflict_hook(inspector, targets[i]),
+        &mut |_, outcome| out.push(outcome),
+    );
+    out
+}
+
+/// Targets whose inspector rankings are computed together (in parallel) before their teams are
+/// picked one after the other.
+const TEAM_BATCH: usize = 2048;
+
+/// With at most this many inspectors every target's ranking is sorted in full; with more, only
+/// the first `team_size + PREFIX_SLACK` are sorted, and the rest only if the walk gets there.
+const FULL_SORT_MAX: usize = 128;
+const PREFIX_SLACK: usize = 16;
+
+/// One target's inspectors in rank order: all of them, or a sorted prefix (`complete` false).
+struct TeamOrder {
+    order: Vec<u32>,
+    complete: bool,
+}
+
+fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize) -> TeamOrder {
+    let mut keyed = keys(ranker, units);
+    let cmp = |a: &super::uniform::Keyed, b: &super::uniform::Keyed| by_key(units, a, b);
+    let complete = keyed.len() <= FULL_SORT_MAX || keyed.len() <= prefix;
+    if complete {
+        keyed.sort_unstable_by(cmp);
+    } else {
+        keyed.select_nth_unstable_by(prefix - 1, cmp);
+        keyed.truncate(prefix);
+        keyed.sort_unstable_by(cmp);
+    }
+    let order = keyed
+        .iter()
+        .map(|k| u32::try_from(k.index).unwrap_or(u32::MAX))
+        .collect();
+    TeamOrder { order, complete }
+}
+
+/// [`assign_teams`] for targets given by id and name, passing each outcome to `emit` (with the
+/// target's position) as soon as it is decided instead of collecting them. `conflict_hook`
+/// gets the target's position. The result is exactly that of [`assign_teams`]; the rankings
+/// (one hash per inspector per target, the bulk of the work) are computed in parallel batches.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assign_teams_each(
+    seed: &Seed,
+    matter: &str,
+    period: &str,
+    targets: &[TeamTarget],
+    inspectors: &[Inspector],
+    rules: &TeamRules,
+    conflict_hook: &mut dyn FnMut(&Inspector, usize) -> Result<bool, String>,
+    emit: &mut dyn FnMut(usize, TeamOutcome),
+) {
     let team_size = usize::try_from(rules.team_size).unwrap_or(usize::MAX);
     let units: Vec<Unit> = inspectors.iter().map(|i| Unit::new(&i.id)).collect();
+    let prefix = team_size.saturating_add(PREFIX_SLACK).max(1);
     let mut load: HashMap<&str, u32> = HashMap::new();
-    let mut out = Vec::with_capacity(targets.len());
-    for &target in targets {
-        let ranker = Ranker::new(seed, matter, period, &target.id, Purpose::Team);
-        let mut members: Vec<&Inspector> = Vec::new();
-        let mut skipped: Vec<(String, Skip)> = Vec::new();
-        if team_size > 0 {
-            let mut order = keys(&ranker, &units);
-            order.sort_unstable_by(|a, b| by_key(&units, a, b));
-            for k in order {
-                if members.len() >= team_size {
-                    break;
-                }
-                let Some(inspector) = inspectors.get(k.index) else {
-                    continue;
-                };
-                let skip = if members.iter().any(|m| m.id == inspector.id) {
-                    Some(Skip::AlreadyInTeam)
-                } else if !inspector.active {
-                    Some(Skip::Inactive)
-                } else if inspector.department != rules.department {
-                    Some(Skip::OtherDepartment)
-                } else if let missing = missing_qualifications(inspector, rules.qualifications)
-                    && !missing.is_empty()
-                {
-                    Some(Skip::Unqualified { missing })
-                } else if let Some(entry) = declared_conflict(inspector, target) {
-                    Some(Skip::DeclaredConflict {
-                        entry: entry.clone(),
-                    })
-                } else {
-                    match conflict_hook(inspector, target) {
-                        Ok(true) => Some(Skip::HookConflict { error: None }),
-                        Err(e) => Some(Skip::HookConflict { error: Some(e) }),
-                        Ok(false) => {
-                            let l = load.get(inspector.id.as_str()).copied().unwrap_or(0);
-                            (l >= rules.workload_cap).then_some(Skip::AtCapacity { load: l })
-                        }
-                    }
-                };
-                match skip {
-                    Some(s) => skipped.push((inspector.id.clone(), s)),
-                    None => members.push(inspector),
-                }
-            }
-        }
-        let unstaffed = if members.len() < team_size {
-            let reason = unstaffed_reason(members.len(), rules.team_size, &skipped);
-            members.clear();
-            Some(reason)
-        } else {
-            for m in &members {
-                *load.entry(m.id.as_str()).or_insert(0) += 1;
-            }
-            None
+    for (b, batch) in targets.chunks(TEAM_BATCH).enumerate() {
+        let rank = |t: &TeamTarget| {
+            let ranker = Ranker::new(seed, matter, period, t.id, Purpose::Team);
+            team_order(&ranker, &units, prefix)
         };
-        out.push(TeamOutcome {
-            target_id: target.id.clone(),
-            members: members.iter().map(|m| m.id.clone()).collect(),
-            skipped,
-            unstaffed,
-        });
+        let orders: Vec<TeamOrder> = if team_size == 0 {
+            Vec::new()
+        } else if batch.len() > 1 && units.len().saturating_mul(batch.len()) >= PARALLEL_THRESHOLD {
+            batch.par_iter().map(rank).collect()
+        } else {
+            batch.iter().map(rank).collect()
+        };
+        for (j, &target) in batch.iter().enumerate() {
+            let position = b * TEAM_BATCH + j;
+            let mut members: Vec<&Inspector> = Vec::new();
+            let mut skipped: Vec<(String, Skip)> = Vec::new();
+            if let Some(first) = orders.get(j) {
+                let mut full: Option<TeamOrder> = None;
+                let mut at = 0usize;
+                loop {
+                    if members.len() >= team_size {
+                        break;
+                    }
+                    let next = match first.order.get(at) {
+                        Some(&i) => Some(i),
+                        None if first.complete => None,
+                        None => {
+                            let all = full.get_or_insert_with(|| {
+                                let ranker =
+                                    Ranker::new(seed, matter, period, target.id, Purpose::Team);
+                                team_order(&ranker, &units, usize::MAX)
+                            });
+                            all.order.get(at).copied()
+                        }
+                    };
+                    let Some(index) = next else { break };
+                    at += 1;
+                    let Some(inspector) = inspectors.get(index as usize) else {
+                        continue;
+                    };
+                    let skip = if members.iter().any(|m| m.id == inspector.id) {
+                        Some(Skip::AlreadyInTeam)
+                    } else if !inspector.active {
+                        Some(Skip::Inactive)
+                    } else if inspector.department != rules.department {
+                        Some(Skip::OtherDepartment)
+                    } else if let missing = missing_qualifications(inspector, rules.qualifications)
+                        && !missing.is_empty()
+                    {
+                        Some(Skip::Unqualified { missing })
+                    } else if let Some(entry) = declared_conflict(inspector, &target) {
+                        Some(Skip::DeclaredConflict {
+                            entry: entry.clone(),
+                        })
+                    } else {
+                        match conflict_hook(inspector, position) {
+                            Ok(true) => Some(Skip::HookConflict { error: None }),
+                            Err(e) => Some(Skip::HookConflict { error: Some(e) }),
+                            Ok(false) => {
+                                let l = load.get(inspector.id.as_str()).copied().unwrap_or(0);
+                                (l >= rules.workload_cap).then_some(Skip::AtCapacity { load: l })
+                            }
+                        }
+                    };
+                    match skip {
+                        Some(s) => skipped.push((inspector.id.clone(), s)),
+                        None => members.push(inspector),
+                    }
+                }
+            }
+            let unstaffed = if members.len() < team_size {
+                let reason = unstaffed_reason(members.len(), rules.team_size, &skipped);
+                members.clear();
+                Some(reason)
+            } else {
+                for m in &members {
+                    *load.entry(m.id.as_str()).or_insert(0) += 1;
+                }
+                None
+            };
+            emit(
+                position,
+                TeamOutcome {
+                    target_id: target.id.to_string(),
+                    members: members.iter().map(|m| m.id.clone()).collect(),
+                    skipped,
+                    unstaffed,
+                },
+            );
+        }
     }
-    out
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@
 
 mod canonical;
 pub mod generate;
-mod read;
+pub(crate) mod read;
 mod table;
 pub mod types;
-mod values;
+pub(crate) mod values;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,7 +26,8 @@ pub use canonical::{
 };
 pub use types::{Inspector, Registry, Target, TargetStatus};
 
-use read::{Origin, Sink};
+use read::Origin;
+pub(crate) use read::Sink;
 
 /// Values a registry may use. An empty set means "don't check".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
