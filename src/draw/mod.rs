@@ -15,7 +15,7 @@
 pub mod engine;
 pub mod manifest;
 pub(crate) mod pareto;
-mod ranker;
+pub(crate) mod ranker;
 mod seed;
 pub mod stream;
 pub(crate) mod team;

@@ -51,9 +51,7 @@ impl Purpose {
 #[derive(Clone)]
 pub struct Ranker {
     digest: [u8; 32],
-    /// SHA-256 state after absorbing the 64-byte block P.
-    state: Sha256,
-    /// The same state as eight words, for ids that fit in one more block.
+    /// SHA-256's state after absorbing the 64-byte block P.
     mid: [u32; 8],
 }
 
@@ -82,14 +80,11 @@ impl Ranker {
         enc(&mut params, period.as_bytes());
         enc(&mut params, stratum.as_bytes());
         let digest: [u8; 32] = Sha256::digest(&params).into();
-        let mut state = Sha256::new();
-        state.update(digest);
-        state.update([0u8; 32]);
         let mut mid = IV;
         let mut block = [0u8; 64];
         block[..32].copy_from_slice(&digest);
         sha2::compress256(&mut mid, &[GenericArray::from(block)]);
-        Ranker { digest, state, mid }
+        Ranker { digest, mid }
     }
 
     /// D, the SHA-256 of the encoded parameters (the first half of P).
@@ -111,10 +106,11 @@ impl Ranker {
 
     /// SHA-256(P ‖ id) for the id's bytes. An id of up to 55 bytes is padded into one block and
     /// compressed directly from the midstate (the common case, and measurably faster than going
-    /// through the buffered hasher); longer ids take the general path.
+    /// through the buffered hasher); longer ids are hashed in full.
     pub(crate) fn key_of_bytes(&self, id: &[u8]) -> [u8; 32] {
         if id.len() > 55 {
-            let mut h = self.state.clone();
+            let mut h = Sha256::new();
+            h.update(self.prefix_block());
             h.update(id);
             return h.finalize().into();
         }
@@ -144,7 +140,12 @@ impl Ranker {
 pub fn uniform_from_key(key: &[u8; 32]) -> f64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&key[..8]);
-    let m = u64::from_be_bytes(first) >> 12;
+    uniform_from_head(u64::from_be_bytes(first))
+}
+
+/// U from the key's first 8 bytes as a big-endian number.
+pub(crate) fn uniform_from_head(head: u64) -> f64 {
+    let m = head >> 12;
     // m < 2^52, so m as f64 and m + 0.5 are exact; multiplying by 2^-52 is exact.
     (m as f64 + 0.5) * (1.0 / 4_503_599_627_370_496.0)
 }

@@ -53,6 +53,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::diag::{Diagnostic, Location};
 use crate::draw::engine::{
     self, DrawFailure, DrawInput, class_of, eligible_answer, stratum_of, stratum_value,
@@ -60,21 +62,23 @@ use crate::draw::engine::{
 };
 use crate::draw::manifest::{Exclusion, HistoryEntry, Manifest, Selected, StratumInfo};
 use crate::draw::pareto::lambdas_by_weight;
+use crate::draw::ranker::uniform_from_head;
 use crate::draw::team::{TeamTarget, assign_teams_each};
 use crate::draw::uniform::uniform_probability;
-use crate::draw::{DrawError, Purpose, Ranker, TeamRules, key_hex, rank_of, uniform_from_key};
+use crate::draw::{DrawError, Purpose, Ranker, TeamRules, key_hex, rank_of};
 use crate::registry::Known;
 use crate::registry::read::{Header, TARGET_FIELDS, t as col};
 use crate::registry::types::{Target, TargetStatus};
-use crate::registry::values::{parse_bool, parse_date, parse_status, trim};
+use crate::registry::values::{parse_bool, parse_date, parse_status};
 use crate::rules::model::Ratio;
-use crate::script::{HookError, Sandbox, ctx_map, target_map};
+use crate::script::{Sandbox, ctx_map, target_map};
 
 use profile::{
-    Context, Interner, KeySpec, MAX_FLAGGED, NONE, Part, Pass1, Reason, Src, id_ok, trim_bytes,
+    Answer, Context, KeySpec, MAX_FLAGGED, MAX_RANGE, NONE, Oracle, Pass1, Raw, Reason, Src,
+    trim_bytes,
 };
 use scan::Scanner;
-use select::TopK;
+use select::{Cand, TopK};
 
 /// A draw over a registry file.
 #[derive(Debug, Clone)]
@@ -90,14 +94,16 @@ pub struct StreamInput<'a> {
 /// The stages of a streaming draw, reported to [`StreamOptions::on_phase`] as each begins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// Pass 1: reading, scope and exclusions.
+    /// Pass 1: reading, scope, exclusions, hooks (once per distinct input) and keys.
     Scan,
-    /// Hooks, strata, k and λ.
+    /// Strata, k and λ from the merged counts.
     Hooks,
-    /// Pass 2: keys and the bounded selection.
+    /// The bounded selection per stratum, in memory.
     Rank,
-    /// Teams and the manifest.
+    /// Reading the drawn rows again, and teams.
     Teams,
+    /// Building and sealing the manifest.
+    Manifest,
     /// Finished.
     Done,
 }
@@ -119,7 +125,7 @@ impl Default for StreamOptions<'_> {
         StreamOptions {
             threads: rayon::current_num_threads().max(1),
             list_exclusions_up_to: 100_000,
-            chunk_bytes: 4 << 20,
+            chunk_bytes: 512 << 10,
             on_phase: None,
         }
     }
@@ -267,14 +273,6 @@ impl Field {
     }
 }
 
-/// A key part's raw value, independent of the thread that interned it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Raw {
-    Cell(Box<[u8]>),
-    Extras(Box<[Box<[u8]>]>),
-    Missing,
-}
-
 /// The file's layout and the fields the draw reads.
 struct Layout {
     header: Header,
@@ -380,18 +378,23 @@ pub fn run(
             kinds[c] = k;
         }
     }
-    let cooldown_months = m.cooldown_months.filter(|&n| n > 0);
+    if d.key_area_only && column(col::KEY_AREA).is_none() {
+        // No key-area column: nobody is in a key area, so a key-area draw has no scope.
+        return finish_empty(input, opts);
+    }
     let cx = Context {
         width,
         id_col: column(col::ID).unwrap_or(0),
         category_col: column(col::CATEGORY).unwrap_or(0),
         status_col: column(col::STATUS),
         key_area_col: if d.key_area_only {
-            Some(column(col::KEY_AREA).unwrap_or(usize::MAX))
+            column(col::KEY_AREA)
         } else {
             None
         },
-        cooldown: cooldown_months
+        cooldown: m
+            .cooldown_months
+            .filter(|&n| n > 0)
             .map(|n| (column(col::LAST_INSPECTED), column(col::LAST_RESULT), n)),
         reference: d.reference_date,
         yearly_cap: m.yearly_cap,
@@ -403,52 +406,21 @@ pub fn run(
         categories: m.categories.clone(),
         known_categories: input.known.categories.clone(),
         kinds,
+        track_all: use_classes,
+        list_up_to: opts.list_exclusions_up_to,
+        cooldown_from: None,
     };
-    if cx.key_area_col == Some(usize::MAX) {
-        // No key-area column: nobody is in a key area, so a key-area draw has no scope.
-        return finish_empty(input, &layout, opts);
+    let mut cx = cx;
+    if let Some((Some(date_col), _, months)) = cx.cooldown {
+        let read_elsewhere = [Some(&cx.stratum), cx.eligible.as_ref(), cx.weight.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|k| k.sources.contains(&Src::Col(date_col)));
+        if !read_elsewhere {
+            cx.cooldown_from = Some(profile::cooldown_cutoff(months, d.reference_date));
+        }
     }
-
-    // Pass 1, in parallel; one thread if the split point fell inside a quoted record.
-    let mut ranges = split(path, &layout, opts.threads.max(1), opts.chunk_bytes)?;
-    let mut pass1 = run_pass1(path, &ranges, &cx, opts.chunk_bytes)?;
-    if pass1.iter().zip(&ranges).any(|((_, end), r)| *end != r.1) {
-        ranges = vec![(layout.data_start, layout.len)];
-        pass1 = run_pass1(path, &ranges, &cx, opts.chunk_bytes)?;
-    }
-    let pass1: Vec<Pass1> = pass1.into_iter().map(|(p, _)| p).collect();
-    let problems_flagged: Vec<u64> = pass1.iter().flat_map(|p| p.flagged.clone()).collect();
-    let encoding: Vec<u64> = pass1.iter().flat_map(|p| p.encoding.clone()).collect();
-    if !problems_flagged.is_empty() || !encoding.is_empty() {
-        return Err(StreamError::Registry(row_problems(
-            path,
-            &display,
-            &layout,
-            input.known,
-            problems_flagged,
-            encoding,
-        )?));
-    }
-
-    // Merge the threads' profiles into global ones.
-    phase(Phase::Hooks);
-    let mut g = Merged::default();
-    for p in &pass1 {
-        g.add(
-            p,
-            &cx,
-            &stratum_key,
-            eligible_key.as_ref(),
-            weight_key.as_ref(),
-        );
-    }
-    let history_used: BTreeMap<String, HistoryEntry> = pass1
-        .iter()
-        .flat_map(|p| p.history_used.iter().cloned())
-        .collect();
-    let rows: u64 = pass1.iter().map(|p| p.rows).sum();
-
-    // Hooks, once per distinct input.
+    let cx = cx;
     let ctx = ctx_map(
         &m.id,
         &d.period.id,
@@ -460,113 +432,114 @@ pub fn run(
             crate::schedule::DrawKind::Regular => None,
         },
     );
-    let build = Builder {
-        header: h,
-        known: input.known,
-    };
-    let mut hook_calls = 0u64;
-    let used = |key: u32, which: fn(&GProfile) -> u32| {
-        g.profiles
-            .iter()
-            .zip(&g.counts)
-            .any(|(p, &n)| n > 0 && p.reason == Reason::Candidate && which(p) == key)
-    };
-    let eligible_answers: Vec<Answer<bool>> = match (&m.eligible, &eligible_key) {
-        (Some(hook), Some(kf)) => (0..g.eligible_keys.len())
-            .map(|i| {
-                if !used(i as u32, |p| p.eligible) {
-                    return Answer::Unused;
-                }
-                hook_calls += 1;
-                let t = build.target(&kf.fields, &g.eligible_keys[i]);
-                match sandbox.call(hook, target_map(&t), ctx.clone()) {
-                    Ok(v) => match eligible_answer(hook, "", &v) {
-                        Ok(b) => Answer::Ok(b),
-                        Err(e) => Answer::Type(e),
-                    },
-                    Err(e) => Answer::Failed(e),
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    // Which candidates are drawn from: their eligible answer (or no hook).
-    let candidate_ok = |p: &GProfile| -> Option<&Answer<bool>> {
-        if p.eligible == NONE {
-            None
-        } else {
-            eligible_answers.get(p.eligible as usize)
-        }
-    };
-    let eligible_failed: Vec<bool> = g
-        .profiles
-        .iter()
-        .zip(&g.counts)
-        .map(|(p, &n)| {
-            n > 0
-                && p.reason == Reason::Candidate
-                && matches!(candidate_ok(p), Some(Answer::Failed(_) | Answer::Type(_)))
-        })
-        .collect();
-    if eligible_failed.iter().any(|&f| f) {
-        let groups: Vec<Option<u32>> = eligible_failed.iter().map(|&f| f.then_some(0)).collect();
-        let (min, _) = min_ids(path, &ranges, &pass1, &g, &groups, 1, &cx, opts)?;
-        if let Some(Some((id, gp))) = min.first()
-            && let Some(a) = candidate_ok(&g.profiles[*gp as usize])
-        {
-            return Err(StreamError::Draw(a.failure(id)));
-        }
-    }
-    let drawn_from = |p: &GProfile| -> bool {
-        p.reason == Reason::Candidate && !matches!(candidate_ok(p), Some(Answer::Ok(false)))
+    let rules = Rules {
+        sandbox,
+        input: d,
+        use_classes,
+        builder: Builder {
+            header: h,
+            known: input.known,
+        },
+        ctx,
+        stratum: &stratum_key.fields,
+        eligible: m
+            .eligible
+            .as_ref()
+            .zip(eligible_key.as_ref().map(|k| &k.fields[..])),
+        weight: m
+            .weight
+            .as_ref()
+            .zip(weight_key.as_ref().map(|k| &k.fields[..])),
     };
 
-    let weight_answers: Vec<Answer<f64>> = match (&m.weight, &weight_key) {
-        (Some(hook), Some(kf)) => (0..g.weight_keys.len())
-            .map(|i| {
-                let wanted = g
-                    .profiles
-                    .iter()
-                    .zip(&g.counts)
-                    .any(|(p, &n)| n > 0 && p.weight == i as u32 && drawn_from(p));
-                if !wanted {
-                    return Answer::Unused;
-                }
-                hook_calls += 1;
-                let t = build.target(&kf.fields, &g.weight_keys[i]);
-                match sandbox.call(hook, target_map(&t), ctx.clone()) {
-                    Ok(v) => match weight_answer(hook, "", &v) {
-                        Ok(w) => Answer::Ok(w),
-                        Err(e) => Answer::Type(e),
-                    },
-                    Err(e) => Answer::Failed(e),
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
+    // Pass 1, in parallel; one thread if a split point fell inside a quoted record.
+    let mut ranges = split(path, &layout, opts.threads.max(1), opts.chunk_bytes)?;
+    let mut pass1 = run_pass1(path, &ranges, &cx, &rules, opts.chunk_bytes)?;
+    if pass1.iter().zip(&ranges).any(|((_, end), r)| *end != r.1) {
+        drop(pass1);
+        // Sequential ranges, each starting where the previous one really ended.
+        pass1 = Vec::new();
+        let mut start = layout.data_start;
+        let mut done = Vec::new();
+        while start < layout.len {
+            let stop = (start + MAX_RANGE - (1 << 24)).min(layout.len);
+            let mut one = run_pass1(path, &[(start, stop)], &cx, &rules, opts.chunk_bytes)?;
+            let Some((p, end)) = one.pop() else { break };
+            done.push((start, end));
+            pass1.push((p, end));
+            if end <= start {
+                break;
+            }
+            start = end;
+        }
+        ranges = done;
+    }
+    let pass1: Vec<Pass1> = pass1.into_iter().map(|(p, _)| p).collect();
+    let flagged: Vec<u64> = pass1
+        .iter()
+        .flat_map(|p| p.flagged.iter().copied())
+        .collect();
+    let encoding: Vec<u64> = pass1
+        .iter()
+        .flat_map(|p| p.encoding.iter().copied())
+        .collect();
+    if !flagged.is_empty() || !encoding.is_empty() {
+        return Err(StreamError::Registry(row_problems(
+            path,
+            &display,
+            &layout,
+            input.known,
+            flagged,
+            encoding,
+        )?));
+    }
+
+    // The threads' profiles, merged.
+    phase(Phase::Hooks);
+    let mut g = Merged::default();
+    for p in &pass1 {
+        g.add(p, &cx, eligible_key.as_ref(), weight_key.as_ref());
+    }
+    let history_used: BTreeMap<String, HistoryEntry> = pass1
+        .iter()
+        .flat_map(|p| p.history_used.iter().cloned())
+        .collect();
+    let rows: u64 = pass1.iter().map(|p| p.rows).sum();
+    let hook_calls: u64 = pass1.iter().map(|p| p.hook_calls).sum();
+
+    // An eligible hook that failed fails the draw at the first such target by id.
+    let live = |i: usize| g.counts[i] > 0;
+    let eligible_of = |p: &GProfile| -> Option<&Answer<bool>> {
+        (p.eligible != NONE)
+            .then(|| g.eligible_answers.get(p.eligible as usize))
+            .flatten()
     };
+    let failing = (0..g.profiles.len())
+        .filter(|&i| {
+            live(i)
+                && g.profiles[i].reason == Reason::Candidate
+                && eligible_of(&g.profiles[i]).is_some_and(Answer::failed)
+        })
+        .filter_map(|i| g.min_ids[i].as_ref().map(|id| (id, i)))
+        .min();
+    if let Some((id, i)) = failing
+        && let Some(a) = eligible_of(&g.profiles[i])
+    {
+        return Err(StreamError::Draw(a.failure(id)));
+    }
+    let drawn_from = |p: &GProfile| -> bool {
+        p.reason == Reason::Candidate && !matches!(eligible_of(p), Some(Answer::Ok(false)))
+    };
+
+    let weight_of = |p: &GProfile| g.weight_answers.get(p.weight as usize);
 
     // Strata: names and ratios, from each distinct stratum input.
     let stratum_of_key: Vec<(String, Ratio)> = g
         .stratum_keys
         .iter()
-        .map(|key| {
-            let t = build.target(&stratum_key.fields, key);
-            let value = m
-                .stratify_by
-                .as_deref()
-                .map(|f| stratum_value(&t, f))
-                .unwrap_or_default();
-            let class = if use_classes {
-                class_of(&t, m.class_field.as_deref())
-            } else {
-                None
-            };
-            stratum_of(m, d.ratio, value, class.as_deref())
-        })
+        .map(|key| rules.stratum_name(key))
         .collect();
 
-    // Drawn-from rows per stratum name, with their ratios and weights.
     #[derive(Default)]
     struct Acc {
         n: u64,
@@ -576,16 +549,17 @@ pub fn run(
         bad_weight: Vec<usize>,
     }
     let mut strata: BTreeMap<&str, Acc> = BTreeMap::new();
-    for (i, (p, &n)) in g.profiles.iter().zip(&g.counts).enumerate() {
-        if n == 0 || !drawn_from(p) {
+    for (i, p) in g.profiles.iter().enumerate() {
+        if !live(i) || !drawn_from(p) {
             continue;
         }
+        let n = g.counts[i];
         let (name, ratio) = &stratum_of_key[p.stratum as usize];
         let acc = strata.entry(name.as_str()).or_default();
         acc.n += n;
         acc.ratios.entry(*ratio).or_default().push(i);
         if m.weight.is_some() {
-            match weight_answers.get(p.weight as usize) {
+            match weight_of(p) {
                 Some(Answer::Ok(w)) if w.is_finite() && *w > 0.0 => {
                     *acc.weights.entry(w.to_bits()).or_insert(0) += n;
                 }
@@ -594,58 +568,27 @@ pub fn run(
             }
         }
     }
-
-    // The ratio of a stratum whose rows disagree is that of its first target by id (as the
-    // engine's strata map keeps the first); only pathological stratum names can disagree.
-    let ambiguous: Vec<&str> = strata
-        .iter()
-        .filter(|(_, a)| a.ratios.len() > 1)
-        .map(|(n, _)| *n)
-        .collect();
-    let mut ratio_of: BTreeMap<&str, Ratio> = strata
-        .iter()
-        .filter_map(|(n, a)| a.ratios.keys().next().map(|r| (*n, *r)))
-        .collect();
-    if !ambiguous.is_empty() {
-        let mut groups = vec![None; g.profiles.len()];
-        let mut group_ratio = Vec::new();
-        for name in &ambiguous {
-            for (ratio, members) in &strata[name].ratios {
-                for &i in members {
-                    groups[i] = Some(group_ratio.len() as u32);
-                }
-                group_ratio.push((*name, *ratio));
-            }
-        }
-        let (min, _) = min_ids(
-            path,
-            &ranges,
-            &pass1,
-            &g,
-            &groups,
-            group_ratio.len(),
-            &cx,
-            opts,
-        )?;
-        for name in &ambiguous {
-            let best = group_ratio
-                .iter()
-                .zip(&min)
-                .filter(|((n, _), _)| n == name)
-                .filter_map(|((_, r), m)| m.as_ref().map(|(id, _)| (id.clone(), *r)))
-                .min();
-            if let Some((_, r)) = best {
-                ratio_of.insert(name, r);
-            }
-        }
-    }
+    let min_of = |members: &[usize]| {
+        members
+            .iter()
+            .filter_map(|&i| g.min_ids[i].as_ref().map(|id| (id, i)))
+            .min()
+    };
 
     // k, λ and the weight errors, stratum by stratum in name order (as the engine meets them).
     let mut plans: Vec<StratumPlan> = Vec::new();
-    let mut error_groups: Vec<Option<u32>> = vec![None; g.profiles.len()];
-    let mut pending: Vec<(usize, WeightProblem)> = Vec::new();
     for (name, acc) in &strata {
-        let ratio = ratio_of.get(name).copied().unwrap_or(d.ratio);
+        // A stratum whose rows disagree on the ratio takes its first target's (by id), as
+        // the engine's strata map keeps the first; only odd stratum names can disagree.
+        let ratio = if acc.ratios.len() > 1 {
+            acc.ratios
+                .iter()
+                .filter_map(|(r, members)| min_of(members).map(|(id, _)| (id, *r)))
+                .min()
+                .map_or(d.ratio, |(_, r)| r)
+        } else {
+            acc.ratios.keys().next().copied().unwrap_or(d.ratio)
+        };
         let n = usize::try_from(acc.n).unwrap_or(usize::MAX);
         let k = ratio.sample_size(n);
         let ranker = Ranker::new(&d.seed, &m.id, &d.period.id, name, Purpose::Targets);
@@ -660,21 +603,21 @@ pub fn run(
             pareto: m.weight.is_some(),
         };
         if m.weight.is_some() {
-            if !acc.weight_failed.is_empty() {
-                for &i in &acc.weight_failed {
-                    error_groups[i] = Some(pending.len() as u32);
-                }
-                pending.push((plans.len(), WeightProblem::Hook));
-                plans.push(plan);
-                break;
+            if let Some((id, i)) = min_of(&acc.weight_failed)
+                && let Some(a) = weight_of(&g.profiles[i])
+            {
+                return Err(StreamError::Draw(a.failure(id)));
             }
-            if !acc.bad_weight.is_empty() {
-                for &i in &acc.bad_weight {
-                    error_groups[i] = Some(pending.len() as u32);
-                }
-                pending.push((plans.len(), WeightProblem::Bad));
-                plans.push(plan);
-                break;
+            if let Some((id, i)) = min_of(&acc.bad_weight)
+                && let Some(Answer::Ok(w)) = weight_of(&g.profiles[i])
+            {
+                return Err(StreamError::Draw(DrawFailure::Weights(
+                    DrawError::BadWeight {
+                        id: id.clone(),
+                        weight: *w,
+                    }
+                    .to_string(),
+                )));
             }
             let hist: Vec<(f64, u64)> = acc
                 .weights
@@ -691,24 +634,6 @@ pub fn run(
         }
         plans.push(plan);
     }
-    if let Some((_, problem)) = pending.first() {
-        let (min, _) = min_ids(path, &ranges, &pass1, &g, &error_groups, 1, &cx, opts)?;
-        if let Some(Some((id, gp))) = min.first() {
-            let p = &g.profiles[*gp as usize];
-            let answer = weight_answers.get(p.weight as usize);
-            return Err(StreamError::Draw(match (problem, answer) {
-                (WeightProblem::Bad, Some(Answer::Ok(w))) => DrawFailure::Weights(
-                    DrawError::BadWeight {
-                        id: id.clone(),
-                        weight: *w,
-                    }
-                    .to_string(),
-                ),
-                (_, Some(a)) => a.failure(id),
-                (_, None) => DrawFailure::Weights("weight hook gave no answer".into()),
-            }));
-        }
-    }
 
     // Every global profile's fate.
     let stratum_index: HashMap<&str, usize> = plans
@@ -719,25 +644,23 @@ pub fn run(
     let fates: Vec<Fate> = g
         .profiles
         .iter()
-        .map(|p| {
-            let (name, _) = &stratum_of_key[p.stratum as usize];
-            match p.reason {
-                Reason::Deregistered => Fate::Excluded(Why::Deregistered, p.stratum),
-                Reason::Cooldown => Fate::Excluded(Why::Cooldown, p.stratum),
-                Reason::YearlyCap => Fate::Excluded(Why::YearlyCap, p.stratum),
-                Reason::Candidate if !drawn_from(p) => Fate::Excluded(Why::Eligible, p.stratum),
-                Reason::Candidate => {
-                    let s = stratum_index.get(name.as_str()).copied().unwrap_or(0);
-                    let class = match weight_answers.get(p.weight as usize) {
-                        Some(Answer::Ok(w)) => plans[s]
-                            .weights
-                            .iter()
-                            .position(|x| x.to_bits() == w.to_bits())
-                            .unwrap_or(0),
-                        _ => 0,
-                    };
-                    Fate::Drawn(s as u32, class as u32)
-                }
+        .map(|p| match p.reason {
+            Reason::Deregistered => Fate::Excluded(Why::Deregistered, p.stratum),
+            Reason::Cooldown => Fate::Excluded(Why::Cooldown, p.stratum),
+            Reason::YearlyCap => Fate::Excluded(Why::YearlyCap, p.stratum),
+            Reason::Candidate if !drawn_from(p) => Fate::Excluded(Why::Eligible, p.stratum),
+            Reason::Candidate => {
+                let name = stratum_of_key[p.stratum as usize].0.as_str();
+                let s = stratum_index.get(name).copied().unwrap_or(0);
+                let class = match weight_of(p) {
+                    Some(Answer::Ok(w)) => plans[s]
+                        .weights
+                        .iter()
+                        .position(|x| x.to_bits() == w.to_bits())
+                        .unwrap_or(0),
+                    _ => 0,
+                };
+                Fate::Drawn(s as u32, class as u32)
             }
         })
         .collect();
@@ -756,96 +679,192 @@ pub fn run(
     let excluded: u64 = excl.values().sum();
     let listed = excluded <= opts.list_exclusions_up_to as u64;
 
-    // Pass 2.
+    // The selection: per thread, the best k of each stratum among the rows it hashed.
     phase(Phase::Rank);
-    let needs = Needs {
-        id: cx.id_col,
-        name: column(col::NAME).unwrap_or(0),
-        list: listed.then(|| (column(col::LAST_INSPECTED), column(col::LAST_RESULT))),
+    let jobs: Vec<usize> = (0..pass1.len()).collect();
+    let tops: Vec<Vec<(TopK, TopK)>> = parallel(&jobs, |&t| {
+        let p = &pass1[t];
+        let map = &g.maps[t];
+        let mut tops: Vec<(TopK, TopK)> = plans
+            .iter()
+            .map(|p| {
+                let certain = p.classes.iter().any(|c| c.1);
+                (
+                    TopK::new(if certain { usize::MAX } else { 0 }),
+                    TopK::new(p.k),
+                )
+            })
+            .collect();
+        for row in &p.drawn {
+            let (head, offset) = (row.head, p.base + u64::from(row.offset));
+            let Some(&gp) = map.get(row.profile as usize) else {
+                continue;
+            };
+            let Fate::Drawn(s, class) = fates[gp as usize] else {
+                continue;
+            };
+            let plan = &plans[s as usize];
+            let (certain, rest) = &mut tops[s as usize];
+            if !plan.pareto {
+                rest.offer(Cand {
+                    q: 0.0,
+                    head,
+                    offset,
+                    tag: 0,
+                });
+                continue;
+            }
+            let Some(&(lambda, is_certain, odds)) = plan.classes.get(class as usize) else {
+                continue;
+            };
+            if is_certain {
+                certain.offer(Cand {
+                    q: 0.0,
+                    head,
+                    offset,
+                    tag: class,
+                });
+                continue;
+            }
+            let q = if lambda == 0.0 {
+                f64::INFINITY
+            } else {
+                let u = uniform_from_head(head);
+                (u / (1.0 - u)) / odds
+            };
+            rest.offer(Cand {
+                q,
+                head,
+                offset,
+                tag: class,
+            });
+        }
+        Ok(tops)
+    })?;
+    let excluded_rows: Vec<(u64, u32)> = if listed {
+        pass1
+            .iter()
+            .zip(&g.maps)
+            .flat_map(|(p, map)| {
+                p.excluded
+                    .iter()
+                    .map(move |&(o, local)| (o, map.get(local as usize).copied().unwrap_or(0)))
+            })
+            .collect()
+    } else {
+        Vec::new()
     };
-    let acts: Vec<Vec<Act>> = pass1
-        .iter()
-        .zip(&g.maps)
-        .map(|(_, map)| {
-            std::iter::once(Act::Skip)
-                .chain(map.iter().map(|&gp| match fates[gp as usize] {
-                    Fate::Drawn(s, c) => Act::Draw(s, c),
-                    Fate::Excluded(why, _) if listed => Act::List(why),
-                    Fate::Excluded(..) => Act::Skip,
-                }))
-                .collect()
-        })
-        .collect();
-    let shared = Pass2Shared {
-        plans: &plans,
-        needs: &needs,
-        cx: &cx,
-        months: m.cooldown_months.unwrap_or(0),
-        cap: m.yearly_cap.unwrap_or(0),
-        eligible_hook: m.eligible.as_ref(),
-    };
-    let outs = run_pass2(path, &ranges, &pass1, &acts, &shared, opts)?;
     drop(pass1);
-    let mut flagged: Vec<u64> = Vec::new();
-    let mut encoding: Vec<u64> = Vec::new();
-    let mut exclusions: Vec<Exclusion> = Vec::new();
-    let mut tops: Vec<(TopK, TopK)> = Vec::new();
-    for out in outs {
-        flagged.extend(out.flagged);
-        encoding.extend(out.encoding);
-        exclusions.extend(out.exclusions);
-        if tops.is_empty() {
-            tops = out.tops;
+    let mut merged: Vec<(TopK, TopK)> = Vec::new();
+    for t in tops {
+        if merged.is_empty() {
+            merged = t;
         } else {
-            for ((a, b), (plan, (x, y))) in out.tops.into_iter().zip(plans.iter().zip(&mut tops)) {
-                x.merge(&plan.ranker, a);
-                y.merge(&plan.ranker, b);
+            for ((a, b), (x, y)) in t.into_iter().zip(&mut merged) {
+                x.merge(a);
+                y.merge(b);
             }
         }
     }
 
-    // The selection, in (stratum, rank) order.
-    let mut finals: Vec<Final> = Vec::new();
-    for (s, (plan, (certain, top))) in plans.iter().zip(tops).enumerate() {
-        let mut order = certain.finish(&plan.ranker);
-        order.extend(top.finish(&plan.ranker));
-        order.truncate(plan.k);
+    // Read the kept rows again for their ids and names; order them exactly.
+    let mut kept: Vec<(usize, bool, Cand)> = merged
+        .into_iter()
+        .enumerate()
+        .flat_map(|(s, (certain, rest))| {
+            certain
+                .finish()
+                .into_iter()
+                .map(move |c| (s, true, c))
+                .chain(rest.finish().into_iter().map(move |c| (s, false, c)))
+        })
+        .collect();
+    kept.sort_unstable_by_key(|(_, _, c)| c.offset);
+    let offsets: Vec<u64> = kept.iter().map(|(_, _, c)| c.offset).collect();
+    let id_name = read_ids_and_names(
+        path,
+        &offsets,
+        cx.id_col,
+        column(col::NAME).unwrap_or(0),
+        opts.threads.max(1),
+    )?;
+    drop(offsets);
+    let mut by_stratum: Vec<Vec<Row>> = (0..plans.len()).map(|_| Vec::new()).collect();
+    let mut encoding: Vec<u64> = Vec::new();
+    for ((s, certain, c), (id, name)) in kept.into_iter().zip(id_name) {
+        let Some(tid) = trim_bytes(&id) else {
+            encoding.push(c.offset);
+            continue;
+        };
+        let tid = tid.to_string();
+        let key = plans[s].ranker.key_of_bytes(tid.as_bytes());
+        if select::head(&key) != c.head {
+            return Err(StreamError::Io {
+                path: display.clone(),
+                source: std::io::Error::other("the file changed while the draw was reading it"),
+            });
+        }
+        by_stratum[s].push(Row {
+            certain,
+            cand: c,
+            key,
+            id: tid,
+            name,
+        });
+    }
+    // Each stratum in the draw order: certainty units, then Q, then key, id bytes, offset.
+    by_stratum.par_iter_mut().enumerate().for_each(|(s, rows)| {
+        rows.sort_unstable_by(|a, b| {
+            b.certain
+                .cmp(&a.certain)
+                .then(a.cand.q.total_cmp(&b.cand.q))
+                .then(a.cand.head.cmp(&b.cand.head))
+                .then_with(|| a.key.cmp(&b.key))
+                .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
+                .then(a.cand.offset.cmp(&b.cand.offset))
+        });
+        rows.truncate(plans[s].k);
+    });
+    let total: usize = by_stratum.iter().map(Vec::len).sum();
+    let mut selected: Vec<Selected> = Vec::with_capacity(total);
+    let mut drawn_at: Vec<u64> = Vec::with_capacity(total);
+    let mut flagged: Vec<u64> = Vec::new();
+    for (s, rows) in by_stratum.into_iter().enumerate() {
+        let plan = &plans[s];
         let (p, _) = uniform_probability(plan.n, plan.k.min(plan.n));
-        for (position, (c, id, name)) in order.into_iter().enumerate() {
-            let Ok(id) = String::from_utf8(id) else {
-                encoding.push(c.offset);
-                continue;
-            };
-            let name = match trim_bytes(&name) {
+        for (position, row) in rows.into_iter().enumerate() {
+            let name = match trim_bytes(&row.name) {
                 Some(n) if !n.is_empty() => n.to_string(),
                 Some(_) => {
-                    flagged.push(c.offset);
+                    flagged.push(row.cand.offset);
                     continue;
                 }
                 None => {
-                    encoding.push(c.offset);
+                    encoding.push(row.cand.offset);
                     continue;
                 }
             };
             let incl = if plan.pareto {
-                plan.classes.get(c.tag as usize).map_or(0.0, |x| x.0)
+                plan.classes.get(row.cand.tag as usize).map_or(0.0, |x| x.0)
             } else {
                 p
             };
-            finals.push(Final {
-                stratum: s,
+            selected.push(Selected {
                 rank: rank_of(position),
-                key: plan.ranker.key_of_bytes(id.as_bytes()),
-                id,
-                name,
-                incl,
-                offset: c.offset,
+                stratum: plan.name.clone(),
+                target_id: row.id,
+                target_name: name,
+                key: key_hex(&row.key),
+                inclusion_probability: incl,
+                team: Vec::new(),
+                unstaffed: None,
             });
+            drawn_at.push(row.cand.offset);
         }
     }
-    flagged.truncate(MAX_FLAGGED);
-    encoding.truncate(MAX_FLAGGED);
     if !flagged.is_empty() || !encoding.is_empty() {
+        flagged.truncate(MAX_FLAGGED);
+        encoding.truncate(MAX_FLAGGED);
         return Err(StreamError::Registry(row_problems(
             path,
             &display,
@@ -855,10 +874,55 @@ pub fn run(
             encoding,
         )?));
     }
+    let reader = RowReader {
+        path,
+        display: &display,
+        layout: &layout,
+        known: input.known,
+    };
+
+    // Excluded targets, one by one, when there are few.
+    let mut exclusions: Vec<Exclusion> = Vec::new();
+    if listed && !excluded_rows.is_empty() {
+        let mut rows = excluded_rows;
+        rows.sort_unstable();
+        for batch in rows.chunks(4096) {
+            let offsets: Vec<u64> = batch.iter().map(|(o, _)| *o).collect();
+            let (targets, diags) = reader.read(&offsets)?;
+            if diags.iter().any(Diagnostic::is_error) || targets.len() != batch.len() {
+                return Err(StreamError::Registry(diags));
+            }
+            for (t, &(_, gp)) in targets.iter().zip(batch) {
+                let hist = d.history.entries.get(&t.id);
+                let e = match fates.get(gp as usize) {
+                    Some(Fate::Excluded(Why::Deregistered, _)) => engine::deregistered(&t.id),
+                    Some(Fate::Excluded(Why::Cooldown, _)) => {
+                        let months = m.cooldown_months.unwrap_or(0);
+                        match engine::last_clean(t.last_inspected, t.last_result.as_deref(), hist) {
+                            Some(day) => engine::cooldown(&t.id, day, months),
+                            None => continue,
+                        }
+                    }
+                    Some(Fate::Excluded(Why::YearlyCap, _)) => engine::yearly_cap(
+                        &t.id,
+                        hist.map_or(0, |h| h.inspections_this_year),
+                        m.yearly_cap.unwrap_or(0),
+                    ),
+                    Some(Fate::Excluded(Why::Eligible, _)) => match &m.eligible {
+                        Some(hook) => engine::not_eligible(&t.id, hook),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                exclusions.push(e);
+            }
+        }
+        exclusions.sort_by(|a, b| a.target_id.cmp(&b.target_id));
+    }
 
     // Teams, in (stratum, rank) order, as the engine assigns them.
     phase(Phase::Teams);
-    let rules = TeamRules {
+    let team_rules = TeamRules {
         team_size: m.team_size,
         qualifications: &m.qualifications,
         department: &m.department,
@@ -866,36 +930,30 @@ pub fn run(
     };
     let pool = engine::team_pool(d.inspectors, m);
     let mut conflicts = engine::Conflicts::new(m, sandbox);
-    let team_targets: Vec<TeamTarget> = finals
+    let team_targets: Vec<TeamTarget> = selected
         .iter()
-        .map(|f| TeamTarget {
-            id: &f.id,
-            name: &f.name,
+        .map(|s| TeamTarget {
+            id: &s.target_id,
+            name: &s.target_name,
         })
         .collect();
-    let mut teams: Vec<(Vec<String>, Option<String>)> = Vec::with_capacity(finals.len());
+    let mut teams: Vec<(Vec<String>, Option<String>)> = Vec::with_capacity(selected.len());
     let mut skips = Vec::new();
     let mut cached: Option<(usize, Target)> = None;
     let mut read_error: Option<StreamError> = None;
-    let reader = RowReader {
-        path,
-        display: &display,
-        layout: &layout,
-        known: input.known,
-    };
     assign_teams_each(
         &d.seed,
         &m.id,
         &d.period.id,
         &team_targets,
         &pool,
-        &rules,
+        &team_rules,
         &mut |inspector, i| {
             if !conflicts.active() {
                 return Ok(false);
             }
             if cached.as_ref().is_none_or(|(at, _)| *at != i) {
-                match reader.target(finals[i].offset) {
+                match reader.target(drawn_at[i]) {
                     Ok(t) => cached = Some((i, t)),
                     Err(e) => {
                         read_error.get_or_insert(e);
@@ -910,7 +968,11 @@ pub fn run(
         },
         &mut |i, outcome| {
             for (inspector, skip) in outcome.skipped {
-                skips.push(engine::inspector_skip(&finals[i].id, inspector, &skip));
+                skips.push(engine::inspector_skip(
+                    &selected[i].target_id,
+                    inspector,
+                    &skip,
+                ));
             }
             teams.push((outcome.members, outcome.unstaffed));
         },
@@ -922,19 +984,11 @@ pub fn run(
     conflicts.finish()?;
 
     // The manifest.
-    let drawn = finals.len() as u64;
-    let mut selected = Vec::with_capacity(finals.len());
-    for (f, (team, unstaffed)) in finals.into_iter().zip(teams) {
-        selected.push(Selected {
-            rank: f.rank,
-            stratum: plans[f.stratum].name.clone(),
-            target_id: f.id,
-            target_name: f.name,
-            key: key_hex(&f.key),
-            inclusion_probability: f.incl,
-            team,
-            unstaffed,
-        });
+    phase(Phase::Manifest);
+    let drawn = selected.len() as u64;
+    for (s, (team, unstaffed)) in selected.iter_mut().zip(teams) {
+        s.team = team;
+        s.unstaffed = unstaffed;
     }
     let strata_info: Vec<StratumInfo> = plans
         .iter()
@@ -953,11 +1007,8 @@ pub fn run(
             count,
         })
         .collect();
-    let exclusions = if listed {
-        exclusions.sort_by(|a, b| a.target_id.cmp(&b.target_id));
-        exclusions
-    } else {
-        exclusion_counts
+    if !listed {
+        exclusions = exclusion_counts
             .iter()
             .map(|c| {
                 Exclusion::new(
@@ -966,8 +1017,8 @@ pub fn run(
                     &format!("分层“{}”：{} 户（名单从略）", c.stratum, c.count),
                 )
             })
-            .collect()
-    };
+            .collect();
+    }
     let eligible: u64 = plans.iter().map(|p| p.n as u64).sum();
     let manifest = engine::manifest(
         &input.draw,
@@ -994,13 +1045,217 @@ pub fn run(
     })
 }
 
+/// A kept row read again: whether it is a certainty unit, its candidate entry, full key, id and
+/// name cell.
+struct Row {
+    certain: bool,
+    cand: Cand,
+    key: [u8; 32],
+    id: String,
+    name: Vec<u8>,
+}
+
+/// The rules as pass 1 asks them: hooks on distinct inputs, and the ranker of a stratum.
+struct Rules<'a> {
+    sandbox: &'a Sandbox,
+    input: &'a DrawInput<'a>,
+    use_classes: bool,
+    builder: Builder<'a>,
+    ctx: rhai::Dynamic,
+    stratum: &'a [Field],
+    eligible: Option<(&'a crate::script::Hook, &'a [Field])>,
+    weight: Option<(&'a crate::script::Hook, &'a [Field])>,
+}
+
+impl Rules<'_> {
+    /// The name and ratio of the stratum whose input is `key`, as the engine names it.
+    fn stratum_name(&self, key: &[Raw]) -> (String, Ratio) {
+        let m = self.input.matter;
+        let t = self.builder.target(self.stratum, key);
+        let value = m
+            .stratify_by
+            .as_deref()
+            .map(|f| stratum_value(&t, f))
+            .unwrap_or_default();
+        let class = if self.use_classes {
+            class_of(&t, m.class_field.as_deref())
+        } else {
+            None
+        };
+        stratum_of(m, self.input.ratio, value, class.as_deref())
+    }
+}
+
+impl Oracle for Rules<'_> {
+    fn eligible(&self, key: &[Raw]) -> Answer<bool> {
+        let Some((hook, fields)) = self.eligible else {
+            return Answer::Ok(true);
+        };
+        let t = self.builder.target(fields, key);
+        match self.sandbox.call(hook, target_map(&t), self.ctx.clone()) {
+            Ok(v) => match eligible_answer(hook, "", &v) {
+                Ok(b) => Answer::Ok(b),
+                Err(e) => Answer::Type(e),
+            },
+            Err(e) => Answer::Failed(e),
+        }
+    }
+
+    fn weight(&self, key: &[Raw]) -> Answer<f64> {
+        let Some((hook, fields)) = self.weight else {
+            return Answer::Ok(1.0);
+        };
+        let t = self.builder.target(fields, key);
+        match self.sandbox.call(hook, target_map(&t), self.ctx.clone()) {
+            Ok(v) => match weight_answer(hook, "", &v) {
+                Ok(w) => Answer::Ok(w),
+                Err(e) => Answer::Type(e),
+            },
+            Err(e) => Answer::Failed(e),
+        }
+    }
+
+    fn stratum(&self, key: &[Raw]) -> Ranker {
+        let (name, _) = self.stratum_name(key);
+        let d = self.input;
+        Ranker::new(&d.seed, &d.matter.id, &d.period.id, &name, Purpose::Targets)
+    }
+}
+
+/// The id and name cells of the rows at `offsets` (sorted), read in parallel.
+fn read_ids_and_names(
+    path: &Path,
+    offsets: &[u64],
+    id_col: usize,
+    name_col: usize,
+    threads: usize,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StreamError> {
+    let err = io_error(path);
+    let per = offsets.len().div_ceil(threads).max(1);
+    let parts: Vec<&[u64]> = offsets.chunks(per).collect();
+    let split = id_col.max(name_col) + 1;
+    let out = parallel(&parts, |part| {
+        let mut s = Scanner::open(path, 0, 0, 512).map_err(&err)?;
+        let mut out = Vec::with_capacity(part.len());
+        for &o in part.iter() {
+            s.reset(o, o + 1);
+            match s.next(split, false).map_err(&err)? {
+                Some(r) => out.push((r.cell(id_col).to_vec(), r.cell(name_col).to_vec())),
+                None => out.push((Vec::new(), Vec::new())),
+            }
+        }
+        Ok(out)
+    })?;
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// A global profile: reason, eligible key, stratum key and weight key (global indexes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct GProfile {
+    reason: Reason,
+    eligible: u32,
+    stratum: u32,
+    weight: u32,
+}
+
+/// The threads' profiles merged.
+#[derive(Default)]
+struct Merged {
+    profiles: Vec<GProfile>,
+    counts: Vec<u64>,
+    min_ids: Vec<Option<String>>,
+    index: HashMap<GProfile, u32>,
+    eligible_keys: Vec<Vec<Raw>>,
+    eligible_index: HashMap<Vec<Raw>, u32>,
+    eligible_answers: Vec<Answer<bool>>,
+    weight_keys: Vec<Vec<Raw>>,
+    weight_index: HashMap<Vec<Raw>, u32>,
+    weight_answers: Vec<Answer<f64>>,
+    stratum_keys: Vec<Vec<Raw>>,
+    stratum_index: HashMap<Vec<Raw>, u32>,
+    /// Per thread: local profile → global profile.
+    maps: Vec<Vec<u32>>,
+}
+
+fn intern(
+    keys: &mut Vec<Vec<Raw>>,
+    index: &mut HashMap<Vec<Raw>, u32>,
+    key: Vec<Raw>,
+) -> (u32, bool) {
+    if let Some(&i) = index.get(&key) {
+        return (i, false);
+    }
+    let i = keys.len() as u32;
+    keys.push(key.clone());
+    index.insert(key, i);
+    (i, true)
+}
+
+impl Merged {
+    fn add(
+        &mut self,
+        p: &Pass1,
+        cx: &Context,
+        eligible: Option<&KeyFields>,
+        weight: Option<&KeyFields>,
+    ) {
+        let mut map = Vec::with_capacity(p.profile_list.len());
+        for (i, local) in p.profile_list.iter().enumerate() {
+            let s = p.raw_key(cx, &cx.stratum, local.stratum);
+            let (s, _) = intern(&mut self.stratum_keys, &mut self.stratum_index, s);
+            let e = match (eligible, p.eligible_answers.get(local.eligible as usize)) {
+                (Some(kf), Some(Some(a))) if local.eligible != NONE => {
+                    let k = p.raw_key(cx, &kf.spec, local.eligible);
+                    let (e, new) = intern(&mut self.eligible_keys, &mut self.eligible_index, k);
+                    if new {
+                        self.eligible_answers.push(a.clone());
+                    }
+                    e
+                }
+                _ => NONE,
+            };
+            let w = match (weight, p.weight_answers.get(local.weight as usize)) {
+                (Some(kf), Some(Some(a))) if local.weight != NONE => {
+                    let k = p.raw_key(cx, &kf.spec, local.weight);
+                    let (w, new) = intern(&mut self.weight_keys, &mut self.weight_index, k);
+                    if new {
+                        self.weight_answers.push(a.clone());
+                    }
+                    w
+                }
+                _ => NONE,
+            };
+            let gp = GProfile {
+                reason: local.reason,
+                eligible: e,
+                stratum: s,
+                weight: w,
+            };
+            let next = self.profiles.len() as u32;
+            let id = *self.index.entry(gp).or_insert(next);
+            if id == next {
+                self.profiles.push(gp);
+                self.counts.push(0);
+                self.min_ids.push(None);
+            }
+            self.counts[id as usize] += p.counts[i];
+            if let Some(mine) = &p.min_ids[i] {
+                let slot = &mut self.min_ids[id as usize];
+                if slot.as_ref().is_none_or(|m| mine < m) {
+                    *slot = Some(mine.clone());
+                }
+            }
+            map.push(id);
+        }
+        self.maps.push(map);
+    }
+}
+
 /// A draw with nothing in scope.
 fn finish_empty(
     input: &StreamInput<'_>,
-    layout: &Layout,
     opts: &StreamOptions<'_>,
 ) -> Result<Streamed, StreamError> {
-    let _ = layout;
     let manifest = engine::manifest(
         &input.draw,
         BTreeMap::new(),
@@ -1018,41 +1273,6 @@ fn finish_empty(
         exclusions_listed: true,
         stats: StreamStats::default(),
     })
-}
-
-/// A hook's answer for one distinct input.
-enum Answer<T> {
-    Ok(T),
-    /// The hook failed.
-    Failed(HookError),
-    /// It answered with the wrong type (the error names no target yet).
-    Type(DrawFailure),
-    /// No row needed it.
-    Unused,
-}
-
-impl<T> Answer<T> {
-    /// The draw failure this answer causes for target `id`.
-    fn failure(&self, id: &str) -> DrawFailure {
-        match self {
-            Answer::Failed(e) => DrawFailure::Hook(e.clone()),
-            Answer::Type(DrawFailure::HookType {
-                hook, got, want, ..
-            }) => DrawFailure::HookType {
-                hook: hook.clone(),
-                target: id.to_string(),
-                got: got.clone(),
-                want,
-            },
-            Answer::Type(other) => other.clone(),
-            Answer::Ok(_) | Answer::Unused => DrawFailure::Weights("no failure".into()),
-        }
-    }
-}
-
-enum WeightProblem {
-    Hook,
-    Bad,
 }
 
 /// Why an excluded row is excluded, in the order the engine checks.
@@ -1083,15 +1303,6 @@ enum Fate {
     Excluded(Why, u32),
 }
 
-/// What pass 2 does with a row.
-#[derive(Debug, Clone, Copy)]
-enum Act {
-    Skip,
-    Draw(u32, u32),
-    List(Why),
-    Group(u32),
-}
-
 /// A stratum to draw from.
 struct StratumPlan {
     name: String,
@@ -1104,126 +1315,6 @@ struct StratumPlan {
     /// The weight of each class.
     weights: Vec<f64>,
     pareto: bool,
-}
-
-/// One drawn target.
-struct Final {
-    stratum: usize,
-    rank: u32,
-    key: [u8; 32],
-    id: String,
-    name: String,
-    incl: f64,
-    offset: u64,
-}
-
-/// A global profile: reason, eligible key, stratum key and weight key (global indexes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct GProfile {
-    reason: Reason,
-    eligible: u32,
-    stratum: u32,
-    weight: u32,
-}
-
-/// The threads' profiles merged.
-#[derive(Default)]
-struct Merged {
-    profiles: Vec<GProfile>,
-    counts: Vec<u64>,
-    index: HashMap<GProfile, u32>,
-    eligible_keys: Vec<Vec<Raw>>,
-    eligible_index: HashMap<Vec<Raw>, u32>,
-    weight_keys: Vec<Vec<Raw>>,
-    weight_index: HashMap<Vec<Raw>, u32>,
-    stratum_keys: Vec<Vec<Raw>>,
-    stratum_index: HashMap<Vec<Raw>, u32>,
-    /// Per thread: local profile → global profile.
-    maps: Vec<Vec<u32>>,
-}
-
-fn raw_key(p: &Pass1, cx: &Context, spec: &KeySpec, key: u32) -> Vec<Raw> {
-    let cell = |c: usize, id: u32| -> Box<[u8]> {
-        p.columns
-            .get(c)
-            .and_then(|i: &Interner| i.values.get(id as usize))
-            .cloned()
-            .unwrap_or_default()
-    };
-    p.parts(spec, key)
-        .into_iter()
-        .map(|part| match part {
-            Part::Cell(c, id) => Raw::Cell(cell(c, id)),
-            Part::Extras(id) => Raw::Extras(
-                p.extras_list
-                    .get(id as usize)
-                    .map(|ids| {
-                        ids.iter()
-                            .zip(&cx.extras)
-                            .map(|(&v, &c)| cell(c, v))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            ),
-            Part::Missing => Raw::Missing,
-        })
-        .collect()
-}
-
-fn intern(keys: &mut Vec<Vec<Raw>>, index: &mut HashMap<Vec<Raw>, u32>, key: Vec<Raw>) -> u32 {
-    if let Some(&i) = index.get(&key) {
-        return i;
-    }
-    let i = keys.len() as u32;
-    keys.push(key.clone());
-    index.insert(key, i);
-    i
-}
-
-impl Merged {
-    fn add(
-        &mut self,
-        p: &Pass1,
-        cx: &Context,
-        stratum: &KeyFields,
-        eligible: Option<&KeyFields>,
-        weight: Option<&KeyFields>,
-    ) {
-        let mut map = Vec::with_capacity(p.profile_list.len());
-        for (local, &count) in p.profile_list.iter().zip(&p.counts) {
-            let s = raw_key(p, cx, &stratum.spec, local.stratum);
-            let s = intern(&mut self.stratum_keys, &mut self.stratum_index, s);
-            let e = match eligible {
-                Some(kf) if local.eligible != NONE => {
-                    let k = raw_key(p, cx, &kf.spec, local.eligible);
-                    intern(&mut self.eligible_keys, &mut self.eligible_index, k)
-                }
-                _ => NONE,
-            };
-            let w = match weight {
-                Some(kf) if local.weight != NONE => {
-                    let k = raw_key(p, cx, &kf.spec, local.weight);
-                    intern(&mut self.weight_keys, &mut self.weight_index, k)
-                }
-                _ => NONE,
-            };
-            let gp = GProfile {
-                reason: local.reason,
-                eligible: e,
-                stratum: s,
-                weight: w,
-            };
-            let next = self.profiles.len() as u32;
-            let id = *self.index.entry(gp).or_insert(next);
-            if id == next {
-                self.profiles.push(gp);
-                self.counts.push(0);
-            }
-            self.counts[id as usize] += count;
-            map.push(id);
-        }
-        self.maps.push(map);
-    }
 }
 
 /// Builds the target a hook or a stratum sees from the raw values of the fields it reads (the
@@ -1393,6 +1484,8 @@ fn split(
     let err = io_error(path);
     let (start, end) = (layout.data_start, layout.len);
     let size = end.saturating_sub(start);
+    // Every range is shorter than 4 GiB (offsets within a range are kept in 32 bits).
+    let threads = threads.max(usize::try_from(size / (MAX_RANGE - (1 << 24)) + 1).unwrap_or(1));
     if threads <= 1 || size < (1 << 16) {
         return Ok(vec![(start, end)]);
     }
@@ -1426,27 +1519,28 @@ fn run_pass1(
     path: &Path,
     ranges: &[(u64, u64)],
     cx: &Context,
+    oracle: &dyn Oracle,
     chunk: usize,
 ) -> Result<Vec<(Pass1, u64)>, StreamError> {
     let one = |&(start, stop): &(u64, u64)| -> Result<(Pass1, u64), StreamError> {
         let err = io_error(path);
         let rows = usize::try_from((stop - start) / 24).unwrap_or(0) + 1024;
-        let mut p = Pass1::new(cx, rows);
+        let mut p = Pass1::new(cx, start, rows);
         let mut s = Scanner::open(path, start, stop, chunk).map_err(&err)?;
         while let Some(r) = s.next(usize::MAX, true).map_err(&err)? {
-            p.row(&r, cx);
+            p.row(&r, cx, oracle);
         }
         Ok((p, s.position()))
     };
     parallel(ranges, one)
 }
 
-/// Runs `f` on every range, each in its own thread (the first on this one).
-fn parallel<T: Send>(
-    ranges: &[(u64, u64)],
-    f: impl Fn(&(u64, u64)) -> Result<T, StreamError> + Sync,
+/// Runs `f` on every item, each in its own thread (the first on this one).
+fn parallel<I: Sync, T: Send>(
+    ranges: &[I],
+    f: impl Fn(&I) -> Result<T, StreamError> + Sync,
 ) -> Result<Vec<T>, StreamError> {
-    if ranges.len() == 1 {
+    if ranges.len() <= 1 {
         return ranges.iter().map(&f).collect();
     }
     std::thread::scope(|scope| {
@@ -1466,279 +1560,6 @@ fn parallel<T: Send>(
         }
         out.into_iter().collect()
     })
-}
-
-/// Columns pass 2 reads.
-struct Needs {
-    id: usize,
-    name: usize,
-    /// When excluded targets are listed: the cooldown columns (for the detail).
-    list: Option<(Option<usize>, Option<usize>)>,
-}
-
-struct Pass2Shared<'a> {
-    plans: &'a [StratumPlan],
-    needs: &'a Needs,
-    cx: &'a Context,
-    /// The matter's cooldown (months) and yearly cap, for exclusion details.
-    months: u32,
-    cap: u32,
-    eligible_hook: Option<&'a crate::script::Hook>,
-}
-
-#[derive(Default)]
-struct Pass2Out {
-    /// Per stratum: (certainty units, the rest).
-    tops: Vec<(TopK, TopK)>,
-    exclusions: Vec<Exclusion>,
-    /// Per group: the smallest id and its global profile.
-    groups: Vec<Option<(String, u32)>>,
-    flagged: Vec<u64>,
-    encoding: Vec<u64>,
-}
-
-fn run_pass2(
-    path: &Path,
-    ranges: &[(u64, u64)],
-    pass1: &[Pass1],
-    acts: &[Vec<Act>],
-    sh: &Pass2Shared<'_>,
-    opts: &StreamOptions<'_>,
-) -> Result<Vec<Pass2Out>, StreamError> {
-    let jobs: Vec<(usize, (u64, u64))> = ranges.iter().copied().enumerate().collect();
-    let one =
-        |&(t, range): &(usize, (u64, u64))| pass2(path, range, &pass1[t], &acts[t], sh, 0, opts);
-    if jobs.len() == 1 {
-        return jobs.iter().map(one).collect();
-    }
-    std::thread::scope(|scope| {
-        let one = &one;
-        let handles: Vec<_> = jobs[1..]
-            .iter()
-            .map(|j| scope.spawn(move || one(j)))
-            .collect();
-        let mut out = vec![one(&jobs[0])];
-        for h in handles {
-            out.push(h.join().unwrap_or_else(|_| {
-                Err(StreamError::Io {
-                    path: String::new(),
-                    source: std::io::Error::other("a worker thread panicked"),
-                })
-            }));
-        }
-        out.into_iter().collect()
-    })
-}
-
-fn pass2(
-    path: &Path,
-    (start, stop): (u64, u64),
-    p1: &Pass1,
-    acts: &[Act],
-    sh: &Pass2Shared<'_>,
-    groups: usize,
-    opts: &StreamOptions<'_>,
-) -> Result<Pass2Out, StreamError> {
-    let err = io_error(path);
-    let needs = sh.needs;
-    let mut split = needs.id.max(needs.name) + 1;
-    if let Some((a, b)) = needs.list {
-        split = split
-            .max(a.map_or(0, |c| c + 1))
-            .max(b.map_or(0, |c| c + 1));
-    }
-    let mut out = Pass2Out {
-        tops: sh
-            .plans
-            .iter()
-            .map(|p| {
-                let certain = p.classes.iter().any(|c| c.1);
-                (
-                    TopK::new(if certain { usize::MAX } else { 0 }),
-                    TopK::new(p.k),
-                )
-            })
-            .collect(),
-        groups: vec![None; groups],
-        ..Pass2Out::default()
-    };
-    let mut s = Scanner::open(path, start, stop, opts.chunk_bytes).map_err(&err)?;
-    let mut row = 0usize;
-    while let Some(r) = s.next(split, false).map_err(&err)? {
-        let code = p1.codes.get(row).copied().unwrap_or(0) as usize;
-        row += 1;
-        let act = acts.get(code).copied().unwrap_or(Act::Skip);
-        if matches!(act, Act::Skip) {
-            continue;
-        }
-        let Some(id) = trim_bytes(r.cell(needs.id)) else {
-            out.encoding.push(r.offset);
-            continue;
-        };
-        match act {
-            Act::Skip => {}
-            Act::Draw(st, class) => {
-                if !id_ok(id) {
-                    if out.flagged.len() < MAX_FLAGGED {
-                        out.flagged.push(r.offset);
-                    }
-                    continue;
-                }
-                let plan = &sh.plans[st as usize];
-                let key = plan.ranker.key_of_bytes(id.as_bytes());
-                let (certain, top) = &mut out.tops[st as usize];
-                if plan.pareto {
-                    let Some(&(lambda, is_certain, odds)) = plan.classes.get(class as usize) else {
-                        continue;
-                    };
-                    if is_certain {
-                        certain.push_tagged(
-                            &plan.ranker,
-                            0.0,
-                            &key,
-                            id.as_bytes(),
-                            r.cell(needs.name),
-                            r.offset,
-                            class,
-                        );
-                        continue;
-                    }
-                    let q = if lambda == 0.0 {
-                        f64::INFINITY
-                    } else {
-                        let u = uniform_from_key(&key);
-                        (u / (1.0 - u)) / odds
-                    };
-                    if top.admits(&plan.ranker, q, &key, id.as_bytes(), r.offset) {
-                        top.push_tagged(
-                            &plan.ranker,
-                            q,
-                            &key,
-                            id.as_bytes(),
-                            r.cell(needs.name),
-                            r.offset,
-                            class,
-                        );
-                    }
-                } else if top.admits(&plan.ranker, 0.0, &key, id.as_bytes(), r.offset) {
-                    top.push_tagged(
-                        &plan.ranker,
-                        0.0,
-                        &key,
-                        id.as_bytes(),
-                        r.cell(needs.name),
-                        r.offset,
-                        0,
-                    );
-                }
-            }
-            Act::List(why) => {
-                let e = match why {
-                    Why::Deregistered => engine::deregistered(id),
-                    Why::Cooldown => {
-                        let (dc, rc) = needs.list.unwrap_or((None, None));
-                        let hist = sh.cx.history.get(id);
-                        let date = dc
-                            .and_then(|c| trim_bytes(r.cell(c)))
-                            .and_then(|s| parse_date(s).ok());
-                        let result = rc.and_then(|c| trim_bytes(r.cell(c))).map(trim);
-                        match engine::last_clean(date, result.filter(|s| !s.is_empty()), hist) {
-                            Some(d) => engine::cooldown(id, d, sh.months),
-                            None => continue,
-                        }
-                    }
-                    Why::YearlyCap => {
-                        let times = sh.cx.history.get(id).map_or(0, |h| h.inspections_this_year);
-                        engine::yearly_cap(id, times, sh.cap)
-                    }
-                    Why::Eligible => match sh.eligible_hook {
-                        Some(h) => engine::not_eligible(id, h),
-                        None => continue,
-                    },
-                };
-                out.exclusions.push(e);
-            }
-            Act::Group(g) => {
-                if let Some(slot) = out.groups.get_mut(g as usize)
-                    && slot.as_ref().is_none_or(|(best, _)| id < best.as_str())
-                {
-                    let gp = p1_global(code);
-                    *slot = Some((id.to_string(), gp));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Local code → local profile index (the caller maps it to the global profile).
-fn p1_global(code: usize) -> u32 {
-    code.saturating_sub(1) as u32
-}
-
-/// The smallest id in each group of global profiles (`groups[profile]`), by one scan; returns
-/// per group (id, global profile).
-#[allow(clippy::too_many_arguments)]
-fn min_ids(
-    path: &Path,
-    ranges: &[(u64, u64)],
-    pass1: &[Pass1],
-    g: &Merged,
-    groups: &[Option<u32>],
-    n: usize,
-    cx: &Context,
-    opts: &StreamOptions<'_>,
-) -> Result<(Vec<Option<(String, u32)>>, ()), StreamError> {
-    let acts: Vec<Vec<Act>> = g
-        .maps
-        .iter()
-        .map(|map| {
-            std::iter::once(Act::Skip)
-                .chain(
-                    map.iter()
-                        .map(|&gp| match groups.get(gp as usize).copied().flatten() {
-                            Some(group) => Act::Group(group),
-                            None => Act::Skip,
-                        }),
-                )
-                .collect()
-        })
-        .collect();
-    let needs = Needs {
-        id: cx.id_col,
-        name: cx.id_col,
-        list: None,
-    };
-    let sh = Pass2Shared {
-        plans: &[],
-        needs: &needs,
-        cx,
-        months: 0,
-        cap: 0,
-        eligible_hook: None,
-    };
-    let jobs: Vec<(usize, (u64, u64))> = ranges.iter().copied().enumerate().collect();
-    let outs = parallel(&jobs.iter().map(|(_, r)| *r).collect::<Vec<_>>(), |r| {
-        let t = jobs.iter().position(|(_, x)| x == r).unwrap_or(0);
-        pass2(path, *r, &pass1[t], &acts[t], &sh, n, opts).map(|mut o| {
-            // Local profile indexes → global.
-            for (_, gp) in o.groups.iter_mut().flatten() {
-                *gp = g.maps[t].get(*gp as usize).copied().unwrap_or(0);
-            }
-            o
-        })
-    })?;
-    let mut best: Vec<Option<(String, u32)>> = vec![None; n];
-    for o in outs {
-        for (b, x) in best.iter_mut().zip(o.groups) {
-            if let Some(x) = x
-                && b.as_ref().is_none_or(|(id, _)| x.0 < *id)
-            {
-                *b = Some(x);
-            }
-        }
-    }
-    Ok((best, ()))
 }
 
 /// Reads rows again, by offset, with the registry reader.
@@ -1773,8 +1594,9 @@ impl RowReader<'_> {
         let first_row_line = 2 + newlines(&self.layout.header_raw);
         let mut starts = Vec::with_capacity(offsets.len());
         let mut line = first_row_line;
+        let mut s = Scanner::open(self.path, 0, 0, 4096).map_err(&err)?;
         for &offset in offsets {
-            let mut s = Scanner::open(self.path, offset, offset + 1, 1 << 16).map_err(&err)?;
+            s.reset(offset, offset + 1);
             let raw = s
                 .next(0, false)
                 .map_err(&err)?

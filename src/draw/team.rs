@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::uniform::{by_key, keys};
 use super::{PARALLEL_THRESHOLD, Purpose, Ranker, Seed, Unit};
 use crate::registry::types::{Inspector, Target};
 
@@ -189,21 +188,40 @@ struct TeamOrder {
 }
 
 fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize) -> TeamOrder {
-    let mut keyed = keys(ranker, units);
-    let cmp = |a: &super::uniform::Keyed, b: &super::uniform::Keyed| by_key(units, a, b);
-    let complete = keyed.len() <= FULL_SORT_MAX || keyed.len() <= prefix;
-    if complete {
-        keyed.sort_unstable_by(cmp);
-    } else {
-        keyed.select_nth_unstable_by(prefix - 1, cmp);
-        keyed.truncate(prefix);
-        keyed.sort_unstable_by(cmp);
-    }
-    let order = keyed
+    // By key (first 8 bytes, then all 32), then id bytes, then position: `by_key`'s order,
+    // comparing whole keys only when the first 8 bytes tie.
+    let keys: Vec<[u8; 32]> = units.iter().map(|u| ranker.key(u.id)).collect();
+    let head = |k: &[u8; 32]| {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&k[..8]);
+        u64::from_be_bytes(first)
+    };
+    let mut order: Vec<(u64, u32)> = keys
         .iter()
-        .map(|k| u32::try_from(k.index).unwrap_or(u32::MAX))
+        .enumerate()
+        .map(|(i, k)| (head(k), u32::try_from(i).unwrap_or(u32::MAX)))
         .collect();
-    TeamOrder { order, complete }
+    let id = |i: u32| units.get(i as usize).map_or(&[][..], |u| u.id.as_bytes());
+    let cmp = |a: &(u64, u32), b: &(u64, u32)| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (ka, kb) = (&keys[a.1 as usize], &keys[b.1 as usize]);
+            ka.cmp(kb)
+                .then_with(|| id(a.1).cmp(id(b.1)))
+                .then(a.1.cmp(&b.1))
+        })
+    };
+    let complete = order.len() <= FULL_SORT_MAX || order.len() <= prefix;
+    if complete {
+        order.sort_unstable_by(cmp);
+    } else {
+        order.select_nth_unstable_by(prefix - 1, cmp);
+        order.truncate(prefix);
+        order.sort_unstable_by(cmp);
+    }
+    TeamOrder {
+        order: order.into_iter().map(|(_, i)| i).collect(),
+        complete,
+    }
 }
 
 /// [`assign_teams`] for targets given by id and name, passing each outcome to `emit` (with the

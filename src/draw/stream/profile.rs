@@ -1,34 +1,37 @@
-//! Pass 1: every row's scope, exclusion and the values its stratum and hooks depend on, reduced to
-//! a small "profile" number per row.
+//! Pass 1: every row's scope and exclusion, the inputs of its stratum and hooks reduced to a
+//! small "profile" number, and for each row drawn from, its key.
 //!
 //! Cells are interned (raw bytes → small id) per column, so each distinct value is trimmed,
 //! decoded and checked once. A profile is (reason, eligible-hook input, stratum input,
-//! weight-hook input); rows with the same profile are treated alike by everything that follows,
-//! and the hooks run once per distinct input after the pass.
+//! weight-hook input): rows with the same profile are treated alike by everything that follows.
+//! The hooks run once per distinct input (per thread), through an [`Oracle`].
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::NaiveDate;
 
-use crate::draw::engine::{CLEAN_RESULTS, History, in_cooldown};
+use crate::draw::Ranker;
+use crate::draw::engine::{CLEAN_RESULTS, DrawFailure, in_cooldown};
 use crate::draw::manifest::HistoryEntry;
 use crate::registry::read::known_spelling;
 use crate::registry::types::TargetStatus;
 use crate::registry::values::{looks_like_scientific, parse_bool, parse_date, parse_status, trim};
+use crate::script::HookError;
 
 use super::scan::Record;
+use super::select::head;
 
 /// FxHash (as in rustc), with a final mix so low bits are usable for buckets.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct Fx(u64);
 
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 impl Fx {
     #[inline]
     fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
     }
 }
 
@@ -73,6 +76,7 @@ impl Hasher for Fx {
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// `trim` on raw bytes: `None` when they are not UTF-8. Plain ASCII ends need no decoding.
+#[inline]
 pub(crate) fn trim_bytes(b: &[u8]) -> Option<&str> {
     let plain = |c: u8| c < 0x80 && !matches!(c, 0x09..=0x0d | 0x20);
     match (b.first(), b.last()) {
@@ -96,7 +100,7 @@ pub(crate) enum Src {
 /// What the reader makes of a cell's text, checked once per distinct value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Check {
-    /// Category, when in the matter's scope (else `OutOfScope`).
+    /// Category in the matter's scope (else `OutOfScope`).
     InScope,
     OutOfScope,
     Bool(bool),
@@ -121,27 +125,171 @@ pub(crate) enum Kind {
     Text,
 }
 
-/// Raw cell bytes → id, per column, with the check of each value.
+/// An exact key for values of up to 24 bytes: their bytes in three words, and the length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Short {
+    w: [u64; 3],
+    len: u64,
+}
+
+impl Short {
+    /// The key of the `len` bytes at the start of `wide`, loading whole words when `wide` has
+    /// 24 bytes (the bytes past `len` are masked off).
+    #[inline]
+    fn load(wide: &[u8], len: usize) -> Option<Short> {
+        if len > 24 {
+            return None;
+        }
+        let Some(words) = wide.get(..24) else {
+            return Short::of(wide.get(..len).unwrap_or_default());
+        };
+        let mut w = [0u64; 3];
+        for (i, (out, chunk)) in w.iter_mut().zip(words.chunks_exact(8)).enumerate() {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(chunk);
+            let n = len.saturating_sub(i * 8).min(8);
+            let mask = if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (n * 8)) - 1
+            };
+            *out = u64::from_le_bytes(x) & mask;
+        }
+        Some(Short { w, len: len as u64 })
+    }
+
+    #[inline]
+    fn of(b: &[u8]) -> Option<Short> {
+        if b.len() > 24 {
+            return None;
+        }
+        let mut w = [0u64; 3];
+        for (i, chunk) in b.chunks(8).enumerate() {
+            let mut x = [0u8; 8];
+            x[..chunk.len()].copy_from_slice(chunk);
+            w[i] = u64::from_le_bytes(x);
+        }
+        Some(Short {
+            w,
+            len: b.len() as u64,
+        })
+    }
+
+    #[inline]
+    fn hash(&self) -> u64 {
+        (self.w[0] ^ self.w[1].rotate_left(21) ^ self.w[2].rotate_left(42) ^ self.len)
+            .wrapping_mul(K)
+    }
+}
+
+/// Raw cell bytes → id, per column, with the check of each value. Values of up to 24 bytes are
+/// found through a small direct-mapped cache of (hash tag, id), checked against the value's
+/// exact [`Short`] key, before the map.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
     map: FxMap<Box<[u8]>, u32>,
     pub values: Vec<Box<[u8]>>,
     checks: Vec<Check>,
+    /// Per value: 0 = cooldown not decided yet, 1 = no, 2 = yes (dates only).
+    cool: Vec<u8>,
+    /// Per value: its short key (length `u64::MAX` for longer values).
+    shorts: Vec<Short>,
+    /// (hash tag << 32) | (id + 1); 0 = empty.
+    cache: Vec<u64>,
+    bits: u32,
 }
 
 impl Interner {
-    #[inline]
-    fn id(&mut self, b: &[u8], kind: Kind, cx: &Context) -> (u32, Check) {
-        if let Some(&id) = self.map.get(b) {
-            return (id, self.checks[id as usize]);
+    fn new(bits: u32) -> Interner {
+        Interner {
+            cache: vec![0; 1 << bits],
+            bits,
+            ..Interner::default()
         }
-        let id = self.values.len() as u32;
-        let check = check(b, kind, cx);
-        self.values.push(b.into());
-        self.checks.push(check);
-        self.map.insert(b.into(), id);
-        (id, check)
     }
+
+    #[inline]
+    fn id(&mut self, b: &[u8], wide: &[u8], kind: Kind, cx: &Context) -> (u32, Check) {
+        let short = Short::load(wide, b.len());
+        let mut slot = usize::MAX;
+        let mut tag = 0u64;
+        if let Some(s) = &short {
+            let h = s.hash();
+            slot = (h >> (64 - self.bits)) as usize;
+            tag = h & 0xffff_ffff;
+            let e = self.cache[slot];
+            if e >> 32 == tag && e & 0xffff_ffff != 0 {
+                let id = (e & 0xffff_ffff) as u32 - 1;
+                if self.shorts.get(id as usize) == Some(s) {
+                    return (id, self.checks[id as usize]);
+                }
+            }
+        }
+        let id = match self.map.get(b) {
+            Some(&id) => id,
+            None => {
+                let id = self.values.len() as u32;
+                self.checks.push(check(b, kind, cx));
+                self.cool.push(0);
+                self.shorts.push(short.unwrap_or(Short {
+                    w: [0; 3],
+                    len: u64::MAX,
+                }));
+                self.values.push(b.into());
+                self.map.insert(b.into(), id);
+                id
+            }
+        };
+        if let Some(e) = self.cache.get_mut(slot) {
+            *e = (tag << 32) | (u64::from(id) + 1);
+        }
+        (id, self.checks[id as usize])
+    }
+}
+
+/// A date written exactly as `YYYY-MM-DD`: `Some(Ok(yyyymmdd))` if it is a real day,
+/// `Some(Err(()))` if not (the reader refuses it), `None` for any other layout.
+#[inline]
+pub(crate) fn iso_date(b: &[u8]) -> Option<Result<u32, ()>> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let mut n = 0u32;
+    for (i, &c) in b.iter().enumerate() {
+        if i == 4 || i == 7 {
+            continue;
+        }
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(c - b'0');
+    }
+    let (y, m, d) = (n / 10_000, n / 100 % 100, n % 100);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    };
+    Some(if d >= 1 && d <= days { Ok(n) } else { Err(()) })
+}
+
+/// The first day (as yyyymmdd) whose clean inspection still keeps a target out on `reference`
+/// (`in_cooldown` is monotone in the day, so it holds exactly from this day on).
+pub(crate) fn cooldown_cutoff(months: u32, reference: NaiveDate) -> u32 {
+    use chrono::Datelike;
+    // Before `start`, even the longest months cannot reach `reference`; from the day after
+    // `reference`, every day is in cooldown (months > 0).
+    let mut d = reference - chrono::Days::new((u64::from(months) + 2) * 31 + 7);
+    while !in_cooldown(d, months, reference) && d <= reference {
+        match d.succ_opt() {
+            Some(next) => d = next,
+            None => break,
+        }
+    }
+    d.year().max(0) as u32 * 10_000 + d.month() * 100 + d.day()
 }
 
 fn check(b: &[u8], kind: Kind, cx: &Context) -> Check {
@@ -170,7 +318,7 @@ fn check(b: &[u8], kind: Kind, cx: &Context) -> Check {
     }
 }
 
-/// Why a row is not drawn from, or that it is a candidate; the low codes of a profile.
+/// Why a row is not drawn from, or that it passed the fixed checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Reason {
     Deregistered = 0,
@@ -198,6 +346,55 @@ pub(crate) struct KeySpec {
     pub sources: Vec<Src>,
 }
 
+/// A key part's raw value, independent of the thread that interned it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Raw {
+    Cell(Box<[u8]>),
+    Extras(Box<[Box<[u8]>]>),
+    Missing,
+}
+
+/// A hook's answer for one distinct input.
+#[derive(Debug, Clone)]
+pub(crate) enum Answer<T> {
+    Ok(T),
+    /// The hook failed.
+    Failed(HookError),
+    /// It answered with the wrong type (the failure names no target yet).
+    Type(DrawFailure),
+}
+
+impl<T> Answer<T> {
+    pub fn failed(&self) -> bool {
+        !matches!(self, Answer::Ok(_))
+    }
+
+    /// The draw failure this answer causes for target `id`.
+    pub fn failure(&self, id: &str) -> DrawFailure {
+        match self {
+            Answer::Failed(e) => DrawFailure::Hook(e.clone()),
+            Answer::Type(DrawFailure::HookType {
+                hook, got, want, ..
+            }) => DrawFailure::HookType {
+                hook: hook.clone(),
+                target: id.to_string(),
+                got: got.clone(),
+                want,
+            },
+            Answer::Type(other) => other.clone(),
+            Answer::Ok(_) => DrawFailure::Weights("no failure".into()),
+        }
+    }
+}
+
+/// What the rules say about a distinct input: the hooks' answers and the stratum's ranker.
+pub(crate) trait Oracle: Sync {
+    fn eligible(&self, key: &[Raw]) -> Answer<bool>;
+    fn weight(&self, key: &[Raw]) -> Answer<f64>;
+    /// The ranker of the stratum with this input.
+    fn stratum(&self, key: &[Raw]) -> Ranker;
+}
+
 /// What pass 1 needs to know (shared by the threads).
 #[derive(Debug)]
 pub(crate) struct Context {
@@ -221,10 +418,20 @@ pub(crate) struct Context {
     pub known_categories: std::collections::BTreeSet<String>,
     /// Kind of check per column index.
     pub kinds: Vec<Kind>,
+    /// Track the smallest id of every profile drawn from (class ratios can give two strata of
+    /// one name different ratios; the first target by id decides).
+    pub track_all: bool,
+    /// Keep the offsets of at most this many excluded rows (for listing them).
+    pub list_up_to: usize,
+    /// When nothing but the cooldown reads the last-inspection date: the cooldown's first day
+    /// (yyyymmdd), so `YYYY-MM-DD` dates are compared without interning.
+    pub cooldown_from: Option<u32>,
 }
 
 impl Context {
-    pub(crate) fn new_history(history: &History) -> FxMap<Box<str>, HistoryEntry> {
+    pub(crate) fn new_history(
+        history: &crate::draw::engine::History,
+    ) -> FxMap<Box<str>, HistoryEntry> {
         history
             .entries
             .iter()
@@ -233,7 +440,7 @@ impl Context {
     }
 }
 
-/// A key's fields as interned in one thread: a column value id, the extras tuple id, or nothing.
+/// A key's fields as interned in one thread.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Part {
     Cell(usize, u32),
@@ -246,7 +453,7 @@ pub(crate) enum Part {
 pub(crate) struct Pass1 {
     pub columns: Vec<Interner>,
     /// Extras tuples (value id per extra column).
-    pub extras: FxMap<Box<[u32]>, u32>,
+    extras: FxMap<Box<[u32]>, u32>,
     pub extras_list: Vec<Box<[u32]>>,
     /// Keys of more than one field.
     tuples: FxMap<Box<[u32]>, u32>,
@@ -255,8 +462,21 @@ pub(crate) struct Pass1 {
     pub profile_list: Vec<Profile>,
     /// Rows per profile.
     pub counts: Vec<u64>,
-    /// One code per record: 0 = not in the draw's scope, else profile index + 1.
-    pub codes: Vec<u32>,
+    /// The smallest id of each profile, where tracked (hook failures, bad weights, `track_all`).
+    pub min_ids: Vec<Option<String>>,
+    track: Vec<bool>,
+    /// Answers per local input.
+    pub eligible_answers: Vec<Option<Answer<bool>>>,
+    pub weight_answers: Vec<Option<Answer<f64>>>,
+    rankers: Vec<Option<Ranker>>,
+    pub hook_calls: u64,
+    /// Rows drawn from, in file order.
+    pub drawn: Vec<Drawn>,
+    /// File offset of this thread's range (drawn rows' offsets are relative to it).
+    pub base: u64,
+    /// Excluded rows (offset, profile), while there are at most `list_up_to`.
+    pub excluded: Vec<(u64, u32)>,
+    pub excluded_total: u64,
     /// Rows the registry reader would refuse (file offsets), at most `MAX_FLAGGED`.
     pub flagged: Vec<u64>,
     /// Rows that are not UTF-8 text in a column read.
@@ -267,18 +487,52 @@ pub(crate) struct Pass1 {
     /// Per-row cache of column ids: (generation, id) per column.
     row_ids: Vec<(u64, u32)>,
     generation: u64,
+    /// Direct-mapped cache in front of `profiles`.
+    profile_cache: Vec<(Profile, u32)>,
 }
+
+/// A row drawn from: its key's first 8 bytes, its offset in the thread's range, its profile.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Drawn {
+    pub head: u64,
+    pub offset: u32,
+    pub profile: u32,
+}
+
+/// Ranges are cut smaller than this, so a row's offset in its range fits in 32 bits.
+pub(crate) const MAX_RANGE: u64 = u32::MAX as u64;
 
 /// Rows with problems kept for the report (each thread).
 pub(crate) const MAX_FLAGGED: usize = 200;
 
-/// How a key part is spelt out for one source.
 impl Pass1 {
-    pub(crate) fn new(cx: &Context, expected_rows: usize) -> Pass1 {
+    pub(crate) fn new(cx: &Context, base: u64, expected_rows: usize) -> Pass1 {
+        let columns = (0..cx.width)
+            .map(|c| {
+                Interner::new(if cx.kinds[c] == Kind::LastInspected {
+                    12
+                } else {
+                    8
+                })
+            })
+            .collect();
         Pass1 {
-            columns: (0..cx.width).map(|_| Interner::default()).collect(),
-            codes: Vec::with_capacity(expected_rows),
+            columns,
+            drawn: Vec::with_capacity(expected_rows),
+            base,
             row_ids: vec![(0, 0); cx.width],
+            profile_cache: vec![
+                (
+                    Profile {
+                        reason: Reason::Candidate,
+                        eligible: NONE,
+                        stratum: NONE,
+                        weight: NONE,
+                    },
+                    NONE
+                );
+                1024
+            ],
             ..Pass1::default()
         }
     }
@@ -289,6 +543,12 @@ impl Pass1 {
         }
     }
 
+    fn encoding_problem(&mut self, offset: u64) {
+        if self.encoding.len() < MAX_FLAGGED {
+            self.encoding.push(offset);
+        }
+    }
+
     /// The id and check of column `col` in this row (interned once per row).
     #[inline]
     fn col(&mut self, r: &Record<'_>, col: usize, cx: &Context) -> (u32, Check) {
@@ -296,20 +556,18 @@ impl Pass1 {
         if slot.0 == self.generation {
             return (slot.1, self.columns[col].checks[slot.1 as usize]);
         }
-        let (id, check) = self.columns[col].id(r.cell(col), cx.kinds[col], cx);
+        let (cell, wide) = r.cell_wide(col);
+        let (id, check) = self.columns[col].id(cell, wide, cx.kinds[col], cx);
         self.row_ids[col] = (self.generation, id);
         (id, check)
     }
 
     fn part(&mut self, r: &Record<'_>, src: Src, cx: &Context) -> Result<u32, ()> {
         match src {
-            Src::Col(c) => {
-                let (id, check) = self.col(r, c, cx);
-                match check {
-                    Check::Encoding | Check::Invalid => Err(()),
-                    _ => Ok(id),
-                }
-            }
+            Src::Col(c) => match self.col(r, c, cx) {
+                (_, Check::Encoding | Check::Invalid) => Err(()),
+                (id, _) => Ok(id),
+            },
             Src::Extras => {
                 let mut ids = Vec::with_capacity(cx.extras.len());
                 for &c in &cx.extras {
@@ -319,11 +577,12 @@ impl Pass1 {
                     }
                     ids.push(id);
                 }
-                let next = self.extras_list.len() as u32;
-                let id = *self.extras.entry(ids.clone().into()).or_insert(next);
-                if id == next {
-                    self.extras_list.push(ids.into());
+                if let Some(&id) = self.extras.get(ids.as_slice()) {
+                    return Ok(id);
                 }
+                let id = self.extras_list.len() as u32;
+                self.extras.insert(ids.clone().into(), id);
+                self.extras_list.push(ids.into());
                 Ok(id)
             }
             Src::Missing => Ok(0),
@@ -336,29 +595,20 @@ impl Pass1 {
             [one] => return self.part(r, *one, cx),
             _ => {}
         }
-        let mut ids = [0u32; 8];
-        let mut many = Vec::new();
-        for (i, &src) in spec.sources.iter().enumerate() {
-            let id = self.part(r, src, cx)?;
-            if i < ids.len() {
-                ids[i] = id;
-            } else {
-                many.push(id);
-            }
+        let mut all = Vec::with_capacity(spec.sources.len());
+        for &src in &spec.sources {
+            all.push(self.part(r, src, cx)?);
         }
-        let n = spec.sources.len().min(ids.len());
-        let mut all: Vec<u32> = ids[..n].to_vec();
-        all.extend(many);
-        let next = self.tuple_list.len() as u32;
         if let Some(&id) = self.tuples.get(all.as_slice()) {
             return Ok(id);
         }
-        self.tuples.insert(all.clone().into(), next);
+        let id = self.tuple_list.len() as u32;
+        self.tuples.insert(all.clone().into(), id);
         self.tuple_list.push(all.into());
-        Ok(next)
+        Ok(id)
     }
 
-    /// The parts of a key as interned here (for merging threads).
+    /// The parts of a key as interned here.
     pub(crate) fn parts(&self, spec: &KeySpec, key: u32) -> Vec<Part> {
         let ids: Vec<u32> = if spec.sources.len() <= 1 {
             vec![key]
@@ -379,51 +629,71 @@ impl Pass1 {
             .collect()
     }
 
-    /// Processes one data record.
-    pub(crate) fn row(&mut self, r: &Record<'_>, cx: &Context) {
-        self.rows += 1;
-        self.generation += 1;
-        let code = self.classify(r, cx);
-        self.codes.push(code);
+    /// A key's raw values (independent of this thread's ids).
+    pub(crate) fn raw_key(&self, cx: &Context, spec: &KeySpec, key: u32) -> Vec<Raw> {
+        let cell = |c: usize, id: u32| -> Box<[u8]> {
+            self.columns
+                .get(c)
+                .and_then(|i| i.values.get(id as usize))
+                .cloned()
+                .unwrap_or_default()
+        };
+        self.parts(spec, key)
+            .into_iter()
+            .map(|part| match part {
+                Part::Cell(c, id) => Raw::Cell(cell(c, id)),
+                Part::Extras(id) => Raw::Extras(
+                    self.extras_list
+                        .get(id as usize)
+                        .map(|ids| {
+                            ids.iter()
+                                .zip(&cx.extras)
+                                .map(|(&v, &c)| cell(c, v))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                ),
+                Part::Missing => Raw::Missing,
+            })
+            .collect()
     }
 
-    fn classify(&mut self, r: &Record<'_>, cx: &Context) -> u32 {
+    /// Processes one data record.
+    pub(crate) fn row(&mut self, r: &Record<'_>, cx: &Context, oracle: &dyn Oracle) {
+        self.rows += 1;
+        self.generation += 1;
+        self.classify(r, cx, oracle);
+    }
+
+    fn blank(r: &Record<'_>) -> bool {
+        (0..r.split()).all(|i| trim_bytes(r.cell(i)).is_some_and(str::is_empty))
+    }
+
+    fn classify(&mut self, r: &Record<'_>, cx: &Context, oracle: &dyn Oracle) {
         if r.width != cx.width {
             // Blank rows are skipped by the reader whatever their width; others are errors.
-            if !(0..r.split()).all(|i| trim_bytes(r.cell(i)).is_some_and(str::is_empty))
-                || r.width > r.split()
-            {
+            if !Self::blank(r) {
                 self.flag(r.offset);
             }
-            return 0;
+            return;
         }
-        let (_, cat) = self.col(r, cx.category_col, cx);
-        match cat {
+        match self.col(r, cx.category_col, cx).1 {
             Check::InScope => {}
-            Check::OutOfScope => return 0,
-            Check::Encoding => {
-                self.encoding_problem(r.offset);
-                return 0;
-            }
+            Check::OutOfScope => return,
+            Check::Encoding => return self.encoding_problem(r.offset),
             _ => {
-                if !self.blank(r) {
+                if !Self::blank(r) {
                     self.flag(r.offset);
                 }
-                return 0;
+                return;
             }
         }
         if let Some(c) = cx.key_area_col {
             match self.col(r, c, cx).1 {
                 Check::Bool(true) => {}
-                Check::Bool(false) => return 0,
-                Check::Encoding => {
-                    self.encoding_problem(r.offset);
-                    return 0;
-                }
-                _ => {
-                    self.flag(r.offset);
-                    return 0;
-                }
+                Check::Bool(false) => return,
+                Check::Encoding => return self.encoding_problem(r.offset),
+                _ => return self.flag(r.offset),
             }
         }
         let mut reason = Reason::Candidate;
@@ -431,39 +701,46 @@ impl Pass1 {
             match self.col(r, c, cx).1 {
                 Check::Status(TargetStatus::Deregistered) => reason = Reason::Deregistered,
                 Check::Status(TargetStatus::Active) => {}
-                Check::Encoding => {
-                    self.encoding_problem(r.offset);
-                    return 0;
-                }
-                _ => {
-                    self.flag(r.offset);
-                    return 0;
-                }
+                Check::Encoding => return self.encoding_problem(r.offset),
+                _ => return self.flag(r.offset),
             }
         }
         if reason == Reason::Candidate {
             match self.fixed_checks(r, cx) {
                 Ok(Some(why)) => reason = why,
                 Ok(None) => {}
-                Err(()) => return 0,
+                Err(()) => return,
             }
         }
-        let stratum = match self.key(r, &cx.stratum, cx) {
-            Ok(k) => k,
-            Err(()) => return self.bad_cell(r),
+        let Ok(stratum) = self.key(r, &cx.stratum, cx) else {
+            return self.flag(r.offset);
         };
         let (mut eligible, mut weight) = (NONE, NONE);
+        let mut drawn = reason == Reason::Candidate;
+        let mut track = cx.track_all;
         if reason == Reason::Candidate {
             if let Some(spec) = &cx.eligible {
-                match self.key(r, spec, cx) {
-                    Ok(k) => eligible = k,
-                    Err(()) => return self.bad_cell(r),
+                let Ok(k) = self.key(r, spec, cx) else {
+                    return self.flag(r.offset);
+                };
+                eligible = k;
+                match self.eligible_answer(k, cx, spec, oracle) {
+                    Answer::Ok(true) => {}
+                    Answer::Ok(false) => drawn = false,
+                    _ => {
+                        drawn = false;
+                        track = true;
+                    }
                 }
             }
-            if let Some(spec) = &cx.weight {
-                match self.key(r, spec, cx) {
-                    Ok(k) => weight = k,
-                    Err(()) => return self.bad_cell(r),
+            if drawn && let Some(spec) = &cx.weight {
+                let Ok(k) = self.key(r, spec, cx) else {
+                    return self.flag(r.offset);
+                };
+                weight = k;
+                match self.weight_answer(k, cx, spec, oracle) {
+                    Answer::Ok(w) if w.is_finite() && w > 0.0 => {}
+                    _ => track = true,
                 }
             }
         }
@@ -473,14 +750,115 @@ impl Pass1 {
             stratum,
             weight,
         };
-        let next = self.profile_list.len() as u32;
-        let id = *self.profiles.entry(p).or_insert(next);
-        if id == next {
-            self.profile_list.push(p);
-            self.counts.push(0);
-        }
+        let slot = ((u64::from(p.stratum)
+            ^ u64::from(p.eligible).rotate_left(20)
+            ^ u64::from(p.weight).rotate_left(40)
+            ^ (p.reason as u64))
+            .wrapping_mul(K)
+            >> 54) as usize;
+        let id = match self.profile_cache.get(slot) {
+            Some(&(cached, id)) if cached == p && id != NONE => id,
+            _ => {
+                let next = self.profile_list.len() as u32;
+                let id = *self.profiles.entry(p).or_insert(next);
+                if id == next {
+                    self.profile_list.push(p);
+                    self.counts.push(0);
+                    self.min_ids.push(None);
+                    self.track.push(false);
+                }
+                if let Some(c) = self.profile_cache.get_mut(slot) {
+                    *c = (p, id);
+                }
+                id
+            }
+        };
         self.counts[id as usize] += 1;
-        id + 1
+        if track || self.track[id as usize] {
+            self.track[id as usize] = true;
+            let Some(tid) = trim_bytes(r.cell(cx.id_col)) else {
+                return self.encoding_problem(r.offset);
+            };
+            let slot = &mut self.min_ids[id as usize];
+            if slot.as_deref().is_none_or(|m| tid < m) {
+                *slot = Some(tid.to_string());
+            }
+        }
+        if drawn {
+            let Some(tid) = trim_bytes(r.cell(cx.id_col)) else {
+                return self.encoding_problem(r.offset);
+            };
+            if tid.is_empty() || looks_like_scientific(tid) {
+                return self.flag(r.offset);
+            }
+            let ranker = match self.rankers.get(stratum as usize) {
+                Some(Some(r)) => r,
+                _ => {
+                    let raw = self.raw_key(cx, &cx.stratum, stratum);
+                    if self.rankers.len() <= stratum as usize {
+                        self.rankers.resize(stratum as usize + 1, None);
+                    }
+                    self.rankers[stratum as usize] = Some(oracle.stratum(&raw));
+                    match &self.rankers[stratum as usize] {
+                        Some(r) => r,
+                        None => return,
+                    }
+                }
+            };
+            let key = ranker.key_of_bytes(tid.as_bytes());
+            self.drawn.push(Drawn {
+                head: head(&key),
+                offset: u32::try_from(r.offset - self.base).unwrap_or(u32::MAX),
+                profile: id,
+            });
+        } else {
+            self.excluded_total += 1;
+            if self.excluded.len() <= cx.list_up_to {
+                self.excluded.push((r.offset, id));
+            }
+        }
+    }
+
+    fn eligible_answer(
+        &mut self,
+        k: u32,
+        cx: &Context,
+        spec: &KeySpec,
+        oracle: &dyn Oracle,
+    ) -> Answer<bool> {
+        let i = k as usize;
+        if let Some(Some(a)) = self.eligible_answers.get(i) {
+            return a.clone();
+        }
+        let raw = self.raw_key(cx, spec, k);
+        let a = oracle.eligible(&raw);
+        self.hook_calls += 1;
+        if self.eligible_answers.len() <= i {
+            self.eligible_answers.resize(i + 1, None);
+        }
+        self.eligible_answers[i] = Some(a.clone());
+        a
+    }
+
+    fn weight_answer(
+        &mut self,
+        k: u32,
+        cx: &Context,
+        spec: &KeySpec,
+        oracle: &dyn Oracle,
+    ) -> Answer<f64> {
+        let i = k as usize;
+        if let Some(Some(a)) = self.weight_answers.get(i) {
+            return a.clone();
+        }
+        let raw = self.raw_key(cx, spec, k);
+        let a = oracle.weight(&raw);
+        self.hook_calls += 1;
+        if self.weight_answers.len() <= i {
+            self.weight_answers.resize(i + 1, None);
+        }
+        self.weight_answers[i] = Some(a.clone());
+        a
     }
 
     /// History, cooldown and the yearly cap, for an active target in scope.
@@ -500,6 +878,7 @@ impl Pass1 {
         };
         if let Some((date_col, result_col, months)) = cx.cooldown {
             let clean = match result_col {
+                Some(c) if r.cell(c).is_empty() => false,
                 Some(c) => match self.col(r, c, cx).1 {
                     Check::Clean(clean) => clean,
                     _ => {
@@ -509,10 +888,31 @@ impl Pass1 {
                 },
                 None => false,
             };
-            let date = match date_col {
-                Some(c) => match self.col(r, c, cx).1 {
-                    Check::Date(d) => d,
-                    Check::Encoding => {
+            // Dates written YYYY-MM-DD are compared directly when only the cooldown reads them.
+            if let (Some(c), Some(from)) = (date_col, cx.cooldown_from) {
+                let cell = r.cell(c);
+                if cell.is_empty() && hist.and_then(|h| h.last_clean).is_none() {
+                    return Ok(self.yearly(cx, hist));
+                }
+                match iso_date(cell) {
+                    Some(Err(())) => {
+                        self.flag(r.offset);
+                        return Err(());
+                    }
+                    Some(Ok(day)) if hist.and_then(|h| h.last_clean).is_none() => {
+                        return Ok(if clean && day >= from {
+                            Some(Reason::Cooldown)
+                        } else {
+                            self.yearly(cx, hist)
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            let (date, date_id) = match date_col {
+                Some(c) => match self.col(r, c, cx) {
+                    (id, Check::Date(d)) => (d, Some((c, id))),
+                    (_, Check::Encoding) => {
                         self.encoding_problem(r.offset);
                         return Err(());
                     }
@@ -521,42 +921,101 @@ impl Pass1 {
                         return Err(());
                     }
                 },
-                None => None,
+                None => (None, None),
             };
             let registry = date.filter(|_| clean);
-            let last = registry.max(hist.and_then(|h| h.last_clean));
-            if let Some(d) = last
-                && in_cooldown(d, months, cx.reference)
-            {
+            let from_history = hist.and_then(|h| h.last_clean);
+            let cooling = match (registry, from_history, date_id) {
+                (Some(d), None, Some((c, id))) => {
+                    // Decided once per distinct date.
+                    let cool = &mut self.columns[c].cool[id as usize];
+                    if *cool == 0 {
+                        *cool = if in_cooldown(d, months, cx.reference) {
+                            2
+                        } else {
+                            1
+                        };
+                    }
+                    *cool == 2
+                }
+                (reg, hist_date, _) => reg
+                    .max(hist_date)
+                    .is_some_and(|d| in_cooldown(d, months, cx.reference)),
+            };
+            if cooling {
                 return Ok(Some(Reason::Cooldown));
             }
         }
-        if let (Some(cap), Some(h)) = (cx.yearly_cap, hist)
-            && h.inspections_this_year >= cap
-        {
-            return Ok(Some(Reason::YearlyCap));
-        }
-        Ok(None)
+        Ok(self.yearly(cx, hist))
     }
 
-    fn blank(&self, r: &Record<'_>) -> bool {
-        (0..r.split()).all(|i| trim_bytes(r.cell(i)).is_some_and(str::is_empty))
-    }
-
-    fn bad_cell(&mut self, r: &Record<'_>) -> u32 {
-        // A hook or stratum column that is not text: the reader reports encodings and values.
-        self.flag(r.offset);
-        0
-    }
-
-    fn encoding_problem(&mut self, offset: u64) {
-        if self.encoding.len() < MAX_FLAGGED {
-            self.encoding.push(offset);
+    fn yearly(&self, cx: &Context, hist: Option<&HistoryEntry>) -> Option<Reason> {
+        match (cx.yearly_cap, hist) {
+            (Some(cap), Some(h)) if h.inspections_this_year >= cap => Some(Reason::YearlyCap),
+            _ => None,
         }
     }
 }
 
-/// Checks an id as the registry reader does: present, and not a number Excel has mangled.
-pub(crate) fn id_ok(id: &str) -> bool {
-    !id.is_empty() && !looks_like_scientific(id)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates_agree_with_the_reader() {
+        for text in [
+            "2023-05-06",
+            "2024-02-29",
+            "2023-02-29",
+            "2023-13-01",
+            "2023-00-10",
+            "2023-04-31",
+            "0000-01-01",
+            "2023/05/06",
+            "2023-5-06",
+            "2023-05-0x",
+            "2100-02-29",
+            "2000-02-29",
+        ] {
+            let b = text.as_bytes();
+            let iso = b.len() == 10
+                && b[4] == b'-'
+                && b[7] == b'-'
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+            let want = if iso {
+                use chrono::Datelike;
+                Some(
+                    parse_date(text)
+                        .map(|d| d.year() as u32 * 10_000 + d.month() * 100 + d.day())
+                        .map_err(|_| ()),
+                )
+            } else {
+                None
+            };
+            assert_eq!(iso_date(text.as_bytes()), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn cooldown_cutoff_is_the_first_day_in_cooldown() {
+        use chrono::Datelike;
+        for (y, m, d) in [(2024, 1, 2), (2024, 3, 31), (2023, 8, 31), (2024, 2, 29)] {
+            let reference = NaiveDate::from_ymd_opt(y, m, d).expect("date");
+            for months in [1, 6, 12, 25] {
+                let from = cooldown_cutoff(months, reference);
+                let mut day = reference - chrono::Days::new(900);
+                while day <= reference + chrono::Days::new(3) {
+                    let packed = day.year() as u32 * 10_000 + day.month() * 100 + day.day();
+                    assert_eq!(
+                        packed >= from,
+                        in_cooldown(day, months, reference),
+                        "{day} {months} {reference}"
+                    );
+                    day = day.succ_opt().expect("day");
+                }
+            }
+        }
+    }
 }
