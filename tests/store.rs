@@ -686,7 +686,8 @@ fn a_draw_needs_its_snapshots_archived_first() -> TestResult {
 #[test]
 fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
     let (dir, mut store, d) = setup()?;
-    let cases: Vec<(&str, Box<dyn Fn(&mut NewDraw)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut NewDraw)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "team for unknown target",
             Box::new(|d| d.teams[0].target_id = "T9".into()),

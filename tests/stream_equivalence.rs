@@ -55,7 +55,7 @@ fn generated(loaded: &Loaded, n: u64, inspectors: u64, seed: u64) -> Files {
     std::fs::write(&targets, dated).expect("write targets");
     write_inspectors(&people, inspectors, seed).expect("write inspectors");
     let registry = load(
-        &[targets.clone()],
+        std::slice::from_ref(&targets),
         &[people],
         dir.path(),
         &Known::from_model(&loaded.model),
@@ -75,7 +75,7 @@ fn from_text(loaded: &Loaded, text: &[u8], inspectors: u64) -> Files {
     std::fs::write(&targets, text).expect("write targets");
     write_inspectors(&people, inspectors, 3).expect("write inspectors");
     let registry = load(
-        &[targets.clone()],
+        std::slice::from_ref(&targets),
         &[people],
         dir.path(),
         &Known::from_model(&loaded.model),

@@ -146,8 +146,8 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
 
     let draws = service.store.list_draws(&DrawFilter::year(args.year))?;
     println!(
-        "{:<12} {:<26} {:<14} {:<16} {:>8} {:>6} {:>9}  {}",
-        "issued", "matter", "period", "kind", "eligible", "drawn", "unstaffed", "draw"
+        "{:<12} {:<26} {:<14} {:<16} {:>8} {:>6} {:>9}  draw",
+        "issued", "matter", "period", "kind", "eligible", "drawn", "unstaffed"
     );
     let mut total = 0;
     for d in &draws {
@@ -240,8 +240,8 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
     let overdue = due(&schedule, &done, since, now);
     println!("as of {}", now.format("%Y-%m-%d %H:%M"));
     println!(
-        "{:<26} {:<28} {:<28} {}",
-        "matter", "last draw", "next draw", "problems"
+        "{:<26} {:<28} {:<28} problems",
+        "matter", "last draw", "next draw"
     );
     let mut problems_total = 0;
     for id in &model_matters {

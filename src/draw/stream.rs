@@ -1122,6 +1122,9 @@ impl Oracle for Rules<'_> {
     }
 }
 
+/// A row's id and name cells, as bytes.
+type IdName = (Vec<u8>, Vec<u8>);
+
 /// The id and name cells of the rows at `offsets` (sorted), read in parallel.
 fn read_ids_and_names(
     path: &Path,
@@ -1129,7 +1132,7 @@ fn read_ids_and_names(
     id_col: usize,
     name_col: usize,
     threads: usize,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StreamError> {
+) -> Result<Vec<IdName>, StreamError> {
     let err = io_error(path);
     let per = offsets.len().div_ceil(threads).max(1);
     let parts: Vec<&[u64]> = offsets.chunks(per).collect();

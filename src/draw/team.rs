@@ -167,9 +167,24 @@ pub fn assign_teams(
         inspectors,
         rules,
         &mut |inspector, i| conflict_hook(inspector, targets[i]),
-        &mut |_, outcome| out.push(outcome),
+        &mut |i, team| {
+            out.push(TeamOutcome {
+                target_id: targets[i].id.clone(),
+                members: team.members,
+                skipped: team.skipped,
+                unstaffed: team.unstaffed,
+            })
+        },
     );
     out
+}
+
+/// A [`TeamOutcome`] without the target's id (the caller knows it by position).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Team {
+    pub members: Vec<String>,
+    pub skipped: Vec<(String, Skip)>,
+    pub unstaffed: Option<String>,
 }
 
 /// Targets whose inspector rankings are computed together (in parallel) before their teams are
@@ -227,7 +242,8 @@ fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize) -> TeamOrder {
 /// [`assign_teams`] for targets given by id and name, passing each outcome to `emit` (with the
 /// target's position) as soon as it is decided instead of collecting them. `conflict_hook`
 /// gets the target's position. The result is exactly that of [`assign_teams`]; the rankings
-/// (one hash per inspector per target, the bulk of the work) are computed in parallel batches.
+/// (one hash per inspector per target, the bulk of the work) are computed in parallel batches,
+/// the next batch while this thread walks the current one.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn assign_teams_each(
     seed: &Seed,
@@ -237,24 +253,27 @@ pub(crate) fn assign_teams_each(
     inspectors: &[Inspector],
     rules: &TeamRules,
     conflict_hook: &mut dyn FnMut(&Inspector, usize) -> Result<bool, String>,
-    emit: &mut dyn FnMut(usize, TeamOutcome),
+    emit: &mut dyn FnMut(usize, Team),
 ) {
     let team_size = usize::try_from(rules.team_size).unwrap_or(usize::MAX);
     let units: Vec<Unit> = inspectors.iter().map(|i| Unit::new(&i.id)).collect();
     let prefix = team_size.saturating_add(PREFIX_SLACK).max(1);
     let mut load: HashMap<&str, u32> = HashMap::new();
-    for (b, batch) in targets.chunks(TEAM_BATCH).enumerate() {
-        let rank = |t: &TeamTarget| {
-            let ranker = Ranker::new(seed, matter, period, t.id, Purpose::Team);
-            team_order(&ranker, &units, prefix)
-        };
-        let orders: Vec<TeamOrder> = if team_size == 0 {
+    let rank = |t: &TeamTarget| {
+        let ranker = Ranker::new(seed, matter, period, t.id, Purpose::Team);
+        team_order(&ranker, &units, prefix)
+    };
+    let rank_batch = |batch: &[TeamTarget]| -> Vec<TeamOrder> {
+        if team_size == 0 {
             Vec::new()
         } else if batch.len() > 1 && units.len().saturating_mul(batch.len()) >= PARALLEL_THRESHOLD {
             batch.par_iter().map(rank).collect()
         } else {
             batch.iter().map(rank).collect()
-        };
+        }
+    };
+    // Walks one batch's targets in order (the workloads carry over between batches).
+    let mut walk = |b: usize, batch: &[TeamTarget], orders: &[TeamOrder]| {
         for (j, &target) in batch.iter().enumerate() {
             let position = b * TEAM_BATCH + j;
             let mut members: Vec<&Inspector> = Vec::new();
@@ -325,14 +344,28 @@ pub(crate) fn assign_teams_each(
             };
             emit(
                 position,
-                TeamOutcome {
-                    target_id: target.id.to_string(),
+                Team {
                     members: members.iter().map(|m| m.id.clone()).collect(),
                     skipped,
                     unstaffed,
                 },
             );
         }
+    };
+    let batches: Vec<&[TeamTarget]> = targets.chunks(TEAM_BATCH).collect();
+    let mut next: Option<Vec<TeamOrder>> = batches.first().map(|b| rank_batch(b));
+    for (b, batch) in batches.iter().enumerate() {
+        let orders = next.take().unwrap_or_default();
+        let mut upcoming: Option<Vec<TeamOrder>> = None;
+        rayon::in_place_scope(|scope| {
+            if let Some(following) = batches.get(b + 1) {
+                let slot = &mut upcoming;
+                let rank_batch = &rank_batch;
+                scope.spawn(move |_| *slot = Some(rank_batch(following)));
+            }
+            walk(b, batch, &orders);
+        });
+        next = upcoming;
     }
 }
 

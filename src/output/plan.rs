@@ -12,7 +12,7 @@ pub fn zh_num(n: usize) -> String {
         0..=9 => D[n].to_string(),
         10 => "十".into(),
         11..=19 => format!("十{}", D[n % 10]),
-        _ if n % 10 == 0 => format!("{}十", D[(n / 10) % 10]),
+        _ if n.is_multiple_of(10) => format!("{}十", D[(n / 10) % 10]),
         _ => format!("{}十{}", D[(n / 10) % 10], D[n % 10]),
     }
 }

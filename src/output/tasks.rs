@@ -142,13 +142,13 @@ fn team_sheets(
 ) -> String {
     let mut h = String::new();
     let title = format!("{} {} 检查任务单", m.matter_name, m.period.id);
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
 body{{font-family:'FangSong','仿宋','Noto Serif CJK SC',serif;margin:2em;font-size:14pt}}\
 .sheet{{page-break-after:always;margin-bottom:3em}}h1{{font-size:18pt;text-align:center}}\
 table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding:.3em .5em;vertical-align:top}}\
-.box{{display:inline-block;width:1em;height:1em;border:1px solid #333;margin-right:.3em}}</style></head><body>\n",
+.box{{display:inline-block;width:1em;height:1em;border:1px solid #333;margin-right:.3em}}</style></head><body>",
         esc(&title)
     );
     for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {

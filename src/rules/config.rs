@@ -140,10 +140,11 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         if let Some(src) = t.string("source", cx) {
             match src.value.as_str() {
                 "os" => {}
-                "file" => match t.req_string("file", "\"config/seed.txt\"", cx) {
-                    Some(f) => seed_source = SeedSourceConfig::File(root.join(f.value)),
-                    None => {}
-                },
+                "file" => {
+                    if let Some(f) = t.req_string("file", "\"config/seed.txt\"", cx) {
+                        seed_source = SeedSourceConfig::File(root.join(f.value));
+                    }
+                }
                 other => {
                     cx.error(
                         src.span,

@@ -163,7 +163,7 @@ impl Ratio {
 impl std::fmt::Display for Ratio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let pct = f64::from(self.0) / 10_000.0;
-        if self.0 % 10_000 == 0 {
+        if self.0.is_multiple_of(10_000) {
             write!(f, "{}%", self.0 / 10_000)
         } else {
             write!(f, "{pct}%")

@@ -21,6 +21,7 @@ pub trait Clock {
     fn now(&self) -> NaiveDateTime;
     /// Waits until `until` (or forever when `None`) unless an event arrives first.
     /// Returns `Err(())` when the clock has run out (a simulation past its end).
+    #[allow(clippy::result_unit_err)]
     fn wait(
         &mut self,
         until: Option<NaiveDateTime>,
