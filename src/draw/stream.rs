@@ -6,34 +6,45 @@
 //! ranks and inclusion probabilities, the same teams, inspector skips and history. It never holds
 //! the targets as [`Target`] rows:
 //!
-//! 1. **Pass 1** (in parallel over byte ranges of the file split on record boundaries) reads
-//!    only the columns the matter needs (category, status, the cooldown columns, the
-//!    stratifying and class fields, the fields the hooks read, and the id when there is
-//!    history) and reduces each row to a *profile*: why it is excluded or that it is a
-//!    candidate, plus the interned values of the stratum's and the hooks' inputs. One `u32` per
-//!    row is kept.
-//! 2. **Hooks** run once per distinct input (memoised on [`crate::script::Hook::reads`]; a
-//!    hook that may read anything is keyed on every field, i.e. run per distinct row). The
-//!    strata, their sizes and k, and for weighted draws each stratum's weight histogram follow
-//!    from the profile counts; λ and the capping depend only on k and the weights, so they are
-//!    computed from the histogram (`lambdas_by_weight`).
-//! 3. **Pass 2** reads the file again, hashes the id of every drawn-from row and keeps, per
-//!    stratum, only a bounded buffer of the best k by (Q, key) with the row's offset, id and
-//!    name.
-//! 4. **Teams** are assigned to the selection in (stratum, rank) order by the same code as the
-//!    engine; rows are read back by offset only when the matter has a `conflict` hook.
+//! 1. **Pass 1** reads the file once, in parallel over byte ranges split on record boundaries
+//!    (`scan`: plain lines are split on commas directly, quoted records go through `csv-core`,
+//!    the tokenizer the registry reader uses). It reads only the columns the matter needs
+//!    (category, status, the cooldown columns, the stratifying and class fields, the fields
+//!    the hooks read, the id) and reduces each row to a *profile* (`profile`): why it is
+//!    excluded, or that it is drawn from, plus the interned values of its stratum's and hooks'
+//!    inputs. The hooks run once per distinct input, memoised on
+//!    [`crate::script::Hook::reads`] (a hook that may read anything is keyed on every field).
+//!    For each row drawn from, its key is computed (the stratum's [`Ranker`] is known from the
+//!    stratum's input) and 16 bytes are kept: the key's first 8 bytes, the row's offset and its
+//!    profile.
+//! 2. **Strata**: the profile counts give each stratum's size and k and, for weighted draws,
+//!    its weight histogram; λ and the capping depend only on k and the weights, so they are
+//!    computed from the histogram (`lambdas_by_weight`, exactly `lambdas` per unit).
+//! 3. **Selection** (`select`), in memory and in parallel: per stratum the best k by (Q, key
+//!    head), keeping rows tied with the k-th. Only those rows are read again, by offset, for
+//!    their ids and names; their full keys settle the exact order (Q, key, id bytes), as
+//!    `rank_pareto` and `top_k_uniform` order.
+//! 4. **Teams** are assigned to the selection in (stratum, rank) order by the engine's own code
+//!    ([`crate::draw::team`]); rows are read again through the registry reader only when the
+//!    matter has a `conflict` hook (which sees the whole target).
+//!
+//! Nothing here reads the clock, the OS's randomness or a random number generator; the only
+//! inputs are the file, the draw's parameters and the rules. [`StreamOptions::on_phase`] lets a
+//! caller time the phases.
 //!
 //! # What differs from the engine's manifest
 //!
 //! - `exclusions`: when more targets are excluded than [`StreamOptions::list_exclusions_up_to`]
 //!   (100 000 by default), the list is **summarised**: one entry per (stratum, reason) with an
 //!   empty `target_id`, the reason code, and the detail `分层“<stratum>”：<n> 户（名单从略）`,
-//!   sorted by stratum then reason (deregistered, cooldown, yearly_cap, eligible_hook). The
+//!   sorted by stratum, then reason (deregistered, cooldown, yearly_cap, eligible_hook). The
 //!   stratum of an excluded target is the one it would have been drawn in. The same counts
 //!   are in [`Streamed::exclusion_counts`]. At or below the limit the list is the engine's,
-//!   entry for entry.
+//!   entry for entry (the rows are read again through the registry reader).
 //! - `registry` is taken from the input as given: computing the canonical snapshot hash of
 //!   ten million rows is the registry freeze's job, not the draw's.
+//!
+//! Everything else, and so `manifest_hash` whenever the exclusions are listed, is identical.
 //!
 //! # What is checked
 //!
@@ -42,8 +53,14 @@
 //! is checked in every row in scope as the registry reader checks it (unknown categories,
 //! statuses, key-area flags and dates, rows of the wrong width, empty or mangled ids of the
 //! targets drawn from, empty names of the targets drawn); a bad row fails the draw with the
-//! registry reader's own diagnostics for it. Columns the draw does not read, rows out of scope
-//! and duplicate ids are **not** checked: run `suiji registry check` on the registry first.
+//! registry reader's own diagnostics for it, at this file's line. Columns the draw does not
+//! read, rows out of scope and duplicate ids are **not** checked: run `suiji registry check`
+//! first. If the file changes between the pass and the reading again of the drawn rows, the
+//! draw fails (their keys no longer match).
+//!
+//! A hook failure fails the draw exactly as in the engine: the first failing target by id for
+//! the eligible hook; for the weight hook, stratum by stratum in name order, the first failing
+//! target, then the first non-positive weight, then an overflowing sum.
 
 mod profile;
 mod scan;

@@ -202,20 +202,31 @@ struct TeamOrder {
     complete: bool,
 }
 
-fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize) -> TeamOrder {
+/// Buffers reused from one target's ranking to the next.
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<[u8; 32]>,
+    order: Vec<(u64, u32)>,
+}
+
+fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize, scratch: &mut Scratch) -> TeamOrder {
     // By key (first 8 bytes, then all 32), then id bytes, then position: `by_key`'s order,
     // comparing whole keys only when the first 8 bytes tie.
-    let keys: Vec<[u8; 32]> = units.iter().map(|u| ranker.key(u.id)).collect();
+    let Scratch { keys, order } = scratch;
+    keys.clear();
+    keys.extend(units.iter().map(|u| ranker.key(u.id)));
     let head = |k: &[u8; 32]| {
         let mut first = [0u8; 8];
         first.copy_from_slice(&k[..8]);
         u64::from_be_bytes(first)
     };
-    let mut order: Vec<(u64, u32)> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (head(k), u32::try_from(i).unwrap_or(u32::MAX)))
-        .collect();
+    order.clear();
+    order.extend(
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| (head(k), u32::try_from(i).unwrap_or(u32::MAX))),
+    );
+    let keys = &*keys;
     let id = |i: u32| units.get(i as usize).map_or(&[][..], |u| u.id.as_bytes());
     let cmp = |a: &(u64, u32), b: &(u64, u32)| {
         a.0.cmp(&b.0).then_with(|| {
@@ -226,15 +237,16 @@ fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize) -> TeamOrder {
         })
     };
     let complete = order.len() <= FULL_SORT_MAX || order.len() <= prefix;
-    if complete {
+    let take = if complete {
         order.sort_unstable_by(cmp);
+        order.len()
     } else {
         order.select_nth_unstable_by(prefix - 1, cmp);
-        order.truncate(prefix);
-        order.sort_unstable_by(cmp);
-    }
+        order[..prefix].sort_unstable_by(cmp);
+        prefix
+    };
     TeamOrder {
-        order: order.into_iter().map(|(_, i)| i).collect(),
+        order: order[..take].iter().map(|&(_, i)| i).collect(),
         complete,
     }
 }
@@ -259,17 +271,18 @@ pub(crate) fn assign_teams_each(
     let units: Vec<Unit> = inspectors.iter().map(|i| Unit::new(&i.id)).collect();
     let prefix = team_size.saturating_add(PREFIX_SLACK).max(1);
     let mut load: HashMap<&str, u32> = HashMap::new();
-    let rank = |t: &TeamTarget| {
+    let rank = |scratch: &mut Scratch, t: &TeamTarget| {
         let ranker = Ranker::new(seed, matter, period, t.id, Purpose::Team);
-        team_order(&ranker, &units, prefix)
+        team_order(&ranker, &units, prefix, scratch)
     };
     let rank_batch = |batch: &[TeamTarget]| -> Vec<TeamOrder> {
         if team_size == 0 {
             Vec::new()
         } else if batch.len() > 1 && units.len().saturating_mul(batch.len()) >= PARALLEL_THRESHOLD {
-            batch.par_iter().map(rank).collect()
+            batch.par_iter().map_init(Scratch::default, rank).collect()
         } else {
-            batch.iter().map(rank).collect()
+            let mut scratch = Scratch::default();
+            batch.iter().map(|t| rank(&mut scratch, t)).collect()
         }
     };
     // Walks one batch's targets in order (the workloads carry over between batches).
@@ -292,7 +305,7 @@ pub(crate) fn assign_teams_each(
                             let all = full.get_or_insert_with(|| {
                                 let ranker =
                                     Ranker::new(seed, matter, period, target.id, Purpose::Team);
-                                team_order(&ranker, &units, usize::MAX)
+                                team_order(&ranker, &units, usize::MAX, &mut Scratch::default())
                             });
                             all.order.get(at).copied()
                         }
