@@ -91,8 +91,8 @@ use crate::rules::model::Ratio;
 use crate::script::{Sandbox, ctx_map, target_map};
 
 use profile::{
-    Answer, Context, KeySpec, MAX_FLAGGED, MAX_RANGE, NONE, Oracle, Pass1, Raw, Reason, Src,
-    trim_bytes,
+    Answer, CAPTURED, Context, KeySpec, MAX_FLAGGED, MAX_RANGE, NONE, Oracle, Pass1, Raw, Reason,
+    Src, trim_bytes,
 };
 use scan::Scanner;
 use select::{Cand, TopK};
@@ -426,6 +426,16 @@ pub fn run(
         track_all: use_classes,
         list_up_to: opts.list_exclusions_up_to,
         cooldown_from: None,
+        capture_below: {
+            let most = m
+                .class_ratios
+                .values()
+                .filter(|_| use_classes)
+                .fold(d.ratio.as_f64(), |a, r| a.max(r.as_f64()));
+            (3.0 * most).min(1.0)
+        },
+        weighted: m.weight.is_some(),
+        name_col: column(col::NAME).unwrap_or(0),
     };
     let mut cx = cx;
     if let Some((Some(date_col), _, months)) = cx.cooldown {
@@ -699,9 +709,17 @@ pub fn run(
     // The selection: per thread, the best k of each stratum among the rows it hashed.
     phase(Phase::Rank);
     let jobs: Vec<usize> = (0..pass1.len()).collect();
+    // Captured ids and names: thread t's are numbered from cap_base[t].
+    let mut cap_base = Vec::with_capacity(pass1.len());
+    let mut next_cap = 0u32;
+    for p in &pass1 {
+        cap_base.push(next_cap);
+        next_cap += p.captures.len() as u32;
+    }
     let tops: Vec<Vec<(TopK, TopK)>> = parallel(&jobs, |&t| {
         let p = &pass1[t];
         let map = &g.maps[t];
+        let mut cursor = cap_base[t];
         let mut tops: Vec<(TopK, TopK)> = plans
             .iter()
             .map(|p| {
@@ -713,7 +731,13 @@ pub fn run(
             })
             .collect();
         for row in &p.drawn {
-            let (head, offset) = (row.head, p.base + u64::from(row.offset));
+            let (head, offset) = (row.head, p.base + u64::from(row.offset & !CAPTURED));
+            let cap = if row.offset & CAPTURED != 0 {
+                cursor += 1;
+                cursor - 1
+            } else {
+                NONE
+            };
             let Some(&gp) = map.get(row.profile as usize) else {
                 continue;
             };
@@ -728,6 +752,7 @@ pub fn run(
                     head,
                     offset,
                     tag: 0,
+                    cap,
                 });
                 continue;
             }
@@ -740,6 +765,7 @@ pub fn run(
                     head,
                     offset,
                     tag: class,
+                    cap,
                 });
                 continue;
             }
@@ -754,6 +780,7 @@ pub fn run(
                 head,
                 offset,
                 tag: class,
+                cap,
             });
         }
         Ok(tops)
@@ -771,7 +798,23 @@ pub fn run(
     } else {
         Vec::new()
     };
-    drop(pass1);
+    let captured: Vec<(u32, Vec<(u32, u32, u32)>, Vec<u8>)> = pass1
+        .into_iter()
+        .zip(&cap_base)
+        .map(|(p, &base)| (base, p.captures, p.capture_bytes))
+        .collect();
+    let capture = |cap: u32| -> Option<IdName> {
+        let t = captured
+            .partition_point(|(base, _, _)| *base <= cap)
+            .checked_sub(1)?;
+        let (base, refs, bytes) = &captured[t];
+        let &(at, id_len, name_len) = refs.get((cap - base) as usize)?;
+        let (at, id_len, name_len) = (at as usize, id_len as usize, name_len as usize);
+        Some((
+            bytes.get(at..at + id_len)?.to_vec(),
+            bytes.get(at + id_len..at + id_len + name_len)?.to_vec(),
+        ))
+    };
     let mut merged: Vec<(TopK, TopK)> = Vec::new();
     for t in tops {
         if merged.is_empty() {
@@ -797,15 +840,32 @@ pub fn run(
         })
         .collect();
     kept.sort_unstable_by_key(|(_, _, c)| c.offset);
-    let offsets: Vec<u64> = kept.iter().map(|(_, _, c)| c.offset).collect();
-    let id_name = read_ids_and_names(
+    // Rows whose id and name were not kept in pass 1 are read again.
+    let offsets: Vec<u64> = kept
+        .iter()
+        .filter(|(_, _, c)| c.cap == NONE)
+        .map(|(_, _, c)| c.offset)
+        .collect();
+    let mut read = read_ids_and_names(
         path,
         &offsets,
         cx.id_col,
         column(col::NAME).unwrap_or(0),
         opts.threads.max(1),
-    )?;
+    )?
+    .into_iter();
     drop(offsets);
+    let mut id_name: Vec<IdName> = Vec::with_capacity(kept.len());
+    for (_, _, c) in &kept {
+        let got = if c.cap == NONE {
+            read.next()
+        } else {
+            capture(c.cap)
+        };
+        id_name.push(got.unwrap_or_default());
+    }
+    drop(read);
+    drop(captured);
     let mut by_stratum: Vec<Vec<Row>> = (0..plans.len()).map(|_| Vec::new()).collect();
     let mut encoding: Vec<u64> = Vec::new();
     for ((s, certain, c), (id, name)) in kept.into_iter().zip(id_name) {
@@ -851,11 +911,15 @@ pub fn run(
         let (p, _) = uniform_probability(plan.n, plan.k.min(plan.n));
         for (position, row) in rows.into_iter().enumerate() {
             let name = match trim_bytes(&row.name) {
-                Some(n) if !n.is_empty() => n.to_string(),
-                Some(_) => {
+                Some(n) if n.is_empty() => {
                     flagged.push(row.cand.offset);
                     continue;
                 }
+                Some(n) if n.len() == row.name.len() => {
+                    // Nothing to trim: the cell's bytes are the name.
+                    String::from_utf8(row.name).unwrap_or_default()
+                }
+                Some(n) => n.to_string(),
                 None => {
                     encoding.push(row.cand.offset);
                     continue;

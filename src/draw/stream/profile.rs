@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use crate::draw::Ranker;
 use crate::draw::engine::{CLEAN_RESULTS, DrawFailure, in_cooldown};
 use crate::draw::manifest::HistoryEntry;
+use crate::draw::ranker::uniform_from_head;
 use crate::registry::read::known_spelling;
 use crate::registry::types::TargetStatus;
 use crate::registry::values::{looks_like_scientific, parse_bool, parse_date, parse_status, trim};
@@ -426,6 +427,12 @@ pub(crate) struct Context {
     /// When nothing but the cooldown reads the last-inspection date: the cooldown's first day
     /// (yyyymmdd), so `YYYY-MM-DD` dates are compared without interning.
     pub cooldown_from: Option<u32>,
+    /// Keep the id and name of a row drawn from when its U is below this (times its weight
+    /// over the mean weight so far, for weighted draws): about three times its chance of
+    /// being drawn, so that most drawn rows need not be read again.
+    pub capture_below: f64,
+    pub weighted: bool,
+    pub name_col: usize,
 }
 
 impl Context {
@@ -472,6 +479,12 @@ pub(crate) struct Pass1 {
     pub hook_calls: u64,
     /// Rows drawn from, in file order.
     pub drawn: Vec<Drawn>,
+    /// For the rows drawn from whose key is small enough that they may well be drawn: where
+    /// their id and name cell are in `capture_bytes` (start, id length, name length), in order.
+    pub captures: Vec<(u32, u32, u32)>,
+    pub capture_bytes: Vec<u8>,
+    weight_sum: f64,
+    weight_rows: u64,
     /// File offset of this thread's range (drawn rows' offsets are relative to it).
     pub base: u64,
     /// Excluded rows (offset, profile), while there are at most `list_up_to`.
@@ -491,7 +504,8 @@ pub(crate) struct Pass1 {
     profile_cache: Vec<(Profile, u32)>,
 }
 
-/// A row drawn from: its key's first 8 bytes, its offset in the thread's range, its profile.
+/// A row drawn from: its key's first 8 bytes, its offset in the thread's range (with
+/// [`CAPTURED`] set when its id and name were kept), its profile.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Drawn {
     pub head: u64,
@@ -499,8 +513,14 @@ pub(crate) struct Drawn {
     pub profile: u32,
 }
 
-/// Ranges are cut smaller than this, so a row's offset in its range fits in 32 bits.
-pub(crate) const MAX_RANGE: u64 = u32::MAX as u64;
+/// Set in [`Drawn::offset`] when the row's id and name are in [`Pass1::captures`].
+pub(crate) const CAPTURED: u32 = 1 << 31;
+
+/// Ranges are cut smaller than this, so a row's offset in its range fits in 31 bits.
+pub(crate) const MAX_RANGE: u64 = (1 << 31) - 1;
+
+/// At most this many bytes of ids and names are kept per thread.
+const CAPTURE_BYTES: usize = 64 << 20;
 
 /// Rows with problems kept for the report (each thread).
 pub(crate) const MAX_FLAGGED: usize = 200;
@@ -718,6 +738,7 @@ impl Pass1 {
         let (mut eligible, mut weight) = (NONE, NONE);
         let mut drawn = reason == Reason::Candidate;
         let mut track = cx.track_all;
+        let mut row_weight = 1.0f64;
         if reason == Reason::Candidate {
             if let Some(spec) = &cx.eligible {
                 let Ok(k) = self.key(r, spec, cx) else {
@@ -739,7 +760,7 @@ impl Pass1 {
                 };
                 weight = k;
                 match self.weight_answer(k, cx, spec, oracle) {
-                    Answer::Ok(w) if w.is_finite() && w > 0.0 => {}
+                    Answer::Ok(w) if w.is_finite() && w > 0.0 => row_weight = w,
                     _ => track = true,
                 }
             }
@@ -806,9 +827,26 @@ impl Pass1 {
                 }
             };
             let key = ranker.key_of_bytes(tid.as_bytes());
+            let head = head(&key);
+            let mut offset = u32::try_from(r.offset - self.base).unwrap_or(u32::MAX) & !CAPTURED;
+            let mut below = cx.capture_below;
+            if cx.weighted {
+                self.weight_sum += row_weight;
+                self.weight_rows += 1;
+                below *= row_weight * self.weight_rows as f64 / self.weight_sum;
+            }
+            if uniform_from_head(head) < below && self.capture_bytes.len() < CAPTURE_BYTES {
+                let name = r.cell(cx.name_col);
+                let at = self.capture_bytes.len() as u32;
+                self.capture_bytes.extend_from_slice(tid.as_bytes());
+                self.capture_bytes.extend_from_slice(name);
+                self.captures
+                    .push((at, tid.len() as u32, name.len() as u32));
+                offset |= CAPTURED;
+            }
             self.drawn.push(Drawn {
-                head: head(&key),
-                offset: u32::try_from(r.offset - self.base).unwrap_or(u32::MAX),
+                head,
+                offset,
                 profile: id,
             });
         } else {

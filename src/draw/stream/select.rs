@@ -18,6 +18,8 @@ pub(crate) struct Cand {
     pub offset: u64,
     /// The caller's tag (the weight class).
     pub tag: u32,
+    /// The caller's reference to the row's id and name, if kept.
+    pub cap: u32,
 }
 
 impl Cand {
@@ -136,6 +138,7 @@ mod tests {
                 head: x % 3000,
                 offset: i,
                 tag: 0,
+                cap: 0,
             });
         }
         let mut sorted = rows.clone();
