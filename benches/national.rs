@@ -212,14 +212,15 @@ fn main() {
         targets_file: &targets,
         known: &known,
     };
-    // Each phase's start: time, resident memory, and the peak so far.
-    type Mark = (Phase, Instant, f64, f64);
+    // Each phase's start: time, resident memory, the peak so far, CPU time so far.
+    type Mark = (Phase, Instant, f64, f64, f64);
     let marks: Mutex<Vec<Mark>> = Mutex::new(Vec::new());
     let mark = |p: Phase| {
         let t = Instant::now();
         let (rss, peak) = (rss_mib(), peak_rss_mib().unwrap_or(0.0));
+        let cpu = cpu_seconds();
         if let Ok(mut m) = marks.lock() {
-            m.push((p, t, rss, peak));
+            m.push((p, t, rss, peak, cpu));
         }
     };
     let opts = StreamOptions {
@@ -243,8 +244,12 @@ fn main() {
     let marks = marks.into_inner().unwrap_or_default();
     let at = |p: Phase| marks.iter().find(|m| m.0 == p);
     let span = |a: Phase, b: Phase| match (at(a), at(b)) {
-        (Some(a), Some(b)) => b.1.duration_since(a.1).as_secs_f64(),
-        _ => f64::NAN,
+        (Some(a), Some(b)) => format!(
+            "{:.3} s (CPU {:.2} s)",
+            b.1.duration_since(a.1).as_secs_f64(),
+            b.4 - a.4
+        ),
+        _ => "?".to_string(),
     };
     // The peak within a phase is the peak recorded at the start of the next one.
     let mem = |b: Phase| at(b).map_or(String::new(), |m| format!("  (peak so far {:.0} MiB)", m.3));
@@ -298,27 +303,27 @@ fn main() {
         load.split_whitespace().next().unwrap_or("?")
     );
     println!(
-        "  pass 1      {:.3} s  parse, scope, exclusions, hooks, keys{}",
+        "  pass 1      {}  parse, scope, exclusions, hooks, keys{}",
         span(Phase::Scan, Phase::Hooks),
         mem(Phase::Hooks)
     );
     println!(
-        "  strata      {:.3} s  merge, k, λ{}",
+        "  strata      {}  merge, k, λ{}",
         span(Phase::Hooks, Phase::Rank),
         mem(Phase::Rank)
     );
     println!(
-        "  ranking     {:.3} s  top k per stratum, drawn rows read again{}",
+        "  ranking     {}  top k per stratum, drawn rows read again{}",
         span(Phase::Rank, Phase::Teams),
         mem(Phase::Teams)
     );
     println!(
-        "  teams       {:.3} s{}",
+        "  teams       {}{}",
         span(Phase::Teams, Phase::Manifest),
         mem(Phase::Manifest)
     );
     println!(
-        "  manifest    {:.3} s  selections, sealing (SHA-256 of its JSON){}",
+        "  manifest    {}  selections, sealing (SHA-256 of its JSON){}",
         span(Phase::Manifest, Phase::Done),
         mem(Phase::Done)
     );

@@ -104,6 +104,31 @@ impl Ranker {
         self.key_of_bytes(entity_id.as_bytes())
     }
 
+    /// The first 8 bytes of [`Ranker::key_of_bytes`], as a big-endian number.
+    pub(crate) fn head_of_bytes(&self, id: &[u8]) -> u64 {
+        if id.len() > 55 {
+            let key = self.key_of_bytes(id);
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&key[..8]);
+            return u64::from_be_bytes(first);
+        }
+        let state = self.compress_one(id);
+        (u64::from(state[0]) << 32) | u64::from(state[1])
+    }
+
+    /// The state after the block holding `id` (at most 55 bytes) and SHA-256's padding.
+    fn compress_one(&self, id: &[u8]) -> [u32; 8] {
+        let mut block = [0u8; 64];
+        block[..id.len()].copy_from_slice(id);
+        block[id.len()] = 0x80;
+        // Message length in bits: the 64-byte prefix block plus the id.
+        let bits = (64 + id.len() as u64) * 8;
+        block[56..].copy_from_slice(&bits.to_be_bytes());
+        let mut state = self.mid;
+        sha2::compress256(&mut state, &[GenericArray::from(block)]);
+        state
+    }
+
     /// SHA-256(P ‖ id) for the id's bytes. An id of up to 55 bytes is padded into one block and
     /// compressed directly from the midstate (the common case, and measurably faster than going
     /// through the buffered hasher); longer ids are hashed in full.
@@ -114,14 +139,7 @@ impl Ranker {
             h.update(id);
             return h.finalize().into();
         }
-        let mut block = [0u8; 64];
-        block[..id.len()].copy_from_slice(id);
-        block[id.len()] = 0x80;
-        // Message length in bits: the 64-byte prefix block plus the id.
-        let bits = (64 + id.len() as u64) * 8;
-        block[56..].copy_from_slice(&bits.to_be_bytes());
-        let mut state = self.mid;
-        sha2::compress256(&mut state, &[GenericArray::from(block)]);
+        let state = self.compress_one(id);
         let mut key = [0u8; 32];
         for (out, word) in key.chunks_exact_mut(4).zip(state) {
             out.copy_from_slice(&word.to_be_bytes());
@@ -179,6 +197,11 @@ mod tests {
             msg.extend_from_slice(id.as_bytes());
             let direct: [u8; 32] = Sha256::digest(&msg).into();
             assert_eq!(r.key(id), direct, "{id}");
+            assert_eq!(
+                r.head_of_bytes(id.as_bytes()).to_be_bytes(),
+                direct[..8],
+                "{id}"
+            );
         }
     }
 

@@ -531,7 +531,7 @@ pub fn run(
         .iter()
         .flat_map(|p| p.history_used.iter().cloned())
         .collect();
-    let rows: u64 = pass1.iter().map(|p| p.rows).sum();
+    let rows_read: u64 = pass1.iter().map(|p| p.rows).sum();
     let hook_calls: u64 = pass1.iter().map(|p| p.hook_calls).sum();
 
     // An eligible hook that failed fails the draw at the first such target by id.
@@ -803,7 +803,7 @@ pub fn run(
         .zip(&cap_base)
         .map(|(p, &base)| (base, p.captures, p.capture_bytes))
         .collect();
-    let capture = |cap: u32| -> Option<IdName> {
+    let capture = |cap: u32| -> Option<(&[u8], &[u8])> {
         let t = captured
             .partition_point(|(base, _, _)| *base <= cap)
             .checked_sub(1)?;
@@ -811,8 +811,8 @@ pub fn run(
         let &(at, id_len, name_len) = refs.get((cap - base) as usize)?;
         let (at, id_len, name_len) = (at as usize, id_len as usize, name_len as usize);
         Some((
-            bytes.get(at..at + id_len)?.to_vec(),
-            bytes.get(at + id_len..at + id_len + name_len)?.to_vec(),
+            bytes.get(at..at + id_len)?,
+            bytes.get(at + id_len..at + id_len + name_len)?,
         ))
     };
     let mut merged: Vec<(TopK, TopK)> = Vec::new();
@@ -846,104 +846,124 @@ pub fn run(
         .filter(|(_, _, c)| c.cap == NONE)
         .map(|(_, _, c)| c.offset)
         .collect();
-    let mut read = read_ids_and_names(
+    let read = read_ids_and_names(
         path,
         &offsets,
         cx.id_col,
         column(col::NAME).unwrap_or(0),
         opts.threads.max(1),
-    )?
-    .into_iter();
+    )?;
     drop(offsets);
-    let mut id_name: Vec<IdName> = Vec::with_capacity(kept.len());
-    for (_, _, c) in &kept {
-        let got = if c.cap == NONE {
-            read.next()
-        } else {
-            capture(c.cap)
-        };
-        id_name.push(got.unwrap_or_default());
-    }
-    drop(read);
-    drop(captured);
-    let mut by_stratum: Vec<Vec<Row>> = (0..plans.len()).map(|_| Vec::new()).collect();
-    let mut encoding: Vec<u64> = Vec::new();
-    for ((s, certain, c), (id, name)) in kept.into_iter().zip(id_name) {
-        let Some(tid) = trim_bytes(&id) else {
-            encoding.push(c.offset);
-            continue;
-        };
-        let tid = tid.to_string();
-        let key = plans[s].ranker.key_of_bytes(tid.as_bytes());
-        if select::head(&key) != c.head {
-            return Err(StreamError::Io {
-                path: display.clone(),
-                source: std::io::Error::other("the file changed while the draw was reading it"),
-            });
-        }
-        by_stratum[s].push(Row {
-            certain,
-            cand: c,
-            key,
-            id: tid,
-            name,
-        });
-    }
-    // Each stratum in the draw order: certainty units, then Q, then key, id bytes, offset.
-    by_stratum.par_iter_mut().enumerate().for_each(|(s, rows)| {
-        rows.sort_unstable_by(|a, b| {
-            b.certain
-                .cmp(&a.certain)
-                .then(a.cand.q.total_cmp(&b.cand.q))
-                .then(a.cand.head.cmp(&b.cand.head))
-                .then_with(|| a.key.cmp(&b.key))
-                .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
-                .then(a.cand.offset.cmp(&b.cand.offset))
-        });
-        rows.truncate(plans[s].k);
-    });
-    let total: usize = by_stratum.iter().map(Vec::len).sum();
-    let mut selected: Vec<Selected> = Vec::with_capacity(total);
-    let mut drawn_at: Vec<u64> = Vec::with_capacity(total);
-    let mut flagged: Vec<u64> = Vec::new();
-    for (s, rows) in by_stratum.into_iter().enumerate() {
-        let plan = &plans[s];
-        let (p, _) = uniform_probability(plan.n, plan.k.min(plan.n));
-        for (position, row) in rows.into_iter().enumerate() {
-            let name = match trim_bytes(&row.name) {
-                Some(n) if n.is_empty() => {
-                    flagged.push(row.cand.offset);
-                    continue;
-                }
-                Some(n) if n.len() == row.name.len() => {
-                    // Nothing to trim: the cell's bytes are the name.
-                    String::from_utf8(row.name).unwrap_or_default()
-                }
-                Some(n) => n.to_string(),
-                None => {
-                    encoding.push(row.cand.offset);
-                    continue;
-                }
+    let mut next_read = read.iter();
+    let cells: Vec<(&[u8], &[u8])> = kept
+        .iter()
+        .map(|(_, _, c)| {
+            let got = if c.cap == NONE {
+                next_read.next().map(|(i, n)| (&i[..], &n[..]))
+            } else {
+                capture(c.cap)
             };
+            got.unwrap_or_default()
+        })
+        .collect();
+    // Each kept row with its full key, checked against the head pass 1 computed.
+    let mut rows: Vec<Row> = Vec::with_capacity(kept.len());
+    kept.par_iter()
+        .zip(cells.par_iter())
+        .map(|(&(s, certain, cand), &(id, name))| {
+            let tid = trim_bytes(id).unwrap_or_default();
+            let key = plans[s].ranker.key_of_bytes(tid.as_bytes());
+            Row {
+                stratum: s as u32,
+                rank: 0,
+                certain,
+                cand,
+                key,
+                id: tid.to_string(),
+                name,
+                problem: if trim_bytes(id).is_none() || trim_bytes(name).is_none() {
+                    Problem::Encoding
+                } else if trim_bytes(name).is_some_and(str::is_empty) {
+                    Problem::Flagged
+                } else if select::head(&key) != cand.head {
+                    Problem::Changed
+                } else {
+                    Problem::None
+                },
+            }
+        })
+        .collect_into_vec(&mut rows);
+    drop(kept);
+    if rows.iter().any(|r| r.problem == Problem::Changed) {
+        return Err(StreamError::Io {
+            path: display.clone(),
+            source: std::io::Error::other("the file changed while the draw was reading it"),
+        });
+    }
+    // Strata in order, each in the draw order: certainty units, then Q, then key, id bytes,
+    // offset. The first k of each are drawn.
+    rows.par_sort_unstable_by(|a, b| {
+        a.stratum
+            .cmp(&b.stratum)
+            .then(b.certain.cmp(&a.certain))
+            .then(a.cand.q.total_cmp(&b.cand.q))
+            .then(a.cand.head.cmp(&b.cand.head))
+            .then_with(|| a.key.cmp(&b.key))
+            .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
+            .then(a.cand.offset.cmp(&b.cand.offset))
+    });
+    let mut position = 0usize;
+    let mut current = u32::MAX;
+    for r in &mut rows {
+        if r.stratum != current {
+            current = r.stratum;
+            position = 0;
+        }
+        r.rank = if position < plans[r.stratum as usize].k {
+            rank_of(position)
+        } else {
+            0
+        };
+        position += 1;
+    }
+    rows.retain(|r| r.rank != 0);
+    let flagged: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.problem == Problem::Flagged)
+        .map(|r| r.cand.offset)
+        .collect();
+    let encoding: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.problem == Problem::Encoding)
+        .map(|r| r.cand.offset)
+        .collect();
+    let drawn_at: Vec<u64> = rows.iter().map(|r| r.cand.offset).collect();
+    let mut selected: Vec<Selected> = Vec::with_capacity(rows.len());
+    rows.into_par_iter()
+        .map(|row| {
+            let plan = &plans[row.stratum as usize];
             let incl = if plan.pareto {
                 plan.classes.get(row.cand.tag as usize).map_or(0.0, |x| x.0)
             } else {
-                p
+                uniform_probability(plan.n, plan.k.min(plan.n)).0
             };
-            selected.push(Selected {
-                rank: rank_of(position),
+            Selected {
+                rank: row.rank,
                 stratum: plan.name.clone(),
                 target_id: row.id,
-                target_name: name,
+                target_name: trim_bytes(row.name).unwrap_or_default().to_string(),
                 key: key_hex(&row.key),
                 inclusion_probability: incl,
                 team: Vec::new(),
                 unstaffed: None,
-            });
-            drawn_at.push(row.cand.offset);
-        }
-    }
+            }
+        })
+        .collect_into_vec(&mut selected);
+    drop(cells);
+    drop(read);
+    drop(captured);
     if !flagged.is_empty() || !encoding.is_empty() {
+        let (mut flagged, mut encoding) = (flagged, encoding);
         flagged.truncate(MAX_FLAGGED);
         encoding.truncate(MAX_FLAGGED);
         return Err(StreamError::Registry(row_problems(
@@ -1115,7 +1135,7 @@ pub fn run(
         exclusion_counts,
         exclusions_listed: listed,
         stats: StreamStats {
-            rows,
+            rows: rows_read,
             in_scope: eligible + excluded,
             eligible,
             excluded,
@@ -1126,14 +1146,29 @@ pub fn run(
     })
 }
 
-/// A kept row read again: whether it is a certainty unit, its candidate entry, full key, id and
-/// name cell.
-struct Row {
+/// A kept row with its id and name: its stratum, rank (once ordered; 0 = not drawn), whether
+/// it is a certainty unit, its candidate entry, full key, id and name cell, and any problem.
+struct Row<'a> {
+    stratum: u32,
+    rank: u32,
     certain: bool,
     cand: Cand,
     key: [u8; 32],
     id: String,
-    name: Vec<u8>,
+    name: &'a [u8],
+    problem: Problem,
+}
+
+/// What is wrong with a drawn row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Problem {
+    None,
+    /// A cell the registry reader refuses (an empty name).
+    Flagged,
+    /// Not UTF-8.
+    Encoding,
+    /// Its key is not the one pass 1 computed: the file changed.
+    Changed,
 }
 
 /// The rules as pass 1 asks them: hooks on distinct inputs, and the ranker of a stratum.

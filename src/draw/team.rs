@@ -205,34 +205,28 @@ struct TeamOrder {
 /// Buffers reused from one target's ranking to the next.
 #[derive(Default)]
 struct Scratch {
-    keys: Vec<[u8; 32]>,
     order: Vec<(u64, u32)>,
 }
 
 fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize, scratch: &mut Scratch) -> TeamOrder {
-    // By key (first 8 bytes, then all 32), then id bytes, then position: `by_key`'s order,
-    // comparing whole keys only when the first 8 bytes tie.
-    let Scratch { keys, order } = scratch;
-    keys.clear();
-    keys.extend(units.iter().map(|u| ranker.key(u.id)));
-    let head = |k: &[u8; 32]| {
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&k[..8]);
-        u64::from_be_bytes(first)
-    };
+    // By key (first 8 bytes, then all 32), then id bytes, then position: `by_key`'s order.
+    // Whole keys are computed only when the first 8 bytes tie.
+    let order = &mut scratch.order;
     order.clear();
-    order.extend(
-        keys.iter()
-            .enumerate()
-            .map(|(i, k)| (head(k), u32::try_from(i).unwrap_or(u32::MAX))),
-    );
-    let keys = &*keys;
-    let id = |i: u32| units.get(i as usize).map_or(&[][..], |u| u.id.as_bytes());
+    order.extend(units.iter().enumerate().map(|(i, u)| {
+        (
+            ranker.head_of_bytes(u.id.as_bytes()),
+            u32::try_from(i).unwrap_or(u32::MAX),
+        )
+    }));
+    let id = |i: u32| units.get(i as usize).map_or("", |u| u.id);
     let cmp = |a: &(u64, u32), b: &(u64, u32)| {
         a.0.cmp(&b.0).then_with(|| {
-            let (ka, kb) = (&keys[a.1 as usize], &keys[b.1 as usize]);
-            ka.cmp(kb)
-                .then_with(|| id(a.1).cmp(id(b.1)))
+            let (ia, ib) = (id(a.1), id(b.1));
+            ranker
+                .key(ia)
+                .cmp(&ranker.key(ib))
+                .then_with(|| ia.as_bytes().cmp(ib.as_bytes()))
                 .then(a.1.cmp(&b.1))
         })
     };
@@ -270,7 +264,29 @@ pub(crate) fn assign_teams_each(
     let team_size = usize::try_from(rules.team_size).unwrap_or(usize::MAX);
     let units: Vec<Unit> = inspectors.iter().map(|i| Unit::new(&i.id)).collect();
     let prefix = team_size.saturating_add(PREFIX_SLACK).max(1);
-    let mut load: HashMap<&str, u32> = HashMap::new();
+    // Workloads are per inspector id (rows sharing an id share one), kept by the position of
+    // the id's first row; the checks that depend only on the inspector are made once.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let owner: Vec<usize> = inspectors
+        .iter()
+        .enumerate()
+        .map(|(i, x)| *first_of.entry(x.id.as_str()).or_insert(i))
+        .collect();
+    drop(first_of);
+    let mut load: Vec<u32> = vec![0; inspectors.len()];
+    let fixed: Vec<Option<Skip>> = inspectors
+        .iter()
+        .map(|inspector| {
+            if !inspector.active {
+                Some(Skip::Inactive)
+            } else if inspector.department != rules.department {
+                Some(Skip::OtherDepartment)
+            } else {
+                let missing = missing_qualifications(inspector, rules.qualifications);
+                (!missing.is_empty()).then_some(Skip::Unqualified { missing })
+            }
+        })
+        .collect();
     let rank = |scratch: &mut Scratch, t: &TeamTarget| {
         let ranker = Ranker::new(seed, matter, period, t.id, Purpose::Team);
         team_order(&ranker, &units, prefix, scratch)
@@ -289,7 +305,7 @@ pub(crate) fn assign_teams_each(
     let mut walk = |b: usize, batch: &[TeamTarget], orders: &[TeamOrder]| {
         for (j, &target) in batch.iter().enumerate() {
             let position = b * TEAM_BATCH + j;
-            let mut members: Vec<&Inspector> = Vec::new();
+            let mut members: Vec<usize> = Vec::with_capacity(team_size.min(16));
             let mut skipped: Vec<(String, Skip)> = Vec::new();
             if let Some(first) = orders.get(j) {
                 let mut full: Option<TeamOrder> = None;
@@ -312,19 +328,14 @@ pub(crate) fn assign_teams_each(
                     };
                     let Some(index) = next else { break };
                     at += 1;
-                    let Some(inspector) = inspectors.get(index as usize) else {
+                    let index = index as usize;
+                    let Some(inspector) = inspectors.get(index) else {
                         continue;
                     };
-                    let skip = if members.iter().any(|m| m.id == inspector.id) {
+                    let skip = if members.iter().any(|&m| inspectors[m].id == inspector.id) {
                         Some(Skip::AlreadyInTeam)
-                    } else if !inspector.active {
-                        Some(Skip::Inactive)
-                    } else if inspector.department != rules.department {
-                        Some(Skip::OtherDepartment)
-                    } else if let missing = missing_qualifications(inspector, rules.qualifications)
-                        && !missing.is_empty()
-                    {
-                        Some(Skip::Unqualified { missing })
+                    } else if let Some(Some(fixed)) = fixed.get(index) {
+                        Some(fixed.clone())
                     } else if let Some(entry) = declared_conflict(inspector, &target) {
                         Some(Skip::DeclaredConflict {
                             entry: entry.clone(),
@@ -334,14 +345,14 @@ pub(crate) fn assign_teams_each(
                             Ok(true) => Some(Skip::HookConflict { error: None }),
                             Err(e) => Some(Skip::HookConflict { error: Some(e) }),
                             Ok(false) => {
-                                let l = load.get(inspector.id.as_str()).copied().unwrap_or(0);
+                                let l = load[owner[index]];
                                 (l >= rules.workload_cap).then_some(Skip::AtCapacity { load: l })
                             }
                         }
                     };
                     match skip {
                         Some(s) => skipped.push((inspector.id.clone(), s)),
-                        None => members.push(inspector),
+                        None => members.push(index),
                     }
                 }
             }
@@ -350,15 +361,15 @@ pub(crate) fn assign_teams_each(
                 members.clear();
                 Some(reason)
             } else {
-                for m in &members {
-                    *load.entry(m.id.as_str()).or_insert(0) += 1;
+                for &m in &members {
+                    load[owner[m]] += 1;
                 }
                 None
             };
             emit(
                 position,
                 Team {
-                    members: members.iter().map(|m| m.id.clone()).collect(),
+                    members: members.iter().map(|&m| inspectors[m].id.clone()).collect(),
                     skipped,
                     unstaffed,
                 },

@@ -21,7 +21,6 @@ use crate::registry::values::{looks_like_scientific, parse_bool, parse_date, par
 use crate::script::HookError;
 
 use super::scan::Record;
-use super::select::head;
 
 /// FxHash (as in rustc), with a final mix so low bits are usable for buckets.
 #[derive(Default, Clone, Copy)]
@@ -826,8 +825,7 @@ impl Pass1 {
                     }
                 }
             };
-            let key = ranker.key_of_bytes(tid.as_bytes());
-            let head = head(&key);
+            let head = ranker.head_of_bytes(tid.as_bytes());
             let mut offset = u32::try_from(r.offset - self.base).unwrap_or(u32::MAX) & !CAPTURED;
             let mut below = cx.capture_below;
             if cx.weighted {
