@@ -16,14 +16,16 @@
 //!    [`crate::script::Hook::reads`] (a hook that may read anything is keyed on every field).
 //!    For each row drawn from, its key is computed (the stratum's [`Ranker`] is known from the
 //!    stratum's input) and 16 bytes are kept: the key's first 8 bytes, the row's offset and its
-//!    profile.
+//!    profile. Rows whose key is small enough that they may well be drawn (U below about three
+//!    times their chance of being drawn) also keep their id and name cell, up to 64 MiB a
+//!    thread.
 //! 2. **Strata**: the profile counts give each stratum's size and k and, for weighted draws,
 //!    its weight histogram; λ and the capping depend only on k and the weights, so they are
 //!    computed from the histogram (`lambdas_by_weight`, exactly `lambdas` per unit).
 //! 3. **Selection** (`select`), in memory and in parallel: per stratum the best k by (Q, key
-//!    head), keeping rows tied with the k-th. Only those rows are read again, by offset, for
-//!    their ids and names; their full keys settle the exact order (Q, key, id bytes), as
-//!    `rank_pareto` and `top_k_uniform` order.
+//!    head), keeping rows tied with the k-th. Their ids and names come from pass 1 or, for the
+//!    few not kept there, from reading those rows again by offset; their full keys settle the
+//!    exact order (Q, key, id bytes), as `rank_pareto` and `top_k_uniform` order.
 //! 4. **Teams** are assigned to the selection in (stratum, rank) order by the engine's own code
 //!    ([`crate::draw::team`]); rows are read again through the registry reader only when the
 //!    matter has a `conflict` hook (which sees the whole target).

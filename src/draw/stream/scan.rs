@@ -22,6 +22,42 @@ fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     file.read(buf)
 }
 
+/// Splits a line (without its line end) on commas into `fields` (at most `split`), counting
+/// the commas when `count`. Returns whether the line holds a quote or a carriage return (then
+/// it is not split here) and the number of commas.
+fn split_line(
+    line: &[u8],
+    fields: &mut Vec<(u32, u32)>,
+    split: usize,
+    count: bool,
+) -> (bool, usize) {
+    fields.clear();
+    if memchr::memchr2(b'"', b'\r', line).is_some() {
+        return (true, 0);
+    }
+    let mut from = 0u32;
+    let mut commas = memchr::memchr_iter(b',', line);
+    let mut n = 0usize;
+    while fields.len() < split {
+        match commas.next() {
+            Some(c) => {
+                n += 1;
+                let c = c as u32;
+                fields.push((from, c));
+                from = c + 1;
+            }
+            None => {
+                fields.push((from, line.len() as u32));
+                return (false, n);
+            }
+        }
+    }
+    if count {
+        n += commas.count();
+    }
+    (false, n)
+}
+
 /// One record: where it starts in the file, its bytes and its fields.
 pub(crate) struct Record<'a> {
     /// File offset of the record's first byte.
@@ -185,38 +221,23 @@ impl Scanner {
             };
             let line = &avail[..line_len];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if memchr::memchr2(b'"', b'\r', line).is_some() {
+            // One scan finds the commas, and any quote or lone carriage return (then the
+            // record goes to csv-core).
+            let line_len = line.len();
+            let start = self.at;
+            let (special, commas) = split_line(
+                &self.buf[start..start + line_len],
+                &mut self.fields,
+                split,
+                count,
+            );
+            if special {
                 return self.quoted(split);
             }
+            let line = &self.buf[start..start + line_len];
             let offset = self.position();
-            let start = self.at;
             self.at += consumed;
-            let line = &self.buf[start..start + line.len()];
-            self.fields.clear();
-            let mut from = 0u32;
-            let mut width = 0usize;
-            let mut commas = memchr::memchr_iter(b',', line);
-            while self.fields.len() < split {
-                match commas.next() {
-                    Some(c) => {
-                        let c = c as u32;
-                        self.fields.push((from, c));
-                        from = c + 1;
-                    }
-                    None => {
-                        self.fields.push((from, line.len() as u32));
-                        from = u32::MAX;
-                        break;
-                    }
-                }
-            }
-            if count {
-                width = if from == u32::MAX {
-                    self.fields.len()
-                } else {
-                    self.fields.len() + commas.count() + 1
-                };
-            }
+            let width = if count { commas + 1 } else { 0 };
             return Ok(Some(Record {
                 offset,
                 raw: line,
