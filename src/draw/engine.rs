@@ -69,7 +69,7 @@ pub enum DrawFailure {
     Weights(String),
 }
 
-fn stratum_value(t: &Target, field: &str) -> String {
+pub(crate) fn stratum_value(t: &Target, field: &str) -> String {
     match field {
         "district" => t.district.clone(),
         "category" => t.category.clone(),
@@ -85,11 +85,117 @@ fn stratum_value(t: &Target, field: &str) -> String {
     }
 }
 
-fn class_of(t: &Target, field: Option<&str>) -> Option<String> {
+pub(crate) fn class_of(t: &Target, field: Option<&str>) -> Option<String> {
     match field {
         None | Some("class") => t.class.clone(),
         Some(f) => Some(stratum_value(t, f)).filter(|s| !s.is_empty()),
     }
+}
+
+/// A stratum's name and ratio from the target's `stratify_by` value (empty when the matter is
+/// not stratified) and its class (when class ratios apply and the target has one).
+pub(crate) fn stratum_of(
+    m: &Matter,
+    base: Ratio,
+    value: String,
+    class: Option<&str>,
+) -> (String, Ratio) {
+    let Some(class) = class else {
+        return (value, base);
+    };
+    let ratio = m.class_ratios.get(class).copied().unwrap_or(base);
+    let name = if value.is_empty() {
+        format!("class={class}")
+    } else {
+        format!("{value}/class={class}")
+    };
+    (name, ratio)
+}
+
+/// Whether class ratios split the strata of this draw (only regular draws use them).
+pub(crate) fn uses_classes(m: &Matter, kind: DrawKind) -> bool {
+    !m.class_ratios.is_empty() && matches!(kind, DrawKind::Regular)
+}
+
+/// The exclusion record for a deregistered target.
+pub(crate) fn deregistered(id: &str) -> Exclusion {
+    Exclusion::new(id, "deregistered", "注销/吊销/停业")
+}
+
+/// The exclusion record for a target in its cooldown after a clean inspection on `last_clean`.
+pub(crate) fn cooldown(id: &str, last_clean: NaiveDate, months: u32) -> Exclusion {
+    Exclusion::new(
+        id,
+        "cooldown",
+        &format!("{last_clean} 检查未发现问题，{months} 个月内不再抽取"),
+    )
+}
+
+/// The exclusion record for a target drawn `times` this year, at or over the cap.
+pub(crate) fn yearly_cap(id: &str, times: u32, cap: u32) -> Exclusion {
+    Exclusion::new(
+        id,
+        "yearly_cap",
+        &format!("本年已被抽取 {times} 次（上限 {cap}）"),
+    )
+}
+
+/// The exclusion record for a target the `eligible` hook turned down.
+pub(crate) fn not_eligible(id: &str, hook: &crate::script::Hook) -> Exclusion {
+    Exclusion::new(
+        id,
+        "eligible_hook",
+        &format!("{} 返回 false", hook.function),
+    )
+}
+
+/// Whether a clean inspection on `last_clean` still keeps a target out on `reference`.
+pub(crate) fn in_cooldown(last_clean: NaiveDate, months: u32, reference: NaiveDate) -> bool {
+    last_clean
+        .checked_add_months(Months::new(months))
+        .is_some_and(|until| until > reference)
+}
+
+/// The last clean inspection: the registry's, if its result is clean, or the history's.
+pub(crate) fn last_clean(
+    last_inspected: Option<NaiveDate>,
+    last_result: Option<&str>,
+    hist: Option<&HistoryEntry>,
+) -> Option<NaiveDate> {
+    let from_registry =
+        last_inspected.filter(|_| last_result.is_some_and(|r| CLEAN_RESULTS.contains(&r.trim())));
+    let from_history = hist.and_then(|h| h.last_clean);
+    from_registry.max(from_history)
+}
+
+/// The `eligible` hook's answer, or the type error naming `target`.
+pub(crate) fn eligible_answer(
+    hook: &crate::script::Hook,
+    target: &str,
+    v: &rhai::Dynamic,
+) -> Result<bool, DrawFailure> {
+    v.as_bool().map_err(|got| DrawFailure::HookType {
+        hook: hook.function.clone(),
+        target: target.to_string(),
+        got: got.to_string(),
+        want: "true or false",
+    })
+}
+
+/// The `weight` hook's answer as a number, or the type error naming `target`.
+pub(crate) fn weight_answer(
+    hook: &crate::script::Hook,
+    target: &str,
+    v: &rhai::Dynamic,
+) -> Result<f64, DrawFailure> {
+    v.as_float()
+        .or_else(|_| v.as_int().map(|i| i as f64))
+        .map_err(|got| DrawFailure::HookType {
+            hook: hook.function.clone(),
+            target: target.to_string(),
+            got: got.to_string(),
+            want: "a number greater than 0",
+        })
 }
 
 /// Memoises a hook by the target fields it reads (when known).
@@ -169,51 +275,30 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
             continue; // outside a key-area window's scope: not an exclusion
         }
         if t.status == TargetStatus::Deregistered {
-            exclusions.push(Exclusion::new(&t.id, "deregistered", "注销/吊销/停业"));
+            exclusions.push(deregistered(&t.id));
             continue;
         }
         let hist = input.history.entries.get(&t.id);
         if let Some(h) = hist {
             history_used.insert(t.id.clone(), h.clone());
         }
-        if let Some(months) = m.cooldown_months.filter(|&n| n > 0) {
-            let last_clean = last_clean_date(t, hist);
-            if let Some(d) = last_clean
-                && d.checked_add_months(Months::new(months))
-                    .is_some_and(|until| until > input.reference_date)
-            {
-                exclusions.push(Exclusion::new(
-                    &t.id,
-                    "cooldown",
-                    &format!("{d} 检查未发现问题，{months} 个月内不再抽取"),
-                ));
-                continue;
-            }
+        if let Some(months) = m.cooldown_months.filter(|&n| n > 0)
+            && let Some(d) = last_clean(t.last_inspected, t.last_result.as_deref(), hist)
+            && in_cooldown(d, months, input.reference_date)
+        {
+            exclusions.push(cooldown(&t.id, d, months));
+            continue;
         }
         if let (Some(cap), Some(h)) = (m.yearly_cap, hist)
             && h.inspections_this_year >= cap
         {
-            exclusions.push(Exclusion::new(
-                &t.id,
-                "yearly_cap",
-                &format!("本年已被抽取 {} 次（上限 {cap}）", h.inspections_this_year),
-            ));
+            exclusions.push(yearly_cap(&t.id, h.inspections_this_year, cap));
             continue;
         }
         if let Some(hook) = &m.eligible {
             let v = memo.call(sandbox, hook, t, &ctx)?;
-            let ok = v.as_bool().map_err(|got| DrawFailure::HookType {
-                hook: hook.function.clone(),
-                target: t.id.clone(),
-                got: got.to_string(),
-                want: "true or false",
-            })?;
-            if !ok {
-                exclusions.push(Exclusion::new(
-                    &t.id,
-                    "eligible_hook",
-                    &format!("{} 返回 false", hook.function),
-                ));
+            if !eligible_answer(hook, &t.id, &v)? {
+                exclusions.push(not_eligible(&t.id, hook));
                 continue;
             }
         }
@@ -221,25 +306,20 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
     }
 
     // 2. Strata: (stratify_by value, class when class ratios apply).
-    let use_classes = !m.class_ratios.is_empty() && matches!(input.kind, DrawKind::Regular);
+    let use_classes = uses_classes(m, input.kind);
     let mut strata: BTreeMap<String, (Ratio, Vec<&Target>)> = BTreeMap::new();
     for t in eligible {
-        let mut name = m
+        let value = m
             .stratify_by
             .as_deref()
             .map(|f| stratum_value(t, f))
             .unwrap_or_default();
-        let mut ratio = input.ratio;
-        if use_classes && let Some(class) = class_of(t, m.class_field.as_deref()) {
-            if let Some(r) = m.class_ratios.get(&class) {
-                ratio = *r;
-            }
-            name = if name.is_empty() {
-                format!("class={class}")
-            } else {
-                format!("{name}/class={class}")
-            };
-        }
+        let class = if use_classes {
+            class_of(t, m.class_field.as_deref())
+        } else {
+            None
+        };
+        let (name, ratio) = stratum_of(m, input.ratio, value, class.as_deref());
         strata
             .entry(name)
             .or_insert_with(|| (ratio, Vec::new()))
@@ -262,16 +342,7 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
                 let mut weights = Vec::with_capacity(members.len());
                 for t in members {
                     let v = weight_memo.call(sandbox, hook, t, &ctx)?;
-                    let w = v
-                        .as_float()
-                        .or_else(|_| v.as_int().map(|i| i as f64))
-                        .map_err(|got| DrawFailure::HookType {
-                            hook: hook.function.clone(),
-                            target: t.id.clone(),
-                            got: got.to_string(),
-                            want: "a number greater than 0",
-                        })?;
-                    weights.push(w);
+                    weights.push(weight_answer(hook, &t.id, &v)?);
                 }
                 let units: Vec<Unit> = members
                     .iter()
@@ -317,28 +388,90 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
         department: &m.department,
         workload_cap: m.workload_cap,
     };
-    let mut hook_error: Option<HookError> = None;
-    let mut conflict = |i: &Inspector, t: &Target| -> Result<bool, String> {
-        let Some(hook) = &m.conflict else {
+    let mut conflict = Conflicts::new(m, sandbox);
+    let pool = team_pool(input.inspectors, m);
+    let teams = assign_teams(
+        &input.seed,
+        &m.id,
+        &input.period.id,
+        &drawn,
+        &pool,
+        &rules,
+        &mut |i, t| conflict.call(i, t),
+    );
+    conflict.finish()?;
+    let mut skips = Vec::new();
+    for (sel, team) in selected.iter_mut().zip(teams) {
+        sel.team = team.members;
+        sel.unstaffed = team.unstaffed;
+        for (inspector, skip) in team.skipped {
+            skips.push(inspector_skip(&sel.target_id, inspector, &skip));
+        }
+    }
+
+    Ok(manifest(
+        input,
+        history_used,
+        strata_info,
+        selected,
+        exclusions,
+        skips,
+    ))
+}
+
+/// The matter's `conflict` hook as [`assign_teams`] calls it: the first failure is kept (and
+/// fails the draw in [`Conflicts::finish`]); after it, every call reports that failure.
+pub(crate) struct Conflicts<'a> {
+    hook: Option<&'a crate::script::Hook>,
+    sandbox: &'a Sandbox,
+    error: Option<HookError>,
+}
+
+impl<'a> Conflicts<'a> {
+    pub(crate) fn new(m: &'a Matter, sandbox: &'a Sandbox) -> Conflicts<'a> {
+        Conflicts {
+            hook: m.conflict.as_ref(),
+            sandbox,
+            error: None,
+        }
+    }
+
+    /// Whether the matter has a conflict hook at all.
+    pub(crate) fn active(&self) -> bool {
+        self.hook.is_some()
+    }
+
+    pub(crate) fn call(&mut self, i: &Inspector, t: &Target) -> Result<bool, String> {
+        let Some(hook) = self.hook else {
             return Ok(false);
         };
-        if let Some(e) = &hook_error {
+        if let Some(e) = &self.error {
             return Err(e.to_string());
         }
-        match sandbox.call(hook, inspector_map(i), target_map(t)) {
+        match self.sandbox.call(hook, inspector_map(i), target_map(t)) {
             Ok(v) => v
                 .as_bool()
                 .map_err(|got| format!("hook `{}` returned {got}, not true/false", hook.function)),
             Err(e) => {
                 let text = e.to_string();
-                hook_error = Some(e);
+                self.error = Some(e);
                 Err(text)
             }
         }
-    };
-    // Only the department's active, qualified inspectors can serve; others are not listed as skips.
-    let pool: Vec<Inspector> = input
-        .inspectors
+    }
+
+    /// Fails the draw if the hook failed.
+    pub(crate) fn finish(self) -> Result<(), DrawFailure> {
+        match self.error {
+            Some(e) => Err(DrawFailure::Hook(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Only the department's active, qualified inspectors can serve; others are not listed as skips.
+pub(crate) fn team_pool(inspectors: &[Inspector], m: &Matter) -> Vec<Inspector> {
+    inspectors
         .iter()
         .filter(|i| {
             i.active
@@ -348,42 +481,42 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
                     .all(|q| i.qualifications.contains(q))
         })
         .cloned()
-        .collect();
-    let teams = assign_teams(
-        &input.seed,
-        &m.id,
-        &input.period.id,
-        &drawn,
-        &pool,
-        &rules,
-        &mut conflict,
-    );
-    if let Some(e) = hook_error {
-        return Err(DrawFailure::Hook(e));
-    }
-    let mut skips = Vec::new();
-    for (sel, team) in selected.iter_mut().zip(teams) {
-        sel.team = team.members;
-        sel.unstaffed = team.unstaffed;
-        for (inspector, skip) in team.skipped {
-            let detail = match &skip {
-                crate::draw::Skip::DeclaredConflict { entry } => format!("申报回避：{entry}"),
-                crate::draw::Skip::HookConflict { error: Some(e) } => format!("回避脚本出错：{e}"),
-                crate::draw::Skip::Unqualified { missing } => {
-                    format!("缺少资格：{}", missing.join("、"))
-                }
-                crate::draw::Skip::AtCapacity { load } => format!("本期已承担 {load} 户"),
-                other => other.label().to_string(),
-            };
-            skips.push(InspectorSkip {
-                target_id: sel.target_id.clone(),
-                inspector_id: inspector,
-                reason: skip_code(&skip).into(),
-                detail,
-            });
-        }
-    }
+        .collect()
+}
 
+/// The manifest's record of an inspector passed over for a target.
+pub(crate) fn inspector_skip(
+    target_id: &str,
+    inspector: String,
+    skip: &crate::draw::Skip,
+) -> InspectorSkip {
+    let detail = match skip {
+        crate::draw::Skip::DeclaredConflict { entry } => format!("申报回避：{entry}"),
+        crate::draw::Skip::HookConflict { error: Some(e) } => format!("回避脚本出错：{e}"),
+        crate::draw::Skip::Unqualified { missing } => {
+            format!("缺少资格：{}", missing.join("、"))
+        }
+        crate::draw::Skip::AtCapacity { load } => format!("本期已承担 {load} 户"),
+        other => other.label().to_string(),
+    };
+    InspectorSkip {
+        target_id: target_id.to_string(),
+        inspector_id: inspector,
+        reason: skip_code(skip).into(),
+        detail,
+    }
+}
+
+/// The manifest of a draw from its parts, sealed with its hash.
+pub(crate) fn manifest(
+    input: &DrawInput<'_>,
+    history_used: BTreeMap<String, HistoryEntry>,
+    strata: Vec<StratumInfo>,
+    selected: Vec<Selected>,
+    exclusions: Vec<Exclusion>,
+    inspector_skips: Vec<InspectorSkip>,
+) -> Manifest {
+    let m = input.matter;
     let mut manifest = Manifest {
         format: MANIFEST_FORMAT.into(),
         algorithm: ALGORITHM_VERSION.into(),
@@ -413,24 +546,14 @@ pub fn run(input: &DrawInput<'_>, sandbox: &Sandbox) -> Result<Manifest, DrawFai
                 h
             })
             .collect(),
-        strata: strata_info,
+        strata,
         selected,
         exclusions,
-        inspector_skips: skips,
+        inspector_skips,
         manifest_hash: String::new(),
     };
-    manifest.manifest_hash = manifest.compute_hash();
-    Ok(manifest)
-}
-
-fn last_clean_date(t: &Target, hist: Option<&HistoryEntry>) -> Option<NaiveDate> {
-    let from_registry = t.last_inspected.filter(|_| {
-        t.last_result
-            .as_deref()
-            .is_some_and(|r| CLEAN_RESULTS.contains(&r.trim()))
-    });
-    let from_history = hist.and_then(|h| h.last_clean);
-    from_registry.max(from_history)
+    manifest.seal();
+    manifest
 }
 
 /// "regular" or "holiday:chunjie".

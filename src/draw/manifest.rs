@@ -126,6 +126,27 @@ pub struct Manifest {
     pub manifest_hash: String,
 }
 
+/// SHA-256 (hex) of a value's compact JSON, computed while serialising.
+fn hash_json<T: Serialize>(value: &T) -> String {
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, HashWriter(Sha256::new()));
+    // Serialising these plain structs cannot fail, and the writer never does.
+    let _ = serde_json::to_writer(&mut w, value);
+    match w.into_inner() {
+        Ok(h) => hex::encode(h.0.finalize()),
+        Err(_) => String::new(),
+    }
+}
+
 impl Manifest {
     /// The canonical bytes: compact JSON, fields in declaration order, `manifest_hash` empty.
     pub fn canonical_bytes(&self) -> Vec<u8> {
@@ -135,7 +156,80 @@ impl Manifest {
     }
 
     pub fn compute_hash(&self) -> String {
+        if self.manifest_hash.is_empty() {
+            return hash_json(self);
+        }
         hex::encode(Sha256::digest(self.canonical_bytes()))
+    }
+
+    /// Sets `manifest_hash` to [`Manifest::compute_hash`]. The JSON is fed to the hash as it is
+    /// written, so a manifest with a million selections is not copied or held as text; a long
+    /// selection is serialised in parallel, window by window, and hashed in order.
+    pub fn seal(&mut self) {
+        self.manifest_hash = String::new();
+        if self.selected.len() < 20_000 {
+            self.manifest_hash = hash_json(self);
+            return;
+        }
+        // The manifest without its selection: `…,"selected":[],…`. Inside JSON strings every `"`
+        // is escaped, so the first `"selected":[` is the field's.
+        let selected = std::mem::take(&mut self.selected);
+        let outer = serde_json::to_vec(&*self).unwrap_or_default();
+        self.selected = selected;
+        const FIELD: &[u8] = b"\"selected\":[";
+        let Some(at) = outer.windows(FIELD.len()).position(|w| w == FIELD) else {
+            self.manifest_hash = hash_json(self);
+            return;
+        };
+        let (head, tail) = outer.split_at(at + FIELD.len());
+        let mut h = Sha256::new();
+        h.update(head);
+        // Window by window: the next window is serialised (in parallel) while this one is
+        // hashed. The first selection has no comma before it.
+        const WINDOW: usize = 1 << 14;
+        let pieces = rayon::current_num_threads().max(1);
+        let serialise = |window: &[Selected]| -> Vec<Vec<u8>> {
+            use rayon::prelude::*;
+            let per = window.len().div_ceil(pieces).max(1);
+            window
+                .par_chunks(per)
+                .map(|part| {
+                    let mut out = Vec::with_capacity(part.len() * 256);
+                    for s in part {
+                        out.push(b',');
+                        let _ = serde_json::to_writer(&mut out, s);
+                    }
+                    out
+                })
+                .collect()
+        };
+        let mut first = true;
+        let mut hash = |h: &mut Sha256, parts: Vec<Vec<u8>>| {
+            for part in parts {
+                let skip = usize::from(std::mem::take(&mut first));
+                h.update(part.get(skip..).unwrap_or_default());
+            }
+        };
+        let mut pending: Option<Vec<Vec<u8>>> = None;
+        for window in self.selected.chunks(WINDOW) {
+            let ready = pending.take();
+            let h_ref = &mut h;
+            let hash_ref = &mut hash;
+            let (_, parts) = rayon::join(
+                move || {
+                    if let Some(p) = ready {
+                        hash_ref(h_ref, p);
+                    }
+                },
+                || serialise(window),
+            );
+            pending = Some(parts);
+        }
+        if let Some(p) = pending {
+            hash(&mut h, p);
+        }
+        h.update(tail);
+        self.manifest_hash = hex::encode(h.finalize());
     }
 
     pub fn to_pretty_json(&self) -> String {
@@ -206,5 +300,70 @@ impl Manifest {
             out.push("inspector skips (回避, workload) differ".into());
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(n: usize) -> Manifest {
+        let d = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap_or_default();
+        Manifest {
+            format: MANIFEST_FORMAT.into(),
+            algorithm: "suiji-draw/1".into(),
+            bureau: "平邑县公安局 \"selected\":[]".into(),
+            matter: "zhian.hotel".into(),
+            matter_name: "旅馆业".into(),
+            department: "zhian".into(),
+            period: PeriodInfo {
+                id: "2024-H1".into(),
+                start: d,
+                end: d,
+            },
+            kind: "regular".into(),
+            ratio_ppm: 50_000,
+            key_area_only: false,
+            reference_date: d,
+            issue_at: "2024-01-02T09:00".into(),
+            due_date: d,
+            seed: "00".repeat(32),
+            seed_source: "test".into(),
+            rules_hash: String::new(),
+            registry: RegistryInfo::default(),
+            history: Vec::new(),
+            strata: vec![StratumInfo {
+                stratum: "\"selected\":[".into(),
+                ratio_ppm: 1,
+                eligible: n,
+                k: n,
+            }],
+            selected: (0..n)
+                .map(|i| Selected {
+                    rank: i as u32 + 1,
+                    stratum: "平邑街道".into(),
+                    target_id: format!("T{i:010}"),
+                    target_name: format!("旅馆 \"{i}\"\n"),
+                    key: format!("{i:064x}"),
+                    inclusion_probability: 1.0 / (i as f64 + 3.0),
+                    team: vec![format!("P{i}"), "P2".into()],
+                    unstaffed: (i % 7 == 0).then(|| "no eligible inspector".to_string()),
+                })
+                .collect(),
+            exclusions: vec![Exclusion::new("", "cooldown", "分层“x”：3 户")],
+            inspector_skips: Vec::new(),
+            manifest_hash: "stale".into(),
+        }
+    }
+
+    #[test]
+    fn seal_hashes_the_canonical_bytes() {
+        for n in [0, 3, 19_999, 20_000, 70_001] {
+            let mut m = manifest(n);
+            let want = hex::encode(Sha256::digest(m.canonical_bytes()));
+            m.seal();
+            assert_eq!(m.manifest_hash, want, "{n} selections");
+            assert_eq!(m.compute_hash(), want);
+        }
     }
 }

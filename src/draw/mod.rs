@@ -14,11 +14,12 @@
 
 pub mod engine;
 pub mod manifest;
-mod pareto;
-mod ranker;
+pub(crate) mod pareto;
+pub(crate) mod ranker;
 mod seed;
-mod team;
-mod uniform;
+pub mod stream;
+pub(crate) mod team;
+pub(crate) mod uniform;
 
 pub use pareto::{exact_sum, inclusion_probabilities, rank_pareto, try_inclusion_probabilities};
 pub use ranker::{Purpose, Ranker, uniform_from_key};
@@ -83,12 +84,13 @@ pub(crate) fn rank_of(position: usize) -> u32 {
 /// Lowercase hex of a key; faster than `hex::encode` (which matters for 10⁷ keys).
 pub(crate) fn key_hex(key: &[u8; 32]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(64);
-    for &b in key {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    let mut out = [0u8; 64];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(key) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
-    s
+    // Only ASCII digits and letters were written.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Inputs at least this long are hashed and sorted on the rayon pool.

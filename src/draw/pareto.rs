@@ -121,6 +121,89 @@ fn lambdas(weights: &[f64], k: usize) -> Result<(Vec<f64>, Vec<bool>), DrawError
     Ok((lambda, certain))
 }
 
+/// The exact sum of `count` copies of each weight, rounded once (what [`exact_sum`] gives for the
+/// units themselves): each `count × w` is split exactly into a rounded product and its error
+/// (by a fused multiply-add), and those are summed. Weights so small that the error term could
+/// underflow are summed unit by unit instead.
+fn class_sum<'a>(classes: impl Iterator<Item = &'a (f64, u64)> + Clone) -> Option<f64> {
+    const TINY: f64 = 1.0e-270;
+    if classes.clone().any(|&(w, _)| w < TINY) {
+        return exact_sum(
+            classes.flat_map(|&(w, c)| {
+                std::iter::repeat_n(w, usize::try_from(c).unwrap_or(usize::MAX))
+            }),
+        );
+    }
+    let mut parts = Vec::new();
+    for &(w, c) in classes {
+        let cf = c as f64;
+        let p = cf * w;
+        if !p.is_finite() {
+            return None;
+        }
+        parts.push(p);
+        parts.push(cf.mul_add(w, -p));
+    }
+    exact_sum(parts)
+}
+
+/// λ and certainty for units grouped by weight: `classes` holds (weight, number of units with it),
+/// weights valid and distinct. Gives each class exactly what `lambdas` gives each of its units
+/// (units of equal weight are treated alike in every round of the capping loop), so a draw over
+/// millions of units needs only their weight histogram.
+pub(crate) fn lambdas_by_weight(
+    classes: &[(f64, u64)],
+    k: usize,
+) -> Result<Vec<(f64, bool)>, DrawError> {
+    let n: u64 = classes.iter().map(|c| c.1).sum();
+    let k = (k as u64).min(n);
+    let mut lambda = vec![0.0; classes.len()];
+    let mut certain = vec![false; classes.len()];
+    let mut taken = 0u64;
+    loop {
+        let kk = k.saturating_sub(taken);
+        let left = n - taken;
+        if kk == 0 {
+            for (l, _) in lambda.iter_mut().zip(&certain).filter(|(_, c)| !**c) {
+                *l = 0.0;
+            }
+            break;
+        }
+        if kk == left {
+            lambda.iter_mut().for_each(|l| *l = 1.0);
+            certain.iter_mut().for_each(|c| *c = true);
+            break;
+        }
+        let rest = classes
+            .iter()
+            .zip(&certain)
+            .filter(|(_, c)| !**c)
+            .map(|(x, _)| x);
+        let sum = class_sum(rest).ok_or(DrawError::WeightSumOverflow)?;
+        let kf = kk as f64;
+        let mut capped = Vec::new();
+        for (i, &(w, _)) in classes.iter().enumerate() {
+            if certain[i] {
+                continue;
+            }
+            let l = (kf * w) / sum;
+            lambda[i] = l;
+            if l >= 1.0 {
+                capped.push(i);
+            }
+        }
+        if capped.is_empty() {
+            break;
+        }
+        for i in capped {
+            lambda[i] = 1.0;
+            certain[i] = true;
+            taken += classes[i].1;
+        }
+    }
+    Ok(lambda.into_iter().zip(certain).collect())
+}
+
 fn check_weight(id: &str, weight: f64) -> Result<(), DrawError> {
     if weight.is_finite() && weight > 0.0 {
         Ok(())
@@ -259,6 +342,60 @@ mod tests {
             })
         );
         assert_eq!(inclusion_probabilities(&[], 0), Vec::<f64>::new());
+    }
+
+    #[test]
+    fn lambdas_by_weight_match_lambdas_per_unit() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for case in 0..400 {
+            let distinct = 1 + (next() % 6) as usize;
+            let mut classes: Vec<(f64, u64)> = Vec::new();
+            while classes.len() < distinct {
+                let w = match next() % 4 {
+                    0 => (1 + next() % 9) as f64,
+                    1 => (next() % 1000) as f64 / 7.0 + 0.01,
+                    2 => 1e-300 * (1 + next() % 5) as f64,
+                    _ => 0.1 * (1 + next() % 30) as f64,
+                };
+                if classes.iter().all(|c| c.0 != w) {
+                    classes.push((w, 1 + next() % if case % 2 == 0 { 5 } else { 200 }));
+                }
+            }
+            let weights: Vec<f64> = classes
+                .iter()
+                .flat_map(|&(w, c)| std::iter::repeat_n(w, c as usize))
+                .collect();
+            for k in [
+                0,
+                1,
+                2,
+                weights.len() / 3,
+                weights.len() / 2,
+                weights.len(),
+                weights.len() + 2,
+            ] {
+                let (lambda, certain) = lambdas(&weights, k).expect("valid");
+                let by_class = lambdas_by_weight(&classes, k).expect("valid");
+                let mut at = 0;
+                for (&(_, c), &(l, cert)) in classes.iter().zip(&by_class) {
+                    for i in at..at + c as usize {
+                        assert_eq!(lambda[i].to_bits(), l.to_bits(), "case {case} k {k}");
+                        assert_eq!(certain[i], cert, "case {case} k {k}");
+                    }
+                    at += c as usize;
+                }
+            }
+        }
+        assert_eq!(
+            lambdas_by_weight(&[(f64::MAX, 2), (1.0, 1)], 1),
+            Err(DrawError::WeightSumOverflow)
+        );
     }
 
     #[test]

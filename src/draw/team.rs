@@ -8,8 +8,9 @@
 
 use std::collections::HashMap;
 
-use super::uniform::{by_key, keys};
-use super::{Purpose, Ranker, Seed, Unit};
+use rayon::prelude::*;
+
+use super::{PARALLEL_THRESHOLD, Purpose, Ranker, Seed, Unit};
 use crate::registry::types::{Inspector, Target};
 
 /// What a team needs (from the matter).
@@ -76,7 +77,7 @@ pub struct TeamOutcome {
     pub unstaffed: Option<String>,
 }
 
-fn declared_conflict<'a>(inspector: &'a Inspector, target: &Target) -> Option<&'a String> {
+fn declared_conflict<'a>(inspector: &'a Inspector, target: &TeamTarget) -> Option<&'a String> {
     inspector.conflicts.iter().find(|entry| {
         let e = entry.trim();
         !e.is_empty() && (e == target.id || e == target.name || target.name.contains(e))
@@ -122,6 +123,14 @@ fn unstaffed_reason(eligible: usize, team_size: u32, skipped: &[(String, Skip)])
     format!("{head} (need {team_size}): {tail}")
 }
 
+/// What team assignment reads of a target: its id (which names the ranking) and its name (for
+/// declared conflicts).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TeamTarget<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
 /// For each drawn target in rank order: ranks the inspectors by
 /// `Ranker(seed, matter, period, target_id, Purpose::Team)` key over inspector ids, walks them in
 /// rank order, skips (and records) anyone already in the team / inactive / in another department
@@ -142,72 +151,246 @@ pub fn assign_teams(
     rules: &TeamRules,
     conflict_hook: &mut dyn FnMut(&Inspector, &Target) -> Result<bool, String>,
 ) -> Vec<TeamOutcome> {
+    let team_targets: Vec<TeamTarget> = targets
+        .iter()
+        .map(|t| TeamTarget {
+            id: &t.id,
+            name: &t.name,
+        })
+        .collect();
+    let mut out = Vec::with_capacity(targets.len());
+    assign_teams_each(
+        seed,
+        matter,
+        period,
+        &team_targets,
+        inspectors,
+        rules,
+        &mut |inspector, i| conflict_hook(inspector, targets[i]),
+        &mut |i, team| {
+            out.push(TeamOutcome {
+                target_id: targets[i].id.clone(),
+                members: team.members,
+                skipped: team.skipped,
+                unstaffed: team.unstaffed,
+            })
+        },
+    );
+    out
+}
+
+/// A [`TeamOutcome`] without the target's id (the caller knows it by position).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Team {
+    pub members: Vec<String>,
+    pub skipped: Vec<(String, Skip)>,
+    pub unstaffed: Option<String>,
+}
+
+/// Targets whose inspector rankings are computed together (in parallel) before their teams are
+/// picked one after the other.
+const TEAM_BATCH: usize = 2048;
+
+/// With at most this many inspectors every target's ranking is sorted in full; with more, only
+/// the first `team_size + PREFIX_SLACK` are sorted, and the rest only if the walk gets there.
+const FULL_SORT_MAX: usize = 128;
+const PREFIX_SLACK: usize = 16;
+
+/// One target's inspectors in rank order: all of them, or a sorted prefix (`complete` false).
+struct TeamOrder {
+    order: Vec<u32>,
+    complete: bool,
+}
+
+/// Buffers reused from one target's ranking to the next.
+#[derive(Default)]
+struct Scratch {
+    order: Vec<(u64, u32)>,
+}
+
+fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize, scratch: &mut Scratch) -> TeamOrder {
+    // By key (first 8 bytes, then all 32), then id bytes, then position: `by_key`'s order.
+    // Whole keys are computed only when the first 8 bytes tie.
+    let order = &mut scratch.order;
+    order.clear();
+    order.extend(units.iter().enumerate().map(|(i, u)| {
+        (
+            ranker.head_of_bytes(u.id.as_bytes()),
+            u32::try_from(i).unwrap_or(u32::MAX),
+        )
+    }));
+    let id = |i: u32| units.get(i as usize).map_or("", |u| u.id);
+    let cmp = |a: &(u64, u32), b: &(u64, u32)| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (ia, ib) = (id(a.1), id(b.1));
+            ranker
+                .key(ia)
+                .cmp(&ranker.key(ib))
+                .then_with(|| ia.as_bytes().cmp(ib.as_bytes()))
+                .then(a.1.cmp(&b.1))
+        })
+    };
+    let complete = order.len() <= FULL_SORT_MAX || order.len() <= prefix;
+    let take = if complete {
+        order.sort_unstable_by(cmp);
+        order.len()
+    } else {
+        order.select_nth_unstable_by(prefix - 1, cmp);
+        order[..prefix].sort_unstable_by(cmp);
+        prefix
+    };
+    TeamOrder {
+        order: order[..take].iter().map(|&(_, i)| i).collect(),
+        complete,
+    }
+}
+
+/// [`assign_teams`] for targets given by id and name, passing each outcome to `emit` (with the
+/// target's position) as soon as it is decided instead of collecting them. `conflict_hook`
+/// gets the target's position. The result is exactly that of [`assign_teams`]; the rankings
+/// (one hash per inspector per target, the bulk of the work) are computed in parallel batches,
+/// the next batch while this thread walks the current one.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assign_teams_each(
+    seed: &Seed,
+    matter: &str,
+    period: &str,
+    targets: &[TeamTarget],
+    inspectors: &[Inspector],
+    rules: &TeamRules,
+    conflict_hook: &mut dyn FnMut(&Inspector, usize) -> Result<bool, String>,
+    emit: &mut dyn FnMut(usize, Team),
+) {
     let team_size = usize::try_from(rules.team_size).unwrap_or(usize::MAX);
     let units: Vec<Unit> = inspectors.iter().map(|i| Unit::new(&i.id)).collect();
-    let mut load: HashMap<&str, u32> = HashMap::new();
-    let mut out = Vec::with_capacity(targets.len());
-    for &target in targets {
-        let ranker = Ranker::new(seed, matter, period, &target.id, Purpose::Team);
-        let mut members: Vec<&Inspector> = Vec::new();
-        let mut skipped: Vec<(String, Skip)> = Vec::new();
-        if team_size > 0 {
-            let mut order = keys(&ranker, &units);
-            order.sort_unstable_by(|a, b| by_key(&units, a, b));
-            for k in order {
-                if members.len() >= team_size {
-                    break;
-                }
-                let Some(inspector) = inspectors.get(k.index) else {
-                    continue;
-                };
-                let skip = if members.iter().any(|m| m.id == inspector.id) {
-                    Some(Skip::AlreadyInTeam)
-                } else if !inspector.active {
-                    Some(Skip::Inactive)
-                } else if inspector.department != rules.department {
-                    Some(Skip::OtherDepartment)
-                } else if let missing = missing_qualifications(inspector, rules.qualifications)
-                    && !missing.is_empty()
-                {
-                    Some(Skip::Unqualified { missing })
-                } else if let Some(entry) = declared_conflict(inspector, target) {
-                    Some(Skip::DeclaredConflict {
-                        entry: entry.clone(),
-                    })
-                } else {
-                    match conflict_hook(inspector, target) {
-                        Ok(true) => Some(Skip::HookConflict { error: None }),
-                        Err(e) => Some(Skip::HookConflict { error: Some(e) }),
-                        Ok(false) => {
-                            let l = load.get(inspector.id.as_str()).copied().unwrap_or(0);
-                            (l >= rules.workload_cap).then_some(Skip::AtCapacity { load: l })
-                        }
-                    }
-                };
-                match skip {
-                    Some(s) => skipped.push((inspector.id.clone(), s)),
-                    None => members.push(inspector),
-                }
+    let prefix = team_size.saturating_add(PREFIX_SLACK).max(1);
+    // Workloads are per inspector id (rows sharing an id share one), kept by the position of
+    // the id's first row; the checks that depend only on the inspector are made once.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let owner: Vec<usize> = inspectors
+        .iter()
+        .enumerate()
+        .map(|(i, x)| *first_of.entry(x.id.as_str()).or_insert(i))
+        .collect();
+    drop(first_of);
+    let mut load: Vec<u32> = vec![0; inspectors.len()];
+    let fixed: Vec<Option<Skip>> = inspectors
+        .iter()
+        .map(|inspector| {
+            if !inspector.active {
+                Some(Skip::Inactive)
+            } else if inspector.department != rules.department {
+                Some(Skip::OtherDepartment)
+            } else {
+                let missing = missing_qualifications(inspector, rules.qualifications);
+                (!missing.is_empty()).then_some(Skip::Unqualified { missing })
             }
-        }
-        let unstaffed = if members.len() < team_size {
-            let reason = unstaffed_reason(members.len(), rules.team_size, &skipped);
-            members.clear();
-            Some(reason)
+        })
+        .collect();
+    let rank = |scratch: &mut Scratch, t: &TeamTarget| {
+        let ranker = Ranker::new(seed, matter, period, t.id, Purpose::Team);
+        team_order(&ranker, &units, prefix, scratch)
+    };
+    let rank_batch = |batch: &[TeamTarget]| -> Vec<TeamOrder> {
+        if team_size == 0 {
+            Vec::new()
+        } else if batch.len() > 1 && units.len().saturating_mul(batch.len()) >= PARALLEL_THRESHOLD {
+            batch.par_iter().map_init(Scratch::default, rank).collect()
         } else {
-            for m in &members {
-                *load.entry(m.id.as_str()).or_insert(0) += 1;
+            let mut scratch = Scratch::default();
+            batch.iter().map(|t| rank(&mut scratch, t)).collect()
+        }
+    };
+    // Walks one batch's targets in order (the workloads carry over between batches).
+    let mut walk = |b: usize, batch: &[TeamTarget], orders: &[TeamOrder]| {
+        for (j, &target) in batch.iter().enumerate() {
+            let position = b * TEAM_BATCH + j;
+            let mut members: Vec<usize> = Vec::with_capacity(team_size.min(16));
+            let mut skipped: Vec<(String, Skip)> = Vec::new();
+            if let Some(first) = orders.get(j) {
+                let mut full: Option<TeamOrder> = None;
+                let mut at = 0usize;
+                loop {
+                    if members.len() >= team_size {
+                        break;
+                    }
+                    let next = match first.order.get(at) {
+                        Some(&i) => Some(i),
+                        None if first.complete => None,
+                        None => {
+                            let all = full.get_or_insert_with(|| {
+                                let ranker =
+                                    Ranker::new(seed, matter, period, target.id, Purpose::Team);
+                                team_order(&ranker, &units, usize::MAX, &mut Scratch::default())
+                            });
+                            all.order.get(at).copied()
+                        }
+                    };
+                    let Some(index) = next else { break };
+                    at += 1;
+                    let index = index as usize;
+                    let Some(inspector) = inspectors.get(index) else {
+                        continue;
+                    };
+                    let skip = if members.iter().any(|&m| inspectors[m].id == inspector.id) {
+                        Some(Skip::AlreadyInTeam)
+                    } else if let Some(Some(fixed)) = fixed.get(index) {
+                        Some(fixed.clone())
+                    } else if let Some(entry) = declared_conflict(inspector, &target) {
+                        Some(Skip::DeclaredConflict {
+                            entry: entry.clone(),
+                        })
+                    } else {
+                        match conflict_hook(inspector, position) {
+                            Ok(true) => Some(Skip::HookConflict { error: None }),
+                            Err(e) => Some(Skip::HookConflict { error: Some(e) }),
+                            Ok(false) => {
+                                let l = load[owner[index]];
+                                (l >= rules.workload_cap).then_some(Skip::AtCapacity { load: l })
+                            }
+                        }
+                    };
+                    match skip {
+                        Some(s) => skipped.push((inspector.id.clone(), s)),
+                        None => members.push(index),
+                    }
+                }
             }
-            None
-        };
-        out.push(TeamOutcome {
-            target_id: target.id.clone(),
-            members: members.iter().map(|m| m.id.clone()).collect(),
-            skipped,
-            unstaffed,
+            let unstaffed = if members.len() < team_size {
+                let reason = unstaffed_reason(members.len(), rules.team_size, &skipped);
+                members.clear();
+                Some(reason)
+            } else {
+                for &m in &members {
+                    load[owner[m]] += 1;
+                }
+                None
+            };
+            emit(
+                position,
+                Team {
+                    members: members.iter().map(|&m| inspectors[m].id.clone()).collect(),
+                    skipped,
+                    unstaffed,
+                },
+            );
+        }
+    };
+    let batches: Vec<&[TeamTarget]> = targets.chunks(TEAM_BATCH).collect();
+    let mut next: Option<Vec<TeamOrder>> = batches.first().map(|b| rank_batch(b));
+    for (b, batch) in batches.iter().enumerate() {
+        let orders = next.take().unwrap_or_default();
+        let mut upcoming: Option<Vec<TeamOrder>> = None;
+        rayon::in_place_scope(|scope| {
+            if let Some(following) = batches.get(b + 1) {
+                let slot = &mut upcoming;
+                let rank_batch = &rank_batch;
+                scope.spawn(move |_| *slot = Some(rank_batch(following)));
+            }
+            walk(b, batch, &orders);
         });
+        next = upcoming;
     }
-    out
 }
 
 #[cfg(test)]

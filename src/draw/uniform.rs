@@ -86,7 +86,7 @@ pub fn set_uniform_inclusion(ranked: &mut [Ranked], n: usize, k: usize) {
     }
 }
 
-fn uniform_probability(n: usize, k: usize) -> (f64, bool) {
+pub(crate) fn uniform_probability(n: usize, k: usize) -> (f64, bool) {
     if n == 0 || k >= n {
         (1.0, true)
     } else {

@@ -7,7 +7,7 @@
 
 mod canonical;
 pub mod generate;
-mod read;
+pub(crate) mod read;
 pub(crate) mod table;
 pub mod types;
 pub(crate) mod values;
@@ -26,7 +26,8 @@ pub use canonical::{
 };
 pub use types::{Inspector, Registry, Target, TargetStatus};
 
-use read::{Rows, Sink};
+use read::Rows;
+pub(crate) use read::Sink;
 
 /// Values a registry may use. An empty set means "don't check".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -83,7 +83,7 @@ pub(crate) const TARGET_FIELDS: &[FieldSpec] = &[
 ];
 
 /// Indexes into [`TARGET_FIELDS`].
-mod t {
+pub(crate) mod t {
     pub const ID: usize = 0;
     pub const NAME: usize = 1;
     pub const CATEGORY: usize = 2;
@@ -218,16 +218,17 @@ impl Sink {
 }
 
 /// The columns of a registry file, resolved from its header row.
-struct Header {
-    line: usize,
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub line: usize,
     /// Cell index of each known field, if present.
-    cols: Vec<Option<usize>>,
+    pub cols: Vec<Option<usize>>,
     /// Header text of every cell (as written, trimmed).
-    names: Vec<String>,
+    pub names: Vec<String>,
     /// Columns not known, by cell index and header (targets keep them in `extra`).
-    extras: Vec<(usize, String)>,
+    pub extras: Vec<(usize, String)>,
     /// Cells with an empty header; a value under one is reported once.
-    unnamed: Vec<usize>,
+    pub unnamed: Vec<usize>,
 }
 
 /// How many leading rows may precede the header (a title such as "平邑县检查对象名录库").
@@ -641,11 +642,8 @@ impl<'r> RowCx<'r, '_, '_> {
         known: &BTreeSet<String>,
         (what, plural): (&str, &str),
     ) -> String {
-        if known.is_empty() || known.contains(&value) {
-            return value;
-        }
-        if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(&value)) {
-            return k.clone();
+        if let Some(k) = known_spelling(&value, known) {
+            return k;
         }
         let mut help = Vec::new();
         if let Some(s) = did_you_mean(&value, known.iter().map(String::as_str)) {
@@ -655,6 +653,18 @@ impl<'r> RowCx<'r, '_, '_> {
         self.error(idx, format!("unknown {what} `{value}`"), &help);
         value
     }
+}
+
+/// The spelling a value takes when it is one of `known` (any ASCII case; anything goes when
+/// `known` is empty); `None` when it is not.
+pub(crate) fn known_spelling(value: &str, known: &BTreeSet<String>) -> Option<String> {
+    if known.is_empty() || known.contains(value) {
+        return Some(value.to_string());
+    }
+    known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(value))
+        .cloned()
 }
 
 fn list(known: &BTreeSet<String>) -> String {
@@ -698,6 +708,25 @@ fn open_file<'b>(
             None
         }
     }
+}
+
+/// The header of a target file's text (which must hold the file's first rows): the row among the
+/// first ten naming the most known columns, mapped as [`targets`] maps it. Problems go to `sink`;
+/// `None` when there is no header to use.
+pub(crate) fn target_header(
+    text: &str,
+    display: &str,
+    file: usize,
+    sink: &mut Sink,
+) -> Option<Header> {
+    let table = Table::Csv(std::borrow::Cow::Borrowed(text));
+    let mut fx = FileCx {
+        table: &table,
+        display,
+        file,
+        sink,
+    };
+    fx.header(TARGET_FIELDS, "target", true)
 }
 
 /// Reads a target file's bytes. Rows with errors are returned too (so duplicate checks see

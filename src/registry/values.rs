@@ -147,6 +147,9 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
 /// True for what Excel writes to CSV when it shows a long number (an 18-digit code) in scientific
 /// notation, e.g. `9.13713E+17`: the digits are already lost.
 pub(crate) fn looks_like_scientific(s: &str) -> bool {
+    if !s.bytes().any(|b| b == b'E' || b == b'e') {
+        return false;
+    }
     let Some((mantissa, exp)) = s.split_once(['E', 'e']) else {
         return false;
     };

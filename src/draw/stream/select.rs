@@ -1,0 +1,170 @@
+//! The bounded selection: the best `k` rows of a stratum by (Q, first 8 key bytes), kept as
+//! (Q, head, file offset, tag) without holding the stratum.
+//!
+//! Two rows compare equal here only if their Q and key heads are equal (for distinct ids, a
+//! 2⁻⁶⁴ event). Rows tied with the k-th are all kept, so the exact order — by the full key, then
+//! the id bytes, as `rank_pareto` and `rank_uniform` order — can be settled once the few rows
+//! kept are read again.
+
+use std::cmp::Ordering;
+
+/// A candidate row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Cand {
+    /// Pareto's Q (0 for uniform draws and certainty units).
+    pub q: f64,
+    /// The key's first 8 bytes, big-endian.
+    pub head: u64,
+    pub offset: u64,
+    /// The caller's tag (the weight class).
+    pub tag: u32,
+    /// The caller's reference to the row's id and name, if kept.
+    pub cap: u32,
+}
+
+impl Cand {
+    fn cmp_head(&self, other: &Cand) -> Ordering {
+        self.q.total_cmp(&other.q).then(self.head.cmp(&other.head))
+    }
+
+    fn cmp_offset(&self, other: &Cand) -> Ordering {
+        self.cmp_head(other).then(self.offset.cmp(&other.offset))
+    }
+}
+
+/// The first 8 bytes of a key as a number.
+pub(crate) fn head(key: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&key[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// The best `k` candidates by (Q, head), and every candidate tied with the k-th. Candidates are
+/// buffered up to a capacity; a full buffer is cut back, and the k-th's (Q, head) becomes the
+/// bound later candidates must not exceed to be buffered at all.
+#[derive(Debug)]
+pub(crate) struct TopK {
+    k: usize,
+    cap: usize,
+    buf: Vec<Cand>,
+    bound: Option<(f64, u64)>,
+}
+
+impl TopK {
+    /// Keeps the best `k`; `usize::MAX` keeps everything.
+    pub fn new(k: usize) -> TopK {
+        let cap = if k == usize::MAX {
+            usize::MAX
+        } else {
+            k.saturating_add(k / 2).saturating_add(64)
+        };
+        TopK {
+            k,
+            cap,
+            buf: Vec::new(),
+            bound: None,
+        }
+    }
+
+    /// Offers a candidate.
+    #[inline]
+    pub fn offer(&mut self, c: Cand) {
+        if self.k == 0 {
+            return;
+        }
+        if let Some((q, h)) = self.bound
+            && c.q.total_cmp(&q).then(c.head.cmp(&h)) == Ordering::Greater
+        {
+            return;
+        }
+        self.buf.push(c);
+        if self.buf.len() >= self.cap {
+            self.prune();
+        }
+    }
+
+    /// Cuts the buffer back to its best `k` and the candidates tied with the k-th.
+    fn prune(&mut self) {
+        if self.k == 0 {
+            self.buf.clear();
+            return;
+        }
+        if self.buf.len() <= self.k {
+            return;
+        }
+        let k = self.k;
+        self.buf.select_nth_unstable_by(k - 1, Cand::cmp_offset);
+        let kth = self.buf[k - 1];
+        let mut keep = k;
+        for i in k..self.buf.len() {
+            if self.buf[i].cmp_head(&kth) == Ordering::Equal {
+                self.buf.swap(keep, i);
+                keep += 1;
+            }
+        }
+        self.buf.truncate(keep);
+        self.bound = Some((kth.q, kth.head));
+    }
+
+    /// Adds another thread's candidates for the same stratum.
+    pub fn merge(&mut self, other: TopK) {
+        self.buf.extend(other.buf);
+        self.bound = None;
+        self.prune();
+    }
+
+    /// The best `k` and the rows tied with the k-th, unordered.
+    pub fn finish(mut self) -> Vec<Cand> {
+        self.prune();
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_best_k_and_ties() {
+        let mut x = 88172645463325252u64;
+        let mut rows = Vec::new();
+        for i in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Few distinct heads, so ties are common.
+            rows.push(Cand {
+                q: 0.0,
+                head: x % 3000,
+                offset: i,
+                tag: 0,
+                cap: 0,
+            });
+        }
+        let mut sorted = rows.clone();
+        sorted.sort_by(Cand::cmp_offset);
+        for k in [0usize, 1, 5, 100, 7000, 20_000] {
+            let mut a = TopK::new(k);
+            let mut b = TopK::new(k);
+            for (i, c) in rows.iter().enumerate() {
+                if i % 3 == 0 { a.offer(*c) } else { b.offer(*c) }
+            }
+            a.merge(b);
+            let mut got = a.finish();
+            got.sort_by(Cand::cmp_offset);
+            let want: Vec<Cand> = match k {
+                0 => Vec::new(),
+                _ => {
+                    let kth = sorted[k.min(sorted.len()) - 1];
+                    sorted
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, c)| *i < k || c.cmp_head(&kth) == Ordering::Equal)
+                        .map(|(_, c)| *c)
+                        .collect()
+                }
+            };
+            assert_eq!(got, want, "k = {k}");
+        }
+    }
+}
