@@ -313,7 +313,7 @@ fn main() {
         mem(Phase::Rank)
     );
     println!(
-        "  ranking     {}  top k per stratum, drawn rows read again{}",
+        "  ranking     {}  top k per stratum, drawn rows (and listed exclusions) read again{}",
         span(Phase::Rank, Phase::Teams),
         mem(Phase::Teams)
     );

@@ -27,7 +27,7 @@
 //!    few not kept there, from reading those rows again by offset; their full keys settle the
 //!    exact order (Q, key, id bytes), as `rank_pareto` and `top_k_uniform` order.
 //! 4. **Teams** are assigned to the selection in (stratum, rank) order by the engine's own code
-//!    ([`crate::draw::team`]); rows are read again through the registry reader only when the
+//!    (`draw::team`); rows are read again through the registry reader only when the
 //!    matter has a `conflict` hook (which sees the whole target).
 //!
 //! Nothing here reads the clock, the OS's randomness or a random number generator; the only
@@ -800,8 +800,7 @@ pub fn run(
     } else {
         Vec::new()
     };
-    #[allow(clippy::type_complexity)]
-    let captured: Vec<(u32, Vec<(u32, u32, u32)>, Vec<u8>)> = pass1
+    let captured: Vec<Captured> = pass1
         .into_iter()
         .zip(&cap_base)
         .map(|(p, &base)| (base, p.captures, p.capture_bytes))
@@ -1240,6 +1239,10 @@ impl Oracle for Rules<'_> {
         Ranker::new(&d.seed, &d.matter.id, &d.period.id, &name, Purpose::Targets)
     }
 }
+
+/// One thread's kept ids and names: the number of its first, their (start, id length, name
+/// length), and the bytes.
+type Captured = (u32, Vec<(u32, u32, u32)>, Vec<u8>);
 
 /// A row's id and name cells, as bytes.
 type IdName = (Vec<u8>, Vec<u8>);
