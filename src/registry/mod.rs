@@ -143,14 +143,14 @@ pub fn read_targets(
     known: &Known,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Target> {
-    let mut sink = Sink::default();
-    let mut rows = Rows::default();
-    if let Some(bytes) = read_bytes(path, display, 0, &mut sink) {
-        read::targets(&bytes, path, display, 0, known, &mut sink, &mut rows);
-    }
-    target_duplicates(&rows, &[display.to_string()], &mut sink);
-    diags.extend(sink.into_sorted());
-    rows.items
+    read_one(
+        path,
+        display,
+        known,
+        diags,
+        read::targets,
+        target_duplicates,
+    )
 }
 
 /// Reads one inspector file; see [`read_targets`]. Duplicate ids and certificate numbers within
@@ -161,12 +161,34 @@ pub fn read_inspectors(
     known: &Known,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Inspector> {
+    read_one(
+        path,
+        display,
+        known,
+        diags,
+        read::inspectors,
+        inspector_duplicates,
+    )
+}
+
+/// A reader of one registry file's rows (`read::targets` or `read::inspectors`).
+type ReadRows<T> = fn(&[u8], &Path, &str, usize, &Known, &mut Sink, &mut Rows<T>);
+
+/// Reads one registry file of either kind, then checks its ids for duplicates.
+fn read_one<T>(
+    path: &Path,
+    display: &str,
+    known: &Known,
+    diags: &mut Vec<Diagnostic>,
+    read_rows: ReadRows<T>,
+    duplicates: fn(&Rows<T>, &[String], &mut Sink),
+) -> Vec<T> {
     let mut sink = Sink::default();
     let mut rows = Rows::default();
     if let Some(bytes) = read_bytes(path, display, 0, &mut sink) {
-        read::inspectors(&bytes, path, display, 0, known, &mut sink, &mut rows);
+        read_rows(&bytes, path, display, 0, known, &mut sink, &mut rows);
     }
-    inspector_duplicates(&rows, &[display.to_string()], &mut sink);
+    duplicates(&rows, &[display.to_string()], &mut sink);
     diags.extend(sink.into_sorted());
     rows.items
 }
