@@ -98,7 +98,8 @@ impl Source {
                 .as_bytes()
                 .last()
                 .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
-            if !(starts_word && word(before)) && !(ends_word && word(after)) {
+            let inside_a_word = (starts_word && word(before)) || (ends_word && word(after));
+            if !inside_a_word {
                 lines.push(self.line_of(at));
             }
             from = end;
