@@ -9,6 +9,7 @@ pub mod cli;
 pub mod diag;
 pub mod draw;
 pub mod issue;
+pub mod jobs;
 pub mod output;
 pub mod registry;
 pub mod results;
