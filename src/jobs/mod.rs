@@ -1,9 +1,13 @@
-//! Jobs: everything a user can start, each one library call from typed input (including who
-//! acts) to a typed result or a typed error. Jobs own transactions, staging and file
-//! placement; faces (`cli`) parse, call a job and render what it returns.
+//! Jobs: everything a user can start (check, plan, issue a draw, verify one, import, publish,
+//! report, run the service), each one library call from typed input (including who acts) to a
+//! typed result or a typed error, over the core and the model. Jobs own transactions, staging
+//! and file placement; the faces (`cli`) only parse, call a job and render its result.
 
+pub mod issue;
 pub mod place;
 pub mod publish;
+pub mod service;
+pub mod verify;
 
 use std::path::Path;
 

@@ -11,9 +11,9 @@ use super::place::{Layout, MARKER, PlaceError, Staging};
 use super::{Context, SetupError, require_matter};
 use crate::diag::{Fault, Problem, Report};
 use crate::output::notice::{index_html, index_json};
+use crate::output::publication::{index_entry, notice, notice_folder, publishable};
 use crate::registry::Target;
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
-use crate::results::publish::{index_entry, notice, notice_folder, publishable};
 use crate::store::{
     DrawFilter, NewPublication, PublicationRecord, PublishedFile, Store, StoreError,
 };
