@@ -39,24 +39,9 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
         "CSV tokenising of the streaming draw; moves to the registry adapter",
     ),
     (
-        "src/store/draws.rs",
-        "versioned records",
-        "the audit detail of a recorded draw; to become a versioned type",
-    ),
-    (
-        "src/store/results.rs",
-        "versioned records",
-        "audit details of result imports and publications; to become versioned types",
-    ),
-    (
         "src/jobs/service.rs",
         "versioned records",
         "audit details of scheduler events and rule switches; to become versioned types",
-    ),
-    (
-        "src/cli/publish.rs",
-        "versioned records",
-        "the publication record; to become a versioned type with the publication job",
     ),
 ];
 
