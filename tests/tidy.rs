@@ -13,7 +13,9 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "model",
-        &["diag", "calendar", "registry", "script", "rules", "store"],
+        &[
+            "diag", "digest", "calendar", "registry", "script", "rules", "store",
+        ],
     ),
     ("core", &["schedule", "draw", "results", "output"]),
     ("jobs", &["jobs"]),

@@ -21,8 +21,7 @@ use crate::rules::model::{Matter, Ratio};
 use crate::schedule::{DrawKind, Period};
 use crate::script::{HookError, Sandbox, ctx_map, inspector_map, target_map};
 
-/// Result categories that count as a clean inspection (for cooldown).
-pub const CLEAN_RESULTS: &[&str] = &["未发现问题", "clean"];
+pub(crate) use crate::registry::types::CLEAN_RESULTS;
 
 /// Earlier inspections that exclusions depend on, recorded in the manifest so a verifier
 /// sees exactly what the draw saw.

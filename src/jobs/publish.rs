@@ -288,7 +288,7 @@ fn build(
             let rel = folder.join(name);
             described.push(PublishedFile {
                 path: rel.to_string_lossy().replace('\\', "/"),
-                sha256: sha256(&bytes),
+                sha256: crate::digest::sha256_hex(&bytes),
             });
             files.push((rel, bytes));
         }
@@ -350,11 +350,6 @@ fn snapshot_targets<'c>(
         hash: hash.to_string(),
         detail: "missing".into(),
     })
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// The marker of a publication's staging folder: the records its files belong to.

@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
-use sha2::{Digest, Sha256};
+use crate::digest::sha256_hex;
 
 use crate::diag::Diagnostic;
 
@@ -252,9 +252,6 @@ fn read_bytes(path: &Path, display: &str, file: usize, sink: &mut Sink) -> Optio
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
 
 /// `path` relative to `root` when inside it, with `/` separators.
 fn display_path(root: &Path, path: &Path) -> String {

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 
 use flate2::{Compression, read::GzDecoder, write::GzEncoder};
 use rusqlite::{OptionalExtension, params};
-use sha2::{Digest, Sha256};
+use crate::digest::sha256_hex;
 
 use super::error::{Fail, R};
 use super::util::{to_i64, to_u64};
@@ -51,9 +51,6 @@ pub struct SnapshotInfo {
 }
 
 /// Lowercase hex SHA-256 of `bytes`: a snapshot's key.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
 
 impl Store {
     /// Archives a snapshot's canonical bytes (with the number of rows they hold, which the

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
+use crate::digest::sha256_hex;
 use crate::draw::Seed;
 use crate::draw::engine::{self, DrawFailure, DrawInput, History};
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
@@ -33,13 +34,9 @@ impl Frozen {
     pub fn new(registry: Registry) -> Frozen {
         let targets_bytes = crate::registry::canonical_targets_csv(&registry.targets);
         let inspectors_bytes = crate::registry::canonical_inspectors_csv(&registry.inspectors);
-        let sha = |b: &[u8]| {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(b))
-        };
         let info = RegistryInfo {
-            targets_snapshot: sha(&targets_bytes),
-            inspectors_snapshot: sha(&inspectors_bytes),
+            targets_snapshot: sha256_hex(&targets_bytes),
+            inspectors_snapshot: sha256_hex(&inspectors_bytes),
             targets_rows: registry.targets.len(),
             inspectors_rows: registry.inspectors.len(),
             sources: registry
@@ -131,7 +128,7 @@ pub fn history(
             let e = per_target
                 .entry(r.target_id.clone())
                 .or_insert((true, None));
-            e.0 &= engine::CLEAN_RESULTS.contains(&r.category.as_str());
+            e.0 &= crate::registry::types::CLEAN_RESULTS.contains(&r.category.as_str());
             e.1 =
                 e.1.max(NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok());
         }
