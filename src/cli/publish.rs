@@ -105,7 +105,10 @@ pub(crate) fn status_section(
     let mut later = 0;
     let mut awaiting_inspection = 0;
     for l in all.iter().filter(|l| l.issue_date <= today) {
-        let name = format!("#{} {} {}", l.draw.id, l.draw.matter, l.draw.period);
+        let name = format!(
+            "#{} {} {}",
+            l.draw.id, l.draw.record.matter, l.draw.record.period
+        );
         let mut due_soon: Vec<NaiveDate> = Vec::new();
         let mut late_pub: Vec<NaiveDate> = Vec::new();
         let (mut not_inspected, mut unstaffed) = (0, 0);

@@ -172,7 +172,7 @@ pub fn run_one(cli: &Cli, args: &ResultArgs) -> anyhow::Result<i32> {
     }
     let what = info.map_or_else(
         || format!("draw #{draw_id}"),
-        |d| format!("draw #{} ({} {})", d.id, d.matter, d.period),
+        |d| format!("draw #{} ({} {})", d.id, d.record.matter, d.record.period),
     );
     outln!(
         "{} result{} recorded for target {} of {what}{}",
@@ -251,7 +251,7 @@ fn import(
                     *id,
                     format!(
                         "draw #{id} {} {} ({})",
-                        info.row.matter, info.row.period, info.draw_ref
+                        info.row.record.matter, info.row.record.period, info.draw_ref
                     ),
                 );
             }
@@ -363,8 +363,8 @@ fn list(
             w.write_record([
                 d.id.to_string(),
                 r#ref.clone(),
-                d.matter.clone(),
-                d.period.clone(),
+                d.record.matter.clone(),
+                d.record.period.clone(),
                 r.target_id,
                 r.checklist_item.unwrap_or_default(),
                 r.category,

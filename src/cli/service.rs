@@ -163,7 +163,8 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
     );
     let mut total = 0;
     for d in &draws {
-        let m: crate::draw::manifest::Manifest = match serde_json::from_str(&d.manifest_json) {
+        let m: crate::draw::manifest::Manifest = match serde_json::from_str(&d.record.manifest_json)
+        {
             Ok(m) => m,
             Err(_) => continue,
         };
@@ -172,9 +173,9 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
         total += m.selected.len();
         outln!(
             "{:<12} {:<26} {:<14} {:<16} {:>8} {:>6} {:>9}  #{}",
-            d.issue_date,
-            d.matter,
-            d.period,
+            d.record.issue_date,
+            d.record.matter,
+            d.record.period,
             m.kind,
             eligible,
             m.selected.len(),
@@ -247,12 +248,16 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
     let schedule = service.schedule(now);
     // As of a past date (--today), draws made after it do not count yet.
     let as_of = now.format("%Y-%m-%d").to_string();
-    let made_by =
-        |d: &crate::store::DrawRow| d.created_at.get(..10).is_none_or(|c| c <= as_of.as_str());
+    let made_by = |d: &crate::store::DrawRow| {
+        d.record
+            .created_at
+            .get(..10)
+            .is_none_or(|c| c <= as_of.as_str())
+    };
     let mut done = service.done()?;
     for d in service.store.list_draws(&DrawFilter::default())? {
         if !made_by(&d) {
-            done.remove(&(d.matter, d.period));
+            done.remove(&(d.record.matter, d.record.period));
         }
     }
     let overdue = due(&schedule, &done, since, now);
@@ -270,12 +275,15 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
             ..DrawFilter::default()
         })?;
         draws.retain(|d| made_by(d));
-        let last = draws
-            .iter()
-            .max_by(|a, b| a.issue_date.cmp(&b.issue_date).then(a.id.cmp(&b.id)));
+        let last = draws.iter().max_by(|a, b| {
+            a.record
+                .issue_date
+                .cmp(&b.record.issue_date)
+                .then(a.id.cmp(&b.id))
+        });
         let last_s = last.map_or_else(
             || "—".to_string(),
-            |d| format!("#{} {} on {}", d.id, d.period, d.issue_date),
+            |d| format!("#{} {} on {}", d.id, d.record.period, d.record.issue_date),
         );
         let only: Vec<_> = schedule
             .iter()
@@ -297,7 +305,7 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
             ..EventFilter::default()
         })?;
         for e in events.iter().filter(|e| e.event == SchedulerEvent::Failed) {
-            let later_ok = draws.iter().any(|d| d.period == e.period);
+            let later_ok = draws.iter().any(|d| d.record.period == e.period);
             if !later_ok {
                 problems.push(format!(
                     "FAILED {} at {}: {}",

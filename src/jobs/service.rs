@@ -149,7 +149,7 @@ impl Service {
             .store
             .list_draws(&DrawFilter::default())?
             .into_iter()
-            .map(|d| (d.matter, d.period))
+            .map(|d| (d.record.matter, d.record.period))
             .collect();
         for e in self.store.events(&EventFilter::default())? {
             if e.event == SchedulerEvent::Skipped {
@@ -367,7 +367,7 @@ impl Service {
         };
         for d in draws {
             if crate::jobs::issue::restore_files(&self.model().config.output_dir, &d) {
-                tracing::warn!(matter = %d.matter, period = %d.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
+                tracing::warn!(matter = %d.record.matter, period = %d.record.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
             }
         }
     }

@@ -45,7 +45,7 @@ pub fn notice_folder(matter: &str, period: &str) -> PathBuf {
 
 fn period_label(l: &DrawLedger) -> String {
     Period {
-        id: l.draw.period.clone(),
+        id: l.draw.record.period.clone(),
         start: l.manifest.period.start,
         end: l.manifest.period.end,
     }
@@ -60,7 +60,7 @@ pub fn notice(
     newly: &HashSet<String>,
     as_of: NaiveDate,
 ) -> Notice {
-    let matter = model.matter(&l.draw.matter);
+    let matter = model.matter(&l.draw.record.matter);
     let item_text: HashMap<&str, &str> = matter
         .map(|m| {
             m.checklist
@@ -131,13 +131,13 @@ pub fn notice(
         department: model
             .department(&l.department)
             .map_or_else(|| l.department.clone(), |d| d.name.clone()),
-        matter: l.draw.matter.clone(),
+        matter: l.draw.record.matter.clone(),
         matter_name: l.matter_name.clone(),
-        period: l.draw.period.clone(),
+        period: l.draw.record.period.clone(),
         period_label: period_label(l),
         draw_id: l.draw.id,
         draw_ref: l.draw_ref.clone(),
-        manifest_hash: l.draw.manifest_hash.clone(),
+        manifest_hash: l.draw.record.manifest_hash.clone(),
         issue_date: l.issue_date.to_string(),
         drawn: l.targets.len(),
         channel: matter.map_or_else(String::new, |m| m.publication.channel.clone()),
@@ -167,19 +167,19 @@ pub fn index_entry(
         .collect();
     let last = published.iter().max()?;
     Some(IndexEntry {
-        year: l.draw.period.get(..4).unwrap_or("").to_string(),
-        matter: l.draw.matter.clone(),
+        year: l.draw.record.period.get(..4).unwrap_or("").to_string(),
+        matter: l.draw.record.matter.clone(),
         matter_name: l.matter_name.clone(),
-        period: l.draw.period.clone(),
+        period: l.draw.record.period.clone(),
         period_label: period_label(l),
         drawn: l.targets.len(),
         published: published.len(),
         last_published: last.to_string(),
         href: format!(
             "{}/{}/{}",
-            l.draw.period.get(..4).unwrap_or(""),
-            l.draw.matter,
-            l.draw.period
+            l.draw.record.period.get(..4).unwrap_or(""),
+            l.draw.record.matter,
+            l.draw.record.period
         ),
     })
 }

@@ -16,9 +16,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
-use crate::digest::sha256_hex;
 
 use crate::diag::Diagnostic;
+use crate::digest::sha256_hex;
 
 pub use canonical::{
     canonical_inspectors_csv, canonical_targets_csv, parse_canonical_inspectors,
@@ -251,7 +251,6 @@ fn read_bytes(path: &Path, display: &str, file: usize, sink: &mut Sink) -> Optio
         }
     }
 }
-
 
 /// `path` relative to `root` when inside it, with `/` separators.
 fn display_path(root: &Path, path: &Path) -> String {

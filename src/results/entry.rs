@@ -175,7 +175,7 @@ pub struct DrawInfo {
 
 /// The 抽取编号 of a draw.
 pub fn draw_ref(row: &DrawRow) -> String {
-    row.manifest_hash.chars().take(12).collect()
+    row.record.manifest_hash.chars().take(12).collect()
 }
 
 /// Checks entries against the store; remembers what earlier entries of the same batch said.
@@ -249,7 +249,7 @@ impl<'a> Checker<'a> {
         } else if given_l.len() >= 8 && given_l.bytes().all(|b| b.is_ascii_hexdigit()) {
             self.draws()?
                 .iter()
-                .filter(|d| d.manifest_hash.starts_with(&given_l))
+                .filter(|d| d.record.manifest_hash.starts_with(&given_l))
                 .cloned()
                 .collect()
         } else {
@@ -265,13 +265,13 @@ impl<'a> Checker<'a> {
                     o,
                     format!(
                         "抽取编号 {given} is draw #{} ({} {}), which was superseded by {by}",
-                        one.id, one.matter, one.period
+                        one.id, one.record.matter, one.record.period
                     ),
                 )
                 .column(col)
                 .help(format!(
                     "results go to the active draw: fill in the task list of {by} (out/draws/{}/{}/tasks.csv)",
-                    one.matter, one.period
+                    one.record.matter, one.record.period
                 ))))
             }
             [] => {
@@ -283,7 +283,9 @@ impl<'a> Checker<'a> {
                 }
                 if let (Some(m), Some(per)) = (&e.matter, &e.period)
                     && let Some(active) = self.draws()?.iter().find(|d| {
-                        d.status == DrawStatus::Active && &d.matter == m && &d.period == per
+                        d.status == DrawStatus::Active
+                            && &d.record.matter == m
+                            && &d.record.period == per
                     })
                 {
                     p = p.help(format!(
@@ -441,7 +443,9 @@ fn load_info(store: &Store, model: &Model, row: DrawRow) -> Result<DrawInfo, Sto
         .collect();
     Ok(DrawInfo {
         draw_ref: draw_ref(&row),
-        checklist: model.matter(&row.matter).map(|m| m.checklist.clone()),
+        checklist: model
+            .matter(&row.record.matter)
+            .map(|m| m.checklist.clone()),
         row,
         selected,
         passed_over,
@@ -513,13 +517,13 @@ fn check_against(
     let d = &info.row;
     let what = format!(
         "draw #{} ({} {}, 抽取编号 {})",
-        d.id, d.matter, d.period, info.draw_ref
+        d.id, d.record.matter, d.record.period, info.draw_ref
     );
     let mut problems = Vec::new();
 
     for (field, given, expected) in [
-        (Field::Matter, &e.matter, &d.matter),
-        (Field::Period, &e.period, &d.period),
+        (Field::Matter, &e.matter, &d.record.matter),
+        (Field::Period, &e.period, &d.record.period),
     ] {
         if let Some(g) = given.as_deref().map(trim).filter(|g| !g.is_empty())
             && g != expected
@@ -576,7 +580,7 @@ fn check_against(
                 o,
                 format!(
                     "matter {} of {what} is no longer in the rules, so its checklist is unknown",
-                    d.matter
+                    d.record.matter
                 ),
             )
             .column(col(Field::Item))
@@ -591,7 +595,7 @@ fn check_against(
                 } else {
                     format!(
                         "检查项编号 {item:?} is not a checklist item of {}",
-                        d.matter
+                        d.record.matter
                     )
                 },
             )
@@ -647,7 +651,7 @@ fn check_against(
             }
         };
     if let Some(day) = date {
-        let issued = NaiveDate::parse_from_str(&d.issue_date, "%Y-%m-%d").ok();
+        let issued = NaiveDate::parse_from_str(&d.record.issue_date, "%Y-%m-%d").ok();
         if let Some(issued) = issued
             && day < issued
         {

@@ -244,8 +244,8 @@ pub fn year_figures(
             if let Some(reason) = &t.unstaffed {
                 unstaffed.push(UnstaffedFigure {
                     draw_id: d.id,
-                    matter: d.matter.clone(),
-                    period: d.period.clone(),
+                    matter: d.record.matter.clone(),
+                    period: d.record.period.clone(),
                     target_id: t.target_id.clone(),
                     target_name: t.target_name.clone(),
                     reason: reason.clone(),
@@ -278,8 +278,8 @@ pub fn year_figures(
                     if CONFLICT_REASONS.contains(&x.reason_code.as_str()) {
                         conflicts.push(ExclusionFigure {
                             draw_id: d.id,
-                            matter: d.matter.clone(),
-                            period: d.period.clone(),
+                            matter: d.record.matter.clone(),
+                            period: d.record.period.clone(),
                             entity_id: x.entity_id,
                             reason: x.reason_code,
                             detail: x.detail,
@@ -294,9 +294,9 @@ pub fn year_figures(
         let f = DrawFigures {
             draw_id: d.id,
             draw_ref: l.draw_ref.clone(),
-            matter: d.matter.clone(),
+            matter: d.record.matter.clone(),
             matter_name: l.matter_name.clone(),
-            period: d.period.clone(),
+            period: d.record.period.clone(),
             kind: l.manifest.kind.clone(),
             issue_date: l.issue_date,
             due_date: l.due_date,
@@ -308,7 +308,10 @@ pub fn year_figures(
             publications: l.publications.len(),
         };
         draws.push(f.clone());
-        per_matter.entry(d.matter.clone()).or_default().push((l, f));
+        per_matter
+            .entry(d.record.matter.clone())
+            .or_default()
+            .push((l, f));
     }
 
     // Matters: those in the rules (in plan order), then any the store has that left the rules.
@@ -403,7 +406,7 @@ pub fn year_figures(
         listed.insert((s.matter.clone(), s.period.id.clone()));
         let drawn = all
             .iter()
-            .find(|l| l.draw.matter == s.matter && l.draw.period == s.period.id);
+            .find(|l| l.draw.record.matter == s.matter && l.draw.record.period == s.period.id);
         holidays.push(holiday_row(
             &s.matter,
             model
@@ -420,16 +423,16 @@ pub fn year_figures(
         .iter()
         .filter(|l| l.manifest.kind.starts_with("holiday"))
     {
-        if listed.contains(&(l.draw.matter.clone(), l.draw.period.clone())) {
+        if listed.contains(&(l.draw.record.matter.clone(), l.draw.record.period.clone())) {
             continue;
         }
         let id = l.manifest.kind.trim_start_matches("holiday:");
         let name = crate::calendar::Holiday::parse(id).map_or(id, |h| h.name_zh());
         holidays.push(holiday_row(
-            &l.draw.matter,
+            &l.draw.record.matter,
             &l.matter_name,
             name,
-            &l.draw.period,
+            &l.draw.record.period,
             None,
             Some(l),
             as_of,

@@ -6,7 +6,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-
 const MAGIC: &[u8] = b"suiji-rules/1\n";
 
 /// Packs `config/suiji.toml` (as `config/suiji.toml`) and every `*.toml` / `*.rhai` in the rules

@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 
 use flate2::{Compression, read::GzDecoder, write::GzEncoder};
 use rusqlite::{OptionalExtension, params};
+
 use crate::digest::sha256_hex;
 
 use super::error::{Fail, R};
@@ -49,8 +50,6 @@ pub struct SnapshotInfo {
     pub size: u64,
     pub compressed_size: u64,
 }
-
-/// Lowercase hex SHA-256 of `bytes`: a snapshot's key.
 
 impl Store {
     /// Archives a snapshot's canonical bytes (with the number of rows they hold, which the

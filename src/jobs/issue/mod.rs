@@ -17,8 +17,8 @@ use crate::registry::types::Registry;
 use crate::rules::Loaded;
 use crate::schedule::{DrawKind, ScheduledDraw};
 use crate::store::{
-    DrawFilter, DrawRow, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw, SnapshotKind,
-    Store, StoreError, TeamRow, UnstaffedRow,
+    DrawFilter, DrawRecord, DrawRow, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw,
+    SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
 };
 
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
@@ -112,8 +112,15 @@ pub fn history(
     let mut entries: BTreeMap<String, HistoryEntry> = BTreeMap::new();
     let draws = store.list_draws(&DrawFilter::default())?;
     for d in draws {
-        let this_year = d.issue_date.get(..4).and_then(|y| y.parse::<i32>().ok()) == Some(year);
-        if this_year && !(d.matter == skip_matter_period.0 && d.period == skip_matter_period.1) {
+        let this_year = d
+            .record
+            .issue_date
+            .get(..4)
+            .and_then(|y| y.parse::<i32>().ok())
+            == Some(year);
+        if this_year
+            && !(d.record.matter == skip_matter_period.0 && d.record.period == skip_matter_period.1)
+        {
             for t in store.draw_targets(d.id)?.into_iter().filter(|t| t.selected) {
                 entries
                     .entry(t.target_id.clone())
@@ -200,7 +207,7 @@ pub fn issue(
             matter: d.matter.clone(),
             period: d.period.id.clone(),
             draw_id: existing.id,
-            created_at: existing.created_at,
+            created_at: existing.record.created_at,
         });
     }
     let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
@@ -291,24 +298,25 @@ pub fn issue(
 /// Puts a recorded draw's files in place when a crash between recording the draw and moving
 /// its files (or a failed move) left them in a staging folder. Returns whether it moved them.
 pub fn restore_files(output_dir: &Path, draw: &DrawRow) -> bool {
-    let folder = draw_folder(output_dir, &draw.matter, &draw.period);
-    if manifest_hash_in(&folder).as_deref() == Some(draw.manifest_hash.as_str()) {
+    let folder = draw_folder(output_dir, &draw.record.matter, &draw.record.period);
+    if manifest_hash_in(&folder).as_deref() == Some(draw.record.manifest_hash.as_str()) {
         return false;
     }
     let Some(entries) = folder.parent().and_then(|p| std::fs::read_dir(p).ok()) else {
         return false;
     };
-    let prefix = format!(".{}.staging-", draw.period);
+    let prefix = format!(".{}.staging-", draw.record.period);
     for entry in entries.flatten() {
         let staged = entry.path();
         if !entry.file_name().to_string_lossy().starts_with(&prefix)
-            || manifest_hash_in(&staged).as_deref() != Some(draw.manifest_hash.as_str())
+            || manifest_hash_in(&staged).as_deref() != Some(draw.record.manifest_hash.as_str())
         {
             continue;
         }
         if folder.exists() {
             // The files of the draw this one replaced, as `issue` would have set them aside.
-            let aside = folder.with_file_name(format!("{}.superseded-{}", draw.period, draw.id));
+            let aside =
+                folder.with_file_name(format!("{}.superseded-{}", draw.record.period, draw.id));
             let _ = std::fs::rename(&folder, aside);
         }
         return std::fs::rename(&staged, &folder).is_ok();
@@ -397,22 +405,24 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
         detail: format!("{}: {}", s.target_id, s.detail),
     }));
     NewDraw {
-        matter: m.matter.clone(),
-        period: m.period.id.clone(),
-        kind: kind_for_store(req.draw.kind, &req.actor),
-        algorithm: m.algorithm.clone(),
-        seed_hex: m.seed.clone(),
-        seed_source: m.seed_source.clone(),
-        rules_hash: m.rules_hash.clone(),
-        targets_snapshot: frozen.info.targets_snapshot.clone(),
-        inspectors_snapshot: frozen.info.inspectors_snapshot.clone(),
-        reference_date: m.reference_date.to_string(),
-        issue_date: req.draw.issue_date().to_string(),
-        due_date: m.due_date.to_string(),
-        created_at: req.created_at.clone(),
-        actor: req.actor.clone(),
-        manifest_json: m.to_pretty_json(),
-        manifest_hash: m.manifest_hash.clone(),
+        record: DrawRecord {
+            matter: m.matter.clone(),
+            period: m.period.id.clone(),
+            kind: kind_for_store(req.draw.kind, &req.actor),
+            algorithm: m.algorithm.clone(),
+            seed_hex: m.seed.clone(),
+            seed_source: m.seed_source.clone(),
+            rules_hash: m.rules_hash.clone(),
+            targets_snapshot: frozen.info.targets_snapshot.clone(),
+            inspectors_snapshot: frozen.info.inspectors_snapshot.clone(),
+            reference_date: m.reference_date.to_string(),
+            issue_date: req.draw.issue_date().to_string(),
+            due_date: m.due_date.to_string(),
+            created_at: req.created_at.clone(),
+            actor: req.actor.clone(),
+            manifest_json: m.to_pretty_json(),
+            manifest_hash: m.manifest_hash.clone(),
+        },
         targets,
         teams,
         unstaffed,
