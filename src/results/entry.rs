@@ -512,15 +512,45 @@ fn check_against(
     e: &RawEntry,
     today: NaiveDate,
 ) -> (Vec<Problem>, Option<NewResult>) {
-    let o = e.origin.as_ref();
-    let col = |f: Field| e.columns.get(&f).copied();
     let d = &info.row;
     let what = format!(
         "draw #{} ({} {}, 抽取编号 {})",
         d.id, d.record.matter, d.record.period, info.draw_ref
     );
     let mut problems = Vec::new();
+    check_names(info, e, &what, &mut problems);
+    let team = check_target(info, e, &what, &mut problems);
+    check_item(info, e, &what, &mut problems);
+    let category = check_category(e, &mut problems);
+    let date = check_date(info, e, &what, today, &mut problems);
+    let signed = check_signers(e, team, &mut problems);
+    let target = trim(&e.target_id);
+    let item = trim(&e.item);
 
+    if !problems.is_empty() {
+        return (problems, None);
+    }
+    let (Some(category), Some(date)) = (category, date) else {
+        return (problems, None);
+    };
+    let result = NewResult {
+        target_id: target.to_string(),
+        checklist_item: Some(item.to_string()),
+        category: category.to_string(),
+        remarks: trim(&e.remarks).to_string(),
+        inspection_date: date.format("%Y-%m-%d").to_string(),
+        inspectors_signed: signed,
+        source_file: e.origin.as_ref().map(|o| o.file.clone()),
+        source_line: e.origin.as_ref().and_then(|o| u32::try_from(o.line).ok()),
+    };
+    (problems, Some(result))
+}
+
+/// 抽查事项 and 期次, when given, must be the draw's.
+fn check_names(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Problem>) {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let d = &info.row;
     for (field, given, expected) in [
         (Field::Matter, &e.matter, &d.record.matter),
         (Field::Period, &e.period, &d.record.period),
@@ -538,10 +568,18 @@ fn check_against(
             );
         }
     }
+}
 
-    // The target.
+/// The target must be one the draw selected and staffed; its team, if so.
+fn check_target<'a>(
+    info: &'a DrawInfo,
+    e: &RawEntry,
+    what: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<&'a Vec<(String, String)>> {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
     let target = trim(&e.target_id);
-    let mut team: Option<&Vec<(String, String)>> = None;
     if target.is_empty() {
         problems.push(
             Problem::error(o, "对象编号 is empty")
@@ -569,10 +607,16 @@ fn check_against(
             .help("staff it first: add qualified inspectors to the registry and redraw (suiji draw --redraw --reason …)"),
         );
     } else {
-        team = info.teams.get(target);
+        return info.teams.get(target);
     }
+    None
+}
 
-    // The checklist item.
+/// The checklist item must be one of the matter's.
+fn check_item(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Problem>) {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let d = &info.row;
     let item = trim(&e.item);
     match &info.checklist {
         None => problems.push(
@@ -607,8 +651,12 @@ fn check_against(
         }
         Some(_) => {}
     }
+}
 
-    // The category.
+/// The category must be a national result category.
+fn check_category(e: &RawEntry, problems: &mut Vec<Problem>) -> Option<&'static str> {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
     let category = normalize_category(&e.category);
     if category.is_none() {
         let given = trim(&e.category);
@@ -625,8 +673,20 @@ fn check_against(
             RESULT_CATEGORIES.join("、")
         )));
     }
+    category
+}
 
-    // The date.
+/// The date must be a day, not before the draw and not after `today`.
+fn check_date(
+    info: &DrawInfo,
+    e: &RawEntry,
+    what: &str,
+    today: NaiveDate,
+    problems: &mut Vec<Problem>,
+) -> Option<NaiveDate> {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let d = &info.row;
     let date =
         match &e.date {
             DateCell::Date(d) => Some(*d),
@@ -675,9 +735,18 @@ fn check_against(
             );
         }
     }
+    date
+}
 
-    // The inspectors who signed.
-    let mut signed = Vec::new();
+/// The inspectors who signed must be on the target's team; their ids.
+fn check_signers(
+    e: &RawEntry,
+    team: Option<&Vec<(String, String)>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<String> {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let target = trim(&e.target_id);
     let signers = trim(&e.inspectors);
     if signers.is_empty() {
         problems.push(
@@ -705,26 +774,9 @@ fn check_against(
                 .help("only the inspectors the draw assigned to this target may sign its result; if someone else inspected, the target must be redrawn"),
             );
         }
-        signed = ids;
+        return ids;
     }
-
-    if !problems.is_empty() {
-        return (problems, None);
-    }
-    let (Some(category), Some(date)) = (category, date) else {
-        return (problems, None);
-    };
-    let result = NewResult {
-        target_id: target.to_string(),
-        checklist_item: Some(item.to_string()),
-        category: category.to_string(),
-        remarks: trim(&e.remarks).to_string(),
-        inspection_date: date.format("%Y-%m-%d").to_string(),
-        inspectors_signed: signed,
-        source_file: e.origin.as_ref().map(|o| o.file.clone()),
-        source_line: e.origin.as_ref().and_then(|o| u32::try_from(o.line).ok()),
-    };
-    (problems, Some(result))
+    Vec::new()
 }
 
 #[cfg(test)]
