@@ -389,8 +389,24 @@ fn insert_draw(
         "inspectors",
     )?;
 
+    let (redraw_of, reason) = supersede_active(tx, d, redraw)?;
+    let id = insert_draw_row(tx, d, redraw_of, reason)?;
+    probe("draw");
+    insert_draw_rows(tx, id, d, probe)?;
+    append_draw_audit(tx, id, d, redraw_of, reason)?;
+    probe("audit");
+    Ok(id)
+}
+
+/// Refuses a second draw for the (matter, period) unless it is a redraw, and marks the draw a
+/// redraw replaces superseded: (the replaced draw, the reason).
+fn supersede_active<'r>(
+    tx: &Transaction<'_>,
+    d: &NewDraw,
+    redraw: &'r Redraw,
+) -> R<(Option<i64>, Option<&'r str>)> {
     let previous = active(tx, &d.record.matter, &d.record.period)?;
-    let (redraw_of, reason) = match (previous, redraw) {
+    Ok(match (previous, redraw) {
         (Some((draw_id, created_at)), Redraw::No) => {
             return Err(StoreError::AlreadyDrawn {
                 draw_id,
@@ -413,8 +429,16 @@ fn insert_draw(
             )?;
             (Some(old), Some(reason.as_str()))
         }
-    };
+    })
+}
 
+/// The `draws` row; its id.
+fn insert_draw_row(
+    tx: &Transaction<'_>,
+    d: &NewDraw,
+    redraw_of: Option<i64>,
+    reason: Option<&str>,
+) -> R<i64> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO draws (matter, period, kind, status, algorithm, seed_hex, seed_source,
@@ -456,9 +480,16 @@ fn insert_draw(
         }
         return Err(e.into());
     }
-    let id = tx.last_insert_rowid();
-    probe("draw");
+    Ok(tx.last_insert_rowid())
+}
 
+/// The draw's targets, team members, unstaffed targets and exclusions, in their order.
+fn insert_draw_rows(
+    tx: &Transaction<'_>,
+    id: i64,
+    d: &NewDraw,
+    probe: &mut dyn FnMut(&'static str),
+) -> R<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_targets (draw_id, seq, stratum, rank, target_id, target_name, selected,
             substitute, substitute_for, rank_key)
@@ -520,6 +551,16 @@ fn insert_draw(
     }
     probe("exclusions");
 
+    Ok(())
+}
+
+fn append_draw_audit(
+    tx: &Transaction<'_>,
+    id: i64,
+    d: &NewDraw,
+    redraw_of: Option<i64>,
+    reason: Option<&str>,
+) -> R<()> {
     let (action, supersedes, reason) = match (redraw_of, reason) {
         (Some(old), Some(reason)) => ("draw.redraw", Some(old), Some(reason.to_string())),
         _ => ("draw.record", None, None),
@@ -549,8 +590,7 @@ fn insert_draw(
         &format!("draw:{id}"),
         &detail,
     )?;
-    probe("audit");
-    Ok(id)
+    Ok(())
 }
 
 impl Store {
