@@ -241,6 +241,21 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     {
         f.id = None;
     }
+    read_selection(&mut t, &mut f, config, cx);
+    read_timing(&mut t, &mut f, cx);
+    read_teams(&mut t, &mut f, config, cx);
+    if is_matter {
+        f.checklist = Some(checklist(&mut t, cx));
+    }
+    read_publication(&mut t, &mut f, cx);
+    read_hooks(&mut t, &mut f, cx);
+    f.note = t.string("note", cx).map(|s| s.value);
+    t.finish(MATTER_KEYS, cx);
+    f
+}
+
+/// Who is drawn and how many: categories, ratios, strata.
+fn read_selection(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut Cx<'_>) {
     if let Some(cats) = t.strings("categories", cx) {
         for c in &cats {
             if !config.categories.contains_key(&c.value) {
@@ -255,7 +270,7 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         }
         f.categories = Some(cats);
     }
-    f.ratio = ratio(&mut t, "ratio", cx);
+    f.ratio = ratio(t, "ratio", cx);
     f.class_field = t.string("class_field", cx).map(|s| s.value);
     let class_ratios = t.string_map("class_ratios", cx);
     if !class_ratios.is_empty() {
@@ -275,7 +290,11 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         f.class_ratios = Some(map);
     }
     f.stratify_by = t.string("stratify_by", cx).map(|s| s.value);
-    f.frequency = frequency(&mut t, cx);
+}
+
+/// When: frequency, issue day, working days to finish, the holiday window.
+fn read_timing(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
+    f.frequency = frequency(t, cx);
     if let Some(s) = t.string("issue", cx) {
         match parse_issue(&s.value) {
             Ok(i) => f.issue = Some(i),
@@ -290,6 +309,10 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     if let Some(h) = t.table("holiday", cx) {
         f.holiday = holiday(h, cx);
     }
+}
+
+/// Teams: size, qualifications and the caps on inspectors and targets.
+fn read_teams(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut Cx<'_>) {
     f.team_size = t.integer("team_size", 1, 10, cx).and_then(|v| {
         if v.value < 2 {
             cx.error(
@@ -325,9 +348,10 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         .integer("cooldown_months", 0, 120, cx)
         .map(|v| v.value as u32);
     f.yearly_cap = t.integer("yearly_cap", 1, 366, cx).map(|v| v.value as u32);
-    if is_matter {
-        f.checklist = Some(checklist(&mut t, cx));
-    }
+}
+
+/// Publication of results, and what to do with draws missed while the service was down.
+fn read_publication(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
     if let Some(mut p) = t.table("publication", cx) {
         f.publication_channel = p.string("channel", cx).map(|s| s.value);
         f.publication_deadline = p
@@ -351,6 +375,10 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
             }
         }
     }
+}
+
+/// The `[hooks]` table: a script and the hooks it defines.
+fn read_hooks(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
     if let Some(mut h) = t.table("hooks", cx) {
         f.hook_script = h.string("script", cx);
         for kind in [HookKind::Eligible, HookKind::Weight, HookKind::Conflict] {
@@ -375,9 +403,6 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         }
         h.finish(HOOK_KEYS, cx);
     }
-    f.note = t.string("note", cx).map(|s| s.value);
-    t.finish(MATTER_KEYS, cx);
-    f
 }
 
 fn unknown<'a>(
