@@ -647,48 +647,13 @@ fn complete(
         }
         return None;
     };
-    let given = |k: &str| f.given.contains(k) || d.given.contains(k);
-    let missing = |what: &str, example: &str, cx: &mut Cx<'_>| {
-        if given(what) || (what == "frequency" && given("cron")) {
-            return;
-        }
-        cx.error(
-            id.span.clone(),
-            format!("matter `{}` has no `{what}`", id.value),
-            "incomplete matter",
-        )
-        .help
-        .push(format!(
-            "add {what} = {example} to the matter or to [defaults]"
-        ));
-    };
-    let name = f.name.clone().map(|n| n.value);
-    if name.is_none() {
-        missing("name", "\"…\"", cx);
-    }
-    let categories: Vec<String> = f
-        .categories
-        .clone()
-        .or_else(|| d.categories.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.value)
-        .collect();
-    if categories.is_empty() {
-        missing("categories", "[\"hotel\"]", cx);
-    }
-    let ratio = f.ratio.or(d.ratio);
-    if ratio.is_none() {
-        missing("ratio", "\"5%\"", cx);
-    }
-    let frequency = f.frequency.clone().or_else(|| d.frequency.clone());
-    if frequency.is_none() {
-        missing("frequency", "\"yearly\"", cx);
-    }
-    let checklist = f.checklist.clone().unwrap_or_default();
-    if checklist.is_empty() {
-        missing("checklist", "[[matter.checklist]] items", cx);
-    }
+    let Required {
+        name,
+        categories,
+        ratio,
+        frequency,
+        checklist,
+    } = required(&f, d, &id, cx);
     let mut hooks = d.hooks.clone();
     for h in &f.hooks {
         hooks.retain(|x| x.kind != h.kind);
@@ -751,6 +716,68 @@ fn complete(
         hooks,
         id_span: id.span,
     })
+}
+
+/// The fields a matter must have, from itself or its department's `[defaults]`.
+struct Required {
+    name: Option<String>,
+    categories: Vec<String>,
+    ratio: Option<Ratio>,
+    frequency: Option<Frequency>,
+    checklist: Vec<ChecklistItem>,
+}
+
+/// Takes the fields a matter must have; reports each one missing.
+fn required(f: &Fields, d: &Fields, id: &Sp<String>, cx: &mut Cx<'_>) -> Required {
+    let given = |k: &str| f.given.contains(k) || d.given.contains(k);
+    let missing = |what: &str, example: &str, cx: &mut Cx<'_>| {
+        if given(what) || (what == "frequency" && given("cron")) {
+            return;
+        }
+        cx.error(
+            id.span.clone(),
+            format!("matter `{}` has no `{what}`", id.value),
+            "incomplete matter",
+        )
+        .help
+        .push(format!(
+            "add {what} = {example} to the matter or to [defaults]"
+        ));
+    };
+    let name = f.name.clone().map(|n| n.value);
+    if name.is_none() {
+        missing("name", "\"…\"", cx);
+    }
+    let categories: Vec<String> = f
+        .categories
+        .clone()
+        .or_else(|| d.categories.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    if categories.is_empty() {
+        missing("categories", "[\"hotel\"]", cx);
+    }
+    let ratio = f.ratio.or(d.ratio);
+    if ratio.is_none() {
+        missing("ratio", "\"5%\"", cx);
+    }
+    let frequency = f.frequency.clone().or_else(|| d.frequency.clone());
+    if frequency.is_none() {
+        missing("frequency", "\"yearly\"", cx);
+    }
+    let checklist = f.checklist.clone().unwrap_or_default();
+    if checklist.is_empty() {
+        missing("checklist", "[[matter.checklist]] items", cx);
+    }
+    Required {
+        name,
+        categories,
+        ratio,
+        frequency,
+        checklist,
+    }
 }
 
 /// Binds compiled hooks to a matter.
