@@ -599,6 +599,50 @@ struct RowCx<'r, 'a, 'b> {
 }
 
 impl<'r> RowCx<'r, '_, '_> {
+    /// A date column: a spreadsheet date or `YYYY-MM-DD` text; a bad one is reported.
+    fn date(&mut self, f: usize) -> Option<chrono::NaiveDate> {
+        match self.cell(f) {
+            None => None,
+            Some((_, Cell::Date(d, _))) => Some(d),
+            Some((idx, Cell::Text(s))) => match parse_date(&s) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    let msg = match e {
+                        DateError::Format => format!("`{s}` is not a date"),
+                        DateError::NoSuchDay => {
+                            format!("`{s}` is not a real date: there is no such day")
+                        }
+                    };
+                    self.error(idx, msg, &[DATE_HELP.into()]);
+                    None
+                }
+            },
+            Some(_) => None,
+        }
+    }
+
+    /// The values of the extra columns (by header) that rules may read.
+    fn extras(&mut self, extras: &[(usize, String)]) -> BTreeMap<String, String> {
+        let mut extra = BTreeMap::new();
+        for (idx, header) in extras {
+            match self.row.cell(*idx) {
+                Cell::Text(v) => {
+                    extra.insert(header.clone(), v.into_owned());
+                }
+                Cell::Date(_, v) => {
+                    extra.insert(header.clone(), v);
+                }
+                Cell::Bad(why) => self.error(
+                    *idx,
+                    format!("unusable value in column `{header}`: {why}"),
+                    &["type the value in, or set the column format to Text (文本) and re-enter it".into()],
+                ),
+                Cell::Empty => {}
+            }
+        }
+        extra
+    }
+
     fn error(&mut self, idx: usize, msg: String, help: &[String]) {
         self.file.error(self.line, Some(idx), msg, help);
     }
@@ -818,10 +862,19 @@ pub(crate) fn targets(
     let before = out.items.len();
     let fields = TARGET_FIELDS;
     fx.rows(&h, &mut |cx| {
-        let id = cx.id(t::ID, fields, "every target needs an id (e.g. its 统一社会信用代码)");
+        let id = cx.id(
+            t::ID,
+            fields,
+            "every target needs an id (e.g. its 统一社会信用代码)",
+        );
         let name = cx.required(t::NAME, fields, "fill in the target's name");
         let category = match cx.text(t::CATEGORY) {
-            Some((idx, c)) => cx.known(idx, c.into_owned(), &known.categories, ("category", "categories")),
+            Some((idx, c)) => cx.known(
+                idx,
+                c.into_owned(),
+                &known.categories,
+                ("category", "categories"),
+            ),
             None => cx.required(t::CATEGORY, fields, "fill in the category id, e.g. hotel"),
         };
         let district = cx.opt(t::DISTRICT).unwrap_or_default();
@@ -836,40 +889,9 @@ pub(crate) fn targets(
                 TargetStatus::Active
             }),
         };
-        let last_inspected = match cx.cell(t::LAST_INSPECTED) {
-            None => None,
-            Some((_, Cell::Date(d, _))) => Some(d),
-            Some((idx, Cell::Text(s))) => match parse_date(&s) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    let msg = match e {
-                        DateError::Format => format!("`{s}` is not a date"),
-                        DateError::NoSuchDay => format!("`{s}` is not a real date: there is no such day"),
-                    };
-                    cx.error(idx, msg, &[DATE_HELP.into()]);
-                    None
-                }
-            },
-            Some(_) => None,
-        };
+        let last_inspected = cx.date(t::LAST_INSPECTED);
         let last_result = cx.opt(t::LAST_RESULT);
-        let mut extra = BTreeMap::new();
-        for (idx, header) in &h.extras {
-            match cx.row.cell(*idx) {
-                Cell::Text(v) => {
-                    extra.insert(header.clone(), v.into_owned());
-                }
-                Cell::Date(_, v) => {
-                    extra.insert(header.clone(), v);
-                }
-                Cell::Bad(why) => cx.error(
-                    *idx,
-                    format!("unusable value in column `{header}`: {why}"),
-                    &["type the value in, or set the column format to Text (文本) and re-enter it".into()],
-                ),
-                Cell::Empty => {}
-            }
-        }
+        let extra = cx.extras(&h.extras);
         let origin = Origin::new(file, cx.line, cx.col(t::ID), 0);
         out.push(
             Target {
