@@ -259,28 +259,40 @@ fn check_snapshot(tx: &Transaction<'_>, field: &str, hash: &str, kind: &str) -> 
 /// Checks that need no database, so a bad draw is refused with a clear message before any
 /// lock is taken. The schema's constraints repeat the essentials.
 fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
+    validate_record(&d.record, redraw)?;
+    let targets = validate_targets(d)?;
+    validate_rows(d, &targets)
+}
+
+/// The draw's own fields (and a redraw's reason).
+fn validate_record(r: &DrawRecord, redraw: &Redraw) -> R<()> {
     for (field, value) in [
-        ("matter", &d.record.matter),
-        ("period", &d.record.period),
-        ("kind", &d.record.kind),
-        ("algorithm", &d.record.algorithm),
-        ("rules_hash", &d.record.rules_hash),
-        ("created_at", &d.record.created_at),
-        ("actor", &d.record.actor),
-        ("manifest_hash", &d.record.manifest_hash),
+        ("matter", &r.matter),
+        ("period", &r.period),
+        ("kind", &r.kind),
+        ("algorithm", &r.algorithm),
+        ("rules_hash", &r.rules_hash),
+        ("created_at", &r.created_at),
+        ("actor", &r.actor),
+        ("manifest_hash", &r.manifest_hash),
     ] {
         non_empty(field, value)?;
     }
-    lower_hex("seed_hex", &d.record.seed_hex)?;
-    date("reference_date", &d.record.reference_date)?;
-    date("issue_date", &d.record.issue_date)?;
-    date("due_date", &d.record.due_date)?;
-    serde_json::from_str::<serde::de::IgnoredAny>(&d.record.manifest_json)
+    lower_hex("seed_hex", &r.seed_hex)?;
+    date("reference_date", &r.reference_date)?;
+    date("issue_date", &r.issue_date)?;
+    date("due_date", &r.due_date)?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&r.manifest_json)
         .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?;
     if let Redraw::Yes { reason } = redraw {
         non_empty("redraw reason", reason)?;
     }
 
+    Ok(())
+}
+
+/// Each target once, each (stratum, rank) once; the target ids.
+fn validate_targets(d: &NewDraw) -> R<HashSet<&str>> {
     let mut targets = HashSet::new();
     let mut ranks = HashSet::new();
     for t in &d.targets {
@@ -300,6 +312,11 @@ fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
             .into());
         }
     }
+    Ok(targets)
+}
+
+/// Team members, unstaffed targets and exclusions name the draw's targets, each seat once.
+fn validate_rows(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
     let known = |field: &str, id: &str| -> R<()> {
         if targets.contains(id) {
             Ok(())
