@@ -362,48 +362,51 @@ impl<'a> Checker<'a> {
                     result_id: old.id,
                 }));
             }
-            let from = match (&old.source_file, old.source_line) {
-                (Some(f), Some(l)) => format!(" from {f}:{l}"),
-                (Some(f), None) => format!(" from {f}"),
-                _ => String::new(),
-            };
-            let mut diffs = Vec::new();
-            if old.category != result.category {
-                diffs.push(format!("检查结果 {} → {}", old.category, result.category));
-            }
-            if old.inspection_date != result.inspection_date {
-                diffs.push(format!(
-                    "检查日期 {} → {}",
-                    old.inspection_date, result.inspection_date
-                ));
-            }
-            if old.remarks != result.remarks {
-                diffs.push("备注".into());
-            }
-            if old.inspectors_signed != result.inspectors_signed {
-                diffs.push(format!(
-                    "签名检查人员 {} → {}",
-                    old.inspectors_signed.join("、"),
-                    result.inspectors_signed.join("、")
-                ));
-            }
-            return Ok(Err(vec![
-                Problem::error(
-                    o,
-                    format!(
-                        "a different result for target {} item {item} of draw #{draw_id} is already recorded (entered {} by {}{from}; {})",
-                        result.target_id,
-                        old.entered_at,
-                        old.entered_by,
-                        diffs.join("; ")
-                    ),
-                )
-                .column(e.columns.get(&Field::Category).copied())
-                .help("a recorded result is never overwritten: remove this row, or make it match what was recorded"),
-            ]));
+            return Ok(Err(vec![differs(old, &result, e, draw_id, &item)]));
         }
         Ok(Ok(Checked::New { draw_id, result }))
     }
+}
+
+/// The problem with a result that differs from the one recorded for the same target and item.
+fn differs(old: &ResultRow, result: &NewResult, e: &RawEntry, draw_id: i64, item: &str) -> Problem {
+    let from = match (&old.source_file, old.source_line) {
+        (Some(f), Some(l)) => format!(" from {f}:{l}"),
+        (Some(f), None) => format!(" from {f}"),
+        _ => String::new(),
+    };
+    let mut diffs = Vec::new();
+    if old.category != result.category {
+        diffs.push(format!("检查结果 {} → {}", old.category, result.category));
+    }
+    if old.inspection_date != result.inspection_date {
+        diffs.push(format!(
+            "检查日期 {} → {}",
+            old.inspection_date, result.inspection_date
+        ));
+    }
+    if old.remarks != result.remarks {
+        diffs.push("备注".into());
+    }
+    if old.inspectors_signed != result.inspectors_signed {
+        diffs.push(format!(
+            "签名检查人员 {} → {}",
+            old.inspectors_signed.join("、"),
+            result.inspectors_signed.join("、")
+        ));
+    }
+    Problem::error(
+    e.origin.as_ref(),
+        format!(
+            "a different result for target {} item {item} of draw #{draw_id} is already recorded (entered {} by {}{from}; {})",
+            result.target_id,
+            old.entered_at,
+            old.entered_by,
+            diffs.join("; ")
+        ),
+    )
+    .column(e.columns.get(&Field::Category).copied())
+    .help("a recorded result is never overwritten: remove this row, or make it match what was recorded")
 }
 
 fn load_info(store: &Store, model: &Model, row: DrawRow) -> Result<DrawInfo, StoreError> {
