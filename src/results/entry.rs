@@ -238,42 +238,10 @@ impl<'a> Checker<'a> {
                     "copy the 抽取编号 column from the task list the draw wrote; it names the draw",
                 )));
         }
-        let by_number = given_l.len() < 12 && given_l.bytes().all(|b| b.is_ascii_digit());
-        let matches: Vec<DrawRow> = if by_number {
-            let id: i64 = given_l.parse().unwrap_or(-1);
-            self.draws()?
-                .iter()
-                .filter(|d| d.id == id)
-                .cloned()
-                .collect()
-        } else if given_l.len() >= 8 && given_l.bytes().all(|b| b.is_ascii_hexdigit()) {
-            self.draws()?
-                .iter()
-                .filter(|d| d.record.manifest_hash.starts_with(&given_l))
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let matches = self.matching(&given_l)?;
         match matches.as_slice() {
             [one] if one.status == DrawStatus::Active => Ok(Ok(one.id)),
-            [one] => {
-                let by = one
-                    .superseded_by
-                    .map_or_else(|| "a redraw".to_string(), |id| format!("draw #{id}"));
-                Ok(Err(Problem::error(
-                    o,
-                    format!(
-                        "抽取编号 {given} is draw #{} ({} {}), which was superseded by {by}",
-                        one.id, one.record.matter, one.record.period
-                    ),
-                )
-                .column(col)
-                .help(format!(
-                    "results go to the active draw: fill in the task list of {by} (out/draws/{}/{}/tasks.csv)",
-                    one.record.matter, one.record.period
-                ))))
-            }
+            [one] => Ok(Err(superseded(one, given, o, col))),
             [] => {
                 let mut p =
                     Problem::error(o, format!("抽取编号 {given:?} matches no recorded draw"))
@@ -307,6 +275,28 @@ impl<'a> Checker<'a> {
                 "give all 12 characters of the 抽取编号 as printed on the task list",
             ))),
         }
+    }
+
+    /// The recorded draws a 抽取编号 (lowercase, without `#`) names: by number, or by the start
+    /// of the manifest hash.
+    fn matching(&mut self, given: &str) -> Result<Vec<DrawRow>, StoreError> {
+        let by_number = given.len() < 12 && given.bytes().all(|b| b.is_ascii_digit());
+        Ok(if by_number {
+            let id: i64 = given.parse().unwrap_or(-1);
+            self.draws()?
+                .iter()
+                .filter(|d| d.id == id)
+                .cloned()
+                .collect()
+        } else if given.len() >= 8 && given.bytes().all(|b| b.is_ascii_hexdigit()) {
+            self.draws()?
+                .iter()
+                .filter(|d| d.record.manifest_hash.starts_with(&given))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        })
     }
 
     /// Checks one entry; every problem found, or what to record.
@@ -366,6 +356,25 @@ impl<'a> Checker<'a> {
         }
         Ok(Ok(Checked::New { draw_id, result }))
     }
+}
+
+/// The problem with an entry for a draw that a redraw replaced.
+fn superseded(one: &DrawRow, given: &str, o: Option<&Origin>, col: Option<usize>) -> Problem {
+    let by = one
+        .superseded_by
+        .map_or_else(|| "a redraw".to_string(), |id| format!("draw #{id}"));
+    Problem::error(
+        o,
+        format!(
+            "抽取编号 {given} is draw #{} ({} {}), which was superseded by {by}",
+            one.id, one.record.matter, one.record.period
+        ),
+    )
+    .column(col)
+    .help(format!(
+        "results go to the active draw: fill in the task list of {by} (out/draws/{}/{}/tasks.csv)",
+        one.record.matter, one.record.period
+    ))
 }
 
 /// The problem with a result that differs from the one recorded for the same target and item.
