@@ -291,7 +291,7 @@ impl<'a> Checker<'a> {
         } else if given.len() >= 8 && given.bytes().all(|b| b.is_ascii_hexdigit()) {
             self.draws()?
                 .iter()
-                .filter(|d| d.record.manifest_hash.starts_with(&given))
+                .filter(|d| d.record.manifest_hash.starts_with(given))
                 .cloned()
                 .collect()
         } else {
