@@ -131,6 +131,16 @@ pub fn build(
     doc.para(
         "下表为按上述规则和国务院公布的节假日安排（含调休）计算的全年抽取日程。每次抽取由 suiji 按公开算法以记录在案的随机种子从冻结的名录库快照中抽取，任何人可凭抽取清单复核。",
     );
+    schedule_table(&mut doc, model, cal, schedule);
+    if !problems.is_empty() {
+        doc.heading(2, "未能排定的事项");
+        doc.push(Block::Bullets(problems.to_vec()));
+    }
+    doc
+}
+
+/// The year's draws: date, matter, period, kind, ratio, inspection period, publication deadline.
+fn schedule_table(doc: &mut Document, model: &Model, cal: &Calendar, schedule: &[ScheduledDraw]) {
     let rows = schedule
         .iter()
         .enumerate()
@@ -176,11 +186,6 @@ pub fn build(
         ],
         rows,
     );
-    if !problems.is_empty() {
-        doc.heading(2, "未能排定的事项");
-        doc.push(Block::Bullets(problems.to_vec()));
-    }
-    doc
 }
 
 fn department(

@@ -124,40 +124,7 @@ pub fn read_department(
 ) -> Option<(DeptHeader, Vec<PendingMatter>)> {
     let value = crate::rules::reader::parse(text, cx)?;
     let mut top = Table::from_value(value, "", cx)?;
-    let header = match top.table("department", cx) {
-        Some(mut t) => {
-            let id = t.req_string("id", "\"zhian\"", cx);
-            let name = t.req_string("name", "\"治安大队\"", cx);
-            let order = t.integer("order", 0, 10_000, cx).map_or(100, |o| o.value);
-            let summary = t.string("summary", cx).map(|s| s.value);
-            let frequency_note = t.string("frequency_note", cx).map(|s| s.value);
-            let publication_note = t.string("publication_note", cx).map(|s| s.value);
-            t.finish(DEPT_TABLE_KEYS, cx);
-            if let Some(id) = &id {
-                check_id(id, cx);
-            }
-            DeptHeader {
-                id: id.map(|i| i.value).unwrap_or_default(),
-                name: name.map(|n| n.value).unwrap_or_default(),
-                order,
-                summary,
-                frequency_note,
-                publication_note,
-            }
-        }
-        None => {
-            if !cx.diags.iter().any(|d| d.message.contains("`department`")) {
-                cx.error(
-                    0..1,
-                    "missing [department] table",
-                    "a rule file starts with [department]",
-                )
-                .help
-                .push("add [department] with id = \"…\" and name = \"…\"".into());
-            }
-            return None;
-        }
-    };
+    let header = read_header(&mut top, cx)?;
 
     let defaults = match top.table("defaults", cx) {
         Some(t) => read_fields(t, config, cx, false),
@@ -200,6 +167,44 @@ pub fn read_department(
         }
     }
     Some((header, matters))
+}
+
+/// The `[department]` table; `None` (reported) when there is none.
+fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
+    match top.table("department", cx) {
+        Some(mut t) => {
+            let id = t.req_string("id", "\"zhian\"", cx);
+            let name = t.req_string("name", "\"治安大队\"", cx);
+            let order = t.integer("order", 0, 10_000, cx).map_or(100, |o| o.value);
+            let summary = t.string("summary", cx).map(|s| s.value);
+            let frequency_note = t.string("frequency_note", cx).map(|s| s.value);
+            let publication_note = t.string("publication_note", cx).map(|s| s.value);
+            t.finish(DEPT_TABLE_KEYS, cx);
+            if let Some(id) = &id {
+                check_id(id, cx);
+            }
+            Some(DeptHeader {
+                id: id.map(|i| i.value).unwrap_or_default(),
+                name: name.map(|n| n.value).unwrap_or_default(),
+                order,
+                summary,
+                frequency_note,
+                publication_note,
+            })
+        }
+        None => {
+            if !cx.diags.iter().any(|d| d.message.contains("`department`")) {
+                cx.error(
+                    0..1,
+                    "missing [department] table",
+                    "a rule file starts with [department]",
+                )
+                .help
+                .push("add [department] with id = \"…\" and name = \"…\"".into());
+            }
+            return None;
+        }
+    }
 }
 
 fn check_id(id: &Sp<String>, cx: &mut Cx<'_>) -> bool {
@@ -638,15 +643,7 @@ fn complete(
     span: Span,
     cx: &mut Cx<'_>,
 ) -> Option<PendingMatter> {
-    let at = span.start..span.start + 1;
-    let Some(id) = f.id.clone() else {
-        if !cx.diags.iter().any(|x| x.message.contains("id")) {
-            cx.error(at, "matter without `id`", "this [[matter]] has no id")
-                .help
-                .push("add id = \"hotel\"".into());
-        }
-        return None;
-    };
+    let id = matter_id(&f, span, cx)?;
     let Required {
         name,
         categories,
@@ -654,11 +651,7 @@ fn complete(
         frequency,
         checklist,
     } = required(&f, d, &id, cx);
-    let mut hooks = d.hooks.clone();
-    for h in &f.hooks {
-        hooks.retain(|x| x.kind != h.kind);
-        hooks.push(h.clone());
-    }
+    let hooks = merged_hooks(d, &f);
     let matter = Matter {
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
@@ -716,6 +709,30 @@ fn complete(
         hooks,
         id_span: id.span,
     })
+}
+
+/// A matter's id; a matter without one is reported (once).
+fn matter_id(f: &Fields, span: Span, cx: &mut Cx<'_>) -> Option<Sp<String>> {
+    let at = span.start..span.start + 1;
+    let Some(id) = f.id.clone() else {
+        if !cx.diags.iter().any(|x| x.message.contains("id")) {
+            cx.error(at, "matter without `id`", "this [[matter]] has no id")
+                .help
+                .push("add id = \"hotel\"".into());
+        }
+        return None;
+    };
+    Some(id)
+}
+
+/// The department's hooks, each replaced by the matter's own hook of the same kind.
+fn merged_hooks(d: &Fields, f: &Fields) -> Vec<HookRef> {
+    let mut hooks = d.hooks.clone();
+    for h in &f.hooks {
+        hooks.retain(|x| x.kind != h.kind);
+        hooks.push(h.clone());
+    }
+    hooks
 }
 
 /// The fields a matter must have, from itself or its department's `[defaults]`.
