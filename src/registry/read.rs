@@ -599,6 +599,17 @@ struct RowCx<'r, 'a, 'b> {
 }
 
 impl<'r> RowCx<'r, '_, '_> {
+    /// A target's status; empty = active, an unknown one is reported.
+    fn status(&mut self, f: usize) -> TargetStatus {
+        match self.text(f) {
+            None => TargetStatus::Active,
+            Some((idx, s)) => parse_status(&s).unwrap_or_else(|| {
+                self.error(idx, format!("unknown status `{s}`"), &[STATUS_HELP.into()]);
+                TargetStatus::Active
+            }),
+        }
+    }
+
     /// A date column: a spreadsheet date or `YYYY-MM-DD` text; a bad one is reported.
     fn date(&mut self, f: usize) -> Option<chrono::NaiveDate> {
         match self.cell(f) {
@@ -882,13 +893,7 @@ pub(crate) fn targets(
         let key_area = cx.boolean(t::KEY_AREA, false, parse_bool, BOOL_HELP);
         let class = cx.opt(t::CLASS);
         let licence = cx.opt(t::LICENCE);
-        let status = match cx.text(t::STATUS) {
-            None => TargetStatus::Active,
-            Some((idx, s)) => parse_status(&s).unwrap_or_else(|| {
-                cx.error(idx, format!("unknown status `{s}`"), &[STATUS_HELP.into()]);
-                TargetStatus::Active
-            }),
-        };
+        let status = cx.status(t::STATUS);
         let last_inspected = cx.date(t::LAST_INSPECTED);
         let last_result = cx.opt(t::LAST_RESULT);
         let extra = cx.extras(&h.extras);

@@ -202,7 +202,7 @@ fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
                 .help
                 .push("add [department] with id = \"…\" and name = \"…\"".into());
             }
-            return None;
+            None
         }
     }
 }
