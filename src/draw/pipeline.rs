@@ -271,7 +271,7 @@ fn phases(
     let excluded: u64 = counts.iter().map(|c| c.count).sum();
     let listed = excluded <= opts.list_exclusions_up_to as u64;
     opts.phase(Phase::Select);
-    let (mut selected, drawn_at) = choose::select(source, &c, &plans, &fates)?;
+    let (mut selected, drawn_at) = choose::select(source, &mut c, &plans, &fates)?;
     let exclusions = if listed {
         list_exclusions(source, rules, &c, &fates)?
     } else {

@@ -42,12 +42,20 @@ impl Row {
 /// The drawn rows in (stratum, rank) order, and their positions.
 pub(crate) fn select(
     source: &dyn RowSource,
-    c: &Classified,
+    c: &mut Classified,
     plans: &[StratumPlan],
     fates: &[Fate],
 ) -> Result<(Vec<Selected>, Vec<u64>), DrawFailure> {
     let kept = best(c, plans, fates);
+    // The rows drawn from are no longer needed, nor (once read) the kept ids and names.
+    for b in &mut c.batches {
+        b.drawn = Vec::new();
+    }
     let mut rows = keyed(source, c, plans, kept)?;
+    for b in &mut c.batches {
+        b.captures = Vec::new();
+        b.capture_bytes = Vec::new();
+    }
     rows.par_sort_unstable_by(|a, b| {
         a.stratum
             .cmp(&b.stratum)
