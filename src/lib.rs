@@ -3,7 +3,7 @@
 //! Four layers, calls go down only (see ARCHITECTURE.md):
 //! - model: [`diag`], [`digest`], [`calendar`], [`registry`], [`script`], [`rules`], [`store`];
 //! - core: [`schedule`] (periods, clocks), [`draw`], [`results`] (result rules), [`output`];
-//! - jobs: [`jobs`] (issue a draw, verify one, the service loop);
+//! - jobs: [`jobs`] (issue a draw, verify one, publish results, the service loop);
 //! - faces: [`cli`], the only module that knows clap.
 
 pub mod calendar;
