@@ -372,7 +372,7 @@ fn file_draw(
     list: usize,
 ) -> Result<FileDraw, String> {
     let known = Known::from_model(&loaded.model);
-    let rows = Source::File {
+    let rows = Source::Csv {
         path: &files.targets,
         known: &known,
     };
@@ -581,7 +581,7 @@ fn split_inside_a_quoted_record() {
         );
     }
     let known = Known::from_model(&loaded.model);
-    let rows = Source::File {
+    let rows = Source::Csv {
         path: &files.targets,
         known: &known,
     };
@@ -643,7 +643,7 @@ fn bad_rows_are_reported_like_the_registry_reader() {
         registry: RegistryInfo::default(),
         history: &none,
     };
-    let rows = Source::File {
+    let rows = Source::Csv {
         path: &path,
         known: &known,
     };
