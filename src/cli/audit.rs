@@ -1,6 +1,6 @@
 //! `suiji audit verify`: walk the hash-chained audit log.
 
-use super::{Cli, exit, open_store_of_config};
+use super::{Cli, Failed, exit, open_store_of_config};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,8 +20,8 @@ pub enum Action {
     },
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let store = or_exit!(open_store_of_config(cli)?);
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let store = open_store_of_config(cli)?;
     match args.action {
         Action::Verify => match store.verify_audit()? {
             crate::store::AuditReport::Intact { entries, head } => {

@@ -1,12 +1,12 @@
 //! `suiji check`: validate config, rules and scripts.
 
-use super::{Cli, exit, load_rules};
+use super::{Cli, Failed, exit, load_rules};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
+pub fn run(cli: &Cli, _args: &Args) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
     let model = &loaded.model;
     let matters = model.matters().count();
     let hooks = model

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::{Cli, exit, open_store_of_config};
+use super::{Cli, Failed, exit, open_store_of_config};
 use crate::draw::manifest::Manifest;
 use crate::jobs::issue::Frozen;
 use crate::rules::Loaded;
@@ -22,8 +22,8 @@ pub struct Args {
     pub all: bool,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let store = or_exit!(open_store_of_config(cli)?);
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let store = open_store_of_config(cli)?;
     let filter = DrawFilter {
         matter: args.matter.clone(),
         period_prefix: args.year.map(|y| y.to_string()),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Cli, exit, load_calendar, load_rules, write_atomic};
+use super::{Cli, Failed, exit, load_calendar, load_rules, write_atomic};
 use crate::output::doc::{Format, render};
 
 #[derive(Debug, clap::Args)]
@@ -40,11 +40,11 @@ impl From<FormatArg> for Format {
     }
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let format = Format::from(args.format);
-    let loaded = or_exit!(load_rules(cli));
-    let cal = or_exit!(load_calendar(&loaded, args.provisional));
-    or_exit!(super::require_year(&cal, args.year));
+    let loaded = load_rules(cli)?;
+    let cal = load_calendar(&loaded, args.provisional)?;
+    super::require_year(&cal, args.year)?;
     let model = &loaded.model;
     let (schedule, problems) = crate::schedule::year_schedule(model, &cal, args.year);
     let problem_lines: Vec<String> = problems

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::{Cli, exit, load_rules, now_local, open_store};
+use super::{Cli, Failed, exit, load_rules, now_local, open_store};
 use crate::results::entry::{Checked, Checker, DateCell, Problem, RawEntry};
 use crate::results::import::read_sheet;
 use crate::rules::Loaded;
@@ -97,8 +97,8 @@ pub(crate) fn print_problems(problems: &mut [Problem]) -> usize {
     problems.iter().filter(|p| !p.warning).count()
 }
 
-pub fn run_one(cli: &Cli, args: &ResultArgs) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
+pub fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
     let mut store = open_store(&loaded)?;
     let today = today_local(&loaded);
     let mut checker = Checker::new(&store, &loaded.model, today);
@@ -188,8 +188,8 @@ pub fn run_one(cli: &Cli, args: &ResultArgs) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
     let mut store = open_store(&loaded)?;
     match &args.action {
         Action::Import {
@@ -209,7 +209,7 @@ fn import(
     files: &[PathBuf],
     dry_run: bool,
     actor: &str,
-) -> anyhow::Result<i32> {
+) -> Result<i32, Failed> {
     let today = today_local(loaded);
     let mut problems = Vec::new();
     let mut batches: BTreeMap<i64, Vec<NewResult>> = BTreeMap::new();
@@ -306,7 +306,7 @@ fn list(
     draw: Option<&str>,
     year: Option<i32>,
     matter: Option<String>,
-) -> anyhow::Result<i32> {
+) -> Result<i32, Failed> {
     let mut draws = store.list_draws(&DrawFilter {
         matter,
         period_prefix: year.map(|y| y.to_string()),

@@ -4,7 +4,7 @@ use std::sync::mpsc;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
-use super::{Cli, exit, load_calendar, load_rules, open_store};
+use super::{Cli, Failed, exit, load_calendar, load_rules, open_store};
 use crate::jobs::issue::seed::SeedChoice;
 use crate::jobs::service::{Service, Stop, due, next_wake, run_loop, year_start};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock, SystemClock};
@@ -20,9 +20,9 @@ pub struct RunArgs {
     pub since: Option<NaiveDate>,
 }
 
-pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
-    let cal = or_exit!(load_calendar(&loaded, false));
+pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
+    let cal = load_calendar(&loaded, false)?;
     let store = open_store(&loaded)?;
     let mut clock = SystemClock {
         tz: loaded.model.config.timezone,
@@ -131,10 +131,10 @@ pub struct SimulateArgs {
     pub seed: String,
 }
 
-pub fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
-    let cal = or_exit!(load_calendar(&loaded, false));
-    or_exit!(super::require_year(&cal, args.year));
+pub fn simulate(cli: &Cli, args: &SimulateArgs) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
+    let cal = load_calendar(&loaded, false)?;
+    super::require_year(&cal, args.year)?;
     let store = open_store(&loaded)?;
     let start = year_start(args.year);
     let end = year_start(args.year + 1) - chrono::Duration::seconds(1);
@@ -230,9 +230,9 @@ pub struct StatusArgs {
     pub within: u32,
 }
 
-pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
-    let cal = or_exit!(load_calendar(&loaded, false));
+pub fn status(cli: &Cli, args: &StatusArgs) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
+    let cal = load_calendar(&loaded, false)?;
     let store = open_store(&loaded)?;
     let clock = SystemClock {
         tz: loaded.model.config.timezone,
