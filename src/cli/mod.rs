@@ -238,39 +238,6 @@ pub(crate) fn load_rules(cli: &Cli) -> Result<crate::rules::Loaded, Failed> {
     Ok(loaded)
 }
 
-/// Loads the holiday calendar named by the config.
-pub(crate) fn load_calendar(
-    loaded: &crate::rules::Loaded,
-    provisional: bool,
-) -> Result<crate::calendar::Calendar, Failed> {
-    Ok(crate::jobs::load_calendar(loaded, provisional)?)
-}
-
-/// Writes a file all at once: to a temporary name beside it, then renamed into place.
-pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    }
-    let tmp = path.with_extension(format!(
-        "{}.tmp{}",
-        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-/// Refuses a year the calendar cannot answer for; warns when its dates are provisional.
-pub(crate) fn require_year(cal: &crate::calendar::Calendar, year: i32) -> Result<(), Failed> {
-    if !crate::jobs::require_year(cal, year)? {
-        provisional_warning(year);
-    }
-    Ok(())
-}
-
 /// Warns that a year's dates come from a provisional calendar.
 pub(crate) fn provisional_warning(year: i32) {
     let w = crate::diag::Diagnostic::warning(format!(
@@ -282,11 +249,14 @@ pub(crate) fn provisional_warning(year: i32) {
 /// Shows a job's non-fatal problems (matters that failed while the others went on); returns
 /// the exit status: [`exit::PARTIAL`] when there were any.
 pub(crate) fn with_problems(problems: &[crate::diag::Diagnostic]) -> i32 {
-    if problems.is_empty() {
-        return exit::OK;
+    if !problems.is_empty() {
+        eprint!("{}", crate::diag::Report::of(problems.to_vec()).render());
     }
-    eprint!("{}", crate::diag::Report::of(problems.to_vec()).render());
-    exit::PARTIAL
+    if problems.iter().any(crate::diag::Diagnostic::is_error) {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
 }
 
 /// Opens the database in the config's data folder.

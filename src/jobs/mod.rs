@@ -6,11 +6,15 @@
 pub mod draw;
 pub mod issue;
 pub mod place;
+pub mod plan;
 pub mod publish;
 pub mod registry;
 pub mod report;
+pub mod results;
+pub mod run;
 pub mod schedule;
 pub mod service;
+pub mod status;
 pub mod verify;
 
 use std::path::Path;
