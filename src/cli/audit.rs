@@ -23,7 +23,7 @@ pub enum Action {
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let store = open_store_of_config(cli)?;
     match args.action {
-        Action::Verify => match store.verify_audit()? {
+        Action::Verify => match crate::jobs::audit::verify(&store)? {
             crate::store::AuditReport::Intact { entries, head } => {
                 outln!("audit log intact: {entries} entries, head {head}");
                 Ok(exit::OK)
@@ -34,9 +34,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             }
         },
         Action::Log { limit } => {
-            let all = store.audit_entries(0, u32::MAX)?;
-            let start = all.len().saturating_sub(limit as usize);
-            for e in &all[start..] {
+            for e in &crate::jobs::audit::latest(&store, limit)? {
                 outln!(
                     "{:>6} {} {:<10} {:<18} {} {}",
                     e.seq,

@@ -29,7 +29,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         period_prefix: args.year.map(|y| y.to_string()),
         include_superseded: args.all,
     };
-    let draws = store.list_draws(&filter)?;
+    let draws = crate::jobs::draws::run(&store, &filter)?;
     outln!(
         "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {:<12}",
         "id",
@@ -41,8 +41,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         "status",
         "seed source"
     );
-    for d in &draws {
-        let n = store.draw_targets(d.id)?.len();
+    for listed in &draws {
+        let (d, n) = (&listed.draw, listed.targets);
         outln!(
             "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {}",
             d.id,

@@ -3,7 +3,10 @@
 //! typed result or a typed error, over the core and the model. Jobs own transactions, staging
 //! and file placement; the faces (`cli`) only parse, call a job and render its result.
 
+pub mod audit;
+pub mod check;
 pub mod draw;
+pub mod draws;
 pub mod issue;
 pub mod place;
 pub mod plan;
