@@ -184,8 +184,6 @@ pub struct Simulated {
     pub draws: Vec<SimulatedDraw>,
     /// Issued by this run.
     pub issued: usize,
-    /// Seconds the run took.
-    pub seconds: f64,
     /// Folder of the draws' files.
     pub files: PathBuf,
     /// Draws that failed (the others went on).
@@ -205,9 +203,7 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "simulate", start);
     service.seed = Some(input.seed.clone());
     let (_tx, rx) = mpsc::channel();
-    let began = std::time::Instant::now();
     let _ = run_loop(&mut service, &mut clock, &rx, false);
-    let seconds = began.elapsed().as_secs_f64();
     let mut draws = Vec::new();
     for d in service.store.list_draws(&DrawFilter::year(input.year))? {
         let Ok(m) = serde_json::from_str::<crate::draw::manifest::Manifest>(&d.manifest_json)
@@ -237,7 +233,6 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
     Ok(Simulated {
         draws,
         issued: count(&service, issued),
-        seconds,
         files: service.loaded.model.config.output_dir.join("draws"),
         failures,
         provisional: !official,
