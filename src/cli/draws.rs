@@ -122,6 +122,12 @@ pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
             f64::from(s.ratio_ppm) / 10_000.0
         );
     }
+    selected(&mut out, &names, m);
+    out
+}
+
+/// The drawn targets and their teams, then the counts.
+fn selected(out: &mut String, names: &HashMap<&str, &str>, m: &Manifest) {
     let _ = writeln!(
         out,
         "{:>4}  {:<14} {:<20} {:<30} team",
@@ -154,5 +160,4 @@ pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
         "{} drawn, {unstaffed} unstaffed, {avoided} 回避 skips",
         m.selected.len()
     );
-    out
 }

@@ -68,24 +68,19 @@ impl<E: crate::diag::Problem> From<E> for Failed {
     }
 }
 
-impl From<anyhow::Error> for Failed {
-    fn from(e: anyhow::Error) -> Failed {
-        let broken_pipe = e
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
-        if broken_pipe {
+/// A failed write to stdout or stderr (the only I/O left to the faces).
+impl From<std::io::Error> for Failed {
+    fn from(e: std::io::Error) -> Failed {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
             quiet_exit();
         }
         Failed {
-            report: crate::diag::Report::error(format!("{e:#}"), &[]),
+            report: crate::diag::Report::error(
+                format!("cannot write to standard output: {e}"),
+                &[],
+            ),
             fault: crate::diag::Fault::Failed,
         }
-    }
-}
-
-impl From<std::io::Error> for Failed {
-    fn from(e: std::io::Error) -> Failed {
-        Failed::from(anyhow::Error::from(e))
     }
 }
 
@@ -93,7 +88,10 @@ impl From<csv::Error> for Failed {
     fn from(e: csv::Error) -> Failed {
         match e.into_kind() {
             csv::ErrorKind::Io(io) => Failed::from(io),
-            other => Failed::from(anyhow::anyhow!("{other:?}")),
+            other => Failed {
+                report: crate::diag::Report::error(format!("{other:?}"), &[]),
+                fault: crate::diag::Fault::Failed,
+            },
         }
     }
 }
@@ -286,19 +284,13 @@ pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
         drop(stdout);
-        std::process::exit(stdout_failed(&e));
+        std::process::exit(stdout_failed(e));
     }
 }
 
 /// The end of a process whose standard output failed: quiet on a closed pipe, else a message.
-pub(crate) fn stdout_failed(e: &std::io::Error) -> i32 {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return exit::OK;
-    }
-    fail(&Failed {
-        report: crate::diag::Report::error(format!("cannot write to standard output: {e}"), &[]),
-        fault: crate::diag::Fault::Failed,
-    })
+pub(crate) fn stdout_failed(e: std::io::Error) -> i32 {
+    fail(&Failed::from(e))
 }
 
 fn quiet_exit() -> ! {

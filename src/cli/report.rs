@@ -45,7 +45,15 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     if report.provisional {
         super::provisional_warning(args.year);
     }
-    let (f, written, as_of) = (&report.figures, &report.files, input.as_of);
+    render(&report.figures, &report.files, input.as_of)?;
+    Ok(exit::OK)
+}
+
+fn render(
+    f: &crate::results::year::YearFigures,
+    written: &[PathBuf],
+    as_of: NaiveDate,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} {} as of {as_of}", f.bureau, f.year)?;
     writeln!(
@@ -110,5 +118,5 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     for p in written {
         writeln!(out, "wrote {}", p.display())?;
     }
-    Ok(exit::OK)
+    out.flush()
 }
