@@ -9,12 +9,14 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
 use crate::calendar::Calendar;
 use crate::jobs::issue::seed::{SeedChoice, resolve};
-use crate::jobs::issue::{IssueError, Request, freeze_registry, issue};
+use crate::jobs::issue::{IssueError, Issued, Request, freeze_registry, issue};
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
 use crate::schedule::{ScheduledDraw, year_schedule};
-use crate::store::{DrawFilter, EventFilter, NewEvent, SchedulerEvent, Store};
+use crate::store::{
+    DrawFilter, EventFilter, NewEvent, RulesReloadAudit, SchedulerAudit, SchedulerEvent, Store,
+};
 
 /// What to do with a draw whose issue time has come.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,8 +210,11 @@ impl Service {
             event,
             SchedulerEvent::CaughtUp | SchedulerEvent::Skipped | SchedulerEvent::Failed
         ) {
-            let detail =
-                serde_json::json!({ "period": d.period.id, "detail": detail, "draw_id": draw_id });
+            let detail = SchedulerAudit {
+                detail: detail.to_string(),
+                draw_id,
+                period: d.period.id.clone(),
+            };
             if let Err(err) = self.store.append_audit(
                 &at,
                 &self.actor,
@@ -311,34 +316,7 @@ impl Service {
             dry_run: false,
         };
         match issue(&self.loaded, &mut self.store, &frozen, &req) {
-            Ok(issued) => {
-                let m = &issued.manifest;
-                let detail = if late {
-                    format!(
-                        "caught up: due {}, issued {}",
-                        d.issue_at.format("%Y-%m-%d %H:%M"),
-                        now.format("%Y-%m-%d %H:%M")
-                    )
-                } else {
-                    "issued on time".to_string()
-                };
-                let event = if late {
-                    SchedulerEvent::CaughtUp
-                } else {
-                    SchedulerEvent::Issued
-                };
-                self.record(&d, event, now, issued.draw_id, &detail);
-                tracing::info!(matter = %d.matter, period = %d.period.id, draw = ?issued.draw_id, drawn = m.selected.len(), "{detail}");
-                Outcome {
-                    eligible: m.strata.iter().map(|s| s.eligible).sum(),
-                    drawn: m.selected.len(),
-                    unstaffed: m.selected.iter().filter(|s| s.unstaffed.is_some()).count(),
-                    draw: d,
-                    event,
-                    draw_id: issued.draw_id,
-                    detail,
-                }
-            }
+            Ok(issued) => self.issued(d, &issued, now, late),
             Err(IssueError::AlreadyDrawn { draw_id, .. }) => {
                 // Another process drew it first: exactly once holds, nothing to do.
                 tracing::info!(matter = %key.0, period = %key.1, "already drawn as #{draw_id} by another process");
@@ -353,6 +331,42 @@ impl Service {
                 }
             }
             Err(e) => fail(self, d, e.to_string()),
+        }
+    }
+
+    /// Records a draw the service issued (on time or caught up) and says what it drew.
+    fn issued(
+        &mut self,
+        d: ScheduledDraw,
+        issued: &Issued,
+        now: NaiveDateTime,
+        late: bool,
+    ) -> Outcome {
+        let m = &issued.manifest;
+        let detail = if late {
+            format!(
+                "caught up: due {}, issued {}",
+                d.issue_at.format("%Y-%m-%d %H:%M"),
+                now.format("%Y-%m-%d %H:%M")
+            )
+        } else {
+            "issued on time".to_string()
+        };
+        let event = if late {
+            SchedulerEvent::CaughtUp
+        } else {
+            SchedulerEvent::Issued
+        };
+        self.record(&d, event, now, issued.draw_id, &detail);
+        tracing::info!(matter = %d.matter, period = %d.period.id, draw = ?issued.draw_id, drawn = m.selected.len(), "{detail}");
+        Outcome {
+            eligible: m.strata.iter().map(|s| s.eligible).sum(),
+            drawn: m.selected.len(),
+            unstaffed: m.selected.iter().filter(|s| s.unstaffed.is_some()).count(),
+            draw: d,
+            event,
+            draw_id: issued.draw_id,
+            detail,
         }
     }
 
@@ -396,7 +410,11 @@ impl Service {
                 if !changed && why == RULE_FILES_CHANGED {
                     return Ok(msg);
                 }
-                let detail = serde_json::json!({ "why": why, "old": old.model.rules_hash, "new": self.loaded.model.rules_hash });
+                let detail = RulesReloadAudit {
+                    new: self.loaded.model.rules_hash.clone(),
+                    old: old.model.rules_hash.clone(),
+                    why: why.to_string(),
+                };
                 let at = self.stamp(now);
                 if let Err(e) =
                     self.store
