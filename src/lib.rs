@@ -10,6 +10,7 @@ pub mod diag;
 pub mod draw;
 pub mod issue;
 pub mod output;
+pub mod probe;
 pub mod registry;
 pub mod results;
 pub mod rules;

@@ -175,16 +175,8 @@ fn runaway_hook_fails_only_its_matter() {
         "fn risk_weight(target, ctx) {\n    loop { }\n",
     );
     // Operations are bounded too; raise that bound so the wall-clock limit is what stops it.
-    p.edit(
-        "config/suiji.toml",
-        "max_operations = 1000000\n",
-        "max_operations = 1000000000\n",
-    );
-    p.edit(
-        "config/suiji.toml",
-        "timeout_ms = 1000\n",
-        "timeout_ms = 300\n",
-    );
+    p.set_config(&["limits", "max_operations"], 1_000_000_000);
+    p.set_config(&["limits", "timeout_ms"], 300);
     let started = std::time::Instant::now();
     let (code, plan, err) = run(p.suiji(&["plan", "--year", "2023"]));
     assert!(started.elapsed().as_secs() < 20, "the plan must not hang");
