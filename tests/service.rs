@@ -15,150 +15,18 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDateTime;
 use suiji::probe;
-use suiji::schedule::service::{Service, Stop, run_loop};
 use suiji::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock, Wake};
+use suiji::schedule::service::{Service, Stop, run_loop};
 use suiji::store::SchedulerEvent;
+use util::scheduler::{
+    DEPARTMENT, RUN_ONCE, assert_complete, audit, crash_at, draws, events, matter, service_project,
+    staged,
+};
 use util::{Project, Running, Test, run};
 
 /// A local time, "YYYY-MM-DD HH:MM:SS".
 fn at(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap_or_else(|e| panic!("{s}: {e}"))
-}
-
-/// A matter of the test department, on the hotel registry.
-fn matter(id: &str, cron: &str, ratio: &str, extra: &str) -> String {
-    format!(
-        r#"
-[[matter]]
-id = "{id}"
-name = "测试事项 {id}"
-categories = ["hotel"]
-ratio = "{ratio}"
-cron = "{cron}"
-{extra}
-
-[[matter.checklist]]
-id = "{id}-01"
-text = "测试检查项"
-"#
-    )
-}
-
-const DEPARTMENT: &str = r#"[department]
-id = "zhian"
-name = "治安大队"
-order = 1
-summary = "测试"
-frequency_note = "测试"
-publication_note = "测试"
-
-[defaults]
-qualifications = ["public_order"]
-team_size = 2
-"#;
-
-/// A project whose only rules are the given matters of department `zhian` (on a provisional
-/// calendar, so any year works), with the zhian inspectors of the demo registry.
-fn service_project(matters: &str) -> Project {
-    Test::new()
-        .provisional_calendar(true)
-        .only_rules(&[("zhian.toml", &format!("{DEPARTMENT}{matters}"))])
-        .inspectors_of("zhian")
-        .args(&["check"])
-        .run()
-        .project
-}
-
-/// (id, matter, period, manifest) of every draw, superseded ones too.
-fn draws(p: &Project) -> Vec<(i64, String, String, serde_json::Value)> {
-    if !p.path("data/suiji.sqlite3").exists() {
-        return Vec::new();
-    }
-    let db = p.db();
-    let mut stmt = db
-        .prepare("SELECT id, matter, period, manifest_json FROM draws ORDER BY id")
-        .expect("query draws");
-    stmt.query_map([], |r| {
-        let json: String = r.get(3)?;
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            serde_json::from_str(&json).expect("manifest"),
-        ))
-    })
-    .expect("query draws")
-    .collect::<Result<_, _>>()
-    .expect("draws")
-}
-
-/// (matter, period, event, detail) of every scheduler event.
-fn events(p: &Project) -> Vec<(String, String, String, String)> {
-    let db = p.db();
-    let mut stmt = db
-        .prepare("SELECT matter, period, event, detail FROM scheduler_events ORDER BY id")
-        .expect("query events");
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .expect("query events")
-        .collect::<Result<_, _>>()
-        .expect("events")
-}
-
-/// The audit log, all of it.
-fn audit(p: &Project) -> String {
-    p.ok(&["audit", "log", "--limit", "100000"])
-}
-
-/// Checks that every recorded draw's rows match its manifest, that its files are in place,
-/// and that nothing is left in a staging folder.
-fn assert_complete(p: &Project) {
-    let db = p.db();
-    for (id, matter, period, m) in draws(p) {
-        let selected = m["selected"].as_array().expect("selected");
-        let n: i64 = db
-            .query_row(
-                "SELECT count(*) FROM draw_targets WHERE draw_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert_eq!(n, selected.len() as i64, "draw #{id} {matter} {period}");
-        let members: usize = selected
-            .iter()
-            .map(|s| s["team"].as_array().map_or(0, Vec::len))
-            .sum();
-        let n: i64 = db
-            .query_row(
-                "SELECT count(*) FROM draw_team_members WHERE draw_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert_eq!(n, members as i64, "draw #{id} {matter} {period}");
-        let folder = p.path(&format!("out/draws/{matter}/{period}"));
-        let on_disk: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(folder.join("manifest.json"))
-                .unwrap_or_else(|e| panic!("draw #{id}: {e}")),
-        )
-        .expect("manifest");
-        assert_eq!(on_disk, m, "draw #{id}: files in place match the record");
-    }
-    let (code, out, _) = run(p.suiji(&["audit", "verify"]));
-    assert_eq!(code, 0, "{out}");
-}
-
-/// Folders of `out/draws/MATTER` whose names start with a dot (staged, not in place).
-fn staged(p: &Project, matter: &str) -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir(p.path(&format!("out/draws/{matter}"))) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = dir
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
-    names.sort();
-    names
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +172,10 @@ fn a_draw_is_issued_at_its_time_and_a_restart_draws_nothing_twice() {
         [(SchedulerEvent::Issued, "issued on time".into())]
     );
     let [(id, matter, period, m)] = draws(&p).try_into().expect("one draw");
-    assert_eq!((matter.as_str(), period.as_str()), ("zhian.soon", "2024-03-05T09:00"));
+    assert_eq!(
+        (matter.as_str(), period.as_str()),
+        ("zhian.soon", "2024-03-05T09:00")
+    );
     assert_eq!(m["issue_at"], "2024-03-05T09:00");
     assert_eq!(m["seed_source"], "os");
     let created: String = p
@@ -404,7 +275,11 @@ fn a_shutdown_during_a_long_catch_up_stops_after_the_draw_in_progress() {
 
     // The rest is caught up by the next run.
     let mut again = service(&p, "2024-03-03 00:00:00");
-    let (stop, _) = start(&mut again, &mut Script::new(at("2024-03-10 09:05:00")), true);
+    let (stop, _) = start(
+        &mut again,
+        &mut Script::new(at("2024-03-10 09:05:00")),
+        true,
+    );
     assert_eq!(stop, Stop::Once);
     assert_eq!(again.outcomes.len(), 7);
     assert_eq!(draws(&p).len(), 8);
@@ -442,7 +317,11 @@ fn a_week_of_downtime_is_caught_up_or_skipped_by_policy_and_audited() {
     );
     // Each one logged.
     assert_eq!(log.matches("caught up: due ").count(), caught, "{log}");
-    assert_eq!(log.matches("skipped: issue time ").count(), old.len(), "{log}");
+    assert_eq!(
+        log.matches("skipped: issue time ").count(),
+        old.len(),
+        "{log}"
+    );
 
     let ev = events(&p);
     let of = |m: &str, e: &str| -> Vec<String> {
@@ -492,7 +371,11 @@ fn a_week_of_downtime_is_caught_up_or_skipped_by_policy_and_audited() {
 
     // Nothing is done twice, and the skipped draws stay skipped.
     let mut again = service(&p, since);
-    let (stop, _) = start(&mut again, &mut Script::new(at("2024-03-10 16:00:00")), true);
+    let (stop, _) = start(
+        &mut again,
+        &mut Script::new(at("2024-03-10 16:00:00")),
+        true,
+    );
     assert_eq!(stop, Stop::Once);
     assert!(again.outcomes.is_empty());
     assert_eq!(events(&p).len(), ev.len());
@@ -540,8 +423,14 @@ fn a_broken_rule_file_keeps_the_old_rules_and_a_valid_edit_takes_over() {
         .at("2024-03-05 09:01:00", shutdown);
     let (stop, log) = start(&mut svc, &mut clock, false);
     assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
-    assert!(log.contains("rules reloaded (rule files changed): unchanged"), "{log}");
-    assert!(log.contains("rules NOT reloaded (rule files changed)"), "{log}");
+    assert!(
+        log.contains("rules reloaded (rule files changed): unchanged"),
+        "{log}"
+    );
+    assert!(
+        log.contains("rules NOT reloaded (rule files changed)"),
+        "{log}"
+    );
     assert!(log.contains(&format!("rules/zhian.toml:{line}:")), "{log}");
 
     // The first draw came from the old rules while the file was broken.
@@ -552,14 +441,24 @@ fn a_broken_rule_file_keeps_the_old_rules_and_a_valid_edit_takes_over() {
     // The valid edit was audited once (the touch and the broken file were not), and the
     // second draw used it.
     let audit = audit(&p);
-    let reloads: Vec<&str> = audit.lines().filter(|l| l.contains(" rules.reload ")).collect();
+    let reloads: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains(" rules.reload "))
+        .collect();
     let [reload] = reloads[..] else {
         panic!("{audit}")
     };
     assert!(reload.contains(old_hash), "{reload}");
     assert!(reload.contains("rule files changed"), "{reload}");
-    let second = &all.iter().find(|d| d.1 == "zhian.second").expect("second").3;
-    assert_eq!(second["ratio_ppm"], 200000, "the second draw used the old ratio");
+    let second = &all
+        .iter()
+        .find(|d| d.1 == "zhian.second")
+        .expect("second")
+        .3;
+    assert_eq!(
+        second["ratio_ppm"], 200000,
+        "the second draw used the old ratio"
+    );
     assert_ne!(second["rules_hash"].as_str(), Some(old_hash));
     assert_eq!(all.len(), 2);
     assert_complete(&p);
@@ -731,25 +630,22 @@ fn one_past_draw() -> Project {
     service_project(&matter("once", "0 0 9 1 6 * 2023", "5%", ""))
 }
 
-const SINCE: &[&str] = &["--since", "2023-01-01"];
-
-fn run_once() -> Vec<&'static str> {
-    [&["run", "--once"], SINCE].concat()
-}
-
 #[test]
 fn run_once_catches_up_and_a_second_run_draws_nothing() {
     let p = one_past_draw();
     let ran = Test::at(p)
-        .args(&run_once())
+        .args(RUN_ONCE)
         .stdout("issued 1 draw(s), 0 failed\n")
         .run();
     let p = ran.project;
     let [(_, matter, period, _)] = draws(&p).try_into().expect("one draw");
-    assert_eq!((matter.as_str(), period.as_str()), ("zhian.once", "2023-06-01T09:00"));
+    assert_eq!(
+        (matter.as_str(), period.as_str()),
+        ("zhian.once", "2023-06-01T09:00")
+    );
     assert_eq!(events(&p)[0].2, "caught_up");
     let p = Test::at(p)
-        .args(&run_once())
+        .args(RUN_ONCE)
         .stdout("issued 0 draw(s), 0 failed\n")
         .run()
         .project;
@@ -759,7 +655,7 @@ fn run_once_catches_up_and_a_second_run_draws_nothing() {
 #[test]
 fn a_running_service_answers_signals_and_rule_file_changes() {
     let p = one_past_draw();
-    let args = [&["run"], SINCE].concat();
+    let args = ["run", "--since", "2023-01-01"];
     let mut service = p.spawn_env("run", &args, &[("RUST_LOG", "suiji=info")]);
     service.expect_line("suiji service started");
     service.expect_line("caught up: due 2023-06-01 09:00");
@@ -783,21 +679,11 @@ fn a_running_service_answers_signals_and_rule_file_changes() {
     assert_complete(&p);
 }
 
-/// Runs `suiji run --once` made to stop at `point` as a crash would; returns its stderr.
-fn crash_at(p: &Project, point: &str) -> String {
-    let mut r = p.spawn_env("crash", &run_once(), &[(probe::ABORT_ENV, point)]);
-    let status = r.wait();
-    assert!(!status.success(), "not stopped at {point}: {}", r.stderr());
-    let err = r.stderr();
-    assert!(err.contains(&format!("stopped at {point}")), "{err}");
-    err
-}
-
 #[test]
 fn a_crash_inside_the_recording_transaction_leaves_no_draw_and_no_files() {
     let p = one_past_draw();
     for point in ["draw.staged", "draw.recording"] {
-        crash_at(&p, point);
+        crash_at(&p, RUN_ONCE, point);
         assert!(draws(&p).is_empty(), "{point}");
         assert!(events(&p).is_empty(), "{point}");
         assert!(!p.path("out/draws/zhian.once/2023-06-01T09:00").exists());
@@ -807,7 +693,7 @@ fn a_crash_inside_the_recording_transaction_leaves_no_draw_and_no_files() {
     }
     // The next start issues it.
     Test::at(p)
-        .args(&run_once())
+        .args(RUN_ONCE)
         .stdout("issued 1 draw(s), 0 failed\n")
         .run();
 }
@@ -815,13 +701,13 @@ fn a_crash_inside_the_recording_transaction_leaves_no_draw_and_no_files() {
 #[test]
 fn a_crash_after_the_commit_is_repaired_on_the_next_start() {
     let p = one_past_draw();
-    crash_at(&p, "draw.committed");
+    crash_at(&p, RUN_ONCE, "draw.committed");
     // Recorded, but its files are still staged.
     assert_eq!(draws(&p).len(), 1);
     assert!(!p.path("out/draws/zhian.once/2023-06-01T09:00").exists());
     assert_eq!(staged(&p, "zhian.once").len(), 1);
     let p = Test::at(p)
-        .args(&run_once())
+        .args(RUN_ONCE)
         .stdout("issued 0 draw(s), 0 failed\n")
         .run()
         .project;
@@ -839,9 +725,9 @@ fn two_run_once_processes_draw_each_due_draw_exactly_once() {
         .collect();
     let p = service_project(&rules);
     let expected = 15;
-    let args = run_once();
-    let mut one = p.spawn("one", &args);
-    let mut two = p.spawn("two", &args);
+    let args = RUN_ONCE;
+    let mut one = p.spawn("one", args);
+    let mut two = p.spawn("two", args);
     let (s1, s2) = (one.wait(), two.wait());
     assert_eq!(s1.code(), Some(0), "{}\n{}", one.stdout(), one.stderr());
     assert_eq!(s2.code(), Some(0), "{}\n{}", two.stdout(), two.stderr());
@@ -867,7 +753,7 @@ fn two_run_once_processes_draw_each_due_draw_exactly_once() {
     assert_complete(&p);
 
     Test::at(p)
-        .args(&args)
+        .args(args)
         .stdout("issued 0 draw(s), 0 failed\n")
         .run();
 }

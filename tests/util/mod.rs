@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod scheduler;
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -511,7 +513,9 @@ impl Test {
             cmd.env(k, v);
         }
         let (status, stdout, stderr) = run(cmd);
-        let context = format!("suiji {args:?} exited with {status}\n--- stdout\n{stdout}--- stderr\n{stderr}");
+        let context = format!(
+            "suiji {args:?} exited with {status}\n--- stdout\n{stdout}--- stderr\n{stderr}"
+        );
         assert_eq!(status, self.status, "unexpected exit status\n{context}");
         if let Some(e) = &self.stdout {
             e.check("stdout", &stdout, &context);
