@@ -1,14 +1,16 @@
 //! suiji — a rule-driven engine for 双随机、一公开 random inspections.
 //!
-//! Data flows one way: [`rules`] (config, rule files, scripts → validated model) and
-//! [`calendar`] feed [`schedule`]; [`registry`] snapshots feed [`draw`]; draws are kept by
-//! [`store`] and rendered by [`output`]. [`cli`] is the only module that knows clap.
+//! Four layers, calls go down only (see ARCHITECTURE.md):
+//! - model: [`diag`], [`calendar`], [`registry`], [`script`], [`rules`], [`store`];
+//! - core: [`schedule`] (periods, clocks), [`draw`], [`results`] (result rules), [`output`];
+//! - jobs: [`jobs`] (issue a draw, verify one, the service loop);
+//! - faces: [`cli`], the only module that knows clap.
 
 pub mod calendar;
 pub mod cli;
 pub mod diag;
 pub mod draw;
-pub mod issue;
+pub mod jobs;
 pub mod output;
 pub mod probe;
 pub mod registry;
@@ -17,4 +19,3 @@ pub mod rules;
 pub mod schedule;
 pub mod script;
 pub mod store;
-pub mod verify;

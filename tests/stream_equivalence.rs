@@ -1,18 +1,22 @@
-//! A streaming draw over the registry file gives exactly the manifest `engine::run` gives over the
-//! loaded registry: the same strata, selection, keys, ranks, inclusion probabilities, teams,
-//! skips, history and (below the listing limit) exclusions — for the shipped matters, hand-made
-//! hooks, history, awkward CSV and any number of threads.
+//! The draw over rows in memory and the draw over the registry file give the same manifest, or
+//! the same failure: a property over random registries (awkward CSV included), matters (ratios,
+//! class ratios, stratification, key-area windows, cooldown, yearly caps, team size, workload
+//! caps), hooks (eligible, weight and conflict, failing ones included), history, thread counts
+//! and exclusion-listing limits. Above the listing limit the file draw summarises the
+//! exclusions; everything else is still identical.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use suiji::draw::Seed;
 use suiji::draw::engine::{self, DrawFailure, DrawInput, History};
 use suiji::draw::manifest::{HistoryEntry, Manifest, RegistryInfo};
 use suiji::draw::stream::{self, StreamError, StreamInput, StreamOptions};
-use suiji::registry::generate::{write_inspectors, write_targets};
+use suiji::registry::generate::write_inspectors;
 use suiji::registry::types::Registry;
 use suiji::registry::{Known, load};
 use suiji::rules::Loaded;
@@ -33,47 +37,12 @@ struct Files {
     registry: Registry,
 }
 
-fn generated(loaded: &Loaded, n: u64, inspectors: u64, seed: u64) -> Files {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let targets = dir.path().join("targets.csv");
-    let people = dir.path().join("inspectors.csv");
-    write_targets(&targets, n, seed).expect("write targets");
-    // Events get a date (活动日期, read by the shipped `event_in_period` hook); other rows none.
-    let text = std::fs::read_to_string(&targets).expect("read targets");
-    let mut dated = String::with_capacity(text.len() + text.len() / 8);
-    for (i, line) in text.lines().enumerate() {
-        dated.push_str(line);
-        if i == 0 {
-            dated.push_str(",活动日期");
-        } else if line.contains(",fireworks_event,") || line.contains(",mass_event,") {
-            dated.push_str(&format!(",2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28));
-        } else {
-            dated.push(',');
-        }
-        dated.push('\n');
-    }
-    std::fs::write(&targets, dated).expect("write targets");
-    write_inspectors(&people, inspectors, seed).expect("write inspectors");
-    let registry = load(
-        std::slice::from_ref(&targets),
-        &[people],
-        dir.path(),
-        &Known::from_model(&loaded.model),
-    )
-    .unwrap_or_else(|d| panic!("generated registry does not load: {d:?}"));
-    Files {
-        _dir: dir,
-        targets,
-        registry,
-    }
-}
-
-fn from_text(loaded: &Loaded, text: &[u8], inspectors: u64) -> Files {
+fn from_text(loaded: &Loaded, text: &[u8], inspectors: u64, seed: u64) -> Files {
     let dir = tempfile::tempdir().expect("tempdir");
     let targets = dir.path().join("targets.csv");
     let people = dir.path().join("inspectors.csv");
     std::fs::write(&targets, text).expect("write targets");
-    write_inspectors(&people, inspectors, 3).expect("write inspectors");
+    write_inspectors(&people, inspectors, seed).expect("write inspectors");
     let registry = load(
         std::slice::from_ref(&targets),
         &[people],
@@ -88,200 +57,141 @@ fn from_text(loaded: &Loaded, text: &[u8], inspectors: u64) -> Files {
     }
 }
 
-struct Case<'a> {
-    matter: &'a Matter,
-    period: Period,
-    kind: DrawKind,
-    ratio: Ratio,
-    key_area_only: bool,
-    seed: Seed,
-    history: &'a History,
-}
+/// A small deterministic generator (xorshift), so one proptest number gives a whole registry.
+struct Rng(u64);
 
-fn period(id: &str, start: (i32, u32, u32), end: (i32, u32, u32)) -> Period {
-    let d = |(y, m, d): (i32, u32, u32)| NaiveDate::from_ymd_opt(y, m, d).expect("date");
-    Period {
-        id: id.into(),
-        start: d(start),
-        end: d(end),
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
     }
 }
 
-fn input<'a>(loaded: &'a Loaded, files: &'a Files, case: &'a Case<'a>) -> DrawInput<'a> {
-    DrawInput {
-        bureau: &loaded.model.config.bureau.name,
-        matter: case.matter,
-        rules_hash: &loaded.model.rules_hash,
-        period: &case.period,
-        kind: case.kind,
-        ratio: case.ratio,
-        key_area_only: case.key_area_only,
-        reference_date: case.period.start + chrono::Days::new(1),
-        issue_at: format!("{}T09:00", case.period.start),
-        due: case.period.end,
-        seed: case.seed,
-        seed_source: "test",
-        targets: &files.registry.targets,
-        inspectors: &files.registry.inspectors,
-        registry: RegistryInfo::default(),
-        history: case.history,
+const COLUMNS: [(&str, &str); 11] = [
+    ("编号", "id"),
+    ("名称", "name"),
+    ("类别", "category"),
+    ("所属区域", "district"),
+    ("重点区域", "key_area"),
+    ("风险等级", "class"),
+    ("状态", "status"),
+    ("上次检查日期", "last_inspected"),
+    ("上次检查结果", "last_result"),
+    ("法定代表人", "法定代表人"),
+    ("备注", "备注"),
+];
+
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A random target registry as CSV: ids of several shapes (one over 55 bytes), names with
+/// commas, quotes and line breaks, padded cells, empty cells, optional byte-order mark, title
+/// row, blank rows, CRLF, columns in random order under Chinese or English headers.
+fn registry_text(rng: &mut Rng, n: usize) -> (String, Vec<String>) {
+    let mut order: Vec<usize> = (0..COLUMNS.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i + 1));
     }
-}
-
-fn streamed(
-    loaded: &Loaded,
-    files: &Files,
-    case: &Case<'_>,
-    threads: usize,
-    list: usize,
-) -> Result<stream::Streamed, StreamError> {
-    let known = Known::from_model(&loaded.model);
-    let mut draw = input(loaded, files, case);
-    draw.targets = &[];
-    let s = StreamInput {
-        draw,
-        targets_file: &files.targets,
-        known: &known,
-    };
-    let opts = StreamOptions {
-        threads,
-        list_exclusions_up_to: list,
-        chunk_bytes: 64 * 1024,
-        on_phase: None,
-    };
-    stream::run(&s, &loaded.sandbox, &opts)
-}
-
-/// Engine and stream agree, for 1–3 threads, with the exclusions listed; and with the list
-/// summarised, on everything else (and on the counts).
-fn same(loaded: &Loaded, files: &Files, case: &Case<'_>) -> Manifest {
-    let want = engine::run(&input(loaded, files, case), &loaded.sandbox)
-        .unwrap_or_else(|e| panic!("engine failed for {}: {e}", case.matter.id));
-    for threads in [1, 2, 3] {
-        let got = streamed(loaded, files, case, threads, usize::MAX)
-            .unwrap_or_else(|e| panic!("stream failed for {}: {e:?}", case.matter.id));
-        assert!(got.exclusions_listed);
-        if got.manifest != want {
-            let diffs = want.differences(&got.manifest);
-            panic!(
-                "{} {} ({threads} threads): {diffs:#?}\nhistory {:?} / {:?}",
-                case.matter.id,
-                case.period.id,
-                want.history.len(),
-                got.manifest.history.len()
-            );
-        }
-        assert_eq!(got.manifest.manifest_hash, want.manifest_hash);
-        assert_eq!(got.stats.drawn as usize, want.selected.len());
+    let english = rng.chance(40);
+    let eol = if rng.chance(30) { "\r\n" } else { "\n" };
+    let mut text = String::new();
+    if rng.chance(30) {
+        text.push('\u{feff}');
     }
-    let summary = streamed(loaded, files, case, 2, 0).expect("stream");
-    let mut a = summary.manifest.clone();
-    let mut b = want.clone();
-    a.exclusions.clear();
-    b.exclusions.clear();
-    a.manifest_hash.clear();
-    b.manifest_hash.clear();
-    assert_eq!(a, b);
-    let total: u64 = summary.exclusion_counts.iter().map(|c| c.count).sum();
-    assert_eq!(total as usize, want.exclusions.len());
-    assert_eq!(
-        summary.exclusions_listed,
-        want.exclusions.is_empty(),
-        "{}",
-        case.matter.id
-    );
-    for c in &summary.exclusion_counts {
-        let n = want
-            .exclusions
-            .iter()
-            .filter(|e| e.reason == c.reason)
-            .count() as u64;
-        assert!(c.count <= n);
+    if rng.chance(20) {
+        text.push_str(&format!("平邑县检查对象名录库{}{eol}{eol}", ",".repeat(10)));
     }
-    want
-}
-
-fn matter<'a>(loaded: &'a Loaded, id: &str) -> &'a Matter {
-    loaded
-        .model
-        .matter(id)
-        .unwrap_or_else(|| panic!("no matter {id}"))
-}
-
-#[test]
-fn shipped_matters_and_seeds() {
-    let loaded = rules();
-    let files = generated(&loaded, 4000, 120, 7);
-    let none = History::default();
-    let h1 = period("2024-H1", (2024, 1, 1), (2024, 6, 30));
-    for (id, seeds) in [
-        ("zhian.hotel", 4),
-        ("zhian.firearms", 2),
-        ("zhian.security", 2),
-        ("zhian.fireworks", 2),
-        ("zhian.mass-event", 1),
-        ("zhian.entertainment", 1),
-        ("zhian.blasting", 1),
-        ("jindu.precursor", 1),
-        ("wangan.internet-cafe", 1),
-        ("churujing.foreign-work", 1),
-    ] {
-        let m = matter(&loaded, id);
-        for s in 0..seeds {
-            let case = Case {
-                matter: m,
-                period: h1.clone(),
-                kind: DrawKind::Regular,
-                ratio: m.ratio,
-                key_area_only: false,
-                seed: Seed::from_text(&format!("seed {id} {s}")),
-                history: &none,
-            };
-            let manifest = same(&loaded, &files, &case);
-            assert!(!manifest.selected.is_empty(), "{id}: nothing drawn");
-        }
-    }
-}
-
-#[test]
-fn hotel_holiday_key_area_draw() {
-    let loaded = rules();
-    let files = generated(&loaded, 3000, 80, 11);
-    let none = History::default();
-    let m = matter(&loaded, "zhian.hotel");
-    let holiday = m.holiday.as_ref().expect("hotel has holiday draws");
-    for s in 0..3 {
-        let case = Case {
-            matter: m,
-            period: period("2024-chunjie", (2024, 2, 3), (2024, 2, 17)),
-            kind: DrawKind::Holiday(holiday.holidays[0]),
-            ratio: holiday.ratio,
-            key_area_only: true,
-            seed: Seed::from_text(&format!("holiday {s}")),
-            history: &none,
+    let header: Vec<&str> = order
+        .iter()
+        .map(|&c| if english { COLUMNS[c].1 } else { COLUMNS[c].0 })
+        .collect();
+    text.push_str(&header.join(","));
+    text.push_str(eol);
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = match rng.below(8) {
+            0 => format!("91440300MA{i:06}"),
+            1 => format!("旅馆-{i:04}"),
+            2 if i % 5 == 0 => format!("{}{i}", "Z".repeat(54)),
+            _ => format!("T{i:05}"),
         };
-        let manifest = same(&loaded, &files, &case);
-        assert!(manifest.key_area_only && !manifest.selected.is_empty());
+        ids.push(id.clone());
+        let name = match rng.below(7) {
+            0 => quoted(&format!("旅馆, 第{i}号")),
+            1 => quoted(&format!("多行\n旅馆{i}")),
+            2 => format!("  旅馆{i}  "),
+            3 => quoted(&format!("说\"好\"的旅馆{i}")),
+            _ => format!("旅馆{i}"),
+        };
+        let date = format!(
+            "{}-{:02}-{:02}",
+            2022 + rng.below(3),
+            1 + rng.below(12),
+            1 + rng.below(28)
+        );
+        let cells: [String; 11] = [
+            if rng.chance(10) {
+                format!(" {id} ")
+            } else {
+                id
+            },
+            name,
+            rng.pick(&[
+                "hotel",
+                "hotel",
+                "entertainment",
+                "internet_cafe",
+                "blasting",
+            ])
+            .into(),
+            rng.pick(&["平邑街道", "仲村镇", "武台镇", ""]).into(),
+            rng.pick(&["是", "否", ""]).into(),
+            rng.pick(&["A", "B", "C", "D", ""]).into(),
+            rng.pick(&["正常", "正常", "正常", "注销", ""]).into(),
+            if rng.chance(50) { date } else { String::new() },
+            rng.pick(&["未发现问题", "发现问题", ""]).into(),
+            rng.pick(&["张三", "李四", "王五", "赵六", "", ""]).into(),
+            if rng.chance(20) {
+                quoted("备注, 有逗号")
+            } else {
+                String::new()
+            },
+        ];
+        let row: Vec<&str> = order.iter().map(|&c| cells[c].as_str()).collect();
+        text.push_str(&row.join(","));
+        text.push_str(eol);
+        if rng.chance(3) {
+            text.push_str(&",".repeat(10));
+            text.push_str(eol);
+            text.push_str(eol);
+        }
     }
+    (text, ids)
 }
 
-fn hook(
-    loaded: &Loaded,
-    kind: HookKind,
-    source: &str,
-    function: &str,
-    reads: Option<&[&str]>,
-) -> Hook {
+fn hook(loaded: &Loaded, kind: HookKind, function: &str, reads: Option<&[&str]>) -> Hook {
     let ast = loaded
         .sandbox
-        .compile(source)
+        .compile(SCRIPT)
         .unwrap_or_else(|e| panic!("script does not compile: {e:?}"));
     Hook {
         kind,
         script: Arc::new(Script {
             path: PathBuf::from("test.rhai"),
             name: "test.rhai".into(),
-            source: source.into(),
+            source: SCRIPT.into(),
             ast,
         }),
         function: function.into(),
@@ -297,235 +207,322 @@ fn by_rep(target, ctx) {
 }
 fn anything(target, ctx) { target.name.len() % 5 != 0 && target.status == "active" }
 fn heavy(target, ctx) { if target.class == "D" { 1000.0 } else { 1 } }
+fn fractional(target, ctx) { 0.25 + target.id.len() % 3 }
 fn zero_a(target, ctx) { if target.class == "A" { 0 } else { 2 } }
 fn fails_c(target, ctx) { if target.class == "C" { throw "no C"; } true }
+fn fails_town(target, ctx) { if target.district == "武台镇" { throw "no town"; } 3 }
 fn text(target, ctx) { if target.district == "仲村镇" { "yes" } else { true } }
+fn rep_conflict(inspector, target) {
+    let rep = target.extra["法定代表人"];
+    rep != () && (inspector.conflicts.contains(rep) || inspector.name.len() % 3 == rep.len() % 3)
+}
+fn conflict_fails(inspector, target) { if target.class == "D" { throw "no D"; } false }
+fn conflict_text(inspector, target) { if target.class == "B" { 1 } else { false } }
 "#;
 
-#[test]
-fn hooks_class_ratios_and_history() {
-    let loaded = rules();
-    let files = generated(&loaded, 5000, 150, 23);
-    let base = matter(&loaded, "zhian.hotel").clone();
-    let h1 = period("2024-H1", (2024, 1, 1), (2024, 6, 30));
-
-    // History: some targets drawn twice this year (yearly cap), some inspected clean lately.
-    let mut history = History::default();
-    for (i, t) in files
-        .registry
-        .targets
+/// The matter of a case, from `zhian.hotel` and a few choices.
+fn matter(loaded: &Loaded, rng: &mut Rng) -> Matter {
+    let mut m = loaded
+        .model
+        .matter("zhian.hotel")
+        .expect("zhian.hotel")
+        .clone();
+    let all = ["hotel", "entertainment", "internet_cafe"];
+    m.categories = all
         .iter()
-        .enumerate()
-        .filter(|(i, _)| i % 37 == 0)
-    {
-        let entry = HistoryEntry {
-            target_id: String::new(),
-            inspections_this_year: (i % 3) as u32,
-            last_clean: (i % 2 == 0).then(|| NaiveDate::from_ymd_opt(2023, 11, 20).expect("date")),
-        };
-        history.entries.insert(t.id.clone(), entry);
+        .filter(|_| rng.chance(60))
+        .map(|s| s.to_string())
+        .collect();
+    if m.categories.is_empty() {
+        m.categories = vec!["hotel".into()];
     }
+    let ratio = |rng: &mut Rng| {
+        let ppm = [1, 50_000, 100_000, 333_333, 500_000, 999_999, 1_000_000][rng.below(7)];
+        Ratio::from_ppm(ppm).expect("ratio")
+    };
+    m.ratio = ratio(rng);
+    m.class_ratios = BTreeMap::new();
+    if rng.chance(40) {
+        m.class_ratios.insert("D".into(), ratio(rng));
+        m.class_ratios.insert("C".into(), ratio(rng));
+        m.class_ratios.insert("仲村镇".into(), ratio(rng));
+    }
+    m.class_field =
+        [None, Some("class"), Some("category"), Some("district")][rng.below(4)].map(String::from);
+    m.stratify_by = [
+        None,
+        Some("district"),
+        Some("key_area"),
+        Some("class"),
+        Some("status"),
+        Some("法定代表人"),
+    ][rng.below(6)]
+    .map(String::from);
+    m.cooldown_months = [None, Some(0), Some(1), Some(6), Some(12), Some(30)][rng.below(6)];
+    m.yearly_cap = [None, Some(1), Some(2)][rng.below(3)];
+    m.team_size = 1 + rng.below(3) as u32;
+    m.workload_cap = 1 + rng.below(6) as u32;
+    use HookKind::{Conflict, Eligible, Weight};
+    m.eligible = match rng.below(8) {
+        0 => Some(hook(loaded, Eligible, "not_a", Some(&["class"]))),
+        1 => Some(hook(loaded, Eligible, "anything", None)),
+        2 => Some(hook(loaded, Eligible, "fails_c", Some(&["class"]))),
+        3 => Some(hook(loaded, Eligible, "text", Some(&["district"]))),
+        _ => None,
+    };
+    m.weight = match rng.below(10) {
+        0 => Some(hook(loaded, Weight, "by_rep", Some(&["extra"]))),
+        1 => Some(hook(loaded, Weight, "heavy", Some(&["class"]))),
+        2 => Some(hook(loaded, Weight, "fractional", None)),
+        3 => Some(hook(loaded, Weight, "zero_a", Some(&["class"]))),
+        4 => Some(hook(loaded, Weight, "fails_town", Some(&["district"]))),
+        5 => Some(hook(loaded, Weight, "text", Some(&["district"]))),
+        _ => None,
+    };
+    m.conflict = match rng.below(6) {
+        0 => Some(hook(loaded, Conflict, "rep_conflict", None)),
+        1 => Some(hook(loaded, Conflict, "conflict_fails", None)),
+        2 => Some(hook(loaded, Conflict, "conflict_text", None)),
+        _ => None,
+    };
+    m
+}
 
-    let mut variants: Vec<Matter> = Vec::new();
-    // Eligible hook on class, risk weights, class ratios within districts.
-    let mut m = base.clone();
-    m.categories = vec![
-        "hotel".into(),
-        "entertainment".into(),
-        "internet_cafe".into(),
-    ];
-    m.eligible = Some(hook(
-        &loaded,
-        HookKind::Eligible,
-        SCRIPT,
-        "not_a",
-        Some(&["class"]),
-    ));
-    m.class_ratios = BTreeMap::from([
-        ("D".to_string(), Ratio::from_ppm(200_000).expect("ratio")),
-        ("C".to_string(), Ratio::from_ppm(100_000).expect("ratio")),
-    ]);
-    variants.push(m.clone());
-    // A weight read from an extra column; class by another field; not stratified.
-    m.weight = Some(hook(
-        &loaded,
-        HookKind::Weight,
-        SCRIPT,
-        "by_rep",
-        Some(&["extra"]),
-    ));
-    m.class_field = Some("category".into());
-    m.stratify_by = None;
-    variants.push(m.clone());
-    // A hook that may read anything (not memoised), heavy weights that cap, stratified by an
-    // extra column.
-    m.eligible = Some(hook(&loaded, HookKind::Eligible, SCRIPT, "anything", None));
-    m.weight = Some(hook(
-        &loaded,
-        HookKind::Weight,
-        SCRIPT,
-        "heavy",
-        Some(&["class"]),
-    ));
-    m.class_ratios.clear();
-    m.stratify_by = Some("法定代表人".into());
-    m.ratio = Ratio::from_ppm(300_000).expect("ratio");
-    variants.push(m.clone());
-    // Uniform, stratified by key area, no cooldown, yearly cap 1.
-    let mut u = base.clone();
-    u.weight = None;
-    u.stratify_by = Some("key_area".into());
-    u.cooldown_months = None;
-    u.yearly_cap = Some(1);
-    variants.push(u);
-
-    for (v, m) in variants.iter().enumerate() {
-        for s in 0..2 {
-            let case = Case {
-                matter: m,
-                period: h1.clone(),
-                kind: DrawKind::Regular,
-                ratio: m.ratio,
-                key_area_only: false,
-                seed: Seed::from_text(&format!("variant {v} seed {s}")),
-                history: &history,
+/// History for some of the ids: times drawn this year, and a last clean inspection.
+fn history(rng: &mut Rng, ids: &[String]) -> History {
+    let mut h = History::default();
+    for id in ids {
+        if rng.chance(15) {
+            let last_clean = rng.chance(50).then(|| {
+                NaiveDate::from_ymd_opt(2023, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32)
+                    .expect("date")
+            });
+            let entry = HistoryEntry {
+                target_id: String::new(),
+                inspections_this_year: rng.below(3) as u32,
+                last_clean,
             };
-            let manifest = same(&loaded, &files, &case);
-            assert!(!manifest.history.is_empty(), "variant {v}: no history used");
-            if v == 0 {
-                assert!(
-                    manifest
-                        .strata
-                        .iter()
-                        .any(|s| s.stratum.contains("/class=D"))
-                );
-                assert!(
-                    manifest
-                        .exclusions
-                        .iter()
-                        .any(|e| e.reason == "eligible_hook")
-                );
-                assert!(manifest.exclusions.iter().any(|e| e.reason == "yearly_cap"));
-                assert!(manifest.exclusions.iter().any(|e| e.reason == "cooldown"));
-            }
-            if v == 2 {
-                assert!(
-                    manifest
-                        .selected
-                        .iter()
-                        .any(|s| s.inclusion_probability == 1.0),
-                    "heavy weights should cap"
-                );
-            }
+            h.entries.insert(id.trim().to_string(), entry);
         }
+    }
+    h
+}
+
+struct Case {
+    matter: Matter,
+    period: Period,
+    kind: DrawKind,
+    ratio: Ratio,
+    key_area_only: bool,
+    seed: Seed,
+    history: History,
+}
+
+fn input<'a>(loaded: &'a Loaded, files: &'a Files, case: &'a Case) -> DrawInput<'a> {
+    DrawInput {
+        bureau: &loaded.model.config.bureau.name,
+        matter: &case.matter,
+        rules_hash: &loaded.model.rules_hash,
+        period: &case.period,
+        kind: case.kind,
+        ratio: case.ratio,
+        key_area_only: case.key_area_only,
+        reference_date: case.period.start + chrono::Days::new(1),
+        issue_at: format!("{}T09:00", case.period.start),
+        due: case.period.end,
+        seed: case.seed,
+        seed_source: "test",
+        targets: &files.registry.targets,
+        inspectors: &files.registry.inspectors,
+        registry: RegistryInfo::default(),
+        history: &case.history,
     }
 }
 
-#[test]
-fn hook_and_weight_failures_match() {
-    let loaded = rules();
-    let files = generated(&loaded, 1500, 40, 5);
-    let none = History::default();
-    let base = matter(&loaded, "zhian.hotel").clone();
-    let mut cases: Vec<Matter> = Vec::new();
-    let mut m = base.clone();
-    m.weight = Some(hook(
-        &loaded,
-        HookKind::Weight,
-        SCRIPT,
-        "zero_a",
-        Some(&["class"]),
-    ));
-    cases.push(m);
-    let mut m = base.clone();
-    m.eligible = Some(hook(
-        &loaded,
-        HookKind::Eligible,
-        SCRIPT,
-        "fails_c",
-        Some(&["class"]),
-    ));
-    cases.push(m);
-    let mut m = base.clone();
-    m.eligible = Some(hook(
-        &loaded,
-        HookKind::Eligible,
-        SCRIPT,
-        "text",
-        Some(&["district"]),
-    ));
-    cases.push(m);
-    let mut m = base.clone();
-    m.weight = Some(hook(
-        &loaded,
-        HookKind::Weight,
-        SCRIPT,
-        "text",
-        Some(&["district"]),
-    ));
-    cases.push(m);
-    for m in &cases {
-        let case = Case {
-            matter: m,
-            period: period("2024-H1", (2024, 1, 1), (2024, 6, 30)),
-            kind: DrawKind::Regular,
-            ratio: m.ratio,
-            key_area_only: false,
-            seed: Seed::from_text("failures"),
-            history: &none,
-        };
-        let want: DrawFailure = match engine::run(&input(&loaded, &files, &case), &loaded.sandbox) {
-            Ok(_) => panic!("engine should fail"),
-            Err(e) => e,
-        };
-        for threads in [1, 2] {
-            match streamed(&loaded, &files, &case, threads, usize::MAX) {
-                Err(StreamError::Draw(got)) => assert_eq!(got, want),
-                other => panic!("expected {want:?}, got {other:?}"),
+/// What the file draw gives: its manifest, whether it lists every exclusion, and the excluded
+/// count per reason.
+struct FileDraw {
+    manifest: Manifest,
+    listed: bool,
+    counts: BTreeMap<String, u64>,
+}
+
+fn memory_draw(loaded: &Loaded, files: &Files, case: &Case) -> Result<Manifest, DrawFailure> {
+    engine::run(&input(loaded, files, case), &loaded.sandbox)
+}
+
+fn file_draw(
+    loaded: &Loaded,
+    files: &Files,
+    case: &Case,
+    threads: usize,
+    list: usize,
+) -> Result<FileDraw, String> {
+    let known = Known::from_model(&loaded.model);
+    let mut draw = input(loaded, files, case);
+    draw.targets = &[];
+    let s = StreamInput {
+        draw,
+        targets_file: &files.targets,
+        known: &known,
+    };
+    let opts = StreamOptions {
+        threads,
+        list_exclusions_up_to: list,
+        chunk_bytes: 4096,
+        on_phase: None,
+    };
+    match stream::run(&s, &loaded.sandbox, &opts) {
+        Ok(s) => {
+            let mut counts = BTreeMap::new();
+            for c in &s.exclusion_counts {
+                *counts.entry(c.reason.clone()).or_insert(0) += c.count;
             }
+            Ok(FileDraw {
+                manifest: s.manifest,
+                listed: s.exclusions_listed,
+                counts,
+            })
         }
+        Err(StreamError::Draw(e)) => Err(format!("draw: {e:?}")),
+        Err(e) => Err(format!("other: {e:?}")),
     }
 }
 
-/// Quoted fields with commas and line breaks, CRLF, a byte-order mark, a title row, blank
-/// lines, English headers in another order, an extra column and padded cells.
-#[test]
-fn awkward_csv() {
-    let loaded = rules();
-    let mut text = String::from("\u{feff}平邑县检查对象名录库,,,,,,\r\n\r\n");
-    text.push_str("category,ID,name,district,class,status,备注,key_area\r\n");
-    for i in 0..2500 {
-        let district = ["平邑街道", "仲村镇", "武台镇"][i % 3];
-        let class = ["A", "B", "C", "D", ""][i % 5];
-        let status = if i % 17 == 0 { "注销" } else { "正常" };
-        let name = match i % 4 {
-            0 => format!("\"旅馆, 第{i}号\""),
-            1 => format!("\"多行\n旅馆{i}\""),
-            2 => format!("  旅馆{i}  "),
-            _ => format!("\"说\"\"好\"\"的旅馆{i}\""),
-        };
-        let key_area = if i % 3 == 0 { "是" } else { "否" };
-        text.push_str(&format!(
-            "hotel, T{i:06} ,{name},{district},{class},{status},\"备注{i}\",{key_area}\r\n"
-        ));
-        if i % 500 == 0 {
-            text.push_str(",,,,,,,\r\n\r\n");
+/// How a case ended, for checking that the cases cover both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Failed,
+    Drawn,
+    Summarised,
+}
+
+/// Both sources agree on `case`.
+fn agree(loaded: &Loaded, files: &Files, case: &Case, threads: usize, list: usize) -> Outcome {
+    let want = memory_draw(loaded, files, case);
+    let got = file_draw(loaded, files, case, threads, list);
+    let (want, got) = match (want, got) {
+        (Err(w), Err(g)) => {
+            assert_eq!(format!("draw: {w:?}"), g);
+            return Outcome::Failed;
         }
+        (Ok(w), Ok(g)) => (w, g),
+        (w, g) => panic!(
+            "memory {:?}\nfile {:?}",
+            w.map(|m| m.manifest_hash),
+            g.map(|f| f.manifest.manifest_hash)
+        ),
+    };
+    let excluded = want.exclusions.len();
+    assert_eq!(got.listed, excluded <= list, "listing limit {list}");
+    let mut by_reason = BTreeMap::new();
+    for e in &want.exclusions {
+        *by_reason.entry(e.reason.clone()).or_insert(0u64) += 1;
     }
-    let files = from_text(&loaded, text.as_bytes(), 60);
-    let none = History::default();
-    let m = matter(&loaded, "zhian.hotel");
-    for s in 0..3 {
-        let case = Case {
-            matter: m,
-            period: period("2024-H1", (2024, 1, 1), (2024, 6, 30)),
-            kind: DrawKind::Regular,
-            ratio: Ratio::from_ppm(100_000).expect("ratio"),
-            key_area_only: s == 2,
-            seed: Seed::from_text(&format!("awkward {s}")),
-            history: &none,
-        };
-        same(&loaded, &files, &case);
+    assert_eq!(got.counts, by_reason);
+    if got.listed {
+        if got.manifest != want {
+            panic!("{:#?}", want.differences(&got.manifest));
+        }
+        assert_eq!(got.manifest.manifest_hash, want.manifest_hash);
+        Outcome::Drawn
+    } else {
+        let (mut a, mut b) = (got.manifest, want);
+        assert!(a.exclusions.iter().all(|e| e.target_id.is_empty()));
+        for m in [&mut a, &mut b] {
+            m.exclusions.clear();
+            m.manifest_hash.clear();
+        }
+        assert_eq!(a, b);
+        Outcome::Summarised
+    }
+}
+
+fn one_case(
+    loaded: &Loaded,
+    seed: u64,
+    n: usize,
+    threads: usize,
+    list: usize,
+    pool: usize,
+) -> Outcome {
+    let mut rng = Rng(seed | 1);
+    let (text, ids) = registry_text(&mut rng, n);
+    let files = from_text(loaded, text.as_bytes(), rng.below(40) as u64, seed);
+    let matter = matter(loaded, &mut rng);
+    let holiday = matter
+        .holiday
+        .as_ref()
+        .filter(|_| rng.chance(25))
+        .map(|h| (h.holidays[0], h.ratio));
+    let (kind, ratio, period) = match holiday {
+        Some((h, ratio)) => (
+            DrawKind::Holiday(h),
+            ratio,
+            Period {
+                id: "2024-chunjie".into(),
+                start: NaiveDate::from_ymd_opt(2024, 2, 3).expect("date"),
+                end: NaiveDate::from_ymd_opt(2024, 2, 17).expect("date"),
+            },
+        ),
+        None => (
+            DrawKind::Regular,
+            matter.ratio,
+            Period {
+                id: "2024-H1".into(),
+                start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+                end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+            },
+        ),
+    };
+    let case = Case {
+        key_area_only: rng.chance(25),
+        seed: Seed::from_text(&format!("case {seed}")),
+        history: history(&mut rng, &ids),
+        matter,
+        period,
+        kind,
+        ratio,
+    };
+    let list = match list {
+        0 => 0,
+        1 => 3,
+        2 => rng.below(n + 1),
+        _ => usize::MAX,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(pool)
+        .build()
+        .expect("thread pool");
+    pool.install(|| agree(loaded, &files, &case, threads, list))
+}
+
+#[test]
+fn memory_and_file_sources_agree() {
+    let loaded = rules();
+    let mut runner = TestRunner::new(Config {
+        // PROPTEST_CASES=5000 for a longer search.
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (any::<u64>(), 0usize..260, 1usize..5, 0usize..4, 1usize..4);
+    let seen = std::sync::Mutex::new(Vec::new());
+    runner
+        .run(&strategy, |(seed, n, threads, list, pool)| {
+            let outcome = one_case(&loaded, seed, n, threads, list, pool);
+            seen.lock().expect("lock").push(outcome);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The cases reach failures, full manifests and summarised ones alike.
+    let seen = seen.into_inner().expect("lock");
+    for outcome in [Outcome::Failed, Outcome::Drawn, Outcome::Summarised] {
+        let n = seen.iter().filter(|&&o| o == outcome).count();
+        assert!(n * 10 >= seen.len(), "{outcome:?}: {n} of {}", seen.len());
     }
 }
 
@@ -546,21 +543,45 @@ fn split_inside_a_quoted_record() {
     for i in 400..800 {
         text.push_str(&format!("T{i:05},旅馆{i},hotel,仲村镇,D\n"));
     }
-    let files = from_text(&loaded, text.as_bytes(), 30);
-    let none = History::default();
-    let m = matter(&loaded, "zhian.hotel");
+    let files = from_text(&loaded, text.as_bytes(), 30, 3);
+    let matter = loaded
+        .model
+        .matter("zhian.hotel")
+        .expect("zhian.hotel")
+        .clone();
     let case = Case {
-        matter: m,
-        period: period("2024-H1", (2024, 1, 1), (2024, 6, 30)),
+        matter,
+        period: Period {
+            id: "2024-H1".into(),
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+            end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+        },
         kind: DrawKind::Regular,
         ratio: Ratio::from_ppm(500_000).expect("ratio"),
         key_area_only: false,
         seed: Seed::from_text("split"),
-        history: &none,
+        history: History::default(),
     };
-    same(&loaded, &files, &case);
-    let s = streamed(&loaded, &files, &case, 2, usize::MAX).expect("stream");
-    assert_eq!(s.stats.threads, 1);
+    for threads in [1, 2, 3] {
+        assert_eq!(
+            agree(&loaded, &files, &case, threads, usize::MAX),
+            Outcome::Drawn
+        );
+    }
+    let known = Known::from_model(&loaded.model);
+    let mut draw = input(&loaded, &files, &case);
+    draw.targets = &[];
+    let s = StreamInput {
+        draw,
+        targets_file: &files.targets,
+        known: &known,
+    };
+    let opts = StreamOptions {
+        threads: 2,
+        ..StreamOptions::default()
+    };
+    let out = stream::run(&s, &loaded.sandbox, &opts).expect("stream");
+    assert_eq!(out.stats.threads, 1);
 }
 
 /// Bad rows are reported with the registry reader's own messages and this file's line numbers.
@@ -589,8 +610,12 @@ fn bad_rows_are_reported_like_the_registry_reader() {
     assert_eq!(want.len(), 4, "{want:#?}");
 
     let none = History::default();
-    let m = matter(&loaded, "zhian.hotel");
-    let p = period("2024-H1", (2024, 1, 1), (2024, 6, 30));
+    let m = loaded.model.matter("zhian.hotel").expect("zhian.hotel");
+    let p = Period {
+        id: "2024-H1".into(),
+        start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+        end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+    };
     let draw = DrawInput {
         bureau: "b",
         matter: m,
@@ -624,5 +649,47 @@ fn bad_rows_are_reported_like_the_registry_reader() {
             assert_eq!(got, want);
         }
         other => panic!("expected registry errors, got {other:?}"),
+    }
+}
+
+/// The shipped matters (their own hooks included) over a generated registry.
+#[test]
+fn shipped_matters() {
+    let loaded = rules();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("generated.csv");
+    suiji::registry::generate::write_targets(&path, 3000, 7).expect("write targets");
+    // Events get a date (活动日期, read by the shipped `event_in_period` hook); other rows none.
+    let raw = std::fs::read_to_string(&path).expect("read targets");
+    let mut text = String::with_capacity(raw.len() + raw.len() / 8);
+    for (i, line) in raw.lines().enumerate() {
+        text.push_str(line);
+        if i == 0 {
+            text.push_str(",活动日期");
+        } else if line.contains(",fireworks_event,") || line.contains(",mass_event,") {
+            text.push_str(&format!(",2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28));
+        } else {
+            text.push(',');
+        }
+        text.push('\n');
+    }
+    let files = from_text(&loaded, text.as_bytes(), 120, 7);
+    for matter in loaded.model.matters() {
+        let case = Case {
+            matter: matter.clone(),
+            period: Period {
+                id: "2024-H1".into(),
+                start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+                end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+            },
+            kind: DrawKind::Regular,
+            ratio: matter.ratio,
+            key_area_only: false,
+            seed: Seed::from_text(&format!("seed {}", matter.id)),
+            history: History::default(),
+        };
+        let drawn = memory_draw(&loaded, &files, &case).expect("draw");
+        assert!(!drawn.selected.is_empty(), "{}: nothing drawn", matter.id);
+        assert_eq!(agree(&loaded, &files, &case, 2, usize::MAX), Outcome::Drawn);
     }
 }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use super::{
     Cli, exit, load_calendar, load_rules, now_local, open_store, render_registry_problems,
 };
-use crate::issue::seed::{SeedChoice, resolve};
-use crate::issue::{IssueError, Request, freeze_registry, issue};
+use crate::jobs::issue::seed::{SeedChoice, resolve};
+use crate::jobs::issue::{IssueError, Request, freeze_registry, issue};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -41,30 +41,34 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         return Ok(super::unknown_matter(&loaded.model, &args.matter));
     }
     let cal = or_exit!(load_calendar(&loaded, false));
-    let scheduled = match crate::issue::find_scheduled(&loaded, &cal, &args.matter, &args.period) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            eprintln!("error: {} has no period `{}`", args.matter, args.period);
-            if let Some(m) = loaded.model.matter(&args.matter) {
-                let year: i32 = args
-                    .period
-                    .get(..4)
-                    .and_then(|y| y.parse().ok())
-                    .unwrap_or(2023);
-                if let Ok(all) =
-                    crate::schedule::matter_schedule(m, &cal, year, loaded.model.config.timezone)
-                {
-                    let ids: Vec<String> = all.iter().map(|s| s.period.id.clone()).collect();
-                    eprintln!("  = help: its periods in {year} are: {}", ids.join(", "));
+    let scheduled =
+        match crate::jobs::issue::find_scheduled(&loaded, &cal, &args.matter, &args.period) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                eprintln!("error: {} has no period `{}`", args.matter, args.period);
+                if let Some(m) = loaded.model.matter(&args.matter) {
+                    let year: i32 = args
+                        .period
+                        .get(..4)
+                        .and_then(|y| y.parse().ok())
+                        .unwrap_or(2023);
+                    if let Ok(all) = crate::schedule::matter_schedule(
+                        m,
+                        &cal,
+                        year,
+                        loaded.model.config.timezone,
+                    ) {
+                        let ids: Vec<String> = all.iter().map(|s| s.period.id.clone()).collect();
+                        eprintln!("  = help: its periods in {year} are: {}", ids.join(", "));
+                    }
                 }
+                return Ok(exit::INVALID);
             }
-            return Ok(exit::INVALID);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(exit::INVALID);
-        }
-    };
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(exit::INVALID);
+            }
+        };
     let frozen = match freeze_registry(&loaded) {
         Ok(f) => f,
         Err(diags) => return Ok(render_registry_problems(&diags)),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{Cli, exit, open_store_of_config};
 use crate::draw::manifest::Manifest;
-use crate::issue::Frozen;
+use crate::jobs::issue::Frozen;
 use crate::rules::Loaded;
 use crate::store::DrawFilter;
 

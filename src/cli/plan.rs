@@ -112,7 +112,7 @@ fn estimate(
 ) -> crate::output::plan::Estimates {
     use crate::output::plan::Estimate;
     let mut out = crate::output::plan::Estimates::new();
-    let frozen = match crate::issue::freeze_registry(loaded) {
+    let frozen = match crate::jobs::issue::freeze_registry(loaded) {
         Ok(f) => f,
         Err(diags) => {
             eprintln!(
@@ -130,7 +130,7 @@ fn estimate(
         else {
             continue;
         };
-        let req = crate::issue::Request {
+        let req = crate::jobs::issue::Request {
             draw: first.clone(),
             seed: crate::draw::Seed([0; 32]),
             seed_source: "plan estimate".into(),
@@ -145,7 +145,7 @@ fn estimate(
             .iter()
             .filter(|t| m.categories.contains(&t.category))
             .count();
-        let e = crate::issue::compute(loaded, &frozen, &history, &req)
+        let e = crate::jobs::issue::compute(loaded, &frozen, &history, &req)
             .map(|man| Estimate {
                 period: first.period.label_zh(),
                 in_scope,

@@ -9,9 +9,9 @@ use chrono::{NaiveDate, TimeZone as _};
 use super::results::today_local;
 use super::{Cli, exit, load_calendar, load_rules, now_local, open_store};
 use crate::output::notice::{index_html, index_json};
+use crate::output::publication::{index_entry, notice, notice_folder, publishable};
 use crate::registry::Target;
 use crate::results::ledger::{DrawLedger, ledgers};
-use crate::results::publish::{index_entry, notice, notice_folder, publishable};
 use crate::rules::Loaded;
 use crate::store::{DrawFilter, NewPublication, Store};
 

@@ -35,7 +35,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
                             crate::diag::render(&crate::diag::Sources::default(), &warnings)
                         );
                     }
-                    let f = crate::issue::Frozen::new(registry);
+                    let f = crate::jobs::issue::Frozen::new(registry);
                     outln!(
                         "ok: {} targets, {} inspectors; snapshot {} / {}",
                         f.info.targets_rows,

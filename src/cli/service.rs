@@ -5,9 +5,9 @@ use std::sync::mpsc;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use super::{Cli, exit, load_calendar, load_rules, open_store};
-use crate::issue::seed::SeedChoice;
+use crate::jobs::issue::seed::SeedChoice;
+use crate::jobs::service::{Service, Stop, due, next_wake, run_loop, year_start};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock, SystemClock};
-use crate::schedule::service::{Service, Stop, due, next_wake, run_loop, year_start};
 use crate::store::{DrawFilter, EventFilter, SchedulerEvent};
 
 #[derive(Debug, clap::Args)]

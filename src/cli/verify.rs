@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::{Cli, exit, open_store_at};
 use crate::draw::manifest::Manifest;
-use crate::verify::{Verdict, verify_manifest};
+use crate::jobs::verify::{Verdict, verify_manifest};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,7 +43,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
     let store = open_store_at(&data)?;
     match verify_manifest(&manifest, &store) {
         Verdict::Identical => {
-            let record = match crate::verify::recorded(&manifest, &store) {
+            let record = match crate::jobs::verify::recorded(&manifest, &store) {
                 Ok(d) => match d.superseded_by {
                     Some(by) => format!("draw #{}, superseded by #{by}", d.id),
                     None => format!("draw #{}", d.id),

@@ -2,6 +2,7 @@
 pub mod doc;
 pub mod notice;
 pub mod plan;
+pub mod publication;
 pub mod report;
 pub mod svg;
 pub mod tasks;

@@ -40,17 +40,6 @@ pub struct Known {
     pub departments: BTreeSet<String>,
 }
 
-impl Known {
-    /// The categories and qualifications of `config/suiji.toml` and the departments of the rules.
-    pub fn from_model(model: &crate::rules::model::Model) -> Known {
-        Known {
-            categories: model.config.categories.keys().cloned().collect(),
-            qualifications: model.config.qualifications.keys().cloned().collect(),
-            departments: model.departments.iter().map(|d| d.id.clone()).collect(),
-        }
-    }
-}
-
 /// Reads and validates both registries. On success the registry has targets and inspectors
 /// sorted by id (the canonical order) and, in `sources`, each file's display path (relative to
 /// `root` where possible) with the SHA-256 of its bytes. On failure, every diagnostic found

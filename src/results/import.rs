@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::output::tasks::TASK_HEADER;
 use crate::registry::table::{Cell, Row, Table};
 use crate::registry::values::normalize_header;
 
+use super::TASK_HEADER;
 use super::entry::{DateCell, Field, Origin, Problem, RawEntry};
 
 /// What a sheet holds.

@@ -29,10 +29,37 @@
 pub mod entry;
 pub mod import;
 pub mod ledger;
-pub mod publish;
 pub mod year;
 
-pub use crate::output::tasks::RESULT_CATEGORIES;
+/// The national result categories (全国统一的抽查结果类别).
+pub const RESULT_CATEGORIES: [&str; 8] = [
+    "未发现问题",
+    "未按规定公示应当公示的信息",
+    "公示信息隐瞒真实情况弄虚作假",
+    "通过登记的住所（经营场所）无法联系",
+    "发现问题已责令改正",
+    "不配合检查情节严重",
+    "未发现开展本次抽查涉及的经营活动",
+    "发现问题待后续处理",
+];
+
+/// Columns of the task list / result sheet. The last four are filled in by inspectors.
+pub const TASK_HEADER: [&str; 14] = [
+    "抽取编号",
+    "抽查事项",
+    "期次",
+    "对象编号",
+    "对象名称",
+    "地址",
+    "检查人员",
+    "检查项编号",
+    "检查内容",
+    "完成期限",
+    "检查结果",
+    "检查日期",
+    "备注",
+    "签名检查人员",
+];
 
 /// The category of a clean inspection.
 pub const CLEAN: &str = "未发现问题";

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::rules::model::{Bureau, Config, Registries, ScriptLimits, SeedSourceConfig};
+use crate::rules::model::{Bureau, Config, Registries, SeedSourceConfig};
 use crate::rules::reader::{Cx, Table, parse};
+use crate::script::ScriptLimits;
 
 const TOP_KEYS: &[&str] = &[
     "timezone",

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::calendar::Holiday;
-use crate::script::Hook;
+use crate::script::{Hook, ScriptLimits};
 
 /// Everything the engine needs from `config/suiji.toml` and `rules/`.
 #[derive(Debug, Clone)]
@@ -79,32 +79,6 @@ pub enum SeedSourceConfig {
     Os,
     /// A file whose contents (e.g. a published lottery result) become the seed.
     File(PathBuf),
-}
-
-/// Limits for every rule script call.
-#[derive(Debug, Clone, Copy)]
-pub struct ScriptLimits {
-    pub max_operations: u64,
-    pub max_call_depth: usize,
-    pub max_expr_depth: usize,
-    pub max_string_size: usize,
-    pub max_array_size: usize,
-    pub max_map_size: usize,
-    pub timeout_ms: u64,
-}
-
-impl Default for ScriptLimits {
-    fn default() -> Self {
-        ScriptLimits {
-            max_operations: 1_000_000,
-            max_call_depth: 32,
-            max_expr_depth: 64,
-            max_string_size: 64 * 1024,
-            max_array_size: 10_000,
-            max_map_size: 10_000,
-            timeout_ms: 1_000,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -291,6 +265,17 @@ pub struct Matter {
     pub conflict: Option<Hook>,
     /// Policy note (how an ambiguity of the source plan was resolved).
     pub note: Option<String>,
+}
+
+impl crate::registry::Known {
+    /// The categories and qualifications of `config/suiji.toml` and the departments of the rules.
+    pub fn from_model(model: &Model) -> Self {
+        Self {
+            categories: model.config.categories.keys().cloned().collect(),
+            qualifications: model.config.qualifications.keys().cloned().collect(),
+            departments: model.departments.iter().map(|d| d.id.clone()).collect(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
-//! When draws happen: periods, issue and due dates, and the service loop.
+//! When draws happen: periods, issue and due dates, and the clocks the service runs on.
 pub mod clock;
 pub mod period;
-pub mod service;
 
 pub use period::{DrawKind, Period, ScheduledDraw, matter_schedule, periods, year_schedule};

@@ -14,9 +14,33 @@ use std::time::{Duration, Instant};
 
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
 
-use crate::rules::model::ScriptLimits;
-
 pub use value::{ctx_map, inspector_map, target_map};
+
+/// Limits for every rule script call.
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptLimits {
+    pub max_operations: u64,
+    pub max_call_depth: usize,
+    pub max_expr_depth: usize,
+    pub max_string_size: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+    pub timeout_ms: u64,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_operations: 1_000_000,
+            max_call_depth: 32,
+            max_expr_depth: 64,
+            max_string_size: 64 * 1024,
+            max_array_size: 10_000,
+            max_map_size: 10_000,
+            timeout_ms: 1_000,
+        }
+    }
+}
 
 /// The hooks a matter may name, with the arity each must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use crate::draw::ALGORITHM_VERSION;
 use crate::draw::engine::History;
 use crate::draw::manifest::Manifest;
-use crate::issue::{Frozen, Request, compute};
+use crate::jobs::issue::{Frozen, Request, compute};
 use crate::registry::types::Registry;
 use crate::rules::model::Ratio;
 use crate::schedule::{DrawKind, Period, ScheduledDraw};

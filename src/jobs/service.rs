@@ -8,8 +8,8 @@ use std::sync::mpsc::Receiver;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
 use crate::calendar::Calendar;
-use crate::issue::seed::{SeedChoice, resolve};
-use crate::issue::{IssueError, Request, freeze_registry, issue};
+use crate::jobs::issue::seed::{SeedChoice, resolve};
+use crate::jobs::issue::{IssueError, Request, freeze_registry, issue};
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
@@ -366,7 +366,7 @@ impl Service {
             }
         };
         for d in draws {
-            if crate::issue::restore_files(&self.model().config.output_dir, &d) {
+            if crate::jobs::issue::restore_files(&self.model().config.output_dir, &d) {
                 tracing::warn!(matter = %d.matter, period = %d.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
             }
         }

@@ -13,7 +13,7 @@ use crate::registry::Target;
 use crate::rules::model::Model;
 use crate::schedule::Period;
 
-use super::ledger::{DrawLedger, TargetLedger};
+use crate::results::ledger::{DrawLedger, TargetLedger};
 
 /// Targets of a draw that a publication on `as_of` makes public, and their result ids.
 pub fn publishable(l: &DrawLedger, as_of: NaiveDate) -> (Vec<&TargetLedger>, Vec<i64>) {
