@@ -12,7 +12,6 @@ pub mod diag;
 pub mod draw;
 pub mod jobs;
 pub mod output;
-pub mod probe;
 pub mod registry;
 pub mod results;
 pub mod rules;

@@ -5,6 +5,7 @@ mod util;
 
 use std::io::{Read as _, Write as _};
 
+use util::scheduler::crash_at;
 use util::{Project, run};
 
 const DRAW: &[&str] = &[
@@ -530,26 +531,17 @@ fn files_left_staged_by_a_crash_after_recording_are_put_in_place() {
     assert_eq!(code, 0, "{out}");
 }
 
-/// Runs `suiji draw` made to stop at `point` as `kill -9` would.
-fn crash_at(p: &Project, point: &str) {
-    let mut cmd = p.suiji(DRAW);
-    cmd.env(suiji::probe::ABORT_ENV, point);
-    let (code, out, err) = run(cmd);
-    assert_ne!(code, 0, "not stopped at {point}: {out}{err}");
-    assert!(err.contains(&format!("stopped at {point}")), "{err}");
-}
-
 #[test]
 fn a_draw_stopped_before_its_commit_leaves_nothing_and_after_it_a_complete_draw() {
     let p = Project::shipped();
     // Stopped with its files staged, and inside the transaction recording it: nothing.
     for point in ["draw.staged", "draw.recording"] {
-        crash_at(&p, point);
+        crash_at(&p, DRAW, point);
         assert_eq!(at_most_one_complete_draw(&p), None, "{point}");
     }
     // Stopped just after the commit: the draw is recorded and its files are still staged;
     // the next command that looks at the draw puts them in place.
-    crash_at(&p, "draw.committed");
+    crash_at(&p, DRAW, "draw.committed");
     assert!(!p.path(FOLDER).exists());
     let (code, _, err) = run(p.suiji(DRAW));
     assert_ne!(code, 0);

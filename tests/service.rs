@@ -14,9 +14,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDateTime;
-use suiji::probe;
+use suiji::jobs::probe;
+use suiji::jobs::service::{Service, Stop, run_loop};
 use suiji::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock, Wake};
-use suiji::schedule::service::{Service, Stop, run_loop};
 use suiji::store::SchedulerEvent;
 use util::scheduler::{
     DEPARTMENT, RUN_ONCE, assert_complete, audit, crash_at, draws, events, matter, service_project,

@@ -146,7 +146,7 @@ pub const RUN_ONCE: &[&str] = &["run", "--once", "--since", "2023-01-01"];
 /// `kill -9` would; returns its standard error.
 pub fn crash_at(p: &Project, args: &[&str], point: &str) -> String {
     let mut cmd = p.suiji(args);
-    cmd.env(suiji::probe::ABORT_ENV, point);
+    cmd.env(suiji::jobs::probe::ABORT_ENV, point);
     let (code, out, err) = run(cmd);
     assert_ne!(code, 0, "not stopped at {point}: {out}{err}");
     let name = point.split('@').next().unwrap_or(point);

@@ -230,7 +230,7 @@ pub fn issue(
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
     let staging = folder.with_file_name(format!(".{}.staging-{}", d.period.id, std::process::id()));
     write_folder(&staging, &files.files).map_err(IssueError::Output)?;
-    crate::probe::point("draw.staged");
+    crate::jobs::probe::point("draw.staged");
 
     let result = (|| -> Result<i64, StoreError> {
         store.put_snapshot(
@@ -253,7 +253,7 @@ pub fn issue(
         };
         store.record_draw_probed(&new, redraw, &mut |step| {
             if step == "audit" {
-                crate::probe::point("draw.recording");
+                crate::jobs::probe::point("draw.recording");
             }
         })
     })();
@@ -276,7 +276,7 @@ pub fn issue(
         }
     };
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
-    crate::probe::point("draw.committed");
+    crate::jobs::probe::point("draw.committed");
     if folder.exists() {
         let aside = folder.with_file_name(format!("{}.superseded-{draw_id}", d.period.id));
         let _ = std::fs::rename(&folder, aside);
