@@ -214,6 +214,84 @@ fn plain(out: &mut String, d: &Diagnostic, loc: Option<&str>) {
     out.push('\n');
 }
 
+/// How a failed job ends: the input had problems (nothing was written), or the job could not
+/// run (I/O, database). The exit status is decided from this in one place (`cli::exit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Rules, registries, results or flags have problems; nothing was written.
+    Invalid,
+    /// The job could not run (I/O, database, a draw that failed).
+    Failed,
+}
+
+/// A failed job as the user sees it: its problems with the texts they point into, and a
+/// closing line ("2 problems found; nothing was done.").
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+    pub closing: Option<String>,
+}
+
+impl Report {
+    /// A report of one unlocated error with optional help lines.
+    pub fn error(message: impl Into<String>, help: &[&str]) -> Report {
+        let mut d = Diagnostic::error(message);
+        d.help = help.iter().map(|h| h.to_string()).collect();
+        Report::of(vec![d])
+    }
+
+    pub fn of(diagnostics: Vec<Diagnostic>) -> Report {
+        Report {
+            diagnostics,
+            ..Report::default()
+        }
+    }
+
+    pub fn closing(mut self, line: impl Into<String>) -> Report {
+        self.closing = Some(line.into());
+        self
+    }
+
+    /// The number of errors (not warnings).
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// The report as text: every diagnostic, then the closing line.
+    pub fn render(&self) -> String {
+        let mut out = render(&self.sources, &self.diagnostics);
+        if let Some(c) = &self.closing {
+            out.push_str(c);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A job's error: what to show and how the process ends.
+pub trait Problem: std::error::Error {
+    fn fault(&self) -> Fault;
+    fn report(&self) -> Report;
+}
+
+/// An error with its causes, "error: cause: cause", as it is shown to the user.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// "1 problem" / "3 problems".
+pub fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// "did you mean `x`?" for a misspelt name, if a known name is close enough.
 pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     known

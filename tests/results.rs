@@ -9,6 +9,7 @@ use std::path::Path;
 
 use calamine::{Data, Reader};
 use chrono::{Datelike, NaiveDate};
+use util::scheduler::crash_at;
 use util::{Project, repo, run};
 
 type Rows = Vec<Vec<String>>;
@@ -1140,4 +1141,119 @@ fn count_other_conflicts(p: &Project, hotel: &str) -> usize {
         }
     }
     n
+}
+
+/// A project with the shipped example results imported: one draw ready to publish.
+fn ready_to_publish() -> Project {
+    let p = simulated();
+    let example = repo().join("config/examples/results-2023-zhian-hotel-H1.csv");
+    std::fs::copy(&example, p.path("example.csv")).expect("copy example");
+    assert_eq!(import(&p, "example.csv").0, 0);
+    p
+}
+
+#[test]
+fn a_publication_is_recorded_before_it_is_reported_and_a_failed_report_is_an_error() {
+    let p = ready_to_publish();
+    let full = std::fs::File::create("/dev/full").expect("/dev/full");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["publish", "--today", "2023-04-03"])
+        .current_dir(p.root())
+        .env("SUIJI_CONFIG", p.path("config/suiji.toml"))
+        .stdout(full)
+        .output()
+        .expect("run suiji");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write to standard output"), "{err}");
+    // The publication happened: recorded, files in place, nothing left to publish.
+    let (code, again, _) = run(p.suiji(&["publish", "--today", "2023-04-03"]));
+    assert_eq!(code, 0);
+    assert!(again.contains("nothing new to publish"), "{again}");
+    assert!(p.path("out/public/index.html").exists());
+    assert!(
+        p.path("out/public/2023/zhian.hotel/2023-H1/notice.html")
+            .exists()
+    );
+}
+
+#[test]
+fn publication_files_left_staged_after_the_commit_are_put_in_place_next_time() {
+    let p = ready_to_publish();
+    // The index cannot be written (a folder stands in its way): the record is committed,
+    // the move fails and the files stay staged.
+    std::fs::create_dir_all(p.path("out/public/index.html")).expect("mkdir");
+    let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-04-03"]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("the publication is recorded, but its files stay in"),
+        "{err}"
+    );
+    let staged: Vec<_> = std::fs::read_dir(p.path("out"))
+        .expect("out")
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".publish.staging-")
+        })
+        .collect();
+    assert_eq!(staged.len(), 1);
+
+    std::fs::remove_dir(p.path("out/public/index.html")).expect("rmdir");
+    let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-04-03"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("nothing new to publish"), "{out}");
+    assert!(!staged[0].path().exists(), "the staged files were placed");
+    let index = p.read("out/public/index.html");
+    assert!(
+        index.contains("2023/zhian.hotel/2023-H1/notice.html"),
+        "{index}"
+    );
+    let feed: serde_json::Value =
+        serde_json::from_str(&p.read("out/public/2023/zhian.hotel/2023-H1/notice.json"))
+            .expect("json feed");
+    assert_eq!(feed["format"], "suiji-notice/1");
+}
+
+#[test]
+fn a_publication_stopped_before_its_commit_leaves_nothing_and_after_it_is_placed_next_time() {
+    const PUBLISH: &[&str] = &["publish", "--today", "2023-04-03"];
+    let p = ready_to_publish();
+    let recorded = |p: &Project| -> (i64, i64) {
+        let db = p.db();
+        let count = |sql: &str| db.query_row(sql, [], |r| r.get(0)).expect("count");
+        (
+            count("SELECT count(*) FROM publications"),
+            count("SELECT count(*) FROM results WHERE published_at IS NOT NULL"),
+        )
+    };
+    let audit = || p.ok(&["audit", "log", "--limit", "100000"]);
+    // Stopped with its files staged, and inside the transaction recording it: nothing
+    // published, nothing in place, the audit chain intact.
+    for point in ["publish.staged", "publish.recording"] {
+        crash_at(&p, PUBLISH, point);
+        assert_eq!(recorded(&p), (0, 0), "{point}");
+        assert!(!p.path("out/public").exists(), "{point}");
+        assert!(!audit().contains("publication.record"), "{point}");
+        assert!(p.ok(&["audit", "verify"]).contains("intact"));
+    }
+    // Stopped just after the commit: recorded, files still staged; the next publication
+    // puts them in place and finds nothing new.
+    crash_at(&p, PUBLISH, "publish.committed");
+    let (publications, results) = recorded(&p);
+    assert!(publications > 0 && results > 0);
+    assert!(!p.path("out/public/index.html").exists());
+    let out = p.ok(PUBLISH);
+    assert!(out.contains("nothing new to publish"), "{out}");
+    assert_eq!(recorded(&p), (publications, results));
+    let index = p.read("out/public/index.html");
+    assert!(
+        index.contains("2023/zhian.hotel/2023-H1/notice.html"),
+        "{index}"
+    );
+    assert!(
+        p.path("out/public/2023/zhian.hotel/2023-H1/notice.csv")
+            .exists()
+    );
 }

@@ -91,3 +91,32 @@ fn wrong_flag_is_rejected() {
     assert_eq!(code, 1);
     assert!(err.contains("--yeer"), "{err}");
 }
+
+#[test]
+fn output_that_cannot_be_written_is_an_error_and_only_a_closed_pipe_is_quiet() {
+    let p = Project::shipped();
+    let full = std::fs::File::create("/dev/full").expect("/dev/full");
+    let suiji = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"));
+        c.env("SUIJI_CONFIG", p.path("config/suiji.toml"))
+            .env_remove("RUST_LOG")
+            .current_dir(p.root());
+        c
+    };
+    let out = suiji().arg("check").stdout(full).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write to standard output"), "{err}");
+
+    // A reader that goes away early: quiet, status 0.
+    let mut child = suiji()
+        .args(["schedule", "--year", "2023"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

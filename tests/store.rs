@@ -1327,3 +1327,61 @@ fn a_publication_marks_exactly_its_results() -> TestResult {
     assert_eq!(store.publications(id)?[0].results_count, 1);
     Ok(())
 }
+
+/// Entries written before audit details and publication records were types
+/// (`tests/fixtures/audit-v1.json`, one of each action): parsed into today's types and written
+/// again, each gives its stored bytes, so the chain they sit in keeps verifying.
+#[test]
+fn audit_entries_written_before_the_record_types_are_reproduced_byte_for_byte() -> TestResult {
+    use suiji::store::{
+        DrawAudit, PublicationAudit, PublicationRecord, ResultsAudit, RulesReloadAudit,
+        SchedulerAudit,
+    };
+    fn again<T: serde::Serialize + serde::de::DeserializeOwned>(text: &str) -> String {
+        let typed: T = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        serde_json::to_string(&typed).unwrap_or_default()
+    }
+    let fixture = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit-v1.json"),
+    )?;
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&fixture)?;
+    let mut actions = Vec::new();
+    for e in &entries {
+        let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+        let (action, detail) = (field("action"), field("detail"));
+        let seq = e["seq"].as_i64().unwrap_or_default();
+        let hash = suiji::store::audit_hash(
+            seq,
+            &field("at"),
+            &field("actor"),
+            &action,
+            &field("subject"),
+            &detail,
+            &field("prev_hash"),
+        );
+        assert_eq!(
+            hash,
+            field("hash"),
+            "entry {seq} no longer hashes as stored"
+        );
+        let written = match action.as_str() {
+            "draw.record" | "draw.redraw" => again::<DrawAudit>(&detail),
+            "results.record" => again::<ResultsAudit>(&detail),
+            "publication.record" => {
+                let p: PublicationAudit = serde_json::from_str(&detail)?;
+                let files = serde_json::to_string(&p.files)?;
+                assert_eq!(again::<PublicationRecord>(&files), files);
+                again::<PublicationAudit>(&detail)
+            }
+            "scheduler.caught_up" => again::<SchedulerAudit>(&detail),
+            "rules.reload" => again::<RulesReloadAudit>(&detail),
+            other => panic!("no type for {other}"),
+        };
+        assert_eq!(written, detail, "entry {seq} ({action})");
+        actions.push(action);
+    }
+    actions.sort();
+    actions.dedup();
+    assert_eq!(actions.len(), 6, "{actions:?}");
+    Ok(())
+}

@@ -41,6 +41,8 @@ use clap::{Parser, Subcommand};
 
 /// Exit codes, in one place.
 pub mod exit {
+    use crate::diag::Fault;
+
     /// Everything worked.
     pub const OK: i32 = 0;
     /// The input (rules, registries, results, flags) has problems; nothing was written.
@@ -49,6 +51,60 @@ pub mod exit {
     pub const FAILED: i32 = 2;
     /// The command ran, but some matters failed (e.g. a hook blew its limits).
     pub const PARTIAL: i32 = 3;
+
+    /// The exit status of a failed command.
+    pub fn code(fault: Fault) -> i32 {
+        match fault {
+            Fault::Invalid => INVALID,
+            Fault::Failed => FAILED,
+        }
+    }
+}
+
+/// A command that failed: the report to show and how the process ends. Every job's error
+/// becomes one, so it is rendered in one place ([`main`]).
+#[derive(Debug)]
+pub struct Failed {
+    pub report: crate::diag::Report,
+    pub fault: crate::diag::Fault,
+}
+
+impl<E: crate::diag::Problem> From<E> for Failed {
+    fn from(e: E) -> Failed {
+        Failed {
+            report: e.report(),
+            fault: e.fault(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failed {
+    fn from(e: anyhow::Error) -> Failed {
+        let broken_pipe = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+        if broken_pipe {
+            quiet_exit();
+        }
+        Failed {
+            report: crate::diag::Report::error(format!("{e:#}"), &[]),
+            fault: crate::diag::Fault::Failed,
+        }
+    }
+}
+
+/// Loads what most commands work on (rules, calendar, database), showing rule warnings.
+pub(crate) fn open(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
+    let cx = crate::jobs::open(&cli.config)?;
+    warn(&cx.loaded);
+    Ok(cx)
+}
+
+/// Shows the rules' non-fatal problems.
+pub(crate) fn warn(loaded: &crate::rules::Loaded) {
+    if !loaded.warnings.is_empty() {
+        eprint!("{}", crate::diag::render(&loaded.sources, &loaded.warnings));
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -128,37 +184,33 @@ pub fn main() -> i32 {
     };
     init_logging(cli.log_json);
     let result = match &cli.command {
-        Command::Check(args) => check::run(&cli, args),
-        Command::Plan(args) => plan::run(&cli, args),
-        Command::Schedule(args) => schedule::run(&cli, args),
-        Command::Draw(args) => draw::run(&cli, args),
-        Command::Draws(args) => draws::run(&cli, args),
-        Command::Run(args) => service::run(&cli, args),
-        Command::Simulate(args) => service::simulate(&cli, args),
-        Command::Status(args) => service::status(&cli, args),
-        Command::Verify(args) => verify::run(&cli, args),
-        Command::Audit(args) => audit::run(&cli, args),
-        Command::Registry(args) => registry::run(&cli, args),
-        Command::GenRegistry(args) => registry::generate(args),
-        Command::Result(args) => results::run_one(&cli, args),
-        Command::Results(args) => results::run(&cli, args),
+        Command::Check(args) => check::run(&cli, args).map_err(Failed::from),
+        Command::Plan(args) => plan::run(&cli, args).map_err(Failed::from),
+        Command::Schedule(args) => schedule::run(&cli, args).map_err(Failed::from),
+        Command::Draw(args) => draw::run(&cli, args).map_err(Failed::from),
+        Command::Draws(args) => draws::run(&cli, args).map_err(Failed::from),
+        Command::Run(args) => service::run(&cli, args).map_err(Failed::from),
+        Command::Simulate(args) => service::simulate(&cli, args).map_err(Failed::from),
+        Command::Status(args) => service::status(&cli, args).map_err(Failed::from),
+        Command::Verify(args) => verify::run(&cli, args).map_err(Failed::from),
+        Command::Audit(args) => audit::run(&cli, args).map_err(Failed::from),
+        Command::Registry(args) => registry::run(&cli, args).map_err(Failed::from),
+        Command::GenRegistry(args) => registry::generate(args).map_err(Failed::from),
+        Command::Result(args) => results::run_one(&cli, args).map_err(Failed::from),
+        Command::Results(args) => results::run(&cli, args).map_err(Failed::from),
         Command::Publish(args) => publish::run(&cli, args),
-        Command::Report(args) => report::run(&cli, args),
+        Command::Report(args) => report::run(&cli, args).map_err(Failed::from),
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            // A closed pipe (`suiji schedule | head`) is not an error.
-            let broken_pipe = e
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
-            if broken_pipe {
-                return exit::OK;
-            }
-            eprintln!("error: {e:#}");
-            exit::FAILED
-        }
+        Err(failed) => fail(&failed),
     }
+}
+
+/// Shows a failed command's report; returns its exit status.
+fn fail(failed: &Failed) -> i32 {
+    eprint!("{}", failed.report.render());
+    exit::code(failed.fault)
 }
 
 fn init_logging(json: bool) {
@@ -309,15 +361,29 @@ pub(crate) fn now_local(loaded: &crate::rules::Loaded) -> String {
         .to_string()
 }
 
-/// Writes to stdout; exits quietly (status 0) when the reader has gone away.
+/// Writes to stdout. When the reader has gone away (a closed pipe) the process ends quietly
+/// with status 0; any other failure to write (a full disk) ends it with a message and
+/// status [`exit::FAILED`]: output that did not arrive is never success.
 pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_fmt(args)
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        std::process::exit(exit::OK);
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        drop(stdout);
+        std::process::exit(stdout_failed(&e));
     }
+}
+
+/// The end of a process whose standard output failed: quiet on a closed pipe, else a message.
+pub(crate) fn stdout_failed(e: &std::io::Error) -> i32 {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return exit::OK;
+    }
+    fail(&Failed {
+        report: crate::diag::Report::error(format!("cannot write to standard output: {e}"), &[]),
+        fault: crate::diag::Fault::Failed,
+    })
+}
+
+fn quiet_exit() -> ! {
+    std::process::exit(exit::OK)
 }

@@ -1,19 +1,13 @@
 //! `suiji publish`: the public notice of inspection results, per draw, on time.
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
-
-use anyhow::Context as _;
-use chrono::{NaiveDate, TimeZone as _};
+use chrono::NaiveDate;
 
 use super::results::today_local;
-use super::{Cli, exit, load_calendar, load_rules, now_local, open_store};
-use crate::output::notice::{index_html, index_json};
-use crate::output::publication::{index_entry, notice, notice_folder, publishable};
-use crate::registry::Target;
-use crate::results::ledger::{DrawLedger, ledgers};
+use super::{Cli, Failed, exit, now_local};
+use crate::jobs::publish::{Input, Published};
+use crate::results::ledger::ledgers;
 use crate::rules::Loaded;
-use crate::store::{DrawFilter, NewPublication, Store};
+use crate::store::{DrawFilter, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,257 +32,54 @@ pub struct Args {
     pub actor: String,
 }
 
-/// The timestamp recorded for a publication on `day`: now when `day` is today, else noon.
-fn stamp(loaded: &Loaded, day: NaiveDate, today: NaiveDate) -> String {
-    if day == today {
-        return now_local(loaded);
-    }
-    let tz = loaded.model.config.timezone;
-    let noon = day.and_hms_opt(12, 0, 0).unwrap_or_default();
-    match tz.from_local_datetime(&noon).earliest() {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        None => format!("{day}T12:00:00"),
-    }
-}
-
-/// A draw's archived target snapshot, by id (for the public fields as they were drawn).
-fn snapshot_targets(
-    store: &Store,
-    cache: &mut HashMap<String, HashMap<String, Target>>,
-    hash: &str,
-) -> anyhow::Result<()> {
-    if cache.contains_key(hash) {
-        return Ok(());
-    }
-    let bytes = store.get_snapshot(hash)?;
-    let targets = crate::registry::parse_canonical_targets(&bytes)
-        .map_err(|e| anyhow::anyhow!("archived target snapshot {hash}: {e}"))?;
-    cache.insert(
-        hash.to_string(),
-        targets.into_iter().map(|t| (t.id.clone(), t)).collect(),
-    );
-    Ok(())
-}
-
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
-    if let Some(m) = &args.matter
-        && loaded.model.matter(m).is_none()
-    {
-        return Ok(super::unknown_matter(&loaded.model, m));
-    }
-    let cal = or_exit!(load_calendar(&loaded, false));
-    let mut store = open_store(&loaded)?;
-    let today = today_local(&loaded);
-    let as_of = args.today.unwrap_or(today);
-    if as_of > today {
-        eprintln!("error: --today {as_of} is in the future (today is {today})");
-        eprintln!(
-            "  = help: a publication is recorded on the day it happens; --today is for replaying past days"
-        );
-        return Ok(exit::INVALID);
-    }
-    let model = &loaded.model;
-    let all = ledgers(&store, model, &cal, &DrawFilter::default())?;
-    let chosen: Vec<&DrawLedger> = all
-        .iter()
-        .filter(|l| {
-            args.year
-                .is_none_or(|y| l.draw.period.starts_with(&y.to_string()))
-                && args.matter.as_ref().is_none_or(|m| &l.draw.matter == m)
-                && args.period.as_ref().is_none_or(|p| &l.draw.period == p)
-        })
-        .collect();
-
-    // What to publish, draw by draw; refuse the whole run if a date goes backwards.
-    let mut plans = Vec::new();
-    let mut problems = Vec::new();
-    for l in &chosen {
-        let (targets, ids) = publishable(l, as_of);
-        if targets.is_empty() {
-            continue;
-        }
-        if let Some(last) = l.last_published()
-            && last > as_of
-        {
-            problems.push(format!(
-                "draw #{} ({} {}) was last published on {last}, after --today {as_of}",
-                l.draw.id, l.draw.matter, l.draw.period
-            ));
-            continue;
-        }
-        let on_time = targets
-            .iter()
-            .filter(|t| t.deadline.is_some_and(|d| as_of <= d))
-            .count();
-        let newly: HashSet<String> = targets.iter().map(|t| t.target_id.clone()).collect();
-        plans.push((*l, newly, ids, on_time));
-    }
-    if !problems.is_empty() {
-        for p in &problems {
-            eprintln!("error: {p}");
-        }
-        eprintln!(
-            "  = help: publications are recorded in date order: publish as of {} or later",
-            as_of.max(
-                chosen
-                    .iter()
-                    .filter_map(|l| l.last_published())
-                    .max()
-                    .unwrap_or(as_of)
-            )
-        );
-        eprintln!("nothing was published.");
-        return Ok(exit::INVALID);
-    }
-    if plans.is_empty() {
-        outln!("nothing new to publish as of {as_of}");
-        return Ok(exit::OK);
-    }
-
-    let out_dir = model.config.output_dir.clone();
-    let mut snapshots = HashMap::new();
-    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut pubs = Vec::new();
-    let published_at = stamp(&loaded, as_of, today);
-    let recorded_at = now_local(&loaded);
-    for (l, newly, ids, _) in &plans {
-        snapshot_targets(&store, &mut snapshots, &l.draw.targets_snapshot)?;
-        let registry = snapshots
-            .get(&l.draw.targets_snapshot)
-            .context("target snapshot missing")?;
-        let n = notice(model, l, registry, newly, as_of);
-        let folder = notice_folder(&l.draw.matter, &l.draw.period);
-        let mut described = Vec::new();
-        for (name, bytes) in [
-            ("notice.html", n.html().into_bytes()),
-            ("notice.csv", n.csv()),
-            ("notice.json", n.json().into_bytes()),
-        ] {
-            let rel = folder.join(name);
-            described.push(serde_json::json!({
-                "path": rel.to_string_lossy().replace('\\', "/"),
-                "sha256": sha256(&bytes),
-            }));
-            files.push((out_dir.join(&rel), bytes));
-        }
-        let mut newly_sorted: Vec<&String> = newly.iter().collect();
-        newly_sorted.sort();
-        pubs.push(NewPublication {
-            draw_id: l.draw.id,
-            published_at: published_at.clone(),
-            actor: args.actor.clone(),
-            files: serde_json::json!({
-                "as_of": as_of.to_string(),
-                "recorded_at": recorded_at,
-                "targets": newly_sorted,
-                "files": described,
-            }),
-            result_ids: ids.clone(),
-        });
-    }
-    // The index lists every draw with anything published, whatever the filters.
-    let newly_by_draw: HashMap<i64, &HashSet<String>> =
-        plans.iter().map(|(l, n, _, _)| (l.draw.id, n)).collect();
-    let empty = HashSet::new();
-    let index: Vec<_> = all
-        .iter()
-        .filter_map(|l| {
-            index_entry(
-                l,
-                newly_by_draw.get(&l.draw.id).copied().unwrap_or(&empty),
-                as_of,
-            )
-        })
-        .collect();
-    let bureau = &model.config.bureau.name;
-    files.push((
-        out_dir.join("public").join("index.html"),
-        index_html(bureau, &index).into_bytes(),
-    ));
-    files.push((
-        out_dir.join("public").join("index.json"),
-        index_json(bureau, &index).into_bytes(),
-    ));
-
-    for (l, newly, _, on_time) in &plans {
-        outln!(
-            "{}draw #{} {} {}: {} target{} ({} on time, {} late); notice in {}",
-            if args.dry_run { "would publish " } else { "" },
-            l.draw.id,
-            l.draw.matter,
-            l.draw.period,
-            newly.len(),
-            if newly.len() == 1 { "" } else { "s" },
-            on_time,
-            newly.len() - on_time,
-            out_dir
-                .join(notice_folder(&l.draw.matter, &l.draw.period))
-                .join("notice.html")
-                .display()
-        );
-    }
-    if args.dry_run {
-        outln!("dry run: nothing recorded, no files written");
-        return Ok(exit::OK);
-    }
-
-    // Files to temporary names, the record in one transaction, then the files into place.
-    let staged = stage(&files)?;
-    if let Err(e) = store.record_publications(&pubs) {
-        for (tmp, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-        return Err(e.into());
-    }
-    for (tmp, dest) in &staged {
-        std::fs::rename(tmp, dest).with_context(|| format!("cannot write {}", dest.display()))?;
-    }
-    outln!(
-        "published {} draw{} as of {as_of}; index in {}",
-        plans.len(),
-        if plans.len() == 1 { "" } else { "s" },
-        out_dir.join("public").join("index.html").display()
-    );
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let mut cx = super::open(cli)?;
+    let input = Input {
+        as_of: args.today,
+        today: today_local(&cx.loaded),
+        now: now_local(&cx.loaded),
+        year: args.year,
+        matter: args.matter.clone(),
+        period: args.period.clone(),
+        dry_run: args.dry_run,
+        actor: args.actor.clone(),
+    };
+    // The record is written first; what is printed says what happened.
+    let published = crate::jobs::publish::run(&mut cx, &input)?;
+    render(&published);
     Ok(exit::OK)
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-/// Writes every file to a temporary name beside its destination; on failure removes them all.
-fn stage(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let result = (|| -> anyhow::Result<()> {
-        for (dest, bytes) in files {
-            if let Some(dir) = dest.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create folder {}", dir.display()))?;
-            }
-            let tmp = tmp_name(dest);
-            std::fs::write(&tmp, bytes)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
-            staged.push((tmp, dest.clone()));
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        for (tmp, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-        return Err(e);
+fn render(p: &Published) {
+    if p.draws.is_empty() {
+        outln!("nothing new to publish as of {}", p.as_of);
+        return;
     }
-    Ok(staged)
-}
-
-fn tmp_name(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dest.with_file_name(format!(".{name}.tmp{}", std::process::id()))
+    for d in &p.draws {
+        outln!(
+            "{}draw #{} {} {}: {} target{} ({} on time, {} late); notice in {}",
+            if p.recorded { "" } else { "would publish " },
+            d.draw_id,
+            d.matter,
+            d.period,
+            d.targets,
+            if d.targets == 1 { "" } else { "s" },
+            d.on_time,
+            d.targets - d.on_time,
+            d.notice.display()
+        );
+    }
+    if !p.recorded {
+        outln!("dry run: nothing recorded, no files written");
+        return;
+    }
+    outln!(
+        "published {} draw{} as of {}; index in {}",
+        p.draws.len(),
+        if p.draws.len() == 1 { "" } else { "s" },
+        p.as_of,
+        p.index.display()
+    );
 }
 
 /// The publication part of `suiji status`: inspected results due for publication within

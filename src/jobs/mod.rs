@@ -1,7 +1,158 @@
-//! Jobs: what a user can start (issue a draw, verify one, run the service), each one call over
-//! the core and the model. Jobs own transactions, staging and file placement; the faces (`cli`)
-//! only parse, call a job and render its result.
+//! Jobs: everything a user can start (check, plan, issue a draw, verify one, import, publish,
+//! report, run the service), each one library call from typed input (including who acts) to a
+//! typed result or a typed error, over the core and the model. Jobs own transactions, staging
+//! and file placement; the faces (`cli`) only parse, call a job and render its result.
+
 pub mod issue;
+pub mod place;
 pub mod probe;
+pub mod publish;
 pub mod service;
 pub mod verify;
+
+use std::path::Path;
+
+use crate::calendar::{Calendar, CalendarError};
+use crate::diag::{Diagnostic, Fault, Problem, Report, Sources};
+use crate::rules::{LoadError, Loaded};
+use crate::store::{Store, StoreError};
+
+/// What most jobs work on: the validated rules, the holiday calendar and the database.
+pub struct Context {
+    pub loaded: Loaded,
+    pub cal: Calendar,
+    pub store: Store,
+}
+
+/// Loading what a job works on failed, or its input names something that does not exist.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("the rules have problems")]
+    Rules(LoadError),
+    #[error("the config has problems")]
+    Config(LoadError),
+    #[error("the holiday calendar has problems")]
+    Calendar {
+        sources: Sources,
+        diagnostics: Vec<Diagnostic>,
+    },
+    #[error("{0}")]
+    Year(CalendarError),
+    #[error("no matter `{given}`")]
+    UnknownMatter { given: String, known: Vec<String> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Problem for SetupError {
+    fn fault(&self) -> Fault {
+        match self {
+            SetupError::Store(_) => Fault::Failed,
+            _ => Fault::Invalid,
+        }
+    }
+
+    fn report(&self) -> Report {
+        match self {
+            SetupError::Rules(e) => {
+                let report = Report {
+                    sources: e.sources.clone(),
+                    diagnostics: e.diagnostics.clone(),
+                    closing: None,
+                };
+                let n = report.errors();
+                let closing = format!(
+                    "{} found; nothing was done.",
+                    crate::diag::count(n, "problem")
+                );
+                report.closing(closing)
+            }
+            SetupError::Config(e) => Report {
+                sources: e.sources.clone(),
+                diagnostics: e.diagnostics.clone(),
+                closing: Some("the config has problems; nothing was done.".into()),
+            },
+            SetupError::Calendar {
+                sources,
+                diagnostics,
+            } => Report {
+                sources: sources.clone(),
+                diagnostics: diagnostics.clone(),
+                closing: None,
+            },
+            SetupError::Year(e) => Report::error(
+                e.to_string(),
+                &[
+                    "or pass --provisional for a calendar computed from lunar dates, marked provisional",
+                ],
+            ),
+            SetupError::UnknownMatter { given, known } => {
+                let help = match crate::diag::did_you_mean(given, known.iter().map(String::as_str))
+                {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("matters are: {}", known.join(", ")),
+                };
+                Report::error(self.to_string(), &[&help])
+            }
+            SetupError::Store(e) => Report::error(crate::diag::chain(e), &[]),
+        }
+    }
+}
+
+/// Loads and validates the config, the rule files and their scripts.
+pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
+    crate::rules::load(config).map_err(SetupError::Rules)
+}
+
+/// Loads the holiday calendar named by the config.
+pub fn load_calendar(loaded: &Loaded, provisional: bool) -> Result<Calendar, SetupError> {
+    let cfg = &loaded.model.config;
+    let provisional = provisional || cfg.provisional_calendar;
+    let mut sources = Sources::default();
+    Calendar::load(&cfg.holidays_dir, &mut sources, provisional).map_err(|diagnostics| {
+        SetupError::Calendar {
+            sources,
+            diagnostics,
+        }
+    })
+}
+
+/// Refuses a year the calendar cannot answer for; `Ok(false)` when it answers only with a
+/// provisional calendar (no official notice).
+pub fn require_year(cal: &Calendar, year: i32) -> Result<bool, SetupError> {
+    let probe = chrono::NaiveDate::from_ymd_opt(year, 7, 1)
+        .ok_or(SetupError::Year(CalendarError::OutOfRange { year }))?;
+    cal.is_working_day(probe).map_err(SetupError::Year)?;
+    Ok(cal.is_official(year))
+}
+
+/// Refuses a matter id the rules do not have.
+pub fn require_matter(loaded: &Loaded, id: &str) -> Result<(), SetupError> {
+    match loaded.model.matter(id) {
+        Some(_) => Ok(()),
+        None => Err(SetupError::UnknownMatter {
+            given: id.to_string(),
+            known: loaded.model.matters().map(|m| m.id.clone()).collect(),
+        }),
+    }
+}
+
+/// Opens the database in the config's data folder.
+pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
+    Ok(Store::open(&loaded.model.config.data_dir)?)
+}
+
+/// Opens the database named by the config alone, without loading the rules: jobs that only
+/// read records (draws, audit, verify) keep working while a rule file has problems.
+pub fn open_store_of_config(config: &Path) -> Result<Store, SetupError> {
+    let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
+    Ok(Store::open(&config.data_dir)?)
+}
+
+/// Loads the rules and the calendar and opens the database.
+pub fn open(config: &Path) -> Result<Context, SetupError> {
+    let loaded = load_rules(config)?;
+    let cal = load_calendar(&loaded, false)?;
+    let store = open_store(&loaded)?;
+    Ok(Context { loaded, cal, store })
+}

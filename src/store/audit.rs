@@ -142,7 +142,7 @@ pub(crate) fn append(
     actor: &str,
     action: &str,
     subject: &str,
-    detail: &serde_json::Value,
+    detail: &impl serde::Serialize,
 ) -> R<i64> {
     non_empty("audit time", at)?;
     non_empty("actor", actor)?;
@@ -181,7 +181,7 @@ impl Store {
         actor: &str,
         action: &str,
         subject: &str,
-        detail: &serde_json::Value,
+        detail: &impl serde::Serialize,
     ) -> Result<i64, StoreError> {
         self.write(|tx| append(tx, at, actor, action, subject, detail))
     }

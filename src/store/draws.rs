@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use serde_json::json;
 
 use super::error::{Fail, R};
+use super::records::DrawAudit;
 use super::util::{date, lower_hex, non_empty, to_u32};
 use super::{Store, StoreError, audit};
 
@@ -521,28 +521,26 @@ fn insert_draw(
     }
     probe("exclusions");
 
-    let mut detail = json!({
-        "draw_id": id,
-        "matter": d.matter,
-        "period": d.period,
-        "kind": d.kind,
-        "algorithm": d.algorithm,
-        "seed_hex": d.seed_hex,
-        "seed_source": d.seed_source,
-        "rules_hash": d.rules_hash,
-        "targets_snapshot": d.targets_snapshot,
-        "inspectors_snapshot": d.inspectors_snapshot,
-        "reference_date": d.reference_date,
-        "manifest_hash": d.manifest_hash,
-        "selected": d.targets.iter().filter(|t| t.selected).count(),
-    });
-    let action = match (redraw_of, reason) {
-        (Some(old), Some(reason)) => {
-            detail["supersedes"] = json!(old);
-            detail["reason"] = json!(reason);
-            "draw.redraw"
-        }
-        _ => "draw.record",
+    let (action, supersedes, reason) = match (redraw_of, reason) {
+        (Some(old), Some(reason)) => ("draw.redraw", Some(old), Some(reason.to_string())),
+        _ => ("draw.record", None, None),
+    };
+    let detail = DrawAudit {
+        algorithm: d.algorithm.clone(),
+        draw_id: id,
+        inspectors_snapshot: d.inspectors_snapshot.clone(),
+        kind: d.kind.clone(),
+        manifest_hash: d.manifest_hash.clone(),
+        matter: d.matter.clone(),
+        period: d.period.clone(),
+        reason,
+        reference_date: d.reference_date.clone(),
+        rules_hash: d.rules_hash.clone(),
+        seed_hex: d.seed_hex.clone(),
+        seed_source: d.seed_source.clone(),
+        selected: d.targets.iter().filter(|t| t.selected).count(),
+        supersedes,
+        targets_snapshot: d.targets_snapshot.clone(),
     };
     audit::append(
         tx,

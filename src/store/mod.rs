@@ -19,6 +19,7 @@ mod audit;
 mod draws;
 mod error;
 mod events;
+mod records;
 mod results;
 mod schema;
 mod snapshots;
@@ -35,6 +36,10 @@ pub use draws::{
 };
 pub use error::{BUSY_TIMEOUT_SECS, StoreError};
 pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent};
+pub use records::{
+    DrawAudit, PublicationAudit, PublicationRecord, PublishedFile, ResultsAudit, RulesReloadAudit,
+    SchedulerAudit,
+};
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind};

@@ -2,9 +2,9 @@
 //! published; from then on triggers refuse any change.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::json;
 
 use super::error::{Fail, R};
+use super::records::{PublicationAudit, ResultsAudit};
 use super::util::{date, non_empty, to_u32, to_u64};
 use super::{Store, StoreError, audit};
 
@@ -146,12 +146,12 @@ fn insert_results(
         .collect();
     sources.sort_unstable();
     sources.dedup();
-    let detail = json!({
-        "draw_id": draw_id,
-        "count": ids.len(),
-        "ids": ids,
-        "source_files": sources,
-    });
+    let detail = ResultsAudit {
+        count: ids.len(),
+        draw_id,
+        ids: ids.clone(),
+        source_files: sources.iter().map(|s| s.to_string()).collect(),
+    };
     audit::append(
         tx,
         entered_at,
@@ -281,12 +281,13 @@ impl Store {
                 params![draw_id, published_at, actor, files_text, count as i64],
             )?;
             let id = tx.last_insert_rowid();
-            let detail = json!({
-                "draw_id": draw_id,
-                "publication_id": id,
-                "results_published": count,
-                "files": files,
-            });
+            let detail = PublicationAudit {
+                draw_id,
+                files: files.clone(),
+                publication_id: id,
+                result_ids: None,
+                results_published: count,
+            };
             audit::append(
                 tx,
                 published_at,
@@ -304,6 +305,17 @@ impl Store {
     /// A listed result that is not part of its draw or is already published refuses the
     /// whole batch. Returns the publications' ids in order.
     pub fn record_publications(&mut self, pubs: &[NewPublication]) -> Result<Vec<i64>, StoreError> {
+        self.record_publications_probed(pubs, &mut || {})
+    }
+
+    /// [`Store::record_publications`] calling `before_commit` when every row and audit entry
+    /// is written, before the commit. For tests that interrupt a publication there.
+    #[doc(hidden)]
+    pub fn record_publications_probed(
+        &mut self,
+        pubs: &[NewPublication],
+        before_commit: &mut dyn FnMut(),
+    ) -> Result<Vec<i64>, StoreError> {
         let check = || -> R<Vec<String>> {
             let mut texts = Vec::with_capacity(pubs.len());
             for p in pubs {
@@ -351,13 +363,13 @@ impl Store {
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
-                let detail = json!({
-                    "draw_id": p.draw_id,
-                    "publication_id": id,
-                    "results_published": p.result_ids.len(),
-                    "result_ids": p.result_ids,
-                    "files": p.files,
-                });
+                let detail = PublicationAudit {
+                    draw_id: p.draw_id,
+                    files: p.files.clone(),
+                    publication_id: id,
+                    result_ids: Some(p.result_ids.clone()),
+                    results_published: p.result_ids.len(),
+                };
                 audit::append(
                     tx,
                     &p.published_at,
@@ -368,6 +380,7 @@ impl Store {
                 )?;
                 out.push(id);
             }
+            before_commit();
             Ok(out)
         })
     }

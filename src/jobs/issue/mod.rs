@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
+use crate::jobs::probe;
 use crate::draw::Seed;
 use crate::draw::engine::{self, DrawFailure, DrawInput, History};
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
@@ -230,7 +231,7 @@ pub fn issue(
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
     let staging = folder.with_file_name(format!(".{}.staging-{}", d.period.id, std::process::id()));
     write_folder(&staging, &files.files).map_err(IssueError::Output)?;
-    crate::jobs::probe::point("draw.staged");
+    probe::point("draw.staged");
 
     let result = (|| -> Result<i64, StoreError> {
         store.put_snapshot(
@@ -253,7 +254,7 @@ pub fn issue(
         };
         store.record_draw_probed(&new, redraw, &mut |step| {
             if step == "audit" {
-                crate::jobs::probe::point("draw.recording");
+                probe::point("draw.recording");
             }
         })
     })();
@@ -276,7 +277,7 @@ pub fn issue(
         }
     };
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
-    crate::jobs::probe::point("draw.committed");
+    probe::point("draw.committed");
     if folder.exists() {
         let aside = folder.with_file_name(format!("{}.superseded-{draw_id}", d.period.id));
         let _ = std::fs::rename(&folder, aside);

@@ -1,0 +1,256 @@
+//! Stage → commit → place: how a job writes files that belong to a database record.
+//!
+//! The files are written to a staging folder beside where they go ([`Staging::write`]); the
+//! record is committed in one transaction ([`Staging::commit`], which removes the staging
+//! folder if the record is refused); only then are the files moved into place
+//! ([`Committed::place`]). A crash, or a failed move, between the commit and the move leaves
+//! the staging folder behind: [`restore`] finds such folders the next time a job opens the
+//! output folder and places the ones whose record is committed. So the files on disk are
+//! either the record's or none, never files of a record that does not exist.
+
+use std::path::{Path, PathBuf};
+
+/// Where a staging folder's files go.
+#[derive(Debug, Clone)]
+pub enum Layout {
+    /// The staging folder becomes `dest`; an existing `dest` is first moved to `aside`.
+    Folder { dest: PathBuf, aside: PathBuf },
+    /// Every file in the staging folder (except [`MARKER`]) moves to the same relative path
+    /// under `root`, replacing what is there.
+    Files { root: PathBuf },
+}
+
+/// A file in a staging folder that says what the folder belongs to; never placed.
+pub const MARKER: &str = "staged.json";
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub struct PlaceError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+fn at(path: &Path) -> impl FnOnce(std::io::Error) -> PlaceError + '_ {
+    move |source| PlaceError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Files written to a staging folder, not yet belonging to any record.
+#[derive(Debug)]
+#[must_use = "a staging folder is committed or removed"]
+pub struct Staging {
+    dir: PathBuf,
+}
+
+/// A staging folder whose record is committed: its files are to be placed.
+#[derive(Debug)]
+#[must_use = "committed files are placed"]
+pub struct Committed {
+    dir: PathBuf,
+}
+
+impl Staging {
+    /// Writes `files` (paths relative to `dir`) into `dir`, which is emptied first. On
+    /// failure nothing is left behind.
+    pub fn write(dir: PathBuf, files: &[(PathBuf, Vec<u8>)]) -> Result<Staging, PlaceError> {
+        let _ = std::fs::remove_dir_all(&dir);
+        let staging = Staging { dir };
+        let written = (|| {
+            std::fs::create_dir_all(&staging.dir).map_err(at(&staging.dir))?;
+            for (rel, bytes) in files {
+                let path = staging.dir.join(rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(at(parent))?;
+                }
+                std::fs::write(&path, bytes).map_err(at(&path))?;
+            }
+            Ok(())
+        })();
+        match written {
+            Ok(()) => Ok(staging),
+            Err(e) => {
+                staging.discard();
+                Err(e)
+            }
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs `record` (one transaction); removes the staged files when it fails.
+    pub fn commit<T, E>(self, record: impl FnOnce() -> Result<T, E>) -> Result<(Committed, T), E> {
+        match record() {
+            Ok(v) => Ok((Committed { dir: self.dir }, v)),
+            Err(e) => {
+                self.discard();
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes the staged files (nothing was recorded).
+    pub fn discard(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Committed {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Moves the files into place. On failure they stay staged, and [`restore`] places them
+    /// later.
+    pub fn place(self, layout: &Layout) -> Result<(), PlaceError> {
+        place(&self.dir, layout)
+    }
+}
+
+/// Moves a staging folder's files into place.
+pub fn place(dir: &Path, layout: &Layout) -> Result<(), PlaceError> {
+    match layout {
+        Layout::Folder { dest, aside } => {
+            if dest.exists() {
+                let _ = std::fs::rename(dest, aside);
+            }
+            std::fs::rename(dir, dest).map_err(at(dest))
+        }
+        Layout::Files { root } => {
+            move_tree(dir, dir, root)?;
+            std::fs::remove_dir_all(dir).map_err(at(dir))
+        }
+    }
+}
+
+fn move_tree(base: &Path, dir: &Path, root: &Path) -> Result<(), PlaceError> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(at(dir))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            move_tree(base, &path, root)?;
+            continue;
+        }
+        let Ok(rel) = path.strip_prefix(base) else {
+            continue;
+        };
+        if rel == Path::new(MARKER) {
+            continue;
+        }
+        let dest = root.join(rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(at(parent))?;
+        }
+        std::fs::rename(&path, &dest).map_err(at(&dest))?;
+    }
+    Ok(())
+}
+
+/// Staging folders in `parent` whose names start with `prefix`, in name order.
+pub fn pending(parent: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    found.sort();
+    found
+}
+
+/// Places the staging folders in `parent` named `prefix…` that `committed` recognises as
+/// belonging to a committed record (it returns where their files go). Folders of records
+/// not committed are left alone: their job may still be running. Returns the folders placed.
+pub fn restore(
+    parent: &Path,
+    prefix: &str,
+    mut committed: impl FnMut(&Path) -> Option<Layout>,
+) -> Vec<PathBuf> {
+    let mut placed = Vec::new();
+    for dir in pending(parent, prefix) {
+        if let Some(layout) = committed(&dir)
+            && place(&dir, &layout).is_ok()
+        {
+            placed.push(dir);
+        }
+    }
+    placed
+}
+
+/// A staging folder's name for this process: `.{name}.staging-{pid}`.
+pub fn staging_name(name: &str) -> String {
+    format!(".{name}.staging-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type R = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn refused_records_leave_no_files() -> R {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join(".x.staging-1");
+        let s = Staging::write(dir.clone(), &[("a/b.txt".into(), b"b".to_vec())])?;
+        assert!(dir.join("a/b.txt").exists());
+        let r: Result<(Committed, ()), &str> = s.commit(|| Err("refused"));
+        assert!(r.is_err());
+        assert!(!dir.exists());
+        Ok(())
+    }
+
+    #[test]
+    fn files_are_placed_and_a_left_over_folder_is_restored() -> R {
+        let tmp = tempfile::tempdir()?;
+        let root = tmp.path().join("out");
+        let dir = root.join(".pub.staging-7");
+        let files = [
+            (PathBuf::from("x/one.txt"), b"1".to_vec()),
+            (PathBuf::from(MARKER), b"{}".to_vec()),
+        ];
+        let (done, ()) =
+            Staging::write(dir.clone(), &files)?.commit(|| Ok::<_, std::io::Error>(()))?;
+        // As a crash after the commit leaves it: not placed. Uncommitted folders stay.
+        drop(done);
+        assert!(restore(&root, ".pub.staging-", |_| None).is_empty());
+        assert!(dir.exists());
+        let layout = Layout::Files { root: root.clone() };
+        let placed = restore(&root, ".pub.staging-", |_| Some(layout.clone()));
+        assert_eq!((placed.len(), placed.first()), (1, Some(&dir)));
+        assert_eq!(std::fs::read(root.join("x/one.txt"))?, b"1");
+        assert!(!root.join(MARKER).exists());
+        assert!(!dir.exists());
+        Ok(())
+    }
+
+    #[test]
+    fn a_folder_replaces_the_old_one_which_is_kept_aside() -> R {
+        let tmp = tempfile::tempdir()?;
+        let dest = tmp.path().join("H1");
+        std::fs::create_dir_all(&dest)?;
+        std::fs::write(dest.join("old.txt"), "old")?;
+        let s = Staging::write(
+            tmp.path().join(".H1.staging-1"),
+            &[("new.txt".into(), vec![])],
+        )?;
+        let (done, ()) = s.commit(|| Ok::<_, std::io::Error>(()))?;
+        let aside = tmp.path().join("H1.superseded-2");
+        done.place(&Layout::Folder {
+            dest: dest.clone(),
+            aside: aside.clone(),
+        })?;
+        assert!(dest.join("new.txt").exists() && aside.join("old.txt").exists());
+        Ok(())
+    }
+}

@@ -1,0 +1,417 @@
+//! Publishing inspection results: per draw a notice (HTML, CSV, JSON) and the index, recorded
+//! in one transaction and then placed (stage → commit → place, see [`super::place`]).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, TimeZone as _};
+use serde::{Deserialize, Serialize};
+
+use super::place::{Layout, MARKER, PlaceError, Staging};
+use super::probe;
+use super::{Context, SetupError, require_matter};
+use crate::diag::{Fault, Problem, Report};
+use crate::output::notice::{index_html, index_json};
+use crate::output::publication::{index_entry, notice, notice_folder, publishable};
+use crate::registry::Target;
+use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
+use crate::store::{
+    DrawFilter, NewPublication, PublicationRecord, PublishedFile, Store, StoreError,
+};
+
+/// What to publish, and who publishes.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Publish as of this day (default: `today`); results of inspections that ended later
+    /// wait for a later publication.
+    pub as_of: Option<NaiveDate>,
+    /// Today in the bureau's time zone.
+    pub today: NaiveDate,
+    /// Now, "YYYY-MM-DDTHH:MM:SS+08:00": when the publication is recorded.
+    pub now: String,
+    pub year: Option<i32>,
+    pub matter: Option<String>,
+    pub period: Option<String>,
+    /// Work out what would be published; record and write nothing.
+    pub dry_run: bool,
+    /// Who publishes (recorded in the audit log).
+    pub actor: String,
+}
+
+/// What a publication did (or, on a dry run, would do).
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub as_of: NaiveDate,
+    /// One line per draw with anything new; empty when there was nothing to publish.
+    pub draws: Vec<DrawPublished>,
+    /// The public index.
+    pub index: PathBuf,
+    /// False on a dry run.
+    pub recorded: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DrawPublished {
+    pub draw_id: i64,
+    pub matter: String,
+    pub period: String,
+    /// Targets made public by this publication.
+    pub targets: usize,
+    /// Of them, published by their deadline.
+    pub on_time: usize,
+    /// The draw's notice.
+    pub notice: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error("--today {as_of} is in the future (today is {today})")]
+    FutureDay { as_of: NaiveDate, today: NaiveDate },
+    #[error("publications are recorded in date order")]
+    OutOfOrder {
+        problems: Vec<String>,
+        earliest: NaiveDate,
+    },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("archived target snapshot {hash}: {detail}")]
+    Snapshot { hash: String, detail: String },
+    #[error(transparent)]
+    Files(#[from] PlaceError),
+    #[error(
+        "the publication is recorded, but its files stay in {}: {source}; they are put in place the next time suiji publishes",
+        dir.display()
+    )]
+    NotPlaced { dir: PathBuf, source: PlaceError },
+}
+
+impl Problem for PublishError {
+    fn fault(&self) -> Fault {
+        match self {
+            PublishError::Setup(e) => e.fault(),
+            PublishError::FutureDay { .. } | PublishError::OutOfOrder { .. } => Fault::Invalid,
+            _ => Fault::Failed,
+        }
+    }
+
+    fn report(&self) -> Report {
+        match self {
+            PublishError::Setup(e) => e.report(),
+            PublishError::FutureDay { .. } => Report::error(
+                self.to_string(),
+                &[
+                    "a publication is recorded on the day it happens; --today is for replaying past days",
+                ],
+            ),
+            PublishError::OutOfOrder { problems, earliest } => {
+                let mut diags: Vec<_> = problems
+                    .iter()
+                    .map(crate::diag::Diagnostic::error)
+                    .collect();
+                if let Some(last) = diags.last_mut() {
+                    last.help.push(format!(
+                        "publications are recorded in date order: publish as of {earliest} or later"
+                    ));
+                }
+                Report::of(diags).closing("nothing was published.")
+            }
+            other => Report::error(crate::diag::chain(other), &[]),
+        }
+    }
+}
+
+/// A draw to publish: its ledger, the targets newly public, their result ids, how many on time.
+struct Plan<'a> {
+    ledger: &'a DrawLedger,
+    newly: HashSet<String>,
+    result_ids: Vec<i64>,
+    on_time: usize,
+}
+
+/// Publishes what is due as of the day asked for: records the publication (results frozen
+/// from then on) and writes the notices and the index; or, on a dry run, says what it would.
+pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
+    if let Some(m) = &input.matter {
+        require_matter(&cx.loaded, m)?;
+    }
+    let as_of = input.as_of.unwrap_or(input.today);
+    if as_of > input.today {
+        return Err(PublishError::FutureDay {
+            as_of,
+            today: input.today,
+        });
+    }
+    let out_dir = cx.loaded.model.config.output_dir.clone();
+    restore(&out_dir, &cx.store);
+    let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
+    let plans = plan(&all, input, as_of)?;
+    let mut published = Published {
+        as_of,
+        draws: plans.iter().map(|p| summary(p, &out_dir)).collect(),
+        index: out_dir.join("public").join("index.html"),
+        recorded: false,
+    };
+    if plans.is_empty() || input.dry_run {
+        return Ok(published);
+    }
+    let published_at = stamp(cx, as_of, input);
+    let (files, pubs) = build(cx, &all, &plans, as_of, &published_at, input)?;
+    let marker = Marker::new(&pubs);
+    let mut staged: Vec<(PathBuf, Vec<u8>)> = files;
+    staged.push((PathBuf::from(MARKER), marker.to_bytes()));
+    let staging = Staging::write(out_dir.join(super::place::staging_name("publish")), &staged)?;
+    probe::point("publish.staged");
+    let (committed, _) = staging.commit(|| {
+        cx.store
+            .record_publications_probed(&pubs, &mut || probe::point("publish.recording"))
+    })?;
+    probe::point("publish.committed");
+    let dir = committed.dir().to_path_buf();
+    committed
+        .place(&Layout::Files { root: out_dir })
+        .map_err(|source| PublishError::NotPlaced { dir, source })?;
+    published.recorded = true;
+    Ok(published)
+}
+
+fn summary(p: &Plan<'_>, out_dir: &Path) -> DrawPublished {
+    let d = &p.ledger.draw;
+    DrawPublished {
+        draw_id: d.id,
+        matter: d.matter.clone(),
+        period: d.period.clone(),
+        targets: p.newly.len(),
+        on_time: p.on_time,
+        notice: out_dir
+            .join(notice_folder(&d.matter, &d.period))
+            .join("notice.html"),
+    }
+}
+
+/// What to publish, draw by draw; refuses the whole run if a date would go backwards.
+fn plan<'a>(
+    all: &'a [DrawLedger],
+    input: &Input,
+    as_of: NaiveDate,
+) -> Result<Vec<Plan<'a>>, PublishError> {
+    let chosen: Vec<&DrawLedger> = all
+        .iter()
+        .filter(|l| {
+            input
+                .year
+                .is_none_or(|y| l.draw.period.starts_with(&y.to_string()))
+                && input.matter.as_ref().is_none_or(|m| &l.draw.matter == m)
+                && input.period.as_ref().is_none_or(|p| &l.draw.period == p)
+        })
+        .collect();
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for l in &chosen {
+        let (targets, result_ids) = publishable(l, as_of);
+        if targets.is_empty() {
+            continue;
+        }
+        if let Some(last) = l.last_published()
+            && last > as_of
+        {
+            problems.push(format!(
+                "draw #{} ({} {}) was last published on {last}, after --today {as_of}",
+                l.draw.id, l.draw.matter, l.draw.period
+            ));
+            continue;
+        }
+        let on_time = targets
+            .iter()
+            .filter(|t| t.deadline.is_some_and(|d| as_of <= d))
+            .count();
+        let newly = targets.iter().map(|t| t.target_id.clone()).collect();
+        plans.push(Plan {
+            ledger: l,
+            newly,
+            result_ids,
+            on_time,
+        });
+    }
+    if !problems.is_empty() {
+        let latest = chosen.iter().filter_map(|l| l.last_published()).max();
+        return Err(PublishError::OutOfOrder {
+            problems,
+            earliest: as_of.max(latest.unwrap_or(as_of)),
+        });
+    }
+    Ok(plans)
+}
+
+/// The timestamp recorded for a publication: now when it is for today, else noon of its day.
+fn stamp(cx: &Context, day: NaiveDate, input: &Input) -> String {
+    if day == input.today {
+        return input.now.clone();
+    }
+    let noon = day.and_hms_opt(12, 0, 0).unwrap_or_default();
+    match cx
+        .loaded
+        .model
+        .config
+        .timezone
+        .from_local_datetime(&noon)
+        .earliest()
+    {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        None => format!("{day}T12:00:00"),
+    }
+}
+
+type Files = Vec<(PathBuf, Vec<u8>)>;
+
+/// The notices and the index (paths relative to the output folder) and the records.
+fn build(
+    cx: &Context,
+    all: &[DrawLedger],
+    plans: &[Plan<'_>],
+    as_of: NaiveDate,
+    published_at: &str,
+    input: &Input,
+) -> Result<(Files, Vec<NewPublication>), PublishError> {
+    let model = &cx.loaded.model;
+    let mut snapshots = HashMap::new();
+    let mut files = Vec::new();
+    let mut pubs = Vec::new();
+    for p in plans {
+        let l = p.ledger;
+        let registry = snapshot_targets(&cx.store, &mut snapshots, &l.draw.targets_snapshot)?;
+        let n = notice(model, l, registry, &p.newly, as_of);
+        let folder = notice_folder(&l.draw.matter, &l.draw.period);
+        let mut described = Vec::new();
+        for (name, bytes) in [
+            ("notice.html", n.html().into_bytes()),
+            ("notice.csv", n.csv()),
+            ("notice.json", n.json().into_bytes()),
+        ] {
+            let rel = folder.join(name);
+            described.push(PublishedFile {
+                path: rel.to_string_lossy().replace('\\', "/"),
+                sha256: sha256(&bytes),
+            });
+            files.push((rel, bytes));
+        }
+        let mut targets: Vec<String> = p.newly.iter().cloned().collect();
+        targets.sort();
+        let record = PublicationRecord {
+            as_of: as_of.to_string(),
+            files: described,
+            recorded_at: input.now.clone(),
+            targets,
+        };
+        pubs.push(NewPublication {
+            draw_id: l.draw.id,
+            published_at: published_at.to_string(),
+            actor: input.actor.clone(),
+            files: record.to_value(),
+            result_ids: p.result_ids.clone(),
+        });
+    }
+    // The index lists every draw with anything published, whatever the filters.
+    let newly: HashMap<i64, &HashSet<String>> =
+        plans.iter().map(|p| (p.ledger.draw.id, &p.newly)).collect();
+    let empty = HashSet::new();
+    let index: Vec<_> = all
+        .iter()
+        .filter_map(|l| index_entry(l, newly.get(&l.draw.id).copied().unwrap_or(&empty), as_of))
+        .collect();
+    let bureau = &model.config.bureau.name;
+    let public = PathBuf::from("public");
+    files.push((
+        public.join("index.html"),
+        index_html(bureau, &index).into_bytes(),
+    ));
+    files.push((
+        public.join("index.json"),
+        index_json(bureau, &index).into_bytes(),
+    ));
+    Ok((files, pubs))
+}
+
+/// A draw's archived target snapshot, by id (the public fields as they were drawn).
+fn snapshot_targets<'c>(
+    store: &Store,
+    cache: &'c mut HashMap<String, HashMap<String, Target>>,
+    hash: &str,
+) -> Result<&'c HashMap<String, Target>, PublishError> {
+    if !cache.contains_key(hash) {
+        let bytes = store.get_snapshot(hash)?;
+        let targets = crate::registry::parse_canonical_targets(&bytes).map_err(|e| {
+            PublishError::Snapshot {
+                hash: hash.to_string(),
+                detail: e.to_string(),
+            }
+        })?;
+        let by_id = targets.into_iter().map(|t| (t.id.clone(), t)).collect();
+        cache.insert(hash.to_string(), by_id);
+    }
+    cache.get(hash).ok_or_else(|| PublishError::Snapshot {
+        hash: hash.to_string(),
+        detail: "missing".into(),
+    })
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The marker of a publication's staging folder: the records its files belong to.
+#[derive(Debug, Serialize, Deserialize)]
+struct Marker {
+    format: String,
+    publications: Vec<(i64, serde_json::Value)>,
+}
+
+const MARKER_FORMAT: &str = "suiji-staged-publication/1";
+
+impl Marker {
+    fn new(pubs: &[NewPublication]) -> Marker {
+        Marker {
+            format: MARKER_FORMAT.into(),
+            publications: pubs.iter().map(|p| (p.draw_id, p.files.clone())).collect(),
+        }
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    fn read(dir: &Path) -> Option<Marker> {
+        let m: Marker = serde_json::from_slice(&std::fs::read(dir.join(MARKER)).ok()?).ok()?;
+        (m.format == MARKER_FORMAT).then_some(m)
+    }
+
+    /// Whether every publication it names is recorded.
+    fn committed(&self, store: &Store) -> bool {
+        !self.publications.is_empty()
+            && self.publications.iter().all(|(draw_id, record)| {
+                store
+                    .publications(*draw_id)
+                    .is_ok_and(|rows| rows.iter().any(|r| &r.files == record))
+            })
+    }
+}
+
+/// Puts in place the files of publications that were recorded but whose files a crash (or a
+/// failed move) left staged. Returns the staging folders placed.
+pub fn restore(out_dir: &Path, store: &Store) -> Vec<PathBuf> {
+    let placed = super::place::restore(out_dir, ".publish.staging-", |dir| {
+        Marker::read(dir)
+            .filter(|m| m.committed(store))
+            .map(|_| Layout::Files {
+                root: out_dir.to_path_buf(),
+            })
+    });
+    for dir in &placed {
+        tracing::warn!(folder = %dir.display(), "a publication's files were left staged by an interrupted run; moved into place");
+    }
+    placed
+}
