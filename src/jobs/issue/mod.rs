@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
-use crate::jobs::probe;
 use crate::draw::Seed;
 use crate::draw::engine::{self, DrawFailure, DrawInput, History};
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
+use crate::jobs::probe;
 use crate::registry::types::Registry;
 use crate::rules::Loaded;
 use crate::schedule::{DrawKind, ScheduledDraw};
