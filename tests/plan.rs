@@ -165,7 +165,8 @@ fn plan_for_a_year_without_official_calendar_is_refused() {
     assert!(out.contains("2027"));
 }
 
-/// A hook that never returns fails its own matter within the time limit; the plan still finishes.
+/// A hook that never returns fails its own matter at its operation limit (the same on every
+/// machine); the plan still finishes.
 #[test]
 fn runaway_hook_fails_only_its_matter() {
     let p = Project::shipped();
@@ -174,16 +175,11 @@ fn runaway_hook_fails_only_its_matter() {
         "fn risk_weight(target, ctx) {\n",
         "fn risk_weight(target, ctx) {\n    loop { }\n",
     );
-    // Operations are bounded too; raise that bound so the wall-clock limit is what stops it.
-    p.set_config(&["limits", "max_operations"], 1_000_000_000);
-    p.set_config(&["limits", "timeout_ms"], 300);
-    let started = std::time::Instant::now();
     let (code, plan, err) = run(p.suiji(&["plan", "--year", "2023"]));
-    assert!(started.elapsed().as_secs() < 20, "the plan must not hang");
     assert_eq!(code, 3, "partial failure exit code\n{err}");
     assert_eq!(
         err.trim(),
-        "error: zhian.hotel: draw failed for zhian.hotel: rules/zhian.rhai:4:1: hook `risk_weight` ran longer than the 300 ms time limit (an endless loop?)"
+        "error: zhian.hotel: draw failed for zhian.hotel: rules/zhian.rhai:4:1: hook `risk_weight` exceeded the limit of 1000000 operations (an endless loop?)"
     );
     assert!(
         plan.contains("| 旅馆业（宾馆、旅店）监督检查 | — | — | 无法测算："),

@@ -164,19 +164,29 @@ impl Notice {
     }
 }
 
-/// One line of the index of notices.
+/// One line of the index of notices. The fields are in the order of their keys in
+/// `index.json` (sorted, as the format has always written them).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexEntry {
-    pub year: String,
+    pub drawn: usize,
+    /// Folder of the notice, relative to the index.
+    pub href: String,
+    pub last_published: String,
     pub matter: String,
     pub matter_name: String,
     pub period: String,
     pub period_label: String,
-    pub drawn: usize,
     pub published: usize,
-    pub last_published: String,
-    /// Folder of the notice, relative to the index.
-    pub href: String,
+    pub year: String,
+}
+
+/// The index of notices as published (`index.json`, format `suiji-notice-index/1`); keys in
+/// sorted order.
+#[derive(Serialize)]
+struct NoticeIndex<'a> {
+    bureau: &'a str,
+    format: &'static str,
+    notices: &'a [IndexEntry],
 }
 
 const INDEX_CSS: &str = "body{font-family:'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}\
@@ -223,10 +233,58 @@ pub fn index_html(bureau: &str, entries: &[IndexEntry]) -> String {
 
 /// The index as JSON.
 pub fn index_json(bureau: &str, entries: &[IndexEntry]) -> String {
-    let v = serde_json::json!({
-        "format": "suiji-notice-index/1",
-        "bureau": bureau,
-        "notices": entries,
-    });
-    serde_json::to_string_pretty(&v).unwrap_or_default()
+    let index = NoticeIndex {
+        bureau,
+        format: "suiji-notice-index/1",
+        notices: entries,
+    };
+    serde_json::to_string_pretty(&index).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `index.json` keeps its bytes: sorted keys, as when it was written from a JSON map.
+    #[test]
+    fn index_json_has_sorted_keys() {
+        let entry = IndexEntry {
+            drawn: 3,
+            href: "2023/m/p/".to_string(),
+            last_published: "2023-05-01".to_string(),
+            matter: "m".to_string(),
+            matter_name: "事项".to_string(),
+            period: "2023-Q1".to_string(),
+            period_label: "第一季度".to_string(),
+            published: 2,
+            year: "2023".to_string(),
+        };
+        let expected = r#"{
+  "bureau": "局",
+  "format": "suiji-notice-index/1",
+  "notices": [
+    {
+      "drawn": 3,
+      "href": "2023/m/p/",
+      "last_published": "2023-05-01",
+      "matter": "m",
+      "matter_name": "事项",
+      "period": "2023-Q1",
+      "period_label": "第一季度",
+      "published": 2,
+      "year": "2023"
+    }
+  ]
+}"#;
+        assert_eq!(index_json("局", std::slice::from_ref(&entry)), expected);
+        let map = serde_json::json!({
+            "format": "suiji-notice-index/1",
+            "bureau": "局",
+            "notices": [entry],
+        });
+        assert_eq!(
+            serde_json::to_string_pretty(&map).unwrap_or_default(),
+            expected
+        );
+    }
 }

@@ -179,9 +179,10 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         if let Some(v) = t.integer("max_map_size", 16, 10_000_000, cx) {
             limits.max_map_size = v.value as usize;
         }
-        if let Some(v) = t.integer("timeout_ms", 1, 600_000, cx) {
-            limits.timeout_ms = v.value as u64;
-        }
+        // Older configs set a per-call time limit; hooks are now limited by the work they do
+        // (operations, depth, sizes), the same on every machine. The key is still checked so
+        // those configs (and the rule sets archived with their draws) load unchanged.
+        let _ = t.integer("timeout_ms", 1, 600_000, cx);
         t.finish(
             &[
                 "max_operations",

@@ -1,16 +1,16 @@
 //! The sandboxed Rhai engine that runs rule hooks.
 //!
 //! One [`Sandbox`] is configured for all rules: no modules, no `eval`, strict variables,
-//! errors on misspelt map properties, and bounded operations, call depth, expression depth,
-//! string/array/map sizes and wall-clock time per call. Scripts are compiled once, at load,
-//! and hooks are called by name without re-running the script's top level.
+//! errors on misspelt map properties, and bounded operations, call depth, expression depth and
+//! string/array/map sizes per call. These limits count work, not time, so a hook that passes on
+//! one machine passes on every machine: a draw's result never depends on how fast it ran.
+//! Scripts are compiled once, at load, and hooks are called by name without re-running the
+//! script's top level.
 
 mod value;
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
 
@@ -25,7 +25,6 @@ pub struct ScriptLimits {
     pub max_string_size: usize,
     pub max_array_size: usize,
     pub max_map_size: usize,
-    pub timeout_ms: u64,
 }
 
 impl Default for ScriptLimits {
@@ -37,7 +36,6 @@ impl Default for ScriptLimits {
             max_string_size: 64 * 1024,
             max_array_size: 10_000,
             max_map_size: 10_000,
-            timeout_ms: 1_000,
         }
     }
 }
@@ -106,10 +104,6 @@ pub struct HookError {
     pub message: String,
 }
 
-thread_local! {
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
-}
-
 /// The one configured Rhai engine.
 pub struct Sandbox {
     engine: Engine,
@@ -123,8 +117,6 @@ impl std::fmt::Debug for Sandbox {
             .finish()
     }
 }
-
-const TIMEOUT_TOKEN: &str = "suiji:timeout";
 
 impl Sandbox {
     pub fn new(limits: ScriptLimits) -> Sandbox {
@@ -144,10 +136,6 @@ impl Sandbox {
         engine.on_print(|s| tracing::info!(target: "suiji::script", "{s}"));
         engine
             .on_debug(|s, src, pos| tracing::debug!(target: "suiji::script", "{src:?} {pos}: {s}"));
-        engine.on_progress(|_ops| {
-            let expired = DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() >= t));
-            expired.then(|| Dynamic::from(TIMEOUT_TOKEN))
-        });
         value::register(&mut engine);
         Sandbox { engine, limits }
     }
@@ -164,10 +152,8 @@ impl Sandbox {
         })
     }
 
-    /// Calls a hook with two arguments under the time limit.
+    /// Calls a hook with two arguments under the sandbox's limits.
     pub fn call(&self, hook: &Hook, a: Dynamic, b: Dynamic) -> Result<Dynamic, HookError> {
-        let deadline = Instant::now() + Duration::from_millis(self.limits.timeout_ms);
-        DEADLINE.with(|d| d.set(Some(deadline)));
         let mut scope = Scope::new();
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         let result = self.engine.call_fn_with_options::<Dynamic>(
@@ -177,7 +163,6 @@ impl Sandbox {
             &hook.function,
             (a, b),
         );
-        DEADLINE.with(|d| d.set(None));
         result.map_err(|e| self.hook_error(hook, &e))
     }
 
@@ -192,12 +177,6 @@ impl Sandbox {
             }
         }
         let message = match innermost(e) {
-            EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => {
-                format!(
-                    "hook `{}` ran longer than the {} ms time limit (an endless loop?)",
-                    hook.function, self.limits.timeout_ms
-                )
-            }
             EvalAltResult::ErrorTooManyOperations(_) => format!(
                 "hook `{}` exceeded the limit of {} operations (an endless loop?)",
                 hook.function, self.limits.max_operations
@@ -370,22 +349,20 @@ mod tests {
 
     #[test]
     fn limits_stop_runaway_scripts() {
-        let limits = ScriptLimits {
-            timeout_ms: 50,
-            max_operations: u64::MAX / 2,
-            ..ScriptLimits::default()
-        };
-        let sb = Sandbox::new(limits);
-        let h = hook(&sb, "fn f(t, c) { loop { } }").expect("compiles");
-        let started = Instant::now();
-        let err = sb.call(&h, target(), Dynamic::UNIT).expect_err("times out");
-        assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(err.message.contains("50 ms time limit"), "{}", err.message);
-        // Generous time, so that the depth and size limits are what stop these (even on a busy machine).
         let sb = Sandbox::new(ScriptLimits {
-            timeout_ms: 60_000,
+            max_operations: 10_000,
             ..ScriptLimits::default()
         });
+        let h = hook(&sb, "fn f(t, c) { loop { } }").expect("compiles");
+        let err = sb.call(&h, target(), Dynamic::UNIT).expect_err("stopped");
+        assert!(
+            err.message
+                .contains("exceeded the limit of 10000 operations"),
+            "{}",
+            err.message
+        );
+        // The depth and size limits stop these before the operation limit does.
+        let sb = Sandbox::new(ScriptLimits::default());
         let h = hook(&sb, "fn f(t, c) { f(t, c) }").expect("compiles");
         let err = sb.call(&h, target(), Dynamic::UNIT).expect_err("too deep");
         assert!(
