@@ -1,4 +1,4 @@
-//! National-scale streaming draw: one stratified 5% risk-weighted draw, with an `eligible` hook
+//! National-scale draw over a registry file: one stratified 5% risk-weighted draw, with an `eligible` hook
 //! and inspector teams, over a generated registry of `SUIJI_BENCH_ROWS` targets (10 000 000 by
 //! default, about 1.5 GB of CSV). Prints the wall time by phase, rows/s and peak memory.
 //! See benches/README.md.
@@ -9,9 +9,8 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use suiji::draw::Seed;
-use suiji::draw::engine::{DrawInput, History};
 use suiji::draw::manifest::{RegistryInfo, SourceFile};
-use suiji::draw::stream::{self, Phase, StreamInput, StreamOptions};
+use suiji::draw::pipeline::{self, DrawInput, History, Options, Phase, Source};
 use suiji::registry::Known;
 use suiji::registry::generate::{CATEGORIES, write_inspectors, write_targets};
 use suiji::schedule::{DrawKind, Period};
@@ -194,7 +193,6 @@ fn main() {
         due: NaiveDate::from_ymd_opt(2024, 1, 31).expect("date"),
         seed: Seed::from_text("national bench"),
         seed_source: "bench",
-        targets: &[],
         inspectors: &staff,
         registry: RegistryInfo {
             targets_rows: rows as usize,
@@ -207,9 +205,8 @@ fn main() {
         },
         history: &history,
     };
-    let input = StreamInput {
-        draw,
-        targets_file: &targets,
+    let rows = Source::File {
+        path: &targets,
         known: &known,
     };
     // Each phase's start: time, resident memory, the peak so far, CPU time so far.
@@ -223,16 +220,17 @@ fn main() {
             m.push((p, t, rss, peak, cpu));
         }
     };
-    let opts = StreamOptions {
+    let opts = Options {
         threads,
+        list_exclusions_up_to: 100_000,
         on_phase: Some(&mark),
-        ..StreamOptions::default()
+        ..Options::default()
     };
     let reset = reset_peak();
     let before = peak_rss_mib().unwrap_or(0.0);
     let cpu0 = cpu_seconds();
     let start = Instant::now();
-    let out = match stream::run(&input, &loaded.sandbox, &opts) {
+    let out = match pipeline::run(&draw, rows, &loaded.sandbox, &opts) {
         Ok(o) => o,
         Err(e) => panic!("draw failed: {e:?}"),
     };
@@ -304,17 +302,17 @@ fn main() {
     );
     println!(
         "  pass 1      {}  parse, scope, exclusions, hooks, keys{}",
-        span(Phase::Scan, Phase::Hooks),
-        mem(Phase::Hooks)
+        span(Phase::Classify, Phase::Plan),
+        mem(Phase::Plan)
     );
     println!(
         "  strata      {}  merge, k, λ{}",
-        span(Phase::Hooks, Phase::Rank),
-        mem(Phase::Rank)
+        span(Phase::Plan, Phase::Select),
+        mem(Phase::Select)
     );
     println!(
         "  ranking     {}  top k per stratum, drawn rows (and listed exclusions) read again{}",
-        span(Phase::Rank, Phase::Teams),
+        span(Phase::Select, Phase::Teams),
         mem(Phase::Teams)
     );
     println!(
@@ -346,14 +344,14 @@ fn main() {
     );
 
     if std::env::var_os("SUIJI_BENCH_VERIFY").is_some() {
-        verify(&loaded, &input, &targets, &people, m);
+        verify(&loaded, &draw, &targets, &people, m);
     }
 }
 
-/// Loads the registry in full and runs the engine on it: the manifests must be the same.
+/// Loads the registry in full and draws from it in memory: the manifests must be the same.
 fn verify(
     loaded: &suiji::rules::Loaded,
-    input: &StreamInput<'_>,
+    input: &DrawInput<'_>,
     targets: &Path,
     people: &Path,
     streamed: &suiji::draw::manifest::Manifest,
@@ -370,12 +368,12 @@ fn verify(
         Ok(r) => r,
         Err(d) => panic!("registry does not load: {} problems", d.len()),
     };
-    let mut draw = input.draw.clone();
-    draw.targets = &registry.targets;
+    let mut draw = input.clone();
     draw.inspectors = &registry.inspectors;
-    let want = match suiji::draw::engine::run(&draw, &loaded.sandbox) {
-        Ok(m) => m,
-        Err(e) => panic!("engine failed: {e}"),
+    let rows = Source::Memory(&registry.targets);
+    let want = match pipeline::run(&draw, rows, &loaded.sandbox, &Options::default()) {
+        Ok(d) => d.manifest,
+        Err(e) => panic!("draw in memory failed: {e}"),
     };
     // Exclusions may be summarised in the streamed manifest; everything else must be equal.
     let strip = |m: &suiji::draw::manifest::Manifest| {
@@ -387,7 +385,7 @@ fn verify(
     let same = strip(&want) == strip(streamed)
         && (want.exclusions.len() > 100_000 || want.manifest_hash == streamed.manifest_hash);
     println!(
-        "verify        engine over the loaded registry: {} ({:.1} s, peak RSS {:.0} MiB)",
+        "verify        in memory over the loaded registry: {} ({:.1} s, peak RSS {:.0} MiB)",
         if same { "same manifest" } else { "DIFFERENT" },
         t.elapsed().as_secs_f64(),
         peak_rss_mib().unwrap_or(0.0)

@@ -13,9 +13,8 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use suiji::draw::Seed;
-use suiji::draw::engine::{self, DrawFailure, DrawInput, History};
 use suiji::draw::manifest::{HistoryEntry, Manifest, RegistryInfo};
-use suiji::draw::stream::{self, StreamError, StreamInput, StreamOptions};
+use suiji::draw::pipeline::{self, DrawFailure, DrawInput, History, Options, Source};
 use suiji::registry::generate::write_inspectors;
 use suiji::registry::types::Registry;
 use suiji::registry::{Known, load};
@@ -332,7 +331,6 @@ fn input<'a>(loaded: &'a Loaded, files: &'a Files, case: &'a Case) -> DrawInput<
         due: case.period.end,
         seed: case.seed,
         seed_source: "test",
-        targets: &files.registry.targets,
         inspectors: &files.registry.inspectors,
         registry: RegistryInfo::default(),
         history: &case.history,
@@ -348,7 +346,9 @@ struct FileDraw {
 }
 
 fn memory_draw(loaded: &Loaded, files: &Files, case: &Case) -> Result<Manifest, DrawFailure> {
-    engine::run(&input(loaded, files, case), &loaded.sandbox)
+    let rows = Source::Memory(&files.registry.targets);
+    let opts = Options::default();
+    pipeline::run(&input(loaded, files, case), rows, &loaded.sandbox, &opts).map(|d| d.manifest)
 }
 
 fn file_draw(
@@ -359,20 +359,17 @@ fn file_draw(
     list: usize,
 ) -> Result<FileDraw, String> {
     let known = Known::from_model(&loaded.model);
-    let mut draw = input(loaded, files, case);
-    draw.targets = &[];
-    let s = StreamInput {
-        draw,
-        targets_file: &files.targets,
+    let rows = Source::File {
+        path: &files.targets,
         known: &known,
     };
-    let opts = StreamOptions {
+    let opts = Options {
         threads,
         list_exclusions_up_to: list,
         chunk_bytes: 4096,
         on_phase: None,
     };
-    match stream::run(&s, &loaded.sandbox, &opts) {
+    match pipeline::run(&input(loaded, files, case), rows, &loaded.sandbox, &opts) {
         Ok(s) => {
             let mut counts = BTreeMap::new();
             for c in &s.exclusion_counts {
@@ -384,8 +381,7 @@ fn file_draw(
                 counts,
             })
         }
-        Err(StreamError::Draw(e)) => Err(format!("draw: {e:?}")),
-        Err(e) => Err(format!("other: {e:?}")),
+        Err(e) => Err(format!("draw: {e:?}")),
     }
 }
 
@@ -569,18 +565,16 @@ fn split_inside_a_quoted_record() {
         );
     }
     let known = Known::from_model(&loaded.model);
-    let mut draw = input(&loaded, &files, &case);
-    draw.targets = &[];
-    let s = StreamInput {
-        draw,
-        targets_file: &files.targets,
+    let rows = Source::File {
+        path: &files.targets,
         known: &known,
     };
-    let opts = StreamOptions {
+    let opts = Options {
         threads: 2,
-        ..StreamOptions::default()
+        ..Options::default()
     };
-    let out = stream::run(&s, &loaded.sandbox, &opts).expect("stream");
+    let out =
+        pipeline::run(&input(&loaded, &files, &case), rows, &loaded.sandbox, &opts).expect("draw");
     assert_eq!(out.stats.threads, 1);
 }
 
@@ -629,18 +623,16 @@ fn bad_rows_are_reported_like_the_registry_reader() {
         due: p.end,
         seed: Seed([1u8; 32]),
         seed_source: "test",
-        targets: &[],
         inspectors: &[],
         registry: RegistryInfo::default(),
         history: &none,
     };
-    let s = StreamInput {
-        draw,
-        targets_file: &path,
+    let rows = Source::File {
+        path: &path,
         known: &known,
     };
-    match stream::run(&s, &loaded.sandbox, &StreamOptions::default()) {
-        Err(StreamError::Registry(got)) => {
+    match pipeline::run(&draw, rows, &loaded.sandbox, &Options::default()) {
+        Err(DrawFailure::Registry(got)) => {
             let got: Vec<String> = got
                 .iter()
                 .filter(|d| d.is_error())

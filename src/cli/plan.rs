@@ -122,7 +122,7 @@ fn estimate(
             return out;
         }
     };
-    let history = crate::draw::engine::History::default();
+    let history = crate::draw::pipeline::History::default();
     for m in loaded.model.matters() {
         let Some(first) = schedule
             .iter()

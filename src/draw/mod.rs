@@ -8,16 +8,17 @@
 //! same inputs re-runs the draw and gets the same bytes. `docs/draw-algorithm.md` specifies
 //! the algorithm byte for byte.
 //!
+//! - [`pipeline::run`]: one draw end to end, over rows in memory or a registry file.
 //! - [`rank_uniform`] / [`top_k_uniform`]: equal-probability draws (rank by key).
 //! - [`rank_pareto`]: risk-weighted draws, Pareto order sampling (πps).
 //! - [`assign_teams`]: inspector teams per drawn target, with 回避 and workload caps.
 
-pub mod engine;
 pub mod manifest;
 pub(crate) mod pareto;
+pub mod pipeline;
 pub(crate) mod ranker;
 mod seed;
-pub mod stream;
+pub(crate) mod select;
 pub(crate) mod team;
 pub(crate) mod uniform;
 

@@ -11,7 +11,8 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 
 use super::ranker::uniform_from_key;
-use super::uniform::{Keyed, by_key, keys};
+use super::select::draw_order;
+use super::uniform::{Keyed, keys};
 use super::{DrawError, PARALLEL_THRESHOLD, Ranked, Ranker, Unit, key_hex, rank_of};
 
 /// The sum of `values` rounded once, correctly (round-half-even), from the exact real sum:
@@ -268,10 +269,10 @@ pub fn rank_pareto(ranker: &Ranker, units: &[Unit], k: usize) -> Result<Vec<Rank
     };
     let keyed = keys(ranker, units);
     let cmp = |a: &Entry, b: &Entry| -> Ordering {
-        b.certain
-            .cmp(&a.certain)
-            .then_with(|| a.q.total_cmp(&b.q))
-            .then_with(|| by_key(units, &a.keyed, &b.keyed))
+        draw_order(
+            &a.keyed.place(units, a.certain, a.q),
+            &b.keyed.place(units, b.certain, b.q),
+        )
     };
     let mut entries: Vec<Entry>;
     if units.len() >= PARALLEL_THRESHOLD {

@@ -108,10 +108,7 @@ impl Ranker {
     /// The first 8 bytes of [`Ranker::key_of_bytes`], as a big-endian number.
     pub(crate) fn head_of_bytes(&self, id: &[u8]) -> u64 {
         if id.len() > 55 {
-            let key = self.key_of_bytes(id);
-            let mut first = [0u8; 8];
-            first.copy_from_slice(&key[..8]);
-            return u64::from_be_bytes(first);
+            return head(&self.key_of_bytes(id));
         }
         let state = self.compress_one(id);
         (u64::from(state[0]) << 32) | u64::from(state[1])
@@ -157,9 +154,15 @@ impl Ranker {
 
 /// U from a key (see [`Ranker::uniform`]).
 pub fn uniform_from_key(key: &[u8; 32]) -> f64 {
+    uniform_from_head(head(key))
+}
+
+/// A key's first 8 bytes as a big-endian number (its "head").
+#[inline]
+pub(crate) fn head(key: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&key[..8]);
-    uniform_from_head(u64::from_be_bytes(first))
+    u64::from_be_bytes(first)
 }
 
 /// U from the key's first 8 bytes as a big-endian number.

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use super::select::{Place, draw_order};
 use super::{PARALLEL_THRESHOLD, Purpose, Ranker, Seed, Unit};
 use crate::registry::types::{Inspector, Target};
 
@@ -220,15 +221,15 @@ fn team_order(ranker: &Ranker, units: &[Unit], prefix: usize, scratch: &mut Scra
         )
     }));
     let id = |i: u32| units.get(i as usize).map_or("", |u| u.id);
+    let place = |&(_, i): &(u64, u32)| Place {
+        certain: false,
+        q: 0.0,
+        key: ranker.key(id(i)),
+        id: id(i).as_bytes(),
+        position: u64::from(i),
+    };
     let cmp = |a: &(u64, u32), b: &(u64, u32)| {
-        a.0.cmp(&b.0).then_with(|| {
-            let (ia, ib) = (id(a.1), id(b.1));
-            ranker
-                .key(ia)
-                .cmp(&ranker.key(ib))
-                .then_with(|| ia.as_bytes().cmp(ib.as_bytes()))
-                .then(a.1.cmp(&b.1))
-        })
+        a.0.cmp(&b.0).then_with(|| draw_order(&place(a), &place(b)))
     };
     let complete = order.len() <= FULL_SORT_MAX || order.len() <= prefix;
     let take = if complete {

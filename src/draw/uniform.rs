@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
+use super::select::{Cand, Place, TopK, draw_order};
 use super::{PARALLEL_THRESHOLD, Ranked, Ranker, Unit, key_hex, rank_of};
 
 /// A unit's key and its input index.
@@ -13,26 +14,22 @@ pub(crate) struct Keyed {
     pub index: usize,
 }
 
-/// The draw order: key bytes ascending, then id bytes ascending, then input index (the last two
-/// only matter for equal keys, i.e. duplicate ids, which callers should reject).
+impl Keyed {
+    /// Its place in the draw order (`certain` and `q` as the draw gives them).
+    pub(crate) fn place<'a>(&self, units: &'a [Unit], certain: bool, q: f64) -> Place<'a> {
+        Place {
+            certain,
+            q,
+            key: self.key,
+            id: units.get(self.index).map_or(&[], |u| u.id.as_bytes()),
+            position: self.index as u64,
+        }
+    }
+}
+
+/// The draw order of an equal-probability draw ([`draw_order`] with Q = 0).
 pub(crate) fn by_key(units: &[Unit], a: &Keyed, b: &Keyed) -> Ordering {
-    // The first 8 bytes as a big-endian integer decide almost every comparison cheaply.
-    head(&a.key)
-        .cmp(&head(&b.key))
-        .then_with(|| a.key.cmp(&b.key))
-        .then_with(|| ids(units, a.index).cmp(ids(units, b.index)))
-        .then_with(|| a.index.cmp(&b.index))
-}
-
-#[inline]
-fn head(key: &[u8; 32]) -> u64 {
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&key[..8]);
-    u64::from_be_bytes(first)
-}
-
-fn ids<'a>(units: &'a [Unit], index: usize) -> &'a [u8] {
-    units.get(index).map_or(&[], |u| u.id.as_bytes())
+    draw_order(&a.place(units, false, 0.0), &b.place(units, false, 0.0))
 }
 
 pub(crate) fn keys(ranker: &Ranker, units: &[Unit]) -> Vec<Keyed> {
@@ -94,78 +91,57 @@ pub(crate) fn uniform_probability(n: usize, k: usize) -> (f64, bool) {
     }
 }
 
-/// Keeps the best `k` (≥ 1) of `buf`, unordered; returns the worst of those kept.
-fn prune(units: &[Unit], buf: &mut Vec<Keyed>, k: usize) -> Option<Keyed> {
-    if buf.len() > k {
-        buf.select_nth_unstable_by(k - 1, |a, b| by_key(units, a, b));
-        buf.truncate(k);
-        buf.last().copied()
-    } else {
-        None
-    }
-}
-
-/// The best `k` (≥ 1) of `part` (which starts at `offset` in `units`), unordered. Candidates are
-/// buffered up to max(2k, 1024); when the buffer fills it is cut back to its best k, and from
-/// then on a unit ranked after the k-th best so far is not even buffered.
-fn best_of(ranker: &Ranker, units: &[Unit], part: &[Unit], offset: usize, k: usize) -> Vec<Keyed> {
-    let cap = k.saturating_mul(2).max(1024);
-    let mut buf: Vec<Keyed> = Vec::with_capacity(cap.min(part.len()));
-    let mut bound: Option<Keyed> = None;
-    // The bound's first 8 bytes: a key whose first 8 bytes are larger cannot be in the top k.
-    let mut bound_head = u64::MAX;
+/// The best `k` of `part` (which starts at `offset` in the input) by the one bounded top-k.
+fn best_of(ranker: &Ranker, part: &[Unit], offset: usize, k: usize) -> TopK {
+    let mut top = TopK::new(k);
     for (i, u) in part.iter().enumerate() {
-        let key = ranker.key(u.id);
-        let h = head(&key);
-        if h > bound_head {
-            continue;
-        }
-        let cand = Keyed {
-            key,
-            index: offset + i,
-        };
-        if let Some(b) = &bound
-            && by_key(units, &cand, b) == Ordering::Greater
-        {
-            continue;
-        }
-        buf.push(cand);
-        if buf.len() >= cap {
-            bound = prune(units, &mut buf, k);
-            bound_head = bound.as_ref().map_or(u64::MAX, |b| head(&b.key));
-        }
+        top.offer(Cand {
+            q: 0.0,
+            head: ranker.head_of_bytes(u.id.as_bytes()),
+            offset: (offset + i) as u64,
+            tag: 0,
+            cap: 0,
+        });
     }
-    buf
+    top
 }
 
 /// The best `k` units in rank order, without sorting the whole input: the input is split into a
-/// few pieces per worker thread, each keeps its best k (see `best_of`), and the pieces are
-/// merged. Agrees exactly with the first k of [`rank_uniform`]; inclusion probability k/n.
+/// few pieces per worker thread, each keeps its best k (and the units tied with its k-th by the
+/// key's first 8 bytes), the pieces are merged, and the few kept are put in the draw order by
+/// their full keys. Agrees exactly with the first k of [`rank_uniform`]; inclusion probability
+/// k/n.
 pub fn top_k_uniform(ranker: &Ranker, units: &[Unit], k: usize) -> Vec<Ranked> {
     let k = k.min(units.len());
     if k == 0 {
         return Vec::new();
     }
-    let mut best = if units.len() >= PARALLEL_THRESHOLD {
+    let top = if units.len() >= PARALLEL_THRESHOLD {
         let pieces = rayon::current_num_threads().max(1) * 2;
         let chunk = units.len().div_ceil(pieces).max(PARALLEL_THRESHOLD);
         units
             .par_chunks(chunk)
             .enumerate()
-            .map(|(c, part)| best_of(ranker, units, part, c * chunk, k))
-            .reduce(Vec::new, |mut a, mut b| {
-                if a.len() < b.len() {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                a.append(&mut b);
-                prune(units, &mut a, k);
+            .map(|(c, part)| best_of(ranker, part, c * chunk, k))
+            .reduce_with(|mut a, b| {
+                a.merge(b);
                 a
             })
     } else {
-        best_of(ranker, units, units, 0, k)
+        Some(best_of(ranker, units, 0, k))
     };
-    prune(units, &mut best, k);
+    let mut best: Vec<Keyed> = top
+        .map(TopK::finish)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| {
+            let index = usize::try_from(c.offset).ok()?;
+            let key = ranker.key(units.get(index)?.id);
+            Some(Keyed { key, index })
+        })
+        .collect();
     best.sort_unstable_by(|a, b| by_key(units, a, b));
+    best.truncate(k);
     let (p, certain) = uniform_probability(units.len(), k);
     to_ranked(&best, p, certain)
 }

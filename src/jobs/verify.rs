@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 
 use crate::draw::ALGORITHM_VERSION;
-use crate::draw::engine::History;
 use crate::draw::manifest::Manifest;
+use crate::draw::pipeline::History;
 use crate::jobs::issue::{Frozen, Request, compute};
 use crate::registry::types::Registry;
 use crate::rules::model::Ratio;

@@ -8,6 +8,7 @@
 mod canonical;
 pub mod generate;
 pub(crate) mod read;
+pub(crate) mod source;
 pub(crate) mod table;
 pub mod types;
 pub(crate) mod values;

@@ -10,8 +10,10 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
 use crate::draw::Seed;
-use crate::draw::engine::{self, DrawFailure, DrawInput, History};
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
+use crate::draw::pipeline::{
+    self, CLEAN_RESULTS, DrawFailure, DrawInput, History, Options, Source,
+};
 use crate::jobs::probe;
 use crate::registry::types::Registry;
 use crate::rules::Loaded;
@@ -132,7 +134,7 @@ pub fn history(
             let e = per_target
                 .entry(r.target_id.clone())
                 .or_insert((true, None));
-            e.0 &= engine::CLEAN_RESULTS.contains(&r.category.as_str());
+            e.0 &= CLEAN_RESULTS.contains(&r.category.as_str());
             e.1 =
                 e.1.max(NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok());
         }
@@ -170,15 +172,19 @@ pub fn compute(
         due: req.draw.due,
         seed: req.seed,
         seed_source: &req.seed_source,
-        targets: &frozen.registry.targets,
         inspectors: &frozen.registry.inspectors,
         registry: frozen.info.clone(),
         history: hist,
     };
-    engine::run(&input, &loaded.sandbox).map_err(|source| IssueError::Draw {
-        matter: matter.id.clone(),
-        source,
-    })
+    // The registry is frozen in memory (its snapshot is recorded with the draw), so the draw
+    // reads its rows from there.
+    let rows = Source::Memory(&frozen.registry.targets);
+    pipeline::run(&input, rows, &loaded.sandbox, &Options::default())
+        .map(|drawn| drawn.manifest)
+        .map_err(|source| IssueError::Draw {
+            matter: matter.id.clone(),
+            source,
+        })
 }
 
 /// The folder of a draw's files.

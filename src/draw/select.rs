@@ -1,12 +1,43 @@
-//! The bounded selection: the best `k` rows of a stratum by (Q, first 8 key bytes), kept as
-//! (Q, head, file offset, tag) without holding the stratum.
+//! The one draw order and the one bounded top-k.
 //!
-//! Two rows compare equal here only if their Q and key heads are equal (for distinct ids, a
-//! 2⁻⁶⁴ event). Rows tied with the k-th are all kept, so the exact order — by the full key, then
-//! the id bytes, as `rank_pareto` and `rank_uniform` order — can be settled once the few rows
-//! kept are read again.
+//! [`draw_order`] is how every ranking in a draw is ordered: certainty units first, then Q
+//! ascending (0 for equal-probability draws), then the key's bytes, then the id's bytes, then
+//! the position. [`TopK`] keeps the best `k` rows of a stratum by the start of that order (Q,
+//! then the key's first 8 bytes) as (Q, head, position, tag) without holding the stratum. Two
+//! rows compare equal there only if their Q and key heads are equal (for distinct ids, a 2⁻⁶⁴
+//! event). Rows tied with the k-th are all kept, so the exact order can be settled with
+//! [`draw_order`] once the few rows kept have their full keys and ids.
 
 use std::cmp::Ordering;
+
+use super::ranker::head;
+
+/// A row's place in the draw order.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place<'a> {
+    /// Taken with certainty (λ = 1).
+    pub certain: bool,
+    /// Pareto's Q (0 for uniform draws and certainty units).
+    pub q: f64,
+    pub key: [u8; 32],
+    pub id: &'a [u8],
+    /// Its position in the input (only matters for duplicate ids).
+    pub position: u64,
+}
+
+/// The draw order: certainty units first, then Q ascending, then key bytes ascending (the first
+/// 8 as a big-endian number first, which decides almost every comparison cheaply), then id
+/// bytes, then position.
+#[inline]
+pub(crate) fn draw_order(a: &Place<'_>, b: &Place<'_>) -> Ordering {
+    b.certain
+        .cmp(&a.certain)
+        .then_with(|| a.q.total_cmp(&b.q))
+        .then_with(|| head(&a.key).cmp(&head(&b.key)))
+        .then_with(|| a.key.cmp(&b.key))
+        .then_with(|| a.id.cmp(b.id))
+        .then(a.position.cmp(&b.position))
+}
 
 /// A candidate row.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,13 +61,6 @@ impl Cand {
     fn cmp_offset(&self, other: &Cand) -> Ordering {
         self.cmp_head(other).then(self.offset.cmp(&other.offset))
     }
-}
-
-/// The first 8 bytes of a key as a number.
-pub(crate) fn head(key: &[u8; 32]) -> u64 {
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&key[..8]);
-    u64::from_be_bytes(first)
 }
 
 /// The best `k` candidates by (Q, head), and every candidate tied with the k-th. Candidates are

@@ -11,16 +11,16 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::NaiveDate;
 
+use super::super::rows::{CAPTURED, Drawn, NONE};
+use super::super::rules::{Answer, Reason, in_cooldown};
+use super::super::{CLEAN_RESULTS, History};
 use crate::draw::Ranker;
-use crate::draw::engine::{CLEAN_RESULTS, DrawFailure, in_cooldown};
 use crate::draw::manifest::HistoryEntry;
 use crate::draw::ranker::uniform_from_head;
 use crate::registry::read::known_spelling;
+use crate::registry::source::{Record, trim_bytes};
 use crate::registry::types::TargetStatus;
-use crate::registry::values::{looks_like_scientific, parse_bool, parse_date, parse_status, trim};
-use crate::script::HookError;
-
-use super::scan::Record;
+use crate::registry::values::{looks_like_scientific, parse_bool, parse_date, parse_status};
 
 /// FxHash (as in rustc), with a final mix so low bits are usable for buckets.
 #[derive(Default, Clone, Copy)]
@@ -74,17 +74,6 @@ impl Hasher for Fx {
 }
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
-
-/// `trim` on raw bytes: `None` when they are not UTF-8. Plain ASCII ends need no decoding.
-#[inline]
-pub(crate) fn trim_bytes(b: &[u8]) -> Option<&str> {
-    let plain = |c: u8| c < 0x80 && !matches!(c, 0x09..=0x0d | 0x20);
-    match (b.first(), b.last()) {
-        (None, _) | (_, None) => Some(""),
-        (Some(&f), Some(&l)) if plain(f) && plain(l) => std::str::from_utf8(b).ok(),
-        _ => std::str::from_utf8(b).ok().map(trim),
-    }
-}
 
 /// Where a target field's value comes from in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -318,16 +307,6 @@ fn check(b: &[u8], kind: Kind, cx: &Context) -> Check {
     }
 }
 
-/// Why a row is not drawn from, or that it passed the fixed checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Reason {
-    Deregistered = 0,
-    Cooldown = 1,
-    YearlyCap = 2,
-    /// Passed every fixed check; the eligible hook decides.
-    Candidate = 3,
-}
-
 /// A row's profile in one thread: the reason, and the interned inputs of the eligible hook, the
 /// stratum and the weight hook (`NONE` where not used).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -337,8 +316,6 @@ pub(crate) struct Profile {
     pub stratum: u32,
     pub weight: u32,
 }
-
-pub(crate) const NONE: u32 = u32::MAX;
 
 /// A hook's or the stratum's input: the sources of the fields it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -352,39 +329,6 @@ pub(crate) enum Raw {
     Cell(Box<[u8]>),
     Extras(Box<[Box<[u8]>]>),
     Missing,
-}
-
-/// A hook's answer for one distinct input.
-#[derive(Debug, Clone)]
-pub(crate) enum Answer<T> {
-    Ok(T),
-    /// The hook failed.
-    Failed(HookError),
-    /// It answered with the wrong type (the failure names no target yet).
-    Type(DrawFailure),
-}
-
-impl<T> Answer<T> {
-    pub fn failed(&self) -> bool {
-        !matches!(self, Answer::Ok(_))
-    }
-
-    /// The draw failure this answer causes for target `id`.
-    pub fn failure(&self, id: &str) -> DrawFailure {
-        match self {
-            Answer::Failed(e) => DrawFailure::Hook(e.clone()),
-            Answer::Type(DrawFailure::HookType {
-                hook, got, want, ..
-            }) => DrawFailure::HookType {
-                hook: hook.clone(),
-                target: id.to_string(),
-                got: got.clone(),
-                want,
-            },
-            Answer::Type(other) => other.clone(),
-            Answer::Ok(_) => DrawFailure::Weights("no failure".into()),
-        }
-    }
 }
 
 /// What the rules say about a distinct input: the hooks' answers and the stratum's ranker.
@@ -435,9 +379,7 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn new_history(
-        history: &crate::draw::engine::History,
-    ) -> FxMap<Box<str>, HistoryEntry> {
+    pub(crate) fn new_history(history: &History) -> FxMap<Box<str>, HistoryEntry> {
         history
             .entries
             .iter()
@@ -502,21 +444,6 @@ pub(crate) struct Pass1 {
     /// Direct-mapped cache in front of `profiles`.
     profile_cache: Vec<(Profile, u32)>,
 }
-
-/// A row drawn from: its key's first 8 bytes, its offset in the thread's range (with
-/// [`CAPTURED`] set when its id and name were kept), its profile.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Drawn {
-    pub head: u64,
-    pub offset: u32,
-    pub profile: u32,
-}
-
-/// Set in [`Drawn::offset`] when the row's id and name are in [`Pass1::captures`].
-pub(crate) const CAPTURED: u32 = 1 << 31;
-
-/// Ranges are cut smaller than this, so a row's offset in its range fits in 31 bits.
-pub(crate) const MAX_RANGE: u64 = (1 << 31) - 1;
 
 /// At most this many bytes of ids and names are kept per thread.
 const CAPTURE_BYTES: usize = 64 << 20;

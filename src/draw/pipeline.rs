@@ -1,0 +1,421 @@
+//! The draw: one pipeline of phases over a row source.
+//!
+//! 1. **Classify** (the source): every row's scope, exclusions (deregistered, cooldown, yearly
+//!    cap, the `eligible` hook), stratum and weight (the `weight` hook), reduced to groups of
+//!    rows treated alike; for each row drawn from, the first 8 bytes of its key.
+//! 2. **Plan** (`plan`): each stratum's size and k from the counts; for risk-weighted draws, λ
+//!    and the capping from the stratum's weight histogram.
+//! 3. **Select** (`choose`): the best k of each stratum with one bounded top-k, their full
+//!    keys, and the one draw order (`draw::select::draw_order`).
+//! 4. **Teams** (`teams`): inspector teams in (stratum, rank) order, with 回避 and workload caps.
+//! 5. **Manifest**: the exclusions (listed, or summarised above a limit), history, sealed.
+//!
+//! A [`Source`] is either rows in memory ([`Source::Memory`], a loaded or frozen registry) or a
+//! registry file ([`Source::File`]) read in parallel with bounded memory: 16 bytes per row drawn
+//! from, hooks run once per distinct input, the drawn rows read again at the end (file reading
+//! and tokenising live in `registry::source`). Both give the same manifest for the same rows
+//! (`tests/stream_equivalence.rs`). Nothing here reads the clock, the OS's randomness or a
+//! random number generator.
+//!
+//! # Exclusions above the listing limit
+//!
+//! When more targets are excluded than [`Options::list_exclusions_up_to`] (no limit by
+//! default), the list is **summarised**: one entry per (stratum, reason) with an empty
+//! `target_id`, the reason code, and the detail `分层“<stratum>”：<n> 户（名单从略）`, sorted by
+//! stratum, then reason (deregistered, cooldown, yearly_cap, eligible_hook). The stratum of an
+//! excluded target is the one it would have been drawn in. The same counts are in
+//! [`Drawn::exclusion_counts`].
+//!
+//! # A registry file
+//!
+//! The file must be UTF-8 CSV (a byte-order mark is allowed; GBK and workbooks are not read);
+//! the header is found and mapped by the registry reader itself. Every column the draw reads
+//! is checked in every row in scope as the registry reader checks it; a bad row fails the draw
+//! with the registry reader's own diagnostics for it, at the file's line. Columns the draw does
+//! not read, rows out of scope and duplicate ids are **not** checked: run
+//! `suiji registry check` first. `registry` in the manifest is taken from the input as given.
+
+mod choose;
+mod file;
+mod memory;
+mod plan;
+mod rows;
+mod rules;
+mod teams;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::diag::Diagnostic;
+use crate::draw::manifest::{
+    Exclusion, HistoryEntry, MANIFEST_FORMAT, Manifest, PeriodInfo, RegistryInfo,
+};
+use crate::draw::{ALGORITHM_VERSION, Seed};
+use crate::registry::Known;
+use crate::registry::source::SourceError;
+use crate::registry::types::{Inspector, Target};
+use crate::rules::model::{Matter, Ratio};
+use crate::schedule::{DrawKind, Period};
+use crate::script::{HookError, Sandbox};
+
+use plan::Fate;
+use rows::{Classified, RowSource};
+use rules::Rules;
+
+/// Result categories that count as a clean inspection (for cooldown).
+pub const CLEAN_RESULTS: &[&str] = &["未发现问题", "clean"];
+
+/// Earlier inspections that exclusions depend on, recorded in the manifest so a verifier
+/// sees exactly what the draw saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    /// Target id → (times drawn this year by any matter, last clean inspection date).
+    pub entries: BTreeMap<String, HistoryEntry>,
+}
+
+/// Everything a draw depends on besides its rows.
+#[derive(Debug, Clone)]
+pub struct DrawInput<'a> {
+    pub bureau: &'a str,
+    pub matter: &'a Matter,
+    pub rules_hash: &'a str,
+    pub period: &'a Period,
+    pub kind: DrawKind,
+    pub ratio: Ratio,
+    pub key_area_only: bool,
+    pub reference_date: NaiveDate,
+    pub issue_at: String,
+    pub due: NaiveDate,
+    pub seed: Seed,
+    pub seed_source: &'a str,
+    pub inspectors: &'a [Inspector],
+    pub registry: RegistryInfo,
+    pub history: &'a History,
+}
+
+/// The target rows a draw is made from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// Rows in memory (a loaded or frozen registry), in any order.
+    Memory(&'a [Target]),
+    /// One UTF-8 CSV registry file, read in parallel with bounded memory; `known` holds the
+    /// categories it may use (as for `registry::load`; empty: any).
+    File { path: &'a Path, known: &'a Known },
+}
+
+/// Why a draw could not be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DrawFailure {
+    #[error("{0}")]
+    Hook(#[from] HookError),
+    #[error("hook `{hook}` for target {target} returned {got}: it must return {want}")]
+    HookType {
+        hook: String,
+        target: String,
+        got: String,
+        want: &'static str,
+    },
+    #[error("{0}")]
+    Weights(String),
+    /// Rows of a registry file the registry reader refuses.
+    #[error("the target registry has problems ({} found)", .0.len())]
+    Registry(Vec<Diagnostic>),
+    /// A registry file that could not be read.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<SourceError> for DrawFailure {
+    fn from(e: SourceError) -> DrawFailure {
+        match e {
+            SourceError::Registry(d) => DrawFailure::Registry(d),
+            io => DrawFailure::Io(io.to_string()),
+        }
+    }
+}
+
+/// The phases of a draw, reported to [`Options::on_phase`] as each begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading, scope, exclusions, hooks (once per distinct input) and keys.
+    Classify,
+    /// Strata, k and λ from the counts.
+    Plan,
+    /// The bounded selection per stratum, and the drawn rows' ids and names.
+    Select,
+    /// Teams (and excluded rows listed).
+    Teams,
+    /// Building and sealing the manifest.
+    Manifest,
+    /// Finished.
+    Done,
+}
+
+/// How a draw runs. None of these change its selection.
+pub struct Options<'a> {
+    /// Threads for the passes over a registry file (each takes one byte range).
+    pub threads: usize,
+    /// List excluded targets one by one when there are at most this many; summarise otherwise.
+    pub list_exclusions_up_to: usize,
+    /// Bytes read at a time by each thread.
+    pub chunk_bytes: usize,
+    /// Called as each phase begins (e.g. to time them); the draw itself reads no clock.
+    pub on_phase: Option<&'a (dyn Fn(Phase) + Sync)>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            threads: rayon::current_num_threads().max(1),
+            list_exclusions_up_to: usize::MAX,
+            chunk_bytes: 512 << 10,
+            on_phase: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("threads", &self.threads)
+            .field("list_exclusions_up_to", &self.list_exclusions_up_to)
+            .field("chunk_bytes", &self.chunk_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options<'_> {
+    fn phase(&self, p: Phase) {
+        if let Some(f) = self.on_phase {
+            f(p);
+        }
+    }
+}
+
+/// Excluded targets of one stratum for one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExclusionCount {
+    pub stratum: String,
+    /// deregistered | cooldown | yearly_cap | eligible_hook
+    pub reason: String,
+    pub count: u64,
+}
+
+/// Counts from a draw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Rows read (for a file: data rows, blank ones included).
+    pub rows: u64,
+    /// Targets in the matter's scope (and key area, for key-area draws).
+    pub in_scope: u64,
+    /// Targets drawn from (in some stratum).
+    pub eligible: u64,
+    pub excluded: u64,
+    pub drawn: u64,
+    /// Calls of the eligible and weight hooks.
+    pub hook_calls: u64,
+    /// Threads the pass over the rows used.
+    pub threads: usize,
+}
+
+/// A draw's result.
+#[derive(Debug, Clone)]
+pub struct Drawn {
+    pub manifest: Manifest,
+    /// Excluded targets by stratum and reason, in the order of the summary.
+    pub exclusion_counts: Vec<ExclusionCount>,
+    /// Whether `manifest.exclusions` lists every excluded target (else it is the summary).
+    pub exclusions_listed: bool,
+    pub stats: Stats,
+}
+
+/// Runs one draw over `source`.
+pub fn run(
+    input: &DrawInput<'_>,
+    source: Source<'_>,
+    sandbox: &Sandbox,
+    opts: &Options<'_>,
+) -> Result<Drawn, DrawFailure> {
+    let rules = Rules::new(input, sandbox, opts.list_exclusions_up_to);
+    opts.phase(Phase::Classify);
+    match source {
+        Source::Memory(targets) => phases(&memory::MemorySource { targets }, &rules, opts),
+        Source::File { path, known } => {
+            let file = file::FileSource::open(path, known, opts)?;
+            phases(&file, &rules, opts)
+        }
+    }
+}
+
+/// The phases after opening the source.
+fn phases(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    opts: &Options<'_>,
+) -> Result<Drawn, DrawFailure> {
+    let mut c = source.classify(rules)?;
+    opts.phase(Phase::Plan);
+    plan::check_eligible(&c)?;
+    let plans = plan::strata(&c, rules)?;
+    let fates = plan::fates(&c, &plans);
+    let counts: Vec<ExclusionCount> = plan::exclusion_counts(&c, &fates)
+        .into_iter()
+        .map(|((stratum, why), count)| ExclusionCount {
+            stratum: stratum.to_string(),
+            reason: why.code().to_string(),
+            count,
+        })
+        .collect();
+    let excluded: u64 = counts.iter().map(|c| c.count).sum();
+    let listed = excluded <= opts.list_exclusions_up_to as u64;
+    opts.phase(Phase::Select);
+    let (mut selected, drawn_at) = choose::select(source, &mut c, &plans, &fates)?;
+    let exclusions = if listed {
+        list_exclusions(source, rules, &c, &fates)?
+    } else {
+        summary(&counts)
+    };
+    opts.phase(Phase::Teams);
+    let skips = teams::assign(source, rules, &mut selected, &drawn_at)?;
+    opts.phase(Phase::Manifest);
+    let eligible: u64 = plans.iter().map(|p| p.n as u64).sum();
+    let stats = Stats {
+        rows: c.rows,
+        in_scope: eligible + excluded,
+        eligible,
+        excluded,
+        drawn: selected.len() as u64,
+        hook_calls: c.hook_calls,
+        threads: c.threads,
+    };
+    let parts = Parts {
+        history: std::mem::take(&mut c.history_used),
+        strata: plans
+            .iter()
+            .map(|p| crate::draw::manifest::StratumInfo {
+                stratum: p.name.clone(),
+                ratio_ppm: p.ratio.ppm(),
+                eligible: p.n,
+                k: p.k,
+            })
+            .collect(),
+        selected,
+        exclusions,
+        skips,
+    };
+    let manifest = manifest(rules.input, parts);
+    opts.phase(Phase::Done);
+    Ok(Drawn {
+        manifest,
+        exclusion_counts: counts,
+        exclusions_listed: listed,
+        stats,
+    })
+}
+
+/// The excluded targets one by one, in id order.
+fn list_exclusions(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    c: &Classified,
+    fates: &[Fate],
+) -> Result<Vec<Exclusion>, DrawFailure> {
+    let mut rows: Vec<(u64, u32)> = c
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.excluded
+                .iter()
+                .map(|&(p, local)| (p, b.map.get(local as usize).copied().unwrap_or(0)))
+        })
+        .collect();
+    rows.sort_unstable();
+    let mut out = Vec::with_capacity(rows.len());
+    for batch in rows.chunks(4096) {
+        let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
+        let targets = source.targets(&positions)?;
+        for (t, &(_, g)) in targets.iter().zip(batch) {
+            let hist = rules.input.history.entries.get(&t.id);
+            if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
+                && let Some(e) = rules.exclusion(t, *why, hist)
+            {
+                out.push(e);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.target_id.cmp(&b.target_id));
+    Ok(out)
+}
+
+/// One entry per (stratum, reason), in that order.
+fn summary(counts: &[ExclusionCount]) -> Vec<Exclusion> {
+    counts
+        .iter()
+        .map(|c| {
+            let detail = format!("分层“{}”：{} 户（名单从略）", c.stratum, c.count);
+            Exclusion::new("", &c.reason, &detail)
+        })
+        .collect()
+}
+
+/// What a manifest holds besides the draw's parameters.
+struct Parts {
+    history: BTreeMap<String, HistoryEntry>,
+    strata: Vec<crate::draw::manifest::StratumInfo>,
+    selected: Vec<crate::draw::manifest::Selected>,
+    exclusions: Vec<Exclusion>,
+    skips: Vec<crate::draw::manifest::InspectorSkip>,
+}
+
+/// The manifest of a draw from its parts, sealed with its hash.
+fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
+    let m = input.matter;
+    let mut manifest = Manifest {
+        format: MANIFEST_FORMAT.into(),
+        algorithm: ALGORITHM_VERSION.into(),
+        bureau: input.bureau.into(),
+        matter: m.id.clone(),
+        matter_name: m.name.clone(),
+        department: m.department.clone(),
+        period: PeriodInfo {
+            id: input.period.id.clone(),
+            start: input.period.start,
+            end: input.period.end,
+        },
+        kind: kind_label(input.kind),
+        ratio_ppm: input.ratio.ppm(),
+        key_area_only: input.key_area_only,
+        reference_date: input.reference_date,
+        issue_at: input.issue_at.clone(),
+        due_date: input.due,
+        seed: input.seed.to_hex(),
+        seed_source: input.seed_source.into(),
+        rules_hash: input.rules_hash.into(),
+        registry: input.registry.clone(),
+        history: parts
+            .history
+            .into_iter()
+            .map(|(id, mut h)| {
+                h.target_id = id;
+                h
+            })
+            .collect(),
+        strata: parts.strata,
+        selected: parts.selected,
+        exclusions: parts.exclusions,
+        inspector_skips: parts.skips,
+        manifest_hash: String::new(),
+    };
+    manifest.seal();
+    manifest
+}
+
+/// "regular" or "holiday:chunjie".
+pub fn kind_label(kind: DrawKind) -> String {
+    match kind {
+        DrawKind::Regular => "regular".into(),
+        DrawKind::Holiday(h) => format!("holiday:{}", h.id()),
+    }
+}

@@ -1,0 +1,325 @@
+//! The draw's rules for one row, whatever its source: scope, exclusions, strata, and the
+//! hooks' answers. Both row sources classify with these functions, so the two cannot disagree
+//! on what a row is.
+
+use std::collections::HashMap;
+
+use chrono::{Months, NaiveDate};
+
+use super::{CLEAN_RESULTS, DrawFailure, DrawInput};
+use crate::draw::manifest::{Exclusion, HistoryEntry};
+use crate::draw::{Purpose, Ranker};
+use crate::registry::types::Target;
+use crate::rules::model::{Matter, Ratio};
+use crate::schedule::DrawKind;
+use crate::script::{Hook, HookError, Sandbox, ctx_map, target_map};
+
+/// The draw's parameters as classifying a row needs them.
+pub(crate) struct Rules<'a> {
+    pub input: &'a DrawInput<'a>,
+    pub matter: &'a Matter,
+    pub sandbox: &'a Sandbox,
+    /// The `ctx` map hooks see.
+    pub ctx: rhai::Dynamic,
+    /// Whether class ratios split the strata of this draw.
+    pub use_classes: bool,
+    /// Keep the positions of at most this many excluded rows (plus one, to know there are more).
+    pub list_up_to: usize,
+}
+
+impl<'a> Rules<'a> {
+    pub(crate) fn new(input: &'a DrawInput<'a>, sandbox: &'a Sandbox, list_up_to: usize) -> Self {
+        let m = input.matter;
+        let holiday = match input.kind {
+            DrawKind::Holiday(h) => Some(h.name_zh()),
+            DrawKind::Regular => None,
+        };
+        let ctx = ctx_map(
+            &m.id,
+            &input.period.id,
+            input.period.start,
+            input.period.end,
+            input.reference_date,
+            holiday,
+        );
+        Rules {
+            input,
+            matter: m,
+            sandbox,
+            ctx,
+            use_classes: !m.class_ratios.is_empty() && matches!(input.kind, DrawKind::Regular),
+            list_up_to,
+        }
+    }
+
+    /// The name and ratio of a target's stratum: its `stratify_by` value (empty when the matter
+    /// is not stratified) and its class (when class ratios apply and the target has one).
+    pub(crate) fn stratum(&self, t: &Target) -> (String, Ratio) {
+        let m = self.matter;
+        let value = m
+            .stratify_by
+            .as_deref()
+            .map(|f| stratum_value(t, f))
+            .unwrap_or_default();
+        let class = if self.use_classes {
+            match m.class_field.as_deref() {
+                None | Some("class") => t.class.clone(),
+                Some(f) => Some(stratum_value(t, f)).filter(|s| !s.is_empty()),
+            }
+        } else {
+            None
+        };
+        let Some(class) = class else {
+            return (value, self.input.ratio);
+        };
+        let ratio = m
+            .class_ratios
+            .get(&class)
+            .copied()
+            .unwrap_or(self.input.ratio);
+        let name = if value.is_empty() {
+            format!("class={class}")
+        } else {
+            format!("{value}/class={class}")
+        };
+        (name, ratio)
+    }
+
+    /// The ranker of the stratum named `name`.
+    pub(crate) fn ranker(&self, name: &str) -> Ranker {
+        let d = self.input;
+        Ranker::new(
+            &d.seed,
+            &self.matter.id,
+            &d.period.id,
+            name,
+            Purpose::Targets,
+        )
+    }
+
+    /// The `eligible` hook's answer for `t` (true without a hook).
+    pub(crate) fn eligible(&self, t: &Target) -> Answer<bool> {
+        let Some(hook) = &self.matter.eligible else {
+            return Answer::Ok(true);
+        };
+        match self.sandbox.call(hook, target_map(t), self.ctx.clone()) {
+            Ok(v) => match v.as_bool() {
+                Ok(b) => Answer::Ok(b),
+                Err(got) => Answer::Type(type_error(hook, got, "true or false")),
+            },
+            Err(e) => Answer::Failed(e),
+        }
+    }
+
+    /// The `weight` hook's answer for `t` (1 without a hook).
+    pub(crate) fn weight(&self, t: &Target) -> Answer<f64> {
+        let Some(hook) = &self.matter.weight else {
+            return Answer::Ok(1.0);
+        };
+        match self.sandbox.call(hook, target_map(t), self.ctx.clone()) {
+            Ok(v) => match v.as_float().or_else(|_| v.as_int().map(|i| i as f64)) {
+                Ok(w) => Answer::Ok(w),
+                Err(got) => Answer::Type(type_error(hook, got, "a number greater than 0")),
+            },
+            Err(e) => Answer::Failed(e),
+        }
+    }
+
+    /// The exclusion record of a target excluded for `why`.
+    pub(crate) fn exclusion(
+        &self,
+        t: &Target,
+        why: Why,
+        hist: Option<&HistoryEntry>,
+    ) -> Option<Exclusion> {
+        let m = self.matter;
+        let id = t.id.as_str();
+        Some(match why {
+            Why::Deregistered => Exclusion::new(id, "deregistered", "注销/吊销/停业"),
+            Why::Cooldown => {
+                let months = m.cooldown_months.unwrap_or(0);
+                let day = last_clean(t.last_inspected, t.last_result.as_deref(), hist)?;
+                Exclusion::new(
+                    id,
+                    "cooldown",
+                    &format!("{day} 检查未发现问题，{months} 个月内不再抽取"),
+                )
+            }
+            Why::YearlyCap => {
+                let times = hist.map_or(0, |h| h.inspections_this_year);
+                let cap = m.yearly_cap.unwrap_or(0);
+                Exclusion::new(
+                    id,
+                    "yearly_cap",
+                    &format!("本年已被抽取 {times} 次（上限 {cap}）"),
+                )
+            }
+            Why::Eligible => {
+                let hook = m.eligible.as_ref()?;
+                Exclusion::new(
+                    id,
+                    "eligible_hook",
+                    &format!("{} 返回 false", hook.function),
+                )
+            }
+        })
+    }
+}
+
+fn type_error(hook: &Hook, got: &str, want: &'static str) -> DrawFailure {
+    DrawFailure::HookType {
+        hook: hook.function.clone(),
+        target: String::new(),
+        got: got.to_string(),
+        want,
+    }
+}
+
+/// A target field's value as strata and class ratios see it.
+pub(crate) fn stratum_value(t: &Target, field: &str) -> String {
+    match field {
+        "district" => t.district.clone(),
+        "category" => t.category.clone(),
+        "class" => t.class.clone().unwrap_or_default(),
+        "key_area" => if t.key_area {
+            "重点区域"
+        } else {
+            "一般区域"
+        }
+        .to_string(),
+        "status" => format!("{:?}", t.status),
+        other => t.extra.get(other).cloned().unwrap_or_default(),
+    }
+}
+
+/// Whether a clean inspection on `last_clean` still keeps a target out on `reference`.
+pub(crate) fn in_cooldown(last_clean: NaiveDate, months: u32, reference: NaiveDate) -> bool {
+    last_clean
+        .checked_add_months(Months::new(months))
+        .is_some_and(|until| until > reference)
+}
+
+/// The last clean inspection: the registry's, if its result is clean, or the history's.
+pub(crate) fn last_clean(
+    last_inspected: Option<NaiveDate>,
+    last_result: Option<&str>,
+    hist: Option<&HistoryEntry>,
+) -> Option<NaiveDate> {
+    let from_registry =
+        last_inspected.filter(|_| last_result.is_some_and(|r| CLEAN_RESULTS.contains(&r.trim())));
+    let from_history = hist.and_then(|h| h.last_clean);
+    from_registry.max(from_history)
+}
+
+/// Why a row in scope is not drawn from, in the order the checks are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Why {
+    Deregistered,
+    Cooldown,
+    YearlyCap,
+    Eligible,
+}
+
+impl Why {
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Why::Deregistered => "deregistered",
+            Why::Cooldown => "cooldown",
+            Why::YearlyCap => "yearly_cap",
+            Why::Eligible => "eligible_hook",
+        }
+    }
+}
+
+/// Why a row is not drawn from, or that it passed the fixed checks (the eligible hook decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Reason {
+    Deregistered = 0,
+    Cooldown = 1,
+    YearlyCap = 2,
+    Candidate = 3,
+}
+
+/// A hook's answer for one distinct input.
+#[derive(Debug, Clone)]
+pub(crate) enum Answer<T> {
+    Ok(T),
+    /// The hook failed.
+    Failed(HookError),
+    /// It answered with the wrong type (the failure names no target yet).
+    Type(DrawFailure),
+}
+
+impl<T> Answer<T> {
+    pub fn failed(&self) -> bool {
+        !matches!(self, Answer::Ok(_))
+    }
+
+    /// The draw failure this answer causes for target `id`.
+    pub fn failure(&self, id: &str) -> DrawFailure {
+        match self {
+            Answer::Failed(e) => DrawFailure::Hook(e.clone()),
+            Answer::Type(DrawFailure::HookType {
+                hook, got, want, ..
+            }) => DrawFailure::HookType {
+                hook: hook.clone(),
+                target: id.to_string(),
+                got: got.clone(),
+                want,
+            },
+            Answer::Type(other) => other.clone(),
+            Answer::Ok(_) => DrawFailure::Weights("no failure".into()),
+        }
+    }
+}
+
+/// A hook's answers memoised by the target fields it reads (when they are known).
+pub(crate) struct Memo<T> {
+    cache: HashMap<Vec<String>, Answer<T>>,
+}
+
+impl<T: Clone> Memo<T> {
+    pub(crate) fn new() -> Memo<T> {
+        Memo {
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The answer for `t`, asking `ask` only for inputs not seen before. Counts the calls.
+    pub(crate) fn get(
+        &mut self,
+        hook: Option<&Hook>,
+        t: &Target,
+        calls: &mut u64,
+        ask: impl FnOnce(&Target) -> Answer<T>,
+    ) -> Answer<T> {
+        let key = hook.and_then(|h| h.reads.as_ref()).map(|r| memo_key(t, r));
+        if let Some(k) = &key
+            && let Some(v) = self.cache.get(k)
+        {
+            return v.clone();
+        }
+        *calls += u64::from(hook.is_some());
+        let v = ask(t);
+        if let Some(k) = key {
+            self.cache.insert(k, v.clone());
+        }
+        v
+    }
+}
+
+fn memo_key(t: &Target, reads: &[String]) -> Vec<String> {
+    reads
+        .iter()
+        .map(|f| match f.as_str() {
+            "id" => t.id.clone(),
+            "name" => t.name.clone(),
+            "address" => t.address.clone(),
+            "licence" => t.licence.clone().unwrap_or_default(),
+            "last_inspected" => t.last_inspected.map(|d| d.to_string()).unwrap_or_default(),
+            "last_result" => t.last_result.clone().unwrap_or_default(),
+            "extra" => format!("{:?}", t.extra),
+            other => stratum_value(t, other),
+        })
+        .collect()
+}

@@ -1,0 +1,183 @@
+//! Teams for the drawn targets, in (stratum, rank) order, with 回避 and workload caps
+//! (`draw::team`); the `conflict` hook sees the whole target, read from the source.
+
+use std::borrow::Cow;
+
+use super::DrawFailure;
+use super::rows::RowSource;
+use super::rules::Rules;
+use crate::draw::manifest::{InspectorSkip, Selected};
+use crate::draw::team::{TeamTarget, assign_teams_each};
+use crate::draw::{Skip, TeamRules};
+use crate::registry::types::{Inspector, Target};
+use crate::rules::model::Matter;
+use crate::script::{HookError, Sandbox, inspector_map, target_map};
+
+/// Assigns the teams of `selected` (whose rows are at `drawn_at`); returns the skips.
+pub(crate) fn assign(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    selected: &mut [Selected],
+    drawn_at: &[u64],
+) -> Result<Vec<InspectorSkip>, DrawFailure> {
+    let m = rules.matter;
+    let d = rules.input;
+    let team_rules = TeamRules {
+        team_size: m.team_size,
+        qualifications: &m.qualifications,
+        department: &m.department,
+        workload_cap: m.workload_cap,
+    };
+    let pool = team_pool(d.inspectors, m);
+    let mut conflicts = Conflicts::new(m, rules.sandbox);
+    let team_targets: Vec<TeamTarget> = selected
+        .iter()
+        .map(|s| TeamTarget {
+            id: &s.target_id,
+            name: &s.target_name,
+        })
+        .collect();
+    let mut teams: Vec<(Vec<String>, Option<String>)> = Vec::with_capacity(selected.len());
+    let mut skips = Vec::new();
+    let mut cached: Option<(usize, Cow<'_, Target>)> = None;
+    let mut read_error: Option<DrawFailure> = None;
+    let mut conflict = |inspector: &Inspector, i: usize| -> Result<bool, String> {
+        if !conflicts.active() {
+            return Ok(false);
+        }
+        if cached.as_ref().is_none_or(|(at, _)| *at != i) {
+            let got = drawn_at.get(i).map(|&p| source.targets(&[p]));
+            match got {
+                Some(Ok(mut t)) if t.len() == 1 => cached = t.pop().map(|t| (i, t)),
+                Some(Err(e)) => {
+                    read_error.get_or_insert(e);
+                    return Err("the target's row could not be read again".into());
+                }
+                _ => return Err("the target's row could not be read again".into()),
+            }
+        }
+        match &cached {
+            Some((_, t)) => conflicts.call(inspector, t),
+            None => Ok(false),
+        }
+    };
+    assign_teams_each(
+        &d.seed,
+        &m.id,
+        &d.period.id,
+        &team_targets,
+        &pool,
+        &team_rules,
+        &mut conflict,
+        &mut |i, outcome| {
+            for (inspector, skip) in outcome.skipped {
+                skips.push(inspector_skip(team_targets[i].id, inspector, &skip));
+            }
+            teams.push((outcome.members, outcome.unstaffed));
+        },
+    );
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    conflicts.finish()?;
+    drop(team_targets);
+    for (s, (team, unstaffed)) in selected.iter_mut().zip(teams) {
+        s.team = team;
+        s.unstaffed = unstaffed;
+    }
+    Ok(skips)
+}
+
+/// The matter's `conflict` hook as the team draw calls it: the first failure is kept (and
+/// fails the draw in [`Conflicts::finish`]); after it, every call reports that failure.
+struct Conflicts<'a> {
+    hook: Option<&'a crate::script::Hook>,
+    sandbox: &'a Sandbox,
+    error: Option<HookError>,
+}
+
+impl<'a> Conflicts<'a> {
+    fn new(m: &'a Matter, sandbox: &'a Sandbox) -> Conflicts<'a> {
+        Conflicts {
+            hook: m.conflict.as_ref(),
+            sandbox,
+            error: None,
+        }
+    }
+
+    /// Whether the matter has a conflict hook at all.
+    fn active(&self) -> bool {
+        self.hook.is_some()
+    }
+
+    fn call(&mut self, i: &Inspector, t: &Target) -> Result<bool, String> {
+        let Some(hook) = self.hook else {
+            return Ok(false);
+        };
+        if let Some(e) = &self.error {
+            return Err(e.to_string());
+        }
+        match self.sandbox.call(hook, inspector_map(i), target_map(t)) {
+            Ok(v) => v
+                .as_bool()
+                .map_err(|got| format!("hook `{}` returned {got}, not true/false", hook.function)),
+            Err(e) => {
+                let text = e.to_string();
+                self.error = Some(e);
+                Err(text)
+            }
+        }
+    }
+
+    /// Fails the draw if the hook failed.
+    fn finish(self) -> Result<(), DrawFailure> {
+        match self.error {
+            Some(e) => Err(DrawFailure::Hook(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Only the department's active, qualified inspectors can serve; others are not listed as skips.
+fn team_pool(inspectors: &[Inspector], m: &Matter) -> Vec<Inspector> {
+    inspectors
+        .iter()
+        .filter(|i| {
+            i.active
+                && i.department == m.department
+                && m.qualifications
+                    .iter()
+                    .all(|q| i.qualifications.contains(q))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The manifest's record of an inspector passed over for a target.
+fn inspector_skip(target_id: &str, inspector: String, skip: &Skip) -> InspectorSkip {
+    let detail = match skip {
+        Skip::DeclaredConflict { entry } => format!("申报回避：{entry}"),
+        Skip::HookConflict { error: Some(e) } => format!("回避脚本出错：{e}"),
+        Skip::Unqualified { missing } => format!("缺少资格：{}", missing.join("、")),
+        Skip::AtCapacity { load } => format!("本期已承担 {load} 户"),
+        other => other.label().to_string(),
+    };
+    InspectorSkip {
+        target_id: target_id.to_string(),
+        inspector_id: inspector,
+        reason: skip_code(skip).into(),
+        detail,
+    }
+}
+
+fn skip_code(s: &Skip) -> &'static str {
+    match s {
+        Skip::AlreadyInTeam => "duplicate",
+        Skip::Inactive => "inactive",
+        Skip::OtherDepartment => "other_department",
+        Skip::Unqualified { .. } => "unqualified",
+        Skip::DeclaredConflict { .. } => "declared_conflict",
+        Skip::HookConflict { .. } => "hook_conflict",
+        Skip::AtCapacity { .. } => "workload_cap",
+    }
+}

@@ -1,0 +1,841 @@
+//! A target registry file as a source of rows for a draw over a national-scale registry: the
+//! one place that opens, splits, tokenises and reads such a file again.
+//!
+//! [`RegistryFile::open`] finds the header (with the registry reader's own header logic) and
+//! where the data starts; [`RegistryFile::scan`] hands every record of the file to a caller's
+//! function, in parallel over byte ranges cut on record boundaries (falling back to one range at
+//! a time when a cut fell inside a quoted record); the `*_at` functions read chosen rows again by
+//! their offset, through the registry reader itself, so a row read again is exactly the
+//! [`Target`] `registry::load` would make of it, and its problems are the reader's diagnostics
+//! at this file's line numbers.
+//!
+//! Records are tokenised as the registry reader's `csv` crate does: lines without a double quote
+//! or a stray carriage return (nearly every line of a registry) are split on commas directly; any
+//! other record is handed to `csv-core`, the `csv` crate's tokenizer, so both read the same
+//! fields. A record ends at `\n`, `\r` or `\r\n` outside quotes, and empty lines are skipped.
+//! Only UTF-8 CSV is read (a byte-order mark is allowed; GBK and workbooks are not).
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use crate::diag::{Diagnostic, Location};
+use crate::registry::Known;
+use crate::registry::read::{Header, Rows, Sink, target_header, targets};
+use crate::registry::types::Target;
+use crate::registry::values::trim;
+
+/// Why a registry file could not be read as a draw needs it.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("the target registry has problems ({} found)", .0.len())]
+    Registry(Vec<Diagnostic>),
+}
+
+/// Two cells of a row (its id and name), as bytes.
+pub(crate) type IdName = (Vec<u8>, Vec<u8>);
+
+/// Ranges are cut smaller than this, so a row's offset in its range fits in 31 bits.
+pub(crate) const MAX_RANGE: u64 = (1 << 31) - 1;
+
+const UTF8_HELP: &str = "a draw over a registry file reads UTF-8 CSV only: in Excel choose 另存为 → \"CSV UTF-8(逗号分隔)\", or draw with the registry loaded in full";
+
+/// `trim` on a cell's raw bytes: `None` when they are not UTF-8. Plain ASCII ends need no
+/// decoding.
+#[inline]
+pub(crate) fn trim_bytes(b: &[u8]) -> Option<&str> {
+    let plain = |c: u8| c < 0x80 && !matches!(c, 0x09..=0x0d | 0x20);
+    match (b.first(), b.last()) {
+        (None, _) | (_, None) => Some(""),
+        (Some(&f), Some(&l)) if plain(f) && plain(l) => std::str::from_utf8(b).ok(),
+        _ => std::str::from_utf8(b).ok().map(trim),
+    }
+}
+
+/// A target registry file, its header found.
+#[derive(Debug)]
+pub(crate) struct RegistryFile<'a> {
+    path: &'a Path,
+    display: String,
+    known: &'a Known,
+    /// The columns, as the registry reader maps them.
+    pub header: Header,
+    /// The header record as written, for reading rows again with the registry reader.
+    header_raw: Vec<u8>,
+    data_start: u64,
+    len: u64,
+    /// Bytes read at a time by each thread.
+    chunk: usize,
+}
+
+impl<'a> RegistryFile<'a> {
+    /// Opens `path` and finds its header among the first ten non-blank records (as the registry
+    /// reader looks for it).
+    pub(crate) fn open(
+        path: &'a Path,
+        known: &'a Known,
+        chunk: usize,
+    ) -> Result<RegistryFile<'a>, SourceError> {
+        let display = path.display().to_string();
+        let err = io_error(path);
+        let len = std::fs::metadata(path).map_err(&err)?.len();
+        let mut file = File::open(path).map_err(&err)?;
+        let mut bom = [0u8; 3];
+        let got = read_up_to(&mut file, &mut bom).map_err(&err)?;
+        let start = if got == 3 && bom == [0xEF, 0xBB, 0xBF] {
+            3
+        } else {
+            0
+        };
+        let records = head_records(path, start, chunk).map_err(&err)?;
+        let head_end = records.last().map_or(start, |r| r.1);
+        let mut head = vec![0u8; usize::try_from(head_end - start).unwrap_or(0)];
+        file.seek(SeekFrom::Start(start)).map_err(&err)?;
+        file.read_exact(&mut head).map_err(&err)?;
+        let text = std::str::from_utf8(&head).map_err(|e| {
+            let line = 1 + newlines(&head[..e.valid_up_to()]);
+            SourceError::Registry(vec![
+                Diagnostic::error("the file is not UTF-8 text".to_string())
+                    .at_line(&display, line, None)
+                    .help(UTF8_HELP),
+            ])
+        })?;
+        let mut sink = Sink::default();
+        let header = target_header(text, &display, 0, &mut sink);
+        let Some(header) = header.filter(|_| !sink.has_errors()) else {
+            return Err(SourceError::Registry(sink.into_sorted()));
+        };
+        // The header record's line: 1 + the newlines before it.
+        let line_of =
+            |offset: u64| 1 + newlines(&head[..usize::try_from(offset - start).unwrap_or(0)]);
+        let Some((_, data_start, header_raw)) = records
+            .into_iter()
+            .find(|(offset, _, _)| line_of(*offset) == header.line)
+        else {
+            return Err(SourceError::Registry(vec![Diagnostic::error(
+                "cannot find the header row".to_string(),
+            )]));
+        };
+        Ok(RegistryFile {
+            path,
+            display,
+            known,
+            header,
+            header_raw,
+            data_start,
+            len,
+            chunk,
+        })
+    }
+
+    /// The categories the registry may use.
+    pub(crate) fn known(&self) -> &'a Known {
+        self.known
+    }
+
+    /// The cell index of target field `field` (an index into the reader's field list).
+    pub(crate) fn column(&self, field: usize) -> Option<usize> {
+        self.header.cols.get(field).copied().flatten()
+    }
+
+    /// Hands every data record to `row`, over `threads` byte ranges in as many threads, each
+    /// with its own state made by `init(range start)`. Returns each range's state in file
+    /// order. If a cut fell inside a quoted record (a range ended elsewhere than where the next
+    /// began), the file is read again one range after another.
+    pub(crate) fn scan<S: Send>(
+        &self,
+        threads: usize,
+        init: &(dyn Fn(u64, u64) -> S + Sync),
+        row: &(dyn Fn(&mut S, &Record<'_>) + Sync),
+    ) -> Result<Vec<S>, SourceError> {
+        let ranges = self.ranges(threads.max(1))?;
+        let one = |&(start, stop): &(u64, u64)| -> Result<(S, u64), SourceError> {
+            let mut state = init(start, stop);
+            let mut s =
+                Scanner::open(self.path, start, stop, self.chunk).map_err(io_error(self.path))?;
+            while let Some(r) = s.next(usize::MAX, true).map_err(io_error(self.path))? {
+                row(&mut state, &r);
+            }
+            Ok((state, s.position()))
+        };
+        let done = parallel(&ranges, one)?;
+        if done.iter().zip(&ranges).all(|((_, end), r)| *end == r.1) {
+            return Ok(done.into_iter().map(|(s, _)| s).collect());
+        }
+        drop(done);
+        // Sequential ranges, each starting where the previous one really ended.
+        let mut out = Vec::new();
+        let mut start = self.data_start;
+        while start < self.len {
+            let stop = (start + MAX_RANGE - (1 << 24)).min(self.len);
+            let (state, end) = one(&(start, stop))?;
+            out.push(state);
+            if end <= start {
+                break;
+            }
+            start = end;
+        }
+        Ok(out)
+    }
+
+    /// Splits the data into `threads` byte ranges that start right after a `\n`.
+    fn ranges(&self, threads: usize) -> Result<Vec<(u64, u64)>, SourceError> {
+        let err = io_error(self.path);
+        let (start, end) = (self.data_start, self.len);
+        let size = end.saturating_sub(start);
+        // Every range is shorter than 2 GiB (offsets within a range are kept in 31 bits).
+        let threads = threads.max(usize::try_from(size / (MAX_RANGE - (1 << 24)) + 1).unwrap_or(1));
+        if threads <= 1 || size < (1 << 16) {
+            return Ok(vec![(start, end)]);
+        }
+        let mut file = File::open(self.path).map_err(&err)?;
+        let mut cuts = vec![start];
+        let mut window = vec![0u8; self.chunk.clamp(4096, 1 << 20)];
+        for i in 1..threads as u64 {
+            let mut pos = start + size * i / threads as u64;
+            let cut = loop {
+                file.seek(SeekFrom::Start(pos)).map_err(&err)?;
+                let n = read_up_to(&mut file, &mut window).map_err(&err)?;
+                if n == 0 {
+                    break end;
+                }
+                if let Some(nl) = memchr::memchr(b'\n', &window[..n]) {
+                    break pos + nl as u64 + 1;
+                }
+                pos += n as u64;
+            };
+            if cut > *cuts.last().unwrap_or(&start) && cut < end {
+                cuts.push(cut);
+            }
+        }
+        cuts.push(end);
+        Ok(cuts.windows(2).map(|w| (w[0], w[1])).collect())
+    }
+
+    /// The targets of the rows at `offsets` (sorted), exactly as the registry reader makes them;
+    /// any problem it finds fails with its diagnostics.
+    pub(crate) fn targets_at(&self, offsets: &[u64]) -> Result<Vec<Target>, SourceError> {
+        let (rows, diags) = self.read_again(offsets)?;
+        if diags.iter().any(Diagnostic::is_error) || rows.len() != offsets.len() {
+            return Err(SourceError::Registry(diags));
+        }
+        Ok(rows)
+    }
+
+    /// The rows at `offsets` read by the registry reader (as a file of the header and those
+    /// rows): the targets it returns and its diagnostics, with this file's line numbers.
+    fn read_again(&self, offsets: &[u64]) -> Result<(Vec<Target>, Vec<Diagnostic>), SourceError> {
+        let err = io_error(self.path);
+        let mut buf = self.header_raw.clone();
+        buf.push(b'\n');
+        let first_row_line = 2 + newlines(&self.header_raw);
+        let mut starts = Vec::with_capacity(offsets.len());
+        let mut line = first_row_line;
+        let mut s = Scanner::open(self.path, 0, 0, 4096).map_err(&err)?;
+        for &offset in offsets {
+            s.reset(offset, offset + 1);
+            let raw = s
+                .next(0, false)
+                .map_err(&err)?
+                .map(|r| r.raw.to_vec())
+                .unwrap_or_default();
+            starts.push(line);
+            line += 1 + newlines(&raw);
+            buf.extend_from_slice(&raw);
+            buf.push(b'\n');
+        }
+        let mut sink = Sink::default();
+        let mut rows = Rows::default();
+        targets(
+            &buf,
+            self.path,
+            &self.display,
+            0,
+            self.known,
+            &mut sink,
+            &mut rows,
+        );
+        let mut diags: Vec<Diagnostic> = sink.into_sorted();
+        diags.retain(
+            |d| matches!(d.location, Location::Line { line, .. } if line >= first_row_line),
+        );
+        if !diags.is_empty() {
+            let file_lines = lines_at(self.path, offsets).map_err(&err)?;
+            for d in &mut diags {
+                if let Location::Line { line, .. } = &mut d.location {
+                    let j = starts.partition_point(|&s| s <= *line).saturating_sub(1);
+                    if let (Some(&s), Some(&f)) = (starts.get(j), file_lines.get(j)) {
+                        *line = f + (*line - s);
+                    }
+                }
+            }
+        }
+        Ok((rows.items, diags))
+    }
+
+    /// Cells `a` and `b` of the rows at `offsets` (sorted), read in parallel.
+    pub(crate) fn cells_at(
+        &self,
+        offsets: &[u64],
+        (a, b): (usize, usize),
+        threads: usize,
+    ) -> Result<Vec<IdName>, SourceError> {
+        let per = offsets.len().div_ceil(threads.max(1)).max(1);
+        let parts: Vec<&[u64]> = offsets.chunks(per).collect();
+        let split = a.max(b) + 1;
+        let out = parallel(&parts, |part| {
+            let err = io_error(self.path);
+            let mut s = Scanner::open(self.path, 0, 0, 512).map_err(&err)?;
+            let mut out = Vec::with_capacity(part.len());
+            for &o in part.iter() {
+                s.reset(o, o + 1);
+                match s.next(split, false).map_err(&err)? {
+                    Some(r) => out.push((r.cell(a).to_vec(), r.cell(b).to_vec())),
+                    None => out.push((Vec::new(), Vec::new())),
+                }
+            }
+            Ok(out)
+        })?;
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// Diagnostics for rows a scan found a problem in: the registry reader's own, for the rows
+    /// it refuses (`flagged`), and an encoding error for rows that are not UTF-8 (`encoding`).
+    pub(crate) fn problems(&self, mut flagged: Vec<u64>, mut encoding: Vec<u64>) -> SourceError {
+        flagged.sort_unstable();
+        flagged.dedup();
+        encoding.sort_unstable();
+        encoding.dedup();
+        match self.row_problems(&flagged, &encoding) {
+            Ok(diags) => SourceError::Registry(diags),
+            Err(e) => e,
+        }
+    }
+
+    fn row_problems(
+        &self,
+        flagged: &[u64],
+        encoding: &[u64],
+    ) -> Result<Vec<Diagnostic>, SourceError> {
+        let (_, mut diags) = self.read_again(flagged)?;
+        let err = io_error(self.path);
+        for line in lines_at(self.path, flagged).map_err(&err)? {
+            let reported = diags.iter().any(|d| {
+                d.is_error() && matches!(d.location, Location::Line { line: l, .. } if l == line)
+            });
+            if !reported {
+                diags.push(
+                    Diagnostic::error("this row cannot be read".to_string())
+                        .at_line(&self.display, line, None)
+                        .help("check the row against the header with `suiji registry check`"),
+                );
+            }
+        }
+        for line in lines_at(self.path, encoding).map_err(&err)? {
+            diags.push(
+                Diagnostic::error("the row is not UTF-8 text".to_string())
+                    .at_line(&self.display, line, None)
+                    .help(UTF8_HELP),
+            );
+        }
+        diags.sort_by_key(|d| match d.location {
+            Location::Line { line, column, .. } => (line, column.unwrap_or(0)),
+            _ => (0, 0),
+        });
+        Ok(diags)
+    }
+
+    /// The error for a file that changed while a draw was reading it.
+    pub(crate) fn changed(&self) -> SourceError {
+        SourceError::Io {
+            path: self.display.clone(),
+            source: io::Error::other("the file changed while the draw was reading it"),
+        }
+    }
+}
+
+/// The first ten non-blank records from `start`: (offset, end, bytes as written).
+fn head_records(path: &Path, start: u64, chunk: usize) -> io::Result<Vec<(u64, u64, Vec<u8>)>> {
+    let mut scanner = Scanner::open(path, start, u64::MAX, chunk.min(1 << 20))?;
+    let mut records = Vec::new();
+    let mut non_blank = 0;
+    while non_blank < 10 {
+        let Some(r) = scanner.next(usize::MAX, false)? else {
+            break;
+        };
+        let blank = (0..r.split()).all(|i| trim_bytes(r.cell(i)).is_some_and(str::is_empty));
+        let (offset, raw) = (r.offset, r.raw.to_vec());
+        if !blank {
+            non_blank += 1;
+        }
+        records.push((offset, scanner.position(), raw));
+    }
+    Ok(records)
+}
+
+fn newlines(b: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', b).count()
+}
+
+fn io_error(path: &Path) -> impl Fn(io::Error) -> SourceError + '_ {
+    move |source| SourceError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Runs `f` on every item, each in its own thread (the first on this one).
+fn parallel<I: Sync, T: Send>(
+    items: &[I],
+    f: impl Fn(&I) -> Result<T, SourceError> + Sync,
+) -> Result<Vec<T>, SourceError> {
+    if items.len() <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items[1..]
+            .iter()
+            .map(|r| scope.spawn(move || f(r)))
+            .collect();
+        let mut out = vec![f(&items[0])];
+        for h in handles {
+            out.push(h.join().unwrap_or_else(|_| {
+                Err(SourceError::Io {
+                    path: String::new(),
+                    source: io::Error::other("a worker thread panicked"),
+                })
+            }));
+        }
+        out.into_iter().collect()
+    })
+}
+
+/// The line (1-based, as the registry reader counts) of each offset.
+fn lines_at(path: &Path, offsets: &[u64]) -> io::Result<Vec<usize>> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    let mut out = vec![0usize; offsets.len()];
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut pos, mut lines, mut filled, mut at) = (0u64, 1usize, 0usize, 0usize);
+    for i in order {
+        let target = offsets[i];
+        while pos < target {
+            if at == filled {
+                filled = read_up_to(&mut file, &mut buf)?;
+                at = 0;
+                if filled == 0 {
+                    break;
+                }
+            }
+            let take = usize::try_from(target - pos)
+                .unwrap_or(usize::MAX)
+                .min(filled - at);
+            lines += newlines(&buf[at..at + take]);
+            at += take;
+            pos += take as u64;
+        }
+        out[i] = lines;
+    }
+    Ok(out)
+}
+
+/// Reads at a file offset without moving a cursor (so threads may share nothing but the path).
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read(buf)
+}
+
+/// Splits a line (without its line end) on commas into `fields` (at most `split`), counting
+/// the commas when `count`. Returns whether the line holds a quote or a carriage return (then
+/// it is not split here) and the number of commas.
+fn split_line(
+    line: &[u8],
+    fields: &mut Vec<(u32, u32)>,
+    split: usize,
+    count: bool,
+) -> (bool, usize) {
+    fields.clear();
+    if memchr::memchr2(b'"', b'\r', line).is_some() {
+        return (true, 0);
+    }
+    let mut from = 0u32;
+    let mut commas = memchr::memchr_iter(b',', line);
+    let mut n = 0usize;
+    while fields.len() < split {
+        match commas.next() {
+            Some(c) => {
+                n += 1;
+                let c = c as u32;
+                fields.push((from, c));
+                from = c + 1;
+            }
+            None => {
+                fields.push((from, line.len() as u32));
+                return (false, n);
+            }
+        }
+    }
+    if count {
+        n += commas.count();
+    }
+    (false, n)
+}
+
+/// One record: where it starts in the file, its bytes and its fields.
+pub(crate) struct Record<'a> {
+    /// File offset of the record's first byte.
+    pub offset: u64,
+    /// The record as written, without its line end.
+    pub raw: &'a [u8],
+    /// Field bytes (unquoted when the record was quoted), and more bytes after them.
+    data: &'a [u8],
+    wide: &'a [u8],
+    fields: &'a [(u32, u32)],
+    /// Number of fields, when counted (see [`Scanner::next`]); 0 otherwise.
+    pub width: usize,
+}
+
+impl<'a> Record<'a> {
+    /// Field `i`, if it was split off.
+    pub fn field(&self, i: usize) -> Option<&'a [u8]> {
+        self.fields
+            .get(i)
+            .and_then(|&(a, b)| self.data.get(a as usize..b as usize))
+    }
+
+    /// Field `i`, or empty when the record has no such field.
+    pub fn cell(&self, i: usize) -> &'a [u8] {
+        self.field(i).unwrap_or_default()
+    }
+
+    /// Field `i`, and the buffer from its first byte on (at least the field; often more, so
+    /// a few words can be loaded at once).
+    #[inline]
+    pub fn cell_wide(&self, i: usize) -> (&'a [u8], &'a [u8]) {
+        match self.fields.get(i) {
+            Some(&(a, b)) => (
+                self.data.get(a as usize..b as usize).unwrap_or_default(),
+                self.wide.get(a as usize..).unwrap_or_default(),
+            ),
+            None => (&[], &[]),
+        }
+    }
+
+    /// The number of fields split off.
+    pub fn split(&self) -> usize {
+        self.fields.len()
+    }
+}
+
+/// Reads the records that start in `[start, stop)` of a file (the last may run past `stop`).
+pub(crate) struct Scanner {
+    file: File,
+    /// File offset of `buf[0]`.
+    base: u64,
+    buf: Vec<u8>,
+    /// Bytes before this index are consumed.
+    at: usize,
+    /// Bytes up to this index hold data.
+    filled: usize,
+    eof: bool,
+    stop: u64,
+    fields: Vec<(u32, u32)>,
+    unquoted: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Scanner {
+    /// A scanner over the records of `path` that start at or after `start` (a record start) and
+    /// before `stop`, reading `chunk` bytes at a time.
+    pub fn open(path: &Path, start: u64, stop: u64, chunk: usize) -> io::Result<Scanner> {
+        let file = File::open(path)?;
+        Ok(Scanner {
+            file,
+            base: start,
+            buf: vec![0; chunk.max(256)],
+            at: 0,
+            filled: 0,
+            eof: false,
+            stop,
+            fields: Vec::with_capacity(32),
+            unquoted: Vec::new(),
+            ends: Vec::new(),
+        })
+    }
+
+    /// Moves to the records in `[start, stop)`, keeping buffered bytes when `start` is among them
+    /// (so reading rows in offset order costs few reads).
+    pub fn reset(&mut self, start: u64, stop: u64) {
+        self.stop = stop;
+        if start >= self.base && start <= self.base + self.filled as u64 {
+            self.at = (start - self.base) as usize;
+        } else {
+            self.base = start;
+            self.at = 0;
+            self.filled = 0;
+            self.eof = false;
+        }
+    }
+
+    /// Where the next record would start: after [`Scanner::next`] returned `None`, the first
+    /// record start at or after `stop` (or the end of the file).
+    pub fn position(&self) -> u64 {
+        self.base + self.at as u64
+    }
+
+    /// Moves unconsumed bytes to the front and reads more. False at the end of the file.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.at > 0 {
+            self.buf.copy_within(self.at..self.filled, 0);
+            self.base += self.at as u64;
+            self.filled -= self.at;
+            self.at = 0;
+        }
+        if self.filled == self.buf.len() {
+            let more = self.buf.len();
+            self.buf.resize(self.buf.len() + more, 0);
+        }
+        let mut got_any = false;
+        while self.filled < self.buf.len() {
+            let at = self.base + self.filled as u64;
+            match read_at(&self.file, &mut self.buf[self.filled..], at) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    got_any = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got_any)
+    }
+
+    /// The next record, with its first `split` fields split off; `count` also counts all its
+    /// fields (into [`Record::width`]). `None` at the end of the range.
+    pub fn next(&mut self, split: usize, count: bool) -> io::Result<Option<Record<'_>>> {
+        loop {
+            if self.position() >= self.stop {
+                return Ok(None);
+            }
+            if self.at == self.filled && !self.fill()? {
+                return Ok(None);
+            }
+            // Empty lines (and the `\n` of a `\r\n` left by csv-core) are skipped, as csv does.
+            let first = self.buf[self.at];
+            if first == b'\n' || first == b'\r' {
+                self.at += 1;
+                continue;
+            }
+            let avail = &self.buf[self.at..self.filled];
+            let (line_len, consumed) = match memchr::memchr(b'\n', avail) {
+                Some(nl) => (nl, nl + 1),
+                None if !self.eof => {
+                    self.fill()?;
+                    continue;
+                }
+                None => (avail.len(), avail.len()),
+            };
+            let line = &avail[..line_len];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            // One scan finds the commas, and any quote or lone carriage return (then the
+            // record goes to csv-core).
+            let line_len = line.len();
+            let start = self.at;
+            let (special, commas) = split_line(
+                &self.buf[start..start + line_len],
+                &mut self.fields,
+                split,
+                count,
+            );
+            if special {
+                return self.quoted(split);
+            }
+            let line = &self.buf[start..start + line_len];
+            let offset = self.position();
+            self.at += consumed;
+            let width = if count { commas + 1 } else { 0 };
+            return Ok(Some(Record {
+                offset,
+                raw: line,
+                data: line,
+                wide: &self.buf[start..self.filled],
+                fields: &self.fields,
+                width,
+            }));
+        }
+    }
+
+    /// A record with quotes (or a lone `\r`), tokenized by csv-core.
+    fn quoted(&mut self, split: usize) -> io::Result<Option<Record<'_>>> {
+        use csv_core::ReadRecordResult as R;
+        loop {
+            let mut reader = csv_core::Reader::new();
+            if self.unquoted.len() < 1024 {
+                self.unquoted.resize(1024, 0);
+            }
+            if self.ends.len() < 64 {
+                self.ends.resize(64, 0);
+            }
+            let (mut nin, mut nout, mut nend) = (0usize, 0usize, 0usize);
+            let input = &self.buf[self.at..self.filled];
+            let mut finishing = false;
+            let done = loop {
+                let rest = if finishing { &[][..] } else { &input[nin..] };
+                let (r, i, o, e) =
+                    reader.read_record(rest, &mut self.unquoted[nout..], &mut self.ends[nend..]);
+                nin += i;
+                nout += o;
+                nend += e;
+                match r {
+                    R::InputEmpty if self.eof => finishing = true,
+                    R::InputEmpty => break false,
+                    R::OutputFull => {
+                        let n = self.unquoted.len();
+                        self.unquoted.resize(n * 2, 0);
+                    }
+                    R::OutputEndsFull => {
+                        let n = self.ends.len();
+                        self.ends.resize(n * 2, 0);
+                    }
+                    R::Record | R::End => break true,
+                }
+            };
+            if !done {
+                // The record runs past the buffer: read more and start it again.
+                self.fill()?;
+                continue;
+            }
+            let offset = self.position();
+            let start = self.at;
+            self.at += nin;
+            let mut raw = &self.buf[start..start + nin];
+            while let Some(r) = raw.strip_suffix(b"\n").or_else(|| raw.strip_suffix(b"\r")) {
+                raw = r;
+            }
+            self.fields.clear();
+            let mut from = 0usize;
+            for &end in &self.ends[..nend] {
+                if self.fields.len() < split {
+                    self.fields.push((from as u32, end as u32));
+                }
+                from = end;
+            }
+            return Ok(Some(Record {
+                offset,
+                raw,
+                data: &self.unquoted[..nout],
+                wide: &self.unquoted[..nout],
+                fields: &self.fields,
+                width: nend,
+            }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(text: &[u8], chunk: usize) -> Vec<(u64, Vec<String>, usize)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).expect("write");
+        let mut s = Scanner::open(&path, 0, u64::MAX, chunk).expect("open");
+        let mut out = Vec::new();
+        while let Some(r) = s.next(usize::MAX, true).expect("read") {
+            let fields = (0..r.split())
+                .map(|i| String::from_utf8_lossy(r.cell(i)).into_owned())
+                .collect();
+            out.push((r.offset, fields, r.width));
+        }
+        out
+    }
+
+    /// The same records as the `csv` crate (flexible, no headers), which skips empty lines.
+    fn with_csv(text: &[u8]) -> Vec<(u64, Vec<String>, usize)> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text);
+        let mut out = Vec::new();
+        for r in reader.byte_records() {
+            let r = r.expect("csv");
+            let fields: Vec<String> = r
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            let n = fields.len();
+            let mut start = r.position().map_or(0, |p| p.byte());
+            while matches!(text.get(start as usize), Some(b'\r' | b'\n')) {
+                start += 1;
+            }
+            out.push((start, fields, n));
+        }
+        out
+    }
+
+    #[test]
+    fn agrees_with_the_csv_crate() {
+        let cases: &[&[u8]] = &[
+            b"a,b,c\n1,2,3\n",
+            b"a,b\r\n\r\n1,\"x\ny\"\r\n\"q\"\"q\",z",
+            b"a,b\n\n\n,\n  ,x\n",
+            b"a,b\rc,d\n1,2",
+            b"\"only\"",
+            "编号,名称\nT1,\"平安, 大酒店\"\nT2,顺心旅馆\r\n".as_bytes(),
+            b"x,\"unterminated\n1,2\n",
+        ];
+        for text in cases {
+            for chunk in [4096, 7, 1] {
+                assert_eq!(
+                    records(text, chunk),
+                    with_csv(text),
+                    "{text:?} chunk {chunk}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stops_at_the_range_end() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, b"a,1\nb,2\nc,3\n").expect("write");
+        let mut s = Scanner::open(&path, 4, 8, 4096).expect("open");
+        let mut ids = Vec::new();
+        while let Some(r) = s.next(1, false).expect("read") {
+            ids.push(r.cell(0).to_vec());
+        }
+        assert_eq!(ids, [b"b".to_vec()]);
+        assert_eq!(s.position(), 8);
+    }
+}
