@@ -205,7 +205,7 @@ fn main() {
         },
         history: &history,
     };
-    let rows = Source::File {
+    let rows = Source::Csv {
         path: &targets,
         known: &known,
     };

@@ -346,8 +346,21 @@ struct FileDraw {
 }
 
 fn memory_draw(loaded: &Loaded, files: &Files, case: &Case) -> Result<Manifest, DrawFailure> {
+    memory_listing(loaded, files, case, usize::MAX)
+}
+
+/// The draw in memory, listing at most `list` exclusions.
+fn memory_listing(
+    loaded: &Loaded,
+    files: &Files,
+    case: &Case,
+    list: usize,
+) -> Result<Manifest, DrawFailure> {
     let rows = Source::Memory(&files.registry.targets);
-    let opts = Options::default();
+    let opts = Options {
+        list_exclusions_up_to: list,
+        ..Options::default()
+    };
     pipeline::run(&input(loaded, files, case), rows, &loaded.sandbox, &opts).map(|d| d.manifest)
 }
 
@@ -359,7 +372,7 @@ fn file_draw(
     list: usize,
 ) -> Result<FileDraw, String> {
     let known = Known::from_model(&loaded.model);
-    let rows = Source::File {
+    let rows = Source::Csv {
         path: &files.targets,
         known: &known,
     };
@@ -416,6 +429,9 @@ fn agree(loaded: &Loaded, files: &Files, case: &Case, threads: usize, list: usiz
         *by_reason.entry(e.reason.clone()).or_insert(0u64) += 1;
     }
     assert_eq!(got.counts, by_reason);
+    // Under the same listing limit, the draw in memory gives the file's manifest exactly.
+    let limited = memory_listing(loaded, files, case, list).expect("draw in memory");
+    assert_eq!(limited, got.manifest);
     if got.listed {
         if got.manifest != want {
             panic!("{:#?}", want.differences(&got.manifest));
@@ -565,7 +581,7 @@ fn split_inside_a_quoted_record() {
         );
     }
     let known = Known::from_model(&loaded.model);
-    let rows = Source::File {
+    let rows = Source::Csv {
         path: &files.targets,
         known: &known,
     };
@@ -627,7 +643,7 @@ fn bad_rows_are_reported_like_the_registry_reader() {
         registry: RegistryInfo::default(),
         history: &none,
     };
-    let rows = Source::File {
+    let rows = Source::Csv {
         path: &path,
         known: &known,
     };

@@ -11,7 +11,7 @@
 //! 5. **Manifest**: the exclusions (listed, or summarised above a limit), history, sealed.
 //!
 //! A [`Source`] is either rows in memory ([`Source::Memory`], a loaded or frozen registry) or a
-//! registry file ([`Source::File`]) read in parallel with bounded memory: 16 bytes per row drawn
+//! registry file ([`Source::Csv`]) read in parallel with bounded memory: 16 bytes per row drawn
 //! from, hooks run once per distinct input, the drawn rows read again at the end (file reading
 //! and tokenising live in `registry::source`). Both give the same manifest for the same rows
 //! (`tests/stream_equivalence.rs`). Nothing here reads the clock, the OS's randomness or a
@@ -102,7 +102,7 @@ pub enum Source<'a> {
     Memory(&'a [Target]),
     /// One UTF-8 CSV registry file, read in parallel with bounded memory; `known` holds the
     /// categories it may use (as for `registry::load`; empty: any).
-    File { path: &'a Path, known: &'a Known },
+    Csv { path: &'a Path, known: &'a Known },
 }
 
 /// Why a draw could not be made.
@@ -242,7 +242,7 @@ pub fn run(
     opts.phase(Phase::Classify);
     match source {
         Source::Memory(targets) => phases(&memory::MemorySource { targets }, &rules, opts),
-        Source::File { path, known } => {
+        Source::Csv { path, known } => {
             let file = file::FileSource::open(path, known, opts)?;
             phases(&file, &rules, opts)
         }

@@ -262,36 +262,13 @@ pub(crate) fn assign_teams_each(
     conflict_hook: &mut dyn FnMut(&Inspector, usize) -> Result<bool, String>,
     emit: &mut dyn FnMut(usize, Team),
 ) {
-    let team_size = usize::try_from(rules.team_size).unwrap_or(usize::MAX);
+    let mut staffing = Staffing::new(inspectors, rules);
+    let team_size = staffing.team_size;
     let units: Vec<Unit> = inspectors.iter().map(|i| Unit::new(&i.id)).collect();
     let prefix = team_size.saturating_add(PREFIX_SLACK).max(1);
-    // Workloads are per inspector id (rows sharing an id share one), kept by the position of
-    // the id's first row; the checks that depend only on the inspector are made once.
-    let mut first_of: HashMap<&str, usize> = HashMap::new();
-    let owner: Vec<usize> = inspectors
-        .iter()
-        .enumerate()
-        .map(|(i, x)| *first_of.entry(x.id.as_str()).or_insert(i))
-        .collect();
-    drop(first_of);
-    let mut load: Vec<u32> = vec![0; inspectors.len()];
-    let fixed: Vec<Option<Skip>> = inspectors
-        .iter()
-        .map(|inspector| {
-            if !inspector.active {
-                Some(Skip::Inactive)
-            } else if inspector.department != rules.department {
-                Some(Skip::OtherDepartment)
-            } else {
-                let missing = missing_qualifications(inspector, rules.qualifications);
-                (!missing.is_empty()).then_some(Skip::Unqualified { missing })
-            }
-        })
-        .collect();
-    let rank = |scratch: &mut Scratch, t: &TeamTarget| {
-        let ranker = Ranker::new(seed, matter, period, t.id, Purpose::Team);
-        team_order(&ranker, &units, prefix, scratch)
-    };
+    let ranker = |t: &TeamTarget| Ranker::new(seed, matter, period, t.id, Purpose::Team);
+    let rank =
+        |scratch: &mut Scratch, t: &TeamTarget| team_order(&ranker(t), &units, prefix, scratch);
     let rank_batch = |batch: &[TeamTarget]| -> Vec<TeamOrder> {
         if team_size == 0 {
             Vec::new()
@@ -304,77 +281,17 @@ pub(crate) fn assign_teams_each(
     };
     // Walks one batch's targets in order (the workloads carry over between batches).
     let mut walk = |b: usize, batch: &[TeamTarget], orders: &[TeamOrder]| {
-        for (j, &target) in batch.iter().enumerate() {
+        for (j, target) in batch.iter().enumerate() {
             let position = b * TEAM_BATCH + j;
-            let mut members: Vec<usize> = Vec::with_capacity(team_size.min(16));
-            let mut skipped: Vec<(String, Skip)> = Vec::new();
-            if let Some(first) = orders.get(j) {
-                let mut full: Option<TeamOrder> = None;
-                let mut at = 0usize;
-                loop {
-                    if members.len() >= team_size {
-                        break;
-                    }
-                    let next = match first.order.get(at) {
-                        Some(&i) => Some(i),
-                        None if first.complete => None,
-                        None => {
-                            let all = full.get_or_insert_with(|| {
-                                let ranker =
-                                    Ranker::new(seed, matter, period, target.id, Purpose::Team);
-                                team_order(&ranker, &units, usize::MAX, &mut Scratch::default())
-                            });
-                            all.order.get(at).copied()
-                        }
-                    };
-                    let Some(index) = next else { break };
-                    at += 1;
-                    let index = index as usize;
-                    let Some(inspector) = inspectors.get(index) else {
-                        continue;
-                    };
-                    let skip = if members.iter().any(|&m| inspectors[m].id == inspector.id) {
-                        Some(Skip::AlreadyInTeam)
-                    } else if let Some(Some(fixed)) = fixed.get(index) {
-                        Some(fixed.clone())
-                    } else if let Some(entry) = declared_conflict(inspector, &target) {
-                        Some(Skip::DeclaredConflict {
-                            entry: entry.clone(),
-                        })
-                    } else {
-                        match conflict_hook(inspector, position) {
-                            Ok(true) => Some(Skip::HookConflict { error: None }),
-                            Err(e) => Some(Skip::HookConflict { error: Some(e) }),
-                            Ok(false) => {
-                                let l = load[owner[index]];
-                                (l >= rules.workload_cap).then_some(Skip::AtCapacity { load: l })
-                            }
-                        }
-                    };
-                    match skip {
-                        Some(s) => skipped.push((inspector.id.clone(), s)),
-                        None => members.push(index),
-                    }
-                }
-            }
-            let unstaffed = if members.len() < team_size {
-                let reason = unstaffed_reason(members.len(), rules.team_size, &skipped);
-                members.clear();
-                Some(reason)
-            } else {
-                for &m in &members {
-                    load[owner[m]] += 1;
-                }
-                None
-            };
-            emit(
+            let full = || team_order(&ranker(target), &units, usize::MAX, &mut Scratch::default());
+            let walked = orders.get(j).map(|first| Walk {
+                first,
+                full: &full,
+                target,
                 position,
-                Team {
-                    members: members.iter().map(|&m| inspectors[m].id.clone()).collect(),
-                    skipped,
-                    unstaffed,
-                },
-            );
+            });
+            let team = staffing.team(walked, conflict_hook);
+            emit(position, team);
         }
     };
     let batches: Vec<&[TeamTarget]> = targets.chunks(TEAM_BATCH).collect();
@@ -391,6 +308,146 @@ pub(crate) fn assign_teams_each(
             walk(b, batch, &orders);
         });
         next = upcoming;
+    }
+}
+
+/// One target's inspectors to walk: its ranking (a sorted prefix, and the whole ranking
+/// on demand), the target and its position.
+struct Walk<'a> {
+    first: &'a TeamOrder,
+    full: &'a dyn Fn() -> TeamOrder,
+    target: &'a TeamTarget<'a>,
+    position: usize,
+}
+
+/// The inspectors and what the walk keeps between targets: workloads per inspector id (rows
+/// sharing an id share one, kept by the position of the id's first row) and the checks that
+/// depend only on the inspector, made once.
+struct Staffing<'a> {
+    inspectors: &'a [Inspector],
+    rules: &'a TeamRules<'a>,
+    team_size: usize,
+    owner: Vec<usize>,
+    load: Vec<u32>,
+    fixed: Vec<Option<Skip>>,
+}
+
+impl<'a> Staffing<'a> {
+    fn new(inspectors: &'a [Inspector], rules: &'a TeamRules<'a>) -> Staffing<'a> {
+        let mut first_of: HashMap<&str, usize> = HashMap::new();
+        let owner: Vec<usize> = inspectors
+            .iter()
+            .enumerate()
+            .map(|(i, x)| *first_of.entry(x.id.as_str()).or_insert(i))
+            .collect();
+        let fixed: Vec<Option<Skip>> = inspectors
+            .iter()
+            .map(|inspector| {
+                if !inspector.active {
+                    Some(Skip::Inactive)
+                } else if inspector.department != rules.department {
+                    Some(Skip::OtherDepartment)
+                } else {
+                    let missing = missing_qualifications(inspector, rules.qualifications);
+                    (!missing.is_empty()).then_some(Skip::Unqualified { missing })
+                }
+            })
+            .collect();
+        Staffing {
+            inspectors,
+            rules,
+            team_size: usize::try_from(rules.team_size).unwrap_or(usize::MAX),
+            owner,
+            load: vec![0; inspectors.len()],
+            fixed,
+        }
+    }
+
+    /// Walks a target's inspectors in rank order and takes the team (or none).
+    fn team(
+        &mut self,
+        walk: Option<Walk<'_>>,
+        conflict_hook: &mut dyn FnMut(&Inspector, usize) -> Result<bool, String>,
+    ) -> Team {
+        let mut members: Vec<usize> = Vec::with_capacity(self.team_size.min(16));
+        let mut skipped: Vec<(String, Skip)> = Vec::new();
+        if let Some(w) = walk {
+            let mut full: Option<TeamOrder> = None;
+            let mut at = 0usize;
+            while members.len() < self.team_size {
+                let next = match w.first.order.get(at) {
+                    Some(&i) => Some(i),
+                    None if w.first.complete => None,
+                    None => full.get_or_insert_with(w.full).order.get(at).copied(),
+                };
+                let Some(index) = next else { break };
+                at += 1;
+                let index = index as usize;
+                let Some(inspector) = self.inspectors.get(index) else {
+                    continue;
+                };
+                match self.skip(&members, w.target, index, w.position, conflict_hook) {
+                    Some(s) => skipped.push((inspector.id.clone(), s)),
+                    None => members.push(index),
+                }
+            }
+        }
+        self.staff(members, skipped)
+    }
+
+    /// Why inspector `index` cannot join `members` on `target`, if they cannot.
+    fn skip(
+        &self,
+        members: &[usize],
+        target: &TeamTarget,
+        index: usize,
+        position: usize,
+        conflict_hook: &mut dyn FnMut(&Inspector, usize) -> Result<bool, String>,
+    ) -> Option<Skip> {
+        let inspector = self.inspectors.get(index)?;
+        if members
+            .iter()
+            .any(|&m| self.inspectors[m].id == inspector.id)
+        {
+            Some(Skip::AlreadyInTeam)
+        } else if let Some(Some(fixed)) = self.fixed.get(index) {
+            Some(fixed.clone())
+        } else if let Some(entry) = declared_conflict(inspector, target) {
+            Some(Skip::DeclaredConflict {
+                entry: entry.clone(),
+            })
+        } else {
+            match conflict_hook(inspector, position) {
+                Ok(true) => Some(Skip::HookConflict { error: None }),
+                Err(e) => Some(Skip::HookConflict { error: Some(e) }),
+                Ok(false) => {
+                    let l = self.load[self.owner[index]];
+                    (l >= self.rules.workload_cap).then_some(Skip::AtCapacity { load: l })
+                }
+            }
+        }
+    }
+
+    /// The team of `members` if it is full (counting it in the workloads), else none.
+    fn staff(&mut self, mut members: Vec<usize>, skipped: Vec<(String, Skip)>) -> Team {
+        let unstaffed = if members.len() < self.team_size {
+            let reason = unstaffed_reason(members.len(), self.rules.team_size, &skipped);
+            members.clear();
+            Some(reason)
+        } else {
+            for &m in &members {
+                self.load[self.owner[m]] += 1;
+            }
+            None
+        };
+        Team {
+            members: members
+                .iter()
+                .map(|&m| self.inspectors[m].id.clone())
+                .collect(),
+            skipped,
+            unstaffed,
+        }
     }
 }
 

@@ -445,6 +445,16 @@ pub(crate) struct Pass1 {
     profile_cache: Vec<(Profile, u32)>,
 }
 
+/// A row's hook inputs and what they decide.
+struct Hooked {
+    eligible: u32,
+    weight: u32,
+    drawn: bool,
+    /// Keep the smallest id of its profile (the draw may fail on it, or class ratios need it).
+    track: bool,
+    row_weight: f64,
+}
+
 /// At most this many bytes of ids and names are kept per thread.
 const CAPTURE_BYTES: usize = 64 << 20;
 
@@ -487,6 +497,18 @@ impl Pass1 {
         if self.flagged.len() < MAX_FLAGGED {
             self.flagged.push(offset);
         }
+    }
+
+    /// [`Pass1::flag`], for a caller that then gives up on the row.
+    fn refused<T>(&mut self, offset: u64) -> Option<T> {
+        self.flag(offset);
+        None
+    }
+
+    /// [`Pass1::encoding_problem`], for a caller that then gives up on the row.
+    fn not_utf8<T>(&mut self, offset: u64) -> Option<T> {
+        self.encoding_problem(offset);
+        None
     }
 
     fn encoding_problem(&mut self, offset: u64) {
@@ -616,112 +638,23 @@ impl Pass1 {
     }
 
     fn classify(&mut self, r: &Record<'_>, cx: &Context, oracle: &dyn Oracle) {
-        if r.width != cx.width {
-            // Blank rows are skipped by the reader whatever their width; others are errors.
-            if !Self::blank(r) {
-                self.flag(r.offset);
-            }
+        let Some(reason) = self.scope(r, cx) else {
             return;
-        }
-        match self.col(r, cx.category_col, cx).1 {
-            Check::InScope => {}
-            Check::OutOfScope => return,
-            Check::Encoding => return self.encoding_problem(r.offset),
-            _ => {
-                if !Self::blank(r) {
-                    self.flag(r.offset);
-                }
-                return;
-            }
-        }
-        if let Some(c) = cx.key_area_col {
-            match self.col(r, c, cx).1 {
-                Check::Bool(true) => {}
-                Check::Bool(false) => return,
-                Check::Encoding => return self.encoding_problem(r.offset),
-                _ => return self.flag(r.offset),
-            }
-        }
-        let mut reason = Reason::Candidate;
-        if let Some(c) = cx.status_col {
-            match self.col(r, c, cx).1 {
-                Check::Status(TargetStatus::Deregistered) => reason = Reason::Deregistered,
-                Check::Status(TargetStatus::Active) => {}
-                Check::Encoding => return self.encoding_problem(r.offset),
-                _ => return self.flag(r.offset),
-            }
-        }
-        if reason == Reason::Candidate {
-            match self.fixed_checks(r, cx) {
-                Ok(Some(why)) => reason = why,
-                Ok(None) => {}
-                Err(()) => return,
-            }
-        }
+        };
         let Ok(stratum) = self.key(r, &cx.stratum, cx) else {
             return self.flag(r.offset);
         };
-        let (mut eligible, mut weight) = (NONE, NONE);
-        let mut drawn = reason == Reason::Candidate;
-        let mut track = cx.track_all;
-        let mut row_weight = 1.0f64;
-        if reason == Reason::Candidate {
-            if let Some(spec) = &cx.eligible {
-                let Ok(k) = self.key(r, spec, cx) else {
-                    return self.flag(r.offset);
-                };
-                eligible = k;
-                match self.eligible_answer(k, cx, spec, oracle) {
-                    Answer::Ok(true) => {}
-                    Answer::Ok(false) => drawn = false,
-                    _ => {
-                        drawn = false;
-                        track = true;
-                    }
-                }
-            }
-            if drawn && let Some(spec) = &cx.weight {
-                let Ok(k) = self.key(r, spec, cx) else {
-                    return self.flag(r.offset);
-                };
-                weight = k;
-                match self.weight_answer(k, cx, spec, oracle) {
-                    Answer::Ok(w) if w.is_finite() && w > 0.0 => row_weight = w,
-                    _ => track = true,
-                }
-            }
-        }
-        let p = Profile {
+        let Some(h) = self.hooks(r, cx, oracle, reason) else {
+            return;
+        };
+        let id = self.profile(Profile {
             reason,
-            eligible,
+            eligible: h.eligible,
             stratum,
-            weight,
-        };
-        let slot = ((u64::from(p.stratum)
-            ^ u64::from(p.eligible).rotate_left(20)
-            ^ u64::from(p.weight).rotate_left(40)
-            ^ (p.reason as u64))
-            .wrapping_mul(K)
-            >> 54) as usize;
-        let id = match self.profile_cache.get(slot) {
-            Some(&(cached, id)) if cached == p && id != NONE => id,
-            _ => {
-                let next = self.profile_list.len() as u32;
-                let id = *self.profiles.entry(p).or_insert(next);
-                if id == next {
-                    self.profile_list.push(p);
-                    self.counts.push(0);
-                    self.min_ids.push(None);
-                    self.track.push(false);
-                }
-                if let Some(c) = self.profile_cache.get_mut(slot) {
-                    *c = (p, id);
-                }
-                id
-            }
-        };
+            weight: h.weight,
+        });
         self.counts[id as usize] += 1;
-        if track || self.track[id as usize] {
+        if h.track || self.track[id as usize] {
             self.track[id as usize] = true;
             let Some(tid) = trim_bytes(r.cell(cx.id_col)) else {
                 return self.encoding_problem(r.offset);
@@ -731,55 +664,184 @@ impl Pass1 {
                 *slot = Some(tid.to_string());
             }
         }
-        if drawn {
-            let Some(tid) = trim_bytes(r.cell(cx.id_col)) else {
-                return self.encoding_problem(r.offset);
-            };
-            if tid.is_empty() || looks_like_scientific(tid) {
-                return self.flag(r.offset);
-            }
-            let ranker = match self.rankers.get(stratum as usize) {
-                Some(Some(r)) => r,
-                _ => {
-                    let raw = self.raw_key(cx, &cx.stratum, stratum);
-                    if self.rankers.len() <= stratum as usize {
-                        self.rankers.resize(stratum as usize + 1, None);
-                    }
-                    self.rankers[stratum as usize] = Some(oracle.stratum(&raw));
-                    match &self.rankers[stratum as usize] {
-                        Some(r) => r,
-                        None => return,
-                    }
-                }
-            };
-            let head = ranker.head_of_bytes(tid.as_bytes());
-            let mut offset = u32::try_from(r.offset - self.base).unwrap_or(u32::MAX) & !CAPTURED;
-            let mut below = cx.capture_below;
-            if cx.weighted {
-                self.weight_sum += row_weight;
-                self.weight_rows += 1;
-                below *= row_weight * self.weight_rows as f64 / self.weight_sum;
-            }
-            if uniform_from_head(head) < below && self.capture_bytes.len() < CAPTURE_BYTES {
-                let name = r.cell(cx.name_col);
-                let at = self.capture_bytes.len() as u32;
-                self.capture_bytes.extend_from_slice(tid.as_bytes());
-                self.capture_bytes.extend_from_slice(name);
-                self.captures
-                    .push((at, tid.len() as u32, name.len() as u32));
-                offset |= CAPTURED;
-            }
-            self.drawn.push(Drawn {
-                head,
-                offset,
-                profile: id,
-            });
+        if h.drawn {
+            self.keep_drawn(r, cx, oracle, stratum, id, h.row_weight);
         } else {
             self.excluded_total += 1;
             if self.excluded.len() <= cx.list_up_to {
                 self.excluded.push((r.offset, id));
             }
         }
+    }
+
+    /// Whether the row is in scope and, if so, why it is excluded or that it is a candidate
+    /// (None: out of scope, blank, or a problem recorded).
+    fn scope(&mut self, r: &Record<'_>, cx: &Context) -> Option<Reason> {
+        if r.width != cx.width {
+            // Blank rows are skipped by the reader whatever their width; others are errors.
+            if !Self::blank(r) {
+                self.flag(r.offset);
+            }
+            return None;
+        }
+        match self.col(r, cx.category_col, cx).1 {
+            Check::InScope => {}
+            Check::OutOfScope => return None,
+            Check::Encoding => return self.not_utf8(r.offset),
+            _ => {
+                if !Self::blank(r) {
+                    self.flag(r.offset);
+                }
+                return None;
+            }
+        }
+        if let Some(c) = cx.key_area_col {
+            match self.col(r, c, cx).1 {
+                Check::Bool(true) => {}
+                Check::Bool(false) => return None,
+                Check::Encoding => return self.not_utf8(r.offset),
+                _ => return self.refused(r.offset),
+            }
+        }
+        if let Some(c) = cx.status_col {
+            match self.col(r, c, cx).1 {
+                Check::Status(TargetStatus::Deregistered) => return Some(Reason::Deregistered),
+                Check::Status(TargetStatus::Active) => {}
+                Check::Encoding => return self.not_utf8(r.offset),
+                _ => return self.refused(r.offset),
+            }
+        }
+        match self.fixed_checks(r, cx) {
+            Ok(why) => Some(why.unwrap_or(Reason::Candidate)),
+            Err(()) => None,
+        }
+    }
+
+    /// The hooks' inputs and answers for a row (None: a problem recorded).
+    fn hooks(
+        &mut self,
+        r: &Record<'_>,
+        cx: &Context,
+        oracle: &dyn Oracle,
+        reason: Reason,
+    ) -> Option<Hooked> {
+        let mut h = Hooked {
+            eligible: NONE,
+            weight: NONE,
+            drawn: reason == Reason::Candidate,
+            track: cx.track_all,
+            row_weight: 1.0,
+        };
+        if reason != Reason::Candidate {
+            return Some(h);
+        }
+        if let Some(spec) = &cx.eligible {
+            let Ok(k) = self.key(r, spec, cx) else {
+                return self.refused(r.offset);
+            };
+            h.eligible = k;
+            match self.eligible_answer(k, cx, spec, oracle) {
+                Answer::Ok(true) => {}
+                Answer::Ok(false) => h.drawn = false,
+                _ => {
+                    h.drawn = false;
+                    h.track = true;
+                }
+            }
+        }
+        if h.drawn
+            && let Some(spec) = &cx.weight
+        {
+            let Ok(k) = self.key(r, spec, cx) else {
+                return self.refused(r.offset);
+            };
+            h.weight = k;
+            match self.weight_answer(k, cx, spec, oracle) {
+                Answer::Ok(w) if w.is_finite() && w > 0.0 => h.row_weight = w,
+                _ => h.track = true,
+            }
+        }
+        Some(h)
+    }
+
+    /// The number of a profile in this thread (a direct-mapped cache in front of the map).
+    fn profile(&mut self, p: Profile) -> u32 {
+        let slot = ((u64::from(p.stratum)
+            ^ u64::from(p.eligible).rotate_left(20)
+            ^ u64::from(p.weight).rotate_left(40)
+            ^ (p.reason as u64))
+            .wrapping_mul(K)
+            >> 54) as usize;
+        if let Some(&(cached, id)) = self.profile_cache.get(slot)
+            && cached == p
+            && id != NONE
+        {
+            return id;
+        }
+        let next = self.profile_list.len() as u32;
+        let id = *self.profiles.entry(p).or_insert(next);
+        if id == next {
+            self.profile_list.push(p);
+            self.counts.push(0);
+            self.min_ids.push(None);
+            self.track.push(false);
+        }
+        if let Some(c) = self.profile_cache.get_mut(slot) {
+            *c = (p, id);
+        }
+        id
+    }
+
+    /// Keeps a row drawn from: its key's head and offset, and its id and name when it may well
+    /// be drawn.
+    fn keep_drawn(
+        &mut self,
+        r: &Record<'_>,
+        cx: &Context,
+        oracle: &dyn Oracle,
+        stratum: u32,
+        profile: u32,
+        row_weight: f64,
+    ) {
+        let Some(tid) = trim_bytes(r.cell(cx.id_col)) else {
+            return self.encoding_problem(r.offset);
+        };
+        if tid.is_empty() || looks_like_scientific(tid) {
+            return self.flag(r.offset);
+        }
+        let s = stratum as usize;
+        if !matches!(self.rankers.get(s), Some(Some(_))) {
+            let raw = self.raw_key(cx, &cx.stratum, stratum);
+            if self.rankers.len() <= s {
+                self.rankers.resize(s + 1, None);
+            }
+            self.rankers[s] = Some(oracle.stratum(&raw));
+        }
+        let Some(Some(ranker)) = self.rankers.get(s) else {
+            return;
+        };
+        let head = ranker.head_of_bytes(tid.as_bytes());
+        let mut offset = u32::try_from(r.offset - self.base).unwrap_or(u32::MAX) & !CAPTURED;
+        let mut below = cx.capture_below;
+        if cx.weighted {
+            self.weight_sum += row_weight;
+            self.weight_rows += 1;
+            below *= row_weight * self.weight_rows as f64 / self.weight_sum;
+        }
+        if uniform_from_head(head) < below && self.capture_bytes.len() < CAPTURE_BYTES {
+            let name = r.cell(cx.name_col);
+            let at = self.capture_bytes.len() as u32;
+            self.capture_bytes.extend_from_slice(tid.as_bytes());
+            self.capture_bytes.extend_from_slice(name);
+            self.captures
+                .push((at, tid.len() as u32, name.len() as u32));
+            offset |= CAPTURED;
+        }
+        self.drawn.push(Drawn {
+            head,
+            offset,
+            profile,
+        });
     }
 
     fn eligible_answer(
@@ -839,77 +901,82 @@ impl Pass1 {
             }
             h
         };
-        if let Some((date_col, result_col, months)) = cx.cooldown {
-            let clean = match result_col {
-                Some(c) if r.cell(c).is_empty() => false,
-                Some(c) => match self.col(r, c, cx).1 {
-                    Check::Clean(clean) => clean,
-                    _ => {
-                        self.encoding_problem(r.offset);
-                        return Err(());
-                    }
-                },
-                None => false,
-            };
-            // Dates written YYYY-MM-DD are compared directly when only the cooldown reads them.
-            if let (Some(c), Some(from)) = (date_col, cx.cooldown_from) {
-                let cell = r.cell(c);
-                if cell.is_empty() && hist.and_then(|h| h.last_clean).is_none() {
-                    return Ok(self.yearly(cx, hist));
-                }
-                match iso_date(cell) {
-                    Some(Err(())) => {
-                        self.flag(r.offset);
-                        return Err(());
-                    }
-                    Some(Ok(day)) if hist.and_then(|h| h.last_clean).is_none() => {
-                        return Ok(if clean && day >= from {
-                            Some(Reason::Cooldown)
-                        } else {
-                            self.yearly(cx, hist)
-                        });
-                    }
-                    _ => {}
-                }
-            }
-            let (date, date_id) = match date_col {
-                Some(c) => match self.col(r, c, cx) {
-                    (id, Check::Date(d)) => (d, Some((c, id))),
-                    (_, Check::Encoding) => {
-                        self.encoding_problem(r.offset);
-                        return Err(());
-                    }
-                    _ => {
-                        self.flag(r.offset);
-                        return Err(());
-                    }
-                },
-                None => (None, None),
-            };
-            let registry = date.filter(|_| clean);
-            let from_history = hist.and_then(|h| h.last_clean);
-            let cooling = match (registry, from_history, date_id) {
-                (Some(d), None, Some((c, id))) => {
-                    // Decided once per distinct date.
-                    let cool = &mut self.columns[c].cool[id as usize];
-                    if *cool == 0 {
-                        *cool = if in_cooldown(d, months, cx.reference) {
-                            2
-                        } else {
-                            1
-                        };
-                    }
-                    *cool == 2
-                }
-                (reg, hist_date, _) => reg
-                    .max(hist_date)
-                    .is_some_and(|d| in_cooldown(d, months, cx.reference)),
-            };
-            if cooling {
-                return Ok(Some(Reason::Cooldown));
-            }
+        if let Some(cooldown) = cx.cooldown
+            && self.cooling(r, cx, hist, cooldown)?
+        {
+            return Ok(Some(Reason::Cooldown));
         }
         Ok(self.yearly(cx, hist))
+    }
+
+    /// Whether the row is in its cooldown after a clean inspection (the registry's or the
+    /// history's).
+    fn cooling(
+        &mut self,
+        r: &Record<'_>,
+        cx: &Context,
+        hist: Option<&HistoryEntry>,
+        (date_col, result_col, months): (Option<usize>, Option<usize>, u32),
+    ) -> Result<bool, ()> {
+        let clean = match result_col {
+            Some(c) if r.cell(c).is_empty() => false,
+            Some(c) => match self.col(r, c, cx).1 {
+                Check::Clean(clean) => clean,
+                _ => {
+                    self.encoding_problem(r.offset);
+                    return Err(());
+                }
+            },
+            None => false,
+        };
+        let from_history = hist.and_then(|h| h.last_clean);
+        // Dates written YYYY-MM-DD are compared directly when only the cooldown reads them.
+        if let (Some(c), Some(from), None) = (date_col, cx.cooldown_from, from_history) {
+            let cell = r.cell(c);
+            if cell.is_empty() {
+                return Ok(false);
+            }
+            match iso_date(cell) {
+                Some(Err(())) => {
+                    self.flag(r.offset);
+                    return Err(());
+                }
+                Some(Ok(day)) => return Ok(clean && day >= from),
+                None => {}
+            }
+        }
+        let (date, date_id) = match date_col {
+            Some(c) => match self.col(r, c, cx) {
+                (id, Check::Date(d)) => (d, Some((c, id))),
+                (_, Check::Encoding) => {
+                    self.encoding_problem(r.offset);
+                    return Err(());
+                }
+                _ => {
+                    self.flag(r.offset);
+                    return Err(());
+                }
+            },
+            None => (None, None),
+        };
+        let registry = date.filter(|_| clean);
+        Ok(match (registry, from_history, date_id) {
+            (Some(d), None, Some((c, id))) => {
+                // Decided once per distinct date.
+                let cool = &mut self.columns[c].cool[id as usize];
+                if *cool == 0 {
+                    *cool = if in_cooldown(d, months, cx.reference) {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                *cool == 2
+            }
+            (reg, hist_date, _) => reg
+                .max(hist_date)
+                .is_some_and(|d| in_cooldown(d, months, cx.reference)),
+        })
     }
 
     fn yearly(&self, cx: &Context, hist: Option<&HistoryEntry>) -> Option<Reason> {
