@@ -31,16 +31,18 @@ fn target(i: usize) -> Target {
         category: "hotel".into(),
         district: ["平邑街道", "仲村镇", "武台镇"][i % 3].into(),
         address: String::new(),
-        key_area: i % 2 == 0,
+        key_area: i.is_multiple_of(2),
         class: Some(["A", "B", "C", "D"][i % 4].into()),
         licence: None,
-        status: if i % 11 == 0 {
+        status: if i.is_multiple_of(11) {
             TargetStatus::Deregistered
         } else {
             TargetStatus::Active
         },
-        last_inspected: (i % 7 == 0).then(|| NaiveDate::from_ymd_opt(2023, 12, 1).expect("date")),
-        last_result: (i % 7 == 0).then(|| "未发现问题".to_string()),
+        last_inspected: i
+            .is_multiple_of(7)
+            .then(|| NaiveDate::from_ymd_opt(2023, 12, 1).expect("date")),
+        last_result: i.is_multiple_of(7).then(|| "未发现问题".to_string()),
         extra: Default::default(),
     }
 }
