@@ -275,13 +275,17 @@ pub trait Problem: std::error::Error {
     fn report(&self) -> Report;
 }
 
-/// An error with its causes, "error: cause: cause", as it is shown to the user.
+/// An error with its causes, "error: cause: cause", as it is shown to the user; a cause
+/// the message already quotes is not repeated.
 pub fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
         source = s.source();
     }
     text
@@ -314,6 +318,19 @@ mod tests {
         let off = text.rfind('=').unwrap_or(0);
         assert_eq!(line_col(text, off), (2, 4));
         assert_eq!(offset_of(text, 2, 4), off);
+    }
+
+    #[test]
+    fn a_cause_is_shown_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x: {0}")]
+        struct Quoting(#[source] std::io::Error);
+        #[derive(Debug, thiserror::Error)]
+        #[error("database x")]
+        struct Wrapping(#[source] std::io::Error);
+        let io = || std::io::Error::other("gone");
+        assert_eq!(chain(&Quoting(io())), "cannot read x: gone");
+        assert_eq!(chain(&Wrapping(io())), "database x: gone");
     }
 
     #[test]

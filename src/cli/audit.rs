@@ -1,6 +1,6 @@
 //! `suiji audit verify`: walk the hash-chained audit log.
 
-use super::{Cli, exit, open_store_of_config};
+use super::{Cli, Failed, exit, open_store_of_config};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,10 +20,10 @@ pub enum Action {
     },
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let store = or_exit!(open_store_of_config(cli)?);
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let store = open_store_of_config(cli)?;
     match args.action {
-        Action::Verify => match store.verify_audit()? {
+        Action::Verify => match crate::jobs::audit::verify(&store)? {
             crate::store::AuditReport::Intact { entries, head } => {
                 outln!("audit log intact: {entries} entries, head {head}");
                 Ok(exit::OK)
@@ -34,9 +34,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             }
         },
         Action::Log { limit } => {
-            let all = store.audit_entries(0, u32::MAX)?;
-            let start = all.len().saturating_sub(limit as usize);
-            for e in &all[start..] {
+            for e in &crate::jobs::audit::latest(&store, limit)? {
                 outln!(
                     "{:>6} {} {:<10} {:<18} {} {}",
                     e.seq,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::{Cli, exit, open_store_of_config};
+use super::{Cli, Failed, exit, open_store_of_config};
 use crate::draw::manifest::Manifest;
 use crate::jobs::issue::Frozen;
 use crate::rules::Loaded;
@@ -22,14 +22,14 @@ pub struct Args {
     pub all: bool,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let store = or_exit!(open_store_of_config(cli)?);
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let store = open_store_of_config(cli)?;
     let filter = DrawFilter {
         matter: args.matter.clone(),
         period_prefix: args.year.map(|y| y.to_string()),
         include_superseded: args.all,
     };
-    let draws = store.list_draws(&filter)?;
+    let draws = crate::jobs::draws::run(&store, &filter)?;
     outln!(
         "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {:<12}",
         "id",
@@ -41,8 +41,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         "status",
         "seed source"
     );
-    for d in &draws {
-        let n = store.draw_targets(d.id)?.len();
+    for listed in &draws {
+        let (d, n) = (&listed.draw, listed.targets);
         outln!(
             "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {}",
             d.id,
@@ -122,6 +122,12 @@ pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
             f64::from(s.ratio_ppm) / 10_000.0
         );
     }
+    selected(&mut out, &names, m);
+    out
+}
+
+/// The drawn targets and their teams, then the counts.
+fn selected(out: &mut String, names: &HashMap<&str, &str>, m: &Manifest) {
     let _ = writeln!(
         out,
         "{:>4}  {:<14} {:<20} {:<30} team",
@@ -154,5 +160,4 @@ pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
         "{} drawn, {unstaffed} unstaffed, {avoided} 回避 skips",
         m.selected.len()
     );
-    out
 }

@@ -7,16 +7,6 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::cli::emit(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
-/// Unwraps a `Result<T, i32>` or returns the exit code from the command.
-macro_rules! or_exit {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(code) => return Ok(code),
-        }
-    };
-}
-
 /// Like [`outln!`] without the newline.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::cli::emit(format_args!($($arg)*)) };
@@ -78,17 +68,30 @@ impl<E: crate::diag::Problem> From<E> for Failed {
     }
 }
 
-impl From<anyhow::Error> for Failed {
-    fn from(e: anyhow::Error) -> Failed {
-        let broken_pipe = e
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
-        if broken_pipe {
+/// A failed write to stdout or stderr (the only I/O left to the faces).
+impl From<std::io::Error> for Failed {
+    fn from(e: std::io::Error) -> Failed {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
             quiet_exit();
         }
         Failed {
-            report: crate::diag::Report::error(format!("{e:#}"), &[]),
+            report: crate::diag::Report::error(
+                format!("cannot write to standard output: {e}"),
+                &[],
+            ),
             fault: crate::diag::Fault::Failed,
+        }
+    }
+}
+
+impl From<csv::Error> for Failed {
+    fn from(e: csv::Error) -> Failed {
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => Failed::from(io),
+            other => Failed {
+                report: crate::diag::Report::error(format!("{other:?}"), &[]),
+                fault: crate::diag::Fault::Failed,
+            },
         }
     }
 }
@@ -184,22 +187,22 @@ pub fn main() -> i32 {
     };
     init_logging(cli.log_json);
     let result = match &cli.command {
-        Command::Check(args) => check::run(&cli, args).map_err(Failed::from),
-        Command::Plan(args) => plan::run(&cli, args).map_err(Failed::from),
-        Command::Schedule(args) => schedule::run(&cli, args).map_err(Failed::from),
-        Command::Draw(args) => draw::run(&cli, args).map_err(Failed::from),
-        Command::Draws(args) => draws::run(&cli, args).map_err(Failed::from),
-        Command::Run(args) => service::run(&cli, args).map_err(Failed::from),
-        Command::Simulate(args) => service::simulate(&cli, args).map_err(Failed::from),
-        Command::Status(args) => service::status(&cli, args).map_err(Failed::from),
-        Command::Verify(args) => verify::run(&cli, args).map_err(Failed::from),
-        Command::Audit(args) => audit::run(&cli, args).map_err(Failed::from),
-        Command::Registry(args) => registry::run(&cli, args).map_err(Failed::from),
-        Command::GenRegistry(args) => registry::generate(args).map_err(Failed::from),
-        Command::Result(args) => results::run_one(&cli, args).map_err(Failed::from),
-        Command::Results(args) => results::run(&cli, args).map_err(Failed::from),
+        Command::Check(args) => check::run(&cli, args),
+        Command::Plan(args) => plan::run(&cli, args),
+        Command::Schedule(args) => schedule::run(&cli, args),
+        Command::Draw(args) => draw::run(&cli, args),
+        Command::Draws(args) => draws::run(&cli, args),
+        Command::Run(args) => service::run(&cli, args),
+        Command::Simulate(args) => service::simulate(&cli, args),
+        Command::Status(args) => service::status(&cli, args),
+        Command::Verify(args) => verify::run(&cli, args),
+        Command::Audit(args) => audit::run(&cli, args),
+        Command::Registry(args) => registry::run(&cli, args),
+        Command::GenRegistry(args) => registry::generate(args),
+        Command::Result(args) => results::run_one(&cli, args),
+        Command::Results(args) => results::run(&cli, args),
         Command::Publish(args) => publish::run(&cli, args),
-        Command::Report(args) => report::run(&cli, args).map_err(Failed::from),
+        Command::Report(args) => report::run(&cli, args),
     };
     match result {
         Ok(code) => code,
@@ -226,131 +229,43 @@ fn init_logging(json: bool) {
     };
 }
 
-/// Loads the rules or prints every problem; `Err(code)` when loading failed.
-pub(crate) fn load_rules(cli: &Cli) -> Result<crate::rules::Loaded, i32> {
-    match crate::rules::load(&cli.config) {
-        Ok(loaded) => {
-            if !loaded.warnings.is_empty() {
-                eprint!("{}", crate::diag::render(&loaded.sources, &loaded.warnings));
-            }
-            Ok(loaded)
-        }
-        Err(e) => {
-            eprint!("{}", e.render());
-            let n = e.diagnostics.iter().filter(|d| d.is_error()).count();
-            eprintln!(
-                "{n} problem{} found; nothing was done.",
-                if n == 1 { "" } else { "s" }
-            );
-            Err(exit::INVALID)
-        }
-    }
+/// Loads the rules; shows their warnings.
+pub(crate) fn load_rules(cli: &Cli) -> Result<crate::rules::Loaded, Failed> {
+    let loaded = crate::jobs::load_rules(&cli.config)?;
+    warn(&loaded);
+    Ok(loaded)
 }
 
-/// Loads the holiday calendar named by the config, or prints every problem.
-pub(crate) fn load_calendar(
-    loaded: &crate::rules::Loaded,
-    provisional: bool,
-) -> Result<crate::calendar::Calendar, i32> {
-    let cfg = &loaded.model.config;
-    let provisional = provisional || cfg.provisional_calendar;
-    let mut sources = crate::diag::Sources::default();
-    crate::calendar::Calendar::load(&cfg.holidays_dir, &mut sources, provisional).map_err(|diags| {
-        eprint!("{}", crate::diag::render(&sources, &diags));
-        exit::INVALID
-    })
-}
-
-/// Reports an unknown matter id with a suggestion.
-pub(crate) fn unknown_matter(model: &crate::rules::model::Model, id: &str) -> i32 {
-    eprintln!("error: no matter `{id}`");
-    match crate::diag::did_you_mean(id, model.matters().map(|m| m.id.as_str())) {
-        Some(s) => eprintln!("  = help: did you mean `{s}`?"),
-        None => eprintln!(
-            "  = help: matters are: {}",
-            model
-                .matters()
-                .map(|m| m.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-    exit::INVALID
-}
-
-/// Writes a file all at once: to a temporary name beside it, then renamed into place.
-pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    }
-    let tmp = path.with_extension(format!(
-        "{}.tmp{}",
-        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
-        std::process::id()
+/// Warns that a year's dates come from a provisional calendar.
+pub(crate) fn provisional_warning(year: i32) {
+    let w = crate::diag::Diagnostic::warning(format!(
+        "{year} has no official holiday notice; dates use a PROVISIONAL calendar computed from lunar dates (no 调休)"
     ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    eprint!("{}", crate::diag::Report::of(vec![w]).render());
 }
 
-/// Refuses a year the calendar cannot answer for (no official notice and no provisional calendar).
-pub(crate) fn require_year(cal: &crate::calendar::Calendar, year: i32) -> Result<(), i32> {
-    let probe = chrono::NaiveDate::from_ymd_opt(year, 7, 1).ok_or(exit::INVALID)?;
-    match cal.is_working_day(probe) {
-        Ok(_) => {
-            if !cal.is_official(year) {
-                eprintln!(
-                    "warning: {year} has no official holiday notice; dates use a PROVISIONAL calendar computed from lunar dates (no 调休)"
-                );
-            }
-            Ok(())
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!(
-                "  = help: or pass --provisional for a calendar computed from lunar dates, marked provisional"
-            );
-            Err(exit::INVALID)
-        }
+/// Shows a job's non-fatal problems (matters that failed while the others went on); returns
+/// the exit status: [`exit::PARTIAL`] when there were any.
+pub(crate) fn with_problems(problems: &[crate::diag::Diagnostic]) -> i32 {
+    if !problems.is_empty() {
+        eprint!("{}", crate::diag::Report::of(problems.to_vec()).render());
     }
-}
-
-/// Prints registry problems; returns the exit code.
-pub(crate) fn render_registry_problems(diags: &[crate::diag::Diagnostic]) -> i32 {
-    eprint!(
-        "{}",
-        crate::diag::render(&crate::diag::Sources::default(), diags)
-    );
-    let n = diags.iter().filter(|d| d.is_error()).count();
-    eprintln!(
-        "{n} registry problem{} found; nothing was drawn.",
-        if n == 1 { "" } else { "s" }
-    );
-    exit::INVALID
+    if problems.iter().any(crate::diag::Diagnostic::is_error) {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
 }
 
 /// Opens the database in the config's data folder.
-pub(crate) fn open_store(loaded: &crate::rules::Loaded) -> anyhow::Result<crate::store::Store> {
-    open_store_at(&loaded.model.config.data_dir)
+pub(crate) fn open_store(loaded: &crate::rules::Loaded) -> Result<crate::store::Store, Failed> {
+    Ok(crate::jobs::open_store(loaded)?)
 }
 
 /// Opens the database named by the config alone, without loading the rules: commands that
 /// only read records (draws, audit, verify) keep working while a rule file has problems.
-pub(crate) fn open_store_of_config(cli: &Cli) -> anyhow::Result<Result<crate::store::Store, i32>> {
-    match crate::rules::load_config(&cli.config) {
-        Ok(config) => Ok(Ok(open_store_at(&config.data_dir)?)),
-        Err(e) => {
-            eprint!("{}", e.render());
-            eprintln!("the config has problems; nothing was done.");
-            Ok(Err(exit::INVALID))
-        }
-    }
-}
-
-pub(crate) fn open_store_at(dir: &std::path::Path) -> anyhow::Result<crate::store::Store> {
-    Ok(crate::store::Store::open(dir)?)
+pub(crate) fn open_store_of_config(cli: &Cli) -> Result<crate::store::Store, Failed> {
+    Ok(crate::jobs::open_store_of_config(&cli.config)?)
 }
 
 /// The current local time in the bureau's time zone, as recorded in draws and the audit log.
@@ -369,19 +284,13 @@ pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
         drop(stdout);
-        std::process::exit(stdout_failed(&e));
+        std::process::exit(stdout_failed(e));
     }
 }
 
 /// The end of a process whose standard output failed: quiet on a closed pipe, else a message.
-pub(crate) fn stdout_failed(e: &std::io::Error) -> i32 {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return exit::OK;
-    }
-    fail(&Failed {
-        report: crate::diag::Report::error(format!("cannot write to standard output: {e}"), &[]),
-        fault: crate::diag::Fault::Failed,
-    })
+pub(crate) fn stdout_failed(e: std::io::Error) -> i32 {
+    fail(&Failed::from(e))
 }
 
 fn quiet_exit() -> ! {

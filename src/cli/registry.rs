@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{Cli, exit, load_rules, render_registry_problems};
+use super::{Cli, Failed, exit, load_rules};
+use crate::diag::Report;
+use crate::jobs::registry::GenInput;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,40 +18,26 @@ pub enum Action {
     Check,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
     match args.action {
         Action::Check => {
-            let cfg = &loaded.model.config;
-            let known = crate::registry::Known::from_model(&loaded.model);
-            match crate::registry::check(
-                &cfg.registries.targets,
-                &cfg.registries.inspectors,
-                &cfg.root,
-                &known,
-            ) {
-                Ok((registry, warnings)) => {
-                    if !warnings.is_empty() {
-                        eprint!(
-                            "{}",
-                            crate::diag::render(&crate::diag::Sources::default(), &warnings)
-                        );
-                    }
-                    let f = crate::jobs::issue::Frozen::new(registry);
-                    outln!(
-                        "ok: {} targets, {} inspectors; snapshot {} / {}",
-                        f.info.targets_rows,
-                        f.info.inspectors_rows,
-                        &f.info.targets_snapshot[..12],
-                        &f.info.inspectors_snapshot[..12]
-                    );
-                    for (file, sha) in &f.registry.sources {
-                        outln!("  {file}  sha256 {}", &sha[..16.min(sha.len())]);
-                    }
-                    Ok(exit::OK)
-                }
-                Err(diags) => Ok(render_registry_problems(&diags)),
+            let checked = crate::jobs::registry::check(&loaded)?;
+            if !checked.warnings.is_empty() {
+                eprint!("{}", Report::of(checked.warnings).render());
             }
+            let f = &checked.frozen;
+            outln!(
+                "ok: {} targets, {} inspectors; snapshot {} / {}",
+                f.info.targets_rows,
+                f.info.inspectors_rows,
+                &f.info.targets_snapshot[..12],
+                &f.info.inspectors_snapshot[..12]
+            );
+            for (file, sha) in &f.registry.sources {
+                outln!("  {file}  sha256 {}", &sha[..16.min(sha.len())]);
+            }
+            Ok(exit::OK)
         }
     }
 }
@@ -70,21 +58,18 @@ pub struct GenArgs {
     pub out: PathBuf,
 }
 
-pub fn generate(args: &GenArgs) -> anyhow::Result<i32> {
-    use anyhow::Context as _;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let t = args.out.join("targets.csv");
-    let i = args.out.join("inspectors.csv");
-    crate::registry::generate::write_targets(&t, args.targets, args.seed)
-        .with_context(|| format!("cannot write {}", t.display()))?;
-    crate::registry::generate::write_inspectors(&i, args.inspectors, args.seed)
-        .with_context(|| format!("cannot write {}", i.display()))?;
+pub fn generate(args: &GenArgs) -> Result<i32, Failed> {
+    let written = crate::jobs::registry::generate(&GenInput {
+        targets: args.targets,
+        inspectors: args.inspectors,
+        seed: args.seed,
+        out: args.out.clone(),
+    })?;
     outln!(
         "wrote {} ({} targets) and {} ({} inspectors)",
-        t.display(),
+        written.targets.display(),
         args.targets,
-        i.display(),
+        written.inspectors.display(),
         args.inspectors
     );
     Ok(exit::OK)

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use super::results::today_local;
-use super::{Cli, exit, load_calendar, load_rules, open_store, write_atomic};
-use crate::results::year::year_figures;
+use super::{Cli, Failed, exit};
+use crate::jobs::report::Input;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
@@ -32,31 +32,28 @@ pub struct Args {
     pub today: Option<NaiveDate>,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
-    let cal = or_exit!(load_calendar(&loaded, false));
-    or_exit!(super::require_year(&cal, args.year));
-    let store = open_store(&loaded)?;
-    let as_of = args.today.unwrap_or_else(|| today_local(&loaded));
-    let f = year_figures(&store, &loaded.model, &cal, args.year, as_of)?;
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| loaded.model.config.output_dir.join("reports"));
-    let mut written = Vec::new();
-    if matches!(args.format, ReportFormat::Html | ReportFormat::Both) {
-        let path = dir.join(format!("report-{}.html", args.year));
-        write_atomic(&path, crate::output::report::html(&f).as_bytes())?;
-        written.push(path);
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let cx = super::open(cli)?;
+    let input = Input {
+        year: args.year,
+        as_of: args.today.unwrap_or_else(|| today_local(&cx.loaded)),
+        html: matches!(args.format, ReportFormat::Html | ReportFormat::Both),
+        xlsx: matches!(args.format, ReportFormat::Xlsx | ReportFormat::Both),
+        out: args.out.clone(),
+    };
+    let report = crate::jobs::report::run(&cx, &input)?;
+    if report.provisional {
+        super::provisional_warning(args.year);
     }
-    if matches!(args.format, ReportFormat::Xlsx | ReportFormat::Both) {
-        let bytes = crate::output::report::xlsx(&f)
-            .map_err(|e| anyhow::anyhow!("cannot build the workbook: {e}"))?;
-        let path = dir.join(format!("report-{}.xlsx", args.year));
-        write_atomic(&path, &bytes)?;
-        written.push(path);
-    }
+    render(&report.figures, &report.files, input.as_of)?;
+    Ok(exit::OK)
+}
 
+fn render(
+    f: &crate::results::year::YearFigures,
+    written: &[PathBuf],
+    as_of: NaiveDate,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} {} as of {as_of}", f.bureau, f.year)?;
     writeln!(
@@ -118,8 +115,8 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
         f.conflicts.len(),
         f.unstaffed.len()
     )?;
-    for p in &written {
+    for p in written {
         writeln!(out, "wrote {}", p.display())?;
     }
-    Ok(exit::OK)
+    out.flush()
 }

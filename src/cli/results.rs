@@ -1,15 +1,13 @@
 //! `suiji result` (one result at a time) and `suiji results import|list`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::{Cli, exit, load_rules, now_local, open_store};
-use crate::results::entry::{Checked, Checker, DateCell, Problem, RawEntry};
-use crate::results::import::read_sheet;
+use super::{Cli, Failed, exit, load_rules, now_local, open_store};
+use crate::diag::Report;
+use crate::jobs::results::{ImportInput, ListInput, OneInput, files_label};
 use crate::rules::Loaded;
-use crate::store::{DrawFilter, NewResult, Store};
 
 /// `suiji result DRAW TARGET --item … --category … --date … --inspectors …`
 #[derive(Debug, clap::Args)]
@@ -79,108 +77,33 @@ pub(crate) fn today_local(loaded: &Loaded) -> NaiveDate {
         .date_naive()
 }
 
-/// Prints problems (errors and warnings) in file and line order; returns the error count.
-pub(crate) fn print_problems(problems: &mut [Problem]) -> usize {
-    problems.sort_by(|a, b| {
-        let key = |p: &Problem| {
-            p.origin
-                .as_ref()
-                .map(|o| (o.file.clone(), o.line, p.column.unwrap_or(0)))
-        };
-        key(a).cmp(&key(b))
-    });
-    let diags: Vec<_> = problems.iter().map(Problem::to_diagnostic).collect();
-    eprint!(
-        "{}",
-        crate::diag::render(&crate::diag::Sources::default(), &diags)
-    );
-    problems.iter().filter(|p| !p.warning).count()
-}
-
-pub fn run_one(cli: &Cli, args: &ResultArgs) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
+pub fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
     let mut store = open_store(&loaded)?;
-    let today = today_local(&loaded);
-    let mut checker = Checker::new(&store, &loaded.model, today);
-    let base = RawEntry {
-        origin: None,
-        draw_ref: args.draw.clone(),
-        matter: None,
-        period: None,
-        target_id: args.target.clone(),
-        item: String::new(),
+    let input = OneInput {
+        draw: args.draw.clone(),
+        target: args.target.clone(),
+        items: args.item.clone(),
         category: args.category.clone(),
-        date: DateCell::Text(args.date.clone()),
-        remarks: args.remarks.clone(),
+        date: args.date.clone(),
         inspectors: args.inspectors.clone(),
-        columns: Default::default(),
+        remarks: args.remarks.clone(),
+        actor: args.actor.clone(),
+        today: today_local(&loaded),
+        now: now_local(&loaded),
     };
-    let draw_id = match checker.resolve(&base)? {
-        Ok(id) => id,
-        Err(p) => {
-            print_problems(&mut [p]);
-            return Ok(exit::INVALID);
-        }
-    };
-    let items: Vec<String> = if args.item.trim().eq_ignore_ascii_case("all") {
-        checker
-            .info(draw_id)?
-            .and_then(|i| i.checklist.as_ref())
-            .map(|c| c.iter().map(|i| i.id.clone()).collect())
-            .unwrap_or_default()
-    } else {
-        args.item
-            .split([',', '，', '、'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    if items.is_empty() {
-        eprintln!("error: --item names no checklist item");
-        eprintln!(
-            "  = help: give an item id such as hotel-01, several separated by commas, or `all`"
-        );
-        return Ok(exit::INVALID);
-    }
-    let mut problems = Vec::new();
-    let mut new = Vec::new();
-    let mut unchanged = 0;
-    for item in &items {
-        let e = RawEntry {
-            item: item.clone(),
-            ..base.clone()
-        };
-        match checker.check(&e)? {
-            Ok(Checked::New { result, .. }) => new.push(result),
-            Ok(Checked::AlreadyRecorded { .. }) => unchanged += 1,
-            Err(mut p) => problems.append(&mut p),
-        }
-    }
-    if !problems.is_empty() {
-        let n = print_problems(&mut problems);
-        eprintln!(
-            "{n} problem{} found; nothing was recorded.",
-            if n == 1 { "" } else { "s" }
-        );
-        return Ok(exit::INVALID);
-    }
-    let info = checker.info(draw_id)?.map(|i| i.row.clone());
-    drop(checker);
-    if !new.is_empty() {
-        store.record_results_batch(&[(draw_id, new.clone())], &now_local(&loaded), &args.actor)?;
-    }
-    let what = info.map_or_else(
-        || format!("draw #{draw_id}"),
+    let one = crate::jobs::results::record_one(&loaded, &mut store, &input)?;
+    let what = one.draw.map_or_else(
+        || format!("draw #{}", one.draw_id),
         |d| format!("draw #{} ({} {})", d.id, d.matter, d.period),
     );
     outln!(
         "{} result{} recorded for target {} of {what}{}",
-        new.len(),
-        if new.len() == 1 { "" } else { "s" },
+        one.recorded,
+        if one.recorded == 1 { "" } else { "s" },
         args.target.trim(),
-        if unchanged > 0 {
-            format!("; {unchanged} already recorded exactly so")
+        if one.unchanged > 0 {
+            format!("; {} already recorded exactly so", one.unchanged)
         } else {
             String::new()
         }
@@ -188,153 +111,64 @@ pub fn run_one(cli: &Cli, args: &ResultArgs) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
     let mut store = open_store(&loaded)?;
     match &args.action {
         Action::Import {
             files,
             dry_run,
             actor,
-        } => import(&loaded, &mut store, files, *dry_run, actor),
+        } => {
+            let input = ImportInput {
+                files: files.clone(),
+                dry_run: *dry_run,
+                actor: actor.clone(),
+                today: today_local(&loaded),
+                now: now_local(&loaded),
+            };
+            let imported = crate::jobs::results::import(&loaded, &mut store, &input)?;
+            render_import(&imported, files);
+            Ok(exit::OK)
+        }
         Action::List { draw, year, matter } => {
-            list(&loaded, &store, draw.as_deref(), *year, matter.clone())
+            let input = ListInput {
+                draw: draw.clone(),
+                year: *year,
+                matter: matter.clone(),
+                today: Some(today_local(&loaded)),
+            };
+            let listed = crate::jobs::results::list(&loaded, &store, &input)?;
+            write_list(&listed)?;
+            Ok(exit::OK)
         }
     }
 }
 
-fn import(
-    loaded: &Loaded,
-    store: &mut Store,
-    files: &[PathBuf],
-    dry_run: bool,
-    actor: &str,
-) -> anyhow::Result<i32> {
-    let today = today_local(loaded);
-    let mut problems = Vec::new();
-    let mut batches: BTreeMap<i64, Vec<NewResult>> = BTreeMap::new();
-    let mut skipped = 0;
-    let mut unchanged = 0;
-    let mut rows = 0;
-    let mut draw_names: BTreeMap<i64, String> = BTreeMap::new();
-    {
-        let mut checker = Checker::new(&*store, &loaded.model, today);
-        for path in files {
-            let label = path.display().to_string();
-            let bytes = match std::fs::read(path) {
-                Ok(b) => b,
-                Err(e) => {
-                    problems.push(
-                        Problem::error(None, format!("cannot read {label}: {e}"))
-                            .help("check the file name and that you may read it"),
-                    );
-                    continue;
-                }
-            };
-            let mut sheet = read_sheet(&bytes, path, &label);
-            problems.append(&mut sheet.problems);
-            skipped += sheet.skipped;
-            for e in &sheet.entries {
-                rows += 1;
-                match checker.check(e)? {
-                    Ok(Checked::New { draw_id, result }) => {
-                        batches.entry(draw_id).or_default().push(result);
-                    }
-                    Ok(Checked::AlreadyRecorded { .. }) => unchanged += 1,
-                    Err(mut p) => problems.append(&mut p),
-                }
-            }
-        }
-        for id in batches.keys() {
-            if let Some(info) = checker.info(*id)? {
-                draw_names.insert(
-                    *id,
-                    format!(
-                        "draw #{id} {} {} ({})",
-                        info.row.matter, info.row.period, info.draw_ref
-                    ),
-                );
-            }
-        }
+fn render_import(imported: &crate::jobs::results::Imported, files: &[PathBuf]) {
+    if !imported.warnings.is_empty() {
+        eprint!("{}", Report::of(imported.warnings.clone()).render());
     }
-    let errors = print_problems(&mut problems);
-    let files_label = files
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if errors > 0 {
-        eprintln!(
-            "{errors} problem{} found in {files_label}; nothing was imported.",
-            if errors == 1 { "" } else { "s" }
-        );
-        return Ok(exit::INVALID);
+    for (name, n) in &imported.draws {
+        outln!("{name}: {n} result{}", if *n == 1 { "" } else { "s" });
     }
-    let new: usize = batches.values().map(Vec::len).sum();
-    let batches: Vec<(i64, Vec<NewResult>)> = batches.into_iter().collect();
-    if !dry_run && new > 0 {
-        store.record_results_batch(&batches, &now_local(loaded), actor)?;
-    }
-    for (id, rows) in &batches {
-        outln!(
-            "{}: {} result{}",
-            draw_names
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| format!("draw #{id}")),
-            rows.len(),
-            if rows.len() == 1 { "" } else { "s" }
-        );
-    }
+    let (new, rows, skipped) = (imported.new_results(), imported.rows, imported.skipped);
     outln!(
-        "{} {new} result{} from {rows} filled row{} of {files_label}; {unchanged} already recorded, {skipped} row{} without 检查结果 skipped",
-        if dry_run {
-            "dry run: would import"
-        } else {
+        "{} {new} result{} from {rows} filled row{} of {}; {} already recorded, {skipped} row{} without 检查结果 skipped",
+        if imported.recorded {
             "imported"
+        } else {
+            "dry run: would import"
         },
         if new == 1 { "" } else { "s" },
         if rows == 1 { "" } else { "s" },
+        files_label(files),
+        imported.unchanged,
         if skipped == 1 { "" } else { "s" },
     );
-    Ok(exit::OK)
 }
 
-fn list(
-    loaded: &Loaded,
-    store: &Store,
-    draw: Option<&str>,
-    year: Option<i32>,
-    matter: Option<String>,
-) -> anyhow::Result<i32> {
-    let mut draws = store.list_draws(&DrawFilter {
-        matter,
-        period_prefix: year.map(|y| y.to_string()),
-        include_superseded: false,
-    })?;
-    if let Some(given) = draw {
-        let mut checker = Checker::new(store, &loaded.model, today_local(loaded));
-        let probe = RawEntry {
-            origin: None,
-            draw_ref: given.to_string(),
-            matter: None,
-            period: None,
-            target_id: String::new(),
-            item: String::new(),
-            category: String::new(),
-            date: DateCell::Text(String::new()),
-            remarks: String::new(),
-            inspectors: String::new(),
-            columns: Default::default(),
-        };
-        match checker.resolve(&probe)? {
-            Ok(id) => draws.retain(|d| d.id == id),
-            Err(p) => {
-                print_problems(&mut [p]);
-                return Ok(exit::INVALID);
-            }
-        }
-    }
+fn write_list(listed: &[crate::jobs::results::DrawResults]) -> Result<(), Failed> {
     let mut w = csv::Writer::from_writer(std::io::stdout().lock());
     w.write_record([
         "draw",
@@ -352,9 +186,9 @@ fn list(
         "published_at",
         "source",
     ])?;
-    for d in &draws {
-        let r#ref = crate::results::entry::draw_ref(d);
-        for r in store.results(d.id)? {
+    for listed in listed {
+        let (d, r#ref) = (&listed.draw, &listed.draw_ref);
+        for r in listed.results.clone() {
             let source = match (&r.source_file, r.source_line) {
                 (Some(f), Some(l)) => format!("{f}:{l}"),
                 (Some(f), None) => f.clone(),
@@ -379,5 +213,5 @@ fn list(
         }
     }
     w.flush()?;
-    Ok(exit::OK)
+    Ok(())
 }

@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use super::{Cli, exit, load_calendar, load_rules};
+use super::{Cli, Failed, load_rules};
+use crate::jobs::schedule::Input;
 use crate::schedule::DrawKind;
 
 #[derive(Debug, clap::Args)]
@@ -19,27 +20,26 @@ pub struct Args {
     pub matter: Option<String>,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let loaded = or_exit!(load_rules(cli));
-    let cal = or_exit!(load_calendar(&loaded, args.provisional));
-    or_exit!(super::require_year(&cal, args.year));
-    let model = &loaded.model;
-    if let Some(m) = &args.matter
-        && model.matter(m).is_none()
-    {
-        return Ok(super::unknown_matter(model, m));
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let loaded = load_rules(cli)?;
+    let schedule = crate::jobs::schedule::run(
+        &loaded,
+        &Input {
+            year: args.year,
+            provisional: args.provisional,
+            matter: args.matter.clone(),
+        },
+    )?;
+    if schedule.provisional {
+        super::provisional_warning(args.year);
     }
-    let (schedule, problems) = crate::schedule::year_schedule(model, &cal, args.year);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10}",
         "issue", "matter", "period", "kind", "ratio", "scope", "due"
     )?;
-    for s in schedule
-        .iter()
-        .filter(|s| args.matter.as_ref().is_none_or(|m| &s.matter == m))
-    {
+    for s in &schedule.draws {
         let kind = match s.kind {
             DrawKind::Regular => "regular".to_string(),
             DrawKind::Holiday(h) => format!("holiday:{}", h.id()),
@@ -56,12 +56,6 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
             s.due
         )?;
     }
-    for p in &problems {
-        eprintln!("error: {}: {}", p.matter, p.error);
-    }
-    Ok(if problems.is_empty() {
-        exit::OK
-    } else {
-        exit::PARTIAL
-    })
+    out.flush()?;
+    Ok(super::with_problems(&schedule.problems))
 }

@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::{Cli, exit, open_store_at};
-use crate::draw::manifest::Manifest;
-use crate::jobs::verify::{Verdict, verify_manifest};
+use super::{Cli, Failed, exit};
+use crate::jobs::verify::{Input, Verdict};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,40 +14,22 @@ pub struct Args {
     pub data: Option<PathBuf>,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<i32> {
-    let text = match std::fs::read_to_string(&args.manifest) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", args.manifest.display());
-            return Ok(exit::INVALID);
-        }
-    };
-    let manifest: Manifest = match serde_json::from_str(&text) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!(
-                "error: {} is not a suiji draw manifest: {e}",
-                args.manifest.display()
-            );
-            return Ok(exit::INVALID);
-        }
-    };
-    let data = match &args.data {
-        Some(d) => d.clone(),
-        None => match crate::rules::load_config(&cli.config) {
-            Ok(config) => config.data_dir,
-            Err(_) => crate::rules::config::root_of(&cli.config).join("data"),
-        },
-    };
-    let store = open_store_at(&data)?;
-    match verify_manifest(&manifest, &store) {
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let v = crate::jobs::verify::run(&Input {
+        manifest: args.manifest.clone(),
+        data: args.data.clone(),
+        config: cli.config.clone(),
+    })?;
+    let manifest = &v.manifest;
+    match &v.verdict {
         Verdict::Identical => {
-            let record = match crate::jobs::verify::recorded(&manifest, &store) {
-                Ok(d) => match d.superseded_by {
+            let record = match &v.record {
+                Some(Ok(d)) => match d.superseded_by {
                     Some(by) => format!("draw #{}, superseded by #{by}", d.id),
                     None => format!("draw #{}", d.id),
                 },
-                Err(e) => e,
+                Some(Err(e)) => e.clone(),
+                None => String::new(),
             };
             outln!(
                 "identical: re-running {} {} from the archived registry and rules gives the recorded draw ({record}; {} targets, manifest {})",

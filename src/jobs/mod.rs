@@ -3,11 +3,22 @@
 //! typed result or a typed error, over the core and the model. Jobs own transactions, staging
 //! and file placement; the faces (`cli`) only parse, call a job and render its result.
 
+pub mod audit;
+pub mod check;
+pub mod draw;
+pub mod draws;
 pub mod issue;
 pub mod place;
+pub mod plan;
 pub mod probe;
 pub mod publish;
+pub mod registry;
+pub mod report;
+pub mod results;
+pub mod run;
+pub mod schedule;
 pub mod service;
+pub mod status;
 pub mod verify;
 
 use std::path::Path;
@@ -40,6 +51,8 @@ pub enum SetupError {
     Year(CalendarError),
     #[error("no matter `{given}`")]
     UnknownMatter { given: String, known: Vec<String> },
+    #[error("the registries have problems")]
+    Registry(Vec<Diagnostic>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -94,6 +107,15 @@ impl Problem for SetupError {
                 };
                 Report::error(self.to_string(), &[&help])
             }
+            SetupError::Registry(diagnostics) => {
+                let report = Report::of(diagnostics.clone());
+                let n = report.errors();
+                let closing = format!(
+                    "{} found; nothing was drawn.",
+                    crate::diag::count(n, "registry problem")
+                );
+                report.closing(closing)
+            }
             SetupError::Store(e) => Report::error(crate::diag::chain(e), &[]),
         }
     }
@@ -137,6 +159,11 @@ pub fn require_matter(loaded: &Loaded, id: &str) -> Result<(), SetupError> {
     }
 }
 
+/// Loads and freezes the registries named in the config.
+pub fn freeze_registry(loaded: &Loaded) -> Result<issue::Frozen, SetupError> {
+    issue::freeze_registry(loaded).map_err(SetupError::Registry)
+}
+
 /// Opens the database in the config's data folder.
 pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
     Ok(Store::open(&loaded.model.config.data_dir)?)
@@ -155,4 +182,14 @@ pub fn open(config: &Path) -> Result<Context, SetupError> {
     let cal = load_calendar(&loaded, false)?;
     let store = open_store(&loaded)?;
     Ok(Context { loaded, cal, store })
+}
+
+impl Problem for StoreError {
+    fn fault(&self) -> Fault {
+        Fault::Failed
+    }
+
+    fn report(&self) -> Report {
+        Report::error(crate::diag::chain(self), &[])
+    }
 }

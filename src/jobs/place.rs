@@ -187,6 +187,24 @@ pub fn restore(
     placed
 }
 
+/// Writes one file that belongs to no record all at once: to a temporary name beside it,
+/// then renamed into place.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(at(dir))?;
+    }
+    let tmp = path.with_extension(format!(
+        "{}.tmp{}",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(at(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        at(path)(e)
+    })
+}
+
 /// A staging folder's name for this process: `.{name}.staging-{pid}`.
 pub fn staging_name(name: &str) -> String {
     format!(".{name}.staging-{}", std::process::id())

@@ -14,7 +14,9 @@ use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
 use crate::schedule::{ScheduledDraw, year_schedule};
-use crate::store::{DrawFilter, EventFilter, NewEvent, SchedulerEvent, Store};
+use crate::store::{
+    DrawFilter, EventFilter, NewEvent, RulesReloadAudit, SchedulerAudit, SchedulerEvent, Store,
+};
 
 /// What to do with a draw whose issue time has come.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,8 +210,11 @@ impl Service {
             event,
             SchedulerEvent::CaughtUp | SchedulerEvent::Skipped | SchedulerEvent::Failed
         ) {
-            let detail =
-                serde_json::json!({ "period": d.period.id, "detail": detail, "draw_id": draw_id });
+            let detail = SchedulerAudit {
+                detail: detail.to_string(),
+                draw_id,
+                period: d.period.id.clone(),
+            };
             if let Err(err) = self.store.append_audit(
                 &at,
                 &self.actor,
@@ -396,7 +401,11 @@ impl Service {
                 if !changed && why == RULE_FILES_CHANGED {
                     return Ok(msg);
                 }
-                let detail = serde_json::json!({ "why": why, "old": old.model.rules_hash, "new": self.loaded.model.rules_hash });
+                let detail = RulesReloadAudit {
+                    new: self.loaded.model.rules_hash.clone(),
+                    old: old.model.rules_hash.clone(),
+                    why: why.to_string(),
+                };
                 let at = self.stamp(now);
                 if let Err(e) =
                     self.store

@@ -162,3 +162,81 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
     };
     compute(&loaded, &frozen, &history, &req).map_err(|e| e.to_string())
 }
+
+/// A recorded draw's manifest to check, and where its archived inputs are.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// A draw's manifest.json.
+    pub manifest: std::path::PathBuf,
+    /// Data folder holding the archived snapshots (default: the config's).
+    pub data: Option<std::path::PathBuf>,
+    /// The engine config (to find the data folder).
+    pub config: std::path::PathBuf,
+}
+
+/// The outcome of re-running a recorded draw.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub manifest: Manifest,
+    pub verdict: Verdict,
+    /// The draw as recorded (identical draws only), or why it is not found.
+    pub record: Option<Result<DrawRow, String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a suiji draw manifest: {detail}", path.display())]
+    NotAManifest {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl crate::diag::Problem for VerifyError {
+    fn fault(&self) -> crate::diag::Fault {
+        match self {
+            VerifyError::Store(_) => crate::diag::Fault::Failed,
+            _ => crate::diag::Fault::Invalid,
+        }
+    }
+
+    fn report(&self) -> crate::diag::Report {
+        crate::diag::Report::error(crate::diag::chain(self), &[])
+    }
+}
+
+/// Re-runs the draw of a manifest from its archived registry and rules and says whether it
+/// gives the recorded draw.
+pub fn run(input: &Input) -> Result<Verified, VerifyError> {
+    let text = std::fs::read_to_string(&input.manifest).map_err(|source| VerifyError::Read {
+        path: input.manifest.clone(),
+        source,
+    })?;
+    let manifest: Manifest =
+        serde_json::from_str(&text).map_err(|e| VerifyError::NotAManifest {
+            path: input.manifest.clone(),
+            detail: e.to_string(),
+        })?;
+    let data = match &input.data {
+        Some(d) => d.clone(),
+        None => match crate::rules::load_config(&input.config) {
+            Ok(config) => config.data_dir,
+            Err(_) => crate::rules::config::root_of(&input.config).join("data"),
+        },
+    };
+    let store = Store::open(&data)?;
+    let verdict = verify_manifest(&manifest, &store);
+    let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, &store));
+    Ok(Verified {
+        manifest,
+        verdict,
+        record,
+    })
+}

@@ -14,6 +14,7 @@ use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
 use crate::draw::pipeline::{
     self, CLEAN_RESULTS, DrawFailure, DrawInput, History, Options, Source,
 };
+use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
 use crate::registry::types::Registry;
 use crate::rules::Loaded;
@@ -235,65 +236,38 @@ pub fn issue(
     )
     .map_err(IssueError::Output)?;
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
-    let staging = folder.with_file_name(format!(".{}.staging-{}", d.period.id, std::process::id()));
-    write_folder(&staging, &files.files).map_err(IssueError::Output)?;
+    let staged: Vec<(PathBuf, Vec<u8>)> = files
+        .files
+        .into_iter()
+        .map(|(name, bytes)| (PathBuf::from(name), bytes))
+        .collect();
+    let staging = Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
+        .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
     probe::point("draw.staged");
-
-    let result = (|| -> Result<i64, StoreError> {
-        store.put_snapshot(
-            SnapshotKind::Targets,
-            frozen.info.targets_rows as u64,
-            &frozen.targets_bytes,
-        )?;
-        store.put_snapshot(
-            SnapshotKind::Inspectors,
-            frozen.info.inspectors_rows as u64,
-            &frozen.inspectors_bytes,
-        )?;
-        store.put_snapshot(SnapshotKind::Rules, 1, &model.rules_archive)?;
-        let new = new_draw(req, &manifest, frozen);
-        let redraw = match &req.redraw {
-            Some(reason) => Redraw::Yes {
-                reason: reason.clone(),
+    let (committed, draw_id) = staging
+        .commit(|| record(store, loaded, frozen, req, &manifest))
+        .map_err(|e| match e {
+            StoreError::AlreadyDrawn {
+                draw_id,
+                created_at,
+            } => IssueError::AlreadyDrawn {
+                matter: d.matter.clone(),
+                period: d.period.id.clone(),
+                draw_id,
+                created_at,
             },
-            None => Redraw::No,
-        };
-        store.record_draw_probed(&new, redraw, &mut |step| {
-            if step == "audit" {
-                probe::point("draw.recording");
-            }
-        })
-    })();
-    let draw_id = match result {
-        Ok(id) => id,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(match e {
-                StoreError::AlreadyDrawn {
-                    draw_id,
-                    created_at,
-                } => IssueError::AlreadyDrawn {
-                    matter: d.matter.clone(),
-                    period: d.period.id.clone(),
-                    draw_id,
-                    created_at,
-                },
-                other => IssueError::Store(other),
-            });
-        }
-    };
+            other => IssueError::Store(other),
+        })?;
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
     probe::point("draw.committed");
-    if folder.exists() {
-        let aside = folder.with_file_name(format!("{}.superseded-{draw_id}", d.period.id));
-        let _ = std::fs::rename(&folder, aside);
-    }
-    if let Err(e) = std::fs::rename(&staging, &folder) {
+    let staged_at = committed.dir().to_path_buf();
+    if let Err(e) = committed.place(&folder_layout(&folder, &d.period.id, draw_id)) {
         // Another process may have restored them (see `restore_files`) in the meantime.
         if manifest_hash_in(&folder).as_deref() != Some(manifest.manifest_hash.as_str()) {
             return Err(IssueError::Output(format!(
-                "draw #{draw_id} is recorded, but its files stay in {}: {e}",
-                staging.display()
+                "draw #{draw_id} is recorded, but its files stay in {}: {}",
+                staged_at.display(),
+                e.source
             )));
         }
     }
@@ -304,6 +278,48 @@ pub fn issue(
     })
 }
 
+/// Records the draw with its archived inputs, in one transaction.
+fn record(
+    store: &mut Store,
+    loaded: &Loaded,
+    frozen: &Frozen,
+    req: &Request,
+    manifest: &Manifest,
+) -> Result<i64, StoreError> {
+    store.put_snapshot(
+        SnapshotKind::Targets,
+        frozen.info.targets_rows as u64,
+        &frozen.targets_bytes,
+    )?;
+    store.put_snapshot(
+        SnapshotKind::Inspectors,
+        frozen.info.inspectors_rows as u64,
+        &frozen.inspectors_bytes,
+    )?;
+    store.put_snapshot(SnapshotKind::Rules, 1, &loaded.model.rules_archive)?;
+    let new = new_draw(req, manifest, frozen);
+    let redraw = match &req.redraw {
+        Some(reason) => Redraw::Yes {
+            reason: reason.clone(),
+        },
+        None => Redraw::No,
+    };
+    store.record_draw_probed(&new, redraw, &mut |step| {
+        if step == "audit" {
+            probe::point("draw.recording");
+        }
+    })
+}
+
+/// Where a draw's staged folder goes: the draw's folder, the files of the draw it replaces
+/// kept aside as `<period>.superseded-<id>`.
+fn folder_layout(folder: &Path, period: &str, draw_id: i64) -> Layout {
+    Layout::Folder {
+        dest: folder.to_path_buf(),
+        aside: folder.with_file_name(format!("{period}.superseded-{draw_id}")),
+    }
+}
+
 /// Puts a recorded draw's files in place when a crash between recording the draw and moving
 /// its files (or a failed move) left them in a staging folder. Returns whether it moved them.
 pub fn restore_files(output_dir: &Path, draw: &DrawRow) -> bool {
@@ -311,25 +327,17 @@ pub fn restore_files(output_dir: &Path, draw: &DrawRow) -> bool {
     if manifest_hash_in(&folder).as_deref() == Some(draw.manifest_hash.as_str()) {
         return false;
     }
-    let Some(entries) = folder.parent().and_then(|p| std::fs::read_dir(p).ok()) else {
+    let Some(parent) = folder.parent() else {
         return false;
     };
     let prefix = format!(".{}.staging-", draw.period);
-    for entry in entries.flatten() {
-        let staged = entry.path();
-        if !entry.file_name().to_string_lossy().starts_with(&prefix)
-            || manifest_hash_in(&staged).as_deref() != Some(draw.manifest_hash.as_str())
-        {
-            continue;
-        }
-        if folder.exists() {
-            // The files of the draw this one replaced, as `issue` would have set them aside.
-            let aside = folder.with_file_name(format!("{}.superseded-{}", draw.period, draw.id));
-            let _ = std::fs::rename(&folder, aside);
-        }
-        return std::fs::rename(&staged, &folder).is_ok();
-    }
-    false
+    let recorded = Some(draw.manifest_hash.as_str());
+    let placed = place::restore(parent, &prefix, |staged| {
+        (manifest_hash_in(staged).as_deref() == recorded
+            && manifest_hash_in(&folder).as_deref() != recorded)
+            .then(|| folder_layout(&folder, &draw.period, draw.id))
+    });
+    !placed.is_empty()
 }
 
 /// The `manifest_hash` of the manifest.json in `dir`, if there is one.
@@ -337,16 +345,6 @@ fn manifest_hash_in(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value.get("manifest_hash")?.as_str().map(str::to_string)
-}
-
-fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for (name, bytes) in files {
-        std::fs::write(dir.join(name), bytes)
-            .map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
-    }
-    Ok(())
 }
 
 fn kind_for_store(kind: DrawKind, actor: &str) -> String {

@@ -1,0 +1,179 @@
+//! The yearly plan (`suiji plan`): every dated draw of the year, with estimated counts, as
+//! Markdown, HTML or DOCX.
+
+use std::path::PathBuf;
+
+use super::place::{PlaceError, write_file};
+use super::{SetupError, load_calendar, require_year};
+use crate::diag::{Diagnostic, Fault, Problem, Report};
+use crate::output::doc::{Format, render};
+use crate::rules::Loaded;
+
+/// Which year, in which format, to where.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub year: i32,
+    /// Allow a provisional calendar for a year without an official holiday notice.
+    pub provisional: bool,
+    pub format: Format,
+    /// Write here; by default Markdown is returned and the other formats go to
+    /// `<output>/plan-YEAR.{html,docx}`.
+    pub output: Option<PathBuf>,
+}
+
+/// The plan, written or returned.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// Where it was written, or its bytes when it was not.
+    pub written: Result<PathBuf, Vec<u8>>,
+    /// Matters that could not be scheduled or estimated (the others go on), and warnings.
+    pub problems: Vec<Diagnostic>,
+    /// The dates come from a provisional calendar (no official holiday notice).
+    pub provisional: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error("no draw of {year} could be scheduled")]
+    NothingScheduled {
+        year: i32,
+        problems: Vec<Diagnostic>,
+    },
+    #[error("{0}")]
+    Render(String),
+    #[error(transparent)]
+    Write(#[from] PlaceError),
+}
+
+impl Problem for PlanError {
+    fn fault(&self) -> Fault {
+        match self {
+            PlanError::Setup(e) => e.fault(),
+            PlanError::NothingScheduled { .. } => Fault::Invalid,
+            _ => Fault::Failed,
+        }
+    }
+
+    fn report(&self) -> Report {
+        match self {
+            PlanError::Setup(e) => e.report(),
+            PlanError::NothingScheduled { year, problems } => Report::of(problems.clone()).closing(
+                format!("no draw of {year} could be scheduled; nothing was written."),
+            ),
+            other => Report::error(crate::diag::chain(other), &[]),
+        }
+    }
+}
+
+/// Builds the year's plan: every draw with its dates, and what each matter's first regular
+/// draw would take from the registry as it is now.
+pub fn run(loaded: &Loaded, input: &Input) -> Result<Planned, PlanError> {
+    let cal = load_calendar(loaded, input.provisional)?;
+    let official = require_year(&cal, input.year)?;
+    let model = &loaded.model;
+    let (schedule, failed) = crate::schedule::year_schedule(model, &cal, input.year);
+    let problem_lines: Vec<String> = failed
+        .iter()
+        .map(|p| format!("{}：{}", p.matter, p.error))
+        .collect();
+    let mut problems: Vec<Diagnostic> = problem_lines.iter().map(Diagnostic::error).collect();
+    if !problems.is_empty() && schedule.is_empty() {
+        return Err(PlanError::NothingScheduled {
+            year: input.year,
+            problems,
+        });
+    }
+    let estimates = estimate(loaded, &schedule, &mut problems);
+    problems.extend(estimates.iter().filter_map(|(id, e)| {
+        e.as_ref()
+            .err()
+            .map(|err| Diagnostic::error(format!("{id}: {err}")))
+    }));
+    let doc = crate::output::plan::build(
+        model,
+        &cal,
+        input.year,
+        &schedule,
+        &problem_lines,
+        &estimates,
+    );
+    let bytes = render(&doc, input.format).map_err(PlanError::Render)?;
+    let target = match (&input.output, input.format) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Format::Md) => None,
+        (None, f) => Some(model.config.output_dir.join(format!(
+            "plan-{}.{}",
+            input.year,
+            f.extension()
+        ))),
+    };
+    let written = match target {
+        Some(path) => {
+            write_file(&path, &bytes)?;
+            Ok(path)
+        }
+        None => Err(bytes),
+    };
+    Ok(Planned {
+        written,
+        problems,
+        provisional: !official,
+    })
+}
+
+/// Dry-runs each matter's first regular draw of the year on the current registry (a fixed seed:
+/// only the counts are used). A failing hook fails its own matter; the others go on.
+fn estimate(
+    loaded: &Loaded,
+    schedule: &[crate::schedule::ScheduledDraw],
+    problems: &mut Vec<Diagnostic>,
+) -> crate::output::plan::Estimates {
+    use crate::output::plan::Estimate;
+    let mut out = crate::output::plan::Estimates::new();
+    let frozen = match crate::jobs::issue::freeze_registry(loaded) {
+        Ok(f) => f,
+        Err(diags) => {
+            problems.push(Diagnostic::warning(format!(
+                "the registry has {} problem(s) (run `suiji registry check`); the plan shows no counts",
+                diags.len()
+            )));
+            return out;
+        }
+    };
+    let history = crate::draw::pipeline::History::default();
+    for m in loaded.model.matters() {
+        let Some(first) = schedule
+            .iter()
+            .find(|s| s.matter == m.id && s.kind == crate::schedule::DrawKind::Regular)
+        else {
+            continue;
+        };
+        let req = crate::jobs::issue::Request {
+            draw: first.clone(),
+            seed: crate::draw::Seed([0; 32]),
+            seed_source: "plan estimate".into(),
+            actor: "plan".into(),
+            created_at: String::new(),
+            redraw: None,
+            dry_run: true,
+        };
+        let in_scope = frozen
+            .registry
+            .targets
+            .iter()
+            .filter(|t| m.categories.contains(&t.category))
+            .count();
+        let e = crate::jobs::issue::compute(loaded, &frozen, &history, &req)
+            .map(|man| Estimate {
+                period: first.period.label_zh(),
+                in_scope,
+                eligible: man.strata.iter().map(|s| s.eligible).sum(),
+                drawn: man.selected.len(),
+            })
+            .map_err(|e| e.to_string());
+        out.insert(m.id.clone(), e);
+    }
+    out
+}

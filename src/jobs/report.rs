@@ -1,0 +1,95 @@
+//! The year's accountability report (`suiji report`): HTML with charts and XLSX, from the
+//! database.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::place::{PlaceError, write_file};
+use super::{Context, SetupError, require_year};
+use crate::diag::{Fault, Problem, Report};
+use crate::results::ledger::LedgerError;
+use crate::results::year::{YearFigures, year_figures};
+
+/// Which year, as of which day, and which files.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub year: i32,
+    /// Figures as they stood on this day.
+    pub as_of: NaiveDate,
+    pub html: bool,
+    pub xlsx: bool,
+    /// Folder for the files (default: `<output>/reports`).
+    pub out: Option<PathBuf>,
+}
+
+/// The year's figures and the files written.
+#[derive(Debug)]
+pub struct Written {
+    pub figures: YearFigures,
+    pub files: Vec<PathBuf>,
+    /// The dates come from a provisional calendar (no official holiday notice).
+    pub provisional: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("cannot build the workbook: {0}")]
+    Workbook(String),
+    #[error(transparent)]
+    Write(#[from] PlaceError),
+}
+
+impl Problem for ReportError {
+    fn fault(&self) -> Fault {
+        match self {
+            ReportError::Setup(e) => e.fault(),
+            _ => Fault::Failed,
+        }
+    }
+
+    fn report(&self) -> Report {
+        match self {
+            ReportError::Setup(e) => e.report(),
+            other => Report::error(crate::diag::chain(other), &[]),
+        }
+    }
+}
+
+/// Computes the year's figures and writes the report files asked for.
+pub fn run(cx: &Context, input: &Input) -> Result<Written, ReportError> {
+    let official = require_year(&cx.cal, input.year)?;
+    let figures = year_figures(
+        &cx.store,
+        &cx.loaded.model,
+        &cx.cal,
+        input.year,
+        input.as_of,
+    )?;
+    let dir = input
+        .out
+        .clone()
+        .unwrap_or_else(|| cx.loaded.model.config.output_dir.join("reports"));
+    let mut files = Vec::new();
+    if input.html {
+        let path = dir.join(format!("report-{}.html", input.year));
+        write_file(&path, crate::output::report::html(&figures).as_bytes())?;
+        files.push(path);
+    }
+    if input.xlsx {
+        let bytes = crate::output::report::xlsx(&figures)
+            .map_err(|e| ReportError::Workbook(e.to_string()))?;
+        let path = dir.join(format!("report-{}.xlsx", input.year));
+        write_file(&path, &bytes)?;
+        files.push(path);
+    }
+    Ok(Written {
+        figures,
+        files,
+        provisional: !official,
+    })
+}

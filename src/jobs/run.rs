@@ -1,0 +1,240 @@
+//! The service (`suiji run`) and a year on the simulated clock (`suiji simulate`): the
+//! service loop of [`super::service`] with its clock and its events.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::issue::seed::SeedChoice;
+use super::service::{Service, Stop, run_loop, year_start};
+use super::{SetupError, load_calendar, open_store, require_year};
+use crate::diag::{Diagnostic, Fault, Problem, Report};
+use crate::rules::Loaded;
+use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock};
+use crate::store::{DrawFilter, SchedulerEvent, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen for signals: {0}")]
+    Signals(#[from] std::io::Error),
+    #[error("cannot watch the rule files: {0}")]
+    Watch(#[from] notify::Error),
+}
+
+impl Problem for RunError {
+    fn fault(&self) -> Fault {
+        match self {
+            RunError::Setup(e) => e.fault(),
+            _ => Fault::Failed,
+        }
+    }
+
+    fn report(&self) -> Report {
+        match self {
+            RunError::Setup(e) => e.report(),
+            other => Report::error(crate::diag::chain(other), &[]),
+        }
+    }
+}
+
+/// How the service is to run.
+#[derive(Debug, Clone)]
+pub struct RunInput {
+    /// The engine config (reloaded on SIGHUP or a rule edit).
+    pub config: PathBuf,
+    /// Issue whatever is due now, then stop.
+    pub once: bool,
+    /// Ignore draws scheduled before this date (default: 1 January of this year).
+    pub since: Option<NaiveDate>,
+}
+
+/// What a run of the service did.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub stop: Stop,
+    /// Draws issued (on time or caught up).
+    pub issued: usize,
+    pub failed: usize,
+}
+
+fn count(service: &Service, event: impl Fn(SchedulerEvent) -> bool) -> usize {
+    service.outcomes.iter().filter(|o| event(o.event)).count()
+}
+
+fn issued(e: SchedulerEvent) -> bool {
+    matches!(e, SchedulerEvent::Issued | SchedulerEvent::CaughtUp)
+}
+
+/// Runs the service on `clock`: issues every draw on time, exactly once, until a signal stops
+/// it (or, with `once`, after what is due now). Signals and rule edits reload the rules.
+pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<Ran, RunError> {
+    let cal = load_calendar(&loaded, false)?;
+    let store = open_store(&loaded)?;
+    let since = input.since.map_or_else(
+        || year_start(clock.now().year()),
+        |d| d.and_hms_opt(0, 0, 0).unwrap_or_default(),
+    );
+    let rules_dir = loaded.model.config.rules_dir.clone();
+    let mut service = Service::new(input.config.clone(), loaded, cal, store, "scheduler", since);
+    let (tx, rx) = mpsc::channel();
+    let _watcher = if input.once {
+        None
+    } else {
+        spawn_signals(tx.clone())?;
+        Some(watch_rules(&rules_dir, &input.config, tx)?)
+    };
+    service.restore_files();
+    tracing::info!(since = %since, "suiji service started");
+    let stop = run_loop(&mut service, clock, &rx, input.once);
+    Ok(Ran {
+        stop,
+        issued: count(&service, issued),
+        failed: count(&service, |e| e == SchedulerEvent::Failed),
+    })
+}
+
+fn spawn_signals(tx: mpsc::Sender<Event>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            let e = match sig {
+                SIGHUP => Event::Reload("SIGHUP".into()),
+                SIGINT => Event::Shutdown("SIGINT".into()),
+                _ => Event::Shutdown("SIGTERM".into()),
+            };
+            if tx.send(e).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(())
+}
+
+fn watch_rules(
+    rules: &std::path::Path,
+    config: &std::path::Path,
+    tx: mpsc::Sender<Event>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::{EventKind, RecursiveMode, Watcher};
+    // One save is often several file events (truncate, write, rename, an editor's backup):
+    // wait until they stop, then reload once.
+    let (changed, settled) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        while settled.recv().is_ok() {
+            while settled
+                .recv_timeout(std::time::Duration::from_millis(200))
+                .is_ok()
+            {}
+            if tx.send(Event::Reload(RULE_FILES_CHANGED.into())).is_err() {
+                break;
+            }
+        }
+    });
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res
+            && matches!(
+                ev.kind,
+                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+            )
+            && ev
+                .paths
+                .iter()
+                .any(|p| p.extension().is_some_and(|x| x == "toml" || x == "rhai"))
+        {
+            let _ = changed.send(());
+        }
+    })?;
+    watcher.watch(rules, RecursiveMode::NonRecursive)?;
+    if let Some(dir) = config.parent().filter(|d| !d.as_os_str().is_empty()) {
+        watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    }
+    Ok(watcher)
+}
+
+/// A year to run through on the simulated clock.
+#[derive(Debug, Clone)]
+pub struct SimulateInput {
+    pub config: PathBuf,
+    pub year: i32,
+    pub seed: SeedChoice,
+}
+
+/// One draw of a simulated year.
+#[derive(Debug, Clone)]
+pub struct SimulatedDraw {
+    pub id: i64,
+    pub issue_date: String,
+    pub matter: String,
+    pub period: String,
+    pub kind: String,
+    pub eligible: usize,
+    pub drawn: usize,
+    pub unstaffed: usize,
+}
+
+/// A simulated year: every draw of it recorded (by this run or before).
+#[derive(Debug, Clone)]
+pub struct Simulated {
+    pub draws: Vec<SimulatedDraw>,
+    /// Issued by this run.
+    pub issued: usize,
+    /// Folder of the draws' files.
+    pub files: PathBuf,
+    /// Draws that failed (the others went on).
+    pub failures: Vec<Diagnostic>,
+    /// The dates come from a provisional calendar (no official holiday notice).
+    pub provisional: bool,
+}
+
+/// Runs a whole year on a simulated clock, exactly as the service would.
+pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunError> {
+    let cal = load_calendar(&loaded, false)?;
+    let official = require_year(&cal, input.year)?;
+    let store = open_store(&loaded)?;
+    let start = year_start(input.year);
+    let end = year_start(input.year + 1) - chrono::Duration::seconds(1);
+    let mut clock = SimClock { now: start, end };
+    let mut service = Service::new(input.config.clone(), loaded, cal, store, "simulate", start);
+    service.seed = Some(input.seed.clone());
+    let (_tx, rx) = mpsc::channel();
+    let _ = run_loop(&mut service, &mut clock, &rx, false);
+    let mut draws = Vec::new();
+    for d in service.store.list_draws(&DrawFilter::year(input.year))? {
+        let Ok(m) = serde_json::from_str::<crate::draw::manifest::Manifest>(&d.manifest_json)
+        else {
+            continue;
+        };
+        draws.push(SimulatedDraw {
+            id: d.id,
+            issue_date: d.issue_date,
+            matter: d.matter,
+            period: d.period,
+            kind: m.kind.clone(),
+            eligible: m.strata.iter().map(|s| s.eligible).sum(),
+            drawn: m.selected.len(),
+            unstaffed: m.selected.iter().filter(|s| s.unstaffed.is_some()).count(),
+        });
+    }
+    let failures = service
+        .outcomes
+        .iter()
+        .filter(|o| o.event == SchedulerEvent::Failed)
+        .map(|f| {
+            let (m, p) = (&f.draw.matter, &f.draw.period.id);
+            Diagnostic::error(format!("{m} {p} failed: {}", f.detail))
+        })
+        .collect();
+    Ok(Simulated {
+        draws,
+        issued: count(&service, issued),
+        files: service.loaded.model.config.output_dir.join("draws"),
+        failures,
+        provisional: !official,
+    })
+}
