@@ -42,6 +42,8 @@ mod plan;
 mod rows;
 mod rules;
 mod teams;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, TimeZone as _};
 use serde::{Deserialize, Serialize};
 
 use super::place::{Layout, MARKER, PlaceError, Staging};
+use super::probe;
 use super::{Context, SetupError, require_matter};
 use crate::diag::{Fault, Problem, Report};
 use crate::output::notice::{index_html, index_json};
@@ -145,7 +146,9 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
         });
     }
     let out_dir = cx.loaded.model.config.output_dir.clone();
-    restore(&out_dir, &cx.store);
+    if !input.dry_run {
+        restore(&out_dir, &cx.store);
+    }
     let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
     let plans = plan(&all, input, as_of)?;
     let mut published = Published {
@@ -163,7 +166,12 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
     let mut staged: Vec<(PathBuf, Vec<u8>)> = files;
     staged.push((PathBuf::from(MARKER), marker.to_bytes()));
     let staging = Staging::write(out_dir.join(super::place::staging_name("publish")), &staged)?;
-    let (committed, _) = staging.commit(|| cx.store.record_publications(&pubs))?;
+    probe::point("publish.staged");
+    let (committed, _) = staging.commit(|| {
+        cx.store
+            .record_publications_probed(&pubs, &mut || probe::point("publish.recording"))
+    })?;
+    probe::point("publish.committed");
     let dir = committed.dir().to_path_buf();
     committed
         .place(&Layout::Files { root: out_dir })

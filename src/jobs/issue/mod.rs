@@ -14,6 +14,7 @@ use crate::draw::Seed;
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
 use crate::draw::pipeline::{self, DrawFailure, DrawInput, History, Options, Source};
 use crate::jobs::place::{self, Layout, Staging, staging_name};
+use crate::jobs::probe;
 use crate::registry::types::{CLEAN_RESULTS, Registry};
 use crate::rules::Loaded;
 use crate::schedule::{DrawKind, ScheduledDraw};
@@ -224,26 +225,9 @@ pub fn issue(
             folder: None,
         });
     }
-    let matter = model
-        .matter(&d.matter)
-        .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
-    let files = crate::output::tasks::draw_files(
-        model,
-        &manifest.manifest_hash[..12],
-        &manifest,
-        matter,
-        &frozen.registry.targets,
-        &frozen.registry.inspectors,
-    )
-    .map_err(IssueError::Output)?;
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
-    let staged: Vec<(PathBuf, Vec<u8>)> = files
-        .files
-        .into_iter()
-        .map(|(name, bytes)| (PathBuf::from(name), bytes))
-        .collect();
-    let staging = Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
-        .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
+    let staging = stage(model, frozen, &manifest, d, &folder)?;
+    probe::point("draw.staged");
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
         .map_err(|e| match e {
@@ -259,6 +243,7 @@ pub fn issue(
             other => IssueError::Store(other),
         })?;
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
+    probe::point("draw.committed");
     let staged_at = committed.dir().to_path_buf();
     if let Err(e) = committed.place(&folder_layout(&folder, &d.period.id, draw_id)) {
         // Another process may have restored them (see `restore_files`) in the meantime.
@@ -275,6 +260,36 @@ pub fn issue(
         manifest,
         folder: Some(folder),
     })
+}
+
+/// Writes the draw's files (task lists, task sheets, public list) to a staging folder beside
+/// `folder`.
+fn stage(
+    model: &crate::rules::model::Model,
+    frozen: &Frozen,
+    manifest: &Manifest,
+    d: &ScheduledDraw,
+    folder: &Path,
+) -> Result<Staging, IssueError> {
+    let matter = model
+        .matter(&d.matter)
+        .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
+    let files = crate::output::tasks::draw_files(
+        model,
+        &manifest.manifest_hash[..12],
+        manifest,
+        matter,
+        &frozen.registry.targets,
+        &frozen.registry.inspectors,
+    )
+    .map_err(IssueError::Output)?;
+    let staged: Vec<(PathBuf, Vec<u8>)> = files
+        .files
+        .into_iter()
+        .map(|(name, bytes)| (PathBuf::from(name), bytes))
+        .collect();
+    Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
+        .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))
 }
 
 /// Records the draw with its archived inputs, in one transaction.
@@ -303,7 +318,11 @@ fn record(
         },
         None => Redraw::No,
     };
-    store.record_draw(&new, redraw)
+    store.record_draw_probed(&new, redraw, &mut |step| {
+        if step == "audit" {
+            probe::point("draw.recording");
+        }
+    })
 }
 
 /// Where a draw's staged folder goes: the draw's folder, the files of the draw it replaces

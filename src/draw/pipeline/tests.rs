@@ -1,0 +1,216 @@
+//! Each phase on its own, over targets in memory: classifying (reasons, strata, history),
+//! planning (k, λ), selecting (the top k of each stratum in the draw order, as the ranking
+//! functions the golden vectors pin give it), and the failure order.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use super::memory::MemorySource;
+use super::rows::{Classified, RowSource};
+use super::rules::{Reason, Rules};
+use super::{DrawInput, History, Options, Source, choose, plan};
+use crate::draw::manifest::{HistoryEntry, RegistryInfo};
+use crate::draw::{Purpose, Ranker, Seed, Unit, rank_pareto, top_k_uniform};
+use crate::registry::types::{Target, TargetStatus};
+use crate::rules::Loaded;
+use crate::rules::model::{Matter, Ratio};
+use crate::schedule::{DrawKind, Period};
+
+fn loaded() -> Loaded {
+    match crate::rules::load(Path::new("config/suiji.toml")) {
+        Ok(l) => l,
+        Err(e) => panic!("shipped rules do not load:\n{}", e.render()),
+    }
+}
+
+fn target(i: usize) -> Target {
+    Target {
+        id: format!("T{i:04}"),
+        name: format!("旅馆{i}"),
+        category: "hotel".into(),
+        district: ["平邑街道", "仲村镇", "武台镇"][i % 3].into(),
+        address: String::new(),
+        key_area: i.is_multiple_of(2),
+        class: Some(["A", "B", "C", "D"][i % 4].into()),
+        licence: None,
+        status: if i.is_multiple_of(11) {
+            TargetStatus::Deregistered
+        } else {
+            TargetStatus::Active
+        },
+        last_inspected: i
+            .is_multiple_of(7)
+            .then(|| NaiveDate::from_ymd_opt(2023, 12, 1).expect("date")),
+        last_result: i.is_multiple_of(7).then(|| "未发现问题".to_string()),
+        extra: Default::default(),
+    }
+}
+
+fn period() -> Period {
+    Period {
+        id: "2024-H1".into(),
+        start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+        end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+    }
+}
+
+fn input<'a>(m: &'a Matter, p: &'a Period, history: &'a History) -> DrawInput<'a> {
+    DrawInput {
+        bureau: "b",
+        matter: m,
+        rules_hash: "",
+        period: p,
+        kind: DrawKind::Regular,
+        ratio: m.ratio,
+        key_area_only: false,
+        reference_date: NaiveDate::from_ymd_opt(2024, 1, 2).expect("date"),
+        issue_at: String::new(),
+        due: p.end,
+        seed: Seed::from_text("phases"),
+        seed_source: "test",
+        inspectors: &[],
+        registry: RegistryInfo::default(),
+        history,
+    }
+}
+
+fn classify(targets: &[Target], rules: &Rules<'_>) -> Classified {
+    MemorySource { targets }
+        .classify(rules)
+        .expect("classified")
+}
+
+#[test]
+fn classify_gives_reasons_strata_and_history() {
+    let l = loaded();
+    let m = l.model.matter("zhian.hotel").expect("hotel").clone();
+    let targets: Vec<Target> = (0..60).map(target).collect();
+    let mut history = History::default();
+    let capped = HistoryEntry {
+        target_id: String::new(),
+        inspections_this_year: 2,
+        last_clean: None,
+    };
+    history.entries.insert("T0001".into(), capped.clone());
+    history.entries.insert("T0011".into(), capped); // deregistered: never checked
+    let p = period();
+    let d = input(&m, &p, &history);
+    let rules = Rules::new(&d, &l.sandbox, usize::MAX);
+    let c = classify(&targets, &rules);
+    let count = |reason: Reason| -> u64 {
+        c.groups
+            .iter()
+            .zip(&c.counts)
+            .filter(|(g, _)| g.reason == reason)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let deregistered = (0..60).filter(|i| i % 11 == 0).count() as u64;
+    let cooling = (0..60).filter(|i| i % 7 == 0 && i % 11 != 0).count() as u64;
+    assert_eq!(count(Reason::Deregistered), deregistered);
+    assert_eq!(count(Reason::Cooldown), cooling);
+    assert_eq!(count(Reason::YearlyCap), 1);
+    assert_eq!(c.history_used.keys().collect::<Vec<_>>(), ["T0001"]);
+    let mut names: Vec<&str> = c.strata.iter().map(|s| s.0.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["仲村镇", "平邑街道", "武台镇"]);
+    let drawn: usize = c.batches.iter().map(|b| b.drawn.len()).sum();
+    assert_eq!(drawn as u64, 60 - deregistered - cooling - 1);
+}
+
+#[test]
+fn plan_and_select_agree_with_the_ranking_functions() {
+    let l = loaded();
+    let hotel = l.model.matter("zhian.hotel").expect("hotel").clone();
+    let targets: Vec<Target> = (0..400).map(target).collect();
+    let none = History::default();
+    let p = period();
+    for weighted in [false, true] {
+        let mut m = hotel.clone();
+        m.ratio = Ratio::from_ppm(150_000).expect("ratio");
+        m.cooldown_months = None;
+        if !weighted {
+            m.weight = None;
+        }
+        let d = input(&m, &p, &none);
+        let rules = Rules::new(&d, &l.sandbox, usize::MAX);
+        let mut c = classify(&targets, &rules);
+        plan::check_eligible(&c).expect("no eligible hook");
+        let plans = plan::strata(&c, &rules).expect("planned");
+        let fates = plan::fates(&c, &plans);
+        let source = MemorySource { targets: &targets };
+        let (selected, _) = choose::select(&source, &mut c, &plans, &fates).expect("selected");
+        for plan in &plans {
+            let members: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.status == TargetStatus::Active && t.district == plan.name)
+                .collect();
+            assert_eq!(plan.n, members.len());
+            assert_eq!(plan.k, m.ratio.sample_size(members.len()));
+            let weight = |t: &Target| match t.class.as_deref() {
+                Some("D") => 5.0,
+                Some("C") => 3.0,
+                Some("B") => 2.0,
+                _ => 1.0,
+            };
+            let units: Vec<Unit> = members
+                .iter()
+                .map(|t| Unit::weighted(&t.id, if weighted { weight(t) } else { 1.0 }))
+                .collect();
+            let r = Ranker::new(&d.seed, &m.id, &p.id, &plan.name, Purpose::Targets);
+            let want = if weighted {
+                let mut all = rank_pareto(&r, &units, plan.k).expect("weights");
+                all.truncate(plan.k);
+                all
+            } else {
+                top_k_uniform(&r, &units, plan.k)
+            };
+            let got: Vec<_> = selected.iter().filter(|s| s.stratum == plan.name).collect();
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.target_id, units[w.index].id);
+                assert_eq!((g.rank, &g.key), (w.rank, &w.key_hex));
+                assert_eq!(g.inclusion_probability, w.inclusion_probability);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_eligible_failure_comes_before_a_weight_failure() {
+    let l = loaded();
+    let mut m = l.model.matter("zhian.hotel").expect("hotel").clone();
+    let source = "fn bad_late(target, ctx) { if target.id == \"T0039\" { throw \"late\"; } true }\n\
+                  fn bad_weight(target, ctx) { if target.id == \"T0002\" { throw \"early\"; } 1 }";
+    let hook = |function: &str| {
+        let ast = l.sandbox.compile(source).expect("compiles");
+        crate::script::Hook {
+            kind: crate::script::HookKind::Eligible,
+            script: std::sync::Arc::new(crate::script::Script {
+                path: "t.rhai".into(),
+                name: "t.rhai".into(),
+                source: source.into(),
+                ast,
+            }),
+            function: function.into(),
+            reads: None,
+        }
+    };
+    m.eligible = Some(hook("bad_late"));
+    m.weight = Some(hook("bad_weight"));
+    let targets: Vec<Target> = (0..60).map(target).collect();
+    let none = History::default();
+    let p = period();
+    let d = input(&m, &p, &none);
+    let got = super::run(
+        &d,
+        Source::Memory(&targets),
+        &l.sandbox,
+        &Options::default(),
+    );
+    match got {
+        Err(super::DrawFailure::Hook(e)) => assert!(e.message.contains("late"), "{e}"),
+        other => panic!("expected the eligible hook's failure, got {other:?}"),
+    }
+}
