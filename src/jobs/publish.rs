@@ -146,7 +146,9 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
         });
     }
     let out_dir = cx.loaded.model.config.output_dir.clone();
-    restore(&out_dir, &cx.store);
+    if !input.dry_run {
+        restore(&out_dir, &cx.store);
+    }
     let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
     let plans = plan(&all, input, as_of)?;
     let mut published = Published {
