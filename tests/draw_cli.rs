@@ -5,7 +5,8 @@ mod util;
 
 use std::io::{Read as _, Write as _};
 
-use util::{Project, run, wait_for};
+use util::scheduler::crash_at;
+use util::{Project, run};
 
 const DRAW: &[&str] = &[
     "draw",
@@ -531,68 +532,22 @@ fn files_left_staged_by_a_crash_after_recording_are_put_in_place() {
 }
 
 #[test]
-fn a_draw_killed_midway_leaves_no_partial_draw() {
+fn a_draw_stopped_before_its_commit_leaves_nothing_and_after_it_a_complete_draw() {
     let p = Project::shipped();
-    // Large enough that the draw takes a while, in debug and release builds alike.
-    let n = if cfg!(debug_assertions) {
-        "40000"
-    } else {
-        "200000"
-    };
-    p.ok(&["gen-registry", "--targets", n, "--out", "big"]);
-    p.use_registries("big/targets.csv", "big/inspectors.csv");
-
-    // Killed once early (reading and drawing), once when its files are being staged or
-    // recorded: either way, no draw or one complete one.
-    let mut early = p.spawn("early", DRAW);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    early.signal("KILL");
-    assert!(!early.wait(10).success());
-    assert_eq!(at_most_one_complete_draw(&p), None);
-
-    // Then killed when its files are being staged, and in the transaction recording it (the
-    // write-ahead log grows well past what archiving the snapshots writes).
-    let wal = p.path("data/suiji.sqlite3-wal");
-    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
-    let mut recorded = None;
-    for moment in ["staging", "recording"] {
-        let mut late = p.spawn(moment, DRAW);
-        let staged = p.path(&format!(
-            "out/draws/zhian.hotel/.2023-H1.staging-{}",
-            late.pid()
-        ));
-        wait_for(120, moment, || {
-            if late.exited().is_some() {
-                return Some(());
-            }
-            match moment {
-                "staging" => staged.exists(),
-                _ => staged.join("public.html").exists() && wal_size() > 8 << 20,
-            }
-            .then_some(())
-        });
-        if late.exited().is_none() {
-            late.signal("KILL");
-        }
-        let status = late.wait(10);
-        recorded = at_most_one_complete_draw(&p);
-        eprintln!("killed while {moment}: {status}, recorded {recorded:?}");
-        if status.success() {
-            assert!(recorded.is_some(), "a draw that finished was not recorded");
-        }
-        if recorded.is_some() {
-            break; // killed just after its commit, or it finished first
-        }
+    // Stopped with its files staged, and inside the transaction recording it: nothing.
+    for point in ["draw.staged", "draw.recording"] {
+        crash_at(&p, DRAW, point);
+        assert_eq!(at_most_one_complete_draw(&p), None, "{point}");
     }
-
-    // A new draw works (or, if the killed one had committed, a redraw does).
-    let mut again = DRAW.to_vec();
-    if recorded.is_some() {
-        again.extend(["--redraw", "--reason", "after crash"]);
-    }
-    p.ok(&again);
-    let ids: Vec<String> = draw_lines(&p, &["draws"]);
-    assert_eq!(ids.len(), 1, "{ids:?}");
-    let audit = p.ok(&["audit", "verify"]);
-    assert!(audit.contains("intact"), "{audit}");
+    // Stopped just after the commit: the draw is recorded and its files are still staged;
+    // the next command that looks at the draw puts them in place.
+    crash_at(&p, DRAW, "draw.committed");
+    assert!(!p.path(FOLDER).exists());
+    let (code, _, err) = run(p.suiji(DRAW));
+    assert_ne!(code, 0);
+    assert!(err.contains("already drawn"), "{err}");
+    let id = at_most_one_complete_draw(&p).expect("the committed draw");
+    let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("(draw #{id};")), "{out}");
 }

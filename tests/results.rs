@@ -9,6 +9,7 @@ use std::path::Path;
 
 use calamine::{Data, Reader};
 use chrono::{Datelike, NaiveDate};
+use util::scheduler::crash_at;
 use util::{Project, repo, run};
 
 type Rows = Vec<Vec<String>>;
@@ -1237,4 +1238,46 @@ fn publication_files_left_staged_after_the_commit_are_put_in_place_next_time() {
             "{blocker}"
         );
     }
+}
+
+#[test]
+fn a_publication_stopped_before_its_commit_leaves_nothing_and_after_it_is_placed_next_time() {
+    const PUBLISH: &[&str] = &["publish", "--today", "2023-04-03"];
+    let p = ready_to_publish();
+    let recorded = |p: &Project| -> (i64, i64) {
+        let db = p.db();
+        let count = |sql: &str| db.query_row(sql, [], |r| r.get(0)).expect("count");
+        (
+            count("SELECT count(*) FROM publications"),
+            count("SELECT count(*) FROM results WHERE published_at IS NOT NULL"),
+        )
+    };
+    let audit = || p.ok(&["audit", "log", "--limit", "100000"]);
+    // Stopped with its files staged, and inside the transaction recording it: nothing
+    // published, nothing in place, the audit chain intact.
+    for point in ["publish.staged", "publish.recording"] {
+        crash_at(&p, PUBLISH, point);
+        assert_eq!(recorded(&p), (0, 0), "{point}");
+        assert!(!p.path("out/public").exists(), "{point}");
+        assert!(!audit().contains("publication.record"), "{point}");
+        assert!(p.ok(&["audit", "verify"]).contains("intact"));
+    }
+    // Stopped just after the commit: recorded, files still staged; the next publication
+    // puts them in place and finds nothing new.
+    crash_at(&p, PUBLISH, "publish.committed");
+    let (publications, results) = recorded(&p);
+    assert!(publications > 0 && results > 0);
+    assert!(!p.path("out/public/index.html").exists());
+    let out = p.ok(PUBLISH);
+    assert!(out.contains("nothing new to publish"), "{out}");
+    assert_eq!(recorded(&p), (publications, results));
+    let index = p.read("out/public/index.html");
+    assert!(
+        index.contains("2023/zhian.hotel/2023-H1/notice.html"),
+        "{index}"
+    );
+    assert!(
+        p.path("out/public/2023/zhian.hotel/2023-H1/notice.csv")
+            .exists()
+    );
 }

@@ -1,195 +1,490 @@
-//! The scheduler end to end: `suiji simulate` on the shipped 2023 rules, and real `suiji run`
-//! processes on the wall clock with cron matters due seconds from now: on-time draws,
-//! restarts, kill -9, concurrent runs, catch-up after downtime and rule reloads.
+//! The scheduler. The service loop runs in-process on a simulated clock, with signals and
+//! rule-file changes injected at given simulated times: on-time draws, restarts, catch-up after
+//! downtime, shutdown during a catch-up and rule reloads, none of it depending on the time of
+//! day or the machine's speed. `suiji simulate` runs through the binary; real `suiji run`
+//! processes are kept for what only a process shows: `--once`, signals and the rule-file
+//! watcher, a crash at a named point (`SUIJI_ABORT_AT`) and two processes at once.
 
 mod util;
 
-use chrono::{Datelike as _, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike as _};
-use util::{Project, Running, run, wait_for};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 
-/// Now in Beijing time, to the second.
-fn now() -> NaiveDateTime {
-    let t = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .naive_local();
-    t.with_nanosecond(0).unwrap_or(t)
+use chrono::NaiveDateTime;
+use suiji::jobs::probe;
+use suiji::jobs::service::{Service, Stop, run_loop};
+use suiji::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock, Wake};
+use suiji::store::SchedulerEvent;
+use util::scheduler::{
+    DEPARTMENT, RUN_ONCE, assert_complete, audit, crash_at, draws, events, matter, service_project,
+    staged,
+};
+use util::{Project, Running, Test, run};
+
+/// A local time, "YYYY-MM-DD HH:MM:SS".
+fn at(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
-/// A daily cron expression firing at `t`'s time of day.
-fn daily_at(t: NaiveTime) -> String {
-    format!("{} {} {} * * *", t.second(), t.minute(), t.hour())
+// ---------------------------------------------------------------------------------------------
+// The loop in-process on a simulated clock.
+
+type Action = Box<dyn FnOnce() -> Event>;
+
+/// The simulated clock with things that happen at given simulated times (a signal, a rule
+/// file saved). Records every wait the loop asked for.
+struct Script {
+    sim: SimClock,
+    script: VecDeque<(NaiveDateTime, Action)>,
+    waits: Vec<Option<NaiveDateTime>>,
 }
 
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+impl Script {
+    /// Starts at `now`; the clock runs out a year later.
+    fn new(now: NaiveDateTime) -> Script {
+        Script {
+            sim: SimClock {
+                now,
+                end: now + chrono::Duration::days(366),
+            },
+            script: VecDeque::new(),
+            waits: Vec::new(),
+        }
+    }
+
+    /// At `t`, `action` runs (it may change files) and its event reaches the loop.
+    fn at(mut self, t: &str, action: impl FnOnce() -> Event + 'static) -> Script {
+        let t = at(t);
+        assert!(
+            self.script.back().is_none_or(|(last, _)| *last <= t),
+            "script out of order"
+        );
+        self.script.push_back((t, Box::new(action)));
+        self
+    }
 }
 
-/// A matter of the test department, on the hotel registry.
-fn matter(id: &str, cron: &str, ratio: &str, extra: &str) -> String {
-    format!(
-        r#"
-[[matter]]
-id = "{id}"
-name = "测试事项 {id}"
-categories = ["hotel"]
-ratio = "{ratio}"
-cron = "{cron}"
-{extra}
+impl Clock for Script {
+    fn now(&self) -> NaiveDateTime {
+        self.sim.now()
+    }
 
-[[matter.checklist]]
-id = "{id}-01"
-text = "测试检查项"
-"#
+    fn wait(&mut self, until: Option<NaiveDateTime>, events: &Receiver<Event>) -> Wake {
+        self.waits.push(until);
+        if let Ok(e) = events.try_recv() {
+            return Wake::Event(e);
+        }
+        let next = self.script.front().map(|(t, _)| *t);
+        if let Some(t) = next
+            && until.is_none_or(|u| t < u)
+            && let Some((_, action)) = self.script.pop_front()
+        {
+            self.sim.now = self.sim.now.max(t);
+            return Wake::Event(action());
+        }
+        self.sim.wait(until, events)
+    }
+}
+
+fn shutdown() -> Event {
+    Event::Shutdown("SIGTERM".into())
+}
+
+/// A service on the project's rules and database, as `suiji run --since SINCE` starts it.
+fn service(p: &Project, since: &str) -> Service {
+    let config = p.path(util::CONFIG);
+    let loaded = suiji::rules::load(&config).expect("rules load");
+    let cfg = &loaded.model.config;
+    let cal = suiji::calendar::Calendar::load(
+        &cfg.holidays_dir,
+        &mut suiji::diag::Sources::default(),
+        cfg.provisional_calendar,
     )
+    .expect("calendar");
+    let store = suiji::store::Store::open(&cfg.data_dir).expect("database");
+    Service::new(config, loaded, cal, store, "scheduler", at(since))
 }
 
-const DEPARTMENT: &str = r#"[department]
-id = "zhian"
-name = "治安大队"
-order = 1
-summary = "测试"
-frequency_note = "测试"
-publication_note = "测试"
-
-[defaults]
-qualifications = ["public_order"]
-team_size = 2
-"#;
-
-/// A project whose only rules are the given matters of department `zhian` (on a provisional
-/// calendar, so any year works), with the zhian inspectors of the demo registry.
-fn service_project(matters: &str) -> Project {
-    let p = Project::shipped();
-    for f in std::fs::read_dir(p.path("rules")).expect("rules") {
-        std::fs::remove_file(f.expect("entry").path()).expect("remove rule file");
+/// Log lines written while `f` runs on this thread.
+fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
-    p.write("rules/zhian.toml", &format!("{DEPARTMENT}{matters}"));
-    p.edit(
-        "config/suiji.toml",
-        "provisional = false",
-        "provisional = true",
-    );
-    keep_zhian_inspectors(&p, "config/registry/inspectors.csv");
-    p.ok(&["check"]);
-    p
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("suiji=debug")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8_lossy(&buf.0.lock().expect("log buffer")).into_owned();
+    (out, text)
 }
 
-fn keep_zhian_inspectors(p: &Project, rel: &str) {
-    let text = p.read(rel);
-    let kept: Vec<&str> = text
-        .lines()
-        .enumerate()
-        .filter(|(i, l)| *i == 0 || l.split(',').nth(2) == Some("zhian"))
-        .map(|(_, l)| l)
-        .collect();
-    assert!(kept.len() > 2);
-    p.write(rel, &format!("{}\n", kept.join("\n")));
-}
-
-/// (id, matter, period, manifest) of every draw, superseded ones too.
-fn draws(p: &Project) -> Vec<(i64, String, String, serde_json::Value)> {
-    if !p.path("data/suiji.sqlite3").exists() {
-        return Vec::new();
-    }
-    let db = p.db();
-    // The schema may not be there yet while a service is starting.
-    let Ok(mut stmt) =
-        db.prepare("SELECT id, matter, period, manifest_json FROM draws ORDER BY id")
-    else {
-        return Vec::new();
-    };
-    stmt.query_map([], |r| {
-        let json: String = r.get(3)?;
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            serde_json::from_str(&json).expect("manifest"),
-        ))
+/// Starts the service as `suiji run` does (files left staged put in place first) and runs its
+/// loop on `clock` until it stops. Returns how it stopped and the log.
+fn start(svc: &mut Service, clock: &mut Script, once: bool) -> (Stop, String) {
+    let (_tx, rx) = mpsc::channel();
+    logged(|| {
+        svc.restore_files();
+        run_loop(svc, clock, &rx, once)
     })
-    .expect("query draws")
-    .collect::<Result<_, _>>()
-    .expect("draws")
 }
 
-/// (matter, period, event, detail) of every scheduler event.
-fn events(p: &Project) -> Vec<(String, String, String, String)> {
-    let db = p.db();
-    let mut stmt = db
-        .prepare("SELECT matter, period, event, detail FROM scheduler_events ORDER BY id")
-        .expect("query events");
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .expect("query events")
-        .collect::<Result<_, _>>()
-        .expect("events")
-}
-
-/// Draw lines of `suiji draws ARGS`.
-fn listed(p: &Project, args: &[&str]) -> Vec<String> {
-    let mut all = vec!["draws"];
-    all.extend_from_slice(args);
-    let out = p.ok(&all);
-    let lines: Vec<&str> = out.lines().collect();
-    lines[1..lines.len() - 1]
+/// (event, detail) of the outcomes of the service's run.
+fn outcomes(svc: &Service) -> Vec<(SchedulerEvent, String)> {
+    svc.outcomes
         .iter()
-        .map(|s| s.to_string())
+        .map(|o| (o.event, o.detail.clone()))
         .collect()
 }
 
-/// The audit log, all of it.
-fn audit(p: &Project) -> String {
-    p.ok(&["audit", "log", "--limit", "100000"])
-}
+#[test]
+fn a_draw_is_issued_at_its_time_and_a_restart_draws_nothing_twice() {
+    let p = service_project(&matter("soon", "10 0 9 * * *", "5%", ""));
+    let mut svc = service(&p, "2024-03-05 00:00:00");
+    let mut clock = Script::new(at("2024-03-05 09:00:00")).at("2024-03-05 09:05:00", shutdown);
+    let (stop, log) = start(&mut svc, &mut clock, false);
+    assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
+    // It slept until the issue time, then until the next day's.
+    assert_eq!(
+        clock.waits,
+        [
+            Some(at("2024-03-05 09:00:10")),
+            Some(at("2024-03-06 09:00:10"))
+        ]
+    );
+    assert!(log.contains("sleeping until 2024-03-05 09:00:10"), "{log}");
+    assert_eq!(
+        outcomes(&svc),
+        [(SchedulerEvent::Issued, "issued on time".into())]
+    );
+    let [(id, matter, period, m)] = draws(&p).try_into().expect("one draw");
+    assert_eq!(
+        (matter.as_str(), period.as_str()),
+        ("zhian.soon", "2024-03-05T09:00")
+    );
+    assert_eq!(m["issue_at"], "2024-03-05T09:00");
+    assert_eq!(m["seed_source"], "os");
+    let created: String = p
+        .db()
+        .query_row("SELECT created_at FROM draws WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("created_at");
+    assert_eq!(created, "2024-03-05T09:00:10+08:00", "issued at its time");
+    let listed = p.ok(&["draws"]);
+    assert!(listed.contains("scheduled"), "{listed}");
+    assert_eq!(
+        events(&p),
+        [(
+            "zhian.soon".into(),
+            "2024-03-05T09:00".into(),
+            "issued".into(),
+            "issued on time".into()
+        )]
+    );
+    drop(svc);
 
-/// Checks that every recorded draw's rows match its manifest.
-fn assert_complete(p: &Project) {
-    let db = p.db();
-    for (id, matter, period, m) in draws(p) {
-        let selected = m["selected"].as_array().expect("selected");
-        let n: i64 = db
-            .query_row(
-                "SELECT count(*) FROM draw_targets WHERE draw_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert_eq!(n, selected.len() as i64, "draw #{id} {matter} {period}");
-        let members: usize = selected
-            .iter()
-            .map(|s| s["team"].as_array().map_or(0, Vec::len))
-            .sum();
-        let n: i64 = db
-            .query_row(
-                "SELECT count(*) FROM draw_team_members WHERE draw_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert_eq!(n, members as i64, "draw #{id} {matter} {period}");
-        let folder = p.path(&format!("out/draws/{matter}/{period}"));
-        let on_disk: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(folder.join("manifest.json"))
-                .unwrap_or_else(|e| panic!("draw #{id}: {e}")),
-        )
-        .expect("manifest");
-        assert_eq!(on_disk, m, "draw #{id}: files in place match the record");
-    }
-    let (code, out, _) = run(p.suiji(&["audit", "verify"]));
+    // A restart the same morning sees the draw and sleeps until the next one.
+    let mut again = service(&p, "2024-03-05 00:00:00");
+    let mut clock = Script::new(at("2024-03-05 09:30:00")).at("2024-03-05 10:00:00", shutdown);
+    let (stop, log) = start(&mut again, &mut clock, false);
+    assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
+    assert_eq!(clock.waits, [Some(at("2024-03-06 09:00:10"))]);
+    assert!(again.outcomes.is_empty());
+    // So does `--once`.
+    let mut clock = Script::new(at("2024-03-05 11:00:00"));
+    let (stop, _) = start(&mut again, &mut clock, true);
+    assert_eq!(stop, Stop::Once);
+    assert!(again.outcomes.is_empty() && clock.waits.is_empty());
+    assert_eq!(draws(&p).len(), 1);
+    assert_eq!(events(&p).len(), 1);
+    assert_complete(&p);
+    let (code, out, _) = run(p.suiji(&[
+        "verify",
+        &format!("out/draws/zhian.soon/{period}/manifest.json"),
+    ]));
     assert_eq!(code, 0, "{out}");
 }
 
-/// Waits until a running service has finished its first pass and gone to sleep (it logs
-/// "sleeping until" at debug level).
-fn wait_asleep(r: &mut Running, after: usize) {
-    wait_for(60, "the service to go to sleep", || {
-        if let Some(status) = r.exited() {
-            panic!("suiji run exited early ({status}):\n{}", r.stderr());
-        }
-        (r.stderr().matches("sleeping until").count() > after).then_some(())
-    });
+#[test]
+fn a_catch_up_over_several_years_misses_none() {
+    let p = service_project(&matter("june", "0 0 9 1 6 *", "2%", ""));
+    let mut svc = service(&p, "2021-01-01 00:00:00");
+    let mut clock = Script::new(at("2023-07-01 12:00:00"));
+    let (stop, log) = start(&mut svc, &mut clock, true);
+    assert_eq!(stop, Stop::Once, "{log}");
+    let periods: Vec<String> = draws(&p).into_iter().map(|d| d.2).collect();
+    assert_eq!(
+        periods,
+        ["2021-06-01T09:00", "2022-06-01T09:00", "2023-06-01T09:00"]
+    );
+    assert_eq!(
+        outcomes(&svc),
+        [
+            "caught up: due 2021-06-01 09:00, issued 2023-07-01 12:00",
+            "caught up: due 2022-06-01 09:00, issued 2023-07-01 12:00",
+            "caught up: due 2023-06-01 09:00, issued 2023-07-01 12:00",
+        ]
+        .map(|d| (SchedulerEvent::CaughtUp, d.to_string()))
+    );
+    assert_complete(&p);
 }
 
-const DEBUG_LOG: &[(&str, &str)] = &[("RUST_LOG", "suiji=debug")];
+#[test]
+fn a_shutdown_during_a_long_catch_up_stops_after_the_draw_in_progress() {
+    let p = service_project(&matter("slow", "0 0 3 * * *", "5%", ""));
+    let mut svc = service(&p, "2024-03-03 00:00:00");
+    let mut clock = Script::new(at("2024-03-10 09:00:00"));
+    // SIGTERM arrives while the first draw is being recorded.
+    let (tx, rx) = mpsc::channel();
+    let signals = Rc::new(RefCell::new(Some(tx)));
+    let (stop, log) = probe::watching(
+        {
+            let signals = signals.clone();
+            move |point| {
+                if point == "draw.committed"
+                    && let Some(tx) = signals.borrow_mut().take()
+                {
+                    tx.send(shutdown()).expect("send");
+                }
+            }
+        },
+        || logged(|| run_loop(&mut svc, &mut clock, &rx, false)),
+    );
+    assert!(signals.borrow().is_none(), "no draw was recorded");
+    assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
+    assert_eq!(svc.outcomes.len(), 1, "{log}");
+    let [(_, _, period, _)] = draws(&p).try_into().expect("one draw");
+    assert_eq!(period, "2024-03-03T03:00");
+    assert_complete(&p);
+    drop(svc);
+
+    // The rest is caught up by the next run.
+    let mut again = service(&p, "2024-03-03 00:00:00");
+    let (stop, _) = start(
+        &mut again,
+        &mut Script::new(at("2024-03-10 09:05:00")),
+        true,
+    );
+    assert_eq!(stop, Stop::Once);
+    assert_eq!(again.outcomes.len(), 7);
+    assert_eq!(draws(&p).len(), 8);
+    assert_complete(&p);
+}
+
+#[test]
+fn a_week_of_downtime_is_caught_up_or_skipped_by_policy_and_audited() {
+    let cron = "0 0 9 * * *";
+    let p = service_project(&format!(
+        "{}{}",
+        matter("daily", cron, "2%", ""),
+        matter(
+            "recent-only",
+            cron,
+            "2%",
+            "catch_up = \"skip\"\ncatch_up_grace_days = 2"
+        )
+    ));
+    let since = "2024-03-03 00:00:00";
+    let mut svc = service(&p, since);
+    let (stop, log) = start(&mut svc, &mut Script::new(at("2024-03-10 15:00:00")), true);
+    assert_eq!(stop, Stop::Once, "{log}");
+    // Eight firings, 3 to 10 March; those more than two days late are skipped by the second
+    // matter.
+    let all: Vec<String> = (3..=10).map(|d| format!("2024-03-{d:02}T09:00")).collect();
+    let (old, recent) = all.split_at(6);
+    let caught = all.len() + recent.len();
+    assert_eq!(
+        svc.outcomes
+            .iter()
+            .filter(|o| o.event == SchedulerEvent::CaughtUp)
+            .count(),
+        caught
+    );
+    // Each one logged.
+    assert_eq!(log.matches("caught up: due ").count(), caught, "{log}");
+    assert_eq!(
+        log.matches("skipped: issue time ").count(),
+        old.len(),
+        "{log}"
+    );
+
+    let ev = events(&p);
+    let of = |m: &str, e: &str| -> Vec<String> {
+        ev.iter()
+            .filter(|x| x.0 == m && x.2 == e)
+            .map(|x| x.1.clone())
+            .collect()
+    };
+    assert_eq!(of("zhian.daily", "caught_up"), all);
+    assert_eq!(of("zhian.recent-only", "caught_up"), recent);
+    assert_eq!(of("zhian.recent-only", "skipped"), old);
+    assert_eq!(ev.len(), all.len() + recent.len() + old.len());
+    for e in ev.iter().filter(|e| e.2 == "caught_up") {
+        assert!(e.3.starts_with("caught up: due "), "{e:?}");
+    }
+    for e in ev.iter().filter(|e| e.2 == "skipped") {
+        assert!(e.3.contains("skips draws more than 2 day(s) late"), "{e:?}");
+    }
+    let drawn: Vec<(String, String)> = draws(&p).into_iter().map(|d| (d.1, d.2)).collect();
+    assert_eq!(drawn.len(), caught);
+    assert!(
+        old.iter()
+            .all(|o| !drawn.contains(&("zhian.recent-only".into(), o.clone())))
+    );
+
+    // Each one audited, the skips with their reason.
+    let log = audit(&p);
+    let lines: Vec<&str> = log.lines().collect();
+    let caught_lines = lines
+        .iter()
+        .filter(|l| l.contains(" scheduler.caught_up "))
+        .count();
+    assert_eq!(caught_lines, caught, "{log}");
+    let skipped: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains(" scheduler.skipped "))
+        .collect();
+    assert_eq!(skipped.len(), old.len(), "{log}");
+    for (line, period) in skipped.iter().zip(old) {
+        assert!(line.contains("zhian.recent-only"), "{line}");
+        assert!(line.contains(period.as_str()), "{line}");
+        assert!(line.contains("more than 2 day(s) late"), "{line}");
+    }
+    assert_eq!(log.matches(" draw.record ").count(), caught);
+    assert_complete(&p);
+    drop(svc);
+
+    // Nothing is done twice, and the skipped draws stay skipped.
+    let mut again = service(&p, since);
+    let (stop, _) = start(
+        &mut again,
+        &mut Script::new(at("2024-03-10 16:00:00")),
+        true,
+    );
+    assert_eq!(stop, Stop::Once);
+    assert!(again.outcomes.is_empty());
+    assert_eq!(events(&p).len(), ev.len());
+    assert_eq!(audit(&p), log);
+}
+
+#[test]
+fn a_broken_rule_file_keeps_the_old_rules_and_a_valid_edit_takes_over() {
+    let rules = format!(
+        "{DEPARTMENT}{}{}",
+        matter("first", "15 0 9 * * *", "5%", ""),
+        matter("second", "30 0 9 * * *", "5%", "")
+    );
+    let p = service_project(&rules[DEPARTMENT.len()..]);
+    let file = p.path("rules/zhian.toml");
+    // A broken cron expression in the second matter…
+    let broken = rules.replace("cron = \"30 0 9 * * *\"", "cron = \"every day\"");
+    let line = broken
+        .lines()
+        .position(|l| l.contains("every day"))
+        .expect("broken line")
+        + 1;
+    // …then a valid edit: the second matter's ratio goes up.
+    let edited = {
+        let at = rules.find("id = \"second\"").expect("second matter");
+        let (head, tail) = rules.split_at(at);
+        format!(
+            "{head}{}",
+            tail.replacen("ratio = \"5%\"", "ratio = \"20%\"", 1)
+        )
+    };
+    let save = |text: String| {
+        let file = file.clone();
+        move || {
+            std::fs::write(&file, text).expect("save rules");
+            Event::Reload(RULE_FILES_CHANGED.into())
+        }
+    };
+    let mut svc = service(&p, "2024-03-05 00:00:00");
+    let mut clock = Script::new(at("2024-03-05 09:00:00"))
+        // An editor touching the file without changing it.
+        .at("2024-03-05 09:00:02", save(rules.clone()))
+        .at("2024-03-05 09:00:05", save(broken))
+        .at("2024-03-05 09:00:20", save(edited))
+        .at("2024-03-05 09:01:00", shutdown);
+    let (stop, log) = start(&mut svc, &mut clock, false);
+    assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
+    assert!(
+        log.contains("rules reloaded (rule files changed): unchanged"),
+        "{log}"
+    );
+    assert!(
+        log.contains("rules NOT reloaded (rule files changed)"),
+        "{log}"
+    );
+    assert!(log.contains(&format!("rules/zhian.toml:{line}:")), "{log}");
+
+    // The first draw came from the old rules while the file was broken.
+    let all = draws(&p);
+    let first = &all.iter().find(|d| d.1 == "zhian.first").expect("first").3;
+    assert_eq!(first["ratio_ppm"], 50000);
+    let old_hash = first["rules_hash"].as_str().expect("rules hash");
+    // The valid edit was audited once (the touch and the broken file were not), and the
+    // second draw used it.
+    let audit = audit(&p);
+    let reloads: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains(" rules.reload "))
+        .collect();
+    let [reload] = reloads[..] else {
+        panic!("{audit}")
+    };
+    assert!(reload.contains(old_hash), "{reload}");
+    assert!(reload.contains("rule files changed"), "{reload}");
+    let second = &all
+        .iter()
+        .find(|d| d.1 == "zhian.second")
+        .expect("second")
+        .3;
+    assert_eq!(
+        second["ratio_ppm"], 200000,
+        "the second draw used the old ratio"
+    );
+    assert_ne!(second["rules_hash"].as_str(), Some(old_hash));
+    assert_eq!(all.len(), 2);
+    assert_complete(&p);
+}
+
+#[test]
+fn sighup_reloads_the_rules_and_is_audited() {
+    let p = service_project(&matter("later", "0 30 8 * * *", "5%", ""));
+    let mut svc = service(&p, "2024-03-06 00:00:00");
+    let mut clock = Script::new(at("2024-03-05 09:00:00"))
+        .at("2024-03-05 10:00:00", || Event::Reload("SIGHUP".into()))
+        .at("2024-03-05 11:00:00", shutdown);
+    let (stop, log) = start(&mut svc, &mut clock, false);
+    assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
+    assert!(log.contains("rules reloaded (SIGHUP): unchanged"), "{log}");
+    let line = audit(&p)
+        .lines()
+        .find(|l| l.contains(" rules.reload "))
+        .map(str::to_string)
+        .expect("the reload audited");
+    assert!(line.contains("\"why\":\"SIGHUP\""), "{line}");
+    assert!(draws(&p).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the binary.
 
 #[test]
 fn simulate_2023_issues_the_whole_schedule_once() {
@@ -329,58 +624,48 @@ fn a_cron_firing_twice_in_a_minute_draws_twice() {
     assert_complete(&p);
 }
 
-#[test]
-fn a_catch_up_over_several_years_misses_none() {
-    let now = now();
-    let p = service_project(&matter("june", "0 0 9 1 6 *", "2%", ""));
-    let since = NaiveDate::from_ymd_opt(now.year() - 2, 1, 1).expect("date");
-    let expected: Vec<String> = (now.year() - 2..=now.year())
-        .filter_map(|y| NaiveDate::from_ymd_opt(y, 6, 1)?.and_hms_opt(9, 0, 0))
-        .filter(|t| *t <= now)
-        .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
-        .collect();
-    let out = p.ok(&["run", "--once", "--since", &day(since)]);
-    assert!(
-        out.contains(&format!("issued {} draw(s), 0 failed", expected.len())),
-        "{out}"
-    );
-    let periods: Vec<String> = draws(&p).into_iter().map(|d| d.2).collect();
-    assert_eq!(periods, expected);
+/// A matter with one firing, on 1 June 2023: whenever the test runs, `--since 2023-01-01`
+/// finds exactly that draw due.
+fn one_past_draw() -> Project {
+    service_project(&matter("once", "0 0 9 1 6 * 2023", "5%", ""))
 }
 
 #[test]
-fn run_issues_a_draw_on_time_and_a_restart_draws_nothing_twice() {
-    let fire = now() + Duration::seconds(10);
-    let p = service_project(&matter("soon", &daily_at(fire.time()), "5%", ""));
-    let today = day(now().date());
-    let mut service = p.spawn_env("run1", &["run", "--since", &today], DEBUG_LOG);
-    let line = wait_for(60, "the draw to be issued", || {
-        if let Some(status) = service.exited() {
-            panic!("suiji run exited ({status}):\n{}", service.stderr());
-        }
-        listed(&p, &[]).into_iter().next()
-    });
-    assert!(
-        line.contains("zhian.soon") && line.contains("scheduled"),
-        "{line}"
-    );
-    let after = now();
-    assert!(after >= fire, "drawn before its time: {after} < {fire}");
-    let [(_, _, period, m)] = draws(&p).try_into().expect("one draw");
-    assert_eq!(period, fire.format("%Y-%m-%dT%H:%M").to_string());
-    assert_eq!(m["issue_at"], fire.format("%Y-%m-%dT%H:%M").to_string());
-    assert_eq!(m["seed_source"], "os");
-    let ev = events(&p);
-    assert_eq!(ev.len(), 1);
+fn run_once_catches_up_and_a_second_run_draws_nothing() {
+    let p = one_past_draw();
+    let ran = Test::at(p)
+        .args(RUN_ONCE)
+        .stdout("issued 1 draw(s), 0 failed\n")
+        .run();
+    let p = ran.project;
+    let [(_, matter, period, _)] = draws(&p).try_into().expect("one draw");
     assert_eq!(
-        (ev[0].2.as_str(), ev[0].3.as_str()),
-        ("issued", "issued on time")
+        (matter.as_str(), period.as_str()),
+        ("zhian.once", "2023-06-01T09:00")
     );
+    assert_eq!(events(&p)[0].2, "caught_up");
+    let p = Test::at(p)
+        .args(RUN_ONCE)
+        .stdout("issued 0 draw(s), 0 failed\n")
+        .run()
+        .project;
+    assert_complete(&p);
+}
 
-    // SIGTERM: a clean stop.
-    wait_asleep(&mut service, 1);
+#[test]
+fn a_running_service_answers_signals_and_rule_file_changes() {
+    let p = one_past_draw();
+    let args = ["run", "--since", "2023-01-01"];
+    let mut service = p.spawn_env("run", &args, &[("RUST_LOG", "suiji=info")]);
+    service.expect_line("suiji service started");
+    service.expect_line("caught up: due 2023-06-01 09:00");
+    service.signal("HUP");
+    service.expect_line("rules reloaded (SIGHUP): unchanged");
+    // A saved rule file is seen by the watcher.
+    p.edit("rules/zhian.toml", "ratio = \"5%\"", "ratio = \"6%\"");
+    service.expect_line("rules reloaded (rule files changed): ");
     service.signal("TERM");
-    let status = service.wait(30);
+    let status = service.wait();
     assert_eq!(status.code(), Some(0), "{}", service.stderr());
     assert!(
         service
@@ -389,187 +674,61 @@ fn run_issues_a_draw_on_time_and_a_restart_draws_nothing_twice() {
         "{}",
         service.stderr()
     );
-
-    // A restart sees the draw and does not repeat it.
-    let mut again = p.spawn_env("run2", &["run", "--since", &today], DEBUG_LOG);
-    wait_asleep(&mut again, 0);
-    again.signal("TERM");
-    let status = again.wait(30);
-    assert_eq!(status.code(), Some(0), "{}", again.stderr());
-    assert!(
-        again
-            .stderr()
-            .contains("suiji stopped (SIGTERM) after issuing 0 draw(s)"),
-        "{}",
-        again.stderr()
-    );
-    assert_eq!(listed(&p, &["--all"]).len(), 1);
-    assert_eq!(events(&p).len(), 1);
-    let (code, out, err) = run(p.suiji(&["run", "--once", "--since", &today]));
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("issued 0 draw(s), 0 failed"), "{out}");
-    assert_eq!(draws(&p).len(), 1);
-    assert_complete(&p);
-    let (code, out, _) = run(p.suiji(&[
-        "verify",
-        &format!("out/draws/zhian.soon/{period}/manifest.json"),
-    ]));
-    assert_eq!(code, 0, "{out}");
-}
-
-#[test]
-fn kill_9_during_a_scheduled_draw_then_restart_leaves_one_complete_draw() {
-    let fire = now() + Duration::seconds(4);
-    let p = service_project(&matter("big", &daily_at(fire.time()), "5%", ""));
-    let n = if cfg!(debug_assertions) {
-        "40000"
-    } else {
-        "200000"
-    };
-    p.ok(&["gen-registry", "--targets", n, "--out", "big"]);
-    keep_zhian_inspectors(&p, "big/inspectors.csv");
-    p.use_registries("big/targets.csv", "big/inspectors.csv");
-    let today = day(now().date());
-
-    let mut service = p.spawn("run1", &["run", "--since", &today]);
-    // Killed inside the transaction recording the draw: its files are staged and the
-    // write-ahead log has grown well past what archiving the snapshots writes.
-    let staged = p.path(&format!(
-        "out/draws/zhian.big/.{}.staging-{}/public.html",
-        fire.format("%Y-%m-%dT%H:%M"),
-        service.pid()
-    ));
-    let wal = p.path("data/suiji.sqlite3-wal");
-    wait_for(180, "the draw to be recorded", || {
-        if let Some(status) = service.exited() {
-            panic!("suiji run exited ({status}):\n{}", service.stderr());
-        }
-        let recording = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 8 << 20);
-        (staged.exists() && recording || !draws(&p).is_empty()).then_some(())
-    });
-    service.signal("KILL");
-    assert!(!service.wait(10).success());
-    let before = draws(&p);
-    assert!(before.len() <= 1);
-    assert_complete(&p);
-
-    let (code, out, err) = run(p.suiji(&["run", "--once", "--since", &today]));
-    assert_eq!(code, 0, "{out}\n{err}");
-    let expect = if before.is_empty() { 1 } else { 0 };
-    assert!(
-        out.contains(&format!("issued {expect} draw(s), 0 failed")),
-        "{out}"
-    );
-    let after = draws(&p);
-    assert_eq!(after.len(), 1);
-    assert_eq!(
-        (after[0].1.as_str(), after[0].2.as_str()),
-        (
-            "zhian.big",
-            fire.format("%Y-%m-%dT%H:%M").to_string().as_str()
-        )
-    );
+    let reloads = audit(&p).matches(" rules.reload ").count();
+    assert_eq!(reloads, 2, "the SIGHUP and the change");
     assert_complete(&p);
 }
 
 #[test]
-fn sigterm_during_a_long_catch_up_stops_after_the_draw_in_progress() {
-    let now = now();
-    let at = (now - Duration::hours(6)).time();
-    let p = service_project(&matter("slow", &daily_at(at), "5%", ""));
-    let n = if cfg!(debug_assertions) {
-        "10000"
-    } else {
-        "40000"
-    };
-    p.ok(&["gen-registry", "--targets", n, "--out", "big"]);
-    keep_zhian_inspectors(&p, "big/inspectors.csv");
-    p.use_registries("big/targets.csv", "big/inspectors.csv");
-    let since = now.date() - Duration::days(7);
-    let due = (0..=7)
-        .map(|i| (since + Duration::days(i)).and_time(at))
-        .filter(|f| *f <= now)
-        .count();
-    let since = day(since);
-
-    let mut service = p.spawn("run", &["run", "--since", &since]);
-    wait_for(120, "the first draw to be caught up", || {
-        if let Some(status) = service.exited() {
-            panic!("suiji run exited ({status}):\n{}", service.stderr());
-        }
-        (!draws(&p).is_empty()).then_some(())
-    });
-    service.signal("TERM");
-    let status = service.wait(60);
-    assert_eq!(status.code(), Some(0), "{}", service.stderr());
-    let drawn = draws(&p).len();
-    assert!(
-        drawn < due,
-        "SIGTERM did not stop the catch-up: all {due} draws were made"
-    );
-    assert!(
-        service.stderr().contains(&format!(
-            "suiji stopped (SIGTERM) after issuing {drawn} draw(s)"
-        )),
-        "{}",
-        service.stderr()
-    );
-    assert_complete(&p);
-
-    // The rest is caught up by the next run.
-    let (code, out, err) = run(p.suiji(&["run", "--once", "--since", &since]));
-    assert_eq!(code, 0, "{out}\n{err}");
-    assert!(
-        out.contains(&format!("issued {} draw(s), 0 failed", due - drawn)),
-        "{out}"
-    );
-    assert_eq!(draws(&p).len(), due);
-    assert_complete(&p);
-}
-
-#[test]
-fn processes_opening_a_new_database_at_once_all_succeed() {
-    // Services and commands started together on a fresh data folder race to create it.
-    let p = Project::shipped();
-    for round in 0..25 {
-        let _ = std::fs::remove_dir_all(p.path("data"));
-        let mut all: Vec<Running> = (0..4)
-            .map(|i| p.spawn(&format!("open{i}"), &["audit", "verify"]))
-            .collect();
-        for r in &mut all {
-            let status = r.wait(60);
-            assert!(
-                status.success(),
-                "round {round}: {status}\n{}{}",
-                r.stdout(),
-                r.stderr()
-            );
-        }
+fn a_crash_inside_the_recording_transaction_leaves_no_draw_and_no_files() {
+    let p = one_past_draw();
+    for point in ["draw.staged", "draw.recording"] {
+        crash_at(&p, RUN_ONCE, point);
+        assert!(draws(&p).is_empty(), "{point}");
+        assert!(events(&p).is_empty(), "{point}");
+        assert!(!p.path("out/draws/zhian.once/2023-06-01T09:00").exists());
+        let (code, out, _) = run(p.suiji(&["audit", "verify"]));
+        assert_eq!(code, 0, "{out}");
+        assert!(!audit(&p).contains("draw.record"), "{point}");
     }
+    // The next start issues it.
+    Test::at(p)
+        .args(RUN_ONCE)
+        .stdout("issued 1 draw(s), 0 failed\n")
+        .run();
+}
+
+#[test]
+fn a_crash_after_the_commit_is_repaired_on_the_next_start() {
+    let p = one_past_draw();
+    crash_at(&p, RUN_ONCE, "draw.committed");
+    // Recorded, but its files are still staged.
+    assert_eq!(draws(&p).len(), 1);
+    assert!(!p.path("out/draws/zhian.once/2023-06-01T09:00").exists());
+    assert_eq!(staged(&p, "zhian.once").len(), 1);
+    let p = Test::at(p)
+        .args(RUN_ONCE)
+        .stdout("issued 0 draw(s), 0 failed\n")
+        .run()
+        .project;
+    assert!(staged(&p, "zhian.once").is_empty());
+    assert_complete(&p);
 }
 
 #[test]
 fn two_run_once_processes_draw_each_due_draw_exactly_once() {
-    let now = now();
-    let at = (now - Duration::hours(6)).time();
-    let cron = daily_at(at);
+    // Three matters firing on five days: fifteen draws due.
+    let cron = "0 0 9 1-5 6 * 2023";
     let rules: String = ["a", "b", "c"]
         .iter()
-        .map(|id| matter(id, &cron, "3%", ""))
+        .map(|id| matter(id, cron, "3%", ""))
         .collect();
     let p = service_project(&rules);
-    let since = now.date() - Duration::days(4);
-    let fires = (0..=4)
-        .map(|i| (since + Duration::days(i)).and_time(at))
-        .filter(|f| *f <= now)
-        .count();
-    let expected = 3 * fires;
-
-    let since = day(since);
-    let args = ["run", "--once", "--since", since.as_str()];
-    let mut one = p.spawn("one", &args);
-    let mut two = p.spawn("two", &args);
-    let (s1, s2) = (one.wait(180), two.wait(180));
+    let expected = 15;
+    let args = RUN_ONCE;
+    let mut one = p.spawn("one", args);
+    let mut two = p.spawn("two", args);
+    let (s1, s2) = (one.wait(), two.wait());
     assert_eq!(s1.code(), Some(0), "{}\n{}", one.stdout(), one.stderr());
     assert_eq!(s2.code(), Some(0), "{}\n{}", two.stdout(), two.stderr());
     let issued = |r: &Running| -> usize {
@@ -593,233 +752,8 @@ fn two_run_once_processes_draw_each_due_draw_exactly_once() {
     assert_eq!(events(&p).len(), expected);
     assert_complete(&p);
 
-    let (code, out, _) = run(p.suiji(&args));
-    assert_eq!(code, 0);
-    assert!(out.contains("issued 0 draw(s), 0 failed"), "{out}");
-}
-
-#[test]
-fn a_week_of_downtime_is_caught_up_or_skipped_by_policy_and_audited() {
-    let now = now();
-    // Six hours from the draws' time of day, so nothing is near a boundary.
-    let at = (now - Duration::hours(6)).time();
-    let cron = daily_at(at);
-    let p = service_project(&format!(
-        "{}{}",
-        matter("daily", &cron, "2%", ""),
-        matter(
-            "recent-only",
-            &cron,
-            "2%",
-            "catch_up = \"skip\"\ncatch_up_grace_days = 2"
-        )
-    ));
-    let since = now.date() - Duration::days(7);
-    let fires: Vec<NaiveDateTime> = (0..=7)
-        .map(|i| (since + Duration::days(i)).and_time(at))
-        .filter(|f| *f <= now)
-        .collect();
-    assert!(fires.len() >= 7);
-    let period = |f: &NaiveDateTime| f.format("%Y-%m-%dT%H:%M").to_string();
-    let (old, recent): (Vec<_>, Vec<_>) = fires.iter().partition(|f| now - **f > Duration::days(2));
-    assert!(!old.is_empty() && !recent.is_empty());
-
-    let mut cmd = p.suiji(&["run", "--once", "--since", &day(since)]);
-    cmd.env("RUST_LOG", "suiji=info");
-    let (code, out, err) = run(cmd);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let caught = fires.len() + recent.len();
-    assert!(
-        out.contains(&format!("issued {caught} draw(s), 0 failed")),
-        "{out}"
-    );
-    // Each one logged.
-    assert_eq!(err.matches("caught up: due ").count(), caught, "{err}");
-    assert_eq!(
-        err.matches("skipped: issue time ").count(),
-        old.len(),
-        "{err}"
-    );
-
-    let ev = events(&p);
-    let of = |m: &str, e: &str| -> Vec<String> {
-        ev.iter()
-            .filter(|x| x.0 == m && x.2 == e)
-            .map(|x| x.1.clone())
-            .collect()
-    };
-    let all: Vec<String> = fires.iter().map(period).collect();
-    let recent: Vec<String> = recent.into_iter().map(period).collect();
-    let old: Vec<String> = old.into_iter().map(period).collect();
-    assert_eq!(of("zhian.daily", "caught_up"), all);
-    assert_eq!(of("zhian.recent-only", "caught_up"), recent);
-    assert_eq!(of("zhian.recent-only", "skipped"), old);
-    assert_eq!(ev.len(), all.len() + recent.len() + old.len());
-    for e in ev.iter().filter(|e| e.2 == "caught_up") {
-        assert!(e.3.starts_with("caught up: due "), "{e:?}");
-    }
-    for e in ev.iter().filter(|e| e.2 == "skipped") {
-        assert!(e.3.contains("skips draws more than 2 day(s) late"), "{e:?}");
-    }
-    let drawn: Vec<(String, String)> = draws(&p).into_iter().map(|d| (d.1, d.2)).collect();
-    assert_eq!(drawn.len(), caught);
-    assert!(
-        old.iter()
-            .all(|o| !drawn.contains(&("zhian.recent-only".into(), o.clone())))
-    );
-
-    // Each one audited, the skips with their reason.
-    let log = audit(&p);
-    let lines: Vec<&str> = log.lines().collect();
-    let caught_lines: Vec<&&str> = lines
-        .iter()
-        .filter(|l| l.contains(" scheduler.caught_up "))
-        .collect();
-    assert_eq!(caught_lines.len(), caught, "{log}");
-    let skipped: Vec<&&str> = lines
-        .iter()
-        .filter(|l| l.contains(" scheduler.skipped "))
-        .collect();
-    assert_eq!(skipped.len(), old.len(), "{log}");
-    for (line, period) in skipped.iter().zip(&old) {
-        assert!(line.contains("zhian.recent-only"), "{line}");
-        assert!(line.contains(period.as_str()), "{line}");
-        assert!(line.contains("more than 2 day(s) late"), "{line}");
-    }
-    assert_eq!(log.matches(" draw.record ").count(), caught);
-    assert_complete(&p);
-
-    // Nothing is done twice, and the skipped draws stay skipped.
-    let (code, out, _) = run(p.suiji(&["run", "--once", "--since", &day(since)]));
-    assert_eq!(code, 0);
-    assert!(out.contains("issued 0 draw(s), 0 failed"), "{out}");
-    assert_eq!(events(&p).len(), ev.len());
-    assert_eq!(audit(&p), log);
-}
-
-#[test]
-fn a_broken_rule_file_keeps_the_old_rules_and_a_valid_edit_takes_over() {
-    let start = now();
-    let first = start + Duration::seconds(15);
-    let second = start + Duration::seconds(30);
-    let rules = format!(
-        "{}{}{}",
-        DEPARTMENT,
-        matter("first", &daily_at(first.time()), "5%", ""),
-        matter("second", &daily_at(second.time()), "5%", "")
-    );
-    let p = service_project(&rules[DEPARTMENT.len()..]);
-    let today = day(start.date());
-    let mut service = p.spawn_env("run", &["run", "--since", &today], DEBUG_LOG);
-    wait_asleep(&mut service, 0);
-
-    // A broken cron expression in the second matter.
-    let second_cron = daily_at(second.time());
-    let broken = rules.replace(&format!("cron = \"{second_cron}\""), "cron = \"every day\"");
-    let line = broken
-        .lines()
-        .position(|l| l.contains("every day"))
-        .expect("broken line")
-        + 1;
-    p.write("rules/zhian.toml", &broken);
-    let where_ = format!("rules/zhian.toml:{line}:");
-    wait_for(30, "the reload error in the log", || {
-        let err = service.stderr();
-        (err.contains("rules NOT reloaded") && err.contains(&where_)).then_some(())
-    });
-    assert!(
-        now() < first,
-        "the machine was too slow: the first draw was due before the broken file was seen"
-    );
-
-    // The service keeps running on the old rules: the first draw comes, from them.
-    let old_hash = {
-        let d = wait_for(60, "the first draw", || {
-            draws(&p).into_iter().find(|d| d.1 == "zhian.first")
-        });
-        assert_eq!(d.3["ratio_ppm"], 50000);
-        d.3["rules_hash"].as_str().expect("rules hash").to_string()
-    };
-    assert!(!audit(&p).contains("rules.reload"));
-
-    // A valid edit: the second matter's ratio goes up; it is drawn with it.
-    let edited = {
-        let at = rules.find("id = \"second\"").expect("second matter");
-        let (head, tail) = rules.split_at(at);
-        format!(
-            "{head}{}",
-            tail.replacen("ratio = \"5%\"", "ratio = \"20%\"", 1)
-        )
-    };
-    p.write("rules/zhian.toml", &edited);
-    let reload = wait_for(30, "the reload to be audited", || {
-        audit(&p)
-            .lines()
-            .find(|l| l.contains(" rules.reload "))
-            .map(str::to_string)
-    });
-    assert!(reload.contains(&old_hash), "{reload}");
-    assert!(reload.contains("rule files changed"), "{reload}");
-    let d = wait_for(60, "the second draw", || {
-        draws(&p).into_iter().find(|d| d.1 == "zhian.second")
-    });
-    assert_eq!(
-        d.3["ratio_ppm"], 200000,
-        "the second draw used the old ratio"
-    );
-    assert_ne!(d.3["rules_hash"].as_str(), Some(old_hash.as_str()));
-
-    service.signal("TERM");
-    let status = service.wait(30);
-    assert_eq!(status.code(), Some(0), "{}", service.stderr());
-    assert_complete(&p);
-}
-
-#[test]
-fn a_restart_puts_files_left_staged_by_a_crash_in_place() {
-    let now = now();
-    let at = (now - Duration::hours(6)).time();
-    let p = service_project(&matter("daily", &daily_at(at), "5%", ""));
-    let since = day(now.date() - Duration::days(1));
-    let args = ["run", "--once", "--since", since.as_str()];
-    p.ok(&args);
-    let all = draws(&p);
-    assert!(!all.is_empty());
-    let period = &all[0].2;
-    // The state a crash between the commit and the move leaves behind.
-    std::fs::rename(
-        p.path(&format!("out/draws/zhian.daily/{period}")),
-        p.path(&format!("out/draws/zhian.daily/.{period}.staging-4242")),
-    )
-    .expect("rename");
-    let out = p.ok(&args);
-    assert!(out.contains("issued 0 draw(s), 0 failed"), "{out}");
-    assert_complete(&p);
-}
-
-#[test]
-fn sighup_reloads_the_rules() {
-    // Due in a day's time: nothing is drawn while the test runs.
-    let at = (now() - Duration::minutes(30)).time();
-    let p = service_project(&matter("later", &daily_at(at), "5%", ""));
-    let tomorrow = day(now().date() + Duration::days(1));
-    let mut service = p.spawn_env("run", &["run", "--since", &tomorrow], DEBUG_LOG);
-    wait_asleep(&mut service, 0);
-    assert!(!audit(&p).contains("rules.reload"));
-    service.signal("HUP");
-    let line = wait_for(30, "the reload to be audited", || {
-        audit(&p)
-            .lines()
-            .find(|l| l.contains(" rules.reload "))
-            .map(str::to_string)
-    });
-    assert!(line.contains("\"why\":\"SIGHUP\""), "{line}");
-    assert!(
-        service.stderr().contains("rules reloaded (SIGHUP)"),
-        "{}",
-        service.stderr()
-    );
-    service.signal("TERM");
-    assert_eq!(service.wait(30).code(), Some(0), "{}", service.stderr());
-    assert!(draws(&p).is_empty());
+    Test::at(p)
+        .args(args)
+        .stdout("issued 0 draw(s), 0 failed\n")
+        .run();
 }

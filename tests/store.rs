@@ -770,7 +770,8 @@ fn crash_child() -> TestResult {
             let mut out = std::io::stdout();
             let _ = writeln!(out, "{CRASH_MARK}");
             let _ = out.flush();
-            std::thread::sleep(std::time::Duration::from_secs(120));
+            // Parked here, inside the transaction, until the parent kills the process.
+            let _ = std::io::stdin().read_line(&mut String::new());
         }
     })?;
     Ok(())
@@ -788,6 +789,7 @@ fn a_process_killed_midway_leaves_nothing() -> TestResult {
             "--test-threads=1",
         ])
         .env(CRASH_DIR_ENV, dir.path())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
@@ -817,6 +819,7 @@ fn a_process_killed_midway_leaves_nothing() -> TestResult {
 }
 
 const RACE_DIR_ENV: &str = "SUIJI_STORE_RACE_DIR";
+const RACE_READY: &str = "RACE-READY";
 
 /// Runs only as a child of `racing_processes_draw_exactly_once`.
 #[test]
@@ -830,13 +833,10 @@ fn race_child() -> TestResult {
     let t = store.put_snapshot(SnapshotKind::Targets, 3, TARGETS_CSV)?;
     let i = store.put_snapshot(SnapshotKind::Inspectors, 3, INSPECTORS_CSV)?;
     let d = sample_draw("hotel-security", "2025-Q1", &t, &i);
-    // Start together: wait (bounded) for the parent's signal.
-    for _ in 0..3000 {
-        if dir.join("go").exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    // Start together: say so, then wait for the parent's line.
+    println!("{RACE_READY}");
+    std::io::stdout().flush()?;
+    std::io::stdin().read_line(&mut String::new())?;
     let outcome = match store.record_draw(&d, Redraw::No) {
         Ok(id) => format!("won {id}"),
         Err(StoreError::AlreadyDrawn { draw_id, .. }) => format!("already {draw_id}"),
@@ -850,7 +850,7 @@ fn race_child() -> TestResult {
 fn racing_processes_draw_exactly_once() -> TestResult {
     let dir = tempfile::tempdir()?;
     drop(Store::open(dir.path())?);
-    let children = (0..3)
+    let mut children = (0..3)
         .map(|_| {
             Command::new(std::env::current_exe()?)
                 .args([
@@ -861,17 +861,31 @@ fn racing_processes_draw_exactly_once() -> TestResult {
                     "--test-threads=1",
                 ])
                 .env(RACE_DIR_ENV, dir.path())
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
         })
         .collect::<Result<Vec<_>, _>>()?;
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    std::fs::write(dir.path().join("go"), b"")?;
+    // Every child ready (store open, snapshots archived), then all let go at once.
+    let mut readers = Vec::new();
+    for child in &mut children {
+        let mut lines = BufReader::new(child.stdout.take().ok_or("no child stdout")?).lines();
+        loop {
+            let line = lines.next().ok_or("child ended before it was ready")??;
+            if line.contains(RACE_READY) {
+                break;
+            }
+        }
+        readers.push(lines);
+    }
+    for child in &mut children {
+        writeln!(child.stdin.as_mut().ok_or("no child stdin")?, "go")?;
+    }
     let mut outcomes = Vec::new();
-    for child in children {
-        let out = child.wait_with_output()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for (mut child, lines) in children.into_iter().zip(readers) {
+        let text = lines.collect::<Result<Vec<_>, _>>()?.join("\n");
+        child.wait()?;
         let line = text
             .lines()
             .find_map(|l| l.split_once("RACE-RESULT ").map(|(_, r)| r))

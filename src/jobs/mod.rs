@@ -10,6 +10,7 @@ pub mod draws;
 pub mod issue;
 pub mod place;
 pub mod plan;
+pub mod probe;
 pub mod publish;
 pub mod registry;
 pub mod report;

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, TimeZone as _};
 use serde::{Deserialize, Serialize};
 
 use super::place::{Layout, MARKER, PlaceError, Staging};
+use super::probe;
 use super::{Context, SetupError, require_matter};
 use crate::diag::{Fault, Problem, Report};
 use crate::output::notice::{index_html, index_json};
@@ -165,7 +166,12 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
     let mut staged: Vec<(PathBuf, Vec<u8>)> = files;
     staged.push((PathBuf::from(MARKER), marker.to_bytes()));
     let staging = Staging::write(out_dir.join(super::place::staging_name("publish")), &staged)?;
-    let (committed, _) = staging.commit(|| cx.store.record_publications(&pubs))?;
+    probe::point("publish.staged");
+    let (committed, _) = staging.commit(|| {
+        cx.store
+            .record_publications_probed(&pubs, &mut || probe::point("publish.recording"))
+    })?;
+    probe::point("publish.committed");
     let dir = committed.dir().to_path_buf();
     committed
         .place(&Layout::Files { root: out_dir })

@@ -507,3 +507,144 @@ pub fn year_start(year: i32) -> NaiveDateTime {
         .and_hms_opt(0, 0, 0)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::model::Ratio;
+    use crate::schedule::{DrawKind, Period};
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("a time")
+    }
+
+    fn draw(matter: &str, period: &str, issue_at: &str) -> ScheduledDraw {
+        let issue_at = t(issue_at);
+        ScheduledDraw {
+            matter: matter.into(),
+            kind: DrawKind::Regular,
+            period: Period {
+                id: period.into(),
+                start: issue_at.date(),
+                end: issue_at.date(),
+            },
+            issue_at,
+            due: issue_at.date(),
+            ratio: Ratio::FULL,
+            key_area_only: false,
+        }
+    }
+
+    fn done(pairs: &[(&str, &str)]) -> HashSet<(String, String)> {
+        pairs
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect()
+    }
+
+    /// Two matters at the same time, then one a day for two days.
+    fn schedule() -> Vec<ScheduledDraw> {
+        vec![
+            draw("a", "P1", "2024-03-01 09:00"),
+            draw("b", "P1", "2024-03-01 09:00"),
+            draw("a", "P2", "2024-03-02 09:00"),
+            draw("a", "P3", "2024-03-03 09:00"),
+        ]
+    }
+
+    #[test]
+    fn due_is_what_falls_between_since_and_now_and_is_not_done() {
+        let s = schedule();
+        let check = |since: &str, now: &str, finished: &[(&str, &str)], want: &[(&str, &str)]| {
+            let got: Vec<(&str, &str)> = due(&s, &done(finished), t(since), t(now))
+                .iter()
+                .map(|d| (d.matter.as_str(), d.period.id.as_str()))
+                .collect();
+            assert_eq!(got, want, "since {since}, now {now}, done {finished:?}");
+        };
+        let all = [("a", "P1"), ("b", "P1"), ("a", "P2"), ("a", "P3")];
+        check("2024-01-01 00:00", "2024-03-01 08:59", &[], &[]);
+        // Both ends count: due at its issue time, and when issued exactly at `since`.
+        check("2024-01-01 00:00", "2024-03-01 09:00", &[], &all[..2]);
+        check("2024-03-01 09:00", "2024-03-02 09:00", &[], &all[..3]);
+        check("2024-03-01 09:01", "2024-03-03 09:00", &[], &all[2..]);
+        check("2024-01-01 00:00", "2025-01-01 00:00", &[], &all);
+        // Done is per (matter, period), not per matter or per period.
+        check(
+            "2024-01-01 00:00",
+            "2024-03-03 09:00",
+            &[("a", "P1"), ("a", "P3")],
+            &[("b", "P1"), ("a", "P2")],
+        );
+        check("2024-01-01 00:00", "2024-03-03 09:00", &[("b", "P2")], &all);
+        check("2024-01-01 00:00", "2024-03-03 09:00", &all, &[]);
+    }
+
+    #[test]
+    fn next_wake_is_the_first_issue_time_after_now_not_done() {
+        let s = schedule();
+        let check = |now: &str, finished: &[(&str, &str)], want: Option<&str>| {
+            assert_eq!(
+                next_wake(&s, &done(finished), t(now)),
+                want.map(t),
+                "now {now}, done {finished:?}"
+            );
+        };
+        check("2024-02-01 00:00", &[], Some("2024-03-01 09:00"));
+        // Strictly after now: what is due now is the step's, not a reason to wake.
+        check("2024-03-01 09:00", &[], Some("2024-03-02 09:00"));
+        check("2024-03-01 09:00", &[("a", "P2")], Some("2024-03-03 09:00"));
+        // One of two draws at a time done: it still wakes for the other.
+        check("2024-02-01 00:00", &[("a", "P1")], Some("2024-03-01 09:00"));
+        check(
+            "2024-02-01 00:00",
+            &[("a", "P1"), ("b", "P1")],
+            Some("2024-03-02 09:00"),
+        );
+        check("2024-03-03 09:00", &[], None);
+        check(
+            "2024-02-01 00:00",
+            &[("a", "P1"), ("b", "P1"), ("a", "P2"), ("a", "P3")],
+            None,
+        );
+    }
+
+    #[test]
+    fn decide_issues_on_time_or_late_and_skips_by_policy() {
+        let d = draw("a", "P1", "2024-03-01 09:00");
+        let issue = |late| Some(Decision::Issue { late });
+        let skip = None;
+        let within = |days| CatchUp::Skip { grace_days: days };
+        for (policy, now, want) in [
+            (CatchUp::Issue, "2024-03-01 09:00", issue(false)),
+            // Late only more than LATE_AFTER_MINUTES after its time.
+            (CatchUp::Issue, "2024-03-01 09:10", issue(false)),
+            (CatchUp::Issue, "2024-03-01 09:11", issue(true)),
+            (CatchUp::Issue, "2025-03-01 09:00", issue(true)),
+            (within(2), "2024-03-01 09:05", issue(false)),
+            (within(2), "2024-03-01 09:11", issue(true)),
+            // Exactly the grace period late is still within it.
+            (within(2), "2024-03-03 09:00", issue(true)),
+            (within(2), "2024-03-03 09:01", skip.clone()),
+            (within(0), "2024-03-01 09:10", issue(false)),
+            (within(0), "2024-03-01 09:11", skip.clone()),
+        ] {
+            let got = decide(&d, policy, t(now));
+            match want {
+                Some(w) => assert_eq!(got, w, "{policy:?} at {now}"),
+                None => assert!(
+                    matches!(got, Decision::Skip(_)),
+                    "{policy:?} at {now}: {got:?}"
+                ),
+            }
+        }
+        assert_eq!(
+            decide(&d, within(2), t("2024-03-08 10:00")),
+            Decision::Skip(
+                "issue time 2024-03-01 09:00 passed 7 day(s) ago while suiji was not running; \
+                 the matter skips draws more than 2 day(s) late"
+                    .into()
+            )
+        );
+    }
+}

@@ -305,6 +305,17 @@ impl Store {
     /// A listed result that is not part of its draw or is already published refuses the
     /// whole batch. Returns the publications' ids in order.
     pub fn record_publications(&mut self, pubs: &[NewPublication]) -> Result<Vec<i64>, StoreError> {
+        self.record_publications_probed(pubs, &mut || {})
+    }
+
+    /// [`Store::record_publications`] calling `before_commit` when every row and audit entry
+    /// is written, before the commit. For tests that interrupt a publication there.
+    #[doc(hidden)]
+    pub fn record_publications_probed(
+        &mut self,
+        pubs: &[NewPublication],
+        before_commit: &mut dyn FnMut(),
+    ) -> Result<Vec<i64>, StoreError> {
         let check = || -> R<Vec<String>> {
             let mut texts = Vec::with_capacity(pubs.len());
             for p in pubs {
@@ -369,6 +380,7 @@ impl Store {
                 )?;
                 out.push(id);
             }
+            before_commit();
             Ok(out)
         })
     }

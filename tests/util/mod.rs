@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod scheduler;
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -69,7 +71,7 @@ impl Project {
         let mut cmd = Command::cargo_bin("suiji").expect("binary");
         cmd.current_dir(self.root())
             .env_remove("RUST_LOG")
-            .env("SUIJI_CONFIG", self.path("config/suiji.toml"))
+            .env("SUIJI_CONFIG", self.path(CONFIG))
             .args(args);
         cmd
     }
@@ -105,27 +107,19 @@ pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("suiji")
 }
 
-/// Polls `f` every 50 ms until it returns `Some`, or panics after `secs` seconds.
-pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out after {secs}s waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
+/// How long a test waits for a process before it fails: a bound for failure, never a way of
+/// letting time pass.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// A `suiji` process running in the background, its output going to files in the project.
+/// A `suiji` process running in the background. Its standard error is read line by line as
+/// it comes (tests wait for a line, not for time); standard output goes to a file.
 /// Dropping it kills the process if it is still running.
 pub struct Running {
     pub child: std::process::Child,
     pub stdout: PathBuf,
-    pub stderr: PathBuf,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    arrived: std::sync::mpsc::Receiver<()>,
+    seen: usize,
 }
 
 impl Running {
@@ -144,23 +138,70 @@ impl Running {
         assert!(ok, "kill -{sig} {} failed", self.pid());
     }
 
+    /// Standard error so far.
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+        let lines = self.lines.lock().expect("stderr lines");
+        lines.iter().map(|l| format!("{l}\n")).collect()
     }
 
     pub fn stdout(&self) -> String {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
-    /// Whether the process has exited (reaps it).
-    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().expect("try_wait")
+    /// Waits for the next line of standard error containing `text` (after the ones already
+    /// waited for) and returns it; fails if the process ends first.
+    pub fn expect_line(&mut self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            {
+                let lines = self.lines.lock().expect("stderr lines");
+                if let Some(i) = lines[self.seen..].iter().position(|l| l.contains(text)) {
+                    self.seen += i + 1;
+                    return lines[self.seen - 1].clone();
+                }
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.arrived.recv_timeout(left) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    // Standard error closed: the process has ended; look once more.
+                    let lines = self.lines.lock().expect("stderr lines");
+                    if let Some(i) = lines[self.seen..].iter().position(|l| l.contains(text)) {
+                        self.seen += i + 1;
+                        return lines[self.seen - 1].clone();
+                    }
+                    panic!(
+                        "suiji (pid {}) ended without printing {text:?}:\n{}",
+                        self.pid(),
+                        lines.join("\n")
+                    );
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "suiji (pid {}) did not print {text:?} in {PATIENCE:?}:\n{}",
+                    self.pid(),
+                    self.stderr()
+                ),
+            }
+        }
     }
 
-    /// Waits for the process to exit, at most `secs` seconds.
-    pub fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
-        let what = format!("suiji (pid {}) to exit", self.pid());
-        wait_for(secs, &what, || self.child.try_wait().expect("try_wait"))
+    /// Waits for the process to exit (failing after [`PATIENCE`]).
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        // Standard error closes when the process ends.
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.arrived.recv_timeout(left) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "suiji (pid {}) did not exit in {PATIENCE:?}:\n{}",
+                    self.pid(),
+                    self.stderr()
+                ),
+            }
+        }
+        self.child.wait().expect("wait for suiji")
     }
 }
 
@@ -174,31 +215,46 @@ impl Drop for Running {
 }
 
 impl Project {
-    /// Starts `suiji ARGS` in the background; its output goes to `<name>.stdout` and
-    /// `<name>.stderr` in the project folder.
+    /// Starts `suiji ARGS` in the background; its standard output goes to `<name>.stdout` in
+    /// the project folder.
     pub fn spawn(&self, name: &str, args: &[&str]) -> Running {
         self.spawn_env(name, args, &[])
     }
 
     pub fn spawn_env(&self, name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+        use std::io::BufRead as _;
         let stdout = self.path(&format!("{name}.stdout"));
-        let stderr = self.path(&format!("{name}.stderr"));
         let mut cmd = std::process::Command::new(bin());
         cmd.current_dir(self.root())
             .env_remove("RUST_LOG")
-            .env("SUIJI_CONFIG", self.path("config/suiji.toml"))
+            .env("SUIJI_CONFIG", self.path(CONFIG))
             .args(args)
             .stdin(std::process::Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
-            .stderr(std::fs::File::create(&stderr).expect("stderr file"));
+            .stderr(std::process::Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("start suiji");
+        let mut child = cmd.spawn().expect("start suiji");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, arrived) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().expect("stderr lines").push(line);
+                if tx.send(()).is_err() {
+                    break;
+                }
+            }
+        });
         Running {
             child,
             stdout,
-            stderr,
+            lines,
+            arrived,
+            seen: 0,
         }
     }
 
@@ -214,17 +270,264 @@ impl Project {
         out
     }
 
+    /// The config as a TOML table.
+    pub fn config(&self) -> toml::Table {
+        self.read(CONFIG)
+            .parse()
+            .unwrap_or_else(|e| panic!("{CONFIG}: {e}"))
+    }
+
+    /// Sets one key of the config (`path` names the tables down to the key), keeping the rest.
+    pub fn set_config(&self, path: &[&str], value: impl Into<toml::Value>) {
+        let mut table = self.config();
+        let (key, tables) = path.split_last().expect("a key");
+        let mut at = &mut table;
+        for t in tables {
+            at = at
+                .entry(t.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .unwrap_or_else(|| panic!("{CONFIG}: `{t}` is not a table"));
+        }
+        at.insert(key.to_string(), value.into());
+        self.write(CONFIG, &toml::to_string(&table).expect("config as TOML"));
+    }
+
     /// Points the config's target and inspector registries at other files.
     pub fn use_registries(&self, targets: &str, inspectors: &str) {
-        self.edit(
-            "config/suiji.toml",
-            "targets = [\"config/registry/targets.csv\"]",
-            &format!("targets = [\"{targets}\"]"),
+        self.set_config(&["registries", "targets"], vec![targets.to_string()]);
+        self.set_config(&["registries", "inspectors"], vec![inspectors.to_string()]);
+    }
+
+    /// Replaces every shipped rule file with the given ones (name, text).
+    pub fn only_rules(&self, files: &[(&str, &str)]) {
+        for f in std::fs::read_dir(self.path("rules")).expect("rules") {
+            std::fs::remove_file(f.expect("entry").path()).expect("remove rule file");
+        }
+        for (name, text) in files {
+            self.write(&format!("rules/{name}"), text);
+        }
+    }
+
+    /// Keeps only the inspectors of `department` (and the header) in a registry file.
+    pub fn keep_inspectors_of(&self, rel: &str, department: &str) {
+        let text = self.read(rel);
+        let kept: Vec<&str> = text
+            .lines()
+            .enumerate()
+            .filter(|(i, l)| *i == 0 || l.split(',').nth(2) == Some(department))
+            .map(|(_, l)| l)
+            .collect();
+        assert!(kept.len() > 2, "{rel} has no inspectors of {department}");
+        self.write(rel, &format!("{}\n", kept.join("\n")));
+    }
+}
+
+/// The engine config, relative to the project folder.
+pub const CONFIG: &str = "config/suiji.toml";
+
+/// A test through the binary, built step by step: a throw-away copy of the shipped project,
+/// typed edits of its config and rules, one command, and what it must print and return.
+///
+/// ```ignore
+/// Test::new()
+///     .provisional_calendar(true)
+///     .args(&["plan", "--year", "2031"])
+///     .stderr_has("PROVISIONAL")
+///     .run();
+/// ```
+#[must_use]
+pub struct Test {
+    project: Project,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    status: i32,
+    stdout: Option<Expect>,
+    stderr: Option<Expect>,
+}
+
+enum Expect {
+    Exactly(String),
+    Contains(Vec<String>),
+}
+
+impl Expect {
+    fn check(&self, what: &str, actual: &str, context: &str) {
+        match self {
+            Expect::Exactly(want) => assert_eq!(actual, want, "{what} differs\n{context}"),
+            Expect::Contains(parts) => {
+                for part in parts {
+                    assert!(
+                        actual.contains(part.as_str()),
+                        "{what} lacks {part:?}\n{context}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn and(this: Option<Expect>, part: &str) -> Option<Expect> {
+        Some(match this {
+            Some(Expect::Contains(mut parts)) => {
+                parts.push(part.into());
+                Expect::Contains(parts)
+            }
+            Some(Expect::Exactly(_)) => panic!("an exact expectation cannot also be partial"),
+            None => Expect::Contains(vec![part.into()]),
+        })
+    }
+}
+
+/// What a [`Test`] left: the project (for more commands and checks) and the output.
+pub struct Ran {
+    pub project: Project,
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Test::new()
+    }
+}
+
+impl Test {
+    /// A copy of the shipped project; the command must exit with 0 unless told otherwise.
+    pub fn new() -> Test {
+        Test::at(Project::shipped())
+    }
+
+    /// Continues in an existing project.
+    pub fn at(project: Project) -> Test {
+        Test {
+            project,
+            args: Vec::new(),
+            env: Vec::new(),
+            status: 0,
+            stdout: None,
+            stderr: None,
+        }
+    }
+
+    /// The project being built, for edits without a setter.
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// `[calendar] provisional`: years without an official calendar are computed.
+    pub fn provisional_calendar(self, on: bool) -> Test {
+        self.project.set_config(&["calendar", "provisional"], on);
+        self
+    }
+
+    /// `[registries]`: the target and inspector registry files.
+    pub fn registries(self, targets: &str, inspectors: &str) -> Test {
+        self.project.use_registries(targets, inspectors);
+        self
+    }
+
+    /// `[limits] max_operations` of the script sandbox.
+    pub fn max_operations(self, n: i64) -> Test {
+        self.project.set_config(&["limits", "max_operations"], n);
+        self
+    }
+
+    /// `[limits] timeout_ms` of the script sandbox.
+    pub fn timeout_ms(self, ms: i64) -> Test {
+        self.project.set_config(&["limits", "timeout_ms"], ms);
+        self
+    }
+
+    /// Replaces every shipped rule file with the given ones (name, text).
+    pub fn only_rules(self, files: &[(&str, &str)]) -> Test {
+        self.project.only_rules(files);
+        self
+    }
+
+    /// Keeps only the demo inspectors of `department`.
+    pub fn inspectors_of(self, department: &str) -> Test {
+        self.project
+            .keep_inspectors_of("config/registry/inspectors.csv", department);
+        self
+    }
+
+    /// Writes a file of the project.
+    pub fn file(self, rel: &str, text: &str) -> Test {
+        self.project.write(rel, text);
+        self
+    }
+
+    /// The command's arguments (after `suiji`).
+    pub fn args(mut self, args: &[&str]) -> Test {
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The exit status expected (0 unless told).
+    pub fn status(mut self, code: i32) -> Test {
+        self.status = code;
+        self
+    }
+
+    /// Standard output must be exactly this.
+    pub fn stdout(mut self, text: &str) -> Test {
+        self.stdout = Some(Expect::Exactly(text.into()));
+        self
+    }
+
+    /// Standard output must contain this (may be given several times).
+    pub fn stdout_has(mut self, part: &str) -> Test {
+        self.stdout = Expect::and(self.stdout, part);
+        self
+    }
+
+    /// Standard error must be exactly this.
+    pub fn stderr(mut self, text: &str) -> Test {
+        self.stderr = Some(Expect::Exactly(text.into()));
+        self
+    }
+
+    /// Standard error must contain this (may be given several times).
+    pub fn stderr_has(mut self, part: &str) -> Test {
+        self.stderr = Expect::and(self.stderr, part);
+        self
+    }
+
+    /// The project, without running anything.
+    pub fn build(self) -> Project {
+        self.project
+    }
+
+    /// Runs the command and checks its status and output.
+    pub fn run(self) -> Ran {
+        assert!(!self.args.is_empty(), "Test::run without args");
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let mut cmd = self.project.suiji(&args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let (status, stdout, stderr) = run(cmd);
+        let context = format!(
+            "suiji {args:?} exited with {status}\n--- stdout\n{stdout}--- stderr\n{stderr}"
         );
-        self.edit(
-            "config/suiji.toml",
-            "inspectors = [\"config/registry/inspectors.csv\"]",
-            &format!("inspectors = [\"{inspectors}\"]"),
-        );
+        assert_eq!(status, self.status, "unexpected exit status\n{context}");
+        if let Some(e) = &self.stdout {
+            e.check("stdout", &stdout, &context);
+        }
+        if let Some(e) = &self.stderr {
+            e.check("stderr", &stderr, &context);
+        }
+        Ran {
+            project: self.project,
+            status,
+            stdout,
+            stderr,
+        }
     }
 }

@@ -15,6 +15,7 @@ use crate::draw::pipeline::{
     self, CLEAN_RESULTS, DrawFailure, DrawInput, History, Options, Source,
 };
 use crate::jobs::place::{self, Layout, Staging, staging_name};
+use crate::jobs::probe;
 use crate::registry::types::Registry;
 use crate::rules::Loaded;
 use crate::schedule::{DrawKind, ScheduledDraw};
@@ -242,6 +243,7 @@ pub fn issue(
         .collect();
     let staging = Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
         .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
+    probe::point("draw.staged");
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
         .map_err(|e| match e {
@@ -257,6 +259,7 @@ pub fn issue(
             other => IssueError::Store(other),
         })?;
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
+    probe::point("draw.committed");
     let staged_at = committed.dir().to_path_buf();
     if let Err(e) = committed.place(&folder_layout(&folder, &d.period.id, draw_id)) {
         // Another process may have restored them (see `restore_files`) in the meantime.
@@ -301,7 +304,11 @@ fn record(
         },
         None => Redraw::No,
     };
-    store.record_draw(&new, redraw)
+    store.record_draw_probed(&new, redraw, &mut |step| {
+        if step == "audit" {
+            probe::point("draw.recording");
+        }
+    })
 }
 
 /// Where a draw's staged folder goes: the draw's folder, the files of the draw it replaces
