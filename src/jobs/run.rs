@@ -89,6 +89,7 @@ pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<
         Some(watch_rules(&rules_dir, &input.config, tx)?)
     };
     service.restore_files();
+    super::publish::restore(&service.loaded.model.config.output_dir, &service.store);
     tracing::info!(since = %since, "suiji service started");
     let stop = run_loop(&mut service, clock, &rx, input.once);
     Ok(Ran {
