@@ -64,7 +64,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
 }
 
 /// A draw as text: counts per stratum, exclusions by reason, the drawn targets and teams.
-pub fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
+pub(crate) fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
     let names: HashMap<&str, &str> = frozen
         .registry
         .inspectors

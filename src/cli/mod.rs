@@ -34,13 +34,13 @@ pub mod exit {
     use crate::diag::Fault;
 
     /// Everything worked.
-    pub const OK: i32 = 0;
+    pub(crate) const OK: i32 = 0;
     /// The input (rules, registries, results, flags) has problems; nothing was written.
-    pub const INVALID: i32 = 1;
+    pub(crate) const INVALID: i32 = 1;
     /// The command could not run (I/O, database, internal error).
     pub const FAILED: i32 = 2;
     /// The command ran, but some matters failed (e.g. a hook blew its limits).
-    pub const PARTIAL: i32 = 3;
+    pub(crate) const PARTIAL: i32 = 3;
 
     /// The exit status of a failed command.
     pub fn code(fault: Fault) -> i32 {
@@ -117,7 +117,7 @@ pub(crate) fn warn(loaded: &crate::rules::Loaded) {
     about = "双随机、一公开: rule-driven random inspection plans, verifiable draws and publication",
     long_about = None
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Engine config file.
     #[arg(
         long,

@@ -77,7 +77,7 @@ pub(crate) fn today_local(loaded: &Loaded) -> NaiveDate {
         .date_naive()
 }
 
-pub fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
+pub(crate) fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
     let loaded = load_rules(cli)?;
     let mut store = open_store(&loaded)?;
     let input = OneInput {

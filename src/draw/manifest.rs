@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub const MANIFEST_FORMAT: &str = "suiji-manifest/1";
+pub(crate) const MANIFEST_FORMAT: &str = "suiji-manifest/1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodInfo {
@@ -149,7 +149,7 @@ fn hash_json<T: Serialize>(value: &T) -> String {
 
 impl Manifest {
     /// The canonical bytes: compact JSON, fields in declaration order, `manifest_hash` empty.
-    pub fn canonical_bytes(&self) -> Vec<u8> {
+    pub(crate) fn canonical_bytes(&self) -> Vec<u8> {
         let mut copy = self.clone();
         copy.manifest_hash = String::new();
         serde_json::to_vec(&copy).unwrap_or_default()
@@ -165,7 +165,7 @@ impl Manifest {
     /// Sets `manifest_hash` to [`Manifest::compute_hash`]. The JSON is fed to the hash as it is
     /// written, so a manifest with a million selections is not copied or held as text; a long
     /// selection is serialised in parallel, window by window, and hashed in order.
-    pub fn seal(&mut self) {
+    pub(crate) fn seal(&mut self) {
         self.manifest_hash = String::new();
         if self.selected.len() < 20_000 {
             self.manifest_hash = hash_json(self);

@@ -39,7 +39,7 @@ pub enum Purpose {
 
 impl Purpose {
     /// The bytes hashed for this purpose.
-    pub fn tag(self) -> &'static str {
+    pub(crate) fn tag(self) -> &'static str {
         match self {
             Purpose::Targets => "targets",
             Purpose::Team => "team",
@@ -93,7 +93,7 @@ impl Ranker {
     }
 
     /// P, the 64-byte block every key hash starts with.
-    pub fn prefix_block(&self) -> [u8; 64] {
+    pub(crate) fn prefix_block(&self) -> [u8; 64] {
         let mut p = [0u8; 64];
         p[..32].copy_from_slice(&self.digest);
         p

@@ -92,7 +92,7 @@ impl TopK {
 
     /// Offers a candidate.
     #[inline]
-    pub fn offer(&mut self, c: Cand) {
+    pub(crate) fn offer(&mut self, c: Cand) {
         if self.k == 0 {
             return;
         }

@@ -127,7 +127,7 @@ pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
 }
 
 /// Loads the holiday calendar named by the config.
-pub fn load_calendar(loaded: &Loaded, provisional: bool) -> Result<Calendar, SetupError> {
+pub(crate) fn load_calendar(loaded: &Loaded, provisional: bool) -> Result<Calendar, SetupError> {
     let cfg = &loaded.model.config;
     let provisional = provisional || cfg.provisional_calendar;
     let mut sources = Sources::default();
@@ -141,7 +141,7 @@ pub fn load_calendar(loaded: &Loaded, provisional: bool) -> Result<Calendar, Set
 
 /// Refuses a year the calendar cannot answer for; `Ok(false)` when it answers only with a
 /// provisional calendar (no official notice).
-pub fn require_year(cal: &Calendar, year: i32) -> Result<bool, SetupError> {
+pub(crate) fn require_year(cal: &Calendar, year: i32) -> Result<bool, SetupError> {
     let probe = chrono::NaiveDate::from_ymd_opt(year, 7, 1)
         .ok_or(SetupError::Year(CalendarError::OutOfRange { year }))?;
     cal.is_working_day(probe).map_err(SetupError::Year)?;
@@ -149,7 +149,7 @@ pub fn require_year(cal: &Calendar, year: i32) -> Result<bool, SetupError> {
 }
 
 /// Refuses a matter id the rules do not have.
-pub fn require_matter(loaded: &Loaded, id: &str) -> Result<(), SetupError> {
+pub(crate) fn require_matter(loaded: &Loaded, id: &str) -> Result<(), SetupError> {
     match loaded.model.matter(id) {
         Some(_) => Ok(()),
         None => Err(SetupError::UnknownMatter {
@@ -160,7 +160,7 @@ pub fn require_matter(loaded: &Loaded, id: &str) -> Result<(), SetupError> {
 }
 
 /// Loads and freezes the registries named in the config.
-pub fn freeze_registry(loaded: &Loaded) -> Result<issue::Frozen, SetupError> {
+pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<issue::Frozen, SetupError> {
     issue::freeze_registry(loaded).map_err(SetupError::Registry)
 }
 

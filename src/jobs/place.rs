@@ -93,7 +93,7 @@ impl Staging {
     }
 
     /// Removes the staged files (nothing was recorded).
-    pub fn discard(self) {
+    pub(crate) fn discard(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -189,7 +189,7 @@ pub fn restore(
 
 /// Writes one file that belongs to no record all at once: to a temporary name beside it,
 /// then renamed into place.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(at(dir))?;
     }
@@ -206,7 +206,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
 }
 
 /// A staging folder's name for this process: `.{name}.staging-{pid}`.
-pub fn staging_name(name: &str) -> String {
+pub(crate) fn staging_name(name: &str) -> String {
     format!(".{name}.staging-{}", std::process::id())
 }
 

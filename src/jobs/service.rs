@@ -28,7 +28,7 @@ pub enum Decision {
 }
 
 /// A draw is "late" if the service first sees it more than this after its issue time.
-pub const LATE_AFTER_MINUTES: i64 = 10;
+pub(crate) const LATE_AFTER_MINUTES: i64 = 10;
 
 /// Pure: decide about a due draw at `now` under the matter's catch-up policy.
 pub fn decide(d: &ScheduledDraw, policy: CatchUp, now: NaiveDateTime) -> Decision {
@@ -61,7 +61,7 @@ pub fn due<'a>(
 }
 
 /// Pure: the next issue time after `now` among draws not done.
-pub fn next_wake(
+pub(crate) fn next_wake(
     schedule: &[ScheduledDraw],
     done: &HashSet<(String, String)>,
     now: NaiveDateTime,
@@ -510,7 +510,7 @@ fn log_reload(r: Result<String, String>) {
 }
 
 /// Start of `year`, local time.
-pub fn year_start(year: i32) -> NaiveDateTime {
+pub(crate) fn year_start(year: i32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(year, 1, 1)
         .unwrap_or(NaiveDate::MIN)
         .and_hms_opt(0, 0, 0)

@@ -61,7 +61,7 @@ pub enum PublicationLine {
 }
 
 impl PublicationLine {
-    pub fn is_overdue(&self) -> bool {
+    pub(crate) fn is_overdue(&self) -> bool {
         !matches!(self, PublicationLine::Due { .. })
     }
 }

@@ -21,7 +21,7 @@ pub enum Verdict {
 /// Checks the manifest's own hash, then re-runs the draw from the snapshots and rules archived
 /// in `store` and compares every selection, team and exclusion; and checks that `store`
 /// recorded this very manifest as a draw.
-pub fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
+pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
     let mut diffs = Vec::new();
     let recomputed = m.compute_hash();
     if recomputed != m.manifest_hash {

@@ -56,7 +56,7 @@ impl Document {
         self.push(Block::Heading(level, text.into()))
     }
 
-    pub fn para(&mut self, text: impl Into<String>) -> &mut Self {
+    pub(crate) fn para(&mut self, text: impl Into<String>) -> &mut Self {
         self.push(Block::Paragraph(text.into()))
     }
 
@@ -99,7 +99,7 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', "<br>")
 }
 
-pub fn markdown(doc: &Document) -> String {
+pub(crate) fn markdown(doc: &Document) -> String {
     let mut out = String::new();
     for b in &doc.blocks {
         match b {
@@ -161,7 +161,7 @@ pub fn markdown(doc: &Document) -> String {
 }
 
 /// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -10,7 +10,7 @@ use crate::output::doc::{Block, Document, esc};
 use crate::output::tasks::public_field_label;
 
 /// Format id of the JSON feed; change only with a new value.
-pub const NOTICE_FORMAT: &str = "suiji-notice/1";
+pub(crate) const NOTICE_FORMAT: &str = "suiji-notice/1";
 
 /// One inspected target on a notice.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -6,7 +6,7 @@ use crate::rules::model::{Department, Frequency, Matter, Model};
 use crate::schedule::{DrawKind, ScheduledDraw};
 
 /// Chinese numeral for section numbers 1..=99.
-pub fn zh_num(n: usize) -> String {
+pub(crate) fn zh_num(n: usize) -> String {
     const D: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
     match n {
         0..=9 => D[n].to_string(),
@@ -18,7 +18,7 @@ pub fn zh_num(n: usize) -> String {
 }
 
 /// Scope label: the matter's categories with their names from the config.
-pub fn categories_label(model: &Model, m: &Matter) -> String {
+pub(crate) fn categories_label(model: &Model, m: &Matter) -> String {
     m.categories
         .iter()
         .map(|c| {
@@ -352,7 +352,7 @@ fn matter_content(doc: &mut Document, model: &Model, i: usize, m: &Matter) {
 }
 
 /// Chinese label of a target field used for stratification.
-pub fn field_label(field: &str) -> &str {
+pub(crate) fn field_label(field: &str) -> &str {
     match field {
         "district" => "乡镇（街道）",
         "class" => "风险等级",

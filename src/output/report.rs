@@ -40,7 +40,7 @@ pub struct Table {
 }
 
 /// Chinese label of an exclusion reason code.
-pub fn reason_label(code: &str) -> String {
+pub(crate) fn reason_label(code: &str) -> String {
     match code {
         "cooldown" => "近期检查未发现问题（冷却期内）".into(),
         "yearly_cap" => "本年被抽查次数已达上限".into(),

@@ -7,7 +7,7 @@ use crate::output::doc::esc;
 
 /// One series of a bar chart: its name (legend), colour and one value per row.
 #[derive(Debug, Clone)]
-pub struct Series {
+pub(crate) struct Series {
     pub name: String,
     pub color: String,
     pub values: Vec<f64>,
@@ -37,7 +37,7 @@ fn nice_max(max: f64) -> f64 {
 
 /// Horizontal bars: one group per label, one bar per series. `scale_max` fixes the axis end
 /// (e.g. 1.0 for ratios); `fmt` writes a value at the end of its bar and on the axis.
-pub fn hbars(
+pub(crate) fn hbars(
     labels: &[String],
     series: &[Series],
     scale_max: Option<f64>,
@@ -135,7 +135,7 @@ fn legend(s: &mut String, series: &[Series], x0: f64) {
 }
 
 /// Vertical bars, one per label, with the value above each bar.
-pub fn vbars(labels: &[String], values: &[f64], color: &str) -> String {
+pub(crate) fn vbars(labels: &[String], values: &[f64], color: &str) -> String {
     let n = labels.len().max(1) as f64;
     let slot = (560.0 / n).clamp(18.0, 60.0);
     let plot_h = 180.0;

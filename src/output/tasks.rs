@@ -39,7 +39,7 @@ fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 /// Task rows: one per (drawn and staffed target, checklist item).
-pub fn task_rows(
+pub(crate) fn task_rows(
     draw_ref: &str,
     m: &Manifest,
     matter: &Matter,
@@ -155,7 +155,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
 }
 
 /// A public field of a target, by config name.
-pub fn public_field(model: &Model, t: &Target, field: &str) -> String {
+pub(crate) fn public_field(model: &Model, t: &Target, field: &str) -> String {
     match field {
         "id" => t.id.clone(),
         "name" => t.name.clone(),
@@ -173,7 +173,7 @@ pub fn public_field(model: &Model, t: &Target, field: &str) -> String {
 }
 
 /// Chinese column name of a public field.
-pub fn public_field_label(field: &str) -> &'static str {
+pub(crate) fn public_field_label(field: &str) -> &'static str {
     match field {
         "id" => "对象编号",
         "name" => "对象名称",

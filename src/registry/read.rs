@@ -133,11 +133,11 @@ mod i {
     pub const ID: usize = 0;
     pub const NAME: usize = 1;
     pub const DEPARTMENT: usize = 2;
-    pub const CERTIFICATE: usize = 3;
+    pub(crate) const CERTIFICATE: usize = 3;
     pub const QUALIFICATIONS: usize = 4;
-    pub const ACTIVE: usize = 5;
-    pub const AREA: usize = 6;
-    pub const CONFLICTS: usize = 7;
+    pub(crate) const ACTIVE: usize = 5;
+    pub(crate) const AREA: usize = 6;
+    pub(crate) const CONFLICTS: usize = 7;
 }
 
 /// Where a row came from: file index (into the caller's list of display paths), line, and the

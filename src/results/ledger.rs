@@ -12,7 +12,7 @@ use crate::rules::model::Model;
 use crate::store::{DrawFilter, DrawRow, PublicationRow, ResultRow, Store, StoreError};
 
 /// Working days to publish, when a draw's matter is no longer in the rules.
-pub const DEFAULT_DEADLINE_WORKING_DAYS: u32 = 20;
+pub(crate) const DEFAULT_DEADLINE_WORKING_DAYS: u32 = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -47,12 +47,12 @@ pub enum State {
 
 impl State {
     /// Published (on time or late).
-    pub fn is_published(self) -> bool {
+    pub(crate) fn is_published(self) -> bool {
         matches!(self, State::OnTime | State::Late)
     }
 
     /// Still within its dates: neither done nor yet missed.
-    pub fn is_pending(self) -> bool {
+    pub(crate) fn is_pending(self) -> bool {
         matches!(
             self,
             State::AwaitingPublication | State::Partial | State::NotInspected
@@ -129,7 +129,7 @@ impl TargetLedger {
     }
 
     /// Completely inspected on or before `as_of` (results dated later had not happened yet).
-    pub fn inspected_by(&self, as_of: NaiveDate) -> bool {
+    pub(crate) fn inspected_by(&self, as_of: NaiveDate) -> bool {
         self.complete && self.inspection_end.is_some_and(|d| d <= as_of)
     }
 
@@ -184,7 +184,7 @@ impl DrawLedger {
 }
 
 /// The date part of a stored timestamp ("2023-06-01T09:00:00+08:00" → 2023-06-01).
-pub fn day_of(stamp: &str) -> Option<NaiveDate> {
+pub(crate) fn day_of(stamp: &str) -> Option<NaiveDate> {
     stamp
         .get(..10)
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
@@ -198,7 +198,7 @@ fn parse_day(draw_id: i64, what: &str, s: &str) -> Result<NaiveDate, LedgerError
 }
 
 /// The ledger of one draw.
-pub fn draw_ledger(
+pub(crate) fn draw_ledger(
     store: &Store,
     model: &Model,
     cal: &Calendar,

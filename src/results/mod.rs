@@ -32,7 +32,7 @@ pub mod ledger;
 pub mod year;
 
 /// The national result categories (全国统一的抽查结果类别).
-pub const RESULT_CATEGORIES: [&str; 8] = [
+pub(crate) const RESULT_CATEGORIES: [&str; 8] = [
     "未发现问题",
     "未按规定公示应当公示的信息",
     "公示信息隐瞒真实情况弄虚作假",
@@ -64,7 +64,7 @@ pub const TASK_HEADER: [&str; 14] = [
 pub use crate::registry::types::CLEAN;
 
 /// The national category `text` stands for: exact, or with half-width brackets.
-pub fn normalize_category(text: &str) -> Option<&'static str> {
+pub(crate) fn normalize_category(text: &str) -> Option<&'static str> {
     let t = crate::registry::values::trim(text)
         .replace('(', "（")
         .replace(')', "）");

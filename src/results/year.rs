@@ -14,7 +14,7 @@ use crate::store::{DrawFilter, DrawRow, EntityKind, ExclusionRow, Store};
 use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, ledgers};
 
 /// Inspector exclusion reasons that are 回避 (conflicts of interest).
-pub const CONFLICT_REASONS: [&str; 2] = ["declared_conflict", "hook_conflict"];
+pub(crate) const CONFLICT_REASONS: [&str; 2] = ["declared_conflict", "hook_conflict"];
 
 /// Targets by where they stand.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -92,7 +92,7 @@ pub struct DrawFigures {
 }
 
 impl DrawFigures {
-    pub fn is_holiday(&self) -> bool {
+    pub(crate) fn is_holiday(&self) -> bool {
         self.kind.starts_with("holiday")
     }
 }

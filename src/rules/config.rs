@@ -22,7 +22,7 @@ const TOP_KEYS: &[&str] = &[
 ];
 
 /// Reads the config text. `path` is the config file; relative paths resolve against `root`.
-pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Option<Config> {
+pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Option<Config> {
     let value = parse(text, cx)?;
     let mut top = Table::from_value(value, "", cx)?;
     let timezone = read_timezone(&mut top, cx);
@@ -266,7 +266,7 @@ fn read_plan(top: &mut Table<'_>, cx: &mut Cx<'_>) -> PlanText {
 }
 
 /// Target fields a bureau may choose to publish. Inspectors' data is never public.
-pub const PUBLIC_FIELD_CHOICES: &[&str] =
+pub(crate) const PUBLIC_FIELD_CHOICES: &[&str] =
     &["id", "name", "category", "district", "address", "licence"];
 
 /// The plan document's fixed texts.

@@ -60,7 +60,7 @@ const HOOK_KEYS: &[&str] = &["script", "eligible", "weight", "conflict"];
 
 /// The department-level texts and identity.
 #[derive(Debug, Clone, Default)]
-pub struct DeptHeader {
+pub(crate) struct DeptHeader {
     pub id: String,
     pub name: String,
     pub order: i64,
@@ -71,7 +71,7 @@ pub struct DeptHeader {
 
 /// A hook reference before the script is compiled.
 #[derive(Debug, Clone)]
-pub struct HookRef {
+pub(crate) struct HookRef {
     pub kind: HookKind,
     pub script: Sp<String>,
     pub function: Sp<String>,
@@ -111,13 +111,13 @@ struct Fields {
 
 /// A matter read from the file, with its hooks still to be compiled and bound.
 #[derive(Debug, Clone)]
-pub struct PendingMatter {
+pub(crate) struct PendingMatter {
     pub matter: Matter,
     pub hooks: Vec<HookRef>,
     pub id_span: Span,
 }
 
-pub fn read_department(
+pub(crate) fn read_department(
     text: &str,
     config: &Config,
     cx: &mut Cx<'_>,
@@ -798,7 +798,7 @@ fn required(f: &Fields, d: &Fields, id: &Sp<String>, cx: &mut Cx<'_>) -> Require
 }
 
 /// Binds compiled hooks to a matter.
-pub fn bind(m: &mut Matter, kind: HookKind, hook: Hook) {
+pub(crate) fn bind(m: &mut Matter, kind: HookKind, hook: Hook) {
     match kind {
         HookKind::Eligible => m.eligible = Some(hook),
         HookKind::Weight => m.weight = Some(hook),

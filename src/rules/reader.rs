@@ -11,7 +11,7 @@ use toml_span::value::{Value, ValueInner};
 use crate::diag::{Diagnostic, FileId, did_you_mean};
 
 /// A byte range in the file being read.
-pub type Span = std::ops::Range<usize>;
+pub(crate) type Span = std::ops::Range<usize>;
 
 /// A value with the span it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +127,11 @@ fn kind(v: &mut Value<'_>) -> &'static str {
 
 impl<'de> Table<'de> {
     /// Reads `value` as a table, or reports a type error.
-    pub fn from_value(mut value: Value<'de>, path: &str, cx: &mut Cx<'_>) -> Option<Table<'de>> {
+    pub(crate) fn from_value(
+        mut value: Value<'de>,
+        path: &str,
+        cx: &mut Cx<'_>,
+    ) -> Option<Table<'de>> {
         let span = value.span.start..value.span.end;
         match value.take() {
             ValueInner::Table(t) => {
@@ -204,7 +208,12 @@ impl<'de> Table<'de> {
         }
     }
 
-    pub fn req_string(&mut self, key: &str, example: &str, cx: &mut Cx<'_>) -> Option<Sp<String>> {
+    pub(crate) fn req_string(
+        &mut self,
+        key: &str,
+        example: &str,
+        cx: &mut Cx<'_>,
+    ) -> Option<Sp<String>> {
         if !self.has(key) {
             self.missing(key, example, cx);
             return None;
@@ -212,7 +221,13 @@ impl<'de> Table<'de> {
         self.string(key, cx)
     }
 
-    pub fn integer(&mut self, key: &str, min: i64, max: i64, cx: &mut Cx<'_>) -> Option<Sp<i64>> {
+    pub(crate) fn integer(
+        &mut self,
+        key: &str,
+        min: i64,
+        max: i64,
+        cx: &mut Cx<'_>,
+    ) -> Option<Sp<i64>> {
         let (_, mut v) = self.take(key)?;
         let span = v.span.start..v.span.end;
         match v.take() {
@@ -240,7 +255,7 @@ impl<'de> Table<'de> {
         }
     }
 
-    pub fn boolean(&mut self, key: &str, cx: &mut Cx<'_>) -> Option<Sp<bool>> {
+    pub(crate) fn boolean(&mut self, key: &str, cx: &mut Cx<'_>) -> Option<Sp<bool>> {
         let (_, mut v) = self.take(key)?;
         let span = v.span.start..v.span.end;
         match v.take() {
@@ -343,7 +358,11 @@ impl<'de> Table<'de> {
     }
 
     /// A table of string values (`{ A = "3%", B = "5%" }`), keys with their spans.
-    pub fn string_map(&mut self, key: &str, cx: &mut Cx<'_>) -> Vec<(Sp<String>, Sp<String>)> {
+    pub(crate) fn string_map(
+        &mut self,
+        key: &str,
+        cx: &mut Cx<'_>,
+    ) -> Vec<(Sp<String>, Sp<String>)> {
         let Some(mut t) = self.table(key, cx) else {
             return Vec::new();
         };

@@ -3,7 +3,7 @@
 use crate::rules::model::{IssueAt, Ratio};
 
 /// "5%", "2.5%", "100%", "0.05" or "1" → a ratio in (0, 100%]. Exact decimal arithmetic.
-pub fn parse_ratio(text: &str) -> Result<Ratio, String> {
+pub(crate) fn parse_ratio(text: &str) -> Result<Ratio, String> {
     let t = text.trim();
     let (number, scale) = match t.strip_suffix('%').or_else(|| t.strip_suffix('％')) {
         Some(n) => (n.trim(), 10_000u64),
@@ -48,7 +48,7 @@ fn parse_decimal(number: &str, scale: u64) -> Option<u64> {
 }
 
 /// "first-working-day", "working-day:3" or "day:10".
-pub fn parse_issue(text: &str) -> Result<IssueAt, String> {
+pub(crate) fn parse_issue(text: &str) -> Result<IssueAt, String> {
     let t = text.trim();
     let bad = || {
         format!(

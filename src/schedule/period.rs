@@ -7,7 +7,7 @@ use crate::calendar::{Calendar, CalendarError, Holiday};
 use crate::rules::model::{Frequency, HolidayRule, IssueAt, Matter, Model, Ratio};
 
 /// Time of day at which regular and holiday draws are issued (local time).
-pub const ISSUE_TIME: (u32, u32) = (9, 0);
+pub(crate) const ISSUE_TIME: (u32, u32) = (9, 0);
 
 /// What kind of draw a scheduled entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -52,7 +52,7 @@ pub enum HookKind {
 }
 
 impl HookKind {
-    pub fn fn_name(self) -> &'static str {
+    pub(crate) fn fn_name(self) -> &'static str {
         match self {
             HookKind::Eligible => "eligible",
             HookKind::Weight => "weight",
@@ -67,7 +67,7 @@ impl HookKind {
         }
     }
 
-    pub fn arity(self) -> usize {
+    pub(crate) fn arity(self) -> usize {
         2
     }
 }

@@ -191,7 +191,7 @@ pub fn compute(
 }
 
 /// The folder of a draw's files.
-pub fn draw_folder(output_dir: &Path, matter: &str, period: &str) -> PathBuf {
+pub(crate) fn draw_folder(output_dir: &Path, matter: &str, period: &str) -> PathBuf {
     output_dir.join("draws").join(matter).join(period)
 }
 
@@ -451,7 +451,7 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
 }
 
 /// Loads and freezes the registries named in the config, or returns every problem.
-pub fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
     let registry = crate::registry::load(
@@ -464,7 +464,7 @@ pub fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagn
 }
 
 /// Used by callers that need the calendar for a scheduled draw of a matter and period id.
-pub fn find_scheduled(
+pub(crate) fn find_scheduled(
     loaded: &Loaded,
     cal: &Calendar,
     matter: &str,
