@@ -415,7 +415,7 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
 }
 
 /// "regular" or "holiday:chunjie".
-pub fn kind_label(kind: DrawKind) -> String {
+fn kind_label(kind: DrawKind) -> String {
     match kind {
         DrawKind::Regular => "regular".into(),
         DrawKind::Holiday(h) => format!("holiday:{}", h.id()),
