@@ -1281,3 +1281,35 @@ fn a_publication_stopped_before_its_commit_leaves_nothing_and_after_it_is_placed
             .exists()
     );
 }
+
+/// A publication killed (as `kill -9`) inside its transaction leaves nothing: no record, no
+/// files in place; killed after its commit, the next publication puts its files in place.
+#[test]
+fn a_publication_killed_before_or_after_its_commit_is_all_or_nothing() {
+    for (point, recorded) in [("publish.recording", false), ("publish.committed", true)] {
+        let p = ready_to_publish();
+        let killed = p
+            .suiji(&["publish", "--today", "2023-04-03"])
+            .env("SUIJI_ABORT_AT", point)
+            .output()
+            .expect("run suiji");
+        assert!(!killed.status.success(), "{point}");
+        assert!(!p.path("out/public/index.html").exists(), "{point}");
+        let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-04-03"]));
+        assert_eq!(code, 0, "{point}\n{out}\n{err}");
+        if recorded {
+            assert!(out.contains("nothing new to publish"), "{point}: {out}");
+        } else {
+            assert!(
+                out.contains("zhian.hotel 2023-H1: 5 targets"),
+                "{point}: {out}"
+            );
+        }
+        let feed: serde_json::Value =
+            serde_json::from_str(&p.read("out/public/2023/zhian.hotel/2023-H1/notice.json"))
+                .expect("json feed");
+        assert_eq!(feed["entries"].as_array().map(Vec::len), Some(5), "{point}");
+        let audit = p.suiji(&["audit", "verify"]).output().expect("audit");
+        assert!(audit.status.success(), "{point}");
+    }
+}
