@@ -95,7 +95,7 @@ pub fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
     let one = crate::jobs::results::record_one(&loaded, &mut store, &input)?;
     let what = one.draw.map_or_else(
         || format!("draw #{}", one.draw_id),
-        |d| format!("draw #{} ({} {})", d.id, d.matter, d.period),
+        |d| format!("draw #{} ({} {})", d.id, d.record.matter, d.record.period),
     );
     outln!(
         "{} result{} recorded for target {} of {what}{}",
@@ -197,8 +197,8 @@ fn write_list(listed: &[crate::jobs::results::DrawResults]) -> Result<(), Failed
             w.write_record([
                 d.id.to_string(),
                 r#ref.clone(),
-                d.matter.clone(),
-                d.period.clone(),
+                d.record.matter.clone(),
+                d.record.period.clone(),
                 r.target_id,
                 r.checklist_item.unwrap_or_default(),
                 r.category,

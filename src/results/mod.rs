@@ -61,8 +61,7 @@ pub const TASK_HEADER: [&str; 14] = [
     "签名检查人员",
 ];
 
-/// The category of a clean inspection.
-pub const CLEAN: &str = "未发现问题";
+pub use crate::registry::types::CLEAN;
 
 /// The national category `text` stands for: exact, or with half-width brackets.
 pub fn normalize_category(text: &str) -> Option<&'static str> {

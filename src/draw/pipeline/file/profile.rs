@@ -1,4 +1,4 @@
-//! Pass 1: every row's scope and exclusion, the inputs of its stratum and hooks reduced to a
+//! The pass over a registry file: every row's scope and exclusion, the inputs of its stratum and hooks reduced to a
 //! small "profile" number, and for each row drawn from, its key.
 //!
 //! Cells are interned (raw bytes → small id) per column, so each distinct value is trimmed,
@@ -339,7 +339,7 @@ pub(crate) trait Oracle: Sync {
     fn stratum(&self, key: &[Raw]) -> Ranker;
 }
 
-/// What pass 1 needs to know (shared by the threads).
+/// What the pass needs to know (shared by the threads).
 #[derive(Debug)]
 pub(crate) struct Context {
     pub width: usize,
