@@ -573,7 +573,7 @@ fn staging_folders_of_draws_killed_before_their_commit_are_removed_by_the_next_c
             err.contains("removed a staging folder left by an interrupted run"),
             "{point}: {err}"
         );
-        assert_eq!(staged(&p, "zhian.hotel"), [live.clone()], "{point}");
+        assert_eq!(staged(&p, "zhian.hotel"), vec![live.clone()], "{point}");
         assert_eq!(at_most_one_complete_draw(&p), None, "{point}");
         std::fs::remove_dir_all(p.path(&format!("out/draws/zhian.hotel/{live}"))).expect("rm");
     }
