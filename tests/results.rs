@@ -1240,6 +1240,19 @@ fn publication_files_left_staged_after_the_commit_are_put_in_place_next_time() {
     }
 }
 
+/// How many publication staging folders `out/` holds.
+fn publish_staging(p: &Project) -> usize {
+    std::fs::read_dir(p.path("out")).map_or(0, |dir| {
+        dir.flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".publish.staging-")
+            })
+            .count()
+    })
+}
+
 #[test]
 fn a_publication_stopped_before_its_commit_leaves_nothing_and_after_it_is_placed_next_time() {
     const PUBLISH: &[&str] = &["publish", "--today", "2023-04-03"];
@@ -1261,6 +1274,16 @@ fn a_publication_stopped_before_its_commit_leaves_nothing_and_after_it_is_placed
         assert!(!p.path("out/public").exists(), "{point}");
         assert!(!audit().contains("publication.record"), "{point}");
         assert!(p.ok(&["audit", "verify"]).contains("intact"));
+        // The killed run could not remove its staging folder; the next command does.
+        assert_eq!(publish_staging(&p), 1, "{point}");
+        let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-04-03", "--dry-run"]));
+        assert_eq!(code, 0, "{point}: {out}{err}");
+        assert!(
+            err.contains("removed a staging folder left by an interrupted run"),
+            "{point}: {err}"
+        );
+        assert_eq!(publish_staging(&p), 0, "{point}");
+        assert_eq!(recorded(&p), (0, 0), "{point}");
     }
     // Stopped just after the commit: recorded, files still staged; the next publication
     // puts them in place and finds nothing new.

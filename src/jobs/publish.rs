@@ -404,6 +404,11 @@ impl Marker {
     }
 }
 
+/// Whether a staging folder holds the files of publications the database records.
+pub fn staged_recorded(dir: &Path, store: &Store) -> bool {
+    Marker::read(dir).is_some_and(|m| m.committed(store))
+}
+
 /// Puts in place the files of publications that were recorded but whose files a crash (or a
 /// failed move) left staged. Returns the staging folders placed.
 pub fn restore(out_dir: &Path, store: &Store) -> Vec<PathBuf> {

@@ -355,7 +355,7 @@ pub fn restore_files(output_dir: &Path, draw: &DrawRow) -> bool {
 }
 
 /// The `manifest_hash` of the manifest.json in `dir`, if there is one.
-fn manifest_hash_in(dir: &Path) -> Option<String> {
+pub(crate) fn manifest_hash_in(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value.get("manifest_hash")?.as_str().map(str::to_string)
