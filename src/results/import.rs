@@ -213,7 +213,7 @@ fn cell_text(
     };
     match row.cell(i) {
         Cell::Empty => String::new(),
-        Cell::Text(t) => t.into_owned(),
+        Cell::Text(t) => crate::results::safe_cell::original(&t).to_string(),
         Cell::Date(_, t) => t,
         Cell::Bad(why) => {
             bad.push(

@@ -29,6 +29,7 @@
 pub mod entry;
 pub mod import;
 pub mod ledger;
+pub mod safe_cell;
 pub mod year;
 
 /// The national result categories (全国统一的抽查结果类别).
