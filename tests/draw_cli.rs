@@ -5,7 +5,7 @@ mod util;
 
 use std::io::{Read as _, Write as _};
 
-use util::scheduler::crash_at;
+use util::scheduler::{crash_at, staged};
 use util::{Project, run};
 
 const DRAW: &[&str] = &[
@@ -550,4 +550,35 @@ fn a_draw_stopped_before_its_commit_leaves_nothing_and_after_it_a_complete_draw(
     let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("(draw #{id};")), "{out}");
+}
+
+/// A draw killed before its commit cannot remove its staging folder; the next command that
+/// opens the data does, and says so. A staging folder of a process still running is kept.
+#[test]
+fn staging_folders_of_draws_killed_before_their_commit_are_removed_by_the_next_command() {
+    let p = Project::shipped();
+    let mut dry = DRAW.to_vec();
+    dry.push("--dry-run");
+    // The test process runs: a folder named after it belongs to a live job.
+    let live = format!(".2023-H1.staging-{}", std::process::id());
+    for point in ["draw.staged", "draw.recording"] {
+        crash_at(&p, DRAW, point);
+        let left = staged(&p, "zhian.hotel");
+        assert_eq!(left.len(), 1, "{point}: {left:?}");
+        std::fs::create_dir_all(p.path(&format!("out/draws/zhian.hotel/{live}"))).expect("mkdir");
+        p.write(&format!("out/draws/zhian.hotel/{live}/manifest.json"), "{");
+        let (code, out, err) = run(p.suiji(&dry));
+        assert_eq!(code, 0, "{point}: {out}{err}");
+        assert!(
+            err.contains("removed a staging folder left by an interrupted run"),
+            "{point}: {err}"
+        );
+        assert_eq!(staged(&p, "zhian.hotel"), vec![live.clone()], "{point}");
+        assert_eq!(at_most_one_complete_draw(&p), None, "{point}");
+        std::fs::remove_dir_all(p.path(&format!("out/draws/zhian.hotel/{live}"))).expect("rm");
+    }
+    // The draw then goes ahead as if nothing had happened, and leaves nothing staged.
+    p.ok(DRAW);
+    assert!(at_most_one_complete_draw(&p).is_some());
+    assert!(staged(&p, "zhian.hotel").is_empty());
 }

@@ -1240,6 +1240,19 @@ fn publication_files_left_staged_after_the_commit_are_put_in_place_next_time() {
     }
 }
 
+/// How many publication staging folders `out/` holds.
+fn publish_staging(p: &Project) -> usize {
+    std::fs::read_dir(p.path("out")).map_or(0, |dir| {
+        dir.flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".publish.staging-")
+            })
+            .count()
+    })
+}
+
 #[test]
 fn a_publication_stopped_before_its_commit_leaves_nothing_and_after_it_is_placed_next_time() {
     const PUBLISH: &[&str] = &["publish", "--today", "2023-04-03"];
@@ -1261,6 +1274,16 @@ fn a_publication_stopped_before_its_commit_leaves_nothing_and_after_it_is_placed
         assert!(!p.path("out/public").exists(), "{point}");
         assert!(!audit().contains("publication.record"), "{point}");
         assert!(p.ok(&["audit", "verify"]).contains("intact"));
+        // The killed run could not remove its staging folder; the next command does.
+        assert_eq!(publish_staging(&p), 1, "{point}");
+        let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-04-03", "--dry-run"]));
+        assert_eq!(code, 0, "{point}: {out}{err}");
+        assert!(
+            err.contains("removed a staging folder left by an interrupted run"),
+            "{point}: {err}"
+        );
+        assert_eq!(publish_staging(&p), 0, "{point}");
+        assert_eq!(recorded(&p), (0, 0), "{point}");
     }
     // Stopped just after the commit: recorded, files still staged; the next publication
     // puts them in place and finds nothing new.
@@ -1280,4 +1303,162 @@ fn a_publication_stopped_before_its_commit_leaves_nothing_and_after_it_is_placed
         p.path("out/public/2023/zhian.hotel/2023-H1/notice.csv")
             .exists()
     );
+}
+
+/// A publication killed (as `kill -9`) inside its transaction leaves nothing: no record, no
+/// files in place; killed after its commit, the next publication puts its files in place.
+#[test]
+fn a_publication_killed_before_or_after_its_commit_is_all_or_nothing() {
+    for (point, recorded) in [("publish.recording", false), ("publish.committed", true)] {
+        let p = ready_to_publish();
+        let killed = p
+            .suiji(&["publish", "--today", "2023-04-03"])
+            .env("SUIJI_ABORT_AT", point)
+            .output()
+            .expect("run suiji");
+        assert!(!killed.status.success(), "{point}");
+        assert!(!p.path("out/public/index.html").exists(), "{point}");
+        let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-04-03"]));
+        assert_eq!(code, 0, "{point}\n{out}\n{err}");
+        if recorded {
+            assert!(out.contains("nothing new to publish"), "{point}: {out}");
+        } else {
+            assert!(
+                out.contains("zhian.hotel 2023-H1: 5 targets"),
+                "{point}: {out}"
+            );
+        }
+        let feed: serde_json::Value =
+            serde_json::from_str(&p.read("out/public/2023/zhian.hotel/2023-H1/notice.json"))
+                .expect("json feed");
+        assert_eq!(feed["entries"].as_array().map(Vec::len), Some(5), "{point}");
+        let audit = p.suiji(&["audit", "verify"]).output().expect("audit");
+        assert!(audit.status.success(), "{point}");
+    }
+}
+
+/// Every cell of every CSV under `dir`, by file.
+fn csv_cells(dir: &Path, found: &mut Vec<(std::path::PathBuf, Vec<String>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            csv_cells(&path, found);
+        } else if path.extension().is_some_and(|x| x == "csv") {
+            let (header, rows) = read_csv(&path);
+            let cells = header
+                .into_iter()
+                .chain(rows.into_iter().flatten())
+                .collect();
+            found.push((path, cells));
+        }
+    }
+}
+
+/// Whether a spreadsheet would take the cell for a formula.
+fn formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+#[test]
+fn every_csv_written_is_safe_to_open_and_the_task_list_reads_back() {
+    let p = Project::shipped();
+    // Registry names and addresses that a spreadsheet would run as formulas.
+    let hostile = [
+        "=HYPERLINK(\"http://example.com/x\",\"点此\")",
+        "+1+1",
+        "-2+3",
+        "@SUM(1,1)",
+        "\t=1",
+        "\r=1",
+    ];
+    let targets = p.read("config/registry/targets.csv");
+    let mut reader = csv::Reader::from_reader(targets.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header).expect("header");
+    for (i, rec) in reader.records().enumerate() {
+        let mut row: Vec<String> = rec.expect("row").iter().map(String::from).collect();
+        row[1] = format!("{}{i}", hostile[i % hostile.len()]);
+        row[4] = format!("-{}", row[4]);
+        w.write_record(&row).expect("row");
+    }
+    p.write(
+        "config/registry/targets.csv",
+        &String::from_utf8(w.into_inner().expect("flush")).expect("utf-8"),
+    );
+    let (code, out, err) = run(p.suiji(&["simulate", "--year", "2023", "--seed", "demo"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    // The task list, filled in as it was written (quoted cells and all), reads back: the
+    // remarks an inspector began with a quote and `=` are recorded as the text after it.
+    let (header, mut rows) = tasks(&p, "zhian.hotel", "2023-H1");
+    let draw_ref = rows[0][DRAW].clone();
+    let ts = targets_of(&rows);
+    for t in &ts[..3] {
+        fill(&mut rows, t, "未发现问题", "2023-03-02");
+    }
+    for r in rows.iter_mut().filter(|r| !r[CATEGORY].is_empty()) {
+        r[REMARKS] = "'=1+1".into();
+    }
+    p.write("filled.csv", &csv_text(&header, &rows));
+    let (code, out, err) = import(&p, "filled.csv");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("imported 12 results"), "{out}");
+    let remarks: Vec<String> = p
+        .db()
+        .prepare("SELECT remarks FROM results")
+        .expect("query")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("remarks");
+    assert_eq!(remarks.len(), 12);
+    assert!(remarks.iter().all(|r| r == "=1+1"), "{remarks:?}");
+    let listed = results_list(&p, &draw_ref);
+    assert!(listed.iter().all(|r| r[9] == "'=1+1"), "{listed:?}");
+    // The xlsx task list holds the names as text.
+    let book = xlsx_rows(
+        &p.path("out/draws/zhian.hotel/2023-H1/tasks.xlsx"),
+        "检查任务",
+    );
+    assert!(
+        book.iter()
+            .flatten()
+            .any(|d| matches!(d, Data::String(s) if s.starts_with("=HYPERLINK"))),
+        "names are strings in the xlsx"
+    );
+
+    let (code, out, err) = run(p.suiji(&["publish", "--today", "2023-04-03"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let mut found = Vec::new();
+    csv_cells(&p.path("out"), &mut found);
+    let names: std::collections::BTreeSet<String> = found
+        .iter()
+        .filter_map(|(path, _)| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["notice.csv", "public.csv", "tasks.csv"]
+    );
+    let mut quoted = 0;
+    for (path, cells) in &found {
+        for cell in cells {
+            assert!(!formula(cell), "{}: {cell:?}", path.display());
+            quoted += usize::from(cell.starts_with('\'') && formula(&cell[1..]));
+        }
+    }
+    assert!(quoted > 0, "no hostile cell reached a CSV");
+    for (path, cells) in &found {
+        if path.ends_with("zhian.hotel/2023-H1/notice.csv") {
+            assert!(
+                cells.iter().any(|c| c.starts_with("'=HYPERLINK")
+                    || c.starts_with("'+1+1")
+                    || c.starts_with("'-")),
+                "{cells:?}"
+            );
+        }
+    }
 }

@@ -10,9 +10,10 @@ use rusqlite::Connection;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use suiji::store::{
-    AuditProblem, AuditReport, DB_FILE, DrawFilter, DrawStatus, DrawnTargetRow, EntityKind,
-    EventFilter, ExclusionRow, GENESIS_HASH, NewDraw, NewEvent, NewResult, Redraw, SCHEMA_VERSION,
-    SchedulerEvent, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow, audit_hash,
+    AuditProblem, AuditReport, DB_FILE, DrawFilter, DrawRecord, DrawStatus, DrawnTargetRow,
+    EntityKind, EventFilter, ExclusionRow, GENESIS_HASH, NewDraw, NewEvent, NewResult, Redraw,
+    SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
+    audit_hash,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -54,22 +55,24 @@ fn sample_draw(matter: &str, period: &str, targets: &str, inspectors: &str) -> N
         inspector_name: name.into(),
     };
     NewDraw {
-        matter: matter.into(),
-        period: period.into(),
-        kind: "scheduled".into(),
-        algorithm: "suiji-draw-v1".into(),
-        seed_hex: "00ff10ab".into(),
-        seed_source: "witness digits 1234".into(),
-        rules_hash: "r".repeat(64),
-        targets_snapshot: targets.into(),
-        inspectors_snapshot: inspectors.into(),
-        reference_date: "2025-01-02".into(),
-        issue_date: "2025-01-03".into(),
-        due_date: "2025-03-31".into(),
-        created_at: "2025-01-03T09:00:00+08:00".into(),
-        actor: "scheduler".into(),
-        manifest_json: r#"{"version":1,"selected":["T1","T3"]}"#.into(),
-        manifest_hash: "m".repeat(64),
+        record: DrawRecord {
+            matter: matter.into(),
+            period: period.into(),
+            kind: "scheduled".into(),
+            algorithm: "suiji-draw-v1".into(),
+            seed_hex: "00ff10ab".into(),
+            seed_source: "witness digits 1234".into(),
+            rules_hash: "r".repeat(64),
+            targets_snapshot: targets.into(),
+            inspectors_snapshot: inspectors.into(),
+            reference_date: "2025-01-02".into(),
+            issue_date: "2025-01-03".into(),
+            due_date: "2025-03-31".into(),
+            created_at: "2025-01-03T09:00:00+08:00".into(),
+            actor: "scheduler".into(),
+            manifest_json: r#"{"version":1,"selected":["T1","T3"]}"#.into(),
+            manifest_hash: "m".repeat(64),
+        },
         targets: vec![
             target(1, "T1", "Hotel A", true, None),
             target(2, "T2", "Hotel B", false, None),
@@ -132,30 +135,33 @@ fn record_and_read_back_a_draw() -> TestResult {
 
     let row = store.draw(id)?.ok_or("draw missing")?;
     assert_eq!(row.id, id);
-    assert_eq!(row.matter, d.matter);
-    assert_eq!(row.period, d.period);
-    assert_eq!(row.kind, "scheduled");
+    assert_eq!(row.record.matter, d.record.matter);
+    assert_eq!(row.record.period, d.record.period);
+    assert_eq!(row.record.kind, "scheduled");
     assert_eq!(row.status, DrawStatus::Active);
-    assert_eq!(row.algorithm, d.algorithm);
-    assert_eq!(row.seed_hex, d.seed_hex);
-    assert_eq!(row.seed_source, d.seed_source);
-    assert_eq!(row.rules_hash, d.rules_hash);
-    assert_eq!(row.targets_snapshot, d.targets_snapshot);
-    assert_eq!(row.inspectors_snapshot, d.inspectors_snapshot);
-    assert_eq!(row.reference_date, d.reference_date);
-    assert_eq!(row.issue_date, d.issue_date);
-    assert_eq!(row.due_date, d.due_date);
-    assert_eq!(row.created_at, d.created_at);
-    assert_eq!(row.actor, d.actor);
-    assert_eq!(row.manifest_json, d.manifest_json);
-    assert_eq!(row.manifest_hash, d.manifest_hash);
+    assert_eq!(row.record.algorithm, d.record.algorithm);
+    assert_eq!(row.record.seed_hex, d.record.seed_hex);
+    assert_eq!(row.record.seed_source, d.record.seed_source);
+    assert_eq!(row.record.rules_hash, d.record.rules_hash);
+    assert_eq!(row.record.targets_snapshot, d.record.targets_snapshot);
+    assert_eq!(row.record.inspectors_snapshot, d.record.inspectors_snapshot);
+    assert_eq!(row.record.reference_date, d.record.reference_date);
+    assert_eq!(row.record.issue_date, d.record.issue_date);
+    assert_eq!(row.record.due_date, d.record.due_date);
+    assert_eq!(row.record.created_at, d.record.created_at);
+    assert_eq!(row.record.actor, d.record.actor);
+    assert_eq!(row.record.manifest_json, d.record.manifest_json);
+    assert_eq!(row.record.manifest_hash, d.record.manifest_hash);
     assert_eq!(
         (row.redraw_of, row.redraw_reason.clone(), row.superseded_by),
         (None, None, None)
     );
 
-    assert_eq!(store.active_draw(&d.matter, &d.period)?, Some(row.clone()));
-    assert_eq!(store.active_draw(&d.matter, "2025-Q2")?, None);
+    assert_eq!(
+        store.active_draw(&d.record.matter, &d.record.period)?,
+        Some(row.clone())
+    );
+    assert_eq!(store.active_draw(&d.record.matter, "2025-Q2")?, None);
     assert_eq!(store.draw(id + 100)?, None);
 
     assert_eq!(store.draw_targets(id)?, d.targets);
@@ -167,10 +173,10 @@ fn record_and_read_back_a_draw() -> TestResult {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].action, "draw.record");
     assert_eq!(entries[0].subject, format!("draw:{id}"));
-    assert_eq!(entries[0].at, d.created_at);
+    assert_eq!(entries[0].at, d.record.created_at);
     let detail = entries[0].detail_json()?;
     assert_eq!(detail["draw_id"], json!(id));
-    assert_eq!(detail["manifest_hash"], json!(d.manifest_hash));
+    assert_eq!(detail["manifest_hash"], json!(d.record.manifest_hash));
     assert_eq!(detail["selected"], json!(2));
     assert!(store.verify_audit()?.is_intact());
     Ok(())
@@ -187,14 +193,14 @@ fn second_draw_for_same_matter_and_period_is_refused() -> TestResult {
             created_at,
         }) => {
             assert_eq!(draw_id, id);
-            assert_eq!(created_at, d.created_at);
+            assert_eq!(created_at, d.record.created_at);
         }
         other => panic!("expected AlreadyDrawn, got {other:?}"),
     }
     assert_eq!(counts(dir.path())?, before, "a refused draw leaves nothing");
     // Another period of the same matter is a different draw.
     let mut next = d.clone();
-    next.period = "2025-Q2".into();
+    next.record.period = "2025-Q2".into();
     store.record_draw(&next, Redraw::No)?;
     Ok(())
 }
@@ -204,9 +210,9 @@ fn redraw_supersedes_the_old_draw_and_says_why() -> TestResult {
     let (_dir, mut store, d) = setup()?;
     let old = store.record_draw(&d, Redraw::No)?;
     let mut again = d.clone();
-    again.seed_hex = "abcdef".into();
-    again.created_at = "2025-01-04T10:00:00+08:00".into();
-    again.actor = "operator Chen".into();
+    again.record.seed_hex = "abcdef".into();
+    again.record.created_at = "2025-01-04T10:00:00+08:00".into();
+    again.record.actor = "operator Chen".into();
     let reason = "registry snapshot missed 12 new hotels";
     let new = store.record_draw(
         &again,
@@ -220,13 +226,13 @@ fn redraw_supersedes_the_old_draw_and_says_why() -> TestResult {
     assert_eq!(old_row.status, DrawStatus::Superseded);
     assert_eq!(old_row.superseded_by, Some(new));
     assert_eq!(
-        old_row.seed_hex, d.seed_hex,
+        old_row.record.seed_hex, d.record.seed_hex,
         "the old draw is kept as it was"
     );
     assert_eq!(store.draw_targets(old)?, d.targets);
 
     let new_row = store
-        .active_draw(&d.matter, &d.period)?
+        .active_draw(&d.record.matter, &d.record.period)?
         .ok_or("no active draw")?;
     assert_eq!(new_row.id, new);
     assert_eq!(new_row.redraw_of, Some(old));
@@ -277,7 +283,7 @@ fn racing_writers_on_separate_connections_draw_exactly_once() -> TestResult {
     drop(store);
     for round in 0..5 {
         let mut d = d.clone();
-        d.period = format!("2025-{:02}", round + 1);
+        d.record.period = format!("2025-{:02}", round + 1);
         let n = 4;
         let barrier = Arc::new(Barrier::new(n));
         let handles: Vec<_> = (0..n)
@@ -305,7 +311,9 @@ fn racing_writers_on_separate_connections_draw_exactly_once() -> TestResult {
         // Every refusal points at the winner.
         let store = Store::open(dir.path())?;
         assert_eq!(
-            store.active_draw(&d.matter, &d.period)?.map(|r| r.id),
+            store
+                .active_draw(&d.record.matter, &d.record.period)?
+                .map(|r| r.id),
             Some(winner)
         );
     }
@@ -669,14 +677,17 @@ fn a_damaged_snapshot_is_reported_not_returned() -> TestResult {
 #[test]
 fn a_draw_needs_its_snapshots_archived_first() -> TestResult {
     let (dir, mut store, mut d) = setup()?;
-    d.targets_snapshot = "1".repeat(64);
+    d.record.targets_snapshot = "1".repeat(64);
     let err = store.record_draw(&d, Redraw::No);
     assert!(
         matches!(err, Err(StoreError::NoSuchSnapshot { .. })),
         "{err:?}"
     );
     let (_, mut store2, mut d2) = setup()?;
-    std::mem::swap(&mut d2.targets_snapshot, &mut d2.inspectors_snapshot);
+    std::mem::swap(
+        &mut d2.record.targets_snapshot,
+        &mut d2.record.inspectors_snapshot,
+    );
     let err = store2.record_draw(&d2, Redraw::No);
     assert!(matches!(err, Err(StoreError::Invalid { .. })), "{err:?}");
     assert_eq!(counts(dir.path())?, [0; 6]);
@@ -699,12 +710,12 @@ fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
         ("unstaffed unknown", |d| {
             d.unstaffed[0].target_id = "T9".into()
         }),
-        ("bad date", |d| d.due_date = "2025-02-30".into()),
-        ("date format", |d| d.issue_date = "2025/01/03".into()),
-        ("seed not hex", |d| d.seed_hex = "XYZ".into()),
-        ("manifest not json", |d| d.manifest_json = "{".into()),
-        ("empty matter", |d| d.matter = String::new()),
-        ("empty actor", |d| d.actor = " ".into()),
+        ("bad date", |d| d.record.due_date = "2025-02-30".into()),
+        ("date format", |d| d.record.issue_date = "2025/01/03".into()),
+        ("seed not hex", |d| d.record.seed_hex = "XYZ".into()),
+        ("manifest not json", |d| d.record.manifest_json = "{".into()),
+        ("empty matter", |d| d.record.matter = String::new()),
+        ("empty actor", |d| d.record.actor = " ".into()),
     ];
     for (what, change) in cases {
         let mut bad = d.clone();
@@ -743,7 +754,7 @@ fn a_draw_interrupted_midway_leaves_nothing() -> TestResult {
             [0; 6],
             "partial draw left after {stop_at}"
         );
-        assert_eq!(store.active_draw(&d.matter, &d.period)?, None);
+        assert_eq!(store.active_draw(&d.record.matter, &d.record.period)?, None);
     }
     // The same store goes on working.
     store.record_draw(&d, Redraw::No)?;
@@ -1037,15 +1048,15 @@ fn list_draws_filters_by_matter_and_period() -> TestResult {
         ("blasting", "2025-Q1"),
     ] {
         let mut x = d.clone();
-        x.matter = matter.into();
-        x.period = period.into();
+        x.record.matter = matter.into();
+        x.record.period = period.into();
         store.record_draw(&x, Redraw::No)?;
     }
     let periods = |f: DrawFilter| -> Result<Vec<String>, StoreError> {
         Ok(store
             .list_draws(&f)?
             .into_iter()
-            .map(|r| format!("{} {}", r.matter, r.period))
+            .map(|r| format!("{} {}", r.record.matter, r.record.period))
             .collect())
     };
     assert_eq!(
@@ -1252,7 +1263,7 @@ fn a_batch_of_results_for_several_draws_is_recorded_whole_or_not_at_all() -> Tes
     let (_dir, mut store, d) = setup()?;
     let a = store.record_draw(&d, Redraw::No)?;
     let mut other = d.clone();
-    other.period = "2025-Q2".into();
+    other.record.period = "2025-Q2".into();
     let b = store.record_draw(&other, Redraw::No)?;
     let entered = "2025-04-11T09:00:00+08:00";
     // The second draw's rows name a target it does not have: nothing of either is recorded.

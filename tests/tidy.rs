@@ -3,7 +3,8 @@
 //! Each check names the file and line that breaks a rule of the architecture: a top-level module
 //! importing against the layer order or in a cycle, clap outside `cli`, files or the clock in
 //! `draw`, I/O or the clock in rule scripts, the OS random source outside the seed, raw input
-//! parsed outside its one reader, `json!` for a stored or published record. Comments, string literals and `#[cfg(test)]` modules are not looked at.
+//! parsed outside its one reader, `json!` for a stored or published record, and functions too
+//! long to read. Comments, string literals and `#[cfg(test)]` modules are not looked at.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -13,12 +14,21 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "model",
-        &["diag", "calendar", "registry", "script", "rules", "store"],
+        &[
+            "diag", "digest", "calendar", "registry", "script", "rules", "store",
+        ],
     ),
     ("core", &["schedule", "draw", "results", "output"]),
     ("jobs", &["jobs"]),
     ("faces", &["cli", "main"]),
 ];
+
+/// Functions allowed over [`LONG_FUNCTION`] lines, each with its reason.
+const LONG_FUNCTIONS: &[(&str, &str)] = &[];
+
+/// A function longer than this many lines (signature to closing brace) must be listed in
+/// [`LONG_FUNCTIONS`] with a reason.
+const LONG_FUNCTION: usize = 80;
 
 /// Known breaks of a rule, each with where it is and why it is still there. A listed break
 /// that is gone fails the test too, so this list only shrinks.
@@ -353,6 +363,7 @@ fn tidy() {
     findings.extend(layers(&sources));
     findings.extend(cycles(&sources));
     findings.extend(forbidden(&sources));
+    findings.extend(long_functions(&sources));
 
     let mut report = String::new();
     let mut used = BTreeSet::new();
@@ -509,7 +520,7 @@ const FORBIDDEN: &[Forbidden] = &[
         rule: "pure draw",
         words: &[
             "std::fs",
-            "File",
+            "File::",
             "std::env",
             "std::net",
             "std::process",
@@ -530,7 +541,7 @@ const FORBIDDEN: &[Forbidden] = &[
         rule: "rule evaluation",
         words: &[
             "std::fs",
-            "File",
+            "File::",
             "std::env",
             "std::net",
             "std::process",
@@ -600,6 +611,90 @@ fn forbidden(sources: &[Source]) -> Vec<Finding> {
                     });
                 }
             }
+        }
+    }
+    out
+}
+
+/// Every `fn` with a body, as (name, first line, lines from signature to closing brace).
+fn functions(src: &Source) -> Vec<(String, usize, usize)> {
+    let code = &src.code;
+    let bytes = code.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = code[from..].find("fn ") {
+        let at = from + i;
+        from = at + 3;
+        let before = at.checked_sub(1).map(|b| bytes[b]);
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            continue;
+        }
+        let name = ident(&code[from..]);
+        if name.is_empty() {
+            continue;
+        }
+        // The body is the first `{` outside the signature's parentheses, unless a `;` comes first.
+        let mut depth = 0i32;
+        let mut body = None;
+        for (k, b) in bytes[from..].iter().enumerate() {
+            match b {
+                b'(' | b'[' | b'<' => depth += 1,
+                b')' | b']' => depth -= 1,
+                b'>' if k > 0 && bytes[from + k - 1] != b'-' && bytes[from + k - 1] != b'=' => {
+                    depth -= 1
+                }
+                b';' if depth <= 0 => break,
+                b'{' if depth <= 0 => {
+                    body = Some(from + k);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(open) = body else { continue };
+        let Some(close) = matching_brace(code, open) else {
+            continue;
+        };
+        let first = src.line_of(at);
+        let last = src.line_of(close);
+        out.push((name, first, last - first + 1));
+    }
+    out
+}
+
+/// Functions over [`LONG_FUNCTION`] lines that are not listed in [`LONG_FUNCTIONS`], and listed
+/// ones that are no longer long.
+fn long_functions(sources: &[Source]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut long = BTreeSet::new();
+    for src in sources {
+        for (name, line, len) in functions(src) {
+            if len <= LONG_FUNCTION {
+                continue;
+            }
+            let key = format!("{}::{name}", src.path);
+            long.insert(key.clone());
+            if !LONG_FUNCTIONS.iter().any(|(k, _)| *k == key) {
+                out.push(Finding {
+                    rule: "long function",
+                    path: src.path.clone(),
+                    line,
+                    what: format!(
+                        "`{name}` is {len} lines (over {LONG_FUNCTION}); split it into named steps or list it in LONG_FUNCTIONS with a reason"
+                    ),
+                });
+            }
+        }
+    }
+    for (key, _) in LONG_FUNCTIONS {
+        if !long.contains(*key) {
+            out.push(Finding {
+                rule: "long function",
+                path: (*key).to_string(),
+                line: 0,
+                what: "listed in LONG_FUNCTIONS but no longer over the limit; remove the entry"
+                    .to_string(),
+            });
         }
     }
     out
@@ -708,6 +803,12 @@ fn tidy_finds_what_it_looks_for() {
         found[0].what
     );
 
+    let long = format!("fn long() {{\n{}}}\nfn short() {{ }}\n", "x;\n".repeat(80));
+    let f = functions(&src("src/output/y.rs", &long));
+    assert_eq!(
+        f,
+        vec![("long".to_string(), 1, 82), ("short".to_string(), 83, 1)]
+    );
     assert_eq!(
         blank("let c = '\"'; let s = r#\"a\"b\"#; 'a: loop {}"),
         "let c = ' '; let s = r#\"   \"#; 'a: loop {}"

@@ -46,13 +46,13 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         outln!(
             "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {}",
             d.id,
-            d.matter,
-            d.period,
-            d.kind,
-            d.issue_date,
+            d.record.matter,
+            d.record.period,
+            d.record.kind,
+            d.record.issue_date,
             n,
             d.status.as_str(),
-            d.seed_source
+            d.record.seed_source
         );
     }
     outln!(

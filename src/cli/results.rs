@@ -95,7 +95,7 @@ pub fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
     let one = crate::jobs::results::record_one(&loaded, &mut store, &input)?;
     let what = one.draw.map_or_else(
         || format!("draw #{}", one.draw_id),
-        |d| format!("draw #{} ({} {})", d.id, d.matter, d.period),
+        |d| format!("draw #{} ({} {})", d.id, d.record.matter, d.record.period),
     );
     outln!(
         "{} result{} recorded for target {} of {what}{}",
@@ -194,22 +194,26 @@ fn write_list(listed: &[crate::jobs::results::DrawResults]) -> Result<(), Failed
                 (Some(f), None) => f.clone(),
                 _ => String::new(),
             };
-            w.write_record([
-                d.id.to_string(),
-                r#ref.clone(),
-                d.matter.clone(),
-                d.period.clone(),
-                r.target_id,
-                r.checklist_item.unwrap_or_default(),
-                r.category,
-                r.inspection_date,
-                r.inspectors_signed.join("、"),
-                r.remarks,
-                r.entered_at,
-                r.entered_by,
-                r.published_at.unwrap_or_default(),
-                source,
-            ])?;
+            w.write_record(
+                [
+                    d.id.to_string(),
+                    r#ref.clone(),
+                    d.record.matter.clone(),
+                    d.record.period.clone(),
+                    r.target_id,
+                    r.checklist_item.unwrap_or_default(),
+                    r.category,
+                    r.inspection_date,
+                    r.inspectors_signed.join("、"),
+                    r.remarks,
+                    r.entered_at,
+                    r.entered_by,
+                    r.published_at.unwrap_or_default(),
+                    source,
+                ]
+                .iter()
+                .map(|c| crate::results::safe_cell::neutralise(c).into_owned()),
+            )?;
         }
     }
     w.flush()?;

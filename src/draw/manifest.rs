@@ -159,7 +159,7 @@ impl Manifest {
         if self.manifest_hash.is_empty() {
             return hash_json(self);
         }
-        hex::encode(Sha256::digest(self.canonical_bytes()))
+        crate::digest::sha256_hex(&self.canonical_bytes())
     }
 
     /// Sets `manifest_hash` to [`Manifest::compute_hash`]. The JSON is fed to the hash as it is

@@ -66,8 +66,7 @@ use plan::Fate;
 use rows::{Classified, RowSource};
 use rules::Rules;
 
-/// Result categories that count as a clean inspection (for cooldown).
-pub const CLEAN_RESULTS: &[&str] = &["未发现问题", "clean"];
+pub(crate) use crate::registry::types::CLEAN_RESULTS;
 
 /// Earlier inspections that exclusions depend on, recorded in the manifest so a verifier
 /// sees exactly what the draw saw.

@@ -19,6 +19,7 @@ pub mod run;
 pub mod schedule;
 pub mod service;
 pub mod status;
+pub mod sweep;
 pub mod verify;
 
 use std::path::Path;
@@ -164,9 +165,12 @@ pub fn freeze_registry(loaded: &Loaded) -> Result<issue::Frozen, SetupError> {
     issue::freeze_registry(loaded).map_err(SetupError::Registry)
 }
 
-/// Opens the database in the config's data folder.
+/// Opens the database in the config's data folder, and removes the staging folders that
+/// interrupted jobs left and that nothing will ever place ([`sweep::orphans`]).
 pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
-    Ok(Store::open(&loaded.model.config.data_dir)?)
+    let store = Store::open(&loaded.model.config.data_dir)?;
+    sweep::orphans(&loaded.model.config.output_dir, &store);
+    Ok(store)
 }
 
 /// Opens the database named by the config alone, without loading the rules: jobs that only

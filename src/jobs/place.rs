@@ -7,6 +7,13 @@
 //! the staging folder behind: [`restore`] finds such folders the next time a job opens the
 //! output folder and places the ones whose record is committed. So the files on disk are
 //! either the record's or none, never files of a record that does not exist.
+//!
+//! A staging folder whose record was never committed is removed: by its own job when the job
+//! fails (a failed write, a full disk, a refused record, an early return or a panic: dropping
+//! a [`Staging`] removes it), and, when the job was killed before its commit, by the next
+//! command that opens the data ([`sweep`]). A folder is swept only when both hold: nothing in
+//! the database refers to it, and the process named in its name (`…staging-PID`) no longer
+//! runs — a running process may still be writing it or about to commit it.
 
 use std::path::{Path, PathBuf};
 
@@ -37,7 +44,8 @@ fn at(path: &Path) -> impl FnOnce(std::io::Error) -> PlaceError + '_ {
     }
 }
 
-/// Files written to a staging folder, not yet belonging to any record.
+/// Files written to a staging folder, not yet belonging to any record. Dropped without being
+/// committed (a failure, an early return), it removes the folder.
 #[derive(Debug)]
 #[must_use = "a staging folder is committed or removed"]
 pub struct Staging {
@@ -84,7 +92,11 @@ impl Staging {
     /// Runs `record` (one transaction); removes the staged files when it fails.
     pub fn commit<T, E>(self, record: impl FnOnce() -> Result<T, E>) -> Result<(Committed, T), E> {
         match record() {
-            Ok(v) => Ok((Committed { dir: self.dir }, v)),
+            Ok(v) => {
+                let mut this = self;
+                let dir = std::mem::take(&mut this.dir);
+                Ok((Committed { dir }, v))
+            }
             Err(e) => {
                 self.discard();
                 Err(e)
@@ -94,7 +106,15 @@ impl Staging {
 
     /// Removes the staged files (nothing was recorded).
     pub fn discard(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        drop(self);
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -187,6 +207,45 @@ pub fn restore(
     placed
 }
 
+/// The process that made a staging folder, from its name (`….staging-PID`).
+pub fn owner(dir: &Path) -> Option<u32> {
+    let name = dir.file_name()?.to_str()?;
+    let (_, pid) = name.rsplit_once(".staging-")?;
+    pid.parse().ok()
+}
+
+/// Whether process `pid` may still be running: this process, or one the system lists
+/// (`/proc/PID`). Where the system cannot tell (no `/proc`), every process counts as running,
+/// so nothing is swept.
+pub fn running(pid: u32) -> bool {
+    pid == std::process::id()
+        || !Path::new("/proc/self").exists()
+        || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Removes the staging folders in `parent` named `prefix…` that no job will ever commit or
+/// place: the process named in the folder's name no longer runs and `recorded` says nothing
+/// in the database refers to the folder. Returns the folders removed, with their process.
+pub fn sweep(
+    parent: &Path,
+    prefix: &str,
+    mut recorded: impl FnMut(&Path) -> bool,
+) -> Vec<(PathBuf, u32)> {
+    let mut removed = Vec::new();
+    for dir in pending(parent, prefix) {
+        let Some(pid) = owner(&dir) else {
+            continue;
+        };
+        if running(pid) || recorded(&dir) {
+            continue;
+        }
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            removed.push((dir, pid));
+        }
+    }
+    removed
+}
+
 /// Writes one file that belongs to no record all at once: to a temporary name beside it,
 /// then renamed into place.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
@@ -249,6 +308,48 @@ mod tests {
         assert_eq!(std::fs::read(root.join("x/one.txt"))?, b"1");
         assert!(!root.join(MARKER).exists());
         assert!(!dir.exists());
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_job_leaves_no_staging_folder() -> R {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join(".x.staging-1");
+        let staging = Staging::write(dir.clone(), &[("a.txt".into(), b"a".to_vec())])?;
+        assert!(dir.join("a.txt").exists());
+        // An early return (`?`) between staging and commit drops it.
+        drop(staging);
+        assert!(!dir.exists());
+        // A committed folder is kept for placing even when the handle is dropped.
+        let staging = Staging::write(dir.clone(), &[("a.txt".into(), b"a".to_vec())])?;
+        let (done, ()) = staging.commit(|| Ok::<_, std::io::Error>(()))?;
+        drop(done);
+        assert!(dir.join("a.txt").exists());
+        Ok(())
+    }
+
+    #[test]
+    fn only_folders_of_ended_processes_that_nothing_records_are_swept() -> R {
+        let tmp = tempfile::tempdir()?;
+        let own = std::process::id();
+        // A process id above the kernel's limit (4194304) never runs.
+        let ended = 4_194_305_u32;
+        let live = tmp.path().join(format!(".H1.staging-{own}"));
+        let orphan = tmp.path().join(format!(".H1.staging-{ended}"));
+        let kept = tmp.path().join(format!(".H2.staging-{ended}"));
+        let unnamed = tmp.path().join(".H3.staging-x");
+        for d in [&live, &orphan, &kept, &unnamed] {
+            std::fs::create_dir_all(d)?;
+        }
+        assert_eq!((owner(&orphan), owner(&unnamed)), (Some(ended), None));
+        assert!(running(own));
+        assert!(!running(ended) || !Path::new("/proc/self").exists());
+        let removed = sweep(tmp.path(), ".", |d| d == kept);
+        if Path::new("/proc/self").exists() {
+            assert_eq!(removed, vec![(orphan.clone(), ended)]);
+            assert!(!orphan.exists());
+        }
+        assert!(live.exists() && kept.exists() && unnamed.exists());
         Ok(())
     }
 

@@ -184,12 +184,12 @@ fn summary(p: &Plan<'_>, out_dir: &Path) -> DrawPublished {
     let d = &p.ledger.draw;
     DrawPublished {
         draw_id: d.id,
-        matter: d.matter.clone(),
-        period: d.period.clone(),
+        matter: d.record.matter.clone(),
+        period: d.record.period.clone(),
         targets: p.newly.len(),
         on_time: p.on_time,
         notice: out_dir
-            .join(notice_folder(&d.matter, &d.period))
+            .join(notice_folder(&d.record.matter, &d.record.period))
             .join("notice.html"),
     }
 }
@@ -205,9 +205,15 @@ fn plan<'a>(
         .filter(|l| {
             input
                 .year
-                .is_none_or(|y| l.draw.period.starts_with(&y.to_string()))
-                && input.matter.as_ref().is_none_or(|m| &l.draw.matter == m)
-                && input.period.as_ref().is_none_or(|p| &l.draw.period == p)
+                .is_none_or(|y| l.draw.record.period.starts_with(&y.to_string()))
+                && input
+                    .matter
+                    .as_ref()
+                    .is_none_or(|m| &l.draw.record.matter == m)
+                && input
+                    .period
+                    .as_ref()
+                    .is_none_or(|p| &l.draw.record.period == p)
         })
         .collect();
     let mut plans = Vec::new();
@@ -222,7 +228,7 @@ fn plan<'a>(
         {
             problems.push(format!(
                 "draw #{} ({} {}) was last published on {last}, after --today {as_of}",
-                l.draw.id, l.draw.matter, l.draw.period
+                l.draw.id, l.draw.record.matter, l.draw.record.period
             ));
             continue;
         }
@@ -284,9 +290,10 @@ fn build(
     let mut pubs = Vec::new();
     for p in plans {
         let l = p.ledger;
-        let registry = snapshot_targets(&cx.store, &mut snapshots, &l.draw.targets_snapshot)?;
+        let registry =
+            snapshot_targets(&cx.store, &mut snapshots, &l.draw.record.targets_snapshot)?;
         let n = notice(model, l, registry, &p.newly, as_of);
-        let folder = notice_folder(&l.draw.matter, &l.draw.period);
+        let folder = notice_folder(&l.draw.record.matter, &l.draw.record.period);
         let mut described = Vec::new();
         for (name, bytes) in [
             ("notice.html", n.html().into_bytes()),
@@ -296,7 +303,7 @@ fn build(
             let rel = folder.join(name);
             described.push(PublishedFile {
                 path: rel.to_string_lossy().replace('\\', "/"),
-                sha256: sha256(&bytes),
+                sha256: crate::digest::sha256_hex(&bytes),
             });
             files.push((rel, bytes));
         }
@@ -360,11 +367,6 @@ fn snapshot_targets<'c>(
     })
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
 /// The marker of a publication's staging folder: the records its files belong to.
 #[derive(Debug, Serialize, Deserialize)]
 struct Marker {
@@ -400,6 +402,11 @@ impl Marker {
                     .is_ok_and(|rows| rows.iter().any(|r| &r.files == record))
             })
     }
+}
+
+/// Whether a staging folder holds the files of publications the database records.
+pub fn staged_recorded(dir: &Path, store: &Store) -> bool {
+    Marker::read(dir).is_some_and(|m| m.committed(store))
 }
 
 /// Puts in place the files of publications that were recorded but whose files a crash (or a

@@ -269,7 +269,11 @@ pub fn import(
         }
         for id in batches.keys() {
             if let Some(info) = checker.info(*id)? {
-                let (m, p, r) = (&info.row.matter, &info.row.period, &info.draw_ref);
+                let (m, p, r) = (
+                    &info.row.record.matter,
+                    &info.row.record.period,
+                    &info.draw_ref,
+                );
                 names.insert(*id, format!("draw #{id} {m} {p} ({r})"));
             }
         }

@@ -207,15 +207,16 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
     let _ = run_loop(&mut service, &mut clock, &rx, false);
     let mut draws = Vec::new();
     for d in service.store.list_draws(&DrawFilter::year(input.year))? {
-        let Ok(m) = serde_json::from_str::<crate::draw::manifest::Manifest>(&d.manifest_json)
+        let Ok(m) =
+            serde_json::from_str::<crate::draw::manifest::Manifest>(&d.record.manifest_json)
         else {
             continue;
         };
         draws.push(SimulatedDraw {
             id: d.id,
-            issue_date: d.issue_date,
-            matter: d.matter,
-            period: d.period,
+            issue_date: d.record.issue_date,
+            matter: d.record.matter,
+            period: d.record.period,
             kind: m.kind.clone(),
             eligible: m.strata.iter().map(|s| s.eligible).sum(),
             drawn: m.selected.len(),

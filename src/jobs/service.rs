@@ -9,7 +9,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
 use crate::calendar::Calendar;
 use crate::jobs::issue::seed::{SeedChoice, resolve};
-use crate::jobs::issue::{IssueError, Request, freeze_registry, issue};
+use crate::jobs::issue::{IssueError, Issued, Request, freeze_registry, issue};
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
@@ -151,7 +151,7 @@ impl Service {
             .store
             .list_draws(&DrawFilter::default())?
             .into_iter()
-            .map(|d| (d.matter, d.period))
+            .map(|d| (d.record.matter, d.record.period))
             .collect();
         for e in self.store.events(&EventFilter::default())? {
             if e.event == SchedulerEvent::Skipped {
@@ -316,34 +316,7 @@ impl Service {
             dry_run: false,
         };
         match issue(&self.loaded, &mut self.store, &frozen, &req) {
-            Ok(issued) => {
-                let m = &issued.manifest;
-                let detail = if late {
-                    format!(
-                        "caught up: due {}, issued {}",
-                        d.issue_at.format("%Y-%m-%d %H:%M"),
-                        now.format("%Y-%m-%d %H:%M")
-                    )
-                } else {
-                    "issued on time".to_string()
-                };
-                let event = if late {
-                    SchedulerEvent::CaughtUp
-                } else {
-                    SchedulerEvent::Issued
-                };
-                self.record(&d, event, now, issued.draw_id, &detail);
-                tracing::info!(matter = %d.matter, period = %d.period.id, draw = ?issued.draw_id, drawn = m.selected.len(), "{detail}");
-                Outcome {
-                    eligible: m.strata.iter().map(|s| s.eligible).sum(),
-                    drawn: m.selected.len(),
-                    unstaffed: m.selected.iter().filter(|s| s.unstaffed.is_some()).count(),
-                    draw: d,
-                    event,
-                    draw_id: issued.draw_id,
-                    detail,
-                }
-            }
+            Ok(issued) => self.issued(d, &issued, now, late),
             Err(IssueError::AlreadyDrawn { draw_id, .. }) => {
                 // Another process drew it first: exactly once holds, nothing to do.
                 tracing::info!(matter = %key.0, period = %key.1, "already drawn as #{draw_id} by another process");
@@ -361,6 +334,42 @@ impl Service {
         }
     }
 
+    /// Records a draw the service issued (on time or caught up) and says what it drew.
+    fn issued(
+        &mut self,
+        d: ScheduledDraw,
+        issued: &Issued,
+        now: NaiveDateTime,
+        late: bool,
+    ) -> Outcome {
+        let m = &issued.manifest;
+        let detail = if late {
+            format!(
+                "caught up: due {}, issued {}",
+                d.issue_at.format("%Y-%m-%d %H:%M"),
+                now.format("%Y-%m-%d %H:%M")
+            )
+        } else {
+            "issued on time".to_string()
+        };
+        let event = if late {
+            SchedulerEvent::CaughtUp
+        } else {
+            SchedulerEvent::Issued
+        };
+        self.record(&d, event, now, issued.draw_id, &detail);
+        tracing::info!(matter = %d.matter, period = %d.period.id, draw = ?issued.draw_id, drawn = m.selected.len(), "{detail}");
+        Outcome {
+            eligible: m.strata.iter().map(|s| s.eligible).sum(),
+            drawn: m.selected.len(),
+            unstaffed: m.selected.iter().filter(|s| s.unstaffed.is_some()).count(),
+            draw: d,
+            event,
+            draw_id: issued.draw_id,
+            detail,
+        }
+    }
+
     /// Puts the files of recorded draws back in place where a crash left them staged.
     pub fn restore_files(&self) {
         let draws = match self.store.list_draws(&DrawFilter::default()) {
@@ -372,7 +381,7 @@ impl Service {
         };
         for d in draws {
             if crate::jobs::issue::restore_files(&self.model().config.output_dir, &d) {
-                tracing::warn!(matter = %d.matter, period = %d.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
+                tracing::warn!(matter = %d.record.matter, period = %d.record.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
             }
         }
     }

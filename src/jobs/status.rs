@@ -125,11 +125,16 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
     let schedule = service.schedule(now);
     // As of a past date, draws made after it do not count yet.
     let day = now.format("%Y-%m-%d").to_string();
-    let made_by = |d: &DrawRow| d.created_at.get(..10).is_none_or(|c| c <= day.as_str());
+    let made_by = |d: &DrawRow| {
+        d.record
+            .created_at
+            .get(..10)
+            .is_none_or(|c| c <= day.as_str())
+    };
     let mut done = service.done()?;
     for d in service.store.list_draws(&DrawFilter::default())? {
         if !made_by(&d) {
-            done.remove(&(d.matter, d.period));
+            done.remove(&(d.record.matter, d.record.period));
         }
     }
     let overdue = due(&schedule, &done, since, now);
@@ -142,8 +147,13 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
         draws.retain(|d| made_by(d));
         let last = draws
             .iter()
-            .max_by(|a, b| a.issue_date.cmp(&b.issue_date).then(a.id.cmp(&b.id)))
-            .map(|d| format!("#{} {} on {}", d.id, d.period, d.issue_date));
+            .max_by(|a, b| {
+                a.record
+                    .issue_date
+                    .cmp(&b.record.issue_date)
+                    .then(a.id.cmp(&b.id))
+            })
+            .map(|d| format!("#{} {} on {}", d.id, d.record.period, d.record.issue_date));
         let only: Vec<_> = schedule
             .iter()
             .filter(|s| &s.matter == id)
@@ -162,7 +172,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
             ..EventFilter::default()
         })?;
         for e in events.iter().filter(|e| e.event == SchedulerEvent::Failed) {
-            if !draws.iter().any(|d| d.period == e.period) {
+            if !draws.iter().any(|d| d.record.period == e.period) {
                 let first = e.detail.lines().next().unwrap_or("");
                 problems.push(format!("FAILED {} at {}: {first}", e.period, e.at));
             }
@@ -203,7 +213,10 @@ fn publication(
         awaiting_inspection: 0,
     };
     for l in all.iter().filter(|l| l.issue_date <= today) {
-        let draw = format!("#{} {} {}", l.draw.id, l.draw.matter, l.draw.period);
+        let draw = format!(
+            "#{} {} {}",
+            l.draw.id, l.draw.record.matter, l.draw.record.period
+        );
         let mut due_soon: Vec<NaiveDate> = Vec::new();
         let mut late_pub: Vec<NaiveDate> = Vec::new();
         let (mut not_inspected, mut unstaffed) = (0, 0);

@@ -68,15 +68,18 @@ pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
         .map_err(|e| format!("cannot read the recorded draws: {e}"))?;
     let draws: Vec<DrawRow> = draws
         .into_iter()
-        .filter(|d| d.period == m.period.id)
+        .filter(|d| d.record.period == m.period.id)
         .collect();
-    if let Some(d) = draws.iter().find(|d| d.manifest_hash == m.manifest_hash) {
+    if let Some(d) = draws
+        .iter()
+        .find(|d| d.record.manifest_hash == m.manifest_hash)
+    {
         return Ok(d.clone());
     }
     let recorded = match draws.iter().find(|d| d.status == DrawStatus::Active) {
         Some(d) => format!(
             "the recorded draw of {} {} is #{} with manifest {}",
-            m.matter, m.period.id, d.id, d.manifest_hash
+            m.matter, m.period.id, d.id, d.record.manifest_hash
         ),
         None => format!("no draw of {} {} is recorded", m.matter, m.period.id),
     };

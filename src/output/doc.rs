@@ -4,6 +4,11 @@
 use std::fmt::Write as _;
 use std::io::Cursor;
 
+use docx_rs::{
+    AlignmentType, BreakType, Docx, LineSpacing, PageMargin, Paragraph, Run, RunFonts, Table,
+    TableCell, TableRow, WidthType,
+};
+
 /// One block of a document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
@@ -250,37 +255,6 @@ pub fn html(doc: &Document) -> String {
 
 /// DOCX in the style of official documents: 小标宋 title, 黑体/楷体 headings, 仿宋 body, A4.
 pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
-    use docx_rs::{
-        AlignmentType, BreakType, Docx, LineSpacing, PageMargin, Paragraph, Run, RunFonts, Table,
-        TableCell, TableRow, WidthType,
-    };
-    let body_font = || {
-        RunFonts::new()
-            .east_asia("仿宋_GB2312")
-            .ascii("Times New Roman")
-            .hi_ansi("Times New Roman")
-    };
-    let title_font = || {
-        RunFonts::new()
-            .east_asia("方正小标宋简体")
-            .ascii("Times New Roman")
-            .hi_ansi("Times New Roman")
-    };
-    let h1_font = || {
-        RunFonts::new()
-            .east_asia("黑体")
-            .ascii("Times New Roman")
-            .hi_ansi("Times New Roman")
-    };
-    let h2_font = || {
-        RunFonts::new()
-            .east_asia("楷体_GB2312")
-            .ascii("Times New Roman")
-            .hi_ansi("Times New Roman")
-    };
-    // Sizes are in half-points: 二号 22pt = 44, 三号 16pt = 32, 五号 10.5pt = 21.
-    let run =
-        |t: &str, fonts: RunFonts, size: usize| Run::new().add_text(t).fonts(fonts).size(size);
     let mut d = Docx::new()
         .page_size(11906, 16838)
         .page_margin(
@@ -290,7 +264,7 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
                 .left(1587)
                 .right(1474),
         )
-        .default_fonts(body_font())
+        .default_fonts(fonts(BODY_FONT))
         .default_size(32)
         .default_line_spacing(
             LineSpacing::new()
@@ -298,96 +272,121 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
                 .line_rule(docx_rs::LineSpacingType::Exact),
         );
     for b in &doc.blocks {
-        d = match b {
-            Block::Title(t) => d.add_paragraph(
-                Paragraph::new()
-                    .align(AlignmentType::Center)
-                    .add_run(run(t, title_font(), 44)),
-            ),
-            Block::Subtitle(t) => d.add_paragraph(
-                Paragraph::new()
-                    .align(AlignmentType::Center)
-                    .add_run(run(t, body_font(), 32)),
-            ),
-            Block::Heading(level, t) => {
-                let (fonts, bold) = match level {
-                    1 => (h1_font(), false),
-                    2 => (h2_font(), false),
-                    _ => (body_font(), true),
-                };
-                let mut r = run(t, fonts, 32);
-                if bold {
-                    r = r.bold();
-                }
-                d.add_paragraph(
-                    Paragraph::new()
-                        .first_line_chars(200)
-                        .keep_next(true)
-                        .add_run(r),
-                )
-            }
-            Block::Paragraph(t) => d.add_paragraph(
-                Paragraph::new()
-                    .first_line_chars(200)
-                    .add_run(run(t, body_font(), 32)),
-            ),
-            Block::Numbered(items) => {
-                let mut d = d;
-                for (i, item) in items.iter().enumerate() {
-                    d = d.add_paragraph(Paragraph::new().first_line_chars(200).add_run(run(
-                        &format!("{}、{item}", i + 1),
-                        body_font(),
-                        32,
-                    )));
-                }
-                d
-            }
-            Block::Bullets(items) => {
-                let mut d = d;
-                for item in items {
-                    d = d.add_paragraph(Paragraph::new().first_line_chars(200).add_run(run(
-                        &format!("· {item}"),
-                        body_font(),
-                        32,
-                    )));
-                }
-                d
-            }
-            Block::Table { header, rows } => {
-                let cell = |t: &str, bold: bool| {
-                    let mut r = run(t, body_font(), 21);
-                    if bold {
-                        r = r.bold();
-                    }
-                    TableCell::new().add_paragraph(
-                        Paragraph::new()
-                            .line_spacing(LineSpacing::new().line(300))
-                            .add_run(r),
-                    )
-                };
-                let mut trs = vec![TableRow::new(
-                    header.iter().map(|h| cell(h, true)).collect(),
-                )];
-                for r in rows {
-                    trs.push(TableRow::new(r.iter().map(|c| cell(c, false)).collect()));
-                }
-                d.add_table(Table::new(trs).width(5000, WidthType::Pct))
-            }
-            Block::Svg { caption, .. } => {
-                d.add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(run(
-                    &format!("（{caption}：图表见 HTML 版）"),
-                    body_font(),
-                    24,
-                )))
-            }
-            Block::PageBreak => {
-                d.add_paragraph(Paragraph::new().add_run(Run::new().add_break(BreakType::Page)))
-            }
-        };
+        d = docx_block(d, b);
     }
     let mut buf = Cursor::new(Vec::new());
     d.build()
         .pack(&mut buf)
         .map_err(|e| format!("cannot write DOCX: {e}"))?;
     Ok(buf.into_inner())
+}
+
+const BODY_FONT: &str = "仿宋_GB2312";
+const TITLE_FONT: &str = "方正小标宋简体";
+const H1_FONT: &str = "黑体";
+const H2_FONT: &str = "楷体_GB2312";
+
+/// An official-document font for Chinese text, Times New Roman for Latin text.
+fn fonts(east_asia: &str) -> RunFonts {
+    RunFonts::new()
+        .east_asia(east_asia)
+        .ascii("Times New Roman")
+        .hi_ansi("Times New Roman")
+}
+
+/// A run of text. Sizes are in half-points: 二号 22pt = 44, 三号 16pt = 32, 五号 10.5pt = 21.
+fn run(t: &str, fonts: RunFonts, size: usize) -> Run {
+    Run::new().add_text(t).fonts(fonts).size(size)
+}
+
+/// Adds one block to the document.
+fn docx_block(d: Docx, b: &Block) -> Docx {
+    match b {
+        Block::Title(t) => d.add_paragraph(
+            Paragraph::new()
+                .align(AlignmentType::Center)
+                .add_run(run(t, fonts(TITLE_FONT), 44)),
+        ),
+        Block::Subtitle(t) => d.add_paragraph(
+            Paragraph::new()
+                .align(AlignmentType::Center)
+                .add_run(run(t, fonts(BODY_FONT), 32)),
+        ),
+        Block::Heading(level, t) => {
+            let (fonts, bold) = match level {
+                1 => (fonts(H1_FONT), false),
+                2 => (fonts(H2_FONT), false),
+                _ => (fonts(BODY_FONT), true),
+            };
+            let mut r = run(t, fonts, 32);
+            if bold {
+                r = r.bold();
+            }
+            d.add_paragraph(
+                Paragraph::new()
+                    .first_line_chars(200)
+                    .keep_next(true)
+                    .add_run(r),
+            )
+        }
+        Block::Paragraph(t) => d.add_paragraph(
+            Paragraph::new()
+                .first_line_chars(200)
+                .add_run(run(t, fonts(BODY_FONT), 32)),
+        ),
+        Block::Numbered(items) => {
+            let mut d = d;
+            for (i, item) in items.iter().enumerate() {
+                d = d.add_paragraph(Paragraph::new().first_line_chars(200).add_run(run(
+                    &format!("{}、{item}", i + 1),
+                    fonts(BODY_FONT),
+                    32,
+                )));
+            }
+            d
+        }
+        Block::Bullets(items) => {
+            let mut d = d;
+            for item in items {
+                d = d.add_paragraph(Paragraph::new().first_line_chars(200).add_run(run(
+                    &format!("· {item}"),
+                    fonts(BODY_FONT),
+                    32,
+                )));
+            }
+            d
+        }
+        Block::Table { header, rows } => d.add_table(docx_table(header, rows)),
+        Block::Svg { caption, .. } => {
+            d.add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(run(
+                &format!("（{caption}：图表见 HTML 版）"),
+                fonts(BODY_FONT),
+                24,
+            )))
+        }
+        Block::PageBreak => {
+            d.add_paragraph(Paragraph::new().add_run(Run::new().add_break(BreakType::Page)))
+        }
+    }
+}
+
+fn docx_table(header: &[String], rows: &[Vec<String>]) -> Table {
+    let cell = |t: &str, bold: bool| {
+        let mut r = run(t, fonts(BODY_FONT), 21);
+        if bold {
+            r = r.bold();
+        }
+        TableCell::new().add_paragraph(
+            Paragraph::new()
+                .line_spacing(LineSpacing::new().line(300))
+                .add_run(r),
+        )
+    };
+    let mut trs = vec![TableRow::new(
+        header.iter().map(|h| cell(h, true)).collect(),
+    )];
+    for r in rows {
+        trs.push(TableRow::new(r.iter().map(|c| cell(c, false)).collect()));
+    }
+    Table::new(trs).width(5000, WidthType::Pct)
 }

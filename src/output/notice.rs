@@ -139,23 +139,26 @@ impl Notice {
         crate::output::doc::html(&doc)
     }
 
-    /// The CSV (UTF-8 with BOM, for Excel).
+    /// The CSV (UTF-8 with BOM, for Excel; cells safe to open, see
+    /// [`crate::results::safe_cell`]).
     pub fn csv(&self) -> Vec<u8> {
-        let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
         let mut header = vec!["抽查事项".to_string(), "期次".to_string()];
         header.extend(self.header().into_iter().skip(1));
         header.push("抽取编号".into());
-        let _ = w.write_record(&header);
-        for e in &self.entries {
-            let mut r = vec![self.matter_name.clone(), self.period.clone()];
-            r.extend(e.fields.iter().map(|(_, v)| v.clone()));
-            r.push(e.inspection_date.clone());
-            r.push(e.result.clone());
-            r.push(e.published_on.clone());
-            r.push(self.draw_ref.clone());
-            let _ = w.write_record(&r);
-        }
-        w.into_inner().unwrap_or_default()
+        let rows: Vec<Vec<String>> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let mut r = vec![self.matter_name.clone(), self.period.clone()];
+                r.extend(e.fields.iter().map(|(_, v)| v.clone()));
+                r.push(e.inspection_date.clone());
+                r.push(e.result.clone());
+                r.push(e.published_on.clone());
+                r.push(self.draw_ref.clone());
+                r
+            })
+            .collect();
+        crate::results::safe_cell::csv_document(&header, &rows)
     }
 
     /// The JSON feed.

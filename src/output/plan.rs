@@ -131,6 +131,16 @@ pub fn build(
     doc.para(
         "下表为按上述规则和国务院公布的节假日安排（含调休）计算的全年抽取日程。每次抽取由 suiji 按公开算法以记录在案的随机种子从冻结的名录库快照中抽取，任何人可凭抽取清单复核。",
     );
+    schedule_table(&mut doc, model, cal, schedule);
+    if !problems.is_empty() {
+        doc.heading(2, "未能排定的事项");
+        doc.push(Block::Bullets(problems.to_vec()));
+    }
+    doc
+}
+
+/// The year's draws: date, matter, period, kind, ratio, inspection period, publication deadline.
+fn schedule_table(doc: &mut Document, model: &Model, cal: &Calendar, schedule: &[ScheduledDraw]) {
     let rows = schedule
         .iter()
         .enumerate()
@@ -176,11 +186,6 @@ pub fn build(
         ],
         rows,
     );
-    if !problems.is_empty() {
-        doc.heading(2, "未能排定的事项");
-        doc.push(Block::Bullets(problems.to_vec()));
-    }
-    doc
 }
 
 fn department(
@@ -204,26 +209,35 @@ fn department(
     if let Some(f) = &d.frequency_note {
         doc.para(f.clone());
     }
+    ratios_table(doc, model, d);
+    if !estimates.is_empty() {
+        estimates_table(doc, d, estimates);
+    }
+    doc.heading(2, "（三）抽查内容");
+    for (i, m) in d.matters.iter().enumerate() {
+        matter_content(doc, model, i, m);
+    }
+    doc.heading(2, "（四）抽查结果公示");
+    if let Some(p) = &d.publication_note {
+        doc.para(p.clone());
+    }
+    let mut channels: Vec<String> = Vec::new();
+    for m in &d.matters {
+        let c = format!(
+            "{}：检查结束后 {} 个工作日内在{}公示",
+            m.name, m.publication.deadline_working_days, m.publication.channel
+        );
+        channels.push(c);
+    }
+    doc.push(Block::Bullets(channels));
+}
+
+/// Ratio, frequency, strata, holiday draws and team of each matter.
+fn ratios_table(doc: &mut Document, model: &Model, d: &Department) {
     let rows = d
         .matters
         .iter()
         .map(|m| {
-            let mut team = format!("{} 人", m.team_size);
-            if !m.qualifications.is_empty() {
-                let q: Vec<String> = m
-                    .qualifications
-                    .iter()
-                    .map(|q| {
-                        model
-                            .config
-                            .qualifications
-                            .get(q)
-                            .cloned()
-                            .unwrap_or_else(|| q.clone())
-                    })
-                    .collect();
-                team.push_str(&format!("，须具备{}资格", q.join("、")));
-            }
             vec![
                 m.name.clone(),
                 categories_label(model, m),
@@ -233,7 +247,7 @@ fn department(
                     .as_deref()
                     .map_or_else(|| "—".into(), |s| format!("按{}分层", field_label(s))),
                 holiday_label(m),
-                team,
+                team_label(model, m),
             ]
         })
         .collect();
@@ -249,81 +263,92 @@ fn department(
         ],
         rows,
     );
-    if !estimates.is_empty() {
-        doc.para("按现有检查对象名录库测算（实际数量以抽取时冻结的名录库快照为准）：");
-        let rows = d
-            .matters
+}
+
+/// Team size and required qualifications, e.g. "2 人，须具备治安管理资格".
+fn team_label(model: &Model, m: &Matter) -> String {
+    let mut team = format!("{} 人", m.team_size);
+    if !m.qualifications.is_empty() {
+        let q: Vec<String> = m
+            .qualifications
             .iter()
-            .map(|m| match estimates.get(&m.id) {
-                Some(Ok(e)) => vec![
-                    m.name.clone(),
-                    e.in_scope.to_string(),
-                    e.eligible.to_string(),
-                    format!("{}（{}）", e.drawn, e.period),
-                ],
-                Some(Err(err)) => vec![
-                    m.name.clone(),
-                    "—".into(),
-                    "—".into(),
-                    format!("无法测算：{err}"),
-                ],
-                None => vec![m.name.clone(), "—".into(), "—".into(), "—".into()],
+            .map(|q| {
+                model
+                    .config
+                    .qualifications
+                    .get(q)
+                    .cloned()
+                    .unwrap_or_else(|| q.clone())
             })
             .collect();
-        doc.table(
-            &["抽查事项", "范围内对象", "可抽取对象", "每期抽取（首期）"],
-            rows,
-        );
+        team.push_str(&format!("，须具备{}资格", q.join("、")));
     }
-    doc.heading(2, "（三）抽查内容");
-    for (i, m) in d.matters.iter().enumerate() {
-        doc.heading(3, format!("{}. {}", i + 1, m.name));
-        let scope = if m.scope_text.is_empty() {
-            categories_label(model, m)
-        } else {
-            m.scope_text.clone()
+    team
+}
+
+/// What the current registry gives each matter (in scope, eligible, drawn in the first period).
+fn estimates_table(doc: &mut Document, d: &Department, estimates: &Estimates) {
+    doc.para("按现有检查对象名录库测算（实际数量以抽取时冻结的名录库快照为准）：");
+    let rows = d
+        .matters
+        .iter()
+        .map(|m| match estimates.get(&m.id) {
+            Some(Ok(e)) => vec![
+                m.name.clone(),
+                e.in_scope.to_string(),
+                e.eligible.to_string(),
+                format!("{}（{}）", e.drawn, e.period),
+            ],
+            Some(Err(err)) => vec![
+                m.name.clone(),
+                "—".into(),
+                "—".into(),
+                format!("无法测算：{err}"),
+            ],
+            None => vec![m.name.clone(), "—".into(), "—".into(), "—".into()],
+        })
+        .collect();
+    doc.table(
+        &["抽查事项", "范围内对象", "可抽取对象", "每期抽取（首期）"],
+        rows,
+    );
+}
+
+/// One matter's scope, legal basis and checklist (grouped as the rules group it).
+fn matter_content(doc: &mut Document, model: &Model, i: usize, m: &Matter) {
+    doc.heading(3, format!("{}. {}", i + 1, m.name));
+    let scope = if m.scope_text.is_empty() {
+        categories_label(model, m)
+    } else {
+        m.scope_text.clone()
+    };
+    doc.para(format!("检查对象：{scope}"));
+    if !m.legal_basis.is_empty() {
+        doc.para(format!("检查依据：{}", m.legal_basis.join("、")));
+    }
+    let mut group: Option<&str> = None;
+    let mut items: Vec<String> = Vec::new();
+    let flush = |doc: &mut Document, group: Option<&str>, items: &mut Vec<String>| {
+        if items.is_empty() {
+            return;
+        }
+        match group {
+            Some(g) => doc.para(format!("抽查内容（{g}）：")),
+            None => doc.para("抽查内容："),
         };
-        doc.para(format!("检查对象：{scope}"));
-        if !m.legal_basis.is_empty() {
-            doc.para(format!("检查依据：{}", m.legal_basis.join("、")));
+        doc.push(Block::Numbered(std::mem::take(items)));
+    };
+    for item in &m.checklist {
+        if item.group.as_deref() != group {
+            flush(doc, group, &mut items);
+            group = item.group.as_deref();
         }
-        let mut group: Option<&str> = None;
-        let mut items: Vec<String> = Vec::new();
-        let flush = |doc: &mut Document, group: Option<&str>, items: &mut Vec<String>| {
-            if items.is_empty() {
-                return;
-            }
-            match group {
-                Some(g) => doc.para(format!("抽查内容（{g}）：")),
-                None => doc.para("抽查内容："),
-            };
-            doc.push(Block::Numbered(std::mem::take(items)));
-        };
-        for item in &m.checklist {
-            if item.group.as_deref() != group {
-                flush(doc, group, &mut items);
-                group = item.group.as_deref();
-            }
-            items.push(item.text.clone());
-        }
-        flush(doc, group, &mut items);
-        if let Some(note) = &m.note {
-            doc.para(format!("说明：{note}"));
-        }
+        items.push(item.text.clone());
     }
-    doc.heading(2, "（四）抽查结果公示");
-    if let Some(p) = &d.publication_note {
-        doc.para(p.clone());
+    flush(doc, group, &mut items);
+    if let Some(note) = &m.note {
+        doc.para(format!("说明：{note}"));
     }
-    let mut channels: Vec<String> = Vec::new();
-    for m in &d.matters {
-        let c = format!(
-            "{}：检查结束后 {} 个工作日内在{}公示",
-            m.name, m.publication.deadline_working_days, m.publication.channel
-        );
-        channels.push(c);
-    }
-    doc.push(Block::Bullets(channels));
 }
 
 /// Chinese label of a target field used for stratification.

@@ -45,7 +45,7 @@ pub fn notice_folder(matter: &str, period: &str) -> PathBuf {
 
 fn period_label(l: &DrawLedger) -> String {
     Period {
-        id: l.draw.period.clone(),
+        id: l.draw.record.period.clone(),
         start: l.manifest.period.start,
         end: l.manifest.period.end,
     }
@@ -60,7 +60,7 @@ pub fn notice(
     newly: &HashSet<String>,
     as_of: NaiveDate,
 ) -> Notice {
-    let matter = model.matter(&l.draw.matter);
+    let matter = model.matter(&l.draw.record.matter);
     let item_text: HashMap<&str, &str> = matter
         .map(|m| {
             m.checklist
@@ -80,43 +80,8 @@ pub fn notice(
         let Some(published_on) = published_on else {
             continue;
         };
-        let values = fields
-            .iter()
-            .map(|f| {
-                let v = match registry.get(&t.target_id) {
-                    Some(target) => public_field(model, target, f),
-                    None => match f.as_str() {
-                        "id" => t.target_id.clone(),
-                        "name" => t.target_name.clone(),
-                        _ => String::new(),
-                    },
-                };
-                (f.clone(), v)
-            })
-            .collect();
-        let mut items: Vec<NoticeItem> = t
-            .results
-            .iter()
-            .map(|r| {
-                let id = r.checklist_item.clone().unwrap_or_default();
-                NoticeItem {
-                    text: item_text
-                        .get(id.as_str())
-                        .copied()
-                        .unwrap_or("")
-                        .to_string(),
-                    item: id,
-                    result: r.category.clone(),
-                }
-            })
-            .collect();
-        let order: HashMap<&str, usize> = l
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
-        items.sort_by_key(|i| order.get(i.item.as_str()).copied().unwrap_or(usize::MAX));
+        let values = public_values(model, t, registry);
+        let items = notice_items(l, t, &item_text);
         entries.push(NoticeEntry {
             fields: values,
             inspection_date: t.inspection_end.map(|d| d.to_string()).unwrap_or_default(),
@@ -131,13 +96,13 @@ pub fn notice(
         department: model
             .department(&l.department)
             .map_or_else(|| l.department.clone(), |d| d.name.clone()),
-        matter: l.draw.matter.clone(),
+        matter: l.draw.record.matter.clone(),
         matter_name: l.matter_name.clone(),
-        period: l.draw.period.clone(),
+        period: l.draw.record.period.clone(),
         period_label: period_label(l),
         draw_id: l.draw.id,
         draw_ref: l.draw_ref.clone(),
-        manifest_hash: l.draw.manifest_hash.clone(),
+        manifest_hash: l.draw.record.manifest_hash.clone(),
         issue_date: l.issue_date.to_string(),
         drawn: l.targets.len(),
         channel: matter.map_or_else(String::new, |m| m.publication.channel.clone()),
@@ -146,6 +111,63 @@ pub fn notice(
         public_fields: fields.clone(),
         entries,
     }
+}
+
+/// The config's public fields of a target: from the registry, or (for a target no longer in it)
+/// its id and name as drawn.
+fn public_values(
+    model: &Model,
+    t: &TargetLedger,
+    registry: &HashMap<String, Target>,
+) -> Vec<(String, String)> {
+    model
+        .config
+        .public_fields
+        .iter()
+        .map(|f| {
+            let v = match registry.get(&t.target_id) {
+                Some(target) => public_field(model, target, f),
+                None => match f.as_str() {
+                    "id" => t.target_id.clone(),
+                    "name" => t.target_name.clone(),
+                    _ => String::new(),
+                },
+            };
+            (f.clone(), v)
+        })
+        .collect()
+}
+
+/// A target's published results per checklist item, in the checklist's order.
+fn notice_items(
+    l: &DrawLedger,
+    t: &TargetLedger,
+    item_text: &HashMap<&str, &str>,
+) -> Vec<NoticeItem> {
+    let mut items: Vec<NoticeItem> = t
+        .results
+        .iter()
+        .map(|r| {
+            let id = r.checklist_item.clone().unwrap_or_default();
+            NoticeItem {
+                text: item_text
+                    .get(id.as_str())
+                    .copied()
+                    .unwrap_or("")
+                    .to_string(),
+                item: id,
+                result: r.category.clone(),
+            }
+        })
+        .collect();
+    let order: HashMap<&str, usize> = l
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    items.sort_by_key(|i| order.get(i.item.as_str()).copied().unwrap_or(usize::MAX));
+    items
 }
 
 /// The index line of a draw, if anything of it is (or is about to be) published.
@@ -167,19 +189,19 @@ pub fn index_entry(
         .collect();
     let last = published.iter().max()?;
     Some(IndexEntry {
-        year: l.draw.period.get(..4).unwrap_or("").to_string(),
-        matter: l.draw.matter.clone(),
+        year: l.draw.record.period.get(..4).unwrap_or("").to_string(),
+        matter: l.draw.record.matter.clone(),
         matter_name: l.matter_name.clone(),
-        period: l.draw.period.clone(),
+        period: l.draw.record.period.clone(),
         period_label: period_label(l),
         drawn: l.targets.len(),
         published: published.len(),
         last_published: last.to_string(),
         href: format!(
             "{}/{}/{}",
-            l.draw.period.get(..4).unwrap_or(""),
-            l.draw.matter,
-            l.draw.period
+            l.draw.record.period.get(..4).unwrap_or(""),
+            l.draw.record.matter,
+            l.draw.record.period
         ),
     })
 }

@@ -78,9 +78,22 @@ const COUNT_HEADER: [&str; 7] = [
 
 /// Every table of the report, in order.
 pub fn tables(f: &YearFigures) -> Vec<Table> {
-    let mut out = Vec::new();
+    vec![
+        matters_table(f),
+        draws_table(f),
+        coverage_table(f),
+        holidays_table(f),
+        conflicts_table(f),
+        exclusions_table(f),
+        unstaffed_table(f),
+        workload_table(f),
+        categories_table(f),
+        months_table(f),
+    ]
+}
 
-    // Per department and matter.
+/// Per department and matter, with subtotals and the total.
+fn matters_table(f: &YearFigures) -> Table {
     let mut header = vec![
         "部门",
         "抽查事项",
@@ -116,14 +129,16 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
     r.extend(counts_cells(&f.totals));
     r.extend([t(""), t("")]);
     rows.push(r);
-    out.push(Table {
+    Table {
         sheet: "各部门各事项",
         title: "各部门、各事项完成情况".into(),
         header,
         rows,
-    });
+    }
+}
 
-    // Per draw.
+/// Per draw.
+fn draws_table(f: &YearFigures) -> Table {
     let mut header = vec![
         "抽取序号",
         "抽取编号",
@@ -167,14 +182,16 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
             r
         })
         .collect();
-    out.push(Table {
+    Table {
         sheet: "各次抽取",
         title: "各次抽取完成情况".into(),
         header,
         rows,
-    });
+    }
+}
 
-    // Full coverage.
+/// Matters that must cover every target (100%).
+fn coverage_table(f: &YearFigures) -> Table {
     let rows = f
         .departments
         .iter()
@@ -197,7 +214,7 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
             ]
         })
         .collect();
-    out.push(Table {
+    Table {
         sheet: "全覆盖事项",
         title: "全覆盖事项（枪支管理等，应抽比例 100%）".into(),
         header: vec![
@@ -211,9 +228,11 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
             "结论",
         ],
         rows,
-    });
+    }
+}
 
-    // Holiday-intensified draws.
+/// Holiday-intensified draws.
+fn holidays_table(f: &YearFigures) -> Table {
     let rows = f
         .holidays
         .iter()
@@ -235,15 +254,17 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
         .collect();
     let mut header = vec!["抽查事项", "节日", "期次", "计划抽取日期", "执行情况"];
     header.extend(COUNT_HEADER);
-    out.push(Table {
+    Table {
         sheet: "节假日加强抽查",
         title: "重大节假日加强抽查".into(),
         header,
         rows,
-    });
+    }
+}
 
-    // 回避.
-    out.push(Table {
+/// Inspectors set aside for 回避.
+fn conflicts_table(f: &YearFigures) -> Table {
+    Table {
         sheet: "回避",
         title: "执法检查人员回避".into(),
         header: vec!["抽取序号", "抽查事项", "期次", "检查人员", "原因", "说明"],
@@ -261,9 +282,11 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
                 ]
             })
             .collect(),
-    });
+    }
+}
 
-    // Exclusions by reason.
+/// Targets and inspectors excluded from draws, by reason.
+fn exclusions_table(f: &YearFigures) -> Table {
     let mut rows: Vec<Vec<V>> = f
         .target_exclusions
         .iter()
@@ -274,15 +297,17 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
             .iter()
             .map(|(k, n)| vec![t("检查人员"), t(reason_label(k)), t(k), V::N(*n)]),
     );
-    out.push(Table {
+    Table {
         sheet: "排除原因",
         title: "抽取时排除的对象与人员（按原因）".into(),
         header: vec!["类别", "原因", "代码", "人次"],
         rows,
-    });
+    }
+}
 
-    // Unstaffed.
-    out.push(Table {
+/// Targets no team could be formed for.
+fn unstaffed_table(f: &YearFigures) -> Table {
+    Table {
         sheet: "未配员对象",
         title: "未能配备检查人员的对象".into(),
         header: vec![
@@ -307,10 +332,12 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
                 ]
             })
             .collect(),
-    });
+    }
+}
 
-    // Workload.
-    out.push(Table {
+/// Targets assigned to each inspector over the year.
+fn workload_table(f: &YearFigures) -> Table {
+    Table {
         sheet: "检查人员工作量",
         title: "检查人员工作量（全年分派的检查对象户数）".into(),
         header: vec!["工号", "姓名", "分派户数"],
@@ -319,11 +346,13 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
             .iter()
             .map(|w| vec![t(&w.inspector_id), t(&w.inspector_name), V::N(w.targets)])
             .collect(),
-    });
+    }
+}
 
-    // Categories.
+/// Result categories, counted by checklist item.
+fn categories_table(f: &YearFigures) -> Table {
     let total: usize = f.categories.iter().map(|(_, n)| n).sum();
-    out.push(Table {
+    Table {
         sheet: "抽查结果类别",
         title: "抽查结果类别（按检查项计）".into(),
         header: vec!["结果类别", "检查项数", "占比"],
@@ -338,10 +367,12 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
                 ]
             })
             .collect(),
-    });
+    }
+}
 
-    // Draws per month.
-    out.push(Table {
+/// Draws per month.
+fn months_table(f: &YearFigures) -> Table {
+    Table {
         sheet: "月度抽取",
         title: "每月抽取次数".into(),
         header: vec!["月份", "抽取次数"],
@@ -351,8 +382,7 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
             .enumerate()
             .map(|(i, n)| vec![t(format!("{}月", i + 1)), V::N(*n)])
             .collect(),
-    });
-    out
+    }
 }
 
 fn table_block(tb: &Table) -> Block {
@@ -381,7 +411,6 @@ fn workload_histogram(f: &YearFigures) -> (Vec<String>, Vec<f64>) {
 /// The report as a standalone HTML page.
 pub fn html(f: &YearFigures) -> String {
     let tables = tables(f);
-    let by_sheet = |name: &str| tables.iter().find(|t| t.sheet == name);
     let mut doc = Document::new(format!(
         "{} {} 年“双随机、一公开”抽查工作情况报告",
         f.bureau, f.year
@@ -395,6 +424,27 @@ pub fn html(f: &YearFigures) -> String {
         f.as_of
     )));
 
+    overview(&mut doc, f);
+    matters_section(&mut doc, f, &tables);
+    draws_section(&mut doc, f, &tables);
+    coverage_section(&mut doc, &tables);
+    holidays_section(&mut doc, f, &tables);
+    exclusions_section(&mut doc, f, &tables);
+    unstaffed_section(&mut doc, f, &tables);
+    workload_section(&mut doc, f);
+    categories_section(&mut doc, f, &tables);
+    notes_section(&mut doc);
+    // The tables are wide: give the page more room than a letter-sized document.
+    crate::output::doc::html(&doc).replacen("max-width:48em", "max-width:80em", 1)
+}
+
+/// The table of the report for sheet `name`.
+fn by_sheet<'a>(tables: &'a [Table], name: &str) -> Option<&'a Table> {
+    tables.iter().find(|t| t.sheet == name)
+}
+
+/// 一、总体情况: the year in figures.
+fn overview(doc: &mut Document, f: &YearFigures) {
     let c = &f.totals;
     doc.heading(1, "一、总体情况");
     doc.para(format!(
@@ -426,9 +476,12 @@ pub fn html(f: &YearFigures) -> String {
     for p in &f.schedule_problems {
         doc.para(format!("注意：{p}（该事项的计划抽取次数无法计算）。"));
     }
+}
 
+/// 二、各部门、各事项完成情况: the table and figure 1.
+fn matters_section(doc: &mut Document, f: &YearFigures, tables: &[Table]) {
     doc.heading(1, "二、各部门、各事项完成情况");
-    if let Some(tb) = by_sheet("各部门各事项") {
+    if let Some(tb) = by_sheet(tables, "各部门各事项") {
         doc.push(table_block(tb));
     }
     let matters: Vec<_> = f
@@ -463,7 +516,10 @@ pub fn html(f: &YearFigures) -> String {
         ),
         caption: "图1 各事项应抽比例与实际完成比例（常规抽取；已公示户数 ÷ 符合条件户数）".into(),
     });
+}
 
+/// 三、各次抽取: figure 2 and the table.
+fn draws_section(doc: &mut Document, f: &YearFigures, tables: &[Table]) {
     doc.heading(1, "三、各次抽取");
     doc.push(Block::Svg {
         svg: vbars(
@@ -476,19 +532,25 @@ pub fn html(f: &YearFigures) -> String {
         ),
         caption: "图2 每月抽取次数".into(),
     });
-    if let Some(tb) = by_sheet("各次抽取") {
+    if let Some(tb) = by_sheet(tables, "各次抽取") {
         doc.push(table_block(tb));
     }
+}
 
+/// 四、全覆盖事项.
+fn coverage_section(doc: &mut Document, tables: &[Table]) {
     doc.heading(1, "四、全覆盖事项");
-    if let Some(tb) = by_sheet("全覆盖事项") {
+    if let Some(tb) = by_sheet(tables, "全覆盖事项") {
         if tb.rows.is_empty() {
             doc.para("现行规则中没有应抽比例为 100% 的事项。");
         } else {
             doc.push(table_block(tb));
         }
     }
+}
 
+/// 五、重大节假日加强抽查.
+fn holidays_section(doc: &mut Document, f: &YearFigures, tables: &[Table]) {
     doc.heading(1, "五、重大节假日加强抽查");
     let planned = f.holidays.iter().filter(|h| h.scheduled.is_some()).count();
     let done = f
@@ -499,36 +561,45 @@ pub fn html(f: &YearFigures) -> String {
     doc.para(format!(
         "规则要求的节假日加强抽取 {planned} 次，已执行 {done} 次。"
     ));
-    if let Some(tb) = by_sheet("节假日加强抽查")
+    if let Some(tb) = by_sheet(tables, "节假日加强抽查")
         && !tb.rows.is_empty()
     {
         doc.push(table_block(tb));
     }
+}
 
+/// 六、回避与排除.
+fn exclusions_section(doc: &mut Document, f: &YearFigures, tables: &[Table]) {
     doc.heading(1, "六、回避与排除");
     doc.para(format!(
         "因利害关系回避的检查人员 {} 人次。",
         f.conflicts.len()
     ));
-    if let Some(tb) = by_sheet("回避")
+    if let Some(tb) = by_sheet(tables, "回避")
         && !tb.rows.is_empty()
     {
         doc.push(table_block(tb));
     }
-    if let Some(tb) = by_sheet("排除原因")
+    if let Some(tb) = by_sheet(tables, "排除原因")
         && !tb.rows.is_empty()
     {
         doc.push(table_block(tb));
     }
+}
 
+/// 七、未能配备检查人员的对象.
+fn unstaffed_section(doc: &mut Document, f: &YearFigures, tables: &[Table]) {
     doc.heading(1, "七、未能配备检查人员的对象");
     doc.para(format!("共 {} 户（次），计入未完成。", f.unstaffed.len()));
-    if let Some(tb) = by_sheet("未配员对象")
+    if let Some(tb) = by_sheet(tables, "未配员对象")
         && !tb.rows.is_empty()
     {
         doc.push(table_block(tb));
     }
+}
 
+/// 八、检查人员工作量, with figure 3.
+fn workload_section(doc: &mut Document, f: &YearFigures) {
     doc.heading(1, "八、检查人员工作量");
     let n = f.workload.len();
     let assigned: usize = f.workload.iter().map(|w| w.targets).sum();
@@ -549,7 +620,10 @@ pub fn html(f: &YearFigures) -> String {
             caption: "图3 检查人员工作量分布（横轴：全年分派户数；纵轴：人数）".into(),
         });
     }
+}
 
+/// 九、抽查结果类别, with figure 4.
+fn categories_section(doc: &mut Document, f: &YearFigures, tables: &[Table]) {
     doc.heading(1, "九、抽查结果类别");
     doc.push(Block::Svg {
         svg: hbars(
@@ -567,10 +641,13 @@ pub fn html(f: &YearFigures) -> String {
         ),
         caption: "图4 抽查结果类别（按检查项计）".into(),
     });
-    if let Some(tb) = by_sheet("抽查结果类别") {
+    if let Some(tb) = by_sheet(tables, "抽查结果类别") {
         doc.push(table_block(tb));
     }
+}
 
+/// 说明: how the figures are counted.
+fn notes_section(doc: &mut Document) {
     doc.heading(1, "说明");
     doc.push(Block::Numbered(vec![
         "已检查：该对象本事项的每个检查项均已录入检查结果；检查完成日为各检查项检查日期中最晚的一天。".into(),
@@ -579,8 +656,6 @@ pub fn html(f: &YearFigures) -> String {
         "未完成：抽取后未检查（已过完成期限）、检查后未公示（已过公示期限）或未能配备检查人员的对象。未到期：尚在完成期限或公示期限内。".into(),
         "实际比例：常规抽取中已公示户数除以符合条件户数；每期均不低于应抽比例且计划抽取均已执行的为达标。".into(),
     ]));
-    // The tables are wide: give the page more room than a letter-sized document.
-    crate::output::doc::html(&doc).replacen("max-width:48em", "max-width:80em", 1)
 }
 
 /// The report as a workbook: one sheet per table, plus a summary sheet first.

@@ -56,32 +56,14 @@ pub fn hbars(
     let top = 10.0 + legend_h;
     let height = top + group_h * labels.len().max(1) as f64 + 30.0;
     let width = label_w + plot_w + 70.0;
-    let data_max = series
-        .iter()
-        .flat_map(|s| s.values.iter().copied())
-        .fold(0.0, f64::max);
-    let max = scale_max
-        .unwrap_or_else(|| nice_max(data_max))
-        .max(data_max);
-    let max = if max <= 0.0 { 1.0 } else { max };
+    let max = scale(series, scale_max);
     let mut s = String::new();
     let _ = write!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" {FONT} font-size=\"12\" role=\"img\">"
     );
-    // Legend.
     if series.len() > 1 {
-        let mut x = label_w;
-        for se in series {
-            let _ = write!(
-                s,
-                "<rect x=\"{x:.0}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{:.0}\" y=\"18\">{}</text>",
-                esc(&se.color),
-                x + 16.0,
-                esc(&se.name)
-            );
-            x += 30.0 + text_width(&se.name);
-        }
+        legend(&mut s, series, label_w);
     }
     // Axis with 5 ticks.
     let axis_y = top + group_h * labels.len().max(1) as f64;
@@ -123,6 +105,33 @@ pub fn hbars(
     }
     s.push_str("</svg>");
     s
+}
+
+/// The top of the value axis: `scale_max` or a round number above the data, never below the data.
+fn scale(series: &[Series], scale_max: Option<f64>) -> f64 {
+    let data_max = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .fold(0.0, f64::max);
+    let max = scale_max
+        .unwrap_or_else(|| nice_max(data_max))
+        .max(data_max);
+    if max <= 0.0 { 1.0 } else { max }
+}
+
+/// A legend row of the series' colours and names, starting at `x0`.
+fn legend(s: &mut String, series: &[Series], x0: f64) {
+    let mut x = x0;
+    for se in series {
+        let _ = write!(
+            s,
+            "<rect x=\"{x:.0}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{:.0}\" y=\"18\">{}</text>",
+            esc(&se.color),
+            x + 16.0,
+            esc(&se.name)
+        );
+        x += 30.0 + text_width(&se.name);
+    }
 }
 
 /// Vertical bars, one per label, with the value above each bar.

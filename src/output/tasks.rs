@@ -28,16 +28,6 @@ fn team_label(ids: &[String], inspectors: &HashMap<&str, &Inspector>) -> String 
         .join("、")
 }
 
-fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
-    // UTF-8 with BOM so that Excel on Chinese Windows opens it correctly.
-    let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let _ = w.write_record(header);
-    for r in rows {
-        let _ = w.write_record(r);
-    }
-    w.into_inner().unwrap_or_default()
-}
-
 /// Task rows: one per (drawn and staffed target, checklist item).
 pub fn task_rows(
     draw_ref: &str,
@@ -199,7 +189,10 @@ pub fn draw_files(
     let rows = task_rows(draw_ref, m, matter, &tmap, &imap);
     let mut files = vec![
         ("manifest.json".to_string(), m.to_pretty_json().into_bytes()),
-        ("tasks.csv".to_string(), csv_bytes(&TASK_HEADER, &rows)),
+        (
+            "tasks.csv".to_string(),
+            crate::results::safe_cell::csv_document(&TASK_HEADER, &rows),
+        ),
         ("tasks.xlsx".to_string(), xlsx(&rows, "检查任务")?),
         (
             "teams.html".to_string(),
@@ -226,7 +219,10 @@ pub fn draw_files(
             row
         })
         .collect();
-    files.push(("public.csv".into(), csv_bytes(&header, &public_rows)));
+    files.push((
+        "public.csv".into(),
+        crate::results::safe_cell::csv_document(&header, &public_rows),
+    ));
     let mut doc = crate::output::doc::Document::new(format!(
         "{} {} 抽查对象名单",
         m.matter_name, m.period.id

@@ -17,9 +17,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
-use sha2::{Digest, Sha256};
 
 use crate::diag::Diagnostic;
+use crate::digest::sha256_hex;
 
 pub use canonical::{
     canonical_inspectors_csv, canonical_targets_csv, parse_canonical_inspectors,
@@ -251,10 +251,6 @@ fn read_bytes(path: &Path, display: &str, file: usize, sink: &mut Sink) -> Optio
             None
         }
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// `path` relative to `root` when inside it, with `/` separators.

@@ -242,6 +242,31 @@ struct FileCx<'a, 'b> {
     sink: &'a mut Sink,
 }
 
+/// Every accepted header of some fields: (field, normalised alias, alias as written).
+struct Aliases(Vec<(usize, String, &'static str)>);
+
+impl Aliases {
+    fn of(fields: &[FieldSpec]) -> Aliases {
+        Aliases(
+            fields
+                .iter()
+                .enumerate()
+                .flat_map(|(f, spec)| {
+                    spec.aliases
+                        .iter()
+                        .map(move |a| (f, normalize_header(a), *a))
+                })
+                .collect(),
+        )
+    }
+
+    /// The field a header names, if any.
+    fn field_of(&self, header: &str) -> Option<usize> {
+        let n = normalize_header(header);
+        self.0.iter().find(|(_, a, _)| *a == n).map(|(f, ..)| *f)
+    }
+}
+
 impl<'a, 'b> FileCx<'a, 'b> {
     fn col(&self, idx: usize) -> usize {
         self.table.column(idx)
@@ -267,6 +292,35 @@ impl<'a, 'b> FileCx<'a, 'b> {
     /// Finds the header row (the one among the first rows naming the most known columns), maps
     /// its columns and reports missing, doubled and misspelt headers. `None` if the file has no rows.
     fn header(&mut self, fields: &[FieldSpec], what: &str, keeps_extras: bool) -> Option<Header> {
+        let aliases = Aliases::of(fields);
+        let (line, names) = self.header_row(fields, what, &aliases)?;
+        let mut h = Header {
+            line,
+            cols: vec![None; fields.len()],
+            names,
+            extras: Vec::new(),
+            unnamed: Vec::new(),
+        };
+        let unknown = self.place_columns(&mut h, fields, what, keeps_extras, &aliases);
+        let explained = self.missing_columns(&h, fields, &aliases, &unknown);
+        self.misspelt_columns(&h, fields, &aliases, &unknown, &explained, keeps_extras);
+        if keeps_extras {
+            h.extras = unknown
+                .iter()
+                .filter(|idx| !explained.contains(idx))
+                .map(|&idx| (idx, h.names[idx].clone()))
+                .collect();
+        }
+        Some(h)
+    }
+
+    /// The row among the first few that names the most known fields: (line, cells).
+    fn header_row(
+        &mut self,
+        fields: &[FieldSpec],
+        what: &str,
+        aliases: &Aliases,
+    ) -> Option<(usize, Vec<String>)> {
         let head = match self.table.head(HEADER_SEARCH_ROWS) {
             Ok(head) => head,
             Err(p) => {
@@ -274,24 +328,10 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 return None;
             }
         };
-        // (field, normalised alias, alias as written)
-        let aliases: Vec<(usize, String, &str)> = fields
-            .iter()
-            .enumerate()
-            .flat_map(|(f, spec)| {
-                spec.aliases
-                    .iter()
-                    .map(move |a| (f, normalize_header(a), *a))
-            })
-            .collect();
-        let field_of = |h: &str| {
-            let n = normalize_header(h);
-            aliases.iter().find(|(_, a, _)| *a == n).map(|(f, ..)| *f)
-        };
         let score = |cells: &[String]| {
             cells
                 .iter()
-                .filter_map(|c| field_of(c))
+                .filter_map(|c| aliases.field_of(c))
                 .collect::<BTreeSet<_>>()
                 .len()
         };
@@ -301,7 +341,7 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 best = Some(row);
             }
         }
-        let Some((line, names)) = best.cloned() else {
+        let Some(best) = best.cloned() else {
             self.error(
                 1,
                 None,
@@ -313,23 +353,29 @@ impl<'a, 'b> FileCx<'a, 'b> {
             );
             return None;
         };
+        Some(best)
+    }
 
-        let mut h = Header {
-            line,
-            cols: vec![None; fields.len()],
-            names,
-            extras: Vec::new(),
-            unnamed: Vec::new(),
-        };
+    /// Gives each known field its column; reports a field named twice (and, where extra columns
+    /// are kept, an extra header named twice). The columns no field claims.
+    fn place_columns(
+        &mut self,
+        h: &mut Header,
+        fields: &[FieldSpec],
+        what: &str,
+        keeps_extras: bool,
+        aliases: &Aliases,
+    ) -> Vec<usize> {
         let mut unknown: Vec<usize> = Vec::new();
         let mut extra_seen: HashMap<String, usize> = HashMap::new();
+        let line = h.line;
         for idx in 0..h.names.len() {
             let name = h.names[idx].clone();
             if name.is_empty() {
                 h.unnamed.push(idx);
                 continue;
             }
-            match field_of(&name) {
+            match aliases.field_of(&name) {
                 Some(f) => match h.cols[f] {
                     Some(first) => {
                         let first_name = h.names[first].clone();
@@ -369,8 +415,19 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 }
             }
         }
+        unknown
+    }
 
-        // Missing required columns, pointing at a misspelt header when there is one.
+    /// Missing required columns, pointing at a misspelt header when there is one. The unknown
+    /// columns so explained.
+    fn missing_columns(
+        &mut self,
+        h: &Header,
+        fields: &[FieldSpec],
+        aliases: &Aliases,
+        unknown: &[usize],
+    ) -> BTreeSet<usize> {
+        let line = h.line;
         let mut explained: BTreeSet<usize> = BTreeSet::new();
         for (f, spec) in fields.iter().enumerate() {
             if !spec.required || h.cols[f].is_some() {
@@ -383,11 +440,13 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 .filter_map(|&idx| {
                     let n = normalize_header(&h.names[idx]);
                     let own = aliases
+                        .0
                         .iter()
                         .filter(|(af, ..)| *af == f)
                         .map(|(_, a, _)| a.as_str());
                     let alias = did_you_mean(&n, own)?;
                     let written = aliases
+                        .0
                         .iter()
                         .find(|(_, a, _)| a == alias)
                         .map_or(spec.zh, |a| a.2);
@@ -423,16 +482,28 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 }
             }
         }
+        explained
+    }
 
-        // Unknown headers close to a known one are probably misspelt.
-        for &idx in &unknown {
+    /// Unknown headers close to a known one are probably misspelt: a warning each.
+    fn misspelt_columns(
+        &mut self,
+        h: &Header,
+        fields: &[FieldSpec],
+        aliases: &Aliases,
+        unknown: &[usize],
+        explained: &BTreeSet<usize>,
+        keeps_extras: bool,
+    ) {
+        let line = h.line;
+        for &idx in unknown {
             if explained.contains(&idx) {
                 continue;
             }
             let n = normalize_header(&h.names[idx]);
-            let open = aliases.iter().filter(|(f, ..)| h.cols[*f].is_none());
+            let open = aliases.0.iter().filter(|(f, ..)| h.cols[*f].is_none());
             if let Some(alias) = did_you_mean(&n, open.map(|(_, a, _)| a.as_str())) {
-                let Some(&(f, _, written)) = aliases.iter().find(|(_, a, _)| a == alias) else {
+                let Some(&(f, _, written)) = aliases.0.iter().find(|(_, a, _)| a == alias) else {
                     continue;
                 };
                 let fate = if keeps_extras {
@@ -456,15 +527,6 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 self.warning(line, Some(idx), msg, &help);
             }
         }
-
-        if keeps_extras {
-            h.extras = unknown
-                .iter()
-                .filter(|idx| !explained.contains(idx))
-                .map(|&idx| (idx, h.names[idx].clone()))
-                .collect();
-        }
-        Some(h)
     }
 
     /// Runs `f` on every data row whose width matches the header; reports the others and
@@ -537,6 +599,61 @@ struct RowCx<'r, 'a, 'b> {
 }
 
 impl<'r> RowCx<'r, '_, '_> {
+    /// A target's status; empty = active, an unknown one is reported.
+    fn status(&mut self, f: usize) -> TargetStatus {
+        match self.text(f) {
+            None => TargetStatus::Active,
+            Some((idx, s)) => parse_status(&s).unwrap_or_else(|| {
+                self.error(idx, format!("unknown status `{s}`"), &[STATUS_HELP.into()]);
+                TargetStatus::Active
+            }),
+        }
+    }
+
+    /// A date column: a spreadsheet date or `YYYY-MM-DD` text; a bad one is reported.
+    fn date(&mut self, f: usize) -> Option<chrono::NaiveDate> {
+        match self.cell(f) {
+            None => None,
+            Some((_, Cell::Date(d, _))) => Some(d),
+            Some((idx, Cell::Text(s))) => match parse_date(&s) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    let msg = match e {
+                        DateError::Format => format!("`{s}` is not a date"),
+                        DateError::NoSuchDay => {
+                            format!("`{s}` is not a real date: there is no such day")
+                        }
+                    };
+                    self.error(idx, msg, &[DATE_HELP.into()]);
+                    None
+                }
+            },
+            Some(_) => None,
+        }
+    }
+
+    /// The values of the extra columns (by header) that rules may read.
+    fn extras(&mut self, extras: &[(usize, String)]) -> BTreeMap<String, String> {
+        let mut extra = BTreeMap::new();
+        for (idx, header) in extras {
+            match self.row.cell(*idx) {
+                Cell::Text(v) => {
+                    extra.insert(header.clone(), v.into_owned());
+                }
+                Cell::Date(_, v) => {
+                    extra.insert(header.clone(), v);
+                }
+                Cell::Bad(why) => self.error(
+                    *idx,
+                    format!("unusable value in column `{header}`: {why}"),
+                    &["type the value in, or set the column format to Text (文本) and re-enter it".into()],
+                ),
+                Cell::Empty => {}
+            }
+        }
+        extra
+    }
+
     fn error(&mut self, idx: usize, msg: String, help: &[String]) {
         self.file.error(self.line, Some(idx), msg, help);
     }
@@ -756,10 +873,19 @@ pub(crate) fn targets(
     let before = out.items.len();
     let fields = TARGET_FIELDS;
     fx.rows(&h, &mut |cx| {
-        let id = cx.id(t::ID, fields, "every target needs an id (e.g. its 统一社会信用代码)");
+        let id = cx.id(
+            t::ID,
+            fields,
+            "every target needs an id (e.g. its 统一社会信用代码)",
+        );
         let name = cx.required(t::NAME, fields, "fill in the target's name");
         let category = match cx.text(t::CATEGORY) {
-            Some((idx, c)) => cx.known(idx, c.into_owned(), &known.categories, ("category", "categories")),
+            Some((idx, c)) => cx.known(
+                idx,
+                c.into_owned(),
+                &known.categories,
+                ("category", "categories"),
+            ),
             None => cx.required(t::CATEGORY, fields, "fill in the category id, e.g. hotel"),
         };
         let district = cx.opt(t::DISTRICT).unwrap_or_default();
@@ -767,47 +893,10 @@ pub(crate) fn targets(
         let key_area = cx.boolean(t::KEY_AREA, false, parse_bool, BOOL_HELP);
         let class = cx.opt(t::CLASS);
         let licence = cx.opt(t::LICENCE);
-        let status = match cx.text(t::STATUS) {
-            None => TargetStatus::Active,
-            Some((idx, s)) => parse_status(&s).unwrap_or_else(|| {
-                cx.error(idx, format!("unknown status `{s}`"), &[STATUS_HELP.into()]);
-                TargetStatus::Active
-            }),
-        };
-        let last_inspected = match cx.cell(t::LAST_INSPECTED) {
-            None => None,
-            Some((_, Cell::Date(d, _))) => Some(d),
-            Some((idx, Cell::Text(s))) => match parse_date(&s) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    let msg = match e {
-                        DateError::Format => format!("`{s}` is not a date"),
-                        DateError::NoSuchDay => format!("`{s}` is not a real date: there is no such day"),
-                    };
-                    cx.error(idx, msg, &[DATE_HELP.into()]);
-                    None
-                }
-            },
-            Some(_) => None,
-        };
+        let status = cx.status(t::STATUS);
+        let last_inspected = cx.date(t::LAST_INSPECTED);
         let last_result = cx.opt(t::LAST_RESULT);
-        let mut extra = BTreeMap::new();
-        for (idx, header) in &h.extras {
-            match cx.row.cell(*idx) {
-                Cell::Text(v) => {
-                    extra.insert(header.clone(), v.into_owned());
-                }
-                Cell::Date(_, v) => {
-                    extra.insert(header.clone(), v);
-                }
-                Cell::Bad(why) => cx.error(
-                    *idx,
-                    format!("unusable value in column `{header}`: {why}"),
-                    &["type the value in, or set the column format to Text (文本) and re-enter it".into()],
-                ),
-                Cell::Empty => {}
-            }
-        }
+        let extra = cx.extras(&h.extras);
         let origin = Origin::new(file, cx.line, cx.col(t::ID), 0);
         out.push(
             Target {

@@ -4,6 +4,13 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+/// The national result category of a clean inspection (未发现问题).
+pub const CLEAN: &str = "未发现问题";
+
+/// What counts as a clean inspection (for cooldown): in a result, the national category
+/// [`CLEAN`]; in a registry's `last_result` column, also `clean` as English registries write it.
+pub const CLEAN_RESULTS: &[&str] = &[CLEAN, "clean"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TargetStatus {
     Active,

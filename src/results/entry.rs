@@ -175,7 +175,7 @@ pub struct DrawInfo {
 
 /// The 抽取编号 of a draw.
 pub fn draw_ref(row: &DrawRow) -> String {
-    row.manifest_hash.chars().take(12).collect()
+    row.record.manifest_hash.chars().take(12).collect()
 }
 
 /// Checks entries against the store; remembers what earlier entries of the same batch said.
@@ -238,42 +238,10 @@ impl<'a> Checker<'a> {
                     "copy the 抽取编号 column from the task list the draw wrote; it names the draw",
                 )));
         }
-        let by_number = given_l.len() < 12 && given_l.bytes().all(|b| b.is_ascii_digit());
-        let matches: Vec<DrawRow> = if by_number {
-            let id: i64 = given_l.parse().unwrap_or(-1);
-            self.draws()?
-                .iter()
-                .filter(|d| d.id == id)
-                .cloned()
-                .collect()
-        } else if given_l.len() >= 8 && given_l.bytes().all(|b| b.is_ascii_hexdigit()) {
-            self.draws()?
-                .iter()
-                .filter(|d| d.manifest_hash.starts_with(&given_l))
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let matches = self.matching(&given_l)?;
         match matches.as_slice() {
             [one] if one.status == DrawStatus::Active => Ok(Ok(one.id)),
-            [one] => {
-                let by = one
-                    .superseded_by
-                    .map_or_else(|| "a redraw".to_string(), |id| format!("draw #{id}"));
-                Ok(Err(Problem::error(
-                    o,
-                    format!(
-                        "抽取编号 {given} is draw #{} ({} {}), which was superseded by {by}",
-                        one.id, one.matter, one.period
-                    ),
-                )
-                .column(col)
-                .help(format!(
-                    "results go to the active draw: fill in the task list of {by} (out/draws/{}/{}/tasks.csv)",
-                    one.matter, one.period
-                ))))
-            }
+            [one] => Ok(Err(superseded(one, given, o, col))),
             [] => {
                 let mut p =
                     Problem::error(o, format!("抽取编号 {given:?} matches no recorded draw"))
@@ -283,7 +251,9 @@ impl<'a> Checker<'a> {
                 }
                 if let (Some(m), Some(per)) = (&e.matter, &e.period)
                     && let Some(active) = self.draws()?.iter().find(|d| {
-                        d.status == DrawStatus::Active && &d.matter == m && &d.period == per
+                        d.status == DrawStatus::Active
+                            && &d.record.matter == m
+                            && &d.record.period == per
                     })
                 {
                     p = p.help(format!(
@@ -305,6 +275,28 @@ impl<'a> Checker<'a> {
                 "give all 12 characters of the 抽取编号 as printed on the task list",
             ))),
         }
+    }
+
+    /// The recorded draws a 抽取编号 (lowercase, without `#`) names: by number, or by the start
+    /// of the manifest hash.
+    fn matching(&mut self, given: &str) -> Result<Vec<DrawRow>, StoreError> {
+        let by_number = given.len() < 12 && given.bytes().all(|b| b.is_ascii_digit());
+        Ok(if by_number {
+            let id: i64 = given.parse().unwrap_or(-1);
+            self.draws()?
+                .iter()
+                .filter(|d| d.id == id)
+                .cloned()
+                .collect()
+        } else if given.len() >= 8 && given.bytes().all(|b| b.is_ascii_hexdigit()) {
+            self.draws()?
+                .iter()
+                .filter(|d| d.record.manifest_hash.starts_with(given))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        })
     }
 
     /// Checks one entry; every problem found, or what to record.
@@ -360,48 +352,70 @@ impl<'a> Checker<'a> {
                     result_id: old.id,
                 }));
             }
-            let from = match (&old.source_file, old.source_line) {
-                (Some(f), Some(l)) => format!(" from {f}:{l}"),
-                (Some(f), None) => format!(" from {f}"),
-                _ => String::new(),
-            };
-            let mut diffs = Vec::new();
-            if old.category != result.category {
-                diffs.push(format!("检查结果 {} → {}", old.category, result.category));
-            }
-            if old.inspection_date != result.inspection_date {
-                diffs.push(format!(
-                    "检查日期 {} → {}",
-                    old.inspection_date, result.inspection_date
-                ));
-            }
-            if old.remarks != result.remarks {
-                diffs.push("备注".into());
-            }
-            if old.inspectors_signed != result.inspectors_signed {
-                diffs.push(format!(
-                    "签名检查人员 {} → {}",
-                    old.inspectors_signed.join("、"),
-                    result.inspectors_signed.join("、")
-                ));
-            }
-            return Ok(Err(vec![
-                Problem::error(
-                    o,
-                    format!(
-                        "a different result for target {} item {item} of draw #{draw_id} is already recorded (entered {} by {}{from}; {})",
-                        result.target_id,
-                        old.entered_at,
-                        old.entered_by,
-                        diffs.join("; ")
-                    ),
-                )
-                .column(e.columns.get(&Field::Category).copied())
-                .help("a recorded result is never overwritten: remove this row, or make it match what was recorded"),
-            ]));
+            return Ok(Err(vec![differs(old, &result, e, draw_id, &item)]));
         }
         Ok(Ok(Checked::New { draw_id, result }))
     }
+}
+
+/// The problem with an entry for a draw that a redraw replaced.
+fn superseded(one: &DrawRow, given: &str, o: Option<&Origin>, col: Option<usize>) -> Problem {
+    let by = one
+        .superseded_by
+        .map_or_else(|| "a redraw".to_string(), |id| format!("draw #{id}"));
+    Problem::error(
+        o,
+        format!(
+            "抽取编号 {given} is draw #{} ({} {}), which was superseded by {by}",
+            one.id, one.record.matter, one.record.period
+        ),
+    )
+    .column(col)
+    .help(format!(
+        "results go to the active draw: fill in the task list of {by} (out/draws/{}/{}/tasks.csv)",
+        one.record.matter, one.record.period
+    ))
+}
+
+/// The problem with a result that differs from the one recorded for the same target and item.
+fn differs(old: &ResultRow, result: &NewResult, e: &RawEntry, draw_id: i64, item: &str) -> Problem {
+    let from = match (&old.source_file, old.source_line) {
+        (Some(f), Some(l)) => format!(" from {f}:{l}"),
+        (Some(f), None) => format!(" from {f}"),
+        _ => String::new(),
+    };
+    let mut diffs = Vec::new();
+    if old.category != result.category {
+        diffs.push(format!("检查结果 {} → {}", old.category, result.category));
+    }
+    if old.inspection_date != result.inspection_date {
+        diffs.push(format!(
+            "检查日期 {} → {}",
+            old.inspection_date, result.inspection_date
+        ));
+    }
+    if old.remarks != result.remarks {
+        diffs.push("备注".into());
+    }
+    if old.inspectors_signed != result.inspectors_signed {
+        diffs.push(format!(
+            "签名检查人员 {} → {}",
+            old.inspectors_signed.join("、"),
+            result.inspectors_signed.join("、")
+        ));
+    }
+    Problem::error(
+    e.origin.as_ref(),
+        format!(
+            "a different result for target {} item {item} of draw #{draw_id} is already recorded (entered {} by {}{from}; {})",
+            result.target_id,
+            old.entered_at,
+            old.entered_by,
+            diffs.join("; ")
+        ),
+    )
+    .column(e.columns.get(&Field::Category).copied())
+    .help("a recorded result is never overwritten: remove this row, or make it match what was recorded")
 }
 
 fn load_info(store: &Store, model: &Model, row: DrawRow) -> Result<DrawInfo, StoreError> {
@@ -441,7 +455,9 @@ fn load_info(store: &Store, model: &Model, row: DrawRow) -> Result<DrawInfo, Sto
         .collect();
     Ok(DrawInfo {
         draw_ref: draw_ref(&row),
-        checklist: model.matter(&row.matter).map(|m| m.checklist.clone()),
+        checklist: model
+            .matter(&row.record.matter)
+            .map(|m| m.checklist.clone()),
         row,
         selected,
         passed_over,
@@ -508,18 +524,48 @@ fn check_against(
     e: &RawEntry,
     today: NaiveDate,
 ) -> (Vec<Problem>, Option<NewResult>) {
-    let o = e.origin.as_ref();
-    let col = |f: Field| e.columns.get(&f).copied();
     let d = &info.row;
     let what = format!(
         "draw #{} ({} {}, 抽取编号 {})",
-        d.id, d.matter, d.period, info.draw_ref
+        d.id, d.record.matter, d.record.period, info.draw_ref
     );
     let mut problems = Vec::new();
+    check_names(info, e, &what, &mut problems);
+    let team = check_target(info, e, &what, &mut problems);
+    check_item(info, e, &what, &mut problems);
+    let category = check_category(e, &mut problems);
+    let date = check_date(info, e, &what, today, &mut problems);
+    let signed = check_signers(e, team, &mut problems);
+    let target = trim(&e.target_id);
+    let item = trim(&e.item);
 
+    if !problems.is_empty() {
+        return (problems, None);
+    }
+    let (Some(category), Some(date)) = (category, date) else {
+        return (problems, None);
+    };
+    let result = NewResult {
+        target_id: target.to_string(),
+        checklist_item: Some(item.to_string()),
+        category: category.to_string(),
+        remarks: trim(&e.remarks).to_string(),
+        inspection_date: date.format("%Y-%m-%d").to_string(),
+        inspectors_signed: signed,
+        source_file: e.origin.as_ref().map(|o| o.file.clone()),
+        source_line: e.origin.as_ref().and_then(|o| u32::try_from(o.line).ok()),
+    };
+    (problems, Some(result))
+}
+
+/// 抽查事项 and 期次, when given, must be the draw's.
+fn check_names(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Problem>) {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let d = &info.row;
     for (field, given, expected) in [
-        (Field::Matter, &e.matter, &d.matter),
-        (Field::Period, &e.period, &d.period),
+        (Field::Matter, &e.matter, &d.record.matter),
+        (Field::Period, &e.period, &d.record.period),
     ] {
         if let Some(g) = given.as_deref().map(trim).filter(|g| !g.is_empty())
             && g != expected
@@ -534,10 +580,18 @@ fn check_against(
             );
         }
     }
+}
 
-    // The target.
+/// The target must be one the draw selected and staffed; its team, if so.
+fn check_target<'a>(
+    info: &'a DrawInfo,
+    e: &RawEntry,
+    what: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<&'a Vec<(String, String)>> {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
     let target = trim(&e.target_id);
-    let mut team: Option<&Vec<(String, String)>> = None;
     if target.is_empty() {
         problems.push(
             Problem::error(o, "对象编号 is empty")
@@ -565,10 +619,16 @@ fn check_against(
             .help("staff it first: add qualified inspectors to the registry and redraw (suiji draw --redraw --reason …)"),
         );
     } else {
-        team = info.teams.get(target);
+        return info.teams.get(target);
     }
+    None
+}
 
-    // The checklist item.
+/// The checklist item must be one of the matter's.
+fn check_item(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Problem>) {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let d = &info.row;
     let item = trim(&e.item);
     match &info.checklist {
         None => problems.push(
@@ -576,7 +636,7 @@ fn check_against(
                 o,
                 format!(
                     "matter {} of {what} is no longer in the rules, so its checklist is unknown",
-                    d.matter
+                    d.record.matter
                 ),
             )
             .column(col(Field::Item))
@@ -591,7 +651,7 @@ fn check_against(
                 } else {
                     format!(
                         "检查项编号 {item:?} is not a checklist item of {}",
-                        d.matter
+                        d.record.matter
                     )
                 },
             )
@@ -603,8 +663,12 @@ fn check_against(
         }
         Some(_) => {}
     }
+}
 
-    // The category.
+/// The category must be a national result category.
+fn check_category(e: &RawEntry, problems: &mut Vec<Problem>) -> Option<&'static str> {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
     let category = normalize_category(&e.category);
     if category.is_none() {
         let given = trim(&e.category);
@@ -621,8 +685,20 @@ fn check_against(
             RESULT_CATEGORIES.join("、")
         )));
     }
+    category
+}
 
-    // The date.
+/// The date must be a day, not before the draw and not after `today`.
+fn check_date(
+    info: &DrawInfo,
+    e: &RawEntry,
+    what: &str,
+    today: NaiveDate,
+    problems: &mut Vec<Problem>,
+) -> Option<NaiveDate> {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let d = &info.row;
     let date =
         match &e.date {
             DateCell::Date(d) => Some(*d),
@@ -647,7 +723,7 @@ fn check_against(
             }
         };
     if let Some(day) = date {
-        let issued = NaiveDate::parse_from_str(&d.issue_date, "%Y-%m-%d").ok();
+        let issued = NaiveDate::parse_from_str(&d.record.issue_date, "%Y-%m-%d").ok();
         if let Some(issued) = issued
             && day < issued
         {
@@ -671,9 +747,18 @@ fn check_against(
             );
         }
     }
+    date
+}
 
-    // The inspectors who signed.
-    let mut signed = Vec::new();
+/// The inspectors who signed must be on the target's team; their ids.
+fn check_signers(
+    e: &RawEntry,
+    team: Option<&Vec<(String, String)>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<String> {
+    let o = e.origin.as_ref();
+    let col = |f: Field| e.columns.get(&f).copied();
+    let target = trim(&e.target_id);
     let signers = trim(&e.inspectors);
     if signers.is_empty() {
         problems.push(
@@ -701,26 +786,9 @@ fn check_against(
                 .help("only the inspectors the draw assigned to this target may sign its result; if someone else inspected, the target must be redrawn"),
             );
         }
-        signed = ids;
+        return ids;
     }
-
-    if !problems.is_empty() {
-        return (problems, None);
-    }
-    let (Some(category), Some(date)) = (category, date) else {
-        return (problems, None);
-    };
-    let result = NewResult {
-        target_id: target.to_string(),
-        checklist_item: Some(item.to_string()),
-        category: category.to_string(),
-        remarks: trim(&e.remarks).to_string(),
-        inspection_date: date.format("%Y-%m-%d").to_string(),
-        inspectors_signed: signed,
-        source_file: e.origin.as_ref().map(|o| o.file.clone()),
-        source_line: e.origin.as_ref().and_then(|o| u32::try_from(o.line).ok()),
-    };
-    (problems, Some(result))
+    Vec::new()
 }
 
 #[cfg(test)]

@@ -39,43 +39,71 @@ const OPTIONAL: [Field; 3] = [Field::Matter, Field::Period, Field::Remarks];
 /// Reads `bytes` (the file at `path`), naming it `label` in every problem.
 pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
     let mut sheet = Sheet::default();
-    let file_problem =
-        |line: Option<usize>, column: Option<usize>, message: String, help: Vec<String>| Problem {
-            origin: Some(Origin {
-                file: label.to_string(),
-                line: line.unwrap_or(1),
-            }),
-            column,
-            message,
-            help,
-            warning: false,
-        };
     let table = match Table::open(bytes, path) {
         Ok(t) => t,
         Err(p) => {
             sheet
                 .problems
-                .push(file_problem(p.line, p.column, p.message, p.help));
+                .push(file_problem(label, p.line, p.column, p.message, p.help));
             return sheet;
         }
     };
+    let (header_line, index) = match sheet_columns(&table, label) {
+        Ok(found) => found,
+        Err(problem) => {
+            sheet.problems.push(problem);
+            return sheet;
+        }
+    };
+    let columns: HashMap<Field, usize> =
+        index.iter().map(|(f, i)| (*f, table.column(*i))).collect();
+    let result = table.for_each_row(header_line, &mut |line, row| {
+        read_row(&mut sheet, row, line, label, &index, &columns);
+        true
+    });
+    if let Err(p) = result {
+        sheet
+            .problems
+            .push(file_problem(label, p.line, p.column, p.message, p.help));
+    }
+    sheet
+}
+
+/// A problem with the file as a whole (or its header row).
+fn file_problem(
+    label: &str,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: String,
+    help: Vec<String>,
+) -> Problem {
+    Problem {
+        origin: Some(Origin {
+            file: label.to_string(),
+            line: line.unwrap_or(1),
+        }),
+        column,
+        message,
+        help,
+        warning: false,
+    }
+}
+
+/// The header row: its line and the cell index of each field it has; every required field
+/// must be there.
+fn sheet_columns(table: &Table, label: &str) -> Result<(usize, HashMap<Field, usize>), Problem> {
     let head = match table.head(1) {
         Ok(h) => h,
-        Err(p) => {
-            sheet
-                .problems
-                .push(file_problem(p.line, p.column, p.message, p.help));
-            return sheet;
-        }
+        Err(p) => return Err(file_problem(label, p.line, p.column, p.message, p.help)),
     };
     let Some((header_line, header)) = head.into_iter().next() else {
-        sheet.problems.push(file_problem(
+        return Err(file_problem(
+            label,
             None,
             None,
             "the file is empty".into(),
             vec!["import the task list the draw wrote (tasks.csv or tasks.xlsx) with the results filled in".into()],
         ));
-        return sheet;
     };
     let mut index: HashMap<Field, usize> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
@@ -92,7 +120,8 @@ pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
         .map(|f| f.label())
         .collect();
     if !missing.is_empty() {
-        sheet.problems.push(file_problem(
+        return Err(file_problem(
+            label,
             Some(header_line),
             None,
             format!(
@@ -104,69 +133,71 @@ pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
                 "import the task list the draw wrote (out/draws/<matter>/<period>/tasks.csv or tasks.xlsx), keeping its header row".into(),
             ],
         ));
-        return sheet;
     }
-    let columns: HashMap<Field, usize> =
-        index.iter().map(|(f, i)| (*f, table.column(*i))).collect();
-    let result = table.for_each_row(header_line, &mut |line, row| {
-        let origin = Origin {
-            file: label.to_string(),
-            line,
-        };
-        let mut bad = Vec::new();
-        let text = |f: Field, bad: &mut Vec<Problem>| -> String {
-            cell_text(row, &index, &columns, &origin, f, bad)
-        };
-        let category = text(Field::Category, &mut bad);
-        if category.is_empty() {
-            let date = index.get(&Field::Date).map(|&i| !row.cell(i).is_empty());
-            let signed = index.get(&Field::Inspectors).map(|&i| !row.cell(i).is_empty());
-            if date == Some(true) || signed == Some(true) {
-                bad.push(
-                    Problem::error(
-                        Some(&origin),
-                        "检查结果 is empty but the row has a 检查日期 or 签名检查人员; the row was skipped",
-                    )
-                    .column(columns.get(&Field::Category).copied())
-                    .help("fill in 检查结果 and import again (rows already imported are recognised)")
-                    .as_warning(),
-                );
-            }
-            sheet.skipped += 1;
-            sheet.problems.append(&mut bad);
-            return true;
+    Ok((header_line, index))
+}
+
+/// One data row: an entry, a skipped row (no 检查结果), or its problems.
+fn read_row(
+    sheet: &mut Sheet,
+    row: &dyn Row,
+    line: usize,
+    label: &str,
+    index: &HashMap<Field, usize>,
+    columns: &HashMap<Field, usize>,
+) {
+    let origin = Origin {
+        file: label.to_string(),
+        line,
+    };
+    let mut bad = Vec::new();
+    let text = |f: Field, bad: &mut Vec<Problem>| -> String {
+        cell_text(row, index, columns, &origin, f, bad)
+    };
+    let category = text(Field::Category, &mut bad);
+    if category.is_empty() {
+        let date = index.get(&Field::Date).map(|&i| !row.cell(i).is_empty());
+        let signed = index
+            .get(&Field::Inspectors)
+            .map(|&i| !row.cell(i).is_empty());
+        if date == Some(true) || signed == Some(true) {
+            bad.push(
+                Problem::error(
+                    Some(&origin),
+                    "检查结果 is empty but the row has a 检查日期 or 签名检查人员; the row was skipped",
+                )
+                .column(columns.get(&Field::Category).copied())
+                .help("fill in 检查结果 and import again (rows already imported are recognised)")
+                .as_warning(),
+            );
         }
-        let date = match index.get(&Field::Date).map(|&i| row.cell(i)) {
-            Some(Cell::Date(d, _)) => DateCell::Date(d),
-            _ => DateCell::Text(text(Field::Date, &mut bad)),
-        };
-        let optional = |s: String| (!s.is_empty()).then_some(s);
-        let entry = RawEntry {
-            draw_ref: text(Field::Draw, &mut bad),
-            matter: optional(text(Field::Matter, &mut bad)),
-            period: optional(text(Field::Period, &mut bad)),
-            target_id: text(Field::Target, &mut bad),
-            item: text(Field::Item, &mut bad),
-            category,
-            date,
-            remarks: text(Field::Remarks, &mut bad),
-            inspectors: text(Field::Inspectors, &mut bad),
-            origin: Some(origin),
-            columns: columns.clone(),
-        };
-        if bad.is_empty() {
-            sheet.entries.push(entry);
-        } else {
-            sheet.problems.append(&mut bad);
-        }
-        true
-    });
-    if let Err(p) = result {
-        sheet
-            .problems
-            .push(file_problem(p.line, p.column, p.message, p.help));
+        sheet.skipped += 1;
+        sheet.problems.append(&mut bad);
+        return;
     }
-    sheet
+    let date = match index.get(&Field::Date).map(|&i| row.cell(i)) {
+        Some(Cell::Date(d, _)) => DateCell::Date(d),
+        _ => DateCell::Text(text(Field::Date, &mut bad)),
+    };
+    let optional = |s: String| (!s.is_empty()).then_some(s);
+    let entry = RawEntry {
+        draw_ref: text(Field::Draw, &mut bad),
+        matter: optional(text(Field::Matter, &mut bad)),
+        period: optional(text(Field::Period, &mut bad)),
+        target_id: text(Field::Target, &mut bad),
+        item: text(Field::Item, &mut bad),
+        category,
+        date,
+        remarks: text(Field::Remarks, &mut bad),
+        inspectors: text(Field::Inspectors, &mut bad),
+        origin: Some(origin),
+        columns: columns.clone(),
+    };
+    if bad.is_empty() {
+        sheet.entries.push(entry);
+    } else {
+        sheet.problems.append(&mut bad);
+    }
 }
 
 fn cell_text(
@@ -182,7 +213,7 @@ fn cell_text(
     };
     match row.cell(i) {
         Cell::Empty => String::new(),
-        Cell::Text(t) => t.into_owned(),
+        Cell::Text(t) => crate::results::safe_cell::original(&t).to_string(),
         Cell::Date(_, t) => t,
         Cell::Bad(why) => {
             bad.push(

@@ -206,11 +206,11 @@ pub fn draw_ledger(
 ) -> Result<DrawLedger, LedgerError> {
     let id = draw.id;
     let manifest: Manifest =
-        serde_json::from_str(&draw.manifest_json).map_err(|e| LedgerError::Manifest {
+        serde_json::from_str(&draw.record.manifest_json).map_err(|e| LedgerError::Manifest {
             draw_id: id,
             detail: e.to_string(),
         })?;
-    let matter = model.matter(&draw.matter);
+    let matter = model.matter(&draw.record.matter);
     let deadline_working_days = matter.map_or(DEFAULT_DEADLINE_WORKING_DAYS, |m| {
         m.publication.deadline_working_days
     });
@@ -269,8 +269,8 @@ pub fn draw_ledger(
         department: matter.map_or_else(|| manifest.department.clone(), |m| m.department.clone()),
         deadline_working_days,
         items,
-        issue_date: parse_day(id, "issue date", &draw.issue_date)?,
-        due_date: parse_day(id, "due date", &draw.due_date)?,
+        issue_date: parse_day(id, "issue date", &draw.record.issue_date)?,
+        due_date: parse_day(id, "due date", &draw.record.due_date)?,
         targets,
         publications: store.publications(id)?,
         manifest,

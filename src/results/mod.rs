@@ -29,6 +29,7 @@
 pub mod entry;
 pub mod import;
 pub mod ledger;
+pub mod safe_cell;
 pub mod year;
 
 /// The national result categories (全国统一的抽查结果类别).
@@ -61,8 +62,7 @@ pub const TASK_HEADER: [&str; 14] = [
     "签名检查人员",
 ];
 
-/// The category of a clean inspection.
-pub const CLEAN: &str = "未发现问题";
+pub use crate::registry::types::CLEAN;
 
 /// The national category `text` stands for: exact, or with half-width brackets.
 pub fn normalize_category(text: &str) -> Option<&'static str> {

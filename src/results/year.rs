@@ -8,8 +8,8 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
 use crate::rules::model::{Model, Ratio};
-use crate::schedule::{DrawKind, year_schedule};
-use crate::store::{DrawFilter, EntityKind, Store};
+use crate::schedule::{DrawKind, ScheduledDraw, year_schedule};
+use crate::store::{DrawFilter, DrawRow, EntityKind, ExclusionRow, Store};
 
 use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, ledgers};
 
@@ -222,45 +222,66 @@ pub fn year_figures(
         .map(|p| format!("{}: {}", p.matter, p.error))
         .collect();
 
-    let mut draws = Vec::new();
-    let mut per_matter: BTreeMap<String, Vec<(&DrawLedger, DrawFigures)>> = BTreeMap::new();
-    let mut totals = Counts::default();
-    let mut draws_per_month = [0usize; 12];
-    let mut workload: HashMap<String, Workload> = HashMap::new();
-    let mut category_counts: HashMap<String, usize> = HashMap::new();
-    let mut conflicts = Vec::new();
-    let mut inspector_exclusions = BTreeMap::new();
-    let mut target_exclusions = BTreeMap::new();
-    let mut unstaffed = Vec::new();
-
+    let mut tally = Tally::default();
     for l in &all {
+        tally.add_draw(store, l, year, as_of)?;
+    }
+    let departments = department_figures(model, &schedule, &tally.per_matter, as_of);
+    let holidays = holiday_figures(model, &schedule, &all, as_of);
+
+    Ok(YearFigures {
+        year,
+        as_of,
+        bureau: model.config.bureau.name.clone(),
+        departments,
+        draws: tally.draws,
+        holidays,
+        conflicts: tally.conflicts,
+        inspector_exclusions: tally.inspector_exclusions,
+        target_exclusions: tally.target_exclusions,
+        unstaffed: tally.unstaffed,
+        draws_per_month: tally.draws_per_month,
+        workload: sorted_workload(tally.workload),
+        categories: category_figures(tally.category_counts),
+        totals: tally.totals,
+        schedule_problems,
+    })
+}
+
+/// The figures summed over the year's draws, one draw at a time.
+#[derive(Default)]
+struct Tally<'a> {
+    draws: Vec<DrawFigures>,
+    per_matter: BTreeMap<String, Vec<(&'a DrawLedger, DrawFigures)>>,
+    totals: Counts,
+    draws_per_month: [usize; 12],
+    workload: HashMap<String, Workload>,
+    category_counts: HashMap<String, usize>,
+    conflicts: Vec<ExclusionFigure>,
+    inspector_exclusions: BTreeMap<String, usize>,
+    target_exclusions: BTreeMap<String, usize>,
+    unstaffed: Vec<UnstaffedFigure>,
+}
+
+impl<'a> Tally<'a> {
+    fn add_draw(
+        &mut self,
+        store: &Store,
+        l: &'a DrawLedger,
+        year: i32,
+        as_of: NaiveDate,
+    ) -> Result<(), LedgerError> {
         let d = &l.draw;
-        let mut counts = Counts::default();
-        for t in &l.targets {
-            counts.add_target(t, t.state(l.due_date, as_of), l.due_date, as_of);
-            for r in &t.results {
-                *category_counts.entry(r.category.clone()).or_default() += 1;
-            }
-            if let Some(reason) = &t.unstaffed {
-                unstaffed.push(UnstaffedFigure {
-                    draw_id: d.id,
-                    matter: d.matter.clone(),
-                    period: d.period.clone(),
-                    target_id: t.target_id.clone(),
-                    target_name: t.target_name.clone(),
-                    reason: reason.clone(),
-                });
-            }
-        }
-        totals.add(&counts);
+        let counts = self.add_targets(l, as_of);
+        self.totals.add(&counts);
         if let Some(m) = usize::try_from(l.issue_date.month0())
             .ok()
             .filter(|_| l.issue_date.year() == year)
         {
-            draws_per_month[m] += 1;
+            self.draws_per_month[m] += 1;
         }
         for member in store.draw_teams(d.id)? {
-            workload
+            self.workload
                 .entry(member.inspector_id.clone())
                 .or_insert_with(|| Workload {
                     inspector_id: member.inspector_id.clone(),
@@ -270,48 +291,94 @@ pub fn year_figures(
                 .targets += 1;
         }
         for x in store.draw_exclusions(d.id)? {
-            match x.entity_kind {
-                EntityKind::Inspector => {
-                    *inspector_exclusions
-                        .entry(x.reason_code.clone())
-                        .or_default() += 1;
-                    if CONFLICT_REASONS.contains(&x.reason_code.as_str()) {
-                        conflicts.push(ExclusionFigure {
-                            draw_id: d.id,
-                            matter: d.matter.clone(),
-                            period: d.period.clone(),
-                            entity_id: x.entity_id,
-                            reason: x.reason_code,
-                            detail: x.detail,
-                        });
-                    }
-                }
-                EntityKind::Target => {
-                    *target_exclusions.entry(x.reason_code).or_default() += 1;
-                }
-            }
+            self.add_exclusion(d, x);
         }
-        let f = DrawFigures {
-            draw_id: d.id,
-            draw_ref: l.draw_ref.clone(),
-            matter: d.matter.clone(),
-            matter_name: l.matter_name.clone(),
-            period: d.period.clone(),
-            kind: l.manifest.kind.clone(),
-            issue_date: l.issue_date,
-            due_date: l.due_date,
-            ratio: Ratio::from_ppm(l.manifest.ratio_ppm).unwrap_or(Ratio::FULL),
-            key_area_only: l.manifest.key_area_only,
-            eligible: l.manifest.strata.iter().map(|s| s.eligible).sum(),
-            required: l.manifest.strata.iter().map(|s| s.k).sum(),
-            counts,
-            publications: l.publications.len(),
-        };
-        draws.push(f.clone());
-        per_matter.entry(d.matter.clone()).or_default().push((l, f));
+        let f = draw_figures(l, counts);
+        self.draws.push(f.clone());
+        self.per_matter
+            .entry(d.record.matter.clone())
+            .or_default()
+            .push((l, f));
+        Ok(())
     }
 
-    // Matters: those in the rules (in plan order), then any the store has that left the rules.
+    /// Counts the draw's targets (and their results' categories and unstaffed targets).
+    fn add_targets(&mut self, l: &DrawLedger, as_of: NaiveDate) -> Counts {
+        let d = &l.draw;
+        let mut counts = Counts::default();
+        for t in &l.targets {
+            counts.add_target(t, t.state(l.due_date, as_of), l.due_date, as_of);
+            for r in &t.results {
+                *self.category_counts.entry(r.category.clone()).or_default() += 1;
+            }
+            if let Some(reason) = &t.unstaffed {
+                self.unstaffed.push(UnstaffedFigure {
+                    draw_id: d.id,
+                    matter: d.record.matter.clone(),
+                    period: d.record.period.clone(),
+                    target_id: t.target_id.clone(),
+                    target_name: t.target_name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        counts
+    }
+
+    fn add_exclusion(&mut self, d: &DrawRow, x: ExclusionRow) {
+        match x.entity_kind {
+            EntityKind::Inspector => {
+                *self
+                    .inspector_exclusions
+                    .entry(x.reason_code.clone())
+                    .or_default() += 1;
+                if CONFLICT_REASONS.contains(&x.reason_code.as_str()) {
+                    self.conflicts.push(ExclusionFigure {
+                        draw_id: d.id,
+                        matter: d.record.matter.clone(),
+                        period: d.record.period.clone(),
+                        entity_id: x.entity_id,
+                        reason: x.reason_code,
+                        detail: x.detail,
+                    });
+                }
+            }
+            EntityKind::Target => {
+                *self.target_exclusions.entry(x.reason_code).or_default() += 1;
+            }
+        }
+    }
+}
+
+fn draw_figures(l: &DrawLedger, counts: Counts) -> DrawFigures {
+    let d = &l.draw;
+    DrawFigures {
+        draw_id: d.id,
+        draw_ref: l.draw_ref.clone(),
+        matter: d.record.matter.clone(),
+        matter_name: l.matter_name.clone(),
+        period: d.record.period.clone(),
+        kind: l.manifest.kind.clone(),
+        issue_date: l.issue_date,
+        due_date: l.due_date,
+        ratio: Ratio::from_ppm(l.manifest.ratio_ppm).unwrap_or(Ratio::FULL),
+        key_area_only: l.manifest.key_area_only,
+        eligible: l.manifest.strata.iter().map(|s| s.eligible).sum(),
+        required: l.manifest.strata.iter().map(|s| s.k).sum(),
+        counts,
+        publications: l.publications.len(),
+    }
+}
+
+type PerMatter<'a> = BTreeMap<String, Vec<(&'a DrawLedger, DrawFigures)>>;
+
+/// Matters: those in the rules (in plan order), then any the store has that left the rules.
+fn department_figures(
+    model: &Model,
+    schedule: &[ScheduledDraw],
+    per_matter: &PerMatter<'_>,
+    as_of: NaiveDate,
+) -> Vec<DepartmentFigures> {
     let mut departments: Vec<DepartmentFigures> = Vec::new();
     let mut seen = BTreeSet::new();
     for dep in &model.departments {
@@ -339,58 +406,70 @@ pub fn year_figures(
                 as_of,
             ));
         }
-        let mut counts = Counts::default();
-        for m in &matters {
-            counts.add(&m.counts);
-        }
-        departments.push(DepartmentFigures {
-            id: dep.id.clone(),
-            name: dep.name.clone(),
-            matters,
-            counts,
-        });
+        departments.push(department(dep.id.clone(), dep.name.clone(), matters));
     }
     let leftovers: Vec<&String> = per_matter.keys().filter(|m| !seen.contains(*m)).collect();
     if !leftovers.is_empty() {
-        let mut matters = Vec::new();
-        for id in leftovers {
-            let rows = per_matter.get(id).map_or(&[][..], Vec::as_slice);
-            let (name, dep, days) = rows.first().map_or_else(
-                || (id.clone(), String::new(), 0),
-                |(l, _)| {
-                    (
-                        l.matter_name.clone(),
-                        l.department.clone(),
-                        l.deadline_working_days,
-                    )
-                },
-            );
-            matters.push(matter_figures(
-                &dep,
-                id,
-                &name,
-                None,
-                "（现行规则中已无此事项）".into(),
-                days,
-                0,
-                0,
-                rows,
-                as_of,
-            ));
-        }
-        let mut counts = Counts::default();
-        for m in &matters {
-            counts.add(&m.counts);
-        }
-        departments.push(DepartmentFigures {
-            id: String::new(),
-            name: "（现行规则中已无的事项）".into(),
+        let matters = leftovers
+            .into_iter()
+            .map(|id| leftover_matter(id, per_matter, as_of))
+            .collect();
+        departments.push(department(
+            String::new(),
+            "（现行规则中已无的事项）".into(),
             matters,
-            counts,
-        });
+        ));
     }
+    departments
+}
 
-    // Holiday-intensified draws: every one the schedule calls for, and any recorded besides.
+/// A matter the store has draws of that is no longer in the rules.
+fn leftover_matter(id: &String, per_matter: &PerMatter<'_>, as_of: NaiveDate) -> MatterFigures {
+    let rows = per_matter.get(id).map_or(&[][..], Vec::as_slice);
+    let (name, dep, days) = rows.first().map_or_else(
+        || (id.clone(), String::new(), 0),
+        |(l, _)| {
+            (
+                l.matter_name.clone(),
+                l.department.clone(),
+                l.deadline_working_days,
+            )
+        },
+    );
+    matter_figures(
+        &dep,
+        id,
+        &name,
+        None,
+        "（现行规则中已无此事项）".into(),
+        days,
+        0,
+        0,
+        rows,
+        as_of,
+    )
+}
+
+fn department(id: String, name: String, matters: Vec<MatterFigures>) -> DepartmentFigures {
+    let mut counts = Counts::default();
+    for m in &matters {
+        counts.add(&m.counts);
+    }
+    DepartmentFigures {
+        id,
+        name,
+        matters,
+        counts,
+    }
+}
+
+/// Holiday-intensified draws: every one the schedule calls for, and any recorded besides.
+fn holiday_figures(
+    model: &Model,
+    schedule: &[ScheduledDraw],
+    all: &[DrawLedger],
+    as_of: NaiveDate,
+) -> Vec<HolidayFigures> {
     let mut holidays = Vec::new();
     let mut listed = BTreeSet::new();
     for s in schedule
@@ -403,7 +482,7 @@ pub fn year_figures(
         listed.insert((s.matter.clone(), s.period.id.clone()));
         let drawn = all
             .iter()
-            .find(|l| l.draw.matter == s.matter && l.draw.period == s.period.id);
+            .find(|l| l.draw.record.matter == s.matter && l.draw.record.period == s.period.id);
         holidays.push(holiday_row(
             &s.matter,
             model
@@ -420,28 +499,37 @@ pub fn year_figures(
         .iter()
         .filter(|l| l.manifest.kind.starts_with("holiday"))
     {
-        if listed.contains(&(l.draw.matter.clone(), l.draw.period.clone())) {
+        if listed.contains(&(l.draw.record.matter.clone(), l.draw.record.period.clone())) {
             continue;
         }
         let id = l.manifest.kind.trim_start_matches("holiday:");
         let name = crate::calendar::Holiday::parse(id).map_or(id, |h| h.name_zh());
         holidays.push(holiday_row(
-            &l.draw.matter,
+            &l.draw.record.matter,
             &l.matter_name,
             name,
-            &l.draw.period,
+            &l.draw.record.period,
             None,
             Some(l),
             as_of,
         ));
     }
+    holidays
+}
 
+/// Inspectors, most loaded first.
+fn sorted_workload(workload: HashMap<String, Workload>) -> Vec<Workload> {
     let mut workload: Vec<Workload> = workload.into_values().collect();
     workload.sort_by(|a, b| {
         b.targets
             .cmp(&a.targets)
             .then(a.inspector_id.cmp(&b.inspector_id))
     });
+    workload
+}
+
+/// Item results per category: the national ones in their order, then any others sorted.
+fn category_figures(mut category_counts: HashMap<String, usize>) -> Vec<(String, usize)> {
     let mut categories: Vec<(String, usize)> = super::RESULT_CATEGORIES
         .iter()
         .map(|c| (c.to_string(), category_counts.remove(*c).unwrap_or(0)))
@@ -449,24 +537,7 @@ pub fn year_figures(
     let mut other: Vec<(String, usize)> = category_counts.into_iter().collect();
     other.sort();
     categories.extend(other);
-
-    Ok(YearFigures {
-        year,
-        as_of,
-        bureau: model.config.bureau.name.clone(),
-        departments,
-        draws,
-        holidays,
-        conflicts,
-        inspector_exclusions,
-        target_exclusions,
-        unstaffed,
-        draws_per_month,
-        workload,
-        categories,
-        totals,
-        schedule_problems,
-    })
+    categories
 }
 
 fn holiday_row(

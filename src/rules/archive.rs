@@ -6,8 +6,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 const MAGIC: &[u8] = b"suiji-rules/1\n";
 
 /// Packs `config/suiji.toml` (as `config/suiji.toml`) and every `*.toml` / `*.rhai` in the rules
@@ -41,7 +39,7 @@ pub fn pack(config: &Path, rules_dir: &Path) -> std::io::Result<Vec<u8>> {
 
 /// SHA-256 (hex) of a packed rule set: the `rules_hash` recorded with every draw.
 pub fn hash(packed: &[u8]) -> String {
-    hex::encode(Sha256::digest(packed))
+    crate::digest::sha256_hex(packed)
 }
 
 /// Unpacks into `dir` (creating `config/` and `rules/`); returns the config path.

@@ -25,8 +25,42 @@ const TOP_KEYS: &[&str] = &[
 pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Option<Config> {
     let value = parse(text, cx)?;
     let mut top = Table::from_value(value, "", cx)?;
+    let timezone = read_timezone(&mut top, cx);
+    let bureau = read_bureau(&mut top, cx);
+    let [rules_dir, data_dir, output_dir, holidays_dir] = read_paths(&mut top, root, cx);
+    let provisional_calendar = read_calendar(&mut top, cx);
+    let registries = read_registries(&mut top, root, cx);
+    let public_fields = read_public_fields(&mut top, cx);
+    let seed_source = read_seed(&mut top, root, cx);
+    let limits = read_limits(&mut top, cx);
+    let categories = named_map(&mut top, "categories", cx);
+    let qualifications = named_map(&mut top, "qualifications", cx);
+    let plan = read_plan(&mut top, cx);
 
-    let timezone = match top.string("timezone", cx) {
+    top.finish(TOP_KEYS, cx);
+
+    Some(Config {
+        path: path.to_path_buf(),
+        root: root.to_path_buf(),
+        bureau: bureau?,
+        timezone: timezone?,
+        rules_dir,
+        data_dir,
+        output_dir,
+        holidays_dir,
+        provisional_calendar,
+        registries,
+        limits,
+        public_fields,
+        categories,
+        qualifications,
+        seed_source,
+        plan,
+    })
+}
+
+fn read_timezone(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<chrono_tz::Tz> {
+    match top.string("timezone", cx) {
         Some(tz) => match tz.value.parse::<chrono_tz::Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
@@ -41,8 +75,10 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
             }
         },
         None => Some(chrono_tz::Asia::Shanghai),
-    };
+    }
+}
 
+fn read_bureau(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Bureau> {
     let bureau = top.table("bureau", cx).and_then(|mut t| {
         let name = t.req_string("name", "\"平邑县公安局\"", cx);
         let region = t.string("region", cx);
@@ -63,7 +99,11 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         .help
         .push("add [bureau] with name = \"…\" and region = \"…\"".into());
     }
+    bureau
+}
 
+/// The rules, data, output and holidays folders.
+fn read_paths(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> [PathBuf; 4] {
     let mut rules_dir = root.join("rules");
     let mut data_dir = root.join("data");
     let mut output_dir = root.join("out");
@@ -81,7 +121,10 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         }
         t.finish(&["rules", "data", "output", "holidays"], cx);
     }
+    [rules_dir, data_dir, output_dir, holidays_dir]
+}
 
+fn read_calendar(top: &mut Table<'_>, cx: &mut Cx<'_>) -> bool {
     let mut provisional_calendar = false;
     if let Some(mut t) = top.table("calendar", cx) {
         if let Some(b) = t.boolean("provisional", cx) {
@@ -89,7 +132,10 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         }
         t.finish(&["provisional"], cx);
     }
+    provisional_calendar
+}
 
+fn read_registries(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> Registries {
     let mut registries = Registries {
         targets: Vec::new(),
         inspectors: Vec::new(),
@@ -109,7 +155,10 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
             .collect();
         t.finish(&["targets", "inspectors"], cx);
     }
+    registries
+}
 
+fn read_public_fields(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<String> {
     let mut public_fields = vec![
         "id".to_string(),
         "name".into(),
@@ -135,7 +184,10 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         }
         t.finish(&["public_fields"], cx);
     }
+    public_fields
+}
 
+fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceConfig {
     let mut seed_source = SeedSourceConfig::Os;
     if let Some(mut t) = top.table("seed", cx) {
         if let Some(src) = t.string("source", cx) {
@@ -157,7 +209,10 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         }
         t.finish(&["source", "file"], cx);
     }
+    seed_source
+}
 
+fn read_limits(top: &mut Table<'_>, cx: &mut Cx<'_>) -> ScriptLimits {
     let mut limits = ScriptLimits::default();
     if let Some(mut t) = top.table("limits", cx) {
         let big = 1_000_000_000i64;
@@ -196,10 +251,10 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
             cx,
         );
     }
+    limits
+}
 
-    let categories = named_map(&mut top, "categories", cx);
-    let qualifications = named_map(&mut top, "qualifications", cx);
-
+fn read_plan(top: &mut Table<'_>, cx: &mut Cx<'_>) -> PlanText {
     let mut plan = PlanText::default();
     if let Some(mut t) = top.table("plan", cx) {
         plan.title = t.string("title", cx).map(|s| s.value);
@@ -207,27 +262,7 @@ pub fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>) -> Opt
         plan.principles = t.string("principles", cx).map(|s| s.value);
         t.finish(&["title", "preamble", "principles"], cx);
     }
-
-    top.finish(TOP_KEYS, cx);
-
-    Some(Config {
-        path: path.to_path_buf(),
-        root: root.to_path_buf(),
-        bureau: bureau?,
-        timezone: timezone?,
-        rules_dir,
-        data_dir,
-        output_dir,
-        holidays_dir,
-        provisional_calendar,
-        registries,
-        limits,
-        public_fields,
-        categories,
-        qualifications,
-        seed_source,
-        plan,
-    })
+    plan
 }
 
 /// Target fields a bureau may choose to publish. Inspectors' data is never public.

@@ -124,40 +124,7 @@ pub fn read_department(
 ) -> Option<(DeptHeader, Vec<PendingMatter>)> {
     let value = crate::rules::reader::parse(text, cx)?;
     let mut top = Table::from_value(value, "", cx)?;
-    let header = match top.table("department", cx) {
-        Some(mut t) => {
-            let id = t.req_string("id", "\"zhian\"", cx);
-            let name = t.req_string("name", "\"治安大队\"", cx);
-            let order = t.integer("order", 0, 10_000, cx).map_or(100, |o| o.value);
-            let summary = t.string("summary", cx).map(|s| s.value);
-            let frequency_note = t.string("frequency_note", cx).map(|s| s.value);
-            let publication_note = t.string("publication_note", cx).map(|s| s.value);
-            t.finish(DEPT_TABLE_KEYS, cx);
-            if let Some(id) = &id {
-                check_id(id, cx);
-            }
-            DeptHeader {
-                id: id.map(|i| i.value).unwrap_or_default(),
-                name: name.map(|n| n.value).unwrap_or_default(),
-                order,
-                summary,
-                frequency_note,
-                publication_note,
-            }
-        }
-        None => {
-            if !cx.diags.iter().any(|d| d.message.contains("`department`")) {
-                cx.error(
-                    0..1,
-                    "missing [department] table",
-                    "a rule file starts with [department]",
-                )
-                .help
-                .push("add [department] with id = \"…\" and name = \"…\"".into());
-            }
-            return None;
-        }
-    };
+    let header = read_header(&mut top, cx)?;
 
     let defaults = match top.table("defaults", cx) {
         Some(t) => read_fields(t, config, cx, false),
@@ -202,6 +169,44 @@ pub fn read_department(
     Some((header, matters))
 }
 
+/// The `[department]` table; `None` (reported) when there is none.
+fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
+    match top.table("department", cx) {
+        Some(mut t) => {
+            let id = t.req_string("id", "\"zhian\"", cx);
+            let name = t.req_string("name", "\"治安大队\"", cx);
+            let order = t.integer("order", 0, 10_000, cx).map_or(100, |o| o.value);
+            let summary = t.string("summary", cx).map(|s| s.value);
+            let frequency_note = t.string("frequency_note", cx).map(|s| s.value);
+            let publication_note = t.string("publication_note", cx).map(|s| s.value);
+            t.finish(DEPT_TABLE_KEYS, cx);
+            if let Some(id) = &id {
+                check_id(id, cx);
+            }
+            Some(DeptHeader {
+                id: id.map(|i| i.value).unwrap_or_default(),
+                name: name.map(|n| n.value).unwrap_or_default(),
+                order,
+                summary,
+                frequency_note,
+                publication_note,
+            })
+        }
+        None => {
+            if !cx.diags.iter().any(|d| d.message.contains("`department`")) {
+                cx.error(
+                    0..1,
+                    "missing [department] table",
+                    "a rule file starts with [department]",
+                )
+                .help
+                .push("add [department] with id = \"…\" and name = \"…\"".into());
+            }
+            None
+        }
+    }
+}
+
 fn check_id(id: &Sp<String>, cx: &mut Cx<'_>) -> bool {
     let ok = !id.value.is_empty()
         && id
@@ -241,6 +246,21 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     {
         f.id = None;
     }
+    read_selection(&mut t, &mut f, config, cx);
+    read_timing(&mut t, &mut f, cx);
+    read_teams(&mut t, &mut f, config, cx);
+    if is_matter {
+        f.checklist = Some(checklist(&mut t, cx));
+    }
+    read_publication(&mut t, &mut f, cx);
+    read_hooks(&mut t, &mut f, cx);
+    f.note = t.string("note", cx).map(|s| s.value);
+    t.finish(MATTER_KEYS, cx);
+    f
+}
+
+/// Who is drawn and how many: categories, ratios, strata.
+fn read_selection(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut Cx<'_>) {
     if let Some(cats) = t.strings("categories", cx) {
         for c in &cats {
             if !config.categories.contains_key(&c.value) {
@@ -255,7 +275,7 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         }
         f.categories = Some(cats);
     }
-    f.ratio = ratio(&mut t, "ratio", cx);
+    f.ratio = ratio(t, "ratio", cx);
     f.class_field = t.string("class_field", cx).map(|s| s.value);
     let class_ratios = t.string_map("class_ratios", cx);
     if !class_ratios.is_empty() {
@@ -275,7 +295,11 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         f.class_ratios = Some(map);
     }
     f.stratify_by = t.string("stratify_by", cx).map(|s| s.value);
-    f.frequency = frequency(&mut t, cx);
+}
+
+/// When: frequency, issue day, working days to finish, the holiday window.
+fn read_timing(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
+    f.frequency = frequency(t, cx);
     if let Some(s) = t.string("issue", cx) {
         match parse_issue(&s.value) {
             Ok(i) => f.issue = Some(i),
@@ -290,6 +314,10 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     if let Some(h) = t.table("holiday", cx) {
         f.holiday = holiday(h, cx);
     }
+}
+
+/// Teams: size, qualifications and the caps on inspectors and targets.
+fn read_teams(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut Cx<'_>) {
     f.team_size = t.integer("team_size", 1, 10, cx).and_then(|v| {
         if v.value < 2 {
             cx.error(
@@ -325,9 +353,10 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         .integer("cooldown_months", 0, 120, cx)
         .map(|v| v.value as u32);
     f.yearly_cap = t.integer("yearly_cap", 1, 366, cx).map(|v| v.value as u32);
-    if is_matter {
-        f.checklist = Some(checklist(&mut t, cx));
-    }
+}
+
+/// Publication of results, and what to do with draws missed while the service was down.
+fn read_publication(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
     if let Some(mut p) = t.table("publication", cx) {
         f.publication_channel = p.string("channel", cx).map(|s| s.value);
         f.publication_deadline = p
@@ -351,6 +380,10 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
             }
         }
     }
+}
+
+/// The `[hooks]` table: a script and the hooks it defines.
+fn read_hooks(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
     if let Some(mut h) = t.table("hooks", cx) {
         f.hook_script = h.string("script", cx);
         for kind in [HookKind::Eligible, HookKind::Weight, HookKind::Conflict] {
@@ -375,9 +408,6 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         }
         h.finish(HOOK_KEYS, cx);
     }
-    f.note = t.string("note", cx).map(|s| s.value);
-    t.finish(MATTER_KEYS, cx);
-    f
 }
 
 fn unknown<'a>(
@@ -613,62 +643,15 @@ fn complete(
     span: Span,
     cx: &mut Cx<'_>,
 ) -> Option<PendingMatter> {
-    let at = span.start..span.start + 1;
-    let Some(id) = f.id.clone() else {
-        if !cx.diags.iter().any(|x| x.message.contains("id")) {
-            cx.error(at, "matter without `id`", "this [[matter]] has no id")
-                .help
-                .push("add id = \"hotel\"".into());
-        }
-        return None;
-    };
-    let given = |k: &str| f.given.contains(k) || d.given.contains(k);
-    let missing = |what: &str, example: &str, cx: &mut Cx<'_>| {
-        if given(what) || (what == "frequency" && given("cron")) {
-            return;
-        }
-        cx.error(
-            id.span.clone(),
-            format!("matter `{}` has no `{what}`", id.value),
-            "incomplete matter",
-        )
-        .help
-        .push(format!(
-            "add {what} = {example} to the matter or to [defaults]"
-        ));
-    };
-    let name = f.name.clone().map(|n| n.value);
-    if name.is_none() {
-        missing("name", "\"…\"", cx);
-    }
-    let categories: Vec<String> = f
-        .categories
-        .clone()
-        .or_else(|| d.categories.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.value)
-        .collect();
-    if categories.is_empty() {
-        missing("categories", "[\"hotel\"]", cx);
-    }
-    let ratio = f.ratio.or(d.ratio);
-    if ratio.is_none() {
-        missing("ratio", "\"5%\"", cx);
-    }
-    let frequency = f.frequency.clone().or_else(|| d.frequency.clone());
-    if frequency.is_none() {
-        missing("frequency", "\"yearly\"", cx);
-    }
-    let checklist = f.checklist.clone().unwrap_or_default();
-    if checklist.is_empty() {
-        missing("checklist", "[[matter.checklist]] items", cx);
-    }
-    let mut hooks = d.hooks.clone();
-    for h in &f.hooks {
-        hooks.retain(|x| x.kind != h.kind);
-        hooks.push(h.clone());
-    }
+    let id = matter_id(&f, span, cx)?;
+    let Required {
+        name,
+        categories,
+        ratio,
+        frequency,
+        checklist,
+    } = required(&f, d, &id, cx);
+    let hooks = merged_hooks(d, &f);
     let matter = Matter {
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
@@ -726,6 +709,92 @@ fn complete(
         hooks,
         id_span: id.span,
     })
+}
+
+/// A matter's id; a matter without one is reported (once).
+fn matter_id(f: &Fields, span: Span, cx: &mut Cx<'_>) -> Option<Sp<String>> {
+    let at = span.start..span.start + 1;
+    let Some(id) = f.id.clone() else {
+        if !cx.diags.iter().any(|x| x.message.contains("id")) {
+            cx.error(at, "matter without `id`", "this [[matter]] has no id")
+                .help
+                .push("add id = \"hotel\"".into());
+        }
+        return None;
+    };
+    Some(id)
+}
+
+/// The department's hooks, each replaced by the matter's own hook of the same kind.
+fn merged_hooks(d: &Fields, f: &Fields) -> Vec<HookRef> {
+    let mut hooks = d.hooks.clone();
+    for h in &f.hooks {
+        hooks.retain(|x| x.kind != h.kind);
+        hooks.push(h.clone());
+    }
+    hooks
+}
+
+/// The fields a matter must have, from itself or its department's `[defaults]`.
+struct Required {
+    name: Option<String>,
+    categories: Vec<String>,
+    ratio: Option<Ratio>,
+    frequency: Option<Frequency>,
+    checklist: Vec<ChecklistItem>,
+}
+
+/// Takes the fields a matter must have; reports each one missing.
+fn required(f: &Fields, d: &Fields, id: &Sp<String>, cx: &mut Cx<'_>) -> Required {
+    let given = |k: &str| f.given.contains(k) || d.given.contains(k);
+    let missing = |what: &str, example: &str, cx: &mut Cx<'_>| {
+        if given(what) || (what == "frequency" && given("cron")) {
+            return;
+        }
+        cx.error(
+            id.span.clone(),
+            format!("matter `{}` has no `{what}`", id.value),
+            "incomplete matter",
+        )
+        .help
+        .push(format!(
+            "add {what} = {example} to the matter or to [defaults]"
+        ));
+    };
+    let name = f.name.clone().map(|n| n.value);
+    if name.is_none() {
+        missing("name", "\"…\"", cx);
+    }
+    let categories: Vec<String> = f
+        .categories
+        .clone()
+        .or_else(|| d.categories.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    if categories.is_empty() {
+        missing("categories", "[\"hotel\"]", cx);
+    }
+    let ratio = f.ratio.or(d.ratio);
+    if ratio.is_none() {
+        missing("ratio", "\"5%\"", cx);
+    }
+    let frequency = f.frequency.clone().or_else(|| d.frequency.clone());
+    if frequency.is_none() {
+        missing("frequency", "\"yearly\"", cx);
+    }
+    let checklist = f.checklist.clone().unwrap_or_default();
+    if checklist.is_empty() {
+        missing("checklist", "[[matter.checklist]] items", cx);
+    }
+    Required {
+        name,
+        categories,
+        ratio,
+        frequency,
+        checklist,
+    }
 }
 
 /// Binds compiled hooks to a matter.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Sources, offset_of};
 use crate::rules::config::{read_config, root_of};
-use crate::rules::department::{PendingMatter, bind, read_department};
+use crate::rules::department::{HookRef, PendingMatter, bind, read_department};
 use crate::rules::model::{Config, Department, Model};
 use crate::rules::reader::Cx;
 use crate::script::{Hook, Sandbox, Script, display_path, fields_read, forbidden_calls};
@@ -126,26 +126,9 @@ fn load_rules(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Department> {
     let root = &config.root;
-    if !config.rules_dir.is_dir() {
-        diags.push(
-            Diagnostic::error(format!(
-                "rules folder {} does not exist",
-                config.rules_dir.display()
-            ))
-            .help("set [paths] rules = \"rules\" in the config, or create the folder"),
-        );
+    let Some(files) = department_files(config, diags) else {
         return Vec::new();
-    }
-    let files = rule_files(&config.rules_dir, "toml");
-    if files.is_empty() {
-        diags.push(
-            Diagnostic::error(format!(
-                "no rule files (*.toml) in {}",
-                config.rules_dir.display()
-            ))
-            .help("add one rules/<department>.toml per department (see docs/rules.md)"),
-        );
-    }
+    };
     let mut scripts: BTreeMap<PathBuf, Option<Arc<Script>>> = BTreeMap::new();
     let mut departments: Vec<Department> = Vec::new();
     let mut dept_ids: BTreeMap<String, String> = BTreeMap::new();
@@ -205,6 +188,31 @@ fn load_rules(
     departments
 }
 
+/// The rule files (`*.toml`) of the rules folder; `None` when there is no such folder.
+fn department_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
+    if !config.rules_dir.is_dir() {
+        diags.push(
+            Diagnostic::error(format!(
+                "rules folder {} does not exist",
+                config.rules_dir.display()
+            ))
+            .help("set [paths] rules = \"rules\" in the config, or create the folder"),
+        );
+        return None;
+    }
+    let files = rule_files(&config.rules_dir, "toml");
+    if files.is_empty() {
+        diags.push(
+            Diagnostic::error(format!(
+                "no rule files (*.toml) in {}",
+                config.rules_dir.display()
+            ))
+            .help("add one rules/<department>.toml per department (see docs/rules.md)"),
+        );
+    }
+    Some(files)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn bind_hooks(
     p: PendingMatter,
@@ -238,48 +246,11 @@ fn bind_hooks(
             .iter_functions()
             .find(|f| f.name == h.function.value.as_str())
         else {
-            let known: Vec<&str> = script.ast.iter_functions().map(|f| f.name).collect();
-            let d = Diagnostic::error(format!(
-                "script {} has no function `{}`",
-                script.name, h.function.value
-            ))
-            .at(rule_file, h.function.span.clone())
-            .label("no such function");
-            let d = match crate::diag::did_you_mean(&h.function.value, known.iter().copied()) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(format!(
-                    "define fn {}{} in {}",
-                    h.function.value,
-                    h.kind.params(),
-                    script.name
-                )),
-            };
-            diags.push(d);
+            diags.push(no_such_function(&script, &h, rule_file));
             continue;
         };
         if f.params.len() != h.kind.arity() {
-            let at = script
-                .source
-                .find(&format!("fn {}", h.function.value))
-                .unwrap_or(0);
-            let sid = sources_id(sources, &script);
-            diags.push(
-                Diagnostic::error(format!(
-                    "hook `{}` must take {} parameters {}, but `{}` takes {}",
-                    h.kind.fn_name(),
-                    h.kind.arity(),
-                    h.kind.params(),
-                    h.function.value,
-                    f.params.len()
-                ))
-                .at(sid, at..at + 3 + h.function.value.len())
-                .label("wrong number of parameters")
-                .help(format!(
-                    "declare it as fn {}{}",
-                    h.function.value,
-                    h.kind.params()
-                )),
-            );
+            diags.push(wrong_arity(sources, &script, &h, f.params.len()));
             continue;
         }
         let reads = function_body(&script.source, &h.function.value)
@@ -293,6 +264,50 @@ fn bind_hooks(
         bind(&mut matter, h.kind, hook);
     }
     matter
+}
+
+/// A hook naming a function its script does not define.
+fn no_such_function(script: &Script, h: &HookRef, rule_file: usize) -> Diagnostic {
+    let known: Vec<&str> = script.ast.iter_functions().map(|f| f.name).collect();
+    let d = Diagnostic::error(format!(
+        "script {} has no function `{}`",
+        script.name, h.function.value
+    ))
+    .at(rule_file, h.function.span.clone())
+    .label("no such function");
+    match crate::diag::did_you_mean(&h.function.value, known.iter().copied()) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!(
+            "define fn {}{} in {}",
+            h.function.value,
+            h.kind.params(),
+            script.name
+        )),
+    }
+}
+
+/// A hook function with the wrong number of parameters (`params`).
+fn wrong_arity(sources: &mut Sources, script: &Script, h: &HookRef, params: usize) -> Diagnostic {
+    let at = script
+        .source
+        .find(&format!("fn {}", h.function.value))
+        .unwrap_or(0);
+    let sid = sources_id(sources, script);
+    Diagnostic::error(format!(
+        "hook `{}` must take {} parameters {}, but `{}` takes {}",
+        h.kind.fn_name(),
+        h.kind.arity(),
+        h.kind.params(),
+        h.function.value,
+        params
+    ))
+    .at(sid, at..at + 3 + h.function.value.len())
+    .label("wrong number of parameters")
+    .help(format!(
+        "declare it as fn {}{}",
+        h.function.value,
+        h.kind.params()
+    ))
 }
 
 fn sources_id(sources: &mut Sources, script: &Script) -> usize {

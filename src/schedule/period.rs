@@ -4,7 +4,7 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::calendar::{Calendar, CalendarError, Holiday};
-use crate::rules::model::{Frequency, IssueAt, Matter, Model, Ratio};
+use crate::rules::model::{Frequency, HolidayRule, IssueAt, Matter, Model, Ratio};
 
 /// Time of day at which regular and holiday draws are issued (local time).
 pub const ISSUE_TIME: (u32, u32) = (9, 0);
@@ -191,42 +191,7 @@ pub fn matter_schedule(
         });
     }
     if let Some(rule) = &m.holiday {
-        let mut seen_starts = Vec::new();
-        for &h in &rule.holidays {
-            let hp = cal.holiday(year, h)?;
-            if seen_starts.contains(&hp.start) {
-                continue; // e.g. 2023: 中秋 and 国庆 are one block; one draw covers both.
-            }
-            seen_starts.push(hp.start);
-            let issue = if rule.working_days {
-                cal.sub_working_days(hp.start, rule.days_before.max(1))?
-            } else {
-                let mut d = hp.start - Duration::days(i64::from(rule.days_before));
-                // Land on a working day at or before the computed day, so staff are at work.
-                while !cal.is_working_day(d)? {
-                    d -= Duration::days(1);
-                }
-                d
-            };
-            let due = if rule.due_working_days > 0 {
-                cal.add_working_days(issue, rule.due_working_days)?
-            } else {
-                hp.end
-            };
-            out.push(ScheduledDraw {
-                matter: m.id.clone(),
-                kind: DrawKind::Holiday(h),
-                period: Period {
-                    id: format!("{year}-{}", h.id()),
-                    start: issue,
-                    end: hp.end,
-                },
-                issue_at: at(issue),
-                due,
-                ratio: rule.ratio,
-                key_area_only: rule.key_area_only,
-            });
-        }
+        holiday_draws(m, rule, cal, year, &mut out)?;
     }
     out.sort_by(|a, b| {
         a.issue_at
@@ -234,6 +199,53 @@ pub fn matter_schedule(
             .then(a.period.id.cmp(&b.period.id))
     });
     Ok(out)
+}
+
+/// The holiday-intensified draws a matter's holiday rule calls for in `year`.
+fn holiday_draws(
+    m: &Matter,
+    rule: &HolidayRule,
+    cal: &Calendar,
+    year: i32,
+    out: &mut Vec<ScheduledDraw>,
+) -> Result<(), CalendarError> {
+    let mut seen_starts = Vec::new();
+    for &h in &rule.holidays {
+        let hp = cal.holiday(year, h)?;
+        if seen_starts.contains(&hp.start) {
+            continue; // e.g. 2023: 中秋 and 国庆 are one block; one draw covers both.
+        }
+        seen_starts.push(hp.start);
+        let issue = if rule.working_days {
+            cal.sub_working_days(hp.start, rule.days_before.max(1))?
+        } else {
+            let mut d = hp.start - Duration::days(i64::from(rule.days_before));
+            // Land on a working day at or before the computed day, so staff are at work.
+            while !cal.is_working_day(d)? {
+                d -= Duration::days(1);
+            }
+            d
+        };
+        let due = if rule.due_working_days > 0 {
+            cal.add_working_days(issue, rule.due_working_days)?
+        } else {
+            hp.end
+        };
+        out.push(ScheduledDraw {
+            matter: m.id.clone(),
+            kind: DrawKind::Holiday(h),
+            period: Period {
+                id: format!("{year}-{}", h.id()),
+                start: issue,
+                end: hp.end,
+            },
+            issue_at: at(issue),
+            due,
+            ratio: rule.ratio,
+            key_area_only: rule.key_area_only,
+        });
+    }
+    Ok(())
 }
 
 /// The last working day on or before `end` (but not before `floor`).

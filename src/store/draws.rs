@@ -10,9 +10,10 @@ use super::records::DrawAudit;
 use super::util::{date, lower_hex, non_empty, to_u32};
 use super::{Store, StoreError, audit};
 
-/// Everything about a new draw, as the draw module hands it over.
+/// A draw as recorded: what identifies it and what re-running it needs. The same fields are
+/// written ([`NewDraw`]) and read back ([`DrawRow`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NewDraw {
+pub struct DrawRecord {
     pub matter: String,
     pub period: String,
     /// 'scheduled', 'manual', 'holiday', …
@@ -39,6 +40,12 @@ pub struct NewDraw {
     pub actor: String,
     pub manifest_json: String,
     pub manifest_hash: String,
+}
+
+/// Everything about a new draw, as the draw module hands it over.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewDraw {
+    pub record: DrawRecord,
     /// In the draw's own order; read back in the same order.
     pub targets: Vec<DrawnTargetRow>,
     /// One row per team member; each target must be among `targets`.
@@ -74,23 +81,8 @@ impl DrawStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrawRow {
     pub id: i64,
-    pub matter: String,
-    pub period: String,
-    pub kind: String,
     pub status: DrawStatus,
-    pub algorithm: String,
-    pub seed_hex: String,
-    pub seed_source: String,
-    pub rules_hash: String,
-    pub targets_snapshot: String,
-    pub inspectors_snapshot: String,
-    pub reference_date: String,
-    pub issue_date: String,
-    pub due_date: String,
-    pub created_at: String,
-    pub actor: String,
-    pub manifest_json: String,
-    pub manifest_hash: String,
+    pub record: DrawRecord,
     /// The draw this one replaced.
     pub redraw_of: Option<i64>,
     pub redraw_reason: Option<String>,
@@ -192,23 +184,25 @@ fn draw_row(r: &Row<'_>) -> rusqlite::Result<(DrawRow, String)> {
     Ok((
         DrawRow {
             id: r.get(0)?,
-            matter: r.get(1)?,
-            period: r.get(2)?,
-            kind: r.get(3)?,
             status: DrawStatus::Active,
-            algorithm: r.get(5)?,
-            seed_hex: r.get(6)?,
-            seed_source: r.get(7)?,
-            rules_hash: r.get(8)?,
-            targets_snapshot: r.get(9)?,
-            inspectors_snapshot: r.get(10)?,
-            reference_date: r.get(11)?,
-            issue_date: r.get(12)?,
-            due_date: r.get(13)?,
-            created_at: r.get(14)?,
-            actor: r.get(15)?,
-            manifest_json: r.get(16)?,
-            manifest_hash: r.get(17)?,
+            record: DrawRecord {
+                matter: r.get(1)?,
+                period: r.get(2)?,
+                kind: r.get(3)?,
+                algorithm: r.get(5)?,
+                seed_hex: r.get(6)?,
+                seed_source: r.get(7)?,
+                rules_hash: r.get(8)?,
+                targets_snapshot: r.get(9)?,
+                inspectors_snapshot: r.get(10)?,
+                reference_date: r.get(11)?,
+                issue_date: r.get(12)?,
+                due_date: r.get(13)?,
+                created_at: r.get(14)?,
+                actor: r.get(15)?,
+                manifest_json: r.get(16)?,
+                manifest_hash: r.get(17)?,
+            },
             redraw_of: r.get(18)?,
             redraw_reason: r.get(19)?,
             superseded_by: r.get(20)?,
@@ -265,28 +259,40 @@ fn check_snapshot(tx: &Transaction<'_>, field: &str, hash: &str, kind: &str) -> 
 /// Checks that need no database, so a bad draw is refused with a clear message before any
 /// lock is taken. The schema's constraints repeat the essentials.
 fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
+    validate_record(&d.record, redraw)?;
+    let targets = validate_targets(d)?;
+    validate_rows(d, &targets)
+}
+
+/// The draw's own fields (and a redraw's reason).
+fn validate_record(r: &DrawRecord, redraw: &Redraw) -> R<()> {
     for (field, value) in [
-        ("matter", &d.matter),
-        ("period", &d.period),
-        ("kind", &d.kind),
-        ("algorithm", &d.algorithm),
-        ("rules_hash", &d.rules_hash),
-        ("created_at", &d.created_at),
-        ("actor", &d.actor),
-        ("manifest_hash", &d.manifest_hash),
+        ("matter", &r.matter),
+        ("period", &r.period),
+        ("kind", &r.kind),
+        ("algorithm", &r.algorithm),
+        ("rules_hash", &r.rules_hash),
+        ("created_at", &r.created_at),
+        ("actor", &r.actor),
+        ("manifest_hash", &r.manifest_hash),
     ] {
         non_empty(field, value)?;
     }
-    lower_hex("seed_hex", &d.seed_hex)?;
-    date("reference_date", &d.reference_date)?;
-    date("issue_date", &d.issue_date)?;
-    date("due_date", &d.due_date)?;
-    serde_json::from_str::<serde::de::IgnoredAny>(&d.manifest_json)
+    lower_hex("seed_hex", &r.seed_hex)?;
+    date("reference_date", &r.reference_date)?;
+    date("issue_date", &r.issue_date)?;
+    date("due_date", &r.due_date)?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&r.manifest_json)
         .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?;
     if let Redraw::Yes { reason } = redraw {
         non_empty("redraw reason", reason)?;
     }
 
+    Ok(())
+}
+
+/// Each target once, each (stratum, rank) once; the target ids.
+fn validate_targets(d: &NewDraw) -> R<HashSet<&str>> {
     let mut targets = HashSet::new();
     let mut ranks = HashSet::new();
     for t in &d.targets {
@@ -306,6 +312,11 @@ fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
             .into());
         }
     }
+    Ok(targets)
+}
+
+/// Team members, unstaffed targets and exclusions name the draw's targets, each seat once.
+fn validate_rows(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
     let known = |field: &str, id: &str| -> R<()> {
         if targets.contains(id) {
             Ok(())
@@ -382,16 +393,37 @@ fn insert_draw(
     redraw: &Redraw,
     probe: &mut dyn FnMut(&'static str),
 ) -> R<i64> {
-    check_snapshot(tx, "targets_snapshot", &d.targets_snapshot, "targets")?;
+    check_snapshot(
+        tx,
+        "targets_snapshot",
+        &d.record.targets_snapshot,
+        "targets",
+    )?;
     check_snapshot(
         tx,
         "inspectors_snapshot",
-        &d.inspectors_snapshot,
+        &d.record.inspectors_snapshot,
         "inspectors",
     )?;
 
-    let previous = active(tx, &d.matter, &d.period)?;
-    let (redraw_of, reason) = match (previous, redraw) {
+    let (redraw_of, reason) = supersede_active(tx, d, redraw)?;
+    let id = insert_draw_row(tx, d, redraw_of, reason)?;
+    probe("draw");
+    insert_draw_rows(tx, id, d, probe)?;
+    append_draw_audit(tx, id, d, redraw_of, reason)?;
+    probe("audit");
+    Ok(id)
+}
+
+/// Refuses a second draw for the (matter, period) unless it is a redraw, and marks the draw a
+/// redraw replaces superseded: (the replaced draw, the reason).
+fn supersede_active<'r>(
+    tx: &Transaction<'_>,
+    d: &NewDraw,
+    redraw: &'r Redraw,
+) -> R<(Option<i64>, Option<&'r str>)> {
+    let previous = active(tx, &d.record.matter, &d.record.period)?;
+    Ok(match (previous, redraw) {
         (Some((draw_id, created_at)), Redraw::No) => {
             return Err(StoreError::AlreadyDrawn {
                 draw_id,
@@ -401,8 +433,8 @@ fn insert_draw(
         }
         (None, Redraw::Yes { .. }) => {
             return Err(StoreError::NothingToRedraw {
-                matter: d.matter.clone(),
-                period: d.period.clone(),
+                matter: d.record.matter.clone(),
+                period: d.record.period.clone(),
             }
             .into());
         }
@@ -414,8 +446,16 @@ fn insert_draw(
             )?;
             (Some(old), Some(reason.as_str()))
         }
-    };
+    })
+}
 
+/// The `draws` row; its id.
+fn insert_draw_row(
+    tx: &Transaction<'_>,
+    d: &NewDraw,
+    redraw_of: Option<i64>,
+    reason: Option<&str>,
+) -> R<i64> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO draws (matter, period, kind, status, algorithm, seed_hex, seed_source,
@@ -425,29 +465,29 @@ fn insert_draw(
                 ?16, ?17, ?18)",
         )?
         .execute(params![
-            d.matter,
-            d.period,
-            d.kind,
-            d.algorithm,
-            d.seed_hex,
-            d.seed_source,
-            d.rules_hash,
-            d.targets_snapshot,
-            d.inspectors_snapshot,
-            d.reference_date,
-            d.issue_date,
-            d.due_date,
-            d.created_at,
-            d.actor,
-            d.manifest_json,
-            d.manifest_hash,
+            d.record.matter,
+            d.record.period,
+            d.record.kind,
+            d.record.algorithm,
+            d.record.seed_hex,
+            d.record.seed_source,
+            d.record.rules_hash,
+            d.record.targets_snapshot,
+            d.record.inspectors_snapshot,
+            d.record.reference_date,
+            d.record.issue_date,
+            d.record.due_date,
+            d.record.created_at,
+            d.record.actor,
+            d.record.manifest_json,
+            d.record.manifest_hash,
             redraw_of,
             reason,
         ]);
     if let Err(e) = inserted {
         // Only reachable if a writer bypassed the IMMEDIATE lock; the index still holds.
         if is_unique_violation(&e)
-            && let Some((draw_id, created_at)) = active(tx, &d.matter, &d.period)?
+            && let Some((draw_id, created_at)) = active(tx, &d.record.matter, &d.record.period)?
         {
             return Err(StoreError::AlreadyDrawn {
                 draw_id,
@@ -457,9 +497,16 @@ fn insert_draw(
         }
         return Err(e.into());
     }
-    let id = tx.last_insert_rowid();
-    probe("draw");
+    Ok(tx.last_insert_rowid())
+}
 
+/// The draw's targets, team members, unstaffed targets and exclusions, in their order.
+fn insert_draw_rows(
+    tx: &Transaction<'_>,
+    id: i64,
+    d: &NewDraw,
+    probe: &mut dyn FnMut(&'static str),
+) -> R<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_targets (draw_id, seq, stratum, rank, target_id, target_name, selected,
             substitute, substitute_for, rank_key)
@@ -521,37 +568,46 @@ fn insert_draw(
     }
     probe("exclusions");
 
+    Ok(())
+}
+
+fn append_draw_audit(
+    tx: &Transaction<'_>,
+    id: i64,
+    d: &NewDraw,
+    redraw_of: Option<i64>,
+    reason: Option<&str>,
+) -> R<()> {
     let (action, supersedes, reason) = match (redraw_of, reason) {
         (Some(old), Some(reason)) => ("draw.redraw", Some(old), Some(reason.to_string())),
         _ => ("draw.record", None, None),
     };
     let detail = DrawAudit {
-        algorithm: d.algorithm.clone(),
+        algorithm: d.record.algorithm.clone(),
         draw_id: id,
-        inspectors_snapshot: d.inspectors_snapshot.clone(),
-        kind: d.kind.clone(),
-        manifest_hash: d.manifest_hash.clone(),
-        matter: d.matter.clone(),
-        period: d.period.clone(),
+        inspectors_snapshot: d.record.inspectors_snapshot.clone(),
+        kind: d.record.kind.clone(),
+        manifest_hash: d.record.manifest_hash.clone(),
+        matter: d.record.matter.clone(),
+        period: d.record.period.clone(),
         reason,
-        reference_date: d.reference_date.clone(),
-        rules_hash: d.rules_hash.clone(),
-        seed_hex: d.seed_hex.clone(),
-        seed_source: d.seed_source.clone(),
+        reference_date: d.record.reference_date.clone(),
+        rules_hash: d.record.rules_hash.clone(),
+        seed_hex: d.record.seed_hex.clone(),
+        seed_source: d.record.seed_source.clone(),
         selected: d.targets.iter().filter(|t| t.selected).count(),
         supersedes,
-        targets_snapshot: d.targets_snapshot.clone(),
+        targets_snapshot: d.record.targets_snapshot.clone(),
     };
     audit::append(
         tx,
-        &d.created_at,
-        &d.actor,
+        &d.record.created_at,
+        &d.record.actor,
         action,
         &format!("draw:{id}"),
         &detail,
     )?;
-    probe("audit");
-    Ok(id)
+    Ok(())
 }
 
 impl Store {

@@ -31,8 +31,8 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use audit::{AuditBreak, AuditEntry, AuditProblem, AuditReport, GENESIS_HASH, audit_hash};
 pub use draws::{
-    DrawFilter, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw,
-    TeamRow, UnstaffedRow,
+    DrawFilter, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
+    Redraw, TeamRow, UnstaffedRow,
 };
 pub use error::{BUSY_TIMEOUT_SECS, StoreError};
 pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent};

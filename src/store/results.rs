@@ -80,6 +80,39 @@ fn require_active(c: &Connection, draw_id: i64) -> R<()> {
     Ok(())
 }
 
+/// A result must be for a target the draw selected, and the first for its checklist item.
+fn check_new_result(tx: &Connection, draw_id: i64, r: &NewResult) -> R<()> {
+    let in_draw: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)",
+        )?
+        .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
+    if !in_draw {
+        return Err(StoreError::NotInDraw {
+            draw_id,
+            target_id: r.target_id.clone(),
+        }
+        .into());
+    }
+    let duplicate: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = ?1 AND target_id = ?2
+                AND ifnull(checklist_item, '') = ifnull(?3, ''))",
+        )?
+        .query_row(params![draw_id, r.target_id, r.checklist_item], |row| {
+            row.get(0)
+        })?;
+    if duplicate {
+        return Err(StoreError::DuplicateResult {
+            draw_id,
+            target_id: r.target_id.clone(),
+            checklist_item: r.checklist_item.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 fn insert_results(
     tx: &Connection,
     draw_id: i64,
@@ -90,34 +123,7 @@ fn insert_results(
     require_active(tx, draw_id)?;
     let mut ids = Vec::with_capacity(rows.len());
     for r in rows {
-        let in_draw: bool = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)",
-            )?
-            .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
-        if !in_draw {
-            return Err(StoreError::NotInDraw {
-                draw_id,
-                target_id: r.target_id.clone(),
-            }
-            .into());
-        }
-        let duplicate: bool = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = ?1 AND target_id = ?2
-                    AND ifnull(checklist_item, '') = ifnull(?3, ''))",
-            )?
-            .query_row(params![draw_id, r.target_id, r.checklist_item], |row| {
-                row.get(0)
-            })?;
-        if duplicate {
-            return Err(StoreError::DuplicateResult {
-                draw_id,
-                target_id: r.target_id.clone(),
-                checklist_item: r.checklist_item.clone(),
-            }
-            .into());
-        }
+        check_new_result(tx, draw_id, r)?;
         let inspectors = serde_json::to_string(&r.inspectors_signed)
             .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?;
         tx.prepare_cached(

@@ -6,7 +6,8 @@ use std::io::{Read, Write};
 
 use flate2::{Compression, read::GzDecoder, write::GzEncoder};
 use rusqlite::{OptionalExtension, params};
-use sha2::{Digest, Sha256};
+
+use crate::digest::sha256_hex;
 
 use super::error::{Fail, R};
 use super::util::{to_i64, to_u64};
@@ -48,11 +49,6 @@ pub struct SnapshotInfo {
     /// Uncompressed size in bytes.
     pub size: u64,
     pub compressed_size: u64,
-}
-
-/// Lowercase hex SHA-256 of `bytes`: a snapshot's key.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 impl Store {

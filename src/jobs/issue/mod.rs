@@ -9,19 +9,18 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
+use crate::digest::sha256_hex;
 use crate::draw::Seed;
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
-use crate::draw::pipeline::{
-    self, CLEAN_RESULTS, DrawFailure, DrawInput, History, Options, Source,
-};
+use crate::draw::pipeline::{self, DrawFailure, DrawInput, History, Options, Source};
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
-use crate::registry::types::Registry;
+use crate::registry::types::{CLEAN_RESULTS, Registry};
 use crate::rules::Loaded;
 use crate::schedule::{DrawKind, ScheduledDraw};
 use crate::store::{
-    DrawFilter, DrawRow, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw, SnapshotKind,
-    Store, StoreError, TeamRow, UnstaffedRow,
+    DrawFilter, DrawRecord, DrawRow, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw,
+    SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
 };
 
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
@@ -37,13 +36,9 @@ impl Frozen {
     pub fn new(registry: Registry) -> Frozen {
         let targets_bytes = crate::registry::canonical_targets_csv(&registry.targets);
         let inspectors_bytes = crate::registry::canonical_inspectors_csv(&registry.inspectors);
-        let sha = |b: &[u8]| {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(b))
-        };
         let info = RegistryInfo {
-            targets_snapshot: sha(&targets_bytes),
-            inspectors_snapshot: sha(&inspectors_bytes),
+            targets_snapshot: sha256_hex(&targets_bytes),
+            inspectors_snapshot: sha256_hex(&inspectors_bytes),
             targets_rows: registry.targets.len(),
             inspectors_rows: registry.inspectors.len(),
             sources: registry
@@ -119,8 +114,15 @@ pub fn history(
     let mut entries: BTreeMap<String, HistoryEntry> = BTreeMap::new();
     let draws = store.list_draws(&DrawFilter::default())?;
     for d in draws {
-        let this_year = d.issue_date.get(..4).and_then(|y| y.parse::<i32>().ok()) == Some(year);
-        if this_year && !(d.matter == skip_matter_period.0 && d.period == skip_matter_period.1) {
+        let this_year = d
+            .record
+            .issue_date
+            .get(..4)
+            .and_then(|y| y.parse::<i32>().ok())
+            == Some(year);
+        if this_year
+            && !(d.record.matter == skip_matter_period.0 && d.record.period == skip_matter_period.1)
+        {
             for t in store.draw_targets(d.id)?.into_iter().filter(|t| t.selected) {
                 entries
                     .entry(t.target_id.clone())
@@ -211,7 +213,7 @@ pub fn issue(
             matter: d.matter.clone(),
             period: d.period.id.clone(),
             draw_id: existing.id,
-            created_at: existing.created_at,
+            created_at: existing.record.created_at,
         });
     }
     let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
@@ -223,26 +225,8 @@ pub fn issue(
             folder: None,
         });
     }
-    let matter = model
-        .matter(&d.matter)
-        .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
-    let files = crate::output::tasks::draw_files(
-        model,
-        &manifest.manifest_hash[..12],
-        &manifest,
-        matter,
-        &frozen.registry.targets,
-        &frozen.registry.inspectors,
-    )
-    .map_err(IssueError::Output)?;
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
-    let staged: Vec<(PathBuf, Vec<u8>)> = files
-        .files
-        .into_iter()
-        .map(|(name, bytes)| (PathBuf::from(name), bytes))
-        .collect();
-    let staging = Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
-        .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
+    let staging = stage(model, frozen, &manifest, d, &folder)?;
     probe::point("draw.staged");
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
@@ -276,6 +260,36 @@ pub fn issue(
         manifest,
         folder: Some(folder),
     })
+}
+
+/// Writes the draw's files (task lists, task sheets, public list) to a staging folder beside
+/// `folder`.
+fn stage(
+    model: &crate::rules::model::Model,
+    frozen: &Frozen,
+    manifest: &Manifest,
+    d: &ScheduledDraw,
+    folder: &Path,
+) -> Result<Staging, IssueError> {
+    let matter = model
+        .matter(&d.matter)
+        .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
+    let files = crate::output::tasks::draw_files(
+        model,
+        &manifest.manifest_hash[..12],
+        manifest,
+        matter,
+        &frozen.registry.targets,
+        &frozen.registry.inspectors,
+    )
+    .map_err(IssueError::Output)?;
+    let staged: Vec<(PathBuf, Vec<u8>)> = files
+        .files
+        .into_iter()
+        .map(|(name, bytes)| (PathBuf::from(name), bytes))
+        .collect();
+    Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
+        .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))
 }
 
 /// Records the draw with its archived inputs, in one transaction.
@@ -323,25 +337,25 @@ fn folder_layout(folder: &Path, period: &str, draw_id: i64) -> Layout {
 /// Puts a recorded draw's files in place when a crash between recording the draw and moving
 /// its files (or a failed move) left them in a staging folder. Returns whether it moved them.
 pub fn restore_files(output_dir: &Path, draw: &DrawRow) -> bool {
-    let folder = draw_folder(output_dir, &draw.matter, &draw.period);
-    if manifest_hash_in(&folder).as_deref() == Some(draw.manifest_hash.as_str()) {
+    let folder = draw_folder(output_dir, &draw.record.matter, &draw.record.period);
+    if manifest_hash_in(&folder).as_deref() == Some(draw.record.manifest_hash.as_str()) {
         return false;
     }
     let Some(parent) = folder.parent() else {
         return false;
     };
-    let prefix = format!(".{}.staging-", draw.period);
-    let recorded = Some(draw.manifest_hash.as_str());
+    let prefix = format!(".{}.staging-", draw.record.period);
+    let recorded = Some(draw.record.manifest_hash.as_str());
     let placed = place::restore(parent, &prefix, |staged| {
         (manifest_hash_in(staged).as_deref() == recorded
             && manifest_hash_in(&folder).as_deref() != recorded)
-            .then(|| folder_layout(&folder, &draw.period, draw.id))
+            .then(|| folder_layout(&folder, &draw.record.period, draw.id))
     });
     !placed.is_empty()
 }
 
 /// The `manifest_hash` of the manifest.json in `dir`, if there is one.
-fn manifest_hash_in(dir: &Path) -> Option<String> {
+pub(crate) fn manifest_hash_in(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value.get("manifest_hash")?.as_str().map(str::to_string)
@@ -411,22 +425,24 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
         detail: format!("{}: {}", s.target_id, s.detail),
     }));
     NewDraw {
-        matter: m.matter.clone(),
-        period: m.period.id.clone(),
-        kind: kind_for_store(req.draw.kind, &req.actor),
-        algorithm: m.algorithm.clone(),
-        seed_hex: m.seed.clone(),
-        seed_source: m.seed_source.clone(),
-        rules_hash: m.rules_hash.clone(),
-        targets_snapshot: frozen.info.targets_snapshot.clone(),
-        inspectors_snapshot: frozen.info.inspectors_snapshot.clone(),
-        reference_date: m.reference_date.to_string(),
-        issue_date: req.draw.issue_date().to_string(),
-        due_date: m.due_date.to_string(),
-        created_at: req.created_at.clone(),
-        actor: req.actor.clone(),
-        manifest_json: m.to_pretty_json(),
-        manifest_hash: m.manifest_hash.clone(),
+        record: DrawRecord {
+            matter: m.matter.clone(),
+            period: m.period.id.clone(),
+            kind: kind_for_store(req.draw.kind, &req.actor),
+            algorithm: m.algorithm.clone(),
+            seed_hex: m.seed.clone(),
+            seed_source: m.seed_source.clone(),
+            rules_hash: m.rules_hash.clone(),
+            targets_snapshot: frozen.info.targets_snapshot.clone(),
+            inspectors_snapshot: frozen.info.inspectors_snapshot.clone(),
+            reference_date: m.reference_date.to_string(),
+            issue_date: req.draw.issue_date().to_string(),
+            due_date: m.due_date.to_string(),
+            created_at: req.created_at.clone(),
+            actor: req.actor.clone(),
+            manifest_json: m.to_pretty_json(),
+            manifest_hash: m.manifest_hash.clone(),
+        },
         targets,
         teams,
         unstaffed,

@@ -1,0 +1,86 @@
+//! Cells safe to open in a spreadsheet.
+//!
+//! A CSV cell that starts with `=`, `+`, `-` or `@` (or a tab or a carriage return) is taken
+//! for a formula by Excel, LibreOffice and WPS: a registry name such as
+//! `=HYPERLINK("http://…","x")` would become a live link in a citizen's spreadsheet. Every CSV
+//! suiji writes ([`csv_document`]) therefore starts such a cell with a single quote `'`, as
+//! the OWASP guidance on CSV injection recommends; a spreadsheet shows it as text.
+//! [`original`] undoes it when a task list is read back (`suiji results import`), so an
+//! imported cell is the text the draw wrote. Only these renderings change: manifests, the
+//! archived registry snapshots and everything hashed keep the text as it was.
+//!
+//! XLSX cells are written as strings (never formulas) and HTML is escaped, so neither needs
+//! this.
+
+use std::borrow::Cow;
+
+/// The first characters that make a spreadsheet read a cell as a formula.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The cell as written to a CSV: with a `'` in front when it would start a formula.
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// The text of a cell [`neutralise`] wrote: without the `'` it added.
+pub fn original(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
+/// A CSV file as suiji writes them: UTF-8 with a BOM (so that Excel on Chinese Windows opens it
+/// correctly), a header row, every cell [`neutralise`]d.
+pub fn csv_document<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let mut write = |cells: &mut dyn Iterator<Item = &str>| {
+        let _ = w.write_record(
+            cells
+                .map(neutralise)
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|c| c.as_bytes()),
+        );
+    };
+    write(&mut header.iter().map(AsRef::as_ref));
+    for r in rows {
+        write(&mut r.iter().map(String::as_str));
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_starts_are_quoted_and_read_back() {
+        for cell in [
+            "=HYPERLINK(\"http://x\",\"x\")",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            let written = neutralise(cell);
+            assert_eq!(written, format!("'{cell}"));
+            assert_eq!(original(&written), cell);
+        }
+        for cell in ["临涧宾馆", "", "'quoted", "a=b", "2023-H1"] {
+            assert_eq!(neutralise(cell), cell);
+            assert_eq!(original(cell), cell);
+        }
+    }
+
+    #[test]
+    fn documents_have_a_bom_and_no_cell_that_starts_a_formula() {
+        let bytes = csv_document(&["名称"], &[vec!["=1+1".into()], vec!["ok".into()]]);
+        assert_eq!(bytes, "\u{feff}名称\n'=1+1\nok\n".as_bytes());
+    }
+}
