@@ -9,7 +9,7 @@ use crate::rules::config::{read_config, root_of};
 use crate::rules::department::{HookRef, PendingMatter, bind, read_department};
 use crate::rules::model::{Config, Department, Model};
 use crate::rules::reader::Cx;
-use crate::script::{Hook, Sandbox, Script, display_path, fields_read};
+use crate::script::{Hook, Sandbox, Script, display_path, fields_read, forbidden_calls};
 
 /// A loaded rule set: the model, the sandbox its hooks run in, and the texts diagnostics refer to.
 #[derive(Debug, Clone)]
@@ -364,6 +364,24 @@ fn compile_script(
         return None;
     }
     match sandbox.compile(&source) {
+        Ok(ast) if !forbidden_calls(&ast).is_empty() => {
+            let file = sources.add(name.clone(), source.clone());
+            for (line, col, call, why) in forbidden_calls(&ast) {
+                let at = offset_of(&source, line.max(1), col.max(1));
+                let end = (at + call.len()).min(source.len()).max(at);
+                diags.push(
+                    Diagnostic::error(format!(
+                        "script {name} calls `{call}()`, which hooks may not use"
+                    ))
+                    .at(file, at..end)
+                    .label("not allowed in a hook")
+                    .help(format!(
+                        "{why}; use the dates in ctx (period_start, period_end, reference_date)"
+                    )),
+                );
+            }
+            None
+        }
         Ok(ast) => Some(Arc::new(Script {
             path: path.to_path_buf(),
             name,

@@ -12,7 +12,11 @@ mod value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
+use rhai::packages::{
+    BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage,
+    CorePackage, LogicPackage, MoreStringPackage, Package,
+};
+use rhai::{AST, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, Expr, Position, Scope};
 
 pub use value::{ctx_map, inspector_map, target_map};
 
@@ -120,7 +124,21 @@ impl std::fmt::Debug for Sandbox {
 
 impl Sandbox {
     pub fn new(limits: ScriptLimits) -> Sandbox {
-        let mut engine = Engine::new();
+        // The standard library without its time package: `timestamp()` would make a draw
+        // depend on when it ran, which `verify` cannot reproduce.
+        let mut engine = Engine::new_raw();
+        for lib in [
+            CorePackage::new().as_shared_module(),
+            BitFieldPackage::new().as_shared_module(),
+            LogicPackage::new().as_shared_module(),
+            BasicMathPackage::new().as_shared_module(),
+            BasicArrayPackage::new().as_shared_module(),
+            BasicBlobPackage::new().as_shared_module(),
+            BasicMapPackage::new().as_shared_module(),
+            MoreStringPackage::new().as_shared_module(),
+        ] {
+            engine.register_global_module(lib);
+        }
         engine
             .set_max_operations(limits.max_operations)
             .set_max_call_levels(limits.max_call_depth)
@@ -133,9 +151,10 @@ impl Sandbox {
             .set_allow_looping(true)
             .set_allow_shadowing(true);
         engine.disable_symbol("eval");
-        engine.on_print(|s| tracing::info!(target: "suiji::script", "{s}"));
-        engine
-            .on_debug(|s, src, pos| tracing::debug!(target: "suiji::script", "{src:?} {pos}: {s}"));
+        // `print` and `debug` are inert: a hook called once per target must not write a log
+        // line per target.
+        engine.on_print(|_| {});
+        engine.on_debug(|_, _, _| {});
         value::register(&mut engine);
         Sandbox { engine, limits }
     }
@@ -261,6 +280,33 @@ pub(crate) fn fields_read(source: &str, param: &str) -> Option<Vec<String>> {
     Some(fields)
 }
 
+/// Functions a hook may not call, with why: their answer would not be the same when the draw is
+/// verified.
+const FORBIDDEN_CALLS: &[(&str, &str)] = &[(
+    "timestamp",
+    "the time a draw ran cannot be reproduced by `suiji verify`",
+)];
+
+/// Calls in `ast` to functions hooks may not use: (line, column, name, why).
+pub(crate) fn forbidden_calls(ast: &AST) -> Vec<(usize, usize, &'static str, &'static str)> {
+    let mut found = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let call = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(f, at))) => Some((f.name.as_str(), *at)),
+            Some(ASTNode::Expr(Expr::MethodCall(f, at))) => Some((f.name.as_str(), *at)),
+            _ => None,
+        };
+        if let Some((name, at)) = call
+            && let Some((name, why)) = FORBIDDEN_CALLS.iter().find(|(n, _)| *n == name)
+        {
+            let (line, column) = pos(at);
+            found.push((line, column, *name, *why));
+        }
+        true
+    });
+    found
+}
+
 /// Display name of a path relative to `root`.
 pub(crate) fn display_path(path: &Path, root: &Path) -> String {
     path.strip_prefix(root)
@@ -323,6 +369,33 @@ mod tests {
             err.is_some_and(|(line, _, msg)| line == 1 && msg.contains("nowhere")),
             "strict variables"
         );
+    }
+
+    #[test]
+    fn timestamp_is_found_and_not_callable_and_print_is_inert() {
+        let sb = Sandbox::new(ScriptLimits::default());
+        let src = "fn f(t, c) {\n  let now = timestamp();\n  true\n}";
+        let ast = sb.compile(src).expect("compiles");
+        assert_eq!(
+            forbidden_calls(&ast)
+                .iter()
+                .map(|(l, c, n, _)| (*l, *c, *n))
+                .collect::<Vec<_>>(),
+            vec![(2, 13, "timestamp")]
+        );
+        let h = hook(&sb, src).expect("compiles");
+        assert!(
+            sb.call(&h, target(), Dynamic::UNIT).is_err(),
+            "no time package"
+        );
+        let h = hook(&sb, "fn f(t, c) { print(t.id); debug(t.id); 7 }").expect("compiles");
+        assert_eq!(
+            sb.call(&h, target(), Dynamic::UNIT)
+                .ok()
+                .and_then(|v| v.as_int().ok()),
+            Some(7)
+        );
+        assert!(forbidden_calls(&h.script.ast).is_empty());
     }
 
     #[test]
