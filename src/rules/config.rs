@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::rules::model::{Bureau, Config, Registries, SeedSourceConfig};
+use crate::rules::model::{Bureau, Config, PlanText, Registries, SeedSourceConfig};
 use crate::rules::reader::{Cx, Table, parse};
 use crate::script::ScriptLimits;
 
@@ -268,15 +268,6 @@ fn read_plan(top: &mut Table<'_>, cx: &mut Cx<'_>) -> PlanText {
 /// Target fields a bureau may choose to publish. Inspectors' data is never public.
 pub(crate) const PUBLIC_FIELD_CHOICES: &[&str] =
     &["id", "name", "category", "district", "address", "licence"];
-
-/// The plan document's fixed texts.
-#[derive(Debug, Clone, Default)]
-pub struct PlanText {
-    /// May contain `{bureau}` and `{year}`.
-    pub title: Option<String>,
-    pub preamble: Option<String>,
-    pub principles: Option<String>,
-}
 
 fn named_map(top: &mut Table<'_>, key: &str, cx: &mut Cx<'_>) -> BTreeMap<String, String> {
     top.string_map(key, cx)

@@ -57,7 +57,7 @@ pub struct Config {
     /// Default seed source for scheduled draws.
     pub seed_source: SeedSourceConfig,
     /// Fixed texts of the plan document.
-    pub plan: crate::rules::config::PlanText,
+    pub plan: PlanText,
 }
 
 #[derive(Debug, Clone)]
@@ -299,4 +299,13 @@ mod tests {
         assert!(Ratio::from_ppm(0).is_none());
         assert!(Ratio::from_ppm(1_000_001).is_none());
     }
+}
+
+/// The plan document's fixed texts.
+#[derive(Debug, Clone, Default)]
+pub struct PlanText {
+    /// May contain `{bureau}` and `{year}`.
+    pub title: Option<String>,
+    pub preamble: Option<String>,
+    pub principles: Option<String>,
 }
