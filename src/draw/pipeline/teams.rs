@@ -11,7 +11,7 @@ use crate::draw::team::{TeamTarget, assign_teams_each};
 use crate::draw::{Skip, TeamRules};
 use crate::registry::types::{Inspector, Target};
 use crate::rules::model::Matter;
-use crate::script::{HookError, Sandbox, inspector_map, target_map};
+use crate::script::{Sandbox, inspector_map, target_map};
 
 /// Assigns the teams of `selected` (whose rows are at `drawn_at`); returns the skips.
 pub(crate) fn assign(
@@ -88,12 +88,13 @@ pub(crate) fn assign(
     Ok(skips)
 }
 
-/// The matter's `conflict` hook as the team draw calls it: the first failure is kept (and
-/// fails the draw in [`Conflicts::finish`]); after it, every call reports that failure.
+/// The matter's `conflict` hook as the team draw calls it: the first failure — the hook throws,
+/// or answers anything but true or false — is kept and fails the draw in [`Conflicts::finish`];
+/// after it, every call reports that failure.
 struct Conflicts<'a> {
     hook: Option<&'a crate::script::Hook>,
     sandbox: &'a Sandbox,
-    error: Option<HookError>,
+    error: Option<DrawFailure>,
 }
 
 impl<'a> Conflicts<'a> {
@@ -117,22 +118,28 @@ impl<'a> Conflicts<'a> {
         if let Some(e) = &self.error {
             return Err(e.to_string());
         }
-        match self.sandbox.call(hook, inspector_map(i), target_map(t)) {
-            Ok(v) => v
-                .as_bool()
-                .map_err(|got| format!("hook `{}` returned {got}, not true/false", hook.function)),
-            Err(e) => {
-                let text = e.to_string();
-                self.error = Some(e);
-                Err(text)
-            }
-        }
+        let failure = match self.sandbox.call(hook, inspector_map(i), target_map(t)) {
+            Ok(v) => match v.as_bool() {
+                Ok(conflict) => return Ok(conflict),
+                // Any answer but true or false fails the draw, as for `eligible` and `weight`.
+                Err(got) => DrawFailure::HookType {
+                    hook: hook.function.clone(),
+                    target: t.id.clone(),
+                    got: got.to_string(),
+                    want: "true or false",
+                },
+            },
+            Err(e) => DrawFailure::Hook(e),
+        };
+        let text = failure.to_string();
+        self.error = Some(failure);
+        Err(text)
     }
 
     /// Fails the draw if the hook failed.
     fn finish(self) -> Result<(), DrawFailure> {
         match self.error {
-            Some(e) => Err(DrawFailure::Hook(e)),
+            Some(e) => Err(e),
             None => Ok(()),
         }
     }

@@ -214,3 +214,55 @@ fn an_eligible_failure_comes_before_a_weight_failure() {
         other => panic!("expected the eligible hook's failure, got {other:?}"),
     }
 }
+
+#[test]
+fn a_conflict_hook_that_answers_neither_true_nor_false_fails_the_draw() {
+    let l = loaded();
+    let mut m = l.model.matter("zhian.hotel").expect("hotel").clone();
+    let source =
+        "fn unit_answer(inspector, target) { if target.id == \"T0001\" { () } else { false } }";
+    let ast = l.sandbox.compile(source).expect("compiles");
+    m.conflict = Some(crate::script::Hook {
+        kind: crate::script::HookKind::Conflict,
+        script: std::sync::Arc::new(crate::script::Script {
+            path: "t.rhai".into(),
+            name: "t.rhai".into(),
+            source: source.into(),
+            ast,
+        }),
+        function: "unit_answer".into(),
+        reads: None,
+    });
+    m.ratio = Ratio::from_ppm(1_000_000).expect("100%");
+    m.class_ratios.clear();
+    let inspectors: Vec<crate::registry::types::Inspector> = (0..6)
+        .map(|i| crate::registry::types::Inspector {
+            id: format!("I{i}"),
+            name: format!("检查员{i}"),
+            department: m.department.clone(),
+            certificate: format!("C{i}"),
+            qualifications: m.qualifications.clone(),
+            active: true,
+            area: String::new(),
+            conflicts: Vec::new(),
+        })
+        .collect();
+    let targets: Vec<Target> = (0..4).map(target).collect();
+    let none = History::default();
+    let p = period();
+    let mut d = input(&m, &p, &none);
+    d.ratio = m.ratio;
+    d.inspectors = &inspectors;
+    let got = super::run(
+        &d,
+        Source::Memory(&targets),
+        &l.sandbox,
+        &Options::default(),
+    );
+    match got {
+        Err(super::DrawFailure::HookType { hook, target, .. }) => {
+            assert_eq!((hook.as_str(), target.as_str()), ("unit_answer", "T0001"));
+        }
+        other => panic!("expected the conflict hook's type failure, got {other:?}"),
+    }
+}
