@@ -16,6 +16,7 @@ use crate::registry::types::{Target, TargetStatus};
 use crate::rules::Loaded;
 use crate::rules::model::{Matter, Ratio};
 use crate::schedule::{DrawKind, Period};
+use crate::script::{Hook, HookKind, Script};
 
 fn loaded() -> Loaded {
     match crate::rules::load(Path::new("config/suiji.toml")) {
@@ -72,6 +73,22 @@ fn input<'a>(m: &'a Matter, p: &'a Period, history: &'a History) -> DrawInput<'a
         inspectors: &[],
         registry: RegistryInfo::default(),
         history,
+    }
+}
+
+/// A hook `function` of a script compiled from `source` by the shipped sandbox.
+fn hook(l: &Loaded, kind: HookKind, source: &str, function: &str) -> Hook {
+    let ast = l.sandbox.compile(source).expect("compiles");
+    Hook {
+        kind,
+        script: std::sync::Arc::new(Script {
+            path: "t.rhai".into(),
+            name: "t.rhai".into(),
+            source: source.into(),
+            ast,
+        }),
+        function: function.into(),
+        reads: None,
     }
 }
 
@@ -183,22 +200,8 @@ fn an_eligible_failure_comes_before_a_weight_failure() {
     let mut m = l.model.matter("zhian.hotel").expect("hotel").clone();
     let source = "fn bad_late(target, ctx) { if target.id == \"T0039\" { throw \"late\"; } true }\n\
                   fn bad_weight(target, ctx) { if target.id == \"T0002\" { throw \"early\"; } 1 }";
-    let hook = |function: &str| {
-        let ast = l.sandbox.compile(source).expect("compiles");
-        crate::script::Hook {
-            kind: crate::script::HookKind::Eligible,
-            script: std::sync::Arc::new(crate::script::Script {
-                path: "t.rhai".into(),
-                name: "t.rhai".into(),
-                source: source.into(),
-                ast,
-            }),
-            function: function.into(),
-            reads: None,
-        }
-    };
-    m.eligible = Some(hook("bad_late"));
-    m.weight = Some(hook("bad_weight"));
+    m.eligible = Some(hook(&l, HookKind::Eligible, source, "bad_late"));
+    m.weight = Some(hook(&l, HookKind::Weight, source, "bad_weight"));
     let targets: Vec<Target> = (0..60).map(target).collect();
     let none = History::default();
     let p = period();
@@ -221,18 +224,7 @@ fn a_conflict_hook_that_answers_neither_true_nor_false_fails_the_draw() {
     let mut m = l.model.matter("zhian.hotel").expect("hotel").clone();
     let source =
         "fn unit_answer(inspector, target) { if target.id == \"T0001\" { () } else { false } }";
-    let ast = l.sandbox.compile(source).expect("compiles");
-    m.conflict = Some(crate::script::Hook {
-        kind: crate::script::HookKind::Conflict,
-        script: std::sync::Arc::new(crate::script::Script {
-            path: "t.rhai".into(),
-            name: "t.rhai".into(),
-            source: source.into(),
-            ast,
-        }),
-        function: "unit_answer".into(),
-        reads: None,
-    });
+    m.conflict = Some(hook(&l, HookKind::Conflict, source, "unit_answer"));
     m.ratio = Ratio::from_ppm(1_000_000).expect("100%");
     m.class_ratios.clear();
     let inspectors: Vec<crate::registry::types::Inspector> = (0..6)
