@@ -8,9 +8,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use suiji::draw::Seed;
 use suiji::draw::manifest::{RegistryInfo, SourceFile};
 use suiji::draw::pipeline::{self, DrawInput, History, Options, Phase, Source};
+use suiji::draw::{Algorithm, Seed};
 use suiji::registry::Known;
 use suiji::registry::generate::{CATEGORIES, write_inspectors, write_targets};
 use suiji::schedule::{DrawKind, Period};
@@ -181,6 +181,7 @@ fn main() {
     };
     let history = History::default();
     let draw = DrawInput {
+        algorithm: Algorithm::LATEST,
         bureau: &loaded.model.config.bureau.name,
         matter,
         rules_hash: &loaded.model.rules_hash,
@@ -204,6 +205,8 @@ fn main() {
             ..RegistryInfo::default()
         },
         history: &history,
+        team: None,
+        drawn_at: String::new(),
     };
     let rows = Source::Csv {
         path: &targets,

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use suiji::draw::Seed;
 use suiji::draw::manifest::{HistoryEntry, Manifest, RegistryInfo};
 use suiji::draw::pipeline::{self, DrawFailure, DrawInput, History, Options, Source};
+use suiji::draw::{Algorithm, Seed};
 use suiji::registry::generate::write_inspectors;
 use suiji::registry::types::Registry;
 use suiji::registry::{Known, load};
@@ -308,6 +308,7 @@ fn history(rng: &mut Rng, ids: &[String]) -> History {
 }
 
 struct Case {
+    algorithm: Algorithm,
     matter: Matter,
     period: Period,
     kind: DrawKind,
@@ -319,6 +320,7 @@ struct Case {
 
 fn input<'a>(loaded: &'a Loaded, files: &'a Files, case: &'a Case) -> DrawInput<'a> {
     DrawInput {
+        algorithm: case.algorithm,
         bureau: &loaded.model.config.bureau.name,
         matter: &case.matter,
         rules_hash: &loaded.model.rules_hash,
@@ -334,6 +336,8 @@ fn input<'a>(loaded: &'a Loaded, files: &'a Files, case: &'a Case) -> DrawInput<
         inspectors: &files.registry.inspectors,
         registry: RegistryInfo::default(),
         history: &case.history,
+        team: None,
+        drawn_at: format!("{}T09:00:00+08:00", case.period.start),
     }
 }
 
@@ -488,6 +492,11 @@ fn one_case(
         ),
     };
     let case = Case {
+        algorithm: if rng.chance(50) {
+            Algorithm::V1
+        } else {
+            Algorithm::V2
+        },
         key_area_only: rng.chance(25),
         seed: Seed::from_text(&format!("case {seed}")),
         history: history(&mut rng, &ids),
@@ -562,6 +571,7 @@ fn split_inside_a_quoted_record() {
         .expect("zhian.hotel")
         .clone();
     let case = Case {
+        algorithm: Algorithm::LATEST,
         matter,
         period: Period {
             id: "2024-H1".into(),
@@ -627,6 +637,7 @@ fn bad_rows_are_reported_like_the_registry_reader() {
         end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
     };
     let draw = DrawInput {
+        algorithm: Algorithm::LATEST,
         bureau: "b",
         matter: m,
         rules_hash: "",
@@ -642,6 +653,8 @@ fn bad_rows_are_reported_like_the_registry_reader() {
         inspectors: &[],
         registry: RegistryInfo::default(),
         history: &none,
+        team: None,
+        drawn_at: String::new(),
     };
     let rows = Source::Csv {
         path: &path,
@@ -684,6 +697,7 @@ fn shipped_matters() {
     let files = from_text(&loaded, text.as_bytes(), 120, 7);
     for matter in loaded.model.matters() {
         let case = Case {
+            algorithm: Algorithm::LATEST,
             matter: matter.clone(),
             period: Period {
                 id: "2024-H1".into(),

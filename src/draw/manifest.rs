@@ -7,6 +7,75 @@ use sha2::{Digest, Sha256};
 
 pub(crate) const MANIFEST_FORMAT: &str = "suiji-manifest/1";
 
+/// The format of `suiji-draw/2` draws: no floating-point number in the hashed bytes
+/// (probabilities are decimal strings), `drawn_at`, the classes without a ratio and the
+/// substitutes (docs/draw-algorithm.md §17).
+pub(crate) const MANIFEST_FORMAT_V2: &str = "suiji-manifest/2";
+
+/// An inclusion probability as a manifest writes it: a JSON number in `suiji-manifest/1`
+/// (written by serde_json, which other JSON libraries do not all reproduce), a decimal string
+/// in `suiji-manifest/2`: the shortest digits that read back as the same binary64, in plain
+/// positional notation (no exponent, no trailing zeros, no trailing point): `0.05`, `1`,
+/// `0.00008828125`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Probability {
+    Number(f64),
+    Decimal(f64),
+}
+
+impl Probability {
+    pub fn value(self) -> f64 {
+        match self {
+            Probability::Number(x) | Probability::Decimal(x) => x,
+        }
+    }
+}
+
+/// The canonical decimal text of a probability (Rust's `Display` for `f64` writes the shortest
+/// round-trip digits in positional notation).
+pub fn decimal_text(x: f64) -> String {
+    format!("{x}")
+}
+
+impl Serialize for Probability {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Probability::Number(x) => s.serialize_f64(x),
+            Probability::Decimal(x) => s.serialize_str(&decimal_text(x)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Probability {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Probability, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Probability;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a probability: a number, or a decimal string")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Probability, E> {
+                Ok(Probability::Number(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Probability, E> {
+                Ok(Probability::Number(v as f64))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Probability, E> {
+                Ok(Probability::Number(v as f64))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Probability, E> {
+                match v.parse::<f64>() {
+                    Ok(x) if decimal_text(x) == v => Ok(Probability::Decimal(x)),
+                    _ => Err(E::custom(format!(
+                        "`{v}` is not a probability in canonical decimal form"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodInfo {
     pub id: String,
@@ -60,10 +129,21 @@ pub struct Selected {
     pub target_name: String,
     /// The ranking key (hex).
     pub key: String,
-    pub inclusion_probability: f64,
+    pub inclusion_probability: Probability,
     /// Inspector ids, in pick order; empty when unstaffed.
     pub team: Vec<String>,
     pub unstaffed: Option<String>,
+}
+
+/// `suiji-manifest/2`: a rank after the sample, in the stratum's draw order — the target that
+/// replaces a drawn one found closed or out of scope (替补), in rank order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Substitute {
+    pub stratum: String,
+    /// k + 1, k + 2, … within the stratum.
+    pub rank: u32,
+    pub target_id: String,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +189,9 @@ pub struct Manifest {
     pub key_area_only: bool,
     pub reference_date: NaiveDate,
     pub issue_at: String,
+    /// `suiji-manifest/2`: when the draw was really made (`issue_at` is when it was scheduled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drawn_at: Option<String>,
     pub due_date: NaiveDate,
     /// 256-bit seed, hex.
     pub seed: String,
@@ -119,7 +202,14 @@ pub struct Manifest {
     pub registry: RegistryInfo,
     pub history: Vec<HistoryEntry>,
     pub strata: Vec<StratumInfo>,
+    /// `suiji-manifest/2`: class values of drawn-from targets that `class_ratios` gives no
+    /// ratio (drawn at `ratio_ppm`), sorted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes_without_ratio: Option<Vec<String>>,
     pub selected: Vec<Selected>,
+    /// `suiji-manifest/2`: the first substitutes of every stratum, in (stratum, rank) order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub substitutes: Option<Vec<Substitute>>,
     pub exclusions: Vec<Exclusion>,
     pub inspector_skips: Vec<InspectorSkip>,
     /// SHA-256 of this manifest serialised with this field empty.
@@ -289,6 +379,15 @@ impl Manifest {
                 (None, None) => {}
             }
         }
+        if self.substitutes != rerun.substitutes {
+            out.push("substitutes differ".into());
+        }
+        if self.classes_without_ratio != rerun.classes_without_ratio {
+            out.push(format!(
+                "classes without a ratio: recorded {:?}, re-run {:?}",
+                self.classes_without_ratio, rerun.classes_without_ratio
+            ));
+        }
         if self.exclusions != rerun.exclusions {
             out.push(format!(
                 "exclusions differ: recorded {}, re-run {}",
@@ -326,6 +425,7 @@ mod tests {
             key_area_only: false,
             reference_date: d,
             issue_at: "2024-01-02T09:00".into(),
+            drawn_at: None,
             due_date: d,
             seed: "00".repeat(32),
             seed_source: "test".into(),
@@ -338,6 +438,8 @@ mod tests {
                 eligible: n,
                 k: n,
             }],
+            classes_without_ratio: None,
+            substitutes: None,
             selected: (0..n)
                 .map(|i| Selected {
                     rank: i as u32 + 1,
@@ -345,7 +447,7 @@ mod tests {
                     target_id: format!("T{i:010}"),
                     target_name: format!("旅馆 \"{i}\"\n"),
                     key: format!("{i:064x}"),
-                    inclusion_probability: 1.0 / (i as f64 + 3.0),
+                    inclusion_probability: Probability::Number(1.0 / (i as f64 + 3.0)),
                     team: vec![format!("P{i}"), "P2".into()],
                     unstaffed: (i % 7 == 0).then(|| "no eligible inspector".to_string()),
                 })

@@ -19,18 +19,21 @@ pub mod pipeline;
 pub(crate) mod ranker;
 mod seed;
 pub(crate) mod select;
+pub(crate) mod staffing;
 pub(crate) mod team;
 pub(crate) mod uniform;
 
+pub use crate::rules::model::Algorithm;
 pub use pareto::{exact_sum, inclusion_probabilities, rank_pareto, try_inclusion_probabilities};
 pub use ranker::{Purpose, Ranker, uniform_from_key};
 pub use seed::{Seed, SeedError};
+pub use staffing::{ALGORITHM_V2, StaffingStats, TeamSpec, assign_teams_v2, staffing_order};
 pub use team::{Skip, TeamOutcome, TeamRules, assign_teams};
 pub use uniform::{rank_uniform, set_uniform_inclusion, top_k_uniform};
 
 /// Names the algorithm; it is hashed into every key, so a future change cannot silently
 /// reproduce (or contradict) a draw made under this version.
-pub const ALGORITHM_VERSION: &str = "suiji-draw/1";
+pub const ALGORITHM_VERSION: &str = crate::rules::model::ALGORITHM_V1;
 
 /// One entity offered to a draw: its registry id and its weight (1.0 for uniform draws).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -52,9 +52,10 @@ use chrono::NaiveDate;
 
 use crate::diag::Diagnostic;
 use crate::draw::manifest::{
-    Exclusion, HistoryEntry, MANIFEST_FORMAT, Manifest, PeriodInfo, RegistryInfo,
+    Exclusion, HistoryEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V2, Manifest, PeriodInfo,
+    RegistryInfo,
 };
-use crate::draw::{ALGORITHM_VERSION, Seed};
+use crate::draw::{Algorithm, Seed, TeamSpec};
 use crate::registry::Known;
 use crate::registry::source::SourceError;
 use crate::registry::types::{Inspector, Target};
@@ -79,6 +80,9 @@ pub struct History {
 /// Everything a draw depends on besides its rows.
 #[derive(Debug, Clone)]
 pub struct DrawInput<'a> {
+    /// The algorithm (and manifest format) of the draw: [`Algorithm::LATEST`] for new draws,
+    /// the recorded one when re-running.
+    pub algorithm: Algorithm,
     pub bureau: &'a str,
     pub matter: &'a Matter,
     pub rules_hash: &'a str,
@@ -94,6 +98,14 @@ pub struct DrawInput<'a> {
     pub inspectors: &'a [Inspector],
     pub registry: RegistryInfo,
     pub history: &'a History,
+    /// `suiji-draw/2`: the team to draw, when not the matter's own (a joint visit: members
+    /// from several departments covering qualifications together, loads carried in). `None`:
+    /// the matter's department, team size, qualifications and workload cap.
+    pub team: Option<TeamSpec>,
+    /// `suiji-manifest/2`: when the draw was really made (the issuing job's clock, e.g.
+    /// `2025-01-02T09:00:03+08:00`), beside the scheduled `issue_at`; a re-run passes the
+    /// recorded value.
+    pub drawn_at: String,
 }
 
 /// The target rows a draw is made from.
@@ -272,7 +284,13 @@ fn phases(
     let excluded: u64 = counts.iter().map(|c| c.count).sum();
     let listed = excluded <= opts.list_exclusions_up_to as u64;
     opts.phase(Phase::Select);
-    let (mut selected, drawn_at) = choose::select(source, &mut c, &plans, &fates)?;
+    let v2 = rules.input.algorithm == Algorithm::V2;
+    let extra: Vec<usize> = plans
+        .iter()
+        .map(|p| if v2 { substitutes_of(p.n, p.k) } else { 0 })
+        .collect();
+    let (mut selected, drawn_at, substitutes) =
+        choose::select(source, &mut c, &plans, &fates, &extra, v2)?;
     let exclusions = if listed {
         list_exclusions(source, rules, &c, &fates)?
     } else {
@@ -302,7 +320,9 @@ fn phases(
                 k: p.k,
             })
             .collect(),
+        classes_without_ratio: classes_without_ratio(rules, &plans),
         selected,
+        substitutes,
         exclusions,
         skips,
     };
@@ -314,6 +334,31 @@ fn phases(
         exclusions_listed: listed,
         stats,
     })
+}
+
+/// How many substitutes of a stratum of `n` with `k` drawn `suiji-manifest/2` lists: a fifth
+/// of k and two more, at most the rest of the stratum (docs/draw-algorithm.md §17.3).
+pub(crate) fn substitutes_of(n: usize, k: usize) -> usize {
+    n.saturating_sub(k).min(k.div_ceil(5) + 2)
+}
+
+/// The class values of the strata drawn at the base ratio because `class_ratios` has none for
+/// them, sorted (a stratum is named `class=<c>` or `<value>/class=<c>`).
+fn classes_without_ratio(rules: &Rules<'_>, plans: &[plan::StratumPlan]) -> Vec<String> {
+    let m = rules.matter;
+    let mut out: Vec<String> = plans
+        .iter()
+        .filter_map(|p| {
+            p.name
+                .strip_prefix("class=")
+                .or_else(|| p.name.rsplit_once("/class=").map(|(_, c)| c))
+        })
+        .filter(|c| !m.class_ratios.contains_key(*c))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The excluded targets one by one, in id order.
@@ -365,7 +410,9 @@ fn summary(counts: &[ExclusionCount]) -> Vec<Exclusion> {
 struct Parts {
     history: BTreeMap<String, HistoryEntry>,
     strata: Vec<crate::draw::manifest::StratumInfo>,
+    classes_without_ratio: Vec<String>,
     selected: Vec<crate::draw::manifest::Selected>,
+    substitutes: Vec<crate::draw::manifest::Substitute>,
     exclusions: Vec<Exclusion>,
     skips: Vec<crate::draw::manifest::InspectorSkip>,
 }
@@ -373,9 +420,15 @@ struct Parts {
 /// The manifest of a draw from its parts, sealed with its hash.
 fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
     let m = input.matter;
+    let v2 = input.algorithm == Algorithm::V2;
     let mut manifest = Manifest {
-        format: MANIFEST_FORMAT.into(),
-        algorithm: ALGORITHM_VERSION.into(),
+        format: if v2 {
+            MANIFEST_FORMAT_V2
+        } else {
+            MANIFEST_FORMAT
+        }
+        .into(),
+        algorithm: input.algorithm.name().into(),
         bureau: input.bureau.into(),
         matter: m.id.clone(),
         matter_name: m.name.clone(),
@@ -390,6 +443,7 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
         key_area_only: input.key_area_only,
         reference_date: input.reference_date,
         issue_at: input.issue_at.clone(),
+        drawn_at: v2.then(|| input.drawn_at.clone()),
         due_date: input.due,
         seed: input.seed.to_hex(),
         seed_source: input.seed_source.into(),
@@ -404,7 +458,9 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
             })
             .collect(),
         strata: parts.strata,
+        classes_without_ratio: v2.then_some(parts.classes_without_ratio),
         selected: parts.selected,
+        substitutes: v2.then_some(parts.substitutes),
         exclusions: parts.exclusions,
         inspector_skips: parts.skips,
         manifest_hash: String::new(),

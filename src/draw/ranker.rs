@@ -35,6 +35,11 @@ pub enum Purpose {
     Targets,
     /// Ranking inspectors for one target (the stratum is that target's id).
     Team,
+    /// `suiji-draw/2`: the order in which drawn targets are staffed (the stratum is `""`).
+    Staffing,
+    /// `suiji-draw/2`: the steps of one target's walk through the inspector pool (the stratum
+    /// is that target's id).
+    Walk,
 }
 
 impl Purpose {
@@ -43,6 +48,8 @@ impl Purpose {
         match self {
             Purpose::Targets => "targets",
             Purpose::Team => "team",
+            Purpose::Staffing => "staffing",
+            Purpose::Walk => "walk",
         }
     }
 }
@@ -71,9 +78,22 @@ fn enc(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 impl Ranker {
+    /// A ranker of `suiji-draw/1` (the version hashed into D).
     pub fn new(seed: &Seed, matter: &str, period: &str, stratum: &str, purpose: Purpose) -> Ranker {
+        Ranker::versioned(ALGORITHM_VERSION, seed, matter, period, stratum, purpose)
+    }
+
+    /// A ranker of the algorithm `version` (e.g. `suiji-draw/2`), hashed first into D.
+    pub fn versioned(
+        version: &str,
+        seed: &Seed,
+        matter: &str,
+        period: &str,
+        stratum: &str,
+        purpose: Purpose,
+    ) -> Ranker {
         let mut params = Vec::with_capacity(128 + matter.len() + period.len() + stratum.len());
-        enc(&mut params, ALGORITHM_VERSION.as_bytes());
+        enc(&mut params, version.as_bytes());
         enc(&mut params, purpose.tag().as_bytes());
         enc(&mut params, &seed.0);
         enc(&mut params, matter.as_bytes());

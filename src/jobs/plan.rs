@@ -151,6 +151,7 @@ fn estimate(
             continue;
         };
         let req = crate::jobs::issue::Request {
+            algorithm: loaded.model.config.algorithm,
             draw: first.clone(),
             seed: crate::draw::Seed([0; 32]),
             seed_source: "plan estimate".into(),

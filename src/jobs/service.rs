@@ -307,6 +307,7 @@ impl Service {
             Err(e) => return fail(self, d, e),
         };
         let req = Request {
+            algorithm: self.loaded.model.config.algorithm,
             draw: d.clone(),
             seed,
             seed_source,

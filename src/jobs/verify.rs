@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::draw::ALGORITHM_VERSION;
+use crate::draw::Algorithm;
 use crate::draw::manifest::Manifest;
 use crate::draw::pipeline::History;
 use crate::jobs::issue::{Frozen, Request, compute};
@@ -30,14 +30,17 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
             m.manifest_hash
         ));
     }
-    if m.algorithm != ALGORITHM_VERSION {
+    let Some(algorithm) = Algorithm::from_name(&m.algorithm) else {
         diffs.push(format!(
-            "algorithm `{}` is not `{ALGORITHM_VERSION}`, the one this suiji implements; re-run it with a suiji that implements `{}`",
-            m.algorithm, m.algorithm
+            "algorithm `{}` is not one this suiji implements (`{}`, `{}`); re-run it with a suiji that implements `{}`",
+            m.algorithm,
+            Algorithm::V1.name(),
+            Algorithm::V2.name(),
+            m.algorithm
         ));
         return Verdict::Differs(diffs);
-    }
-    match rerun(m, store) {
+    };
+    match rerun(m, algorithm, store) {
         Ok(re) => {
             diffs.extend(m.differences(&re));
             if diffs.is_empty() && re.manifest_hash != m.manifest_hash {
@@ -90,7 +93,7 @@ pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
     ))
 }
 
-fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
+fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
     let get = |hash: &str, what: &str| {
         store
             .get_snapshot(hash)
@@ -104,11 +107,8 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
         "inspectors",
     )?)
     .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
-    let rules = get(&m.rules_hash, "rules")?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let config = crate::rules::archive::unpack(&rules, dir.path())?;
-    let loaded = crate::rules::load(&config)
-        .map_err(|e| format!("the archived rules do not load:\n{}", e.render()))?;
+    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
     let registry = Registry {
         targets,
         inspectors,
@@ -130,6 +130,7 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
         .map_err(|e| format!("bad issue_at: {e}"))?;
     let seed = crate::draw::Seed::from_hex(&m.seed).map_err(|e| format!("bad seed: {e}"))?;
     let req = Request {
+        algorithm,
         draw: ScheduledDraw {
             matter: m.matter.clone(),
             kind,
@@ -146,7 +147,7 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
         seed,
         seed_source: m.seed_source.clone(),
         actor: "verify".into(),
-        created_at: String::new(),
+        created_at: m.drawn_at.clone().unwrap_or_default(),
         redraw: None,
         dry_run: true,
     };
@@ -164,6 +165,28 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
             .collect(),
     };
     compute(&loaded, &frozen, &history, &req).map_err(|e| e.to_string())
+}
+
+/// The rules archived as `m.rules_hash`, unpacked into `dir` and loaded.
+fn archived_rules(
+    m: &Manifest,
+    rules: &[u8],
+    dir: &std::path::Path,
+) -> Result<crate::rules::Loaded, String> {
+    if crate::rules::archive::hash(rules) != m.rules_hash {
+        return Err(format!(
+            "the archived rules {} do not hash to their name",
+            m.rules_hash
+        ));
+    }
+    let config = crate::rules::archive::unpack(rules, dir)?;
+    let mut loaded = crate::rules::load(&config)
+        .map_err(|e| format!("the archived rules do not load:\n{}", e.render()))?;
+    // The draw is re-run from exactly the archived bytes, whose hash was checked above (packed
+    // again, an archive need not come back byte for byte: a `suiji-rules/1` archive of a
+    // config without `[draw]` packs as `suiji-rules/2`).
+    loaded.model.rules_hash = m.rules_hash.clone();
+    Ok(loaded)
 }
 
 /// A recorded draw's manifest to check, and where its archived inputs are.

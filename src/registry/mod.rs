@@ -5,6 +5,7 @@
 //! `docs/registries.md` for the schema. Every problem in every file is reported in one run as a
 //! [`Diagnostic`] with file, line and column; a registry with any error is never returned.
 
+pub mod avoid;
 mod canonical;
 pub mod generate;
 pub(crate) mod read;

@@ -1,30 +1,60 @@
 //! The rule set as one archived blob (config + rule files + scripts), so a draw can be re-run
 //! years later with exactly the rules it was made under.
 //!
-//! Format (`suiji-rules/1`): the magic line `suiji-rules/1\n`, then for each file in path order:
-//! the relative path (UTF-8, `/`-separated), `\n`, the byte length in decimal, `\n`, the bytes, `\n`.
+//! Format `suiji-rules/1`: the magic line `suiji-rules/1\n`, then for each file: the relative
+//! path (UTF-8, `/`-separated), `\n`, the byte length in decimal, `\n`, the bytes, `\n`. The
+//! files are `config/suiji.toml`, then every `*.toml` / `*.rhai` of the rules folder as
+//! `rules/<name>` in byte order of their paths.
+//!
+//! Format `suiji-rules/2` (the rules of new draws): the magic line `suiji-rules/2\n` and the
+//! same records, with the holiday files that decided the periods added after the config:
+//! `config/suiji.toml`, every `*.toml` of the holidays folder as `config/holidays/<name>`, then
+//! the rules files, each group in byte order of the names. A change to a holiday file changes
+//! the rules hash. Both formats unpack; docs/draw-algorithm.md §18 has a worked example.
 
 use std::path::{Component, Path, PathBuf};
 
 const MAGIC: &[u8] = b"suiji-rules/1\n";
+const MAGIC_V2: &[u8] = b"suiji-rules/2\n";
+
+/// The files of `dir` with one of `exts`, in byte order of their names, as `<prefix>/<name>`.
+fn folder(dir: &Path, prefix: &str, exts: &[&str]) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)))
+        .filter_map(|p| {
+            let name = p.file_name().and_then(|n| n.to_str())?.to_string();
+            Some((format!("{prefix}/{name}"), p))
+        })
+        .collect();
+    files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok(files)
+}
 
 /// Packs `config/suiji.toml` (as `config/suiji.toml`) and every `*.toml` / `*.rhai` in the rules
-/// folder (as `rules/<name>`).
+/// folder (as `rules/<name>`): format `suiji-rules/1`.
 pub fn pack(config: &Path, rules_dir: &Path) -> std::io::Result<Vec<u8>> {
     let mut files: Vec<(String, PathBuf)> =
         vec![("config/suiji.toml".into(), config.to_path_buf())];
-    let mut rules: Vec<PathBuf> = std::fs::read_dir(rules_dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml" || x == "rhai"))
-        .collect();
-    rules.sort();
-    for r in rules {
-        if let Some(name) = r.file_name().and_then(|n| n.to_str()) {
-            files.push((format!("rules/{name}"), r.clone()));
-        }
+    files.extend(folder(rules_dir, "rules", &["toml", "rhai"])?);
+    write(MAGIC, files)
+}
+
+/// Packs format `suiji-rules/2`: as [`pack`], with the holiday files of `holidays_dir` (as
+/// `config/holidays/<name>`; a missing folder adds none).
+pub fn pack_v2(config: &Path, holidays_dir: &Path, rules_dir: &Path) -> std::io::Result<Vec<u8>> {
+    let mut files: Vec<(String, PathBuf)> =
+        vec![("config/suiji.toml".into(), config.to_path_buf())];
+    if holidays_dir.is_dir() {
+        files.extend(folder(holidays_dir, "config/holidays", &["toml"])?);
     }
-    let mut out = MAGIC.to_vec();
+    files.extend(folder(rules_dir, "rules", &["toml", "rhai"])?);
+    write(MAGIC_V2, files)
+}
+
+fn write(magic: &[u8], files: Vec<(String, PathBuf)>) -> std::io::Result<Vec<u8>> {
+    let mut out = magic.to_vec();
     for (name, path) in files {
         let bytes = std::fs::read(&path)?;
         out.extend_from_slice(name.as_bytes());
@@ -46,6 +76,7 @@ pub fn hash(packed: &[u8]) -> String {
 pub fn unpack(packed: &[u8], dir: &Path) -> Result<PathBuf, String> {
     let mut rest = packed
         .strip_prefix(MAGIC)
+        .or_else(|| packed.strip_prefix(MAGIC_V2))
         .ok_or("not a suiji rule archive (bad magic)")?;
     while !rest.is_empty() {
         let nl = rest
@@ -106,5 +137,35 @@ mod tests {
         .expect("pack");
         assert_eq!(hash(&packed), hash(&again));
         assert!(unpack(b"nope", out.path()).is_err());
+    }
+
+    #[test]
+    fn version_2_holds_the_holiday_files_and_they_change_the_hash() {
+        let src = tempfile::tempdir().expect("tmp");
+        let (rules, holidays) = (src.path().join("rules"), src.path().join("holidays"));
+        std::fs::create_dir_all(&rules).expect("mkdir");
+        std::fs::create_dir_all(&holidays).expect("mkdir");
+        let config = src.path().join("suiji.toml");
+        std::fs::write(&config, "a = 1\n").expect("w");
+        std::fs::write(rules.join("x.toml"), "b = 2\n").expect("w");
+        std::fs::write(holidays.join("2025.toml"), "year = 2025\n").expect("w");
+        std::fs::write(holidays.join("notes.txt"), "not packed").expect("w");
+        let packed = pack_v2(&config, &holidays, &rules).expect("pack");
+        let want = "suiji-rules/2\nconfig/suiji.toml\n6\na = 1\n\n\
+                    config/holidays/2025.toml\n12\nyear = 2025\n\n\
+                    rules/x.toml\n6\nb = 2\n\n";
+        assert_eq!(String::from_utf8_lossy(&packed), want);
+        // Version 1 of the same files leaves the holidays out.
+        let v1 = pack(&config, &rules).expect("pack");
+        assert!(!String::from_utf8_lossy(&v1).contains("holidays"));
+        std::fs::write(holidays.join("2025.toml"), "year = 2025 # 调休\n").expect("w");
+        let edited = pack_v2(&config, &holidays, &rules).expect("pack");
+        assert_ne!(hash(&packed), hash(&edited));
+        let out = tempfile::tempdir().expect("tmp");
+        unpack(&packed, out.path()).expect("unpack");
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("config/holidays/2025.toml")).expect("r"),
+            "year = 2025\n"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::rules::model::{Bureau, Config, PlanText, Registries, SeedSourceConfig};
+use crate::rules::model::{Algorithm, Bureau, Config, PlanText, Registries, SeedSourceConfig};
 use crate::rules::reader::{Cx, Table, parse};
 use crate::script::ScriptLimits;
 
@@ -19,6 +19,7 @@ const TOP_KEYS: &[&str] = &[
     "categories",
     "qualifications",
     "plan",
+    "draw",
 ];
 
 /// Reads the config text. `path` is the config file; relative paths resolve against `root`.
@@ -36,10 +37,12 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let categories = named_map(&mut top, "categories", cx);
     let qualifications = named_map(&mut top, "qualifications", cx);
     let plan = read_plan(&mut top, cx);
+    let algorithm = read_draw(&mut top, cx);
 
     top.finish(TOP_KEYS, cx);
 
     Some(Config {
+        algorithm,
         path: path.to_path_buf(),
         root: root.to_path_buf(),
         bureau: bureau?,
@@ -252,6 +255,33 @@ fn read_limits(top: &mut Table<'_>, cx: &mut Cx<'_>) -> ScriptLimits {
         );
     }
     limits
+}
+
+/// `[draw] algorithm = "suiji-draw/2"`: the algorithm of new draws (default: the latest).
+fn read_draw(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Algorithm {
+    let mut algorithm = Algorithm::LATEST;
+    if let Some(mut t) = top.table("draw", cx) {
+        if let Some(name) = t.string("algorithm", cx) {
+            match Algorithm::from_name(&name.value) {
+                Some(a) => algorithm = a,
+                None => {
+                    cx.error(
+                        name.span,
+                        format!("unknown draw algorithm `{}`", name.value),
+                        "not an algorithm this suiji implements",
+                    )
+                    .help
+                    .push(format!(
+                        "write \"{}\" (new draws) or \"{}\"",
+                        Algorithm::V2.name(),
+                        Algorithm::V1.name()
+                    ));
+                }
+            }
+        }
+        t.finish(&["algorithm"], cx);
+    }
+    algorithm
 }
 
 fn read_plan(top: &mut Table<'_>, cx: &mut Cx<'_>) -> PlanText {

@@ -84,8 +84,17 @@ pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
     };
     let sandbox = Arc::new(Sandbox::new(config.limits));
     let departments = load_rules(&config, &sandbox, &mut sources, &mut diags);
-    let rules_archive =
-        crate::rules::archive::pack(config_path, &config.rules_dir).unwrap_or_default();
+    // The archive format goes with the algorithm: `suiji-rules/2` (with the holiday files) for
+    // `suiji-draw/2`, `suiji-rules/1` for `suiji-draw/1`.
+    let rules_archive = match config.algorithm {
+        crate::rules::model::Algorithm::V1 => {
+            crate::rules::archive::pack(config_path, &config.rules_dir)
+        }
+        crate::rules::model::Algorithm::V2 => {
+            crate::rules::archive::pack_v2(config_path, &config.holidays_dir, &config.rules_dir)
+        }
+    }
+    .unwrap_or_default();
     let rules_hash = crate::rules::archive::hash(&rules_archive);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(LoadError {

@@ -36,6 +36,9 @@ impl Model {
 /// (the project root), so `suiji` works from any working directory.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `[draw] algorithm`: the algorithm of new draws (and so the manifest and rules archive
+    /// formats); [`Algorithm::LATEST`] unless the config names another.
+    pub algorithm: Algorithm,
     pub path: PathBuf,
     pub root: PathBuf,
     pub bureau: Bureau,
@@ -58,6 +61,43 @@ pub struct Config {
     pub seed_source: SeedSourceConfig,
     /// Fixed texts of the plan document.
     pub plan: PlanText,
+}
+
+/// `suiji-draw/1`'s version string, hashed into every key of its draws.
+pub const ALGORITHM_V1: &str = "suiji-draw/1";
+/// `suiji-draw/2`'s version string.
+pub const ALGORITHM_V2: &str = "suiji-draw/2";
+
+/// The draw algorithm a draw is made (or re-made) with. New draws use the config's (by default
+/// the latest); a recorded draw is re-run with the one its manifest names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// `suiji-draw/1`, with `suiji-manifest/1` and `suiji-rules/1`: teams stratum by stratum,
+    /// every inspector ranked for every target.
+    V1,
+    /// `suiji-draw/2`, with `suiji-manifest/2` and `suiji-rules/2`: random staffing order,
+    /// teams by a lazy keyed permutation, teams covering qualifications together, exact 回避.
+    V2,
+}
+
+impl Algorithm {
+    /// The algorithm of new draws when the config names none.
+    pub const LATEST: Algorithm = Algorithm::V2;
+
+    /// The version string hashed into every key and recorded in the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::V1 => ALGORITHM_V1,
+            Algorithm::V2 => ALGORITHM_V2,
+        }
+    }
+
+    /// The algorithm a manifest or config names, if this suiji implements it.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        [Algorithm::V1, Algorithm::V2]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
 }
 
 #[derive(Debug, Clone)]

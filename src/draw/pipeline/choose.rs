@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::DrawFailure;
 use super::plan::{Fate, StratumPlan};
 use super::rows::{Batch, CAPTURED, Classified, NONE, RowSource};
-use crate::draw::manifest::Selected;
+use crate::draw::manifest::{Probability, Selected, Substitute};
 use crate::draw::ranker::{head, uniform_from_head};
 use crate::draw::select::{Cand, Place, TopK, draw_order};
 use crate::draw::uniform::uniform_probability;
@@ -39,14 +39,21 @@ impl Row {
     }
 }
 
-/// The drawn rows in (stratum, rank) order, and their positions.
+/// The drawn targets in (stratum, rank) order, their rows' positions, and the substitutes.
+pub(crate) type Chosen = (Vec<Selected>, Vec<u64>, Vec<Substitute>);
+
+/// The drawn rows in (stratum, rank) order, their positions, and the first `extra[s]`
+/// substitutes of every stratum `s` (ranks k + 1, …). `decimal`: probabilities as
+/// `suiji-manifest/2` writes them.
 pub(crate) fn select(
     source: &dyn RowSource,
     c: &mut Classified,
     plans: &[StratumPlan],
     fates: &[Fate],
-) -> Result<(Vec<Selected>, Vec<u64>), DrawFailure> {
-    let kept = best(c, plans, fates);
+    extra: &[usize],
+    decimal: bool,
+) -> Result<Chosen, DrawFailure> {
+    let kept = best(c, plans, fates, extra);
     // The rows drawn from are no longer needed, nor (once read) the kept ids and names.
     for b in &mut c.batches {
         b.drawn = Vec::new();
@@ -68,7 +75,8 @@ pub(crate) fn select(
             current = r.stratum;
             position = 0;
         }
-        r.rank = if position < plans[r.stratum as usize].k {
+        let s = r.stratum as usize;
+        r.rank = if position < plans[s].k + extra.get(s).copied().unwrap_or(0) {
             rank_of(position)
         } else {
             0
@@ -76,6 +84,7 @@ pub(crate) fn select(
         position += 1;
     }
     rows.retain(|r| r.rank != 0);
+    let (rows, substitutes) = split_substitutes(rows, plans);
     check_drawn(source, &rows)?;
     let drawn_at: Vec<u64> = rows.iter().map(|r| r.cand.offset).collect();
     let mut selected = Vec::with_capacity(rows.len());
@@ -86,6 +95,11 @@ pub(crate) fn select(
                 plan.classes.get(row.cand.tag as usize).map_or(0.0, |x| x.0)
             } else {
                 uniform_probability(plan.n, plan.k.min(plan.n)).0
+            };
+            let p = if decimal {
+                Probability::Decimal(p)
+            } else {
+                Probability::Number(p)
             };
             Selected {
                 rank: row.rank,
@@ -99,12 +113,35 @@ pub(crate) fn select(
             }
         })
         .collect_into_vec(&mut selected);
-    Ok((selected, drawn_at))
+    Ok((selected, drawn_at, substitutes))
+}
+
+/// The drawn rows (ranks up to k) and the substitutes after them.
+fn split_substitutes(rows: Vec<Row>, plans: &[StratumPlan]) -> (Vec<Row>, Vec<Substitute>) {
+    let (mut rows, spare): (Vec<Row>, Vec<Row>) = rows
+        .into_iter()
+        .partition(|r| (r.rank as usize) <= plans[r.stratum as usize].k);
+    rows.shrink_to_fit();
+    let substitutes = spare
+        .into_iter()
+        .map(|r| Substitute {
+            stratum: plans[r.stratum as usize].name.clone(),
+            rank: r.rank,
+            target_id: r.id,
+            key: key_hex(&r.key),
+        })
+        .collect();
+    (rows, substitutes)
 }
 
 /// Per stratum, the certainty units and the best k of the rest (and rows tied with the k-th):
 /// (stratum, certain, candidate), in position order.
-fn best(c: &Classified, plans: &[StratumPlan], fates: &[Fate]) -> Vec<(usize, bool, Cand)> {
+fn best(
+    c: &Classified,
+    plans: &[StratumPlan],
+    fates: &[Fate],
+    extra: &[usize],
+) -> Vec<(usize, bool, Cand)> {
     // Kept ids and names: batch b's are numbered from first[b].
     let mut first = Vec::with_capacity(c.batches.len());
     let mut next = 0u32;
@@ -116,7 +153,7 @@ fn best(c: &Classified, plans: &[StratumPlan], fates: &[Fate]) -> Vec<(usize, bo
         .batches
         .par_iter()
         .zip(&first)
-        .map(|(b, &first)| offer(b, first, plans, fates))
+        .map(|(b, &first)| offer(b, first, plans, fates, extra))
         .collect();
     let mut merged: Vec<(TopK, TopK)> = Vec::new();
     for t in tops {
@@ -142,14 +179,24 @@ fn best(c: &Classified, plans: &[StratumPlan], fates: &[Fate]) -> Vec<(usize, bo
 }
 
 /// One batch's rows offered to its strata's top-k (certainty units, the rest).
-fn offer(b: &Batch, first: u32, plans: &[StratumPlan], fates: &[Fate]) -> Vec<(TopK, TopK)> {
+fn offer(
+    b: &Batch,
+    first: u32,
+    plans: &[StratumPlan],
+    fates: &[Fate],
+    extra: &[usize],
+) -> Vec<(TopK, TopK)> {
     let mut cursor = first;
     let mut tops: Vec<(TopK, TopK)> = plans
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(s, p)| {
             let certain = p.classes.iter().any(|c| c.1);
             let all = if certain { usize::MAX } else { 0 };
-            (TopK::new(all), TopK::new(p.k))
+            (
+                TopK::new(all),
+                TopK::new(p.k + extra.get(s).copied().unwrap_or(0)),
+            )
         })
         .collect();
     for row in &b.drawn {

@@ -88,7 +88,8 @@ impl<'a> Rules<'a> {
     /// The ranker of the stratum named `name`.
     pub(crate) fn ranker(&self, name: &str) -> Ranker {
         let d = self.input;
-        Ranker::new(
+        Ranker::versioned(
+            d.algorithm.name(),
             &d.seed,
             &self.matter.id,
             &d.period.id,

@@ -1,14 +1,16 @@
-//! Teams for the drawn targets, in (stratum, rank) order, with 回避 and workload caps
-//! (`draw::team`); the `conflict` hook sees the whole target, read from the source.
+//! Teams for the drawn targets with 回避 and workload caps: `suiji-draw/1` in (stratum, rank)
+//! order (`draw::team`), `suiji-draw/2` in staffing order (`draw::staffing`); the `conflict`
+//! hook sees the whole target, read from the source.
 
 use std::borrow::Cow;
 
-use super::DrawFailure;
 use super::rows::RowSource;
 use super::rules::Rules;
+use super::{DrawFailure, DrawInput};
 use crate::draw::manifest::{InspectorSkip, Selected};
-use crate::draw::team::{TeamTarget, assign_teams_each};
-use crate::draw::{Skip, TeamRules};
+use crate::draw::staffing::staff;
+use crate::draw::team::{Team, TeamTarget, assign_teams_each};
+use crate::draw::{Algorithm, Skip, TeamRules, TeamSpec};
 use crate::registry::types::{Inspector, Target};
 use crate::rules::model::Matter;
 use crate::script::{Sandbox, inspector_map, target_map};
@@ -22,13 +24,6 @@ pub(crate) fn assign(
 ) -> Result<Vec<InspectorSkip>, DrawFailure> {
     let m = rules.matter;
     let d = rules.input;
-    let team_rules = TeamRules {
-        team_size: m.team_size,
-        qualifications: &m.qualifications,
-        department: &m.department,
-        workload_cap: m.workload_cap,
-    };
-    let pool = team_pool(d.inspectors, m);
     let mut conflicts = Conflicts::new(m, rules.sandbox);
     let team_targets: Vec<TeamTarget> = selected
         .iter()
@@ -37,7 +32,7 @@ pub(crate) fn assign(
             name: &s.target_name,
         })
         .collect();
-    let mut teams: Vec<(Vec<String>, Option<String>)> = Vec::with_capacity(selected.len());
+    let mut teams: Vec<(Vec<String>, Option<String>)> = vec![(Vec::new(), None); selected.len()];
     let mut skips = Vec::new();
     let mut cached: Option<(usize, Cow<'_, Target>)> = None;
     let mut read_error: Option<DrawFailure> = None;
@@ -61,21 +56,15 @@ pub(crate) fn assign(
             None => Ok(false),
         }
     };
-    assign_teams_each(
-        &d.seed,
-        &m.id,
-        &d.period.id,
-        &team_targets,
-        &pool,
-        &team_rules,
-        &mut conflict,
-        &mut |i, outcome| {
-            for (inspector, skip) in outcome.skipped {
-                skips.push(inspector_skip(team_targets[i].id, inspector, &skip));
-            }
-            teams.push((outcome.members, outcome.unstaffed));
-        },
-    );
+    let mut emit = |i: usize, outcome: Team| {
+        for (inspector, skip) in outcome.skipped {
+            skips.push(inspector_skip(team_targets[i].id, inspector, &skip));
+        }
+        if let Some(slot) = teams.get_mut(i) {
+            *slot = (outcome.members, outcome.unstaffed);
+        }
+    };
+    dispatch(d, m, &team_targets, &mut conflict, &mut emit);
     if let Some(e) = read_error {
         return Err(e);
     }
@@ -86,6 +75,50 @@ pub(crate) fn assign(
         s.unstaffed = unstaffed;
     }
     Ok(skips)
+}
+
+/// Staffs `targets` with the draw's algorithm.
+fn dispatch(
+    d: &DrawInput<'_>,
+    m: &Matter,
+    team_targets: &[TeamTarget],
+    conflict: &mut dyn FnMut(&Inspector, usize) -> Result<bool, String>,
+    emit: &mut dyn FnMut(usize, Team),
+) {
+    match d.algorithm {
+        Algorithm::V1 => {
+            let team_rules = TeamRules {
+                team_size: m.team_size,
+                qualifications: &m.qualifications,
+                department: &m.department,
+                workload_cap: m.workload_cap,
+            };
+            let pool = team_pool(d.inspectors, m);
+            assign_teams_each(
+                &d.seed,
+                &m.id,
+                &d.period.id,
+                team_targets,
+                &pool,
+                &team_rules,
+                conflict,
+                emit,
+            );
+        }
+        Algorithm::V2 => {
+            let spec = d.team.clone().unwrap_or_else(|| matter_team(m));
+            staff(
+                &d.seed,
+                &m.id,
+                &d.period.id,
+                team_targets,
+                d.inspectors,
+                &spec,
+                conflict,
+                emit,
+            );
+        }
+    }
 }
 
 /// The matter's `conflict` hook as the team draw calls it: the first failure — the hook throws,
@@ -142,6 +175,20 @@ impl<'a> Conflicts<'a> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+/// A regular matter's team in `suiji-draw/2`: its department, every member holding its
+/// qualifications, nothing to cover together.
+pub(crate) fn matter_team(m: &Matter) -> TeamSpec {
+    TeamSpec {
+        team_size: m.team_size,
+        each: m.qualifications.clone(),
+        cover: Vec::new(),
+        departments: vec![m.department.clone()],
+        each_department: false,
+        workload_cap: m.workload_cap,
+        carried: Default::default(),
     }
 }
 

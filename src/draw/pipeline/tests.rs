@@ -11,7 +11,7 @@ use super::rows::{Classified, RowSource};
 use super::rules::{Reason, Rules};
 use super::{DrawInput, History, Options, Source, choose, plan};
 use crate::draw::manifest::{HistoryEntry, RegistryInfo};
-use crate::draw::{Purpose, Ranker, Seed, Unit, rank_pareto, top_k_uniform};
+use crate::draw::{Algorithm, Purpose, Ranker, Seed, Unit, rank_pareto, top_k_uniform};
 use crate::registry::types::{Target, TargetStatus};
 use crate::rules::Loaded;
 use crate::rules::model::{Matter, Ratio};
@@ -58,6 +58,7 @@ fn period() -> Period {
 
 fn input<'a>(m: &'a Matter, p: &'a Period, history: &'a History) -> DrawInput<'a> {
     DrawInput {
+        algorithm: Algorithm::LATEST,
         bureau: "b",
         matter: m,
         rules_hash: "",
@@ -73,6 +74,8 @@ fn input<'a>(m: &'a Matter, p: &'a Period, history: &'a History) -> DrawInput<'a
         inspectors: &[],
         registry: RegistryInfo::default(),
         history,
+        team: None,
+        drawn_at: String::new(),
     }
 }
 
@@ -157,7 +160,12 @@ fn plan_and_select_agree_with_the_ranking_functions() {
         let plans = plan::strata(&c, &rules).expect("planned");
         let fates = plan::fates(&c, &plans);
         let source = MemorySource { targets: &targets };
-        let (selected, _) = choose::select(&source, &mut c, &plans, &fates).expect("selected");
+        let extra: Vec<usize> = plans
+            .iter()
+            .map(|p| super::substitutes_of(p.n, p.k))
+            .collect();
+        let (selected, _, substitutes) =
+            choose::select(&source, &mut c, &plans, &fates, &extra, true).expect("selected");
         for plan in &plans {
             let members: Vec<&Target> = targets
                 .iter()
@@ -175,22 +183,55 @@ fn plan_and_select_agree_with_the_ranking_functions() {
                 .iter()
                 .map(|t| Unit::weighted(&t.id, if weighted { weight(t) } else { 1.0 }))
                 .collect();
-            let r = Ranker::new(&d.seed, &m.id, &p.id, &plan.name, Purpose::Targets);
-            let want = if weighted {
+            let r = Ranker::versioned(
+                d.algorithm.name(),
+                &d.seed,
+                &m.id,
+                &p.id,
+                &plan.name,
+                Purpose::Targets,
+            );
+            let spare = super::substitutes_of(plan.n, plan.k);
+            let mut want = if weighted {
                 let mut all = rank_pareto(&r, &units, plan.k).expect("weights");
-                all.truncate(plan.k);
+                all.truncate(plan.k + spare);
                 all
             } else {
-                top_k_uniform(&r, &units, plan.k)
+                top_k_uniform(&r, &units, plan.k + spare)
             };
+            let want_spare = want.split_off(plan.k);
+            same_substitutes(&substitutes, &plan.name, &units, &want_spare);
             let got: Vec<_> = selected.iter().filter(|s| s.stratum == plan.name).collect();
             assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
                 assert_eq!(g.target_id, units[w.index].id);
                 assert_eq!((g.rank, &g.key), (w.rank, &w.key_hex));
-                assert_eq!(g.inclusion_probability, w.inclusion_probability);
+                if !weighted {
+                    // top_k_uniform was asked for k + substitutes: its k/n is not the draw's.
+                    assert_eq!(
+                        g.inclusion_probability.value(),
+                        crate::draw::uniform::uniform_probability(plan.n, plan.k).0
+                    );
+                } else {
+                    assert_eq!(g.inclusion_probability.value(), w.inclusion_probability);
+                }
             }
         }
+    }
+}
+
+/// The substitutes of stratum `name` are the ranks after k of the ranking functions.
+fn same_substitutes(
+    got: &[crate::draw::manifest::Substitute],
+    name: &str,
+    units: &[Unit],
+    want: &[crate::draw::Ranked],
+) {
+    let got: Vec<_> = got.iter().filter(|s| s.stratum == name).collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.target_id, units[w.index].id);
+        assert_eq!((g.rank, &g.key), (w.rank, &w.key_hex));
     }
 }
 

@@ -10,9 +10,9 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
 use crate::digest::sha256_hex;
-use crate::draw::Seed;
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
 use crate::draw::pipeline::{self, DrawFailure, DrawInput, History, Options, Source};
+use crate::draw::{Algorithm, Seed};
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
 use crate::registry::types::{CLEAN_RESULTS, Registry};
@@ -62,6 +62,8 @@ impl Frozen {
 /// A draw to issue.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The algorithm: the config's for new draws, the recorded one when verifying.
+    pub algorithm: Algorithm,
     pub draw: ScheduledDraw,
     pub seed: Seed,
     pub seed_source: String,
@@ -163,6 +165,7 @@ pub fn compute(
         .matter(&req.draw.matter)
         .ok_or_else(|| IssueError::UnknownMatter(req.draw.matter.clone()))?;
     let input = DrawInput {
+        algorithm: req.algorithm,
         bureau: &model.config.bureau.name,
         matter,
         rules_hash: &model.rules_hash,
@@ -178,6 +181,8 @@ pub fn compute(
         inspectors: &frozen.registry.inspectors,
         registry: frozen.info.clone(),
         history: hist,
+        team: None,
+        drawn_at: req.created_at.clone(),
     };
     // The registry is frozen in memory (its snapshot is recorded with the draw), so the draw
     // reads its rows from there.
