@@ -109,8 +109,8 @@ def vectors():
 # ---- §13: the manifest's canonical JSON ----
 
 def json_float(x):
-    """A binary64 as serde_json writes it (Ryu): the shortest round-trip digits, positional
-    when the decimal exponent is in [-5, 16), otherwise `d.ddde±x` (no `+`, no padding)."""
+    """A binary64 as serde_json writes it (§15.2): the shortest round-trip digits, positional
+    when the decimal exponent is in [-5, 16), otherwise `d.ddde±x` (no padding)."""
     if x != x or x in (math.inf, -math.inf):
         return "null"
     if x == 0.0:
@@ -123,16 +123,16 @@ def json_float(x):
     e = len(digits) + int(exp or 0) - len(frac)          # value = 0.d1d2… × 10^e
     digits = digits.rstrip("0")
     n = len(digits)
-    if 0 <= e - n and e <= 16:                           # an integer: 1234e7 -> 12340000000.0
+    if 0 <= e - n and e <= 16:                           # 1234e7 -> 12340000000.0
         out = digits + "0" * (e - n) + ".0"
     elif 0 < e <= 16:                                    # 1234e-2 -> 12.34
         out = digits[:e] + "." + digits[e:]
     elif -5 < e <= 0:                                    # 1234e-6 -> 0.001234
         out = "0." + "0" * (-e) + digits
-    elif n == 1:                                         # 1e30, 1e-7
-        out = digits + "e" + str(e - 1)
-    else:                                                # 1.234e33
-        out = digits[0] + "." + digits[1:] + "e" + str(e - 1)
+    elif n == 1:                                         # 1e+30, 1e-7
+        out = digits + "e" + ("+" if e > 0 else "") + str(e - 1)
+    else:                                                # 1.234e+33
+        out = digits[0] + "." + digits[1:] + "e" + ("+" if e > 0 else "") + str(e - 1)
     return sign + out
 
 
