@@ -272,6 +272,14 @@ def parse_ratio(text):
     return int(whole or "0") * scale + int((frac + "0" * places)[:places] or "0")
 
 
+def ratio_text(v):
+    """A ratio as written in the rules: a string, or a TOML number written out in full."""
+    if isinstance(v, str):
+        return v
+    import decimal
+    return format(decimal.Decimal(repr(v)), "f")
+
+
 def matter_rules(files, matter_id):
     """The draw's values of one matter (§1.1): its own value, else its department's
     [defaults], else the engine's default."""
@@ -521,6 +529,10 @@ def redraw(db, man, spec):
     info, selected = select(man, m, strata)
     skips = teams(man, m, selected, inspectors)
     out = {f: man[f] for f in FIELDS}
+    rule = m["holiday"] if man["kind"].startswith("holiday:") else m
+    if rule and rule.get("ratio") is not None:
+        out["ratio_ppm"] = parse_ratio(ratio_text(rule["ratio"]))
+        out["key_area_only"] = rule is not m and bool(rule.get("key_area_only", False))
     out.update({
         "matter_name": m["name"],
         "department": m["department"],
