@@ -1,5 +1,5 @@
 //! The staff console (`suiji serve`): routes → one job → a compiled template. Identity is an
-//! extractor ([`session::Viewer`]); what a user may do is decided by `jobs::users`; every
+//! extractor (`session::Viewer`); what a user may do is decided by `jobs::users`; every
 //! write is a job that audits it with the user. Pages are in Chinese, rendered on the server,
 //! and work without JavaScript.
 
