@@ -307,10 +307,18 @@ fn the_worked_registry_draws_exactly_as_the_document_says() {
         .current_dir(p.root())
         .arg(repo().join("docs/reference/suiji_draw.py"))
         .args(["check", "data/suiji.sqlite3", "--weights", "weights.json"])
+        .args(["--substitutes", "3"])
         .output()
         .expect("python3 is needed for this test (.ci/run installs it)");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.ends_with("3 identical, 0 differ\n"), "{text}");
+    assert!(
+        text.contains(
+            "zhian.hotel 2024-03 (suiji-draw/1): identical bcf8a70e76adac605cdc5fc0e190fcf5129a2c5647e6b50f30f029aae24d409e (3 drawn)\n  \
+             substitutes of stratum \"一般区域\": H010\n  substitutes of stratum \"重点区域\": H002\n"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

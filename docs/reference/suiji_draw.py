@@ -4,7 +4,7 @@ docs/draw-algorithm.md (Python 3.11 or later, standard library only).
 
     python3 suiji_draw.py vectors
         prints the golden vectors of §9 (keys, U, orders, λ, team rankings).
-    python3 suiji_draw.py check DATABASE [--draw ID]... [--all] [--weights SPEC.json]
+    python3 suiji_draw.py check DATABASE [--draw ID]... [--all] [--weights SPEC.json] [--substitutes N]
         re-runs recorded draws from suiji's database (data/suiji.sqlite3): the manifest, the
         archived canonical registry snapshots and the archived rules, and says for each draw
         `identical` (the re-computed manifest hashes to the recorded `manifest_hash`) or what
@@ -426,6 +426,7 @@ def select(man, m, strata):
             out.append({"rank": rank, "stratum": name, "target_id": t["id"], "target_name": t["name"],
                         "key": keys[i].hex(), "inclusion_probability": prob(i), "team": [],
                         "unstaffed": None, "_target": t})
+        info[-1]["_after"] = [units[i][0]["id"] for i in order[k:]]
     return info, out
 
 
@@ -538,7 +539,7 @@ def redraw(db, man, spec):
         "department": m["department"],
         "rules_hash": hashlib.sha256(rblob).hexdigest(),
         "history": history_out,
-        "strata": info,
+        "strata": [{k: v for k, v in s.items() if k != "_after"} for s in info],
         "selected": [{k: v for k, v in s.items() if k != "_target"} for s in selected],
         "exclusions": [{"target_id": i, "reason": r, "detail": d} for i, r, d in excluded],
         "inspector_skips": skips,
@@ -548,7 +549,8 @@ def redraw(db, man, spec):
                            inspectors_snapshot=hashlib.sha256(canonical_csv(iheader, irecs)).hexdigest(),
                            targets_rows=len(targets), inspectors_rows=len(inspectors))
     out["manifest_hash"] = manifest_hash(out)
-    return out, m
+    substitutes = {s["stratum"]: s["_after"] for s in info}
+    return out, substitutes
 
 
 def seed_problem(man):
@@ -594,6 +596,8 @@ def check(argv):
     ap.add_argument("--draw", type=int, action="append", default=[])
     ap.add_argument("--all", action="store_true", help="also draws superseded by a redraw")
     ap.add_argument("--weights", help="JSON: a weight hook's weights (§10.3)")
+    ap.add_argument("--substitutes", type=int, default=0, metavar="N",
+                    help="also print each stratum's first N substitutes (§6.1), in order")
     a = ap.parse_args(argv)
     spec = json.load(open(a.weights, encoding="utf-8")) if a.weights else None
     db = sqlite3.connect(f"file:{a.database}?mode=ro", uri=True)
@@ -610,7 +614,7 @@ def check(argv):
             bad += 1
             continue
         try:
-            got, _ = redraw(db, man, spec)
+            got, substitutes = redraw(db, man, spec)
             diffs = differences(man, got)
         except (LookupError, ValueError, KeyError) as e:
             diffs = [f"cannot re-run: {e}"]
@@ -621,6 +625,10 @@ def check(argv):
                 print("  " + d)
         else:
             print(f"{label}: identical {got['manifest_hash']} ({len(got['selected'])} drawn)")
+        if a.substitutes > 0 and not diffs:
+            for stratum, ids in substitutes.items():
+                shown = ", ".join(ids[:a.substitutes]) or "none"
+                print(f"  substitutes of stratum {json.dumps(stratum, ensure_ascii=False)}: {shown}")
     print(f"{len(draws) - bad} identical, {bad} differ")
     return 1 if bad else 0
 
