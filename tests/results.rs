@@ -742,7 +742,8 @@ fn a_simulated_year_with_results_publications_and_the_report() {
     let h1 = draws
         .iter()
         .find(|r| {
-            text(&r[col("期次")]) == "2023年上半年" && text(&r[col("抽查事项")]).starts_with("旅馆业")
+            text(&r[col("期次")]) == "2023年上半年"
+                && text(&r[col("抽查事项")]).starts_with("旅馆业")
         })
         .expect("hotel H1 row");
     let got: Vec<f64> = [
