@@ -439,6 +439,7 @@ pub(crate) async fn plan_document(
         _ => return Err(Fail::NotFound),
     };
     let config = app.config();
+    let issued = app.now().date_naive();
     let bytes = blocking(move || {
         let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
         let input = crate::jobs::plan::Input {
@@ -446,6 +447,7 @@ pub(crate) async fn plan_document(
             provisional: false,
             format,
             output: None,
+            issued,
         };
         let (bytes, _, _) =
             crate::jobs::plan::document(&loaded, &input).map_err(|e| Fail::of(&e))?;
