@@ -8,6 +8,7 @@ use super::{SetupError, load_calendar, require_year};
 use crate::diag::{Diagnostic, Fault, Problem, Report};
 use crate::output::doc::{Format, render};
 use crate::rules::Loaded;
+use crate::rules::names::matter_name;
 
 /// Which year, in which format, to where.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct Input {
     /// Write here; by default Markdown is returned and the other formats go to
     /// `<output>/plan-YEAR.{html,docx}`.
     pub output: Option<PathBuf>,
+    /// Date of issue (the 落款 and the DOCX document properties).
+    pub issued: chrono::NaiveDate,
 }
 
 /// The plan, written or returned.
@@ -70,36 +73,8 @@ impl Problem for PlanError {
 /// Builds the year's plan: every draw with its dates, and what each matter's first regular
 /// draw would take from the registry as it is now.
 pub fn run(loaded: &Loaded, input: &Input) -> Result<Planned, PlanError> {
-    let cal = load_calendar(loaded, input.provisional)?;
-    let official = require_year(&cal, input.year)?;
     let model = &loaded.model;
-    let (schedule, failed) = crate::schedule::year_schedule(model, &cal, input.year);
-    let problem_lines: Vec<String> = failed
-        .iter()
-        .map(|p| format!("{}：{}", p.matter, p.error))
-        .collect();
-    let mut problems: Vec<Diagnostic> = problem_lines.iter().map(Diagnostic::error).collect();
-    if !problems.is_empty() && schedule.is_empty() {
-        return Err(PlanError::NothingScheduled {
-            year: input.year,
-            problems,
-        });
-    }
-    let estimates = estimate(loaded, &schedule, &mut problems);
-    problems.extend(estimates.iter().filter_map(|(id, e)| {
-        e.as_ref()
-            .err()
-            .map(|err| Diagnostic::error(format!("{id}: {err}")))
-    }));
-    let doc = crate::output::plan::build(
-        model,
-        &cal,
-        input.year,
-        &schedule,
-        &problem_lines,
-        &estimates,
-    );
-    let bytes = render(&doc, input.format).map_err(PlanError::Render)?;
+    let (bytes, problems, official) = document(loaded, input)?;
     let target = match (&input.output, input.format) {
         (Some(p), _) => Some(p.clone()),
         (None, Format::Md) => None,
@@ -121,6 +96,50 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Planned, PlanError> {
         problems,
         provisional: !official,
     })
+}
+
+/// The plan's bytes in `input.format` (nothing is written), with its problems and whether the
+/// year's calendar is official.
+pub fn document(
+    loaded: &Loaded,
+    input: &Input,
+) -> Result<(Vec<u8>, Vec<Diagnostic>, bool), PlanError> {
+    let cal = load_calendar(loaded, input.provisional)?;
+    let official = require_year(&cal, input.year)?;
+    let model = &loaded.model;
+    let (schedule, failed) = crate::schedule::year_schedule(model, &cal, input.year);
+    let problem_lines: Vec<String> = failed
+        .iter()
+        .map(|p| format!("{}：{}", p.matter, p.error))
+        .collect();
+    let mut problems: Vec<Diagnostic> = problem_lines.iter().map(Diagnostic::error).collect();
+    if !problems.is_empty() && schedule.is_empty() {
+        return Err(PlanError::NothingScheduled {
+            year: input.year,
+            problems,
+        });
+    }
+    let estimates = estimate(loaded, &schedule, &mut problems);
+    problems.extend(estimates.iter().filter_map(|(id, e)| {
+        e.as_ref()
+            .err()
+            .map(|err| Diagnostic::error(format!("{id}: {err}")))
+    }));
+    let doc_problems: Vec<String> = failed
+        .iter()
+        .map(|p| format!("{}：{}", matter_name(model, &p.matter), p.error))
+        .collect();
+    let mut doc = crate::output::plan::build(
+        model,
+        &cal,
+        input.year,
+        &schedule,
+        &doc_problems,
+        &estimates,
+    );
+    crate::output::plan::sign(&mut doc, model, input.issued);
+    let bytes = render(&doc, input.format).map_err(PlanError::Render)?;
+    Ok((bytes, problems, official))
 }
 
 /// Dry-runs each matter's first regular draw of the year on the current registry (a fixed seed:
@@ -177,4 +196,17 @@ fn estimate(
         out.insert(m.id.clone(), e);
     }
     out
+}
+
+/// The matters (抽查事项清单) of the departments `sees` accepts, as the plan labels them.
+pub fn matters(
+    loaded: &Loaded,
+    sees: impl Fn(&str) -> bool,
+) -> Vec<crate::output::plan::MatterSheet> {
+    loaded
+        .model
+        .matters()
+        .filter(|m| sees(&m.department))
+        .map(|m| crate::output::plan::matter_sheet(&loaded.model, m))
+        .collect()
 }
