@@ -15,12 +15,19 @@ const DRAW: &[&str] = &[
     "demo",
 ];
 const MANIFEST: &str = "out/draws/zhian.hotel/2023-H1/manifest.json";
-const PINNED: &str = "algorithm = \"suiji-draw/1\"";
+/// Moves a project's new draws to `algorithm`.
+fn choose(p: &Project, algorithm: &str) {
+    let text = p.read("config/suiji.toml");
+    p.write(
+        "config/suiji.toml",
+        &format!("{text}\n[draw]\nalgorithm = \"{algorithm}\"\n"),
+    );
+}
 
 /// The shipped project with new draws on `suiji-draw/2`.
 fn version_2() -> Project {
     let p = Project::shipped();
-    p.edit("config/suiji.toml", PINNED, "algorithm = \"suiji-draw/2\"");
+    choose(&p, "suiji-draw/2");
     p
 }
 
@@ -70,7 +77,8 @@ fn has_float(v: &serde_json::Value) -> bool {
     }
 }
 
-/// Draws of both versions in one project each verify identical; the first stays version 1.
+/// A project without `[draw]` keeps drawing with version 1; after it moves to version 2, draws
+/// of both versions verify identical.
 #[test]
 fn a_version_1_draw_still_verifies_after_the_project_moves_to_version_2() {
     let p = Project::shipped();
@@ -78,7 +86,7 @@ fn a_version_1_draw_still_verifies_after_the_project_moves_to_version_2() {
     let old = p.read(MANIFEST);
     assert!(old.contains("\"format\":\"suiji-manifest/1\"") || old.contains("suiji-manifest/1"));
     p.write("v1.json", &old);
-    p.edit("config/suiji.toml", PINNED, "algorithm = \"suiji-draw/2\"");
+    choose(&p, "suiji-draw/2");
     p.ok(&[
         "draw",
         "zhian.hotel",
@@ -133,7 +141,7 @@ fn holiday_files_are_in_the_version_2_rules_hash() {
 #[test]
 fn an_unknown_algorithm_is_an_error_at_its_place() {
     let p = Project::shipped();
-    p.edit("config/suiji.toml", PINNED, "algorithm = \"suiji-draw/9\"");
+    choose(&p, "suiji-draw/9");
     let (code, out, err) = run(p.suiji(&["check"]));
     assert_ne!(code, 0, "{out}");
     assert!(

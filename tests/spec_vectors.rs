@@ -106,6 +106,7 @@ fn issue_v1(p: &Project, matter: &str, period: &str, (seed, seed_source): (Seed,
     .expect("registry");
     let mut store = suiji::jobs::open_store(&loaded).expect("database");
     let req = Request {
+        algorithm: loaded.model.config.algorithm,
         draw,
         seed,
         seed_source,

@@ -9,7 +9,7 @@ pub(crate) const MANIFEST_FORMAT: &str = "suiji-manifest/1";
 
 /// The format of `suiji-draw/2` draws: no floating-point number in the hashed bytes
 /// (probabilities are decimal strings), `drawn_at`, the classes without a ratio and the
-/// substitutes (docs/draw-algorithm.md §17).
+/// substitutes (docs/draw-algorithm.md V2-6).
 pub(crate) const MANIFEST_FORMAT_V2: &str = "suiji-manifest/2";
 
 /// An inclusion probability as a manifest writes it: a JSON number in `suiji-manifest/1`

@@ -337,7 +337,7 @@ fn phases(
 }
 
 /// How many substitutes of a stratum of `n` with `k` drawn `suiji-manifest/2` lists: a fifth
-/// of k and two more, at most the rest of the stratum (docs/draw-algorithm.md §17.3).
+/// of k and two more, at most the rest of the stratum (docs/draw-algorithm.md V2-6.1).
 pub(crate) fn substitutes_of(n: usize, k: usize) -> usize {
     n.saturating_sub(k).min(k.div_ceil(5) + 2)
 }

@@ -1,4 +1,4 @@
-//! The team step of `suiji-draw/2` (docs/draw-algorithm.md §15): drawn targets are staffed in
+//! The team step of `suiji-draw/2` (docs/draw-algorithm.md V2-4): drawn targets are staffed in
 //! a random, verifiable order, and each target's team is drawn by a lazily computed, keyed
 //! random permutation of the inspectors who still have capacity, so the step costs about one
 //! hash per inspector looked at — a few per target — instead of one per inspector in the pool.

@@ -1,5 +1,5 @@
 //! Whether a declared conflict of interest (回避 entry) names a target, as `suiji-draw/2`
-//! matches it (docs/draw-algorithm.md §16).
+//! matches it (docs/draw-algorithm.md V2-5).
 //!
 //! An entry, trimmed of whitespace, names a target when it equals the target's id or its name
 //! exactly. An entry holding `*` is a pattern: `*` stands for any run of characters (none

@@ -10,7 +10,7 @@
 //! same records, with the holiday files that decided the periods added after the config:
 //! `config/suiji.toml`, every `*.toml` of the holidays folder as `config/holidays/<name>`, then
 //! the rules files, each group in byte order of the names. A change to a holiday file changes
-//! the rules hash. Both formats unpack; docs/draw-algorithm.md §18 has a worked example.
+//! the rules hash. Both formats unpack; docs/draw-algorithm.md V2-7 has a worked example.
 
 use std::path::{Component, Path, PathBuf};
 

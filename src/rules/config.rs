@@ -257,9 +257,11 @@ fn read_limits(top: &mut Table<'_>, cx: &mut Cx<'_>) -> ScriptLimits {
     limits
 }
 
-/// `[draw] algorithm = "suiji-draw/2"`: the algorithm of new draws (default: the latest).
+/// `[draw] algorithm = "suiji-draw/2"`: the algorithm of new draws. Without it a project keeps
+/// drawing with `suiji-draw/1`: moving to a new algorithm changes the published method (and
+/// every draw's selection), so it is a deliberate rules change, archived like one.
 fn read_draw(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Algorithm {
-    let mut algorithm = Algorithm::LATEST;
+    let mut algorithm = Algorithm::V1;
     if let Some(mut t) = top.table("draw", cx) {
         if let Some(name) = t.string("algorithm", cx) {
             match Algorithm::from_name(&name.value) {

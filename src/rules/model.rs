@@ -37,7 +37,7 @@ impl Model {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `[draw] algorithm`: the algorithm of new draws (and so the manifest and rules archive
-    /// formats); [`Algorithm::LATEST`] unless the config names another.
+    /// formats); `suiji-draw/1` unless the config names another.
     pub algorithm: Algorithm,
     pub path: PathBuf,
     pub root: PathBuf,
@@ -81,7 +81,7 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// The algorithm of new draws when the config names none.
+    /// The latest algorithm (`[draw] algorithm` selects it for a project's new draws).
     pub const LATEST: Algorithm = Algorithm::V2;
 
     /// The version string hashed into every key and recorded in the manifest.
