@@ -124,6 +124,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 files: files.clone(),
                 dry_run: *dry_run,
                 actor: actor.clone(),
+                signer: None,
                 today: today_local(&loaded),
                 now: now_local(&loaded),
             };

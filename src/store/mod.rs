@@ -20,6 +20,8 @@ mod draws;
 mod error;
 mod events;
 mod records;
+mod redraws;
+mod registries;
 mod results;
 mod schema;
 mod snapshots;
@@ -41,6 +43,8 @@ pub use records::{
     DrawAudit, PublicationAudit, PublicationRecord, PublishedFile, ResultsAudit, RulesReloadAudit,
     SchedulerAudit,
 };
+pub use redraws::{RedrawAudit, RedrawRow};
+pub use registries::RegistryAudit;
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind};

@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -347,4 +347,29 @@ CREATE TABLE login_failures (
     at      INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX login_failures_by_address ON login_failures (address, at);
+"#;
+
+/// Version 3: redraws asked for in the console, waiting for an approver (法制审核). A request
+/// is decided once; an approved one names the draw that replaced the old one.
+const V3: &str = r#"
+CREATE TABLE redraw_requests (
+    id           INTEGER PRIMARY KEY,
+    draw_id      INTEGER NOT NULL REFERENCES draws (id),
+    reason       TEXT    NOT NULL CHECK (reason <> ''),
+    seed_text    TEXT    NOT NULL CHECK (seed_text <> ''),
+    requested_by TEXT    NOT NULL CHECK (requested_by <> ''),
+    requested_at TEXT    NOT NULL CHECK (requested_at <> ''),
+    approved     INTEGER CHECK (approved IN (0, 1)),
+    decided_by   TEXT,
+    decided_at   TEXT,
+    new_draw_id  INTEGER REFERENCES draws (id),
+    CHECK ((approved IS NULL) = (decided_by IS NULL) AND (approved IS NULL) = (decided_at IS NULL))
+) STRICT;
+
+CREATE TRIGGER redraw_requests_are_kept BEFORE DELETE ON redraw_requests
+BEGIN SELECT RAISE(ABORT, 'redraw requests are permanent'); END;
+
+CREATE TRIGGER redraw_requests_decided_once BEFORE UPDATE ON redraw_requests
+WHEN OLD.approved IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a redraw request is decided once'); END;
 "#;
