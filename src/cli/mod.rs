@@ -106,7 +106,10 @@ pub(crate) fn open(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
 /// Shows the rules' non-fatal problems.
 pub(crate) fn warn(loaded: &crate::rules::Loaded) {
     if !loaded.warnings.is_empty() {
-        eprint!("{}", crate::diag::render(&loaded.sources, &loaded.warnings));
+        say(
+            Level::Warn,
+            &crate::diag::render(&loaded.sources, &loaded.warnings),
+        );
     }
 }
 
@@ -212,21 +215,83 @@ pub fn main() -> i32 {
 
 /// Shows a failed command's report; returns its exit status.
 fn fail(failed: &Failed) -> i32 {
-    eprint!("{}", failed.report.render());
+    say(Level::Error, &failed.report.render());
     exit::code(failed.fault)
 }
 
+/// Whether standard error speaks JSON lines (`--log-json`).
+static JSON_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Logs go to standard error: human-readable text, coloured only on a terminal, or one JSON
+/// object per line. A log line that cannot be written (a full disk, a closed stderr) is lost,
+/// never a panic.
 fn init_logging(json: bool) {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
+    JSON_LOG.store(json, std::sync::atomic::Ordering::Relaxed);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     let _ = if json {
-        builder.json().try_init()
+        builder.json().with_ansi(false).try_init()
     } else {
-        builder.try_init()
+        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
     };
+}
+
+/// How serious a message on standard error is (its `level` in JSON mode).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Level {
+    Error,
+    Warn,
+    Info,
+}
+
+/// One message of the JSON log, in the shape of the log's own lines.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    timestamp: String,
+    level: &'static str,
+    fields: JsonFields<'a>,
+    target: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFields<'a> {
+    message: &'a str,
+}
+
+/// Writes a message for a person to standard error: as it is, or with `--log-json` as one
+/// JSON line like the log's. A failed write (a full disk, a closed stderr) is ignored: the
+/// exit status still tells what happened, and the process never panics over it.
+pub(crate) fn say(level: Level, text: &str) {
+    use std::io::Write as _;
+    let line = if JSON_LOG.load(std::sync::atomic::Ordering::Relaxed) {
+        let line = JsonLine {
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            level: match level {
+                Level::Error => "ERROR",
+                Level::Warn => "WARN",
+                Level::Info => "INFO",
+            },
+            fields: JsonFields {
+                message: text.trim_end(),
+            },
+            target: "suiji",
+        };
+        match serde_json::to_string(&line) {
+            Ok(json) => format!("{json}\n"),
+            Err(_) => return,
+        }
+    } else {
+        text.to_string()
+    };
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(line.as_bytes())
+        .and_then(|()| stderr.flush());
 }
 
 /// Loads the rules; shows their warnings.
@@ -241,14 +306,19 @@ pub(crate) fn provisional_warning(year: i32) {
     let w = crate::diag::Diagnostic::warning(format!(
         "{year} has no official holiday notice; dates use a PROVISIONAL calendar computed from lunar dates (no 调休)"
     ));
-    eprint!("{}", crate::diag::Report::of(vec![w]).render());
+    say(Level::Warn, &crate::diag::Report::of(vec![w]).render());
 }
 
 /// Shows a job's non-fatal problems (matters that failed while the others went on); returns
 /// the exit status: [`exit::PARTIAL`] when there were any.
 pub(crate) fn with_problems(problems: &[crate::diag::Diagnostic]) -> i32 {
     if !problems.is_empty() {
-        eprint!("{}", crate::diag::Report::of(problems.to_vec()).render());
+        let level = if problems.iter().any(crate::diag::Diagnostic::is_error) {
+            Level::Error
+        } else {
+            Level::Warn
+        };
+        say(level, &crate::diag::Report::of(problems.to_vec()).render());
     }
     if problems.iter().any(crate::diag::Diagnostic::is_error) {
         exit::PARTIAL

@@ -32,7 +32,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Failed> {
     let ran = crate::jobs::run::serve(loaded, &mut clock, &input)?;
     let (issued, failed) = (ran.issued, ran.failed);
     match ran.stop {
-        Stop::Shutdown(why) => eprintln!("suiji stopped ({why}) after issuing {issued} draw(s)"),
+        Stop::Shutdown(why) => super::say(
+            super::Level::Info,
+            &format!("suiji stopped ({why}) after issuing {issued} draw(s)\n"),
+        ),
         Stop::Once | Stop::ClockEnd => outln!("issued {issued} draw(s), {failed} failed"),
     }
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })

@@ -358,7 +358,7 @@ impl Service {
             SchedulerEvent::Issued
         };
         self.record(&d, event, now, issued.draw_id, &detail);
-        tracing::info!(matter = %d.matter, period = %d.period.id, draw = ?issued.draw_id, drawn = m.selected.len(), "{detail}");
+        tracing::info!(matter = %d.matter, period = %d.period.id, draw = issued.draw_id, drawn = m.selected.len(), "{detail}");
         Outcome {
             eligible: m.strata.iter().map(|s| s.eligible).sum(),
             drawn: m.selected.len(),
