@@ -56,13 +56,8 @@ fn every_line_of_the_json_log_is_json() {
         "{err}"
     );
     // A command that fails: its report is one JSON line too.
-    let (code, _, err) = run(p.suiji(&[
-        "--log-json",
-        "draw",
-        "zhian.nosuch",
-        "--period",
-        "2023-H1",
-    ]));
+    let (code, _, err) =
+        run(p.suiji(&["--log-json", "draw", "zhian.nosuch", "--period", "2023-H1"]));
     assert_eq!(code, 1, "{err}");
     let lines = json_lines(&err);
     assert_eq!(lines.len(), 1, "{err}");
@@ -99,7 +94,11 @@ fn a_full_standard_error_never_makes_a_command_panic() {
     let p = one_past_draw();
     // A failing command: its report cannot be shown, its exit status still says why.
     let (code, _) = stderr_full(&p, &["draw", "zhian.nosuch", "--period", "2023-H1"], &[]);
-    assert_eq!(code, Some(1), "refused, not a panic (101) or a signal (None)");
+    assert_eq!(
+        code,
+        Some(1),
+        "refused, not a panic (101) or a signal (None)"
+    );
     // The service logging every step, human and JSON.
     for json in [false, true] {
         let mut args = vec![];

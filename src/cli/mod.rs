@@ -237,7 +237,9 @@ fn init_logging(json: bool) {
     let _ = if json {
         builder.json().with_ansi(false).try_init()
     } else {
-        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
 }
 
