@@ -4,7 +4,10 @@
 
 mod util;
 
-use util::scheduler::{RUN_ONCE, matter, service_project};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use util::scheduler::{RUN_ONCE, assert_complete, crash_at, draws, matter, service_project};
 use util::{Project, run};
 
 /// A matter with one firing, on 1 June 2023: `--since 2023-01-01` finds exactly that draw due.
@@ -112,4 +115,123 @@ fn a_full_standard_error_never_makes_a_command_panic() {
     let (code, out) = stderr_full(&p, &["draws"], &[]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("zhian.once"), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files left staged, and folders regenerated from the database
+
+/// A quarterly matter (four draws in 2023), on the provisional calendar.
+fn quarterly() -> Project {
+    service_project(&matter("q", "0 0 9 1 1,4,7,10 *", "5%", ""))
+}
+
+const SIMULATE: &[&str] = &["simulate", "--year", "2023"];
+
+/// Every file under `dir`, by its path relative to `dir`, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else if let Ok(rel) = path.strip_prefix(base) {
+                let bytes = std::fs::read(&path).expect("read file");
+                out.insert(rel.to_string_lossy().into_owned(), bytes);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn simulate_killed_after_a_commit_puts_the_staged_files_in_place_when_run_again() {
+    for n in 1..=2 {
+        let p = quarterly();
+        crash_at(&p, SIMULATE, &format!("draw.committed@{n}"));
+        assert_eq!(draws(&p).len(), n, "recorded up to the kill");
+        let (code, out, err) = run(p.suiji(SIMULATE));
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(draws(&p).len(), 4);
+        assert_complete(&p);
+        let left: Vec<String> = tree(&p.path("out"))
+            .into_keys()
+            .filter(|k| k.contains(".staging-"))
+            .collect();
+        assert!(left.is_empty(), "staging left: {left:?}");
+    }
+}
+
+#[test]
+fn a_read_only_command_reports_files_left_staged() {
+    let p = quarterly();
+    crash_at(&p, SIMULATE, "draw.committed");
+    let (code, out, err) = run(p.suiji(&["draws"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("files left staged by an interrupted run"),
+        "{err}"
+    );
+    // The next command that writes puts them in place.
+    let (code, out, err) = run(p.suiji(&["regenerate"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_complete(&p);
+}
+
+#[test]
+fn a_deleted_draw_folder_is_regenerated_byte_for_byte() {
+    let p = quarterly();
+    let (code, out, err) = run(p.suiji(SIMULATE));
+    assert_eq!(code, 0, "{out}{err}");
+    let draws_dir = p.path("out/draws");
+    let before = tree(&draws_dir);
+    assert!(before.keys().any(|k| k.ends_with("tasks.xlsx")), "{before:?}");
+    let folder = p.path("out/draws/zhian.q/2023-04-01T09:00");
+    std::fs::remove_dir_all(&folder).expect("delete a draw folder");
+    let (code, out, err) = run(p.suiji(&["regenerate", "--draw", "2"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("#2     zhian.q 2023-04-01T09:00: written"), "{out}");
+    assert!(tree(&draws_dir) == before, "regenerated folder differs");
+    // Everything again: nothing to do. A file changed by hand is put right, the changed
+    // one kept aside.
+    let (code, out, _) = run(p.suiji(&["regenerate"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.ends_with("4 draw folder(s): 0 written, 4 unchanged, 0 failed\n"), "{out}");
+    std::fs::write(folder.join("public.csv"), "altered").expect("alter");
+    let (code, out, _) = run(p.suiji(&["regenerate"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("differed from the record and are kept in"), "{out}");
+    let after = tree(&draws_dir);
+    for (k, v) in &before {
+        assert!(after.get(k) == Some(v), "{k} differs after regenerate");
+    }
+    let aside = after
+        .keys()
+        .find(|k| k.contains(".altered-") && k.ends_with("public.csv"))
+        .expect("the altered folder is kept");
+    assert_eq!(after[aside], b"altered");
+    // An unknown draw is refused.
+    let (code, _, err) = run(p.suiji(&["regenerate", "--draw", "99"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no draw #99 is recorded"), "{err}");
+}
+
+#[test]
+fn verify_takes_a_draw_number() {
+    let p = quarterly();
+    let (code, out, err) = run(p.suiji(SIMULATE));
+    assert_eq!(code, 0, "{out}{err}");
+    for arg in ["3", "#3"] {
+        let (code, out, err) = run(p.suiji(&["verify", arg]));
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("identical: "), "{out}");
+        assert!(out.contains("(draw #3;"), "{out}");
+    }
+    let (code, _, err) = run(p.suiji(&["verify", "99"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no draw #99 is recorded"), "{err}");
 }

@@ -18,6 +18,7 @@ mod draw;
 mod draws;
 mod plan;
 mod publish;
+mod regenerate;
 mod registry;
 mod report;
 mod results;
@@ -41,6 +42,9 @@ pub mod exit {
     pub const FAILED: i32 = 2;
     /// The command ran, but some matters failed (e.g. a hook blew its limits).
     pub(crate) const PARTIAL: i32 = 3;
+    /// `status`: some draws cannot be scheduled (a year without a holiday calendar); the
+    /// service will not issue them until that is fixed.
+    pub(crate) const UNSCHEDULED: i32 = 4;
 
     /// The exit status of a failed command.
     pub fn code(fault: Fault) -> i32 {
@@ -158,6 +162,8 @@ pub enum Command {
     Draws(draws::Args),
     /// Re-run a recorded draw from its manifest and archived inputs; say if it is identical.
     Verify(verify::Args),
+    /// Rebuild the draws' folders in out/ from the database, byte for byte.
+    Regenerate(regenerate::Args),
     /// The hash-chained audit log.
     Audit(audit::Args),
     /// The target and inspector registries.
@@ -199,6 +205,7 @@ pub fn main() -> i32 {
         Command::Simulate(args) => service::simulate(&cli, args),
         Command::Status(args) => service::status(&cli, args),
         Command::Verify(args) => verify::run(&cli, args),
+        Command::Regenerate(args) => regenerate::run(&cli, args),
         Command::Audit(args) => audit::run(&cli, args),
         Command::Registry(args) => registry::run(&cli, args),
         Command::GenRegistry(args) => registry::generate(args),

@@ -12,6 +12,7 @@ pub mod place;
 pub mod plan;
 pub mod probe;
 pub mod publish;
+pub mod regenerate;
 pub mod registry;
 pub mod report;
 pub mod results;
@@ -165,19 +166,29 @@ pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<issue::Frozen, SetupErr
     issue::freeze_registry(loaded).map_err(SetupError::Registry)
 }
 
-/// Opens the database in the config's data folder, and removes the staging folders that
-/// interrupted jobs left and that nothing will ever place ([`sweep::orphans`]).
+/// Opens the database in the config's data folder; puts in place the files that interrupted
+/// jobs left staged after their record was committed ([`sweep::restore`]), and removes the
+/// staging folders that nothing will ever place ([`sweep::orphans`]).
 pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
     let store = Store::open(&loaded.model.config.data_dir)?;
+    sweep::restore(&loaded.model.config.output_dir, &store);
     sweep::orphans(&loaded.model.config.output_dir, &store);
     Ok(store)
 }
 
 /// Opens the database named by the config alone, without loading the rules: jobs that only
-/// read records (draws, audit, verify) keep working while a rule file has problems.
+/// read records (draws, audit, verify) keep working while a rule file has problems. Files
+/// left staged by an interrupted run are reported ([`sweep::report`]), not moved.
 pub fn open_store_of_config(config: &Path) -> Result<Store, SetupError> {
+    Ok(open_data(config)?.1)
+}
+
+/// The config alone and the database it names (see [`open_store_of_config`]).
+pub fn open_data(config: &Path) -> Result<(crate::rules::model::Config, Store), SetupError> {
     let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
-    Ok(Store::open(&config.data_dir)?)
+    let store = Store::open(&config.data_dir)?;
+    sweep::report(&config.output_dir);
+    Ok((config, store))
 }
 
 /// Loads the rules and the calendar and opens the database.
