@@ -189,22 +189,34 @@ fn a_deleted_draw_folder_is_regenerated_byte_for_byte() {
     assert_eq!(code, 0, "{out}{err}");
     let draws_dir = p.path("out/draws");
     let before = tree(&draws_dir);
-    assert!(before.keys().any(|k| k.ends_with("tasks.xlsx")), "{before:?}");
+    assert!(
+        before.keys().any(|k| k.ends_with("tasks.xlsx")),
+        "{before:?}"
+    );
     let folder = p.path("out/draws/zhian.q/2023-04-01T09:00");
     std::fs::remove_dir_all(&folder).expect("delete a draw folder");
     let (code, out, err) = run(p.suiji(&["regenerate", "--draw", "2"]));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("#2     zhian.q 2023-04-01T09:00: written"), "{out}");
+    assert!(
+        out.contains("#2     zhian.q 2023-04-01T09:00: written"),
+        "{out}"
+    );
     assert!(tree(&draws_dir) == before, "regenerated folder differs");
     // Everything again: nothing to do. A file changed by hand is put right, the changed
     // one kept aside.
     let (code, out, _) = run(p.suiji(&["regenerate"]));
     assert_eq!(code, 0, "{out}");
-    assert!(out.ends_with("4 draw folder(s): 0 written, 4 unchanged, 0 failed\n"), "{out}");
+    assert!(
+        out.ends_with("4 draw folder(s): 0 written, 4 unchanged, 0 failed\n"),
+        "{out}"
+    );
     std::fs::write(folder.join("public.csv"), "altered").expect("alter");
     let (code, out, _) = run(p.suiji(&["regenerate"]));
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("differed from the record and are kept in"), "{out}");
+    assert!(
+        out.contains("differed from the record and are kept in"),
+        "{out}"
+    );
     let after = tree(&draws_dir);
     for (k, v) in &before {
         assert!(after.get(k) == Some(v), "{k} differs after regenerate");
@@ -234,4 +246,95 @@ fn verify_takes_a_draw_number() {
     let (code, _, err) = run(p.suiji(&["verify", "99"]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no draw #99 is recorded"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A read-only copy of the data
+
+/// A folder bound read-only onto itself for as long as this lives (`mount --bind` then
+/// `remount,ro`): a real read-only file system, which `chmod` is not for root.
+struct ReadOnlyMount(std::path::PathBuf);
+
+impl ReadOnlyMount {
+    /// `None` (with the reason) where this process cannot mount.
+    fn new(dir: &Path) -> Result<ReadOnlyMount, String> {
+        let mount = |args: &[&str]| {
+            std::process::Command::new("mount")
+                .args(args)
+                .output()
+                .map_err(|e| format!("mount: {e}"))
+                .and_then(|o| {
+                    if o.status.success() {
+                        Ok(())
+                    } else {
+                        Err(String::from_utf8_lossy(&o.stderr).into_owned())
+                    }
+                })
+        };
+        let d = dir.to_str().ok_or("not UTF-8")?;
+        mount(&["--bind", d, d])?;
+        let guard = ReadOnlyMount(dir.to_path_buf());
+        mount(&["-o", "remount,bind,ro", d])?;
+        Ok(guard)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn read_only_commands_work_on_a_read_only_copy_of_the_data() {
+    let p = quarterly();
+    let (code, out, err) = run(p.suiji(SIMULATE));
+    assert_eq!(code, 0, "{out}{err}");
+    let manifest = p.path("out/draws/zhian.q/2023-04-01T09:00/manifest.json");
+    let manifest = manifest.to_str().expect("UTF-8 path");
+    let ro = match ReadOnlyMount::new(&p.path("data")) {
+        Ok(m) => m,
+        Err(why) if std::env::var_os("CI").is_none() => {
+            eprintln!("SKIPPED: cannot mount data/ read-only here ({why}); CI runs it as root");
+            return;
+        }
+        Err(why) => panic!("CI must be able to mount data/ read-only: {why}"),
+    };
+    // Proof that the folder is read-only to this (root) process.
+    assert!(
+        std::fs::write(p.path("data/probe"), "x").is_err(),
+        "data/ is writable"
+    );
+    for args in [
+        &["draws"][..],
+        &["audit", "verify"],
+        &["audit", "log"],
+        &["verify", "2"],
+        &["verify", manifest],
+        &["status", "--today", "2023-12-31"],
+        &["report", "--year", "2023", "--today", "2023-12-31"],
+        &["plan", "--year", "2023"],
+        &["schedule", "--year", "2023"],
+        &["regenerate"],
+    ] {
+        let (code, out, err) = run(p.suiji(args));
+        assert!(
+            code == 0 || (args[0] == "status" && code == 3),
+            "suiji {args:?} on a read-only copy: exit {code}\n{out}{err}"
+        );
+    }
+    // A command that records fails cleanly, naming the database.
+    let redraw = [
+        "draw",
+        "zhian.q",
+        "--period",
+        "2023-04-01T09:00",
+        "--redraw",
+        "--reason",
+        "test",
+    ];
+    let (code, out, err) = run(p.suiji(&redraw));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("suiji.sqlite3"), "{err}");
+    drop(ro);
 }

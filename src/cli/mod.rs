@@ -107,6 +107,13 @@ pub(crate) fn open(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
     Ok(cx)
 }
 
+/// Like [`open`], with the database opened read-only: for commands that only read records.
+pub(crate) fn open_read_only(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
+    let cx = crate::jobs::open_read_only(&cli.config)?;
+    warn(&cx.loaded);
+    Ok(cx)
+}
+
 /// Shows the rules' non-fatal problems.
 pub(crate) fn warn(loaded: &crate::rules::Loaded) {
     if !loaded.warnings.is_empty() {

@@ -119,7 +119,7 @@ pub struct StatusArgs {
 }
 
 pub fn status(cli: &Cli, args: &StatusArgs) -> Result<i32, Failed> {
-    let cx = super::open(cli)?;
+    let cx = super::open_read_only(cli)?;
     let clock = SystemClock {
         tz: cx.loaded.model.config.timezone,
     };

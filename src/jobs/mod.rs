@@ -177,8 +177,9 @@ pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
 }
 
 /// Opens the database named by the config alone, without loading the rules: jobs that only
-/// read records (draws, audit, verify) keep working while a rule file has problems. Files
-/// left staged by an interrupted run are reported ([`sweep::report`]), not moved.
+/// read records (draws, audit, verify) keep working while a rule file has problems. The
+/// database is opened read-only ([`Store::open_read_only`]); files left staged by an
+/// interrupted run are reported ([`sweep::report`]), not moved.
 pub fn open_store_of_config(config: &Path) -> Result<Store, SetupError> {
     Ok(open_data(config)?.1)
 }
@@ -186,9 +187,20 @@ pub fn open_store_of_config(config: &Path) -> Result<Store, SetupError> {
 /// The config alone and the database it names (see [`open_store_of_config`]).
 pub fn open_data(config: &Path) -> Result<(crate::rules::model::Config, Store), SetupError> {
     let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
-    let store = Store::open(&config.data_dir)?;
+    let store = Store::open_read_only(&config.data_dir)?;
     sweep::report(&config.output_dir);
     Ok((config, store))
+}
+
+/// Loads the rules and the calendar and opens the database read-only ([`Store::open_read_only`]):
+/// for jobs that only read records (`status`, `report`), which then also work on a read-only
+/// copy of the data. Files left staged are reported, not moved.
+pub fn open_read_only(config: &Path) -> Result<Context, SetupError> {
+    let loaded = load_rules(config)?;
+    let cal = load_calendar(&loaded, false)?;
+    let store = Store::open_read_only(&loaded.model.config.data_dir)?;
+    sweep::report(&loaded.model.config.output_dir);
+    Ok(Context { loaded, cal, store })
 }
 
 /// Loads the rules and the calendar and opens the database.

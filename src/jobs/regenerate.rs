@@ -78,6 +78,9 @@ pub fn run(
     output_dir: &Path,
     input: &Input,
 ) -> Result<Vec<Regenerated>, RegenerateError> {
+    // What an interrupted run left staged first: placed when recorded, else removed.
+    super::sweep::restore(output_dir, store);
+    super::sweep::orphans(output_dir, store);
     let draws = match input.draw {
         Some(id) => vec![store.draw(id)?.ok_or(RegenerateError::NoSuchDraw(id))?],
         None => store.list_draws(&DrawFilter {

@@ -257,7 +257,7 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             Err(_) => crate::rules::config::root_of(&input.config).join("data"),
         },
     };
-    let store = Store::open(&data)?;
+    let store = Store::open_read_only(&data)?;
     let (text, path) = match &input.which {
         Which::Manifest(path) => (
             std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
