@@ -161,6 +161,32 @@ fn every_draw_over_generated_registries_is_reproduced_by_the_reference_program()
     assert!(total > 100, "only {total} draws compared");
 }
 
+/// A pool of several hundred inspectors with a workload cap of one: most walks pass far beyond
+/// the first ranks, through the engine's partial sorting of large pools (slow: run by .ci/run
+/// with the ignored tests).
+#[test]
+#[ignore]
+fn long_walks_through_a_large_inspector_pool_are_reproduced_by_the_reference_program() {
+    let p = generated(8000, 500, 11);
+    p.edit("rules/zhian.toml", "workload_cap = 4", "workload_cap = 1");
+    p.ok(&["simulate", "--year", "2023", "--seed", "long walks"]);
+    let longest: i64 = p
+        .db()
+        .query_row(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM draws d,
+             json_each(d.manifest_json, '$.inspector_skips') s
+             GROUP BY d.id, json_extract(s.value, '$.target_id'))",
+            [],
+            |r| r.get(0),
+        )
+        .expect("longest walk");
+    assert!(
+        longest > 40,
+        "the longest walk skipped only {longest} inspectors"
+    );
+    all_identical(&p, &repo().join("tests/fixtures/reference/weights.json"));
+}
+
 #[test]
 fn the_reference_program_notices_a_wrong_input() {
     let p = generated(600, 40, 3);

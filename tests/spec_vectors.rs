@@ -10,6 +10,8 @@ mod util;
 use std::io::Read as _;
 
 use suiji::draw::{Purpose, Ranker, Seed, Unit, rank_pareto};
+use suiji::jobs::issue::seed::{SeedChoice, resolve};
+use suiji::jobs::issue::{Frozen, Request, issue};
 use util::{Project, repo};
 
 const HEX_SEED: &str = "0000000000000000000000000000000000000000000000000000000000000001";
@@ -50,7 +52,7 @@ fn blocks(text: &str) -> Vec<String> {
 }
 
 /// The worked project of §17: the shipped holiday files, the fixture's config, rules and
-/// registries, and the seed file.
+/// registries, the seed file, and its three draws.
 fn worked() -> Project {
     let p = Project::shipped();
     let fixture = repo().join("tests/fixtures/spec");
@@ -65,31 +67,54 @@ fn worked() -> Project {
     copy("registry/targets.csv", "registry/targets.csv");
     copy("registry/inspectors.csv", "registry/inspectors.csv");
     p.write("seed.txt", SEED_FILE);
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2024-02",
-        "--seed",
-        HEX_SEED,
-    ]);
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2024-03",
-        "--seed",
-        WITNESS,
-    ]);
-    p.ok(&[
-        "draw",
+    let given = |text: &str| resolve(&SeedChoice::Given(text.into())).expect("seed");
+    issue_v1(&p, "zhian.hotel", "2024-02", given(HEX_SEED));
+    issue_v1(&p, "zhian.hotel", "2024-03", given(WITNESS));
+    // What `--seed-from seed.txt` gives, run in the project folder (checked through the binary
+    // by `seeds_are_named_as_documented`).
+    let from_file = format!("SHA-256 of file seed.txt (\"{}\")", SEED_FILE.trim());
+    issue_v1(
+        &p,
         "zhian.plain",
-        "--period",
         "2024-03",
-        "--seed-from",
-        "seed.txt",
-    ]);
+        (Seed::from_text(SEED_FILE), from_file),
+    );
     p
+}
+
+/// Issues the `suiji-draw/1` draw of `matter` for `period` in `p`, as `suiji draw` does, with
+/// the given seed and its source.
+fn issue_v1(p: &Project, matter: &str, period: &str, (seed, seed_source): (Seed, String)) {
+    let loaded = suiji::rules::load(&p.path("config/suiji.toml")).expect("rules load");
+    let cfg = &loaded.model.config;
+    let mut sources = suiji::diag::Sources::default();
+    let cal =
+        suiji::calendar::Calendar::load(&cfg.holidays_dir, &mut sources, false).expect("calendar");
+    let m = loaded.model.matter(matter).expect("matter");
+    let draw = suiji::schedule::matter_schedule(m, &cal, 2024, cfg.timezone)
+        .expect("schedule")
+        .into_iter()
+        .find(|s| s.period.id == period)
+        .expect("period");
+    let known = suiji::registry::Known::from_model(&loaded.model);
+    let registry = suiji::registry::load(
+        &cfg.registries.targets,
+        &cfg.registries.inspectors,
+        &cfg.root,
+        &known,
+    )
+    .expect("registry");
+    let mut store = suiji::jobs::open_store(&loaded).expect("database");
+    let req = Request {
+        draw,
+        seed,
+        seed_source,
+        actor: "test".into(),
+        created_at: "2024-03-01T09:00:00+08:00".into(),
+        redraw: None,
+        dry_run: false,
+    };
+    issue(&loaded, &mut store, &Frozen::new(registry), &req).expect("issued");
 }
 
 fn manifest(p: &Project, matter: &str, period: &str) -> serde_json::Value {
@@ -322,22 +347,32 @@ fn the_worked_registry_draws_exactly_as_the_document_says() {
 }
 
 #[test]
-fn seeds_from_the_os_and_hex_text_are_named_as_documented() {
+fn seeds_are_named_as_documented() {
     let p = worked();
-    let out = p.ok(&["draw", "zhian.plain", "--period", "2024-04", "--dry-run"]);
-    assert!(out.contains(" (os), algorithm suiji-draw/1"), "{out}");
+    let dry = |seed: &[&str]| -> String {
+        let mut args = vec!["draw", "zhian.plain", "--period", "2024-04", "--dry-run"];
+        args.extend_from_slice(seed);
+        p.ok(&args)
+    };
+    assert!(dry(&[]).contains(" (os), algorithm "));
     let hex = format!("  {}\n", "AB".repeat(32));
-    let out = p.ok(&[
-        "draw",
-        "zhian.plain",
-        "--period",
-        "2024-04",
-        "--dry-run",
-        "--seed",
-        &hex,
-    ]);
+    let out = dry(&["--seed", &hex]);
     assert!(
         out.contains(&format!("seed {} (supplied hex seed)", "ab".repeat(32))),
+        "{out}"
+    );
+    let out = dry(&["--seed", WITNESS]);
+    assert!(
+        out.contains("(SHA-256 of supplied text \"2025年3月1日 见证人现场号码 0 4 7 1 9 3\")"),
+        "{out}"
+    );
+    let out = dry(&["--seed-from", "seed.txt"]);
+    let source = format!("SHA-256 of file seed.txt (\"{}\")", SEED_FILE.trim());
+    assert!(
+        out.contains(&format!(
+            "seed {} ({source})",
+            Seed::from_text(SEED_FILE).to_hex()
+        )),
         "{out}"
     );
 }

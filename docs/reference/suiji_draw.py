@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""An independent implementation of suiji's draw, version `suiji-draw/1`, written from
-docs/draw-algorithm.md (Python 3.11 or later, standard library only).
+"""An independent implementation of suiji's draw, versions `suiji-draw/1` and `suiji-draw/2`,
+written from docs/draw-algorithm.md (Python 3.11 or later, standard library only).
 
     python3 suiji_draw.py vectors
         prints the golden vectors of §9 (keys, U, orders, λ, team rankings).
@@ -173,10 +173,50 @@ FIELDS = ["format", "algorithm", "bureau", "matter", "matter_name", "department"
           "exclusions", "inspector_skips", "manifest_hash"]
 
 
+FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "department", "period",
+             "kind", "ratio_ppm", "key_area_only", "reference_date", "issue_at", "drawn_at",
+             "due_date", "seed", "seed_source", "rules_hash", "registry", "history", "strata",
+             "classes_without_ratio", "selected", "substitutes", "exclusions", "inspector_skips",
+             "manifest_hash"]
+
+
+def fields_of(m):
+    return FIELDS_V2 if m["format"] == "suiji-manifest/2" else FIELDS
+
+
+def decimal_text(x):
+    """A probability as suiji-manifest/2 writes it: the shortest round-trip digits, positional,
+    without a trailing point (Rust's `Display` for f64): 1, 0.05, 0.0000001."""
+    if x == 0.0:
+        return "0"
+    r = repr(abs(x))
+    mant, _, exp = r.partition("e")
+    whole, _, frac = mant.partition(".")
+    digits = (whole + frac).lstrip("0")
+    e = len(digits) + int(exp or 0) - len(frac)
+    digits = digits.rstrip("0")
+    n = len(digits)
+    if e >= n:
+        out = digits + "0" * (e - n)
+    elif e > 0:
+        out = digits[:e] + "." + digits[e:]
+    else:
+        out = "0." + "0" * (-e) + digits
+    return ("-" if x < 0 else "") + out
+
+
 def manifest_hash(m):
-    copy = {f: m[f] for f in FIELDS}
+    copy = {f: m[f] for f in fields_of(m)}
     copy["manifest_hash"] = ""
     return hashlib.sha256(canonical_json(copy).encode("utf-8")).hexdigest()
+
+
+def prefix_of(version, seed, matter, period, stratum, purpose):
+    """P of §4.1 with the version string of the draw (`suiji-draw/2` hashes its own)."""
+    d = hashlib.sha256(enc(version.encode()) + enc(purpose.encode()) + enc(seed)
+                       + enc(matter.encode()) + enc(period.encode())
+                       + enc(stratum.encode())).digest()
+    return d + bytes(32)
 
 
 # ---- §14: the archived inputs ----
@@ -401,13 +441,14 @@ def classify(m, man, targets, history, weights_of):
 
 def select(man, m, strata):
     seed = bytes.fromhex(man["seed"])
-    out, info = [], []
+    v2 = man["algorithm"] == "suiji-draw/2"
+    out, info, subs = [], [], []
     for name in sorted(strata, key=str.encode):
         s = strata[name]
         units = s["units"]
         n, k = len(units), sample_size(len(units), s["ratio"])
         info.append({"stratum": name, "ratio_ppm": s["ratio"], "eligible": n, "k": k})
-        p = prefix(seed, man["matter"], man["period"]["id"], name, "targets")
+        p = prefix_of(man["algorithm"], seed, man["matter"], man["period"]["id"], name, "targets")
         keys = [key(p, t["id"]) for t, _, _ in units]
         if m["weight"]:
             lam = inclusion([w for _, w, _ in units], min(k, n))
@@ -423,11 +464,17 @@ def select(man, m, strata):
             prob = lambda i: 1.0 if k >= n else k / n
         for rank, i in enumerate(order[:k], start=1):
             t = units[i][0]
+            p_i = decimal_text(prob(i)) if v2 else prob(i)
             out.append({"rank": rank, "stratum": name, "target_id": t["id"], "target_name": t["name"],
-                        "key": keys[i].hex(), "inclusion_probability": prob(i), "team": [],
+                        "key": keys[i].hex(), "inclusion_probability": p_i, "team": [],
                         "unstaffed": None, "_target": t})
         info[-1]["_after"] = [units[i][0]["id"] for i in order[k:]]
-    return info, out
+        if v2:
+            extra = min(n - k, -(-k // 5) + 2)
+            for rank, i in enumerate(order[k:k + extra], start=k + 1):
+                subs.append({"stratum": name, "rank": rank, "target_id": units[i][0]["id"],
+                             "key": keys[i].hex()})
+    return info, out, subs
 
 
 # ---- §8: teams ----
@@ -457,6 +504,90 @@ def declared(inspector, target):
         if e and (e == target["id"] or e == target["name"] or e in target["name"]):
             return entry
     return None
+
+
+def glob_names(entry, id_, name):
+    """Whether a 回避 entry names a target in suiji-draw/2: exactly, or as a `*` pattern over
+    the whole id or the whole name."""
+    import re
+    e = entry.strip(WS)
+    if not e:
+        return False
+    if "*" in e:
+        pattern = ".*".join(re.escape(part) for part in e.split("*"))
+        return any(re.fullmatch(pattern, x, re.S) for x in (id_, name))
+    return e == id_ or e == name
+
+
+def pick(p, stream, j, n):
+    """A uniform integer in 0..n for step j of a walk (rejection sampling on 64 bits)."""
+    limit = (1 << 64) - (1 << 64) % n
+    attempt = 0
+    while True:
+        h = hashlib.sha256(p + struct.pack(">III", stream, j, attempt)).digest()
+        x = int.from_bytes(h[:8], "big")
+        if x < limit:
+            return x % n
+        attempt += 1
+
+
+def teams_v2(man, m, selected, inspectors):
+    """suiji-draw/2: random staffing order, a keyed Fisher–Yates walk over the available pool."""
+    seed, version = bytes.fromhex(man["seed"]), man["algorithm"]
+    matter, period = man["matter"], man["period"]["id"]
+    hook_yes = {(s["target_id"], s["inspector_id"]) for s in man["inspector_skips"]
+                if s["reason"] == "hook_conflict"}
+    pool, ids = [], set()
+    for i in sorted((i for i in inspectors if i["active"] and i["department"] == m["department"]
+                     and all(q in i["qualifications"] for q in m["qualifications"])),
+                    key=lambda i: i["id"].encode()):
+        if i["id"] not in ids:
+            ids.add(i["id"])
+            pool.append(i)
+    size, cap = m["team_size"], m["workload_cap"]
+    load = [0] * len(pool)
+    available = [x for x in range(len(pool)) if load[x] < cap]
+    ps = prefix_of(version, seed, matter, period, "", "staffing")
+    order = sorted(range(len(selected)), key=lambda x: (key(ps, selected[x]["target_id"]),
+                                                        selected[x]["target_id"].encode(), x))
+    skips = []
+    for x in order:
+        s = selected[x]
+        t = s["_target"]
+        members, skipped = [], []
+        if size > 0:
+            pw = prefix_of(version, seed, matter, period, t["id"], "walk")
+            avail = list(available)
+            mcount, swaps, j = len(avail), {}, 0
+            while len(members) < size and j < mcount:
+                r = j + pick(pw, 0, j, mcount - j)
+                at_j, at_r = swaps.get(j, j), swaps.get(r, r)
+                swaps[r] = at_j
+                j += 1
+                c = avail[at_r]
+                i = pool[c]
+                entry = next((e for e in i["conflicts"] if glob_names(e, t["id"], t["name"])), None)
+                if entry is not None:
+                    skipped.append((i["id"], "declared_conflict", f"申报回避：{entry}"))
+                elif m["conflict"] and (t["id"], i["id"]) in hook_yes:
+                    skipped.append((i["id"], "hook_conflict", "回避"))
+                else:
+                    members.append(c)
+            if len(members) < size:
+                head = {0: "no eligible inspector", 1: "only 1 eligible inspector"}.get(
+                    len(members), f"only {len(members)} eligible inspectors")
+                at_cap = len(pool) - len(available)
+                parts = [f"{n} {label}" for n, label in ((len(skipped), "回避"), (at_cap, "at workload cap")) if n]
+                s["unstaffed"] = f"{head} (need {size}): {', '.join(parts) or 'no other inspector in the pool'}"
+            else:
+                for c in members:
+                    load[c] += 1
+                    if load[c] == cap:
+                        available.remove(c)
+                s["team"] = [pool[c]["id"] for c in members]
+        skips += [{"target_id": t["id"], "inspector_id": i, "reason": r, "detail": d}
+                  for i, r, d in skipped]
+    return skips
 
 
 def teams(man, m, selected, inspectors):
@@ -527,9 +658,20 @@ def redraw(db, man, spec):
     m = matter_rules(unpack_rules(rblob), man["matter"])
     history = {h["target_id"]: h for h in man["history"]}
     strata, excluded, history_out = classify(m, man, targets, history, weights_from(spec, m))
-    info, selected = select(man, m, strata)
-    skips = teams(man, m, selected, inspectors)
-    out = {f: man[f] for f in FIELDS}
+    info, selected, subs = select(man, m, strata)
+    v2 = man["algorithm"] == "suiji-draw/2"
+    skips = (teams_v2 if v2 else teams)(man, m, selected, inspectors)
+    out = {f: man[f] for f in fields_of(man)}
+    if v2:
+        classes = set()
+        for st in info:
+            name = st["stratum"]
+            c = name[len("class="):] if name.startswith("class=") else (
+                name.rsplit("/class=", 1)[1] if "/class=" in name else None)
+            if c is not None and c not in m["class_ratios"]:
+                classes.add(c)
+        out["classes_without_ratio"] = sorted(classes, key=str.encode)
+        out["substitutes"] = subs
     rule = m["holiday"] if man["kind"].startswith("holiday:") else m
     if rule and rule.get("ratio") is not None:
         out["ratio_ppm"] = parse_ratio(ratio_text(rule["ratio"]))
@@ -566,7 +708,7 @@ def seed_problem(man):
 
 def differences(man, got):
     diffs = []
-    for f in FIELDS:
+    for f in fields_of(man):
         if f in ("selected", "manifest_hash"):
             continue
         if man[f] != got[f]:
@@ -609,8 +751,9 @@ def check(argv):
     for draw_id, text in draws:
         man = json.loads(text)
         label = f"#{draw_id} {man['matter']} {man['period']['id']} ({man['algorithm']})"
-        if man["format"] != "suiji-manifest/1" or man["algorithm"] != VERSION:
-            print(f"{label}: not checked: this program implements suiji-manifest/1 and {VERSION}")
+        if (man["format"], man["algorithm"]) not in (("suiji-manifest/1", VERSION),
+                                                     ("suiji-manifest/2", "suiji-draw/2")):
+            print(f"{label}: not checked: this program implements suiji-draw/1 and suiji-draw/2")
             bad += 1
             continue
         try:
