@@ -99,6 +99,9 @@ fn staging_left(p: &Project) -> Vec<String> {
 
 /// (matter, period, manifest hash) of every active draw.
 fn active(p: &Project) -> Vec<(String, String, String)> {
+    if !p.path("data/suiji.sqlite3").exists() {
+        return Vec::new();
+    }
     let db = p.db();
     let mut stmt = db
         .prepare(
