@@ -23,7 +23,9 @@ mod registry;
 mod report;
 mod results;
 mod schedule;
+mod serve;
 mod service;
+mod user;
 mod verify;
 
 use std::path::PathBuf;
@@ -185,6 +187,10 @@ pub enum Command {
     Publish(publish::Args),
     /// The year's accountability report: HTML with charts and XLSX, from the database.
     Report(report::Args),
+    /// The staff console in a browser (with the scheduler running in the same process).
+    Serve(serve::Args),
+    /// Console accounts: add, list, disable, reset-password.
+    User(user::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -220,6 +226,8 @@ pub fn main() -> i32 {
         Command::Results(args) => results::run(&cli, args),
         Command::Publish(args) => publish::run(&cli, args),
         Command::Report(args) => report::run(&cli, args),
+        Command::Serve(args) => serve::run(&cli, args),
+        Command::User(args) => user::run(&cli, args),
     };
     match result {
         Ok(code) => code,
@@ -348,10 +356,11 @@ pub(crate) fn open_store(loaded: &crate::rules::Loaded) -> Result<crate::store::
     Ok(crate::jobs::open_store(loaded)?)
 }
 
-/// Opens the database named by the config alone, without loading the rules: commands that
-/// only read records (draws, audit, verify) keep working while a rule file has problems.
+/// Opens the database named by the config alone, read-only, without loading the rules:
+/// commands that only read records (draws, audit) keep working while a rule file has
+/// problems, and on a read-only copy of the data.
 pub(crate) fn open_store_of_config(cli: &Cli) -> Result<crate::store::Store, Failed> {
-    Ok(crate::jobs::open_store_of_config(&cli.config)?)
+    Ok(crate::jobs::open_data(&cli.config)?.1)
 }
 
 /// The current local time in the bureau's time zone, as recorded in draws and the audit log.

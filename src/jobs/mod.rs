@@ -18,9 +18,11 @@ pub mod report;
 pub mod results;
 pub mod run;
 pub mod schedule;
+pub(crate) mod secret;
 pub mod service;
 pub mod status;
 pub mod sweep;
+pub mod users;
 pub mod verify;
 
 use std::path::Path;
@@ -177,14 +179,16 @@ pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
 }
 
 /// Opens the database named by the config alone, without loading the rules: jobs that only
-/// read records (draws, audit, verify) keep working while a rule file has problems. The
-/// database is opened read-only ([`Store::open_read_only`]); files left staged by an
-/// interrupted run are reported ([`sweep::report`]), not moved.
+/// read or write records without the rules keep working while a rule file has problems.
 pub fn open_store_of_config(config: &Path) -> Result<Store, SetupError> {
-    Ok(open_data(config)?.1)
+    let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
+    Ok(Store::open(&config.data_dir)?)
 }
 
-/// The config alone and the database it names (see [`open_store_of_config`]).
+/// The config alone and the database it names, opened read-only
+/// ([`Store::open_read_only`]), for jobs that only read records (draws, audit, verify,
+/// regenerate): they keep working while a rule file has problems, and on a read-only copy of
+/// the data. Files left staged by an interrupted run are reported ([`sweep::report`]).
 pub fn open_data(config: &Path) -> Result<(crate::rules::model::Config, Store), SetupError> {
     let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
     let store = Store::open_read_only(&config.data_dir)?;
