@@ -136,6 +136,24 @@ impl MatterStatus {
 }
 
 impl Status {
+    fn empty(
+        now: NaiveDateTime,
+        matters: Vec<MatterStatus>,
+        within: u32,
+        horizon_unknown: Option<String>,
+    ) -> Status {
+        Status {
+            now,
+            matters,
+            within,
+            publication: Vec::new(),
+            later: 0,
+            awaiting_inspection: 0,
+            unscheduled: Vec::new(),
+            horizon_unknown,
+        }
+    }
+
     /// Problems needing attention: per matter, every overdue publication line, and every
     /// year that cannot be scheduled.
     pub fn problems(&self) -> usize {
@@ -252,9 +270,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
         cal: service.cal,
         store: service.store,
     };
-    let mut status = publication(&cx, now, matters, input.within)?;
-    status.unscheduled = unscheduled;
-    Ok(status)
+    publication(&cx, now, matters, input.within).map(|s| Status { unscheduled, ..s })
 }
 
 /// The last day of the publication horizon. Past the calendar's last year working days
@@ -279,16 +295,7 @@ fn publication(
     let today = now.date();
     let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
     let (horizon, horizon_unknown) = horizon(cx, today, within);
-    let mut status = Status {
-        now,
-        matters,
-        within,
-        publication: Vec::new(),
-        later: 0,
-        awaiting_inspection: 0,
-        unscheduled: Vec::new(),
-        horizon_unknown,
-    };
+    let mut status = Status::empty(now, matters, within, horizon_unknown);
     for l in all.iter().filter(|l| l.issue_date <= today) {
         let draw_id = l.draw.id;
         let (matter, period) = (&l.draw.record.matter, &l.draw.record.period);
