@@ -158,6 +158,7 @@ fn estimate(
             created_at: String::new(),
             redraw: None,
             dry_run: true,
+            provisional: false,
         };
         let in_scope = frozen
             .registry

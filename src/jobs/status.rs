@@ -29,7 +29,7 @@ pub struct MatterStatus {
     pub last: Option<String>,
     /// "2023-H2 on 2023-07-03".
     pub next: Option<String>,
-    /// "OVERDUE …", "FAILED …".
+    /// "OVERDUE …", "FAILED …", "MISSED …".
     pub problems: Vec<String>,
 }
 
@@ -131,6 +131,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
             .get(..10)
             .is_none_or(|c| c <= day.as_str())
     };
+    let made_at = |at: &str| at.get(..10).is_none_or(|c| c <= day.as_str());
     let mut done = service.done()?;
     for d in service.store.list_draws(&DrawFilter::default())? {
         if !made_by(&d) {
@@ -176,6 +177,14 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
                 let first = e.detail.lines().next().unwrap_or("");
                 problems.push(format!("FAILED {} at {}: {first}", e.period, e.at));
             }
+        }
+        // Periods of this year that ended before they could be drawn: never drawn now.
+        let year = now.year().to_string();
+        for e in events.iter().filter(|e| {
+            e.event == SchedulerEvent::Missed && e.period.starts_with(&year) && made_at(&e.at)
+        }) {
+            let first = e.detail.lines().next().unwrap_or("");
+            problems.push(format!("MISSED {} at {}: {first}", e.period, e.at));
         }
         matters.push(MatterStatus {
             matter: id.clone(),

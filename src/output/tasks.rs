@@ -12,6 +12,7 @@ use crate::output::doc::esc;
 use crate::registry::types::{Inspector, Target};
 use crate::results::{RESULT_CATEGORIES, TASK_HEADER};
 use crate::rules::model::{Matter, Model};
+use crate::schedule::marks::DrawMarks;
 
 /// The files of one draw, by file name.
 pub struct DrawFiles {
@@ -100,9 +101,15 @@ fn team_sheets(
     matter: &Matter,
     targets: &HashMap<&str, &Target>,
     inspectors: &HashMap<&str, &Inspector>,
+    marks: &DrawMarks,
 ) -> String {
     let mut h = String::new();
-    let title = format!("{} {} 检查任务单", m.matter_name, m.period.id);
+    let title = format!(
+        "{} {} 检查任务单{}",
+        m.matter_name,
+        m.period.id,
+        marks.labels()
+    );
     let _ = writeln!(
         h,
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
@@ -119,7 +126,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             "<section class=\"sheet\"><h1>{}</h1><table>\
 <tr><th>检查对象</th><td>{}（{}）</td></tr><tr><th>地址</th><td>{}</td></tr>\
 <tr><th>检查人员</th><td>{}</td></tr><tr><th>完成期限</th><td>{}</td></tr>\
-<tr><th>抽取依据</th><td>抽取编号 {}，种子 {}…，排序 {}</td></tr></table>\n<h2>检查内容</h2><table><tr><th>编号</th><th>内容</th><th>结果</th></tr>\n",
+<tr><th>抽取依据</th><td>抽取编号 {}，种子 {}…，排序 {}；{}{}</td></tr></table>\n<h2>检查内容</h2><table><tr><th>编号</th><th>内容</th><th>结果</th></tr>\n",
             esc(&title),
             esc(&s.target_name),
             esc(&s.target_id),
@@ -128,7 +135,9 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             m.due_date,
             esc(&m.manifest_hash[..12.min(m.manifest_hash.len())]),
             esc(&m.seed[..12.min(m.seed.len())]),
-            s.rank
+            s.rank,
+            esc(&marks.when()),
+            esc(&marks.notes())
         );
         for item in &matter.checklist {
             let _ = writeln!(
@@ -183,6 +192,7 @@ pub fn draw_files(
     matter: &Matter,
     targets: &[Target],
     inspectors: &[Inspector],
+    marks: &DrawMarks,
 ) -> Result<DrawFiles, String> {
     let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
@@ -193,10 +203,13 @@ pub fn draw_files(
             "tasks.csv".to_string(),
             crate::results::safe_cell::csv_document(&TASK_HEADER, &rows),
         ),
-        ("tasks.xlsx".to_string(), xlsx(&rows, "检查任务")?),
+        (
+            "tasks.xlsx".to_string(),
+            xlsx(&rows, &format!("检查任务{}", marks.labels()))?,
+        ),
         (
             "teams.html".to_string(),
-            team_sheets(m, matter, &tmap, &imap).into_bytes(),
+            team_sheets(m, matter, &tmap, &imap, marks).into_bytes(),
         ),
     ];
     // The public list: drawn targets with public fields only, never inspectors' data.
@@ -210,7 +223,7 @@ pub fn draw_files(
             let mut row = vec![
                 m.matter_name.clone(),
                 m.period.id.clone(),
-                m.reference_date.to_string(),
+                format!("{}{}", marks.drawn_date(), marks.labels()),
             ];
             match tmap.get(s.target_id.as_str()) {
                 Some(t) => row.extend(fields.iter().map(|f| public_field(model, t, f))),
@@ -224,17 +237,25 @@ pub fn draw_files(
         crate::results::safe_cell::csv_document(&header, &public_rows),
     ));
     let mut doc = crate::output::doc::Document::new(format!(
-        "{} {} 抽查对象名单",
-        m.matter_name, m.period.id
+        "{} {} 抽查对象名单{}",
+        m.matter_name,
+        m.period.id,
+        marks.labels()
     ));
     doc.push(crate::output::doc::Block::Title(format!(
-        "{}“双随机”抽查对象名单",
-        model.config.bureau.name
+        "{}“双随机”抽查对象名单{}",
+        model.config.bureau.name,
+        marks.labels()
     )));
     doc.push(crate::output::doc::Block::Subtitle(format!(
-        "{}（{}）　抽取日期 {}",
-        m.matter_name, m.period.id, m.reference_date
+        "{}（{}）　{}",
+        m.matter_name,
+        m.period.id,
+        marks.when()
     )));
+    if !marks.notes().is_empty() {
+        doc.para(marks.notes());
+    }
     doc.para(format!(
         "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
         m.algorithm, m.seed, m.seed_source, m.registry.targets_snapshot, m.manifest_hash

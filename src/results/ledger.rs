@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::calendar::{Calendar, CalendarError};
 use crate::draw::manifest::Manifest;
 use crate::rules::model::Model;
+use crate::schedule::marks::DrawMarks;
 use crate::store::{DrawFilter, DrawRow, PublicationRow, ResultRow, Store, StoreError};
 
 /// Working days to publish, when a draw's matter is no longer in the rules.
@@ -162,6 +163,8 @@ pub struct DrawLedger {
     /// Drawn targets, in draw order.
     pub targets: Vec<TargetLedger>,
     pub publications: Vec<PublicationRow>,
+    /// When it was really drawn, late (补抽), provisional (临时), simulated (模拟).
+    pub marks: DrawMarks,
 }
 
 impl DrawLedger {
@@ -263,7 +266,16 @@ pub(crate) fn draw_ledger(
             published_on,
         });
     }
+    let scheduled = NaiveDateTime::parse_from_str(&manifest.issue_at, "%Y-%m-%dT%H:%M")
+        .unwrap_or_else(|_| manifest.reference_date.and_time(NaiveTime::MIN));
+    let marks = DrawMarks::of(
+        &draw.record.created_at,
+        scheduled,
+        draw.record.provisional,
+        store.is_simulation()?,
+    );
     Ok(DrawLedger {
+        marks,
         draw_ref: super::entry::draw_ref(&draw),
         matter_name: matter.map_or_else(|| manifest.matter_name.clone(), |m| m.name.clone()),
         department: matter.map_or_else(|| manifest.department.clone(), |m| m.department.clone()),
