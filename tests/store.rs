@@ -566,15 +566,11 @@ fn verify_audit_finds_a_forged_hash_and_a_removed_entry() -> TestResult {
     let c = raw(dir.path())?;
     // Rewriting entry 2 with a correct hash of its new content breaks the link to entry 3.
     let e2 = store.audit_entries(1, 1)?.remove(0);
-    let forged = audit_hash(
-        2,
-        &e2.at,
-        "mallory",
-        &e2.action,
-        &e2.subject,
-        &e2.detail,
-        &e2.prev_hash,
-    );
+    let forged = suiji::store::AuditEntry {
+        actor: "mallory".into(),
+        ..e2.clone()
+    }
+    .computed_hash();
     c.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")?;
     c.execute(
         "UPDATE audit_log SET actor = 'mallory', hash = ?1 WHERE seq = 2",
@@ -1465,7 +1461,7 @@ fn audit_entries_of_format_2_record_who_wrote_and_the_hash_of_their_rows() -> Te
 
     // Changing who wrote an entry breaks the chain at that entry.
     c.execute_batch(
-        "DROP TRIGGER audit_v2_no_update; UPDATE audit_v2 SET os_user = 'root' WHERE seq = 2;",
+        "DROP TRIGGER audit_v2_no_update; UPDATE audit_v2 SET os_user = 'mallory' WHERE seq = 2;",
     )?;
     match store.verify_audit()? {
         AuditReport::Broken(b) => {

@@ -10,7 +10,7 @@ use super::{Context, SetupError};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::results::ledger::{LedgerError, State, ledgers};
-use crate::store::{DrawFilter, DrawRow, EventFilter, SchedulerEvent, StoreError};
+use crate::store::{DrawFilter, DrawRow, EventFilter, EventRow, SchedulerEvent, StoreError};
 
 /// As of when, and how far ahead to look for publication deadlines.
 #[derive(Debug, Clone)]
@@ -131,7 +131,6 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
             .get(..10)
             .is_none_or(|c| c <= day.as_str())
     };
-    let made_at = |at: &str| at.get(..10).is_none_or(|c| c <= day.as_str());
     let mut done = service.done()?;
     for d in service.store.list_draws(&DrawFilter::default())? {
         if !made_by(&d) {
@@ -172,20 +171,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
             matter: Some(id.clone()),
             ..EventFilter::default()
         })?;
-        for e in events.iter().filter(|e| e.event == SchedulerEvent::Failed) {
-            if !draws.iter().any(|d| d.record.period == e.period) {
-                let first = e.detail.lines().next().unwrap_or("");
-                problems.push(format!("FAILED {} at {}: {first}", e.period, e.at));
-            }
-        }
-        // Periods of this year that ended before they could be drawn: never drawn now.
-        let year = now.year().to_string();
-        for e in events.iter().filter(|e| {
-            e.event == SchedulerEvent::Missed && e.period.starts_with(&year) && made_at(&e.at)
-        }) {
-            let first = e.detail.lines().next().unwrap_or("");
-            problems.push(format!("MISSED {} at {}: {first}", e.period, e.at));
-        }
+        problems.extend(event_problems(&events, &draws, now));
         matters.push(MatterStatus {
             matter: id.clone(),
             last,
@@ -199,6 +185,29 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
         store: service.store,
     };
     publication(&cx, now, matters, input.within)
+}
+
+/// What the scheduler's log says went wrong for a matter, as of `now`: draws that failed
+/// (and were not made since), and periods of this year that ended before they could be drawn
+/// (never drawn now).
+fn event_problems(events: &[EventRow], draws: &[DrawRow], now: NaiveDateTime) -> Vec<String> {
+    let day = now.format("%Y-%m-%d").to_string();
+    let year = now.year().to_string();
+    let mut problems = Vec::new();
+    for e in events.iter().filter(|e| e.event == SchedulerEvent::Failed) {
+        if !draws.iter().any(|d| d.record.period == e.period) {
+            let first = e.detail.lines().next().unwrap_or("");
+            problems.push(format!("FAILED {} at {}: {first}", e.period, e.at));
+        }
+    }
+    let by_now = |at: &str| at.get(..10).is_none_or(|c| c <= day.as_str());
+    for e in events.iter().filter(|e| {
+        e.event == SchedulerEvent::Missed && e.period.starts_with(&year) && by_now(&e.at)
+    }) {
+        let first = e.detail.lines().next().unwrap_or("");
+        problems.push(format!("MISSED {} at {}: {first}", e.period, e.at));
+    }
+    problems
 }
 
 /// The publication part: inspected results due for publication within `within` working

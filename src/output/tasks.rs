@@ -184,6 +184,43 @@ pub(crate) fn public_field_label(field: &str) -> &'static str {
     }
 }
 
+/// The public list as a page: drawn targets with public fields only, how and when they were
+/// drawn, and what anyone needs to check the draw.
+fn public_html(
+    model: &Model,
+    m: &Manifest,
+    marks: &DrawMarks,
+    header: &[&str],
+    public_rows: Vec<Vec<String>>,
+) -> Vec<u8> {
+    let mut doc = crate::output::doc::Document::new(format!(
+        "{} {} 抽查对象名单{}",
+        m.matter_name,
+        m.period.id,
+        marks.labels()
+    ));
+    doc.push(crate::output::doc::Block::Title(format!(
+        "{}“双随机”抽查对象名单{}",
+        model.config.bureau.name,
+        marks.labels()
+    )));
+    doc.push(crate::output::doc::Block::Subtitle(format!(
+        "{}（{}）　{}",
+        m.matter_name,
+        m.period.id,
+        marks.when()
+    )));
+    if !marks.notes().is_empty() {
+        doc.para(marks.notes());
+    }
+    doc.para(format!(
+        "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
+        m.algorithm, m.seed, m.seed_source, m.registry.targets_snapshot, m.manifest_hash
+    ));
+    doc.table(header, public_rows);
+    crate::output::doc::html(&doc).into_bytes()
+}
+
 /// Builds every file of a draw.
 pub fn draw_files(
     model: &Model,
@@ -203,10 +240,7 @@ pub fn draw_files(
             "tasks.csv".to_string(),
             crate::results::safe_cell::csv_document(&TASK_HEADER, &rows),
         ),
-        (
-            "tasks.xlsx".to_string(),
-            xlsx(&rows, &format!("检查任务{}", marks.labels()))?,
-        ),
+        ("tasks.xlsx".to_string(), xlsx(&rows, "检查任务")?),
         (
             "teams.html".to_string(),
             team_sheets(m, matter, &tmap, &imap, marks).into_bytes(),
@@ -236,34 +270,9 @@ pub fn draw_files(
         "public.csv".into(),
         crate::results::safe_cell::csv_document(&header, &public_rows),
     ));
-    let mut doc = crate::output::doc::Document::new(format!(
-        "{} {} 抽查对象名单{}",
-        m.matter_name,
-        m.period.id,
-        marks.labels()
-    ));
-    doc.push(crate::output::doc::Block::Title(format!(
-        "{}“双随机”抽查对象名单{}",
-        model.config.bureau.name,
-        marks.labels()
-    )));
-    doc.push(crate::output::doc::Block::Subtitle(format!(
-        "{}（{}）　{}",
-        m.matter_name,
-        m.period.id,
-        marks.when()
-    )));
-    if !marks.notes().is_empty() {
-        doc.para(marks.notes());
-    }
-    doc.para(format!(
-        "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
-        m.algorithm, m.seed, m.seed_source, m.registry.targets_snapshot, m.manifest_hash
-    ));
-    doc.table(&header, public_rows);
     files.push((
         "public.html".into(),
-        crate::output::doc::html(&doc).into_bytes(),
+        public_html(model, m, marks, &header, public_rows),
     ));
     Ok(DrawFiles { files })
 }

@@ -200,6 +200,18 @@ fn parse_day(draw_id: i64, what: &str, s: &str) -> Result<NaiveDate, LedgerError
     })
 }
 
+/// How a recorded draw was made: its real time against the manifest's scheduled issue time.
+fn marks_of(draw: &DrawRow, manifest: &Manifest, simulation: bool) -> DrawMarks {
+    let scheduled = NaiveDateTime::parse_from_str(&manifest.issue_at, "%Y-%m-%dT%H:%M")
+        .unwrap_or_else(|_| manifest.reference_date.and_time(NaiveTime::MIN));
+    DrawMarks::of(
+        &draw.record.created_at,
+        scheduled,
+        draw.record.provisional,
+        simulation,
+    )
+}
+
 /// The ledger of one draw.
 pub(crate) fn draw_ledger(
     store: &Store,
@@ -266,16 +278,8 @@ pub(crate) fn draw_ledger(
             published_on,
         });
     }
-    let scheduled = NaiveDateTime::parse_from_str(&manifest.issue_at, "%Y-%m-%dT%H:%M")
-        .unwrap_or_else(|_| manifest.reference_date.and_time(NaiveTime::MIN));
-    let marks = DrawMarks::of(
-        &draw.record.created_at,
-        scheduled,
-        draw.record.provisional,
-        store.is_simulation()?,
-    );
     Ok(DrawLedger {
-        marks,
+        marks: marks_of(&draw, &manifest, store.is_simulation()?),
         draw_ref: super::entry::draw_ref(&draw),
         matter_name: matter.map_or_else(|| manifest.matter_name.clone(), |m| m.name.clone()),
         department: matter.map_or_else(|| manifest.department.clone(), |m| m.department.clone()),

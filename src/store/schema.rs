@@ -371,7 +371,7 @@ CREATE INDEX scheduler_events_by_subject ON scheduler_events (matter, period, id
 CREATE INDEX scheduler_events_by_time ON scheduler_events (at);
 
 CREATE TABLE audit_v2 (
-    seq          INTEGER PRIMARY KEY REFERENCES audit_log (seq),
+    seq          INTEGER PRIMARY KEY,
     os_user      TEXT NOT NULL CHECK (os_user <> ''),
     host         TEXT NOT NULL CHECK (host <> ''),
     console_user TEXT CHECK (console_user IS NULL OR console_user <> ''),

@@ -391,6 +391,27 @@ fn kind_for_store(kind: DrawKind, actor: &str) -> String {
     }
 }
 
+/// The targets the draw excluded and the inspectors it skipped, as store rows.
+fn exclusion_rows(m: &Manifest) -> Vec<ExclusionRow> {
+    let mut exclusions: Vec<ExclusionRow> = m
+        .exclusions
+        .iter()
+        .map(|e| ExclusionRow {
+            entity_kind: EntityKind::Target,
+            entity_id: e.target_id.clone(),
+            reason_code: e.reason.clone(),
+            detail: e.detail.clone(),
+        })
+        .collect();
+    exclusions.extend(m.inspector_skips.iter().map(|s| ExclusionRow {
+        entity_kind: EntityKind::Inspector,
+        entity_id: s.inspector_id.clone(),
+        reason_code: s.reason.clone(),
+        detail: format!("{}: {}", s.target_id, s.detail),
+    }));
+    exclusions
+}
+
 fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
     let mut targets = Vec::new();
     let mut teams = Vec::new();
@@ -430,22 +451,7 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
             });
         }
     }
-    let mut exclusions: Vec<ExclusionRow> = m
-        .exclusions
-        .iter()
-        .map(|e| ExclusionRow {
-            entity_kind: EntityKind::Target,
-            entity_id: e.target_id.clone(),
-            reason_code: e.reason.clone(),
-            detail: e.detail.clone(),
-        })
-        .collect();
-    exclusions.extend(m.inspector_skips.iter().map(|s| ExclusionRow {
-        entity_kind: EntityKind::Inspector,
-        entity_id: s.inspector_id.clone(),
-        reason_code: s.reason.clone(),
-        detail: format!("{}: {}", s.target_id, s.detail),
-    }));
+    let exclusions = exclusion_rows(m);
     NewDraw {
         record: DrawRecord {
             matter: m.matter.clone(),
