@@ -12,6 +12,7 @@ use crate::output::doc::esc;
 use crate::registry::types::{Inspector, Target};
 use crate::results::{RESULT_CATEGORIES, TASK_HEADER};
 use crate::rules::model::{Matter, Model};
+use crate::rules::names::{period_label, seed_source_text};
 use crate::schedule::marks::DrawMarks;
 
 /// The files of one draw, by file name.
@@ -46,8 +47,8 @@ pub(crate) fn task_rows(
         for item in &matter.checklist {
             rows.push(vec![
                 draw_ref.to_string(),
-                m.matter.clone(),
-                m.period.id.clone(),
+                m.matter_name.clone(),
+                period_label(&m.period.id),
                 s.target_id.clone(),
                 s.target_name.clone(),
                 address.clone(),
@@ -107,7 +108,7 @@ fn team_sheets(
     let title = format!(
         "{} {} 检查任务单{}",
         m.matter_name,
-        m.period.id,
+        period_label(&m.period.id),
         marks.labels()
     );
     let _ = writeln!(
@@ -196,7 +197,7 @@ fn public_html(
     let mut doc = crate::output::doc::Document::new(format!(
         "{} {} 抽查对象名单{}",
         m.matter_name,
-        m.period.id,
+        period_label(&m.period.id),
         marks.labels()
     ));
     doc.push(crate::output::doc::Block::Title(format!(
@@ -207,7 +208,7 @@ fn public_html(
     doc.push(crate::output::doc::Block::Subtitle(format!(
         "{}（{}）　{}",
         m.matter_name,
-        m.period.id,
+        period_label(&m.period.id),
         marks.when()
     )));
     if !marks.notes().is_empty() {
@@ -215,7 +216,11 @@ fn public_html(
     }
     doc.para(format!(
         "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
-        m.algorithm, m.seed, m.seed_source, m.registry.targets_snapshot, m.manifest_hash
+        m.algorithm,
+        m.seed,
+        seed_source_text(&m.seed_source),
+        m.registry.targets_snapshot,
+        m.manifest_hash
     ));
     doc.table(header, public_rows);
     crate::output::doc::html(&doc).into_bytes()
@@ -256,7 +261,7 @@ pub fn draw_files(
         .map(|s| {
             let mut row = vec![
                 m.matter_name.clone(),
-                m.period.id.clone(),
+                period_label(&m.period.id),
                 format!("{}{}", marks.drawn_date(), marks.labels()),
             ];
             match tmap.get(s.target_id.as_str()) {
