@@ -348,8 +348,8 @@ fn the_docx_plan_has_page_numbers_heading_styles_repeated_header_rows_properties
         "{footer}"
     );
     assert!(
-        document.contains("<w:footerReference"),
-        "no footer reference"
+        document.contains("<w:sectPr><w:footerReference w:type=\"default\""),
+        "no footer reference first in the section"
     );
     // Heading styles with outline levels, used by the headings.
     for level in 1..=3 {

@@ -2,7 +2,7 @@
 //!
 //! Each entry's `hash` is the lowercase hex SHA-256 of its canonical encoding, where
 //! `u64be(n)` is `n` as 8 big-endian bytes and every text field is its exact stored UTF-8
-//! bytes. Entries of format 1 (every entry written before schema version 2):
+//! bytes. Entries of format 1 (every entry written before schema version 3):
 //!
 //! ```text
 //! "suiji-audit-v1\n"
