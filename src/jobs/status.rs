@@ -132,6 +132,19 @@ impl MatterStatus {
     }
 }
 
+impl MatterStatus {
+    /// The status with the periods that ended before they could be drawn (a problem each).
+    fn with_missed(mut self, missed: Vec<(String, String, String)>) -> MatterStatus {
+        self.problems.extend(
+            missed
+                .iter()
+                .map(|(p, at, first)| format!("MISSED {p} at {at}: {first}")),
+        );
+        self.missed = missed;
+        self
+    }
+}
+
 impl Status {
     /// Problems needing attention: per matter, and every overdue publication line.
     pub fn problems(&self) -> usize {
@@ -233,15 +246,8 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
                 (e.period.clone(), e.at.clone(), first.to_string())
             })
             .collect();
-        let mut status = MatterStatus::new(id.clone(), last_draw, next_draw, overdue_here, failed);
-        status.missed = missed(&events, now);
-        status.problems.extend(
-            status
-                .missed
-                .iter()
-                .map(|(p, at, first)| format!("MISSED {p} at {at}: {first}")),
-        );
-        matters.push(status);
+        let status = MatterStatus::new(id.clone(), last_draw, next_draw, overdue_here, failed);
+        matters.push(status.with_missed(missed(&events, now)));
     }
     let cx = Context {
         loaded: service.loaded,
