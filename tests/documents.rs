@@ -296,7 +296,12 @@ fn a_note_stating_a_ratio_the_rules_no_longer_have_is_a_warning_at_check() {
         err.contains("the note of matter `zhian.hotel` says 5%, but its ratios are 10%, 20%"),
         "{err}"
     );
+    // At the stale percentage itself.
     assert!(err.contains("rules/zhian.toml:37:"), "{err}");
+    assert!(
+        err.contains(" ^^ the plan prints this text as written"),
+        "{err}"
+    );
     // The plan's ratio table follows the value.
     let plan = p.ok(&["plan", "--year", "2023"]);
     assert!(
