@@ -218,6 +218,7 @@ fn merge(pass1: Vec<Pass1>, cx: &Context, keys: &Keys, asker: &Asker<'_>) -> Cla
     let threads = pass1.len();
     let rows = pass1.iter().map(|p| p.rows).sum();
     let hook_calls = pass1.iter().map(|p| p.hook_calls).sum();
+    let operations = pass1.iter().map(|p| p.operations).sum();
     let strata = g
         .stratum_keys
         .iter()
@@ -247,6 +248,7 @@ fn merge(pass1: Vec<Pass1>, cx: &Context, keys: &Keys, asker: &Asker<'_>) -> Cla
         rows,
         hook_calls,
         threads,
+        operations,
     }
 }
 
