@@ -107,7 +107,7 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
     let rules = get(&m.rules_hash, "rules")?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let config = crate::rules::archive::unpack(&rules, dir.path())?;
-    let loaded = crate::rules::load(&config)
+    let loaded = crate::rules::load_archived(&config)
         .map_err(|e| format!("the archived rules do not load:\n{}", e.render()))?;
     let registry = Registry {
         targets,
@@ -118,6 +118,7 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
             .iter()
             .map(|s| (s.file.clone(), s.sha256.clone()))
             .collect(),
+        target_columns: Vec::new(),
     };
     let frozen = Frozen::new(registry);
     let kind = match m.kind.strip_prefix("holiday:") {

@@ -6,6 +6,7 @@
 //! [`Diagnostic`] with file, line and column; a registry with any error is never returned.
 
 mod canonical;
+pub mod column;
 pub mod generate;
 pub(crate) mod read;
 pub(crate) mod source;
@@ -107,9 +108,21 @@ pub fn check(
     inspector_duplicates(&all_inspectors, &displays, &mut sink);
     unmatched_conflicts(&all_targets, &all_inspectors, &displays, &mut sink);
 
+    if !targets.is_empty() && all_targets.items.is_empty() && !sink.has_errors() {
+        let first = displays.first().cloned().unwrap_or_default();
+        sink.push(
+            0,
+            usize::MAX,
+            0,
+            Diagnostic::error("the target registry has no rows: there is nothing to draw from")
+                .at_line(first, 1, None)
+                .help("fill in the target registry (检查对象名录库); a draw from an empty registry would be recorded as drawing nobody"),
+        );
+    }
     if sink.has_errors() {
         return Err(sink.into_sorted());
     }
+    let target_columns = std::mem::take(&mut all_targets.columns);
     let mut targets = all_targets.items;
     let mut inspectors = all_inspectors.items;
     drop((all_targets.origins, all_inspectors.origins));
@@ -120,6 +133,7 @@ pub fn check(
         targets,
         inspectors,
         sources,
+        target_columns,
     };
     Ok((registry, sink.into_sorted()))
 }

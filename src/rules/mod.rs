@@ -7,4 +7,4 @@ pub mod model;
 pub mod reader;
 pub mod values;
 
-pub use load::{LoadError, Loaded, load, load_config};
+pub use load::{LoadError, Loaded, load, load_archived, load_config};
