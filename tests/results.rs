@@ -390,7 +390,7 @@ fn every_bad_row_is_refused_with_file_line_and_reason() {
         },
         &[
             "抽取编号 \"0123456789ab\" matches no recorded draw",
-            "the active draw of zhian.hotel 2023-H1 is #",
+            "the active draw of 旅馆业（宾馆、旅店）监督检查 2023年上半年 is #",
         ],
     );
     // The same target and item twice in one sheet.
@@ -742,7 +742,8 @@ fn a_simulated_year_with_results_publications_and_the_report() {
     let h1 = draws
         .iter()
         .find(|r| {
-            text(&r[col("期次")]) == "2023-H1" && text(&r[col("抽查事项")]).starts_with("旅馆业")
+            text(&r[col("期次")]) == "2023年上半年"
+                && text(&r[col("抽查事项")]).starts_with("旅馆业")
         })
         .expect("hotel H1 row");
     let got: Vec<f64> = [

@@ -197,8 +197,14 @@ fn the_plan_lists_class_ratios_no_row_has_and_the_base_ratio_of_the_others() {
         err.contains("warning: class ratios of `extra.a` name `高风险` that no target in its scope has in column `class`"),
         "{err}"
     );
-    assert!(err.contains("`A`, `B`, `C` have no class ratio and are drawn at the base ratio 1%"), "{err}");
-    assert!(out.contains("按等级：D 类 20%，高风险 类 30%；其他等级（含未定级）1%"), "{out}");
+    assert!(
+        err.contains("`A`, `B`, `C` have no class ratio and are drawn at the base ratio 1%"),
+        "{err}"
+    );
+    assert!(
+        out.contains("按等级：D 类 20%，高风险 类 30%；其他等级（含未定级）1%"),
+        "{out}"
+    );
 }
 
 /// A matter the year's schedule cannot place (here a 元旦 draw a week before 2023-01-01 needs

@@ -21,6 +21,10 @@ pub struct Args {
     /// Write here instead of stdout (md) or out/plan-YEAR.{html,docx}.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Date of issue, in the 落款 of the HTML and DOCX plan and the DOCX document properties
+    /// (default: today in the bureau's time zone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
 }
 
 /// Output formats of printed documents, as flags.
@@ -48,6 +52,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         provisional: args.provisional,
         format: Format::from(args.format),
         output: args.output.clone(),
+        issued: args
+            .date
+            .unwrap_or_else(|| super::results::today_local(&loaded)),
     };
     let planned = crate::jobs::plan::run(&loaded, &input)?;
     if planned.provisional {

@@ -8,6 +8,7 @@ use super::{SetupError, load_calendar, require_year};
 use crate::diag::{Diagnostic, Fault, Problem, Report};
 use crate::output::doc::{Format, render};
 use crate::rules::Loaded;
+use crate::rules::names::matter_name;
 
 /// Which year, in which format, to where.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct Input {
     /// Write here; by default Markdown is returned and the other formats go to
     /// `<output>/plan-YEAR.{html,docx}`.
     pub output: Option<PathBuf>,
+    /// Date of issue (the 落款 and the DOCX document properties).
+    pub issued: chrono::NaiveDate,
 }
 
 /// The plan, written or returned.
@@ -91,14 +94,19 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Planned, PlanError> {
             .err()
             .map(|err| Diagnostic::error(format!("{id}: {err}")))
     }));
-    let doc = crate::output::plan::build(
+    let doc_problems: Vec<String> = failed
+        .iter()
+        .map(|p| format!("{}：{}", matter_name(model, &p.matter), p.error))
+        .collect();
+    let mut doc = crate::output::plan::build(
         model,
         &cal,
         input.year,
         &schedule,
-        &problem_lines,
+        &doc_problems,
         &estimates,
     );
+    crate::output::plan::sign(&mut doc, model, input.issued);
     let bytes = render(&doc, input.format).map_err(PlanError::Render)?;
     let target = match (&input.output, input.format) {
         (Some(p), _) => Some(p.clone()),

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use std::io::Cursor;
 
 use docx_rs::{
-    AlignmentType, BreakType, Docx, LineSpacing, PageMargin, Paragraph, Run, RunFonts, Table,
-    TableCell, TableRow, WidthType,
+    AlignmentType, BreakType, Docx, Footer, LineSpacing, PageMargin, PageNum, Paragraph, Run,
+    RunFonts, SpecialIndentType, Style, StyleType, Table, TableCell, TableLayoutType, TableRow,
+    WidthType,
 };
 
 /// One block of a document.
@@ -31,12 +32,20 @@ pub enum Block {
         caption: String,
     },
     PageBreak,
+    /// The 落款 closing a document: the issuing body and the date, right-aligned (HTML and
+    /// DOCX; the Markdown form is the plan's reviewable text and leaves it out).
+    Signature {
+        issuer: String,
+        date: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Document {
     pub title: String,
     pub blocks: Vec<Block>,
+    /// The issuing body and the date of issue (DOCX document properties: author, created).
+    pub issuer: Option<(String, chrono::NaiveDate)>,
 }
 
 impl Document {
@@ -44,6 +53,7 @@ impl Document {
         Document {
             title: title.into(),
             blocks: Vec::new(),
+            issuer: None,
         }
     }
 
@@ -155,6 +165,7 @@ pub(crate) fn markdown(doc: &Document) -> String {
                 let _ = writeln!(out, "*{caption}（图表见 HTML 版）*\n");
             }
             Block::PageBreak => out.push_str("\n---\n\n"),
+            Block::Signature { .. } => {}
         }
     }
     out
@@ -186,6 +197,7 @@ p{text-indent:2em;margin:.3em 0}\
 table{border-collapse:collapse;width:100%;font-size:11pt;line-height:1.4;margin:.6em 0}\
 th,td{border:1px solid #444;padding:.25em .4em;vertical-align:top}th{background:#eee}\
 figure{margin:1em 0}figcaption{text-align:center;font-size:12pt}\
+p.sig{text-indent:0;text-align:right;margin:2em 2em 0 0}\
 @media print{body{margin:0;max-width:none}.pb{page-break-after:always}}";
 
 pub fn html(doc: &Document) -> String {
@@ -247,13 +259,19 @@ pub fn html(doc: &Document) -> String {
                 );
             }
             Block::PageBreak => out.push_str("<div class=\"pb\"></div>\n"),
+            Block::Signature { issuer, date } => {
+                let _ = writeln!(out, "<p class=\"sig\">{}<br>{}</p>", esc(issuer), esc(date));
+            }
         }
     }
     out.push_str("</body>\n</html>\n");
     out
 }
 
-/// DOCX in the style of official documents: 小标宋 title, 黑体/楷体 headings, 仿宋 body, A4.
+/// DOCX in the style of official documents: 小标宋 title, 黑体/楷体 headings, 仿宋 body, A4,
+/// page numbers in the footer (a PAGE field, "— 1 —"), heading styles with outline levels (the
+/// navigation pane and a table of contents find them), table header rows repeated on every
+/// page, and the document's title, author and date in its properties.
 pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
     let mut d = Docx::new()
         .page_size(11906, 16838)
@@ -270,15 +288,85 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
             LineSpacing::new()
                 .line(560)
                 .line_rule(docx_rs::LineSpacingType::Exact),
-        );
+        )
+        .footer(page_number_footer());
+    for style in heading_styles() {
+        d = d.add_style(style);
+    }
     for b in &doc.blocks {
         d = docx_block(d, b);
     }
+    let mut xml = d.build();
+    xml.document = repeat_header_rows(&xml.document);
+    xml.doc_props.core = core_properties(doc).into_bytes();
     let mut buf = Cursor::new(Vec::new());
-    d.build()
-        .pack(&mut buf)
+    xml.pack(&mut buf)
         .map_err(|e| format!("cannot write DOCX: {e}"))?;
     Ok(buf.into_inner())
+}
+
+/// "— 1 —" centred at the foot of every page, the number a PAGE field.
+fn page_number_footer() -> Footer {
+    let dash = |t: &str| run(t, fonts(BODY_FONT), 28);
+    Footer::new().add_paragraph(
+        Paragraph::new()
+            .align(AlignmentType::Center)
+            .add_run(dash("— "))
+            .add_page_num(PageNum::new())
+            .add_run(dash(" —")),
+    )
+}
+
+/// Heading 1–3 (style ids `Heading1`…, names `heading 1`…, outline levels 0–2): 黑体, 楷体,
+/// bold 仿宋, as official documents set their section headings.
+fn heading_styles() -> Vec<Style> {
+    [
+        (1, H1_FONT, false),
+        (2, H2_FONT, false),
+        (3, BODY_FONT, true),
+    ]
+    .into_iter()
+    .map(|(level, font, bold)| {
+        let s = Style::new(format!("Heading{level}"), StyleType::Paragraph)
+            .name(format!("heading {level}"))
+            .based_on("Normal")
+            .next("Normal")
+            .q_format(true)
+            .outline_lvl(level - 1)
+            .fonts(fonts(font))
+            .size(32);
+        if bold { s.bold() } else { s }
+    })
+    .collect()
+}
+
+/// Marks every table's header row to repeat at the top of each page (`w:tblHeader`). Header
+/// rows are the only rows written with `w:cantSplit` (docx-rs cannot write `w:tblHeader`
+/// itself), so each of those gets both.
+fn repeat_header_rows(document: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(document)
+        .replace("<w:cantSplit />", "<w:cantSplit /><w:tblHeader />")
+        .into_bytes()
+}
+
+/// `docProps/core.xml`: title, author (the issuing body) and date of issue.
+fn core_properties(doc: &Document) -> String {
+    let (author, created) = match &doc.issuer {
+        Some((who, day)) => (who.as_str(), format!("{day}T00:00:00Z")),
+        None => ("", "1970-01-01T00:00:00Z".to_string()),
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+<cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" \
+xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\" \
+xmlns:dcmitype=\"http://purl.org/dc/dcmitype/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+<dc:title>{title}</dc:title><dc:creator>{author}</dc:creator><cp:lastModifiedBy>{author}</cp:lastModifiedBy>\
+<dcterms:created xsi:type=\"dcterms:W3CDTF\">{created}</dcterms:created>\
+<dcterms:modified xsi:type=\"dcterms:W3CDTF\">{created}</dcterms:modified>\
+<cp:revision>1</cp:revision><dc:language>zh-CN</dc:language></cp:coreProperties>",
+        title = esc(&doc.title),
+        author = esc(author),
+    )
 }
 
 const BODY_FONT: &str = "仿宋_GB2312";
@@ -312,32 +400,12 @@ fn docx_block(d: Docx, b: &Block) -> Docx {
                 .align(AlignmentType::Center)
                 .add_run(run(t, fonts(BODY_FONT), 32)),
         ),
-        Block::Heading(level, t) => {
-            let (fonts, bold) = match level {
-                1 => (fonts(H1_FONT), false),
-                2 => (fonts(H2_FONT), false),
-                _ => (fonts(BODY_FONT), true),
-            };
-            let mut r = run(t, fonts, 32);
-            if bold {
-                r = r.bold();
-            }
-            d.add_paragraph(
-                Paragraph::new()
-                    .first_line_chars(200)
-                    .keep_next(true)
-                    .add_run(r),
-            )
-        }
-        Block::Paragraph(t) => d.add_paragraph(
-            Paragraph::new()
-                .first_line_chars(200)
-                .add_run(run(t, fonts(BODY_FONT), 32)),
-        ),
+        Block::Heading(level, t) => d.add_paragraph(heading(*level, t)),
+        Block::Paragraph(t) => d.add_paragraph(indented().add_run(run(t, fonts(BODY_FONT), 32))),
         Block::Numbered(items) => {
             let mut d = d;
             for (i, item) in items.iter().enumerate() {
-                d = d.add_paragraph(Paragraph::new().first_line_chars(200).add_run(run(
+                d = d.add_paragraph(indented().add_run(run(
                     &format!("{}、{item}", i + 1),
                     fonts(BODY_FONT),
                     32,
@@ -348,7 +416,7 @@ fn docx_block(d: Docx, b: &Block) -> Docx {
         Block::Bullets(items) => {
             let mut d = d;
             for item in items {
-                d = d.add_paragraph(Paragraph::new().first_line_chars(200).add_run(run(
+                d = d.add_paragraph(indented().add_run(run(
                     &format!("· {item}"),
                     fonts(BODY_FONT),
                     32,
@@ -367,26 +435,113 @@ fn docx_block(d: Docx, b: &Block) -> Docx {
         Block::PageBreak => {
             d.add_paragraph(Paragraph::new().add_run(Run::new().add_break(BreakType::Page)))
         }
+        Block::Signature { issuer, date } => signature(d, issuer, date),
     }
 }
 
+/// The first-line indent of body text: two characters of 三号 (16 pt), in twentieths of a
+/// point. (docx-rs reads `w:firstLineChars` but does not write it.)
+const FIRST_LINE: i32 = 2 * 16 * 20;
+
+/// A body paragraph, its first line indented two characters.
+fn indented() -> Paragraph {
+    Paragraph::new().indent(
+        None,
+        Some(SpecialIndentType::FirstLine(FIRST_LINE)),
+        None,
+        None,
+    )
+}
+
+/// A heading in its style (`Heading1`…`Heading3`), kept with the paragraph after it.
+fn heading(level: u8, t: &str) -> Paragraph {
+    let level = level.clamp(1, 3);
+    let (fonts, bold) = match level {
+        1 => (fonts(H1_FONT), false),
+        2 => (fonts(H2_FONT), false),
+        _ => (fonts(BODY_FONT), true),
+    };
+    let mut r = run(t, fonts, 32);
+    if bold {
+        r = r.bold();
+    }
+    Paragraph::new()
+        .style(&format!("Heading{level}"))
+        .indent(
+            None,
+            Some(SpecialIndentType::FirstLine(FIRST_LINE)),
+            None,
+            None,
+        )
+        .keep_next(true)
+        .add_run(r)
+}
+
+/// The 落款: after an empty line, the issuing body and the date, right-aligned four
+/// characters in from the right margin.
+fn signature(d: Docx, issuer: &str, date: &str) -> Docx {
+    let line = |t: &str| {
+        Paragraph::new()
+            .align(AlignmentType::Right)
+            .indent(None, None, Some(1280), None)
+            .add_run(run(t, fonts(BODY_FONT), 32))
+    };
+    d.add_paragraph(Paragraph::new())
+        .add_paragraph(line(issuer))
+        .add_paragraph(line(date))
+}
+
+/// Usable width of an A4 page between the margins, in twentieths of a point.
+const TEXT_WIDTH: usize = 11906 - 1587 - 1474;
+
+/// Column widths in proportion to what the columns hold (the longest of header and cells, a
+/// CJK character counting two), each between 6 and 48 half-characters, filling the text width.
+fn column_widths(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
+    let width = |s: &str| -> usize { s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum() };
+    let weights: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| width(c))
+                .chain(std::iter::once(width(h)))
+                .max()
+                .unwrap_or(0)
+                .clamp(6, 48)
+        })
+        .collect();
+    let total: usize = weights.iter().sum::<usize>().max(1);
+    weights.iter().map(|w| TEXT_WIDTH * w / total).collect()
+}
+
 fn docx_table(header: &[String], rows: &[Vec<String>]) -> Table {
-    let cell = |t: &str, bold: bool| {
+    let widths = column_widths(header, rows);
+    let cell = |t: &str, bold: bool, w: usize| {
         let mut r = run(t, fonts(BODY_FONT), 21);
         if bold {
             r = r.bold();
         }
-        TableCell::new().add_paragraph(
+        TableCell::new().width(w, WidthType::Dxa).add_paragraph(
             Paragraph::new()
                 .line_spacing(LineSpacing::new().line(300))
                 .add_run(r),
         )
     };
-    let mut trs = vec![TableRow::new(
-        header.iter().map(|h| cell(h, true)).collect(),
-    )];
+    let cells = |texts: &[String], bold: bool| -> Vec<TableCell> {
+        texts
+            .iter()
+            .zip(&widths)
+            .map(|(t, w)| cell(t, bold, *w))
+            .collect()
+    };
+    // The header row repeats on every page (see `repeat_header_rows`).
+    let mut trs = vec![TableRow::new(cells(header, true)).cant_split()];
     for r in rows {
-        trs.push(TableRow::new(r.iter().map(|c| cell(c, false)).collect()));
+        trs.push(TableRow::new(cells(r, false)));
     }
-    Table::new(trs).width(5000, WidthType::Pct)
+    Table::new(trs)
+        .set_grid(widths.clone())
+        .layout(TableLayoutType::Fixed)
+        .width(TEXT_WIDTH, WidthType::Dxa)
 }

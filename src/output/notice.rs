@@ -149,7 +149,7 @@ impl Notice {
             .entries
             .iter()
             .map(|e| {
-                let mut r = vec![self.matter_name.clone(), self.period.clone()];
+                let mut r = vec![self.matter_name.clone(), self.period_label.clone()];
                 r.extend(e.fields.iter().map(|(_, v)| v.clone()));
                 r.push(e.inspection_date.clone());
                 r.push(e.result.clone());

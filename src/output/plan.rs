@@ -143,6 +143,17 @@ pub fn build(
     doc
 }
 
+/// Closes the plan with its 落款 (the bureau and the date of issue), which the DOCX also
+/// records as the document's author and date.
+pub fn sign(doc: &mut Document, model: &Model, issued: chrono::NaiveDate) {
+    let bureau = model.config.bureau.name.clone();
+    doc.push(Block::Signature {
+        issuer: bureau.clone(),
+        date: crate::rules::names::date_label(issued),
+    });
+    doc.issuer = Some((bureau, issued));
+}
+
 /// The year's draws: date, matter, period, kind, ratio, inspection period, publication deadline.
 fn schedule_table(doc: &mut Document, model: &Model, cal: &Calendar, schedule: &[ScheduledDraw]) {
     let rows = schedule

@@ -5,6 +5,7 @@
 use crate::output::doc::{Block, Document};
 use crate::output::svg::{Series, hbars, percent, vbars};
 use crate::results::year::{Counts, YearFigures};
+use crate::rules::names::{period_label, reason_text, unstaffed_text};
 
 /// A table cell: text, a count, or a ratio (`None` = not applicable).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,21 +38,6 @@ pub struct Table {
     pub title: String,
     pub header: Vec<&'static str>,
     pub rows: Vec<Vec<V>>,
-}
-
-/// Chinese label of an exclusion reason code.
-pub(crate) fn reason_label(code: &str) -> String {
-    match code {
-        "cooldown" => "近期检查未发现问题（冷却期内）".into(),
-        "yearly_cap" => "本年被抽查次数已达上限".into(),
-        "deregistered" => "注销、吊销或停业".into(),
-        "eligible_hook" => "规则脚本认定不在抽查范围".into(),
-        "declared_conflict" => "申报回避（利害关系）".into(),
-        "hook_conflict" => "规则认定回避（利害关系）".into(),
-        "workload_cap" => "本期工作量已满".into(),
-        "duplicate" => "重复".into(),
-        other => other.to_string(),
-    }
 }
 
 fn counts_cells(c: &Counts) -> Vec<V> {
@@ -161,7 +147,7 @@ fn draws_table(f: &YearFigures) -> Table {
                 V::N(usize::try_from(d.draw_id).unwrap_or(0)),
                 t(&d.draw_ref),
                 t(&d.matter_name),
-                t(&d.period),
+                t(period_label(&d.period)),
                 t(if d.is_holiday() {
                     if d.key_area_only {
                         "节假日加强（重点区域）"
@@ -240,7 +226,7 @@ fn holidays_table(f: &YearFigures) -> Table {
             let mut r = vec![
                 t(&h.matter_name),
                 t(&h.holiday),
-                t(&h.period),
+                t(period_label(&h.period)),
                 t(h.scheduled
                     .map_or_else(|| "—".to_string(), |d| d.to_string())),
                 t(match (h.draw_id, h.issued) {
@@ -274,10 +260,10 @@ fn conflicts_table(f: &YearFigures) -> Table {
             .map(|c| {
                 vec![
                     V::N(usize::try_from(c.draw_id).unwrap_or(0)),
-                    t(&c.matter),
-                    t(&c.period),
+                    t(&c.matter_name),
+                    t(period_label(&c.period)),
                     t(&c.entity_id),
-                    t(reason_label(&c.reason)),
+                    t(reason_text(&c.reason)),
                     t(&c.detail),
                 ]
             })
@@ -290,17 +276,17 @@ fn exclusions_table(f: &YearFigures) -> Table {
     let mut rows: Vec<Vec<V>> = f
         .target_exclusions
         .iter()
-        .map(|(k, n)| vec![t("检查对象"), t(reason_label(k)), t(k), V::N(*n)])
+        .map(|(k, n)| vec![t("检查对象"), t(reason_text(k)), V::N(*n)])
         .collect();
     rows.extend(
         f.inspector_exclusions
             .iter()
-            .map(|(k, n)| vec![t("检查人员"), t(reason_label(k)), t(k), V::N(*n)]),
+            .map(|(k, n)| vec![t("检查人员"), t(reason_text(k)), V::N(*n)]),
     );
     Table {
         sheet: "排除原因",
         title: "抽取时排除的对象与人员（按原因）".into(),
-        header: vec!["类别", "原因", "代码", "人次"],
+        header: vec!["类别", "原因", "人次"],
         rows,
     }
 }
@@ -324,11 +310,11 @@ fn unstaffed_table(f: &YearFigures) -> Table {
             .map(|u| {
                 vec![
                     V::N(usize::try_from(u.draw_id).unwrap_or(0)),
-                    t(&u.matter),
-                    t(&u.period),
+                    t(&u.matter_name),
+                    t(period_label(&u.period)),
                     t(&u.target_id),
                     t(&u.target_name),
-                    t(&u.reason),
+                    t(unstaffed_text(&u.reason)),
                 ]
             })
             .collect(),

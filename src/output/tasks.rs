@@ -12,6 +12,7 @@ use crate::output::doc::esc;
 use crate::registry::types::{Inspector, Target};
 use crate::results::{RESULT_CATEGORIES, TASK_HEADER};
 use crate::rules::model::{Matter, Model};
+use crate::rules::names::{period_label, seed_source_text};
 
 /// The files of one draw, by file name.
 pub struct DrawFiles {
@@ -45,8 +46,8 @@ pub(crate) fn task_rows(
         for item in &matter.checklist {
             rows.push(vec![
                 draw_ref.to_string(),
-                m.matter.clone(),
-                m.period.id.clone(),
+                m.matter_name.clone(),
+                period_label(&m.period.id),
                 s.target_id.clone(),
                 s.target_name.clone(),
                 address.clone(),
@@ -102,7 +103,11 @@ fn team_sheets(
     inspectors: &HashMap<&str, &Inspector>,
 ) -> String {
     let mut h = String::new();
-    let title = format!("{} {} 检查任务单", m.matter_name, m.period.id);
+    let title = format!(
+        "{} {} 检查任务单",
+        m.matter_name,
+        period_label(&m.period.id)
+    );
     let _ = writeln!(
         h,
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
@@ -209,7 +214,7 @@ pub fn draw_files(
         .map(|s| {
             let mut row = vec![
                 m.matter_name.clone(),
-                m.period.id.clone(),
+                period_label(&m.period.id),
                 m.reference_date.to_string(),
             ];
             match tmap.get(s.target_id.as_str()) {
@@ -225,7 +230,8 @@ pub fn draw_files(
     ));
     let mut doc = crate::output::doc::Document::new(format!(
         "{} {} 抽查对象名单",
-        m.matter_name, m.period.id
+        m.matter_name,
+        period_label(&m.period.id)
     ));
     doc.push(crate::output::doc::Block::Title(format!(
         "{}“双随机”抽查对象名单",
@@ -233,11 +239,17 @@ pub fn draw_files(
     )));
     doc.push(crate::output::doc::Block::Subtitle(format!(
         "{}（{}）　抽取日期 {}",
-        m.matter_name, m.period.id, m.reference_date
+        m.matter_name,
+        period_label(&m.period.id),
+        m.reference_date
     )));
     doc.para(format!(
         "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
-        m.algorithm, m.seed, m.seed_source, m.registry.targets_snapshot, m.manifest_hash
+        m.algorithm,
+        m.seed,
+        seed_source_text(&m.seed_source),
+        m.registry.targets_snapshot,
+        m.manifest_hash
     ));
     doc.table(&header, public_rows);
     files.push((

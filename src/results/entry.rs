@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use crate::diag::Diagnostic;
 use crate::registry::values::{DateError, looks_like_scientific, parse_date, trim};
 use crate::rules::model::{ChecklistItem, Model};
+use crate::rules::names;
 use crate::store::{DrawFilter, DrawRow, DrawStatus, NewResult, ResultRow, Store, StoreError};
 
 use super::{RESULT_CATEGORIES, normalize_category};
@@ -171,6 +172,9 @@ pub struct DrawInfo {
     pub checklist: Option<Vec<ChecklistItem>>,
     /// Results already recorded, by (target, item).
     pub existing: HashMap<(String, String), ResultRow>,
+    /// What a sheet may write in 抽查事项: the matter's id (sheets printed before names), its
+    /// name in the rules, and its name when drawn.
+    pub matter_names: Vec<String>,
 }
 
 /// The 抽取编号 of a draw.
@@ -249,12 +253,16 @@ impl<'a> Checker<'a> {
                 if looks_like_scientific(given) {
                     p = p.help("a spreadsheet turned the code into a number; import the .xlsx task list, or format the column as text before saving the CSV");
                 }
+                let model = self.model;
+                let names = |d: &DrawRow, m: &str, per: &str| {
+                    (d.record.matter == m || names::matter_name(model, &d.record.matter) == m)
+                        && (d.record.period == per || names::period_label(&d.record.period) == per)
+                };
                 if let (Some(m), Some(per)) = (&e.matter, &e.period)
-                    && let Some(active) = self.draws()?.iter().find(|d| {
-                        d.status == DrawStatus::Active
-                            && &d.record.matter == m
-                            && &d.record.period == per
-                    })
+                    && let Some(active) = self
+                        .draws()?
+                        .iter()
+                        .find(|d| d.status == DrawStatus::Active && names(d, m, per))
                 {
                     p = p.help(format!(
                         "the active draw of {m} {per} is #{} with 抽取编号 {}; was this sheet printed from another database?",
@@ -453,11 +461,21 @@ fn load_info(store: &Store, model: &Model, row: DrawRow) -> Result<DrawInfo, Sto
             )
         })
         .collect();
+    let mut matter_names = vec![
+        row.record.matter.clone(),
+        names::matter_name(model, &row.record.matter),
+    ];
+    if let Ok(m) =
+        serde_json::from_str::<crate::draw::manifest::Manifest>(&row.record.manifest_json)
+    {
+        matter_names.push(m.matter_name);
+    }
     Ok(DrawInfo {
         draw_ref: draw_ref(&row),
         checklist: model
             .matter(&row.record.matter)
             .map(|m| m.checklist.clone()),
+        matter_names,
         row,
         selected,
         passed_over,
@@ -558,17 +576,22 @@ fn check_against(
     (problems, Some(result))
 }
 
-/// 抽查事项 and 期次, when given, must be the draw's.
+/// 抽查事项 and 期次, when given, must be the draw's: by name (as task lists print them) or by
+/// id (as task lists printed before names did).
 fn check_names(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Problem>) {
     let o = e.origin.as_ref();
     let col = |f: Field| e.columns.get(&f).copied();
     let d = &info.row;
+    let period = [
+        d.record.period.clone(),
+        names::period_label(&d.record.period),
+    ];
     for (field, given, expected) in [
-        (Field::Matter, &e.matter, &d.record.matter),
-        (Field::Period, &e.period, &d.record.period),
+        (Field::Matter, &e.matter, &info.matter_names[..]),
+        (Field::Period, &e.period, &period[..]),
     ] {
         if let Some(g) = given.as_deref().map(trim).filter(|g| !g.is_empty())
-            && g != expected
+            && !expected.iter().any(|x| x == g)
         {
             problems.push(
                 Problem::error(

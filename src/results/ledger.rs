@@ -278,16 +278,19 @@ pub(crate) fn draw_ledger(
     })
 }
 
-/// Ledgers of every active draw matching `filter`, in the store's order (matter, period).
+/// Ledgers of every active draw matching `filter`, in date order (issue date, then draw
+/// number): the order every list people read follows.
 pub fn ledgers(
     store: &Store,
     model: &Model,
     cal: &Calendar,
     filter: &DrawFilter,
 ) -> Result<Vec<DrawLedger>, LedgerError> {
-    store
+    let mut all = store
         .list_draws(filter)?
         .into_iter()
         .map(|d| draw_ledger(store, model, cal, d))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    all.sort_by_key(|l| (l.issue_date, l.draw.id));
+    Ok(all)
 }

@@ -153,6 +153,7 @@ pub struct HolidayFigures {
 pub struct ExclusionFigure {
     pub draw_id: i64,
     pub matter: String,
+    pub matter_name: String,
     pub period: String,
     pub entity_id: String,
     pub reason: String,
@@ -163,6 +164,7 @@ pub struct ExclusionFigure {
 pub struct UnstaffedFigure {
     pub draw_id: i64,
     pub matter: String,
+    pub matter_name: String,
     pub period: String,
     pub target_id: String,
     pub target_name: String,
@@ -219,7 +221,13 @@ pub fn year_figures(
     let (schedule, problems) = year_schedule(model, cal, year);
     let schedule_problems = problems
         .iter()
-        .map(|p| format!("{}: {}", p.matter, p.error))
+        .map(|p| {
+            format!(
+                "{}：{}",
+                crate::rules::names::matter_name(model, &p.matter),
+                p.error
+            )
+        })
         .collect();
 
     let mut tally = Tally::default();
@@ -291,7 +299,7 @@ impl<'a> Tally<'a> {
                 .targets += 1;
         }
         for x in store.draw_exclusions(d.id)? {
-            self.add_exclusion(d, x);
+            self.add_exclusion(d, &l.matter_name, x);
         }
         let f = draw_figures(l, counts);
         self.draws.push(f.clone());
@@ -315,6 +323,7 @@ impl<'a> Tally<'a> {
                 self.unstaffed.push(UnstaffedFigure {
                     draw_id: d.id,
                     matter: d.record.matter.clone(),
+                    matter_name: l.matter_name.clone(),
                     period: d.record.period.clone(),
                     target_id: t.target_id.clone(),
                     target_name: t.target_name.clone(),
@@ -325,7 +334,7 @@ impl<'a> Tally<'a> {
         counts
     }
 
-    fn add_exclusion(&mut self, d: &DrawRow, x: ExclusionRow) {
+    fn add_exclusion(&mut self, d: &DrawRow, matter_name: &str, x: ExclusionRow) {
         match x.entity_kind {
             EntityKind::Inspector => {
                 *self
@@ -336,6 +345,7 @@ impl<'a> Tally<'a> {
                     self.conflicts.push(ExclusionFigure {
                         draw_id: d.id,
                         matter: d.record.matter.clone(),
+                        matter_name: matter_name.to_string(),
                         period: d.record.period.clone(),
                         entity_id: x.entity_id,
                         reason: x.reason_code,

@@ -9,6 +9,7 @@ use crate::rules::model::{
     CatchUp, ChecklistItem, Config, Frequency, HolidayRule, IssueAt, Matter, OnHoliday, Places,
     Publication, Ratio,
 };
+use crate::rules::notes;
 use crate::rules::reader::{Cx, Sp, Span, Table};
 use crate::rules::values::{parse_issue, parse_ratio_as};
 use crate::script::{Hook, HookKind};
@@ -68,6 +69,8 @@ pub(crate) struct DeptHeader {
     pub order: i64,
     pub summary: Option<String>,
     pub frequency_note: Option<String>,
+    /// The `frequency_note` as written, for checking the ratios it states.
+    pub frequency_note_at: Option<Sp<String>>,
     pub publication_note: Option<String>,
 }
 
@@ -110,7 +113,7 @@ struct Fields {
     catch_up: Option<CatchUp>,
     hooks: Vec<HookRef>,
     hook_script: Option<Sp<String>>,
-    note: Option<String>,
+    note: Option<Sp<String>>,
     /// Keys that were written (even if invalid), so "missing" is not reported twice.
     given: BTreeSet<String>,
 }
@@ -153,9 +156,20 @@ pub(crate) fn read_department(
     for t in tables {
         let span = t.span.clone();
         let fields = read_fields(t, config, cx, true);
+        let note = fields.note.clone();
         let Some(m) = complete(fields, &defaults, &header, span, cx) else {
             continue;
         };
+        if let Some(note) = &note {
+            let whose = format!("the note of matter `{}`", m.matter.id);
+            notes::check(
+                note,
+                &notes::ratios_of(&m.matter),
+                &whose,
+                "its ratios are",
+                cx,
+            );
+        }
         if let Some(first) = seen.get(&m.matter.id) {
             let (line, _) = crate::diag::line_col(text, first.start);
             cx.error(
@@ -172,6 +186,14 @@ pub(crate) fn read_department(
             matters.push(m);
         }
     }
+    if let Some(note) = &header.frequency_note_at {
+        let ratios: Vec<_> = matters
+            .iter()
+            .flat_map(|m| notes::ratios_of(&m.matter))
+            .collect();
+        let whose = format!("the frequency_note of department `{}`", header.id);
+        notes::check(note, &ratios, &whose, "its matters' ratios are", cx);
+    }
     Some((header, matters))
 }
 
@@ -183,7 +205,7 @@ fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
             let name = t.req_string("name", "\"治安大队\"", cx);
             let order = t.integer("order", 0, 10_000, cx).map_or(100, |o| o.value);
             let summary = t.string("summary", cx).map(|s| s.value);
-            let frequency_note = t.string("frequency_note", cx).map(|s| s.value);
+            let frequency_note = t.string("frequency_note", cx);
             let publication_note = t.string("publication_note", cx).map(|s| s.value);
             t.finish(DEPT_TABLE_KEYS, cx);
             if let Some(id) = &id {
@@ -194,7 +216,8 @@ fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
                 name: name.map(|n| n.value).unwrap_or_default(),
                 order,
                 summary,
-                frequency_note,
+                frequency_note: frequency_note.as_ref().map(|n| n.value.clone()),
+                frequency_note_at: frequency_note,
                 publication_note,
             })
         }
@@ -260,7 +283,7 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     }
     read_publication(&mut t, &mut f, cx);
     read_hooks(&mut t, &mut f, cx);
-    f.note = t.string("note", cx).map(|s| s.value);
+    f.note = t.string("note", cx);
     t.finish(MATTER_KEYS, cx);
     f
 }
@@ -723,7 +746,7 @@ fn complete(
         eligible: None,
         weight: None,
         conflict: None,
-        note: f.note.clone(),
+        note: f.note.clone().map(|n| n.value),
         on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
         places: Places {
             file: cx.file,

@@ -4,6 +4,8 @@ pub mod config;
 pub mod department;
 pub mod load;
 pub mod model;
+pub mod names;
+pub(crate) mod notes;
 pub mod reader;
 pub mod values;
 

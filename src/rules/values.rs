@@ -12,7 +12,6 @@ pub(crate) struct RatioError {
 /// "5%", "2.5%", "100%" → a ratio in (0, 100%]. Exact decimal arithmetic. A bare number
 /// (`0.05`, `1`) is refused: `1` would mean 100% to one reader and 1% to another, so the
 /// help shows the percentage to write instead.
-#[cfg(test)]
 pub(crate) fn parse_ratio(text: &str) -> Result<Ratio, RatioError> {
     parse_ratio_as(text, false)
 }

@@ -34,26 +34,9 @@ pub struct Period {
 }
 
 impl Period {
+    /// The name staff read (2023年上半年); see [`crate::rules::names::period_label`].
     pub fn label_zh(&self) -> String {
-        let id = &self.id;
-        if let Some((y, rest)) = id.split_once('-') {
-            match rest {
-                "H1" => return format!("{y}年上半年"),
-                "H2" => return format!("{y}年下半年"),
-                q if q.starts_with('Q') => return format!("{y}年第{}季度", &q[1..]),
-                m if m.len() == 2 && m.chars().all(|c| c.is_ascii_digit()) => {
-                    return format!("{y}年{}月", m.trim_start_matches('0'));
-                }
-                h => {
-                    if let Some(hol) = Holiday::parse(h) {
-                        return format!("{y}年{}前", hol.name_zh());
-                    }
-                }
-            }
-        } else if id.len() == 4 {
-            return format!("{id}年度");
-        }
-        id.clone()
+        crate::rules::names::period_label(&self.id)
     }
 }
 

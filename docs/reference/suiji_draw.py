@@ -1,0 +1,786 @@
+#!/usr/bin/env python3
+"""An independent implementation of suiji's draw, versions `suiji-draw/1` and `suiji-draw/2`,
+written from docs/draw-algorithm.md (Python 3.11 or later, standard library only).
+
+    python3 suiji_draw.py vectors
+        prints the golden vectors of §9 (keys, U, orders, λ, team rankings).
+    python3 suiji_draw.py check DATABASE [--draw ID]... [--all] [--weights SPEC.json] [--substitutes N]
+        re-runs recorded draws from suiji's database (data/suiji.sqlite3): the manifest, the
+        archived canonical registry snapshots and the archived rules, and says for each draw
+        `identical` (the re-computed manifest hashes to the recorded `manifest_hash`) or what
+        differs. Exit status 0 when every draw is identical, 1 otherwise, 2 on bad input.
+
+Hooks (Rhai scripts) are not run here: the `eligible` hook's answers are read from the
+manifest's exclusions (`eligible_hook`), the `conflict` hook's from its inspector skips
+(`hook_conflict`), and a `weight` hook's weights must be given with --weights (§10.3 of the
+document). Everything else — scope, exclusions, strata, k, keys, the uniform and Pareto
+selections, λ, teams with 回避 and workload caps, the unstaffed messages, the history kept, the
+snapshot and rules hashes and the manifest hash — is computed here from the inputs.
+"""
+
+# ---- §3–§7 and the ranking of §8: the core, as printed in §10 of the document ----
+import hashlib, math, struct
+
+VERSION = "suiji-draw/1"
+WS = ("\u0009\u000a\u000b\u000c\u000d\u0020\u0085\u00a0\u1680\u2000\u2001\u2002"
+      "\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+def seed_from_text(s):
+    return hashlib.sha256(s.strip(WS).encode("utf-8")).digest()
+
+def enc(b):
+    return struct.pack(">I", len(b)) + b
+
+def prefix(seed, matter, period, stratum, purpose):   # purpose: "targets" or "team"
+    d = hashlib.sha256(enc(VERSION.encode()) + enc(purpose.encode()) + enc(seed)
+                       + enc(matter.encode()) + enc(period.encode())
+                       + enc(stratum.encode())).digest()
+    return d + bytes(32)                                # P: one 64-byte block
+
+def key(p, entity_id):
+    return hashlib.sha256(p + entity_id.encode("utf-8")).digest()
+
+def uniform(k):
+    m = int.from_bytes(k[:8], "big") >> 12              # top 52 bits
+    return (m + 0.5) / 2.0**52
+
+def sample_size(n, ppm):
+    return (n * ppm + 999_999) // 1_000_000
+
+def rank_uniform(p, ids):
+    return sorted(ids, key=lambda i: (key(p, i), i.encode()))
+
+def inclusion(weights, k):
+    lam, certain = [0.0] * len(weights), set()
+    while True:
+        rest = [i for i in range(len(weights)) if i not in certain]
+        kk = k - len(certain)
+        if kk == 0 or kk == len(rest):
+            for i in rest: lam[i] = 0.0 if kk == 0 else 1.0
+            return lam
+        s = math.fsum(weights[i] for i in rest)
+        new = set()
+        for i in rest:
+            lam[i] = float(kk) * weights[i] / s
+            if lam[i] >= 1.0: new.add(i)
+        if not new:
+            return lam
+        for i in new: lam[i] = 1.0
+        certain |= new
+
+def rank_pareto(p, ids, weights, k):
+    lam = inclusion(weights, k)
+    def q(i):
+        if lam[i] == 1.0: return (0, 0.0)               # certainty units first
+        if lam[i] == 0.0: return (1, math.inf)
+        u = uniform(key(p, ids[i]))
+        return (1, (u / (1.0 - u)) / (lam[i] / (1.0 - lam[i])))
+    order = sorted(range(len(ids)), key=lambda i: q(i) + (key(p, ids[i]), ids[i].encode()))
+    return [(ids[i], lam[i]) for i in order]
+# ---- end of the core ----
+
+import calendar, csv, datetime, gzip, io, json, sqlite3, sys, tomllib
+
+CLEAN_RESULTS = ("未发现问题", "clean")
+
+
+def vectors():
+    """The golden vectors of §9."""
+    seed = seed_from_text("  2025年3月1日 见证人现场号码 0 4 7 1 9 3\n")
+    print("seed", seed.hex())
+    ids = ["91440300MA5F000001", "91440300MA5F000002", "91440300MA5F000003", "旅馆-004",
+           "X", "91440300MA5F00000Y", "hotel/深圳/福田/0007", "Z" * 56]
+    for stratum in ["", "福田区"]:
+        p = prefix(seed, "zhian.hotel", "2025-Q1", stratum, "targets")
+        print("stratum", repr(stratum), "D", p[:32].hex())
+        for i in ids:
+            print("  ", i, key(p, i).hex(), repr(uniform(key(p, i))))
+        print("  order", [ids.index(i) for i in rank_uniform(p, ids)])
+    p = prefix(seed, "zhian.hotel", "2025-Q1", "", "targets")
+    w = [1.0, 2.0, 3.0, 5.0, 8.0, 1.0, 1.5, 20.0]
+    for k in (3, 6):
+        print("k", k, "lambda", inclusion(w, k))
+        print("  pareto order", [ids.index(i) for i, _ in rank_pareto(p, ids, w, k)])
+    for t in ("91440300MA5F000001", "旅馆-004"):
+        pt = prefix(seed, "zhian.hotel", "2025-Q1", t, "team")
+        print("team", t, rank_uniform(pt, ["I-001", "I-002", "I-003", "I-004", "I-005", "张三-006"]))
+
+
+# ---- §13: the manifest's canonical JSON ----
+
+def json_float(x):
+    """A binary64 as serde_json writes it (§15.2): the shortest round-trip digits, positional
+    when the decimal exponent is in [-5, 16), otherwise `d.ddde±x` (no padding)."""
+    if x != x or x in (math.inf, -math.inf):
+        return "null"
+    if x == 0.0:
+        return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
+    sign = "-" if x < 0 else ""
+    r = repr(abs(x))                                     # shortest round-trip digits
+    mant, _, exp = r.partition("e")
+    whole, _, frac = mant.partition(".")
+    digits = (whole + frac).lstrip("0")
+    e = len(digits) + int(exp or 0) - len(frac)          # value = 0.d1d2… × 10^e
+    digits = digits.rstrip("0")
+    n = len(digits)
+    if 0 <= e - n and e <= 16:                           # 1234e7 -> 12340000000.0
+        out = digits + "0" * (e - n) + ".0"
+    elif 0 < e <= 16:                                    # 1234e-2 -> 12.34
+        out = digits[:e] + "." + digits[e:]
+    elif -5 < e <= 0:                                    # 1234e-6 -> 0.001234
+        out = "0." + "0" * (-e) + digits
+    elif n == 1:                                         # 1e+30, 1e-7
+        out = digits + "e" + ("+" if e > 0 else "") + str(e - 1)
+    else:                                                # 1.234e+33
+        out = digits[0] + "." + digits[1:] + "e" + ("+" if e > 0 else "") + str(e - 1)
+    return sign + out
+
+
+def json_text(s):
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch == '"': out.append('\\"')
+        elif ch == "\\": out.append("\\\\")
+        elif ch == "\n": out.append("\\n")
+        elif ch == "\r": out.append("\\r")
+        elif ch == "\t": out.append("\\t")
+        elif ch == "\b": out.append("\\b")
+        elif ch == "\f": out.append("\\f")
+        elif o < 0x20: out.append("\\u%04x" % o)
+        else: out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def canonical_json(v):
+    """Compact JSON, keys in the order given, as serde_json writes the manifest."""
+    if v is None: return "null"
+    if v is True: return "true"
+    if v is False: return "false"
+    if isinstance(v, int): return str(v)
+    if isinstance(v, float): return json_float(v)
+    if isinstance(v, str): return json_text(v)
+    if isinstance(v, list): return "[" + ",".join(canonical_json(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ",".join(json_text(k) + ":" + canonical_json(x) for k, x in v.items()) + "}"
+    raise TypeError(type(v))
+
+
+FIELDS = ["format", "algorithm", "bureau", "matter", "matter_name", "department", "period",
+          "kind", "ratio_ppm", "key_area_only", "reference_date", "issue_at", "due_date", "seed",
+          "seed_source", "rules_hash", "registry", "history", "strata", "selected",
+          "exclusions", "inspector_skips", "manifest_hash"]
+
+
+FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "department", "period",
+             "kind", "ratio_ppm", "key_area_only", "reference_date", "issue_at", "drawn_at",
+             "due_date", "seed", "seed_source", "rules_hash", "registry", "history", "strata",
+             "classes_without_ratio", "selected", "substitutes", "exclusions", "inspector_skips",
+             "manifest_hash"]
+
+
+def fields_of(m):
+    return FIELDS_V2 if m["format"] == "suiji-manifest/2" else FIELDS
+
+
+def decimal_text(x):
+    """A probability as suiji-manifest/2 writes it: the shortest round-trip digits, positional,
+    without a trailing point (Rust's `Display` for f64): 1, 0.05, 0.0000001."""
+    if x == 0.0:
+        return "0"
+    r = repr(abs(x))
+    mant, _, exp = r.partition("e")
+    whole, _, frac = mant.partition(".")
+    digits = (whole + frac).lstrip("0")
+    e = len(digits) + int(exp or 0) - len(frac)
+    digits = digits.rstrip("0")
+    n = len(digits)
+    if e >= n:
+        out = digits + "0" * (e - n)
+    elif e > 0:
+        out = digits[:e] + "." + digits[e:]
+    else:
+        out = "0." + "0" * (-e) + digits
+    return ("-" if x < 0 else "") + out
+
+
+def manifest_hash(m):
+    copy = {f: m[f] for f in fields_of(m)}
+    copy["manifest_hash"] = ""
+    return hashlib.sha256(canonical_json(copy).encode("utf-8")).hexdigest()
+
+
+def prefix_of(version, seed, matter, period, stratum, purpose):
+    """P of §4.1 with the version string of the draw (`suiji-draw/2` hashes its own)."""
+    d = hashlib.sha256(enc(version.encode()) + enc(purpose.encode()) + enc(seed)
+                       + enc(matter.encode()) + enc(period.encode())
+                       + enc(stratum.encode())).digest()
+    return d + bytes(32)
+
+
+# ---- §14: the archived inputs ----
+
+def snapshot(db, h):
+    row = db.execute("SELECT data, size FROM snapshots WHERE hash = ?", (h,)).fetchone()
+    if row is None:
+        raise LookupError(f"snapshot {h} is not archived")
+    data = gzip.decompress(row[0])
+    if len(data) != row[1]:
+        raise ValueError(f"snapshot {h} unpacks to {len(data)} bytes, {row[1]} recorded")
+    return data
+
+
+def rows(data):
+    text = data.decode("utf-8")
+    r = list(csv.reader(io.StringIO(text, newline="")))
+    return r[0], r[1:]
+
+
+TARGET_COLUMNS = ["id", "name", "category", "district", "address", "key_area", "class",
+                  "licence", "status", "last_inspected", "last_result"]
+INSPECTOR_COLUMNS = ["id", "name", "department", "certificate", "qualifications", "active",
+                     "area", "conflicts"]
+
+
+def canonical_csv(header, records):
+    """The canonical snapshot bytes (§14.2) of a header and records of text cells."""
+    def cell(s):
+        if any(c in s for c in ',"\r\n'):
+            return '"' + s.replace('"', '""') + '"'
+        return s
+    return "".join(",".join(cell(c) for c in rec) + "\n" for rec in [header] + records).encode()
+
+
+def targets_of(data):
+    header, recs = rows(data)
+    if header[:11] != TARGET_COLUMNS:
+        raise ValueError("not a canonical target snapshot")
+    out = []
+    for r in recs:
+        t = dict(zip(TARGET_COLUMNS, r[:11]))
+        t["extra"] = {k: v for k, v in zip(header[11:], r[11:]) if v != ""}
+        t["key_area"] = t["key_area"] == "true"
+        out.append(t)
+    return header, recs, out
+
+
+def inspectors_of(data):
+    header, recs = rows(data)
+    if header != INSPECTOR_COLUMNS:
+        raise ValueError("not a canonical inspector snapshot")
+    out = []
+    for r in recs:
+        i = dict(zip(INSPECTOR_COLUMNS, r))
+        i["qualifications"] = i["qualifications"].split(";") if i["qualifications"] else []
+        i["conflicts"] = i["conflicts"].split(";") if i["conflicts"] else []
+        i["active"] = i["active"] == "true"
+        out.append(i)
+    return header, recs, out
+
+
+def unpack_rules(blob):
+    """The files of a `suiji-rules/1` archive (§14.1), in archive order."""
+    magic = b"suiji-rules/1\n"
+    if not blob.startswith(magic):
+        raise ValueError("not a suiji-rules/1 archive")
+    rest, files = blob[len(magic):], {}
+    while rest:
+        name, rest = rest.split(b"\n", 1)
+        length, rest = rest.split(b"\n", 1)
+        n = int(length)
+        files[name.decode()] = rest[:n]
+        if rest[n:n + 1] != b"\n":
+            raise ValueError("truncated archive")
+        rest = rest[n + 1:]
+    return files
+
+
+def parse_ratio(text):
+    """A ratio ("5%", "2.5%", "0.05") in parts per million, exactly."""
+    t = text.strip(WS)
+    scale = 1_000_000
+    for pct in ("%", "％"):
+        if t.endswith(pct):
+            t, scale = t[:-1].strip(WS), 10_000
+            break
+    whole, _, frac = t.partition(".")
+    frac = frac.rstrip("0")
+    places = len(str(scale)) - 1
+    if len(frac) > places:
+        raise ValueError(f"ratio {text}")
+    return int(whole or "0") * scale + int((frac + "0" * places)[:places] or "0")
+
+
+def ratio_text(v):
+    """A ratio as written in the rules: a string, or a TOML number written out in full."""
+    if isinstance(v, str):
+        return v
+    import decimal
+    return format(decimal.Decimal(repr(v)), "f")
+
+
+def matter_rules(files, matter_id):
+    """The draw's values of one matter (§1.1): its own value, else its department's
+    [defaults], else the engine's default."""
+    dept_id, _, local = matter_id.partition(".")
+    for name, data in files.items():
+        if not (name.startswith("rules/") and name.endswith(".toml")):
+            continue
+        doc = tomllib.loads(data.decode("utf-8"))
+        if doc.get("department", {}).get("id") != dept_id:
+            continue
+        d = doc.get("defaults", {})
+        for m in doc.get("matter", []):
+            if m.get("id") != local:
+                continue
+            get = lambda k, default=None: m.get(k, d.get(k, default))
+            hooks = dict(d.get("hooks", {}))
+            hooks.update(m.get("hooks", {}))
+            return {
+                "name": get("name"),
+                "department": dept_id,
+                "categories": get("categories", []),
+                "ratio": get("ratio"),
+                "stratify_by": get("stratify_by"),
+                "class_field": get("class_field"),
+                "class_ratios": {k: parse_ratio(v) for k, v in get("class_ratios", {}).items()},
+                "team_size": get("team_size", 2),
+                "qualifications": get("qualifications", []),
+                "workload_cap": get("workload_cap", 20),
+                "cooldown_months": get("cooldown_months"),
+                "yearly_cap": get("yearly_cap"),
+                "holiday": get("holiday"),
+                "eligible": hooks.get("eligible"),
+                "weight": hooks.get("weight"),
+                "conflict": hooks.get("conflict"),
+            }
+    raise LookupError(f"matter {matter_id} is not in the archived rules")
+
+
+# ---- §1.1: from the registry to the strata ----
+
+def field(t, name):
+    """A target field as strata and class ratios read it (§1.1, step 3)."""
+    if name in ("district", "category"): return t[name]
+    if name == "class": return t["class"]
+    if name == "key_area": return "重点区域" if t["key_area"] else "一般区域"
+    if name == "status": return "Active" if t["status"] == "active" else "Deregistered"
+    return t["extra"].get(name, "")
+
+
+def stratum_of(t, m, regular):
+    value = field(t, m["stratify_by"]) if m["stratify_by"] else ""
+    cls = None
+    if m["class_ratios"] and regular:
+        f = m["class_field"]
+        cls = (t["class"] or None) if f in (None, "class") else (field(t, f) or None)
+    if cls is None:
+        return value, None
+    name = f"{value}/class={cls}" if value else f"class={cls}"
+    return name, m["class_ratios"].get(cls)
+
+
+def add_months(d, n):
+    """Calendar months, clamped to the last day of the month (2023-08-31 + 6 = 2024-02-29)."""
+    y, mo = divmod(d.month - 1 + n, 12)
+    year, month = d.year + y, mo + 1
+    return datetime.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def last_clean(t, hist):
+    reg = None
+    if t["last_inspected"] and t["last_result"].strip(WS) in CLEAN_RESULTS:
+        reg = datetime.date.fromisoformat(t["last_inspected"])
+    h = hist.get("last_clean") if hist else None
+    h = datetime.date.fromisoformat(h) if h else None
+    return max([d for d in (reg, h) if d is not None], default=None)
+
+
+def classify(m, man, targets, history, weights_of):
+    """Scope, exclusions, strata, history kept: (strata, exclusions, history)."""
+    regular = man["kind"] == "regular"
+    reference = datetime.date.fromisoformat(man["reference_date"])
+    hook_says_no = {e["target_id"] for e in man["exclusions"] if e["reason"] == "eligible_hook"}
+    base_ppm = man["ratio_ppm"]
+    strata, excluded, kept = {}, [], {}
+    scope = [t for t in targets if t["category"] in m["categories"]]
+    scope.sort(key=lambda t: t["id"].encode())
+    for pos, t in enumerate(scope):
+        if man["key_area_only"] and not t["key_area"]:
+            continue
+        name, ratio = stratum_of(t, m, regular)
+        ratio = base_ppm if ratio is None else ratio
+        if t["status"] != "active":
+            excluded.append((t["id"], "deregistered", "注销/吊销/停业"))
+            continue
+        hist = history.get(t["id"])
+        if hist is not None:
+            kept[t["id"]] = hist
+        months = m["cooldown_months"] or 0
+        day = last_clean(t, hist)
+        if months > 0 and day is not None and add_months(day, months) > reference:
+            excluded.append((t["id"], "cooldown", f"{day} 检查未发现问题，{months} 个月内不再抽取"))
+            continue
+        if m["yearly_cap"] is not None and hist and hist["inspections_this_year"] >= m["yearly_cap"]:
+            times = hist["inspections_this_year"]
+            excluded.append((t["id"], "yearly_cap", f"本年已被抽取 {times} 次（上限 {m['yearly_cap']}）"))
+            continue
+        if m["eligible"] and t["id"] in hook_says_no:
+            excluded.append((t["id"], "eligible_hook", f"{m['eligible']} 返回 false"))
+            continue
+        s = strata.setdefault(name, {"ratio": ratio, "units": []})
+        s["units"].append((t, weights_of(t), pos))
+    excluded.sort(key=lambda e: e[0].encode())
+    history_out = [{"target_id": i, "inspections_this_year": h["inspections_this_year"],
+                    "last_clean": h.get("last_clean")} for i, h in sorted(kept.items(), key=lambda x: x[0].encode())]
+    return strata, excluded, history_out
+
+
+# ---- §6, §7: selection ----
+
+def select(man, m, strata):
+    seed = bytes.fromhex(man["seed"])
+    v2 = man["algorithm"] == "suiji-draw/2"
+    out, info, subs = [], [], []
+    for name in sorted(strata, key=str.encode):
+        s = strata[name]
+        units = s["units"]
+        n, k = len(units), sample_size(len(units), s["ratio"])
+        info.append({"stratum": name, "ratio_ppm": s["ratio"], "eligible": n, "k": k})
+        p = prefix_of(man["algorithm"], seed, man["matter"], man["period"]["id"], name, "targets")
+        keys = [key(p, t["id"]) for t, _, _ in units]
+        if m["weight"]:
+            lam = inclusion([w for _, w, _ in units], min(k, n))
+            def place(i):
+                if lam[i] == 1.0: return (0, 0.0)
+                if lam[i] == 0.0: return (1, math.inf)
+                u = uniform(keys[i])
+                return (1, (u / (1.0 - u)) / (lam[i] / (1.0 - lam[i])))
+            order = sorted(range(n), key=lambda i: place(i) + (keys[i], units[i][0]["id"].encode(), units[i][2]))
+            prob = lambda i: lam[i]
+        else:
+            order = sorted(range(n), key=lambda i: (keys[i], units[i][0]["id"].encode(), units[i][2]))
+            prob = lambda i: 1.0 if k >= n else k / n
+        for rank, i in enumerate(order[:k], start=1):
+            t = units[i][0]
+            p_i = decimal_text(prob(i)) if v2 else prob(i)
+            out.append({"rank": rank, "stratum": name, "target_id": t["id"], "target_name": t["name"],
+                        "key": keys[i].hex(), "inclusion_probability": p_i, "team": [],
+                        "unstaffed": None, "_target": t})
+        info[-1]["_after"] = [units[i][0]["id"] for i in order[k:]]
+        if v2:
+            extra = min(n - k, -(-k // 5) + 2)
+            for rank, i in enumerate(order[k:k + extra], start=k + 1):
+                subs.append({"stratum": name, "rank": rank, "target_id": units[i][0]["id"],
+                             "key": keys[i].hex()})
+    return info, out, subs
+
+
+# ---- §8: teams ----
+
+SKIP_LABELS = [("duplicate", "listed twice"), ("inactive", "inactive"),
+               ("other_department", "in another department"),
+               ("unqualified", "without a required qualification"),
+               ("declared_conflict", "回避"), ("hook_conflict", "回避"),
+               ("workload_cap", "at workload cap")]
+
+
+def unstaffed_reason(members, team_size, skipped):
+    head = {0: "no eligible inspector", 1: "only 1 eligible inspector"}.get(
+        members, f"only {members} eligible inspectors")
+    labels = dict(SKIP_LABELS)
+    counts = []
+    for label in ["listed twice", "inactive", "in another department",
+                  "without a required qualification", "回避", "at workload cap"]:
+        c = sum(1 for _, code, _ in skipped if labels[code] == label)
+        if c: counts.append(f"{c} {label}")
+    return f"{head} (need {team_size}): {', '.join(counts) or 'no other inspector in the registry'}"
+
+
+def declared(inspector, target):
+    for entry in inspector["conflicts"]:
+        e = entry.strip(WS)
+        if e and (e == target["id"] or e == target["name"] or e in target["name"]):
+            return entry
+    return None
+
+
+def glob_names(entry, id_, name):
+    """Whether a 回避 entry names a target in suiji-draw/2: exactly, or as a `*` pattern over
+    the whole id or the whole name."""
+    import re
+    e = entry.strip(WS)
+    if not e:
+        return False
+    if "*" in e:
+        pattern = ".*".join(re.escape(part) for part in e.split("*"))
+        return any(re.fullmatch(pattern, x, re.S) for x in (id_, name))
+    return e == id_ or e == name
+
+
+def pick(p, stream, j, n):
+    """A uniform integer in 0..n for step j of a walk (rejection sampling on 64 bits)."""
+    limit = (1 << 64) - (1 << 64) % n
+    attempt = 0
+    while True:
+        h = hashlib.sha256(p + struct.pack(">III", stream, j, attempt)).digest()
+        x = int.from_bytes(h[:8], "big")
+        if x < limit:
+            return x % n
+        attempt += 1
+
+
+def teams_v2(man, m, selected, inspectors):
+    """suiji-draw/2: random staffing order, a keyed Fisher–Yates walk over the available pool."""
+    seed, version = bytes.fromhex(man["seed"]), man["algorithm"]
+    matter, period = man["matter"], man["period"]["id"]
+    hook_yes = {(s["target_id"], s["inspector_id"]) for s in man["inspector_skips"]
+                if s["reason"] == "hook_conflict"}
+    pool, ids = [], set()
+    for i in sorted((i for i in inspectors if i["active"] and i["department"] == m["department"]
+                     and all(q in i["qualifications"] for q in m["qualifications"])),
+                    key=lambda i: i["id"].encode()):
+        if i["id"] not in ids:
+            ids.add(i["id"])
+            pool.append(i)
+    size, cap = m["team_size"], m["workload_cap"]
+    load = [0] * len(pool)
+    available = [x for x in range(len(pool)) if load[x] < cap]
+    ps = prefix_of(version, seed, matter, period, "", "staffing")
+    order = sorted(range(len(selected)), key=lambda x: (key(ps, selected[x]["target_id"]),
+                                                        selected[x]["target_id"].encode(), x))
+    skips = []
+    for x in order:
+        s = selected[x]
+        t = s["_target"]
+        members, skipped = [], []
+        if size > 0:
+            pw = prefix_of(version, seed, matter, period, t["id"], "walk")
+            avail = list(available)
+            mcount, swaps, j = len(avail), {}, 0
+            while len(members) < size and j < mcount:
+                r = j + pick(pw, 0, j, mcount - j)
+                at_j, at_r = swaps.get(j, j), swaps.get(r, r)
+                swaps[r] = at_j
+                j += 1
+                c = avail[at_r]
+                i = pool[c]
+                entry = next((e for e in i["conflicts"] if glob_names(e, t["id"], t["name"])), None)
+                if entry is not None:
+                    skipped.append((i["id"], "declared_conflict", f"申报回避：{entry}"))
+                elif m["conflict"] and (t["id"], i["id"]) in hook_yes:
+                    skipped.append((i["id"], "hook_conflict", "回避"))
+                else:
+                    members.append(c)
+            if len(members) < size:
+                head = {0: "no eligible inspector", 1: "only 1 eligible inspector"}.get(
+                    len(members), f"only {len(members)} eligible inspectors")
+                at_cap = len(pool) - len(available)
+                parts = [f"{n} {label}" for n, label in ((len(skipped), "回避"), (at_cap, "at workload cap")) if n]
+                s["unstaffed"] = f"{head} (need {size}): {', '.join(parts) or 'no other inspector in the pool'}"
+            else:
+                for c in members:
+                    load[c] += 1
+                    if load[c] == cap:
+                        available.remove(c)
+                s["team"] = [pool[c]["id"] for c in members]
+        skips += [{"target_id": t["id"], "inspector_id": i, "reason": r, "detail": d}
+                  for i, r, d in skipped]
+    return skips
+
+
+def teams(man, m, selected, inspectors):
+    seed = bytes.fromhex(man["seed"])
+    hook_yes = {(s["target_id"], s["inspector_id"]) for s in man["inspector_skips"]
+                if s["reason"] == "hook_conflict"}
+    pool = [i for i in inspectors if i["active"] and i["department"] == m["department"]
+            and all(q in i["qualifications"] for q in m["qualifications"])]
+    owner, load = {}, {}
+    for pos, i in enumerate(pool):
+        owner.setdefault(i["id"], pos)
+    skips = []
+    size, cap = m["team_size"], m["workload_cap"]
+    for s in selected:
+        t = s["_target"]
+        members, skipped = [], []
+        if size > 0:
+            p = prefix(seed, man["matter"], man["period"]["id"], t["id"], "team")
+            order = sorted(range(len(pool)), key=lambda j: (key(p, pool[j]["id"]), pool[j]["id"].encode(), j))
+            for j in order:
+                if len(members) >= size:
+                    break
+                i = pool[j]
+                entry = declared(i, t)
+                if any(pool[x]["id"] == i["id"] for x in members):
+                    skipped.append((i["id"], "duplicate", "listed twice"))
+                elif entry is not None:
+                    skipped.append((i["id"], "declared_conflict", f"申报回避：{entry}"))
+                elif m["conflict"] and (t["id"], i["id"]) in hook_yes:
+                    skipped.append((i["id"], "hook_conflict", "回避"))
+                elif load.get(owner[i["id"]], 0) >= cap:
+                    skipped.append((i["id"], "workload_cap", f"本期已承担 {load.get(owner[i['id']], 0)} 户"))
+                else:
+                    members.append(j)
+        if len(members) < size:
+            s["unstaffed"] = unstaffed_reason(len(members), size, skipped)
+        else:
+            for j in members:
+                load[owner[pool[j]["id"]]] = load.get(owner[pool[j]["id"]], 0) + 1
+            s["team"] = [pool[j]["id"] for j in members]
+        skips += [{"target_id": t["id"], "inspector_id": i, "reason": r, "detail": d}
+                  for i, r, d in skipped]
+    return skips
+
+
+# ---- a whole draw ----
+
+def weights_from(spec, m):
+    """The weight of each target: 1 without a weight hook; with one, from --weights."""
+    if not m["weight"]:
+        return lambda t: 1.0
+    if spec is None:
+        raise ValueError(f"the matter has a weight hook ({m['weight']}): give its weights with --weights")
+    hook = spec.get(m["weight"], spec)
+    if "by_id" in hook:
+        return lambda t: float(hook["by_id"][t["id"]])
+    f, table, default = hook["field"], hook["values"], hook.get("default", 1)
+    return lambda t: float(table.get(field(t, f) or "", default))
+
+
+def redraw(db, man, spec):
+    """The manifest this program computes for a recorded manifest's inputs."""
+    tdata = snapshot(db, man["registry"]["targets_snapshot"])
+    idata = snapshot(db, man["registry"]["inspectors_snapshot"])
+    rblob = snapshot(db, man["rules_hash"])
+    theader, trecs, targets = targets_of(tdata)
+    iheader, irecs, inspectors = inspectors_of(idata)
+    m = matter_rules(unpack_rules(rblob), man["matter"])
+    history = {h["target_id"]: h for h in man["history"]}
+    strata, excluded, history_out = classify(m, man, targets, history, weights_from(spec, m))
+    info, selected, subs = select(man, m, strata)
+    v2 = man["algorithm"] == "suiji-draw/2"
+    skips = (teams_v2 if v2 else teams)(man, m, selected, inspectors)
+    out = {f: man[f] for f in fields_of(man)}
+    if v2:
+        classes = set()
+        for st in info:
+            name = st["stratum"]
+            c = name[len("class="):] if name.startswith("class=") else (
+                name.rsplit("/class=", 1)[1] if "/class=" in name else None)
+            if c is not None and c not in m["class_ratios"]:
+                classes.add(c)
+        out["classes_without_ratio"] = sorted(classes, key=str.encode)
+        out["substitutes"] = subs
+    rule = m["holiday"] if man["kind"].startswith("holiday:") else m
+    if rule and rule.get("ratio") is not None:
+        out["ratio_ppm"] = parse_ratio(ratio_text(rule["ratio"]))
+        out["key_area_only"] = rule is not m and bool(rule.get("key_area_only", False))
+    out.update({
+        "matter_name": m["name"],
+        "department": m["department"],
+        "rules_hash": hashlib.sha256(rblob).hexdigest(),
+        "history": history_out,
+        "strata": [{k: v for k, v in s.items() if k != "_after"} for s in info],
+        "selected": [{k: v for k, v in s.items() if k != "_target"} for s in selected],
+        "exclusions": [{"target_id": i, "reason": r, "detail": d} for i, r, d in excluded],
+        "inspector_skips": skips,
+    })
+    out["registry"] = dict(man["registry"],
+                           targets_snapshot=hashlib.sha256(canonical_csv(theader, trecs)).hexdigest(),
+                           inspectors_snapshot=hashlib.sha256(canonical_csv(iheader, irecs)).hexdigest(),
+                           targets_rows=len(targets), inspectors_rows=len(inspectors))
+    out["manifest_hash"] = manifest_hash(out)
+    substitutes = {s["stratum"]: s["_after"] for s in info}
+    return out, substitutes
+
+
+def seed_problem(man):
+    """The seed against its recorded source (§3, §13.4), when the source says how it was made."""
+    src, seed = man["seed_source"], man["seed"]
+    text = None
+    if src.startswith('SHA-256 of supplied text "') and src.endswith('"'):
+        text = src[len('SHA-256 of supplied text "'):-1]
+    if text is not None and seed_from_text(text).hex() != seed:
+        return f"seed {seed} is not SHA-256 of the recorded text"
+    return None
+
+
+def differences(man, got):
+    diffs = []
+    for f in fields_of(man):
+        if f in ("selected", "manifest_hash"):
+            continue
+        if man[f] != got[f]:
+            diffs.append(f"{f}: recorded {json.dumps(man[f], ensure_ascii=False)[:300]}, "
+                         f"re-computed {json.dumps(got[f], ensure_ascii=False)[:300]}")
+    a, b = man["selected"], got["selected"]
+    for i in range(max(len(a), len(b))):
+        x, y = (a[i] if i < len(a) else None), (b[i] if i < len(b) else None)
+        if x != y:
+            diffs.append(f"selected #{i + 1}: recorded {json.dumps(x, ensure_ascii=False)}, "
+                         f"re-computed {json.dumps(y, ensure_ascii=False)}")
+    own = manifest_hash(man)
+    if own != man["manifest_hash"]:
+        diffs.append(f"the recorded manifest hashes to {own}, not to its manifest_hash {man['manifest_hash']}")
+    if not diffs and got["manifest_hash"] != man["manifest_hash"]:
+        diffs.append(f"manifest_hash: recorded {man['manifest_hash']}, re-computed {got['manifest_hash']}")
+    problem = seed_problem(man)
+    if problem:
+        diffs.append(problem)
+    return diffs
+
+
+def check(argv):
+    import argparse
+    ap = argparse.ArgumentParser(prog="suiji_draw.py check")
+    ap.add_argument("database")
+    ap.add_argument("--draw", type=int, action="append", default=[])
+    ap.add_argument("--all", action="store_true", help="also draws superseded by a redraw")
+    ap.add_argument("--weights", help="JSON: a weight hook's weights (§10.3)")
+    ap.add_argument("--substitutes", type=int, default=0, metavar="N",
+                    help="also print each stratum's first N substitutes (§6.1), in order")
+    a = ap.parse_args(argv)
+    spec = json.load(open(a.weights, encoding="utf-8")) if a.weights else None
+    db = sqlite3.connect(f"file:{a.database}?mode=ro", uri=True)
+    query = "SELECT id, manifest_json FROM draws"
+    if not a.all:
+        query += " WHERE status = 'active'"
+    draws = [(i, j) for i, j in db.execute(query + " ORDER BY id") if not a.draw or i in a.draw]
+    bad = 0
+    for draw_id, text in draws:
+        man = json.loads(text)
+        label = f"#{draw_id} {man['matter']} {man['period']['id']} ({man['algorithm']})"
+        if (man["format"], man["algorithm"]) not in (("suiji-manifest/1", VERSION),
+                                                     ("suiji-manifest/2", "suiji-draw/2")):
+            print(f"{label}: not checked: this program implements suiji-draw/1 and suiji-draw/2")
+            bad += 1
+            continue
+        try:
+            got, substitutes = redraw(db, man, spec)
+            diffs = differences(man, got)
+        except (LookupError, ValueError, KeyError) as e:
+            diffs = [f"cannot re-run: {e}"]
+        if diffs:
+            bad += 1
+            print(f"{label}: DIFFERS")
+            for d in diffs:
+                print("  " + d)
+        else:
+            print(f"{label}: identical {got['manifest_hash']} ({len(got['selected'])} drawn)")
+        if a.substitutes > 0 and not diffs:
+            for stratum, ids in substitutes.items():
+                shown = ", ".join(ids[:a.substitutes]) or "none"
+                print(f"  substitutes of stratum {json.dumps(stratum, ensure_ascii=False)}: {shown}")
+    print(f"{len(draws) - bad} identical, {bad} differ")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "vectors":
+        vectors()
+    elif len(sys.argv) > 2 and sys.argv[1] == "check":
+        sys.exit(check(sys.argv[2:]))
+    else:
+        print(__doc__.strip(), file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,95 @@
+//! Free text that states ratios: a matter's `note` and a department's `frequency_note` are
+//! printed in the plan as written, so a percentage in them that none of the values it speaks
+//! of has (after a ratio was changed, say) is reported at `check` as a warning, located.
+//! The plan's own ratio table is always generated from the values.
+
+use crate::diag::Diagnostic;
+use crate::rules::model::{Matter, Ratio};
+use crate::rules::reader::{Cx, Sp};
+use crate::rules::values::parse_ratio;
+
+/// Every percentage the text states ("5%", "0.5 %", "20％"), with its place in the text.
+pub(crate) fn percentages(text: &str) -> Vec<(Ratio, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_digit() || (c == '.' && start.is_some()) {
+            start.get_or_insert(i);
+            continue;
+        }
+        let Some(s) = start.take() else {
+            continue;
+        };
+        let rest = text[i..].trim_start_matches(' ');
+        if (rest.starts_with('%') || rest.starts_with('％'))
+            && let Ok(r) = parse_ratio(&format!("{}%", &text[s..i]))
+        {
+            out.push((r, s..i));
+        }
+    }
+    out
+}
+
+/// Every ratio a matter draws by: its ratio, its holiday ratio and its per-class ratios.
+pub(crate) fn ratios_of(m: &Matter) -> Vec<Ratio> {
+    let mut r = vec![m.ratio];
+    r.extend(m.holiday.as_ref().map(|h| h.ratio));
+    r.extend(m.class_ratios.values().copied());
+    r
+}
+
+/// Warns when `note` states a percentage that is none of `ratios`. `whose` names the text
+/// ("the note of matter `zhian.hotel`"), `values` the ratios it should follow.
+pub(crate) fn check(
+    note: &Sp<String>,
+    ratios: &[Ratio],
+    whose: &str,
+    values: &str,
+    cx: &mut Cx<'_>,
+) {
+    let stale: Vec<String> = percentages(&note.value)
+        .into_iter()
+        .filter(|(r, _)| !ratios.contains(r))
+        .map(|(r, _)| r.to_string())
+        .collect();
+    if stale.is_empty() {
+        return;
+    }
+    let mut ratios = ratios.to_vec();
+    ratios.sort_unstable();
+    ratios.dedup();
+    let shown: Vec<String> = ratios.iter().map(ToString::to_string).collect();
+    cx.diags.push(
+        Diagnostic::warning(format!(
+            "{whose} says {}, but {values} {}",
+            stale.join(", "),
+            shown.join(", ")
+        ))
+        .at(cx.file, note.span.clone())
+        .label("the plan prints this text as written")
+        .help("change the text to the ratio now in force, or leave the percentage out: the plan's ratio table always shows the values"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_are_found_with_their_places() {
+        let text = "全年抽查比例不低于 5%，枪支 100％；重点区域 12.5 %，4 个月";
+        let found: Vec<(String, &str)> = percentages(text)
+            .into_iter()
+            .map(|(r, at)| (r.to_string(), &text[at]))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("5%".to_string(), "5"),
+                ("100%".to_string(), "100"),
+                ("12.5%".to_string(), "12.5")
+            ]
+        );
+        assert!(percentages("没有比例").is_empty());
+    }
+}
