@@ -59,7 +59,8 @@ fn a_class_column_named_by_its_chinese_header_splits_the_draw() {
         .iter()
         .find(|x| x.0 == "class=D")
         .unwrap_or_else(|| panic!("no class=D stratum: {s:?}"));
-    assert_eq!((d.1, d.2), (300_000, hotels_of_class(&p, "D")), "{s:?}");
+    assert_eq!(d.1, 300_000, "{s:?}");
+    assert!(d.2 > 0 && d.2 <= hotels_of_class(&p, "D"), "{s:?}");
 
     let q = Project::shipped();
     with_matter(

@@ -696,8 +696,7 @@ fn complete(
         checklist,
     } = required(&f, d, &id, cx);
     let hooks = merged_hooks(d, &f);
-    let class_field = f.class_field.clone().or_else(|| d.class_field.clone());
-    let stratify_by = f.stratify_by.clone().or_else(|| d.stratify_by.clone());
+    let places = places(&f, d, &id, cx.file);
     let matter = Matter {
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
@@ -709,13 +708,13 @@ fn complete(
         scope_text: f.scope.or_else(|| d.scope.clone()).unwrap_or_default(),
         categories,
         ratio: ratio?,
-        class_field: class_field.clone().map(|c| c.value),
+        class_field: named(&f.class_field, &d.class_field),
         class_ratios: f
             .class_ratios
             .clone()
             .or_else(|| d.class_ratios.clone())
             .unwrap_or_default(),
-        stratify_by: stratify_by.clone().map(|s| s.value),
+        stratify_by: named(&f.stratify_by, &d.stratify_by),
         frequency: frequency?,
         issue_at: f.issue.or(d.issue).unwrap_or(IssueAt::WorkingDay(1)),
         due_working_days: f.due_working_days.or(d.due_working_days).unwrap_or(0),
@@ -748,32 +747,7 @@ fn complete(
         conflict: None,
         note: f.note.clone().map(|n| n.value),
         on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
-        places: Places {
-            file: cx.file,
-            id: id.span.clone(),
-            categories: f
-                .categories
-                .as_ref()
-                .or(d.categories.as_ref())
-                .and_then(|c| Some(c.first()?.span.start..c.last()?.span.end)),
-            class_field: class_field.map(|c| c.span),
-            class_ratios: if f.class_ratios.is_some() {
-                f.class_ratio_keys.clone()
-            } else {
-                d.class_ratio_keys.clone()
-            },
-            stratify_by: stratify_by.map(|s| s.span),
-            frequency: if f.frequency.is_some() {
-                f.frequency_at.clone()
-            } else {
-                d.frequency_at.clone()
-            },
-            issue: if f.issue.is_some() {
-                f.issue_at.clone()
-            } else {
-                d.issue_at.clone()
-            },
-        },
+        places,
     };
     if matter.checklist.is_empty() {
         return None;
@@ -783,6 +757,48 @@ fn complete(
         hooks,
         id_span: id.span,
     })
+}
+
+/// The matter's own text setting, or else its department's default.
+fn named(mine: &Option<Sp<String>>, default: &Option<Sp<String>>) -> Option<String> {
+    mine.as_ref().or(default.as_ref()).map(|x| x.value.clone())
+}
+
+/// Where the matter's settings were written: in the matter, or else in `[defaults]`.
+fn places(f: &Fields, d: &Fields, id: &Sp<String>, file: usize) -> Places {
+    let either = |mine: Option<&Span>, given: bool, theirs: Option<&Span>| {
+        if given { mine } else { theirs }.cloned()
+    };
+    Places {
+        file,
+        id: id.span.clone(),
+        categories: f
+            .categories
+            .as_ref()
+            .or(d.categories.as_ref())
+            .and_then(|c| Some(c.first()?.span.start..c.last()?.span.end)),
+        class_field: f
+            .class_field
+            .as_ref()
+            .or(d.class_field.as_ref())
+            .map(|c| c.span.clone()),
+        class_ratios: if f.class_ratios.is_some() {
+            f.class_ratio_keys.clone()
+        } else {
+            d.class_ratio_keys.clone()
+        },
+        stratify_by: f
+            .stratify_by
+            .as_ref()
+            .or(d.stratify_by.as_ref())
+            .map(|s| s.span.clone()),
+        frequency: either(
+            f.frequency_at.as_ref(),
+            f.frequency.is_some(),
+            d.frequency_at.as_ref(),
+        ),
+        issue: either(f.issue_at.as_ref(), f.issue.is_some(), d.issue_at.as_ref()),
+    }
 }
 
 /// A matter's id; a matter without one is reported (once).
