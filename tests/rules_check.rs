@@ -59,6 +59,8 @@ fn broken_rule_corpus() {
             "{}: no partial output on failure: {out}",
             case.display()
         );
+        // Files outside rules/ are named by their full path: the project's own folder varies.
+        let err = err.replace(&format!("{}/", p.root().display()), "");
         expect_file(&case.join("expected.txt"), &err);
     }
 }

@@ -108,17 +108,6 @@ pub fn check(
     inspector_duplicates(&all_inspectors, &displays, &mut sink);
     unmatched_conflicts(&all_targets, &all_inspectors, &displays, &mut sink);
 
-    if !targets.is_empty() && all_targets.items.is_empty() && !sink.has_errors() {
-        let first = displays.first().cloned().unwrap_or_default();
-        sink.push(
-            0,
-            usize::MAX,
-            0,
-            Diagnostic::error("the target registry has no rows: there is nothing to draw from")
-                .at_line(first, 1, None)
-                .help("fill in the target registry (检查对象名录库); a draw from an empty registry would be recorded as drawing nobody"),
-        );
-    }
     if sink.has_errors() {
         return Err(sink.into_sorted());
     }
@@ -136,6 +125,24 @@ pub fn check(
         target_columns,
     };
     Ok((registry, sink.into_sorted()))
+}
+
+/// An error when a registry that read cleanly has no targets at all: every draw from it would
+/// draw nobody. `first` names the first target file.
+pub fn require_targets(
+    registry: &Registry,
+    first: Option<&Path>,
+    root: &Path,
+) -> Option<Diagnostic> {
+    if !registry.targets.is_empty() {
+        return None;
+    }
+    let shown = first.map(|p| display_path(root, p)).unwrap_or_default();
+    Some(
+        Diagnostic::error("the target registry has no rows: there is nothing to draw from")
+            .at_line(shown, 1, None)
+            .help("fill in the target registry (检查对象名录库); a draw from an empty registry would be recorded as drawing nobody"),
+    )
 }
 
 /// Reads one target file. Problems (including duplicate ids within the file) are appended to

@@ -855,6 +855,15 @@ pub(crate) fn target_header(
     fx.header(TARGET_FIELDS, "target", true)
 }
 
+/// Adds the headers not seen yet to `columns`.
+fn remember_columns(columns: &mut Vec<String>, names: &[String]) {
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        if !columns.contains(name) {
+            columns.push(name.clone());
+        }
+    }
+}
+
 /// Reads a target file's bytes. Rows with errors are returned too (so duplicate checks see
 /// them); the sink holding any error means the rows must not be used.
 pub(crate) fn targets(
@@ -878,11 +887,7 @@ pub(crate) fn targets(
     let Some(h) = fx.header(TARGET_FIELDS, "target", true) else {
         return;
     };
-    for name in &h.names {
-        if !name.is_empty() && !out.columns.contains(name) {
-            out.columns.push(name.clone());
-        }
-    }
+    remember_columns(&mut out.columns, &h.names);
     out.reserve(table.row_estimate());
     let before = out.items.len();
     let fields = TARGET_FIELDS;

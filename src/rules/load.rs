@@ -121,7 +121,7 @@ fn load_as(config_path: &Path, legacy_ratios: bool) -> Result<Loaded, LoadError>
 }
 
 /// A rule file's text; a byte that is not UTF-8 is reported at its line and column.
-fn read_text(path: &Path, name: &str) -> Result<String, Diagnostic> {
+fn read_text(path: &Path, name: &str) -> Result<String, Box<Diagnostic>> {
     let bytes = std::fs::read(path).map_err(|e| {
         Diagnostic::error(format!("cannot read {name}: {e}"))
             .help("check the file exists and is readable")
@@ -138,6 +138,7 @@ fn read_text(path: &Path, name: &str) -> Result<String, Diagnostic> {
         ))
         .at_line(name, line, Some(column))
         .help("save the file as UTF-8 (in Notepad: 另存为 → 编码 UTF-8); retype the character at this place")
+        .into()
     })
 }
 
@@ -172,7 +173,7 @@ fn load_rules(
         let text = match read_text(&path, &name) {
             Ok(t) => t,
             Err(d) => {
-                diags.push(d);
+                diags.push(*d);
                 continue;
             }
         };
@@ -380,7 +381,7 @@ fn compile_script(
         Ok(Ok(s)) => s,
         Ok(Err(_)) => {
             if let Err(d) = read_text(path, &name) {
-                diags.push(d);
+                diags.push(*d);
             }
             return None;
         }

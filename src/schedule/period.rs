@@ -6,9 +6,9 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use crate::calendar::{Calendar, CalendarError, Holiday};
 use crate::rules::model::{Frequency, HolidayRule, IssueAt, Matter, Model, OnHoliday, Ratio};
 
-/// The most draws a cron may call for in a year (weekly). More leaves periods too short to
-/// inspect in; `check` refuses such a cron rather than cutting it short.
-pub const CRON_CAP: usize = 53;
+/// The most draws a cron may call for in a year (one a day). `check` refuses a cron that fires
+/// more often rather than cutting it short.
+pub const CRON_CAP: usize = 366;
 
 /// Fire times kept per year at most, whatever the cron (a cron past [`CRON_CAP`] fails `check`).
 const CRON_HARD_LIMIT: usize = 10_000;

@@ -25,6 +25,11 @@ pub(super) fn check(loaded: &Loaded, cal: &Calendar) -> Vec<Diagnostic> {
         Ok(r) => r,
         Err(diags) => return diags,
     };
+    let first = cfg.registries.targets.first().map(|p| p.as_path());
+    if let Some(empty) = crate::registry::require_targets(&registry, first, &cfg.root) {
+        out.push(empty);
+        return out;
+    }
     out.extend(fit(loaded, &registry));
     if !out.iter().any(Diagnostic::is_error) {
         out.extend(empty_scopes(loaded, cal, registry));

@@ -47,7 +47,7 @@ pub(super) fn check(loaded: &Loaded, cal: &Calendar) -> Vec<Diagnostic> {
                         m.id
                     ))
                     .label("too many draws")
-                    .help(format!("a matter is drawn at most {CRON_CAP} times a year (weekly): each draw needs time to inspect; use frequency = \"monthly\" or a weekly cron such as \"0 0 9 * * Mon\"")),
+                    .help(format!("a matter is drawn at most {CRON_CAP} times a year (once a day): check the seconds, minutes and hours fields, e.g. \"0 0 9 * * Mon\" for 09:00 every Monday")),
                     &p.frequency,
                 ),
                 TimingProblem::IssueAfterEnd { period, issue, end } => place(
