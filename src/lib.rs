@@ -4,7 +4,7 @@
 //! - model: [`diag`], [`digest`], [`calendar`], [`registry`], [`script`], [`rules`], [`store`];
 //! - core: [`schedule`] (periods, clocks), [`draw`], [`results`] (result rules), [`output`];
 //! - jobs: [`jobs`] (issue a draw, verify one, publish results, the service loop);
-//! - faces: [`cli`], the only module that knows clap.
+//! - faces: [`cli`], the only module that knows clap; [`web`], the staff console.
 
 pub mod calendar;
 pub mod cli;
@@ -19,3 +19,4 @@ pub mod rules;
 pub mod schedule;
 pub mod script;
 pub mod store;
+pub mod web;

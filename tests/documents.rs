@@ -296,7 +296,12 @@ fn a_note_stating_a_ratio_the_rules_no_longer_have_is_a_warning_at_check() {
         err.contains("the note of matter `zhian.hotel` says 5%, but its ratios are 10%, 20%"),
         "{err}"
     );
+    // At the stale percentage itself.
     assert!(err.contains("rules/zhian.toml:37:"), "{err}");
+    assert!(
+        err.contains(" ^^ the plan prints this text as written"),
+        "{err}"
+    );
     // The plan's ratio table follows the value.
     let plan = p.ok(&["plan", "--year", "2023"]);
     assert!(
@@ -348,8 +353,8 @@ fn the_docx_plan_has_page_numbers_heading_styles_repeated_header_rows_properties
         "{footer}"
     );
     assert!(
-        document.contains("<w:footerReference"),
-        "no footer reference"
+        document.contains("<w:sectPr><w:footerReference w:type=\"default\""),
+        "no footer reference first in the section"
     );
     // Heading styles with outline levels, used by the headings.
     for level in 1..=3 {

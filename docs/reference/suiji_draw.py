@@ -106,7 +106,7 @@ def vectors():
         print("team", t, rank_uniform(pt, ["I-001", "I-002", "I-003", "I-004", "I-005", "张三-006"]))
 
 
-# ---- §13: the manifest's canonical JSON ----
+# ---- §15: the manifest's canonical JSON ----
 
 def json_float(x):
     """A binary64 as serde_json writes it (§15.2): the shortest round-trip digits, positional
@@ -219,7 +219,7 @@ def prefix_of(version, seed, matter, period, stratum, purpose):
     return d + bytes(32)
 
 
-# ---- §14: the archived inputs ----
+# ---- §16: the archived inputs ----
 
 def snapshot(db, h):
     row = db.execute("SELECT data, size FROM snapshots WHERE hash = ?", (h,)).fetchone()
@@ -244,7 +244,7 @@ INSPECTOR_COLUMNS = ["id", "name", "department", "certificate", "qualifications"
 
 
 def canonical_csv(header, records):
-    """The canonical snapshot bytes (§14.2) of a header and records of text cells."""
+    """The canonical snapshot bytes (§16.2) of a header and records of text cells."""
     def cell(s):
         if any(c in s for c in ',"\r\n'):
             return '"' + s.replace('"', '""') + '"'
@@ -280,10 +280,11 @@ def inspectors_of(data):
 
 
 def unpack_rules(blob):
-    """The files of a `suiji-rules/1` archive (§14.1), in archive order."""
-    magic = b"suiji-rules/1\n"
-    if not blob.startswith(magic):
-        raise ValueError("not a suiji-rules/1 archive")
+    """The files of a rules archive (§16.1), in archive order. Version 2 (`suiji-rules/2`) is
+    framed alike and also holds the holiday files (`config/holidays/…`)."""
+    magic = next((m for m in (b"suiji-rules/1\n", b"suiji-rules/2\n") if blob.startswith(m)), None)
+    if magic is None:
+        raise ValueError("not a suiji-rules/1 or suiji-rules/2 archive")
     rest, files = blob[len(magic):], {}
     while rest:
         name, rest = rest.split(b"\n", 1)
@@ -696,7 +697,7 @@ def redraw(db, man, spec):
 
 
 def seed_problem(man):
-    """The seed against its recorded source (§3, §13.4), when the source says how it was made."""
+    """The seed against its recorded source (§3, §15.5), when the source says how it was made."""
     src, seed = man["seed_source"], man["seed"]
     text = None
     if src.startswith('SHA-256 of supplied text "') and src.endswith('"'):

@@ -22,7 +22,9 @@ mod registry;
 mod report;
 mod results;
 mod schedule;
+mod serve;
 mod service;
+mod user;
 mod verify;
 
 use std::path::PathBuf;
@@ -169,6 +171,10 @@ pub enum Command {
     Publish(publish::Args),
     /// The year's accountability report: HTML with charts and XLSX, from the database.
     Report(report::Args),
+    /// The staff console in a browser (with the scheduler running in the same process).
+    Serve(serve::Args),
+    /// Console accounts: add, list, disable, reset-password.
+    User(user::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -203,6 +209,8 @@ pub fn main() -> i32 {
         Command::Results(args) => results::run(&cli, args),
         Command::Publish(args) => publish::run(&cli, args),
         Command::Report(args) => report::run(&cli, args),
+        Command::Serve(args) => serve::run(&cli, args),
+        Command::User(args) => user::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -187,6 +187,7 @@ fn render_publication_line(line: &PublicationLine) {
             draw,
             targets,
             first,
+            ..
         } => outln!(
             "  OVERDUE    {draw}: {targets} inspected target{} not published; deadline {first} passed — counts as not done",
             plural(*targets)
@@ -196,10 +197,11 @@ fn render_publication_line(line: &PublicationLine) {
             targets,
             drawn,
             due,
+            ..
         } => outln!(
             "  OVERDUE    {draw}: {targets} of {drawn} drawn targets without complete results; inspections were due {due}"
         ),
-        PublicationLine::Unstaffed { draw, targets } => outln!(
+        PublicationLine::Unstaffed { draw, targets, .. } => outln!(
             "  UNSTAFFED  {draw}: {targets} drawn target{} with no team — cannot be inspected under this draw",
             plural(*targets)
         ),
@@ -208,6 +210,7 @@ fn render_publication_line(line: &PublicationLine) {
             targets,
             first,
             working_days_left,
+            ..
         } => outln!(
             "  DUE        {draw}: {targets} inspected target{} to publish, the first by {first} ({working_days_left} working day{} left)",
             plural(*targets),

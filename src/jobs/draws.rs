@@ -22,3 +22,130 @@ pub fn run(store: &Store, filter: &DrawFilter) -> Result<Vec<Listed>, StoreError
         })
         .collect()
 }
+
+/// Everything recorded about one draw, and the files in its folder.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub draw: DrawRow,
+    pub targets: Vec<crate::store::DrawnTargetRow>,
+    pub teams: Vec<crate::store::TeamRow>,
+    pub unstaffed: Vec<crate::store::UnstaffedRow>,
+    pub exclusions: Vec<crate::store::ExclusionRow>,
+    /// Names by id: the draw's inspectors, and every excluded target and inspector (from the
+    /// registry snapshots the draw was made from).
+    pub names: std::collections::HashMap<String, String>,
+    /// The names of the files in the draw's folder (when the folder holds this draw).
+    pub files: Vec<String>,
+}
+
+/// The draw `id` with its rows and files; `None` when there is no such draw.
+pub fn detail(
+    loaded: &crate::rules::Loaded,
+    store: &Store,
+    id: i64,
+) -> Result<Option<Detail>, StoreError> {
+    let Some(draw) = store.draw(id)? else {
+        return Ok(None);
+    };
+    let teams = store.draw_teams(id)?;
+    let exclusions = store.draw_exclusions(id)?;
+    let mut names: std::collections::HashMap<String, String> = teams
+        .iter()
+        .map(|t| (t.inspector_id.clone(), t.inspector_name.clone()))
+        .collect();
+    names.extend(excluded_names(store, &draw, &exclusions));
+    let files = files_of(loaded, &draw);
+    Ok(Some(Detail {
+        targets: store.draw_targets(id)?,
+        unstaffed: store.draw_unstaffed(id)?,
+        exclusions,
+        teams,
+        names,
+        files,
+        draw,
+    }))
+}
+
+fn folder_of(loaded: &crate::rules::Loaded, draw: &DrawRow) -> Option<std::path::PathBuf> {
+    let folder = super::issue::draw_folder(
+        &loaded.model.config.output_dir,
+        &draw.record.matter,
+        &draw.record.period,
+    );
+    let here = super::issue::manifest_hash_in(&folder);
+    (here.as_deref() == Some(draw.record.manifest_hash.as_str())).then_some(folder)
+}
+
+fn files_of(loaded: &crate::rules::Loaded, draw: &DrawRow) -> Vec<String> {
+    let Some(folder) = folder_of(loaded, draw) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The bytes of one file of draw `id`'s folder, by a name [`detail`] listed.
+pub fn file(
+    loaded: &crate::rules::Loaded,
+    store: &Store,
+    id: i64,
+    name: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let Some(draw) = store.draw(id)? else {
+        return Ok(None);
+    };
+    if !files_of(loaded, &draw).iter().any(|f| f == name) {
+        return Ok(None);
+    }
+    let Some(folder) = folder_of(loaded, &draw) else {
+        return Ok(None);
+    };
+    Ok(std::fs::read(folder.join(name)).ok())
+}
+
+/// The names of the excluded targets and inspectors, from the draw's archived snapshots (an
+/// unreadable snapshot gives no names; the ids are shown then).
+fn excluded_names(
+    store: &Store,
+    draw: &DrawRow,
+    exclusions: &[crate::store::ExclusionRow],
+) -> Vec<(String, String)> {
+    use crate::store::EntityKind;
+    let wanted = |kind: EntityKind| -> std::collections::HashSet<&str> {
+        exclusions
+            .iter()
+            .filter(|e| e.entity_kind == kind)
+            .map(|e| e.entity_id.as_str())
+            .collect()
+    };
+    let (targets, inspectors) = (wanted(EntityKind::Target), wanted(EntityKind::Inspector));
+    let mut out = Vec::new();
+    if !targets.is_empty()
+        && let Ok(bytes) = store.get_snapshot(&draw.record.targets_snapshot)
+        && let Ok(rows) = crate::registry::parse_canonical_targets(&bytes)
+    {
+        out.extend(
+            rows.into_iter()
+                .filter(|t| targets.contains(t.id.as_str()))
+                .map(|t| (t.id, t.name)),
+        );
+    }
+    if !inspectors.is_empty()
+        && let Ok(bytes) = store.get_snapshot(&draw.record.inspectors_snapshot)
+        && let Ok(rows) = crate::registry::parse_canonical_inspectors(&bytes)
+    {
+        out.extend(
+            rows.into_iter()
+                .filter(|i| inspectors.contains(i.id.as_str()))
+                .map(|i| (i.id, i.name)),
+        );
+    }
+    out
+}

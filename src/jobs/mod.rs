@@ -17,9 +17,11 @@ pub mod report;
 pub mod results;
 pub mod run;
 pub mod schedule;
+pub(crate) mod secret;
 pub mod service;
 pub mod status;
 pub mod sweep;
+pub mod users;
 pub mod verify;
 
 use std::path::Path;

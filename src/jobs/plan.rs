@@ -73,6 +73,37 @@ impl Problem for PlanError {
 /// Builds the year's plan: every draw with its dates, and what each matter's first regular
 /// draw would take from the registry as it is now.
 pub fn run(loaded: &Loaded, input: &Input) -> Result<Planned, PlanError> {
+    let model = &loaded.model;
+    let (bytes, problems, official) = document(loaded, input)?;
+    let target = match (&input.output, input.format) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Format::Md) => None,
+        (None, f) => Some(model.config.output_dir.join(format!(
+            "plan-{}.{}",
+            input.year,
+            f.extension()
+        ))),
+    };
+    let written = match target {
+        Some(path) => {
+            write_file(&path, &bytes)?;
+            Ok(path)
+        }
+        None => Err(bytes),
+    };
+    Ok(Planned {
+        written,
+        problems,
+        provisional: !official,
+    })
+}
+
+/// The plan's bytes in `input.format` (nothing is written), with its problems and whether the
+/// year's calendar is official.
+pub fn document(
+    loaded: &Loaded,
+    input: &Input,
+) -> Result<(Vec<u8>, Vec<Diagnostic>, bool), PlanError> {
     let cal = load_calendar(loaded, input.provisional)?;
     let official = require_year(&cal, input.year)?;
     let model = &loaded.model;
@@ -108,27 +139,7 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Planned, PlanError> {
     );
     crate::output::plan::sign(&mut doc, model, input.issued);
     let bytes = render(&doc, input.format).map_err(PlanError::Render)?;
-    let target = match (&input.output, input.format) {
-        (Some(p), _) => Some(p.clone()),
-        (None, Format::Md) => None,
-        (None, f) => Some(model.config.output_dir.join(format!(
-            "plan-{}.{}",
-            input.year,
-            f.extension()
-        ))),
-    };
-    let written = match target {
-        Some(path) => {
-            write_file(&path, &bytes)?;
-            Ok(path)
-        }
-        None => Err(bytes),
-    };
-    Ok(Planned {
-        written,
-        problems,
-        provisional: !official,
-    })
+    Ok((bytes, problems, official))
 }
 
 /// Dry-runs each matter's first regular draw of the year on the current registry (a fixed seed:
@@ -212,5 +223,18 @@ pub(crate) fn empty_scopes(estimates: &crate::output::plan::Estimates) -> Vec<Di
                 .help("check its eligible hook, cooldown and yearly cap against the registry (`suiji draw --dry-run` shows who is excluded and why)")
             })
         })
+        .collect()
+}
+
+/// The matters (抽查事项清单) of the departments `sees` accepts, as the plan labels them.
+pub fn matters(
+    loaded: &Loaded,
+    sees: impl Fn(&str) -> bool,
+) -> Vec<crate::output::plan::MatterSheet> {
+    loaded
+        .model
+        .matters()
+        .filter(|m| sees(&m.department))
+        .map(|m| crate::output::plan::matter_sheet(&loaded.model, m))
         .collect()
 }

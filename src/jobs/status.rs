@@ -31,6 +31,14 @@ pub struct MatterStatus {
     pub next: Option<String>,
     /// "OVERDUE …", "FAILED …".
     pub problems: Vec<String>,
+    /// The last draw as data: id, period, issue date.
+    pub last_draw: Option<(i64, String, String)>,
+    /// The next draw as data: period, issue date.
+    pub next_draw: Option<(String, NaiveDate)>,
+    /// Draws due and not issued: period, issue date.
+    pub overdue: Vec<(String, NaiveDate)>,
+    /// Draws the service tried and failed: period, when, the first line of why.
+    pub failed: Vec<(String, String, String)>,
 }
 
 /// One line of the publication section.
@@ -39,21 +47,28 @@ pub enum PublicationLine {
     /// Inspected targets whose publication deadline passed.
     Overdue {
         draw: String,
+        draw_id: i64,
         targets: usize,
         first: NaiveDate,
     },
     /// Drawn targets without complete results after the draw's due date.
     NotInspected {
         draw: String,
+        draw_id: i64,
         targets: usize,
         drawn: usize,
         due: NaiveDate,
     },
     /// Drawn targets with no team.
-    Unstaffed { draw: String, targets: usize },
+    Unstaffed {
+        draw: String,
+        draw_id: i64,
+        targets: usize,
+    },
     /// Inspected targets to publish soon.
     Due {
         draw: String,
+        draw_id: i64,
         targets: usize,
         first: NaiveDate,
         working_days_left: u32,
@@ -77,6 +92,40 @@ pub struct Status {
     pub later: usize,
     /// Targets awaiting inspection.
     pub awaiting_inspection: usize,
+}
+
+impl MatterStatus {
+    fn new(
+        matter: String,
+        last_draw: Option<(i64, String, String)>,
+        next_draw: Option<(String, NaiveDate)>,
+        overdue: Vec<(String, NaiveDate)>,
+        failed: Vec<(String, String, String)>,
+    ) -> MatterStatus {
+        let last = last_draw
+            .as_ref()
+            .map(|(id, period, date)| format!("#{id} {period} on {date}"));
+        let next = next_draw.as_ref().map(|(p, d)| format!("{p} on {d}"));
+        let mut problems: Vec<String> = overdue
+            .iter()
+            .map(|(p, d)| format!("OVERDUE {p} (due {d})"))
+            .collect();
+        problems.extend(
+            failed
+                .iter()
+                .map(|(p, at, first)| format!("FAILED {p} at {at}: {first}")),
+        );
+        MatterStatus {
+            matter,
+            last,
+            next,
+            problems,
+            last_draw,
+            next_draw,
+            overdue,
+            failed,
+        }
+    }
 }
 
 impl Status {
@@ -145,7 +194,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
             ..DrawFilter::default()
         })?;
         draws.retain(|d| made_by(d));
-        let last = draws
+        let last_draw = draws
             .iter()
             .max_by(|a, b| {
                 a.record
@@ -153,36 +202,40 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
                     .cmp(&b.record.issue_date)
                     .then(a.id.cmp(&b.id))
             })
-            .map(|d| format!("#{} {} on {}", d.id, d.record.period, d.record.issue_date));
+            .map(|d| (d.id, d.record.period.clone(), d.record.issue_date.clone()));
         let only: Vec<_> = schedule
             .iter()
             .filter(|s| &s.matter == id)
             .cloned()
             .collect();
-        let next = next_wake(&only, &done, now)
+        let next_draw = next_wake(&only, &done, now)
             .and_then(|t| only.iter().find(|s| s.issue_at == t))
-            .map(|s| format!("{} on {}", s.period.id, s.issue_date()));
-        let mut problems: Vec<String> = overdue
+            .map(|s| (s.period.id.clone(), s.issue_date()));
+        let overdue_here: Vec<(String, NaiveDate)> = overdue
             .iter()
             .filter(|s| &s.matter == id)
-            .map(|o| format!("OVERDUE {} (due {})", o.period.id, o.issue_date()))
+            .map(|o| (o.period.id.clone(), o.issue_date()))
             .collect();
         let events = service.store.events(&EventFilter {
             matter: Some(id.clone()),
             ..EventFilter::default()
         })?;
-        for e in events.iter().filter(|e| e.event == SchedulerEvent::Failed) {
-            if !draws.iter().any(|d| d.record.period == e.period) {
+        let failed = events
+            .iter()
+            .filter(|e| e.event == SchedulerEvent::Failed)
+            .filter(|e| !draws.iter().any(|d| d.record.period == e.period))
+            .map(|e| {
                 let first = e.detail.lines().next().unwrap_or("");
-                problems.push(format!("FAILED {} at {}: {first}", e.period, e.at));
-            }
-        }
-        matters.push(MatterStatus {
-            matter: id.clone(),
-            last,
-            next,
-            problems,
-        });
+                (e.period.clone(), e.at.clone(), first.to_string())
+            })
+            .collect();
+        matters.push(MatterStatus::new(
+            id.clone(),
+            last_draw,
+            next_draw,
+            overdue_here,
+            failed,
+        ));
     }
     let cx = Context {
         loaded: service.loaded,
@@ -213,10 +266,9 @@ fn publication(
         awaiting_inspection: 0,
     };
     for l in all.iter().filter(|l| l.issue_date <= today) {
-        let draw = format!(
-            "#{} {} {}",
-            l.draw.id, l.draw.record.matter, l.draw.record.period
-        );
+        let draw_id = l.draw.id;
+        let (matter, period) = (&l.draw.record.matter, &l.draw.record.period);
+        let draw = format!("#{draw_id} {matter} {period}");
         let mut due_soon: Vec<NaiveDate> = Vec::new();
         let mut late_pub: Vec<NaiveDate> = Vec::new();
         let (mut not_inspected, mut unstaffed) = (0, 0);
@@ -238,6 +290,7 @@ fn publication(
             let (draw, targets, first) = (draw.clone(), late_pub.len(), *first);
             lines.push(PublicationLine::Overdue {
                 draw,
+                draw_id,
                 targets,
                 first,
             });
@@ -247,6 +300,7 @@ fn publication(
             let (draw, targets) = (draw.clone(), not_inspected);
             lines.push(PublicationLine::NotInspected {
                 draw,
+                draw_id,
                 targets,
                 drawn,
                 due,
@@ -254,13 +308,18 @@ fn publication(
         }
         if unstaffed > 0 {
             let (draw, targets) = (draw.clone(), unstaffed);
-            lines.push(PublicationLine::Unstaffed { draw, targets });
+            lines.push(PublicationLine::Unstaffed {
+                draw,
+                draw_id,
+                targets,
+            });
         }
         if let Some(first) = due_soon.iter().min() {
             let working_days_left = cx.cal.working_days_between(today, *first)?;
             let (targets, first) = (due_soon.len(), *first);
             lines.push(PublicationLine::Due {
                 draw,
+                draw_id,
                 targets,
                 first,
                 working_days_left,
@@ -268,4 +327,14 @@ fn publication(
         }
     }
     Ok(status)
+}
+
+/// This year and the next when the holiday calendar has no official notice for them (dates
+/// then come from a provisional calendar, or not at all).
+pub fn missing_calendar_years(cal: &crate::calendar::Calendar, now: NaiveDateTime) -> Vec<i32> {
+    let year = now.year();
+    [year, year + 1]
+        .into_iter()
+        .filter(|y| !cal.is_official(*y))
+        .collect()
 }

@@ -244,3 +244,17 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         record,
     })
 }
+
+/// Re-runs the recorded draw `id` (its manifest as the database holds it) and says whether it
+/// gives the same draw; `None` when there is no such draw.
+pub fn recorded_draw(store: &Store, id: i64) -> Result<Option<Verdict>, VerifyError> {
+    let Some(row) = store.draw(id)? else {
+        return Ok(None);
+    };
+    let manifest: Manifest =
+        serde_json::from_str(&row.record.manifest_json).map_err(|e| VerifyError::NotAManifest {
+            path: std::path::PathBuf::from(format!("draw #{id}")),
+            detail: e.to_string(),
+        })?;
+    Ok(Some(verify_manifest(&manifest, store)))
+}

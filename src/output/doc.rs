@@ -297,7 +297,7 @@ pub fn docx(doc: &Document) -> Result<Vec<u8>, String> {
         d = docx_block(d, b);
     }
     let mut xml = d.build();
-    xml.document = repeat_header_rows(&xml.document);
+    xml.document = references_first(&repeat_header_rows(&xml.document));
     xml.doc_props.core = core_properties(doc).into_bytes();
     let mut buf = Cursor::new(Vec::new());
     xml.pack(&mut buf)
@@ -347,6 +347,21 @@ fn repeat_header_rows(document: &[u8]) -> Vec<u8> {
     String::from_utf8_lossy(document)
         .replace("<w:cantSplit />", "<w:cantSplit /><w:tblHeader />")
         .into_bytes()
+}
+
+/// Puts the section's footer reference first in `w:sectPr`, where the schema wants it (docx-rs
+/// writes it after the page size and margins).
+fn references_first(document: &[u8]) -> Vec<u8> {
+    let mut doc = String::from_utf8_lossy(document).into_owned();
+    if let Some(sect) = doc.rfind("<w:sectPr>")
+        && let Some(at) = doc[sect..].find("<w:footerReference ").map(|i| sect + i)
+        && let Some(end) = doc[at..].find("/>").map(|i| at + i + 2)
+    {
+        let reference = doc[at..end].to_string();
+        doc.replace_range(at..end, "");
+        doc.insert_str(sect + "<w:sectPr>".len(), &reference);
+    }
+    doc.into_bytes()
 }
 
 /// `docProps/core.xml`: title, author (the issuing body) and date of issue.

@@ -376,3 +376,50 @@ pub(crate) fn field_label(field: &str) -> &str {
         other => other,
     }
 }
+
+/// One matter as the plan states it (抽查事项清单), every field a Chinese label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatterSheet {
+    pub id: String,
+    pub department: String,
+    pub department_name: String,
+    pub name: String,
+    pub scope: String,
+    pub ratio: String,
+    pub frequency: String,
+    pub team: String,
+    pub checklist: Vec<String>,
+    pub holiday: String,
+    pub legal_basis: String,
+}
+
+/// The plan's labels for one matter.
+pub fn matter_sheet(model: &Model, m: &Matter) -> MatterSheet {
+    let department_name = model
+        .departments
+        .iter()
+        .find(|d| d.id == m.department)
+        .map_or_else(|| m.department.clone(), |d| d.name.clone());
+    let scope = if m.scope_text.is_empty() {
+        categories_label(model, m)
+    } else {
+        m.scope_text.clone()
+    };
+    MatterSheet {
+        id: m.id.clone(),
+        department: m.department.clone(),
+        department_name,
+        name: m.name.clone(),
+        scope,
+        ratio: ratio_label(m),
+        frequency: frequency_label(&m.frequency),
+        team: format!(
+            "{}，每人每期至多 {} 户",
+            team_label(model, m),
+            m.workload_cap
+        ),
+        checklist: m.checklist.iter().map(|c| c.text.clone()).collect(),
+        holiday: holiday_label(m),
+        legal_basis: m.legal_basis.join("；"),
+    }
+}

@@ -163,6 +163,7 @@ pub(crate) fn read_department(
         if let Some(note) = &note {
             let whose = format!("the note of matter `{}`", m.matter.id);
             notes::check(
+                text,
                 note,
                 &notes::ratios_of(&m.matter),
                 &whose,
@@ -192,7 +193,7 @@ pub(crate) fn read_department(
             .flat_map(|m| notes::ratios_of(&m.matter))
             .collect();
         let whose = format!("the frequency_note of department `{}`", header.id);
-        notes::check(note, &ratios, &whose, "its matters' ratios are", cx);
+        notes::check(text, note, &ratios, &whose, "its matters' ratios are", cx);
     }
     Some((header, matters))
 }

@@ -38,34 +38,47 @@ pub(crate) fn ratios_of(m: &Matter) -> Vec<Ratio> {
     r
 }
 
-/// Warns when `note` states a percentage that is none of `ratios`. `whose` names the text
-/// ("the note of matter `zhian.hotel`"), `values` the ratios it should follow.
+/// Warns when `note` states a percentage that is none of `ratios`, at the first such
+/// percentage when the note is written without escapes in `source` (the whole note
+/// otherwise). `whose` names the text ("the note of matter `zhian.hotel`"), `values` the
+/// ratios it should follow.
 pub(crate) fn check(
+    source: &str,
     note: &Sp<String>,
     ratios: &[Ratio],
     whose: &str,
     values: &str,
     cx: &mut Cx<'_>,
 ) {
-    let stale: Vec<String> = percentages(&note.value)
+    let stale: Vec<(Ratio, std::ops::Range<usize>)> = percentages(&note.value)
         .into_iter()
         .filter(|(r, _)| !ratios.contains(r))
-        .map(|(r, _)| r.to_string())
         .collect();
-    if stale.is_empty() {
+    let Some((_, first)) = stale.first() else {
         return;
-    }
+    };
+    let verbatim = source.get(note.span.clone()) == Some(note.value.as_str());
+    let at = if verbatim {
+        let end = note.value[first.end..]
+            .char_indices()
+            .find(|(_, c)| *c == '%' || *c == '％')
+            .map_or(first.end, |(i, c)| first.end + i + c.len_utf8());
+        note.span.start + first.start..note.span.start + end
+    } else {
+        note.span.clone()
+    };
     let mut ratios = ratios.to_vec();
     ratios.sort_unstable();
     ratios.dedup();
     let shown: Vec<String> = ratios.iter().map(ToString::to_string).collect();
+    let said: Vec<String> = stale.iter().map(|(r, _)| r.to_string()).collect();
     cx.diags.push(
         Diagnostic::warning(format!(
             "{whose} says {}, but {values} {}",
-            stale.join(", "),
+            said.join(", "),
             shown.join(", ")
         ))
-        .at(cx.file, note.span.clone())
+        .at(cx.file, at)
         .label("the plan prints this text as written")
         .help("change the text to the ratio now in force, or leave the percentage out: the plan's ratio table always shows the values"),
     );

@@ -23,6 +23,7 @@ mod records;
 mod results;
 mod schema;
 mod snapshots;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,6 +44,7 @@ pub use records::{
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind};
+pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};
 
 use error::{R, classify};
 

@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -310,4 +310,41 @@ CREATE TRIGGER publications_no_update BEFORE UPDATE ON publications
 BEGIN SELECT RAISE(ABORT, 'publications are permanent: UPDATE refused'); END;
 CREATE TRIGGER publications_no_delete BEFORE DELETE ON publications
 BEGIN SELECT RAISE(ABORT, 'publications are permanent: DELETE refused'); END;
+"#;
+
+/// Version 2: console accounts, their sessions and failed logins. Accounts are never deleted
+/// (an account is disabled instead), so the audit log's users keep their meaning.
+const V2: &str = r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT    NOT NULL UNIQUE CHECK (name <> ''),
+    roles         TEXT    NOT NULL CHECK (roles <> ''),
+    department    TEXT,
+    inspector     TEXT,
+    password_hash TEXT    NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+    disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    failed_logins INTEGER NOT NULL DEFAULT 0 CHECK (failed_logins >= 0),
+    locked_until  INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT    NOT NULL CHECK (created_at <> '')
+) STRICT;
+
+CREATE TRIGGER users_are_kept BEFORE DELETE ON users
+BEGIN SELECT RAISE(ABORT, 'accounts are kept: disable an account instead'); END;
+
+-- Only the SHA-256 of a session token is stored: a copy of the file logs nobody in.
+CREATE TABLE sessions (
+    token_hash TEXT    PRIMARY KEY CHECK (length(token_hash) = 64),
+    user_id    INTEGER NOT NULL REFERENCES users (id),
+    csrf       TEXT    NOT NULL CHECK (csrf <> ''),
+    created    INTEGER NOT NULL,
+    expires    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_user ON sessions (user_id);
+
+CREATE TABLE login_failures (
+    id      INTEGER PRIMARY KEY,
+    address TEXT    NOT NULL,
+    at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX login_failures_by_address ON login_failures (address, at);
 "#;

@@ -1,0 +1,31 @@
+//! `suiji serve`: the staff console, with the scheduler in the same process.
+
+use std::net::SocketAddr;
+
+use super::{Cli, Failed, exit, load_rules};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address and port to listen on (put a TLS reverse proxy in front for other machines).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Do not run the scheduler in this process (another `suiji run` issues the draws).
+    #[arg(long)]
+    pub no_scheduler: bool,
+    /// Mark session cookies Secure (set this behind a TLS reverse proxy).
+    #[arg(long, env = "SUIJI_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    // The rules are checked before anything listens: a console on broken rules is refused.
+    let loaded = load_rules(cli)?;
+    let options = crate::web::Options {
+        config: cli.config.clone(),
+        listen: args.listen,
+        scheduler: !args.no_scheduler,
+        secure_cookies: args.secure_cookies,
+    };
+    crate::web::serve(loaded, &options)?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,126 @@
+//! `suiji user add|list|disable|reset-password`: console accounts.
+
+use std::io::BufRead as _;
+
+use super::{Cli, Failed, exit, now_local};
+use crate::jobs::users::{AddInput, UserError, parse_roles};
+use crate::store::Stamp;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read twice from the terminal (or once from stdin).
+    Add(AddArgs),
+    /// List the accounts.
+    List,
+    /// Disable an account (it is kept; its sessions end).
+    Disable(NameArgs),
+    /// Set a new password (read like `add`); unlocks the account and ends its sessions.
+    ResetPassword(NameArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// The account name used to log in.
+    pub name: String,
+    /// Role ids, comma-separated or repeated: admin, editor, approver, operator, inspector, auditor.
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+    /// Limit the account to one department (its id in the rules).
+    #[arg(long)]
+    pub department: Option<String>,
+    /// An inspector account's row in the inspector registry (its id).
+    #[arg(long)]
+    pub inspector: Option<String>,
+    /// Read the password once from standard input instead of the terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NameArgs {
+    pub name: String,
+    /// Read the password once from standard input instead of the terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Who runs the command, for the audit log: `cli:` and the OS user.
+fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+fn read_password(stdin: bool) -> Result<String, Failed> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let first = rpassword::prompt_password("password: ")?;
+    let second = rpassword::prompt_password("again: ")?;
+    if first != second {
+        return Err(UserError::Mismatch.into());
+    }
+    Ok(first)
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let loaded = super::load_rules(cli)?;
+    let mut store = super::open_store(&loaded)?;
+    let at = now_local(&loaded);
+    let actor = actor();
+    let stamp = Stamp {
+        at: &at,
+        actor: &actor,
+    };
+    match &args.command {
+        UserCommand::Add(a) => {
+            let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
+            let input = AddInput {
+                name: a.name.clone(),
+                roles,
+                department: a.department.clone(),
+                inspector: a.inspector.clone(),
+                password: read_password(a.password_stdin)?,
+            };
+            crate::jobs::users::add(&loaded, &mut store, &input, stamp)?;
+            outln!("account {} created", a.name);
+        }
+        UserCommand::List => {
+            outln!(
+                "{:<20} {:<28} {:<12} {:<10} state",
+                "name",
+                "roles",
+                "department",
+                "inspector"
+            );
+            for (user, row) in crate::jobs::users::list(&store)? {
+                let roles: Vec<&str> = user.roles.iter().map(|r| r.id()).collect();
+                outln!(
+                    "{:<20} {:<28} {:<12} {:<10} {}",
+                    user.name,
+                    roles.join(","),
+                    user.department.as_deref().unwrap_or("all"),
+                    user.inspector.as_deref().unwrap_or("—"),
+                    if row.disabled { "disabled" } else { "active" }
+                );
+            }
+        }
+        UserCommand::Disable(n) => {
+            crate::jobs::users::disable(&mut store, &n.name, stamp)?;
+            outln!("account {} disabled", n.name);
+        }
+        UserCommand::ResetPassword(n) => {
+            let password = read_password(n.password_stdin)?;
+            crate::jobs::users::reset_password(&mut store, &n.name, &password, stamp)?;
+            outln!("password of {} set", n.name);
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,435 @@
+//! Console accounts (`suiji user …`, the console's login): roles, the one permissions table,
+//! argon2id passwords, sessions and login throttling. The faces pass who acts and when; what a
+//! user may do is decided here, never in a face.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+use super::secret;
+use crate::diag::{Fault, Problem, Report};
+use crate::rules::Loaded;
+use crate::store::{NewSession, NewUser, Stamp, Store, StoreError, UserRow};
+
+/// A role a console account can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// 系统管理员: accounts and settings.
+    Admin,
+    /// 规则编辑: the rules.
+    Editor,
+    /// 法制审核: approves rule changes and redraws.
+    Approver,
+    /// 抽查操作员: registries, manual draws, publication.
+    Operator,
+    /// 执法检查人员: enters results for their own teams' targets.
+    Inspector,
+    /// 审计: reads everything, the audit log.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::Editor,
+        Role::Approver,
+        Role::Operator,
+        Role::Inspector,
+        Role::Auditor,
+    ];
+
+    /// The id used on the command line and stored.
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Approver => "approver",
+            Role::Operator => "operator",
+            Role::Inspector => "inspector",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// The name staff know it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "系统管理员",
+            Role::Editor => "规则编辑",
+            Role::Approver => "法制审核",
+            Role::Operator => "抽查操作员",
+            Role::Inspector => "执法检查人员",
+            Role::Auditor => "审计",
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.id() == id.trim())
+    }
+}
+
+/// What a console user can ask for. Every route of the console names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// 工作台, the plan, the matters, the draws and their detail, the report.
+    Read,
+    /// Re-run a recorded draw (复核).
+    Verify,
+    /// The registries' history and current snapshots.
+    ReadRegistries,
+    /// Upload a registry file.
+    UploadRegistry,
+    /// A manual draw, or asking for a redraw.
+    Draw,
+    /// Approve a redraw asked for by an operator.
+    ApproveRedraw,
+    /// See results.
+    ReadResults,
+    /// Enter results (for the user's own teams).
+    EnterResults,
+    /// See what is ready to publish.
+    ReadPublication,
+    /// Publish results.
+    Publish,
+    /// The audit log and its check.
+    ReadAudit,
+    /// Accounts.
+    ManageUsers,
+}
+
+/// The one permissions table: may a holder of `role` do `action`?
+pub fn role_allows(role: Role, action: Action) -> bool {
+    use Action as A;
+    use Role as R;
+    match action {
+        A::Read => true,
+        A::Verify | A::ReadRegistries => !matches!(role, R::Inspector),
+        A::UploadRegistry | A::Draw | A::Publish => role == R::Operator,
+        A::ApproveRedraw => role == R::Approver,
+        A::ReadResults => matches!(role, R::Inspector | R::Operator | R::Approver | R::Auditor),
+        A::EnterResults => role == R::Inspector,
+        A::ReadPublication => matches!(role, R::Operator | R::Approver | R::Auditor),
+        A::ReadAudit => matches!(role, R::Auditor | R::Admin),
+        A::ManageUsers => role == R::Admin,
+    }
+}
+
+/// A logged-in console user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub roles: Vec<Role>,
+    /// The department the user is limited to (`None`: every department).
+    pub department: Option<String>,
+    /// The inspector registry row of an inspector account.
+    pub inspector: Option<String>,
+}
+
+impl User {
+    /// May this user do `action` (any of the user's roles allows it)?
+    pub fn may(&self, action: Action) -> bool {
+        self.roles.iter().any(|r| role_allows(*r, action))
+    }
+
+    /// Whether the user sees the records of `department`.
+    pub fn sees(&self, department: &str) -> bool {
+        self.department.as_deref().is_none_or(|d| d == department)
+    }
+
+    /// The audit log's actor for what this user does in the console.
+    pub fn actor(&self) -> String {
+        format!("web:{}", self.name)
+    }
+
+    /// The roles' names, joined.
+    pub fn role_names(&self) -> String {
+        let names: Vec<&str> = self.roles.iter().map(|r| r.name()).collect();
+        names.join("、")
+    }
+
+    fn of(row: &UserRow) -> User {
+        User {
+            id: row.id,
+            name: row.name.clone(),
+            roles: parse_roles(&row.roles).unwrap_or_default(),
+            department: row.department.clone(),
+            inspector: row.inspector.clone(),
+        }
+    }
+}
+
+/// Role ids separated by commas → roles, or the first unknown id.
+pub fn parse_roles(ids: &str) -> Result<Vec<Role>, String> {
+    let mut roles = Vec::new();
+    for id in ids.split(',').filter(|s| !s.trim().is_empty()) {
+        let role = Role::parse(id).ok_or_else(|| id.trim().to_string())?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    roles.sort();
+    Ok(roles)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("`{0}` is not a role; roles are admin, editor, approver, operator, inspector, auditor")]
+    UnknownRole(String),
+    #[error("no department `{0}`; departments are: {1}")]
+    UnknownDepartment(String, String),
+    #[error("an account needs at least one role (--role)")]
+    NoRole,
+    #[error("`{0}` is not a usable account name: use 1–64 letters, digits, `.`, `_` or `-`")]
+    BadName(String),
+    #[error("the password is too short: use at least {MIN_PASSWORD} characters")]
+    ShortPassword,
+    #[error("the two passwords differ")]
+    Mismatch,
+    #[error("--inspector is for inspector accounts (with --role inspector)")]
+    InspectorWithoutRole,
+    #[error("an inspector account needs --inspector ID (its row in the inspector registry)")]
+    InspectorWithoutId,
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Problem for UserError {
+    fn fault(&self) -> Fault {
+        match self {
+            UserError::Hash(_) => Fault::Failed,
+            UserError::Store(StoreError::Invalid { .. }) => Fault::Invalid,
+            UserError::Store(_) => Fault::Failed,
+            _ => Fault::Invalid,
+        }
+    }
+
+    fn report(&self) -> Report {
+        Report::error(crate::diag::chain(self), &[])
+    }
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 10;
+
+/// An account to create.
+#[derive(Debug, Clone)]
+pub struct AddInput {
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub department: Option<String>,
+    pub inspector: Option<String>,
+    pub password: String,
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// The argon2id hash (PHC string) of a password, with a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, UserError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(UserError::ShortPassword);
+    }
+    let salt = secret::bytes::<16>().map_err(UserError::Hash)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| UserError::Hash(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| UserError::Hash(e.to_string()))
+}
+
+fn password_matches(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Creates an account.
+pub fn add(
+    loaded: &Loaded,
+    store: &mut Store,
+    input: &AddInput,
+    stamp: Stamp<'_>,
+) -> Result<i64, UserError> {
+    if !valid_name(&input.name) {
+        return Err(UserError::BadName(input.name.clone()));
+    }
+    if let Some(d) = &input.department {
+        let known: Vec<String> = loaded
+            .model
+            .departments
+            .iter()
+            .map(|x| x.id.clone())
+            .collect();
+        if !known.contains(d) {
+            return Err(UserError::UnknownDepartment(d.clone(), known.join(", ")));
+        }
+    }
+    if input.roles.is_empty() {
+        return Err(UserError::NoRole);
+    }
+    let inspector_role = input.roles.contains(&Role::Inspector);
+    match (&input.inspector, inspector_role) {
+        (Some(_), false) => return Err(UserError::InspectorWithoutRole),
+        (None, true) => return Err(UserError::InspectorWithoutId),
+        _ => {}
+    }
+    let password_hash = hash_password(&input.password)?;
+    let ids: Vec<&str> = input.roles.iter().map(|r| r.id()).collect();
+    let user = NewUser {
+        name: input.name.clone(),
+        roles: ids.join(","),
+        department: input.department.clone(),
+        inspector: input.inspector.clone(),
+        password_hash,
+    };
+    Ok(store.add_user(&user, stamp)?)
+}
+
+/// Every account.
+pub fn list(store: &Store) -> Result<Vec<(User, UserRow)>, StoreError> {
+    Ok(store
+        .users()?
+        .into_iter()
+        .map(|r| (User::of(&r), r))
+        .collect())
+}
+
+/// Disables an account (it is kept, and its sessions end).
+pub fn disable(store: &mut Store, name: &str, stamp: Stamp<'_>) -> Result<(), UserError> {
+    Ok(store.disable_user(name, stamp)?)
+}
+
+/// Sets a new password (the account is unlocked, its sessions end).
+pub fn reset_password(
+    store: &mut Store,
+    name: &str,
+    password: &str,
+    stamp: Stamp<'_>,
+) -> Result<(), UserError> {
+    let hash = hash_password(password)?;
+    Ok(store.set_password(name, &hash, stamp)?)
+}
+
+/// Failed logins in a row that lock an account.
+pub const LOCK_AFTER: i64 = 5;
+/// How long a locked account stays locked, and the window over which an address's failures
+/// count (seconds).
+pub const LOCK_SECS: i64 = 15 * 60;
+/// Failures from one address within [`LOCK_SECS`] after which its logins are slowed down.
+pub const SLOW_AFTER: i64 = 20;
+
+/// A login attempt.
+#[derive(Debug, Clone)]
+pub struct LoginInput {
+    pub name: String,
+    pub password: String,
+    /// Where it comes from (the peer address).
+    pub address: String,
+    /// Now, unix seconds, and as the audit log writes it.
+    pub now: i64,
+    pub at: String,
+}
+
+/// A session opened: the cookie's token and the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub token: String,
+    pub csrf: String,
+    pub user: User,
+}
+
+/// How long a session lasts (seconds).
+pub const SESSION_SECS: i64 = 8 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("wrong account name or password")]
+    Refused,
+    #[error("the account is locked until {until} (unix seconds) after repeated failures")]
+    Locked { until: i64 },
+    #[error("cannot open a session: {0}")]
+    Secret(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How long the face should hold an answer to `address` before giving it: zero until the
+/// address has failed [`SLOW_AFTER`] times in [`LOCK_SECS`], then growing to 30 seconds.
+/// Crossing the threshold is audited.
+pub fn delay_for(store: &mut Store, address: &str, now: i64, at: &str) -> Result<u64, StoreError> {
+    let failures = store.login_failures(address, now - LOCK_SECS)?;
+    if failures < SLOW_AFTER {
+        return Ok(0);
+    }
+    if failures == SLOW_AFTER {
+        store.record_login_slowed(address, Stamp { at, actor: "web" })?;
+    }
+    let over = u32::try_from(failures - SLOW_AFTER)
+        .unwrap_or(u32::MAX)
+        .min(5);
+    Ok(1u64 << over)
+}
+
+/// Checks a name and password and opens a session; every outcome is audited. A locked or
+/// disabled account is refused like a wrong password (nothing tells which names exist) —
+/// except that a locked account with the right password is told it is locked.
+pub fn login(store: &mut Store, input: &LoginInput) -> Result<Opened, LoginError> {
+    let stamp = Stamp {
+        at: &input.at,
+        actor: "web",
+    };
+    let row = store.user(&input.name)?;
+    let good = row
+        .as_ref()
+        .filter(|r| !r.disabled)
+        .filter(|r| password_matches(&input.password, &r.password_hash));
+    let Some(row) = good else {
+        store.record_login_failure(
+            &input.name,
+            &input.address,
+            input.now,
+            (LOCK_AFTER, input.now + LOCK_SECS),
+            stamp,
+        )?;
+        return Err(LoginError::Refused);
+    };
+    if row.locked_until > input.now {
+        return Err(LoginError::Locked {
+            until: row.locked_until,
+        });
+    }
+    let token = secret::token().map_err(LoginError::Secret)?;
+    let csrf = secret::token().map_err(LoginError::Secret)?;
+    let session = NewSession {
+        token_hash: crate::digest::sha256_hex(token.as_bytes()),
+        csrf: csrf.clone(),
+        created: input.now,
+        expires: input.now + SESSION_SECS,
+    };
+    store.open_session(row.id, &session, &input.address, stamp)?;
+    Ok(Opened {
+        token,
+        csrf,
+        user: User::of(row),
+    })
+}
+
+/// The user of a session token and the session's CSRF token, while the session lives.
+pub fn session(store: &Store, token: &str, now: i64) -> Result<Option<(User, String)>, StoreError> {
+    let hash = crate::digest::sha256_hex(token.as_bytes());
+    Ok(store
+        .session(&hash, now)?
+        .map(|(row, csrf)| (User::of(&row), csrf)))
+}
+
+/// Ends a session.
+pub fn logout(store: &mut Store, token: &str, at: &str) -> Result<(), StoreError> {
+    let hash = crate::digest::sha256_hex(token.as_bytes());
+    store.close_session(&hash, Stamp { at, actor: "web" })
+}

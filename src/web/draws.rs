@@ -1,0 +1,324 @@
+//! 抽取记录: every draw, one draw's detail and files, and 复核 (re-running it).
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::pages::{department_of, matter_names};
+use super::session::Viewer;
+use super::{App, Fail, blocking, names, render};
+use crate::jobs::users::Action;
+use crate::store::DrawStatus;
+
+pub(crate) struct DrawLine {
+    pub id: i64,
+    pub department: String,
+    pub matter: String,
+    pub period: String,
+    pub at: String,
+    pub kind: String,
+    pub drawn: usize,
+    pub active: bool,
+    pub by: String,
+}
+
+#[derive(Template)]
+#[template(path = "draws.html")]
+struct Draws {
+    viewer: Viewer,
+    draws: Vec<DrawLine>,
+}
+
+pub(crate) async fn list(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+    viewer.may(Action::Read)?;
+    let config = app.config();
+    let user = viewer.user.clone();
+    let draws = blocking(move || {
+        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let filter = crate::store::DrawFilter {
+            include_superseded: true,
+            ..Default::default()
+        };
+        let listed = crate::jobs::draws::run(&store, &filter).map_err(|e| Fail::of(&e))?;
+        let mut lines: Vec<DrawLine> = listed
+            .into_iter()
+            .filter(|l| user.sees(&department_of(&loaded, &l.draw.record.matter)))
+            .map(|l| {
+                let r = &l.draw.record;
+                let (matter, department) = matter_names(&loaded, &r.matter);
+                DrawLine {
+                    id: l.draw.id,
+                    department,
+                    matter,
+                    period: names::period(&r.period),
+                    at: r.created_at.replace('T', " ").chars().take(16).collect(),
+                    kind: names::kind(&r.kind),
+                    drawn: l.targets,
+                    active: l.draw.status == DrawStatus::Active,
+                    by: names::actor(&r.actor),
+                }
+            })
+            .collect();
+        lines.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
+        Ok(lines)
+    })
+    .await?;
+    render(&Draws { viewer, draws })
+}
+
+pub(crate) struct TargetLine {
+    pub name: String,
+    pub stratum: String,
+    pub rank: u32,
+    pub substitute: String,
+    pub team: String,
+}
+
+pub(crate) struct ExclusionLine {
+    pub kind: &'static str,
+    pub name: String,
+    pub reason: String,
+}
+
+pub(crate) struct DrawView {
+    pub id: i64,
+    pub matter: String,
+    pub department: String,
+    pub period: String,
+    pub kind: String,
+    pub at: String,
+    pub by: String,
+    pub issue: String,
+    pub due: String,
+    pub active: bool,
+    pub seed: String,
+    pub seed_source: String,
+    pub manifest_hash: String,
+    pub redraw_reason: Option<String>,
+    pub redraw_of: Option<i64>,
+    pub superseded_by: Option<i64>,
+    pub targets: Vec<TargetLine>,
+    pub unstaffed: Vec<(String, String)>,
+    pub exclusions: Vec<ExclusionLine>,
+    pub files: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "draw.html")]
+struct Detail {
+    viewer: Viewer,
+    draw: DrawView,
+    verdict: Option<(bool, Vec<String>)>,
+}
+
+/// The drawn targets (selected and substitutes) with their teams.
+fn target_lines(
+    detail: &crate::jobs::draws::Detail,
+    name_of: &dyn Fn(&str) -> String,
+) -> Vec<TargetLine> {
+    detail
+        .targets
+        .iter()
+        .filter(|t| t.selected || t.substitute)
+        .map(|t| {
+            let team: Vec<&str> = detail
+                .teams
+                .iter()
+                .filter(|m| m.target_id == t.target_id)
+                .map(|m| m.inspector_name.as_str())
+                .collect();
+            TargetLine {
+                name: t.target_name.clone(),
+                stratum: t.stratum.clone(),
+                rank: t.rank + 1,
+                substitute: t
+                    .substitute_for
+                    .as_deref()
+                    .map_or_else(String::new, |f| format!("替补 {}", name_of(f))),
+                team: if team.is_empty() {
+                    "—".into()
+                } else {
+                    team.join("、")
+                },
+            }
+        })
+        .collect()
+}
+
+/// The draw's detail, if the user's department sees it.
+fn view(
+    config: &std::path::Path,
+    id: i64,
+    user: &crate::jobs::users::User,
+) -> Result<DrawView, Fail> {
+    let loaded = crate::jobs::load_rules(config).map_err(|e| Fail::of(&e))?;
+    let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+    let detail = crate::jobs::draws::detail(&loaded, &store, id)
+        .map_err(|e| Fail::of(&e))?
+        .ok_or(Fail::NotFound)?;
+    let d = &detail.draw;
+    let r = &d.record;
+    if !user.sees(&department_of(&loaded, &r.matter)) {
+        return Err(Fail::NotFound);
+    }
+    let (matter, department) = matter_names(&loaded, &r.matter);
+    let name_of = |id: &str| {
+        detail
+            .targets
+            .iter()
+            .find(|t| t.target_id == id)
+            .map_or_else(|| id.to_string(), |t| t.target_name.clone())
+    };
+    let targets = target_lines(&detail, &name_of);
+    let exclusions = detail
+        .exclusions
+        .iter()
+        .map(|e| ExclusionLine {
+            kind: if e.entity_kind == crate::store::EntityKind::Target {
+                "检查对象"
+            } else {
+                "检查人员"
+            },
+            name: detail
+                .names
+                .get(&e.entity_id)
+                .cloned()
+                .unwrap_or_else(|| name_of(&e.entity_id)),
+            reason: e.detail.clone(),
+        })
+        .collect();
+    Ok(DrawView {
+        id: d.id,
+        matter,
+        department,
+        period: names::period(&r.period),
+        kind: names::kind(&r.kind),
+        at: r.created_at.replace('T', " ").chars().take(19).collect(),
+        by: names::actor(&r.actor),
+        issue: r.issue_date.clone(),
+        due: r.due_date.clone(),
+        active: d.status == DrawStatus::Active,
+        seed: r.seed_hex.clone(),
+        seed_source: names::seed_source(&r.seed_source),
+        manifest_hash: r.manifest_hash.clone(),
+        redraw_reason: d.redraw_reason.clone(),
+        redraw_of: d.redraw_of,
+        superseded_by: d.superseded_by,
+        targets,
+        unstaffed: detail
+            .unstaffed
+            .iter()
+            .map(|u| (name_of(&u.target_id), names::unstaffed(&u.reason)))
+            .collect(),
+        exclusions,
+        files: detail
+            .files
+            .iter()
+            .map(|f| (f.clone(), names::file(f)))
+            .collect(),
+    })
+}
+
+pub(crate) async fn detail(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::Read)?;
+    let config = app.config();
+    let user = viewer.user.clone();
+    let draw = blocking(move || view(&config, id, &user)).await?;
+    render(&Detail {
+        viewer,
+        draw,
+        verdict: None,
+    })
+}
+
+/// 复核: re-runs the draw from its archived inputs.
+pub(crate) async fn verify(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::Verify)?;
+    let config = app.config();
+    let user = viewer.user.clone();
+    let (draw, verdict) = blocking(move || {
+        let draw = view(&config, id, &user)?;
+        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        let verdict = crate::jobs::verify::recorded_draw(&store, id)
+            .map_err(|e| Fail::of(&e))?
+            .ok_or(Fail::NotFound)?;
+        Ok((draw, verdict))
+    })
+    .await?;
+    let verdict = match verdict {
+        crate::jobs::verify::Verdict::Identical => (true, Vec::new()),
+        crate::jobs::verify::Verdict::Differs(d) => (false, d),
+    };
+    render(&Detail {
+        viewer,
+        draw,
+        verdict: Some(verdict),
+    })
+}
+
+/// One of a draw's files, by its name in the draw's folder.
+pub(crate) async fn file(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path((id, name)): Path<(i64, String)>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::Read)?;
+    let config = app.config();
+    let user = viewer.user.clone();
+    let bytes = blocking(move || {
+        view(&config, id, &user)?;
+        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        crate::jobs::draws::file(&loaded, &store, id, &name)
+            .map_err(|e| Fail::of(&e))?
+            .ok_or(Fail::NotFound)
+            .map(|b| (name, b))
+    })
+    .await?;
+    let (name, bytes) = bytes;
+    Ok(download(&name, bytes))
+}
+
+/// A file as a download (HTML opens in the browser).
+pub(crate) fn download(name: &str, bytes: Vec<u8>) -> Response {
+    let kind = match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("json") => "application/json",
+        Some("md") => "text/markdown; charset=utf-8",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        _ => "application/octet-stream",
+    };
+    let disposition = if kind.starts_with("text/html") {
+        "inline".to_string()
+    } else {
+        format!("attachment; filename=\"{}\"", name.replace('"', ""))
+    };
+    let mut res = (
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response();
+    if kind.starts_with("text/html") {
+        // Generated documents carry their own styles; nothing in them runs.
+        let csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+        if let Ok(v) = axum::http::HeaderValue::from_str(csp) {
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    res
+}

@@ -1,0 +1,321 @@
+//! The staff console (`suiji serve`): routes → one job → a compiled template. Identity is an
+//! extractor (`session::Viewer`); what a user may do is decided by `jobs::users`; every
+//! write is a job that audits it with the user. Pages are in Chinese, rendered on the server,
+//! and work without JavaScript.
+
+mod draws;
+mod names;
+mod pages;
+mod session;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::diag::{Fault, Problem, Report};
+use crate::rules::Loaded;
+
+/// How the console runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The engine config, as for every other command.
+    pub config: PathBuf,
+    pub listen: SocketAddr,
+    /// Run the scheduler loop in this process.
+    pub scheduler: bool,
+    /// Mark the session cookie Secure (behind a TLS reverse proxy).
+    pub secure_cookies: bool,
+}
+
+/// What every request shares.
+#[derive(Debug, Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: PathBuf,
+    tz: chrono_tz::Tz,
+    secure_cookies: bool,
+    /// Hold answers to addresses that fail logins too often (off in tests).
+    slow_down: bool,
+}
+
+impl App {
+    /// The console's state for the config at `config`.
+    pub fn new(loaded: &Loaded, config: PathBuf, secure_cookies: bool) -> App {
+        App {
+            inner: Arc::new(Inner {
+                config,
+                tz: loaded.model.config.timezone,
+                secure_cookies,
+                slow_down: true,
+            }),
+        }
+    }
+
+    /// The same, answering at once to addresses that fail logins (for tests).
+    pub fn without_slow_down(self) -> App {
+        let inner = Inner {
+            config: self.inner.config.clone(),
+            tz: self.inner.tz,
+            secure_cookies: self.inner.secure_cookies,
+            slow_down: false,
+        };
+        App {
+            inner: Arc::new(inner),
+        }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.inner.config.clone()
+    }
+
+    /// Now in the bureau's time zone.
+    fn now(&self) -> chrono::DateTime<chrono_tz::Tz> {
+        chrono::Utc::now().with_timezone(&self.inner.tz)
+    }
+
+    /// Now as the audit log writes it.
+    fn stamp(&self) -> String {
+        self.now().format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    }
+}
+
+/// Every route of the console, in one place.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/matters", get(pages::matters))
+        .route("/plan", get(pages::plan))
+        .route("/plan/{year}/{format}", get(pages::plan_document))
+        .route("/draws", get(draws::list))
+        .route("/draws/{id}", get(draws::detail))
+        .route("/draws/{id}/verify", post(draws::verify))
+        .route("/draws/{id}/files/{name}", get(draws::file))
+        .route("/audit", get(pages::audit))
+        .route("/audit/verify", post(pages::audit_verify))
+        .route("/static/console.css", get(stylesheet))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            session::csrf_layer,
+        ))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(app)
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../static/console.css"),
+    )
+        .into_response()
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    let csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+               frame-ancestors 'none'; base-uri 'none'";
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+/// Why a request was not answered with its page.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// No session: log in first.
+    Login,
+    /// Logged in, but the user's roles do not allow this.
+    Forbidden,
+    NotFound,
+    /// The request's input or the data has a problem the user can act on (Chinese text).
+    Invalid(String),
+    /// The server could not do it (Chinese text).
+    Failed(String),
+}
+
+impl Fail {
+    /// A job's error as the console shows it: its report, in a Chinese frame.
+    pub(crate) fn of(e: &impl Problem) -> Fail {
+        let text = report_text(&e.report());
+        match e.fault() {
+            Fault::Invalid => Fail::Invalid(text),
+            Fault::Failed => Fail::Failed(text),
+        }
+    }
+}
+
+/// A report as plain text (no colours), for a `<pre>` on an error page.
+pub(crate) fn report_text(report: &Report) -> String {
+    report.render()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: &'static str,
+    detail: String,
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        let (status, title, detail) = match self {
+            Fail::Login => return Redirect::to("/login").into_response(),
+            Fail::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "无权访问",
+                "您的账号角色不能使用此功能。如需权限，请联系系统管理员。".to_string(),
+            ),
+            Fail::NotFound => (
+                StatusCode::NOT_FOUND,
+                "未找到",
+                "所请求的页面或记录不存在。".to_string(),
+            ),
+            Fail::Invalid(d) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "输入有误，未作任何更改",
+                d,
+            ),
+            Fail::Failed(d) => (StatusCode::INTERNAL_SERVER_ERROR, "操作失败", d),
+        };
+        let page = ErrorPage { title, detail };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, title).into_response(),
+        }
+    }
+}
+
+/// Renders a template, or the failure to.
+pub(crate) fn render(t: &impl Template) -> Result<Response, Fail> {
+    t.render()
+        .map(|h| Html(h).into_response())
+        .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))
+}
+
+/// Runs blocking work (the database, the rules, the files) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Fail> + Send + 'static,
+) -> Result<T, Fail> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Fail::Failed(format!("内部错误：{e}")))?
+}
+
+/// Serves the console until SIGINT or SIGTERM, with the scheduler in a thread of its own
+/// unless `options.scheduler` is off.
+pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
+    let app = App::new(&loaded, options.config.clone(), options.secure_cookies);
+    // The database is opened (and brought up to date) before anything listens.
+    crate::jobs::open_store(&loaded).map_err(|e| ServeError::Setup(Box::new(e)))?;
+    let scheduler = options.scheduler.then(|| spawn_scheduler(loaded, options));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    let listen = options.listen;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServeError::Bind { listen, source })?;
+        tracing::info!(%listen, "suiji console listening");
+        eprintln!("suiji console on http://{listen}/");
+        let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .map_err(ServeError::Runtime)
+    })?;
+    if let Some(handle) = scheduler {
+        let _ = handle.join();
+    }
+    Ok(())
+}
+
+fn spawn_scheduler(loaded: Loaded, options: &Options) -> std::thread::JoinHandle<()> {
+    let input = crate::jobs::run::RunInput {
+        config: options.config.clone(),
+        once: false,
+        since: None,
+    };
+    std::thread::spawn(move || {
+        let mut clock = crate::schedule::clock::SystemClock {
+            tz: loaded.model.config.timezone,
+        };
+        match crate::jobs::run::serve(loaded, &mut clock, &input) {
+            Ok(ran) => tracing::info!(issued = ran.issued, "scheduler stopped"),
+            Err(e) => eprint!("{}", e.report().render()),
+        }
+    })
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// `suiji serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {listen}: {source}")]
+    Bind {
+        listen: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the console stopped: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Setup(Box<crate::jobs::SetupError>),
+}
+
+impl Problem for ServeError {
+    fn fault(&self) -> Fault {
+        match self {
+            ServeError::Setup(e) => e.fault(),
+            _ => Fault::Failed,
+        }
+    }
+
+    fn report(&self) -> Report {
+        match self {
+            ServeError::Setup(e) => e.report(),
+            ServeError::Bind { .. } => Report::error(
+                self.to_string(),
+                &["another program may use the port; choose another with --listen"],
+            ),
+            ServeError::Runtime(_) => Report::error(self.to_string(), &[]),
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! 工作台, 抽查事项清单, 抽查计划 and 审计日志.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::session::Viewer;
+use super::{App, Fail, blocking, names, render};
+use crate::jobs::status::PublicationLine;
+use crate::jobs::users::Action;
+use crate::rules::Loaded;
+
+/// A link to a draw, named by matter and period.
+pub(crate) struct DrawLink {
+    pub id: i64,
+    pub label: String,
+}
+
+pub(crate) struct MatterLine {
+    pub department: String,
+    pub name: String,
+    pub last: Option<DrawLink>,
+    pub next: String,
+    pub problems: Vec<String>,
+}
+
+pub(crate) struct NoticeLine {
+    pub level: &'static str,
+    pub draw: DrawLink,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    viewer: Viewer,
+    now: String,
+    matters: Vec<MatterLine>,
+    notices: Vec<NoticeLine>,
+    later: usize,
+    awaiting: usize,
+    missing_years: Vec<i32>,
+}
+
+/// The matter's name, and its department's, for an id.
+pub(crate) fn matter_names(loaded: &Loaded, matter: &str) -> (String, String) {
+    match loaded.model.matter(matter) {
+        Some(m) => {
+            let dept = loaded
+                .model
+                .departments
+                .iter()
+                .find(|d| d.id == m.department)
+                .map_or_else(|| m.department.clone(), |d| d.name.clone());
+            (m.name.clone(), dept)
+        }
+        None => (matter.to_string(), String::new()),
+    }
+}
+
+/// The department of a matter id (what department scoping compares).
+pub(crate) fn department_of(loaded: &Loaded, matter: &str) -> String {
+    loaded
+        .model
+        .matter(matter)
+        .map_or_else(String::new, |m| m.department.clone())
+}
+
+pub(crate) fn draw_label(loaded: &Loaded, id: i64, matter: &str, period: &str) -> DrawLink {
+    let (name, _) = matter_names(loaded, matter);
+    DrawLink {
+        id,
+        label: format!("{name} · {}", names::period(period)),
+    }
+}
+
+fn notice(loaded: &Loaded, line: &PublicationLine, draws: &[(i64, String, String)]) -> NoticeLine {
+    let id = match line {
+        PublicationLine::Overdue { draw_id, .. }
+        | PublicationLine::NotInspected { draw_id, .. }
+        | PublicationLine::Unstaffed { draw_id, .. }
+        | PublicationLine::Due { draw_id, .. } => *draw_id,
+    };
+    let draw = draws.iter().find(|d| d.0 == id).map_or_else(
+        || DrawLink {
+            id,
+            label: format!("第 {id} 次抽取"),
+        },
+        |(id, m, p)| draw_label(loaded, *id, m, p),
+    );
+    let (level, text) = match line {
+        PublicationLine::Overdue { targets, first, .. } => (
+            "bad",
+            format!("{targets} 户已检查未公示，公示期限 {first} 已过，按未完成计"),
+        ),
+        PublicationLine::NotInspected {
+            targets,
+            drawn,
+            due,
+            ..
+        } => (
+            "bad",
+            format!("抽中 {drawn} 户中 {targets} 户结果未录全，检查期限为 {due}"),
+        ),
+        PublicationLine::Unstaffed { targets, .. } => (
+            "warn",
+            format!("{targets} 户无可派检查组（回避或人员不足），本次无法检查"),
+        ),
+        PublicationLine::Due {
+            targets,
+            first,
+            working_days_left,
+            ..
+        } => (
+            "due",
+            format!("{targets} 户待公示，最早期限 {first}（剩 {working_days_left} 个工作日）"),
+        ),
+    };
+    NoticeLine { level, draw, text }
+}
+
+pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+    viewer.may(Action::Read)?;
+    let config = app.config();
+    let now = app.now().naive_local();
+    let user = viewer.user.clone();
+    let (matters, notices, later, awaiting, missing_years) = blocking(move || {
+        let cx = crate::jobs::open(&config).map_err(|e| Fail::of(&e))?;
+        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let missing = crate::jobs::status::missing_calendar_years(&cx.cal, now);
+        let draws: Vec<(i64, String, String)> = cx
+            .store
+            .list_draws(&crate::store::DrawFilter::default())
+            .map_err(|e| Fail::of(&e))?
+            .into_iter()
+            .filter(|d| user.sees(&department_of(&loaded, &d.record.matter)))
+            .map(|d| (d.id, d.record.matter, d.record.period))
+            .collect();
+        let input = crate::jobs::status::Input { now, within: 5 };
+        let status = crate::jobs::status::run(&config, cx, &input).map_err(|e| Fail::of(&e))?;
+        let matters = status
+            .matters
+            .iter()
+            .filter(|m| user.sees(&department_of(&loaded, &m.matter)))
+            .map(|m| matter_line(&loaded, m))
+            .collect();
+        let notices = status
+            .publication
+            .iter()
+            .map(|l| notice(&loaded, l, &draws))
+            .filter(|n| draws.iter().any(|d| d.0 == n.draw.id))
+            .collect();
+        Ok((
+            matters,
+            notices,
+            status.later,
+            status.awaiting_inspection,
+            missing,
+        ))
+    })
+    .await?;
+    render(&Dashboard {
+        now: app.now().format("%Y-%m-%d %H:%M").to_string(),
+        viewer,
+        matters,
+        notices,
+        later,
+        awaiting,
+        missing_years,
+    })
+}
+
+fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> MatterLine {
+    let (name, department) = matter_names(loaded, &m.matter);
+    let last = m.last_draw.as_ref().map(|(id, period, date)| DrawLink {
+        id: *id,
+        label: format!("{}（{date}）", names::period(period)),
+    });
+    let next = m.next_draw.as_ref().map_or_else(
+        || "本年度无后续抽取".to_string(),
+        |(p, d)| format!("{}（{d}）", names::period(p)),
+    );
+    let mut problems: Vec<String> = m
+        .overdue
+        .iter()
+        .map(|(p, d)| format!("逾期未抽取：{}（应于 {d}）", names::period(p)))
+        .collect();
+    problems.extend(
+        m.failed
+            .iter()
+            .map(|(p, at, why)| format!("抽取失败：{}，{at}：{why}", names::period(p))),
+    );
+    MatterLine {
+        department,
+        name,
+        last,
+        next,
+        problems,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "matters.html")]
+struct Matters {
+    viewer: Viewer,
+    matters: Vec<crate::output::plan::MatterSheet>,
+}
+
+pub(crate) async fn matters(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+    viewer.may(Action::Read)?;
+    let config = app.config();
+    let user = viewer.user.clone();
+    let matters = blocking(move || {
+        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        Ok(crate::jobs::plan::matters(&loaded, |d| user.sees(d)))
+    })
+    .await?;
+    render(&Matters { viewer, matters })
+}
+
+pub(crate) struct ScheduleRow {
+    pub issue: String,
+    pub due: String,
+    pub matter: String,
+    pub period: String,
+    pub kind: String,
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct Plan {
+    viewer: Viewer,
+    year: i32,
+    rows: Vec<ScheduleRow>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct YearQuery {
+    year: Option<i32>,
+}
+
+pub(crate) async fn plan(
+    State(app): State<App>,
+    viewer: Viewer,
+    Query(q): Query<YearQuery>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::Read)?;
+    let config = app.config();
+    let year = q.year.unwrap_or_else(|| chrono::Datelike::year(&app.now()));
+    let user = viewer.user.clone();
+    let rows = blocking(move || {
+        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let input = crate::jobs::schedule::Input {
+            year,
+            provisional: false,
+            matter: None,
+        };
+        let schedule = crate::jobs::schedule::run(&loaded, &input).map_err(|e| Fail::of(&e))?;
+        Ok(schedule
+            .draws
+            .iter()
+            .filter(|d| user.sees(&department_of(&loaded, &d.matter)))
+            .map(|d| ScheduleRow {
+                issue: d.issue_date().to_string(),
+                due: d.due.to_string(),
+                matter: matter_names(&loaded, &d.matter).0,
+                period: names::period(&d.period.id),
+                kind: names::scheduled_kind(d.kind),
+            })
+            .collect())
+    })
+    .await?;
+    render(&Plan { viewer, year, rows })
+}
+
+pub(crate) struct AuditLine {
+    pub seq: i64,
+    pub at: String,
+    pub user: String,
+    pub action: String,
+    /// What the entry is about: a label, a name or number (data), and a link.
+    pub subject: (String, String, Option<String>),
+    pub hash: String,
+}
+
+/// An audit entry's subject as (label, data, link).
+fn subject_zh(loaded: Option<&Loaded>, subject: &str) -> (String, String, Option<String>) {
+    if let Some(id) = subject.strip_prefix("draw:") {
+        return (
+            "抽取记录".into(),
+            format!("第 {id} 号"),
+            Some(format!("/draws/{id}")),
+        );
+    }
+    if let Some(name) = subject.strip_prefix("user:") {
+        return ("账号".into(), name.into(), None);
+    }
+    if let Some(addr) = subject.strip_prefix("address:") {
+        return ("来源地址".into(), addr.into(), None);
+    }
+    if subject == "rules" {
+        return ("抽查规则".into(), String::new(), None);
+    }
+    match loaded.and_then(|l| l.model.matter(subject)) {
+        Some(m) => ("抽查事项".into(), m.name.clone(), None),
+        None => (String::new(), subject.into(), None),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct Audit {
+    viewer: Viewer,
+    lines: Vec<AuditLine>,
+    user: String,
+    action: String,
+    verdict: Option<(bool, String, String)>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AuditQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// The audit action as staff read it.
+fn action_zh(action: &str) -> String {
+    let known = [
+        ("draw.record", "抽取"),
+        ("draw.redraw", "重新抽取"),
+        ("results.record", "录入结果"),
+        ("publication.record", "公示结果"),
+        ("scheduler.caught_up", "补抽"),
+        ("scheduler.skipped", "跳过抽取"),
+        ("scheduler.failed", "抽取失败"),
+        ("rules.reload", "规则重新载入"),
+        ("registry.replace", "更新名录库"),
+        ("user.add", "新建账号"),
+        ("user.disable", "停用账号"),
+        ("user.password", "重设密码"),
+        ("user.locked", "账号锁定"),
+        ("login.ok", "登录"),
+        ("login.failed", "登录失败"),
+        ("login.slowed", "登录限速"),
+        ("logout", "退出"),
+    ];
+    known
+        .iter()
+        .find(|(k, _)| *k == action)
+        .map_or_else(|| action.to_string(), |(_, v)| v.to_string())
+}
+
+async fn audit_page(
+    app: App,
+    viewer: Viewer,
+    q: AuditQuery,
+    verdict: Option<(bool, String, String)>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::ReadAudit)?;
+    let config = app.config();
+    let (user, action) = (q.user.clone(), q.action.clone());
+    let lines = blocking(move || {
+        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        let entries = crate::jobs::audit::latest(&store, 500).map_err(|e| Fail::of(&e))?;
+        // The log stays readable while a rule file has problems (matters show as ids then).
+        let loaded = crate::jobs::load_rules(&config).ok();
+        Ok(entries
+            .into_iter()
+            .rev()
+            .map(|e| AuditLine {
+                seq: e.seq,
+                at: e.at.replace('T', " ").chars().take(19).collect(),
+                user: names::actor(&e.actor),
+                action: action_zh(&e.action),
+                subject: subject_zh(loaded.as_ref(), &e.subject),
+                hash: e.hash.chars().take(12).collect(),
+            })
+            .filter(|l| user.is_empty() || l.user.contains(user.trim()))
+            .filter(|l| action.is_empty() || l.action.contains(action.trim()))
+            .collect())
+    })
+    .await?;
+    render(&Audit {
+        viewer,
+        lines,
+        user: q.user,
+        action: q.action,
+        verdict,
+    })
+}
+
+pub(crate) async fn audit(
+    State(app): State<App>,
+    viewer: Viewer,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, Fail> {
+    audit_page(app, viewer, q, None).await
+}
+
+/// 校验: walks the whole chain.
+pub(crate) async fn audit_verify(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+    viewer.may(Action::ReadAudit)?;
+    let config = app.config();
+    let verdict = blocking(move || {
+        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        let report = crate::jobs::audit::verify(&store).map_err(|e| Fail::of(&e))?;
+        Ok(match report {
+            crate::store::AuditReport::Intact { entries, head } => {
+                (true, format!("审计链完整：共 {entries} 条记录。"), head)
+            }
+            crate::store::AuditReport::Broken(b) => (
+                false,
+                format!(
+                    "审计链在第 {} 条记录处断裂：该条或其前后记录被改动、删除或插入。",
+                    b.seq
+                ),
+                String::new(),
+            ),
+        })
+    })
+    .await?;
+    audit_page(app, viewer, AuditQuery::default(), Some(verdict)).await
+}
+
+/// The plan of a year as a document: `html` (opened in the browser), `docx` or `md`.
+pub(crate) async fn plan_document(
+    State(app): State<App>,
+    viewer: Viewer,
+    axum::extract::Path((year, format)): axum::extract::Path<(i32, String)>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::Read)?;
+    let format = match format.as_str() {
+        "html" => crate::output::doc::Format::Html,
+        "docx" => crate::output::doc::Format::Docx,
+        "md" => crate::output::doc::Format::Md,
+        _ => return Err(Fail::NotFound),
+    };
+    let config = app.config();
+    let issued = app.now().date_naive();
+    let bytes = blocking(move || {
+        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let input = crate::jobs::plan::Input {
+            year,
+            provisional: false,
+            format,
+            output: None,
+            issued,
+        };
+        let (bytes, _, _) =
+            crate::jobs::plan::document(&loaded, &input).map_err(|e| Fail::of(&e))?;
+        Ok(bytes)
+    })
+    .await?;
+    let name = format!("plan-{year}.{}", format.extension());
+    Ok(super::draws::download(&name, bytes))
+}

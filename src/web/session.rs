@@ -1,0 +1,286 @@
+//! Who is asking: the session cookie → the user ([`Viewer`]), logging in and out, and the
+//! CSRF check every state-changing request passes.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{App, Fail, blocking, render};
+use crate::jobs::users::{self, Action, LoginError, LoginInput, User};
+
+/// The session cookie's name.
+pub(crate) const COOKIE: &str = "suiji_session";
+
+/// Largest request body the console reads (uploads included).
+pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The logged-in user of a request, and the session's CSRF token for the forms it renders.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    pub user: User,
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// The viewer, if the permissions table lets them do `action`.
+    pub(crate) fn may(&self, action: Action) -> Result<&Viewer, Fail> {
+        if self.user.may(action) {
+            Ok(self)
+        } else {
+            Err(Fail::Forbidden)
+        }
+    }
+
+    /// The tabs this user sees, for the layout.
+    pub(crate) fn nav(&self) -> Vec<(&'static str, &'static str)> {
+        let mut tabs = vec![
+            ("/", "工作台"),
+            ("/plan", "抽查计划"),
+            ("/matters", "抽查事项清单"),
+        ];
+        if self.user.may(Action::ReadRegistries) {
+            tabs.push(("/registries", "名录库"));
+        }
+        tabs.push(("/draws", "抽取记录"));
+        if self.user.may(Action::ReadResults) {
+            tabs.push(("/results", "结果录入"));
+        }
+        if self.user.may(Action::ReadPublication) {
+            tabs.push(("/publish", "结果公示"));
+        }
+        tabs.push(("/report", "年度报告"));
+        if self.user.may(Action::ReadAudit) {
+            tabs.push(("/audit", "审计日志"));
+        }
+        tabs
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The session of a request's cookie, if it is live.
+async fn session_of(app: &App, headers: &HeaderMap) -> Result<Option<(User, String)>, Fail> {
+    let Some(token) = cookie(headers, COOKIE).map(str::to_string) else {
+        return Ok(None);
+    };
+    let config = app.config();
+    let now = app.now().timestamp();
+    blocking(move || {
+        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        users::session(&store, &token, now).map_err(|e| Fail::of(&e))
+    })
+    .await
+}
+
+impl FromRequestParts<App> for Viewer {
+    type Rejection = Fail;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Viewer, Fail> {
+        if let Some(v) = parts.extensions.get::<Viewer>() {
+            return Ok(v.clone());
+        }
+        let (user, csrf) = session_of(app, &parts.headers).await?.ok_or(Fail::Login)?;
+        let viewer = Viewer { user, csrf };
+        parts.extensions.insert(viewer.clone());
+        Ok(viewer)
+    }
+}
+
+/// The address a request comes from.
+pub(crate) fn peer(parts_ext: &axum::http::Extensions) -> String {
+    parts_ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+}
+
+/// Refuses every state-changing request whose form does not carry the session's CSRF token
+/// (a `csrf` field, urlencoded or multipart, or an `x-csrf-token` header) and every one
+/// whose `Origin` is another site. The login form has no session yet: it is checked for its
+/// origin only.
+pub(crate) async fn csrf_layer(State(app): State<App>, req: Request, next: Next) -> Response {
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        return next.run(req).await;
+    }
+    if !same_origin(req.headers()) {
+        return Fail::Forbidden.into_response();
+    }
+    if req.uri().path() == "/login" {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return Fail::Invalid("上传内容过大（上限 64 MB）。".into()).into_response();
+    };
+    let session = match session_of(&app, &parts.headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Fail::Login.into_response(),
+        Err(f) => return f.into_response(),
+    };
+    let given = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| form_token(&parts.headers, &bytes));
+    if given.as_deref() != Some(session.1.as_str()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "表单已过期或来源不明，请刷新页面后重试。",
+        )
+            .into_response();
+    }
+    parts.extensions.insert(Viewer {
+        user: session.0,
+        csrf: session.1,
+    });
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest == host)
+}
+
+/// The `csrf` field of an urlencoded or multipart body.
+fn form_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if kind.starts_with("application/x-www-form-urlencoded") {
+        #[derive(Deserialize)]
+        struct Token {
+            csrf: String,
+        }
+        return serde_urlencoded::from_bytes::<Token>(body)
+            .ok()
+            .map(|t| t.csrf);
+    }
+    if kind.starts_with("multipart/form-data") {
+        let marker = b"name=\"csrf\"\r\n\r\n";
+        let at = memchr::memmem::find(body, marker)? + marker.len();
+        let value = body.get(at..at + 64)?;
+        return std::str::from_utf8(value).ok().map(str::to_string);
+    }
+    None
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    message: Option<&'static str>,
+    name: String,
+}
+
+pub(crate) async fn login_page() -> Result<Response, Fail> {
+    render(&LoginPage {
+        message: None,
+        name: String::new(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginForm {
+    name: String,
+    password: String,
+}
+
+pub(crate) async fn login(
+    State(app): State<App>,
+    parts: axum::http::Extensions,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Result<Response, Fail> {
+    let address = peer(&parts);
+    let config = app.config();
+    let now = app.now().timestamp();
+    let input = LoginInput {
+        name: form.name.trim().to_string(),
+        password: form.password,
+        address: address.clone(),
+        now,
+        at: app.stamp(),
+    };
+    let at = input.at.clone();
+    let (delay, outcome) = blocking(move || {
+        let mut store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        let delay = users::delay_for(&mut store, &address, now, &at).map_err(|e| Fail::of(&e))?;
+        Ok((delay, users::login(&mut store, &input)))
+    })
+    .await?;
+    if delay > 0 && app.inner.slow_down {
+        tokio::time::sleep(std::time::Duration::from_secs(delay)).await;
+    }
+    let message = match outcome {
+        Ok(opened) => return Ok(logged_in(&app, &opened.token)),
+        Err(LoginError::Refused) => "账号或密码错误。",
+        Err(LoginError::Locked { .. }) => "连续登录失败次数过多，账号已锁定 15 分钟。",
+        Err(LoginError::Secret(_) | LoginError::Store(_)) => "暂时无法登录，请稍后重试。",
+    };
+    let page = LoginPage {
+        message: Some(message),
+        name: form.name,
+    };
+    let mut res = render(&page)?;
+    *res.status_mut() = StatusCode::UNAUTHORIZED;
+    Ok(res)
+}
+
+fn logged_in(app: &App, token: &str) -> Response {
+    let secure = if app.inner.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        users::SESSION_SECS
+    );
+    let mut res = Redirect::to("/").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+pub(crate) async fn logout(State(app): State<App>, headers: HeaderMap) -> Result<Response, Fail> {
+    if let Some(token) = cookie(&headers, COOKIE).map(str::to_string) {
+        let config = app.config();
+        let at = app.stamp();
+        blocking(move || {
+            let mut store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+            users::logout(&mut store, &token, &at).map_err(|e| Fail::of(&e))
+        })
+        .await?;
+    }
+    let mut res = Redirect::to("/login").into_response();
+    let gone = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&gone) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}

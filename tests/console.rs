@@ -1,0 +1,496 @@
+//! The staff console in-process (`tower::ServiceExt::oneshot` on the router): logins,
+//! sessions, CSRF, the permissions matrix (every route × every role, and anonymous), and
+//! every page scanned for English UI text and raw ids.
+
+mod util;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use suiji::jobs::users::{Action, AddInput, Role, role_allows};
+use suiji::store::Stamp;
+use tower::ServiceExt as _;
+use util::Project;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A project with one draw recorded and one account per role (named after the role).
+struct Console {
+    project: Project,
+    app: axum::Router,
+}
+
+fn config(p: &Project) -> std::path::PathBuf {
+    p.path("config/suiji.toml")
+}
+
+fn add_user(p: &Project, name: &str, roles: &[Role], inspector: Option<&str>) {
+    let loaded = suiji::jobs::load_rules(&config(p)).expect("rules load");
+    let mut store = suiji::jobs::open_store(&loaded).expect("store");
+    let input = AddInput {
+        name: name.into(),
+        roles: roles.to_vec(),
+        department: None,
+        inspector: inspector.map(str::to_string),
+        password: PASSWORD.into(),
+    };
+    let stamp = Stamp {
+        at: "2026-01-05T09:00:00+08:00",
+        actor: "cli:test",
+    };
+    suiji::jobs::users::add(&loaded, &mut store, &input, stamp).expect("account created");
+}
+
+/// The id of an inspector on the team of the first target of draw 1.
+fn first_team_inspector(p: &Project) -> String {
+    p.db()
+        .query_row(
+            "SELECT inspector_id FROM draw_team_members WHERE draw_id = 1 ORDER BY seq LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("draw 1 has a team")
+}
+
+impl Console {
+    fn new() -> Console {
+        let project = Project::shipped();
+        project.ok(&[
+            "draw",
+            "zhian.hotel",
+            "--period",
+            "2023-H1",
+            "--seed",
+            "demo",
+        ]);
+        let inspector = first_team_inspector(&project);
+        for role in Role::ALL {
+            let id = (role == Role::Inspector).then_some(inspector.as_str());
+            add_user(&project, role.id(), &[role], id);
+        }
+        let loaded = suiji::jobs::load_rules(&config(&project)).expect("rules load");
+        let app = suiji::web::App::new(&loaded, config(&project), false).without_slow_down();
+        Console {
+            app: suiji::web::router(app),
+            project,
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let res = self
+            .app
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router answers");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    /// Logs in; returns the session cookie.
+    async fn login(&self, name: &str, password: &str) -> Result<String, (StatusCode, String)> {
+        let body = format!("name={name}&password={}", password.replace(' ', "+"));
+        let req = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        let (status, headers, body) = self.send(req).await;
+        match headers.get(header::SET_COOKIE) {
+            Some(c) if status == StatusCode::SEE_OTHER => {
+                let c = c.to_str().expect("ascii cookie");
+                assert!(c.contains("HttpOnly"), "{c}");
+                assert!(c.contains("SameSite=Strict"), "{c}");
+                Ok(c.split(';').next().expect("name=value").to_string())
+            }
+            _ => Err((status, body)),
+        }
+    }
+
+    async fn get(&self, cookie: Option<&str>, path: &str) -> (StatusCode, String) {
+        let mut req = Request::get(path);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let (status, _, body) = self.send(req.body(Body::empty()).expect("request")).await;
+        (status, body)
+    }
+
+    /// The CSRF token the session's pages carry.
+    async fn csrf(&self, cookie: &str) -> String {
+        let (_, page) = self.get(Some(cookie), "/").await;
+        let at = page
+            .find("name=\"csrf\" value=\"")
+            .expect("page has a csrf field")
+            + 19;
+        page[at..at + 64].to_string()
+    }
+
+    async fn post(&self, cookie: Option<&str>, path: &str, form: &str) -> (StatusCode, String) {
+        let mut req =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let (status, _, body) = self
+            .send(req.body(Body::from(form.to_string())).expect("request"))
+            .await;
+        (status, body)
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn login_opens_a_session_and_a_wrong_password_does_not() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let (status, page) = c.get(None, "/").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "anonymous is sent to /login");
+        assert!(page.is_empty());
+        let (status, body) = c.login("operator", "wrong password!").await.expect_err("refused");
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body.contains("账号或密码错误"), "{body}");
+        let cookie = c.login("operator", PASSWORD).await.expect("logged in");
+        let (status, page) = c.get(Some(&cookie), "/").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("工作台"));
+        assert!(page.contains("旅馆业"), "the dashboard names the matter: {page}");
+        // Logging out ends the session on the server, not only in the browser.
+        let csrf = c.csrf(&cookie).await;
+        let (status, _) = c.post(Some(&cookie), "/logout", &format!("csrf={csrf}")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _) = c.get(Some(&cookie), "/").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "the old cookie no longer works");
+        let audit: Vec<String> = c
+            .project
+            .db()
+            .prepare("SELECT action || ' ' || subject FROM audit_log WHERE action LIKE 'log%' ORDER BY seq")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("audit");
+        assert_eq!(
+            audit,
+            ["login.failed user:operator", "login.ok user:operator", "logout user:operator"]
+        );
+    });
+}
+
+#[test]
+fn five_failures_lock_the_account_even_for_the_right_password() {
+    runtime().block_on(async {
+        let c = Console::new();
+        for _ in 0..5 {
+            c.login("auditor", "not the password").await.expect_err("refused");
+        }
+        let (status, body) = c.login("auditor", PASSWORD).await.expect_err("locked");
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body.contains("已锁定"), "{body}");
+        let locks: i64 = c
+            .project
+            .db()
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = 'user.locked' AND subject = 'user:auditor'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(locks, 1);
+        // Another account is not affected.
+        c.login("operator", PASSWORD).await.expect("operator logs in");
+    });
+}
+
+#[test]
+fn an_address_failing_twenty_times_is_slowed_and_audited() {
+    let c = Console::new();
+    let loaded = suiji::jobs::load_rules(&config(&c.project)).expect("rules");
+    let mut store = suiji::jobs::open_store(&loaded).expect("store");
+    let at = "2026-01-05T09:00:00+08:00";
+    let now = 1_767_574_800;
+    let stamp = Stamp { at, actor: "web" };
+    for i in 0..20 {
+        let delay = suiji::jobs::users::delay_for(&mut store, "10.0.0.9", now, at).expect("delay");
+        assert_eq!(delay, 0, "attempt {i} is not slowed");
+        store
+            .record_login_failure(
+                &format!("nobody{i}"),
+                "10.0.0.9",
+                now,
+                (5, now + 900),
+                stamp,
+            )
+            .expect("recorded");
+    }
+    let delay = suiji::jobs::users::delay_for(&mut store, "10.0.0.9", now, at).expect("delay");
+    assert!(delay > 0, "the 21st attempt waits");
+    let other = suiji::jobs::users::delay_for(&mut store, "10.0.0.8", now, at).expect("delay");
+    assert_eq!(other, 0, "another address is not slowed");
+    let later =
+        suiji::jobs::users::delay_for(&mut store, "10.0.0.9", now + 901, at).expect("delay");
+    assert_eq!(later, 0, "failures older than 15 minutes no longer count");
+    let slowed: i64 = c
+        .project
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'login.slowed'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(slowed, 1);
+}
+
+#[test]
+fn a_form_without_the_session_csrf_token_is_refused() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("auditor", PASSWORD).await.expect("logged in");
+        let (status, _) = c.post(Some(&cookie), "/audit/verify", "csrf=0000").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = c.post(Some(&cookie), "/audit/verify", "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let csrf = c.csrf(&cookie).await;
+        let (status, page) = c
+            .post(Some(&cookie), "/audit/verify", &format!("csrf={csrf}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("审计链完整"), "{page}");
+        // Another site's form is refused whatever it carries.
+        let req = Request::post("/audit/verify")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::ORIGIN, "https://evil.example")
+            .body(Body::from(format!("csrf={csrf}")))
+            .expect("request");
+        let (status, _, _) = c.send(req).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    });
+}
+
+/// Every route, the action it needs, and whether it is a form (POST).
+const ROUTES: &[(&str, &str, Action)] = &[
+    ("GET", "/", Action::Read),
+    ("GET", "/plan?year=2023", Action::Read),
+    ("GET", "/plan/2023/md", Action::Read),
+    ("GET", "/matters", Action::Read),
+    ("GET", "/draws", Action::Read),
+    ("GET", "/draws/1", Action::Read),
+    ("GET", "/draws/1/files/public.html", Action::Read),
+    ("POST", "/draws/1/verify", Action::Verify),
+    ("GET", "/audit", Action::ReadAudit),
+    ("POST", "/audit/verify", Action::ReadAudit),
+];
+
+#[test]
+fn permissions_matrix_every_route_every_role_and_anonymous() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let mut wrong = Vec::new();
+        for (method, path, _) in ROUTES {
+            let (status, _) = match *method {
+                "GET" => c.get(None, path).await,
+                _ => c.post(None, path, "csrf=x").await,
+            };
+            if status != StatusCode::SEE_OTHER {
+                wrong.push(format!("anonymous {method} {path}: {status}"));
+            }
+        }
+        for role in Role::ALL {
+            let cookie = c.login(role.id(), PASSWORD).await.expect("logged in");
+            let csrf = c.csrf(&cookie).await;
+            for (method, path, action) in ROUTES {
+                let (status, body) = match *method {
+                    "GET" => c.get(Some(&cookie), path).await,
+                    _ => c.post(Some(&cookie), path, &format!("csrf={csrf}")).await,
+                };
+                let allowed = role_allows(role, *action);
+                let ok = if allowed {
+                    status.is_success()
+                } else {
+                    status == StatusCode::FORBIDDEN
+                };
+                if !ok {
+                    let head: String = body.chars().take(300).collect();
+                    wrong.push(format!(
+                        "{} {method} {path}: {status} (expected {})\n{head}",
+                        role.id(),
+                        if allowed { "allowed" } else { "forbidden" }
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    });
+}
+
+/// The text of a page a person reads: tags removed, and the content of elements that show
+/// data rather than interface (`mono`: hashes, seeds; `raw`: names from the registries and
+/// account names) and of `<style>`.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        out.push(' ');
+        let Some(gt) = rest[lt..].find('>') else {
+            break;
+        };
+        let tag = &rest[lt..lt + gt + 1];
+        rest = &rest[lt + gt + 1..];
+        if tag.contains("class=\"mono") || tag.contains("raw\"") || tag.starts_with("<style") {
+            let close = rest.find("</").unwrap_or(rest.len());
+            rest = &rest[close..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Latin words a Chinese page may carry: format and unit names.
+const ALLOWED_WORDS: &[&str] = &["CSV", "JSON", "Excel", "Word", "Markdown", "MB", "SHA"];
+
+fn english_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 2)
+        .filter(|w| !ALLOWED_WORDS.contains(w))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let pages = [
+            "/",
+            "/plan?year=2023",
+            "/matters",
+            "/draws",
+            "/draws/1",
+            "/audit",
+        ];
+        let raw_ids = [
+            "zhian.hotel",
+            "2023-H1",
+            "hotel-01",
+            "regular",
+            "manual",
+            "scheduler",
+        ];
+        let mut found = Vec::new();
+        for who in ["auditor", "operator"] {
+            let cookie = c.login(who, PASSWORD).await.expect("logged in");
+            let csrf = c.csrf(&cookie).await;
+            let mut seen: Vec<(String, String)> = Vec::new();
+            for page in pages {
+                seen.push((page.to_string(), c.get(Some(&cookie), page).await.1));
+            }
+            for form in ["/draws/1/verify", "/audit/verify"] {
+                let (status, body) = c.post(Some(&cookie), form, &format!("csrf={csrf}")).await;
+                if status.is_success() {
+                    seen.push((form.to_string(), body));
+                }
+            }
+            for (page, html) in seen {
+                let text = visible_text(&html);
+                let words = english_words(&text);
+                if !words.is_empty() {
+                    found.push(format!("{who} {page}: English words {words:?}"));
+                }
+                for id in raw_ids {
+                    if text.contains(id) {
+                        found.push(format!("{who} {page}: raw id `{id}`"));
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    });
+}
+
+#[test]
+fn verify_button_re_runs_the_draw_and_says_it_is_identical() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("operator", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let (status, page) = c
+            .post(Some(&cookie), "/draws/1/verify", &format!("csrf={csrf}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("复核一致"), "{page}");
+        let (status, _) = c.get(Some(&cookie), "/draws/99").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = c.get(Some(&cookie), "/draws/1/files/..%2Fsuiji.toml").await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "only the draw's own files are served"
+        );
+    });
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_refuses_a_short_one() {
+    let p = Project::shipped();
+    let mut cmd = p.suiji(&[
+        "user",
+        "add",
+        "li.ming",
+        "--role",
+        "operator,auditor",
+        "--password-stdin",
+    ]);
+    cmd.write_stdin(format!("{PASSWORD}\n"));
+    let (code, out, err) = util::run(cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "account li.ming created\n");
+    let listed = p.ok(&["user", "list"]);
+    assert!(listed.contains("li.ming"), "{listed}");
+    assert!(listed.contains("operator,auditor"), "{listed}");
+    let mut cmd = p.suiji(&[
+        "user",
+        "add",
+        "wang",
+        "--role",
+        "operator",
+        "--password-stdin",
+    ]);
+    cmd.write_stdin("short\n");
+    let (code, _, err) = util::run(cmd);
+    assert_eq!(code, 1);
+    assert!(err.contains("too short"), "{err}");
+    let mut cmd = p.suiji(&["user", "add", "zhao", "--role", "boss", "--password-stdin"]);
+    cmd.write_stdin(format!("{PASSWORD}\n"));
+    let (code, _, err) = util::run(cmd);
+    assert_eq!(code, 1);
+    assert!(err.contains("`boss` is not a role"), "{err}");
+    let hash: String = p
+        .db()
+        .query_row(
+            "SELECT password_hash FROM users WHERE name = 'li.ming'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("stored");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(PASSWORD));
+    p.ok(&["user", "disable", "li.ming"]);
+    assert!(p.ok(&["user", "list"]).contains("disabled"));
+}
