@@ -218,3 +218,102 @@ fn runaway_operations_and_oversized_strings_are_stopped() {
         "error: zhian.hotel: draw failed for zhian.hotel: rules/zhian.rhai:4:1: hook `risk_weight`: Length of string is larger than the sandbox allows"
     );
 }
+
+/// The hotel line of the 2023 plan (registry count, eligible, drawn) with `hook` as the hotel
+/// matter's eligibility hook.
+fn hotel_line_with_eligible_hook(hook: &str) -> String {
+    let p = Project::shipped();
+    p.edit(
+        "rules/zhian.toml",
+        "hooks = { script = \"zhian.rhai\", weight = \"risk_weight\" }",
+        "hooks = { script = \"zhian.rhai\", weight = \"risk_weight\", eligible = \"some_hotels\" }",
+    );
+    let script = p.read("rules/zhian.rhai");
+    p.write("rules/zhian.rhai", &format!("{script}\n{hook}\n"));
+    let (code, plan, err) = run(p.suiji(&["plan", "--year", "2023"]));
+    assert_eq!(code, 0, "{err}");
+    plan.lines()
+        .find(|l| l.starts_with("| 旅馆业（宾馆、旅店）监督检查 | 300 |"))
+        .unwrap_or_else(|| panic!("no hotel line in\n{plan}"))
+        .to_string()
+}
+
+/// What a hook reads is decided from the compiled script, so a brace inside a string does not
+/// hide the fields it reads (it did: every hotel got the first hotel's answer).
+#[test]
+fn a_brace_in_a_string_does_not_change_what_a_hook_is_asked() {
+    let plain = hotel_line_with_eligible_hook(
+        "fn some_hotels(target, ctx) {\n    target.district != \"平邑街道\"\n}",
+    );
+    let marked = hotel_line_with_eligible_hook(
+        "fn some_hotels(target, ctx) {\n    let marker = \"}\";\n    target.district != \"平邑街道\" && marker != \"{\"\n}",
+    );
+    assert_eq!(marked, plain);
+    assert!(
+        plain.starts_with("| 旅馆业（宾馆、旅店）监督检查 | 300 | 152 |"),
+        "{plain}"
+    );
+}
+
+/// Numbers in extra columns reach hooks as numbers: `房间数 >= 30` compares numbers (it was
+/// text against a number, `false` for every hotel, so none was eligible).
+#[test]
+fn a_number_in_an_extra_column_compares_as_a_number() {
+    let as_number = hotel_line_with_eligible_hook(
+        "fn some_hotels(target, ctx) {\n    target.extra[\"房间数\"] >= 30\n}",
+    );
+    let parsed = hotel_line_with_eligible_hook(
+        "fn some_hotels(target, ctx) {\n    parse_int(target.extra[\"房间数\"].to_string()) >= 30\n}",
+    );
+    assert_eq!(as_number, parsed);
+    assert!(
+        !as_number.starts_with("| 旅馆业（宾馆、旅店）监督检查 | 300 | 0 |"),
+        "{as_number}"
+    );
+}
+
+/// Comparing text with a number is an error at the hook's line, not `false`.
+#[test]
+fn comparing_text_with_a_number_fails_the_draw_at_the_hook() {
+    let p = Project::shipped();
+    p.edit(
+        "rules/zhian.toml",
+        "hooks = { script = \"zhian.rhai\", weight = \"risk_weight\" }",
+        "hooks = { script = \"zhian.rhai\", weight = \"risk_weight\", eligible = \"some_hotels\" }",
+    );
+    let script = p.read("rules/zhian.rhai");
+    let line = script.lines().count() + 3;
+    p.write(
+        "rules/zhian.rhai",
+        &format!(
+            "{script}\nfn some_hotels(target, ctx) {{\n    target.extra[\"法定代表人\"] >= 3\n}}\n"
+        ),
+    );
+    let (code, _, err) = run(p.suiji(&["plan", "--year", "2023"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&format!("rules/zhian.rhai:{line}:")),
+        "at the hook's line {line}: {err}"
+    );
+    assert!(err.contains("with the number 3"), "{err}");
+}
+
+/// A registry without the 活动日期 column: the shipped `event_in_period` reads `()` and the
+/// events are drawn (the hook failed on the missing column).
+#[test]
+fn an_absent_extra_column_reads_unit() {
+    let p = Project::shipped();
+    let targets = p.read("config/registry/targets.csv");
+    let cut: String = targets
+        .lines()
+        .map(|l| match l.rfind(',') {
+            Some(at) => format!("{}\n", &l[..at]),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert!(cut.starts_with("编号,") && !cut.contains("活动日期"));
+    p.write("config/registry/targets.csv", &cut);
+    let (code, plan, err) = run(p.suiji(&["plan", "--year", "2023"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!plan.contains("无法测算"), "{plan}");
+}

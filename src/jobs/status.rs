@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
-use super::service::{Service, due, next_wake, year_start};
+use super::service::{Service, Unscheduled, due, next_wake, year_start};
 use super::{Context, SetupError};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
@@ -71,7 +71,8 @@ pub enum PublicationLine {
         draw_id: i64,
         targets: usize,
         first: NaiveDate,
-        working_days_left: u32,
+        /// None when the calendar does not reach that far.
+        working_days_left: Option<u32>,
     },
 }
 
@@ -92,6 +93,12 @@ pub struct Status {
     pub later: usize,
     /// Targets awaiting inspection.
     pub awaiting_inspection: usize,
+    /// Years (or matters of a year) whose draws cannot be scheduled, and why: the service
+    /// will not issue them until the reason is gone.
+    pub unscheduled: Vec<Unscheduled>,
+    /// Why working days could not be counted to the publication horizon (the calendar ends
+    /// before it): every result awaiting publication is then listed.
+    pub horizon_unknown: Option<String>,
 }
 
 impl MatterStatus {
@@ -129,10 +136,31 @@ impl MatterStatus {
 }
 
 impl Status {
-    /// Problems needing attention: per matter, and every overdue publication line.
+    fn empty(
+        now: NaiveDateTime,
+        matters: Vec<MatterStatus>,
+        within: u32,
+        horizon_unknown: Option<String>,
+    ) -> Status {
+        Status {
+            now,
+            matters,
+            within,
+            publication: Vec::new(),
+            later: 0,
+            awaiting_inspection: 0,
+            unscheduled: Vec::new(),
+            horizon_unknown,
+        }
+    }
+
+    /// Problems needing attention: per matter, every overdue publication line, and every
+    /// year that cannot be scheduled.
     pub fn problems(&self) -> usize {
         let matters: usize = self.matters.iter().map(|m| m.problems.len()).sum();
-        matters + self.publication.iter().filter(|l| l.is_overdue()).count()
+        matters
+            + self.publication.iter().filter(|l| l.is_overdue()).count()
+            + self.unscheduled.len()
     }
 }
 
@@ -171,7 +199,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
     let Context { loaded, cal, store } = cx;
     let ids: Vec<String> = loaded.model.matters().map(|m| m.id.clone()).collect();
     let service = Service::new(config.to_path_buf(), loaded, cal, store, "status", since);
-    let schedule = service.schedule(now);
+    let (schedule, unscheduled) = service.plan(now);
     // As of a past date, draws made after it do not count yet.
     let day = now.format("%Y-%m-%d").to_string();
     let made_by = |d: &DrawRow| {
@@ -242,7 +270,17 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
         cal: service.cal,
         store: service.store,
     };
-    publication(&cx, now, matters, input.within)
+    publication(&cx, now, matters, input.within).map(|s| Status { unscheduled, ..s })
+}
+
+/// The last day of the publication horizon. Past the calendar's last year working days
+/// cannot be counted: everything awaiting publication is listed then, rather than nothing,
+/// with the reason.
+fn horizon(cx: &Context, today: NaiveDate, within: u32) -> (NaiveDate, Option<String>) {
+    match cx.cal.add_working_days(today, within) {
+        Ok(h) => (h, None),
+        Err(e) => (NaiveDate::MAX, Some(e.to_string())),
+    }
 }
 
 /// The publication part: inspected results due for publication within `within` working
@@ -256,15 +294,8 @@ fn publication(
 ) -> Result<Status, StatusError> {
     let today = now.date();
     let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
-    let horizon = cx.cal.add_working_days(today, within)?;
-    let mut status = Status {
-        now,
-        matters,
-        within,
-        publication: Vec::new(),
-        later: 0,
-        awaiting_inspection: 0,
-    };
+    let (horizon, horizon_unknown) = horizon(cx, today, within);
+    let mut status = Status::empty(now, matters, within, horizon_unknown);
     for l in all.iter().filter(|l| l.issue_date <= today) {
         let draw_id = l.draw.id;
         let (matter, period) = (&l.draw.record.matter, &l.draw.record.period);
@@ -315,7 +346,7 @@ fn publication(
             });
         }
         if let Some(first) = due_soon.iter().min() {
-            let working_days_left = cx.cal.working_days_between(today, *first)?;
+            let working_days_left = cx.cal.working_days_between(today, *first).ok();
             let (targets, first) = (due_soon.len(), *first);
             lines.push(PublicationLine::Due {
                 draw,

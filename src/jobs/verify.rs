@@ -90,7 +90,16 @@ pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
     ))
 }
 
-fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
+/// A recorded draw's archived inputs: its rules (unpacked into a temporary folder, which
+/// lives as long as this) and its registry snapshot.
+pub(crate) struct Archived {
+    _dir: tempfile::TempDir,
+    pub loaded: crate::rules::Loaded,
+    pub registry: Registry,
+}
+
+/// Loads the rules and the registry snapshot a manifest names from the database's archive.
+pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> {
     let get = |hash: &str, what: &str| {
         store
             .get_snapshot(hash)
@@ -120,6 +129,19 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
             .collect(),
         target_columns: Vec::new(),
     };
+    Ok(Archived {
+        _dir: dir,
+        loaded,
+        registry,
+    })
+}
+
+fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
+    let Archived {
+        _dir,
+        loaded,
+        registry,
+    } = archived(m, store)?;
     let frozen = Frozen::new(registry);
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
@@ -167,11 +189,19 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
     compute(&loaded, &frozen, &history, &req).map_err(|e| e.to_string())
 }
 
+/// Which draw to check: a manifest file, or a recorded draw by its number.
+#[derive(Debug, Clone)]
+pub enum Which {
+    /// A draw's manifest.json (the public copy anyone holds).
+    Manifest(std::path::PathBuf),
+    /// The manifest the database recorded for draw #N.
+    Draw(i64),
+}
+
 /// A recorded draw's manifest to check, and where its archived inputs are.
 #[derive(Debug, Clone)]
 pub struct Input {
-    /// A draw's manifest.json.
-    pub manifest: std::path::PathBuf,
+    pub which: Which,
     /// Data folder holding the archived snapshots (default: the config's).
     pub data: Option<std::path::PathBuf>,
     /// The engine config (to find the data folder).
@@ -199,6 +229,8 @@ pub enum VerifyError {
         path: std::path::PathBuf,
         detail: String,
     },
+    #[error("no draw #{0} is recorded")]
+    NoSuchDraw(i64),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -219,15 +251,6 @@ impl crate::diag::Problem for VerifyError {
 /// Re-runs the draw of a manifest from its archived registry and rules and says whether it
 /// gives the recorded draw.
 pub fn run(input: &Input) -> Result<Verified, VerifyError> {
-    let text = std::fs::read_to_string(&input.manifest).map_err(|source| VerifyError::Read {
-        path: input.manifest.clone(),
-        source,
-    })?;
-    let manifest: Manifest =
-        serde_json::from_str(&text).map_err(|e| VerifyError::NotAManifest {
-            path: input.manifest.clone(),
-            detail: e.to_string(),
-        })?;
     let data = match &input.data {
         Some(d) => d.clone(),
         None => match crate::rules::load_config(&input.config) {
@@ -235,7 +258,25 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             Err(_) => crate::rules::config::root_of(&input.config).join("data"),
         },
     };
-    let store = Store::open(&data)?;
+    let store = Store::open_read_only(&data)?;
+    let (text, path) = match &input.which {
+        Which::Manifest(path) => (
+            std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
+                path: path.clone(),
+                source,
+            })?,
+            path.clone(),
+        ),
+        Which::Draw(id) => {
+            let d = store.draw(*id)?.ok_or(VerifyError::NoSuchDraw(*id))?;
+            (d.record.manifest_json, store.path().join(format!("#{id}")))
+        }
+    };
+    let manifest: Manifest =
+        serde_json::from_str(&text).map_err(|e| VerifyError::NotAManifest {
+            path,
+            detail: e.to_string(),
+        })?;
     let verdict = verify_manifest(&manifest, &store);
     let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, &store));
     Ok(Verified {

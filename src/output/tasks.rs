@@ -65,9 +65,20 @@ pub(crate) fn task_rows(
     rows
 }
 
-fn xlsx(rows: &[Vec<String>], sheet: &str) -> Result<Vec<u8>, String> {
-    use rust_xlsxwriter::{DataValidation, Format, Workbook};
+/// The task list as a workbook. Its recorded creation time is the draw's reference date,
+/// not the moment it is written, so the same draw always gives the same bytes (the draw's
+/// folder can be regenerated from the database, byte for byte).
+fn xlsx(rows: &[Vec<String>], sheet: &str, created: chrono::NaiveDate) -> Result<Vec<u8>, String> {
+    use chrono::Datelike as _;
+    use rust_xlsxwriter::{DataValidation, DocProperties, ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
+    let created = ExcelDateTime::from_ymd(
+        u16::try_from(created.year()).unwrap_or(1900),
+        created.month() as u8,
+        created.day() as u8,
+    )
+    .map_err(|e| e.to_string())?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let ws = wb.add_worksheet();
     ws.set_name(sheet).map_err(|e| e.to_string())?;
     let bold = Format::new().set_bold();
@@ -198,7 +209,10 @@ pub fn draw_files(
             "tasks.csv".to_string(),
             crate::results::safe_cell::csv_document(&TASK_HEADER, &rows),
         ),
-        ("tasks.xlsx".to_string(), xlsx(&rows, "检查任务")?),
+        (
+            "tasks.xlsx".to_string(),
+            xlsx(&rows, "检查任务", m.reference_date)?,
+        ),
         (
             "teams.html".to_string(),
             team_sheets(m, matter, &tmap, &imap).into_bytes(),

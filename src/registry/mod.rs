@@ -9,6 +9,7 @@ mod canonical;
 pub mod column;
 pub mod generate;
 pub(crate) mod read;
+mod sample;
 pub(crate) mod source;
 pub(crate) mod table;
 pub mod types;
@@ -26,6 +27,7 @@ pub use canonical::{
     canonical_inspectors_csv, canonical_targets_csv, parse_canonical_inspectors,
     parse_canonical_targets,
 };
+pub use sample::sample;
 pub use types::{Inspector, Registry, Target, TargetStatus};
 
 use read::Rows;

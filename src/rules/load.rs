@@ -258,6 +258,10 @@ fn bind_hooks(
 ) -> crate::rules::model::Matter {
     let mut matter = p.matter;
     for h in p.hooks {
+        if let Some(d) = script_outside_rules(&h, rule_file) {
+            diags.push(d);
+            continue;
+        }
         let path = config.rules_dir.join(&h.script.value);
         let script = scripts
             .entry(path.clone())
@@ -286,8 +290,7 @@ fn bind_hooks(
             diags.push(wrong_arity(sources, &script, &h, f.params.len()));
             continue;
         }
-        let reads = function_body(&script.source, &h.function.value)
-            .and_then(|body| f.params.first().and_then(|param| fields_read(body, param)));
+        let reads = fields_read(&script.ast, &h.function.value, h.kind.arity(), 0);
         let hook = Hook {
             kind: h.kind,
             script: script.clone(),
@@ -297,6 +300,41 @@ fn bind_hooks(
         bind(&mut matter, h.kind, hook);
     }
     matter
+}
+
+/// A script named by anything but a plain `<name>.rhai` in the rules folder: the rule set
+/// archived with every draw holds the rules folder's own `*.rhai` files, so a script anywhere
+/// else (a subfolder, `..`, an absolute path, another extension) would be used but never
+/// archived, and its draws could never be verified.
+fn script_outside_rules(h: &HookRef, rule_file: usize) -> Option<Diagnostic> {
+    let name = h.script.value.as_str();
+    let plain = !name.is_empty()
+        && !name.contains(['/', '\\', ':'])
+        && !name.starts_with('.')
+        && name.ends_with(".rhai")
+        && name.len() > ".rhai".len();
+    if plain {
+        return None;
+    }
+    let file = std::path::Path::new(name)
+        .file_name()
+        .and_then(|f| f.to_str())
+        .filter(|f| f.ends_with(".rhai") && f.len() > ".rhai".len() && !f.starts_with('.'));
+    let fix = match file {
+        Some(f) => format!("move the script into the rules folder and write script = \"{f}\""),
+        None => "name a script of the rules folder: script = \"<name>.rhai\"".to_string(),
+    };
+    Some(
+        Diagnostic::error(format!(
+            "script `{name}` must be a .rhai file directly in the rules folder"
+        ))
+        .at(rule_file, h.script.span.clone())
+        .label("not a script of the rules folder")
+        .help(format!(
+            "{fix}; only the rules folder's own scripts are archived with each draw, so that \
+             `suiji verify` can re-run it"
+        )),
+    )
 }
 
 /// A hook naming a function its script does not define.
@@ -345,26 +383,6 @@ fn wrong_arity(sources: &mut Sources, script: &Script, h: &HookRef, params: usiz
 
 fn sources_id(sources: &mut Sources, script: &Script) -> usize {
     sources.add(script.name.clone(), script.source.clone())
-}
-
-/// The text of `fn name(...) { ... }` in `source`, braces matched (strings are not special-cased).
-fn function_body<'a>(source: &'a str, name: &str) -> Option<&'a str> {
-    let start = source.find(&format!("fn {name}("))?;
-    let open = start + source[start..].find('{')?;
-    let mut depth = 0usize;
-    for (i, c) in source[open..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(&source[start..open + i + 1]);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 fn compile_script(

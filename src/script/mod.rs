@@ -7,7 +7,10 @@
 //! Scripts are compiled once, at load, and hooks are called by name without re-running the
 //! script's top level.
 
+mod reads;
 mod value;
+
+pub(crate) use reads::fields_read;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +21,7 @@ use rhai::packages::{
 };
 use rhai::{AST, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, Expr, Position, Scope};
 
-pub use value::{ctx_map, inspector_map, target_map};
+pub use value::{Extra, ctx_map, inspector_map, target_map};
 
 /// Limits for every rule script call.
 #[derive(Debug, Clone, Copy)]
@@ -149,7 +152,10 @@ impl Sandbox {
             .set_strict_variables(true)
             .set_fail_on_invalid_map_property(true)
             .set_allow_looping(true)
-            .set_allow_shadowing(true);
+            .set_allow_shadowing(true)
+            // Operators look for registered functions first, so that comparing text with a
+            // number reaches the one that refuses it (the built-in answers `false`).
+            .set_fast_operators(false);
         engine.disable_symbol("eval");
         // `print` and `debug` are inert: a hook called once per target must not write a log
         // line per target.
@@ -210,7 +216,21 @@ impl Sandbox {
                 "hook `{}` called functions deeper than the limit of {}",
                 hook.function, self.limits.max_call_depth
             ),
-            other => format!("hook `{}` failed: {other}", hook.function),
+            EvalAltResult::ErrorPropertyNotFound(name, _) => format!(
+                "hook `{}` reads `{name}`, which does not exist (the fields hooks see are \
+                 listed in docs/rules.md §4)",
+                hook.function
+            ),
+            EvalAltResult::ErrorRuntime(value, _) if value.is_string() => {
+                format!("hook `{}` failed: {value}", hook.function)
+            }
+            other => {
+                // The place is given apart (script:line:column), not repeated in the text.
+                let text = other.to_string();
+                let at = format!(" ({})", other.position());
+                let text = text.strip_suffix(&at).unwrap_or(&text);
+                format!("hook `{}` failed: {text}", hook.function)
+            }
         };
         HookError {
             script: hook.script.name.clone(),
@@ -239,45 +259,6 @@ fn innermost_position(e: &EvalAltResult) -> Position {
 
 fn pos(p: Position) -> (usize, usize) {
     (p.line().unwrap_or(0), p.position().unwrap_or(0))
-}
-
-/// Finds which fields of parameter `param` a function body reads, if every use is `param.field`.
-pub(crate) fn fields_read(source: &str, param: &str) -> Option<Vec<String>> {
-    let bytes = source.as_bytes();
-    let mut fields = Vec::new();
-    let mut i = 0;
-    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let mut uses = 0usize;
-    while let Some(found) = source[i..].find(param) {
-        let start = i + found;
-        let end = start + param.len();
-        i = end;
-        if start > 0 && (is_ident(bytes[start - 1]) || bytes[start - 1] == b'.') {
-            continue;
-        }
-        if end < bytes.len() && is_ident(bytes[end]) {
-            continue;
-        }
-        uses += 1;
-        if bytes.get(end) == Some(&b'.') {
-            let rest = &source[end + 1..];
-            let field: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if field.is_empty() {
-                return None;
-            }
-            if !fields.contains(&field) {
-                fields.push(field);
-            }
-        } else if uses > 1 {
-            // Any use other than the declaration and `param.field` may read the whole value.
-            return None;
-        }
-    }
-    fields.sort();
-    Some(fields)
 }
 
 /// Functions a hook may not call, with why: their answer would not be the same when the draw is
@@ -452,15 +433,76 @@ mod tests {
         );
     }
 
+    fn target_with_extra() -> Dynamic {
+        let mut t = crate::registry::types::Target {
+            id: "T1".into(),
+            name: "宾馆".into(),
+            category: "hotel".into(),
+            district: "平邑街道".into(),
+            address: String::new(),
+            key_area: false,
+            class: None,
+            licence: None,
+            status: crate::registry::types::TargetStatus::Active,
+            last_inspected: None,
+            last_result: None,
+            extra: Default::default(),
+        };
+        for (k, v) in [
+            ("投诉次数", "3"),
+            ("面积", "12.5"),
+            ("编号", "007"),
+            ("备注", ""),
+            ("活动日期", "2023-05-01"),
+            ("rooms", "24"),
+        ] {
+            t.extra.insert(k.into(), v.into());
+        }
+        target_map(&t)
+    }
+
+    fn answer(sb: &Sandbox, body: &str) -> Result<Dynamic, HookError> {
+        let h = hook(sb, &format!("fn f(t, c) {{\n{body}\n}}")).expect("compiles");
+        sb.call(&h, target_with_extra(), Dynamic::UNIT)
+    }
+
     #[test]
-    fn finds_plain_field_reads() {
-        let src =
-            "fn eligible(target, ctx) { target.category == \"hotel\" && target.extra.rooms > 10 }";
-        assert_eq!(
-            fields_read(src, "target"),
-            Some(vec!["category".into(), "extra".into()])
-        );
-        let src = "fn eligible(target, ctx) { let t = target; t.category == \"x\" }";
-        assert_eq!(fields_read(src, "target"), None);
+    fn extra_numbers_are_numbers_and_empty_or_absent_columns_read_unit() {
+        let sb = Sandbox::new(ScriptLimits::default());
+        for body in [
+            "t.extra[\"投诉次数\"] >= 3",
+            "t.extra.rooms == 24",
+            "t.extra[\"面积\"] > 12.0 && t.extra[\"面积\"] < 13.0",
+            "t.extra[\"编号\"] == \"007\"",
+            "t.extra[\"活动日期\"] >= \"2023-01-01\"",
+            "t.extra[\"备注\"] == ()",
+            "t.extra[\"没有这一列\"] == ()",
+            "t.extra.nothing == ()",
+            "\"投诉次数\" in t.extra && !(\"备注\" in t.extra)",
+            "t.extra.keys().len() == 5 && type_of(t.extra) == \"extra\"",
+        ] {
+            let got = answer(&sb, body).map(|v| v.as_bool());
+            assert_eq!(got, Ok(Ok(true)), "{body}");
+        }
+    }
+
+    #[test]
+    fn comparing_text_with_a_number_fails_at_its_line() {
+        let sb = Sandbox::new(ScriptLimits::default());
+        for (body, text) in [
+            (
+                "let n = 1;\nt.extra[\"编号\"] >= 3",
+                "\"007\" with the number 3",
+            ),
+            (
+                "let n = 1;\n3 == t.extra[\"活动日期\"]",
+                "\"2023-05-01\" with the number 3",
+            ),
+            ("let n = 1;\nt.id != 1.5", "\"T1\" with the number 1.5"),
+        ] {
+            let err = answer(&sb, body).expect_err(body);
+            assert_eq!(err.line, 3, "{body}: {err}");
+            assert!(err.message.contains(text), "{body}: {}", err.message);
+        }
     }
 }

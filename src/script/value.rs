@@ -1,12 +1,99 @@
 //! The read-only data a hook sees. Documented field by field in docs/rules.md.
 
-use rhai::{Dynamic, Engine, Map};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, FLOAT, INT, ImmutableString, Map};
 
 use crate::registry::types::{Inspector, Target, TargetStatus};
 
+/// `target.extra`: the registry's other columns by header. Reading a column the row leaves
+/// empty, or one the registry does not have, gives `()`; a plain decimal number is a number.
+#[derive(Debug, Clone, Default)]
+pub struct Extra(Arc<BTreeMap<String, Dynamic>>);
+
+impl Extra {
+    fn get(&mut self, name: &str) -> Dynamic {
+        self.0.get(name).cloned().unwrap_or(Dynamic::UNIT)
+    }
+}
+
 pub(super) fn register(engine: &mut Engine) {
-    // Scripts get plain maps and strings; nothing else is exposed.
-    let _ = engine;
+    // Scripts get plain maps, strings and numbers, and `extra`, which reads like a map.
+    engine
+        .register_type_with_name::<Extra>("extra")
+        .register_indexer_get(|e: &mut Extra, name: ImmutableString| e.get(&name))
+        .register_fn("contains", |e: &mut Extra, name: ImmutableString| {
+            e.0.contains_key(name.as_str())
+        })
+        .register_fn("keys", |e: &mut Extra| {
+            e.0.keys()
+                .map(|k| Dynamic::from(k.clone()))
+                .collect::<rhai::Array>()
+        })
+        .register_fn("values", |e: &mut Extra| {
+            e.0.values().cloned().collect::<rhai::Array>()
+        })
+        .register_fn("len", |e: &mut Extra| e.0.len() as INT)
+        .register_fn("is_empty", |e: &mut Extra| e.0.is_empty())
+        .register_fn("to_string", |e: &mut Extra| format!("{:?}", e.0))
+        .register_fn("to_debug", |e: &mut Extra| format!("{:?}", e.0));
+    register_mixed_comparisons(engine);
+}
+
+/// Comparing text with a number is an error where it is written, never a silent `false`
+/// (Rhai's own answer for values of different types).
+fn register_mixed_comparisons(engine: &mut Engine) {
+    fn refuse(text: &str, number: &str) -> Result<bool, Box<rhai::EvalAltResult>> {
+        Err(format!(
+            "compares the text \"{text}\" with the number {number}; convert one side first \
+             (parse_int(text), parse_float(text) or number.to_string())"
+        )
+        .into())
+    }
+    for op in ["==", "!=", "<", "<=", ">", ">="] {
+        engine
+            .register_fn(op, |a: ImmutableString, b: INT| refuse(&a, &b.to_string()))
+            .register_fn(op, |a: INT, b: ImmutableString| refuse(&b, &a.to_string()))
+            .register_fn(op, |a: ImmutableString, b: FLOAT| {
+                refuse(&a, &b.to_string())
+            })
+            .register_fn(op, |a: FLOAT, b: ImmutableString| {
+                refuse(&b, &a.to_string())
+            });
+    }
+}
+
+/// A registry cell as a hook sees it: empty is `()`; a plain decimal integer (an optional `-`,
+/// no leading zero, at most 15 digits) is an integer; the same with a fraction (`12.5`, at most
+/// 15 digits in all) is a decimal number; everything else (`007`, `1e3`, `1,000`, `+5`, dates,
+/// codes) is text.
+pub(crate) fn cell_value(cell: &str) -> Dynamic {
+    if cell.is_empty() {
+        return Dynamic::UNIT;
+    }
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (digits, None),
+    };
+    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let count = whole.len() + fraction.map_or(0, str::len);
+    let number = plain(whole)
+        && (whole == "0" || !whole.starts_with('0'))
+        && fraction.is_none_or(plain)
+        && count <= 15;
+    if !number {
+        return Dynamic::from(cell.to_string());
+    }
+    match fraction {
+        None => cell
+            .parse::<INT>()
+            .map_or_else(|_| Dynamic::from(cell.to_string()), Dynamic::from),
+        Some(_) => cell
+            .parse::<FLOAT>()
+            .map_or_else(|_| Dynamic::from(cell.to_string()), Dynamic::from),
+    }
 }
 
 fn opt(s: &Option<String>) -> Dynamic {
@@ -15,7 +102,7 @@ fn opt(s: &Option<String>) -> Dynamic {
 }
 
 /// `target`: id, name, category, district, address, key_area, class, licence, status,
-/// last_inspected ("YYYY-MM-DD" or ()), last_result, extra (map of the other columns).
+/// last_inspected ("YYYY-MM-DD" or ()), last_result, extra (the other columns: [`Extra`]).
 pub fn target_map(t: &Target) -> Dynamic {
     let mut m = Map::new();
     m.insert("id".into(), t.id.clone().into());
@@ -37,12 +124,13 @@ pub fn target_map(t: &Target) -> Dynamic {
             .map_or(Dynamic::UNIT, |d| d.to_string().into()),
     );
     m.insert("last_result".into(), opt(&t.last_result));
-    let extra: Map = t
+    let extra: BTreeMap<String, Dynamic> = t
         .extra
         .iter()
-        .map(|(k, v)| (k.as_str().into(), v.clone().into()))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.clone(), cell_value(v)))
         .collect();
-    m.insert("extra".into(), extra.into());
+    m.insert("extra".into(), Dynamic::from(Extra(Arc::new(extra))));
     m.into()
 }
 

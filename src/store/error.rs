@@ -42,6 +42,17 @@ pub enum StoreError {
     },
 
     #[error(
+        "{} has schema version {found}, older than this suiji's {supported}, and is opened read-only: \
+         run a suiji command that writes (e.g. `suiji run --once`) on a writable copy once to upgrade it",
+        path.display()
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
         "{} stayed locked by another process for {BUSY_TIMEOUT_SECS}s; retry when the other suiji \
          command has finished",
         path.display()
@@ -152,6 +163,7 @@ impl Fail {
                     StoreError::Corrupt { path: p, .. }
                     | StoreError::Foreign { path: p, .. }
                     | StoreError::NewerSchema { path: p, .. }
+                    | StoreError::OlderSchema { path: p, .. }
                     | StoreError::Busy { path: p }
                         if p.as_os_str().is_empty() =>
                     {

@@ -46,7 +46,7 @@ pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind};
 pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};
 
-use error::{R, classify};
+use error::{Fail, R, classify};
 
 /// File name of the database inside the data folder.
 pub const DB_FILE: &str = "suiji.sqlite3";
@@ -71,6 +71,38 @@ impl Store {
         let mut conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
         configure(&mut conn).map_err(|f| f.into_store(&path))?;
         Ok(Store { conn, path })
+    }
+
+    /// Opens `data_dir/suiji.sqlite3` for reading only (SQLite's read-only mode): nothing is
+    /// created, migrated or written, so it works on a read-only copy of the data (an
+    /// auditor's mount). Where SQLite cannot open a WAL file read-only (its shared-memory file
+    /// cannot be created on a read-only file system), the file is opened as immutable: it is
+    /// then read as it is, which is what a read-only copy is. A missing file reads as an empty
+    /// database (nothing is recorded yet). A file with an older schema is refused, not
+    /// migrated.
+    pub fn open_read_only(data_dir: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            let mut conn = Connection::open_in_memory().map_err(|e| classify(e, &path))?;
+            schema::migrate(&mut conn).map_err(|f| f.into_store(&path))?;
+            return Ok(Store { conn, path });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut failed = None;
+        for mode in ["mode=ro", "immutable=1"] {
+            let uri = format!("file:{}?{mode}", uri_path(&path));
+            let opened = Connection::open_with_flags(&uri, flags)
+                .map_err(Fail::from)
+                .and_then(|mut conn| configure_read_only(&mut conn).map(|()| conn));
+            match opened {
+                Ok(conn) => return Ok(Store { conn, path }),
+                Err(f) => failed = Some(f.into_store(&path)),
+            }
+        }
+        Err(failed.unwrap_or(StoreError::Busy { path }))
     }
 
     /// The database file.
@@ -142,6 +174,34 @@ fn configure(conn: &mut Connection) -> R<()> {
         schema::migrate(conn)?;
     }
     Ok(())
+}
+
+/// A read-only connection: the file's identity checked, nothing written.
+fn configure_read_only(conn: &mut Connection) -> R<()> {
+    conn.busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))?;
+    let found = schema::check_identity(conn)?;
+    if found < SCHEMA_VERSION {
+        return Err(error::Fail::Store(StoreError::OlderSchema {
+            path: PathBuf::new(),
+            found,
+            supported: SCHEMA_VERSION,
+        }));
+    }
+    Ok(())
+}
+
+/// A file path as the path part of an SQLite URI (`%`, `?` and `#` escaped).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Switches the file to WAL mode (a persistent property of the file, so this only does work

@@ -114,7 +114,12 @@ fn notice(loaded: &Loaded, line: &PublicationLine, draws: &[(i64, String, String
             ..
         } => (
             "due",
-            format!("{targets} 户待公示，最早期限 {first}（剩 {working_days_left} 个工作日）"),
+            match working_days_left {
+                Some(n) => format!("{targets} 户待公示，最早期限 {first}（剩 {n} 个工作日）"),
+                None => format!(
+                    "{targets} 户待公示，最早期限 {first}（节假日安排未公布，工作日无法计算）"
+                ),
+            },
         ),
     };
     NoticeLine { level, draw, text }

@@ -338,13 +338,19 @@ fn folder_layout(folder: &Path, period: &str, draw_id: i64) -> Layout {
 /// its files (or a failed move) left them in a staging folder. Returns whether it moved them.
 pub fn restore_files(output_dir: &Path, draw: &DrawRow) -> bool {
     let folder = draw_folder(output_dir, &draw.record.matter, &draw.record.period);
-    if manifest_hash_in(&folder).as_deref() == Some(draw.record.manifest_hash.as_str()) {
-        return false;
-    }
     let Some(parent) = folder.parent() else {
         return false;
     };
     let prefix = format!(".{}.staging-", draw.record.period);
+    if manifest_hash_in(&folder).as_deref() == Some(draw.record.manifest_hash.as_str()) {
+        // In place already (another process placed it, or it was regenerated): a staged copy
+        // of the same draw left by an ended process is removed.
+        let hash = draw.record.manifest_hash.as_str();
+        place::sweep(parent, &prefix, |staged| {
+            manifest_hash_in(staged).as_deref() != Some(hash)
+        });
+        return false;
+    }
     let recorded = Some(draw.record.manifest_hash.as_str());
     let placed = place::restore(parent, &prefix, |staged| {
         (manifest_hash_in(staged).as_deref() == recorded
