@@ -189,6 +189,7 @@ pub(crate) fn estimates(
             created_at: String::new(),
             redraw: None,
             dry_run: true,
+            provisional: false,
         };
         let in_scope = frozen
             .registry

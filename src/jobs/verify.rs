@@ -172,6 +172,7 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
         created_at: String::new(),
         redraw: None,
         dry_run: true,
+        provisional: false,
     };
     // The re-run's reference date is the recorded one, not the issue date.
     let mut req = req;

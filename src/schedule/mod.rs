@@ -1,5 +1,6 @@
 //! When draws happen: periods, issue and due dates, and the clocks the service runs on.
 pub mod clock;
+pub mod marks;
 pub mod period;
 
 pub use period::{
