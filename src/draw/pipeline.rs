@@ -249,12 +249,16 @@ pub fn run(
     sandbox: &Sandbox,
     opts: &Options<'_>,
 ) -> Result<Drawn, DrawFailure> {
-    let rules = Rules::new(input, sandbox, opts.list_exclusions_up_to);
+    let mut rules = Rules::new(input, sandbox, opts.list_exclusions_up_to);
     opts.phase(Phase::Classify);
     match source {
-        Source::Memory(targets) => phases(&memory::MemorySource { targets }, &rules, opts),
+        Source::Memory(targets) => {
+            rules.resolve_columns(|h| targets.iter().any(|t| t.extra.contains_key(h)));
+            phases(&memory::MemorySource { targets }, &rules, opts)
+        }
         Source::Csv { path, known } => {
             let file = file::FileSource::open(path, known, opts)?;
+            rules.resolve_columns(|h| file.has_extra(h));
             phases(&file, &rules, opts)
         }
     }

@@ -226,6 +226,8 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
     store.mark_simulation(&marked_at, "simulate", input.year)?;
     let end = year_start(input.year + 1) - chrono::Duration::seconds(1);
     let mut clock = SimClock { now: start, end };
+    // Matters the year's schedule leaves out are failures of the run, not silence.
+    let (_, unscheduled) = crate::schedule::year_schedule(&loaded.model, &cal, input.year);
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "simulate", start);
     service.seed = Some(input.seed.clone());
     service.until = Some(end);
@@ -257,6 +259,12 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
             let (m, p) = (&f.draw.matter, &f.draw.period.id);
             Diagnostic::error(format!("{m} {p} failed: {}", f.detail))
         })
+        .chain(unscheduled.iter().map(|u| {
+            Diagnostic::error(format!(
+                "{} has no draws in {}: it cannot be scheduled: {}",
+                u.matter, input.year, u.error
+            ))
+        }))
         .collect();
     Ok(Simulated {
         draws,

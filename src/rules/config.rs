@@ -58,6 +58,7 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         qualifications,
         seed_source,
         plan,
+        legacy_ratios: false,
     })
 }
 

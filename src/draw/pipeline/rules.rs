@@ -9,6 +9,7 @@ use chrono::{Months, NaiveDate};
 use super::{CLEAN_RESULTS, DrawFailure, DrawInput};
 use crate::draw::manifest::{Exclusion, HistoryEntry};
 use crate::draw::{Purpose, Ranker};
+use crate::registry::column::Column;
 use crate::registry::types::Target;
 use crate::rules::model::{Matter, Ratio};
 use crate::schedule::DrawKind;
@@ -23,6 +24,10 @@ pub(crate) struct Rules<'a> {
     pub ctx: rhai::Dynamic,
     /// Whether class ratios split the strata of this draw.
     pub use_classes: bool,
+    /// The column strata are split by (`stratify_by`), if any.
+    pub stratify: Option<Column>,
+    /// The column holding the class (`class_field`; the registry's class by default).
+    pub class: Column,
     /// Keep the positions of at most this many excluded rows (plus one, to know there are more).
     pub list_up_to: usize,
     /// Operations the hook calls made so far (on every thread): once past the draw's budget,
@@ -51,9 +56,28 @@ impl<'a> Rules<'a> {
             sandbox,
             ctx,
             use_classes: !m.class_ratios.is_empty() && matches!(input.kind, DrawKind::Regular),
+            stratify: None,
+            class: Column::named("class", |_| false),
             list_up_to,
             spent: std::sync::atomic::AtomicU64::new(0),
         }
+        .with_columns(|_| false)
+    }
+
+    fn with_columns(mut self, is_extra: impl Fn(&str) -> bool) -> Self {
+        self.resolve_columns(is_extra);
+        self
+    }
+
+    /// Resolves `stratify_by` and `class_field` against the registry drawn from, given which
+    /// extra columns it has (see `registry::column`).
+    pub(crate) fn resolve_columns(&mut self, is_extra: impl Fn(&str) -> bool) {
+        let m = self.matter;
+        self.stratify = m
+            .stratify_by
+            .as_deref()
+            .map(|f| Column::named(f, &is_extra));
+        self.class = Column::named(m.class_field.as_deref().unwrap_or("class"), &is_extra);
     }
 
     /// The per-draw operations budget of the hooks (`[scripts] draw_operations`).
@@ -90,16 +114,13 @@ impl<'a> Rules<'a> {
     /// is not stratified) and its class (when class ratios apply and the target has one).
     pub(crate) fn stratum(&self, t: &Target) -> (String, Ratio) {
         let m = self.matter;
-        let value = m
-            .stratify_by
-            .as_deref()
-            .map(|f| stratum_value(t, f))
+        let value = self
+            .stratify
+            .as_ref()
+            .map(|c| c.value(t))
             .unwrap_or_default();
         let class = if self.use_classes {
-            match m.class_field.as_deref() {
-                None | Some("class") => t.class.clone(),
-                Some(f) => Some(stratum_value(t, f)).filter(|s| !s.is_empty()),
-            }
+            Some(self.class.value(t)).filter(|s| !s.is_empty())
         } else {
             None
         };

@@ -489,12 +489,16 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
 pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
-    let registry = crate::registry::load(
+    let (registry, warnings) = crate::registry::check(
         &cfg.registries.targets,
         &cfg.registries.inspectors,
         &cfg.root,
         &known,
     )?;
+    let first = cfg.registries.targets.first().map(|p| p.as_path());
+    if let Some(empty) = crate::registry::require_targets(&registry, first, &cfg.root) {
+        return Err(warnings.into_iter().chain([empty]).collect());
+    }
     Ok(Frozen::new(registry))
 }
 
