@@ -351,6 +351,21 @@ pub(crate) fn with_problems(problems: &[crate::diag::Diagnostic]) -> i32 {
     }
 }
 
+/// [`with_problems`] for problems that may point into the rule files of `sources`.
+pub(crate) fn with_problems_in(
+    sources: &crate::diag::Sources,
+    problems: &[crate::diag::Diagnostic],
+) -> i32 {
+    if !problems.is_empty() {
+        eprint!("{}", crate::diag::render(sources, problems));
+    }
+    if problems.iter().any(crate::diag::Diagnostic::is_error) {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
+}
+
 /// Opens the database in the config's data folder.
 pub(crate) fn open_store(loaded: &crate::rules::Loaded) -> Result<crate::store::Store, Failed> {
     Ok(crate::jobs::open_store(loaded)?)

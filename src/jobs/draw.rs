@@ -115,6 +115,7 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Drawn, DrawError> {
     let (seed, seed_source) = resolve(&input.seed).map_err(DrawError::Seed)?;
     let mut store = open_store(loaded)?;
     let req = Request {
+        provisional: super::issue::provisional(&cal, &scheduled),
         draw: scheduled,
         seed,
         seed_source,

@@ -100,6 +100,12 @@ impl Problem for SetupError {
                 diagnostics: diagnostics.clone(),
                 closing: None,
             },
+            SetupError::Year(e @ CalendarError::OutOfRange { .. }) => Report::error(
+                e.to_string(),
+                &[
+                    "give a year in that range, or add config/holidays/YEAR.toml with the year's official notice",
+                ],
+            ),
             SetupError::Year(e) => Report::error(
                 e.to_string(),
                 &[

@@ -135,6 +135,7 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
         matter,
         &archived.registry.targets,
         &archived.registry.inspectors,
+        &super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?),
     )?;
     Ok(files
         .files

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, TimeZone};
 
 use super::issue::seed::SeedChoice;
 use super::service::{Service, Stop, run_loop, year_start};
@@ -209,10 +209,25 @@ pub struct Simulated {
 pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunError> {
     let cal = load_calendar(&loaded, false)?;
     let official = require_year(&cal, input.year)?;
-    let store = open_store(&loaded)?;
+    let mut store = open_store(&loaded)?;
     let start = year_start(input.year);
+    // A simulation's times are simulated: its database says so, and so does every document
+    // made from it. A database holding real records is refused.
+    let marked_at = loaded
+        .model
+        .config
+        .timezone
+        .from_local_datetime(&start)
+        .earliest()
+        .map_or_else(
+            || start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            |t| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        );
+    store.mark_simulation(&marked_at, "simulate", input.year)?;
     let end = year_start(input.year + 1) - chrono::Duration::seconds(1);
     let mut clock = SimClock { now: start, end };
+    // Matters the year's schedule leaves out are failures of the run, not silence.
+    let (_, unscheduled) = crate::schedule::year_schedule(&loaded.model, &cal, input.year);
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "simulate", start);
     service.seed = Some(input.seed.clone());
     service.until = Some(end);
@@ -244,6 +259,12 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
             let (m, p) = (&f.draw.matter, &f.draw.period.id);
             Diagnostic::error(format!("{m} {p} failed: {}", f.detail))
         })
+        .chain(unscheduled.iter().map(|u| {
+            Diagnostic::error(format!(
+                "{} has no draws in {}: it cannot be scheduled: {}",
+                u.matter, input.year, u.error
+            ))
+        }))
         .collect();
     Ok(Simulated {
         draws,

@@ -14,7 +14,7 @@ use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
 use crate::schedule::period::ScheduleProblem;
-use crate::schedule::{ScheduledDraw, year_schedule};
+use crate::schedule::{DrawKind, ScheduledDraw, year_schedule};
 use crate::store::{
     DrawFilter, EventFilter, NewEvent, RulesReloadAudit, SchedulerAudit, SchedulerEvent, Store,
 };
@@ -26,6 +26,8 @@ pub enum Decision {
     Issue { late: bool },
     /// Skip it for good (catch-up policy), with the reason.
     Skip(String),
+    /// Its period ended before it could be drawn: record it as missed, with the reason.
+    Miss(String),
 }
 
 /// Years, or matters of a year, whose draws cannot be scheduled: the service cannot compute
@@ -82,7 +84,7 @@ fn next_year_notice(year: i32) -> NaiveDateTime {
 }
 
 /// A draw is "late" if the service first sees it more than this after its issue time.
-pub(crate) const LATE_AFTER_MINUTES: i64 = 10;
+pub(crate) const LATE_AFTER_MINUTES: i64 = crate::schedule::marks::LATE_AFTER_MINUTES;
 
 /// Pure: decide about a due draw at `now` under the matter's catch-up policy.
 pub fn decide(d: &ScheduledDraw, policy: CatchUp, now: NaiveDateTime) -> Decision {
@@ -97,6 +99,34 @@ pub fn decide(d: &ScheduledDraw, policy: CatchUp, now: NaiveDateTime) -> Decisio
             ))
         }
         _ => Decision::Issue { late },
+    }
+}
+
+/// Pure: why a draw first seen at `now` can no longer be drawn, if its period has ended: a
+/// holiday window once the holiday has begun (`holiday_start`), a calendar period (year,
+/// half-year, quarter, month) once its last day is over. A draw whose period is still running
+/// is drawn late instead (补抽), and so is a cron draw (its period is a fire time: its matter's
+/// catch-up policy decides).
+pub fn ended(
+    d: &ScheduledDraw,
+    holiday_start: Option<NaiveDate>,
+    now: NaiveDateTime,
+) -> Option<String> {
+    let due = d.issue_at.format("%Y-%m-%d %H:%M");
+    let today = now.date();
+    match (d.kind, holiday_start) {
+        (DrawKind::Holiday(h), Some(start)) if today >= start => Some(format!(
+            "missed: the {} holiday began on {start}, so its pre-holiday draw (due {due}) is no longer made; suiji was not running at its time",
+            h.name_zh()
+        )),
+        // Cron periods are named by their fire time ("2024-03-05T09:00").
+        (DrawKind::Regular, _) if !d.period.id.contains('T') && today > d.period.end => {
+            Some(format!(
+                "missed: period {} ended on {}, so its draw (due {due}) is no longer made; suiji was not running at its time",
+                d.period.id, d.period.end
+            ))
+        }
+        _ => None,
     }
 }
 
@@ -245,7 +275,7 @@ impl Service {
             .map(|d| (d.record.matter, d.record.period))
             .collect();
         for e in self.store.events(&EventFilter::default())? {
-            if e.event == SchedulerEvent::Skipped {
+            if matches!(e.event, SchedulerEvent::Skipped | SchedulerEvent::Missed) {
                 done.insert((e.matter, e.period));
             }
         }
@@ -299,7 +329,10 @@ impl Service {
         }
         if matches!(
             event,
-            SchedulerEvent::CaughtUp | SchedulerEvent::Skipped | SchedulerEvent::Failed
+            SchedulerEvent::CaughtUp
+                | SchedulerEvent::Skipped
+                | SchedulerEvent::Failed
+                | SchedulerEvent::Missed
         ) {
             let detail = SchedulerAudit {
                 detail: detail.to_string(),
@@ -341,7 +374,12 @@ impl Service {
                 .model()
                 .matter(&d.matter)
                 .map_or(CatchUp::Issue, |m| m.catch_up);
-            let o = match decide(&d, policy, now) {
+            let decision = match self.missed(&d, now) {
+                Some(reason) => Decision::Miss(reason),
+                None => decide(&d, policy, now),
+            };
+            let o = match decision {
+                Decision::Miss(reason) => self.miss(d, now, reason),
                 Decision::Skip(reason) => {
                     tracing::warn!(matter = %d.matter, period = %d.period.id, "skipped: {reason}");
                     self.record(&d, SchedulerEvent::Skipped, now, None, &reason);
@@ -361,6 +399,36 @@ impl Service {
         }
         self.outcomes.extend(out.iter().cloned());
         out
+    }
+
+    /// Why `d`, due and not drawn, can no longer be drawn at `now` (see [`ended`]).
+    fn missed(&self, d: &ScheduledDraw, now: NaiveDateTime) -> Option<String> {
+        let holiday_start = match d.kind {
+            DrawKind::Holiday(h) => d
+                .period
+                .id
+                .get(..4)
+                .and_then(|y| y.parse().ok())
+                .and_then(|y| self.cal.holiday(y, h).ok())
+                .map(|hp| hp.start),
+            DrawKind::Regular => None,
+        };
+        ended(d, holiday_start, now)
+    }
+
+    /// Records a draw whose period ended before it could be drawn (logged and audited).
+    fn miss(&mut self, d: ScheduledDraw, now: NaiveDateTime, reason: String) -> Outcome {
+        tracing::warn!(matter = %d.matter, period = %d.period.id, "{reason}");
+        self.record(&d, SchedulerEvent::Missed, now, None, &reason);
+        Outcome {
+            draw: d,
+            event: SchedulerEvent::Missed,
+            draw_id: None,
+            detail: reason,
+            drawn: 0,
+            eligible: 0,
+            unstaffed: 0,
+        }
     }
 
     fn issue_one(&mut self, d: ScheduledDraw, now: NaiveDateTime, late: bool) -> Outcome {
@@ -405,6 +473,7 @@ impl Service {
             created_at: self.stamp(now),
             redraw: None,
             dry_run: false,
+            provisional: crate::jobs::issue::provisional(&self.cal, &d),
         };
         match issue(&self.loaded, &mut self.store, &frozen, &req) {
             Ok(issued) => self.issued(d, &issued, now, late),

@@ -10,7 +10,7 @@ use super::{Context, SetupError};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::results::ledger::{LedgerError, State, ledgers};
-use crate::store::{DrawFilter, DrawRow, EventFilter, SchedulerEvent, StoreError};
+use crate::store::{DrawFilter, DrawRow, EventFilter, EventRow, SchedulerEvent, StoreError};
 
 /// As of when, and how far ahead to look for publication deadlines.
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ pub struct MatterStatus {
     pub last: Option<String>,
     /// "2023-H2 on 2023-07-03".
     pub next: Option<String>,
-    /// "OVERDUE …", "FAILED …".
+    /// "OVERDUE …", "FAILED …", "MISSED …".
     pub problems: Vec<String>,
     /// The last draw as data: id, period, issue date.
     pub last_draw: Option<(i64, String, String)>,
@@ -39,6 +39,9 @@ pub struct MatterStatus {
     pub overdue: Vec<(String, NaiveDate)>,
     /// Draws the service tried and failed: period, when, the first line of why.
     pub failed: Vec<(String, String, String)>,
+    /// Periods of this year that ended before the service could draw them: period, when it
+    /// was recorded, the first line of why.
+    pub missed: Vec<(String, String, String)>,
 }
 
 /// One line of the publication section.
@@ -131,7 +134,21 @@ impl MatterStatus {
             next_draw,
             overdue,
             failed,
+            missed: Vec::new(),
         }
+    }
+}
+
+impl MatterStatus {
+    /// The status with the periods that ended before they could be drawn (a problem each).
+    fn with_missed(mut self, missed: Vec<(String, String, String)>) -> MatterStatus {
+        self.problems.extend(
+            missed
+                .iter()
+                .map(|(p, at, first)| format!("MISSED {p} at {at}: {first}")),
+        );
+        self.missed = missed;
+        self
     }
 }
 
@@ -257,13 +274,8 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
                 (e.period.clone(), e.at.clone(), first.to_string())
             })
             .collect();
-        matters.push(MatterStatus::new(
-            id.clone(),
-            last_draw,
-            next_draw,
-            overdue_here,
-            failed,
-        ));
+        let status = MatterStatus::new(id.clone(), last_draw, next_draw, overdue_here, failed);
+        matters.push(status.with_missed(missed(&events, now)));
     }
     let cx = Context {
         loaded: service.loaded,
@@ -281,6 +293,24 @@ fn horizon(cx: &Context, today: NaiveDate, within: u32) -> (NaiveDate, Option<St
         Ok(h) => (h, None),
         Err(e) => (NaiveDate::MAX, Some(e.to_string())),
     }
+}
+
+/// Periods of this year that ended before the service could draw them (never drawn now), as
+/// of `now`: period, when it was recorded, the first line of why.
+fn missed(events: &[EventRow], now: NaiveDateTime) -> Vec<(String, String, String)> {
+    let day = now.format("%Y-%m-%d").to_string();
+    let year = now.year().to_string();
+    let by_now = |at: &str| at.get(..10).is_none_or(|c| c <= day.as_str());
+    events
+        .iter()
+        .filter(|e| {
+            e.event == SchedulerEvent::Missed && e.period.starts_with(&year) && by_now(&e.at)
+        })
+        .map(|e| {
+            let first = e.detail.lines().next().unwrap_or("");
+            (e.period.clone(), e.at.clone(), first.to_string())
+        })
+        .collect()
 }
 
 /// The publication part: inspected results due for publication within `within` working

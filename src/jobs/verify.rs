@@ -116,7 +116,7 @@ pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> 
     let rules = get(&m.rules_hash, "rules")?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let config = crate::rules::archive::unpack(&rules, dir.path())?;
-    let loaded = crate::rules::load(&config)
+    let loaded = crate::rules::load_archived(&config)
         .map_err(|e| format!("the archived rules do not load:\n{}", e.render()))?;
     let registry = Registry {
         targets,
@@ -127,6 +127,7 @@ pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> 
             .iter()
             .map(|s| (s.file.clone(), s.sha256.clone()))
             .collect(),
+        target_columns: Vec::new(),
     };
     Ok(Archived {
         _dir: dir,
@@ -171,6 +172,7 @@ fn rerun(m: &Manifest, store: &Store) -> Result<Manifest, String> {
         created_at: String::new(),
         redraw: None,
         dry_run: true,
+        provisional: false,
     };
     // The re-run's reference date is the recorded one, not the issue date.
     let mut req = req;

@@ -113,6 +113,14 @@ pub enum StoreError {
         requested: String,
     },
 
+    #[error(
+        "{} holds real records ({records} draws, results, publications and audit entries), so \
+         it cannot become a simulation database; simulate in a data folder of its own (set \
+         `data_dir` in config/suiji.toml, or copy the project to another folder)",
+        path.display()
+    )]
+    RealRecords { path: PathBuf, records: i64 },
+
     #[error("invalid {field}: {problem}")]
     Invalid { field: String, problem: String },
 }
@@ -165,6 +173,7 @@ impl Fail {
                     | StoreError::NewerSchema { path: p, .. }
                     | StoreError::OlderSchema { path: p, .. }
                     | StoreError::Busy { path: p }
+                    | StoreError::RealRecords { path: p, .. }
                         if p.as_os_str().is_empty() =>
                     {
                         *p = path.to_path_buf();

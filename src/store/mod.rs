@@ -11,7 +11,10 @@
 //!   `status` 'active' → 'superseded'.
 //! - **Every write is one IMMEDIATE transaction** that also appends its audit entry, so a
 //!   process that dies midway leaves nothing behind and concurrent writers queue.
-//! - **The store never reads the clock**: every timestamp is passed in.
+//! - **The store never reads the clock**: every timestamp is passed in. It reads who writes
+//!   (the OS account and host, [`Origin`]) once, when the file is opened.
+//! - **A simulation database says so**: `database_facts` marks a database made by
+//!   `suiji simulate` ([`Store::mark_simulation`]); only there may times be simulated.
 //! - **Its row types are its own**: other modules convert to and from them; nothing here
 //!   knows draw or rule internals.
 
@@ -19,10 +22,13 @@ mod audit;
 mod draws;
 mod error;
 mod events;
+mod facts;
+mod origin;
 mod records;
 mod redraws;
 mod registries;
 mod results;
+pub mod rows;
 mod schema;
 mod snapshots;
 mod users;
@@ -32,16 +38,20 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use audit::{AuditBreak, AuditEntry, AuditProblem, AuditReport, GENESIS_HASH, audit_hash};
+pub use audit::{
+    AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
+    audit_hash_v2,
+};
 pub use draws::{
     DrawFilter, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
     Redraw, TeamRow, UnstaffedRow,
 };
 pub use error::{BUSY_TIMEOUT_SECS, StoreError};
 pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent};
+pub use origin::Origin;
 pub use records::{
     DrawAudit, PublicationAudit, PublicationRecord, PublishedFile, ResultsAudit, RulesReloadAudit,
-    SchedulerAudit,
+    SchedulerAudit, SimulationAudit,
 };
 pub use redraws::{RedrawAudit, RedrawRow};
 pub use registries::RegistryAudit;
@@ -60,6 +70,8 @@ pub const DB_FILE: &str = "suiji.sqlite3";
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Who writes through this handle, recorded with every audit entry.
+    origin: Origin,
 }
 
 impl Store {
@@ -74,7 +86,21 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
         configure(&mut conn).map_err(|f| f.into_store(&path))?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            origin: Origin::of_process(),
+        })
+    }
+
+    /// Who writes through this handle (recorded with every audit entry).
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// Records writes from now on as made by `origin` (the console sets its signed-in user).
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = origin;
     }
 
     /// Opens `data_dir/suiji.sqlite3` for reading only (SQLite's read-only mode): nothing is
@@ -90,7 +116,11 @@ impl Store {
         if !path.exists() {
             let mut conn = Connection::open_in_memory().map_err(|e| classify(e, &path))?;
             schema::migrate(&mut conn).map_err(|f| f.into_store(&path))?;
-            return Ok(Store { conn, path });
+            return Ok(Store {
+                conn,
+                path,
+                origin: Origin::of_process(),
+            });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
@@ -102,7 +132,13 @@ impl Store {
                 .map_err(Fail::from)
                 .and_then(|mut conn| configure_read_only(&mut conn).map(|()| conn));
             match opened {
-                Ok(conn) => return Ok(Store { conn, path }),
+                Ok(conn) => {
+                    return Ok(Store {
+                        conn,
+                        path,
+                        origin: Origin::of_process(),
+                    });
+                }
                 Err(f) => failed = Some(f.into_store(&path)),
             }
         }

@@ -3,8 +3,9 @@
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::audit::append;
+use super::audit::{Entry, append};
 use super::error::{Fail, R};
+use super::rows::Rows;
 use super::{Store, StoreError};
 
 /// A stored redraw request.
@@ -69,6 +70,7 @@ impl Store {
         by: &str,
         at: &str,
     ) -> Result<i64, StoreError> {
+        let origin = self.origin.clone();
         self.write(|tx| {
             let open: i64 = tx.query_row(
                 "SELECT count(*) FROM redraw_requests WHERE draw_id = ?1 AND approved IS NULL",
@@ -93,7 +95,15 @@ impl Store {
                 reason: reason.to_string(),
                 request_id: id,
             };
-            append(tx, at, by, "redraw.ask", &format!("draw:{draw_id}"), &audit)?;
+            let entry = Entry {
+                at,
+                actor: by,
+                action: "redraw.ask",
+                subject: &format!("draw:{draw_id}"),
+                detail: &audit,
+                rows: Rows::None,
+            };
+            append(tx, &origin, &entry)?;
             Ok(id)
         })
     }
@@ -125,6 +135,7 @@ impl Store {
         by: &str,
         at: &str,
     ) -> Result<(), StoreError> {
+        let origin = self.origin.clone();
         self.write(|tx| {
             let (draw_id, reason): (i64, String) = tx.query_row(
                 "SELECT draw_id, reason FROM redraw_requests WHERE id = ?1",
@@ -147,7 +158,15 @@ impl Store {
             } else {
                 "redraw.refuse"
             };
-            append(tx, at, by, action, &format!("draw:{draw_id}"), &audit)?;
+            let entry = Entry {
+                at,
+                actor: by,
+                action,
+                subject: &format!("draw:{draw_id}"),
+                detail: &audit,
+                rows: Rows::None,
+            };
+            append(tx, &origin, &entry)?;
             Ok(())
         })
     }

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::append;
+use super::audit::{Entry, append};
+use super::rows::Rows;
 use super::{Store, StoreError};
 
 /// `registry.replace`: a registry file was replaced by an upload (format version 1).
@@ -30,7 +31,18 @@ impl Store {
         actor: &str,
         audit: &RegistryAudit,
     ) -> Result<i64, StoreError> {
-        self.write(|tx| append(tx, at, actor, "registry.replace", &audit.file, audit))
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            let entry = Entry {
+                at,
+                actor,
+                action: "registry.replace",
+                subject: &audit.file,
+                detail: audit,
+                rows: Rows::None,
+            };
+            append(tx, &origin, &entry)
+        })
     }
 
     /// Every registry replacement, newest first, as (when, who, what).
