@@ -180,6 +180,9 @@ impl Browser {
 
     fn logout(&self) {
         self.click("header form button");
+        // The login form appears once the logout's redirect has loaded (the implicit wait of
+        // `find`); only then is the old page's tab bar gone.
+        self.find("input[name=password]");
         assert_eq!(self.count("header nav"), 0, "logged out");
     }
 }
