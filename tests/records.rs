@@ -258,9 +258,11 @@ fn a_first_start_in_november_draws_what_still_runs_and_records_what_ended_as_mis
         )
         .expect("audit");
     assert_eq!(missed, 4);
-    // `status` names them (a problem: exit 3), and so does the report.
+    // `status` names them, and so does the report. The exit status is 4, not 3: with no
+    // 2027 holiday file the next year cannot be scheduled either, which outranks a problem.
     let (code, out, _) = run(p.suiji(&["status", "--today", "2026-11-30"]));
-    assert_eq!(code, 3, "{out}");
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("CANNOT SCHEDULE 2027"), "{out}");
     assert!(
         out.contains("MISSED 2026-H1 at 2026-11-30T12:00:00+08:00: missed: period 2026-H1 ended"),
         "{out}"
