@@ -298,12 +298,37 @@ pub fn count(n: usize, what: &str) -> String {
 
 /// "did you mean `x`?" for a misspelt name, if a known name is close enough.
 pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let known: Vec<&str> = known.into_iter().collect();
     known
-        .into_iter()
-        .map(|k| (strsim::jaro_winkler(given, k), k))
+        .iter()
+        .map(|k| (strsim::jaro_winkler(given, k), *k))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
+        .or_else(|| one_character_off(given, &known))
+}
+
+/// For Chinese names, where a wrong character or two of four (`风险登记` for `风险等级`, typed
+/// by sound) is too much for the similarity above: the known name that starts with the same
+/// character and differs in at most half the characters, if exactly one is closest.
+fn one_character_off<'a>(given: &str, known: &[&'a str]) -> Option<&'a str> {
+    let n = given.chars().count();
+    if given.is_ascii() || n < 3 {
+        return None;
+    }
+    let first = given.chars().next();
+    let mut close: Vec<(usize, &'a str)> = known
+        .iter()
+        .filter(|k| k.chars().next() == first)
+        .map(|k| (strsim::levenshtein(given, k), *k))
+        .filter(|(d, _)| *d <= n / 2)
+        .collect();
+    close.sort();
+    match close.as_slice() {
+        [(_, k)] => Some(*k),
+        [(a, k), (b, _), ..] if a < b => Some(*k),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -337,5 +362,9 @@ mod tests {
     fn suggests_close_names() {
         assert_eq!(did_you_mean("ratoi", ["ratio", "name"]), Some("ratio"));
         assert_eq!(did_you_mean("zzz", ["ratio", "name"]), None);
+        assert_eq!(
+            did_you_mean("风险登记", ["风险等级", "名称"]),
+            Some("风险等级")
+        );
     }
 }

@@ -295,6 +295,22 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("POST", "/draws/1/verify", Action::Verify),
     ("GET", "/audit", Action::ReadAudit),
     ("POST", "/audit/verify", Action::ReadAudit),
+    ("GET", "/registries", Action::ReadRegistries),
+    ("GET", "/draws/new", Action::Redraws),
+    ("GET", "/results", Action::ReadResults),
+    ("GET", "/publish", Action::ReadPublication),
+    ("GET", "/report?year=2023", Action::Read),
+    ("GET", "/report/2023/xlsx", Action::Read),
+];
+
+/// Forms that write, with the action they need: sent empty (with the CSRF token), an allowed
+/// role gets past the permission check to the form's own check (never 403); a refused one
+/// gets 403 and nothing is written.
+const WRITES: &[(&str, Action)] = &[
+    ("/draws/new", Action::Draw),
+    ("/redraws/1", Action::ApproveRedraw),
+    ("/results/1/MINE", Action::EnterResults),
+    ("/publish", Action::Publish),
 ];
 
 #[test]
@@ -332,6 +348,20 @@ fn permissions_matrix_every_route_every_role_and_anonymous() {
                         role.id(),
                         if allowed { "allowed" } else { "forbidden" }
                     ));
+                }
+            }
+        }
+        let me = first_team_inspector(&c.project);
+        let (mine, _) = target_of_draw_1(&c.project, &me, true);
+        for role in Role::ALL {
+            let cookie = c.login(role.id(), PASSWORD).await.expect("logged in");
+            let csrf = c.csrf(&cookie).await;
+            for (path, action) in WRITES {
+                let path = path.replace("MINE", &mine);
+                let (status, _) = c.post(Some(&cookie), &path, &format!("csrf={csrf}")).await;
+                let allowed = role_allows(role, *action);
+                if allowed == (status == StatusCode::FORBIDDEN) {
+                    wrong.push(format!("{} POST {path}: {status}", role.id()));
                 }
             }
         }
@@ -394,15 +424,24 @@ fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
             "scheduler",
         ];
         let mut found = Vec::new();
-        for who in ["auditor", "operator"] {
+        for who in ["auditor", "operator", "inspector", "approver"] {
             let cookie = c.login(who, PASSWORD).await.expect("logged in");
             let csrf = c.csrf(&cookie).await;
             let mut seen: Vec<(String, String)> = Vec::new();
             for page in pages {
                 seen.push((page.to_string(), c.get(Some(&cookie), page).await.1));
             }
-            for form in ["/draws/1/verify", "/audit/verify"] {
-                let (status, body) = c.post(Some(&cookie), form, &format!("csrf={csrf}")).await;
+            let forms = [
+                ("/draws/1/verify", String::new()),
+                ("/audit/verify", String::new()),
+                (
+                    "/draws/new",
+                    "&choice=zhian.hotel%7C2023-H1&seed=12+34".to_string(),
+                ),
+            ];
+            for (form, extra) in forms {
+                let body = format!("csrf={csrf}{extra}");
+                let (status, body) = c.post(Some(&cookie), form, &body).await;
                 if status.is_success() {
                     seen.push((form.to_string(), body));
                 }
@@ -493,4 +532,261 @@ fn user_add_reads_the_password_from_stdin_and_refuses_a_short_one() {
     assert!(!hash.contains(PASSWORD));
     p.ok(&["user", "disable", "li.ming"]);
     assert!(p.ok(&["user", "list"]).contains("disabled"));
+}
+
+/// A multipart form with a CSRF token, some fields and one file.
+fn multipart(csrf: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "----suijitestboundary";
+    let mut body = Vec::new();
+    let mut part = |name: &str, value: &[u8], filename: Option<&str>| {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    };
+    part("csrf", csrf.as_bytes(), None);
+    for (k, v) in fields {
+        part(k, v.as_bytes(), None);
+    }
+    part("file", file.1, Some(file.0));
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl Console {
+    async fn upload(
+        &self,
+        cookie: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &[u8]),
+    ) -> (StatusCode, String) {
+        let csrf = self.csrf(cookie).await;
+        let (kind, body) = multipart(&csrf, fields, file);
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, kind)
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .expect("request");
+        let (status, _, body) = self.send(req).await;
+        (status, body)
+    }
+}
+
+#[test]
+fn a_registry_upload_with_a_bad_row_names_its_cell_and_stores_nothing() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("operator", PASSWORD).await.expect("logged in");
+        let before = c.project.read("config/registry/inspectors.csv");
+        // Row 3 (the second inspector) gets a department that does not exist, in column C.
+        let mut lines: Vec<String> = before.lines().map(str::to_string).collect();
+        lines[2] = lines[2].replacen(",zhian,", ",nosuch,", 1);
+        let bad = lines.join("\n") + "\n";
+        let (status, page) = c
+            .upload(
+                &cookie,
+                "/registries",
+                &[("kind", "inspectors"), ("index", "0")],
+                ("新名录.csv", bad.as_bytes()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("<td class=\"cell\">C3</td>"), "{page}");
+        assert!(page.contains("未知的部门“nosuch”"), "{page}");
+        assert!(page.contains("未作任何更改"), "{page}");
+        // The value quoted from the file (nosuch) and the department ids the help lists (what
+        // the file's 所属部门 column takes) are data; everything else reads in Chinese.
+        let departments = ["nosuch", "churujing", "jindu", "wangan", "zhian"];
+        let words: Vec<String> = english_words(&visible_text(&page))
+            .into_iter()
+            .filter(|w| !departments.contains(&w.as_str()))
+            .collect();
+        assert!(words.is_empty(), "the problems read in Chinese: {words:?}");
+        assert_eq!(
+            c.project.read("config/registry/inspectors.csv"),
+            before,
+            "nothing stored"
+        );
+        // The same file, good, replaces the configured one; the old one is kept.
+        let good = before.replacen("许德胜", "许德盛", 1);
+        let (status, page) = c
+            .upload(
+                &cookie,
+                "/registries",
+                &[("kind", "inspectors"), ("index", "0")],
+                ("新名录.csv", good.as_bytes()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("已更新执法检查人员名录库"), "{page}");
+        assert_eq!(c.project.read("config/registry/inspectors.csv"), good);
+        let kept = std::fs::read_dir(c.project.path("data/registry-history"))
+            .expect("history folder")
+            .count();
+        assert_eq!(kept, 1);
+        let actor: String = c
+            .project
+            .db()
+            .query_row(
+                "SELECT actor FROM audit_log WHERE action = 'registry.replace'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("audited");
+        assert_eq!(actor, "web:operator");
+        // An auditor sees the page but cannot upload.
+        let auditor = c.login("auditor", PASSWORD).await.expect("logged in");
+        let (status, _) = c
+            .upload(
+                &auditor,
+                "/registries",
+                &[("kind", "inspectors"), ("index", "0")],
+                ("x.csv", good.as_bytes()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    });
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[test]
+fn a_manual_draw_shows_the_seed_hash_first_and_a_redraw_needs_an_approver() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("operator", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let seed = "03 17 22 41 08";
+        let form = format!("csrf={csrf}&choice=zhian.hotel%7C2023-H2&seed=03+17+22+41+08");
+        let (status, page) = c.post(Some(&cookie), "/draws/new", &form).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(&sha256_hex(seed)), "the page shows the seed's hash: {page}");
+        let draws: i64 = c.project.db().query_row("SELECT count(*) FROM draws", [], |r| r.get(0)).expect("count");
+        assert_eq!(draws, 1, "nothing drawn before confirmation");
+        let confirm = format!("{form}&confirm={}", sha256_hex(seed));
+        let req = Request::post("/draws/new")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(confirm.clone()))
+            .expect("request");
+        let (status, headers, _) = c.send(req).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/draws/2"));
+        let (actor, source): (String, String) = c
+            .project
+            .db()
+            .query_row("SELECT actor, seed_source FROM draws WHERE id = 2", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("draw 2");
+        assert_eq!(actor, "web:operator");
+        assert!(source.contains(seed), "{source}");
+        // Drawing the same period again asks for a reason, then waits for an approver.
+        let (_, page) = c.post(Some(&cookie), "/draws/new", &confirm).await;
+        assert!(page.contains("重新抽取原因"), "{page}");
+        let ask = format!("{confirm}&reason=%E5%90%8D%E5%BD%95%E5%BA%93%E6%9C%89%E8%AF%AF");
+        let (status, _) = c.post(Some(&cookie), "/draws/new", &ask).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _) = c.post(Some(&cookie), "/redraws/1", &format!("csrf={csrf}&approve=yes")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "an operator cannot approve");
+        let approver = c.login("approver", PASSWORD).await.expect("logged in");
+        let acsrf = c.csrf(&approver).await;
+        let (_, page) = c.get(Some(&approver), "/draws/new").await;
+        assert!(page.contains("待法制审核"), "{page}");
+        let (status, _) = c.post(Some(&approver), "/redraws/1", &format!("csrf={acsrf}&approve=yes")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let rows: Vec<(i64, String, Option<i64>)> = c
+            .project
+            .db()
+            .prepare("SELECT id, status, redraw_of FROM draws ORDER BY id")
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("draws");
+        assert_eq!(rows[1], (2, "superseded".to_string(), None), "the old draw is kept");
+        assert_eq!(rows[2], (3, "active".to_string(), Some(2)));
+        let approvals: i64 = c
+            .project
+            .db()
+            .query_row("SELECT count(*) FROM audit_log WHERE action = 'redraw.approve' AND actor = 'web:approver'", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(approvals, 1);
+    });
+}
+
+/// (target id, due date) of a target of draw 1 whose team has / lacks `inspector`.
+fn target_of_draw_1(p: &Project, inspector: &str, on_team: bool) -> (String, String) {
+    let sql = if on_team {
+        "SELECT t.target_id, d.due_date FROM draw_targets t JOIN draws d ON d.id = t.draw_id
+         WHERE t.draw_id = 1 AND t.selected = 1 AND EXISTS (SELECT 1 FROM draw_team_members m
+           WHERE m.draw_id = 1 AND m.target_id = t.target_id AND m.inspector_id = ?1) LIMIT 1"
+    } else {
+        "SELECT t.target_id, d.due_date FROM draw_targets t JOIN draws d ON d.id = t.draw_id
+         WHERE t.draw_id = 1 AND t.selected = 1 AND NOT EXISTS (SELECT 1 FROM draw_team_members m
+           WHERE m.draw_id = 1 AND m.target_id = t.target_id AND m.inspector_id = ?1) LIMIT 1"
+    };
+    p.db()
+        .query_row(sql, [inspector], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("such a target")
+}
+
+#[test]
+fn an_inspector_enters_results_for_their_own_teams_only_then_they_are_published() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let me = first_team_inspector(&c.project);
+        let cookie = c.login("inspector", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let (status, page) = c.get(Some(&cookie), "/results").await;
+        assert_eq!(status, StatusCode::OK);
+        let (mine, due) = target_of_draw_1(&c.project, &me, true);
+        let (other, _) = target_of_draw_1(&c.project, &me, false);
+        assert!(page.contains(&format!("/results/1/{mine}")), "own task listed");
+        assert!(!page.contains(&format!("/results/1/{other}")), "another team's task is not");
+        let fields: String = ["hotel-01", "hotel-02", "hotel-03", "hotel-04"]
+            .iter()
+            .map(|i| format!("&item%3A{i}=%E6%9C%AA%E5%8F%91%E7%8E%B0%E9%97%AE%E9%A2%98"))
+            .collect();
+        let form = format!("csrf={csrf}&date={due}&remarks={fields}");
+        let (status, body) = c.post(Some(&cookie), &format!("/results/1/{other}"), &form).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = c.post(Some(&cookie), &format!("/results/1/{mine}"), &form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let (count, by): (i64, String) = c
+            .project
+            .db()
+            .query_row("SELECT count(*), max(entered_by) FROM results WHERE target_id = ?1", [&mine], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("results");
+        assert_eq!(count, 4, "one result per checklist item");
+        assert_eq!(by, "web:inspector");
+        // The operator publishes; the inspector may not.
+        let (status, _) = c.post(Some(&cookie), "/publish", &format!("csrf={csrf}")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let op = c.login("operator", PASSWORD).await.expect("logged in");
+        let ocsrf = c.csrf(&op).await;
+        let (_, page) = c.get(Some(&op), "/publish").await;
+        assert!(page.contains("公示以上结果"), "{page}");
+        let (status, page) = c.post(Some(&op), "/publish", &format!("csrf={ocsrf}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("已公示 1 户"), "{page}");
+        let published: i64 = c
+            .project
+            .db()
+            .query_row("SELECT count(*) FROM audit_log WHERE action = 'publication.record' AND actor = 'web:operator'", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(published, 1);
+        let (status, page) = c.get(Some(&op), "/report?year=2023").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("按期公示"), "{page}");
+    });
 }

@@ -317,3 +317,25 @@ fn an_absent_extra_column_reads_unit() {
     assert_eq!(code, 0, "{err}");
     assert!(!plan.contains("无法测算"), "{plan}");
 }
+
+/// A draw whose hooks need more than `[scripts] draw_operations` fails, naming the matter, the
+/// budget and what to do; the other matters go on.
+#[test]
+fn a_draw_over_its_operations_budget_fails_clearly() {
+    let p = Project::shipped();
+    p.set_config(&["scripts", "draw_operations"], 1000);
+    let (code, plan, err) = run(p.suiji(&["plan", "--year", "2023"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(
+            "error: zhian.hotel: draw failed for zhian.hotel: the hooks of zhian.hotel need more \
+             than 1000 operations for this draw (the budget `[scripts] draw_operations` in \
+             config/suiji.toml); make the hooks do less work per target, or raise the budget"
+        ),
+        "{err}"
+    );
+    assert!(
+        plan.contains("| 枪支管理监督检查 | 5 | 5 | 5（2023年度） |"),
+        "other matters go on:\n{plan}"
+    );
+}

@@ -757,3 +757,86 @@ fn two_run_once_processes_draw_each_due_draw_exactly_once() {
         .stdout("issued 0 draw(s), 0 failed\n")
         .run();
 }
+
+/// The test department's matters on the official calendar only (2023–2026 shipped).
+fn official_calendar_project(matters: &str) -> Project {
+    Test::new()
+        .provisional_calendar(false)
+        .only_rules(&[("zhian.toml", &format!("{DEPARTMENT}{matters}"))])
+        .inspectors_of("zhian")
+        .args(&["check"])
+        .run()
+        .project
+}
+
+const HOLIDAYS_2027: &str = include_str!("fixtures/holidays-2027.toml");
+
+#[test]
+fn a_year_without_a_holiday_file_is_logged_and_scheduled_once_the_file_is_added() {
+    // Drawn at 09:00 on the 4th of every month.
+    let p = official_calendar_project(&matter("monthly", "0 0 9 4 * *", "5%", ""));
+    let mut svc = service(&p, "2026-11-30 00:00:00");
+    let holidays = p.path("config/holidays/2027.toml");
+    let mut clock = Script::new(at("2026-11-30 10:00:00"))
+        .at("2026-12-10 15:00:00", move || {
+            std::fs::write(&holidays, HOLIDAYS_2027).expect("write 2027.toml");
+            Event::Reload("SIGHUP".into())
+        })
+        .at("2027-01-05 00:00:00", shutdown);
+    let (stop, log) = start(&mut svc, &mut clock, false);
+    assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
+    // Before the file: December's draw, then nothing to wake for, and the log says why.
+    let (before, after) = log
+        .split_once("holiday calendars reloaded (SIGHUP)")
+        .unwrap_or_else(|| panic!("no calendar reload:\n{log}"));
+    assert!(
+        before.contains("the draws of 2027 cannot be scheduled")
+            && before
+                .contains("no official holiday calendar for 2027: add config/holidays/2027.toml"),
+        "{before}"
+    );
+    assert!(
+        after.contains("years 2023, 2024, 2025, 2026, 2027"),
+        "{after}"
+    );
+    assert!(
+        after.contains("the draws of 2027 can be scheduled again"),
+        "{after}"
+    );
+    assert_eq!(
+        clock.waits,
+        [
+            Some(at("2026-12-04 09:00:00")),
+            None,
+            Some(at("2027-01-04 09:00:00")),
+            Some(at("2027-02-04 09:00:00")),
+        ],
+        "{log}"
+    );
+    let periods: Vec<String> = draws(&p).into_iter().map(|d| d.2).collect();
+    assert_eq!(periods, ["2026-12-04T09:00", "2027-01-04T09:00"]);
+}
+
+#[test]
+fn status_says_when_next_year_cannot_be_scheduled_with_its_own_exit_code() {
+    let p = official_calendar_project(&matter("monthly", "0 0 9 4 * *", "5%", ""));
+    // Before November a missing next year is no problem yet; from then on it is, with its
+    // own exit status; on the last day of the year status still works.
+    for (today, code, says) in [
+        ("2026-10-31", 3, false),
+        ("2026-11-30", 4, true),
+        ("2026-12-31", 4, true),
+    ] {
+        let (got, out, err) = run(p.suiji(&["status", "--today", today]));
+        assert_eq!(got, code, "{today}:\n{out}{err}");
+        assert_eq!(
+            out.contains("CANNOT SCHEDULE 2027: the draws of 2027 cannot be scheduled (1 matter(s): zhian.monthly): no official holiday calendar for 2027"),
+            says,
+            "{today}:\n{out}"
+        );
+    }
+    p.write("config/holidays/2027.toml", HOLIDAYS_2027);
+    let (got, out, err) = run(p.suiji(&["status", "--today", "2026-12-31"]));
+    assert_eq!(got, 3, "overdue draws only:\n{out}{err}");
+    assert!(!out.contains("CANNOT SCHEDULE"), "{out}");
+}

@@ -114,6 +114,7 @@ fn issue_v1(p: &Project, matter: &str, period: &str, (seed, seed_source): (Seed,
         created_at: "2024-03-01T09:00:00+08:00".into(),
         redraw: None,
         dry_run: false,
+        provisional: false,
     };
     issue(&loaded, &mut store, &Frozen::new(registry), &req).expect("issued");
 }

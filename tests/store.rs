@@ -72,6 +72,7 @@ fn sample_draw(matter: &str, period: &str, targets: &str, inspectors: &str) -> N
             actor: "scheduler".into(),
             manifest_json: r#"{"version":1,"selected":["T1","T3"]}"#.into(),
             manifest_hash: "m".repeat(64),
+            provisional: false,
         },
         targets: vec![
             target(1, "T1", "Hotel A", true, None),
@@ -565,15 +566,11 @@ fn verify_audit_finds_a_forged_hash_and_a_removed_entry() -> TestResult {
     let c = raw(dir.path())?;
     // Rewriting entry 2 with a correct hash of its new content breaks the link to entry 3.
     let e2 = store.audit_entries(1, 1)?.remove(0);
-    let forged = audit_hash(
-        2,
-        &e2.at,
-        "mallory",
-        &e2.action,
-        &e2.subject,
-        &e2.detail,
-        &e2.prev_hash,
-    );
+    let forged = suiji::store::AuditEntry {
+        actor: "mallory".into(),
+        ..e2.clone()
+    }
+    .computed_hash();
     c.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")?;
     c.execute(
         "UPDATE audit_log SET actor = 'mallory', hash = ?1 WHERE seq = 2",
@@ -1394,5 +1391,133 @@ fn audit_entries_written_before_the_record_types_are_reproduced_byte_for_byte() 
     actions.sort();
     actions.dedup();
     assert_eq!(actions.len(), 6, "{actions:?}");
+    Ok(())
+}
+
+/// Audit entry format 2: every write records the OS account and host besides `--actor`, has
+/// room for the console user, and the hash of the rows it records; entries of format 1
+/// (written before) keep verifying beside them, and an edit to a recorded row is found by
+/// hashing the rows again.
+#[test]
+fn audit_entries_of_format_2_record_who_wrote_and_the_hash_of_their_rows() -> TestResult {
+    let (dir, mut store, draw) = setup()?;
+    // An entry of format 1, as an older suiji wrote it (no row in audit_v2).
+    let c = raw(dir.path())?;
+    let v1 = audit_hash(
+        1,
+        "2025-01-01T00:00:00+08:00",
+        "old",
+        "note",
+        "s",
+        "{}",
+        GENESIS_HASH,
+    );
+    c.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
+         VALUES (1, '2025-01-01T00:00:00+08:00', 'old', 'note', 's', '{}', ?1, ?2)",
+        [GENESIS_HASH, v1.as_str()],
+    )?;
+    let id = store.record_draw(&draw, Redraw::No)?;
+    store.set_origin(suiji::store::Origin {
+        os_user: "clerk".into(),
+        host: "bureau-pc".into(),
+        console_user: Some("王敏".into()),
+    });
+    store.append_audit("2025-01-04T09:00:00+08:00", "alice", "note", "s", &json!(1))?;
+    assert!(
+        store.verify_audit()?.is_intact(),
+        "{:?}",
+        store.verify_audit()?
+    );
+
+    let e = store.audit_entries(0, 10)?;
+    assert_eq!(e.iter().map(|e| e.format()).collect::<Vec<_>>(), [1, 2, 2]);
+    let drawn = &e[1];
+    let v2 = drawn.v2.clone().ok_or("no format 2 fields")?;
+    assert_eq!(v2.os_user, suiji::store::Origin::of_process().os_user);
+    assert!(!v2.host.is_empty() && v2.console_user.is_none());
+    let rows = v2.rows_hash.clone().ok_or("no rows hash")?;
+    assert_eq!(store.rows_hash_now(drawn)?, Some(rows.clone()));
+    assert_eq!(
+        drawn.hash,
+        suiji::store::audit_hash_v2(drawn, &v2),
+        "the hash follows the documented encoding"
+    );
+    let noted = e[2].v2.clone().ok_or("no format 2 fields")?;
+    assert_eq!(
+        (noted.os_user.as_str(), noted.host.as_str()),
+        ("clerk", "bureau-pc")
+    );
+    assert_eq!(noted.console_user.as_deref(), Some("王敏"));
+    assert_eq!(noted.rows_hash, None);
+
+    // An edit to a draw row behind suiji's back: the chain still holds, the rows do not.
+    c.execute_batch(&format!(
+        "DROP TRIGGER draw_team_members_no_update;
+         UPDATE draw_team_members SET inspector_id = 'I9' WHERE draw_id = {id} AND seq = 0;"
+    ))?;
+    assert!(store.verify_audit()?.is_intact());
+    assert_ne!(store.rows_hash_now(drawn)?, Some(rows));
+
+    // Changing who wrote an entry breaks the chain at that entry.
+    c.execute_batch(
+        "DROP TRIGGER audit_v2_no_update; UPDATE audit_v2 SET os_user = 'mallory' WHERE seq = 2;",
+    )?;
+    match store.verify_audit()? {
+        AuditReport::Broken(b) => {
+            assert_eq!(b.seq, 2);
+            assert!(matches!(b.problem, AuditProblem::HashMismatch { .. }));
+        }
+        other => panic!("expected a broken chain, got {other:?}"),
+    }
+    Ok(())
+}
+
+/// Results and publications carry the hash of their rows too.
+#[test]
+fn results_and_publications_record_the_hash_of_their_rows() -> TestResult {
+    let (dir, mut store, draw) = setup()?;
+    let id = store.record_draw(&draw, Redraw::No)?;
+    let result = NewResult {
+        target_id: "T1".into(),
+        checklist_item: None,
+        category: "未发现问题".into(),
+        remarks: String::new(),
+        inspection_date: "2025-02-01".into(),
+        inspectors_signed: vec!["I1".into()],
+        source_file: None,
+        source_line: None,
+    };
+    store.record_results(id, &[result], "2025-02-02T10:00:00+08:00", "clerk")?;
+    store.record_publication(id, "2025-02-03T10:00:00+08:00", &json!([]), "publisher")?;
+    let e = store.audit_entries(0, 10)?;
+    let actions: Vec<&str> = e.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["draw.record", "results.record", "publication.record"]
+    );
+    for entry in &e {
+        let stored = entry.v2.as_ref().and_then(|v| v.rows_hash.clone());
+        assert!(stored.is_some(), "{}", entry.action);
+        assert_eq!(store.rows_hash_now(entry)?, stored, "{}", entry.action);
+    }
+    // A published result edited afterwards no longer matches what was recorded.
+    let c = raw(dir.path())?;
+    c.execute_batch(
+        "DROP TRIGGER IF EXISTS results_frozen_after_publication;
+         DROP TRIGGER IF EXISTS results_no_update_published;",
+    )?;
+    let triggers: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'results'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for t in triggers {
+        c.execute_batch(&format!("DROP TRIGGER {t}"))?;
+    }
+    c.execute_batch("UPDATE results SET category = '发现问题已责令改正'")?;
+    for entry in &e[1..] {
+        let stored = entry.v2.as_ref().and_then(|v| v.rows_hash.clone());
+        assert_ne!(store.rows_hash_now(entry)?, stored, "{}", entry.action);
+    }
     Ok(())
 }

@@ -715,3 +715,153 @@ fn shipped_matters() {
         assert_eq!(agree(&loaded, &files, &case, 2, usize::MAX), Outcome::Drawn);
     }
 }
+
+/// Runs `case` from memory and from the file (on `threads` threads) under a draw budget of
+/// `budget` operations: the hook operations each counted, or the failure.
+fn under_budget(
+    loaded: &Loaded,
+    files: &Files,
+    case: &Case,
+    threads: usize,
+    budget: u64,
+) -> (Result<u64, String>, Result<u64, String>) {
+    let sandbox = suiji::script::Sandbox::new(suiji::script::ScriptLimits {
+        draw_operations: budget,
+        ..loaded.sandbox.limits()
+    });
+    let known = Known::from_model(&loaded.model);
+    let memory = pipeline::run(
+        &input(loaded, files, case),
+        Source::Memory(&files.registry.targets),
+        &sandbox,
+        &Options::default(),
+    );
+    let file = pipeline::run(
+        &input(loaded, files, case),
+        Source::Csv {
+            path: &files.targets,
+            known: &known,
+        },
+        &sandbox,
+        &Options {
+            threads,
+            chunk_bytes: 4096,
+            ..Options::default()
+        },
+    );
+    let ops = |r: Result<pipeline::Drawn, DrawFailure>| {
+        r.map(|d| d.stats.hook_operations)
+            .map_err(|e| e.to_string())
+    };
+    (ops(memory), ops(file))
+}
+
+/// The hooks' operations are counted per target, so both sources and every thread count reach
+/// the same total, and the per-draw budget stops both at the same point with the same message.
+#[test]
+fn the_draw_operations_budget_is_the_same_for_both_sources() {
+    let loaded = rules();
+    let mut rng = Rng(7);
+    let (text, ids) = registry_text(&mut rng, 400);
+    let files = from_text(&loaded, text.as_bytes(), 20, 7);
+    let mut matter = loaded
+        .model
+        .matter("zhian.hotel")
+        .expect("zhian.hotel")
+        .clone();
+    matter.categories = vec!["hotel".into(), "entertainment".into()];
+    // One hook reused per class, one asked for every target.
+    matter.eligible = Some(hook(&loaded, HookKind::Eligible, "anything", None));
+    matter.weight = Some(hook(&loaded, HookKind::Weight, "heavy", Some(&["class"])));
+    let case = Case {
+        matter,
+        period: Period {
+            id: "2024-H1".into(),
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+            end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+        },
+        kind: DrawKind::Regular,
+        ratio: Ratio::from_ppm(100_000).expect("ratio"),
+        key_area_only: false,
+        seed: Seed::from_text("budget"),
+        history: history(&mut rng, &ids),
+        algorithm: Algorithm::LATEST,
+    };
+    let (memory, file) = under_budget(&loaded, &files, &case, 1, u64::MAX);
+    let total = memory.expect("draw in memory");
+    assert!(total > 400, "{total}");
+    assert_eq!(file, Ok(total));
+    for threads in [1, 3] {
+        assert_eq!(
+            under_budget(&loaded, &files, &case, threads, total),
+            (Ok(total), Ok(total)),
+            "a budget of exactly the total is enough"
+        );
+        let (memory, file) = under_budget(&loaded, &files, &case, threads, total - 1);
+        let want = format!(
+            "the hooks of zhian.hotel need more than {} operations for this draw (the budget \
+             `[scripts] draw_operations` in config/suiji.toml); make the hooks do less work per \
+             target, or raise the budget",
+            total - 1
+        );
+        assert_eq!(memory, Err(want.clone()));
+        assert_eq!(file, Err(want));
+    }
+}
+
+/// Each shipped matter with hooks, drawn from the shipped registry for 2023-H1: its hooks use
+/// well under 1% of the default per-draw budget (the figures are printed).
+#[test]
+fn the_shipped_rules_use_a_tiny_share_of_the_draw_budget() {
+    let loaded = rules();
+    let targets = PathBuf::from("config/registry/targets.csv");
+    let registry = load(
+        std::slice::from_ref(&targets),
+        &[PathBuf::from("config/registry/inspectors.csv")],
+        Path::new("."),
+        &Known::from_model(&loaded.model),
+    )
+    .unwrap_or_else(|d| panic!("registry does not load: {d:?}"));
+    let files = Files {
+        _dir: tempfile::tempdir().expect("tempdir"),
+        targets,
+        registry,
+    };
+    let mut most = 0;
+    for m in loaded
+        .model
+        .matters()
+        .filter(|m| m.eligible.is_some() || m.weight.is_some())
+    {
+        let case = Case {
+            matter: m.clone(),
+            period: Period {
+                id: "2023-H1".into(),
+                start: NaiveDate::from_ymd_opt(2023, 1, 1).expect("date"),
+                end: NaiveDate::from_ymd_opt(2023, 6, 30).expect("date"),
+            },
+            kind: DrawKind::Regular,
+            ratio: m.ratio,
+            key_area_only: false,
+            seed: Seed::from_text("shipped"),
+            history: History::default(),
+            algorithm: loaded.model.config.algorithm,
+        };
+        let (memory, file) = under_budget(
+            &loaded,
+            &files,
+            &case,
+            2,
+            suiji::script::DEFAULT_DRAW_OPERATIONS,
+        );
+        let ops = memory.unwrap_or_else(|e| panic!("{}: {e}", m.id));
+        assert_eq!(file, Ok(ops), "{}", m.id);
+        eprintln!("{}: {ops} hook operations", m.id);
+        most = most.max(ops);
+    }
+    assert!(most > 0);
+    assert!(
+        most * 1000 < suiji::script::DEFAULT_DRAW_OPERATIONS,
+        "{most} is not well under 1% of the default budget"
+    );
+}

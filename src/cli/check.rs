@@ -9,7 +9,10 @@ pub fn run(cli: &Cli, _args: &Args) -> Result<i32, Failed> {
     let loaded = load_rules(cli)?;
     let year = chrono::Datelike::year(&super::results::today_local(&loaded));
     crate::jobs::hooks::dry_run(&loaded, year)?;
-    let c = crate::jobs::check::run(&loaded);
+    let c = crate::jobs::check::run(&loaded)?;
+    if !c.warnings.is_empty() {
+        eprint!("{}", crate::diag::render(&loaded.sources, &c.warnings));
+    }
     outln!(
         "ok: {} — {} departments, {} matters, {} hooks; rules {}",
         c.bureau,

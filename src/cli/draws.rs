@@ -31,27 +31,31 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     };
     let draws = crate::jobs::draws::run(&store, &filter)?;
     outln!(
-        "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {:<12}",
+        "{:>5}  {:<26} {:<14} {:<10} {:<16}  {:<10} {:>7}  {:<10} {:<10} {:<12}",
         "id",
         "matter",
         "period",
         "kind",
-        "issued",
+        "drawn",
+        "scheduled",
         "targets",
         "status",
+        "marks",
         "seed source"
     );
     for listed in &draws {
-        let (d, n) = (&listed.draw, listed.targets);
+        let (d, n, m) = (&listed.draw, listed.targets, &listed.marks);
         outln!(
-            "{:>5}  {:<26} {:<14} {:<10} {:<10} {:>7}  {:<10} {}",
+            "{:>5}  {:<26} {:<14} {:<10} {:<16}  {:<10} {:>7}  {:<10} {:<10} {}",
             d.id,
             d.record.matter,
             d.record.period,
             d.record.kind,
+            m.drawn_at,
             d.record.issue_date,
             n,
             d.status.as_str(),
+            m.words(),
             d.record.seed_source
         );
     }

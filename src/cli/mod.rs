@@ -18,6 +18,7 @@ mod draw;
 mod draws;
 mod plan;
 mod publish;
+mod regenerate;
 mod registry;
 mod report;
 mod results;
@@ -43,6 +44,9 @@ pub mod exit {
     pub const FAILED: i32 = 2;
     /// The command ran, but some matters failed (e.g. a hook blew its limits).
     pub(crate) const PARTIAL: i32 = 3;
+    /// `status`: some draws cannot be scheduled (a year without a holiday calendar); the
+    /// service will not issue them until that is fixed.
+    pub(crate) const UNSCHEDULED: i32 = 4;
 
     /// The exit status of a failed command.
     pub fn code(fault: Fault) -> i32 {
@@ -105,10 +109,20 @@ pub(crate) fn open(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
     Ok(cx)
 }
 
+/// Like [`open`], with the database opened read-only: for commands that only read records.
+pub(crate) fn open_read_only(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
+    let cx = crate::jobs::open_read_only(&cli.config)?;
+    warn(&cx.loaded);
+    Ok(cx)
+}
+
 /// Shows the rules' non-fatal problems.
 pub(crate) fn warn(loaded: &crate::rules::Loaded) {
     if !loaded.warnings.is_empty() {
-        eprint!("{}", crate::diag::render(&loaded.sources, &loaded.warnings));
+        say(
+            Level::Warn,
+            &crate::diag::render(&loaded.sources, &loaded.warnings),
+        );
     }
 }
 
@@ -157,6 +171,8 @@ pub enum Command {
     Draws(draws::Args),
     /// Re-run a recorded draw from its manifest and archived inputs; say if it is identical.
     Verify(verify::Args),
+    /// Rebuild the draws' folders in out/ from the database, byte for byte.
+    Regenerate(regenerate::Args),
     /// The hash-chained audit log.
     Audit(audit::Args),
     /// The target and inspector registries.
@@ -202,6 +218,7 @@ pub fn main() -> i32 {
         Command::Simulate(args) => service::simulate(&cli, args),
         Command::Status(args) => service::status(&cli, args),
         Command::Verify(args) => verify::run(&cli, args),
+        Command::Regenerate(args) => regenerate::run(&cli, args),
         Command::Audit(args) => audit::run(&cli, args),
         Command::Registry(args) => registry::run(&cli, args),
         Command::GenRegistry(args) => registry::generate(args),
@@ -220,21 +237,85 @@ pub fn main() -> i32 {
 
 /// Shows a failed command's report; returns its exit status.
 fn fail(failed: &Failed) -> i32 {
-    eprint!("{}", failed.report.render());
+    say(Level::Error, &failed.report.render());
     exit::code(failed.fault)
 }
 
+/// Whether standard error speaks JSON lines (`--log-json`).
+static JSON_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Logs go to standard error: human-readable text, coloured only on a terminal, or one JSON
+/// object per line. A log line that cannot be written (a full disk, a closed stderr) is lost,
+/// never a panic.
 fn init_logging(json: bool) {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
+    JSON_LOG.store(json, std::sync::atomic::Ordering::Relaxed);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     let _ = if json {
-        builder.json().try_init()
+        builder.json().with_ansi(false).try_init()
     } else {
-        builder.try_init()
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
+}
+
+/// How serious a message on standard error is (its `level` in JSON mode).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Level {
+    Error,
+    Warn,
+    Info,
+}
+
+/// One message of the JSON log, in the shape of the log's own lines.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    timestamp: String,
+    level: &'static str,
+    fields: JsonFields<'a>,
+    target: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFields<'a> {
+    message: &'a str,
+}
+
+/// Writes a message for a person to standard error: as it is, or with `--log-json` as one
+/// JSON line like the log's. A failed write (a full disk, a closed stderr) is ignored: the
+/// exit status still tells what happened, and the process never panics over it.
+pub(crate) fn say(level: Level, text: &str) {
+    use std::io::Write as _;
+    let line = if JSON_LOG.load(std::sync::atomic::Ordering::Relaxed) {
+        let line = JsonLine {
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            level: match level {
+                Level::Error => "ERROR",
+                Level::Warn => "WARN",
+                Level::Info => "INFO",
+            },
+            fields: JsonFields {
+                message: text.trim_end(),
+            },
+            target: "suiji",
+        };
+        match serde_json::to_string(&line) {
+            Ok(json) => format!("{json}\n"),
+            Err(_) => return,
+        }
+    } else {
+        text.to_string()
+    };
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(line.as_bytes())
+        .and_then(|()| stderr.flush());
 }
 
 /// Loads the rules; shows their warnings.
@@ -249,14 +330,34 @@ pub(crate) fn provisional_warning(year: i32) {
     let w = crate::diag::Diagnostic::warning(format!(
         "{year} has no official holiday notice; dates use a PROVISIONAL calendar computed from lunar dates (no 调休)"
     ));
-    eprint!("{}", crate::diag::Report::of(vec![w]).render());
+    say(Level::Warn, &crate::diag::Report::of(vec![w]).render());
 }
 
 /// Shows a job's non-fatal problems (matters that failed while the others went on); returns
 /// the exit status: [`exit::PARTIAL`] when there were any.
 pub(crate) fn with_problems(problems: &[crate::diag::Diagnostic]) -> i32 {
     if !problems.is_empty() {
-        eprint!("{}", crate::diag::Report::of(problems.to_vec()).render());
+        let level = if problems.iter().any(crate::diag::Diagnostic::is_error) {
+            Level::Error
+        } else {
+            Level::Warn
+        };
+        say(level, &crate::diag::Report::of(problems.to_vec()).render());
+    }
+    if problems.iter().any(crate::diag::Diagnostic::is_error) {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
+}
+
+/// [`with_problems`] for problems that may point into the rule files of `sources`.
+pub(crate) fn with_problems_in(
+    sources: &crate::diag::Sources,
+    problems: &[crate::diag::Diagnostic],
+) -> i32 {
+    if !problems.is_empty() {
+        eprint!("{}", crate::diag::render(sources, problems));
     }
     if problems.iter().any(crate::diag::Diagnostic::is_error) {
         exit::PARTIAL
@@ -270,10 +371,11 @@ pub(crate) fn open_store(loaded: &crate::rules::Loaded) -> Result<crate::store::
     Ok(crate::jobs::open_store(loaded)?)
 }
 
-/// Opens the database named by the config alone, without loading the rules: commands that
-/// only read records (draws, audit, verify) keep working while a rule file has problems.
+/// Opens the database named by the config alone, read-only, without loading the rules:
+/// commands that only read records (draws, audit) keep working while a rule file has
+/// problems, and on a read-only copy of the data.
 pub(crate) fn open_store_of_config(cli: &Cli) -> Result<crate::store::Store, Failed> {
-    Ok(crate::jobs::open_store_of_config(&cli.config)?)
+    Ok(crate::jobs::open_data(&cli.config)?.1)
 }
 
 /// The current local time in the bureau's time zone, as recorded in draws and the audit log.

@@ -69,5 +69,5 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             out.flush()?;
         }
     }
-    Ok(super::with_problems(&planned.problems))
+    Ok(super::with_problems_in(&loaded.sources, &planned.problems))
 }

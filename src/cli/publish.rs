@@ -9,7 +9,9 @@ use crate::jobs::publish::{Input, Published};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Publish as of this day (default: today in the bureau's time zone). Results of
-    /// inspections that ended later wait for a later publication; used to replay a past year.
+    /// inspections that ended later wait for a later publication. Only in a simulation
+    /// database (made by `suiji simulate`) or with --dry-run: a real database records the
+    /// real day.
     #[arg(long)]
     pub today: Option<NaiveDate>,
     /// Only draws of this year.

@@ -33,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
-    let cx = super::open(cli)?;
+    let cx = super::open_read_only(cli)?;
     let input = Input {
         year: args.year,
         as_of: args.today.unwrap_or_else(|| today_local(&cx.loaded)),

@@ -124,6 +124,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 files: files.clone(),
                 dry_run: *dry_run,
                 actor: actor.clone(),
+                signer: None,
                 today: today_local(&loaded),
                 now: now_local(&loaded),
             };
@@ -147,7 +148,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
 
 fn render_import(imported: &crate::jobs::results::Imported, files: &[PathBuf]) {
     if !imported.warnings.is_empty() {
-        eprint!("{}", Report::of(imported.warnings.clone()).render());
+        super::say(
+            super::Level::Warn,
+            &Report::of(imported.warnings.clone()).render(),
+        );
     }
     for (name, n) in &imported.draws {
         outln!("{name}: {n} result{}", if *n == 1 { "" } else { "s" });

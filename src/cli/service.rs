@@ -32,7 +32,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Failed> {
     let ran = crate::jobs::run::serve(loaded, &mut clock, &input)?;
     let (issued, failed) = (ran.issued, ran.failed);
     match ran.stop {
-        Stop::Shutdown(why) => eprintln!("suiji stopped ({why}) after issuing {issued} draw(s)"),
+        Stop::Shutdown(why) => super::say(
+            super::Level::Info,
+            &format!("suiji stopped ({why}) after issuing {issued} draw(s)\n"),
+        ),
         Stop::Once | Stop::ClockEnd => outln!("issued {issued} draw(s), {failed} failed"),
     }
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })
@@ -116,7 +119,7 @@ pub struct StatusArgs {
 }
 
 pub fn status(cli: &Cli, args: &StatusArgs) -> Result<i32, Failed> {
-    let cx = super::open(cli)?;
+    let cx = super::open_read_only(cli)?;
     let clock = SystemClock {
         tz: cx.loaded.model.config.timezone,
     };
@@ -130,7 +133,9 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> Result<i32, Failed> {
     };
     let status = crate::jobs::status::run(&cli.config, cx, &input)?;
     render_status(&status);
-    Ok(if status.problems() == 0 {
+    Ok(if !status.unscheduled.is_empty() {
+        exit::UNSCHEDULED
+    } else if status.problems() == 0 {
         exit::OK
     } else {
         exit::PARTIAL
@@ -158,8 +163,16 @@ fn render_status(s: &Status) {
             }
         );
     }
+    for u in &s.unscheduled {
+        outln!("CANNOT SCHEDULE {}: {}", u.year, u.message());
+    }
     let within = s.within;
     outln!();
+    if let Some(why) = &s.horizon_unknown {
+        outln!(
+            "(working days cannot be counted that far: {why}; every result awaiting publication is listed)"
+        );
+    }
     outln!(
         "publication of results (deadlines falling within {within} working days, and everything overdue)"
     );
@@ -212,9 +225,13 @@ fn render_publication_line(line: &PublicationLine) {
             working_days_left,
             ..
         } => outln!(
-            "  DUE        {draw}: {targets} inspected target{} to publish, the first by {first} ({working_days_left} working day{} left)",
+            "  DUE        {draw}: {targets} inspected target{} to publish, the first by {first} ({})",
             plural(*targets),
-            if *working_days_left == 1 { "" } else { "s" }
+            match working_days_left {
+                Some(1) => "1 working day left".to_string(),
+                Some(n) => format!("{n} working days left"),
+                None => "working days left unknown: no holiday calendar that far".to_string(),
+            }
         ),
     }
 }

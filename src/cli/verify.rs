@@ -1,13 +1,14 @@
-//! `suiji verify MANIFEST`: re-run a recorded draw from its archived inputs and compare.
+//! `suiji verify MANIFEST|DRAW`: re-run a recorded draw from its archived inputs and compare.
 
 use std::path::PathBuf;
 
 use super::{Cli, Failed, exit};
-use crate::jobs::verify::{Input, Verdict};
+use crate::jobs::verify::{Input, Verdict, Which};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A draw's manifest.json.
+    /// A draw's manifest.json, or a draw's number (`12` or `#12`, as `suiji draws` lists it;
+    /// an existing file of that name is taken as the manifest).
     pub manifest: PathBuf,
     /// Data folder holding the archived snapshots (default: the config's).
     #[arg(long)]
@@ -15,8 +16,17 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let number = args
+        .manifest
+        .to_str()
+        .map(|s| s.strip_prefix('#').unwrap_or(s))
+        .and_then(|s| s.parse::<i64>().ok());
+    let which = match number {
+        Some(n) if !args.manifest.exists() => Which::Draw(n),
+        _ => Which::Manifest(args.manifest.clone()),
+    };
     let v = crate::jobs::verify::run(&Input {
-        manifest: args.manifest.clone(),
+        which,
         data: args.data.clone(),
         config: cli.config.clone(),
     })?;

@@ -132,6 +132,13 @@ pub enum DrawFailure {
     },
     #[error("{0}")]
     Weights(String),
+    /// The hooks of a draw needed more operations than `[scripts] draw_operations` allows.
+    #[error(
+        "the hooks of {matter} need more than {budget} operations for this draw (the budget \
+         `[scripts] draw_operations` in config/suiji.toml); make the hooks do less work per \
+         target, or raise the budget"
+    )]
+    Budget { matter: String, budget: u64 },
     /// Rows of a registry file the registry reader refuses.
     #[error("the target registry has problems ({} found)", .0.len())]
     Registry(Vec<Diagnostic>),
@@ -229,6 +236,9 @@ pub struct Stats {
     pub drawn: u64,
     /// Calls of the eligible and weight hooks.
     pub hook_calls: u64,
+    /// Operations of the eligible and weight hooks' answers, summed over the targets (what
+    /// `[scripts] draw_operations` bounds; the same for both row sources).
+    pub hook_operations: u64,
     /// Threads the pass over the rows used.
     pub threads: usize,
 }
@@ -251,12 +261,16 @@ pub fn run(
     sandbox: &Sandbox,
     opts: &Options<'_>,
 ) -> Result<Drawn, DrawFailure> {
-    let rules = Rules::new(input, sandbox, opts.list_exclusions_up_to);
+    let mut rules = Rules::new(input, sandbox, opts.list_exclusions_up_to);
     opts.phase(Phase::Classify);
     match source {
-        Source::Memory(targets) => phases(&memory::MemorySource { targets }, &rules, opts),
+        Source::Memory(targets) => {
+            rules.resolve_columns(|h| targets.iter().any(|t| t.extra.contains_key(h)));
+            phases(&memory::MemorySource { targets }, &rules, opts)
+        }
         Source::Csv { path, known } => {
             let file = file::FileSource::open(path, known, opts)?;
+            rules.resolve_columns(|h| file.has_extra(h));
             phases(&file, &rules, opts)
         }
     }
@@ -269,6 +283,9 @@ fn phases(
     opts: &Options<'_>,
 ) -> Result<Drawn, DrawFailure> {
     let mut c = source.classify(rules)?;
+    if c.operations > rules.budget() {
+        return Err(rules.over_budget());
+    }
     opts.phase(Phase::Plan);
     plan::check_eligible(&c)?;
     let plans = plan::strata(&c, rules)?;
@@ -307,6 +324,7 @@ fn phases(
         excluded,
         drawn: selected.len() as u64,
         hook_calls: c.hook_calls,
+        hook_operations: c.operations,
         threads: c.threads,
     };
     let parts = Parts {

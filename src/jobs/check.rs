@@ -1,6 +1,13 @@
-//! Checking the config, every rule file and every script (`suiji check`).
+//! Checking the config, every rule file and every script (`suiji check`), and then the rules
+//! against what they will meet: the holiday calendar (`timing`) and the registries
+//! (`columns`). Errors stop; warnings are shown and draws still run.
 
-use crate::rules::Loaded;
+mod columns;
+mod timing;
+
+use super::{SetupError, load_calendar};
+use crate::diag::Diagnostic;
+use crate::rules::{LoadError, Loaded};
 
 /// The rules as loaded: what they hold.
 #[derive(Debug, Clone)]
@@ -12,12 +19,32 @@ pub struct Checked {
     /// Hooks bound (eligibility, weight, conflict).
     pub hooks: usize,
     pub rules_hash: String,
+    /// Problems that do not stop a draw (misspelt headers, class ratios no row uses, …).
+    pub warnings: Vec<Diagnostic>,
 }
 
-/// Sums up rules that loaded without errors (loading reports every problem; see
-/// [`super::load_rules`]).
-pub fn run(loaded: &Loaded) -> Checked {
+/// What `plan` lists of the rules against the registry: columns a matter names that the
+/// registry lacks, class ratios no row uses.
+pub(crate) fn fit_problems(
+    loaded: &Loaded,
+    registry: &crate::registry::Registry,
+) -> Vec<Diagnostic> {
+    columns::fit(loaded, registry)
+}
+
+/// Checks rules that loaded without errors (loading reports every problem; see
+/// [`super::load_rules`]) against the holiday calendar and the registries.
+pub fn run(loaded: &Loaded) -> Result<Checked, SetupError> {
     let model = &loaded.model;
+    let cal = load_calendar(loaded, false)?;
+    let mut diags = timing::check(loaded, &cal);
+    diags.extend(columns::check(loaded, &cal));
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(SetupError::Rules(LoadError {
+            sources: loaded.sources.clone(),
+            diagnostics: diags,
+        }));
+    }
     let hooks = model
         .matters()
         .map(|m| {
@@ -27,7 +54,7 @@ pub fn run(loaded: &Loaded) -> Checked {
                 .count()
         })
         .sum::<usize>();
-    Checked {
+    Ok(Checked {
         bureau: model.config.bureau.name.clone(),
         departments: model
             .departments
@@ -40,5 +67,6 @@ pub fn run(loaded: &Loaded) -> Checked {
         matters: model.matters().count(),
         hooks,
         rules_hash: model.rules_hash.clone(),
-    }
+        warnings: diags,
+    })
 }

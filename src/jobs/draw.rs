@@ -116,6 +116,7 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Drawn, DrawError> {
     let mut store = open_store(loaded)?;
     let req = Request {
         algorithm: loaded.model.config.algorithm,
+        provisional: super::issue::provisional(&cal, &scheduled),
         draw: scheduled,
         seed,
         seed_source,

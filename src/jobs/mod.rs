@@ -13,7 +13,10 @@ pub mod place;
 pub mod plan;
 pub mod probe;
 pub mod publish;
+pub mod redraw;
+pub mod regenerate;
 pub mod registry;
+pub mod replace;
 pub mod report;
 pub mod results;
 pub mod run;
@@ -97,6 +100,12 @@ impl Problem for SetupError {
                 diagnostics: diagnostics.clone(),
                 closing: None,
             },
+            SetupError::Year(e @ CalendarError::OutOfRange { .. }) => Report::error(
+                e.to_string(),
+                &[
+                    "give a year in that range, or add config/holidays/YEAR.toml with the year's official notice",
+                ],
+            ),
             SetupError::Year(e) => Report::error(
                 e.to_string(),
                 &[
@@ -168,19 +177,43 @@ pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<issue::Frozen, SetupErr
     issue::freeze_registry(loaded).map_err(SetupError::Registry)
 }
 
-/// Opens the database in the config's data folder, and removes the staging folders that
-/// interrupted jobs left and that nothing will ever place ([`sweep::orphans`]).
+/// Opens the database in the config's data folder; puts in place the files that interrupted
+/// jobs left staged after their record was committed ([`sweep::restore`]), and removes the
+/// staging folders that nothing will ever place ([`sweep::orphans`]).
 pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
     let store = Store::open(&loaded.model.config.data_dir)?;
+    sweep::restore(&loaded.model.config.output_dir, &store);
     sweep::orphans(&loaded.model.config.output_dir, &store);
     Ok(store)
 }
 
 /// Opens the database named by the config alone, without loading the rules: jobs that only
-/// read records (draws, audit, verify) keep working while a rule file has problems.
+/// read or write records without the rules keep working while a rule file has problems.
 pub fn open_store_of_config(config: &Path) -> Result<Store, SetupError> {
     let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
     Ok(Store::open(&config.data_dir)?)
+}
+
+/// The config alone and the database it names, opened read-only
+/// ([`Store::open_read_only`]), for jobs that only read records (draws, audit, verify,
+/// regenerate): they keep working while a rule file has problems, and on a read-only copy of
+/// the data. Files left staged by an interrupted run are reported ([`sweep::report`]).
+pub fn open_data(config: &Path) -> Result<(crate::rules::model::Config, Store), SetupError> {
+    let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
+    let store = Store::open_read_only(&config.data_dir)?;
+    sweep::report(&config.output_dir);
+    Ok((config, store))
+}
+
+/// Loads the rules and the calendar and opens the database read-only ([`Store::open_read_only`]):
+/// for jobs that only read records (`status`, `report`), which then also work on a read-only
+/// copy of the data. Files left staged are reported, not moved.
+pub fn open_read_only(config: &Path) -> Result<Context, SetupError> {
+    let loaded = load_rules(config)?;
+    let cal = load_calendar(&loaded, false)?;
+    let store = Store::open_read_only(&loaded.model.config.data_dir)?;
+    sweep::report(&loaded.model.config.output_dir);
+    Ok(Context { loaded, cal, store })
 }
 
 /// Loads the rules and the calendar and opens the database.

@@ -149,8 +149,6 @@ fn estimate(
     schedule: &[crate::schedule::ScheduledDraw],
     problems: &mut Vec<Diagnostic>,
 ) -> crate::output::plan::Estimates {
-    use crate::output::plan::Estimate;
-    let mut out = crate::output::plan::Estimates::new();
     let frozen = match crate::jobs::issue::freeze_registry(loaded) {
         Ok(f) => f,
         Err(diags) => {
@@ -158,9 +156,23 @@ fn estimate(
                 "the registry has {} problem(s) (run `suiji registry check`); the plan shows no counts",
                 diags.len()
             )));
-            return out;
+            return crate::output::plan::Estimates::new();
         }
     };
+    problems.extend(crate::jobs::check::fit_problems(loaded, &frozen.registry));
+    let out = estimates(loaded, &frozen, schedule);
+    problems.extend(empty_scopes(&out));
+    out
+}
+
+/// The counts of each matter's first regular draw in `schedule`, dry-run on `frozen`.
+pub(crate) fn estimates(
+    loaded: &Loaded,
+    frozen: &crate::jobs::issue::Frozen,
+    schedule: &[crate::schedule::ScheduledDraw],
+) -> crate::output::plan::Estimates {
+    use crate::output::plan::Estimate;
+    let mut out = crate::output::plan::Estimates::new();
     let history = crate::draw::pipeline::History::default();
     for m in loaded.model.matters() {
         let Some(first) = schedule
@@ -178,6 +190,7 @@ fn estimate(
             created_at: String::new(),
             redraw: None,
             dry_run: true,
+            provisional: false,
         };
         let in_scope = frozen
             .registry
@@ -185,7 +198,7 @@ fn estimate(
             .iter()
             .filter(|t| m.categories.contains(&t.category))
             .count();
-        let e = crate::jobs::issue::compute(loaded, &frozen, &history, &req)
+        let e = crate::jobs::issue::compute(loaded, frozen, &history, &req)
             .map(|man| Estimate {
                 period: first.period.label_zh(),
                 in_scope,
@@ -196,6 +209,23 @@ fn estimate(
         out.insert(m.id.clone(), e);
     }
     out
+}
+
+/// A warning for each matter with targets in its categories of which none is eligible.
+pub(crate) fn empty_scopes(estimates: &crate::output::plan::Estimates) -> Vec<Diagnostic> {
+    estimates
+        .iter()
+        .filter_map(|(id, e)| {
+            let e = e.as_ref().ok()?;
+            (e.in_scope > 0 && e.eligible == 0).then(|| {
+                Diagnostic::warning(format!(
+                    "{id}: none of the {} targets in its categories is eligible ({}): its draws will draw nobody",
+                    e.in_scope, e.period
+                ))
+                .help("check its eligible hook, cooldown and yearly cap against the registry (`suiji draw --dry-run` shows who is excluded and why)")
+            })
+        })
+        .collect()
 }
 
 /// The matters (抽查事项清单) of the departments `sees` accepts, as the plan labels them.

@@ -12,6 +12,7 @@
 //! nothing. In-process tests watch the points of their own thread with [`watching`].
 
 use std::cell::RefCell;
+use std::io::Write as _;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -58,7 +59,7 @@ pub fn point(name: &'static str) {
         && at == name
         && PASSED.fetch_add(1, Ordering::SeqCst) + 1 == *nth
     {
-        eprintln!("suiji: stopped at {name} ({ABORT_ENV})");
+        let _ = writeln!(std::io::stderr(), "suiji: stopped at {name} ({ABORT_ENV})");
         // As `kill -9`: the process ends here, in whatever state its files and database are.
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGKILL);
         std::process::abort();

@@ -69,6 +69,16 @@ pub enum PublishError {
     Setup(#[from] SetupError),
     #[error("--today {as_of} is in the future (today is {today})")]
     FutureDay { as_of: NaiveDate, today: NaiveDate },
+    #[error(
+        "--today {as_of} would record a publication on a day that is not today ({today}) in {}, \
+         a database of real records",
+        db.display()
+    )]
+    Backdated {
+        as_of: NaiveDate,
+        today: NaiveDate,
+        db: PathBuf,
+    },
     #[error("publications are recorded in date order")]
     OutOfOrder {
         problems: Vec<String>,
@@ -93,7 +103,9 @@ impl Problem for PublishError {
     fn fault(&self) -> Fault {
         match self {
             PublishError::Setup(e) => e.fault(),
-            PublishError::FutureDay { .. } | PublishError::OutOfOrder { .. } => Fault::Invalid,
+            PublishError::FutureDay { .. }
+            | PublishError::Backdated { .. }
+            | PublishError::OutOfOrder { .. } => Fault::Invalid,
             _ => Fault::Failed,
         }
     }
@@ -105,6 +117,13 @@ impl Problem for PublishError {
                 self.to_string(),
                 &[
                     "a publication is recorded on the day it happens; --today is for replaying past days",
+                ],
+            ),
+            PublishError::Backdated { .. } => Report::error(
+                self.to_string(),
+                &[
+                    "every time recorded in a real database is the real clock: run `suiji publish` without --today to publish today",
+                    "--today replays past days only in a database made by `suiji simulate` (its documents say 模拟); --dry-run shows what a day would have published without recording it",
                 ],
             ),
             PublishError::OutOfOrder { problems, earliest } => {
@@ -143,6 +162,13 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
         return Err(PublishError::FutureDay {
             as_of,
             today: input.today,
+        });
+    }
+    if as_of != input.today && !input.dry_run && !cx.store.is_simulation()? {
+        return Err(PublishError::Backdated {
+            as_of,
+            today: input.today,
+            db: cx.store.path().to_path_buf(),
         });
     }
     let out_dir = cx.loaded.model.config.output_dir.clone();

@@ -27,6 +27,12 @@ pub fn check(loaded: &Loaded) -> Result<Checked, SetupError> {
         &known,
     )
     .map_err(SetupError::Registry)?;
+    let first = cfg.registries.targets.first().map(|p| p.as_path());
+    if let Some(empty) = crate::registry::require_targets(&registry, first, &cfg.root) {
+        return Err(SetupError::Registry(
+            warnings.into_iter().chain([empty]).collect(),
+        ));
+    }
     Ok(Checked {
         frozen: Frozen::new(registry),
         warnings,

@@ -93,3 +93,20 @@ pub fn run(cx: &Context, input: &Input) -> Result<Written, ReportError> {
         provisional: !official,
     })
 }
+
+/// The year's figures and the report as bytes (HTML, or XLSX when `xlsx`), nothing written.
+pub fn document(
+    cx: &Context,
+    year: i32,
+    as_of: NaiveDate,
+    xlsx: bool,
+) -> Result<(YearFigures, Vec<u8>), ReportError> {
+    require_year(&cx.cal, year)?;
+    let figures = year_figures(&cx.store, &cx.loaded.model, &cx.cal, year, as_of)?;
+    let bytes = if xlsx {
+        crate::output::report::xlsx(&figures).map_err(|e| ReportError::Workbook(e.to_string()))?
+    } else {
+        crate::output::report::html(&figures).into_bytes()
+    };
+    Ok((figures, bytes))
+}

@@ -202,6 +202,8 @@ pub struct ImportInput {
     pub dry_run: bool,
     /// Who imports (recorded in the audit log).
     pub actor: String,
+    /// An inspector importing in the console: every row must be for a target on their team.
+    pub signer: Option<String>,
     pub today: NaiveDate,
     pub now: String,
 }
@@ -260,6 +262,9 @@ pub fn import(
                 rows += 1;
                 match checker.check(e)? {
                     Ok(Checked::New { draw_id, result }) => {
+                        if let Some(p) = not_on_team(&mut checker, input, draw_id, e)? {
+                            problems.push(p);
+                        }
                         batches.entry(draw_id).or_default().push(result);
                     }
                     Ok(Checked::AlreadyRecorded { .. }) => unchanged += 1,
@@ -306,6 +311,30 @@ pub fn import(
         warnings: sorted(problems),
         recorded: !input.dry_run,
     })
+}
+
+/// A row for a target whose team the importing inspector is not on.
+fn not_on_team(
+    checker: &mut Checker<'_>,
+    input: &ImportInput,
+    draw_id: i64,
+    e: &RawEntry,
+) -> Result<Option<Problem>, StoreError> {
+    let Some(me) = &input.signer else {
+        return Ok(None);
+    };
+    let on_team = checker.info(draw_id)?.is_some_and(|info| {
+        info.teams
+            .get(&e.target_id)
+            .is_some_and(|team| team.iter().any(|(id, _)| id == me))
+    });
+    Ok((!on_team).then(|| {
+        Problem::error(
+            e.origin.as_ref(),
+            format!("target `{}` is not on your team's list", e.target_id),
+        )
+        .help("only results for the targets of your own teams can be entered")
+    }))
 }
 
 /// The files of an import, as named in its messages.
@@ -364,4 +393,155 @@ pub fn list(
             })
         })
         .collect()
+}
+
+/// One drawn target to inspect, with its checklist and what is recorded so far.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub draw: DrawRow,
+    pub target_id: String,
+    pub target_name: String,
+    /// The team: (id, name) in team order.
+    pub team: Vec<(String, String)>,
+    /// Each checklist item: id, text, and its recorded result.
+    pub items: Vec<(String, String, Option<ResultRow>)>,
+}
+
+impl Task {
+    /// Every item has a result.
+    pub fn complete(&self) -> bool {
+        self.items.iter().all(|i| i.2.is_some())
+    }
+
+    /// Every item's result is published.
+    pub fn published(&self) -> bool {
+        self.items
+            .iter()
+            .all(|i| i.2.as_ref().is_some_and(|r| r.published_at.is_some()))
+    }
+}
+
+/// The tasks of the active draws whose matter `sees` accepts: with `inspector`, only the
+/// targets on whose team that inspector is.
+pub fn tasks(
+    loaded: &Loaded,
+    store: &Store,
+    inspector: Option<&str>,
+    sees: impl Fn(&str) -> bool,
+) -> Result<Vec<Task>, StoreError> {
+    let mut checker = Checker::new(store, &loaded.model, NaiveDate::MIN);
+    let mut out = Vec::new();
+    for draw in store.list_draws(&DrawFilter::default())? {
+        let department = loaded
+            .model
+            .matter(&draw.record.matter)
+            .map(|m| m.department.clone())
+            .unwrap_or_default();
+        if !sees(&department) {
+            continue;
+        }
+        let Some(info) = checker.info(draw.id)? else {
+            continue;
+        };
+        let checklist = info.checklist.clone().unwrap_or_default();
+        let mut targets: Vec<(&String, &String)> = info.selected.iter().collect();
+        targets.sort();
+        for (id, name) in targets {
+            let team = info.teams.get(id).cloned().unwrap_or_default();
+            if inspector.is_some_and(|me| !team.iter().any(|(i, _)| i == me)) {
+                continue;
+            }
+            let items = checklist
+                .iter()
+                .map(|c| {
+                    let r = info.existing.get(&(id.clone(), c.id.clone())).cloned();
+                    (c.id.clone(), c.text.clone(), r)
+                })
+                .collect();
+            out.push(Task {
+                draw: draw.clone(),
+                target_id: id.clone(),
+                target_name: name.clone(),
+                team,
+                items,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One target's results as an inspector enters them: a category per checklist item, the day,
+/// remarks, and who signs (the inspector entering them, who must be on the target's team).
+#[derive(Debug, Clone)]
+pub struct ItemsInput {
+    pub draw_id: i64,
+    pub target: String,
+    /// (checklist item id, category) for each item filled in.
+    pub items: Vec<(String, String)>,
+    pub date: String,
+    pub remarks: String,
+    /// The inspector id signing.
+    pub inspector: String,
+    pub actor: String,
+    pub today: NaiveDate,
+    pub now: String,
+}
+
+/// Records one target's results item by item: all of them or none. The inspector must be on
+/// the target's team (the same check as a result sheet's 签名检查人员).
+pub fn record_items(
+    loaded: &Loaded,
+    store: &mut Store,
+    input: &ItemsInput,
+) -> Result<RecordedOne, ResultsError> {
+    let mut checker = Checker::new(store, &loaded.model, input.today);
+    let base = RawEntry {
+        category: String::new(),
+        date: DateCell::Text(input.date.clone()),
+        remarks: input.remarks.clone(),
+        inspectors: input.inspector.clone(),
+        ..probe(&input.draw_id.to_string(), &input.target)
+    };
+    let draw_id = checker
+        .resolve(&base)?
+        .map_err(|p| invalid(vec![p], |_| String::new()))?;
+    let (mut problems, mut new, mut unchanged) = (Vec::new(), Vec::new(), 0);
+    for (item, category) in input.items.iter().filter(|(_, c)| !c.trim().is_empty()) {
+        let e = RawEntry {
+            item: item.clone(),
+            category: category.clone(),
+            ..base.clone()
+        };
+        match checker.check(&e)? {
+            Ok(Checked::New { result, .. }) => new.push(result),
+            Ok(Checked::AlreadyRecorded { .. }) => unchanged += 1,
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if new.is_empty() && unchanged == 0 && problems.is_empty() {
+        problems.push(Problem::error(
+            None,
+            "no checklist item has a result category",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(invalid(problems, |n| {
+            format!("{} found; nothing was recorded.", count(n, "problem"))
+        }));
+    }
+    let draw = checker.info(draw_id)?.map(|i| i.row.clone());
+    if !new.is_empty() {
+        store.record_results_batch(&[(draw_id, new.clone())], &input.now, &input.actor)?;
+    }
+    Ok(RecordedOne {
+        recorded: new.len(),
+        unchanged,
+        draw_id,
+        draw,
+    })
+}
+
+/// The national result categories, in their official order.
+pub fn categories() -> &'static [&'static str] {
+    &crate::results::RESULT_CATEGORIES
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, TimeZone};
 
 use super::issue::seed::SeedChoice;
 use super::service::{Service, Stop, run_loop, year_start};
@@ -80,13 +80,18 @@ pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<
         |d| d.and_hms_opt(0, 0, 0).unwrap_or_default(),
     );
     let rules_dir = loaded.model.config.rules_dir.clone();
+    let holidays_dir = loaded.model.config.holidays_dir.clone();
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "scheduler", since);
     let (tx, rx) = mpsc::channel();
     let _watcher = if input.once {
         None
     } else {
         spawn_signals(tx.clone())?;
-        Some(watch_rules(&rules_dir, &input.config, tx)?)
+        Some(watch_rules(
+            &[&rules_dir, &holidays_dir],
+            &input.config,
+            tx,
+        )?)
     };
     service.restore_files();
     super::publish::restore(&service.loaded.model.config.output_dir, &service.store);
@@ -117,8 +122,10 @@ fn spawn_signals(tx: mpsc::Sender<Event>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Watches the rule folder, the holiday folder and the config's folder: a change to a
+/// `.toml` or `.rhai` file there asks for a reload (rules and holiday calendars).
 fn watch_rules(
-    rules: &std::path::Path,
+    dirs: &[&std::path::Path],
     config: &std::path::Path,
     tx: mpsc::Sender<Event>,
 ) -> notify::Result<notify::RecommendedWatcher> {
@@ -151,7 +158,12 @@ fn watch_rules(
             let _ = changed.send(());
         }
     })?;
-    watcher.watch(rules, RecursiveMode::NonRecursive)?;
+    for dir in dirs {
+        // The holiday folder may not exist yet; the config's folder (watched too) holds it.
+        if dir.is_dir() {
+            watcher.watch(dir, RecursiveMode::NonRecursive)?;
+        }
+    }
     if let Some(dir) = config.parent().filter(|d| !d.as_os_str().is_empty()) {
         watcher.watch(dir, RecursiveMode::NonRecursive)?;
     }
@@ -197,12 +209,28 @@ pub struct Simulated {
 pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunError> {
     let cal = load_calendar(&loaded, false)?;
     let official = require_year(&cal, input.year)?;
-    let store = open_store(&loaded)?;
+    let mut store = open_store(&loaded)?;
     let start = year_start(input.year);
+    // A simulation's times are simulated: its database says so, and so does every document
+    // made from it. A database holding real records is refused.
+    let marked_at = loaded
+        .model
+        .config
+        .timezone
+        .from_local_datetime(&start)
+        .earliest()
+        .map_or_else(
+            || start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            |t| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        );
+    store.mark_simulation(&marked_at, "simulate", input.year)?;
     let end = year_start(input.year + 1) - chrono::Duration::seconds(1);
     let mut clock = SimClock { now: start, end };
+    // Matters the year's schedule leaves out are failures of the run, not silence.
+    let (_, unscheduled) = crate::schedule::year_schedule(&loaded.model, &cal, input.year);
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "simulate", start);
     service.seed = Some(input.seed.clone());
+    service.until = Some(end);
     let (_tx, rx) = mpsc::channel();
     let _ = run_loop(&mut service, &mut clock, &rx, false);
     let mut draws = Vec::new();
@@ -231,6 +259,12 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
             let (m, p) = (&f.draw.matter, &f.draw.period.id);
             Diagnostic::error(format!("{m} {p} failed: {}", f.detail))
         })
+        .chain(unscheduled.iter().map(|u| {
+            Diagnostic::error(format!(
+                "{} has no draws in {}: it cannot be scheduled: {}",
+                u.matter, input.year, u.error
+            ))
+        }))
         .collect();
     Ok(Simulated {
         draws,

@@ -13,7 +13,8 @@ use crate::jobs::issue::{IssueError, Issued, Request, freeze_registry, issue};
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
-use crate::schedule::{ScheduledDraw, year_schedule};
+use crate::schedule::period::ScheduleProblem;
+use crate::schedule::{DrawKind, ScheduledDraw, year_schedule};
 use crate::store::{
     DrawFilter, EventFilter, NewEvent, RulesReloadAudit, SchedulerAudit, SchedulerEvent, Store,
 };
@@ -25,10 +26,65 @@ pub enum Decision {
     Issue { late: bool },
     /// Skip it for good (catch-up policy), with the reason.
     Skip(String),
+    /// Its period ended before it could be drawn: record it as missed, with the reason.
+    Miss(String),
+}
+
+/// Years, or matters of a year, whose draws cannot be scheduled: the service cannot compute
+/// their issue times until the reason is gone (a holiday file is added), and says so in its
+/// log and in `suiji status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unscheduled {
+    pub year: i32,
+    /// The matters affected (every matter, when the year has no calendar).
+    pub matters: Vec<String>,
+    /// Why, as the calendar says it.
+    pub reason: String,
+}
+
+impl Unscheduled {
+    /// One entry per distinct reason among a year's problems.
+    fn group(year: i32, problems: Vec<ScheduleProblem>) -> Vec<Unscheduled> {
+        let mut out: Vec<Unscheduled> = Vec::new();
+        for p in problems {
+            let reason = p.error.to_string();
+            match out.iter_mut().find(|u| u.reason == reason) {
+                Some(u) => u.matters.push(p.matter),
+                None => out.push(Unscheduled {
+                    year,
+                    matters: vec![p.matter],
+                    reason,
+                }),
+            }
+        }
+        out
+    }
+
+    /// What the log and `status` say.
+    pub fn message(&self) -> String {
+        format!(
+            "the draws of {} cannot be scheduled ({} matter(s): {}): {}; suiji keeps running and schedules them once the holiday file is saved (or on SIGHUP), no restart needed",
+            self.year,
+            self.matters.len(),
+            self.matters.join(", "),
+            self.reason
+        )
+    }
+}
+
+/// How long before a year begins a missing calendar for it counts as a problem: from
+/// 1 November, when the State Council's holiday notice for the next year is usually out.
+pub const NEXT_YEAR_NOTICE: (u32, u32) = (11, 1);
+
+/// When the next year's calendar is first expected, in `year`.
+fn next_year_notice(year: i32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(year, NEXT_YEAR_NOTICE.0, NEXT_YEAR_NOTICE.1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or(NaiveDateTime::MAX)
 }
 
 /// A draw is "late" if the service first sees it more than this after its issue time.
-pub(crate) const LATE_AFTER_MINUTES: i64 = 10;
+pub(crate) const LATE_AFTER_MINUTES: i64 = crate::schedule::marks::LATE_AFTER_MINUTES;
 
 /// Pure: decide about a due draw at `now` under the matter's catch-up policy.
 pub fn decide(d: &ScheduledDraw, policy: CatchUp, now: NaiveDateTime) -> Decision {
@@ -43,6 +99,34 @@ pub fn decide(d: &ScheduledDraw, policy: CatchUp, now: NaiveDateTime) -> Decisio
             ))
         }
         _ => Decision::Issue { late },
+    }
+}
+
+/// Pure: why a draw first seen at `now` can no longer be drawn, if its period has ended: a
+/// holiday window once the holiday has begun (`holiday_start`), a calendar period (year,
+/// half-year, quarter, month) once its last day is over. A draw whose period is still running
+/// is drawn late instead (补抽), and so is a cron draw (its period is a fire time: its matter's
+/// catch-up policy decides).
+pub fn ended(
+    d: &ScheduledDraw,
+    holiday_start: Option<NaiveDate>,
+    now: NaiveDateTime,
+) -> Option<String> {
+    let due = d.issue_at.format("%Y-%m-%d %H:%M");
+    let today = now.date();
+    match (d.kind, holiday_start) {
+        (DrawKind::Holiday(h), Some(start)) if today >= start => Some(format!(
+            "missed: the {} holiday began on {start}, so its pre-holiday draw (due {due}) is no longer made; suiji was not running at its time",
+            h.name_zh()
+        )),
+        // Cron periods are named by their fire time ("2024-03-05T09:00").
+        (DrawKind::Regular, _) if !d.period.id.contains('T') && today > d.period.end => {
+            Some(format!(
+                "missed: period {} ended on {}, so its draw (due {due}) is no longer made; suiji was not running at its time",
+                d.period.id, d.period.end
+            ))
+        }
+        _ => None,
     }
 }
 
@@ -96,6 +180,9 @@ pub struct Service {
     pub since: NaiveDateTime,
     /// Overrides the config's seed source (simulations, tests).
     pub seed: Option<SeedChoice>,
+    /// The last moment the service runs to (a simulated year's end): later years are not
+    /// its business, and a missing calendar for them is no problem.
+    pub until: Option<NaiveDateTime>,
     /// Draws that failed in this run (retried after a rule reload).
     failed: HashSet<(String, String)>,
     pub outcomes: Vec<Outcome>,
@@ -118,6 +205,7 @@ impl Service {
             actor: actor.into(),
             since,
             seed: None,
+            until: None,
             failed: HashSet::new(),
             outcomes: Vec::new(),
         }
@@ -127,22 +215,55 @@ impl Service {
         &self.loaded.model
     }
 
-    /// The schedule of every year from `since` to the one after `now` (errors for years
-    /// without a calendar are logged).
+    /// The schedule of every year from `since` to the one after `now`.
     pub fn schedule(&self, now: NaiveDateTime) -> Vec<ScheduledDraw> {
+        self.plan(now).0
+    }
+
+    /// The schedule of every year from `since` to the one after `now`, and the years (or
+    /// matters of a year) that cannot be scheduled, with the reason: this year and the ones
+    /// before it always, the next year from [`NEXT_YEAR_NOTICE`] on.
+    pub fn plan(&self, now: NaiveDateTime) -> (Vec<ScheduledDraw>, Vec<Unscheduled>) {
         let mut all = Vec::new();
+        let mut unscheduled = Vec::new();
         let years: BTreeSet<i32> = (self.since.year().min(now.year())..=now.year() + 1).collect();
         for y in years {
             let (mut s, problems) = year_schedule(self.model(), &self.cal, y);
-            if y <= now.year() {
-                for p in problems {
-                    tracing::error!(matter = %p.matter, year = y, "cannot schedule: {}", p.error);
-                }
+            let watched = y <= now.year() || now >= next_year_notice(now.year());
+            if watched && self.until.is_none_or(|end| y <= end.year()) {
+                unscheduled.extend(Unscheduled::group(y, problems));
             }
             all.append(&mut s);
         }
         all.sort_by(|a, b| a.issue_at.cmp(&b.issue_at).then(a.matter.cmp(&b.matter)));
-        all
+        (all, unscheduled)
+    }
+
+    /// Logs the years that cannot be scheduled when they change (`reported` holds what was
+    /// logged last): the service never stops scheduling without saying so.
+    pub fn report_unscheduled(&self, now: NaiveDateTime, reported: &mut Vec<Unscheduled>) {
+        let (_, now_unscheduled) = self.plan(now);
+        if now_unscheduled == *reported {
+            return;
+        }
+        for u in &now_unscheduled {
+            tracing::error!(
+                year = u.year,
+                matters = %u.matters.join(","),
+                "{}",
+                u.message()
+            );
+        }
+        for u in reported.iter() {
+            if !now_unscheduled.iter().any(|n| n.year == u.year) {
+                tracing::info!(
+                    year = u.year,
+                    "the draws of {} can be scheduled again",
+                    u.year
+                );
+            }
+        }
+        *reported = now_unscheduled;
     }
 
     /// (matter, period) pairs that are drawn, skipped for good, or failed in this run.
@@ -154,7 +275,7 @@ impl Service {
             .map(|d| (d.record.matter, d.record.period))
             .collect();
         for e in self.store.events(&EventFilter::default())? {
-            if e.event == SchedulerEvent::Skipped {
+            if matches!(e.event, SchedulerEvent::Skipped | SchedulerEvent::Missed) {
                 done.insert((e.matter, e.period));
             }
         }
@@ -208,7 +329,10 @@ impl Service {
         }
         if matches!(
             event,
-            SchedulerEvent::CaughtUp | SchedulerEvent::Skipped | SchedulerEvent::Failed
+            SchedulerEvent::CaughtUp
+                | SchedulerEvent::Skipped
+                | SchedulerEvent::Failed
+                | SchedulerEvent::Missed
         ) {
             let detail = SchedulerAudit {
                 detail: detail.to_string(),
@@ -250,7 +374,12 @@ impl Service {
                 .model()
                 .matter(&d.matter)
                 .map_or(CatchUp::Issue, |m| m.catch_up);
-            let o = match decide(&d, policy, now) {
+            let decision = match self.missed(&d, now) {
+                Some(reason) => Decision::Miss(reason),
+                None => decide(&d, policy, now),
+            };
+            let o = match decision {
+                Decision::Miss(reason) => self.miss(d, now, reason),
                 Decision::Skip(reason) => {
                     tracing::warn!(matter = %d.matter, period = %d.period.id, "skipped: {reason}");
                     self.record(&d, SchedulerEvent::Skipped, now, None, &reason);
@@ -270,6 +399,36 @@ impl Service {
         }
         self.outcomes.extend(out.iter().cloned());
         out
+    }
+
+    /// Why `d`, due and not drawn, can no longer be drawn at `now` (see [`ended`]).
+    fn missed(&self, d: &ScheduledDraw, now: NaiveDateTime) -> Option<String> {
+        let holiday_start = match d.kind {
+            DrawKind::Holiday(h) => d
+                .period
+                .id
+                .get(..4)
+                .and_then(|y| y.parse().ok())
+                .and_then(|y| self.cal.holiday(y, h).ok())
+                .map(|hp| hp.start),
+            DrawKind::Regular => None,
+        };
+        ended(d, holiday_start, now)
+    }
+
+    /// Records a draw whose period ended before it could be drawn (logged and audited).
+    fn miss(&mut self, d: ScheduledDraw, now: NaiveDateTime, reason: String) -> Outcome {
+        tracing::warn!(matter = %d.matter, period = %d.period.id, "{reason}");
+        self.record(&d, SchedulerEvent::Missed, now, None, &reason);
+        Outcome {
+            draw: d,
+            event: SchedulerEvent::Missed,
+            draw_id: None,
+            detail: reason,
+            drawn: 0,
+            eligible: 0,
+            unstaffed: 0,
+        }
     }
 
     fn issue_one(&mut self, d: ScheduledDraw, now: NaiveDateTime, late: bool) -> Outcome {
@@ -315,6 +474,7 @@ impl Service {
             created_at: self.stamp(now),
             redraw: None,
             dry_run: false,
+            provisional: crate::jobs::issue::provisional(&self.cal, &d),
         };
         match issue(&self.loaded, &mut self.store, &frozen, &req) {
             Ok(issued) => self.issued(d, &issued, now, late),
@@ -359,7 +519,7 @@ impl Service {
             SchedulerEvent::Issued
         };
         self.record(&d, event, now, issued.draw_id, &detail);
-        tracing::info!(matter = %d.matter, period = %d.period.id, draw = ?issued.draw_id, drawn = m.selected.len(), "{detail}");
+        tracing::info!(matter = %d.matter, period = %d.period.id, draw = issued.draw_id, drawn = m.selected.len(), "{detail}");
         Outcome {
             eligible: m.strata.iter().map(|s| s.eligible).sum(),
             drawn: m.selected.len(),
@@ -384,6 +544,33 @@ impl Service {
             if crate::jobs::issue::restore_files(&self.model().config.output_dir, &d) {
                 tracing::warn!(matter = %d.record.matter, period = %d.record.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
             }
+        }
+    }
+
+    /// Reloads the holiday files; switches to them only when they load cleanly. Returns a
+    /// message for the log.
+    pub fn reload_calendar(&mut self, why: &str) -> Result<String, String> {
+        let cfg = &self.model().config;
+        let mut sources = crate::diag::Sources::default();
+        match Calendar::load(&cfg.holidays_dir, &mut sources, cfg.provisional_calendar) {
+            Ok(new) => {
+                let (before, after) = (self.cal.years(), new.years());
+                self.cal = new;
+                if before == after {
+                    return Ok(format!("holiday calendars reloaded ({why}): unchanged"));
+                }
+                self.failed.clear();
+                let years = |y: &[i32]| y.iter().map(i32::to_string).collect::<Vec<_>>().join(", ");
+                Ok(format!(
+                    "holiday calendars reloaded ({why}): years {} (were {})",
+                    years(&after),
+                    years(&before)
+                ))
+            }
+            Err(diags) => Err(format!(
+                "holiday calendars NOT reloaded ({why}); the last good ones stay in use:\n{}",
+                crate::diag::render(&sources, &diags)
+            )),
         }
     }
 
@@ -452,13 +639,14 @@ pub fn run_loop(
     once: bool,
 ) -> Stop {
     let mut pending_shutdown: Option<String> = None;
+    let mut unscheduled = Vec::new();
     loop {
         let now = clock.now();
         // Events that arrived while sleeping or reloading.
         while let Ok(e) = events.try_recv() {
             match e {
                 Event::Shutdown(why) => pending_shutdown = Some(why),
-                Event::Reload(why) => log_reload(service.reload(&why, now)),
+                Event::Reload(why) => reload(service, &why, now),
             }
         }
         if let Some(why) = pending_shutdown.take() {
@@ -478,12 +666,13 @@ pub fn run_loop(
         for e in stashed.take() {
             match e {
                 Event::Shutdown(why) => pending_shutdown = Some(why),
-                Event::Reload(why) => log_reload(service.reload(&why, clock.now())),
+                Event::Reload(why) => reload(service, &why, clock.now()),
             }
         }
         if let Some(why) = pending_shutdown.take() {
             return Stop::Shutdown(why);
         }
+        service.report_unscheduled(clock.now(), &mut unscheduled);
         if once {
             return Stop::Once;
         }
@@ -498,15 +687,18 @@ pub fn run_loop(
             Wake::End => return Stop::ClockEnd,
             Wake::Time => {}
             Wake::Event(Event::Shutdown(why)) => return Stop::Shutdown(why),
-            Wake::Event(Event::Reload(why)) => log_reload(service.reload(&why, clock.now())),
+            Wake::Event(Event::Reload(why)) => reload(service, &why, clock.now()),
         }
     }
 }
 
-fn log_reload(r: Result<String, String>) {
-    match r {
-        Ok(msg) => tracing::info!("{msg}"),
-        Err(msg) => tracing::error!("{msg}"),
+/// Reloads the rules and the holiday files, and logs what happened.
+fn reload(service: &mut Service, why: &str, now: NaiveDateTime) {
+    for r in [service.reload(why, now), service.reload_calendar(why)] {
+        match r {
+            Ok(msg) => tracing::info!("{msg}"),
+            Err(msg) => tracing::error!("{msg}"),
+        }
     }
 }
 

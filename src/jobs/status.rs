@@ -5,12 +5,12 @@ use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
-use super::service::{Service, due, next_wake, year_start};
+use super::service::{Service, Unscheduled, due, next_wake, year_start};
 use super::{Context, SetupError};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::results::ledger::{LedgerError, State, ledgers};
-use crate::store::{DrawFilter, DrawRow, EventFilter, SchedulerEvent, StoreError};
+use crate::store::{DrawFilter, DrawRow, EventFilter, EventRow, SchedulerEvent, StoreError};
 
 /// As of when, and how far ahead to look for publication deadlines.
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ pub struct MatterStatus {
     pub last: Option<String>,
     /// "2023-H2 on 2023-07-03".
     pub next: Option<String>,
-    /// "OVERDUE …", "FAILED …".
+    /// "OVERDUE …", "FAILED …", "MISSED …".
     pub problems: Vec<String>,
     /// The last draw as data: id, period, issue date.
     pub last_draw: Option<(i64, String, String)>,
@@ -39,6 +39,9 @@ pub struct MatterStatus {
     pub overdue: Vec<(String, NaiveDate)>,
     /// Draws the service tried and failed: period, when, the first line of why.
     pub failed: Vec<(String, String, String)>,
+    /// Periods of this year that ended before the service could draw them: period, when it
+    /// was recorded, the first line of why.
+    pub missed: Vec<(String, String, String)>,
 }
 
 /// One line of the publication section.
@@ -71,7 +74,8 @@ pub enum PublicationLine {
         draw_id: i64,
         targets: usize,
         first: NaiveDate,
-        working_days_left: u32,
+        /// None when the calendar does not reach that far.
+        working_days_left: Option<u32>,
     },
 }
 
@@ -92,6 +96,12 @@ pub struct Status {
     pub later: usize,
     /// Targets awaiting inspection.
     pub awaiting_inspection: usize,
+    /// Years (or matters of a year) whose draws cannot be scheduled, and why: the service
+    /// will not issue them until the reason is gone.
+    pub unscheduled: Vec<Unscheduled>,
+    /// Why working days could not be counted to the publication horizon (the calendar ends
+    /// before it): every result awaiting publication is then listed.
+    pub horizon_unknown: Option<String>,
 }
 
 impl MatterStatus {
@@ -124,15 +134,50 @@ impl MatterStatus {
             next_draw,
             overdue,
             failed,
+            missed: Vec::new(),
         }
     }
 }
 
+impl MatterStatus {
+    /// The status with the periods that ended before they could be drawn (a problem each).
+    fn with_missed(mut self, missed: Vec<(String, String, String)>) -> MatterStatus {
+        self.problems.extend(
+            missed
+                .iter()
+                .map(|(p, at, first)| format!("MISSED {p} at {at}: {first}")),
+        );
+        self.missed = missed;
+        self
+    }
+}
+
 impl Status {
-    /// Problems needing attention: per matter, and every overdue publication line.
+    fn empty(
+        now: NaiveDateTime,
+        matters: Vec<MatterStatus>,
+        within: u32,
+        horizon_unknown: Option<String>,
+    ) -> Status {
+        Status {
+            now,
+            matters,
+            within,
+            publication: Vec::new(),
+            later: 0,
+            awaiting_inspection: 0,
+            unscheduled: Vec::new(),
+            horizon_unknown,
+        }
+    }
+
+    /// Problems needing attention: per matter, every overdue publication line, and every
+    /// year that cannot be scheduled.
     pub fn problems(&self) -> usize {
         let matters: usize = self.matters.iter().map(|m| m.problems.len()).sum();
-        matters + self.publication.iter().filter(|l| l.is_overdue()).count()
+        matters
+            + self.publication.iter().filter(|l| l.is_overdue()).count()
+            + self.unscheduled.len()
     }
 }
 
@@ -171,7 +216,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
     let Context { loaded, cal, store } = cx;
     let ids: Vec<String> = loaded.model.matters().map(|m| m.id.clone()).collect();
     let service = Service::new(config.to_path_buf(), loaded, cal, store, "status", since);
-    let schedule = service.schedule(now);
+    let (schedule, unscheduled) = service.plan(now);
     // As of a past date, draws made after it do not count yet.
     let day = now.format("%Y-%m-%d").to_string();
     let made_by = |d: &DrawRow| {
@@ -229,20 +274,43 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
                 (e.period.clone(), e.at.clone(), first.to_string())
             })
             .collect();
-        matters.push(MatterStatus::new(
-            id.clone(),
-            last_draw,
-            next_draw,
-            overdue_here,
-            failed,
-        ));
+        let status = MatterStatus::new(id.clone(), last_draw, next_draw, overdue_here, failed);
+        matters.push(status.with_missed(missed(&events, now)));
     }
     let cx = Context {
         loaded: service.loaded,
         cal: service.cal,
         store: service.store,
     };
-    publication(&cx, now, matters, input.within)
+    publication(&cx, now, matters, input.within).map(|s| Status { unscheduled, ..s })
+}
+
+/// The last day of the publication horizon. Past the calendar's last year working days
+/// cannot be counted: everything awaiting publication is listed then, rather than nothing,
+/// with the reason.
+fn horizon(cx: &Context, today: NaiveDate, within: u32) -> (NaiveDate, Option<String>) {
+    match cx.cal.add_working_days(today, within) {
+        Ok(h) => (h, None),
+        Err(e) => (NaiveDate::MAX, Some(e.to_string())),
+    }
+}
+
+/// Periods of this year that ended before the service could draw them (never drawn now), as
+/// of `now`: period, when it was recorded, the first line of why.
+fn missed(events: &[EventRow], now: NaiveDateTime) -> Vec<(String, String, String)> {
+    let day = now.format("%Y-%m-%d").to_string();
+    let year = now.year().to_string();
+    let by_now = |at: &str| at.get(..10).is_none_or(|c| c <= day.as_str());
+    events
+        .iter()
+        .filter(|e| {
+            e.event == SchedulerEvent::Missed && e.period.starts_with(&year) && by_now(&e.at)
+        })
+        .map(|e| {
+            let first = e.detail.lines().next().unwrap_or("");
+            (e.period.clone(), e.at.clone(), first.to_string())
+        })
+        .collect()
 }
 
 /// The publication part: inspected results due for publication within `within` working
@@ -256,15 +324,8 @@ fn publication(
 ) -> Result<Status, StatusError> {
     let today = now.date();
     let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
-    let horizon = cx.cal.add_working_days(today, within)?;
-    let mut status = Status {
-        now,
-        matters,
-        within,
-        publication: Vec::new(),
-        later: 0,
-        awaiting_inspection: 0,
-    };
+    let (horizon, horizon_unknown) = horizon(cx, today, within);
+    let mut status = Status::empty(now, matters, within, horizon_unknown);
     for l in all.iter().filter(|l| l.issue_date <= today) {
         let draw_id = l.draw.id;
         let (matter, period) = (&l.draw.record.matter, &l.draw.record.period);
@@ -315,7 +376,7 @@ fn publication(
             });
         }
         if let Some(first) = due_soon.iter().min() {
-            let working_days_left = cx.cal.working_days_between(today, *first)?;
+            let working_days_left = cx.cal.working_days_between(today, *first).ok();
             let (targets, first) = (due_soon.len(), *first);
             lines.push(PublicationLine::Due {
                 draw,

@@ -40,3 +40,59 @@ pub fn orphans(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
     }
     removed.into_iter().map(|(dir, _)| dir).collect()
 }
+
+/// Puts in place the files a crash left staged after their record was committed (draws and
+/// publications), and removes staged copies of files already in place; returns the folders
+/// placed. Cheap when nothing is staged: only folders named `.….staging-PID` are looked at.
+pub fn restore(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
+    let mut placed = Vec::new();
+    for (matter, period) in staged_draws(output_dir) {
+        if let Ok(Some(d)) = store.active_draw(&matter, &period)
+            && super::issue::restore_files(output_dir, &d)
+        {
+            tracing::warn!(matter = %matter, period = %period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
+            placed.push(super::issue::draw_folder(output_dir, &matter, &period));
+        }
+    }
+    placed.extend(super::publish::restore(output_dir, store));
+    placed
+}
+
+/// Staging folders found under `output_dir`, for commands that only read: they report what an
+/// interrupted run left, and the next command that writes puts it in place or removes it.
+pub fn report(output_dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = place::pending(&output_dir.join("draws"), "")
+        .iter()
+        .flat_map(|matter| place::pending(matter, "."))
+        .filter(|d| place::owner(d).is_some())
+        .collect();
+    found.extend(place::pending(output_dir, ".publish.staging-"));
+    for dir in &found {
+        tracing::warn!(
+            folder = %dir.display(),
+            "files left staged by an interrupted run; the next command that writes (suiji run, simulate, draw, publish, regenerate) puts them in place or removes them"
+        );
+    }
+    found
+}
+
+/// (matter, period) of every draw staging folder (`out/draws/MATTER/.PERIOD.staging-PID`).
+fn staged_draws(output_dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for matter_dir in place::pending(&output_dir.join("draws"), "") {
+        let Some(matter) = matter_dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        for dir in place::pending(&matter_dir, ".") {
+            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if let Some((period, _)) = name
+                .strip_prefix('.')
+                .and_then(|n| n.rsplit_once(".staging-"))
+                && !out.iter().any(|(m, p)| m == matter && p == period)
+            {
+                out.push((matter.to_string(), period.to_string()));
+            }
+        }
+    }
+    out
+}

@@ -78,6 +78,8 @@ pub enum Action {
     UploadRegistry,
     /// A manual draw, or asking for a redraw.
     Draw,
+    /// The manual draw page and the redraw requests.
+    Redraws,
     /// Approve a redraw asked for by an operator.
     ApproveRedraw,
     /// See results.
@@ -103,6 +105,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         A::Verify | A::ReadRegistries => !matches!(role, R::Inspector),
         A::UploadRegistry | A::Draw | A::Publish => role == R::Operator,
         A::ApproveRedraw => role == R::Approver,
+        A::Redraws => matches!(role, R::Operator | R::Approver),
         A::ReadResults => matches!(role, R::Inspector | R::Operator | R::Approver | R::Auditor),
         A::EnterResults => role == R::Inspector,
         A::ReadPublication => matches!(role, R::Operator | R::Approver | R::Auditor),

@@ -93,7 +93,16 @@ pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
     ))
 }
 
-fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
+/// A recorded draw's archived inputs: its rules (unpacked into a temporary folder, which
+/// lives as long as this) and its registry snapshot.
+pub(crate) struct Archived {
+    _dir: tempfile::TempDir,
+    pub loaded: crate::rules::Loaded,
+    pub registry: Registry,
+}
+
+/// Loads the rules and the registry snapshot a manifest names from the database's archive.
+pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> {
     let get = |hash: &str, what: &str| {
         store
             .get_snapshot(hash)
@@ -118,7 +127,21 @@ fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, 
             .iter()
             .map(|s| (s.file.clone(), s.sha256.clone()))
             .collect(),
+        target_columns: Vec::new(),
     };
+    Ok(Archived {
+        _dir: dir,
+        loaded,
+        registry,
+    })
+}
+
+fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
+    let Archived {
+        _dir,
+        loaded,
+        registry,
+    } = archived(m, store)?;
     let frozen = Frozen::new(registry);
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
@@ -150,6 +173,7 @@ fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, 
         created_at: m.drawn_at.clone().unwrap_or_default(),
         redraw: None,
         dry_run: true,
+        provisional: false,
     };
     // The re-run's reference date is the recorded one, not the issue date.
     let mut req = req;
@@ -180,7 +204,7 @@ fn archived_rules(
         ));
     }
     let config = crate::rules::archive::unpack(rules, dir)?;
-    let mut loaded = crate::rules::load(&config)
+    let mut loaded = crate::rules::load_archived(&config)
         .map_err(|e| format!("the archived rules do not load:\n{}", e.render()))?;
     // The draw is re-run from exactly the archived bytes, whose hash was checked above (packed
     // again, an archive need not come back byte for byte: a `suiji-rules/1` archive of a
@@ -189,11 +213,19 @@ fn archived_rules(
     Ok(loaded)
 }
 
+/// Which draw to check: a manifest file, or a recorded draw by its number.
+#[derive(Debug, Clone)]
+pub enum Which {
+    /// A draw's manifest.json (the public copy anyone holds).
+    Manifest(std::path::PathBuf),
+    /// The manifest the database recorded for draw #N.
+    Draw(i64),
+}
+
 /// A recorded draw's manifest to check, and where its archived inputs are.
 #[derive(Debug, Clone)]
 pub struct Input {
-    /// A draw's manifest.json.
-    pub manifest: std::path::PathBuf,
+    pub which: Which,
     /// Data folder holding the archived snapshots (default: the config's).
     pub data: Option<std::path::PathBuf>,
     /// The engine config (to find the data folder).
@@ -221,6 +253,8 @@ pub enum VerifyError {
         path: std::path::PathBuf,
         detail: String,
     },
+    #[error("no draw #{0} is recorded")]
+    NoSuchDraw(i64),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -241,15 +275,6 @@ impl crate::diag::Problem for VerifyError {
 /// Re-runs the draw of a manifest from its archived registry and rules and says whether it
 /// gives the recorded draw.
 pub fn run(input: &Input) -> Result<Verified, VerifyError> {
-    let text = std::fs::read_to_string(&input.manifest).map_err(|source| VerifyError::Read {
-        path: input.manifest.clone(),
-        source,
-    })?;
-    let manifest: Manifest =
-        serde_json::from_str(&text).map_err(|e| VerifyError::NotAManifest {
-            path: input.manifest.clone(),
-            detail: e.to_string(),
-        })?;
     let data = match &input.data {
         Some(d) => d.clone(),
         None => match crate::rules::load_config(&input.config) {
@@ -257,7 +282,25 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             Err(_) => crate::rules::config::root_of(&input.config).join("data"),
         },
     };
-    let store = Store::open(&data)?;
+    let store = Store::open_read_only(&data)?;
+    let (text, path) = match &input.which {
+        Which::Manifest(path) => (
+            std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
+                path: path.clone(),
+                source,
+            })?,
+            path.clone(),
+        ),
+        Which::Draw(id) => {
+            let d = store.draw(*id)?.ok_or(VerifyError::NoSuchDraw(*id))?;
+            (d.record.manifest_json, store.path().join(format!("#{id}")))
+        }
+    };
+    let manifest: Manifest =
+        serde_json::from_str(&text).map_err(|e| VerifyError::NotAManifest {
+            path,
+            detail: e.to_string(),
+        })?;
     let verdict = verify_manifest(&manifest, &store);
     let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, &store));
     Ok(Verified {

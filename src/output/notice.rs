@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::output::doc::{Block, Document, esc};
 use crate::output::tasks::public_field_label;
+use crate::schedule::marks::DrawMarks;
 
 /// Format id of the JSON feed; change only with a new value.
 pub(crate) const NOTICE_FORMAT: &str = "suiji-notice/1";
@@ -72,6 +73,9 @@ pub struct Notice {
     /// Public fields, in order.
     pub public_fields: Vec<String>,
     pub entries: Vec<NoticeEntry>,
+    /// How the draw was made (补抽, 临时, 模拟); left out of the feed when none applies.
+    #[serde(skip_serializing_if = "DrawMarks::is_plain")]
+    pub marks: DrawMarks,
 }
 
 impl Notice {
@@ -103,12 +107,13 @@ impl Notice {
 
     /// The standalone HTML page.
     pub fn html(&self) -> String {
+        let labels = self.marks.labels();
         let mut doc = Document::new(format!(
-            "{} {} 抽查结果公示",
+            "{} {} 抽查结果公示{labels}",
             self.matter_name, self.period_label
         ));
         doc.push(Block::Title(format!(
-            "{}“双随机、一公开”抽查结果公示",
+            "{}“双随机、一公开”抽查结果公示{labels}",
             self.bureau
         )));
         doc.push(Block::Subtitle(format!(
@@ -117,12 +122,20 @@ impl Notice {
         )));
         doc.para(format!(
             "根据“双随机、一公开”抽查工作计划，本机关于 {} 随机抽取检查对象 {} 户（抽取编号 {}，抽取清单校验值 {}）。现将已完成检查的 {} 户检查对象的抽查结果公示如下。",
-            self.issue_date,
+            // A late draw was made on another day than its scheduled one: say the real day.
+            if self.marks.late {
+                self.marks.drawn_date()
+            } else {
+                self.issue_date.as_str()
+            },
             self.drawn,
             self.draw_ref,
             self.manifest_hash,
             self.entries.len()
         ));
+        if !self.marks.notes().is_empty() {
+            doc.para(self.marks.notes());
+        }
         let header = self.header();
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         doc.table(&header, self.rows());

@@ -45,7 +45,11 @@ fn ratio_label(m: &Matter) -> String {
             .iter()
             .map(|(c, r)| format!("{c} 类 {r}"))
             .collect();
-        s.push_str(&format!("；按等级：{}", parts.join("，")));
+        s.push_str(&format!(
+            "；按等级：{}；其他等级（含未定级）{}",
+            parts.join("，"),
+            m.ratio
+        ));
     }
     if m.weight.is_some() {
         s.push_str("；按风险加权");

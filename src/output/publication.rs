@@ -110,6 +110,7 @@ pub fn notice(
         published_on: as_of.to_string(),
         public_fields: fields.clone(),
         entries,
+        marks: l.marks.clone(),
     }
 }
 

@@ -157,7 +157,11 @@ fn draws_table(f: &YearFigures) -> Table {
                 } else {
                     "常规"
                 }),
-                t(d.issue_date.to_string()),
+                t(if d.marks.is_plain() || d.marks.drawn_at.is_empty() {
+                    d.issue_date.to_string()
+                } else {
+                    d.marks.date_cell()
+                }),
                 t(d.due_date.to_string()),
                 t(d.ratio.to_string()),
                 V::N(d.eligible),
@@ -397,18 +401,25 @@ fn workload_histogram(f: &YearFigures) -> (Vec<String>, Vec<f64>) {
 /// The report as a standalone HTML page.
 pub fn html(f: &YearFigures) -> String {
     let tables = tables(f);
+    let sim = if f.simulation { "（模拟）" } else { "" };
     let mut doc = Document::new(format!(
-        "{} {} 年“双随机、一公开”抽查工作情况报告",
+        "{} {} 年“双随机、一公开”抽查工作情况报告{sim}",
         f.bureau, f.year
     ));
     doc.push(Block::Title(format!(
-        "{} {} 年“双随机、一公开”抽查工作情况报告",
+        "{} {} 年“双随机、一公开”抽查工作情况报告{sim}",
         f.bureau, f.year
     )));
     doc.push(Block::Subtitle(format!(
         "统计截至 {}　数据取自抽取记录与检查结果数据库",
         f.as_of
     )));
+    if f.simulation {
+        doc.para(
+            "本报告由模拟数据库生成（模拟）：所列抽取、检查与公示的时间均为模拟时间，不是实际工作记录。"
+                .to_string(),
+        );
+    }
 
     overview(&mut doc, f);
     matters_section(&mut doc, f, &tables);
@@ -461,6 +472,12 @@ fn overview(doc: &mut Document, f: &YearFigures) {
     }
     for p in &f.schedule_problems {
         doc.para(format!("注意：{p}（该事项的计划抽取次数无法计算）。"));
+    }
+    for m in &f.missed {
+        doc.para(format!(
+            "未抽取：{}（{}）在抽取时间未能抽取，其期次（节假日前抽取为节假日开始前，其他为期次结束前）已过，不再补抽，记为未抽取（{} 记录）。",
+            m.matter_name, m.period, m.at
+        ));
     }
 }
 
@@ -658,7 +675,12 @@ pub fn xlsx(f: &YearFigures) -> Result<Vec<u8>, String> {
     ws.write_string_with_format(
         0,
         0,
-        format!("{} {} 年“双随机、一公开”抽查工作情况", f.bureau, f.year),
+        format!(
+            "{} {} 年“双随机、一公开”抽查工作情况{}",
+            f.bureau,
+            f.year,
+            if f.simulation { "（模拟）" } else { "" }
+        ),
         &title,
     )
     .map_err(e)?;

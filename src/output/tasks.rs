@@ -13,6 +13,7 @@ use crate::registry::types::{Inspector, Target};
 use crate::results::{RESULT_CATEGORIES, TASK_HEADER};
 use crate::rules::model::{Matter, Model};
 use crate::rules::names::{period_label, seed_source_text};
+use crate::schedule::marks::DrawMarks;
 
 /// The files of one draw, by file name.
 pub struct DrawFiles {
@@ -65,9 +66,20 @@ pub(crate) fn task_rows(
     rows
 }
 
-fn xlsx(rows: &[Vec<String>], sheet: &str) -> Result<Vec<u8>, String> {
-    use rust_xlsxwriter::{DataValidation, Format, Workbook};
+/// The task list as a workbook. Its recorded creation time is the draw's reference date,
+/// not the moment it is written, so the same draw always gives the same bytes (the draw's
+/// folder can be regenerated from the database, byte for byte).
+fn xlsx(rows: &[Vec<String>], sheet: &str, created: chrono::NaiveDate) -> Result<Vec<u8>, String> {
+    use chrono::Datelike as _;
+    use rust_xlsxwriter::{DataValidation, DocProperties, ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
+    let created = ExcelDateTime::from_ymd(
+        u16::try_from(created.year()).unwrap_or(1900),
+        created.month() as u8,
+        created.day() as u8,
+    )
+    .map_err(|e| e.to_string())?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let ws = wb.add_worksheet();
     ws.set_name(sheet).map_err(|e| e.to_string())?;
     let bold = Format::new().set_bold();
@@ -101,12 +113,14 @@ fn team_sheets(
     matter: &Matter,
     targets: &HashMap<&str, &Target>,
     inspectors: &HashMap<&str, &Inspector>,
+    marks: &DrawMarks,
 ) -> String {
     let mut h = String::new();
     let title = format!(
-        "{} {} 检查任务单",
+        "{} {} 检查任务单{}",
         m.matter_name,
-        period_label(&m.period.id)
+        period_label(&m.period.id),
+        marks.labels()
     );
     let _ = writeln!(
         h,
@@ -124,7 +138,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             "<section class=\"sheet\"><h1>{}</h1><table>\
 <tr><th>检查对象</th><td>{}（{}）</td></tr><tr><th>地址</th><td>{}</td></tr>\
 <tr><th>检查人员</th><td>{}</td></tr><tr><th>完成期限</th><td>{}</td></tr>\
-<tr><th>抽取依据</th><td>抽取编号 {}，种子 {}…，排序 {}</td></tr></table>\n<h2>检查内容</h2><table><tr><th>编号</th><th>内容</th><th>结果</th></tr>\n",
+<tr><th>抽取依据</th><td>抽取编号 {}，种子 {}…，排序 {}；{}{}</td></tr></table>\n<h2>检查内容</h2><table><tr><th>编号</th><th>内容</th><th>结果</th></tr>\n",
             esc(&title),
             esc(&s.target_name),
             esc(&s.target_id),
@@ -133,7 +147,9 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             m.due_date,
             esc(&m.manifest_hash[..12.min(m.manifest_hash.len())]),
             esc(&m.seed[..12.min(m.seed.len())]),
-            s.rank
+            s.rank,
+            esc(&marks.when()),
+            esc(&marks.notes())
         );
         for item in &matter.checklist {
             let _ = writeln!(
@@ -180,6 +196,47 @@ pub(crate) fn public_field_label(field: &str) -> &'static str {
     }
 }
 
+/// The public list as a page: drawn targets with public fields only, how and when they were
+/// drawn, and what anyone needs to check the draw.
+fn public_html(
+    model: &Model,
+    m: &Manifest,
+    marks: &DrawMarks,
+    header: &[&str],
+    public_rows: Vec<Vec<String>>,
+) -> Vec<u8> {
+    let mut doc = crate::output::doc::Document::new(format!(
+        "{} {} 抽查对象名单{}",
+        m.matter_name,
+        period_label(&m.period.id),
+        marks.labels()
+    ));
+    doc.push(crate::output::doc::Block::Title(format!(
+        "{}“双随机”抽查对象名单{}",
+        model.config.bureau.name,
+        marks.labels()
+    )));
+    doc.push(crate::output::doc::Block::Subtitle(format!(
+        "{}（{}）　{}",
+        m.matter_name,
+        period_label(&m.period.id),
+        marks.when()
+    )));
+    if !marks.notes().is_empty() {
+        doc.para(marks.notes());
+    }
+    doc.para(format!(
+        "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
+        m.algorithm,
+        m.seed,
+        seed_source_text(&m.seed_source),
+        m.registry.targets_snapshot,
+        m.manifest_hash
+    ));
+    doc.table(header, public_rows);
+    crate::output::doc::html(&doc).into_bytes()
+}
+
 /// Builds every file of a draw.
 pub fn draw_files(
     model: &Model,
@@ -188,6 +245,7 @@ pub fn draw_files(
     matter: &Matter,
     targets: &[Target],
     inspectors: &[Inspector],
+    marks: &DrawMarks,
 ) -> Result<DrawFiles, String> {
     let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
@@ -198,10 +256,13 @@ pub fn draw_files(
             "tasks.csv".to_string(),
             crate::results::safe_cell::csv_document(&TASK_HEADER, &rows),
         ),
-        ("tasks.xlsx".to_string(), xlsx(&rows, "检查任务")?),
+        (
+            "tasks.xlsx".to_string(),
+            xlsx(&rows, "检查任务", m.reference_date)?,
+        ),
         (
             "teams.html".to_string(),
-            team_sheets(m, matter, &tmap, &imap).into_bytes(),
+            team_sheets(m, matter, &tmap, &imap, marks).into_bytes(),
         ),
     ];
     // The public list: drawn targets with public fields only, never inspectors' data.
@@ -215,7 +276,7 @@ pub fn draw_files(
             let mut row = vec![
                 m.matter_name.clone(),
                 period_label(&m.period.id),
-                m.reference_date.to_string(),
+                format!("{}{}", marks.drawn_date(), marks.labels()),
             ];
             match tmap.get(s.target_id.as_str()) {
                 Some(t) => row.extend(fields.iter().map(|f| public_field(model, t, f))),
@@ -228,33 +289,9 @@ pub fn draw_files(
         "public.csv".into(),
         crate::results::safe_cell::csv_document(&header, &public_rows),
     ));
-    let mut doc = crate::output::doc::Document::new(format!(
-        "{} {} 抽查对象名单",
-        m.matter_name,
-        period_label(&m.period.id)
-    ));
-    doc.push(crate::output::doc::Block::Title(format!(
-        "{}“双随机”抽查对象名单",
-        model.config.bureau.name
-    )));
-    doc.push(crate::output::doc::Block::Subtitle(format!(
-        "{}（{}）　抽取日期 {}",
-        m.matter_name,
-        period_label(&m.period.id),
-        m.reference_date
-    )));
-    doc.para(format!(
-        "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
-        m.algorithm,
-        m.seed,
-        seed_source_text(&m.seed_source),
-        m.registry.targets_snapshot,
-        m.manifest_hash
-    ));
-    doc.table(&header, public_rows);
     files.push((
         "public.html".into(),
-        crate::output::doc::html(&doc).into_bytes(),
+        public_html(model, m, marks, &header, public_rows),
     ));
     Ok(DrawFiles { files })
 }

@@ -7,6 +7,7 @@
 
 pub mod avoid;
 mod canonical;
+pub mod column;
 pub mod generate;
 pub(crate) mod read;
 mod sample;
@@ -113,6 +114,7 @@ pub fn check(
     if sink.has_errors() {
         return Err(sink.into_sorted());
     }
+    let target_columns = std::mem::take(&mut all_targets.columns);
     let mut targets = all_targets.items;
     let mut inspectors = all_inspectors.items;
     drop((all_targets.origins, all_inspectors.origins));
@@ -123,8 +125,27 @@ pub fn check(
         targets,
         inspectors,
         sources,
+        target_columns,
     };
     Ok((registry, sink.into_sorted()))
+}
+
+/// An error when a registry that read cleanly has no targets at all: every draw from it would
+/// draw nobody. `first` names the first target file.
+pub fn require_targets(
+    registry: &Registry,
+    first: Option<&Path>,
+    root: &Path,
+) -> Option<Diagnostic> {
+    if !registry.targets.is_empty() {
+        return None;
+    }
+    let shown = first.map(|p| display_path(root, p)).unwrap_or_default();
+    Some(
+        Diagnostic::error("the target registry has no rows: there is nothing to draw from")
+            .at_line(shown, 1, None)
+            .help("fill in the target registry (检查对象名录库); a draw from an empty registry would be recorded as drawing nobody"),
+    )
 }
 
 /// Reads one target file. Problems (including duplicate ids within the file) are appended to

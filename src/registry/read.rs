@@ -171,6 +171,8 @@ impl Origin {
 pub(crate) struct Rows<T> {
     pub items: Vec<T>,
     pub origins: Vec<Origin>,
+    /// The header of every file read, as written (each name once, in file order).
+    pub columns: Vec<String>,
 }
 
 impl<T> Default for Rows<T> {
@@ -178,6 +180,7 @@ impl<T> Default for Rows<T> {
         Rows {
             items: Vec::new(),
             origins: Vec::new(),
+            columns: Vec::new(),
         }
     }
 }
@@ -375,7 +378,13 @@ impl<'a, 'b> FileCx<'a, 'b> {
                 h.unnamed.push(idx);
                 continue;
             }
-            match aliases.field_of(&name) {
+            let field = aliases.field_of(&name);
+            // A registry may carry several classification columns (风险等级 and 信用等级):
+            // the first is the target's class, the others stay extra columns by header, and
+            // each matter names the one it uses with `class_field`.
+            let field = field
+                .filter(|&f| !(keeps_extras && fields[f].key == "class" && h.cols[f].is_some()));
+            match field {
                 Some(f) => match h.cols[f] {
                     Some(first) => {
                         let first_name = h.names[first].clone();
@@ -846,6 +855,15 @@ pub(crate) fn target_header(
     fx.header(TARGET_FIELDS, "target", true)
 }
 
+/// Adds the headers not seen yet to `columns`.
+fn remember_columns(columns: &mut Vec<String>, names: &[String]) {
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        if !columns.contains(name) {
+            columns.push(name.clone());
+        }
+    }
+}
+
 /// Reads a target file's bytes. Rows with errors are returned too (so duplicate checks see
 /// them); the sink holding any error means the rows must not be used.
 pub(crate) fn targets(
@@ -869,6 +887,7 @@ pub(crate) fn targets(
     let Some(h) = fx.header(TARGET_FIELDS, "target", true) else {
         return;
     };
+    remember_columns(&mut out.columns, &h.names);
     out.reserve(table.row_estimate());
     let before = out.items.len();
     let fields = TARGET_FIELDS;

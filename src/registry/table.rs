@@ -318,11 +318,22 @@ fn decode_text(bytes: &[u8]) -> Result<Cow<'_, str>, FileProblem> {
             )),
         };
     }
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return Ok(Cow::Borrowed(s));
-    }
+    let utf8_up_to = match std::str::from_utf8(bytes) {
+        Ok(s) => return Ok(Cow::Borrowed(s)),
+        Err(e) => e.valid_up_to(),
+    };
     if let Some(s) = encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(bytes) {
         return Ok(s);
+    }
+    // Text that is UTF-8 (with Chinese in it) up to a bad byte is a UTF-8 file with a bad
+    // byte: point at that byte, not at where reading it as GBK first fails.
+    if !bytes[..utf8_up_to].is_ascii() {
+        return Err(bad_bytes(
+            "the file is UTF-8 text up to here, but the bytes here are not UTF-8",
+            bytes,
+            utf8_up_to,
+            String::from_utf8_lossy(&bytes[..utf8_up_to]).as_ref(),
+        ));
     }
     // Find where GBK decoding fails, to point at the line.
     let mut decoder = encoding_rs::GBK.new_decoder_without_bom_handling();

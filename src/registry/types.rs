@@ -60,4 +60,7 @@ pub struct Registry {
     pub inspectors: Vec<Inspector>,
     /// (file name, sha256 hex) for each file read.
     pub sources: Vec<(String, String)>,
+    /// The target files' column headers as written (each once); empty for a registry read
+    /// back from a snapshot.
+    pub target_columns: Vec<String>,
 }

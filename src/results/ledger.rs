@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::calendar::{Calendar, CalendarError};
 use crate::draw::manifest::Manifest;
 use crate::rules::model::Model;
+use crate::schedule::marks::DrawMarks;
 use crate::store::{DrawFilter, DrawRow, PublicationRow, ResultRow, Store, StoreError};
 
 /// Working days to publish, when a draw's matter is no longer in the rules.
@@ -162,6 +163,8 @@ pub struct DrawLedger {
     /// Drawn targets, in draw order.
     pub targets: Vec<TargetLedger>,
     pub publications: Vec<PublicationRow>,
+    /// When it was really drawn, late (补抽), provisional (临时), simulated (模拟).
+    pub marks: DrawMarks,
 }
 
 impl DrawLedger {
@@ -195,6 +198,18 @@ fn parse_day(draw_id: i64, what: &str, s: &str) -> Result<NaiveDate, LedgerError
         draw_id,
         detail: format!("{what} {s:?}: {e}"),
     })
+}
+
+/// How a recorded draw was made: its real time against the manifest's scheduled issue time.
+fn marks_of(draw: &DrawRow, manifest: &Manifest, simulation: bool) -> DrawMarks {
+    let scheduled = NaiveDateTime::parse_from_str(&manifest.issue_at, "%Y-%m-%dT%H:%M")
+        .unwrap_or_else(|_| manifest.reference_date.and_time(NaiveTime::MIN));
+    DrawMarks::of(
+        &draw.record.created_at,
+        scheduled,
+        draw.record.provisional,
+        simulation,
+    )
 }
 
 /// The ledger of one draw.
@@ -264,6 +279,7 @@ pub(crate) fn draw_ledger(
         });
     }
     Ok(DrawLedger {
+        marks: marks_of(&draw, &manifest, store.is_simulation()?),
         draw_ref: super::entry::draw_ref(&draw),
         matter_name: matter.map_or_else(|| manifest.matter_name.clone(), |m| m.name.clone()),
         department: matter.map_or_else(|| manifest.department.clone(), |m| m.department.clone()),

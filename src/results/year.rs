@@ -8,8 +8,11 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
 use crate::rules::model::{Model, Ratio};
+use crate::schedule::marks::DrawMarks;
 use crate::schedule::{DrawKind, ScheduledDraw, year_schedule};
-use crate::store::{DrawFilter, DrawRow, EntityKind, ExclusionRow, Store};
+use crate::store::{
+    DrawFilter, DrawRow, EntityKind, EventFilter, ExclusionRow, SchedulerEvent, Store, StoreError,
+};
 
 use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, ledgers};
 
@@ -89,6 +92,8 @@ pub struct DrawFigures {
     pub required: usize,
     pub counts: Counts,
     pub publications: usize,
+    /// When it was really drawn, late (补抽), provisional (临时).
+    pub marks: DrawMarks,
 }
 
 impl DrawFigures {
@@ -182,6 +187,8 @@ pub struct Workload {
 #[derive(Debug, Clone)]
 pub struct YearFigures {
     pub year: i32,
+    /// Made from a simulation database (模拟): its times are simulated.
+    pub simulation: bool,
     pub as_of: NaiveDate,
     pub bureau: String,
     pub departments: Vec<DepartmentFigures>,
@@ -203,6 +210,47 @@ pub struct YearFigures {
     pub totals: Counts,
     /// Matters the year's schedule could not be computed for.
     pub schedule_problems: Vec<String>,
+    /// Draws of the year never made: their period had ended when the service first saw them.
+    pub missed: Vec<MissedDraw>,
+}
+
+/// A draw of the year recorded as missed by the service, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissedDraw {
+    pub matter: String,
+    pub matter_name: String,
+    pub period: String,
+    /// When the service recorded it.
+    pub at: String,
+    pub reason: String,
+}
+
+/// The year's draws the service recorded as missed by `as_of`.
+fn missed_draws(
+    store: &Store,
+    model: &Model,
+    year: i32,
+    as_of: NaiveDate,
+) -> Result<Vec<MissedDraw>, StoreError> {
+    let (year, day) = (year.to_string(), as_of.to_string());
+    Ok(store
+        .events(&EventFilter::default())?
+        .into_iter()
+        .filter(|e| {
+            e.event == SchedulerEvent::Missed
+                && e.period.starts_with(&year)
+                && e.at.get(..10).is_none_or(|d| d <= day.as_str())
+        })
+        .map(|e| MissedDraw {
+            matter_name: model
+                .matter(&e.matter)
+                .map_or_else(|| e.matter.clone(), |m| m.name.clone()),
+            matter: e.matter,
+            period: e.period,
+            at: e.at,
+            reason: e.detail,
+        })
+        .collect())
 }
 
 /// Computes the year's figures as they stand on `as_of`.
@@ -238,6 +286,7 @@ pub fn year_figures(
     let holidays = holiday_figures(model, &schedule, &all, as_of);
 
     Ok(YearFigures {
+        simulation: store.is_simulation()?,
         year,
         as_of,
         bureau: model.config.bureau.name.clone(),
@@ -253,6 +302,7 @@ pub fn year_figures(
         categories: category_figures(tally.category_counts),
         totals: tally.totals,
         schedule_problems,
+        missed: missed_draws(store, model, year, as_of)?,
     })
 }
 
@@ -369,6 +419,7 @@ fn draw_figures(l: &DrawLedger, counts: Counts) -> DrawFigures {
         matter_name: l.matter_name.clone(),
         period: d.record.period.clone(),
         kind: l.manifest.kind.clone(),
+        marks: l.marks.clone(),
         issue_date: l.issue_date,
         due_date: l.due_date,
         ratio: Ratio::from_ppm(l.manifest.ratio_ppm).unwrap_or(Ratio::FULL),

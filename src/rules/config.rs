@@ -16,6 +16,7 @@ const TOP_KEYS: &[&str] = &[
     "publication",
     "seed",
     "limits",
+    "scripts",
     "categories",
     "qualifications",
     "plan",
@@ -33,7 +34,8 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let registries = read_registries(&mut top, root, cx);
     let public_fields = read_public_fields(&mut top, cx);
     let seed_source = read_seed(&mut top, root, cx);
-    let limits = read_limits(&mut top, cx);
+    let mut limits = read_limits(&mut top, cx);
+    read_scripts(&mut top, &mut limits, cx);
     let categories = named_map(&mut top, "categories", cx);
     let qualifications = named_map(&mut top, "qualifications", cx);
     let plan = read_plan(&mut top, cx);
@@ -59,6 +61,7 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         qualifications,
         seed_source,
         plan,
+        legacy_ratios: false,
     })
 }
 
@@ -284,6 +287,16 @@ fn read_draw(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Algorithm {
         t.finish(&["algorithm"], cx);
     }
     algorithm
+}
+
+/// `[scripts]`: what the hooks of one draw may use together.
+fn read_scripts(top: &mut Table<'_>, limits: &mut ScriptLimits, cx: &mut Cx<'_>) {
+    if let Some(mut t) = top.table("scripts", cx) {
+        if let Some(v) = t.integer("draw_operations", 1_000, i64::MAX, cx) {
+            limits.draw_operations = v.value as u64;
+        }
+        t.finish(&["draw_operations"], cx);
+    }
 }
 
 fn read_plan(top: &mut Table<'_>, cx: &mut Cx<'_>) -> PlanText {

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use crate::calendar::Holiday;
 use crate::rules::model::{
-    CatchUp, ChecklistItem, Config, Frequency, HolidayRule, IssueAt, Matter, Publication, Ratio,
+    CatchUp, ChecklistItem, Config, Frequency, HolidayRule, IssueAt, Matter, OnHoliday, Places,
+    Publication, Ratio,
 };
 use crate::rules::notes;
 use crate::rules::reader::{Cx, Sp, Span, Table};
-use crate::rules::values::{parse_issue, parse_ratio};
+use crate::rules::values::{parse_issue, parse_ratio_as};
 use crate::script::{Hook, HookKind};
 
 const DEPT_KEYS: &[&str] = &["department", "defaults", "matter"];
@@ -46,6 +47,7 @@ const MATTER_KEYS: &[&str] = &[
     "publication",
     "catch_up",
     "catch_up_grace_days",
+    "on_holiday",
     "hooks",
     "note",
 ];
@@ -89,11 +91,15 @@ struct Fields {
     scope: Option<String>,
     categories: Option<Vec<Sp<String>>>,
     ratio: Option<Ratio>,
-    class_field: Option<String>,
+    class_field: Option<Sp<String>>,
     class_ratios: Option<BTreeMap<String, Ratio>>,
-    stratify_by: Option<String>,
+    class_ratio_keys: Vec<(String, Span)>,
+    stratify_by: Option<Sp<String>>,
     frequency: Option<Frequency>,
+    frequency_at: Option<Span>,
     issue: Option<IssueAt>,
+    issue_at: Option<Span>,
+    on_holiday: Option<OnHoliday>,
     due_working_days: Option<u32>,
     holiday: Option<HolidayRule>,
     team_size: Option<u32>,
@@ -271,7 +277,7 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
         f.id = None;
     }
     read_selection(&mut t, &mut f, config, cx);
-    read_timing(&mut t, &mut f, cx);
+    read_timing(&mut t, &mut f, config.legacy_ratios, cx);
     read_teams(&mut t, &mut f, config, cx);
     if is_matter {
         f.checklist = Some(checklist(&mut t, cx));
@@ -299,32 +305,34 @@ fn read_selection(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut C
         }
         f.categories = Some(cats);
     }
-    f.ratio = ratio(t, "ratio", cx);
-    f.class_field = t.string("class_field", cx).map(|s| s.value);
+    f.ratio = ratio(t, "ratio", config.legacy_ratios, cx);
+    f.class_field = t.string("class_field", cx);
     let class_ratios = t.string_map("class_ratios", cx);
     if !class_ratios.is_empty() {
         let mut map = BTreeMap::new();
         for (class, r) in class_ratios {
-            match parse_ratio(&r.value) {
+            f.class_ratio_keys
+                .push((class.value.clone(), class.span.clone()));
+            match parse_ratio_as(&r.value, config.legacy_ratios) {
                 Ok(r) => {
                     map.insert(class.value, r);
                 }
                 Err(e) => {
-                    cx.error(r.span, e, "bad ratio")
-                        .help
-                        .push("e.g. \"5%\"".into());
+                    cx.error(r.span, e.message, "bad ratio").help.push(e.help);
                 }
             }
         }
         f.class_ratios = Some(map);
     }
-    f.stratify_by = t.string("stratify_by", cx).map(|s| s.value);
+    f.stratify_by = t.string("stratify_by", cx);
 }
 
 /// When: frequency, issue day, working days to finish, the holiday window.
-fn read_timing(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
+fn read_timing(t: &mut Table<'_>, f: &mut Fields, legacy: bool, cx: &mut Cx<'_>) {
+    f.frequency_at = t.span_of("cron").or_else(|| t.span_of("frequency"));
     f.frequency = frequency(t, cx);
     if let Some(s) = t.string("issue", cx) {
+        f.issue_at = Some(s.span.clone());
         match parse_issue(&s.value) {
             Ok(i) => f.issue = Some(i),
             Err(e) => {
@@ -336,7 +344,22 @@ fn read_timing(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
         .integer("due_working_days", 1, 250, cx)
         .map(|v| v.value as u32);
     if let Some(h) = t.table("holiday", cx) {
-        f.holiday = holiday(h, cx);
+        f.holiday = holiday(h, legacy, cx);
+    }
+    if let Some(o) = t.string("on_holiday", cx) {
+        match o.value.as_str() {
+            "next-working-day" => f.on_holiday = Some(OnHoliday::NextWorkingDay),
+            "keep" => f.on_holiday = Some(OnHoliday::Keep),
+            other => {
+                cx.error(
+                    o.span,
+                    format!("unknown on_holiday policy `{other}`"),
+                    "expected \"next-working-day\" or \"keep\"",
+                )
+                .help
+                .push("\"next-working-day\" moves a cron draw that falls on a day off to the next working day; \"keep\" issues it on the day off".into());
+            }
+        }
     }
 }
 
@@ -455,7 +478,7 @@ fn unknown<'a>(
     }
 }
 
-fn ratio(t: &mut Table<'_>, key: &str, cx: &mut Cx<'_>) -> Option<Ratio> {
+fn ratio(t: &mut Table<'_>, key: &str, legacy: bool, cx: &mut Cx<'_>) -> Option<Ratio> {
     let (span, mut v) = t.raw(key)?;
     let span = if v.span.end > v.span.start {
         v.span.start..v.span.end
@@ -478,12 +501,10 @@ fn ratio(t: &mut Table<'_>, key: &str, cx: &mut Cx<'_>) -> Option<Ratio> {
             return None;
         }
     };
-    match parse_ratio(&text) {
+    match parse_ratio_as(&text, legacy) {
         Ok(r) => Some(r),
         Err(e) => {
-            cx.error(span, e, "bad ratio")
-                .help
-                .push("write a percentage in (0, 100%], e.g. \"5%\" or \"100%\"".into());
+            cx.error(span, e.message, "bad ratio").help.push(e.help);
             None
         }
     }
@@ -559,7 +580,7 @@ fn frequency(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<Frequency> {
     parsed
 }
 
-fn holiday(mut h: Table<'_>, cx: &mut Cx<'_>) -> Option<HolidayRule> {
+fn holiday(mut h: Table<'_>, legacy: bool, cx: &mut Cx<'_>) -> Option<HolidayRule> {
     let mut holidays = Vec::new();
     let names = h.strings("holidays", cx);
     match &names {
@@ -600,7 +621,7 @@ fn holiday(mut h: Table<'_>, cx: &mut Cx<'_>) -> Option<HolidayRule> {
         .integer("days_before", 0, 60, cx)
         .map_or(7, |v| v.value as u32);
     let working_days = h.boolean("working_days", cx).is_some_and(|b| b.value);
-    let ratio = ratio(&mut h, "ratio", cx);
+    let ratio = ratio(&mut h, "ratio", legacy, cx);
     let key_area_only = h.boolean("key_area_only", cx).is_some_and(|b| b.value);
     let due = h
         .integer("due_working_days", 1, 60, cx)
@@ -676,6 +697,7 @@ fn complete(
         checklist,
     } = required(&f, d, &id, cx);
     let hooks = merged_hooks(d, &f);
+    let places = places(&f, d, &id, cx.file);
     let matter = Matter {
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
@@ -687,12 +709,13 @@ fn complete(
         scope_text: f.scope.or_else(|| d.scope.clone()).unwrap_or_default(),
         categories,
         ratio: ratio?,
-        class_field: f.class_field.or_else(|| d.class_field.clone()),
+        class_field: named(&f.class_field, &d.class_field),
         class_ratios: f
             .class_ratios
+            .clone()
             .or_else(|| d.class_ratios.clone())
             .unwrap_or_default(),
-        stratify_by: f.stratify_by.or_else(|| d.stratify_by.clone()),
+        stratify_by: named(&f.stratify_by, &d.stratify_by),
         frequency: frequency?,
         issue_at: f.issue.or(d.issue).unwrap_or(IssueAt::WorkingDay(1)),
         due_working_days: f.due_working_days.or(d.due_working_days).unwrap_or(0),
@@ -723,7 +746,9 @@ fn complete(
         eligible: None,
         weight: None,
         conflict: None,
-        note: f.note.map(|n| n.value),
+        note: f.note.clone().map(|n| n.value),
+        on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
+        places,
     };
     if matter.checklist.is_empty() {
         return None;
@@ -733,6 +758,48 @@ fn complete(
         hooks,
         id_span: id.span,
     })
+}
+
+/// The matter's own text setting, or else its department's default.
+fn named(mine: &Option<Sp<String>>, default: &Option<Sp<String>>) -> Option<String> {
+    mine.as_ref().or(default.as_ref()).map(|x| x.value.clone())
+}
+
+/// Where the matter's settings were written: in the matter, or else in `[defaults]`.
+fn places(f: &Fields, d: &Fields, id: &Sp<String>, file: usize) -> Places {
+    let either = |mine: Option<&Span>, given: bool, theirs: Option<&Span>| {
+        if given { mine } else { theirs }.cloned()
+    };
+    Places {
+        file,
+        id: id.span.clone(),
+        categories: f
+            .categories
+            .as_ref()
+            .or(d.categories.as_ref())
+            .and_then(|c| Some(c.first()?.span.start..c.last()?.span.end)),
+        class_field: f
+            .class_field
+            .as_ref()
+            .or(d.class_field.as_ref())
+            .map(|c| c.span.clone()),
+        class_ratios: if f.class_ratios.is_some() {
+            f.class_ratio_keys.clone()
+        } else {
+            d.class_ratio_keys.clone()
+        },
+        stratify_by: f
+            .stratify_by
+            .as_ref()
+            .or(d.stratify_by.as_ref())
+            .map(|s| s.span.clone()),
+        frequency: either(
+            f.frequency_at.as_ref(),
+            f.frequency.is_some(),
+            d.frequency_at.as_ref(),
+        ),
+        issue: either(f.issue_at.as_ref(), f.issue.is_some(), d.issue_at.as_ref()),
+    }
 }
 
 /// A matter's id; a matter without one is reported (once).

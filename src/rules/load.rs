@@ -73,9 +73,23 @@ fn read_config_file(
 
 /// Loads `config_path` and the rules it points to. Reports every problem in one go.
 pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
+    load_as(config_path, false)
+}
+
+/// Loads an archived rule set to re-run its draws: as [`load`], except that ratios written
+/// as bare numbers (`ratio = 0.05`, accepted before the `%` form was required) still read as
+/// fractions, so every draw made with them still verifies.
+pub fn load_archived(config_path: &Path) -> Result<Loaded, LoadError> {
+    load_as(config_path, true)
+}
+
+fn load_as(config_path: &Path, legacy_ratios: bool) -> Result<Loaded, LoadError> {
     let mut sources = Sources::default();
     let mut diags = Vec::new();
-    let config = read_config_file(config_path, &mut sources, &mut diags);
+    let config = read_config_file(config_path, &mut sources, &mut diags).map(|mut c| {
+        c.legacy_ratios = legacy_ratios;
+        c
+    });
     let Some(config) = config else {
         return Err(LoadError {
             sources,
@@ -115,6 +129,28 @@ pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
     })
 }
 
+/// A rule file's text; a byte that is not UTF-8 is reported at its line and column.
+fn read_text(path: &Path, name: &str) -> Result<String, Box<Diagnostic>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::error(format!("cannot read {name}: {e}"))
+            .help("check the file exists and is readable")
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Diagnostic::error(format!(
+            "{name} is not UTF-8 text: byte 0x{:02X} here is not UTF-8",
+            bytes[at]
+        ))
+        .at_line(name, line, Some(column))
+        .help("save the file as UTF-8 (in Notepad: 另存为 → 编码 UTF-8); retype the character at this place")
+        .into()
+    })
+}
+
 fn rule_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -143,13 +179,10 @@ fn load_rules(
     let mut dept_ids: BTreeMap<String, String> = BTreeMap::new();
     for path in files {
         let name = display_path(&path, root);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_text(&path, &name) {
             Ok(t) => t,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(format!("cannot read {name}: {e}"))
-                        .help("check the file is UTF-8 text and readable"),
-                );
+            Err(d) => {
+                diags.push(*d);
                 continue;
             }
         };
@@ -371,8 +404,14 @@ fn compile_script(
     ref_span: &std::ops::Range<usize>,
 ) -> Option<Arc<Script>> {
     let name = display_path(path, &config.root);
-    let source = match std::fs::read_to_string(path) {
-        Ok(s) => s,
+    let source = match std::fs::read(path).map(String::from_utf8) {
+        Ok(Ok(s)) => s,
+        Ok(Err(_)) => {
+            if let Err(d) = read_text(path, &name) {
+                diags.push(*d);
+            }
+            return None;
+        }
         Err(e) => {
             diags.push(
                 Diagnostic::error(format!("cannot read script {name}: {e}"))

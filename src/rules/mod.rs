@@ -9,4 +9,4 @@ pub(crate) mod notes;
 pub mod reader;
 pub mod values;
 
-pub use load::{LoadError, Loaded, load, load_config};
+pub use load::{LoadError, Loaded, load, load_archived, load_config};

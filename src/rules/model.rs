@@ -61,6 +61,9 @@ pub struct Config {
     pub seed_source: SeedSourceConfig,
     /// Fixed texts of the plan document.
     pub plan: PlanText,
+    /// Read ratios written as bare numbers (`0.05`) as fractions, as rule sets archived
+    /// before the `%` form was required did; only when re-running archived draws.
+    pub legacy_ratios: bool,
 }
 
 /// `suiji-draw/1`'s version string, hashed into every key of its draws.
@@ -137,7 +140,7 @@ pub struct Department {
     pub matters: Vec<Matter>,
 }
 
-/// A sampling ratio as parts per million, so "5%", "0.05" and "50000ppm" are the same number.
+/// A sampling ratio as parts per million (rule files write it as a percentage, "5%").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ratio(u32);
 
@@ -305,6 +308,38 @@ pub struct Matter {
     pub conflict: Option<Hook>,
     /// Policy note (how an ambiguity of the source plan was resolved).
     pub note: Option<String>,
+    /// What a cron draw falling on a weekend or holiday does.
+    pub on_holiday: OnHoliday,
+    /// Where the matter's settings were written, for problems found after loading.
+    pub places: Places,
+}
+
+/// What a cron draw whose fire time falls on a day off does (`on_holiday`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnHoliday {
+    /// Move it to 09:00 of the next working day, and count its due date from there.
+    #[default]
+    NextWorkingDay,
+    /// Issue it at its fire time anyway.
+    Keep,
+}
+
+/// Where in its rule file (or its department's `[defaults]`) each setting of a matter was
+/// written; `None` when the setting was not written.
+#[derive(Debug, Clone, Default)]
+pub struct Places {
+    /// The rule file (an index into the loaded sources).
+    pub file: usize,
+    /// The matter's `id` value.
+    pub id: std::ops::Range<usize>,
+    pub categories: Option<std::ops::Range<usize>>,
+    pub class_field: Option<std::ops::Range<usize>>,
+    /// Each key of `class_ratios`.
+    pub class_ratios: Vec<(String, std::ops::Range<usize>)>,
+    pub stratify_by: Option<std::ops::Range<usize>>,
+    /// `frequency` or `cron`.
+    pub frequency: Option<std::ops::Range<usize>>,
+    pub issue: Option<std::ops::Range<usize>>,
 }
 
 impl crate::registry::Known {

@@ -168,6 +168,17 @@ impl<'de> Table<'de> {
         self.entries.contains_key(key)
     }
 
+    /// Where the value of `key` is written, without taking it.
+    pub fn span_of(&self, key: &str) -> Option<Span> {
+        self.entries.get(key).map(|(k, v)| {
+            if v.span.end > v.span.start {
+                v.span.start..v.span.end
+            } else {
+                k.clone()
+            }
+        })
+    }
+
     /// Takes the raw value of `key`.
     pub fn take(&mut self, key: &str) -> Option<(Span, Value<'de>)> {
         self.entries.remove(key)

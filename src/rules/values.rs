@@ -2,20 +2,72 @@
 
 use crate::rules::model::{IssueAt, Ratio};
 
-/// "5%", "2.5%", "100%", "0.05" or "1" → a ratio in (0, 100%]. Exact decimal arithmetic.
-pub(crate) fn parse_ratio(text: &str) -> Result<Ratio, String> {
+/// A ratio that could not be read: what is wrong and how to write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RatioError {
+    pub message: String,
+    pub help: String,
+}
+
+/// "5%", "2.5%", "100%" → a ratio in (0, 100%]. Exact decimal arithmetic. A bare number
+/// (`0.05`, `1`) is refused: `1` would mean 100% to one reader and 1% to another, so the
+/// help shows the percentage to write instead.
+pub(crate) fn parse_ratio(text: &str) -> Result<Ratio, RatioError> {
+    parse_ratio_as(text, false)
+}
+
+/// [`parse_ratio`]; with `legacy`, a bare number is a fraction (`0.05` = 5%), as rule sets
+/// archived before the `%` form was required wrote it.
+pub(crate) fn parse_ratio_as(text: &str, legacy: bool) -> Result<Ratio, RatioError> {
     let t = text.trim();
-    let (number, scale) = match t.strip_suffix('%').or_else(|| t.strip_suffix('％')) {
-        Some(n) => (n.trim(), 10_000u64),
-        None => (t, 1_000_000u64),
-    };
-    let ppm = parse_decimal(number, scale).ok_or_else(|| {
-        format!("`{text}` is not a ratio: write a percentage like \"5%\" or a fraction like 0.05")
-    })?;
-    if ppm == 0 || ppm > 1_000_000 {
-        return Err(format!("ratio `{text}` is outside (0, 100%]"));
+    if legacy && !t.ends_with('%') && !t.ends_with('％') {
+        let out = "write a fraction in (0, 1]".to_string();
+        let ppm = parse_decimal(t, 1_000_000).ok_or(RatioError {
+            message: format!("`{text}` is not a ratio"),
+            help: out.clone(),
+        })?;
+        return Ratio::from_ppm(u32::try_from(ppm).unwrap_or(0)).ok_or(RatioError {
+            message: format!("ratio `{text}` is outside (0, 100%]"),
+            help: out,
+        });
     }
-    Ratio::from_ppm(ppm as u32).ok_or_else(|| format!("ratio `{text}` is outside (0, 100%]"))
+    let in_range = "write a percentage in (0, 100%], e.g. \"5%\" or \"100%\"".to_string();
+    let Some(number) = t.strip_suffix('%').or_else(|| t.strip_suffix('％')) else {
+        let help = match bare_fix(t) {
+            Some(fix) => format!("write the ratio with `%`: {fix}"),
+            None => in_range,
+        };
+        return Err(RatioError {
+            message: format!("ratio `{text}` has no `%`"),
+            help,
+        });
+    };
+    let Some(ppm) = parse_decimal(number.trim(), 10_000) else {
+        return Err(RatioError {
+            message: format!("`{text}` is not a ratio"),
+            help: in_range,
+        });
+    };
+    Ratio::from_ppm(u32::try_from(ppm).unwrap_or(0)).ok_or(RatioError {
+        message: format!("ratio `{text}` is outside (0, 100%]"),
+        help: in_range,
+    })
+}
+
+/// The percentage a bare number may have meant: `0.05` → `"5%"`; `1` → `"100%"` or `"1%"`;
+/// `5` → `"5%"`.
+fn bare_fix(t: &str) -> Option<String> {
+    let as_fraction = parse_decimal(t, 10_000 * 100).filter(|p| *p > 0 && *p <= 1_000_000);
+    let as_percent = parse_decimal(t, 10_000).filter(|p| *p > 0 && *p <= 1_000_000);
+    let pct =
+        |ppm: u64| Ratio::from_ppm(u32::try_from(ppm).unwrap_or(0)).map(|r| format!("\"{r}\""));
+    match (as_fraction.and_then(pct), as_percent.and_then(pct)) {
+        (Some(all), Some(b)) if as_fraction == Some(1_000_000) => {
+            Some(format!("{all} (all of them) or {b}"))
+        }
+        (Some(a), _) => Some(a),
+        (None, b) => b,
+    }
 }
 
 /// `number` × `scale`, exactly, for a plain decimal with at most 6 fractional digits beyond the scale.
@@ -82,7 +134,38 @@ mod tests {
     use super::*;
 
     fn ppm(s: &str) -> Result<u32, String> {
-        parse_ratio(s).map(Ratio::ppm)
+        parse_ratio(s).map(Ratio::ppm).map_err(|e| e.message)
+    }
+
+    /// A bare number is refused, and the help shows the percentage it may have meant.
+    #[test]
+    fn bare_numbers_are_refused_with_the_fix() {
+        let help = |s: &str| {
+            parse_ratio(s)
+                .map(Ratio::ppm)
+                .map_err(|e| (e.message, e.help))
+        };
+        assert_eq!(
+            help("0.05"),
+            Err((
+                "ratio `0.05` has no `%`".into(),
+                "write the ratio with `%`: \"5%\"".into()
+            ))
+        );
+        assert_eq!(
+            help("1"),
+            Err((
+                "ratio `1` has no `%`".into(),
+                "write the ratio with `%`: \"100%\" (all of them) or \"1%\"".into()
+            ))
+        );
+        assert_eq!(
+            help("20"),
+            Err((
+                "ratio `20` has no `%`".into(),
+                "write the ratio with `%`: \"20%\"".into()
+            ))
+        );
     }
 
     #[test]
@@ -90,14 +173,27 @@ mod tests {
         assert_eq!(ppm("5%"), Ok(50_000));
         assert_eq!(ppm("2.5%"), Ok(25_000));
         assert_eq!(ppm("100%"), Ok(1_000_000));
-        assert_eq!(ppm("0.05"), Ok(50_000));
-        assert_eq!(ppm("1"), Ok(1_000_000));
         assert_eq!(ppm(" 5 % "), Ok(50_000));
+        assert_eq!(ppm("0.0001%"), Ok(1));
+        assert!(ppm("0.00001%").is_err());
         assert!(ppm("0%").is_err());
         assert!(ppm("120%").is_err());
         assert!(ppm("-5%").is_err());
         assert!(ppm("five").is_err());
         assert!(ppm("0.0000001").is_err());
+    }
+
+    #[test]
+    fn archived_rule_sets_keep_their_bare_ratios() {
+        let legacy = |s: &str| {
+            parse_ratio_as(s, true)
+                .map(Ratio::ppm)
+                .map_err(|e| e.message)
+        };
+        assert_eq!(legacy("0.05"), Ok(50_000));
+        assert_eq!(legacy("1"), Ok(1_000_000));
+        assert_eq!(legacy("5%"), Ok(50_000));
+        assert!(legacy("2").is_err());
     }
 
     #[test]

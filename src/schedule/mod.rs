@@ -1,5 +1,9 @@
 //! When draws happen: periods, issue and due dates, and the clocks the service runs on.
 pub mod clock;
+pub mod marks;
 pub mod period;
 
-pub use period::{DrawKind, Period, ScheduledDraw, matter_schedule, periods, year_schedule};
+pub use period::{
+    CRON_CAP, DrawKind, Period, ScheduledDraw, TimingProblem, matter_schedule, periods,
+    timing_problems, year_schedule,
+};

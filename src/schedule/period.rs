@@ -4,7 +4,14 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::calendar::{Calendar, CalendarError, Holiday};
-use crate::rules::model::{Frequency, HolidayRule, IssueAt, Matter, Model, Ratio};
+use crate::rules::model::{Frequency, HolidayRule, IssueAt, Matter, Model, OnHoliday, Ratio};
+
+/// The most draws a cron may call for in a year (one a day). `check` refuses a cron that fires
+/// more often rather than cutting it short.
+pub const CRON_CAP: usize = 366;
+
+/// Fire times kept per year at most, whatever the cron (a cron past [`CRON_CAP`] fails `check`).
+const CRON_HARD_LIMIT: usize = 10_000;
 
 /// Time of day at which regular and holiday draws are issued (local time).
 pub(crate) const ISSUE_TIME: (u32, u32) = (9, 0);
@@ -86,13 +93,7 @@ pub fn periods(
             let Some(start) = tz.with_ymd_and_hms(year, 1, 1, 0, 0, 0).earliest() else {
                 return Vec::new();
             };
-            let start = start - Duration::seconds(1);
-            let fires: Vec<NaiveDateTime> = schedule
-                .after(&start)
-                .map(|t| t.naive_local())
-                .take_while(|t| t.year() == year)
-                .take(10_000)
-                .collect();
+            let fires = cron_fires(schedule, start, year, CRON_HARD_LIMIT);
             // A period is named by its fire time to the minute; to the second only when the
             // cron fires more than once in that minute, so every period has its own name.
             let minute = |t: &NaiveDateTime| t.format("%Y-%m-%dT%H:%M").to_string();
@@ -130,6 +131,30 @@ pub fn periods(
     }
 }
 
+/// The fire times of a cron in `year` from `start` (the year's first instant), at most `limit`.
+fn cron_fires(
+    schedule: &cron::Schedule,
+    start: chrono::DateTime<chrono_tz::Tz>,
+    year: i32,
+    limit: usize,
+) -> Vec<NaiveDateTime> {
+    schedule
+        .after(&(start - Duration::seconds(1)))
+        .map(|t| t.naive_local())
+        .take_while(|t| t.year() == year)
+        .take(limit)
+        .collect()
+}
+
+/// How many times a cron fires in `year`, counting up to `CRON_CAP + 1`.
+pub fn cron_fire_count(schedule: &cron::Schedule, year: i32, tz: chrono_tz::Tz) -> usize {
+    use chrono::TimeZone;
+    match tz.with_ymd_and_hms(year, 1, 1, 0, 0, 0).earliest() {
+        Some(start) => cron_fires(schedule, start, year, CRON_CAP + 1).len(),
+        None => 0,
+    }
+}
+
 fn at(date: NaiveDate) -> NaiveDateTime {
     date.and_time(NaiveTime::from_hms_opt(ISSUE_TIME.0, ISSUE_TIME.1, 0).unwrap_or_default())
 }
@@ -144,6 +169,12 @@ pub fn matter_schedule(
     let mut out = Vec::new();
     for (period, fire) in periods(&m.frequency, year, tz) {
         let issue_at = match fire {
+            Some(t)
+                if m.on_holiday == OnHoliday::NextWorkingDay
+                    && !cal.is_working_day(t.date())? =>
+            {
+                cal.next_working_day(t.date())?.and_time(t.time())
+            }
             Some(t) => t,
             None => {
                 let date = match m.issue_at {
@@ -160,6 +191,8 @@ pub fn matter_schedule(
         };
         let due = if m.due_working_days > 0 {
             cal.add_working_days(issue_at.date(), m.due_working_days)?
+        } else if period.end <= issue_at.date() {
+            issue_at.date()
         } else {
             last_working_day(cal, period.end, issue_at.date())?
         };
@@ -239,6 +272,66 @@ fn last_working_day(
 ) -> Result<NaiveDate, CalendarError> {
     let d = cal.sub_working_days(end + Duration::days(1), 1)?;
     Ok(d.max(floor))
+}
+
+/// What makes a matter's timing unworkable in a year (`check` refuses each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimingProblem {
+    /// The cron fires in none of the years asked about.
+    CronNeverFires,
+    /// The cron fires more than [`CRON_CAP`] times in `year`.
+    CronTooOften { year: i32 },
+    /// The issue day of a period falls after the period's end.
+    IssueAfterEnd {
+        period: String,
+        issue: NaiveDate,
+        end: NaiveDate,
+    },
+}
+
+/// The timing problems of `m` over `years` (the years the calendar has notices for).
+pub fn timing_problems(
+    m: &Matter,
+    cal: &Calendar,
+    years: &[i32],
+    tz: chrono_tz::Tz,
+) -> Vec<TimingProblem> {
+    let mut out = Vec::new();
+    if let Frequency::Cron { schedule, .. } = &m.frequency {
+        let counts: Vec<(i32, usize)> = years
+            .iter()
+            .map(|&y| (y, cron_fire_count(schedule, y, tz)))
+            .collect();
+        if counts.iter().all(|(_, n)| *n == 0) {
+            out.push(TimingProblem::CronNeverFires);
+        }
+        if let Some((year, _)) = counts.iter().find(|(_, n)| *n > CRON_CAP) {
+            out.push(TimingProblem::CronTooOften { year: *year });
+        }
+        return out;
+    }
+    for &year in years {
+        for (period, _) in periods(&m.frequency, year, tz) {
+            let issue = match m.issue_at {
+                IssueAt::WorkingDay(n) => cal.nth_working_day_of(period.start, n),
+                IssueAt::Day(n) => cal.next_working_day(
+                    NaiveDate::from_ymd_opt(period.start.year(), period.start.month(), n)
+                        .unwrap_or(period.start),
+                ),
+            };
+            if let Ok(issue) = issue
+                && issue > period.end
+            {
+                out.push(TimingProblem::IssueAfterEnd {
+                    period: period.id,
+                    issue,
+                    end: period.end,
+                });
+                return out;
+            }
+        }
+    }
+    out
 }
 
 /// A matter whose schedule could not be computed, and why.

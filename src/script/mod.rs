@@ -23,6 +23,19 @@ use rhai::{AST, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, Expr, Po
 
 pub use value::{Extra, ctx_map, inspector_map, target_map};
 
+/// The default of `[scripts] draw_operations`.
+pub const DEFAULT_DRAW_OPERATIONS: u64 = 1_000_000_000;
+
+thread_local! {
+    /// Operations of the hook call running (or last run) on this thread.
+    static OPERATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The operations the last hook call on this thread used.
+pub fn last_operations() -> u64 {
+    OPERATIONS.with(std::cell::Cell::get)
+}
+
 /// Limits for every rule script call.
 #[derive(Debug, Clone, Copy)]
 pub struct ScriptLimits {
@@ -32,6 +45,9 @@ pub struct ScriptLimits {
     pub max_string_size: usize,
     pub max_array_size: usize,
     pub max_map_size: usize,
+    /// Operations all the `eligible` and `weight` hooks of one draw may use together, counted
+    /// per target (an answer reused for several targets counts for each).
+    pub draw_operations: u64,
 }
 
 impl Default for ScriptLimits {
@@ -43,6 +59,7 @@ impl Default for ScriptLimits {
             max_string_size: 64 * 1024,
             max_array_size: 10_000,
             max_map_size: 10_000,
+            draw_operations: DEFAULT_DRAW_OPERATIONS,
         }
     }
 }
@@ -161,6 +178,11 @@ impl Sandbox {
         // line per target.
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
+        // Counts each call's operations, for the per-draw budget.
+        engine.on_progress(|n| {
+            OPERATIONS.with(|c| c.set(n));
+            None
+        });
         value::register(&mut engine);
         Sandbox { engine, limits }
     }
@@ -178,7 +200,9 @@ impl Sandbox {
     }
 
     /// Calls a hook with two arguments under the sandbox's limits.
+    /// Counts its operations ([`last_operations`]).
     pub fn call(&self, hook: &Hook, a: Dynamic, b: Dynamic) -> Result<Dynamic, HookError> {
+        OPERATIONS.with(|c| c.set(0));
         let mut scope = Scope::new();
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         let result = self.engine.call_fn_with_options::<Dynamic>(

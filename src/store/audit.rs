@@ -1,8 +1,8 @@
 //! The audit log: append-only and hash-chained.
 //!
-//! Each entry's `hash` is the lowercase hex SHA-256 of this byte string (the canonical
-//! encoding, version 1), where `u64be(n)` is `n` as 8 big-endian bytes and every text field
-//! is its exact stored UTF-8 bytes:
+//! Each entry's `hash` is the lowercase hex SHA-256 of its canonical encoding, where
+//! `u64be(n)` is `n` as 8 big-endian bytes and every text field is its exact stored UTF-8
+//! bytes. Entries of format 1 (every entry written before schema version 3):
 //!
 //! ```text
 //! "suiji-audit-v1\n"
@@ -10,6 +10,29 @@
 //! for field in [at, actor, action, subject, detail, prev_hash]:
 //!     u64be(byte length of field) field
 //! ```
+//!
+//! Entries of format 2 (every entry written since) add who wrote them and what they record;
+//! these fields are stored beside the entry in `audit_v2`, and an entry with a row there is
+//! hashed as format 2. `opt(x)` is the byte 0x00 when `x` is absent, else 0x01 followed by
+//! `u64be(byte length of x) x`:
+//!
+//! ```text
+//! "suiji-audit-v2\n"
+//! u64be(seq)
+//! for field in [at, actor, os_user, host]:
+//!     u64be(byte length of field) field
+//! opt(console_user)
+//! for field in [action, subject, detail]:
+//!     u64be(byte length of field) field
+//! opt(rows_hash)
+//! u64be(byte length of prev_hash) prev_hash
+//! ```
+//!
+//! `actor` is the name given with `--actor` (self-declared); `os_user` and `host` are the OS
+//! account and machine of the writing process ([`Origin`]); `console_user` is the signed-in
+//! user when the console made the write; `rows_hash` is the hash of the rows the entry
+//! records (a draw's rows, results, a publication; see `store::rows`), absent for entries
+//! that record none.
 //!
 //! `detail` is the JSON text exactly as stored (compact serde_json output at append time), so
 //! a verifier hashes the column as it finds it and never re-serializes. `prev_hash` is the
@@ -24,6 +47,8 @@ use rusqlite::{Connection, OptionalExtension, params, types::ValueRef};
 use sha2::{Digest, Sha256};
 
 use super::error::{Fail, R};
+use super::origin::Origin;
+use super::rows::{Rows, rows_hash};
 use super::util::non_empty;
 use super::{Store, StoreError};
 
@@ -42,9 +67,41 @@ pub struct AuditEntry {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    /// What format 2 adds; `None` for an entry of format 1.
+    pub v2: Option<AuditV2>,
+}
+
+/// The fields of an audit entry of format 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditV2 {
+    pub os_user: String,
+    pub host: String,
+    pub console_user: Option<String>,
+    pub rows_hash: Option<String>,
 }
 
 impl AuditEntry {
+    /// 1 or 2: the encoding the entry is hashed with.
+    pub fn format(&self) -> u8 {
+        if self.v2.is_some() { 2 } else { 1 }
+    }
+
+    /// The hash of the entry's content under its format's encoding.
+    pub fn computed_hash(&self) -> String {
+        match &self.v2 {
+            None => audit_hash(
+                self.seq,
+                &self.at,
+                &self.actor,
+                &self.action,
+                &self.subject,
+                &self.detail,
+                &self.prev_hash,
+            ),
+            Some(v2) => audit_hash_v2(self, v2),
+        }
+    }
+
     /// The detail parsed as JSON.
     pub fn detail_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::from_str(&self.detail)
@@ -135,19 +192,65 @@ pub fn audit_hash(
     hex::encode(h.finalize())
 }
 
-/// Appends an entry inside the caller's (IMMEDIATE) transaction, returning its seq.
-pub(crate) fn append(
+/// The hash of an entry of format 2 (the module docs give the encoding). `entry.hash` is
+/// not read.
+pub fn audit_hash_v2(entry: &AuditEntry, v2: &AuditV2) -> String {
+    fn field(h: &mut Sha256, f: &str) {
+        h.update((f.len() as u64).to_be_bytes());
+        h.update(f.as_bytes());
+    }
+    fn opt(h: &mut Sha256, f: Option<&str>) {
+        match f {
+            None => h.update([0u8]),
+            Some(f) => {
+                h.update([1u8]);
+                field(h, f);
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    h.update(b"suiji-audit-v2\n");
+    h.update((entry.seq as u64).to_be_bytes());
+    for f in [&entry.at, &entry.actor, &v2.os_user, &v2.host] {
+        field(&mut h, f);
+    }
+    opt(&mut h, v2.console_user.as_deref());
+    for f in [&entry.action, &entry.subject, &entry.detail] {
+        field(&mut h, f);
+    }
+    opt(&mut h, v2.rows_hash.as_deref());
+    field(&mut h, &entry.prev_hash);
+    hex::encode(h.finalize())
+}
+
+/// What an entry says, before it is chained.
+pub(crate) struct Entry<'a, D: serde::Serialize> {
+    pub at: &'a str,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub subject: &'a str,
+    pub detail: &'a D,
+    /// The rows it records; they must be written (in the same transaction) before it.
+    pub rows: Rows<'a>,
+}
+
+/// Appends an entry of format 2 inside the caller's (IMMEDIATE) transaction, returning its
+/// seq.
+pub(crate) fn append<D: serde::Serialize>(
     c: &Connection,
-    at: &str,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: &impl serde::Serialize,
+    origin: &Origin,
+    e: &Entry<'_, D>,
 ) -> R<i64> {
+    let (at, actor, action, subject) = (e.at, e.actor, e.action, e.subject);
+    non_empty("OS user", &origin.os_user)?;
+    non_empty("host", &origin.host)?;
+    if let Some(u) = &origin.console_user {
+        non_empty("console user", u)?;
+    }
     non_empty("audit time", at)?;
     non_empty("actor", actor)?;
     non_empty("audit action", action)?;
-    let detail = serde_json::to_string(detail)
+    let detail = serde_json::to_string(e.detail)
         .map_err(|e| StoreError::invalid("audit detail", e.to_string()))?;
     let last: Option<(i64, String)> = c
         .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
@@ -157,12 +260,49 @@ pub(crate) fn append(
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_string()),
     };
-    let hash = audit_hash(seq, at, actor, action, subject, &detail, &prev);
+    let v2 = AuditV2 {
+        os_user: origin.os_user.clone(),
+        host: origin.host.clone(),
+        console_user: origin.console_user.clone(),
+        rows_hash: rows_hash(c, e.rows)?,
+    };
+    let mut entry = AuditEntry {
+        seq,
+        at: at.into(),
+        actor: actor.into(),
+        action: action.into(),
+        subject: subject.into(),
+        detail,
+        prev_hash: prev,
+        hash: String::new(),
+        v2: None,
+    };
+    entry.hash = audit_hash_v2(&entry, &v2);
     c.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![seq, at, actor, action, subject, detail, prev, hash])?;
+    .execute(params![
+        seq,
+        at,
+        actor,
+        action,
+        subject,
+        entry.detail,
+        entry.prev_hash,
+        entry.hash
+    ])?;
+    c.prepare_cached(
+        "INSERT INTO audit_v2 (seq, os_user, host, console_user, rows_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        seq,
+        v2.os_user,
+        v2.host,
+        v2.console_user,
+        v2.rows_hash
+    ])?;
     Ok(seq)
 }
 
@@ -173,8 +313,75 @@ fn text(v: ValueRef<'_>) -> Option<String> {
     }
 }
 
+/// An optional text column: `Some(None)` for NULL, `None` when it is not text.
+fn opt_text(v: ValueRef<'_>) -> Option<Option<String>> {
+    match v {
+        ValueRef::Null => Some(None),
+        other => text(other).map(Some),
+    }
+}
+
+const SELECT_ENTRIES: &str = "SELECT a.seq, a.at, a.actor, a.action, a.subject, a.detail,
+        a.prev_hash, a.hash, v.seq, v.os_user, v.host, v.console_user, v.rows_hash
+     FROM audit_log a LEFT JOIN audit_v2 v ON v.seq = a.seq";
+
+/// Reads one row of [`SELECT_ENTRIES`]; `Err(field)` names a field that is not text.
+fn read_entry(r: &rusqlite::Row<'_>, seq: i64) -> R<Result<AuditEntry, &'static str>> {
+    let mut fields: Vec<String> = Vec::with_capacity(7);
+    for (i, name) in [
+        "at",
+        "actor",
+        "action",
+        "subject",
+        "detail",
+        "prev_hash",
+        "hash",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        match text(r.get_ref(i + 1)?) {
+            Some(s) => fields.push(s),
+            None => return Ok(Err(name)),
+        }
+    }
+    let [at, actor, action, subject, detail, prev_hash, hash] = <[String; 7]>::try_from(fields)
+        .map_err(|_| Fail::corrupt("audit_log row has the wrong shape"))?;
+    let v2 = match r.get_ref(8)? {
+        ValueRef::Null => None,
+        _ => {
+            let (Some(os_user), Some(host)) = (text(r.get_ref(9)?), text(r.get_ref(10)?)) else {
+                return Ok(Err("os_user"));
+            };
+            let (Some(console_user), Some(rows_hash)) =
+                (opt_text(r.get_ref(11)?), opt_text(r.get_ref(12)?))
+            else {
+                return Ok(Err("console_user"));
+            };
+            Some(AuditV2 {
+                os_user,
+                host,
+                console_user,
+                rows_hash,
+            })
+        }
+    };
+    Ok(Ok(AuditEntry {
+        seq,
+        at,
+        actor,
+        action,
+        subject,
+        detail,
+        prev_hash,
+        hash,
+        v2,
+    }))
+}
+
 impl Store {
-    /// Appends an entry in its own transaction; returns its seq.
+    /// Appends an entry (recording no rows of its own) in its own transaction; returns its
+    /// seq.
     pub fn append_audit(
         &mut self,
         at: &str,
@@ -183,16 +390,24 @@ impl Store {
         subject: &str,
         detail: &impl serde::Serialize,
     ) -> Result<i64, StoreError> {
-        self.write(|tx| append(tx, at, actor, action, subject, detail))
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            let e = Entry {
+                at,
+                actor,
+                action,
+                subject,
+                detail,
+                rows: Rows::None,
+            };
+            append(tx, &origin, &e)
+        })
     }
 
     /// Walks the whole chain from the first entry and reports the first broken link.
     pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
-                 FROM audit_log ORDER BY seq",
-            )?;
+            let mut stmt = c.prepare(&format!("{SELECT_ENTRIES} ORDER BY a.seq"))?;
             let mut rows = stmt.query([])?;
             let mut expected_seq = 1i64;
             let mut prev = GENESIS_HASH.to_string();
@@ -212,41 +427,24 @@ impl Store {
                 if seq != expected_seq {
                     return broken(AuditProblem::Gap { expected_seq });
                 }
-                let mut fields: Vec<String> = Vec::with_capacity(7);
-                for (i, name) in [
-                    "at",
-                    "actor",
-                    "action",
-                    "subject",
-                    "detail",
-                    "prev_hash",
-                    "hash",
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    match text(r.get_ref(i + 1)?) {
-                        Some(s) => fields.push(s),
-                        None => return broken(AuditProblem::Malformed { field: name }),
-                    }
-                }
-                let [at, actor, action, subject, detail, prev_hash, hash] = &fields[..] else {
-                    return Err(Fail::corrupt("audit_log row has the wrong shape"));
+                let e = match read_entry(r, seq)? {
+                    Ok(e) => e,
+                    Err(field) => return broken(AuditProblem::Malformed { field }),
                 };
-                if *prev_hash != prev {
+                if e.prev_hash != prev {
                     return broken(AuditProblem::PrevMismatch {
                         expected: prev,
-                        found: prev_hash.clone(),
+                        found: e.prev_hash.clone(),
                     });
                 }
-                let computed = audit_hash(seq, at, actor, action, subject, detail, prev_hash);
-                if computed != *hash {
+                let computed = e.computed_hash();
+                if computed != e.hash {
                     return broken(AuditProblem::HashMismatch {
-                        stored: hash.clone(),
+                        stored: e.hash.clone(),
                         computed,
                     });
                 }
-                prev = hash.clone();
+                prev = e.hash;
                 expected_seq += 1;
                 checked += 1;
             }
@@ -260,23 +458,54 @@ impl Store {
     /// Up to `limit` entries with `seq > after_seq`, in order.
     pub fn audit_entries(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
-                 FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![after_seq, limit], |r| {
-                Ok(AuditEntry {
-                    seq: r.get(0)?,
-                    at: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    subject: r.get(4)?,
-                    detail: r.get(5)?,
-                    prev_hash: r.get(6)?,
-                    hash: r.get(7)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let mut stmt = c.prepare_cached(&format!(
+                "{SELECT_ENTRIES} WHERE a.seq > ?1 ORDER BY a.seq LIMIT ?2"
+            ))?;
+            let mut rows = stmt.query(params![after_seq, limit])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                match read_entry(r, seq)? {
+                    Ok(e) => out.push(e),
+                    Err(field) => {
+                        return Err(Fail::corrupt(format!(
+                            "audit entry {seq}: field {field} is not text"
+                        )));
+                    }
+                }
+            }
+            Ok(out)
         })
+    }
+
+    /// The hash of the rows `entry` records, as they are in the database now (`None` for an
+    /// entry that records none, or one of format 1). Compared with the entry's `rows_hash`,
+    /// it shows whether those rows were edited since.
+    pub fn rows_hash_now(&self, entry: &AuditEntry) -> Result<Option<String>, StoreError> {
+        if entry.v2.is_none() {
+            return Ok(None);
+        }
+        let detail: serde_json::Value = entry
+            .detail_json()
+            .map_err(|e| StoreError::invalid("audit detail", e.to_string()))?;
+        let id = |k: &str| detail.get(k).and_then(serde_json::Value::as_i64);
+        let ids = |k: &str| -> Vec<i64> {
+            detail
+                .get(k)
+                .and_then(serde_json::Value::as_array)
+                .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect())
+                .unwrap_or_default()
+        };
+        let (results, published) = (ids("ids"), ids("result_ids"));
+        let rows = match (entry.action.as_str(), id("draw_id"), id("publication_id")) {
+            ("draw.record" | "draw.redraw", Some(draw), _) => Rows::Draw(draw),
+            ("results.record", _, _) => Rows::Results(&results),
+            ("publication.record", _, Some(p)) => Rows::Publication {
+                id: p,
+                results: &published,
+            },
+            _ => Rows::None,
+        };
+        self.read(|c| rows_hash(c, rows))
     }
 }

@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::error::{Fail, R};
+use super::origin::Origin;
 use super::records::DrawAudit;
+use super::rows::Rows;
 use super::util::{date, lower_hex, non_empty, to_u32};
 use super::{Store, StoreError, audit};
 
@@ -40,6 +42,8 @@ pub struct DrawRecord {
     pub actor: String,
     pub manifest_json: String,
     pub manifest_hash: String,
+    /// Drawn from a provisional plan (a holiday calendar not yet published).
+    pub provisional: bool,
 }
 
 /// Everything about a new draw, as the draw module hands it over.
@@ -177,7 +181,7 @@ const DRAW_COLUMNS: &str = "d.id, d.matter, d.period, d.kind, d.status, d.algori
     d.seed_source, d.rules_hash, d.targets_snapshot, d.inspectors_snapshot, d.reference_date,
     d.issue_date, d.due_date, d.created_at, d.actor, d.manifest_json, d.manifest_hash,
     d.redraw_of, d.redraw_reason,
-    (SELECT n.id FROM draws n WHERE n.redraw_of = d.id) AS superseded_by";
+    (SELECT n.id FROM draws n WHERE n.redraw_of = d.id) AS superseded_by, d.provisional";
 
 fn draw_row(r: &Row<'_>) -> rusqlite::Result<(DrawRow, String)> {
     let status: String = r.get(4)?;
@@ -202,6 +206,7 @@ fn draw_row(r: &Row<'_>) -> rusqlite::Result<(DrawRow, String)> {
                 actor: r.get(15)?,
                 manifest_json: r.get(16)?,
                 manifest_hash: r.get(17)?,
+                provisional: r.get(21)?,
             },
             redraw_of: r.get(18)?,
             redraw_reason: r.get(19)?,
@@ -389,6 +394,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 fn insert_draw(
     tx: &Transaction<'_>,
+    origin: &Origin,
     d: &NewDraw,
     redraw: &Redraw,
     probe: &mut dyn FnMut(&'static str),
@@ -410,7 +416,7 @@ fn insert_draw(
     let id = insert_draw_row(tx, d, redraw_of, reason)?;
     probe("draw");
     insert_draw_rows(tx, id, d, probe)?;
-    append_draw_audit(tx, id, d, redraw_of, reason)?;
+    append_draw_audit(tx, origin, id, d, (redraw_of, reason))?;
     probe("audit");
     Ok(id)
 }
@@ -460,9 +466,10 @@ fn insert_draw_row(
         .prepare_cached(
             "INSERT INTO draws (matter, period, kind, status, algorithm, seed_hex, seed_source,
                 rules_hash, targets_snapshot, inspectors_snapshot, reference_date, issue_date,
-                due_date, created_at, actor, manifest_json, manifest_hash, redraw_of, redraw_reason)
+                due_date, created_at, actor, manifest_json, manifest_hash, redraw_of, redraw_reason,
+                provisional)
              VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                ?16, ?17, ?18)",
+                ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             d.record.matter,
@@ -483,6 +490,7 @@ fn insert_draw_row(
             d.record.manifest_hash,
             redraw_of,
             reason,
+            d.record.provisional,
         ]);
     if let Err(e) = inserted {
         // Only reachable if a writer bypassed the IMMEDIATE lock; the index still holds.
@@ -573,10 +581,10 @@ fn insert_draw_rows(
 
 fn append_draw_audit(
     tx: &Transaction<'_>,
+    origin: &Origin,
     id: i64,
     d: &NewDraw,
-    redraw_of: Option<i64>,
-    reason: Option<&str>,
+    (redraw_of, reason): (Option<i64>, Option<&str>),
 ) -> R<()> {
     let (action, supersedes, reason) = match (redraw_of, reason) {
         (Some(old), Some(reason)) => ("draw.redraw", Some(old), Some(reason.to_string())),
@@ -599,14 +607,15 @@ fn append_draw_audit(
         supersedes,
         targets_snapshot: d.record.targets_snapshot.clone(),
     };
-    audit::append(
-        tx,
-        &d.record.created_at,
-        &d.record.actor,
+    let entry = audit::Entry {
+        at: &d.record.created_at,
+        actor: &d.record.actor,
         action,
-        &format!("draw:{id}"),
-        &detail,
-    )?;
+        subject: &format!("draw:{id}"),
+        detail: &detail,
+        rows: Rows::Draw(id),
+    };
+    audit::append(tx, origin, &entry)?;
     Ok(())
 }
 
@@ -633,7 +642,8 @@ impl Store {
         probe: &mut dyn FnMut(&'static str),
     ) -> Result<i64, StoreError> {
         validate(d, &redraw).map_err(|f| f.into_store(&self.path))?;
-        self.write(|tx| insert_draw(tx, d, &redraw, probe))
+        let origin = self.origin.clone();
+        self.write(|tx| insert_draw(tx, &origin, d, &redraw, probe))
     }
 
     /// The active draw for (matter, period), if any.

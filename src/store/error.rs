@@ -42,6 +42,17 @@ pub enum StoreError {
     },
 
     #[error(
+        "{} has schema version {found}, older than this suiji's {supported}, and is opened read-only: \
+         run a suiji command that writes (e.g. `suiji run --once`) on a writable copy once to upgrade it",
+        path.display()
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
         "{} stayed locked by another process for {BUSY_TIMEOUT_SECS}s; retry when the other suiji \
          command has finished",
         path.display()
@@ -102,6 +113,14 @@ pub enum StoreError {
         requested: String,
     },
 
+    #[error(
+        "{} holds real records ({records} draws, results, publications and audit entries), so \
+         it cannot become a simulation database; simulate in a data folder of its own (set \
+         `data_dir` in config/suiji.toml, or copy the project to another folder)",
+        path.display()
+    )]
+    RealRecords { path: PathBuf, records: i64 },
+
     #[error("invalid {field}: {problem}")]
     Invalid { field: String, problem: String },
 }
@@ -152,7 +171,9 @@ impl Fail {
                     StoreError::Corrupt { path: p, .. }
                     | StoreError::Foreign { path: p, .. }
                     | StoreError::NewerSchema { path: p, .. }
+                    | StoreError::OlderSchema { path: p, .. }
                     | StoreError::Busy { path: p }
+                    | StoreError::RealRecords { path: p, .. }
                         if p.as_os_str().is_empty() =>
                     {
                         *p = path.to_path_buf();

@@ -16,6 +16,9 @@ pub enum SchedulerEvent {
     Skipped,
     /// Drawing failed; `detail` says why.
     Failed,
+    /// Not drawn because its period had already ended when the service first saw it (a
+    /// holiday window once the holiday had begun, a half-year once over); `detail` says why.
+    Missed,
 }
 
 impl SchedulerEvent {
@@ -25,6 +28,7 @@ impl SchedulerEvent {
             SchedulerEvent::CaughtUp => "caught_up",
             SchedulerEvent::Skipped => "skipped",
             SchedulerEvent::Failed => "failed",
+            SchedulerEvent::Missed => "missed",
         }
     }
 
@@ -34,6 +38,7 @@ impl SchedulerEvent {
             "caught_up" => SchedulerEvent::CaughtUp,
             "skipped" => SchedulerEvent::Skipped,
             "failed" => SchedulerEvent::Failed,
+            "missed" => SchedulerEvent::Missed,
             other => return Err(Fail::corrupt(format!("unknown scheduler event {other:?}"))),
         })
     }

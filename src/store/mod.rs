@@ -11,7 +11,10 @@
 //!   `status` 'active' → 'superseded'.
 //! - **Every write is one IMMEDIATE transaction** that also appends its audit entry, so a
 //!   process that dies midway leaves nothing behind and concurrent writers queue.
-//! - **The store never reads the clock**: every timestamp is passed in.
+//! - **The store never reads the clock**: every timestamp is passed in. It reads who writes
+//!   (the OS account and host, [`Origin`]) once, when the file is opened.
+//! - **A simulation database says so**: `database_facts` marks a database made by
+//!   `suiji simulate` ([`Store::mark_simulation`]); only there may times be simulated.
 //! - **Its row types are its own**: other modules convert to and from them; nothing here
 //!   knows draw or rule internals.
 
@@ -19,8 +22,13 @@ mod audit;
 mod draws;
 mod error;
 mod events;
+mod facts;
+mod origin;
 mod records;
+mod redraws;
+mod registries;
 mod results;
+pub mod rows;
 mod schema;
 mod snapshots;
 mod users;
@@ -30,23 +38,29 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use audit::{AuditBreak, AuditEntry, AuditProblem, AuditReport, GENESIS_HASH, audit_hash};
+pub use audit::{
+    AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
+    audit_hash_v2,
+};
 pub use draws::{
     DrawFilter, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
     Redraw, TeamRow, UnstaffedRow,
 };
 pub use error::{BUSY_TIMEOUT_SECS, StoreError};
 pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent};
+pub use origin::Origin;
 pub use records::{
     DrawAudit, PublicationAudit, PublicationRecord, PublishedFile, ResultsAudit, RulesReloadAudit,
-    SchedulerAudit,
+    SchedulerAudit, SimulationAudit,
 };
+pub use redraws::{RedrawAudit, RedrawRow};
+pub use registries::RegistryAudit;
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind};
 pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};
 
-use error::{R, classify};
+use error::{Fail, R, classify};
 
 /// File name of the database inside the data folder.
 pub const DB_FILE: &str = "suiji.sqlite3";
@@ -56,6 +70,8 @@ pub const DB_FILE: &str = "suiji.sqlite3";
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Who writes through this handle, recorded with every audit entry.
+    origin: Origin,
 }
 
 impl Store {
@@ -70,7 +86,63 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
         configure(&mut conn).map_err(|f| f.into_store(&path))?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            origin: Origin::of_process(),
+        })
+    }
+
+    /// Who writes through this handle (recorded with every audit entry).
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// Records writes from now on as made by `origin` (the console sets its signed-in user).
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = origin;
+    }
+
+    /// Opens `data_dir/suiji.sqlite3` for reading only (SQLite's read-only mode): nothing is
+    /// created, migrated or written, so it works on a read-only copy of the data (an
+    /// auditor's mount). Where SQLite cannot open a WAL file read-only (its shared-memory file
+    /// cannot be created on a read-only file system), the file is opened as immutable: it is
+    /// then read as it is, which is what a read-only copy is. A missing file reads as an empty
+    /// database (nothing is recorded yet). A file with an older schema is refused, not
+    /// migrated.
+    pub fn open_read_only(data_dir: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            let mut conn = Connection::open_in_memory().map_err(|e| classify(e, &path))?;
+            schema::migrate(&mut conn).map_err(|f| f.into_store(&path))?;
+            return Ok(Store {
+                conn,
+                path,
+                origin: Origin::of_process(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut failed = None;
+        for mode in ["mode=ro", "immutable=1"] {
+            let uri = format!("file:{}?{mode}", uri_path(&path));
+            let opened = Connection::open_with_flags(&uri, flags)
+                .map_err(Fail::from)
+                .and_then(|mut conn| configure_read_only(&mut conn).map(|()| conn));
+            match opened {
+                Ok(conn) => {
+                    return Ok(Store {
+                        conn,
+                        path,
+                        origin: Origin::of_process(),
+                    });
+                }
+                Err(f) => failed = Some(f.into_store(&path)),
+            }
+        }
+        Err(failed.unwrap_or(StoreError::Busy { path }))
     }
 
     /// The database file.
@@ -142,6 +214,34 @@ fn configure(conn: &mut Connection) -> R<()> {
         schema::migrate(conn)?;
     }
     Ok(())
+}
+
+/// A read-only connection: the file's identity checked, nothing written.
+fn configure_read_only(conn: &mut Connection) -> R<()> {
+    conn.busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))?;
+    let found = schema::check_identity(conn)?;
+    if found < SCHEMA_VERSION {
+        return Err(error::Fail::Store(StoreError::OlderSchema {
+            path: PathBuf::new(),
+            found,
+            supported: SCHEMA_VERSION,
+        }));
+    }
+    Ok(())
+}
+
+/// A file path as the path part of an SQLite URI (`%`, `?` and `#` escaped).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Switches the file to WAL mode (a persistent property of the file, so this only does work

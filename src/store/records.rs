@@ -75,6 +75,13 @@ pub struct RulesReloadAudit {
     pub why: String,
 }
 
+/// `store.simulation`: the database was marked as a simulation (its times are simulated).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulationAudit {
+    /// The year simulated first.
+    pub year: i32,
+}
+
 /// What a publication recorded (the `files` column of `publications`): the day it speaks for,
 /// when it was recorded, the targets it made public and every file written with its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

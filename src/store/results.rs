@@ -4,7 +4,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{Fail, R};
+use super::origin::Origin;
 use super::records::{PublicationAudit, ResultsAudit};
+use super::rows::Rows;
 use super::util::{date, non_empty, to_u32, to_u64};
 use super::{Store, StoreError, audit};
 
@@ -115,6 +117,7 @@ fn check_new_result(tx: &Connection, draw_id: i64, r: &NewResult) -> R<()> {
 
 fn insert_results(
     tx: &Connection,
+    origin: &Origin,
     draw_id: i64,
     rows: &[NewResult],
     entered_at: &str,
@@ -158,14 +161,15 @@ fn insert_results(
         ids: ids.clone(),
         source_files: sources.iter().map(|s| s.to_string()).collect(),
     };
-    audit::append(
-        tx,
-        entered_at,
+    let entry = audit::Entry {
+        at: entered_at,
         actor,
-        "results.record",
-        &format!("draw:{draw_id}"),
-        &detail,
-    )?;
+        action: "results.record",
+        subject: &format!("draw:{draw_id}"),
+        detail: &detail,
+        rows: Rows::Results(&ids),
+    };
+    audit::append(tx, origin, &entry)?;
     Ok(ids)
 }
 
@@ -206,10 +210,13 @@ impl Store {
             Ok(())
         };
         check().map_err(|f| f.into_store(&self.path))?;
+        let origin = self.origin.clone();
         self.write(|tx| {
             let mut all = Vec::with_capacity(batches.len());
             for (draw_id, rows) in batches {
-                all.push(insert_results(tx, *draw_id, rows, entered_at, actor)?);
+                all.push(insert_results(
+                    tx, &origin, *draw_id, rows, entered_at, actor,
+                )?);
             }
             Ok(all)
         })
@@ -275,8 +282,15 @@ impl Store {
         checked.map_err(|f| f.into_store(&self.path))?;
         let files_text = serde_json::to_string(files)
             .map_err(|e| StoreError::invalid("files", e.to_string()))?;
+        let origin = self.origin.clone();
         self.write(|tx| {
             require_active(tx, draw_id)?;
+            let published: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT id FROM results WHERE draw_id = ?1 AND published_at IS NULL ORDER BY id",
+                )?
+                .query_map([draw_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
             let count = tx.execute(
                 "UPDATE results SET published_at = ?1 WHERE draw_id = ?2 AND published_at IS NULL",
                 params![published_at, draw_id],
@@ -291,17 +305,21 @@ impl Store {
                 draw_id,
                 files: files.clone(),
                 publication_id: id,
-                result_ids: None,
+                result_ids: Some(published.clone()),
                 results_published: count,
             };
-            audit::append(
-                tx,
-                published_at,
+            let entry = audit::Entry {
+                at: published_at,
                 actor,
-                "publication.record",
-                &format!("draw:{draw_id}"),
-                &detail,
-            )?;
+                action: "publication.record",
+                subject: &format!("draw:{draw_id}"),
+                detail: &detail,
+                rows: Rows::Publication {
+                    id,
+                    results: &published,
+                },
+            };
+            audit::append(tx, &origin, &entry)?;
             Ok(id)
         })
     }
@@ -335,6 +353,7 @@ impl Store {
             Ok(texts)
         };
         let texts = check().map_err(|f| f.into_store(&self.path))?;
+        let origin = self.origin.clone();
         self.write(|tx| {
             let mut out = Vec::with_capacity(pubs.len());
             for (p, files_text) in pubs.iter().zip(&texts) {
@@ -376,14 +395,18 @@ impl Store {
                     result_ids: Some(p.result_ids.clone()),
                     results_published: p.result_ids.len(),
                 };
-                audit::append(
-                    tx,
-                    &p.published_at,
-                    &p.actor,
-                    "publication.record",
-                    &format!("draw:{}", p.draw_id),
-                    &detail,
-                )?;
+                let entry = audit::Entry {
+                    at: &p.published_at,
+                    actor: &p.actor,
+                    action: "publication.record",
+                    subject: &format!("draw:{}", p.draw_id),
+                    detail: &detail,
+                    rows: Rows::Publication {
+                        id,
+                        results: &p.result_ids,
+                    },
+                };
+                audit::append(tx, &origin, &entry)?;
                 out.push(id);
             }
             before_commit();

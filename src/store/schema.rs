@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -347,4 +347,104 @@ CREATE TABLE login_failures (
     at      INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX login_failures_by_address ON login_failures (address, at);
+"#;
+
+/// Version 3: what a record must say about how it was made.
+///
+/// - `database_facts`: facts about the database itself, written once (`purpose` =
+///   `simulation` marks a database made by `suiji simulate`, whose times are simulated).
+/// - `draws.provisional`: the draw was made from a provisional plan (a holiday calendar
+///   computed from the lunar calendar, not yet published by the State Council).
+/// - `scheduler_events` accepts the event `missed` (a period that had ended before the
+///   service could draw it); the table is rebuilt with its rows, as SQLite cannot change a
+///   CHECK constraint in place.
+/// - `audit_v2`: the fields audit entry format 2 adds (see `store::audit`): the OS account
+///   and host that wrote the entry, the console user (when the console wrote it) and the hash
+///   of the rows the entry records. An entry with a row here is hashed as format 2.
+const V3: &str = r#"
+CREATE TABLE database_facts (
+    key   TEXT NOT NULL PRIMARY KEY CHECK (key <> ''),
+    value TEXT NOT NULL,
+    at    TEXT NOT NULL CHECK (at <> '')
+) STRICT;
+CREATE TRIGGER database_facts_no_update BEFORE UPDATE ON database_facts
+BEGIN SELECT RAISE(ABORT, 'database_facts are permanent: UPDATE refused'); END;
+CREATE TRIGGER database_facts_no_delete BEFORE DELETE ON database_facts
+BEGIN SELECT RAISE(ABORT, 'database_facts are permanent: DELETE refused'); END;
+
+ALTER TABLE draws ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0
+    CHECK (provisional IN (0, 1));
+DROP TRIGGER draws_only_supersede;
+CREATE TRIGGER draws_only_supersede BEFORE UPDATE ON draws
+WHEN NOT (OLD.status = 'active' AND NEW.status = 'superseded'
+      AND NEW.id IS OLD.id AND NEW.matter IS OLD.matter AND NEW.period IS OLD.period
+      AND NEW.kind IS OLD.kind AND NEW.algorithm IS OLD.algorithm
+      AND NEW.seed_hex IS OLD.seed_hex AND NEW.seed_source IS OLD.seed_source
+      AND NEW.rules_hash IS OLD.rules_hash
+      AND NEW.targets_snapshot IS OLD.targets_snapshot
+      AND NEW.inspectors_snapshot IS OLD.inspectors_snapshot
+      AND NEW.reference_date IS OLD.reference_date AND NEW.issue_date IS OLD.issue_date
+      AND NEW.due_date IS OLD.due_date AND NEW.created_at IS OLD.created_at
+      AND NEW.actor IS OLD.actor AND NEW.manifest_json IS OLD.manifest_json
+      AND NEW.manifest_hash IS OLD.manifest_hash AND NEW.redraw_of IS OLD.redraw_of
+      AND NEW.redraw_reason IS OLD.redraw_reason AND NEW.provisional IS OLD.provisional)
+BEGIN SELECT RAISE(ABORT, 'draws are permanent: the only change allowed is status active -> superseded'); END;
+
+CREATE TABLE scheduler_events_v2 (
+    id      INTEGER PRIMARY KEY,
+    matter  TEXT    NOT NULL,
+    period  TEXT    NOT NULL,
+    event   TEXT    NOT NULL
+            CHECK (event IN ('issued', 'caught_up', 'skipped', 'failed', 'missed')),
+    at      TEXT    NOT NULL CHECK (at <> ''),
+    draw_id INTEGER REFERENCES draws (id),
+    detail  TEXT    NOT NULL
+) STRICT;
+INSERT INTO scheduler_events_v2 (id, matter, period, event, at, draw_id, detail)
+    SELECT id, matter, period, event, at, draw_id, detail FROM scheduler_events;
+DROP TABLE scheduler_events;
+ALTER TABLE scheduler_events_v2 RENAME TO scheduler_events;
+CREATE INDEX scheduler_events_by_subject ON scheduler_events (matter, period, id);
+CREATE INDEX scheduler_events_by_time ON scheduler_events (at);
+
+CREATE TABLE audit_v2 (
+    seq          INTEGER PRIMARY KEY,
+    os_user      TEXT NOT NULL CHECK (os_user <> ''),
+    host         TEXT NOT NULL CHECK (host <> ''),
+    console_user TEXT CHECK (console_user IS NULL OR console_user <> ''),
+    rows_hash    TEXT CHECK (rows_hash IS NULL
+                             OR (length(rows_hash) = 64 AND rows_hash NOT GLOB '*[^0-9a-f]*'))
+) STRICT;
+CREATE TRIGGER audit_v2_only_the_last_entry BEFORE INSERT ON audit_v2
+WHEN NEW.seq IS NOT (SELECT max(seq) FROM audit_log)
+BEGIN SELECT RAISE(ABORT, 'audit_v2: only the entry just appended may be completed'); END;
+CREATE TRIGGER audit_v2_no_update BEFORE UPDATE ON audit_v2
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END;
+CREATE TRIGGER audit_v2_no_delete BEFORE DELETE ON audit_v2
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END;
+"#;
+
+/// Version 4: redraws asked for in the console, waiting for an approver (法制审核). A request
+/// is decided once; an approved one names the draw that replaced the old one.
+const V4: &str = r#"
+CREATE TABLE redraw_requests (
+    id           INTEGER PRIMARY KEY,
+    draw_id      INTEGER NOT NULL REFERENCES draws (id),
+    reason       TEXT    NOT NULL CHECK (reason <> ''),
+    seed_text    TEXT    NOT NULL CHECK (seed_text <> ''),
+    requested_by TEXT    NOT NULL CHECK (requested_by <> ''),
+    requested_at TEXT    NOT NULL CHECK (requested_at <> ''),
+    approved     INTEGER CHECK (approved IN (0, 1)),
+    decided_by   TEXT,
+    decided_at   TEXT,
+    new_draw_id  INTEGER REFERENCES draws (id),
+    CHECK ((approved IS NULL) = (decided_by IS NULL) AND (approved IS NULL) = (decided_at IS NULL))
+) STRICT;
+
+CREATE TRIGGER redraw_requests_are_kept BEFORE DELETE ON redraw_requests
+BEGIN SELECT RAISE(ABORT, 'redraw requests are permanent'); END;
+
+CREATE TRIGGER redraw_requests_decided_once BEFORE UPDATE ON redraw_requests
+WHEN OLD.approved IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a redraw request is decided once'); END;
 "#;

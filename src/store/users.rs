@@ -4,8 +4,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::audit::append;
+use super::audit::{Entry, append};
 use super::error::{Fail, R};
+use super::origin::Origin;
+use super::rows::Rows;
 use super::{Store, StoreError};
 
 /// A stored account.
@@ -81,8 +83,23 @@ fn by_name(c: &Connection, name: &str) -> R<Option<UserRow>> {
     Ok(c.prepare_cached(&sql)?.query_row([name], row).optional()?)
 }
 
-fn audit(c: &Connection, s: Stamp<'_>, action: &str, user: &str, d: &AccountAudit) -> R<i64> {
-    append(c, s.at, s.actor, action, &format!("user:{user}"), d)
+fn audit(
+    c: &Connection,
+    origin: &Origin,
+    s: Stamp<'_>,
+    action: &str,
+    user: &str,
+    d: &AccountAudit,
+) -> R<i64> {
+    let entry = Entry {
+        at: s.at,
+        actor: s.actor,
+        action,
+        subject: &format!("user:{user}"),
+        detail: d,
+        rows: Rows::None,
+    };
+    append(c, origin, &entry)
 }
 
 fn missing(name: &str) -> Fail {
@@ -92,6 +109,7 @@ fn missing(name: &str) -> Fail {
 impl Store {
     /// Creates an account; a name already taken is refused.
     pub fn add_user(&mut self, u: &NewUser, s: Stamp<'_>) -> Result<i64, StoreError> {
+        let origin = self.origin.clone();
         self.write(|tx| {
             if by_name(tx, &u.name)?.is_some() {
                 return Err(
@@ -117,7 +135,7 @@ impl Store {
                 inspector: u.inspector.clone(),
                 roles: Some(u.roles.clone()),
             };
-            audit(tx, s, "user.add", &u.name, &detail)?;
+            audit(tx, &origin, s, "user.add", &u.name, &detail)?;
             Ok(id)
         })
     }
@@ -139,17 +157,26 @@ impl Store {
 
     /// Disables an account and ends its sessions.
     pub fn disable_user(&mut self, name: &str, s: Stamp<'_>) -> Result<(), StoreError> {
+        let origin = self.origin.clone();
         self.write(|tx| {
             let u = by_name(tx, name)?.ok_or_else(|| missing(name))?;
             tx.execute("UPDATE users SET disabled = 1 WHERE id = ?1", [u.id])?;
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [u.id])?;
-            audit(tx, s, "user.disable", name, &AccountAudit::default())?;
+            audit(
+                tx,
+                &origin,
+                s,
+                "user.disable",
+                name,
+                &AccountAudit::default(),
+            )?;
             Ok(())
         })
     }
 
     /// Sets a new password hash, unlocks the account and ends its sessions.
     pub fn set_password(&mut self, name: &str, hash: &str, s: Stamp<'_>) -> Result<(), StoreError> {
+        let origin = self.origin.clone();
         self.write(|tx| {
             let u = by_name(tx, name)?.ok_or_else(|| missing(name))?;
             tx.execute(
@@ -158,7 +185,14 @@ impl Store {
                 params![hash, u.id],
             )?;
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [u.id])?;
-            audit(tx, s, "user.password", name, &AccountAudit::default())?;
+            audit(
+                tx,
+                &origin,
+                s,
+                "user.password",
+                name,
+                &AccountAudit::default(),
+            )?;
             Ok(())
         })
     }
@@ -185,6 +219,7 @@ impl Store {
         s: Stamp<'_>,
     ) -> Result<i64, StoreError> {
         let (lock_after, lock_until) = lock;
+        let origin = self.origin.clone();
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO login_failures (address, at) VALUES (?1, ?2)",
@@ -199,7 +234,7 @@ impl Store {
                 address: Some(address.to_string()),
                 ..AccountAudit::default()
             };
-            audit(tx, s, "login.failed", name, &detail)?;
+            audit(tx, &origin, s, "login.failed", name, &detail)?;
             let Some(u) = by_name(tx, name)? else {
                 return Ok(0);
             };
@@ -213,7 +248,7 @@ impl Store {
                     "UPDATE users SET locked_until = ?1, failed_logins = 0 WHERE id = ?2",
                     params![lock_until, u.id],
                 )?;
-                audit(tx, s, "user.locked", name, &detail)?;
+                audit(tx, &origin, s, "user.locked", name, &detail)?;
             }
             Ok(failed)
         })
@@ -225,15 +260,17 @@ impl Store {
             address: Some(address.to_string()),
             ..AccountAudit::default()
         };
+        let origin = self.origin.clone();
         self.write(|tx| {
-            append(
-                tx,
-                s.at,
-                s.actor,
-                "login.slowed",
-                &format!("address:{address}"),
-                &detail,
-            )?;
+            let entry = Entry {
+                at: s.at,
+                actor: s.actor,
+                action: "login.slowed",
+                subject: &format!("address:{address}"),
+                detail: &detail,
+                rows: Rows::None,
+            };
+            append(tx, &origin, &entry)?;
             Ok(())
         })
     }
@@ -247,6 +284,7 @@ impl Store {
         address: &str,
         s: Stamp<'_>,
     ) -> Result<(), StoreError> {
+        let origin = self.origin.clone();
         self.write(|tx| {
             tx.execute(
                 "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?1",
@@ -272,7 +310,7 @@ impl Store {
                 address: Some(address.to_string()),
                 ..AccountAudit::default()
             };
-            audit(tx, s, "login.ok", &name, &detail)?;
+            audit(tx, &origin, s, "login.ok", &name, &detail)?;
             Ok(())
         })
     }
@@ -301,6 +339,7 @@ impl Store {
 
     /// Ends a session.
     pub fn close_session(&mut self, token_hash: &str, s: Stamp<'_>) -> Result<(), StoreError> {
+        let origin = self.origin.clone();
         self.write(|tx| {
             let name: Option<String> = tx
                 .query_row(
@@ -312,7 +351,7 @@ impl Store {
                 .optional()?;
             tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
             if let Some(name) = name {
-                audit(tx, s, "logout", &name, &AccountAudit::default())?;
+                audit(tx, &origin, s, "logout", &name, &AccountAudit::default())?;
             }
             Ok(())
         })

@@ -4,8 +4,12 @@
 //! and work without JavaScript.
 
 mod draws;
+mod manual;
 mod names;
 mod pages;
+mod publish;
+mod registries;
+mod results;
 mod session;
 
 use std::net::SocketAddr;
@@ -99,6 +103,18 @@ pub fn router(app: App) -> Router {
         .route("/plan", get(pages::plan))
         .route("/plan/{year}/{format}", get(pages::plan_document))
         .route("/draws", get(draws::list))
+        .route("/draws/new", get(manual::form).post(manual::submit))
+        .route("/redraws/{id}", post(manual::decide))
+        .route(
+            "/registries",
+            get(registries::show).post(registries::upload),
+        )
+        .route("/results", get(results::show))
+        .route("/results/upload", post(results::upload))
+        .route("/results/{draw}/{target}", post(results::enter))
+        .route("/publish", get(publish::show).post(publish::run))
+        .route("/report", get(publish::report_page))
+        .route("/report/{year}/{format}", get(publish::report_document))
         .route("/draws/{id}", get(draws::detail))
         .route("/draws/{id}/verify", post(draws::verify))
         .route("/draws/{id}/files/{name}", get(draws::file))
@@ -109,6 +125,7 @@ pub fn router(app: App) -> Router {
             app.clone(),
             session::csrf_layer,
         ))
+        .layer(axum::extract::DefaultBodyLimit::max(session::MAX_BODY))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
 }
@@ -241,8 +258,9 @@ pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| ServeError::Bind { listen, source })?;
-        tracing::info!(%listen, "suiji console listening");
-        eprintln!("suiji console on http://{listen}/");
+        let bound = listener.local_addr().unwrap_or(listen);
+        tracing::info!(%bound, "suiji console listening");
+        eprintln!("suiji console on http://{bound}/");
         let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
             .with_graceful_shutdown(shutdown())

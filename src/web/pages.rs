@@ -75,7 +75,11 @@ pub(crate) fn draw_label(loaded: &Loaded, id: i64, matter: &str, period: &str) -
     }
 }
 
-fn notice(loaded: &Loaded, line: &PublicationLine, draws: &[(i64, String, String)]) -> NoticeLine {
+pub(crate) fn notice(
+    loaded: &Loaded,
+    line: &PublicationLine,
+    draws: &[(i64, String, String)],
+) -> NoticeLine {
     let id = match line {
         PublicationLine::Overdue { draw_id, .. }
         | PublicationLine::NotInspected { draw_id, .. }
@@ -114,7 +118,12 @@ fn notice(loaded: &Loaded, line: &PublicationLine, draws: &[(i64, String, String
             ..
         } => (
             "due",
-            format!("{targets} 户待公示，最早期限 {first}（剩 {working_days_left} 个工作日）"),
+            match working_days_left {
+                Some(n) => format!("{targets} 户待公示，最早期限 {first}（剩 {n} 个工作日）"),
+                None => format!(
+                    "{targets} 户待公示，最早期限 {first}（节假日安排未公布，工作日无法计算）"
+                ),
+            },
         ),
     };
     NoticeLine { level, draw, text }
@@ -299,6 +308,9 @@ fn subject_zh(loaded: Option<&Loaded>, subject: &str) -> (String, String, Option
     if let Some(addr) = subject.strip_prefix("address:") {
         return ("来源地址".into(), addr.into(), None);
     }
+    if subject.ends_with(".csv") || subject.ends_with(".xlsx") {
+        return ("名录库文件".into(), subject.into(), None);
+    }
     if subject == "rules" {
         return ("抽查规则".into(), String::new(), None);
     }
@@ -338,6 +350,9 @@ fn action_zh(action: &str) -> String {
         ("scheduler.failed", "抽取失败"),
         ("rules.reload", "规则重新载入"),
         ("registry.replace", "更新名录库"),
+        ("redraw.ask", "申请重新抽取"),
+        ("redraw.approve", "批准重新抽取"),
+        ("redraw.refuse", "不批准重新抽取"),
         ("user.add", "新建账号"),
         ("user.disable", "停用账号"),
         ("user.password", "重设密码"),

@@ -3,7 +3,9 @@
 
 use super::{Project, Test, run};
 
-/// A matter of the test department, on the hotel registry.
+/// A matter of the test department, on the hotel registry. Its draws are issued at the cron's
+/// fire times, days off included (`on_holiday = "keep"`), so tests of the service loop can
+/// name them by the fire time.
 pub fn matter(id: &str, cron: &str, ratio: &str, extra: &str) -> String {
     format!(
         r#"
@@ -13,6 +15,7 @@ name = "测试事项 {id}"
 categories = ["hotel"]
 ratio = "{ratio}"
 cron = "{cron}"
+on_holiday = "keep"
 {extra}
 
 [[matter.checklist]]

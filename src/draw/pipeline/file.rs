@@ -29,6 +29,11 @@ pub(crate) struct FileSource<'a> {
 }
 
 impl<'a> FileSource<'a> {
+    /// Whether the file has an extra column headed `header`.
+    pub(crate) fn has_extra(&self, header: &str) -> bool {
+        self.file.header.extras.iter().any(|(_, h)| h == header)
+    }
+
     pub(crate) fn open(
         path: &'a Path,
         known: &'a Known,
@@ -116,14 +121,11 @@ struct Keys {
 impl Keys {
     fn new(rules: &Rules<'_>, h: &Header) -> Keys {
         let m = rules.matter;
-        let stratum_fields: Vec<Field> = m
-            .stratify_by
+        let stratum_fields: Vec<Field> = rules
+            .stratify
             .iter()
-            .map(|f| Field::stratum(f))
-            .chain(rules.use_classes.then(|| match m.class_field.as_deref() {
-                None | Some("class") => Field::Class,
-                Some(f) => Field::stratum(f),
-            }))
+            .map(Field::of_column)
+            .chain(rules.use_classes.then(|| Field::of_column(&rules.class)))
             .collect();
         let hook_fields = |hook: &crate::script::Hook| -> Vec<Field> {
             match &hook.reads {
@@ -218,6 +220,7 @@ fn merge(pass1: Vec<Pass1>, cx: &Context, keys: &Keys, asker: &Asker<'_>) -> Cla
     let threads = pass1.len();
     let rows = pass1.iter().map(|p| p.rows).sum();
     let hook_calls = pass1.iter().map(|p| p.hook_calls).sum();
+    let operations = pass1.iter().map(|p| p.operations).sum();
     let strata = g
         .stratum_keys
         .iter()
@@ -247,6 +250,7 @@ fn merge(pass1: Vec<Pass1>, cx: &Context, keys: &Keys, asker: &Asker<'_>) -> Cla
         rows,
         hook_calls,
         threads,
+        operations,
     }
 }
 
@@ -313,6 +317,14 @@ impl Field {
     }
 
     /// A field name as the hook memo reads it.
+    /// The field of a column a rule names.
+    fn of_column(c: &crate::registry::column::Column) -> Field {
+        match c {
+            crate::registry::column::Column::Field(_) => Field::memo(c.name()),
+            crate::registry::column::Column::Extra(h) => Field::Extra(h.clone()),
+        }
+    }
+
     fn memo(name: &str) -> Field {
         match name {
             "id" => Field::Id,

@@ -101,7 +101,7 @@ impl RowSource for MemorySource<'_> {
         };
         let mut g = Groups::default();
         let (mut eligible_memo, mut weight_memo) = (Memo::new(), Memo::new());
-        let mut calls = 0u64;
+        let (mut calls, mut operations) = (0u64, 0u64);
         let mut batch = Batch::default();
         for i in order {
             let t = &self.targets[i];
@@ -114,7 +114,9 @@ impl RowSource for MemorySource<'_> {
             let mut drawn = reason == Reason::Candidate;
             if drawn && m.eligible.is_some() {
                 let a =
-                    eligible_memo.get(m.eligible.as_ref(), t, &mut calls, |t| rules.eligible(t));
+                    eligible_memo.get(m.eligible.as_ref(), t, (&mut calls, &mut operations), |t| {
+                        rules.eligible(t)
+                    });
                 drawn = matches!(a, Answer::Ok(true));
                 let key = match &a {
                     Answer::Ok(b) => Some(*b),
@@ -123,7 +125,9 @@ impl RowSource for MemorySource<'_> {
                 eligible = intern(&mut g.eligible, &mut c.eligible_answers, key, a);
             }
             if drawn && m.weight.is_some() {
-                let a = weight_memo.get(m.weight.as_ref(), t, &mut calls, |t| rules.weight(t));
+                let a = weight_memo.get(m.weight.as_ref(), t, (&mut calls, &mut operations), |t| {
+                    rules.weight(t)
+                });
                 let key = match &a {
                     Answer::Ok(w) => Some(w.to_bits()),
                     _ => None,
@@ -154,6 +158,7 @@ impl RowSource for MemorySource<'_> {
         batch.map = (0..c.groups.len() as u32).collect();
         c.batches.push(batch);
         c.hook_calls = calls;
+        c.operations = operations;
         Ok(c)
     }
 

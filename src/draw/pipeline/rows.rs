@@ -71,6 +71,9 @@ pub(crate) struct Classified {
     pub rows: u64,
     pub hook_calls: u64,
     pub threads: usize,
+    /// Operations of the `eligible` and `weight` hooks' answers, summed over the rows (the
+    /// same whatever was reused and however the rows were split between threads).
+    pub operations: u64,
 }
 
 impl Classified {

@@ -9,6 +9,7 @@ use chrono::{Months, NaiveDate};
 use super::{CLEAN_RESULTS, DrawFailure, DrawInput};
 use crate::draw::manifest::{Exclusion, HistoryEntry};
 use crate::draw::{Purpose, Ranker};
+use crate::registry::column::Column;
 use crate::registry::types::Target;
 use crate::rules::model::{Matter, Ratio};
 use crate::schedule::DrawKind;
@@ -23,8 +24,15 @@ pub(crate) struct Rules<'a> {
     pub ctx: rhai::Dynamic,
     /// Whether class ratios split the strata of this draw.
     pub use_classes: bool,
+    /// The column strata are split by (`stratify_by`), if any.
+    pub stratify: Option<Column>,
+    /// The column holding the class (`class_field`; the registry's class by default).
+    pub class: Column,
     /// Keep the positions of at most this many excluded rows (plus one, to know there are more).
     pub list_up_to: usize,
+    /// Operations the hook calls made so far (on every thread): once past the draw's budget,
+    /// no hook is called any more (the draw fails, whichever row is next).
+    pub spent: std::sync::atomic::AtomicU64,
 }
 
 impl<'a> Rules<'a> {
@@ -48,24 +56,71 @@ impl<'a> Rules<'a> {
             sandbox,
             ctx,
             use_classes: !m.class_ratios.is_empty() && matches!(input.kind, DrawKind::Regular),
+            stratify: None,
+            class: Column::named("class", |_| false),
             list_up_to,
+            spent: std::sync::atomic::AtomicU64::new(0),
         }
+        .with_columns(|_| false)
+    }
+
+    fn with_columns(mut self, is_extra: impl Fn(&str) -> bool) -> Self {
+        self.resolve_columns(is_extra);
+        self
+    }
+
+    /// Resolves `stratify_by` and `class_field` against the registry drawn from, given which
+    /// extra columns it has (see `registry::column`).
+    pub(crate) fn resolve_columns(&mut self, is_extra: impl Fn(&str) -> bool) {
+        let m = self.matter;
+        self.stratify = m
+            .stratify_by
+            .as_deref()
+            .map(|f| Column::named(f, &is_extra));
+        self.class = Column::named(m.class_field.as_deref().unwrap_or("class"), &is_extra);
+    }
+
+    /// The per-draw operations budget of the hooks (`[scripts] draw_operations`).
+    pub(crate) fn budget(&self) -> u64 {
+        self.sandbox.limits().draw_operations
+    }
+
+    /// The failure of a draw whose hooks need more than the budget.
+    pub(crate) fn over_budget(&self) -> DrawFailure {
+        DrawFailure::Budget {
+            matter: self.matter.id.clone(),
+            budget: self.budget(),
+        }
+    }
+
+    /// Calls `hook`, unless the hook calls already made used up the budget (`None` then).
+    fn ask(
+        &self,
+        hook: &Hook,
+        a: rhai::Dynamic,
+        b: rhai::Dynamic,
+    ) -> Option<Result<rhai::Dynamic, HookError>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.spent.load(Relaxed) > self.budget() {
+            return None;
+        }
+        let v = self.sandbox.call(hook, a, b);
+        self.spent
+            .fetch_add(crate::script::last_operations(), Relaxed);
+        Some(v)
     }
 
     /// The name and ratio of a target's stratum: its `stratify_by` value (empty when the matter
     /// is not stratified) and its class (when class ratios apply and the target has one).
     pub(crate) fn stratum(&self, t: &Target) -> (String, Ratio) {
         let m = self.matter;
-        let value = m
-            .stratify_by
-            .as_deref()
-            .map(|f| stratum_value(t, f))
+        let value = self
+            .stratify
+            .as_ref()
+            .map(|c| c.value(t))
             .unwrap_or_default();
         let class = if self.use_classes {
-            match m.class_field.as_deref() {
-                None | Some("class") => t.class.clone(),
-                Some(f) => Some(stratum_value(t, f)).filter(|s| !s.is_empty()),
-            }
+            Some(self.class.value(t)).filter(|s| !s.is_empty())
         } else {
             None
         };
@@ -103,7 +158,10 @@ impl<'a> Rules<'a> {
         let Some(hook) = &self.matter.eligible else {
             return Answer::Ok(true);
         };
-        match self.sandbox.call(hook, target_map(t), self.ctx.clone()) {
+        let Some(answer) = self.ask(hook, target_map(t), self.ctx.clone()) else {
+            return Answer::Type(self.over_budget());
+        };
+        match answer {
             Ok(v) => match v.as_bool() {
                 Ok(b) => Answer::Ok(b),
                 Err(got) => Answer::Type(type_error(hook, got, "true or false")),
@@ -117,7 +175,10 @@ impl<'a> Rules<'a> {
         let Some(hook) = &self.matter.weight else {
             return Answer::Ok(1.0);
         };
-        match self.sandbox.call(hook, target_map(t), self.ctx.clone()) {
+        let Some(answer) = self.ask(hook, target_map(t), self.ctx.clone()) else {
+            return Answer::Type(self.over_budget());
+        };
+        match answer {
             Ok(v) => match v.as_float().or_else(|_| v.as_int().map(|i| i as f64)) {
                 Ok(w) => Answer::Ok(w),
                 Err(got) => Answer::Type(type_error(hook, got, "a number greater than 0")),
@@ -274,9 +335,10 @@ impl<T> Answer<T> {
     }
 }
 
-/// A hook's answers memoised by the target fields it reads (when they are known).
+/// A hook's answers memoised by the target fields it reads (when they are known), each with the
+/// operations its call used.
 pub(crate) struct Memo<T> {
-    cache: HashMap<Vec<String>, Answer<T>>,
+    cache: HashMap<Vec<String>, (Answer<T>, u64)>,
 }
 
 impl<T: Clone> Memo<T> {
@@ -286,24 +348,34 @@ impl<T: Clone> Memo<T> {
         }
     }
 
-    /// The answer for `t`, asking `ask` only for inputs not seen before. Counts the calls.
+    /// The answer for `t`, asking `ask` only for inputs not seen before. Counts the calls, and
+    /// adds the operations of the answer's call to `operations` (for every target, so the total
+    /// does not depend on what was reused).
     pub(crate) fn get(
         &mut self,
         hook: Option<&Hook>,
         t: &Target,
-        calls: &mut u64,
+        counts: (&mut u64, &mut u64),
         ask: impl FnOnce(&Target) -> Answer<T>,
     ) -> Answer<T> {
+        let (calls, operations) = counts;
         let key = hook.and_then(|h| h.reads.as_ref()).map(|r| memo_key(t, r));
         if let Some(k) = &key
-            && let Some(v) = self.cache.get(k)
+            && let Some((v, ops)) = self.cache.get(k)
         {
+            *operations += ops;
             return v.clone();
         }
         *calls += u64::from(hook.is_some());
         let v = ask(t);
+        let ops = if hook.is_some() {
+            crate::script::last_operations()
+        } else {
+            0
+        };
+        *operations += ops;
         if let Some(k) = key {
-            self.cache.insert(k, v.clone());
+            self.cache.insert(k, (v.clone(), ops));
         }
         v
     }

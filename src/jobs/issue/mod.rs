@@ -17,6 +17,7 @@ use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
 use crate::registry::types::{CLEAN_RESULTS, Registry};
 use crate::rules::Loaded;
+use crate::schedule::marks::DrawMarks;
 use crate::schedule::{DrawKind, ScheduledDraw};
 use crate::store::{
     DrawFilter, DrawRecord, DrawRow, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Redraw,
@@ -74,6 +75,25 @@ pub struct Request {
     pub redraw: Option<String>,
     /// Compute and show, but record and write nothing.
     pub dry_run: bool,
+    /// The draw's dates come from a provisional calendar (see [`provisional`]).
+    pub provisional: bool,
+}
+
+/// Whether a draw's dates come from a provisional calendar: its issue or its due date falls
+/// in a year without an official holiday notice.
+pub fn provisional(cal: &Calendar, d: &ScheduledDraw) -> bool {
+    !cal.is_official(d.issue_at.year()) || !cal.is_official(d.due.year())
+}
+
+/// What the draw's documents say about how it was made: when (and when it was due), late or
+/// not, from a provisional plan or not, in a simulation or not.
+pub fn marks(req: &Request, simulation: bool) -> DrawMarks {
+    DrawMarks::of(
+        &req.created_at,
+        req.draw.issue_at,
+        req.provisional,
+        simulation,
+    )
 }
 
 /// A draw that was issued.
@@ -231,7 +251,8 @@ pub fn issue(
         });
     }
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
-    let staging = stage(model, frozen, &manifest, d, &folder)?;
+    let marks = marks(req, store.is_simulation()?);
+    let staging = stage(model, frozen, &manifest, (d, &marks), &folder)?;
     probe::point("draw.staged");
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
@@ -273,7 +294,7 @@ fn stage(
     model: &crate::rules::model::Model,
     frozen: &Frozen,
     manifest: &Manifest,
-    d: &ScheduledDraw,
+    (d, marks): (&ScheduledDraw, &DrawMarks),
     folder: &Path,
 ) -> Result<Staging, IssueError> {
     let matter = model
@@ -286,6 +307,7 @@ fn stage(
         matter,
         &frozen.registry.targets,
         &frozen.registry.inspectors,
+        marks,
     )
     .map_err(IssueError::Output)?;
     let staged: Vec<(PathBuf, Vec<u8>)> = files
@@ -343,13 +365,19 @@ fn folder_layout(folder: &Path, period: &str, draw_id: i64) -> Layout {
 /// its files (or a failed move) left them in a staging folder. Returns whether it moved them.
 pub fn restore_files(output_dir: &Path, draw: &DrawRow) -> bool {
     let folder = draw_folder(output_dir, &draw.record.matter, &draw.record.period);
-    if manifest_hash_in(&folder).as_deref() == Some(draw.record.manifest_hash.as_str()) {
-        return false;
-    }
     let Some(parent) = folder.parent() else {
         return false;
     };
     let prefix = format!(".{}.staging-", draw.record.period);
+    if manifest_hash_in(&folder).as_deref() == Some(draw.record.manifest_hash.as_str()) {
+        // In place already (another process placed it, or it was regenerated): a staged copy
+        // of the same draw left by an ended process is removed.
+        let hash = draw.record.manifest_hash.as_str();
+        place::sweep(parent, &prefix, |staged| {
+            manifest_hash_in(staged).as_deref() != Some(hash)
+        });
+        return false;
+    }
     let recorded = Some(draw.record.manifest_hash.as_str());
     let placed = place::restore(parent, &prefix, |staged| {
         (manifest_hash_in(staged).as_deref() == recorded
@@ -372,6 +400,27 @@ fn kind_for_store(kind: DrawKind, actor: &str) -> String {
         DrawKind::Regular if actor == "scheduler" || actor == "simulate" => "scheduled".into(),
         DrawKind::Regular => "manual".into(),
     }
+}
+
+/// The targets the draw excluded and the inspectors it skipped, as store rows.
+fn exclusion_rows(m: &Manifest) -> Vec<ExclusionRow> {
+    let mut exclusions: Vec<ExclusionRow> = m
+        .exclusions
+        .iter()
+        .map(|e| ExclusionRow {
+            entity_kind: EntityKind::Target,
+            entity_id: e.target_id.clone(),
+            reason_code: e.reason.clone(),
+            detail: e.detail.clone(),
+        })
+        .collect();
+    exclusions.extend(m.inspector_skips.iter().map(|s| ExclusionRow {
+        entity_kind: EntityKind::Inspector,
+        entity_id: s.inspector_id.clone(),
+        reason_code: s.reason.clone(),
+        detail: format!("{}: {}", s.target_id, s.detail),
+    }));
+    exclusions
 }
 
 fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
@@ -413,22 +462,7 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
             });
         }
     }
-    let mut exclusions: Vec<ExclusionRow> = m
-        .exclusions
-        .iter()
-        .map(|e| ExclusionRow {
-            entity_kind: EntityKind::Target,
-            entity_id: e.target_id.clone(),
-            reason_code: e.reason.clone(),
-            detail: e.detail.clone(),
-        })
-        .collect();
-    exclusions.extend(m.inspector_skips.iter().map(|s| ExclusionRow {
-        entity_kind: EntityKind::Inspector,
-        entity_id: s.inspector_id.clone(),
-        reason_code: s.reason.clone(),
-        detail: format!("{}: {}", s.target_id, s.detail),
-    }));
+    let exclusions = exclusion_rows(m);
     NewDraw {
         record: DrawRecord {
             matter: m.matter.clone(),
@@ -447,6 +481,7 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
             actor: req.actor.clone(),
             manifest_json: m.to_pretty_json(),
             manifest_hash: m.manifest_hash.clone(),
+            provisional: req.provisional,
         },
         targets,
         teams,
@@ -459,12 +494,16 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
 pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
-    let registry = crate::registry::load(
+    let (registry, warnings) = crate::registry::check(
         &cfg.registries.targets,
         &cfg.registries.inspectors,
         &cfg.root,
         &known,
     )?;
+    let first = cfg.registries.targets.first().map(|p| p.as_path());
+    if let Some(empty) = crate::registry::require_targets(&registry, first, &cfg.root) {
+        return Err(warnings.into_iter().chain([empty]).collect());
+    }
     Ok(Frozen::new(registry))
 }
 

@@ -416,6 +416,11 @@ pub(crate) struct Pass1 {
     /// Answers per local input.
     pub eligible_answers: Vec<Option<Answer<bool>>>,
     pub weight_answers: Vec<Option<Answer<f64>>>,
+    /// The operations each answer's call used.
+    pub eligible_costs: Vec<u64>,
+    pub weight_costs: Vec<u64>,
+    /// Operations of the answers, summed over this thread's rows.
+    pub operations: u64,
     rankers: Vec<Option<Ranker>>,
     pub hook_calls: u64,
     /// Rows drawn from, in file order.
@@ -853,15 +858,20 @@ impl Pass1 {
     ) -> Answer<bool> {
         let i = k as usize;
         if let Some(Some(a)) = self.eligible_answers.get(i) {
+            self.operations += self.eligible_costs.get(i).copied().unwrap_or(0);
             return a.clone();
         }
         let raw = self.raw_key(cx, spec, k);
         let a = oracle.eligible(&raw);
+        let ops = crate::script::last_operations();
+        self.operations += ops;
         self.hook_calls += 1;
         if self.eligible_answers.len() <= i {
             self.eligible_answers.resize(i + 1, None);
+            self.eligible_costs.resize(i + 1, 0);
         }
         self.eligible_answers[i] = Some(a.clone());
+        self.eligible_costs[i] = ops;
         a
     }
 
@@ -874,15 +884,20 @@ impl Pass1 {
     ) -> Answer<f64> {
         let i = k as usize;
         if let Some(Some(a)) = self.weight_answers.get(i) {
+            self.operations += self.weight_costs.get(i).copied().unwrap_or(0);
             return a.clone();
         }
         let raw = self.raw_key(cx, spec, k);
         let a = oracle.weight(&raw);
+        let ops = crate::script::last_operations();
+        self.operations += ops;
         self.hook_calls += 1;
         if self.weight_answers.len() <= i {
             self.weight_answers.resize(i + 1, None);
+            self.weight_costs.resize(i + 1, 0);
         }
         self.weight_answers[i] = Some(a.clone());
+        self.weight_costs[i] = ops;
         a
     }
 

@@ -1,0 +1,309 @@
+//! Replacing a registry file with an uploaded one (the console's 名录库): the upload is checked
+//! exactly as `suiji registry check` checks the configured files, together with the other
+//! registry; nothing is stored unless the whole file is good; a good file replaces the
+//! configured one atomically (a rename), the previous version is kept in the history folder,
+//! and the replacement is audited with who made it.
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Fault, Location, Problem, Report};
+use crate::rules::Loaded;
+use crate::store::{RegistryAudit, Store, StoreError};
+
+/// Which registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Targets,
+    Inspectors,
+}
+
+impl Kind {
+    pub fn id(self) -> &'static str {
+        match self {
+            Kind::Targets => "targets",
+            Kind::Inspectors => "inspectors",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "targets" => Some(Kind::Targets),
+            "inspectors" => Some(Kind::Inspectors),
+            _ => None,
+        }
+    }
+}
+
+/// An uploaded file to put in place of configured registry file `index` of `kind`.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub kind: Kind,
+    /// Which of the configured files of that kind (0 for the first).
+    pub index: usize,
+    /// The name the file was uploaded under (shown in every problem).
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub actor: String,
+    pub at: String,
+}
+
+/// What a replacement did.
+#[derive(Debug, Clone)]
+pub struct Replaced {
+    pub file: PathBuf,
+    pub rows: usize,
+    pub sha256: String,
+    /// Where the previous version was kept (none when there was no file before).
+    pub kept: Option<PathBuf>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplaceError {
+    #[error("no {kind} registry file number {index} in the config")]
+    NoSuchFile { kind: &'static str, index: usize },
+    #[error("the configured file is {want}; upload a {want} file (got `{name}`)")]
+    Format { want: String, name: String },
+    #[error("the file is empty")]
+    Empty,
+    #[error("{0} found; nothing was stored")]
+    Invalid(String, Vec<Diagnostic>),
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Problem for ReplaceError {
+    fn fault(&self) -> Fault {
+        match self {
+            ReplaceError::Io { .. } | ReplaceError::Store(_) => Fault::Failed,
+            _ => Fault::Invalid,
+        }
+    }
+
+    fn report(&self) -> Report {
+        match self {
+            ReplaceError::Invalid(closing, diags) => {
+                Report::of(diags.clone()).closing(format!("{closing}; nothing was stored."))
+            }
+            other => Report::error(crate::diag::chain(other), &[]),
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplaceError + '_ {
+    move |source| ReplaceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn extension(p: &Path) -> String {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Checks an upload and, if it is good, puts it in place of the configured file.
+pub fn replace(loaded: &Loaded, store: &mut Store, up: &Upload) -> Result<Replaced, ReplaceError> {
+    let cfg = &loaded.model.config;
+    let files = match up.kind {
+        Kind::Targets => &cfg.registries.targets,
+        Kind::Inspectors => &cfg.registries.inspectors,
+    };
+    let dest = files
+        .get(up.index)
+        .ok_or(ReplaceError::NoSuchFile {
+            kind: up.kind.id(),
+            index: up.index,
+        })?
+        .clone();
+    let want = extension(&dest);
+    if extension(Path::new(&up.name)) != want {
+        return Err(ReplaceError::Format {
+            want: want.to_uppercase(),
+            name: up.name.clone(),
+        });
+    }
+    if up.bytes.is_empty() {
+        return Err(ReplaceError::Empty);
+    }
+    let (staged, registry, warnings) = check_upload(loaded, up, &dest, &want)?;
+    let rows = match up.kind {
+        Kind::Targets => registry.targets.len(),
+        Kind::Inspectors => registry.inspectors.len(),
+    };
+    let sha256 = crate::digest::sha256_hex(&up.bytes);
+    let kept = keep_previous(loaded, &dest, &up.at)?;
+    let audit = RegistryAudit {
+        file: dest
+            .strip_prefix(&cfg.root)
+            .unwrap_or(&dest)
+            .to_string_lossy()
+            .into_owned(),
+        kept: kept.as_ref().map(|k| k.to_string_lossy().into_owned()),
+        kind: up.kind.id().to_string(),
+        rows,
+        sha256: sha256.clone(),
+        uploaded_as: up.name.clone(),
+    };
+    // Recorded first: a failed rename leaves an entry saying what was meant and the old file
+    // in place, never a new file nobody recorded.
+    store.record_registry_replace(&up.at, &up.actor, &audit)?;
+    staged.persist(&dest).map_err(|e| ReplaceError::Io {
+        path: dest.clone(),
+        source: e.error,
+    })?;
+    Ok(Replaced {
+        file: dest,
+        rows,
+        sha256,
+        kept,
+        warnings,
+    })
+}
+
+/// The upload written beside `dest` and checked with the other configured registries: the
+/// staged file (removed when dropped), the registry read and its warnings.
+fn check_upload(
+    loaded: &Loaded,
+    up: &Upload,
+    dest: &Path,
+    want: &str,
+) -> Result<
+    (
+        tempfile::NamedTempFile,
+        crate::registry::types::Registry,
+        Vec<Diagnostic>,
+    ),
+    ReplaceError,
+> {
+    let cfg = &loaded.model.config;
+    let dir = dest.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let staged = tempfile::Builder::new()
+        .prefix(".upload-")
+        .suffix(&format!(".{want}"))
+        .tempfile_in(&dir)
+        .map_err(io(&dir))?;
+    std::fs::write(staged.path(), &up.bytes).map_err(io(staged.path()))?;
+    let (mut targets, mut inspectors) = (
+        cfg.registries.targets.clone(),
+        cfg.registries.inspectors.clone(),
+    );
+    let list = match up.kind {
+        Kind::Targets => &mut targets,
+        Kind::Inspectors => &mut inspectors,
+    };
+    list[up.index] = staged.path().to_path_buf();
+    let known = crate::registry::Known::from_model(&loaded.model);
+    let shown = staged
+        .path()
+        .strip_prefix(&cfg.root)
+        .unwrap_or(staged.path())
+        .to_string_lossy()
+        .into_owned();
+    let checked = crate::registry::check(&targets, &inspectors, &cfg.root, &known);
+    let (registry, warnings) = match checked {
+        Ok(ok) => ok,
+        Err(diags) => {
+            let diags: Vec<Diagnostic> = diags
+                .into_iter()
+                .map(|d| renamed(d, &shown, &up.name))
+                .collect();
+            let n = diags.iter().filter(|d| d.is_error()).count();
+            return Err(ReplaceError::Invalid(
+                crate::diag::count(n, "problem"),
+                diags,
+            ));
+        }
+    };
+    let warnings = warnings
+        .into_iter()
+        .map(|d| renamed(d, &shown, &up.name))
+        .collect();
+    Ok((staged, registry, warnings))
+}
+
+/// A diagnostic about the staged copy, told about the uploaded file's name instead.
+fn renamed(mut d: Diagnostic, staged: &str, name: &str) -> Diagnostic {
+    if let Location::Line { path, .. } = &mut d.location
+        && path == staged
+    {
+        *path = name.to_string();
+    }
+    d.message = d.message.replace(staged, name);
+    d
+}
+
+/// Copies the current file into `<data>/registry-history/` before it is replaced.
+fn keep_previous(loaded: &Loaded, dest: &Path, at: &str) -> Result<Option<PathBuf>, ReplaceError> {
+    if !dest.exists() {
+        return Ok(None);
+    }
+    let history = loaded.model.config.data_dir.join("registry-history");
+    std::fs::create_dir_all(&history).map_err(io(&history))?;
+    let stem = dest
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("registry");
+    let stamp: String = at.chars().filter(char::is_ascii_digit).take(14).collect();
+    let kept = history.join(format!("{stem}-{stamp}.{}", extension(dest)));
+    std::fs::copy(dest, &kept).map_err(io(&kept))?;
+    Ok(Some(kept))
+}
+
+/// A configured registry file as it is now.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub kind: Kind,
+    pub index: usize,
+    /// As the config names it (relative to the project).
+    pub file: String,
+    pub sha256: Option<String>,
+    /// The last replacement through the console, if any: when and by whom.
+    pub replaced: Option<(String, String)>,
+}
+
+/// A replacement as the history lists it: when, who, what.
+pub type Replacement = (String, String, RegistryAudit);
+
+/// Every configured registry file, with its hash and last replacement; and every replacement
+/// (newest first) as (when, who, what).
+pub fn current(
+    loaded: &Loaded,
+    store: &Store,
+) -> Result<(Vec<Current>, Vec<Replacement>), StoreError> {
+    let cfg = &loaded.model.config;
+    let history = store.registry_replacements()?;
+    let mut out = Vec::new();
+    for (kind, files) in [
+        (Kind::Targets, &cfg.registries.targets),
+        (Kind::Inspectors, &cfg.registries.inspectors),
+    ] {
+        for (index, f) in files.iter().enumerate() {
+            let file = f
+                .strip_prefix(&cfg.root)
+                .unwrap_or(f)
+                .to_string_lossy()
+                .into_owned();
+            let sha256 = std::fs::read(f).ok().map(|b| crate::digest::sha256_hex(&b));
+            let replaced = history
+                .iter()
+                .find(|(_, _, a)| a.file == file)
+                .map(|(at, who, _)| (at.clone(), who.clone()));
+            out.push(Current {
+                kind,
+                index,
+                file,
+                sha256,
+                replaced,
+            });
+        }
+    }
+    Ok((out, history))
+}

@@ -1,0 +1,161 @@
+//! The hash of the rows an audit entry records (format 2's `rows_hash`), so that an edit made
+//! to them later, behind suiji's back, can be found by hashing them again.
+//!
+//! Encoding (`suiji-rows-v1`), SHA-256 over:
+//!
+//! ```text
+//! "suiji-rows-v1\n"
+//! for each table, in the order listed below:
+//!     u64be(byte length of name) name
+//!     for each row, in the order listed:  0x01, then each listed column's value
+//!     0x00
+//! value: NULL 0x00 | INTEGER 0x01 i64be | REAL 0x02 f64be (IEEE bits)
+//!        | TEXT 0x03 u64be(length) bytes | BLOB 0x04 u64be(length) bytes
+//! ```
+//!
+//! What each kind of entry covers (columns exactly as listed in [`DRAW`], [`RESULTS`],
+//! [`PUBLICATION`]): a draw, its row in `draws` (everything but `status`, which a redraw
+//! changes) and its targets, team members, unstaffed targets and exclusions; results, their
+//! rows (everything but `published_at`, which publication sets); a publication, its row and
+//! each result it made public (every column, `published_at` included).
+
+use rusqlite::{Connection, ToSql, types::ValueRef};
+use sha2::{Digest, Sha256};
+
+use super::error::R;
+
+/// The rows an audit entry records.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rows<'a> {
+    /// The entry records no rows of its own (scheduler notes, rule reloads).
+    None,
+    /// A draw and its rows, by draw id.
+    Draw(i64),
+    /// Results, by id.
+    Results(&'a [i64]),
+    /// A publication, by id, and the results it made public.
+    Publication { id: i64, results: &'a [i64] },
+}
+
+/// One table of an encoding: its name, the columns hashed, and the condition (with `?1`)
+/// and order that pick the rows.
+type Table = (&'static str, &'static str, &'static str);
+
+/// The rows of a draw.
+pub const DRAW: &[Table] = &[
+    (
+        "draws",
+        "id, matter, period, kind, algorithm, seed_hex, seed_source, rules_hash, \
+         targets_snapshot, inspectors_snapshot, reference_date, issue_date, due_date, \
+         created_at, actor, manifest_json, manifest_hash, redraw_of, redraw_reason, provisional",
+        "id = ?1 ORDER BY id",
+    ),
+    (
+        "draw_targets",
+        "draw_id, seq, stratum, rank, target_id, target_name, selected, substitute, \
+         substitute_for, rank_key",
+        "draw_id = ?1 ORDER BY seq",
+    ),
+    (
+        "draw_team_members",
+        "draw_id, seq, target_id, position, inspector_id, inspector_name",
+        "draw_id = ?1 ORDER BY seq",
+    ),
+    (
+        "draw_unstaffed",
+        "draw_id, seq, target_id, reason",
+        "draw_id = ?1 ORDER BY seq",
+    ),
+    (
+        "draw_exclusions",
+        "draw_id, seq, entity_kind, entity_id, reason_code, detail",
+        "draw_id = ?1 ORDER BY seq",
+    ),
+];
+
+/// The rows of one result (hashed one after another, in the order of their ids).
+pub const RESULTS: &[Table] = &[(
+    "results",
+    "id, draw_id, target_id, checklist_item, category, remarks, inspection_date, inspectors, \
+     entered_at, entered_by, source_file, source_line",
+    "id = ?1 ORDER BY id",
+)];
+
+/// The row of a publication; then, per result it made public, [`PUBLISHED`].
+pub const PUBLICATION: &[Table] = &[(
+    "publications",
+    "id, draw_id, published_at, actor, files, results_count",
+    "id = ?1 ORDER BY id",
+)];
+
+/// A result made public by a publication.
+pub const PUBLISHED: &[Table] = &[(
+    "results",
+    "id, draw_id, target_id, checklist_item, category, remarks, inspection_date, inspectors, \
+     entered_at, entered_by, source_file, source_line, published_at",
+    "id = ?1 ORDER BY id",
+)];
+
+/// The hash of `rows` as they are now in the database (`None` for [`Rows::None`]).
+pub(crate) fn rows_hash(c: &Connection, rows: Rows<'_>) -> R<Option<String>> {
+    let mut h = Sha256::new();
+    h.update(b"suiji-rows-v1\n");
+    match rows {
+        Rows::None => return Ok(None),
+        Rows::Draw(id) => tables(c, &mut h, DRAW, id)?,
+        Rows::Results(ids) => {
+            for &id in ids {
+                tables(c, &mut h, RESULTS, id)?;
+            }
+        }
+        Rows::Publication { id, results } => {
+            tables(c, &mut h, PUBLICATION, id)?;
+            for &rid in results {
+                tables(c, &mut h, PUBLISHED, rid)?;
+            }
+        }
+    }
+    Ok(Some(hex::encode(h.finalize())))
+}
+
+fn tables(c: &Connection, h: &mut Sha256, tables: &[Table], key: i64) -> R<()> {
+    for (name, columns, filter) in tables {
+        h.update((name.len() as u64).to_be_bytes());
+        h.update(name.as_bytes());
+        let mut stmt = c.prepare_cached(&format!("SELECT {columns} FROM {name} WHERE {filter}"))?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query([&key as &dyn ToSql])?;
+        while let Some(r) = rows.next()? {
+            h.update([1u8]);
+            for i in 0..n {
+                value(h, r.get_ref(i)?);
+            }
+        }
+        h.update([0u8]);
+    }
+    Ok(())
+}
+
+fn value(h: &mut Sha256, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null => h.update([0u8]),
+        ValueRef::Integer(i) => {
+            h.update([1u8]);
+            h.update(i.to_be_bytes());
+        }
+        ValueRef::Real(f) => {
+            h.update([2u8]);
+            h.update(f.to_bits().to_be_bytes());
+        }
+        ValueRef::Text(t) => {
+            h.update([3u8]);
+            h.update((t.len() as u64).to_be_bytes());
+            h.update(t);
+        }
+        ValueRef::Blob(b) => {
+            h.update([4u8]);
+            h.update((b.len() as u64).to_be_bytes());
+            h.update(b);
+        }
+    }
+}
