@@ -413,6 +413,7 @@ fn journey(b: &Browser, p: &Project) {
     assert_eq!(b.text("#seed-hash").len(), 64);
     b.screenshot("04-manual-draw-seed");
     b.click("#draw");
+    b.wait_for("//*[@id='verify']");
     assert!(b.url().ends_with("/draws/2"), "{}", b.url());
     b.click("#verify");
     assert!(b.text("#verdict").contains("复核一致"));
