@@ -108,6 +108,20 @@ impl Browser {
             .to_string()
     }
 
+    /// Waits (up to the implicit timeout) for an element matching the XPath `xpath`: how a test
+    /// waits for the page a form submission loads, rather than reading the old page.
+    fn wait_for(&self, xpath: &str) {
+        let v = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({ "using": "xpath", "value": xpath })),
+        );
+        assert!(
+            v.as_object().is_some_and(|o| !o.is_empty()),
+            "no element {xpath}"
+        );
+    }
+
     fn count(&self, css: &str) -> usize {
         let v = self.cmd(
             "POST",
@@ -144,7 +158,8 @@ impl Browser {
             );
             match v["value"].get("error").and_then(Value::as_str) {
                 None => return v["value"].as_str().unwrap_or("").to_string(),
-                Some("stale element reference") => continue,
+                // A page that is still loading: its elements are stale or not yet attached.
+                Some("stale element reference" | "unknown error") => continue,
                 Some(err) => panic!("WebDriver text of {css}: {err}"),
             }
         }
@@ -398,6 +413,7 @@ fn journey(b: &Browser, p: &Project) {
     assert_eq!(b.text("#seed-hash").len(), 64);
     b.screenshot("04-manual-draw-seed");
     b.click("#draw");
+    b.wait_for("//*[@id='verify']");
     assert!(b.url().ends_with("/draws/2"), "{}", b.url());
     b.click("#verify");
     assert!(b.text("#verdict").contains("复核一致"));
@@ -415,8 +431,8 @@ fn journey(b: &Browser, p: &Project) {
     }
     b.screenshot("06-results-entry");
     b.click("section.task form button");
+    b.wait_for("//section[contains(@class, 'task')]//h2[contains(., '已录入')]");
     assert!(b.url().ends_with("/results"));
-    assert!(b.text("section.task h2").contains("已录入"));
     b.logout();
     // The operator publishes and reads the report.
     b.login("li.ming");

@@ -122,6 +122,37 @@ pub struct RecordedOne {
     pub draw: Option<DrawRow>,
 }
 
+/// One target's entries as checked: recorded all together, or refused with every problem.
+struct OneChecked {
+    draw_id: i64,
+    draw: Option<DrawRow>,
+    new: Vec<NewResult>,
+    unchanged: usize,
+    problems: Vec<Problem>,
+}
+
+fn record_checked(
+    store: &mut Store,
+    c: OneChecked,
+    now: &str,
+    actor: &str,
+) -> Result<RecordedOne, ResultsError> {
+    if !c.problems.is_empty() {
+        return Err(invalid(c.problems, |n| {
+            format!("{} found; nothing was recorded.", count(n, "problem"))
+        }));
+    }
+    if !c.new.is_empty() {
+        store.record_results_batch(&[(c.draw_id, c.new.clone())], now, actor)?;
+    }
+    Ok(RecordedOne {
+        recorded: c.new.len(),
+        unchanged: c.unchanged,
+        draw_id: c.draw_id,
+        draw: c.draw,
+    })
+}
+
 /// Records one target's result for the items given; all of them or none.
 pub fn record_one(
     loaded: &Loaded,
@@ -176,21 +207,15 @@ pub fn record_one(
             Err(mut p) => problems.append(&mut p),
         }
     }
-    if !problems.is_empty() {
-        return Err(invalid(problems, |n| {
-            format!("{} found; nothing was recorded.", count(n, "problem"))
-        }));
-    }
     let draw = checker.info(draw_id)?.map(|i| i.row.clone());
-    if !new.is_empty() {
-        store.record_results_batch(&[(draw_id, new.clone())], &input.now, &input.actor)?;
-    }
-    Ok(RecordedOne {
-        recorded: new.len(),
-        unchanged,
+    let checked = OneChecked {
         draw_id,
         draw,
-    })
+        new,
+        unchanged,
+        problems,
+    };
+    record_checked(store, checked, &input.now, &input.actor)
 }
 
 /// Result sheets to import.
@@ -524,21 +549,15 @@ pub fn record_items(
             "no checklist item has a result category",
         ));
     }
-    if !problems.is_empty() {
-        return Err(invalid(problems, |n| {
-            format!("{} found; nothing was recorded.", count(n, "problem"))
-        }));
-    }
     let draw = checker.info(draw_id)?.map(|i| i.row.clone());
-    if !new.is_empty() {
-        store.record_results_batch(&[(draw_id, new.clone())], &input.now, &input.actor)?;
-    }
-    Ok(RecordedOne {
-        recorded: new.len(),
-        unchanged,
+    let checked = OneChecked {
         draw_id,
         draw,
-    })
+        new,
+        unchanged,
+        problems,
+    };
+    record_checked(store, checked, &input.now, &input.actor)
 }
 
 /// The national result categories, in their official order.
