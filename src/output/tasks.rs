@@ -151,7 +151,17 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             esc(&marks.when()),
             esc(&marks.notes())
         );
+        let mut group: Option<&str> = None;
         for item in &matter.checklist {
+            // A joint visit's sheet lists each matter's checklist under the matter's name.
+            if matter.joint.is_some() && item.group.is_some() && item.group.as_deref() != group {
+                group = item.group.as_deref();
+                let _ = writeln!(
+                    h,
+                    "<tr><th colspan=\"3\">{}</th></tr>",
+                    esc(group.unwrap_or_default())
+                );
+            }
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td><span class=\"box\"></span>未发现问题 <span class=\"box\"></span>发现问题</td></tr>",

@@ -444,7 +444,13 @@ fn department_figures(
     let mut seen = BTreeSet::new();
     for dep in &model.departments {
         let mut matters = Vec::new();
-        for m in &dep.matters {
+        // A joint plan counts in every department taking part (its visits are theirs too).
+        let joints = model.joints.iter().filter(|j| {
+            j.joint
+                .as_ref()
+                .is_some_and(|x| x.departments.contains(&dep.id))
+        });
+        for m in dep.matters.iter().chain(joints) {
             seen.insert(m.id.clone());
             let regular_scheduled = schedule
                 .iter()
@@ -454,10 +460,15 @@ fn department_figures(
                 .iter()
                 .filter(|s| s.matter == m.id && matches!(s.kind, DrawKind::Holiday(_)))
                 .count();
+            let name = if m.joint.is_some() {
+                format!("【联合抽查】{}", m.name)
+            } else {
+                m.name.clone()
+            };
             matters.push(matter_figures(
                 &dep.id,
                 &m.id,
-                &m.name,
+                &name,
                 Some(m.ratio),
                 m.frequency.label_zh(),
                 m.publication.deadline_working_days,

@@ -14,7 +14,7 @@ use crate::rules::reader::{Cx, Sp, Span, Table};
 use crate::rules::values::{parse_issue, parse_ratio_as};
 use crate::script::{Hook, HookKind};
 
-const DEPT_KEYS: &[&str] = &["department", "defaults", "matter"];
+const DEPT_KEYS: &[&str] = &["department", "defaults", "matter", "joint"];
 const DEPT_TABLE_KEYS: &[&str] = &[
     "id",
     "name",
@@ -44,6 +44,36 @@ const MATTER_KEYS: &[&str] = &[
     "cooldown_months",
     "yearly_cap",
     "checklist",
+    "publication",
+    "catch_up",
+    "catch_up_grace_days",
+    "on_holiday",
+    "hooks",
+    "note",
+];
+/// The keys of a `[[joint]]` table: a matter's, without what comes from its member matters
+/// (`checklist`) and with `matters`.
+const JOINT_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "matters",
+    "legal_basis",
+    "scope",
+    "categories",
+    "ratio",
+    "class_field",
+    "class_ratios",
+    "stratify_by",
+    "frequency",
+    "cron",
+    "issue",
+    "due_working_days",
+    "holiday",
+    "team_size",
+    "qualifications",
+    "workload_cap",
+    "cooldown_months",
+    "yearly_cap",
     "publication",
     "catch_up",
     "catch_up_grace_days",
@@ -84,7 +114,7 @@ pub(crate) struct HookRef {
 
 /// Matter fields as written; `None` = not given (a department default may fill it).
 #[derive(Debug, Clone, Default)]
-struct Fields {
+pub(crate) struct Fields {
     id: Option<Sp<String>>,
     name: Option<Sp<String>>,
     legal_basis: Option<Vec<String>>,
@@ -126,11 +156,29 @@ pub(crate) struct PendingMatter {
     pub id_span: Span,
 }
 
-pub(crate) fn read_department(
-    text: &str,
-    config: &Config,
-    cx: &mut Cx<'_>,
-) -> Option<(DeptHeader, Vec<PendingMatter>)> {
+/// A `[[joint]]` table read from its lead department's file, completed once every
+/// department is loaded (its member matters may be in other files).
+#[derive(Debug, Clone)]
+pub(crate) struct PendingJoint {
+    fields: Fields,
+    /// The lead department's `[defaults]`: timing, caps and publication, never its
+    /// qualifications, categories or hooks (those were written for its own matters).
+    defaults: Fields,
+    header: DeptHeader,
+    members: Vec<Sp<String>>,
+    span: Span,
+    /// The lead department's rule file (an index into the loaded sources).
+    pub file: usize,
+}
+
+/// What a rule file holds.
+pub(crate) struct DeptFile {
+    pub header: DeptHeader,
+    pub matters: Vec<PendingMatter>,
+    pub joints: Vec<PendingJoint>,
+}
+
+pub(crate) fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> Option<DeptFile> {
     let value = crate::rules::reader::parse(text, cx)?;
     let mut top = Table::from_value(value, "", cx)?;
     let header = read_header(&mut top, cx)?;
@@ -143,6 +191,7 @@ pub(crate) fn read_department(
     let mut matters = Vec::new();
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
     let tables = top.tables("matter", cx);
+    let joint_tables = top.tables("joint", cx);
     if tables.is_empty() && !top.has("matter") {
         cx.error(
             0..1,
@@ -195,7 +244,47 @@ pub(crate) fn read_department(
         let whose = format!("the frequency_note of department `{}`", header.id);
         notes::check(text, note, &ratios, &whose, "its matters' ratios are", cx);
     }
-    Some((header, matters))
+    let joints = joint_tables
+        .into_iter()
+        .map(|mut t| {
+            let span = t.span.clone();
+            let members = t.strings("matters", cx).unwrap_or_default();
+            let fields = read_fields_as(t, config, cx, false, JOINT_KEYS);
+            PendingJoint {
+                fields,
+                defaults: joint_defaults(&defaults),
+                header: header.clone(),
+                members,
+                span,
+                file: cx.file,
+            }
+        })
+        .collect();
+    Some(DeptFile {
+        header,
+        matters,
+        joints,
+    })
+}
+
+/// The lead department's defaults a joint plan inherits: not its qualifications, categories,
+/// class ratios or hooks, which were written for the department's own matters.
+fn joint_defaults(d: &Fields) -> Fields {
+    let mut d = d.clone();
+    d.qualifications = None;
+    d.categories = None;
+    d.class_field = None;
+    d.class_ratios = None;
+    d.class_ratio_keys.clear();
+    d.hooks.clear();
+    d.hook_script = None;
+    d.given.retain(|k| {
+        !matches!(
+            k.as_str(),
+            "qualifications" | "categories" | "class_field" | "class_ratios" | "hooks"
+        )
+    });
+    d
 }
 
 /// The `[department]` table; `None` (reported) when there is none.
@@ -255,8 +344,18 @@ fn check_id(id: &Sp<String>, cx: &mut Cx<'_>) -> bool {
     ok
 }
 
-fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bool) -> Fields {
-    let given = MATTER_KEYS
+fn read_fields(t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bool) -> Fields {
+    read_fields_as(t, config, cx, is_matter, MATTER_KEYS)
+}
+
+fn read_fields_as(
+    mut t: Table<'_>,
+    config: &Config,
+    cx: &mut Cx<'_>,
+    is_matter: bool,
+    keys: &[&str],
+) -> Fields {
+    let given = keys
         .iter()
         .filter(|k| t.has(k))
         .map(|k| (*k).to_string())
@@ -285,7 +384,7 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     read_publication(&mut t, &mut f, cx);
     read_hooks(&mut t, &mut f, cx);
     f.note = t.string("note", cx);
-    t.finish(MATTER_KEYS, cx);
+    t.finish(keys, cx);
     f
 }
 
@@ -749,6 +848,7 @@ fn complete(
         note: f.note.clone().map(|n| n.value),
         on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
         places,
+        joint: None,
     };
     if matter.checklist.is_empty() {
         return None;
@@ -758,6 +858,128 @@ fn complete(
         hooks,
         id_span: id.span,
     })
+}
+
+/// Completes a joint plan once every department's matters are loaded: its members are looked
+/// up, its scope defaults to the union of theirs, its checklist is theirs (each item's id
+/// prefixed with its matter's, `shichang.food/food-01`, grouped under the matter's name), its
+/// team covers their qualifications together with a member from each department.
+pub(crate) fn complete_joint(
+    pj: PendingJoint,
+    departments: &[crate::rules::model::Department],
+    cx: &mut Cx<'_>,
+) -> Option<PendingMatter> {
+    let PendingJoint {
+        mut fields,
+        defaults,
+        header,
+        members,
+        span,
+        ..
+    } = pj;
+    let at = fields
+        .id
+        .as_ref()
+        .map_or(span.start..span.start + 1, |i| i.span.clone());
+    let all = || departments.iter().flat_map(|d| d.matters.iter());
+    let mut found: Vec<&Matter> = Vec::new();
+    for m in &members {
+        match all().find(|x| x.id == m.value) {
+            Some(x) if found.iter().any(|f| f.id == x.id) => {
+                cx.error(
+                    m.span.clone(),
+                    format!("matter `{}` is named twice", m.value),
+                    "named twice",
+                )
+                .help
+                .push("name each matter of a joint plan once".into());
+            }
+            Some(x) => found.push(x),
+            None => {
+                unknown(
+                    cx,
+                    m,
+                    "matter",
+                    all().map(|x| x.id.as_str()),
+                    "a rules/<department>.toml `[[matter]]` (written department.matter)",
+                );
+            }
+        }
+    }
+    if members.len() < 2 {
+        cx.error(at.clone(), "a joint plan needs at least two matters", "too few matters")
+            .help
+            .push("write matters = [\"shichang.food\", \"shichang.price\"] with the ids of the matters inspected together".into());
+        return None;
+    }
+    if found.len() != members.len() {
+        return None;
+    }
+    if !found.iter().any(|m| m.department == header.id) {
+        cx.error(at.clone(), format!("the lead department `{}` has no matter in this joint plan", header.id), "lead without a matter")
+            .help
+            .push("write a [[joint]] in the rule file of the department that leads it (牵头部门), which inspects at least one of its matters".into());
+    }
+    let mut departments_of: Vec<String> = vec![header.id.clone()];
+    let mut cover: Vec<String> = Vec::new();
+    let mut categories: Vec<Sp<String>> = Vec::new();
+    let mut checklist = Vec::new();
+    let mut legal_basis: Vec<String> = Vec::new();
+    for m in &found {
+        if !departments_of.contains(&m.department) {
+            departments_of.push(m.department.clone());
+        }
+        for q in &m.qualifications {
+            if !cover.contains(q) {
+                cover.push(q.clone());
+            }
+        }
+        for c in &m.categories {
+            if !categories.iter().any(|x| &x.value == c) {
+                categories.push(Sp {
+                    value: c.clone(),
+                    span: at.clone(),
+                });
+            }
+        }
+        for l in &m.legal_basis {
+            if !legal_basis.contains(l) {
+                legal_basis.push(l.clone());
+            }
+        }
+        checklist.extend(m.checklist.iter().map(|i| ChecklistItem {
+            id: format!("{}/{}", m.id, i.id),
+            group: Some(match &i.group {
+                Some(g) => format!("{}：{g}", m.name),
+                None => m.name.clone(),
+            }),
+            text: i.text.clone(),
+        }));
+    }
+    if fields.categories.is_none() {
+        fields.categories = Some(categories);
+    }
+    if fields.legal_basis.is_none() {
+        fields.legal_basis = Some(legal_basis);
+    }
+    let needs = cover.len()
+        + if departments_of.len() > 1 {
+            departments_of.len()
+        } else {
+            0
+        };
+    if fields.team_size.is_none() {
+        let needs = u32::try_from(needs).unwrap_or(u32::MAX);
+        fields.team_size = Some(defaults.team_size.unwrap_or(2).max(needs));
+    }
+    fields.checklist = Some(checklist);
+    let mut p = complete(fields, &defaults, &header, span, cx)?;
+    p.matter.joint = Some(crate::rules::model::Joint {
+        members: found.iter().map(|m| m.id.clone()).collect(),
+        departments: departments_of,
+        cover,
+    });
+    Some(p)
 }
 
 /// The matter's own text setting, or else its department's default.

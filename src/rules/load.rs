@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Sources, offset_of};
 use crate::rules::config::{read_config, root_of};
-use crate::rules::department::{HookRef, PendingMatter, bind, read_department};
-use crate::rules::model::{Config, Department, Model};
+use crate::rules::department::{
+    DeptFile, HookRef, PendingJoint, PendingMatter, bind, complete_joint, read_department,
+};
+use crate::rules::model::{Config, Department, Matter, Model};
 use crate::rules::reader::Cx;
 use crate::script::{Hook, Sandbox, Script, display_path, fields_read, forbidden_calls};
 
@@ -97,7 +99,7 @@ fn load_as(config_path: &Path, legacy_ratios: bool) -> Result<Loaded, LoadError>
         });
     };
     let sandbox = Arc::new(Sandbox::new(config.limits));
-    let departments = load_rules(&config, &sandbox, &mut sources, &mut diags);
+    let (departments, joints) = load_rules(&config, &sandbox, &mut sources, &mut diags);
     // The archive format goes with the algorithm: `suiji-rules/2` (with the holiday files) for
     // `suiji-draw/2`, `suiji-rules/1` for `suiji-draw/1`.
     let rules_archive = match config.algorithm {
@@ -120,6 +122,7 @@ fn load_as(config_path: &Path, legacy_ratios: bool) -> Result<Loaded, LoadError>
         model: Model {
             config,
             departments,
+            joints,
             rules_hash,
             rules_archive,
         },
@@ -164,16 +167,18 @@ fn rule_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     files
 }
 
+/// The departments of the rules folder, and the joint plans they lead.
 fn load_rules(
     config: &Config,
     sandbox: &Sandbox,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Department> {
+) -> (Vec<Department>, Vec<Matter>) {
     let root = &config.root;
     let Some(files) = department_files(config, diags) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
+    let mut pending_joints: Vec<PendingJoint> = Vec::new();
     let mut scripts: BTreeMap<PathBuf, Option<Arc<Script>>> = BTreeMap::new();
     let mut departments: Vec<Department> = Vec::new();
     let mut dept_ids: BTreeMap<String, String> = BTreeMap::new();
@@ -188,7 +193,12 @@ fn load_rules(
         };
         let file = sources.add(name.clone(), text.clone());
         let mut cx = Cx { file, diags };
-        let Some((header, pending)) = read_department(&text, config, &mut cx) else {
+        let Some(DeptFile {
+            header,
+            matters: pending,
+            joints,
+        }) = read_department(&text, config, &mut cx)
+        else {
             continue;
         };
         if let Some(first) = dept_ids.get(&header.id) {
@@ -203,6 +213,7 @@ fn load_rules(
             continue;
         }
         dept_ids.insert(header.id.clone(), name.clone());
+        pending_joints.extend(joints);
         let mut matters = Vec::new();
         for p in pending {
             matters.push(bind_hooks(
@@ -227,7 +238,64 @@ fn load_rules(
         });
     }
     departments.sort_by(|a, b| a.order.cmp(&b.order).then(a.id.cmp(&b.id)));
-    departments
+    let joints = pending_joints
+        .into_iter()
+        .filter_map(|pj| {
+            let file = pj.file;
+            let p = complete_joint(pj, &departments, &mut Cx { file, diags })?;
+            joint_needs_v2(config, &p, file, diags);
+            let taken = departments
+                .iter()
+                .flat_map(|d| d.matters.iter())
+                .any(|m| m.id == p.matter.id);
+            if taken {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "joint plan id `{}` is also a matter's id",
+                        p.matter.id
+                    ))
+                    .at(file, p.id_span.clone())
+                    .help("give the joint plan an id of its own"),
+                );
+                return None;
+            }
+            Some(bind_hooks(
+                p,
+                config,
+                sandbox,
+                sources,
+                diags,
+                file,
+                &mut scripts,
+            ))
+        })
+        .collect::<Vec<Matter>>();
+    let mut seen = std::collections::BTreeSet::new();
+    for j in &joints {
+        if !seen.insert(j.id.clone()) {
+            diags.push(
+                Diagnostic::error(format!("duplicate joint plan id `{}`", j.id))
+                    .at(j.places.file, j.places.id.clone())
+                    .help("joint plan ids must be unique within their lead department"),
+            );
+        }
+    }
+    (departments, joints)
+}
+
+/// Joint plans need the team step of `suiji-draw/2` (members covering qualifications
+/// together, from several departments).
+fn joint_needs_v2(config: &Config, p: &PendingMatter, file: usize, diags: &mut Vec<Diagnostic>) {
+    if config.algorithm == crate::rules::model::Algorithm::V1 {
+        diags.push(
+            Diagnostic::error(format!(
+                "joint plan `{}` needs the draw algorithm suiji-draw/2",
+                p.matter.id
+            ))
+            .at(file, p.id_span.clone())
+            .help("set [draw] algorithm = \"suiji-draw/2\" in config/suiji.toml (docs/draw-algorithm.md, part 2)"),
+        );
+    }
 }
 
 /// The rule files (`*.toml`) of the rules folder; `None` when there is no such folder.

@@ -12,6 +12,10 @@ use crate::script::{Hook, ScriptLimits};
 pub struct Model {
     pub config: Config,
     pub departments: Vec<Department>,
+    /// Joint plans (联合抽查): each drawn and issued as one matter whose visits check the
+    /// matters of one or several departments together; in the order written, lead department
+    /// by lead department.
+    pub joints: Vec<Matter>,
     /// SHA-256 (hex) of [`Model::rules_archive`]: names the rule set in manifests.
     pub rules_hash: String,
     /// The config and every rule and script file, packed (see `rules::archive`); stored with draws.
@@ -20,7 +24,10 @@ pub struct Model {
 
 impl Model {
     pub fn matters(&self) -> impl Iterator<Item = &Matter> {
-        self.departments.iter().flat_map(|d| d.matters.iter())
+        self.departments
+            .iter()
+            .flat_map(|d| d.matters.iter())
+            .chain(self.joints.iter())
     }
 
     pub fn matter(&self, id: &str) -> Option<&Matter> {
@@ -312,6 +319,23 @@ pub struct Matter {
     pub on_holiday: OnHoliday,
     /// Where the matter's settings were written, for problems found after loading.
     pub places: Places,
+    /// A joint plan (联合抽查, `[[joint]]`): the matters its visits check; `None` for a
+    /// department's own matter.
+    pub joint: Option<Joint>,
+}
+
+/// What makes a matter a joint plan: one visit per drawn target checks every member matter
+/// (进一次门、查多项事), by one team from all the departments involved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joint {
+    /// The member matters' ids, in the order written.
+    pub members: Vec<String>,
+    /// The departments of the members, the lead (牵头部门, the matter's `department`) first,
+    /// then in the order their matters are written; each once.
+    pub departments: Vec<String>,
+    /// The qualifications the team holds together: every member's `qualifications`, in
+    /// order, each once.
+    pub cover: Vec<String>,
 }
 
 /// What a cron draw whose fire time falls on a day off does (`on_holiday`).

@@ -40,6 +40,15 @@ impl Project {
         Project { dir }
     }
 
+    /// A copy of `examples/<name>/`'s `config/` and `rules/`, run as its own project.
+    pub fn example(name: &str) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let from = repo().join("examples").join(name);
+        copy_dir(&from.join("config"), &dir.path().join("config"));
+        copy_dir(&from.join("rules"), &dir.path().join("rules"));
+        Project { dir }
+    }
+
     pub fn root(&self) -> &Path {
         self.dir.path()
     }

@@ -201,7 +201,7 @@ pub fn compute(
         inspectors: &frozen.registry.inspectors,
         registry: frozen.info.clone(),
         history: hist,
-        team: None,
+        team: joint_team(matter),
         drawn_at: req.created_at.clone(),
     };
     // The registry is frozen in memory (its snapshot is recorded with the draw), so the draw
@@ -213,6 +213,22 @@ pub fn compute(
             matter: matter.id.clone(),
             source,
         })
+}
+
+/// The team of a joint plan's visits (联合抽查): members from every department involved, at
+/// least one from each when there are several, together holding every qualification of the
+/// member matters; `None` for a department's own matter (its team is the matter's).
+pub(crate) fn joint_team(matter: &crate::rules::model::Matter) -> Option<crate::draw::TeamSpec> {
+    let j = matter.joint.as_ref()?;
+    Some(crate::draw::TeamSpec {
+        team_size: matter.team_size,
+        each: matter.qualifications.clone(),
+        cover: j.cover.clone(),
+        departments: j.departments.clone(),
+        each_department: j.departments.len() > 1,
+        workload_cap: matter.workload_cap,
+        carried: BTreeMap::new(),
+    })
 }
 
 /// The folder of a draw's files.
