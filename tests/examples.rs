@@ -268,3 +268,17 @@ fn the_shipped_rules_do_not_call_a_yearly_cap_a_joint_inspection() {
         .expect("a yearly_cap");
     assert!(!line.contains("进一次门"), "{line}");
 }
+
+#[test]
+fn check_lists_the_joint_plan_with_its_matters() {
+    let p = Project::example("shichang");
+    let out = p.ok(&["check"]);
+    assert!(
+        out.contains("2 departments, 3 matters, 1 joint plan,"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  joint shipin.lianhe 食品经营者食品安全和价格联合抽查: shipin.canyin + shipin.xiaoshou + jiage.mingma"),
+        "{out}"
+    );
+}
