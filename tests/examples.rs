@@ -282,3 +282,41 @@ fn check_lists_the_joint_plan_with_its_matters() {
         "{out}"
     );
 }
+
+#[test]
+fn a_shared_inspector_registry_skips_departments_without_rule_files_with_a_note() {
+    let p = Project::example("shichang");
+    let rows = p.read("config/registry/inspectors.csv");
+    assert!(
+        rows.contains(",zhijian,"),
+        "the example's registry is shared with 质量监督科"
+    );
+    let (code, out, err) = run(p.suiji(&["registry", "check"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains("2 rows of department `zhijian` skipped: it has no rule file here"),
+        "{err}"
+    );
+    assert!(out.contains("24 inspectors"), "{out}");
+    // A department close to a known one is a typo, still an error.
+    p.edit("config/registry/inspectors.csv", ",jiage,", ",jaige,");
+    let (code, _, err) = run(p.suiji(&["registry", "check"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown department `jaige`"), "{err}");
+    assert!(err.contains("did you mean `jiage`?"), "{err}");
+}
+
+#[test]
+fn a_cron_frequency_reads_in_chinese_in_the_plan() {
+    let p = Project::example("shichang");
+    p.edit(
+        "rules/jiage.toml",
+        "categories = [\"canyin\", \"shipin_xiaoshou\", \"shangchang\"]",
+        "categories = [\"canyin\", \"shipin_xiaoshou\", \"shangchang\"]\ncron = \"0 0 9 1 1,4,7,10 *\"",
+    );
+    let plan = p.ok(&["plan", "--year", "2025"]);
+    assert!(
+        plan.contains("每年 1、4、7、10 月 1 日 9:00（计划表达式 `0 0 9 1 1,4,7,10 *`）"),
+        "{plan}"
+    );
+}

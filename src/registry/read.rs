@@ -970,7 +970,18 @@ pub(crate) fn inspectors(
     out.reserve(table.row_estimate());
     let before = out.items.len();
     let fields = INSPECTOR_FIELDS;
+    // A bureau's shared registry lists inspectors of departments without rule files: their rows
+    // are skipped (and counted in a note); a department close to a known one is a typo, an error.
+    let mut other_departments: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     fx.rows(&h, &mut |cx| {
+        if let Some((_, d)) = cx.text(i::DEPARTMENT)
+            && known_spelling(&d, &known.departments).is_none()
+            && did_you_mean(&d, known.departments.iter().map(String::as_str)).is_none()
+        {
+            let e = other_departments.entry(d.into_owned()).or_insert((cx.line, 0));
+            e.1 += 1;
+            return;
+        }
         let id = cx.id(i::ID, fields, "every inspector needs an id (工号)");
         let name = cx.required(i::NAME, fields, "fill in the inspector's name");
         let department = match cx.text(i::DEPARTMENT) {
@@ -1009,6 +1020,18 @@ pub(crate) fn inspectors(
             origin,
         );
     });
+    for (d, (line, n)) in other_departments {
+        let rows = if n == 1 { "row" } else { "rows" };
+        fx.warning(
+            line,
+            h.cols.get(i::DEPARTMENT).copied().flatten(),
+            format!("{n} {rows} of department `{d}` skipped: it has no rule file here"),
+            &[
+                "a shared inspector registry may list every department of the bureau; only departments with a rules/<department>.toml are drawn from".into(),
+                format!("known departments: {}", list(&known.departments)),
+            ],
+        );
+    }
     if out.items.len() == before {
         fx.warning(
             h.line,

@@ -1,6 +1,7 @@
 //! Config and rule files: raw TOML → validated [`model::Model`], every problem located.
 pub mod archive;
 pub mod config;
+pub(crate) mod cron_zh;
 pub mod department;
 pub mod load;
 pub mod model;

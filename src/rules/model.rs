@@ -223,7 +223,10 @@ impl Frequency {
             Frequency::HalfYearly => "每半年 1 次".into(),
             Frequency::Quarterly => "每季度 1 次".into(),
             Frequency::Monthly => "每月 1 次".into(),
-            Frequency::Cron { expr, .. } => format!("按计划表达式 `{expr}`"),
+            Frequency::Cron { expr, .. } => match crate::rules::cron_zh::describe(expr) {
+                Some(d) => format!("{d}（计划表达式 `{expr}`）"),
+                None => format!("按计划表达式 `{expr}`"),
+            },
         }
     }
 }
