@@ -130,10 +130,8 @@ fn deleting_the_last_audit_entries_contradicts_the_published_anchor() {
     let p = bureau();
     let c = p.db();
     drop_triggers(&c);
-    c.execute_batch(
-        "DELETE FROM audit_v2 WHERE seq = 2; DELETE FROM audit_log WHERE seq = 2;",
-    )
-    .expect("tamper");
+    c.execute_batch("DELETE FROM audit_v2 WHERE seq = 2; DELETE FROM audit_log WHERE seq = 2;")
+        .expect("tamper");
     // The shorter chain is a valid chain on its own…
     let (code, out) = verify(&p, None);
     assert_eq!(code, 0, "{out}");
@@ -168,7 +166,14 @@ fn a_draw_deleted_and_drawn_again_with_a_chosen_seed_contradicts_the_published_a
     c.execute_batch("DELETE FROM audit_v2 WHERE seq = 2; DELETE FROM audit_log WHERE seq = 2;")
         .expect("tamper");
     drop(c);
-    p.ok(&["draw", CAFE, "--period", "2025-H1", "--seed", "my friends are safe"]);
+    p.ok(&[
+        "draw",
+        CAFE,
+        "--period",
+        "2025-H1",
+        "--seed",
+        "my friends are safe",
+    ]);
     let (code, out) = verify(&p, None);
     assert_eq!(code, 0, "the new chain is valid on its own: {out}");
     let (code, out) = verify(&p, Some("published.json"));
@@ -252,7 +257,10 @@ fn anchors_are_read_from_a_web_address_and_https_names_the_way_round() {
         out.contains("curl -o anchors.json https://example.gov.cn/public/anchors.json"),
         "{out}"
     );
-    p.write("not-anchors.json", "{\"format\": \"something else\", \"anchors\": []}");
+    p.write(
+        "not-anchors.json",
+        "{\"format\": \"something else\", \"anchors\": []}",
+    );
     let (code, out) = verify(&p, Some("not-anchors.json"));
     assert_eq!(code, 1, "{out}");
     assert!(

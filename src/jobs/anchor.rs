@@ -56,7 +56,9 @@ impl Problem for AnchorError {
             ),
             AnchorError::Format(..) => Report::error(
                 self.to_string(),
-                &["give the anchors.json a bureau published (its public site's /public/anchors.json, or out/public/anchors.json)"],
+                &[
+                    "give the anchors.json a bureau published (its public site's /public/anchors.json, or out/public/anchors.json)",
+                ],
             ),
             other => Report::error(other.to_string(), &[]),
         }

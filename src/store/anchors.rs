@@ -118,11 +118,12 @@ impl Store {
     pub fn audit_head(&self) -> Result<(i64, String), StoreError> {
         self.read(|c| {
             use rusqlite::OptionalExtension;
-            Ok(c
-                .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?
-                .unwrap_or((0, GENESIS_HASH.to_string())))
+            Ok(
+                c.prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                    .unwrap_or((0, GENESIS_HASH.to_string())),
+            )
         })
     }
 
@@ -135,10 +136,11 @@ impl Store {
         for anchor in &anchors.anchors {
             let local = self.read(|c| {
                 use rusqlite::OptionalExtension;
-                Ok(c
-                    .prepare_cached("SELECT hash FROM audit_log WHERE seq = ?1")?
-                    .query_row([anchor.seq], |r| r.get::<_, String>(0))
-                    .optional()?)
+                Ok(
+                    c.prepare_cached("SELECT hash FROM audit_log WHERE seq = ?1")?
+                        .query_row([anchor.seq], |r| r.get::<_, String>(0))
+                        .optional()?,
+                )
             })?;
             match local {
                 None => {
