@@ -17,16 +17,18 @@ const CAFE: &str = "wangan.internet-cafe";
 /// its 门户网站: `published.json`, out of the attacker's reach).
 fn bureau() -> Project {
     let p = Project::shipped();
-    for (matter, seed) in [(HOTEL, "1 2 3"), (CAFE, "4 5 6")] {
-        p.ok(&["draw", matter, "--period", "2025-H1", "--seed", seed]);
+    for (matter, period, seed) in [(HOTEL, "2025-H1", "1 2 3"), (CAFE, "2025", "4 5 6")] {
+        p.ok(&["draw", matter, "--period", period, "--seed", seed]);
     }
     let anchors = p.read("out/public/anchors.json");
     p.write("published.json", &anchors);
     p
 }
 
-/// Drops every trigger, as someone editing the file by hand would.
+/// Drops every trigger and turns foreign keys off, as someone editing the file by hand would.
 fn drop_triggers(c: &rusqlite::Connection) {
+    c.execute_batch("PRAGMA foreign_keys = OFF")
+        .expect("pragma");
     let names: Vec<String> = c
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger'")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -110,8 +112,7 @@ fn an_edited_manifest_is_found_by_audit_verify() {
     drop_triggers(&c);
     let id = draw_id(&p, CAFE);
     c.execute(
-        "UPDATE draws SET manifest_json = replace(manifest_json, '\"seed_hex\"', '\"seed_hex \"') \
-         WHERE id = ?1",
+        "UPDATE draws SET manifest_json = manifest_json || ' ' WHERE id = ?1",
         [id],
     )
     .expect("tamper");
@@ -170,7 +171,7 @@ fn a_draw_deleted_and_drawn_again_with_a_chosen_seed_contradicts_the_published_a
         "draw",
         CAFE,
         "--period",
-        "2025-H1",
+        "2025",
         "--seed",
         "my friends are safe",
     ]);
@@ -231,8 +232,14 @@ fn serve_once(body: String) -> String {
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {
         if let Ok((mut s, _)) = listener.accept() {
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf);
+            let mut request = Vec::new();
+            let mut buf = [0u8; 256];
+            while !request.ends_with(b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
             let _ = write!(
                 s,
                 "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -267,4 +274,40 @@ fn anchors_are_read_from_a_web_address_and_https_names_the_way_round() {
         out.contains("not-anchors.json is not an anchors file (suiji-anchors/1)"),
         "{out}"
     );
+}
+
+#[test]
+fn a_publication_of_results_anchors_the_chain() {
+    let p = Project::shipped();
+    p.ok(&["simulate", "--year", "2023"]);
+    std::fs::create_dir_all(p.path("config/examples")).expect("mkdir");
+    std::fs::copy(
+        util::repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
+        p.path("config/examples/results-2023-zhian-hotel-H1.csv"),
+    )
+    .expect("copy example");
+    p.ok(&[
+        "results",
+        "import",
+        "config/examples/results-2023-zhian-hotel-H1.csv",
+    ]);
+    p.ok(&["publish", "--today", "2023-07-14"]);
+    let anchors: serde_json::Value =
+        serde_json::from_str(&p.read("out/public/anchors.json")).expect("json");
+    let list = anchors["anchors"].as_array().expect("anchors");
+    let last = list.last().expect("an anchor");
+    assert_eq!(last["reason"], "publication", "{anchors}");
+    assert!(
+        last["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("zhian.hotel 2023-H1")),
+        "{last}"
+    );
+    assert_eq!(
+        list.iter().filter(|a| a["reason"] == "draw").count(),
+        22,
+        "one anchor per draw of the simulated year"
+    );
+    let (code, out) = verify(&p, Some("out/public/anchors.json"));
+    assert_eq!(code, 0, "{out}");
 }

@@ -187,11 +187,12 @@ fn fetch(rest: &str) -> Result<Vec<u8>, String> {
     stream
         .set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
-    write!(
-        stream,
+    let request = format!(
         "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: suiji\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut answer = Vec::new();
     stream
         .take(MAX_BYTES)
