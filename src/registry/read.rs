@@ -974,12 +974,8 @@ pub(crate) fn inspectors(
     // are skipped (and counted in a note); a department close to a known one is a typo, an error.
     let mut other_departments: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     fx.rows(&h, &mut |cx| {
-        if let Some((_, d)) = cx.text(i::DEPARTMENT)
-            && known_spelling(&d, &known.departments).is_none()
-            && did_you_mean(&d, known.departments.iter().map(String::as_str)).is_none()
-        {
-            let e = other_departments.entry(d.into_owned()).or_insert((cx.line, 0));
-            e.1 += 1;
+        if let Some(d) = other_department(cx, known) {
+            other_departments.entry(d).or_insert((cx.line, 0)).1 += 1;
             return;
         }
         let id = cx.id(i::ID, fields, "every inspector needs an id (工号)");
@@ -1020,6 +1016,32 @@ pub(crate) fn inspectors(
             origin,
         );
     });
+    note_other_departments(&mut fx, &h, known, other_departments);
+    if out.items.len() == before {
+        fx.warning(
+            h.line,
+            None,
+            "the inspector file has no rows below the header".into(),
+            &[],
+        );
+    }
+}
+
+/// The row's department when it is neither known nor close to a known one (a shared
+/// registry's other departments).
+fn other_department(cx: &mut RowCx<'_, '_, '_>, known: &Known) -> Option<String> {
+    let (_, d) = cx.text(i::DEPARTMENT)?;
+    let close = did_you_mean(&d, known.departments.iter().map(String::as_str)).is_some();
+    (known_spelling(&d, &known.departments).is_none() && !close).then(|| d.into_owned())
+}
+
+/// One note per department whose rows a shared registry's reading skipped.
+fn note_other_departments(
+    fx: &mut FileCx<'_, '_>,
+    h: &Header,
+    known: &Known,
+    other_departments: BTreeMap<String, (usize, usize)>,
+) {
     for (d, (line, n)) in other_departments {
         let rows = if n == 1 { "row" } else { "rows" };
         fx.warning(
@@ -1030,14 +1052,6 @@ pub(crate) fn inspectors(
                 "a shared inspector registry may list every department of the bureau; only departments with a rules/<department>.toml are drawn from".into(),
                 format!("known departments: {}", list(&known.departments)),
             ],
-        );
-    }
-    if out.items.len() == before {
-        fx.warning(
-            h.line,
-            None,
-            "the inspector file has no rows below the header".into(),
-            &[],
         );
     }
 }

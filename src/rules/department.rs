@@ -244,7 +244,23 @@ pub(crate) fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> O
         let whose = format!("the frequency_note of department `{}`", header.id);
         notes::check(text, note, &ratios, &whose, "its matters' ratios are", cx);
     }
-    let joints = joint_tables
+    let joints = read_joints(joint_tables, &defaults, &header, config, cx);
+    Some(DeptFile {
+        header,
+        matters,
+        joints,
+    })
+}
+
+/// The `[[joint]]` tables of a file, to be completed once every department is loaded.
+fn read_joints(
+    joint_tables: Vec<Table<'_>>,
+    defaults: &Fields,
+    header: &DeptHeader,
+    config: &Config,
+    cx: &mut Cx<'_>,
+) -> Vec<PendingJoint> {
+    joint_tables
         .into_iter()
         .map(|mut t| {
             let span = t.span.clone();
@@ -252,19 +268,14 @@ pub(crate) fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> O
             let fields = read_fields_as(t, config, cx, false, JOINT_KEYS);
             PendingJoint {
                 fields,
-                defaults: joint_defaults(&defaults),
+                defaults: joint_defaults(defaults),
                 header: header.clone(),
                 members,
                 span,
                 file: cx.file,
             }
         })
-        .collect();
-    Some(DeptFile {
-        header,
-        matters,
-        joints,
-    })
+        .collect()
 }
 
 /// The lead department's defaults a joint plan inherits: not its qualifications, categories,
@@ -881,45 +892,8 @@ pub(crate) fn complete_joint(
         .id
         .as_ref()
         .map_or(span.start..span.start + 1, |i| i.span.clone());
-    let all = || departments.iter().flat_map(|d| d.matters.iter());
-    let mut found: Vec<&Matter> = Vec::new();
-    for m in &members {
-        match all().find(|x| x.id == m.value) {
-            Some(x) if found.iter().any(|f| f.id == x.id) => {
-                cx.error(
-                    m.span.clone(),
-                    format!("matter `{}` is named twice", m.value),
-                    "named twice",
-                )
-                .help
-                .push("name each matter of a joint plan once".into());
-            }
-            Some(x) => found.push(x),
-            None => {
-                unknown(
-                    cx,
-                    m,
-                    "matter",
-                    all().map(|x| x.id.as_str()),
-                    "a rules/<department>.toml `[[matter]]` (written department.matter)",
-                );
-            }
-        }
-    }
-    if members.len() < 2 {
-        cx.error(at.clone(), "a joint plan needs at least two matters", "too few matters")
-            .help
-            .push("write matters = [\"shichang.food\", \"shichang.price\"] with the ids of the matters inspected together".into());
-        return None;
-    }
-    if found.len() != members.len() {
-        return None;
-    }
-    if !found.iter().any(|m| m.department == header.id) {
-        cx.error(at.clone(), format!("the lead department `{}` has no matter in this joint plan", header.id), "lead without a matter")
-            .help
-            .push("write a [[joint]] in the rule file of the department that leads it (牵头部门), which inspects at least one of its matters".into());
-    }
+    let found = members_of(&members, departments, &at, cx)?;
+    lead_inspects(&found, &header.id, &at, cx);
     let mut departments_of: Vec<String> = vec![header.id.clone()];
     let mut cover: Vec<String> = Vec::new();
     let mut categories: Vec<Sp<String>> = Vec::new();
@@ -980,6 +954,60 @@ pub(crate) fn complete_joint(
         cover,
     });
     Some(p)
+}
+
+/// A joint plan's lead department (牵头部门) inspects at least one of its matters.
+fn lead_inspects(found: &[&Matter], lead: &str, at: &Span, cx: &mut Cx<'_>) {
+    if !found.iter().any(|m| m.department == lead) {
+        cx.error(at.clone(), format!("the lead department `{}` has no matter in this joint plan", lead), "lead without a matter")
+            .help
+            .push("write a [[joint]] in the rule file of the department that leads it (牵头部门), which inspects at least one of its matters".into());
+    }
+}
+
+/// The member matters a joint plan names; `None` (reported) when one is unknown or named
+/// twice, or when there are fewer than two.
+fn members_of<'m>(
+    members: &[Sp<String>],
+    departments: &'m [crate::rules::model::Department],
+    at: &Span,
+    cx: &mut Cx<'_>,
+) -> Option<Vec<&'m Matter>> {
+    let all = || departments.iter().flat_map(|d| d.matters.iter());
+    let mut found: Vec<&Matter> = Vec::new();
+    for m in members {
+        match all().find(|x| x.id == m.value) {
+            Some(x) if found.iter().any(|f| f.id == x.id) => {
+                cx.error(
+                    m.span.clone(),
+                    format!("matter `{}` is named twice", m.value),
+                    "named twice",
+                )
+                .help
+                .push("name each matter of a joint plan once".into());
+            }
+            Some(x) => found.push(x),
+            None => {
+                unknown(
+                    cx,
+                    m,
+                    "matter",
+                    all().map(|x| x.id.as_str()),
+                    "a rules/<department>.toml `[[matter]]` (written department.matter)",
+                );
+            }
+        }
+    }
+    if members.len() < 2 {
+        cx.error(at.clone(), "a joint plan needs at least two matters", "too few matters")
+            .help
+            .push("write matters = [\"shichang.food\", \"shichang.price\"] with the ids of the matters inspected together".into());
+        return None;
+    }
+    if found.len() != members.len() {
+        return None;
+    }
+    Some(found)
 }
 
 /// The matter's own text setting, or else its department's default.

@@ -238,11 +238,29 @@ fn load_rules(
         });
     }
     departments.sort_by(|a, b| a.order.cmp(&b.order).then(a.id.cmp(&b.id)));
+    let joints = complete_joints(
+        pending_joints,
+        &departments,
+        (config, sandbox),
+        (sources, diags),
+        &mut scripts,
+    );
+    (departments, joints)
+}
+
+/// The joint plans, completed against every department's matters and bound to their hooks.
+fn complete_joints(
+    pending_joints: Vec<PendingJoint>,
+    departments: &[Department],
+    (config, sandbox): (&Config, &Sandbox),
+    (sources, diags): (&mut Sources, &mut Vec<Diagnostic>),
+    scripts: &mut BTreeMap<PathBuf, Option<Arc<Script>>>,
+) -> Vec<Matter> {
     let joints = pending_joints
         .into_iter()
         .filter_map(|pj| {
             let file = pj.file;
-            let p = complete_joint(pj, &departments, &mut Cx { file, diags })?;
+            let p = complete_joint(pj, departments, &mut Cx { file, diags })?;
             joint_needs_v2(config, &p, file, diags);
             let taken = departments
                 .iter()
@@ -260,13 +278,7 @@ fn load_rules(
                 return None;
             }
             Some(bind_hooks(
-                p,
-                config,
-                sandbox,
-                sources,
-                diags,
-                file,
-                &mut scripts,
+                p, config, sandbox, sources, diags, file, scripts,
             ))
         })
         .collect::<Vec<Matter>>();
@@ -280,7 +292,7 @@ fn load_rules(
             );
         }
     }
-    (departments, joints)
+    joints
 }
 
 /// Joint plans need the team step of `suiji-draw/2` (members covering qualifications
