@@ -7,6 +7,7 @@ pub mod audit;
 pub mod check;
 pub mod draw;
 pub mod draws;
+pub mod held;
 pub mod hooks;
 pub mod issue;
 pub mod place;

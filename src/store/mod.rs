@@ -79,6 +79,11 @@ impl Store {
     /// brings its schema up to date. A damaged file, a foreign SQLite file or one written by
     /// a newer suiji is refused without being changed.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_as(data_dir, Origin::of_process())
+    }
+
+    /// As [`Store::open`], its writes recorded as made by `origin`.
+    pub fn open_as(data_dir: &Path, origin: Origin) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
             source,
@@ -86,11 +91,7 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
         configure(&mut conn).map_err(|f| f.into_store(&path))?;
-        Ok(Store {
-            conn,
-            path,
-            origin: Origin::of_process(),
-        })
+        Ok(Store { conn, path, origin })
     }
 
     /// Who writes through this handle (recorded with every audit entry).
