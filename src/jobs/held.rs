@@ -77,7 +77,7 @@ impl Held {
     }
 
     /// The rules and the holiday calendar as their files say now. Problems in the calendar
-    /// are reported as by [`load_calendar`].
+    /// are reported as when the calendar is loaded for any other job.
     pub fn both(&self) -> Result<(Arc<Loaded>, Arc<Calendar>), SetupError> {
         let (loaded, cal) = self.current()?;
         match cal {
