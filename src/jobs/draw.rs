@@ -124,6 +124,9 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
     if let Some(origin) = origin {
         store.set_origin(origin.clone());
     }
+    if !input.dry_run {
+        super::adopt_on_first_start(&mut store, loaded, &input.now);
+    }
     let req = Request {
         algorithm: loaded.model.config.algorithm,
         provisional: super::issue::provisional(&cal, &scheduled),
