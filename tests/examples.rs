@@ -260,16 +260,6 @@ fn a_joint_plan_names_matters_that_exist_and_needs_version_2() {
 }
 
 #[test]
-fn the_shipped_rules_do_not_call_a_yearly_cap_a_joint_inspection() {
-    let zhian = std::fs::read_to_string(repo().join("rules/zhian.toml")).expect("zhian.toml");
-    let line = zhian
-        .lines()
-        .find(|l| l.starts_with("yearly_cap"))
-        .expect("a yearly_cap");
-    assert!(!line.contains("进一次门"), "{line}");
-}
-
-#[test]
 fn check_lists_the_joint_plan_with_its_matters() {
     let p = Project::example("shichang");
     let out = p.ok(&["check"]);
