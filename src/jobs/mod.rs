@@ -4,6 +4,7 @@
 //! and file placement; the faces (`cli`) only parse, call a job and render its result.
 
 pub mod audit;
+pub mod bundle;
 pub mod check;
 pub mod draw;
 pub mod draws;
