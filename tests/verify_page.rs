@@ -13,10 +13,11 @@ use serde_json::{Value, json};
 use util::Project;
 use util::webdriver::{Browser, Driver, session, start_driver, which};
 
+/// Dropped in this order: the session, then the driver, then the server.
 struct Page {
-    _server: util::Running,
-    _driver: Driver,
     browser: Browser,
+    _driver: Driver,
+    _server: util::Running,
 }
 
 /// `suiji serve` on `listen` and a browser session on `host`.
@@ -44,9 +45,9 @@ fn open(p: &Project, listen: &str, host: Option<&str>) -> Option<Page> {
     let d = start_driver(&driver);
     let browser = session(&d, &chromium, base, "412,915");
     Some(Page {
-        _server: server,
-        _driver: d,
         browser,
+        _driver: d,
+        _server: server,
     })
 }
 
@@ -181,8 +182,7 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
 fn the_page_agrees_on_seeded_draws_over_a_generated_registry_of_100000_rows() {
     let p = Project::shipped();
     p.ok(&[
-        "registry",
-        "generate",
+        "gen-registry",
         "--targets",
         "100000",
         "--inspectors",
