@@ -77,6 +77,46 @@ pub struct FrameRow {
     pub weight: Option<f64>,
 }
 
+/// The stated selection of a stratum against the recomputed one, rank by rank.
+fn compare(
+    stratum: &str,
+    stated: &[&PublicSelection],
+    ranked: &[crate::draw::Ranked],
+    units: &[Unit<'_>],
+    k: usize,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 0..k.max(stated.len()) {
+        let got = ranked.get(i).filter(|_| i < k);
+        match (stated.get(i), got) {
+            (Some(a), Some(b)) => {
+                let id = units[b.index].id;
+                let p = decimal_text(b.inclusion_probability);
+                if a.target_id != id || a.key != b.key_hex || a.inclusion_probability != p {
+                    out.push(format!(
+                            "stratum {:?} rank {}: the bundle states {} (key {}, p {}), recomputed {id} (key {}, p {p})",
+                            stratum, i + 1, a.target_id, a.key, a.inclusion_probability, b.key_hex
+                        ));
+                }
+            }
+            (Some(a), None) => out.push(format!(
+                "stratum {:?} rank {}: the bundle states {}, recomputed nothing",
+                stratum,
+                i + 1,
+                a.target_id
+            )),
+            (None, Some(b)) => out.push(format!(
+                "stratum {:?} rank {}: recomputed {}, the bundle states nothing",
+                stratum,
+                i + 1,
+                units[b.index].id
+            )),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
 /// The units of a stratum, with their weights in a weighted draw.
 fn units_of<'a>(members: &[&'a FrameEntry], weighted: bool) -> Result<Vec<Unit<'a>>, String> {
     members
@@ -308,34 +348,7 @@ impl PublicBundle {
             .iter()
             .filter(|x| x.stratum == s.stratum)
             .collect();
-        for i in 0..k.max(stated.len()) {
-            let got = ranked.get(i).filter(|_| i < k);
-            match (stated.get(i), got) {
-                (Some(a), Some(b)) => {
-                    let id = units[b.index].id;
-                    let p = decimal_text(b.inclusion_probability);
-                    if a.target_id != id || a.key != b.key_hex || a.inclusion_probability != p {
-                        out.push(format!(
-                            "stratum {:?} rank {}: the bundle states {} (key {}, p {}), recomputed {id} (key {}, p {p})",
-                            s.stratum, i + 1, a.target_id, a.key, a.inclusion_probability, b.key_hex
-                        ));
-                    }
-                }
-                (Some(a), None) => out.push(format!(
-                    "stratum {:?} rank {}: the bundle states {}, recomputed nothing",
-                    s.stratum,
-                    i + 1,
-                    a.target_id
-                )),
-                (None, Some(b)) => out.push(format!(
-                    "stratum {:?} rank {}: recomputed {}, the bundle states nothing",
-                    s.stratum,
-                    i + 1,
-                    units[b.index].id
-                )),
-                (None, None) => {}
-            }
-        }
+        out.extend(compare(&s.stratum, &stated, &ranked, &units, k));
         out
     }
 }

@@ -275,16 +275,7 @@ pub fn issue(
     }
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
     let marks = marks(req, store.is_simulation()?);
-    let bundles = match &bundle {
-        Some(b) => crate::jobs::bundle::files(
-            &manifest,
-            b,
-            &model.rules_archive,
-            &frozen.targets_bytes,
-            &frozen.inspectors_bytes,
-        ),
-        None => Vec::new(),
-    };
+    let bundles = bundle_files(model, frozen, &manifest, bundle.as_ref());
     let staging = stage(model, frozen, &manifest, (d, &marks), (&folder, bundles))?;
     probe::point("draw.staged");
     let (committed, draw_id) = staging
@@ -360,6 +351,24 @@ fn stage(
         .collect();
     Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
         .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))
+}
+
+/// The draw's two bundles (none without a public bundle).
+fn bundle_files(
+    model: &crate::rules::model::Model,
+    frozen: &Frozen,
+    manifest: &Manifest,
+    bundle: Option<&PublicBundle>,
+) -> Vec<(PathBuf, Vec<u8>)> {
+    bundle.map_or_else(Vec::new, |b| {
+        crate::jobs::bundle::files(
+            manifest,
+            b,
+            &model.rules_archive,
+            &frozen.targets_bytes,
+            &frozen.inspectors_bytes,
+        )
+    })
 }
 
 /// Records the draw with its archived inputs, in one transaction.
