@@ -24,12 +24,23 @@ fn config(p: &Project) -> std::path::PathBuf {
 }
 
 fn add_user(p: &Project, name: &str, roles: &[Role], inspector: Option<&str>) {
+    add_user_of(p, name, roles, inspector, None);
+}
+
+/// As [`add_user`], the account limited to `department`.
+fn add_user_of(
+    p: &Project,
+    name: &str,
+    roles: &[Role],
+    inspector: Option<&str>,
+    department: Option<&str>,
+) {
     let loaded = suiji::jobs::load_rules(&config(p)).expect("rules load");
     let mut store = suiji::jobs::open_store(&loaded).expect("store");
     let input = AddInput {
         name: name.into(),
         roles: roles.to_vec(),
-        department: None,
+        department: department.map(str::to_string),
         inspector: inspector.map(str::to_string),
         password: PASSWORD.into(),
     };
@@ -365,6 +376,68 @@ fn permissions_matrix_every_route_every_role_and_anonymous() {
                 }
             }
         }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    });
+}
+
+/// What of draw 1 (治安大队's 旅馆业 matter) a page may show: its matter's name, its link.
+const DRAW_1_TRACES: &[&str] = &["旅馆业", "/draws/1\"", "第 1 号"];
+
+#[test]
+fn permissions_matrix_a_department_sees_only_its_own() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let me = first_team_inspector(&c.project);
+        let mut wrong = Vec::new();
+        for role in Role::ALL {
+            let id = (role == Role::Inspector).then_some(me.as_str());
+            for department in ["zhian", "wangan"] {
+                let name = format!("{}.{department}", role.id());
+                add_user_of(&c.project, &name, &[role], id, Some(department));
+                let cookie = c.login(&name, PASSWORD).await.expect("logged in");
+                let csrf = c.csrf(&cookie).await;
+                let own = department == "zhian";
+                let routes = ROUTES.iter().chain([
+                    &("GET", "/report/2023/html", Action::Read),
+                    &("GET", "/audit?user=operator", Action::ReadAudit),
+                ]);
+                for (method, path, action) in routes {
+                    let (status, body) = match *method {
+                        "GET" => c.get(Some(&cookie), path).await,
+                        _ => c.post(Some(&cookie), path, &format!("csrf={csrf}")).await,
+                    };
+                    let allowed = role_allows(role, *action);
+                    let about_draw_1 = path.starts_with("/draws/1");
+                    let expected = match (allowed, own || !about_draw_1) {
+                        (false, _) => status == StatusCode::FORBIDDEN,
+                        (true, true) => status.is_success(),
+                        (true, false) => status == StatusCode::NOT_FOUND,
+                    };
+                    if !expected {
+                        wrong.push(format!("{name} {method} {path}: {status}"));
+                    }
+                    let traces: Vec<&&str> = DRAW_1_TRACES
+                        .iter()
+                        .filter(|t| body.contains(**t))
+                        .collect();
+                    if !own && !traces.is_empty() {
+                        wrong.push(format!("{name} {method} {path} shows {traces:?}"));
+                    }
+                }
+                // Its own department's report counts draw 1; another department's does not.
+                let (_, report) = c.get(Some(&cookie), "/report/2023/html").await;
+                if own != report.contains("旅馆业") {
+                    wrong.push(format!("{name}: the report of 2023 {own}"));
+                }
+            }
+        }
+        // The auditor of 治安大队 reads draw 1's entries, and none about another department's
+        // accounts.
+        let cookie = c.login("auditor.zhian", PASSWORD).await.expect("logged in");
+        let (_, audit) = c.get(Some(&cookie), "/audit").await;
+        assert!(audit.contains("/draws/1\""), "{audit}");
+        assert!(audit.contains("auditor.zhian"), "{audit}");
+        assert!(!audit.contains("auditor.wangan"), "{audit}");
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     });
 }
@@ -721,6 +794,36 @@ fn a_manual_draw_shows_the_seed_hash_first_and_a_redraw_needs_an_approver() {
             .query_row("SELECT count(*) FROM audit_log WHERE action = 'redraw.approve' AND actor = 'web:approver'", [], |r| r.get(0))
             .expect("count");
         assert_eq!(approvals, 1);
+        // Every write made in the console records the signed-in user beside the actor (audit
+        // entry format 2); the draw made on the command line records none.
+        let by: Vec<(String, Option<String>)> = c
+            .project
+            .db()
+            .prepare(
+                "SELECT a.action, v.console_user FROM audit_log a JOIN audit_v2 v ON v.seq = a.seq
+                 WHERE a.action LIKE 'draw.%' OR a.action LIKE 'redraw.%' ORDER BY a.seq",
+            )
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("audit");
+        let by: Vec<(&str, Option<&str>)> =
+            by.iter().map(|(a, u)| (a.as_str(), u.as_deref())).collect();
+        assert_eq!(
+            by,
+            [
+                ("draw.record", None),
+                ("draw.record", Some("operator")),
+                ("redraw.ask", Some("operator")),
+                ("draw.redraw", Some("approver")),
+                ("redraw.approve", Some("approver")),
+            ]
+        );
+        // The audit page names the console user and that the write came from the console.
+        let auditor = c.login("auditor", PASSWORD).await.expect("logged in");
+        let (_, page) = c.get(Some(&auditor), "/audit?action=%E6%89%B9%E5%87%86").await;
+        assert!(page.contains("<td class=\"raw\">approver</td><td class=\"raw\">控制台（"), "{page}");
     });
 }
 
@@ -788,5 +891,119 @@ fn an_inspector_enters_results_for_their_own_teams_only_then_they_are_published(
         let (status, page) = c.get(Some(&op), "/report?year=2023").await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("按期公示"), "{page}");
+    });
+}
+
+#[test]
+fn a_changed_rule_file_shows_on_the_next_request() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("auditor", PASSWORD).await.expect("logged in");
+        let (status, page) = c.get(Some(&cookie), "/matters").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("旅馆业（宾馆、旅店）监督检查"), "{page}");
+        let path = c.project.path("rules/zhian.toml");
+        let text = std::fs::read_to_string(&path).expect("rule file");
+        let renamed = |to: &str| text.replace("旅馆业（宾馆、旅店）", to);
+        // Saved between two requests: the next request shows it.
+        std::fs::write(&path, renamed("旅馆业（宾馆、旅店、民宿）")).expect("saved");
+        let (_, page) = c.get(Some(&cookie), "/matters").await;
+        assert!(
+            page.contains("旅馆业（宾馆、旅店、民宿）监督检查"),
+            "{page}"
+        );
+        // The same length again, at once: seen by content, not by size or time.
+        std::fs::write(&path, renamed("旅馆业（宾馆、旅店、客栈）")).expect("saved");
+        let (_, page) = c.get(Some(&cookie), "/").await;
+        assert!(
+            page.contains("旅馆业（宾馆、旅店、客栈）监督检查"),
+            "{page}"
+        );
+        assert!(!page.contains("民宿"), "{page}");
+        // A broken rule file is reported, and its repair shows at once too.
+        std::fs::write(&path, renamed("旅馆业\"")).expect("saved");
+        let (status, page) = c.get(Some(&cookie), "/matters").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(
+            page.contains("zhian.toml"),
+            "the problem is located: {page}"
+        );
+        std::fs::write(&path, &text).expect("saved");
+        let (status, page) = c.get(Some(&cookie), "/matters").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("旅馆业（宾馆、旅店）监督检查"), "{page}");
+    });
+}
+
+#[test]
+fn forwarded_for_counts_only_from_a_trusted_proxy() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let text = c.project.read("config/suiji.toml");
+        c.project.write(
+            "config/suiji.toml",
+            &format!("{text}\n[web]\ntrusted_proxies = [\"10.1.1.1\", \"fd00::/8\"]\n"),
+        );
+        let fail_from = |peer: &str, forwarded: Option<&str>| {
+            let mut req = Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            if let Some(f) = forwarded {
+                req = req.header("x-forwarded-for", f);
+            }
+            let mut req = req
+                .body(Body::from("name=operator&password=wrong+password"))
+                .expect("request");
+            let peer: std::net::SocketAddr = peer.parse().expect("address");
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            req
+        };
+        let cases = [
+            // A trusted proxy names the client.
+            ("10.1.1.1:5000", Some("203.0.113.7"), "203.0.113.7"),
+            // Anyone else's header is ignored: the peer counts.
+            ("198.51.100.2:5000", Some("203.0.113.8"), "198.51.100.2"),
+            // What the client wrote itself before the proxy's entry does not count.
+            (
+                "10.1.1.1:5000",
+                Some("203.0.113.66, 203.0.113.9"),
+                "203.0.113.9",
+            ),
+            // Through two trusted proxies.
+            (
+                "[fd00::2]:5000",
+                Some("203.0.113.10, 10.1.1.1"),
+                "203.0.113.10",
+            ),
+            // A trusted proxy without the header is the address itself.
+            ("10.1.1.1:5000", None, "10.1.1.1"),
+        ];
+        for (peer, forwarded, _) in cases {
+            let (status, _, _) = c.send(fail_from(peer, forwarded)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let counted: Vec<String> = c
+            .project
+            .db()
+            .prepare("SELECT address FROM login_failures ORDER BY rowid")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("addresses");
+        let expected: Vec<&str> = cases.iter().map(|c| c.2).collect();
+        assert_eq!(counted, expected);
+        // A value that is not an address is a located problem in the config.
+        c.project.write(
+            "config/suiji.toml",
+            &format!("{text}\n[web]\ntrusted_proxies = [\"10.0.0.0/33\"]\n"),
+        );
+        let (code, _, err) = util::run(c.project.suiji(&["check"]));
+        assert_ne!(code, 0);
+        assert!(
+            err.contains("`10.0.0.0/33` is not an IP address or network"),
+            "{err}"
+        );
+        assert!(err.contains("suiji.toml:"), "{err}");
     });
 }

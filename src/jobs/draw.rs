@@ -6,6 +6,7 @@ use super::{SetupError, freeze_registry, load_calendar, open_store, require_matt
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
+use crate::store::Origin;
 
 /// A draw to make now.
 #[derive(Debug, Clone)]
@@ -92,6 +93,12 @@ impl Problem for DrawError {
 /// Draws targets and teams for one matter and period now: the period's scheduled dates, the
 /// registries as they are, the seed given (or the OS's); recorded unless a dry run.
 pub fn run(loaded: &Loaded, input: &Input) -> Result<Drawn, DrawError> {
+    run_as(loaded, input, None)
+}
+
+/// As [`run`], the draw recorded as written by `origin` (the console passes its signed-in
+/// user) instead of this process alone.
+pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result<Drawn, DrawError> {
     require_matter(loaded, &input.matter)?;
     let cal = load_calendar(loaded, false)?;
     let Some(scheduled) = find_scheduled(loaded, &cal, &input.matter, &input.period)? else {
@@ -114,6 +121,12 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Drawn, DrawError> {
     let frozen = freeze_registry(loaded)?;
     let (seed, seed_source) = resolve(&input.seed).map_err(DrawError::Seed)?;
     let mut store = open_store(loaded)?;
+    if let Some(origin) = origin {
+        store.set_origin(origin.clone());
+    }
+    if !input.dry_run {
+        super::adopt_on_first_start(&mut store, loaded, &input.now);
+    }
     let req = Request {
         algorithm: loaded.model.config.algorithm,
         provisional: super::issue::provisional(&cal, &scheduled),

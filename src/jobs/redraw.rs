@@ -142,7 +142,7 @@ pub fn decide(
         actor: req.requested_by.clone(),
         now: d.at.clone(),
     };
-    let drawn = super::draw::run(loaded, &input)?;
+    let drawn = super::draw::run_as(loaded, &input, Some(store.origin()))?;
     let new = drawn.issued.draw_id;
     store.decide_redraw(d.id, true, new, &d.actor, &d.at)?;
     Ok(new)

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::rules::model::{Algorithm, Bureau, Config, PlanText, Registries, SeedSourceConfig};
+use crate::rules::model::{
+    Algorithm, Approval, Bureau, Config, PlanText, Registries, SeedSourceConfig, TrustedProxy,
+};
 use crate::rules::reader::{Cx, Table, parse};
 use crate::script::ScriptLimits;
 
@@ -21,6 +23,8 @@ const TOP_KEYS: &[&str] = &[
     "qualifications",
     "plan",
     "draw",
+    "rules",
+    "web",
 ];
 
 /// Reads the config text. `path` is the config file; relative paths resolve against `root`.
@@ -40,6 +44,8 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let qualifications = named_map(&mut top, "qualifications", cx);
     let plan = read_plan(&mut top, cx);
     let algorithm = read_draw(&mut top, cx);
+    let approval = read_approval(&mut top, cx);
+    let trusted_proxies = read_web(&mut top, cx);
 
     top.finish(TOP_KEYS, cx);
 
@@ -62,7 +68,34 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         seed_source,
         plan,
         legacy_ratios: false,
+        approval,
+        shown_root: root.to_path_buf(),
+        trusted_proxies,
     })
+}
+
+/// `[web] trusted_proxies`: the reverse proxies whose `X-Forwarded-For` the console believes.
+fn read_web(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<TrustedProxy> {
+    let mut proxies = Vec::new();
+    if let Some(mut t) = top.table("web", cx) {
+        for given in t.strings("trusted_proxies", cx).unwrap_or_default() {
+            match TrustedProxy::parse(&given.value) {
+                Some(p) => proxies.push(p),
+                None => {
+                    let d = cx.error(
+                        given.span,
+                        format!("`{}` is not an IP address or network", given.value),
+                        "not an address",
+                    );
+                    d.help.push(
+                        "write an address (`127.0.0.1`, `::1`) or a network (`10.0.0.0/8`)".into(),
+                    );
+                }
+            }
+        }
+        t.finish(&["trusted_proxies"], cx);
+    }
+    proxies
 }
 
 fn read_timezone(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<chrono_tz::Tz> {
@@ -287,6 +320,33 @@ fn read_draw(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Algorithm {
         t.finish(&["algorithm"], cx);
     }
     algorithm
+}
+
+/// `[rules] approval = "two-person" | "none"` and `self_approval = true|false`.
+fn read_approval(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Approval {
+    let mut approval = Approval::default();
+    if let Some(mut t) = top.table("rules", cx) {
+        if let Some(mode) = t.string("approval", cx) {
+            match mode.value.as_str() {
+                "two-person" => approval.required = true,
+                "none" => approval.required = false,
+                other => {
+                    cx.error(
+                        mode.span,
+                        format!("unknown approval `{other}`"),
+                        "expected \"two-person\" or \"none\"",
+                    )
+                    .help
+                    .push("write approval = \"two-person\" (a second person approves every rule change) or \"none\" (files are used as saved)".into());
+                }
+            }
+        }
+        if let Some(b) = t.boolean("self_approval", cx) {
+            approval.self_approval = b.value;
+        }
+        t.finish(&["approval", "self_approval"], cx);
+    }
+    approval
 }
 
 /// `[scripts]`: what the hooks of one draw may use together.

@@ -64,6 +64,81 @@ pub struct Config {
     /// Read ratios written as bare numbers (`0.05`) as fractions, as rule sets archived
     /// before the `%` form was required did; only when re-running archived draws.
     pub legacy_ratios: bool,
+    /// `[rules]`: who must approve a change to the rule set before draws use it.
+    pub approval: Approval,
+    /// The folder rule file names are shown relative to (the project folder; a staged copy's
+    /// folder when a proposed rule set is checked).
+    pub shown_root: PathBuf,
+    /// `[web] trusted_proxies`: the reverse proxies in front of the console whose
+    /// `X-Forwarded-For` header names the client (empty: the header is never believed).
+    pub trusted_proxies: Vec<TrustedProxy>,
+}
+
+/// An address or network whose requests come from a trusted reverse proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy {
+    pub addr: std::net::IpAddr,
+    /// Leading bits that must match (32 or 128 for one address).
+    pub prefix: u8,
+}
+
+impl TrustedProxy {
+    /// `127.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<TrustedProxy> {
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text.trim(), None),
+        };
+        let addr: std::net::IpAddr = addr.parse().ok()?;
+        let bits = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= bits)?,
+            None => bits,
+        };
+        Some(TrustedProxy { addr, prefix })
+    }
+
+    /// Whether `ip` is this address or in this network (an IPv4 address given as IPv6,
+    /// `::ffff:a.b.c.d`, counts as the IPv4 one).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let (a, b, bits) = match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                (u128::from(u32::from(a)), u128::from(u32::from(b)), 32)
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+            _ => return false,
+        };
+        let shift = bits - u32::from(self.prefix);
+        shift >= bits || (a >> shift) == (b >> shift)
+    }
+}
+
+/// `[rules] approval`: whether a change to the rule set (rule files, scripts, holiday files,
+/// this config) needs a second person's approval before draws use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Approval {
+    /// `"two-person"` (true, the shipped setting) or `"none"` (false: the files on disk are
+    /// used as they are saved).
+    pub required: bool,
+    /// `self_approval = true`: a one-person office, where the author of a change may approve
+    /// it (recorded as such).
+    pub self_approval: bool,
+}
+
+impl Default for Approval {
+    /// Without a `[rules]` table a project keeps using its files as saved, as before approval
+    /// existed.
+    fn default() -> Approval {
+        Approval {
+            required: false,
+            self_approval: false,
+        }
+    }
 }
 
 /// `suiji-draw/1`'s version string, hashed into every key of its draws.

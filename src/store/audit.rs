@@ -480,6 +480,16 @@ impl Store {
     }
 
     /// Up to `limit` entries with `seq > after_seq`, in order.
+    /// The seq of the last entry (0 when the log is empty).
+    pub fn audit_last_seq(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT coalesce(max(seq), 0) FROM audit_log")?
+                    .query_row([], |r| r.get(0))?,
+            )
+        })
+    }
+
     pub fn audit_entries(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(

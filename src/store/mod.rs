@@ -30,6 +30,7 @@ mod redraws;
 mod registries;
 mod results;
 pub mod rows;
+mod rule_versions;
 mod schema;
 mod snapshots;
 mod users;
@@ -58,6 +59,10 @@ pub use records::{
 pub use redraws::{RedrawAudit, RedrawRow};
 pub use registries::RegistryAudit;
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
+pub use rule_versions::{
+    NewRuleChange, NewRuleVersion, RuleChangeAudit, RuleChangeRow, RuleFiles, RuleStep,
+    RuleVersionRow,
+};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind};
 pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};
@@ -81,6 +86,11 @@ impl Store {
     /// brings its schema up to date. A damaged file, a foreign SQLite file or one written by
     /// a newer suiji is refused without being changed.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_as(data_dir, Origin::of_process())
+    }
+
+    /// As [`Store::open`], its writes recorded as made by `origin`.
+    pub fn open_as(data_dir: &Path, origin: Origin) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
             source,
@@ -88,11 +98,7 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
         configure(&mut conn).map_err(|f| f.into_store(&path))?;
-        Ok(Store {
-            conn,
-            path,
-            origin: Origin::of_process(),
-        })
+        Ok(Store { conn, path, origin })
     }
 
     /// Who writes through this handle (recorded with every audit entry).

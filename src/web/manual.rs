@@ -66,12 +66,12 @@ pub(crate) struct DrawForm {
 
 /// The (matter, period) pairs of this year and last that the user's departments have.
 fn choices(
-    config: &std::path::Path,
+    app: &App,
     user: &crate::jobs::users::User,
     year: i32,
     chosen: &str,
 ) -> Result<Vec<Choice>, Fail> {
-    let loaded = crate::jobs::load_rules(config).map_err(|e| Fail::of(&e))?;
+    let loaded = app.rules()?;
     let mut out = Vec::new();
     for y in [year, year - 1] {
         let input = crate::jobs::schedule::Input {
@@ -113,13 +113,13 @@ async fn page(
     form: DrawForm,
     problem: Option<String>,
 ) -> Result<Response, Fail> {
-    let config = app.config();
     let user = viewer.user.clone();
     let year = chrono::Datelike::year(&app.now());
     let chosen = form.choice.clone();
+    let app2 = app.clone();
     let (choices, existing, requests) = blocking(move || {
-        let choices = choices(&config, &user, year, &chosen)?;
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        let choices = choices(&app2, &user, year, &chosen)?;
+        let store = app2.store(Some(&user))?;
         let existing = match chosen.split_once('|') {
             Some((m, p)) => store
                 .active_draw(m, p)
@@ -127,7 +127,7 @@ async fn page(
                 .map(|d| d.id),
             None => None,
         };
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
         let requests = request_lines(&loaded, &store, &user)?;
         Ok((choices, existing, requests))
     })
@@ -229,16 +229,16 @@ pub(crate) async fn submit(
         // First the hash is shown; the draw is made when it is confirmed unchanged.
         return page(&app, viewer, form, None).await;
     }
-    let config = app.config();
     let (actor, now) = (viewer.user.actor(), app.stamp());
     let (seed, reason) = (form.seed.clone(), form.reason.trim().to_string());
     let user = viewer.user.clone();
+    let app2 = app.clone();
     let outcome = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
         if !user.sees(&department_of(&loaded, &matter)) {
             return Err(Fail::Forbidden);
         }
-        let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let store = app2.store(Some(&user))?;
         if let Some(active) = store
             .active_draw(&matter, &period)
             .map_err(|e| Fail::of(&e))?
@@ -268,7 +268,8 @@ pub(crate) async fn submit(
             actor,
             now,
         };
-        let drawn = crate::jobs::draw::run(&loaded, &input).map_err(|e| Fail::of(&e))?;
+        let drawn = crate::jobs::draw::run_as(&loaded, &input, Some(store.origin()))
+            .map_err(|e| Fail::of(&e))?;
         Ok(Ok(drawn.issued.draw_id))
     })
     .await?;
@@ -293,13 +294,13 @@ pub(crate) async fn decide(
     axum::Form(d): axum::Form<Decision>,
 ) -> Result<Response, Fail> {
     viewer.may(Action::ApproveRedraw)?;
-    let config = app.config();
     let (actor, now) = (viewer.user.actor(), app.stamp());
     let approve = d.approve == "yes";
     let user = viewer.user.clone();
+    let app2 = app.clone();
     blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let mut store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
+        let mut store = app2.store(Some(&user))?;
         let input = crate::jobs::redraw::Decide {
             id,
             approve,

@@ -7,6 +7,7 @@ mod draws;
 mod manual;
 mod names;
 mod pages;
+mod pool;
 pub mod public;
 mod publish;
 mod registries;
@@ -25,6 +26,7 @@ use axum::routing::{get, post};
 
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
+use pool::Pooled;
 
 /// How the console runs.
 #[derive(Debug, Clone)]
@@ -47,6 +49,12 @@ pub struct App {
 #[derive(Debug)]
 struct Inner {
     config: PathBuf,
+    /// The rules and the calendar, loaded again when their files change.
+    held: crate::jobs::held::Held,
+    /// The account and host of this process, for the audit entries its writes make.
+    origin: crate::store::Origin,
+    /// Database connections kept open between requests.
+    pool: Arc<pool::Pool>,
     tz: chrono_tz::Tz,
     secure_cookies: bool,
     /// Hold answers to addresses that fail logins too often (off in tests).
@@ -58,6 +66,9 @@ impl App {
     pub fn new(loaded: &Loaded, config: PathBuf, secure_cookies: bool) -> App {
         App {
             inner: Arc::new(Inner {
+                held: crate::jobs::held::Held::with(config.clone(), loaded),
+                origin: crate::store::Origin::of_process(),
+                pool: Arc::default(),
                 config,
                 tz: loaded.model.config.timezone,
                 secure_cookies,
@@ -68,14 +79,86 @@ impl App {
 
     /// The same, answering at once to addresses that fail logins (for tests).
     pub fn without_slow_down(self) -> App {
-        let inner = Inner {
-            config: self.inner.config.clone(),
-            tz: self.inner.tz,
-            secure_cookies: self.inner.secure_cookies,
-            slow_down: false,
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.slow_down = false;
+                App {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(shared) => {
+                let inner = Inner {
+                    config: shared.config.clone(),
+                    held: crate::jobs::held::Held::new(shared.config.clone()),
+                    origin: shared.origin.clone(),
+                    pool: Arc::default(),
+                    tz: shared.tz,
+                    secure_cookies: shared.secure_cookies,
+                    slow_down: false,
+                };
+                App {
+                    inner: Arc::new(inner),
+                }
+            }
+        }
+    }
+
+    /// The rules as their files say now (held between requests while the files stay the
+    /// same).
+    pub(crate) fn rules(&self) -> Result<Arc<Loaded>, Fail> {
+        self.inner.held.rules().map_err(|e| Fail::of(&e))
+    }
+
+    /// The database, its writes recorded as made by `user` in the console (the console-user
+    /// field of the audit entries), or by the console itself when no one is signed in. The
+    /// connection goes back to the console's pool when dropped.
+    pub(crate) fn store(&self, user: Option<&crate::jobs::users::User>) -> Result<Pooled, Fail> {
+        let (data_dir, origin) = self.store_of(user)?;
+        self.inner
+            .pool
+            .lend(&data_dir, origin)
+            .map_err(|e| Fail::of(&e))
+    }
+
+    fn store_of(
+        &self,
+        user: Option<&crate::jobs::users::User>,
+    ) -> Result<(PathBuf, crate::store::Origin), Fail> {
+        let data_dir = match self.inner.held.rules() {
+            Ok(loaded) => loaded.model.config.data_dir.clone(),
+            Err(_) => {
+                crate::rules::load_config(&self.inner.config)
+                    .map_err(|e| Fail::of(&crate::jobs::SetupError::Config(e)))?
+                    .data_dir
+            }
         };
-        App {
-            inner: Arc::new(inner),
+        let mut origin = self.inner.origin.clone();
+        origin.console_user = user.map(|u| u.name.clone());
+        Ok((data_dir, origin))
+    }
+
+    /// What most jobs work on: the rules, the calendar and the database (see [`App::store`]).
+    pub(crate) fn context(
+        &self,
+        user: Option<&crate::jobs::users::User>,
+    ) -> Result<crate::jobs::Context, Fail> {
+        let (data_dir, origin) = self.store_of(user)?;
+        let store = self
+            .inner
+            .pool
+            .take(&data_dir, origin)
+            .map_err(|e| Fail::of(&e))?;
+        self.inner.held.context(store).map_err(|e| Fail::of(&e))
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` names the client (`[web] trusted_proxies`
+    /// of the config as it is now).
+    pub(crate) fn trusted_proxies(&self) -> Vec<crate::rules::model::TrustedProxy> {
+        match self.inner.held.rules() {
+            Ok(loaded) => loaded.model.config.trusted_proxies.clone(),
+            Err(_) => crate::rules::load_config(&self.inner.config)
+                .map(|c| c.trusted_proxies)
+                .unwrap_or_default(),
         }
     }
 
@@ -251,7 +334,13 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
     let app = App::new(&loaded, options.config.clone(), options.secure_cookies);
     // The database is opened (and brought up to date) before anything listens.
-    crate::jobs::open_store(&loaded).map_err(|e| ServeError::Setup(Box::new(e)))?;
+    let mut store = crate::jobs::open_store(&loaded).map_err(|e| ServeError::Setup(Box::new(e)))?;
+    let now = chrono::Utc::now()
+        .with_timezone(&loaded.model.config.timezone)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    crate::jobs::adopt_on_first_start(&mut store, &loaded, &now);
+    drop(store);
     let scheduler = options.scheduler.then(|| spawn_scheduler(loaded, options));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
