@@ -177,11 +177,15 @@ FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "departme
              "kind", "ratio_ppm", "key_area_only", "reference_date", "issue_at", "drawn_at",
              "due_date", "seed", "seed_source", "rules_hash", "registry", "history", "strata",
              "classes_without_ratio", "selected", "substitutes", "exclusions", "inspector_skips",
-             "manifest_hash"]
+             "public_bundle", "manifest_hash"]
 
 
 def fields_of(m):
-    return FIELDS_V2 if m["format"] == "suiji-manifest/2" else FIELDS
+    """The manifest's members in order; `public_bundle` (V2-9) only where the draw recorded it
+    (its bundle is checked by `suiji verify --bundle`, not here)."""
+    if m["format"] != "suiji-manifest/2":
+        return FIELDS
+    return [f for f in FIELDS_V2 if f != "public_bundle" or f in m]
 
 
 def decimal_text(x):

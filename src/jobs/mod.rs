@@ -5,6 +5,7 @@
 
 pub mod anchor;
 pub mod audit;
+pub mod bundle;
 pub mod check;
 pub mod draw;
 pub mod draws;

@@ -123,7 +123,25 @@ fn folder_of(output_dir: &Path, d: &DrawRow) -> PathBuf {
 pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
     let m: Manifest = serde_json::from_str(&d.record.manifest_json)
         .map_err(|e| format!("the recorded manifest cannot be read: {e}"))?;
-    let archived = super::verify::archived(&m, store)?;
+    let get = |hash: &str, what: &str| {
+        store
+            .get_snapshot(hash)
+            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+    };
+    let rules = get(&m.rules_hash, "rules")?;
+    let targets = get(&m.registry.targets_snapshot, "targets")?;
+    let inspectors = get(&m.registry.inspectors_snapshot, "inspectors")?;
+    let archived = super::verify::archived_from(&m, |hash: &str, what: &str| {
+        [
+            (&m.rules_hash, &rules),
+            (&m.registry.targets_snapshot, &targets),
+            (&m.registry.inspectors_snapshot, &inspectors),
+        ]
+        .into_iter()
+        .find(|(h, _)| h.as_str() == hash)
+        .map(|(_, b)| b.clone())
+        .ok_or_else(|| format!("no archived {what} {hash}"))
+    })?;
     let model = &archived.loaded.model;
     let matter = model
         .matter(&m.matter)
@@ -137,11 +155,28 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
         &archived.registry.inspectors,
         &super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?),
     )?;
-    Ok(files
+    let mut out: Vec<(PathBuf, Vec<u8>)> = files
         .files
         .into_iter()
         .map(|(name, bytes)| (PathBuf::from(name), bytes))
-        .collect())
+        .collect();
+    // The bundles need the frame: the draw is re-run from the same archived inputs.
+    let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {
+        format!(
+            "algorithm `{}` is not one this suiji implements",
+            m.algorithm
+        )
+    })?;
+    if let (_, Some(bundle)) = super::verify::rerun_archived(&m, algorithm, archived)? {
+        out.extend(super::bundle::files(
+            &m,
+            &bundle,
+            &rules,
+            &targets,
+            &inspectors,
+        ));
+    }
+    Ok(out)
 }
 
 /// Whether `folder` holds exactly `files` (the same names, the same bytes).

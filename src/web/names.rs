@@ -46,6 +46,8 @@ pub(crate) fn file(name: &str) -> String {
         "teams.html" => "检查任务单（可打印）".into(),
         "public.csv" => "公示名单（CSV）".into(),
         "public.html" => "公示名单（网页）".into(),
+        "bundle.public.json" => "公开数据包（任何人可复核抽取，JSON）".into(),
+        "bundle.audit.gz" => "审计数据包（含名录库快照、规则和执法人员，不公开）".into(),
         other => format!("文件 {other}"),
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod scheduler;
+pub mod webdriver;
 pub mod zip;
 
 /// The repository root.
