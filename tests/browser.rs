@@ -367,7 +367,7 @@ fn journey(b: &Browser, p: &Project) {
     // A registry with a bad row: its cell is shown and nothing is stored.
     let before = p.read("config/registry/inspectors.csv");
     let mut lines: Vec<String> = before.lines().map(str::to_string).collect();
-    lines[2] = lines[2].replacen(",zhian,", ",nosuch,", 1);
+    lines[2] = lines[2].replacen(",zhian,", ",zhain,", 1);
     let bad = p.path("bad-inspectors.csv");
     std::fs::write(&bad, lines.join("\n") + "\n").expect("write bad file");
     b.go("/registries");

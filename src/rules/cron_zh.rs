@@ -43,7 +43,6 @@ pub(crate) fn describe(expr: &str) -> Option<String> {
             let days = values(dom, 1, 31, &|n| n.to_string(), "日")?;
             match &months {
                 None => format!("每月{days}"),
-                Some(m) if m.starts_with('每') => format!("{}{}", within(m), days.trim_start()),
                 Some(m) => format!("{}{days}", within(m)),
             }
         }
