@@ -129,6 +129,21 @@ pub(crate) fn notice(
     NoticeLine { level, draw, text }
 }
 
+/// The draws `user` may see, as (id, matter, period).
+pub(crate) fn visible_draws(
+    store: &crate::store::Store,
+    loaded: &crate::rules::Loaded,
+    user: &crate::jobs::users::User,
+) -> Result<Vec<(i64, String, String)>, Fail> {
+    Ok(store
+        .list_draws(&crate::store::DrawFilter::default())
+        .map_err(|e| Fail::of(&e))?
+        .into_iter()
+        .filter(|d| user.sees(&department_of(loaded, &d.record.matter)))
+        .map(|d| (d.id, d.record.matter, d.record.period))
+        .collect())
+}
+
 pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
     let config = app.config();
@@ -139,14 +154,7 @@ pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<
         let cx = app2.context(Some(&user))?;
         let loaded = app2.rules()?;
         let missing = crate::jobs::status::missing_calendar_years(&cx.cal, now);
-        let draws: Vec<(i64, String, String)> = cx
-            .store
-            .list_draws(&crate::store::DrawFilter::default())
-            .map_err(|e| Fail::of(&e))?
-            .into_iter()
-            .filter(|d| user.sees(&department_of(&loaded, &d.record.matter)))
-            .map(|d| (d.id, d.record.matter, d.record.period))
-            .collect();
+        let draws = visible_draws(&cx.store, &loaded, &user)?;
         let input = crate::jobs::status::Input { now, within: 5 };
         let status = crate::jobs::status::run(&config, cx, &input).map_err(|e| Fail::of(&e))?;
         let matters = status

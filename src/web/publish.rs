@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::pages::{NoticeLine, department_of, matter_names};
+use super::pages::{NoticeLine, matter_names};
 use super::session::Viewer;
 use super::{App, Fail, blocking, names, render};
 use crate::jobs::users::{Action, User};
@@ -79,14 +79,7 @@ async fn page(app: App, viewer: Viewer, dry_run: bool) -> Result<Response, Fail>
         let ready = publish(&app2, &user, dry_run)?;
         let cx = app2.context(Some(&user))?;
         let loaded = app2.rules()?;
-        let draws: Vec<(i64, String, String)> = cx
-            .store
-            .list_draws(&crate::store::DrawFilter::default())
-            .map_err(|e| Fail::of(&e))?
-            .into_iter()
-            .filter(|d| user.sees(&department_of(&loaded, &d.record.matter)))
-            .map(|d| (d.id, d.record.matter, d.record.period))
-            .collect();
+        let draws = super::pages::visible_draws(&cx.store, &loaded, &user)?;
         let input = crate::jobs::status::Input { now, within: 20 };
         let status = crate::jobs::status::run(&config, cx, &input).map_err(|e| Fail::of(&e))?;
         let notices = status
