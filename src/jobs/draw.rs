@@ -15,6 +15,9 @@ pub struct Input {
     /// Period id: 2023, 2023-H1, 2023-Q2, 2023-05, 2023-chunjie.
     pub period: String,
     pub seed: SeedChoice,
+    /// The announced value of the public source this draw's commitment names (`suiji
+    /// commit`); when given, it is the seed text and `seed` is not used.
+    pub reveal: Option<String>,
     /// Compute and show, but record and write nothing.
     pub dry_run: bool,
     /// Replace the active draw of this matter and period, for this reason.
@@ -48,6 +51,8 @@ pub enum DrawError {
     #[error("{0}")]
     Seed(String),
     #[error(transparent)]
+    Reveal(#[from] super::commit::RevealError),
+    #[error(transparent)]
     Issue(#[from] IssueError),
 }
 
@@ -55,9 +60,10 @@ impl Problem for DrawError {
     fn fault(&self) -> Fault {
         match self {
             DrawError::Setup(e) => e.fault(),
-            DrawError::NoPeriod { .. } | DrawError::Calendar(_) | DrawError::Seed(_) => {
-                Fault::Invalid
-            }
+            DrawError::NoPeriod { .. }
+            | DrawError::Calendar(_)
+            | DrawError::Seed(_)
+            | DrawError::Reveal(_) => Fault::Invalid,
             DrawError::Issue(IssueError::AlreadyDrawn { .. }) => Fault::Invalid,
             DrawError::Issue(_) => Fault::Failed,
         }
@@ -85,6 +91,14 @@ impl Problem for DrawError {
                 ],
             ),
             DrawError::Issue(e @ IssueError::Draw { .. }) => Report::error(e.to_string(), &[]),
+            DrawError::Reveal(super::commit::RevealError::NoCommitment { matter, period }) => {
+                Report::error(
+                    self.to_string(),
+                    &[&format!(
+                        "commit first, before the value exists: suiji commit {matter} --period {period} --source \"…\" --source-time \"YYYY-MM-DD HH:MM\""
+                    )],
+                )
+            }
             other => Report::error(crate::diag::chain(other), &[]),
         }
     }
@@ -119,8 +133,8 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
         });
     };
     let frozen = freeze_registry(loaded)?;
-    let (seed, seed_source) = resolve(&input.seed).map_err(DrawError::Seed)?;
     let mut store = open_store(loaded)?;
+    let (seed, seed_source) = seed_of(loaded, &store, &frozen, input)?;
     if let Some(origin) = origin {
         store.set_origin(origin.clone());
     }
@@ -139,5 +153,51 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
         dry_run: input.dry_run,
     };
     let issued = issue(loaded, &mut store, &frozen, &req)?;
+    if input.reveal.is_some()
+        && let Err(e) = super::commit::publish(&loaded.model.config.output_dir, &store)
+    {
+        tracing::warn!("the commitments were not published: {e}");
+    }
     Ok(Drawn { issued, frozen })
+}
+
+/// The seed of the draw: the revealed value of its commitment, or the seed chosen. A dry run
+/// takes a fresh seed from the OS on a database of real records (a seed it showed could
+/// otherwise be chosen for the draw after it), and never uses a revealed value.
+fn seed_of(
+    loaded: &Loaded,
+    store: &crate::store::Store,
+    frozen: &Frozen,
+    input: &Input,
+) -> Result<(crate::draw::Seed, String), DrawError> {
+    let Some(value) = &input.reveal else {
+        if input.dry_run
+            && input.seed != SeedChoice::Os
+            && !store.is_simulation().map_err(IssueError::Store)?
+        {
+            return Err(DrawError::Seed(
+                "a dry run on a database of real records takes a fresh seed from the operating system: a seed it showed could be chosen for the draw after it; leave out --seed and --seed-from".into(),
+            ));
+        }
+        return resolve(&input.seed).map_err(DrawError::Seed);
+    };
+    if input.dry_run {
+        return Err(DrawError::Seed(
+            "a revealed value is used only by the draw that records it: --dry-run cannot preview it".into(),
+        ));
+    }
+    let k = store
+        .open_commitment(&input.matter, &input.period)
+        .map_err(IssueError::Store)?
+        .ok_or_else(|| super::commit::RevealError::NoCommitment {
+            matter: input.matter.clone(),
+            period: input.period.clone(),
+        })?;
+    let used = [
+        ("target registry snapshot", frozen.info.targets_snapshot.as_str()),
+        ("inspector registry snapshot", frozen.info.inspectors_snapshot.as_str()),
+        ("rules", loaded.model.rules_hash.as_str()),
+        ("algorithm", loaded.model.config.algorithm.name()),
+    ];
+    Ok(super::commit::reveal(&k, value, &input.now, used)?)
 }

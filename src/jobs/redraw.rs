@@ -137,6 +137,7 @@ pub fn decide(
         matter: req.matter.clone(),
         period: req.period.clone(),
         seed: super::issue::seed::SeedChoice::Given(req.seed_text.clone()),
+        reveal: None,
         dry_run: false,
         redraw: Some(format!("{}（{} 批准）", req.reason, d.actor)),
         actor: req.requested_by.clone(),

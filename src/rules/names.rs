@@ -157,6 +157,18 @@ pub fn seed_source_text(source: &str) -> String {
     {
         return format!("公开文本“{text}”的 SHA-256 值");
     }
+    if let Some((committed, value)) = source
+        .strip_prefix("committed source \"")
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.split_once("): \""))
+        && let Some((name, rest)) = committed.split_once("\" announced ")
+        && let Some((announced, commitment)) = rest.split_once(" (commitment #")
+        && let Some((id, at)) = commitment.split_once(", ")
+    {
+        return format!(
+            "事先承诺的公开来源“{name}”所公布之值“{value}”的 SHA-256 值（承诺 #{id} 于 {at} 公布，来源公布时间 {announced}）"
+        );
+    }
     if let Some((file, text)) = source
         .strip_prefix("SHA-256 of file ")
         .and_then(|t| t.strip_suffix("\")"))

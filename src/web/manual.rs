@@ -263,6 +263,7 @@ pub(crate) async fn submit(
             matter,
             period,
             seed: crate::jobs::issue::seed::SeedChoice::Given(seed),
+            reveal: None,
             dry_run: false,
             redraw: None,
             actor,
