@@ -87,8 +87,6 @@ fn the_public_bundle_lists_the_frame_and_no_inspector_data() {
         "zhian.hotel",
         "--period",
         "2023-H1",
-        "--seed",
-        "demo",
     ]);
     let folder = p.path("out/draws/zhian.hotel/2023-H1");
     let text = std::fs::read_to_string(folder.join("bundle.public.json")).expect("bundle");
@@ -140,8 +138,6 @@ fn a_new_v2_manifest_records_the_public_bundles_hash() {
         "zhian.hotel",
         "--period",
         "2023-H1",
-        "--seed",
-        "demo",
     ]);
     let folder = p.path("out/draws/zhian.hotel/2023-H1");
     let bytes = std::fs::read(folder.join("bundle.public.json")).expect("bundle");
@@ -171,8 +167,6 @@ fn a_tampered_bundle_is_found_and_the_reason_said() {
         "zhian.entertainment",
         "--period",
         "2023-H1",
-        "--seed",
-        "demo",
     ]);
     let folder = p.path("out/draws/zhian.entertainment/2023-H1");
     let text = std::fs::read_to_string(folder.join("bundle.public.json")).expect("bundle");

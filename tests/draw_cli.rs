@@ -62,7 +62,7 @@ fn draw_lines(p: &Project, args: &[&str]) -> Vec<String> {
 
 #[test]
 fn draw_prints_teams_and_writes_every_file_without_inspectors_in_public_files() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     let (code, out, err) = run(p.suiji(DRAW));
     assert_eq!(code, 0, "{out}\n{err}");
 
@@ -140,7 +140,7 @@ fn draw_prints_teams_and_writes_every_file_without_inspectors_in_public_files() 
 
 #[test]
 fn verify_says_identical_and_detects_each_kind_of_tampering() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     p.ok(DRAW);
     let (code, out, err) = run(p.suiji(&["verify", MANIFEST]));
     assert_eq!(code, 0, "{out}\n{err}");
@@ -223,8 +223,8 @@ fn verify_says_identical_and_detects_each_kind_of_tampering() {
 fn a_manifest_that_was_never_recorded_does_not_verify() {
     // The same registry and rules elsewhere, drawn with another seed: the manifest re-runs
     // identically from the archived inputs, but it is not the draw that was recorded.
-    let p = Project::shipped();
-    let elsewhere = Project::shipped();
+    let p = Project::shipped().simulation();
+    let elsewhere = Project::shipped().simulation();
     p.ok(DRAW);
     let mut other = DRAW.to_vec();
     other[5] = "a seed tried in private";
@@ -258,7 +258,7 @@ fn a_manifest_that_was_never_recorded_does_not_verify() {
 
 #[test]
 fn second_draw_is_refused_and_a_redraw_is_kept_and_audited() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     p.ok(DRAW);
     let first = manifest(&p, MANIFEST);
 
@@ -315,7 +315,7 @@ fn second_draw_is_refused_and_a_redraw_is_kept_and_audited() {
 
 #[test]
 fn audit_verify_names_an_edited_entry() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     p.ok(DRAW);
     p.ok(&[
         "draw",
@@ -363,8 +363,8 @@ fn same_seed_on_shuffled_registry_rows_draws_the_same() {
         assert_ne!(rows.first(), text.lines().nth(1).as_ref());
         p.write(rel, &format!("{header}\n{}\n", rows.join("\n")));
     };
-    let a = Project::shipped();
-    let b = Project::shipped();
+    let a = Project::shipped().simulation();
+    let b = Project::shipped().simulation();
     shuffle(&b, "config/registry/targets.csv");
     shuffle(&b, "config/registry/inspectors.csv");
     assert_ne!(
@@ -397,7 +397,7 @@ fn same_seed_on_shuffled_registry_rows_draws_the_same() {
 
 #[test]
 fn a_broken_registry_row_is_refused_with_file_and_line_and_nothing_recorded() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     let rel = "config/registry/targets.csv";
     let text = p.read(rel);
     let lines: Vec<&str> = text.lines().collect();
@@ -424,7 +424,7 @@ fn a_broken_registry_row_is_refused_with_file_and_line_and_nothing_recorded() {
 
 #[test]
 fn dry_run_records_and_writes_nothing() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     let mut args = DRAW.to_vec();
     args.push("--dry-run");
     let (code, out, err) = run(p.suiji(&args));
@@ -510,7 +510,7 @@ fn at_most_one_complete_draw(p: &Project) -> Option<i64> {
 
 #[test]
 fn files_left_staged_by_a_crash_after_recording_are_put_in_place() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     p.ok(DRAW);
     let recorded = manifest(&p, MANIFEST);
     // The state a crash between the commit and the move leaves behind.
@@ -533,7 +533,7 @@ fn files_left_staged_by_a_crash_after_recording_are_put_in_place() {
 
 #[test]
 fn a_draw_stopped_before_its_commit_leaves_nothing_and_after_it_a_complete_draw() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     // Stopped with its files staged, and inside the transaction recording it: nothing.
     for point in ["draw.staged", "draw.recording"] {
         crash_at(&p, DRAW, point);
@@ -556,7 +556,7 @@ fn a_draw_stopped_before_its_commit_leaves_nothing_and_after_it_a_complete_draw(
 /// opens the data does, and says so. A staging folder of a process still running is kept.
 #[test]
 fn staging_folders_of_draws_killed_before_their_commit_are_removed_by_the_next_command() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     let mut dry = DRAW.to_vec();
     dry.push("--dry-run");
     // The test process runs: a folder named after it belongs to a live job.

@@ -252,8 +252,6 @@ fn a_late_draw_says_when_it_was_really_made_and_that_it_is_late() {
         "zhian.hotel",
         "--period",
         "2023-H1",
-        "--seed",
-        "demo",
     ]);
     p.ok(&["publish", "--site", "--to", "portal"]);
     let id = draw_id(&p, "zhian.hotel", "2023-H1");

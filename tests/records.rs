@@ -17,8 +17,6 @@ fn publish_today_is_refused_on_a_real_database_and_replays_a_simulation() {
         "zhian.hotel",
         "--period",
         "2025-H1",
-        "--seed",
-        "1 2 3",
     ]);
     let (code, out, err) = run(p.suiji(&["publish", "--today", "2025-07-14"]));
     assert_eq!(code, 1, "{out}\n{err}");
@@ -83,8 +81,6 @@ fn a_late_draw_shows_when_it_was_made_beside_when_it_was_due() {
         "zhian.hotel",
         "--period",
         "2025-H1",
-        "--seed",
-        "1 2 3",
     ]);
     assert!(out.contains("recorded as draw #1"), "{out}");
     let c = p.db();
@@ -136,8 +132,6 @@ fn a_draw_from_a_provisional_plan_says_so_in_its_documents() {
         "zhian.hotel",
         "--period",
         "2027-H2",
-        "--seed",
-        "1 2 3",
     ]);
     assert!(out.contains("recorded as draw #1"), "{out}");
     let folder = "out/draws/zhian.hotel/2027-H2";
@@ -160,8 +154,6 @@ fn a_draw_from_a_provisional_plan_says_so_in_its_documents() {
         "zhian.hotel",
         "--period",
         "2025-H1",
-        "--seed",
-        "1 2 3",
     ]);
     let official = p.read(&format!("{HOTEL_2025}/public.html"));
     assert!(!official.contains("临时"), "{official}");

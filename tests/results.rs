@@ -910,8 +910,6 @@ fn a_clean_result_puts_the_target_in_cooldown_for_the_next_draw() {
         "zhian.hotel",
         "--period",
         "2023-H1",
-        "--seed",
-        "demo",
     ]));
     assert_eq!(code, 0, "{out}\n{err}");
     let (header, mut rows) = tasks(&p, "zhian.hotel", "2023-H1");
@@ -934,8 +932,6 @@ fn a_clean_result_puts_the_target_in_cooldown_for_the_next_draw() {
         "zhian.hotel",
         "--period",
         "2023-H2",
-        "--seed",
-        "demo",
     ]));
     assert_eq!(code, 0, "{out}\n{err}");
     let manifest: serde_json::Value =

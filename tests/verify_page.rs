@@ -104,8 +104,6 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
         "zhian.hotel",
         "--period",
         "2023-H1",
-        "--seed",
-        "demo",
     ]);
     let Some(page) = open(&p, "127.0.0.1:0", None) else {
         return;
@@ -180,7 +178,8 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
 
 #[test]
 fn the_page_agrees_on_seeded_draws_over_a_generated_registry_of_100000_rows() {
-    let p = Project::shipped();
+    // Typed seeds: a simulation database.
+    let p = Project::shipped().simulation();
     p.ok(&[
         "gen-registry",
         "--targets",
@@ -301,8 +300,6 @@ fn on_plain_http_from_another_host_the_page_uses_its_own_sha256_and_agrees() {
         "zhian.hotel",
         "--period",
         "2023-H1",
-        "--seed",
-        "demo",
     ]);
     // A non-loopback address of this machine: plain http there is not a secure context.
     let host = std::process::Command::new("hostname")

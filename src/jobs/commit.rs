@@ -239,6 +239,12 @@ pub enum RevealError {
     BadTime(String),
 }
 
+/// The seed a revealed value gives, as 64 hex digits (SHA-256 of the trimmed text): what a
+/// page shows before the draw is confirmed.
+pub fn seed_hex(value: &str) -> String {
+    Seed::from_text(value).to_hex()
+}
+
 /// The seed and its recorded source for a draw revealing `value` for commitment `k`, made at
 /// `now` from the given snapshots, rules and algorithm.
 pub fn reveal(
