@@ -70,12 +70,7 @@ fn staff_journey_in_a_real_browser() {
         return;
     };
     let p = Project::shipped();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2023-H1",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
     let me: String = p
         .db()
         .query_row(

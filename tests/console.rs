@@ -65,12 +65,7 @@ fn first_team_inspector(p: &Project) -> String {
 impl Console {
     fn new() -> Console {
         let project = Project::shipped();
-        project.ok(&[
-            "draw",
-            "zhian.hotel",
-            "--period",
-            "2023-H1",
-        ]);
+        project.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
         let inspector = first_team_inspector(&project);
         for role in Role::ALL {
             let id = (role == Role::Inspector).then_some(inspector.as_str());

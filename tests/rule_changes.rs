@@ -282,23 +282,13 @@ fn cli_an_outside_change_is_shown_checked_and_used_only_once_approved() {
         diff.contains("-ratio = \"5%\"") && diff.contains("+ratio = \"10%\""),
         "{diff}"
     );
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2024-H1",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2024-H1"]);
     assert_eq!(latest_draw_hash(&p, "zhian.hotel"), version_hash(&p, 1));
 
     let out = p.ok(&["rules", "approve"]);
     assert!(out.contains("approved as version 2"), "{out}");
     assert!(hotel_line(&p, "2023-H1").contains(" 10%"));
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2024-H2",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2024-H2"]);
     assert_eq!(latest_draw_hash(&p, "zhian.hotel"), version_hash(&p, 2));
     let out = p.ok(&["rules", "history"]);
     assert!(out.contains("(outside the console)"), "{out}");

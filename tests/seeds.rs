@@ -149,7 +149,10 @@ fn a_typed_seed_is_refused_on_a_database_of_real_records_even_in_a_dry_run() {
     // A simulation database takes typed seeds (the README's tour, reproducible tests).
     let sim = Project::shipped().simulation();
     let out = sim.ok(&["draw", HOTEL, "--period", "2025-H1", "--seed", "03 17 22"]);
-    assert!(out.contains("SHA-256 of supplied text \"03 17 22\""), "{out}");
+    assert!(
+        out.contains("SHA-256 of supplied text \"03 17 22\""),
+        "{out}"
+    );
 }
 
 /// Commitment time < the source's announced time < draw time, on a database of real
@@ -230,7 +233,10 @@ fn a_reveal_is_refused_when_the_registry_changed_since_the_commitment() {
     suiji::jobs::commit::commit(&loaded, &input).expect("committed");
     let targets = p.read("config/registry/targets.csv");
     let fewer: Vec<&str> = targets.lines().take(targets.lines().count() - 1).collect();
-    p.write("config/registry/targets.csv", &format!("{}\n", fewer.join("\n")));
+    p.write(
+        "config/registry/targets.csv",
+        &format!("{}\n", fewer.join("\n")),
+    );
     let draw = suiji::jobs::draw::Input {
         matter: HOTEL.into(),
         period: "2025-H1".into(),

@@ -167,12 +167,7 @@ fn a_draw_deleted_and_drawn_again_contradicts_the_published_anchor() {
     c.execute_batch("DELETE FROM audit_v2 WHERE seq = 2; DELETE FROM audit_log WHERE seq = 2;")
         .expect("tamper");
     drop(c);
-    p.ok(&[
-        "draw",
-        CAFE,
-        "--period",
-        "2025",
-    ]);
+    p.ok(&["draw", CAFE, "--period", "2025"]);
     let (code, out) = verify(&p, None);
     assert_eq!(code, 0, "the new chain is valid on its own: {out}");
     let (code, out) = verify(&p, Some("published.json"));

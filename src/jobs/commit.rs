@@ -77,16 +77,21 @@ impl Problem for CommitError {
             CommitError::Setup(e) => e.report(),
             CommitError::Store(e) => e.report(),
             CommitError::Calendar(_) => Report::error(self.to_string(), &[]),
-            CommitError::NoPeriod { .. } => {
-                Report::error(self.to_string(), &["`suiji schedule --year YYYY` lists them"])
-            }
+            CommitError::NoPeriod { .. } => Report::error(
+                self.to_string(),
+                &["`suiji schedule --year YYYY` lists them"],
+            ),
             CommitError::BadTime(_) => Report::error(
                 self.to_string(),
-                &["give --source-time as 2025-01-02T21:15:00+08:00, or 2025-01-02 21:15 in the bureau's time zone"],
+                &[
+                    "give --source-time as 2025-01-02T21:15:00+08:00, or 2025-01-02 21:15 in the bureau's time zone",
+                ],
             ),
             CommitError::SourcePast { .. } => Report::error(
                 self.to_string(),
-                &["name a source whose value is announced later (the next lottery draw, a future beacon round)"],
+                &[
+                    "name a source whose value is announced later (the next lottery draw, a future beacon round)",
+                ],
             ),
             CommitError::AlreadyDrawn { .. } => Report::error(
                 self.to_string(),
@@ -103,9 +108,14 @@ pub fn parse_time(text: &str, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d);
     }
-    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())?;
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())?;
     tz.from_local_datetime(&naive)
         .single()
         .map(|d| d.fixed_offset())

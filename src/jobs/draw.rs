@@ -227,8 +227,14 @@ fn seed_of(
             period: input.period.clone(),
         })?;
     let used = [
-        ("target registry snapshot", frozen.info.targets_snapshot.as_str()),
-        ("inspector registry snapshot", frozen.info.inspectors_snapshot.as_str()),
+        (
+            "target registry snapshot",
+            frozen.info.targets_snapshot.as_str(),
+        ),
+        (
+            "inspector registry snapshot",
+            frozen.info.inspectors_snapshot.as_str(),
+        ),
         ("rules", loaded.model.rules_hash.as_str()),
         ("algorithm", loaded.model.config.algorithm.name()),
     ];

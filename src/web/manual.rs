@@ -287,12 +287,8 @@ pub(crate) async fn submit(
         return page(&app, viewer, form, None).await;
     }
     let (actor, now) = (viewer.user.actor(), app.stamp());
-    let value = form.seed.trim().to_string();
-    let (system, revealed) = (
-        confirmation(&form.choice, SYSTEM),
-        confirmation(&form.choice, &crate::jobs::commit::seed_hex(&value)),
-    );
-    let confirm = form.confirm.clone();
+    let (value, confirm) = (form.seed.trim().to_string(), form.confirm.clone());
+    let system = confirmation(&form.choice, SYSTEM);
     let reason = form.reason.trim().to_string();
     let user = viewer.user.clone();
     let app2 = app.clone();
@@ -324,20 +320,9 @@ pub(crate) async fn submit(
             crate::jobs::redraw::ask(&mut store, &req).map_err(|e| Fail::of(&e))?;
             return Ok(Ok(None));
         }
-        // The seed confirmed must still be the one the draw takes: a commitment made or a
-        // value changed since the page was shown sends the page back.
-        let reveal = match open_commitment(&store, &matter, &period)? {
-            Some(k) if !value.is_empty() && confirm == revealed => {
-                if !announced(&k.source_time_stamp, &now) {
-                    return Ok(Err(format!(
-                        "公开随机源的值于 {} 公布，公布之后才能抽取。",
-                        k.source_time
-                    )));
-                }
-                Some(value)
-            }
-            None if confirm == system => None,
-            _ => return Ok(Err(CHANGED.to_string())),
+        let reveal = match confirmed_seed(&store, (&matter, &period), &value, &confirm, &now)? {
+            Ok(reveal) => reveal,
+            Err(why) => return Ok(Err(why)),
         };
         let input = crate::jobs::draw::Input {
             matter,
@@ -359,6 +344,37 @@ pub(crate) async fn submit(
         Ok(None) => Ok(Redirect::to("/draws/new").into_response()),
         Err(problem) => page(&app, viewer, form, Some(problem)).await,
     }
+}
+
+/// The revealed value the confirmed draw takes (`None`: a seed the system generates), or why
+/// the confirmation no longer holds: the seed confirmed must still be the one the draw takes
+/// (a commitment made or a value changed since the page was shown sends the page back), and a
+/// committed source's value is taken only after its announced time.
+fn confirmed_seed(
+    store: &crate::store::Store,
+    (matter, period): (&str, &str),
+    value: &str,
+    confirm: &str,
+    now: &str,
+) -> Result<Result<Option<String>, String>, Fail> {
+    let choice = format!("{matter}|{period}");
+    Ok(match open_commitment(store, matter, period)? {
+        Some(k)
+            if !value.is_empty()
+                && confirm == confirmation(&choice, &crate::jobs::commit::seed_hex(value)) =>
+        {
+            if announced(&k.source_time_stamp, now) {
+                Ok(Some(value.to_string()))
+            } else {
+                Err(format!(
+                    "公开随机源的值于 {} 公布，公布之后才能抽取。",
+                    k.source_time
+                ))
+            }
+        }
+        None if confirm == confirmation(&choice, SYSTEM) => Ok(None),
+        _ => Err(CHANGED.to_string()),
+    })
 }
 
 /// The seed confirmed is no longer the one the draw would take.
