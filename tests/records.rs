@@ -12,14 +12,7 @@ const HOTEL_2025: &str = "out/draws/zhian.hotel/2025-H1";
 fn publish_today_is_refused_on_a_real_database_and_replays_a_simulation() {
     // A real database: no day but today may be recorded.
     let p = Project::shipped();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2025-H1",
-        "--seed",
-        "1 2 3",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2025-H1"]);
     let (code, out, err) = run(p.suiji(&["publish", "--today", "2025-07-14"]));
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
@@ -78,14 +71,7 @@ fn publish_today_is_refused_on_a_real_database_and_replays_a_simulation() {
 #[test]
 fn a_late_draw_shows_when_it_was_made_beside_when_it_was_due() {
     let p = Project::shipped();
-    let out = p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2025-H1",
-        "--seed",
-        "1 2 3",
-    ]);
+    let out = p.ok(&["draw", "zhian.hotel", "--period", "2025-H1"]);
     assert!(out.contains("recorded as draw #1"), "{out}");
     let c = p.db();
     let (created, issue): (String, String) = c
@@ -131,14 +117,7 @@ fn a_late_draw_shows_when_it_was_made_beside_when_it_was_due() {
 fn a_draw_from_a_provisional_plan_says_so_in_its_documents() {
     let p = Project::shipped();
     p.set_config(&["calendar", "provisional"], true);
-    let out = p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2027-H2",
-        "--seed",
-        "1 2 3",
-    ]);
+    let out = p.ok(&["draw", "zhian.hotel", "--period", "2027-H2"]);
     assert!(out.contains("recorded as draw #1"), "{out}");
     let folder = "out/draws/zhian.hotel/2027-H2";
     let public = p.read(&format!("{folder}/public.html"));
@@ -155,14 +134,7 @@ fn a_draw_from_a_provisional_plan_says_so_in_its_documents() {
         .expect("draw 1");
     assert_eq!(provisional, 1);
     // A draw from an official calendar says nothing of the kind.
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2025-H1",
-        "--seed",
-        "1 2 3",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2025-H1"]);
     let official = p.read(&format!("{HOTEL_2025}/public.html"));
     assert!(!official.contains("临时"), "{official}");
 }
