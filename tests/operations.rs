@@ -415,3 +415,85 @@ fn read_only_commands_work_on_a_read_only_copy_of_the_data() {
     assert!(err.contains("suiji.sqlite3"), "{err}");
     drop(ro);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A full disk
+
+/// A small tmpfs mounted on a folder for as long as this lives: a real file system that runs
+/// out of space.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// `Err` (with the reason) where this process cannot mount.
+    fn new(dir: &Path, size: &str) -> Result<SmallDisk, String> {
+        let d = dir.to_str().ok_or("not UTF-8")?;
+        let o = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", d])
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if o.status.success() {
+            Ok(SmallDisk(dir.to_path_buf()))
+        } else {
+            Err(String::from_utf8_lossy(&o.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_draw_that_fills_the_disk_records_nothing_and_leaves_no_staging_folder() {
+    let p = Project::shipped();
+    std::fs::create_dir_all(p.path("out")).expect("out/");
+    let disk = match SmallDisk::new(&p.path("out"), "64k") {
+        Ok(m) => m,
+        Err(why) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "SKIPPED: cannot mount a small tmpfs on out/ here ({why}); CI runs it as root"
+            );
+            return;
+        }
+        Err(why) => panic!("CI must be able to mount a tmpfs: {why}"),
+    };
+    let draw = [
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2025-H1",
+        "--seed",
+        "1 2 3",
+    ];
+    let (code, out, err) = run(p.suiji(&draw));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    // Nothing recorded, nothing left behind on the full disk.
+    assert!(draws(&p).is_empty());
+    let left: Vec<String> = tree(&p.path("out")).into_keys().collect();
+    assert!(left.is_empty(), "left on the full disk: {left:?}");
+    let dirs: Vec<String> = walkdirs(&p.path("out"));
+    assert!(
+        dirs.iter().all(|d| !d.contains(".staging-")),
+        "staging left: {dirs:?}"
+    );
+    // With space again, the same draw goes through.
+    drop(disk);
+    let (code, out, err) = run(p.suiji(&draw));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_complete(&p);
+}
+
+/// Every folder under `dir`, by path.
+fn walkdirs(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.push(e.path().display().to_string());
+            out.extend(walkdirs(&e.path()));
+        }
+    }
+    out
+}
