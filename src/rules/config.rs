@@ -232,6 +232,7 @@ fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceCon
         if let Some(src) = t.string("source", cx) {
             match src.value.as_str() {
                 "os" => {}
+                "public" => seed_source = SeedSourceConfig::Public,
                 "file" => {
                     if let Some(f) = t.req_string("file", "\"config/seed.txt\"", cx) {
                         seed_source = SeedSourceConfig::File(root.join(f.value));
@@ -241,7 +242,7 @@ fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceCon
                     cx.error(
                         src.span,
                         format!("unknown seed source `{other}`"),
-                        "expected \"os\" or \"file\"",
+                        "expected \"os\", \"file\" or \"public\"",
                     );
                 }
             }

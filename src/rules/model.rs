@@ -204,6 +204,9 @@ pub enum SeedSourceConfig {
     Os,
     /// A file whose contents (e.g. a published lottery result) become the seed.
     File(PathBuf),
+    /// No seed of the bureau's own: every scheduled draw waits for a public source committed
+    /// to before its value exists, and its announced value (`suiji commit`, `draw --reveal`).
+    Public,
 }
 
 #[derive(Debug, Clone)]

@@ -209,6 +209,11 @@ fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> Matter
             .iter()
             .map(|(p, at, why)| format!("抽取失败：{}，{at}：{why}", names::period(p))),
     );
+    problems.extend(
+        m.waiting
+            .iter()
+            .map(|(p, d, _)| format!("等待公开随机源：{}（计划 {d}）", names::period(p))),
+    );
     MatterLine {
         department,
         name,
