@@ -23,6 +23,7 @@ pub mod run;
 pub mod schedule;
 pub(crate) mod secret;
 pub mod service;
+pub mod site;
 pub mod status;
 pub mod sweep;
 pub mod users;
