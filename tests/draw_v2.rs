@@ -258,3 +258,44 @@ fn a_shortage_of_inspectors_does_not_always_leave_the_same_districts_unstaffed()
         "every district unstaffed in 2023-H1 is unstaffed again in 2023-H2: {unstaffed_districts:?}"
     );
 }
+
+/// `registry check` and `check` warn, at the inspector's 回避 cell (file:line:column), for every
+/// entry that names no target as version 2 matches it: ids and exact names, `*` patterns over
+/// whole ids or names. Entries that do name a target (a pattern included) are not warned.
+#[test]
+fn every_conflict_entry_that_names_no_target_is_a_warning_at_its_cell() {
+    let p = Project::shipped();
+    let text = p.read("config/registry/inspectors.csv");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for (line, entries) in [
+        (2, "9137132689GWUADXHL；白彦平安酒店"),
+        (3, "*平安*"),
+        (4, "平安；*不存在*；临涧*宾馆"),
+    ] {
+        assert!(lines[line - 1].ends_with(','), "{}", lines[line - 1]);
+        lines[line - 1].push_str(entries);
+    }
+    p.write("config/registry/inspectors.csv", &(lines.join("\n") + "\n"));
+    for command in [&["registry", "check"][..], &["check"][..]] {
+        let (code, out, err) = run(p.suiji(command));
+        assert_eq!(code, 0, "{command:?}: {out}\n{err}");
+        let warnings: Vec<&str> = err
+            .split("\n\n")
+            .filter(|w| w.contains("declares a conflict"))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{command:?}: {err}");
+        assert!(
+            warnings[0].contains("with `平安`, which is no target's id or exact name")
+                && warnings[0].contains("config/registry/inspectors.csv:4:8")
+                && warnings[0].contains("`*平安*`"),
+            "{command:?}: {}",
+            warnings[0]
+        );
+        assert!(
+            warnings[1].contains("with the pattern `*不存在*`, which matches no target")
+                && warnings[1].contains("config/registry/inspectors.csv:4:8"),
+            "{command:?}: {}",
+            warnings[1]
+        );
+    }
+}
