@@ -19,6 +19,7 @@ pub mod registry;
 pub mod replace;
 pub mod report;
 pub mod results;
+pub mod rule_edit;
 pub mod run;
 pub mod schedule;
 pub(crate) mod secret;

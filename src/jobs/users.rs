@@ -94,6 +94,8 @@ pub enum Action {
     ReadAudit,
     /// Accounts.
     ManageUsers,
+    /// Edit the rules in the console (form, text, check, preview).
+    EditRules,
 }
 
 /// The one permissions table: may a holder of `role` do `action`?
@@ -111,6 +113,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         A::ReadPublication => matches!(role, R::Operator | R::Approver | R::Auditor),
         A::ReadAudit => matches!(role, R::Auditor | R::Admin),
         A::ManageUsers => role == R::Admin,
+        A::EditRules => role == R::Editor,
     }
 }
 

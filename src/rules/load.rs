@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Sources, offset_of};
+use crate::rules::archive::Draft;
 use crate::rules::config::{read_config, root_of};
 use crate::rules::department::{HookRef, PendingMatter, bind, read_department};
 use crate::rules::model::{Config, Department, Model};
@@ -73,17 +74,24 @@ fn read_config_file(
 
 /// Loads `config_path` and the rules it points to. Reports every problem in one go.
 pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
-    load_as(config_path, false)
+    load_as(config_path, false, &Draft::new())
+}
+
+/// Loads as [`load`] does, with the rule files of `draft` (by file name in the rules folder)
+/// in place of the files of that name: the rules as they would be with the draft saved,
+/// validated by the same reader. The rules hash is the one the draft would have.
+pub fn load_draft(config_path: &Path, draft: &Draft) -> Result<Loaded, LoadError> {
+    load_as(config_path, false, draft)
 }
 
 /// Loads an archived rule set to re-run its draws: as [`load`], except that ratios written
 /// as bare numbers (`ratio = 0.05`, accepted before the `%` form was required) still read as
 /// fractions, so every draw made with them still verifies.
 pub fn load_archived(config_path: &Path) -> Result<Loaded, LoadError> {
-    load_as(config_path, true)
+    load_as(config_path, true, &Draft::new())
 }
 
-fn load_as(config_path: &Path, legacy_ratios: bool) -> Result<Loaded, LoadError> {
+fn load_as(config_path: &Path, legacy_ratios: bool, draft: &Draft) -> Result<Loaded, LoadError> {
     let mut sources = Sources::default();
     let mut diags = Vec::new();
     let config = read_config_file(config_path, &mut sources, &mut diags).map(|mut c| {
@@ -97,16 +105,19 @@ fn load_as(config_path: &Path, legacy_ratios: bool) -> Result<Loaded, LoadError>
         });
     };
     let sandbox = Arc::new(Sandbox::new(config.limits));
-    let departments = load_rules(&config, &sandbox, &mut sources, &mut diags);
+    let departments = load_rules(&config, &sandbox, draft, &mut sources, &mut diags);
     // The archive format goes with the algorithm: `suiji-rules/2` (with the holiday files) for
     // `suiji-draw/2`, `suiji-rules/1` for `suiji-draw/1`.
     let rules_archive = match config.algorithm {
         crate::rules::model::Algorithm::V1 => {
-            crate::rules::archive::pack(config_path, &config.rules_dir)
+            crate::rules::archive::pack_draft(config_path, None, &config.rules_dir, draft)
         }
-        crate::rules::model::Algorithm::V2 => {
-            crate::rules::archive::pack_v2(config_path, &config.holidays_dir, &config.rules_dir)
-        }
+        crate::rules::model::Algorithm::V2 => crate::rules::archive::pack_draft(
+            config_path,
+            Some(&config.holidays_dir),
+            &config.rules_dir,
+            draft,
+        ),
     }
     .unwrap_or_default();
     let rules_hash = crate::rules::archive::hash(&rules_archive);
@@ -151,7 +162,7 @@ fn read_text(path: &Path, name: &str) -> Result<String, Box<Diagnostic>> {
     })
 }
 
-fn rule_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+fn rule_files(dir: &Path, ext: &str, draft: &Draft) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
@@ -160,18 +171,34 @@ fn rule_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
+    files.extend(
+        draft
+            .keys()
+            .filter(|name| name.ends_with(&format!(".{ext}")))
+            .map(|name| dir.join(name)),
+    );
     files.sort();
+    files.dedup();
     files
+}
+
+/// The text of the draft's file at `path`, when the draft has one.
+fn drafted<'a>(path: &Path, config: &Config, draft: &'a Draft) -> Option<&'a str> {
+    if path.parent()? != config.rules_dir {
+        return None;
+    }
+    draft.get(path.file_name()?.to_str()?).map(String::as_str)
 }
 
 fn load_rules(
     config: &Config,
     sandbox: &Sandbox,
+    draft: &Draft,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Department> {
     let root = &config.root;
-    let Some(files) = department_files(config, diags) else {
+    let Some(files) = department_files(config, draft, diags) else {
         return Vec::new();
     };
     let mut scripts: BTreeMap<PathBuf, Option<Arc<Script>>> = BTreeMap::new();
@@ -179,7 +206,9 @@ fn load_rules(
     let mut dept_ids: BTreeMap<String, String> = BTreeMap::new();
     for path in files {
         let name = display_path(&path, root);
-        let text = match read_text(&path, &name) {
+        let text = match drafted(&path, config, draft)
+            .map_or_else(|| read_text(&path, &name), |t| Ok(t.to_string()))
+        {
             Ok(t) => t,
             Err(d) => {
                 diags.push(*d);
@@ -207,7 +236,7 @@ fn load_rules(
         for p in pending {
             matters.push(bind_hooks(
                 p,
-                config,
+                (config, draft),
                 sandbox,
                 sources,
                 diags,
@@ -231,7 +260,11 @@ fn load_rules(
 }
 
 /// The rule files (`*.toml`) of the rules folder; `None` when there is no such folder.
-fn department_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
+fn department_files(
+    config: &Config,
+    draft: &Draft,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<PathBuf>> {
     if !config.rules_dir.is_dir() {
         diags.push(
             Diagnostic::error(format!(
@@ -242,7 +275,7 @@ fn department_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Option<Vec<
         );
         return None;
     }
-    let files = rule_files(&config.rules_dir, "toml");
+    let files = rule_files(&config.rules_dir, "toml", draft);
     if files.is_empty() {
         diags.push(
             Diagnostic::error(format!(
@@ -258,7 +291,7 @@ fn department_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Option<Vec<
 #[allow(clippy::too_many_arguments)]
 fn bind_hooks(
     p: PendingMatter,
-    config: &Config,
+    (config, draft): (&Config, &Draft),
     sandbox: &Sandbox,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
@@ -277,7 +310,7 @@ fn bind_hooks(
             .or_insert_with(|| {
                 compile_script(
                     &path,
-                    config,
+                    (config, draft),
                     sandbox,
                     sources,
                     diags,
@@ -396,7 +429,7 @@ fn sources_id(sources: &mut Sources, script: &Script) -> usize {
 
 fn compile_script(
     path: &Path,
-    config: &Config,
+    (config, draft): (&Config, &Draft),
     sandbox: &Sandbox,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
@@ -404,7 +437,11 @@ fn compile_script(
     ref_span: &std::ops::Range<usize>,
 ) -> Option<Arc<Script>> {
     let name = display_path(path, &config.root);
-    let source = match std::fs::read(path).map(String::from_utf8) {
+    let read = match drafted(path, config, draft) {
+        Some(t) => Ok(Ok(t.to_string())),
+        None => std::fs::read(path).map(String::from_utf8),
+    };
+    let source = match read {
         Ok(Ok(s)) => s,
         Ok(Err(_)) => {
             if let Err(d) = read_text(path, &name) {
