@@ -102,6 +102,26 @@ pub fn department_files(loaded: &Loaded, id: &str) -> Result<DepartmentFiles, Ed
     })
 }
 
+/// The year a check and a preview describe: `year` (the current one) when the holiday calendar
+/// has an official notice for it, else the nearest year it has one for.
+pub fn year_for(loaded: &Loaded, year: i32) -> i32 {
+    let Ok(cal) = super::load_calendar(loaded, false) else {
+        return year;
+    };
+    let years: Vec<i32> = cal
+        .years()
+        .into_iter()
+        .filter(|y| cal.is_official(*y))
+        .collect();
+    if years.contains(&year) {
+        return year;
+    }
+    years
+        .into_iter()
+        .min_by_key(|y| (y - year).abs())
+        .unwrap_or(year)
+}
+
 /// The form values of matter `matter` (its id within the department) in `text`.
 pub fn matter_values(text: &str, matter: &str) -> Result<MatterValues, EditJobError> {
     crate::rules::edit::matter_values(text, matter).map_err(|e| match e {

@@ -158,9 +158,15 @@ fn changed(files: &DepartmentFiles, draft: &Draft) -> Draft {
         .collect()
 }
 
-/// The year a check and a preview describe: the current one.
-fn year(app: &App) -> i32 {
-    chrono::Datelike::year(&app.now())
+/// The year a check and a preview describe: the one asked for (`year`), else the current one
+/// (the nearest the holiday calendar has).
+fn year(app: &App, loaded: &Loaded, pairs: &[(String, String)]) -> i32 {
+    let asked = pairs
+        .iter()
+        .find(|(k, _)| k == "year")
+        .and_then(|(_, v)| v.trim().parse().ok());
+    let now = chrono::Datelike::year(&app.now());
+    rule_edit::year_for(loaded, asked.unwrap_or(now))
 }
 
 // ---------------------------------------------------------------- the list of departments
@@ -440,10 +446,15 @@ pub(crate) async fn matter_post(
     draft.insert(files.rule_file.clone(), new_text);
     let wants_preview = pairs.iter().any(|(k, v)| k == "action" && v == "preview");
     let config = app.config();
-    let year = year(&app);
+    let year = year(&app, &loaded, &pairs);
     let (checked, preview) =
         blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
-    attach(&mut page.fields, &checked, &text_of(&checked, &files));
+    let shown = format!("rules/{}", files.rule_file);
+    attach(
+        &mut page.fields,
+        &checked,
+        (&shown, &text_of(&checked, &files)),
+    );
     page.check = Some(check_view(&checked.0, &checked.1, false));
     page.preview = preview;
     page.draft = changed(&files, &checked.1).into_iter().collect();
@@ -475,9 +486,14 @@ fn check_and_preview(
 }
 
 /// Puts each finding at the line of a key on the form's field of that key.
-fn attach(fields: &mut [Field], checked: &(Checked, Draft), text: &str) {
+fn attach(fields: &mut [Field], checked: &(Checked, Draft), (file, text): (&str, &str)) {
     let lines: Vec<&str> = text.lines().collect();
-    for f in &checked.0.findings {
+    for f in checked
+        .0
+        .findings
+        .iter()
+        .filter(|f| f.file.as_deref() == Some(file))
+    {
         let Some(line) = f.line.and_then(|l| lines.get(l.wrapping_sub(1))) else {
             continue;
         };
@@ -573,7 +589,7 @@ pub(crate) async fn department_post(
     }
     let wants_preview = field("action").as_deref() == Some("preview");
     let config = app.config();
-    let year = year(&app);
+    let year = year(&app, &loaded, &pairs);
     let base = loaded.model.rules_hash.clone();
     let (checked, preview) =
         blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
@@ -601,10 +617,10 @@ pub(crate) async fn live_check(
         .find(|(k, _)| k == "dept")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let (_, files) = department(&app, &viewer, &dept)?;
+    let (loaded, files) = department(&app, &viewer, &dept)?;
     let draft = posted_files(&pairs, &files)?;
     let config = app.config();
-    let year = year(&app);
+    let year = year(&app, &loaded, &pairs);
     let check = blocking(move || {
         let (checked, _) = rule_edit::check(&config, &draft, year);
         Ok(check_view(&checked, &draft, false))
