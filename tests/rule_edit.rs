@@ -32,17 +32,28 @@ fn every_key_of_the_schema_is_documented_in_docs_rules_md() {
     assert!(missing.is_empty(), "not in docs/rules.md: {missing:?}");
 }
 
-/// The lines of `after` that are not lines of `before`, and the other way round (in order).
+/// The lines of `before` that are not in `after` and the lines of `after` that are not in
+/// `before`, by a longest common subsequence of lines.
 fn differing(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
     let a: Vec<&str> = before.lines().collect();
     let b: Vec<&str> = after.lines().collect();
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
     let (mut i, mut j) = (0, 0);
     let (mut gone, mut came) = (Vec::new(), Vec::new());
     while i < a.len() || j < b.len() {
         if i < a.len() && j < b.len() && a[i] == b[j] {
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || !b[j..].contains(&a[i])) {
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
             came.push(b[j].to_string());
             j += 1;
         } else {
