@@ -7,6 +7,7 @@ mod draws;
 mod manual;
 mod names;
 mod pages;
+pub mod public;
 mod publish;
 mod registries;
 mod results;
@@ -133,6 +134,9 @@ pub fn router(app: App) -> Router {
         .route("/rules-check", post(rules::live_check))
         .route("/static/console.css", get(stylesheet))
         .route("/static/rules.js", get(rules::script))
+        .route("/public", get(public::bare))
+        .route("/public/", get(public::index))
+        .route("/public/{*path}", get(public::page))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             session::csrf_layer,
