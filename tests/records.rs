@@ -40,7 +40,7 @@ fn publish_today_is_refused_on_a_real_database_and_replays_a_simulation() {
     assert!(!p.ok(&["draws"]).contains("模拟"));
 
     // A simulation database: marked, and every document made from it says so.
-    let s = Project::shipped();
+    let s = Project::shipped_two_person();
     s.ok(&["simulate", "--year", "2023"]);
     let public = s.read("out/draws/zhian.hotel/2023-H1/public.html");
     assert!(public.contains("抽查对象名单（模拟）"), "{public}");

@@ -1,12 +1,14 @@
 //! `suiji check`: validate config, rules and scripts.
 
-use super::{Cli, Failed, exit, load_rules};
+use super::{Cli, Failed, exit};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub fn run(cli: &Cli, _args: &Args) -> Result<i32, Failed> {
-    let loaded = load_rules(cli)?;
+    // `check` checks the files on disk, approved or not.
+    let loaded = crate::jobs::load_disk_rules(&cli.config)?;
+    super::warn(&loaded);
     let year = chrono::Datelike::year(&super::results::today_local(&loaded));
     crate::jobs::hooks::dry_run(&loaded, year)?;
     let c = crate::jobs::check::run(&loaded)?;

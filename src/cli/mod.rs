@@ -22,6 +22,7 @@ mod regenerate;
 mod registry;
 mod report;
 mod results;
+mod rules;
 mod schedule;
 mod serve;
 mod service;
@@ -191,6 +192,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Console accounts: add, list, disable, reset-password.
     User(user::Args),
+    /// Rule changes and their approval: status, approve, return, history, diff, rollback.
+    Rules(rules::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -228,6 +231,7 @@ pub fn main() -> i32 {
         Command::Report(args) => report::run(&cli, args),
         Command::Serve(args) => serve::run(&cli, args),
         Command::User(args) => user::run(&cli, args),
+        Command::Rules(args) => rules::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -114,6 +114,9 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Drawn, DrawError> {
     let frozen = freeze_registry(loaded)?;
     let (seed, seed_source) = resolve(&input.seed).map_err(DrawError::Seed)?;
     let mut store = open_store(loaded)?;
+    if !input.dry_run {
+        super::adopt_on_first_start(&mut store, loaded, &input.now);
+    }
     let req = Request {
         algorithm: loaded.model.config.algorithm,
         provisional: super::issue::provisional(&cal, &scheduled),

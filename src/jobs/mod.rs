@@ -20,6 +20,7 @@ pub mod registry;
 pub mod replace;
 pub mod report;
 pub mod results;
+pub mod rule_changes;
 pub mod rule_edit;
 pub mod run;
 pub mod schedule;
@@ -137,9 +138,55 @@ impl Problem for SetupError {
     }
 }
 
-/// Loads and validates the config, the rule files and their scripts.
-pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
+/// Loads and validates the config, the rule files and their scripts, as they are on disk
+/// (what `suiji check` checks, and what `suiji rules status` compares).
+pub fn load_disk_rules(config: &Path) -> Result<Loaded, SetupError> {
     crate::rules::load(config).map_err(SetupError::Rules)
+}
+
+/// Loads the rules draws use. With `[rules] approval = "two-person"` that is the latest
+/// approved version of the rule set ([`rule_changes`]): the files on disk when they are that
+/// version, else the version's own files (staged once in `<data>/rules-approved/<hash>/`),
+/// with a warning naming the files changed outside the console, which are not used until
+/// approved. Without a version yet (the first start) and with `approval = "none"`, the files
+/// on disk.
+pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
+    let Ok(cfg) = crate::rules::load_config(config) else {
+        return load_disk_rules(config);
+    };
+    if !cfg.approval.required {
+        return load_disk_rules(config);
+    }
+    let latest = Store::open_read_only(&cfg.data_dir)?.latest_rule_version()?;
+    let Some(latest) = latest else {
+        return load_disk_rules(config);
+    };
+    let disk = rule_changes::on_disk(&cfg).ok();
+    if disk.as_ref().is_some_and(|d| d.hash == latest.rules_hash) {
+        return load_disk_rules(config);
+    }
+    let dir = rule_changes::staged_version(&cfg.data_dir, &latest)
+        .map_err(|e| SetupError::Store(StoreError::invalid("approved rules", e.to_string())))?;
+    let mut loaded = crate::rules::load::load_staged(config, &dir).map_err(SetupError::Rules)?;
+    let changed: Vec<String> = match &disk {
+        Some(d) => rule_changes::diff(&latest.files, &d.files)
+            .into_iter()
+            .map(|f| f.path)
+            .collect(),
+        None => vec!["(the files on disk cannot be read)".into()],
+    };
+    loaded.warnings.push(
+        Diagnostic::warning(format!(
+            "rule files changed outside the console are not used until approved: {}",
+            changed.join(", ")
+        ))
+        .help(format!(
+            "draws use approved version {} ({}); run `suiji rules status` to see the change and `suiji rules approve` to approve it",
+            latest.id,
+            &latest.rules_hash[..12]
+        )),
+    );
+    Ok(loaded)
 }
 
 /// Loads the holiday calendar named by the config.
@@ -188,6 +235,37 @@ pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
     sweep::restore(&loaded.model.config.output_dir, &store);
     sweep::orphans(&loaded.model.config.output_dir, &store);
     Ok(store)
+}
+
+/// The first start under `[rules] approval = "two-person"`: with no approved version of the
+/// rule set recorded yet, the files on disk (just loaded and checked) are adopted as version 1,
+/// recorded with the OS account of this process (`cli:USER`) at `at` and audited
+/// (`rules.adopt`). Later changes need approval. Nothing is done when a version exists or
+/// approval is off. A failure is logged, never fatal: draws then use the files on disk.
+pub fn adopt_on_first_start(store: &mut Store, loaded: &Loaded, at: &str) -> Option<i64> {
+    let cfg = &loaded.model.config;
+    if !cfg.approval.required {
+        return None;
+    }
+    let who = rule_changes::Who {
+        actor: format!("cli:{}", store.origin().os_user),
+        at: at.to_string(),
+    };
+    match rule_changes::adopt(store, cfg, &who) {
+        Ok(Some(v)) => {
+            tracing::info!(
+                version = v,
+                "no approved rule version yet: the rule files on disk are adopted as version {v} (rules {}); later changes need approval",
+                &loaded.model.rules_hash[..12.min(loaded.model.rules_hash.len())]
+            );
+            Some(v)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!("cannot record the first approved rule version: {e}");
+            None
+        }
+    }
 }
 
 /// Opens the database named by the config alone, without loading the rules: jobs that only

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use chrono::{Datelike, NaiveDate, TimeZone};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 
 use super::issue::seed::SeedChoice;
 use super::service::{Service, Stop, run_loop, year_start};
@@ -74,7 +74,9 @@ fn issued(e: SchedulerEvent) -> bool {
 /// it (or, with `once`, after what is due now). Signals and rule edits reload the rules.
 pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<Ran, RunError> {
     let cal = load_calendar(&loaded, false)?;
-    let store = open_store(&loaded)?;
+    let mut store = open_store(&loaded)?;
+    let started = stamp_of(&loaded, clock.now());
+    super::adopt_on_first_start(&mut store, &loaded, &started);
     let since = input.since.map_or_else(
         || year_start(clock.now().year()),
         |d| d.and_hms_opt(0, 0, 0).unwrap_or_default(),
@@ -205,6 +207,20 @@ pub struct Simulated {
     pub provisional: bool,
 }
 
+/// `now` (local) as recorded: with the time zone's offset.
+fn stamp_of(loaded: &Loaded, now: NaiveDateTime) -> String {
+    loaded
+        .model
+        .config
+        .timezone
+        .from_local_datetime(&now)
+        .earliest()
+        .map_or_else(
+            || now.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            |t| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        )
+}
+
 /// Runs a whole year on a simulated clock, exactly as the service would.
 pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunError> {
     let cal = load_calendar(&loaded, false)?;
@@ -224,6 +240,7 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
             |t| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         );
     store.mark_simulation(&marked_at, "simulate", input.year)?;
+    super::adopt_on_first_start(&mut store, &loaded, &marked_at);
     let end = year_start(input.year + 1) - chrono::Duration::seconds(1);
     let mut clock = SimClock { now: start, end };
     // Matters the year's schedule leaves out are failures of the run, not silence.

@@ -186,6 +186,8 @@ pub struct Service {
     /// Draws that failed in this run (retried after a rule reload).
     failed: HashSet<(String, String)>,
     pub outcomes: Vec<Outcome>,
+    /// The approved rule version the rules were loaded at (approval on).
+    seen_version: Option<i64>,
 }
 
 impl Service {
@@ -197,7 +199,7 @@ impl Service {
         actor: &str,
         since: NaiveDateTime,
     ) -> Service {
-        Service {
+        let mut service = Service {
             config,
             loaded,
             cal,
@@ -208,7 +210,10 @@ impl Service {
             until: None,
             failed: HashSet::new(),
             outcomes: Vec::new(),
-        }
+            seen_version: None,
+        };
+        service.seen_version = service.latest_version();
+        service
     }
 
     fn model(&self) -> &Model {
@@ -578,7 +583,8 @@ impl Service {
     /// A reload is audited when the rules changed, or when it was asked for (SIGHUP); a file
     /// event that left the rules as they were (a `touch`, an editor's backup file) is not.
     pub fn reload(&mut self, why: &str, now: NaiveDateTime) -> Result<String, String> {
-        match crate::rules::load(&self.config) {
+        self.seen_version = self.latest_version();
+        match super::load_rules(&self.config) {
             Ok(new) => {
                 let old = std::mem::replace(&mut self.loaded, new);
                 self.failed.clear();
@@ -614,11 +620,40 @@ impl Service {
             }
             Err(e) => Err(format!(
                 "rules NOT reloaded ({why}); the last good rules keep running:\n{}",
-                e.render()
+                match e {
+                    super::SetupError::Rules(e) => e.render(),
+                    other => crate::diag::Problem::report(&other).render(),
+                }
             )),
         }
     }
+
+    /// The latest approved rule version's number, when approval is on.
+    fn latest_version(&self) -> Option<i64> {
+        if !self.model().config.approval.required {
+            return None;
+        }
+        match self.store.latest_rule_version() {
+            Ok(v) => v.map(|v| v.id),
+            Err(e) => {
+                tracing::error!("cannot read the approved rule versions: {e}");
+                self.seen_version
+            }
+        }
+    }
+
+    /// Reloads the rules when a rule version was approved since they were loaded (by
+    /// `suiji rules approve` in another process, which need not touch a file).
+    pub fn follow_approvals(&mut self, now: NaiveDateTime) {
+        let latest = self.latest_version();
+        if latest != self.seen_version {
+            reload(self, RULE_VERSION_APPROVED, now);
+        }
+    }
 }
+
+/// Why the rules were reloaded when another process approved a rule version.
+pub const RULE_VERSION_APPROVED: &str = "a rule version was approved";
 
 /// How the loop ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -662,6 +697,7 @@ pub fn run_loop(
             }
             stashed.iter().any(|e| matches!(e, Event::Shutdown(_)))
         };
+        service.follow_approvals(now);
         let _ = service.step(now, &shutdown_requested);
         for e in stashed.take() {
             match e {

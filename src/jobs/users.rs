@@ -94,8 +94,12 @@ pub enum Action {
     ReadAudit,
     /// Accounts.
     ManageUsers,
-    /// Edit the rules in the console (form, text, check, preview).
+    /// Edit the rules: save drafts of rule changes, submit them, propose a rollback.
     EditRules,
+    /// Approve or return rule changes, and files changed outside the console (法制审核).
+    ApproveRules,
+    /// The rule changes waiting for approval, a change's diff, the rules' history.
+    ReadRuleChanges,
 }
 
 /// The one permissions table: may a holder of `role` do `action`?
@@ -114,6 +118,8 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         A::ReadAudit => matches!(role, R::Auditor | R::Admin),
         A::ManageUsers => role == R::Admin,
         A::EditRules => role == R::Editor,
+        A::ApproveRules => role == R::Approver,
+        A::ReadRuleChanges => matches!(role, R::Editor | R::Approver | R::Auditor | R::Admin),
     }
 }
 

@@ -12,6 +12,7 @@
 //! the rules files, each group in byte order of the names. A change to a holiday file changes
 //! the rules hash. Both formats unpack; docs/draw-algorithm.md V2-7 has a worked example.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 const MAGIC: &[u8] = b"suiji-rules/1\n";
@@ -112,6 +113,54 @@ fn write(magic: &[u8], files: Vec<(String, Bytes<'_>)>) -> std::io::Result<Vec<u
     Ok(out)
 }
 
+/// The files a rule set is made of, read from disk, named as in an archive
+/// (`config/suiji.toml`, `config/holidays/<name>.toml`, `rules/<name>.toml|rhai`) with their
+/// bytes: what [`pack_v2`] packs. A missing holidays folder adds none.
+pub fn read_set(
+    config: &Path,
+    holidays_dir: &Path,
+    rules_dir: &Path,
+) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
+    let none = Draft::new();
+    let mut files: Vec<(String, Bytes<'_>)> = vec![(
+        "config/suiji.toml".into(),
+        Bytes::File(config.to_path_buf()),
+    )];
+    if holidays_dir.is_dir() {
+        files.extend(folder(holidays_dir, "config/holidays", &["toml"], &none)?);
+    }
+    files.extend(folder(rules_dir, "rules", &["toml", "rhai"], &none)?);
+    files
+        .into_iter()
+        .map(|(name, source)| match source {
+            Bytes::File(path) => Ok((name, std::fs::read(&path)?)),
+            Bytes::Text(t) => Ok((name, t.as_bytes().to_vec())),
+        })
+        .collect()
+}
+
+/// Packs a rule set given as files named as in an archive ([`read_set`]): format
+/// `suiji-rules/2` when `v2`, else `suiji-rules/1` (without the holiday files). The bytes are
+/// those [`pack`] and [`pack_v2`] give for the same files on disk.
+pub fn pack_set(files: &BTreeMap<String, Vec<u8>>, v2: bool) -> Vec<u8> {
+    let mut out = if v2 { MAGIC_V2 } else { MAGIC }.to_vec();
+    let config = files.get_key_value("config/suiji.toml");
+    let holidays = files
+        .iter()
+        .filter(|(n, _)| v2 && n.starts_with("config/holidays/"));
+    let rules = files.iter().filter(|(n, _)| n.starts_with("rules/"));
+    // BTreeMap order is the byte order of the names, as `folder` sorts them.
+    for (name, bytes) in config.into_iter().chain(holidays).chain(rules) {
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(bytes.len().to_string().as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(bytes);
+        out.push(b'\n');
+    }
+    out
+}
+
 /// SHA-256 (hex) of a packed rule set: the `rules_hash` recorded with every draw.
 pub fn hash(packed: &[u8]) -> String {
     crate::digest::sha256_hex(packed)
@@ -206,6 +255,9 @@ mod tests {
         std::fs::write(holidays.join("2025.toml"), "year = 2025 # 调休\n").expect("w");
         let edited = pack_v2(&config, &holidays, &rules).expect("pack");
         assert_ne!(hash(&packed), hash(&edited));
+        let set = read_set(&config, &holidays, &rules).expect("read");
+        assert_eq!(pack_set(&set, true), edited);
+        assert_eq!(pack_set(&set, false), pack(&config, &rules).expect("pack"));
         let out = tempfile::tempdir().expect("tmp");
         unpack(&packed, out.path()).expect("unpack");
         assert_eq!(

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::rules::model::{Algorithm, Bureau, Config, PlanText, Registries, SeedSourceConfig};
+use crate::rules::model::{
+    Algorithm, Approval, Bureau, Config, PlanText, Registries, SeedSourceConfig,
+};
 use crate::rules::reader::{Cx, Table, parse};
 use crate::script::ScriptLimits;
 
@@ -21,6 +23,7 @@ const TOP_KEYS: &[&str] = &[
     "qualifications",
     "plan",
     "draw",
+    "rules",
 ];
 
 /// Reads the config text. `path` is the config file; relative paths resolve against `root`.
@@ -40,6 +43,7 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let qualifications = named_map(&mut top, "qualifications", cx);
     let plan = read_plan(&mut top, cx);
     let algorithm = read_draw(&mut top, cx);
+    let approval = read_approval(&mut top, cx);
 
     top.finish(TOP_KEYS, cx);
 
@@ -62,6 +66,8 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         seed_source,
         plan,
         legacy_ratios: false,
+        approval,
+        shown_root: root.to_path_buf(),
     })
 }
 
@@ -287,6 +293,33 @@ fn read_draw(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Algorithm {
         t.finish(&["algorithm"], cx);
     }
     algorithm
+}
+
+/// `[rules] approval = "two-person" | "none"` and `self_approval = true|false`.
+fn read_approval(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Approval {
+    let mut approval = Approval::default();
+    if let Some(mut t) = top.table("rules", cx) {
+        if let Some(mode) = t.string("approval", cx) {
+            match mode.value.as_str() {
+                "two-person" => approval.required = true,
+                "none" => approval.required = false,
+                other => {
+                    cx.error(
+                        mode.span,
+                        format!("unknown approval `{other}`"),
+                        "expected \"two-person\" or \"none\"",
+                    )
+                    .help
+                    .push("write approval = \"two-person\" (a second person approves every rule change) or \"none\" (files are used as saved)".into());
+                }
+            }
+        }
+        if let Some(b) = t.boolean("self_approval", cx) {
+            approval.self_approval = b.value;
+        }
+        t.finish(&["approval", "self_approval"], cx);
+    }
+    approval
 }
 
 /// `[scripts]`: what the hooks of one draw may use together.

@@ -54,8 +54,19 @@ fn read_config_file(
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Config> {
+    read_config_at(config_path, config_path, sources, diags)
+}
+
+/// Reads the config text of `text_path`, as the config of `config_path` (whose project folder
+/// relative paths resolve against).
+fn read_config_at(
+    config_path: &Path,
+    text_path: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Config> {
     let root = root_of(config_path);
-    let config_text = match std::fs::read_to_string(config_path) {
+    let config_text = match std::fs::read_to_string(text_path) {
         Ok(t) => t,
         Err(e) => {
             diags.push(
@@ -74,28 +85,51 @@ fn read_config_file(
 
 /// Loads `config_path` and the rules it points to. Reports every problem in one go.
 pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
-    load_as(config_path, false, &Draft::new())
+    load_as(config_path, None, false, &Draft::new())
 }
 
 /// Loads as [`load`] does, with the rule files of `draft` (by file name in the rules folder)
 /// in place of the files of that name: the rules as they would be with the draft saved,
 /// validated by the same reader. The rules hash is the one the draft would have.
 pub fn load_draft(config_path: &Path, draft: &Draft) -> Result<Loaded, LoadError> {
-    load_as(config_path, false, draft)
+    load_as(config_path, None, false, draft)
+}
+
+/// Loads a rule set laid out in `staged` as a rules archive unpacks (`config/suiji.toml`,
+/// `config/holidays/`, `rules/`) in place of the project's own files: a proposed or approved
+/// version of the rules. Registries, data and output stay those of `config_path`'s project;
+/// rule files are named as in the project (`rules/zhian.toml`). The rules hash is the
+/// staged files' hash.
+pub fn load_staged(config_path: &Path, staged: &Path) -> Result<Loaded, LoadError> {
+    load_as(config_path, Some(staged), false, &Draft::new())
 }
 
 /// Loads an archived rule set to re-run its draws: as [`load`], except that ratios written
 /// as bare numbers (`ratio = 0.05`, accepted before the `%` form was required) still read as
 /// fractions, so every draw made with them still verifies.
 pub fn load_archived(config_path: &Path) -> Result<Loaded, LoadError> {
-    load_as(config_path, true, &Draft::new())
+    load_as(config_path, None, true, &Draft::new())
 }
 
-fn load_as(config_path: &Path, legacy_ratios: bool, draft: &Draft) -> Result<Loaded, LoadError> {
+fn load_as(
+    config_path: &Path,
+    staged: Option<&Path>,
+    legacy_ratios: bool,
+    draft: &Draft,
+) -> Result<Loaded, LoadError> {
     let mut sources = Sources::default();
     let mut diags = Vec::new();
-    let config = read_config_file(config_path, &mut sources, &mut diags).map(|mut c| {
+    let text_path = match staged {
+        Some(dir) => dir.join("config/suiji.toml"),
+        None => config_path.to_path_buf(),
+    };
+    let config = read_config_at(config_path, &text_path, &mut sources, &mut diags).map(|mut c| {
         c.legacy_ratios = legacy_ratios;
+        if let Some(dir) = staged {
+            c.rules_dir = dir.join("rules");
+            c.holidays_dir = dir.join("config/holidays");
+            c.shown_root = dir.to_path_buf();
+        }
         c
     });
     let Some(config) = config else {
@@ -110,10 +144,10 @@ fn load_as(config_path: &Path, legacy_ratios: bool, draft: &Draft) -> Result<Loa
     // `suiji-draw/2`, `suiji-rules/1` for `suiji-draw/1`.
     let rules_archive = match config.algorithm {
         crate::rules::model::Algorithm::V1 => {
-            crate::rules::archive::pack_draft(config_path, None, &config.rules_dir, draft)
+            crate::rules::archive::pack_draft(&text_path, None, &config.rules_dir, draft)
         }
         crate::rules::model::Algorithm::V2 => crate::rules::archive::pack_draft(
-            config_path,
+            &text_path,
             Some(&config.holidays_dir),
             &config.rules_dir,
             draft,
@@ -197,7 +231,7 @@ fn load_rules(
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Department> {
-    let root = &config.root;
+    let root = &config.shown_root;
     let Some(files) = department_files(config, draft, diags) else {
         return Vec::new();
     };
@@ -436,7 +470,7 @@ fn compile_script(
     rule_file: usize,
     ref_span: &std::ops::Range<usize>,
 ) -> Option<Arc<Script>> {
-    let name = display_path(path, &config.root);
+    let name = display_path(path, &config.shown_root);
     let read = match drafted(path, config, draft) {
         Some(t) => Ok(Ok(t.to_string())),
         None => std::fs::read(path).map(String::from_utf8),

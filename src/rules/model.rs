@@ -64,6 +64,34 @@ pub struct Config {
     /// Read ratios written as bare numbers (`0.05`) as fractions, as rule sets archived
     /// before the `%` form was required did; only when re-running archived draws.
     pub legacy_ratios: bool,
+    /// `[rules]`: who must approve a change to the rule set before draws use it.
+    pub approval: Approval,
+    /// The folder rule file names are shown relative to (the project folder; a staged copy's
+    /// folder when a proposed rule set is checked).
+    pub shown_root: PathBuf,
+}
+
+/// `[rules] approval`: whether a change to the rule set (rule files, scripts, holiday files,
+/// this config) needs a second person's approval before draws use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Approval {
+    /// `"two-person"` (true, the shipped setting) or `"none"` (false: the files on disk are
+    /// used as they are saved).
+    pub required: bool,
+    /// `self_approval = true`: a one-person office, where the author of a change may approve
+    /// it (recorded as such).
+    pub self_approval: bool,
+}
+
+impl Default for Approval {
+    /// Without a `[rules]` table a project keeps using its files as saved, as before approval
+    /// existed.
+    fn default() -> Approval {
+        Approval {
+            required: false,
+            self_approval: false,
+        }
+    }
 }
 
 /// `suiji-draw/1`'s version string, hashed into every key of its draws.

@@ -30,6 +30,7 @@ mod redraws;
 mod registries;
 mod results;
 pub mod rows;
+mod rule_versions;
 mod schema;
 mod snapshots;
 mod users;
@@ -58,6 +59,10 @@ pub use records::{
 pub use redraws::{RedrawAudit, RedrawRow};
 pub use registries::RegistryAudit;
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
+pub use rule_versions::{
+    NewRuleChange, NewRuleVersion, RuleChangeAudit, RuleChangeRow, RuleFiles, RuleStep,
+    RuleVersionRow,
+};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind};
 pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};

@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -447,4 +447,52 @@ BEGIN SELECT RAISE(ABORT, 'redraw requests are permanent'); END;
 CREATE TRIGGER redraw_requests_decided_once BEFORE UPDATE ON redraw_requests
 WHEN OLD.approved IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'a redraw request is decided once'); END;
+"#;
+
+/// Version 5: the rule set's approved versions and the changes proposed to it (issue 12).
+/// A version holds the whole rule set (config, holiday files, rule files and scripts, as a
+/// JSON object of archive path → text) and its rules hash; versions are permanent. A change
+/// holds the files it changes (and those it removes); once approved it is frozen.
+const V5: &str = r#"
+CREATE TABLE rule_changes (
+    id           INTEGER PRIMARY KEY,
+    department   TEXT    NOT NULL,
+    kind         TEXT    NOT NULL CHECK (kind IN ('edit', 'rollback')),
+    files        TEXT    NOT NULL,
+    removed      TEXT    NOT NULL,
+    base_hash    TEXT    NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN ('draft', 'submitted', 'approved', 'returned')),
+    author       TEXT    NOT NULL CHECK (author <> ''),
+    created_at   TEXT    NOT NULL CHECK (created_at <> ''),
+    updated_at   TEXT    NOT NULL CHECK (updated_at <> ''),
+    submitted_at TEXT,
+    decided_by   TEXT,
+    decided_at   TEXT,
+    comment      TEXT,
+    rollback_of  INTEGER
+) STRICT;
+
+CREATE TABLE rule_versions (
+    id          INTEGER PRIMARY KEY,
+    rules_hash  TEXT    NOT NULL CHECK (length(rules_hash) = 64),
+    files       TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('adopted', 'edit', 'outside', 'rollback')),
+    change_id   INTEGER REFERENCES rule_changes (id),
+    author      TEXT    NOT NULL CHECK (author <> ''),
+    approver    TEXT    NOT NULL CHECK (approver <> ''),
+    approved_at TEXT    NOT NULL CHECK (approved_at <> '')
+) STRICT;
+
+CREATE TRIGGER rule_versions_are_kept BEFORE DELETE ON rule_versions
+BEGIN SELECT RAISE(ABORT, 'rule versions are permanent'); END;
+
+CREATE TRIGGER rule_versions_are_frozen BEFORE UPDATE ON rule_versions
+BEGIN SELECT RAISE(ABORT, 'rule versions are permanent'); END;
+
+CREATE TRIGGER rule_changes_are_kept BEFORE DELETE ON rule_changes
+BEGIN SELECT RAISE(ABORT, 'rule changes are permanent'); END;
+
+CREATE TRIGGER rule_changes_approved_once BEFORE UPDATE ON rule_changes
+WHEN OLD.state = 'approved'
+BEGIN SELECT RAISE(ABORT, 'an approved rule change is frozen'); END;
 "#;

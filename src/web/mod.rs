@@ -263,7 +263,13 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
     let app = App::new(&loaded, options.config.clone(), options.secure_cookies);
     // The database is opened (and brought up to date) before anything listens.
-    crate::jobs::open_store(&loaded).map_err(|e| ServeError::Setup(Box::new(e)))?;
+    let mut store = crate::jobs::open_store(&loaded).map_err(|e| ServeError::Setup(Box::new(e)))?;
+    let now = chrono::Utc::now()
+        .with_timezone(&loaded.model.config.timezone)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    crate::jobs::adopt_on_first_start(&mut store, &loaded, &now);
+    drop(store);
     let scheduler = options.scheduler.then(|| spawn_scheduler(loaded, options));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

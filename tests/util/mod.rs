@@ -37,7 +37,18 @@ impl Project {
         let dir = tempfile::tempdir().expect("tempdir");
         copy_dir(&repo().join("config"), &dir.path().join("config"));
         copy_dir(&repo().join("rules"), &dir.path().join("rules"));
-        Project { dir }
+        let p = Project { dir };
+        // Tests edit rule files and expect the next command to use them; the approval of rule
+        // changes has its own tests, which turn it on (`two_person`).
+        p.edit(CONFIG, "approval = \"two-person\"", "approval = \"none\"");
+        p
+    }
+
+    /// The shipped project as shipped: rule changes need a second person's approval.
+    pub fn shipped_two_person() -> Project {
+        let p = Project::shipped();
+        p.edit(CONFIG, "approval = \"none\"", "approval = \"two-person\"");
+        p
     }
 
     pub fn root(&self) -> &Path {
