@@ -312,6 +312,9 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/publish", Action::ReadPublication),
     ("GET", "/report?year=2023", Action::Read),
     ("GET", "/report/2023/xlsx", Action::Read),
+    ("GET", "/rules", Action::EditRules),
+    ("GET", "/rules/zhian", Action::EditRules),
+    ("GET", "/rules/zhian/hotel", Action::EditRules),
 ];
 
 /// Forms that write, with the action they need: sent empty (with the CSRF token), an allowed
@@ -322,6 +325,9 @@ const WRITES: &[(&str, Action)] = &[
     ("/redraws/1", Action::ApproveRedraw),
     ("/results/1/MINE", Action::EnterResults),
     ("/publish", Action::Publish),
+    ("/rules/zhian/hotel", Action::EditRules),
+    ("/rules/zhian", Action::EditRules),
+    ("/rules-check", Action::EditRules),
 ];
 
 #[test]
@@ -1006,5 +1012,178 @@ fn forwarded_for_counts_only_from_a_trusted_proxy() {
             "{err}"
         );
         assert!(err.contains("suiji.toml:"), "{err}");
+    });
+}
+
+/// A form body: every field percent-encoded.
+fn encode(fields: &[(String, String)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The hotel matter's form as the page fills it, with `ratio` set and the button `action`.
+fn hotel_form(c: &Console, csrf: &str, ratio: &str, action: &str) -> String {
+    let text = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+    let values = suiji::rules::edit::matter_values(&text, "hotel").expect("hotel");
+    let mut fields = vec![("csrf".to_string(), csrf.to_string())];
+    for (name, _) in suiji::rules::edit::form_keys() {
+        let v = values.values.get(&name).cloned().unwrap_or_default();
+        fields.push((format!("f_{name}"), v));
+    }
+    fields.retain(|(k, _)| k != "f_ratio");
+    fields.push(("f_ratio".into(), ratio.into()));
+    for (n, item) in values.checklist.iter().enumerate() {
+        fields.push((format!("c{n}_order"), (n + 1).to_string()));
+        fields.push((format!("c{n}_id"), item.id.clone()));
+        fields.push((format!("c{n}_group"), item.group.clone()));
+        fields.push((format!("c{n}_text"), item.text.clone()));
+    }
+    fields.push(("action".into(), action.into()));
+    encode(&fields)
+}
+
+/// The number after `label` in the cell of `class` (e.g. 抽取 12 户).
+fn count_in(page: &str, class: &str, label: &str) -> usize {
+    let cell = &page[page.find(&format!("class=\"{class}\"")).expect("cell")..];
+    let at = cell.find(label).expect("label") + label.len();
+    cell[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn an_editor_changes_the_hotel_ratio_in_the_form_sees_the_check_and_the_preview() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let before = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        let (status, form) = c.get(Some(&cookie), "/rules/zhian/hotel").await;
+        assert_eq!(status, StatusCode::OK, "{form}");
+        let mut missing = Vec::new();
+        for (name, _) in suiji::rules::edit::form_keys() {
+            if !form.contains(&format!("name=\"f_{name}\"")) {
+                missing.push(name);
+            }
+        }
+        for row in ["c0_order", "c0_id", "c0_group", "c0_text", "c0_remove"] {
+            if !form.contains(&format!("name=\"{row}\"")) {
+                missing.push(row.to_string());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "schema keys without a form field: {missing:?}"
+        );
+
+        // A typo: the ratio without its %.
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10", "check"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("比例“10”缺少 %"), "{page}");
+        assert!(
+            page.contains("data-field=\"ratio\""),
+            "the error is at the ratio field: {page}"
+        );
+        assert!(page.contains("id=\"check-bad\""), "{page}");
+
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "preview"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("id=\"check-ok\""), "{page}");
+        let preview = &page[page.find("id=\"preview\"").expect("a preview")..];
+        assert!(
+            preview.contains("5%") && preview.contains("10%"),
+            "{preview}"
+        );
+        let old = count_in(preview, "before", "，抽取");
+        let new = count_in(preview, "after", "，抽取");
+        assert!(new > old, "10% draws more than 5%: {old} → {new}");
+        assert!(
+            page.contains("ratio = &quot;10%&quot;") || page.contains("ratio = &#34;10%&#34;"),
+            "the draft shows the new line"
+        );
+        let after = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        assert_eq!(before, after, "nothing reaches rules/ before approval");
+    });
+}
+
+#[test]
+fn the_advanced_tab_checks_the_text_and_places_the_problem_at_its_line() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let text = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        let typo = text.replacen(
+            "stratify_by = \"district\"",
+            "ratoi = \"10%\"\nstratify_by = \"district\"",
+            1,
+        );
+        let line = typo
+            .lines()
+            .position(|l| l.starts_with("ratoi"))
+            .expect("line")
+            + 1;
+        let fields = [
+            ("csrf".to_string(), csrf.clone()),
+            ("dept".to_string(), "zhian".to_string()),
+            ("file:zhian.toml".to_string(), typo.clone()),
+        ];
+        let (status, fragment) = c
+            .post(Some(&cookie), "/rules-check", &encode(&fields))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{fragment}");
+        assert!(fragment.contains(&format!("第 {line} 行：")), "{fragment}");
+        assert!(fragment.contains("未知的键"), "{fragment}");
+        assert!(fragment.contains("是否应为“ratio”"), "{fragment}");
+        let mut with_button = fields.to_vec();
+        with_button.push(("action".into(), "check".into()));
+        let (status, page) = c
+            .post(Some(&cookie), "/rules/zhian", &encode(&with_button))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(
+            page.contains("是否应为“ratio”"),
+            "the button gives the same check: {page}"
+        );
+        let other = [
+            ("csrf".to_string(), csrf),
+            ("dept".to_string(), "zhian".to_string()),
+            ("file:../config/suiji.toml".to_string(), "x".to_string()),
+        ];
+        let (status, _) = c.post(Some(&cookie), "/rules-check", &encode(&other)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "only the department's own files"
+        );
     });
 }

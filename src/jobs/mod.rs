@@ -23,6 +23,7 @@ pub mod replace;
 pub mod report;
 pub mod results;
 pub mod rule_changes;
+pub mod rule_edit;
 pub mod run;
 pub mod schedule;
 pub(crate) mod secret;
