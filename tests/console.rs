@@ -64,7 +64,11 @@ fn first_team_inspector(p: &Project) -> String {
 
 impl Console {
     fn new() -> Console {
-        let project = Project::shipped();
+        Console::of(Project::shipped())
+    }
+
+    /// The console of `project`, after a first draw, with one account of each role.
+    fn of(project: Project) -> Console {
         project.ok(&[
             "draw",
             "zhian.hotel",
@@ -413,8 +417,10 @@ fn permissions_matrix_a_department_sees_only_its_own() {
                         _ => c.post(Some(&cookie), path, &format!("csrf={csrf}")).await,
                     };
                     let allowed = role_allows(role, *action);
-                    let about_draw_1 = path.starts_with("/draws/1");
-                    let expected = match (allowed, own || !about_draw_1) {
+                    // Draw 1 and the rule files of 治安大队 belong to that department.
+                    let about_zhian =
+                        path.starts_with("/draws/1") || path.starts_with("/rules/zhian");
+                    let expected = match (allowed, own || !about_zhian) {
                         (false, _) => status == StatusCode::FORBIDDEN,
                         (true, true) => status.is_success(),
                         (true, false) => status == StatusCode::NOT_FOUND,
@@ -1184,6 +1190,114 @@ fn the_advanced_tab_checks_the_text_and_places_the_problem_at_its_line() {
             status,
             StatusCode::UNPROCESSABLE_ENTITY,
             "only the department's own files"
+        );
+    });
+}
+
+/// The rule changes' actions in the audit log with the console user each names.
+fn rule_audit(p: &Project) -> Vec<(String, Option<String>)> {
+    p.db()
+        .prepare(
+            "SELECT a.action, v.console_user FROM audit_log a JOIN audit_v2 v ON v.seq = a.seq
+             WHERE a.action LIKE 'rules.%' ORDER BY a.seq",
+        )
+        .expect("query")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("audit")
+}
+
+#[test]
+fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees_the_conflict() {
+    runtime().block_on(async {
+        let c = Console::of(Project::shipped_two_person());
+        add_user(&c.project, "editor2", &[Role::Editor], None);
+        let rules = c.project.path("rules/zhian.toml");
+        let before = std::fs::read_to_string(&rules).expect("rules");
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        // With an error the draft is saved, never submitted.
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10", "submit"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("不能提交审核"), "{page}");
+        assert!(page.contains("id=\"open-change\""), "{page}");
+        // Corrected and saved as a draft: the form shows the draft when opened again.
+        let (_, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "save"),
+            )
+            .await;
+        assert!(page.contains("草稿已保存（变更 #1）"), "{page}");
+        let (_, form) = c.get(Some(&cookie), "/rules/zhian/hotel").await;
+        assert!(form.contains("变更 #1（草稿）"), "{form}");
+        assert!(form.contains("value=\"10%\""), "{form}");
+        // Submitted: waiting for approval, nothing written to rules/.
+        let (_, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "submit"),
+            )
+            .await;
+        assert!(page.contains("已提交审核（变更 #1）"), "{page}");
+        assert!(!page.contains("id=\"open-change\""), "{page}");
+        assert_eq!(std::fs::read_to_string(&rules).expect("rules"), before);
+        // A second editor's change of the same department is refused with the other's diff.
+        let other = c.login("editor2", PASSWORD).await.expect("logged in");
+        let csrf2 = c.csrf(&other).await;
+        let (_, page) = c
+            .post(
+                Some(&other),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf2, "8%", "submit"),
+            )
+            .await;
+        assert!(page.contains("不能提交"), "{page}");
+        assert!(page.contains("变更 #1（editor，待审核）"), "{page}");
+        assert!(page.contains("+ ratio = &#34;10%&#34;"), "{page}");
+        // The author cannot approve; another person can, and only then the file changes.
+        let config = c.project.path("config/suiji.toml");
+        let loaded = suiji::jobs::load_rules(&config).expect("rules load");
+        let mut store = suiji::jobs::open_store(&loaded).expect("store");
+        let who = |actor: &str| suiji::jobs::rule_changes::Who {
+            actor: actor.into(),
+            at: "2026-01-06T09:00:00+08:00".into(),
+        };
+        let cfg = &loaded.model.config;
+        let own = suiji::jobs::rule_changes::approve(&mut store, cfg, 1, &who("web:editor"));
+        assert!(
+            matches!(own, Err(suiji::jobs::rule_changes::ChangeError::OwnChange)),
+            "{own:?}"
+        );
+        suiji::jobs::rule_changes::approve(&mut store, cfg, 1, &who("web:approver"))
+            .expect("approved");
+        let after = std::fs::read_to_string(&rules).expect("rules");
+        assert!(after.contains("ratio = \"10%\""), "{after}");
+        let audit = rule_audit(&c.project);
+        let audit: Vec<(&str, Option<&str>)> = audit
+            .iter()
+            .map(|(a, u)| (a.as_str(), u.as_deref()))
+            .collect();
+        assert_eq!(
+            audit,
+            [
+                ("rules.adopt", None),
+                ("rules.draft", Some("editor")),
+                ("rules.draft", Some("editor")),
+                ("rules.draft", Some("editor")),
+                ("rules.submit", Some("editor")),
+                ("rules.draft", Some("editor2")),
+                ("rules.approve", None),
+            ]
         );
     });
 }

@@ -10,11 +10,13 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::session::Viewer;
 use super::{App, Fail, blocking, render};
+use crate::jobs::rule_changes::{self, ChangeError, Submitted, Who};
 use crate::jobs::rule_edit::{self, Checked, DepartmentFiles, Finding, Preview};
 use crate::jobs::users::Action;
 use crate::rules::edit::{ChecklistRow, MatterValues, form_keys};
 use crate::rules::schema::Kind;
 use crate::rules::{Draft, Loaded};
+use crate::store::RuleChangeRow;
 
 type Pairs = axum::Form<Vec<(String, String)>>;
 
@@ -135,25 +137,74 @@ fn check_view(checked: &Checked, files: &Draft, all_lines: bool) -> CheckView {
     }
 }
 
-/// The department `dept` as it is, for a user who may edit it.
-fn department(app: &App, viewer: &Viewer, dept: &str) -> Result<(Loaded, DepartmentFiles), Fail> {
+/// What the editor works on besides the department's files: the approved files they start
+/// from, their own open change of the department (a draft, or a change returned to them),
+/// and the rules hash of the version the work is based on.
+pub(crate) struct Working {
+    pub approved: Draft,
+    pub open: Option<RuleChangeRow>,
+    pub base: String,
+}
+
+/// The department `dept` as the editor works on it: the latest approved files with the
+/// editor's own open change of it written over them.
+fn department(
+    app: &App,
+    viewer: &Viewer,
+    dept: &str,
+) -> Result<(Loaded, DepartmentFiles, Working), Fail> {
     viewer.may(Action::EditRules)?;
     if !viewer.user.sees(dept) {
-        return Err(Fail::Forbidden);
+        // Another department's rules are not there for this user, as its draws are not.
+        return Err(Fail::NotFound);
     }
     let loaded = crate::jobs::load_rules(&app.config()).map_err(|e| Fail::of(&e))?;
-    let files = rule_edit::department_files(&loaded, dept).map_err(|e| match e {
+    let mut files = rule_edit::department_files(&loaded, dept).map_err(|e| match e {
         rule_edit::EditJobError::NoDepartment(_) => Fail::NotFound,
         other => Fail::Failed(format!("规则文件无法读取：{other}")),
     })?;
-    Ok((loaded, files))
+    let store = app.store(Some(&viewer.user))?;
+    let open = own_open_change(&store, &viewer.user.actor(), dept)?;
+    let approved = files.files.clone();
+    let base = match &open {
+        Some(row) => {
+            for (path, text) in &row.files {
+                if let Some(name) = path.strip_prefix("rules/") {
+                    files.files.insert(name.to_string(), text.clone());
+                }
+            }
+            row.base_hash.clone()
+        }
+        None => loaded.model.rules_hash.clone(),
+    };
+    let working = Working {
+        approved,
+        open,
+        base,
+    };
+    Ok((loaded, files, working))
 }
 
-/// The draft's files that differ from the department's files on disk.
-fn changed(files: &DepartmentFiles, draft: &Draft) -> Draft {
+/// The newest change of `dept` by `actor` that is still theirs to edit (a draft, or returned).
+fn own_open_change(
+    store: &crate::store::Store,
+    actor: &str,
+    dept: &str,
+) -> Result<Option<RuleChangeRow>, Fail> {
+    let all = rule_changes::list(store).map_err(|e| Fail::of(&e))?;
+    Ok(all.into_iter().find(|c| {
+        c.department == dept
+            && c.author == actor
+            && c.kind == "edit"
+            && matches!(c.state.as_str(), "draft" | "returned")
+    }))
+}
+
+/// The draft's files that differ from the latest approved files of the department.
+fn changed(working: &Working, draft: &Draft) -> Draft {
     draft
         .iter()
-        .filter(|(name, text)| files.files.get(*name) != Some(*text))
+        .filter(|(name, text)| working.approved.get(*name) != Some(*text))
         .map(|(n, t)| (n.clone(), t.clone()))
         .collect()
 }
@@ -252,6 +303,8 @@ struct MatterPage {
     /// The draft's changed files (name, text), to carry on to the next step.
     draft: Vec<(String, String)>,
     base: String,
+    open: Option<OpenView>,
+    saved: Option<Saved>,
 }
 
 impl Field {
@@ -381,7 +434,7 @@ pub(crate) async fn matter_form(
     viewer: Viewer,
     Path((dept, matter)): Path<(String, String)>,
 ) -> Result<Response, Fail> {
-    let (loaded, files) = department(&app, &viewer, &dept)?;
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
     let matter_name = matter_of(&loaded, &dept, &matter)?;
     let text = files
         .files
@@ -393,15 +446,17 @@ pub(crate) async fn matter_form(
     render(&MatterPage {
         fields: fields(&values, &defaults),
         checklist: values.checklist,
-        dept_name: files.name,
+        dept_name: files.name.clone(),
         dept,
         matter,
         matter_name,
         problem: None,
         check: None,
         preview: None,
-        draft: Vec::new(),
-        base: loaded.model.rules_hash.clone(),
+        draft: changed(&working, &files.files).into_iter().collect(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
         viewer,
     })
 }
@@ -412,7 +467,7 @@ pub(crate) async fn matter_post(
     Path((dept, matter)): Path<(String, String)>,
     axum::Form(pairs): Pairs,
 ) -> Result<Response, Fail> {
-    let (loaded, files) = department(&app, &viewer, &dept)?;
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
     let matter_name = matter_of(&loaded, &dept, &matter)?;
     let text = files
         .files
@@ -432,7 +487,9 @@ pub(crate) async fn matter_post(
         check: None,
         preview: None,
         draft: Vec::new(),
-        base: loaded.model.rules_hash.clone(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
         viewer,
     };
     let new_text = match rule_edit::apply(&text, &matter, &values) {
@@ -457,7 +514,21 @@ pub(crate) async fn matter_post(
     );
     page.check = Some(check_view(&checked.0, &checked.1, false));
     page.preview = preview;
-    page.draft = changed(&files, &checked.1).into_iter().collect();
+    page.draft = changed(&working, &checked.1).into_iter().collect();
+    if let Some(step) = Step::asked(&pairs) {
+        let saved = save(
+            &app,
+            &page.viewer,
+            &dept,
+            &working,
+            &pairs,
+            &checked.1,
+            step,
+        )
+        .await?;
+        page.open = saved.open.as_ref().map(open_view);
+        page.saved = Some(saved);
+    }
     render(&page)
 }
 
@@ -524,6 +595,8 @@ struct DepartmentPage {
     problem: Option<String>,
     draft: Vec<(String, String)>,
     base: String,
+    open: Option<OpenView>,
+    saved: Option<Saved>,
 }
 
 pub(crate) async fn department_page(
@@ -531,16 +604,18 @@ pub(crate) async fn department_page(
     viewer: Viewer,
     Path(dept): Path<String>,
 ) -> Result<Response, Fail> {
-    let (loaded, files) = department(&app, &viewer, &dept)?;
+    let (_, files, working) = department(&app, &viewer, &dept)?;
     render(&DepartmentPage {
         dept,
         dept_name: files.name.clone(),
+        draft: changed(&working, &files.files).into_iter().collect(),
         files: files.files.into_iter().collect(),
         check: None,
         preview: None,
         problem: None,
-        draft: Vec::new(),
-        base: loaded.model.rules_hash.clone(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
         viewer,
     })
 }
@@ -567,7 +642,7 @@ pub(crate) async fn department_post(
     Path(dept): Path<String>,
     axum::Form(pairs): Pairs,
 ) -> Result<Response, Fail> {
-    let (loaded, files) = department(&app, &viewer, &dept)?;
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
     let mut draft = posted_files(&pairs, &files)?;
     let field = |k: &str| {
         pairs
@@ -590,18 +665,26 @@ pub(crate) async fn department_post(
     let wants_preview = field("action").as_deref() == Some("preview");
     let config = app.config();
     let year = year(&app, &loaded, &pairs);
-    let base = loaded.model.rules_hash.clone();
     let (checked, preview) =
         blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
+    let saved = match Step::asked(&pairs) {
+        Some(step) => Some(save(&app, &viewer, &dept, &working, &pairs, &checked.1, step).await?),
+        None => None,
+    };
     render(&DepartmentPage {
-        dept,
+        dept: dept.clone(),
         dept_name: files.name.clone(),
         check: Some(check_view(&checked.0, &checked.1, false)),
         files: checked.1.clone().into_iter().collect(),
-        draft: changed(&files, &checked.1).into_iter().collect(),
+        draft: changed(&working, &checked.1).into_iter().collect(),
         preview,
         problem,
-        base,
+        base: working.base.clone(),
+        open: match &saved {
+            Some(s) => s.open.as_ref().map(open_view),
+            None => working.open.as_ref().map(open_view),
+        },
+        saved,
         viewer,
     })
 }
@@ -617,7 +700,7 @@ pub(crate) async fn live_check(
         .find(|(k, _)| k == "dept")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let (loaded, files) = department(&app, &viewer, &dept)?;
+    let (loaded, files, _) = department(&app, &viewer, &dept)?;
     let draft = posted_files(&pairs, &files)?;
     let config = app.config();
     let year = year(&app, &loaded, &pairs);
@@ -746,4 +829,243 @@ fn staffing_warning(c: &rule_edit::Counts) -> Option<String> {
     } else {
         None
     }
+}
+
+// ---------------------------------------------------------------- drafts and submission
+
+/// 保存草稿 or 提交审核, as the form's button asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Save,
+    Submit,
+}
+
+impl Step {
+    fn asked(pairs: &[(String, String)]) -> Option<Step> {
+        match pairs.iter().rev().find(|(k, _)| k == "action")?.1.as_str() {
+            "save" => Some(Step::Save),
+            "submit" => Some(Step::Submit),
+            _ => None,
+        }
+    }
+}
+
+/// The editor's own open change of the department, as the page names it.
+pub(crate) struct OpenView {
+    pub id: i64,
+    /// 草稿 / 已退回
+    pub state: &'static str,
+    /// The approver's comment on a returned change.
+    pub comment: Option<String>,
+}
+
+fn open_view(row: &RuleChangeRow) -> OpenView {
+    OpenView {
+        id: row.id,
+        state: if row.state == "returned" {
+            "已退回"
+        } else {
+            "草稿"
+        },
+        comment: row.comment.clone(),
+    }
+}
+
+/// A file someone else changed since the change's base, with that diff (`-`/`+` lines).
+pub(crate) struct ConflictNote {
+    pub path: String,
+    pub by: String,
+    pub lines: Vec<(&'static str, String)>,
+}
+
+/// What saving or submitting did.
+pub(crate) struct Saved {
+    /// The change (`None`: nothing to save).
+    pub change: Option<i64>,
+    pub ok: bool,
+    pub message: String,
+    pub conflicts: Vec<ConflictNote>,
+    /// The editor's open change after the step (none once submitted).
+    pub open: Option<RuleChangeRow>,
+}
+
+fn conflict_note(c: &rule_changes::Conflict) -> ConflictNote {
+    let lines = c
+        .diff
+        .lines
+        .iter()
+        .map(|l| match l {
+            rule_changes::Line::Same(t) => ("same", format!("  {t}")),
+            rule_changes::Line::Removed(t) => ("del", format!("- {t}")),
+            rule_changes::Line::Added(t) => ("add", format!("+ {t}")),
+            rule_changes::Line::Gap(n) => ("gap", format!("…（{n} 行未改动）")),
+        })
+        .collect();
+    let by = match c.change {
+        Some(id) => format!("变更 #{id}（{}，待审核）", super::names::actor(&c.by)),
+        None => match c
+            .by
+            .strip_prefix("version ")
+            .and_then(|v| v.split_once(" ("))
+        {
+            Some((v, author)) => format!(
+                "已批准的第 {v} 版（{}）",
+                super::names::actor(author.trim_end_matches(')'))
+            ),
+            None => c.by.clone(),
+        },
+    };
+    ConflictNote {
+        path: c.path.clone(),
+        by,
+        lines,
+    }
+}
+
+/// Saves the draft's files that differ from the approved ones as the editor's change of
+/// `dept` (a new one, or their open one), and submits it when asked. Nothing is written to
+/// the rule files here: they change only when the change is approved
+/// (`jobs::rule_changes`). Saving, submitting (and, under `approval = "none"`, the approval
+/// that follows) are audited with the console user.
+async fn save(
+    app: &App,
+    viewer: &Viewer,
+    dept: &str,
+    working: &Working,
+    pairs: &[(String, String)],
+    draft: &Draft,
+    step: Step,
+) -> Result<Saved, Fail> {
+    let files: rule_changes::Files = changed(working, draft)
+        .into_iter()
+        .map(|(name, text)| (format!("rules/{name}"), text))
+        .collect();
+    let posted_base = pairs
+        .iter()
+        .find(|(k, _)| k == "base")
+        .map(|(_, v)| v.trim().to_string());
+    let (app, user) = (app.clone(), viewer.user.clone());
+    let (dept, open) = (dept.to_string(), working.open.as_ref().map(|r| r.id));
+    let base = match &working.open {
+        Some(row) => Some(row.base_hash.clone()),
+        None => posted_base,
+    };
+    blocking(move || {
+        let loaded = crate::jobs::load_rules(&app.config()).map_err(|e| Fail::of(&e))?;
+        let cfg = &loaded.model.config;
+        let mut store = app.store(Some(&user))?;
+        let who = Who {
+            actor: user.actor(),
+            at: app.stamp(),
+        };
+        if open.is_none() && files.is_empty() {
+            return Ok(Saved {
+                change: None,
+                ok: false,
+                message: "与现行规则相同，没有需要保存的修改。".into(),
+                conflicts: Vec::new(),
+                open: None,
+            });
+        }
+        let base = base_of(&mut store, cfg, &who, base)?;
+        let draft = rule_changes::Draft {
+            id: open,
+            department: dept.clone(),
+            files,
+            removed: Vec::new(),
+            base_hash: base,
+        };
+        let id = rule_changes::save_draft(&mut store, &draft, &who).map_err(|e| Fail::of(&e))?;
+        let mut saved = match step {
+            Step::Save => Saved {
+                change: Some(id),
+                ok: true,
+                message: format!(
+                    "草稿已保存（变更 #{id}）。提交审核并经批准前，抽取仍使用现行规则。"
+                ),
+                conflicts: Vec::new(),
+                open: None,
+            },
+            Step::Submit => submitted(&mut store, cfg, id, &who)?,
+        };
+        saved.open = own_open_change(&store, &who.actor, &dept)?;
+        Ok(saved)
+    })
+    .await
+}
+
+/// The version a change is based on: the one the editor started from when it is an approved
+/// version, else the latest. With no version recorded yet (a console started before any
+/// draw), the files on disk are adopted as version 1 first (`rules.adopt`).
+fn base_of(
+    store: &mut crate::store::Store,
+    cfg: &crate::rules::model::Config,
+    who: &Who,
+    asked: Option<String>,
+) -> Result<String, Fail> {
+    if rule_changes::latest(store)
+        .map_err(|e| Fail::of(&e))?
+        .is_none()
+    {
+        rule_changes::adopt(store, cfg, who).map_err(|e| Fail::of(&e))?;
+    }
+    if let Some(hash) = asked
+        && rule_changes::version_of_hash(store, &hash)
+            .map_err(|e| Fail::of(&e))?
+            .is_some()
+    {
+        return Ok(hash);
+    }
+    rule_changes::latest(store)
+        .map_err(|e| Fail::of(&e))?
+        .map(|v| v.rules_hash)
+        .ok_or_else(|| Fail::Failed("没有已批准的规则版本。".into()))
+}
+
+/// Submits change `id`; what became of it, in words.
+fn submitted(
+    store: &mut crate::store::Store,
+    cfg: &crate::rules::model::Config,
+    id: i64,
+    who: &Who,
+) -> Result<Saved, Fail> {
+    let said = |ok: bool, message: String| Saved {
+        change: Some(id),
+        ok,
+        message,
+        conflicts: Vec::new(),
+        open: None,
+    };
+    Ok(match rule_changes::submit(store, cfg, id, who) {
+        Ok(Submitted::Waiting) => said(
+            true,
+            format!("已提交审核（变更 #{id}），等待法制审核人员批准。批准前，抽取仍使用现行规则。"),
+        ),
+        Ok(Submitted::Approved(a)) => said(
+            true,
+            format!(
+                "变更 #{id} 已生效（本系统不要求审核）：规则集第 {} 版，规则哈希 {}。",
+                a.version,
+                a.rules_hash.chars().take(12).collect::<String>()
+            ),
+        ),
+        Err(ChangeError::Invalid(_)) => said(
+            false,
+            format!("草稿已保存（变更 #{id}），但检查发现错误，不能提交审核。请先改正下列问题。"),
+        ),
+        Err(ChangeError::Empty(_)) => said(
+            false,
+            format!("变更 #{id} 与其所依据的版本相同，没有可提交的修改。"),
+        ),
+        Err(ChangeError::Conflict { conflicts, .. }) => Saved {
+            conflicts: conflicts.iter().map(conflict_note).collect(),
+            ..said(
+                false,
+                format!(
+                    "不能提交：在你开始编辑之后，下列文件已被他人修改（变更 #{id} 仍为草稿）。请对照差异，在最新版本上重新修改。"
+                ),
+            )
+        },
+        Err(e) => return Err(Fail::of(&e)),
+    })
 }
