@@ -227,6 +227,24 @@ fn drafted<'a>(path: &Path, config: &Config, draft: &'a Draft) -> Option<&'a str
     draft.get(path.file_name()?.to_str()?).map(String::as_str)
 }
 
+/// The text of the rule file at `path`: the draft's when it has one, else the file's (a
+/// problem reading it is reported).
+fn text_of(
+    path: &Path,
+    name: &str,
+    (config, draft): (&Config, &Draft),
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    match drafted(path, config, draft).map_or_else(|| read_text(path, name), |t| Ok(t.to_string()))
+    {
+        Ok(t) => Some(t),
+        Err(d) => {
+            diags.push(*d);
+            None
+        }
+    }
+}
+
 /// The departments of the rules folder, and the joint plans they lead.
 fn load_rules(
     config: &Config,
@@ -245,14 +263,8 @@ fn load_rules(
     let mut dept_ids: BTreeMap<String, String> = BTreeMap::new();
     for path in files {
         let name = display_path(&path, root);
-        let text = match drafted(&path, config, draft)
-            .map_or_else(|| read_text(&path, &name), |t| Ok(t.to_string()))
-        {
-            Ok(t) => t,
-            Err(d) => {
-                diags.push(*d);
-                continue;
-            }
+        let Some(text) = text_of(&path, &name, (config, draft), diags) else {
+            continue;
         };
         let file = sources.add(name.clone(), text.clone());
         let mut cx = Cx { file, diags };
