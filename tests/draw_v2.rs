@@ -26,7 +26,7 @@ fn choose(p: &Project, algorithm: &str) {
 
 /// The shipped project with new draws on `suiji-draw/2`.
 fn version_2() -> Project {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     choose(&p, "suiji-draw/2");
     p
 }
@@ -81,7 +81,7 @@ fn has_float(v: &serde_json::Value) -> bool {
 /// of both versions verify identical.
 #[test]
 fn a_version_1_draw_still_verifies_after_the_project_moves_to_version_2() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     p.ok(DRAW);
     let old = p.read(MANIFEST);
     assert!(old.contains("\"format\":\"suiji-manifest/1\"") || old.contains("suiji-manifest/1"));
@@ -124,7 +124,7 @@ fn holiday_files_are_in_the_version_2_rules_hash() {
         hash(&p),
         "a holiday edit must change the rules hash"
     );
-    let v1 = Project::shipped();
+    let v1 = Project::shipped().simulation();
     let before = hash(&v1);
     let text = v1.read("config/holidays/2023.toml");
     v1.write(
@@ -140,7 +140,7 @@ fn holiday_files_are_in_the_version_2_rules_hash() {
 
 #[test]
 fn an_unknown_algorithm_is_an_error_at_its_place() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     choose(&p, "suiji-draw/9");
     let (code, out, err) = run(p.suiji(&["check"]));
     assert_ne!(code, 0, "{out}");

@@ -106,6 +106,7 @@ fn name(command: &Command) -> &'static str {
         Command::Serve(_) => "serve",
         Command::User(_) => "user",
         Command::Rules(_) => "rules",
+        Command::Commit(_) => "commit",
         Command::Db(_) => "db",
     }
 }

@@ -530,6 +530,10 @@ pub(crate) fn recorded_rows(
     let rows = match (entry.action.as_str(), id("draw_id"), id("publication_id")) {
         ("draw.record" | "draw.redraw", Some(draw), _) => Rows::Draw(draw),
         ("results.record", _, _) => Rows::Results(&results),
+        ("commitment.record", _, _) => match id("commitment_id") {
+            Some(k) => Rows::Commitment(k),
+            None => Rows::None,
+        },
         ("publication.record", _, Some(p)) => Rows::Publication {
             id: p,
             results: &published,

@@ -22,6 +22,7 @@ pub(crate) const PG_ONLY: &[&str] = &["suiji_schema", "audit_head"];
 const ORDER: &[&str] = &[
     "database_facts",
     "snapshots",
+    "commitments",
     "draws",
     "results",
     "publications",
