@@ -148,6 +148,8 @@ pub(crate) struct Origin {
     pub id_col: u32,
     pub line: usize,
     pub cert_col: u32,
+    /// 1-based column of an inspector's 回避 cell (0 for targets, or without the column).
+    pub conflicts_col: u32,
 }
 
 impl Origin {
@@ -158,6 +160,15 @@ impl Origin {
             line,
             id_col: small(id_col),
             cert_col: small(cert_col),
+            conflicts_col: 0,
+        }
+    }
+
+    /// This origin with the column of the row's 回避 cell.
+    fn with_conflicts(self, col: usize) -> Origin {
+        Origin {
+            conflicts_col: u32::try_from(col).unwrap_or(u32::MAX),
+            ..self
         }
     }
 
@@ -989,19 +1000,12 @@ pub(crate) fn inspectors(
             fields,
             "fill in the law-enforcement certificate number (执法证号); only certified officers may inspect",
         );
-        let mut qualifications = Vec::new();
-        if let Some((idx, q)) = cx.text(i::QUALIFICATIONS) {
-            for q in split_list(&q) {
-                let q = cx.known(idx, q, &known.qualifications, ("qualification", "qualifications"));
-                if !qualifications.contains(&q) {
-                    qualifications.push(q);
-                }
-            }
-        }
+        let qualifications = inspector_qualifications(cx, known);
         let active = cx.boolean(i::ACTIVE, true, parse_active, ACTIVE_HELP);
         let area = cx.opt(i::AREA).unwrap_or_default();
         let conflicts = cx.opt(i::CONFLICTS).map(|c| split_list(&c)).unwrap_or_default();
-        let origin = Origin::new(file, cx.line, cx.col(i::ID), cx.col(i::CERTIFICATE));
+        let origin = Origin::new(file, cx.line, cx.col(i::ID), cx.col(i::CERTIFICATE))
+            .with_conflicts(cx.col(i::CONFLICTS));
         out.push(
             Inspector {
                 id,
@@ -1025,6 +1029,25 @@ pub(crate) fn inspectors(
             &[],
         );
     }
+}
+
+/// An inspector row's qualifications, each checked against the known ones, without repeats.
+fn inspector_qualifications(cx: &mut RowCx<'_, '_, '_>, known: &Known) -> Vec<String> {
+    let mut qualifications = Vec::new();
+    if let Some((idx, q)) = cx.text(i::QUALIFICATIONS) {
+        for q in split_list(&q) {
+            let q = cx.known(
+                idx,
+                q,
+                &known.qualifications,
+                ("qualification", "qualifications"),
+            );
+            if !qualifications.contains(&q) {
+                qualifications.push(q);
+            }
+        }
+    }
+    qualifications
 }
 
 /// The row's department when it is neither known nor close to a known one (a shared

@@ -318,11 +318,12 @@ fn read_limits(top: &mut Table<'_>, cx: &mut Cx<'_>) -> ScriptLimits {
     limits
 }
 
-/// `[draw] algorithm = "suiji-draw/2"`: the algorithm of new draws. Without it a project keeps
-/// drawing with `suiji-draw/1`: moving to a new algorithm changes the published method (and
-/// every draw's selection), so it is a deliberate rules change, archived like one.
+/// `[draw] algorithm = "suiji-draw/2"`: the algorithm of new draws; without the key, the latest
+/// ([`Algorithm::LATEST`]). `"suiji-draw/1"` keeps a project on version 1. The config is in
+/// the rules archive, so a move between versions is recorded like any rules change; recorded
+/// draws re-run with the version their manifest names, whatever the config says now.
 fn read_draw(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Algorithm {
-    let mut algorithm = Algorithm::V1;
+    let mut algorithm = Algorithm::LATEST;
     if let Some(mut t) = top.table("draw", cx) {
         if let Some(name) = t.string("algorithm", cx) {
             match Algorithm::from_name(&name.value) {

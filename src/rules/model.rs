@@ -44,7 +44,7 @@ impl Model {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `[draw] algorithm`: the algorithm of new draws (and so the manifest and rules archive
-    /// formats); `suiji-draw/1` unless the config names another.
+    /// formats); [`Algorithm::LATEST`] unless the config names another.
     pub algorithm: Algorithm,
     pub path: PathBuf,
     pub root: PathBuf,
