@@ -79,6 +79,9 @@ pub struct Config {
     /// `[web] trusted_proxies`: the reverse proxies in front of the console whose
     /// `X-Forwarded-For` header names the client (empty: the header is never believed).
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// `[database] url`: the PostgreSQL database of a shared deployment; `None` keeps the
+    /// SQLite file in `data_dir`.
+    pub database_url: Option<String>,
 }
 
 /// An address or network whose requests come from a trusted reverse proxy.
