@@ -324,7 +324,7 @@ fn a_seed_file_in_the_config_is_refused_on_real_records() {
         assert_eq!(code, 1, "{args:?}: {out}{err}");
         assert!(
             err.contains("`[seed] source = \"file\"` is refused on a database of real records: whoever writes the file chooses the seed")
-                && err.contains(&format!("config/suiji.toml:{line}:10"))
+                && err.contains(&format!("config/suiji.toml:{line}:11"))
                 && err.contains("write source = \"public\"")
                 && err.contains("or write source = \"os\""),
             "{args:?}: {err}"
