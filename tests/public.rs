@@ -332,7 +332,7 @@ fn commitments_are_public_with_their_source_times_and_the_draw_that_revealed_the
     let waiting = row(k.id + 1);
     for text in [
         "2025年下半年",
-        "某随机数信标 &lt;第 99 轮&gt; &amp; 值",
+        "某随机数信标 &#60;第 99 轮&#62; &#38; 值",
         "2099-07-01 10:00",
         "待揭示",
     ] {
