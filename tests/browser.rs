@@ -182,6 +182,30 @@ fn journey(b: &Browser, p: &Project) {
     b.screenshot("08-report");
     b.go("/draws");
     b.screenshot("09-draws");
+    // A period committed to a public source: the manual draw takes its announced value.
+    use chrono::Datelike as _;
+    let period = format!("{}-H2", chrono::Utc::now().year());
+    p.ok(&[
+        "commit",
+        "zhian.hotel",
+        "--period",
+        &period,
+        "--source",
+        "中国福利彩票3D 第2099001期开奖号码",
+        "--source-time",
+        "2099-01-02 21:15",
+    ]);
+    b.go("/draws/new");
+    b.click(&format!("#choice option[value='zhian.hotel|{period}']"));
+    b.click("#preview");
+    assert_eq!(b.text("#seed-mode"), "种子来源：公开随机源");
+    assert_eq!(
+        b.text("#commitment-source"),
+        "中国福利彩票3D 第2099001期开奖号码"
+    );
+    b.screenshot("10-manual-draw-public-source");
+    b.go("/");
+    b.screenshot("11-dashboard-waiting");
 }
 
 /// The console of `p` under `serve` (no scheduler), a WebDriver, chromium and the console's

@@ -23,6 +23,8 @@ pub(crate) struct MatterLine {
     pub last: Option<DrawLink>,
     pub next: String,
     pub problems: Vec<String>,
+    /// Draws waiting for their public source: steps to take, not faults.
+    pub waiting: Vec<String>,
 }
 
 pub(crate) struct NoticeLine {
@@ -209,18 +211,40 @@ fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> Matter
             .iter()
             .map(|(p, at, why)| format!("抽取失败：{}，{at}：{why}", names::period(p))),
     );
-    problems.extend(
-        m.waiting
-            .iter()
-            .map(|(p, d, _)| format!("等待公开随机源：{}（计划 {d}）", names::period(p))),
-    );
     MatterLine {
         department,
         name,
         last,
         next,
         problems,
+        waiting: m.waiting.iter().map(waiting_line).collect(),
     }
+}
+
+/// A draw waiting for its public source, as 工作台 says it: not a fault, a step to take.
+fn waiting_line(w: &crate::jobs::status::WaitingDraw) -> String {
+    let what = format!(
+        "等待公开随机源：{}（计划 {}）",
+        names::period(&w.period),
+        w.issue_date
+    );
+    match &w.commitment {
+        Some(k) => format!(
+            "{what}。第 {} 号承诺的“{}”将于 {} 公布，公布后在“手动抽取”中录入该值抽取。",
+            k.id,
+            k.source,
+            minutes(&k.source_time)
+        ),
+        None => format!("{what}。尚未承诺公开随机源：抽取前须先作出承诺（suiji commit）。"),
+    }
+}
+
+/// A recorded time (RFC 3339) as "YYYY-MM-DD HH:MM", local to its offset.
+fn minutes(recorded: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(recorded).map_or_else(
+        |_| recorded.to_string(),
+        |t| t.naive_local().format("%Y-%m-%d %H:%M").to_string(),
+    )
 }
 
 #[derive(Template)]
@@ -519,4 +543,44 @@ pub(crate) async fn plan_document(
     .await?;
     let name = format!("plan-{year}.{}", format.extension());
     Ok(super::draws::download(&name, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::status::WaitingDraw;
+
+    fn waiting(commitment: Option<crate::store::Commitment>) -> WaitingDraw {
+        WaitingDraw {
+            period: "2026-H2".into(),
+            issue_date: chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap_or_default(),
+            why: String::new(),
+            commitment,
+        }
+    }
+
+    #[test]
+    fn a_waiting_draw_says_what_it_waits_for_and_what_to_do() {
+        assert_eq!(
+            waiting_line(&waiting(None)),
+            "等待公开随机源：2026年下半年（计划 2026-07-01）。尚未承诺公开随机源：抽取前须先作出承诺（suiji commit）。"
+        );
+        let k = crate::store::Commitment {
+            id: 3,
+            matter: "zhian.hotel".into(),
+            period: "2026-H2".into(),
+            committed_at: "2026-06-20T10:00:00+08:00".into(),
+            source: "中国福利彩票3D 第2026180期开奖号码".into(),
+            source_time: "2026-07-01T21:15:00+08:00".into(),
+            targets_snapshot: String::new(),
+            inspectors_snapshot: String::new(),
+            rules_hash: String::new(),
+            algorithm: String::new(),
+            actor: String::new(),
+        };
+        assert_eq!(
+            waiting_line(&waiting(Some(k))),
+            "等待公开随机源：2026年下半年（计划 2026-07-01）。第 3 号承诺的“中国福利彩票3D 第2026180期开奖号码”将于 2026-07-01 21:15 公布，公布后在“手动抽取”中录入该值抽取。"
+        );
+    }
 }
