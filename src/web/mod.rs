@@ -284,9 +284,9 @@ impl Fail {
     }
 }
 
-/// A report as plain text (no colours), for a `<pre>` on an error page.
+/// A report as plain text (no colours), in Chinese, for a `<pre>` on an error page.
 pub(crate) fn report_text(report: &Report) -> String {
-    report.render()
+    report.render_in(crate::diag::Lang::Zh)
 }
 
 #[derive(Template)]
