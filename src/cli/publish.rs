@@ -153,7 +153,7 @@ fn credit(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         );
         super::say(
             super::Level::Warn,
-            &crate::diag::Report::of(vec![w]).render(),
+            &super::render_report(&crate::diag::Report::of(vec![w])),
         );
     }
     Ok(exit::OK)
