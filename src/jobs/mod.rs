@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bundle;
 pub mod check;
 pub mod commit;
+pub mod credit;
 pub mod database;
 pub mod draw;
 pub mod draws;
