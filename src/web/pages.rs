@@ -148,7 +148,8 @@ pub(crate) fn visible_draws(
 
 pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let now = app.now().naive_local();
+    let at = app.now().fixed_offset();
+    let now = at.naive_local();
     let user = viewer.user.clone();
     let app2 = app.clone();
     let (matters, notices, later, awaiting, missing_years) = blocking(move || {
@@ -161,7 +162,7 @@ pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<
             .matters
             .iter()
             .filter(|m| user.sees(&department_of(&loaded, &m.matter)))
-            .map(|m| matter_line(&loaded, m))
+            .map(|m| matter_line(&loaded, m, at))
             .collect();
         let notices = status
             .publication
@@ -189,7 +190,11 @@ pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<
     })
 }
 
-fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> MatterLine {
+fn matter_line(
+    loaded: &Loaded,
+    m: &crate::jobs::status::MatterStatus,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> MatterLine {
     let (name, department) = matter_names(loaded, &m.matter);
     let last = m.last_draw.as_ref().map(|(id, period, date)| DrawLink {
         id: *id,
@@ -215,25 +220,35 @@ fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> Matter
         last,
         next,
         problems,
-        waiting: m.waiting.iter().map(waiting_line).collect(),
+        waiting: m.waiting.iter().map(|w| waiting_line(w, at)).collect(),
     }
 }
 
-/// A draw waiting for its public source, as 工作台 says it: not a fault, a step to take.
-fn waiting_line(w: &crate::jobs::status::WaitingDraw) -> String {
+/// A draw waiting for its public source, as 工作台 says it at `at`: not a fault, a step to
+/// take — before the source's announced time, when it will be announced; after, that its value
+/// is out and waits to be entered.
+fn waiting_line(
+    w: &crate::jobs::status::WaitingDraw,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> String {
     let what = format!(
         "等待公开随机源：{}（计划 {}）",
         names::period(&w.period),
         w.issue_date
     );
-    match &w.commitment {
-        Some(k) => format!(
-            "{what}。第 {} 号承诺的“{}”将于 {} 公布，公布后在“手动抽取”中录入该值抽取。",
-            k.id,
-            k.source,
-            minutes(&k.source_time)
-        ),
-        None => format!("{what}。尚未承诺公开随机源：抽取前须先作出承诺（suiji commit）。"),
+    let Some(k) = &w.commitment else {
+        return format!("{what}。尚未承诺公开随机源：抽取前须先作出承诺（suiji commit）。");
+    };
+    let announced = chrono::DateTime::parse_from_rfc3339(&k.source_time).is_ok_and(|t| t <= at);
+    let (id, source, when) = (k.id, &k.source, minutes(&k.source_time));
+    if announced {
+        format!(
+            "{what}。第 {id} 号承诺的“{source}”已于 {when} 公布，请在“手动抽取”中录入该值抽取。"
+        )
+    } else {
+        format!(
+            "{what}。第 {id} 号承诺的“{source}”将于 {when} 公布，公布后在“手动抽取”中录入该值抽取。"
+        )
     }
 }
 
@@ -548,6 +563,10 @@ mod tests {
     use super::*;
     use crate::jobs::status::WaitingDraw;
 
+    fn at(t: &str) -> chrono::DateTime<chrono::FixedOffset> {
+        chrono::DateTime::parse_from_rfc3339(t).unwrap_or_default()
+    }
+
     fn waiting(commitment: Option<crate::store::Commitment>) -> WaitingDraw {
         WaitingDraw {
             period: "2026-H2".into(),
@@ -560,7 +579,7 @@ mod tests {
     #[test]
     fn a_waiting_draw_says_what_it_waits_for_and_what_to_do() {
         assert_eq!(
-            waiting_line(&waiting(None)),
+            waiting_line(&waiting(None), at("2026-07-02T09:00:00+08:00")),
             "等待公开随机源：2026年下半年（计划 2026-07-01）。尚未承诺公开随机源：抽取前须先作出承诺（suiji commit）。"
         );
         let k = crate::store::Commitment {
@@ -576,9 +595,15 @@ mod tests {
             algorithm: String::new(),
             actor: String::new(),
         };
+        let w = waiting(Some(k));
         assert_eq!(
-            waiting_line(&waiting(Some(k))),
+            waiting_line(&w, at("2026-07-01T21:14:59+08:00")),
             "等待公开随机源：2026年下半年（计划 2026-07-01）。第 3 号承诺的“中国福利彩票3D 第2026180期开奖号码”将于 2026-07-01 21:15 公布，公布后在“手动抽取”中录入该值抽取。"
+        );
+        // Once the source's time has passed the value is out: the line says so, not "将于".
+        assert_eq!(
+            waiting_line(&w, at("2026-07-01T13:15:00Z")),
+            "等待公开随机源：2026年下半年（计划 2026-07-01）。第 3 号承诺的“中国福利彩票3D 第2026180期开奖号码”已于 2026-07-01 21:15 公布，请在“手动抽取”中录入该值抽取。"
         );
     }
 }
