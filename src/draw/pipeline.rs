@@ -183,6 +183,8 @@ pub struct Options<'a> {
     pub chunk_bytes: usize,
     /// Called as each phase begins (e.g. to time them); the draw itself reads no clock.
     pub on_phase: Option<&'a (dyn Fn(Phase) + Sync)>,
+    /// Also return the drawn targets' rows ([`Drawn::targets`]), for the draw's documents.
+    pub keep_drawn: bool,
 }
 
 impl Default for Options<'_> {
@@ -192,6 +194,7 @@ impl Default for Options<'_> {
             list_exclusions_up_to: usize::MAX,
             chunk_bytes: 512 << 10,
             on_phase: None,
+            keep_drawn: false,
         }
     }
 }
@@ -252,6 +255,8 @@ pub struct Drawn {
     /// Whether `manifest.exclusions` lists every excluded target (else it is the summary).
     pub exclusions_listed: bool,
     pub stats: Stats,
+    /// The drawn targets' rows, in registry order, when [`Options::keep_drawn`] asked for them.
+    pub targets: Vec<Target>,
 }
 
 /// Runs one draw over `source`.
@@ -315,6 +320,17 @@ fn phases(
     };
     opts.phase(Phase::Teams);
     let skips = teams::assign(source, rules, &mut selected, &drawn_at)?;
+    let targets = if opts.keep_drawn {
+        let mut at = drawn_at;
+        at.sort_unstable();
+        source
+            .targets(&at)?
+            .into_iter()
+            .map(std::borrow::Cow::into_owned)
+            .collect()
+    } else {
+        Vec::new()
+    };
     opts.phase(Phase::Manifest);
     let eligible: u64 = plans.iter().map(|p| p.n as u64).sum();
     let stats = Stats {
@@ -351,6 +367,7 @@ fn phases(
         exclusion_counts: counts,
         exclusions_listed: listed,
         stats,
+        targets,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use super::issue::seed::{SeedChoice, resolve};
 use super::issue::{Frozen, IssueError, Issued, Request, find_scheduled, issue};
-use super::{SetupError, freeze_registry, load_calendar, open_store, require_matter};
+use super::{SetupError, load_calendar, open_store, require_matter};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
@@ -111,9 +111,9 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Drawn, DrawError> {
             known,
         });
     };
-    let frozen = freeze_registry(loaded)?;
     let (seed, seed_source) = resolve(&input.seed).map_err(DrawError::Seed)?;
     let mut store = open_store(loaded)?;
+    let frozen = super::issue::freeze(loaded, &store).map_err(SetupError::Registry)?;
     let req = Request {
         algorithm: loaded.model.config.algorithm,
         provisional: super::issue::provisional(&cal, &scheduled),

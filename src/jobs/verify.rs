@@ -136,13 +136,60 @@ pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> 
     })
 }
 
+/// A recorded draw's rules and its registry as the re-run reads it: the target snapshot file
+/// when the snapshot is kept as one (read in bounded memory), else loaded whole.
+fn archived_for_rerun(
+    m: &Manifest,
+    store: &Store,
+) -> Result<(tempfile::TempDir, crate::rules::Loaded, Frozen), String> {
+    let hash = &m.registry.targets_snapshot;
+    let file = store
+        .snapshot_file(hash)
+        .map_err(|e| format!("the archived targets snapshot {hash} cannot be used: {e}"))?;
+    let Some(path) = file else {
+        let Archived {
+            _dir,
+            loaded,
+            registry,
+        } = archived(m, store)?;
+        return Ok((_dir, loaded, Frozen::new(registry)));
+    };
+    let get = |hash: &str, what: &str| {
+        store
+            .get_snapshot(hash)
+            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+    };
+    let inspectors = crate::registry::parse_canonical_inspectors(&get(
+        &m.registry.inspectors_snapshot,
+        "inspectors",
+    )?)
+    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    let size = std::fs::metadata(&path)
+        .map_err(|e| format!("the archived targets snapshot {}: {e}", path.display()))?
+        .len();
+    let known = crate::registry::Known::from_model(&loaded.model);
+    let file = crate::jobs::issue::FrozenFile {
+        snapshot: crate::registry::SnapshotFile {
+            path,
+            sha256: hash.clone(),
+            size,
+        },
+        known,
+    };
+    let sources = m
+        .registry
+        .sources
+        .iter()
+        .map(|s| (s.file.clone(), s.sha256.clone()))
+        .collect();
+    let frozen = Frozen::of_file(inspectors, sources, m.registry.targets_rows, file);
+    Ok((dir, loaded, frozen))
+}
+
 fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
-    let Archived {
-        _dir,
-        loaded,
-        registry,
-    } = archived(m, store)?;
-    let frozen = Frozen::new(registry);
+    let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
             crate::calendar::Holiday::parse(h).ok_or(format!("unknown holiday kind {}", m.kind))?,
@@ -188,7 +235,28 @@ fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, 
             .map(|h| (h.target_id.clone(), h.clone()))
             .collect(),
     };
-    compute(&loaded, &frozen, &history, &req).map_err(|e| e.to_string())
+    let Some(file) = &frozen.file else {
+        return compute(&loaded, &frozen, &history, &req).map_err(|e| e.to_string());
+    };
+    // The snapshot file is hashed while the draw reads it: a file that is not the recorded
+    // snapshot fails the re-run.
+    let path = &file.snapshot.path;
+    let (computed, hashed) = std::thread::scope(|s| {
+        let hashed = s.spawn(|| crate::digest::sha256_file(path));
+        (compute(&loaded, &frozen, &history, &req), hashed.join())
+    });
+    match hashed {
+        Ok(Ok(h)) if h == file.snapshot.sha256 => {}
+        Ok(Ok(h)) => {
+            return Err(format!(
+                "the archived targets snapshot {} hashes to {h}, not {}: it was altered",
+                path.display(),
+                file.snapshot.sha256
+            ));
+        }
+        _ => return Err(format!("cannot read {}", path.display())),
+    }
+    computed.map_err(|e| e.to_string())
 }
 
 /// The rules archived as `m.rules_hash`, unpacked into `dir` and loaded.

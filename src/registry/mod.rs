@@ -12,11 +12,12 @@ pub mod generate;
 pub(crate) mod read;
 mod sample;
 pub(crate) mod source;
+pub mod stream;
 pub(crate) mod table;
 pub mod types;
 pub(crate) mod values;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
@@ -29,6 +30,7 @@ pub use canonical::{
     parse_canonical_targets,
 };
 pub use sample::sample;
+pub use stream::SnapshotFile;
 pub use types::{Inspector, Registry, Target, TargetStatus};
 
 use read::Rows;
@@ -128,6 +130,115 @@ pub fn check(
         target_columns,
     };
     Ok((registry, sink.into_sorted()))
+}
+
+/// A registry checked as [`check`] checks it, its target file read in bounded memory.
+#[derive(Debug)]
+pub struct Streamed {
+    /// Inspectors sorted by id.
+    pub inspectors: Vec<Inspector>,
+    /// (file name, sha256 hex) for each file read, targets first.
+    pub sources: Vec<(String, String)>,
+    pub targets_rows: usize,
+    /// The targets' canonical snapshot (the canonical CSV of every target in id order): its
+    /// hash and size, and its file when one was asked for (else the path is empty).
+    pub snapshot: SnapshotFile,
+}
+
+/// Where a streamed check writes: the snapshot file (none: only its hash), a folder for its
+/// work files, and whom to tell the rows read so far.
+pub struct StreamTo<'a> {
+    pub snapshot: Option<&'a Path>,
+    pub work: &'a Path,
+    pub on_rows: &'a (dyn Fn(u64) + Sync),
+}
+
+/// [`check`] for a registry whose targets are one UTF-8 CSV file: the same problems, found with
+/// the target file read in parallel in bounded memory (see [`stream`]), and its canonical
+/// snapshot written to a file on the way. `None` when the registry is not such a file with rows
+/// (several files, a workbook, GBK, a header the reader refuses, no rows): check it with
+/// [`check`], which also says what is wrong.
+pub fn check_streamed(
+    targets: &[PathBuf],
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+    to: &StreamTo<'_>,
+) -> Option<Result<(Streamed, Vec<Diagnostic>), Vec<Diagnostic>>> {
+    let [path] = targets else {
+        return None;
+    };
+    let csv = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !csv {
+        return None;
+    }
+    let display = display_path(root, path);
+    let file = source::RegistryFile::open_as(path, display.clone(), known, 512 << 10).ok()?;
+    let mut sink = Sink::default();
+    let mut displays = vec![display.clone()];
+    let mut sources = Vec::new();
+    let mut all_inspectors: Rows<Inspector> = Rows::default();
+    for p in inspectors {
+        let i = displays.len();
+        let shown = display_path(root, p);
+        if let Some(bytes) = read_bytes(p, &shown, i, &mut sink) {
+            sources.push((shown.clone(), sha256_hex(&bytes)));
+            read::inspectors(&bytes, p, &shown, i, known, &mut sink, &mut all_inspectors);
+        }
+        displays.push(shown);
+    }
+    inspector_duplicates(&all_inspectors, &displays, &mut sink);
+    let entries = conflict_entries(&all_inspectors);
+    let threads = rayon::current_num_threads().max(1);
+    let (checked, sha) = std::thread::scope(|s| {
+        let sha = s.spawn(|| crate::digest::sha256_file(path));
+        let budget = stream::Budget {
+            threads,
+            spill_bytes: stream::SPILL_BYTES,
+        };
+        let checked =
+            stream::check_file(&file, &entries, (to.work, to.snapshot), budget, to.on_rows);
+        (checked, sha.join())
+    });
+    let mut checked = match checked {
+        Ok(c) if c.rows == 0 => return None,
+        Ok(c) => c,
+        Err(source::SourceError::Registry(d)) => return Some(Err(d)),
+        Err(e) => return Some(Err(vec![Diagnostic::error(e.to_string())])),
+    };
+    match sha {
+        Ok(Ok(sha)) => sources.insert(0, (display, sha)),
+        _ => {
+            let d = Diagnostic::error(format!("cannot read `{display}` while checking it"))
+                .help("check that the file is readable and not being replaced");
+            return Some(Err(vec![d]));
+        }
+    }
+    let found = &checked.conflicts_found;
+    report_unmatched(&all_inspectors, &displays, &|c| found.contains(c), &mut sink);
+    let mut diags = checked.diagnostics;
+    diags.extend(sink.into_sorted());
+    let snapshot = match checked.snapshot.take() {
+        Some(s) if !diags.iter().any(Diagnostic::is_error) => s,
+        other => {
+            if let Some(s) = other.filter(|s| !s.path.as_os_str().is_empty()) {
+                let _ = std::fs::remove_file(&s.path);
+            }
+            return Some(Err(diags));
+        }
+    };
+    let mut inspectors = all_inspectors.items;
+    inspectors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let streamed = Streamed {
+        inspectors,
+        sources,
+        targets_rows: usize::try_from(checked.rows).unwrap_or(usize::MAX),
+        snapshot,
+    };
+    Some(Ok((streamed, diags)))
 }
 
 /// An error when a registry that read cleanly has no targets at all: every draw from it would
@@ -237,21 +348,35 @@ fn unmatched_conflicts(
         return;
     }
     // Few inspectors declare conflicts: look their names up in one pass over the targets.
-    let mut found: HashMap<&str, bool> = inspectors
+    let entries = conflict_entries(inspectors);
+    let found: HashSet<&str> = targets
         .items
         .iter()
-        .flat_map(|i| i.conflicts.iter().map(|c| (c.as_str(), false)))
+        .flat_map(|t| [t.id.as_str(), t.name.as_str()])
+        .filter(|k| entries.contains(*k))
         .collect();
-    for t in &targets.items {
-        for key in [t.id.as_str(), t.name.as_str()] {
-            if let Some(f) = found.get_mut(key) {
-                *f = true;
-            }
-        }
-    }
+    report_unmatched(inspectors, displays, &|c| found.contains(c), sink);
+}
+
+/// Every 回避 entry an inspector declares.
+fn conflict_entries(inspectors: &Rows<Inspector>) -> HashSet<String> {
+    inspectors
+        .items
+        .iter()
+        .flat_map(|i| i.conflicts.iter().cloned())
+        .collect()
+}
+
+/// Warns of each 回避 entry that `found` says names no target.
+fn report_unmatched(
+    inspectors: &Rows<Inspector>,
+    displays: &[String],
+    found: &dyn Fn(&str) -> bool,
+    sink: &mut Sink,
+) {
     for (i, o) in inspectors.items.iter().zip(&inspectors.origins) {
         for c in &i.conflicts {
-            if found.get(c.as_str()) == Some(&false) {
+            if !found(c.as_str()) {
                 let display = displays.get(o.file()).map_or("", String::as_str);
                 let d = Diagnostic::warning(format!(
                     "inspector `{}` declares a conflict with `{c}`, which is no target's id or name",

@@ -27,10 +27,22 @@ use crate::store::{
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
 #[derive(Debug, Clone)]
 pub struct Frozen {
+    /// The registry; without targets when they are in [`Frozen::file`].
     pub registry: Registry,
+    /// The targets' canonical snapshot (empty when they are in [`Frozen::file`]).
     pub targets_bytes: Vec<u8>,
     pub inspectors_bytes: Vec<u8>,
     pub info: RegistryInfo,
+    /// The targets' canonical snapshot as a file in the database's snapshot folder, which the
+    /// draw reads in bounded memory; `None`: the targets are in `registry`.
+    pub file: Option<FrozenFile>,
+}
+
+/// A target snapshot frozen as a file, and the values its rows may use.
+#[derive(Debug, Clone)]
+pub struct FrozenFile {
+    pub snapshot: crate::registry::SnapshotFile,
+    pub known: crate::registry::Known,
 }
 
 impl Frozen {
@@ -56,6 +68,42 @@ impl Frozen {
             targets_bytes,
             inspectors_bytes,
             info,
+            file: None,
+        }
+    }
+
+    /// A registry whose targets are the canonical snapshot file `snapshot` of `rows` rows.
+    pub fn of_file(
+        inspectors: Vec<crate::registry::Inspector>,
+        sources: Vec<(String, String)>,
+        rows: usize,
+        file: FrozenFile,
+    ) -> Frozen {
+        let inspectors_bytes = crate::registry::canonical_inspectors_csv(&inspectors);
+        let info = RegistryInfo {
+            targets_snapshot: file.snapshot.sha256.clone(),
+            inspectors_snapshot: sha256_hex(&inspectors_bytes),
+            targets_rows: rows,
+            inspectors_rows: inspectors.len(),
+            sources: sources
+                .iter()
+                .map(|(file, sha256)| SourceFile {
+                    file: file.clone(),
+                    sha256: sha256.clone(),
+                })
+                .collect(),
+        };
+        Frozen {
+            registry: Registry {
+                targets: Vec::new(),
+                inspectors,
+                sources,
+                target_columns: Vec::new(),
+            },
+            targets_bytes: Vec::new(),
+            inspectors_bytes,
+            info,
+            file: Some(file),
         }
     }
 }
@@ -180,6 +228,17 @@ pub fn compute(
     hist: &History,
     req: &Request,
 ) -> Result<Manifest, IssueError> {
+    compute_drawn(loaded, frozen, hist, req, false).map(|d| d.manifest)
+}
+
+/// [`compute`], also returning the drawn targets' rows when `keep_drawn`.
+fn compute_drawn(
+    loaded: &Loaded,
+    frozen: &Frozen,
+    hist: &History,
+    req: &Request,
+    keep_drawn: bool,
+) -> Result<pipeline::Drawn, IssueError> {
     let model = &loaded.model;
     let matter = model
         .matter(&req.draw.matter)
@@ -204,12 +263,20 @@ pub fn compute(
         team: None,
         drawn_at: req.created_at.clone(),
     };
-    // The registry is frozen in memory (its snapshot is recorded with the draw), so the draw
-    // reads its rows from there.
-    let rows = Source::Memory(&frozen.registry.targets);
-    pipeline::run(&input, rows, &loaded.sandbox, &Options::default())
-        .map(|drawn| drawn.manifest)
-        .map_err(|source| IssueError::Draw {
+    // The draw reads the frozen rows (whose snapshot is recorded with the draw): the snapshot
+    // file, in bounded memory, or the registry in memory.
+    let rows = match &frozen.file {
+        Some(f) => Source::Csv {
+            path: &f.snapshot.path,
+            known: &f.known,
+        },
+        None => Source::Memory(&frozen.registry.targets),
+    };
+    let opts = Options {
+        keep_drawn,
+        ..Options::default()
+    };
+    pipeline::run(&input, rows, &loaded.sandbox, &opts).map_err(|source| IssueError::Draw {
             matter: matter.id.clone(),
             source,
         })
@@ -242,7 +309,12 @@ pub fn issue(
         });
     }
     let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
-    let manifest = compute(loaded, frozen, &hist, req)?;
+    let large = frozen.info.targets_rows >= PROGRESS_ROWS;
+    if large {
+        tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "drawing");
+    }
+    let drawn = compute_drawn(loaded, frozen, &hist, req, frozen.file.is_some())?;
+    let manifest = drawn.manifest;
     if req.dry_run {
         return Ok(Issued {
             draw_id: None,
@@ -252,8 +324,18 @@ pub fn issue(
     }
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
     let marks = marks(req, store.is_simulation()?);
-    let staging = stage(model, frozen, &manifest, (d, &marks), &folder)?;
+    if large {
+        tracing::info!(target: "suiji::progress", drawn = manifest.selected.len(), "writing the draw's files");
+    }
+    let targets = match &frozen.file {
+        Some(_) => &drawn.targets,
+        None => &frozen.registry.targets,
+    };
+    let staging = stage(model, (frozen, targets), &manifest, (d, &marks), &folder)?;
     probe::point("draw.staged");
+    if large {
+        tracing::info!(target: "suiji::progress", "recording the draw");
+    }
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
         .map_err(|e| match e {
@@ -292,7 +374,7 @@ pub fn issue(
 /// `folder`.
 fn stage(
     model: &crate::rules::model::Model,
-    frozen: &Frozen,
+    (frozen, targets): (&Frozen, &[crate::registry::Target]),
     manifest: &Manifest,
     (d, marks): (&ScheduledDraw, &DrawMarks),
     folder: &Path,
@@ -305,7 +387,7 @@ fn stage(
         &manifest.manifest_hash[..12],
         manifest,
         matter,
-        &frozen.registry.targets,
+        targets,
         &frozen.registry.inspectors,
         marks,
     )
@@ -327,11 +409,15 @@ fn record(
     req: &Request,
     manifest: &Manifest,
 ) -> Result<i64, StoreError> {
-    store.put_snapshot(
-        SnapshotKind::Targets,
-        frozen.info.targets_rows as u64,
-        &frozen.targets_bytes,
-    )?;
+    let rows = frozen.info.targets_rows as u64;
+    match &frozen.file {
+        Some(f) => store.put_snapshot_file(
+            SnapshotKind::Targets,
+            rows,
+            (&f.snapshot.sha256, f.snapshot.size),
+        )?,
+        None => store.put_snapshot(SnapshotKind::Targets, rows, &frozen.targets_bytes)?,
+    };
     store.put_snapshot(
         SnapshotKind::Inspectors,
         frozen.info.inspectors_rows as u64,
@@ -505,6 +591,73 @@ pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag
         return Err(warnings.into_iter().chain([empty]).collect());
     }
     Ok(Frozen::new(registry))
+}
+
+/// Registries of at least this many targets have their progress logged (target
+/// `suiji::progress`).
+pub(crate) const PROGRESS_ROWS: usize = 1_000_000;
+
+/// Freezes the registries for a draw recorded in `store`: a target registry that is one UTF-8
+/// CSV file is checked in bounded memory and its canonical snapshot written once, by its hash,
+/// to the database's snapshot folder (shared by every draw of that registry version); any
+/// other is loaded whole ([`freeze_registry`]).
+pub(crate) fn freeze(loaded: &Loaded, store: &Store) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+    let cfg = &loaded.model.config;
+    let known = crate::registry::Known::from_model(&loaded.model);
+    let dir = store.snapshot_dir();
+    let cannot = |e: std::io::Error| {
+        vec![
+            crate::diag::Diagnostic::error(format!(
+                "cannot write the registry snapshot in {}: {e}",
+                dir.display()
+            ))
+            .help("check that the data folder is writable and has room for a copy of the target registry"),
+        ]
+    };
+    std::fs::create_dir_all(&dir).map_err(cannot)?;
+    let work = tempfile::Builder::new()
+        .prefix(".work-")
+        .tempdir_in(&dir)
+        .map_err(cannot)?;
+    let staged = work.path().join("targets.csv");
+    let on_rows = progress("checking and freezing the target registry");
+    let to = crate::registry::StreamTo {
+        snapshot: Some(&staged),
+        work: work.path(),
+        on_rows: &on_rows,
+    };
+    let checked = crate::registry::check_streamed(
+        &cfg.registries.targets,
+        &cfg.registries.inspectors,
+        &cfg.root,
+        &known,
+        &to,
+    );
+    let streamed = match checked {
+        None => return freeze_registry(loaded),
+        Some(result) => result?.0,
+    };
+    let mut snapshot = streamed.snapshot;
+    let placed = dir.join(format!("{}.csv", snapshot.sha256));
+    std::fs::rename(&snapshot.path, &placed).map_err(cannot)?;
+    snapshot.path = placed;
+    Ok(Frozen::of_file(
+        streamed.inspectors,
+        streamed.sources,
+        streamed.targets_rows,
+        FrozenFile { snapshot, known },
+    ))
+}
+
+/// A counter of rows read that logs (target `suiji::progress`) each million.
+pub(crate) fn progress(what: &'static str) -> impl Fn(u64) + Sync {
+    let told = std::sync::atomic::AtomicU64::new(0);
+    move |rows| {
+        let million = rows / PROGRESS_ROWS as u64;
+        if million > told.fetch_max(million, std::sync::atomic::Ordering::Relaxed) {
+            tracing::info!(target: "suiji::progress", rows = million * PROGRESS_ROWS as u64, "{what}");
+        }
+    }
 }
 
 /// Used by callers that need the calendar for a scheduled draw of a matter and period id.
