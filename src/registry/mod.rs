@@ -132,6 +132,9 @@ pub fn check(
     Ok((registry, sink.into_sorted()))
 }
 
+/// A registry that reads without errors, with its warnings; or every problem found.
+pub type Checked<T> = Result<(T, Vec<Diagnostic>), Vec<Diagnostic>>;
+
 /// A registry checked as [`check`] checks it, its target file read in bounded memory.
 #[derive(Debug)]
 pub struct Streamed {
@@ -164,7 +167,7 @@ pub fn check_streamed(
     root: &Path,
     known: &Known,
     to: &StreamTo<'_>,
-) -> Option<Result<(Streamed, Vec<Diagnostic>), Vec<Diagnostic>>> {
+) -> Option<Checked<Streamed>> {
     let [path] = targets else {
         return None;
     };
@@ -180,17 +183,13 @@ pub fn check_streamed(
     let mut sink = Sink::default();
     let mut displays = vec![display.clone()];
     let mut sources = Vec::new();
-    let mut all_inspectors: Rows<Inspector> = Rows::default();
-    for p in inspectors {
-        let i = displays.len();
-        let shown = display_path(root, p);
-        if let Some(bytes) = read_bytes(p, &shown, i, &mut sink) {
-            sources.push((shown.clone(), sha256_hex(&bytes)));
-            read::inspectors(&bytes, p, &shown, i, known, &mut sink, &mut all_inspectors);
-        }
-        displays.push(shown);
-    }
-    inspector_duplicates(&all_inspectors, &displays, &mut sink);
+    let all_inspectors = inspector_files(
+        inspectors,
+        root,
+        known,
+        (&mut displays, &mut sources),
+        &mut sink,
+    );
     let entries = conflict_entries(&all_inspectors);
     let threads = rayon::current_num_threads().max(1);
     let (checked, sha) = std::thread::scope(|s| {
@@ -218,7 +217,12 @@ pub fn check_streamed(
         }
     }
     let found = &checked.conflicts_found;
-    report_unmatched(&all_inspectors, &displays, &|c| found.contains(c), &mut sink);
+    report_unmatched(
+        &all_inspectors,
+        &displays,
+        &|c| found.contains(c),
+        &mut sink,
+    );
     let mut diags = checked.diagnostics;
     diags.extend(sink.into_sorted());
     let snapshot = match checked.snapshot.take() {
@@ -239,6 +243,29 @@ pub fn check_streamed(
         snapshot,
     };
     Some(Ok((streamed, diags)))
+}
+
+/// Reads the inspector files as [`check`] does (after the target files named in `displays`),
+/// with their duplicates.
+fn inspector_files(
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+    (displays, sources): (&mut Vec<String>, &mut Vec<(String, String)>),
+    sink: &mut Sink,
+) -> Rows<Inspector> {
+    let mut all: Rows<Inspector> = Rows::default();
+    for p in inspectors {
+        let i = displays.len();
+        let shown = display_path(root, p);
+        if let Some(bytes) = read_bytes(p, &shown, i, sink) {
+            sources.push((shown.clone(), sha256_hex(&bytes)));
+            read::inspectors(&bytes, p, &shown, i, known, sink, &mut all);
+        }
+        displays.push(shown);
+    }
+    inspector_duplicates(&all, displays, sink);
+    all
 }
 
 /// An error when a registry that read cleanly has no targets at all: every draw from it would

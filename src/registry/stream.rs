@@ -282,9 +282,7 @@ pub(crate) fn check_file(
         spill_bytes: budget.spill_bytes.max(1),
     };
     let extras = cx.extra_keys.len();
-    let mut workers = file.scan(threads, &|_, _| Worker::new(extras), &|w, r| {
-        w.push(&cx, r)
-    })?;
+    let mut workers = file.scan(threads, &|_, _| Worker::new(extras), &|w, r| w.push(&cx, r))?;
     for w in &mut workers {
         w.batch(&cx);
         w.spill(&cx);
@@ -296,33 +294,25 @@ pub(crate) fn check_file(
     if let Some(e) = workers.iter_mut().find_map(|w| w.failed.take()) {
         return Err(io_err(e));
     }
-    let rows: u64 = workers.iter().map(|w| w.rows).sum();
-    let mut seen = vec![false; extras];
-    let mut found = HashSet::new();
-    let mut problems = Vec::new();
-    let mut runs = Vec::new();
-    for w in workers {
-        for (s, w) in seen.iter_mut().zip(&w.extra_seen) {
-            *s |= *w;
-        }
-        found.extend(w.found);
-        problems.extend(w.problems);
-        runs.extend(w.runs);
-    }
+    let Gathered {
+        rows,
+        seen,
+        found,
+        problems,
+        runs,
+    } = gather(workers, extras);
     let clean = !problems.iter().any(|(_, _, d)| d.is_error());
     let out = snapshot.filter(|_| clean);
+    // Extra columns no row has a value in are not in the canonical form.
     let keys: Vec<&str> = cx
         .extra_keys
         .iter()
         .zip(&seen)
-        .filter(|(_, s)| **s)
-        .map(|(k, _)| *k)
+        .filter_map(|(k, s)| s.then_some(*k))
         .collect();
-    let drop: Vec<usize> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !**s)
-        .map(|(i, _)| TARGET_COLUMNS + i)
+    let drop: Vec<usize> = (0..extras)
+        .filter(|&i| !seen[i])
+        .map(|i| TARGET_COLUMNS + i)
         .collect();
     let merged = merge(&runs, out, &keys, &drop).map_err(io_err)?;
     for r in &runs {
@@ -346,6 +336,36 @@ pub(crate) fn check_file(
         snapshot,
         conflicts_found: found,
     })
+}
+
+/// What the workers found, put together.
+struct Gathered {
+    rows: u64,
+    /// Whether some row has a value in each extra column.
+    seen: Vec<bool>,
+    found: HashSet<String>,
+    problems: Vec<(u64, usize, Diagnostic)>,
+    runs: Vec<Run>,
+}
+
+fn gather(workers: Vec<Worker>, extras: usize) -> Gathered {
+    let mut g = Gathered {
+        rows: 0,
+        seen: vec![false; extras],
+        found: HashSet::new(),
+        problems: Vec::new(),
+        runs: Vec::new(),
+    };
+    for w in workers {
+        g.rows += w.rows;
+        for (s, w) in g.seen.iter_mut().zip(&w.extra_seen) {
+            *s |= *w;
+        }
+        g.found.extend(w.found);
+        g.problems.extend(w.problems);
+        g.runs.extend(w.runs);
+    }
+    g
 }
 
 /// The fixed columns of a canonical target line.
@@ -389,9 +409,7 @@ fn diagnostics(
         }
         rows_found.push(((at, col), d));
     }
-    let id_col = file
-        .column(super::read::t::ID)
-        .map_or(0, |c| c + 1);
+    let id_col = file.column(super::read::t::ID).map_or(0, |c| c + 1);
     for (id, offsets) in duplicates {
         let mut offsets = offsets.clone();
         offsets.sort_unstable();
@@ -410,9 +428,7 @@ fn diagnostics(
     rows_found.sort_by_key(|(k, _)| *k);
     let mut out = file.header_notes.clone();
     if rows == 0 {
-        out.push(
-            Diagnostic::warning(NO_ROWS).at_line(file.display(), file.header.line, None),
-        );
+        out.push(Diagnostic::warning(NO_ROWS).at_line(file.display(), file.header.line, None));
     }
     out.extend(rows_found.into_iter().map(|(_, d)| d));
     Ok(out)
@@ -534,14 +550,8 @@ fn without_columns(line: &[u8], drop: &[usize]) -> io::Result<Vec<u8>> {
 
 /// Reads the runs in id order: hashes the snapshot (header with `keys`, lines without the
 /// columns `drop`) and writes it to `out` when given, and finds duplicate ids.
-fn merge(
-    runs: &[Run],
-    out: Option<&Path>,
-    keys: &[&str],
-    drop: &[usize],
-) -> io::Result<Merged> {
-    let ordered = runs.iter().all(|r| r.strict)
-        && runs.windows(2).all(|w| w[0].last < w[1].first);
+fn merge(runs: &[Run], out: Option<&Path>, keys: &[&str], drop: &[usize]) -> io::Result<Merged> {
+    let ordered = runs.iter().all(|r| r.strict) && runs.windows(2).all(|w| w[0].last < w[1].first);
     let mut o = Out {
         file: None,
         hasher: Hasher::default(),
@@ -630,8 +640,7 @@ mod tests {
             spill_bytes: 16 << 10,
         };
         let out = work.join("snapshot.csv");
-        check_file(&file, &HashSet::new(), (work, Some(&out)), budget, &|_| {})
-            .expect("check")
+        check_file(&file, &HashSet::new(), (work, Some(&out)), budget, &|_| {}).expect("check")
     }
 
     /// The lines of `path` after the header, in a fixed shuffled order.
@@ -655,8 +664,13 @@ mod tests {
         let (header, rows) = shuffled(&sorted);
         let mixed = dir.path().join("mixed.csv");
         std::fs::write(&mixed, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
-        let (registry, _) = check(&[sorted.clone()], &[], dir.path(), &Known::default())
-            .expect("the generated registry reads");
+        let (registry, _) = check(
+            std::slice::from_ref(&sorted),
+            &[],
+            dir.path(),
+            &Known::default(),
+        )
+        .expect("the generated registry reads");
         let want = canonical_targets_csv(&registry.targets);
         for path in [&sorted, &mixed] {
             let work = tempfile::tempdir().expect("tempdir");
@@ -687,7 +701,12 @@ mod tests {
         rows[10] = format!("{},坏日期", rows[10]);
         let path = dir.path().join("t.csv");
         std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
-        let whole = match check(&[path.clone()], &[], Path::new("/nowhere"), &Known::default()) {
+        let whole = match check(
+            std::slice::from_ref(&path),
+            &[],
+            Path::new("/nowhere"),
+            &Known::default(),
+        ) {
             Err(d) => d,
             Ok(_) => panic!("the registry has errors"),
         };
@@ -696,7 +715,12 @@ mod tests {
         assert!(got.snapshot.is_none());
         let render = |d: &[crate::diag::Diagnostic]| -> Vec<String> {
             d.iter()
-                .map(|d| format!("{:?} {} {:?} {:?}", d.severity, d.message, d.location, d.help))
+                .map(|d| {
+                    format!(
+                        "{:?} {} {:?} {:?}",
+                        d.severity, d.message, d.location, d.help
+                    )
+                })
                 .collect()
         };
         let whole: Vec<String> = render(&whole)

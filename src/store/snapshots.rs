@@ -235,7 +235,10 @@ impl Store {
 
 /// A snapshot hash (64 lowercase hex digits), safe as a file name.
 fn valid_hash(hash: &str) -> bool {
-    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hash.len() == 64
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn check_kind(info: &SnapshotInfo, kind: SnapshotKind) -> Result<(), StoreError> {

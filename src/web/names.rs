@@ -46,8 +46,27 @@ pub(crate) fn file(name: &str) -> String {
         "teams.html" => "检查任务单（可打印）".into(),
         "public.csv" => "公示名单（CSV）".into(),
         "public.html" => "公示名单（网页）".into(),
-        other => format!("文件 {other}"),
+        "exclusions.csv" => "排除名单（CSV）".into(),
+        other => split_file(other).unwrap_or_else(|| format!("文件 {other}")),
     }
+}
+
+/// A document of a large draw split by district or inspector (see `output::tasks`).
+fn split_file(name: &str) -> Option<String> {
+    if let Some(d) = name
+        .strip_prefix("tasks-")
+        .and_then(|n| n.strip_suffix(".xlsx"))
+    {
+        return Some(format!("检查任务表（Excel，{d}）"));
+    }
+    if let Some(p) = name
+        .strip_prefix("teams-")
+        .and_then(|n| n.strip_suffix(".html"))
+    {
+        return Some(format!("检查任务单（可打印，{p}）"));
+    }
+    let d = name.strip_prefix("public-")?.strip_suffix(".html")?;
+    Some(format!("公示名单（网页，{d}）"))
 }
 
 /// Who acted, as the audit log and the draws record it.

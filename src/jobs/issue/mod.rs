@@ -16,6 +16,7 @@ use crate::draw::{Algorithm, Seed};
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
 use crate::registry::types::{CLEAN_RESULTS, Registry};
+use crate::results::year::{EXCLUSIONS_LISTED_UP_TO, EXCLUSIONS_SUMMARISED, EXCLUSIONS_SUMMARY_ID};
 use crate::rules::Loaded;
 use crate::schedule::marks::DrawMarks;
 use crate::schedule::{DrawKind, ScheduledDraw};
@@ -277,9 +278,9 @@ fn compute_drawn(
         ..Options::default()
     };
     pipeline::run(&input, rows, &loaded.sandbox, &opts).map_err(|source| IssueError::Draw {
-            matter: matter.id.clone(),
-            source,
-        })
+        matter: matter.id.clone(),
+        source,
+    })
 }
 
 /// The folder of a draw's files.
@@ -309,10 +310,12 @@ pub fn issue(
         });
     }
     let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
-    let large = frozen.info.targets_rows >= PROGRESS_ROWS;
-    if large {
-        tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "drawing");
-    }
+    let phase = |what: &str| {
+        if frozen.info.targets_rows >= PROGRESS_ROWS {
+            tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "{what}");
+        }
+    };
+    phase("drawing");
     let drawn = compute_drawn(loaded, frozen, &hist, req, frozen.file.is_some())?;
     let manifest = drawn.manifest;
     if req.dry_run {
@@ -324,18 +327,14 @@ pub fn issue(
     }
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
     let marks = marks(req, store.is_simulation()?);
-    if large {
-        tracing::info!(target: "suiji::progress", drawn = manifest.selected.len(), "writing the draw's files");
-    }
+    phase("writing the draw's files");
     let targets = match &frozen.file {
         Some(_) => &drawn.targets,
         None => &frozen.registry.targets,
     };
     let staging = stage(model, (frozen, targets), &manifest, (d, &marks), &folder)?;
     probe::point("draw.staged");
-    if large {
-        tracing::info!(target: "suiji::progress", "recording the draw");
-    }
+    phase("recording the draw");
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
         .map_err(|e| match e {
@@ -488,18 +487,35 @@ fn kind_for_store(kind: DrawKind, actor: &str) -> String {
     }
 }
 
-/// The targets the draw excluded and the inspectors it skipped, as store rows.
+/// The targets the draw excluded and the inspectors it skipped, as store rows. Above
+/// [`EXCLUSIONS_LISTED_UP_TO`] excluded targets, one row per reason holds their count (the id
+/// `*` and the detail `<n> 户（名单见 exclusions.csv）`); the draw's folder lists them.
 fn exclusion_rows(m: &Manifest) -> Vec<ExclusionRow> {
-    let mut exclusions: Vec<ExclusionRow> = m
-        .exclusions
-        .iter()
-        .map(|e| ExclusionRow {
-            entity_kind: EntityKind::Target,
-            entity_id: e.target_id.clone(),
-            reason_code: e.reason.clone(),
-            detail: e.detail.clone(),
-        })
-        .collect();
+    let mut exclusions: Vec<ExclusionRow> = if m.exclusions.len() > EXCLUSIONS_LISTED_UP_TO {
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        for e in &m.exclusions {
+            *counts.entry(e.reason.as_str()).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(reason, n)| ExclusionRow {
+                entity_kind: EntityKind::Target,
+                entity_id: EXCLUSIONS_SUMMARY_ID.to_string(),
+                reason_code: reason.to_string(),
+                detail: format!("{n} {EXCLUSIONS_SUMMARISED}"),
+            })
+            .collect()
+    } else {
+        m.exclusions
+            .iter()
+            .map(|e| ExclusionRow {
+                entity_kind: EntityKind::Target,
+                entity_id: e.target_id.clone(),
+                reason_code: e.reason.clone(),
+                detail: e.detail.clone(),
+            })
+            .collect()
+    };
     exclusions.extend(m.inspector_skips.iter().map(|s| ExclusionRow {
         entity_kind: EntityKind::Inspector,
         entity_id: s.inspector_id.clone(),
@@ -601,7 +617,10 @@ pub(crate) const PROGRESS_ROWS: usize = 1_000_000;
 /// CSV file is checked in bounded memory and its canonical snapshot written once, by its hash,
 /// to the database's snapshot folder (shared by every draw of that registry version); any
 /// other is loaded whole ([`freeze_registry`]).
-pub(crate) fn freeze(loaded: &Loaded, store: &Store) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+pub(crate) fn freeze(
+    loaded: &Loaded,
+    store: &Store,
+) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
     let dir = store.snapshot_dir();
