@@ -244,6 +244,7 @@ fn manifest_2_vector() {
         }]),
         exclusions: Vec::new(),
         inspector_skips: Vec::new(),
+        public_bundle: None,
         manifest_hash: String::new(),
     };
     let json = serde_json::to_string(&m).expect("json");

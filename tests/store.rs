@@ -1451,13 +1451,27 @@ fn audit_entries_of_format_2_record_who_wrote_and_the_hash_of_their_rows() -> Te
     assert_eq!(noted.console_user.as_deref(), Some("王敏"));
     assert_eq!(noted.rows_hash, None);
 
-    // An edit to a draw row behind suiji's back: the chain still holds, the rows do not.
+    // An edit to a draw row behind suiji's back: the entries still chain, but the rows no
+    // longer hash to what the entry recorded, and the walk says so at that entry.
     c.execute_batch(&format!(
         "DROP TRIGGER draw_team_members_no_update;
          UPDATE draw_team_members SET inspector_id = 'I9' WHERE draw_id = {id} AND seq = 0;"
     ))?;
-    assert!(store.verify_audit()?.is_intact());
-    assert_ne!(store.rows_hash_now(drawn)?, Some(rows));
+    assert_ne!(store.rows_hash_now(drawn)?, Some(rows.clone()));
+    match store.verify_audit()? {
+        AuditReport::Broken(b) => {
+            assert_eq!((b.seq, b.intact_before), (2, 1));
+            assert_eq!(
+                b.problem,
+                AuditProblem::RowsChanged {
+                    recorded: rows,
+                    now: store.rows_hash_now(drawn)?.unwrap_or_default()
+                }
+            );
+            assert!(b.to_string().contains("draw.record draw:"), "{b}");
+        }
+        other => panic!("expected changed rows, got {other:?}"),
+    }
 
     // Changing who wrote an entry breaks the chain at that entry.
     c.execute_batch(

@@ -1,4 +1,5 @@
-//! `suiji audit verify`: walk the hash-chained audit log.
+//! `suiji audit verify|anchor|log`: walk the hash-chained audit log, check it against
+//! published anchors, anchor its head.
 
 use super::{Cli, Failed, exit, open_store_of_config};
 
@@ -10,8 +11,16 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
-    /// Check every link of the audit chain; name the first broken one.
-    Verify,
+    /// Check every link of the audit chain and the rows each entry records; name the first
+    /// broken one.
+    Verify {
+        /// Also check the chain against published anchors: an anchors.json file, or an
+        /// http:// address of one (the public site's /public/anchors.json).
+        #[arg(long, value_name = "FILE-OR-URL")]
+        against: Option<String>,
+    },
+    /// Write the chain's head to out/public/anchors.json (the daily anchor; run by a timer).
+    Anchor,
     /// Print the latest audit entries.
     Log {
         /// How many entries.
@@ -22,8 +31,20 @@ pub enum Action {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let store = open_store_of_config(cli)?;
-    match args.action {
-        Action::Verify => match crate::jobs::audit::verify(&store)? {
+    match &args.action {
+        Action::Anchor => anchor(cli),
+        Action::Verify {
+            against: Some(source),
+        } => {
+            let check = crate::jobs::anchor::verify_against(&store, source)?;
+            outln!("{check}");
+            Ok(if check.is_consistent() {
+                exit::OK
+            } else {
+                exit::INVALID
+            })
+        }
+        Action::Verify { against: None } => match crate::jobs::audit::verify(&store)? {
             crate::store::AuditReport::Intact { entries, head } => {
                 outln!("audit log intact: {entries} entries, head {head}");
                 Ok(exit::OK)
@@ -34,7 +55,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             }
         },
         Action::Log { limit } => {
-            for e in &crate::jobs::audit::latest(&store, limit)? {
+            for e in &crate::jobs::audit::latest(&store, *limit)? {
                 outln!(
                     "{:>6} {} {:<10} {:<18} {} {}",
                     e.seq,
@@ -48,4 +69,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             Ok(exit::OK)
         }
     }
+}
+
+fn anchor(cli: &Cli) -> Result<i32, Failed> {
+    match crate::jobs::anchor::daily(&cli.config, chrono::Utc::now())? {
+        Some(a) => outln!("anchored entry {} (head {}) at {}", a.seq, a.hash, a.at),
+        None => outln!("nothing new to anchor"),
+    }
+    Ok(exit::OK)
 }

@@ -29,9 +29,20 @@ pub struct Args {
     /// Who publishes (recorded in the audit log).
     #[arg(long, default_value = "operator")]
     pub actor: String,
+    /// Write the public site (the pages `suiji serve` shows under /public: plans, matters,
+    /// every draw's list of drawn targets with its public bundle, results notices and the
+    /// verification page) as static files, for a bureau's portal; records nothing.
+    #[arg(long)]
+    pub site: bool,
+    /// Where --site writes (default: the output folder's `site`).
+    #[arg(long, requires = "site")]
+    pub to: Option<std::path::PathBuf>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    if args.site {
+        return site(cli, args);
+    }
     let mut cx = super::open(cli)?;
     let input = Input {
         as_of: args.today,
@@ -79,4 +90,28 @@ fn render(p: &Published) {
         p.as_of,
         p.index.display()
     );
+}
+
+/// `publish --site`: the public site as static files.
+fn site(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let cx = super::open_read_only(cli)?;
+    let now = chrono::Utc::now()
+        .with_timezone(&cx.loaded.model.config.timezone)
+        .naive_local();
+    let site = crate::jobs::site::build(&cx, now)?;
+    let dir = args
+        .to
+        .clone()
+        .unwrap_or_else(|| cx.loaded.model.config.output_dir.join("site"));
+    let files = crate::web::public::files(&site)
+        .map_err(|e| Failed::from(crate::jobs::site::SiteError::Render(e.to_string())))?;
+    let bundles = crate::web::public::bundles(&site);
+    let n = crate::jobs::site::write(&dir, &files, &bundles)?;
+    outln!(
+        "public site: {n} files in {} ({} draws); open {}",
+        dir.display(),
+        site.draws().count(),
+        dir.join("index.html").display()
+    );
+    Ok(exit::OK)
 }

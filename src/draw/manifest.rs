@@ -212,6 +212,11 @@ pub struct Manifest {
     pub substitutes: Option<Vec<Substitute>>,
     pub exclusions: Vec<Exclusion>,
     pub inspector_skips: Vec<InspectorSkip>,
+    /// `suiji-manifest/2`, draws made since the public bundle exists: SHA-256 of the draw's
+    /// public bundle (`bundle.public.json`, docs/draw-algorithm.md V2-9), which binds the frame
+    /// anyone can recompute the selection from to this manifest. Absent in earlier manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_bundle: Option<String>,
     /// SHA-256 of this manifest serialised with this field empty.
     pub manifest_hash: String,
 }
@@ -454,6 +459,7 @@ mod tests {
                 .collect(),
             exclusions: vec![Exclusion::new("", "cooldown", "分层“x”：3 户")],
             inspector_skips: Vec::new(),
+            public_bundle: None,
             manifest_hash: "stale".into(),
         }
     }

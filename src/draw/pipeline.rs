@@ -498,6 +498,7 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
         substitutes: v2.then_some(parts.substitutes),
         exclusions: parts.exclusions,
         inspector_skips: parts.skips,
+        public_bundle: None,
         manifest_hash: String::new(),
     };
     manifest.seal();

@@ -3,6 +3,7 @@
 //! typed result or a typed error, over the core and the model. Jobs own transactions, staging
 //! and file placement; the faces (`cli`) only parse, call a job and render its result.
 
+pub mod anchor;
 pub mod audit;
 pub mod check;
 pub mod draw;
@@ -23,6 +24,7 @@ pub mod run;
 pub mod schedule;
 pub(crate) mod secret;
 pub mod service;
+pub mod site;
 pub mod status;
 pub mod sweep;
 pub mod users;

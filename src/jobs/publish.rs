@@ -200,8 +200,25 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
     probe::point("publish.committed");
     let dir = committed.dir().to_path_buf();
     committed
-        .place(&Layout::Files { root: out_dir })
+        .place(&Layout::Files {
+            root: out_dir.clone(),
+        })
         .map_err(|source| PublishError::NotPlaced { dir, source })?;
+    let subject = plans
+        .iter()
+        .map(|p| {
+            let r = &p.ledger.draw.record;
+            format!("{} {}", r.matter, r.period)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    super::anchor::record_after(
+        &out_dir,
+        &mut cx.store,
+        &published_at,
+        "publication",
+        &subject,
+    );
     published.recorded = true;
     Ok(published)
 }

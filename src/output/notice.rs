@@ -79,7 +79,7 @@ pub struct Notice {
 }
 
 impl Notice {
-    fn header(&self) -> Vec<String> {
+    pub(crate) fn header(&self) -> Vec<String> {
         let mut h: Vec<String> = vec!["序号".into()];
         h.extend(
             self.public_fields
@@ -90,7 +90,7 @@ impl Notice {
         h
     }
 
-    fn rows(&self) -> Vec<Vec<String>> {
+    pub(crate) fn rows(&self) -> Vec<Vec<String>> {
         self.entries
             .iter()
             .enumerate()

@@ -39,9 +39,11 @@
 //! previous entry's `hash`; the first entry's is [`GENESIS_HASH`] (64 zeros). Sequence numbers
 //! start at 1 and have no gaps.
 //!
-//! What the chain proves: no entry was changed, removed or inserted in the middle. Removing
-//! entries from the end leaves a valid shorter chain; publishing the head hash (returned by
-//! [`AuditReport::Intact`]) elsewhere is what catches that.
+//! What the chain proves: no entry was changed, removed or inserted in the middle, and (as
+//! [`Store::verify_audit`] hashes every entry's rows again) no row an entry of format 2
+//! records was changed since. Removing entries from the end leaves a valid shorter chain, and
+//! whoever holds the file can hash a whole edited chain again; publishing the head hash
+//! (returned by [`AuditReport::Intact`]) elsewhere is what catches both (`store::anchors`).
 
 use rusqlite::{Connection, OptionalExtension, params, types::ValueRef};
 use sha2::{Digest, Sha256};
@@ -129,6 +131,8 @@ pub struct AuditBreak {
     pub seq: i64,
     /// Entries before it that checked out.
     pub intact_before: u64,
+    /// What the entry records (`draw.record zhian.hotel/2023-H1`), for the message.
+    pub subject: String,
     pub problem: AuditProblem,
 }
 
@@ -142,6 +146,10 @@ pub enum AuditProblem {
     Gap { expected_seq: i64 },
     /// A field is not text (the file was written behind suiji's back).
     Malformed { field: &'static str },
+    /// The entry is intact but the rows it records (a draw's targets, teams, exclusions and
+    /// manifest; results; a publication) no longer hash to the `rows_hash` it recorded: they
+    /// were edited, removed or added behind suiji's back.
+    RowsChanged { recorded: String, now: String },
 }
 
 impl std::fmt::Display for AuditBreak {
@@ -163,6 +171,12 @@ impl std::fmt::Display for AuditBreak {
                 )
             }
             AuditProblem::Malformed { field } => write!(f, "field {field} is not text"),
+            AuditProblem::RowsChanged { recorded, now } => write!(
+                f,
+                "the rows it records were changed since ({}; recorded rows hash {recorded}, \
+                 the rows now hash to {now})",
+                self.subject
+            ),
         }?;
         write!(
             f,
@@ -404,7 +418,9 @@ impl Store {
         })
     }
 
-    /// Walks the whole chain from the first entry and reports the first broken link.
+    /// Walks the whole chain from the first entry and reports the first broken link: an
+    /// entry out of sequence, not following the previous one, not hashing to its hash, or
+    /// recording rows that no longer hash to its `rows_hash`.
     pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(&format!("{SELECT_ENTRIES} ORDER BY a.seq"))?;
@@ -417,32 +433,40 @@ impl Store {
                     ValueRef::Integer(i) => i,
                     _ => return Err(Fail::corrupt("audit_log.seq is not an integer")),
                 };
-                let broken = |problem| {
+                let broken = |problem, subject: String| {
                     Ok(AuditReport::Broken(AuditBreak {
                         seq,
                         intact_before: checked,
+                        subject,
                         problem,
                     }))
                 };
                 if seq != expected_seq {
-                    return broken(AuditProblem::Gap { expected_seq });
+                    return broken(AuditProblem::Gap { expected_seq }, String::new());
                 }
                 let e = match read_entry(r, seq)? {
                     Ok(e) => e,
-                    Err(field) => return broken(AuditProblem::Malformed { field }),
+                    Err(field) => return broken(AuditProblem::Malformed { field }, String::new()),
                 };
+                let subject = format!("{} {}", e.action, e.subject);
                 if e.prev_hash != prev {
-                    return broken(AuditProblem::PrevMismatch {
+                    let found = e.prev_hash.clone();
+                    let problem = AuditProblem::PrevMismatch {
                         expected: prev,
-                        found: e.prev_hash.clone(),
-                    });
+                        found,
+                    };
+                    return broken(problem, subject);
                 }
                 let computed = e.computed_hash();
                 if computed != e.hash {
-                    return broken(AuditProblem::HashMismatch {
-                        stored: e.hash.clone(),
-                        computed,
-                    });
+                    let stored = e.hash.clone();
+                    return broken(AuditProblem::HashMismatch { stored, computed }, subject);
+                }
+                if let Some(recorded) = e.v2.as_ref().and_then(|v| v.rows_hash.clone()) {
+                    let now = rows_hash_of(c, &e)?.unwrap_or_default();
+                    if now != recorded {
+                        return broken(AuditProblem::RowsChanged { recorded, now }, subject);
+                    }
                 }
                 prev = e.hash;
                 expected_seq += 1;
@@ -480,32 +504,39 @@ impl Store {
 
     /// The hash of the rows `entry` records, as they are in the database now (`None` for an
     /// entry that records none, or one of format 1). Compared with the entry's `rows_hash`,
-    /// it shows whether those rows were edited since.
+    /// it shows whether those rows were edited since; `verify_audit` makes that comparison
+    /// for every entry.
     pub fn rows_hash_now(&self, entry: &AuditEntry) -> Result<Option<String>, StoreError> {
-        if entry.v2.is_none() {
-            return Ok(None);
-        }
-        let detail: serde_json::Value = entry
-            .detail_json()
-            .map_err(|e| StoreError::invalid("audit detail", e.to_string()))?;
-        let id = |k: &str| detail.get(k).and_then(serde_json::Value::as_i64);
-        let ids = |k: &str| -> Vec<i64> {
-            detail
-                .get(k)
-                .and_then(serde_json::Value::as_array)
-                .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect())
-                .unwrap_or_default()
-        };
-        let (results, published) = (ids("ids"), ids("result_ids"));
-        let rows = match (entry.action.as_str(), id("draw_id"), id("publication_id")) {
-            ("draw.record" | "draw.redraw", Some(draw), _) => Rows::Draw(draw),
-            ("results.record", _, _) => Rows::Results(&results),
-            ("publication.record", _, Some(p)) => Rows::Publication {
-                id: p,
-                results: &published,
-            },
-            _ => Rows::None,
-        };
-        self.read(|c| rows_hash(c, rows))
+        self.read(|c| rows_hash_of(c, entry))
     }
+}
+
+/// The hash of the rows `entry` records, as they are now (see [`Store::rows_hash_now`]). The
+/// rows are named by the entry's own action and detail, which the chain protects.
+fn rows_hash_of(c: &Connection, entry: &AuditEntry) -> R<Option<String>> {
+    if entry.v2.is_none() {
+        return Ok(None);
+    }
+    let detail: serde_json::Value = entry
+        .detail_json()
+        .map_err(|e| StoreError::invalid("audit detail", e.to_string()))?;
+    let id = |k: &str| detail.get(k).and_then(serde_json::Value::as_i64);
+    let ids = |k: &str| -> Vec<i64> {
+        detail
+            .get(k)
+            .and_then(serde_json::Value::as_array)
+            .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect())
+            .unwrap_or_default()
+    };
+    let (results, published) = (ids("ids"), ids("result_ids"));
+    let rows = match (entry.action.as_str(), id("draw_id"), id("publication_id")) {
+        ("draw.record" | "draw.redraw", Some(draw), _) => Rows::Draw(draw),
+        ("results.record", _, _) => Rows::Results(&results),
+        ("publication.record", _, Some(p)) => Rows::Publication {
+            id: p,
+            results: &published,
+        },
+        _ => Rows::None,
+    };
+    rows_hash(c, rows)
 }

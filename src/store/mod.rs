@@ -18,6 +18,7 @@
 //! - **Its row types are its own**: other modules convert to and from them; nothing here
 //!   knows draw or rule internals.
 
+mod anchors;
 mod audit;
 mod draws;
 mod error;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use anchors::{ANCHORS_FORMAT, Anchor, AnchorCheck, Anchors};
 pub use audit::{
     AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
     audit_hash_v2,

@@ -7,6 +7,7 @@ mod draws;
 mod manual;
 mod names;
 mod pages;
+pub mod public;
 mod publish;
 mod registries;
 mod results;
@@ -121,6 +122,9 @@ pub fn router(app: App) -> Router {
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
         .route("/static/console.css", get(stylesheet))
+        .route("/public", get(public::bare))
+        .route("/public/", get(public::index))
+        .route("/public/{*path}", get(public::page))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             session::csrf_layer,

@@ -337,18 +337,7 @@ pub fn issue(
     phase("recording the draw");
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
-        .map_err(|e| match e {
-            StoreError::AlreadyDrawn {
-                draw_id,
-                created_at,
-            } => IssueError::AlreadyDrawn {
-                matter: d.matter.clone(),
-                period: d.period.id.clone(),
-                draw_id,
-                created_at,
-            },
-            other => IssueError::Store(other),
-        })?;
+        .map_err(|e| recording_failed(d, e))?;
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
     probe::point("draw.committed");
     let staged_at = committed.dir().to_path_buf();
@@ -362,11 +351,36 @@ pub fn issue(
             )));
         }
     }
+    // The public list is out: anchor the chain's head beside it.
+    let subject = format!("{} {}", d.matter, d.period.id);
+    super::anchor::record_after(
+        &model.config.output_dir,
+        store,
+        &req.created_at,
+        "draw",
+        &subject,
+    );
     Ok(Issued {
         draw_id: Some(draw_id),
         manifest,
         folder: Some(folder),
     })
+}
+
+/// Why recording the draw `d` failed: drawn by another process in the meantime, or the store.
+fn recording_failed(d: &ScheduledDraw, e: StoreError) -> IssueError {
+    match e {
+        StoreError::AlreadyDrawn {
+            draw_id,
+            created_at,
+        } => IssueError::AlreadyDrawn {
+            matter: d.matter.clone(),
+            period: d.period.id.clone(),
+            draw_id,
+            created_at,
+        },
+        other => IssueError::Store(other),
+    }
 }
 
 /// Writes the draw's files (task lists, task sheets, public list) to a staging folder beside

@@ -1,0 +1,233 @@
+//! Anchoring the audit chain outside the database (`out/public/anchors.json`, see
+//! `store::anchors` for the format) and checking the chain against published anchors
+//! (`suiji audit verify --against FILE-or-URL`).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::SetupError;
+use crate::diag::{Fault, Problem, Report};
+use crate::store::{ANCHORS_FORMAT, Anchor, AnchorCheck, Anchors, Store, StoreError};
+
+/// Where the anchors go, under the output folder.
+pub const ANCHORS_FILE: &str = "public/anchors.json";
+
+/// Why anchors could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum AnchorError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read {0}: {1}")]
+    Read(String, String),
+    #[error("{0} is not an anchors file ({ANCHORS_FORMAT}): {1}")]
+    Format(String, String),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}: suiji fetches http:// addresses itself, not https://")]
+    Https(String),
+}
+
+impl Problem for AnchorError {
+    fn fault(&self) -> Fault {
+        match self {
+            AnchorError::Setup(e) => e.fault(),
+            AnchorError::Store(e) => e.fault(),
+            AnchorError::Format(..) | AnchorError::Https(_) => Fault::Invalid,
+            AnchorError::Read(..) | AnchorError::Write { .. } => Fault::Failed,
+        }
+    }
+
+    fn report(&self) -> Report {
+        match self {
+            AnchorError::Setup(e) => e.report(),
+            AnchorError::Store(e) => e.report(),
+            AnchorError::Https(url) => Report::error(
+                self.to_string(),
+                &[&format!(
+                    "download it first (`curl -o anchors.json {url}`) and pass the file: \
+                     `suiji audit verify --against anchors.json`"
+                )],
+            ),
+            AnchorError::Format(..) => Report::error(
+                self.to_string(),
+                &[
+                    "give the anchors.json a bureau published (its public site's /public/anchors.json, or out/public/anchors.json)",
+                ],
+            ),
+            other => Report::error(other.to_string(), &[]),
+        }
+    }
+}
+
+/// Appends the chain's current head to `out_dir/public/anchors.json`, as published at `at`
+/// for `reason` (`draw`, `publication`, `commitment`, `daily`) and `subject`. Returns the
+/// anchor written; nothing is written for an empty chain, nor for a daily anchor when the
+/// head has not moved since the last anchor. An anchors file that cannot be read is an error
+/// and is left as it is.
+pub fn record(
+    out_dir: &Path,
+    store: &mut Store,
+    at: &str,
+    reason: &str,
+    subject: &str,
+) -> Result<Option<Anchor>, AnchorError> {
+    let path = out_dir.join(ANCHORS_FILE);
+    store.with_head(|seq, hash| {
+        if seq == 0 {
+            return Ok(None);
+        }
+        let mut anchors = match std::fs::read(&path) {
+            Ok(bytes) => parse(&path.display().to_string(), &bytes)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Anchors::default(),
+            Err(e) => return Err(AnchorError::Read(path.display().to_string(), e.to_string())),
+        };
+        let unchanged = anchors
+            .anchors
+            .last()
+            .is_some_and(|a| a.seq == seq && a.hash == hash);
+        if reason == "daily" && unchanged {
+            return Ok(None);
+        }
+        let anchor = Anchor {
+            at: at.into(),
+            hash: hash.into(),
+            reason: reason.into(),
+            seq,
+            subject: subject.into(),
+        };
+        anchors.anchors.push(anchor.clone());
+        write_atomically(&path, &anchors)?;
+        Ok(Some(anchor))
+    })?
+}
+
+/// [`record`], for a job whose own work is done: a failure is logged (the anchor is written
+/// again with the next one, as every anchor names the head) and never undoes the job.
+pub fn record_after(out_dir: &Path, store: &mut Store, at: &str, reason: &str, subject: &str) {
+    if let Err(e) = record(out_dir, store, at, reason, subject) {
+        tracing::warn!(
+            "the audit chain's head was not anchored ({reason} {subject}): {e}; run `suiji audit anchor` once it is fixed"
+        );
+    }
+}
+
+fn parse(source: &str, bytes: &[u8]) -> Result<Anchors, AnchorError> {
+    let anchors: Anchors = serde_json::from_slice(bytes)
+        .map_err(|e| AnchorError::Format(source.into(), e.to_string()))?;
+    if anchors.format != ANCHORS_FORMAT {
+        return Err(AnchorError::Format(
+            source.into(),
+            format!("its format is `{}`", anchors.format),
+        ));
+    }
+    Ok(anchors)
+}
+
+fn write_atomically(path: &Path, anchors: &Anchors) -> Result<(), AnchorError> {
+    let fail = |source| AnchorError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut text = serde_json::to_string_pretty(anchors)
+        .map_err(|e| fail(std::io::Error::other(e.to_string())))?;
+    text.push('\n');
+    let tmp = dir.join(format!(".anchors.json.{}", std::process::id()));
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
+}
+
+/// Reads published anchors from a file or an `http://` address.
+pub fn load(source: &str) -> Result<Anchors, AnchorError> {
+    let bytes = if source.starts_with("https://") {
+        return Err(AnchorError::Https(source.into()));
+    } else if let Some(rest) = source.strip_prefix("http://") {
+        fetch(rest).map_err(|e| AnchorError::Read(source.into(), e))?
+    } else {
+        std::fs::read(source).map_err(|e| AnchorError::Read(source.into(), e.to_string()))?
+    };
+    parse(source, &bytes)
+}
+
+/// The largest anchors file read from the network.
+const MAX_BYTES: u64 = 64 << 20;
+
+/// A plain HTTP/1.0 GET of `host[:port]/path`; the body of a 200 answer.
+fn fetch(rest: &str) -> Result<Vec<u8>, String> {
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = if host.contains(':') {
+        host.to_string()
+    } else {
+        format!("{host}:80")
+    };
+    let timeout = Duration::from_secs(30);
+    let sock = std::net::ToSocketAddrs::to_socket_addrs(&addr)
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or_else(|| format!("{host} has no address"))?;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&sock, timeout).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: suiji\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream
+        .take(MAX_BYTES)
+        .read_to_end(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("the answer has no end of headers")?;
+    let head = String::from_utf8_lossy(&answer[..split]);
+    let status = head.lines().next().unwrap_or("");
+    if status.split_whitespace().nth(1) != Some("200") {
+        return Err(format!("the server answered `{status}`"));
+    }
+    Ok(answer[split + 4..].to_vec())
+}
+
+/// Checks the local chain against the anchors published at `source`.
+pub fn verify_against(store: &Store, source: &str) -> Result<AnchorCheck, AnchorError> {
+    let anchors = load(source)?;
+    Ok(store.check_anchors(&anchors)?)
+}
+
+/// `suiji audit anchor`: the daily anchor (run by a timer, see docs/operations.md). Opens
+/// the database named by `config` and anchors its head at `now` unless it has not moved
+/// since the last anchor.
+pub fn daily(
+    config: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Anchor>, AnchorError> {
+    let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
+    let mut store = Store::open(&config.data_dir)?;
+    let at = now
+        .with_timezone(&config.timezone)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    record(&config.output_dir, &mut store, &at, "daily", "")
+}

@@ -1,0 +1,446 @@
+//! The public site (一公开): what anyone may read without logging in — the yearly plans, the
+//! list of matters, per draw the list of drawn targets (抽查对象名单) with its public bundle, and
+//! per draw the results notice once published. One model for both faces: `suiji serve` answers
+//! it under `/public`, `suiji publish --site` writes it as static files. Only the target fields
+//! `[publication] public_fields` names appear; inspectors, teams and remarks never do.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+
+use super::{Context, SetupError};
+use crate::output::notice::Notice;
+use crate::output::plan::MatterSheet;
+use crate::output::publication::notice;
+use crate::output::tasks::{public_field, public_field_label};
+use crate::registry::Target;
+use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
+use crate::rules::names::{period_label, seed_source_text};
+use crate::schedule::marks::DrawMarks;
+use crate::store::PublicationRecord;
+use crate::store::{DrawFilter, Store, StoreError};
+
+/// The name of a draw's public bundle, beside its other files and on the public site.
+pub const PUBLIC_BUNDLE: &str = "bundle.public.json";
+
+/// Everything the public site shows.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub bureau: String,
+    pub region: String,
+    /// When this site was built (real time, "YYYY-MM-DD HH:MM").
+    pub built_at: String,
+    /// The database is a simulation: every page says 模拟.
+    pub simulation: bool,
+    /// The public fields' column names, in the config's order.
+    pub field_labels: Vec<String>,
+    pub matters: Vec<MatterSheet>,
+    /// Newest first.
+    pub years: Vec<SiteYear>,
+}
+
+/// One year: its plan and its draws by department and matter.
+#[derive(Debug, Clone)]
+pub struct SiteYear {
+    pub year: i32,
+    /// The year's schedule, in issue order; empty with `plan_note` when it cannot be dated.
+    pub plan: Vec<PlanLine>,
+    pub plan_note: Option<String>,
+    pub departments: Vec<SiteDepartment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanLine {
+    pub issue: String,
+    pub due: String,
+    pub department: String,
+    pub matter: String,
+    pub period: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteDepartment {
+    pub name: String,
+    pub matters: Vec<SiteMatter>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteMatter {
+    pub name: String,
+    pub draws: Vec<SiteDraw>,
+}
+
+/// One draw as the public sees it.
+#[derive(Debug, Clone)]
+pub struct SiteDraw {
+    pub id: i64,
+    pub matter: String,
+    pub matter_name: String,
+    pub department_name: String,
+    pub period: String,
+    pub period_label: String,
+    /// 按计划, 手动抽取, or a holiday's 专项.
+    pub kind: String,
+    pub marks: DrawMarks,
+    pub due_date: String,
+    pub algorithm: String,
+    pub seed: String,
+    pub seed_source: String,
+    pub manifest_hash: String,
+    /// 抽取编号 (the manifest hash's first 12 digits).
+    pub draw_ref: String,
+    /// SHA-256 of the public bundle, when the manifest records it (`suiji-manifest/2`).
+    pub bundle_hash: Option<String>,
+    /// The public bundle's file, when the draw's folder has one.
+    pub bundle_file: Option<PathBuf>,
+    /// (stratum, eligible, drawn).
+    pub strata: Vec<(String, usize, usize)>,
+    /// The drawn targets' public fields, in draw order.
+    pub rows: Vec<Vec<String>>,
+    /// This draw replaced an earlier one: why.
+    pub redraw_reason: Option<String>,
+    pub notice: Option<SiteNotice>,
+}
+
+/// A draw's results notice as last published.
+#[derive(Debug, Clone)]
+pub struct SiteNotice {
+    /// When the latest publication was recorded (real time, "YYYY-MM-DD HH:MM").
+    pub published_at: String,
+    /// The day it speaks for.
+    pub as_of: String,
+    pub channel: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl SiteDraw {
+    /// The year the draw belongs to (its period's).
+    pub fn year(&self) -> i32 {
+        self.period
+            .get(..4)
+            .and_then(|y| y.parse().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl SiteYear {
+    /// Draws of the year.
+    pub fn draw_count(&self) -> usize {
+        self.departments
+            .iter()
+            .flat_map(|d| &d.matters)
+            .map(|m| m.draws.len())
+            .sum()
+    }
+}
+
+impl Site {
+    /// Every draw, newest year first, then by department and matter.
+    pub fn draws(&self) -> impl Iterator<Item = &SiteDraw> {
+        self.years
+            .iter()
+            .flat_map(|y| &y.departments)
+            .flat_map(|d| &d.matters)
+            .flat_map(|m| &m.draws)
+    }
+
+    pub fn draw(&self, id: i64) -> Option<&SiteDraw> {
+        self.draws().find(|d| d.id == id)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("archived target snapshot {hash}: {detail}")]
+    Snapshot { hash: String, detail: String },
+    #[error("cannot render the site's pages: {0}")]
+    Render(String),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl crate::diag::Problem for SiteError {
+    fn fault(&self) -> crate::diag::Fault {
+        match self {
+            SiteError::Setup(e) => e.fault(),
+            _ => crate::diag::Fault::Failed,
+        }
+    }
+
+    fn report(&self) -> crate::diag::Report {
+        match self {
+            SiteError::Setup(e) => e.report(),
+            other => crate::diag::Report::error(crate::diag::chain(other), &[]),
+        }
+    }
+}
+
+/// Builds the public site from the records, as of `now` (the real time, local).
+pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError> {
+    let model = &cx.loaded.model;
+    let all = ledgers(&cx.store, model, &cx.cal, &DrawFilter::default())?;
+    let mut snapshots: HashMap<String, HashMap<String, Target>> = HashMap::new();
+    let mut draws = Vec::with_capacity(all.len());
+    for l in &all {
+        let registry = snapshot(&cx.store, &mut snapshots, &l.draw.record.targets_snapshot)?;
+        draws.push(site_draw(cx, l, registry));
+    }
+    let mut years: BTreeSet<i32> = draws.iter().map(SiteDraw::year).collect();
+    years.insert(now.year());
+    let years = years
+        .into_iter()
+        .rev()
+        .map(|year| site_year(cx, year, &draws))
+        .collect();
+    Ok(Site {
+        bureau: model.config.bureau.name.clone(),
+        region: model.config.bureau.region.clone(),
+        built_at: now.format("%Y-%m-%d %H:%M").to_string(),
+        simulation: cx.store.is_simulation()?,
+        field_labels: model
+            .config
+            .public_fields
+            .iter()
+            .map(|f| public_field_label(f).to_string())
+            .collect(),
+        matters: super::plan::matters(&cx.loaded, |_| true),
+        years,
+    })
+}
+
+fn site_year(cx: &Context, year: i32, draws: &[SiteDraw]) -> SiteYear {
+    let (plan, plan_note) = plan_lines(cx, year);
+    let mut by_dept: BTreeMap<(i64, String), BTreeMap<String, Vec<SiteDraw>>> = BTreeMap::new();
+    for d in draws.iter().filter(|d| d.year() == year) {
+        let order = cx
+            .loaded
+            .model
+            .departments
+            .iter()
+            .find(|x| x.name == d.department_name)
+            .map_or(i64::MAX, |x| x.order);
+        by_dept
+            .entry((order, d.department_name.clone()))
+            .or_default()
+            .entry(d.matter_name.clone())
+            .or_default()
+            .push(d.clone());
+    }
+    let departments = by_dept
+        .into_iter()
+        .map(|((_, name), matters)| SiteDepartment {
+            name,
+            matters: matters
+                .into_iter()
+                .map(|(name, draws)| SiteMatter { name, draws })
+                .collect(),
+        })
+        .collect();
+    SiteYear {
+        year,
+        plan,
+        plan_note,
+        departments,
+    }
+}
+
+/// The year's schedule, or why there is none yet.
+fn plan_lines(cx: &Context, year: i32) -> (Vec<PlanLine>, Option<String>) {
+    let input = super::schedule::Input {
+        year,
+        provisional: false,
+        matter: None,
+    };
+    let Ok(schedule) = super::schedule::run(&cx.loaded, &input) else {
+        return (
+            Vec::new(),
+            Some(format!("{year} 年节假日安排尚未公布，抽取日程待定。")),
+        );
+    };
+    let model = &cx.loaded.model;
+    let lines = schedule
+        .draws
+        .iter()
+        .map(|d| {
+            let m = model.matter(&d.matter);
+            PlanLine {
+                issue: d.issue_date().to_string(),
+                due: d.due.to_string(),
+                department: m.map_or_else(String::new, |m| department_name(cx, &m.department)),
+                matter: m.map_or_else(|| d.matter.clone(), |m| m.name.clone()),
+                period: d.period.label_zh(),
+                kind: match d.kind {
+                    crate::schedule::DrawKind::Regular => "按计划".into(),
+                    crate::schedule::DrawKind::Holiday(h) => format!("{}专项", h.name_zh()),
+                },
+            }
+        })
+        .collect();
+    (lines, None)
+}
+
+fn department_name(cx: &Context, id: &str) -> String {
+    cx.loaded
+        .model
+        .departments
+        .iter()
+        .find(|d| d.id == id)
+        .map_or_else(|| id.to_string(), |d| d.name.clone())
+}
+
+fn site_draw(cx: &Context, l: &DrawLedger, registry: &HashMap<String, Target>) -> SiteDraw {
+    let model = &cx.loaded.model;
+    let m = &l.manifest;
+    let fields = &model.config.public_fields;
+    let rows = m
+        .selected
+        .iter()
+        .map(|s| match registry.get(&s.target_id) {
+            Some(t) => fields.iter().map(|f| public_field(model, t, f)).collect(),
+            None => fields
+                .iter()
+                .map(|f| match f.as_str() {
+                    "id" => s.target_id.clone(),
+                    "name" => s.target_name.clone(),
+                    _ => String::new(),
+                })
+                .collect(),
+        })
+        .collect();
+    let folder = super::issue::draw_folder(&model.config.output_dir, &m.matter, &m.period.id);
+    let bundle = folder.join(PUBLIC_BUNDLE);
+    let mut strata: Vec<(String, usize, usize)> = m
+        .strata
+        .iter()
+        .map(|s| (s.stratum.clone(), s.eligible, s.k))
+        .collect();
+    strata.sort();
+    SiteDraw {
+        id: l.draw.id,
+        matter: m.matter.clone(),
+        matter_name: l.matter_name.clone(),
+        department_name: department_name(cx, &m.department),
+        period: m.period.id.clone(),
+        period_label: period_label(&m.period.id),
+        kind: kind_text(&l.draw.record.kind),
+        marks: l.marks.clone(),
+        due_date: m.due_date.to_string(),
+        algorithm: m.algorithm.clone(),
+        seed: m.seed.clone(),
+        seed_source: seed_source_text(&m.seed_source),
+        manifest_hash: m.manifest_hash.clone(),
+        draw_ref: l.draw_ref.clone(),
+        bundle_hash: m.public_bundle.clone(),
+        bundle_file: bundle.is_file().then_some(bundle),
+        strata,
+        rows,
+        redraw_reason: l.draw.redraw_reason.clone(),
+        notice: site_notice(model, l, registry),
+    }
+}
+
+/// 按计划, 手动抽取, or the holiday's 专项.
+fn kind_text(kind: &str) -> String {
+    match kind {
+        "regular" | "scheduled" => "按计划".into(),
+        "manual" => "手动抽取".into(),
+        other => match other
+            .strip_prefix("holiday:")
+            .and_then(crate::calendar::Holiday::parse)
+        {
+            Some(h) => format!("{}专项", h.name_zh()),
+            None => other.to_string(),
+        },
+    }
+}
+
+/// The notice as its latest publication left it.
+fn site_notice(
+    model: &crate::rules::model::Model,
+    l: &DrawLedger,
+    registry: &HashMap<String, Target>,
+) -> Option<SiteNotice> {
+    let last = l.publications.last()?;
+    let as_of: NaiveDate = l.last_published()?;
+    let record: Option<PublicationRecord> = serde_json::from_value(last.files.clone()).ok();
+    let recorded = record.map_or_else(|| last.published_at.clone(), |r| r.recorded_at);
+    let n: Notice = notice(model, l, registry, &HashSet::new(), as_of);
+    Some(SiteNotice {
+        published_at: chrono::DateTime::parse_from_rfc3339(&recorded).map_or(recorded, |t| {
+            t.naive_local().format("%Y-%m-%d %H:%M").to_string()
+        }),
+        as_of: as_of.to_string(),
+        channel: n.channel.clone(),
+        header: n.header(),
+        rows: n.rows(),
+    })
+}
+
+/// Writes the site's files under `dir` (each through a temporary file renamed into place) and
+/// copies the public bundles beside their draws' pages. Returns the number of files written.
+pub fn write(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    bundles: &[(String, PathBuf)],
+) -> Result<usize, SiteError> {
+    let put = |rel: &str, bytes: &[u8]| -> Result<(), SiteError> {
+        let path = dir.join(rel);
+        let fail = |source| SiteError::Write {
+            path: path.clone(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(fail)?;
+        }
+        let tmp = path.with_extension("tmp~");
+        std::fs::write(&tmp, bytes).map_err(fail)?;
+        std::fs::rename(&tmp, &path).map_err(fail)
+    };
+    for (rel, bytes) in files {
+        put(rel, bytes)?;
+    }
+    for (rel, from) in bundles {
+        let bytes = std::fs::read(from).map_err(|source| SiteError::Write {
+            path: from.clone(),
+            source,
+        })?;
+        put(rel, &bytes)?;
+    }
+    Ok(files.len() + bundles.len())
+}
+
+/// A draw's archived target snapshot, by id (the public fields as they were drawn).
+fn snapshot<'c>(
+    store: &Store,
+    cache: &'c mut HashMap<String, HashMap<String, Target>>,
+    hash: &str,
+) -> Result<&'c HashMap<String, Target>, SiteError> {
+    if !cache.contains_key(hash) {
+        let bytes = store.get_snapshot(hash)?;
+        let targets =
+            crate::registry::parse_canonical_targets(&bytes).map_err(|e| SiteError::Snapshot {
+                hash: hash.to_string(),
+                detail: e.to_string(),
+            })?;
+        cache.insert(
+            hash.to_string(),
+            targets.into_iter().map(|t| (t.id.clone(), t)).collect(),
+        );
+    }
+    cache.get(hash).ok_or_else(|| SiteError::Snapshot {
+        hash: hash.to_string(),
+        detail: "missing".into(),
+    })
+}

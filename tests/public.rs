@@ -1,0 +1,270 @@
+//! The public site (一公开): served by `suiji serve` under `/public` without logging in, and
+//! written as the same static files by `suiji publish --site`; every page dated, readable on a
+//! phone, printable, and without any inspector's data.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt as _;
+use util::{Project, repo};
+
+/// A 2023 with results imported and published twice, and the public site written.
+fn published_year() -> Project {
+    let p = Project::shipped();
+    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    std::fs::copy(
+        repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
+        p.path("example.csv"),
+    )
+    .expect("copy example");
+    p.ok(&["results", "import", "example.csv"]);
+    p.ok(&["publish", "--today", "2023-04-03"]);
+    p.ok(&["publish", "--today", "2023-07-14"]);
+    let out = p.ok(&["publish", "--site"]);
+    assert!(out.contains("public site:"), "{out}");
+    p
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn router(p: &Project) -> axum::Router {
+    let config = p.path("config/suiji.toml");
+    let loaded = suiji::jobs::load_rules(&config).expect("rules load");
+    suiji::web::router(suiji::web::App::new(&loaded, config, false))
+}
+
+async fn get(app: &axum::Router, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let req = Request::get(path).body(Body::empty()).expect("request");
+    let res = app.clone().oneshot(req).await.expect("the router answers");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (status, headers, body.to_vec())
+}
+
+/// The page with its "updated" line (the time it was built) taken out.
+fn undated(page: &[u8]) -> String {
+    let text = String::from_utf8_lossy(page).into_owned();
+    match text.find("本页更新时间：") {
+        Some(a) => {
+            let b = text[a..].find('<').map_or(text.len(), |b| a + b);
+            format!("{}{}", &text[..a], &text[b..])
+        }
+        None => text,
+    }
+}
+
+/// The id of the active draw of a matter and period.
+fn draw_id(p: &Project, matter: &str, period: &str) -> i64 {
+    p.db()
+        .query_row(
+            "SELECT id FROM draws WHERE matter = ?1 AND period = ?2 AND status = 'active'",
+            [matter, period],
+            |r| r.get(0),
+        )
+        .expect("draw recorded")
+}
+
+#[test]
+fn the_site_is_served_without_login_and_written_as_the_same_static_files() {
+    let p = published_year();
+    let site = p.path("out/site");
+    let hotel = draw_id(&p, "zhian.hotel", "2023-H1");
+    for page in [
+        "index.html".to_string(),
+        "matters.html".into(),
+        "verify.html".into(),
+        "2023/index.html".into(),
+        "2023/plan.html".into(),
+        format!("draws/{hotel}.html"),
+        format!("draws/{hotel}/notice.html"),
+        "static/site.css".into(),
+        "static/verify.js".into(),
+        "static/sha256.js".into(),
+    ] {
+        assert!(site.join(&page).is_file(), "{page} written");
+    }
+    let app = router(&p);
+    runtime().block_on(async {
+        let (status, headers, _) = get(&app, "/public").await;
+        assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(headers[header::LOCATION], "/public/");
+        let (status, _, index) = get(&app, "/public/").await;
+        assert_eq!(status, StatusCode::OK, "no login needed");
+        assert_eq!(
+            undated(&index),
+            undated(&std::fs::read(site.join("index.html")).expect("index"))
+        );
+        for file in files_under(&site) {
+            let rel = file.strip_prefix(&site).expect("under the site");
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let (status, headers, body) = get(&app, &format!("/public/{rel}")).await;
+            assert_eq!(status, StatusCode::OK, "{rel}");
+            let written = std::fs::read(&file).expect("written page");
+            assert_eq!(undated(&body), undated(&written), "{rel} served as written");
+            let csp = headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii");
+            assert!(
+                csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+                "{csp}"
+            );
+        }
+        let (status, _, _) = get(&app, "/public/draws/99999.html").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = get(&app, "/public/../config/suiji.toml").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    });
+}
+
+#[test]
+fn every_page_is_dated_chinese_readable_on_a_phone_and_printable() {
+    let p = published_year();
+    let site = p.path("out/site");
+    let css = p.read("out/site/static/site.css");
+    assert!(css.contains("@media (max-width: 640px)"), "a phone layout");
+    assert!(css.contains("@media print"), "a print layout");
+    let hotel = draw_id(&p, "zhian.hotel", "2023-H1");
+    let mut pages = 0;
+    for file in files_under(&site) {
+        if file.extension().and_then(|e| e.to_str()) != Some("html") {
+            continue;
+        }
+        pages += 1;
+        let page = std::fs::read_to_string(&file).expect("utf-8 page");
+        let name = file.display();
+        assert!(page.contains("<html lang=\"zh-CN\">"), "{name}");
+        assert!(page.contains("name=\"viewport\""), "{name}");
+        assert!(
+            page.contains("模拟"),
+            "a simulation says so on every page: {name}"
+        );
+        let dated = page
+            .split("<p class=\"dated\">")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .unwrap_or_else(|| panic!("{name} has no date"));
+        assert!(
+            dated.starts_with("发布时间：") || dated.starts_with("本页更新时间："),
+            "{name}: {dated}"
+        );
+        assert!(
+            dated.chars().filter(char::is_ascii_digit).count() >= 12,
+            "{name}: {dated}"
+        );
+    }
+    assert!(pages >= 25, "{pages} pages");
+    // A draw's list: its real time, matter, period and drawn targets; the notice its day.
+    let list = p.read(&format!("out/site/draws/{hotel}.html"));
+    for part in [
+        "旅馆业",
+        "2023年上半年",
+        "抽取时间",
+        "2023-01-",
+        "抽中的检查对象",
+    ] {
+        assert!(list.contains(part), "{part}\n{list}");
+    }
+    let db = p.db();
+    let drawn_at: String = db
+        .query_row("SELECT created_at FROM draws WHERE id = ?1", [hotel], |r| {
+            r.get(0)
+        })
+        .expect("draw");
+    let shown = format!("发布时间：{} {}", &drawn_at[..10], &drawn_at[11..16]);
+    assert!(list.contains(&shown), "{shown}");
+    let notice = p.read(&format!("out/site/draws/{hotel}/notice.html"));
+    assert!(
+        notice.contains("抽查结果公示") && notice.contains("2023-07-14"),
+        "{notice}"
+    );
+    let year = p.read("out/site/2023/index.html");
+    assert!(year.contains("治安") && year.contains("抽查结果"), "{year}");
+    let plan = p.read("out/site/2023/plan.html");
+    assert!(
+        plan.contains("抽取日程") && plan.contains("旅馆业"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn public_pages_never_show_an_inspectors_data() {
+    let p = published_year();
+    let inspectors =
+        std::fs::read_to_string(repo().join("config/registry/inspectors.csv")).expect("inspectors");
+    let mut secrets: Vec<String> = Vec::new();
+    for line in inspectors.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        // 工号, 姓名, 执法证号
+        for i in [0, 1, 3] {
+            if let Some(c) = cells.get(i).filter(|c| !c.is_empty()) {
+                secrets.push((*c).to_string());
+            }
+        }
+    }
+    assert!(secrets.len() > 100);
+    let mut leaks = Vec::new();
+    for file in files_under(&p.path("out/site")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).expect("read")).into_owned();
+        for s in &secrets {
+            if text.contains(s.as_str()) {
+                leaks.push(format!("{}: {s}", file.display()));
+            }
+        }
+        for word in ["检查组", "执法人员：", "回避"] {
+            if text.contains(word) && file.extension().is_some_and(|e| e == "json") {
+                leaks.push(format!("{}: {word}", file.display()));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:#?}");
+}
+
+#[test]
+fn a_late_draw_says_when_it_was_really_made_and_that_it_is_late() {
+    let p = Project::shipped();
+    p.ok(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "demo",
+    ]);
+    p.ok(&["publish", "--site", "--to", "portal"]);
+    let id = draw_id(&p, "zhian.hotel", "2023-H1");
+    let list = p.read(&format!("portal/draws/{id}.html"));
+    assert!(list.contains("（补抽，原定 2023-01-"), "{list}");
+    assert!(list.contains("（补抽）"), "{list}");
+    assert!(
+        !list.contains("模拟"),
+        "a real database is not a simulation"
+    );
+    let year = p.read("portal/2023/index.html");
+    assert!(year.contains("补抽，原定"), "{year}");
+    assert!(year.contains("尚未公示"), "{year}");
+}
