@@ -168,16 +168,7 @@ pub fn check_streamed(
     known: &Known,
     to: &StreamTo<'_>,
 ) -> Option<Checked<Streamed>> {
-    let [path] = targets else {
-        return None;
-    };
-    let csv = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if !csv {
-        return None;
-    }
+    let path = one_csv(targets)?;
     let display = display_path(root, path);
     let file = source::RegistryFile::open_as(path, display.clone(), known, 512 << 10).ok()?;
     let mut sink = Sink::default();
@@ -243,6 +234,16 @@ pub fn check_streamed(
         snapshot,
     };
     Some(Ok((streamed, diags)))
+}
+
+/// The target file, when there is one and it is a CSV file.
+fn one_csv(targets: &[PathBuf]) -> Option<&PathBuf> {
+    let [path] = targets else {
+        return None;
+    };
+    let csv = path.extension().and_then(|e| e.to_str());
+    csv.is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        .then_some(path)
 }
 
 /// Reads the inspector files as [`check`] does (after the target files named in `displays`),
