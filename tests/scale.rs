@@ -67,9 +67,10 @@ fn a_years_draws_share_one_target_snapshot_kept_as_a_file_that_verify_checks() {
     let (code, out, err) = run(p.suiji(&["verify", "1"]));
     assert_ne!(code, 0, "{out}{err}");
     assert!(
-        out.contains("was altered") || err.contains("was altered"),
+        out.contains("DIFFERS") && out.contains(&format!("targets snapshot {hash}")),
         "{out}{err}"
     );
+    assert!(out.contains("damaged"), "{out}{err}");
 }
 
 #[test]

@@ -320,17 +320,7 @@ fn phases(
     };
     opts.phase(Phase::Teams);
     let skips = teams::assign(source, rules, &mut selected, &drawn_at)?;
-    let targets = if opts.keep_drawn {
-        let mut at = drawn_at;
-        at.sort_unstable();
-        source
-            .targets(&at)?
-            .into_iter()
-            .map(std::borrow::Cow::into_owned)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let targets = drawn_rows(source, opts, drawn_at)?;
     opts.phase(Phase::Manifest);
     let eligible: u64 = plans.iter().map(|p| p.n as u64).sum();
     let stats = Stats {
@@ -369,6 +359,20 @@ fn phases(
         stats,
         targets,
     })
+}
+
+/// The drawn targets' rows (at `drawn_at`), in registry order, when the options ask for them.
+fn drawn_rows(
+    source: &dyn RowSource,
+    opts: &Options<'_>,
+    mut drawn_at: Vec<u64>,
+) -> Result<Vec<Target>, DrawFailure> {
+    if !opts.keep_drawn {
+        return Ok(Vec::new());
+    }
+    drawn_at.sort_unstable();
+    let rows = source.targets(&drawn_at)?;
+    Ok(rows.into_iter().map(std::borrow::Cow::into_owned).collect())
 }
 
 /// How many substitutes of a stratum of `n` with `k` drawn `suiji-manifest/2` lists: a fifth

@@ -249,9 +249,9 @@ fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, 
         Ok(Ok(h)) if h == file.snapshot.sha256 => {}
         Ok(Ok(h)) => {
             return Err(format!(
-                "the archived targets snapshot {} hashes to {h}, not {}: it was altered",
-                path.display(),
-                file.snapshot.sha256
+                "the archived targets snapshot {} cannot be used: {} is damaged (its content hashes to {h})",
+                file.snapshot.sha256,
+                path.display()
             ));
         }
         _ => return Err(format!("cannot read {}", path.display())),
