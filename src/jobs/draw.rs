@@ -2,7 +2,7 @@
 
 use super::issue::seed::{SeedChoice, resolve};
 use super::issue::{Frozen, IssueError, Issued, Request, find_scheduled, issue};
-use super::{SetupError, freeze_registry, load_calendar, open_store, require_matter};
+use super::{SetupError, load_calendar, open_store, require_matter};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
@@ -118,7 +118,6 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
             known,
         });
     };
-    let frozen = freeze_registry(loaded)?;
     let (seed, seed_source) = resolve(&input.seed).map_err(DrawError::Seed)?;
     let mut store = open_store(loaded)?;
     if let Some(origin) = origin {
@@ -127,6 +126,7 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
     if !input.dry_run {
         super::adopt_on_first_start(&mut store, loaded, &input.now);
     }
+    let frozen = super::issue::freeze(loaded, &store).map_err(SetupError::Registry)?;
     let req = Request {
         algorithm: loaded.model.config.algorithm,
         provisional: super::issue::provisional(&cal, &scheduled),
