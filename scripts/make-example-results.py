@@ -40,6 +40,10 @@ def main():
         sys.exit(__doc__)
     old = rows(EXAMPLE)
     new = rows(sys.argv[1])
+    # A simulated draw's list starts with a line that says 模拟, above the header row; the
+    # example sheet is written without it (both import).
+    if new and "抽取编号" not in new[0]:
+        new = new[1:]
     header, old_t, new_t = old[0], by_target(old[1:]), by_target(new[1:])
     if len(old_t) != len(new_t):
         sys.exit(f"the example has {len(old_t)} targets, the task list {len(new_t)}: adjust by hand")

@@ -70,14 +70,7 @@ fn staff_journey_in_a_real_browser() {
         return;
     };
     let p = Project::shipped();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2023-H1",
-        "--seed",
-        "demo",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
     let me: String = p
         .db()
         .query_row(
@@ -150,12 +143,11 @@ fn journey(b: &Browser, p: &Project) {
     assert!(b.text("#outcome").contains("未作任何更改"));
     b.screenshot("03-registry-bad-row");
     assert_eq!(p.read("config/registry/inspectors.csv"), before);
-    // A manual draw with a witnessed seed: the hash first, then the draw.
+    // A manual draw: the seed's source first (nobody types a seed), then the draw.
     b.go("/draws/new");
     b.click("#choice option[value^='zhian.hotel|']");
-    b.type_in("#seed", "03 17 22 41 08");
     b.click("#preview");
-    assert_eq!(b.text("#seed-hash").len(), 64);
+    assert_eq!(b.text("#seed-mode"), "种子来源：系统生成");
     b.screenshot("04-manual-draw-seed");
     b.click("#draw");
     b.wait_for("//*[@id='verify']");

@@ -65,14 +65,7 @@ fn first_team_inspector(p: &Project) -> String {
 impl Console {
     fn new() -> Console {
         let project = Project::shipped();
-        project.ok(&[
-            "draw",
-            "zhian.hotel",
-            "--period",
-            "2023-H1",
-            "--seed",
-            "demo",
-        ]);
+        project.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
         let inspector = first_team_inspector(&project);
         for role in Role::ALL {
             let id = (role == Role::Inspector).then_some(inspector.as_str());
@@ -741,14 +734,20 @@ fn a_manual_draw_shows_the_seed_hash_first_and_a_redraw_needs_an_approver() {
         let c = Console::new();
         let cookie = c.login("operator", PASSWORD).await.expect("logged in");
         let csrf = c.csrf(&cookie).await;
-        let seed = "03 17 22 41 08";
+        // Nobody types a seed: a period without a commitment is drawn with a seed the system
+        // generates, said before the draw.
         let form = format!("csrf={csrf}&choice=zhian.hotel%7C2023-H2&seed=03+17+22+41+08");
         let (status, page) = c.post(Some(&cookie), "/draws/new", &form).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(page.contains(&sha256_hex(seed)), "the page shows the seed's hash: {page}");
+        assert!(page.contains("种子来源：系统生成"), "{page}");
+        assert!(!page.contains("name=\"seed\""), "no seed is typed: {page}");
         let draws: i64 = c.project.db().query_row("SELECT count(*) FROM draws", [], |r| r.get(0)).expect("count");
         assert_eq!(draws, 1, "nothing drawn before confirmation");
-        let confirm = format!("{form}&confirm={}", sha256_hex(seed));
+        // A confirmation of another matter and period is not this one's.
+        let stale = format!("{form}&confirm=zhian.hotel%7C2023-H1%23system");
+        let (_, page) = c.post(Some(&cookie), "/draws/new", &stale).await;
+        assert!(page.contains("种子来源或公布值已变化"), "{page}");
+        let confirm = format!("{form}&confirm=zhian.hotel%7C2023-H2%23system");
         let req = Request::post("/draws/new")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::COOKIE, &cookie)
@@ -763,7 +762,33 @@ fn a_manual_draw_shows_the_seed_hash_first_and_a_redraw_needs_an_approver() {
             .query_row("SELECT actor, seed_source FROM draws WHERE id = 2", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("draw 2");
         assert_eq!(actor, "web:operator");
-        assert!(source.contains(seed), "{source}");
+        assert_eq!(source, "os", "the text typed is not the seed");
+        let (_, page) = c.get(Some(&cookie), "/draws/2").await;
+        assert!(page.contains("系统生成"), "{page}");
+        // A period committed to a public source takes its announced value: the seed it gives
+        // is shown first.
+        c.project.ok(&[
+            "commit",
+            "zhian.hotel",
+            "--period",
+            "2024-H1",
+            "--source",
+            "中国福利彩票3D 第2099001期开奖号码",
+            "--source-time",
+            "2099-01-02 21:15",
+        ]);
+        let committed = format!("csrf={csrf}&choice=zhian.hotel%7C2024-H1&seed=3+1+7");
+        let (_, page) = c.post(Some(&cookie), "/draws/new", &committed).await;
+        assert!(
+            page.contains("种子来源：公开随机源") && page.contains("中国福利彩票3D 第2099001期开奖号码"),
+            "{page}"
+        );
+        assert!(page.contains(&sha256_hex("3 1 7")), "{page}");
+        let early = format!("{committed}&confirm=zhian.hotel%7C2024-H1%23{}", sha256_hex("3 1 7"));
+        let (_, page) = c.post(Some(&cookie), "/draws/new", &early).await;
+        assert!(page.contains("公开随机源的值于 2099-01-02 21:15 公布，公布之后才能抽取。"), "{page}");
+        let draws: i64 = c.project.db().query_row("SELECT count(*) FROM draws", [], |r| r.get(0)).expect("count");
+        assert_eq!(draws, 2, "nothing drawn before the source's time");
         // Drawing the same period again asks for a reason, then waits for an approver.
         let (_, page) = c.post(Some(&cookie), "/draws/new", &confirm).await;
         assert!(page.contains("重新抽取原因"), "{page}");

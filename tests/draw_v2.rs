@@ -34,7 +34,7 @@ fn choose(p: &Project, algorithm: &str) {
 
 /// The shipped project without its `[draw]` table.
 fn without_draw_table() -> Project {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     let text = p.read("config/suiji.toml");
     let start = text.find("[draw]").expect("the shipped config has [draw]");
     let end = start
@@ -51,7 +51,7 @@ fn without_draw_table() -> Project {
 
 /// The shipped project: new draws on `suiji-draw/2`, named in its config.
 fn version_2() -> Project {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     assert!(
         p.read("config/suiji.toml")
             .contains("algorithm = \"suiji-draw/2\"")
@@ -109,7 +109,7 @@ fn has_float(v: &serde_json::Value) -> bool {
 /// both versions verify identical.
 #[test]
 fn a_version_1_draw_still_verifies_after_the_project_moves_to_version_2() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     choose(&p, "suiji-draw/1");
     p.ok(DRAW);
     let old = p.read(MANIFEST);
@@ -173,7 +173,7 @@ fn holiday_files_are_in_the_version_2_rules_hash() {
         hash(&p),
         "a holiday edit must change the rules hash"
     );
-    let v1 = Project::shipped();
+    let v1 = Project::shipped().simulation();
     choose(&v1, "suiji-draw/1");
     let before = hash(&v1);
     let text = v1.read("config/holidays/2023.toml");
@@ -190,7 +190,7 @@ fn holiday_files_are_in_the_version_2_rules_hash() {
 
 #[test]
 fn an_unknown_algorithm_is_an_error_at_its_place() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     choose(&p, "suiji-draw/9");
     let (code, out, err) = run(p.suiji(&["check"]));
     assert_ne!(code, 0, "{out}");

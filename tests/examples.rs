@@ -86,7 +86,7 @@ fn the_example_checks_and_its_plan_has_a_joint_section() {
 
 #[test]
 fn a_joint_draw_visits_each_target_once_with_one_team_from_both_departments() {
-    let p = Project::example("shichang");
+    let p = Project::example("shichang").simulation();
     p.ok(&[
         "draw",
         "shipin.lianhe",
@@ -181,7 +181,7 @@ fn a_joint_draw_visits_each_target_once_with_one_team_from_both_departments() {
 
 #[test]
 fn a_joint_visit_counts_once_toward_a_matters_yearly_cap() {
-    let p = Project::example("shichang");
+    let p = Project::example("shichang").simulation();
     p.ok(&[
         "draw",
         "shipin.lianhe",

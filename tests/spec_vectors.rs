@@ -54,7 +54,7 @@ fn blocks(text: &str) -> Vec<String> {
 /// The worked project of §17: the shipped holiday files, the fixture's config, rules and
 /// registries, the seed file, and its three draws.
 fn worked() -> Project {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     let fixture = repo().join("tests/fixtures/spec");
     let copy = |from: &str, to: &str| {
         let text = std::fs::read_to_string(fixture.join(from)).expect("fixture");

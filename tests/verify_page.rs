@@ -99,14 +99,7 @@ fn the_page_agrees_with_every_draw_of_a_simulated_year() {
 #[test]
 fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() {
     let p = Project::shipped();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2023-H1",
-        "--seed",
-        "demo",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
     let Some(page) = open(&p, "127.0.0.1:0", None) else {
         return;
     };
@@ -180,7 +173,8 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
 
 #[test]
 fn the_page_agrees_on_seeded_draws_over_a_generated_registry_of_100000_rows() {
-    let p = Project::shipped();
+    // Typed seeds: a simulation database.
+    let p = Project::shipped().simulation();
     p.ok(&[
         "gen-registry",
         "--targets",
@@ -296,14 +290,7 @@ fn both_sha256_implementations_give_the_published_vectors() {
 #[test]
 fn on_plain_http_from_another_host_the_page_uses_its_own_sha256_and_agrees() {
     let p = Project::shipped();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2023-H1",
-        "--seed",
-        "demo",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
     // A non-loopback address of this machine: plain http there is not a secure context.
     let host = std::process::Command::new("hostname")
         .arg("-I")

@@ -14,6 +14,7 @@ macro_rules! out {
 
 mod audit;
 mod check;
+mod commit;
 mod draw;
 mod draws;
 mod plan;
@@ -160,6 +161,9 @@ pub enum Command {
     Plan(plan::Args),
     /// List every draw of a year: matter, period, issue date, due date.
     Schedule(schedule::Args),
+    /// Commit to the public source of a draw's seed (a lottery result, a beacon round) before
+    /// its value exists; then `draw --reveal VALUE`.
+    Commit(commit::Args),
     /// Draw targets and inspector teams for one matter and period, now.
     Draw(draw::Args),
     /// The service: issue every draw on time, exactly once (SIGHUP or a rule edit reloads rules).
@@ -215,6 +219,7 @@ pub fn main() -> i32 {
         Command::Check(args) => check::run(&cli, args),
         Command::Plan(args) => plan::run(&cli, args),
         Command::Schedule(args) => schedule::run(&cli, args),
+        Command::Commit(args) => commit::run(&cli, args),
         Command::Draw(args) => draw::run(&cli, args),
         Command::Draws(args) => draws::run(&cli, args),
         Command::Run(args) => service::run(&cli, args),

@@ -7,6 +7,7 @@ pub mod anchor;
 pub mod audit;
 pub mod bundle;
 pub mod check;
+pub mod commit;
 pub mod draw;
 pub mod draws;
 pub mod held;

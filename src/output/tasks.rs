@@ -81,8 +81,14 @@ pub(crate) fn task_rows(
 
 /// The task list as a workbook. Its recorded creation time is the draw's reference date,
 /// not the moment it is written, so the same draw always gives the same bytes (the draw's
-/// folder can be regenerated from the database, byte for byte).
-fn xlsx(rows: &[Vec<String>], sheet: &str, created: chrono::NaiveDate) -> Result<Vec<u8>, String> {
+/// folder can be regenerated from the database, byte for byte). A marked draw's sheet starts
+/// with its `heading` (补抽, 临时, 模拟) across the columns, above the header row.
+fn xlsx(
+    rows: &[Vec<String>],
+    sheet: &str,
+    created: chrono::NaiveDate,
+    heading: Option<&str>,
+) -> Result<Vec<u8>, String> {
     use chrono::Datelike as _;
     use rust_xlsxwriter::{DataValidation, DocProperties, ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
@@ -96,13 +102,21 @@ fn xlsx(rows: &[Vec<String>], sheet: &str, created: chrono::NaiveDate) -> Result
     let ws = wb.add_worksheet();
     ws.set_name(sheet).map_err(|e| e.to_string())?;
     let bold = Format::new().set_bold();
+    // The header row: the first row, or the second under a marked draw's heading.
+    let top = u32::from(heading.is_some());
+    if let Some(heading) = heading {
+        let wrap = Format::new().set_bold().set_text_wrap();
+        ws.merge_range(0, 0, 0, TASK_HEADER.len() as u16 - 1, heading, &wrap)
+            .map_err(|e| e.to_string())?;
+        ws.set_row_height(0, 45).map_err(|e| e.to_string())?;
+    }
     for (c, h) in TASK_HEADER.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)
+        ws.write_string_with_format(top, c as u16, *h, &bold)
             .map_err(|e| e.to_string())?;
     }
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            ws.write_string(r as u32 + 1, c as u16, v)
+            ws.write_string(top + r as u32 + 1, c as u16, v)
                 .map_err(|e| e.to_string())?;
         }
     }
@@ -110,10 +124,10 @@ fn xlsx(rows: &[Vec<String>], sheet: &str, created: chrono::NaiveDate) -> Result
         let dv = DataValidation::new()
             .allow_list_strings(&RESULT_CATEGORIES)
             .map_err(|e| e.to_string())?;
-        ws.add_data_validation(1, 10, rows.len() as u32, 10, &dv)
+        ws.add_data_validation(top + 1, 10, top + rows.len() as u32, 10, &dv)
             .map_err(|e| e.to_string())?;
     }
-    ws.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
+    ws.set_freeze_panes(top + 1, 0).map_err(|e| e.to_string())?;
     for (c, w) in [(4u16, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)] {
         ws.set_column_width(c, w).map_err(|e| e.to_string())?;
     }
@@ -273,18 +287,25 @@ pub fn draw_files(
     let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
     let rows = task_rows(draw_ref, m, matter, &tmap, &imap);
+    let heading = marks.heading(&format!(
+        "{} {} 检查任务清单",
+        m.matter_name,
+        period_label(&m.period.id)
+    ));
     let staffed = m.selected.iter().filter(|s| s.unstaffed.is_none()).count();
     let split = staffed > SPLIT_ABOVE;
-    let tasks = crate::results::safe_cell::csv_document(&TASK_HEADER, &rows);
+    let tasks =
+        crate::results::safe_cell::headed_csv_document(heading.as_deref(), &TASK_HEADER, &rows);
     let mut files = vec![
         ("manifest.json".to_string(), m.to_pretty_json().into_bytes()),
         ("tasks.csv".to_string(), tasks),
     ];
     if split {
-        files.extend(tasks_by_district(m, &rows, matter.checklist.len(), &tmap)?);
+        let items = matter.checklist.len();
+        files.extend(tasks_by_district(m, (&rows, items), &tmap, heading.as_deref())?);
         files.extend(sheets_by_inspector(m, matter, &tmap, &imap, marks));
     } else {
-        let book = xlsx(&rows, "检查任务", m.reference_date)?;
+        let book = xlsx(&rows, "检查任务", m.reference_date, heading.as_deref())?;
         files.push(("tasks.xlsx".to_string(), book));
         let sheets = team_sheets((m, m.selected.iter()), matter, &tmap, &imap, marks);
         files.push(("teams.html".to_string(), sheets.into_bytes()));
@@ -312,7 +333,13 @@ pub fn draw_files(
         .collect();
     files.push((
         "public.csv".into(),
-        crate::results::safe_cell::csv_document(&header, &public_rows),
+        crate::results::safe_cell::headed_csv_document(
+            marks
+                .heading(&format!("{}“双随机”抽查对象名单", model.config.bureau.name))
+                .as_deref(),
+            &header,
+            &public_rows,
+        ),
     ));
     files.extend(exclusions_file(m));
     if split {
@@ -377,9 +404,9 @@ fn file_part(name: &str) -> String {
 /// The task workbook by district: `rows` hold `items` rows for each staffed target in turn.
 fn tasks_by_district(
     m: &Manifest,
-    rows: &[Vec<String>],
-    items: usize,
+    (rows, items): (&[Vec<String>], usize),
     targets: &HashMap<&str, &Target>,
+    heading: Option<&str>,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut by: BTreeMap<&str, Vec<&[Vec<String>]>> = BTreeMap::new();
     let staffed = m.selected.iter().filter(|s| s.unstaffed.is_none());
@@ -398,7 +425,7 @@ fn tasks_by_district(
                 1 => format!("tasks-{}.xlsx", file_part(district)),
                 _ => format!("tasks-{}-{}.xlsx", file_part(district), n + 1),
             };
-            out.push((name, xlsx(chunk, "检查任务", m.reference_date)?));
+            out.push((name, xlsx(chunk, "检查任务", m.reference_date, heading)?));
         }
     }
     Ok(out)

@@ -1000,15 +1000,7 @@ pub(crate) fn inspectors(
             fields,
             "fill in the law-enforcement certificate number (执法证号); only certified officers may inspect",
         );
-        let mut qualifications = Vec::new();
-        if let Some((idx, q)) = cx.text(i::QUALIFICATIONS) {
-            for q in split_list(&q) {
-                let q = cx.known(idx, q, &known.qualifications, ("qualification", "qualifications"));
-                if !qualifications.contains(&q) {
-                    qualifications.push(q);
-                }
-            }
-        }
+        let qualifications = inspector_qualifications(cx, known);
         let active = cx.boolean(i::ACTIVE, true, parse_active, ACTIVE_HELP);
         let area = cx.opt(i::AREA).unwrap_or_default();
         let conflicts = cx.opt(i::CONFLICTS).map(|c| split_list(&c)).unwrap_or_default();
@@ -1037,6 +1029,25 @@ pub(crate) fn inspectors(
             &[],
         );
     }
+}
+
+/// An inspector row's qualifications, each checked against the known ones, without repeats.
+fn inspector_qualifications(cx: &mut RowCx<'_, '_, '_>, known: &Known) -> Vec<String> {
+    let mut qualifications = Vec::new();
+    if let Some((idx, q)) = cx.text(i::QUALIFICATIONS) {
+        for q in split_list(&q) {
+            let q = cx.known(
+                idx,
+                q,
+                &known.qualifications,
+                ("qualification", "qualifications"),
+            );
+            if !qualifications.contains(&q) {
+                qualifications.push(q);
+            }
+        }
+    }
+    qualifications
 }
 
 /// The row's department when it is neither known nor close to a known one (a shared

@@ -542,6 +542,10 @@ fn rows_hash_of(c: &Connection, entry: &AuditEntry) -> R<Option<String>> {
     let rows = match (entry.action.as_str(), id("draw_id"), id("publication_id")) {
         ("draw.record" | "draw.redraw", Some(draw), _) => Rows::Draw(draw),
         ("results.record", _, _) => Rows::Results(&results),
+        ("commitment.record", _, _) => match id("commitment_id") {
+            Some(k) => Rows::Commitment(k),
+            None => Rows::None,
+        },
         ("publication.record", _, Some(p)) => Rows::Publication {
             id: p,
             results: &published,

@@ -20,6 +20,7 @@
 
 mod anchors;
 mod audit;
+mod commitments;
 mod draws;
 mod error;
 mod events;
@@ -45,6 +46,7 @@ pub use audit::{
     AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
     audit_hash_v2,
 };
+pub use commitments::{Commitment, CommitmentAudit};
 pub use draws::{
     DrawFilter, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
     Redraw, TeamRow, UnstaffedRow,

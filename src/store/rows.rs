@@ -17,7 +17,8 @@
 //! [`PUBLICATION`]): a draw, its row in `draws` (everything but `status`, which a redraw
 //! changes) and its targets, team members, unstaffed targets and exclusions; results, their
 //! rows (everything but `published_at`, which publication sets); a publication, its row and
-//! each result it made public (every column, `published_at` included).
+//! each result it made public (every column, `published_at` included); a commitment, its row
+//! in `commitments` ([`COMMITMENT`]).
 
 use rusqlite::{Connection, ToSql, types::ValueRef};
 use sha2::{Digest, Sha256};
@@ -35,6 +36,8 @@ pub(crate) enum Rows<'a> {
     Results(&'a [i64]),
     /// A publication, by id, and the results it made public.
     Publication { id: i64, results: &'a [i64] },
+    /// A commitment to a seed source, by id.
+    Commitment(i64),
 }
 
 /// One table of an encoding: its name, the columns hashed, and the condition (with `?1`)
@@ -96,6 +99,13 @@ pub const PUBLISHED: &[Table] = &[(
     "id = ?1 ORDER BY id",
 )];
 
+/// The row of a commitment (every column).
+pub const COMMITMENT: &[Table] = &[(
+    "commitments",
+    super::commitments::COLUMNS,
+    "id = ?1 ORDER BY id",
+)];
+
 /// The hash of `rows` as they are now in the database (`None` for [`Rows::None`]).
 pub(crate) fn rows_hash(c: &Connection, rows: Rows<'_>) -> R<Option<String>> {
     let mut h = Sha256::new();
@@ -103,6 +113,7 @@ pub(crate) fn rows_hash(c: &Connection, rows: Rows<'_>) -> R<Option<String>> {
     match rows {
         Rows::None => return Ok(None),
         Rows::Draw(id) => tables(c, &mut h, DRAW, id)?,
+        Rows::Commitment(id) => tables(c, &mut h, COMMITMENT, id)?,
         Rows::Results(ids) => {
             for &id in ids {
                 tables(c, &mut h, RESULTS, id)?;

@@ -280,6 +280,17 @@ impl Project {
         }
     }
 
+    /// Marks the project's empty database a simulation database, as `suiji simulate` does
+    /// first: its documents say 模拟, and a typed `--seed` is accepted (a database of real
+    /// records refuses it). For tests that need a draw's exact targets.
+    pub fn simulation(self) -> Project {
+        let mut store = suiji::store::Store::open(&self.path("data")).expect("open database");
+        store
+            .mark_simulation("2023-01-01T00:00:00+08:00", "simulate", 2023)
+            .expect("an empty database becomes a simulation");
+        self
+    }
+
     /// The project's database, opened directly (for checks and for tampering).
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path("data/suiji.sqlite3")).expect("open database")
