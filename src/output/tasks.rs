@@ -302,7 +302,12 @@ pub fn draw_files(
     ];
     if split {
         let items = matter.checklist.len();
-        files.extend(tasks_by_district(m, (&rows, items), &tmap, heading.as_deref())?);
+        files.extend(tasks_by_district(
+            m,
+            (&rows, items),
+            &tmap,
+            heading.as_deref(),
+        )?);
         files.extend(sheets_by_inspector(m, matter, &tmap, &imap, marks));
     } else {
         let book = xlsx(&rows, "检查任务", m.reference_date, heading.as_deref())?;

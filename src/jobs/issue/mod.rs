@@ -368,7 +368,13 @@ pub fn issue(
         None => &frozen.registry.targets,
     };
     let bundles = bundle_files(model, frozen, &manifest, drawn.bundle.as_ref())?;
-    let staging = stage(model, (frozen, targets), &manifest, (d, &marks), (&folder, bundles))?;
+    let staging = stage(
+        model,
+        (frozen, targets),
+        &manifest,
+        (d, &marks),
+        (&folder, bundles),
+    )?;
     probe::point("draw.staged");
     phase("recording the draw");
     let (committed, draw_id) = staging
