@@ -183,3 +183,156 @@ fn journey(b: &Browser, p: &Project) {
     b.go("/draws");
     b.screenshot("09-draws");
 }
+
+/// The console of `p` under `serve` (no scheduler), a WebDriver, chromium and the console's
+/// address.
+fn console_for_browser(
+    p: &Project,
+) -> Option<(
+    util::Running,
+    util::webdriver::Driver,
+    std::path::PathBuf,
+    String,
+)> {
+    let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but chromium or chromedriver is missing: .ci/run installs them (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("browser test skipped: install chromium and chromium-driver to run it");
+        return None;
+    };
+    let mut server = p.spawn(
+        "serve",
+        &["serve", "--listen", "127.0.0.1:0", "--no-scheduler"],
+    );
+    let line = server.expect_line("suiji console on http://");
+    let base = line
+        .split("http://")
+        .nth(1)
+        .map(|a| format!("http://{}", a.trim_end_matches('/')))
+        .expect("address");
+    let d = start_driver(&driver);
+    Some((server, d, chromium, base))
+}
+
+/// The schedule's line of the hotel matter for 2023-H1 (it names the ratio).
+fn hotel_line(p: &Project) -> String {
+    let out = p.ok(&["schedule", "--year", "2023"]);
+    out.lines()
+        .find(|l| l.contains("zhian.hotel ") && l.contains("2023-H1"))
+        .unwrap_or_else(|| panic!("no hotel line:\n{out}"))
+        .to_string()
+}
+
+/// The rules hash the latest draw of the hotel matter recorded, and that of version `id`.
+fn hashes(p: &Project, version: i64) -> (String, String) {
+    let db = p.db();
+    let drawn = db
+        .query_row(
+            "SELECT rules_hash FROM draws WHERE matter = 'zhian.hotel' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a draw");
+    let approved = db
+        .query_row(
+            "SELECT rules_hash FROM rule_versions WHERE id = ?1",
+            [version],
+            |r| r.get(0),
+        )
+        .expect("a version");
+    (drawn, approved)
+}
+
+#[test]
+fn rule_editing_in_a_real_browser() {
+    // As shipped: a rule change needs a second person's approval.
+    let p = Project::shipped_two_person();
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    add_user(&p, "wang.fang", Role::Editor, None);
+    let Some((_server, d, chromium, base)) = console_for_browser(&p) else {
+        return;
+    };
+    let b = session(&d, &chromium, base, "1280,1000");
+    let before = p.read("rules/zhian.toml");
+    assert!(hotel_line(&p).contains(" 5%"), "{}", hotel_line(&p));
+    rule_edit(&b);
+    assert_eq!(
+        p.read("rules/zhian.toml"),
+        before,
+        "nothing reaches rules/ before approval"
+    );
+    assert!(hotel_line(&p).contains(" 5%"), "{}", hotel_line(&p));
+    // Another person approves it (here on the command line, as the OS user).
+    p.ok(&["rules", "approve", "--change", "1"]);
+    assert!(p.read("rules/zhian.toml").contains("ratio = \"10%\""));
+    assert!(hotel_line(&p).contains(" 10%"), "{}", hotel_line(&p));
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
+    let (drawn, approved) = hashes(&p, 2);
+    assert_eq!(drawn, approved, "the next draw uses the approved version");
+}
+
+/// The number after `label` in `text` (e.g. 抽取 12 户).
+fn number_after(text: &str, label: &str) -> usize {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label} in {text}"))
+        + label.len();
+    text[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {label} in {text}"))
+}
+
+/// An editor changes the hotel's ratio to 10%: a typo in the text first (checked as it is
+/// typed, the error under its line with the suggestion), a ratio without % in the form (the
+/// error at the field), then 10% and the preview (5% → 10% in the plan, a bigger dry run),
+/// saved as a draft and submitted.
+fn rule_edit(b: &Browser) {
+    b.login("wang.fang");
+    b.go("/rules");
+    b.screenshot("20-rules");
+    b.go("/rules/zhian");
+    let area = b.find("textarea[name='file:zhian.toml']");
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "var t = arguments[0]; t.value = t.value.replace('stratify_by = \"district\"', 'ratoi = \"10%\"\\nstratify_by = \"district\"'); t.dispatchEvent(new Event('input', { bubbles: true }));",
+            "args": [{ "element-6066-11e4-a52e-4f735466cecf": area }]
+        })),
+    );
+    b.wait_for(
+        "//div[@id='live']//tr[contains(@class, 'finding')][contains(., '是否应为“ratio”')]",
+    );
+    assert!(b.text("#live").contains("未知的键"), "{}", b.text("#live"));
+    b.screenshot("21-rules-live-check");
+    b.go("/rules/zhian/hotel");
+    b.type_in("#f_ratio", "10");
+    b.click("#check");
+    b.wait_for("//p[@data-field='ratio']");
+    assert!(b.text("p[data-field='ratio']").contains("缺少 %"));
+    b.screenshot("22-matter-form-error");
+    b.type_in("#f_ratio", "10%");
+    b.click("#preview-button");
+    b.wait_for("//table[@id='dry-runs']");
+    assert!(b.text("#check-ok").contains("检查通过"));
+    let plan = b.text("table.sides");
+    assert!(plan.contains("5%") && plan.contains("10%"), "{plan}");
+    let old = number_after(&b.text("#dry-runs td.before"), "，抽取");
+    let new = number_after(&b.text("#dry-runs td.after"), "，抽取");
+    assert!(new > old, "10% draws more than 5%: {old} → {new}");
+    b.screenshot("23-matter-preview");
+    b.click("#save-draft");
+    b.wait_for("//p[@id='saved-message'][contains(., '草稿已保存')]");
+    assert!(b.text("#open-change").contains("变更 #1（草稿）"));
+    b.screenshot("24-matter-draft-saved");
+    b.click("#submit-change");
+    b.wait_for("//p[@id='saved-message'][contains(., '已提交审核')]");
+    b.screenshot("25-matter-submitted");
+    b.logout();
+}

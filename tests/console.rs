@@ -64,7 +64,11 @@ fn first_team_inspector(p: &Project) -> String {
 
 impl Console {
     fn new() -> Console {
-        let project = Project::shipped();
+        Console::of(Project::shipped())
+    }
+
+    /// The console of `project`, after a first draw, with one account of each role.
+    fn of(project: Project) -> Console {
         project.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
         let inspector = first_team_inspector(&project);
         for role in Role::ALL {
@@ -305,6 +309,9 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/publish", Action::ReadPublication),
     ("GET", "/report?year=2023", Action::Read),
     ("GET", "/report/2023/xlsx", Action::Read),
+    ("GET", "/rules", Action::EditRules),
+    ("GET", "/rules/zhian", Action::EditRules),
+    ("GET", "/rules/zhian/hotel", Action::EditRules),
 ];
 
 /// Forms that write, with the action they need: sent empty (with the CSRF token), an allowed
@@ -315,6 +322,9 @@ const WRITES: &[(&str, Action)] = &[
     ("/redraws/1", Action::ApproveRedraw),
     ("/results/1/MINE", Action::EnterResults),
     ("/publish", Action::Publish),
+    ("/rules/zhian/hotel", Action::EditRules),
+    ("/rules/zhian", Action::EditRules),
+    ("/rules-check", Action::EditRules),
 ];
 
 #[test]
@@ -400,8 +410,10 @@ fn permissions_matrix_a_department_sees_only_its_own() {
                         _ => c.post(Some(&cookie), path, &format!("csrf={csrf}")).await,
                     };
                     let allowed = role_allows(role, *action);
-                    let about_draw_1 = path.starts_with("/draws/1");
-                    let expected = match (allowed, own || !about_draw_1) {
+                    // Draw 1 and the rule files of 治安大队 belong to that department.
+                    let about_zhian =
+                        path.starts_with("/draws/1") || path.starts_with("/rules/zhian");
+                    let expected = match (allowed, own || !about_zhian) {
                         (false, _) => status == StatusCode::FORBIDDEN,
                         (true, true) => status.is_success(),
                         (true, false) => status == StatusCode::NOT_FOUND,
@@ -1031,5 +1043,286 @@ fn forwarded_for_counts_only_from_a_trusted_proxy() {
             "{err}"
         );
         assert!(err.contains("suiji.toml:"), "{err}");
+    });
+}
+
+/// A form body: every field percent-encoded.
+fn encode(fields: &[(String, String)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The hotel matter's form as the page fills it, with `ratio` set and the button `action`.
+fn hotel_form(c: &Console, csrf: &str, ratio: &str, action: &str) -> String {
+    let text = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+    let values = suiji::rules::edit::matter_values(&text, "hotel").expect("hotel");
+    let mut fields = vec![("csrf".to_string(), csrf.to_string())];
+    for (name, _) in suiji::rules::edit::form_keys() {
+        let v = values.values.get(&name).cloned().unwrap_or_default();
+        fields.push((format!("f_{name}"), v));
+    }
+    fields.retain(|(k, _)| k != "f_ratio");
+    fields.push(("f_ratio".into(), ratio.into()));
+    for (n, item) in values.checklist.iter().enumerate() {
+        fields.push((format!("c{n}_order"), (n + 1).to_string()));
+        fields.push((format!("c{n}_id"), item.id.clone()));
+        fields.push((format!("c{n}_group"), item.group.clone()));
+        fields.push((format!("c{n}_text"), item.text.clone()));
+    }
+    fields.push(("action".into(), action.into()));
+    encode(&fields)
+}
+
+/// The number after `label` in the cell of `class` (e.g. 抽取 12 户).
+fn count_in(page: &str, class: &str, label: &str) -> usize {
+    let cell = &page[page.find(&format!("class=\"{class}\"")).expect("cell")..];
+    let at = cell.find(label).expect("label") + label.len();
+    cell[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn an_editor_changes_the_hotel_ratio_in_the_form_sees_the_check_and_the_preview() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let before = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        let (status, form) = c.get(Some(&cookie), "/rules/zhian/hotel").await;
+        assert_eq!(status, StatusCode::OK, "{form}");
+        let mut missing = Vec::new();
+        for (name, _) in suiji::rules::edit::form_keys() {
+            if !form.contains(&format!("name=\"f_{name}\"")) {
+                missing.push(name);
+            }
+        }
+        for row in ["c0_order", "c0_id", "c0_group", "c0_text", "c0_remove"] {
+            if !form.contains(&format!("name=\"{row}\"")) {
+                missing.push(row.to_string());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "schema keys without a form field: {missing:?}"
+        );
+
+        // A typo: the ratio without its %.
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10", "check"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("比例“10”缺少 %"), "{page}");
+        assert!(
+            page.contains("data-field=\"ratio\""),
+            "the error is at the ratio field: {page}"
+        );
+        assert!(page.contains("id=\"check-bad\""), "{page}");
+
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "preview"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("id=\"check-ok\""), "{page}");
+        let preview = &page[page.find("id=\"preview\"").expect("a preview")..];
+        assert!(
+            preview.contains("5%") && preview.contains("10%"),
+            "{preview}"
+        );
+        let old = count_in(preview, "before", "，抽取");
+        let new = count_in(preview, "after", "，抽取");
+        assert!(new > old, "10% draws more than 5%: {old} → {new}");
+        assert!(
+            page.contains("ratio = &quot;10%&quot;") || page.contains("ratio = &#34;10%&#34;"),
+            "the draft shows the new line"
+        );
+        let after = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        assert_eq!(before, after, "nothing reaches rules/ before approval");
+    });
+}
+
+#[test]
+fn the_advanced_tab_checks_the_text_and_places_the_problem_at_its_line() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let text = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        let typo = text.replacen(
+            "stratify_by = \"district\"",
+            "ratoi = \"10%\"\nstratify_by = \"district\"",
+            1,
+        );
+        let line = typo
+            .lines()
+            .position(|l| l.starts_with("ratoi"))
+            .expect("line")
+            + 1;
+        let fields = [
+            ("csrf".to_string(), csrf.clone()),
+            ("dept".to_string(), "zhian".to_string()),
+            ("file:zhian.toml".to_string(), typo.clone()),
+        ];
+        let (status, fragment) = c
+            .post(Some(&cookie), "/rules-check", &encode(&fields))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{fragment}");
+        assert!(fragment.contains(&format!("第 {line} 行：")), "{fragment}");
+        assert!(fragment.contains("未知的键"), "{fragment}");
+        assert!(fragment.contains("是否应为“ratio”"), "{fragment}");
+        let mut with_button = fields.to_vec();
+        with_button.push(("action".into(), "check".into()));
+        let (status, page) = c
+            .post(Some(&cookie), "/rules/zhian", &encode(&with_button))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(
+            page.contains("是否应为“ratio”"),
+            "the button gives the same check: {page}"
+        );
+        let other = [
+            ("csrf".to_string(), csrf),
+            ("dept".to_string(), "zhian".to_string()),
+            ("file:../config/suiji.toml".to_string(), "x".to_string()),
+        ];
+        let (status, _) = c.post(Some(&cookie), "/rules-check", &encode(&other)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "only the department's own files"
+        );
+    });
+}
+
+/// The rule changes' actions in the audit log with the console user each names.
+fn rule_audit(p: &Project) -> Vec<(String, Option<String>)> {
+    p.db()
+        .prepare(
+            "SELECT a.action, v.console_user FROM audit_log a JOIN audit_v2 v ON v.seq = a.seq
+             WHERE a.action LIKE 'rules.%' ORDER BY a.seq",
+        )
+        .expect("query")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("audit")
+}
+
+#[test]
+fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees_the_conflict() {
+    runtime().block_on(async {
+        let c = Console::of(Project::shipped_two_person());
+        add_user(&c.project, "editor2", &[Role::Editor], None);
+        let rules = c.project.path("rules/zhian.toml");
+        let before = std::fs::read_to_string(&rules).expect("rules");
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        // With an error the draft is saved, never submitted.
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10", "submit"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("不能提交审核"), "{page}");
+        assert!(page.contains("id=\"open-change\""), "{page}");
+        // Corrected and saved as a draft: the form shows the draft when opened again.
+        let (_, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "save"),
+            )
+            .await;
+        assert!(page.contains("草稿已保存（变更 #1）"), "{page}");
+        let (_, form) = c.get(Some(&cookie), "/rules/zhian/hotel").await;
+        assert!(form.contains("变更 #1（草稿）"), "{form}");
+        assert!(form.contains("value=\"10%\""), "{form}");
+        // Submitted: waiting for approval, nothing written to rules/.
+        let (_, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "submit"),
+            )
+            .await;
+        assert!(page.contains("已提交审核（变更 #1）"), "{page}");
+        assert!(!page.contains("id=\"open-change\""), "{page}");
+        assert_eq!(std::fs::read_to_string(&rules).expect("rules"), before);
+        // A second editor's change of the same department is refused with the other's diff.
+        let other = c.login("editor2", PASSWORD).await.expect("logged in");
+        let csrf2 = c.csrf(&other).await;
+        let (_, page) = c
+            .post(
+                Some(&other),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf2, "8%", "submit"),
+            )
+            .await;
+        assert!(page.contains("不能提交"), "{page}");
+        assert!(page.contains("变更 #1（editor，待审核）"), "{page}");
+        assert!(page.contains("+ ratio = &#34;10%&#34;"), "{page}");
+        // The author cannot approve; another person can, and only then the file changes.
+        let config = c.project.path("config/suiji.toml");
+        let loaded = suiji::jobs::load_rules(&config).expect("rules load");
+        let mut store = suiji::jobs::open_store(&loaded).expect("store");
+        let who = |actor: &str| suiji::jobs::rule_changes::Who {
+            actor: actor.into(),
+            at: "2026-01-06T09:00:00+08:00".into(),
+        };
+        let cfg = &loaded.model.config;
+        let own = suiji::jobs::rule_changes::approve(&mut store, cfg, 1, &who("web:editor"));
+        assert!(
+            matches!(own, Err(suiji::jobs::rule_changes::ChangeError::OwnChange)),
+            "{own:?}"
+        );
+        suiji::jobs::rule_changes::approve(&mut store, cfg, 1, &who("web:approver"))
+            .expect("approved");
+        let after = std::fs::read_to_string(&rules).expect("rules");
+        assert!(after.contains("ratio = \"10%\""), "{after}");
+        let audit = rule_audit(&c.project);
+        let audit: Vec<(&str, Option<&str>)> = audit
+            .iter()
+            .map(|(a, u)| (a.as_str(), u.as_deref()))
+            .collect();
+        assert_eq!(
+            audit,
+            [
+                ("rules.adopt", None),
+                ("rules.draft", Some("editor")),
+                ("rules.draft", Some("editor")),
+                ("rules.draft", Some("editor")),
+                ("rules.submit", Some("editor")),
+                ("rules.draft", Some("editor2")),
+                ("rules.approve", None),
+            ]
+        );
     });
 }

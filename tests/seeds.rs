@@ -259,3 +259,35 @@ fn a_reveal_is_refused_when_the_registry_changed_since_the_commitment() {
 fn hex_sha256(text: &str) -> String {
     suiji::digest::sha256_hex(text.as_bytes())
 }
+
+/// A scheduled draw with a commitment waiting for its value is not overdue: `status` says
+/// WAITING and what to do; with `[seed] source = "public"` every scheduled draw waits for a
+/// commitment.
+#[test]
+fn scheduled_draws_wait_for_their_public_source() {
+    let p = Project::shipped();
+    let (code, out) = commit(&p, "2025-H1", "2099-01-02 21:15");
+    assert_eq!(code, 0, "{out}");
+    let (_, out, err) = run(p.suiji(&["status", "--today", "2025-03-01"]));
+    let hotel = out
+        .lines()
+        .find(|l| l.starts_with("zhian.hotel "))
+        .unwrap_or_else(|| panic!("{out}{err}"));
+    assert!(
+        hotel.contains(&format!(
+            "WAITING 2025-H1 (due 2025-01-02) for the value of {SOURCE} announced 2099-01-02T21:15:00+08:00 (commitment #1): suiji draw zhian.hotel --period 2025-H1 --reveal \"VALUE\""
+        )) && !hotel.contains("OVERDUE 2025-H1"),
+        "{hotel}"
+    );
+    p.set_config(&["seed", "source"], "public");
+    let (_, out, _) = run(p.suiji(&["status", "--today", "2025-03-01"]));
+    let cafe = out
+        .lines()
+        .find(|l| l.starts_with("wangan.internet-cafe "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        cafe.contains("WAITING 2025 (due ")
+            && cafe.contains("for a public source: none committed yet (suiji commit wangan.internet-cafe --period 2025 --source"),
+        "{cafe}"
+    );
+}

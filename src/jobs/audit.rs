@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 
 use crate::rules::Loaded;
-use crate::store::{AuditEntry, AuditReport, Store, StoreError};
+use crate::store::{AuditEntry, AuditLog, AuditReport, Store, StoreError};
 
 /// Walks the whole chain and reports the first broken link.
-pub fn verify(store: &Store) -> Result<AuditReport, StoreError> {
+pub fn verify(store: &dyn AuditLog) -> Result<AuditReport, StoreError> {
     store.verify_audit()
 }
 
 /// The latest `limit` entries, oldest first.
-pub fn latest(store: &Store, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+pub fn latest(store: &dyn AuditLog, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
     latest_where(store, limit, |_| true)
 }
 
@@ -21,7 +21,7 @@ const WINDOW: i64 = 1000;
 /// The latest `limit` entries that `keep` lets through, oldest first. The log is read from its
 /// end backwards, a window at a time, so a page of it costs the same however long it grows.
 pub fn latest_where(
-    store: &Store,
+    store: &dyn AuditLog,
     limit: u32,
     mut keep: impl FnMut(&AuditEntry) -> bool,
 ) -> Result<Vec<AuditEntry>, StoreError> {

@@ -25,6 +25,7 @@ const TOP_KEYS: &[&str] = &[
     "draw",
     "rules",
     "web",
+    "database",
 ];
 
 /// Reads the config text. `path` is the config file; relative paths resolve against `root`.
@@ -46,6 +47,7 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let algorithm = read_draw(&mut top, cx);
     let approval = read_approval(&mut top, cx);
     let trusted_proxies = read_web(&mut top, cx);
+    let database_url = read_database(&mut top, cx);
 
     top.finish(TOP_KEYS, cx);
 
@@ -71,7 +73,30 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         approval,
         shown_root: root.to_path_buf(),
         trusted_proxies,
+        database_url,
     })
+}
+
+/// `[database] url`: the PostgreSQL database of a shared deployment (absent: the SQLite file
+/// in the data folder).
+fn read_database(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<String> {
+    let mut t = top.table("database", cx)?;
+    let url = t.string("url", cx);
+    t.finish(&["url"], cx);
+    let url = url?;
+    if crate::store::pg::is_postgres_url(&url.value) {
+        return Some(url.value);
+    }
+    cx.error(
+        url.span,
+        "`url` is not a PostgreSQL URL",
+        "expected postgres://…",
+    )
+    .help
+    .push(
+        "write url = \"postgres://USER:PASSWORD@HOST:5432/DATABASE\", or remove [database] to keep the SQLite file in the data folder".into(),
+    );
+    None
 }
 
 /// `[web] trusted_proxies`: the reverse proxies whose `X-Forwarded-For` the console believes.
@@ -232,6 +257,7 @@ fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceCon
         if let Some(src) = t.string("source", cx) {
             match src.value.as_str() {
                 "os" => {}
+                "public" => seed_source = SeedSourceConfig::Public,
                 "file" => {
                     if let Some(f) = t.req_string("file", "\"config/seed.txt\"", cx) {
                         seed_source = SeedSourceConfig::File(root.join(f.value));
@@ -241,7 +267,7 @@ fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceCon
                     cx.error(
                         src.span,
                         format!("unknown seed source `{other}`"),
-                        "expected \"os\" or \"file\"",
+                        "expected \"os\", \"file\" or \"public\"",
                     );
                 }
             }

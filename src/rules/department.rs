@@ -11,85 +11,29 @@ use crate::rules::model::{
 };
 use crate::rules::notes;
 use crate::rules::reader::{Cx, Sp, Span, Table};
+use crate::rules::schema::{self, Section};
 use crate::rules::values::{parse_issue, parse_ratio_as};
 use crate::script::{Hook, HookKind};
 
 const DEPT_KEYS: &[&str] = &["department", "defaults", "matter", "joint"];
-const DEPT_TABLE_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "order",
-    "summary",
-    "frequency_note",
-    "publication_note",
-];
-const MATTER_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "legal_basis",
-    "scope",
-    "categories",
-    "ratio",
-    "class_field",
-    "class_ratios",
-    "stratify_by",
-    "frequency",
-    "cron",
-    "issue",
-    "due_working_days",
-    "holiday",
-    "team_size",
-    "qualifications",
-    "workload_cap",
-    "cooldown_months",
-    "yearly_cap",
-    "checklist",
-    "publication",
-    "catch_up",
-    "catch_up_grace_days",
-    "on_holiday",
-    "hooks",
-    "note",
-];
-/// The keys of a `[[joint]]` table: a matter's, without what comes from its member matters
-/// (`checklist`) and with `matters`.
-const JOINT_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "matters",
-    "legal_basis",
-    "scope",
-    "categories",
-    "ratio",
-    "class_field",
-    "class_ratios",
-    "stratify_by",
-    "frequency",
-    "cron",
-    "issue",
-    "due_working_days",
-    "holiday",
-    "team_size",
-    "qualifications",
-    "workload_cap",
-    "cooldown_months",
-    "yearly_cap",
-    "publication",
-    "catch_up",
-    "catch_up_grace_days",
-    "on_holiday",
-    "hooks",
-    "note",
-];
-const HOLIDAY_KEYS: &[&str] = &[
-    "holidays",
-    "days_before",
-    "working_days",
-    "ratio",
-    "key_area_only",
-    "due_working_days",
-];
-const HOOK_KEYS: &[&str] = &["script", "eligible", "weight", "conflict"];
+
+/// The keys of a `[[joint]]` table: a matter's (from the schema), without what comes from its
+/// member matters (`checklist`) and with `matters`.
+fn joint_keys() -> Vec<&'static str> {
+    std::iter::once("matters")
+        .chain(
+            schema::names(Section::Matter)
+                .into_iter()
+                .filter(|k| *k != "checklist"),
+        )
+        .collect()
+}
+
+/// The whole-number key `key` of `section`, within the schema's bounds.
+fn int(t: &mut Table<'_>, section: Section, key: &str, cx: &mut Cx<'_>) -> Option<Sp<i64>> {
+    let (min, max) = schema::bounds(section, key);
+    t.integer(key, min, max, cx)
+}
 
 /// The department-level texts and identity.
 #[derive(Debug, Clone, Default)]
@@ -265,7 +209,7 @@ fn read_joints(
         .map(|mut t| {
             let span = t.span.clone();
             let members = t.strings("matters", cx).unwrap_or_default();
-            let fields = read_fields_as(t, config, cx, false, JOINT_KEYS);
+            let fields = read_fields_as(t, config, cx, false, &joint_keys());
             PendingJoint {
                 fields,
                 defaults: joint_defaults(defaults),
@@ -304,11 +248,11 @@ fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
         Some(mut t) => {
             let id = t.req_string("id", "\"zhian\"", cx);
             let name = t.req_string("name", "\"治安大队\"", cx);
-            let order = t.integer("order", 0, 10_000, cx).map_or(100, |o| o.value);
+            let order = int(&mut t, Section::Department, "order", cx).map_or(100, |o| o.value);
             let summary = t.string("summary", cx).map(|s| s.value);
             let frequency_note = t.string("frequency_note", cx);
             let publication_note = t.string("publication_note", cx).map(|s| s.value);
-            t.finish(DEPT_TABLE_KEYS, cx);
+            t.finish(&schema::names(Section::Department), cx);
             if let Some(id) = &id {
                 check_id(id, cx);
             }
@@ -356,7 +300,7 @@ fn check_id(id: &Sp<String>, cx: &mut Cx<'_>) -> bool {
 }
 
 fn read_fields(t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bool) -> Fields {
-    read_fields_as(t, config, cx, is_matter, MATTER_KEYS)
+    read_fields_as(t, config, cx, is_matter, &schema::names(Section::Matter))
 }
 
 fn read_fields_as(
@@ -450,9 +394,7 @@ fn read_timing(t: &mut Table<'_>, f: &mut Fields, legacy: bool, cx: &mut Cx<'_>)
             }
         }
     }
-    f.due_working_days = t
-        .integer("due_working_days", 1, 250, cx)
-        .map(|v| v.value as u32);
+    f.due_working_days = int(t, Section::Matter, "due_working_days", cx).map(|v| v.value as u32);
     if let Some(h) = t.table("holiday", cx) {
         f.holiday = holiday(h, legacy, cx);
     }
@@ -475,7 +417,7 @@ fn read_timing(t: &mut Table<'_>, f: &mut Fields, legacy: bool, cx: &mut Cx<'_>)
 
 /// Teams: size, qualifications and the caps on inspectors and targets.
 fn read_teams(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut Cx<'_>) {
-    f.team_size = t.integer("team_size", 1, 10, cx).and_then(|v| {
+    f.team_size = int(t, Section::Matter, "team_size", cx).and_then(|v| {
         if v.value < 2 {
             cx.error(
                 v.span,
@@ -503,25 +445,20 @@ fn read_teams(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut Cx<'_
         }
         f.qualifications = Some(qs);
     }
-    f.workload_cap = t
-        .integer("workload_cap", 1, 100_000, cx)
-        .map(|v| v.value as u32);
-    f.cooldown_months = t
-        .integer("cooldown_months", 0, 120, cx)
-        .map(|v| v.value as u32);
-    f.yearly_cap = t.integer("yearly_cap", 1, 366, cx).map(|v| v.value as u32);
+    f.workload_cap = int(t, Section::Matter, "workload_cap", cx).map(|v| v.value as u32);
+    f.cooldown_months = int(t, Section::Matter, "cooldown_months", cx).map(|v| v.value as u32);
+    f.yearly_cap = int(t, Section::Matter, "yearly_cap", cx).map(|v| v.value as u32);
 }
 
 /// Publication of results, and what to do with draws missed while the service was down.
 fn read_publication(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
     if let Some(mut p) = t.table("publication", cx) {
         f.publication_channel = p.string("channel", cx).map(|s| s.value);
-        f.publication_deadline = p
-            .integer("deadline_working_days", 1, 250, cx)
-            .map(|v| v.value as u32);
-        p.finish(&["channel", "deadline_working_days"], cx);
+        f.publication_deadline =
+            int(&mut p, Section::Publication, "deadline_working_days", cx).map(|v| v.value as u32);
+        p.finish(&schema::names(Section::Publication), cx);
     }
-    let grace = t.integer("catch_up_grace_days", 0, 366, cx);
+    let grace = int(t, Section::Matter, "catch_up_grace_days", cx);
     if let Some(c) = t.string("catch_up", cx) {
         match c.value.as_str() {
             "issue" => f.catch_up = Some(CatchUp::Issue),
@@ -563,7 +500,7 @@ fn read_hooks(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
                 }
             }
         }
-        h.finish(HOOK_KEYS, cx);
+        h.finish(&schema::names(Section::Hooks), cx);
     }
 }
 
@@ -727,15 +664,12 @@ fn holiday(mut h: Table<'_>, legacy: bool, cx: &mut Cx<'_>) -> Option<HolidayRul
             .push("add holidays = [\"chunjie\", \"guoqing\"]".into());
         }
     }
-    let days_before = h
-        .integer("days_before", 0, 60, cx)
-        .map_or(7, |v| v.value as u32);
+    let days_before =
+        int(&mut h, Section::Holiday, "days_before", cx).map_or(7, |v| v.value as u32);
     let working_days = h.boolean("working_days", cx).is_some_and(|b| b.value);
     let ratio = ratio(&mut h, "ratio", legacy, cx);
     let key_area_only = h.boolean("key_area_only", cx).is_some_and(|b| b.value);
-    let due = h
-        .integer("due_working_days", 1, 60, cx)
-        .map(|v| v.value as u32);
+    let due = int(&mut h, Section::Holiday, "due_working_days", cx).map(|v| v.value as u32);
     if ratio.is_none() && !cx.diags.iter().any(|d| d.message.contains("ratio")) {
         let span = h.span.clone();
         cx.error(
@@ -746,7 +680,7 @@ fn holiday(mut h: Table<'_>, legacy: bool, cx: &mut Cx<'_>) -> Option<HolidayRul
         .help
         .push("add ratio = \"10%\"".into());
     }
-    h.finish(HOLIDAY_KEYS, cx);
+    h.finish(&schema::names(Section::Holiday), cx);
     Some(HolidayRule {
         holidays,
         days_before,
@@ -764,7 +698,7 @@ fn checklist(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<ChecklistItem> {
         let id = item.req_string("id", "\"hotel-01\"", cx);
         let text = item.req_string("text", "\"办理许可证情况\"", cx);
         let group = item.string("group", cx).map(|g| g.value);
-        item.finish(&["id", "group", "text"], cx);
+        item.finish(&schema::names(Section::Checklist), cx);
         if let (Some(id), Some(text)) = (id, text) {
             if !seen.insert(id.value.clone()) {
                 cx.error(

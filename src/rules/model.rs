@@ -79,6 +79,9 @@ pub struct Config {
     /// `[web] trusted_proxies`: the reverse proxies in front of the console whose
     /// `X-Forwarded-For` header names the client (empty: the header is never believed).
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// `[database] url`: the PostgreSQL database of a shared deployment; `None` keeps the
+    /// SQLite file in `data_dir`.
+    pub database_url: Option<String>,
 }
 
 /// An address or network whose requests come from a trusted reverse proxy.
@@ -204,6 +207,9 @@ pub enum SeedSourceConfig {
     Os,
     /// A file whose contents (e.g. a published lottery result) become the seed.
     File(PathBuf),
+    /// No seed of the bureau's own: every scheduled draw waits for a public source committed
+    /// to before its value exists, and its announced value (`suiji commit`, `draw --reveal`).
+    Public,
 }
 
 #[derive(Debug, Clone)]

@@ -234,7 +234,7 @@ impl Store {
 }
 
 /// A snapshot hash (64 lowercase hex digits), safe as a file name.
-fn valid_hash(hash: &str) -> bool {
+pub(crate) fn valid_hash(hash: &str) -> bool {
     hash.len() == 64
         && hash
             .bytes()

@@ -1,7 +1,7 @@
 //! The staff console (`suiji serve`): routes → one job → a compiled template. Identity is an
 //! extractor (`session::Viewer`); what a user may do is decided by `jobs::users`; every
 //! write is a job that audits it with the user. Pages are in Chinese, rendered on the server,
-//! and work without JavaScript.
+//! and work without JavaScript (the rule editor's live check is a small script on top).
 
 mod draws;
 mod manual;
@@ -12,6 +12,7 @@ pub mod public;
 mod publish;
 mod registries;
 mod results;
+mod rules;
 mod session;
 
 use std::net::SocketAddr;
@@ -204,7 +205,18 @@ pub fn router(app: App) -> Router {
         .route("/draws/{id}/files/{name}", get(draws::file))
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
+        .route("/rules", get(rules::index))
+        .route(
+            "/rules/{dept}",
+            get(rules::department_page).post(rules::department_post),
+        )
+        .route(
+            "/rules/{dept}/{matter}",
+            get(rules::matter_form).post(rules::matter_post),
+        )
+        .route("/rules-check", post(rules::live_check))
         .route("/static/console.css", get(stylesheet))
+        .route("/static/rules.js", get(rules::script))
         .route("/public", get(public::bare))
         .route("/public/", get(public::index))
         .route("/public/{*path}", get(public::page))
@@ -227,8 +239,8 @@ async fn stylesheet() -> Response {
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    let csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-               frame-ancestors 'none'; base-uri 'none'";
+    let csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+               connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,

@@ -209,6 +209,11 @@ fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> Matter
             .iter()
             .map(|(p, at, why)| format!("抽取失败：{}，{at}：{why}", names::period(p))),
     );
+    problems.extend(
+        m.waiting
+            .iter()
+            .map(|(p, d, _)| format!("等待公开随机源：{}（计划 {d}）", names::period(p))),
+    );
     MatterLine {
         department,
         name,
@@ -404,7 +409,7 @@ async fn audit_page(
                     viewer_user.sees(d)
                 })
             }
-            _ => crate::jobs::audit::latest(&store, 500),
+            _ => crate::jobs::audit::latest(&*store, 500),
         }
         .map_err(|e| Fail::of(&e))?;
         Ok(entries
@@ -464,7 +469,7 @@ pub(crate) async fn audit_verify(State(app): State<App>, viewer: Viewer) -> Resu
     let app2 = app.clone();
     let verdict = blocking(move || {
         let store = app2.store(None)?;
-        let report = crate::jobs::audit::verify(&store).map_err(|e| Fail::of(&e))?;
+        let report = crate::jobs::audit::verify(&*store).map_err(|e| Fail::of(&e))?;
         Ok(match report {
             crate::store::AuditReport::Intact { entries, head } => {
                 (true, format!("审计链完整：共 {entries} 条记录。"), head)

@@ -57,6 +57,9 @@ impl Viewer {
             tabs.push(("/publish", "结果公示"));
         }
         tabs.push(("/report", "年度报告"));
+        if self.user.may(Action::EditRules) {
+            tabs.push(("/rules", "规则编辑"));
+        }
         if self.user.may(Action::ReadAudit) {
             tabs.push(("/audit", "审计日志"));
         }

@@ -1,0 +1,1073 @@
+//! 规则编辑: the departments and matters (`/rules`), a matter's form (`/rules/<department>/
+//! <matter>`), a department's files as text (`/rules/<department>`, the advanced tab), the
+//! check of a draft as the user types (`/rules-check`, a fragment the page's script puts in
+//! place; the 检查 button does the same without script) and the preview. Every check is
+//! `jobs::rule_edit::check`, which runs what `suiji check` runs. 保存草稿 and 提交审核 make the
+//! editor's change of a department a draft, then a change waiting for approval
+//! (`jobs::rule_changes`): the rule files change only when it is approved.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::session::Viewer;
+use super::{App, Fail, blocking, render};
+use crate::jobs::rule_changes::{self, ChangeError, Submitted, Who};
+use crate::jobs::rule_edit::{self, Checked, DepartmentFiles, Finding, Preview};
+use crate::jobs::users::Action;
+use crate::rules::edit::{ChecklistRow, MatterValues, form_keys};
+use crate::rules::schema::Kind;
+use crate::rules::{Draft, Loaded};
+use crate::store::RuleChangeRow;
+
+type Pairs = axum::Form<Vec<(String, String)>>;
+
+/// One problem as a page shows it: where, what (in Chinese where the console knows the
+/// message), and what to do.
+pub(crate) struct Note {
+    pub level: &'static str,
+    pub place: String,
+    pub message: String,
+    pub help: Vec<String>,
+}
+
+/// One line of a file, with the problems found at it.
+pub(crate) struct ListLine {
+    pub n: usize,
+    pub text: String,
+    pub notes: Vec<Note>,
+}
+
+/// A file of the draft with its problems at their lines (only the lines near a problem when
+/// `all` is off).
+pub(crate) struct Listing {
+    pub name: String,
+    pub lines: Vec<ListLine>,
+}
+
+/// What the check found, for a page.
+pub(crate) struct CheckView {
+    pub ok: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Problems without a line in the files shown.
+    pub loose: Vec<Note>,
+    pub listings: Vec<Listing>,
+    pub hash: String,
+}
+
+/// The fragment the live check puts in place (and the pages include).
+#[derive(Template)]
+#[template(path = "rule_check.html")]
+struct CheckFragment {
+    check: CheckView,
+}
+
+fn note(f: &Finding) -> Note {
+    let place = match (&f.file, f.line, f.column) {
+        (Some(file), Some(l), Some(c)) => format!("{file} 第 {l} 行第 {c} 列"),
+        (Some(file), Some(l), None) => format!("{file} 第 {l} 行"),
+        (Some(file), None, _) => file.clone(),
+        _ => String::new(),
+    };
+    Note {
+        level: if f.error { "bad" } else { "warn" },
+        place,
+        message: super::names::rule_diagnostic(&f.message),
+        help: f
+            .help
+            .iter()
+            .map(|h| super::names::rule_diagnostic(h))
+            .collect(),
+    }
+}
+
+/// The check's findings for a page: each at its line of the draft's files.
+fn check_view(checked: &Checked, files: &Draft, all_lines: bool) -> CheckView {
+    let mut loose = Vec::new();
+    let mut listings = Vec::new();
+    for (name, text) in files {
+        let shown = format!("rules/{name}");
+        let mine: Vec<&Finding> = checked
+            .findings
+            .iter()
+            .filter(|f| f.file.as_deref() == Some(shown.as_str()) && f.line.is_some())
+            .collect();
+        if mine.is_empty() && !all_lines {
+            continue;
+        }
+        let near = |n: usize| {
+            all_lines
+                || mine
+                    .iter()
+                    .any(|f| f.line.is_some_and(|l| l.abs_diff(n) <= 1))
+        };
+        let lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, t)| (i + 1, t))
+            .filter(|(n, _)| near(*n))
+            .map(|(n, t)| ListLine {
+                n,
+                text: t.to_string(),
+                notes: mine
+                    .iter()
+                    .filter(|f| f.line == Some(n))
+                    .map(|f| note(f))
+                    .collect(),
+            })
+            .collect();
+        listings.push(Listing { name: shown, lines });
+    }
+    for f in &checked.findings {
+        let listed = f.line.is_some()
+            && f.file.as_ref().is_some_and(|file| {
+                file.strip_prefix("rules/")
+                    .is_some_and(|n| files.contains_key(n))
+            });
+        if !listed {
+            loose.push(note(f));
+        }
+    }
+    CheckView {
+        ok: checked.ok(),
+        errors: checked.findings.iter().filter(|f| f.error).count(),
+        warnings: checked.findings.iter().filter(|f| !f.error).count(),
+        loose,
+        listings,
+        hash: checked.rules_hash.clone().unwrap_or_default(),
+    }
+}
+
+/// What the editor works on besides the department's files: the approved files they start
+/// from, their own open change of the department (a draft, or a change returned to them),
+/// and the rules hash of the version the work is based on.
+pub(crate) struct Working {
+    pub approved: Draft,
+    pub open: Option<RuleChangeRow>,
+    pub base: String,
+}
+
+/// The department `dept` as the editor works on it: the latest approved files with the
+/// editor's own open change of it written over them.
+fn department(
+    app: &App,
+    viewer: &Viewer,
+    dept: &str,
+) -> Result<(Loaded, DepartmentFiles, Working), Fail> {
+    viewer.may(Action::EditRules)?;
+    if !viewer.user.sees(dept) {
+        // Another department's rules are not there for this user, as its draws are not.
+        return Err(Fail::NotFound);
+    }
+    let loaded = crate::jobs::load_rules(&app.config()).map_err(|e| Fail::of(&e))?;
+    let mut files = rule_edit::department_files(&loaded, dept).map_err(|e| match e {
+        rule_edit::EditJobError::NoDepartment(_) => Fail::NotFound,
+        other => Fail::Failed(format!("规则文件无法读取：{other}")),
+    })?;
+    let store = app.store(Some(&viewer.user))?;
+    let open = own_open_change(&store, &viewer.user.actor(), dept)?;
+    let approved = files.files.clone();
+    let base = match &open {
+        Some(row) => {
+            for (path, text) in &row.files {
+                if let Some(name) = path.strip_prefix("rules/") {
+                    files.files.insert(name.to_string(), text.clone());
+                }
+            }
+            row.base_hash.clone()
+        }
+        None => loaded.model.rules_hash.clone(),
+    };
+    let working = Working {
+        approved,
+        open,
+        base,
+    };
+    Ok((loaded, files, working))
+}
+
+/// The newest change of `dept` by `actor` that is still theirs to edit (a draft, or returned).
+fn own_open_change(
+    store: &crate::store::Store,
+    actor: &str,
+    dept: &str,
+) -> Result<Option<RuleChangeRow>, Fail> {
+    let all = rule_changes::list(store).map_err(|e| Fail::of(&e))?;
+    Ok(all.into_iter().find(|c| {
+        c.department == dept
+            && c.author == actor
+            && c.kind == "edit"
+            && matches!(c.state.as_str(), "draft" | "returned")
+    }))
+}
+
+/// The draft's files that differ from the latest approved files of the department.
+fn changed(working: &Working, draft: &Draft) -> Draft {
+    draft
+        .iter()
+        .filter(|(name, text)| working.approved.get(*name) != Some(*text))
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect()
+}
+
+/// The year a check and a preview describe: the one asked for (`year`), else the current one
+/// (the nearest the holiday calendar has).
+fn year(app: &App, loaded: &Loaded, pairs: &[(String, String)]) -> i32 {
+    let asked = pairs
+        .iter()
+        .find(|(k, _)| k == "year")
+        .and_then(|(_, v)| v.trim().parse().ok());
+    let now = chrono::Datelike::year(&app.now());
+    rule_edit::year_for(loaded, asked.unwrap_or(now))
+}
+
+// ---------------------------------------------------------------- the list of departments
+
+pub(crate) struct DeptLine {
+    pub id: String,
+    pub name: String,
+    pub matters: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct Index {
+    viewer: Viewer,
+    departments: Vec<DeptLine>,
+}
+
+pub(crate) async fn index(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+    viewer.may(Action::EditRules)?;
+    let config = app.config();
+    let user = viewer.user.clone();
+    let departments = blocking(move || {
+        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        Ok(loaded
+            .model
+            .departments
+            .iter()
+            .filter(|d| user.sees(&d.id))
+            .map(|d| DeptLine {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                matters: d
+                    .matters
+                    .iter()
+                    .map(|m| {
+                        let short = m.id.rsplit('.').next().unwrap_or(&m.id).to_string();
+                        (short, m.name.clone())
+                    })
+                    .collect(),
+            })
+            .collect())
+    })
+    .await?;
+    render(&Index {
+        viewer,
+        departments,
+    })
+}
+
+// ---------------------------------------------------------------- the matter form
+
+/// One field of the matter form, drawn from the schema.
+pub(crate) struct Field {
+    pub name: String,
+    pub label: &'static str,
+    pub help: &'static str,
+    /// text, long, int, list, map, choice, bool
+    pub kind: &'static str,
+    pub value: String,
+    /// What applies when the field is left empty (the department's default or the engine's).
+    pub default: String,
+    pub choices: &'static [&'static str],
+    /// The value written is none of the choices (e.g. 每半年): kept as a choice of its own.
+    pub other_choice: bool,
+    /// The heading of the table the key belongs to, on its first key.
+    pub heading: &'static str,
+    pub notes: Vec<Note>,
+}
+
+#[derive(Template)]
+#[template(path = "rule_matter.html")]
+struct MatterPage {
+    viewer: Viewer,
+    dept: String,
+    dept_name: String,
+    matter: String,
+    matter_name: String,
+    fields: Vec<Field>,
+    checklist: Vec<ChecklistRow>,
+    problem: Option<String>,
+    check: Option<CheckView>,
+    preview: Option<PreviewView>,
+    /// The draft's changed files (name, text), to carry on to the next step.
+    draft: Vec<(String, String)>,
+    base: String,
+    open: Option<OpenView>,
+    saved: Option<Saved>,
+}
+
+impl Field {
+    /// Is the value written `choice`?
+    pub fn is(&self, choice: &str) -> bool {
+        self.value == choice
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::LongText => "long",
+        Kind::Integer { .. } => "int",
+        Kind::Texts => "list",
+        Kind::ClassRatios => "map",
+        Kind::Choice(_) => "choice",
+        Kind::Bool => "bool",
+        _ => "text",
+    }
+}
+
+/// The form's fields with `values`; `defaults` are the department's `[defaults]`.
+fn fields(values: &MatterValues, defaults: &MatterValues) -> Vec<Field> {
+    let mut last_table = String::new();
+    form_keys()
+        .into_iter()
+        .map(|(name, key)| {
+            let table = name.split_once('.').map_or("", |(t, _)| t).to_string();
+            let heading = if table != last_table && !table.is_empty() {
+                crate::rules::schema::get(crate::rules::schema::Section::Matter, &table)
+                    .map_or("", |k| k.label)
+            } else {
+                ""
+            };
+            last_table = table;
+            let value = values.values.get(&name).cloned().unwrap_or_default();
+            let choices: &'static [&'static str] = match key.kind {
+                Kind::Choice(c) => c,
+                _ => &[],
+            };
+            Field {
+                other_choice: !choices.is_empty()
+                    && !value.is_empty()
+                    && !choices.contains(&value.as_str()),
+                choices,
+                label: key.label,
+                help: key.help,
+                kind: kind_name(key.kind),
+                value,
+                default: defaults
+                    .values
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_else(|| key.default.to_string()),
+                heading,
+                notes: Vec::new(),
+                name,
+            }
+        })
+        .collect()
+}
+
+/// The values a posted form holds.
+fn posted(pairs: &[(String, String)]) -> MatterValues {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let mut values = std::collections::BTreeMap::new();
+    for (name, _) in form_keys() {
+        if let Some(v) = get(&format!("f_{name}")) {
+            values.insert(name, v.replace("\r\n", "\n"));
+        }
+    }
+    let mut rows: Vec<(f64, usize, ChecklistRow)> = Vec::new();
+    for n in 0..pairs.len() {
+        let field = |f: &str| get(&format!("c{n}_{f}"));
+        let (Some(id), Some(text)) = (field("id"), field("text")) else {
+            continue;
+        };
+        if field("remove").is_some() {
+            continue;
+        }
+        let order = field("order")
+            .and_then(|o| o.trim().parse::<f64>().ok())
+            .unwrap_or(n as f64 + 1.0);
+        let row = ChecklistRow {
+            id: id.trim().to_string(),
+            group: field("group").unwrap_or_default().trim().to_string(),
+            text: text.trim().to_string(),
+        };
+        if !(row.id.is_empty() && row.text.is_empty()) {
+            rows.push((order, n, row));
+        }
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    MatterValues {
+        values,
+        checklist: rows.into_iter().map(|r| r.2).collect(),
+    }
+}
+
+/// The matter's id within its department, and its name.
+fn matter_of(loaded: &Loaded, dept: &str, matter: &str) -> Result<String, Fail> {
+    loaded
+        .model
+        .matter(&format!("{dept}.{matter}"))
+        .map(|m| m.name.clone())
+        .ok_or(Fail::NotFound)
+}
+
+fn edit_fail(e: rule_edit::EditJobError) -> Fail {
+    match e {
+        rule_edit::EditJobError::NoMatter(_) | rule_edit::EditJobError::NoDepartment(_) => {
+            Fail::NotFound
+        }
+        rule_edit::EditJobError::Edit(e) => Fail::Invalid(e.to_string()),
+        other => Fail::Failed(other.to_string()),
+    }
+}
+
+pub(crate) async fn matter_form(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path((dept, matter)): Path<(String, String)>,
+) -> Result<Response, Fail> {
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
+    let matter_name = matter_of(&loaded, &dept, &matter)?;
+    let text = files
+        .files
+        .get(&files.rule_file)
+        .cloned()
+        .unwrap_or_default();
+    let values = rule_edit::matter_values(&text, &matter).map_err(edit_fail)?;
+    let defaults = crate::rules::edit::defaults_values(&text).unwrap_or_default();
+    render(&MatterPage {
+        fields: fields(&values, &defaults),
+        checklist: values.checklist,
+        dept_name: files.name.clone(),
+        dept,
+        matter,
+        matter_name,
+        problem: None,
+        check: None,
+        preview: None,
+        draft: changed(&working, &files.files).into_iter().collect(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
+        viewer,
+    })
+}
+
+pub(crate) async fn matter_post(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path((dept, matter)): Path<(String, String)>,
+    axum::Form(pairs): Pairs,
+) -> Result<Response, Fail> {
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
+    let matter_name = matter_of(&loaded, &dept, &matter)?;
+    let text = files
+        .files
+        .get(&files.rule_file)
+        .cloned()
+        .unwrap_or_default();
+    let values = posted(&pairs);
+    let defaults = crate::rules::edit::defaults_values(&text).unwrap_or_default();
+    let mut page = MatterPage {
+        fields: fields(&values, &defaults),
+        checklist: values.checklist.clone(),
+        dept_name: files.name.clone(),
+        dept: dept.clone(),
+        matter: matter.clone(),
+        matter_name,
+        problem: None,
+        check: None,
+        preview: None,
+        draft: Vec::new(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
+        viewer,
+    };
+    let new_text = match rule_edit::apply(&text, &matter, &values) {
+        Ok(t) => t,
+        Err(e) => {
+            page.problem = Some(e.to_string());
+            return render(&page);
+        }
+    };
+    let mut draft = files.files.clone();
+    draft.insert(files.rule_file.clone(), new_text);
+    let wants_preview = pairs.iter().any(|(k, v)| k == "action" && v == "preview");
+    let config = app.config();
+    let year = year(&app, &loaded, &pairs);
+    let (checked, preview) =
+        blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
+    let shown = format!("rules/{}", files.rule_file);
+    attach(
+        &mut page.fields,
+        &checked,
+        (&shown, &text_of(&checked, &files)),
+    );
+    page.check = Some(check_view(&checked.0, &checked.1, false));
+    page.preview = preview;
+    page.draft = changed(&working, &checked.1).into_iter().collect();
+    if let Some(step) = Step::asked(&pairs) {
+        let saved = save(
+            &app,
+            &page.viewer,
+            &dept,
+            &working,
+            &pairs,
+            &checked.1,
+            step,
+        )
+        .await?;
+        page.open = saved.open.as_ref().map(open_view);
+        page.saved = Some(saved);
+    }
+    render(&page)
+}
+
+fn text_of(checked: &(Checked, Draft), files: &DepartmentFiles) -> String {
+    checked.1.get(&files.rule_file).cloned().unwrap_or_default()
+}
+
+/// Checks a draft and, when asked and the draft has no error, previews it.
+fn check_and_preview(
+    config: &std::path::Path,
+    loaded: &Loaded,
+    draft: &Draft,
+    year: i32,
+    wants_preview: bool,
+) -> Result<((Checked, Draft), Option<PreviewView>), Fail> {
+    let (checked, new) = rule_edit::check(config, draft, year);
+    let preview = match (&new, wants_preview && checked.ok()) {
+        (Some(new), true) => Some(
+            rule_edit::preview(loaded, new, year)
+                .map(|p| preview_view(&p))
+                .map_err(|e| Fail::of(&e))?,
+        ),
+        _ => None,
+    };
+    Ok(((checked, draft.clone()), preview))
+}
+
+/// Puts each finding at the line of a key on the form's field of that key.
+fn attach(fields: &mut [Field], checked: &(Checked, Draft), (file, text): (&str, &str)) {
+    let lines: Vec<&str> = text.lines().collect();
+    for f in checked
+        .0
+        .findings
+        .iter()
+        .filter(|f| f.file.as_deref() == Some(file))
+    {
+        let Some(line) = f.line.and_then(|l| lines.get(l.wrapping_sub(1))) else {
+            continue;
+        };
+        let Some((key, _)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if let Some(field) = fields
+            .iter_mut()
+            .find(|x| x.name == key || x.name.ends_with(&format!(".{key}")))
+        {
+            field.notes.push(note(f));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the advanced tab
+
+#[derive(Template)]
+#[template(path = "rule_department.html")]
+struct DepartmentPage {
+    viewer: Viewer,
+    dept: String,
+    dept_name: String,
+    files: Vec<(String, String)>,
+    check: Option<CheckView>,
+    preview: Option<PreviewView>,
+    problem: Option<String>,
+    draft: Vec<(String, String)>,
+    base: String,
+    open: Option<OpenView>,
+    saved: Option<Saved>,
+}
+
+pub(crate) async fn department_page(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path(dept): Path<String>,
+) -> Result<Response, Fail> {
+    let (_, files, working) = department(&app, &viewer, &dept)?;
+    render(&DepartmentPage {
+        dept,
+        dept_name: files.name.clone(),
+        draft: changed(&working, &files.files).into_iter().collect(),
+        files: files.files.into_iter().collect(),
+        check: None,
+        preview: None,
+        problem: None,
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
+        viewer,
+    })
+}
+
+/// The files a form posted (`file:<name>` fields), limited to the department's own files.
+fn posted_files(pairs: &[(String, String)], files: &DepartmentFiles) -> Result<Draft, Fail> {
+    let mut draft = files.files.clone();
+    for (k, v) in pairs {
+        if let Some(name) = k.strip_prefix("file:") {
+            if !files.files.contains_key(name) {
+                return Err(Fail::Invalid(format!(
+                    "{name} 不是本部门的规则文件或脚本，未作任何更改。"
+                )));
+            }
+            draft.insert(name.to_string(), v.replace("\r\n", "\n"));
+        }
+    }
+    Ok(draft)
+}
+
+pub(crate) async fn department_post(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path(dept): Path<String>,
+    axum::Form(pairs): Pairs,
+) -> Result<Response, Fail> {
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
+    let mut draft = posted_files(&pairs, &files)?;
+    let field = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let mut problem = None;
+    if field("action").as_deref() == Some("add_matter") {
+        let text = draft.get(&files.rule_file).cloned().unwrap_or_default();
+        let id = field("new_id").unwrap_or_default();
+        let name = field("new_name").unwrap_or_default();
+        match rule_edit::add_matter(&text, &id, &name) {
+            Ok(t) => {
+                draft.insert(files.rule_file.clone(), t);
+            }
+            Err(e) => problem = Some(e.to_string()),
+        }
+    }
+    let wants_preview = field("action").as_deref() == Some("preview");
+    let config = app.config();
+    let year = year(&app, &loaded, &pairs);
+    let (checked, preview) =
+        blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
+    let saved = match Step::asked(&pairs) {
+        Some(step) => Some(save(&app, &viewer, &dept, &working, &pairs, &checked.1, step).await?),
+        None => None,
+    };
+    render(&DepartmentPage {
+        dept: dept.clone(),
+        dept_name: files.name.clone(),
+        check: Some(check_view(&checked.0, &checked.1, false)),
+        files: checked.1.clone().into_iter().collect(),
+        draft: changed(&working, &checked.1).into_iter().collect(),
+        preview,
+        problem,
+        base: working.base.clone(),
+        open: match &saved {
+            Some(s) => s.open.as_ref().map(open_view),
+            None => working.open.as_ref().map(open_view),
+        },
+        saved,
+        viewer,
+    })
+}
+
+/// The live check: the department's files as typed → the check fragment.
+pub(crate) async fn live_check(
+    State(app): State<App>,
+    viewer: Viewer,
+    axum::Form(pairs): Pairs,
+) -> Result<Response, Fail> {
+    let dept = pairs
+        .iter()
+        .find(|(k, _)| k == "dept")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let (loaded, files, _) = department(&app, &viewer, &dept)?;
+    let draft = posted_files(&pairs, &files)?;
+    let config = app.config();
+    let year = year(&app, &loaded, &pairs);
+    let check = blocking(move || {
+        let (checked, _) = rule_edit::check(&config, &draft, year);
+        Ok(check_view(&checked, &draft, false))
+    })
+    .await?;
+    let html = CheckFragment { check }
+        .render()
+        .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))?;
+    Ok(Html(html).into_response())
+}
+
+pub(crate) async fn script() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        include_str!("../../static/rules.js"),
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------- the preview
+
+pub(crate) struct DryRunLine {
+    pub matter: String,
+    pub period: String,
+    pub before: String,
+    pub after: String,
+    pub strata: Vec<String>,
+    pub staffing: String,
+    pub warning: Option<String>,
+}
+
+pub(crate) struct PreviewView {
+    pub year: i32,
+    pub plan: Vec<(String, String)>,
+    pub dates: Vec<(String, String, String, String)>,
+    pub dry_runs: Vec<DryRunLine>,
+}
+
+fn counts_text(c: &rule_edit::Counts) -> String {
+    format!("可抽取 {} 户，抽取 {} 户", c.eligible, c.drawn)
+}
+
+fn preview_view(p: &Preview) -> PreviewView {
+    let dry_runs = p
+        .dry_runs
+        .iter()
+        .map(|d| {
+            let before = d
+                .before
+                .as_ref()
+                .map_or_else(|| "（新事项）".into(), counts_text);
+            match &d.after {
+                Ok(c) => DryRunLine {
+                    matter: d.matter.clone(),
+                    period: d.period.clone(),
+                    before,
+                    after: counts_text(c),
+                    strata: c
+                        .strata
+                        .iter()
+                        .map(|s| {
+                            let name = if s.stratum.is_empty() {
+                                "全部"
+                            } else {
+                                &s.stratum
+                            };
+                            format!("{name}：可抽取 {}，抽取 {}", s.eligible, s.drawn)
+                        })
+                        .collect(),
+                    staffing: format!(
+                        "需检查人次 {}（{} 户 × 每户人数），可派检查人员 {} 名，最多承担 {} 人次",
+                        c.needed, c.drawn, c.inspectors, c.capacity
+                    ),
+                    warning: staffing_warning(c),
+                },
+                Err(e) => DryRunLine {
+                    matter: d.matter.clone(),
+                    period: d.period.clone(),
+                    before,
+                    after: format!("试抽失败：{e}"),
+                    strata: Vec::new(),
+                    staffing: String::new(),
+                    warning: None,
+                },
+            }
+        })
+        .collect();
+    PreviewView {
+        year: p.year,
+        plan: p
+            .plan
+            .iter()
+            .map(|s| (s.old.clone(), s.new.clone()))
+            .collect(),
+        dates: p
+            .dates
+            .iter()
+            .map(|d| {
+                let old = d.old.clone().unwrap_or_else(|| "（无）".into());
+                let new = d.new.clone().unwrap_or_else(|| "（无）".into());
+                (d.matter.clone(), d.period.clone(), old, new)
+            })
+            .collect(),
+        dry_runs,
+    }
+}
+
+/// Says plainly when drawn targets would go without a team.
+fn staffing_warning(c: &rule_edit::Counts) -> Option<String> {
+    if c.unstaffed > 0 {
+        Some(format!(
+            "有 {} 户抽中后无检查组可派（人员不足、工作量上限或回避），这些对象本次无法检查。",
+            c.unstaffed
+        ))
+    } else if c.needed > c.capacity {
+        Some(format!(
+            "所需检查人次 {} 超过可派人员的承担能力 {}，部分对象将无法派员。",
+            c.needed, c.capacity
+        ))
+    } else {
+        None
+    }
+}
+
+// ---------------------------------------------------------------- drafts and submission
+
+/// 保存草稿 or 提交审核, as the form's button asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Save,
+    Submit,
+}
+
+impl Step {
+    fn asked(pairs: &[(String, String)]) -> Option<Step> {
+        match pairs.iter().rev().find(|(k, _)| k == "action")?.1.as_str() {
+            "save" => Some(Step::Save),
+            "submit" => Some(Step::Submit),
+            _ => None,
+        }
+    }
+}
+
+/// The editor's own open change of the department, as the page names it.
+pub(crate) struct OpenView {
+    pub id: i64,
+    /// 草稿 / 已退回
+    pub state: &'static str,
+    /// The approver's comment on a returned change.
+    pub comment: Option<String>,
+}
+
+fn open_view(row: &RuleChangeRow) -> OpenView {
+    OpenView {
+        id: row.id,
+        state: if row.state == "returned" {
+            "已退回"
+        } else {
+            "草稿"
+        },
+        comment: row.comment.clone(),
+    }
+}
+
+/// A file someone else changed since the change's base, with that diff (`-`/`+` lines).
+pub(crate) struct ConflictNote {
+    pub path: String,
+    pub by: String,
+    pub lines: Vec<(&'static str, String)>,
+}
+
+/// What saving or submitting did.
+pub(crate) struct Saved {
+    /// The change (`None`: nothing to save).
+    pub change: Option<i64>,
+    pub ok: bool,
+    pub message: String,
+    pub conflicts: Vec<ConflictNote>,
+    /// The editor's open change after the step (none once submitted).
+    pub open: Option<RuleChangeRow>,
+}
+
+fn conflict_note(c: &rule_changes::Conflict) -> ConflictNote {
+    let lines = c
+        .diff
+        .lines
+        .iter()
+        .map(|l| match l {
+            rule_changes::Line::Same(t) => ("same", format!("  {t}")),
+            rule_changes::Line::Removed(t) => ("del", format!("- {t}")),
+            rule_changes::Line::Added(t) => ("add", format!("+ {t}")),
+            rule_changes::Line::Gap(n) => ("gap", format!("…（{n} 行未改动）")),
+        })
+        .collect();
+    let by = match c.change {
+        Some(id) => format!("变更 #{id}（{}，待审核）", super::names::actor(&c.by)),
+        None => match c
+            .by
+            .strip_prefix("version ")
+            .and_then(|v| v.split_once(" ("))
+        {
+            Some((v, author)) => format!(
+                "已批准的第 {v} 版（{}）",
+                super::names::actor(author.trim_end_matches(')'))
+            ),
+            None => c.by.clone(),
+        },
+    };
+    ConflictNote {
+        path: c.path.clone(),
+        by,
+        lines,
+    }
+}
+
+/// Saves the draft's files that differ from the approved ones as the editor's change of
+/// `dept` (a new one, or their open one), and submits it when asked. Nothing is written to
+/// the rule files here: they change only when the change is approved
+/// (`jobs::rule_changes`). Saving, submitting (and, under `approval = "none"`, the approval
+/// that follows) are audited with the console user.
+async fn save(
+    app: &App,
+    viewer: &Viewer,
+    dept: &str,
+    working: &Working,
+    pairs: &[(String, String)],
+    draft: &Draft,
+    step: Step,
+) -> Result<Saved, Fail> {
+    let files: rule_changes::Files = changed(working, draft)
+        .into_iter()
+        .map(|(name, text)| (format!("rules/{name}"), text))
+        .collect();
+    let posted_base = pairs
+        .iter()
+        .find(|(k, _)| k == "base")
+        .map(|(_, v)| v.trim().to_string());
+    let (app, user) = (app.clone(), viewer.user.clone());
+    let (dept, open) = (dept.to_string(), working.open.as_ref().map(|r| r.id));
+    let base = match &working.open {
+        Some(row) => Some(row.base_hash.clone()),
+        None => posted_base,
+    };
+    blocking(move || {
+        let loaded = crate::jobs::load_rules(&app.config()).map_err(|e| Fail::of(&e))?;
+        let cfg = &loaded.model.config;
+        let mut store = app.store(Some(&user))?;
+        let who = Who {
+            actor: user.actor(),
+            at: app.stamp(),
+        };
+        if open.is_none() && files.is_empty() {
+            return Ok(Saved {
+                change: None,
+                ok: false,
+                message: "与现行规则相同，没有需要保存的修改。".into(),
+                conflicts: Vec::new(),
+                open: None,
+            });
+        }
+        let base = base_of(&mut store, cfg, &who, base)?;
+        let draft = rule_changes::Draft {
+            id: open,
+            department: dept.clone(),
+            files,
+            removed: Vec::new(),
+            base_hash: base,
+        };
+        let id = rule_changes::save_draft(&mut store, &draft, &who).map_err(|e| Fail::of(&e))?;
+        let mut saved = match step {
+            Step::Save => Saved {
+                change: Some(id),
+                ok: true,
+                message: format!(
+                    "草稿已保存（变更 #{id}）。提交审核并经批准前，抽取仍使用现行规则。"
+                ),
+                conflicts: Vec::new(),
+                open: None,
+            },
+            Step::Submit => submitted(&mut store, cfg, id, &who)?,
+        };
+        saved.open = own_open_change(&store, &who.actor, &dept)?;
+        Ok(saved)
+    })
+    .await
+}
+
+/// The version a change is based on: the one the editor started from when it is an approved
+/// version, else the latest. With no version recorded yet (a console started before any
+/// draw), the files on disk are adopted as version 1 first (`rules.adopt`).
+fn base_of(
+    store: &mut crate::store::Store,
+    cfg: &crate::rules::model::Config,
+    who: &Who,
+    asked: Option<String>,
+) -> Result<String, Fail> {
+    if rule_changes::latest(store)
+        .map_err(|e| Fail::of(&e))?
+        .is_none()
+    {
+        rule_changes::adopt(store, cfg, who).map_err(|e| Fail::of(&e))?;
+    }
+    if let Some(hash) = asked
+        && rule_changes::version_of_hash(store, &hash)
+            .map_err(|e| Fail::of(&e))?
+            .is_some()
+    {
+        return Ok(hash);
+    }
+    rule_changes::latest(store)
+        .map_err(|e| Fail::of(&e))?
+        .map(|v| v.rules_hash)
+        .ok_or_else(|| Fail::Failed("没有已批准的规则版本。".into()))
+}
+
+/// Submits change `id`; what became of it, in words.
+fn submitted(
+    store: &mut crate::store::Store,
+    cfg: &crate::rules::model::Config,
+    id: i64,
+    who: &Who,
+) -> Result<Saved, Fail> {
+    let said = |ok: bool, message: String| Saved {
+        change: Some(id),
+        ok,
+        message,
+        conflicts: Vec::new(),
+        open: None,
+    };
+    Ok(match rule_changes::submit(store, cfg, id, who) {
+        Ok(Submitted::Waiting) => said(
+            true,
+            format!("已提交审核（变更 #{id}），等待法制审核人员批准。批准前，抽取仍使用现行规则。"),
+        ),
+        Ok(Submitted::Approved(a)) => said(
+            true,
+            format!(
+                "变更 #{id} 已生效（本系统不要求审核）：规则集第 {} 版，规则哈希 {}。",
+                a.version,
+                a.rules_hash.chars().take(12).collect::<String>()
+            ),
+        ),
+        Err(ChangeError::Invalid(_)) => said(
+            false,
+            format!("草稿已保存（变更 #{id}），但检查发现错误，不能提交审核。请先改正下列问题。"),
+        ),
+        Err(ChangeError::Empty(_)) => said(
+            false,
+            format!("变更 #{id} 与其所依据的版本相同，没有可提交的修改。"),
+        ),
+        Err(ChangeError::Conflict { conflicts, .. }) => Saved {
+            conflicts: conflicts.iter().map(conflict_note).collect(),
+            ..said(
+                false,
+                format!(
+                    "不能提交：在你开始编辑之后，下列文件已被他人修改（变更 #{id} 仍为草稿）。请对照差异，在最新版本上重新修改。"
+                ),
+            )
+        },
+        Err(e) => return Err(Fail::of(&e)),
+    })
+}
