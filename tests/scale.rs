@@ -20,16 +20,9 @@ fn names(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn a_years_draws_share_one_target_snapshot_kept_as_a_file_that_verify_checks() {
     let p = Project::shipped();
-    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1", "--seed", "a"]);
-    p.ok(&[
-        "draw",
-        "zhian.entertainment",
-        "--period",
-        "2023-H1",
-        "--seed",
-        "b",
-    ]);
-    p.ok(&["draw", "zhian.hotel", "--period", "2023-H2", "--seed", "c"]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    p.ok(&["draw", "zhian.entertainment", "--period", "2023-H1"]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
     let files = names(&p.path("data/snapshots"));
     assert_eq!(
         files.len(),
@@ -96,14 +89,7 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
         "hooks = { script = \"zhian.rhai\", weight = \"risk_weight\" }",
         "hooks = { script = \"zhian.rhai\", weight = \"risk_weight\" }\nworkload_cap = 100000",
     );
-    let out = p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2024-H1",
-        "--seed",
-        "big",
-    ]);
+    let out = p.ok(&["draw", "zhian.hotel", "--period", "2024-H1"]);
     let folder = p.path("out/draws/zhian.hotel/2024-H1");
     let files = names(&folder);
     for whole in ["tasks.xlsx", "teams.html", "public.html"] {
@@ -174,6 +160,7 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
     let task_rows = p
         .read("out/draws/zhian.hotel/2024-H1/tasks.csv")
         .lines()
+        .filter(|l| !l.contains("检查任务清单"))
         .count()
         - 1;
     assert_eq!(task_rows, selected.len() * items);

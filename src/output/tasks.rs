@@ -316,7 +316,21 @@ pub fn draw_files(
         files.push(("teams.html".to_string(), sheets.into_bytes()));
     }
     drop(rows);
-    // The public list: drawn targets with public fields only, never inspectors' data.
+    files.extend(public_files(model, m, marks, &tmap, split));
+    Ok(DrawFiles { files })
+}
+
+/// The public list of a draw (drawn targets with public fields only, never inspectors' data):
+/// `public.csv` whole, the HTML page whole or (`split`) one per district; and the exclusions
+/// file when the draw lists too many exclusions for the database.
+fn public_files(
+    model: &Model,
+    m: &Manifest,
+    marks: &DrawMarks,
+    tmap: &HashMap<&str, &Target>,
+    split: bool,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
     let fields = &model.config.public_fields;
     let mut header: Vec<&str> = vec!["抽查事项", "期次", "抽取日期"];
     header.extend(fields.iter().map(|f| public_field_label(f)));
@@ -350,7 +364,7 @@ pub fn draw_files(
     if split {
         let mut by: BTreeMap<&str, Vec<Vec<String>>> = BTreeMap::new();
         for (s, row) in m.selected.iter().zip(public_rows) {
-            by.entry(district_of(&tmap, &s.target_id))
+            by.entry(district_of(tmap, &s.target_id))
                 .or_default()
                 .push(row);
         }
@@ -362,7 +376,7 @@ pub fn draw_files(
         let page = public_html(model, m, marks, &header, public_rows);
         files.push(("public.html".into(), page));
     }
-    Ok(DrawFiles { files })
+    files
 }
 
 /// `exclusions.csv`, when the draw excluded more targets than the database lists one by one.

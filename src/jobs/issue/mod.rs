@@ -333,17 +333,7 @@ pub fn issue(
 ) -> Result<Issued, IssueError> {
     let model = &loaded.model;
     let d = &req.draw;
-    if req.redraw.is_none()
-        && let Some(existing) = store.active_draw(&d.matter, &d.period.id)?
-    {
-        restore_files(&model.config.output_dir, &existing);
-        return Err(IssueError::AlreadyDrawn {
-            matter: d.matter.clone(),
-            period: d.period.id.clone(),
-            draw_id: existing.id,
-            created_at: existing.record.created_at,
-        });
-    }
+    refuse_drawn(&model.config.output_dir, store, req)?;
     let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
     let phase = |what: &str| {
         if frozen.info.targets_rows >= PROGRESS_ROWS {
@@ -407,6 +397,24 @@ pub fn issue(
         manifest,
         folder: Some(folder),
     })
+}
+
+/// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
+/// left them aside.
+fn refuse_drawn(output_dir: &Path, store: &Store, req: &Request) -> Result<(), IssueError> {
+    let d = &req.draw;
+    if req.redraw.is_none()
+        && let Some(existing) = store.active_draw(&d.matter, &d.period.id)?
+    {
+        restore_files(output_dir, &existing);
+        return Err(IssueError::AlreadyDrawn {
+            matter: d.matter.clone(),
+            period: d.period.id.clone(),
+            draw_id: existing.id,
+            created_at: existing.record.created_at,
+        });
+    }
+    Ok(())
 }
 
 /// Why recording the draw `d` failed: drawn by another process in the meantime, or the store.
