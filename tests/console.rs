@@ -966,6 +966,10 @@ fn a_changed_rule_file_shows_on_the_next_request() {
             page.contains("zhian.toml"),
             "the problem is located: {page}"
         );
+        assert!(
+            page.contains("错误：") && page.contains("个问题；未作任何更改。"),
+            "the problem reads in Chinese: {page}"
+        );
         std::fs::write(&path, &text).expect("saved");
         let (status, page) = c.get(Some(&cookie), "/matters").await;
         assert_eq!(status, StatusCode::OK, "{page}");

@@ -47,7 +47,7 @@ pub use audit::{
     AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
     audit_hash_v2,
 };
-pub use commitments::{Commitment, CommitmentAudit};
+pub use commitments::{Commitment, CommitmentAudit, commitment_in};
 pub use draws::{
     DrawFilter, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
     Redraw, TeamRow, UnstaffedRow,

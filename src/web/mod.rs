@@ -284,9 +284,9 @@ impl Fail {
     }
 }
 
-/// A report as plain text (no colours), for a `<pre>` on an error page.
+/// A report as plain text (no colours), in Chinese, for a `<pre>` on an error page.
 pub(crate) fn report_text(report: &Report) -> String {
-    report.render()
+    report.render_in(crate::diag::Lang::Zh)
 }
 
 #[derive(Template)]
@@ -347,6 +347,7 @@ pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
     let app = App::new(&loaded, options.config.clone(), options.secure_cookies);
     // The database is opened (and brought up to date) before anything listens.
     let mut store = crate::jobs::open_store(&loaded).map_err(|e| ServeError::Setup(Box::new(e)))?;
+    crate::jobs::refuse_seed_file(&loaded, &store).map_err(|e| ServeError::Setup(Box::new(e)))?;
     let now = chrono::Utc::now()
         .with_timezone(&loaded.model.config.timezone)
         .format("%Y-%m-%dT%H:%M:%S%:z")
