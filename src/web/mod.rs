@@ -14,6 +14,7 @@ mod registries;
 mod results;
 mod rules;
 mod session;
+mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +57,8 @@ struct Inner {
     origin: crate::store::Origin,
     /// Database connections kept open between requests.
     pool: Arc<pool::Pool>,
+    /// The last status computed, shared until the data it comes from changes.
+    status: status::Cache,
     tz: chrono_tz::Tz,
     secure_cookies: bool,
     /// Hold answers to addresses that fail logins too often (off in tests).
@@ -70,6 +73,7 @@ impl App {
                 held: crate::jobs::held::Held::with(config.clone(), loaded),
                 origin: crate::store::Origin::of_process(),
                 pool: Arc::default(),
+                status: status::Cache::default(),
                 config,
                 tz: loaded.model.config.timezone,
                 secure_cookies,
@@ -93,6 +97,7 @@ impl App {
                     held: crate::jobs::held::Held::new(shared.config.clone()),
                     origin: shared.origin.clone(),
                     pool: Arc::default(),
+                    status: status::Cache::default(),
                     tz: shared.tz,
                     secure_cookies: shared.secure_cookies,
                     slow_down: false,
