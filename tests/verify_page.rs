@@ -328,3 +328,113 @@ fn on_plain_http_from_another_host_the_page_uses_its_own_sha256_and_agrees() {
     assert_eq!(r["sha"], "own", "{r}");
     assert!(b.text("#sha-impl").contains("本站"));
 }
+
+/// Commitments with a revealed draw, a long named source and one waiting, as a bureau's
+/// page shows them.
+fn commitments(p: &Project) {
+    let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+    let input = suiji::jobs::commit::Input {
+        matter: "zhian.hotel".into(),
+        period: "2025-H1".into(),
+        source: "中国福利彩票3D 第2025001期开奖号码".into(),
+        source_time: "2025-01-02 21:15".into(),
+        actor: "operator".into(),
+        now: "2025-01-01T09:00:00+08:00".into(),
+    };
+    suiji::jobs::commit::commit(&loaded, &input).expect("committed");
+    let draw = suiji::jobs::draw::Input {
+        matter: "zhian.hotel".into(),
+        period: "2025-H1".into(),
+        seed: suiji::jobs::issue::seed::SeedChoice::Os,
+        reveal: Some("3 1 7".into()),
+        dry_run: false,
+        redraw: None,
+        actor: "operator".into(),
+        now: "2025-01-02T21:40:00+08:00".into(),
+    };
+    suiji::jobs::draw::run(&loaded, &draw).expect("drawn");
+    p.ok(&[
+        "commit",
+        "zhian.hotel",
+        "--period",
+        "2025-H2",
+        "--source",
+        "国家授时中心随机数信标 https://beacon.example.cn/round/20990701100000 第 4519 轮输出值",
+        "--source-time",
+        "2099-07-01 10:00",
+    ]);
+}
+
+/// The cells of the commitments table that run onto more than one line:
+/// "row.column: text" for each.
+const BROKEN_CELLS: &str = "
+    const out = [];
+    document.querySelectorAll('table.commitments tbody tr').forEach((tr, r) => {
+      tr.querySelectorAll('td').forEach((td, c) => {
+        const range = document.createRange();
+        range.selectNodeContents(td);
+        const tops = new Set([...range.getClientRects()].map(x => Math.round(x.top)));
+        if (tops.size > 1) out.push(r + '.' + c + ': ' + td.textContent);
+      });
+    });
+    return out;";
+
+/// The 随机种子承诺 table on a bureau's wide screen keeps its short columns (number, period,
+/// times, the draw's link) on one line and fits the page — the matter and the named source
+/// wrap in the width left — and on a phone it is one card per commitment, nothing wider than
+/// the screen.
+#[test]
+fn the_commitments_table_reads_on_a_wide_screen_and_on_a_phone() {
+    let p = Project::shipped();
+    commitments(&p);
+    let Some(page) = open(&p, "127.0.0.1:0", None) else {
+        return;
+    };
+    let b = &page.browser;
+    b.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({ "width": 1366, "height": 900 })),
+    );
+    b.go("/public/commitments.html");
+    assert_eq!(b.count("table.commitments tbody tr"), 2);
+    // Number, period and both times on one line each; the state breaks only after 已揭示.
+    let short = b.run(&BROKEN_CELLS.replace(
+        "if (tops.size > 1)",
+        "if (tops.size > 1 && [0, 2, 4, 5].includes(c))",
+    ));
+    assert_eq!(short, json!([]), "short cells wrapped at 1366 px");
+    let link = b.run(
+        "const a = document.querySelector('table.commitments td a');
+         return a.getClientRects().length;",
+    );
+    assert_eq!(link, json!(1), "the draw's link on one line");
+    // Nothing wider than the page: a long named source (an address) wraps in its column.
+    let overflow = b.run(
+        "const t = document.querySelector('table.commitments');
+         return [document.documentElement.scrollWidth <= document.documentElement.clientWidth,
+                 t.getBoundingClientRect().right <= t.parentElement.getBoundingClientRect().right + 0.5];",
+    );
+    assert_eq!(
+        overflow,
+        json!([true, true]),
+        "the table fits the page at 1366 px"
+    );
+    b.screenshot("public-commitments-1366");
+    b.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({ "width": 412, "height": 915 })),
+    );
+    b.go("/public/commitments.html");
+    let wide = b.run(
+        "const w = document.documentElement.clientWidth;
+         const out = [...document.querySelectorAll('main *')]
+           .filter(e => e.getBoundingClientRect().right > w + 0.5)
+           .map(e => e.id || e.tagName);
+         if (document.documentElement.scrollWidth > w) out.push('page ' + document.documentElement.scrollWidth + ' > ' + w);
+         return out;",
+    );
+    assert_eq!(wide, json!([]), "wider than a phone's screen");
+    b.screenshot("public-commitments-phone");
+}
