@@ -511,3 +511,73 @@ fn the_feed_lists_draws_notices_and_commitments_newest_first() {
         assert_eq!(body, xml.as_bytes(), "served as written");
     });
 }
+
+/// `[publication] site_url`: the feeds' links are absolute under the address the site is
+/// published at (RSS readers need them so), served as written; a relative or malformed address
+/// is refused at its place in the config.
+#[test]
+fn a_site_url_makes_the_feeds_links_absolute_and_a_bad_one_is_refused_where_it_is() {
+    let p = Project::shipped();
+    p.ok(&[
+        "commit",
+        "zhian.hotel",
+        "--period",
+        "2025-H2",
+        "--source",
+        "中国福利彩票3D 第2099001期开奖号码",
+        "--source-time",
+        "2099-07-01 10:00",
+    ]);
+    let base = "https://www.example.gov.cn/shuangsuiji/";
+    p.set_config(&["publication", "site_url"], base.trim_end_matches('/'));
+    p.ok(&["publish", "--site"]);
+    let xml = p.read("out/site/feed.xml");
+    assert!(
+        xml.contains(&format!("<link>{base}index.html</link>")),
+        "{xml}"
+    );
+    let (_, items) = rss_items(&xml);
+    assert_eq!(items.len(), 1, "{xml}");
+    assert_eq!(items[0]["link"], format!("{base}commitments.html#k-1"));
+    let json: serde_json::Value =
+        serde_json::from_str(&p.read("out/site/feed.json")).expect("JSON");
+    assert_eq!(json["home_page_url"], format!("{base}index.html"));
+    assert_eq!(json["feed_url"], format!("{base}feed.json"));
+    assert_eq!(
+        json["items"][0]["url"],
+        format!("{base}commitments.html#k-1")
+    );
+    let app = router(&p);
+    runtime().block_on(async {
+        let (status, _, body) = get(&app, "/public/feed.json").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            p.read("out/site/feed.json").as_bytes(),
+            "served as written"
+        );
+    });
+    for (bad, says) in [
+        (
+            "shuangsuiji/",
+            "must be an absolute address starting with https:// or http://",
+        ),
+        ("https://www.example .gov.cn/", "has no valid host name"),
+        ("https://www.example.gov.cn/a b/", "has ` ` in its path"),
+        ("https://www.example.gov.cn/?page=1", "has `?` in its path"),
+    ] {
+        p.set_config(&["publication", "site_url"], bad);
+        let config = p.read("config/suiji.toml");
+        let at = config.find("site_url").expect("written");
+        let line = config[..at].lines().count() + 1;
+        let column = config[at..].find('"').expect("quoted") + 2;
+        let (code, out, err) = util::run(p.suiji(&["check"]));
+        assert_ne!(code, 0, "{bad}: {out}{err}");
+        assert!(
+            err.contains(&format!("`[publication] site_url` {says}"))
+                && err.contains(&format!("config/suiji.toml:{line}:{column}"))
+                && err.contains("https://www.example.gov.cn/shuangsuiji/"),
+            "{bad}: {err}"
+        );
+    }
+}

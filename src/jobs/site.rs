@@ -42,6 +42,8 @@ pub struct Site {
     pub commitments: Vec<SiteCommitment>,
     /// The bureau's time zone: the site's times are local to it.
     pub timezone: chrono_tz::Tz,
+    /// `[publication] site_url`, ending in `/`: the feeds' links are absolute under it.
+    pub url: Option<String>,
 }
 
 /// One entry of the site's feed (`feed.json`, `feed.xml`): a draw's list, a results notice
@@ -50,7 +52,8 @@ pub struct Site {
 pub struct FeedItem {
     /// Stable while the entry is unchanged (a notice published again is a new entry).
     pub id: String,
-    /// The page, relative to the site's root.
+    /// The page: under the site's address when the config gives it, else relative to the
+    /// site's root.
     pub link: String,
     pub title: String,
     pub summary: String,
@@ -244,7 +247,19 @@ impl Site {
         }
         items.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
         items.truncate(FEED_ITEMS);
+        for i in &mut items {
+            i.link = self.address(&i.link);
+        }
         items
+    }
+
+    /// The address of `page` (relative to the site's root): absolute under `[publication]
+    /// site_url` when the config gives it, else `page` as it is.
+    pub fn address(&self, page: &str) -> String {
+        match &self.url {
+            Some(base) => format!("{base}{page}"),
+            None => page.to_string(),
+        }
     }
 
     /// A site time ("YYYY-MM-DD HH:MM", local) with the bureau's offset (a time recorded with
@@ -339,6 +354,7 @@ pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError
         years,
         commitments,
         timezone: model.config.timezone,
+        url: model.config.site_url.clone(),
     })
 }
 

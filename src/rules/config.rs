@@ -37,7 +37,7 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let [rules_dir, data_dir, output_dir, holidays_dir] = read_paths(&mut top, root, cx);
     let provisional_calendar = read_calendar(&mut top, cx);
     let registries = read_registries(&mut top, root, cx);
-    let public_fields = read_public_fields(&mut top, cx);
+    let (public_fields, site_url) = read_publication(&mut top, cx);
     let seed_source = read_seed(&mut top, root, cx);
     let mut limits = read_limits(&mut top, cx);
     read_scripts(&mut top, &mut limits, cx);
@@ -65,6 +65,7 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         registries,
         limits,
         public_fields,
+        site_url,
         categories,
         qualifications,
         seed_source,
@@ -222,13 +223,15 @@ fn read_registries(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> Registr
     registries
 }
 
-fn read_public_fields(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<String> {
+/// `[publication]`: the public target fields and the site's address.
+fn read_publication(top: &mut Table<'_>, cx: &mut Cx<'_>) -> (Vec<String>, Option<String>) {
     let mut public_fields = vec![
         "id".to_string(),
         "name".into(),
         "category".into(),
         "district".into(),
     ];
+    let mut site_url = None;
     if let Some(mut t) = top.table("publication", cx) {
         if let Some(f) = t.strings("public_fields", cx) {
             public_fields.clear();
@@ -246,9 +249,66 @@ fn read_public_fields(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<String> {
                 }
             }
         }
-        t.finish(&["public_fields"], cx);
+        if let Some(url) = t.string("site_url", cx) {
+            match site_address(&url.value) {
+                Ok(u) => site_url = Some(u),
+                Err(why) => {
+                    let d = cx.error(
+                        url.span,
+                        format!("`[publication] site_url` {why}"),
+                        "not the absolute address of a web folder",
+                    );
+                    d.help.push(
+                        "write the address the public site is published at, e.g. site_url = \"https://www.example.gov.cn/shuangsuiji/\""
+                            .into(),
+                    );
+                }
+            }
+        }
+        t.finish(&["public_fields", "site_url"], cx);
     }
-    public_fields
+    (public_fields, site_url)
+}
+
+/// `text` as the address of a web folder, ending in `/` (`http(s)://host[:port][/path]`, the
+/// path printable ASCII without query or fragment), or what is wrong with it.
+pub(crate) fn site_address(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| {
+            "must be an absolute address starting with https:// or http://".to_string()
+        })?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if !host.split('.').all(label) {
+        return Err(format!("has no valid host name (`{host}`)"));
+    }
+    if let Some(p) = port
+        && !p.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(format!("has an invalid port (`{p}`)"));
+    }
+    let bad = |c: &char| !c.is_ascii_graphic() || "?#\\\"<>`{}|^".contains(*c);
+    if let Some(c) = path.chars().find(bad) {
+        return Err(format!(
+            "has `{c}` in its path: write the folder's address alone, without query or fragment, spaces and other characters percent-encoded"
+        ));
+    }
+    let mut url = text.to_string();
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    Ok(url)
 }
 
 fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceConfig {

@@ -60,6 +60,9 @@ pub struct Config {
     pub limits: ScriptLimits,
     /// Target fields that may appear on public notices.
     pub public_fields: Vec<String>,
+    /// `[publication] site_url`: the address the public site is published at, ending in `/`
+    /// (the feeds' links are absolute under it); `None`: the feeds link relatively.
+    pub site_url: Option<String>,
     /// Target categories (registry `category` values) that rules may name.
     pub categories: BTreeMap<String, String>,
     /// Inspector qualifications that rules may require.

@@ -73,14 +73,14 @@ struct RssFeed<'a> {
     items: &'a [FeedItem],
 }
 
-/// The feed in JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>); links relative to the
-/// site's root, as the pages link each other.
+/// The feed in JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>); links absolute under
+/// `[publication] site_url`, else relative to the site's root as the pages link each other.
 #[derive(serde::Serialize)]
 struct JsonFeed<'a> {
     version: &'static str,
     title: String,
-    home_page_url: &'static str,
-    feed_url: &'static str,
+    home_page_url: String,
+    feed_url: String,
     description: String,
     language: &'static str,
     items: Vec<JsonFeedItem<'a>>,
@@ -99,8 +99,8 @@ fn json_feed(site: &Site, items: &[FeedItem]) -> Result<String, askama::Error> {
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: feed_title(site),
-        home_page_url: "index.html",
-        feed_url: "feed.json",
+        home_page_url: site.address("index.html"),
+        feed_url: site.address("feed.json"),
         description: feed_description(site),
         language: "zh-CN",
         items: items
