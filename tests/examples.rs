@@ -310,3 +310,78 @@ fn a_cron_frequency_reads_in_chinese_in_the_plan() {
         "{plan}"
     );
 }
+
+#[test]
+fn credit_classes_with_an_upper_bound_and_a_band_are_drawn_and_printed_as_written() {
+    let p = Project::example("shichang").simulation();
+    let plan = p.ok(&["plan", "--year", "2025"]);
+    assert!(
+        plan.contains("按等级：A 类不超过 5%，B 类 5%–20%，C 类 20%，D 类 100%"),
+        "{plan}"
+    );
+    assert!(!plan.contains("A 类不低于"), "{plan}");
+    p.ok(&[
+        "draw",
+        "shipin.xiaoshou",
+        "--period",
+        "2025",
+        "--seed",
+        "demo",
+    ]);
+    let m = manifest(&p, "out/draws/shipin.xiaoshou/2025/manifest.json");
+    let strata: BTreeMap<&str, (u64, u64, Option<u64>)> = m["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s["stratum"].as_str()?,
+                (
+                    s["eligible"].as_u64()?,
+                    s["k"].as_u64()?,
+                    s["cap_ppm"].as_u64(),
+                ),
+            ))
+        })
+        .collect();
+    // A ≤ 5%: ⌊5% × n⌋; B 5%–20%: ⌈5% × n⌉ capped at ⌊20% × n⌋; C at least 20%; D all.
+    let (n, k, cap) = strata["class=A"];
+    assert_eq!((k, cap), (n * 5 / 100, Some(50_000)), "A of {n}");
+    let (n, k, cap) = strata["class=B"];
+    assert_eq!(
+        (k, cap),
+        ((n * 5).div_ceil(100).min(n * 20 / 100), Some(200_000))
+    );
+    let (n, k, cap) = strata["class=C"];
+    assert_eq!((k, cap), ((n * 20).div_ceil(100), None));
+    let (n, k, _) = strata["class=D"];
+    assert_eq!(k, n);
+    let (code, out, err) =
+        run(p.suiji(&["verify", "out/draws/shipin.xiaoshou/2025/manifest.json"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("identical"), "{out}");
+    let reference = reference_agrees(&p);
+    assert!(reference.contains("1 identical, 0 differ"), "{reference}");
+}
+
+#[test]
+fn a_class_bound_written_wrongly_is_a_located_error_with_the_forms() {
+    let p = Project::example("shichang");
+    p.edit("rules/shipin.toml", "B = \"5%–20%\"", "B = \"20%–5%\"");
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("`20%–5%` is not a band: its lower bound 20% is above its upper bound 5%"),
+        "{err}"
+    );
+    assert!(err.contains("rules/shipin.toml:"), "{err}");
+    assert!(err.contains("\"≤ 5%\" (at most 5%)"), "{err}");
+    let p = Project::example("shichang");
+    p.edit("rules/shipin.toml", "ratio = \"3%\"", "ratio = \"≤ 3%\"");
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("is written per class, in `class_ratios`"),
+        "{err}"
+    );
+}

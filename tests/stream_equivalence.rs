@@ -19,7 +19,7 @@ use suiji::registry::generate::write_inspectors;
 use suiji::registry::types::Registry;
 use suiji::registry::{Known, load};
 use suiji::rules::Loaded;
-use suiji::rules::model::{Matter, Ratio};
+use suiji::rules::model::{Matter, Ratio, Share};
 use suiji::schedule::{DrawKind, Period};
 use suiji::script::{Hook, HookKind, Script};
 
@@ -242,9 +242,25 @@ fn matter(loaded: &Loaded, rng: &mut Rng) -> Matter {
     m.ratio = ratio(rng);
     m.class_ratios = BTreeMap::new();
     if rng.chance(40) {
-        m.class_ratios.insert("D".into(), ratio(rng));
-        m.class_ratios.insert("C".into(), ratio(rng));
-        m.class_ratios.insert("仲村镇".into(), ratio(rng));
+        m.class_ratios
+            .insert("D".into(), Share::at_least(ratio(rng)));
+        // A band (C: k = ⌈low × n⌉, at most ⌊high × n⌋) and an upper bound (仲村镇: ⌊r × n⌋).
+        let (a, b) = (ratio(rng), ratio(rng));
+        m.class_ratios.insert(
+            "C".into(),
+            Share {
+                ratio: a.min(b),
+                cap: Some(a.max(b)),
+            },
+        );
+        let r = ratio(rng);
+        m.class_ratios.insert(
+            "仲村镇".into(),
+            Share {
+                ratio: r,
+                cap: Some(r),
+            },
+        );
     }
     m.class_field =
         [None, Some("class"), Some("category"), Some("district")][rng.below(4)].map(String::from);

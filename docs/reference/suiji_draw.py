@@ -317,6 +317,34 @@ def parse_ratio(text):
     return int(whole or "0") * scale + int((frac + "0" * places)[:places] or "0")
 
 
+def parse_share(text):
+    """A class ratio (V2-11): "5%" → (ppm, None); "≤ 5%" → (ppm, ppm); "5%–20%" → (low, high)."""
+    t = text.strip(WS) if isinstance(text, str) else text
+    if not isinstance(t, str):
+        return parse_ratio(ratio_text(t)), None
+    for sign in ("≤", "<="):
+        if t.startswith(sign):
+            cap = parse_ratio(t[len(sign):])
+            return cap, cap
+    for sign in ("≥", ">="):
+        if t.startswith(sign):
+            return parse_ratio(t[len(sign):]), None
+    for dash in ("–", "—", "-", "~", "～"):
+        if dash in t:
+            low, _, high = t.partition(dash)
+            low = low.strip(WS)
+            low = low if low.endswith(("%", "％")) else low + "%"
+            return parse_ratio(low), parse_ratio(high)
+    return parse_ratio(t), None
+
+
+def share_size(n, share):
+    """k of a stratum of n at a class share: ⌈n × low⌉, at most ⌊n × cap⌋ (V2-11)."""
+    ppm, cap = share
+    k = sample_size(n, ppm)
+    return k if cap is None else min(k, n * cap // 1_000_000)
+
+
 def ratio_text(v):
     """A ratio as written in the rules: a string, or a TOML number written out in full."""
     if isinstance(v, str):
@@ -349,7 +377,7 @@ def matter_rules(files, matter_id):
                 "ratio": get("ratio"),
                 "stratify_by": get("stratify_by"),
                 "class_field": get("class_field"),
-                "class_ratios": {k: parse_ratio(v) for k, v in get("class_ratios", {}).items()},
+                "class_ratios": {k: parse_share(v) for k, v in get("class_ratios", {}).items()},
                 "team_size": get("team_size", 2),
                 "qualifications": get("qualifications", []),
                 "workload_cap": get("workload_cap", 20),
@@ -399,7 +427,7 @@ def joint_rules(files, matter_id):
                 "ratio": get("ratio"),
                 "stratify_by": get("stratify_by"),
                 "class_field": j.get("class_field"),
-                "class_ratios": {k: parse_ratio(v) for k, v in j.get("class_ratios", {}).items()},
+                "class_ratios": {k: parse_share(v) for k, v in j.get("class_ratios", {}).items()},
                 "team_size": j.get("team_size", max(d.get("team_size", 2), needs)),
                 "qualifications": j.get("qualifications", []),
                 "cover": cover,
@@ -467,7 +495,7 @@ def classify(m, man, targets, history, weights_of):
         if man["key_area_only"] and not t["key_area"]:
             continue
         name, ratio = stratum_of(t, m, regular)
-        ratio = base_ppm if ratio is None else ratio
+        ratio = (base_ppm, None) if ratio is None else ratio
         if t["status"] != "active":
             excluded.append((t["id"], "deregistered", "注销/吊销/停业"))
             continue
@@ -503,8 +531,10 @@ def select(man, m, strata):
     for name in sorted(strata, key=str.encode):
         s = strata[name]
         units = s["units"]
-        n, k = len(units), sample_size(len(units), s["ratio"])
-        info.append({"stratum": name, "ratio_ppm": s["ratio"], "eligible": n, "k": k})
+        n, k = len(units), share_size(len(units), s["ratio"])
+        info.append({"stratum": name, "ratio_ppm": s["ratio"][0], "eligible": n, "k": k})
+        if s["ratio"][1] is not None:
+            info[-1]["cap_ppm"] = s["ratio"][1]
         p = prefix_of(man["algorithm"], seed, man["matter"], man["period"]["id"], name, "targets")
         keys = [key(p, t["id"]) for t, _, _ in units]
         if m["weight"]:

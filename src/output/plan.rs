@@ -43,7 +43,14 @@ fn ratio_label(m: &Matter) -> String {
         let parts: Vec<String> = m
             .class_ratios
             .iter()
-            .map(|(c, r)| format!("{c} 类 {r}"))
+            .map(|(c, r)| {
+                let share = r.label_zh();
+                if share.starts_with(|ch: char| ch.is_ascii_digit()) {
+                    format!("{c} 类 {share}")
+                } else {
+                    format!("{c} 类{share}")
+                }
+            })
             .collect();
         s.push_str(&format!(
             "；按等级：{}；其他等级（含未定级）{}",

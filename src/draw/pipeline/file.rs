@@ -18,7 +18,7 @@ use crate::registry::source::IdName;
 use crate::registry::source::{RegistryFile, trim_bytes};
 use crate::registry::types::{Target, TargetStatus};
 use crate::registry::values::{parse_bool, parse_date, parse_status};
-use crate::rules::model::Ratio;
+use crate::rules::model::Share;
 
 use profile::{Context, KeySpec, Oracle, Pass1, Raw, Src};
 
@@ -92,7 +92,7 @@ impl<'a> FileSource<'a> {
                     .class_ratios
                     .values()
                     .filter(|_| rules.use_classes)
-                    .fold(d.ratio.as_f64(), |a, r| a.max(r.as_f64()));
+                    .fold(d.ratio.as_f64(), |a, r| a.max(r.most().as_f64()));
                 (3.0 * most).min(1.0)
             },
             weighted: m.weight.is_some(),
@@ -265,7 +265,7 @@ struct Asker<'a> {
 
 impl Asker<'_> {
     /// The name and ratio of the stratum whose input is `key`.
-    fn stratum_name(&self, key: &[Raw]) -> (String, Ratio) {
+    fn stratum_name(&self, key: &[Raw]) -> (String, Share) {
         self.rules.stratum(&self.builder.target(self.stratum, key))
     }
 }

@@ -10,7 +10,7 @@ use crate::draw::Ranker;
 use crate::draw::manifest::HistoryEntry;
 use crate::registry::source::IdName;
 use crate::registry::types::{Target, TargetStatus};
-use crate::rules::model::Ratio;
+use crate::rules::model::Share;
 
 /// Targets in memory; a row's position is its index.
 pub(crate) struct MemorySource<'a> {
@@ -21,7 +21,7 @@ pub(crate) struct MemorySource<'a> {
 #[derive(Default)]
 struct Groups {
     index: HashMap<Group, u32>,
-    strata: HashMap<(String, Ratio), u32>,
+    strata: HashMap<(String, Share), u32>,
     rankers: Vec<Ranker>,
     eligible: HashMap<bool, u32>,
     weights: HashMap<u64, u32>,

@@ -11,7 +11,7 @@ use crate::draw::manifest::{Exclusion, HistoryEntry};
 use crate::draw::{Purpose, Ranker};
 use crate::registry::column::Column;
 use crate::registry::types::Target;
-use crate::rules::model::{Matter, Ratio};
+use crate::rules::model::{Matter, Share};
 use crate::schedule::DrawKind;
 use crate::script::{Hook, HookError, Sandbox, ctx_map, target_map};
 
@@ -112,7 +112,7 @@ impl<'a> Rules<'a> {
 
     /// The name and ratio of a target's stratum: its `stratify_by` value (empty when the matter
     /// is not stratified) and its class (when class ratios apply and the target has one).
-    pub(crate) fn stratum(&self, t: &Target) -> (String, Ratio) {
+    pub(crate) fn stratum(&self, t: &Target) -> (String, Share) {
         let m = self.matter;
         let value = self
             .stratify
@@ -125,13 +125,13 @@ impl<'a> Rules<'a> {
             None
         };
         let Some(class) = class else {
-            return (value, self.input.ratio);
+            return (value, Share::at_least(self.input.ratio));
         };
         let ratio = m
             .class_ratios
             .get(&class)
             .copied()
-            .unwrap_or(self.input.ratio);
+            .unwrap_or(Share::at_least(self.input.ratio));
         let name = if value.is_empty() {
             format!("class={class}")
         } else {
