@@ -217,6 +217,10 @@ fn rep_conflict(inspector, target) {
 }
 fn conflict_fails(inspector, target) { if target.class == "D" { throw "no D"; } false }
 fn conflict_text(inspector, target) { if target.class == "B" { 1 } else { false } }
+fn klass(target, ctx) { if target.district == "仲村镇" { "仲村镇" } else if target.class == "D" { "D" } else { () } }
+fn klass_any(target, ctx) { if target.name.len() % 3 == 0 { "C" } else { "" } }
+fn klass_fails(target, ctx) { if target.district == "武台镇" { throw "no town"; } "D" }
+fn klass_number(target, ctx) { if target.class == "B" { 2 } else { "C" } }
 "#;
 
 /// The matter of a case, from `zhian.hotel` and a few choices.
@@ -300,6 +304,32 @@ fn matter(loaded: &Loaded, rng: &mut Rng) -> Matter {
         2 => Some(hook(loaded, Conflict, "conflict_text", None)),
         _ => None,
     };
+    // The class from a hook in place of a column (分类钩子): by town and class, by anything,
+    // one that fails, one that answers a number.
+    if !m.class_ratios.is_empty() {
+        m.class_hook = match rng.below(6) {
+            0 => Some(hook(
+                loaded,
+                HookKind::Class,
+                "klass",
+                Some(&["class", "district"]),
+            )),
+            1 => Some(hook(loaded, HookKind::Class, "klass_any", None)),
+            2 => Some(hook(
+                loaded,
+                HookKind::Class,
+                "klass_fails",
+                Some(&["district"]),
+            )),
+            3 => Some(hook(
+                loaded,
+                HookKind::Class,
+                "klass_number",
+                Some(&["class"]),
+            )),
+            _ => None,
+        };
+    }
     m
 }
 

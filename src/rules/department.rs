@@ -489,7 +489,12 @@ fn read_publication(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
 fn read_hooks(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
     if let Some(mut h) = t.table("hooks", cx) {
         f.hook_script = h.string("script", cx);
-        for kind in [HookKind::Eligible, HookKind::Weight, HookKind::Conflict] {
+        for kind in [
+            HookKind::Eligible,
+            HookKind::Weight,
+            HookKind::Conflict,
+            HookKind::Class,
+        ] {
             if let Some(func) = h.string(kind.fn_name(), cx) {
                 match &f.hook_script {
                     Some(script) => f.hooks.push(HookRef {
@@ -799,6 +804,7 @@ fn complete(
         eligible: None,
         weight: None,
         conflict: None,
+        class_hook: None,
         note: f.note.clone().map(|n| n.value),
         on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
         places,
@@ -1087,5 +1093,6 @@ pub(crate) fn bind(m: &mut Matter, kind: HookKind, hook: Hook) {
         HookKind::Eligible => m.eligible = Some(hook),
         HookKind::Weight => m.weight = Some(hook),
         HookKind::Conflict => m.conflict = Some(hook),
+        HookKind::Class => m.class_hook = Some(hook),
     }
 }

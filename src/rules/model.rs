@@ -459,6 +459,9 @@ pub struct Matter {
     pub eligible: Option<Hook>,
     pub weight: Option<Hook>,
     pub conflict: Option<Hook>,
+    /// The `class` hook: the class `class_ratios` reads, computed from the target (分类钩子),
+    /// in place of a registry column.
+    pub class_hook: Option<Hook>,
     /// Policy note (how an ambiguity of the source plan was resolved).
     pub note: Option<String>,
     /// What a cron draw falling on a weekend or holiday does.

@@ -131,6 +131,7 @@ pub const KEYS: &[Key] = &[
     key(S::Hooks, "eligible", K::Text, "", "可抽取条件函数", "fn 名称(target, ctx)，返回 true/false"),
     key(S::Hooks, "weight", K::Text, "", "风险权重函数", "fn 名称(target, ctx)，返回大于 0 的数"),
     key(S::Hooks, "conflict", K::Text, "", "回避函数", "fn 名称(inspector, target)，true 表示须回避"),
+    key(S::Hooks, "class", K::Text, "", "分类函数", "fn 名称(target, ctx)，返回对象的等级（文字）或 ()，供分类比例使用"),
     key(S::Checklist, "id", K::Id, "", "内容编号", "稳定编号，结果引用它"),
     key(S::Checklist, "group", K::Text, "", "分组标题", "可选，内容打印在此标题下"),
     key(S::Checklist, "text", K::LongText, "", "检查内容", "计划原文"),
