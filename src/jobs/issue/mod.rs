@@ -357,10 +357,10 @@ pub fn issue(
         Some(_) => &drawn.targets,
         None => &frozen.registry.targets,
     };
+    // The public bundle's frame (every eligible target) is let go once it is in bytes.
     let bundles = drawn
         .bundle
-        .as_ref()
-        .map(|b| Bundles::new(model, frozen, &manifest, b));
+        .map(|b| Bundles::new(model, frozen, &manifest, &b));
     let staging = stage(
         model,
         (frozen, targets),
