@@ -295,12 +295,7 @@ fn add_user(p: &Project, name: &str, role: Role, inspector: Option<String>) {
 
 #[test]
 fn staff_journey_in_a_real_browser() {
-    let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but chromium or chromedriver is missing: .ci/run installs them (apt-get install chromium chromium-driver)"
-        );
-        eprintln!("browser test skipped: install chromium and chromium-driver to run it");
+    let Some((chromium, driver)) = browser_tools() else {
         return;
     };
     let p = Project::shipped();
@@ -322,6 +317,12 @@ fn staff_journey_in_a_real_browser() {
         .expect("a team");
     add_user(&p, "li.ming", Role::Operator, None);
     add_user(&p, "zhang.wei", Role::Inspector, Some(me));
+    let (_server, _driver, b) = open_browser(&p, &chromium, &driver);
+    journey(&b, &p);
+}
+
+/// The console of `p` (`serve --no-scheduler`) and a headless chromium driven over WebDriver.
+fn open_browser(p: &Project, chromium: &Path, driver: &Path) -> (util::Running, Driver, Browser) {
     let mut server = p.spawn(
         "serve",
         &["serve", "--listen", "127.0.0.1:0", "--no-scheduler"],
@@ -332,7 +333,7 @@ fn staff_journey_in_a_real_browser() {
         .nth(1)
         .map(|a| format!("http://{}", a.trim_end_matches('/')))
         .expect("address");
-    let d = start_driver(&driver);
+    let d = start_driver(driver);
     let caps = json!({ "capabilities": { "alwaysMatch": {
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -355,7 +356,123 @@ fn staff_journey_in_a_real_browser() {
         shots,
     };
     b.cmd("POST", "/timeouts", Some(json!({ "implicit": 10_000 })));
-    journey(&b, &p);
+    (server, d, b)
+}
+
+/// Whether chromium and chromedriver are here (under `CI` they must be).
+fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+    let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but chromium or chromedriver is missing: .ci/run installs them (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("browser test skipped: install chromium and chromium-driver to run it");
+        return None;
+    };
+    Some((chromium, driver))
+}
+
+/// The hotel line of `suiji schedule --year 2023` for 2023-H1.
+fn scheduled_hotel(p: &Project) -> String {
+    let out = p.ok(&["schedule", "--year", "2023"]);
+    out.lines()
+        .find(|l| l.contains("zhian.hotel ") && l.contains("2023-H1 "))
+        .unwrap_or_else(|| panic!("no hotel line:\n{out}"))
+        .to_string()
+}
+
+fn version_hash(p: &Project, id: i64) -> String {
+    p.db()
+        .query_row("SELECT rules_hash FROM rule_versions WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("a version")
+}
+
+/// A rule change: the editor's change (10% for hotels) is approved by an approver (never by
+/// its author), the plan and `suiji schedule` show it, the next draw records its rules hash
+/// and links to its version, and a rollback returns to 5% once approved.
+#[test]
+fn a_rule_change_is_approved_used_by_the_next_draw_and_rolled_back() {
+    let Some((chromium, driver)) = browser_tools() else {
+        return;
+    };
+    let p = Project::shipped_two_person();
+    p.ok(&["rules", "approve"]);
+    add_user(&p, "wang.fang", Role::Editor, None);
+    add_user(&p, "zhao.min", Role::Approver, None);
+    {
+        use suiji::jobs::rule_changes::{self, Draft, Who};
+        let cfg = suiji::rules::load_config(&p.path("config/suiji.toml")).expect("config");
+        let mut store = suiji::store::Store::open(&cfg.data_dir).expect("store");
+        let v1 = rule_changes::latest(&store).expect("latest").expect("v1");
+        let text = v1.files["rules/zhian.toml"].replacen("ratio = \"5%\"", "ratio = \"10%\"", 1);
+        let who = Who {
+            actor: "web:wang.fang".into(),
+            at: "2026-01-05T10:00:00+08:00".into(),
+        };
+        let draft = Draft {
+            id: None,
+            department: "zhian".into(),
+            files: [("rules/zhian.toml".to_string(), text)].into(),
+            removed: vec![],
+            base_hash: v1.rules_hash,
+        };
+        let id = rule_changes::save_draft(&mut store, &draft, &who).expect("draft");
+        rule_changes::submit(&mut store, &cfg, id, &who).expect("submitted");
+    }
+    let (_server, _driver, b) = open_browser(&p, &chromium, &driver);
+    // The author sees the change but cannot approve it.
+    b.login("wang.fang");
+    b.go("/rules/changes/1");
+    assert_eq!(b.text("#state"), "待审核");
+    assert_eq!(b.count("#approve"), 0, "no approve button for the author");
+    b.logout();
+    // The approver finds it under 待审核, reads the diff and approves.
+    b.login("zhao.min");
+    b.go("/rules/review");
+    assert!(b.text("#pending").contains("第 1 号"));
+    b.screenshot("10-rules-review");
+    b.click("#pending a");
+    assert!(b.text("table.keys").contains("\"10%\""));
+    b.screenshot("11-rule-change");
+    assert!(scheduled_hotel(&p).contains(" 5% "), "not used before approval");
+    b.click("#approve");
+    b.wait_for("//*[@id='state' and .='已批准']");
+    assert!(p.read("rules/zhian.toml").contains("ratio = \"10%\""));
+    b.go("/plan?year=2023");
+    assert!(b.text("main").contains("不低于 10%"));
+    assert!(scheduled_hotel(&p).contains(" 10% "));
+    // The next draw records the new rules hash and links to its version.
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1", "--seed", "03 17 22 41 08"]);
+    let drawn: String = p
+        .db()
+        .query_row("SELECT rules_hash FROM draws WHERE id = 1", [], |r| r.get(0))
+        .expect("draw 1");
+    assert_eq!(drawn, version_hash(&p, 2));
+    b.go("/draws/1");
+    assert!(b.text("#rules-version").contains("第 2 版"));
+    b.click("#rules-version a");
+    assert_eq!(b.text("#rules-hash"), drawn);
+    b.screenshot("12-rule-version");
+    b.logout();
+    // The editor proposes going back to version 1; it is used only once approved.
+    b.login("wang.fang");
+    b.go("/rules/versions/1");
+    b.click("#rollback");
+    b.wait_for("//*[@id='state' and .='待审核']");
+    assert!(scheduled_hotel(&p).contains(" 10% "));
+    b.logout();
+    b.login("zhao.min");
+    b.go("/rules/changes/2");
+    b.click("#approve");
+    b.wait_for("//*[@id='state' and .='已批准']");
+    assert!(scheduled_hotel(&p).contains(" 5% "));
+    assert_eq!(version_hash(&p, 3), version_hash(&p, 1));
+    b.go("/rules/history?from=2&to=3");
+    assert_eq!(b.count("#versions tbody tr"), 3);
+    assert!(b.text("main").contains("回退"));
+    b.screenshot("13-rule-history");
 }
 
 fn journey(b: &Browser, p: &Project) {

@@ -51,6 +51,28 @@ fn first_team_inspector(p: &Project) -> String {
         .expect("draw 1 has a team")
 }
 
+/// Version 1 of the rules and a draft change #1 by the editor.
+fn rule_change(p: &Project) {
+    use suiji::jobs::rule_changes::{self, Draft, Who};
+    let cfg = suiji::rules::load_config(&config(p)).expect("config");
+    let mut store = suiji::store::Store::open(&cfg.data_dir).expect("store");
+    let who = |actor: &str| Who {
+        actor: actor.into(),
+        at: "2026-01-05T09:00:00+08:00".into(),
+    };
+    rule_changes::adopt(&mut store, &cfg, &who("cli:test")).expect("adopt");
+    let v1 = rule_changes::latest(&store).expect("latest").expect("v1");
+    let text = v1.files["rules/zhian.toml"].replacen("ratio = \"5%\"", "ratio = \"10%\"", 1);
+    let draft = Draft {
+        id: None,
+        department: "zhian".into(),
+        files: [("rules/zhian.toml".to_string(), text)].into(),
+        removed: vec![],
+        base_hash: v1.rules_hash,
+    };
+    rule_changes::save_draft(&mut store, &draft, &who("web:editor")).expect("draft");
+}
+
 impl Console {
     fn new() -> Console {
         let project = Project::shipped();
@@ -67,6 +89,7 @@ impl Console {
             let id = (role == Role::Inspector).then_some(inspector.as_str());
             add_user(&project, role.id(), &[role], id);
         }
+        rule_change(&project);
         let loaded = suiji::jobs::load_rules(&config(&project)).expect("rules load");
         let app = suiji::web::App::new(&loaded, config(&project), false).without_slow_down();
         Console {
@@ -301,6 +324,11 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/publish", Action::ReadPublication),
     ("GET", "/report?year=2023", Action::Read),
     ("GET", "/report/2023/xlsx", Action::Read),
+    ("GET", "/rules/review", Action::ReadRuleChanges),
+    ("GET", "/rules/changes/1", Action::ReadRuleChanges),
+    ("GET", "/rules/outside", Action::ReadRuleChanges),
+    ("GET", "/rules/history?from=1&to=1", Action::Read),
+    ("GET", "/rules/versions/1", Action::Read),
 ];
 
 /// Forms that write, with the action they need: sent empty (with the CSRF token), an allowed
@@ -311,6 +339,10 @@ const WRITES: &[(&str, Action)] = &[
     ("/redraws/1", Action::ApproveRedraw),
     ("/results/1/MINE", Action::EnterResults),
     ("/publish", Action::Publish),
+    ("/rules/changes/1/approve", Action::ApproveRules),
+    ("/rules/changes/1/return", Action::ApproveRules),
+    ("/rules/outside/approve", Action::ApproveRules),
+    ("/rules/rollback", Action::EditRules),
 ];
 
 #[test]
@@ -414,6 +446,11 @@ fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
             "/draws",
             "/draws/1",
             "/audit",
+            "/rules/review",
+            "/rules/changes/1",
+            "/rules/outside",
+            "/rules/history?from=1&to=1",
+            "/rules/versions/1",
         ];
         let raw_ids = [
             "zhian.hotel",

@@ -11,6 +11,7 @@ pub mod public;
 mod publish;
 mod registries;
 mod results;
+mod rules;
 mod session;
 
 use std::net::SocketAddr;
@@ -119,6 +120,15 @@ pub fn router(app: App) -> Router {
         .route("/draws/{id}", get(draws::detail))
         .route("/draws/{id}/verify", post(draws::verify))
         .route("/draws/{id}/files/{name}", get(draws::file))
+        .route("/rules/review", get(rules::review))
+        .route("/rules/changes/{id}", get(rules::change))
+        .route("/rules/changes/{id}/approve", post(rules::approve))
+        .route("/rules/changes/{id}/return", post(rules::send_back))
+        .route("/rules/outside", get(rules::outside))
+        .route("/rules/outside/approve", post(rules::approve_outside))
+        .route("/rules/history", get(rules::history))
+        .route("/rules/versions/{id}", get(rules::version))
+        .route("/rules/rollback", post(rules::rollback))
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
         .route("/static/console.css", get(stylesheet))

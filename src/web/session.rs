@@ -56,6 +56,9 @@ impl Viewer {
             tabs.push(("/publish", "结果公示"));
         }
         tabs.push(("/report", "年度报告"));
+        if self.user.may(Action::ReadRuleChanges) {
+            tabs.push(("/rules/review", "规则审核"));
+        }
         if self.user.may(Action::ReadAudit) {
             tabs.push(("/audit", "审计日志"));
         }
