@@ -9,7 +9,9 @@ demo registry or rules change, the drawn hotels change: run
     scripts/make-example-results.py out/draws/zhian.hotel/2023-H1/tasks.csv
 
 and the pattern of the existing example is applied, target by target in sheet order, to the
-new task list (same categories, dates and remarks; signatures from the new teams).
+new task list (same categories, dates and remarks; signatures from the new teams). The example
+keeps its own header and its 抽查事项 and 期次 cells (ids, as sheets were handed out before task
+lists showed names), so it also proves that such sheets still import.
 """
 import csv
 import re
@@ -38,13 +40,18 @@ def main():
         sys.exit(__doc__)
     old = rows(EXAMPLE)
     new = rows(sys.argv[1])
-    header, old_t, new_t = new[0], by_target(old[1:]), by_target(new[1:])
+    # A simulated draw's list starts with a line that says 模拟, above the header row; the
+    # example sheet is written without it (both import).
+    if new and "抽取编号" not in new[0]:
+        new = new[1:]
+    header, old_t, new_t = old[0], by_target(old[1:]), by_target(new[1:])
     if len(old_t) != len(new_t):
         sys.exit(f"the example has {len(old_t)} targets, the task list {len(new_t)}: adjust by hand")
     out = [header]
     for pattern, target in zip(old_t, new_t):
         for p, r in zip(pattern, target):
             r = list(r)
+            r[1], r[2] = p[1], p[2]
             r[10], r[11], r[12] = p[10], p[11], p[12]
             if p[13]:
                 team = r[6]

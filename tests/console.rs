@@ -24,12 +24,23 @@ fn config(p: &Project) -> std::path::PathBuf {
 }
 
 fn add_user(p: &Project, name: &str, roles: &[Role], inspector: Option<&str>) {
+    add_user_of(p, name, roles, inspector, None);
+}
+
+/// As [`add_user`], the account limited to `department`.
+fn add_user_of(
+    p: &Project,
+    name: &str,
+    roles: &[Role],
+    inspector: Option<&str>,
+    department: Option<&str>,
+) {
     let loaded = suiji::jobs::load_rules(&config(p)).expect("rules load");
     let mut store = suiji::jobs::open_store(&loaded).expect("store");
     let input = AddInput {
         name: name.into(),
         roles: roles.to_vec(),
-        department: None,
+        department: department.map(str::to_string),
         inspector: inspector.map(str::to_string),
         password: PASSWORD.into(),
     };
@@ -51,7 +62,7 @@ fn first_team_inspector(p: &Project) -> String {
         .expect("draw 1 has a team")
 }
 
-/// Version 1 of the rules and a draft change #1 by the editor.
+/// Version 1 of the rules and change #1 by the editor (10% for hotels), waiting for approval.
 fn rule_change(p: &Project) {
     use suiji::jobs::rule_changes::{self, Draft, Who};
     let cfg = suiji::rules::load_config(&config(p)).expect("config");
@@ -70,26 +81,34 @@ fn rule_change(p: &Project) {
         removed: vec![],
         base_hash: v1.rules_hash,
     };
-    rule_changes::save_draft(&mut store, &draft, &who("web:editor")).expect("draft");
+    let id = rule_changes::save_draft(&mut store, &draft, &who("web:editor")).expect("draft");
+    rule_changes::submit(&mut store, &cfg, id, &who("web:editor")).expect("submitted");
 }
 
 impl Console {
     fn new() -> Console {
-        let project = Project::shipped();
-        project.ok(&[
-            "draw",
-            "zhian.hotel",
-            "--period",
-            "2023-H1",
-            "--seed",
-            "demo",
-        ]);
+        Console::of(Project::shipped())
+    }
+
+    /// The console of `project`, after a first draw, with one account of each role.
+    fn of(project: Project) -> Console {
+        Console::with(project, |_| {})
+    }
+
+    /// The console with a rule version and change #1 waiting for approval (`rule_change`).
+    fn with_rule_change() -> Console {
+        Console::with(Project::shipped(), rule_change)
+    }
+
+    /// The console of `project` after a first draw, one account of each role and `setup`.
+    fn with(project: Project, setup: fn(&Project)) -> Console {
+        project.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
         let inspector = first_team_inspector(&project);
         for role in Role::ALL {
             let id = (role == Role::Inspector).then_some(inspector.as_str());
             add_user(&project, role.id(), &[role], id);
         }
-        rule_change(&project);
+        setup(&project);
         let loaded = suiji::jobs::load_rules(&config(&project)).expect("rules load");
         let app = suiji::web::App::new(&loaded, config(&project), false).without_slow_down();
         Console {
@@ -324,6 +343,9 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/publish", Action::ReadPublication),
     ("GET", "/report?year=2023", Action::Read),
     ("GET", "/report/2023/xlsx", Action::Read),
+    ("GET", "/rules", Action::EditRules),
+    ("GET", "/rules/zhian", Action::EditRules),
+    ("GET", "/rules/zhian/hotel", Action::EditRules),
     ("GET", "/rules/review", Action::ReadRuleChanges),
     ("GET", "/rules/changes/1", Action::ReadRuleChanges),
     ("GET", "/rules/outside", Action::ReadRuleChanges),
@@ -339,6 +361,9 @@ const WRITES: &[(&str, Action)] = &[
     ("/redraws/1", Action::ApproveRedraw),
     ("/results/1/MINE", Action::EnterResults),
     ("/publish", Action::Publish),
+    ("/rules/zhian/hotel", Action::EditRules),
+    ("/rules/zhian", Action::EditRules),
+    ("/rules-check", Action::EditRules),
     ("/rules/changes/1/approve", Action::ApproveRules),
     ("/rules/changes/1/return", Action::ApproveRules),
     ("/rules/outside/approve", Action::ApproveRules),
@@ -348,7 +373,7 @@ const WRITES: &[(&str, Action)] = &[
 #[test]
 fn permissions_matrix_every_route_every_role_and_anonymous() {
     runtime().block_on(async {
-        let c = Console::new();
+        let c = Console::with_rule_change();
         let mut wrong = Vec::new();
         for (method, path, _) in ROUTES {
             let (status, _) = match *method {
@@ -401,6 +426,72 @@ fn permissions_matrix_every_route_every_role_and_anonymous() {
     });
 }
 
+/// What of draw 1 (治安大队's 旅馆业 matter) a page may show: its matter's name, its link.
+const DRAW_1_TRACES: &[&str] = &["旅馆业", "/draws/1\"", "第 1 号"];
+
+#[test]
+fn permissions_matrix_a_department_sees_only_its_own() {
+    runtime().block_on(async {
+        let c = Console::with_rule_change();
+        let me = first_team_inspector(&c.project);
+        let mut wrong = Vec::new();
+        for role in Role::ALL {
+            let id = (role == Role::Inspector).then_some(me.as_str());
+            for department in ["zhian", "wangan"] {
+                let name = format!("{}.{department}", role.id());
+                add_user_of(&c.project, &name, &[role], id, Some(department));
+                let cookie = c.login(&name, PASSWORD).await.expect("logged in");
+                let csrf = c.csrf(&cookie).await;
+                let own = department == "zhian";
+                let routes = ROUTES.iter().chain([
+                    &("GET", "/report/2023/html", Action::Read),
+                    &("GET", "/audit?user=operator", Action::ReadAudit),
+                ]);
+                for (method, path, action) in routes {
+                    let (status, body) = match *method {
+                        "GET" => c.get(Some(&cookie), path).await,
+                        _ => c.post(Some(&cookie), path, &format!("csrf={csrf}")).await,
+                    };
+                    let allowed = role_allows(role, *action);
+                    // Draw 1, the rule files of 治安大队 and its change #1 belong to that
+                    // department.
+                    let about_zhian = path.starts_with("/draws/1")
+                        || path.starts_with("/rules/zhian")
+                        || path.starts_with("/rules/changes/1");
+                    let expected = match (allowed, own || !about_zhian) {
+                        (false, _) => status == StatusCode::FORBIDDEN,
+                        (true, true) => status.is_success(),
+                        (true, false) => status == StatusCode::NOT_FOUND,
+                    };
+                    if !expected {
+                        wrong.push(format!("{name} {method} {path}: {status}"));
+                    }
+                    let traces: Vec<&&str> = DRAW_1_TRACES
+                        .iter()
+                        .filter(|t| body.contains(**t))
+                        .collect();
+                    if !own && !traces.is_empty() {
+                        wrong.push(format!("{name} {method} {path} shows {traces:?}"));
+                    }
+                }
+                // Its own department's report counts draw 1; another department's does not.
+                let (_, report) = c.get(Some(&cookie), "/report/2023/html").await;
+                if own != report.contains("旅馆业") {
+                    wrong.push(format!("{name}: the report of 2023 {own}"));
+                }
+            }
+        }
+        // The auditor of 治安大队 reads draw 1's entries, and none about another department's
+        // accounts.
+        let cookie = c.login("auditor.zhian", PASSWORD).await.expect("logged in");
+        let (_, audit) = c.get(Some(&cookie), "/audit").await;
+        assert!(audit.contains("/draws/1\""), "{audit}");
+        assert!(audit.contains("auditor.zhian"), "{audit}");
+        assert!(!audit.contains("auditor.wangan"), "{audit}");
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    });
+}
+
 /// The text of a page a person reads: tags removed, and the content of elements that show
 /// data rather than interface (`mono`: hashes, seeds; `raw`: names from the registries and
 /// account names) and of `<style>`.
@@ -438,7 +529,7 @@ fn english_words(text: &str) -> Vec<String> {
 #[test]
 fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
     runtime().block_on(async {
-        let c = Console::new();
+        let c = Console::with_rule_change();
         let pages = [
             "/",
             "/plan?year=2023",
@@ -623,9 +714,10 @@ fn a_registry_upload_with_a_bad_row_names_its_cell_and_stores_nothing() {
         let c = Console::new();
         let cookie = c.login("operator", PASSWORD).await.expect("logged in");
         let before = c.project.read("config/registry/inspectors.csv");
-        // Row 3 (the second inspector) gets a department that does not exist, in column C.
+        // Row 3 (the second inspector) gets a misspelt department (a department far from every known one would be skipped as
+        // another department's row of a shared registry), in column C.
         let mut lines: Vec<String> = before.lines().map(str::to_string).collect();
-        lines[2] = lines[2].replacen(",zhian,", ",nosuch,", 1);
+        lines[2] = lines[2].replacen(",zhian,", ",zhain,", 1);
         let bad = lines.join("\n") + "\n";
         let (status, page) = c
             .upload(
@@ -637,11 +729,11 @@ fn a_registry_upload_with_a_bad_row_names_its_cell_and_stores_nothing() {
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
         assert!(page.contains("<td class=\"cell\">C3</td>"), "{page}");
-        assert!(page.contains("未知的部门“nosuch”"), "{page}");
+        assert!(page.contains("未知的部门“zhain”"), "{page}");
         assert!(page.contains("未作任何更改"), "{page}");
-        // The value quoted from the file (nosuch) and the department ids the help lists (what
+        // The value quoted from the file (zhain) and the department ids the help lists (what
         // the file's 所属部门 column takes) are data; everything else reads in Chinese.
-        let departments = ["nosuch", "churujing", "jindu", "wangan", "zhian"];
+        let departments = ["zhain", "churujing", "jindu", "wangan", "zhian"];
         let words: Vec<String> = english_words(&visible_text(&page))
             .into_iter()
             .filter(|w| !departments.contains(&w.as_str()))
@@ -704,14 +796,20 @@ fn a_manual_draw_shows_the_seed_hash_first_and_a_redraw_needs_an_approver() {
         let c = Console::new();
         let cookie = c.login("operator", PASSWORD).await.expect("logged in");
         let csrf = c.csrf(&cookie).await;
-        let seed = "03 17 22 41 08";
+        // Nobody types a seed: a period without a commitment is drawn with a seed the system
+        // generates, said before the draw.
         let form = format!("csrf={csrf}&choice=zhian.hotel%7C2023-H2&seed=03+17+22+41+08");
         let (status, page) = c.post(Some(&cookie), "/draws/new", &form).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(page.contains(&sha256_hex(seed)), "the page shows the seed's hash: {page}");
+        assert!(page.contains("种子来源：系统生成"), "{page}");
+        assert!(!page.contains("name=\"seed\""), "no seed is typed: {page}");
         let draws: i64 = c.project.db().query_row("SELECT count(*) FROM draws", [], |r| r.get(0)).expect("count");
         assert_eq!(draws, 1, "nothing drawn before confirmation");
-        let confirm = format!("{form}&confirm={}", sha256_hex(seed));
+        // A confirmation of another matter and period is not this one's.
+        let stale = format!("{form}&confirm=zhian.hotel%7C2023-H1%23system");
+        let (_, page) = c.post(Some(&cookie), "/draws/new", &stale).await;
+        assert!(page.contains("种子来源或公布值已变化"), "{page}");
+        let confirm = format!("{form}&confirm=zhian.hotel%7C2023-H2%23system");
         let req = Request::post("/draws/new")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::COOKIE, &cookie)
@@ -726,7 +824,33 @@ fn a_manual_draw_shows_the_seed_hash_first_and_a_redraw_needs_an_approver() {
             .query_row("SELECT actor, seed_source FROM draws WHERE id = 2", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("draw 2");
         assert_eq!(actor, "web:operator");
-        assert!(source.contains(seed), "{source}");
+        assert_eq!(source, "os", "the text typed is not the seed");
+        let (_, page) = c.get(Some(&cookie), "/draws/2").await;
+        assert!(page.contains("系统生成"), "{page}");
+        // A period committed to a public source takes its announced value: the seed it gives
+        // is shown first.
+        c.project.ok(&[
+            "commit",
+            "zhian.hotel",
+            "--period",
+            "2024-H1",
+            "--source",
+            "中国福利彩票3D 第2099001期开奖号码",
+            "--source-time",
+            "2099-01-02 21:15",
+        ]);
+        let committed = format!("csrf={csrf}&choice=zhian.hotel%7C2024-H1&seed=3+1+7");
+        let (_, page) = c.post(Some(&cookie), "/draws/new", &committed).await;
+        assert!(
+            page.contains("种子来源：公开随机源") && page.contains("中国福利彩票3D 第2099001期开奖号码"),
+            "{page}"
+        );
+        assert!(page.contains(&sha256_hex("3 1 7")), "{page}");
+        let early = format!("{committed}&confirm=zhian.hotel%7C2024-H1%23{}", sha256_hex("3 1 7"));
+        let (_, page) = c.post(Some(&cookie), "/draws/new", &early).await;
+        assert!(page.contains("公开随机源的值于 2099-01-02 21:15 公布，公布之后才能抽取。"), "{page}");
+        let draws: i64 = c.project.db().query_row("SELECT count(*) FROM draws", [], |r| r.get(0)).expect("count");
+        assert_eq!(draws, 2, "nothing drawn before the source's time");
         // Drawing the same period again asks for a reason, then waits for an approver.
         let (_, page) = c.post(Some(&cookie), "/draws/new", &confirm).await;
         assert!(page.contains("重新抽取原因"), "{page}");
@@ -758,6 +882,36 @@ fn a_manual_draw_shows_the_seed_hash_first_and_a_redraw_needs_an_approver() {
             .query_row("SELECT count(*) FROM audit_log WHERE action = 'redraw.approve' AND actor = 'web:approver'", [], |r| r.get(0))
             .expect("count");
         assert_eq!(approvals, 1);
+        // Every write made in the console records the signed-in user beside the actor (audit
+        // entry format 2); the draw made on the command line records none.
+        let by: Vec<(String, Option<String>)> = c
+            .project
+            .db()
+            .prepare(
+                "SELECT a.action, v.console_user FROM audit_log a JOIN audit_v2 v ON v.seq = a.seq
+                 WHERE a.action LIKE 'draw.%' OR a.action LIKE 'redraw.%' ORDER BY a.seq",
+            )
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("audit");
+        let by: Vec<(&str, Option<&str>)> =
+            by.iter().map(|(a, u)| (a.as_str(), u.as_deref())).collect();
+        assert_eq!(
+            by,
+            [
+                ("draw.record", None),
+                ("draw.record", Some("operator")),
+                ("redraw.ask", Some("operator")),
+                ("draw.redraw", Some("approver")),
+                ("redraw.approve", Some("approver")),
+            ]
+        );
+        // The audit page names the console user and that the write came from the console.
+        let auditor = c.login("auditor", PASSWORD).await.expect("logged in");
+        let (_, page) = c.get(Some(&auditor), "/audit?action=%E6%89%B9%E5%87%86").await;
+        assert!(page.contains("<td class=\"raw\">approver</td><td class=\"raw\">控制台（"), "{page}");
     });
 }
 
@@ -825,5 +979,447 @@ fn an_inspector_enters_results_for_their_own_teams_only_then_they_are_published(
         let (status, page) = c.get(Some(&op), "/report?year=2023").await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("按期公示"), "{page}");
+    });
+}
+
+#[test]
+fn a_changed_rule_file_shows_on_the_next_request() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("auditor", PASSWORD).await.expect("logged in");
+        let (status, page) = c.get(Some(&cookie), "/matters").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("旅馆业（宾馆、旅店）监督检查"), "{page}");
+        let path = c.project.path("rules/zhian.toml");
+        let text = std::fs::read_to_string(&path).expect("rule file");
+        let renamed = |to: &str| text.replace("旅馆业（宾馆、旅店）", to);
+        // Saved between two requests: the next request shows it.
+        std::fs::write(&path, renamed("旅馆业（宾馆、旅店、民宿）")).expect("saved");
+        let (_, page) = c.get(Some(&cookie), "/matters").await;
+        assert!(
+            page.contains("旅馆业（宾馆、旅店、民宿）监督检查"),
+            "{page}"
+        );
+        // The same length again, at once: seen by content, not by size or time.
+        std::fs::write(&path, renamed("旅馆业（宾馆、旅店、客栈）")).expect("saved");
+        let (_, page) = c.get(Some(&cookie), "/").await;
+        assert!(
+            page.contains("旅馆业（宾馆、旅店、客栈）监督检查"),
+            "{page}"
+        );
+        assert!(!page.contains("民宿"), "{page}");
+        // A broken rule file is reported, and its repair shows at once too.
+        std::fs::write(&path, renamed("旅馆业\"")).expect("saved");
+        let (status, page) = c.get(Some(&cookie), "/matters").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(
+            page.contains("zhian.toml"),
+            "the problem is located: {page}"
+        );
+        std::fs::write(&path, &text).expect("saved");
+        let (status, page) = c.get(Some(&cookie), "/matters").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("旅馆业（宾馆、旅店）监督检查"), "{page}");
+    });
+}
+
+#[test]
+fn forwarded_for_counts_only_from_a_trusted_proxy() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let text = c.project.read("config/suiji.toml");
+        c.project.write(
+            "config/suiji.toml",
+            &format!("{text}\n[web]\ntrusted_proxies = [\"10.1.1.1\", \"fd00::/8\"]\n"),
+        );
+        let fail_from = |peer: &str, forwarded: Option<&str>| {
+            let mut req = Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            if let Some(f) = forwarded {
+                req = req.header("x-forwarded-for", f);
+            }
+            let mut req = req
+                .body(Body::from("name=operator&password=wrong+password"))
+                .expect("request");
+            let peer: std::net::SocketAddr = peer.parse().expect("address");
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            req
+        };
+        let cases = [
+            // A trusted proxy names the client.
+            ("10.1.1.1:5000", Some("203.0.113.7"), "203.0.113.7"),
+            // Anyone else's header is ignored: the peer counts.
+            ("198.51.100.2:5000", Some("203.0.113.8"), "198.51.100.2"),
+            // What the client wrote itself before the proxy's entry does not count.
+            (
+                "10.1.1.1:5000",
+                Some("203.0.113.66, 203.0.113.9"),
+                "203.0.113.9",
+            ),
+            // Through two trusted proxies.
+            (
+                "[fd00::2]:5000",
+                Some("203.0.113.10, 10.1.1.1"),
+                "203.0.113.10",
+            ),
+            // A trusted proxy without the header is the address itself.
+            ("10.1.1.1:5000", None, "10.1.1.1"),
+        ];
+        for (peer, forwarded, _) in cases {
+            let (status, _, _) = c.send(fail_from(peer, forwarded)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let counted: Vec<String> = c
+            .project
+            .db()
+            .prepare("SELECT address FROM login_failures ORDER BY rowid")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("addresses");
+        let expected: Vec<&str> = cases.iter().map(|c| c.2).collect();
+        assert_eq!(counted, expected);
+        // A value that is not an address is a located problem in the config.
+        c.project.write(
+            "config/suiji.toml",
+            &format!("{text}\n[web]\ntrusted_proxies = [\"10.0.0.0/33\"]\n"),
+        );
+        let (code, _, err) = util::run(c.project.suiji(&["check"]));
+        assert_ne!(code, 0);
+        assert!(
+            err.contains("`10.0.0.0/33` is not an IP address or network"),
+            "{err}"
+        );
+        assert!(err.contains("suiji.toml:"), "{err}");
+    });
+}
+
+/// A form body: every field percent-encoded.
+fn encode(fields: &[(String, String)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The hotel matter's form as the page fills it, with `ratio` set and the button `action`.
+fn hotel_form(c: &Console, csrf: &str, ratio: &str, action: &str) -> String {
+    let text = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+    let values = suiji::rules::edit::matter_values(&text, "hotel").expect("hotel");
+    let mut fields = vec![("csrf".to_string(), csrf.to_string())];
+    for (name, _) in suiji::rules::edit::form_keys() {
+        let v = values.values.get(&name).cloned().unwrap_or_default();
+        fields.push((format!("f_{name}"), v));
+    }
+    fields.retain(|(k, _)| k != "f_ratio");
+    fields.push(("f_ratio".into(), ratio.into()));
+    for (n, item) in values.checklist.iter().enumerate() {
+        fields.push((format!("c{n}_order"), (n + 1).to_string()));
+        fields.push((format!("c{n}_id"), item.id.clone()));
+        fields.push((format!("c{n}_group"), item.group.clone()));
+        fields.push((format!("c{n}_text"), item.text.clone()));
+    }
+    fields.push(("action".into(), action.into()));
+    encode(&fields)
+}
+
+/// The number after `label` in the cell of `class` (e.g. 抽取 12 户).
+fn count_in(page: &str, class: &str, label: &str) -> usize {
+    let cell = &page[page.find(&format!("class=\"{class}\"")).expect("cell")..];
+    let at = cell.find(label).expect("label") + label.len();
+    cell[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn an_editor_changes_the_hotel_ratio_in_the_form_sees_the_check_and_the_preview() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let before = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        let (status, form) = c.get(Some(&cookie), "/rules/zhian/hotel").await;
+        assert_eq!(status, StatusCode::OK, "{form}");
+        let mut missing = Vec::new();
+        for (name, _) in suiji::rules::edit::form_keys() {
+            if !form.contains(&format!("name=\"f_{name}\"")) {
+                missing.push(name);
+            }
+        }
+        for row in ["c0_order", "c0_id", "c0_group", "c0_text", "c0_remove"] {
+            if !form.contains(&format!("name=\"{row}\"")) {
+                missing.push(row.to_string());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "schema keys without a form field: {missing:?}"
+        );
+
+        // A typo: the ratio without its %.
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10", "check"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("比例“10”缺少 %"), "{page}");
+        assert!(
+            page.contains("data-field=\"ratio\""),
+            "the error is at the ratio field: {page}"
+        );
+        assert!(page.contains("id=\"check-bad\""), "{page}");
+
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "preview"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("id=\"check-ok\""), "{page}");
+        let preview = &page[page.find("id=\"preview\"").expect("a preview")..];
+        assert!(
+            preview.contains("5%") && preview.contains("10%"),
+            "{preview}"
+        );
+        let old = count_in(preview, "before", "，抽取");
+        let new = count_in(preview, "after", "，抽取");
+        assert!(new > old, "10% draws more than 5%: {old} → {new}");
+        assert!(
+            page.contains("ratio = &quot;10%&quot;") || page.contains("ratio = &#34;10%&#34;"),
+            "the draft shows the new line"
+        );
+        let after = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        assert_eq!(before, after, "nothing reaches rules/ before approval");
+    });
+}
+
+#[test]
+fn the_advanced_tab_checks_the_text_and_places_the_problem_at_its_line() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let text = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        let typo = text.replacen(
+            "stratify_by = \"district\"",
+            "ratoi = \"10%\"\nstratify_by = \"district\"",
+            1,
+        );
+        let line = typo
+            .lines()
+            .position(|l| l.starts_with("ratoi"))
+            .expect("line")
+            + 1;
+        let fields = [
+            ("csrf".to_string(), csrf.clone()),
+            ("dept".to_string(), "zhian".to_string()),
+            ("file:zhian.toml".to_string(), typo.clone()),
+        ];
+        let (status, fragment) = c
+            .post(Some(&cookie), "/rules-check", &encode(&fields))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{fragment}");
+        assert!(fragment.contains(&format!("第 {line} 行：")), "{fragment}");
+        assert!(fragment.contains("未知的键"), "{fragment}");
+        assert!(fragment.contains("是否应为“ratio”"), "{fragment}");
+        let mut with_button = fields.to_vec();
+        with_button.push(("action".into(), "check".into()));
+        let (status, page) = c
+            .post(Some(&cookie), "/rules/zhian", &encode(&with_button))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(
+            page.contains("是否应为“ratio”"),
+            "the button gives the same check: {page}"
+        );
+        let other = [
+            ("csrf".to_string(), csrf),
+            ("dept".to_string(), "zhian".to_string()),
+            ("file:../config/suiji.toml".to_string(), "x".to_string()),
+        ];
+        let (status, _) = c.post(Some(&cookie), "/rules-check", &encode(&other)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "only the department's own files"
+        );
+    });
+}
+
+/// The rule changes' actions in the audit log with the console user each names.
+fn rule_audit(p: &Project) -> Vec<(String, Option<String>)> {
+    p.db()
+        .prepare(
+            "SELECT a.action, v.console_user FROM audit_log a JOIN audit_v2 v ON v.seq = a.seq
+             WHERE a.action LIKE 'rules.%' ORDER BY a.seq",
+        )
+        .expect("query")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("audit")
+}
+
+#[test]
+fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees_the_conflict() {
+    runtime().block_on(async {
+        let c = Console::of(Project::shipped_two_person());
+        add_user(&c.project, "editor2", &[Role::Editor], None);
+        let rules = c.project.path("rules/zhian.toml");
+        let before = std::fs::read_to_string(&rules).expect("rules");
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        // With an error the draft is saved, never submitted.
+        let (status, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10", "submit"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("不能提交审核"), "{page}");
+        assert!(page.contains("id=\"open-change\""), "{page}");
+        // Corrected and saved as a draft: the form shows the draft when opened again.
+        let (_, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "save"),
+            )
+            .await;
+        assert!(page.contains("草稿已保存（变更 #1）"), "{page}");
+        let (_, form) = c.get(Some(&cookie), "/rules/zhian/hotel").await;
+        assert!(form.contains("变更 #1（草稿）"), "{form}");
+        assert!(form.contains("value=\"10%\""), "{form}");
+        // Submitted: waiting for approval, nothing written to rules/.
+        let (_, page) = c
+            .post(
+                Some(&cookie),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf, "10%", "submit"),
+            )
+            .await;
+        assert!(page.contains("已提交审核（变更 #1）"), "{page}");
+        assert!(!page.contains("id=\"open-change\""), "{page}");
+        assert_eq!(std::fs::read_to_string(&rules).expect("rules"), before);
+        // A second editor's change of the same department is refused with the other's diff.
+        let other = c.login("editor2", PASSWORD).await.expect("logged in");
+        let csrf2 = c.csrf(&other).await;
+        let (_, page) = c
+            .post(
+                Some(&other),
+                "/rules/zhian/hotel",
+                &hotel_form(&c, &csrf2, "8%", "submit"),
+            )
+            .await;
+        assert!(page.contains("不能提交"), "{page}");
+        assert!(page.contains("变更 #1（editor，待审核）"), "{page}");
+        assert!(page.contains("+ ratio = &#34;10%&#34;"), "{page}");
+        // The author cannot approve; another person can, and only then the file changes.
+        let config = c.project.path("config/suiji.toml");
+        let loaded = suiji::jobs::load_rules(&config).expect("rules load");
+        let mut store = suiji::jobs::open_store(&loaded).expect("store");
+        let who = |actor: &str| suiji::jobs::rule_changes::Who {
+            actor: actor.into(),
+            at: "2026-01-06T09:00:00+08:00".into(),
+        };
+        let cfg = &loaded.model.config;
+        let own = suiji::jobs::rule_changes::approve(&mut store, cfg, 1, &who("web:editor"));
+        assert!(
+            matches!(own, Err(suiji::jobs::rule_changes::ChangeError::OwnChange)),
+            "{own:?}"
+        );
+        drop(store);
+        // In 规则审核: an approver limited to another department does not find it; returning
+        // needs a comment; an approver of the office approves it.
+        add_user_of(
+            &c.project,
+            "approver.wangan",
+            &[Role::Approver],
+            None,
+            Some("wangan"),
+        );
+        let elsewhere = c
+            .login("approver.wangan", PASSWORD)
+            .await
+            .expect("logged in");
+        let csrf3 = c.csrf(&elsewhere).await;
+        let (status, _) = c
+            .post(
+                Some(&elsewhere),
+                "/rules/changes/1/approve",
+                &format!("csrf={csrf3}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(std::fs::read_to_string(&rules).expect("rules"), before);
+        let approver = c.login("approver", PASSWORD).await.expect("logged in");
+        let csrf4 = c.csrf(&approver).await;
+        let (_, page) = c.get(Some(&approver), "/rules/review").await;
+        assert!(page.contains("/rules/changes/1\""), "{page}");
+        let (_, page) = c.get(Some(&approver), "/rules/changes/1").await;
+        assert!(page.contains("id=\"approve\""), "{page}");
+        let (status, _) = c
+            .post(
+                Some(&approver),
+                "/rules/changes/1/return",
+                &format!("csrf={csrf4}&comment=+"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, _) = c
+            .post(
+                Some(&approver),
+                "/rules/changes/1/approve",
+                &format!("csrf={csrf4}"),
+            )
+            .await;
+        assert!(status.is_redirection(), "{status}");
+        let (_, page) = c.get(Some(&approver), "/rules/changes/1").await;
+        assert!(page.contains("已批准"), "{page}");
+        assert!(!page.contains("id=\"approve\""), "{page}");
+        let after = std::fs::read_to_string(&rules).expect("rules");
+        assert!(after.contains("ratio = \"10%\""), "{after}");
+        let audit = rule_audit(&c.project);
+        let audit: Vec<(&str, Option<&str>)> = audit
+            .iter()
+            .map(|(a, u)| (a.as_str(), u.as_deref()))
+            .collect();
+        assert_eq!(
+            audit,
+            [
+                ("rules.adopt", None),
+                ("rules.draft", Some("editor")),
+                ("rules.draft", Some("editor")),
+                ("rules.draft", Some("editor")),
+                ("rules.submit", Some("editor")),
+                ("rules.draft", Some("editor2")),
+                ("rules.approve", Some("approver")),
+            ]
+        );
     });
 }

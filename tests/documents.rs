@@ -245,11 +245,21 @@ fn task_lists_with_names_and_those_handed_out_with_ids_both_import() {
     let text = p.read("out/draws/zhian.hotel/2023-H1/tasks.csv");
     let text = text.trim_start_matches('\u{feff}');
     let mut lines = text.lines();
+    // A simulated draw's list starts with a line that says so, above the header row.
+    let heading = lines.next().expect("heading");
+    assert!(
+        heading.starts_with("旅馆业（宾馆、旅店）监督检查 2023年上半年 检查任务清单（模拟）"),
+        "{heading}"
+    );
     let header = lines.next().expect("header");
     let rows: Vec<String> = lines.map(String::from).collect();
     let names = ",旅馆业（宾馆、旅店）监督检查,2023年上半年,";
     assert!(rows[0].contains(names), "{}", rows[0]);
-    p.write("new.csv", &filled(header, &rows, 0, "2023-03-01"));
+    // Filled in as handed out, heading and all.
+    p.write(
+        "new.csv",
+        &format!("{heading}\n{}", filled(header, &rows, 0, "2023-03-01")),
+    );
     let (code, out, err) = run(p.suiji(&["results", "import", "new.csv"]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("imported 4 results"), "{out}");

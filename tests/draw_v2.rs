@@ -15,19 +15,47 @@ const DRAW: &[&str] = &[
     "demo",
 ];
 const MANIFEST: &str = "out/draws/zhian.hotel/2023-H1/manifest.json";
-/// Moves a project's new draws to `algorithm`.
+/// Moves a project's new draws to `algorithm` (the shipped config names `suiji-draw/2`).
 fn choose(p: &Project, algorithm: &str) {
     let text = p.read("config/suiji.toml");
-    p.write(
-        "config/suiji.toml",
-        &format!("{text}\n[draw]\nalgorithm = \"{algorithm}\"\n"),
-    );
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("algorithm = ") {
+                format!("algorithm = \"{algorithm}\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert!(lines.iter().any(|l| l.starts_with("algorithm = ")));
+    p.write("config/suiji.toml", &(lines.join("\n") + "\n"));
 }
 
-/// The shipped project with new draws on `suiji-draw/2`.
+/// The shipped project without its `[draw]` table.
+fn without_draw_table() -> Project {
+    let p = Project::shipped().simulation();
+    let text = p.read("config/suiji.toml");
+    let start = text.find("[draw]").expect("the shipped config has [draw]");
+    let end = start
+        + text[start..]
+            .find("\n\n")
+            .expect("a blank line after [draw]");
+    p.write(
+        "config/suiji.toml",
+        &format!("{}{}", &text[..start], &text[end + 2..]),
+    );
+    assert!(!p.read("config/suiji.toml").contains("algorithm"));
+    p
+}
+
+/// The shipped project: new draws on `suiji-draw/2`, named in its config.
 fn version_2() -> Project {
-    let p = Project::shipped();
-    choose(&p, "suiji-draw/2");
+    let p = Project::shipped().simulation();
+    assert!(
+        p.read("config/suiji.toml")
+            .contains("algorithm = \"suiji-draw/2\"")
+    );
     p
 }
 
@@ -77,14 +105,15 @@ fn has_float(v: &serde_json::Value) -> bool {
     }
 }
 
-/// A project without `[draw]` keeps drawing with version 1; after it moves to version 2, draws
-/// of both versions verify identical.
+/// A project whose config names version 1 draws with it; after it moves to version 2, draws of
+/// both versions verify identical.
 #[test]
 fn a_version_1_draw_still_verifies_after_the_project_moves_to_version_2() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
+    choose(&p, "suiji-draw/1");
     p.ok(DRAW);
     let old = p.read(MANIFEST);
-    assert!(old.contains("\"format\":\"suiji-manifest/1\"") || old.contains("suiji-manifest/1"));
+    assert!(old.contains("\"format\": \"suiji-manifest/1\""), "{old}");
     p.write("v1.json", &old);
     choose(&p, "suiji-draw/2");
     p.ok(&[
@@ -95,11 +124,31 @@ fn a_version_1_draw_still_verifies_after_the_project_moves_to_version_2() {
         "--seed",
         "demo",
     ]);
+    let new = p.read("out/draws/zhian.hotel/2023-H2/manifest.json");
+    assert!(new.contains("\"format\": \"suiji-manifest/2\""), "{new}");
     for manifest in ["v1.json", "out/draws/zhian.hotel/2023-H2/manifest.json"] {
         let (code, out, err) = run(p.suiji(&["verify", manifest]));
         assert_eq!(code, 0, "{manifest}: {out}\n{err}");
         assert!(out.starts_with("identical"), "{manifest}: {out}");
     }
+}
+
+/// A config without `[draw]` draws with the latest version, the same draw (and rules archive
+/// format) as one that names `suiji-draw/2`; only the config's bytes differ.
+#[test]
+fn a_config_without_the_draw_table_draws_with_version_2() {
+    let p = without_draw_table();
+    p.ok(DRAW);
+    let m = manifest(&p);
+    assert_eq!(m["format"], "suiji-manifest/2");
+    assert_eq!(m["algorithm"], "suiji-draw/2");
+    let named = version_2();
+    named.ok(DRAW);
+    let n = manifest(&named);
+    assert_eq!(m["selected"], n["selected"], "same selection and teams");
+    let (code, out, err) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("identical"), "{out}");
 }
 
 /// Under version 2 the holiday files are part of the rules: editing one changes the rules hash.
@@ -124,7 +173,8 @@ fn holiday_files_are_in_the_version_2_rules_hash() {
         hash(&p),
         "a holiday edit must change the rules hash"
     );
-    let v1 = Project::shipped();
+    let v1 = Project::shipped().simulation();
+    choose(&v1, "suiji-draw/1");
     let before = hash(&v1);
     let text = v1.read("config/holidays/2023.toml");
     v1.write(
@@ -140,7 +190,7 @@ fn holiday_files_are_in_the_version_2_rules_hash() {
 
 #[test]
 fn an_unknown_algorithm_is_an_error_at_its_place() {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     choose(&p, "suiji-draw/9");
     let (code, out, err) = run(p.suiji(&["check"]));
     assert_ne!(code, 0, "{out}");
@@ -149,4 +199,103 @@ fn an_unknown_algorithm_is_an_error_at_its_place() {
         "{err}"
     );
     assert!(err.contains("suiji.toml"), "{err}");
+}
+
+/// (stratum, rank, unstaffed) of every drawn target of a manifest, in (stratum, rank) order.
+fn staffing_of(p: &Project, matter: &str, period: &str) -> Vec<(String, i64, bool)> {
+    let text = p.read(&format!("out/draws/{matter}/{period}/manifest.json"));
+    let m: serde_json::Value = serde_json::from_str(&text).expect("manifest");
+    let mut out: Vec<(String, i64, bool)> = m["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .map(|s| {
+            (
+                s["stratum"].as_str().unwrap_or_default().to_string(),
+                s["rank"].as_i64().unwrap_or_default(),
+                !s["unstaffed"].is_null(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Issue 9 §3: with too few inspectors, version 1 staffed stratum by stratum in label order,
+/// so the districts whose names sort last went unstaffed in every period. The shipped project
+/// (version 2 by default) with a workload cap of 1 runs short on hotels in both half-years:
+/// now unstaffed targets fall in districts that sort before staffed ones, and a district left
+/// unstaffed in the first half-year is staffed in the second.
+#[test]
+fn a_shortage_of_inspectors_does_not_always_leave_the_same_districts_unstaffed() {
+    let p = Project::shipped();
+    p.edit(
+        "rules/zhian.toml",
+        "workload_cap = 12 ",
+        "workload_cap = 1 ",
+    );
+    p.ok(&["simulate", "--year", "2023"]);
+    let mut unstaffed_districts = Vec::new();
+    for period in ["2023-H1", "2023-H2"] {
+        let drawn = staffing_of(&p, "zhian.hotel", period);
+        let unstaffed: Vec<&(String, i64, bool)> = drawn.iter().filter(|d| d.2).collect();
+        assert!(
+            unstaffed.len() >= 3 && unstaffed.len() < drawn.len(),
+            "{period}: the cap should leave some but not all hotels unstaffed: {drawn:?}"
+        );
+        // Version 1: staffed targets first, then unstaffed, in (stratum, rank) order.
+        let first_unstaffed = drawn.iter().position(|d| d.2).unwrap_or(drawn.len());
+        assert!(
+            drawn[first_unstaffed..].iter().any(|d| !d.2),
+            "{period}: only the districts that sort last are unstaffed: {drawn:?}"
+        );
+        let districts: std::collections::BTreeSet<String> =
+            unstaffed.iter().map(|d| d.0.clone()).collect();
+        unstaffed_districts.push(districts);
+    }
+    assert!(
+        !unstaffed_districts[0].is_subset(&unstaffed_districts[1]),
+        "every district unstaffed in 2023-H1 is unstaffed again in 2023-H2: {unstaffed_districts:?}"
+    );
+}
+
+/// `registry check` and `check` warn, at the inspector's 回避 cell (file:line:column), for every
+/// entry that names no target as version 2 matches it: ids and exact names, `*` patterns over
+/// whole ids or names. Entries that do name a target (a pattern included) are not warned.
+#[test]
+fn every_conflict_entry_that_names_no_target_is_a_warning_at_its_cell() {
+    let p = Project::shipped();
+    let text = p.read("config/registry/inspectors.csv");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for (line, entries) in [
+        (2, "9137132689GWUADXHL；白彦平安酒店"),
+        (3, "*平安*"),
+        (4, "平安；*不存在*；临涧*宾馆"),
+    ] {
+        assert!(lines[line - 1].ends_with(','), "{}", lines[line - 1]);
+        lines[line - 1].push_str(entries);
+    }
+    p.write("config/registry/inspectors.csv", &(lines.join("\n") + "\n"));
+    for command in [&["registry", "check"][..], &["check"][..]] {
+        let (code, out, err) = run(p.suiji(command));
+        assert_eq!(code, 0, "{command:?}: {out}\n{err}");
+        let warnings: Vec<&str> = err
+            .split("\n\n")
+            .filter(|w| w.contains("declares a conflict"))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{command:?}: {err}");
+        assert!(
+            warnings[0].contains("with `平安`, which is no target's id or exact name")
+                && warnings[0].contains("config/registry/inspectors.csv:4:8")
+                && warnings[0].contains("`*平安*`"),
+            "{command:?}: {}",
+            warnings[0]
+        );
+        assert!(
+            warnings[1].contains("with the pattern `*不存在*`, which matches no target")
+                && warnings[1].contains("config/registry/inspectors.csv:4:8"),
+            "{command:?}: {}",
+            warnings[1]
+        );
+    }
 }

@@ -232,6 +232,83 @@ fn a_deleted_draw_folder_is_regenerated_byte_for_byte() {
     assert!(err.contains("no draw #99 is recorded"), "{err}");
 }
 
+/// The shipped rules' 2023 simulated, the example results imported and published twice.
+fn published_year() -> Project {
+    let p = Project::shipped_two_person();
+    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    p.ok(&[
+        "results",
+        "import",
+        "config/examples/results-2023-zhian-hotel-H1.csv",
+    ]);
+    p.ok(&["publish", "--today", "2023-04-03"]);
+    p.ok(&["publish", "--today", "2023-07-14"]);
+    p
+}
+
+#[test]
+fn deleted_and_damaged_publication_files_are_regenerated_byte_for_byte() {
+    let p = published_year();
+    let public = p.path("out/public");
+    let before = tree(&public);
+    let notice = "2023/zhian.hotel/2023-H1";
+    for f in ["notice.html", "notice.csv", "notice.json"] {
+        assert!(
+            before.contains_key(&format!("{notice}/{f}")),
+            "{:?}",
+            before.keys()
+        );
+    }
+    // A deleted notice folder, a deleted index page, a damaged index feed.
+    std::fs::remove_dir_all(public.join(notice)).expect("delete the notice");
+    std::fs::remove_file(public.join("index.html")).expect("delete the index");
+    std::fs::write(public.join("index.json"), "damaged").expect("damage the feed");
+    let (code, out, err) = run(p.suiji(&["regenerate"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("zhian.hotel 2023-H1 notice: written")
+            && out.contains("index: written")
+            && out.contains("3 publication output(s): 3 written, 0 unchanged, 0 failed"),
+        "{out}"
+    );
+    let after = tree(&public);
+    for (k, v) in &before {
+        assert!(after.get(k) == Some(v), "{k} differs after regenerate");
+    }
+    let aside: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(aside[0].starts_with("index.json.altered-"), "{aside:?}");
+    assert_eq!(after[aside[0]], b"damaged");
+    // Once more: nothing to do.
+    let (code, out, _) = run(p.suiji(&["regenerate"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("0 written") && out.ends_with("0 failed\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(" written;") && !out.contains(": written"),
+        "{out}"
+    );
+    // Rules changed since the publication: its notice cannot come back byte for byte, and
+    // nothing is written in its place.
+    std::fs::remove_dir_all(public.join(notice)).expect("delete the notice");
+    p.edit(
+        "config/suiji.toml",
+        "approval = \"two-person\"",
+        "approval = \"none\"",
+    );
+    p.edit("config/suiji.toml", "平邑县公安局", "平邑县公安局（新）");
+    let (code, out, _) = run(p.suiji(&["regenerate"]));
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("zhian.hotel 2023-H1 notice: FAILED: public/2023/zhian.hotel/2023-H1/notice.html as rebuilt")
+            && out.contains("the rules it was published under have changed since"),
+        "{out}"
+    );
+    assert!(!public.join(notice).exists());
+}
+
 #[test]
 fn verify_takes_a_draw_number() {
     let p = quarterly();
@@ -337,4 +414,79 @@ fn read_only_commands_work_on_a_read_only_copy_of_the_data() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("suiji.sqlite3"), "{err}");
     drop(ro);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk
+
+/// A small tmpfs mounted on a folder for as long as this lives: a real file system that runs
+/// out of space.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// `Err` (with the reason) where this process cannot mount.
+    fn new(dir: &Path, size: &str) -> Result<SmallDisk, String> {
+        let d = dir.to_str().ok_or("not UTF-8")?;
+        let o = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", d])
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if o.status.success() {
+            Ok(SmallDisk(dir.to_path_buf()))
+        } else {
+            Err(String::from_utf8_lossy(&o.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_draw_that_fills_the_disk_records_nothing_and_leaves_no_staging_folder() {
+    let p = Project::shipped();
+    std::fs::create_dir_all(p.path("out")).expect("out/");
+    let disk = match SmallDisk::new(&p.path("out"), "64k") {
+        Ok(m) => m,
+        Err(why) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "SKIPPED: cannot mount a small tmpfs on out/ here ({why}); CI runs it as root"
+            );
+            return;
+        }
+        Err(why) => panic!("CI must be able to mount a tmpfs: {why}"),
+    };
+    let draw = ["draw", "zhian.hotel", "--period", "2025-H1"];
+    let (code, out, err) = run(p.suiji(&draw));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    // Nothing recorded, nothing left behind on the full disk.
+    assert!(draws(&p).is_empty());
+    let left: Vec<String> = tree(&p.path("out")).into_keys().collect();
+    assert!(left.is_empty(), "left on the full disk: {left:?}");
+    let dirs: Vec<String> = walkdirs(&p.path("out"));
+    assert!(
+        dirs.iter().all(|d| !d.contains(".staging-")),
+        "staging left: {dirs:?}"
+    );
+    // With space again, the same draw goes through.
+    drop(disk);
+    let (code, out, err) = run(p.suiji(&draw));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_complete(&p);
+}
+
+/// Every folder under `dir`, by path.
+fn walkdirs(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.push(e.path().display().to_string());
+            out.extend(walkdirs(&e.path()));
+        }
+    }
+    out
 }

@@ -247,14 +247,7 @@ fn public_pages_never_show_an_inspectors_data() {
 #[test]
 fn a_late_draw_says_when_it_was_really_made_and_that_it_is_late() {
     let p = Project::shipped();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2023-H1",
-        "--seed",
-        "demo",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
     p.ok(&["publish", "--site", "--to", "portal"]);
     let id = draw_id(&p, "zhian.hotel", "2023-H1");
     let list = p.read(&format!("portal/draws/{id}.html"));

@@ -12,14 +12,7 @@ const HOTEL_2025: &str = "out/draws/zhian.hotel/2025-H1";
 fn publish_today_is_refused_on_a_real_database_and_replays_a_simulation() {
     // A real database: no day but today may be recorded.
     let p = Project::shipped();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2025-H1",
-        "--seed",
-        "1 2 3",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2025-H1"]);
     let (code, out, err) = run(p.suiji(&["publish", "--today", "2025-07-14"]));
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
@@ -78,14 +71,7 @@ fn publish_today_is_refused_on_a_real_database_and_replays_a_simulation() {
 #[test]
 fn a_late_draw_shows_when_it_was_made_beside_when_it_was_due() {
     let p = Project::shipped();
-    let out = p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2025-H1",
-        "--seed",
-        "1 2 3",
-    ]);
+    let out = p.ok(&["draw", "zhian.hotel", "--period", "2025-H1"]);
     assert!(out.contains("recorded as draw #1"), "{out}");
     let c = p.db();
     let (created, issue): (String, String) = c
@@ -131,14 +117,7 @@ fn a_late_draw_shows_when_it_was_made_beside_when_it_was_due() {
 fn a_draw_from_a_provisional_plan_says_so_in_its_documents() {
     let p = Project::shipped();
     p.set_config(&["calendar", "provisional"], true);
-    let out = p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2027-H2",
-        "--seed",
-        "1 2 3",
-    ]);
+    let out = p.ok(&["draw", "zhian.hotel", "--period", "2027-H2"]);
     assert!(out.contains("recorded as draw #1"), "{out}");
     let folder = "out/draws/zhian.hotel/2027-H2";
     let public = p.read(&format!("{folder}/public.html"));
@@ -155,14 +134,7 @@ fn a_draw_from_a_provisional_plan_says_so_in_its_documents() {
         .expect("draw 1");
     assert_eq!(provisional, 1);
     // A draw from an official calendar says nothing of the kind.
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2025-H1",
-        "--seed",
-        "1 2 3",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2025-H1"]);
     let official = p.read(&format!("{HOTEL_2025}/public.html"));
     assert!(!official.contains("临时"), "{official}");
 }
@@ -272,4 +244,170 @@ fn a_first_start_in_november_draws_what_still_runs_and_records_what_ended_as_mis
     p.ok(&["report", "--year", "2026", "--today", "2026-11-30"]);
     let report = p.read("out/reports/report-2026.html");
     assert!(report.contains("未抽取：旅馆业"), "{report}");
+}
+
+/// Every file suiji writes for a draw and its publication, with what it says first: a CSV's
+/// first line, a workbook's first row, an HTML page's title; for the notice's JSON feed its
+/// `marks`. The machine files the draw is checked with (the manifest and the bundles) hold
+/// what was drawn, not how, and are listed as such; any other file fails the test, so a new
+/// kind of file must say how it shows the marks.
+fn first_words_of_every_file(folders: &[std::path::PathBuf]) -> Vec<(String, String)> {
+    use calamine::Reader as _;
+    let mut seen = Vec::new();
+    for folder in folders {
+        let mut files: Vec<_> = std::fs::read_dir(folder)
+            .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for path in files {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = std::fs::read(&path).expect("read");
+            let text = || String::from_utf8_lossy(&bytes).into_owned();
+            let first = match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+                "csv" => text()
+                    .trim_start_matches('\u{feff}')
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                "xlsx" => {
+                    let mut book = calamine::open_workbook_auto(&path).expect("workbook");
+                    let range = book.worksheet_range_at(0).expect("a sheet").expect("cells");
+                    range
+                        .rows()
+                        .next()
+                        .map(|r| r.iter().map(|c| c.to_string()).collect::<String>())
+                        .unwrap_or_default()
+                }
+                "html" => text()
+                    .split("<title>")
+                    .nth(1)
+                    .and_then(|t| t.split("</title>").next())
+                    .unwrap_or_default()
+                    .to_string(),
+                "json" if name == "notice.json" => {
+                    let feed: serde_json::Value = serde_json::from_slice(&bytes).expect("feed");
+                    feed["marks"].to_string()
+                }
+                _ if ["manifest.json", "bundle.public.json", "bundle.audit.gz"]
+                    .contains(&name.as_str()) =>
+                {
+                    continue;
+                }
+                _ => panic!(
+                    "{}: a file of a kind this test does not know",
+                    path.display()
+                ),
+            };
+            seen.push((name, first));
+        }
+    }
+    seen
+}
+
+/// The task list of a draw with the first target's rows filled in (clean, on `date`), as an
+/// inspector hands it back: the heading line kept.
+fn filled_task_list(p: &Project, folder: &str, date: &str) -> String {
+    let text = p.read(&format!("{folder}/tasks.csv"));
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    let heading = lines.next().expect("heading");
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let at = |name: &str| header.iter().position(|c| *c == name).expect(name);
+    let mut out = vec![heading.to_string(), header.join(",")];
+    let mut first = None;
+    for line in lines {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        let target = cells[at("对象编号")].clone();
+        if first.get_or_insert_with(|| target.clone()) == &target {
+            cells[at("检查结果")] = "未发现问题".into();
+            cells[at("检查日期")] = date.into();
+            cells[at("签名检查人员")] = cells[at("检查人员")].clone();
+        }
+        out.push(cells.join(","));
+    }
+    out.join("\n") + "\n"
+}
+
+#[test]
+fn every_file_of_a_late_provisional_or_simulated_draw_says_so_first() {
+    // A real database: a draw of 2025-H1 made today is late (补抽), and with no 2025 holiday
+    // file its dates come from a provisional calendar (临时).
+    let p = Project::shipped();
+    p.set_config(&["calendar", "provisional"], true);
+    std::fs::remove_file(p.path("config/holidays/2025.toml")).expect("remove 2025.toml");
+    p.ok(&["draw", "zhian.hotel", "--period", "2025-H1"]);
+    // The task list as written (its heading line first) comes back through the import.
+    p.write(
+        "filled.csv",
+        &filled_task_list(&p, HOTEL_2025, "2025-03-03"),
+    );
+    let out = p.ok(&["results", "import", "filled.csv"]);
+    assert!(out.contains("imported 4 results"), "{out}");
+    p.ok(&["publish"]);
+    let folders = [
+        p.path(HOTEL_2025),
+        p.path("out/public/2025/zhian.hotel/2025-H1"),
+    ];
+    let seen = first_words_of_every_file(&folders);
+    let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "public.csv",
+            "public.html",
+            "tasks.csv",
+            "tasks.xlsx",
+            "teams.html",
+            "notice.csv",
+            "notice.html",
+            "notice.json"
+        ]
+    );
+    for (name, first) in &seen {
+        if name == "notice.json" {
+            assert!(
+                first.contains("\"late\":true") && first.contains("\"provisional\":true"),
+                "{name}: {first}"
+            );
+            continue;
+        }
+        assert!(first.contains("（临时）（补抽）"), "{name}: {first}");
+        if name.ends_with(".csv") || name.ends_with(".xlsx") {
+            // The spreadsheets say why on the same line: the scheduled and the real time.
+            assert!(
+                first.contains("临时推算")
+                    && first.contains("补抽。")
+                    && first.contains("原定于 2025-"),
+                "{name}: {first}"
+            );
+        }
+    }
+
+    // A simulation: the same files say 模拟.
+    let s = Project::shipped_two_person();
+    s.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    s.ok(&[
+        "results",
+        "import",
+        "config/examples/results-2023-zhian-hotel-H1.csv",
+    ]);
+    s.ok(&["publish", "--today", "2023-07-14"]);
+    let seen = first_words_of_every_file(&[
+        s.path("out/draws/zhian.hotel/2023-H1"),
+        s.path("out/public/2023/zhian.hotel/2023-H1"),
+    ]);
+    assert_eq!(seen.len(), 8);
+    for (name, first) in &seen {
+        let said = if name == "notice.json" {
+            first.contains("\"simulation\":true")
+        } else {
+            first.contains("（模拟）") && (name.ends_with(".html") || first.contains("模拟时间"))
+        };
+        assert!(said, "{name}: {first}");
+    }
 }

@@ -282,27 +282,13 @@ fn cli_an_outside_change_is_shown_checked_and_used_only_once_approved() {
         diff.contains("-ratio = \"5%\"") && diff.contains("+ratio = \"10%\""),
         "{diff}"
     );
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2024-H1",
-        "--seed",
-        "03 17",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2024-H1"]);
     assert_eq!(latest_draw_hash(&p, "zhian.hotel"), version_hash(&p, 1));
 
     let out = p.ok(&["rules", "approve"]);
     assert!(out.contains("approved as version 2"), "{out}");
     assert!(hotel_line(&p, "2023-H1").contains(" 10%"));
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2024-H2",
-        "--seed",
-        "03 17",
-    ]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2024-H2"]);
     assert_eq!(latest_draw_hash(&p, "zhian.hotel"), version_hash(&p, 2));
     let out = p.ok(&["rules", "history"]);
     assert!(out.contains("(outside the console)"), "{out}");
@@ -323,7 +309,7 @@ fn cli_a_broken_outside_change_cannot_be_approved_and_draws_go_on() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("did you mean `ratio`?"), "{err}");
     // The approved rules still draw.
-    p.ok(&["draw", "zhian.hotel", "--period", "2024-H1", "--seed", "1"]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2024-H1"]);
     assert_eq!(latest_draw_hash(&p, "zhian.hotel"), version_hash(&p, 1));
 }
 
@@ -365,7 +351,7 @@ fn cli_self_approval_is_refused_unless_configured_and_a_rollback_returns_after_a
 #[test]
 fn cli_the_first_draw_adopts_the_files_on_disk_as_version_1() {
     let p = Project::shipped_two_person();
-    p.ok(&["draw", "zhian.hotel", "--period", "2024-H1", "--seed", "1"]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2024-H1"]);
     assert_eq!(latest_draw_hash(&p, "zhian.hotel"), version_hash(&p, 1));
     let out = p.ok(&["rules", "history"]);
     assert!(out.contains("adopted"), "{out}");

@@ -17,7 +17,7 @@ fn with_matter(p: &Project, keys: &str) {
 
 /// (stratum, ratio in ppm, eligible) of the manifest of a real draw of `extra.a` for 2023.
 fn strata(p: &Project) -> Vec<(String, u64, u64)> {
-    p.ok(&["draw", "extra.a", "--period", "2023", "--seed", "fit"]);
+    p.ok(&["draw", "extra.a", "--period", "2023"]);
     let m: serde_json::Value =
         serde_json::from_str(&p.read("out/draws/extra.a/2023/manifest.json")).expect("JSON");
     m["strata"]

@@ -9,7 +9,7 @@ mod util;
 
 use std::io::Read as _;
 
-use suiji::draw::{Purpose, Ranker, Seed, Unit, rank_pareto};
+use suiji::draw::{Algorithm, Purpose, Ranker, Seed, Unit, rank_pareto};
 use suiji::jobs::issue::seed::{SeedChoice, resolve};
 use suiji::jobs::issue::{Frozen, Request, issue};
 use util::{Project, repo};
@@ -54,7 +54,7 @@ fn blocks(text: &str) -> Vec<String> {
 /// The worked project of §17: the shipped holiday files, the fixture's config, rules and
 /// registries, the seed file, and its three draws.
 fn worked() -> Project {
-    let p = Project::shipped();
+    let p = Project::shipped().simulation();
     let fixture = repo().join("tests/fixtures/spec");
     let copy = |from: &str, to: &str| {
         let text = std::fs::read_to_string(fixture.join(from)).expect("fixture");
@@ -85,7 +85,14 @@ fn worked() -> Project {
 /// Issues the `suiji-draw/1` draw of `matter` for `period` in `p`, as `suiji draw` does, with
 /// the given seed and its source.
 fn issue_v1(p: &Project, matter: &str, period: &str, (seed, seed_source): (Seed, String)) {
-    let loaded = suiji::rules::load(&p.path("config/suiji.toml")).expect("rules load");
+    let config = p.path("config/suiji.toml");
+    let mut loaded = suiji::rules::load(&config).expect("rules load");
+    // The worked draws are version 1's: selected here, with the rules packed as version 1
+    // archives them (the fixture's config, which names no algorithm, stays byte for byte).
+    loaded.model.config.algorithm = Algorithm::V1;
+    loaded.model.rules_archive =
+        suiji::rules::archive::pack(&config, &loaded.model.config.rules_dir).expect("pack");
+    loaded.model.rules_hash = suiji::rules::archive::hash(&loaded.model.rules_archive);
     let cfg = &loaded.model.config;
     let mut sources = suiji::diag::Sources::default();
     let cal =
@@ -106,7 +113,7 @@ fn issue_v1(p: &Project, matter: &str, period: &str, (seed, seed_source): (Seed,
     .expect("registry");
     let mut store = suiji::jobs::open_store(&loaded).expect("database");
     let req = Request {
-        algorithm: loaded.model.config.algorithm,
+        algorithm: Algorithm::V1,
         draw,
         seed,
         seed_source,

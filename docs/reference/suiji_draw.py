@@ -177,11 +177,15 @@ FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "departme
              "kind", "ratio_ppm", "key_area_only", "reference_date", "issue_at", "drawn_at",
              "due_date", "seed", "seed_source", "rules_hash", "registry", "history", "strata",
              "classes_without_ratio", "selected", "substitutes", "exclusions", "inspector_skips",
-             "manifest_hash"]
+             "public_bundle", "manifest_hash"]
 
 
 def fields_of(m):
-    return FIELDS_V2 if m["format"] == "suiji-manifest/2" else FIELDS
+    """The manifest's members in order; `public_bundle` (V2-9) only where the draw recorded it
+    (its bundle is checked by `suiji verify --bundle`, not here)."""
+    if m["format"] != "suiji-manifest/2":
+        return FIELDS
+    return [f for f in FIELDS_V2 if f != "public_bundle" or f in m]
 
 
 def decimal_text(x):
@@ -356,7 +360,59 @@ def matter_rules(files, matter_id):
                 "weight": hooks.get("weight"),
                 "conflict": hooks.get("conflict"),
             }
+    joint = joint_rules(files, matter_id)
+    if joint is not None:
+        return joint
     raise LookupError(f"matter {matter_id} is not in the archived rules")
+
+
+def joint_rules(files, matter_id):
+    """A joint plan (V2-9): `[[joint]]` in its lead department's file. Its scope is the union
+    of its matters' categories (unless it names its own), its team covers their qualifications
+    together, one member at least from each department; from the lead's [defaults] it takes
+    only timing and caps."""
+    lead, _, local = matter_id.partition(".")
+    for name, data in files.items():
+        if not (name.startswith("rules/") and name.endswith(".toml")):
+            continue
+        doc = tomllib.loads(data.decode("utf-8"))
+        if doc.get("department", {}).get("id") != lead:
+            continue
+        d = {k: v for k, v in doc.get("defaults", {}).items()
+             if k not in ("qualifications", "categories", "class_field", "class_ratios", "hooks")}
+        for j in doc.get("joint", []):
+            if j.get("id") != local:
+                continue
+            members = [matter_rules(files, m) for m in j["matters"]]
+            get = lambda k, default=None: j.get(k, d.get(k, default))
+            departments, cover, categories = [lead], [], []
+            for m in members:
+                departments += [m["department"]] if m["department"] not in departments else []
+                cover += [q for q in m["qualifications"] if q not in cover]
+                categories += [c for c in m["categories"] if c not in categories]
+            needs = len(cover) + (len(departments) if len(departments) > 1 else 0)
+            hooks = j.get("hooks", {})
+            return {
+                "name": j["name"],
+                "department": lead,
+                "categories": j.get("categories", categories),
+                "ratio": get("ratio"),
+                "stratify_by": get("stratify_by"),
+                "class_field": j.get("class_field"),
+                "class_ratios": {k: parse_ratio(v) for k, v in j.get("class_ratios", {}).items()},
+                "team_size": j.get("team_size", max(d.get("team_size", 2), needs)),
+                "qualifications": j.get("qualifications", []),
+                "cover": cover,
+                "departments": departments,
+                "workload_cap": get("workload_cap", 20),
+                "cooldown_months": get("cooldown_months"),
+                "yearly_cap": get("yearly_cap"),
+                "holiday": get("holiday"),
+                "eligible": hooks.get("eligible"),
+                "weight": hooks.get("weight"),
+                "conflict": hooks.get("conflict"),
+            }
+    return None
 
 
 # ---- §1.1: from the registry to the strata ----
@@ -533,21 +589,27 @@ def pick(p, stream, j, n):
 
 
 def teams_v2(man, m, selected, inspectors):
-    """suiji-draw/2: random staffing order, a keyed Fisher–Yates walk over the available pool."""
+    """suiji-draw/2: random staffing order, a keyed Fisher–Yates walk over the available pool
+    (V2-4); a joint plan's needs (qualifications covered together, a member from each
+    department) are met first, each by a walk over its holders (stream n + 1)."""
     seed, version = bytes.fromhex(man["seed"]), man["algorithm"]
     matter, period = man["matter"], man["period"]["id"]
     hook_yes = {(s["target_id"], s["inspector_id"]) for s in man["inspector_skips"]
                 if s["reason"] == "hook_conflict"}
+    departments = m.get("departments", [m["department"]])
     pool, ids = [], set()
-    for i in sorted((i for i in inspectors if i["active"] and i["department"] == m["department"]
+    for i in sorted((i for i in inspectors if i["active"] and i["department"] in departments
                      and all(q in i["qualifications"] for q in m["qualifications"])),
                     key=lambda i: i["id"].encode()):
         if i["id"] not in ids:
             ids.add(i["id"])
             pool.append(i)
+    needs = [("q", q) for q in m.get("cover", [])]
+    if len(departments) > 1:
+        needs += [("d", d) for d in departments]
+    meets = lambda i, n: n[1] in i["qualifications"] if n[0] == "q" else i["department"] == n[1]
     size, cap = m["team_size"], m["workload_cap"]
-    load = [0] * len(pool)
-    available = [x for x in range(len(pool)) if load[x] < cap]
+    load = [m.get("carried", {}).get(i["id"], 0) for i in pool]
     ps = prefix_of(version, seed, matter, period, "", "staffing")
     order = sorted(range(len(selected)), key=lambda x: (key(ps, selected[x]["target_id"]),
                                                         selected[x]["target_id"].encode(), x))
@@ -555,40 +617,86 @@ def teams_v2(man, m, selected, inspectors):
     for x in order:
         s = selected[x]
         t = s["_target"]
-        members, skipped = [], []
+        members, skipped, seen, reason = [], [], set(), None
         if size > 0:
             pw = prefix_of(version, seed, matter, period, t["id"], "walk")
-            avail = list(available)
-            mcount, swaps, j = len(avail), {}, 0
-            while len(members) < size and j < mcount:
-                r = j + pick(pw, 0, j, mcount - j)
-                at_j, at_r = swaps.get(j, j), swaps.get(r, r)
-                swaps[r] = at_j
-                j += 1
-                c = avail[at_r]
+            avail = [c for c in range(len(pool)) if load[c] < cap]
+
+            def walk(stream, over):
+                mcount, swaps, j = len(over), {}, 0
+                while j < mcount:
+                    r = j + pick(pw, stream, j, mcount - j)
+                    at_j, at_r = swaps.get(j, j), swaps.get(r, r)
+                    swaps[r] = at_j
+                    j += 1
+                    yield over[at_r]
+
+            def passes(c):
                 i = pool[c]
                 entry = next((e for e in i["conflicts"] if glob_names(e, t["id"], t["name"])), None)
                 if entry is not None:
                     skipped.append((i["id"], "declared_conflict", f"申报回避：{entry}"))
-                elif m["conflict"] and (t["id"], i["id"]) in hook_yes:
+                    return False
+                if m["conflict"] and (t["id"], i["id"]) in hook_yes:
                     skipped.append((i["id"], "hook_conflict", "回避"))
-                else:
-                    members.append(c)
-            if len(members) < size:
-                head = {0: "no eligible inspector", 1: "only 1 eligible inspector"}.get(
-                    len(members), f"only {len(members)} eligible inspectors")
-                at_cap = len(pool) - len(available)
-                parts = [f"{n} {label}" for n, label in ((len(skipped), "回避"), (at_cap, "at workload cap")) if n]
-                s["unstaffed"] = f"{head} (need {size}): {', '.join(parts) or 'no other inspector in the pool'}"
-            else:
+                    return False
+                return True
+
+            for n, need in enumerate(needs):
+                if any(meets(pool[c], need) for c in members):
+                    continue
+                if len(members) == size:
+                    reason = "cannot cover"
+                    break
+                found = None
+                for c in walk(n + 1, [a for a in avail if meets(pool[a], need)]):
+                    if c in seen:
+                        continue
+                    seen.add(c)
+                    if passes(c):
+                        found = c
+                        break
+                if found is None:
+                    reason = ("need", need)
+                    break
+                members.append(found)
+            if reason is None:
+                for c in walk(0, avail):
+                    if len(members) == size:
+                        break
+                    if c in seen:
+                        continue
+                    seen.add(c)
+                    if passes(c):
+                        members.append(c)
+                if len(members) < size:
+                    reason = "too few"
+            if reason is None:
                 for c in members:
                     load[c] += 1
-                    if load[c] == cap:
-                        available.remove(c)
                 s["team"] = [pool[c]["id"] for c in members]
+            else:
+                s["unstaffed"] = unstaffed_v2(reason, members, size, skipped, pool, load, cap, needs)
         skips += [{"target_id": t["id"], "inspector_id": i, "reason": r, "detail": d}
                   for i, r, d in skipped]
     return skips
+
+
+def unstaffed_v2(reason, members, size, skipped, pool, load, cap, needs):
+    """Why a target went unstaffed (V2-4.4), worded as the engine words it."""
+    at_cap = sum(1 for x in load if x >= cap)
+    parts = [f"{n} {label}" for n, label in ((len(skipped), "回避"), (at_cap, "at workload cap")) if n]
+    tail = ", ".join(parts) or "no other inspector in the pool"
+    label = lambda n: n[1] if n[0] == "q" else f"部门 {n[1]}"
+    meets = lambda i, n: n[1] in i["qualifications"] if n[0] == "q" else i["department"] == n[1]
+    if reason == "cannot cover":
+        open_ = [label(n) for n in needs if not any(meets(pool[c], n) for c in members)]
+        return f"a team of {size} cannot cover {'、'.join(open_)}"
+    if reason != "too few":
+        return f"no eligible inspector holds {label(reason[1])} (need {size}): {tail}"
+    head = {0: "no eligible inspector", 1: "only 1 eligible inspector"}.get(
+        len(members), f"only {len(members)} eligible inspectors")
+    return f"{head} (need {size}): {tail}"
 
 
 def teams(man, m, selected, inspectors):

@@ -29,7 +29,19 @@ pub enum Action {
     },
 }
 
+/// Whether the action runs on PostgreSQL (walking and reading the chain do; anchors not yet).
+pub(crate) fn runs_on_postgres(args: &Args) -> bool {
+    matches!(
+        args.action,
+        Action::Verify { against: None } | Action::Log { .. }
+    )
+}
+
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    if let Some(url) = super::db::postgres(cli)? {
+        let store = crate::jobs::database::open(&url)?;
+        return read(&store, &args.action);
+    }
     let store = open_store_of_config(cli)?;
     match &args.action {
         Action::Anchor => anchor(cli),
@@ -44,7 +56,14 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 exit::INVALID
             })
         }
-        Action::Verify { against: None } => match crate::jobs::audit::verify(&store)? {
+        action => read(&store, action),
+    }
+}
+
+/// `audit verify` and `audit log`, on either database.
+fn read(store: &dyn crate::store::AuditLog, action: &Action) -> Result<i32, Failed> {
+    match action {
+        Action::Verify { against: None } => match crate::jobs::audit::verify(store)? {
             crate::store::AuditReport::Intact { entries, head } => {
                 outln!("audit log intact: {entries} entries, head {head}");
                 Ok(exit::OK)
@@ -55,7 +74,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             }
         },
         Action::Log { limit } => {
-            for e in &crate::jobs::audit::latest(&store, *limit)? {
+            for e in &crate::jobs::audit::latest(store, *limit)? {
                 outln!(
                     "{:>6} {} {:<10} {:<18} {} {}",
                     e.seq,
@@ -67,6 +86,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 );
             }
             Ok(exit::OK)
+        }
+        Action::Anchor | Action::Verify { against: Some(_) } => {
+            Err(crate::jobs::database::DatabaseError::NotYet {
+                command: "audit anchor / audit verify --against".into(),
+            }
+            .into())
         }
     }
 }

@@ -15,8 +15,13 @@ pub fn run(cli: &Cli, _args: &Args) -> Result<i32, Failed> {
     if !c.warnings.is_empty() {
         eprint!("{}", crate::diag::render(&loaded.sources, &c.warnings));
     }
+    let joints = match c.joints.len() {
+        0 => String::new(),
+        1 => ", 1 joint plan".to_string(),
+        n => format!(", {n} joint plans"),
+    };
     outln!(
-        "ok: {} — {} departments, {} matters, {} hooks; rules {}",
+        "ok: {} — {} departments, {} matters{joints}, {} hooks; rules {}",
         c.bureau,
         c.departments.len(),
         c.matters,
@@ -25,6 +30,9 @@ pub fn run(cli: &Cli, _args: &Args) -> Result<i32, Failed> {
     );
     for (id, name, matters) in &c.departments {
         outln!("  {id} {name}: {}", matters.join(", "));
+    }
+    for (id, name, members) in &c.joints {
+        outln!("  joint {id} {name}: {}", members.join(" + "));
     }
     Ok(exit::OK)
 }

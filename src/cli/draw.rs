@@ -17,8 +17,12 @@ pub struct Args {
     #[arg(long, conflicts_with = "seed_from")]
     pub seed: Option<String>,
     /// Read the seed text from a file (e.g. a saved lottery result or beacon value).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "reveal")]
     pub seed_from: Option<PathBuf>,
+    /// The announced value of the public source committed to with `suiji commit` (the
+    /// lottery numbers, the beacon value); accepted only after the source's announced time.
+    #[arg(long, conflicts_with = "seed")]
+    pub reveal: Option<String>,
     /// Show the draw without recording it or writing files.
     #[arg(long)]
     pub dry_run: bool,
@@ -43,6 +47,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             (None, Some(f)) => SeedChoice::File(f.clone()),
             (None, None) => SeedChoice::Os,
         },
+        reveal: args.reveal.clone(),
         dry_run: args.dry_run,
         redraw: if args.redraw {
             args.reason.clone()

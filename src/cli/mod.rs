@@ -14,6 +14,8 @@ macro_rules! out {
 
 mod audit;
 mod check;
+mod commit;
+mod db;
 mod draw;
 mod draws;
 mod plan;
@@ -144,6 +146,11 @@ pub(crate) struct Cli {
     )]
     pub config: PathBuf,
 
+    /// The PostgreSQL database of a shared deployment (postgres://USER:PASSWORD@HOST/DB);
+    /// without it, `[database] url` of the config, else the SQLite file in the data folder.
+    #[arg(long, global = true, env = "SUIJI_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+
     /// Log as JSON lines instead of human-readable text (level from RUST_LOG).
     #[arg(long, global = true)]
     pub log_json: bool,
@@ -160,6 +167,9 @@ pub enum Command {
     Plan(plan::Args),
     /// List every draw of a year: matter, period, issue date, due date.
     Schedule(schedule::Args),
+    /// Commit to the public source of a draw's seed (a lottery result, a beacon round) before
+    /// its value exists; then `draw --reveal VALUE`.
+    Commit(commit::Args),
     /// Draw targets and inspector teams for one matter and period, now.
     Draw(draw::Args),
     /// The service: issue every draw on time, exactly once (SIGHUP or a rule edit reloads rules).
@@ -194,6 +204,8 @@ pub enum Command {
     User(user::Args),
     /// Rule changes and their approval: status, approve, return, history, diff, rollback.
     Rules(rules::Args),
+    /// The database: copy a county's SQLite file into PostgreSQL (`db migrate`).
+    Db(db::Args),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -211,10 +223,14 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.log_json);
+    if let Err(failed) = db::only_what_runs_on_postgres(&cli) {
+        return fail(&failed);
+    }
     let result = match &cli.command {
         Command::Check(args) => check::run(&cli, args),
         Command::Plan(args) => plan::run(&cli, args),
         Command::Schedule(args) => schedule::run(&cli, args),
+        Command::Commit(args) => commit::run(&cli, args),
         Command::Draw(args) => draw::run(&cli, args),
         Command::Draws(args) => draws::run(&cli, args),
         Command::Run(args) => service::run(&cli, args),
@@ -232,6 +248,7 @@ pub fn main() -> i32 {
         Command::Serve(args) => serve::run(&cli, args),
         Command::User(args) => user::run(&cli, args),
         Command::Rules(args) => rules::run(&cli, args),
+        Command::Db(args) => db::run(&cli, args),
     };
     match result {
         Ok(code) => code,

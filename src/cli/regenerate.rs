@@ -1,33 +1,46 @@
-//! `suiji regenerate [--draw N]`: rebuild the draws' folders in `out/` from the database.
+//! `suiji regenerate [--draw N]`: rebuild the draws' folders and the publications in `out/`
+//! from the database.
 
 use super::{Cli, Failed, exit};
 use crate::jobs::regenerate::{Input, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only this draw (its number, as `suiji draws` lists it); every draw by default.
+    /// Only this draw (its number, as `suiji draws` lists it) and its notice; every draw,
+    /// every notice and the index of notices by default.
     #[arg(long)]
     pub draw: Option<i64>,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
-    let (config, store) = crate::jobs::open_data(&cli.config)?;
-    let done =
-        crate::jobs::regenerate::run(&store, &config.output_dir, &Input { draw: args.draw })?;
-    let mut failed = 0;
-    for r in &done {
-        let what = match &r.outcome {
-            Outcome::Unchanged => "unchanged".to_string(),
-            Outcome::Written => "written".to_string(),
-            Outcome::Replaced { aside } => format!(
+/// How an outcome reads; counts it into `tally` (written, failed).
+fn said(outcome: &Outcome, tally: &mut (usize, usize)) -> String {
+    match outcome {
+        Outcome::Unchanged => "unchanged".to_string(),
+        Outcome::Written => {
+            tally.0 += 1;
+            "written".to_string()
+        }
+        Outcome::Replaced { aside } => {
+            tally.0 += 1;
+            format!(
                 "written; the files found there differed from the record and are kept in {}",
                 aside.display()
-            ),
-            Outcome::Failed(e) => {
-                failed += 1;
-                format!("FAILED: {e}")
-            }
-        };
+            )
+        }
+        Outcome::Failed(e) => {
+            tally.1 += 1;
+            format!("FAILED: {e}")
+        }
+    }
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let (config, store) = crate::jobs::open_data(&cli.config)?;
+    let input = Input { draw: args.draw };
+    let done = crate::jobs::regenerate::run(&store, &config.output_dir, &input)?;
+    let mut tally = (0, 0);
+    for r in &done {
+        let what = said(&r.outcome, &mut tally);
         outln!(
             "#{:<5} {} {}: {} ({})",
             r.draw_id,
@@ -37,14 +50,38 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             r.folder.display()
         );
     }
-    let written = done
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Written | Outcome::Replaced { .. }))
-        .count();
+    let (written, failed) = tally;
     outln!(
         "{} draw folder(s): {written} written, {} unchanged, {failed} failed",
         done.len(),
         done.len() - written - failed
     );
+    let failed = failed + publications(cli, &store, &input)?;
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })
+}
+
+/// The notices and the index, when anything is published (they need the rules, which the
+/// draws' folders do not: those come from the rules archived with each draw). Returns how
+/// many failed.
+fn publications(cli: &Cli, store: &crate::store::Store, input: &Input) -> Result<usize, Failed> {
+    if store.publication_count()? == 0 {
+        return Ok(0);
+    }
+    let cx = crate::jobs::open_read_only(&cli.config)?;
+    let done = crate::jobs::regenerate::publications(&cx, input)?;
+    let mut tally = (0, 0);
+    for r in &done {
+        let what = said(&r.outcome, &mut tally);
+        match r.draw_id {
+            Some(id) => outln!("#{id:<5} {}: {what} ({})", r.what, r.path.display()),
+            None => outln!("{}: {what} ({})", r.what, r.path.display()),
+        }
+    }
+    let (written, failed) = tally;
+    outln!(
+        "{} publication output(s): {written} written, {} unchanged, {failed} failed",
+        done.len(),
+        done.len() - written - failed
+    );
+    Ok(failed)
 }

@@ -1,4 +1,6 @@
-//! `suiji verify MANIFEST|DRAW`: re-run a recorded draw from its archived inputs and compare.
+//! `suiji verify MANIFEST|DRAW`: re-run a recorded draw from its archived inputs and compare;
+//! `suiji verify --bundle FILE`: check a draw's public bundle (its selection, from its frame)
+//! or re-run the whole draw from its audit bundle, without the database.
 
 use std::path::PathBuf;
 
@@ -9,21 +11,32 @@ use crate::jobs::verify::{Input, Verdict, Which};
 pub struct Args {
     /// A draw's manifest.json, or a draw's number (`12` or `#12`, as `suiji draws` lists it;
     /// an existing file of that name is taken as the manifest).
-    pub manifest: PathBuf,
+    #[arg(required_unless_present = "bundle")]
+    pub manifest: Option<PathBuf>,
+    /// A draw's bundle instead: `bundle.public.json` (the selection is recomputed from its
+    /// frame) or `bundle.audit.gz` (the whole draw is re-run from its archived rules and
+    /// registry snapshots); no database or project folder is needed.
+    #[arg(long, conflicts_with_all = ["manifest", "data"])]
+    pub bundle: Option<PathBuf>,
     /// Data folder holding the archived snapshots (default: the config's).
     #[arg(long)]
     pub data: Option<PathBuf>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
-    let number = args
-        .manifest
+    if let Some(file) = &args.bundle {
+        return bundle(file);
+    }
+    let Some(given) = &args.manifest else {
+        return Ok(exit::INVALID);
+    };
+    let number = given
         .to_str()
         .map(|s| s.strip_prefix('#').unwrap_or(s))
         .and_then(|s| s.parse::<i64>().ok());
     let which = match number {
-        Some(n) if !args.manifest.exists() => Which::Draw(n),
-        _ => Which::Manifest(args.manifest.clone()),
+        Some(n) if !given.exists() => Which::Draw(n),
+        _ => Which::Manifest(given.clone()),
     };
     let v = crate::jobs::verify::run(&Input {
         which,
@@ -58,4 +71,30 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             Ok(exit::INVALID)
         }
     }
+}
+
+/// `verify --bundle FILE`.
+fn bundle(file: &std::path::Path) -> Result<i32, Failed> {
+    let c = crate::jobs::bundle::check(file)?;
+    let what = if c.kind == "audit" {
+        "re-running the whole draw from its audit bundle gives the recorded draw"
+    } else {
+        "recomputing the selection from the public bundle's frame gives the selection it states"
+    };
+    if c.differences.is_empty() {
+        outln!(
+            "identical: {} {}: {what} ({} eligible, {} drawn; public bundle {})",
+            c.matter,
+            c.period,
+            c.eligible,
+            c.drawn,
+            c.public_hash
+        );
+        return Ok(exit::OK);
+    }
+    outln!("DIFFERS: {} {} ({} bundle)", c.matter, c.period, c.kind);
+    for d in &c.differences {
+        outln!("  - {d}");
+    }
+    Ok(exit::INVALID)
 }

@@ -13,6 +13,7 @@
 //! - [`rank_pareto`]: risk-weighted draws, Pareto order sampling (πps).
 //! - [`assign_teams`]: inspector teams per drawn target, with 回避 and workload caps.
 
+pub mod bundle;
 pub mod manifest;
 pub(crate) mod pareto;
 pub mod pipeline;

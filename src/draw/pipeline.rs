@@ -51,6 +51,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::diag::Diagnostic;
+use crate::draw::bundle::{FrameRow, PublicBundle};
 use crate::draw::manifest::{
     Exclusion, HistoryEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V2, Manifest, PeriodInfo,
     RegistryInfo,
@@ -252,6 +253,18 @@ pub struct Drawn {
     /// Whether `manifest.exclusions` lists every excluded target (else it is the summary).
     pub exclusions_listed: bool,
     pub stats: Stats,
+    /// The public bundle, when asked for ([`run_public`]).
+    pub bundle: Option<PublicBundle>,
+}
+
+/// What a draw's public bundle needs (docs/draw-algorithm.md V2-9).
+#[derive(Debug, Clone, Copy)]
+pub struct Public<'a> {
+    /// The config's public target fields (`[publication] public_fields`).
+    pub fields: &'a [String],
+    /// Record the bundle's hash in the manifest (`suiji-manifest/2` draws made since bundles
+    /// exist; a re-run of an earlier draw does not).
+    pub record: bool,
 }
 
 /// Runs one draw over `source`.
@@ -261,17 +274,30 @@ pub fn run(
     sandbox: &Sandbox,
     opts: &Options<'_>,
 ) -> Result<Drawn, DrawFailure> {
+    run_public(input, source, sandbox, opts, None)
+}
+
+/// Runs one draw over `source` and, with `public`, also builds its public bundle: every
+/// target drawn from, with its stratum, weight and public fields (read again from the source,
+/// after the selection).
+pub fn run_public(
+    input: &DrawInput<'_>,
+    source: Source<'_>,
+    sandbox: &Sandbox,
+    opts: &Options<'_>,
+    public: Option<&Public<'_>>,
+) -> Result<Drawn, DrawFailure> {
     let mut rules = Rules::new(input, sandbox, opts.list_exclusions_up_to);
     opts.phase(Phase::Classify);
     match source {
         Source::Memory(targets) => {
             rules.resolve_columns(|h| targets.iter().any(|t| t.extra.contains_key(h)));
-            phases(&memory::MemorySource { targets }, &rules, opts)
+            phases(&memory::MemorySource { targets }, &rules, opts, public)
         }
         Source::Csv { path, known } => {
             let file = file::FileSource::open(path, known, opts)?;
             rules.resolve_columns(|h| file.has_extra(h));
-            phases(&file, &rules, opts)
+            phases(&file, &rules, opts, public)
         }
     }
 }
@@ -281,6 +307,7 @@ fn phases(
     source: &dyn RowSource,
     rules: &Rules<'_>,
     opts: &Options<'_>,
+    public: Option<&Public<'_>>,
 ) -> Result<Drawn, DrawFailure> {
     let mut c = source.classify(rules)?;
     if c.operations > rules.budget() {
@@ -306,6 +333,7 @@ fn phases(
         .iter()
         .map(|p| if v2 { substitutes_of(p.n, p.k) } else { 0 })
         .collect();
+    let frame_at = public.map(|_| frame_positions(&c, &fates));
     let (mut selected, drawn_at, substitutes) =
         choose::select(source, &mut c, &plans, &fates, &extra, v2)?;
     let exclusions = if listed {
@@ -344,10 +372,11 @@ fn phases(
         exclusions,
         skips,
     };
-    let manifest = manifest(rules.input, parts);
+    let (manifest, bundle) = finish(source, rules.input, &plans, parts, frame_at.zip(public))?;
     opts.phase(Phase::Done);
     Ok(Drawn {
         manifest,
+        bundle,
         exclusion_counts: counts,
         exclusions_listed: listed,
         stats,
@@ -435,11 +464,82 @@ struct Parts {
     skips: Vec<crate::draw::manifest::InspectorSkip>,
 }
 
-/// The manifest of a draw from its parts, sealed with its hash.
+/// A row drawn from: its position, stratum and weight class.
+type FramePlace = (u64, u32, u32);
+
+/// Where each row drawn from is, by position.
+fn frame_positions(c: &Classified, fates: &[Fate]) -> Vec<FramePlace> {
+    let mut out = Vec::new();
+    for b in &c.batches {
+        for d in &b.drawn {
+            let Some(&g) = b.map.get(d.profile as usize) else {
+                continue;
+            };
+            if let Some(Fate::Drawn(s, class)) = fates.get(g as usize).copied() {
+                out.push((b.base + u64::from(d.offset & !rows::CAPTURED), s, class));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The rows drawn from, read again from the source, with their strata and weights.
+fn frame_rows(
+    source: &dyn RowSource,
+    plans: &[plan::StratumPlan],
+    at: &[FramePlace],
+) -> Result<Vec<FrameRow>, DrawFailure> {
+    let mut out = Vec::with_capacity(at.len());
+    for chunk in at.chunks(4096) {
+        let positions: Vec<u64> = chunk.iter().map(|x| x.0).collect();
+        let targets = source.targets(&positions)?;
+        for (t, &(_, s, class)) in targets.iter().zip(chunk) {
+            let Some(plan) = plans.get(s as usize) else {
+                continue;
+            };
+            out.push(FrameRow {
+                target: Target::clone(t),
+                stratum: plan.name.clone(),
+                weight: plan
+                    .pareto
+                    .then(|| plan.weights.get(class as usize).copied().unwrap_or(1.0)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The manifest, sealed, and the public bundle when asked for (its hash recorded in the
+/// manifest when `record` says so and the manifest is `suiji-manifest/2`).
+fn finish(
+    source: &dyn RowSource,
+    input: &DrawInput<'_>,
+    plans: &[plan::StratumPlan],
+    parts: Parts,
+    public: Option<(Vec<FramePlace>, &Public<'_>)>,
+) -> Result<(Manifest, Option<PublicBundle>), DrawFailure> {
+    let mut m = manifest(input, parts);
+    let bundle = match public {
+        Some((at, p)) => {
+            let rows = frame_rows(source, plans, &at)?;
+            let b = PublicBundle::new(&m, input.matter.weight.is_some(), p.fields, rows);
+            if p.record && input.algorithm == Algorithm::V2 {
+                m.public_bundle = Some(b.hash());
+            }
+            Some(b)
+        }
+        None => None,
+    };
+    m.seal();
+    Ok((m, bundle))
+}
+
+/// The manifest of a draw from its parts (sealed by the caller).
 fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
     let m = input.matter;
     let v2 = input.algorithm == Algorithm::V2;
-    let mut manifest = Manifest {
+    Manifest {
         format: if v2 {
             MANIFEST_FORMAT_V2
         } else {
@@ -483,9 +583,7 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
         inspector_skips: parts.skips,
         public_bundle: None,
         manifest_hash: String::new(),
-    };
-    manifest.seal();
-    manifest
+    }
 }
 
 /// "regular" or "holiday:chunjie".

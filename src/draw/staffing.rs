@@ -483,7 +483,7 @@ fn counts(skipped: &[(String, Skip)], at_cap: usize) -> String {
 }
 
 /// `suiji-draw/2`'s teams for `targets` (in the draw's order), returned in staffing order, with
-/// the work done. See [`staff`]; `conflict_hook` answers for (inspector, target).
+/// the work done. See `staff`; `conflict_hook` answers for (inspector, target).
 pub fn assign_teams_v2(
     seed: &Seed,
     matter: &str,

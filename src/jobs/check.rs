@@ -16,6 +16,8 @@ pub struct Checked {
     /// Departments in order: id, name and matter ids.
     pub departments: Vec<(String, String, Vec<String>)>,
     pub matters: usize,
+    /// Joint plans (联合抽查): id, name, member matter ids.
+    pub joints: Vec<(String, String, Vec<String>)>,
     /// Hooks bound (eligibility, weight, conflict).
     pub hooks: usize,
     pub rules_hash: String,
@@ -64,7 +66,15 @@ pub fn run(loaded: &Loaded) -> Result<Checked, SetupError> {
                 (d.id.clone(), d.name.clone(), matters)
             })
             .collect(),
-        matters: model.matters().count(),
+        matters: model.departments.iter().map(|d| d.matters.len()).sum(),
+        joints: model
+            .joints
+            .iter()
+            .map(|j| {
+                let members = j.joint.as_ref().map(|x| x.members.clone());
+                (j.id.clone(), j.name.clone(), members.unwrap_or_default())
+            })
+            .collect(),
         hooks,
         rules_hash: model.rules_hash.clone(),
         warnings: diags,

@@ -17,29 +17,30 @@ pub struct Listed {
 /// The draws the filter selects, in the store's order.
 pub fn run(store: &Store, filter: &DrawFilter) -> Result<Vec<Listed>, StoreError> {
     let simulation = store.is_simulation()?;
-    store
+    let counts = store.draw_target_counts()?;
+    Ok(store
         .list_draws(filter)?
         .into_iter()
-        .map(|draw| {
-            Ok(Listed {
-                targets: store.draw_targets(draw.id)?.len(),
-                marks: marks(&draw, simulation),
-                draw,
-            })
+        .map(|draw| Listed {
+            targets: counts.get(&draw.id).copied().unwrap_or(0),
+            marks: marks(&draw, simulation),
+            draw,
         })
-        .collect()
+        .collect())
 }
 
 /// The marks of a recorded draw: its scheduled issue time is the manifest's `issue_at`
 /// (the start of its issue day if the manifest cannot say).
 pub fn marks(draw: &DrawRow, simulation: bool) -> DrawMarks {
-    let issue_at = serde_json::from_str::<serde_json::Value>(&draw.record.manifest_json)
+    // Only `issue_at` is read: the rest of the manifest (every drawn target) is skipped.
+    #[derive(serde::Deserialize)]
+    struct IssueAt {
+        issue_at: Option<String>,
+    }
+    let issue_at = serde_json::from_str::<IssueAt>(&draw.record.manifest_json)
         .ok()
-        .and_then(|m| {
-            m.get("issue_at")
-                .and_then(|v| v.as_str())
-                .and_then(|s| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").ok())
-        });
+        .and_then(|m| m.issue_at)
+        .and_then(|s| NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M").ok());
     let scheduled = issue_at.unwrap_or_else(|| {
         chrono::NaiveDate::parse_from_str(&draw.record.issue_date, "%Y-%m-%d")
             .unwrap_or_default()

@@ -5,9 +5,13 @@
 
 pub mod anchor;
 pub mod audit;
+pub mod bundle;
 pub mod check;
+pub mod commit;
+pub mod database;
 pub mod draw;
 pub mod draws;
+pub mod held;
 pub mod hooks;
 pub mod issue;
 pub mod place;
@@ -21,6 +25,7 @@ pub mod replace;
 pub mod report;
 pub mod results;
 pub mod rule_changes;
+pub mod rule_edit;
 pub mod run;
 pub mod schedule;
 pub(crate) mod secret;

@@ -100,6 +100,21 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Planned, PlanError> {
 
 /// The plan's bytes in `input.format` (nothing is written), with its problems and whether the
 /// year's calendar is official.
+/// As [`document`], with the departments `sees` lets through (by id) only: a department's
+/// staff get their department's part of the plan.
+pub fn document_for(
+    loaded: &Loaded,
+    input: &Input,
+    sees: impl Fn(&str) -> bool,
+) -> Result<(Vec<u8>, Vec<Diagnostic>, bool), PlanError> {
+    if loaded.model.departments.iter().all(|d| sees(&d.id)) {
+        return document(loaded, input);
+    }
+    let mut scoped = loaded.clone();
+    scoped.model.departments.retain(|d| sees(&d.id));
+    document(&scoped, input)
+}
+
 pub fn document(
     loaded: &Loaded,
     input: &Input,

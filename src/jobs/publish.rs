@@ -338,11 +338,7 @@ fn build(
         let n = notice(model, l, registry, &p.newly, as_of);
         let folder = notice_folder(&l.draw.record.matter, &l.draw.record.period);
         let mut described = Vec::new();
-        for (name, bytes) in [
-            ("notice.html", n.html().into_bytes()),
-            ("notice.csv", n.csv()),
-            ("notice.json", n.json().into_bytes()),
-        ] {
+        for (name, bytes) in notice_files(&n) {
             let rel = folder.join(name);
             described.push(PublishedFile {
                 path: rel.to_string_lossy().replace('\\', "/"),
@@ -369,26 +365,47 @@ fn build(
     // The index lists every draw with anything published, whatever the filters.
     let newly: HashMap<i64, &HashSet<String>> =
         plans.iter().map(|p| (p.ledger.draw.id, &p.newly)).collect();
+    files.extend(index_files(&model.config.bureau.name, all, &newly, as_of));
+    Ok((files, pubs))
+}
+
+/// The files of a draw's notice, by name (in its folder, [`notice_folder`]).
+pub(crate) fn notice_files(n: &crate::output::notice::Notice) -> [(&'static str, Vec<u8>); 3] {
+    [
+        ("notice.html", n.html().into_bytes()),
+        ("notice.csv", n.csv()),
+        ("notice.json", n.json().into_bytes()),
+    ]
+}
+
+/// The index of notices (paths relative to the output folder) once the targets in `newly`
+/// (by draw) are published on `as_of`: every draw with anything published.
+pub(crate) fn index_files(
+    bureau: &str,
+    all: &[DrawLedger],
+    newly: &HashMap<i64, &HashSet<String>>,
+    as_of: NaiveDate,
+) -> Files {
     let empty = HashSet::new();
     let index: Vec<_> = all
         .iter()
         .filter_map(|l| index_entry(l, newly.get(&l.draw.id).copied().unwrap_or(&empty), as_of))
         .collect();
-    let bureau = &model.config.bureau.name;
     let public = PathBuf::from("public");
-    files.push((
-        public.join("index.html"),
-        index_html(bureau, &index).into_bytes(),
-    ));
-    files.push((
-        public.join("index.json"),
-        index_json(bureau, &index).into_bytes(),
-    ));
-    Ok((files, pubs))
+    vec![
+        (
+            public.join("index.html"),
+            index_html(bureau, &index).into_bytes(),
+        ),
+        (
+            public.join("index.json"),
+            index_json(bureau, &index).into_bytes(),
+        ),
+    ]
 }
 
 /// A draw's archived target snapshot, by id (the public fields as they were drawn).
-fn snapshot_targets<'c>(
+pub(crate) fn snapshot_targets<'c>(
     store: &Store,
     cache: &'c mut HashMap<String, HashMap<String, Target>>,
     hash: &str,

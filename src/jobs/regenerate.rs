@@ -1,18 +1,32 @@
-//! Rebuilding the draws' folders in `out/` from the database (`suiji regenerate`).
+//! Rebuilding the draws' folders and the publications in `out/` from the database
+//! (`suiji regenerate`).
 //!
 //! Everything a draw's files are made of is recorded: the manifest, the rule set and the
 //! registry snapshot it was drawn from. So a deleted, damaged or never-placed folder comes
 //! back byte for byte as the draw first wrote it. Each folder is written like a draw's
 //! (staged, then moved into place); a folder whose files differ from the rebuilt ones is
 //! kept aside (`PERIOD.altered-PID`), never silently overwritten.
+//!
+//! A draw's notice (`out/public/<year>/<matter>/<period>/`) is rebuilt as its latest
+//! publication wrote it: from the results and publications recorded, the draw's archived
+//! registry snapshot and the rules. Each publication records the SHA-256 of every file it
+//! wrote, so a rebuilt notice is written only when it has exactly those bytes; one that
+//! does not (the rules it was published under have changed since) is reported, and the
+//! files in place are left alone. The index of notices (`out/public/index.html`,
+//! `index.json`) is rebuilt from every draw's publications.
 
 use std::path::{Path, PathBuf};
 
+use std::collections::{HashMap, HashSet};
+
 use super::issue::draw_folder;
 use super::place::{Layout, Staging, staging_name};
+use super::publish::{index_files, notice_files, snapshot_targets};
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::manifest::Manifest;
-use crate::store::{DrawFilter, DrawRow, DrawStatus, Store, StoreError};
+use crate::output::publication::{notice, notice_folder};
+use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
+use crate::store::{DrawFilter, DrawRow, DrawStatus, PublicationRecord, Store, StoreError};
 
 /// Which draws to rebuild.
 #[derive(Debug, Clone, Default)]
@@ -45,10 +59,24 @@ pub struct Regenerated {
     pub outcome: Outcome,
 }
 
+/// What happened to one publication output: a draw's notice folder, or the index.
+#[derive(Debug, Clone)]
+pub struct Republished {
+    /// The draw whose notice it is; `None` for the index of notices.
+    pub draw_id: Option<i64>,
+    /// "zhian.hotel 2023-H1 notice", or "index".
+    pub what: String,
+    /// The folder (a notice) or the file (the index).
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RegenerateError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
     #[error("no draw #{0} is recorded")]
     NoSuchDraw(i64),
 }
@@ -56,7 +84,7 @@ pub enum RegenerateError {
 impl Problem for RegenerateError {
     fn fault(&self) -> Fault {
         match self {
-            RegenerateError::Store(_) => Fault::Failed,
+            RegenerateError::Store(_) | RegenerateError::Ledger(_) => Fault::Failed,
             RegenerateError::NoSuchDraw(_) => Fault::Invalid,
         }
     }
@@ -123,7 +151,25 @@ fn folder_of(output_dir: &Path, d: &DrawRow) -> PathBuf {
 pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
     let m: Manifest = serde_json::from_str(&d.record.manifest_json)
         .map_err(|e| format!("the recorded manifest cannot be read: {e}"))?;
-    let archived = super::verify::archived(&m, store)?;
+    let get = |hash: &str, what: &str| {
+        store
+            .get_snapshot(hash)
+            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+    };
+    let rules = get(&m.rules_hash, "rules")?;
+    let targets = get(&m.registry.targets_snapshot, "targets")?;
+    let inspectors = get(&m.registry.inspectors_snapshot, "inspectors")?;
+    let archived = super::verify::archived_from(&m, |hash: &str, what: &str| {
+        [
+            (&m.rules_hash, &rules),
+            (&m.registry.targets_snapshot, &targets),
+            (&m.registry.inspectors_snapshot, &inspectors),
+        ]
+        .into_iter()
+        .find(|(h, _)| h.as_str() == hash)
+        .map(|(_, b)| b.clone())
+        .ok_or_else(|| format!("no archived {what} {hash}"))
+    })?;
     let model = &archived.loaded.model;
     let matter = model
         .matter(&m.matter)
@@ -137,11 +183,28 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
         &archived.registry.inspectors,
         &super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?),
     )?;
-    Ok(files
+    let mut out: Vec<(PathBuf, Vec<u8>)> = files
         .files
         .into_iter()
         .map(|(name, bytes)| (PathBuf::from(name), bytes))
-        .collect())
+        .collect();
+    // The bundles need the frame: the draw is re-run from the same archived inputs.
+    let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {
+        format!(
+            "algorithm `{}` is not one this suiji implements",
+            m.algorithm
+        )
+    })?;
+    if let (_, Some(bundle)) = super::verify::rerun_archived(&m, algorithm, archived)? {
+        out.extend(super::bundle::files(
+            &m,
+            &bundle,
+            &rules,
+            &targets,
+            &inspectors,
+        ));
+    }
+    Ok(out)
 }
 
 /// Whether `folder` holds exactly `files` (the same names, the same bytes).
@@ -183,5 +246,153 @@ fn write(folder: &Path, files: &[(PathBuf, Vec<u8>)]) -> Outcome {
         Ok(Ok(())) => Outcome::Written,
         Ok(Err(e)) => Outcome::Failed(e.to_string()),
         Err(never) => match never {},
+    }
+}
+
+/// Rebuilds the publication outputs under the output folder from the database: the notice
+/// of every draw with a publication (of draw `input.draw` only, when given) and, for every
+/// draw, the index of notices.
+pub fn publications(
+    cx: &super::Context,
+    input: &Input,
+) -> Result<Vec<Republished>, RegenerateError> {
+    let model = &cx.loaded.model;
+    let output_dir = &model.config.output_dir;
+    let all = ledgers(&cx.store, model, &cx.cal, &DrawFilter::default())?;
+    let mut snapshots = HashMap::new();
+    let mut done = Vec::new();
+    for l in all
+        .iter()
+        .filter(|l| !l.publications.is_empty() && input.draw.is_none_or(|d| d == l.draw.id))
+    {
+        let r = &l.draw.record;
+        let folder = notice_folder(&r.matter, &r.period);
+        let outcome = match rebuilt_notice(cx, l, &mut snapshots, &folder) {
+            Ok(files) => {
+                let dir = output_dir.join(&folder);
+                let outcomes: Vec<Outcome> = files
+                    .iter()
+                    .map(|(name, bytes)| write_file(&dir.join(name), bytes))
+                    .collect();
+                summed(outcomes)
+            }
+            Err(e) => Outcome::Failed(e),
+        };
+        done.push(Republished {
+            draw_id: Some(l.draw.id),
+            what: format!("{} {} notice", r.matter, r.period),
+            path: output_dir.join(folder),
+            outcome,
+        });
+    }
+    let published = all.iter().any(|l| !l.publications.is_empty());
+    if input.draw.is_none() && published {
+        let as_of = all.iter().filter_map(DrawLedger::last_published).max();
+        let files = index_files(
+            &model.config.bureau.name,
+            &all,
+            &HashMap::new(),
+            as_of.unwrap_or_default(),
+        );
+        for (rel, bytes) in files {
+            let path = output_dir.join(&rel);
+            done.push(Republished {
+                draw_id: None,
+                what: "index".into(),
+                outcome: write_file(&path, &bytes),
+                path,
+            });
+        }
+    }
+    Ok(done)
+}
+
+/// A draw's notice as its latest publication wrote it (file names in its folder), checked
+/// against the SHA-256 that publication recorded for each file.
+fn rebuilt_notice(
+    cx: &super::Context,
+    l: &DrawLedger,
+    snapshots: &mut HashMap<String, HashMap<String, crate::registry::Target>>,
+    folder: &Path,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+    let last = l
+        .publications
+        .last()
+        .ok_or_else(|| "no publication is recorded".to_string())?;
+    let record: PublicationRecord = serde_json::from_value(last.files.clone())
+        .map_err(|e| format!("publication #{} cannot be read: {e}", last.id))?;
+    let as_of = chrono::NaiveDate::parse_from_str(&record.as_of, "%Y-%m-%d")
+        .map_err(|e| format!("publication #{}: day {:?}: {e}", last.id, record.as_of))?;
+    let registry = snapshot_targets(&cx.store, snapshots, &l.draw.record.targets_snapshot)
+        .map_err(|e| e.to_string())?;
+    let n = notice(&cx.loaded.model, l, registry, &HashSet::new(), as_of);
+    let mut files = Vec::new();
+    for (name, bytes) in notice_files(&n) {
+        let path = folder.join(name).to_string_lossy().replace('\\', "/");
+        let sha = crate::digest::sha256_hex(&bytes);
+        match record.files.iter().find(|f| f.path == path) {
+            Some(f) if f.sha256 == sha => files.push((PathBuf::from(name), bytes)),
+            Some(f) => {
+                return Err(format!(
+                    "{path} as rebuilt (SHA-256 {sha}) is not the file publication #{} wrote on {} \
+                     ({}): the rules it was published under have changed since; the files in place are left as they are",
+                    last.id, record.as_of, f.sha256
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "publication #{} records no {path}; the files in place are left as they are",
+                    last.id
+                ));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// One outcome for the files of a folder: the first failure, else the first file replaced,
+/// else written if any was, else unchanged.
+fn summed(outcomes: Vec<Outcome>) -> Outcome {
+    let rank = |o: &Outcome| match o {
+        Outcome::Failed(_) => 0,
+        Outcome::Replaced { .. } => 1,
+        Outcome::Written => 2,
+        Outcome::Unchanged => 3,
+    };
+    outcomes
+        .into_iter()
+        .min_by_key(rank)
+        .unwrap_or(Outcome::Unchanged)
+}
+
+/// Writes one file (through a temporary file renamed into place); a file there with other
+/// bytes is kept aside (`NAME.altered-PID`).
+fn write_file(path: &Path, bytes: &[u8]) -> Outcome {
+    let existing = std::fs::read(path).ok();
+    if existing.as_deref() == Some(bytes) {
+        return Outcome::Unchanged;
+    }
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Outcome::Failed(format!("{} is not a file", path.display()));
+    };
+    let tmp = path.with_file_name(format!(".{name}.regenerate-{}", std::process::id()));
+    let aside = path.with_file_name(format!("{name}.altered-{}", std::process::id()));
+    let written = (|| {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&tmp, bytes)?;
+        if existing.is_some() {
+            std::fs::rename(path, &aside)?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    match written {
+        Ok(()) if existing.is_some() => Outcome::Replaced { aside },
+        Ok(()) => Outcome::Written,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Outcome::Failed(format!("{}: {e}", path.display()))
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::place::{PlaceError, write_file};
 use super::{Context, SetupError, require_year};
 use crate::diag::{Fault, Problem, Report};
 use crate::results::ledger::LedgerError;
-use crate::results::year::{YearFigures, year_figures};
+use crate::results::year::{YearFigures, year_figures, year_figures_of};
 
 /// Which year, as of which day, and which files.
 #[derive(Debug, Clone)]
@@ -95,14 +95,17 @@ pub fn run(cx: &Context, input: &Input) -> Result<Written, ReportError> {
 }
 
 /// The year's figures and the report as bytes (HTML, or XLSX when `xlsx`), nothing written.
+/// Only the departments `sees` lets through (by id) are counted: a department's staff get
+/// their department's report.
 pub fn document(
     cx: &Context,
     year: i32,
     as_of: NaiveDate,
     xlsx: bool,
+    sees: &dyn Fn(&str) -> bool,
 ) -> Result<(YearFigures, Vec<u8>), ReportError> {
     require_year(&cx.cal, year)?;
-    let figures = year_figures(&cx.store, &cx.loaded.model, &cx.cal, year, as_of)?;
+    let figures = year_figures_of(&cx.store, &cx.loaded.model, &cx.cal, year, as_of, sees)?;
     let bytes = if xlsx {
         crate::output::report::xlsx(&figures).map_err(|e| ReportError::Workbook(e.to_string()))?
     } else {

@@ -10,7 +10,7 @@
 //! record) and then writes the changed files into place, each atomically.
 //!
 //! With `[rules] approval = "two-person"` draws use only the latest approved version
-//! ([`approved_rules`]): files changed on disk outside the console are an unapproved change
+//! ([`super::load_rules`]): files changed on disk outside the console are an unapproved change
 //! ([`Status::outside`]) until someone approves them ([`approve_outside`]). On the first start
 //! (no version yet) the files on disk are adopted as version 1 ([`adopt`]), recorded with who
 //! started.
@@ -406,7 +406,10 @@ fn mark_latest(data_dir: &Path, version: i64, hash: &str) {
         Ok(())
     };
     if let Err(e) = write() {
-        tracing::warn!("cannot note the approved rule version in {}: {e}", home.display());
+        tracing::warn!(
+            "cannot note the approved rule version in {}: {e}",
+            home.display()
+        );
     }
 }
 

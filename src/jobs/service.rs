@@ -144,6 +144,31 @@ pub fn due<'a>(
         .collect()
 }
 
+/// A scheduled draw the service does not make: it waits for a public source's value.
+#[derive(Debug, Clone)]
+pub enum Waiting {
+    /// For a commitment to a public source (`[seed] source = "public"`): none made yet.
+    Commitment,
+    /// For the announced value of this commitment.
+    Value(Box<crate::store::Commitment>),
+}
+
+impl Waiting {
+    /// "for a public source: …" — what waits and what to do, for `d`.
+    pub fn describe(&self, d: &ScheduledDraw) -> String {
+        let (m, p) = (&d.matter, &d.period.id);
+        match self {
+            Waiting::Commitment => format!(
+                "for a public source: none committed yet (suiji commit {m} --period {p} --source \"…\" --source-time \"…\")"
+            ),
+            Waiting::Value(k) => format!(
+                "for the value of {} announced {} (commitment #{}): suiji draw {m} --period {p} --reveal \"VALUE\"",
+                k.source, k.source_time, k.id
+            ),
+        }
+    }
+}
+
 /// Pure: the next issue time after `now` among draws not done.
 pub(crate) fn next_wake(
     schedule: &[ScheduledDraw],
@@ -295,6 +320,9 @@ impl Service {
         match &self.model().config.seed_source {
             SeedSourceConfig::Os => SeedChoice::Os,
             SeedSourceConfig::File(p) => SeedChoice::File(p.clone()),
+            // Such draws wait for their commitment and its value instead (`waits_for`); a
+            // simulation gives its own seed.
+            SeedSourceConfig::Public => SeedChoice::Os,
         }
     }
 
@@ -381,7 +409,14 @@ impl Service {
                 .map_or(CatchUp::Issue, |m| m.catch_up);
             let decision = match self.missed(&d, now) {
                 Some(reason) => Decision::Miss(reason),
-                None => decide(&d, policy, now),
+                None => match self.waits_for(&d) {
+                    Some(waiting) => {
+                        // Drawn by the operator with the revealed value, never here.
+                        tracing::info!(matter = %d.matter, period = %d.period.id, "waiting {}", waiting.describe(&d));
+                        continue;
+                    }
+                    None => decide(&d, policy, now),
+                },
             };
             let o = match decision {
                 Decision::Miss(reason) => self.miss(d, now, reason),
@@ -404,6 +439,19 @@ impl Service {
         }
         self.outcomes.extend(out.iter().cloned());
         out
+    }
+
+    /// Whether `d` waits for a public source instead of being drawn by the service: a
+    /// commitment of its period waits for its value, or the config takes every scheduled
+    /// draw's seed from a committed public source (`[seed] source = "public"`; a simulation
+    /// gives its own seed). An unreadable database counts as no commitment: the draw is then
+    /// refused when recorded, as a manual one would be.
+    pub fn waits_for(&self, d: &ScheduledDraw) -> Option<Waiting> {
+        if let Ok(Some(k)) = self.store.open_commitment(&d.matter, &d.period.id) {
+            return Some(Waiting::Value(Box::new(k)));
+        }
+        let public = matches!(self.model().config.seed_source, SeedSourceConfig::Public);
+        (public && self.seed.is_none()).then_some(Waiting::Commitment)
     }
 
     /// Why `d`, due and not drawn, can no longer be drawn at `now` (see [`ended`]).

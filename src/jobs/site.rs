@@ -22,7 +22,7 @@ use crate::store::PublicationRecord;
 use crate::store::{DrawFilter, Store, StoreError};
 
 /// The name of a draw's public bundle, beside its other files and on the public site.
-pub const PUBLIC_BUNDLE: &str = "bundle.public.json";
+pub const PUBLIC_BUNDLE: &str = super::bundle::PUBLIC_FILE;
 
 /// Everything the public site shows.
 #[derive(Debug, Clone)]

@@ -42,6 +42,9 @@ pub struct MatterStatus {
     /// Periods of this year that ended before the service could draw them: period, when it
     /// was recorded, the first line of why.
     pub missed: Vec<(String, String, String)>,
+    /// Draws due and not drawn that wait for a public source: period, issue date, what they
+    /// wait for (not overdue: they are drawn once the value is announced).
+    pub waiting: Vec<(String, NaiveDate, String)>,
 }
 
 /// One line of the publication section.
@@ -135,6 +138,7 @@ impl MatterStatus {
             overdue,
             failed,
             missed: Vec::new(),
+            waiting: Vec::new(),
         }
     }
 }
@@ -148,6 +152,18 @@ impl MatterStatus {
                 .map(|(p, at, first)| format!("MISSED {p} at {at}: {first}")),
         );
         self.missed = missed;
+        self
+    }
+
+    /// The status with the draws waiting for a public source (a problem each: someone must
+    /// commit or enter the value).
+    fn with_waiting(mut self, waiting: Vec<(String, NaiveDate, String)>) -> MatterStatus {
+        self.problems.extend(
+            waiting
+                .iter()
+                .map(|(p, d, why)| format!("WAITING {p} (due {d}) {why}")),
+        );
+        self.waiting = waiting;
         self
     }
 }
@@ -256,11 +272,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
         let next_draw = next_wake(&only, &done, now)
             .and_then(|t| only.iter().find(|s| s.issue_at == t))
             .map(|s| (s.period.id.clone(), s.issue_date()));
-        let overdue_here: Vec<(String, NaiveDate)> = overdue
-            .iter()
-            .filter(|s| &s.matter == id)
-            .map(|o| (o.period.id.clone(), o.issue_date()))
-            .collect();
+        let (waiting, overdue_here) = split_waiting(&service, &overdue, id);
         let events = service.store.events(&EventFilter {
             matter: Some(id.clone()),
             ..EventFilter::default()
@@ -275,7 +287,11 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
             })
             .collect();
         let status = MatterStatus::new(id.clone(), last_draw, next_draw, overdue_here, failed);
-        matters.push(status.with_missed(missed(&events, now)));
+        matters.push(
+            status
+                .with_missed(missed(&events, now))
+                .with_waiting(waiting),
+        );
     }
     let cx = Context {
         loaded: service.loaded,
@@ -283,6 +299,24 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
         store: service.store,
     };
     publication(&cx, now, matters, input.within).map(|s| Status { unscheduled, ..s })
+}
+
+/// Matter `id`'s draws due and not drawn: those waiting for a public source (period, issue
+/// date, what for), and the overdue others (period, issue date).
+#[allow(clippy::type_complexity)]
+fn split_waiting(
+    service: &Service,
+    overdue: &[&crate::schedule::ScheduledDraw],
+    id: &str,
+) -> (Vec<(String, NaiveDate, String)>, Vec<(String, NaiveDate)>) {
+    let (mut waiting, mut late) = (Vec::new(), Vec::new());
+    for o in overdue.iter().filter(|s| s.matter == id) {
+        match service.waits_for(o) {
+            Some(w) => waiting.push((o.period.id.clone(), o.issue_date(), w.describe(o))),
+            None => late.push((o.period.id.clone(), o.issue_date())),
+        }
+    }
+    (waiting, late)
 }
 
 /// The last day of the publication horizon. Past the calendar's last year working days

@@ -3,9 +3,10 @@
 use chrono::NaiveDateTime;
 
 use crate::draw::Algorithm;
+use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::Manifest;
 use crate::draw::pipeline::History;
-use crate::jobs::issue::{Frozen, Request, compute};
+use crate::jobs::issue::{Frozen, Request, compute_public};
 use crate::registry::types::Registry;
 use crate::rules::model::Ratio;
 use crate::schedule::{DrawKind, Period, ScheduledDraw};
@@ -103,11 +104,19 @@ pub(crate) struct Archived {
 
 /// Loads the rules and the registry snapshot a manifest names from the database's archive.
 pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> {
-    let get = |hash: &str, what: &str| {
+    archived_from(m, |hash: &str, what: &str| {
         store
             .get_snapshot(hash)
             .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
-    };
+    })
+}
+
+/// Loads the rules and the registry snapshot a manifest names, their bytes given by `get`
+/// (hash, what) — from the database, or from an audit bundle.
+pub(crate) fn archived_from(
+    m: &Manifest,
+    get: impl Fn(&str, &str) -> Result<Vec<u8>, String>,
+) -> Result<Archived, String> {
     let targets =
         crate::registry::parse_canonical_targets(&get(&m.registry.targets_snapshot, "targets")?)
             .map_err(|e| format!("targets snapshot unreadable: {e}"))?;
@@ -137,11 +146,21 @@ pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> 
 }
 
 fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
+    rerun_archived(m, algorithm, archived(m, store)?).map(|(re, _)| re)
+}
+
+/// Re-runs a draw from its archived inputs: the manifest and the public bundle it gives (the
+/// bundle's hash recorded in the manifest only if the recorded one has it).
+pub(crate) fn rerun_archived(
+    m: &Manifest,
+    algorithm: Algorithm,
+    archived: Archived,
+) -> Result<(Manifest, Option<PublicBundle>), String> {
     let Archived {
         _dir,
         loaded,
         registry,
-    } = archived(m, store)?;
+    } = archived;
     let frozen = Frozen::new(registry);
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
@@ -176,11 +195,9 @@ fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, 
         provisional: false,
     };
     // The re-run's reference date is the recorded one, not the issue date.
-    let mut req = req;
     if req.draw.issue_date() != m.reference_date {
         return Err("manifest reference date differs from its issue date".into());
     }
-    req.dry_run = true;
     let history = History {
         entries: m
             .history
@@ -188,7 +205,8 @@ fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, 
             .map(|h| (h.target_id.clone(), h.clone()))
             .collect(),
     };
-    compute(&loaded, &frozen, &history, &req).map_err(|e| e.to_string())
+    compute_public(&loaded, &frozen, &history, &req, m.public_bundle.is_some())
+        .map_err(|e| e.to_string())
 }
 
 /// The rules archived as `m.rules_hash`, unpacked into `dir` and loaded.

@@ -509,25 +509,70 @@ fn signature(d: Docx, issuer: &str, date: &str) -> Docx {
 /// Usable width of an A4 page between the margins, in twentieths of a point.
 const TEXT_WIDTH: usize = 11906 - 1587 - 1474;
 
-/// Column widths in proportion to what the columns hold (the longest of header and cells, a
-/// CJK character counting two), each between 6 and 48 half-characters, filling the text width.
+/// Width of a text in half-characters: a CJK character counts two, an ASCII one one.
+fn half_chars(s: &str) -> usize {
+    s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
+}
+
+/// The narrowest a cell may be without breaking what should not break, in half-characters:
+/// its longest run of ASCII letters and digits (a date, a code, a percentage) and at most
+/// two CJK characters.
+fn unbreakable(s: &str) -> usize {
+    let longest_ascii = s
+        .split(|c: char| !c.is_ascii() || c.is_ascii_whitespace())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    longest_ascii.max(half_chars(s).min(4))
+}
+
+/// Twentieths of a point a cell needs for `half` half-characters of 10.5-point text, plus
+/// the cell's left and right margins.
+fn cell_twips(half: usize) -> usize {
+    half * 105 + 230
+}
+
+/// Column widths filling the text width. Each column first gets what its unbreakable
+/// content needs (a short header such as 序号 or 频次 whole, a date on one line); what
+/// is left goes to the columns in proportion to how much more their longest text would
+/// need, so long descriptions wrap and short values don't.
 fn column_widths(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
-    let width = |s: &str| -> usize { s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum() };
-    let weights: Vec<usize> = header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| width(c))
-                .chain(std::iter::once(width(h)))
-                .max()
-                .unwrap_or(0)
-                .clamp(6, 48)
+    let column = |i: usize| {
+        rows.iter()
+            .filter_map(move |r| r.get(i))
+            .chain(header.get(i))
+            .map(String::as_str)
+    };
+    let header_min = |i: usize| header.get(i).map_or(0, |h| half_chars(h).min(8));
+    let minimum: Vec<usize> = (0..header.len())
+        .map(|i| {
+            let cells = column(i).map(unbreakable).max().unwrap_or(0);
+            cell_twips(cells.max(header_min(i)))
         })
         .collect();
-    let total: usize = weights.iter().sum::<usize>().max(1);
-    weights.iter().map(|w| TEXT_WIDTH * w / total).collect()
+    let natural: Vec<usize> = (0..header.len())
+        .map(|i| cell_twips(column(i).map(half_chars).max().unwrap_or(0).min(60)))
+        .zip(&minimum)
+        .map(|(n, m)| n.max(*m))
+        .collect();
+    let spread = |base: &[usize], extra: &[usize], room: usize| -> Vec<usize> {
+        let total = extra.iter().sum::<usize>().max(1);
+        base.iter()
+            .zip(extra)
+            .map(|(b, e)| b + room * e / total)
+            .collect()
+    };
+    let min_total: usize = minimum.iter().sum();
+    let natural_total: usize = natural.iter().sum();
+    if natural_total <= TEXT_WIDTH {
+        spread(&natural, &natural, TEXT_WIDTH - natural_total)
+    } else if min_total <= TEXT_WIDTH {
+        let wanting: Vec<usize> = natural.iter().zip(&minimum).map(|(n, m)| n - m).collect();
+        spread(&minimum, &wanting, TEXT_WIDTH - min_total)
+    } else {
+        let zero = vec![0; minimum.len()];
+        spread(&zero, &minimum, TEXT_WIDTH)
+    }
 }
 
 fn docx_table(header: &[String], rows: &[Vec<String>]) -> Table {
@@ -559,4 +604,54 @@ fn docx_table(header: &[String], rows: &[Vec<String>]) -> Table {
         .set_grid(widths.clone())
         .layout(TableLayoutType::Fixed)
         .width(TEXT_WIDTH, WidthType::Dxa)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn short_headers_and_dates_keep_their_line_and_the_table_fills_the_page() {
+        let header = strings(&[
+            "序号",
+            "抽取日期",
+            "抽查事项",
+            "期次",
+            "类型",
+            "比例",
+            "检查期间",
+            "最迟公示",
+        ]);
+        let rows = vec![strings(&[
+            "19",
+            "2023-07-03",
+            "旅馆业（宾馆、旅店）监督检查",
+            "2023年下半年",
+            "定期",
+            "5%（全部）",
+            "2023-07-01 至 2023-12-29",
+            "2024-01-29",
+        ])];
+        let widths = column_widths(&header, &rows);
+        let total: usize = widths.iter().sum();
+        assert!(
+            total <= TEXT_WIDTH && total + widths.len() >= TEXT_WIDTH,
+            "{widths:?}"
+        );
+        assert!(widths[0] >= cell_twips(4), "序号 on one line: {widths:?}");
+        for date in [1, 7] {
+            assert!(
+                widths[date] >= cell_twips(10),
+                "a date on one line: {widths:?}"
+            );
+        }
+        assert!(
+            widths[2] > widths[4],
+            "the description gets the room: {widths:?}"
+        );
+    }
 }

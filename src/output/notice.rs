@@ -153,7 +153,7 @@ impl Notice {
     }
 
     /// The CSV (UTF-8 with BOM, for Excel; cells safe to open, see
-    /// [`crate::results::safe_cell`]).
+    /// [`crate::results::safe_cell`]); a marked draw's starts with a line that says so.
     pub fn csv(&self) -> Vec<u8> {
         let mut header = vec!["抽查事项".to_string(), "期次".to_string()];
         header.extend(self.header().into_iter().skip(1));
@@ -171,7 +171,10 @@ impl Notice {
                 r
             })
             .collect();
-        crate::results::safe_cell::csv_document(&header, &rows)
+        let heading = self
+            .marks
+            .heading(&format!("{}“双随机、一公开”抽查结果公示", self.bureau));
+        crate::results::safe_cell::headed_csv_document(heading.as_deref(), &header, &rows)
     }
 
     /// The JSON feed.

@@ -131,6 +131,10 @@ pub fn build(
         department(&mut doc, model, d, section, estimates);
         section += 1;
     }
+    if !model.joints.is_empty() {
+        joints(&mut doc, model, section, estimates);
+        section += 1;
+    }
     doc.heading(1, format!("{}、{year} 年抽查日程", zh_num(section)));
     doc.para(
         "下表为按上述规则和国务院公布的节假日安排（含调休）计算的全年抽取日程。每次抽取由 suiji 按公开算法以记录在案的随机种子从冻结的名录库快照中抽取，任何人可凭抽取清单复核。",
@@ -247,6 +251,79 @@ fn department(
     doc.push(Block::Bullets(channels));
 }
 
+/// The joint plans (联合抽查), each with its lead and other departments, its matters, how its
+/// targets are drawn, its team and each matter's checklist.
+fn joints(doc: &mut Document, model: &Model, section: usize, estimates: &Estimates) {
+    doc.heading(1, format!("{}、部门联合抽查计划", zh_num(section)));
+    doc.para(
+        "联合抽查按“进一次门、查多项事”组织：从各事项检查对象的并集中按联合抽查比例抽取，每户抽中后只检查一次，由一个检查组同时检查下列全部事项；年度抽查次数上限按检查次数计，一次联合检查计一次。",
+    );
+    for (i, m) in model.joints.iter().enumerate() {
+        let Some(j) = &m.joint else { continue };
+        doc.heading(2, format!("（{}）{}", zh_num(i + 1), m.name));
+        let dept = |id: &str| {
+            model
+                .department(id)
+                .map_or_else(|| id.to_string(), |d| d.name.clone())
+        };
+        let others: Vec<String> = j.departments.iter().skip(1).map(|d| dept(d)).collect();
+        doc.para(format!("牵头部门：{}", dept(&m.department)));
+        if !others.is_empty() {
+            doc.para(format!("参加部门：{}", others.join("、")));
+        }
+        let members: Vec<String> = j
+            .members
+            .iter()
+            .map(|id| match model.matter(id) {
+                Some(x) => format!("{}（{}）", x.name, dept(&x.department)),
+                None => id.clone(),
+            })
+            .collect();
+        doc.para(format!("联合检查事项：{}", members.join("、")));
+        let rows = vec![vec![
+            categories_label(model, m),
+            ratio_label(m),
+            frequency_label(&m.frequency),
+            m.stratify_by
+                .as_deref()
+                .map_or_else(|| "—".into(), |s| format!("按{}分层", field_label(s))),
+            joint_team_label(model, m, j),
+        ]];
+        doc.table(&["检查对象", "抽查比例", "频次", "分层", "检查组"], rows);
+        if let Some(Ok(e)) = estimates.get(&m.id) {
+            doc.para(format!(
+                "按现有检查对象名录库测算：范围内对象 {} 户，可抽取 {} 户，每期抽取 {} 户（{}）。",
+                e.in_scope, e.eligible, e.drawn, e.period
+            ));
+        }
+        matter_body(doc, model, m);
+    }
+}
+
+/// A joint visit's team, e.g. "3 人，合计具备食品安全执法、价格监督检查资格，每个参加部门至少 1 人".
+fn joint_team_label(model: &Model, m: &Matter, j: &crate::rules::model::Joint) -> String {
+    let mut team = team_label(model, m);
+    if !j.cover.is_empty() {
+        let q: Vec<String> = j
+            .cover
+            .iter()
+            .map(|q| {
+                model
+                    .config
+                    .qualifications
+                    .get(q)
+                    .cloned()
+                    .unwrap_or_else(|| q.clone())
+            })
+            .collect();
+        team.push_str(&format!("，合计具备{}资格", q.join("、")));
+    }
+    if j.departments.len() > 1 {
+        team.push_str("，每个参加部门至少 1 人");
+    }
+    team
+}
+
 /// Ratio, frequency, strata, holiday draws and team of each matter.
 fn ratios_table(doc: &mut Document, model: &Model, d: &Department) {
     let rows = d
@@ -332,6 +409,11 @@ fn estimates_table(doc: &mut Document, d: &Department, estimates: &Estimates) {
 /// One matter's scope, legal basis and checklist (grouped as the rules group it).
 fn matter_content(doc: &mut Document, model: &Model, i: usize, m: &Matter) {
     doc.heading(3, format!("{}. {}", i + 1, m.name));
+    matter_body(doc, model, m);
+}
+
+/// A matter's scope, legal basis, checklist and note, under its heading.
+fn matter_body(doc: &mut Document, model: &Model, m: &Matter) {
     let scope = if m.scope_text.is_empty() {
         categories_label(model, m)
     } else {

@@ -68,8 +68,14 @@ pub(crate) fn task_rows(
 
 /// The task list as a workbook. Its recorded creation time is the draw's reference date,
 /// not the moment it is written, so the same draw always gives the same bytes (the draw's
-/// folder can be regenerated from the database, byte for byte).
-fn xlsx(rows: &[Vec<String>], sheet: &str, created: chrono::NaiveDate) -> Result<Vec<u8>, String> {
+/// folder can be regenerated from the database, byte for byte). A marked draw's sheet starts
+/// with its `heading` (补抽, 临时, 模拟) across the columns, above the header row.
+fn xlsx(
+    rows: &[Vec<String>],
+    sheet: &str,
+    created: chrono::NaiveDate,
+    heading: Option<&str>,
+) -> Result<Vec<u8>, String> {
     use chrono::Datelike as _;
     use rust_xlsxwriter::{DataValidation, DocProperties, ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
@@ -83,13 +89,21 @@ fn xlsx(rows: &[Vec<String>], sheet: &str, created: chrono::NaiveDate) -> Result
     let ws = wb.add_worksheet();
     ws.set_name(sheet).map_err(|e| e.to_string())?;
     let bold = Format::new().set_bold();
+    // The header row: the first row, or the second under a marked draw's heading.
+    let top = u32::from(heading.is_some());
+    if let Some(heading) = heading {
+        let wrap = Format::new().set_bold().set_text_wrap();
+        ws.merge_range(0, 0, 0, TASK_HEADER.len() as u16 - 1, heading, &wrap)
+            .map_err(|e| e.to_string())?;
+        ws.set_row_height(0, 45).map_err(|e| e.to_string())?;
+    }
     for (c, h) in TASK_HEADER.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)
+        ws.write_string_with_format(top, c as u16, *h, &bold)
             .map_err(|e| e.to_string())?;
     }
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            ws.write_string(r as u32 + 1, c as u16, v)
+            ws.write_string(top + r as u32 + 1, c as u16, v)
                 .map_err(|e| e.to_string())?;
         }
     }
@@ -97,10 +111,10 @@ fn xlsx(rows: &[Vec<String>], sheet: &str, created: chrono::NaiveDate) -> Result
         let dv = DataValidation::new()
             .allow_list_strings(&RESULT_CATEGORIES)
             .map_err(|e| e.to_string())?;
-        ws.add_data_validation(1, 10, rows.len() as u32, 10, &dv)
+        ws.add_data_validation(top + 1, 10, top + rows.len() as u32, 10, &dv)
             .map_err(|e| e.to_string())?;
     }
-    ws.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
+    ws.set_freeze_panes(top + 1, 0).map_err(|e| e.to_string())?;
     for (c, w) in [(4u16, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)] {
         ws.set_column_width(c, w).map_err(|e| e.to_string())?;
     }
@@ -151,7 +165,17 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             esc(&marks.when()),
             esc(&marks.notes())
         );
+        let mut group: Option<&str> = None;
         for item in &matter.checklist {
+            // A joint visit's sheet lists each matter's checklist under the matter's name.
+            if matter.joint.is_some() && item.group.is_some() && item.group.as_deref() != group {
+                group = item.group.as_deref();
+                let _ = writeln!(
+                    h,
+                    "<tr><th colspan=\"3\">{}</th></tr>",
+                    esc(group.unwrap_or_default())
+                );
+            }
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td><span class=\"box\"></span>未发现问题 <span class=\"box\"></span>发现问题</td></tr>",
@@ -250,15 +274,20 @@ pub fn draw_files(
     let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
     let rows = task_rows(draw_ref, m, matter, &tmap, &imap);
+    let heading = marks.heading(&format!(
+        "{} {} 检查任务清单",
+        m.matter_name,
+        period_label(&m.period.id)
+    ));
     let mut files = vec![
         ("manifest.json".to_string(), m.to_pretty_json().into_bytes()),
         (
             "tasks.csv".to_string(),
-            crate::results::safe_cell::csv_document(&TASK_HEADER, &rows),
+            crate::results::safe_cell::headed_csv_document(heading.as_deref(), &TASK_HEADER, &rows),
         ),
         (
             "tasks.xlsx".to_string(),
-            xlsx(&rows, "检查任务", m.reference_date)?,
+            xlsx(&rows, "检查任务", m.reference_date, heading.as_deref())?,
         ),
         (
             "teams.html".to_string(),
@@ -287,7 +316,13 @@ pub fn draw_files(
         .collect();
     files.push((
         "public.csv".into(),
-        crate::results::safe_cell::csv_document(&header, &public_rows),
+        crate::results::safe_cell::headed_csv_document(
+            marks
+                .heading(&format!("{}“双随机”抽查对象名单", model.config.bureau.name))
+                .as_deref(),
+            &header,
+            &public_rows,
+        ),
     ));
     files.push((
         "public.html".into(),

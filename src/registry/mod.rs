@@ -226,41 +226,119 @@ fn inspector_duplicates(rows: &Rows<Inspector>, displays: &[String], sink: &mut 
     );
 }
 
-/// A declared conflict that names no target (by id or exact name) has no effect: probably a typo.
+/// A declared conflict (回避 entry) that names no target has no effect: probably a typo. An
+/// entry names a target as `suiji-draw/2` matches it (`avoid::names_target`): its id or exact
+/// name, or a `*` pattern matching a whole id or name. Each such entry is a warning at the
+/// inspector's 回避 cell.
 fn unmatched_conflicts(
     targets: &Rows<Target>,
     inspectors: &Rows<Inspector>,
     displays: &[String],
     sink: &mut Sink,
 ) {
+    // An empty target registry is an error of its own (`require_targets`).
     if targets.items.is_empty() || inspectors.items.iter().all(|i| i.conflicts.is_empty()) {
         return;
     }
-    // Few inspectors declare conflicts: look their names up in one pass over the targets.
-    let mut found: HashMap<&str, bool> = inspectors
+    let entries = inspectors
         .items
         .iter()
-        .flat_map(|i| i.conflicts.iter().map(|c| (c.as_str(), false)))
-        .collect();
+        .flat_map(|i| i.conflicts.iter().map(|c| c.trim()))
+        .filter(|c| !c.is_empty());
+    let mut found = ConflictMatches::new(entries);
     for t in &targets.items {
-        for key in [t.id.as_str(), t.name.as_str()] {
-            if let Some(f) = found.get_mut(key) {
-                *f = true;
-            }
+        if found.all_found() {
+            break;
         }
+        found.visit(&t.id, &t.name);
     }
     for (i, o) in inspectors.items.iter().zip(&inspectors.origins) {
         for c in &i.conflicts {
-            if found.get(c.as_str()) == Some(&false) {
-                let display = displays.get(o.file()).map_or("", String::as_str);
-                let d = Diagnostic::warning(format!(
-                    "inspector `{}` declares a conflict with `{c}`, which is no target's id or name",
-                    i.id
-                ))
-                .at_line(display, o.line, None)
-                .help("write the target's id or its exact name as in the target registry");
-                sink.push(o.file(), o.line, 0, d);
+            let entry = c.trim();
+            if entry.is_empty() || found.names_a_target(entry) {
+                continue;
             }
+            let display = displays.get(o.file()).map_or("", String::as_str);
+            let col = o.conflicts_col as usize;
+            let d =
+                unmatched_conflict(&i.id, entry).at_line(display, o.line, (col > 0).then_some(col));
+            sink.push(o.file(), o.line, col, d);
+        }
+    }
+}
+
+/// The warning for a 回避 entry of inspector `inspector` that names no target.
+fn unmatched_conflict(inspector: &str, entry: &str) -> Diagnostic {
+    if entry.contains('*') {
+        Diagnostic::warning(format!(
+            "inspector `{inspector}` declares a conflict (回避) with the pattern `{entry}`, which matches no target's id or name"
+        ))
+        .help("a `*` stands for any run of characters and the pattern must match a whole id or name (`*平安*`: every name containing 平安); correct the pattern, or delete it")
+    } else {
+        Diagnostic::warning(format!(
+            "inspector `{inspector}` declares a conflict (回避) with `{entry}`, which is no target's id or exact name"
+        ))
+        .help(format!(
+            "write the target's id or its exact name as in the target registry; for a deliberate partial match write a pattern, e.g. `*{entry}*`"
+        ))
+    }
+}
+
+/// Which distinct 回避 entries name a target: exact entries looked up, patterns tried on each
+/// target until they match (patterns are few; each is tried until its first match).
+struct ConflictMatches<'a> {
+    exact: HashMap<&'a str, bool>,
+    patterns: Vec<(&'a str, bool)>,
+    unmatched: usize,
+}
+
+impl<'a> ConflictMatches<'a> {
+    fn new(entries: impl Iterator<Item = &'a str>) -> ConflictMatches<'a> {
+        let mut exact = HashMap::new();
+        let mut patterns: Vec<(&str, bool)> = Vec::new();
+        for e in entries {
+            if e.contains('*') {
+                if !patterns.iter().any(|(p, _)| *p == e) {
+                    patterns.push((e, false));
+                }
+            } else {
+                exact.insert(e, false);
+            }
+        }
+        let unmatched = patterns.len() + exact.len();
+        ConflictMatches {
+            exact,
+            patterns,
+            unmatched,
+        }
+    }
+
+    fn all_found(&self) -> bool {
+        self.unmatched == 0
+    }
+
+    fn visit(&mut self, id: &str, name: &str) {
+        for key in [id, name] {
+            if let Some(f) = self.exact.get_mut(key)
+                && !*f
+            {
+                *f = true;
+                self.unmatched -= 1;
+            }
+        }
+        for (p, f) in &mut self.patterns {
+            if !*f && avoid::names_target(p, id, name) {
+                *f = true;
+                self.unmatched -= 1;
+            }
+        }
+    }
+
+    fn names_a_target(&self, entry: &str) -> bool {
+        if entry.contains('*') {
+            self.patterns.iter().any(|(p, f)| *p == entry && *f)
+        } else {
+            self.exact.get(entry) == Some(&true)
         }
     }
 }

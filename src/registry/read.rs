@@ -148,6 +148,8 @@ pub(crate) struct Origin {
     pub id_col: u32,
     pub line: usize,
     pub cert_col: u32,
+    /// 1-based column of an inspector's 回避 cell (0 for targets, or without the column).
+    pub conflicts_col: u32,
 }
 
 impl Origin {
@@ -158,6 +160,15 @@ impl Origin {
             line,
             id_col: small(id_col),
             cert_col: small(cert_col),
+            conflicts_col: 0,
+        }
+    }
+
+    /// This origin with the column of the row's 回避 cell.
+    fn with_conflicts(self, col: usize) -> Origin {
+        Origin {
+            conflicts_col: u32::try_from(col).unwrap_or(u32::MAX),
+            ..self
         }
     }
 
@@ -970,7 +981,14 @@ pub(crate) fn inspectors(
     out.reserve(table.row_estimate());
     let before = out.items.len();
     let fields = INSPECTOR_FIELDS;
+    // A bureau's shared registry lists inspectors of departments without rule files: their rows
+    // are skipped (and counted in a note); a department close to a known one is a typo, an error.
+    let mut other_departments: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     fx.rows(&h, &mut |cx| {
+        if let Some(d) = other_department(cx, known) {
+            other_departments.entry(d).or_insert((cx.line, 0)).1 += 1;
+            return;
+        }
         let id = cx.id(i::ID, fields, "every inspector needs an id (工号)");
         let name = cx.required(i::NAME, fields, "fill in the inspector's name");
         let department = match cx.text(i::DEPARTMENT) {
@@ -982,19 +1000,12 @@ pub(crate) fn inspectors(
             fields,
             "fill in the law-enforcement certificate number (执法证号); only certified officers may inspect",
         );
-        let mut qualifications = Vec::new();
-        if let Some((idx, q)) = cx.text(i::QUALIFICATIONS) {
-            for q in split_list(&q) {
-                let q = cx.known(idx, q, &known.qualifications, ("qualification", "qualifications"));
-                if !qualifications.contains(&q) {
-                    qualifications.push(q);
-                }
-            }
-        }
+        let qualifications = inspector_qualifications(cx, known);
         let active = cx.boolean(i::ACTIVE, true, parse_active, ACTIVE_HELP);
         let area = cx.opt(i::AREA).unwrap_or_default();
         let conflicts = cx.opt(i::CONFLICTS).map(|c| split_list(&c)).unwrap_or_default();
-        let origin = Origin::new(file, cx.line, cx.col(i::ID), cx.col(i::CERTIFICATE));
+        let origin = Origin::new(file, cx.line, cx.col(i::ID), cx.col(i::CERTIFICATE))
+            .with_conflicts(cx.col(i::CONFLICTS));
         out.push(
             Inspector {
                 id,
@@ -1009,12 +1020,61 @@ pub(crate) fn inspectors(
             origin,
         );
     });
+    note_other_departments(&mut fx, &h, known, other_departments);
     if out.items.len() == before {
         fx.warning(
             h.line,
             None,
             "the inspector file has no rows below the header".into(),
             &[],
+        );
+    }
+}
+
+/// An inspector row's qualifications, each checked against the known ones, without repeats.
+fn inspector_qualifications(cx: &mut RowCx<'_, '_, '_>, known: &Known) -> Vec<String> {
+    let mut qualifications = Vec::new();
+    if let Some((idx, q)) = cx.text(i::QUALIFICATIONS) {
+        for q in split_list(&q) {
+            let q = cx.known(
+                idx,
+                q,
+                &known.qualifications,
+                ("qualification", "qualifications"),
+            );
+            if !qualifications.contains(&q) {
+                qualifications.push(q);
+            }
+        }
+    }
+    qualifications
+}
+
+/// The row's department when it is neither known nor close to a known one (a shared
+/// registry's other departments).
+fn other_department(cx: &mut RowCx<'_, '_, '_>, known: &Known) -> Option<String> {
+    let (_, d) = cx.text(i::DEPARTMENT)?;
+    let close = did_you_mean(&d, known.departments.iter().map(String::as_str)).is_some();
+    (known_spelling(&d, &known.departments).is_none() && !close).then(|| d.into_owned())
+}
+
+/// One note per department whose rows a shared registry's reading skipped.
+fn note_other_departments(
+    fx: &mut FileCx<'_, '_>,
+    h: &Header,
+    known: &Known,
+    other_departments: BTreeMap<String, (usize, usize)>,
+) {
+    for (d, (line, n)) in other_departments {
+        let rows = if n == 1 { "row" } else { "rows" };
+        fx.warning(
+            line,
+            h.cols.get(i::DEPARTMENT).copied().flatten(),
+            format!("{n} {rows} of department `{d}` skipped: it has no rule file here"),
+            &[
+                "a shared inspector registry may list every department of the bureau; only departments with a rules/<department>.toml are drawn from".into(),
+                format!("known departments: {}", list(&known.departments)),
+            ],
         );
     }
 }

@@ -1,7 +1,8 @@
 //! Reading a filled-in task list (result sheet): the `tasks.csv` or `tasks.xlsx` a draw wrote,
 //! saved as CSV (UTF-8, UTF-8 with BOM, or GBK as Excel on Chinese Windows saves it) or as a
-//! workbook (first sheet). The header row is the task list's ([`TASK_HEADER`]); columns may
-//! be moved or added, but the ones the import reads must be there.
+//! workbook (first sheet). The header row is the task list's ([`TASK_HEADER`]), first, or
+//! second under the line a marked draw's list starts with (补抽, 临时, 模拟); columns may be
+//! moved or added, but the ones the import reads must be there.
 //!
 //! Rows whose 检查结果 is empty are skipped, not errors, so a partly filled sheet imports what
 //! is filled (a skipped row with a 检查日期 or 签名检查人员 gets a warning: it looks half done).
@@ -89,22 +90,8 @@ fn file_problem(
     }
 }
 
-/// The header row: its line and the cell index of each field it has; every required field
-/// must be there.
-fn sheet_columns(table: &Table, label: &str) -> Result<(usize, HashMap<Field, usize>), Problem> {
-    let head = match table.head(1) {
-        Ok(h) => h,
-        Err(p) => return Err(file_problem(label, p.line, p.column, p.message, p.help)),
-    };
-    let Some((header_line, header)) = head.into_iter().next() else {
-        return Err(file_problem(
-            label,
-            None,
-            None,
-            "the file is empty".into(),
-            vec!["import the task list the draw wrote (tasks.csv or tasks.xlsx) with the results filled in".into()],
-        ));
-    };
+/// The cell index of each field a row names.
+fn fields_of(header: &[String]) -> HashMap<Field, usize> {
     let mut index: HashMap<Field, usize> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
         let h = normalize_header(h);
@@ -114,6 +101,35 @@ fn sheet_columns(table: &Table, label: &str) -> Result<(usize, HashMap<Field, us
             }
         }
     }
+    index
+}
+
+/// The header row: its line and the cell index of each field it has; every required field
+/// must be there. It is the first row, or the second under a marked draw's heading line
+/// (补抽, 临时, 模拟: [`crate::schedule::marks::DrawMarks::heading`]).
+fn sheet_columns(table: &Table, label: &str) -> Result<(usize, HashMap<Field, usize>), Problem> {
+    let head = match table.head(2) {
+        Ok(h) => h,
+        Err(p) => return Err(file_problem(label, p.line, p.column, p.message, p.help)),
+    };
+    let complete = |index: &HashMap<Field, usize>| REQUIRED.iter().all(|f| index.contains_key(f));
+    if let Some((line, index)) = head
+        .iter()
+        .map(|(line, header)| (*line, fields_of(header)))
+        .find(|(_, index)| complete(index))
+    {
+        return Ok((line, index));
+    }
+    let Some((header_line, header)) = head.into_iter().next() else {
+        return Err(file_problem(
+            label,
+            None,
+            None,
+            "the file is empty".into(),
+            vec!["import the task list the draw wrote (tasks.csv or tasks.xlsx) with the results filled in".into()],
+        ));
+    };
+    let index = fields_of(&header);
     let missing: Vec<&str> = REQUIRED
         .iter()
         .filter(|f| !index.contains_key(f))
@@ -129,7 +145,7 @@ fn sheet_columns(table: &Table, label: &str) -> Result<(usize, HashMap<Field, us
                 missing.join(", ")
             ),
             vec![
-                format!("the first row must be the task list's header: {}", TASK_HEADER.join(",")),
+                format!("the first row (or the second, under the line a marked draw's list starts with) must be the task list's header: {}", TASK_HEADER.join(",")),
                 "import the task list the draw wrote (out/draws/<matter>/<period>/tasks.csv or tasks.xlsx), keeping its header row".into(),
             ],
         ));

@@ -37,6 +37,18 @@ pub fn original(cell: &str) -> &str {
 /// A CSV file as suiji writes them: UTF-8 with a BOM (so that Excel on Chinese Windows opens it
 /// correctly), a header row, every cell [`neutralise`]d.
 pub fn csv_document<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> Vec<u8> {
+    headed_csv_document(None, header, rows)
+}
+
+/// A CSV file as [`csv_document`] writes it, with a first line above the header row when
+/// `heading` is given (what a marked draw's files say first: 补抽, 临时, 模拟; see
+/// [`crate::schedule::marks::DrawMarks::heading`]). The line is one cell followed by empty
+/// ones, as many cells as the header has, so that every line has the same number of fields.
+pub fn headed_csv_document<S: AsRef<str>>(
+    heading: Option<&str>,
+    header: &[S],
+    rows: &[Vec<String>],
+) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
     let mut write = |cells: &mut dyn Iterator<Item = &str>| {
         let _ = w.write_record(
@@ -47,6 +59,10 @@ pub fn csv_document<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> Vec<u8
                 .map(|c| c.as_bytes()),
         );
     };
+    if let Some(heading) = heading {
+        let width = header.len().max(1);
+        write(&mut std::iter::once(heading).chain(std::iter::repeat_n("", width - 1)));
+    }
     write(&mut header.iter().map(AsRef::as_ref));
     for r in rows {
         write(&mut r.iter().map(String::as_str));
@@ -82,5 +98,7 @@ mod tests {
     fn documents_have_a_bom_and_no_cell_that_starts_a_formula() {
         let bytes = csv_document(&["名称"], &[vec!["=1+1".into()], vec!["ok".into()]]);
         assert_eq!(bytes, "\u{feff}名称\n'=1+1\nok\n".as_bytes());
+        let headed = headed_csv_document(Some("名单（补抽）"), &["名称", "地址"], &[]);
+        assert_eq!(headed, "\u{feff}名单（补抽）,\n名称,地址\n".as_bytes());
     }
 }

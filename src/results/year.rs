@@ -261,10 +261,33 @@ pub fn year_figures(
     year: i32,
     as_of: NaiveDate,
 ) -> Result<YearFigures, LedgerError> {
+    year_figures_of(store, model, cal, year, as_of, &|_| true)
+}
+
+/// As [`year_figures`], for the departments `keep` lets through only (by department id): their
+/// matters, their draws and their missed periods.
+pub fn year_figures_of(
+    store: &Store,
+    model: &Model,
+    cal: &Calendar,
+    year: i32,
+    as_of: NaiveDate,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<YearFigures, LedgerError> {
+    let full = model;
+    let scoped;
+    let model = if full.departments.iter().all(|d| keep(&d.id)) {
+        full
+    } else {
+        let mut m = full.clone();
+        m.departments.retain(|d| keep(&d.id));
+        scoped = m;
+        &scoped
+    };
     // Draws issued after `as_of` had not happened yet.
-    let all: Vec<DrawLedger> = ledgers(store, model, cal, &DrawFilter::year(year))?
+    let all: Vec<DrawLedger> = ledgers(store, full, cal, &DrawFilter::year(year))?
         .into_iter()
-        .filter(|l| l.issue_date <= as_of)
+        .filter(|l| l.issue_date <= as_of && keep(&l.department))
         .collect();
     let (schedule, problems) = year_schedule(model, cal, year);
     let schedule_problems = problems
@@ -302,7 +325,10 @@ pub fn year_figures(
         categories: category_figures(tally.category_counts),
         totals: tally.totals,
         schedule_problems,
-        missed: missed_draws(store, model, year, as_of)?,
+        missed: missed_draws(store, full, year, as_of)?
+            .into_iter()
+            .filter(|m| keep(full.matter(&m.matter).map_or("", |x| x.department.as_str())))
+            .collect(),
     })
 }
 
@@ -444,7 +470,13 @@ fn department_figures(
     let mut seen = BTreeSet::new();
     for dep in &model.departments {
         let mut matters = Vec::new();
-        for m in &dep.matters {
+        // A joint plan counts in every department taking part (its visits are theirs too).
+        let joints = model.joints.iter().filter(|j| {
+            j.joint
+                .as_ref()
+                .is_some_and(|x| x.departments.contains(&dep.id))
+        });
+        for m in dep.matters.iter().chain(joints) {
             seen.insert(m.id.clone());
             let regular_scheduled = schedule
                 .iter()
@@ -454,10 +486,15 @@ fn department_figures(
                 .iter()
                 .filter(|s| s.matter == m.id && matches!(s.kind, DrawKind::Holiday(_)))
                 .count();
+            let name = if m.joint.is_some() {
+                format!("【联合抽查】{}", m.name)
+            } else {
+                m.name.clone()
+            };
             matters.push(matter_figures(
                 &dep.id,
                 &m.id,
-                &m.name,
+                &name,
                 Some(m.ratio),
                 m.frequency.label_zh(),
                 m.publication.deadline_working_days,

@@ -18,16 +18,40 @@ use std::path::{Component, Path, PathBuf};
 const MAGIC: &[u8] = b"suiji-rules/1\n";
 const MAGIC_V2: &[u8] = b"suiji-rules/2\n";
 
-/// The files of `dir` with one of `exts`, in byte order of their names, as `<prefix>/<name>`.
-fn folder(dir: &Path, prefix: &str, exts: &[&str]) -> std::io::Result<Vec<(String, PathBuf)>> {
-    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
+/// Rule files given as text instead of read from the rules folder (a draft), by file name.
+pub type Draft = std::collections::BTreeMap<String, String>;
+
+/// Where a packed file's bytes come from.
+enum Bytes<'a> {
+    File(PathBuf),
+    Text(&'a str),
+}
+
+/// The files of `dir` with one of `exts`, in byte order of their names, as `<prefix>/<name>`;
+/// the files of `draft` replace or add to them.
+fn folder<'a>(
+    dir: &Path,
+    prefix: &str,
+    exts: &[&str],
+    draft: &'a Draft,
+) -> std::io::Result<Vec<(String, Bytes<'a>)>> {
+    let mut files: std::collections::BTreeMap<String, Bytes<'a>> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)))
         .filter_map(|p| {
             let name = p.file_name().and_then(|n| n.to_str())?.to_string();
-            Some((format!("{prefix}/{name}"), p))
+            Some((name, Bytes::File(p)))
         })
+        .collect();
+    for (name, text) in draft {
+        if exts.iter().any(|e| name.ends_with(&format!(".{e}"))) {
+            files.insert(name.clone(), Bytes::Text(text));
+        }
+    }
+    let mut files: Vec<(String, Bytes<'a>)> = files
+        .into_iter()
+        .map(|(name, b)| (format!("{prefix}/{name}"), b))
         .collect();
     files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     Ok(files)
@@ -36,28 +60,49 @@ fn folder(dir: &Path, prefix: &str, exts: &[&str]) -> std::io::Result<Vec<(Strin
 /// Packs `config/suiji.toml` (as `config/suiji.toml`) and every `*.toml` / `*.rhai` in the rules
 /// folder (as `rules/<name>`): format `suiji-rules/1`.
 pub fn pack(config: &Path, rules_dir: &Path) -> std::io::Result<Vec<u8>> {
-    let mut files: Vec<(String, PathBuf)> =
-        vec![("config/suiji.toml".into(), config.to_path_buf())];
-    files.extend(folder(rules_dir, "rules", &["toml", "rhai"])?);
-    write(MAGIC, files)
+    pack_draft(config, None, rules_dir, &Draft::new())
 }
 
 /// Packs format `suiji-rules/2`: as [`pack`], with the holiday files of `holidays_dir` (as
 /// `config/holidays/<name>`; a missing folder adds none).
 pub fn pack_v2(config: &Path, holidays_dir: &Path, rules_dir: &Path) -> std::io::Result<Vec<u8>> {
-    let mut files: Vec<(String, PathBuf)> =
-        vec![("config/suiji.toml".into(), config.to_path_buf())];
-    if holidays_dir.is_dir() {
-        files.extend(folder(holidays_dir, "config/holidays", &["toml"])?);
-    }
-    files.extend(folder(rules_dir, "rules", &["toml", "rhai"])?);
-    write(MAGIC_V2, files)
+    pack_draft(config, Some(holidays_dir), rules_dir, &Draft::new())
 }
 
-fn write(magic: &[u8], files: Vec<(String, PathBuf)>) -> std::io::Result<Vec<u8>> {
+/// Packs the rule set as it would be with `draft` saved in the rules folder: format
+/// `suiji-rules/2` with `holidays_dir`, `suiji-rules/1` without.
+pub fn pack_draft(
+    config: &Path,
+    holidays_dir: Option<&Path>,
+    rules_dir: &Path,
+    draft: &Draft,
+) -> std::io::Result<Vec<u8>> {
+    let mut files: Vec<(String, Bytes<'_>)> = vec![(
+        "config/suiji.toml".into(),
+        Bytes::File(config.to_path_buf()),
+    )];
+    let none = Draft::new();
+    if let Some(dir) = holidays_dir
+        && dir.is_dir()
+    {
+        files.extend(folder(dir, "config/holidays", &["toml"], &none)?);
+    }
+    files.extend(folder(rules_dir, "rules", &["toml", "rhai"], draft)?);
+    let magic = if holidays_dir.is_some() {
+        MAGIC_V2
+    } else {
+        MAGIC
+    };
+    write(magic, files)
+}
+
+fn write(magic: &[u8], files: Vec<(String, Bytes<'_>)>) -> std::io::Result<Vec<u8>> {
     let mut out = magic.to_vec();
-    for (name, path) in files {
-        let bytes = std::fs::read(&path)?;
+    for (name, source) in files {
+        let bytes = match source {
+            Bytes::File(path) => std::fs::read(&path)?,
+            Bytes::Text(t) => t.as_bytes().to_vec(),
+        };
         out.extend_from_slice(name.as_bytes());
         out.push(b'\n');
         out.extend_from_slice(bytes.len().to_string().as_bytes());
@@ -76,15 +121,21 @@ pub fn read_set(
     holidays_dir: &Path,
     rules_dir: &Path,
 ) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
-    let mut files: Vec<(String, PathBuf)> =
-        vec![("config/suiji.toml".into(), config.to_path_buf())];
+    let none = Draft::new();
+    let mut files: Vec<(String, Bytes<'_>)> = vec![(
+        "config/suiji.toml".into(),
+        Bytes::File(config.to_path_buf()),
+    )];
     if holidays_dir.is_dir() {
-        files.extend(folder(holidays_dir, "config/holidays", &["toml"])?);
+        files.extend(folder(holidays_dir, "config/holidays", &["toml"], &none)?);
     }
-    files.extend(folder(rules_dir, "rules", &["toml", "rhai"])?);
+    files.extend(folder(rules_dir, "rules", &["toml", "rhai"], &none)?);
     files
         .into_iter()
-        .map(|(name, path)| Ok((name, std::fs::read(&path)?)))
+        .map(|(name, source)| match source {
+            Bytes::File(path) => Ok((name, std::fs::read(&path)?)),
+            Bytes::Text(t) => Ok((name, t.as_bytes().to_vec())),
+        })
         .collect()
 }
 

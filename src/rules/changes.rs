@@ -31,7 +31,13 @@ fn show(v: &toml::Value) -> String {
     v.to_string()
 }
 
-fn tables(place: &str, prefix: &str, old: &toml::Table, new: &toml::Table, out: &mut Vec<KeyChange>) {
+fn tables(
+    place: &str,
+    prefix: &str,
+    old: &toml::Table,
+    new: &toml::Table,
+    out: &mut Vec<KeyChange>,
+) {
     let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     // Keys in the order of the new file, then the removed ones.
     let mut ordered: Vec<&String> = new.keys().collect();
@@ -84,7 +90,13 @@ fn id_of(t: &toml::Table) -> Option<&str> {
     t.get("id").and_then(toml::Value::as_str)
 }
 
-fn arrays(place: &str, path: &str, old: &[toml::Value], new: &[toml::Value], out: &mut Vec<KeyChange>) {
+fn arrays(
+    place: &str,
+    path: &str,
+    old: &[toml::Value],
+    new: &[toml::Value],
+    out: &mut Vec<KeyChange>,
+) {
     let name = path.rsplit('.').next().unwrap_or(path);
     let label = |i: usize, t: &toml::Table| {
         let what = match id_of(t) {
@@ -134,8 +146,20 @@ fn whole(place: String, old: Option<&toml::Table>, new: Option<&toml::Table>) ->
     KeyChange {
         place,
         key: "（整项）".into(),
-        old: old.map(|t| if t.is_empty() { String::new() } else { "…".into() }),
-        new: new.map(|t| if t.is_empty() { String::new() } else { "…".into() }),
+        old: old.map(|t| {
+            if t.is_empty() {
+                String::new()
+            } else {
+                "…".into()
+            }
+        }),
+        new: new.map(|t| {
+            if t.is_empty() {
+                String::new()
+            } else {
+                "…".into()
+            }
+        }),
     }
 }
 
@@ -179,7 +203,10 @@ mod tests {
             .collect();
         assert_eq!(
             shown,
-            ["matter hotel / holiday.ratio", "matter hotel · checklist 1 / item"]
+            [
+                "matter hotel / holiday.ratio",
+                "matter hotel · checklist 1 / item"
+            ]
         );
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::rules::model::{
-    Algorithm, Approval, Bureau, Config, PlanText, Registries, SeedSourceConfig,
+    Algorithm, Approval, Bureau, Config, PlanText, Registries, SeedSourceConfig, TrustedProxy,
 };
 use crate::rules::reader::{Cx, Table, parse};
 use crate::script::ScriptLimits;
@@ -24,6 +24,8 @@ const TOP_KEYS: &[&str] = &[
     "plan",
     "draw",
     "rules",
+    "web",
+    "database",
 ];
 
 /// Reads the config text. `path` is the config file; relative paths resolve against `root`.
@@ -44,6 +46,8 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let plan = read_plan(&mut top, cx);
     let algorithm = read_draw(&mut top, cx);
     let approval = read_approval(&mut top, cx);
+    let trusted_proxies = read_web(&mut top, cx);
+    let database_url = read_database(&mut top, cx);
 
     top.finish(TOP_KEYS, cx);
 
@@ -68,7 +72,55 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         legacy_ratios: false,
         approval,
         shown_root: root.to_path_buf(),
+        trusted_proxies,
+        database_url,
     })
+}
+
+/// `[database] url`: the PostgreSQL database of a shared deployment (absent: the SQLite file
+/// in the data folder).
+fn read_database(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<String> {
+    let mut t = top.table("database", cx)?;
+    let url = t.string("url", cx);
+    t.finish(&["url"], cx);
+    let url = url?;
+    if crate::store::pg::is_postgres_url(&url.value) {
+        return Some(url.value);
+    }
+    cx.error(
+        url.span,
+        "`url` is not a PostgreSQL URL",
+        "expected postgres://…",
+    )
+    .help
+    .push(
+        "write url = \"postgres://USER:PASSWORD@HOST:5432/DATABASE\", or remove [database] to keep the SQLite file in the data folder".into(),
+    );
+    None
+}
+
+/// `[web] trusted_proxies`: the reverse proxies whose `X-Forwarded-For` the console believes.
+fn read_web(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<TrustedProxy> {
+    let mut proxies = Vec::new();
+    if let Some(mut t) = top.table("web", cx) {
+        for given in t.strings("trusted_proxies", cx).unwrap_or_default() {
+            match TrustedProxy::parse(&given.value) {
+                Some(p) => proxies.push(p),
+                None => {
+                    let d = cx.error(
+                        given.span,
+                        format!("`{}` is not an IP address or network", given.value),
+                        "not an address",
+                    );
+                    d.help.push(
+                        "write an address (`127.0.0.1`, `::1`) or a network (`10.0.0.0/8`)".into(),
+                    );
+                }
+            }
+        }
+        t.finish(&["trusted_proxies"], cx);
+    }
+    proxies
 }
 
 fn read_timezone(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<chrono_tz::Tz> {
@@ -205,6 +257,7 @@ fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceCon
         if let Some(src) = t.string("source", cx) {
             match src.value.as_str() {
                 "os" => {}
+                "public" => seed_source = SeedSourceConfig::Public,
                 "file" => {
                     if let Some(f) = t.req_string("file", "\"config/seed.txt\"", cx) {
                         seed_source = SeedSourceConfig::File(root.join(f.value));
@@ -214,7 +267,7 @@ fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceCon
                     cx.error(
                         src.span,
                         format!("unknown seed source `{other}`"),
-                        "expected \"os\" or \"file\"",
+                        "expected \"os\", \"file\" or \"public\"",
                     );
                 }
             }
@@ -266,11 +319,12 @@ fn read_limits(top: &mut Table<'_>, cx: &mut Cx<'_>) -> ScriptLimits {
     limits
 }
 
-/// `[draw] algorithm = "suiji-draw/2"`: the algorithm of new draws. Without it a project keeps
-/// drawing with `suiji-draw/1`: moving to a new algorithm changes the published method (and
-/// every draw's selection), so it is a deliberate rules change, archived like one.
+/// `[draw] algorithm = "suiji-draw/2"`: the algorithm of new draws; without the key, the latest
+/// ([`Algorithm::LATEST`]). `"suiji-draw/1"` keeps a project on version 1. The config is in
+/// the rules archive, so a move between versions is recorded like any rules change; recorded
+/// draws re-run with the version their manifest names, whatever the config says now.
 fn read_draw(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Algorithm {
-    let mut algorithm = Algorithm::V1;
+    let mut algorithm = Algorithm::LATEST;
     if let Some(mut t) = top.table("draw", cx) {
         if let Some(name) = t.string("algorithm", cx) {
             match Algorithm::from_name(&name.value) {

@@ -11,55 +11,29 @@ use crate::rules::model::{
 };
 use crate::rules::notes;
 use crate::rules::reader::{Cx, Sp, Span, Table};
+use crate::rules::schema::{self, Section};
 use crate::rules::values::{parse_issue, parse_ratio_as};
 use crate::script::{Hook, HookKind};
 
-const DEPT_KEYS: &[&str] = &["department", "defaults", "matter"];
-const DEPT_TABLE_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "order",
-    "summary",
-    "frequency_note",
-    "publication_note",
-];
-const MATTER_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "legal_basis",
-    "scope",
-    "categories",
-    "ratio",
-    "class_field",
-    "class_ratios",
-    "stratify_by",
-    "frequency",
-    "cron",
-    "issue",
-    "due_working_days",
-    "holiday",
-    "team_size",
-    "qualifications",
-    "workload_cap",
-    "cooldown_months",
-    "yearly_cap",
-    "checklist",
-    "publication",
-    "catch_up",
-    "catch_up_grace_days",
-    "on_holiday",
-    "hooks",
-    "note",
-];
-const HOLIDAY_KEYS: &[&str] = &[
-    "holidays",
-    "days_before",
-    "working_days",
-    "ratio",
-    "key_area_only",
-    "due_working_days",
-];
-const HOOK_KEYS: &[&str] = &["script", "eligible", "weight", "conflict"];
+const DEPT_KEYS: &[&str] = &["department", "defaults", "matter", "joint"];
+
+/// The keys of a `[[joint]]` table: a matter's (from the schema), without what comes from its
+/// member matters (`checklist`) and with `matters`.
+fn joint_keys() -> Vec<&'static str> {
+    std::iter::once("matters")
+        .chain(
+            schema::names(Section::Matter)
+                .into_iter()
+                .filter(|k| *k != "checklist"),
+        )
+        .collect()
+}
+
+/// The whole-number key `key` of `section`, within the schema's bounds.
+fn int(t: &mut Table<'_>, section: Section, key: &str, cx: &mut Cx<'_>) -> Option<Sp<i64>> {
+    let (min, max) = schema::bounds(section, key);
+    t.integer(key, min, max, cx)
+}
 
 /// The department-level texts and identity.
 #[derive(Debug, Clone, Default)]
@@ -84,7 +58,7 @@ pub(crate) struct HookRef {
 
 /// Matter fields as written; `None` = not given (a department default may fill it).
 #[derive(Debug, Clone, Default)]
-struct Fields {
+pub(crate) struct Fields {
     id: Option<Sp<String>>,
     name: Option<Sp<String>>,
     legal_basis: Option<Vec<String>>,
@@ -126,11 +100,29 @@ pub(crate) struct PendingMatter {
     pub id_span: Span,
 }
 
-pub(crate) fn read_department(
-    text: &str,
-    config: &Config,
-    cx: &mut Cx<'_>,
-) -> Option<(DeptHeader, Vec<PendingMatter>)> {
+/// A `[[joint]]` table read from its lead department's file, completed once every
+/// department is loaded (its member matters may be in other files).
+#[derive(Debug, Clone)]
+pub(crate) struct PendingJoint {
+    fields: Fields,
+    /// The lead department's `[defaults]`: timing, caps and publication, never its
+    /// qualifications, categories or hooks (those were written for its own matters).
+    defaults: Fields,
+    header: DeptHeader,
+    members: Vec<Sp<String>>,
+    span: Span,
+    /// The lead department's rule file (an index into the loaded sources).
+    pub file: usize,
+}
+
+/// What a rule file holds.
+pub(crate) struct DeptFile {
+    pub header: DeptHeader,
+    pub matters: Vec<PendingMatter>,
+    pub joints: Vec<PendingJoint>,
+}
+
+pub(crate) fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> Option<DeptFile> {
     let value = crate::rules::reader::parse(text, cx)?;
     let mut top = Table::from_value(value, "", cx)?;
     let header = read_header(&mut top, cx)?;
@@ -143,6 +135,7 @@ pub(crate) fn read_department(
     let mut matters = Vec::new();
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
     let tables = top.tables("matter", cx);
+    let joint_tables = top.tables("joint", cx);
     if tables.is_empty() && !top.has("matter") {
         cx.error(
             0..1,
@@ -195,7 +188,58 @@ pub(crate) fn read_department(
         let whose = format!("the frequency_note of department `{}`", header.id);
         notes::check(text, note, &ratios, &whose, "its matters' ratios are", cx);
     }
-    Some((header, matters))
+    let joints = read_joints(joint_tables, &defaults, &header, config, cx);
+    Some(DeptFile {
+        header,
+        matters,
+        joints,
+    })
+}
+
+/// The `[[joint]]` tables of a file, to be completed once every department is loaded.
+fn read_joints(
+    joint_tables: Vec<Table<'_>>,
+    defaults: &Fields,
+    header: &DeptHeader,
+    config: &Config,
+    cx: &mut Cx<'_>,
+) -> Vec<PendingJoint> {
+    joint_tables
+        .into_iter()
+        .map(|mut t| {
+            let span = t.span.clone();
+            let members = t.strings("matters", cx).unwrap_or_default();
+            let fields = read_fields_as(t, config, cx, false, &joint_keys());
+            PendingJoint {
+                fields,
+                defaults: joint_defaults(defaults),
+                header: header.clone(),
+                members,
+                span,
+                file: cx.file,
+            }
+        })
+        .collect()
+}
+
+/// The lead department's defaults a joint plan inherits: not its qualifications, categories,
+/// class ratios or hooks, which were written for the department's own matters.
+fn joint_defaults(d: &Fields) -> Fields {
+    let mut d = d.clone();
+    d.qualifications = None;
+    d.categories = None;
+    d.class_field = None;
+    d.class_ratios = None;
+    d.class_ratio_keys.clear();
+    d.hooks.clear();
+    d.hook_script = None;
+    d.given.retain(|k| {
+        !matches!(
+            k.as_str(),
+            "qualifications" | "categories" | "class_field" | "class_ratios" | "hooks"
+        )
+    });
+    d
 }
 
 /// The `[department]` table; `None` (reported) when there is none.
@@ -204,11 +248,11 @@ fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
         Some(mut t) => {
             let id = t.req_string("id", "\"zhian\"", cx);
             let name = t.req_string("name", "\"治安大队\"", cx);
-            let order = t.integer("order", 0, 10_000, cx).map_or(100, |o| o.value);
+            let order = int(&mut t, Section::Department, "order", cx).map_or(100, |o| o.value);
             let summary = t.string("summary", cx).map(|s| s.value);
             let frequency_note = t.string("frequency_note", cx);
             let publication_note = t.string("publication_note", cx).map(|s| s.value);
-            t.finish(DEPT_TABLE_KEYS, cx);
+            t.finish(&schema::names(Section::Department), cx);
             if let Some(id) = &id {
                 check_id(id, cx);
             }
@@ -255,8 +299,18 @@ fn check_id(id: &Sp<String>, cx: &mut Cx<'_>) -> bool {
     ok
 }
 
-fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bool) -> Fields {
-    let given = MATTER_KEYS
+fn read_fields(t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bool) -> Fields {
+    read_fields_as(t, config, cx, is_matter, &schema::names(Section::Matter))
+}
+
+fn read_fields_as(
+    mut t: Table<'_>,
+    config: &Config,
+    cx: &mut Cx<'_>,
+    is_matter: bool,
+    keys: &[&str],
+) -> Fields {
+    let given = keys
         .iter()
         .filter(|k| t.has(k))
         .map(|k| (*k).to_string())
@@ -285,7 +339,7 @@ fn read_fields(mut t: Table<'_>, config: &Config, cx: &mut Cx<'_>, is_matter: bo
     read_publication(&mut t, &mut f, cx);
     read_hooks(&mut t, &mut f, cx);
     f.note = t.string("note", cx);
-    t.finish(MATTER_KEYS, cx);
+    t.finish(keys, cx);
     f
 }
 
@@ -340,9 +394,7 @@ fn read_timing(t: &mut Table<'_>, f: &mut Fields, legacy: bool, cx: &mut Cx<'_>)
             }
         }
     }
-    f.due_working_days = t
-        .integer("due_working_days", 1, 250, cx)
-        .map(|v| v.value as u32);
+    f.due_working_days = int(t, Section::Matter, "due_working_days", cx).map(|v| v.value as u32);
     if let Some(h) = t.table("holiday", cx) {
         f.holiday = holiday(h, legacy, cx);
     }
@@ -365,7 +417,7 @@ fn read_timing(t: &mut Table<'_>, f: &mut Fields, legacy: bool, cx: &mut Cx<'_>)
 
 /// Teams: size, qualifications and the caps on inspectors and targets.
 fn read_teams(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut Cx<'_>) {
-    f.team_size = t.integer("team_size", 1, 10, cx).and_then(|v| {
+    f.team_size = int(t, Section::Matter, "team_size", cx).and_then(|v| {
         if v.value < 2 {
             cx.error(
                 v.span,
@@ -393,25 +445,20 @@ fn read_teams(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut Cx<'_
         }
         f.qualifications = Some(qs);
     }
-    f.workload_cap = t
-        .integer("workload_cap", 1, 100_000, cx)
-        .map(|v| v.value as u32);
-    f.cooldown_months = t
-        .integer("cooldown_months", 0, 120, cx)
-        .map(|v| v.value as u32);
-    f.yearly_cap = t.integer("yearly_cap", 1, 366, cx).map(|v| v.value as u32);
+    f.workload_cap = int(t, Section::Matter, "workload_cap", cx).map(|v| v.value as u32);
+    f.cooldown_months = int(t, Section::Matter, "cooldown_months", cx).map(|v| v.value as u32);
+    f.yearly_cap = int(t, Section::Matter, "yearly_cap", cx).map(|v| v.value as u32);
 }
 
 /// Publication of results, and what to do with draws missed while the service was down.
 fn read_publication(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
     if let Some(mut p) = t.table("publication", cx) {
         f.publication_channel = p.string("channel", cx).map(|s| s.value);
-        f.publication_deadline = p
-            .integer("deadline_working_days", 1, 250, cx)
-            .map(|v| v.value as u32);
-        p.finish(&["channel", "deadline_working_days"], cx);
+        f.publication_deadline =
+            int(&mut p, Section::Publication, "deadline_working_days", cx).map(|v| v.value as u32);
+        p.finish(&schema::names(Section::Publication), cx);
     }
-    let grace = t.integer("catch_up_grace_days", 0, 366, cx);
+    let grace = int(t, Section::Matter, "catch_up_grace_days", cx);
     if let Some(c) = t.string("catch_up", cx) {
         match c.value.as_str() {
             "issue" => f.catch_up = Some(CatchUp::Issue),
@@ -453,7 +500,7 @@ fn read_hooks(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
                 }
             }
         }
-        h.finish(HOOK_KEYS, cx);
+        h.finish(&schema::names(Section::Hooks), cx);
     }
 }
 
@@ -617,15 +664,12 @@ fn holiday(mut h: Table<'_>, legacy: bool, cx: &mut Cx<'_>) -> Option<HolidayRul
             .push("add holidays = [\"chunjie\", \"guoqing\"]".into());
         }
     }
-    let days_before = h
-        .integer("days_before", 0, 60, cx)
-        .map_or(7, |v| v.value as u32);
+    let days_before =
+        int(&mut h, Section::Holiday, "days_before", cx).map_or(7, |v| v.value as u32);
     let working_days = h.boolean("working_days", cx).is_some_and(|b| b.value);
     let ratio = ratio(&mut h, "ratio", legacy, cx);
     let key_area_only = h.boolean("key_area_only", cx).is_some_and(|b| b.value);
-    let due = h
-        .integer("due_working_days", 1, 60, cx)
-        .map(|v| v.value as u32);
+    let due = int(&mut h, Section::Holiday, "due_working_days", cx).map(|v| v.value as u32);
     if ratio.is_none() && !cx.diags.iter().any(|d| d.message.contains("ratio")) {
         let span = h.span.clone();
         cx.error(
@@ -636,7 +680,7 @@ fn holiday(mut h: Table<'_>, legacy: bool, cx: &mut Cx<'_>) -> Option<HolidayRul
         .help
         .push("add ratio = \"10%\"".into());
     }
-    h.finish(HOLIDAY_KEYS, cx);
+    h.finish(&schema::names(Section::Holiday), cx);
     Some(HolidayRule {
         holidays,
         days_before,
@@ -654,7 +698,7 @@ fn checklist(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Vec<ChecklistItem> {
         let id = item.req_string("id", "\"hotel-01\"", cx);
         let text = item.req_string("text", "\"办理许可证情况\"", cx);
         let group = item.string("group", cx).map(|g| g.value);
-        item.finish(&["id", "group", "text"], cx);
+        item.finish(&schema::names(Section::Checklist), cx);
         if let (Some(id), Some(text)) = (id, text) {
             if !seen.insert(id.value.clone()) {
                 cx.error(
@@ -749,6 +793,7 @@ fn complete(
         note: f.note.clone().map(|n| n.value),
         on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
         places,
+        joint: None,
     };
     if matter.checklist.is_empty() {
         return None;
@@ -758,6 +803,145 @@ fn complete(
         hooks,
         id_span: id.span,
     })
+}
+
+/// Completes a joint plan once every department's matters are loaded: its members are looked
+/// up, its scope defaults to the union of theirs, its checklist is theirs (each item's id
+/// prefixed with its matter's, `shichang.food/food-01`, grouped under the matter's name), its
+/// team covers their qualifications together with a member from each department.
+pub(crate) fn complete_joint(
+    pj: PendingJoint,
+    departments: &[crate::rules::model::Department],
+    cx: &mut Cx<'_>,
+) -> Option<PendingMatter> {
+    let PendingJoint {
+        mut fields,
+        defaults,
+        header,
+        members,
+        span,
+        ..
+    } = pj;
+    let at = fields
+        .id
+        .as_ref()
+        .map_or(span.start..span.start + 1, |i| i.span.clone());
+    let found = members_of(&members, departments, &at, cx)?;
+    lead_inspects(&found, &header.id, &at, cx);
+    let mut departments_of: Vec<String> = vec![header.id.clone()];
+    let mut cover: Vec<String> = Vec::new();
+    let mut categories: Vec<Sp<String>> = Vec::new();
+    let mut checklist = Vec::new();
+    let mut legal_basis: Vec<String> = Vec::new();
+    for m in &found {
+        if !departments_of.contains(&m.department) {
+            departments_of.push(m.department.clone());
+        }
+        for q in &m.qualifications {
+            if !cover.contains(q) {
+                cover.push(q.clone());
+            }
+        }
+        for c in &m.categories {
+            if !categories.iter().any(|x| &x.value == c) {
+                categories.push(Sp {
+                    value: c.clone(),
+                    span: at.clone(),
+                });
+            }
+        }
+        for l in &m.legal_basis {
+            if !legal_basis.contains(l) {
+                legal_basis.push(l.clone());
+            }
+        }
+        checklist.extend(m.checklist.iter().map(|i| ChecklistItem {
+            id: format!("{}/{}", m.id, i.id),
+            group: Some(match &i.group {
+                Some(g) => format!("{}：{g}", m.name),
+                None => m.name.clone(),
+            }),
+            text: i.text.clone(),
+        }));
+    }
+    if fields.categories.is_none() {
+        fields.categories = Some(categories);
+    }
+    if fields.legal_basis.is_none() {
+        fields.legal_basis = Some(legal_basis);
+    }
+    let needs = cover.len()
+        + if departments_of.len() > 1 {
+            departments_of.len()
+        } else {
+            0
+        };
+    if fields.team_size.is_none() {
+        let needs = u32::try_from(needs).unwrap_or(u32::MAX);
+        fields.team_size = Some(defaults.team_size.unwrap_or(2).max(needs));
+    }
+    fields.checklist = Some(checklist);
+    let mut p = complete(fields, &defaults, &header, span, cx)?;
+    p.matter.joint = Some(crate::rules::model::Joint {
+        members: found.iter().map(|m| m.id.clone()).collect(),
+        departments: departments_of,
+        cover,
+    });
+    Some(p)
+}
+
+/// A joint plan's lead department (牵头部门) inspects at least one of its matters.
+fn lead_inspects(found: &[&Matter], lead: &str, at: &Span, cx: &mut Cx<'_>) {
+    if !found.iter().any(|m| m.department == lead) {
+        cx.error(at.clone(), format!("the lead department `{}` has no matter in this joint plan", lead), "lead without a matter")
+            .help
+            .push("write a [[joint]] in the rule file of the department that leads it (牵头部门), which inspects at least one of its matters".into());
+    }
+}
+
+/// The member matters a joint plan names; `None` (reported) when one is unknown or named
+/// twice, or when there are fewer than two.
+fn members_of<'m>(
+    members: &[Sp<String>],
+    departments: &'m [crate::rules::model::Department],
+    at: &Span,
+    cx: &mut Cx<'_>,
+) -> Option<Vec<&'m Matter>> {
+    let all = || departments.iter().flat_map(|d| d.matters.iter());
+    let mut found: Vec<&Matter> = Vec::new();
+    for m in members {
+        match all().find(|x| x.id == m.value) {
+            Some(x) if found.iter().any(|f| f.id == x.id) => {
+                cx.error(
+                    m.span.clone(),
+                    format!("matter `{}` is named twice", m.value),
+                    "named twice",
+                )
+                .help
+                .push("name each matter of a joint plan once".into());
+            }
+            Some(x) => found.push(x),
+            None => {
+                unknown(
+                    cx,
+                    m,
+                    "matter",
+                    all().map(|x| x.id.as_str()),
+                    "a rules/<department>.toml `[[matter]]` (written department.matter)",
+                );
+            }
+        }
+    }
+    if members.len() < 2 {
+        cx.error(at.clone(), "a joint plan needs at least two matters", "too few matters")
+            .help
+            .push("write matters = [\"shichang.food\", \"shichang.price\"] with the ids of the matters inspected together".into());
+        return None;
+    }
+    if found.len() != members.len() {
+        return None;
+    }
+    Some(found)
 }
 
 /// The matter's own text setting, or else its department's default.

@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Sources, offset_of};
+use crate::rules::archive::Draft;
 use crate::rules::config::{read_config, root_of};
-use crate::rules::department::{HookRef, PendingMatter, bind, read_department};
-use crate::rules::model::{Config, Department, Model};
+use crate::rules::department::{
+    DeptFile, HookRef, PendingJoint, PendingMatter, bind, complete_joint, read_department,
+};
+use crate::rules::model::{Config, Department, Matter, Model};
 use crate::rules::reader::Cx;
 use crate::script::{Hook, Sandbox, Script, display_path, fields_read, forbidden_calls};
 
@@ -84,7 +87,14 @@ fn read_config_at(
 
 /// Loads `config_path` and the rules it points to. Reports every problem in one go.
 pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
-    load_as(config_path, None, false)
+    load_as(config_path, None, false, &Draft::new())
+}
+
+/// Loads as [`load`] does, with the rule files of `draft` (by file name in the rules folder)
+/// in place of the files of that name: the rules as they would be with the draft saved,
+/// validated by the same reader. The rules hash is the one the draft would have.
+pub fn load_draft(config_path: &Path, draft: &Draft) -> Result<Loaded, LoadError> {
+    load_as(config_path, None, false, draft)
 }
 
 /// Loads a rule set laid out in `staged` as a rules archive unpacks (`config/suiji.toml`,
@@ -93,20 +103,21 @@ pub fn load(config_path: &Path) -> Result<Loaded, LoadError> {
 /// rule files are named as in the project (`rules/zhian.toml`). The rules hash is the
 /// staged files' hash.
 pub fn load_staged(config_path: &Path, staged: &Path) -> Result<Loaded, LoadError> {
-    load_as(config_path, Some(staged), false)
+    load_as(config_path, Some(staged), false, &Draft::new())
 }
 
 /// Loads an archived rule set to re-run its draws: as [`load`], except that ratios written
 /// as bare numbers (`ratio = 0.05`, accepted before the `%` form was required) still read as
 /// fractions, so every draw made with them still verifies.
 pub fn load_archived(config_path: &Path) -> Result<Loaded, LoadError> {
-    load_as(config_path, None, true)
+    load_as(config_path, None, true, &Draft::new())
 }
 
 fn load_as(
     config_path: &Path,
     staged: Option<&Path>,
     legacy_ratios: bool,
+    draft: &Draft,
 ) -> Result<Loaded, LoadError> {
     let mut sources = Sources::default();
     let mut diags = Vec::new();
@@ -130,16 +141,19 @@ fn load_as(
         });
     };
     let sandbox = Arc::new(Sandbox::new(config.limits));
-    let departments = load_rules(&config, &sandbox, &mut sources, &mut diags);
+    let (departments, joints) = load_rules(&config, &sandbox, draft, &mut sources, &mut diags);
     // The archive format goes with the algorithm: `suiji-rules/2` (with the holiday files) for
     // `suiji-draw/2`, `suiji-rules/1` for `suiji-draw/1`.
     let rules_archive = match config.algorithm {
         crate::rules::model::Algorithm::V1 => {
-            crate::rules::archive::pack(&text_path, &config.rules_dir)
+            crate::rules::archive::pack_draft(&text_path, None, &config.rules_dir, draft)
         }
-        crate::rules::model::Algorithm::V2 => {
-            crate::rules::archive::pack_v2(&text_path, &config.holidays_dir, &config.rules_dir)
-        }
+        crate::rules::model::Algorithm::V2 => crate::rules::archive::pack_draft(
+            &text_path,
+            Some(&config.holidays_dir),
+            &config.rules_dir,
+            draft,
+        ),
     }
     .unwrap_or_default();
     let rules_hash = crate::rules::archive::hash(&rules_archive);
@@ -153,6 +167,7 @@ fn load_as(
         model: Model {
             config,
             departments,
+            joints,
             rules_hash,
             rules_archive,
         },
@@ -184,7 +199,7 @@ fn read_text(path: &Path, name: &str) -> Result<String, Box<Diagnostic>> {
     })
 }
 
-fn rule_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+fn rule_files(dir: &Path, ext: &str, draft: &Draft) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
@@ -193,35 +208,72 @@ fn rule_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
+    files.extend(
+        draft
+            .keys()
+            .filter(|name| name.ends_with(&format!(".{ext}")))
+            .map(|name| dir.join(name)),
+    );
     files.sort();
+    files.dedup();
     files
 }
 
+/// The text of the draft's file at `path`, when the draft has one.
+fn drafted<'a>(path: &Path, config: &Config, draft: &'a Draft) -> Option<&'a str> {
+    if path.parent()? != config.rules_dir {
+        return None;
+    }
+    draft.get(path.file_name()?.to_str()?).map(String::as_str)
+}
+
+/// The text of the rule file at `path`: the draft's when it has one, else the file's (a
+/// problem reading it is reported).
+fn text_of(
+    path: &Path,
+    name: &str,
+    (config, draft): (&Config, &Draft),
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    match drafted(path, config, draft).map_or_else(|| read_text(path, name), |t| Ok(t.to_string()))
+    {
+        Ok(t) => Some(t),
+        Err(d) => {
+            diags.push(*d);
+            None
+        }
+    }
+}
+
+/// The departments of the rules folder, and the joint plans they lead.
 fn load_rules(
     config: &Config,
     sandbox: &Sandbox,
+    draft: &Draft,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Department> {
+) -> (Vec<Department>, Vec<Matter>) {
     let root = &config.shown_root;
-    let Some(files) = department_files(config, diags) else {
-        return Vec::new();
+    let Some(files) = department_files(config, draft, diags) else {
+        return (Vec::new(), Vec::new());
     };
+    let mut pending_joints: Vec<PendingJoint> = Vec::new();
     let mut scripts: BTreeMap<PathBuf, Option<Arc<Script>>> = BTreeMap::new();
     let mut departments: Vec<Department> = Vec::new();
     let mut dept_ids: BTreeMap<String, String> = BTreeMap::new();
     for path in files {
         let name = display_path(&path, root);
-        let text = match read_text(&path, &name) {
-            Ok(t) => t,
-            Err(d) => {
-                diags.push(*d);
-                continue;
-            }
+        let Some(text) = text_of(&path, &name, (config, draft), diags) else {
+            continue;
         };
         let file = sources.add(name.clone(), text.clone());
         let mut cx = Cx { file, diags };
-        let Some((header, pending)) = read_department(&text, config, &mut cx) else {
+        let Some(DeptFile {
+            header,
+            matters: pending,
+            joints,
+        }) = read_department(&text, config, &mut cx)
+        else {
             continue;
         };
         if let Some(first) = dept_ids.get(&header.id) {
@@ -236,11 +288,12 @@ fn load_rules(
             continue;
         }
         dept_ids.insert(header.id.clone(), name.clone());
+        pending_joints.extend(joints);
         let mut matters = Vec::new();
         for p in pending {
             matters.push(bind_hooks(
                 p,
-                config,
+                (config, draft),
                 sandbox,
                 sources,
                 diags,
@@ -260,11 +313,90 @@ fn load_rules(
         });
     }
     departments.sort_by(|a, b| a.order.cmp(&b.order).then(a.id.cmp(&b.id)));
-    departments
+    let joints = complete_joints(
+        pending_joints,
+        &departments,
+        (config, sandbox, draft),
+        (sources, diags),
+        &mut scripts,
+    );
+    (departments, joints)
+}
+
+/// The joint plans, completed against every department's matters and bound to their hooks.
+fn complete_joints(
+    pending_joints: Vec<PendingJoint>,
+    departments: &[Department],
+    (config, sandbox, draft): (&Config, &Sandbox, &Draft),
+    (sources, diags): (&mut Sources, &mut Vec<Diagnostic>),
+    scripts: &mut BTreeMap<PathBuf, Option<Arc<Script>>>,
+) -> Vec<Matter> {
+    let joints = pending_joints
+        .into_iter()
+        .filter_map(|pj| {
+            let file = pj.file;
+            let p = complete_joint(pj, departments, &mut Cx { file, diags })?;
+            joint_needs_v2(config, &p, file, diags);
+            let taken = departments
+                .iter()
+                .flat_map(|d| d.matters.iter())
+                .any(|m| m.id == p.matter.id);
+            if taken {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "joint plan id `{}` is also a matter's id",
+                        p.matter.id
+                    ))
+                    .at(file, p.id_span.clone())
+                    .help("give the joint plan an id of its own"),
+                );
+                return None;
+            }
+            Some(bind_hooks(
+                p,
+                (config, draft),
+                sandbox,
+                sources,
+                diags,
+                file,
+                scripts,
+            ))
+        })
+        .collect::<Vec<Matter>>();
+    let mut seen = std::collections::BTreeSet::new();
+    for j in &joints {
+        if !seen.insert(j.id.clone()) {
+            diags.push(
+                Diagnostic::error(format!("duplicate joint plan id `{}`", j.id))
+                    .at(j.places.file, j.places.id.clone())
+                    .help("joint plan ids must be unique within their lead department"),
+            );
+        }
+    }
+    joints
+}
+
+/// Joint plans need the team step of `suiji-draw/2` (members covering qualifications
+/// together, from several departments).
+fn joint_needs_v2(config: &Config, p: &PendingMatter, file: usize, diags: &mut Vec<Diagnostic>) {
+    if config.algorithm == crate::rules::model::Algorithm::V1 {
+        diags.push(
+            Diagnostic::error(format!(
+                "joint plan `{}` needs the draw algorithm suiji-draw/2",
+                p.matter.id
+            ))
+            .at(file, p.id_span.clone())
+            .help("set [draw] algorithm = \"suiji-draw/2\" in config/suiji.toml (docs/draw-algorithm.md, part 2)"),
+        );
+    }
 }
 
 /// The rule files (`*.toml`) of the rules folder; `None` when there is no such folder.
-fn department_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
+fn department_files(
+    config: &Config,
+    draft: &Draft,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<PathBuf>> {
     if !config.rules_dir.is_dir() {
         diags.push(
             Diagnostic::error(format!(
@@ -275,7 +407,7 @@ fn department_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Option<Vec<
         );
         return None;
     }
-    let files = rule_files(&config.rules_dir, "toml");
+    let files = rule_files(&config.rules_dir, "toml", draft);
     if files.is_empty() {
         diags.push(
             Diagnostic::error(format!(
@@ -291,7 +423,7 @@ fn department_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Option<Vec<
 #[allow(clippy::too_many_arguments)]
 fn bind_hooks(
     p: PendingMatter,
-    config: &Config,
+    (config, draft): (&Config, &Draft),
     sandbox: &Sandbox,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
@@ -310,7 +442,7 @@ fn bind_hooks(
             .or_insert_with(|| {
                 compile_script(
                     &path,
-                    config,
+                    (config, draft),
                     sandbox,
                     sources,
                     diags,
@@ -429,7 +561,7 @@ fn sources_id(sources: &mut Sources, script: &Script) -> usize {
 
 fn compile_script(
     path: &Path,
-    config: &Config,
+    (config, draft): (&Config, &Draft),
     sandbox: &Sandbox,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
@@ -437,7 +569,11 @@ fn compile_script(
     ref_span: &std::ops::Range<usize>,
 ) -> Option<Arc<Script>> {
     let name = display_path(path, &config.shown_root);
-    let source = match std::fs::read(path).map(String::from_utf8) {
+    let read = match drafted(path, config, draft) {
+        Some(t) => Ok(Ok(t.to_string())),
+        None => std::fs::read(path).map(String::from_utf8),
+    };
+    let source = match read {
         Ok(Ok(s)) => s,
         Ok(Err(_)) => {
             if let Err(d) = read_text(path, &name) {

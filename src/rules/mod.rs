@@ -2,12 +2,16 @@
 pub mod archive;
 pub mod changes;
 pub mod config;
+pub(crate) mod cron_zh;
 pub mod department;
+pub mod edit;
 pub mod load;
 pub mod model;
 pub mod names;
 pub(crate) mod notes;
 pub mod reader;
+pub mod schema;
 pub mod values;
 
-pub use load::{LoadError, Loaded, load, load_archived, load_config};
+pub use archive::Draft;
+pub use load::{LoadError, Loaded, load, load_archived, load_config, load_draft};

@@ -12,6 +12,10 @@ use crate::script::{Hook, ScriptLimits};
 pub struct Model {
     pub config: Config,
     pub departments: Vec<Department>,
+    /// Joint plans (联合抽查): each drawn and issued as one matter whose visits check the
+    /// matters of one or several departments together; in the order written, lead department
+    /// by lead department.
+    pub joints: Vec<Matter>,
     /// SHA-256 (hex) of [`Model::rules_archive`]: names the rule set in manifests.
     pub rules_hash: String,
     /// The config and every rule and script file, packed (see `rules::archive`); stored with draws.
@@ -20,7 +24,10 @@ pub struct Model {
 
 impl Model {
     pub fn matters(&self) -> impl Iterator<Item = &Matter> {
-        self.departments.iter().flat_map(|d| d.matters.iter())
+        self.departments
+            .iter()
+            .flat_map(|d| d.matters.iter())
+            .chain(self.joints.iter())
     }
 
     pub fn matter(&self, id: &str) -> Option<&Matter> {
@@ -37,7 +44,7 @@ impl Model {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `[draw] algorithm`: the algorithm of new draws (and so the manifest and rules archive
-    /// formats); `suiji-draw/1` unless the config names another.
+    /// formats); [`Algorithm::LATEST`] unless the config names another.
     pub algorithm: Algorithm,
     pub path: PathBuf,
     pub root: PathBuf,
@@ -69,6 +76,56 @@ pub struct Config {
     /// The folder rule file names are shown relative to (the project folder; a staged copy's
     /// folder when a proposed rule set is checked).
     pub shown_root: PathBuf,
+    /// `[web] trusted_proxies`: the reverse proxies in front of the console whose
+    /// `X-Forwarded-For` header names the client (empty: the header is never believed).
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// `[database] url`: the PostgreSQL database of a shared deployment; `None` keeps the
+    /// SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+}
+
+/// An address or network whose requests come from a trusted reverse proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy {
+    pub addr: std::net::IpAddr,
+    /// Leading bits that must match (32 or 128 for one address).
+    pub prefix: u8,
+}
+
+impl TrustedProxy {
+    /// `127.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<TrustedProxy> {
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text.trim(), None),
+        };
+        let addr: std::net::IpAddr = addr.parse().ok()?;
+        let bits = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= bits)?,
+            None => bits,
+        };
+        Some(TrustedProxy { addr, prefix })
+    }
+
+    /// Whether `ip` is this address or in this network (an IPv4 address given as IPv6,
+    /// `::ffff:a.b.c.d`, counts as the IPv4 one).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let (a, b, bits) = match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                (u128::from(u32::from(a)), u128::from(u32::from(b)), 32)
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+            _ => return false,
+        };
+        let shift = bits - u32::from(self.prefix);
+        shift >= bits || (a >> shift) == (b >> shift)
+    }
 }
 
 /// `[rules] approval`: whether a change to the rule set (rule files, scripts, holiday files,
@@ -150,6 +207,9 @@ pub enum SeedSourceConfig {
     Os,
     /// A file whose contents (e.g. a published lottery result) become the seed.
     File(PathBuf),
+    /// No seed of the bureau's own: every scheduled draw waits for a public source committed
+    /// to before its value exists, and its announced value (`suiji commit`, `draw --reveal`).
+    Public,
 }
 
 #[derive(Debug, Clone)]
@@ -244,7 +304,10 @@ impl Frequency {
             Frequency::HalfYearly => "每半年 1 次".into(),
             Frequency::Quarterly => "每季度 1 次".into(),
             Frequency::Monthly => "每月 1 次".into(),
-            Frequency::Cron { expr, .. } => format!("按计划表达式 `{expr}`"),
+            Frequency::Cron { expr, .. } => match crate::rules::cron_zh::describe(expr) {
+                Some(d) => format!("{d}（计划表达式 `{expr}`）"),
+                None => format!("按计划表达式 `{expr}`"),
+            },
         }
     }
 }
@@ -340,6 +403,23 @@ pub struct Matter {
     pub on_holiday: OnHoliday,
     /// Where the matter's settings were written, for problems found after loading.
     pub places: Places,
+    /// A joint plan (联合抽查, `[[joint]]`): the matters its visits check; `None` for a
+    /// department's own matter.
+    pub joint: Option<Joint>,
+}
+
+/// What makes a matter a joint plan: one visit per drawn target checks every member matter
+/// (进一次门、查多项事), by one team from all the departments involved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joint {
+    /// The member matters' ids, in the order written.
+    pub members: Vec<String>,
+    /// The departments of the members, the lead (牵头部门, the matter's `department`) first,
+    /// then in the order their matters are written; each once.
+    pub departments: Vec<String>,
+    /// The qualifications the team holds together: every member's `qualifications`, in
+    /// order, each once.
+    pub cover: Vec<String>,
 }
 
 /// What a cron draw whose fire time falls on a day off does (`on_holiday`).

@@ -140,10 +140,11 @@ fn skip_count_text(part: &str) -> Option<String> {
 }
 
 /// Where a draw's seed came from, as the manifest records it (`os`, `supplied hex seed`,
-/// `SHA-256 of supplied text "…"`, `SHA-256 of file P ("…")`) → the sentence a citizen reads.
+/// `SHA-256 of supplied text "…"`, `SHA-256 of file P ("…")`, `committed source "…" announced …`)
+/// → the sentence a citizen reads.
 pub fn seed_source_text(source: &str) -> String {
     if source == "os" {
-        return "操作系统随机数源".into();
+        return "系统生成（操作系统随机数源）".into();
     }
     if source == "supplied hex seed" {
         return "抽取时给定的十六进制种子".into();
@@ -156,6 +157,18 @@ pub fn seed_source_text(source: &str) -> String {
         .and_then(|t| t.strip_suffix('"'))
     {
         return format!("公开文本“{text}”的 SHA-256 值");
+    }
+    if let Some((committed, value)) = source
+        .strip_prefix("committed source \"")
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.split_once("): \""))
+        && let Some((name, rest)) = committed.split_once("\" announced ")
+        && let Some((announced, commitment)) = rest.split_once(" (commitment #")
+        && let Some((id, at)) = commitment.split_once(", ")
+    {
+        return format!(
+            "事先承诺的公开来源“{name}”所公布之值“{value}”的 SHA-256 值（承诺 #{id} 于 {at} 公布，来源公布时间 {announced}）"
+        );
     }
     if let Some((file, text)) = source
         .strip_prefix("SHA-256 of file ")
@@ -219,7 +232,13 @@ mod tests {
             seed_source_text("SHA-256 of file seeds/a.txt (\"12 34\")"),
             "文件 seeds/a.txt 所载公开文本“12 34”的 SHA-256 值"
         );
-        assert_eq!(seed_source_text("os"), "操作系统随机数源");
+        assert_eq!(seed_source_text("os"), "系统生成（操作系统随机数源）");
+        assert_eq!(
+            seed_source_text(
+                "committed source \"3D 第2025001期\" announced 2025-01-02T21:15:00+08:00 (commitment #4, 2025-01-01T09:00:00+08:00): \"3 1 7\""
+            ),
+            "事先承诺的公开来源“3D 第2025001期”所公布之值“3 1 7”的 SHA-256 值（承诺 #4 于 2025-01-01T09:00:00+08:00 公布，来源公布时间 2025-01-02T21:15:00+08:00）"
+        );
         assert_eq!(
             seed_source_text("supplied hex seed"),
             "抽取时给定的十六进制种子"

@@ -120,6 +120,14 @@ impl DrawMarks {
         s
     }
 
+    /// The first line of a marked draw's spreadsheet (a CSV's first line, a workbook's first
+    /// row, above the header row): what the file is with the labels, then the sentences that
+    /// explain them — where anyone opening the file sees them. `None` when no mark applies:
+    /// the sheet then starts with its header row, as it always has.
+    pub fn heading(&self, what: &str) -> Option<String> {
+        (!self.is_plain()).then(|| format!("{what}{}　{}", self.labels(), self.notes()))
+    }
+
     /// Sentences that explain the labels, for the body of a document ("" when none apply).
     pub fn notes(&self) -> String {
         let mut s = String::new();
@@ -162,6 +170,13 @@ mod tests {
         assert_eq!(m.drawn_date(), "2026-11-30");
         assert!(m.notes().contains("模拟") && m.notes().contains("临时"));
         assert_eq!(DrawMarks::default().labels(), "");
+        assert_eq!(DrawMarks::default().heading("检查任务清单"), None);
+        let heading = m.heading("检查任务清单").unwrap_or_default();
+        assert!(
+            heading.starts_with("检查任务清单（模拟）（临时）（补抽）　本文件由模拟数据库生成"),
+            "{heading}"
+        );
+        assert!(heading.contains("原定于 2026-02-06 09:00"), "{heading}");
     }
 
     #[test]

@@ -248,13 +248,16 @@ pub(crate) struct Entry<'a, D: serde::Serialize> {
     pub rows: Rows<'a>,
 }
 
-/// Appends an entry of format 2 inside the caller's (IMMEDIATE) transaction, returning its
-/// seq.
-pub(crate) fn append<D: serde::Serialize>(
-    c: &Connection,
+/// The entry of format 2 that follows entry `last_seq` (hash `last_hash`): checked, its
+/// rows hashed by `hash_rows`, itself hashed. The one place an entry is made, whatever the
+/// database.
+pub(crate) fn chained<D: serde::Serialize>(
     origin: &Origin,
     e: &Entry<'_, D>,
-) -> R<i64> {
+    last_seq: i64,
+    last_hash: String,
+    hash_rows: impl FnOnce(Rows<'_>) -> R<Option<String>>,
+) -> R<(AuditEntry, AuditV2)> {
     let (at, actor, action, subject) = (e.at, e.actor, e.action, e.subject);
     non_empty("OS user", &origin.os_user)?;
     non_empty("host", &origin.host)?;
@@ -266,32 +269,42 @@ pub(crate) fn append<D: serde::Serialize>(
     non_empty("audit action", action)?;
     let detail = serde_json::to_string(e.detail)
         .map_err(|e| StoreError::invalid("audit detail", e.to_string()))?;
-    let last: Option<(i64, String)> = c
-        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (seq, prev) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS_HASH.to_string()),
-    };
     let v2 = AuditV2 {
         os_user: origin.os_user.clone(),
         host: origin.host.clone(),
         console_user: origin.console_user.clone(),
-        rows_hash: rows_hash(c, e.rows)?,
+        rows_hash: hash_rows(e.rows)?,
     };
     let mut entry = AuditEntry {
-        seq,
+        seq: last_seq + 1,
         at: at.into(),
         actor: actor.into(),
         action: action.into(),
         subject: subject.into(),
         detail,
-        prev_hash: prev,
+        prev_hash: last_hash,
         hash: String::new(),
         v2: None,
     };
     entry.hash = audit_hash_v2(&entry, &v2);
+    Ok((entry, v2))
+}
+
+/// Appends an entry of format 2 inside the caller's (IMMEDIATE) transaction, returning its
+/// seq.
+pub(crate) fn append<D: serde::Serialize>(
+    c: &Connection,
+    origin: &Origin,
+    e: &Entry<'_, D>,
+) -> R<i64> {
+    let last: Option<(i64, String)> = c
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (last_seq, last_hash) = last.unwrap_or((0, GENESIS_HASH.to_string()));
+    let (entry, v2) = chained(origin, e, last_seq, last_hash, |rows| rows_hash(c, rows))?;
+    let seq = entry.seq;
+    let (at, actor, action, subject) = (e.at, e.actor, e.action, e.subject);
     c.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -425,61 +438,38 @@ impl Store {
         self.read(|c| {
             let mut stmt = c.prepare(&format!("{SELECT_ENTRIES} ORDER BY a.seq"))?;
             let mut rows = stmt.query([])?;
-            let mut expected_seq = 1i64;
-            let mut prev = GENESIS_HASH.to_string();
-            let mut checked = 0u64;
+            let mut walk = Walk::new();
             while let Some(r) = rows.next()? {
                 let seq: i64 = match r.get_ref(0)? {
                     ValueRef::Integer(i) => i,
                     _ => return Err(Fail::corrupt("audit_log.seq is not an integer")),
                 };
-                let broken = |problem, subject: String| {
-                    Ok(AuditReport::Broken(AuditBreak {
-                        seq,
-                        intact_before: checked,
-                        subject,
-                        problem,
-                    }))
-                };
-                if seq != expected_seq {
-                    return broken(AuditProblem::Gap { expected_seq }, String::new());
+                if let Some(broken) = walk.gap(seq) {
+                    return Ok(broken);
                 }
                 let e = match read_entry(r, seq)? {
                     Ok(e) => e,
-                    Err(field) => return broken(AuditProblem::Malformed { field }, String::new()),
+                    Err(field) => return Ok(walk.broken(seq, AuditProblem::Malformed { field })),
                 };
-                let subject = format!("{} {}", e.action, e.subject);
-                if e.prev_hash != prev {
-                    let found = e.prev_hash.clone();
-                    let problem = AuditProblem::PrevMismatch {
-                        expected: prev,
-                        found,
-                    };
-                    return broken(problem, subject);
+                if let Some(broken) = walk.step(e, |e| rows_hash_of(c, e))? {
+                    return Ok(broken);
                 }
-                let computed = e.computed_hash();
-                if computed != e.hash {
-                    let stored = e.hash.clone();
-                    return broken(AuditProblem::HashMismatch { stored, computed }, subject);
-                }
-                if let Some(recorded) = e.v2.as_ref().and_then(|v| v.rows_hash.clone()) {
-                    let now = rows_hash_of(c, &e)?.unwrap_or_default();
-                    if now != recorded {
-                        return broken(AuditProblem::RowsChanged { recorded, now }, subject);
-                    }
-                }
-                prev = e.hash;
-                expected_seq += 1;
-                checked += 1;
             }
-            Ok(AuditReport::Intact {
-                entries: checked,
-                head: prev,
-            })
+            Ok(walk.finish())
         })
     }
 
     /// Up to `limit` entries with `seq > after_seq`, in order.
+    /// The seq of the last entry (0 when the log is empty).
+    pub fn audit_last_seq(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT coalesce(max(seq), 0) FROM audit_log")?
+                    .query_row([], |r| r.get(0))?,
+            )
+        })
+    }
+
     pub fn audit_entries(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
@@ -511,9 +501,17 @@ impl Store {
     }
 }
 
-/// The hash of the rows `entry` records, as they are now (see [`Store::rows_hash_now`]). The
-/// rows are named by the entry's own action and detail, which the chain protects.
+/// The hash of the rows `entry` records, as they are now (see [`Store::rows_hash_now`]).
 fn rows_hash_of(c: &Connection, entry: &AuditEntry) -> R<Option<String>> {
+    recorded_rows(entry, |rows| rows_hash(c, rows))
+}
+
+/// Names the rows `entry` records (by the entry's own action and detail, which the chain
+/// protects) and hashes them with `hash`; `None` for an entry of format 1.
+pub(crate) fn recorded_rows(
+    entry: &AuditEntry,
+    hash: impl FnOnce(Rows<'_>) -> R<Option<String>>,
+) -> R<Option<String>> {
     if entry.v2.is_none() {
         return Ok(None);
     }
@@ -532,11 +530,102 @@ fn rows_hash_of(c: &Connection, entry: &AuditEntry) -> R<Option<String>> {
     let rows = match (entry.action.as_str(), id("draw_id"), id("publication_id")) {
         ("draw.record" | "draw.redraw", Some(draw), _) => Rows::Draw(draw),
         ("results.record", _, _) => Rows::Results(&results),
+        ("commitment.record", _, _) => match id("commitment_id") {
+            Some(k) => Rows::Commitment(k),
+            None => Rows::None,
+        },
         ("publication.record", _, Some(p)) => Rows::Publication {
             id: p,
             results: &published,
         },
         _ => Rows::None,
     };
-    rows_hash(c, rows)
+    hash(rows)
+}
+
+/// A walk along the chain from its first entry, whatever the database: each entry must come
+/// in sequence, follow the previous one, hash to its hash and record rows that still hash
+/// to its `rows_hash`.
+pub(crate) struct Walk {
+    expected_seq: i64,
+    prev: String,
+    checked: u64,
+}
+
+impl Walk {
+    pub(crate) fn new() -> Walk {
+        Walk {
+            expected_seq: 1,
+            prev: GENESIS_HASH.to_string(),
+            checked: 0,
+        }
+    }
+
+    /// The chain broken at `seq`.
+    pub(crate) fn broken(&self, seq: i64, problem: AuditProblem) -> AuditReport {
+        self.broken_at(seq, problem, String::new())
+    }
+
+    fn broken_at(&self, seq: i64, problem: AuditProblem, subject: String) -> AuditReport {
+        AuditReport::Broken(AuditBreak {
+            seq,
+            intact_before: self.checked,
+            subject,
+            problem,
+        })
+    }
+
+    /// The break when the next entry is not entry `seq`.
+    pub(crate) fn gap(&self, seq: i64) -> Option<AuditReport> {
+        (seq != self.expected_seq).then(|| {
+            self.broken(
+                seq,
+                AuditProblem::Gap {
+                    expected_seq: self.expected_seq,
+                },
+            )
+        })
+    }
+
+    /// Checks the next entry (already known to be in sequence); `Some` when the chain breaks
+    /// there. `rows_now` hashes the rows the entry records as they are now.
+    pub(crate) fn step(
+        &mut self,
+        e: AuditEntry,
+        rows_now: impl FnOnce(&AuditEntry) -> R<Option<String>>,
+    ) -> R<Option<AuditReport>> {
+        let subject = format!("{} {}", e.action, e.subject);
+        if e.prev_hash != self.prev {
+            let problem = AuditProblem::PrevMismatch {
+                expected: self.prev.clone(),
+                found: e.prev_hash.clone(),
+            };
+            return Ok(Some(self.broken_at(e.seq, problem, subject)));
+        }
+        let computed = e.computed_hash();
+        if computed != e.hash {
+            let stored = e.hash.clone();
+            let problem = AuditProblem::HashMismatch { stored, computed };
+            return Ok(Some(self.broken_at(e.seq, problem, subject)));
+        }
+        if let Some(recorded) = e.v2.as_ref().and_then(|v| v.rows_hash.clone()) {
+            let now = rows_now(&e)?.unwrap_or_default();
+            if now != recorded {
+                let problem = AuditProblem::RowsChanged { recorded, now };
+                return Ok(Some(self.broken_at(e.seq, problem, subject)));
+            }
+        }
+        self.prev = e.hash;
+        self.expected_seq += 1;
+        self.checked += 1;
+        Ok(None)
+    }
+
+    /// The report when every entry checked out.
+    pub(crate) fn finish(self) -> AuditReport {
+        AuditReport::Intact {
+            entries: self.checked,
+            head: self.prev,
+        }
+    }
 }

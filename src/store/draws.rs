@@ -659,6 +659,30 @@ impl Store {
         })
     }
 
+    /// How many targets each draw has drawn (its `draw_targets` rows), by draw id.
+    pub fn draw_target_counts(&self) -> Result<std::collections::HashMap<i64, usize>, StoreError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT draw_id, count(*) FROM draw_targets GROUP BY draw_id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                ))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The matter of every draw, by draw id.
+    pub fn draw_matters(&self) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id, matter FROM draws")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     pub fn draw(&self, id: i64) -> Result<Option<DrawRow>, StoreError> {
         self.read(|c| Ok(query_draws(c, "d.id = ?1", [id])?.into_iter().next()))
     }

@@ -123,6 +123,16 @@ pub enum StoreError {
 
     #[error("invalid {field}: {problem}")]
     Invalid { field: String, problem: String },
+
+    #[error(
+        "cannot connect to the PostgreSQL database {database}: {detail}. Check that the server \
+         runs and answers at that address, that the role and password are right, and the URL \
+         given (--database, SUIJI_DATABASE or [database] url in the config)"
+    )]
+    Connect { database: String, detail: String },
+
+    #[error("PostgreSQL database {database}: {detail}")]
+    Postgres { database: String, detail: String },
 }
 
 impl StoreError {
@@ -139,7 +149,15 @@ impl StoreError {
 #[derive(Debug)]
 pub(crate) enum Fail {
     Sql(rusqlite::Error),
+    /// A PostgreSQL error (the database is named once it is at hand).
+    Pg(postgres::Error),
     Store(StoreError),
+}
+
+impl From<postgres::Error> for Fail {
+    fn from(e: postgres::Error) -> Self {
+        Fail::Pg(e)
+    }
 }
 
 impl From<rusqlite::Error> for Fail {
@@ -183,6 +201,10 @@ impl Fail {
                 e
             }
             Fail::Sql(e) => classify(e, path),
+            Fail::Pg(e) => StoreError::Postgres {
+                database: path.display().to_string(),
+                detail: pg_detail(&e),
+            },
         }
     }
 }
@@ -205,6 +227,32 @@ pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
             },
             source => StoreError::Database { path, source },
         },
+    }
+}
+
+/// What the server said: its message (with detail and hint when it gives them), or the client's
+/// own error (a lost connection).
+pub(crate) fn pg_detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut out = db.message().to_string();
+            if let Some(d) = db.detail() {
+                out.push_str(&format!(" ({d})"));
+            }
+            if let Some(h) = db.hint() {
+                out.push_str(&format!("; {h}"));
+            }
+            out
+        }
+        None => {
+            let mut out = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                out.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            out
+        }
     }
 }
 

@@ -20,11 +20,13 @@
 
 mod anchors;
 mod audit;
+mod commitments;
 mod draws;
 mod error;
 mod events;
 mod facts;
 mod origin;
+pub mod pg;
 mod records;
 mod redraws;
 mod registries;
@@ -45,6 +47,7 @@ pub use audit::{
     AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
     audit_hash_v2,
 };
+pub use commitments::{Commitment, CommitmentAudit};
 pub use draws::{
     DrawFilter, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
     Redraw, TeamRow, UnstaffedRow,
@@ -69,6 +72,33 @@ pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};
 
 use error::{Fail, R, classify};
 
+/// The audit log, read the same way whatever database holds it: the SQLite file ([`Store`])
+/// or a PostgreSQL database ([`pg::PgStore`]).
+pub trait AuditLog {
+    /// Walks the whole chain from the first entry and reports the first broken link: an
+    /// entry out of sequence, not following the previous one, not hashing to its hash, or
+    /// recording rows that no longer hash to its `rows_hash`.
+    fn verify_audit(&self) -> Result<AuditReport, StoreError>;
+    /// The seq of the last entry (0 when the log is empty).
+    fn audit_last_seq(&self) -> Result<i64, StoreError>;
+    /// Up to `limit` entries with `seq > after_seq`, in order.
+    fn audit_entries(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+impl AuditLog for Store {
+    fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        Store::verify_audit(self)
+    }
+
+    fn audit_last_seq(&self) -> Result<i64, StoreError> {
+        Store::audit_last_seq(self)
+    }
+
+    fn audit_entries(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        Store::audit_entries(self, after_seq, limit)
+    }
+}
+
 /// File name of the database inside the data folder.
 pub const DB_FILE: &str = "suiji.sqlite3";
 
@@ -86,6 +116,11 @@ impl Store {
     /// brings its schema up to date. A damaged file, a foreign SQLite file or one written by
     /// a newer suiji is refused without being changed.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_as(data_dir, Origin::of_process())
+    }
+
+    /// As [`Store::open`], its writes recorded as made by `origin`.
+    pub fn open_as(data_dir: &Path, origin: Origin) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
             source,
@@ -93,11 +128,7 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
         configure(&mut conn).map_err(|f| f.into_store(&path))?;
-        Ok(Store {
-            conn,
-            path,
-            origin: Origin::of_process(),
-        })
+        Ok(Store { conn, path, origin })
     }
 
     /// Who writes through this handle (recorded with every audit entry).
@@ -118,8 +149,13 @@ impl Store {
     /// database (nothing is recorded yet). A file with an older schema is refused, not
     /// migrated.
     pub fn open_read_only(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_file_read_only(&data_dir.join(DB_FILE))
+    }
+
+    /// As [`Store::open_read_only`], given the database file itself.
+    pub fn open_file_read_only(path: &Path) -> Result<Store, StoreError> {
         use rusqlite::OpenFlags;
-        let path = data_dir.join(DB_FILE);
+        let path = path.to_path_buf();
         if !path.exists() {
             let mut conn = Connection::open_in_memory().map_err(|e| classify(e, &path))?;
             schema::migrate(&mut conn).map_err(|f| f.into_store(&path))?;

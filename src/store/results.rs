@@ -414,6 +414,17 @@ impl Store {
         })
     }
 
+    /// How many publications are recorded (of every draw).
+    pub fn publication_count(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            c.query_row("SELECT count(*) FROM publications", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(Into::into)
+        })
+    }
+
     /// The draw's publications, oldest first.
     pub fn publications(&self, draw_id: i64) -> Result<Vec<PublicationRow>, StoreError> {
         self.read(|c| {

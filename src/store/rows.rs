@@ -17,7 +17,8 @@
 //! [`PUBLICATION`]): a draw, its row in `draws` (everything but `status`, which a redraw
 //! changes) and its targets, team members, unstaffed targets and exclusions; results, their
 //! rows (everything but `published_at`, which publication sets); a publication, its row and
-//! each result it made public (every column, `published_at` included).
+//! each result it made public (every column, `published_at` included); a commitment, its row
+//! in `commitments` ([`COMMITMENT`]).
 
 use rusqlite::{Connection, ToSql, types::ValueRef};
 use sha2::{Digest, Sha256};
@@ -35,6 +36,8 @@ pub(crate) enum Rows<'a> {
     Results(&'a [i64]),
     /// A publication, by id, and the results it made public.
     Publication { id: i64, results: &'a [i64] },
+    /// A commitment to a seed source, by id.
+    Commitment(i64),
 }
 
 /// One table of an encoding: its name, the columns hashed, and the condition (with `?1`)
@@ -96,39 +99,89 @@ pub const PUBLISHED: &[Table] = &[(
     "id = ?1 ORDER BY id",
 )];
 
+/// One stored value, as hashed (text as its exact stored bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+impl From<ValueRef<'_>> for Value {
+    fn from(v: ValueRef<'_>) -> Value {
+        match v {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Text(t) => Value::Text(t.to_vec()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        }
+    }
+}
+
+/// Reads the rows of one table for the encoding: given the query (`SELECT … WHERE …` with
+/// the key as `?1`) and the key, the rows in order.
+pub(crate) type Fetch<'f> = dyn FnMut(&str, i64) -> R<Vec<Vec<Value>>> + 'f;
+
+/// The row of a commitment (every column).
+pub const COMMITMENT: &[Table] = &[(
+    "commitments",
+    super::commitments::COLUMNS,
+    "id = ?1 ORDER BY id",
+)];
+
 /// The hash of `rows` as they are now in the database (`None` for [`Rows::None`]).
 pub(crate) fn rows_hash(c: &Connection, rows: Rows<'_>) -> R<Option<String>> {
+    rows_hash_by(rows, &mut |sql, key| {
+        let mut stmt = c.prepare_cached(sql)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query([&key as &dyn ToSql])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(Value::from(r.get_ref(i)?));
+            }
+            out.push(row);
+        }
+        Ok(out)
+    })
+}
+
+/// The hash of `rows`, each table's rows read by `fetch`: the one encoding, whatever the
+/// database.
+pub(crate) fn rows_hash_by(rows: Rows<'_>, fetch: &mut Fetch<'_>) -> R<Option<String>> {
     let mut h = Sha256::new();
     h.update(b"suiji-rows-v1\n");
     match rows {
         Rows::None => return Ok(None),
-        Rows::Draw(id) => tables(c, &mut h, DRAW, id)?,
+        Rows::Draw(id) => tables(fetch, &mut h, DRAW, id)?,
+        Rows::Commitment(id) => tables(fetch, &mut h, COMMITMENT, id)?,
         Rows::Results(ids) => {
             for &id in ids {
-                tables(c, &mut h, RESULTS, id)?;
+                tables(fetch, &mut h, RESULTS, id)?;
             }
         }
         Rows::Publication { id, results } => {
-            tables(c, &mut h, PUBLICATION, id)?;
+            tables(fetch, &mut h, PUBLICATION, id)?;
             for &rid in results {
-                tables(c, &mut h, PUBLISHED, rid)?;
+                tables(fetch, &mut h, PUBLISHED, rid)?;
             }
         }
     }
     Ok(Some(hex::encode(h.finalize())))
 }
 
-fn tables(c: &Connection, h: &mut Sha256, tables: &[Table], key: i64) -> R<()> {
+fn tables(fetch: &mut Fetch<'_>, h: &mut Sha256, tables: &[Table], key: i64) -> R<()> {
     for (name, columns, filter) in tables {
         h.update((name.len() as u64).to_be_bytes());
         h.update(name.as_bytes());
-        let mut stmt = c.prepare_cached(&format!("SELECT {columns} FROM {name} WHERE {filter}"))?;
-        let n = stmt.column_count();
-        let mut rows = stmt.query([&key as &dyn ToSql])?;
-        while let Some(r) = rows.next()? {
+        for row in fetch(&format!("SELECT {columns} FROM {name} WHERE {filter}"), key)? {
             h.update([1u8]);
-            for i in 0..n {
-                value(h, r.get_ref(i)?);
+            for v in &row {
+                value(h, v);
             }
         }
         h.update([0u8]);
@@ -136,23 +189,23 @@ fn tables(c: &Connection, h: &mut Sha256, tables: &[Table], key: i64) -> R<()> {
     Ok(())
 }
 
-fn value(h: &mut Sha256, v: ValueRef<'_>) {
+fn value(h: &mut Sha256, v: &Value) {
     match v {
-        ValueRef::Null => h.update([0u8]),
-        ValueRef::Integer(i) => {
+        Value::Null => h.update([0u8]),
+        Value::Integer(i) => {
             h.update([1u8]);
             h.update(i.to_be_bytes());
         }
-        ValueRef::Real(f) => {
+        Value::Real(f) => {
             h.update([2u8]);
             h.update(f.to_bits().to_be_bytes());
         }
-        ValueRef::Text(t) => {
+        Value::Text(t) => {
             h.update([3u8]);
             h.update((t.len() as u64).to_be_bytes());
             h.update(t);
         }
-        ValueRef::Blob(b) => {
+        Value::Blob(b) => {
             h.update([4u8]);
             h.update((b.len() as u64).to_be_bytes());
             h.update(b);

@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -495,4 +495,27 @@ BEGIN SELECT RAISE(ABORT, 'rule changes are permanent'); END;
 CREATE TRIGGER rule_changes_approved_once BEFORE UPDATE ON rule_changes
 WHEN OLD.state = 'approved'
 BEGIN SELECT RAISE(ABORT, 'an approved rule change is frozen'); END;
+"#;
+
+/// Version 6: commitments to a draw's seed source, made before its value exists (see
+/// `store::commitments`). Permanent.
+const V6: &str = r#"
+CREATE TABLE commitments (
+    id                  INTEGER PRIMARY KEY,
+    matter              TEXT NOT NULL CHECK (matter <> ''),
+    period              TEXT NOT NULL CHECK (period <> ''),
+    committed_at        TEXT NOT NULL CHECK (committed_at <> ''),
+    source              TEXT NOT NULL CHECK (source <> ''),
+    source_time         TEXT NOT NULL CHECK (source_time <> ''),
+    targets_snapshot    TEXT NOT NULL,
+    inspectors_snapshot TEXT NOT NULL,
+    rules_hash          TEXT NOT NULL,
+    algorithm           TEXT NOT NULL,
+    actor               TEXT NOT NULL CHECK (actor <> '')
+) STRICT;
+CREATE INDEX commitments_by_subject ON commitments (matter, period, id);
+CREATE TRIGGER commitments_no_update BEFORE UPDATE ON commitments
+BEGIN SELECT RAISE(ABORT, 'commitments are permanent: UPDATE refused'); END;
+CREATE TRIGGER commitments_no_delete BEFORE DELETE ON commitments
+BEGIN SELECT RAISE(ABORT, 'commitments are permanent: DELETE refused'); END;
 "#;

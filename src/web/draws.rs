@@ -32,11 +32,11 @@ struct Draws {
 
 pub(crate) async fn list(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let config = app.config();
     let user = viewer.user.clone();
+    let app2 = app.clone();
     let draws = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
+        let store = app2.store(Some(&user))?;
         let filter = crate::store::DrawFilter {
             include_superseded: true,
             ..Default::default()
@@ -151,13 +151,9 @@ fn target_lines(
 }
 
 /// The draw's detail, if the user's department sees it.
-fn view(
-    config: &std::path::Path,
-    id: i64,
-    user: &crate::jobs::users::User,
-) -> Result<DrawView, Fail> {
-    let loaded = crate::jobs::load_rules(config).map_err(|e| Fail::of(&e))?;
-    let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView, Fail> {
+    let loaded = app.rules()?;
+    let store = app.store(Some(user))?;
     let detail = crate::jobs::draws::detail(&loaded, &store, id)
         .map_err(|e| Fail::of(&e))?
         .ok_or(Fail::NotFound)?;
@@ -234,9 +230,9 @@ pub(crate) async fn detail(
     Path(id): Path<i64>,
 ) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let config = app.config();
     let user = viewer.user.clone();
-    let draw = blocking(move || view(&config, id, &user)).await?;
+    let app2 = app.clone();
+    let draw = blocking(move || view(&app2, id, &user)).await?;
     render(&Detail {
         viewer,
         draw,
@@ -251,11 +247,11 @@ pub(crate) async fn verify(
     Path(id): Path<i64>,
 ) -> Result<Response, Fail> {
     viewer.may(Action::Verify)?;
-    let config = app.config();
     let user = viewer.user.clone();
+    let app2 = app.clone();
     let (draw, verdict) = blocking(move || {
-        let draw = view(&config, id, &user)?;
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        let draw = view(&app2, id, &user)?;
+        let store = app2.store(Some(&user))?;
         let verdict = crate::jobs::verify::recorded_draw(&store, id)
             .map_err(|e| Fail::of(&e))?
             .ok_or(Fail::NotFound)?;
@@ -280,12 +276,12 @@ pub(crate) async fn file(
     Path((id, name)): Path<(i64, String)>,
 ) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let config = app.config();
     let user = viewer.user.clone();
+    let app2 = app.clone();
     let bytes = blocking(move || {
-        view(&config, id, &user)?;
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        view(&app2, id, &user)?;
+        let loaded = app2.rules()?;
+        let store = app2.store(Some(&user))?;
         crate::jobs::draws::file(&loaded, &store, id, &name)
             .map_err(|e| Fail::of(&e))?
             .ok_or(Fail::NotFound)

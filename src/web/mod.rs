@@ -1,16 +1,18 @@
 //! The staff console (`suiji serve`): routes → one job → a compiled template. Identity is an
 //! extractor (`session::Viewer`); what a user may do is decided by `jobs::users`; every
 //! write is a job that audits it with the user. Pages are in Chinese, rendered on the server,
-//! and work without JavaScript.
+//! and work without JavaScript (the rule editor's live check is a small script on top).
 
 mod draws;
 mod manual;
 mod names;
 mod pages;
+mod pool;
 pub mod public;
 mod publish;
 mod registries;
 mod results;
+mod review;
 mod rules;
 mod session;
 
@@ -26,6 +28,7 @@ use axum::routing::{get, post};
 
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
+use pool::Pooled;
 
 /// How the console runs.
 #[derive(Debug, Clone)]
@@ -48,6 +51,12 @@ pub struct App {
 #[derive(Debug)]
 struct Inner {
     config: PathBuf,
+    /// The rules and the calendar, loaded again when their files change.
+    held: crate::jobs::held::Held,
+    /// The account and host of this process, for the audit entries its writes make.
+    origin: crate::store::Origin,
+    /// Database connections kept open between requests.
+    pool: Arc<pool::Pool>,
     tz: chrono_tz::Tz,
     secure_cookies: bool,
     /// Hold answers to addresses that fail logins too often (off in tests).
@@ -59,6 +68,9 @@ impl App {
     pub fn new(loaded: &Loaded, config: PathBuf, secure_cookies: bool) -> App {
         App {
             inner: Arc::new(Inner {
+                held: crate::jobs::held::Held::with(config.clone(), loaded),
+                origin: crate::store::Origin::of_process(),
+                pool: Arc::default(),
                 config,
                 tz: loaded.model.config.timezone,
                 secure_cookies,
@@ -69,14 +81,86 @@ impl App {
 
     /// The same, answering at once to addresses that fail logins (for tests).
     pub fn without_slow_down(self) -> App {
-        let inner = Inner {
-            config: self.inner.config.clone(),
-            tz: self.inner.tz,
-            secure_cookies: self.inner.secure_cookies,
-            slow_down: false,
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.slow_down = false;
+                App {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(shared) => {
+                let inner = Inner {
+                    config: shared.config.clone(),
+                    held: crate::jobs::held::Held::new(shared.config.clone()),
+                    origin: shared.origin.clone(),
+                    pool: Arc::default(),
+                    tz: shared.tz,
+                    secure_cookies: shared.secure_cookies,
+                    slow_down: false,
+                };
+                App {
+                    inner: Arc::new(inner),
+                }
+            }
+        }
+    }
+
+    /// The rules as their files say now (held between requests while the files stay the
+    /// same).
+    pub(crate) fn rules(&self) -> Result<Arc<Loaded>, Fail> {
+        self.inner.held.rules().map_err(|e| Fail::of(&e))
+    }
+
+    /// The database, its writes recorded as made by `user` in the console (the console-user
+    /// field of the audit entries), or by the console itself when no one is signed in. The
+    /// connection goes back to the console's pool when dropped.
+    pub(crate) fn store(&self, user: Option<&crate::jobs::users::User>) -> Result<Pooled, Fail> {
+        let (data_dir, origin) = self.store_of(user)?;
+        self.inner
+            .pool
+            .lend(&data_dir, origin)
+            .map_err(|e| Fail::of(&e))
+    }
+
+    fn store_of(
+        &self,
+        user: Option<&crate::jobs::users::User>,
+    ) -> Result<(PathBuf, crate::store::Origin), Fail> {
+        let data_dir = match self.inner.held.rules() {
+            Ok(loaded) => loaded.model.config.data_dir.clone(),
+            Err(_) => {
+                crate::rules::load_config(&self.inner.config)
+                    .map_err(|e| Fail::of(&crate::jobs::SetupError::Config(e)))?
+                    .data_dir
+            }
         };
-        App {
-            inner: Arc::new(inner),
+        let mut origin = self.inner.origin.clone();
+        origin.console_user = user.map(|u| u.name.clone());
+        Ok((data_dir, origin))
+    }
+
+    /// What most jobs work on: the rules, the calendar and the database (see [`App::store`]).
+    pub(crate) fn context(
+        &self,
+        user: Option<&crate::jobs::users::User>,
+    ) -> Result<crate::jobs::Context, Fail> {
+        let (data_dir, origin) = self.store_of(user)?;
+        let store = self
+            .inner
+            .pool
+            .take(&data_dir, origin)
+            .map_err(|e| Fail::of(&e))?;
+        self.inner.held.context(store).map_err(|e| Fail::of(&e))
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` names the client (`[web] trusted_proxies`
+    /// of the config as it is now).
+    pub(crate) fn trusted_proxies(&self) -> Vec<crate::rules::model::TrustedProxy> {
+        match self.inner.held.rules() {
+            Ok(loaded) => loaded.model.config.trusted_proxies.clone(),
+            Err(_) => crate::rules::load_config(&self.inner.config)
+                .map(|c| c.trusted_proxies)
+                .unwrap_or_default(),
         }
     }
 
@@ -120,18 +204,29 @@ pub fn router(app: App) -> Router {
         .route("/draws/{id}", get(draws::detail))
         .route("/draws/{id}/verify", post(draws::verify))
         .route("/draws/{id}/files/{name}", get(draws::file))
-        .route("/rules/review", get(rules::review))
-        .route("/rules/changes/{id}", get(rules::change))
-        .route("/rules/changes/{id}/approve", post(rules::approve))
-        .route("/rules/changes/{id}/return", post(rules::send_back))
-        .route("/rules/outside", get(rules::outside))
-        .route("/rules/outside/approve", post(rules::approve_outside))
-        .route("/rules/history", get(rules::history))
-        .route("/rules/versions/{id}", get(rules::version))
-        .route("/rules/rollback", post(rules::rollback))
+        .route("/rules/review", get(review::review))
+        .route("/rules/changes/{id}", get(review::change))
+        .route("/rules/changes/{id}/approve", post(review::approve))
+        .route("/rules/changes/{id}/return", post(review::send_back))
+        .route("/rules/outside", get(review::outside))
+        .route("/rules/outside/approve", post(review::approve_outside))
+        .route("/rules/history", get(review::history))
+        .route("/rules/versions/{id}", get(review::version))
+        .route("/rules/rollback", post(review::rollback))
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
+        .route("/rules", get(rules::index))
+        .route(
+            "/rules/{dept}",
+            get(rules::department_page).post(rules::department_post),
+        )
+        .route(
+            "/rules/{dept}/{matter}",
+            get(rules::matter_form).post(rules::matter_post),
+        )
+        .route("/rules-check", post(rules::live_check))
         .route("/static/console.css", get(stylesheet))
+        .route("/static/rules.js", get(rules::script))
         .route("/public", get(public::bare))
         .route("/public/", get(public::index))
         .route("/public/{*path}", get(public::page))
@@ -154,8 +249,8 @@ async fn stylesheet() -> Response {
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    let csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-               frame-ancestors 'none'; base-uri 'none'";
+    let csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+               connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,

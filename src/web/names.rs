@@ -46,6 +46,8 @@ pub(crate) fn file(name: &str) -> String {
         "teams.html" => "检查任务单（可打印）".into(),
         "public.csv" => "公示名单（CSV）".into(),
         "public.html" => "公示名单（网页）".into(),
+        "bundle.public.json" => "公开数据包（任何人可复核抽取，JSON）".into(),
+        "bundle.audit.gz" => "审计数据包（含名录库快照、规则和执法人员，不公开）".into(),
         other => format!("文件 {other}"),
     }
 }
@@ -248,5 +250,65 @@ mod tests {
             "缺少名称（“姓名”列为空）"
         );
         assert_eq!(super::diagnostic("something new"), "something new");
+    }
+}
+
+/// Rule-check wordings in Chinese; their values are names to type (keys, ratios), so they are
+/// kept as written.
+const RULE_TEMPLATES: &[(&str, &str)] = &[
+    ("unknown key `{}`", "未知的键“{}”"),
+    ("did you mean `{}`?", "是否应为“{}”？"),
+    ("known keys here: {}", "此处可用的键：{}"),
+    ("ratio `{}` has no `%`", "比例“{}”缺少 %"),
+    (
+        "ratio `{}` is outside (0, 100%]",
+        "比例“{}”超出 (0, 100%] 范围",
+    ),
+    ("write the ratio with `%`: {}", "比例须带 %：{}"),
+    ("`{}` is not a ratio", "“{}”不是比例"),
+    ("unknown frequency `{}`", "未知的抽查频次“{}”"),
+    ("unknown holiday `{}`", "未知的节假日“{}”"),
+    ("unknown category `{}`", "未知的检查对象类别“{}”"),
+    ("unknown qualification `{}`", "未知的执法资格“{}”"),
+    ("`{}` = {} is out of range", "“{}” = {} 超出范围"),
+    (
+        "`{}` must be a whole number, not a {}",
+        "“{}”应为整数（现为 {}）",
+    ),
+    ("invalid TOML: {}", "TOML 格式错误：{}"),
+    ("`{}` is not a valid id", "“{}”不是有效的编号"),
+];
+
+/// A message of the rule check (the command line speaks English) in Chinese where the wording
+/// is known; otherwise as [`diagnostic`] has it.
+pub(crate) fn rule_diagnostic(message: &str) -> String {
+    for (en, zh) in RULE_TEMPLATES {
+        if let Some(values) = fill(en, message) {
+            let mut out = String::new();
+            let mut values = values.into_iter();
+            for (i, part) in zh.split("{}").enumerate() {
+                if i > 0 {
+                    out.push_str(&values.next().unwrap_or_default());
+                }
+                out.push_str(part);
+            }
+            return out;
+        }
+    }
+    diagnostic(message)
+}
+
+#[cfg(test)]
+mod rule_diagnostic_tests {
+    #[test]
+    fn rule_messages_read_in_chinese_with_the_names_to_type_kept() {
+        use super::rule_diagnostic as zh;
+        assert_eq!(
+            zh("unknown key `matter[1].ratoi`"),
+            "未知的键“matter[1].ratoi”"
+        );
+        assert_eq!(zh("did you mean `name`?"), "是否应为“name”？");
+        assert_eq!(zh("ratio `10` has no `%`"), "比例“10”缺少 %");
+        assert_eq!(zh("something else"), "something else");
     }
 }

@@ -129,23 +129,32 @@ pub(crate) fn notice(
     NoticeLine { level, draw, text }
 }
 
+/// The draws `user` may see, as (id, matter, period).
+pub(crate) fn visible_draws(
+    store: &crate::store::Store,
+    loaded: &crate::rules::Loaded,
+    user: &crate::jobs::users::User,
+) -> Result<Vec<(i64, String, String)>, Fail> {
+    Ok(store
+        .list_draws(&crate::store::DrawFilter::default())
+        .map_err(|e| Fail::of(&e))?
+        .into_iter()
+        .filter(|d| user.sees(&department_of(loaded, &d.record.matter)))
+        .map(|d| (d.id, d.record.matter, d.record.period))
+        .collect())
+}
+
 pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
     let config = app.config();
     let now = app.now().naive_local();
     let user = viewer.user.clone();
+    let app2 = app.clone();
     let (matters, notices, later, awaiting, missing_years) = blocking(move || {
-        let cx = crate::jobs::open(&config).map_err(|e| Fail::of(&e))?;
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let cx = app2.context(Some(&user))?;
+        let loaded = app2.rules()?;
         let missing = crate::jobs::status::missing_calendar_years(&cx.cal, now);
-        let draws: Vec<(i64, String, String)> = cx
-            .store
-            .list_draws(&crate::store::DrawFilter::default())
-            .map_err(|e| Fail::of(&e))?
-            .into_iter()
-            .filter(|d| user.sees(&department_of(&loaded, &d.record.matter)))
-            .map(|d| (d.id, d.record.matter, d.record.period))
-            .collect();
+        let draws = visible_draws(&cx.store, &loaded, &user)?;
         let input = crate::jobs::status::Input { now, within: 5 };
         let status = crate::jobs::status::run(&config, cx, &input).map_err(|e| Fail::of(&e))?;
         let matters = status
@@ -200,6 +209,11 @@ fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> Matter
             .iter()
             .map(|(p, at, why)| format!("抽取失败：{}，{at}：{why}", names::period(p))),
     );
+    problems.extend(
+        m.waiting
+            .iter()
+            .map(|(p, d, _)| format!("等待公开随机源：{}（计划 {d}）", names::period(p))),
+    );
     MatterLine {
         department,
         name,
@@ -218,10 +232,10 @@ struct Matters {
 
 pub(crate) async fn matters(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let config = app.config();
     let user = viewer.user.clone();
+    let app2 = app.clone();
     let matters = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
         Ok(crate::jobs::plan::matters(&loaded, |d| user.sees(d)))
     })
     .await?;
@@ -255,11 +269,11 @@ pub(crate) async fn plan(
     Query(q): Query<YearQuery>,
 ) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let config = app.config();
     let year = q.year.unwrap_or_else(|| chrono::Datelike::year(&app.now()));
     let user = viewer.user.clone();
+    let app2 = app.clone();
     let rows = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
         let input = crate::jobs::schedule::Input {
             year,
             provisional: false,
@@ -286,7 +300,10 @@ pub(crate) async fn plan(
 pub(crate) struct AuditLine {
     pub seq: i64,
     pub at: String,
+    /// The signed-in console user who made the write, else the actor as recorded.
     pub user: String,
+    /// Where the write came from: the console, or the OS account and machine.
+    pub source: String,
     pub action: String,
     /// What the entry is about: a label, a name or number (data), and a link.
     pub subject: (String, String, Option<String>),
@@ -349,6 +366,12 @@ fn action_zh(action: &str) -> String {
         ("scheduler.skipped", "跳过抽取"),
         ("scheduler.failed", "抽取失败"),
         ("rules.reload", "规则重新载入"),
+        ("rules.adopt", "采用规则（首版）"),
+        ("rules.draft", "保存规则草稿"),
+        ("rules.submit", "提交规则审核"),
+        ("rules.return", "退回规则变更"),
+        ("rules.approve", "批准规则变更"),
+        ("rules.rollback", "申请回退规则"),
         ("registry.replace", "更新名录库"),
         ("redraw.ask", "申请重新抽取"),
         ("redraw.approve", "批准重新抽取"),
@@ -375,22 +398,36 @@ async fn audit_page(
     verdict: Option<(bool, String, String)>,
 ) -> Result<Response, Fail> {
     viewer.may(Action::ReadAudit)?;
-    let config = app.config();
     let (user, action) = (q.user.clone(), q.action.clone());
+    let viewer_user = viewer.user.clone();
+    let app2 = app.clone();
     let lines = blocking(move || {
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
-        let entries = crate::jobs::audit::latest(&store, 500).map_err(|e| Fail::of(&e))?;
-        // The log stays readable while a rule file has problems (matters show as ids then).
-        let loaded = crate::jobs::load_rules(&config).ok();
+        let store = app2.store(None)?;
+        // The log stays readable while a rule file has problems (matters show as ids then),
+        // except to a user limited to a department: what it concerns needs the rules.
+        let loaded = match (&viewer_user.department, app2.rules()) {
+            (Some(_), Err(e)) => return Err(e),
+            (_, loaded) => loaded.ok(),
+        };
+        let entries = match (&viewer_user.department, &loaded) {
+            (Some(_), Some(loaded)) => {
+                crate::jobs::audit::latest_of_departments(&store, loaded, 500, |d| {
+                    viewer_user.sees(d)
+                })
+            }
+            _ => crate::jobs::audit::latest(&*store, 500),
+        }
+        .map_err(|e| Fail::of(&e))?;
         Ok(entries
             .into_iter()
             .rev()
             .map(|e| AuditLine {
                 seq: e.seq,
                 at: e.at.replace('T', " ").chars().take(19).collect(),
-                user: names::actor(&e.actor),
+                user: audit_user(&e),
+                source: audit_source(&e),
                 action: action_zh(&e.action),
-                subject: subject_zh(loaded.as_ref(), &e.subject),
+                subject: subject_zh(loaded.as_deref(), &e.subject),
                 hash: e.hash.chars().take(12).collect(),
             })
             .filter(|l| user.is_empty() || l.user.contains(user.trim()))
@@ -407,6 +444,23 @@ async fn audit_page(
     })
 }
 
+/// Who made an audit entry's write: the console user it records (format 2), else its actor.
+fn audit_user(e: &crate::store::AuditEntry) -> String {
+    match e.v2.as_ref().and_then(|v| v.console_user.as_ref()) {
+        Some(name) => name.clone(),
+        None => names::actor(&e.actor),
+    }
+}
+
+/// Where an audit entry's write came from (entries of format 1 do not say).
+fn audit_source(e: &crate::store::AuditEntry) -> String {
+    match &e.v2 {
+        Some(v) if v.console_user.is_some() => format!("控制台（{}@{}）", v.os_user, v.host),
+        Some(v) => format!("{}@{}", v.os_user, v.host),
+        None => String::new(),
+    }
+}
+
 pub(crate) async fn audit(
     State(app): State<App>,
     viewer: Viewer,
@@ -418,10 +472,10 @@ pub(crate) async fn audit(
 /// 校验: walks the whole chain.
 pub(crate) async fn audit_verify(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
     viewer.may(Action::ReadAudit)?;
-    let config = app.config();
+    let app2 = app.clone();
     let verdict = blocking(move || {
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
-        let report = crate::jobs::audit::verify(&store).map_err(|e| Fail::of(&e))?;
+        let store = app2.store(None)?;
+        let report = crate::jobs::audit::verify(&*store).map_err(|e| Fail::of(&e))?;
         Ok(match report {
             crate::store::AuditReport::Intact { entries, head } => {
                 (true, format!("审计链完整：共 {entries} 条记录。"), head)
@@ -453,10 +507,10 @@ pub(crate) async fn plan_document(
         "md" => crate::output::doc::Format::Md,
         _ => return Err(Fail::NotFound),
     };
-    let config = app.config();
     let issued = app.now().date_naive();
+    let (app2, user) = (app.clone(), viewer.user.clone());
     let bytes = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
         let input = crate::jobs::plan::Input {
             year,
             provisional: false,
@@ -464,8 +518,8 @@ pub(crate) async fn plan_document(
             output: None,
             issued,
         };
-        let (bytes, _, _) =
-            crate::jobs::plan::document(&loaded, &input).map_err(|e| Fail::of(&e))?;
+        let (bytes, _, _) = crate::jobs::plan::document_for(&loaded, &input, |d| user.sees(d))
+            .map_err(|e| Fail::of(&e))?;
         Ok(bytes)
     })
     .await?;

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::pages::{NoticeLine, department_of, matter_names};
+use super::pages::{NoticeLine, matter_names};
 use super::session::Viewer;
 use super::{App, Fail, blocking, names, render};
 use crate::jobs::users::{Action, User};
@@ -40,14 +40,9 @@ fn matters_of(loaded: &crate::rules::Loaded, user: &User) -> Vec<Option<String>>
 }
 
 /// Publishes (or, on a dry run, works out) what is ready as of today for the user's matters.
-fn publish(
-    app: &App,
-    config: &std::path::Path,
-    user: &User,
-    dry_run: bool,
-) -> Result<Vec<ReadyLine>, Fail> {
-    let mut cx = crate::jobs::open(config).map_err(|e| Fail::of(&e))?;
-    let loaded = crate::jobs::load_rules(config).map_err(|e| Fail::of(&e))?;
+fn publish(app: &App, user: &User, dry_run: bool) -> Result<Vec<ReadyLine>, Fail> {
+    let mut cx = app.context(Some(user))?;
+    let loaded = app.rules()?;
     let mut out = Vec::new();
     for matter in matters_of(&loaded, user) {
         let input = crate::jobs::publish::Input {
@@ -81,17 +76,10 @@ async fn page(app: App, viewer: Viewer, dry_run: bool) -> Result<Response, Fail>
     let now = app.now().naive_local();
     let app2 = app.clone();
     let (ready, notices) = blocking(move || {
-        let ready = publish(&app2, &config, &user, dry_run)?;
-        let cx = crate::jobs::open(&config).map_err(|e| Fail::of(&e))?;
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let draws: Vec<(i64, String, String)> = cx
-            .store
-            .list_draws(&crate::store::DrawFilter::default())
-            .map_err(|e| Fail::of(&e))?
-            .into_iter()
-            .filter(|d| user.sees(&department_of(&loaded, &d.record.matter)))
-            .map(|d| (d.id, d.record.matter, d.record.period))
-            .collect();
+        let ready = publish(&app2, &user, dry_run)?;
+        let cx = app2.context(Some(&user))?;
+        let loaded = app2.rules()?;
+        let draws = super::pages::visible_draws(&cx.store, &loaded, &user)?;
         let input = crate::jobs::status::Input { now, within: 20 };
         let status = crate::jobs::status::run(&config, cx, &input).map_err(|e| Fail::of(&e))?;
         let notices = status
@@ -146,19 +134,22 @@ pub(crate) struct YearQuery {
     year: Option<i32>,
 }
 
+/// The year's report as `user` may see it: their department's only, when they have one.
 fn report(
     app: &App,
+    user: &User,
     year: i32,
     xlsx: bool,
 ) -> Result<(crate::results::year::YearFigures, Vec<u8>), Fail> {
-    let cx = crate::jobs::open(&app.config()).map_err(|e| Fail::of(&e))?;
+    let cx = app.context(None)?;
     let today = app.now().date_naive();
     let as_of = if chrono::Datelike::year(&today) > year {
         chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today)
     } else {
         today
     };
-    crate::jobs::report::document(&cx, year, as_of, xlsx).map_err(|e| Fail::of(&e))
+    crate::jobs::report::document(&cx, year, as_of, xlsx, &|d| user.sees(d))
+        .map_err(|e| Fail::of(&e))
 }
 
 pub(crate) async fn report_page(
@@ -168,8 +159,8 @@ pub(crate) async fn report_page(
 ) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
     let year = q.year.unwrap_or_else(|| chrono::Datelike::year(&app.now()));
-    let app2 = app.clone();
-    let (figures, _) = blocking(move || report(&app2, year, false)).await?;
+    let (app2, user) = (app.clone(), viewer.user.clone());
+    let (figures, _) = blocking(move || report(&app2, &user, year, false)).await?;
     render(&ReportPage {
         viewer,
         year,
@@ -189,8 +180,8 @@ pub(crate) async fn report_document(
         "xlsx" => true,
         _ => return Err(Fail::NotFound),
     };
-    let app2 = app.clone();
-    let (_, bytes) = blocking(move || report(&app2, year, xlsx)).await?;
+    let (app2, user) = (app.clone(), viewer.user.clone());
+    let (_, bytes) = blocking(move || report(&app2, &user, year, xlsx)).await?;
     let name = format!("report-{year}.{format}");
     Ok(super::draws::download(&name, bytes))
 }

@@ -92,10 +92,10 @@ async fn page(
     problems: Vec<ProblemLine>,
     outcome: Option<(bool, String)>,
 ) -> Result<Response, Fail> {
-    let config = app.config();
+    let app2 = app.clone();
     let (files, history) = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
+        let store = app2.store(None)?;
         let (current, history) =
             crate::jobs::replace::current(&loaded, &store).map_err(|e| Fail::of(&e))?;
         let files = current
@@ -173,7 +173,6 @@ pub(crate) async fn upload(
 ) -> Result<Response, Fail> {
     viewer.may(Action::UploadRegistry)?;
     let (kind, index, name, bytes) = read_form(form).await?;
-    let config = app.config();
     let up = Upload {
         kind,
         index,
@@ -182,9 +181,10 @@ pub(crate) async fn upload(
         actor: viewer.user.actor(),
         at: app.stamp(),
     };
+    let (app2, user) = (app.clone(), viewer.user.clone());
     let result = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let mut store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
+        let mut store = app2.store(Some(&user))?;
         Ok(crate::jobs::replace::replace(&loaded, &mut store, &up))
     })
     .await?;

@@ -50,12 +50,12 @@ async fn page(
     outcome: Option<(bool, String)>,
     problems: Vec<super::registries::ProblemLine>,
 ) -> Result<Response, Fail> {
-    let config = app.config();
     let user = viewer.user.clone();
     let can_enter = viewer.user.may(Action::EnterResults);
+    let app2 = app.clone();
     let tasks = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
+        let store = app2.store(Some(&user))?;
         // An inspector account sees its own tasks only; the others every task they may see.
         let mine = if user.roles.contains(&crate::jobs::users::Role::Inspector) {
             Some(user.inspector.clone().unwrap_or_default())
@@ -163,11 +163,11 @@ pub(crate) async fn enter(
         today: app.now().date_naive(),
         now: app.stamp(),
     };
-    let config = app.config();
     let user = viewer.user.clone();
+    let app2 = app.clone();
     let result = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let mut store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
+        let mut store = app2.store(Some(&user))?;
         let visible =
             crate::jobs::results::tasks(&loaded, &store, user.inspector.as_deref(), |d| {
                 user.sees(d)
@@ -219,12 +219,12 @@ pub(crate) async fn upload(
     let (name, bytes) = file
         .filter(|(n, b)| !n.is_empty() && !b.is_empty())
         .ok_or_else(|| Fail::Invalid("请选择要上传的结果表。".into()))?;
-    let config = app.config();
     let (actor, now, today) = (viewer.user.actor(), app.stamp(), app.now().date_naive());
     let signer = viewer.user.inspector.clone();
+    let (app2, user) = (app.clone(), viewer.user.clone());
     let result = blocking(move || {
-        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        let mut store = crate::jobs::open_store(&loaded).map_err(|e| Fail::of(&e))?;
+        let loaded = app2.rules()?;
+        let mut store = app2.store(Some(&user))?;
         let ext = std::path::Path::new(&name)
             .extension()
             .and_then(|e| e.to_str())

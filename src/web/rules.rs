@@ -1,560 +1,1073 @@
-//! 规则审核 and 规则历史: the changes waiting for approval, a change with its diff (file by
-//! file, and key by key), approve or return with a comment; files changed outside the console;
-//! every approved version, the diff between any two, and rollback (itself a change that needs
-//! approval). The decisions are `jobs::rule_changes`; who may do what is `jobs::users`.
+//! 规则编辑: the departments and matters (`/rules`), a matter's form (`/rules/<department>/
+//! <matter>`), a department's files as text (`/rules/<department>`, the advanced tab), the
+//! check of a draft as the user types (`/rules-check`, a fragment the page's script puts in
+//! place; the 检查 button does the same without script) and the preview. Every check is
+//! `jobs::rule_edit::check`, which runs what `suiji check` runs. 保存草稿 and 提交审核 make the
+//! editor's change of a department a draft, then a change waiting for approval
+//! (`jobs::rule_changes`): the rule files change only when it is approved.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
 
 use super::session::Viewer;
-use super::{App, Fail, blocking, names, render};
-use crate::jobs::rule_changes::{self, FileDiff, Line, Who};
+use super::{App, Fail, blocking, render};
+use crate::jobs::rule_changes::{self, ChangeError, Submitted, Who};
+use crate::jobs::rule_edit::{self, Checked, DepartmentFiles, Finding, Preview};
 use crate::jobs::users::Action;
-use crate::store::{RuleChangeRow, RuleVersionRow};
+use crate::rules::edit::{ChecklistRow, MatterValues, form_keys};
+use crate::rules::schema::Kind;
+use crate::rules::{Draft, Loaded};
+use crate::store::RuleChangeRow;
 
-/// One line of a diff as shown: its class (`same`, `del`, `add`, `gap`) and text.
-pub(crate) struct DiffLine {
-    pub class: &'static str,
-    pub mark: &'static str,
-    pub text: String,
-}
+type Pairs = axum::Form<Vec<(String, String)>>;
 
-/// One file of a diff as shown.
-pub(crate) struct DiffFile {
-    pub path: String,
-    /// 新增 / 删除 / 修改.
-    pub what: &'static str,
-    pub lines: Vec<DiffLine>,
-    /// Key by key (rule and holiday files that are TOML on both sides).
-    pub keys: Vec<KeyLine>,
-}
-
-pub(crate) struct KeyLine {
+/// One problem as a page shows it: where, what (in Chinese where the console knows the
+/// message), and what to do.
+pub(crate) struct Note {
+    pub level: &'static str,
     pub place: String,
-    pub key: String,
-    pub old: String,
-    pub new: String,
+    pub message: String,
+    pub help: Vec<String>,
 }
 
-/// A file diff as the templates show it (`templates/rule_diff.html`).
-pub(crate) fn diff_files(diffs: &[FileDiff]) -> Vec<DiffFile> {
-    diffs
-        .iter()
-        .map(|d| {
-            let what = match (&d.old, &d.new) {
-                (None, _) => "新增",
-                (_, None) => "删除",
-                _ => "修改",
-            };
-            let keys = match (&d.old, &d.new) {
-                (Some(o), Some(n)) if d.path.ends_with(".toml") => {
-                    crate::rules::changes::changed_keys(o, n)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|k| KeyLine {
-                            place: k.place,
-                            key: k.key,
-                            old: k.old.unwrap_or_else(|| "（无）".into()),
-                            new: k.new.unwrap_or_else(|| "（删除）".into()),
-                        })
-                        .collect()
+/// One line of a file, with the problems found at it.
+pub(crate) struct ListLine {
+    pub n: usize,
+    pub text: String,
+    pub notes: Vec<Note>,
+}
+
+/// A file of the draft with its problems at their lines (only the lines near a problem when
+/// `all` is off).
+pub(crate) struct Listing {
+    pub name: String,
+    pub lines: Vec<ListLine>,
+}
+
+/// What the check found, for a page.
+pub(crate) struct CheckView {
+    pub ok: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Problems without a line in the files shown.
+    pub loose: Vec<Note>,
+    pub listings: Vec<Listing>,
+    pub hash: String,
+}
+
+/// The fragment the live check puts in place (and the pages include).
+#[derive(Template)]
+#[template(path = "rule_check.html")]
+struct CheckFragment {
+    check: CheckView,
+}
+
+fn note(f: &Finding) -> Note {
+    let place = match (&f.file, f.line, f.column) {
+        (Some(file), Some(l), Some(c)) => format!("{file} 第 {l} 行第 {c} 列"),
+        (Some(file), Some(l), None) => format!("{file} 第 {l} 行"),
+        (Some(file), None, _) => file.clone(),
+        _ => String::new(),
+    };
+    Note {
+        level: if f.error { "bad" } else { "warn" },
+        place,
+        message: super::names::rule_diagnostic(&f.message),
+        help: f
+            .help
+            .iter()
+            .map(|h| super::names::rule_diagnostic(h))
+            .collect(),
+    }
+}
+
+/// The check's findings for a page: each at its line of the draft's files.
+fn check_view(checked: &Checked, files: &Draft, all_lines: bool) -> CheckView {
+    let mut loose = Vec::new();
+    let mut listings = Vec::new();
+    for (name, text) in files {
+        let shown = format!("rules/{name}");
+        let mine: Vec<&Finding> = checked
+            .findings
+            .iter()
+            .filter(|f| f.file.as_deref() == Some(shown.as_str()) && f.line.is_some())
+            .collect();
+        if mine.is_empty() && !all_lines {
+            continue;
+        }
+        let near = |n: usize| {
+            all_lines
+                || mine
+                    .iter()
+                    .any(|f| f.line.is_some_and(|l| l.abs_diff(n) <= 1))
+        };
+        let lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, t)| (i + 1, t))
+            .filter(|(n, _)| near(*n))
+            .map(|(n, t)| ListLine {
+                n,
+                text: t.to_string(),
+                notes: mine
+                    .iter()
+                    .filter(|f| f.line == Some(n))
+                    .map(|f| note(f))
+                    .collect(),
+            })
+            .collect();
+        listings.push(Listing { name: shown, lines });
+    }
+    for f in &checked.findings {
+        let listed = f.line.is_some()
+            && f.file.as_ref().is_some_and(|file| {
+                file.strip_prefix("rules/")
+                    .is_some_and(|n| files.contains_key(n))
+            });
+        if !listed {
+            loose.push(note(f));
+        }
+    }
+    CheckView {
+        ok: checked.ok(),
+        errors: checked.findings.iter().filter(|f| f.error).count(),
+        warnings: checked.findings.iter().filter(|f| !f.error).count(),
+        loose,
+        listings,
+        hash: checked.rules_hash.clone().unwrap_or_default(),
+    }
+}
+
+/// What the editor works on besides the department's files: the approved files they start
+/// from, their own open change of the department (a draft, or a change returned to them),
+/// and the rules hash of the version the work is based on.
+pub(crate) struct Working {
+    pub approved: Draft,
+    pub open: Option<RuleChangeRow>,
+    pub base: String,
+}
+
+/// The department `dept` as the editor works on it: the latest approved files with the
+/// editor's own open change of it written over them.
+fn department(
+    app: &App,
+    viewer: &Viewer,
+    dept: &str,
+) -> Result<(Loaded, DepartmentFiles, Working), Fail> {
+    viewer.may(Action::EditRules)?;
+    if !viewer.user.sees(dept) {
+        // Another department's rules are not there for this user, as its draws are not.
+        return Err(Fail::NotFound);
+    }
+    let loaded = crate::jobs::load_rules(&app.config()).map_err(|e| Fail::of(&e))?;
+    let mut files = rule_edit::department_files(&loaded, dept).map_err(|e| match e {
+        rule_edit::EditJobError::NoDepartment(_) => Fail::NotFound,
+        other => Fail::Failed(format!("规则文件无法读取：{other}")),
+    })?;
+    let store = app.store(Some(&viewer.user))?;
+    let open = own_open_change(&store, &viewer.user.actor(), dept)?;
+    let approved = files.files.clone();
+    let base = match &open {
+        Some(row) => {
+            for (path, text) in &row.files {
+                if let Some(name) = path.strip_prefix("rules/") {
+                    files.files.insert(name.to_string(), text.clone());
                 }
-                _ => Vec::new(),
+            }
+            row.base_hash.clone()
+        }
+        None => loaded.model.rules_hash.clone(),
+    };
+    let working = Working {
+        approved,
+        open,
+        base,
+    };
+    Ok((loaded, files, working))
+}
+
+/// The newest change of `dept` by `actor` that is still theirs to edit (a draft, or returned).
+fn own_open_change(
+    store: &crate::store::Store,
+    actor: &str,
+    dept: &str,
+) -> Result<Option<RuleChangeRow>, Fail> {
+    let all = rule_changes::list(store).map_err(|e| Fail::of(&e))?;
+    Ok(all.into_iter().find(|c| {
+        c.department == dept
+            && c.author == actor
+            && c.kind == "edit"
+            && matches!(c.state.as_str(), "draft" | "returned")
+    }))
+}
+
+/// The draft's files that differ from the latest approved files of the department.
+fn changed(working: &Working, draft: &Draft) -> Draft {
+    draft
+        .iter()
+        .filter(|(name, text)| working.approved.get(*name) != Some(*text))
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect()
+}
+
+/// The year a check and a preview describe: the one asked for (`year`), else the current one
+/// (the nearest the holiday calendar has).
+fn year(app: &App, loaded: &Loaded, pairs: &[(String, String)]) -> i32 {
+    let asked = pairs
+        .iter()
+        .find(|(k, _)| k == "year")
+        .and_then(|(_, v)| v.trim().parse().ok());
+    let now = chrono::Datelike::year(&app.now());
+    rule_edit::year_for(loaded, asked.unwrap_or(now))
+}
+
+// ---------------------------------------------------------------- the list of departments
+
+pub(crate) struct DeptLine {
+    pub id: String,
+    pub name: String,
+    pub matters: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct Index {
+    viewer: Viewer,
+    departments: Vec<DeptLine>,
+}
+
+pub(crate) async fn index(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+    viewer.may(Action::EditRules)?;
+    let config = app.config();
+    let user = viewer.user.clone();
+    let departments = blocking(move || {
+        let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
+        Ok(loaded
+            .model
+            .departments
+            .iter()
+            .filter(|d| user.sees(&d.id))
+            .map(|d| DeptLine {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                matters: d
+                    .matters
+                    .iter()
+                    .map(|m| {
+                        let short = m.id.rsplit('.').next().unwrap_or(&m.id).to_string();
+                        (short, m.name.clone())
+                    })
+                    .collect(),
+            })
+            .collect())
+    })
+    .await?;
+    render(&Index {
+        viewer,
+        departments,
+    })
+}
+
+// ---------------------------------------------------------------- the matter form
+
+/// One field of the matter form, drawn from the schema.
+pub(crate) struct Field {
+    pub name: String,
+    pub label: &'static str,
+    pub help: &'static str,
+    /// text, long, int, list, map, choice, bool
+    pub kind: &'static str,
+    pub value: String,
+    /// What applies when the field is left empty (the department's default or the engine's).
+    pub default: String,
+    pub choices: &'static [&'static str],
+    /// The value written is none of the choices (e.g. 每半年): kept as a choice of its own.
+    pub other_choice: bool,
+    /// The heading of the table the key belongs to, on its first key.
+    pub heading: &'static str,
+    pub notes: Vec<Note>,
+}
+
+#[derive(Template)]
+#[template(path = "rule_matter.html")]
+struct MatterPage {
+    viewer: Viewer,
+    dept: String,
+    dept_name: String,
+    matter: String,
+    matter_name: String,
+    fields: Vec<Field>,
+    checklist: Vec<ChecklistRow>,
+    problem: Option<String>,
+    check: Option<CheckView>,
+    preview: Option<PreviewView>,
+    /// The draft's changed files (name, text), to carry on to the next step.
+    draft: Vec<(String, String)>,
+    base: String,
+    open: Option<OpenView>,
+    saved: Option<Saved>,
+}
+
+impl Field {
+    /// Is the value written `choice`?
+    pub fn is(&self, choice: &str) -> bool {
+        self.value == choice
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::LongText => "long",
+        Kind::Integer { .. } => "int",
+        Kind::Texts => "list",
+        Kind::ClassRatios => "map",
+        Kind::Choice(_) => "choice",
+        Kind::Bool => "bool",
+        _ => "text",
+    }
+}
+
+/// The form's fields with `values`; `defaults` are the department's `[defaults]`.
+fn fields(values: &MatterValues, defaults: &MatterValues) -> Vec<Field> {
+    let mut last_table = String::new();
+    form_keys()
+        .into_iter()
+        .map(|(name, key)| {
+            let table = name.split_once('.').map_or("", |(t, _)| t).to_string();
+            let heading = if table != last_table && !table.is_empty() {
+                crate::rules::schema::get(crate::rules::schema::Section::Matter, &table)
+                    .map_or("", |k| k.label)
+            } else {
+                ""
             };
-            let lines = d
-                .lines
-                .iter()
-                .map(|l| match l {
-                    Line::Same(t) => DiffLine {
-                        class: "same",
-                        mark: " ",
-                        text: t.clone(),
-                    },
-                    Line::Removed(t) => DiffLine {
-                        class: "del",
-                        mark: "-",
-                        text: t.clone(),
-                    },
-                    Line::Added(t) => DiffLine {
-                        class: "add",
-                        mark: "+",
-                        text: t.clone(),
-                    },
-                    Line::Gap(_) => DiffLine {
-                        class: "gap",
-                        mark: "…",
-                        text: String::new(),
-                    },
-                })
-                .collect();
-            DiffFile {
-                path: d.path.clone(),
-                what,
-                lines,
-                keys,
+            last_table = table;
+            let value = values.values.get(&name).cloned().unwrap_or_default();
+            let choices: &'static [&'static str] = match key.kind {
+                Kind::Choice(c) => c,
+                _ => &[],
+            };
+            Field {
+                other_choice: !choices.is_empty()
+                    && !value.is_empty()
+                    && !choices.contains(&value.as_str()),
+                choices,
+                label: key.label,
+                help: key.help,
+                kind: kind_name(key.kind),
+                value,
+                default: defaults
+                    .values
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_else(|| key.default.to_string()),
+                heading,
+                notes: Vec::new(),
+                name,
             }
         })
         .collect()
 }
 
-fn state_name(state: &str) -> &'static str {
-    match state {
-        "draft" => "草稿",
-        "submitted" => "待审核",
-        "approved" => "已批准",
-        "returned" => "已退回",
-        _ => "未知",
-    }
-}
-
-fn kind_name(kind: &str) -> &'static str {
-    match kind {
-        "adopted" => "首次启动采用",
-        "edit" => "控制台修改",
-        "outside" => "控制台以外的修改",
-        "rollback" => "回退",
-        _ => "未知",
-    }
-}
-
-fn who_name(actor: &str) -> String {
-    if actor == rule_changes::OUTSIDE {
-        "（控制台以外）".into()
-    } else {
-        names::actor(actor)
-    }
-}
-
-fn at_name(at: &str) -> String {
-    at.replace('T', " ").chars().take(19).collect()
-}
-
-/// A change as listed.
-pub(crate) struct ChangeLine {
-    pub id: i64,
-    pub what: String,
-    pub files: String,
-    pub author: String,
-    pub at: String,
-    pub state: &'static str,
-}
-
-fn change_line(c: &RuleChangeRow) -> ChangeLine {
-    ChangeLine {
-        id: c.id,
-        what: match (c.kind.as_str(), c.rollback_of) {
-            ("rollback", Some(v)) => format!("回退到第 {v} 版"),
-            _ => c.department.clone(),
-        },
-        files: c
-            .files
-            .keys()
-            .chain(c.removed.iter())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("、"),
-        author: who_name(&c.author),
-        at: at_name(c.submitted_at.as_deref().unwrap_or(&c.updated_at)),
-        state: state_name(&c.state),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "rule_review.html")]
-struct Review {
-    viewer: Viewer,
-    pending: Vec<ChangeLine>,
-    recent: Vec<ChangeLine>,
-    /// Files changed outside the console (not used until approved).
-    outside: Vec<String>,
-    latest: Option<(i64, String)>,
-}
-
-/// 待审核: the submitted changes, files changed outside the console, recent changes.
-pub(crate) async fn review(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
-    viewer.may(Action::ReadRuleChanges)?;
-    let config = app.config();
-    let (status, all) = blocking(move || {
-        let cfg = crate::rules::load_config(&config).map_err(|e| {
-            Fail::of(&crate::jobs::SetupError::Config(e))
-        })?;
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
-        let status = rule_changes::status(&store, &cfg).map_err(|e| Fail::of(&e))?;
-        let all = rule_changes::list(&store).map_err(|e| Fail::of(&e))?;
-        Ok((status, all))
-    })
-    .await?;
-    render(&Review {
-        pending: status.pending.iter().map(change_line).collect(),
-        recent: all.iter().take(30).map(change_line).collect(),
-        outside: status.outside.iter().map(|d| d.path.clone()).collect(),
-        latest: status
-            .latest
-            .as_ref()
-            .map(|v| (v.id, v.rules_hash.chars().take(12).collect())),
-        viewer,
-    })
-}
-
-/// A conflict as shown.
-pub(crate) struct ConflictView {
-    pub path: String,
-    pub by: String,
-    pub change: Option<i64>,
-    pub diff: Vec<DiffFile>,
-}
-
-#[derive(Template)]
-#[template(path = "rule_change.html")]
-struct ChangePage {
-    viewer: Viewer,
-    line: ChangeLine,
-    base: String,
-    comment: Option<String>,
-    decided: Option<(String, String)>,
-    diff: Vec<DiffFile>,
-    conflicts: Vec<ConflictView>,
-    /// The viewer may approve or return it now.
-    can_decide: bool,
-    /// The viewer is its author and may not approve it.
-    own: bool,
-}
-
-/// A rule change: its diff and, for an approver, approve or return.
-pub(crate) async fn change(
-    State(app): State<App>,
-    viewer: Viewer,
-    Path(id): Path<i64>,
-) -> Result<Response, Fail> {
-    viewer.may(Action::ReadRuleChanges)?;
-    let config = app.config();
-    let (view, self_ok) = blocking(move || {
-        let cfg = crate::rules::load_config(&config).map_err(|e| {
-            Fail::of(&crate::jobs::SetupError::Config(e))
-        })?;
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
-        match rule_changes::change(&store, id) {
-            Ok(v) => Ok((v, cfg.approval.self_approval || !cfg.approval.required)),
-            Err(rule_changes::ChangeError::NoChange(_)) => Err(Fail::NotFound),
-            Err(e) => Err(Fail::of(&e)),
-        }
-    })
-    .await?;
-    let row = &view.row;
-    let own = row.author == viewer.user.actor() && !self_ok;
-    let can_decide = row.state == "submitted" && viewer.user.may(Action::ApproveRules) && !own;
-    render(&ChangePage {
-        line: change_line(row),
-        base: match &view.base {
-            Some(b) => format!("第 {} 版（{}）", b.id, short(&b.rules_hash)),
-            None => short(&row.base_hash),
-        },
-        comment: row.comment.clone(),
-        decided: row
-            .decided_by
-            .as_ref()
-            .map(|b| (who_name(b), at_name(row.decided_at.as_deref().unwrap_or("")))),
-        diff: diff_files(&view.diff),
-        conflicts: view
-            .conflicts
+/// The values a posted form holds.
+fn posted(pairs: &[(String, String)]) -> MatterValues {
+    let get = |k: &str| {
+        pairs
             .iter()
-            .map(|c| ConflictView {
-                path: c.path.clone(),
-                by: c.by.clone(),
-                change: c.change,
-                diff: diff_files(std::slice::from_ref(&c.diff)),
-            })
-            .collect(),
-        can_decide,
-        own,
-        viewer,
-    })
-}
-
-fn short(hash: &str) -> String {
-    hash.chars().take(12).collect()
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct ReturnForm {
-    #[serde(default)]
-    comment: String,
-}
-
-/// 批准: the change becomes the next version and its files are written.
-pub(crate) async fn approve(
-    State(app): State<App>,
-    viewer: Viewer,
-    Path(id): Path<i64>,
-) -> Result<Response, Fail> {
-    viewer.may(Action::ApproveRules)?;
-    let config = app.config();
-    let who = Who {
-        actor: viewer.user.actor(),
-        at: app.stamp(),
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
     };
-    blocking(move || {
-        let cfg = crate::rules::load_config(&config).map_err(|e| {
-            Fail::of(&crate::jobs::SetupError::Config(e))
-        })?;
-        let mut store = store_as(&config, &who)?;
-        rule_changes::approve(&mut store, &cfg, id, &who).map_err(|e| Fail::of(&e))
-    })
-    .await?;
-    Ok(Redirect::to(&format!("/rules/changes/{id}")).into_response())
-}
-
-/// The database, writing as the console user.
-fn store_as(config: &std::path::Path, who: &Who) -> Result<crate::store::Store, Fail> {
-    let mut store = crate::jobs::open_store_of_config(config).map_err(|e| Fail::of(&e))?;
-    let mut origin = store.origin().clone();
-    origin.console_user = who.actor.strip_prefix("web:").map(str::to_string);
-    store.set_origin(origin);
-    Ok(store)
-}
-
-/// 退回: back to its author with a comment.
-pub(crate) async fn send_back(
-    State(app): State<App>,
-    viewer: Viewer,
-    Path(id): Path<i64>,
-    axum::Form(form): axum::Form<ReturnForm>,
-) -> Result<Response, Fail> {
-    viewer.may(Action::ApproveRules)?;
-    if form.comment.trim().is_empty() {
-        return Err(Fail::Invalid("退回须填写意见。".into()));
-    }
-    let config = app.config();
-    let who = Who {
-        actor: viewer.user.actor(),
-        at: app.stamp(),
-    };
-    blocking(move || {
-        let mut store = store_as(&config, &who)?;
-        rule_changes::return_change(&mut store, id, &form.comment, &who).map_err(|e| Fail::of(&e))
-    })
-    .await?;
-    Ok(Redirect::to(&format!("/rules/changes/{id}")).into_response())
-}
-
-#[derive(Template)]
-#[template(path = "rule_outside.html")]
-struct Outside {
-    viewer: Viewer,
-    disk_hash: String,
-    latest: Option<(i64, String)>,
-    diff: Vec<DiffFile>,
-    /// The check of the files on disk: `None` ok, else the report.
-    problems: Option<String>,
-}
-
-/// Files changed on disk outside the console: the diff against the approved version and the
-/// check of the files on disk.
-pub(crate) async fn outside(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
-    viewer.may(Action::ReadRuleChanges)?;
-    let config = app.config();
-    let year = chrono::Datelike::year(&app.now());
-    let (status, problems) = blocking(move || {
-        let cfg = crate::rules::load_config(&config).map_err(|e| {
-            Fail::of(&crate::jobs::SetupError::Config(e))
-        })?;
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
-        let status = rule_changes::status(&store, &cfg).map_err(|e| Fail::of(&e))?;
-        let problems = if status.outside.is_empty() {
-            None
-        } else {
-            rule_changes::check_set(&config, &status.disk.files, year)
-                .err()
-                .map(|e| super::report_text(&crate::diag::Problem::report(&e)))
-        };
-        Ok((status, problems))
-    })
-    .await?;
-    render(&Outside {
-        disk_hash: status.disk.hash.clone(),
-        latest: status.latest.as_ref().map(|v| (v.id, short(&v.rules_hash))),
-        diff: diff_files(&status.outside),
-        problems,
-        viewer,
-    })
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct OutsideForm {
-    #[serde(default)]
-    seen: String,
-}
-
-/// Approves the files on disk as they were shown (`seen`: their rules hash).
-pub(crate) async fn approve_outside(
-    State(app): State<App>,
-    viewer: Viewer,
-    axum::Form(form): axum::Form<OutsideForm>,
-) -> Result<Response, Fail> {
-    viewer.may(Action::ApproveRules)?;
-    let config = app.config();
-    let who = Who {
-        actor: viewer.user.actor(),
-        at: app.stamp(),
-    };
-    let done = blocking(move || {
-        let cfg = crate::rules::load_config(&config).map_err(|e| {
-            Fail::of(&crate::jobs::SetupError::Config(e))
-        })?;
-        let mut store = store_as(&config, &who)?;
-        rule_changes::approve_outside(&mut store, &cfg, Some(&form.seen), &who)
-            .map_err(|e| Fail::of(&e))
-    })
-    .await?;
-    Ok(Redirect::to(&format!("/rules/versions/{}", done.version)).into_response())
-}
-
-/// A version as listed.
-pub(crate) struct VersionLine {
-    pub id: i64,
-    pub hash: String,
-    pub kind: &'static str,
-    pub author: String,
-    pub approver: String,
-    pub at: String,
-    pub latest: bool,
-}
-
-fn version_line(v: &RuleVersionRow, latest: i64) -> VersionLine {
-    VersionLine {
-        id: v.id,
-        hash: v.rules_hash.clone(),
-        kind: kind_name(&v.kind),
-        author: who_name(&v.author),
-        approver: who_name(&v.approver),
-        at: at_name(&v.approved_at),
-        latest: v.id == latest,
-    }
-}
-
-#[derive(Template)]
-#[template(path = "rule_history.html")]
-struct History {
-    viewer: Viewer,
-    versions: Vec<VersionLine>,
-    from: i64,
-    to: i64,
-    diff: Option<Vec<DiffFile>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct Between {
-    from: Option<i64>,
-    to: Option<i64>,
-}
-
-/// 规则历史: every approved version, and the diff between two of them.
-pub(crate) async fn history(
-    State(app): State<App>,
-    viewer: Viewer,
-    Query(q): Query<Between>,
-) -> Result<Response, Fail> {
-    viewer.may(Action::Read)?;
-    let config = app.config();
-    let versions = blocking(move || {
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
-        rule_changes::history(&store).map_err(|e| Fail::of(&e))
-    })
-    .await?;
-    let latest = versions.first().map_or(0, |v| v.id);
-    let diff = match (q.from, q.to) {
-        (Some(a), Some(b)) => {
-            let files = |id: i64| versions.iter().find(|v| v.id == id).map(|v| &v.files);
-            match (files(a), files(b)) {
-                (Some(x), Some(y)) => Some(diff_files(&rule_changes::diff(x, y))),
-                _ => return Err(Fail::NotFound),
-            }
+    let mut values = std::collections::BTreeMap::new();
+    for (name, _) in form_keys() {
+        if let Some(v) = get(&format!("f_{name}")) {
+            values.insert(name, v.replace("\r\n", "\n"));
         }
+    }
+    let mut rows: Vec<(f64, usize, ChecklistRow)> = Vec::new();
+    for n in 0..pairs.len() {
+        let field = |f: &str| get(&format!("c{n}_{f}"));
+        let (Some(id), Some(text)) = (field("id"), field("text")) else {
+            continue;
+        };
+        if field("remove").is_some() {
+            continue;
+        }
+        let order = field("order")
+            .and_then(|o| o.trim().parse::<f64>().ok())
+            .unwrap_or(n as f64 + 1.0);
+        let row = ChecklistRow {
+            id: id.trim().to_string(),
+            group: field("group").unwrap_or_default().trim().to_string(),
+            text: text.trim().to_string(),
+        };
+        if !(row.id.is_empty() && row.text.is_empty()) {
+            rows.push((order, n, row));
+        }
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    MatterValues {
+        values,
+        checklist: rows.into_iter().map(|r| r.2).collect(),
+    }
+}
+
+/// The matter's id within its department, and its name.
+fn matter_of(loaded: &Loaded, dept: &str, matter: &str) -> Result<String, Fail> {
+    loaded
+        .model
+        .matter(&format!("{dept}.{matter}"))
+        .map(|m| m.name.clone())
+        .ok_or(Fail::NotFound)
+}
+
+fn edit_fail(e: rule_edit::EditJobError) -> Fail {
+    match e {
+        rule_edit::EditJobError::NoMatter(_) | rule_edit::EditJobError::NoDepartment(_) => {
+            Fail::NotFound
+        }
+        rule_edit::EditJobError::Edit(e) => Fail::Invalid(e.to_string()),
+        other => Fail::Failed(other.to_string()),
+    }
+}
+
+pub(crate) async fn matter_form(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path((dept, matter)): Path<(String, String)>,
+) -> Result<Response, Fail> {
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
+    let matter_name = matter_of(&loaded, &dept, &matter)?;
+    let text = files
+        .files
+        .get(&files.rule_file)
+        .cloned()
+        .unwrap_or_default();
+    let values = rule_edit::matter_values(&text, &matter).map_err(edit_fail)?;
+    let defaults = crate::rules::edit::defaults_values(&text).unwrap_or_default();
+    render(&MatterPage {
+        fields: fields(&values, &defaults),
+        checklist: values.checklist,
+        dept_name: files.name.clone(),
+        dept,
+        matter,
+        matter_name,
+        problem: None,
+        check: None,
+        preview: None,
+        draft: changed(&working, &files.files).into_iter().collect(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
+        viewer,
+    })
+}
+
+pub(crate) async fn matter_post(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path((dept, matter)): Path<(String, String)>,
+    axum::Form(pairs): Pairs,
+) -> Result<Response, Fail> {
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
+    let matter_name = matter_of(&loaded, &dept, &matter)?;
+    let text = files
+        .files
+        .get(&files.rule_file)
+        .cloned()
+        .unwrap_or_default();
+    let values = posted(&pairs);
+    let defaults = crate::rules::edit::defaults_values(&text).unwrap_or_default();
+    let mut page = MatterPage {
+        fields: fields(&values, &defaults),
+        checklist: values.checklist.clone(),
+        dept_name: files.name.clone(),
+        dept: dept.clone(),
+        matter: matter.clone(),
+        matter_name,
+        problem: None,
+        check: None,
+        preview: None,
+        draft: Vec::new(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
+        viewer,
+    };
+    let new_text = match rule_edit::apply(&text, &matter, &values) {
+        Ok(t) => t,
+        Err(e) => {
+            page.problem = Some(e.to_string());
+            return render(&page);
+        }
+    };
+    let mut draft = files.files.clone();
+    draft.insert(files.rule_file.clone(), new_text);
+    let wants_preview = pairs.iter().any(|(k, v)| k == "action" && v == "preview");
+    let config = app.config();
+    let year = year(&app, &loaded, &pairs);
+    let (checked, preview) =
+        blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
+    let shown = format!("rules/{}", files.rule_file);
+    attach(
+        &mut page.fields,
+        &checked,
+        (&shown, &text_of(&checked, &files)),
+    );
+    page.check = Some(check_view(&checked.0, &checked.1, false));
+    page.preview = preview;
+    page.draft = changed(&working, &checked.1).into_iter().collect();
+    if let Some(step) = Step::asked(&pairs) {
+        let saved = save(
+            &app,
+            &page.viewer,
+            &dept,
+            &working,
+            &pairs,
+            &checked.1,
+            step,
+        )
+        .await?;
+        page.open = saved.open.as_ref().map(open_view);
+        page.saved = Some(saved);
+    }
+    render(&page)
+}
+
+fn text_of(checked: &(Checked, Draft), files: &DepartmentFiles) -> String {
+    checked.1.get(&files.rule_file).cloned().unwrap_or_default()
+}
+
+/// Checks a draft and, when asked and the draft has no error, previews it.
+fn check_and_preview(
+    config: &std::path::Path,
+    loaded: &Loaded,
+    draft: &Draft,
+    year: i32,
+    wants_preview: bool,
+) -> Result<((Checked, Draft), Option<PreviewView>), Fail> {
+    let (checked, new) = rule_edit::check(config, draft, year);
+    let preview = match (&new, wants_preview && checked.ok()) {
+        (Some(new), true) => Some(
+            rule_edit::preview(loaded, new, year)
+                .map(|p| preview_view(&p))
+                .map_err(|e| Fail::of(&e))?,
+        ),
         _ => None,
     };
-    render(&History {
-        from: q.from.unwrap_or(latest.saturating_sub(1).max(1)),
-        to: q.to.unwrap_or(latest),
-        versions: versions.iter().map(|v| version_line(v, latest)).collect(),
-        diff,
-        viewer,
-    })
+    Ok(((checked, draft.clone()), preview))
 }
+
+/// Puts each finding at the line of a key on the form's field of that key.
+fn attach(fields: &mut [Field], checked: &(Checked, Draft), (file, text): (&str, &str)) {
+    let lines: Vec<&str> = text.lines().collect();
+    for f in checked
+        .0
+        .findings
+        .iter()
+        .filter(|f| f.file.as_deref() == Some(file))
+    {
+        let Some(line) = f.line.and_then(|l| lines.get(l.wrapping_sub(1))) else {
+            continue;
+        };
+        let Some((key, _)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if let Some(field) = fields
+            .iter_mut()
+            .find(|x| x.name == key || x.name.ends_with(&format!(".{key}")))
+        {
+            field.notes.push(note(f));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the advanced tab
 
 #[derive(Template)]
-#[template(path = "rule_version.html")]
-struct VersionPage {
+#[template(path = "rule_department.html")]
+struct DepartmentPage {
     viewer: Viewer,
-    version: VersionLine,
-    files: Vec<String>,
-    /// Against the version before it.
-    diff: Vec<DiffFile>,
-    change: Option<i64>,
-    /// The viewer may propose going back to it.
-    can_roll_back: bool,
+    dept: String,
+    dept_name: String,
+    files: Vec<(String, String)>,
+    check: Option<CheckView>,
+    preview: Option<PreviewView>,
+    problem: Option<String>,
+    draft: Vec<(String, String)>,
+    base: String,
+    open: Option<OpenView>,
+    saved: Option<Saved>,
 }
 
-/// One version: its files and what it changed.
-pub(crate) async fn version(
+pub(crate) async fn department_page(
     State(app): State<App>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(dept): Path<String>,
 ) -> Result<Response, Fail> {
-    viewer.may(Action::Read)?;
-    let config = app.config();
-    let (v, before, latest) = blocking(move || {
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
-        let v = store
-            .rule_version(id)
-            .map_err(|e| Fail::of(&e))?
-            .ok_or(Fail::NotFound)?;
-        let before = store.rule_version(id - 1).map_err(|e| Fail::of(&e))?;
-        let latest = store
-            .latest_rule_version()
-            .map_err(|e| Fail::of(&e))?
-            .map_or(id, |l| l.id);
-        Ok((v, before, latest))
-    })
-    .await?;
-    let empty = rule_changes::Files::new();
-    let diff = rule_changes::diff(before.as_ref().map_or(&empty, |b| &b.files), &v.files);
-    render(&VersionPage {
-        version: version_line(&v, latest),
-        files: v.files.keys().cloned().collect(),
-        diff: diff_files(&diff),
-        change: v.change_id,
-        can_roll_back: v.id != latest && viewer.user.may(Action::EditRules),
+    let (_, files, working) = department(&app, &viewer, &dept)?;
+    render(&DepartmentPage {
+        dept,
+        dept_name: files.name.clone(),
+        draft: changed(&working, &files.files).into_iter().collect(),
+        files: files.files.into_iter().collect(),
+        check: None,
+        preview: None,
+        problem: None,
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
         viewer,
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct RollbackForm {
-    #[serde(default)]
-    version: i64,
+/// The files a form posted (`file:<name>` fields), limited to the department's own files.
+fn posted_files(pairs: &[(String, String)], files: &DepartmentFiles) -> Result<Draft, Fail> {
+    let mut draft = files.files.clone();
+    for (k, v) in pairs {
+        if let Some(name) = k.strip_prefix("file:") {
+            if !files.files.contains_key(name) {
+                return Err(Fail::Invalid(format!(
+                    "{name} 不是本部门的规则文件或脚本，未作任何更改。"
+                )));
+            }
+            draft.insert(name.to_string(), v.replace("\r\n", "\n"));
+        }
+    }
+    Ok(draft)
 }
 
-/// 回退: proposes going back to a version, as a change that needs approval.
-pub(crate) async fn rollback(
+pub(crate) async fn department_post(
     State(app): State<App>,
     viewer: Viewer,
-    axum::Form(form): axum::Form<RollbackForm>,
+    Path(dept): Path<String>,
+    axum::Form(pairs): Pairs,
 ) -> Result<Response, Fail> {
-    viewer.may(Action::EditRules)?;
-    let config = app.config();
-    let who = Who {
-        actor: viewer.user.actor(),
-        at: app.stamp(),
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
+    let mut draft = posted_files(&pairs, &files)?;
+    let field = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
     };
-    let id = blocking(move || {
-        let cfg = crate::rules::load_config(&config).map_err(|e| {
-            Fail::of(&crate::jobs::SetupError::Config(e))
-        })?;
-        let mut store = store_as(&config, &who)?;
-        rule_changes::rollback(&mut store, &cfg, form.version, &who).map_err(|e| Fail::of(&e))
+    let mut problem = None;
+    if field("action").as_deref() == Some("add_matter") {
+        let text = draft.get(&files.rule_file).cloned().unwrap_or_default();
+        let id = field("new_id").unwrap_or_default();
+        let name = field("new_name").unwrap_or_default();
+        match rule_edit::add_matter(&text, &id, &name) {
+            Ok(t) => {
+                draft.insert(files.rule_file.clone(), t);
+            }
+            Err(e) => problem = Some(e.to_string()),
+        }
+    }
+    let wants_preview = field("action").as_deref() == Some("preview");
+    let config = app.config();
+    let year = year(&app, &loaded, &pairs);
+    let (checked, preview) =
+        blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
+    let saved = match Step::asked(&pairs) {
+        Some(step) => Some(save(&app, &viewer, &dept, &working, &pairs, &checked.1, step).await?),
+        None => None,
+    };
+    render(&DepartmentPage {
+        dept: dept.clone(),
+        dept_name: files.name.clone(),
+        check: Some(check_view(&checked.0, &checked.1, false)),
+        files: checked.1.clone().into_iter().collect(),
+        draft: changed(&working, &checked.1).into_iter().collect(),
+        preview,
+        problem,
+        base: working.base.clone(),
+        open: match &saved {
+            Some(s) => s.open.as_ref().map(open_view),
+            None => working.open.as_ref().map(open_view),
+        },
+        saved,
+        viewer,
+    })
+}
+
+/// The live check: the department's files as typed → the check fragment.
+pub(crate) async fn live_check(
+    State(app): State<App>,
+    viewer: Viewer,
+    axum::Form(pairs): Pairs,
+) -> Result<Response, Fail> {
+    let dept = pairs
+        .iter()
+        .find(|(k, _)| k == "dept")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let (loaded, files, _) = department(&app, &viewer, &dept)?;
+    let draft = posted_files(&pairs, &files)?;
+    let config = app.config();
+    let year = year(&app, &loaded, &pairs);
+    let check = blocking(move || {
+        let (checked, _) = rule_edit::check(&config, &draft, year);
+        Ok(check_view(&checked, &draft, false))
     })
     .await?;
-    Ok(Redirect::to(&format!("/rules/changes/{id}")).into_response())
+    let html = CheckFragment { check }
+        .render()
+        .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))?;
+    Ok(Html(html).into_response())
+}
+
+pub(crate) async fn script() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        include_str!("../../static/rules.js"),
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------- the preview
+
+pub(crate) struct DryRunLine {
+    pub matter: String,
+    pub period: String,
+    pub before: String,
+    pub after: String,
+    pub strata: Vec<String>,
+    pub staffing: String,
+    pub warning: Option<String>,
+}
+
+pub(crate) struct PreviewView {
+    pub year: i32,
+    pub plan: Vec<(String, String)>,
+    pub dates: Vec<(String, String, String, String)>,
+    pub dry_runs: Vec<DryRunLine>,
+}
+
+fn counts_text(c: &rule_edit::Counts) -> String {
+    format!("可抽取 {} 户，抽取 {} 户", c.eligible, c.drawn)
+}
+
+fn preview_view(p: &Preview) -> PreviewView {
+    let dry_runs = p
+        .dry_runs
+        .iter()
+        .map(|d| {
+            let before = d
+                .before
+                .as_ref()
+                .map_or_else(|| "（新事项）".into(), counts_text);
+            match &d.after {
+                Ok(c) => DryRunLine {
+                    matter: d.matter.clone(),
+                    period: d.period.clone(),
+                    before,
+                    after: counts_text(c),
+                    strata: c
+                        .strata
+                        .iter()
+                        .map(|s| {
+                            let name = if s.stratum.is_empty() {
+                                "全部"
+                            } else {
+                                &s.stratum
+                            };
+                            format!("{name}：可抽取 {}，抽取 {}", s.eligible, s.drawn)
+                        })
+                        .collect(),
+                    staffing: format!(
+                        "需检查人次 {}（{} 户 × 每户人数），可派检查人员 {} 名，最多承担 {} 人次",
+                        c.needed, c.drawn, c.inspectors, c.capacity
+                    ),
+                    warning: staffing_warning(c),
+                },
+                Err(e) => DryRunLine {
+                    matter: d.matter.clone(),
+                    period: d.period.clone(),
+                    before,
+                    after: format!("试抽失败：{e}"),
+                    strata: Vec::new(),
+                    staffing: String::new(),
+                    warning: None,
+                },
+            }
+        })
+        .collect();
+    PreviewView {
+        year: p.year,
+        plan: p
+            .plan
+            .iter()
+            .map(|s| (s.old.clone(), s.new.clone()))
+            .collect(),
+        dates: p
+            .dates
+            .iter()
+            .map(|d| {
+                let old = d.old.clone().unwrap_or_else(|| "（无）".into());
+                let new = d.new.clone().unwrap_or_else(|| "（无）".into());
+                (d.matter.clone(), d.period.clone(), old, new)
+            })
+            .collect(),
+        dry_runs,
+    }
+}
+
+/// Says plainly when drawn targets would go without a team.
+fn staffing_warning(c: &rule_edit::Counts) -> Option<String> {
+    if c.unstaffed > 0 {
+        Some(format!(
+            "有 {} 户抽中后无检查组可派（人员不足、工作量上限或回避），这些对象本次无法检查。",
+            c.unstaffed
+        ))
+    } else if c.needed > c.capacity {
+        Some(format!(
+            "所需检查人次 {} 超过可派人员的承担能力 {}，部分对象将无法派员。",
+            c.needed, c.capacity
+        ))
+    } else {
+        None
+    }
+}
+
+// ---------------------------------------------------------------- drafts and submission
+
+/// 保存草稿 or 提交审核, as the form's button asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Save,
+    Submit,
+}
+
+impl Step {
+    fn asked(pairs: &[(String, String)]) -> Option<Step> {
+        match pairs.iter().rev().find(|(k, _)| k == "action")?.1.as_str() {
+            "save" => Some(Step::Save),
+            "submit" => Some(Step::Submit),
+            _ => None,
+        }
+    }
+}
+
+/// The editor's own open change of the department, as the page names it.
+pub(crate) struct OpenView {
+    pub id: i64,
+    /// 草稿 / 已退回
+    pub state: &'static str,
+    /// The approver's comment on a returned change.
+    pub comment: Option<String>,
+}
+
+fn open_view(row: &RuleChangeRow) -> OpenView {
+    OpenView {
+        id: row.id,
+        state: if row.state == "returned" {
+            "已退回"
+        } else {
+            "草稿"
+        },
+        comment: row.comment.clone(),
+    }
+}
+
+/// A file someone else changed since the change's base, with that diff (`-`/`+` lines).
+pub(crate) struct ConflictNote {
+    pub path: String,
+    pub by: String,
+    pub lines: Vec<(&'static str, String)>,
+}
+
+/// What saving or submitting did.
+pub(crate) struct Saved {
+    /// The change (`None`: nothing to save).
+    pub change: Option<i64>,
+    pub ok: bool,
+    pub message: String,
+    pub conflicts: Vec<ConflictNote>,
+    /// The editor's open change after the step (none once submitted).
+    pub open: Option<RuleChangeRow>,
+}
+
+fn conflict_note(c: &rule_changes::Conflict) -> ConflictNote {
+    let lines = c
+        .diff
+        .lines
+        .iter()
+        .map(|l| match l {
+            rule_changes::Line::Same(t) => ("same", format!("  {t}")),
+            rule_changes::Line::Removed(t) => ("del", format!("- {t}")),
+            rule_changes::Line::Added(t) => ("add", format!("+ {t}")),
+            rule_changes::Line::Gap(n) => ("gap", format!("…（{n} 行未改动）")),
+        })
+        .collect();
+    let by = match c.change {
+        Some(id) => format!("变更 #{id}（{}，待审核）", super::names::actor(&c.by)),
+        None => match c
+            .by
+            .strip_prefix("version ")
+            .and_then(|v| v.split_once(" ("))
+        {
+            Some((v, author)) => format!(
+                "已批准的第 {v} 版（{}）",
+                super::names::actor(author.trim_end_matches(')'))
+            ),
+            None => c.by.clone(),
+        },
+    };
+    ConflictNote {
+        path: c.path.clone(),
+        by,
+        lines,
+    }
+}
+
+/// Saves the draft's files that differ from the approved ones as the editor's change of
+/// `dept` (a new one, or their open one), and submits it when asked. Nothing is written to
+/// the rule files here: they change only when the change is approved
+/// (`jobs::rule_changes`). Saving, submitting (and, under `approval = "none"`, the approval
+/// that follows) are audited with the console user.
+async fn save(
+    app: &App,
+    viewer: &Viewer,
+    dept: &str,
+    working: &Working,
+    pairs: &[(String, String)],
+    draft: &Draft,
+    step: Step,
+) -> Result<Saved, Fail> {
+    let files: rule_changes::Files = changed(working, draft)
+        .into_iter()
+        .map(|(name, text)| (format!("rules/{name}"), text))
+        .collect();
+    let posted_base = pairs
+        .iter()
+        .find(|(k, _)| k == "base")
+        .map(|(_, v)| v.trim().to_string());
+    let (app, user) = (app.clone(), viewer.user.clone());
+    let (dept, open) = (dept.to_string(), working.open.as_ref().map(|r| r.id));
+    let base = match &working.open {
+        Some(row) => Some(row.base_hash.clone()),
+        None => posted_base,
+    };
+    blocking(move || {
+        let loaded = crate::jobs::load_rules(&app.config()).map_err(|e| Fail::of(&e))?;
+        let cfg = &loaded.model.config;
+        let mut store = app.store(Some(&user))?;
+        let who = Who {
+            actor: user.actor(),
+            at: app.stamp(),
+        };
+        if open.is_none() && files.is_empty() {
+            return Ok(Saved {
+                change: None,
+                ok: false,
+                message: "与现行规则相同，没有需要保存的修改。".into(),
+                conflicts: Vec::new(),
+                open: None,
+            });
+        }
+        let base = base_of(&mut store, cfg, &who, base)?;
+        let draft = rule_changes::Draft {
+            id: open,
+            department: dept.clone(),
+            files,
+            removed: Vec::new(),
+            base_hash: base,
+        };
+        let id = rule_changes::save_draft(&mut store, &draft, &who).map_err(|e| Fail::of(&e))?;
+        let mut saved = match step {
+            Step::Save => Saved {
+                change: Some(id),
+                ok: true,
+                message: format!(
+                    "草稿已保存（变更 #{id}）。提交审核并经批准前，抽取仍使用现行规则。"
+                ),
+                conflicts: Vec::new(),
+                open: None,
+            },
+            Step::Submit => submitted(&mut store, cfg, id, &who)?,
+        };
+        saved.open = own_open_change(&store, &who.actor, &dept)?;
+        Ok(saved)
+    })
+    .await
+}
+
+/// The version a change is based on: the one the editor started from when it is an approved
+/// version, else the latest. With no version recorded yet (a console started before any
+/// draw), the files on disk are adopted as version 1 first (`rules.adopt`).
+fn base_of(
+    store: &mut crate::store::Store,
+    cfg: &crate::rules::model::Config,
+    who: &Who,
+    asked: Option<String>,
+) -> Result<String, Fail> {
+    if rule_changes::latest(store)
+        .map_err(|e| Fail::of(&e))?
+        .is_none()
+    {
+        rule_changes::adopt(store, cfg, who).map_err(|e| Fail::of(&e))?;
+    }
+    if let Some(hash) = asked
+        && rule_changes::version_of_hash(store, &hash)
+            .map_err(|e| Fail::of(&e))?
+            .is_some()
+    {
+        return Ok(hash);
+    }
+    rule_changes::latest(store)
+        .map_err(|e| Fail::of(&e))?
+        .map(|v| v.rules_hash)
+        .ok_or_else(|| Fail::Failed("没有已批准的规则版本。".into()))
+}
+
+/// Submits change `id`; what became of it, in words.
+fn submitted(
+    store: &mut crate::store::Store,
+    cfg: &crate::rules::model::Config,
+    id: i64,
+    who: &Who,
+) -> Result<Saved, Fail> {
+    let said = |ok: bool, message: String| Saved {
+        change: Some(id),
+        ok,
+        message,
+        conflicts: Vec::new(),
+        open: None,
+    };
+    Ok(match rule_changes::submit(store, cfg, id, who) {
+        Ok(Submitted::Waiting) => said(
+            true,
+            format!("已提交审核（变更 #{id}），等待法制审核人员批准。批准前，抽取仍使用现行规则。"),
+        ),
+        Ok(Submitted::Approved(a)) => said(
+            true,
+            format!(
+                "变更 #{id} 已生效（本系统不要求审核）：规则集第 {} 版，规则哈希 {}。",
+                a.version,
+                a.rules_hash.chars().take(12).collect::<String>()
+            ),
+        ),
+        Err(ChangeError::Invalid(_)) => said(
+            false,
+            format!("草稿已保存（变更 #{id}），但检查发现错误，不能提交审核。请先改正下列问题。"),
+        ),
+        Err(ChangeError::Empty(_)) => said(
+            false,
+            format!("变更 #{id} 与其所依据的版本相同，没有可提交的修改。"),
+        ),
+        Err(ChangeError::Conflict { conflicts, .. }) => Saved {
+            conflicts: conflicts.iter().map(conflict_note).collect(),
+            ..said(
+                false,
+                format!(
+                    "不能提交：在你开始编辑之后，下列文件已被他人修改（变更 #{id} 仍为草稿）。请对照差异，在最新版本上重新修改。"
+                ),
+            )
+        },
+        Err(e) => return Err(Fail::of(&e)),
+    })
 }

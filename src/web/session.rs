@@ -1,7 +1,7 @@
 //! Who is asking: the session cookie → the user ([`Viewer`]), logging in and out, and the
 //! CSRF check every state-changing request passes.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use askama::Template;
 use axum::body::{Body, to_bytes};
@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{App, Fail, blocking, render};
 use crate::jobs::users::{self, Action, LoginError, LoginInput, User};
+use crate::rules::model::TrustedProxy;
 
 /// The session cookie's name.
 pub(crate) const COOKIE: &str = "suiji_session";
@@ -56,6 +57,9 @@ impl Viewer {
             tabs.push(("/publish", "结果公示"));
         }
         tabs.push(("/report", "年度报告"));
+        if self.user.may(Action::EditRules) {
+            tabs.push(("/rules", "规则编辑"));
+        }
         if self.user.may(Action::ReadRuleChanges) {
             tabs.push(("/rules/review", "规则审核"));
         }
@@ -82,10 +86,10 @@ async fn session_of(app: &App, headers: &HeaderMap) -> Result<Option<(User, Stri
     let Some(token) = cookie(headers, COOKIE).map(str::to_string) else {
         return Ok(None);
     };
-    let config = app.config();
+    let app = app.clone();
     let now = app.now().timestamp();
     blocking(move || {
-        let store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        let store = app.store(None)?;
         users::session(&store, &token, now).map_err(|e| Fail::of(&e))
     })
     .await
@@ -105,11 +109,43 @@ impl FromRequestParts<App> for Viewer {
     }
 }
 
-/// The address a request comes from.
-pub(crate) fn peer(parts_ext: &axum::http::Extensions) -> String {
-    parts_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+/// The address a request comes from: the connection's peer, or, when the peer is a trusted
+/// reverse proxy (`[web] trusted_proxies`), the client its `X-Forwarded-For` names — the
+/// last address in that header that is not itself a trusted proxy (the ones before it could
+/// have been written by the client). A header from any other peer is ignored.
+pub(crate) fn client_address(
+    ext: &axum::http::Extensions,
+    headers: &HeaderMap,
+    trusted: &[TrustedProxy],
+) -> String {
+    let Some(peer) = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
+        return "unknown".to_string();
+    };
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| t.contains(ip));
+    if !is_trusted(peer) {
+        return peer.to_string();
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(ip) {
+                    break;
+                }
+            }
+            // Not an address: the hops before it cannot be told apart; the last good one stands.
+            Err(_) => break,
+        }
+    }
+    client.to_string()
 }
 
 /// Refuses every state-changing request whose form does not carry the session's CSRF token
@@ -216,10 +252,11 @@ pub(crate) struct LoginForm {
 pub(crate) async fn login(
     State(app): State<App>,
     parts: axum::http::Extensions,
+    headers: HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Result<Response, Fail> {
-    let address = peer(&parts);
-    let config = app.config();
+    let address = client_address(&parts, &headers, &app.trusted_proxies());
+    let app2 = app.clone();
     let now = app.now().timestamp();
     let input = LoginInput {
         name: form.name.trim().to_string(),
@@ -230,7 +267,7 @@ pub(crate) async fn login(
     };
     let at = input.at.clone();
     let (delay, outcome) = blocking(move || {
-        let mut store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+        let mut store = app2.store(None)?;
         let delay = users::delay_for(&mut store, &address, now, &at).map_err(|e| Fail::of(&e))?;
         Ok((delay, users::login(&mut store, &input)))
     })
@@ -272,10 +309,10 @@ fn logged_in(app: &App, token: &str) -> Response {
 
 pub(crate) async fn logout(State(app): State<App>, headers: HeaderMap) -> Result<Response, Fail> {
     if let Some(token) = cookie(&headers, COOKIE).map(str::to_string) {
-        let config = app.config();
+        let app2 = app.clone();
         let at = app.stamp();
         blocking(move || {
-            let mut store = crate::jobs::open_store_of_config(&config).map_err(|e| Fail::of(&e))?;
+            let mut store = app2.store(None)?;
             users::logout(&mut store, &token, &at).map_err(|e| Fail::of(&e))
         })
         .await?;

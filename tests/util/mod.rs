@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod scheduler;
+pub mod webdriver;
 pub mod zip;
 
 /// The repository root.
@@ -49,6 +50,15 @@ impl Project {
         let p = Project::shipped();
         p.edit(CONFIG, "approval = \"none\"", "approval = \"two-person\"");
         p
+    }
+
+    /// A copy of `examples/<name>/`'s `config/` and `rules/`, run as its own project.
+    pub fn example(name: &str) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let from = repo().join("examples").join(name);
+        copy_dir(&from.join("config"), &dir.path().join("config"));
+        copy_dir(&from.join("rules"), &dir.path().join("rules"));
+        Project { dir }
     }
 
     pub fn root(&self) -> &Path {
@@ -268,6 +278,17 @@ impl Project {
             arrived,
             seen: 0,
         }
+    }
+
+    /// Marks the project's empty database a simulation database, as `suiji simulate` does
+    /// first: its documents say 模拟, and a typed `--seed` is accepted (a database of real
+    /// records refuses it). For tests that need a draw's exact targets.
+    pub fn simulation(self) -> Project {
+        let mut store = suiji::store::Store::open(&self.path("data")).expect("open database");
+        store
+            .mark_simulation("2023-01-01T00:00:00+08:00", "simulate", 2023)
+            .expect("an empty database becomes a simulation");
+        self
     }
 
     /// The project's database, opened directly (for checks and for tampering).

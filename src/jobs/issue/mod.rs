@@ -10,8 +10,9 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
 use crate::digest::sha256_hex;
+use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
-use crate::draw::pipeline::{self, DrawFailure, DrawInput, History, Options, Source};
+use crate::draw::pipeline::{self, DrawFailure, DrawInput, History, Options, Public, Source};
 use crate::draw::{Algorithm, Seed};
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
@@ -180,6 +181,18 @@ pub fn compute(
     hist: &History,
     req: &Request,
 ) -> Result<Manifest, IssueError> {
+    compute_public(loaded, frozen, hist, req, true).map(|(m, _)| m)
+}
+
+/// Runs the draw for `req` (pure) with its public bundle; `record`: the manifest records the
+/// bundle's hash (`suiji-manifest/2`; false only to re-run a draw made before bundles).
+pub fn compute_public(
+    loaded: &Loaded,
+    frozen: &Frozen,
+    hist: &History,
+    req: &Request,
+    record: bool,
+) -> Result<(Manifest, Option<PublicBundle>), IssueError> {
     let model = &loaded.model;
     let matter = model
         .matter(&req.draw.matter)
@@ -201,18 +214,44 @@ pub fn compute(
         inspectors: &frozen.registry.inspectors,
         registry: frozen.info.clone(),
         history: hist,
-        team: None,
+        team: joint_team(matter),
         drawn_at: req.created_at.clone(),
     };
     // The registry is frozen in memory (its snapshot is recorded with the draw), so the draw
     // reads its rows from there.
     let rows = Source::Memory(&frozen.registry.targets);
-    pipeline::run(&input, rows, &loaded.sandbox, &Options::default())
-        .map(|drawn| drawn.manifest)
-        .map_err(|source| IssueError::Draw {
-            matter: matter.id.clone(),
-            source,
-        })
+    let public = Public {
+        fields: &model.config.public_fields,
+        record,
+    };
+    pipeline::run_public(
+        &input,
+        rows,
+        &loaded.sandbox,
+        &Options::default(),
+        Some(&public),
+    )
+    .map(|drawn| (drawn.manifest, drawn.bundle))
+    .map_err(|source| IssueError::Draw {
+        matter: matter.id.clone(),
+        source,
+    })
+}
+
+/// The team of a joint plan's visits (联合抽查): members from every department involved, at
+/// least one from each when there are several, together holding every qualification of the
+/// member matters; `None` for a department's own matter (its team is the matter's).
+pub(crate) fn joint_team(matter: &crate::rules::model::Matter) -> Option<crate::draw::TeamSpec> {
+    let j = matter.joint.as_ref()?;
+    Some(crate::draw::TeamSpec {
+        team_size: matter.team_size,
+        each: matter.qualifications.clone(),
+        cover: j.cover.clone(),
+        departments: j.departments.clone(),
+        each_department: j.departments.len() > 1,
+        workload_cap: matter.workload_cap,
+        carried: BTreeMap::new(),
+    })
 }
 
 /// The folder of a draw's files.
@@ -242,7 +281,7 @@ pub fn issue(
         });
     }
     let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
-    let manifest = compute(loaded, frozen, &hist, req)?;
+    let (manifest, bundle) = compute_public(loaded, frozen, &hist, req, true)?;
     if req.dry_run {
         return Ok(Issued {
             draw_id: None,
@@ -252,7 +291,8 @@ pub fn issue(
     }
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
     let marks = marks(req, store.is_simulation()?);
-    let staging = stage(model, frozen, &manifest, (d, &marks), &folder)?;
+    let bundles = bundle_files(model, frozen, &manifest, bundle.as_ref());
+    let staging = stage(model, frozen, &manifest, (d, &marks), (&folder, bundles))?;
     probe::point("draw.staged");
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
@@ -304,7 +344,7 @@ fn stage(
     frozen: &Frozen,
     manifest: &Manifest,
     (d, marks): (&ScheduledDraw, &DrawMarks),
-    folder: &Path,
+    (folder, bundles): (&Path, Vec<(PathBuf, Vec<u8>)>),
 ) -> Result<Staging, IssueError> {
     let matter = model
         .matter(&d.matter)
@@ -323,9 +363,28 @@ fn stage(
         .files
         .into_iter()
         .map(|(name, bytes)| (PathBuf::from(name), bytes))
+        .chain(bundles)
         .collect();
     Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
         .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))
+}
+
+/// The draw's two bundles (none without a public bundle).
+fn bundle_files(
+    model: &crate::rules::model::Model,
+    frozen: &Frozen,
+    manifest: &Manifest,
+    bundle: Option<&PublicBundle>,
+) -> Vec<(PathBuf, Vec<u8>)> {
+    bundle.map_or_else(Vec::new, |b| {
+        crate::jobs::bundle::files(
+            manifest,
+            b,
+            &model.rules_archive,
+            &frozen.targets_bytes,
+            &frozen.inspectors_bytes,
+        )
+    })
 }
 
 /// Records the draw with its archived inputs, in one transaction.

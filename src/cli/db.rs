@@ -1,0 +1,112 @@
+//! `suiji db migrate`: a county's SQLite file copied into PostgreSQL; and the one check of
+//! which commands run on PostgreSQL.
+
+use std::path::PathBuf;
+
+use super::{Cli, Command, Failed, audit, exit};
+use crate::jobs::database::{self, DatabaseError};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Copy every table of a SQLite file into an empty PostgreSQL database, check the counts
+    /// table by table and walk the audit chain there.
+    Migrate {
+        /// The SQLite file (data/suiji.sqlite3).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The PostgreSQL database (postgres://USER:PASSWORD@HOST/DB); default: --database.
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+    },
+}
+
+/// The PostgreSQL database named by `--database`, `SUIJI_DATABASE` or `[database] url`.
+pub(crate) fn postgres(cli: &Cli) -> Result<Option<String>, Failed> {
+    Ok(database::configured(&cli.config, cli.database.as_deref())?)
+}
+
+/// Refuses, before anything is opened, a command that does not run on PostgreSQL yet when a
+/// PostgreSQL database is named (so no command silently works on the SQLite file instead).
+pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
+    let runs = match &cli.command {
+        Command::Db(_) => return Ok(()),
+        Command::Audit(args) => audit::runs_on_postgres(args),
+        _ => false,
+    };
+    if runs || postgres(cli)?.is_none() {
+        return Ok(());
+    }
+    Err(DatabaseError::NotYet {
+        command: name(&cli.command).to_string(),
+    }
+    .into())
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    match &args.action {
+        Action::Migrate { from, to } => {
+            let to = match to {
+                Some(url) => url.clone(),
+                None => postgres(cli)?.ok_or(DatabaseError::NoDestination)?,
+            };
+            let m = database::migrate(from, &to)?;
+            outln!("copied {} into {}", from.display(), m.database);
+            for (table, source, copied) in &m.copied.tables {
+                outln!("  {table:<20} {source:>9} rows in SQLite, {copied:>9} in PostgreSQL");
+            }
+            match &m.after {
+                crate::store::AuditReport::Intact { entries, head } => {
+                    outln!("audit log intact on PostgreSQL: {entries} entries, head {head}")
+                }
+                crate::store::AuditReport::Broken(b) => {
+                    outln!("AUDIT LOG BROKEN on PostgreSQL at {b}")
+                }
+            }
+            if m.agrees() {
+                outln!("the chain agrees with the SQLite file's (head {})", m.head);
+                Ok(exit::OK)
+            } else {
+                outln!(
+                    "the chain does NOT agree with the SQLite file's ({} entries, head {})",
+                    m.entries,
+                    m.head
+                );
+                Ok(exit::FAILED)
+            }
+        }
+    }
+}
+
+/// The subcommand's name, for messages.
+fn name(command: &Command) -> &'static str {
+    match command {
+        Command::Check(_) => "check",
+        Command::Plan(_) => "plan",
+        Command::Schedule(_) => "schedule",
+        Command::Draw(_) => "draw",
+        Command::Run(_) => "run",
+        Command::Simulate(_) => "simulate",
+        Command::Status(_) => "status",
+        Command::Draws(_) => "draws",
+        Command::Verify(_) => "verify",
+        Command::Regenerate(_) => "regenerate",
+        Command::Audit(_) => "audit",
+        Command::Registry(_) => "registry",
+        Command::GenRegistry(_) => "gen-registry",
+        Command::Result(_) => "result",
+        Command::Results(_) => "results",
+        Command::Publish(_) => "publish",
+        Command::Report(_) => "report",
+        Command::Serve(_) => "serve",
+        Command::User(_) => "user",
+        Command::Rules(_) => "rules",
+        Command::Commit(_) => "commit",
+        Command::Db(_) => "db",
+    }
+}

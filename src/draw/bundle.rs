@@ -1,0 +1,408 @@
+//! A draw's public bundle (`suiji-public-bundle/1`, docs/draw-algorithm.md V2-9): everything
+//! anyone needs to recompute the selection without the bureau's database — every eligible
+//! target's id, stratum and weight as the rules computed them, the public fields the config
+//! allows, the exclusions with their reasons, the seed, the strata and the algorithm — and
+//! nothing about inspectors. Its SHA-256 (of the file's exact bytes) is recorded in
+//! `suiji-manifest/2` manifests as `public_bundle`. This is a published format: change it only
+//! with a new `format` value.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::draw::manifest::{Exclusion, Manifest, PeriodInfo, StratumInfo, decimal_text};
+use crate::draw::uniform::uniform_probability;
+use crate::draw::{Algorithm, Purpose, Ranker, Seed, Unit, rank_pareto, rank_uniform};
+use crate::registry::types::Target;
+
+pub const PUBLIC_BUNDLE_FORMAT: &str = "suiji-public-bundle/1";
+
+/// One eligible target: drawn from, in its stratum, with its weight (risk-weighted draws).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameEntry {
+    pub id: String,
+    pub stratum: String,
+    /// The weight the rules gave it, as a decimal (`null` in an equal-probability draw).
+    pub weight: Option<String>,
+    /// The public fields, in the order of `public_fields`.
+    pub fields: Vec<String>,
+}
+
+/// One drawn target as the bundle states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicSelection {
+    pub stratum: String,
+    pub rank: u32,
+    pub target_id: String,
+    pub key: String,
+    /// The inclusion probability as a decimal (V2-6.1), whatever the manifest's format.
+    pub inclusion_probability: String,
+}
+
+/// The public bundle of one draw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicBundle {
+    pub format: String,
+    pub algorithm: String,
+    pub bureau: String,
+    pub matter: String,
+    pub matter_name: String,
+    pub department: String,
+    pub period: PeriodInfo,
+    pub kind: String,
+    pub ratio_ppm: u32,
+    pub key_area_only: bool,
+    pub reference_date: NaiveDate,
+    pub issue_at: String,
+    pub drawn_at: Option<String>,
+    pub seed: String,
+    pub seed_source: String,
+    pub rules_hash: String,
+    pub targets_snapshot: String,
+    /// `uniform` (equal probability, §6) or `pareto` (risk-weighted, §7).
+    pub weighting: String,
+    pub public_fields: Vec<String>,
+    pub strata: Vec<StratumInfo>,
+    /// Every target drawn from, by stratum, then id (bytes).
+    pub frame: Vec<FrameEntry>,
+    pub exclusions: Vec<Exclusion>,
+    pub selected: Vec<PublicSelection>,
+}
+
+/// A target drawn from, as the draw classified it.
+#[derive(Debug, Clone)]
+pub struct FrameRow {
+    pub target: Target,
+    pub stratum: String,
+    /// The weight of a risk-weighted draw.
+    pub weight: Option<f64>,
+}
+
+/// The stated selection of a stratum against the recomputed one, rank by rank.
+fn compare(
+    stratum: &str,
+    stated: &[&PublicSelection],
+    ranked: &[crate::draw::Ranked],
+    units: &[Unit<'_>],
+    k: usize,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 0..k.max(stated.len()) {
+        let got = ranked.get(i).filter(|_| i < k);
+        match (stated.get(i), got) {
+            (Some(a), Some(b)) => {
+                let id = units[b.index].id;
+                let p = decimal_text(b.inclusion_probability);
+                if a.target_id != id || a.key != b.key_hex || a.inclusion_probability != p {
+                    out.push(format!(
+                            "stratum {:?} rank {}: the bundle states {} (key {}, p {}), recomputed {id} (key {}, p {p})",
+                            stratum, i + 1, a.target_id, a.key, a.inclusion_probability, b.key_hex
+                        ));
+                }
+            }
+            (Some(a), None) => out.push(format!(
+                "stratum {:?} rank {}: the bundle states {}, recomputed nothing",
+                stratum,
+                i + 1,
+                a.target_id
+            )),
+            (None, Some(b)) => out.push(format!(
+                "stratum {:?} rank {}: recomputed {}, the bundle states nothing",
+                stratum,
+                i + 1,
+                units[b.index].id
+            )),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// The units of a stratum, with their weights in a weighted draw.
+fn units_of<'a>(members: &[&'a FrameEntry], weighted: bool) -> Result<Vec<Unit<'a>>, String> {
+    members
+        .iter()
+        .map(|f| match (&f.weight, weighted) {
+            (Some(w), true) => w
+                .parse::<f64>()
+                .map(|x| Unit::weighted(&f.id, x))
+                .map_err(|_| format!("target {}: weight `{w}` is not a number", f.id)),
+            (None, true) => Err(format!("target {} has no weight in a weighted draw", f.id)),
+            _ => Ok(Unit::new(&f.id)),
+        })
+        .collect()
+}
+
+/// The stratum in draw order (§6.1 or §7.4), with inclusion probabilities.
+fn ranked(
+    ranker: &Ranker,
+    units: &[Unit<'_>],
+    k: usize,
+    weighted: bool,
+) -> Result<Vec<crate::draw::Ranked>, crate::draw::DrawError> {
+    if weighted {
+        return rank_pareto(ranker, units, k);
+    }
+    let mut r = rank_uniform(ranker, units);
+    let p = uniform_probability(units.len(), k).0;
+    for x in &mut r {
+        x.inclusion_probability = p;
+    }
+    Ok(r)
+}
+
+/// A target's public field as the registry holds it (machine files keep ids: `hotel`, not
+/// 旅馆业); empty for a field the target lacks.
+pub fn public_value(t: &Target, field: &str) -> String {
+    match field {
+        "id" => t.id.clone(),
+        "name" => t.name.clone(),
+        "category" => t.category.clone(),
+        "district" => t.district.clone(),
+        "address" => t.address.clone(),
+        "licence" => t.licence.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+impl PublicBundle {
+    /// The bundle of a draw: its manifest's public parts, and the frame (in any order).
+    pub fn new(
+        m: &Manifest,
+        weighted: bool,
+        public_fields: &[String],
+        frame: Vec<FrameRow>,
+    ) -> PublicBundle {
+        let mut frame: Vec<FrameEntry> = frame
+            .into_iter()
+            .map(|r| FrameEntry {
+                fields: public_fields
+                    .iter()
+                    .map(|f| public_value(&r.target, f))
+                    .collect(),
+                id: r.target.id,
+                stratum: r.stratum,
+                weight: r.weight.map(decimal_text),
+            })
+            .collect();
+        frame.sort_by(|a, b| {
+            (a.stratum.as_bytes(), a.id.as_bytes()).cmp(&(b.stratum.as_bytes(), b.id.as_bytes()))
+        });
+        PublicBundle {
+            format: PUBLIC_BUNDLE_FORMAT.into(),
+            algorithm: m.algorithm.clone(),
+            bureau: m.bureau.clone(),
+            matter: m.matter.clone(),
+            matter_name: m.matter_name.clone(),
+            department: m.department.clone(),
+            period: m.period.clone(),
+            kind: m.kind.clone(),
+            ratio_ppm: m.ratio_ppm,
+            key_area_only: m.key_area_only,
+            reference_date: m.reference_date,
+            issue_at: m.issue_at.clone(),
+            drawn_at: m.drawn_at.clone(),
+            seed: m.seed.clone(),
+            seed_source: m.seed_source.clone(),
+            rules_hash: m.rules_hash.clone(),
+            targets_snapshot: m.registry.targets_snapshot.clone(),
+            weighting: if weighted { "pareto" } else { "uniform" }.into(),
+            public_fields: public_fields.to_vec(),
+            strata: m.strata.clone(),
+            frame,
+            exclusions: m.exclusions.clone(),
+            selected: m
+                .selected
+                .iter()
+                .map(|s| PublicSelection {
+                    stratum: s.stratum.clone(),
+                    rank: s.rank,
+                    target_id: s.target_id.clone(),
+                    key: s.key.clone(),
+                    inclusion_probability: decimal_text(s.inclusion_probability.value()),
+                })
+                .collect(),
+        }
+    }
+
+    /// The file's bytes: compact JSON, members in declaration order (as the manifest's
+    /// canonical bytes, V2-6.2).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// SHA-256 of [`PublicBundle::to_bytes`], as the manifest records it.
+    pub fn hash(&self) -> String {
+        crate::digest::sha256_hex(&self.to_bytes())
+    }
+
+    /// Recomputes the selection from the frame and returns every way it differs from the
+    /// selection the bundle states (empty: the same).
+    pub fn check(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(algorithm) = Algorithm::from_name(&self.algorithm) else {
+            return vec![format!("unknown algorithm `{}`", self.algorithm)];
+        };
+        let seed = match Seed::from_hex(&self.seed) {
+            Ok(s) => s,
+            Err(e) => return vec![format!("bad seed: {e}")],
+        };
+        if self.format != PUBLIC_BUNDLE_FORMAT {
+            out.push(format!(
+                "format `{}` is not {PUBLIC_BUNDLE_FORMAT}",
+                self.format
+            ));
+        }
+        let weighted = match self.weighting.as_str() {
+            "uniform" => false,
+            "pareto" => true,
+            other => return vec![format!("unknown weighting `{other}`")],
+        };
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.frame {
+            if !seen.insert(f.id.as_str()) {
+                out.push(format!("target {} is in the frame twice", f.id));
+            }
+        }
+        for e in &self.exclusions {
+            if seen.contains(e.target_id.as_str()) {
+                out.push(format!(
+                    "target {} is both eligible and excluded",
+                    e.target_id
+                ));
+            }
+        }
+        for f in &self.frame {
+            if !self.strata.iter().any(|s| s.stratum == f.stratum) {
+                out.push(format!(
+                    "target {} is in stratum {:?}, which the strata do not list",
+                    f.id, f.stratum
+                ));
+            }
+        }
+        for s in &self.strata {
+            out.extend(self.check_stratum(algorithm, &seed, s, weighted));
+        }
+        let listed: usize = self.strata.iter().map(|s| s.k).sum();
+        if listed != self.selected.len() {
+            out.push(format!(
+                "the strata draw {listed} targets, the bundle lists {} drawn",
+                self.selected.len()
+            ));
+        }
+        out
+    }
+
+    fn check_stratum(
+        &self,
+        algorithm: Algorithm,
+        seed: &Seed,
+        s: &StratumInfo,
+        weighted: bool,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let members: Vec<&FrameEntry> = self
+            .frame
+            .iter()
+            .filter(|f| f.stratum == s.stratum)
+            .collect();
+        let n = members.len();
+        if n != s.eligible {
+            out.push(format!(
+                "stratum {:?}: {} eligible stated, {n} in the frame",
+                s.stratum, s.eligible
+            ));
+        }
+        let k = usize::try_from((n as u128 * u128::from(s.ratio_ppm)).div_ceil(1_000_000))
+            .unwrap_or(usize::MAX);
+        if k != s.k {
+            out.push(format!(
+                "stratum {:?}: {} eligible at {} ppm draw {k}, the bundle states {}",
+                s.stratum, n, s.ratio_ppm, s.k
+            ));
+        }
+        let units = match units_of(&members, weighted) {
+            Ok(u) => u,
+            Err(e) => {
+                out.push(e);
+                return out;
+            }
+        };
+        let ranker = Ranker::versioned(
+            algorithm.name(),
+            seed,
+            &self.matter,
+            &self.period.id,
+            &s.stratum,
+            Purpose::Targets,
+        );
+        let k = k.min(n);
+        let ranked = match ranked(&ranker, &units, k, weighted) {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(format!("stratum {:?}: {e}", s.stratum));
+                return out;
+            }
+        };
+        let stated: Vec<&PublicSelection> = self
+            .selected
+            .iter()
+            .filter(|x| x.stratum == s.stratum)
+            .collect();
+        out.extend(compare(&s.stratum, &stated, &ranked, &units, k));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vector of docs/draw-algorithm.md V2-9.2: §9.1's ids, seed, matter and period.
+    const VECTOR: &str = include_str!("../../tests/fixtures/public-bundle-vector.json");
+
+    #[test]
+    fn the_vector_reads_back_byte_for_byte_hashes_as_published_and_checks() {
+        let b: PublicBundle = serde_json::from_str(VECTOR).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.to_bytes(), VECTOR.as_bytes());
+        assert_eq!(
+            b.hash(),
+            "40434dfcbddc932b92e2ad4a27d884d8b84576b91fdb6f7e270a8344d16f93d2"
+        );
+        assert_eq!(b.check(), Vec::<String>::new());
+        let ranked: Vec<&str> = b.selected.iter().map(|s| s.target_id.as_str()).collect();
+        assert_eq!(
+            ranked,
+            [
+                "91440300MA5F000001",
+                "91440300MA5F000003",
+                "hotel/深圳/福田/0007",
+                &"Z".repeat(56)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_changed_frame_or_selection_is_said() {
+        let b: PublicBundle = serde_json::from_str(VECTOR).unwrap_or_else(|e| panic!("{e}"));
+        let mut fewer = b.clone();
+        fewer.frame.retain(|f| f.id != "X");
+        assert!(fewer.check()[0].contains("8 eligible stated, 7 in the frame"));
+        let mut swapped = b.clone();
+        swapped.selected[3].target_id = "X".into();
+        let diffs = swapped.check();
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert!(
+            diffs[0].contains("rank 4: the bundle states X"),
+            "{diffs:?}"
+        );
+        let mut twice = b;
+        let dup = twice.frame[0].clone();
+        twice.frame.push(dup);
+        assert!(
+            twice
+                .check()
+                .iter()
+                .any(|d| d.contains("in the frame twice"))
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Where the records live (the SQLite file in the data folder, or a PostgreSQL database named
+//! by `--database`, `SUIJI_DATABASE` or `[database] url`), and `suiji db migrate`: a county's
+//! SQLite file copied into PostgreSQL, checked table by table and by the audit chain.
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Fault, Problem, Report};
+use crate::store::pg::{Copied, PgStore, is_postgres_url};
+use crate::store::{AuditBreak, AuditLog, AuditReport, Store, StoreError};
+
+/// What `db migrate` did and found.
+#[derive(Debug)]
+pub struct Migrated {
+    /// The destination, as messages show it (no password).
+    pub database: String,
+    /// Per table: rows in the SQLite file and in PostgreSQL.
+    pub copied: Copied,
+    /// The chain's entries and head in the SQLite file.
+    pub entries: u64,
+    pub head: String,
+    /// `audit verify` on PostgreSQL after the copy.
+    pub after: AuditReport,
+}
+
+impl Migrated {
+    /// The copy verifies on PostgreSQL with the same head as the SQLite file's.
+    pub fn agrees(&self) -> bool {
+        matches!(&self.after, AuditReport::Intact { entries, head }
+            if *entries == self.entries && *head == self.head)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("`{given}` is not a PostgreSQL URL")]
+    NotPostgres { given: String },
+    #[error("{} does not exist", path.display())]
+    NoSource { path: PathBuf },
+    #[error("the audit chain of {} is broken, so it is not copied: {broken}", path.display())]
+    SourceBroken { path: PathBuf, broken: AuditBreak },
+    #[error("no PostgreSQL database is named")]
+    NoDestination,
+    #[error("`suiji {command}` does not run on PostgreSQL yet")]
+    NotYet { command: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Problem for DatabaseError {
+    fn fault(&self) -> Fault {
+        match self {
+            DatabaseError::Store(_) | DatabaseError::SourceBroken { .. } => Fault::Failed,
+            _ => Fault::Invalid,
+        }
+    }
+
+    fn report(&self) -> Report {
+        let help: &[&str] = match self {
+            DatabaseError::NotPostgres { .. } => {
+                &["write postgres://USER:PASSWORD@HOST:5432/DATABASE"]
+            }
+            DatabaseError::NoSource { .. } => {
+                &["give the SQLite file with --from (data/suiji.sqlite3 in a county's project)"]
+            }
+            DatabaseError::SourceBroken { .. } => &[
+                "run `suiji audit verify` on the SQLite data, restore it from a backup, and migrate again",
+            ],
+            DatabaseError::NoDestination => &[
+                "give it with --to postgres://…, --database, SUIJI_DATABASE or [database] url in the config",
+            ],
+            DatabaseError::NotYet { .. } => &[
+                "on PostgreSQL this suiji runs `db migrate`, `audit verify` and `audit log` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
+            ],
+            DatabaseError::Store(_) => &[],
+        };
+        Report::error(crate::diag::chain(self), help)
+    }
+}
+
+/// The PostgreSQL database the command works on: `given` (`--database` or `SUIJI_DATABASE`)
+/// when set, else `[database] url` of the config; `None` for the SQLite file. A config that
+/// cannot be read names none here (the command reports its problems itself).
+pub fn configured(config: &Path, given: Option<&str>) -> Result<Option<String>, DatabaseError> {
+    if let Some(url) = given.filter(|u| !u.trim().is_empty()) {
+        if !is_postgres_url(url) {
+            return Err(DatabaseError::NotPostgres { given: url.into() });
+        }
+        return Ok(Some(url.to_string()));
+    }
+    Ok(crate::rules::load_config(config)
+        .ok()
+        .and_then(|c| c.database_url))
+}
+
+/// Opens the PostgreSQL database at `url` (migrating its schema), as the audit commands read it.
+pub fn open(url: &str) -> Result<PgStore, DatabaseError> {
+    Ok(PgStore::open(url)?)
+}
+
+/// Copies the SQLite file `from` into the empty PostgreSQL database `to`: every table in one
+/// transaction, committed only when every count matches; then walks the chain on PostgreSQL.
+/// A source whose chain is broken is not copied.
+pub fn migrate(from: &Path, to: &str) -> Result<Migrated, DatabaseError> {
+    if !is_postgres_url(to) {
+        return Err(DatabaseError::NotPostgres { given: to.into() });
+    }
+    if !from.is_file() {
+        return Err(DatabaseError::NoSource {
+            path: from.to_path_buf(),
+        });
+    }
+    let source = Store::open_file_read_only(from)?;
+    let (entries, head) = match source.verify_audit()? {
+        AuditReport::Intact { entries, head } => (entries, head),
+        AuditReport::Broken(broken) => {
+            return Err(DatabaseError::SourceBroken {
+                path: from.to_path_buf(),
+                broken,
+            });
+        }
+    };
+    let dest = PgStore::open(to)?;
+    let copied = dest.copy_from_sqlite(&source)?;
+    let after = dest.verify_audit()?;
+    Ok(Migrated {
+        database: dest.shown().to_string(),
+        copied,
+        entries,
+        head,
+        after,
+    })
+}

@@ -1,0 +1,177 @@
+//! The store on PostgreSQL, for a shared deployment (several nodes, one database server with
+//! its own replication and backups).
+//!
+//! The same schema versions as SQLite's (`schema`), the same invariants, kept by the server:
+//! one active draw per (matter, period) by a partial unique index, permanence and the
+//! append-only audit chain by triggers (UPDATE, DELETE and TRUNCATE refused), the chain's head
+//! appended under a row lock (`audit_head`) so that writers on several nodes queue instead of
+//! forking it. What reaches PostgreSQL so far: the schema and its migrations, a county's data
+//! copied in losslessly from SQLite (`copy`), the audit chain (appended, walked and verified
+//! with the rows each entry records, `audit`) and the counts of every table. Draws, results,
+//! the service and the console still run on SQLite only.
+
+pub(crate) mod audit;
+pub(crate) mod copy;
+mod schema;
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::error::{BUSY_TIMEOUT_SECS, R, StoreError, pg_detail};
+use super::origin::Origin;
+
+pub use copy::{Copied, TableCount};
+pub use schema::PG_SCHEMA_VERSION;
+
+/// Whether `text` names a PostgreSQL database (`postgres://…` or `postgresql://…`).
+pub fn is_postgres_url(text: &str) -> bool {
+    let lower = text.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// An open PostgreSQL database. One connection; each process (or thread) opens its own.
+pub struct PgStore {
+    client: RefCell<postgres::Client>,
+    /// The URL without its password: what messages show.
+    shown: String,
+    /// Who writes through this handle, recorded with every audit entry.
+    origin: Origin,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("database", &self.shown)
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/dbname`) and brings the schema
+    /// up to date. A database with tables of its own but no suiji schema, or one written by a
+    /// newer suiji, is refused untouched.
+    pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        PgStore::open_as(url, Origin::of_process())
+    }
+
+    /// As [`PgStore::open`], its writes recorded as made by `origin`.
+    pub fn open_as(url: &str, origin: Origin) -> Result<PgStore, StoreError> {
+        let (config, shown) = parse(url)?;
+        let mut client = config
+            .connect(postgres::NoTls)
+            .map_err(|e| StoreError::Connect {
+                database: shown.clone(),
+                detail: pg_detail(&e),
+            })?;
+        schema::migrate(&mut client).map_err(|f| f.into_store(Path::new(&shown)))?;
+        Ok(PgStore {
+            client: RefCell::new(client),
+            shown,
+            origin,
+        })
+    }
+
+    /// The database, as messages show it (the URL without its password).
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Who writes through this handle.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// Runs `f` in one transaction, committed only if `f` succeeds.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> R<T>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client.borrow_mut();
+        let run = || -> R<T> {
+            let mut tx = client.transaction()?;
+            let out = f(&mut tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|f| f.into_store(Path::new(&self.shown)))
+    }
+
+    /// Runs queries in one read-only, repeatable-read transaction (one consistent view).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> R<T>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client.borrow_mut();
+        let run = || -> R<T> {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let out = f(&mut tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|f| f.into_store(Path::new(&self.shown)))
+    }
+
+    /// How many rows each table holds, by table name.
+    pub fn table_counts(&self) -> Result<Vec<TableCount>, StoreError> {
+        self.read(|tx| {
+            let names: Vec<String> = tx
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables
+                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+                     ORDER BY table_name",
+                    &[],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut out = Vec::new();
+            for name in names
+                .into_iter()
+                .filter(|n| !copy::PG_ONLY.contains(&n.as_str()))
+            {
+                let rows: i64 = tx
+                    .query_one(&format!("SELECT count(*) FROM \"{name}\""), &[])?
+                    .get(0);
+                out.push(TableCount { table: name, rows });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The connection settings of `url` and the URL as messages show it (no password).
+fn parse(url: &str) -> Result<(postgres::Config, String), StoreError> {
+    let mut config = postgres::Config::from_str(url).map_err(|e| StoreError::Connect {
+        database: "(the URL given)".into(),
+        detail: format!(
+            "the URL cannot be read ({e}); write it postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+        ),
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS));
+    }
+    config.application_name("suiji");
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config
+        .get_user()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    let db = config.get_dbname().unwrap_or("");
+    let shown = format!("postgres://{user}{}:{port}/{db}", hosts.join(","));
+    Ok((config, shown))
+}

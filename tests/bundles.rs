@@ -1,0 +1,209 @@
+//! Every draw's two bundles (docs/draw-algorithm.md V2-9): the public one recomputes the
+//! selection from its frame, the audit one re-runs the whole draw in an empty folder without the
+//! database; a new `suiji-manifest/2` records the public bundle's hash; tampering is found and
+//! said; no inspector data in the public bundle.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use suiji::jobs::bundle::AuditBundle;
+use util::{Project, bin, repo, run};
+
+fn draw_folders(p: &Project) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for matter in std::fs::read_dir(p.path("out/draws"))
+        .expect("draws")
+        .flatten()
+    {
+        for period in std::fs::read_dir(matter.path()).expect("matter").flatten() {
+            if period.path().join("manifest.json").is_file() {
+                out.push(period.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `suiji verify --bundle FILE` run in `dir` (no project there).
+fn verify_bundle(dir: &Path, file: &Path) -> (i32, String, String) {
+    let mut cmd = assert_cmd::Command::new(bin());
+    cmd.current_dir(dir).arg("verify").arg("--bundle").arg(file);
+    run(cmd)
+}
+
+#[test]
+fn every_draw_of_a_simulated_year_has_bundles_that_check_without_the_database() {
+    let p = Project::shipped();
+    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    let empty = tempfile::tempdir().expect("temp");
+    let folders = draw_folders(&p);
+    assert!(folders.len() >= 20, "{folders:?}");
+    let mut weighted = 0;
+    let mut stratified = 0;
+    for f in &folders {
+        let public = f.join("bundle.public.json");
+        let audit = f.join("bundle.audit.gz");
+        let b: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&public).expect("public bundle")).expect("json");
+        assert_eq!(b["format"], "suiji-public-bundle/1");
+        weighted += usize::from(b["weighting"] == "pareto");
+        stratified += usize::from(b["strata"].as_array().is_some_and(|s| s.len() > 1));
+        let copy = empty.path().join("bundle.public.json");
+        std::fs::copy(&public, &copy).expect("copy");
+        let (code, out, err) = verify_bundle(empty.path(), &copy);
+        assert_eq!(code, 0, "{}\n{out}\n{err}", f.display());
+        assert!(out.starts_with("identical: "), "{out}");
+        let copy = empty.path().join("bundle.audit.gz");
+        std::fs::copy(&audit, &copy).expect("copy");
+        let (code, out, err) = verify_bundle(empty.path(), &copy);
+        assert_eq!(code, 0, "{}\n{out}\n{err}", f.display());
+        assert!(out.contains("re-running the whole draw"), "{out}");
+    }
+    assert!(
+        weighted > 0 && stratified > 0,
+        "{weighted} weighted, {stratified} stratified"
+    );
+    let left: Vec<_> = std::fs::read_dir(empty.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "nothing but the copies: {left:?}");
+    // The folders are rebuilt byte for byte, bundles included.
+    let out = p.ok(&["regenerate"]);
+    assert!(
+        out.contains(": 0 written, ") && out.contains(" 0 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_public_bundle_lists_the_frame_and_no_inspector_data() {
+    let p = Project::shipped();
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    let folder = p.path("out/draws/zhian.hotel/2023-H1");
+    let text = std::fs::read_to_string(folder.join("bundle.public.json")).expect("bundle");
+    let b: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let m: serde_json::Value =
+        serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H1/manifest.json")).expect("m");
+    let eligible: u64 = m["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .map(|s| s["eligible"].as_u64().expect("n"))
+        .sum();
+    assert_eq!(b["frame"].as_array().expect("frame").len() as u64, eligible);
+    assert_eq!(b["weighting"], "pareto", "the hotel draw is risk-weighted");
+    assert!(b["frame"][0]["weight"].is_string());
+    assert_eq!(b["exclusions"], m["exclusions"]);
+    assert_eq!(
+        b["public_fields"],
+        serde_json::json!(["name", "category", "district", "address"])
+    );
+    let inspectors =
+        std::fs::read_to_string(repo().join("config/registry/inspectors.csv")).expect("file");
+    for line in inspectors.lines().skip(1) {
+        for cell in line.split(',').take(4).filter(|c| !c.is_empty()) {
+            if cell != "zhian" && cell.chars().count() > 1 && !cell.starts_with("wangan") {
+                assert!(
+                    !text.contains(cell),
+                    "inspector data `{cell}` in the public bundle"
+                );
+            }
+        }
+    }
+    assert!(
+        !text.contains("team") && !text.contains("inspector"),
+        "no teams"
+    );
+}
+
+#[test]
+fn a_new_v2_manifest_records_the_public_bundles_hash() {
+    // The shipped config draws with `suiji-draw/2`.
+    let p = Project::shipped();
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    let folder = p.path("out/draws/zhian.hotel/2023-H1");
+    let bytes = std::fs::read(folder.join("bundle.public.json")).expect("bundle");
+    let hash = suiji::digest::sha256_hex(&bytes);
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).expect("m"))
+            .expect("json");
+    assert_eq!(m["format"], "suiji-manifest/2");
+    assert_eq!(m["public_bundle"], hash.as_str());
+    let out = p.ok(&["verify", "out/draws/zhian.hotel/2023-H1/manifest.json"]);
+    assert!(out.starts_with("identical"), "{out}");
+    // The draw's public page offers the bundle with its hash.
+    p.ok(&["publish", "--site"]);
+    let page = p.read("out/site/draws/1.html");
+    assert!(page.contains(&hash), "{page}");
+    assert_eq!(
+        std::fs::read(p.path("out/site/draws/1/bundle.public.json")).expect("copied"),
+        bytes
+    );
+}
+
+#[test]
+fn a_tampered_bundle_is_found_and_the_reason_said() {
+    let p = Project::shipped();
+    p.ok(&["draw", "zhian.entertainment", "--period", "2023-H1"]);
+    let folder = p.path("out/draws/zhian.entertainment/2023-H1");
+    let text = std::fs::read_to_string(folder.join("bundle.public.json")).expect("bundle");
+    let mut b: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let dir = tempfile::tempdir().expect("temp");
+    let check = |b: &serde_json::Value, want: &str| {
+        let file = dir.path().join("bundle.public.json");
+        std::fs::write(&file, serde_json::to_vec(b).expect("json")).expect("write");
+        let (code, out, err) = verify_bundle(dir.path(), &file);
+        assert_eq!(code, 1, "{out}\n{err}");
+        assert!(
+            out.starts_with("DIFFERS") && out.contains(want),
+            "{want}\n{out}"
+        );
+    };
+    // A drawn target swapped for another eligible one.
+    let original = b.clone();
+    let other = b["frame"]
+        .as_array()
+        .expect("frame")
+        .iter()
+        .map(|f| f["id"].as_str().expect("id").to_string())
+        .find(|id| {
+            !b["selected"]
+                .as_array()
+                .expect("selected")
+                .iter()
+                .any(|s| s["target_id"] == id.as_str())
+        })
+        .expect("an eligible target not drawn");
+    b["selected"][0]["target_id"] = other.clone().into();
+    check(&b, &format!("the bundle states {other}"));
+    // A target left out of the frame.
+    let mut b = original.clone();
+    b["frame"].as_array_mut().expect("frame").remove(0);
+    check(&b, "eligible stated");
+    // Another seed.
+    let mut b = original.clone();
+    b["seed"] = "00".repeat(32).into();
+    check(&b, "recomputed");
+    // The same content, not in canonical form: its hash is not the recorded one.
+    let file = dir.path().join("pretty.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&original).expect("json")).expect("write");
+    let (code, out, _) = verify_bundle(dir.path(), &file);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("canonical form"), "{out}");
+    // An audit bundle with one target taken out of its registry snapshot.
+    let bytes = std::fs::read(folder.join("bundle.audit.gz")).expect("audit");
+    let mut a = AuditBundle::parse(&bytes).expect("audit bundle");
+    let snapshot = String::from_utf8(a.targets.clone()).expect("utf-8");
+    let mut lines: Vec<&str> = snapshot.lines().collect();
+    lines.remove(1);
+    a.targets = format!("{}\n", lines.join("\n")).into_bytes();
+    let file = dir.path().join("bundle.audit.gz");
+    std::fs::write(&file, a.to_bytes()).expect("write");
+    let (code, out, _) = verify_bundle(dir.path(), &file);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("targets snapshot hashes to"), "{out}");
+}

@@ -1,0 +1,312 @@
+//! The market-regulation example (`examples/shichang/`), run as its own project: a joint plan
+//! (联合抽查) of three matters across two departments. Each draw's counts, teams and joint
+//! visits are checked against the registries and the spec's reference program
+//! (docs/reference/suiji_draw.py), not against the engine.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use util::{Project, repo, run};
+
+const JOINT: &str = "out/draws/shipin.lianhe/2025-H1/manifest.json";
+
+fn manifest(p: &Project, rel: &str) -> serde_json::Value {
+    serde_json::from_str(&p.read(rel)).expect("manifest is JSON")
+}
+
+/// Inspector id → (department, qualifications), read from the example's registry file.
+fn inspectors(p: &Project) -> BTreeMap<String, (String, Vec<String>)> {
+    p.read("config/registry/inspectors.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((
+                f.first()?.to_string(),
+                (
+                    f.get(2)?.to_string(),
+                    f.get(4)?.split('；').map(str::to_string).collect(),
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// Target id → category, from the example's registry file.
+fn categories(p: &Project) -> BTreeMap<String, String> {
+    p.read("config/registry/targets.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((f.first()?.to_string(), f.get(2)?.to_string()))
+        })
+        .collect()
+}
+
+/// `python3 docs/reference/suiji_draw.py check DB`: every recorded draw must be identical.
+fn reference_agrees(p: &Project) -> String {
+    let out = Command::new("python3")
+        .current_dir(p.root())
+        .arg(repo().join("docs/reference/suiji_draw.py"))
+        .arg("check")
+        .arg(p.path("data/suiji.sqlite3"))
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/run installs it): {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "the reference program disagrees:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn the_example_checks_and_its_plan_has_a_joint_section() {
+    let p = Project::example("shichang");
+    p.ok(&["check"]);
+    let plan = p.ok(&["plan", "--year", "2025"]);
+    assert!(plan.contains("部门联合抽查计划"), "{plan}");
+    assert!(plan.contains("牵头部门：食品安全监督管理科"), "{plan}");
+    assert!(plan.contains("参加部门：价格监督检查科"), "{plan}");
+    assert!(
+        plan.contains("联合检查事项：餐饮服务食品安全监督检查（食品安全监督管理科）、食品销售监督检查（食品安全监督管理科）、明码标价监督检查（价格监督检查科）"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("3 人，合计具备食品安全执法、价格监督检查资格，每个参加部门至少 1 人"),
+        "{plan}"
+    );
+    // Each matter's checklist under its own name.
+    assert!(plan.contains("抽查内容（明码标价监督检查）："), "{plan}");
+}
+
+#[test]
+fn a_joint_draw_visits_each_target_once_with_one_team_from_both_departments() {
+    let p = Project::example("shichang").simulation();
+    p.ok(&[
+        "draw",
+        "shipin.lianhe",
+        "--period",
+        "2025-H1",
+        "--seed",
+        "demo",
+    ]);
+    let m = manifest(&p, JOINT);
+    assert_eq!(m["department"], "shipin");
+    let cats = categories(&p);
+    // The union of the three matters' scopes: every category of the registry.
+    let in_scope = cats.len() as u64;
+    let strata = m["strata"].as_array().expect("strata");
+    let eligible: u64 = strata
+        .iter()
+        .map(|s| s["eligible"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        eligible <= in_scope && eligible > in_scope * 9 / 10,
+        "{eligible}"
+    );
+    for s in strata {
+        let n = s["eligible"].as_u64().unwrap_or(0);
+        assert_eq!(
+            s["k"].as_u64(),
+            Some((n * 3).div_ceil(100)),
+            "k = ⌈3% × {n}⌉"
+        );
+    }
+    let selected = m["selected"].as_array().expect("selected");
+    let k: u64 = strata.iter().map(|s| s["k"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(selected.len() as u64, k);
+    let ids: BTreeSet<&str> = selected
+        .iter()
+        .filter_map(|s| s["target_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), selected.len(), "each target is one visit");
+    let people = inspectors(&p);
+    let mut load: BTreeMap<&str, u32> = BTreeMap::new();
+    for s in selected {
+        assert!(s["unstaffed"].is_null(), "{s}");
+        let team: Vec<&str> = s["team"]
+            .as_array()
+            .expect("team")
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect();
+        assert_eq!(team.len(), 3, "{s}");
+        let of = |id: &str| {
+            people
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} is not in the registry"))
+        };
+        let departments: BTreeSet<&str> = team.iter().map(|i| of(i).0.as_str()).collect();
+        assert_eq!(departments, BTreeSet::from(["jiage", "shipin"]), "{s}");
+        for q in ["food_safety", "price"] {
+            assert!(
+                team.iter().any(|i| of(i).1.iter().any(|x| x == q)),
+                "{s} lacks {q}"
+            );
+        }
+        for i in team {
+            *load.entry(i).or_default() += 1;
+        }
+    }
+    assert!(load.values().all(|&n| n <= 6), "workload cap 6: {load:?}");
+    // The task sheet lists each matter's checklist under the matter's name.
+    let sheets = std::fs::read_dir(p.path("out/draws/shipin.lianhe/2025-H1"))
+        .expect("draw folder")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name().to_string_lossy().contains("任务单")
+                || e.file_name().to_string_lossy().ends_with(".html")
+        })
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(
+        sheets.contains("<th colspan=\"3\">明码标价监督检查</th>"),
+        "no matter heading in the task sheets"
+    );
+    assert!(
+        sheets.contains("jiage.mingma/mm-01"),
+        "no item of the price matter"
+    );
+    let (code, out, err) = run(p.suiji(&["verify", JOINT]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("identical"), "{out}");
+    let reference = reference_agrees(&p);
+    assert!(reference.contains("1 identical, 0 differ"), "{reference}");
+}
+
+#[test]
+fn a_joint_visit_counts_once_toward_a_matters_yearly_cap() {
+    let p = Project::example("shichang").simulation();
+    p.ok(&[
+        "draw",
+        "shipin.lianhe",
+        "--period",
+        "2025-H1",
+        "--seed",
+        "demo",
+    ]);
+    p.ok(&[
+        "draw",
+        "shipin.canyin",
+        "--period",
+        "2025",
+        "--seed",
+        "demo",
+    ]);
+    let joint = manifest(&p, JOINT);
+    let own = manifest(&p, "out/draws/shipin.canyin/2025/manifest.json");
+    let cats = categories(&p);
+    let capped: BTreeMap<&str, &str> = own["exclusions"]
+        .as_array()
+        .expect("exclusions")
+        .iter()
+        .filter_map(|e| Some((e["target_id"].as_str()?, e["reason"].as_str()?)))
+        .collect();
+    let history: BTreeMap<&str, u64> = own["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| {
+            Some((
+                h["target_id"].as_str()?,
+                h["inspections_this_year"].as_u64()?,
+            ))
+        })
+        .collect();
+    let mut restaurants = 0;
+    for s in joint["selected"].as_array().expect("selected") {
+        let id = s["target_id"].as_str().unwrap_or_default();
+        if cats.get(id).map(String::as_str) == Some("canyin") {
+            restaurants += 1;
+            // One visit checked three matters; it counts once.
+            assert_eq!(history.get(id), Some(&1), "{id}");
+            assert_eq!(
+                capped.get(id),
+                Some(&"yearly_cap"),
+                "{id} was visited jointly"
+            );
+        }
+    }
+    assert!(restaurants > 0);
+    reference_agrees(&p);
+}
+
+#[test]
+fn a_joint_plan_names_matters_that_exist_and_needs_version_2() {
+    let p = Project::example("shichang");
+    p.edit("rules/shipin.toml", "\"jiage.mingma\"]", "\"jiage.minma\"]");
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown matter `jiage.minma`"), "{err}");
+    assert!(err.contains("did you mean `jiage.mingma`?"), "{err}");
+    assert!(err.contains("rules/shipin.toml:"), "{err}");
+    let p = Project::example("shichang");
+    p.edit(
+        "config/suiji.toml",
+        "algorithm = \"suiji-draw/2\"",
+        "algorithm = \"suiji-draw/1\"",
+    );
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("joint plan `shipin.lianhe` needs the draw algorithm suiji-draw/2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_lists_the_joint_plan_with_its_matters() {
+    let p = Project::example("shichang");
+    let out = p.ok(&["check"]);
+    assert!(
+        out.contains("2 departments, 3 matters, 1 joint plan,"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  joint shipin.lianhe 食品经营者食品安全和价格联合抽查: shipin.canyin + shipin.xiaoshou + jiage.mingma"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_shared_inspector_registry_skips_departments_without_rule_files_with_a_note() {
+    let p = Project::example("shichang");
+    let rows = p.read("config/registry/inspectors.csv");
+    assert!(
+        rows.contains(",zhijian,"),
+        "the example's registry is shared with 质量监督科"
+    );
+    let (code, out, err) = run(p.suiji(&["registry", "check"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains("2 rows of department `zhijian` skipped: it has no rule file here"),
+        "{err}"
+    );
+    assert!(out.contains("24 inspectors"), "{out}");
+    // A department close to a known one is a typo, still an error.
+    p.edit("config/registry/inspectors.csv", ",jiage,", ",jaige,");
+    let (code, _, err) = run(p.suiji(&["registry", "check"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown department `jaige`"), "{err}");
+    assert!(err.contains("did you mean `jiage`?"), "{err}");
+}
+
+#[test]
+fn a_cron_frequency_reads_in_chinese_in_the_plan() {
+    let p = Project::example("shichang");
+    p.edit(
+        "rules/jiage.toml",
+        "categories = [\"canyin\", \"shipin_xiaoshou\", \"shangchang\"]",
+        "categories = [\"canyin\", \"shipin_xiaoshou\", \"shangchang\"]\ncron = \"0 0 9 1 1,4,7,10 *\"",
+    );
+    let plan = p.ok(&["plan", "--year", "2025"]);
+    assert!(
+        plan.contains("每年 1、4、7、10 月 1 日 9:00（计划表达式 `0 0 9 1 1,4,7,10 *`）"),
+        "{plan}"
+    );
+}

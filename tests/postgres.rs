@@ -1,0 +1,428 @@
+//! The store on PostgreSQL: the schema's invariants kept by the server, `db migrate` from a
+//! county's SQLite file (lossless, table by table, the audit chain agreeing), the chain's head
+//! appended under a row lock, and commands that do not run there yet saying so.
+//!
+//! These tests use a real server: `SUIJI_TEST_DATABASE` names a database (`.ci/run` creates a
+//! fresh one per run); each test works in a schema of its own. Without it they are skipped
+//! with the reason printed, except under `CI`, where they fail.
+
+mod util;
+
+use suiji::store::AuditLog;
+use suiji::store::pg::PgStore;
+use util::{Project, run};
+
+/// A fresh schema named after the test in the run's database: its URL, or `None` (skipped, with
+/// the reason printed) when no server is named or none answers, outside CI.
+fn fresh(name: &str) -> Option<String> {
+    let under_ci = std::env::var_os("CI").is_some();
+    let Some(base) = std::env::var("SUIJI_TEST_DATABASE")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            !under_ci,
+            "SUIJI_TEST_DATABASE is not set: under CI the PostgreSQL tests must run (.ci/run sets it)"
+        );
+        eprintln!("skipped: SUIJI_TEST_DATABASE names no PostgreSQL database (see .ci/run)");
+        return None;
+    };
+    let mut admin = match postgres::Client::connect(&base, postgres::NoTls) {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                !under_ci,
+                "no PostgreSQL server at SUIJI_TEST_DATABASE: {e}"
+            );
+            eprintln!("skipped: no PostgreSQL server at SUIJI_TEST_DATABASE: {e}");
+            return None;
+        }
+    };
+    let schema = format!("t_{name}");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+        ))
+        .expect("create the test's schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+fn client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("connect")
+}
+
+/// A year simulated with two-person rule approval, the example results imported and
+/// published, and one draw replaced by a redraw: every kind of record.
+fn county() -> Project {
+    let p = Project::shipped_two_person();
+    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    let example = util::repo().join("config/examples/results-2023-zhian-hotel-H1.csv");
+    std::fs::copy(&example, p.path("example.csv")).expect("copy example");
+    p.ok(&["results", "import", "example.csv"]);
+    p.ok(&["publish", "--today", "2023-04-03"]);
+    p
+}
+
+/// Every row of `table` in SQLite, each value rendered with its type, sorted.
+fn sqlite_rows(db: &rusqlite::Connection, table: &str) -> Vec<String> {
+    let mut stmt = db
+        .prepare(&format!("SELECT * FROM \"{table}\""))
+        .expect("select");
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).expect("query");
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().expect("row") {
+        let mut line = Vec::new();
+        for i in 0..n {
+            let name = r.as_ref().column_name(i).expect("name").to_string();
+            let v = match r.get_ref(i).expect("value") {
+                rusqlite::types::ValueRef::Null => "null".to_string(),
+                rusqlite::types::ValueRef::Integer(i) => format!("int {i}"),
+                rusqlite::types::ValueRef::Real(f) => format!("real {f}"),
+                rusqlite::types::ValueRef::Text(t) => {
+                    format!("text {}", String::from_utf8_lossy(t))
+                }
+                rusqlite::types::ValueRef::Blob(b) => format!("blob {}", hex(b)),
+            };
+            line.push(format!("{name}={v}"));
+        }
+        line.sort();
+        out.push(line.join("|"));
+    }
+    out.sort();
+    out
+}
+
+/// Every row of `table` in PostgreSQL, rendered as [`sqlite_rows`] does.
+fn pg_rows(db: &mut postgres::Client, table: &str) -> Vec<String> {
+    use postgres::types::Type;
+    let mut out = Vec::new();
+    for r in db
+        .query(&format!("SELECT * FROM \"{table}\""), &[])
+        .expect("select")
+    {
+        let mut line = Vec::new();
+        for (i, c) in r.columns().iter().enumerate() {
+            let ty = c.type_();
+            let v = if *ty == Type::INT8 {
+                r.get::<_, Option<i64>>(i).map(|i| format!("int {i}"))
+            } else if *ty == Type::BYTEA {
+                r.get::<_, Option<Vec<u8>>>(i)
+                    .map(|b| format!("blob {}", hex(&b)))
+            } else {
+                r.get::<_, Option<String>>(i).map(|t| format!("text {t}"))
+            };
+            line.push(format!(
+                "{}={}",
+                c.name(),
+                v.unwrap_or_else(|| "null".into())
+            ));
+        }
+        line.sort();
+        out.push(line.join("|"));
+    }
+    out.sort();
+    out
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn the_postgres_schema_has_every_sqlite_schema_version() {
+    assert_eq!(
+        suiji::store::pg::PG_SCHEMA_VERSION,
+        suiji::store::SCHEMA_VERSION,
+        "a SQLite migration needs its PostgreSQL twin in src/store/pg/schema.rs"
+    );
+}
+
+#[test]
+fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
+    let Some(url) = fresh("migrate") else { return };
+    let p = county();
+    // One draw replaced: a superseded draw and its rows must cross too.
+    p.ok(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H2",
+        "--seed",
+        "again",
+        "--redraw",
+        "--reason",
+        "见证人缺席",
+    ]);
+    let sqlite_verify = p.ok(&["audit", "verify"]);
+
+    let out = p.ok(&[
+        "db",
+        "migrate",
+        "--from",
+        "data/suiji.sqlite3",
+        "--to",
+        &url,
+    ]);
+    assert!(
+        out.contains("the chain agrees with the SQLite file's"),
+        "{out}"
+    );
+    assert!(!out.contains("password"), "{out}");
+
+    // Every table, row for row and value for value.
+    let lite = p.db();
+    let mut pg = client(&url);
+    let tables: Vec<String> = lite
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
+        .expect("tables")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("tables");
+    assert!(tables.len() >= 17, "{tables:?}");
+    let mut nonempty = 0;
+    for t in &tables {
+        let (a, b) = (sqlite_rows(&lite, t), pg_rows(&mut pg, t));
+        assert_eq!(a.len(), b.len(), "table {t}");
+        assert!(a == b, "table {t} differs after the copy");
+        assert!(
+            out.contains(&format!("{t} ")),
+            "the count of {t} is not shown: {out}"
+        );
+        nonempty += usize::from(!a.is_empty());
+    }
+    assert!(nonempty >= 12, "too few tables hold records: {nonempty}");
+    let superseded: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM draws WHERE status = 'superseded'",
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(superseded, 1);
+
+    // `audit verify` on PostgreSQL says what it says on SQLite.
+    let (code, on_pg, err) = run(p.suiji(&["audit", "verify", "--database", &url]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(on_pg, sqlite_verify);
+    let mut with_env = p.suiji(&["audit", "verify"]);
+    with_env.env("SUIJI_DATABASE", &url);
+    let (code, env_pg, _) = run(with_env);
+    assert_eq!(code, 0);
+    assert_eq!(env_pg, sqlite_verify);
+    assert_eq!(
+        p.ok(&["audit", "log", "--limit", "5", "--database", &url]),
+        p.ok(&["audit", "log", "--limit", "5"])
+    );
+
+    // A second migration into the same database is refused, and changes nothing.
+    let (code, _, err) = run(p.suiji(&[
+        "db",
+        "migrate",
+        "--from",
+        "data/suiji.sqlite3",
+        "--to",
+        &url,
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("already holds records"), "{err}");
+    assert_eq!(
+        pg_rows(&mut pg, "audit_log").len(),
+        sqlite_rows(&lite, "audit_log").len()
+    );
+}
+
+#[test]
+fn the_server_keeps_the_invariants_and_audit_verify_finds_edits_behind_its_back() {
+    let Some(url) = fresh("invariants") else {
+        return;
+    };
+    let p = county();
+    p.ok(&[
+        "db",
+        "migrate",
+        "--from",
+        "data/suiji.sqlite3",
+        "--to",
+        &url,
+    ]);
+    let mut pg = client(&url);
+    let refused = |pg: &mut postgres::Client, sql: &str, says: &str| {
+        let e = pg.batch_execute(sql).expect_err(sql);
+        let text = e
+            .as_db_error()
+            .map(|d| d.message().to_string())
+            .unwrap_or_default();
+        assert!(text.contains(says), "{sql}: {text}");
+    };
+    refused(
+        &mut pg,
+        "UPDATE audit_log SET actor = 'x' WHERE seq = 1",
+        "append-only: UPDATE refused",
+    );
+    refused(
+        &mut pg,
+        "DELETE FROM audit_log WHERE seq = 1",
+        "append-only: DELETE refused",
+    );
+    refused(&mut pg, "TRUNCATE audit_log CASCADE", "TRUNCATE refused");
+    refused(
+        &mut pg,
+        "DELETE FROM audit_v2",
+        "append-only: DELETE refused",
+    );
+    refused(
+        &mut pg,
+        "UPDATE draws SET seed_hex = 'ab' WHERE id = 1",
+        "draws are permanent",
+    );
+    refused(
+        &mut pg,
+        "DELETE FROM draw_targets",
+        "draw_targets are permanent",
+    );
+    refused(
+        &mut pg,
+        "UPDATE snapshots SET kind = kind",
+        "snapshots are permanent",
+    );
+    refused(
+        &mut pg,
+        "UPDATE results SET remarks = 'x' WHERE published_at IS NOT NULL",
+        "published result",
+    );
+    refused(
+        &mut pg,
+        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
+         SELECT seq + 5, at, actor, action, subject, detail, hash, hash FROM audit_log
+         ORDER BY seq DESC LIMIT 1",
+        "must extend the chain",
+    );
+    // One active draw per (matter, period): a second one is refused by the unique index.
+    let e = pg
+        .batch_execute(
+            "INSERT INTO draws (matter, period, kind, algorithm, seed_hex, seed_source, rules_hash,
+                 targets_snapshot, inspectors_snapshot, reference_date, issue_date, due_date,
+                 created_at, actor, manifest_json, manifest_hash)
+             SELECT matter, period, kind, algorithm, seed_hex, seed_source, rules_hash,
+                 targets_snapshot, inspectors_snapshot, reference_date, issue_date, due_date,
+                 created_at, actor, manifest_json, manifest_hash FROM draws WHERE id = 1",
+        )
+        .expect_err("a second active draw");
+    let db = e.as_db_error().expect("db error");
+    assert_eq!(db.constraint(), Some("draws_one_active"), "{e}");
+
+    let (code, out, _) = run(p.suiji(&["audit", "verify", "--database", &url]));
+    assert_eq!(code, 0, "{out}");
+
+    // A row edited by the owner with the triggers switched off is found by `audit verify`.
+    pg.batch_execute(
+        "ALTER TABLE draw_targets DISABLE TRIGGER USER;
+         UPDATE draw_targets SET target_name = target_name || '（改）'
+             WHERE draw_id = 2 AND seq = 0;
+         ALTER TABLE draw_targets ENABLE TRIGGER USER;",
+    )
+    .expect("tamper");
+    let (code, out, _) = run(p.suiji(&["audit", "verify", "--database", &url]));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("AUDIT LOG BROKEN"), "{out}");
+    assert!(
+        out.contains("the rows it records were changed since"),
+        "{out}"
+    );
+}
+
+#[test]
+fn writers_on_two_connections_queue_at_the_head_and_never_fork_the_chain() {
+    let Some(url) = fresh("head") else { return };
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let store = PgStore::open(&url).expect("open");
+                for i in 0..40 {
+                    store
+                        .append_audit(
+                            "2026-01-01T00:00:00+08:00",
+                            &format!("writer-{w}"),
+                            "test.append",
+                            &format!("{w}/{i}"),
+                            &serde_json::json!({ "i": i }),
+                        )
+                        .expect("append");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    let store = PgStore::open(&url).expect("open");
+    match store.verify_audit().expect("verify") {
+        suiji::store::AuditReport::Intact { entries, .. } => assert_eq!(entries, 80),
+        broken => panic!("{broken:?}"),
+    }
+    assert_eq!(store.audit_last_seq().expect("last"), 80);
+}
+
+#[test]
+fn a_foreign_postgres_database_is_refused_untouched() {
+    let Some(url) = fresh("foreign") else { return };
+    client(&url)
+        .batch_execute("CREATE TABLE invoices (id BIGINT PRIMARY KEY)")
+        .expect("create");
+    let e = PgStore::open(&url).expect_err("foreign");
+    assert!(e.to_string().contains("not a suiji one"), "{e}");
+    let tables: i64 = client(&url)
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(tables, 1);
+}
+
+#[test]
+fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
+    let p = Project::shipped();
+    let url = "postgres://nobody:secret@127.0.0.1:1/none";
+    for args in [
+        &["draws", "--database", url][..],
+        &["simulate", "--year", "2023", "--database", url],
+        &["audit", "anchor", "--database", url],
+    ] {
+        let (code, out, err) = run(p.suiji(args));
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
+        assert!(err.contains("docs/operations.md"), "{err}");
+    }
+    assert!(!p.path("data/suiji.sqlite3").exists());
+
+    // The same through the config, and a URL that is not PostgreSQL's is located.
+    p.set_config(&["database", "url"], url);
+    let (code, _, err) = run(p.suiji(&["draws"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
+    p.set_config(&["database", "url"], "mysql://x@y/z");
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`url` is not a PostgreSQL URL"), "{err}");
+    assert!(err.contains("suiji.toml:"), "{err}");
+    let (code, _, err) = run(p.suiji(&["draws", "--database", "data/other.sqlite3"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("is not a PostgreSQL URL"), "{err}");
+
+    // A server that does not answer: the address, never the password, and what to check.
+    let (code, _, err) = run(p.suiji(&["audit", "verify", "--database", url]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "cannot connect to the PostgreSQL database postgres://nobody@127.0.0.1:1/none"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
+}

@@ -1,0 +1,318 @@
+//! The public site's verification page in a real browser (chromium over WebDriver): the
+//! JavaScript verifier recomputes every draw of a simulated year and seeded draws over a
+//! generated 100,000-row registry (risk-weighted, several strata, equal-probability) and agrees
+//! with the Rust engine; a tampered bundle is 不一致 with its reason; a citizen's lookup; the
+//! published vectors with both SHA-256 implementations (WebCrypto, and the site's own as a page
+//! on plain http uses it — also reached through a non-loopback address, not a secure context).
+//!
+//! Without chromium and chromedriver the test says so and passes; with `CI` set it fails.
+
+mod util;
+
+use serde_json::{Value, json};
+use util::Project;
+use util::webdriver::{Browser, Driver, session, start_driver, which};
+
+/// Dropped in this order: the session, then the driver, then the server.
+struct Page {
+    browser: Browser,
+    _driver: Driver,
+    _server: util::Running,
+}
+
+/// `suiji serve` on `listen` and a browser session on `host`.
+fn open(p: &Project, listen: &str, host: Option<&str>) -> Option<Page> {
+    let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but chromium or chromedriver is missing: .ci/run installs them"
+        );
+        eprintln!("browser test skipped: install chromium and chromium-driver to run it");
+        return None;
+    };
+    let mut server = p.spawn("serve", &["serve", "--listen", listen, "--no-scheduler"]);
+    let line = server.expect_line("suiji console on http://");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .map(|a| a.trim_end_matches('/').to_string())
+        .expect("address");
+    let port = addr.rsplit(':').next().expect("port").to_string();
+    let base = match host {
+        Some(h) => format!("http://{h}:{port}"),
+        None => format!("http://{addr}"),
+    };
+    let d = start_driver(&driver);
+    let browser = session(&d, &chromium, base, "412,915");
+    Some(Page {
+        browser,
+        _driver: d,
+        _server: server,
+    })
+}
+
+/// Opens the verification page for `draw` and waits for its verdict.
+fn verdict(b: &Browser, draw: i64, extra: &str) -> Value {
+    b.go(&format!("/public/verify.html?draw={draw}{extra}"));
+    b.wait_for("//body[@data-verdict]");
+    b.run("return window.suijiResult || {verdict: document.body.getAttribute('data-verdict')};")
+}
+
+fn active_draws(p: &Project) -> Vec<(i64, String)> {
+    let db = p.db();
+    let mut stmt = db
+        .prepare("SELECT id, manifest_json FROM draws WHERE status = 'active' ORDER BY id")
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+#[test]
+fn the_page_agrees_with_every_draw_of_a_simulated_year() {
+    let p = Project::shipped();
+    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    let Some(page) = open(&p, "127.0.0.1:0", None) else {
+        return;
+    };
+    let b = &page.browser;
+    let draws = active_draws(&p);
+    assert!(draws.len() >= 20);
+    for (i, (id, _)) in draws.iter().enumerate() {
+        // Every other draw with the site's own SHA-256, as on a portal over plain http.
+        let extra = if i % 2 == 0 { "" } else { "&sha=js" };
+        let r = verdict(b, *id, extra);
+        assert_eq!(r["verdict"], "一致", "draw #{id}{extra}: {r}");
+        let sha = if extra.is_empty() { "webcrypto" } else { "own" };
+        assert_eq!(r["sha"], sha, "draw #{id}");
+    }
+    b.screenshot("public-verify-phone");
+    // The draw's list links to the page with the bundle's hash when the manifest records it.
+    b.go(&format!("/public/draws/{}.html", draws[0].0));
+    b.click("a.button");
+    b.wait_for("//body[@data-verdict]");
+    assert_eq!(b.run("return window.suijiResult.verdict;"), "一致");
+    b.screenshot("public-draw-phone");
+}
+
+#[test]
+fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() {
+    let p = Project::shipped();
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    let Some(page) = open(&p, "127.0.0.1:0", None) else {
+        return;
+    };
+    let b = &page.browser;
+    let r = verdict(b, 1, "");
+    assert_eq!(r["verdict"], "一致", "{r}");
+    let bundle: Value = serde_json::from_slice(
+        &std::fs::read(p.path("out/draws/zhian.hotel/2023-H1/bundle.public.json")).expect("b"),
+    )
+    .expect("json");
+    let drawn = bundle["selected"][0]["target_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    b.type_in("#target", &drawn);
+    b.click("#find button");
+    b.wait_for("//div[@id='found'][@data-found]");
+    assert_eq!(
+        b.run("return document.getElementById('found').dataset.found;"),
+        "drawn"
+    );
+    assert!(b.text("#found").contains("已抽中"));
+    if let Some(e) = bundle["exclusions"].as_array().and_then(|e| e.first()) {
+        b.type_in("#target", e["target_id"].as_str().expect("id"));
+        b.click("#find button");
+        b.wait_for("//div[@id='found'][@data-found='excluded']");
+        assert!(b.text("#found").contains("排除原因"));
+    }
+    b.type_in("#target", "91370000NOTAFIRM00");
+    b.click("#find button");
+    b.wait_for("//div[@id='found'][@data-found='none']");
+    // A bundle with its first drawn target swapped for an undrawn one, loaded as a file.
+    let mut tampered = bundle.clone();
+    let undrawn = bundle["frame"]
+        .as_array()
+        .expect("frame")
+        .iter()
+        .filter(|f| f["stratum"] == bundle["selected"][0]["stratum"])
+        .map(|f| f["id"].as_str().expect("id").to_string())
+        .find(|id| {
+            !bundle["selected"]
+                .as_array()
+                .expect("selected")
+                .iter()
+                .any(|s| s["target_id"] == id.as_str())
+        })
+        .expect("an undrawn eligible target");
+    tampered["selected"][0]["target_id"] = undrawn.clone().into();
+    let dir = tempfile::tempdir().expect("temp");
+    let file = dir.path().join("bundle.public.json");
+    std::fs::write(&file, serde_json::to_vec(&tampered).expect("json")).expect("write");
+    b.go("/public/verify.html");
+    let input = b.find("#file");
+    b.cmd(
+        "POST",
+        &format!("/element/{input}/value"),
+        Some(json!({ "text": file.to_string_lossy() })),
+    );
+    b.click("#load button");
+    b.wait_for("//body[@data-verdict='bad']");
+    let r = b.run("return window.suijiResult;");
+    assert_eq!(r["verdict"], "不一致", "{r}");
+    let reasons = r["reasons"].to_string();
+    assert!(
+        reasons.contains(&undrawn) && reasons.contains("第 1 名"),
+        "{reasons}"
+    );
+    assert!(b.text("#verdict").contains("不一致"));
+    b.screenshot("public-verify-tampered");
+}
+
+#[test]
+fn the_page_agrees_on_seeded_draws_over_a_generated_registry_of_100000_rows() {
+    // Typed seeds: a simulation database.
+    let p = Project::shipped().simulation();
+    p.ok(&[
+        "gen-registry",
+        "--targets",
+        "100000",
+        "--inspectors",
+        "400",
+        "--out",
+        "gen",
+    ]);
+    p.use_registries("gen/targets.csv", "gen/inspectors.csv");
+    let mut kinds = Vec::new();
+    for (matter, period, seed) in [
+        ("zhian.hotel", "2023-H1", "seed one"),
+        ("zhian.entertainment", "2023-H1", "seed two"),
+        ("wangan.internet-cafe", "2023", "seed three"),
+    ] {
+        p.ok(&["draw", matter, "--period", period, "--seed", seed]);
+        kinds.push(matter);
+    }
+    let Some(page) = open(&p, "127.0.0.1:0", None) else {
+        return;
+    };
+    let b = &page.browser;
+    let mut weighted = false;
+    let mut strata = 0;
+    let mut largest = 0;
+    for (id, manifest) in active_draws(&p) {
+        let m: Value = serde_json::from_str(&manifest).expect("manifest");
+        let bundle: Value = serde_json::from_slice(
+            &std::fs::read(p.path(&format!(
+                "out/draws/{}/{}/bundle.public.json",
+                m["matter"].as_str().expect("matter"),
+                m["period"]["id"].as_str().expect("period")
+            )))
+            .expect("bundle"),
+        )
+        .expect("json");
+        weighted |= bundle["weighting"] == "pareto";
+        strata = strata.max(bundle["strata"].as_array().map_or(0, Vec::len));
+        largest = largest.max(bundle["frame"].as_array().map_or(0, Vec::len));
+        for extra in ["", "&sha=js"] {
+            let r = verdict(b, id, extra);
+            assert_eq!(r["verdict"], "一致", "draw #{id} {extra}: {r}");
+        }
+    }
+    assert!(weighted, "a risk-weighted draw");
+    assert!(strata > 3, "several strata: {strata}");
+    assert!(largest > 5_000, "a large frame: {largest}");
+}
+
+#[test]
+fn both_sha256_implementations_give_the_published_vectors() {
+    let p = Project::shipped();
+    let Some(page) = open(&p, "127.0.0.1:0", None) else {
+        return;
+    };
+    let b = &page.browser;
+    b.go("/public/verify.html");
+    b.find("#load");
+    let vector =
+        std::fs::read_to_string(util::repo().join("tests/fixtures/public-bundle-vector.json"))
+            .expect("vector");
+    let script = r#"
+        const [text, done] = arguments;
+        (async () => {
+          const V = window.SuijiVerify, S = window.SuijiSha256, enc = new TextEncoder();
+          const out = {};
+          for (const own of [false, true]) {
+            const h = V.hasher(own);
+            const bytes = enc.encode(text);
+            const r = await V.verify(JSON.parse(text), bytes,
+              '40434dfcbddc932b92e2ad4a27d884d8b84576b91fdb6f7e270a8344d16f93d2', h);
+            const x = V.lookup(JSON.parse(text), r, 'X');
+            out[own ? 'own' : 'webcrypto'] = { ok: r.ok, reasons: r.reasons, hash: r.fileHash,
+              rank: x.rank, key: x.key, name: h.name };
+          }
+          // The two implementations on lengths around the block boundaries.
+          const lengths = [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000];
+          out.same = true;
+          for (const n of lengths) {
+            const m = new Uint8Array(n).map((_, i) => (i * 131 + n) & 255);
+            const a = V.hex(S.digest(m));
+            const b = V.hex(new Uint8Array(await crypto.subtle.digest('SHA-256', m)));
+            if (a !== b) { out.same = false; out.at = n; }
+          }
+          out.abc = V.hex(S.digest(enc.encode('abc')));
+          out.secure = window.isSecureContext;
+          done(out);
+        })();
+    "#;
+    let r = b.run_async(script, json!([vector]));
+    for which in ["webcrypto", "own"] {
+        let x = &r[which];
+        assert_eq!(x["ok"], true, "{which}: {x}");
+        assert_eq!(
+            x["hash"],
+            "40434dfcbddc932b92e2ad4a27d884d8b84576b91fdb6f7e270a8344d16f93d2"
+        );
+        assert_eq!(x["rank"], 5, "{which}");
+        assert_eq!(
+            x["key"],
+            "ceac6bc6cb8aeb62eba2eb458482282985a9c31a6d0d953c051b453b4c24101a"
+        );
+    }
+    assert_eq!(r["same"], true, "{r}");
+    assert_eq!(
+        r["abc"],
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(r["secure"], true, "the loopback is a secure context");
+}
+
+#[test]
+fn on_plain_http_from_another_host_the_page_uses_its_own_sha256_and_agrees() {
+    let p = Project::shipped();
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    // A non-loopback address of this machine: plain http there is not a secure context.
+    let host = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| {
+            s.split_whitespace()
+                .find(|a| a.contains('.') && !a.starts_with("127."))
+                .map(str::to_string)
+        });
+    let Some(host) = host else {
+        eprintln!("no non-loopback address: the plain-http case is covered by ?sha=js only");
+        return;
+    };
+    let Some(page) = open(&p, "0.0.0.0:0", Some(&host)) else {
+        return;
+    };
+    let b = &page.browser;
+    let r = verdict(b, 1, "");
+    assert_eq!(b.run("return window.isSecureContext;"), false);
+    assert_eq!(r["verdict"], "一致", "{r}");
+    assert_eq!(r["sha"], "own", "{r}");
+    assert!(b.text("#sha-impl").contains("本站"));
+}
