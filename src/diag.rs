@@ -10,6 +10,10 @@ use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor::NoColor};
 
+pub mod zh;
+
+pub use zh::Lang;
+
 /// Index of a source text held by [`Sources`].
 pub(crate) type FileId = usize;
 
@@ -154,6 +158,13 @@ impl Diagnostic {
 
 /// Renders diagnostics as plain text: `error: ...`, ` --> file:line:col`, a snippet with a caret.
 pub fn render(sources: &Sources, diags: &[Diagnostic]) -> String {
+    render_in(Lang::En, sources, diags)
+}
+
+/// [`render`] in a language: in Chinese every known wording of the message, the label, the
+/// help and the severity is given in Chinese (see [`zh`]); the locations and snippets are the
+/// same.
+pub fn render_in(lang: Lang, sources: &Sources, diags: &[Diagnostic]) -> String {
     let mut files = SimpleFiles::new();
     for (name, text) in &sources.files {
         files.add(name.clone(), text.clone());
@@ -161,6 +172,7 @@ pub fn render(sources: &Sources, diags: &[Diagnostic]) -> String {
     let config = term::Config::default();
     let mut out = String::new();
     for d in diags {
+        let d = &in_lang(lang, d);
         match &d.location {
             Location::Span { file, range } => {
                 let mut cs = match d.severity {
@@ -175,12 +187,14 @@ pub fn render(sources: &Sources, diags: &[Diagnostic]) -> String {
                     Label::primary(*file, start..end)
                         .with_message(d.label.clone().unwrap_or_default()),
                 ]);
-                cs = cs.with_notes(d.help.iter().map(|h| format!("help: {h}")).collect());
+                let help = help_word(lang);
+                cs = cs.with_notes(d.help.iter().map(|h| format!("{help}{h}")).collect());
                 let mut buf = NoColor::new(Vec::new());
                 if term::emit(&mut buf, &config, &files, &cs).is_ok() {
-                    out.push_str(&String::from_utf8_lossy(&buf.into_inner()));
+                    let text = String::from_utf8_lossy(&buf.into_inner()).into_owned();
+                    out.push_str(&headed(lang, d.severity, text));
                 } else {
-                    plain(&mut out, d, None);
+                    plain(lang, &mut out, d, None);
                 }
             }
             Location::Line { path, line, column } => {
@@ -188,20 +202,56 @@ pub fn render(sources: &Sources, diags: &[Diagnostic]) -> String {
                     Some(c) => format!("{path}:{line}:{c}"),
                     None => format!("{path}:{line}"),
                 };
-                plain(&mut out, d, Some(&loc));
+                plain(lang, &mut out, d, Some(&loc));
             }
-            Location::None => plain(&mut out, d, None),
+            Location::None => plain(lang, &mut out, d, None),
         }
     }
     out
 }
 
-fn plain(out: &mut String, d: &Diagnostic, loc: Option<&str>) {
-    let sev = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let _ = writeln!(out, "{sev}: {}", d.message);
+/// A diagnostic with its texts in `lang`.
+fn in_lang(lang: Lang, d: &Diagnostic) -> Diagnostic {
+    match lang {
+        Lang::En => d.clone(),
+        Lang::Zh => Diagnostic {
+            severity: d.severity,
+            message: zh::message(&d.message),
+            location: d.location.clone(),
+            label: d.label.as_deref().map(zh::message),
+            help: d.help.iter().map(|h| zh::message(h)).collect(),
+        },
+    }
+}
+
+/// `error` / `warning`, or 错误 / 警告.
+fn severity_word(lang: Lang, severity: Severity) -> &'static str {
+    match (lang, severity) {
+        (Lang::En, Severity::Error) => "error: ",
+        (Lang::En, Severity::Warning) => "warning: ",
+        (Lang::Zh, Severity::Error) => "错误：",
+        (Lang::Zh, Severity::Warning) => "警告：",
+    }
+}
+
+fn help_word(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "help: ",
+        Lang::Zh => "建议：",
+    }
+}
+
+/// A snippet rendered by codespan, its `error: ` heading in `lang`.
+fn headed(lang: Lang, severity: Severity, text: String) -> String {
+    let english = severity_word(Lang::En, severity);
+    match (lang, text.strip_prefix(english)) {
+        (Lang::Zh, Some(rest)) => format!("{}{rest}", severity_word(lang, severity)),
+        _ => text,
+    }
+}
+
+fn plain(lang: Lang, out: &mut String, d: &Diagnostic, loc: Option<&str>) {
+    let _ = writeln!(out, "{}{}", severity_word(lang, d.severity), d.message);
     if let Some(loc) = loc {
         let _ = writeln!(out, "  ┌─ {loc}");
     }
@@ -209,7 +259,7 @@ fn plain(out: &mut String, d: &Diagnostic, loc: Option<&str>) {
         let _ = writeln!(out, "  │ {label}");
     }
     for h in &d.help {
-        let _ = writeln!(out, "  = help: {h}");
+        let _ = writeln!(out, "  = {}{h}", help_word(lang));
     }
     out.push('\n');
 }
@@ -260,9 +310,17 @@ impl Report {
 
     /// The report as text: every diagnostic, then the closing line.
     pub fn render(&self) -> String {
-        let mut out = render(&self.sources, &self.diagnostics);
+        self.render_in(Lang::En)
+    }
+
+    /// [`Report::render`] in a language.
+    pub fn render_in(&self, lang: Lang) -> String {
+        let mut out = render_in(lang, &self.sources, &self.diagnostics);
         if let Some(c) = &self.closing {
-            out.push_str(c);
+            match lang {
+                Lang::En => out.push_str(c),
+                Lang::Zh => out.push_str(&zh::message(c)),
+            }
             out.push('\n');
         }
         out

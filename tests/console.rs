@@ -982,6 +982,28 @@ fn an_inspector_enters_results_for_their_own_teams_only_then_they_are_published(
     });
 }
 
+/// The 工作台's status is computed once per change of the data: a draw recorded by another
+/// process (the command line) on the same database shows on the next request.
+#[test]
+fn a_draw_made_on_the_command_line_shows_on_the_next_dashboard() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("auditor", PASSWORD).await.expect("logged in");
+        for _ in 0..2 {
+            let (status, page) = c.get(Some(&cookie), "/").await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert!(page.contains("href=\"/draws/1\""), "{page}");
+            assert!(!page.contains("href=\"/draws/2\""), "{page}");
+        }
+        c.project
+            .ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
+        let (status, page) = c.get(Some(&cookie), "/").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("href=\"/draws/2\""), "{page}");
+        assert!(page.contains("2023年下半年"), "{page}");
+    });
+}
+
 #[test]
 fn a_changed_rule_file_shows_on_the_next_request() {
     runtime().block_on(async {
@@ -1015,6 +1037,10 @@ fn a_changed_rule_file_shows_on_the_next_request() {
         assert!(
             page.contains("zhian.toml"),
             "the problem is located: {page}"
+        );
+        assert!(
+            page.contains("错误：") && page.contains("个问题；未作任何更改。"),
+            "the problem reads in Chinese: {page}"
         );
         std::fs::write(&path, &text).expect("saved");
         let (status, page) = c.get(Some(&cookie), "/matters").await;

@@ -339,3 +339,37 @@ fn a_draw_over_its_operations_budget_fails_clearly() {
         "other matters go on:\n{plan}"
     );
 }
+
+/// The `conflict` hook's operations count toward the same per-draw budget: a hook that passes
+/// each call's limit but together spends more than `[scripts] draw_operations` fails its draw
+/// with the budget's message (it used to be bounded per call only), and the other matters go on.
+#[test]
+fn a_conflict_hook_counts_toward_the_draw_budget() {
+    let p = Project::shipped();
+    let script = p.read("rules/zhian.rhai");
+    let slow = script.replace(
+        "    let rep = target.extra[\"法定代表人\"];",
+        "    let n = 0;\n    for i in 0..20000 { n += i; }\n    let rep = target.extra[\"法定代表人\"];",
+    );
+    assert_ne!(slow, script, "the conflict hook's first line moved");
+    p.write("rules/zhian.rhai", &slow);
+    p.set_config(&["scripts", "draw_operations"], 100_000);
+    let (code, plan, err) = run(p.suiji(&["plan", "--year", "2023"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(
+            "draw failed for zhian.security: the hooks of zhian.security need more than 100000 \
+             operations for this draw (the budget `[scripts] draw_operations` in \
+             config/suiji.toml)"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("zhian.hotel"),
+        "the hotel hooks stay within the budget:\n{err}"
+    );
+    assert!(
+        plan.contains("| 枪支管理监督检查 | 5 | 5 | 5（2023年度） |"),
+        "other matters go on:\n{plan}"
+    );
+}

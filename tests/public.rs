@@ -98,6 +98,7 @@ fn the_site_is_served_without_login_and_written_as_the_same_static_files() {
         "index.html".to_string(),
         "matters.html".into(),
         "verify.html".into(),
+        "commitments.html".into(),
         "2023/index.html".into(),
         "2023/plan.html".into(),
         format!("draws/{hotel}.html"),
@@ -260,4 +261,106 @@ fn a_late_draw_says_when_it_was_really_made_and_that_it_is_late() {
     let year = p.read("portal/2023/index.html");
     assert!(year.contains("补抽，原定"), "{year}");
     assert!(year.contains("尚未公示"), "{year}");
+}
+
+/// The commitments page (随机种子承诺): every commitment with its matter, period, the named
+/// public source, the time its value is announced, when it was made and whether a draw has
+/// used the value (已揭示, linking the draw) or not yet (待揭示); linked from the index and from
+/// the draw that used it; `serve` answers it as `publish --site` writes it.
+#[test]
+fn commitments_are_public_with_their_source_times_and_the_draw_that_revealed_them() {
+    let p = Project::shipped();
+    let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+    let lottery = "中国福利彩票3D 第2025001期开奖号码";
+    let input = suiji::jobs::commit::Input {
+        matter: "zhian.hotel".into(),
+        period: "2025-H1".into(),
+        source: lottery.into(),
+        source_time: "2025-01-02 21:15".into(),
+        actor: "operator".into(),
+        now: "2025-01-01T09:00:00+08:00".into(),
+    };
+    let k = suiji::jobs::commit::commit(&loaded, &input).expect("committed");
+    let draw = suiji::jobs::draw::Input {
+        matter: "zhian.hotel".into(),
+        period: "2025-H1".into(),
+        seed: suiji::jobs::issue::seed::SeedChoice::Os,
+        reveal: Some("3 1 7".into()),
+        dry_run: false,
+        redraw: None,
+        actor: "operator".into(),
+        now: "2025-01-02T21:40:00+08:00".into(),
+    };
+    let drawn = suiji::jobs::draw::run(&loaded, &draw).expect("drawn");
+    let id = drawn.issued.draw_id.expect("recorded");
+    let beacon = "某随机数信标 <第 99 轮> & 值";
+    p.ok(&[
+        "commit",
+        "zhian.hotel",
+        "--period",
+        "2025-H2",
+        "--source",
+        beacon,
+        "--source-time",
+        "2099-07-01 10:00",
+    ]);
+    p.ok(&["publish", "--site"]);
+    let site = p.path("out/site");
+    let page = p.read("out/site/commitments.html");
+    let row = |n: i64| {
+        let at = page
+            .find(&format!("<tr id=\"k-{n}\">"))
+            .unwrap_or_else(|| panic!("commitment #{n} listed: {page}"));
+        page[at..]
+            .split("</tr>")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let revealed = row(k.id);
+    for text in [
+        "旅馆业",
+        "2025年上半年",
+        lottery,
+        "2025-01-02 21:15",
+        "2025-01-01 09:00",
+        "已揭示",
+        &format!("<a href=\"draws/{id}.html\">抽取时间 2025-01-02 21:40</a>"),
+    ] {
+        assert!(revealed.contains(text), "{text} in {revealed}");
+    }
+    let waiting = row(k.id + 1);
+    for text in [
+        "2025年下半年",
+        "某随机数信标 &#60;第 99 轮&#62; &#38; 值",
+        "2099-07-01 10:00",
+        "待揭示",
+    ] {
+        assert!(waiting.contains(text), "{text} in {waiting}");
+    }
+    assert!(
+        !waiting.contains("已揭示") && !waiting.contains(beacon),
+        "{waiting}"
+    );
+    assert!(
+        page.find("k-2").unwrap_or(usize::MAX) < page.find("k-1").unwrap_or(0),
+        "newest first"
+    );
+    let index = p.read("out/site/index.html");
+    assert!(
+        index.contains("<a href=\"commitments.html\">") && index.contains("（1 项待揭示）"),
+        "{index}"
+    );
+    let drawn_page = p.read(&format!("out/site/draws/{id}.html"));
+    assert!(
+        drawn_page.contains(&format!("<a href=\"../commitments.html#k-{}\">", k.id)),
+        "{drawn_page}"
+    );
+    let app = router(&p);
+    runtime().block_on(async {
+        let (status, _, body) = get(&app, "/public/commitments.html").await;
+        assert_eq!(status, StatusCode::OK);
+        let written = std::fs::read(site.join("commitments.html")).expect("written");
+        assert_eq!(undated(&body), undated(&written));
+    });
 }

@@ -118,6 +118,135 @@ fn wrong_flag_is_rejected() {
     assert!(err.contains("--yeer"), "{err}");
 }
 
+/// `suiji ARGS` with `LANG=zh_CN.UTF-8`: (status, stdout, stderr).
+fn in_chinese(p: &Project, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = p.suiji(args);
+    cmd.env("LANG", "zh_CN.UTF-8");
+    run(cmd)
+}
+
+/// A Chinese locale gets Chinese diagnostics: the same locations and snippets, each known
+/// wording in Chinese; `LC_ALL` outranks `LANG` as POSIX says.
+#[test]
+fn a_chinese_locale_reads_rule_problems_in_chinese() {
+    let p = Project::shipped();
+    std::fs::copy(
+        repo().join("tests/broken/unknown_key/extra.toml"),
+        p.path("rules/extra.toml"),
+    )
+    .expect("copy");
+    let (code, out, err) = in_chinese(&p, &["check"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(
+        err,
+        r#"错误：未知的键“matter[1].ratoi”
+  ┌─ rules/extra.toml:9:1
+  │
+9 │ ratoi = "5%"
+  │ ^^^^^ 此处不能使用该键
+  │
+  = 建议：是否应为“ratio”？
+
+错误：未知的键“matter[1].teamsize”
+   ┌─ rules/extra.toml:12:1
+   │
+12 │ teamsize = 3
+   │ ^^^^^^^^ 此处不能使用该键
+   │
+   = 建议：是否应为“team_size”？
+
+发现 2 个问题；未作任何更改。
+"#
+    );
+    let english = std::fs::read_to_string(repo().join("tests/broken/unknown_key/expected.txt"))
+        .expect("expected.txt");
+    let c_wins = p
+        .suiji(&["check"])
+        .env("LANG", "zh_CN.UTF-8")
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&c_wins.stderr), english);
+    let messages = p
+        .suiji(&["check"])
+        .env("LC_MESSAGES", "zh_CN.UTF-8")
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&messages.stderr).starts_with("错误：未知的键"));
+}
+
+#[test]
+fn a_chinese_locale_reads_registry_rows_in_chinese() {
+    let p = Project::shipped();
+    p.edit(
+        "config/registry/targets.csv",
+        "9137132689GWUADXHL,临涧新世纪商务宾馆,hotel,",
+        "9137132689GWUADXHL,临涧新世纪商务宾馆,hotle,",
+    );
+    p.edit(
+        "config/registry/targets.csv",
+        "\n9237132620B5AAKCNW,",
+        "\n,",
+    );
+    let (code, out, err) = in_chinese(&p, &["registry", "check"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(
+        err,
+        "错误：未知的检查对象类别“hotle”
+  ┌─ config/registry/targets.csv:2:3
+  = 建议：是否应为“hotel”？
+  = 建议：可用的类别：blasting, entertainment, firearms_unit, fireworks_event, foreign_employer, hotel, internet_cafe, internet_culture, mass_event, network_operator, precursor_chemical, security_service
+
+错误：缺少编号（“编号”列为空）
+  ┌─ config/registry/targets.csv:3:1
+  = 建议：每个检查对象都需要编号（例如统一社会信用代码）
+
+名录库有 2 个问题；未进行抽取。
+"
+    );
+}
+
+#[test]
+fn a_chinese_locale_reads_flag_and_command_errors_in_chinese() {
+    let p = Project::shipped();
+    let zh = |args: &[&str]| in_chinese(&p, args);
+    let (code, _, err) = zh(&["plan", "--yeer", "2023"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "错误：未知的参数“--yeer”
+  = 建议：是否应为“--year”？
+  = 建议：加 --help 查看全部参数（帮助文字为英文）
+  用法：suiji plan --year <YEAR>
+"
+    );
+    let (code, _, err) = zh(&["--config", "nowhere.toml", "check"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "错误：无法读取配置文件 nowhere.toml：文件或文件夹不存在
+  = 建议：请在项目文件夹中运行 suiji，或用 --config PATH 指定配置文件
+
+发现 1 个问题；未作任何更改。
+"
+    );
+    let (code, _, err) = zh(&["draw", "zhian.hotel", "--period", "2025-13", "--dry-run"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("错误：zhian.hotel没有周期“2025-13”\n"),
+        "{err}"
+    );
+    // Help stays English, and English output is unchanged under LANG=C.
+    let (code, out, _) = zh(&["plan", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Usage: suiji plan"), "{out}");
+    let (_, _, err) = run(p.suiji(&["plan", "--yeer", "2023"]));
+    assert!(
+        err.starts_with("error: unexpected argument '--yeer' found"),
+        "{err}"
+    );
+}
+
 #[test]
 fn output_that_cannot_be_written_is_an_error_and_only_a_closed_pipe_is_quiet() {
     let p = Project::shipped();

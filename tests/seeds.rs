@@ -291,3 +291,60 @@ fn scheduled_draws_wait_for_their_public_source() {
         "{cafe}"
     );
 }
+
+/// `[seed] source = "file"` lets whoever writes the file choose the seed: the service refuses
+/// it on a database of real records, pointing at the config line and saying what to use; a
+/// simulation database keeps it.
+#[test]
+fn a_seed_file_in_the_config_is_refused_on_real_records() {
+    let p = Project::shipped();
+    let config = p.read("config/suiji.toml");
+    assert!(config.contains("\nsource = \"os\""), "{config}");
+    let line = config[..config.find("\nsource = \"os\"").unwrap_or_default()]
+        .lines()
+        .count()
+        + 1;
+    p.write(
+        "config/suiji.toml",
+        &config.replacen(
+            "\nsource = \"os\"",
+            "\nsource = \"file\"\nfile = \"seed.txt\"",
+            1,
+        ),
+    );
+    p.write(
+        "seed.txt",
+        "第 2024031 期 开奖号码 03 11 19 24 28 33 + 07\n",
+    );
+    for args in [
+        &["run", "--once"][..],
+        &["serve", "--listen", "127.0.0.1:0", "--no-scheduler"][..],
+    ] {
+        let (code, out, err) = run(p.suiji(args));
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(
+            err.contains("`[seed] source = \"file\"` is refused on a database of real records: whoever writes the file chooses the seed")
+                && err.contains(&format!("config/suiji.toml:{line}:11"))
+                && err.contains("write source = \"public\"")
+                && err.contains("or write source = \"os\""),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(count(&p, "draws"), 0);
+
+    let p = Project::shipped().simulation();
+    p.write(
+        "config/suiji.toml",
+        &config.replacen(
+            "\nsource = \"os\"",
+            "\nsource = \"file\"\nfile = \"seed.txt\"",
+            1,
+        ),
+    );
+    p.write("seed.txt", "3 1 7\n");
+    let (code, out, err) = run(p.suiji(&["run", "--once", "--since", "2099-01-01"]));
+    assert!(
+        code == 0 && !err.contains("is refused"),
+        "{code}: {out}{err}"
+    );
+}

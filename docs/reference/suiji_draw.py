@@ -367,7 +367,7 @@ def matter_rules(files, matter_id):
 
 
 def joint_rules(files, matter_id):
-    """A joint plan (V2-9): `[[joint]]` in its lead department's file. Its scope is the union
+    """A joint plan (V2-10): `[[joint]]` in its lead department's file. Its scope is the union
     of its matters' categories (unless it names its own), its team covers their qualifications
     together, one member at least from each department; from the lead's [defaults] it takes
     only timing and caps."""

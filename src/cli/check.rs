@@ -13,7 +13,7 @@ pub fn run(cli: &Cli, _args: &Args) -> Result<i32, Failed> {
     crate::jobs::hooks::dry_run(&loaded, year)?;
     let c = crate::jobs::check::run(&loaded)?;
     if !c.warnings.is_empty() {
-        eprint!("{}", crate::diag::render(&loaded.sources, &c.warnings));
+        eprint!("{}", super::render(&loaded.sources, &c.warnings));
     }
     let joints = match c.joints.len() {
         0 => String::new(),

@@ -18,6 +18,7 @@ mod commit;
 mod db;
 mod draw;
 mod draws;
+mod lang;
 mod plan;
 mod publish;
 mod regenerate;
@@ -34,6 +35,8 @@ mod verify;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+pub(crate) use lang::{render, render_report};
 
 /// Exit codes, in one place.
 pub mod exit {
@@ -122,10 +125,7 @@ pub(crate) fn open_read_only(cli: &Cli) -> Result<crate::jobs::Context, Failed> 
 /// Shows the rules' non-fatal problems.
 pub(crate) fn warn(loaded: &crate::rules::Loaded) {
     if !loaded.warnings.is_empty() {
-        say(
-            Level::Warn,
-            &crate::diag::render(&loaded.sources, &loaded.warnings),
-        );
+        say(Level::Warn, &render(&loaded.sources, &loaded.warnings));
     }
 }
 
@@ -218,7 +218,14 @@ pub fn main() -> i32 {
             } else {
                 exit::OK
             };
-            let _ = e.print();
+            match lang::flag_error(&e) {
+                Some(zh) if e.use_stderr() && lang::lang() == crate::diag::Lang::Zh => {
+                    say(Level::Error, &zh);
+                }
+                _ => {
+                    let _ = e.print();
+                }
+            }
             return code;
         }
     };
@@ -258,7 +265,7 @@ pub fn main() -> i32 {
 
 /// Shows a failed command's report; returns its exit status.
 fn fail(failed: &Failed) -> i32 {
-    say(Level::Error, &failed.report.render());
+    say(Level::Error, &render_report(&failed.report));
     exit::code(failed.fault)
 }
 
@@ -351,7 +358,10 @@ pub(crate) fn provisional_warning(year: i32) {
     let w = crate::diag::Diagnostic::warning(format!(
         "{year} has no official holiday notice; dates use a PROVISIONAL calendar computed from lunar dates (no 调休)"
     ));
-    say(Level::Warn, &crate::diag::Report::of(vec![w]).render());
+    say(
+        Level::Warn,
+        &render_report(&crate::diag::Report::of(vec![w])),
+    );
 }
 
 /// Shows a job's non-fatal problems (matters that failed while the others went on); returns
@@ -363,7 +373,7 @@ pub(crate) fn with_problems(problems: &[crate::diag::Diagnostic]) -> i32 {
         } else {
             Level::Warn
         };
-        say(level, &crate::diag::Report::of(problems.to_vec()).render());
+        say(level, &render(&crate::diag::Sources::default(), problems));
     }
     if problems.iter().any(crate::diag::Diagnostic::is_error) {
         exit::PARTIAL
@@ -378,7 +388,7 @@ pub(crate) fn with_problems_in(
     problems: &[crate::diag::Diagnostic],
 ) -> i32 {
     if !problems.is_empty() {
-        eprint!("{}", crate::diag::render(sources, problems));
+        eprint!("{}", render(sources, problems));
     }
     if problems.iter().any(crate::diag::Diagnostic::is_error) {
         exit::PARTIAL

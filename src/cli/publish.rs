@@ -7,6 +7,7 @@ use super::{Cli, Failed, exit, now_local};
 use crate::jobs::publish::{Input, Published};
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("writes").args(["site", "credit"])))]
 pub struct Args {
     /// Publish as of this day (default: today in the bureau's time zone). Results of
     /// inspections that ended later wait for a later publication. Only in a simulation
@@ -32,16 +33,26 @@ pub struct Args {
     /// Write the public site (the pages `suiji serve` shows under /public: plans, matters,
     /// every draw's list of drawn targets with its public bundle, results notices and the
     /// verification page) as static files, for a bureau's portal; records nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "credit")]
     pub site: bool,
-    /// Where --site writes (default: the output folder's `site`).
-    #[arg(long, requires = "site")]
+    /// Write the results published so far (of --year, or all) for the national enterprise
+    /// credit publicity system (国家企业信用信息公示系统): one row per inspected firm with
+    /// 统一社会信用代码, 名称, 检查实施机关, 检查类型, 检查日期, 检查结果, as CSV and XLSX;
+    /// records nothing.
+    #[arg(long, conflicts_with_all = ["today", "matter", "period", "dry_run"])]
+    pub credit: bool,
+    /// Where --site or --credit writes (default: the output folder's `site`, or
+    /// `public/credit`).
+    #[arg(long, requires = "writes")]
     pub to: Option<std::path::PathBuf>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     if args.site {
         return site(cli, args);
+    }
+    if args.credit {
+        return credit(cli, args);
     }
     let mut cx = super::open(cli)?;
     let input = Input {
@@ -93,6 +104,61 @@ fn render(p: &Published) {
 }
 
 /// `publish --site`: the public site as static files.
+fn credit(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let cx = super::open_read_only(cli)?;
+    let input = crate::jobs::credit::Input {
+        year: args.year,
+        to: args.to.clone(),
+        today: today_local(&cx.loaded),
+    };
+    let written = crate::jobs::credit::run(&cx, &input)?;
+    let e = &written.export;
+    let files: Vec<String> = written
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    outln!(
+        "credit publicity export: {} published result{}{} in {}",
+        e.rows.len(),
+        if e.rows.len() == 1 { "" } else { "s" },
+        if e.simulation {
+            " (from a simulation database: the files say 模拟 and must not be filed)"
+        } else {
+            ""
+        },
+        files.join(" and ")
+    );
+    if !e.left_out.is_empty() {
+        let names: Vec<String> = e
+            .left_out
+            .iter()
+            .map(|l| format!("{}（{}, {}）", l.target_name, l.target_id, l.matter_name))
+            .collect();
+        let w = crate::diag::Diagnostic::warning(format!(
+            "{} published result{} left out: the target's id is not a 统一社会信用代码 \
+             (GB 32100-2015), which the credit publicity system needs: {}",
+            e.left_out.len(),
+            if e.left_out.len() == 1 {
+                " is"
+            } else {
+                "s are"
+            },
+            names.join("、")
+        ))
+        .help(
+            "these are events or firms without a code: their results are public through the \
+             notices (suiji publish); to file a firm, give it its code as its id in the target \
+             registry",
+        );
+        super::say(
+            super::Level::Warn,
+            &super::render_report(&crate::diag::Report::of(vec![w])),
+        );
+    }
+    Ok(exit::OK)
+}
+
 fn site(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let cx = super::open_read_only(cli)?;
     let now = chrono::Utc::now()

@@ -24,7 +24,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         Action::Check => {
             let checked = crate::jobs::registry::check(&loaded)?;
             if !checked.warnings.is_empty() {
-                super::say(super::Level::Warn, &Report::of(checked.warnings).render());
+                super::say(
+                    super::Level::Warn,
+                    &super::render_report(&Report::of(checked.warnings)),
+                );
             }
             let f = &checked.frozen;
             outln!(

@@ -150,7 +150,7 @@ fn render_import(imported: &crate::jobs::results::Imported, files: &[PathBuf]) {
     if !imported.warnings.is_empty() {
         super::say(
             super::Level::Warn,
-            &Report::of(imported.warnings.clone()).render(),
+            &super::render_report(&Report::of(imported.warnings.clone())),
         );
     }
     for (name, n) in &imported.draws {

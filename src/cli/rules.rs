@@ -130,7 +130,10 @@ fn status(cli: &Cli, store: &Store, config: &Config) -> Result<i32, Failed> {
             Ok(_) => outln!("  check: ok — approve with `suiji rules approve`"),
             Err(e) => {
                 outln!("  check: the files on disk have problems; they cannot be approved:");
-                out!("{}", crate::diag::Problem::report(&e).render());
+                out!(
+                    "{}",
+                    super::render_report(&crate::diag::Problem::report(&e))
+                );
             }
         }
     }

@@ -342,7 +342,7 @@ fn phases(
         summary(&counts)
     };
     opts.phase(Phase::Teams);
-    let skips = teams::assign(source, rules, &mut selected, &drawn_at)?;
+    let skips = teams::assign(source, rules, &mut selected, &drawn_at, c.operations)?;
     opts.phase(Phase::Manifest);
     let eligible: u64 = plans.iter().map(|p| p.n as u64).sum();
     let stats = Stats {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bundle;
 pub mod check;
 pub mod commit;
+pub mod credit;
 pub mod database;
 pub mod draw;
 pub mod draws;
@@ -68,6 +69,11 @@ pub enum SetupError {
     UnknownMatter { given: String, known: Vec<String> },
     #[error("the registries have problems")]
     Registry(Vec<Diagnostic>),
+    #[error("the config takes the seed from a file on a database of real records")]
+    SeedFile {
+        sources: Sources,
+        diagnostic: Box<Diagnostic>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -137,9 +143,42 @@ impl Problem for SetupError {
                 );
                 report.closing(closing)
             }
+            SetupError::SeedFile {
+                sources,
+                diagnostic,
+            } => Report {
+                sources: sources.clone(),
+                diagnostics: vec![(**diagnostic).clone()],
+                closing: Some("nothing was drawn.".into()),
+            },
             SetupError::Store(e) => Report::error(crate::diag::chain(e), &[]),
         }
     }
+}
+
+/// Refuses `[seed] source = "file"` on a database of real records: whoever writes the file
+/// chooses the seed, and nothing published proves otherwise. A simulation database may keep
+/// it. The error points at `source = "file"` in the config and says what to use instead.
+pub fn refuse_seed_file(loaded: &Loaded, store: &Store) -> Result<(), SetupError> {
+    let crate::rules::model::SeedSourceConfig::File { path, at } = &loaded.model.config.seed_source
+    else {
+        return Ok(());
+    };
+    if store.is_simulation()? {
+        return Ok(());
+    }
+    let mut d = Diagnostic::error(
+        "`[seed] source = \"file\"` is refused on a database of real records: whoever writes the file chooses the seed",
+    )
+    .label(format!("the seed would be the text of {}", path.display()))
+    .help("write source = \"public\": each scheduled draw waits for a public source committed to before its value exists (suiji commit MATTER --period P --source S --source-time T, then suiji draw --reveal VALUE)")
+    .help("or write source = \"os\": the system's random source (public pages say 系统生成)")
+    .help("a simulation database (suiji simulate) may keep source = \"file\"");
+    d.location = at.clone();
+    Err(SetupError::SeedFile {
+        sources: loaded.sources.clone(),
+        diagnostic: Box::new(d),
+    })
 }
 
 /// Loads and validates the config, the rule files and their scripts, as they are on disk

@@ -75,6 +75,7 @@ fn issued(e: SchedulerEvent) -> bool {
 pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<Ran, RunError> {
     let cal = load_calendar(&loaded, false)?;
     let mut store = open_store(&loaded)?;
+    super::refuse_seed_file(&loaded, &store)?;
     let started = stamp_of(&loaded, clock.now());
     super::adopt_on_first_start(&mut store, &loaded, &started);
     let since = input.since.map_or_else(

@@ -319,7 +319,7 @@ impl Service {
         }
         match &self.model().config.seed_source {
             SeedSourceConfig::Os => SeedChoice::Os,
-            SeedSourceConfig::File(p) => SeedChoice::File(p.clone()),
+            SeedSourceConfig::File { path, .. } => SeedChoice::File(path.clone()),
             // Such draws wait for their commitment and its value instead (`waits_for`); a
             // simulation gives its own seed.
             SeedSourceConfig::Public => SeedChoice::Os,
@@ -632,7 +632,10 @@ impl Service {
     /// event that left the rules as they were (a `touch`, an editor's backup file) is not.
     pub fn reload(&mut self, why: &str, now: NaiveDateTime) -> Result<String, String> {
         self.seen_version = self.latest_version();
-        match super::load_rules(&self.config) {
+        match super::load_rules(&self.config).and_then(|new| {
+            super::refuse_seed_file(&new, &self.store)?;
+            Ok(new)
+        }) {
             Ok(new) => {
                 let old = std::mem::replace(&mut self.loaded, new);
                 self.failed.clear();

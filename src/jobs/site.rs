@@ -38,6 +38,28 @@ pub struct Site {
     pub matters: Vec<MatterSheet>,
     /// Newest first.
     pub years: Vec<SiteYear>,
+    /// Every commitment to a draw's public seed source, newest first.
+    pub commitments: Vec<SiteCommitment>,
+}
+
+/// A commitment to a draw's seed source as the public sees it: made (and published) before
+/// the source's value existed; revealed by the draw that used the value.
+#[derive(Debug, Clone)]
+pub struct SiteCommitment {
+    pub id: i64,
+    pub matter_name: String,
+    pub department_name: String,
+    pub period_label: String,
+    /// The named public source of the seed.
+    pub source: String,
+    /// When the source announces its value, "YYYY-MM-DD HH:MM" (local time).
+    pub source_time: String,
+    /// When the commitment was made, "YYYY-MM-DD HH:MM".
+    pub committed_at: String,
+    /// A draw has used the source's value (已揭示).
+    pub revealed: bool,
+    /// The draw that used it, when the site shows it: (draw id, when it was drawn).
+    pub draw: Option<(i64, String)>,
 }
 
 /// One year: its plan and its draws by department and matter.
@@ -101,6 +123,8 @@ pub struct SiteDraw {
     pub rows: Vec<Vec<String>>,
     /// This draw replaced an earlier one: why.
     pub redraw_reason: Option<String>,
+    /// The commitment whose source's value seeded this draw.
+    pub commitment: Option<i64>,
     pub notice: Option<SiteNotice>,
 }
 
@@ -145,6 +169,11 @@ impl Site {
             .flat_map(|y| &y.departments)
             .flat_map(|d| &d.matters)
             .flat_map(|m| &m.draws)
+    }
+
+    /// Commitments no draw has revealed yet (待揭示).
+    pub fn waiting_commitments(&self) -> usize {
+        self.commitments.iter().filter(|k| !k.revealed).count()
     }
 
     pub fn draw(&self, id: i64) -> Option<&SiteDraw> {
@@ -199,6 +228,7 @@ pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError
     }
     let mut years: BTreeSet<i32> = draws.iter().map(SiteDraw::year).collect();
     years.insert(now.year());
+    let commitments = site_commitments(cx, &draws)?;
     let years = years
         .into_iter()
         .rev()
@@ -217,7 +247,45 @@ pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError
             .collect(),
         matters: super::plan::matters(&cx.loaded, |_| true),
         years,
+        commitments,
     })
+}
+
+/// Every commitment, newest first, each with the draw that revealed it.
+fn site_commitments(cx: &Context, draws: &[SiteDraw]) -> Result<Vec<SiteCommitment>, SiteError> {
+    let model = &cx.loaded.model;
+    let mut out: Vec<SiteCommitment> = cx
+        .store
+        .commitments()?
+        .into_iter()
+        .map(|(k, revealed)| {
+            let m = model.matter(&k.matter);
+            SiteCommitment {
+                id: k.id,
+                matter_name: m.map_or_else(|| k.matter.clone(), |m| m.name.clone()),
+                department_name: m.map_or_else(String::new, |m| department_name(cx, &m.department)),
+                period_label: period_label(&k.period),
+                source: k.source.clone(),
+                source_time: minutes(&k.source_time),
+                committed_at: minutes(&k.committed_at),
+                revealed,
+                draw: draws
+                    .iter()
+                    .find(|d| d.commitment == Some(k.id))
+                    .map(|d| (d.id, d.marks.drawn_at.clone())),
+            }
+        })
+        .collect();
+    out.reverse();
+    Ok(out)
+}
+
+/// A recorded time (RFC 3339) as the site shows it: "YYYY-MM-DD HH:MM", local to its offset.
+fn minutes(recorded: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(recorded).map_or_else(
+        |_| recorded.to_string(),
+        |t| t.naive_local().format("%Y-%m-%d %H:%M").to_string(),
+    )
 }
 
 fn site_year(cx: &Context, year: i32, draws: &[SiteDraw]) -> SiteYear {
@@ -347,6 +415,7 @@ fn site_draw(cx: &Context, l: &DrawLedger, registry: &HashMap<String, Target>) -
         strata,
         rows,
         redraw_reason: l.draw.redraw_reason.clone(),
+        commitment: crate::store::commitment_in(&m.seed_source),
         notice: site_notice(model, l, registry),
     }
 }
@@ -378,9 +447,7 @@ fn site_notice(
     let recorded = record.map_or_else(|| last.published_at.clone(), |r| r.recorded_at);
     let n: Notice = notice(model, l, registry, &HashSet::new(), as_of);
     Some(SiteNotice {
-        published_at: chrono::DateTime::parse_from_rfc3339(&recorded).map_or(recorded, |t| {
-            t.naive_local().format("%Y-%m-%d %H:%M").to_string()
-        }),
+        published_at: minutes(&recorded),
         as_of: as_of.to_string(),
         channel: n.channel.clone(),
         header: n.header(),

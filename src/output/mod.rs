@@ -1,4 +1,5 @@
 //! Printed outputs: plan documents, task lists, notices and reports.
+pub mod credit;
 pub mod doc;
 pub mod notice;
 pub mod plan;

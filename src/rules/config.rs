@@ -260,7 +260,13 @@ fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceCon
                 "public" => seed_source = SeedSourceConfig::Public,
                 "file" => {
                     if let Some(f) = t.req_string("file", "\"config/seed.txt\"", cx) {
-                        seed_source = SeedSourceConfig::File(root.join(f.value));
+                        seed_source = SeedSourceConfig::File {
+                            path: root.join(f.value),
+                            at: crate::diag::Location::Span {
+                                file: cx.file,
+                                range: src.span.clone(),
+                            },
+                        };
                     }
                 }
                 other => {

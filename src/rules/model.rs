@@ -205,8 +205,13 @@ pub struct Registries {
 pub enum SeedSourceConfig {
     /// The operating system's random source.
     Os,
-    /// A file whose contents (e.g. a published lottery result) become the seed.
-    File(PathBuf),
+    /// A file whose contents become the seed: whoever writes the file chooses the seed, so it
+    /// is refused on a database of real records (`jobs::refuse_seed_file`) and serves only
+    /// simulation databases. `at` is where the config says so (`source = "file"`).
+    File {
+        path: PathBuf,
+        at: crate::diag::Location,
+    },
     /// No seed of the bureau's own: every scheduled draw waits for a public source committed
     /// to before its value exists, and its announced value (`suiji commit`, `draw --reveal`).
     Public,

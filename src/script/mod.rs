@@ -46,7 +46,8 @@ pub struct ScriptLimits {
     pub max_array_size: usize,
     pub max_map_size: usize,
     /// Operations all the `eligible` and `weight` hooks of one draw may use together, counted
-    /// per target (an answer reused for several targets counts for each).
+    /// per target (an answer reused for several targets counts for each), and the `conflict`
+    /// calls of its team step after them.
     pub draw_operations: u64,
 }
 

@@ -47,7 +47,7 @@ pub use audit::{
     AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
     audit_hash_v2,
 };
-pub use commitments::{Commitment, CommitmentAudit};
+pub use commitments::{Commitment, CommitmentAudit, commitment_in};
 pub use draws::{
     DrawFilter, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
     Redraw, TeamRow, UnstaffedRow,
@@ -186,6 +186,13 @@ impl Store {
             }
         }
         Err(failed.unwrap_or(StoreError::Busy { path }))
+    }
+
+    /// SQLite's `PRAGMA data_version`: it changes whenever another connection (another
+    /// process, or another handle of this one) has committed a change since this handle last
+    /// asked. A handle that never writes thus tells whether anything changed.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.read(|c| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))
     }
 
     /// The database file.

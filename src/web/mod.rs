@@ -15,6 +15,7 @@ mod results;
 mod review;
 mod rules;
 mod session;
+mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ struct Inner {
     origin: crate::store::Origin,
     /// Database connections kept open between requests.
     pool: Arc<pool::Pool>,
+    /// The last status computed, shared until the data it comes from changes.
+    status: status::Cache,
     tz: chrono_tz::Tz,
     secure_cookies: bool,
     /// Hold answers to addresses that fail logins too often (off in tests).
@@ -71,6 +74,7 @@ impl App {
                 held: crate::jobs::held::Held::with(config.clone(), loaded),
                 origin: crate::store::Origin::of_process(),
                 pool: Arc::default(),
+                status: status::Cache::default(),
                 config,
                 tz: loaded.model.config.timezone,
                 secure_cookies,
@@ -94,6 +98,7 @@ impl App {
                     held: crate::jobs::held::Held::new(shared.config.clone()),
                     origin: shared.origin.clone(),
                     pool: Arc::default(),
+                    status: status::Cache::default(),
                     tz: shared.tz,
                     secure_cookies: shared.secure_cookies,
                     slow_down: false,
@@ -294,9 +299,9 @@ impl Fail {
     }
 }
 
-/// A report as plain text (no colours), for a `<pre>` on an error page.
+/// A report as plain text (no colours), in Chinese, for a `<pre>` on an error page.
 pub(crate) fn report_text(report: &Report) -> String {
-    report.render()
+    report.render_in(crate::diag::Lang::Zh)
 }
 
 #[derive(Template)]
@@ -357,6 +362,7 @@ pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
     let app = App::new(&loaded, options.config.clone(), options.secure_cookies);
     // The database is opened (and brought up to date) before anything listens.
     let mut store = crate::jobs::open_store(&loaded).map_err(|e| ServeError::Setup(Box::new(e)))?;
+    crate::jobs::refuse_seed_file(&loaded, &store).map_err(|e| ServeError::Setup(Box::new(e)))?;
     let now = chrono::Utc::now()
         .with_timezone(&loaded.model.config.timezone)
         .format("%Y-%m-%dT%H:%M:%S%:z")

@@ -146,17 +146,15 @@ pub(crate) fn visible_draws(
 
 pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let config = app.config();
     let now = app.now().naive_local();
     let user = viewer.user.clone();
     let app2 = app.clone();
     let (matters, notices, later, awaiting, missing_years) = blocking(move || {
-        let cx = app2.context(Some(&user))?;
-        let loaded = app2.rules()?;
-        let missing = crate::jobs::status::missing_calendar_years(&cx.cal, now);
-        let draws = visible_draws(&cx.store, &loaded, &user)?;
-        let input = crate::jobs::status::Input { now, within: 5 };
-        let status = crate::jobs::status::run(&config, cx, &input).map_err(|e| Fail::of(&e))?;
+        let status = app2.status(Some(&user), now, 5)?;
+        let (loaded, cal) = app2.rules_and_calendar()?;
+        let missing = crate::jobs::status::missing_calendar_years(&cal, now);
+        let store = app2.store(Some(&user))?;
+        let draws = visible_draws(&store, &loaded, &user)?;
         let matters = status
             .matters
             .iter()

@@ -58,6 +58,14 @@ struct VerifyPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "public/commitments.html")]
+struct CommitmentsPage<'a> {
+    site: &'a Site,
+    root: &'static str,
+    dated: String,
+}
+
+#[derive(Template)]
 #[template(path = "public/year.html")]
 struct YearPage<'a> {
     site: &'a Site,
@@ -120,6 +128,15 @@ pub fn files(site: &Site) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
         (
             "verify.html".to_string(),
             VerifyPage {
+                site,
+                root: "",
+                dated: updated.clone(),
+            }
+            .render()?,
+        ),
+        (
+            "commitments.html".to_string(),
+            CommitmentsPage {
                 site,
                 root: "",
                 dated: updated.clone(),

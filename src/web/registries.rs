@@ -76,11 +76,11 @@ pub(crate) fn problem(d: &Diagnostic) -> ProblemLine {
     };
     ProblemLine {
         cell,
-        message: names::diagnostic(&d.message),
+        message: crate::diag::zh::registry_message(&d.message),
         help: d
             .help
             .iter()
-            .map(|h| names::diagnostic(h))
+            .map(|h| crate::diag::zh::registry_message(h))
             .collect::<Vec<_>>()
             .join("；"),
     }

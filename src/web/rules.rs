@@ -73,12 +73,8 @@ fn note(f: &Finding) -> Note {
     Note {
         level: if f.error { "bad" } else { "warn" },
         place,
-        message: super::names::rule_diagnostic(&f.message),
-        help: f
-            .help
-            .iter()
-            .map(|h| super::names::rule_diagnostic(h))
-            .collect(),
+        message: crate::diag::zh::message(&f.message),
+        help: f.help.iter().map(|h| crate::diag::zh::message(h)).collect(),
     }
 }
 

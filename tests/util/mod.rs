@@ -91,8 +91,12 @@ impl Project {
     /// `suiji ARGS` run in the project folder with its config.
     pub fn suiji(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("suiji").expect("binary");
+        // English diagnostics unless a test asks for Chinese (`LANG=zh_CN.UTF-8`).
         cmd.current_dir(self.root())
             .env_remove("RUST_LOG")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", "C")
             .env("SUIJI_CONFIG", self.path(CONFIG))
             .args(args);
         cmd
@@ -249,6 +253,9 @@ impl Project {
         let mut cmd = std::process::Command::new(bin());
         cmd.current_dir(self.root())
             .env_remove("RUST_LOG")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", "C")
             .env("SUIJI_CONFIG", self.path(CONFIG))
             .args(args)
             .stdin(std::process::Stdio::null())

@@ -21,10 +21,11 @@ pub(crate) fn assign(
     rules: &Rules<'_>,
     selected: &mut [Selected],
     drawn_at: &[u64],
+    spent: u64,
 ) -> Result<Vec<InspectorSkip>, DrawFailure> {
     let m = rules.matter;
     let d = rules.input;
-    let mut conflicts = Conflicts::new(m, rules.sandbox);
+    let mut conflicts = Conflicts::new(rules, spent);
     let team_targets: Vec<TeamTarget> = selected
         .iter()
         .map(|s| TeamTarget {
@@ -122,19 +123,28 @@ fn dispatch(
 }
 
 /// The matter's `conflict` hook as the team draw calls it: the first failure — the hook throws,
-/// or answers anything but true or false — is kept and fails the draw in [`Conflicts::finish`];
-/// after it, every call reports that failure.
+/// answers anything but true or false, or the draw's operations budget is spent — is kept and
+/// fails the draw in [`Conflicts::finish`]; after it, every call reports that failure.
+///
+/// The team step calls the hook in one fixed order, so the operations it counts (added to what
+/// the `eligible` and `weight` answers used) are the same on every run of the draw.
 struct Conflicts<'a> {
     hook: Option<&'a crate::script::Hook>,
     sandbox: &'a Sandbox,
+    spent: u64,
+    budget: u64,
+    over_budget: DrawFailure,
     error: Option<DrawFailure>,
 }
 
 impl<'a> Conflicts<'a> {
-    fn new(m: &'a Matter, sandbox: &'a Sandbox) -> Conflicts<'a> {
+    fn new(rules: &Rules<'a>, spent: u64) -> Conflicts<'a> {
         Conflicts {
-            hook: m.conflict.as_ref(),
-            sandbox,
+            hook: rules.matter.conflict.as_ref(),
+            sandbox: rules.sandbox,
+            spent,
+            budget: rules.budget(),
+            over_budget: rules.over_budget(),
             error: None,
         }
     }
@@ -151,7 +161,10 @@ impl<'a> Conflicts<'a> {
         if let Some(e) = &self.error {
             return Err(e.to_string());
         }
-        let failure = match self.sandbox.call(hook, inspector_map(i), target_map(t)) {
+        let answer = self.sandbox.call(hook, inspector_map(i), target_map(t));
+        self.spent = self.spent.saturating_add(crate::script::last_operations());
+        let failure = match answer {
+            _ if self.spent > self.budget => self.over_budget.clone(),
             Ok(v) => match v.as_bool() {
                 Ok(conflict) => return Ok(conflict),
                 // Any answer but true or false fails the draw, as for `eligible` and `weight`.

@@ -1,0 +1,535 @@
+//! The Chinese rendering of diagnostics: the engine words its problems in English, and this
+//! table gives each known wording in Chinese with its values kept. A wording the table does
+//! not know is shown as it is, so nothing is ever hidden.
+//!
+//! Used by the console always, and by the command line when the locale asks for Chinese
+//! ([`Lang::from_locale`]).
+
+/// The language diagnostics are rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// The language of messages by the POSIX locale variables, given their values: the first
+    /// non-empty of `LC_ALL`, `LC_MESSAGES`, `LANG` decides; a locale starting with `zh`
+    /// (zh_CN.UTF-8, zh_TW, zh) is Chinese, anything else English.
+    pub fn from_locale(
+        lc_all: Option<&str>,
+        lc_messages: Option<&str>,
+        lang: Option<&str>,
+    ) -> Lang {
+        let chosen = [lc_all, lc_messages, lang]
+            .into_iter()
+            .flatten()
+            .find(|v| !v.is_empty());
+        match chosen {
+            Some(v) if v.starts_with("zh") => Lang::Zh,
+            _ => Lang::En,
+        }
+    }
+}
+
+/// Rule, config and command wordings; their values are names to type (keys, ratios, files),
+/// so they are kept as written. `{}` takes the next value, `{N}` the N-th (0-based).
+const RULE_TEMPLATES: &[(&str, &str)] = &[
+    ("unknown key `{}`", "未知的键“{}”"),
+    ("did you mean `{}`?", "是否应为“{}”？"),
+    ("known keys here: {}", "此处可用的键：{}"),
+    ("ratio `{}` has no `%`", "比例“{}”缺少 %"),
+    (
+        "ratio `{}` is outside (0, 100%]",
+        "比例“{}”超出 (0, 100%] 范围",
+    ),
+    ("write the ratio with `%`: {}", "比例须带 %：{}"),
+    (
+        "write a percentage in (0, 100%], e.g. \"5%\" or \"100%\"",
+        "请写 (0, 100%] 之间的百分比，例如 \"5%\" 或 \"100%\"",
+    ),
+    ("`{}` is not a ratio", "“{}”不是比例"),
+    ("unknown frequency `{}`", "未知的抽查频次“{}”"),
+    ("unknown holiday `{}`", "未知的节假日“{}”"),
+    ("unknown category `{}`", "未知的检查对象类别“{}”"),
+    ("unknown qualification `{}`", "未知的执法资格“{}”"),
+    ("`{}` = {} is out of range", "“{}” = {} 超出范围"),
+    (
+        "`{}` must be a whole number, not a {}",
+        "“{}”应为整数（现为 {}）",
+    ),
+    ("invalid TOML: {}", "TOML 格式错误：{}"),
+    ("`{}` is not a valid id", "“{}”不是有效的编号"),
+    ("unterminated string", "字符串未闭合"),
+    ("the closing quote is missing", "缺少右引号"),
+    (
+        "close the text with \" on the same line (use \"\"\"…\"\"\" for text over several lines)",
+        "请在同一行用 \" 结束文字（多行文字用 \"\"\"…\"\"\"）",
+    ),
+    ("invalid cron expression `{}`", "无效的 cron 表达式“{}”"),
+    ("not a valid cron expression", "不是有效的 cron 表达式"),
+    (
+        "this has {} fields: add the seconds field in front, e.g. \"0 \" + your expression",
+        "这里只有 {} 个字段：请在前面加上秒字段，例如 \"0 \" + 原表达式",
+    ),
+    (
+        "the cron of `{}` never fires in {}",
+        "“{}”的 cron 在 {} 年间从不触发",
+    ),
+    (
+        "the cron of `{}` fires more than {} times in {}",
+        "“{0}”的 cron 在 {2} 年触发超过 {1} 次",
+    ),
+    ("fires on no day of these years", "这些年份中没有一天触发"),
+    ("too many draws", "抽取次数过多"),
+    (
+        "`{}` would be issued on {}, after its period {} ended on {}",
+        "“{}”将于 {} 下达，晚于其周期 {} 的结束日 {}",
+    ),
+    ("after the period's end", "晚于周期结束日"),
+    (
+        "an inspection needs at least two inspectors on site",
+        "每次检查须有至少两名检查人员到场",
+    ),
+    ("team_size must be ≥ 2", "team_size 须 ≥ 2"),
+    ("set team_size = 2 or more", "请设 team_size = 2 或更大"),
+    ("duplicate matter id `{}`", "重复的抽查事项编号“{}”"),
+    ("duplicate checklist item id `{}`", "重复的检查项编号“{}”"),
+    ("duplicate joint plan id `{}`", "重复的联合抽查计划编号“{}”"),
+    ("used twice", "重复使用"),
+    (
+        "first used on line {}; matter ids must be unique",
+        "第 {} 行已使用；抽查事项编号必须唯一",
+    ),
+    (
+        "checklist ids must be unique within a matter; results refer to them",
+        "同一抽查事项内检查项编号必须唯一；检查结果引用这些编号",
+    ),
+    ("not a known key here", "此处不能使用该键"),
+    ("bad ratio", "比例有误"),
+    ("not a declared category", "未声明的类别"),
+    ("not a declared qualification", "未声明的执法资格"),
+    ("not a statutory holiday", "不是法定节假日"),
+    ("use one of: {}", "请使用其中之一：{}"),
+    ("here", "此处"),
+    (
+        "`{}` of `{}` names `{}`, which is not a column of the target registry",
+        "“{1}”的 {0} 指定了“{2}”，它不是检查对象名录库的列",
+    ),
+    ("no such column", "没有这一列"),
+    (
+        "the target registry's columns: {}",
+        "检查对象名录库的列：{}",
+    ),
+    ("script {} has no function `{}`", "脚本 {} 中没有函数“{}”"),
+    ("no such function", "没有这个函数"),
+    ("cannot read script {}: {}", "无法读取脚本 {}：{}"),
+    ("script named here", "此处指定的脚本"),
+    (
+        "scripts live in the rules folder; check the file name",
+        "脚本放在规则文件夹中；请检查文件名",
+    ),
+    (
+        "hook `{}` must take {} parameters {}, but `{}` takes {}",
+        "钩子“{}”须有 {} 个参数 {}，但“{}”有 {} 个",
+    ),
+    ("wrong number of parameters", "参数个数不对"),
+    ("declare it as fn {}", "请声明为 fn {}"),
+    (
+        "script {} calls `{}()`, which hooks may not use",
+        "脚本 {} 调用了“{}()”，钩子中不得使用",
+    ),
+    ("not allowed in a hook", "钩子中不允许"),
+    ("Rhai syntax error in {}: {}", "{} 中的 Rhai 语法错误：{}"),
+    (
+        "scripts use the Rhai language; see docs/rules.md for the hooks and the data they see",
+        "脚本使用 Rhai 语言；钩子及其可见的数据见 docs/rules.md",
+    ),
+    ("fails here", "在此处失败"),
+    (
+        "{} is not UTF-8 text: byte 0x{} here is not UTF-8",
+        "{} 不是 UTF-8 文本：此处的字节 0x{} 不是 UTF-8",
+    ),
+    (
+        "save the file as UTF-8 (in Notepad: 另存为 → 编码 UTF-8); retype the character at this place",
+        "请将文件保存为 UTF-8（记事本：另存为 → 编码 UTF-8）；并重新输入此处的字符",
+    ),
+    (
+        "the file is UTF-8 text up to here, but the bytes here are not UTF-8",
+        "文件在此之前是 UTF-8 文本，但此处的字节不是 UTF-8",
+    ),
+    (
+        "in Excel choose 另存为 → \"CSV UTF-8(逗号分隔)\"; in an editor save the file as UTF-8",
+        "在 Excel 中选择 另存为 → “CSV UTF-8(逗号分隔)”；在文本编辑器中将文件保存为 UTF-8",
+    ),
+    (
+        "the target registry has no rows: there is nothing to draw from",
+        "检查对象名录库没有数据行：没有可抽取的对象",
+    ),
+    (
+        "fill in the target registry (检查对象名录库); a draw from an empty registry would be recorded as drawing nobody",
+        "请填写检查对象名录库；从空名录库抽取将被记录为未抽到任何对象",
+    ),
+    ("rules folder {} does not exist", "规则文件夹 {} 不存在"),
+    (
+        "no rule files (*.toml) in {}",
+        "{} 中没有规则文件（*.toml）",
+    ),
+    ("cannot read config file {}: {}", "无法读取配置文件 {}：{}"),
+    ("cannot read {}: {}", "无法读取 {}：{}"),
+    (
+        "run suiji from the project folder, or pass --config PATH",
+        "请在项目文件夹中运行 suiji，或用 --config PATH 指定配置文件",
+    ),
+    ("{} has no period `{}`", "{}没有周期“{}”"),
+    ("its periods in {} are: {}", "其 {} 年的周期为：{}"),
+    (
+        "no official holiday calendar for {}: add config/holidays/{}.toml once the State Council publishes it, or allow a provisional calendar",
+        "没有 {} 年的官方节假日安排：国务院发布后请添加 config/holidays/{}.toml，或允许使用推算的临时日历",
+    ),
+    (
+        "or pass --provisional for a calendar computed from lunar dates, marked provisional",
+        "或加 --provisional，使用按农历推算并标为临时的日历",
+    ),
+    (
+        "{} {} was already drawn (draw #{}, {})",
+        "{} {} 已经抽取过（抽取 #{}，{}）",
+    ),
+    (
+        "a draw is never repeated silently; to replace it run with --redraw --reason \"…\" (the old draw is kept and the redraw audited)",
+        "抽取不会被悄悄重做；如需替换，请加 --redraw --reason \"…\" 运行（原抽取保留，重新抽取记入审计日志）",
+    ),
+    ("no matter `{}`", "没有抽查事项“{}”"),
+    ("matters are: {}", "可用的抽查事项：{}"),
+    (
+        "did you mean `{}` ({})? rename the column if so",
+        "是否应为“{}”（{}）？如是，请修改列名",
+    ),
+    (
+        "check the path in `[registries]` of config/suiji.toml and that the file is readable",
+        "请检查 config/suiji.toml 中 [registries] 的路径，以及该文件是否可读",
+    ),
+    (
+        "check the file exists and is readable",
+        "请检查文件是否存在、是否可读",
+    ),
+    // Closing lines: what was (not) done.
+    (
+        "1 problem found; nothing was done.",
+        "发现 1 个问题；未作任何更改。",
+    ),
+    (
+        "{} problems found; nothing was done.",
+        "发现 {} 个问题；未作任何更改。",
+    ),
+    (
+        "1 registry problem found; nothing was drawn.",
+        "名录库有 1 个问题；未进行抽取。",
+    ),
+    (
+        "{} registry problems found; nothing was drawn.",
+        "名录库有 {} 个问题；未进行抽取。",
+    ),
+    (
+        "1 problem; nothing was stored.",
+        "1 个问题；未保存任何内容。",
+    ),
+    (
+        "{} problems; nothing was stored.",
+        "{} 个问题；未保存任何内容。",
+    ),
+    (
+        "1 problem found; nothing was recorded.",
+        "发现 1 个问题；未记录任何内容。",
+    ),
+    (
+        "{} problems found; nothing was recorded.",
+        "发现 {} 个问题；未记录任何内容。",
+    ),
+    (
+        "the config has problems; nothing was done.",
+        "配置文件有问题；未作任何更改。",
+    ),
+    ("nothing was published.", "未发布任何内容。"),
+    (
+        "no draw of {} could be scheduled; nothing was written.",
+        "{} 年没有可以安排的抽取；未写入任何内容。",
+    ),
+];
+
+/// Registry and result-sheet wordings; `{}` holds a value, translated by [`WORDS`].
+const TEMPLATES: &[(&str, &str)] = &[
+    ("missing {} (column `{}` is empty)", "缺少{}（“{}”列为空）"),
+    ("unknown {} `{}`", "未知的{}“{}”"),
+    (
+        "`{}` is not a real date: there is no such day",
+        "“{}”不是有效日期：没有这一天",
+    ),
+    ("`{}` is not a date", "“{}”不是日期"),
+    (
+        "`{}` must be yes or no, found `{}`",
+        "“{}”应填是或否，实际为“{}”",
+    ),
+    ("unknown status `{}`", "未知的状态“{}”"),
+    (
+        "duplicate {} `{}`, first used at {}",
+        "重复的{}“{}”，首次出现于 {}",
+    ),
+    (
+        "unusable value in column `{}`: {}",
+        "“{}”列的值无法使用：{}",
+    ),
+    (
+        "missing required column `{}` ({})",
+        "缺少必需的列“{}”（{}）",
+    ),
+    (
+        "row has {} fields but the header has {}",
+        "该行有 {} 个字段，表头有 {} 个",
+    ),
+    (
+        "id `{}` looks like a long number Excel has turned into scientific notation",
+        "编号“{}”像是被 Excel 转成科学计数法的长数字",
+    ),
+    (
+        "column `{}` is not a known column name; it is {}",
+        "“{}”不是已知的列名；该列{}",
+    ),
+    (
+        "column header `{}` appears twice (first in column {})",
+        "列名“{}”出现两次（第一次在第 {} 列）",
+    ),
+    (
+        "column {} has no header; its values are ignored",
+        "第 {} 列没有列名，其中的值被忽略",
+    ),
+    ("the {} file is empty", "{}文件为空"),
+    (
+        "the target file has no rows below the header",
+        "检查对象文件表头下没有数据行",
+    ),
+    (
+        "the inspector file has no rows below the header",
+        "检查人员文件表头下没有数据行",
+    ),
+    (
+        "a value contains a comma: put the value in double quotes, or use ，",
+        "某个值含有英文逗号：请给该值加双引号，或改用中文逗号“，”",
+    ),
+    (
+        "a value or a comma is missing; an empty value still needs its comma",
+        "缺少一个值或逗号；空值也需要保留逗号",
+    ),
+    (
+        "fill in the category id, e.g. hotel",
+        "请填写类别编号，例如 hotel",
+    ),
+    (
+        "fill in the department id, e.g. zhian",
+        "请填写部门编号，例如 zhian",
+    ),
+    ("fill in the inspector's name", "请填写检查人员姓名"),
+    ("fill in the target's name", "请填写检查对象名称"),
+    (
+        "fill in the law-enforcement certificate number (执法证号); only certified officers may inspect",
+        "请填写执法证号；只有持证人员可以参加检查",
+    ),
+    (
+        "every inspector needs an id (工号)",
+        "每名检查人员都需要工号",
+    ),
+    (
+        "every target needs an id (e.g. its 统一社会信用代码)",
+        "每个检查对象都需要编号（例如统一社会信用代码）",
+    ),
+    (
+        "each {} must be unique: correct it, or delete the repeated row",
+        "每个{}必须唯一：请改正，或删除重复的行",
+    ),
+    (
+        "write the date as 2023-05-06, 2023/5/6 or 2023年5月6日",
+        "日期请写作 2023-05-06、2023/5/6 或 2023年5月6日",
+    ),
+    ("did you mean `{}`?", "是否应为“{}”？"),
+    ("known {}: {}", "可用的{}：{}"),
+    (
+        "the digits are lost: in Excel set the column format to Text (文本), re-enter the ids and save again",
+        "数字已丢失：请在 Excel 中把该列格式设为“文本”，重新输入编号后保存",
+    ),
+    (
+        "type the value in, or set the column format to Text (文本) and re-enter it",
+        "请直接输入该值，或把该列格式设为“文本”后重新输入",
+    ),
+    ("give each column its own header", "请给每一列不同的列名"),
+    (
+        "give the column a header, or delete it",
+        "请给该列加列名，或删除该列",
+    ),
+];
+
+/// The words a registry message puts into its wording (what kind of value).
+const WORDS: &[(&str, &str)] = &[
+    ("category", "类别"),
+    ("department", "部门"),
+    ("qualification", "执法资格"),
+    ("name", "名称"),
+    ("id", "编号"),
+    ("certificate", "执法证号"),
+    ("target", "检查对象"),
+    ("inspector", "检查人员"),
+    ("categories", "类别"),
+    ("departments", "部门"),
+    ("qualifications", "执法资格"),
+    ("kept as an extra column", "作为附加列保留"),
+];
+
+/// What the operating system says about a file, in Chinese.
+const IO_ERRORS: &[(&str, &str)] = &[
+    (
+        "No such file or directory (os error 2)",
+        "文件或文件夹不存在",
+    ),
+    ("Permission denied (os error 13)", "没有访问权限"),
+    ("Is a directory (os error 21)", "这是一个文件夹，不是文件"),
+];
+
+/// A registry or result-sheet message in Chinese: each known wording, its values kept (the
+/// kind of value named in Chinese); an unknown wording is shown as it is.
+pub fn registry_message(message: &str) -> String {
+    let word = |w: String| -> String {
+        WORDS
+            .iter()
+            .find(|(en, _)| *en == w)
+            .map_or(w, |(_, zh)| (*zh).to_string())
+    };
+    translate(TEMPLATES, message, word).unwrap_or_else(|| message.to_string())
+}
+
+/// Any diagnostic's message, label, help or closing line in Chinese where its wording is
+/// known (rule and command wordings first, then registry ones); otherwise as it is.
+pub fn message(message: &str) -> String {
+    match translate(RULE_TEMPLATES, message, |v| io_error(&v)) {
+        Some(zh) => zh,
+        None => registry_message(message),
+    }
+}
+
+/// An operating-system error text in Chinese, if it is a known one.
+fn io_error(text: &str) -> String {
+    IO_ERRORS
+        .iter()
+        .find(|(en, _)| *en == text)
+        .map_or_else(|| text.to_string(), |(_, zh)| (*zh).to_string())
+}
+
+/// `message` in the first of `templates` whose English wording it has, each value passed
+/// through `value`.
+fn translate(
+    templates: &[(&str, &str)],
+    message: &str,
+    value: impl Fn(String) -> String,
+) -> Option<String> {
+    templates.iter().find_map(|(en, zh)| {
+        let values: Vec<String> = fill(en, message)?.into_iter().map(&value).collect();
+        Some(place(zh, &values))
+    })
+}
+
+/// `zh` with its `{}` (next value) and `{N}` (the N-th value) filled in.
+fn place(zh: &str, values: &[String]) -> String {
+    let mut out = String::new();
+    let mut next = 0;
+    let mut rest = zh;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let inside = &after[..close];
+        let index = if inside.is_empty() {
+            next += 1;
+            Some(next - 1)
+        } else {
+            inside.parse::<usize>().ok()
+        };
+        match index.and_then(|i| values.get(i)) {
+            Some(v) => out.push_str(v),
+            None if index.is_some() => {}
+            None => out.push_str(&rest[open..open + close + 2]),
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The values of `message` at the `{}` of `template`, when it has that wording.
+fn fill(template: &str, message: &str) -> Option<Vec<String>> {
+    let parts: Vec<&str> = template.split("{}").collect();
+    let mut rest = message.strip_prefix(parts[0])?;
+    let mut values = Vec::new();
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        let last = i == parts.len() - 1;
+        let at = if last && part.is_empty() {
+            rest.len()
+        } else if last {
+            rest.strip_suffix(part).map(str::len)?
+        } else {
+            rest.find(part)?
+        };
+        values.push(rest[..at].to_string());
+        rest = &rest[at + part.len()..];
+    }
+    rest.is_empty().then_some(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_locale_decides_as_posix_says() {
+        let zh = Some("zh_CN.UTF-8");
+        assert_eq!(Lang::from_locale(None, None, zh), Lang::Zh);
+        assert_eq!(Lang::from_locale(Some("C"), None, zh), Lang::En);
+        assert_eq!(Lang::from_locale(Some(""), Some("zh_TW"), None), Lang::Zh);
+        assert_eq!(Lang::from_locale(None, Some("en_US.UTF-8"), zh), Lang::En);
+        assert_eq!(Lang::from_locale(None, None, Some("C.UTF-8")), Lang::En);
+        assert_eq!(Lang::from_locale(None, None, None), Lang::En);
+    }
+
+    #[test]
+    fn wordings_read_in_chinese_with_their_values_kept() {
+        assert_eq!(
+            message("unknown key `matter[1].ratoi`"),
+            "未知的键“matter[1].ratoi”"
+        );
+        assert_eq!(message("did you mean `name`?"), "是否应为“name”？");
+        assert_eq!(message("ratio `10` has no `%`"), "比例“10”缺少 %");
+        assert_eq!(
+            message("the cron of `zhian.hotel` fires more than 366 times in 2023"),
+            "“zhian.hotel”的 cron 在 2023 年触发超过 366 次"
+        );
+        assert_eq!(
+            message("cannot read config file x.toml: No such file or directory (os error 2)"),
+            "无法读取配置文件 x.toml：文件或文件夹不存在"
+        );
+        assert_eq!(
+            message("3 problems found; nothing was done."),
+            "发现 3 个问题；未作任何更改。"
+        );
+        assert_eq!(message("something else"), "something else");
+        assert_eq!(
+            registry_message("unknown department `nosuch`"),
+            "未知的部门“nosuch”"
+        );
+        assert_eq!(
+            registry_message("missing name (column `姓名` is empty)"),
+            "缺少名称（“姓名”列为空）"
+        );
+        assert_eq!(registry_message("something new"), "something new");
+    }
+}
