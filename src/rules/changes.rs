@@ -39,7 +39,7 @@ fn tables(
     out: &mut Vec<KeyChange>,
 ) {
     let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    // Keys in the order of the new file, then the removed ones.
+    // Keys in the order of the new table (by name), then the removed ones.
     let mut ordered: Vec<&String> = new.keys().collect();
     ordered.extend(keys.into_iter().filter(|k| !new.contains_key(*k)));
     for key in ordered {
