@@ -96,7 +96,7 @@ const CODE_WEIGHTS: [u32; 17] = [
     1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
 ];
 
-/// Whether `s` is a 统一社会信用代码: 18 characters of [`CODE_CHARS`] whose last is the check
+/// Whether `s` is a 统一社会信用代码: 18 characters of `CODE_CHARS` whose last is the check
 /// character of the first 17 (GB 32100-2015 §5: 31 − (Σ value × weight mod 31), 31 read as 0).
 pub fn is_credit_code(s: &str) -> bool {
     let value = |b: u8| CODE_CHARS.iter().position(|&c| c == b).map(|v| v as u32);

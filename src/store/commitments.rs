@@ -55,7 +55,7 @@ pub fn seed_source_mark(id: i64) -> String {
     format!("(commitment #{id},")
 }
 
-/// The commitment a draw's recorded seed source names ([`seed_source_mark`]), if any.
+/// The commitment a draw's recorded seed source names (`seed_source_mark`), if any.
 pub fn commitment_in(seed_source: &str) -> Option<i64> {
     let (_, rest) = seed_source.split_once("(commitment #")?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
