@@ -1409,6 +1409,8 @@ fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees
         assert!(page.contains("/rules/changes/1\""), "{page}");
         let (_, page) = c.get(Some(&approver), "/rules/changes/1").await;
         assert!(page.contains("id=\"approve\""), "{page}");
+        // The hotel matter had no ratio of its own: the key table says the default applied.
+        assert!(page.contains("（未写，用默认值）"), "{page}");
         let (status, _) = c
             .post(
                 Some(&approver),

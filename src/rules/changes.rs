@@ -142,10 +142,35 @@ fn arrays(
     }
 }
 
+/// The key of a change of a whole item (a matter or checklist item added or removed).
+pub const WHOLE: &str = "（整项）";
+
+/// Matter id → its name, from the new text of a rule file (else the old one).
+pub fn matter_names(old: &str, new: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for text in [old, new] {
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        let matters = table.get("matter").and_then(toml::Value::as_array);
+        for m in matters
+            .into_iter()
+            .flatten()
+            .filter_map(toml::Value::as_table)
+        {
+            let get = |k: &str| m.get(k).and_then(toml::Value::as_str);
+            if let (Some(id), Some(name)) = (get("id"), get("name")) {
+                out.insert(id.to_string(), name.to_string());
+            }
+        }
+    }
+    out
+}
+
 fn whole(place: String, old: Option<&toml::Table>, new: Option<&toml::Table>) -> KeyChange {
     KeyChange {
         place,
-        key: "（整项）".into(),
+        key: WHOLE.into(),
         old: old.map(|t| {
             if t.is_empty() {
                 String::new()
@@ -183,7 +208,7 @@ mod tests {
                 },
                 KeyChange {
                     place: "matter new".into(),
-                    key: "（整项）".into(),
+                    key: WHOLE.into(),
                     old: None,
                     new: Some("…".into()),
                 },
@@ -203,9 +228,10 @@ mod tests {
             .collect();
         assert_eq!(
             shown,
+            // By key name within a matter (`checklist` before `holiday`).
             [
-                "matter hotel / holiday.ratio",
-                "matter hotel · checklist 1 / item"
+                "matter hotel · checklist 1 / item",
+                "matter hotel / holiday.ratio"
             ]
         );
     }

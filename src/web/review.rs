@@ -143,16 +143,20 @@ pub(crate) fn diff_files(diffs: &[FileDiff]) -> Vec<DiffFile> {
             };
             let keys = match (&d.old, &d.new) {
                 (Some(o), Some(n)) if d.path.ends_with(".toml") => {
-                    let names = matter_names(o, n);
+                    let names = crate::rules::changes::matter_names(o, n);
                     crate::rules::changes::changed_keys(o, n)
                         .unwrap_or_default()
                         .into_iter()
                         .map(|k| KeyLine {
                             label: key_label(&k.place, &k.key),
                             place: place_name(&k.place, &names),
+                            old: k
+                                .old
+                                .unwrap_or_else(|| absent(&k.key, "（无）", "（未写，用默认值）")),
+                            new: k.new.unwrap_or_else(|| {
+                                absent(&k.key, "（删除）", "（删去，用默认值）")
+                            }),
                             key: k.key,
-                            old: k.old.unwrap_or_else(|| "（未设置）".into()),
-                            new: k.new.unwrap_or_else(|| "（删除）".into()),
                         })
                         .collect()
                 }
@@ -194,26 +198,14 @@ pub(crate) fn diff_files(diffs: &[FileDiff]) -> Vec<DiffFile> {
         .collect()
 }
 
-/// Matter id → its name, from the new text of a rule file (else the old one).
-fn matter_names(old: &str, new: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for text in [old, new] {
-        let Ok(table) = text.parse::<toml::Table>() else {
-            continue;
-        };
-        let matters = table.get("matter").and_then(toml::Value::as_array);
-        for m in matters
-            .into_iter()
-            .flatten()
-            .filter_map(toml::Value::as_table)
-        {
-            let get = |k: &str| m.get(k).and_then(toml::Value::as_str);
-            if let (Some(id), Some(name)) = (get("id"), get("name")) {
-                out.insert(id.to_string(), name.to_string());
-            }
-        }
+/// What an empty side of a key change shows: a whole item that is not there (`whole`), or a
+/// key not written, whose default applies (`key`).
+fn absent(key: &str, whole: &str, default: &str) -> String {
+    if key == crate::rules::changes::WHOLE {
+        whole.into()
+    } else {
+        default.into()
     }
-    out
 }
 
 /// A place of `rules::changes` (`matter hotel · checklist 2`) in words.
