@@ -102,8 +102,9 @@ fn generate(path: &Path, what: &str, write: impl FnOnce(&Path) -> std::io::Resul
 }
 
 /// The shipped 治安 rules, with the hotel matter widened to every generated category, an
-/// `eligible` hook that exempts class A, and a workload cap large enough to staff every team.
-fn bench_rules(root: &Path, dir: &Path) -> suiji::rules::Loaded {
+/// `eligible` hook that exempts class A, and a workload cap (`SUIJI_BENCH_CAP`; by default large enough
+/// to staff every team).
+fn bench_rules(root: &Path, dir: &Path, cap: u64) -> suiji::rules::Loaded {
     let copy = |from: &str, to: &str, edit: &dyn Fn(String) -> String| {
         let text = std::fs::read_to_string(root.join(from))
             .unwrap_or_else(|e| panic!("cannot read {from}: {e}"));
@@ -131,7 +132,7 @@ fn bench_rules(root: &Path, dir: &Path) -> suiji::rules::Loaded {
         )
         .replacen(
             from_hooks,
-            "hooks = { script = \"zhian.rhai\", eligible = \"not_exempt\", weight = \"risk_weight\" }\nworkload_cap = 100000",
+            &format!("hooks = {{ script = \"zhian.rhai\", eligible = \"not_exempt\", weight = \"risk_weight\" }}\nworkload_cap = {cap}"),
             1,
         )
     });
@@ -148,6 +149,7 @@ fn main() {
     let rows = env_count("SUIJI_BENCH_ROWS", 10_000_000);
     let inspectors = env_count("SUIJI_BENCH_INSPECTORS", 100);
     let threads = env_count("SUIJI_BENCH_THREADS", 2).max(1) as usize;
+    let cap = env_count("SUIJI_BENCH_CAP", 100_000).max(1);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -164,7 +166,7 @@ fn main() {
     });
 
     let tmp = tempfile::tempdir().expect("tempdir");
-    let loaded = bench_rules(&root, tmp.path());
+    let loaded = bench_rules(&root, tmp.path(), cap);
     let matter = loaded.model.matter("zhian.hotel").expect("hotel matter");
     let known = Known::from_model(&loaded.model);
     let mut diags = Vec::new();

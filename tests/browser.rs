@@ -183,6 +183,47 @@ fn journey(b: &Browser, p: &Project) {
     b.screenshot("08-report");
     b.go("/draws");
     b.screenshot("09-draws");
+    // A period committed to a public source: the manual draw takes its announced value.
+    use chrono::Datelike as _;
+    let period = format!("{}-H2", chrono::Utc::now().year());
+    p.ok(&[
+        "commit",
+        "zhian.hotel",
+        "--period",
+        &period,
+        "--source",
+        "中国福利彩票3D 第2099001期开奖号码",
+        "--source-time",
+        "2099-01-02 21:15",
+    ]);
+    b.go("/draws/new");
+    b.click(&format!("#choice option[value='zhian.hotel|{period}']"));
+    b.click("#preview");
+    assert_eq!(b.text("#seed-mode"), "种子来源：公开随机源");
+    assert_eq!(
+        b.text("#commitment-source"),
+        "中国福利彩票3D 第2099001期开奖号码"
+    );
+    assert_eq!(b.text("#source-time"), "2099-01-02 21:15");
+    assert_eq!(b.text("#preview"), "换算该值为种子");
+    b.screenshot("10-manual-draw-public-source");
+    b.go("/");
+    // Once due (the console's clock is the real one: the draw is planned for July 1), it waits
+    // for its source: its own (amber) line naming the commitment, no fault; before, no line.
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    let planned = (7, 1);
+    if (now.month(), now.day()) > planned {
+        let waiting = b.text(".waiting");
+        assert!(
+            waiting.contains(&format!("等待公开随机源：{}年下半年", now.year()))
+                && waiting
+                    .contains("中国福利彩票3D 第2099001期开奖号码”将于 2099-01-02 21:15 公布"),
+            "{waiting}"
+        );
+    } else if (now.month(), now.day()) < planned {
+        assert_eq!(b.count(".waiting"), 0, "not due yet, so not waiting");
+    }
+    b.screenshot("11-dashboard-waiting");
 }
 
 /// The console of `p` under `serve` (no scheduler), a WebDriver, chromium and the console's

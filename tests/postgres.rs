@@ -235,6 +235,78 @@ fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
 }
 
 #[test]
+fn a_migration_carries_the_snapshot_files_and_refuses_an_altered_one() {
+    let Some(url) = fresh("snapshot_files") else {
+        return;
+    };
+    let p = county();
+    let files: Vec<(String, i64)> = p
+        .db()
+        .prepare("SELECT hash, size FROM snapshots WHERE compressed_size = 0 AND size > 0")
+        .expect("files")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("files")
+        .collect::<Result<_, _>>()
+        .expect("files");
+    assert!(!files.is_empty(), "the year froze no registry as a file");
+    let migrate = [
+        "db",
+        "migrate",
+        "--from",
+        "data/suiji.sqlite3",
+        "--to",
+        &url,
+    ];
+
+    // One byte of one file changed: refused, naming the file, and nothing is kept.
+    let (hash, _) = &files[0];
+    let file = p.path(&format!("data/snapshots/{hash}.csv"));
+    let original = std::fs::read(&file).expect("read the snapshot file");
+    let mut altered = original.clone();
+    altered[0] = if altered[0] == b'x' { b'y' } else { b'x' };
+    std::fs::write(&file, &altered).expect("alter");
+    let (code, _, err) = run(p.suiji(&migrate));
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains(&format!("{hash}.csv")), "{err}");
+    assert!(err.contains("damaged"), "{err}");
+    let mut pg = client(&url);
+    for table in ["snapshots", "snapshot_files", "audit_log"] {
+        let n: i64 = pg
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .expect("count")
+            .get(0);
+        assert_eq!(n, 0, "{table} kept rows of a refused migration");
+    }
+
+    // Restored: every file crosses, byte for byte.
+    std::fs::write(&file, &original).expect("restore");
+    let out = p.ok(&migrate);
+    assert!(
+        out.contains(&format!("{} snapshot files", files.len())),
+        "{out}"
+    );
+    for (hash, size) in &files {
+        let mut bytes = Vec::new();
+        for r in pg
+            .query(
+                "SELECT data FROM snapshot_files WHERE hash = $1 ORDER BY part",
+                &[hash],
+            )
+            .expect("parts")
+        {
+            bytes.extend(r.get::<_, Vec<u8>>(0));
+        }
+        assert_eq!(bytes.len() as i64, *size, "{hash}");
+        let on_disk = std::fs::read(p.path(&format!("data/snapshots/{hash}.csv"))).expect("file");
+        assert!(bytes == on_disk, "snapshot {hash} differs on PostgreSQL");
+    }
+    let e = pg
+        .batch_execute("DELETE FROM snapshot_files")
+        .expect_err("delete");
+    assert!(format!("{e:?}").contains("permanent"), "{e:?}");
+}
+
+#[test]
 fn the_server_keeps_the_invariants_and_audit_verify_finds_edits_behind_its_back() {
     let Some(url) = fresh("invariants") else {
         return;

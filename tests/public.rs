@@ -364,3 +364,150 @@ fn commitments_are_public_with_their_source_times_and_the_draw_that_revealed_the
         assert_eq!(undated(&body), undated(&written));
     });
 }
+
+/// The text of each `<item>` child of an RSS document, read by an XML parser (which fails on
+/// anything not well formed), entities resolved.
+fn rss_items(xml: &str) -> (String, Vec<std::collections::BTreeMap<String, String>>) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut path: Vec<String> = Vec::new();
+    let mut items: Vec<std::collections::BTreeMap<String, String>> = Vec::new();
+    let mut version = String::new();
+    loop {
+        let text = match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let name = e.name().as_ref().to_string();
+                if name == "rss" {
+                    for a in e.attributes() {
+                        let a = a.expect("attribute");
+                        if a.key.as_ref() == "version" {
+                            version = a.value.to_string();
+                        }
+                    }
+                }
+                if name == "item" {
+                    items.push(Default::default());
+                }
+                path.push(name);
+                continue;
+            }
+            Ok(Event::End(_)) => {
+                path.pop();
+                continue;
+            }
+            Ok(Event::Text(t)) => t.to_string(),
+            Ok(Event::GeneralRef(r)) => match r.resolve_char_ref().expect("char ref") {
+                Some(c) => c.to_string(),
+                None => match &*r {
+                    "amp" => "&".into(),
+                    "lt" => "<".into(),
+                    "gt" => ">".into(),
+                    "quot" => "\"".into(),
+                    "apos" => "'".into(),
+                    other => panic!("undefined entity &{other};"),
+                },
+            },
+            Ok(Event::Eof) => break,
+            Ok(_) => continue,
+            Err(e) => panic!("not well-formed XML at {}: {e}", reader.buffer_position()),
+        };
+        if let [.., parent, field] = path.as_slice()
+            && parent == "item"
+            && let Some(item) = items.last_mut()
+        {
+            item.entry(field.clone()).or_default().push_str(&text);
+        }
+    }
+    assert!(path.is_empty(), "every element closed: {path:?}");
+    (version, items)
+}
+
+/// The feed of new draws, results notices and seed commitments, in RSS 2.0 (`feed.xml`) and
+/// JSON Feed (`feed.json`): written by `publish --site`, served under `/public`, well-formed
+/// with every text escaped, newest first, each entry linking a page of the site.
+#[test]
+fn the_feed_lists_draws_notices_and_commitments_newest_first() {
+    let p = published_year();
+    let beacon = "某随机数信标 <第 99 轮> & \"值\"";
+    p.ok(&[
+        "commit",
+        "zhian.hotel",
+        "--period",
+        "2025-H2",
+        "--source",
+        beacon,
+        "--source-time",
+        "2099-07-01 10:00",
+    ]);
+    p.ok(&["publish", "--site"]);
+    let site = p.path("out/site");
+    let xml = p.read("out/site/feed.xml");
+    assert!(xml.contains("&#60;第 99 轮&#62; &#38;"), "escaped: {xml}");
+    let (version, items) = rss_items(&xml);
+    assert_eq!(version, "2.0");
+    let draws: i64 = p
+        .db()
+        .query_row("SELECT count(*) FROM draws", [], |r| r.get(0))
+        .expect("count");
+    let kinds = |prefix: &str| {
+        items
+            .iter()
+            .filter(|i| i.get("guid").is_some_and(|g| g.starts_with(prefix)))
+            .count()
+    };
+    assert_eq!(kinds("draw-") as i64, draws, "{xml}");
+    assert!(kinds("notice-") >= 1, "{xml}");
+    assert_eq!(kinds("commitment-"), 1, "{xml}");
+    let first = &items[0];
+    assert_eq!(first["guid"], "commitment-1", "the newest first");
+    assert!(
+        first["description"].contains(beacon) && first["title"].contains("随机种子承诺 #1"),
+        "{first:?}"
+    );
+    let hotel = draw_id(&p, "zhian.hotel", "2023-H1");
+    let notice = items
+        .iter()
+        .find(|i| i["link"] == format!("draws/{hotel}/notice.html"))
+        .unwrap_or_else(|| panic!("the hotel notice: {xml}"));
+    assert!(notice["title"].contains("抽查结果公示"), "{notice:?}");
+    let mut last = None;
+    for i in &items {
+        let at = chrono::DateTime::parse_from_rfc2822(&i["pubDate"])
+            .unwrap_or_else(|e| panic!("{i:?}: {e}"));
+        assert!(last.is_none_or(|l| l >= at), "newest first: {i:?}");
+        last = Some(at);
+        let page = i["link"].split('#').next().unwrap_or_default();
+        assert!(site.join(page).is_file(), "{} links a page", i["guid"]);
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&p.read("out/site/feed.json")).expect("JSON");
+    assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+    let entries = json["items"].as_array().expect("items");
+    assert_eq!(entries.len(), items.len());
+    for (e, i) in entries.iter().zip(&items) {
+        assert_eq!(e["id"], i["guid"].as_str());
+        assert_eq!(e["url"], i["link"].as_str());
+        assert_eq!(e["content_text"], i["description"].as_str());
+        let at = chrono::DateTime::parse_from_rfc3339(e["date_published"].as_str().unwrap_or(""))
+            .expect("RFC 3339");
+        assert_eq!(
+            Some(at),
+            chrono::DateTime::parse_from_rfc2822(&i["pubDate"]).ok()
+        );
+    }
+    let index = p.read("out/site/index.html");
+    assert!(
+        index.contains("href=\"feed.xml\"") && index.contains("href=\"feed.json\""),
+        "{index}"
+    );
+    let app = router(&p);
+    runtime().block_on(async {
+        let (status, headers, body) = get(&app, "/public/feed.xml").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/rss+xml; charset=utf-8"
+        );
+        assert_eq!(body, xml.as_bytes(), "served as written");
+    });
+}

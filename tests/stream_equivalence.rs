@@ -385,6 +385,7 @@ fn file_draw(
         list_exclusions_up_to: list,
         chunk_bytes: 4096,
         on_phase: None,
+        keep_drawn: false,
     };
     match pipeline::run(&input(loaded, files, case), rows, &loaded.sandbox, &opts) {
         Ok(s) => {

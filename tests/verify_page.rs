@@ -88,6 +88,18 @@ fn the_page_agrees_with_every_draw_of_a_simulated_year() {
         assert_eq!(r["sha"], sha, "draw #{id}");
     }
     b.screenshot("public-verify-phone");
+    // At phone width nothing is wider than the screen (the 数据包校验值 input was).
+    b.go("/public/verify.html");
+    let wide = b.run(
+        "const w = document.documentElement.clientWidth;
+         const out = [...document.querySelectorAll('main *')]
+           .filter(e => e.getBoundingClientRect().right > w + 0.5)
+           .map(e => e.id || e.tagName);
+         if (document.documentElement.scrollWidth > w) out.push('page ' + document.documentElement.scrollWidth + ' > ' + w);
+         return out;",
+    );
+    assert_eq!(wide, json!([]), "wider than a phone's screen");
+    b.screenshot("public-verify-form-phone");
     // The draw's list links to the page with the bundle's hash when the manifest records it.
     b.go(&format!("/public/draws/{}.html", draws[0].0));
     b.click("a.button");

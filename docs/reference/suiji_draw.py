@@ -79,7 +79,7 @@ def rank_pareto(p, ids, weights, k):
     return [(ids[i], lam[i]) for i in order]
 # ---- end of the core ----
 
-import calendar, csv, datetime, gzip, io, json, sqlite3, sys, tomllib
+import calendar, csv, datetime, gzip, io, json, pathlib, sqlite3, sys, tomllib
 
 CLEAN_RESULTS = ("未发现问题", "clean")
 
@@ -229,6 +229,14 @@ def snapshot(db, h):
     row = db.execute("SELECT data, size FROM snapshots WHERE hash = ?", (h,)).fetchone()
     if row is None:
         raise LookupError(f"snapshot {h} is not archived")
+    if len(row[0]) == 0 and row[1] > 0:
+        # Kept as a file beside the database: snapshots/<hash>.csv.
+        main = db.execute("PRAGMA database_list").fetchone()[2]
+        path = pathlib.Path(main).parent / "snapshots" / f"{h}.csv"
+        data = path.read_bytes()
+        if len(data) != row[1] or hashlib.sha256(data).hexdigest() != h:
+            raise ValueError(f"snapshot {h}: {path} holds {len(data)} bytes that do not hash to it")
+        return data
     data = gzip.decompress(row[0])
     if len(data) != row[1]:
         raise ValueError(f"snapshot {h} unpacks to {len(data)} bytes, {row[1]} recorded")

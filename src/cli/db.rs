@@ -60,6 +60,14 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             for (table, source, copied) in &m.copied.tables {
                 outln!("  {table:<20} {source:>9} rows in SQLite, {copied:>9} in PostgreSQL");
             }
+            if !m.copied.files.is_empty() {
+                let bytes: u64 = m.copied.files.iter().map(|f| f.bytes).sum();
+                outln!(
+                    "  {} snapshot files ({bytes} bytes) from {} into snapshot_files, each matching its hash",
+                    m.copied.files.len(),
+                    m.snapshots.display()
+                );
+            }
             match &m.after {
                 crate::store::AuditReport::Intact { entries, head } => {
                     outln!("audit log intact on PostgreSQL: {entries} entries, head {head}")

@@ -279,7 +279,10 @@ fn init_logging(json: bool) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
     JSON_LOG.store(json, std::sync::atomic::Ordering::Relaxed);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Long work over a large registry says how far it got (target `suiji::progress`: rows
+    // read, phase) unless RUST_LOG says otherwise.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,suiji::progress=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

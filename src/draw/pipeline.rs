@@ -184,6 +184,8 @@ pub struct Options<'a> {
     pub chunk_bytes: usize,
     /// Called as each phase begins (e.g. to time them); the draw itself reads no clock.
     pub on_phase: Option<&'a (dyn Fn(Phase) + Sync)>,
+    /// Also return the drawn targets' rows ([`Drawn::targets`]), for the draw's documents.
+    pub keep_drawn: bool,
 }
 
 impl Default for Options<'_> {
@@ -193,6 +195,7 @@ impl Default for Options<'_> {
             list_exclusions_up_to: usize::MAX,
             chunk_bytes: 512 << 10,
             on_phase: None,
+            keep_drawn: false,
         }
     }
 }
@@ -255,6 +258,8 @@ pub struct Drawn {
     pub stats: Stats,
     /// The public bundle, when asked for ([`run_public`]).
     pub bundle: Option<PublicBundle>,
+    /// The drawn targets' rows, in registry order, when [`Options::keep_drawn`] asked for them.
+    pub targets: Vec<Target>,
 }
 
 /// What a draw's public bundle needs (docs/draw-algorithm.md V2-9).
@@ -329,10 +334,7 @@ fn phases(
     let listed = excluded <= opts.list_exclusions_up_to as u64;
     opts.phase(Phase::Select);
     let v2 = rules.input.algorithm == Algorithm::V2;
-    let extra: Vec<usize> = plans
-        .iter()
-        .map(|p| if v2 { substitutes_of(p.n, p.k) } else { 0 })
-        .collect();
+    let extra = substitute_counts(&plans, v2);
     let frame_at = public.map(|_| frame_positions(&c, &fates));
     let (mut selected, drawn_at, substitutes) =
         choose::select(source, &mut c, &plans, &fates, &extra, v2)?;
@@ -343,6 +345,7 @@ fn phases(
     };
     opts.phase(Phase::Teams);
     let skips = teams::assign(source, rules, &mut selected, &drawn_at, c.operations)?;
+    let targets = drawn_rows(source, opts, drawn_at)?;
     opts.phase(Phase::Manifest);
     let eligible: u64 = plans.iter().map(|p| p.n as u64).sum();
     let stats = Stats {
@@ -380,7 +383,30 @@ fn phases(
         exclusion_counts: counts,
         exclusions_listed: listed,
         stats,
+        targets,
     })
+}
+
+/// The drawn targets' rows (at `drawn_at`), in registry order, when the options ask for them.
+fn drawn_rows(
+    source: &dyn RowSource,
+    opts: &Options<'_>,
+    mut drawn_at: Vec<u64>,
+) -> Result<Vec<Target>, DrawFailure> {
+    if !opts.keep_drawn {
+        return Ok(Vec::new());
+    }
+    drawn_at.sort_unstable();
+    let rows = source.targets(&drawn_at)?;
+    Ok(rows.into_iter().map(std::borrow::Cow::into_owned).collect())
+}
+
+/// How many substitutes each stratum lists (none before `suiji-draw/2`).
+fn substitute_counts(plans: &[plan::StratumPlan], v2: bool) -> Vec<usize> {
+    plans
+        .iter()
+        .map(|p| if v2 { substitutes_of(p.n, p.k) } else { 0 })
+        .collect()
 }
 
 /// How many substitutes of a stratum of `n` with `k` drawn `suiji-manifest/2` lists: a fifth

@@ -15,6 +15,8 @@ pub struct Migrated {
     pub database: String,
     /// Per table: rows in the SQLite file and in PostgreSQL.
     pub copied: Copied,
+    /// The folder of the snapshots the SQLite file keeps as files.
+    pub snapshots: PathBuf,
     /// The chain's entries and head in the SQLite file.
     pub entries: u64,
     pub head: String,
@@ -97,9 +99,10 @@ pub fn open(url: &str) -> Result<PgStore, DatabaseError> {
     Ok(PgStore::open(url)?)
 }
 
-/// Copies the SQLite file `from` into the empty PostgreSQL database `to`: every table in one
-/// transaction, committed only when every count matches; then walks the chain on PostgreSQL.
-/// A source whose chain is broken is not copied.
+/// Copies the SQLite file `from` into the empty PostgreSQL database `to`: every table, and the
+/// snapshots kept as files beside it (`snapshots/`), in one transaction, committed only when
+/// every count matches and every file its hash; then walks the chain on PostgreSQL. A source
+/// whose chain is broken is not copied.
 pub fn migrate(from: &Path, to: &str) -> Result<Migrated, DatabaseError> {
     if !is_postgres_url(to) {
         return Err(DatabaseError::NotPostgres { given: to.into() });
@@ -125,6 +128,7 @@ pub fn migrate(from: &Path, to: &str) -> Result<Migrated, DatabaseError> {
     Ok(Migrated {
         database: dest.shown().to_string(),
         copied,
+        snapshots: source.snapshot_dir(),
         entries,
         head,
         after,

@@ -2,7 +2,7 @@
 
 use super::issue::seed::{SeedChoice, resolve};
 use super::issue::{Frozen, IssueError, Issued, Request, find_scheduled, issue};
-use super::{SetupError, freeze_registry, load_calendar, open_store, require_matter};
+use super::{SetupError, load_calendar, open_store, require_matter};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
@@ -159,8 +159,8 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
             known,
         });
     };
-    let frozen = freeze_registry(loaded)?;
     let mut store = open_store(loaded)?;
+    let frozen = super::issue::freeze(loaded, &store).map_err(SetupError::Registry)?;
     let (seed, seed_source) = seed_of(loaded, &store, &frozen, input)?;
     if let Some(origin) = origin {
         store.set_origin(origin.clone());

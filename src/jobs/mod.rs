@@ -265,7 +265,8 @@ pub(crate) fn require_matter(loaded: &Loaded, id: &str) -> Result<(), SetupError
     }
 }
 
-/// Loads and freezes the registries named in the config.
+/// Loads and freezes the registries named in the config, whole (see [`issue::freeze`] for the
+/// bounded-memory freeze a recorded draw uses).
 pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<issue::Frozen, SetupError> {
     issue::freeze_registry(loaded).map_err(SetupError::Registry)
 }

@@ -16,10 +16,41 @@ pub struct Checked {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Reads the registries named in the config and reports every bad row.
+/// Reads the registries named in the config and reports every bad row. A target registry that
+/// is one UTF-8 CSV file is read in bounded memory (its snapshot hashed, not kept).
 pub fn check(loaded: &Loaded) -> Result<Checked, SetupError> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
+    let work = tempfile::tempdir().map_err(|e| {
+        SetupError::Registry(vec![
+            Diagnostic::error(format!("cannot make a temporary folder: {e}"))
+                .help("check that the temporary folder (TMPDIR) is writable and has room"),
+        ])
+    })?;
+    let on_rows = super::issue::progress("checking the target registry");
+    let to = crate::registry::StreamTo {
+        snapshot: None,
+        work: work.path(),
+        on_rows: &on_rows,
+    };
+    let streamed = crate::registry::check_streamed(
+        &cfg.registries.targets,
+        &cfg.registries.inspectors,
+        &cfg.root,
+        &known,
+        &to,
+    );
+    if let Some(result) = streamed {
+        let (s, warnings) = result.map_err(SetupError::Registry)?;
+        let file = super::issue::FrozenFile {
+            snapshot: s.snapshot,
+            known,
+        };
+        return Ok(Checked {
+            frozen: Frozen::of_file(s.inspectors, s.sources, s.targets_rows, file),
+            warnings,
+        });
+    }
     let (registry, warnings) = crate::registry::check(
         &cfg.registries.targets,
         &cfg.registries.inspectors,

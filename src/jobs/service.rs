@@ -9,7 +9,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
 use crate::calendar::Calendar;
 use crate::jobs::issue::seed::{SeedChoice, resolve};
-use crate::jobs::issue::{IssueError, Issued, Request, freeze_registry, issue};
+use crate::jobs::issue::{IssueError, Issued, Request, freeze, issue};
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
@@ -500,7 +500,7 @@ impl Service {
                 unstaffed: 0,
             }
         };
-        let frozen = match freeze_registry(&self.loaded) {
+        let frozen = match freeze(&self.loaded, &self.store) {
             Ok(f) => f,
             Err(diags) => {
                 let text = crate::diag::render(&crate::diag::Sources::default(), &diags);

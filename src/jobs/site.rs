@@ -40,7 +40,25 @@ pub struct Site {
     pub years: Vec<SiteYear>,
     /// Every commitment to a draw's public seed source, newest first.
     pub commitments: Vec<SiteCommitment>,
+    /// The bureau's time zone: the site's times are local to it.
+    pub timezone: chrono_tz::Tz,
 }
+
+/// One entry of the site's feed (`feed.json`, `feed.xml`): a draw's list, a results notice
+/// or a seed commitment.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    /// Stable while the entry is unchanged (a notice published again is a new entry).
+    pub id: String,
+    /// The page, relative to the site's root.
+    pub link: String,
+    pub title: String,
+    pub summary: String,
+    pub at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// The most entries a feed holds (the newest).
+pub const FEED_ITEMS: usize = 200;
 
 /// A commitment to a draw's seed source as the public sees it: made (and published) before
 /// the source's value existed; revealed by the draw that used the value.
@@ -171,6 +189,78 @@ impl Site {
             .flat_map(|m| &m.draws)
     }
 
+    /// The feed: every draw's list, every results notice (as last published) and every seed
+    /// commitment, newest first, at most [`FEED_ITEMS`].
+    pub fn feed(&self) -> Vec<FeedItem> {
+        let mut items = Vec::new();
+        for d in self.draws() {
+            let what = format!("{} {}", d.matter_name, d.period_label);
+            items.extend(self.zoned(&d.marks.drawn_at).map(|at| FeedItem {
+                id: format!("draw-{}", d.id),
+                link: format!("draws/{}.html", d.id),
+                title: format!("{what} 抽查对象名单{}", d.marks.labels()),
+                summary: format!(
+                    "{} {}：{what}（{}）抽中 {} 户，{}。",
+                    self.bureau,
+                    d.department_name,
+                    d.kind,
+                    d.rows.len(),
+                    d.marks.when()
+                ),
+                at,
+            }));
+            if let Some(n) = &d.notice {
+                items.extend(self.zoned(&n.published_at).map(|at| FeedItem {
+                    id: format!(
+                        "notice-{}-{}",
+                        d.id,
+                        n.published_at.replace([' ', ':'], "-")
+                    ),
+                    link: format!("draws/{}/notice.html", d.id),
+                    title: format!("{what} 抽查结果公示"),
+                    summary: format!(
+                        "{} {}：{what} 抽查结果公示（截至 {}，{} 户）。",
+                        self.bureau,
+                        d.department_name,
+                        n.as_of,
+                        n.rows.len()
+                    ),
+                    at,
+                }));
+            }
+        }
+        for k in &self.commitments {
+            let what = format!("{} {}", k.matter_name, k.period_label);
+            items.extend(self.zoned(&k.committed_at).map(|at| FeedItem {
+                id: format!("commitment-{}", k.id),
+                link: format!("commitments.html#k-{}", k.id),
+                title: format!("随机种子承诺 #{}：{what}", k.id),
+                summary: format!(
+                    "{what} 的随机种子将取自“{}”，该值于 {} 公布。",
+                    k.source, k.source_time
+                ),
+                at,
+            }));
+        }
+        items.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
+        items.truncate(FEED_ITEMS);
+        items
+    }
+
+    /// A site time ("YYYY-MM-DD HH:MM", local) with the bureau's offset (a time recorded with
+    /// its offset as it is).
+    fn zoned(&self, local: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        use chrono::TimeZone;
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(local) {
+            return Some(t);
+        }
+        let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").ok()?;
+        self.timezone
+            .from_local_datetime(&t)
+            .earliest()
+            .map(|t| t.fixed_offset())
+    }
+
     /// Commitments no draw has revealed yet (待揭示).
     pub fn waiting_commitments(&self) -> usize {
         self.commitments.iter().filter(|k| !k.revealed).count()
@@ -248,6 +338,7 @@ pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError
         matters: super::plan::matters(&cx.loaded, |_| true),
         years,
         commitments,
+        timezone: model.config.timezone,
     })
 }
 

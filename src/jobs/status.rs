@@ -44,7 +44,19 @@ pub struct MatterStatus {
     pub missed: Vec<(String, String, String)>,
     /// Draws due and not drawn that wait for a public source: period, issue date, what they
     /// wait for (not overdue: they are drawn once the value is announced).
-    pub waiting: Vec<(String, NaiveDate, String)>,
+    pub waiting: Vec<WaitingDraw>,
+}
+
+/// A due draw the service does not make: it waits for a public source (`Waiting`).
+#[derive(Debug, Clone)]
+pub struct WaitingDraw {
+    pub period: String,
+    pub issue_date: NaiveDate,
+    /// What it waits for and what to do, as the command line says it.
+    pub why: String,
+    /// The commitment waiting for its value; none when nobody has committed yet (`[seed]
+    /// source = "public"`).
+    pub commitment: Option<crate::store::Commitment>,
 }
 
 /// One line of the publication section.
@@ -157,11 +169,11 @@ impl MatterStatus {
 
     /// The status with the draws waiting for a public source (a problem each: someone must
     /// commit or enter the value).
-    fn with_waiting(mut self, waiting: Vec<(String, NaiveDate, String)>) -> MatterStatus {
+    fn with_waiting(mut self, waiting: Vec<WaitingDraw>) -> MatterStatus {
         self.problems.extend(
             waiting
                 .iter()
-                .map(|(p, d, why)| format!("WAITING {p} (due {d}) {why}")),
+                .map(|w| format!("WAITING {} (due {}) {}", w.period, w.issue_date, w.why)),
         );
         self.waiting = waiting;
         self
@@ -303,16 +315,23 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
 
 /// Matter `id`'s draws due and not drawn: those waiting for a public source (period, issue
 /// date, what for), and the overdue others (period, issue date).
-#[allow(clippy::type_complexity)]
 fn split_waiting(
     service: &Service,
     overdue: &[&crate::schedule::ScheduledDraw],
     id: &str,
-) -> (Vec<(String, NaiveDate, String)>, Vec<(String, NaiveDate)>) {
+) -> (Vec<WaitingDraw>, Vec<(String, NaiveDate)>) {
     let (mut waiting, mut late) = (Vec::new(), Vec::new());
     for o in overdue.iter().filter(|s| s.matter == id) {
         match service.waits_for(o) {
-            Some(w) => waiting.push((o.period.id.clone(), o.issue_date(), w.describe(o))),
+            Some(w) => waiting.push(WaitingDraw {
+                period: o.period.id.clone(),
+                issue_date: o.issue_date(),
+                why: w.describe(o),
+                commitment: match w {
+                    crate::jobs::service::Waiting::Value(k) => Some(*k),
+                    crate::jobs::service::Waiting::Commitment => None,
+                },
+            }),
             None => late.push((o.period.id.clone(), o.issue_date())),
         }
     }

@@ -145,8 +145,61 @@ pub(crate) fn archived_from(
     })
 }
 
+/// A recorded draw's rules and its registry as the re-run reads it: the target snapshot file
+/// when the snapshot is kept as one (read in bounded memory), else loaded whole.
+fn archived_for_rerun(
+    m: &Manifest,
+    store: &Store,
+) -> Result<(tempfile::TempDir, crate::rules::Loaded, Frozen), String> {
+    let hash = &m.registry.targets_snapshot;
+    let file = store
+        .snapshot_file(hash)
+        .map_err(|e| format!("the archived targets snapshot {hash} cannot be used: {e}"))?;
+    let Some(path) = file else {
+        let Archived {
+            _dir,
+            loaded,
+            registry,
+        } = archived(m, store)?;
+        return Ok((_dir, loaded, Frozen::new(registry)));
+    };
+    let get = |hash: &str, what: &str| {
+        store
+            .get_snapshot(hash)
+            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+    };
+    let inspectors = crate::registry::parse_canonical_inspectors(&get(
+        &m.registry.inspectors_snapshot,
+        "inspectors",
+    )?)
+    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    let size = std::fs::metadata(&path)
+        .map_err(|e| format!("the archived targets snapshot {}: {e}", path.display()))?
+        .len();
+    let known = crate::registry::Known::from_model(&loaded.model);
+    let file = crate::jobs::issue::FrozenFile {
+        snapshot: crate::registry::SnapshotFile {
+            path,
+            sha256: hash.clone(),
+            size,
+        },
+        known,
+    };
+    let sources = m
+        .registry
+        .sources
+        .iter()
+        .map(|s| (s.file.clone(), s.sha256.clone()))
+        .collect();
+    let frozen = Frozen::of_file(inspectors, sources, m.registry.targets_rows, file);
+    Ok((dir, loaded, frozen))
+}
+
 fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
-    rerun_archived(m, algorithm, archived(m, store)?).map(|(re, _)| re)
+    let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
+    rerun_frozen(m, algorithm, &loaded, &frozen).map(|(re, _)| re)
 }
 
 /// Re-runs a draw from its archived inputs: the manifest and the public bundle it gives (the
@@ -161,7 +214,17 @@ pub(crate) fn rerun_archived(
         loaded,
         registry,
     } = archived;
-    let frozen = Frozen::new(registry);
+    rerun_frozen(m, algorithm, &loaded, &Frozen::new(registry))
+}
+
+/// Re-runs a draw over its frozen registry (a target snapshot file is hashed while the draw
+/// reads it, so an altered file fails the re-run).
+fn rerun_frozen(
+    m: &Manifest,
+    algorithm: Algorithm,
+    loaded: &crate::rules::Loaded,
+    frozen: &Frozen,
+) -> Result<(Manifest, Option<PublicBundle>), String> {
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
             crate::calendar::Holiday::parse(h).ok_or(format!("unknown holiday kind {}", m.kind))?,
@@ -205,8 +268,30 @@ pub(crate) fn rerun_archived(
             .map(|h| (h.target_id.clone(), h.clone()))
             .collect(),
     };
-    compute_public(&loaded, &frozen, &history, &req, m.public_bundle.is_some())
-        .map_err(|e| e.to_string())
+    let record = m.public_bundle.is_some();
+    let Some(file) = &frozen.file else {
+        return compute_public(loaded, frozen, &history, &req, record).map_err(|e| e.to_string());
+    };
+    // The snapshot file is hashed while the draw reads it: a file that is not the recorded
+    // snapshot fails the re-run.
+    let path = &file.snapshot.path;
+    let (computed, hashed) = std::thread::scope(|s| {
+        let hashed = s.spawn(|| crate::digest::sha256_file(path));
+        let computed = compute_public(loaded, frozen, &history, &req, record);
+        (computed, hashed.join())
+    });
+    match hashed {
+        Ok(Ok(h)) if h == file.snapshot.sha256 => {}
+        Ok(Ok(h)) => {
+            return Err(format!(
+                "the archived targets snapshot {} cannot be used: {} is damaged (its content hashes to {h})",
+                file.snapshot.sha256,
+                path.display()
+            ));
+        }
+        _ => return Err(format!("cannot read {}", path.display())),
+    }
+    computed.map_err(|e| e.to_string())
 }
 
 /// The rules archived as `m.rules_hash`, unpacked into `dir` and loaded.

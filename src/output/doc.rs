@@ -616,16 +616,7 @@ mod tests {
 
     #[test]
     fn short_headers_and_dates_keep_their_line_and_the_table_fills_the_page() {
-        let header = strings(&[
-            "序号",
-            "抽取日期",
-            "抽查事项",
-            "期次",
-            "类型",
-            "比例",
-            "检查期间",
-            "最迟公示",
-        ]);
+        let header = strings(&crate::output::plan::SCHEDULE_COLUMNS);
         let rows = vec![strings(&[
             "19",
             "2023-07-03",

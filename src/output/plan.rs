@@ -159,6 +159,18 @@ pub fn sign(doc: &mut Document, model: &Model, issued: chrono::NaiveDate) {
 }
 
 /// The year's draws: date, matter, period, kind, ratio, inspection period, publication deadline.
+/// The columns of the plan's draw timetable (抽查时间安排).
+pub(crate) const SCHEDULE_COLUMNS: [&str; 8] = [
+    "序号",
+    "抽取日期",
+    "抽查事项",
+    "期次",
+    "类型",
+    "比例",
+    "检查期间",
+    "最迟公示",
+];
+
 fn schedule_table(doc: &mut Document, model: &Model, cal: &Calendar, schedule: &[ScheduledDraw]) {
     let rows = schedule
         .iter()
@@ -192,19 +204,7 @@ fn schedule_table(doc: &mut Document, model: &Model, cal: &Calendar, schedule: &
             ]
         })
         .collect();
-    doc.table(
-        &[
-            "序号",
-            "抽取日期",
-            "抽查事项",
-            "期次",
-            "类型",
-            "比例",
-            "检查期间",
-            "最迟公示",
-        ],
-        rows,
-    );
+    doc.table(&SCHEDULE_COLUMNS, rows);
 }
 
 fn department(

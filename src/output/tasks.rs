@@ -1,19 +1,32 @@
 //! Per-draw outputs: the task list (CSV, XLSX) that inspectors fill in with results, printable
 //! task sheets per team (HTML), and the public list of drawn targets (HTML, CSV).
 //!
+//! A draw of more than [`SPLIT_ABOVE`] staffed targets (a provincial or national registry) gets
+//! documents sized for people instead of one of each: the task workbook by district
+//! (`tasks-<district>.xlsx`, each within Excel's 1 048 576 rows, numbered `-1`, `-2`, … when a
+//! district needs more), the printable task sheets by inspector (`teams-<name>-<id>.html`: the
+//! targets of every team the inspector is in), the public page by district
+//! (`public-<district>.html`); the CSV task list and public list stay whole.
+//!
 //! The task list is also the result sheet: one row per (drawn target, checklist item), with
 //! empty result columns; `suiji results import` reads it back (see `TASK_HEADER`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use crate::draw::manifest::Manifest;
+use crate::draw::manifest::{Manifest, Selected};
 use crate::output::doc::esc;
 use crate::registry::types::{Inspector, Target};
 use crate::results::{RESULT_CATEGORIES, TASK_HEADER};
 use crate::rules::model::{Matter, Model};
 use crate::rules::names::{period_label, seed_source_text};
 use crate::schedule::marks::DrawMarks;
+
+/// Staffed targets above which a draw's documents are split (see the module's documentation).
+pub const SPLIT_ABOVE: usize = 10_000;
+
+/// Data rows a worksheet holds under its header (Excel's limit is 1 048 576 rows).
+const SHEET_ROWS: usize = 1_048_575;
 
 /// The files of one draw, by file name.
 pub struct DrawFiles {
@@ -121,9 +134,9 @@ fn xlsx(
     wb.save_to_buffer().map_err(|e| e.to_string())
 }
 
-/// Printable task sheets: one page per staffed target.
-fn team_sheets(
-    m: &Manifest,
+/// Printable task sheets: one page per staffed target of `sheets`.
+fn team_sheets<'a>(
+    (m, sheets): (&Manifest, impl Iterator<Item = &'a Selected>),
     matter: &Matter,
     targets: &HashMap<&str, &Target>,
     inspectors: &HashMap<&str, &Inspector>,
@@ -145,7 +158,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
 .box{{display:inline-block;width:1em;height:1em;border:1px solid #333;margin-right:.3em}}</style></head><body>",
         esc(&title)
     );
-    for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {
+    for s in sheets.filter(|s| s.unstaffed.is_none()) {
         let t = targets.get(s.target_id.as_str());
         let _ = write!(
             h,
@@ -279,22 +292,45 @@ pub fn draw_files(
         m.matter_name,
         period_label(&m.period.id)
     ));
+    let staffed = m.selected.iter().filter(|s| s.unstaffed.is_none()).count();
+    let split = staffed > SPLIT_ABOVE;
+    let tasks =
+        crate::results::safe_cell::headed_csv_document(heading.as_deref(), &TASK_HEADER, &rows);
     let mut files = vec![
         ("manifest.json".to_string(), m.to_pretty_json().into_bytes()),
-        (
-            "tasks.csv".to_string(),
-            crate::results::safe_cell::headed_csv_document(heading.as_deref(), &TASK_HEADER, &rows),
-        ),
-        (
-            "tasks.xlsx".to_string(),
-            xlsx(&rows, "检查任务", m.reference_date, heading.as_deref())?,
-        ),
-        (
-            "teams.html".to_string(),
-            team_sheets(m, matter, &tmap, &imap, marks).into_bytes(),
-        ),
+        ("tasks.csv".to_string(), tasks),
     ];
-    // The public list: drawn targets with public fields only, never inspectors' data.
+    if split {
+        let items = matter.checklist.len();
+        files.extend(tasks_by_district(
+            m,
+            (&rows, items),
+            &tmap,
+            heading.as_deref(),
+        )?);
+        files.extend(sheets_by_inspector(m, matter, &tmap, &imap, marks));
+    } else {
+        let book = xlsx(&rows, "检查任务", m.reference_date, heading.as_deref())?;
+        files.push(("tasks.xlsx".to_string(), book));
+        let sheets = team_sheets((m, m.selected.iter()), matter, &tmap, &imap, marks);
+        files.push(("teams.html".to_string(), sheets.into_bytes()));
+    }
+    drop(rows);
+    files.extend(public_files(model, m, marks, &tmap, split));
+    Ok(DrawFiles { files })
+}
+
+/// The public list of a draw (drawn targets with public fields only, never inspectors' data):
+/// `public.csv` whole, the HTML page whole or (`split`) one per district; and the exclusions
+/// file when the draw lists too many exclusions for the database.
+fn public_files(
+    model: &Model,
+    m: &Manifest,
+    marks: &DrawMarks,
+    tmap: &HashMap<&str, &Target>,
+    split: bool,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
     let fields = &model.config.public_fields;
     let mut header: Vec<&str> = vec!["抽查事项", "期次", "抽取日期"];
     header.extend(fields.iter().map(|f| public_field_label(f)));
@@ -324,9 +360,120 @@ pub fn draw_files(
             &public_rows,
         ),
     ));
-    files.push((
-        "public.html".into(),
-        public_html(model, m, marks, &header, public_rows),
-    ));
-    Ok(DrawFiles { files })
+    files.extend(exclusions_file(m));
+    if split {
+        let mut by: BTreeMap<&str, Vec<Vec<String>>> = BTreeMap::new();
+        for (s, row) in m.selected.iter().zip(public_rows) {
+            by.entry(district_of(tmap, &s.target_id))
+                .or_default()
+                .push(row);
+        }
+        for (district, rows) in by {
+            let name = format!("public-{}.html", file_part(district));
+            files.push((name, public_html(model, m, marks, &header, rows)));
+        }
+    } else {
+        let page = public_html(model, m, marks, &header, public_rows);
+        files.push(("public.html".into(), page));
+    }
+    files
+}
+
+/// `exclusions.csv`, when the draw excluded more targets than the database lists one by one.
+fn exclusions_file(m: &Manifest) -> Option<(String, Vec<u8>)> {
+    if m.exclusions.len() <= crate::results::year::EXCLUSIONS_LISTED_UP_TO {
+        return None;
+    }
+    let rows: Vec<Vec<String>> = m
+        .exclusions
+        .iter()
+        .map(|e| {
+            vec![
+                e.target_id.clone(),
+                crate::rules::names::reason_text(&e.reason),
+                e.detail.clone(),
+            ]
+        })
+        .collect();
+    let header = ["编号", "排除原因", "说明"];
+    let csv = crate::results::safe_cell::csv_document(&header, &rows);
+    Some(("exclusions.csv".into(), csv))
+}
+
+/// The district of a drawn target ("" when unknown).
+fn district_of<'a>(targets: &HashMap<&str, &'a Target>, id: &str) -> &'a str {
+    targets.get(id).map_or("", |t| t.district.as_str())
+}
+
+/// A name as part of a file name: characters no file system takes become `_`; an empty one
+/// is 未分区 (no district).
+fn file_part(name: &str) -> String {
+    if name.is_empty() {
+        return "未分区".into();
+    }
+    name.chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '.' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// The task workbook by district: `rows` hold `items` rows for each staffed target in turn.
+fn tasks_by_district(
+    m: &Manifest,
+    (rows, items): (&[Vec<String>], usize),
+    targets: &HashMap<&str, &Target>,
+    heading: Option<&str>,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut by: BTreeMap<&str, Vec<&[Vec<String>]>> = BTreeMap::new();
+    let staffed = m.selected.iter().filter(|s| s.unstaffed.is_none());
+    for (i, s) in staffed.enumerate() {
+        let part = rows.get(i * items..(i + 1) * items).unwrap_or_default();
+        by.entry(district_of(targets, &s.target_id))
+            .or_default()
+            .push(part);
+    }
+    let mut out = Vec::new();
+    for (district, parts) in by {
+        let rows: Vec<Vec<String>> = parts.into_iter().flatten().cloned().collect();
+        let sheets = rows.len().div_ceil(SHEET_ROWS).max(1);
+        for (n, chunk) in rows.chunks(SHEET_ROWS).enumerate() {
+            let name = match sheets {
+                1 => format!("tasks-{}.xlsx", file_part(district)),
+                _ => format!("tasks-{}-{}.xlsx", file_part(district), n + 1),
+            };
+            out.push((name, xlsx(chunk, "检查任务", m.reference_date, heading)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The printable task sheets by inspector: each inspector's file has a page per target of
+/// every team they are in.
+fn sheets_by_inspector(
+    m: &Manifest,
+    matter: &Matter,
+    targets: &HashMap<&str, &Target>,
+    inspectors: &HashMap<&str, &Inspector>,
+    marks: &DrawMarks,
+) -> Vec<(String, Vec<u8>)> {
+    let mut by: BTreeMap<&str, Vec<&Selected>> = BTreeMap::new();
+    for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {
+        for id in &s.team {
+            by.entry(id.as_str()).or_default().push(s);
+        }
+    }
+    by.into_iter()
+        .map(|(id, sheets)| {
+            let name = inspectors.get(id).map_or("", |i| i.name.as_str());
+            let file = match name {
+                "" => format!("teams-{}.html", file_part(id)),
+                name => format!("teams-{}-{}.html", file_part(name), file_part(id)),
+            };
+            let html = team_sheets((m, sheets.into_iter()), matter, targets, inspectors, marks);
+            (file, html.into_bytes())
+        })
+        .collect()
 }

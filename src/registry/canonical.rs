@@ -40,10 +40,7 @@ const INSPECTOR_HEADER: [&str; 8] = [
 ];
 
 fn writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new())
+    canonical_writer(Vec::new())
 }
 
 fn finish(mut w: csv::Writer<Vec<u8>>, result: csv::Result<()>) -> Vec<u8> {
@@ -63,44 +60,65 @@ pub fn canonical_targets_csv(targets: &[Target]) -> Vec<u8> {
         .iter()
         .flat_map(|t| t.extra.keys().map(String::as_str))
         .collect();
+    let keys: Vec<&str> = extra_keys.into_iter().collect();
     let mut w = writer();
     let result = (|| -> csv::Result<()> {
-        let header = TARGET_HEADER
-            .iter()
-            .copied()
-            .chain(extra_keys.iter().copied());
-        w.write_record(header)?;
-        let mut date = String::new();
+        write_target_header(&mut w, &keys)?;
         for t in targets {
-            date.clear();
-            if let Some(d) = t.last_inspected {
-                date = d.format("%Y-%m-%d").to_string();
-            }
-            let status = match t.status {
-                TargetStatus::Active => "active",
-                TargetStatus::Deregistered => "deregistered",
-            };
-            let fixed = [
-                t.id.as_str(),
-                &t.name,
-                &t.category,
-                &t.district,
-                &t.address,
-                bool_text(t.key_area),
-                t.class.as_deref().unwrap_or(""),
-                t.licence.as_deref().unwrap_or(""),
-                status,
-                &date,
-                t.last_result.as_deref().unwrap_or(""),
-            ];
-            let extras = extra_keys
-                .iter()
-                .map(|k| t.extra.get(*k).map_or("", String::as_str));
-            w.write_record(fixed.into_iter().chain(extras))?;
+            write_target(&mut w, t, &keys)?;
         }
         Ok(())
     })();
     finish(w, result)
+}
+
+/// A canonical writer over any output (see [`canonical_targets_csv`]).
+pub(crate) fn canonical_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out)
+}
+
+/// The canonical header of targets with these extra keys (sorted).
+pub(crate) fn write_target_header<W: std::io::Write>(
+    w: &mut csv::Writer<W>,
+    extra_keys: &[&str],
+) -> csv::Result<()> {
+    w.write_record(TARGET_HEADER.iter().chain(extra_keys.iter()))
+}
+
+/// One target as its canonical record, with a cell for each of `extra_keys` (sorted).
+pub(crate) fn write_target<W: std::io::Write>(
+    w: &mut csv::Writer<W>,
+    t: &Target,
+    extra_keys: &[&str],
+) -> csv::Result<()> {
+    let date = t
+        .last_inspected
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    let status = match t.status {
+        TargetStatus::Active => "active",
+        TargetStatus::Deregistered => "deregistered",
+    };
+    let fixed = [
+        t.id.as_str(),
+        &t.name,
+        &t.category,
+        &t.district,
+        &t.address,
+        bool_text(t.key_area),
+        t.class.as_deref().unwrap_or(""),
+        t.licence.as_deref().unwrap_or(""),
+        status,
+        &date,
+        t.last_result.as_deref().unwrap_or(""),
+    ];
+    let extras = extra_keys
+        .iter()
+        .map(|k| t.extra.get(*k).map_or("", String::as_str));
+    w.write_record(fixed.into_iter().chain(extras))
 }
 
 /// Canonical CSV of inspectors, in the order given (a registry from `load` is sorted by id).

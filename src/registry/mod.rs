@@ -12,11 +12,12 @@ pub mod generate;
 pub(crate) mod read;
 mod sample;
 pub(crate) mod source;
+pub mod stream;
 pub(crate) mod table;
 pub mod types;
 pub(crate) mod values;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
@@ -29,6 +30,7 @@ pub use canonical::{
     parse_canonical_targets,
 };
 pub use sample::sample;
+pub use stream::SnapshotFile;
 pub use types::{Inspector, Registry, Target, TargetStatus};
 
 use read::Rows;
@@ -128,6 +130,143 @@ pub fn check(
         target_columns,
     };
     Ok((registry, sink.into_sorted()))
+}
+
+/// A registry that reads without errors, with its warnings; or every problem found.
+pub type Checked<T> = Result<(T, Vec<Diagnostic>), Vec<Diagnostic>>;
+
+/// A registry checked as [`check`] checks it, its target file read in bounded memory.
+#[derive(Debug)]
+pub struct Streamed {
+    /// Inspectors sorted by id.
+    pub inspectors: Vec<Inspector>,
+    /// (file name, sha256 hex) for each file read, targets first.
+    pub sources: Vec<(String, String)>,
+    pub targets_rows: usize,
+    /// The targets' canonical snapshot (the canonical CSV of every target in id order): its
+    /// hash and size, and its file when one was asked for (else the path is empty).
+    pub snapshot: SnapshotFile,
+}
+
+/// Where a streamed check writes: the snapshot file (none: only its hash), a folder for its
+/// work files, and whom to tell the rows read so far.
+pub struct StreamTo<'a> {
+    pub snapshot: Option<&'a Path>,
+    pub work: &'a Path,
+    pub on_rows: &'a (dyn Fn(u64) + Sync),
+}
+
+/// [`check`] for a registry whose targets are one UTF-8 CSV file: the same problems, found with
+/// the target file read in parallel in bounded memory (see [`stream`]), and its canonical
+/// snapshot written to a file on the way. `None` when the registry is not such a file with rows
+/// (several files, a workbook, GBK, a header the reader refuses, no rows): check it with
+/// [`check`], which also says what is wrong.
+pub fn check_streamed(
+    targets: &[PathBuf],
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+    to: &StreamTo<'_>,
+) -> Option<Checked<Streamed>> {
+    let path = one_csv(targets)?;
+    let display = display_path(root, path);
+    let file = source::RegistryFile::open_as(path, display.clone(), known, 512 << 10).ok()?;
+    let mut sink = Sink::default();
+    let mut displays = vec![display.clone()];
+    let mut sources = Vec::new();
+    let all_inspectors = inspector_files(
+        inspectors,
+        root,
+        known,
+        (&mut displays, &mut sources),
+        &mut sink,
+    );
+    let entries = conflict_entries(&all_inspectors);
+    let threads = rayon::current_num_threads().max(1);
+    let (checked, sha) = std::thread::scope(|s| {
+        let sha = s.spawn(|| crate::digest::sha256_file(path));
+        let budget = stream::Budget {
+            threads,
+            spill_bytes: stream::SPILL_BYTES,
+        };
+        let checked =
+            stream::check_file(&file, &entries, (to.work, to.snapshot), budget, to.on_rows);
+        (checked, sha.join())
+    });
+    let mut checked = match checked {
+        Ok(c) if c.rows == 0 => return None,
+        Ok(c) => c,
+        Err(source::SourceError::Registry(d)) => return Some(Err(d)),
+        Err(e) => return Some(Err(vec![Diagnostic::error(e.to_string())])),
+    };
+    match sha {
+        Ok(Ok(sha)) => sources.insert(0, (display, sha)),
+        _ => {
+            let d = Diagnostic::error(format!("cannot read `{display}` while checking it"))
+                .help("check that the file is readable and not being replaced");
+            return Some(Err(vec![d]));
+        }
+    }
+    let found = &checked.conflicts_found;
+    report_unmatched(
+        &all_inspectors,
+        &displays,
+        &|c| found.contains(c),
+        &mut sink,
+    );
+    let mut diags = checked.diagnostics;
+    diags.extend(sink.into_sorted());
+    let snapshot = match checked.snapshot.take() {
+        Some(s) if !diags.iter().any(Diagnostic::is_error) => s,
+        other => {
+            if let Some(s) = other.filter(|s| !s.path.as_os_str().is_empty()) {
+                let _ = std::fs::remove_file(&s.path);
+            }
+            return Some(Err(diags));
+        }
+    };
+    let mut inspectors = all_inspectors.items;
+    inspectors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let streamed = Streamed {
+        inspectors,
+        sources,
+        targets_rows: usize::try_from(checked.rows).unwrap_or(usize::MAX),
+        snapshot,
+    };
+    Some(Ok((streamed, diags)))
+}
+
+/// The target file, when there is one and it is a CSV file.
+fn one_csv(targets: &[PathBuf]) -> Option<&PathBuf> {
+    let [path] = targets else {
+        return None;
+    };
+    let csv = path.extension().and_then(|e| e.to_str());
+    csv.is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        .then_some(path)
+}
+
+/// Reads the inspector files as [`check`] does (after the target files named in `displays`),
+/// with their duplicates.
+fn inspector_files(
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+    (displays, sources): (&mut Vec<String>, &mut Vec<(String, String)>),
+    sink: &mut Sink,
+) -> Rows<Inspector> {
+    let mut all: Rows<Inspector> = Rows::default();
+    for p in inspectors {
+        let i = displays.len();
+        let shown = display_path(root, p);
+        if let Some(bytes) = read_bytes(p, &shown, i, sink) {
+            sources.push((shown.clone(), sha256_hex(&bytes)));
+            read::inspectors(&bytes, p, &shown, i, known, sink, &mut all);
+        }
+        displays.push(shown);
+    }
+    inspector_duplicates(&all, displays, sink);
+    all
 }
 
 /// An error when a registry that read cleanly has no targets at all: every draw from it would
@@ -252,10 +391,31 @@ fn unmatched_conflicts(
         }
         found.visit(&t.id, &t.name);
     }
+    report_unmatched(inspectors, displays, &|e| found.names_a_target(e), sink);
+}
+
+/// Every distinct 回避 entry an inspector declares (trimmed; empty entries left out).
+fn conflict_entries(inspectors: &Rows<Inspector>) -> HashSet<String> {
+    inspectors
+        .items
+        .iter()
+        .flat_map(|i| i.conflicts.iter().map(|c| c.trim()))
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Warns, at the inspector's 回避 cell, of each entry that `found` says names no target.
+fn report_unmatched(
+    inspectors: &Rows<Inspector>,
+    displays: &[String],
+    found: &dyn Fn(&str) -> bool,
+    sink: &mut Sink,
+) {
     for (i, o) in inspectors.items.iter().zip(&inspectors.origins) {
         for c in &i.conflicts {
             let entry = c.trim();
-            if entry.is_empty() || found.names_a_target(entry) {
+            if entry.is_empty() || found(entry) {
                 continue;
             }
             let display = displays.get(o.file()).map_or("", String::as_str);

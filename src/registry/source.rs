@@ -34,6 +34,14 @@ pub enum SourceError {
     Registry(Vec<Diagnostic>),
 }
 
+/// What the registry reader made of a batch of records (see [`RegistryFile::read_records`]).
+pub(crate) struct Batch {
+    /// (record index, target).
+    pub targets: Vec<(usize, Target)>,
+    /// (record index, line within the record, diagnostic).
+    pub problems: Vec<(usize, usize, Diagnostic)>,
+}
+
 /// Two cells of a row (its id and name), as bytes.
 pub(crate) type IdName = (Vec<u8>, Vec<u8>);
 
@@ -68,6 +76,8 @@ pub(crate) struct RegistryFile<'a> {
     len: u64,
     /// Bytes read at a time by each thread.
     chunk: usize,
+    /// The header's own problems that are not errors (misspelt or doubled columns, …).
+    pub header_notes: Vec<Diagnostic>,
 }
 
 impl<'a> RegistryFile<'a> {
@@ -78,7 +88,16 @@ impl<'a> RegistryFile<'a> {
         known: &'a Known,
         chunk: usize,
     ) -> Result<RegistryFile<'a>, SourceError> {
-        let display = path.display().to_string();
+        Self::open_as(path, path.display().to_string(), known, chunk)
+    }
+
+    /// [`RegistryFile::open`], the file named `display` in messages.
+    pub(crate) fn open_as(
+        path: &'a Path,
+        display: String,
+        known: &'a Known,
+        chunk: usize,
+    ) -> Result<RegistryFile<'a>, SourceError> {
         let err = io_error(path);
         let len = std::fs::metadata(path).map_err(&err)?.len();
         let mut file = File::open(path).map_err(&err)?;
@@ -107,6 +126,7 @@ impl<'a> RegistryFile<'a> {
         let Some(header) = header.filter(|_| !sink.has_errors()) else {
             return Err(SourceError::Registry(sink.into_sorted()));
         };
+        let header_notes = sink.into_sorted();
         // The header record's line: 1 + the newlines before it.
         let line_of =
             |offset: u64| 1 + newlines(&head[..usize::try_from(offset - start).unwrap_or(0)]);
@@ -127,7 +147,68 @@ impl<'a> RegistryFile<'a> {
             data_start,
             len,
             chunk,
+            header_notes,
         })
+    }
+
+    /// The file as users name it.
+    pub(crate) fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The line (1-based) of each offset.
+    pub(crate) fn lines_of(&self, offsets: &[u64]) -> Result<Vec<usize>, SourceError> {
+        lines_at(self.path, offsets).map_err(io_error(self.path))
+    }
+
+    /// Records (offset, bytes as written) read by the registry reader as a file of the header
+    /// and those records: the targets it makes, each with the index of its record, and its
+    /// diagnostics about them, each with the index of its record and the line within it
+    /// (0 for a record's first line).
+    pub(crate) fn read_records(&self, records: &[(u64, &[u8])]) -> Batch {
+        let size: usize = records.iter().map(|(_, r)| r.len() + 1).sum();
+        let mut buf = Vec::with_capacity(self.header_raw.len() + 1 + size);
+        buf.extend_from_slice(&self.header_raw);
+        buf.push(b'\n');
+        let first_row_line = 2 + newlines(&self.header_raw);
+        let mut starts = Vec::with_capacity(records.len());
+        let mut line = first_row_line;
+        for (_, raw) in records {
+            starts.push(line);
+            line += 1 + newlines(raw);
+            buf.extend_from_slice(raw);
+            buf.push(b'\n');
+        }
+        let mut sink = Sink::default();
+        let mut rows = Rows::default();
+        targets(
+            &buf,
+            self.path,
+            &self.display,
+            0,
+            self.known,
+            &mut sink,
+            &mut rows,
+        );
+        let record_of = |line: usize| starts.partition_point(|&s| s <= line).saturating_sub(1);
+        let targets = rows
+            .items
+            .into_iter()
+            .zip(rows.origins)
+            .map(|(t, o)| (record_of(o.line), t))
+            .collect();
+        let problems = sink
+            .into_sorted()
+            .into_iter()
+            .filter_map(|d| match d.location {
+                Location::Line { line, .. } if line >= first_row_line => {
+                    let j = record_of(line);
+                    Some((j, line - starts.get(j).copied().unwrap_or(line), d))
+                }
+                _ => None,
+            })
+            .collect();
+        Batch { targets, problems }
     }
 
     /// The categories the registry may use.

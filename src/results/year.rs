@@ -430,10 +430,33 @@ impl<'a> Tally<'a> {
                 }
             }
             EntityKind::Target => {
-                *self.target_exclusions.entry(x.reason_code).or_default() += 1;
+                let n = exclusion_count(&x);
+                *self.target_exclusions.entry(x.reason_code).or_default() += n;
             }
         }
     }
+}
+
+/// Excluded targets above which the database keeps only their count per reason and the draw's
+/// folder lists them in `exclusions.csv` (the manifest lists them all either way).
+pub const EXCLUSIONS_LISTED_UP_TO: usize = 10_000;
+
+/// The end of the detail of a stored row that counts excluded targets (after the count).
+pub const EXCLUSIONS_SUMMARISED: &str = "户（名单见 exclusions.csv）";
+
+/// The id of a stored row that counts excluded targets.
+pub const EXCLUSIONS_SUMMARY_ID: &str = "*";
+
+/// How many excluded targets a stored exclusion row stands for: the count in a summary row
+/// (the id `*`, the detail `<n> 户（名单见 exclusions.csv）`), else 1.
+pub fn exclusion_count(row: &ExclusionRow) -> usize {
+    if row.entity_id != EXCLUSIONS_SUMMARY_ID {
+        return 1;
+    }
+    row.detail
+        .strip_suffix(EXCLUSIONS_SUMMARISED)
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(1)
 }
 
 fn draw_figures(l: &DrawLedger, counts: Counts) -> DrawFigures {

@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -519,3 +519,10 @@ BEGIN SELECT RAISE(ABORT, 'commitments are permanent: UPDATE refused'); END;
 CREATE TRIGGER commitments_no_delete BEFORE DELETE ON commitments
 BEGIN SELECT RAISE(ABORT, 'commitments are permanent: DELETE refused'); END;
 "#;
+
+/// Version 7: a target snapshot may be kept as a file, `snapshots/<hash>.csv` beside the
+/// database (its row with an empty `data` and a `compressed_size` of 0; see
+/// `store::snapshots`). No table changes on SQLite; the version is raised so that a suiji that
+/// could not read such a snapshot refuses the file instead of failing to verify its draws.
+/// PostgreSQL, which has no folder beside it, gains the table that holds those files' bytes.
+const V7: &str = "-- snapshots may be kept as files beside the database";

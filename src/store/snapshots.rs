@@ -1,11 +1,18 @@
-//! Registry snapshots, archived gzip-compressed and addressed by the SHA-256 of their
-//! uncompressed canonical bytes. Each distinct snapshot is stored once; a draw refers to the
-//! two it was made from, so anyone can fetch them and re-run the draw.
+//! Registry snapshots, addressed by the SHA-256 of their uncompressed canonical bytes. Each
+//! distinct snapshot is stored once; a draw refers to the two it was made from, so anyone can
+//! fetch them and re-run the draw.
+//!
+//! A snapshot is kept either gzip-compressed in the database (`data`), or, for a target registry
+//! frozen as a file, as that file: `snapshots/<hash>.csv` beside the database, its row then
+//! holding an empty `data` and a `compressed_size` of 0. Both are read back by
+//! [`Store::get_snapshot`], checked against the hash.
 
 use std::io::{Read, Write};
 
 use flate2::{Compression, read::GzDecoder, write::GzEncoder};
 use rusqlite::{OptionalExtension, params};
+
+use std::path::PathBuf;
 
 use crate::digest::sha256_hex;
 
@@ -92,6 +99,60 @@ impl Store {
         })
     }
 
+    /// The folder of the snapshots kept as files (`snapshots/` beside the database).
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map_or_else(|| PathBuf::from("snapshots"), |p| p.join("snapshots"))
+    }
+
+    /// Records a snapshot kept as a file in [`Store::snapshot_dir`] (named `<hash>.csv`),
+    /// once: recording the same snapshot again stores nothing.
+    pub fn put_snapshot_file(
+        &mut self,
+        kind: SnapshotKind,
+        row_count: u64,
+        (hash, size): (&str, u64),
+    ) -> Result<String, StoreError> {
+        let hash = hash.to_string();
+        if let Some(info) = self.snapshot_info(&hash)? {
+            return check_kind(&info, kind).map(|()| hash);
+        }
+        self.write(|tx| {
+            let rows = to_i64("row count", row_count)?;
+            let size = to_i64("snapshot size", size)?;
+            let empty: &[u8] = &[];
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO snapshots (hash, kind, row_count, size, compressed_size, data)
+                     VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT (hash) DO NOTHING",
+                )?
+                .execute(params![hash, kind.as_str(), rows, size, empty])?;
+            if inserted == 0 {
+                let existing: String =
+                    tx.query_row("SELECT kind FROM snapshots WHERE hash = ?1", [&hash], |r| {
+                        r.get(0)
+                    })?;
+                if existing != kind.as_str() {
+                    return Err(conflict(&hash, &existing, kind).into());
+                }
+            }
+            Ok(hash.clone())
+        })
+    }
+
+    /// The file of a snapshot kept as a file (see [`Store::put_snapshot_file`]), if it is one.
+    /// Its bytes are not checked here: a re-run that reads it compares the hash it records.
+    pub fn snapshot_file(&self, hash: &str) -> Result<Option<PathBuf>, StoreError> {
+        let Some(info) = self.snapshot_info(hash)? else {
+            return Ok(None);
+        };
+        if info.compressed_size != 0 || info.size == 0 || !valid_hash(hash) {
+            return Ok(None);
+        }
+        Ok(Some(self.snapshot_dir().join(format!("{hash}.csv"))))
+    }
+
     /// The snapshot's uncompressed bytes, checked against its hash.
     pub fn get_snapshot(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
         let found: Option<(Vec<u8>, i64)> = self.read(|c| {
@@ -112,6 +173,21 @@ impl Store {
             detail,
         };
         let size = u64::try_from(size).map_err(|_| damaged(format!("recorded size {size}")))?;
+        if data.is_empty() && size > 0 && valid_hash(hash) {
+            // Kept as a file beside the database.
+            let path = self.snapshot_dir().join(format!("{hash}.csv"));
+            let out = std::fs::read(&path)
+                .map_err(|e| damaged(format!("cannot read {}: {e}", path.display())))?;
+            let actual = sha256_hex(&out);
+            if actual != hash || out.len() as u64 != size {
+                return Err(damaged(format!(
+                    "{} holds {} bytes hashing to {actual}",
+                    path.display(),
+                    out.len()
+                )));
+            }
+            return Ok(out);
+        }
         // Never unpack more than the recorded size (plus one byte to notice a longer stream).
         let mut out = Vec::new();
         GzDecoder::new(data.as_slice())
@@ -155,6 +231,14 @@ impl Store {
             .transpose()
         })
     }
+}
+
+/// A snapshot hash (64 lowercase hex digits), safe as a file name.
+pub(crate) fn valid_hash(hash: &str) -> bool {
+    hash.len() == 64
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn check_kind(info: &SnapshotInfo, kind: SnapshotKind) -> Result<(), StoreError> {

@@ -48,8 +48,27 @@ pub(crate) fn file(name: &str) -> String {
         "public.html" => "公示名单（网页）".into(),
         "bundle.public.json" => "公开数据包（任何人可复核抽取，JSON）".into(),
         "bundle.audit.gz" => "审计数据包（含名录库快照、规则和执法人员，不公开）".into(),
-        other => format!("文件 {other}"),
+        "exclusions.csv" => "排除名单（CSV）".into(),
+        other => split_file(other).unwrap_or_else(|| format!("文件 {other}")),
     }
+}
+
+/// A document of a large draw split by district or inspector (see `output::tasks`).
+fn split_file(name: &str) -> Option<String> {
+    if let Some(d) = name
+        .strip_prefix("tasks-")
+        .and_then(|n| n.strip_suffix(".xlsx"))
+    {
+        return Some(format!("检查任务表（Excel，{d}）"));
+    }
+    if let Some(p) = name
+        .strip_prefix("teams-")
+        .and_then(|n| n.strip_suffix(".html"))
+    {
+        return Some(format!("检查任务单（可打印，{p}）"));
+    }
+    let d = name.strip_prefix("public-")?.strip_suffix(".html")?;
+    Some(format!("公示名单（网页，{d}）"))
 }
 
 /// Who acted, as the audit log and the draws record it.

@@ -23,6 +23,8 @@ pub(crate) struct MatterLine {
     pub last: Option<DrawLink>,
     pub next: String,
     pub problems: Vec<String>,
+    /// Draws waiting for their public source: steps to take, not faults.
+    pub waiting: Vec<String>,
 }
 
 pub(crate) struct NoticeLine {
@@ -146,7 +148,8 @@ pub(crate) fn visible_draws(
 
 pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let now = app.now().naive_local();
+    let at = app.now().fixed_offset();
+    let now = at.naive_local();
     let user = viewer.user.clone();
     let app2 = app.clone();
     let (matters, notices, later, awaiting, missing_years) = blocking(move || {
@@ -159,7 +162,7 @@ pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<
             .matters
             .iter()
             .filter(|m| user.sees(&department_of(&loaded, &m.matter)))
-            .map(|m| matter_line(&loaded, m))
+            .map(|m| matter_line(&loaded, m, at))
             .collect();
         let notices = status
             .publication
@@ -187,7 +190,11 @@ pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<
     })
 }
 
-fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> MatterLine {
+fn matter_line(
+    loaded: &Loaded,
+    m: &crate::jobs::status::MatterStatus,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> MatterLine {
     let (name, department) = matter_names(loaded, &m.matter);
     let last = m.last_draw.as_ref().map(|(id, period, date)| DrawLink {
         id: *id,
@@ -207,18 +214,50 @@ fn matter_line(loaded: &Loaded, m: &crate::jobs::status::MatterStatus) -> Matter
             .iter()
             .map(|(p, at, why)| format!("抽取失败：{}，{at}：{why}", names::period(p))),
     );
-    problems.extend(
-        m.waiting
-            .iter()
-            .map(|(p, d, _)| format!("等待公开随机源：{}（计划 {d}）", names::period(p))),
-    );
     MatterLine {
         department,
         name,
         last,
         next,
         problems,
+        waiting: m.waiting.iter().map(|w| waiting_line(w, at)).collect(),
     }
+}
+
+/// A draw waiting for its public source, as 工作台 says it at `at`: not a fault, a step to
+/// take — before the source's announced time, when it will be announced; after, that its value
+/// is out and waits to be entered.
+fn waiting_line(
+    w: &crate::jobs::status::WaitingDraw,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> String {
+    let what = format!(
+        "等待公开随机源：{}（计划 {}）",
+        names::period(&w.period),
+        w.issue_date
+    );
+    let Some(k) = &w.commitment else {
+        return format!("{what}。尚未承诺公开随机源：抽取前须先作出承诺（suiji commit）。");
+    };
+    let announced = chrono::DateTime::parse_from_rfc3339(&k.source_time).is_ok_and(|t| t <= at);
+    let (id, source, when) = (k.id, &k.source, minutes(&k.source_time));
+    if announced {
+        format!(
+            "{what}。第 {id} 号承诺的“{source}”已于 {when} 公布，请在“手动抽取”中录入该值抽取。"
+        )
+    } else {
+        format!(
+            "{what}。第 {id} 号承诺的“{source}”将于 {when} 公布，公布后在“手动抽取”中录入该值抽取。"
+        )
+    }
+}
+
+/// A recorded time (RFC 3339) as "YYYY-MM-DD HH:MM", local to its offset.
+fn minutes(recorded: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(recorded).map_or_else(
+        |_| recorded.to_string(),
+        |t| t.naive_local().format("%Y-%m-%d %H:%M").to_string(),
+    )
 }
 
 #[derive(Template)]
@@ -523,4 +562,54 @@ pub(crate) async fn plan_document(
     .await?;
     let name = format!("plan-{year}.{}", format.extension());
     Ok(super::draws::download(&name, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::status::WaitingDraw;
+
+    fn at(t: &str) -> chrono::DateTime<chrono::FixedOffset> {
+        chrono::DateTime::parse_from_rfc3339(t).unwrap_or_default()
+    }
+
+    fn waiting(commitment: Option<crate::store::Commitment>) -> WaitingDraw {
+        WaitingDraw {
+            period: "2026-H2".into(),
+            issue_date: chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap_or_default(),
+            why: String::new(),
+            commitment,
+        }
+    }
+
+    #[test]
+    fn a_waiting_draw_says_what_it_waits_for_and_what_to_do() {
+        assert_eq!(
+            waiting_line(&waiting(None), at("2026-07-02T09:00:00+08:00")),
+            "等待公开随机源：2026年下半年（计划 2026-07-01）。尚未承诺公开随机源：抽取前须先作出承诺（suiji commit）。"
+        );
+        let k = crate::store::Commitment {
+            id: 3,
+            matter: "zhian.hotel".into(),
+            period: "2026-H2".into(),
+            committed_at: "2026-06-20T10:00:00+08:00".into(),
+            source: "中国福利彩票3D 第2026180期开奖号码".into(),
+            source_time: "2026-07-01T21:15:00+08:00".into(),
+            targets_snapshot: String::new(),
+            inspectors_snapshot: String::new(),
+            rules_hash: String::new(),
+            algorithm: String::new(),
+            actor: String::new(),
+        };
+        let w = waiting(Some(k));
+        assert_eq!(
+            waiting_line(&w, at("2026-07-01T21:14:59+08:00")),
+            "等待公开随机源：2026年下半年（计划 2026-07-01）。第 3 号承诺的“中国福利彩票3D 第2026180期开奖号码”将于 2026-07-01 21:15 公布，公布后在“手动抽取”中录入该值抽取。"
+        );
+        // Once the source's time has passed the value is out: the line says so, not "将于".
+        assert_eq!(
+            waiting_line(&w, at("2026-07-01T13:15:00Z")),
+            "等待公开随机源：2026年下半年（计划 2026-07-01）。第 3 号承诺的“中国福利彩票3D 第2026180期开奖号码”已于 2026-07-01 21:15 公布，请在“手动抽取”中录入该值抽取。"
+        );
+    }
 }

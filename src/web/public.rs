@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{App, Fail, blocking};
-use crate::jobs::site::{PUBLIC_BUNDLE, Site, SiteDraw, SiteNotice, SiteYear};
+use crate::jobs::site::{FeedItem, PUBLIC_BUNDLE, Site, SiteDraw, SiteNotice, SiteYear};
 
 /// The site's assets: stylesheet, the verifier and its SHA-256 (plain files, no build step).
 pub const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -63,6 +63,73 @@ struct CommitmentsPage<'a> {
     site: &'a Site,
     root: &'static str,
     dated: String,
+}
+
+/// The feed in RSS 2.0 (escaped by the template: every value is text).
+#[derive(Template)]
+#[template(path = "public/feed.xml")]
+struct RssFeed<'a> {
+    site: &'a Site,
+    items: &'a [FeedItem],
+}
+
+/// The feed in JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>); links relative to the
+/// site's root, as the pages link each other.
+#[derive(serde::Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: String,
+    home_page_url: &'static str,
+    feed_url: &'static str,
+    description: String,
+    language: &'static str,
+    items: Vec<JsonFeedItem<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFeedItem<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: &'a str,
+    content_text: &'a str,
+    date_published: String,
+}
+
+fn json_feed(site: &Site, items: &[FeedItem]) -> Result<String, askama::Error> {
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: feed_title(site),
+        home_page_url: "index.html",
+        feed_url: "feed.json",
+        description: feed_description(site),
+        language: "zh-CN",
+        items: items
+            .iter()
+            .map(|i| JsonFeedItem {
+                id: &i.id,
+                url: &i.link,
+                title: &i.title,
+                content_text: &i.summary,
+                date_published: i.at.to_rfc3339(),
+            })
+            .collect(),
+    };
+    let mut text =
+        serde_json::to_string_pretty(&feed).map_err(|e| askama::Error::Custom(Box::new(e)))?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn feed_title(site: &Site) -> String {
+    let sim = if site.simulation { "（模拟）" } else { "" };
+    format!("{}“双随机、一公开”信息{sim}", site.bureau)
+}
+
+fn feed_description(site: &Site) -> String {
+    format!(
+        "{}的抽查对象名单、抽查结果公示和随机种子承诺，最新在前。",
+        site.bureau
+    )
 }
 
 #[derive(Template)]
@@ -164,6 +231,16 @@ pub fn files(site: &Site) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
     for d in site.draws() {
         out.extend(draw_pages(site, d)?);
     }
+    let items = site.feed();
+    out.push(("feed.json".to_string(), json_feed(site, &items)?));
+    out.push((
+        "feed.xml".to_string(),
+        RssFeed {
+            site,
+            items: &items,
+        }
+        .render()?,
+    ));
     let mut out: Vec<(String, Vec<u8>)> = out
         .into_iter()
         .map(|(p, html)| (p, html.into_bytes()))
@@ -211,6 +288,8 @@ fn content_type(path: &str) -> &'static str {
     }
     if path.ends_with(".json") {
         "application/json"
+    } else if path.ends_with(".xml") {
+        "application/rss+xml; charset=utf-8"
     } else {
         "text/html; charset=utf-8"
     }

@@ -17,6 +17,7 @@ use crate::draw::{Algorithm, Seed};
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
 use crate::registry::types::{CLEAN_RESULTS, Registry};
+use crate::results::year::{EXCLUSIONS_LISTED_UP_TO, EXCLUSIONS_SUMMARISED, EXCLUSIONS_SUMMARY_ID};
 use crate::rules::Loaded;
 use crate::schedule::marks::DrawMarks;
 use crate::schedule::{DrawKind, ScheduledDraw};
@@ -28,10 +29,22 @@ use crate::store::{
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
 #[derive(Debug, Clone)]
 pub struct Frozen {
+    /// The registry; without targets when they are in [`Frozen::file`].
     pub registry: Registry,
+    /// The targets' canonical snapshot (empty when they are in [`Frozen::file`]).
     pub targets_bytes: Vec<u8>,
     pub inspectors_bytes: Vec<u8>,
     pub info: RegistryInfo,
+    /// The targets' canonical snapshot as a file in the database's snapshot folder, which the
+    /// draw reads in bounded memory; `None`: the targets are in `registry`.
+    pub file: Option<FrozenFile>,
+}
+
+/// A target snapshot frozen as a file, and the values its rows may use.
+#[derive(Debug, Clone)]
+pub struct FrozenFile {
+    pub snapshot: crate::registry::SnapshotFile,
+    pub known: crate::registry::Known,
 }
 
 impl Frozen {
@@ -57,6 +70,42 @@ impl Frozen {
             targets_bytes,
             inspectors_bytes,
             info,
+            file: None,
+        }
+    }
+
+    /// A registry whose targets are the canonical snapshot file `snapshot` of `rows` rows.
+    pub fn of_file(
+        inspectors: Vec<crate::registry::Inspector>,
+        sources: Vec<(String, String)>,
+        rows: usize,
+        file: FrozenFile,
+    ) -> Frozen {
+        let inspectors_bytes = crate::registry::canonical_inspectors_csv(&inspectors);
+        let info = RegistryInfo {
+            targets_snapshot: file.snapshot.sha256.clone(),
+            inspectors_snapshot: sha256_hex(&inspectors_bytes),
+            targets_rows: rows,
+            inspectors_rows: inspectors.len(),
+            sources: sources
+                .iter()
+                .map(|(file, sha256)| SourceFile {
+                    file: file.clone(),
+                    sha256: sha256.clone(),
+                })
+                .collect(),
+        };
+        Frozen {
+            registry: Registry {
+                targets: Vec::new(),
+                inspectors,
+                sources,
+                target_columns: Vec::new(),
+            },
+            targets_bytes: Vec::new(),
+            inspectors_bytes,
+            info,
+            file: Some(file),
         }
     }
 }
@@ -193,6 +242,17 @@ pub fn compute_public(
     req: &Request,
     record: bool,
 ) -> Result<(Manifest, Option<PublicBundle>), IssueError> {
+    compute_drawn(loaded, frozen, hist, req, (record, false)).map(|d| (d.manifest, d.bundle))
+}
+
+/// [`compute_public`], also returning the drawn targets' rows when `keep_drawn`.
+fn compute_drawn(
+    loaded: &Loaded,
+    frozen: &Frozen,
+    hist: &History,
+    req: &Request,
+    (record, keep_drawn): (bool, bool),
+) -> Result<pipeline::Drawn, IssueError> {
     let model = &loaded.model;
     let matter = model
         .matter(&req.draw.matter)
@@ -217,24 +277,28 @@ pub fn compute_public(
         team: joint_team(matter),
         drawn_at: req.created_at.clone(),
     };
-    // The registry is frozen in memory (its snapshot is recorded with the draw), so the draw
-    // reads its rows from there.
-    let rows = Source::Memory(&frozen.registry.targets);
+    // The draw reads the frozen rows (whose snapshot is recorded with the draw): the snapshot
+    // file, in bounded memory, or the registry in memory.
+    let rows = match &frozen.file {
+        Some(f) => Source::Csv {
+            path: &f.snapshot.path,
+            known: &f.known,
+        },
+        None => Source::Memory(&frozen.registry.targets),
+    };
     let public = Public {
         fields: &model.config.public_fields,
         record,
     };
-    pipeline::run_public(
-        &input,
-        rows,
-        &loaded.sandbox,
-        &Options::default(),
-        Some(&public),
-    )
-    .map(|drawn| (drawn.manifest, drawn.bundle))
-    .map_err(|source| IssueError::Draw {
-        matter: matter.id.clone(),
-        source,
+    let opts = Options {
+        keep_drawn,
+        ..Options::default()
+    };
+    pipeline::run_public(&input, rows, &loaded.sandbox, &opts, Some(&public)).map_err(|source| {
+        IssueError::Draw {
+            matter: matter.id.clone(),
+            source,
+        }
     })
 }
 
@@ -269,19 +333,16 @@ pub fn issue(
 ) -> Result<Issued, IssueError> {
     let model = &loaded.model;
     let d = &req.draw;
-    if req.redraw.is_none()
-        && let Some(existing) = store.active_draw(&d.matter, &d.period.id)?
-    {
-        restore_files(&model.config.output_dir, &existing);
-        return Err(IssueError::AlreadyDrawn {
-            matter: d.matter.clone(),
-            period: d.period.id.clone(),
-            draw_id: existing.id,
-            created_at: existing.record.created_at,
-        });
-    }
+    refuse_drawn(&model.config.output_dir, store, req)?;
     let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
-    let (manifest, bundle) = compute_public(loaded, frozen, &hist, req, true)?;
+    let phase = |what: &str| {
+        if frozen.info.targets_rows >= PROGRESS_ROWS {
+            tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "{what}");
+        }
+    };
+    phase("drawing");
+    let drawn = compute_drawn(loaded, frozen, &hist, req, (true, frozen.file.is_some()))?;
+    let manifest = drawn.manifest;
     if req.dry_run {
         return Ok(Issued {
             draw_id: None,
@@ -291,23 +352,24 @@ pub fn issue(
     }
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
     let marks = marks(req, store.is_simulation()?);
-    let bundles = bundle_files(model, frozen, &manifest, bundle.as_ref());
-    let staging = stage(model, frozen, &manifest, (d, &marks), (&folder, bundles))?;
+    phase("writing the draw's files");
+    let targets = match &frozen.file {
+        Some(_) => &drawn.targets,
+        None => &frozen.registry.targets,
+    };
+    let bundles = bundle_files(model, frozen, &manifest, drawn.bundle.as_ref())?;
+    let staging = stage(
+        model,
+        (frozen, targets),
+        &manifest,
+        (d, &marks),
+        (&folder, bundles),
+    )?;
     probe::point("draw.staged");
+    phase("recording the draw");
     let (committed, draw_id) = staging
         .commit(|| record(store, loaded, frozen, req, &manifest))
-        .map_err(|e| match e {
-            StoreError::AlreadyDrawn {
-                draw_id,
-                created_at,
-            } => IssueError::AlreadyDrawn {
-                matter: d.matter.clone(),
-                period: d.period.id.clone(),
-                draw_id,
-                created_at,
-            },
-            other => IssueError::Store(other),
-        })?;
+        .map_err(|e| recording_failed(d, e))?;
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
     probe::point("draw.committed");
     let staged_at = committed.dir().to_path_buf();
@@ -337,11 +399,45 @@ pub fn issue(
     })
 }
 
+/// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
+/// left them aside.
+fn refuse_drawn(output_dir: &Path, store: &Store, req: &Request) -> Result<(), IssueError> {
+    let d = &req.draw;
+    if req.redraw.is_none()
+        && let Some(existing) = store.active_draw(&d.matter, &d.period.id)?
+    {
+        restore_files(output_dir, &existing);
+        return Err(IssueError::AlreadyDrawn {
+            matter: d.matter.clone(),
+            period: d.period.id.clone(),
+            draw_id: existing.id,
+            created_at: existing.record.created_at,
+        });
+    }
+    Ok(())
+}
+
+/// Why recording the draw `d` failed: drawn by another process in the meantime, or the store.
+fn recording_failed(d: &ScheduledDraw, e: StoreError) -> IssueError {
+    match e {
+        StoreError::AlreadyDrawn {
+            draw_id,
+            created_at,
+        } => IssueError::AlreadyDrawn {
+            matter: d.matter.clone(),
+            period: d.period.id.clone(),
+            draw_id,
+            created_at,
+        },
+        other => IssueError::Store(other),
+    }
+}
+
 /// Writes the draw's files (task lists, task sheets, public list) to a staging folder beside
 /// `folder`.
 fn stage(
     model: &crate::rules::model::Model,
-    frozen: &Frozen,
+    (frozen, targets): (&Frozen, &[crate::registry::Target]),
     manifest: &Manifest,
     (d, marks): (&ScheduledDraw, &DrawMarks),
     (folder, bundles): (&Path, Vec<(PathBuf, Vec<u8>)>),
@@ -354,7 +450,7 @@ fn stage(
         &manifest.manifest_hash[..12],
         manifest,
         matter,
-        &frozen.registry.targets,
+        targets,
         &frozen.registry.inspectors,
         marks,
     )
@@ -369,22 +465,37 @@ fn stage(
         .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))
 }
 
-/// The draw's two bundles (none without a public bundle).
+/// The draw's two bundles (none without a public bundle). The audit bundle holds the target
+/// snapshot: read from its file when the registry was frozen as one.
 fn bundle_files(
     model: &crate::rules::model::Model,
     frozen: &Frozen,
     manifest: &Manifest,
     bundle: Option<&PublicBundle>,
-) -> Vec<(PathBuf, Vec<u8>)> {
-    bundle.map_or_else(Vec::new, |b| {
-        crate::jobs::bundle::files(
-            manifest,
-            b,
-            &model.rules_archive,
-            &frozen.targets_bytes,
-            &frozen.inspectors_bytes,
-        )
-    })
+) -> Result<Vec<(PathBuf, Vec<u8>)>, IssueError> {
+    let Some(b) = bundle else {
+        return Ok(Vec::new());
+    };
+    let from_file;
+    let targets = match &frozen.file {
+        Some(f) => {
+            from_file = std::fs::read(&f.snapshot.path).map_err(|e| {
+                IssueError::Output(format!(
+                    "cannot read the targets snapshot {}: {e}",
+                    f.snapshot.path.display()
+                ))
+            })?;
+            &from_file
+        }
+        None => &frozen.targets_bytes,
+    };
+    Ok(crate::jobs::bundle::files(
+        manifest,
+        b,
+        &model.rules_archive,
+        targets,
+        &frozen.inspectors_bytes,
+    ))
 }
 
 /// Records the draw with its archived inputs, in one transaction.
@@ -395,11 +506,15 @@ fn record(
     req: &Request,
     manifest: &Manifest,
 ) -> Result<i64, StoreError> {
-    store.put_snapshot(
-        SnapshotKind::Targets,
-        frozen.info.targets_rows as u64,
-        &frozen.targets_bytes,
-    )?;
+    let rows = frozen.info.targets_rows as u64;
+    match &frozen.file {
+        Some(f) => store.put_snapshot_file(
+            SnapshotKind::Targets,
+            rows,
+            (&f.snapshot.sha256, f.snapshot.size),
+        )?,
+        None => store.put_snapshot(SnapshotKind::Targets, rows, &frozen.targets_bytes)?,
+    };
     store.put_snapshot(
         SnapshotKind::Inspectors,
         frozen.info.inspectors_rows as u64,
@@ -470,18 +585,35 @@ fn kind_for_store(kind: DrawKind, actor: &str) -> String {
     }
 }
 
-/// The targets the draw excluded and the inspectors it skipped, as store rows.
+/// The targets the draw excluded and the inspectors it skipped, as store rows. Above
+/// [`EXCLUSIONS_LISTED_UP_TO`] excluded targets, one row per reason holds their count (the id
+/// `*` and the detail `<n> 户（名单见 exclusions.csv）`); the draw's folder lists them.
 fn exclusion_rows(m: &Manifest) -> Vec<ExclusionRow> {
-    let mut exclusions: Vec<ExclusionRow> = m
-        .exclusions
-        .iter()
-        .map(|e| ExclusionRow {
-            entity_kind: EntityKind::Target,
-            entity_id: e.target_id.clone(),
-            reason_code: e.reason.clone(),
-            detail: e.detail.clone(),
-        })
-        .collect();
+    let mut exclusions: Vec<ExclusionRow> = if m.exclusions.len() > EXCLUSIONS_LISTED_UP_TO {
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        for e in &m.exclusions {
+            *counts.entry(e.reason.as_str()).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(reason, n)| ExclusionRow {
+                entity_kind: EntityKind::Target,
+                entity_id: EXCLUSIONS_SUMMARY_ID.to_string(),
+                reason_code: reason.to_string(),
+                detail: format!("{n} {EXCLUSIONS_SUMMARISED}"),
+            })
+            .collect()
+    } else {
+        m.exclusions
+            .iter()
+            .map(|e| ExclusionRow {
+                entity_kind: EntityKind::Target,
+                entity_id: e.target_id.clone(),
+                reason_code: e.reason.clone(),
+                detail: e.detail.clone(),
+            })
+            .collect()
+    };
     exclusions.extend(m.inspector_skips.iter().map(|s| ExclusionRow {
         entity_kind: EntityKind::Inspector,
         entity_id: s.inspector_id.clone(),
@@ -573,6 +705,76 @@ pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag
         return Err(warnings.into_iter().chain([empty]).collect());
     }
     Ok(Frozen::new(registry))
+}
+
+/// Registries of at least this many targets have their progress logged (target
+/// `suiji::progress`).
+pub(crate) const PROGRESS_ROWS: usize = 1_000_000;
+
+/// Freezes the registries for a draw recorded in `store`: a target registry that is one UTF-8
+/// CSV file is checked in bounded memory and its canonical snapshot written once, by its hash,
+/// to the database's snapshot folder (shared by every draw of that registry version); any
+/// other is loaded whole ([`freeze_registry`]).
+pub(crate) fn freeze(
+    loaded: &Loaded,
+    store: &Store,
+) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+    let cfg = &loaded.model.config;
+    let known = crate::registry::Known::from_model(&loaded.model);
+    let dir = store.snapshot_dir();
+    let cannot = |e: std::io::Error| {
+        vec![
+            crate::diag::Diagnostic::error(format!(
+                "cannot write the registry snapshot in {}: {e}",
+                dir.display()
+            ))
+            .help("check that the data folder is writable and has room for a copy of the target registry"),
+        ]
+    };
+    std::fs::create_dir_all(&dir).map_err(cannot)?;
+    let work = tempfile::Builder::new()
+        .prefix(".work-")
+        .tempdir_in(&dir)
+        .map_err(cannot)?;
+    let staged = work.path().join("targets.csv");
+    let on_rows = progress("checking and freezing the target registry");
+    let to = crate::registry::StreamTo {
+        snapshot: Some(&staged),
+        work: work.path(),
+        on_rows: &on_rows,
+    };
+    let checked = crate::registry::check_streamed(
+        &cfg.registries.targets,
+        &cfg.registries.inspectors,
+        &cfg.root,
+        &known,
+        &to,
+    );
+    let streamed = match checked {
+        None => return freeze_registry(loaded),
+        Some(result) => result?.0,
+    };
+    let mut snapshot = streamed.snapshot;
+    let placed = dir.join(format!("{}.csv", snapshot.sha256));
+    std::fs::rename(&snapshot.path, &placed).map_err(cannot)?;
+    snapshot.path = placed;
+    Ok(Frozen::of_file(
+        streamed.inspectors,
+        streamed.sources,
+        streamed.targets_rows,
+        FrozenFile { snapshot, known },
+    ))
+}
+
+/// A counter of rows read that logs (target `suiji::progress`) each million.
+pub(crate) fn progress(what: &'static str) -> impl Fn(u64) + Sync {
+    let told = std::sync::atomic::AtomicU64::new(0);
+    move |rows| {
+        let million = rows / PROGRESS_ROWS as u64;
+        if million > told.fetch_max(million, std::sync::atomic::Ordering::Relaxed) {
+            tracing::info!(target: "suiji::progress", rows = million * PROGRESS_ROWS as u64, "{what}");
+        }
+    }
 }
 
 /// Used by callers that need the calendar for a scheduled draw of a matter and period id.

@@ -6,16 +6,29 @@
 //! active with its rows, then superseded when it was; each audit entry followed by its format
 //! 2 fields. So the copy passes the same checks a write does, and the chain is extended entry
 //! by entry exactly as it was.
+//!
+//! Target snapshots kept as files beside the SQLite database (`snapshots/<hash>.csv`) come
+//! along in the same transaction: their bytes go into `snapshot_files`, each file checked
+//! against its hash as it is read and again as the server gives it back.
+
+use std::io::Read;
+use std::path::Path;
 
 use postgres::types::{ToSql, Type};
 use rusqlite::types::ValueRef;
+
+use crate::digest::Hasher;
 
 use super::super::error::{Fail, R, StoreError};
 use super::super::{SCHEMA_VERSION, Store};
 use super::PgStore;
 
-/// Tables only the PostgreSQL schema has (its version record and the chain's head).
-pub(crate) const PG_ONLY: &[&str] = &["suiji_schema", "audit_head"];
+/// Tables only the PostgreSQL schema has (its version record, the chain's head, and the bytes
+/// of the snapshots SQLite keeps as files).
+pub(crate) const PG_ONLY: &[&str] = &["suiji_schema", "audit_head", "snapshot_files"];
+
+/// Bytes of a snapshot file per row of `snapshot_files`.
+const PART: usize = 8 << 20;
 
 /// Tables copied in this order (references point backwards); `draws` brings its rows and
 /// `audit_log` its format 2 fields. Any other table follows, by name.
@@ -56,6 +69,16 @@ pub struct TableCount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copied {
     pub tables: Vec<(String, i64, i64)>,
+    /// The snapshots kept as files beside the SQLite file, now in `snapshot_files`.
+    pub files: Vec<CarriedFile>,
+}
+
+/// A snapshot file carried into `snapshot_files`: its hash, its size and the parts it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedFile {
+    pub hash: String,
+    pub bytes: u64,
+    pub parts: i64,
 }
 
 impl PgStore {
@@ -67,7 +90,12 @@ impl PgStore {
             .conn
             .unchecked_transaction()
             .map_err(|e| Fail::from(e).into_store(source.path()))?;
-        let copied = self.write(|tx| copy_all(&src, tx))?;
+        let dir = source.snapshot_dir();
+        let copied = self.write(|tx| {
+            let mut copied = copy_all(&src, tx)?;
+            copied.files = carry_files(&src, tx, &dir)?;
+            Ok(copied)
+        })?;
         src.finish()
             .map_err(|e| Fail::from(e).into_store(source.path()))?;
         Ok(copied)
@@ -132,7 +160,85 @@ fn copy_all(src: &rusqlite::Connection, tx: &mut postgres::Transaction<'_>) -> R
         }
         tables.push((t.clone(), from, to));
     }
-    Ok(Copied { tables })
+    Ok(Copied {
+        tables,
+        files: Vec::new(),
+    })
+}
+
+/// Carries every snapshot the SQLite file keeps as a file (an empty `data` and a
+/// `compressed_size` of 0) from `dir` into `snapshot_files`, a part at a time: the file must
+/// hash to its name and hold the size recorded, and the parts read back from the server must
+/// too. A missing or altered file stops the copy (nothing is committed).
+fn carry_files(
+    src: &rusqlite::Connection,
+    tx: &mut postgres::Transaction<'_>,
+    dir: &Path,
+) -> R<Vec<CarriedFile>> {
+    let files: Vec<(String, i64)> = src
+        .prepare(
+            "SELECT hash, size FROM snapshots
+             WHERE compressed_size = 0 AND size > 0 AND length(data) = 0 ORDER BY id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let insert = tx.prepare("INSERT INTO snapshot_files (hash, part, data) VALUES ($1, $2, $3)")?;
+    let mut carried = Vec::with_capacity(files.len());
+    for (hash, size) in files {
+        let path = dir.join(format!("{hash}.csv"));
+        let damaged = |detail: String| {
+            Fail::Store(StoreError::SnapshotDamaged {
+                path: path.clone(),
+                hash: hash.clone(),
+                detail,
+            })
+        };
+        if !super::super::snapshots::valid_hash(&hash) {
+            return Err(damaged("its hash is not 64 hexadecimal digits".into()));
+        }
+        let mut file =
+            std::fs::File::open(&path).map_err(|e| damaged(format!("cannot read it: {e}")))?;
+        let (mut hasher, mut bytes, mut parts) = (Hasher::default(), 0u64, 0i64);
+        loop {
+            let mut part = Vec::with_capacity(PART);
+            (&mut file)
+                .take(PART as u64)
+                .read_to_end(&mut part)
+                .map_err(|e| damaged(format!("cannot read it: {e}")))?;
+            if part.is_empty() {
+                break;
+            }
+            hasher.update(&part);
+            bytes += part.len() as u64;
+            tx.execute(&insert, &[&hash, &parts, &part])?;
+            parts += 1;
+        }
+        let actual = hasher.finish();
+        if actual != hash || i64::try_from(bytes).ok() != Some(size) {
+            return Err(damaged(format!(
+                "it holds {bytes} bytes hashing to {actual}; {size} bytes recorded"
+            )));
+        }
+        let back = read_back(tx, &hash, parts)?;
+        if back != hash {
+            return Err(Fail::corrupt(format!(
+                "snapshot {hash} read back from PostgreSQL hashes to {back}"
+            )));
+        }
+        carried.push(CarriedFile { hash, bytes, parts });
+    }
+    Ok(carried)
+}
+
+/// The SHA-256 of a snapshot file's parts as the server holds them, a part at a time.
+fn read_back(tx: &mut postgres::Transaction<'_>, hash: &str, parts: i64) -> R<String> {
+    let select = tx.prepare("SELECT data FROM snapshot_files WHERE hash = $1 AND part = $2")?;
+    let mut hasher = Hasher::default();
+    for part in 0..parts {
+        let data: Vec<u8> = tx.query_one(&select, &[&hash, &part])?.get(0);
+        hasher.update(&data);
+    }
+    Ok(hasher.finish())
 }
 
 fn sqlite_tables(src: &rusqlite::Connection) -> R<Vec<String>> {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use super::error::{BUSY_TIMEOUT_SECS, R, StoreError, pg_detail};
 use super::origin::Origin;
 
-pub use copy::{Copied, TableCount};
+pub use copy::{CarriedFile, Copied, TableCount};
 pub use schema::PG_SCHEMA_VERSION;
 
 /// Whether `text` names a PostgreSQL database (`postgres://…` or `postgresql://…`).

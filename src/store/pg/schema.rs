@@ -22,7 +22,7 @@ use super::super::error::{Fail, R, StoreError};
 use super::super::schema::APPLICATION_ID;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes on PostgreSQL.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -552,4 +552,22 @@ CREATE TRIGGER commitments_no_delete BEFORE DELETE ON commitments
 FOR EACH ROW EXECUTE FUNCTION suiji_refuse('commitments are permanent: DELETE refused');
 CREATE TRIGGER commitments_no_truncate BEFORE TRUNCATE ON commitments
 FOR EACH STATEMENT EXECUTE FUNCTION suiji_refuse('commitments are permanent: TRUNCATE refused');
+"#;
+
+/// Version 7: SQLite keeps a target snapshot frozen as a file in `snapshots/` beside the
+/// database; PostgreSQL keeps that file's bytes here, in parts in order (`db migrate` carries
+/// them, each file checked against its hash). Permanent, as the snapshots are.
+const V7: &str = r#"
+CREATE TABLE snapshot_files (
+    hash TEXT   NOT NULL REFERENCES snapshots (hash),
+    part BIGINT NOT NULL CHECK (part >= 0),
+    data BYTEA  NOT NULL,
+    PRIMARY KEY (hash, part)
+);
+CREATE TRIGGER snapshot_files_no_update BEFORE UPDATE ON snapshot_files
+FOR EACH ROW EXECUTE FUNCTION suiji_refuse('snapshots are permanent: UPDATE refused');
+CREATE TRIGGER snapshot_files_no_delete BEFORE DELETE ON snapshot_files
+FOR EACH ROW EXECUTE FUNCTION suiji_refuse('snapshots are permanent: DELETE refused');
+CREATE TRIGGER snapshot_files_no_truncate BEFORE TRUNCATE ON snapshot_files
+FOR EACH STATEMENT EXECUTE FUNCTION suiji_refuse('snapshots are permanent: TRUNCATE refused');
 "#;

@@ -1,0 +1,752 @@
+//! A target registry file checked as `registry check` checks it, in bounded memory, and frozen
+//! on the way into its canonical snapshot file (the rows in id order, `canonical`).
+//!
+//! The file is read in parallel byte ranges (`source::RegistryFile::scan`); each range hands
+//! batches of records to the registry reader itself (`read::targets`), so every row gets exactly
+//! the checks and diagnostics of `registry::check`, at the file's own lines. A worker keeps each
+//! row's id and canonical line up to a memory budget, sorts them by id and spills them as a run
+//! to a work folder. The runs are then read in id order (one after another when the file was
+//! already in id order, else merged) into the snapshot file, hashed on the way. Equal ids meet in
+//! that order, which is how duplicate ids are found. Memory: the budget per worker, a batch, and
+//! a read buffer per run; disk: the runs, then the snapshot, each about the size of the
+//! canonical registry.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::canonical::{canonical_writer, write_target, write_target_header};
+use super::source::{Record, RegistryFile, SourceError};
+use crate::diag::{Diagnostic, Location};
+use crate::digest::Hasher;
+
+/// Records handed to the registry reader at a time.
+const BATCH: usize = 4096;
+
+/// Bytes of ids and canonical lines a worker keeps before it sorts and spills them.
+pub(crate) const SPILL_BYTES: usize = 32 << 20;
+
+/// A canonical snapshot written to a file (or, when only its hash was asked for, hashed
+/// without one: then `path` is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotFile {
+    pub path: PathBuf,
+    /// SHA-256 of the snapshot's bytes.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// What checking a target file found.
+#[derive(Debug)]
+pub(crate) struct FileChecked {
+    /// Every problem, errors and warnings, in line order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Rows the reader made a target of.
+    pub rows: u64,
+    /// The canonical snapshot (written when a file was asked for), when the file has no error.
+    pub snapshot: Option<SnapshotFile>,
+    /// The 回避 entries asked about that name some target (its id or name, or a `*` pattern
+    /// matching either).
+    pub conflicts_found: HashSet<String>,
+}
+
+/// What the workers share.
+struct Shared<'a> {
+    file: &'a RegistryFile<'a>,
+    conflicts: &'a HashSet<String>,
+    /// The entries among `conflicts` that are `*` patterns (tried on each row until found).
+    patterns: Vec<&'a str>,
+    work: &'a Path,
+    /// The header's extra columns, sorted (each target line has a cell for each).
+    extra_keys: Vec<&'a str>,
+    rows: AtomicU64,
+    runs: AtomicU64,
+    on_rows: &'a (dyn Fn(u64) + Sync),
+    spill_bytes: usize,
+}
+
+/// A spilled run: its file, its first and last id, whether its ids strictly ascend.
+#[derive(Debug)]
+struct Run {
+    path: PathBuf,
+    first: Vec<u8>,
+    last: Vec<u8>,
+    strict: bool,
+}
+
+/// Where a kept row's id and line are in the worker's buffers, and its offset in the file.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    id: (u32, u32),
+    line: (u32, u32),
+    offset: u64,
+}
+
+/// One range's reader.
+struct Worker {
+    raws: Vec<u8>,
+    spans: Vec<(u64, usize, usize)>,
+    ids: Vec<u8>,
+    lines: csv::Writer<Vec<u8>>,
+    entries: Vec<Entry>,
+    runs: Vec<Run>,
+    /// (offset, line within the record, diagnostic).
+    problems: Vec<(u64, usize, Diagnostic)>,
+    rows: u64,
+    extra_seen: Vec<bool>,
+    found: HashSet<String>,
+    failed: Option<io::Error>,
+}
+
+impl Worker {
+    fn new(extras: usize) -> Worker {
+        Worker {
+            raws: Vec::new(),
+            spans: Vec::with_capacity(BATCH),
+            ids: Vec::new(),
+            lines: canonical_writer(Vec::new()),
+            entries: Vec::new(),
+            runs: Vec::new(),
+            problems: Vec::new(),
+            rows: 0,
+            extra_seen: vec![false; extras],
+            found: HashSet::new(),
+            failed: None,
+        }
+    }
+
+    fn push(&mut self, cx: &Shared<'_>, r: &Record<'_>) {
+        let start = self.raws.len();
+        self.raws.extend_from_slice(r.raw);
+        self.spans.push((r.offset, start, r.raw.len()));
+        if self.spans.len() >= BATCH {
+            self.batch(cx);
+        }
+    }
+
+    /// Hands the batch to the registry reader and keeps what it made.
+    fn batch(&mut self, cx: &Shared<'_>) {
+        if self.spans.is_empty() {
+            return;
+        }
+        let (mut raws, mut spans) = (
+            std::mem::take(&mut self.raws),
+            std::mem::take(&mut self.spans),
+        );
+        let records: Vec<(u64, &[u8])> = spans
+            .iter()
+            .map(|&(o, a, l)| (o, raws.get(a..a + l).unwrap_or_default()))
+            .collect();
+        let read = cx.file.read_records(&records);
+        for (j, within, d) in read.problems {
+            let offset = records.get(j).map_or(0, |r| r.0);
+            self.problems.push((offset, within, d));
+        }
+        let n = read.targets.len() as u64;
+        for (j, t) in read.targets {
+            let offset = records.get(j).map_or(0, |r| r.0);
+            self.keep(cx, &t, offset);
+        }
+        self.rows += n;
+        drop(records);
+        raws.clear();
+        spans.clear();
+        (self.raws, self.spans) = (raws, spans);
+        let total = cx.rows.fetch_add(n, Ordering::Relaxed) + n;
+        (cx.on_rows)(total);
+        if self.ids.len() + self.lines.get_ref().len() >= cx.spill_bytes {
+            self.spill(cx);
+        }
+    }
+
+    fn keep(&mut self, cx: &Shared<'_>, t: &super::types::Target, offset: u64) {
+        for (k, key) in cx.extra_keys.iter().enumerate() {
+            if t.extra.contains_key(*key)
+                && let Some(seen) = self.extra_seen.get_mut(k)
+            {
+                *seen = true;
+            }
+        }
+        if !cx.conflicts.is_empty() {
+            for key in [&t.id, &t.name] {
+                if cx.conflicts.contains(key.as_str()) {
+                    self.found.insert(key.clone());
+                }
+            }
+            for p in &cx.patterns {
+                if !self.found.contains(*p) && super::avoid::names_target(p, &t.id, &t.name) {
+                    self.found.insert((*p).to_string());
+                }
+            }
+        }
+        if t.id.is_empty() {
+            // The reader reported it; an empty id repeats no other.
+            return;
+        }
+        let line_start = self.lines.get_ref().len();
+        let written = write_target(&mut self.lines, t, &cx.extra_keys)
+            .and_then(|()| self.lines.flush().map_err(csv::Error::from));
+        if let Err(e) = written {
+            self.failed.get_or_insert(io::Error::other(e));
+        }
+        let line_end = self.lines.get_ref().len();
+        let id_start = self.ids.len();
+        self.ids.extend_from_slice(t.id.as_bytes());
+        let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        self.entries.push(Entry {
+            id: (small(id_start), small(t.id.len())),
+            line: (small(line_start), small(line_end - line_start)),
+            offset,
+        });
+    }
+
+    /// Sorts the kept rows by id and writes them as a run.
+    fn spill(&mut self, cx: &Shared<'_>) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let lines = std::mem::replace(&mut self.lines, canonical_writer(Vec::new()))
+            .into_inner()
+            .unwrap_or_else(|e| {
+                self.failed
+                    .get_or_insert(io::Error::other(e.error().to_string()));
+                Vec::new()
+            });
+        let ids = &self.ids;
+        let id = |e: &Entry| slice(ids, e.id);
+        if !self.entries.is_sorted_by(|a, b| id(a) <= id(b)) {
+            self.entries
+                .sort_unstable_by(|a, b| id(a).cmp(id(b)).then(a.offset.cmp(&b.offset)));
+        }
+        let strict = self.entries.windows(2).all(|w| id(&w[0]) < id(&w[1]));
+        let n = cx.runs.fetch_add(1, Ordering::Relaxed);
+        let path = cx.work.join(format!("run-{n}.bin"));
+        let written = (|| -> io::Result<()> {
+            let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+            for e in &self.entries {
+                let (i, l) = (id(e), slice(&lines, e.line));
+                out.write_all(&(i.len() as u32).to_le_bytes())?;
+                out.write_all(i)?;
+                out.write_all(&e.offset.to_le_bytes())?;
+                out.write_all(&(l.len() as u32).to_le_bytes())?;
+                out.write_all(l)?;
+            }
+            out.flush()
+        })();
+        if let Err(e) = written {
+            self.failed.get_or_insert(e);
+        }
+        let (first, last) = match (self.entries.first(), self.entries.last()) {
+            (Some(f), Some(l)) => (id(f).to_vec(), id(l).to_vec()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        self.runs.push(Run {
+            path,
+            first,
+            last,
+            strict,
+        });
+        self.entries.clear();
+        self.ids.clear();
+    }
+}
+
+fn slice(buf: &[u8], (start, len): (u32, u32)) -> &[u8] {
+    buf.get(start as usize..start as usize + len as usize)
+        .unwrap_or_default()
+}
+
+/// How a check reads: threads, and bytes each keeps before spilling a run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub threads: usize,
+    pub spill_bytes: usize,
+}
+
+/// Reads `file` with the registry reader in `threads` ranges; hashes its canonical snapshot and
+/// writes it to `snapshot` when given (and the file has no error); spills to `work`.
+/// `conflicts`: 回避 entries to look for among the ids and names (exact, or `*` patterns). `on_rows` is told the rows
+/// read so far.
+pub(crate) fn check_file(
+    file: &RegistryFile<'_>,
+    conflicts: &HashSet<String>,
+    (work, snapshot): (&Path, Option<&Path>),
+    budget: Budget,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<FileChecked, SourceError> {
+    let threads = budget.threads;
+    let keys: BTreeSet<&str> = file.header.extras.iter().map(|(_, h)| h.as_str()).collect();
+    let cx = Shared {
+        file,
+        conflicts,
+        patterns: conflicts
+            .iter()
+            .filter(|c| c.contains('*'))
+            .map(String::as_str)
+            .collect(),
+        work,
+        extra_keys: keys.into_iter().collect(),
+        rows: AtomicU64::new(0),
+        runs: AtomicU64::new(0),
+        on_rows,
+        spill_bytes: budget.spill_bytes.max(1),
+    };
+    let extras = cx.extra_keys.len();
+    let mut workers = file.scan(threads, &|_, _| Worker::new(extras), &|w, r| w.push(&cx, r))?;
+    for w in &mut workers {
+        w.batch(&cx);
+        w.spill(&cx);
+    }
+    let io_err = |source: io::Error| SourceError::Io {
+        path: file.display().to_string(),
+        source,
+    };
+    if let Some(e) = workers.iter_mut().find_map(|w| w.failed.take()) {
+        return Err(io_err(e));
+    }
+    let Gathered {
+        rows,
+        seen,
+        found,
+        problems,
+        runs,
+    } = gather(workers, extras);
+    let clean = !problems.iter().any(|(_, _, d)| d.is_error());
+    let out = snapshot.filter(|_| clean);
+    // Extra columns no row has a value in are not in the canonical form.
+    let keys: Vec<&str> = cx
+        .extra_keys
+        .iter()
+        .zip(&seen)
+        .filter_map(|(k, s)| s.then_some(*k))
+        .collect();
+    let drop: Vec<usize> = (0..extras)
+        .filter(|&i| !seen[i])
+        .map(|i| TARGET_COLUMNS + i)
+        .collect();
+    let merged = merge(&runs, out, &keys, &drop).map_err(io_err)?;
+    for r in &runs {
+        let _ = std::fs::remove_file(&r.path);
+    }
+    let mut diagnostics = diagnostics(file, problems, &merged.duplicates, rows)?;
+    let failed = diagnostics.iter().any(Diagnostic::is_error);
+    let snapshot = if failed {
+        if !merged.snapshot.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&merged.snapshot.path);
+        }
+        None
+    } else {
+        Some(merged.snapshot)
+    };
+    let mut told = HashSet::new();
+    diagnostics.retain(|d| !d.message.ends_with(NO_HEADER) || told.insert(d.message.clone()));
+    Ok(FileChecked {
+        diagnostics,
+        rows,
+        snapshot,
+        conflicts_found: found,
+    })
+}
+
+/// What the workers found, put together.
+struct Gathered {
+    rows: u64,
+    /// Whether some row has a value in each extra column.
+    seen: Vec<bool>,
+    found: HashSet<String>,
+    problems: Vec<(u64, usize, Diagnostic)>,
+    runs: Vec<Run>,
+}
+
+fn gather(workers: Vec<Worker>, extras: usize) -> Gathered {
+    let mut g = Gathered {
+        rows: 0,
+        seen: vec![false; extras],
+        found: HashSet::new(),
+        problems: Vec::new(),
+        runs: Vec::new(),
+    };
+    for w in workers {
+        g.rows += w.rows;
+        for (s, w) in g.seen.iter_mut().zip(&w.extra_seen) {
+            *s |= *w;
+        }
+        g.found.extend(w.found);
+        g.problems.extend(w.problems);
+        g.runs.extend(w.runs);
+    }
+    g
+}
+
+/// The fixed columns of a canonical target line.
+const TARGET_COLUMNS: usize = 11;
+
+/// The end of the reader's warning for values under a column without a header (given once per
+/// file).
+const NO_HEADER: &str = "has no header; its values are ignored";
+
+/// The reader's warning for a batch without rows, which says nothing about the file.
+const NO_ROWS: &str = "the target file has no rows below the header";
+
+/// The problems found, at the file's lines, in line order: the header's, the reader's for each
+/// row, duplicate ids.
+fn diagnostics(
+    file: &RegistryFile<'_>,
+    problems: Vec<(u64, usize, Diagnostic)>,
+    duplicates: &[(Vec<u8>, Vec<u64>)],
+    rows: u64,
+) -> Result<Vec<Diagnostic>, SourceError> {
+    let mut offsets: Vec<u64> = problems.iter().map(|p| p.0).collect();
+    offsets.extend(duplicates.iter().flat_map(|(_, o)| o.iter().copied()));
+    offsets.sort_unstable();
+    offsets.dedup();
+    let lines: HashMap<u64, usize> = offsets
+        .iter()
+        .copied()
+        .zip(file.lines_of(&offsets)?)
+        .collect();
+    let line_of = |o: u64| lines.get(&o).copied().unwrap_or(0);
+    let mut rows_found: Vec<((usize, usize), Diagnostic)> = Vec::new();
+    for (offset, within, mut d) in problems {
+        if d.message == NO_ROWS {
+            continue;
+        }
+        let at = line_of(offset) + within;
+        let mut col = 0;
+        if let Location::Line { line, column, .. } = &mut d.location {
+            *line = at;
+            col = column.unwrap_or(0);
+        }
+        rows_found.push(((at, col), d));
+    }
+    let id_col = file.column(super::read::t::ID).map_or(0, |c| c + 1);
+    for (id, offsets) in duplicates {
+        let mut offsets = offsets.clone();
+        offsets.sort_unstable();
+        let first = line_of(offsets[0]);
+        let id = String::from_utf8_lossy(id);
+        for &o in &offsets[1..] {
+            let line = line_of(o);
+            let d = Diagnostic::error(format!(
+                "duplicate target id `{id}`, first used at line {first}"
+            ))
+            .at_line(file.display(), line, (id_col > 0).then_some(id_col))
+            .help("each target id must be unique: correct it, or delete the repeated row");
+            rows_found.push(((line, id_col), d));
+        }
+    }
+    rows_found.sort_by_key(|(k, _)| *k);
+    let mut out = file.header_notes.clone();
+    if rows == 0 {
+        out.push(Diagnostic::warning(NO_ROWS).at_line(file.display(), file.header.line, None));
+    }
+    out.extend(rows_found.into_iter().map(|(_, d)| d));
+    Ok(out)
+}
+
+/// What reading the runs in id order gave.
+struct Merged {
+    snapshot: SnapshotFile,
+    /// Ids found on more than one row, with the rows' offsets.
+    duplicates: Vec<(Vec<u8>, Vec<u64>)>,
+}
+
+/// A run read back one row at a time.
+struct RunReader {
+    r: BufReader<File>,
+    id: Vec<u8>,
+    offset: u64,
+    line: Vec<u8>,
+}
+
+impl RunReader {
+    fn open(path: &Path) -> io::Result<RunReader> {
+        Ok(RunReader {
+            r: BufReader::with_capacity(1 << 18, File::open(path)?),
+            id: Vec::new(),
+            offset: 0,
+            line: Vec::new(),
+        })
+    }
+
+    /// Reads the next row; false at the end.
+    fn next(&mut self) -> io::Result<bool> {
+        let mut n = [0u8; 4];
+        match self.r.read_exact(&mut n) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        self.id.resize(u32::from_le_bytes(n) as usize, 0);
+        self.r.read_exact(&mut self.id)?;
+        let mut o = [0u8; 8];
+        self.r.read_exact(&mut o)?;
+        self.offset = u64::from_le_bytes(o);
+        self.r.read_exact(&mut n)?;
+        self.line.resize(u32::from_le_bytes(n) as usize, 0);
+        self.r.read_exact(&mut self.line)?;
+        Ok(true)
+    }
+}
+
+/// The snapshot being written (or nothing, when none is asked for) and the duplicates found.
+struct Out {
+    file: Option<(BufWriter<File>, PathBuf)>,
+    hasher: Hasher,
+    size: u64,
+    drop: Vec<usize>,
+    last: Option<(Vec<u8>, u64)>,
+    group: Vec<u64>,
+    duplicates: Vec<(Vec<u8>, Vec<u64>)>,
+}
+
+impl Out {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Some((f, _)) = &mut self.file {
+            f.write_all(bytes)?;
+        }
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// One row, in id order.
+    fn row(&mut self, id: &[u8], offset: u64, line: &[u8]) -> io::Result<()> {
+        match &self.last {
+            Some((last, first)) if last.as_slice() == id => {
+                if self.group.is_empty() {
+                    self.group.push(*first);
+                }
+                self.group.push(offset);
+                return Ok(());
+            }
+            _ => self.close_group(),
+        }
+        self.last = Some((id.to_vec(), offset));
+        if self.drop.is_empty() {
+            self.write(line)
+        } else {
+            let kept = without_columns(line, &self.drop)?;
+            self.write(&kept)
+        }
+    }
+
+    fn close_group(&mut self) {
+        if !self.group.is_empty()
+            && let Some((id, _)) = &self.last
+        {
+            self.duplicates
+                .push((id.clone(), std::mem::take(&mut self.group)));
+        }
+    }
+}
+
+/// A canonical line without the columns `drop` (extra columns no row has a value in).
+fn without_columns(line: &[u8], drop: &[usize]) -> io::Result<Vec<u8>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line);
+    let mut record = csv::ByteRecord::new();
+    r.read_byte_record(&mut record).map_err(io::Error::other)?;
+    let mut w = canonical_writer(Vec::new());
+    let kept = record
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !drop.contains(i))
+        .map(|(_, c)| c);
+    w.write_record(kept).map_err(io::Error::other)?;
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// Reads the runs in id order: hashes the snapshot (header with `keys`, lines without the
+/// columns `drop`) and writes it to `out` when given, and finds duplicate ids.
+fn merge(runs: &[Run], out: Option<&Path>, keys: &[&str], drop: &[usize]) -> io::Result<Merged> {
+    let ordered = runs.iter().all(|r| r.strict) && runs.windows(2).all(|w| w[0].last < w[1].first);
+    let mut o = Out {
+        file: None,
+        hasher: Hasher::default(),
+        size: 0,
+        drop: drop.to_vec(),
+        last: None,
+        group: Vec::new(),
+        duplicates: Vec::new(),
+    };
+    if let Some(path) = out {
+        o.file = Some((
+            BufWriter::with_capacity(1 << 20, File::create(path)?),
+            path.to_path_buf(),
+        ));
+    }
+    let mut header = canonical_writer(Vec::new());
+    write_target_header(&mut header, keys).map_err(io::Error::other)?;
+    let header = header
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    o.write(&header)?;
+    if ordered {
+        for run in runs {
+            let mut r = RunReader::open(&run.path)?;
+            while r.next()? {
+                o.row(&r.id, r.offset, &r.line)?;
+            }
+        }
+    } else {
+        let mut readers = Vec::with_capacity(runs.len());
+        let mut heap = BinaryHeap::new();
+        for (i, run) in runs.iter().enumerate() {
+            let mut r = RunReader::open(&run.path)?;
+            if r.next()? {
+                heap.push(Reverse((r.id.clone(), r.offset, i)));
+            }
+            readers.push(r);
+        }
+        while let Some(Reverse((_, _, i))) = heap.pop() {
+            let Some(r) = readers.get_mut(i) else {
+                continue;
+            };
+            o.row(&r.id, r.offset, &r.line)?;
+            if r.next()? {
+                heap.push(Reverse((r.id.clone(), r.offset, i)));
+            }
+        }
+    }
+    o.close_group();
+    let path = match o.file.take() {
+        Some((mut f, path)) => {
+            f.flush()?;
+            f.into_inner()
+                .map_err(|e| io::Error::other(e.to_string()))?
+                .sync_all()?;
+            path
+        }
+        None => PathBuf::new(),
+    };
+    let snapshot = SnapshotFile {
+        path,
+        sha256: std::mem::take(&mut o.hasher).finish(),
+        size: o.size,
+    };
+    Ok(Merged {
+        snapshot,
+        duplicates: o.duplicates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    use super::{Budget, check_file};
+    use crate::registry::source::RegistryFile;
+    use crate::registry::{Known, canonical_targets_csv, check, generate};
+
+    /// Checks `path` streamed with a tiny spill budget (many runs), writing its snapshot.
+    fn streamed(path: &Path, work: &Path) -> super::FileChecked {
+        let known = Known::default();
+        let file = RegistryFile::open_as(path, "t.csv".into(), &known, 4096).expect("open");
+        let budget = Budget {
+            threads: 2,
+            spill_bytes: 16 << 10,
+        };
+        let out = work.join("snapshot.csv");
+        check_file(&file, &HashSet::new(), (work, Some(&out)), budget, &|_| {}).expect("check")
+    }
+
+    /// The lines of `path` after the header, in a fixed shuffled order.
+    fn shuffled(path: &Path) -> (String, Vec<String>) {
+        let text = std::fs::read_to_string(path).expect("read");
+        let mut lines = text.lines().map(str::to_string);
+        let header = lines.next().unwrap_or_default();
+        let mut rows: Vec<String> = lines.collect();
+        let n = rows.len();
+        for i in 0..n {
+            rows.swap(i, (i * 7919 + 13) % n);
+        }
+        (header, rows)
+    }
+
+    #[test]
+    fn a_shuffled_file_freezes_to_the_canonical_snapshot_of_the_sorted_registry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sorted = dir.path().join("sorted.csv");
+        generate::write_targets(&sorted, 3000, 7).expect("generate");
+        let (header, rows) = shuffled(&sorted);
+        let mixed = dir.path().join("mixed.csv");
+        std::fs::write(&mixed, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
+        let (registry, _) = check(
+            std::slice::from_ref(&sorted),
+            &[],
+            dir.path(),
+            &Known::default(),
+        )
+        .expect("the generated registry reads");
+        let want = canonical_targets_csv(&registry.targets);
+        for path in [&sorted, &mixed] {
+            let work = tempfile::tempdir().expect("tempdir");
+            let got = streamed(path, work.path());
+            assert_eq!(got.rows, 3000);
+            assert!(got.diagnostics.is_empty(), "{:?}", got.diagnostics);
+            let snap = got.snapshot.expect("snapshot");
+            assert_eq!(std::fs::read(&snap.path).expect("snapshot"), want);
+            assert_eq!(snap.sha256, crate::digest::sha256_hex(&want));
+            assert_eq!(snap.size, want.len() as u64);
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_and_bad_rows_are_reported_as_the_whole_file_check_reports_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sorted = dir.path().join("sorted.csv");
+        generate::write_targets(&sorted, 2000, 3).expect("generate");
+        let (header, mut rows) = shuffled(&sorted);
+        let first_id = rows[5].split(',').next().unwrap_or_default().to_string();
+        let repeated = rows[5].clone();
+        rows.insert(1500, repeated.clone());
+        rows.push(repeated);
+        let undated = (800..rows.len())
+            .find(|&i| rows[i].contains(",正常,,"))
+            .expect("a row never inspected");
+        rows[undated] = rows[undated].replacen(",正常,,", ",正常,2023-02-30,", 1);
+        rows[10] = format!("{},坏日期", rows[10]);
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
+        let whole = match check(
+            std::slice::from_ref(&path),
+            &[],
+            Path::new("/nowhere"),
+            &Known::default(),
+        ) {
+            Err(d) => d,
+            Ok(_) => panic!("the registry has errors"),
+        };
+        let work = tempfile::tempdir().expect("tempdir");
+        let got = streamed(&path, work.path());
+        assert!(got.snapshot.is_none());
+        let render = |d: &[crate::diag::Diagnostic]| -> Vec<String> {
+            d.iter()
+                .map(|d| {
+                    format!(
+                        "{:?} {} {:?} {:?}",
+                        d.severity, d.message, d.location, d.help
+                    )
+                })
+                .collect()
+        };
+        let whole: Vec<String> = render(&whole)
+            .into_iter()
+            .map(|s| s.replace(&path.display().to_string(), "t.csv"))
+            .collect();
+        assert_eq!(render(&got.diagnostics), whole);
+        assert_eq!(
+            whole
+                .iter()
+                .filter(|d| d.contains(&format!("duplicate target id `{first_id}`")))
+                .count(),
+            2
+        );
+    }
+}

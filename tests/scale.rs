@@ -1,0 +1,168 @@
+//! National scale through the commands: a registry frozen once per version and shared by the
+//! year's draws, kept as a file and found again by `verify`; a large draw's documents split for
+//! people.
+
+mod util;
+
+use util::{Project, run};
+
+/// The files of a folder, by name, sorted.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_years_draws_share_one_target_snapshot_kept_as_a_file_that_verify_checks() {
+    let p = Project::shipped();
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    p.ok(&["draw", "zhian.entertainment", "--period", "2023-H1"]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
+    let files = names(&p.path("data/snapshots"));
+    assert_eq!(
+        files.len(),
+        1,
+        "one snapshot for one registry version: {files:?}"
+    );
+    let (hash, size, csize, data): (String, i64, i64, i64) = p
+        .db()
+        .query_row(
+            "SELECT hash, size, compressed_size, length(data) FROM snapshots WHERE kind = 'targets'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("one targets snapshot");
+    assert_eq!(files[0], format!("{hash}.csv"));
+    let file = p.path(&format!("data/snapshots/{hash}.csv"));
+    let bytes = std::fs::read(&file).expect("snapshot");
+    assert_eq!(size as usize, bytes.len());
+    assert_eq!(
+        (csize, data),
+        (0, 0),
+        "kept as the file, not gzipped into the database"
+    );
+    assert!(bytes.starts_with(b"id,name,category,district,"));
+    let check = p.ok(&["registry", "check"]);
+    assert!(check.contains(&hash[..12]), "{check}");
+    for n in ["1", "2", "3"] {
+        assert!(p.ok(&["verify", n]).starts_with("identical"));
+    }
+    // A snapshot file that is not the recorded one fails the re-run.
+    let mut altered = bytes.clone();
+    let at = altered.len() - 2;
+    altered[at] = if altered[at] == b'x' { b'y' } else { b'x' };
+    std::fs::write(&file, &altered).expect("alter");
+    let (code, out, err) = run(p.suiji(&["verify", "1"]));
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("DIFFERS") && out.contains(&format!("targets snapshot {hash}")),
+        "{out}{err}"
+    );
+    assert!(out.contains("damaged"), "{out}{err}");
+}
+
+#[test]
+fn a_large_draw_splits_its_documents_by_district_and_inspector() {
+    let p = Project::shipped();
+    p.ok(&[
+        "gen-registry",
+        "--targets",
+        "300000",
+        "--inspectors",
+        "60",
+        "--out",
+        "big",
+    ]);
+    p.use_registries("big/targets.csv", "big/inspectors.csv");
+    p.edit(
+        "rules/zhian.toml",
+        "categories = [\"hotel\"]",
+        "categories = [\"hotel\", \"entertainment\", \"security_service\", \"precursor_chemical\", \"internet_cafe\", \"network_operator\"]",
+    );
+    p.edit(
+        "rules/zhian.toml",
+        "hooks = { script = \"zhian.rhai\", weight = \"risk_weight\" }",
+        "hooks = { script = \"zhian.rhai\", weight = \"risk_weight\" }\nworkload_cap = 100000",
+    );
+    let out = p.ok(&["draw", "zhian.hotel", "--period", "2024-H1"]);
+    let folder = p.path("out/draws/zhian.hotel/2024-H1");
+    let files = names(&folder);
+    for whole in ["tasks.xlsx", "teams.html", "public.html"] {
+        assert!(!files.iter().any(|f| f == whole), "{whole} in {files:?}");
+    }
+    for kept in ["manifest.json", "tasks.csv", "public.csv"] {
+        assert!(files.iter().any(|f| f == kept), "{kept} missing: {files:?}");
+    }
+    let count = |prefix: &str, suffix: &str| {
+        files
+            .iter()
+            .filter(|f| f.starts_with(prefix) && f.ends_with(suffix))
+            .count()
+    };
+    // The generator's 14 towns, each with its workbook and public page.
+    assert_eq!(count("tasks-", ".xlsx"), 14, "{files:?}");
+    assert_eq!(count("public-", ".html"), 14, "{files:?}");
+    assert!(
+        files.iter().any(|f| f == "tasks-平邑街道.xlsx"),
+        "{files:?}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("out/draws/zhian.hotel/2024-H1/manifest.json"))
+            .expect("manifest");
+    let selected = manifest["selected"].as_array().expect("selected");
+    assert!(selected.len() > 10_000, "{}", selected.len());
+    let mut members: Vec<&str> = selected
+        .iter()
+        .flat_map(|s| s["team"].as_array().into_iter().flatten())
+        .filter_map(|m| m.as_str())
+        .collect();
+    members.sort_unstable();
+    members.dedup();
+    assert_eq!(count("teams-", ".html"), members.len(), "{out}");
+    // Every staffed target's page is in the sheets of each member of its team.
+    let first = &selected[0];
+    let id = first["target_id"].as_str().expect("id");
+    for m in first["team"].as_array().expect("team") {
+        let m = m.as_str().expect("member");
+        let sheet = files
+            .iter()
+            .find(|f| f.starts_with("teams-") && f.ends_with(&format!("-{m}.html")))
+            .unwrap_or_else(|| panic!("no sheets for {m}"));
+        let text = std::fs::read_to_string(folder.join(sheet)).expect("sheets");
+        assert!(text.contains(id), "{sheet} lacks {id}");
+    }
+    // The excluded targets: listed in the manifest and in exclusions.csv, counted in the database.
+    let excluded = manifest["exclusions"].as_array().expect("exclusions").len();
+    assert!(excluded > 10_000, "{excluded}");
+    let listed = p
+        .read("out/draws/zhian.hotel/2024-H1/exclusions.csv")
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(listed, excluded);
+    let (rows, counted): (i64, i64) = p
+        .db()
+        .query_row(
+            "SELECT count(*), sum(CAST(detail AS INTEGER)) FROM draw_exclusions
+             WHERE entity_kind = 'target'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("exclusion rows");
+    assert!(rows <= 4, "one row per reason, not {rows}");
+    assert_eq!(counted as usize, excluded);
+    let items = 4;
+    let task_rows = p
+        .read("out/draws/zhian.hotel/2024-H1/tasks.csv")
+        .lines()
+        .filter(|l| !l.contains("检查任务清单"))
+        .count()
+        - 1;
+    assert_eq!(task_rows, selected.len() * items);
+    assert!(p.ok(&["verify", "1"]).starts_with("identical"));
+}
