@@ -442,6 +442,28 @@ fn rule_edit(b: &Browser) {
     );
     assert!(b.text("#live").contains("未知的键"), "{}", b.text("#live"));
     b.screenshot("21-rules-live-check");
+    // The typo corrected: the check passes and the effect of 10% shows under it.
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "var t = arguments[0]; t.value = t.value.replace('ratoi = ', 'ratio = '); t.dispatchEvent(new Event('input', { bubbles: true }));",
+            "args": [{ "element-6066-11e4-a52e-4f735466cecf": area }]
+        })),
+    );
+    b.wait_for("//table[@id='effect-runs']");
+    let old = number_after(&b.text("#effect-runs td.before"), "，抽取");
+    let new = number_after(&b.text("#effect-runs td.after"), "，抽取");
+    assert!(new > old, "10% draws more than 5%: {old} → {new}");
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "document.getElementById('live').scrollIntoView();",
+            "args": []
+        })),
+    );
+    b.screenshot("21b-rules-live-effect");
     b.go("/rules/zhian/hotel");
     b.type_in("#f_ratio", "10");
     b.click("#check");

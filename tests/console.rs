@@ -364,6 +364,7 @@ const WRITES: &[(&str, Action)] = &[
     ("/rules/zhian/hotel", Action::EditRules),
     ("/rules/zhian", Action::EditRules),
     ("/rules-check", Action::EditRules),
+    ("/rules-effect", Action::EditRules),
     ("/rules/changes/1/approve", Action::ApproveRules),
     ("/rules/changes/1/return", Action::ApproveRules),
     ("/rules/outside/approve", Action::ApproveRules),
@@ -1449,5 +1450,69 @@ fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees
                 ("rules.approve", Some("approver")),
             ]
         );
+    });
+}
+
+/// Version 1 of the rules, adopted from the files on disk.
+fn adopt_v1(p: &Project) {
+    use suiji::jobs::rule_changes::{self, Who};
+    let cfg = suiji::rules::load_config(&config(p)).expect("config");
+    let mut store = suiji::store::Store::open(&cfg.data_dir).expect("store");
+    let who = Who {
+        actor: "cli:test".into(),
+        at: "2026-01-05T09:00:00+08:00".into(),
+    };
+    rule_changes::adopt(&mut store, &cfg, &who).expect("adopt");
+}
+
+#[test]
+fn the_live_check_compares_with_the_approved_version_and_shows_the_effect() {
+    runtime().block_on(async {
+        let c = Console::with(Project::shipped_two_person(), adopt_v1);
+        let approved = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        // Changed on disk outside the console and not approved: another department's file
+        // gets an unknown key, and the hotel's note a word nobody approved.
+        let wangan = c.project.path("rules/wangan.toml");
+        let text = std::fs::read_to_string(&wangan).expect("wangan");
+        std::fs::write(&wangan, format!("bogus_key = 1\n{text}")).expect("write");
+        let outside = approved.replacen("特种行业按每半年", "未经批准的说明；特种行业按每半年", 1);
+        assert_ne!(outside, approved);
+        std::fs::write(c.project.path("rules/zhian.toml"), &outside).expect("write");
+
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let (_, page) = c.get(Some(&cookie), "/rules/zhian").await;
+        assert!(
+            !page.contains("未经批准的说明"),
+            "the approved text: {page}"
+        );
+        assert!(page.contains("data-effect=\"/rules-effect\""), "{page}");
+        let note = approved
+            .lines()
+            .find(|l| l.starts_with("note = \"特种行业按每半年"))
+            .expect("the hotel's note");
+        let ten = approved.replacen(note, &format!("{note}\nratio = \"10%\""), 1);
+        let fields = [
+            ("csrf".to_string(), csrf),
+            ("dept".to_string(), "zhian".to_string()),
+            ("file:zhian.toml".to_string(), ten),
+        ];
+        let (status, fragment) = c
+            .post(Some(&cookie), "/rules-check", &encode(&fields))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{fragment}");
+        assert!(
+            fragment.contains("id=\"check-ok\""),
+            "checked against the approved version, not the files on disk: {fragment}"
+        );
+        let (status, effect) = c
+            .post(Some(&cookie), "/rules-effect", &encode(&fields))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{effect}");
+        assert!(effect.contains("id=\"effect-runs\""), "{effect}");
+        let old = count_in(&effect, "before", "，抽取");
+        let new = count_in(&effect, "after", "，抽取");
+        assert!(new > old, "10% draws more than 5%: {old} → {new}");
+        assert!(effect.contains("抽查计划有"), "{effect}");
     });
 }

@@ -14,4 +14,6 @@ pub mod schema;
 pub mod values;
 
 pub use archive::Draft;
-pub use load::{LoadError, Loaded, load, load_archived, load_config, load_draft};
+pub use load::{
+    LoadError, Loaded, load, load_archived, load_config, load_draft, load_draft_staged,
+};

@@ -230,6 +230,7 @@ pub fn router(app: App) -> Router {
             get(rules::matter_form).post(rules::matter_post),
         )
         .route("/rules-check", post(rules::live_check))
+        .route("/rules-effect", post(rules::live_effect))
         .route("/static/console.css", get(stylesheet))
         .route("/static/rules.js", get(rules::script))
         .route("/public", get(public::bare))
