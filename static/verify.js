@@ -115,9 +115,14 @@
     return (m + 0.5) / 4503599627370496;
   }
 
-  /* k = ceil(n × ppm / 10^6) in exact integers (§6.2). */
-  function sampleSize(n, ppm) {
+  /* k = ceil(n × ppm / 10^6) in exact integers (§6.2); with a class's upper bound cap_ppm,
+     at most floor(n × cap_ppm / 10^6) (V2-11). */
+  function sampleSize(n, ppm, capPpm) {
     var k = (BigInt(n) * BigInt(ppm) + 999999n) / 1000000n;
+    if (typeof capPpm === 'number') {
+      var most = (BigInt(n) * BigInt(capPpm)) / 1000000n;
+      if (most < k) { k = most; }
+    }
     return Number(k);
   }
 
@@ -213,10 +218,10 @@
   }
 
   /* One stratum ranked: its units in draw order, each with key, λ, Q, rank. */
-  async function rankStratum(h, b, seed, stratum, units, ratioPpm) {
+  async function rankStratum(h, b, seed, stratum, units, ratioPpm, capPpm) {
     var P = await prefix(h, b.algorithm, 'targets', seed, b.matter, b.period.id, stratum);
     var keys = await h.keys(P, units.map(function (u) { return u.idBytes; }));
-    var k = sampleSize(units.length, ratioPpm), i;
+    var k = sampleSize(units.length, ratioPpm, capPpm), i;
     var weighted = b.weighting === 'pareto';
     var lam = weighted ? lambdas(units.map(function (u) { return u.weight; }), k) : null;
     for (i = 0; i < units.length; i++) {
@@ -303,7 +308,7 @@
       if (units.length !== s.eligible) {
         reasons.push('分层' + label(s.stratum) + '：分层表记可抽对象 ' + s.eligible + ' 户，名单中有 ' + units.length + ' 户');
       }
-      var r = await rankStratum(h, b, seed, s.stratum, units, s.ratio_ppm);
+      var r = await rankStratum(h, b, seed, s.stratum, units, s.ratio_ppm, s.cap_ppm);
       if (r.k !== s.k) {
         reasons.push('分层' + label(s.stratum) + '：按比例应抽 ' + r.k + ' 户，数据包记为 ' + s.k + ' 户');
       }

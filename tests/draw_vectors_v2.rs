@@ -224,6 +224,7 @@ fn manifest_2_vector() {
             ratio_ppm: 50_000,
             eligible: 3,
             k: 1,
+            cap_ppm: None,
         }],
         classes_without_ratio: Some(vec!["E".into()]),
         selected: vec![Selected {

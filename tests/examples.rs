@@ -48,11 +48,17 @@ fn categories(p: &Project) -> BTreeMap<String, String> {
 
 /// `python3 docs/reference/suiji_draw.py check DB`: every recorded draw must be identical.
 fn reference_agrees(p: &Project) -> String {
+    reference_with(p, &[])
+}
+
+/// [`reference_agrees`] with more arguments (`--classes FILE`).
+fn reference_with(p: &Project, args: &[&str]) -> String {
     let out = Command::new("python3")
         .current_dir(p.root())
         .arg(repo().join("docs/reference/suiji_draw.py"))
         .arg("check")
         .arg(p.path("data/suiji.sqlite3"))
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/run installs it): {e}"));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -233,7 +239,11 @@ fn a_joint_visit_counts_once_toward_a_matters_yearly_cap() {
         }
     }
     assert!(restaurants > 0);
-    reference_agrees(&p);
+    // 餐饮's classes come from its hook: the reference program takes them as a table.
+    let spec = serde_json::json!({ "risk_class": { "by_id": hook_classes(&p) } });
+    p.write("classes.json", &spec.to_string());
+    let reference = reference_with(&p, &["--classes", "classes.json"]);
+    assert!(reference.contains("2 identical, 0 differ"), "{reference}");
 }
 
 #[test]
@@ -309,4 +319,198 @@ fn a_cron_frequency_reads_in_chinese_in_the_plan() {
         plan.contains("每年 1、4、7、10 月 1 日 9:00（计划表达式 `0 0 9 1 1,4,7,10 *`）"),
         "{plan}"
     );
+}
+
+#[test]
+fn credit_classes_with_an_upper_bound_and_a_band_are_drawn_and_printed_as_written() {
+    let p = Project::example("shichang").simulation();
+    let plan = p.ok(&["plan", "--year", "2025"]);
+    assert!(
+        plan.contains("按等级：A 类不超过 5%，B 类 5%–20%，C 类 20%，D 类 100%"),
+        "{plan}"
+    );
+    assert!(!plan.contains("A 类不低于"), "{plan}");
+    p.ok(&[
+        "draw",
+        "shipin.xiaoshou",
+        "--period",
+        "2025",
+        "--seed",
+        "demo",
+    ]);
+    let m = manifest(&p, "out/draws/shipin.xiaoshou/2025/manifest.json");
+    let strata: BTreeMap<&str, (u64, u64, Option<u64>)> = m["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s["stratum"].as_str()?,
+                (
+                    s["eligible"].as_u64()?,
+                    s["k"].as_u64()?,
+                    s["cap_ppm"].as_u64(),
+                ),
+            ))
+        })
+        .collect();
+    // A ≤ 5%: ⌊5% × n⌋; B 5%–20%: ⌈5% × n⌉ capped at ⌊20% × n⌋; C at least 20%; D all.
+    let (n, k, cap) = strata["class=A"];
+    assert_eq!((k, cap), (n * 5 / 100, Some(50_000)), "A of {n}");
+    let (n, k, cap) = strata["class=B"];
+    assert_eq!(
+        (k, cap),
+        ((n * 5).div_ceil(100).min(n * 20 / 100), Some(200_000))
+    );
+    let (n, k, cap) = strata["class=C"];
+    assert_eq!((k, cap), ((n * 20).div_ceil(100), None));
+    let (n, k, _) = strata["class=D"];
+    assert_eq!(k, n);
+    let (code, out, err) =
+        run(p.suiji(&["verify", "out/draws/shipin.xiaoshou/2025/manifest.json"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("identical"), "{out}");
+    let reference = reference_agrees(&p);
+    assert!(reference.contains("1 identical, 0 differ"), "{reference}");
+}
+
+#[test]
+fn a_class_bound_written_wrongly_is_a_located_error_with_the_forms() {
+    let p = Project::example("shichang");
+    p.edit("rules/shipin.toml", "B = \"5%–20%\"", "B = \"20%–5%\"");
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("`20%–5%` is not a band: its lower bound 20% is above its upper bound 5%"),
+        "{err}"
+    );
+    assert!(err.contains("rules/shipin.toml:"), "{err}");
+    assert!(err.contains("\"≤ 5%\" (at most 5%)"), "{err}");
+    let p = Project::example("shichang");
+    p.edit("rules/shipin.toml", "ratio = \"3%\"", "ratio = \"≤ 3%\"");
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("is written per class, in `class_ratios`"),
+        "{err}"
+    );
+}
+
+/// The classes of the example's 餐饮 hook, by the rule's own words and from the registry file:
+/// listed as abnormal → 异常名录; 3 complaints or more → 投诉较多; else none.
+fn hook_classes(p: &Project) -> BTreeMap<String, String> {
+    p.read("config/registry/targets.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let complaints: u32 = f.get(11)?.parse().unwrap_or(0);
+            let class = if *f.get(12)? == "是" {
+                "异常名录"
+            } else if complaints >= 3 {
+                "投诉较多"
+            } else {
+                return None;
+            };
+            Some((f.first()?.to_string(), class.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_class_computed_by_a_hook_decides_the_ratio_of_each_restaurant() {
+    let p = Project::example("shichang").simulation();
+    let plan = p.ok(&["plan", "--year", "2025"]);
+    assert!(
+        plan.contains("按分类：异常名录 100%，投诉较多 20%；其他（未分类）5%"),
+        "{plan}"
+    );
+    p.ok(&[
+        "draw",
+        "shipin.canyin",
+        "--period",
+        "2025",
+        "--seed",
+        "demo",
+    ]);
+    let rel = "out/draws/shipin.canyin/2025/manifest.json";
+    let m = manifest(&p, rel);
+    let classes = hook_classes(&p);
+    let cats = categories(&p);
+    let excluded: BTreeSet<&str> = m["exclusions"]
+        .as_array()
+        .expect("exclusions")
+        .iter()
+        .filter_map(|e| e["target_id"].as_str())
+        .collect();
+    // Each stratum holds exactly the restaurants of its class that were not excluded.
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for (id, cat) in &cats {
+        if cat == "canyin" && !excluded.contains(id.as_str()) {
+            let label = classes
+                .get(id)
+                .map_or(String::new(), |c| format!("class={c}"));
+            *expected.entry(label).or_default() += 1;
+        }
+    }
+    let strata: BTreeMap<String, (u64, u64)> = m["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s["stratum"].as_str()?.to_string(),
+                (s["eligible"].as_u64()?, s["k"].as_u64()?),
+            ))
+        })
+        .collect();
+    let sizes: BTreeMap<String, u64> = strata.iter().map(|(s, (n, _))| (s.clone(), *n)).collect();
+    assert_eq!(sizes, expected);
+    let (n, k) = strata["class=异常名录"];
+    assert_eq!(k, n, "异常名录 100%");
+    let (n, k) = strata["class=投诉较多"];
+    assert_eq!(k, (n * 20).div_ceil(100), "投诉较多 20%");
+    let (n, k) = strata[""];
+    assert_eq!(k, (n * 5).div_ceil(100), "the rest 5%");
+    for s in m["selected"].as_array().expect("selected") {
+        let id = s["target_id"].as_str().unwrap_or_default();
+        let label = classes
+            .get(id)
+            .map_or(String::new(), |c| format!("class={c}"));
+        assert_eq!(s["stratum"].as_str(), Some(label.as_str()), "{id}");
+    }
+    let (code, out, err) = run(p.suiji(&["verify", rel]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("identical"), "{out}");
+    // The reference program takes the hook's classes as a table (it runs no Rhai).
+    let spec = serde_json::json!({ "risk_class": { "by_id": classes } });
+    p.write("classes.json", &spec.to_string());
+    let reference = reference_with(&p, &["--classes", "classes.json"]);
+    assert!(reference.contains("1 identical, 0 differ"), "{reference}");
+}
+
+#[test]
+fn a_class_hook_that_answers_a_number_or_sits_beside_class_field_is_refused_where_written() {
+    let p = Project::example("shichang");
+    p.edit("rules/shipin.rhai", "return \"投诉较多\";", "return 3;");
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("returned i64, not a class (text) or ()"),
+        "{err}"
+    );
+    assert!(err.contains("rules/shipin.rhai:"), "{err}");
+    let p = Project::example("shichang");
+    p.edit(
+        "rules/shipin.toml",
+        "hooks = { script = \"shipin.rhai\", class = \"risk_class\" }",
+        "hooks = { script = \"shipin.rhai\", class = \"risk_class\" }\nclass_field = \"信用等级\"",
+    );
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("`shipin.canyin` has both a class hook and `class_field`"),
+        "{err}"
+    );
+    assert!(err.contains("rules/shipin.toml:"), "{err}");
 }

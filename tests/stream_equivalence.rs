@@ -19,7 +19,7 @@ use suiji::registry::generate::write_inspectors;
 use suiji::registry::types::Registry;
 use suiji::registry::{Known, load};
 use suiji::rules::Loaded;
-use suiji::rules::model::{Matter, Ratio};
+use suiji::rules::model::{Matter, Ratio, Share};
 use suiji::schedule::{DrawKind, Period};
 use suiji::script::{Hook, HookKind, Script};
 
@@ -217,6 +217,10 @@ fn rep_conflict(inspector, target) {
 }
 fn conflict_fails(inspector, target) { if target.class == "D" { throw "no D"; } false }
 fn conflict_text(inspector, target) { if target.class == "B" { 1 } else { false } }
+fn klass(target, ctx) { if target.district == "仲村镇" { "仲村镇" } else if target.class == "D" { "D" } else { () } }
+fn klass_any(target, ctx) { if target.name.len() % 3 == 0 { "C" } else { "" } }
+fn klass_fails(target, ctx) { if target.district == "武台镇" { throw "no town"; } "D" }
+fn klass_number(target, ctx) { if target.class == "B" { 2 } else { "C" } }
 "#;
 
 /// The matter of a case, from `zhian.hotel` and a few choices.
@@ -242,9 +246,25 @@ fn matter(loaded: &Loaded, rng: &mut Rng) -> Matter {
     m.ratio = ratio(rng);
     m.class_ratios = BTreeMap::new();
     if rng.chance(40) {
-        m.class_ratios.insert("D".into(), ratio(rng));
-        m.class_ratios.insert("C".into(), ratio(rng));
-        m.class_ratios.insert("仲村镇".into(), ratio(rng));
+        m.class_ratios
+            .insert("D".into(), Share::at_least(ratio(rng)));
+        // A band (C: k = ⌈low × n⌉, at most ⌊high × n⌋) and an upper bound (仲村镇: ⌊r × n⌋).
+        let (a, b) = (ratio(rng), ratio(rng));
+        m.class_ratios.insert(
+            "C".into(),
+            Share {
+                ratio: a.min(b),
+                cap: Some(a.max(b)),
+            },
+        );
+        let r = ratio(rng);
+        m.class_ratios.insert(
+            "仲村镇".into(),
+            Share {
+                ratio: r,
+                cap: Some(r),
+            },
+        );
     }
     m.class_field =
         [None, Some("class"), Some("category"), Some("district")][rng.below(4)].map(String::from);
@@ -284,6 +304,32 @@ fn matter(loaded: &Loaded, rng: &mut Rng) -> Matter {
         2 => Some(hook(loaded, Conflict, "conflict_text", None)),
         _ => None,
     };
+    // The class from a hook in place of a column (分类钩子): by town and class, by anything,
+    // one that fails, one that answers a number.
+    if !m.class_ratios.is_empty() {
+        m.class_hook = match rng.below(6) {
+            0 => Some(hook(
+                loaded,
+                HookKind::Class,
+                "klass",
+                Some(&["class", "district"]),
+            )),
+            1 => Some(hook(loaded, HookKind::Class, "klass_any", None)),
+            2 => Some(hook(
+                loaded,
+                HookKind::Class,
+                "klass_fails",
+                Some(&["district"]),
+            )),
+            3 => Some(hook(
+                loaded,
+                HookKind::Class,
+                "klass_number",
+                Some(&["class"]),
+            )),
+            _ => None,
+        };
+    }
     m
 }
 

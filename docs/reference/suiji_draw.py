@@ -4,7 +4,8 @@ written from docs/draw-algorithm.md (Python 3.11 or later, standard library only
 
     python3 suiji_draw.py vectors
         prints the golden vectors of §9 (keys, U, orders, λ, team rankings).
-    python3 suiji_draw.py check DATABASE [--draw ID]... [--all] [--weights SPEC.json] [--substitutes N]
+    python3 suiji_draw.py check DATABASE [--draw ID]... [--all] [--weights SPEC.json]
+            [--classes SPEC.json] [--substitutes N]
         re-runs recorded draws from suiji's database (data/suiji.sqlite3): the manifest, the
         archived canonical registry snapshots and the archived rules, and says for each draw
         `identical` (the re-computed manifest hashes to the recorded `manifest_hash`) or what
@@ -12,8 +13,8 @@ written from docs/draw-algorithm.md (Python 3.11 or later, standard library only
 
 Hooks (Rhai scripts) are not run here: the `eligible` hook's answers are read from the
 manifest's exclusions (`eligible_hook`), the `conflict` hook's from its inspector skips
-(`hook_conflict`), and a `weight` hook's weights must be given with --weights (§10.3 of the
-document). Everything else — scope, exclusions, strata, k, keys, the uniform and Pareto
+(`hook_conflict`), a `weight` hook's weights must be given with --weights (§10.3 of the
+document) and a `class` hook's classes with --classes (V2-12). Everything else — scope, exclusions, strata, k, keys, the uniform and Pareto
 selections, λ, teams with 回避 and workload caps, the unstaffed messages, the history kept, the
 snapshot and rules hashes and the manifest hash — is computed here from the inputs.
 """
@@ -325,6 +326,34 @@ def parse_ratio(text):
     return int(whole or "0") * scale + int((frac + "0" * places)[:places] or "0")
 
 
+def parse_share(text):
+    """A class ratio (V2-11): "5%" → (ppm, None); "≤ 5%" → (ppm, ppm); "5%–20%" → (low, high)."""
+    t = text.strip(WS) if isinstance(text, str) else text
+    if not isinstance(t, str):
+        return parse_ratio(ratio_text(t)), None
+    for sign in ("≤", "<="):
+        if t.startswith(sign):
+            cap = parse_ratio(t[len(sign):])
+            return cap, cap
+    for sign in ("≥", ">="):
+        if t.startswith(sign):
+            return parse_ratio(t[len(sign):]), None
+    for dash in ("–", "—", "-", "~", "～"):
+        if dash in t:
+            low, _, high = t.partition(dash)
+            low = low.strip(WS)
+            low = low if low.endswith(("%", "％")) else low + "%"
+            return parse_ratio(low), parse_ratio(high)
+    return parse_ratio(t), None
+
+
+def share_size(n, share):
+    """k of a stratum of n at a class share: ⌈n × low⌉, at most ⌊n × cap⌋ (V2-11)."""
+    ppm, cap = share
+    k = sample_size(n, ppm)
+    return k if cap is None else min(k, n * cap // 1_000_000)
+
+
 def ratio_text(v):
     """A ratio as written in the rules: a string, or a TOML number written out in full."""
     if isinstance(v, str):
@@ -357,7 +386,7 @@ def matter_rules(files, matter_id):
                 "ratio": get("ratio"),
                 "stratify_by": get("stratify_by"),
                 "class_field": get("class_field"),
-                "class_ratios": {k: parse_ratio(v) for k, v in get("class_ratios", {}).items()},
+                "class_ratios": {k: parse_share(v) for k, v in get("class_ratios", {}).items()},
                 "team_size": get("team_size", 2),
                 "qualifications": get("qualifications", []),
                 "workload_cap": get("workload_cap", 20),
@@ -367,6 +396,7 @@ def matter_rules(files, matter_id):
                 "eligible": hooks.get("eligible"),
                 "weight": hooks.get("weight"),
                 "conflict": hooks.get("conflict"),
+                "class_hook": hooks.get("class"),
             }
     joint = joint_rules(files, matter_id)
     if joint is not None:
@@ -407,7 +437,7 @@ def joint_rules(files, matter_id):
                 "ratio": get("ratio"),
                 "stratify_by": get("stratify_by"),
                 "class_field": j.get("class_field"),
-                "class_ratios": {k: parse_ratio(v) for k, v in j.get("class_ratios", {}).items()},
+                "class_ratios": {k: parse_share(v) for k, v in j.get("class_ratios", {}).items()},
                 "team_size": j.get("team_size", max(d.get("team_size", 2), needs)),
                 "qualifications": j.get("qualifications", []),
                 "cover": cover,
@@ -419,6 +449,7 @@ def joint_rules(files, matter_id):
                 "eligible": hooks.get("eligible"),
                 "weight": hooks.get("weight"),
                 "conflict": hooks.get("conflict"),
+                "class_hook": hooks.get("class"),
             }
     return None
 
@@ -434,10 +465,12 @@ def field(t, name):
     return t["extra"].get(name, "")
 
 
-def stratum_of(t, m, regular):
+def stratum_of(t, m, regular, classes_of):
     value = field(t, m["stratify_by"]) if m["stratify_by"] else ""
     cls = None
-    if m["class_ratios"] and regular:
+    if m["class_ratios"] and regular and m.get("class_hook"):
+        cls = classes_of(t) or None                    # the class hook's answer (V2-12)
+    elif m["class_ratios"] and regular:
         f = m["class_field"]
         cls = (t["class"] or None) if f in (None, "class") else (field(t, f) or None)
     if cls is None:
@@ -462,7 +495,7 @@ def last_clean(t, hist):
     return max([d for d in (reg, h) if d is not None], default=None)
 
 
-def classify(m, man, targets, history, weights_of):
+def classify(m, man, targets, history, weights_of, classes_of=lambda t: None):
     """Scope, exclusions, strata, history kept: (strata, exclusions, history)."""
     regular = man["kind"] == "regular"
     reference = datetime.date.fromisoformat(man["reference_date"])
@@ -474,8 +507,8 @@ def classify(m, man, targets, history, weights_of):
     for pos, t in enumerate(scope):
         if man["key_area_only"] and not t["key_area"]:
             continue
-        name, ratio = stratum_of(t, m, regular)
-        ratio = base_ppm if ratio is None else ratio
+        name, ratio = stratum_of(t, m, regular, classes_of)
+        ratio = (base_ppm, None) if ratio is None else ratio
         if t["status"] != "active":
             excluded.append((t["id"], "deregistered", "注销/吊销/停业"))
             continue
@@ -511,8 +544,10 @@ def select(man, m, strata):
     for name in sorted(strata, key=str.encode):
         s = strata[name]
         units = s["units"]
-        n, k = len(units), sample_size(len(units), s["ratio"])
-        info.append({"stratum": name, "ratio_ppm": s["ratio"], "eligible": n, "k": k})
+        n, k = len(units), share_size(len(units), s["ratio"])
+        info.append({"stratum": name, "ratio_ppm": s["ratio"][0], "eligible": n, "k": k})
+        if s["ratio"][1] is not None:
+            info[-1]["cap_ppm"] = s["ratio"][1]
         p = prefix_of(man["algorithm"], seed, man["matter"], man["period"]["id"], name, "targets")
         keys = [key(p, t["id"]) for t, _, _ in units]
         if m["weight"]:
@@ -765,7 +800,22 @@ def weights_from(spec, m):
     return lambda t: float(table.get(field(t, f) or "", default))
 
 
-def redraw(db, man, spec):
+def classes_from(spec, m):
+    """The class of each target when the matter's class ratios read a `class` hook (V2-12),
+    from --classes: {"<hook>": {"by_id": {id: class}}} or {"<hook>": {"field": f, "values":
+    {value: class}, "default": class}}; a target without one has no class."""
+    if not m.get("class_hook"):
+        return lambda t: None
+    if spec is None:
+        raise ValueError(f"the matter has a class hook ({m['class_hook']}): give its classes with --classes")
+    hook = spec.get(m["class_hook"], spec)
+    if "by_id" in hook:
+        return lambda t: hook["by_id"].get(t["id"])
+    f, table, default = hook["field"], hook["values"], hook.get("default")
+    return lambda t: table.get(field(t, f) or "", default)
+
+
+def redraw(db, man, spec, class_spec=None):
     """The manifest this program computes for a recorded manifest's inputs."""
     tdata = snapshot(db, man["registry"]["targets_snapshot"])
     idata = snapshot(db, man["registry"]["inspectors_snapshot"])
@@ -774,7 +824,8 @@ def redraw(db, man, spec):
     iheader, irecs, inspectors = inspectors_of(idata)
     m = matter_rules(unpack_rules(rblob), man["matter"])
     history = {h["target_id"]: h for h in man["history"]}
-    strata, excluded, history_out = classify(m, man, targets, history, weights_from(spec, m))
+    strata, excluded, history_out = classify(m, man, targets, history, weights_from(spec, m),
+                                             classes_from(class_spec, m))
     info, selected, subs = select(man, m, strata)
     v2 = man["algorithm"] == "suiji-draw/2"
     skips = (teams_v2 if v2 else teams)(man, m, selected, inspectors)
@@ -855,10 +906,12 @@ def check(argv):
     ap.add_argument("--draw", type=int, action="append", default=[])
     ap.add_argument("--all", action="store_true", help="also draws superseded by a redraw")
     ap.add_argument("--weights", help="JSON: a weight hook's weights (§10.3)")
+    ap.add_argument("--classes", help="JSON: a class hook's classes (V2-12)")
     ap.add_argument("--substitutes", type=int, default=0, metavar="N",
                     help="also print each stratum's first N substitutes (§6.1), in order")
     a = ap.parse_args(argv)
     spec = json.load(open(a.weights, encoding="utf-8")) if a.weights else None
+    class_spec = json.load(open(a.classes, encoding="utf-8")) if a.classes else None
     db = sqlite3.connect(f"file:{a.database}?mode=ro", uri=True)
     query = "SELECT id, manifest_json FROM draws"
     if not a.all:
@@ -874,7 +927,7 @@ def check(argv):
             bad += 1
             continue
         try:
-            got, substitutes = redraw(db, man, spec)
+            got, substitutes = redraw(db, man, spec, class_spec)
             diffs = differences(man, got)
         except (LookupError, ValueError, KeyError) as e:
             diffs = [f"cannot re-run: {e}"]

@@ -312,11 +312,18 @@ impl PublicBundle {
                 s.stratum, s.eligible
             ));
         }
-        let k = usize::try_from((n as u128 * u128::from(s.ratio_ppm)).div_ceil(1_000_000))
-            .unwrap_or(usize::MAX);
+        let at_least = (n as u128 * u128::from(s.ratio_ppm)).div_ceil(1_000_000);
+        let at_most = s
+            .cap_ppm
+            .map_or(u128::MAX, |c| n as u128 * u128::from(c) / 1_000_000);
+        let k = usize::try_from(at_least.min(at_most)).unwrap_or(usize::MAX);
         if k != s.k {
+            let cap = s
+                .cap_ppm
+                .map(|c| format!(", at most {c} ppm"))
+                .unwrap_or_default();
             out.push(format!(
-                "stratum {:?}: {} eligible at {} ppm draw {k}, the bundle states {}",
+                "stratum {:?}: {} eligible at {} ppm{cap} draw {k}, the bundle states {}",
                 s.stratum, n, s.ratio_ppm, s.k
             ));
         }

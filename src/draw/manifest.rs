@@ -119,6 +119,11 @@ pub struct StratumInfo {
     pub ratio_ppm: u32,
     pub eligible: usize,
     pub k: usize,
+    /// `suiji-manifest/2`, a class ratio with an upper bound (`≤ 5%`, `5%–20%`): the bound in
+    /// ppm, k = min(⌈n × ratio_ppm⌉, ⌊n × cap_ppm⌋) / 10^6 (docs/draw-algorithm.md V2-11).
+    /// Absent otherwise, so manifests without bounds keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_ppm: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -442,6 +447,7 @@ mod tests {
                 ratio_ppm: 1,
                 eligible: n,
                 k: n,
+                cap_ppm: None,
             }],
             classes_without_ratio: None,
             substitutes: None,

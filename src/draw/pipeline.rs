@@ -364,9 +364,10 @@ fn phases(
             .iter()
             .map(|p| crate::draw::manifest::StratumInfo {
                 stratum: p.name.clone(),
-                ratio_ppm: p.ratio.ppm(),
+                ratio_ppm: p.ratio.ratio.ppm(),
                 eligible: p.n,
                 k: p.k,
+                cap_ppm: p.ratio.cap.map(|c| c.ppm()),
             })
             .collect(),
         classes_without_ratio: classes_without_ratio(rules, &plans),

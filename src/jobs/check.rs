@@ -50,7 +50,7 @@ pub fn run(loaded: &Loaded) -> Result<Checked, SetupError> {
     let hooks = model
         .matters()
         .map(|m| {
-            [&m.eligible, &m.weight, &m.conflict]
+            [&m.eligible, &m.weight, &m.conflict, &m.class_hook]
                 .iter()
                 .filter(|h| h.is_some())
                 .count()

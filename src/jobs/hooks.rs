@@ -53,7 +53,10 @@ pub fn dry_run(loaded: &Loaded, year: i32) -> Result<(), SetupError> {
             staff = inspectors.iter().take(INSPECTORS).collect();
         }
         let ctx = first_ctx(m, year, cfg.timezone);
-        for hook in [&m.eligible, &m.weight, &m.conflict].into_iter().flatten() {
+        for hook in [&m.eligible, &m.weight, &m.conflict, &m.class_hook]
+            .into_iter()
+            .flatten()
+        {
             if let Some((target, e)) = first_failure(loaded, hook, &sample, &staff, &ctx) {
                 diags.push(located(&mut sources, m, hook, &target, &e));
             }
@@ -95,6 +98,7 @@ fn first_failure(
         let fits = match hook.kind {
             HookKind::Eligible | HookKind::Conflict => v.is_bool(),
             HookKind::Weight => v.is_int() || v.is_float(),
+            HookKind::Class => v.is_string() || v.is_unit(),
         };
         if fits {
             return Ok(());
@@ -103,7 +107,7 @@ fn first_failure(
     };
     for t in targets {
         let answer = match hook.kind {
-            HookKind::Eligible | HookKind::Weight => {
+            HookKind::Eligible | HookKind::Weight | HookKind::Class => {
                 check(sb.call(hook, target_map(t), ctx.clone()))
             }
             HookKind::Conflict => staff
@@ -124,6 +128,7 @@ fn wrong_type(hook: &Hook, got: &str) -> HookError {
     let want = match hook.kind {
         HookKind::Eligible | HookKind::Conflict => "true or false",
         HookKind::Weight => "a number greater than 0",
+        HookKind::Class => "a class (text) or ()",
     };
     let decl = format!("fn {}(", hook.function);
     let at = hook.script.source.find(&decl).unwrap_or(0);

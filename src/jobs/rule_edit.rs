@@ -75,7 +75,10 @@ pub fn department_files(loaded: &Loaded, id: &str) -> Result<DepartmentFiles, Ed
         .ok_or_else(|| EditJobError::NoDepartment(id.to_string()))?;
     let mut names: Vec<std::path::PathBuf> = vec![d.file.clone()];
     for m in &d.matters {
-        for h in [&m.eligible, &m.weight, &m.conflict].into_iter().flatten() {
+        for h in [&m.eligible, &m.weight, &m.conflict, &m.class_hook]
+            .into_iter()
+            .flatten()
+        {
             names.push(h.script.path.clone());
         }
     }

@@ -39,11 +39,30 @@ fn ratio_label(m: &Matter) -> String {
     } else {
         format!("不低于 {}", m.ratio)
     };
-    if !m.class_ratios.is_empty() {
+    if !m.class_ratios.is_empty() && m.class_hook.is_some() {
+        // Classes a hook computes are names (投诉较多), not grades (A 类).
         let parts: Vec<String> = m
             .class_ratios
             .iter()
-            .map(|(c, r)| format!("{c} 类 {r}"))
+            .map(|(c, r)| format!("{c} {}", r.label_zh()))
+            .collect();
+        s.push_str(&format!(
+            "；按分类：{}；其他（未分类）{}",
+            parts.join("，"),
+            m.ratio
+        ));
+    } else if !m.class_ratios.is_empty() {
+        let parts: Vec<String> = m
+            .class_ratios
+            .iter()
+            .map(|(c, r)| {
+                let share = r.label_zh();
+                if share.starts_with(|ch: char| ch.is_ascii_digit()) {
+                    format!("{c} 类 {share}")
+                } else {
+                    format!("{c} 类{share}")
+                }
+            })
             .collect();
         s.push_str(&format!(
             "；按等级：{}；其他等级（含未定级）{}",

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use crate::calendar::Holiday;
 use crate::rules::model::{
-    CatchUp, ChecklistItem, Config, Frequency, HolidayRule, IssueAt, Matter, OnHoliday, Places,
-    Publication, Ratio,
+    Algorithm, CatchUp, ChecklistItem, Config, Frequency, HolidayRule, IssueAt, Matter, OnHoliday,
+    Places, Publication, Ratio, Share,
 };
 use crate::rules::notes;
 use crate::rules::reader::{Cx, Sp, Span, Table};
 use crate::rules::schema::{self, Section};
-use crate::rules::values::{parse_issue, parse_ratio_as};
+use crate::rules::values::{parse_issue, parse_ratio_as, parse_share};
 use crate::script::{Hook, HookKind};
 
 const DEPT_KEYS: &[&str] = &["department", "defaults", "matter", "joint"];
@@ -66,7 +66,7 @@ pub(crate) struct Fields {
     categories: Option<Vec<Sp<String>>>,
     ratio: Option<Ratio>,
     class_field: Option<Sp<String>>,
-    class_ratios: Option<BTreeMap<String, Ratio>>,
+    class_ratios: Option<BTreeMap<String, Share>>,
     class_ratio_keys: Vec<(String, Span)>,
     stratify_by: Option<Sp<String>>,
     frequency: Option<Frequency>,
@@ -367,9 +367,18 @@ fn read_selection(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut C
         for (class, r) in class_ratios {
             f.class_ratio_keys
                 .push((class.value.clone(), class.span.clone()));
-            match parse_ratio_as(&r.value, config.legacy_ratios) {
-                Ok(r) => {
-                    map.insert(class.value, r);
+            match parse_share(&r.value, config.legacy_ratios) {
+                Ok(share) => {
+                    if share.cap.is_some() && config.algorithm == Algorithm::V1 {
+                        cx.error(
+                            r.span,
+                            format!("the bound `{}` needs the draw algorithm suiji-draw/2", r.value),
+                            "a bound of version 2",
+                        )
+                        .help
+                        .push("set [draw] algorithm = \"suiji-draw/2\" in config/suiji.toml (its manifest records the cap, docs/draw-algorithm.md V2-11), or write a plain percentage".into());
+                    }
+                    map.insert(class.value, share);
                 }
                 Err(e) => {
                     cx.error(r.span, e.message, "bad ratio").help.push(e.help);
@@ -480,7 +489,12 @@ fn read_publication(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
 fn read_hooks(t: &mut Table<'_>, f: &mut Fields, cx: &mut Cx<'_>) {
     if let Some(mut h) = t.table("hooks", cx) {
         f.hook_script = h.string("script", cx);
-        for kind in [HookKind::Eligible, HookKind::Weight, HookKind::Conflict] {
+        for kind in [
+            HookKind::Eligible,
+            HookKind::Weight,
+            HookKind::Conflict,
+            HookKind::Class,
+        ] {
             if let Some(func) = h.string(kind.fn_name(), cx) {
                 match &f.hook_script {
                     Some(script) => f.hooks.push(HookRef {
@@ -790,6 +804,7 @@ fn complete(
         eligible: None,
         weight: None,
         conflict: None,
+        class_hook: None,
         note: f.note.clone().map(|n| n.value),
         on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
         places,
@@ -1078,5 +1093,6 @@ pub(crate) fn bind(m: &mut Matter, kind: HookKind, hook: Hook) {
         HookKind::Eligible => m.eligible = Some(hook),
         HookKind::Weight => m.weight = Some(hook),
         HookKind::Conflict => m.conflict = Some(hook),
+        HookKind::Class => m.class_hook = Some(hook),
     }
 }

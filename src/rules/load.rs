@@ -12,7 +12,7 @@ use crate::rules::department::{
 };
 use crate::rules::model::{Config, Department, Matter, Model};
 use crate::rules::reader::Cx;
-use crate::script::{Hook, Sandbox, Script, display_path, fields_read, forbidden_calls};
+use crate::script::{Hook, HookKind, Sandbox, Script, display_path, fields_read, forbidden_calls};
 
 /// A loaded rule set: the model, the sandbox its hooks run in, and the texts diagnostics refer to.
 #[derive(Debug, Clone)]
@@ -471,9 +471,40 @@ fn bind_hooks(
             function: h.function.value.clone(),
             reads,
         };
+        if let Some(d) = class_hook_conflicts(&matter, &h, rule_file) {
+            diags.push(d);
+            continue;
+        }
         bind(&mut matter, h.kind, hook);
     }
     matter
+}
+
+/// A `class` hook where the class cannot come from it: beside a `class_field` (two sources of
+/// one class), or without `class_ratios` (nothing would read it).
+fn class_hook_conflicts(m: &Matter, h: &HookRef, rule_file: usize) -> Option<Diagnostic> {
+    if h.kind != HookKind::Class {
+        return None;
+    }
+    let (message, help) = if m.class_field.is_some() {
+        (
+            format!("`{}` has both a class hook and `class_field`", m.id),
+            "the class comes from one place: remove `class_field`, or the hook".to_string(),
+        )
+    } else if m.class_ratios.is_empty() {
+        (
+            format!("the class hook of `{}` has no `class_ratios` to use it", m.id),
+            "add class_ratios = { 投诉较多 = \"20%\" } naming the classes the hook returns, or remove the hook".to_string(),
+        )
+    } else {
+        return None;
+    };
+    Some(
+        Diagnostic::error(message)
+            .at(rule_file, h.function.span.clone())
+            .label("class hook")
+            .help(help),
+    )
 }
 
 /// A script named by anything but a plain `<name>.rhai` in the rules folder: the rule set

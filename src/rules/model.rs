@@ -260,6 +260,12 @@ impl Ratio {
         (n * u128::from(self.0)).div_ceil(1_000_000) as usize
     }
 
+    /// ⌊ratio × n⌋: the most a cap of this ratio allows (an upper bound rounds down).
+    pub fn floor_size(self, n: usize) -> usize {
+        let n = n as u128;
+        (n * u128::from(self.0) / 1_000_000) as usize
+    }
+
     /// The sum of two ratios, capped at 100% (a holiday window's raised ratio).
     pub fn saturating_add(self, other: Ratio) -> Ratio {
         Ratio((self.0 + other.0).min(1_000_000))
@@ -277,6 +283,57 @@ impl std::fmt::Display for Ratio {
             write!(f, "{}%", self.0 / 10_000)
         } else {
             write!(f, "{pct}%")
+        }
+    }
+}
+
+/// A class's share of a draw (`class_ratios`): at least `ratio` ("5%", rounded up), and, with a
+/// `cap`, never more than the cap (rounded down). An upper bound "≤ 5%" is a share whose ratio
+/// and cap are both 5% (k = ⌊5% × n⌋); a band "5%–20%" draws ⌈5% × n⌉, but never more than
+/// ⌊20% × n⌋ (docs/draw-algorithm.md V2-11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Share {
+    pub ratio: Ratio,
+    pub cap: Option<Ratio>,
+}
+
+impl Share {
+    /// "At least `ratio`": the share of a plain percentage.
+    pub fn at_least(ratio: Ratio) -> Share {
+        Share { ratio, cap: None }
+    }
+
+    /// Targets to draw from `n` eligible: ⌈ratio × n⌉, then at most ⌊cap × n⌋ (which may be 0).
+    pub fn sample_size(self, n: usize) -> usize {
+        let k = self.ratio.sample_size(n);
+        match self.cap {
+            Some(cap) => k.min(cap.floor_size(n)),
+            None => k,
+        }
+    }
+
+    /// The largest ratio the share can draw at (its cap, else its ratio).
+    pub fn most(self) -> Ratio {
+        self.cap.map_or(self.ratio, |c| c.max(self.ratio))
+    }
+
+    /// The share as the plan prints it: `5%`, `不超过 5%`, `5%–20%`.
+    pub fn label_zh(self) -> String {
+        match self.cap {
+            None => self.ratio.to_string(),
+            Some(c) if c == self.ratio => format!("不超过 {c}"),
+            Some(c) => format!("{}–{c}", self.ratio),
+        }
+    }
+}
+
+impl std::fmt::Display for Share {
+    /// As rule files write it: `5%`, `≤ 5%`, `5%–20%`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.cap {
+            None => write!(f, "{}", self.ratio),
+            Some(c) if c == self.ratio => write!(f, "≤ {c}"),
+            Some(c) => write!(f, "{}–{c}", self.ratio),
         }
     }
 }
@@ -380,7 +437,7 @@ pub struct Matter {
     pub ratio: Ratio,
     /// Target field holding the class used by `class_ratios` (e.g. "risk").
     pub class_field: Option<String>,
-    pub class_ratios: BTreeMap<String, Ratio>,
+    pub class_ratios: BTreeMap<String, Share>,
     /// Target field to stratify by (e.g. "district"); `None` = one stratum.
     pub stratify_by: Option<String>,
     pub frequency: Frequency,
@@ -402,6 +459,9 @@ pub struct Matter {
     pub eligible: Option<Hook>,
     pub weight: Option<Hook>,
     pub conflict: Option<Hook>,
+    /// The `class` hook: the class `class_ratios` reads, computed from the target (分类钩子),
+    /// in place of a registry column.
+    pub class_hook: Option<Hook>,
     /// Policy note (how an ambiguity of the source plan was resolved).
     pub note: Option<String>,
     /// What a cron draw falling on a weekend or holiday does.

@@ -34,7 +34,11 @@ pub(crate) fn percentages(text: &str) -> Vec<(Ratio, std::ops::Range<usize>)> {
 pub(crate) fn ratios_of(m: &Matter) -> Vec<Ratio> {
     let mut r = vec![m.ratio];
     r.extend(m.holiday.as_ref().map(|h| h.ratio));
-    r.extend(m.class_ratios.values().copied());
+    r.extend(
+        m.class_ratios
+            .values()
+            .flat_map(|s| std::iter::once(s.ratio).chain(s.cap)),
+    );
     r
 }
 

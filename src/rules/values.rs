@@ -1,6 +1,6 @@
 //! Parsers for the small value languages of rule files: ratios, frequencies, issue days.
 
-use crate::rules::model::{IssueAt, Ratio};
+use crate::rules::model::{IssueAt, Ratio, Share};
 
 /// A ratio that could not be read: what is wrong and how to write it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,12 @@ pub(crate) fn parse_ratio_as(text: &str, legacy: bool) -> Result<Ratio, RatioErr
         });
     }
     let in_range = "write a percentage in (0, 100%], e.g. \"5%\" or \"100%\"".to_string();
+    if let Some(help) = bound_help(t) {
+        return Err(RatioError {
+            message: format!("`{text}` is not a ratio"),
+            help,
+        });
+    }
     let Some(number) = t.strip_suffix('%').or_else(|| t.strip_suffix('％')) else {
         let help = match bare_fix(t) {
             Some(fix) => format!("write the ratio with `%`: {fix}"),
@@ -51,6 +57,64 @@ pub(crate) fn parse_ratio_as(text: &str, legacy: bool) -> Result<Ratio, RatioErr
     Ratio::from_ppm(u32::try_from(ppm).unwrap_or(0)).ok_or(RatioError {
         message: format!("ratio `{text}` is outside (0, 100%]"),
         help: in_range,
+    })
+}
+
+/// How a class's share is written: at least (`"5%"`), at most (`"≤ 5%"`) or a band
+/// (`"5%–20%"`).
+const SHARE_FORMS: &str = "write \"5%\" (at least 5%), \"≤ 5%\" (at most 5%) or \"5%–20%\" (a band: at least 5%, at most 20%)";
+
+/// A class ratio of `class_ratios`: `"5%"` (at least, as [`parse_ratio_as`]), `"≤ 5%"` or
+/// `"<= 5%"` (at most), `"5%–20%"`, `"5%-20%"`, `"5–20%"` or `"5%~20%"` (a band, its lower
+/// bound first); `"≥ 5%"` is `"5%"`.
+pub(crate) fn parse_share(text: &str, legacy: bool) -> Result<Share, RatioError> {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix('≤').or_else(|| t.strip_prefix("<=")) {
+        let cap = parse_ratio_as(rest, false).map_err(|e| RatioError {
+            message: format!("`{text}` is not an upper bound: {}", e.message),
+            help: SHARE_FORMS.into(),
+        })?;
+        return Ok(Share {
+            ratio: cap,
+            cap: Some(cap),
+        });
+    }
+    if let Some(rest) = t.strip_prefix('≥').or_else(|| t.strip_prefix(">=")) {
+        return parse_ratio_as(rest, false).map(Share::at_least);
+    }
+    let Some((low, high)) = t.split_once(['–', '—', '-', '~', '～']) else {
+        return parse_ratio_as(t, legacy).map(Share::at_least);
+    };
+    let high = high.trim();
+    let low = low.trim();
+    let low = if low.ends_with('%') || low.ends_with('％') {
+        low.to_string()
+    } else {
+        format!("{low}%")
+    };
+    let bad = |why: String| RatioError {
+        message: format!("`{text}` is not a band: {why}"),
+        help: SHARE_FORMS.into(),
+    };
+    let ratio = parse_ratio_as(&low, false).map_err(|e| bad(e.message))?;
+    let cap = parse_ratio_as(high, false).map_err(|e| bad(e.message))?;
+    if cap < ratio {
+        return Err(bad(format!(
+            "its lower bound {ratio} is above its upper bound {cap}"
+        )));
+    }
+    Ok(Share {
+        ratio,
+        cap: Some(cap),
+    })
+}
+
+/// The help for a bound written where only a plain percentage is read (`ratio = "≤ 5%"`).
+fn bound_help(t: &str) -> Option<String> {
+    let bound = t.starts_with(['≤', '≥', '<', '>'])
+        || (t.contains(['–', '—', '~', '～']) || t.trim_start_matches('-').contains('-'));
+    bound.then(|| {
+        "an upper bound (\"≤ 5%\") or a band (\"5%–20%\") is written per class, in `class_ratios`; here write one percentage, e.g. \"5%\"".to_string()
     })
 }
 
@@ -203,5 +267,48 @@ mod tests {
         assert_eq!(parse_issue("day:10"), Ok(IssueAt::Day(10)));
         assert!(parse_issue("day:40").is_err());
         assert!(parse_issue("soon").is_err());
+    }
+
+    /// Upper bounds and bands in class ratios, and their sizes (k) for a few n.
+    #[test]
+    fn shares_read_upper_bounds_and_bands() {
+        let share = |s: &str| parse_share(s, false).map_err(|e| e.message);
+        let r = |p: u32| Ratio::from_ppm(p).expect("valid");
+        assert_eq!(share("5%"), Ok(Share::at_least(r(50_000))));
+        assert_eq!(share("≥ 5%"), Ok(Share::at_least(r(50_000))));
+        let at_most = Share {
+            ratio: r(50_000),
+            cap: Some(r(50_000)),
+        };
+        assert_eq!(share("≤ 5%"), Ok(at_most));
+        assert_eq!(share("<=5%"), Ok(at_most));
+        let band = Share {
+            ratio: r(50_000),
+            cap: Some(r(200_000)),
+        };
+        for text in ["5%–20%", "5%-20%", "5–20%", "5% ~ 20%"] {
+            assert_eq!(share(text), Ok(band), "{text}");
+        }
+        // ≤ 5% of 39 is 1.95: one; of 19, none. 5%–20% of 3: ⌈0.15⌉ = 1, but ⌊0.6⌋ = 0.
+        assert_eq!(at_most.sample_size(39), 1);
+        assert_eq!(at_most.sample_size(19), 0);
+        assert_eq!(band.sample_size(41), 3);
+        assert_eq!(band.sample_size(3), 0);
+        assert_eq!(band.sample_size(5), 1);
+        assert_eq!(at_most.label_zh(), "不超过 5%");
+        assert_eq!(band.label_zh(), "5%–20%");
+        assert_eq!(band.to_string(), "5%–20%");
+        let err = parse_share("20%–5%", false).expect_err("reversed");
+        assert!(
+            err.message
+                .contains("lower bound 20% is above its upper bound 5%"),
+            "{}",
+            err.message
+        );
+        assert!(err.help.contains("\"≤ 5%\""), "{}", err.help);
+        assert!(share("≤ 5").is_err());
+        assert!(share("≤ 120%").is_err());
+        let err = parse_ratio("≤ 5%").expect_err("not a class ratio");
+        assert!(err.help.contains("class_ratios"), "{}", err.help);
     }
 }

@@ -74,6 +74,8 @@ pub enum HookKind {
     Weight,
     /// `conflict(inspector, target) -> bool` (true = must not inspect: 回避)
     Conflict,
+    /// `class(target, ctx) -> text or ()`: the target's class for `class_ratios` (分类).
+    Class,
 }
 
 impl HookKind {
@@ -82,12 +84,13 @@ impl HookKind {
             HookKind::Eligible => "eligible",
             HookKind::Weight => "weight",
             HookKind::Conflict => "conflict",
+            HookKind::Class => "class",
         }
     }
 
     pub fn params(self) -> &'static str {
         match self {
-            HookKind::Eligible | HookKind::Weight => "(target, ctx)",
+            HookKind::Eligible | HookKind::Weight | HookKind::Class => "(target, ctx)",
             HookKind::Conflict => "(inspector, target)",
         }
     }

@@ -18,7 +18,7 @@ use crate::registry::source::IdName;
 use crate::registry::source::{RegistryFile, trim_bytes};
 use crate::registry::types::{Target, TargetStatus};
 use crate::registry::values::{parse_bool, parse_date, parse_status};
-use crate::rules::model::Ratio;
+use crate::rules::model::Share;
 
 use profile::{Context, KeySpec, Oracle, Pass1, Raw, Src};
 
@@ -92,7 +92,7 @@ impl<'a> FileSource<'a> {
                     .class_ratios
                     .values()
                     .filter(|_| rules.use_classes)
-                    .fold(d.ratio.as_f64(), |a, r| a.max(r.as_f64()));
+                    .fold(d.ratio.as_f64(), |a, r| a.max(r.most().as_f64()));
                 (3.0 * most).min(1.0)
             },
             weighted: m.weight.is_some(),
@@ -121,18 +121,23 @@ struct Keys {
 impl Keys {
     fn new(rules: &Rules<'_>, h: &Header) -> Keys {
         let m = rules.matter;
-        let stratum_fields: Vec<Field> = rules
-            .stratify
-            .iter()
-            .map(Field::of_column)
-            .chain(rules.use_classes.then(|| Field::of_column(&rules.class)))
-            .collect();
         let hook_fields = |hook: &crate::script::Hook| -> Vec<Field> {
             match &hook.reads {
                 Some(reads) => reads.iter().map(|f| Field::memo(f)).collect(),
                 None => Field::all(),
             }
         };
+        let class_fields = match &m.class_hook {
+            Some(hook) if rules.hooked_classes() => hook_fields(hook),
+            _ if rules.use_classes => vec![Field::of_column(&rules.class)],
+            _ => Vec::new(),
+        };
+        let stratum_fields: Vec<Field> = rules
+            .stratify
+            .iter()
+            .map(Field::of_column)
+            .chain(class_fields)
+            .collect();
         Keys {
             stratum: KeyFields::new(stratum_fields, h),
             eligible: m
@@ -161,6 +166,7 @@ impl RowSource for FileSource<'_> {
             stratum: &keys.stratum.fields,
             eligible: keys.eligible.as_ref().map_or(&[], |k| &k.fields[..]),
             weight: keys.weight.as_ref().map_or(&[], |k| &k.fields[..]),
+            classes: std::sync::Mutex::new(HashMap::new()),
         };
         let rows_hint = |start: u64, stop: u64| usize::try_from((stop - start) / 24).unwrap_or(0);
         let pass1 = self.file.scan(
@@ -179,7 +185,9 @@ impl RowSource for FileSource<'_> {
         if !flagged.is_empty() || !encoding.is_empty() {
             return Err(self.file.problems(flagged, encoding).into());
         }
-        Ok(merge(pass1, &cx, &keys, &asker))
+        let (mut c, stratum_keys) = merge(pass1, &cx, &keys, &asker);
+        class_failure(&mut c, &stratum_keys, &asker)?;
+        Ok(c)
     }
 
     fn id_names(&self, positions: &[u64]) -> Result<Vec<IdName>, DrawFailure> {
@@ -207,8 +215,13 @@ impl RowSource for FileSource<'_> {
     }
 }
 
-/// The threads' results as one classification.
-fn merge(pass1: Vec<Pass1>, cx: &Context, keys: &Keys, asker: &Asker<'_>) -> Classified {
+/// The threads' results as one classification, and the input of each of its strata.
+fn merge(
+    pass1: Vec<Pass1>,
+    cx: &Context,
+    keys: &Keys,
+    asker: &Asker<'_>,
+) -> (Classified, Vec<Vec<Raw>>) {
     let mut g = Merged::default();
     for p in &pass1 {
         g.add(p, cx, keys.eligible.as_ref(), keys.weight.as_ref());
@@ -238,7 +251,7 @@ fn merge(pass1: Vec<Pass1>, cx: &Context, keys: &Keys, asker: &Asker<'_>) -> Cla
             excluded: p.excluded,
         })
         .collect();
-    Classified {
+    let c = Classified {
         groups: g.profiles,
         counts: g.counts,
         min_ids: g.min_ids,
@@ -251,8 +264,12 @@ fn merge(pass1: Vec<Pass1>, cx: &Context, keys: &Keys, asker: &Asker<'_>) -> Cla
         hook_calls,
         threads,
         operations,
-    }
+    };
+    (c, std::mem::take(&mut g.stratum_keys))
 }
+
+/// A `class` hook's answer for one input and the operations its call used.
+type ClassAnswer = (Answer<Option<String>>, u64);
 
 /// The rules as the pass asks them, about a target built from a distinct input's raw values.
 struct Asker<'a> {
@@ -261,12 +278,70 @@ struct Asker<'a> {
     stratum: &'a [Field],
     eligible: &'a [Field],
     weight: &'a [Field],
+    /// The `class` hook's answers by stratum input (asked once per input, whichever thread
+    /// meets it first), with the operations of the call.
+    classes: std::sync::Mutex<HashMap<Vec<Raw>, ClassAnswer>>,
 }
 
 impl Asker<'_> {
-    /// The name and ratio of the stratum whose input is `key`.
-    fn stratum_name(&self, key: &[Raw]) -> (String, Ratio) {
-        self.rules.stratum(&self.builder.target(self.stratum, key))
+    /// The name and ratio of the stratum whose input is `key` (a failing class hook's input
+    /// gets the stratum without a class; [`class_failure`] fails the draw).
+    fn stratum_name(&self, key: &[Raw]) -> (String, Share) {
+        let t = self.builder.target(self.stratum, key);
+        if !self.rules.hooked_classes() {
+            return self.rules.stratum(&t);
+        }
+        match self.class_of(key).0 {
+            Answer::Ok(class) => self.rules.stratum_of(&t, class),
+            _ => self.rules.stratum_of(&t, None),
+        }
+    }
+
+    /// The `class` hook's answer for the stratum input `key`, and its operations.
+    fn class_of(&self, key: &[Raw]) -> ClassAnswer {
+        let known = |m: &HashMap<_, ClassAnswer>| m.get(key).cloned();
+        if let Some(a) = self.classes.lock().ok().and_then(|m| known(&m)) {
+            return a;
+        }
+        let a = self
+            .rules
+            .class_answer(&self.builder.target(self.stratum, key));
+        let answer = (a, crate::script::last_operations());
+        if let Ok(mut m) = self.classes.lock() {
+            return m.entry(key.to_vec()).or_insert(answer).clone();
+        }
+        answer
+    }
+}
+
+/// With a `class` hook: adds its operations for every row in scope (as the rows in memory
+/// count them) and fails the draw at the smallest id whose class the hook could not give.
+fn class_failure(
+    c: &mut Classified,
+    keys: &[Vec<Raw>],
+    asker: &Asker<'_>,
+) -> Result<(), DrawFailure> {
+    if !asker.rules.hooked_classes() {
+        return Ok(());
+    }
+    let answers: Vec<ClassAnswer> = keys.iter().map(|k| asker.class_of(k)).collect();
+    let mut first: Option<(&String, &Answer<Option<String>>)> = None;
+    for (i, g) in c.groups.iter().enumerate() {
+        let Some((answer, ops)) = answers.get(g.stratum as usize) else {
+            continue;
+        };
+        c.operations += c.counts[i] * ops;
+        if answer.failed()
+            && let Some(id) = c.min_ids[i].as_ref()
+            && first.is_none_or(|(f, _)| id < f)
+        {
+            first = Some((id, answer));
+        }
+    }
+    c.hook_calls += answers.len() as u64;
+    match first {
+        Some((id, answer)) => Err(answer.failure(id)),
+        None => Ok(()),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::draw::Ranker;
 use crate::draw::manifest::HistoryEntry;
 use crate::registry::source::IdName;
 use crate::registry::types::{Target, TargetStatus};
-use crate::rules::model::Ratio;
+use crate::rules::model::Share;
 
 /// Targets in memory; a row's position is its index.
 pub(crate) struct MemorySource<'a> {
@@ -21,15 +21,14 @@ pub(crate) struct MemorySource<'a> {
 #[derive(Default)]
 struct Groups {
     index: HashMap<Group, u32>,
-    strata: HashMap<(String, Ratio), u32>,
+    strata: HashMap<(String, Share), u32>,
     rankers: Vec<Ranker>,
     eligible: HashMap<bool, u32>,
     weights: HashMap<u64, u32>,
 }
 
 impl Groups {
-    fn stratum(&mut self, c: &mut Classified, rules: &Rules<'_>, t: &Target) -> u32 {
-        let key = rules.stratum(t);
+    fn stratum(&mut self, c: &mut Classified, rules: &Rules<'_>, key: (String, Share)) -> u32 {
         if let Some(&i) = self.strata.get(&key) {
             return i;
         }
@@ -55,6 +54,17 @@ impl Groups {
 }
 
 impl MemorySource<'_> {
+    /// Fails when there are more targets than row positions can number.
+    fn fits(&self) -> Result<(), DrawFailure> {
+        if self.targets.len() >= CAPTURED as usize {
+            return Err(DrawFailure::Io(format!(
+                "{} targets are too many to draw from in memory",
+                self.targets.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Why an active target in scope is excluded by the fixed checks, if it is; records the
     /// history it was checked against.
     fn fixed_checks(&self, rules: &Rules<'_>, t: &Target, c: &mut Classified) -> Reason {
@@ -83,12 +93,7 @@ impl MemorySource<'_> {
 
 impl RowSource for MemorySource<'_> {
     fn classify(&self, rules: &Rules<'_>) -> Result<Classified, DrawFailure> {
-        if self.targets.len() >= CAPTURED as usize {
-            return Err(DrawFailure::Io(format!(
-                "{} targets are too many to draw from in memory",
-                self.targets.len()
-            )));
-        }
+        self.fits()?;
         let m = rules.matter;
         let mut order: Vec<usize> = (0..self.targets.len())
             .filter(|&i| m.categories.contains(&self.targets[i].category))
@@ -100,7 +105,8 @@ impl RowSource for MemorySource<'_> {
             ..Classified::default()
         };
         let mut g = Groups::default();
-        let (mut eligible_memo, mut weight_memo) = (Memo::new(), Memo::new());
+        let (mut eligible_memo, mut weight_memo, mut classes) =
+            (Memo::new(), Memo::new(), Memo::new());
         let (mut calls, mut operations) = (0u64, 0u64);
         let mut batch = Batch::default();
         for i in order {
@@ -108,7 +114,8 @@ impl RowSource for MemorySource<'_> {
             if rules.input.key_area_only && !t.key_area {
                 continue; // outside a key-area window's scope: not an exclusion
             }
-            let stratum = g.stratum(&mut c, rules, t);
+            let key = stratum_key(rules, &mut classes, t, (&mut calls, &mut operations))?;
+            let stratum = g.stratum(&mut c, rules, key);
             let reason = self.fixed_checks(rules, t, &mut c);
             let (mut eligible, mut weight) = (NONE, NONE);
             let mut drawn = reason == Reason::Candidate;
@@ -190,6 +197,24 @@ impl RowSource for MemorySource<'_> {
 
     fn problems(&self, _: Vec<u64>, _: Vec<u64>, _: bool) -> DrawFailure {
         DrawFailure::Io("targets in memory cannot have unreadable cells".into())
+    }
+}
+
+/// The stratum of `t`; with a `class` hook, from the hook's answer (memoised by what it reads,
+/// its operations counted for `t`), or the draw's failure at `t` when it has none.
+fn stratum_key(
+    rules: &Rules<'_>,
+    classes: &mut Memo<Option<String>>,
+    t: &Target,
+    counts: (&mut u64, &mut u64),
+) -> Result<(String, Share), DrawFailure> {
+    if !rules.hooked_classes() {
+        return Ok(rules.stratum(t));
+    }
+    let hook = rules.matter.class_hook.as_ref();
+    match classes.get(hook, t, counts, |t| rules.class_answer(t)) {
+        Answer::Ok(class) => Ok(rules.stratum_of(t, class)),
+        failed => Err(failed.failure(&t.id)),
     }
 }
 

@@ -12,12 +12,12 @@ use super::rows::{Classified, Group};
 use super::rules::{Answer, Reason, Rules, Why};
 use crate::draw::pareto::lambdas_by_weight;
 use crate::draw::{DrawError, Ranker};
-use crate::rules::model::Ratio;
+use crate::rules::model::Share;
 
 /// A stratum to draw from.
 pub(crate) struct StratumPlan {
     pub name: String,
-    pub ratio: Ratio,
+    pub ratio: Share,
     pub n: usize,
     pub k: usize,
     pub ranker: Ranker,
@@ -41,7 +41,7 @@ pub(crate) enum Fate {
 #[derive(Default)]
 struct Tally {
     n: u64,
-    ratios: BTreeMap<Ratio, Vec<usize>>,
+    ratios: BTreeMap<Share, Vec<usize>>,
     weights: BTreeMap<u64, u64>,
     weight_failed: Vec<usize>,
     bad_weight: Vec<usize>,
@@ -109,9 +109,13 @@ pub(crate) fn strata(c: &Classified, rules: &Rules<'_>) -> Result<Vec<StratumPla
                 .iter()
                 .filter_map(|(r, members)| min_of(c, members).map(|(id, _)| (id, *r)))
                 .min()
-                .map_or(rules.input.ratio, |(_, r)| r)
+                .map_or(Share::at_least(rules.input.ratio), |(_, r)| r)
         } else {
-            t.ratios.keys().next().copied().unwrap_or(rules.input.ratio)
+            t.ratios
+                .keys()
+                .next()
+                .copied()
+                .unwrap_or(Share::at_least(rules.input.ratio))
         };
         let n = usize::try_from(t.n).unwrap_or(usize::MAX);
         let k = ratio.sample_size(n);

@@ -9,7 +9,7 @@ use super::rules::{Answer, Reason, Rules};
 use crate::draw::manifest::HistoryEntry;
 use crate::registry::source::IdName;
 use crate::registry::types::Target;
-use crate::rules::model::Ratio;
+use crate::rules::model::Share;
 
 /// No index (no hook input, no kept id and name).
 pub(crate) const NONE: u32 = u32::MAX;
@@ -62,7 +62,7 @@ pub(crate) struct Classified {
     /// or that class ratios may name).
     pub min_ids: Vec<Option<String>>,
     /// Name and ratio of each stratum input.
-    pub strata: Vec<(String, Ratio)>,
+    pub strata: Vec<(String, Share)>,
     pub eligible_answers: Vec<Answer<bool>>,
     pub weight_answers: Vec<Answer<f64>>,
     pub batches: Vec<Batch>,

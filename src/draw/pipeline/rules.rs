@@ -11,7 +11,7 @@ use crate::draw::manifest::{Exclusion, HistoryEntry};
 use crate::draw::{Purpose, Ranker};
 use crate::registry::column::Column;
 use crate::registry::types::Target;
-use crate::rules::model::{Matter, Ratio};
+use crate::rules::model::{Matter, Share};
 use crate::schedule::DrawKind;
 use crate::script::{Hook, HookError, Sandbox, ctx_map, target_map};
 
@@ -112,26 +112,55 @@ impl<'a> Rules<'a> {
 
     /// The name and ratio of a target's stratum: its `stratify_by` value (empty when the matter
     /// is not stratified) and its class (when class ratios apply and the target has one).
-    pub(crate) fn stratum(&self, t: &Target) -> (String, Ratio) {
+    pub(crate) fn stratum(&self, t: &Target) -> (String, Share) {
+        let class = if self.use_classes && self.matter.class_hook.is_none() {
+            Some(self.class.value(t))
+        } else {
+            None
+        };
+        self.stratum_of(t, class)
+    }
+
+    /// Whether the class of this draw's class ratios comes from the matter's `class` hook.
+    pub(crate) fn hooked_classes(&self) -> bool {
+        self.use_classes && self.matter.class_hook.is_some()
+    }
+
+    /// The `class` hook's answer for `t`: its class, `None` for `()` or empty text.
+    pub(crate) fn class_answer(&self, t: &Target) -> Answer<Option<String>> {
+        let Some(hook) = &self.matter.class_hook else {
+            return Answer::Ok(None);
+        };
+        let Some(answer) = self.ask(hook, target_map(t), self.ctx.clone()) else {
+            return Answer::Type(self.over_budget());
+        };
+        match answer {
+            Ok(v) if v.is_unit() => Answer::Ok(None),
+            Ok(v) => match v.into_string() {
+                Ok(s) => Answer::Ok(Some(s).filter(|s| !s.is_empty())),
+                Err(got) => Answer::Type(type_error(hook, got, "a class (text) or ()")),
+            },
+            Err(e) => Answer::Failed(e),
+        }
+    }
+
+    /// The name and ratio of `t`'s stratum when its class is `class` (not empty; `None`
+    /// when it has none or class ratios do not apply).
+    pub(crate) fn stratum_of(&self, t: &Target, class: Option<String>) -> (String, Share) {
         let m = self.matter;
         let value = self
             .stratify
             .as_ref()
             .map(|c| c.value(t))
             .unwrap_or_default();
-        let class = if self.use_classes {
-            Some(self.class.value(t)).filter(|s| !s.is_empty())
-        } else {
-            None
-        };
-        let Some(class) = class else {
-            return (value, self.input.ratio);
+        let Some(class) = class.filter(|s| !s.is_empty()) else {
+            return (value, Share::at_least(self.input.ratio));
         };
         let ratio = m
             .class_ratios
             .get(&class)
             .copied()
-            .unwrap_or(self.input.ratio);
+            .unwrap_or(Share::at_least(self.input.ratio));
         let name = if value.is_empty() {
             format!("class={class}")
         } else {

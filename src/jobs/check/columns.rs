@@ -134,6 +134,9 @@ fn matter_columns(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
             reg.target_columns.join(", ")
         )));
     }
+    if m.class_hook.is_some() {
+        return out; // the classes come from the matter's `class` hook, not a column
+    }
     let classes = class_columns(&reg.target_columns);
     let at = p
         .class_ratios
@@ -173,7 +176,10 @@ fn matter_columns(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
 /// the classes targets do have.
 fn class_values(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
     let named = m.class_field.as_deref().unwrap_or("class");
-    if m.class_ratios.is_empty() || !has_column(&reg.target_columns, named) {
+    if m.class_ratios.is_empty()
+        || m.class_hook.is_some()
+        || !has_column(&reg.target_columns, named)
+    {
         return Vec::new();
     }
     let is_extra = |h: &str| reg.targets.iter().any(|t| t.extra.contains_key(h));
