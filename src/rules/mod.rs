@@ -1,5 +1,6 @@
 //! Config and rule files: raw TOML → validated [`model::Model`], every problem located.
 pub mod archive;
+pub mod changes;
 pub mod config;
 pub(crate) mod cron_zh;
 pub mod department;

@@ -138,11 +138,11 @@ pub(crate) fn visible_draws(
     user: &crate::jobs::users::User,
 ) -> Result<Vec<(i64, String, String)>, Fail> {
     Ok(store
-        .list_draws(&crate::store::DrawFilter::default())
+        .list_draw_heads(&crate::store::DrawFilter::default())
         .map_err(|e| Fail::of(&e))?
         .into_iter()
-        .filter(|d| user.sees(&department_of(loaded, &d.record.matter)))
-        .map(|d| (d.id, d.record.matter, d.record.period))
+        .filter(|d| user.sees(&department_of(loaded, &d.matter)))
+        .map(|d| (d.id, d.matter, d.period))
         .collect())
 }
 
@@ -403,6 +403,12 @@ fn action_zh(action: &str) -> String {
         ("scheduler.skipped", "跳过抽取"),
         ("scheduler.failed", "抽取失败"),
         ("rules.reload", "规则重新载入"),
+        ("rules.adopt", "采用规则（首版）"),
+        ("rules.draft", "保存规则草稿"),
+        ("rules.submit", "提交规则审核"),
+        ("rules.return", "退回规则变更"),
+        ("rules.approve", "批准规则变更"),
+        ("rules.rollback", "申请回退规则"),
         ("registry.replace", "更新名录库"),
         ("redraw.ask", "申请重新抽取"),
         ("redraw.approve", "批准重新抽取"),
