@@ -10,10 +10,10 @@ use rusqlite::Connection;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use suiji::store::{
-    AuditProblem, AuditReport, DB_FILE, DrawFilter, DrawRecord, DrawStatus, DrawnTargetRow,
-    EntityKind, EventFilter, ExclusionRow, GENESIS_HASH, NewDraw, NewEvent, NewResult, Redraw,
-    SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
-    audit_hash,
+    AuditProblem, AuditReport, DB_FILE, DrawFilter, DrawHead, DrawRecord, DrawStatus,
+    DrawnTargetRow, EntityKind, EventFilter, ExclusionRow, GENESIS_HASH, NewDraw, NewEvent,
+    NewResult, Redraw, SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store, StoreError, TeamRow,
+    UnstaffedRow, audit_hash,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -255,6 +255,32 @@ fn redraw_supersedes_the_old_draw_and_says_why() -> TestResult {
     };
     assert_eq!(store.list_draws(&DrawFilter::default())?.len(), 1);
     assert_eq!(store.list_draws(&all)?.len(), 2);
+
+    // The heads (lists without manifests) say the same of each draw, in the same order.
+    for filter in [DrawFilter::default(), all] {
+        let heads: Vec<DrawHead> = store
+            .list_draws(&filter)?
+            .into_iter()
+            .map(|r| DrawHead {
+                id: r.id,
+                status: r.status,
+                matter: r.record.matter,
+                period: r.record.period,
+                kind: r.record.kind,
+                seed_source: r.record.seed_source,
+                issue_date: r.record.issue_date,
+                created_at: r.record.created_at,
+                actor: r.record.actor,
+                manifest_hash: r.record.manifest_hash,
+                provisional: r.record.provisional,
+                superseded_by: r.superseded_by,
+            })
+            .collect();
+        assert_eq!(store.list_draw_heads(&filter)?, heads);
+    }
+    let manifest = store.manifest_json(old)?.ok_or("no manifest")?;
+    assert_eq!(manifest, d.record.manifest_json);
+    assert_eq!(store.manifest_json(old + new + 1)?, None);
     Ok(())
 }
 

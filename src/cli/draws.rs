@@ -48,15 +48,15 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         outln!(
             "{:>5}  {:<26} {:<14} {:<10} {:<16}  {:<10} {:>7}  {:<10} {:<10} {}",
             d.id,
-            d.record.matter,
-            d.record.period,
-            d.record.kind,
+            d.matter,
+            d.period,
+            d.kind,
             m.drawn_at,
-            d.record.issue_date,
+            d.issue_date,
             n,
             d.status.as_str(),
             m.words(),
-            d.record.seed_source
+            d.seed_source
         );
     }
     outln!(

@@ -40,33 +40,17 @@ impl AuditBundle {
     /// The gzip-compressed records: the format line, then per record its name, `\n`, its
     /// length in bytes (decimal), `\n`, the bytes, `\n` (as the rules archive, §16.1).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut raw = Vec::with_capacity(
-            self.manifest.len()
-                + self.public.len()
-                + self.rules.len()
-                + self.targets.len()
-                + self.inspectors.len()
-                + 256,
-        );
-        raw.extend_from_slice(AUDIT_FORMAT.as_bytes());
-        raw.push(b'\n');
-        for (name, bytes) in [
-            (MANIFEST, &self.manifest),
-            (PUBLIC_FILE, &self.public),
-            (RULES, &self.rules),
-            (TARGETS, &self.targets),
-            (INSPECTORS, &self.inspectors),
-        ] {
-            raw.extend_from_slice(format!("{name}\n{}\n", bytes.len()).as_bytes());
-            raw.extend_from_slice(bytes);
-            raw.push(b'\n');
-        }
-        // Fixed header (no name, no time) so that the same draw gives the same bytes.
-        let mut gz = flate2::GzBuilder::new()
-            .mtime(0)
-            .write(Vec::new(), flate2::Compression::default());
-        let _ = gz.write_all(&raw);
-        gz.finish().unwrap_or_default()
+        let mut out = Vec::new();
+        let records = [
+            Record::Bytes(&self.manifest),
+            Record::Bytes(&self.public),
+            Record::Bytes(&self.rules),
+            Record::Bytes(&self.targets),
+            Record::Bytes(&self.inspectors),
+        ];
+        // Writing into a vector fails only if memory runs out.
+        let _ = write_audit(&mut out, records);
+        out
     }
 
     /// Reads an audit bundle's bytes.
@@ -110,6 +94,100 @@ impl AuditBundle {
             targets: take(TARGETS)?,
             inspectors: take(INSPECTORS)?,
         })
+    }
+}
+
+/// Where one record of an audit bundle comes from: bytes at hand, or a file copied in as it is
+/// read (a target snapshot kept as a file, too large to hold in memory at national scale).
+#[derive(Debug, Clone, Copy)]
+pub enum Record<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
+/// The compressor takes an audit bundle's bytes in pieces of this size: its output depends on
+/// where its input is cut, so the cuts are fixed by the stream alone (not by where the records
+/// come from). A bundle smaller than this is compressed in one piece.
+const AUDIT_PIECE: usize = 32 << 20;
+
+/// Writes an audit bundle to `out`: its records in the order of [`AuditBundle`] (manifest,
+/// public bundle, rules archive, targets, inspectors), gzip-compressed with a fixed header (no
+/// name, no time) so that the same draw gives the same bytes, whatever the records' sources.
+pub fn write_audit(out: impl std::io::Write, records: [Record<'_>; 5]) -> std::io::Result<()> {
+    write_audit_in(out, records, AUDIT_PIECE)
+}
+
+fn write_audit_in(
+    out: impl std::io::Write,
+    records: [Record<'_>; 5],
+    piece: usize,
+) -> std::io::Result<()> {
+    let gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(out, flate2::Compression::default());
+    let mut w = Pieces {
+        inner: gz,
+        buf: Vec::with_capacity(piece),
+        piece,
+    };
+    w.write_all(AUDIT_FORMAT.as_bytes())?;
+    w.write_all(b"\n")?;
+    for (name, record) in [MANIFEST, PUBLIC_FILE, RULES, TARGETS, INSPECTORS]
+        .into_iter()
+        .zip(records)
+    {
+        match record {
+            Record::Bytes(bytes) => {
+                w.write_all(format!("{name}\n{}\n", bytes.len()).as_bytes())?;
+                w.write_all(bytes)?;
+            }
+            Record::File(path) => copy_file(&mut w, name, path)?,
+        }
+        w.write_all(b"\n")?;
+    }
+    if !w.buf.is_empty() {
+        w.inner.write_all(&w.buf)?;
+    }
+    w.inner.finish()?.flush()
+}
+
+/// Copies the file at `path` into `w` as the record `name`.
+fn copy_file(w: &mut impl std::io::Write, name: &str, path: &Path) -> std::io::Result<()> {
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+    })?;
+    let len = file.metadata()?.len();
+    w.write_all(format!("{name}\n{len}\n").as_bytes())?;
+    let copied = std::io::copy(&mut (&mut file).take(len), w)?;
+    if copied != len || file.read(&mut [0u8; 1])? != 0 {
+        return Err(std::io::Error::other(format!(
+            "{} changed while it was copied into the audit bundle",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Hands `inner` whole pieces of `piece` bytes (the last one, shorter, is left in `buf`).
+struct Pieces<W> {
+    inner: W,
+    buf: Vec<u8>,
+    piece: usize,
+}
+
+impl<W: std::io::Write> std::io::Write for Pieces<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = bytes.len().min(self.piece - self.buf.len());
+        self.buf.extend_from_slice(&bytes[..n]);
+        if self.buf.len() == self.piece {
+            self.inner.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -295,4 +373,114 @@ fn check_audit(a: &AuditBundle) -> Result<Checked, String> {
         Err(e) => d.push(e),
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A few megabytes of registry-like lines: several deflate blocks, many copy buffers.
+    fn snapshot_like() -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0u64..60_000 {
+            let mixed = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+            out.extend_from_slice(
+                format!("T{i:07},丰阳{mixed}旅馆,hotel,{}\n", mixed % 97).as_bytes(),
+            );
+        }
+        out
+    }
+
+    fn records<'a>(held: &'a AuditBundle, targets: Record<'a>) -> [Record<'a>; 5] {
+        [
+            Record::Bytes(&held.manifest),
+            Record::Bytes(&held.public),
+            Record::Bytes(&held.rules),
+            targets,
+            Record::Bytes(&held.inspectors),
+        ]
+    }
+
+    fn held(targets: Vec<u8>) -> AuditBundle {
+        AuditBundle {
+            manifest: b"{\"format\": \"suiji-manifest/2\"}".to_vec(),
+            public: b"{\"format\":\"suiji-public-bundle/1\"}".to_vec(),
+            rules: b"suiji-rules/2\n".to_vec(),
+            targets,
+            inspectors: b"id,name\nP1,A\n".to_vec(),
+        }
+    }
+
+    #[test]
+    fn an_audit_bundle_has_the_bytes_it_had_when_it_was_compressed_whole() {
+        let held = held(snapshot_like());
+        // As bundles were written before they were streamed: the records in one buffer,
+        // compressed in one call.
+        let mut raw = format!("{AUDIT_FORMAT}\n").into_bytes();
+        for (name, bytes) in [
+            (MANIFEST, &held.manifest),
+            (PUBLIC_FILE, &held.public),
+            (RULES, &held.rules),
+            (TARGETS, &held.targets),
+            (INSPECTORS, &held.inspectors),
+        ] {
+            raw.extend_from_slice(format!("{name}\n{}\n", bytes.len()).as_bytes());
+            raw.extend_from_slice(bytes);
+            raw.push(b'\n');
+        }
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::default());
+        gz.write_all(&raw).expect("compress");
+        let whole = gz.finish().expect("compress");
+        assert_eq!(held.to_bytes(), whole);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("snapshot.csv");
+        std::fs::write(&path, &held.targets).expect("write snapshot");
+        let mut copied = Vec::new();
+        write_audit(&mut copied, records(&held, Record::File(&path))).expect("write");
+        assert_eq!(copied, whole);
+    }
+
+    #[test]
+    fn an_audit_bundle_copied_from_a_file_has_the_bytes_of_one_held_in_memory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let held = held(snapshot_like());
+        let path = dir.path().join("snapshot.csv");
+        std::fs::write(&path, &held.targets).expect("write snapshot");
+        // Pieces much smaller than the bundle: cut inside every record.
+        let piece = 4099;
+        let mut copied = Vec::new();
+        write_audit_in(&mut copied, records(&held, Record::File(&path)), piece).expect("write");
+        let mut in_memory = Vec::new();
+        write_audit_in(
+            &mut in_memory,
+            records(&held, Record::Bytes(&held.targets)),
+            piece,
+        )
+        .expect("write");
+        assert_eq!(copied, in_memory);
+        let back = AuditBundle::parse(&copied).expect("parse");
+        assert_eq!(back.targets, held.targets);
+        assert_eq!(back.manifest, held.manifest);
+        assert_eq!(back.inspectors, held.inspectors);
+    }
+
+    #[test]
+    fn a_missing_snapshot_file_is_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("gone.csv");
+        let e = write_audit(
+            Vec::new(),
+            [
+                Record::Bytes(b"m"),
+                Record::Bytes(b"p"),
+                Record::Bytes(b"r"),
+                Record::File(&path),
+                Record::Bytes(b"i"),
+            ],
+        )
+        .expect_err("the snapshot is missing");
+        assert!(e.to_string().contains("gone.csv"), "{e}");
+    }
 }

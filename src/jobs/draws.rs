@@ -1,14 +1,17 @@
 //! The recorded draws (`suiji draws`).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use chrono::{NaiveDateTime, NaiveTime};
 
 use crate::schedule::marks::DrawMarks;
-use crate::store::{DrawFilter, DrawRow, Store, StoreError};
+use crate::store::{DrawFilter, DrawHead, DrawRow, Store, StoreError};
 
 /// A recorded draw, how many targets it lists, and how it was made.
 #[derive(Debug, Clone)]
 pub struct Listed {
-    pub draw: DrawRow,
+    pub draw: DrawHead,
     pub targets: usize,
     /// When it was really drawn, late (补抽), provisional (临时), simulated (模拟).
     pub marks: DrawMarks,
@@ -18,37 +21,82 @@ pub struct Listed {
 pub fn run(store: &Store, filter: &DrawFilter) -> Result<Vec<Listed>, StoreError> {
     let simulation = store.is_simulation()?;
     let counts = store.draw_target_counts()?;
-    Ok(store
-        .list_draws(filter)?
-        .into_iter()
-        .map(|draw| Listed {
+    let mut listed = Vec::new();
+    for draw in store.list_draw_heads(filter)? {
+        let issue_at = match scheduled_at_of(&draw.manifest_hash) {
+            Some(known) => known,
+            None => {
+                let json = store.manifest_json(draw.id)?.unwrap_or_default();
+                let at = issue_at(&json);
+                remember_scheduled_at(&draw.manifest_hash, at);
+                at
+            }
+        };
+        listed.push(Listed {
             targets: counts.get(&draw.id).copied().unwrap_or(0),
-            marks: marks(&draw, simulation),
+            marks: DrawMarks::of(
+                &draw.created_at,
+                scheduled(issue_at, &draw.issue_date),
+                draw.provisional,
+                simulation,
+            ),
             draw,
-        })
-        .collect())
+        });
+    }
+    Ok(listed)
+}
+
+/// The scheduled issue times read from manifests so far, by manifest hash. A manifest never
+/// changes under its hash, so what was read once holds for the life of the process; lists of
+/// draws then need not read megabytes of manifests again on every call.
+fn scheduled_at_cache() -> &'static Mutex<HashMap<String, Option<NaiveDateTime>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<NaiveDateTime>>>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+fn scheduled_at_of(manifest_hash: &str) -> Option<Option<NaiveDateTime>> {
+    let cache = scheduled_at_cache().lock().ok()?;
+    cache.get(manifest_hash).copied()
+}
+
+fn remember_scheduled_at(manifest_hash: &str, at: Option<NaiveDateTime>) {
+    if let Ok(mut cache) = scheduled_at_cache().lock() {
+        cache.insert(manifest_hash.to_string(), at);
+    }
+}
+
+/// The manifest's `issue_at`, the scheduled issue time (only that field is read: the rest of
+/// the manifest, every drawn target, is skipped).
+fn issue_at(manifest_json: &str) -> Option<NaiveDateTime> {
+    #[derive(serde::Deserialize)]
+    struct IssueAt {
+        issue_at: Option<String>,
+    }
+    serde_json::from_str::<IssueAt>(manifest_json)
+        .ok()
+        .and_then(|m| m.issue_at)
+        .and_then(|s| NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M").ok())
+}
+
+/// The scheduled issue time: the manifest's `issue_at`, or the start of the issue day if the
+/// manifest cannot say.
+fn scheduled(issue_at: Option<NaiveDateTime>, issue_date: &str) -> NaiveDateTime {
+    issue_at.unwrap_or_else(|| {
+        chrono::NaiveDate::parse_from_str(issue_date, "%Y-%m-%d")
+            .unwrap_or_default()
+            .and_time(NaiveTime::MIN)
+    })
 }
 
 /// The marks of a recorded draw: its scheduled issue time is the manifest's `issue_at`
 /// (the start of its issue day if the manifest cannot say).
 pub fn marks(draw: &DrawRow, simulation: bool) -> DrawMarks {
-    // Only `issue_at` is read: the rest of the manifest (every drawn target) is skipped.
-    #[derive(serde::Deserialize)]
-    struct IssueAt {
-        issue_at: Option<String>,
-    }
-    let issue_at = serde_json::from_str::<IssueAt>(&draw.record.manifest_json)
-        .ok()
-        .and_then(|m| m.issue_at)
-        .and_then(|s| NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M").ok());
-    let scheduled = issue_at.unwrap_or_else(|| {
-        chrono::NaiveDate::parse_from_str(&draw.record.issue_date, "%Y-%m-%d")
-            .unwrap_or_default()
-            .and_time(NaiveTime::MIN)
-    });
     DrawMarks::of(
         &draw.record.created_at,
-        scheduled,
+        scheduled(
+            issue_at(&draw.record.manifest_json),
+            &draw.record.issue_date,
+        ),
         draw.record.provisional,
         simulation,
     )

@@ -300,9 +300,9 @@ impl Service {
     pub fn done(&self) -> Result<HashSet<(String, String)>, crate::store::StoreError> {
         let mut done: HashSet<(String, String)> = self
             .store
-            .list_draws(&DrawFilter::default())?
+            .list_draw_heads(&DrawFilter::default())?
             .into_iter()
-            .map(|d| (d.record.matter, d.record.period))
+            .map(|d| (d.matter, d.period))
             .collect();
         for e in self.store.events(&EventFilter::default())? {
             if matches!(e.event, SchedulerEvent::Skipped | SchedulerEvent::Missed) {

@@ -10,7 +10,7 @@ use super::{Context, SetupError};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::results::ledger::{LedgerError, State, ledgers};
-use crate::store::{DrawFilter, DrawRow, EventFilter, EventRow, SchedulerEvent, StoreError};
+use crate::store::{DrawFilter, DrawHead, EventFilter, EventRow, SchedulerEvent, StoreError};
 
 /// As of when, and how far ahead to look for publication deadlines.
 #[derive(Debug, Clone)]
@@ -247,35 +247,25 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
     let (schedule, unscheduled) = service.plan(now);
     // As of a past date, draws made after it do not count yet.
     let day = now.format("%Y-%m-%d").to_string();
-    let made_by = |d: &DrawRow| {
-        d.record
-            .created_at
-            .get(..10)
-            .is_none_or(|c| c <= day.as_str())
-    };
+    let made_by = |d: &DrawHead| d.created_at.get(..10).is_none_or(|c| c <= day.as_str());
     let mut done = service.done()?;
-    for d in service.store.list_draws(&DrawFilter::default())? {
+    for d in service.store.list_draw_heads(&DrawFilter::default())? {
         if !made_by(&d) {
-            done.remove(&(d.record.matter, d.record.period));
+            done.remove(&(d.matter, d.period));
         }
     }
     let overdue = due(&schedule, &done, since, now);
     let mut matters = Vec::new();
     for id in &ids {
-        let mut draws = service.store.list_draws(&DrawFilter {
+        let mut draws = service.store.list_draw_heads(&DrawFilter {
             matter: Some(id.clone()),
             ..DrawFilter::default()
         })?;
         draws.retain(|d| made_by(d));
         let last_draw = draws
             .iter()
-            .max_by(|a, b| {
-                a.record
-                    .issue_date
-                    .cmp(&b.record.issue_date)
-                    .then(a.id.cmp(&b.id))
-            })
-            .map(|d| (d.id, d.record.period.clone(), d.record.issue_date.clone()));
+            .max_by(|a, b| a.issue_date.cmp(&b.issue_date).then(a.id.cmp(&b.id)))
+            .map(|d| (d.id, d.period.clone(), d.issue_date.clone()));
         let only: Vec<_> = schedule
             .iter()
             .filter(|s| &s.matter == id)
@@ -292,7 +282,7 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
         let failed = events
             .iter()
             .filter(|e| e.event == SchedulerEvent::Failed)
-            .filter(|e| !draws.iter().any(|d| d.record.period == e.period))
+            .filter(|e| !draws.iter().any(|d| d.period == e.period))
             .map(|e| {
                 let first = e.detail.lines().next().unwrap_or("");
                 (e.period.clone(), e.at.clone(), first.to_string())

@@ -20,8 +20,8 @@ use crate::store::{DrawFilter, Store};
 /// them.
 pub fn orphans(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
     let mut removed = Vec::new();
-    if let Ok(draws) = store.list_draws(&DrawFilter::default()) {
-        let hashes: HashSet<String> = draws.into_iter().map(|d| d.record.manifest_hash).collect();
+    if let Ok(draws) = store.list_draw_heads(&DrawFilter::default()) {
+        let hashes: HashSet<String> = draws.into_iter().map(|d| d.manifest_hash).collect();
         let recorded =
             |dir: &Path| super::issue::manifest_hash_in(dir).is_some_and(|h| hashes.contains(&h));
         for matter in place::pending(&output_dir.join("draws"), "") {

@@ -504,7 +504,7 @@ fn class_hook_conflicts(m: &Matter, h: &HookRef, rule_file: usize) -> Option<Dia
     } else if m.class_ratios.is_empty() {
         (
             format!("the class hook of `{}` has no `class_ratios` to use it", m.id),
-            "add class_ratios = { 投诉较多 = \"20%\" } naming the classes the hook returns, or remove the hook".to_string(),
+            "add class_ratios = { \"投诉较多\" = \"20%\" } naming the classes the hook returns, or remove the hook".to_string(),
         )
     } else {
         return None;

@@ -94,6 +94,28 @@ pub struct DrawRow {
     pub superseded_by: Option<i64>,
 }
 
+/// A recorded draw without its manifest: what lists, the status and the scheduler need.
+/// Read without touching the manifests, which run to megabytes for a draw of a large registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrawHead {
+    pub id: i64,
+    pub status: DrawStatus,
+    pub matter: String,
+    pub period: String,
+    /// 'scheduled', 'manual', 'holiday', …
+    pub kind: String,
+    pub seed_source: String,
+    /// `YYYY-MM-DD`.
+    pub issue_date: String,
+    /// When the draw was made.
+    pub created_at: String,
+    pub actor: String,
+    pub manifest_hash: String,
+    pub provisional: bool,
+    /// The draw that replaced this one.
+    pub superseded_by: Option<i64>,
+}
+
 /// A target the draw ranked: selected, taken as a substitute, or passed over.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DrawnTargetRow {
@@ -217,17 +239,16 @@ fn draw_row(r: &Row<'_>) -> rusqlite::Result<(DrawRow, String)> {
 }
 
 fn finish_row((mut row, status): (DrawRow, String)) -> R<DrawRow> {
-    row.status = match status.as_str() {
-        "active" => DrawStatus::Active,
-        "superseded" => DrawStatus::Superseded,
-        other => {
-            return Err(Fail::corrupt(format!(
-                "draw {} has status {other:?}",
-                row.id
-            )));
-        }
-    };
+    row.status = draw_status(row.id, &status)?;
     Ok(row)
+}
+
+fn draw_status(id: i64, status: &str) -> R<DrawStatus> {
+    match status {
+        "active" => Ok(DrawStatus::Active),
+        "superseded" => Ok(DrawStatus::Superseded),
+        other => Err(Fail::corrupt(format!("draw {id} has status {other:?}"))),
+    }
 }
 
 fn query_draws(c: &Connection, where_sql: &str, params: impl rusqlite::Params) -> R<Vec<DrawRow>> {
@@ -701,6 +722,66 @@ impl Store {
                     filter.period_prefix,
                     filter.include_superseded
                 ],
+            )
+        })
+    }
+
+    /// The draws the filter selects, in [`Store::list_draws`]' order, without their manifests.
+    pub fn list_draw_heads(&self, filter: &DrawFilter) -> Result<Vec<DrawHead>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT d.id, d.status, d.matter, d.period, d.kind, d.seed_source, d.issue_date,
+                        d.created_at, d.actor, d.manifest_hash, d.provisional,
+                        (SELECT n.id FROM draws n WHERE n.redraw_of = d.id)
+                 FROM draws d
+                 WHERE (?1 IS NULL OR d.matter = ?1)
+                   AND (?2 IS NULL OR substr(d.period, 1, length(?2)) = ?2)
+                   AND (?3 OR d.status = 'active')
+                 ORDER BY d.matter, d.period, d.id",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    filter.matter,
+                    filter.period_prefix,
+                    filter.include_superseded
+                ],
+                |r| {
+                    Ok((
+                        DrawHead {
+                            id: r.get(0)?,
+                            status: DrawStatus::Active,
+                            matter: r.get(2)?,
+                            period: r.get(3)?,
+                            kind: r.get(4)?,
+                            seed_source: r.get(5)?,
+                            issue_date: r.get(6)?,
+                            created_at: r.get(7)?,
+                            actor: r.get(8)?,
+                            manifest_hash: r.get(9)?,
+                            provisional: r.get(10)?,
+                            superseded_by: r.get(11)?,
+                        },
+                        r.get::<_, String>(1)?,
+                    ))
+                },
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (mut head, status) = row?;
+                head.status = draw_status(head.id, &status)?;
+                out.push(head);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The recorded manifest of draw `id` (`None` for an unknown id).
+    pub fn manifest_json(&self, id: i64) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT manifest_json FROM draws WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))
+                    .optional()?,
             )
         })
     }

@@ -49,8 +49,8 @@ pub use audit::{
 };
 pub use commitments::{Commitment, CommitmentAudit, commitment_in};
 pub use draws::{
-    DrawFilter, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
-    Redraw, TeamRow, UnstaffedRow,
+    DrawFilter, DrawHead, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind,
+    ExclusionRow, NewDraw, Redraw, TeamRow, UnstaffedRow,
 };
 pub use error::{BUSY_TIMEOUT_SECS, StoreError};
 pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent};

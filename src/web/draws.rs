@@ -44,9 +44,9 @@ pub(crate) async fn list(State(app): State<App>, viewer: Viewer) -> Result<Respo
         let listed = crate::jobs::draws::run(&store, &filter).map_err(|e| Fail::of(&e))?;
         let mut lines: Vec<DrawLine> = listed
             .into_iter()
-            .filter(|l| user.sees(&department_of(&loaded, &l.draw.record.matter)))
+            .filter(|l| user.sees(&department_of(&loaded, &l.draw.matter)))
             .map(|l| {
-                let r = &l.draw.record;
+                let r = &l.draw;
                 let (matter, department) = matter_names(&loaded, &r.matter);
                 DrawLine {
                     id: l.draw.id,

@@ -138,11 +138,11 @@ pub(crate) fn visible_draws(
     user: &crate::jobs::users::User,
 ) -> Result<Vec<(i64, String, String)>, Fail> {
     Ok(store
-        .list_draws(&crate::store::DrawFilter::default())
+        .list_draw_heads(&crate::store::DrawFilter::default())
         .map_err(|e| Fail::of(&e))?
         .into_iter()
-        .filter(|d| user.sees(&department_of(loaded, &d.record.matter)))
-        .map(|d| (d.id, d.record.matter, d.record.period))
+        .filter(|d| user.sees(&department_of(loaded, &d.matter)))
+        .map(|d| (d.id, d.matter, d.period))
         .collect())
 }
 

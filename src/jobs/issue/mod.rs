@@ -357,7 +357,10 @@ pub fn issue(
         Some(_) => &drawn.targets,
         None => &frozen.registry.targets,
     };
-    let bundles = bundle_files(model, frozen, &manifest, drawn.bundle.as_ref())?;
+    // The public bundle's frame (every eligible target) is let go once it is in bytes.
+    let bundles = drawn
+        .bundle
+        .map(|b| Bundles::new(model, frozen, &manifest, &b));
     let staging = stage(
         model,
         (frozen, targets),
@@ -440,7 +443,7 @@ fn stage(
     (frozen, targets): (&Frozen, &[crate::registry::Target]),
     manifest: &Manifest,
     (d, marks): (&ScheduledDraw, &DrawMarks),
-    (folder, bundles): (&Path, Vec<(PathBuf, Vec<u8>)>),
+    (folder, bundles): (&Path, Option<Bundles<'_>>),
 ) -> Result<Staging, IssueError> {
     let matter = model
         .matter(&d.matter)
@@ -459,43 +462,66 @@ fn stage(
         .files
         .into_iter()
         .map(|(name, bytes)| (PathBuf::from(name), bytes))
-        .chain(bundles)
         .collect();
-    Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
-        .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))
+    let staging = Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
+        .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
+    drop(staged);
+    if let Some(b) = bundles {
+        // On failure the staging folder goes with `staging`.
+        b.write(staging.dir())?;
+    }
+    Ok(staging)
 }
 
-/// The draw's two bundles (none without a public bundle). The audit bundle holds the target
-/// snapshot: read from its file when the registry was frozen as one.
-fn bundle_files(
-    model: &crate::rules::model::Model,
-    frozen: &Frozen,
-    manifest: &Manifest,
-    bundle: Option<&PublicBundle>,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, IssueError> {
-    let Some(b) = bundle else {
-        return Ok(Vec::new());
-    };
-    let from_file;
-    let targets = match &frozen.file {
-        Some(f) => {
-            from_file = std::fs::read(&f.snapshot.path).map_err(|e| {
-                IssueError::Output(format!(
-                    "cannot read the targets snapshot {}: {e}",
-                    f.snapshot.path.display()
-                ))
-            })?;
-            &from_file
+/// A draw's two bundles: the public bundle's bytes, and what its audit bundle is written from.
+/// The audit bundle holds the target snapshot: copied from its file, as it is read, when the
+/// registry was frozen as one.
+struct Bundles<'a> {
+    public: Vec<u8>,
+    manifest: Vec<u8>,
+    rules: &'a [u8],
+    targets: crate::jobs::bundle::Record<'a>,
+    inspectors: &'a [u8],
+}
+
+impl<'a> Bundles<'a> {
+    fn new(
+        model: &'a crate::rules::model::Model,
+        frozen: &'a Frozen,
+        manifest: &Manifest,
+        bundle: &PublicBundle,
+    ) -> Bundles<'a> {
+        use crate::jobs::bundle::Record;
+        Bundles {
+            public: bundle.to_bytes(),
+            manifest: manifest.to_pretty_json().into_bytes(),
+            rules: &model.rules_archive,
+            targets: match &frozen.file {
+                Some(f) => Record::File(&f.snapshot.path),
+                None => Record::Bytes(&frozen.targets_bytes),
+            },
+            inspectors: &frozen.inspectors_bytes,
         }
-        None => &frozen.targets_bytes,
-    };
-    Ok(crate::jobs::bundle::files(
-        manifest,
-        b,
-        &model.rules_archive,
-        targets,
-        &frozen.inspectors_bytes,
-    ))
+    }
+
+    /// Writes both bundles into `dir`.
+    fn write(self, dir: &Path) -> Result<(), IssueError> {
+        use crate::jobs::bundle::{AUDIT_FILE, PUBLIC_FILE, Record, write_audit};
+        let path = dir.join(PUBLIC_FILE);
+        std::fs::write(&path, &self.public)
+            .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))?;
+        let path = dir.join(AUDIT_FILE);
+        let records = [
+            Record::Bytes(&self.manifest),
+            Record::Bytes(&self.public),
+            Record::Bytes(self.rules),
+            self.targets,
+            Record::Bytes(self.inspectors),
+        ];
+        std::fs::File::create(&path)
+            .and_then(|file| write_audit(std::io::BufWriter::new(file), records))
+            .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))
+    }
 }
 
 /// Records the draw with its archived inputs, in one transaction.
