@@ -1,24 +1,38 @@
 // 规则文件（高级）: check the files as they are typed. The form is posted to the check
 // endpoint a moment after the last keystroke and the answer (server-rendered HTML) replaces
-// the check result; without this script the 检查 button does the same.
+// the check result; when the check passes, the effect (a dry run of each changed matter,
+// before → after) is asked for and shown under it. Without this script the 检查 and 预览
+// buttons do the same.
 (function () {
   "use strict";
   var form = document.getElementById("files-form");
   var live = document.getElementById("live");
+  var effect = document.getElementById("live-effect");
   if (!form || !live || !window.fetch) { return; }
   var timer = null;
   var sent = 0;
-  function check() {
-    var mine = ++sent;
-    var body = new URLSearchParams(new FormData(form));
-    body.delete("action");
-    fetch(form.getAttribute("data-check"), {
+  function post(url, body) {
+    return fetch(url, {
       method: "POST",
       body: body,
       credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" }
-    }).then(function (r) { return r.text(); }).then(function (html) {
-      if (mine === sent) { live.innerHTML = html; }
+    }).then(function (r) { return r.text(); });
+  }
+  function check() {
+    var mine = ++sent;
+    var fields = new URLSearchParams(new FormData(form));
+    fields.delete("action");
+    var body = fields.toString();
+    post(form.getAttribute("data-check"), body).then(function (html) {
+      if (mine !== sent) { return; }
+      live.innerHTML = html;
+      if (!effect) { return; }
+      if (html.indexOf('id="check-ok"') < 0) { effect.innerHTML = ""; return; }
+      effect.innerHTML = '<p class="muted">正在按现有名录库试抽……</p>';
+      post(form.getAttribute("data-effect"), body).then(function (more) {
+        if (mine === sent) { effect.innerHTML = more; }
+      });
     });
   }
   form.addEventListener("input", function () {

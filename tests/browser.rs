@@ -1,7 +1,8 @@
 //! The console in a real browser: Debian's chromium driven over WebDriver (chromium-driver)
 //! through the journey staff take — log in, upload a registry with a bad row and see its cell,
 //! make a manual draw, open it and verify it, enter results as an inspector, publish, read the
-//! report. Screenshots of the main pages go to `target/screenshots/`.
+//! report — and a rule change from the editor's form through its approval to the draws and
+//! back. Screenshots of the main pages go to `target/screenshots/`.
 //!
 //! Without chromium and chromedriver the test says so and passes; with `CI` set it fails
 //! (`.ci/run` installs them). The WebDriver client is `util::webdriver`, shared with the
@@ -286,12 +287,17 @@ fn hashes(p: &Project, version: i64) -> (String, String) {
     (drawn, approved)
 }
 
+/// A rule change from the editor's form to the draws: the editor changes the hotel ratio to
+/// 10% and submits it; an approver approves it in 规则审核; the plan and `suiji schedule` show
+/// 10%; the next draw records version 2's rules hash and links to it; a rollback to version 1
+/// waits for approval and then returns 5%.
 #[test]
 fn rule_editing_in_a_real_browser() {
     // As shipped: a rule change needs a second person's approval.
     let p = Project::shipped_two_person();
     p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
     add_user(&p, "wang.fang", Role::Editor, None);
+    add_user(&p, "zhao.min", Role::Approver, None);
     let Some((_server, d, chromium, base)) = console_for_browser(&p) else {
         return;
     };
@@ -305,13 +311,97 @@ fn rule_editing_in_a_real_browser() {
         "nothing reaches rules/ before approval"
     );
     assert!(hotel_line(&p).contains(" 5%"), "{}", hotel_line(&p));
-    // Another person approves it (here on the command line, as the OS user).
-    p.ok(&["rules", "approve", "--change", "1"]);
+    // Another person approves it in 规则审核, and only then it is used.
+    b.login("zhao.min");
+    review_and_approve(&b);
     assert!(p.read("rules/zhian.toml").contains("ratio = \"10%\""));
     assert!(hotel_line(&p).contains(" 10%"), "{}", hotel_line(&p));
+    b.go("/plan/2023/html");
+    assert!(b.text("body").contains("不低于 10%"), "{}", b.text("body"));
+    // The next draw records version 2's rules hash; its page links to that version.
     p.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
     let (drawn, approved) = hashes(&p, 2);
     assert_eq!(drawn, approved, "the next draw uses the approved version");
+    let id: i64 = p
+        .db()
+        .query_row("SELECT max(id) FROM draws", [], |r| r.get(0))
+        .expect("a draw");
+    b.go(&format!("/draws/{id}"));
+    assert!(b.text("#rules-version").contains("第 2 版"));
+    b.screenshot("28-draw-rule-version");
+    b.click("#rules-version a");
+    b.wait_for("//*[@id='rules-hash']");
+    assert_eq!(b.text("#rules-hash"), drawn);
+    b.screenshot("29-rule-version");
+    b.logout();
+    rollback(&b, &p);
+}
+
+/// The approver opens 规则审核, reads change #1 (10% for hotels, key by key and line by line)
+/// and approves it.
+fn review_and_approve(b: &Browser) {
+    b.click("header nav a[href='/rules/review']");
+    b.wait_for("//table[@id='pending']");
+    assert!(
+        b.text("#pending").contains("第 1 号"),
+        "{}",
+        b.text("#pending")
+    );
+    assert!(
+        b.text("#pending").contains("治安大队"),
+        "{}",
+        b.text("#pending")
+    );
+    b.screenshot("26-rules-review");
+    b.click("#pending a");
+    b.wait_for("//*[@id='state' and .='待审核']");
+    let keys = b.text("table.keys");
+    assert!(
+        keys.contains("抽查比例") && keys.contains("\"10%\""),
+        "{keys}"
+    );
+    assert!(
+        b.text("pre.diff").contains("+ ratio = \"10%\""),
+        "{}",
+        b.text("pre.diff")
+    );
+    b.screenshot("27-rule-change");
+    b.click("#approve");
+    b.wait_for("//*[@id='state' and .='已批准']");
+}
+
+/// The editor proposes going back to version 1 (a change that needs approval, which the editor
+/// cannot give); the schedule keeps 10% until the approver approves; version 3 is version 1.
+fn rollback(b: &Browser, p: &Project) {
+    b.login("wang.fang");
+    b.go("/rules/versions/1");
+    b.click("#rollback");
+    b.wait_for("//*[@id='state' and .='待审核']");
+    assert_eq!(b.count("#approve"), 0, "the author cannot approve");
+    assert!(hotel_line(p).contains(" 10%"), "{}", hotel_line(p));
+    b.screenshot("30-rollback-submitted");
+    b.logout();
+    b.login("zhao.min");
+    b.go("/rules/review");
+    b.click("#pending a");
+    b.wait_for("//*[@id='state' and .='待审核']");
+    assert!(b.text("h1").contains("回退到第 1 版"), "{}", b.text("h1"));
+    b.click("#approve");
+    b.wait_for("//*[@id='state' and .='已批准']");
+    assert!(hotel_line(p).contains(" 5%"), "{}", hotel_line(p));
+    assert!(p.read("rules/zhian.toml").contains("ratio = \"5%\""));
+    let (_, v1) = hashes(p, 1);
+    let (_, v3) = hashes(p, 3);
+    assert_eq!(v3, v1, "the rollback is version 1 again");
+    b.go("/rules/history?from=2&to=3");
+    assert_eq!(b.count("#versions tbody tr"), 3);
+    assert!(
+        b.text("#versions").contains("回退"),
+        "{}",
+        b.text("#versions")
+    );
+    b.screenshot("31-rule-history");
+    b.logout();
 }
 
 /// The number after `label` in `text` (e.g. 抽取 12 户).
@@ -352,6 +442,28 @@ fn rule_edit(b: &Browser) {
     );
     assert!(b.text("#live").contains("未知的键"), "{}", b.text("#live"));
     b.screenshot("21-rules-live-check");
+    // The typo corrected: the check passes and the effect of 10% shows under it.
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "var t = arguments[0]; t.value = t.value.replace('ratoi = ', 'ratio = '); t.dispatchEvent(new Event('input', { bubbles: true }));",
+            "args": [{ "element-6066-11e4-a52e-4f735466cecf": area }]
+        })),
+    );
+    b.wait_for("//table[@id='effect-runs']");
+    let old = number_after(&b.text("#effect-runs td.before"), "，抽取");
+    let new = number_after(&b.text("#effect-runs td.after"), "，抽取");
+    assert!(new > old, "10% draws more than 5%: {old} → {new}");
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "document.getElementById('live').scrollIntoView();",
+            "args": []
+        })),
+    );
+    b.screenshot("21b-rules-live-effect");
     b.go("/rules/zhian/hotel");
     b.type_in("#f_ratio", "10");
     b.click("#check");

@@ -62,6 +62,29 @@ fn first_team_inspector(p: &Project) -> String {
         .expect("draw 1 has a team")
 }
 
+/// Version 1 of the rules and change #1 by the editor (10% for hotels), waiting for approval.
+fn rule_change(p: &Project) {
+    use suiji::jobs::rule_changes::{self, Draft, Who};
+    let cfg = suiji::rules::load_config(&config(p)).expect("config");
+    let mut store = suiji::store::Store::open(&cfg.data_dir).expect("store");
+    let who = |actor: &str| Who {
+        actor: actor.into(),
+        at: "2026-01-05T09:00:00+08:00".into(),
+    };
+    rule_changes::adopt(&mut store, &cfg, &who("cli:test")).expect("adopt");
+    let v1 = rule_changes::latest(&store).expect("latest").expect("v1");
+    let text = v1.files["rules/zhian.toml"].replacen("ratio = \"5%\"", "ratio = \"10%\"", 1);
+    let draft = Draft {
+        id: None,
+        department: "zhian".into(),
+        files: [("rules/zhian.toml".to_string(), text)].into(),
+        removed: vec![],
+        base_hash: v1.rules_hash,
+    };
+    let id = rule_changes::save_draft(&mut store, &draft, &who("web:editor")).expect("draft");
+    rule_changes::submit(&mut store, &cfg, id, &who("web:editor")).expect("submitted");
+}
+
 impl Console {
     fn new() -> Console {
         Console::of(Project::shipped())
@@ -69,12 +92,23 @@ impl Console {
 
     /// The console of `project`, after a first draw, with one account of each role.
     fn of(project: Project) -> Console {
+        Console::with(project, |_| {})
+    }
+
+    /// The console with a rule version and change #1 waiting for approval (`rule_change`).
+    fn with_rule_change() -> Console {
+        Console::with(Project::shipped(), rule_change)
+    }
+
+    /// The console of `project` after a first draw, one account of each role and `setup`.
+    fn with(project: Project, setup: fn(&Project)) -> Console {
         project.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
         let inspector = first_team_inspector(&project);
         for role in Role::ALL {
             let id = (role == Role::Inspector).then_some(inspector.as_str());
             add_user(&project, role.id(), &[role], id);
         }
+        setup(&project);
         let loaded = suiji::jobs::load_rules(&config(&project)).expect("rules load");
         let app = suiji::web::App::new(&loaded, config(&project), false).without_slow_down();
         Console {
@@ -312,6 +346,11 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/rules", Action::EditRules),
     ("GET", "/rules/zhian", Action::EditRules),
     ("GET", "/rules/zhian/hotel", Action::EditRules),
+    ("GET", "/rules/review", Action::ReadRuleChanges),
+    ("GET", "/rules/changes/1", Action::ReadRuleChanges),
+    ("GET", "/rules/outside", Action::ReadRuleChanges),
+    ("GET", "/rules/history?from=1&to=1", Action::Read),
+    ("GET", "/rules/versions/1", Action::Read),
 ];
 
 /// Forms that write, with the action they need: sent empty (with the CSRF token), an allowed
@@ -325,12 +364,17 @@ const WRITES: &[(&str, Action)] = &[
     ("/rules/zhian/hotel", Action::EditRules),
     ("/rules/zhian", Action::EditRules),
     ("/rules-check", Action::EditRules),
+    ("/rules-effect", Action::EditRules),
+    ("/rules/changes/1/approve", Action::ApproveRules),
+    ("/rules/changes/1/return", Action::ApproveRules),
+    ("/rules/outside/approve", Action::ApproveRules),
+    ("/rules/rollback", Action::EditRules),
 ];
 
 #[test]
 fn permissions_matrix_every_route_every_role_and_anonymous() {
     runtime().block_on(async {
-        let c = Console::new();
+        let c = Console::with_rule_change();
         let mut wrong = Vec::new();
         for (method, path, _) in ROUTES {
             let (status, _) = match *method {
@@ -389,7 +433,7 @@ const DRAW_1_TRACES: &[&str] = &["旅馆业", "/draws/1\"", "第 1 号"];
 #[test]
 fn permissions_matrix_a_department_sees_only_its_own() {
     runtime().block_on(async {
-        let c = Console::new();
+        let c = Console::with_rule_change();
         let me = first_team_inspector(&c.project);
         let mut wrong = Vec::new();
         for role in Role::ALL {
@@ -410,9 +454,11 @@ fn permissions_matrix_a_department_sees_only_its_own() {
                         _ => c.post(Some(&cookie), path, &format!("csrf={csrf}")).await,
                     };
                     let allowed = role_allows(role, *action);
-                    // Draw 1 and the rule files of 治安大队 belong to that department.
-                    let about_zhian =
-                        path.starts_with("/draws/1") || path.starts_with("/rules/zhian");
+                    // Draw 1, the rule files of 治安大队 and its change #1 belong to that
+                    // department.
+                    let about_zhian = path.starts_with("/draws/1")
+                        || path.starts_with("/rules/zhian")
+                        || path.starts_with("/rules/changes/1");
                     let expected = match (allowed, own || !about_zhian) {
                         (false, _) => status == StatusCode::FORBIDDEN,
                         (true, true) => status.is_success(),
@@ -484,7 +530,7 @@ fn english_words(text: &str) -> Vec<String> {
 #[test]
 fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
     runtime().block_on(async {
-        let c = Console::new();
+        let c = Console::with_rule_change();
         let pages = [
             "/",
             "/plan?year=2023",
@@ -492,6 +538,11 @@ fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
             "/draws",
             "/draws/1",
             "/audit",
+            "/rules/review",
+            "/rules/changes/1",
+            "/rules/outside",
+            "/rules/history?from=1&to=1",
+            "/rules/versions/1",
         ];
         let raw_ids = [
             "zhian.hotel",
@@ -1329,8 +1380,57 @@ fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees
             matches!(own, Err(suiji::jobs::rule_changes::ChangeError::OwnChange)),
             "{own:?}"
         );
-        suiji::jobs::rule_changes::approve(&mut store, cfg, 1, &who("web:approver"))
-            .expect("approved");
+        drop(store);
+        // In 规则审核: an approver limited to another department does not find it; returning
+        // needs a comment; an approver of the office approves it.
+        add_user_of(
+            &c.project,
+            "approver.wangan",
+            &[Role::Approver],
+            None,
+            Some("wangan"),
+        );
+        let elsewhere = c
+            .login("approver.wangan", PASSWORD)
+            .await
+            .expect("logged in");
+        let csrf3 = c.csrf(&elsewhere).await;
+        let (status, _) = c
+            .post(
+                Some(&elsewhere),
+                "/rules/changes/1/approve",
+                &format!("csrf={csrf3}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(std::fs::read_to_string(&rules).expect("rules"), before);
+        let approver = c.login("approver", PASSWORD).await.expect("logged in");
+        let csrf4 = c.csrf(&approver).await;
+        let (_, page) = c.get(Some(&approver), "/rules/review").await;
+        assert!(page.contains("/rules/changes/1\""), "{page}");
+        let (_, page) = c.get(Some(&approver), "/rules/changes/1").await;
+        assert!(page.contains("id=\"approve\""), "{page}");
+        // The hotel matter had no ratio of its own: the key table says the default applied.
+        assert!(page.contains("（未写，用默认值）"), "{page}");
+        let (status, _) = c
+            .post(
+                Some(&approver),
+                "/rules/changes/1/return",
+                &format!("csrf={csrf4}&comment=+"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, _) = c
+            .post(
+                Some(&approver),
+                "/rules/changes/1/approve",
+                &format!("csrf={csrf4}"),
+            )
+            .await;
+        assert!(status.is_redirection(), "{status}");
+        let (_, page) = c.get(Some(&approver), "/rules/changes/1").await;
+        assert!(page.contains("已批准"), "{page}");
+        assert!(!page.contains("id=\"approve\""), "{page}");
         let after = std::fs::read_to_string(&rules).expect("rules");
         assert!(after.contains("ratio = \"10%\""), "{after}");
         let audit = rule_audit(&c.project);
@@ -1347,8 +1447,72 @@ fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees
                 ("rules.draft", Some("editor")),
                 ("rules.submit", Some("editor")),
                 ("rules.draft", Some("editor2")),
-                ("rules.approve", None),
+                ("rules.approve", Some("approver")),
             ]
         );
+    });
+}
+
+/// Version 1 of the rules, adopted from the files on disk.
+fn adopt_v1(p: &Project) {
+    use suiji::jobs::rule_changes::{self, Who};
+    let cfg = suiji::rules::load_config(&config(p)).expect("config");
+    let mut store = suiji::store::Store::open(&cfg.data_dir).expect("store");
+    let who = Who {
+        actor: "cli:test".into(),
+        at: "2026-01-05T09:00:00+08:00".into(),
+    };
+    rule_changes::adopt(&mut store, &cfg, &who).expect("adopt");
+}
+
+#[test]
+fn the_live_check_compares_with_the_approved_version_and_shows_the_effect() {
+    runtime().block_on(async {
+        let c = Console::with(Project::shipped_two_person(), adopt_v1);
+        let approved = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+        // Changed on disk outside the console and not approved: another department's file
+        // gets an unknown key, and the hotel's note a word nobody approved.
+        let wangan = c.project.path("rules/wangan.toml");
+        let text = std::fs::read_to_string(&wangan).expect("wangan");
+        std::fs::write(&wangan, format!("bogus_key = 1\n{text}")).expect("write");
+        let outside = approved.replacen("特种行业按每半年", "未经批准的说明；特种行业按每半年", 1);
+        assert_ne!(outside, approved);
+        std::fs::write(c.project.path("rules/zhian.toml"), &outside).expect("write");
+
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let (_, page) = c.get(Some(&cookie), "/rules/zhian").await;
+        assert!(
+            !page.contains("未经批准的说明"),
+            "the approved text: {page}"
+        );
+        assert!(page.contains("data-effect=\"/rules-effect\""), "{page}");
+        let note = approved
+            .lines()
+            .find(|l| l.starts_with("note = \"特种行业按每半年"))
+            .expect("the hotel's note");
+        let ten = approved.replacen(note, &format!("{note}\nratio = \"10%\""), 1);
+        let fields = [
+            ("csrf".to_string(), csrf),
+            ("dept".to_string(), "zhian".to_string()),
+            ("file:zhian.toml".to_string(), ten),
+        ];
+        let (status, fragment) = c
+            .post(Some(&cookie), "/rules-check", &encode(&fields))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{fragment}");
+        assert!(
+            fragment.contains("id=\"check-ok\""),
+            "checked against the approved version, not the files on disk: {fragment}"
+        );
+        let (status, effect) = c
+            .post(Some(&cookie), "/rules-effect", &encode(&fields))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{effect}");
+        assert!(effect.contains("id=\"effect-runs\""), "{effect}");
+        let old = count_in(&effect, "before", "，抽取");
+        let new = count_in(&effect, "after", "，抽取");
+        assert!(new > old, "10% draws more than 5%: {old} → {new}");
+        assert!(effect.contains("抽查计划有"), "{effect}");
     });
 }

@@ -391,6 +391,28 @@ pub fn staged_version(data_dir: &Path, v: &RuleVersionRow) -> std::io::Result<Pa
     }
 }
 
+/// Notes the latest approved version in `<data>/rules-approved/latest.toml`: a running
+/// service watches that folder and reloads, also when the approval wrote no rule file (files
+/// changed outside the console, approved where they are). A failure is logged; the service
+/// then finds the version at its next wake-up.
+fn mark_latest(data_dir: &Path, version: i64, hash: &str) {
+    let home = data_dir.join("rules-approved");
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&home)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&home)?;
+        let text = format!("version = {version}\nrules_hash = \"{hash}\"\n");
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.persist(home.join("latest.toml"))?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        tracing::warn!(
+            "cannot note the approved rule version in {}: {e}",
+            home.display()
+        );
+    }
+}
+
 /// Saves a draft (new, or the author's own draft or returned change). Audited
 /// (`rules.draft`). Returns the change's id.
 pub fn save_draft(store: &mut Store, draft: &Draft, who: &Who) -> Result<i64, ChangeError> {
@@ -649,6 +671,7 @@ fn decide(
         .approve_rule_change(id, &new, Some(latest.id), who.step())?
         .ok_or(ChangeError::Moved)?;
     write_files(cfg, &row.files, &row.removed)?;
+    mark_latest(&cfg.data_dir, version, &rules_hash);
     Ok(Approved {
         version,
         rules_hash,
@@ -776,6 +799,7 @@ pub fn approve_outside(
     let version = store
         .record_rule_version(&new, Some(latest.id), who.step())?
         .ok_or(ChangeError::Moved)?;
+    mark_latest(&cfg.data_dir, version, &disk.hash);
     Ok(Approved {
         version,
         rules_hash: disk.hash,

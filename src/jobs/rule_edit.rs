@@ -5,7 +5,7 @@
 
 mod preview;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use preview::{Counts, DateChange, DryRun, Preview, Side, StratumCount, preview};
 
@@ -133,12 +133,64 @@ pub fn matter_values(text: &str, matter: &str) -> Result<MatterValues, EditJobEr
     })
 }
 
+/// Where the approved rule set a change is based on lives: with `[rules] approval =
+/// "two-person"`, the folder of the approved version whose rules hash is `base` (else the
+/// latest approved version), staged once under `<data>/rules-approved/`; `None` when the files
+/// on disk are that version, when no version is recorded yet, or without approval (the files
+/// on disk are then the rules).
+pub fn base_dir(config: &Path, base: Option<&str>) -> Result<Option<PathBuf>, SetupError> {
+    let Ok(cfg) = crate::rules::load_config(config) else {
+        return Ok(None);
+    };
+    if !cfg.approval.required {
+        return Ok(None);
+    }
+    let store = crate::store::Store::open_read_only(&cfg.data_dir)?;
+    let asked = match base {
+        Some(hash) => store.rule_version_of_hash(hash)?,
+        None => None,
+    };
+    let Some(version) = asked.map_or_else(|| store.latest_rule_version(), |v| Ok(Some(v)))? else {
+        return Ok(None);
+    };
+    if super::rule_changes::on_disk(&cfg).is_ok_and(|d| d.hash == version.rules_hash) {
+        return Ok(None);
+    }
+    super::rule_changes::staged_version(&cfg.data_dir, &version)
+        .map(Some)
+        .map_err(|e| {
+            SetupError::Store(crate::store::StoreError::invalid(
+                "approved rules",
+                e.to_string(),
+            ))
+        })
+}
+
+/// The rule set in `base` (a folder of [`base_dir`]), else the files on disk.
+pub fn load_base(config: &Path, base: Option<&Path>) -> Result<Loaded, SetupError> {
+    match base {
+        Some(dir) => crate::rules::load::load_staged(config, dir).map_err(SetupError::Rules),
+        None => super::load_disk_rules(config),
+    }
+}
+
 /// Checks the rule set with `draft` in place of the files of those names: loading (every
 /// problem of every file), the hooks on the registries' first rows, then the rules against the
-/// calendar and the registries: what `suiji check` runs, in that order. `year` is the year the
-/// hooks' context describes (the current one). The loaded draft comes back when it loads.
-pub fn check(config: &Path, draft: &Draft, year: i32) -> (Checked, Option<Loaded>) {
-    let loaded = match crate::rules::load_draft(config, draft) {
+/// calendar and the registries: what `suiji check` runs, in that order. The files the draft
+/// does not replace are those of `base` (the approved version the change is based on, a
+/// folder of [`base_dir`]), else those on disk. `year` is the year the hooks' context
+/// describes (the current one). The loaded draft comes back when it loads.
+pub fn check(
+    config: &Path,
+    base: Option<&Path>,
+    draft: &Draft,
+    year: i32,
+) -> (Checked, Option<Loaded>) {
+    let loaded = match base {
+        Some(dir) => crate::rules::load_draft_staged(config, dir, draft),
+        None => crate::rules::load_draft(config, draft),
+    };
+    let loaded = match loaded {
         Ok(l) => l,
         Err(e) => {
             let findings = findings(&e.sources, &e.diagnostics);

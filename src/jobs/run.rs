@@ -82,16 +82,27 @@ pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<
         || year_start(clock.now().year()),
         |d| d.and_hms_opt(0, 0, 0).unwrap_or_default(),
     );
-    let rules_dir = loaded.model.config.rules_dir.clone();
-    let holidays_dir = loaded.model.config.holidays_dir.clone();
+    // The project's own folders, also when the rules in use are an approved version staged
+    // elsewhere: an approval writes into these.
+    let (rules_dir, holidays_dir) = match crate::rules::load_config(&input.config) {
+        Ok(c) => (c.rules_dir, c.holidays_dir),
+        Err(_) => (
+            loaded.model.config.rules_dir.clone(),
+            loaded.model.config.holidays_dir.clone(),
+        ),
+    };
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "scheduler", since);
     let (tx, rx) = mpsc::channel();
     let _watcher = if input.once {
         None
     } else {
         spawn_signals(tx.clone())?;
+        // Approvals note the latest version there (`rule_changes`), also those that write no
+        // rule file.
+        let approved = service.loaded.model.config.data_dir.join("rules-approved");
+        let _ = std::fs::create_dir_all(&approved);
         Some(watch_rules(
-            &[&rules_dir, &holidays_dir],
+            &[&rules_dir, &holidays_dir, &approved],
             &input.config,
             tx,
         )?)

@@ -106,6 +106,16 @@ pub fn load_staged(config_path: &Path, staged: &Path) -> Result<Loaded, LoadErro
     load_as(config_path, Some(staged), false, &Draft::new())
 }
 
+/// [`load_staged`] with `draft` in place of the staged rule files of those names: a draft
+/// checked against the approved version it is based on rather than the files on disk.
+pub fn load_draft_staged(
+    config_path: &Path,
+    staged: &Path,
+    draft: &Draft,
+) -> Result<Loaded, LoadError> {
+    load_as(config_path, Some(staged), false, draft)
+}
+
 /// Loads an archived rule set to re-run its draws: as [`load`], except that ratios written
 /// as bare numbers (`ratio = 0.05`, accepted before the `%` form was required) still read as
 /// fractions, so every draw made with them still verifies.
@@ -494,7 +504,7 @@ fn class_hook_conflicts(m: &Matter, h: &HookRef, rule_file: usize) -> Option<Dia
     } else if m.class_ratios.is_empty() {
         (
             format!("the class hook of `{}` has no `class_ratios` to use it", m.id),
-            "add class_ratios = { 投诉较多 = \"20%\" } naming the classes the hook returns, or remove the hook".to_string(),
+            "add class_ratios = { \"投诉较多\" = \"20%\" } naming the classes the hook returns, or remove the hook".to_string(),
         )
     } else {
         return None;

@@ -1,5 +1,6 @@
 //! Config and rule files: raw TOML → validated [`model::Model`], every problem located.
 pub mod archive;
+pub mod changes;
 pub mod config;
 pub(crate) mod cron_zh;
 pub mod department;
@@ -13,4 +14,6 @@ pub mod schema;
 pub mod values;
 
 pub use archive::Draft;
-pub use load::{LoadError, Loaded, load, load_archived, load_config, load_draft};
+pub use load::{
+    LoadError, Loaded, load, load_archived, load_config, load_draft, load_draft_staged,
+};

@@ -96,6 +96,9 @@ pub(crate) struct DrawView {
     pub seed: String,
     pub seed_source: String,
     pub manifest_hash: String,
+    /// The rules hash the draw recorded, and the approved version with that hash.
+    pub rules_hash: String,
+    pub rules_version: Option<i64>,
     pub redraw_reason: Option<String>,
     pub redraw_of: Option<i64>,
     pub superseded_by: Option<i64>,
@@ -199,6 +202,10 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
         seed: r.seed_hex.clone(),
         seed_source: names::seed_source(&r.seed_source),
         manifest_hash: r.manifest_hash.clone(),
+        rules_hash: r.rules_hash.clone(),
+        rules_version: crate::jobs::rule_changes::version_of_hash(&store, &r.rules_hash)
+            .map_err(|e| Fail::of(&e))?
+            .map(|v| v.id),
         redraw_reason: d.redraw_reason.clone(),
         redraw_of: d.redraw_of,
         superseded_by: d.superseded_by,

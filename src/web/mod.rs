@@ -12,6 +12,7 @@ pub mod public;
 mod publish;
 mod registries;
 mod results;
+mod review;
 mod rules;
 mod session;
 mod status;
@@ -208,6 +209,15 @@ pub fn router(app: App) -> Router {
         .route("/draws/{id}", get(draws::detail))
         .route("/draws/{id}/verify", post(draws::verify))
         .route("/draws/{id}/files/{name}", get(draws::file))
+        .route("/rules/review", get(review::review))
+        .route("/rules/changes/{id}", get(review::change))
+        .route("/rules/changes/{id}/approve", post(review::approve))
+        .route("/rules/changes/{id}/return", post(review::send_back))
+        .route("/rules/outside", get(review::outside))
+        .route("/rules/outside/approve", post(review::approve_outside))
+        .route("/rules/history", get(review::history))
+        .route("/rules/versions/{id}", get(review::version))
+        .route("/rules/rollback", post(review::rollback))
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
         .route("/rules", get(rules::index))
@@ -220,6 +230,7 @@ pub fn router(app: App) -> Router {
             get(rules::matter_form).post(rules::matter_post),
         )
         .route("/rules-check", post(rules::live_check))
+        .route("/rules-effect", post(rules::live_effect))
         .route("/static/console.css", get(stylesheet))
         .route("/static/rules.js", get(rules::script))
         .route("/public", get(public::bare))

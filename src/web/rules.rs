@@ -142,6 +142,9 @@ pub(crate) struct Working {
     pub approved: Draft,
     pub open: Option<RuleChangeRow>,
     pub base: String,
+    /// The folder of the approved version the work is based on (`rule_edit::base_dir`);
+    /// `None`: the files on disk are that version.
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// The department `dept` as the editor works on it: the latest approved files with the
@@ -156,13 +159,21 @@ fn department(
         // Another department's rules are not there for this user, as its draws are not.
         return Err(Fail::NotFound);
     }
-    let loaded = crate::jobs::load_rules(&app.config()).map_err(|e| Fail::of(&e))?;
+    let open = {
+        let store = app.store(Some(&viewer.user))?;
+        own_open_change(&store, &viewer.user.actor(), dept)?
+    };
+    // The approved version the open change is based on (else the latest): the form shows it,
+    // and the check and the preview compare against it, not against files on disk that
+    // nobody approved.
+    let config = app.config();
+    let dir = rule_edit::base_dir(&config, open.as_ref().map(|o| o.base_hash.as_str()))
+        .map_err(|e| Fail::of(&e))?;
+    let loaded = rule_edit::load_base(&config, dir.as_deref()).map_err(|e| Fail::of(&e))?;
     let mut files = rule_edit::department_files(&loaded, dept).map_err(|e| match e {
         rule_edit::EditJobError::NoDepartment(_) => Fail::NotFound,
         other => Fail::Failed(format!("规则文件无法读取：{other}")),
     })?;
-    let store = app.store(Some(&viewer.user))?;
-    let open = own_open_change(&store, &viewer.user.actor(), dept)?;
     let approved = files.files.clone();
     let base = match &open {
         Some(row) => {
@@ -179,6 +190,7 @@ fn department(
         approved,
         open,
         base,
+        dir,
     };
     Ok((loaded, files, working))
 }
@@ -502,8 +514,17 @@ pub(crate) async fn matter_post(
     let wants_preview = pairs.iter().any(|(k, v)| k == "action" && v == "preview");
     let config = app.config();
     let year = year(&app, &loaded, &pairs);
-    let (checked, preview) =
-        blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
+    let base = working.dir.clone();
+    let (checked, preview) = blocking(move || {
+        check_and_preview(
+            (&config, base.as_deref()),
+            &loaded,
+            &draft,
+            year,
+            wants_preview,
+        )
+    })
+    .await?;
     let shown = format!("rules/{}", files.rule_file);
     attach(
         &mut page.fields,
@@ -536,13 +557,13 @@ fn text_of(checked: &(Checked, Draft), files: &DepartmentFiles) -> String {
 
 /// Checks a draft and, when asked and the draft has no error, previews it.
 fn check_and_preview(
-    config: &std::path::Path,
+    (config, base): (&std::path::Path, Option<&std::path::Path>),
     loaded: &Loaded,
     draft: &Draft,
     year: i32,
     wants_preview: bool,
 ) -> Result<((Checked, Draft), Option<PreviewView>), Fail> {
-    let (checked, new) = rule_edit::check(config, draft, year);
+    let (checked, new) = rule_edit::check(config, base, draft, year);
     let preview = match (&new, wants_preview && checked.ok()) {
         (Some(new), true) => Some(
             rule_edit::preview(loaded, new, year)
@@ -663,8 +684,17 @@ pub(crate) async fn department_post(
     let wants_preview = field("action").as_deref() == Some("preview");
     let config = app.config();
     let year = year(&app, &loaded, &pairs);
-    let (checked, preview) =
-        blocking(move || check_and_preview(&config, &loaded, &draft, year, wants_preview)).await?;
+    let base = working.dir.clone();
+    let (checked, preview) = blocking(move || {
+        check_and_preview(
+            (&config, base.as_deref()),
+            &loaded,
+            &draft,
+            year,
+            wants_preview,
+        )
+    })
+    .await?;
     let saved = match Step::asked(&pairs) {
         Some(step) => Some(save(&app, &viewer, &dept, &working, &pairs, &checked.1, step).await?),
         None => None,
@@ -698,12 +728,12 @@ pub(crate) async fn live_check(
         .find(|(k, _)| k == "dept")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let (loaded, files, _) = department(&app, &viewer, &dept)?;
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
     let draft = posted_files(&pairs, &files)?;
     let config = app.config();
     let year = year(&app, &loaded, &pairs);
     let check = blocking(move || {
-        let (checked, _) = rule_edit::check(&config, &draft, year);
+        let (checked, _) = rule_edit::check(&config, working.dir.as_deref(), &draft, year);
         Ok(check_view(&checked, &draft, false))
     })
     .await?;
@@ -711,6 +741,46 @@ pub(crate) async fn live_check(
         .render()
         .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))?;
     Ok(Html(html).into_response())
+}
+
+/// The effect of the files as typed, once they check: for each matter whose settings change,
+/// a dry-run draw before → after (eligible and drawn), and how many of the plan's lines and
+/// the schedule's dates change. Asked by the page's script after a clean live check.
+pub(crate) async fn live_effect(
+    State(app): State<App>,
+    viewer: Viewer,
+    axum::Form(pairs): Pairs,
+) -> Result<Response, Fail> {
+    let dept = pairs
+        .iter()
+        .find(|(k, _)| k == "dept")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
+    let draft = posted_files(&pairs, &files)?;
+    let config = app.config();
+    let year = year(&app, &loaded, &pairs);
+    let effect = blocking(move || {
+        let (checked, new) = rule_edit::check(&config, working.dir.as_deref(), &draft, year);
+        match (checked.ok(), new) {
+            (true, Some(new)) => rule_edit::preview(&loaded, &new, year)
+                .map(|p| Some(preview_view(&p)))
+                .map_err(|e| Fail::of(&e)),
+            _ => Ok(None),
+        }
+    })
+    .await?;
+    let html = EffectFragment { effect }
+        .render()
+        .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))?;
+    Ok(Html(html).into_response())
+}
+
+/// The effect fragment the live check's script puts under the check.
+#[derive(Template)]
+#[template(path = "rule_effect.html")]
+struct EffectFragment {
+    effect: Option<PreviewView>,
 }
 
 pub(crate) async fn script() -> Response {

@@ -60,6 +60,9 @@ impl Viewer {
         if self.user.may(Action::EditRules) {
             tabs.push(("/rules", "规则编辑"));
         }
+        if self.user.may(Action::ReadRuleChanges) {
+            tabs.push(("/rules/review", "规则审核"));
+        }
         if self.user.may(Action::ReadAudit) {
             tabs.push(("/audit", "审计日志"));
         }
