@@ -134,21 +134,13 @@ fn write_atomically(path: &Path, anchors: &Anchors) -> Result<(), AnchorError> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(fail)?;
     let mut text = serde_json::to_string_pretty(anchors)
         .map_err(|e| fail(std::io::Error::other(e.to_string())))?;
     text.push('\n');
-    let tmp = dir.join(format!(".anchors.json.{}", std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
-    Ok(())
+    super::place::write_file(path, text.as_bytes()).map_err(|e| AnchorError::Write {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// Reads published anchors from a file or an `http://` address.

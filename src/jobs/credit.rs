@@ -94,17 +94,8 @@ pub fn run(cx: &Context, input: &Input) -> Result<Written, CreditError> {
 }
 
 fn put(path: &Path, bytes: &[u8]) -> Result<(), CreditError> {
-    let fail = |source| CreditError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(fail)?;
-    }
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, bytes).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    super::place::write_file(path, bytes).map_err(|e| CreditError::Write {
+        path: e.path,
+        source: e.source,
+    })
 }

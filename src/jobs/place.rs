@@ -246,9 +246,11 @@ pub fn sweep(
     removed
 }
 
-/// Writes one file that belongs to no record all at once: to a temporary name beside it,
-/// then renamed into place.
+/// Writes one file that belongs to no record all at once: to a temporary name beside it
+/// (this process's own), flushed to disk, then renamed into place; a reader sees the old file
+/// or the new one, never a part. A failed write leaves no temporary file behind.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
+    use std::io::Write as _;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(at(dir))?;
     }
@@ -257,7 +259,14 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
         path.extension().and_then(|e| e.to_str()).unwrap_or(""),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes).map_err(at(&tmp))?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(at(&tmp)(e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         at(path)(e)

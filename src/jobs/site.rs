@@ -570,17 +570,10 @@ pub fn write(
     bundles: &[(String, PathBuf)],
 ) -> Result<usize, SiteError> {
     let put = |rel: &str, bytes: &[u8]| -> Result<(), SiteError> {
-        let path = dir.join(rel);
-        let fail = |source| SiteError::Write {
-            path: path.clone(),
-            source,
-        };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(fail)?;
-        }
-        let tmp = path.with_extension("tmp~");
-        std::fs::write(&tmp, bytes).map_err(fail)?;
-        std::fs::rename(&tmp, &path).map_err(fail)
+        super::place::write_file(&dir.join(rel), bytes).map_err(|e| SiteError::Write {
+            path: e.path,
+            source: e.source,
+        })
     };
     for (rel, bytes) in files {
         put(rel, bytes)?;
