@@ -135,6 +135,22 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
         "钩子“{}”须有 {} 个参数 {}，但“{}”有 {} 个",
     ),
     ("wrong number of parameters", "参数个数不对"),
+    (
+        "the note of matter `{}` says {}, but its ratios are {}",
+        "事项“{}”的说明写的是 {}，但其抽查比例为 {}",
+    ),
+    (
+        "the frequency_note of department `{}` says {}, but its matters' ratios are {}",
+        "部门“{}”的频次说明写的是 {}，但其事项的抽查比例为 {}",
+    ),
+    (
+        "the plan prints this text as written",
+        "抽查计划照原文印出这段文字",
+    ),
+    (
+        "change the text to the ratio now in force, or leave the percentage out: the plan's ratio table always shows the values",
+        "请把文字改为现行比例，或不写百分比：抽查计划的比例表总是按规则中的数值列出",
+    ),
     ("declare it as fn {}", "请声明为 fn {}"),
     (
         "script {} calls `{}()`, which hooks may not use",
@@ -520,6 +536,10 @@ mod tests {
         assert_eq!(
             message("3 problems found; nothing was done."),
             "发现 3 个问题；未作任何更改。"
+        );
+        assert_eq!(
+            message("the note of matter `zhian.hotel` says 5%, but its ratios are 10%, 20%"),
+            "事项“zhian.hotel”的说明写的是 5%，但其抽查比例为 10%, 20%"
         );
         assert_eq!(message("something else"), "something else");
         assert_eq!(
