@@ -346,6 +346,7 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/rules", Action::EditRules),
     ("GET", "/rules/zhian", Action::EditRules),
     ("GET", "/rules/zhian/hotel", Action::EditRules),
+    ("GET", "/rules/zhian/department", Action::EditRules),
     ("GET", "/rules/review", Action::ReadRuleChanges),
     ("GET", "/rules/changes/1", Action::ReadRuleChanges),
     ("GET", "/rules/outside", Action::ReadRuleChanges),
@@ -362,6 +363,7 @@ const WRITES: &[(&str, Action)] = &[
     ("/results/1/MINE", Action::EnterResults),
     ("/publish", Action::Publish),
     ("/rules/zhian/hotel", Action::EditRules),
+    ("/rules/zhian/department", Action::EditRules),
     ("/rules/zhian", Action::EditRules),
     ("/rules-check", Action::EditRules),
     ("/rules-effect", Action::EditRules),
@@ -1410,8 +1412,10 @@ fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees
         assert!(page.contains("/rules/changes/1\""), "{page}");
         let (_, page) = c.get(Some(&approver), "/rules/changes/1").await;
         assert!(page.contains("id=\"approve\""), "{page}");
-        // The hotel matter had no ratio of its own: the key table says the default applied.
-        assert!(page.contains("（未写，用默认值）"), "{page}");
+        // The hotel matter had no ratio of its own: the key table says which value applied
+        // and where it came from (the department's defaults).
+        assert!(page.contains("（未写，沿用部门默认值 "), "{page}");
+        assert!(page.contains("沿用部门默认值 &#34;5%&#34;）"), "{page}");
         let (status, _) = c
             .post(
                 Some(&approver),
@@ -1514,5 +1518,187 @@ fn the_live_check_compares_with_the_approved_version_and_shows_the_effect() {
         let new = count_in(&effect, "after", "，抽取");
         assert!(new > old, "10% draws more than 5%: {old} → {new}");
         assert!(effect.contains("抽查计划有"), "{effect}");
+    });
+}
+
+/// The department form of `rules/zhian.toml` as written, with `changes` (form name → value)
+/// and the button `action` (or `live`: check or effect).
+fn header_form(c: &Console, csrf: &str, changes: &[(&str, &str)], action: (&str, &str)) -> String {
+    let text = std::fs::read_to_string(c.project.path("rules/zhian.toml")).expect("rules");
+    let values = suiji::rules::edit::header_values(&text).expect("header");
+    let mut fields = vec![("csrf".to_string(), csrf.to_string())];
+    for (name, _) in suiji::rules::edit::header_keys() {
+        let v = values.department.get(&name).cloned().unwrap_or_default();
+        fields.push((format!("d_{name}"), v));
+    }
+    for (name, _) in suiji::rules::edit::defaults_keys() {
+        let v = values.defaults.get(&name).cloned().unwrap_or_default();
+        fields.push((format!("f_{name}"), v));
+    }
+    for (k, v) in changes {
+        fields.retain(|(n, _)| n != k);
+        fields.push(((*k).to_string(), (*v).to_string()));
+    }
+    fields.push((action.0.into(), action.1.into()));
+    encode(&fields)
+}
+
+/// The change number a 保存草稿 / 提交审核 message names (变更 #N).
+fn change_number(page: &str) -> i64 {
+    let at = page.find("变更 #").expect("a change number") + "变更 #".len();
+    page[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn the_matter_form_checks_as_the_user_types() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let (_, form) = c.get(Some(&cookie), "/rules/zhian/hotel").await;
+        assert!(
+            form.contains("data-check=\"/rules/zhian/hotel\"") && form.contains("/static/rules.js"),
+            "{form}"
+        );
+        let typo = hotel_form(&c, &csrf, "10", "check").replace("action=check", "live=check");
+        let (status, fragment) = c.post(Some(&cookie), "/rules/zhian/hotel", &typo).await;
+        assert_eq!(status, StatusCode::OK, "{fragment}");
+        assert!(!fragment.contains("<html"), "a fragment: {fragment}");
+        assert!(fragment.contains("比例“10”缺少 %"), "{fragment}");
+        assert!(fragment.contains("id=\"check-bad\""), "{fragment}");
+        let ten = hotel_form(&c, &csrf, "10%", "check").replace("action=check", "live=effect");
+        let (status, effect) = c.post(Some(&cookie), "/rules/zhian/hotel", &ten).await;
+        assert_eq!(status, StatusCode::OK, "{effect}");
+        let old = count_in(&effect, "before", "，抽取");
+        let new = count_in(&effect, "after", "，抽取");
+        assert!(new > old, "10% draws more than 5%: {old} → {new}");
+        // The department form's live check finds a bad default at its field's key.
+        let bad = header_form(&c, &csrf, &[("f_ratio", "5")], ("live", "check"));
+        let (_, fragment) = c.post(Some(&cookie), "/rules/zhian/department", &bad).await;
+        assert!(fragment.contains("比例“5”缺少 %"), "{fragment}");
+    });
+}
+
+#[test]
+fn a_matter_then_its_department_are_retired_through_the_forms_and_approval() {
+    runtime().block_on(async {
+        let c = Console::with(Project::shipped_two_person(), adopt_v1);
+        let editor = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&editor).await;
+        let approver = c.login("approver", PASSWORD).await.expect("logged in");
+        let csrf_a = c.csrf(&approver).await;
+        let rules = c.project.path("rules/zhian.toml");
+        let before = std::fs::read_to_string(&rules).expect("rules");
+
+        // The department form shows every department key and every default.
+        let (status, form) = c.get(Some(&editor), "/rules/zhian/department").await;
+        assert_eq!(status, StatusCode::OK, "{form}");
+        let mut missing = Vec::new();
+        for (name, _) in suiji::rules::edit::header_keys() {
+            if !form.contains(&format!("name=\"d_{name}\"")) {
+                missing.push(format!("d_{name}"));
+            }
+        }
+        for (name, _) in suiji::rules::edit::defaults_keys() {
+            if !form.contains(&format!("name=\"f_{name}\"")) {
+                missing.push(format!("f_{name}"));
+            }
+        }
+        assert!(missing.is_empty(), "keys without a field: {missing:?}");
+
+        // 停用此事项 on the hotel's form, submitted, then approved by someone else.
+        let retire = hotel_form(&c, &csrf, "", "submit") + "&f_retired=true";
+        let (_, page) = c.post(Some(&editor), "/rules/zhian/hotel", &retire).await;
+        assert!(page.contains("已提交审核"), "{page}");
+        let id = change_number(&page);
+        assert_eq!(std::fs::read_to_string(&rules).expect("rules"), before);
+        let (_, change) = c
+            .get(Some(&approver), &format!("/rules/changes/{id}"))
+            .await;
+        assert!(change.contains("停用此事项"), "{change}");
+        assert!(
+            change.contains("<span class=\"add raw\">+ retired = true</span>"),
+            "{change}"
+        );
+        assert!(
+            change.contains("（未写，沿用系统默认值 false）"),
+            "{change}"
+        );
+        let (status, _) = c
+            .post(
+                Some(&approver),
+                &format!("/rules/changes/{id}/approve"),
+                &format!("csrf={csrf_a}"),
+            )
+            .await;
+        assert!(status.is_success() || status.is_redirection(), "{status}");
+        let schedule = c.project.ok(&["schedule", "--year", "2024"]);
+        assert!(!schedule.contains("zhian.hotel "), "{schedule}");
+        assert!(schedule.contains("zhian.entertainment "), "{schedule}");
+        let (_, list) = c.get(Some(&editor), "/rules").await;
+        let hotel = &list[list.find("旅馆业").expect("the hotel is listed")..];
+        assert!(
+            hotel[..hotel.find("</li>").expect("li")].contains("已停用"),
+            "{list}"
+        );
+        let (_, matters) = c.get(Some(&editor), "/matters").await;
+        assert!(
+            !matters.contains("旅馆业（宾馆、旅店）监督检查"),
+            "{matters}"
+        );
+
+        // The department form: a new name, previewed, then the whole department retired.
+        let renamed = header_form(
+            &c,
+            &csrf,
+            &[("d_name", "治安管理大队")],
+            ("action", "preview"),
+        );
+        let (_, page) = c
+            .post(Some(&editor), "/rules/zhian/department", &renamed)
+            .await;
+        let preview = &page[page.find("id=\"preview\"").expect("a preview")..];
+        assert!(preview.contains("治安管理大队"), "{preview}");
+        let retire = header_form(
+            &c,
+            &csrf,
+            &[("d_name", "治安管理大队"), ("d_retired", "true")],
+            ("action", "submit"),
+        );
+        let (_, page) = c
+            .post(Some(&editor), "/rules/zhian/department", &retire)
+            .await;
+        assert!(page.contains("已提交审核"), "{page}");
+        let id = change_number(&page);
+        let (_, change) = c
+            .get(Some(&approver), &format!("/rules/changes/{id}"))
+            .await;
+        assert!(change.contains("停用整个部门"), "{change}");
+        c.post(
+            Some(&approver),
+            &format!("/rules/changes/{id}/approve"),
+            &format!("csrf={csrf_a}"),
+        )
+        .await;
+        let after = std::fs::read_to_string(&rules).expect("rules");
+        // Only the department's name changed and `retired` was added; every other line kept.
+        let gone: Vec<&str> = before.lines().filter(|l| !after.contains(l)).collect();
+        assert_eq!(gone, ["name = \"治安大队\""], "{after}");
+        assert!(after.contains("name = \"治安管理大队\"\n"), "{after}");
+        let schedule = c.project.ok(&["schedule", "--year", "2024"]);
+        assert!(!schedule.contains("zhian."), "{schedule}");
+        assert!(schedule.contains("wangan."), "{schedule}");
+        let (code, _, err) =
+            util::run(
+                c.project
+                    .suiji(&["draw", "zhian.entertainment", "--period", "2024-H1"]),
+            );
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("is retired"), "{err}");
     });
 }

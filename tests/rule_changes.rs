@@ -358,3 +358,71 @@ fn cli_the_first_draw_adopts_the_files_on_disk_as_version_1() {
     let out = p.ok(&["rules", "status"]);
     assert!(out.contains("files on disk: the approved version"), "{out}");
 }
+
+#[test]
+fn cli_a_retired_matter_leaves_plan_and_schedule_once_approved_and_its_draws_still_verify() {
+    let p = Project::shipped_two_person();
+    p.ok(&["rules", "approve"]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2024-H1"]);
+    p.edit(
+        "rules/zhian.toml",
+        "categories = [\"hotel\"]\n",
+        "categories = [\"hotel\"]\nretired = true\n",
+    );
+    // Not before approval.
+    assert!(hotel_line(&p, "2023-H1").contains(" 5%"));
+    let out = p.ok(&["rules", "approve"]);
+    assert!(out.contains("approved as version 2"), "{out}");
+    let schedule = p.ok(&["schedule", "--year", "2024"]);
+    assert!(!schedule.contains("zhian.hotel "), "{schedule}");
+    assert!(schedule.contains("zhian.entertainment "), "{schedule}");
+    let plan = p.ok(&["plan", "--year", "2024"]);
+    assert!(!plan.contains("旅馆业（宾馆、旅店）监督检查"), "{plan}");
+    assert!(plan.contains("娱乐服务场所监督检查"), "{plan}");
+    let (code, _, err) = util::run(p.suiji(&["draw", "zhian.hotel", "--period", "2024-H2"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("matter `zhian.hotel` is retired"), "{err}");
+    assert!(err.contains("set retired = false"), "{err}");
+    // The draw made before keeps verifying against its own rule version.
+    let out = p.ok(&["verify", "out/draws/zhian.hotel/2024-H1/manifest.json"]);
+    assert!(out.starts_with("identical"), "{out}");
+    assert_eq!(latest_draw_hash(&p, "zhian.hotel"), version_hash(&p, 1));
+    // The rest of the department still draws, with the new version.
+    p.ok(&["draw", "zhian.entertainment", "--period", "2024-H1"]);
+    assert_eq!(
+        latest_draw_hash(&p, "zhian.entertainment"),
+        version_hash(&p, 2)
+    );
+}
+
+#[test]
+fn cli_retiring_a_department_retires_all_its_matters_and_retired_is_no_default() {
+    let p = Project::shipped_two_person();
+    p.ok(&["rules", "approve"]);
+    p.edit(
+        "rules/zhian.toml",
+        "[defaults]\n",
+        "[defaults]\nretired = true\n",
+    );
+    let (code, out, err) = util::run(p.suiji(&["check"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        format!("{out}{err}").contains("`retired` is not a default"),
+        "{out}{err}"
+    );
+    p.edit(
+        "rules/zhian.toml",
+        "[defaults]\nretired = true\n",
+        "[defaults]\n",
+    );
+    p.edit(
+        "rules/zhian.toml",
+        "publication_note = \"抽查检查结果上网公示。\"\n",
+        "publication_note = \"抽查检查结果上网公示。\"\nretired = true\n",
+    );
+    p.ok(&["rules", "approve"]);
+    let schedule = p.ok(&["schedule", "--year", "2024"]);
+    assert!(!schedule.contains("zhian."), "{schedule}");
+    let plan = p.ok(&["plan", "--year", "2024"]);
+    assert!(!plan.contains("治安大队年度抽查计划"), "{plan}");
+}

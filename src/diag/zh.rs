@@ -95,6 +95,32 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
     ("team_size must be ≥ 2", "team_size 须 ≥ 2"),
     ("set team_size = 2 or more", "请设 team_size = 2 或更大"),
     ("duplicate matter id `{}`", "重复的抽查事项编号“{}”"),
+    (
+        "`retired` is not a default",
+        "retired（停用）不能写在 [defaults] 中",
+    ),
+    (
+        "retires one matter or the department",
+        "停用针对单个事项或整个部门",
+    ),
+    (
+        "write retired = true in the [[matter]] to retire, or in [department] to retire all its matters",
+        "停用一个事项请在该 [[matter]] 中写 retired = true；停用整个部门请写在 [department] 中",
+    ),
+    ("matter `{}` is retired", "事项“{}”已停用"),
+    ("retired matter in a joint plan", "联合抽查中含已停用的事项"),
+    (
+        "take it out of matters = [...], or retire the joint plan too (retired = true)",
+        "请将其从 matters = [...] 中删去，或同时停用该联合抽查（retired = true）",
+    ),
+    (
+        "matter `{}` is retired: retired matters are not drawn",
+        "事项“{}”已停用：停用的事项不再抽取",
+    ),
+    (
+        "its draws and results stay; to draw it again, set retired = false in a rule change and have it approved",
+        "其抽取记录和结果保留；如需恢复抽取，请提交将 retired 改为 false 的规则变更并经批准",
+    ),
     ("duplicate checklist item id `{}`", "重复的检查项编号“{}”"),
     ("duplicate joint plan id `{}`", "重复的联合抽查计划编号“{}”"),
     ("used twice", "重复使用"),

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 
-use super::{SetupError, freeze_registry, load_calendar, open_store, require_matter};
+use super::{SetupError, freeze_registry, load_calendar, open_store};
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::Seed;
 use crate::rules::Loaded;
@@ -129,7 +129,7 @@ fn stamp(d: DateTime<FixedOffset>) -> String {
 /// chain. Refused when the source's time is not in the future, when the period was already
 /// drawn, or while another commitment of the same draw waits for its value.
 pub fn commit(loaded: &Loaded, input: &Input) -> Result<Commitment, CommitError> {
-    require_matter(loaded, &input.matter)?;
+    super::require_in_force(loaded, &input.matter)?;
     let tz = loaded.model.config.timezone;
     let cal = load_calendar(loaded, false)?;
     if super::issue::find_scheduled(loaded, &cal, &input.matter, &input.period)?.is_none() {

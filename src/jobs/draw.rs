@@ -2,7 +2,7 @@
 
 use super::issue::seed::{SeedChoice, resolve};
 use super::issue::{Frozen, IssueError, Issued, Request, find_scheduled, issue};
-use super::{SetupError, load_calendar, open_store, require_matter};
+use super::{SetupError, load_calendar, open_store};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
@@ -140,7 +140,7 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Drawn, DrawError> {
 /// As [`run`], the draw recorded as written by `origin` (the console passes its signed-in
 /// user) instead of this process alone.
 pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result<Drawn, DrawError> {
-    require_matter(loaded, &input.matter)?;
+    super::require_in_force(loaded, &input.matter)?;
     let cal = load_calendar(loaded, false)?;
     let Some(scheduled) = find_scheduled(loaded, &cal, &input.matter, &input.period)? else {
         let year: i32 = input

@@ -67,6 +67,8 @@ pub enum SetupError {
     Year(CalendarError),
     #[error("no matter `{given}`")]
     UnknownMatter { given: String, known: Vec<String> },
+    #[error("matter `{0}` is retired: retired matters are not drawn")]
+    Retired(String),
     #[error("the registries have problems")]
     Registry(Vec<Diagnostic>),
     #[error("the config takes the seed from a file on a database of real records")]
@@ -124,6 +126,12 @@ impl Problem for SetupError {
                 e.to_string(),
                 &[
                     "or pass --provisional for a calendar computed from lunar dates, marked provisional",
+                ],
+            ),
+            SetupError::Retired(_) => Report::error(
+                self.to_string(),
+                &[
+                    "its draws and results stay; to draw it again, set retired = false in a rule change and have it approved",
                 ],
             ),
             SetupError::UnknownMatter { given, known } => {
@@ -262,6 +270,16 @@ pub(crate) fn require_matter(loaded: &Loaded, id: &str) -> Result<(), SetupError
             given: id.to_string(),
             known: loaded.model.matters().map(|m| m.id.clone()).collect(),
         }),
+    }
+}
+
+/// Refuses a matter id the rules do not have, or a retired matter (a new draw or a seed
+/// commitment for it).
+pub(crate) fn require_in_force(loaded: &Loaded, id: &str) -> Result<(), SetupError> {
+    require_matter(loaded, id)?;
+    match loaded.model.matter(id) {
+        Some(m) if m.retired => Err(SetupError::Retired(id.to_string())),
+        _ => Ok(()),
     }
 }
 

@@ -119,6 +119,12 @@ pub fn document(
     loaded: &Loaded,
     input: &Input,
 ) -> Result<(Vec<u8>, Vec<Diagnostic>, bool), PlanError> {
+    if loaded.model.matters().any(|m| m.retired) {
+        // The plan lists the matters in force only; retired ones keep their draws elsewhere.
+        let mut current = loaded.clone();
+        current.model = loaded.model.in_force();
+        return document(&current, input);
+    }
     let cal = load_calendar(loaded, input.provisional)?;
     let official = require_year(&cal, input.year)?;
     let model = &loaded.model;
@@ -243,14 +249,14 @@ pub(crate) fn empty_scopes(estimates: &crate::output::plan::Estimates) -> Vec<Di
         .collect()
 }
 
-/// The matters (抽查事项清单) of the departments `sees` accepts, as the plan labels them.
+/// The matters in force (抽查事项清单) of the departments `sees` accepts, as the plan labels them.
 pub fn matters(
     loaded: &Loaded,
     sees: impl Fn(&str) -> bool,
 ) -> Vec<crate::output::plan::MatterSheet> {
     loaded
         .model
-        .matters()
+        .matters_in_force()
         .filter(|m| sees(&m.department))
         .map(|m| crate::output::plan::matter_sheet(&loaded.model, m))
         .collect()

@@ -242,7 +242,11 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
     let now = input.now;
     let since = year_start(now.year());
     let Context { loaded, cal, store } = cx;
-    let ids: Vec<String> = loaded.model.matters().map(|m| m.id.clone()).collect();
+    let ids: Vec<String> = loaded
+        .model
+        .matters_in_force()
+        .map(|m| m.id.clone())
+        .collect();
     let service = Service::new(config.to_path_buf(), loaded, cal, store, "status", since);
     let (schedule, unscheduled) = service.plan(now);
     // As of a past date, draws made after it do not count yet.

@@ -188,6 +188,49 @@ fn whole(place: String, old: Option<&toml::Table>, new: Option<&toml::Table>) ->
     }
 }
 
+/// Where the value of a key not written comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The department's `[defaults]`.
+    Department,
+    /// The engine's default (the rule schema's).
+    Engine,
+}
+
+/// The value that applies to `key` at `place` (as [`changed_keys`] names them) when it is not
+/// written there, in the rule file `text`: a matter's key from the department's `[defaults]`,
+/// else the engine's default; `None` when neither gives one (the key is optional).
+pub fn inherited(text: &str, place: &str, key: &str) -> Option<(String, Source)> {
+    use crate::rules::schema::{self, Section};
+    if key == WHOLE || place.contains(" · ") {
+        return None;
+    }
+    let matter = place.starts_with("matter ");
+    if matter && key != "retired" {
+        let table: toml::Table = text.parse().ok()?;
+        let mut at = table.get("defaults");
+        for part in key.split('.') {
+            at = at.and_then(|v| v.get(part));
+        }
+        if let Some(v) = at {
+            return Some((show(v), Source::Department));
+        }
+    }
+    let section = match key.split_once('.') {
+        Some(("holiday", _)) => Section::Holiday,
+        Some(("publication", _)) => Section::Publication,
+        Some(("hooks", _)) => Section::Hooks,
+        Some(_) => return None,
+        None if place == "department" => Section::Department,
+        None if matter || place == "defaults" => Section::Matter,
+        None => return None,
+    };
+    let name = key.rsplit('.').next().unwrap_or(key);
+    schema::get(section, name)
+        .filter(|k| !k.default.is_empty())
+        .map(|k| (k.default.to_string(), Source::Engine))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +258,34 @@ mod tests {
             ]
         );
         assert_eq!(changed_keys("a = 1", "a = [").map(|c| c.len()), None);
+    }
+
+    #[test]
+    fn a_key_not_written_names_the_value_that_applies_and_where_it_comes_from() {
+        let text = "[department]\nid = \"d\"\n[defaults]\nratio = \"5%\"\nholiday = { ratio = \"20%\" }\n[[matter]]\nid = \"m\"\n";
+        assert_eq!(
+            inherited(text, "matter m", "ratio"),
+            Some(("\"5%\"".into(), Source::Department))
+        );
+        assert_eq!(
+            inherited(text, "matter m", "holiday.ratio"),
+            Some(("\"20%\"".into(), Source::Department))
+        );
+        assert_eq!(
+            inherited(text, "matter m", "team_size"),
+            Some(("2".into(), Source::Engine))
+        );
+        assert_eq!(
+            inherited(text, "matter m", "holiday.days_before"),
+            Some(("7".into(), Source::Engine))
+        );
+        assert_eq!(
+            inherited(text, "department", "order"),
+            Some(("100".into(), Source::Engine))
+        );
+        assert_eq!(inherited(text, "matter m", "cooldown_months"), None);
+        assert_eq!(inherited(text, "matter m", WHOLE), None);
+        assert_eq!(inherited(text, "matter m · checklist 1", "group"), None);
     }
 
     #[test]

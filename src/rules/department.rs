@@ -46,6 +46,8 @@ pub(crate) struct DeptHeader {
     /// The `frequency_note` as written, for checking the ratios it states.
     pub frequency_note_at: Option<Sp<String>>,
     pub publication_note: Option<String>,
+    /// `retired = true`: the whole department is retired.
+    pub retired: bool,
 }
 
 /// A hook reference before the script is compiled.
@@ -88,6 +90,7 @@ pub(crate) struct Fields {
     hooks: Vec<HookRef>,
     hook_script: Option<Sp<String>>,
     note: Option<Sp<String>>,
+    retired: Option<Sp<bool>>,
     /// Keys that were written (even if invalid), so "missing" is not reported twice.
     given: BTreeSet<String>,
 }
@@ -131,6 +134,15 @@ pub(crate) fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> O
         Some(t) => read_fields(t, config, cx, false),
         None => Fields::default(),
     };
+    if let Some(r) = &defaults.retired {
+        cx.error(
+            r.span.clone(),
+            "`retired` is not a default",
+            "retires one matter or the department",
+        )
+        .help
+        .push("write retired = true in the [[matter]] to retire, or in [department] to retire all its matters".into());
+    }
 
     let mut matters = Vec::new();
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
@@ -252,6 +264,7 @@ fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
             let summary = t.string("summary", cx).map(|s| s.value);
             let frequency_note = t.string("frequency_note", cx);
             let publication_note = t.string("publication_note", cx).map(|s| s.value);
+            let retired = t.boolean("retired", cx).is_some_and(|r| r.value);
             t.finish(&schema::names(Section::Department), cx);
             if let Some(id) = &id {
                 check_id(id, cx);
@@ -264,6 +277,7 @@ fn read_header(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<DeptHeader> {
                 frequency_note: frequency_note.as_ref().map(|n| n.value.clone()),
                 frequency_note_at: frequency_note,
                 publication_note,
+                retired,
             })
         }
         None => {
@@ -339,6 +353,7 @@ fn read_fields_as(
     read_publication(&mut t, &mut f, cx);
     read_hooks(&mut t, &mut f, cx);
     f.note = t.string("note", cx);
+    f.retired = t.boolean("retired", cx);
     t.finish(keys, cx);
     f
 }
@@ -809,6 +824,7 @@ fn complete(
         on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
         places,
         joint: None,
+        retired: header.retired || f.retired.as_ref().is_some_and(|r| r.value),
     };
     if matter.checklist.is_empty() {
         return None;
@@ -843,6 +859,10 @@ pub(crate) fn complete_joint(
         .map_or(span.start..span.start + 1, |i| i.span.clone());
     let found = members_of(&members, departments, &at, cx)?;
     lead_inspects(&found, &header.id, &at, cx);
+    let retired = header.retired || fields.retired.as_ref().is_some_and(|r| r.value);
+    if !retired {
+        members_in_force(&found, &members, cx);
+    }
     let mut departments_of: Vec<String> = vec![header.id.clone()];
     let mut cover: Vec<String> = Vec::new();
     let mut categories: Vec<Sp<String>> = Vec::new();
@@ -903,6 +923,24 @@ pub(crate) fn complete_joint(
         cover,
     });
     Some(p)
+}
+
+/// A joint plan in force checks no retired matter.
+fn members_in_force(found: &[&Matter], members: &[Sp<String>], cx: &mut Cx<'_>) {
+    for (m, at) in found.iter().zip(members) {
+        if m.retired {
+            cx.error(
+                at.span.clone(),
+                format!("matter `{}` is retired", m.id),
+                "retired matter in a joint plan",
+            )
+            .help
+            .push(
+                "take it out of matters = [...], or retire the joint plan too (retired = true)"
+                    .into(),
+            );
+        }
+    }
 }
 
 /// A joint plan's lead department (牵头部门) inspects at least one of its matters.

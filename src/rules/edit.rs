@@ -42,6 +42,10 @@ pub enum EditError {
     },
     #[error("事项编号 {0} 已存在")]
     Duplicate(String),
+    #[error("规则文件中没有 [department] 表，请在“高级”页补上")]
+    NoDepartment,
+    #[error("“{0}”是页面地址保留的名称，请换一个事项编号")]
+    Reserved(String),
 }
 
 /// The form names of the keys of a matter, in schema order: `key`, or `table.key` for the keys
@@ -234,9 +238,23 @@ pub fn apply(text: &str, id: &str, new: &MatterValues) -> Result<String, EditErr
     let old = matter_values(text, id)?;
     let mut doc = parse(text)?;
     let t = matter_mut(&mut doc, id)?;
-    for (name, key) in form_keys() {
-        let before = old.values.get(&name).map_or("", String::as_str);
-        let after = new.values.get(&name).map_or("", String::as_str);
+    set_values(t, &form_keys(), &old.values, &new.values)?;
+    if old.checklist != new.checklist {
+        set_checklist(t, &new.checklist);
+    }
+    Ok(doc.to_string())
+}
+
+/// Sets in `t` each of `keys` whose value differs between `old` and `new` (by form name).
+fn set_values(
+    t: &mut Table,
+    keys: &[(String, &'static schema::Key)],
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Result<(), EditError> {
+    for (name, key) in keys {
+        let before = old.get(name).map_or("", String::as_str);
+        let after = new.get(name).map_or("", String::as_str);
         if before.trim() == after.trim() {
             continue;
         }
@@ -246,12 +264,80 @@ pub fn apply(text: &str, id: &str, new: &MatterValues) -> Result<String, EditErr
             Some(value_of(key.kind, key.label, after)?)
         };
         match name.split_once('.') {
-            None => set(t, &name, value),
+            None => set(t, name, value),
             Some((table, sub)) => set_in(t, table, sub, value),
         }
     }
-    if old.checklist != new.checklist {
-        set_checklist(t, &new.checklist);
+    Ok(())
+}
+
+/// The department-level keys the department form shows (its id is not changed by a form:
+/// records and matter ids refer to it).
+pub fn header_keys() -> Vec<(String, &'static schema::Key)> {
+    schema::keys(Section::Department)
+        .filter(|k| k.key != "id")
+        .map(|k| (k.key.to_string(), k))
+        .collect()
+}
+
+/// The keys `[defaults]` takes, by form name: a matter's, but `id`, `name` and `retired`
+/// (and the checklist).
+pub fn defaults_keys() -> Vec<(String, &'static schema::Key)> {
+    form_keys()
+        .into_iter()
+        .filter(|(n, _)| !matches!(n.as_str(), "id" | "name" | "retired"))
+        .collect()
+}
+
+/// What the department form shows: the `[department]` values and the `[defaults]` values, as
+/// text by form name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HeaderValues {
+    pub department: BTreeMap<String, String>,
+    pub defaults: BTreeMap<String, String>,
+}
+
+/// The `[department]` and `[defaults]` values of `text`, as the department form shows them.
+pub fn header_values(text: &str) -> Result<HeaderValues, EditError> {
+    let doc = parse(text)?;
+    let mut department = BTreeMap::new();
+    if let Some(t) = doc.get("department").and_then(Item::as_table_like) {
+        for (name, key) in header_keys() {
+            if let Some(item) = t.get(&name) {
+                department.insert(name, shown(item, key.kind));
+            }
+        }
+    }
+    Ok(HeaderValues {
+        department,
+        defaults: defaults_values(text)?.values,
+    })
+}
+
+/// `text` with the `[department]` and `[defaults]` values changed to `new` (only those that
+/// differ are touched; a `[defaults]` table is added after `[department]` when needed and
+/// removed when left empty).
+pub fn apply_header(text: &str, new: &HeaderValues) -> Result<String, EditError> {
+    let old = header_values(text)?;
+    let mut doc = parse(text)?;
+    let Some(dept) = doc.get_mut("department").and_then(Item::as_table_mut) else {
+        return Err(EditError::NoDepartment);
+    };
+    set_values(dept, &header_keys(), &old.department, &new.department)?;
+    let place = dept.position();
+    if old.defaults != new.defaults {
+        if doc.get("defaults").and_then(Item::as_table).is_none() {
+            let mut t = Table::new();
+            t.set_position(place.unwrap_or(0));
+            doc.insert("defaults", Item::Table(t));
+        }
+        let Some(defaults) = doc.get_mut("defaults").and_then(Item::as_table_mut) else {
+            return Err(EditError::Syntax("[defaults] 不是表".into()));
+        };
+        set_values(defaults, &defaults_keys(), &old.defaults, &new.defaults)?;
+        if defaults.is_empty() {
+            doc.remove("defaults");
+        }
     }
     Ok(doc.to_string())
 }
@@ -329,8 +415,15 @@ fn set_checklist(t: &mut Table, items: &[ChecklistRow]) {
     t.insert("checklist", Item::ArrayOfTables(out));
 }
 
+/// The address of a department's form (`/rules/<department>/department`): no matter added in
+/// the console takes this id.
+pub const RESERVED: &str = "department";
+
 /// `text` with a new matter `id` named `name` at the end, with one checklist item to fill in.
 pub fn add_matter(text: &str, id: &str, name: &str) -> Result<String, EditError> {
+    if id == RESERVED {
+        return Err(EditError::Reserved(id.to_string()));
+    }
     let mut doc = parse(text)?;
     if matter_mut(&mut doc, id).is_ok() {
         return Err(EditError::Duplicate(id.to_string()));
@@ -411,6 +504,37 @@ mod tests {
             back.values.get("holiday.ratio").map(String::as_str),
             Some("20%")
         );
+    }
+
+    #[test]
+    fn the_department_form_edits_the_header_and_the_defaults_in_place() {
+        let mut v = header_values(TEXT).expect("values");
+        assert!(v.defaults.is_empty());
+        v.department.insert("name".into(), "治安大队".into());
+        v.department.insert("retired".into(), "true".into());
+        v.defaults.insert("ratio".into(), "5%".into());
+        let out = apply_header(TEXT, &v).expect("apply");
+        assert!(
+            out.starts_with(
+                "[department]\nid = \"d\" # 部门\nname = \"治安大队\"\nretired = true\n"
+            ),
+            "{out}"
+        );
+        let defaults = out.find("[defaults]").expect("defaults");
+        assert!(defaults < out.find("[[matter]]").expect("matter"), "{out}");
+        assert!(
+            out.ends_with(&TEXT[TEXT.find("\n[[matter]]").unwrap_or(0)..]),
+            "{out}"
+        );
+        let back = header_values(&out).expect("again");
+        assert_eq!(back, v);
+        v.defaults.clear();
+        let out = apply_header(&out, &v).expect("apply");
+        assert!(!out.contains("[defaults]"), "{out}");
+        assert!(matches!(
+            add_matter(TEXT, RESERVED, "x"),
+            Err(EditError::Reserved(_))
+        ));
     }
 
     #[test]

@@ -319,6 +319,7 @@ fn load_rules(
             summary: header.summary,
             frequency_note: header.frequency_note,
             publication_note: header.publication_note,
+            retired: header.retired,
             matters,
         });
     }

@@ -30,6 +30,24 @@ impl Model {
             .chain(self.joints.iter())
     }
 
+    /// The matters in force: every matter but the retired ones (what the plan lists and the
+    /// scheduler draws).
+    pub fn matters_in_force(&self) -> impl Iterator<Item = &Matter> {
+        self.matters().filter(|m| !m.retired)
+    }
+
+    /// The model as the plan describes it: retired departments and matters left out.
+    pub fn in_force(&self) -> Model {
+        let mut m = self.clone();
+        m.departments.retain(|d| !d.retired);
+        for d in &mut m.departments {
+            d.matters.retain(|x| !x.retired);
+        }
+        m.departments.retain(|d| !d.matters.is_empty());
+        m.joints.retain(|j| !j.retired);
+        m
+    }
+
     pub fn matter(&self, id: &str) -> Option<&Matter> {
         self.matters().find(|m| m.id == id)
     }
@@ -233,6 +251,8 @@ pub struct Department {
     pub frequency_note: Option<String>,
     /// The plan's 抽查结果公示 paragraph.
     pub publication_note: Option<String>,
+    /// Retired (`[department] retired = true`): every matter of it is retired.
+    pub retired: bool,
     pub matters: Vec<Matter>,
 }
 
@@ -474,6 +494,10 @@ pub struct Matter {
     /// A joint plan (联合抽查, `[[joint]]`): the matters its visits check; `None` for a
     /// department's own matter.
     pub joint: Option<Joint>,
+    /// Retired (`retired = true`, or its department retired): no longer in the plan or the
+    /// schedule and never drawn again; its draws, results and history stay, and its id stays
+    /// taken.
+    pub retired: bool,
 }
 
 /// What makes a matter a joint plan: one visit per drawn target checks every member matter

@@ -341,7 +341,7 @@ pub struct ScheduleProblem {
     pub error: CalendarError,
 }
 
-/// The whole year's schedule for every matter, in issue order, with any matter that failed.
+/// The whole year's schedule for every matter in force (retired ones are not drawn), in issue order, with any matter that failed.
 pub fn year_schedule(
     model: &Model,
     cal: &Calendar,
@@ -349,7 +349,7 @@ pub fn year_schedule(
 ) -> (Vec<ScheduledDraw>, Vec<ScheduleProblem>) {
     let mut all = Vec::new();
     let mut problems = Vec::new();
-    for m in model.matters() {
+    for m in model.matters_in_force() {
         match matter_schedule(m, cal, year, model.config.timezone) {
             Ok(mut s) => all.append(&mut s),
             Err(error) => problems.push(ScheduleProblem {

@@ -226,6 +226,10 @@ pub fn router(app: App) -> Router {
             get(rules::department_page).post(rules::department_post),
         )
         .route(
+            "/rules/{dept}/department",
+            get(rules::header_form).post(rules::header_post),
+        )
+        .route(
             "/rules/{dept}/{matter}",
             get(rules::matter_form).post(rules::matter_post),
         )

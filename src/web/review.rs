@@ -152,9 +152,9 @@ pub(crate) fn diff_files(diffs: &[FileDiff]) -> Vec<DiffFile> {
                             place: place_name(&k.place, &names),
                             old: k
                                 .old
-                                .unwrap_or_else(|| absent(&k.key, "（无）", "（未写，用默认值）")),
+                                .unwrap_or_else(|| absent(o, (&k.place, &k.key), "（无）", "未写")),
                             new: k.new.unwrap_or_else(|| {
-                                absent(&k.key, "（删除）", "（删去，用默认值）")
+                                absent(n, (&k.place, &k.key), "（删除）", "删去")
                             }),
                             key: k.key,
                         })
@@ -199,12 +199,17 @@ pub(crate) fn diff_files(diffs: &[FileDiff]) -> Vec<DiffFile> {
 }
 
 /// What an empty side of a key change shows: a whole item that is not there (`whole`), or a
-/// key not written, whose default applies (`key`).
-fn absent(key: &str, whole: &str, default: &str) -> String {
-    if key == crate::rules::changes::WHOLE {
-        whole.into()
-    } else {
-        default.into()
+/// key not written (`how`: 未写 or 删去) with the value that applies instead, from the
+/// department's defaults or the engine's, read from that side's file `text`.
+fn absent(text: &str, (place, key): (&str, &str), whole: &str, how: &str) -> String {
+    use crate::rules::changes::{Source, WHOLE, inherited};
+    if key == WHOLE {
+        return whole.into();
+    }
+    match inherited(text, place, key) {
+        Some((value, Source::Department)) => format!("（{how}，沿用部门默认值 {value}）"),
+        Some((value, Source::Engine)) => format!("（{how}，沿用系统默认值 {value}）"),
+        None => format!("（{how}，不适用）"),
     }
 }
 

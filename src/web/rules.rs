@@ -15,7 +15,7 @@ use super::{App, Fail, blocking, render};
 use crate::jobs::rule_changes::{self, ChangeError, Submitted, Who};
 use crate::jobs::rule_edit::{self, Checked, DepartmentFiles, Finding, Preview};
 use crate::jobs::users::Action;
-use crate::rules::edit::{ChecklistRow, MatterValues, form_keys};
+use crate::rules::edit::{ChecklistRow, HeaderValues, MatterValues, form_keys};
 use crate::rules::schema::Kind;
 use crate::rules::{Draft, Loaded};
 use crate::store::RuleChangeRow;
@@ -235,7 +235,10 @@ fn year(app: &App, loaded: &Loaded, pairs: &[(String, String)]) -> i32 {
 pub(crate) struct DeptLine {
     pub id: String,
     pub name: String,
-    pub matters: Vec<(String, String)>,
+    /// Retired (`[department] retired = true`).
+    pub retired: bool,
+    /// Each matter's id within the department, name, and whether it is retired.
+    pub matters: Vec<(String, String, bool)>,
 }
 
 #[derive(Template)]
@@ -259,12 +262,13 @@ pub(crate) async fn index(State(app): State<App>, viewer: Viewer) -> Result<Resp
             .map(|d| DeptLine {
                 id: d.id.clone(),
                 name: d.name.clone(),
+                retired: d.retired,
                 matters: d
                     .matters
                     .iter()
                     .map(|m| {
                         let short = m.id.rsplit('.').next().unwrap_or(&m.id).to_string();
-                        (short, m.name.clone())
+                        (short, m.name.clone(), m.retired)
                     })
                     .collect(),
             })
@@ -295,6 +299,11 @@ pub(crate) struct Field {
     /// The heading of the table the key belongs to, on its first key.
     pub heading: &'static str,
     pub notes: Vec<Note>,
+    /// The form name's prefix: `f_` for a matter's keys (and `[defaults]`), `d_` for the
+    /// department's.
+    pub prefix: &'static str,
+    /// Where `default` comes from, in words (部门默认值, 系统默认值).
+    pub default_from: &'static str,
 }
 
 #[derive(Template)]
@@ -338,19 +347,31 @@ fn kind_name(kind: Kind) -> &'static str {
 
 /// The form's fields with `values`; `defaults` are the department's `[defaults]`.
 fn fields(values: &MatterValues, defaults: &MatterValues) -> Vec<Field> {
+    fields_of(form_keys(), "f_", &values.values, &defaults.values)
+}
+
+/// The fields of `keys` (form names) with `values`, named with `prefix`; a key empty in
+/// `defaults` shows the engine's default.
+fn fields_of(
+    keys: Vec<(String, &'static crate::rules::schema::Key)>,
+    prefix: &'static str,
+    values: &std::collections::BTreeMap<String, String>,
+    defaults: &std::collections::BTreeMap<String, String>,
+) -> Vec<Field> {
     let mut last_table = String::new();
-    form_keys()
-        .into_iter()
+    keys.into_iter()
         .map(|(name, key)| {
             let table = name.split_once('.').map_or("", |(t, _)| t).to_string();
             let heading = if table != last_table && !table.is_empty() {
                 crate::rules::schema::get(crate::rules::schema::Section::Matter, &table)
                     .map_or("", |k| k.label)
+            } else if name == "retired" {
+                "停用"
             } else {
                 ""
             };
             last_table = table;
-            let value = values.values.get(&name).cloned().unwrap_or_default();
+            let value = values.get(&name).cloned().unwrap_or_default();
             let choices: &'static [&'static str] = match key.kind {
                 Kind::Choice(c) => c,
                 _ => &[],
@@ -364,17 +385,38 @@ fn fields(values: &MatterValues, defaults: &MatterValues) -> Vec<Field> {
                 help: key.help,
                 kind: kind_name(key.kind),
                 value,
+                default_from: if defaults.contains_key(&name) {
+                    "部门默认值"
+                } else {
+                    "系统默认值"
+                },
                 default: defaults
-                    .values
                     .get(&name)
                     .cloned()
                     .unwrap_or_else(|| key.default.to_string()),
                 heading,
                 notes: Vec::new(),
+                prefix,
                 name,
             }
         })
         .collect()
+}
+
+/// The values of `keys` a posted form holds (form names with `prefix`).
+fn posted_values(
+    pairs: &[(String, String)],
+    keys: Vec<(String, &'static crate::rules::schema::Key)>,
+    prefix: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut values = std::collections::BTreeMap::new();
+    for (name, _) in keys {
+        let field = format!("{prefix}{name}");
+        if let Some((_, v)) = pairs.iter().rev().find(|(n, _)| *n == field) {
+            values.insert(name, v.replace("\r\n", "\n"));
+        }
+    }
+    values
 }
 
 /// The values a posted form holds.
@@ -386,12 +428,7 @@ fn posted(pairs: &[(String, String)]) -> MatterValues {
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.clone())
     };
-    let mut values = std::collections::BTreeMap::new();
-    for (name, _) in form_keys() {
-        if let Some(v) = get(&format!("f_{name}")) {
-            values.insert(name, v.replace("\r\n", "\n"));
-        }
-    }
+    let values = posted_values(pairs, form_keys(), "f_");
     let mut rows: Vec<(f64, usize, ChecklistRow)> = Vec::new();
     for n in 0..pairs.len() {
         let field = |f: &str| get(&format!("c{n}_{f}"));
@@ -504,6 +541,7 @@ pub(crate) async fn matter_post(
     };
     let new_text = match rule_edit::apply(&text, &matter, &values) {
         Ok(t) => t,
+        Err(e) if Live::asked(&pairs).is_some() => return problem_fragment(&e.to_string()),
         Err(e) => {
             page.problem = Some(e.to_string());
             return render(&page);
@@ -511,9 +549,50 @@ pub(crate) async fn matter_post(
     };
     let mut draft = files.files.clone();
     draft.insert(files.rule_file.clone(), new_text);
+    if let Some(live) = Live::asked(&pairs) {
+        return live_answer(&app, loaded, &working, draft, &pairs, live).await;
+    }
+    let done = run_form(&app, &page.viewer, &dept, loaded, &working, &pairs, draft).await?;
+    let shown = format!("rules/{}", files.rule_file);
+    attach(
+        &mut page.fields,
+        &done.checked,
+        (&shown, &text_of(&done.checked, &files)),
+    );
+    page.check = Some(done.check);
+    page.preview = done.preview;
+    page.draft = done.draft;
+    if let Some(saved) = done.saved {
+        page.open = saved.open.as_ref().map(open_view);
+        page.saved = Some(saved);
+    }
+    render(&page)
+}
+
+/// What a form's check, preview and save step gave.
+struct Outcome {
+    checked: (Checked, Draft),
+    check: CheckView,
+    preview: Option<PreviewView>,
+    /// The draft's files that differ from the approved ones.
+    draft: Vec<(String, String)>,
+    saved: Option<Saved>,
+}
+
+/// Checks `draft` (the department's files with the form's edit), previews it when asked, and
+/// saves or submits it when asked.
+async fn run_form(
+    app: &App,
+    viewer: &Viewer,
+    dept: &str,
+    loaded: Loaded,
+    working: &Working,
+    pairs: &[(String, String)],
+    draft: Draft,
+) -> Result<Outcome, Fail> {
     let wants_preview = pairs.iter().any(|(k, v)| k == "action" && v == "preview");
     let config = app.config();
-    let year = year(&app, &loaded, &pairs);
+    let year = year(app, &loaded, pairs);
     let base = working.dir.clone();
     let (checked, preview) = blocking(move || {
         check_and_preview(
@@ -525,26 +604,214 @@ pub(crate) async fn matter_post(
         )
     })
     .await?;
+    let saved = match Step::asked(pairs) {
+        Some(step) => Some(save(app, viewer, dept, working, pairs, &checked.1, step).await?),
+        None => None,
+    };
+    Ok(Outcome {
+        check: check_view(&checked.0, &checked.1, false),
+        draft: changed(working, &checked.1).into_iter().collect(),
+        checked,
+        preview,
+        saved,
+    })
+}
+
+/// What the form's script asks for as the user types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Live {
+    /// The check fragment.
+    Check,
+    /// The effect fragment (after a clean check).
+    Effect,
+}
+
+impl Live {
+    fn asked(pairs: &[(String, String)]) -> Option<Live> {
+        match pairs.iter().find(|(k, _)| k == "live")?.1.as_str() {
+            "check" => Some(Live::Check),
+            "effect" => Some(Live::Effect),
+            _ => None,
+        }
+    }
+}
+
+/// The live check of `draft` (or its effect, once it checks) as the fragment the page's
+/// script puts in place.
+async fn live_answer(
+    app: &App,
+    loaded: Loaded,
+    working: &Working,
+    draft: Draft,
+    pairs: &[(String, String)],
+    live: Live,
+) -> Result<Response, Fail> {
+    let config = app.config();
+    let year = year(app, &loaded, pairs);
+    let base = working.dir.clone();
+    let html = blocking(move || {
+        let (checked, new) = rule_edit::check(&config, base.as_deref(), &draft, year);
+        let rendered = match live {
+            Live::Check => CheckFragment {
+                check: check_view(&checked, &draft, false),
+            }
+            .render(),
+            Live::Effect => {
+                let effect = match (checked.ok(), new) {
+                    (true, Some(new)) => Some(
+                        rule_edit::preview(&loaded, &new, year)
+                            .map(|p| preview_view(&p))
+                            .map_err(|e| Fail::of(&e))?,
+                    ),
+                    _ => None,
+                };
+                EffectFragment { effect }.render()
+            }
+        };
+        rendered.map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))
+    })
+    .await?;
+    Ok(Html(html).into_response())
+}
+
+/// A form whose values cannot be written (a class line without `=`), as the live check
+/// shows it.
+fn problem_fragment(problem: &str) -> Result<Response, Fail> {
+    let check = CheckView {
+        ok: false,
+        errors: 1,
+        warnings: 0,
+        loose: vec![Note {
+            level: "bad",
+            place: String::new(),
+            message: problem.to_string(),
+            help: Vec::new(),
+        }],
+        listings: Vec::new(),
+        hash: String::new(),
+    };
+    let html = CheckFragment { check }
+        .render()
+        .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))?;
+    Ok(Html(html).into_response())
+}
+
+// ---------------------------------------------------------------- the department form
+
+#[derive(Template)]
+#[template(path = "rule_header.html")]
+struct HeaderPage {
+    viewer: Viewer,
+    dept: String,
+    dept_name: String,
+    fields: Vec<Field>,
+    problem: Option<String>,
+    check: Option<CheckView>,
+    preview: Option<PreviewView>,
+    draft: Vec<(String, String)>,
+    base: String,
+    open: Option<OpenView>,
+    saved: Option<Saved>,
+}
+
+/// The department form's fields: `[department]`'s keys, then `[defaults]`'s.
+fn header_fields(values: &HeaderValues) -> Vec<Field> {
+    use crate::rules::edit::{defaults_keys, header_keys};
+    let none = std::collections::BTreeMap::new();
+    let mut out = fields_of(header_keys(), "d_", &values.department, &none);
+    if let Some(first) = out.first_mut() {
+        first.heading = "部门";
+    }
+    let mut defaults = fields_of(defaults_keys(), "f_", &values.defaults, &none);
+    if let Some(first) = defaults.first_mut() {
+        first.heading = "各事项默认值（[defaults]，事项未写时沿用）";
+    }
+    out.extend(defaults);
+    out
+}
+
+pub(crate) async fn header_form(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path(dept): Path<String>,
+) -> Result<Response, Fail> {
+    let (_, files, working) = department(&app, &viewer, &dept)?;
+    let text = files
+        .files
+        .get(&files.rule_file)
+        .cloned()
+        .unwrap_or_default();
+    let values =
+        crate::rules::edit::header_values(&text).map_err(|e| Fail::Invalid(e.to_string()))?;
+    render(&HeaderPage {
+        fields: header_fields(&values),
+        dept_name: files.name.clone(),
+        dept,
+        problem: None,
+        check: None,
+        preview: None,
+        draft: changed(&working, &files.files).into_iter().collect(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
+        viewer,
+    })
+}
+
+pub(crate) async fn header_post(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path(dept): Path<String>,
+    axum::Form(pairs): Pairs,
+) -> Result<Response, Fail> {
+    use crate::rules::edit::{defaults_keys, header_keys};
+    let (loaded, files, working) = department(&app, &viewer, &dept)?;
+    let text = files
+        .files
+        .get(&files.rule_file)
+        .cloned()
+        .unwrap_or_default();
+    let values = HeaderValues {
+        department: posted_values(&pairs, header_keys(), "d_"),
+        defaults: posted_values(&pairs, defaults_keys(), "f_"),
+    };
+    let mut page = HeaderPage {
+        fields: header_fields(&values),
+        dept_name: files.name.clone(),
+        dept: dept.clone(),
+        problem: None,
+        check: None,
+        preview: None,
+        draft: Vec::new(),
+        base: working.base.clone(),
+        open: working.open.as_ref().map(open_view),
+        saved: None,
+        viewer,
+    };
+    let new_text = match crate::rules::edit::apply_header(&text, &values) {
+        Ok(t) => t,
+        Err(e) if Live::asked(&pairs).is_some() => return problem_fragment(&e.to_string()),
+        Err(e) => {
+            page.problem = Some(e.to_string());
+            return render(&page);
+        }
+    };
+    let mut draft = files.files.clone();
+    draft.insert(files.rule_file.clone(), new_text);
+    if let Some(live) = Live::asked(&pairs) {
+        return live_answer(&app, loaded, &working, draft, &pairs, live).await;
+    }
+    let done = run_form(&app, &page.viewer, &dept, loaded, &working, &pairs, draft).await?;
     let shown = format!("rules/{}", files.rule_file);
     attach(
         &mut page.fields,
-        &checked,
-        (&shown, &text_of(&checked, &files)),
+        &done.checked,
+        (&shown, &text_of(&done.checked, &files)),
     );
-    page.check = Some(check_view(&checked.0, &checked.1, false));
-    page.preview = preview;
-    page.draft = changed(&working, &checked.1).into_iter().collect();
-    if let Some(step) = Step::asked(&pairs) {
-        let saved = save(
-            &app,
-            &page.viewer,
-            &dept,
-            &working,
-            &pairs,
-            &checked.1,
-            step,
-        )
-        .await?;
+    page.check = Some(done.check);
+    page.preview = done.preview;
+    page.draft = done.draft;
+    if let Some(saved) = done.saved {
         page.open = saved.open.as_ref().map(open_view);
         page.saved = Some(saved);
     }
@@ -717,30 +984,13 @@ pub(crate) async fn department_post(
     })
 }
 
-/// The live check: the department's files as typed → the check fragment.
+/// The live check of the advanced tab: the department's files as typed → the check fragment.
 pub(crate) async fn live_check(
     State(app): State<App>,
     viewer: Viewer,
     axum::Form(pairs): Pairs,
 ) -> Result<Response, Fail> {
-    let dept = pairs
-        .iter()
-        .find(|(k, _)| k == "dept")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let (loaded, files, working) = department(&app, &viewer, &dept)?;
-    let draft = posted_files(&pairs, &files)?;
-    let config = app.config();
-    let year = year(&app, &loaded, &pairs);
-    let check = blocking(move || {
-        let (checked, _) = rule_edit::check(&config, working.dir.as_deref(), &draft, year);
-        Ok(check_view(&checked, &draft, false))
-    })
-    .await?;
-    let html = CheckFragment { check }
-        .render()
-        .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))?;
-    Ok(Html(html).into_response())
+    live_files(&app, &viewer, &pairs, Live::Check).await
 }
 
 /// The effect of the files as typed, once they check: for each matter whose settings change,
@@ -751,29 +1001,24 @@ pub(crate) async fn live_effect(
     viewer: Viewer,
     axum::Form(pairs): Pairs,
 ) -> Result<Response, Fail> {
+    live_files(&app, &viewer, &pairs, Live::Effect).await
+}
+
+/// The advanced tab's posted files (`dept`, `file:<name>`) checked live.
+async fn live_files(
+    app: &App,
+    viewer: &Viewer,
+    pairs: &[(String, String)],
+    live: Live,
+) -> Result<Response, Fail> {
     let dept = pairs
         .iter()
         .find(|(k, _)| k == "dept")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let (loaded, files, working) = department(&app, &viewer, &dept)?;
-    let draft = posted_files(&pairs, &files)?;
-    let config = app.config();
-    let year = year(&app, &loaded, &pairs);
-    let effect = blocking(move || {
-        let (checked, new) = rule_edit::check(&config, working.dir.as_deref(), &draft, year);
-        match (checked.ok(), new) {
-            (true, Some(new)) => rule_edit::preview(&loaded, &new, year)
-                .map(|p| Some(preview_view(&p)))
-                .map_err(|e| Fail::of(&e)),
-            _ => Ok(None),
-        }
-    })
-    .await?;
-    let html = EffectFragment { effect }
-        .render()
-        .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))?;
-    Ok(Html(html).into_response())
+    let (loaded, files, working) = department(app, viewer, &dept)?;
+    let draft = posted_files(pairs, &files)?;
+    live_answer(app, loaded, &working, draft, pairs, live).await
 }
 
 /// The effect fragment the live check's script puts under the check.
