@@ -1702,3 +1702,71 @@ fn a_matter_then_its_department_are_retired_through_the_forms_and_approval() {
         assert!(err.contains("is retired"), "{err}");
     });
 }
+
+#[test]
+fn an_editor_adds_a_department_and_its_matter_and_it_is_in_force_once_approved() {
+    runtime().block_on(async {
+        let c = Console::with(Project::shipped_two_person(), adopt_v1);
+        let editor = c.login("editor", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&editor).await;
+        let add = format!(
+            "csrf={csrf}&new_id=xiaofang&new_name={}",
+            encode(&[("x".into(), "消防大队".into())]).trim_start_matches("x=")
+        );
+        let (status, _) = c.post(Some(&editor), "/rules", &add).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(!c.project.path("rules/xiaofang.toml").exists());
+        let (_, list) = c.get(Some(&editor), "/rules").await;
+        assert!(list.contains("消防大队"), "{list}");
+        assert!(list.contains("新增（草稿，未批准）"), "{list}");
+        let (status, page) = c.get(Some(&editor), "/rules/xiaofang").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("rules/xiaofang.toml"), "{page}");
+        // Again: the id is taken by the editor's own draft only, an approved id is refused.
+        let (status, _) = c
+            .post(
+                Some(&editor),
+                "/rules",
+                &format!("csrf={csrf}&new_id=zhian&new_name=x"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // Its first matter, written in the advanced tab, then submitted and approved.
+        let text = "[department]\nid = \"xiaofang\"\nname = \"消防大队\"\n\n[[matter]]\nid = \"jiancha\"\nname = \"消防安全检查\"\ncategories = [\"hotel\"]\nratio = \"5%\"\nfrequency = \"yearly\"\nqualifications = [\"public_order\"]\n\n[[matter.checklist]]\nid = \"jiancha-01\"\ntext = \"消防设施是否完好\"\n";
+        let fields = [
+            ("csrf".to_string(), csrf.clone()),
+            ("dept".to_string(), "xiaofang".to_string()),
+            ("file:xiaofang.toml".to_string(), text.to_string()),
+            ("action".to_string(), "submit".to_string()),
+        ];
+        let (_, page) = c
+            .post(Some(&editor), "/rules/xiaofang", &encode(&fields))
+            .await;
+        assert!(page.contains("已提交审核"), "{page}");
+        let id = change_number(&page);
+        let (_, form) = c.get(Some(&editor), "/rules/zhian/hotel").await;
+        assert!(form.contains("matter-form"), "{form}");
+        let approver = c.login("approver", PASSWORD).await.expect("logged in");
+        let csrf_a = c.csrf(&approver).await;
+        let (_, change) = c
+            .get(Some(&approver), &format!("/rules/changes/{id}"))
+            .await;
+        assert!(change.contains("rules/xiaofang.toml"), "{change}");
+        assert!(change.contains("新增"), "{change}");
+        c.post(
+            Some(&approver),
+            &format!("/rules/changes/{id}/approve"),
+            &format!("csrf={csrf_a}"),
+        )
+        .await;
+        assert_eq!(
+            std::fs::read_to_string(c.project.path("rules/xiaofang.toml")).expect("written"),
+            text
+        );
+        let schedule = c.project.ok(&["schedule", "--year", "2024"]);
+        assert!(schedule.contains("xiaofang.jiancha "), "{schedule}");
+        let (status, form) = c.get(Some(&editor), "/rules/xiaofang/jiancha").await;
+        assert_eq!(status, StatusCode::OK, "{form}");
+    });
+}

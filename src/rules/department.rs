@@ -130,19 +130,7 @@ pub(crate) fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> O
     let mut top = Table::from_value(value, "", cx)?;
     let header = read_header(&mut top, cx)?;
 
-    let defaults = match top.table("defaults", cx) {
-        Some(t) => read_fields(t, config, cx, false),
-        None => Fields::default(),
-    };
-    if let Some(r) = &defaults.retired {
-        cx.error(
-            r.span.clone(),
-            "`retired` is not a default",
-            "retires one matter or the department",
-        )
-        .help
-        .push("write retired = true in the [[matter]] to retire, or in [department] to retire all its matters".into());
-    }
+    let defaults = read_defaults(&mut top, config, cx);
 
     let mut matters = Vec::new();
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
@@ -206,6 +194,24 @@ pub(crate) fn read_department(text: &str, config: &Config, cx: &mut Cx<'_>) -> O
         matters,
         joints,
     })
+}
+
+/// The `[defaults]` table (empty when there is none); `retired` is no default.
+fn read_defaults(top: &mut Table<'_>, config: &Config, cx: &mut Cx<'_>) -> Fields {
+    let defaults = match top.table("defaults", cx) {
+        Some(t) => read_fields(t, config, cx, false),
+        None => Fields::default(),
+    };
+    if let Some(r) = &defaults.retired {
+        cx.error(
+            r.span.clone(),
+            "`retired` is not a default",
+            "retires one matter or the department",
+        )
+        .help
+        .push("write retired = true in the [[matter]] to retire, or in [department] to retire all its matters".into());
+    }
+    defaults
 }
 
 /// The `[[joint]]` tables of a file, to be completed once every department is loaded.
@@ -769,8 +775,7 @@ fn complete(
         frequency,
         checklist,
     } = required(&f, d, &id, cx);
-    let hooks = merged_hooks(d, &f);
-    let places = places(&f, d, &id, cx.file);
+    let (hooks, places) = (merged_hooks(d, &f), places(&f, d, &id, cx.file));
     let matter = Matter {
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
@@ -858,11 +863,7 @@ pub(crate) fn complete_joint(
         .as_ref()
         .map_or(span.start..span.start + 1, |i| i.span.clone());
     let found = members_of(&members, departments, &at, cx)?;
-    lead_inspects(&found, &header.id, &at, cx);
-    let retired = header.retired || fields.retired.as_ref().is_some_and(|r| r.value);
-    if !retired {
-        members_in_force(&found, &members, cx);
-    }
+    check_members(&found, &members, (&header, &fields), &at, cx);
     let mut departments_of: Vec<String> = vec![header.id.clone()];
     let mut cover: Vec<String> = Vec::new();
     let mut categories: Vec<Sp<String>> = Vec::new();
@@ -925,8 +926,19 @@ pub(crate) fn complete_joint(
     Some(p)
 }
 
-/// A joint plan in force checks no retired matter.
-fn members_in_force(found: &[&Matter], members: &[Sp<String>], cx: &mut Cx<'_>) {
+/// A joint plan's lead inspects one of its matters, and a joint plan in force checks no
+/// retired matter.
+fn check_members(
+    found: &[&Matter],
+    members: &[Sp<String>],
+    (header, fields): (&DeptHeader, &Fields),
+    at: &Span,
+    cx: &mut Cx<'_>,
+) {
+    lead_inspects(found, &header.id, at, cx);
+    if header.retired || fields.retired.as_ref().is_some_and(|r| r.value) {
+        return;
+    }
     for (m, at) in found.iter().zip(members) {
         if m.retired {
             cx.error(

@@ -415,6 +415,37 @@ fn set_checklist(t: &mut Table, items: &[ChecklistRow]) {
     t.insert("checklist", Item::ArrayOfTables(out));
 }
 
+/// The text of a new department's rule file: its `[department]` table alone (its matters are
+/// added next; until then the check says it has none).
+pub fn new_department(id: &str, name: &str) -> String {
+    let mut doc = DocumentMut::new();
+    let mut t = Table::new();
+    t.insert("id", toml_edit::value(id));
+    t.insert("name", toml_edit::value(name));
+    doc.insert("department", Item::Table(t));
+    doc.to_string()
+}
+
+/// The matters of `text` as written: id, name (empty when none is written) and whether it is
+/// retired; nothing when the text is not TOML.
+pub fn matter_list(text: &str) -> Vec<(String, String, bool)> {
+    let Ok(doc) = parse(text) else {
+        return Vec::new();
+    };
+    let Some(matters) = doc.get("matter").and_then(Item::as_array_of_tables) else {
+        return Vec::new();
+    };
+    matters
+        .iter()
+        .filter_map(|t| {
+            let id = t.get("id").and_then(Item::as_str)?.to_string();
+            let name = t.get("name").and_then(Item::as_str).unwrap_or_default();
+            let retired = t.get("retired").and_then(Item::as_bool) == Some(true);
+            Some((id, name.to_string(), retired))
+        })
+        .collect()
+}
+
 /// The address of a department's form (`/rules/<department>/department`): no matter added in
 /// the console takes this id.
 pub const RESERVED: &str = "department";
@@ -535,6 +566,21 @@ mod tests {
             add_matter(TEXT, RESERVED, "x"),
             Err(EditError::Reserved(_))
         ));
+    }
+
+    #[test]
+    fn a_new_department_has_its_header_and_takes_matters() {
+        let text = new_department("xiaofang", "消防大队");
+        assert_eq!(
+            text,
+            "[department]\nid = \"xiaofang\"\nname = \"消防大队\"\n"
+        );
+        let text = add_matter(&text, "jiancha", "消防检查").expect("add");
+        assert_eq!(
+            matter_list(&text),
+            [("jiancha".to_string(), "消防检查".to_string(), false)]
+        );
+        assert_eq!(matter_list("not = [toml"), []);
     }
 
     #[test]

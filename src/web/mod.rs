@@ -220,7 +220,7 @@ pub fn router(app: App) -> Router {
         .route("/rules/rollback", post(review::rollback))
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
-        .route("/rules", get(rules::index))
+        .route("/rules", get(rules::index).post(rules::add_department))
         .route(
             "/rules/{dept}",
             get(rules::department_page).post(rules::department_post),

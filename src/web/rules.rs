@@ -170,10 +170,11 @@ fn department(
     let dir = rule_edit::base_dir(&config, open.as_ref().map(|o| o.base_hash.as_str()))
         .map_err(|e| Fail::of(&e))?;
     let loaded = rule_edit::load_base(&config, dir.as_deref()).map_err(|e| Fail::of(&e))?;
-    let mut files = rule_edit::department_files(&loaded, dept).map_err(|e| match e {
-        rule_edit::EditJobError::NoDepartment(_) => Fail::NotFound,
-        other => Fail::Failed(format!("规则文件无法读取：{other}")),
-    })?;
+    let mut files = match rule_edit::department_files(&loaded, dept) {
+        Ok(files) => files,
+        Err(rule_edit::EditJobError::NoDepartment(_)) => new_department_files(open.as_ref(), dept)?,
+        Err(other) => return Err(Fail::Failed(format!("规则文件无法读取：{other}"))),
+    };
     let approved = files.files.clone();
     let base = match &open {
         Some(row) => {
@@ -193,6 +194,25 @@ fn department(
         dir,
     };
     Ok((loaded, files, working))
+}
+
+/// A department the approved rules do not have yet: the one the editor's open change adds
+/// (its rule file `rules/<dept>.toml`, written over this empty set by the caller).
+fn new_department_files(open: Option<&RuleChangeRow>, dept: &str) -> Result<DepartmentFiles, Fail> {
+    let rule_file = format!("{dept}.toml");
+    let text = open
+        .and_then(|o| o.files.get(&format!("rules/{rule_file}")))
+        .ok_or(Fail::NotFound)?;
+    let name = crate::rules::edit::header_values(text)
+        .ok()
+        .and_then(|h| h.department.get("name").cloned())
+        .unwrap_or_else(|| dept.to_string());
+    Ok(DepartmentFiles {
+        id: dept.to_string(),
+        name,
+        rule_file,
+        files: Draft::new(),
+    })
 }
 
 /// The newest change of `dept` by `actor` that is still theirs to edit (a draft, or returned).
@@ -239,6 +259,8 @@ pub(crate) struct DeptLine {
     pub retired: bool,
     /// Each matter's id within the department, name, and whether it is retired.
     pub matters: Vec<(String, String, bool)>,
+    /// A department the editor's draft adds (not approved yet).
+    pub draft: bool,
 }
 
 #[derive(Template)]
@@ -252,9 +274,12 @@ pub(crate) async fn index(State(app): State<App>, viewer: Viewer) -> Result<Resp
     viewer.may(Action::EditRules)?;
     let config = app.config();
     let user = viewer.user.clone();
+    let store_app = app.clone();
     let departments = blocking(move || {
         let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
-        Ok(loaded
+        let store = store_app.store(Some(&user))?;
+        let added = new_departments(&store, &user.actor(), &loaded)?;
+        let mut lines: Vec<DeptLine> = loaded
             .model
             .departments
             .iter()
@@ -271,14 +296,114 @@ pub(crate) async fn index(State(app): State<App>, viewer: Viewer) -> Result<Resp
                         (short, m.name.clone(), m.retired)
                     })
                     .collect(),
+                draft: false,
             })
-            .collect())
+            .collect();
+        lines.extend(added);
+        Ok(lines)
     })
     .await?;
     render(&Index {
         viewer,
         departments,
     })
+}
+
+/// The departments the editor's open changes add (new rule files of departments the approved
+/// rules do not have).
+fn new_departments(
+    store: &crate::store::Store,
+    actor: &str,
+    loaded: &Loaded,
+) -> Result<Vec<DeptLine>, Fail> {
+    let all = rule_changes::list(store).map_err(|e| Fail::of(&e))?;
+    let mut out: Vec<DeptLine> = Vec::new();
+    for c in all.iter().filter(|c| {
+        c.author == actor
+            && c.kind == "edit"
+            && matches!(c.state.as_str(), "draft" | "returned")
+            && loaded.model.department(&c.department).is_none()
+    }) {
+        let Some(text) = c.files.get(&format!("rules/{}.toml", c.department)) else {
+            continue;
+        };
+        if out.iter().any(|d| d.id == c.department) {
+            continue;
+        }
+        let name = crate::rules::edit::header_values(text)
+            .ok()
+            .and_then(|h| h.department.get("name").cloned())
+            .unwrap_or_else(|| c.department.clone());
+        out.push(DeptLine {
+            id: c.department.clone(),
+            name,
+            retired: false,
+            matters: crate::rules::edit::matter_list(text),
+            draft: true,
+        });
+    }
+    Ok(out)
+}
+
+/// The form of 新增部门.
+#[derive(serde::Deserialize)]
+pub(crate) struct NewDepartment {
+    new_id: String,
+    new_name: String,
+}
+
+/// 新增部门: a draft change that adds `rules/<id>.toml` with the department's header; the
+/// editor adds its matters next (on its pages, as for any department) and submits it.
+pub(crate) async fn add_department(
+    State(app): State<App>,
+    viewer: Viewer,
+    axum::Form(form): axum::Form<NewDepartment>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::EditRules)?;
+    let id = form.new_id.trim().to_string();
+    let name = form.new_name.trim().to_string();
+    let valid = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !valid || name.is_empty() {
+        return Err(Fail::Invalid(
+            "部门编号须为小写字母、数字、- 或 _，名称不能为空。".into(),
+        ));
+    }
+    if !viewer.user.sees(&id) {
+        return Err(Fail::Invalid("只限本部门的账号不能新增部门。".into()));
+    }
+    let (app2, user) = (app.clone(), viewer.user.clone());
+    let dept = id.clone();
+    blocking(move || {
+        let loaded = crate::jobs::load_rules(&app2.config()).map_err(|e| Fail::of(&e))?;
+        let path = format!("rules/{dept}.toml");
+        let cfg = &loaded.model.config;
+        let mut store = app2.store(Some(&user))?;
+        let who = Who {
+            actor: user.actor(),
+            at: app2.stamp(),
+        };
+        let base = base_of(&mut store, cfg, &who, None)?;
+        let version = rule_changes::version_of_hash(&store, &base)
+            .map_err(|e| Fail::of(&e))?
+            .ok_or_else(|| Fail::Failed("没有已批准的规则版本。".into()))?;
+        if loaded.model.department(&dept).is_some() || version.files.contains_key(&path) {
+            return Err(Fail::Invalid(format!("部门编号 {dept} 已存在。")));
+        }
+        let draft = rule_changes::Draft {
+            id: None,
+            department: dept.clone(),
+            files: [(path, crate::rules::edit::new_department(&dept, &name))].into(),
+            removed: Vec::new(),
+            base_hash: base,
+        };
+        rule_changes::save_draft(&mut store, &draft, &who).map_err(|e| Fail::of(&e))?;
+        Ok(())
+    })
+    .await?;
+    Ok(axum::response::Redirect::to(&format!("/rules/{id}")).into_response())
 }
 
 // ---------------------------------------------------------------- the matter form
@@ -457,12 +582,21 @@ fn posted(pairs: &[(String, String)]) -> MatterValues {
     }
 }
 
-/// The matter's id within its department, and its name.
-fn matter_of(loaded: &Loaded, dept: &str, matter: &str) -> Result<String, Fail> {
-    loaded
-        .model
-        .matter(&format!("{dept}.{matter}"))
-        .map(|m| m.name.clone())
+/// The name of matter `matter` of `dept`: as approved, or as the editor's draft adds it.
+fn matter_of(
+    loaded: &Loaded,
+    files: &DepartmentFiles,
+    dept: &str,
+    matter: &str,
+) -> Result<String, Fail> {
+    if let Some(m) = loaded.model.matter(&format!("{dept}.{matter}")) {
+        return Ok(m.name.clone());
+    }
+    let text = files.files.get(&files.rule_file).ok_or(Fail::NotFound)?;
+    crate::rules::edit::matter_list(text)
+        .into_iter()
+        .find(|(id, _, _)| id == matter)
+        .map(|(id, name, _)| if name.is_empty() { id } else { name })
         .ok_or(Fail::NotFound)
 }
 
@@ -482,7 +616,7 @@ pub(crate) async fn matter_form(
     Path((dept, matter)): Path<(String, String)>,
 ) -> Result<Response, Fail> {
     let (loaded, files, working) = department(&app, &viewer, &dept)?;
-    let matter_name = matter_of(&loaded, &dept, &matter)?;
+    let matter_name = matter_of(&loaded, &files, &dept, &matter)?;
     let text = files
         .files
         .get(&files.rule_file)
@@ -515,7 +649,7 @@ pub(crate) async fn matter_post(
     axum::Form(pairs): Pairs,
 ) -> Result<Response, Fail> {
     let (loaded, files, working) = department(&app, &viewer, &dept)?;
-    let matter_name = matter_of(&loaded, &dept, &matter)?;
+    let matter_name = matter_of(&loaded, &files, &dept, &matter)?;
     let text = files
         .files
         .get(&files.rule_file)
