@@ -1722,7 +1722,7 @@ fn an_editor_adds_a_department_and_its_matter_and_it_is_in_force_once_approved()
         let (status, page) = c.get(Some(&editor), "/rules/xiaofang").await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains("rules/xiaofang.toml"), "{page}");
-        // Again: the id is taken by the editor's own draft only, an approved id is refused.
+        // An id the approved rules already have is refused.
         let (status, _) = c
             .post(
                 Some(&editor),
@@ -1730,7 +1730,7 @@ fn an_editor_adds_a_department_and_its_matter_and_it_is_in_force_once_approved()
                 &format!("csrf={csrf}&new_id=zhian&new_name=x"),
             )
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
         // Its first matter, written in the advanced tab, then submitted and approved.
         let text = "[department]\nid = \"xiaofang\"\nname = \"消防大队\"\n\n[[matter]]\nid = \"jiancha\"\nname = \"消防安全检查\"\ncategories = [\"hotel\"]\nratio = \"5%\"\nfrequency = \"yearly\"\nqualifications = [\"public_order\"]\n\n[[matter.checklist]]\nid = \"jiancha-01\"\ntext = \"消防设施是否完好\"\n";
