@@ -343,6 +343,8 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/publish", Action::ReadPublication),
     ("GET", "/report?year=2023", Action::Read),
     ("GET", "/report/2023/xlsx", Action::Read),
+    ("GET", "/credit/2023/csv", Action::ReadPublication),
+    ("GET", "/credit/2023/xlsx", Action::ReadPublication),
     ("GET", "/rules", Action::EditRules),
     ("GET", "/rules/zhian", Action::EditRules),
     ("GET", "/rules/zhian/hotel", Action::EditRules),

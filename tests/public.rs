@@ -279,6 +279,7 @@ fn commitments_are_public_with_their_source_times_and_the_draw_that_revealed_the
         source_time: "2025-01-02 21:15".into(),
         actor: "operator".into(),
         now: "2025-01-01T09:00:00+08:00".into(),
+        redraw: false,
     };
     let k = suiji::jobs::commit::commit(&loaded, &input).expect("committed");
     let draw = suiji::jobs::draw::Input {

@@ -316,7 +316,7 @@ fn split_waiting(
             Some(w) => waiting.push(WaitingDraw {
                 period: o.period.id.clone(),
                 issue_date: o.issue_date(),
-                why: w.describe(o),
+                why: service.describe_waiting(&w, o),
                 commitment: match w {
                     crate::jobs::service::Waiting::Value(k) => Some(*k),
                     crate::jobs::service::Waiting::Commitment => None,

@@ -317,8 +317,13 @@ pub(crate) async fn submit(
                 actor,
                 at: now,
             };
-            crate::jobs::redraw::ask(&mut store, &req).map_err(|e| Fail::of(&e))?;
-            return Ok(Ok(None));
+            return match crate::jobs::redraw::ask(&loaded, &mut store, &req) {
+                Ok(_) => Ok(Ok(None)),
+                Err(crate::jobs::redraw::RedrawError::PublicSeeds(_)) => Ok(Err(format!(
+                    "该事项的随机种子来自事先承诺的公开随机源：重新抽取须有其自己的承诺。请先在该随机源公布数值之前承诺（suiji commit {matter} --period {period} --redraw --source \"…\" --source-time \"…\"），公布后以该值重新抽取（suiji draw {matter} --period {period} --redraw --reason \"…\" --reveal \"数值\"）；不由系统在批准时生成种子。"
+                ))),
+                Err(e) => Err(Fail::of(&e)),
+            };
         }
         let reveal = match confirmed_seed(&store, (&matter, &period), &value, &confirm, &now)? {
             Ok(reveal) => reveal,
