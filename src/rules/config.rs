@@ -429,7 +429,22 @@ fn read_public_source(
         .help
         .push("write the day as {date}, e.g. name = \"中国福利彩票3D {date} 开奖号码\"".into());
     }
-    let announce = match t.req_string("announce", "\"21:15\"", cx) {
+    let announce = read_announce(t, cx);
+    let commit_days = t
+        .integer("commit_days", 1, 60, cx)
+        .map_or(3, |v| v.value as u32);
+    let fetch = read_fetch(t, cx);
+    Some(PublicSource {
+        name: name.value,
+        announce: announce?,
+        commit_days,
+        fetch,
+    })
+}
+
+/// `announce`: the time of day a value is announced, `HH:MM`.
+fn read_announce(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<chrono::NaiveTime> {
+    match t.req_string("announce", "\"21:15\"", cx) {
         Some(a) => match chrono::NaiveTime::parse_from_str(a.value.trim(), "%H:%M") {
             Ok(time) => Some(time),
             Err(_) => {
@@ -447,17 +462,7 @@ fn read_public_source(
             }
         },
         None => None,
-    };
-    let commit_days = t
-        .integer("commit_days", 1, 60, cx)
-        .map_or(3, |v| v.value as u32);
-    let fetch = read_fetch(t, cx);
-    Some(PublicSource {
-        name: name.value,
-        announce: announce?,
-        commit_days,
-        fetch,
-    })
+    }
 }
 
 /// `fetch_url` (an `http://` address) or `fetch_command` (a program and its arguments).

@@ -816,10 +816,7 @@ fn complete(
         joint: None,
         seed_source: f.seed.clone().or_else(|| d.seed.clone()),
     };
-    if matter.checklist.is_empty() {
-        return None;
-    }
-    Some(PendingMatter {
+    (!matter.checklist.is_empty()).then_some(PendingMatter {
         matter,
         hooks,
         id_span: id.span,
