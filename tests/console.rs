@@ -1057,7 +1057,9 @@ fn results_entered_show_on_the_next_dashboard() {
             .map(|i| format!("&item%3A{i}=%E6%9C%AA%E5%8F%91%E7%8E%B0%E9%97%AE%E9%A2%98"))
             .collect();
         let form = format!("csrf={csrf}&date={due}&remarks={fields}");
-        let (status, body) = c.post(Some(&cookie), &format!("/results/1/{mine}"), &form).await;
+        let (status, body) = c
+            .post(Some(&cookie), &format!("/results/1/{mine}"), &form)
+            .await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
         let (status, page) = c.get(Some(&reader), "/").await;
         assert_eq!(status, StatusCode::OK, "{page}");
