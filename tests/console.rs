@@ -563,6 +563,7 @@ fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
             "/audit",
             "/rules",
             "/rules/zhian",
+            "/rules/zhian/hotel",
             "/rules/review",
             "/rules/changes/1",
             "/rules/outside",

@@ -322,16 +322,28 @@ pub fn run_with(
         Some(p) => p.clone(),
         None => publication(&cx, now.date(), input.within)?,
     };
-    Ok(Status {
-        now,
-        matters,
-        within: input.within,
-        publication: part.lines,
-        later: part.later,
-        awaiting_inspection: part.awaiting_inspection,
-        unscheduled,
-        horizon_unknown: part.horizon_unknown,
-    })
+    Ok(part.into_status(input, matters, unscheduled))
+}
+
+impl Publication {
+    /// The whole status: the matters' lines, the years that cannot be scheduled, and this.
+    fn into_status(
+        self,
+        input: &Input,
+        matters: Vec<MatterStatus>,
+        unscheduled: Vec<Unscheduled>,
+    ) -> Status {
+        Status {
+            now: input.now,
+            matters,
+            within: input.within,
+            publication: self.lines,
+            later: self.later,
+            awaiting_inspection: self.awaiting_inspection,
+            unscheduled,
+            horizon_unknown: self.horizon_unknown,
+        }
+    }
 }
 
 /// Matter `id`'s draws due and not drawn: those waiting for a public source (period, issue
