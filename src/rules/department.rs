@@ -89,6 +89,8 @@ pub(crate) struct Fields {
     catch_up: Option<CatchUp>,
     hooks: Vec<HookRef>,
     hook_script: Option<Sp<String>>,
+    /// The matter's own `seed = { … }`.
+    seed: Option<crate::rules::model::SeedSourceConfig>,
     note: Option<Sp<String>>,
     retired: Option<Sp<bool>>,
     /// Keys that were written (even if invalid), so "missing" is not reported twice.
@@ -358,6 +360,9 @@ fn read_fields_as(
     }
     read_publication(&mut t, &mut f, cx);
     read_hooks(&mut t, &mut f, cx);
+    f.seed = t
+        .table("seed", cx)
+        .map(|st| super::config::read_seed_table(st, None, cx));
     f.note = t.string("note", cx);
     f.retired = t.boolean("retired", cx);
     t.finish(keys, cx);
@@ -830,11 +835,9 @@ fn complete(
         places,
         joint: None,
         retired: header.retired || f.retired.as_ref().is_some_and(|r| r.value),
+        seed_source: f.seed.clone().or_else(|| d.seed.clone()),
     };
-    if matter.checklist.is_empty() {
-        return None;
-    }
-    Some(PendingMatter {
+    (!matter.checklist.is_empty()).then_some(PendingMatter {
         matter,
         hooks,
         id_span: id.span,
