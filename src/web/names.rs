@@ -96,6 +96,8 @@ pub(crate) fn choice(value: &str) -> &str {
         "skip" => "超过宽限天数则跳过",
         "next-working-day" => "顺延到下一个工作日",
         "keep" => "当天抽取",
+        "os" => "系统生成",
+        "public" => "事先承诺的公开随机源",
         other => other,
     }
 }
