@@ -6,6 +6,7 @@
 pub mod anchor;
 pub mod audit;
 pub mod bundle;
+pub mod change;
 pub mod check;
 pub mod commit;
 pub mod credit;

@@ -50,8 +50,11 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
         }
         Err(e) => diffs.push(e),
     }
-    if let Err(e) = recorded(m, store) {
-        diffs.push(e);
+    match recorded(m, store) {
+        // Every change made after the draw must be the one its rules give.
+        Ok(d) if diffs.is_empty() => diffs.extend(super::change::check(store, m, d.id)),
+        Ok(_) => {}
+        Err(e) => diffs.push(e),
     }
     if diffs.is_empty() {
         Verdict::Identical
