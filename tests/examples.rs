@@ -248,25 +248,34 @@ fn a_joint_visit_counts_once_toward_a_matters_yearly_cap() {
 
 #[test]
 fn a_joint_plan_names_matters_that_exist_and_needs_version_2() {
-    let p = Project::example("shichang");
-    p.edit("rules/shipin.toml", "\"jiage.mingma\"]", "\"jiage.minma\"]");
-    let (code, _, err) = run(p.suiji(&["check"]));
-    assert_ne!(code, 0);
-    assert!(err.contains("unknown matter `jiage.minma`"), "{err}");
-    assert!(err.contains("did you mean `jiage.mingma`?"), "{err}");
-    assert!(err.contains("rules/shipin.toml:"), "{err}");
-    let p = Project::example("shichang");
-    p.edit(
-        "config/suiji.toml",
-        "algorithm = \"suiji-draw/2\"",
-        "algorithm = \"suiji-draw/1\"",
+    refused(
+        ("rules/shipin.toml", "\"jiage.mingma\"]", "\"jiage.minma\"]"),
+        &[
+            "unknown matter `jiage.minma`",
+            "did you mean `jiage.mingma`?",
+            "rules/shipin.toml:",
+        ],
     );
-    let (code, _, err) = run(p.suiji(&["check"]));
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("joint plan `shipin.lianhe` needs the draw algorithm suiji-draw/2"),
-        "{err}"
+    refused(
+        (
+            "config/suiji.toml",
+            "algorithm = \"suiji-draw/2\"",
+            "algorithm = \"suiji-draw/1\"",
+        ),
+        &["joint plan `shipin.lianhe` needs the draw algorithm suiji-draw/2"],
     );
+}
+
+/// Edits one file of a fresh copy of the example (`(file, from, to)`); `check` must refuse
+/// the result with an error naming each of `wanted`.
+fn refused((file, from, to): (&str, &str, &str), wanted: &[&str]) {
+    let p = Project::example("shichang");
+    p.edit(file, from, to);
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_ne!(code, 0, "{file}: `{to}` passed check");
+    for w in wanted {
+        assert!(err.contains(w), "missing {w:?} in:\n{err}");
+    }
 }
 
 #[test]
@@ -376,23 +385,17 @@ fn credit_classes_with_an_upper_bound_and_a_band_are_drawn_and_printed_as_writte
 
 #[test]
 fn a_class_bound_written_wrongly_is_a_located_error_with_the_forms() {
-    let p = Project::example("shichang");
-    p.edit("rules/shipin.toml", "B = \"5%–20%\"", "B = \"20%–5%\"");
-    let (code, _, err) = run(p.suiji(&["check"]));
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("`20%–5%` is not a band: its lower bound 20% is above its upper bound 5%"),
-        "{err}"
+    refused(
+        ("rules/shipin.toml", "B = \"5%–20%\"", "B = \"20%–5%\""),
+        &[
+            "`20%–5%` is not a band: its lower bound 20% is above its upper bound 5%",
+            "rules/shipin.toml:",
+            "\"≤ 5%\" (at most 5%)",
+        ],
     );
-    assert!(err.contains("rules/shipin.toml:"), "{err}");
-    assert!(err.contains("\"≤ 5%\" (at most 5%)"), "{err}");
-    let p = Project::example("shichang");
-    p.edit("rules/shipin.toml", "ratio = \"3%\"", "ratio = \"≤ 3%\"");
-    let (code, _, err) = run(p.suiji(&["check"]));
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("is written per class, in `class_ratios`"),
-        "{err}"
+    refused(
+        ("rules/shipin.toml", "ratio = \"3%\"", "ratio = \"≤ 3%\""),
+        &["is written per class, in `class_ratios`"],
     );
 }
 
@@ -491,26 +494,23 @@ fn a_class_computed_by_a_hook_decides_the_ratio_of_each_restaurant() {
 
 #[test]
 fn a_class_hook_that_answers_a_number_or_sits_beside_class_field_is_refused_where_written() {
-    let p = Project::example("shichang");
-    p.edit("rules/shipin.rhai", "return \"投诉较多\";", "return 3;");
-    let (code, _, err) = run(p.suiji(&["check"]));
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("returned i64, not a class (text) or ()"),
-        "{err}"
+    refused(
+        ("rules/shipin.rhai", "return \"投诉较多\";", "return 3;"),
+        &[
+            "returned i64, not a class (text) or ()",
+            "rules/shipin.rhai:",
+        ],
     );
-    assert!(err.contains("rules/shipin.rhai:"), "{err}");
-    let p = Project::example("shichang");
-    p.edit(
-        "rules/shipin.toml",
-        "hooks = { script = \"shipin.rhai\", class = \"risk_class\" }",
-        "hooks = { script = \"shipin.rhai\", class = \"risk_class\" }\nclass_field = \"信用等级\"",
+    let hook = "hooks = { script = \"shipin.rhai\", class = \"risk_class\" }";
+    refused(
+        (
+            "rules/shipin.toml",
+            hook,
+            &format!("{hook}\nclass_field = \"信用等级\""),
+        ),
+        &[
+            "`shipin.canyin` has both a class hook and `class_field`",
+            "rules/shipin.toml:",
+        ],
     );
-    let (code, _, err) = run(p.suiji(&["check"]));
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("`shipin.canyin` has both a class hook and `class_field`"),
-        "{err}"
-    );
-    assert!(err.contains("rules/shipin.toml:"), "{err}");
 }

@@ -309,12 +309,8 @@ impl<'a> RegistryFile<'a> {
     /// rows): the targets it returns and its diagnostics, with this file's line numbers.
     fn read_again(&self, offsets: &[u64]) -> Result<(Vec<Target>, Vec<Diagnostic>), SourceError> {
         let err = io_error(self.path);
-        let mut buf = self.header_raw.clone();
-        buf.push(b'\n');
-        let first_row_line = 2 + newlines(&self.header_raw);
-        let mut starts = Vec::with_capacity(offsets.len());
-        let mut line = first_row_line;
         let mut s = Scanner::open(self.path, 0, 0, 4096).map_err(&err)?;
+        let mut raws = Vec::with_capacity(offsets.len());
         for &offset in offsets {
             s.reset(offset, offset + 1);
             let raw = s
@@ -322,38 +318,32 @@ impl<'a> RegistryFile<'a> {
                 .map_err(&err)?
                 .map(|r| r.raw.to_vec())
                 .unwrap_or_default();
-            starts.push(line);
-            line += 1 + newlines(&raw);
-            buf.extend_from_slice(&raw);
-            buf.push(b'\n');
+            raws.push(raw);
         }
-        let mut sink = Sink::default();
-        let mut rows = Rows::default();
-        targets(
-            &buf,
-            self.path,
-            &self.display,
-            0,
-            self.known,
-            &mut sink,
-            &mut rows,
-        );
-        let mut diags: Vec<Diagnostic> = sink.into_sorted();
-        diags.retain(
-            |d| matches!(d.location, Location::Line { line, .. } if line >= first_row_line),
-        );
-        if !diags.is_empty() {
-            let file_lines = lines_at(self.path, offsets).map_err(&err)?;
-            for d in &mut diags {
-                if let Location::Line { line, .. } = &mut d.location {
-                    let j = starts.partition_point(|&s| s <= *line).saturating_sub(1);
-                    if let (Some(&s), Some(&f)) = (starts.get(j), file_lines.get(j)) {
-                        *line = f + (*line - s);
-                    }
+        let records: Vec<(u64, &[u8])> = offsets
+            .iter()
+            .zip(&raws)
+            .map(|(&o, raw)| (o, raw.as_slice()))
+            .collect();
+        let batch = self.read_records(&records);
+        let targets = batch.targets.into_iter().map(|(_, t)| t).collect();
+        if batch.problems.is_empty() {
+            return Ok((targets, Vec::new()));
+        }
+        let file_lines = lines_at(self.path, offsets).map_err(&err)?;
+        let diags = batch
+            .problems
+            .into_iter()
+            .map(|(j, within, mut d)| {
+                if let (Location::Line { line, .. }, Some(&f)) =
+                    (&mut d.location, file_lines.get(j))
+                {
+                    *line = f + within;
                 }
-            }
-        }
-        Ok((rows.items, diags))
+                d
+            })
+            .collect();
+        Ok((targets, diags))
     }
 
     /// Cells `a` and `b` of the rows at `offsets` (sorted), read in parallel.

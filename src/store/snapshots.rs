@@ -75,28 +75,7 @@ impl Store {
         // Compress outside the write lock: it is the slow part.
         let compressed = gzip(bytes)
             .map_err(|e| StoreError::invalid("snapshot", format!("cannot compress: {e}")))?;
-        self.write(|tx| {
-            let rows = to_i64("row count", row_count)?;
-            let size = to_i64("snapshot size", bytes.len() as u64)?;
-            let csize = to_i64("snapshot size", compressed.len() as u64)?;
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO snapshots (hash, kind, row_count, size, compressed_size, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
-                )?
-                .execute(params![hash, kind.as_str(), rows, size, csize, compressed])?;
-            if inserted == 0 {
-                // Another process archived it in the meantime.
-                let existing: String =
-                    tx.query_row("SELECT kind FROM snapshots WHERE hash = ?1", [&hash], |r| {
-                        r.get(0)
-                    })?;
-                if existing != kind.as_str() {
-                    return Err(conflict(&hash, &existing, kind).into());
-                }
-            }
-            Ok(hash.clone())
-        })
+        self.insert_snapshot(kind, row_count, (&hash, bytes.len() as u64), &compressed)
     }
 
     /// The folder of the snapshots kept as files (`snapshots/` beside the database).
@@ -118,26 +97,39 @@ impl Store {
         if let Some(info) = self.snapshot_info(&hash)? {
             return check_kind(&info, kind).map(|()| hash);
         }
+        self.insert_snapshot(kind, row_count, (&hash, size), &[])
+    }
+
+    /// Inserts a snapshot's row once: `data` is its gzip form, or empty for one kept as a
+    /// file. Returns the hash; a row another process inserted meanwhile must be of the same kind.
+    fn insert_snapshot(
+        &mut self,
+        kind: SnapshotKind,
+        row_count: u64,
+        (hash, size): (&str, u64),
+        data: &[u8],
+    ) -> Result<String, StoreError> {
         self.write(|tx| {
             let rows = to_i64("row count", row_count)?;
             let size = to_i64("snapshot size", size)?;
-            let empty: &[u8] = &[];
+            let csize = to_i64("snapshot size", data.len() as u64)?;
             let inserted = tx
                 .prepare_cached(
                     "INSERT INTO snapshots (hash, kind, row_count, size, compressed_size, data)
-                     VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT (hash) DO NOTHING",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
                 )?
-                .execute(params![hash, kind.as_str(), rows, size, empty])?;
+                .execute(params![hash, kind.as_str(), rows, size, csize, data])?;
             if inserted == 0 {
+                // Another process archived it in the meantime.
                 let existing: String =
-                    tx.query_row("SELECT kind FROM snapshots WHERE hash = ?1", [&hash], |r| {
+                    tx.query_row("SELECT kind FROM snapshots WHERE hash = ?1", [hash], |r| {
                         r.get(0)
                     })?;
                 if existing != kind.as_str() {
-                    return Err(conflict(&hash, &existing, kind).into());
+                    return Err(conflict(hash, &existing, kind).into());
                 }
             }
-            Ok(hash.clone())
+            Ok(hash.to_string())
         })
     }
 
