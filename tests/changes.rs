@@ -94,7 +94,10 @@ fn a_closed_target_is_replaced_by_its_strata_next_substitutes_in_rank_order() {
         "--reason",
         "已注销",
     ]);
-    assert!(out.contains(&format!("replaced by substitute {}", spare[0])), "{out}");
+    assert!(
+        out.contains(&format!("replaced by substitute {}", spare[0])),
+        "{out}"
+    );
     // The second replacement takes the next rank, skipping the one used; the user may name it.
     let out = p.ok(&[
         "change",
@@ -111,7 +114,10 @@ fn a_closed_target_is_replaced_by_its_strata_next_substitutes_in_rank_order() {
     assert!(out.contains(&spare[1]), "{out}");
     // A substitute taken in can itself be replaced.
     let listed = p.ok(&["change", "list", "1"]);
-    assert!(listed.contains(&format!("{} (substitute for {})", spare[0], drawn[0])), "{listed}");
+    assert!(
+        listed.contains(&format!("{} (substitute for {})", spare[0], drawn[0])),
+        "{listed}"
+    );
     assert!(!listed.contains(&format!("  {}:", drawn[0])), "{listed}");
     verify_ok(&p);
     let audit = p.ok(&["audit", "verify"]);
@@ -140,10 +146,18 @@ fn changes_are_refused_out_of_order_for_unknown_or_undrawn_targets_and_on_a_supe
     let p = drawn();
     let (_, drawn, spare) = stratum_of(&manifest(&p));
     let base = |target: &str| -> Vec<String> {
-        ["replace-target", "1", target, "--cause", "closed", "--reason", "停业"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "replace-target",
+            "1",
+            target,
+            "--cause",
+            "closed",
+            "--reason",
+            "停业",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let mut wrong = base(&drawn[0]);
     wrong.extend(["--substitute".into(), spare[1].clone()]);
@@ -155,7 +169,15 @@ fn changes_are_refused_out_of_order_for_unknown_or_undrawn_targets_and_on_a_supe
     refused(&p, &args(&cause), "not a cause");
     refused(
         &p,
-        &["replace-target", "1", &drawn[0], "--cause", "closed", "--reason", " "],
+        &[
+            "replace-target",
+            "1",
+            &drawn[0],
+            "--cause",
+            "closed",
+            "--reason",
+            " ",
+        ],
         "needs a reason",
     );
     let mut other = base(&drawn[0]);
@@ -208,7 +230,15 @@ fn the_substitutes_run_out_and_out_of_scope_may_be_marked_without_one() {
     }
     refused(
         &p,
-        &["replace-target", "1", &current, "--cause", "closed", "--reason", "停业"],
+        &[
+            "replace-target",
+            "1",
+            &current,
+            "--cause",
+            "closed",
+            "--reason",
+            "停业",
+        ],
         "no substitute left",
     );
     // Marked without a substitute (不在范围): the visit ends, no substitute is used.
@@ -262,21 +292,43 @@ fn an_ill_inspector_is_replaced_by_the_next_eligible_one_and_verify_replays_it()
     ]);
     let db = p.db();
     let by: String = db
-        .query_row("SELECT replacement FROM draw_changes WHERE id = 1", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT replacement FROM draw_changes WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
         .expect("recorded");
     assert!(out.contains(&format!("replaced by {by}")), "{out}");
     assert!(!team.contains(&by), "{by} is already on the team {team:?}");
     verify_ok(&p);
     refused(
         &p,
-        &["replace-inspector", "1", &target, &team[0], "--cause", "ill", "--reason", "x"],
+        &[
+            "replace-inspector",
+            "1",
+            &target,
+            &team[0],
+            "--cause",
+            "ill",
+            "--reason",
+            "x",
+        ],
         "is not on the team",
     );
     refused(
         &p,
-        &["replace-inspector", "1", &target, &by, "--cause", "ill", "--replacement", &team[0], "--reason", "x"],
+        &[
+            "replace-inspector",
+            "1",
+            &target,
+            &by,
+            "--cause",
+            "ill",
+            "--replacement",
+            &team[0],
+            "--reason",
+            "x",
+        ],
         "next eligible inspector",
     );
 }
@@ -297,13 +349,19 @@ fn verify_finds_a_forged_substitute_and_a_forged_inspector() {
     .expect("insert");
     let (code, out, _) = run(p.suiji(&["verify", "1"]));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("DIFFERS") && out.contains("change #1"), "{out}");
+    assert!(
+        out.contains("DIFFERS") && out.contains("change #1"),
+        "{out}"
+    );
     assert!(out.contains(&format!("is {} (rank", spare[0])), "{out}");
 
     let q = drawn_project_with_forged_inspector(&target, &team);
     let (code, out, _) = run(q.suiji(&["verify", "1"]));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("change #1") && out.contains("next eligible inspector"), "{out}");
+    assert!(
+        out.contains("change #1") && out.contains("next eligible inspector"),
+        "{out}"
+    );
 }
 
 /// A fresh draw whose first change names, as the replacement of `team[0]`, the team's other
@@ -330,9 +388,11 @@ fn drawn_project_with_forged_inspector(target: &str, team: &[String]) -> Project
     ]);
     let db = p.db();
     let right: String = db
-        .query_row("SELECT replacement FROM draw_changes WHERE id = 1", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT replacement FROM draw_changes WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
         .expect("recorded");
     let q = drawn();
     let forged = ids
@@ -355,14 +415,25 @@ fn a_version_1_draw_records_no_substitutes_to_replace_from() {
     let text = p.read("config/suiji.toml");
     p.write(
         "config/suiji.toml",
-        &text.replace("algorithm = \"suiji-draw/2\"", "algorithm = \"suiji-draw/1\""),
+        &text.replace(
+            "algorithm = \"suiji-draw/2\"",
+            "algorithm = \"suiji-draw/1\"",
+        ),
     );
     p.ok(DRAW);
     let m = manifest(&p);
     let first = text_of_first(&m);
     refused(
         &p,
-        &["replace-target", "1", &first, "--cause", "closed", "--reason", "停业"],
+        &[
+            "replace-target",
+            "1",
+            &first,
+            "--cause",
+            "closed",
+            "--reason",
+            "停业",
+        ],
         "records no substitutes",
     );
 }

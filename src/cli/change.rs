@@ -85,7 +85,9 @@ fn draw_number(given: &str) -> Result<i64, String> {
         .strip_prefix('#')
         .unwrap_or(given)
         .parse()
-        .map_err(|_| format!("`{given}` is not a draw number; `suiji draws` lists them (12 or #12)"))
+        .map_err(|_| {
+            format!("`{given}` is not a draw number; `suiji draws` lists them (12 or #12)")
+        })
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
@@ -175,7 +177,11 @@ fn list(store: &crate::store::Store, id: i64) -> Result<i32, Failed> {
     strata.dedup_by(|a, b| a.0 == b.0);
     for (stratum, any) in strata {
         match d.state.next_substitute(&d.manifest, any) {
-            Ok(s) => outln!("next substitute of stratum {stratum:?}: {} (rank {})", s.target_id, s.rank),
+            Ok(s) => outln!(
+                "next substitute of stratum {stratum:?}: {} (rank {})",
+                s.target_id,
+                s.rank
+            ),
             Err(e) => outln!("next substitute of stratum {stratum:?}: none ({e})"),
         }
     }

@@ -43,11 +43,11 @@ pub enum Refusal {
     NotDrawn(String),
     #[error("target {target} was already replaced ({by})")]
     AlreadyReplaced { target: String, by: String },
-    #[error(
-        "stratum {stratum:?} has no substitute left: the manifest lists {listed}, all used"
-    )]
+    #[error("stratum {stratum:?} has no substitute left: the manifest lists {listed}, all used")]
     NoSubstituteLeft { stratum: String, listed: usize },
-    #[error("this draw records no substitutes ({0} lists none; substitutes came with suiji-draw/2)")]
+    #[error(
+        "this draw records no substitutes ({0} lists none; substitutes came with suiji-draw/2)"
+    )]
     NoSubstitutes(String),
     #[error(
         "the next substitute of stratum {stratum:?} in rank order is {want} (rank {rank}), not {got}"
@@ -232,7 +232,11 @@ impl State {
         if let Some(got) = &step.replacement
             && got != &want
         {
-            return Err(Refusal::WrongInspector { target, want, got: got.clone() });
+            return Err(Refusal::WrongInspector {
+                target,
+                want,
+                got: got.clone(),
+            });
         }
         self.visits[i].team[place] = want;
         if step.whole_draw {

@@ -217,14 +217,14 @@ pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> 
                 .next_substitute(&m, &input.target_id)
                 .map_err(refused)?;
             step.replacement = Some(input.expect.clone().unwrap_or(next.target_id.clone()));
-            state.apply(&m, &step, &mut |_, _, _| Ok(String::new())).map_err(refused)?;
+            state
+                .apply(&m, &step, &mut |_, _, _| Ok(String::new()))
+                .map_err(refused)?;
             conflicts = inherited_conflicts(store, &m, &state, &next.target_id)?;
         }
         Kind::Inspector => {
-            let inputs = Inputs::of(store, &m).map_err(|detail| ChangeError::Unreadable {
-                draw,
-                detail,
-            })?;
+            let inputs =
+                Inputs::of(store, &m).map_err(|detail| ChangeError::Unreadable { draw, detail })?;
             let mut chosen = None;
             state
                 .apply(&m, &step, &mut |s, i, out| {
@@ -270,14 +270,14 @@ fn inherited_conflicts(
     if v.team.is_empty() {
         return Ok(Vec::new());
     }
-    let inputs = Inputs::of(store, m).map_err(|detail| ChangeError::Unreadable {
-        draw: 0,
-        detail,
-    })?;
-    let name = inputs.target(id).map(|t| t.name.clone()).unwrap_or_default();
+    let inputs =
+        Inputs::of(store, m).map_err(|detail| ChangeError::Unreadable { draw: 0, detail })?;
+    let name = inputs
+        .target(id)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
     let eligibility = inputs.eligibility(m);
-    Ok(v
-        .team
+    Ok(v.team
         .iter()
         .filter(|x| {
             inputs
@@ -395,7 +395,10 @@ pub fn check(store: &Store, m: &Manifest, id: i64) -> Vec<String> {
             None => Err(Refusal::Hook("no archived inputs".into())),
         });
         if let Err(e) = result {
-            out.push(format!("change #{} ({} {}): {e}", c.id, c.kind, c.target_id));
+            out.push(format!(
+                "change #{} ({} {}): {e}",
+                c.id, c.kind, c.target_id
+            ));
             // Later changes are replayed over the change as recorded.
             let given = c.replacement.clone().unwrap_or_default();
             let _ = state.apply(m, &step, &mut |_, _, _| Ok(given.clone()));

@@ -210,8 +210,7 @@ fn excluded_names(
             .map(|e| e.entity_id.as_str())
             .collect()
     };
-    let (mut targets, mut inspectors) =
-        (wanted(EntityKind::Target), wanted(EntityKind::Inspector));
+    let (mut targets, mut inspectors) = (wanted(EntityKind::Target), wanted(EntityKind::Inspector));
     for c in changes {
         targets.insert(c.target_id.as_str());
         let named = c.inspector_id.iter().chain(c.replacement.iter());

@@ -198,13 +198,7 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
             .map_or_else(|| id.to_string(), |t| t.target_name.clone())
     };
     let targets = target_lines(&detail, &name_of);
-    let named = |id: &str| {
-        detail
-            .names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| name_of(id))
-    };
+    let named = |id: &str| detail.names.get(id).cloned().unwrap_or_else(|| name_of(id));
     let changes = change_lines(&detail, &named);
     let standing = match crate::jobs::change::load(&store, id, false) {
         Ok(c) => c
