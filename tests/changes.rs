@@ -441,3 +441,87 @@ fn a_version_1_draw_records_no_substitutes_to_replace_from() {
 fn text_of_first(m: &Value) -> String {
     text(&m["selected"][0]["target_id"])
 }
+
+#[test]
+fn verify_the_report_and_the_public_list_show_the_changes_without_naming_inspectors() {
+    let p = drawn();
+    let m = manifest(&p);
+    let (_, drawn, spare) = stratum_of(&m);
+    let (target, team) = staffed(&m);
+    p.ok(&[
+        "change",
+        "replace-target",
+        "1",
+        &drawn[0],
+        "--cause",
+        "closed",
+        "--reason",
+        "已注销",
+    ]);
+    p.ok(&[
+        "change",
+        "mark-out-of-scope",
+        "1",
+        &drawn[1],
+        "--reason",
+        "不属于旅馆业",
+    ]);
+    if target != drawn[0] && target != drawn[1] {
+        p.ok(&[
+            "change",
+            "replace-inspector",
+            "1",
+            &target,
+            &team[0],
+            "--cause",
+            "transferred",
+            "--reason",
+            "调离",
+        ]);
+    }
+    let inspector_changes = usize::from(target != drawn[0] && target != drawn[1]);
+    let out = p.ok(&["verify", "1"]);
+    assert!(
+        out.contains(&format!(
+            "its {} changes after the draw each the one its rules give",
+            2 + inspector_changes
+        )),
+        "{out}"
+    );
+    p.ok(&["report", "--year", "2023", "--today", "2023-12-31"]);
+    let report = p.read("out/reports/report-2023.html");
+    assert!(
+        report.contains(&format!(
+            "抽取后变更 {} 项：替补 1 户，不在范围未替补 1 户，人员调整 {inspector_changes} 人次",
+            2 + inspector_changes
+        )),
+        "{report}"
+    );
+    p.ok(&["publish", "--site"]);
+    let page = p.read("out/site/draws/1.html");
+    assert!(
+        page.contains("抽取后变更") && page.contains("已注销或停业"),
+        "{page}"
+    );
+    assert!(
+        page.contains("不在范围（不替补）") && page.contains("不属于旅馆业"),
+        "{page}"
+    );
+    let name = |id: &str| -> String {
+        p.read("config/registry/targets.csv")
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .and_then(|l| l.split(',').nth(1).map(str::to_string))
+            .expect("the substitute's row")
+    };
+    assert!(
+        page.contains(&name(&spare[0])),
+        "the substitute by its name: {page}"
+    );
+    for x in &team {
+        assert!(
+            !page.contains(x.as_str()),
+            "no inspector on the public page: {x}"
+        );
+    }
+}

@@ -345,6 +345,8 @@ pub struct Verified {
     pub verdict: Verdict,
     /// The draw as recorded (identical draws only), or why it is not found.
     pub record: Option<Result<DrawRow, String>>,
+    /// How many changes made after the draw were replayed and found right (identical only).
+    pub changes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -409,10 +411,15 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         })?;
     let verdict = verify_manifest(&manifest, &store);
     let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, &store));
+    let changes = match &record {
+        Some(Ok(d)) => store.changes_of(d.id)?.len(),
+        _ => 0,
+    };
     Ok(Verified {
         manifest,
         verdict,
         record,
+        changes,
     })
 }
 

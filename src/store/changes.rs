@@ -110,6 +110,51 @@ fn validate(c: &DrawChange) -> R<()> {
     Ok(())
 }
 
+/// Refuses a change of a draw that is not recorded or not active, or that has not exactly
+/// `prior` changes.
+fn require_active(tx: &Connection, draw_id: i64, prior: usize) -> R<()> {
+    let status: Option<String> = tx
+        .query_row("SELECT status FROM draws WHERE id = ?1", [draw_id], |r| {
+            r.get(0)
+        })
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    match status.as_deref() {
+        Some("active") => {}
+        Some(_) => {
+            return Err(StoreError::invalid(
+                "change",
+                format!("draw #{} was superseded by a redraw", draw_id),
+            )
+            .into());
+        }
+        None => {
+            return Err(
+                StoreError::invalid("change", format!("no draw #{} is recorded", draw_id)).into(),
+            );
+        }
+    }
+    let n: i64 = tx.query_row(
+        "SELECT count(*) FROM draw_changes WHERE draw_id = ?1",
+        [draw_id],
+        |r| r.get(0),
+    )?;
+    if usize::try_from(n).ok() != Some(prior) {
+        return Err(StoreError::invalid(
+            "change",
+            format!(
+                "draw #{} was changed meanwhile ({n} changes, not {prior}); run the command again",
+                draw_id
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 impl Store {
     /// Records a change of draw `c.draw_id` with its audit entry, in one transaction (`c.id`
     /// is ignored). Refused with [`StoreError::Invalid`] when the draw is not active (it was
@@ -119,47 +164,7 @@ impl Store {
         let origin = self.origin.clone();
         self.write(|tx| {
             validate(c)?;
-            let status: Option<String> = tx
-                .query_row("SELECT status FROM draws WHERE id = ?1", [c.draw_id], |r| {
-                    r.get(0)
-                })
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(e),
-                })?;
-            match status.as_deref() {
-                Some("active") => {}
-                Some(_) => {
-                    return Err(StoreError::invalid(
-                        "change",
-                        format!("draw #{} was superseded by a redraw", c.draw_id),
-                    )
-                    .into());
-                }
-                None => {
-                    return Err(StoreError::invalid(
-                        "change",
-                        format!("no draw #{} is recorded", c.draw_id),
-                    )
-                    .into());
-                }
-            }
-            let n: i64 = tx.query_row(
-                "SELECT count(*) FROM draw_changes WHERE draw_id = ?1",
-                [c.draw_id],
-                |r| r.get(0),
-            )?;
-            if usize::try_from(n).ok() != Some(prior) {
-                return Err(StoreError::invalid(
-                    "change",
-                    format!(
-                        "draw #{} was changed meanwhile ({n} changes, not {prior}); run the command again",
-                        c.draw_id
-                    ),
-                )
-                .into());
-            }
+            require_active(tx, c.draw_id, prior)?;
             tx.execute(
                 "INSERT INTO draw_changes (draw_id, kind, cause, target_id, inspector_id,
                      replacement, reason, actor, changed_at)

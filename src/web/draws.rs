@@ -200,18 +200,7 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
     let targets = target_lines(&detail, &name_of);
     let named = |id: &str| detail.names.get(id).cloned().unwrap_or_else(|| name_of(id));
     let changes = change_lines(&detail, &named);
-    let standing = match crate::jobs::change::load(&store, id, false) {
-        Ok(c) => c
-            .state
-            .standing_visits()
-            .map(|v| StandingLine {
-                id: v.target_id.clone(),
-                name: named(&v.target_id),
-                team: v.team.iter().map(|x| (x.clone(), named(x))).collect(),
-            })
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+    let standing = standing_lines(&store, id, &named);
     let exclusions = detail
         .exclusions
         .iter()
@@ -265,6 +254,27 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
         changes,
         standing,
     })
+}
+
+/// The visits as the changes left them, for the change forms (none when the draw's changes
+/// cannot be replayed).
+fn standing_lines(
+    store: &crate::store::Store,
+    id: i64,
+    named: &dyn Fn(&str) -> String,
+) -> Vec<StandingLine> {
+    match crate::jobs::change::load(store, id, false) {
+        Ok(c) => c
+            .state
+            .standing_visits()
+            .map(|v| StandingLine {
+                id: v.target_id.clone(),
+                name: named(&v.target_id),
+                team: v.team.iter().map(|x| (x.clone(), named(x))).collect(),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn change_lines(
