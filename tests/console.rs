@@ -1565,3 +1565,44 @@ fn a_change_after_the_draw_is_made_on_its_page_audited_with_the_user_and_shown()
         assert_eq!(status, StatusCode::FORBIDDEN);
     });
 }
+
+#[test]
+fn healthz_answers_without_a_login_and_fails_while_the_database_does_not_answer() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let healthz = || {
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request")
+        };
+        let db = c.project.path("data/suiji.sqlite3");
+        let sound = std::fs::read(&db).expect("database file");
+        std::fs::write(&db, b"not a database, whatever the balancer thinks").expect("written");
+        let (status, _, body) = c.send(healthz()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(body.starts_with("fail\n"), "{body}");
+        assert!(body.contains("数据库：不可用："), "{body}");
+        std::fs::write(&db, &sound).expect("restored");
+        let (status, headers, body) = c.send(healthz()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body,
+            "ok\n数据库：可用\n规则：已加载\n调度：不在本进程（serve --no-scheduler）\n"
+        );
+        assert!(headers.get(header::SET_COOKIE).is_none(), "{headers:?}");
+        assert_eq!(
+            headers.get(header::CACHE_CONTROL).map(|v| v.as_bytes()),
+            Some(&b"no-store"[..])
+        );
+        // Broken rules are reported, but the node still serves (the console is where they
+        // are mended).
+        c.project
+            .edit("rules/zhian.toml", "旅馆业（宾馆、旅店）", "旅馆业\"");
+        let (status, _, body) = c.send(healthz()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains("规则：有错误（调度沿用上次加载的规则）："),
+            "{body}"
+        );
+    });
+}

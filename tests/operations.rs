@@ -490,3 +490,38 @@ fn walkdirs(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// Health
+
+/// `GET path` over plain HTTP/1.1 to `addr`; the whole answer, headers included.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("answer read");
+    answer
+}
+
+#[test]
+fn healthz_of_a_console_with_its_scheduler_says_the_scheduler_runs() {
+    let p = one_past_draw();
+    let mut server = p.spawn("serve", &["serve", "--listen", "127.0.0.1:0"]);
+    let line = server.expect_line("suiji console on http://");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .map(|a| a.trim().trim_end_matches('/').to_string())
+        .expect("address");
+    let answer = http_get(&addr, "/healthz");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.ends_with("ok\n数据库：可用\n规则：已加载\n调度：运行中\n"),
+        "{answer}"
+    );
+}

@@ -4,6 +4,7 @@
 //! and work without JavaScript (the rule editor's live check is a small script on top).
 
 mod draws;
+mod health;
 mod manual;
 mod names;
 mod pages;
@@ -64,6 +65,8 @@ struct Inner {
     secure_cookies: bool,
     /// Hold answers to addresses that fail logins too often (off in tests).
     slow_down: bool,
+    /// Whether the scheduler runs in this process (for `/healthz`).
+    scheduler: Arc<health::Scheduler>,
 }
 
 impl App {
@@ -79,6 +82,7 @@ impl App {
                 tz: loaded.model.config.timezone,
                 secure_cookies,
                 slow_down: true,
+                scheduler: Arc::default(),
             }),
         }
     }
@@ -102,6 +106,7 @@ impl App {
                     tz: shared.tz,
                     secure_cookies: shared.secure_cookies,
                     slow_down: false,
+                    scheduler: Arc::clone(&shared.scheduler),
                 };
                 App {
                     inner: Arc::new(inner),
@@ -188,6 +193,7 @@ impl App {
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(pages::dashboard))
+        .route("/healthz", get(health::healthz))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/matters", get(pages::matters))
@@ -291,6 +297,16 @@ pub(crate) enum Fail {
 }
 
 impl Fail {
+    /// What the console says of this failure, as text.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Fail::Login => "请先登录".to_string(),
+            Fail::Forbidden => "无权访问".to_string(),
+            Fail::NotFound => "未找到".to_string(),
+            Fail::Invalid(text) | Fail::Failed(text) => text.clone(),
+        }
+    }
+
     /// A job's error as the console shows it: its report, in a Chinese frame.
     pub(crate) fn of(e: &impl Problem) -> Fail {
         let text = report_text(&e.report());
@@ -371,7 +387,10 @@ pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
         .to_string();
     crate::jobs::adopt_on_first_start(&mut store, &loaded, &now);
     drop(store);
-    let scheduler = options.scheduler.then(|| spawn_scheduler(loaded, options));
+    let state = Arc::clone(&app.inner.scheduler);
+    let scheduler = options
+        .scheduler
+        .then(|| spawn_scheduler(loaded, options, state));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -396,13 +415,20 @@ pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
     Ok(())
 }
 
-fn spawn_scheduler(loaded: Loaded, options: &Options) -> std::thread::JoinHandle<()> {
+fn spawn_scheduler(
+    loaded: Loaded,
+    options: &Options,
+    state: Arc<health::Scheduler>,
+) -> std::thread::JoinHandle<()> {
     let input = crate::jobs::run::RunInput {
         config: options.config.clone(),
         once: false,
         since: None,
     };
+    state.started();
     std::thread::spawn(move || {
+        // Marks the scheduler stopped however the thread ends, a panic included.
+        let _stopped = health::StopsOnDrop(state);
         let mut clock = crate::schedule::clock::SystemClock {
             tz: loaded.model.config.timezone,
         };
