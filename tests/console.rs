@@ -343,6 +343,8 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/publish", Action::ReadPublication),
     ("GET", "/report?year=2023", Action::Read),
     ("GET", "/report/2023/xlsx", Action::Read),
+    ("GET", "/credit/2023/csv", Action::ReadPublication),
+    ("GET", "/credit/2023/xlsx", Action::ReadPublication),
     ("GET", "/rules", Action::EditRules),
     ("GET", "/rules/zhian", Action::EditRules),
     ("GET", "/rules/zhian/hotel", Action::EditRules),
@@ -370,6 +372,13 @@ const WRITES: &[(&str, Action)] = &[
     ("/rules/changes/1/return", Action::ApproveRules),
     ("/rules/outside/approve", Action::ApproveRules),
     ("/rules/rollback", Action::EditRules),
+];
+
+/// Uploads (multipart forms), with the action they need: sent without a file, an allowed
+/// role gets to the form's own check, a refused one 403.
+const UPLOADS: &[(&str, Action)] = &[
+    ("/registries", Action::UploadRegistry),
+    ("/results/upload", Action::EnterResults),
 ];
 
 #[test]
@@ -421,6 +430,13 @@ fn permissions_matrix_every_route_every_role_and_anonymous() {
                 let allowed = role_allows(role, *action);
                 if allowed == (status == StatusCode::FORBIDDEN) {
                     wrong.push(format!("{} POST {path}: {status}", role.id()));
+                }
+            }
+            for (path, action) in UPLOADS {
+                let (status, _) = c.upload(&cookie, path, &[], ("", b"")).await;
+                let allowed = role_allows(role, *action);
+                if allowed == (status == StatusCode::FORBIDDEN) {
+                    wrong.push(format!("{} upload {path}: {status}", role.id()));
                 }
             }
         }
@@ -496,7 +512,7 @@ fn permissions_matrix_a_department_sees_only_its_own() {
 
 /// The text of a page a person reads: tags removed, and the content of elements that show
 /// data rather than interface (`mono`: hashes, seeds; `raw`: names from the registries and
-/// account names) and of `<style>`.
+/// account names; a `<textarea>`: the text a person edits, such as a rule file) and of `<style>`.
 fn visible_text(html: &str) -> String {
     let mut out = String::new();
     let mut rest = html;
@@ -508,7 +524,11 @@ fn visible_text(html: &str) -> String {
         };
         let tag = &rest[lt..lt + gt + 1];
         rest = &rest[lt + gt + 1..];
-        if tag.contains("class=\"mono") || tag.contains("raw\"") || tag.starts_with("<style") {
+        if tag.contains("class=\"mono")
+            || tag.contains("raw\"")
+            || tag.starts_with("<style")
+            || tag.starts_with("<textarea")
+        {
             let close = rest.find("</").unwrap_or(rest.len());
             rest = &rest[close..];
         }
@@ -536,9 +556,17 @@ fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
             "/",
             "/plan?year=2023",
             "/matters",
+            "/registries",
             "/draws",
             "/draws/1",
+            "/draws/new",
+            "/results",
+            "/publish",
+            "/report?year=2023",
             "/audit",
+            "/rules",
+            "/rules/zhian",
+            "/rules/zhian/hotel",
             "/rules/review",
             "/rules/changes/1",
             "/rules/outside",
@@ -554,7 +582,12 @@ fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
             "scheduler",
         ];
         let mut found = Vec::new();
-        for who in ["auditor", "operator", "inspector", "approver"] {
+        let (_, login) = c.get(None, "/login").await;
+        let words = english_words(&visible_text(&login));
+        if !words.is_empty() {
+            found.push(format!("/login: English words {words:?}"));
+        }
+        for who in Role::ALL.map(|r| r.id()) {
             let cookie = c.login(who, PASSWORD).await.expect("logged in");
             let csrf = c.csrf(&cookie).await;
             let mut seen: Vec<(String, String)> = Vec::new();
@@ -1003,6 +1036,38 @@ fn a_draw_made_on_the_command_line_shows_on_the_next_dashboard() {
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains("href=\"/draws/2\""), "{page}");
         assert!(page.contains("2023年下半年"), "{page}");
+    });
+}
+
+/// The 工作台's publication notices are built from every draw's ledger once per day and
+/// change of the data: results entered in the console show on the next request the same day.
+#[test]
+fn results_entered_show_on_the_next_dashboard() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let me = first_team_inspector(&c.project);
+        let reader = c.login("auditor", PASSWORD).await.expect("logged in");
+        for _ in 0..2 {
+            let (status, page) = c.get(Some(&reader), "/").await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert!(page.contains("户结果未录全"), "{page}");
+            assert!(!page.contains("户已检查未公示"), "{page}");
+        }
+        let cookie = c.login("inspector", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let (mine, due) = target_of_draw_1(&c.project, &me, true);
+        let fields: String = ["hotel-01", "hotel-02", "hotel-03", "hotel-04"]
+            .iter()
+            .map(|i| format!("&item%3A{i}=%E6%9C%AA%E5%8F%91%E7%8E%B0%E9%97%AE%E9%A2%98"))
+            .collect();
+        let form = format!("csrf={csrf}&date={due}&remarks={fields}");
+        let (status, body) = c
+            .post(Some(&cookie), &format!("/results/1/{mine}"), &form)
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let (status, page) = c.get(Some(&reader), "/").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("1 户已检查未公示"), "{page}");
     });
 }
 

@@ -279,6 +279,7 @@ fn commitments_are_public_with_their_source_times_and_the_draw_that_revealed_the
         source_time: "2025-01-02 21:15".into(),
         actor: "operator".into(),
         now: "2025-01-01T09:00:00+08:00".into(),
+        redraw: false,
     };
     let k = suiji::jobs::commit::commit(&loaded, &input).expect("committed");
     let draw = suiji::jobs::draw::Input {
@@ -580,4 +581,57 @@ fn a_site_url_makes_the_feeds_links_absolute_and_a_bad_one_is_refused_where_it_i
             "{bad}: {err}"
         );
     }
+}
+
+/// A GET with `If-None-Match: tag`.
+async fn get_if(app: &axum::Router, path: &str, tag: &str) -> StatusCode {
+    let req = Request::get(path)
+        .header(header::IF_NONE_MATCH, tag)
+        .body(Body::empty())
+        .expect("request");
+    app.clone()
+        .oneshot(req)
+        .await
+        .expect("the router answers")
+        .status()
+}
+
+/// Pages are revalidated (an ETag of their content, 304 when it has not changed), a draw's
+/// public bundle is cached for good, the scripts and stylesheet for a day.
+#[test]
+fn public_files_carry_validators_and_cache_lifetimes() {
+    let p = published_year();
+    let hotel = draw_id(&p, "zhian.hotel", "2023-H1");
+    let app = router(&p);
+    runtime().block_on(async {
+        for (path, cache) in [
+            ("/public/".to_string(), "no-cache"),
+            (format!("/public/draws/{hotel}.html"), "no-cache"),
+            ("/public/feed.json".to_string(), "no-cache"),
+            (
+                "/public/static/verify.js".to_string(),
+                "public, max-age=86400",
+            ),
+            (
+                format!("/public/draws/{hotel}/bundle.public.json"),
+                "public, max-age=31536000, immutable",
+            ),
+        ] {
+            let (status, headers, body) = get(&app, &path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert!(!body.is_empty());
+            assert_eq!(headers[header::CACHE_CONTROL], cache, "{path}");
+            let tag = headers[header::ETAG].to_str().expect("ascii").to_string();
+            assert_eq!(
+                get_if(&app, &path, &tag).await,
+                StatusCode::NOT_MODIFIED,
+                "{path}"
+            );
+            assert_eq!(
+                get_if(&app, &path, "\"something else\"").await,
+                StatusCode::OK,
+                "{path}"
+            );
+        }
+    });
 }

@@ -168,6 +168,7 @@ fn the_revealed_value_seeds_the_draw_after_the_sources_time() {
         source_time: "2025-01-02 21:15".into(),
         actor: "operator".into(),
         now: "2025-01-01T09:00:00+08:00".into(),
+        redraw: false,
     };
     let k = suiji::jobs::commit::commit(&loaded, &input).expect("committed");
     let draw = |value: &str, now: &str| suiji::jobs::draw::Input {
@@ -229,6 +230,7 @@ fn a_reveal_is_refused_when_the_registry_changed_since_the_commitment() {
         source_time: "2025-01-02T21:15:00+08:00".into(),
         actor: "operator".into(),
         now: "2025-01-01T09:00:00+08:00".into(),
+        redraw: false,
     };
     suiji::jobs::commit::commit(&loaded, &input).expect("committed");
     let targets = p.read("config/registry/targets.csv");
@@ -347,4 +349,226 @@ fn a_seed_file_in_the_config_is_refused_on_real_records() {
         code == 0 && !err.contains("is refused"),
         "{code}: {out}{err}"
     );
+}
+
+/// A commitment of `HOTEL` 2025-H1 made in-process at `now`.
+fn commit_at(
+    loaded: &suiji::rules::Loaded,
+    (source_time, now): (&str, &str),
+    redraw: bool,
+) -> Result<suiji::store::Commitment, suiji::jobs::commit::CommitError> {
+    let input = suiji::jobs::commit::Input {
+        matter: HOTEL.into(),
+        period: "2025-H1".into(),
+        source: SOURCE.into(),
+        source_time: source_time.into(),
+        actor: "operator".into(),
+        now: now.into(),
+        redraw,
+    };
+    suiji::jobs::commit::commit(loaded, &input)
+}
+
+/// A draw of `HOTEL` 2025-H1 made in-process at `now`, revealing `value` (or with the
+/// system's seed), as a redraw when `redraw` is given.
+fn draw_at(
+    loaded: &suiji::rules::Loaded,
+    value: Option<&str>,
+    now: &str,
+    redraw: Option<&str>,
+) -> Result<suiji::jobs::draw::Drawn, suiji::jobs::draw::DrawError> {
+    let input = suiji::jobs::draw::Input {
+        matter: HOTEL.into(),
+        period: "2025-H1".into(),
+        seed: SeedChoice::Os,
+        reveal: value.map(str::to_string),
+        dry_run: false,
+        redraw: redraw.map(str::to_string),
+        actor: "operator".into(),
+        now: now.into(),
+    };
+    suiji::jobs::draw::run(loaded, &input)
+}
+
+/// A redraw of a draw whose seed came from a public source takes no seed chosen after the
+/// fact: not the system's (CLI or console), not a value committed before the draw it
+/// replaces; only the value of its own commitment, made after that draw.
+#[test]
+fn a_redraw_of_a_publicly_seeded_draw_needs_its_own_new_commitment() {
+    for public in [false, true] {
+        let p = Project::shipped();
+        if public {
+            p.set_config(&["seed", "source"], "public");
+        }
+        let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+        commit_at(
+            &loaded,
+            ("2025-01-02 21:15", "2025-01-01T09:00:00+08:00"),
+            false,
+        )
+        .expect("committed");
+        draw_at(&loaded, Some("3 1 7"), "2025-01-03T09:00:00+08:00", None).expect("drawn");
+
+        // The system's seed, from the command line.
+        let (code, out, err) = run(p.suiji(&[
+            "draw", HOTEL, "--period", "2025-H1", "--redraw", "--reason", "again",
+        ]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("its redraw needs its own commitment, made after the draw it replaces")
+                && err.contains("suiji commit zhian.hotel --period 2025-H1 --redraw --source"),
+            "{err}"
+        );
+        // From the console: the request itself is refused.
+        let mut store = suiji::store::Store::open(&loaded.model.config.data_dir).expect("db");
+        let ask = suiji::jobs::redraw::Ask {
+            draw_id: 1,
+            reason: "again".into(),
+            actor: "operator".into(),
+            at: "2025-01-03T10:00:00+08:00".into(),
+        };
+        let e = suiji::jobs::redraw::ask(&loaded, &mut store, &ask).expect_err("refused");
+        assert!(
+            e.to_string().contains("a redraw needs its own commitment"),
+            "{e}"
+        );
+
+        // A commitment made as of before the draw it would replace is not the redraw's own.
+        let (code, out) = commit(&p, "2025-H1", "2099-01-02 21:15");
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(
+                "commit for its redraw: suiji commit zhian.hotel --period 2025-H1 --redraw"
+            ),
+            "{out}"
+        );
+        commit_at(
+            &loaded,
+            ("2025-01-05 21:15", "2025-01-02T09:00:00+08:00"),
+            true,
+        )
+        .expect("committed");
+        let e = draw_at(
+            &loaded,
+            Some("4 5 6"),
+            "2025-01-06T09:00:00+08:00",
+            Some("again"),
+        )
+        .expect_err("stale");
+        assert!(
+            e.to_string()
+                .contains("commitment #2 was made at 2025-01-02T09:00:00+08:00, before draw #1"),
+            "{e}"
+        );
+        assert_eq!(count(&p, "draws"), 1);
+    }
+    {
+        // Its own commitment, made after the draw: the redraw takes exactly its value.
+        let fresh = Project::shipped();
+        fresh.set_config(&["seed", "source"], "public");
+        let loaded = suiji::jobs::load_rules(&fresh.path("config/suiji.toml")).expect("rules");
+        commit_at(
+            &loaded,
+            ("2025-01-02 21:15", "2025-01-01T09:00:00+08:00"),
+            false,
+        )
+        .expect("committed");
+        draw_at(&loaded, Some("3 1 7"), "2025-01-03T09:00:00+08:00", None).expect("drawn");
+        commit_at(
+            &loaded,
+            ("2025-01-05 21:15", "2025-01-04T09:00:00+08:00"),
+            true,
+        )
+        .expect("the redraw's commitment");
+        let drawn = draw_at(
+            &loaded,
+            Some("4 5 6"),
+            "2025-01-06T09:00:00+08:00",
+            Some("again"),
+        )
+        .expect("redrawn");
+        assert_eq!(drawn.issued.draw_id, Some(2));
+        let manifest: serde_json::Value =
+            serde_json::from_str(&fresh.read("out/draws/zhian.hotel/2025-H1/manifest.json"))
+                .expect("manifest");
+        assert_eq!(manifest["seed"], hex_sha256("4 5 6"), "{manifest}");
+    }
+}
+
+/// A matter's own `seed = { … }` replaces the config's `[seed]`; bad values in either are
+/// errors at their line and column.
+#[test]
+fn a_matter_takes_its_own_seed_source_and_bad_seed_keys_are_located() {
+    let p = Project::shipped();
+    let rules = p.read("rules/zhian.toml");
+    let with_seed = rules.replacen(
+        "id = \"hotel\"\n",
+        "id = \"hotel\"\nseed = { source = \"public\", name = \"福彩3D {date} 开奖号码\", announce = \"21:15\" }\n",
+        1,
+    );
+    assert_ne!(with_seed, rules);
+    p.write("rules/zhian.toml", &with_seed);
+    let (_, out, err) = run(p.suiji(&["status", "--today", "2025-03-01"]));
+    let line = |id: &str| {
+        out.lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{out}{err}"))
+            .to_string()
+    };
+    assert!(
+        line("zhian.hotel ").contains(
+            "WAITING 2025-H1 (due 2025-01-02) for its commitment to 福彩3D {date} 开奖号码: the service commits 3 day(s) before the issue date"
+        ),
+        "{out}"
+    );
+    assert!(!line("wangan.internet-cafe ").contains("WAITING"), "{out}");
+
+    // A matter's seed is never a file; the config's keys are checked where they are written.
+    p.write(
+        "rules/zhian.toml",
+        &rules.replacen(
+            "id = \"hotel\"\n",
+            "id = \"hotel\"\nseed = { source = \"file\" }\n",
+            1,
+        ),
+    );
+    let config = p.read("config/suiji.toml");
+    p.write(
+        "config/suiji.toml",
+        &config.replacen(
+            "\nsource = \"os\"",
+            "\nsource = \"public\"\nname = \"福彩3D\"\nannounce = \"9pm\"\nfetch_url = \"https://example.org/{date}\"",
+            1,
+        ),
+    );
+    let (code, out, err) = run(p.suiji(&["check"]));
+    assert_eq!(code, 1, "{out}{err}");
+    let at = |needle: &str, file: &str| {
+        let text = p.read(file);
+        let offset = text.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        let line = text[..offset].lines().count().max(1);
+        let col = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("{file}:{line}:{col}")
+    };
+    for (message, place) in [
+        (
+            "a matter's seed source is \"os\" or \"public\"",
+            at("file\" }", "rules/zhian.toml"),
+        ),
+        (
+            "`seed.name` has no `{date}`",
+            at("福彩3D\"", "config/suiji.toml"),
+        ),
+        (
+            "`seed.announce` = `9pm` is not a time of day",
+            at("9pm\"", "config/suiji.toml"),
+        ),
+        (
+            "`seed.fetch_url` = `https://example.org/{date}` is not an http:// address",
+            at("https://", "config/suiji.toml"),
+        ),
+    ] {
+        assert!(err.contains(message), "{message}: {err}");
+        assert!(err.contains(&place), "{message} at {place}: {err}");
+    }
 }

@@ -840,3 +840,120 @@ fn status_says_when_next_year_cannot_be_scheduled_with_its_own_exit_code() {
     assert_eq!(got, 3, "overdue draws only:\n{out}{err}");
     assert!(!out.contains("CANNOT SCHEDULE"), "{out}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Seeds from a public source the service commits to and fetches by itself.
+
+/// A local HTTP server standing in for a public source's site: `GET /3d/DAY` answers 404
+/// the first time (not announced yet), then `3 1 7 DAY`. Returns its address and the paths
+/// asked for.
+fn public_source_server() -> (String, Arc<Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address").to_string();
+    let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&request)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let mut asked = seen.lock().expect("asked");
+            let first = !asked.contains(&path);
+            asked.push(path.clone());
+            let answer = match path.strip_prefix("/3d/") {
+                Some(day) if !first => {
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n3 1 7 {day}\n")
+                }
+                _ => "HTTP/1.1 404 Not Found\r\n\r\n".to_string(),
+            };
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (addr, asked)
+}
+
+/// With `[seed]` naming a daily public source and a fetcher, the service commits each draw
+/// `commit_days` before its issue date, waits past the value's announced time, and draws
+/// with exactly the fetched value; a failed fetch leaves the draw waiting (status says why)
+/// and is tried again, never replaced by another seed.
+#[test]
+fn the_service_commits_ahead_fetches_the_announced_value_and_draws_with_it() {
+    let p = service_project(&matter("march", "0 0 9 5 3 *", "5%", ""));
+    let (addr, asked) = public_source_server();
+    p.set_config(&["seed", "source"], "public");
+    p.set_config(&["seed", "name"], "福彩3D {date} 开奖号码");
+    p.set_config(&["seed", "announce"], "21:15");
+    p.set_config(&["seed", "commit_days"], 2);
+    p.set_config(&["seed", "fetch_url"], format!("http://{addr}/3d/{{date}}"));
+
+    let mut svc = service(&p, "2024-03-01 00:00:00");
+    let mut clock = Script::new(at("2024-03-02 00:00:00")).at("2024-03-05 21:20:00", shutdown);
+    let (stop, log) = start(&mut svc, &mut clock, false);
+    assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
+    assert_eq!(
+        clock.waits,
+        [
+            Some(at("2024-03-03 09:00:00")),
+            Some(at("2024-03-05 09:00:00")),
+            Some(at("2024-03-05 21:16:00")),
+            Some(at("2024-03-05 21:26:00")),
+        ],
+        "{log}"
+    );
+    assert!(draws(&p).is_empty(), "{log}");
+    let published: serde_json::Value =
+        serde_json::from_str(&p.read("out/public/commitments.json")).expect("json");
+    let k = &published["commitments"][0];
+    assert_eq!(k["source"], "福彩3D 2024-03-05 开奖号码", "{published}");
+    assert_eq!(k["source_time"], "2024-03-05T21:15:00+08:00");
+    assert_eq!(k["committed_at"], "2024-03-03T09:00:00+08:00");
+    assert_eq!(k["revealed"], false);
+    assert_eq!(*asked.lock().expect("asked"), ["/3d/2024-03-05"]);
+    let (_, out, err) = run(p.suiji(&["status", "--today", "2024-03-05"]));
+    assert!(
+        out.contains("WAITING 2024-03-05T09:00")
+            && out.contains(&format!(
+                "the service fetches it from http://{addr}/3d/{{date}} and draws"
+            ))
+            && out.contains("could not be fetched from")
+            && out.contains("404 Not Found"),
+        "{out}{err}"
+    );
+    drop(svc);
+
+    // Restarted: the value is there now.
+    let mut svc = service(&p, "2024-03-01 00:00:00");
+    let mut clock = Script::new(at("2024-03-05 21:30:00")).at("2024-03-06 00:00:00", shutdown);
+    let (_, log) = start(&mut svc, &mut clock, false);
+    let [(_, _, period, m)] = draws(&p).try_into().expect("one draw");
+    assert_eq!(period, "2024-03-05T09:00", "{log}");
+    assert_eq!(
+        m["seed"],
+        suiji::digest::sha256_hex(b"3 1 7 2024-03-05"),
+        "the fetched value, trimmed: {m}"
+    );
+    assert!(
+        m["seed_source"]
+            .as_str()
+            .is_some_and(|s| s.contains("(commitment #1, 2024-03-03T09:00:00+08:00)")),
+        "{m}"
+    );
+    let verified = p.ok(&[
+        "verify",
+        "out/draws/zhian.march/2024-03-05T09:00/manifest.json",
+    ]);
+    assert!(verified.starts_with("identical"), "{verified}");
+}

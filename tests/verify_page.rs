@@ -340,6 +340,7 @@ fn commitments(p: &Project) {
         source_time: "2025-01-02 21:15".into(),
         actor: "operator".into(),
         now: "2025-01-01T09:00:00+08:00".into(),
+        redraw: false,
     };
     suiji::jobs::commit::commit(&loaded, &input).expect("committed");
     let draw = suiji::jobs::draw::Input {

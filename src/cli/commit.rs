@@ -20,6 +20,10 @@ pub struct Args {
     /// in the bureau's time zone. Must be later than now.
     #[arg(long)]
     pub source_time: String,
+    /// Commit for a redraw of the period's active draw (the redraw then reveals this
+    /// commitment's value: `suiji draw … --redraw --reason "…" --reveal VALUE`).
+    #[arg(long)]
+    pub redraw: bool,
     /// Who commits (recorded in the audit log).
     #[arg(long, default_value = "operator")]
     pub actor: String,
@@ -34,6 +38,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         source_time: args.source_time.clone(),
         actor: args.actor.clone(),
         now: now_local(&loaded),
+        redraw: args.redraw,
     };
     let k = crate::jobs::commit::commit(&loaded, &input)?;
     outln!(
@@ -53,9 +58,14 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         k.algorithm
     );
     outln!(
-        "published in out/public/commitments.json; once the value is announced: suiji draw {} --period {} --reveal \"VALUE\"",
+        "published in out/public/commitments.json; once the value is announced: suiji draw {} --period {}{} --reveal \"VALUE\"",
         k.matter,
-        k.period
+        k.period,
+        if args.redraw {
+            " --redraw --reason \"…\""
+        } else {
+            ""
+        }
     );
     Ok(exit::OK)
 }

@@ -216,6 +216,14 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
         "a draw is never repeated silently; to replace it run with --redraw --reason \"…\" (the old draw is kept and the redraw audited)",
         "抽取不会被悄悄重做；如需替换，请加 --redraw --reason \"…\" 运行（原抽取保留，重新抽取记入审计日志）",
     ),
+    (
+        "{} takes its seeds from committed public sources: a redraw needs its own commitment and that commitment's value, not a seed generated when it is approved",
+        "{}的随机种子来自事先承诺的公开随机源：重新抽取须有其自己的承诺并以该承诺公布之值抽取，不能在批准时由系统生成种子",
+    ),
+    (
+        "commit to a public source for the redraw before its value exists (suiji commit MATTER --period P --redraw --source \"…\" --source-time \"…\"), then draw with its value (suiji draw MATTER --period P --redraw --reason \"…\" --reveal \"VALUE\")",
+        "请在公开随机源公布数值之前为重新抽取作出承诺（suiji commit 事项 --period 周期 --redraw --source \"…\" --source-time \"…\"），公布后以该值重新抽取（suiji draw 事项 --period 周期 --redraw --reason \"…\" --reveal \"数值\"）",
+    ),
     ("no matter `{}`", "没有抽查事项“{}”"),
     ("matters are: {}", "可用的抽查事项：{}"),
     (

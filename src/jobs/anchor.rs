@@ -159,7 +159,7 @@ pub fn load(source: &str) -> Result<Anchors, AnchorError> {
 const MAX_BYTES: u64 = 64 << 20;
 
 /// A plain HTTP/1.0 GET of `host[:port]/path`; the body of a 200 answer.
-fn fetch(rest: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn fetch(rest: &str) -> Result<Vec<u8>, String> {
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),

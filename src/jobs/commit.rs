@@ -36,6 +36,9 @@ pub struct Input {
     pub actor: String,
     /// Now, "YYYY-MM-DDTHH:MM:SS+08:00".
     pub now: String,
+    /// For a redraw of the period's active draw (`suiji commit --redraw`): the redraw's own
+    /// commitment, made after the draw it replaces.
+    pub redraw: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,8 @@ pub enum CommitError {
         period: String,
         draw_id: i64,
     },
+    #[error("{matter} {period} has no active draw to redraw")]
+    NothingToRedraw { matter: String, period: String },
 }
 
 impl Problem for CommitError {
@@ -93,9 +98,18 @@ impl Problem for CommitError {
                     "name a source whose value is announced later (the next lottery draw, a future beacon round)",
                 ],
             ),
-            CommitError::AlreadyDrawn { .. } => Report::error(
+            CommitError::AlreadyDrawn { matter, period, .. } => Report::error(
                 self.to_string(),
-                &["a commitment is made before the draw it seeds"],
+                &[
+                    "a commitment is made before the draw it seeds",
+                    &format!(
+                        "to replace that draw, commit for its redraw: suiji commit {matter} --period {period} --redraw --source \"…\" --source-time \"…\""
+                    ),
+                ],
+            ),
+            CommitError::NothingToRedraw { .. } => Report::error(
+                self.to_string(),
+                &["leave out --redraw: the period is drawn for the first time"],
             ),
         }
     }
@@ -148,12 +162,24 @@ pub fn commit(loaded: &Loaded, input: &Input) -> Result<Commitment, CommitError>
         });
     }
     let mut store = open_store(loaded)?;
-    if let Some(d) = store.active_draw(&input.matter, &input.period)? {
-        return Err(CommitError::AlreadyDrawn {
-            matter: input.matter.clone(),
-            period: input.period.clone(),
-            draw_id: d.id,
-        });
+    match (
+        store.active_draw(&input.matter, &input.period)?,
+        input.redraw,
+    ) {
+        (Some(d), false) => {
+            return Err(CommitError::AlreadyDrawn {
+                matter: input.matter.clone(),
+                period: input.period.clone(),
+                draw_id: d.id,
+            });
+        }
+        (None, true) => {
+            return Err(CommitError::NothingToRedraw {
+                matter: input.matter.clone(),
+                period: input.period.clone(),
+            });
+        }
+        _ => {}
     }
     let frozen = freeze_registry(loaded)?;
     let mut k = Commitment {
@@ -247,6 +273,17 @@ pub enum RevealError {
     Empty,
     #[error("`{0}` is not a time")]
     BadTime(String),
+}
+
+/// Whether RFC 3339 time `a` is later than `b` (an unreadable time is not).
+pub fn later(a: &str, b: &str) -> bool {
+    match (
+        DateTime::parse_from_rfc3339(a),
+        DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => false,
+    }
 }
 
 /// The seed a revealed value gives, as 64 hex digits (SHA-256 of the trimmed text): what a

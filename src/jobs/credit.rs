@@ -57,8 +57,19 @@ impl crate::diag::Problem for CreditError {
 
 /// Builds the export from the records (nothing written).
 pub fn build(cx: &Context, year: Option<i32>) -> Result<CreditExport, CreditError> {
+    build_for(cx, year, &|_| true)
+}
+
+/// As [`build`], of the draws of the departments `sees` accepts (by department id): what a
+/// console user limited to one department downloads.
+pub fn build_for(
+    cx: &Context,
+    year: Option<i32>,
+    sees: &dyn Fn(&str) -> bool,
+) -> Result<CreditExport, CreditError> {
     let filter = year.map(DrawFilter::year).unwrap_or_default();
-    let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &filter)?;
+    let mut all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &filter)?;
+    all.retain(|l| sees(&l.department));
     let bureau = &cx.loaded.model.config.bureau.name;
     Ok(export(bureau, &all, cx.store.is_simulation()?))
 }

@@ -5,6 +5,7 @@
 
 pub mod anchor;
 pub mod audit;
+pub mod beacon;
 pub mod bundle;
 pub mod change;
 pub mod check;

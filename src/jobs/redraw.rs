@@ -57,6 +57,10 @@ pub enum RedrawError {
     NoReason,
     #[error("draw #{0} is not the active draw of its period any more")]
     NotActive(i64),
+    #[error(
+        "{0} takes its seeds from committed public sources: a redraw needs its own commitment and that commitment's value, not a seed generated when it is approved"
+    )]
+    PublicSeeds(String),
     #[error(transparent)]
     Draw(#[from] super::draw::DrawError),
     #[error(transparent)]
@@ -76,18 +80,42 @@ impl Problem for RedrawError {
     fn report(&self) -> Report {
         match self {
             RedrawError::Draw(e) => e.report(),
+            RedrawError::PublicSeeds(_) => Report::error(
+                self.to_string(),
+                &[
+                    "commit to a public source for the redraw before its value exists (suiji commit MATTER --period P --redraw --source \"…\" --source-time \"…\"), then draw with its value (suiji draw MATTER --period P --redraw --reason \"…\" --reveal \"VALUE\")",
+                ],
+            ),
             other => Report::error(crate::diag::chain(other), &[]),
         }
     }
 }
 
-/// Records a request to redraw an active draw.
-pub fn ask(store: &mut Store, a: &Ask) -> Result<i64, RedrawError> {
+/// Whether a redraw of `old` must reveal a commitment of its own (its matter's seeds come from
+/// public sources, or `old`'s did) rather than take a seed the system generates when it is
+/// approved: on a database of real records.
+fn needs_commitment(
+    loaded: &Loaded,
+    store: &Store,
+    old: &crate::store::DrawRow,
+) -> Result<bool, StoreError> {
+    let public = loaded.model.public_seeds(&old.record.matter)
+        || crate::store::commitment_in(&old.record.seed_source).is_some();
+    Ok(public && !store.is_simulation()?)
+}
+
+/// Records a request to redraw an active draw. Refused for a draw whose redraw must reveal a
+/// commitment of its own ([`RedrawError::PublicSeeds`]).
+pub fn ask(loaded: &Loaded, store: &mut Store, a: &Ask) -> Result<i64, RedrawError> {
     if a.reason.trim().is_empty() {
         return Err(RedrawError::NoReason);
     }
     match store.draw(a.draw_id)? {
-        Some(d) if d.status == crate::store::DrawStatus::Active => {}
+        Some(d) if d.status == crate::store::DrawStatus::Active => {
+            if needs_commitment(loaded, store, &d)? {
+                return Err(RedrawError::PublicSeeds(d.record.matter));
+            }
+        }
         _ => return Err(RedrawError::NotActive(a.draw_id)),
     }
     Ok(store.ask_redraw(a.draw_id, a.reason.trim(), SYSTEM_SEED, &a.actor, &a.at)?)
@@ -134,7 +162,11 @@ pub fn decide(
         return Ok(None);
     }
     match store.draw(req.draw_id)? {
-        Some(old) if old.status == crate::store::DrawStatus::Active => {}
+        Some(old) if old.status == crate::store::DrawStatus::Active => {
+            if needs_commitment(loaded, store, &old)? {
+                return Err(RedrawError::PublicSeeds(old.record.matter));
+            }
+        }
         _ => return Err(RedrawError::NotActive(req.draw_id)),
     }
     let input = super::draw::Input {

@@ -213,7 +213,12 @@ pub struct Service {
     pub outcomes: Vec<Outcome>,
     /// The approved rule version the rules were loaded at (approval on).
     seen_version: Option<i64>,
+    /// Draws whose public value could not be fetched, with the last reason.
+    fetch_failures: std::collections::HashMap<(String, String), String>,
 }
+
+/// How long the service waits before asking a fetcher again after it failed.
+pub const FETCH_RETRY_MINUTES: i64 = 10;
 
 impl Service {
     pub fn new(
@@ -236,6 +241,7 @@ impl Service {
             failed: HashSet::new(),
             outcomes: Vec::new(),
             seen_version: None,
+            fetch_failures: std::collections::HashMap::new(),
         };
         service.seen_version = service.latest_version();
         service
@@ -313,16 +319,43 @@ impl Service {
         Ok(done)
     }
 
-    fn seed_choice(&self) -> SeedChoice {
+    /// The seed of `d`: the value revealed for its commitment (checked against it), or the
+    /// seed source's.
+    fn seed_for(
+        &self,
+        d: &ScheduledDraw,
+        frozen: &crate::jobs::issue::Frozen,
+        now: NaiveDateTime,
+        revealed: Option<(&crate::store::Commitment, &str)>,
+    ) -> Result<(crate::draw::Seed, String), String> {
+        let Some((k, value)) = revealed else {
+            return resolve(&self.seed_choice(&d.matter));
+        };
+        let used = [
+            (
+                "target registry snapshot",
+                frozen.info.targets_snapshot.as_str(),
+            ),
+            (
+                "inspector registry snapshot",
+                frozen.info.inspectors_snapshot.as_str(),
+            ),
+            ("rules", self.model().rules_hash.as_str()),
+            ("algorithm", self.model().config.algorithm.name()),
+        ];
+        crate::jobs::commit::reveal(k, value, &self.stamp(now), used).map_err(|e| e.to_string())
+    }
+
+    fn seed_choice(&self, matter: &str) -> SeedChoice {
         if let Some(s) = &self.seed {
             return s.clone();
         }
-        match &self.model().config.seed_source {
+        match self.model().seed_source(matter) {
             SeedSourceConfig::Os => SeedChoice::Os,
             SeedSourceConfig::File { path, .. } => SeedChoice::File(path.clone()),
             // Such draws wait for their commitment and its value instead (`waits_for`); a
             // simulation gives its own seed.
-            SeedSourceConfig::Public => SeedChoice::Os,
+            SeedSourceConfig::Public(_) => SeedChoice::Os,
         }
     }
 
@@ -394,6 +427,8 @@ impl Service {
                 return Vec::new();
             }
         };
+        self.fetch_failures.retain(|k, _| !done.contains(k));
+        self.commit_ahead(&schedule, &done, now);
         let due: Vec<ScheduledDraw> = due(&schedule, &done, self.since, now)
             .into_iter()
             .cloned()
@@ -410,8 +445,14 @@ impl Service {
             let decision = match self.missed(&d, now) {
                 Some(reason) => Decision::Miss(reason),
                 None => match self.waits_for(&d) {
+                    Some(Waiting::Value(k)) => match self.fetched(&d, &k, now) {
+                        Some(value) => {
+                            out.push(self.issue_one(d, now, false, Some((&k, &value))));
+                            continue;
+                        }
+                        None => continue,
+                    },
                     Some(waiting) => {
-                        // Drawn by the operator with the revealed value, never here.
                         tracing::info!(matter = %d.matter, period = %d.period.id, "waiting {}", waiting.describe(&d));
                         continue;
                     }
@@ -433,7 +474,7 @@ impl Service {
                         unstaffed: 0,
                     }
                 }
-                Decision::Issue { late } => self.issue_one(d, now, late),
+                Decision::Issue { late } => self.issue_one(d, now, late, None),
             };
             out.push(o);
         }
@@ -450,8 +491,172 @@ impl Service {
         if let Ok(Some(k)) = self.store.open_commitment(&d.matter, &d.period.id) {
             return Some(Waiting::Value(Box::new(k)));
         }
-        let public = matches!(self.model().config.seed_source, SeedSourceConfig::Public);
+        let public = self.model().public_seeds(&d.matter);
         (public && self.seed.is_none()).then_some(Waiting::Commitment)
+    }
+
+    /// What `w` waits for and what happens next, for `d`: as [`Waiting::describe`], saying
+    /// where the service commits and fetches by itself.
+    pub fn describe_waiting(&self, w: &Waiting, d: &ScheduledDraw) -> String {
+        let Some(src) = self.auto_source(&d.matter) else {
+            return w.describe(d);
+        };
+        match (w, &src.fetch) {
+            (Waiting::Commitment, _) => format!(
+                "for its commitment to {}: the service commits {} day(s) before the issue date",
+                src.name, src.commit_days
+            ),
+            (Waiting::Value(k), Some(fetch)) => format!(
+                "for the value of {} announced {} (commitment #{}): the service fetches it from {} and draws; or suiji draw {} --period {} --reveal \"VALUE\"",
+                k.source,
+                k.source_time,
+                k.id,
+                super::beacon::describe(fetch),
+                d.matter,
+                d.period.id
+            ),
+            (Waiting::Value(_), None) => w.describe(d),
+        }
+    }
+
+    /// The public source `d`'s matter is committed to by the service itself, if any (never in
+    /// a simulation, which gives its own seed).
+    fn auto_source(&self, matter: &str) -> Option<&crate::rules::model::PublicSource> {
+        match self.model().seed_source(matter) {
+            SeedSourceConfig::Public(Some(src)) if self.seed.is_none() => Some(src),
+            _ => None,
+        }
+    }
+
+    /// Commits each draw not done whose matter names a public source, `commit_days` before
+    /// its issue time, to the first value announced at or after that time and after now
+    /// (published and anchored as `suiji commit` does). A draw with a commitment waiting is
+    /// left alone; a failure is logged and tried again at the next step.
+    fn commit_ahead(
+        &mut self,
+        schedule: &[ScheduledDraw],
+        done: &HashSet<(String, String)>,
+        now: NaiveDateTime,
+    ) {
+        for d in schedule {
+            let Some(src) = self.auto_source(&d.matter) else {
+                continue;
+            };
+            let key = (d.matter.clone(), d.period.id.clone());
+            if d.issue_at < self.since
+                || done.contains(&key)
+                || super::beacon::commit_at(src, d.issue_at) > now
+                || self.missed(d, now).is_some()
+                || !matches!(
+                    self.store.open_commitment(&d.matter, &d.period.id),
+                    Ok(None)
+                )
+            {
+                continue;
+            }
+            let day = super::beacon::value_day(src, d.issue_at, now);
+            let input = super::commit::Input {
+                matter: d.matter.clone(),
+                period: d.period.id.clone(),
+                source: src.name_of(day),
+                source_time: self.stamp(day.and_time(src.announce)),
+                actor: self.actor.clone(),
+                now: self.stamp(now),
+                redraw: false,
+            };
+            match super::commit::commit(&self.loaded, &input) {
+                Ok(k) => {
+                    self.fetch_failures.remove(&key);
+                    tracing::info!(matter = %d.matter, period = %d.period.id, "committed to {} announced {} (commitment #{})", k.source, k.source_time, k.id);
+                }
+                Err(e) => {
+                    let e = crate::diag::chain(&e);
+                    tracing::error!(matter = %d.matter, period = %d.period.id, "cannot commit to {}: {e}; tried again in {FETCH_RETRY_MINUTES} minutes", input.source);
+                    self.fetch_failures.insert(key, e);
+                }
+            }
+        }
+    }
+
+    /// The announced value of commitment `k` from the matter's fetcher, once its time has
+    /// passed. `None` (the draw keeps waiting) before that time, without a fetcher, or when
+    /// the fetch fails: a failure is logged and, when its reason changes, recorded as a
+    /// failed scheduler event that `status` shows; the next step tries again.
+    fn fetched(
+        &mut self,
+        d: &ScheduledDraw,
+        k: &crate::store::Commitment,
+        now: NaiveDateTime,
+    ) -> Option<String> {
+        let fetch = self.auto_source(&d.matter)?.fetch.clone()?;
+        let announced = self.local(&k.source_time)?;
+        if now <= announced {
+            return None;
+        }
+        match super::beacon::fetch(&fetch, announced.date()) {
+            Ok(value) => {
+                self.fetch_failures
+                    .remove(&(d.matter.clone(), d.period.id.clone()));
+                Some(value)
+            }
+            Err(e) => {
+                let msg = format!(
+                    "waiting: the value of {} (commitment #{}) could not be fetched from {}: {e}; tried again in {} minutes",
+                    k.source,
+                    k.id,
+                    super::beacon::describe(&fetch),
+                    FETCH_RETRY_MINUTES
+                );
+                tracing::warn!(matter = %d.matter, period = %d.period.id, "{msg}");
+                let key = (d.matter.clone(), d.period.id.clone());
+                if self.fetch_failures.get(&key) != Some(&e) {
+                    self.record(d, SchedulerEvent::Failed, now, None, &msg);
+                    self.fetch_failures.insert(key, e);
+                }
+                None
+            }
+        }
+    }
+
+    /// An RFC 3339 time as local time in the bureau's zone.
+    fn local(&self, t: &str) -> Option<NaiveDateTime> {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&self.model().config.timezone).naive_local())
+    }
+
+    /// The next time the service has something to do for public sources after `now`: a
+    /// commitment to make, a value announced (a minute after its time), a failed fetch to try
+    /// again.
+    pub fn public_wake(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
+        let done = self.done().ok()?;
+        let mut next: Option<NaiveDateTime> = None;
+        let mut at = |t: NaiveDateTime| {
+            if t > now {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        for d in self.schedule(now) {
+            let Some(src) = self.auto_source(&d.matter) else {
+                continue;
+            };
+            if d.issue_at < self.since || done.contains(&(d.matter.clone(), d.period.id.clone())) {
+                continue;
+            }
+            match self.store.open_commitment(&d.matter, &d.period.id) {
+                Ok(None) => at(super::beacon::commit_at(src, d.issue_at)),
+                Ok(Some(k)) if src.fetch.is_some() => {
+                    if let Some(t) = self.local(&k.source_time) {
+                        at(t + Duration::minutes(1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !self.fetch_failures.is_empty() {
+            at(now + Duration::minutes(FETCH_RETRY_MINUTES));
+        }
+        next
     }
 
     /// Why `d`, due and not drawn, can no longer be drawn at `now` (see [`ended`]).
@@ -484,7 +689,13 @@ impl Service {
         }
     }
 
-    fn issue_one(&mut self, d: ScheduledDraw, now: NaiveDateTime, late: bool) -> Outcome {
+    fn issue_one(
+        &mut self,
+        d: ScheduledDraw,
+        now: NaiveDateTime,
+        late: bool,
+        revealed: Option<(&crate::store::Commitment, &str)>,
+    ) -> Outcome {
         let key = (d.matter.clone(), d.period.id.clone());
         let fail = |this: &mut Service, d: ScheduledDraw, msg: String| {
             tracing::error!(matter = %d.matter, period = %d.period.id, "draw failed: {msg}");
@@ -514,7 +725,7 @@ impl Service {
                 );
             }
         };
-        let (seed, seed_source) = match resolve(&self.seed_choice()) {
+        let (seed, seed_source) = match self.seed_for(&d, &frozen, now, revealed) {
             Ok(s) => s,
             Err(e) => return fail(self, d, e),
         };
@@ -767,6 +978,10 @@ pub fn run_loop(
             .done()
             .ok()
             .and_then(|done| next_wake(&service.schedule(now), &done, now));
+        let next = match (next, service.public_wake(now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if let Some(t) = next {
             tracing::debug!("sleeping until {t}");
         }

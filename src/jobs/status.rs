@@ -119,6 +119,19 @@ pub struct Status {
     pub horizon_unknown: Option<String>,
 }
 
+/// The publication section of a [`Status`]: what it says depends on the day, the database,
+/// the rules and the calendar, not on the time of day.
+#[derive(Debug, Clone, Default)]
+pub struct Publication {
+    pub lines: Vec<PublicationLine>,
+    /// Inspected targets due for publication later.
+    pub later: usize,
+    /// Targets awaiting inspection.
+    pub awaiting_inspection: usize,
+    /// Why working days could not be counted to the publication horizon.
+    pub horizon_unknown: Option<String>,
+}
+
 impl MatterStatus {
     fn new(
         matter: String,
@@ -181,21 +194,14 @@ impl MatterStatus {
 }
 
 impl Status {
-    fn empty(
-        now: NaiveDateTime,
-        matters: Vec<MatterStatus>,
-        within: u32,
-        horizon_unknown: Option<String>,
-    ) -> Status {
-        Status {
-            now,
-            matters,
-            within,
-            publication: Vec::new(),
-            later: 0,
-            awaiting_inspection: 0,
-            unscheduled: Vec::new(),
-            horizon_unknown,
+    /// The publication section, as [`run_with`] takes it back for another time of the same
+    /// day.
+    pub fn publication_part(&self) -> Publication {
+        Publication {
+            lines: self.publication.clone(),
+            later: self.later,
+            awaiting_inspection: self.awaiting_inspection,
+            horizon_unknown: self.horizon_unknown.clone(),
         }
     }
 
@@ -239,6 +245,18 @@ impl Problem for StatusError {
 
 /// Last and next draw per matter, failures and anything overdue, as of `input.now`.
 pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusError> {
+    run_with(config, cx, input, None)
+}
+
+/// [`run`], with the publication section already known for `input.now`'s day and
+/// `input.within` (see [`Status::publication_part`]): it depends on the day, not the time, so
+/// a caller that asks every second need not build every draw's ledger again.
+pub fn run_with(
+    config: &Path,
+    cx: Context,
+    input: &Input,
+    known: Option<&Publication>,
+) -> Result<Status, StatusError> {
     let now = input.now;
     let since = year_start(now.year());
     let Context { loaded, cal, store } = cx;
@@ -300,7 +318,32 @@ pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusEr
         cal: service.cal,
         store: service.store,
     };
-    publication(&cx, now, matters, input.within).map(|s| Status { unscheduled, ..s })
+    let part = match known {
+        Some(p) => p.clone(),
+        None => publication(&cx, now.date(), input.within)?,
+    };
+    Ok(part.into_status(input, matters, unscheduled))
+}
+
+impl Publication {
+    /// The whole status: the matters' lines, the years that cannot be scheduled, and this.
+    fn into_status(
+        self,
+        input: &Input,
+        matters: Vec<MatterStatus>,
+        unscheduled: Vec<Unscheduled>,
+    ) -> Status {
+        Status {
+            now: input.now,
+            matters,
+            within: input.within,
+            publication: self.lines,
+            later: self.later,
+            awaiting_inspection: self.awaiting_inspection,
+            unscheduled,
+            horizon_unknown: self.horizon_unknown,
+        }
+    }
 }
 
 /// Matter `id`'s draws due and not drawn: those waiting for a public source (period, issue
@@ -316,7 +359,7 @@ fn split_waiting(
             Some(w) => waiting.push(WaitingDraw {
                 period: o.period.id.clone(),
                 issue_date: o.issue_date(),
-                why: w.describe(o),
+                why: service.describe_waiting(&w, o),
                 commitment: match w {
                     crate::jobs::service::Waiting::Value(k) => Some(*k),
                     crate::jobs::service::Waiting::Commitment => None,
@@ -359,16 +402,13 @@ fn missed(events: &[EventRow], now: NaiveDateTime) -> Vec<(String, String, Strin
 /// The publication part: inspected results due for publication within `within` working
 /// days, and everything overdue (an inspection not done by the draw's due date, a result not
 /// published by its deadline, a target with no team).
-fn publication(
-    cx: &Context,
-    now: NaiveDateTime,
-    matters: Vec<MatterStatus>,
-    within: u32,
-) -> Result<Status, StatusError> {
-    let today = now.date();
+fn publication(cx: &Context, today: NaiveDate, within: u32) -> Result<Publication, StatusError> {
     let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
     let (horizon, horizon_unknown) = horizon(cx, today, within);
-    let mut status = Status::empty(now, matters, within, horizon_unknown);
+    let mut status = Publication {
+        horizon_unknown,
+        ..Publication::default()
+    };
     for l in all.iter().filter(|l| l.issue_date <= today) {
         let draw_id = l.draw.id;
         let (matter, period) = (&l.draw.record.matter, &l.draw.record.period);
@@ -389,7 +429,7 @@ fn publication(
                 State::OnTime | State::Late => {}
             }
         }
-        let lines = &mut status.publication;
+        let lines = &mut status.lines;
         if let Some(first) = late_pub.iter().min() {
             let (draw, targets, first) = (draw.clone(), late_pub.len(), *first);
             lines.push(PublicationLine::Overdue {

@@ -312,35 +312,204 @@ pub(crate) fn site_address(text: &str) -> Result<String, String> {
 }
 
 fn read_seed(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> SeedSourceConfig {
+    match top.table("seed", cx) {
+        Some(t) => read_seed_table(t, Some(root), cx),
+        None => SeedSourceConfig::Os,
+    }
+}
+
+/// A `[seed]` table: the config's (`root` given: the project folder a seed file is read
+/// from), or a matter's own (`None`: "os" or "public", never a file).
+pub(crate) fn read_seed_table(
+    mut t: Table<'_>,
+    root: Option<&Path>,
+    cx: &mut Cx<'_>,
+) -> SeedSourceConfig {
     let mut seed_source = SeedSourceConfig::Os;
-    if let Some(mut t) = top.table("seed", cx) {
-        if let Some(src) = t.string("source", cx) {
-            match src.value.as_str() {
-                "os" => {}
-                "public" => seed_source = SeedSourceConfig::Public,
-                "file" => {
-                    if let Some(f) = t.req_string("file", "\"config/seed.txt\"", cx) {
-                        seed_source = SeedSourceConfig::File {
-                            path: root.join(f.value),
-                            at: crate::diag::Location::Span {
-                                file: cx.file,
-                                range: src.span.clone(),
-                            },
-                        };
-                    }
-                }
-                other => {
-                    cx.error(
-                        src.span,
-                        format!("unknown seed source `{other}`"),
-                        "expected \"os\", \"file\" or \"public\"",
-                    );
+    let mut public_at = None;
+    if let Some(src) = t.string("source", cx) {
+        match src.value.as_str() {
+            "os" => {}
+            "public" => {
+                seed_source = SeedSourceConfig::Public(None);
+                public_at = Some(src.span.clone());
+            }
+            "file" if root.is_none() => {
+                cx.error(
+                    src.span,
+                    "a matter's seed source is \"os\" or \"public\"",
+                    "a seed file serves simulation databases only, from config/suiji.toml",
+                );
+            }
+            "file" => {
+                if let Some(f) = t.req_string("file", "\"config/seed.txt\"", cx) {
+                    seed_source = SeedSourceConfig::File {
+                        path: root.unwrap_or(Path::new(".")).join(f.value),
+                        at: crate::diag::Location::Span {
+                            file: cx.file,
+                            range: src.span.clone(),
+                        },
+                    };
                 }
             }
+            other => {
+                cx.error(
+                    src.span,
+                    format!("unknown seed source `{other}`"),
+                    "expected \"os\", \"file\" or \"public\"",
+                );
+            }
         }
-        t.finish(&["source", "file"], cx);
     }
+    let auto = read_public_source(&mut t, public_at.is_some(), cx);
+    if let (SeedSourceConfig::Public(slot), Some(a)) = (&mut seed_source, auto) {
+        *slot = Some(Box::new(a));
+    }
+    let mut keys = crate::rules::schema::names(crate::rules::schema::Section::Seed);
+    if root.is_some() {
+        keys.push("file");
+    }
+    t.finish(&keys, cx);
     seed_source
+}
+
+/// The public source the service commits to by itself (`name`, `announce`, `commit_days`,
+/// `fetch_url` or `fetch_command`), read only with `source = "public"`.
+fn read_public_source(
+    t: &mut Table<'_>,
+    public: bool,
+    cx: &mut Cx<'_>,
+) -> Option<crate::rules::model::PublicSource> {
+    use crate::rules::model::PublicSource;
+    let keys = [
+        "name",
+        "announce",
+        "commit_days",
+        "fetch_url",
+        "fetch_command",
+    ];
+    if !public {
+        for key in keys {
+            if let Some(span) = t.span_of(key) {
+                t.take(key);
+                cx.error(
+                    span,
+                    format!("`seed.{key}` is read only with source = \"public\""),
+                    "this key names a public source the service commits to",
+                )
+                .help
+                .push("write source = \"public\", or remove the key".into());
+            }
+        }
+        return None;
+    }
+    let name = t.string("name", cx);
+    if name.is_none() {
+        for key in &keys[1..] {
+            if let Some(span) = t.span_of(key) {
+                t.take(key);
+                cx.error(
+                    span,
+                    format!("`seed.{key}` needs `name`"),
+                    "the service commits to a named source only",
+                )
+                .help
+                .push("add name = \"中国福利彩票3D {date} 开奖号码\" ({date} is the day of the value)".into());
+            }
+        }
+        return None;
+    }
+    let name = name?;
+    if !name.value.contains("{date}") {
+        cx.error(
+            name.span.clone(),
+            "`seed.name` has no `{date}`",
+            "each draw is committed to the value of one day",
+        )
+        .help
+        .push("write the day as {date}, e.g. name = \"中国福利彩票3D {date} 开奖号码\"".into());
+    }
+    let announce = read_announce(t, cx);
+    let commit_days = t
+        .integer("commit_days", 1, 60, cx)
+        .map_or(3, |v| v.value as u32);
+    let fetch = read_fetch(t, cx);
+    Some(PublicSource {
+        name: name.value,
+        announce: announce?,
+        commit_days,
+        fetch,
+    })
+}
+
+/// `announce`: the time of day a value is announced, `HH:MM`.
+fn read_announce(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<chrono::NaiveTime> {
+    match t.req_string("announce", "\"21:15\"", cx) {
+        Some(a) => match chrono::NaiveTime::parse_from_str(a.value.trim(), "%H:%M") {
+            Ok(time) => Some(time),
+            Err(_) => {
+                cx.error(
+                    a.span,
+                    format!("`seed.announce` = `{}` is not a time of day", a.value),
+                    "expected HH:MM in the bureau's time zone",
+                )
+                .help
+                .push(
+                    "write when the source announces a day's value, e.g. announce = \"21:15\""
+                        .into(),
+                );
+                None
+            }
+        },
+        None => None,
+    }
+}
+
+/// `fetch_url` (an `http://` address) or `fetch_command` (a program and its arguments).
+fn read_fetch(t: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<crate::rules::model::Fetch> {
+    use crate::rules::model::Fetch;
+    let url = t.string("fetch_url", cx);
+    let command_at = t.span_of("fetch_command");
+    let command = t.strings("fetch_command", cx);
+    match (url, command) {
+        (Some(u), Some(_)) => {
+            cx.error(
+                u.span,
+                "`seed.fetch_url` and `seed.fetch_command` are both given",
+                "the value is fetched one way",
+            )
+            .help
+            .push("keep one of them".into());
+            None
+        }
+        (Some(u), None) => {
+            if u.value.starts_with("http://") && u.value.len() > "http://".len() {
+                Some(Fetch::Url(u.value))
+            } else {
+                let e = cx.error(
+                    u.span,
+                    format!("`seed.fetch_url` = `{}` is not an http:// address", u.value),
+                    "suiji fetches http:// addresses itself",
+                );
+                e.help.push(
+                    "for https://, run a program: fetch_command = [\"curl\", \"-fsS\", \"https://…/{date}\"]".into(),
+                );
+                None
+            }
+        }
+        (None, Some(c)) if c.is_empty() => {
+            cx.error(
+                command_at.unwrap_or_default(),
+                "`seed.fetch_command` is empty",
+                "expected a program and its arguments",
+            )
+            .help
+            .push("e.g. fetch_command = [\"curl\", \"-fsS\", \"https://…/{date}\"]".into());
+            None
+        }
+        (None, Some(c)) => Some(Fetch::Command(c.into_iter().map(|s| s.value).collect())),
+        (None, None) => None,
+    }
 }
 
 fn read_limits(top: &mut Table<'_>, cx: &mut Cx<'_>) -> ScriptLimits {

@@ -87,6 +87,8 @@ pub(crate) struct Fields {
     catch_up: Option<CatchUp>,
     hooks: Vec<HookRef>,
     hook_script: Option<Sp<String>>,
+    /// The matter's own `seed = { … }`.
+    seed: Option<crate::rules::model::SeedSourceConfig>,
     note: Option<Sp<String>>,
     /// Keys that were written (even if invalid), so "missing" is not reported twice.
     given: BTreeSet<String>,
@@ -338,6 +340,9 @@ fn read_fields_as(
     }
     read_publication(&mut t, &mut f, cx);
     read_hooks(&mut t, &mut f, cx);
+    f.seed = t
+        .table("seed", cx)
+        .map(|st| super::config::read_seed_table(st, None, cx));
     f.note = t.string("note", cx);
     t.finish(keys, cx);
     f
@@ -809,11 +814,9 @@ fn complete(
         on_holiday: f.on_holiday.or(d.on_holiday).unwrap_or_default(),
         places,
         joint: None,
+        seed_source: f.seed.clone().or_else(|| d.seed.clone()),
     };
-    if matter.checklist.is_empty() {
-        return None;
-    }
-    Some(PendingMatter {
+    (!matter.checklist.is_empty()).then_some(PendingMatter {
         matter,
         hooks,
         id_span: id.span,

@@ -37,6 +37,20 @@ impl Model {
     pub fn department(&self, id: &str) -> Option<&Department> {
         self.departments.iter().find(|d| d.id == id)
     }
+
+    /// Where the seeds of matter `id`'s draws come from: the matter's own `[seed]` where it
+    /// has one, else the config's.
+    pub fn seed_source(&self, id: &str) -> &SeedSourceConfig {
+        self.matter(id)
+            .and_then(|m| m.seed_source.as_ref())
+            .unwrap_or(&self.config.seed_source)
+    }
+
+    /// Whether matter `id`'s seeds come from committed public sources
+    /// (`source = "public"`): its draws, redraws included, wait for a commitment's value.
+    pub fn public_seeds(&self, id: &str) -> bool {
+        matches!(self.seed_source(id), SeedSourceConfig::Public(_))
+    }
 }
 
 /// `config/suiji.toml`, validated. Relative paths are resolved against the config file's folder's parent
@@ -217,7 +231,41 @@ pub enum SeedSourceConfig {
     },
     /// No seed of the bureau's own: every scheduled draw waits for a public source committed
     /// to before its value exists, and its announced value (`suiji commit`, `draw --reveal`).
-    Public,
+    /// With a [`PublicSource`] the service commits to it by itself, ahead of each draw, and
+    /// draws once its fetcher obtains the value.
+    Public(Option<Box<PublicSource>>),
+}
+
+/// A public source named in `[seed]` that the service commits to by itself: one value a day
+/// (a lottery's daily result, a beacon's value at a fixed time of day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicSource {
+    /// The name of one day's value; `{date}` stands for that day (`YYYY-MM-DD`).
+    pub name: String,
+    /// When a day's value is announced, in the bureau's time zone.
+    pub announce: chrono::NaiveTime,
+    /// How many days before a draw's issue date its commitment is made.
+    pub commit_days: u32,
+    /// How the service obtains an announced value; `None`: the operator enters it.
+    pub fetch: Option<Fetch>,
+}
+
+/// How an announced value is obtained: the body of an HTTP answer, or a command's output
+/// (trimmed); `{date}` in either stands for the value's day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    /// An `http://` address (fetched by suiji itself).
+    Url(String),
+    /// A program and its arguments (e.g. `curl -fsS https://…`), run without a shell.
+    Command(Vec<String>),
+}
+
+impl PublicSource {
+    /// The name of the value announced on `day`.
+    pub fn name_of(&self, day: chrono::NaiveDate) -> String {
+        self.name
+            .replace("{date}", &day.format("%Y-%m-%d").to_string())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -474,6 +522,8 @@ pub struct Matter {
     /// A joint plan (联合抽查, `[[joint]]`): the matters its visits check; `None` for a
     /// department's own matter.
     pub joint: Option<Joint>,
+    /// The matter's own `[seed]`, in place of the config's; `None`: the config's.
+    pub seed_source: Option<SeedSourceConfig>,
 }
 
 /// What makes a matter a joint plan: one visit per drawn target checks every member matter

@@ -18,6 +18,8 @@ pub enum Section {
     Hooks,
     /// `[[matter.checklist]]`
     Checklist,
+    /// `seed = { … }` of a matter: its own seed source, in place of the config's `[seed]`
+    Seed,
 }
 
 /// What a key's value is.
@@ -118,6 +120,7 @@ pub const KEYS: &[Key] = &[
     key(S::Matter, "catch_up_grace_days", K::Integer { min: 0, max: 366 }, "0", "补抽宽限天数", "catch_up = skip 时，晚于此天数的抽取跳过"),
     key(S::Matter, "on_holiday", K::Choice(&["next-working-day", "keep"]), "next-working-day", "cron 抽取遇节假日", "next-working-day 顺延到下一个工作日；keep 当天抽取"),
     key(S::Matter, "hooks", K::Table(S::Hooks), "", "脚本钩子", "rules/ 中的 Rhai 脚本函数"),
+    key(S::Matter, "seed", K::Table(S::Seed), "", "随机种子来源", "本事项自己的随机种子来源，代替 config/suiji.toml 的 [seed]"),
     key(S::Matter, "note", K::LongText, "", "说明", "打印在计划中；所写百分比须与比例一致"),
     key(S::Holiday, "holidays", K::Texts, "", "节假日", "chunjie、laodong、guoqing 等或中文名；每行一个"),
     key(S::Holiday, "days_before", K::Integer { min: 0, max: 60 }, "7", "提前天数", "在第一个休息日前多少天抽取"),
@@ -132,6 +135,12 @@ pub const KEYS: &[Key] = &[
     key(S::Hooks, "weight", K::Text, "", "风险权重函数", "fn 名称(target, ctx)，返回大于 0 的数"),
     key(S::Hooks, "conflict", K::Text, "", "回避函数", "fn 名称(inspector, target)，true 表示须回避"),
     key(S::Hooks, "class", K::Text, "", "分类函数", "fn 名称(target, ctx)，返回对象的等级（文字）或 ()，供分类比例使用"),
+    key(S::Seed, "source", K::Choice(&["os", "public"]), "", "种子来源", "os 系统生成；public 事先承诺的公开随机源（如彩票开奖号码）"),
+    key(S::Seed, "name", K::Text, "", "公开随机源名称", "某日之值的名称，{date} 代表该日，如 中国福利彩票3D {date} 开奖号码；写明后由系统提前承诺"),
+    key(S::Seed, "announce", K::Text, "", "公布时间", "随机源每日公布数值的时间，HH:MM，如 21:15"),
+    key(S::Seed, "commit_days", K::Integer { min: 1, max: 60 }, "3", "提前承诺天数", "抽取日前 N 天承诺"),
+    key(S::Seed, "fetch_url", K::Text, "", "取值地址", "http:// 地址，{date} 代表该日；应答正文即公布之值"),
+    key(S::Seed, "fetch_command", K::Texts, "", "取值命令", "程序及其参数，每行一项（如 curl -fsS https://…）；其输出即公布之值"),
     key(S::Checklist, "id", K::Id, "", "内容编号", "稳定编号，结果引用它"),
     key(S::Checklist, "group", K::Text, "", "分组标题", "可选，内容打印在此标题下"),
     key(S::Checklist, "text", K::LongText, "", "检查内容", "计划原文"),

@@ -310,15 +310,14 @@ pub(crate) async fn submit(
             if confirm != system {
                 return Ok(Err(CHANGED.to_string()));
             }
-            let mut store = store;
             let req = crate::jobs::redraw::Ask {
                 draw_id: active.id,
                 reason,
                 actor,
                 at: now,
             };
-            crate::jobs::redraw::ask(&mut store, &req).map_err(|e| Fail::of(&e))?;
-            return Ok(Ok(None));
+            let mut store = store;
+            return ask_redraw(&loaded, &mut store, &req, (&matter, &period));
         }
         let reveal = match confirmed_seed(&store, (&matter, &period), &value, &confirm, &now)? {
             Ok(reveal) => reveal,
@@ -384,6 +383,22 @@ const CHANGED: &str = "种子来源或公布值已变化，请核对后重新确
 pub(crate) struct Decision {
     #[serde(default)]
     approve: String,
+}
+
+/// Records a redraw request, or says on the form why it cannot be asked for here.
+fn ask_redraw(
+    loaded: &crate::rules::Loaded,
+    store: &mut crate::store::Store,
+    req: &crate::jobs::redraw::Ask,
+    (matter, period): (&str, &str),
+) -> Result<Result<Option<i64>, String>, Fail> {
+    match crate::jobs::redraw::ask(loaded, store, req) {
+        Ok(_) => Ok(Ok(None)),
+        Err(crate::jobs::redraw::RedrawError::PublicSeeds(_)) => Ok(Err(format!(
+            "该事项的随机种子来自事先承诺的公开随机源：重新抽取须有其自己的承诺。请先在该随机源公布数值之前承诺（suiji commit {matter} --period {period} --redraw --source \"…\" --source-time \"…\"），公布后以该值重新抽取（suiji draw {matter} --period {period} --redraw --reason \"…\" --reveal \"数值\"）；不由系统在批准时生成种子。"
+        ))),
+        Err(e) => Err(Fail::of(&e)),
+    }
 }
 
 /// An approver's decision on a redraw request; an approval makes the redraw at once.

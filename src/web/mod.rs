@@ -212,6 +212,7 @@ pub fn router(app: App) -> Router {
         .route("/publish", get(publish::show).post(publish::run))
         .route("/report", get(publish::report_page))
         .route("/report/{year}/{format}", get(publish::report_document))
+        .route("/credit/{year}/{format}", get(publish::credit_document))
         .route("/draws/{id}", get(draws::detail))
         .route("/draws/{id}/verify", post(draws::verify))
         .route("/draws/{id}/changes", post(draws::change))

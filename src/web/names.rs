@@ -84,6 +84,52 @@ pub(crate) fn actor(actor: &str) -> String {
     }
 }
 
+/// A value of a rule key with a fixed set of values (frequency, catch-up, cron draws on a
+/// holiday), as staff say it; a value outside the set as written.
+pub(crate) fn choice(value: &str) -> &str {
+    match value {
+        "yearly" => "每年",
+        "half-yearly" => "每半年",
+        "quarterly" => "每季度",
+        "monthly" => "每月",
+        "issue" => "补抽",
+        "skip" => "超过宽限天数则跳过",
+        "next-working-day" => "顺延到下一个工作日",
+        "keep" => "当天抽取",
+        other => other,
+    }
+}
+
+/// `text` cut into runs of what is written literally in a rule file (Latin letters, digits
+/// and the signs between them: keys, file names, values such as `first-working-day`), each
+/// marked `true`, and the Chinese around them, marked `false`.
+pub(crate) fn literal_runs(text: &str) -> Vec<(bool, String)> {
+    let mut runs: Vec<(bool, String)> = Vec::new();
+    for c in text.chars() {
+        let literal =
+            c.is_ascii_graphic() || (c == ' ' && runs.last().is_some_and(|(lit, _)| *lit));
+        match runs.last_mut() {
+            Some((lit, run)) if *lit == literal => run.push(c),
+            _ => runs.push((literal, c.to_string())),
+        }
+    }
+    // A space that ends a literal run belongs to the text around it.
+    let mut out: Vec<(bool, String)> = Vec::new();
+    for (lit, run) in runs {
+        let trimmed = run.trim_end_matches(' ');
+        if lit && trimmed.len() < run.len() {
+            let tail = run[trimmed.len()..].to_string();
+            if !trimmed.is_empty() {
+                out.push((true, trimmed.to_string()));
+            }
+            out.push((false, tail));
+        } else {
+            out.push((lit, run));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -91,5 +137,41 @@ mod tests {
         assert_eq!(super::kind("holiday:guoqing"), "国庆节专项");
         assert_eq!(super::kind("manual"), "手动抽取");
         assert_eq!(super::actor("web:li.ming"), "li.ming");
+    }
+}
+
+#[cfg(test)]
+mod rule_values {
+    use super::*;
+
+    #[test]
+    fn literal_runs_mark_what_a_file_spells_and_keep_the_chinese() {
+        let runs = literal_runs("first-working-day、working-day:N（期内第 N 个工作日）或 day:N");
+        let marked: Vec<&str> = runs
+            .iter()
+            .filter(|(lit, _)| *lit)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        assert_eq!(marked, ["first-working-day", "working-day:N", "N", "day:N"]);
+        let whole: String = runs.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            whole,
+            "first-working-day、working-day:N（期内第 N 个工作日）或 day:N"
+        );
+        assert_eq!(
+            literal_runs("catch_up = skip 时")[0],
+            (true, "catch_up = skip".to_string())
+        );
+    }
+
+    #[test]
+    fn every_choice_of_the_rules_has_a_chinese_name() {
+        for key in crate::rules::schema::KEYS {
+            if let crate::rules::schema::Kind::Choice(values) = key.kind {
+                for v in values {
+                    assert!(!choice(v).is_ascii(), "{}: {v}", key.key);
+                }
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{App, Fail, blocking};
@@ -169,10 +169,13 @@ struct NoticePage<'a> {
     n: &'a SiteNotice,
 }
 
+/// What starts the line saying when a page was built.
+const UPDATED: &str = "本页更新时间：";
+
 /// Every page of the site and its assets, as (path relative to the site's root, bytes). The
 /// public bundles are files of their own (see [`bundles`]).
 pub fn files(site: &Site) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
-    let updated = format!("本页更新时间：{}", site.built_at);
+    let updated = format!("{UPDATED}{}", site.built_at);
     let mut out = vec![
         (
             "index.html".to_string(),
@@ -295,12 +298,71 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn answer(path: &str, bytes: Vec<u8>) -> Response {
-    let mut res = ([(header::CONTENT_TYPE, content_type(path))], bytes).into_response();
-    res.headers_mut().insert(
+/// How long a client may keep a file without asking again: a draw's public bundle never
+/// changes (its hash is in the manifest); the scripts and stylesheet change only with a new
+/// version of suiji; pages change with every draw, publication and commitment, so they are
+/// revalidated each time (`no-cache`: kept, but asked for with `If-None-Match`).
+fn cache_control(path: &str) -> &'static str {
+    if path.ends_with(PUBLIC_BUNDLE) {
+        "public, max-age=31536000, immutable"
+    } else if ASSETS.iter().any(|(p, _, _)| *p == path) {
+        "public, max-age=86400"
+    } else {
+        "no-cache"
+    }
+}
+
+/// The validator of a file: a strong ETag of its bytes, or for a page a weak one of its
+/// content without the time it was built (two builds a minute apart are the same page).
+fn etag(path: &str, bytes: &[u8]) -> String {
+    let html = content_type(path).starts_with("text/html");
+    if !html {
+        return format!("\"{}\"", &crate::digest::sha256_hex(bytes)[..32]);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let undated = match text.find(UPDATED) {
+        Some(a) => {
+            let b = text[a..].find('<').map_or(text.len(), |b| a + b);
+            format!("{}{}", &text[..a], &text[b..])
+        }
+        None => text.into_owned(),
+    };
+    format!(
+        "W/\"{}\"",
+        &crate::digest::sha256_hex(undated.as_bytes())[..32]
+    )
+}
+
+/// Whether `If-None-Match` names `tag` (weak comparison, RFC 9110 13.1.2).
+fn matches(request: &HeaderMap, tag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*" || bare(t) == bare(tag))
+}
+
+fn answer(path: &str, bytes: Vec<u8>, request: &HeaderMap) -> Response {
+    let tag = etag(path, &bytes);
+    let mut res = if matches(request, &tag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, content_type(path))], bytes).into_response()
+    };
+    let headers = res.headers_mut();
+    headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
     );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control(path)),
+    );
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        headers.insert(header::ETAG, v);
+    }
     res
 }
 
@@ -310,17 +372,18 @@ pub(crate) async fn bare() -> Redirect {
 }
 
 /// `/public/`: the index.
-pub(crate) async fn index(state: State<App>) -> Result<Response, Fail> {
-    page(state, Path("index.html".to_string())).await
+pub(crate) async fn index(state: State<App>, request: HeaderMap) -> Result<Response, Fail> {
+    page(state, Path("index.html".to_string()), request).await
 }
 
 /// `/public/<path>`: a page, an asset or a public bundle.
 pub(crate) async fn page(
     State(app): State<App>,
     Path(path): Path<String>,
+    request: HeaderMap,
 ) -> Result<Response, Fail> {
     if let Some((p, _, bytes)) = ASSETS.iter().find(|(p, _, _)| *p == path) {
-        return Ok(answer(p, bytes.to_vec()));
+        return Ok(answer(p, bytes.to_vec(), &request));
     }
     let config = app.config();
     let now = app.now().naive_local();
@@ -339,5 +402,5 @@ pub(crate) async fn page(
             .ok_or(Fail::NotFound)
     })
     .await?;
-    Ok(answer(&path, bytes))
+    Ok(answer(&path, bytes, &request))
 }

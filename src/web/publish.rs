@@ -185,3 +185,36 @@ pub(crate) async fn report_document(
     let name = format!("report-{year}.{format}");
     Ok(super::draws::download(&name, bytes))
 }
+
+/// The export for the national enterprise credit publicity system (`publish --credit`) of
+/// `year`, as CSV or XLSX: the results published so far (of the user's department, when
+/// they have one).
+pub(crate) async fn credit_document(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path((year, format)): Path<(i32, String)>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::ReadPublication)?;
+    if format != "csv" && format != "xlsx" {
+        return Err(Fail::NotFound);
+    }
+    let (app2, user) = (app.clone(), viewer.user.clone());
+    let xlsx = format == "xlsx";
+    let bytes = blocking(move || {
+        let cx = app2.context(None)?;
+        let export = crate::jobs::credit::build_for(&cx, Some(year), &|d| user.sees(d))
+            .map_err(|e| Fail::of(&e))?;
+        if xlsx {
+            export
+                .xlsx(app2.now().date_naive())
+                .map_err(|e| Fail::Failed(format!("无法生成 Excel 文件：{e}")))
+        } else {
+            Ok(export.csv())
+        }
+    })
+    .await?;
+    Ok(super::draws::download(
+        &format!("credit-{year}.{format}"),
+        bytes,
+    ))
+}

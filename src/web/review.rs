@@ -236,6 +236,7 @@ fn key_label(place: &str, key: &str) -> &'static str {
         Some(("holiday", k)) => (Section::Holiday, k),
         Some(("publication", k)) => (Section::Publication, k),
         Some(("hooks", k)) => (Section::Hooks, k),
+        Some(("seed", k)) => (Section::Seed, k),
         _ if place.contains("checklist ") => (Section::Checklist, key),
         _ if place.starts_with("department") => (Section::Department, key),
         _ => (Section::Matter, key),

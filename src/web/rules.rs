@@ -322,6 +322,29 @@ impl Field {
     pub fn is(&self, choice: &str) -> bool {
         self.value == choice
     }
+
+    /// A value of a choice field as staff say it.
+    pub fn name_of<'a>(&self, choice: &'a str) -> &'a str {
+        super::names::choice(choice)
+    }
+
+    /// What applies when the field is left empty, as staff say it.
+    pub fn default_name(&self) -> &str {
+        super::names::choice(&self.default)
+    }
+
+    /// The label, what a rule file spells literally marked (`true`) to show as such.
+    pub fn label_runs(&self) -> Vec<(bool, String)> {
+        super::names::literal_runs(self.label)
+    }
+
+    /// The line of help, likewise; none for a choice field, whose values the drop-down names.
+    pub fn help_runs(&self) -> Vec<(bool, String)> {
+        if self.kind == "choice" {
+            return Vec::new();
+        }
+        super::names::literal_runs(self.help)
+    }
 }
 
 fn kind_name(kind: Kind) -> &'static str {

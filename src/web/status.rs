@@ -1,15 +1,17 @@
 //! The status (`suiji status`) the 工作台 and 结果公示 show, computed once per change: while
 //! the database, the rules, the calendar and the second stay the same, every request shares
-//! one computation (the ledgers of every draw).
+//! one computation. Its publication section (the ledgers of every draw) depends on the day,
+//! not the second: it is built again only when the database, the rules, the calendar or the
+//! day change.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use chrono::{NaiveDateTime, Timelike as _};
+use chrono::{NaiveDate, NaiveDateTime, Timelike as _};
 
 use super::{App, Fail};
 use crate::calendar::Calendar;
-use crate::jobs::status::{Input, Status};
+use crate::jobs::status::{Input, Publication, Status};
 use crate::rules::Loaded;
 use crate::store::Store;
 
@@ -31,15 +33,41 @@ struct State {
     /// by any other connection, in this process or another.
     watcher: Option<Store>,
     last: Option<Computed>,
+    /// The publication section of the last status, and the day it speaks for.
+    day: Option<Day>,
 }
 
-struct Computed {
+/// What a status was computed from.
+#[derive(Clone)]
+struct Key {
     data_dir: PathBuf,
     version: i64,
     loaded: Arc<Loaded>,
     cal: Arc<Calendar>,
-    now: NaiveDateTime,
     within: u32,
+}
+
+impl PartialEq for Key {
+    /// The same folder, database version, loaded rules and calendar (the same loading, not
+    /// merely equal contents: a reload is a change), and the same horizon.
+    fn eq(&self, other: &Key) -> bool {
+        self.data_dir == other.data_dir
+            && self.version == other.version
+            && Arc::ptr_eq(&self.loaded, &other.loaded)
+            && Arc::ptr_eq(&self.cal, &other.cal)
+            && self.within == other.within
+    }
+}
+
+struct Day {
+    key: Key,
+    date: NaiveDate,
+    publication: Publication,
+}
+
+struct Computed {
+    key: Key,
+    now: NaiveDateTime,
     status: Arc<Status>,
 }
 
@@ -68,28 +96,39 @@ impl App {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let version = state.version(&data_dir)?;
-        if let Some(c) = &state.last
-            && c.data_dir == data_dir
-            && c.version == version
-            && Arc::ptr_eq(&c.loaded, &loaded)
-            && Arc::ptr_eq(&c.cal, &cal)
-            && c.now == now
-            && c.within == within
-        {
-            return Ok(c.status.clone());
-        }
-        let cx = self.context(user)?;
-        let input = Input { now, within };
-        let status =
-            crate::jobs::status::run(&self.config(), cx, &input).map_err(|e| Fail::of(&e))?;
-        let status = Arc::new(status);
-        state.last = Some(Computed {
+        let key = Key {
             data_dir,
             version,
             loaded,
             cal,
-            now,
             within,
+        };
+        if let Some(c) = &state.last
+            && c.key == key
+            && c.now == now
+        {
+            return Ok(c.status.clone());
+        }
+        let known = state
+            .day
+            .as_ref()
+            .filter(|d| d.key == key && d.date == now.date())
+            .map(|d| &d.publication);
+        let cx = self.context(user)?;
+        let input = Input { now, within };
+        let status = crate::jobs::status::run_with(&self.config(), cx, &input, known)
+            .map_err(|e| Fail::of(&e))?;
+        let status = Arc::new(status);
+        if known.is_none() {
+            state.day = Some(Day {
+                key: key.clone(),
+                date: now.date(),
+                publication: status.publication_part(),
+            });
+        }
+        state.last = Some(Computed {
+            key,
+            now,
             status: status.clone(),
         });
         Ok(status)
@@ -106,6 +145,7 @@ impl State {
         {
             self.watcher = None;
             self.last = None;
+            self.day = None;
             let watcher = Store::open(data_dir).map_err(|e| Fail::of(&e))?;
             self.watcher = Some(watcher);
         }
