@@ -361,6 +361,7 @@ const ROUTES: &[(&str, &str, Action)] = &[
 /// gets 403 and nothing is written.
 const WRITES: &[(&str, Action)] = &[
     ("/draws/new", Action::Draw),
+    ("/draws/1/changes", Action::Draw),
     ("/redraws/1", Action::ApproveRedraw),
     ("/results/1/MINE", Action::EnterResults),
     ("/publish", Action::Publish),
@@ -1833,6 +1834,54 @@ fn an_editor_adds_a_department_and_its_matter_and_it_is_in_force_once_approved()
         assert!(schedule.contains("xiaofang.jiancha "), "{schedule}");
         let (status, form) = c.get(Some(&editor), "/rules/xiaofang/jiancha").await;
         assert_eq!(status, StatusCode::OK, "{form}");
+    });
+}
+
+#[test]
+fn a_change_after_the_draw_is_made_on_its_page_audited_with_the_user_and_shown() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("operator", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&cookie).await;
+        let (_, page) = c.get(Some(&cookie), "/draws/1").await;
+        assert!(page.contains("id=\"change-target\"") && page.contains("本次抽取没有变更"), "{page}");
+        let target: String = c
+            .project
+            .db()
+            .query_row("SELECT target_id FROM draw_targets WHERE draw_id = 1 AND selected = 1 ORDER BY seq LIMIT 1", [], |r| r.get(0))
+            .expect("a drawn target");
+        // A target that is not in the draw is refused on the page, nothing recorded.
+        let form = format!("csrf={csrf}&what=target&target=nobody&cause=closed&reason=%E5%81%9C%E4%B8%9A");
+        let (status, page) = c.post(Some(&cookie), "/draws/1/changes", &form).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("未记录变更") && page.contains("不在本次抽取中"), "{page}");
+        let form = format!("csrf={csrf}&what=target&target={target}&cause=closed&reason=%E5%B7%B2%E6%B3%A8%E9%94%80");
+        let req = Request::post("/draws/1/changes")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(form))
+            .expect("request");
+        let (status, headers, _) = c.send(req).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/draws/1#changes"));
+        let (actor, replacement): (String, String) = c
+            .project
+            .db()
+            .query_row("SELECT actor, replacement FROM draw_changes WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("recorded");
+        assert_eq!(actor, "web:operator");
+        let audited: String = c
+            .project
+            .db()
+            .query_row("SELECT actor FROM audit_log WHERE action = 'draw.change'", [], |r| r.get(0))
+            .expect("audited");
+        assert_eq!(audited, "web:operator");
+        let (_, page) = c.get(Some(&cookie), "/draws/1").await;
+        assert!(page.contains("id=\"change-list\"") && page.contains("替补") && page.contains("已注销或停业"), "{page}");
+        assert!(!page.contains(&format!(">{replacement}<")), "the substitute is shown by name: {page}");
+        // Without the session's token the form is refused before anything is read.
+        let (status, _) = c.post(Some(&cookie), "/draws/1/changes", "csrf=wrong&what=mark").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
     });
 }
 

@@ -98,6 +98,7 @@ fn name(command: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Schedule(_) => "schedule",
         Command::Draw(_) => "draw",
+        Command::Change(_) => "change",
         Command::Run(_) => "run",
         Command::Simulate(_) => "simulate",
         Command::Status(_) => "status",

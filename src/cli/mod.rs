@@ -13,6 +13,7 @@ macro_rules! out {
 }
 
 mod audit;
+mod change;
 mod check;
 mod commit;
 mod db;
@@ -172,6 +173,9 @@ pub enum Command {
     Commit(commit::Args),
     /// Draw targets and inspector teams for one matter and period, now.
     Draw(draw::Args),
+    /// Changes after a draw: a target replaced by its next substitute (替补) or marked out of
+    /// scope, an inspector replaced by the next eligible one (人员调整); `list` shows them.
+    Change(change::Args),
     /// The service: issue every draw on time, exactly once (SIGHUP or a rule edit reloads rules).
     Run(service::RunArgs),
     /// Run a whole year on a simulated clock, exactly as the service would.
@@ -239,6 +243,7 @@ pub fn main() -> i32 {
         Command::Schedule(args) => schedule::run(&cli, args),
         Command::Commit(args) => commit::run(&cli, args),
         Command::Draw(args) => draw::run(&cli, args),
+        Command::Change(args) => change::run(&cli, args),
         Command::Draws(args) => draws::run(&cli, args),
         Command::Run(args) => service::run(&cli, args),
         Command::Simulate(args) => service::simulate(&cli, args),

@@ -54,6 +54,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 Some(Err(e)) => e.clone(),
                 None => String::new(),
             };
+            let record = match v.changes {
+                0 => record,
+                n => {
+                    format!("{record}; its {n} changes after the draw each the one its rules give")
+                }
+            };
             outln!(
                 "identical: re-running {} {} from the archived registry and rules gives the recorded draw ({record}; {} targets, manifest {})",
                 manifest.matter,

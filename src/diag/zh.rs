@@ -306,6 +306,68 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
         "no draw of {} could be scheduled; nothing was written.",
         "{} 年没有可以安排的抽取；未写入任何内容。",
     ),
+    // Changes after a draw (jobs::change, draw::changes).
+    (
+        "draw #{}: target {} is not in this draw (neither drawn nor among its substitutes)",
+        "第 {} 号抽取：{} 不在本次抽取中（既未抽中，也不是替补）",
+    ),
+    (
+        "draw #{}: target {} was not drawn: it is a substitute not taken in",
+        "第 {} 号抽取：{} 未被抽中，是尚未启用的替补",
+    ),
+    (
+        "draw #{}: target {} was already replaced ({})",
+        "第 {} 号抽取：{} 已被替换（{}）",
+    ),
+    (
+        "draw #{}: stratum {} has no substitute left: the manifest lists {}, all used",
+        "第 {} 号抽取：分层 {} 已无替补可用（清单列出 {} 个，均已启用）",
+    ),
+    (
+        "draw #{}: this draw records no substitutes ({} lists none; substitutes came with suiji-draw/2)",
+        "第 {} 号抽取：本次抽取未记录替补（{} 不列替补，替补自 suiji-draw/2 起记录）",
+    ),
+    (
+        "draw #{}: the next substitute of stratum {} in rank order is {} (rank {}), not {}",
+        "第 {} 号抽取：分层 {} 按排序的下一个替补是 {}（第 {} 位），不是 {}",
+    ),
+    (
+        "draw #{}: target {} has no team (it was left unstaffed)",
+        "第 {} 号抽取：{} 没有检查组（未能派组）",
+    ),
+    (
+        "draw #{}: inspector {} is not on the team of {}",
+        "第 {} 号抽取：检查人员 {} 不在 {} 的检查组中",
+    ),
+    (
+        "draw #{}: no eligible inspector is left to replace {} at {}",
+        "第 {} 号抽取：已无符合条件的检查人员可替换 {}（{}）",
+    ),
+    (
+        "draw #{}: the next eligible inspector for {} is {}, not {}",
+        "第 {} 号抽取：{} 的下一位符合条件的检查人员是 {}，不是 {}",
+    ),
+    (
+        "draw #{} was superseded by draw #{}: change the draw that replaced it",
+        "第 {} 号抽取已被第 {} 号重新抽取取代，请在新抽取上变更",
+    ),
+    ("a change needs a reason", "变更须填写原因"),
+    (
+        "only a target found out of scope may stay without a substitute",
+        "只有不在抽查范围的对象可以不替补",
+    ),
+    (
+        "`{}` is not a cause of a target change; use one of: {}",
+        "“{}”不是对象变更的原因，可用：{}",
+    ),
+    (
+        "`{}` is not a cause of an inspector change; use one of: {}",
+        "“{}”不是人员调整的原因，可用：{}",
+    ),
+    (
+        "draw #{} was changed meanwhile ({} changes, not {}); run the command again",
+        "第 {} 号抽取刚被他人变更（{} 项，而非 {} 项），请重试",
+    ),
 ];
 
 /// Registry and result-sheet wordings; `{}` holds a value, translated by [`WORDS`].

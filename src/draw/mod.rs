@@ -14,6 +14,7 @@
 //! - [`assign_teams`]: inspector teams per drawn target, with 回避 and workload caps.
 
 pub mod bundle;
+pub mod changes;
 pub mod manifest;
 pub(crate) mod pareto;
 pub mod pipeline;

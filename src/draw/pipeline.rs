@@ -42,6 +42,7 @@ mod plan;
 mod rows;
 mod rules;
 mod teams;
+pub(crate) use teams::matter_team;
 #[cfg(test)]
 mod tests;
 

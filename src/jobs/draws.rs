@@ -115,6 +115,9 @@ pub struct Detail {
     pub names: std::collections::HashMap<String, String>,
     /// The names of the files in the draw's folder (when the folder holds this draw).
     pub files: Vec<String>,
+    /// The changes made after the draw (替补, 不在范围, 人员调整), in order; their targets and
+    /// inspectors are in `names`.
+    pub changes: Vec<crate::store::DrawChange>,
 }
 
 /// The draw `id` with its rows and files; `None` when there is no such draw.
@@ -128,13 +131,15 @@ pub fn detail(
     };
     let teams = store.draw_teams(id)?;
     let exclusions = store.draw_exclusions(id)?;
+    let changes = store.changes_of(id)?;
     let mut names: std::collections::HashMap<String, String> = teams
         .iter()
         .map(|t| (t.inspector_id.clone(), t.inspector_name.clone()))
         .collect();
-    names.extend(excluded_names(store, &draw, &exclusions));
+    names.extend(excluded_names(store, &draw, &exclusions, &changes));
     let files = files_of(loaded, &draw);
     Ok(Some(Detail {
+        changes,
         targets: store.draw_targets(id)?,
         unstaffed: store.draw_unstaffed(id)?,
         exclusions,
@@ -189,12 +194,13 @@ pub fn file(
     Ok(std::fs::read(folder.join(name)).ok())
 }
 
-/// The names of the excluded targets and inspectors, from the draw's archived snapshots (an
-/// unreadable snapshot gives no names; the ids are shown then).
+/// The names of the excluded targets and inspectors, and of those the changes name, from the
+/// draw's archived snapshots (an unreadable snapshot gives no names; the ids are shown then).
 fn excluded_names(
     store: &Store,
     draw: &DrawRow,
     exclusions: &[crate::store::ExclusionRow],
+    changes: &[crate::store::DrawChange],
 ) -> Vec<(String, String)> {
     use crate::store::EntityKind;
     let wanted = |kind: EntityKind| -> std::collections::HashSet<&str> {
@@ -204,7 +210,16 @@ fn excluded_names(
             .map(|e| e.entity_id.as_str())
             .collect()
     };
-    let (targets, inspectors) = (wanted(EntityKind::Target), wanted(EntityKind::Inspector));
+    let (mut targets, mut inspectors) = (wanted(EntityKind::Target), wanted(EntityKind::Inspector));
+    for c in changes {
+        targets.insert(c.target_id.as_str());
+        let named = c.inspector_id.iter().chain(c.replacement.iter());
+        if c.kind == "inspector" {
+            inspectors.extend(named.map(String::as_str));
+        } else {
+            targets.extend(named.map(String::as_str));
+        }
+    }
     let mut out = Vec::new();
     if !targets.is_empty()
         && let Ok(bytes) = store.get_snapshot(&draw.record.targets_snapshot)

@@ -7,6 +7,7 @@ pub mod anchor;
 pub mod audit;
 pub mod beacon;
 pub mod bundle;
+pub mod change;
 pub mod check;
 pub mod commit;
 pub mod credit;

@@ -147,6 +147,24 @@ pub struct SiteDraw {
     /// The commitment whose source's value seeded this draw.
     pub commitment: Option<i64>,
     pub notice: Option<SiteNotice>,
+    /// Targets replaced after the draw (替补) or marked out of scope (不在范围), in order.
+    pub changes: Vec<SiteChange>,
+    /// Team members replaced after the draw (人员调整): counted, never named.
+    pub staff_changes: usize,
+}
+
+/// A drawn target replaced or marked after the draw, as the public sees it.
+#[derive(Debug, Clone)]
+pub struct SiteChange {
+    /// 替补, or 不在范围（不替补）.
+    pub what: String,
+    pub cause: String,
+    /// The target and its substitute by their public name (or id), "—" for none.
+    pub target: String,
+    pub replacement: String,
+    pub reason: String,
+    /// "YYYY-MM-DD HH:MM".
+    pub at: String,
 }
 
 /// A draw's results notice as last published.
@@ -329,7 +347,11 @@ pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError
     let mut draws = Vec::with_capacity(all.len());
     for l in &all {
         let registry = snapshot(&cx.store, &mut snapshots, &l.draw.record.targets_snapshot)?;
-        draws.push(site_draw(cx, l, registry));
+        let changes = cx.store.changes_of(l.draw.id)?;
+        let mut d = site_draw(cx, l, registry);
+        d.staff_changes = changes.iter().filter(|c| c.kind == "inspector").count();
+        d.changes = site_changes(&cx.loaded.model, &changes, registry);
+        draws.push(d);
     }
     let mut years: BTreeSet<i32> = draws.iter().map(SiteDraw::year).collect();
     years.insert(now.year());
@@ -524,7 +546,44 @@ fn site_draw(cx: &Context, l: &DrawLedger, registry: &HashMap<String, Target>) -
         redraw_reason: l.draw.redraw_reason.clone(),
         commitment: crate::store::commitment_in(&m.seed_source),
         notice: site_notice(model, l, registry),
+        changes: Vec::new(),
+        staff_changes: 0,
     }
+}
+
+/// The target changes of a draw, each target named by a public field: its name when the
+/// config publishes names, else its id when it publishes ids, else its first public field.
+fn site_changes(
+    model: &crate::rules::model::Model,
+    changes: &[crate::store::DrawChange],
+    registry: &HashMap<String, Target>,
+) -> Vec<SiteChange> {
+    let fields = &model.config.public_fields;
+    let field = ["name", "id"]
+        .into_iter()
+        .find(|f| fields.iter().any(|x| x == f))
+        .map(str::to_string)
+        .or_else(|| fields.first().cloned());
+    let named = |id: &str| match (registry.get(id), &field) {
+        (Some(t), Some(f)) => public_field(model, t, f),
+        _ => id.to_string(),
+    };
+    changes
+        .iter()
+        .filter(|c| c.kind == "target")
+        .map(|c| {
+            let (what, cause) =
+                crate::rules::names::change_text(&c.kind, c.replacement.is_some(), &c.cause);
+            SiteChange {
+                what,
+                cause,
+                target: named(&c.target_id),
+                replacement: c.replacement.as_deref().map_or_else(|| "—".into(), named),
+                reason: c.reason.clone(),
+                at: c.changed_at.replace('T', " ").chars().take(16).collect(),
+            }
+        })
+        .collect()
 }
 
 /// 按计划, 手动抽取, or the holiday's 专项.

@@ -76,7 +76,7 @@ pub enum Action {
     ReadRegistries,
     /// Upload a registry file.
     UploadRegistry,
-    /// A manual draw, or asking for a redraw.
+    /// A manual draw, asking for a redraw, or a change after a draw (替补, 人员调整).
     Draw,
     /// The manual draw page and the redraw requests.
     Redraws,

@@ -50,8 +50,11 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
         }
         Err(e) => diffs.push(e),
     }
-    if let Err(e) = recorded(m, store) {
-        diffs.push(e);
+    match recorded(m, store) {
+        // Every change made after the draw must be the one its rules give.
+        Ok(d) if diffs.is_empty() => diffs.extend(super::change::check(store, m, d.id)),
+        Ok(_) => {}
+        Err(e) => diffs.push(e),
     }
     if diffs.is_empty() {
         Verdict::Identical
@@ -342,6 +345,8 @@ pub struct Verified {
     pub verdict: Verdict,
     /// The draw as recorded (identical draws only), or why it is not found.
     pub record: Option<Result<DrawRow, String>>,
+    /// How many changes made after the draw were replayed and found right (identical only).
+    pub changes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -406,10 +411,15 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         })?;
     let verdict = verify_manifest(&manifest, &store);
     let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, &store));
+    let changes = match &record {
+        Some(Ok(d)) => store.changes_of(d.id)?.len(),
+        _ => 0,
+    };
     Ok(Verified {
         manifest,
         verdict,
         record,
+        changes,
     })
 }
 

@@ -64,7 +64,7 @@ const COUNT_HEADER: [&str; 7] = [
 
 /// Every table of the report, in order.
 pub fn tables(f: &YearFigures) -> Vec<Table> {
-    vec![
+    let mut all = vec![
         matters_table(f),
         draws_table(f),
         coverage_table(f),
@@ -75,7 +75,52 @@ pub fn tables(f: &YearFigures) -> Vec<Table> {
         workload_table(f),
         categories_table(f),
         months_table(f),
-    ]
+    ];
+    // A year without changes after its draws has no such sheet (the report reads as before).
+    if !f.changes.is_empty() {
+        all.push(changes_table(f));
+    }
+    all
+}
+
+/// A line of the changes table: draw, matter, period, kind and cause.
+type ChangeKey = (i64, String, String, String, String);
+
+/// Changes after the draws (替补, 不在范围, 人员调整), counted per matter, period and cause.
+fn changes_table(f: &YearFigures) -> Table {
+    let mut counts: Vec<(ChangeKey, usize)> = Vec::new();
+    for c in &f.changes {
+        let (what, cause) = crate::rules::names::change_text(&c.kind, c.replaced, &c.cause);
+        let key = (
+            c.draw_id,
+            c.matter_name.clone(),
+            c.period.clone(),
+            what,
+            cause,
+        );
+        match counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    }
+    Table {
+        sheet: "抽取后变更",
+        title: "抽取后变更（替补、不在范围、人员调整）".into(),
+        header: vec!["抽取序号", "抽查事项", "期次", "类别", "原因", "次数"],
+        rows: counts
+            .into_iter()
+            .map(|((id, matter, period, what, cause), n)| {
+                vec![
+                    V::N(usize::try_from(id).unwrap_or(0)),
+                    t(matter),
+                    t(period_label(&period)),
+                    t(what),
+                    t(cause),
+                    V::N(n),
+                ]
+            })
+            .collect(),
+    }
 }
 
 /// Per department and matter, with subtotals and the total.
@@ -586,6 +631,22 @@ fn exclusions_section(doc: &mut Document, f: &YearFigures, tables: &[Table]) {
     if let Some(tb) = by_sheet(tables, "排除原因")
         && !tb.rows.is_empty()
     {
+        doc.push(table_block(tb));
+    }
+    if let Some(tb) = by_sheet(tables, "抽取后变更") {
+        let n = |kind: &str, replaced: bool| {
+            f.changes
+                .iter()
+                .filter(|c| c.kind == kind && (kind == "inspector" || c.replaced == replaced))
+                .count()
+        };
+        doc.para(format!(
+            "抽取后变更 {} 项：替补 {} 户，不在范围未替补 {} 户，人员调整 {} 人次；每项变更均有记录、原因和经办人，替补和替换人员均按抽取结果确定，可复核。",
+            f.changes.len(),
+            n("target", true),
+            n("target", false),
+            n("inspector", true)
+        ));
         doc.push(table_block(tb));
     }
 }

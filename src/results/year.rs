@@ -212,6 +212,41 @@ pub struct YearFigures {
     pub schedule_problems: Vec<String>,
     /// Draws of the year never made: their period had ended when the service first saw them.
     pub missed: Vec<MissedDraw>,
+    /// Changes made after the year's draws (替补, 不在范围, 人员调整), in the order made.
+    pub changes: Vec<ChangeFigure>,
+}
+
+/// A change made after a draw of the year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeFigure {
+    pub draw_id: i64,
+    pub matter_name: String,
+    pub period: String,
+    /// `target` or `inspector`.
+    pub kind: String,
+    /// The change names a replacement (a target marked out of scope does not).
+    pub replaced: bool,
+    pub cause: String,
+}
+
+/// The changes recorded so far after `draws` (a change is dated by the real clock, so a report
+/// of a simulated year counts the changes made on its draws whenever they were made).
+fn change_figures(store: &Store, draws: &[DrawFigures]) -> Result<Vec<ChangeFigure>, StoreError> {
+    Ok(store
+        .all_changes()?
+        .into_iter()
+        .filter_map(|c| {
+            let d = draws.iter().find(|d| d.draw_id == c.draw_id)?;
+            Some(ChangeFigure {
+                draw_id: c.draw_id,
+                matter_name: d.matter_name.clone(),
+                period: d.period.clone(),
+                replaced: c.replacement.is_some(),
+                kind: c.kind,
+                cause: c.cause,
+            })
+        })
+        .collect())
 }
 
 /// A draw of the year recorded as missed by the service, with the reason.
@@ -306,6 +341,7 @@ pub fn year_figures_of(
         tally.add_draw(store, l, year, as_of)?;
     }
     let departments = department_figures(model, &schedule, &tally.per_matter, as_of);
+    let changes = change_figures(store, &tally.draws)?;
     let holidays = holiday_figures(model, &schedule, &all, as_of);
 
     Ok(YearFigures {
@@ -325,6 +361,7 @@ pub fn year_figures_of(
         categories: category_figures(tally.category_counts),
         totals: tally.totals,
         schedule_problems,
+        changes,
         missed: missed_draws(store, full, year, as_of)?
             .into_iter()
             .filter(|m| keep(full.matter(&m.matter).map_or("", |x| x.department.as_str())))

@@ -180,6 +180,27 @@ pub fn seed_source_text(source: &str) -> String {
     source.to_string()
 }
 
+/// A change after a draw in Chinese: its kind (`target`, `inspector`) with whether it names a
+/// replacement, and its cause code.
+pub fn change_text(kind: &str, replaced: bool, cause: &str) -> (String, String) {
+    let what = match (kind, replaced) {
+        ("inspector", _) => "人员调整",
+        (_, true) => "替补",
+        (_, false) => "不在范围（不替补）",
+    };
+    let why = match cause {
+        "closed" => "已注销或停业",
+        "moved" => "已迁出",
+        "out_of_scope" => "不在抽查范围",
+        "ill" => "病假",
+        "transferred" => "调离",
+        "conflict" => "回避",
+        "other" => "其他",
+        other => other,
+    };
+    (what.to_string(), why.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -534,6 +534,10 @@ pub(crate) fn recorded_rows(
             Some(k) => Rows::Commitment(k),
             None => Rows::None,
         },
+        ("draw.change", _, _) => match id("change_id") {
+            Some(k) => Rows::Change(k),
+            None => Rows::None,
+        },
         ("publication.record", _, Some(p)) => Rows::Publication {
             id: p,
             results: &published,

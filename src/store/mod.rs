@@ -20,6 +20,7 @@
 
 mod anchors;
 mod audit;
+mod changes;
 mod commitments;
 mod draws;
 mod error;
@@ -47,6 +48,7 @@ pub use audit::{
     AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
     audit_hash_v2,
 };
+pub use changes::{ChangeAudit, DrawChange};
 pub use commitments::{Commitment, CommitmentAudit, commitment_in};
 pub use draws::{
     DrawFilter, DrawHead, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind,

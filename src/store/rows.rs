@@ -18,7 +18,8 @@
 //! changes) and its targets, team members, unstaffed targets and exclusions; results, their
 //! rows (everything but `published_at`, which publication sets); a publication, its row and
 //! each result it made public (every column, `published_at` included); a commitment, its row
-//! in `commitments` ([`COMMITMENT`]).
+//! in `commitments` ([`COMMITMENT`]); a change made to a draw after it was issued, its row in
+//! `draw_changes` ([`CHANGE`]).
 
 use rusqlite::{Connection, ToSql, types::ValueRef};
 use sha2::{Digest, Sha256};
@@ -38,6 +39,8 @@ pub(crate) enum Rows<'a> {
     Publication { id: i64, results: &'a [i64] },
     /// A commitment to a seed source, by id.
     Commitment(i64),
+    /// A change made to a draw after it was issued, by id.
+    Change(i64),
 }
 
 /// One table of an encoding: its name, the columns hashed, and the condition (with `?1`)
@@ -132,6 +135,13 @@ pub const COMMITMENT: &[Table] = &[(
     "id = ?1 ORDER BY id",
 )];
 
+/// The row of a change made to a draw after it was issued (every column).
+pub const CHANGE: &[Table] = &[(
+    "draw_changes",
+    super::changes::COLUMNS,
+    "id = ?1 ORDER BY id",
+)];
+
 /// The hash of `rows` as they are now in the database (`None` for [`Rows::None`]).
 pub(crate) fn rows_hash(c: &Connection, rows: Rows<'_>) -> R<Option<String>> {
     rows_hash_by(rows, &mut |sql, key| {
@@ -159,6 +169,7 @@ pub(crate) fn rows_hash_by(rows: Rows<'_>, fetch: &mut Fetch<'_>) -> R<Option<St
         Rows::None => return Ok(None),
         Rows::Draw(id) => tables(fetch, &mut h, DRAW, id)?,
         Rows::Commitment(id) => tables(fetch, &mut h, COMMITMENT, id)?,
+        Rows::Change(id) => tables(fetch, &mut h, CHANGE, id)?,
         Rows::Results(ids) => {
             for &id in ids {
                 tables(fetch, &mut h, RESULTS, id)?;

@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -526,3 +526,28 @@ BEGIN SELECT RAISE(ABORT, 'commitments are permanent: DELETE refused'); END;
 /// could not read such a snapshot refuses the file instead of failing to verify its draws.
 /// PostgreSQL, which has no folder beside it, gains the table that holds those files' bytes.
 const V7: &str = "-- snapshots may be kept as files beside the database";
+
+/// Version 8: changes made to a draw after it was issued (see `store::changes`): a drawn target
+/// replaced by its stratum's next substitute (替补) or marked out of scope (不在范围), an
+/// inspector replaced (人员调整). Each is a recorded act with its reason, user and time, never an
+/// edit of the draw; permanent.
+const V8: &str = r#"
+CREATE TABLE draw_changes (
+    id           INTEGER PRIMARY KEY,
+    draw_id      INTEGER NOT NULL REFERENCES draws (id),
+    kind         TEXT    NOT NULL CHECK (kind IN ('target', 'inspector')),
+    cause        TEXT    NOT NULL CHECK (cause <> ''),
+    target_id    TEXT    NOT NULL CHECK (target_id <> ''),
+    inspector_id TEXT,
+    replacement  TEXT,
+    reason       TEXT    NOT NULL CHECK (reason <> ''),
+    actor        TEXT    NOT NULL CHECK (actor <> ''),
+    changed_at   TEXT    NOT NULL CHECK (changed_at <> ''),
+    CHECK ((kind = 'inspector') = (inspector_id IS NOT NULL))
+) STRICT;
+CREATE INDEX draw_changes_by_draw ON draw_changes (draw_id, id);
+CREATE TRIGGER draw_changes_no_update BEFORE UPDATE ON draw_changes
+BEGIN SELECT RAISE(ABORT, 'draw changes are permanent: UPDATE refused'); END;
+CREATE TRIGGER draw_changes_no_delete BEFORE DELETE ON draw_changes
+BEGIN SELECT RAISE(ABORT, 'draw changes are permanent: DELETE refused'); END;
+"#;

@@ -76,6 +76,26 @@ pub(crate) struct TargetLine {
     pub team: String,
 }
 
+/// A change after the draw, as the page shows it.
+pub(crate) struct ChangeLine {
+    pub id: i64,
+    pub at: String,
+    pub what: String,
+    pub target: String,
+    pub inspector: String,
+    pub cause: String,
+    pub replacement: String,
+    pub reason: String,
+    pub by: String,
+}
+
+/// A visit the change form may name: the target and its team.
+pub(crate) struct StandingLine {
+    pub id: String,
+    pub name: String,
+    pub team: Vec<(String, String)>,
+}
+
 pub(crate) struct ExclusionLine {
     pub kind: &'static str,
     pub name: String,
@@ -106,6 +126,9 @@ pub(crate) struct DrawView {
     pub unstaffed: Vec<(String, String)>,
     pub exclusions: Vec<ExclusionLine>,
     pub files: Vec<(String, String)>,
+    pub changes: Vec<ChangeLine>,
+    /// The targets to visit as the changes left them (the change form's choices).
+    pub standing: Vec<StandingLine>,
 }
 
 #[derive(Template)]
@@ -114,6 +137,10 @@ struct Detail {
     viewer: Viewer,
     draw: DrawView,
     verdict: Option<(bool, Vec<String>)>,
+    /// Whether the viewer may record a change (an operator, on an active draw).
+    may_change: bool,
+    /// Why the change just asked for was refused.
+    refusal: Option<String>,
 }
 
 /// The drawn targets (selected and substitutes) with their teams.
@@ -171,6 +198,9 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
             .map_or_else(|| id.to_string(), |t| t.target_name.clone())
     };
     let targets = target_lines(&detail, &name_of);
+    let named = |id: &str| detail.names.get(id).cloned().unwrap_or_else(|| name_of(id));
+    let changes = change_lines(&detail, &named);
+    let standing = standing_lines(&store, id, &named);
     let exclusions = detail
         .exclusions
         .iter()
@@ -221,6 +251,131 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
             .iter()
             .map(|f| (f.clone(), names::file(f)))
             .collect(),
+        changes,
+        standing,
+    })
+}
+
+/// The visits as the changes left them, for the change forms (none when the draw's changes
+/// cannot be replayed).
+fn standing_lines(
+    store: &crate::store::Store,
+    id: i64,
+    named: &dyn Fn(&str) -> String,
+) -> Vec<StandingLine> {
+    match crate::jobs::change::load(store, id, false) {
+        Ok(c) => c
+            .state
+            .standing_visits()
+            .map(|v| StandingLine {
+                id: v.target_id.clone(),
+                name: named(&v.target_id),
+                team: v.team.iter().map(|x| (x.clone(), named(x))).collect(),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn change_lines(
+    detail: &crate::jobs::draws::Detail,
+    named: &dyn Fn(&str) -> String,
+) -> Vec<ChangeLine> {
+    detail
+        .changes
+        .iter()
+        .map(|c| {
+            let (what, cause) =
+                crate::rules::names::change_text(&c.kind, c.replacement.is_some(), &c.cause);
+            ChangeLine {
+                id: c.id,
+                at: c.changed_at.replace('T', " ").chars().take(19).collect(),
+                what,
+                target: named(&c.target_id),
+                inspector: c.inspector_id.as_deref().map(named).unwrap_or_default(),
+                cause,
+                replacement: c
+                    .replacement
+                    .as_deref()
+                    .map_or_else(|| "—".to_string(), named),
+                reason: c.reason.clone(),
+                by: names::actor(&c.actor),
+            }
+        })
+        .collect()
+}
+
+/// The form of a change after the draw (抽取后变更).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ChangeForm {
+    /// `target` (替补), `mark` (不在范围, no substitute), `inspector` (人员调整).
+    #[serde(default)]
+    what: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    inspector: String,
+    /// `target|inspector`, as the 人员调整 form's one choice gives them.
+    #[serde(default)]
+    pair: String,
+    #[serde(default)]
+    cause: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Records a change after the draw: the replacement is the one the draw fixed.
+pub(crate) async fn change(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<ChangeForm>,
+) -> Result<Response, Fail> {
+    viewer.may(Action::Draw)?;
+    let (actor, now) = (viewer.user.actor(), app.stamp());
+    let user = viewer.user.clone();
+    let app2 = app.clone();
+    let refusal = blocking(move || {
+        view(&app2, id, &user)?;
+        let mut store = app2.store(Some(&user))?;
+        let (target, inspector) = match form.pair.split_once('|') {
+            Some((t, x)) => (t.to_string(), x.to_string()),
+            None => (form.target.clone(), form.inspector.clone()),
+        };
+        let inspector = (form.what == "inspector").then(|| inspector.trim().to_string());
+        let cause = match form.what.as_str() {
+            "mark" => "out_of_scope".to_string(),
+            _ => form.cause.clone(),
+        };
+        let input = crate::jobs::change::Input {
+            draw_id: id,
+            target_id: target.trim().to_string(),
+            inspector_id: inspector,
+            cause,
+            no_replacement: form.what == "mark",
+            expect: None,
+            reason: form.reason.clone(),
+            actor,
+            now,
+        };
+        Ok(match crate::jobs::change::record(&mut store, &input) {
+            Ok(_) => None,
+            Err(e) => Some(crate::diag::zh::message(&crate::diag::chain(&e))),
+        })
+    })
+    .await?;
+    let Some(refusal) = refusal else {
+        return Ok(axum::response::Redirect::to(&format!("/draws/{id}#changes")).into_response());
+    };
+    let user = viewer.user.clone();
+    let app2 = app.clone();
+    let draw = blocking(move || view(&app2, id, &user)).await?;
+    render(&Detail {
+        may_change: viewer.may(Action::Draw).is_ok() && draw.active,
+        viewer,
+        draw,
+        verdict: None,
+        refusal: Some(refusal),
     })
 }
 
@@ -234,9 +389,11 @@ pub(crate) async fn detail(
     let app2 = app.clone();
     let draw = blocking(move || view(&app2, id, &user)).await?;
     render(&Detail {
+        may_change: viewer.may(Action::Draw).is_ok() && draw.active,
         viewer,
         draw,
         verdict: None,
+        refusal: None,
     })
 }
 
@@ -263,9 +420,11 @@ pub(crate) async fn verify(
         crate::jobs::verify::Verdict::Differs(d) => (false, d),
     };
     render(&Detail {
+        may_change: viewer.may(Action::Draw).is_ok() && draw.active,
         viewer,
         draw,
         verdict: Some(verdict),
+        refusal: None,
     })
 }
 

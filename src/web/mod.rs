@@ -215,6 +215,7 @@ pub fn router(app: App) -> Router {
         .route("/credit/{year}/{format}", get(publish::credit_document))
         .route("/draws/{id}", get(draws::detail))
         .route("/draws/{id}/verify", post(draws::verify))
+        .route("/draws/{id}/changes", post(draws::change))
         .route("/draws/{id}/files/{name}", get(draws::file))
         .route("/rules/review", get(review::review))
         .route("/rules/changes/{id}", get(review::change))

@@ -46,6 +46,7 @@ const ORDER: &[&str] = &[
     "redraw_requests",
     "rule_changes",
     "rule_versions",
+    "draw_changes",
     "audit_log",
 ];
 

@@ -1,0 +1,408 @@
+//! Changes after a draw (`suiji change`, the draw's page in the console): a drawn target found
+//! closed, moved or outside the scope replaced by its stratum's next substitute (替补) or marked
+//! out of scope without one (不在范围), a team member who is ill or transferred replaced by
+//! the next eligible inspector (人员调整). The replacement is decided by `draw::changes` from
+//! the manifest and the draw's archived registry and rules, never chosen by the user, and the
+//! change is recorded and audited with its reason, user and time; the draw is never edited.
+//! `verify` replays every change of a draw the same way ([`check`]).
+
+use crate::diag::{Fault, Problem, Report};
+use crate::draw::TeamSpec;
+use crate::draw::changes::{Eligibility, Kind, Refusal, State, Step};
+use crate::draw::manifest::Manifest;
+use crate::registry::types::{Inspector, Target};
+use crate::store::{DrawChange, DrawStatus, Store, StoreError};
+
+/// Why a target is replaced.
+pub const TARGET_CAUSES: &[&str] = &["closed", "moved", "out_of_scope"];
+/// Why an inspector is replaced; `conflict` (a 回避 found after the draw) takes the inspector
+/// off this target only, the others off the whole draw.
+pub const INSPECTOR_CAUSES: &[&str] = &["ill", "transferred", "conflict", "other"];
+
+/// A change to make now.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub draw_id: i64,
+    pub target_id: String,
+    /// The team member to replace; `None` for a target change.
+    pub inspector_id: Option<String>,
+    /// One of [`TARGET_CAUSES`] or [`INSPECTOR_CAUSES`].
+    pub cause: String,
+    /// A target marked out of scope without a substitute.
+    pub no_replacement: bool,
+    /// The replacement the user expects (as listed): refused if it is not the one the rules give.
+    pub expect: Option<String>,
+    pub reason: String,
+    pub actor: String,
+    /// Now, "YYYY-MM-DDTHH:MM:SS+08:00".
+    pub now: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Setup(#[from] super::SetupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no draw #{0} is recorded")]
+    NoSuchDraw(i64),
+    #[error("draw #{id} was superseded by draw #{by}: change the draw that replaced it")]
+    Superseded { id: i64, by: i64 },
+    #[error("`{given}` is not a cause of {what}; use one of: {}", allowed.join(", "))]
+    BadCause {
+        given: String,
+        what: &'static str,
+        allowed: &'static [&'static str],
+    },
+    #[error("a change needs a reason")]
+    NoReason,
+    #[error("only a target found out of scope may stay without a substitute")]
+    MarkOnlyOutOfScope,
+    #[error("draw #{draw}: {refusal}")]
+    Refused { draw: i64, refusal: Refusal },
+    #[error("draw #{draw} cannot be read: {detail}")]
+    Unreadable { draw: i64, detail: String },
+}
+
+impl Problem for ChangeError {
+    fn fault(&self) -> Fault {
+        match self {
+            ChangeError::Setup(e) => e.fault(),
+            ChangeError::Store(StoreError::Invalid { .. }) => Fault::Invalid,
+            ChangeError::Store(e) => e.fault(),
+            ChangeError::Unreadable { .. } => Fault::Failed,
+            _ => Fault::Invalid,
+        }
+    }
+
+    fn report(&self) -> Report {
+        let help: &[&str] = match self {
+            ChangeError::Store(e) => return e.report(),
+            ChangeError::Setup(e) => return e.report(),
+            ChangeError::NoSuchDraw(_) => &["`suiji draws` lists the draws with their numbers"],
+            ChangeError::Refused { refusal, .. } => match refusal {
+                Refusal::NoSubstituteLeft { .. } | Refusal::NoSubstitutes(_) => &[
+                    "further ranks follow from the same ranking (docs/draw-algorithm.md V2-13): ask for a redraw, or mark the target out of scope without a substitute",
+                ],
+                Refusal::WrongOrder { .. } | Refusal::WrongInspector { .. } => &[
+                    "substitutes and replacement inspectors are taken in the order the draw fixed; `suiji change list DRAW` shows the next one",
+                ],
+                _ => &["`suiji change list DRAW` shows the draw's targets, teams and changes"],
+            },
+            _ => &[],
+        };
+        Report::error(crate::diag::chain(self), help)
+    }
+}
+
+/// The database the config names, opened for writing (files an interrupted job left staged
+/// put in place), and the bureau's time zone; the rules need not load.
+pub fn open(config: &std::path::Path) -> Result<(Store, chrono_tz::Tz), ChangeError> {
+    let config = crate::rules::load_config(config).map_err(super::SetupError::Config)?;
+    let store = Store::open(&config.data_dir)?;
+    super::sweep::restore(&config.output_dir, &store);
+    Ok((store, config.timezone))
+}
+
+/// A change made: the record and what it leaves.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub change: DrawChange,
+    /// Members of the substitute's inherited team with a declared 回避 for it (to replace with
+    /// cause `conflict`).
+    pub conflicts: Vec<String>,
+}
+
+/// A draw's manifest and its recorded changes.
+pub struct Changes {
+    pub manifest: Manifest,
+    pub changes: Vec<DrawChange>,
+    pub state: State,
+}
+
+/// Reads draw `id` with its changes, replayed (refusing a superseded draw when `active`).
+pub fn load(store: &Store, id: i64, active: bool) -> Result<Changes, ChangeError> {
+    let row = store.draw(id)?.ok_or(ChangeError::NoSuchDraw(id))?;
+    if active && row.status != DrawStatus::Active {
+        return Err(ChangeError::Superseded {
+            id,
+            by: row.superseded_by.unwrap_or_default(),
+        });
+    }
+    let manifest: Manifest =
+        serde_json::from_str(&row.record.manifest_json).map_err(|e| ChangeError::Unreadable {
+            draw: id,
+            detail: e.to_string(),
+        })?;
+    let changes = store.changes_of(id)?;
+    let mut state = State::new(&manifest);
+    // The recorded inspectors are taken as they were (`check` decides whether each was right).
+    for c in &changes {
+        let step = step_of(c);
+        let given = c.replacement.clone().unwrap_or_default();
+        state
+            .apply(&manifest, &step, &mut |_, _, _| Ok(given.clone()))
+            .map_err(|refusal| ChangeError::Refused { draw: id, refusal })?;
+    }
+    Ok(Changes {
+        manifest,
+        changes,
+        state,
+    })
+}
+
+fn step_of(c: &DrawChange) -> Step {
+    Step {
+        kind: if c.kind == "inspector" {
+            Kind::Inspector
+        } else {
+            Kind::Target
+        },
+        target_id: c.target_id.clone(),
+        inspector_id: c.inspector_id.clone(),
+        replacement: c.replacement.clone(),
+        whole_draw: c.cause != "conflict",
+    }
+}
+
+fn validate(input: &Input) -> Result<(), ChangeError> {
+    let (what, allowed) = if input.inspector_id.is_some() {
+        ("an inspector change", INSPECTOR_CAUSES)
+    } else {
+        ("a target change", TARGET_CAUSES)
+    };
+    if !allowed.contains(&input.cause.as_str()) {
+        return Err(ChangeError::BadCause {
+            given: input.cause.clone(),
+            what,
+            allowed,
+        });
+    }
+    if input.reason.trim().is_empty() {
+        return Err(ChangeError::NoReason);
+    }
+    if input.no_replacement && input.cause != "out_of_scope" {
+        return Err(ChangeError::MarkOnlyOutOfScope);
+    }
+    Ok(())
+}
+
+/// Makes the change `input` asks for, after checking it against the draw and its earlier
+/// changes; the replacement is the one the rules give (the user's `expect` only confirms it).
+pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> {
+    validate(input)?;
+    let draw = input.draw_id;
+    let Changes {
+        manifest: m,
+        changes,
+        mut state,
+    } = load(store, draw, true)?;
+    let refused = |refusal| ChangeError::Refused { draw, refusal };
+    let mut step = Step {
+        kind: if input.inspector_id.is_some() {
+            Kind::Inspector
+        } else {
+            Kind::Target
+        },
+        target_id: input.target_id.clone(),
+        inspector_id: input.inspector_id.clone(),
+        replacement: input.expect.clone(),
+        whole_draw: input.cause != "conflict",
+    };
+    let mut conflicts = Vec::new();
+    match step.kind {
+        Kind::Target if input.no_replacement => step.replacement = None,
+        Kind::Target => {
+            let next = state
+                .next_substitute(&m, &input.target_id)
+                .map_err(refused)?;
+            step.replacement = Some(input.expect.clone().unwrap_or(next.target_id.clone()));
+            state
+                .apply(&m, &step, &mut |_, _, _| Ok(String::new()))
+                .map_err(refused)?;
+            conflicts = inherited_conflicts(store, &m, &state, &next.target_id)?;
+        }
+        Kind::Inspector => {
+            let inputs =
+                Inputs::of(store, &m).map_err(|detail| ChangeError::Unreadable { draw, detail })?;
+            let mut chosen = None;
+            state
+                .apply(&m, &step, &mut |s, i, out| {
+                    let r = inputs.next(&m, s, i, out);
+                    chosen = r.as_ref().ok().cloned();
+                    r
+                })
+                .map_err(refused)?;
+            step.replacement = chosen;
+        }
+    }
+    let mut change = DrawChange {
+        id: 0,
+        draw_id: draw,
+        kind: if step.kind == Kind::Inspector {
+            "inspector"
+        } else {
+            "target"
+        }
+        .into(),
+        cause: input.cause.clone(),
+        target_id: input.target_id.clone(),
+        inspector_id: input.inspector_id.clone(),
+        replacement: step.replacement,
+        reason: input.reason.trim().to_string(),
+        actor: input.actor.clone(),
+        changed_at: input.now.clone(),
+    };
+    change.id = store.record_change(&change, changes.len())?;
+    Ok(Changed { change, conflicts })
+}
+
+/// Members of the team the substitute `id` took over who declare a 回避 naming it.
+fn inherited_conflicts(
+    store: &Store,
+    m: &Manifest,
+    state: &State,
+    id: &str,
+) -> Result<Vec<String>, ChangeError> {
+    let Some(v) = state.standing_visits().find(|v| v.target_id == id) else {
+        return Ok(Vec::new());
+    };
+    if v.team.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inputs =
+        Inputs::of(store, m).map_err(|detail| ChangeError::Unreadable { draw: 0, detail })?;
+    let name = inputs
+        .target(id)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    let eligibility = inputs.eligibility(m);
+    Ok(v.team
+        .iter()
+        .filter(|x| {
+            inputs
+                .archived
+                .registry
+                .inspectors
+                .iter()
+                .find(|i| &i.id == *x)
+                .is_some_and(|i| eligibility.declares(i, id, &name))
+        })
+        .cloned()
+        .collect())
+}
+
+/// What deciding a replacement inspector reads: the draw's archived registry and rules.
+struct Inputs {
+    archived: super::verify::Archived,
+    registry_index: std::collections::HashMap<String, usize>,
+    spec: TeamSpec,
+}
+
+impl Inputs {
+    fn of(store: &Store, m: &Manifest) -> Result<Inputs, String> {
+        let archived = super::verify::archived(m, store)?;
+        let matter = archived
+            .loaded
+            .model
+            .matter(&m.matter)
+            .ok_or_else(|| format!("the archived rules have no matter {}", m.matter))?;
+        let spec = super::issue::joint_team(matter)
+            .unwrap_or_else(|| crate::draw::pipeline::matter_team(matter));
+        let registry_index = archived
+            .registry
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.clone(), i))
+            .collect();
+        Ok(Inputs {
+            archived,
+            registry_index,
+            spec,
+        })
+    }
+
+    fn target(&self, id: &str) -> Option<&Target> {
+        self.registry_index
+            .get(id)
+            .map(|&i| &self.archived.registry.targets[i])
+    }
+
+    fn eligibility<'a>(&'a self, m: &Manifest) -> Eligibility<'a> {
+        Eligibility {
+            spec: &self.spec,
+            inspectors: &self.archived.registry.inspectors,
+            version_1: m.algorithm == crate::draw::ALGORITHM_VERSION,
+        }
+    }
+
+    fn next(&self, m: &Manifest, s: &State, i: usize, out: &str) -> Result<String, Refusal> {
+        let id = &s.visits[i].target_id;
+        let target = self.target(id);
+        let name = target.map(|t| t.name.clone()).unwrap_or_default();
+        let loaded = &self.archived.loaded;
+        let hook = loaded
+            .model
+            .matter(&m.matter)
+            .and_then(|x| x.conflict.as_ref());
+        let mut conflict = |x: &Inspector| -> Result<bool, String> {
+            let (Some(hook), Some(t)) = (hook, target) else {
+                return Ok(false);
+            };
+            let answer = loaded.sandbox.call(
+                hook,
+                crate::script::inspector_map(x),
+                crate::script::target_map(t),
+            );
+            match answer {
+                Ok(v) => v
+                    .as_bool()
+                    .map_err(|got| format!("{} answered {got}, not true or false", hook.function)),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        self.eligibility(m)
+            .next((m, s, i), out, &name, &mut conflict)
+    }
+}
+
+/// Replays every change of draw `id` over its manifest: each substitute must be the next unused
+/// one of its stratum in rank order, each replacement inspector the next eligible one. The
+/// problems found, one line each (none when every change is the one the rules give).
+pub fn check(store: &Store, m: &Manifest, id: i64) -> Vec<String> {
+    let changes = match store.changes_of(id) {
+        Ok(c) => c,
+        Err(e) => return vec![format!("the changes of draw #{id} cannot be read: {e}")],
+    };
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    let inputs = if changes.iter().any(|c| c.kind == "inspector") {
+        match Inputs::of(store, m) {
+            Ok(i) => Some(i),
+            Err(e) => return vec![format!("the changes of draw #{id} cannot be checked: {e}")],
+        }
+    } else {
+        None
+    };
+    let mut state = State::new(m);
+    let mut out = Vec::new();
+    for c in &changes {
+        let step = step_of(c);
+        let result = state.apply(m, &step, &mut |s, i, x| match &inputs {
+            Some(inputs) => inputs.next(m, s, i, x),
+            None => Err(Refusal::Hook("no archived inputs".into())),
+        });
+        if let Err(e) = result {
+            out.push(format!(
+                "change #{} ({} {}): {e}",
+                c.id, c.kind, c.target_id
+            ));
+            // Later changes are replayed over the change as recorded.
+            let given = c.replacement.clone().unwrap_or_default();
+            let _ = state.apply(m, &step, &mut |_, _, _| Ok(given.clone()));
+        }
+    }
+    out
+}

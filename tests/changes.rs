@@ -1,0 +1,527 @@
+//! Changes after a draw through the binary (`suiji change`): a drawn target replaced by its
+//! stratum's next substitute in rank order (替补), marked out of scope (不在范围), an inspector
+//! replaced by the next eligible one (人员调整); every refusal; `verify` replaying every change
+//! and finding a forged one; the records permanent and audited.
+
+mod util;
+
+use serde_json::Value;
+use util::{Project, run};
+
+const DRAW: &[&str] = &[
+    "draw",
+    "zhian.hotel",
+    "--period",
+    "2023-H1",
+    "--seed",
+    "demo",
+];
+const MANIFEST: &str = "out/draws/zhian.hotel/2023-H1/manifest.json";
+
+fn drawn() -> Project {
+    let p = Project::shipped().simulation();
+    p.ok(DRAW);
+    p
+}
+
+fn manifest(p: &Project) -> Value {
+    serde_json::from_str(&p.read(MANIFEST)).expect("manifest is JSON")
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().expect("a string").to_string()
+}
+
+/// A stratum with at least two drawn targets: (stratum, its drawn target ids in rank order, its
+/// substitutes in rank order).
+fn stratum_of(m: &Value) -> (String, Vec<String>, Vec<String>) {
+    let selected = m["selected"].as_array().expect("selected");
+    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
+    let mut strata: Vec<String> = selected.iter().map(|s| text(&s["stratum"])).collect();
+    strata.sort();
+    strata.dedup();
+    for s in strata {
+        let drawn: Vec<String> = selected
+            .iter()
+            .filter(|x| text(&x["stratum"]) == s)
+            .map(|x| text(&x["target_id"]))
+            .collect();
+        let mut spare: Vec<(u64, String)> = subs
+            .iter()
+            .filter(|x| text(&x["stratum"]) == s)
+            .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
+            .collect();
+        spare.sort();
+        if drawn.len() >= 2 && spare.len() >= 2 {
+            return (s, drawn, spare.into_iter().map(|x| x.1).collect());
+        }
+    }
+    panic!("no stratum with two drawn targets and two substitutes");
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn change(p: &Project, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["change"];
+    all.extend_from_slice(args);
+    run(p.suiji(&all))
+}
+
+fn refused(p: &Project, args: &[&str], want: &str) {
+    let (code, out, err) = change(p, args);
+    assert_eq!(code, 1, "{args:?} must be refused:\n{out}\n{err}");
+    assert!(err.contains(want), "{args:?}: expected {want:?} in:\n{err}");
+}
+
+fn verify_ok(p: &Project) {
+    let out = p.ok(&["verify", "1"]);
+    assert!(out.starts_with("identical"), "{out}");
+}
+
+#[test]
+fn a_closed_target_is_replaced_by_its_strata_next_substitutes_in_rank_order() {
+    let p = drawn();
+    let (_, drawn, spare) = stratum_of(&manifest(&p));
+    let out = p.ok(&[
+        "change",
+        "replace-target",
+        "1",
+        &drawn[0],
+        "--cause",
+        "closed",
+        "--reason",
+        "已注销",
+    ]);
+    assert!(
+        out.contains(&format!("replaced by substitute {}", spare[0])),
+        "{out}"
+    );
+    // The second replacement takes the next rank, skipping the one used; the user may name it.
+    let out = p.ok(&[
+        "change",
+        "replace-target",
+        "1",
+        &drawn[1],
+        "--cause",
+        "moved",
+        "--substitute",
+        &spare[1],
+        "--reason",
+        "已迁出本县",
+    ]);
+    assert!(out.contains(&spare[1]), "{out}");
+    // A substitute taken in can itself be replaced.
+    let listed = p.ok(&["change", "list", "1"]);
+    assert!(
+        listed.contains(&format!("{} (substitute for {})", spare[0], drawn[0])),
+        "{listed}"
+    );
+    assert!(!listed.contains(&format!("  {}:", drawn[0])), "{listed}");
+    verify_ok(&p);
+    let audit = p.ok(&["audit", "verify"]);
+    assert!(audit.contains("intact") || audit.contains("ok"), "{audit}");
+    let db = p.db();
+    let n: i64 = db
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'draw.change'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(n, 2);
+    // Permanent: the triggers refuse an edit and a removal.
+    for sql in [
+        "UPDATE draw_changes SET reason = 'x'",
+        "DELETE FROM draw_changes",
+    ] {
+        let e = db.execute(sql, []).expect_err(sql);
+        assert!(e.to_string().contains("permanent"), "{e}");
+    }
+}
+
+#[test]
+fn changes_are_refused_out_of_order_for_unknown_or_undrawn_targets_and_on_a_superseded_draw() {
+    let p = drawn();
+    let (_, drawn, spare) = stratum_of(&manifest(&p));
+    let base = |target: &str| -> Vec<String> {
+        [
+            "replace-target",
+            "1",
+            target,
+            "--cause",
+            "closed",
+            "--reason",
+            "停业",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut wrong = base(&drawn[0]);
+    wrong.extend(["--substitute".into(), spare[1].clone()]);
+    refused(&p, &args(&wrong), &format!("is {} (rank", spare[0]));
+    refused(&p, &args(&base("no-such-target")), "not in this draw");
+    refused(&p, &args(&base(&spare[0])), "was not drawn");
+    let mut cause = base(&drawn[0]);
+    cause[4] = "bankrupt".into();
+    refused(&p, &args(&cause), "not a cause");
+    refused(
+        &p,
+        &[
+            "replace-target",
+            "1",
+            &drawn[0],
+            "--cause",
+            "closed",
+            "--reason",
+            " ",
+        ],
+        "needs a reason",
+    );
+    let mut other = base(&drawn[0]);
+    other[1] = "#9".into();
+    refused(&p, &args(&other), "no draw #9");
+    // Nothing was recorded by the refusals.
+    let n: i64 = p
+        .db()
+        .query_row("SELECT count(*) FROM draw_changes", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(n, 0);
+    // Replaced once, a target cannot be replaced again.
+    let (code, out, err) = change(&p, &args(&base(&drawn[0])));
+    assert_eq!(code, 0, "{out}\n{err}");
+    refused(&p, &args(&base(&drawn[0])), "already replaced");
+    // A redraw supersedes the draw: its changes stay, new ones go to the new draw.
+    p.ok(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "again",
+        "--redraw",
+        "--reason",
+        "见证人缺席",
+    ]);
+    refused(&p, &args(&base(&drawn[1])), "superseded by draw #2");
+}
+
+#[test]
+fn the_substitutes_run_out_and_out_of_scope_may_be_marked_without_one() {
+    let p = drawn();
+    let (_, drawn, spare) = stratum_of(&manifest(&p));
+    // Each substitute taken in is replaced in turn until none is left.
+    let mut current = drawn[0].clone();
+    for next in &spare {
+        let out = p.ok(&[
+            "change",
+            "replace-target",
+            "1",
+            &current,
+            "--cause",
+            "out-of-scope",
+            "--reason",
+            "经营范围不含住宿",
+        ]);
+        assert!(out.contains(&format!("substitute {next}")), "{out}");
+        current = next.clone();
+    }
+    refused(
+        &p,
+        &[
+            "replace-target",
+            "1",
+            &current,
+            "--cause",
+            "closed",
+            "--reason",
+            "停业",
+        ],
+        "no substitute left",
+    );
+    // Marked without a substitute (不在范围): the visit ends, no substitute is used.
+    let out = p.ok(&[
+        "change",
+        "mark-out-of-scope",
+        "1",
+        &current,
+        "--reason",
+        "不属于旅馆业",
+    ]);
+    assert!(out.contains("marked out of scope, not replaced"), "{out}");
+    verify_ok(&p);
+}
+
+/// (target, its team) of the first staffed target.
+fn staffed(m: &Value) -> (String, Vec<String>) {
+    m["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .find(|s| !s["team"].as_array().expect("team").is_empty())
+        .map(|s| {
+            (
+                text(&s["target_id"]),
+                s["team"]
+                    .as_array()
+                    .expect("team")
+                    .iter()
+                    .map(text)
+                    .collect(),
+            )
+        })
+        .expect("a staffed target")
+}
+
+#[test]
+fn an_ill_inspector_is_replaced_by_the_next_eligible_one_and_verify_replays_it() {
+    let p = drawn();
+    let (target, team) = staffed(&manifest(&p));
+    let out = p.ok(&[
+        "change",
+        "replace-inspector",
+        "1",
+        &target,
+        &team[0],
+        "--cause",
+        "ill",
+        "--reason",
+        "病假",
+    ]);
+    let db = p.db();
+    let by: String = db
+        .query_row(
+            "SELECT replacement FROM draw_changes WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("recorded");
+    assert!(out.contains(&format!("replaced by {by}")), "{out}");
+    assert!(!team.contains(&by), "{by} is already on the team {team:?}");
+    verify_ok(&p);
+    refused(
+        &p,
+        &[
+            "replace-inspector",
+            "1",
+            &target,
+            &team[0],
+            "--cause",
+            "ill",
+            "--reason",
+            "x",
+        ],
+        "is not on the team",
+    );
+    refused(
+        &p,
+        &[
+            "replace-inspector",
+            "1",
+            &target,
+            &by,
+            "--cause",
+            "ill",
+            "--replacement",
+            &team[0],
+            "--reason",
+            "x",
+        ],
+        "next eligible inspector",
+    );
+}
+
+#[test]
+fn verify_finds_a_forged_substitute_and_a_forged_inspector() {
+    let p = drawn();
+    let m = manifest(&p);
+    let (_, drawn, spare) = stratum_of(&m);
+    let (target, team) = staffed(&m);
+    let db = p.db();
+    // Written behind suiji's back (an INSERT passes the triggers): a substitute out of turn.
+    db.execute(
+        "INSERT INTO draw_changes (draw_id, kind, cause, target_id, replacement, reason, actor, changed_at)
+         VALUES (1, 'target', 'closed', ?1, ?2, '伪造', 'x', '2023-02-01T09:00:00+08:00')",
+        [&drawn[0], &spare[1]],
+    )
+    .expect("insert");
+    let (code, out, _) = run(p.suiji(&["verify", "1"]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("DIFFERS") && out.contains("change #1"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("is {} (rank", spare[0])), "{out}");
+
+    let q = drawn_project_with_forged_inspector(&target, &team);
+    let (code, out, _) = run(q.suiji(&["verify", "1"]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("change #1") && out.contains("next eligible inspector"),
+        "{out}"
+    );
+}
+
+/// A fresh draw whose first change names, as the replacement of `team[0]`, the team's other
+/// member's place-holder: an inspector who is not the next eligible one.
+fn drawn_project_with_forged_inspector(target: &str, team: &[String]) -> Project {
+    let p = drawn();
+    let ids: Vec<String> = p
+        .read("config/registry/inspectors.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next().map(str::to_string))
+        .collect();
+    // The recorded replacement, made properly, tells which one is right; forge another.
+    p.ok(&[
+        "change",
+        "replace-inspector",
+        "1",
+        target,
+        &team[0],
+        "--cause",
+        "ill",
+        "--reason",
+        "病假",
+    ]);
+    let db = p.db();
+    let right: String = db
+        .query_row(
+            "SELECT replacement FROM draw_changes WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("recorded");
+    let q = drawn();
+    let forged = ids
+        .iter()
+        .find(|i| **i != right && !team.contains(i))
+        .expect("another inspector");
+    q.db()
+        .execute(
+            "INSERT INTO draw_changes (draw_id, kind, cause, target_id, inspector_id, replacement, reason, actor, changed_at)
+             VALUES (1, 'inspector', 'ill', ?1, ?2, ?3, '伪造', 'x', '2023-02-01T09:00:00+08:00')",
+            [target, &team[0], forged],
+        )
+        .expect("insert");
+    q
+}
+
+#[test]
+fn a_version_1_draw_records_no_substitutes_to_replace_from() {
+    let p = Project::shipped().simulation();
+    let text = p.read("config/suiji.toml");
+    p.write(
+        "config/suiji.toml",
+        &text.replace(
+            "algorithm = \"suiji-draw/2\"",
+            "algorithm = \"suiji-draw/1\"",
+        ),
+    );
+    p.ok(DRAW);
+    let m = manifest(&p);
+    let first = text_of_first(&m);
+    refused(
+        &p,
+        &[
+            "replace-target",
+            "1",
+            &first,
+            "--cause",
+            "closed",
+            "--reason",
+            "停业",
+        ],
+        "records no substitutes",
+    );
+}
+
+fn text_of_first(m: &Value) -> String {
+    text(&m["selected"][0]["target_id"])
+}
+
+#[test]
+fn verify_the_report_and_the_public_list_show_the_changes_without_naming_inspectors() {
+    let p = drawn();
+    let m = manifest(&p);
+    let (_, drawn, spare) = stratum_of(&m);
+    let (target, team) = staffed(&m);
+    p.ok(&[
+        "change",
+        "replace-target",
+        "1",
+        &drawn[0],
+        "--cause",
+        "closed",
+        "--reason",
+        "已注销",
+    ]);
+    p.ok(&[
+        "change",
+        "mark-out-of-scope",
+        "1",
+        &drawn[1],
+        "--reason",
+        "不属于旅馆业",
+    ]);
+    if target != drawn[0] && target != drawn[1] {
+        p.ok(&[
+            "change",
+            "replace-inspector",
+            "1",
+            &target,
+            &team[0],
+            "--cause",
+            "transferred",
+            "--reason",
+            "调离",
+        ]);
+    }
+    let inspector_changes = usize::from(target != drawn[0] && target != drawn[1]);
+    let out = p.ok(&["verify", "1"]);
+    assert!(
+        out.contains(&format!(
+            "its {} changes after the draw each the one its rules give",
+            2 + inspector_changes
+        )),
+        "{out}"
+    );
+    p.ok(&["report", "--year", "2023", "--today", "2023-12-31"]);
+    let report = p.read("out/reports/report-2023.html");
+    assert!(
+        report.contains(&format!(
+            "抽取后变更 {} 项：替补 1 户，不在范围未替补 1 户，人员调整 {inspector_changes} 人次",
+            2 + inspector_changes
+        )),
+        "{report}"
+    );
+    p.ok(&["publish", "--site"]);
+    let page = p.read("out/site/draws/1.html");
+    assert!(
+        page.contains("抽取后变更") && page.contains("已注销或停业"),
+        "{page}"
+    );
+    assert!(
+        page.contains("不在范围（不替补）") && page.contains("不属于旅馆业"),
+        "{page}"
+    );
+    let name = |id: &str| -> String {
+        p.read("config/registry/targets.csv")
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .and_then(|l| l.split(',').nth(1).map(str::to_string))
+            .expect("the substitute's row")
+    };
+    assert!(
+        page.contains(&name(&spare[0])),
+        "the substitute by its name: {page}"
+    );
+    for x in &team {
+        assert!(
+            !page.contains(x.as_str()),
+            "no inspector on the public page: {x}"
+        );
+    }
+}
