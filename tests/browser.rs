@@ -82,6 +82,7 @@ fn staff_journey_in_a_real_browser() {
         .expect("a team");
     add_user(&p, "li.ming", Role::Operator, None);
     add_user(&p, "zhang.wei", Role::Inspector, Some(me));
+    add_user(&p, "zhao.min", Role::Admin, None);
     let mut server = p.spawn(
         "serve",
         &["serve", "--listen", "127.0.0.1:0", "--no-scheduler"],
@@ -224,6 +225,34 @@ fn journey(b: &Browser, p: &Project) {
         assert_eq!(b.count(".waiting"), 0, "not due yet, so not waiting");
     }
     b.screenshot("11-dashboard-waiting");
+    accounts(b);
+}
+
+/// 账号管理: the administrator adds an operator (the password typed twice) and sees the list.
+fn accounts(b: &Browser) {
+    b.logout();
+    b.login("zhao.min");
+    b.go("/users");
+    assert_eq!(b.text("h1"), "账号管理");
+    b.type_in("#add-user input[name=name]", "sun.qiang");
+    b.click("#add-user input[value=operator]");
+    b.click("#add-user select[name=department] option[value=zhian]");
+    b.type_in("#add-user input[name=password]", PASSWORD);
+    b.type_in("#add-user input[name=password2]", PASSWORD);
+    b.click("#add-user button");
+    assert!(
+        b.text("#outcome").contains("已新建"),
+        "{}",
+        b.text("#outcome")
+    );
+    let rows = b.text("#accounts");
+    assert!(
+        rows.contains("sun.qiang") && rows.contains("抽查操作员"),
+        "{rows}"
+    );
+    // One account's forms open, as an administrator sees them when changing its roles.
+    b.click("#accounts tr:last-child details:last-of-type summary");
+    b.screenshot("12-accounts");
 }
 
 /// The console of `p` under `serve` (no scheduler), a WebDriver, chromium and the console's

@@ -272,7 +272,7 @@ fn configure(conn: &mut Connection) -> R<()> {
 fn configure_read_only(conn: &mut Connection) -> R<()> {
     conn.busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))?;
     let found = schema::check_identity(conn)?;
-    if found < SCHEMA_VERSION {
+    if found < schema::READS_FROM {
         return Err(error::Fail::Store(StoreError::OlderSchema {
             path: PathBuf::new(),
             found,

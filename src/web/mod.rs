@@ -17,6 +17,7 @@ mod review;
 mod rules;
 mod session;
 mod status;
+mod users;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -226,6 +227,10 @@ pub fn router(app: App) -> Router {
         .route("/rules/history", get(review::history))
         .route("/rules/versions/{id}", get(review::version))
         .route("/rules/rollback", post(review::rollback))
+        .route("/users", get(users::show).post(users::add))
+        .route("/users/{name}/state", post(users::set_state))
+        .route("/users/{name}/password", post(users::set_password))
+        .route("/users/{name}/roles", post(users::set_roles))
         .route("/audit", get(pages::audit))
         .route("/audit/verify", post(pages::audit_verify))
         .route("/rules", get(rules::index).post(rules::add_department))
