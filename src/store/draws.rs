@@ -899,7 +899,8 @@ mod tests {
         let plan: Vec<String> = store
             .read(|c| {
                 let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {}", super::HEADS_SQL))?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
+                let params = rusqlite::params![None::<String>, None::<String>, true];
+                let rows = stmt.query_map(params, |r| r.get::<_, String>(3))?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .expect("query plan");
