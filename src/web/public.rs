@@ -447,7 +447,7 @@ pub(crate) async fn page(
     let seen = (&app.inner.modified, chrono::Utc::now().timestamp());
     if let Some((p, _, bytes)) = ASSETS.iter().find(|(p, _, _)| *p == path) {
         let file = Served {
-            bytes: axum::body::Bytes::from_static(*bytes),
+            bytes: axum::body::Bytes::from_static(bytes),
             tag: etag(p, bytes),
         };
         return Ok(answer(p, file, &request, seen));
