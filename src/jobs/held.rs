@@ -15,10 +15,10 @@
 //! the check to the bytes until the files have settled. A saved file, an added or removed one,
 //! or an edited config all count as changes.
 
+use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
 
 use super::{Context, SetupError, load_calendar, load_rules};
 use crate::calendar::Calendar;
@@ -28,15 +28,18 @@ use crate::store::Store;
 /// How long after a file's last change its look alone (size, inode, times) is trusted to
 /// say it has not changed: a second change within the file system's clock resolution (up to
 /// two seconds on some file systems) can leave every time as it was.
-pub const SETTLE: Duration = Duration::from_secs(2);
+pub const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
+
+/// The time of day, as the face holding the rules reads it (the clock is passed in).
+pub type Clock = fn() -> DateTime<Utc>;
 
 /// Rules and calendar loaded once and reused while their files stay the same.
 #[derive(Debug)]
 pub struct Held {
     config: PathBuf,
     held: Mutex<Option<Loads>>,
-    /// The clock the files' times are compared with (the real one but in tests).
-    clock: fn() -> SystemTime,
+    /// The clock the files' times are compared with.
+    clock: Clock,
     /// How many times the files' bytes were read to be compared.
     reads: AtomicUsize,
 }
@@ -48,7 +51,7 @@ type Looks = Vec<(PathBuf, Look)>;
 struct Look {
     len: u64,
     inode: (u64, u64),
-    modified: Option<SystemTime>,
+    modified: (i64, i64),
     changed: (i64, i64),
 }
 
@@ -68,12 +71,12 @@ struct Loads {
 }
 
 impl Held {
-    /// Nothing held yet for the config at `config`.
-    pub fn new(config: PathBuf) -> Held {
+    /// Nothing held yet for the config at `config`; `clock` tells the time of day.
+    pub fn new(config: PathBuf, clock: Clock) -> Held {
         Held {
             config,
             held: Mutex::new(None),
-            clock: SystemTime::now,
+            clock,
             reads: AtomicUsize::new(0),
         }
     }
@@ -86,8 +89,8 @@ impl Held {
 
     /// Starts with rules already loaded from `config` (as `suiji serve` does before it
     /// listens).
-    pub fn with(config: PathBuf, loaded: &Loaded) -> Held {
-        let held = Held::new(config);
+    pub fn with(config: PathBuf, loaded: &Loaded, clock: Clock) -> Held {
+        let held = Held::new(config, clock);
         let cfg = &loaded.model.config;
         let at = (held.clock)();
         let looks = looks_of(&held.config, &cfg.rules_dir, &cfg.holidays_dir);
@@ -249,24 +252,24 @@ fn look(m: &std::fs::Metadata) -> Look {
     Look {
         len: m.len(),
         inode: (m.dev(), m.ino()),
-        modified: m.modified().ok(),
+        modified: (m.mtime(), m.mtime_nsec()),
         changed: (m.ctime(), m.ctime_nsec()),
     }
 }
 
 /// Whether every file's last change (modification and change time) is at least [`SETTLE`]
 /// before `at`: then a later change cannot leave its look as it was.
-fn settled(looks: &Looks, at: SystemTime) -> bool {
-    let Some(limit) = at.checked_sub(SETTLE) else {
-        return false;
-    };
-    looks.iter().all(|(_, l)| {
-        let changed = u64::try_from(l.changed.0)
+fn settled(looks: &Looks, at: DateTime<Utc>) -> bool {
+    let limit = at - SETTLE;
+    let before = |(secs, nanos): (i64, i64)| {
+        u32::try_from(nanos)
             .ok()
-            .zip(u32::try_from(l.changed.1).ok())
-            .map(|(s, n)| SystemTime::UNIX_EPOCH + Duration::new(s, n));
-        l.modified.is_some_and(|m| m < limit) && changed.is_some_and(|c| c < limit)
-    })
+            .and_then(|n| DateTime::from_timestamp(secs, n))
+            .is_some_and(|t| t < limit)
+    };
+    looks
+        .iter()
+        .all(|(_, l)| before(l.modified) && before(l.changed))
 }
 
 /// The bytes of every file the rules and calendar are loaded from.
@@ -299,8 +302,14 @@ mod tests {
         (dir, config)
     }
 
-    fn an_hour_on() -> SystemTime {
-        SystemTime::now() + Duration::from_secs(3600)
+    /// A clock long after any file of the tests was written: every file has settled.
+    fn far_on() -> DateTime<Utc> {
+        DateTime::from_timestamp(4_102_444_800, 0).expect("2100-01-01")
+    }
+
+    /// A clock before any file of the tests was written: no file has settled.
+    fn long_ago() -> DateTime<Utc> {
+        DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01")
     }
 
     fn hotel_name(loaded: &Loaded) -> String {
@@ -317,8 +326,7 @@ mod tests {
     #[test]
     fn settled_files_are_checked_by_their_look_and_an_edit_is_seen_on_the_next_use() {
         let (dir, config) = project();
-        let mut held = Held::new(config);
-        held.clock = an_hour_on;
+        let held = Held::new(config, far_on);
         let first = held.rules().expect("rules");
         let reads = held.reads();
         for _ in 0..3 {
@@ -340,7 +348,9 @@ mod tests {
         std::fs::File::options()
             .write(true)
             .open(&rule)
-            .and_then(|f| f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1 << 30)))
+            .and_then(|f| {
+                f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30))
+            })
             .expect("modification time set");
         let next = held.rules().expect("rules");
         assert!(!Arc::ptr_eq(&first, &next), "loaded again");
@@ -363,7 +373,7 @@ mod tests {
     #[test]
     fn recently_changed_files_are_compared_by_their_bytes() {
         let (_dir, config) = project();
-        let held = Held::new(config);
+        let held = Held::new(config, long_ago);
         let first = held.rules().expect("rules");
         let reads = held.reads();
         let again = held.rules().expect("rules");
@@ -377,28 +387,22 @@ mod tests {
 
     #[test]
     fn files_settle_two_seconds_after_their_last_change() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let looks = |m: SystemTime, c: SystemTime| {
-            let since = c
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .expect("after 1970");
+        let t = 1_700_000_000_i64;
+        let looks = |m: (i64, i64), c: (i64, i64)| {
             vec![(
                 PathBuf::from("rules/a.toml"),
                 Look {
                     len: 1,
                     inode: (1, 1),
-                    modified: Some(m),
-                    changed: (since.as_secs() as i64, i64::from(since.subsec_nanos())),
+                    modified: m,
+                    changed: c,
                 },
             )]
         };
-        let at = t + Duration::from_secs(3);
-        assert!(settled(&looks(t, t), at));
-        assert!(!settled(&looks(t, t + Duration::from_millis(1500)), at));
-        assert!(!settled(&looks(t + Duration::from_millis(1500), t), at));
-        assert!(
-            !settled(&looks(t, t + Duration::from_secs(60)), at),
-            "a time to come"
-        );
+        let at = DateTime::from_timestamp(t + 3, 0).expect("a time");
+        assert!(settled(&looks((t, 0), (t, 0)), at));
+        assert!(!settled(&looks((t, 0), (t + 1, 500_000_000)), at));
+        assert!(!settled(&looks((t + 1, 500_000_000), (t, 0)), at));
+        assert!(!settled(&looks((t, 0), (t + 60, 0)), at), "a time to come");
     }
 }

@@ -83,7 +83,7 @@ impl App {
     pub fn new(loaded: &Loaded, config: PathBuf, secure_cookies: bool) -> App {
         App {
             inner: Arc::new(Inner {
-                held: crate::jobs::held::Held::with(config.clone(), loaded),
+                held: crate::jobs::held::Held::with(config.clone(), loaded, chrono::Utc::now),
                 origin: crate::store::Origin::of_process(),
                 pool: Arc::default(),
                 status: status::Cache::default(),
@@ -138,7 +138,7 @@ impl App {
             Ok(inner) => inner,
             Err(shared) => Inner {
                 config: shared.config.clone(),
-                held: crate::jobs::held::Held::new(shared.config.clone()),
+                held: crate::jobs::held::Held::new(shared.config.clone(), chrono::Utc::now),
                 origin: shared.origin.clone(),
                 pool: Arc::default(),
                 status: status::Cache::default(),
