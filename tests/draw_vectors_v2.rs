@@ -190,8 +190,48 @@ fn team_vectors() {
 /// (compact, keys in order, no float), and its hash is pinned.
 #[test]
 fn manifest_2_vector() {
+    let mut m = vector_manifest();
+    let json = serde_json::to_string(&m).expect("json");
+    assert!(json.contains(r#""inclusion_probability":"0.3333333333333333""#));
+    assert!(json.contains(r#""target_name":"福田\"平安\"酒店\n""#));
+    m.manifest_hash = m.compute_hash();
+    assert_eq!(
+        m.manifest_hash, "03957e69bd2a4b50dc374366d52238108270db8529edeb48775fae9aed013ddf",
+        "{json}"
+    );
+    let back: Manifest = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(
+        back.selected[0].inclusion_probability,
+        Probability::Decimal(1.0 / 3.0)
+    );
+}
+
+/// docs/draw-algorithm.md V2-14: the same manifest as a draw of a matter with
+/// `class_frequency` records the classes its period (2025-Q1: B, C, D, not A) covers, after
+/// `classes_without_ratio`; the manifest without them keeps its bytes.
+#[test]
+fn manifest_2_vector_with_classes_covered() {
+    let mut m = vector_manifest();
+    m.classes_due = Some(vec!["B".into(), "C".into(), "D".into()]);
+    m.classes_not_due = Some(vec!["A".into()]);
+    let json = serde_json::to_string(&m).expect("json");
+    assert!(
+        json.contains(r#""classes_without_ratio":["E"],"classes_due":["B","C","D"],"classes_not_due":["A"],"selected":"#),
+        "{json}"
+    );
+    m.manifest_hash = m.compute_hash();
+    assert_eq!(
+        m.manifest_hash, "4fca67bc23429b4e25a798977fbc71019a146ca8af77150ce4b4ee733e826cb6",
+        "{json}"
+    );
+    let back: Manifest = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(back.classes_not_due, Some(vec!["A".to_string()]));
+}
+
+/// The manifest of V2-6.3.
+fn vector_manifest() -> Manifest {
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
-    let mut m = Manifest {
+    Manifest {
         format: "suiji-manifest/2".into(),
         algorithm: ALGORITHM_V2.into(),
         bureau: "平邑县公安局".into(),
@@ -227,6 +267,8 @@ fn manifest_2_vector() {
             cap_ppm: None,
         }],
         classes_without_ratio: Some(vec!["E".into()]),
+        classes_due: None,
+        classes_not_due: None,
         selected: vec![Selected {
             rank: 1,
             stratum: "".into(),
@@ -247,18 +289,5 @@ fn manifest_2_vector() {
         inspector_skips: Vec::new(),
         public_bundle: None,
         manifest_hash: String::new(),
-    };
-    let json = serde_json::to_string(&m).expect("json");
-    assert!(json.contains(r#""inclusion_probability":"0.3333333333333333""#));
-    assert!(json.contains(r#""target_name":"福田\"平安\"酒店\n""#));
-    m.manifest_hash = m.compute_hash();
-    assert_eq!(
-        m.manifest_hash, "03957e69bd2a4b50dc374366d52238108270db8529edeb48775fae9aed013ddf",
-        "{json}"
-    );
-    let back: Manifest = serde_json::from_str(&json).expect("reads back");
-    assert_eq!(
-        back.selected[0].inclusion_probability,
-        Probability::Decimal(1.0 / 3.0)
-    );
+    }
 }

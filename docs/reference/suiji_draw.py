@@ -177,16 +177,20 @@ FIELDS = ["format", "algorithm", "bureau", "matter", "matter_name", "department"
 FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "department", "period",
              "kind", "ratio_ppm", "key_area_only", "reference_date", "issue_at", "drawn_at",
              "due_date", "seed", "seed_source", "rules_hash", "registry", "history", "strata",
-             "classes_without_ratio", "selected", "substitutes", "exclusions", "inspector_skips",
-             "public_bundle", "manifest_hash"]
+             "classes_without_ratio", "classes_due", "classes_not_due", "selected", "substitutes",
+             "exclusions", "inspector_skips", "public_bundle", "manifest_hash"]
+
+# Optional members of a version 2 manifest: only where the draw has them.
+OPTIONAL_V2 = ("public_bundle", "classes_due", "classes_not_due")
 
 
 def fields_of(m):
     """The manifest's members in order; `public_bundle` (V2-9) only where the draw recorded it
-    (its bundle is checked by `suiji verify --bundle`, not here)."""
+    (its bundle is checked by `suiji verify --bundle`, not here), `classes_due` and
+    `classes_not_due` (V2-14) where it recorded them (`redraw` recomputes them from the rules)."""
     if m["format"] != "suiji-manifest/2":
         return FIELDS
-    return [f for f in FIELDS_V2 if f != "public_bundle" or f in m]
+    return [f for f in FIELDS_V2 if f not in OPTIONAL_V2 or f in m]
 
 
 def decimal_text(x):
@@ -387,6 +391,7 @@ def matter_rules(files, matter_id):
                 "stratify_by": get("stratify_by"),
                 "class_field": get("class_field"),
                 "class_ratios": {k: parse_share(v) for k, v in get("class_ratios", {}).items()},
+                "class_frequency": {k: v.strip() for k, v in get("class_frequency", {}).items()},
                 "team_size": get("team_size", 2),
                 "qualifications": get("qualifications", []),
                 "workload_cap": get("workload_cap", 20),
@@ -417,7 +422,8 @@ def joint_rules(files, matter_id):
         if doc.get("department", {}).get("id") != lead:
             continue
         d = {k: v for k, v in doc.get("defaults", {}).items()
-             if k not in ("qualifications", "categories", "class_field", "class_ratios", "hooks")}
+             if k not in ("qualifications", "categories", "class_field", "class_ratios",
+                          "class_frequency", "hooks")}
         for j in doc.get("joint", []):
             if j.get("id") != local:
                 continue
@@ -438,6 +444,7 @@ def joint_rules(files, matter_id):
                 "stratify_by": get("stratify_by"),
                 "class_field": j.get("class_field"),
                 "class_ratios": {k: parse_share(v) for k, v in j.get("class_ratios", {}).items()},
+                "class_frequency": {k: v.strip() for k, v in j.get("class_frequency", {}).items()},
                 "team_size": j.get("team_size", max(d.get("team_size", 2), needs)),
                 "qualifications": j.get("qualifications", []),
                 "cover": cover,
@@ -466,17 +473,39 @@ def field(t, name):
 
 
 def stratum_of(t, m, regular, classes_of):
+    """(stratum name, class ratio or None, class or None)."""
     value = field(t, m["stratify_by"]) if m["stratify_by"] else ""
     cls = None
-    if m["class_ratios"] and regular and m.get("class_hook"):
+    uses_classes = bool(m["class_ratios"] or m.get("class_frequency")) and regular
+    if uses_classes and m.get("class_hook"):
         cls = classes_of(t) or None                    # the class hook's answer (V2-12)
-    elif m["class_ratios"] and regular:
+    elif uses_classes:
         f = m["class_field"]
         cls = (t["class"] or None) if f in (None, "class") else (field(t, f) or None)
     if cls is None:
-        return value, None
+        return value, None, None
     name = f"{value}/class={cls}" if value else f"class={cls}"
-    return name, m["class_ratios"].get(cls)
+    return name, m["class_ratios"].get(cls), cls
+
+
+# ---- V2-14: a frequency per class ----
+
+CYCLE_MONTHS = {"biennial": 24, "yearly": 12, "half-yearly": 6, "quarterly": 3, "monthly": 1}
+
+
+def class_cover(m, man):
+    """(classes due, classes not due) of a regular draw of a matter with `class_frequency`,
+    each sorted by bytes; None otherwise. A class is due when the draw's period starts on the
+    first day of one of its cycles, cycles counted in months from January of year 0 (so
+    biennial cycles start in even years)."""
+    freq = m.get("class_frequency") or {}
+    if not freq or man["kind"] != "regular":
+        return None
+    start = datetime.date.fromisoformat(man["period"]["start"])
+    month = start.year * 12 + start.month - 1
+    due = [c for c, f in freq.items() if start.day == 1 and month % CYCLE_MONTHS[f] == 0]
+    not_due = [c for c in freq if c not in due]
+    return sorted(due, key=str.encode), sorted(not_due, key=str.encode)
 
 
 def add_months(d, n):
@@ -504,10 +533,14 @@ def classify(m, man, targets, history, weights_of, classes_of=lambda t: None):
     strata, excluded, kept = {}, [], {}
     scope = [t for t in targets if t["category"] in m["categories"]]
     scope.sort(key=lambda t: t["id"].encode())
+    cover = class_cover(m, man)
+    not_due = set(cover[1]) if cover else set()
     for pos, t in enumerate(scope):
         if man["key_area_only"] and not t["key_area"]:
             continue
-        name, ratio = stratum_of(t, m, regular, classes_of)
+        name, ratio, cls = stratum_of(t, m, regular, classes_of)
+        if cls in not_due:
+            continue                                   # a class this draw does not cover (V2-14)
         ratio = (base_ppm, None) if ratio is None else ratio
         if t["status"] != "active":
             excluded.append((t["id"], "deregistered", "注销/吊销/停业"))
@@ -840,6 +873,12 @@ def redraw(db, man, spec, class_spec=None):
                 classes.add(c)
         out["classes_without_ratio"] = sorted(classes, key=str.encode)
         out["substitutes"] = subs
+        cover = class_cover(m, man)
+        if cover is not None:
+            out["classes_due"], out["classes_not_due"] = cover
+        else:
+            out.pop("classes_due", None)
+            out.pop("classes_not_due", None)
     rule = m["holiday"] if man["kind"].startswith("holiday:") else m
     if rule and rule.get("ratio") is not None:
         out["ratio_ppm"] = parse_ratio(ratio_text(rule["ratio"]))
@@ -858,6 +897,8 @@ def redraw(db, man, spec, class_spec=None):
                            targets_snapshot=hashlib.sha256(canonical_csv(theader, trecs)).hexdigest(),
                            inspectors_snapshot=hashlib.sha256(canonical_csv(iheader, irecs)).hexdigest(),
                            targets_rows=len(targets), inspectors_rows=len(inspectors))
+    order = FIELDS_V2 if v2 else FIELDS
+    out = {f: out[f] for f in order if f in out}
     out["manifest_hash"] = manifest_hash(out)
     substitutes = {s["stratum"]: s["_after"] for s in info}
     return out, substitutes
@@ -879,9 +920,12 @@ def differences(man, got):
     for f in fields_of(man):
         if f in ("selected", "manifest_hash"):
             continue
-        if man[f] != got[f]:
+        if man[f] != got.get(f):
             diffs.append(f"{f}: recorded {json.dumps(man[f], ensure_ascii=False)[:300]}, "
-                         f"re-computed {json.dumps(got[f], ensure_ascii=False)[:300]}")
+                         f"re-computed {json.dumps(got.get(f), ensure_ascii=False)[:300]}")
+    for f in got:
+        if f not in man:
+            diffs.append(f"{f}: not recorded, re-computed {json.dumps(got[f], ensure_ascii=False)[:300]}")
     a, b = man["selected"], got["selected"]
     for i in range(max(len(a), len(b))):
         x, y = (a[i] if i < len(a) else None), (b[i] if i < len(b) else None)

@@ -211,6 +211,15 @@ pub struct Manifest {
     /// ratio (drawn at `ratio_ppm`), sorted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes_without_ratio: Option<Vec<String>>,
+    /// `suiji-manifest/2`, a regular draw of a matter with `class_frequency` (分类频次,
+    /// docs/draw-algorithm.md V2-14): the classes of `class_frequency` whose cycle this draw's
+    /// period opens, so covered, sorted. Absent for other draws, whose bytes stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes_due: Option<Vec<String>>,
+    /// With `classes_due`: the other classes of `class_frequency`, whose targets are out of
+    /// this draw's scope (not drawn from, not excluded, not counted), sorted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes_not_due: Option<Vec<String>>,
     pub selected: Vec<Selected>,
     /// `suiji-manifest/2`: the first substitutes of every stratum, in (stratum, rank) order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -398,6 +407,14 @@ impl Manifest {
                 self.classes_without_ratio, rerun.classes_without_ratio
             ));
         }
+        if (&self.classes_due, &self.classes_not_due)
+            != (&rerun.classes_due, &rerun.classes_not_due)
+        {
+            out.push(format!(
+                "classes covered: recorded {:?} (not {:?}), re-run {:?} (not {:?})",
+                self.classes_due, self.classes_not_due, rerun.classes_due, rerun.classes_not_due
+            ));
+        }
         if self.exclusions != rerun.exclusions {
             out.push(format!(
                 "exclusions differ: recorded {}, re-run {}",
@@ -450,6 +467,8 @@ mod tests {
                 cap_ppm: None,
             }],
             classes_without_ratio: None,
+            classes_due: None,
+            classes_not_due: None,
             substitutes: None,
             selected: (0..n)
                 .map(|i| Selected {

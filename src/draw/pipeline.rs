@@ -567,6 +567,7 @@ fn finish(
 fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
     let m = input.matter;
     let v2 = input.algorithm == Algorithm::V2;
+    let cover = crate::schedule::class_cover(m, input.kind, input.period).filter(|_| v2);
     Manifest {
         format: if v2 {
             MANIFEST_FORMAT_V2
@@ -605,6 +606,8 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
             .collect(),
         strata: parts.strata,
         classes_without_ratio: v2.then_some(parts.classes_without_ratio),
+        classes_due: cover.as_ref().map(|c| c.due.clone()),
+        classes_not_due: cover.map(|c| c.not_due),
         selected: parts.selected,
         substitutes: v2.then_some(parts.substitutes),
         exclusions: parts.exclusions,
