@@ -257,6 +257,25 @@ fn hash_json<T: Serialize>(value: &T) -> String {
 }
 
 impl Manifest {
+    /// How the classes of a re-run differ from the recorded ones: those without a ratio, and
+    /// those a draw with `class_frequency` covers (docs/draw-algorithm.md V2-14).
+    fn class_differences(&self, rerun: &Manifest, out: &mut Vec<String>) {
+        if self.classes_without_ratio != rerun.classes_without_ratio {
+            out.push(format!(
+                "classes without a ratio: recorded {:?}, re-run {:?}",
+                self.classes_without_ratio, rerun.classes_without_ratio
+            ));
+        }
+        if (&self.classes_due, &self.classes_not_due)
+            != (&rerun.classes_due, &rerun.classes_not_due)
+        {
+            out.push(format!(
+                "classes covered: recorded {:?} (not {:?}), re-run {:?} (not {:?})",
+                self.classes_due, self.classes_not_due, rerun.classes_due, rerun.classes_not_due
+            ));
+        }
+    }
+
     /// The canonical bytes: compact JSON, fields in declaration order, `manifest_hash` empty.
     pub(crate) fn canonical_bytes(&self) -> Vec<u8> {
         let mut copy = self.clone();
@@ -401,20 +420,7 @@ impl Manifest {
         if self.substitutes != rerun.substitutes {
             out.push("substitutes differ".into());
         }
-        if self.classes_without_ratio != rerun.classes_without_ratio {
-            out.push(format!(
-                "classes without a ratio: recorded {:?}, re-run {:?}",
-                self.classes_without_ratio, rerun.classes_without_ratio
-            ));
-        }
-        if (&self.classes_due, &self.classes_not_due)
-            != (&rerun.classes_due, &rerun.classes_not_due)
-        {
-            out.push(format!(
-                "classes covered: recorded {:?} (not {:?}), re-run {:?} (not {:?})",
-                self.classes_due, self.classes_not_due, rerun.classes_due, rerun.classes_not_due
-            ));
-        }
+        self.class_differences(rerun, &mut out);
         if self.exclusions != rerun.exclusions {
             out.push(format!(
                 "exclusions differ: recorded {}, re-run {}",

@@ -5,6 +5,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::calendar::{Calendar, CalendarError, Holiday};
 use crate::rules::model::{Frequency, HolidayRule, IssueAt, Matter, Model, OnHoliday, Ratio};
+pub use crate::rules::names::{first_form, period_key};
 
 /// The classes of a matter's `class_frequency` a regular draw covers (分类频次,
 /// docs/draw-algorithm.md V2-14): `due`, whose cycle the draw's period opens, and `not_due`,
@@ -137,8 +138,10 @@ pub fn periods(
             };
             let fires = cron_fires(schedule, start, year, CRON_HARD_LIMIT);
             // A period is named by its fire time to the minute; to the second only when the
-            // cron fires more than once in that minute, so every period has its own name.
-            let minute = |t: &NaiveDateTime| t.format("%Y-%m-%dT%H:%M").to_string();
+            // cron fires more than once in that minute, so every period has its own name. The
+            // time has no `:` (period ids of version 2, docs/draw-algorithm.md V2-15): the id is
+            // a folder name on every OS.
+            let minute = |t: &NaiveDateTime| t.format("%Y-%m-%dT%H%M").to_string();
             let shares_minute = |i: usize| {
                 let m = minute(&fires[i]);
                 (i > 0 && minute(&fires[i - 1]) == m)
@@ -158,7 +161,7 @@ pub fn periods(
                     (
                         Period {
                             id: if shares_minute(i) {
-                                t.format("%Y-%m-%dT%H:%M:%S").to_string()
+                                t.format("%Y-%m-%dT%H%M%S").to_string()
                             } else {
                                 minute(t)
                             },

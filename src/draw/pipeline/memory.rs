@@ -114,13 +114,9 @@ impl RowSource for MemorySource<'_> {
             if rules.input.key_area_only && !t.key_area {
                 continue; // outside a key-area window's scope: not an exclusion
             }
-            let before = (calls, operations);
             let Some(key) = stratum_key(rules, &mut classes, t, (&mut calls, &mut operations))?
             else {
-                // A class this draw does not cover (class_frequency): out of scope, and the
-                // class hook's call is not counted, as for any row out of scope.
-                (calls, operations) = before;
-                continue;
+                continue; // a class this draw does not cover (class_frequency): out of scope
             };
             let stratum = g.stratum(&mut c, rules, key);
             let reason = self.fixed_checks(rules, t, &mut c);
@@ -214,11 +210,14 @@ fn stratum_key(
     rules: &Rules<'_>,
     classes: &mut Memo<Option<String>>,
     t: &Target,
-    counts: (&mut u64, &mut u64),
+    (calls, operations): (&mut u64, &mut u64),
 ) -> Result<Option<(String, Share)>, DrawFailure> {
+    let before = (*calls, *operations);
     let class = if rules.hooked_classes() {
         let hook = rules.matter.class_hook.as_ref();
-        match classes.get(hook, t, counts, |t| rules.class_answer(t)) {
+        match classes.get(hook, t, (&mut *calls, &mut *operations), |t| {
+            rules.class_answer(t)
+        }) {
             Answer::Ok(class) => class,
             failed => return Err(failed.failure(&t.id)),
         }
@@ -227,6 +226,8 @@ fn stratum_key(
     };
     let class = class.filter(|c| !c.is_empty());
     if !rules.class_due(class.as_deref()) {
+        // Out of scope: the class hook's call is not counted, as for any row out of scope.
+        (*calls, *operations) = before;
         return Ok(None);
     }
     Ok(Some(rules.stratum_of(t, class)))

@@ -332,6 +332,8 @@ pub fn issue(
     req: &Request,
 ) -> Result<Issued, IssueError> {
     let model = &loaded.model;
+    let recorded = as_recorded(store, req)?;
+    let req = recorded.as_ref().unwrap_or(req);
     let d = &req.draw;
     refuse_drawn(&model.config.output_dir, store, req)?;
     let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
@@ -400,6 +402,26 @@ pub fn issue(
         manifest,
         folder: Some(folder),
     })
+}
+
+/// `req` with its period named as its draws are recorded, when they are recorded under the
+/// period's first id (`2023-04-01T09:00`, period ids of version 1) and none under the
+/// schedule's (`2023-04-01T0900`): a period keeps the id its first draw recorded, so a redraw,
+/// the refusal of a second draw and the history all see its draws (docs/draw-algorithm.md
+/// V2-15). `None`: `req` as it is.
+fn as_recorded(store: &Store, req: &Request) -> Result<Option<Request>, IssueError> {
+    let d = &req.draw;
+    let Some(first) = crate::schedule::first_form(&d.period.id) else {
+        return Ok(None);
+    };
+    if store.active_draw(&d.matter, &d.period.id)?.is_some()
+        || store.active_draw(&d.matter, &first)?.is_none()
+    {
+        return Ok(None);
+    }
+    let mut req = req.clone();
+    req.draw.period.id = first;
+    Ok(Some(req))
 }
 
 /// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
@@ -815,5 +837,7 @@ pub(crate) fn find_scheduled(
     };
     let year: i32 = period.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let all = crate::schedule::matter_schedule(m, cal, year, loaded.model.config.timezone)?;
-    Ok(all.into_iter().find(|s| s.period.id == period))
+    // Either form of a cron period's id names it (docs/draw-algorithm.md V2-15).
+    let key = crate::schedule::period_key(period);
+    Ok(all.into_iter().find(|s| s.period.id == key))
 }
