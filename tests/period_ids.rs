@@ -20,8 +20,14 @@ fn old_project() -> Project {
     let read = |path: std::path::PathBuf| std::fs::read_to_string(path).expect("fixture");
     p.write("config/suiji.toml", &read(spec.join("suiji.toml")));
     p.only_rules(&[("zhian.toml", &read(fixture.join("rules/zhian.toml")))]);
-    p.write("registry/targets.csv", &read(spec.join("registry/targets.csv")));
-    p.write("registry/inspectors.csv", &read(spec.join("registry/inspectors.csv")));
+    p.write(
+        "registry/targets.csv",
+        &read(spec.join("registry/targets.csv")),
+    );
+    p.write(
+        "registry/inspectors.csv",
+        &read(spec.join("registry/inspectors.csv")),
+    );
     let gz = std::fs::read(fixture.join("data/suiji.sqlite3.gz")).expect("database");
     let mut db = Vec::new();
     flate2::read::GzDecoder::new(&gz[..])
@@ -44,14 +50,16 @@ fn an_old_draw_keeps_its_id_and_verifies_and_a_new_one_has_a_file_name_on_every_
     let out = p.ok(&["verify", "1"]);
     assert!(out.starts_with("identical"), "{out}");
     assert!(out.contains("zhian.q 2023-04-01T09:00"), "{out}");
-    let recorded = std::fs::read_to_string(repo().join("tests/fixtures/period-ids-1/manifest.json"))
-        .expect("manifest");
+    let recorded =
+        std::fs::read_to_string(repo().join("tests/fixtures/period-ids-1/manifest.json"))
+            .expect("manifest");
     p.write("old-manifest.json", &recorded);
     let out = p.ok(&["verify", "old-manifest.json"]);
     assert!(out.starts_with("identical"), "{out}");
     // Its period is drawn, whichever form names it: no second draw of it.
     for form in ["2023-04-01T0900", "2023-04-01T09:00"] {
-        let (code, out, err) = run(p.suiji(&["draw", "zhian.q", "--period", form, "--seed", "demo"]));
+        let (code, out, err) =
+            run(p.suiji(&["draw", "zhian.q", "--period", form, "--seed", "demo"]));
         assert_ne!(code, 0, "{form} drawn twice:\n{out}");
         assert!(err.contains("already drawn"), "{err}");
     }
@@ -60,7 +68,14 @@ fn an_old_draw_keeps_its_id_and_verifies_and_a_new_one_has_a_file_name_on_every_
     assert!(schedule.contains("2024-04-01T0900"), "{schedule}");
     assert!(!schedule.contains("T09:00"), "{schedule}");
     // A new draw: id, folder and files named without `:`, verified identical.
-    p.ok(&["draw", "zhian.q", "--period", "2024-04-01T0900", "--seed", "demo"]);
+    p.ok(&[
+        "draw",
+        "zhian.q",
+        "--period",
+        "2024-04-01T0900",
+        "--seed",
+        "demo",
+    ]);
     let folder = p.path("out/draws/zhian.q/2024-04-01T0900");
     assert!(folder.join("manifest.json").exists(), "{folder:?}");
     let m: serde_json::Value =
@@ -68,7 +83,11 @@ fn an_old_draw_keeps_its_id_and_verifies_and_a_new_one_has_a_file_name_on_every_
             .expect("json");
     assert_eq!(m["period"]["id"], "2024-04-01T0900");
     for entry in std::fs::read_dir(&folder).expect("folder") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         assert!(
             !name.contains([':', '<', '>', '"', '|', '?', '*', '\\']),
             "{name} is no file name on Windows"
@@ -78,5 +97,8 @@ fn an_old_draw_keeps_its_id_and_verifies_and_a_new_one_has_a_file_name_on_every_
     assert!(out.starts_with("identical"), "{out}");
     // The period's name reads the same in both forms.
     let draws = p.ok(&["draws"]);
-    assert!(draws.contains("2023-04-01T09:00") && draws.contains("2024-04-01T0900"), "{draws}");
+    assert!(
+        draws.contains("2023-04-01T09:00") && draws.contains("2024-04-01T0900"),
+        "{draws}"
+    );
 }

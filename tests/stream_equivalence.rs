@@ -334,7 +334,12 @@ fn matter(loaded: &Loaded, rng: &mut Rng) -> Matter {
     // of scope, whether the class comes from a column or from the hook.
     if rng.chance(40) {
         use suiji::rules::model::ClassFrequency::{Biennial, HalfYearly, Quarterly, Yearly};
-        for (class, f) in [("D", Yearly), ("C", Biennial), ("仲村镇", HalfYearly), ("B", Quarterly)] {
+        for (class, f) in [
+            ("D", Yearly),
+            ("C", Biennial),
+            ("仲村镇", HalfYearly),
+            ("B", Quarterly),
+        ] {
             if rng.chance(60) {
                 m.class_frequency.insert(class.into(), f);
             }
@@ -541,8 +546,11 @@ fn one_case(
         None => {
             // Half-years that open every cycle (2024-H1), the half-yearly ones only (2024-H2),
             // all but the two-year ones (2025-H1).
-            let (id, y, mo) = [("2024-H1", 2024, 1), ("2024-H2", 2024, 7), ("2025-H1", 2025, 1)]
-                [rng.below(3)];
+            let (id, y, mo) = [
+                ("2024-H1", 2024, 1),
+                ("2024-H2", 2024, 7),
+                ("2025-H1", 2025, 1),
+            ][rng.below(3)];
             let start = NaiveDate::from_ymd_opt(y, mo, 1).expect("date");
             (
                 DrawKind::Regular,

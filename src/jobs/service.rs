@@ -564,10 +564,7 @@ impl Service {
                 || done.contains(&key)
                 || super::beacon::commit_at(src, d.issue_at) > now
                 || self.missed(d, now).is_some()
-                || !matches!(
-                    self.open_commitment(d),
-                    Ok(None)
-                )
+                || !matches!(self.open_commitment(d), Ok(None))
             {
                 continue;
             }
