@@ -657,7 +657,7 @@ impl Service {
             if d.issue_at < self.since || done.contains(&(d.matter.clone(), d.period.id.clone())) {
                 continue;
             }
-            match self.open_commitment(d) {
+            match self.open_commitment(&d) {
                 Ok(None) => at(super::beacon::commit_at(src, d.issue_at)),
                 Ok(Some(k)) if src.fetch.is_some() => {
                     if let Some(t) = self.local(&k.source_time) {
