@@ -36,8 +36,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10} {}",
-        "issue", "matter", "period", "kind", "ratio", "scope", "due", "frequency"
+        "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10} frequency",
+        "issue", "matter", "period", "kind", "ratio", "scope", "due"
     )?;
     for s in &schedule.draws {
         let kind = match s.kind {

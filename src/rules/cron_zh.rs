@@ -13,10 +13,7 @@ pub(crate) fn describe(s: &Schedule) -> String {
     let months = set(s.months(), 1, 12);
     let days = set(s.days_of_month(), 1, 31);
     let weekdays = set(s.days_of_week(), 1, 7);
-    let in_months = match month_words(&months) {
-        None => String::new(),
-        Some(m) => m,
-    };
+    let in_months = month_words(&months).unwrap_or_default();
     let when = match (days.is_all, weekdays.is_all) {
         (true, true) if in_months.is_empty() => "每天".to_string(),
         (true, true) => format!("{in_months}每天"),
