@@ -354,6 +354,7 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/rules/outside", Action::ReadRuleChanges),
     ("GET", "/rules/history?from=1&to=1", Action::Read),
     ("GET", "/rules/versions/1", Action::Read),
+    ("GET", "/users", Action::ManageUsers),
 ];
 
 /// Forms that write, with the action they need: sent empty (with the CSRF token), an allowed
@@ -363,6 +364,7 @@ const WRITES: &[(&str, Action)] = &[
     ("/draws/new", Action::Draw),
     ("/draws/1/changes", Action::Draw),
     ("/redraws/1", Action::ApproveRedraw),
+    ("/redraws/1/commit", Action::Draw),
     ("/results/1/MINE", Action::EnterResults),
     ("/publish", Action::Publish),
     ("/rules/zhian/hotel", Action::EditRules),
@@ -374,6 +376,10 @@ const WRITES: &[(&str, Action)] = &[
     ("/rules/changes/1/return", Action::ApproveRules),
     ("/rules/outside/approve", Action::ApproveRules),
     ("/rules/rollback", Action::EditRules),
+    ("/users", Action::ManageUsers),
+    ("/users/auditor/state", Action::ManageUsers),
+    ("/users/auditor/password", Action::ManageUsers),
+    ("/users/auditor/roles", Action::ManageUsers),
 ];
 
 /// Uploads (multipart forms), with the action they need: sent without a file, an allowed
@@ -574,6 +580,7 @@ fn console_pages_have_no_english_ui_text_and_no_raw_ids() {
             "/rules/outside",
             "/rules/history?from=1&to=1",
             "/rules/versions/1",
+            "/users",
         ];
         let raw_ids = [
             "zhian.hotel",
@@ -1677,6 +1684,21 @@ fn a_matter_then_its_department_are_retired_through_the_forms_and_approval() {
         }
         assert!(missing.is_empty(), "keys without a field: {missing:?}");
 
+        // 停用此事项 previewed: the dry-run table has the retirement as a line of its own,
+        // the draw before beside what the change makes of it.
+        let preview = hotel_form(&c, &csrf, "", "preview") + "&f_retired=true";
+        let (_, page) = c.post(Some(&editor), "/rules/zhian/hotel", &preview).await;
+        let runs = &page[page.find("id=\"dry-runs\"").expect("a dry-run table")..];
+        let runs = &runs[..runs.find("</table>").expect("table end")];
+        let line = &runs[runs.find("旅馆业").expect("the hotel's line")..];
+        let line = &line[..line.find("</tr>").expect("row end")];
+        assert!(line.contains("可抽取"), "{line}");
+        assert!(
+            line.contains("<td class=\"after retired\">停用：不再列入计划、不再抽取"),
+            "{line}"
+        );
+        assert_eq!(std::fs::read_to_string(&rules).expect("rules"), before);
+
         // 停用此事项 on the hotel's form, submitted, then approved by someone else.
         let retire = hotel_form(&c, &csrf, "", "submit") + "&f_retired=true";
         let (_, page) = c.post(Some(&editor), "/rules/zhian/hotel", &retire).await;
@@ -1922,6 +1944,574 @@ fn healthz_answers_without_a_login_and_fails_while_the_database_does_not_answer(
         assert!(
             body.contains("规则：有错误（调度沿用上次加载的规则）："),
             "{body}"
+        );
+    });
+}
+
+/// The audit entries of an account, as (action, actor, console user), oldest first.
+fn account_audit(p: &Project, name: &str) -> Vec<(String, String, Option<String>)> {
+    let db = p.db();
+    let mut stmt = db
+        .prepare(
+            "SELECT a.action, a.actor, v.console_user FROM audit_log a
+             LEFT JOIN audit_v2 v ON v.seq = a.seq
+             WHERE a.subject = ?1 AND a.action LIKE 'user.%' ORDER BY a.seq",
+        )
+        .expect("query");
+    stmt.query_map([format!("user:{name}")], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("entries")
+}
+
+/// A urlencoded form: the CSRF token and the fields, each value encoded.
+fn form_of(csrf: &str, fields: &[(&str, &str)]) -> String {
+    let mut all = vec![("csrf".to_string(), csrf.to_string())];
+    all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    encode(&all)
+}
+
+#[test]
+fn an_admin_adds_disables_enables_resets_and_changes_roles_each_audited_with_the_admin() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let admin = c.login("admin", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&admin).await;
+        let (status, page) = c.get(Some(&admin), "/users").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("href=\"/users\""), "the tab: {page}");
+        // Every account, by name; the inspector account names its inspector, never the id.
+        let me = first_team_inspector(&c.project);
+        let inspector_name: String = c
+            .project
+            .db()
+            .query_row(
+                "SELECT inspector_name FROM draw_team_members WHERE inspector_id = ?1 LIMIT 1",
+                [&me],
+                |r| r.get(0),
+            )
+            .expect("the inspector's name");
+        assert!(
+            page.contains(&format!("<td>{inspector_name}</td>")),
+            "{page}"
+        );
+        assert!(!visible_text(&page).contains(&me), "no inspector id shown");
+        assert!(
+            page.contains("从未登录") && page.contains("（本人）"),
+            "{page}"
+        );
+        // Two different passwords: refused in Chinese, nothing created.
+        let new = [
+            ("name", "wang.fang"),
+            ("role", "operator"),
+            ("role", "auditor"),
+            ("department", "zhian"),
+            ("password", "first password 1"),
+            ("password2", "second password 2"),
+        ];
+        let (status, page) = c.post(Some(&admin), "/users", &form_of(&csrf, &new)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(
+            page.contains("两次输入的密码不一致。未作任何更改。"),
+            "{page}"
+        );
+        assert!(english_words(&visible_text(&page)).is_empty(), "{page}");
+        assert!(account_audit(&c.project, "wang.fang").is_empty());
+        // An inspector account without its inspector: refused.
+        let (status, page) = c
+            .post(
+                Some(&admin),
+                "/users",
+                &form_of(
+                    &csrf,
+                    &[
+                        ("name", "zhao.jun"),
+                        ("role", "inspector"),
+                        ("password", "inspector password"),
+                        ("password2", "inspector password"),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains("须关联检查人员名录库中的一名人员"), "{page}");
+        // The same password twice: created, hashed with argon2id, able to log in.
+        let mut good = new;
+        good[5] = ("password2", "first password 1");
+        let (status, page) = c.post(Some(&admin), "/users", &form_of(&csrf, &good)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("已新建。"), "{page}");
+        let (roles, department, hash): (String, String, String) = c
+            .project
+            .db()
+            .query_row(
+                "SELECT roles, department, password_hash FROM users WHERE name = 'wang.fang'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("created");
+        assert_eq!(
+            (roles.as_str(), department.as_str()),
+            ("operator,auditor", "zhian")
+        );
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        c.login("wang.fang", "first password 1")
+            .await
+            .expect("the new account logs in");
+        // Disabled: no login; enabled: a login again.
+        let state = |s: &str| form_of(&csrf, &[("state", s)]);
+        let (status, _) = c
+            .post(Some(&admin), "/users/wang.fang/state", &state("disabled"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            c.login("wang.fang", "first password 1").await.is_err(),
+            "disabled"
+        );
+        let (_, page) = c.get(Some(&admin), "/users").await;
+        assert!(page.contains("已停用"), "{page}");
+        let (status, _) = c
+            .post(Some(&admin), "/users/wang.fang/state", &state("enabled"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let session = c
+            .login("wang.fang", "first password 1")
+            .await
+            .expect("enabled again");
+        // A new password, typed twice: the old one no longer works, its session ends.
+        let reset = |a: &str, b: &str| form_of(&csrf, &[("password", a), ("password2", b)]);
+        let (status, _) = c
+            .post(
+                Some(&admin),
+                "/users/wang.fang/password",
+                &reset("new password 3", "typo"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, _) = c
+            .post(
+                Some(&admin),
+                "/users/wang.fang/password",
+                &reset("new password 3", "new password 3"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            c.get(Some(&session), "/").await.0,
+            StatusCode::SEE_OTHER,
+            "session ended"
+        );
+        assert!(
+            c.login("wang.fang", "first password 1").await.is_err(),
+            "old password"
+        );
+        // New roles: taken at the next login.
+        let roles = form_of(&csrf, &[("role", "approver"), ("department", "zhian")]);
+        let (status, page) = c.post(Some(&admin), "/users/wang.fang/roles", &roles).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let session = c
+            .login("wang.fang", "new password 3")
+            .await
+            .expect("new password");
+        assert_eq!(
+            c.get(Some(&session), "/audit").await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(c.get(Some(&session), "/draws/new").await.0, StatusCode::OK);
+        // Every write is audited with the administrator who made it.
+        let entries = account_audit(&c.project, "wang.fang");
+        let actions: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "user.add",
+                "user.disable",
+                "user.enable",
+                "user.password",
+                "user.roles"
+            ]
+        );
+        for (action, actor, console_user) in &entries {
+            assert_eq!(actor, "web:admin", "{action}");
+            assert_eq!(console_user.as_deref(), Some("admin"), "{action}");
+        }
+        // The administrator cannot lock themselves out.
+        let (status, page) = c
+            .post(Some(&admin), "/users/admin/state", &state("disabled"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains("不能停用自己的账号"), "{page}");
+        let own = form_of(&csrf, &[("role", "auditor")]);
+        let (status, _) = c.post(Some(&admin), "/users/admin/roles", &own).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            account_audit(&c.project, "admin")
+                .iter()
+                .all(|e| e.0 == "user.add")
+        );
+        // The page now says when wang.fang last logged in.
+        let (_, page) = c.get(Some(&admin), "/users").await;
+        let row = page
+            .split("<tr")
+            .find(|r| r.contains(">wang.fang<"))
+            .expect("wang.fang's row");
+        assert!(
+            !row.contains("从未登录") && row.contains("法制审核"),
+            "{row}"
+        );
+    });
+}
+
+#[test]
+fn an_admin_limited_to_a_department_manages_only_its_accounts() {
+    runtime().block_on(async {
+        let c = Console::new();
+        add_user_of(
+            &c.project,
+            "admin.zhian",
+            &[Role::Admin],
+            None,
+            Some("zhian"),
+        );
+        add_user_of(
+            &c.project,
+            "op.zhian",
+            &[Role::Operator],
+            None,
+            Some("zhian"),
+        );
+        add_user_of(
+            &c.project,
+            "op.wangan",
+            &[Role::Operator],
+            None,
+            Some("wangan"),
+        );
+        let admin = c.login("admin.zhian", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&admin).await;
+        let (_, page) = c.get(Some(&admin), "/users").await;
+        assert!(page.contains(">op.zhian<"), "{page}");
+        assert!(
+            !page.contains(">op.wangan<") && !page.contains(">operator<"),
+            "{page}"
+        );
+        let off = form_of(&csrf, &[("state", "disabled")]);
+        let (status, _) = c.post(Some(&admin), "/users/op.wangan/state", &off).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            account_audit(&c.project, "op.wangan")
+                .iter()
+                .all(|e| e.0 == "user.add")
+        );
+        let other = form_of(
+            &csrf,
+            &[
+                ("name", "li.wangan"),
+                ("role", "operator"),
+                ("department", "wangan"),
+                ("password", "some password 1"),
+                ("password2", "some password 1"),
+            ],
+        );
+        let (status, page) = c.post(Some(&admin), "/users", &other).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains("您只能管理本部门的账号"), "{page}");
+        let (status, _) = c.post(Some(&admin), "/users/op.zhian/state", &off).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(c.login("op.zhian", PASSWORD).await.is_err(), "disabled");
+    });
+}
+
+#[test]
+fn an_upload_over_64_mb_is_refused_in_chinese_and_nothing_is_stored() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("operator", PASSWORD).await.expect("logged in");
+        let before = c.project.read("config/registry/inspectors.csv");
+        // The configured file's rows repeated past the limit: its size alone is refused.
+        let mut big = before.clone().into_bytes();
+        let row = before.lines().nth(1).expect("a row").to_string() + "\n";
+        while big.len() <= 64 * 1024 * 1024 {
+            big.extend_from_slice(row.as_bytes());
+        }
+        let (status, page) = c
+            .upload(
+                &cookie,
+                "/registries",
+                &[("kind", "inspectors"), ("index", "0")],
+                ("大文件.csv", &big),
+            )
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{page}");
+        assert!(page.contains("上传内容过大（上限 64 MB）"), "{page}");
+        assert!(english_words(&visible_text(&page)).is_empty(), "{page}");
+        assert_eq!(c.project.read("config/registry/inspectors.csv"), before);
+        assert!(!c.project.path("data/registry-history").exists());
+        let replaced: i64 = c
+            .project
+            .db()
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = 'registry.replace'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(replaced, 0);
+    });
+}
+
+impl Console {
+    /// A download: its status, content type and bytes.
+    async fn download(&self, cookie: &str, path: &str) -> (StatusCode, String, Vec<u8>) {
+        let req = Request::get(path)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request");
+        let res = self
+            .app
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router answers");
+        let status = res.status();
+        let kind = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, kind, bytes.to_vec())
+    }
+}
+
+#[test]
+fn the_plan_and_task_list_downloads_are_real_files_of_their_type() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let cookie = c.login("operator", PASSWORD).await.expect("logged in");
+        // The plan as DOCX: a Word document that opens, with the plan's text in it.
+        let (status, kind, docx) = c.download(&cookie, "/plan/2023/docx").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            kind,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        );
+        assert_eq!(&docx[..4], b"PK\x03\x04", "a ZIP archive");
+        let body = util::zip::member(&docx, "word/document.xml");
+        assert!(
+            body.contains("旅馆业"),
+            "the plan's matters are in the document"
+        );
+        // The plan as HTML: a page, opened in the browser.
+        let (status, kind, html) = c.download(&cookie, "/plan/2023/html").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(kind, "text/html; charset=utf-8");
+        let html = String::from_utf8(html).expect("UTF-8");
+        assert!(
+            html.to_lowercase().starts_with("<!doctype html") && html.contains("旅馆业"),
+            "{html}"
+        );
+        // Draw 1's task list as XLSX: a workbook calamine opens, one row per drawn target.
+        let (status, kind, xlsx) = c.download(&cookie, "/draws/1/files/tasks.xlsx").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            kind,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert_eq!(&xlsx[..4], b"PK\x03\x04", "a ZIP archive");
+        use calamine::Reader as _;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).expect("opens");
+        let sheet = book.sheet_names().first().cloned().expect("a sheet");
+        let range = book.worksheet_range(&sheet).expect("the sheet reads");
+        let drawn: i64 = c
+            .project
+            .db()
+            .query_row(
+                "SELECT count(*) FROM draw_targets WHERE draw_id = 1 AND selected = 1",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        let names: Vec<String> = c
+            .project
+            .db()
+            .prepare("SELECT target_name FROM draw_targets WHERE draw_id = 1 AND selected = 1")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        let cells: Vec<String> = range.cells().map(|(_, _, v)| v.to_string()).collect();
+        assert!(drawn > 0);
+        for name in &names {
+            assert!(cells.contains(name), "{name} is in the task list");
+        }
+    });
+}
+
+/// The console at a fixed time (`App::at`), for what only a later time allows.
+fn console_at(p: &Project, at: &str) -> axum::Router {
+    let loaded = suiji::jobs::load_rules(&config(p)).expect("rules load");
+    let now = chrono::DateTime::parse_from_rfc3339(at)
+        .expect("a time")
+        .with_timezone(&chrono::Utc);
+    suiji::web::router(
+        suiji::web::App::new(&loaded, config(p), false)
+            .without_slow_down()
+            .at(now),
+    )
+}
+
+/// A redraw of a publicly seeded draw, all in the console: the operator asks, an approver
+/// approves (nothing is drawn yet), the operator commits the redraw to a public source whose
+/// value is not yet announced, and once it is, enters the value on 手动抽取: the redraw takes
+/// exactly that value, the old draw is kept, and every step is audited with its user.
+#[test]
+fn a_publicly_seeded_draw_is_redrawn_in_the_console_commit_then_reveal() {
+    runtime().block_on(async {
+        let mut c = Console::with(Project::shipped(), |p| {
+            p.set_config(&["seed", "source"], "public");
+        });
+        let choice = "choice=zhian.hotel%7C2023-H1";
+        // Before the value: 2099-01-01, the value announced 2099-01-02 21:15.
+        c.app = console_at(&c.project, "2099-01-01T09:00:00+08:00");
+        let operator = c.login("operator", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&operator).await;
+        let ask = format!(
+            "csrf={csrf}&{choice}&confirm=zhian.hotel%7C2023-H1%23system&reason=%E5%90%8D%E5%BD%95%E5%BA%93%E6%9C%89%E8%AF%AF"
+        );
+        let (status, page) = c.post(Some(&operator), "/draws/new", &ask).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        let approver = c.login("approver", PASSWORD).await.expect("logged in");
+        let acsrf = c.csrf(&approver).await;
+        let (_, page) = c.get(Some(&approver), "/draws/new").await;
+        assert!(
+            page.contains("待法制审核（批准后须承诺公开随机源")
+                && page.contains("批准（再承诺公开随机源后抽取）"),
+            "{page}"
+        );
+        let (status, _) = c
+            .post(Some(&approver), "/redraws/1", &format!("csrf={acsrf}&approve=yes"))
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let count = |p: &Project, table: &str| -> i64 {
+            p.db()
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .expect("count")
+        };
+        assert_eq!(count(&c.project, "draws"), 1, "approval draws nothing yet");
+
+        // The operator's page: the approved redraw asks for its commitment.
+        let (_, page) = c
+            .post(Some(&operator), "/draws/new", &format!("csrf={csrf}&{choice}"))
+            .await;
+        assert!(
+            page.contains("id=\"waiting-redraw\"")
+                && page.contains("id=\"redraw-commit\"")
+                && page.contains("已批准（approver），待承诺公开随机源"),
+            "{page}"
+        );
+        // A source already announced is refused, said on the page; then a future one.
+        let commit = |time: &str| {
+            format!(
+                "csrf={csrf}&{choice}&source=%E4%B8%AD%E5%9B%BD%E7%A6%8F%E5%88%A9%E5%BD%A9%E7%A5%A83D+%E7%AC%AC2099001%E6%9C%9F%E5%BC%80%E5%A5%96%E5%8F%B7%E7%A0%81&source_time={time}"
+            )
+        };
+        let (_, page) = c
+            .post(Some(&operator), "/redraws/1/commit", &commit("2098-12-31+21%3A15"))
+            .await;
+        assert!(page.contains("承诺须在数值公布之前作出"), "{page}");
+        assert_eq!(count(&c.project, "commitments"), 0);
+        let (status, page) = c
+            .post(Some(&operator), "/redraws/1/commit", &commit("2099-01-02+21%3A15"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(
+            page.contains("种子来源：公开随机源")
+                && page.contains("中国福利彩票3D 第2099001期开奖号码")
+                && !page.contains("id=\"redraw-commit\""),
+            "{page}"
+        );
+        let published = c.project.read("out/public/commitments.json");
+        assert!(published.contains("第2099001期"), "{published}");
+        // Not before the value is announced.
+        let value = format!(
+            "csrf={csrf}&{choice}&seed=5+0+2&confirm=zhian.hotel%7C2023-H1%23{}",
+            sha256_hex("5 0 2")
+        );
+        let (_, page) = c.post(Some(&operator), "/draws/new", &value).await;
+        assert!(page.contains("公布之后才能抽取"), "{page}");
+        assert_eq!(count(&c.project, "draws"), 1);
+
+        // After the value: the hash shown first, then the redraw with exactly that value.
+        c.app = console_at(&c.project, "2099-01-03T09:00:00+08:00");
+        let operator = c.login("operator", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&operator).await;
+        let (_, page) = c
+            .post(Some(&operator), "/draws/new", &format!("csrf={csrf}&{choice}&seed=5+0+2"))
+            .await;
+        assert!(page.contains(&sha256_hex("5 0 2")), "{page}");
+        let value = format!(
+            "csrf={csrf}&{choice}&seed=5+0+2&confirm=zhian.hotel%7C2023-H1%23{}",
+            sha256_hex("5 0 2")
+        );
+        let (status, page) = c.post(Some(&operator), "/draws/new", &value).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        let (id, status_new, redraw_of, seed, source, reason, actor): (
+            i64,
+            String,
+            Option<i64>,
+            String,
+            String,
+            String,
+            String,
+        ) = c
+            .project
+            .db()
+            .query_row(
+                "SELECT id, status, redraw_of, seed_hex, seed_source, redraw_reason, actor FROM draws WHERE id = 2",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            )
+            .expect("the redraw");
+        assert_eq!((id, status_new.as_str(), redraw_of), (2, "active", Some(1)));
+        assert_eq!(seed, sha256_hex("5 0 2"), "exactly the announced value");
+        assert!(source.contains("(commitment #1,"), "{source}");
+        assert_eq!(reason, "名录库有误（web:approver 批准）");
+        assert_eq!(actor, "web:operator");
+        let (_, page) = c.get(Some(&operator), "/draws/new").await;
+        assert!(page.contains("新抽取第 2 号"), "{page}");
+        let by: Vec<(String, String, Option<String>)> = c
+            .project
+            .db()
+            .prepare(
+                "SELECT a.action, a.actor, v.console_user FROM audit_log a JOIN audit_v2 v ON v.seq = a.seq
+                 WHERE a.action LIKE 'draw.%' OR a.action LIKE 'redraw.%' OR a.action LIKE 'commitment.%'
+                 ORDER BY a.seq",
+            )
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("audit");
+        let by: Vec<(&str, &str, Option<&str>)> = by
+            .iter()
+            .map(|(a, w, u)| (a.as_str(), w.as_str(), u.as_deref()))
+            .collect();
+        assert_eq!(by[0].0, "draw.record");
+        assert_eq!(
+            by[1..],
+            [
+                ("redraw.ask", "web:operator", Some("operator")),
+                ("redraw.approve", "web:approver", Some("approver")),
+                ("commitment.record", "web:operator", Some("operator")),
+                ("draw.redraw", "web:operator", Some("operator")),
+            ]
         );
     });
 }

@@ -1029,6 +1029,40 @@ fn a_database_from_a_newer_suiji_is_refused_untouched() -> TestResult {
     Ok(())
 }
 
+/// A file of schema version 8 (before `draws_heads`): read as it is by a read-only connection
+/// (the same draws, nothing written), brought to the current version by the next writer.
+#[test]
+fn a_version_8_file_is_read_as_it_is_and_upgraded_by_the_next_writer() -> TestResult {
+    let (dir, mut store, draw) = setup()?;
+    store.record_draw(&draw, Redraw::No)?;
+    let heads = store.list_draw_heads(&DrawFilter::default())?;
+    drop(store);
+    raw(dir.path())?.execute_batch("DROP INDEX draws_heads; PRAGMA user_version = 8;")?;
+    let read = Store::open_read_only(dir.path())?;
+    assert_eq!(read.list_draw_heads(&DrawFilter::default())?, heads);
+    drop(read);
+    let v: i64 = raw(dir.path())?.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    assert_eq!(v, 8, "a read-only connection migrates nothing");
+    raw(dir.path())?.execute_batch("PRAGMA user_version = 7;")?;
+    let refused = Store::open_read_only(dir.path());
+    assert!(
+        matches!(refused, Err(StoreError::OlderSchema { .. })),
+        "{refused:?}"
+    );
+    raw(dir.path())?.execute_batch("PRAGMA user_version = 8;")?;
+    drop(Store::open(dir.path())?);
+    let c = raw(dir.path())?;
+    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    assert_eq!(v, SCHEMA_VERSION);
+    let index: i64 = c.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'draws_heads'",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(index, 1);
+    Ok(())
+}
+
 #[test]
 fn a_foreign_sqlite_file_is_refused() -> TestResult {
     let dir = tempfile::tempdir()?;

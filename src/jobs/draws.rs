@@ -20,23 +20,25 @@ pub struct Listed {
 /// The draws the filter selects, in the store's order.
 pub fn run(store: &Store, filter: &DrawFilter) -> Result<Vec<Listed>, StoreError> {
     let simulation = store.is_simulation()?;
-    let counts = store.draw_target_counts()?;
     let mut listed = Vec::new();
     for draw in store.list_draw_heads(filter)? {
-        let issue_at = match scheduled_at_of(&draw.manifest_hash) {
+        let known = match known_of(&draw.manifest_hash) {
             Some(known) => known,
             None => {
                 let json = store.manifest_json(draw.id)?.unwrap_or_default();
-                let at = issue_at(&json);
-                remember_scheduled_at(&draw.manifest_hash, at);
-                at
+                let known = Known {
+                    issue_at: issue_at(&json),
+                    targets: store.draw_target_count(draw.id)?,
+                };
+                remember(&draw.manifest_hash, known);
+                known
             }
         };
         listed.push(Listed {
-            targets: counts.get(&draw.id).copied().unwrap_or(0),
+            targets: known.targets,
             marks: DrawMarks::of(
                 &draw.created_at,
-                scheduled(issue_at, &draw.issue_date),
+                scheduled(known.issue_at, &draw.issue_date),
                 draw.provisional,
                 simulation,
             ),
@@ -46,22 +48,32 @@ pub fn run(store: &Store, filter: &DrawFilter) -> Result<Vec<Listed>, StoreError
     Ok(listed)
 }
 
-/// The scheduled issue times read from manifests so far, by manifest hash. A manifest never
-/// changes under its hash, so what was read once holds for the life of the process; lists of
-/// draws then need not read megabytes of manifests again on every call.
-fn scheduled_at_cache() -> &'static Mutex<HashMap<String, Option<NaiveDateTime>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<NaiveDateTime>>>> = OnceLock::new();
+/// What a list of draws shows of a draw that its head does not hold: the scheduled issue time
+/// (the manifest's `issue_at`) and how many targets it ranked (its `draw_targets` rows, which
+/// are the manifest's).
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    issue_at: Option<NaiveDateTime>,
+    targets: usize,
+}
+
+/// What was read of manifests so far, by manifest hash. A manifest never changes under its
+/// hash, nor do the rows recorded from it, so what was read once holds for the life of the
+/// process; lists of draws then need not read megabytes of manifests, nor count hundreds of
+/// thousands of rows, again on every call.
+fn known_cache() -> &'static Mutex<HashMap<String, Known>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Known>>> = OnceLock::new();
     CACHE.get_or_init(Mutex::default)
 }
 
-fn scheduled_at_of(manifest_hash: &str) -> Option<Option<NaiveDateTime>> {
-    let cache = scheduled_at_cache().lock().ok()?;
+fn known_of(manifest_hash: &str) -> Option<Known> {
+    let cache = known_cache().lock().ok()?;
     cache.get(manifest_hash).copied()
 }
 
-fn remember_scheduled_at(manifest_hash: &str, at: Option<NaiveDateTime>) {
-    if let Ok(mut cache) = scheduled_at_cache().lock() {
-        cache.insert(manifest_hash.to_string(), at);
+fn remember(manifest_hash: &str, known: Known) {
+    if let Ok(mut cache) = known_cache().lock() {
+        cache.insert(manifest_hash.to_string(), known);
     }
 }
 

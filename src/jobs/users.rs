@@ -199,6 +199,14 @@ pub enum UserError {
     InspectorWithoutRole,
     #[error("an inspector account needs --inspector ID (its row in the inspector registry)")]
     InspectorWithoutId,
+    #[error("`{0}` already exists")]
+    Taken(String),
+    #[error("no account named `{0}` that you manage")]
+    NoAccount(String),
+    #[error("an administrator limited to a department manages only that department's accounts")]
+    OutsideDepartment,
+    #[error("you cannot disable your own account or take away your own admin role")]
+    OwnAccount,
     #[error("cannot hash the password: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -261,6 +269,48 @@ fn password_matches(password: &str, phc: &str) -> bool {
     })
 }
 
+/// What an account may do and see: its roles, its department (`None`: all) and, for an
+/// inspector account, its row in the inspector registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub roles: Vec<Role>,
+    pub department: Option<String>,
+    pub inspector: Option<String>,
+}
+
+impl Scope {
+    /// Checks the scope against the rules: a known department, at least one role, an
+    /// inspector row exactly when the account is an inspector's.
+    pub fn check(&self, loaded: &Loaded) -> Result<(), UserError> {
+        if let Some(d) = &self.department {
+            let known: Vec<String> = loaded
+                .model
+                .departments
+                .iter()
+                .map(|x| x.id.clone())
+                .collect();
+            if !known.contains(d) {
+                return Err(UserError::UnknownDepartment(d.clone(), known.join(", ")));
+            }
+        }
+        if self.roles.is_empty() {
+            return Err(UserError::NoRole);
+        }
+        let inspector_role = self.roles.contains(&Role::Inspector);
+        match (&self.inspector, inspector_role) {
+            (Some(_), false) => Err(UserError::InspectorWithoutRole),
+            (None, true) => Err(UserError::InspectorWithoutId),
+            _ => Ok(()),
+        }
+    }
+
+    /// The roles as stored: ids, comma-separated.
+    fn role_ids(&self) -> String {
+        let ids: Vec<&str> = self.roles.iter().map(|r| r.id()).collect();
+        ids.join(",")
+    }
+}
+
 /// Creates an account.
 pub fn add(
     loaded: &Loaded,
@@ -271,36 +321,143 @@ pub fn add(
     if !valid_name(&input.name) {
         return Err(UserError::BadName(input.name.clone()));
     }
-    if let Some(d) = &input.department {
-        let known: Vec<String> = loaded
-            .model
-            .departments
-            .iter()
-            .map(|x| x.id.clone())
-            .collect();
-        if !known.contains(d) {
-            return Err(UserError::UnknownDepartment(d.clone(), known.join(", ")));
-        }
-    }
-    if input.roles.is_empty() {
-        return Err(UserError::NoRole);
-    }
-    let inspector_role = input.roles.contains(&Role::Inspector);
-    match (&input.inspector, inspector_role) {
-        (Some(_), false) => return Err(UserError::InspectorWithoutRole),
-        (None, true) => return Err(UserError::InspectorWithoutId),
-        _ => {}
+    let scope = Scope {
+        roles: input.roles.clone(),
+        department: input.department.clone(),
+        inspector: input.inspector.clone(),
+    };
+    scope.check(loaded)?;
+    if store.user(&input.name)?.is_some() {
+        return Err(UserError::Taken(input.name.clone()));
     }
     let password_hash = hash_password(&input.password)?;
-    let ids: Vec<&str> = input.roles.iter().map(|r| r.id()).collect();
     let user = NewUser {
         name: input.name.clone(),
-        roles: ids.join(","),
+        roles: scope.role_ids(),
         department: input.department.clone(),
         inspector: input.inspector.clone(),
         password_hash,
     };
     Ok(store.add_user(&user, stamp)?)
+}
+
+/// Whether `admin` manages the account `row`: an administrator of every department manages
+/// every account, one limited to a department the accounts limited to that department.
+pub fn manages(admin: &User, row: &UserRow) -> bool {
+    admin.may(Action::ManageUsers)
+        && admin
+            .department
+            .as_ref()
+            .is_none_or(|d| row.department.as_ref() == Some(d))
+}
+
+/// Refuses what `admin` may not do to the account named `name` (a change of `scope`, when
+/// given): an account outside their department, a scope that leaves their department, or
+/// locking themselves out (disabling their own account, taking away their own 系统管理员
+/// role). Returns the account.
+pub fn may_change(
+    store: &Store,
+    admin: &User,
+    name: &str,
+    scope: Option<&Scope>,
+) -> Result<UserRow, UserError> {
+    let row = store
+        .user(name)?
+        .filter(|r| manages(admin, r))
+        .ok_or_else(|| UserError::NoAccount(name.to_string()))?;
+    if let Some(s) = scope {
+        if admin.department.is_some() && s.department != admin.department {
+            return Err(UserError::OutsideDepartment);
+        }
+        if row.id == admin.id && !s.roles.contains(&Role::Admin) {
+            return Err(UserError::OwnAccount);
+        }
+    }
+    Ok(row)
+}
+
+/// Creates an account in the console: as [`add`], by `admin`, who may create accounts only in
+/// their own department when limited to one.
+pub fn add_by(
+    loaded: &Loaded,
+    store: &mut Store,
+    admin: &User,
+    input: &AddInput,
+    stamp: Stamp<'_>,
+) -> Result<i64, UserError> {
+    if admin.department.is_some() && input.department != admin.department {
+        return Err(UserError::OutsideDepartment);
+    }
+    add(loaded, store, input, stamp)
+}
+
+/// Disables (`disabled`) or enables an account in the console, by `admin`; never their own.
+pub fn set_disabled_by(
+    store: &mut Store,
+    admin: &User,
+    name: &str,
+    disabled: bool,
+    stamp: Stamp<'_>,
+) -> Result<(), UserError> {
+    let row = may_change(store, admin, name, None)?;
+    if disabled && row.id == admin.id {
+        return Err(UserError::OwnAccount);
+    }
+    if disabled {
+        Ok(store.disable_user(name, stamp)?)
+    } else {
+        Ok(store.enable_user(name, stamp)?)
+    }
+}
+
+/// Sets a new password in the console, by `admin` (as [`reset_password`]).
+pub fn reset_password_by(
+    store: &mut Store,
+    admin: &User,
+    name: &str,
+    password: &str,
+    stamp: Stamp<'_>,
+) -> Result<(), UserError> {
+    may_change(store, admin, name, None)?;
+    reset_password(store, name, password, stamp)
+}
+
+/// Changes an account's roles, department and inspector row, by `admin`.
+pub fn set_scope_by(
+    loaded: &Loaded,
+    store: &mut Store,
+    admin: &User,
+    name: &str,
+    scope: &Scope,
+    stamp: Stamp<'_>,
+) -> Result<(), UserError> {
+    scope.check(loaded)?;
+    may_change(store, admin, name, Some(scope))?;
+    Ok(store.set_user_scope(
+        name,
+        &scope.role_ids(),
+        scope.department.as_deref(),
+        scope.inspector.as_deref(),
+        stamp,
+    )?)
+}
+
+/// The names of the inspectors in the configured inspector registry, by id (rows that do not
+/// read are left out: the accounts page names whom it can).
+pub fn inspector_names(loaded: &Loaded) -> std::collections::BTreeMap<String, String> {
+    let cfg = &loaded.model.config;
+    let known = crate::registry::Known::from_model(&loaded.model);
+    let mut diags = Vec::new();
+    let mut names = std::collections::BTreeMap::new();
+    for path in &cfg.registries.inspectors {
+        let display = path.display().to_string();
+        for i in crate::registry::read_inspectors(path, &display, &known, &mut diags) {
+            if !i.id.is_empty() && !i.name.is_empty() {
+                names.insert(i.id, i.name);
+            }
+        }
+    }
+    names
 }
 
 /// Every account.

@@ -69,7 +69,7 @@ pub use rule_versions::{
     RuleVersionRow,
 };
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-pub use snapshots::{SnapshotInfo, SnapshotKind};
+pub use snapshots::{SnapshotInfo, SnapshotKind, snapshot_dir_in};
 pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};
 
 use error::{Fail, R, classify};
@@ -284,7 +284,7 @@ fn configure(conn: &mut Connection) -> R<()> {
 fn configure_read_only(conn: &mut Connection) -> R<()> {
     conn.busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))?;
     let found = schema::check_identity(conn)?;
-    if found < SCHEMA_VERSION {
+    if found < schema::READS_FROM {
         return Err(error::Fail::Store(StoreError::OlderSchema {
             path: PathBuf::new(),
             found,

@@ -15,10 +15,16 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The oldest schema version a read-only connection reads as it is, without the migrations it
+/// may not make: the versions after it only add indexes, so every query gives the same answer
+/// on it (version 9 adds `draws_heads`). A read-only command, and the approved rules a command
+/// loads before it opens the database for writing, then work on a file an older suiji wrote.
+pub const READS_FROM: i64 = 8;
 
 /// Reads the file's identity and refuses what this build must not touch. Runs before
 /// anything is written, so a refused file is left exactly as it was.
@@ -550,4 +556,15 @@ CREATE TRIGGER draw_changes_no_update BEFORE UPDATE ON draw_changes
 BEGIN SELECT RAISE(ABORT, 'draw changes are permanent: UPDATE refused'); END;
 CREATE TRIGGER draw_changes_no_delete BEFORE DELETE ON draw_changes
 BEGIN SELECT RAISE(ABORT, 'draw changes are permanent: DELETE refused'); END;
+"#;
+
+/// Version 9: every column a draw's head reads ([`crate::store::DrawHead`]) in one index, so
+/// that listing draws never reads the `draws` row itself. The row stores `manifest_hash`,
+/// `redraw_of`, `redraw_reason` and `provisional` after `manifest_json`, which runs to tens of
+/// megabytes for a draw of a large registry: SQLite reaches a column after it only by walking
+/// the manifest's overflow pages. With this index the lists, the status and the scheduler read
+/// the index alone (`store::draws::tests::draw_heads_are_read_from_the_covering_index`).
+const V9: &str = r#"
+CREATE INDEX draws_heads ON draws (matter, period, id, status, kind, seed_source, issue_date,
+                                   created_at, actor, manifest_hash, provisional);
 "#;

@@ -37,8 +37,9 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-/// `user.add`, `user.disable`, `user.password`, `user.locked`, `login.ok`, `login.failed`,
-/// `login.slowed`, `logout`: what happened to an account (format version 1).
+/// `user.add`, `user.disable`, `user.enable`, `user.roles`, `user.password`, `user.locked`,
+/// `login.ok`, `login.failed`, `login.slowed`, `logout`: what happened to an account (format
+/// version 1).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountAudit {
     /// The address a login came from (logins only).
@@ -171,6 +172,70 @@ impl Store {
                 &AccountAudit::default(),
             )?;
             Ok(())
+        })
+    }
+
+    /// Enables a disabled account again (unlocked, its failures cleared).
+    pub fn enable_user(&mut self, name: &str, s: Stamp<'_>) -> Result<(), StoreError> {
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            let u = by_name(tx, name)?.ok_or_else(|| missing(name))?;
+            tx.execute(
+                "UPDATE users SET disabled = 0, failed_logins = 0, locked_until = 0
+                 WHERE id = ?1",
+                [u.id],
+            )?;
+            audit(
+                tx,
+                &origin,
+                s,
+                "user.enable",
+                name,
+                &AccountAudit::default(),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Sets an account's roles (ids, comma-separated), department and inspector row, and ends
+    /// its sessions (the next login takes the new roles). The audit entry records all three.
+    pub fn set_user_scope(
+        &mut self,
+        name: &str,
+        roles: &str,
+        department: Option<&str>,
+        inspector: Option<&str>,
+        s: Stamp<'_>,
+    ) -> Result<(), StoreError> {
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            let u = by_name(tx, name)?.ok_or_else(|| missing(name))?;
+            tx.execute(
+                "UPDATE users SET roles = ?1, department = ?2, inspector = ?3 WHERE id = ?4",
+                params![roles, department, inspector, u.id],
+            )?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [u.id])?;
+            let detail = AccountAudit {
+                address: None,
+                department: department.map(str::to_string),
+                inspector: inspector.map(str::to_string),
+                roles: Some(roles.to_string()),
+            };
+            audit(tx, &origin, s, "user.roles", name, &detail)?;
+            Ok(())
+        })
+    }
+
+    /// When each account last logged in (the time of its latest `login.ok` audit entry), by
+    /// account name; accounts that never did are absent.
+    pub fn last_logins(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT substr(subject, 6), max(at) FROM audit_log
+                 WHERE action = 'login.ok' AND subject LIKE 'user:%' GROUP BY subject",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 

@@ -415,6 +415,8 @@ fn action_zh(action: &str) -> String {
         ("redraw.refuse", "不批准重新抽取"),
         ("user.add", "新建账号"),
         ("user.disable", "停用账号"),
+        ("user.enable", "启用账号"),
+        ("user.roles", "修改角色"),
         ("user.password", "重设密码"),
         ("user.locked", "账号锁定"),
         ("login.ok", "登录"),

@@ -66,6 +66,9 @@ impl Viewer {
         if self.user.may(Action::ReadAudit) {
             tabs.push(("/audit", "审计日志"));
         }
+        if self.user.may(Action::ManageUsers) {
+            tabs.push(("/users", "账号管理"));
+        }
         tabs
     }
 }
@@ -164,7 +167,10 @@ pub(crate) async fn csrf_layer(State(app): State<App>, req: Request, next: Next)
     }
     let (mut parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return Fail::Invalid("上传内容过大（上限 64 MB）。".into()).into_response();
+        let mut res =
+            Fail::Invalid("上传内容过大（上限 64 MB），未作任何更改。".into()).into_response();
+        *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return res;
     };
     let session = match session_of(&app, &parts.headers).await {
         Ok(Some(s)) => s,
