@@ -981,7 +981,7 @@ fn a_fetch_command_that_never_finishes_is_stopped_and_the_draw_keeps_waiting() {
     assert!(draws(&p).is_empty(), "{log}");
     let (_, out, err) = run(p.suiji(&["status", "--today", "2024-03-05"]));
     assert!(
-        out.contains("WAITING 2024-03-05T09:00")
+        out.contains("WAITING 2024-03-05T0900")
             && out.contains("could not be fetched from sleep 100000")
             && out.contains("sleep did not finish within 1 s (fetch_timeout_secs)"),
         "{out}{err}"
