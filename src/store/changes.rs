@@ -76,15 +76,12 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrawChange> {
 }
 
 fn query(c: &Connection, where_sql: &str, p: impl rusqlite::Params) -> R<Vec<DrawChange>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM draw_changes WHERE {where_sql} ORDER BY id"
-    ))?;
-    let rows = stmt.query_map(p, row)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r?);
-    }
-    Ok(out)
+    super::select_all(
+        c,
+        &format!("SELECT {COLUMNS} FROM draw_changes WHERE {where_sql} ORDER BY id"),
+        p,
+        row,
+    )
 }
 
 fn validate(c: &DrawChange) -> R<()> {

@@ -79,15 +79,12 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Commitment> {
 }
 
 fn query(c: &Connection, where_sql: &str, p: impl rusqlite::Params) -> R<Vec<Commitment>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM commitments WHERE {where_sql} ORDER BY id"
-    ))?;
-    let rows = stmt.query_map(p, row)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r?);
-    }
-    Ok(out)
+    super::select_all(
+        c,
+        &format!("SELECT {COLUMNS} FROM commitments WHERE {where_sql} ORDER BY id"),
+        p,
+        row,
+    )
 }
 
 /// The commitments of (matter, period) no draw has revealed yet.

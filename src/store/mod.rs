@@ -251,6 +251,18 @@ impl Store {
     }
 }
 
+/// Every row `sql` selects, each read by `row`: the one way the store lists rows of a table.
+fn select_all<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> R<Vec<T>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<T>>>()?)
+}
+
 fn configure(conn: &mut Connection) -> R<()> {
     conn.busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))?;
     // Identity first: reading the header is what finds a damaged or foreign file, and a
