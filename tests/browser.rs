@@ -507,3 +507,114 @@ fn rule_edit(b: &Browser) {
     b.screenshot("25-matter-submitted");
     b.logout();
 }
+
+/// Scrolls `selector`'s element to the top of the window (for a screenshot of it).
+fn scroll_to(b: &Browser, selector: &str) {
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
+            "args": [selector]
+        })),
+    );
+}
+
+/// The rule forms and the year's report as staff see them: 规则 with a retired department and
+/// a retired matter labelled 已停用 and the 新增部门 card; a department's form
+/// (`/rules/<dept>/department`); a matter's form with its seed fields (随机种子来源); a
+/// retirement previewed as its own line of the dry runs; the year's report (年度报告) with its
+/// links to the files for the national enterprise credit publicity system, which download.
+#[test]
+fn rule_forms_and_the_report_in_a_real_browser() {
+    // As shipped: two-person approval.
+    let p = Project::shipped_two_person();
+    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    std::fs::copy(
+        util::repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
+        p.path("example.csv"),
+    )
+    .expect("copy example");
+    p.ok(&["results", "import", "example.csv"]);
+    p.ok(&["publish", "--today", "2023-07-14"]);
+    let jindu = p.read("rules/jindu.toml");
+    p.write(
+        "rules/jindu.toml",
+        &jindu.replacen("order = 2\n", "order = 2\nretired = true\n", 1),
+    );
+    let zhian = p.read("rules/zhian.toml");
+    p.write(
+        "rules/zhian.toml",
+        &zhian.replacen(
+            "id = \"entertainment\"\n",
+            "id = \"entertainment\"\nretired = true\n",
+            1,
+        ),
+    );
+    p.ok(&["check"]);
+    // Changed outside the console after `simulate` adopted version 1: approved as version 2.
+    p.ok(&["rules", "approve"]);
+    add_user(&p, "wang.fang", Role::Editor, None);
+    add_user(&p, "li.ming", Role::Operator, None);
+    let Some((_server, d, chromium, base)) = console_for_browser(&p) else {
+        return;
+    };
+    let b = session(&d, &chromium, base, "1280,1000");
+    b.login("wang.fang");
+    b.go("/rules");
+    let page = b.text("main");
+    assert!(page.contains("禁毒大队 已停用"), "{page}");
+    assert!(page.contains("娱乐服务场所监督检查 已停用"), "{page}");
+    b.screenshot("40-rules-retired");
+    scroll_to(&b, "#add-department");
+    assert!(b.text("#add-department").contains("新增部门"));
+    b.screenshot("41-rules-add-department");
+    b.go("/rules/zhian/department");
+    assert!(b.text("h1").contains("治安大队"), "{}", b.text("h1"));
+    assert_eq!(b.count("input[name=d_name]"), 1);
+    b.screenshot("42-department-form");
+    scroll_to(&b, "#f_ratio");
+    b.screenshot("43-department-form-defaults");
+    b.go("/rules/zhian/hotel");
+    scroll_to(&b, "[id='f_seed.source']");
+    let seed = b.text("body");
+    assert!(
+        seed.contains("随机种子来源") && seed.contains("事先承诺的公开随机源"),
+        "{seed}"
+    );
+    assert!(seed.contains("取值时限（秒）"), "{seed}");
+    b.screenshot("44-matter-form-seed");
+    // 停用此事项 previewed: the retirement is a line of the dry runs.
+    b.click("#f_retired");
+    b.click("#preview-button");
+    b.wait_for("//table[@id='dry-runs']//td[contains(@class, 'retired')]");
+    assert!(
+        b.text("#dry-runs td.retired")
+            .contains("停用：不再列入计划"),
+        "{}",
+        b.text("#dry-runs")
+    );
+    scroll_to(&b, "#dry-runs");
+    b.screenshot("45-matter-retired-preview");
+    b.logout();
+    b.login("li.ming");
+    b.go("/report?year=2023");
+    assert!(b.text("h1").contains("年度抽查工作报告"));
+    assert_eq!(b.text("#credit-csv"), "下载 CSV");
+    assert_eq!(b.text("#credit-xlsx"), "下载 Excel");
+    b.screenshot("46-report-credit-links");
+    // The link downloads the sheet (the page stays): its text, fetched as the link would.
+    let csv = b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "return fetch(document.getElementById('credit-csv').href).then(function (r) { return r.text(); });",
+            "args": []
+        })),
+    );
+    let csv = csv.as_str().unwrap_or_default();
+    assert!(
+        csv.contains("统一社会信用代码") && csv.contains("双随机抽查"),
+        "{csv}"
+    );
+}

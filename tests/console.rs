@@ -363,6 +363,7 @@ const WRITES: &[(&str, Action)] = &[
     ("/draws/new", Action::Draw),
     ("/draws/1/changes", Action::Draw),
     ("/redraws/1", Action::ApproveRedraw),
+    ("/redraws/1/commit", Action::Draw),
     ("/results/1/MINE", Action::EnterResults),
     ("/publish", Action::Publish),
     ("/rules/zhian/hotel", Action::EditRules),
@@ -1677,6 +1678,21 @@ fn a_matter_then_its_department_are_retired_through_the_forms_and_approval() {
         }
         assert!(missing.is_empty(), "keys without a field: {missing:?}");
 
+        // 停用此事项 previewed: the dry-run table has the retirement as a line of its own,
+        // the draw before beside what the change makes of it.
+        let preview = hotel_form(&c, &csrf, "", "preview") + "&f_retired=true";
+        let (_, page) = c.post(Some(&editor), "/rules/zhian/hotel", &preview).await;
+        let runs = &page[page.find("id=\"dry-runs\"").expect("a dry-run table")..];
+        let runs = &runs[..runs.find("</table>").expect("table end")];
+        let line = &runs[runs.find("旅馆业").expect("the hotel's line")..];
+        let line = &line[..line.find("</tr>").expect("row end")];
+        assert!(line.contains("可抽取"), "{line}");
+        assert!(
+            line.contains("<td class=\"after retired\">停用：不再列入计划、不再抽取"),
+            "{line}"
+        );
+        assert_eq!(std::fs::read_to_string(&rules).expect("rules"), before);
+
         // 停用此事项 on the hotel's form, submitted, then approved by someone else.
         let retire = hotel_form(&c, &csrf, "", "submit") + "&f_retired=true";
         let (_, page) = c.post(Some(&editor), "/rules/zhian/hotel", &retire).await;
@@ -1922,6 +1938,168 @@ fn healthz_answers_without_a_login_and_fails_while_the_database_does_not_answer(
         assert!(
             body.contains("规则：有错误（调度沿用上次加载的规则）："),
             "{body}"
+        );
+    });
+}
+
+/// The console at a fixed time (`App::at`), for what only a later time allows.
+fn console_at(p: &Project, at: &str) -> axum::Router {
+    let loaded = suiji::jobs::load_rules(&config(p)).expect("rules load");
+    let now = chrono::DateTime::parse_from_rfc3339(at)
+        .expect("a time")
+        .with_timezone(&chrono::Utc);
+    suiji::web::router(
+        suiji::web::App::new(&loaded, config(p), false)
+            .without_slow_down()
+            .at(now),
+    )
+}
+
+/// A redraw of a publicly seeded draw, all in the console: the operator asks, an approver
+/// approves (nothing is drawn yet), the operator commits the redraw to a public source whose
+/// value is not yet announced, and once it is, enters the value on 手动抽取: the redraw takes
+/// exactly that value, the old draw is kept, and every step is audited with its user.
+#[test]
+fn a_publicly_seeded_draw_is_redrawn_in_the_console_commit_then_reveal() {
+    runtime().block_on(async {
+        let mut c = Console::with(Project::shipped(), |p| {
+            p.set_config(&["seed", "source"], "public");
+        });
+        let choice = "choice=zhian.hotel%7C2023-H1";
+        // Before the value: 2099-01-01, the value announced 2099-01-02 21:15.
+        c.app = console_at(&c.project, "2099-01-01T09:00:00+08:00");
+        let operator = c.login("operator", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&operator).await;
+        let ask = format!(
+            "csrf={csrf}&{choice}&confirm=zhian.hotel%7C2023-H1%23system&reason=%E5%90%8D%E5%BD%95%E5%BA%93%E6%9C%89%E8%AF%AF"
+        );
+        let (status, page) = c.post(Some(&operator), "/draws/new", &ask).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        let approver = c.login("approver", PASSWORD).await.expect("logged in");
+        let acsrf = c.csrf(&approver).await;
+        let (_, page) = c.get(Some(&approver), "/draws/new").await;
+        assert!(
+            page.contains("待法制审核（批准后须承诺公开随机源")
+                && page.contains("批准（再承诺公开随机源后抽取）"),
+            "{page}"
+        );
+        let (status, _) = c
+            .post(Some(&approver), "/redraws/1", &format!("csrf={acsrf}&approve=yes"))
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let count = |p: &Project, table: &str| -> i64 {
+            p.db()
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .expect("count")
+        };
+        assert_eq!(count(&c.project, "draws"), 1, "approval draws nothing yet");
+
+        // The operator's page: the approved redraw asks for its commitment.
+        let (_, page) = c
+            .post(Some(&operator), "/draws/new", &format!("csrf={csrf}&{choice}"))
+            .await;
+        assert!(
+            page.contains("id=\"waiting-redraw\"")
+                && page.contains("id=\"redraw-commit\"")
+                && page.contains("已批准（approver），待承诺公开随机源"),
+            "{page}"
+        );
+        // A source already announced is refused, said on the page; then a future one.
+        let commit = |time: &str| {
+            format!(
+                "csrf={csrf}&{choice}&source=%E4%B8%AD%E5%9B%BD%E7%A6%8F%E5%88%A9%E5%BD%A9%E7%A5%A83D+%E7%AC%AC2099001%E6%9C%9F%E5%BC%80%E5%A5%96%E5%8F%B7%E7%A0%81&source_time={time}"
+            )
+        };
+        let (_, page) = c
+            .post(Some(&operator), "/redraws/1/commit", &commit("2098-12-31+21%3A15"))
+            .await;
+        assert!(page.contains("承诺须在数值公布之前作出"), "{page}");
+        assert_eq!(count(&c.project, "commitments"), 0);
+        let (status, page) = c
+            .post(Some(&operator), "/redraws/1/commit", &commit("2099-01-02+21%3A15"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(
+            page.contains("种子来源：公开随机源")
+                && page.contains("中国福利彩票3D 第2099001期开奖号码")
+                && !page.contains("id=\"redraw-commit\""),
+            "{page}"
+        );
+        let published = c.project.read("out/public/commitments.json");
+        assert!(published.contains("第2099001期"), "{published}");
+        // Not before the value is announced.
+        let value = format!(
+            "csrf={csrf}&{choice}&seed=5+0+2&confirm=zhian.hotel%7C2023-H1%23{}",
+            sha256_hex("5 0 2")
+        );
+        let (_, page) = c.post(Some(&operator), "/draws/new", &value).await;
+        assert!(page.contains("公布之后才能抽取"), "{page}");
+        assert_eq!(count(&c.project, "draws"), 1);
+
+        // After the value: the hash shown first, then the redraw with exactly that value.
+        c.app = console_at(&c.project, "2099-01-03T09:00:00+08:00");
+        let operator = c.login("operator", PASSWORD).await.expect("logged in");
+        let csrf = c.csrf(&operator).await;
+        let (_, page) = c
+            .post(Some(&operator), "/draws/new", &format!("csrf={csrf}&{choice}&seed=5+0+2"))
+            .await;
+        assert!(page.contains(&sha256_hex("5 0 2")), "{page}");
+        let value = format!(
+            "csrf={csrf}&{choice}&seed=5+0+2&confirm=zhian.hotel%7C2023-H1%23{}",
+            sha256_hex("5 0 2")
+        );
+        let (status, page) = c.post(Some(&operator), "/draws/new", &value).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        let (id, status_new, redraw_of, seed, source, reason, actor): (
+            i64,
+            String,
+            Option<i64>,
+            String,
+            String,
+            String,
+            String,
+        ) = c
+            .project
+            .db()
+            .query_row(
+                "SELECT id, status, redraw_of, seed_hex, seed_source, redraw_reason, actor FROM draws WHERE id = 2",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            )
+            .expect("the redraw");
+        assert_eq!((id, status_new.as_str(), redraw_of), (2, "active", Some(1)));
+        assert_eq!(seed, sha256_hex("5 0 2"), "exactly the announced value");
+        assert!(source.contains("(commitment #1,"), "{source}");
+        assert_eq!(reason, "名录库有误（web:approver 批准）");
+        assert_eq!(actor, "web:operator");
+        let (_, page) = c.get(Some(&operator), "/draws/new").await;
+        assert!(page.contains("新抽取第 2 号"), "{page}");
+        let by: Vec<(String, String, Option<String>)> = c
+            .project
+            .db()
+            .prepare(
+                "SELECT a.action, a.actor, v.console_user FROM audit_log a JOIN audit_v2 v ON v.seq = a.seq
+                 WHERE a.action LIKE 'draw.%' OR a.action LIKE 'redraw.%' OR a.action LIKE 'commitment.%'
+                 ORDER BY a.seq",
+            )
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("audit");
+        let by: Vec<(&str, &str, Option<&str>)> = by
+            .iter()
+            .map(|(a, w, u)| (a.as_str(), w.as_str(), u.as_deref()))
+            .collect();
+        assert_eq!(by[0].0, "draw.record");
+        assert_eq!(
+            by[1..],
+            [
+                ("redraw.ask", "web:operator", Some("operator")),
+                ("redraw.approve", "web:approver", Some("approver")),
+                ("commitment.record", "web:operator", Some("operator")),
+                ("draw.redraw", "web:operator", Some("operator")),
+            ]
         );
     });
 }

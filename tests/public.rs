@@ -635,3 +635,103 @@ fn public_files_carry_validators_and_cache_lifetimes() {
         }
     });
 }
+
+/// A GET with the given request headers: the status and the answer's headers.
+async fn get_with(
+    app: &axum::Router,
+    path: &str,
+    headers: &[(header::HeaderName, &str)],
+) -> (StatusCode, axum::http::HeaderMap) {
+    let mut req = Request::get(path);
+    for (k, v) in headers {
+        req = req.header(k, *v);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("the router answers");
+    (res.status(), res.headers().clone())
+}
+
+fn http_time(v: &axum::http::HeaderValue) -> i64 {
+    chrono::DateTime::parse_from_rfc2822(v.to_str().expect("ascii"))
+        .expect("an HTTP date")
+        .timestamp()
+}
+
+/// Every public answer says when it last changed (`Last-Modified`); `If-Modified-Since` with
+/// that date answers 304 while the file is the same and 200 once it has changed (a new
+/// commitment changes the commitments page), even within the same second; with
+/// `If-None-Match` also given, the ETag alone decides.
+#[test]
+fn public_files_carry_last_modified_and_answer_if_modified_since() {
+    let p = published_year();
+    let hotel = draw_id(&p, "zhian.hotel", "2023-H1");
+    let app = router(&p);
+    runtime().block_on(async {
+        for path in [
+            "/public/commitments.html".to_string(),
+            format!("/public/draws/{hotel}.html"),
+            "/public/feed.xml".to_string(),
+            "/public/static/site.css".to_string(),
+            format!("/public/draws/{hotel}/bundle.public.json"),
+        ] {
+            let (status, headers) = get_with(&app, &path, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            let stamp = headers[header::LAST_MODIFIED]
+                .to_str()
+                .expect("ascii")
+                .to_string();
+            assert!(stamp.ends_with(" GMT"), "{path}: {stamp}");
+            let (status, again) =
+                get_with(&app, &path, &[(header::IF_MODIFIED_SINCE, &stamp)]).await;
+            assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+            assert_eq!(again[header::LAST_MODIFIED], stamp.as_str(), "{path}");
+            let earlier = chrono::DateTime::from_timestamp(
+                http_time(&headers[header::LAST_MODIFIED]) - 86_400,
+                0,
+            )
+            .expect("a day before")
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+            let (status, _) = get_with(&app, &path, &[(header::IF_MODIFIED_SINCE, &earlier)]).await;
+            assert_eq!(status, StatusCode::OK, "{path}: changed since a day before");
+            let (status, _) = get_with(
+                &app,
+                &path,
+                &[
+                    (header::IF_MODIFIED_SINCE, &stamp),
+                    (header::IF_NONE_MATCH, "\"something else\""),
+                ],
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{path}: the ETag decides");
+        }
+
+        let path = "/public/commitments.html";
+        let (_, headers) = get_with(&app, path, &[]).await;
+        let stamp = headers[header::LAST_MODIFIED]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        p.ok(&[
+            "commit",
+            "zhian.hotel",
+            "--period",
+            "2025-H2",
+            "--source",
+            "中国福利彩票3D 第2099001期开奖号码",
+            "--source-time",
+            "2099-07-01 10:00",
+        ]);
+        let (status, changed) = get_with(&app, path, &[(header::IF_MODIFIED_SINCE, &stamp)]).await;
+        assert_eq!(status, StatusCode::OK, "the page changed");
+        // Sent once that second has come (a change within the same second moves it on).
+        if let Some(later) = changed.get(header::LAST_MODIFIED) {
+            assert!(http_time(later) > http_time(&headers[header::LAST_MODIFIED]));
+        }
+        let (status, _) = get_with(&app, path, &[(header::IF_MODIFIED_SINCE, &stamp)]).await;
+        assert_eq!(status, StatusCode::OK, "still newer than the old copy");
+    });
+}

@@ -419,7 +419,8 @@ fn a_redraw_of_a_publicly_seeded_draw_needs_its_own_new_commitment() {
                 && err.contains("suiji commit zhian.hotel --period 2025-H1 --redraw --source"),
             "{err}"
         );
-        // From the console: the request itself is refused.
+        // From the console: the request is recorded as one that reveals a commitment of its
+        // own, and its approval draws nothing (no seed of the system's at approval).
         let mut store = suiji::store::Store::open(&loaded.model.config.data_dir).expect("db");
         let ask = suiji::jobs::redraw::Ask {
             draw_id: 1,
@@ -427,11 +428,21 @@ fn a_redraw_of_a_publicly_seeded_draw_needs_its_own_new_commitment() {
             actor: "operator".into(),
             at: "2025-01-03T10:00:00+08:00".into(),
         };
-        let e = suiji::jobs::redraw::ask(&loaded, &mut store, &ask).expect_err("refused");
-        assert!(
-            e.to_string().contains("a redraw needs its own commitment"),
-            "{e}"
-        );
+        let id = suiji::jobs::redraw::ask(&loaded, &mut store, &ask).expect("recorded");
+        let decide = suiji::jobs::redraw::Decide {
+            id,
+            approve: true,
+            actor: "approver".into(),
+            at: "2025-01-03T11:00:00+08:00".into(),
+        };
+        let drawn =
+            suiji::jobs::redraw::decide(&loaded, &mut store, &decide, |_| true).expect("approved");
+        assert_eq!(drawn, None, "approval draws nothing");
+        let waiting = suiji::jobs::redraw::waiting(&store, HOTEL, "2025-H1")
+            .expect("read")
+            .expect("the redraw waits for its commitment");
+        assert_eq!(waiting.id, id);
+        assert_eq!(count(&p, "draws"), 1);
 
         // A commitment made as of before the draw it would replace is not the redraw's own.
         let (code, out) = commit(&p, "2025-H1", "2099-01-02 21:15");

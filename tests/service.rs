@@ -957,3 +957,33 @@ fn the_service_commits_ahead_fetches_the_announced_value_and_draws_with_it() {
     ]);
     assert!(verified.starts_with("identical"), "{verified}");
 }
+
+/// A fetch command that never finishes is stopped at `fetch_timeout_secs`: the draw keeps
+/// waiting, as after any failed fetch, and `status` says why. The command never ends by
+/// itself, so the outcome is the same on any machine; the test takes the 1 s limit.
+#[test]
+fn a_fetch_command_that_never_finishes_is_stopped_and_the_draw_keeps_waiting() {
+    let p = service_project(&matter("march", "0 0 9 5 3 *", "5%", ""));
+    p.set_config(&["seed", "source"], "public");
+    p.set_config(&["seed", "name"], "福彩3D {date} 开奖号码");
+    p.set_config(&["seed", "announce"], "21:15");
+    p.set_config(&["seed", "commit_days"], 2);
+    p.set_config(
+        &["seed", "fetch_command"],
+        toml::Value::Array(vec!["sleep".into(), "100000".into()]),
+    );
+    p.set_config(&["seed", "fetch_timeout_secs"], 1);
+
+    let mut svc = service(&p, "2024-03-01 00:00:00");
+    let mut clock = Script::new(at("2024-03-02 00:00:00")).at("2024-03-05 21:20:00", shutdown);
+    let (stop, log) = start(&mut svc, &mut clock, false);
+    assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
+    assert!(draws(&p).is_empty(), "{log}");
+    let (_, out, err) = run(p.suiji(&["status", "--today", "2024-03-05"]));
+    assert!(
+        out.contains("WAITING 2024-03-05T09:00")
+            && out.contains("could not be fetched from sleep 100000")
+            && out.contains("sleep did not finish within 1 s (fetch_timeout_secs)"),
+        "{out}{err}"
+    );
+}

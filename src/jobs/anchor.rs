@@ -158,8 +158,14 @@ pub fn load(source: &str) -> Result<Anchors, AnchorError> {
 /// The largest anchors file read from the network.
 const MAX_BYTES: u64 = 64 << 20;
 
-/// A plain HTTP/1.0 GET of `host[:port]/path`; the body of a 200 answer.
+/// A plain HTTP/1.0 GET of `host[:port]/path`; the body of a 200 answer. Connecting and
+/// each read wait at most 30 s.
 pub(crate) fn fetch(rest: &str) -> Result<Vec<u8>, String> {
+    fetch_within(rest, Duration::from_secs(30))
+}
+
+/// [`fetch`], connecting and each read waiting at most `timeout`.
+pub(crate) fn fetch_within(rest: &str, timeout: Duration) -> Result<Vec<u8>, String> {
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -169,7 +175,6 @@ pub(crate) fn fetch(rest: &str) -> Result<Vec<u8>, String> {
     } else {
         format!("{host}:80")
     };
-    let timeout = Duration::from_secs(30);
     let sock = std::net::ToSocketAddrs::to_socket_addrs(&addr)
         .map_err(|e| e.to_string())?
         .next()

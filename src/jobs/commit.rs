@@ -143,6 +143,15 @@ fn stamp(d: DateTime<FixedOffset>) -> String {
 /// chain. Refused when the source's time is not in the future, when the period was already
 /// drawn, or while another commitment of the same draw waits for its value.
 pub fn commit(loaded: &Loaded, input: &Input) -> Result<Commitment, CommitError> {
+    commit_as(loaded, input, None)
+}
+
+/// [`commit`], its audit entry recording `origin` (the console's signed-in user) when given.
+pub fn commit_as(
+    loaded: &Loaded,
+    input: &Input,
+    origin: Option<&crate::store::Origin>,
+) -> Result<Commitment, CommitError> {
     super::require_in_force(loaded, &input.matter)?;
     let tz = loaded.model.config.timezone;
     let cal = load_calendar(loaded, false)?;
@@ -162,6 +171,9 @@ pub fn commit(loaded: &Loaded, input: &Input) -> Result<Commitment, CommitError>
         });
     }
     let mut store = open_store(loaded)?;
+    if let Some(origin) = origin {
+        store.set_origin(origin.clone());
+    }
     match (
         store.active_draw(&input.matter, &input.period)?,
         input.redraw,

@@ -7,7 +7,7 @@ mod preview;
 
 use std::path::{Path, PathBuf};
 
-pub use preview::{Counts, DateChange, DryRun, Preview, Side, StratumCount, preview};
+pub use preview::{After, Counts, DateChange, DryRun, Preview, Side, StratumCount, preview};
 
 use super::SetupError;
 use crate::diag::{Diagnostic, Location, Severity, Sources};

@@ -588,12 +588,13 @@ impl Service {
         k: &crate::store::Commitment,
         now: NaiveDateTime,
     ) -> Option<String> {
-        let fetch = self.auto_source(&d.matter)?.fetch.clone()?;
+        let src = self.auto_source(&d.matter)?;
+        let (fetch, limit) = (src.fetch.clone()?, src.fetch_timeout);
         let announced = self.local(&k.source_time)?;
         if now <= announced {
             return None;
         }
-        match super::beacon::fetch(&fetch, announced.date()) {
+        match super::beacon::fetch(&fetch, announced.date(), limit) {
             Ok(value) => {
                 self.fetch_failures
                     .remove(&(d.matter.clone(), d.period.id.clone()));

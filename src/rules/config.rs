@@ -374,7 +374,7 @@ pub(crate) fn read_seed_table(
 }
 
 /// The public source the service commits to by itself (`name`, `announce`, `commit_days`,
-/// `fetch_url` or `fetch_command`), read only with `source = "public"`.
+/// `fetch_url` or `fetch_command`, `fetch_timeout_secs`), read only with `source = "public"`.
 fn read_public_source(
     t: &mut Table<'_>,
     public: bool,
@@ -387,6 +387,7 @@ fn read_public_source(
         "commit_days",
         "fetch_url",
         "fetch_command",
+        "fetch_timeout_secs",
     ];
     if !public {
         for key in keys {
@@ -434,11 +435,17 @@ fn read_public_source(
         .integer("commit_days", 1, 60, cx)
         .map_or(3, |v| v.value as u32);
     let fetch = read_fetch(t, cx);
+    let fetch_timeout = t
+        .integer("fetch_timeout_secs", 1, 3600, cx)
+        .map_or(crate::rules::model::DEFAULT_FETCH_TIMEOUT_SECS, |v| {
+            v.value as u64
+        });
     Some(PublicSource {
         name: name.value,
         announce: announce?,
         commit_days,
         fetch,
+        fetch_timeout: std::time::Duration::from_secs(fetch_timeout),
     })
 }
 

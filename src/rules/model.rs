@@ -266,7 +266,13 @@ pub struct PublicSource {
     pub commit_days: u32,
     /// How the service obtains an announced value; `None`: the operator enters it.
     pub fetch: Option<Fetch>,
+    /// How long one fetch may take (`fetch_timeout_secs`): a command still running then is
+    /// killed, an address that has not answered is given up; the draw keeps waiting.
+    pub fetch_timeout: std::time::Duration,
 }
+
+/// How long a fetch may take when `fetch_timeout_secs` is not given.
+pub const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 60;
 
 /// How an announced value is obtained: the body of an HTTP answer, or a command's output
 /// (trimmed); `{date}` in either stands for the value's day.

@@ -143,6 +143,7 @@ pub const KEYS: &[Key] = &[
     key(S::Seed, "commit_days", K::Integer { min: 1, max: 60 }, "3", "提前承诺天数", "抽取日前 N 天承诺"),
     key(S::Seed, "fetch_url", K::Text, "", "取值地址", "http:// 地址，{date} 代表该日；应答正文即公布之值"),
     key(S::Seed, "fetch_command", K::Texts, "", "取值命令", "程序及其参数，每行一项（如 curl -fsS https://…）；其输出即公布之值"),
+    key(S::Seed, "fetch_timeout_secs", K::Integer { min: 1, max: 3600 }, "60", "取值时限（秒）", "一次取值最多等待的秒数；超时即终止取值命令，本次不取值，10 分钟后再试，抽取继续等待"),
     key(S::Checklist, "id", K::Id, "", "内容编号", "稳定编号，结果引用它"),
     key(S::Checklist, "group", K::Text, "", "分组标题", "可选，内容打印在此标题下"),
     key(S::Checklist, "text", K::LongText, "", "检查内容", "计划原文"),

@@ -69,7 +69,7 @@ pub use rule_versions::{
     RuleVersionRow,
 };
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-pub use snapshots::{SnapshotInfo, SnapshotKind};
+pub use snapshots::{SnapshotInfo, SnapshotKind, snapshot_dir_in};
 pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};
 
 use error::{Fail, R, classify};

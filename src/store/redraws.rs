@@ -55,8 +55,12 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RedrawRow> {
     })
 }
 
+/// A request approved without drawing (its redraw reveals a commitment of its own, drawn
+/// later) has as its new draw the one that replaced its draw.
 const SELECT: &str = "SELECT q.id, q.draw_id, d.matter, d.period, q.reason, q.seed_text,
-    q.requested_by, q.requested_at, q.approved, q.decided_by, q.decided_at, q.new_draw_id
+    q.requested_by, q.requested_at, q.approved, q.decided_by, q.decided_at,
+    COALESCE(q.new_draw_id, CASE WHEN q.approved = 1
+        THEN (SELECT n.id FROM draws n WHERE n.redraw_of = q.draw_id) END)
     FROM redraw_requests q JOIN draws d ON d.id = q.draw_id";
 
 impl Store {

@@ -58,6 +58,11 @@ pub struct SnapshotInfo {
     pub compressed_size: u64,
 }
 
+/// The folder of the snapshots kept as files of the database in `data_dir`.
+pub fn snapshot_dir_in(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("snapshots")
+}
+
 impl Store {
     /// Archives a snapshot's canonical bytes (with the number of rows they hold, which the
     /// caller knows from the registry format) and returns its hash. Archiving the same bytes
@@ -82,7 +87,7 @@ impl Store {
     pub fn snapshot_dir(&self) -> PathBuf {
         self.path
             .parent()
-            .map_or_else(|| PathBuf::from("snapshots"), |p| p.join("snapshots"))
+            .map_or_else(|| PathBuf::from("snapshots"), snapshot_dir_in)
     }
 
     /// Records a snapshot kept as a file in [`Store::snapshot_dir`] (named `<hash>.csv`),

@@ -61,12 +61,16 @@ struct Inner {
     pool: Arc<pool::Pool>,
     /// The last status computed, shared until the data it comes from changes.
     status: status::Cache,
+    /// When each public file last changed, for `Last-Modified` and `If-Modified-Since`.
+    modified: public::Modified,
     tz: chrono_tz::Tz,
     secure_cookies: bool,
     /// Hold answers to addresses that fail logins too often (off in tests).
     slow_down: bool,
     /// Whether the scheduler runs in this process (for `/healthz`).
     scheduler: Arc<health::Scheduler>,
+    /// A clock standing still ([`App::at`], tests only); `None`: the real time.
+    fixed_now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl App {
@@ -78,40 +82,50 @@ impl App {
                 origin: crate::store::Origin::of_process(),
                 pool: Arc::default(),
                 status: status::Cache::default(),
+                modified: public::Modified::default(),
                 config,
                 tz: loaded.model.config.timezone,
                 secure_cookies,
                 slow_down: true,
                 scheduler: Arc::default(),
+                fixed_now: None,
             }),
         }
     }
 
     /// The same, answering at once to addresses that fail logins (for tests).
     pub fn without_slow_down(self) -> App {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                inner.slow_down = false;
-                App {
-                    inner: Arc::new(inner),
-                }
-            }
-            Err(shared) => {
-                let inner = Inner {
-                    config: shared.config.clone(),
-                    held: crate::jobs::held::Held::new(shared.config.clone()),
-                    origin: shared.origin.clone(),
-                    pool: Arc::default(),
-                    status: status::Cache::default(),
-                    tz: shared.tz,
-                    secure_cookies: shared.secure_cookies,
-                    slow_down: false,
-                    scheduler: Arc::clone(&shared.scheduler),
-                };
-                App {
-                    inner: Arc::new(inner),
-                }
-            }
+        self.edit(|inner| inner.slow_down = false)
+    }
+
+    /// The same, its clock standing at `now` (for tests of what only a later time allows,
+    /// such as revealing a public source's value announced after a commitment). `suiji
+    /// serve` never sets it: the console records the real time.
+    pub fn at(self, now: chrono::DateTime<chrono::Utc>) -> App {
+        self.edit(|inner| inner.fixed_now = Some(now))
+    }
+
+    /// The same state with `change` made to it (a copy when it is shared already).
+    fn edit(self, change: impl FnOnce(&mut Inner)) -> App {
+        let mut inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(shared) => Inner {
+                config: shared.config.clone(),
+                held: crate::jobs::held::Held::new(shared.config.clone()),
+                origin: shared.origin.clone(),
+                pool: Arc::default(),
+                status: status::Cache::default(),
+                modified: public::Modified::default(),
+                tz: shared.tz,
+                secure_cookies: shared.secure_cookies,
+                slow_down: shared.slow_down,
+                scheduler: Arc::clone(&shared.scheduler),
+                fixed_now: shared.fixed_now,
+            },
+        };
+        change(&mut inner);
+        App {
+            inner: Arc::new(inner),
         }
     }
 
@@ -180,7 +194,10 @@ impl App {
 
     /// Now in the bureau's time zone.
     fn now(&self) -> chrono::DateTime<chrono_tz::Tz> {
-        chrono::Utc::now().with_timezone(&self.inner.tz)
+        self.inner
+            .fixed_now
+            .unwrap_or_else(chrono::Utc::now)
+            .with_timezone(&self.inner.tz)
     }
 
     /// Now as the audit log writes it.
@@ -202,6 +219,7 @@ pub fn router(app: App) -> Router {
         .route("/draws", get(draws::list))
         .route("/draws/new", get(manual::form).post(manual::submit))
         .route("/redraws/{id}", post(manual::decide))
+        .route("/redraws/{id}/commit", post(manual::commit_redraw))
         .route(
             "/registries",
             get(registries::show).post(registries::upload),

@@ -344,9 +344,63 @@ fn matches(request: &HeaderMap, tag: &str) -> bool {
         .any(|t| t.trim() == "*" || bare(t) == bare(tag))
 }
 
-fn answer(path: &str, bytes: Vec<u8>, request: &HeaderMap) -> Response {
+/// When each public file's content last changed, as this process has seen it: the moment it
+/// first served the file's current ETag. A new tag moves the time on, always by at least a
+/// second (HTTP dates have whole seconds), so a copy fetched before a change never looks
+/// current; after a restart every file counts as changed when first served again (a client
+/// fetches it once more, never keeps a stale copy).
+#[derive(Debug, Default)]
+pub(crate) struct Modified(std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>);
+
+impl Modified {
+    /// The second (Unix time) since which `path` has had the content tagged `tag`, served at
+    /// `now`.
+    fn since(&self, path: &str, tag: &str, now: i64) -> i64 {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match seen.get_mut(path) {
+            Some((t, since)) if t == tag => *since,
+            Some((t, since)) => {
+                *since = now.max(*since + 1);
+                *t = tag.to_string();
+                *since
+            }
+            None => {
+                seen.insert(path.to_string(), (tag.to_string(), now));
+                now
+            }
+        }
+    }
+}
+
+/// An HTTP date (RFC 9110 5.6.7) of Unix second `t`.
+fn http_date(t: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
+/// Whether `If-Modified-Since` says the client's copy is as new as `since` (Unix second). Not
+/// consulted when `If-None-Match` is given (RFC 9110 13.1.3); a date that cannot be read
+/// counts as absent.
+fn unmodified_since(request: &HeaderMap, since: i64) -> bool {
+    if request.contains_key(header::IF_NONE_MATCH) {
+        return false;
+    }
+    request
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v.trim()).ok())
+        .is_some_and(|ims| since <= ims.timestamp())
+}
+
+fn answer(
+    path: &str,
+    bytes: Vec<u8>,
+    request: &HeaderMap,
+    (modified, now): (&Modified, i64),
+) -> Response {
     let tag = etag(path, &bytes);
-    let mut res = if matches(request, &tag) {
+    let since = modified.since(path, &tag, now);
+    let mut res = if matches(request, &tag) || unmodified_since(request, since) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         ([(header::CONTENT_TYPE, content_type(path))], bytes).into_response()
@@ -362,6 +416,12 @@ fn answer(path: &str, bytes: Vec<u8>, request: &HeaderMap) -> Response {
     );
     if let Ok(v) = HeaderValue::from_str(&tag) {
         headers.insert(header::ETAG, v);
+    }
+    // A time moved past now by changes within one second is not sent until it has come.
+    if since <= now
+        && let Some(v) = http_date(since).and_then(|d| HeaderValue::from_str(&d).ok())
+    {
+        headers.insert(header::LAST_MODIFIED, v);
     }
     res
 }
@@ -382,8 +442,9 @@ pub(crate) async fn page(
     Path(path): Path<String>,
     request: HeaderMap,
 ) -> Result<Response, Fail> {
+    let seen = (&app.inner.modified, chrono::Utc::now().timestamp());
     if let Some((p, _, bytes)) = ASSETS.iter().find(|(p, _, _)| *p == path) {
-        return Ok(answer(p, bytes.to_vec(), &request));
+        return Ok(answer(p, bytes.to_vec(), &request, seen));
     }
     let config = app.config();
     let now = app.now().naive_local();
@@ -402,5 +463,5 @@ pub(crate) async fn page(
             .ok_or(Fail::NotFound)
     })
     .await?;
-    Ok(answer(&path, bytes, &request))
+    Ok(answer(&path, bytes, &request, seen))
 }

@@ -1206,6 +1206,8 @@ pub(crate) struct DryRunLine {
     pub strata: Vec<String>,
     pub staffing: String,
     pub warning: Option<String>,
+    /// The change retires the matter.
+    pub retired: bool,
 }
 
 pub(crate) struct PreviewView {
@@ -1229,7 +1231,7 @@ fn preview_view(p: &Preview) -> PreviewView {
                 .as_ref()
                 .map_or_else(|| "（新事项）".into(), counts_text);
             match &d.after {
-                Ok(c) => DryRunLine {
+                rule_edit::After::Drawn(c) => DryRunLine {
                     matter: d.matter.clone(),
                     period: d.period.clone(),
                     before,
@@ -1251,8 +1253,9 @@ fn preview_view(p: &Preview) -> PreviewView {
                         c.needed, c.drawn, c.inspectors, c.capacity
                     ),
                     warning: staffing_warning(c),
+                    retired: false,
                 },
-                Err(e) => DryRunLine {
+                rule_edit::After::Failed(e) => DryRunLine {
                     matter: d.matter.clone(),
                     period: d.period.clone(),
                     before,
@@ -1260,6 +1263,17 @@ fn preview_view(p: &Preview) -> PreviewView {
                     strata: Vec::new(),
                     staffing: String::new(),
                     warning: None,
+                    retired: false,
+                },
+                rule_edit::After::Retired => DryRunLine {
+                    matter: d.matter.clone(),
+                    period: d.period.clone(),
+                    before,
+                    after: "停用：不再列入计划、不再抽取（已有抽取记录和历史保留）".into(),
+                    strata: Vec::new(),
+                    staffing: String::new(),
+                    warning: None,
+                    retired: true,
                 },
             }
         })

@@ -805,9 +805,17 @@ pub(crate) fn freeze(
     loaded: &Loaded,
     store: &Store,
 ) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+    freeze_into(loaded, &store.snapshot_dir())
+}
+
+/// [`freeze`], the snapshot written to `dir` (a database's snapshot folder).
+pub(crate) fn freeze_into(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
-    let dir = store.snapshot_dir();
+    let dir = dir.to_path_buf();
     let cannot = |e: std::io::Error| {
         vec![
             crate::diag::Diagnostic::error(format!(
