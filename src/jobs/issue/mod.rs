@@ -277,6 +277,25 @@ pub fn carried_loads(
     Ok(out)
 }
 
+/// What the draw `req` starts from: the targets' history and, for `suiji-draw/2`, the loads its
+/// inspectors carry in from the period's other draws.
+fn draw_history(
+    loaded: &Loaded,
+    store: &Store,
+    frozen: &Frozen,
+    req: &Request,
+) -> Result<History, IssueError> {
+    let d = &req.draw;
+    let mut hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
+    if req.algorithm == Algorithm::V2
+        && let Some(matter) = loaded.model.matter(&d.matter)
+    {
+        let spec = joint_team(matter).unwrap_or_else(|| pipeline::matter_team(matter));
+        hist.carried = carried_loads(store, d, &spec.departments, &frozen.registry.inspectors)?;
+    }
+    Ok(hist)
+}
+
 /// Runs the draw for `req` (pure), without touching the store.
 pub fn compute(
     loaded: &Loaded,
@@ -388,13 +407,7 @@ pub fn issue(
     let model = &loaded.model;
     let d = &req.draw;
     refuse_drawn(&model.config.output_dir, store, req)?;
-    let mut hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
-    if req.algorithm == Algorithm::V2
-        && let Some(matter) = model.matter(&d.matter)
-    {
-        let spec = joint_team(matter).unwrap_or_else(|| pipeline::matter_team(matter));
-        hist.carried = carried_loads(store, d, &spec.departments, &frozen.registry.inspectors)?;
-    }
+    let hist = draw_history(loaded, store, frozen, req)?;
     let phase = |what: &str| {
         if frozen.info.targets_rows >= PROGRESS_ROWS {
             tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "{what}");
