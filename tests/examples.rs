@@ -500,7 +500,7 @@ fn a_class_hook_that_answers_a_number_or_sits_beside_class_field_is_refused_wher
             "rules/shipin.rhai:",
         ],
     );
-    let hook = "hooks = { script = \"shipin.rhai\", class = \"risk_class\" }";
+    let hook = "hooks = { script = \"shipin.rhai\", class = \"risk_class\", conflict = \"former_employer\" }";
     refused(
         (
             "rules/shipin.toml",
@@ -678,4 +678,106 @@ fn a_class_frequency_more_often_than_the_matter_or_misspelt_is_a_located_error()
             "did you mean `biennial`?",
         ],
     );
+}
+
+/// Sets inspector `id`'s 曾任职单位 (the registry's last column) to `employer`.
+fn set_former_employer(p: &Project, id: &str, employer: &str) {
+    let text = p.read("config/registry/inspectors.csv");
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| match l.strip_prefix(&format!("{id},")) {
+            Some(_) => {
+                let (head, _) = l.rsplit_once(',').expect("a row");
+                format!("{head},{employer}")
+            }
+            None => l.to_string(),
+        })
+        .collect();
+    p.write(
+        "config/registry/inspectors.csv",
+        &(edited.join("\n") + "\n"),
+    );
+}
+
+#[test]
+fn an_inspectors_former_employer_is_avoided_by_a_hook_reading_the_registrys_own_column() {
+    // The joint draw once, to learn a visit and one member of its team.
+    let draw = [
+        "draw",
+        "shipin.lianhe",
+        "--period",
+        "2025-H1",
+        "--seed",
+        "demo",
+    ];
+    let first = Project::example("shichang").simulation();
+    first.ok(&draw);
+    let m = manifest(&first, JOINT);
+    let visit = m["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .find(|s| !s["team"].as_array().expect("team").is_empty())
+        .expect("a staffed visit")
+        .clone();
+    let target = visit["target_id"].as_str().expect("id").to_string();
+    let member = visit["team"][0].as_str().expect("id").to_string();
+    // The member formerly worked at that firm (曾任职单位, a column suiji does not know): the
+    // example's `former_employer` hook reads it and avoids the firm.
+    let p = Project::example("shichang").simulation();
+    set_former_employer(&p, &member, &target);
+    p.ok(&draw);
+    let again = manifest(&p, JOINT);
+    let team = again["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .find(|s| s["target_id"] == target.as_str())
+        .expect("the same visit")["team"]
+        .clone();
+    assert!(
+        !team
+            .as_array()
+            .expect("team")
+            .iter()
+            .any(|x| x == member.as_str()),
+        "{member} formerly worked at {target} but is on its team {team}"
+    );
+    let skipped = again["inspector_skips"]
+        .as_array()
+        .expect("skips")
+        .iter()
+        .any(|s| {
+            s["target_id"] == target.as_str()
+                && s["inspector_id"] == member.as_str()
+                && s["reason"] == "hook_conflict"
+        });
+    assert!(skipped, "{}", again["inspector_skips"]);
+    // The column is in the archived inspector snapshot, so the draw re-runs identically.
+    let out = p.ok(&["verify", "1"]);
+    assert!(out.starts_with("identical"), "{out}");
+    let packed: Vec<u8> = p
+        .db()
+        .query_row(
+            "SELECT data FROM snapshots WHERE hash = ?1",
+            [again["registry"]["inspectors_snapshot"]
+                .as_str()
+                .expect("hash")],
+            |r| r.get(0),
+        )
+        .expect("archived");
+    let mut snapshot = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&packed[..]),
+        &mut snapshot,
+    )
+    .expect("a gzip snapshot");
+    assert!(
+        snapshot.starts_with(
+            "id,name,department,certificate,qualifications,active,area,conflicts,曾任职单位\n"
+        ),
+        "{snapshot}"
+    );
+    assert!(snapshot.contains(&format!(",{target}\n")), "{snapshot}");
+    reference_agrees(&p);
 }

@@ -113,6 +113,16 @@ pub struct HistoryEntry {
     pub last_clean: Option<NaiveDate>,
 }
 
+/// `suiji-manifest/2`: the load an inspector carries into the draw — the visits they are on, in
+/// the teams as the changes left them, of the other standing draws whose period overlaps this
+/// draw's (docs/draw-algorithm.md V2-16). The team step starts from these loads, so the
+/// workload cap holds across all the draws of a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedLoad {
+    pub inspector_id: String,
+    pub load: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StratumInfo {
     pub stratum: String,
@@ -206,6 +216,11 @@ pub struct Manifest {
     pub rules_hash: String,
     pub registry: RegistryInfo,
     pub history: Vec<HistoryEntry>,
+    /// `suiji-manifest/2`, draws whose inspectors carry loads in from earlier draws of the
+    /// period: those loads, by inspector id (V2-16). Absent when there are none, and in every
+    /// manifest made before workload caps counted per period, so those keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_loads: Option<Vec<CarriedLoad>>,
     pub strata: Vec<StratumInfo>,
     /// `suiji-manifest/2`: class values of drawn-from targets that `class_ratios` gives no
     /// ratio (drawn at `ratio_ppm`), sorted.
@@ -386,6 +401,7 @@ impl Manifest {
         cmp!(key_area_only);
         cmp!(rules_hash);
         cmp!(strata);
+        cmp!(carried_loads);
         if self.registry.targets_snapshot != rerun.registry.targets_snapshot {
             out.push("targets snapshot hash differs".into());
         }
@@ -465,6 +481,7 @@ mod tests {
             rules_hash: String::new(),
             registry: RegistryInfo::default(),
             history: Vec::new(),
+            carried_loads: None,
             strata: vec![StratumInfo {
                 stratum: "\"selected\":[".into(),
                 ratio_ppm: 1,

@@ -114,7 +114,7 @@ pub const KEYS: &[Key] = &[
     key(S::Matter, "holiday", K::Table(S::Holiday), "", "重大节假日加强抽查", "节假日前对重点区域加抽"),
     key(S::Matter, "team_size", K::Integer { min: 1, max: 10 }, "2", "每户检查人员数", "至少 2 人"),
     key(S::Matter, "qualifications", K::Texts, "", "检查人员资格", "检查人员须全部具备；在 [qualifications] 中声明；每行一个"),
-    key(S::Matter, "workload_cap", K::Integer { min: 1, max: 100_000 }, "20", "每人每期最多承担户数", "检查人员工作量上限"),
+    key(S::Matter, "workload_cap", K::Integer { min: 1, max: 100_000 }, "20", "每人每期最多承担户数", "同一周期内每名检查人员的任务上限：本期各次抽取（各事项、联合抽查）合计"),
     key(S::Matter, "cooldown_months", K::Integer { min: 0, max: 120 }, "", "无问题对象免抽月数", "检查无问题的对象 N 个月内不再抽取（0 = 不排除）"),
     key(S::Matter, "yearly_cap", K::Integer { min: 1, max: 366 }, "", "每户每年最多抽查次数", "所有事项合计"),
     key(S::Matter, "checklist", K::Items, "", "抽查内容", "至少一项；编号一经使用不再改动"),
