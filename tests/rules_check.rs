@@ -293,10 +293,10 @@ fn printed(err: &str) -> Vec<(bool, String, String)> {
             out.push((true, m.to_string(), String::new()));
         } else if let Some(m) = line.strip_prefix("warning: ") {
             out.push((false, m.to_string(), String::new()));
-        } else if let (Some(at), Some(last)) = (line.split("┌─ ").nth(1), out.last_mut()) {
-            if last.2.is_empty() {
-                last.2 = at.trim().to_string();
-            }
+        } else if let (Some(at), Some(last)) = (line.split("┌─ ").nth(1), out.last_mut())
+            && last.2.is_empty()
+        {
+            last.2 = at.trim().to_string();
         }
     }
     out
