@@ -75,6 +75,33 @@ fn refused(p: &Project, args: &[&str], want: &str) {
     assert!(err.contains(want), "{args:?}: expected {want:?} in:\n{err}");
 }
 
+/// `python3 docs/reference/suiji_draw.py check DB --draw 1` (the shipped weights): (exit code,
+/// stdout).
+fn reference(p: &Project) -> (i32, String) {
+    let out = std::process::Command::new("python3")
+        .arg(util::repo().join("docs/reference/suiji_draw.py"))
+        .arg("check")
+        .arg(p.path("data/suiji.sqlite3"))
+        .args(["--draw", "1", "--weights"])
+        .arg(util::repo().join("docs/reference/weights-shipped.json"))
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/run installs it): {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &*String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// The reference program re-runs draw 1 and checks its `n` changes.
+fn reference_ok(p: &Project, n: usize) {
+    let (code, out) = reference(p);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("drawn, {n} changes checked)")),
+        "{out}"
+    );
+}
+
 fn verify_ok(p: &Project) {
     let out = p.ok(&["verify", "1"]);
     assert!(out.starts_with("identical"), "{out}");
@@ -120,6 +147,7 @@ fn a_closed_target_is_replaced_by_its_strata_next_substitutes_in_rank_order() {
     );
     assert!(!listed.contains(&format!("  {}:", drawn[0])), "{listed}");
     verify_ok(&p);
+    reference_ok(&p, 2);
     let audit = p.ok(&["audit", "verify"]);
     assert!(audit.contains("intact") || audit.contains("ok"), "{audit}");
     let db = p.db();
@@ -301,6 +329,7 @@ fn an_ill_inspector_is_replaced_by_the_next_eligible_one_and_verify_replays_it()
     assert!(out.contains(&format!("replaced by {by}")), "{out}");
     assert!(!team.contains(&by), "{by} is already on the team {team:?}");
     verify_ok(&p);
+    reference_ok(&p, 1);
     refused(
         &p,
         &[
@@ -354,12 +383,25 @@ fn verify_finds_a_forged_substitute_and_a_forged_inspector() {
         "{out}"
     );
     assert!(out.contains(&format!("is {} (rank", spare[0])), "{out}");
+    // The reference program replays the changes too (V2-13) and finds the same.
+    let (code, out) = reference(&p);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("DIFFERS") && out.contains(&format!("is {} (rank", spare[0])),
+        "{out}"
+    );
 
     let q = drawn_project_with_forged_inspector(&target, &team);
     let (code, out, _) = run(q.suiji(&["verify", "1"]));
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("change #1") && out.contains("next eligible inspector"),
+        "{out}"
+    );
+    let (code, out) = reference(&q);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("change #1 (inspector") && out.contains("next eligible inspector"),
         "{out}"
     );
 }
@@ -524,4 +566,127 @@ fn verify_the_report_and_the_public_list_show_the_changes_without_naming_inspect
             "no inspector on the public page: {x}"
         );
     }
+}
+
+/// The row of `id` in the shipped target registry, split at commas.
+fn target_row(p: &Project, id: &str) -> Vec<String> {
+    p.read("config/registry/targets.csv")
+        .lines()
+        .find(|l| l.starts_with(&format!("{id},")))
+        .unwrap_or_else(|| panic!("no target {id}"))
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_substitute_taking_over_a_team_runs_the_conflict_hook_on_its_members() {
+    // 保安服务 has a `conflict` hook: an inspector who declared a tie to a firm's legal
+    // representative (法定代表人) avoids the firm. Drawn once to learn a team and the
+    // substitute that would take it over.
+    const SECURITY: &[&str] = &[
+        "draw",
+        "zhian.security",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "demo",
+    ];
+    let first = Project::shipped().simulation();
+    first.ok(SECURITY);
+    let path = "out/draws/zhian.security/2023-H1/manifest.json";
+    let m: Value = serde_json::from_str(&first.read(path)).expect("manifest");
+    let (stratum, drawn, spare) = stratum_with_substitute(&m);
+    let visit = m["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .find(|s| text(&s["target_id"]) == drawn && !s["team"].as_array().expect("team").is_empty())
+        .expect("a staffed visit")
+        .clone();
+    let member = text(&visit["team"][0]);
+    let rep = target_row(&first, &spare)[11].clone();
+    assert!(
+        !rep.is_empty(),
+        "substitute {spare} of {stratum:?} has no 法定代表人"
+    );
+    // The same draw, but the member declares a tie to the substitute's legal representative: the
+    // draw does not change (no drawn firm has that representative); the substitute's would.
+    let p = Project::shipped().simulation();
+    let inspectors = p.read("config/registry/inspectors.csv");
+    let edited: Vec<String> = inspectors
+        .lines()
+        .map(|l| {
+            if l.starts_with(&format!("{member},")) {
+                if l.ends_with(',') {
+                    format!("{l}{rep}")
+                } else {
+                    format!("{l}；{rep}")
+                }
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    p.write(
+        "config/registry/inspectors.csv",
+        &(edited.join("\n") + "\n"),
+    );
+    p.ok(SECURITY);
+    let again: Value = serde_json::from_str(&p.read(path)).expect("manifest");
+    assert_eq!(
+        again["selected"], m["selected"],
+        "the edit changed the draw"
+    );
+    let out = p.ok(&[
+        "change",
+        "replace-target",
+        "1",
+        &drawn,
+        "--cause",
+        "closed",
+        "--reason",
+        "已注销",
+    ]);
+    assert!(
+        out.contains(&format!(
+            "team member {member} has a 回避, by the matter's conflict hook, with {spare}"
+        )),
+        "{out}"
+    );
+    // Replaced for the 回避, the member's successor is not them.
+    let out = p.ok(&[
+        "change",
+        "replace-inspector",
+        "1",
+        &spare,
+        &member,
+        "--cause",
+        "conflict",
+        "--reason",
+        "与法定代表人有关联",
+    ]);
+    assert!(out.contains("replaced by"), "{out}");
+    verify_ok(&p);
+}
+
+/// A stratum's first drawn, staffed target and the substitute that would replace it.
+fn stratum_with_substitute(m: &Value) -> (String, String, String) {
+    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
+    for s in m["selected"].as_array().expect("selected") {
+        if s["team"].as_array().expect("team").is_empty() {
+            continue;
+        }
+        let stratum = text(&s["stratum"]);
+        let mut spare: Vec<(u64, String)> = subs
+            .iter()
+            .filter(|x| text(&x["stratum"]) == stratum)
+            .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
+            .collect();
+        spare.sort();
+        if let Some((_, first)) = spare.into_iter().next() {
+            return (stratum, text(&s["target_id"]), first);
+        }
+    }
+    panic!("no staffed target with a substitute");
 }

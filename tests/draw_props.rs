@@ -158,6 +158,7 @@ fn team_case() -> impl Strategy<Value = TeamCase> {
             active,
             area: String::new(),
             conflicts: conflicts.into_iter().map(String::from).collect(),
+            extra: Default::default(),
         });
     (
         prop::collection::vec(target, 0..12),

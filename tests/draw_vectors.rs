@@ -222,6 +222,7 @@ fn inspector(id: &str, quals: &[&str], active: bool, conflicts: &[&str]) -> Insp
         active,
         area: String::new(),
         conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
+        extra: Default::default(),
     }
 }
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use suiji::draw::manifest::{
-    HistoryEntry, Manifest, PeriodInfo, Probability, RegistryInfo, Selected, StratumInfo,
-    Substitute,
+    CarriedLoad, HistoryEntry, Manifest, PeriodInfo, Probability, RegistryInfo, Selected,
+    StratumInfo, Substitute,
 };
 use suiji::draw::{
     ALGORITHM_V2, Purpose, Ranker, Seed, TeamSpec, Unit, assign_teams_v2, rank_uniform,
@@ -94,6 +94,7 @@ fn inspector(id: &str, dept: &str, quals: &[&str], conflicts: &[&str]) -> Inspec
         active: true,
         area: String::new(),
         conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
+        extra: Default::default(),
     }
 }
 
@@ -190,8 +191,70 @@ fn team_vectors() {
 /// (compact, keys in order, no float), and its hash is pinned.
 #[test]
 fn manifest_2_vector() {
+    let mut m = vector_manifest();
+    let json = serde_json::to_string(&m).expect("json");
+    assert!(json.contains(r#""inclusion_probability":"0.3333333333333333""#));
+    assert!(json.contains(r#""target_name":"福田\"平安\"酒店\n""#));
+    m.manifest_hash = m.compute_hash();
+    assert_eq!(
+        m.manifest_hash, "03957e69bd2a4b50dc374366d52238108270db8529edeb48775fae9aed013ddf",
+        "{json}"
+    );
+    let back: Manifest = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(
+        back.selected[0].inclusion_probability,
+        Probability::Decimal(1.0 / 3.0)
+    );
+    assert_eq!(back.carried_loads, None, "absent: the bytes above are kept");
+    // V2-16: loads carried in from the period's other draws, after `history`.
+    m.carried_loads = Some(vec![
+        CarriedLoad {
+            inspector_id: "I-002".into(),
+            load: 1,
+        },
+        CarriedLoad {
+            inspector_id: "I-003".into(),
+            load: 2,
+        },
+    ]);
+    m.manifest_hash = String::new();
+    let json = serde_json::to_string(&m).expect("json");
+    assert!(json.contains(
+        r#""last_clean":null}],"carried_loads":[{"inspector_id":"I-002","load":1},{"inspector_id":"I-003","load":2}],"strata":"#
+    ));
+    assert_eq!(
+        m.compute_hash(),
+        "3113a479858799051539d1f73e6f4316a12143e899c4a042b24b987c3c4b147d",
+        "{json}"
+    );
+}
+
+/// docs/draw-algorithm.md V2-14: the same manifest as a draw of a matter with
+/// `class_frequency` records the classes its period (2025-Q1: B, C, D, not A) covers, after
+/// `classes_without_ratio`; the manifest without them keeps its bytes.
+#[test]
+fn manifest_2_vector_with_classes_covered() {
+    let mut m = vector_manifest();
+    m.classes_due = Some(vec!["B".into(), "C".into(), "D".into()]);
+    m.classes_not_due = Some(vec!["A".into()]);
+    let json = serde_json::to_string(&m).expect("json");
+    assert!(
+        json.contains(r#""classes_without_ratio":["E"],"classes_due":["B","C","D"],"classes_not_due":["A"],"selected":"#),
+        "{json}"
+    );
+    m.manifest_hash = m.compute_hash();
+    assert_eq!(
+        m.manifest_hash, "4fca67bc23429b4e25a798977fbc71019a146ca8af77150ce4b4ee733e826cb6",
+        "{json}"
+    );
+    let back: Manifest = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(back.classes_not_due, Some(vec!["A".to_string()]));
+}
+
+/// The manifest of V2-6.3.
+fn vector_manifest() -> Manifest {
     let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
-    let mut m = Manifest {
+    Manifest {
         format: "suiji-manifest/2".into(),
         algorithm: ALGORITHM_V2.into(),
         bureau: "平邑县公安局".into(),
@@ -219,6 +282,7 @@ fn manifest_2_vector() {
             inspections_this_year: 1,
             last_clean: None,
         }],
+        carried_loads: None,
         strata: vec![StratumInfo {
             stratum: "".into(),
             ratio_ppm: 50_000,
@@ -227,6 +291,8 @@ fn manifest_2_vector() {
             cap_ppm: None,
         }],
         classes_without_ratio: Some(vec!["E".into()]),
+        classes_due: None,
+        classes_not_due: None,
         selected: vec![Selected {
             rank: 1,
             stratum: "".into(),
@@ -247,18 +313,60 @@ fn manifest_2_vector() {
         inspector_skips: Vec::new(),
         public_bundle: None,
         manifest_hash: String::new(),
+    }
+}
+
+/// V2-16: the loads carried in from the period's other draws are where the team step starts.
+#[test]
+fn carried_load_vectors() {
+    let targets = [
+        target("91440300MA5F000001", "福田平安酒店"),
+        target("旅馆-004", "顺心旅馆"),
+    ];
+    let mut pool = vec![
+        inspector("I-001", "zhian", &[], &[]),
+        inspector("I-002", "zhian", &["law"], &[]),
+        inspector("I-003", "zhian", &["law"], &[]),
+        inspector("I-004", "zhian", &["law"], &[]),
+        inspector("I-005", "zhian", &["law"], &[]),
+        inspector("张三-006", "zhian", &["law"], &["旅馆", "*旅馆*"]),
+    ];
+    pool[4].active = false;
+    let spec = |cap: u32, carried: &[(&str, u32)]| TeamSpec {
+        team_size: 2,
+        each: vec!["law".into()],
+        cover: Vec::new(),
+        departments: vec!["zhian".into()],
+        each_department: false,
+        workload_cap: cap,
+        carried: carried.iter().map(|(i, n)| (i.to_string(), *n)).collect(),
     };
-    let json = serde_json::to_string(&m).expect("json");
-    assert!(json.contains(r#""inclusion_probability":"0.3333333333333333""#));
-    assert!(json.contains(r#""target_name":"福田\"平安\"酒店\n""#));
-    m.manifest_hash = m.compute_hash();
     assert_eq!(
-        m.manifest_hash, "03957e69bd2a4b50dc374366d52238108270db8529edeb48775fae9aed013ddf",
-        "{json}"
+        teams(
+            "zhian.hotel",
+            &targets,
+            &pool,
+            &spec(2, &[("I-002", 1), ("I-003", 2)])
+        ),
+        [
+            row("旅馆-004", &["I-002", "I-004"], &["张三-006"]),
+            row("91440300MA5F000001", &["张三-006", "I-004"], &[]),
+        ]
     );
-    let back: Manifest = serde_json::from_str(&json).expect("reads back");
+    let refs: Vec<&Target> = targets.iter().collect();
+    let (out, _) = assign_teams_v2(
+        &seed(),
+        "zhian.hotel",
+        "2025-Q1",
+        &refs,
+        &pool,
+        &spec(1, &[("I-002", 1)]),
+        &mut |_, _| Ok(false),
+    );
+    assert_eq!(out[0].members, ["I-003", "I-004"]);
+    assert_eq!(out[1].members, Vec::<String>::new());
     assert_eq!(
-        back.selected[0].inclusion_probability,
-        Probability::Decimal(1.0 / 3.0)
+        out[1].unstaffed.as_deref(),
+        Some("only 1 eligible inspector (need 2): 3 at workload cap")
     );
 }

@@ -324,10 +324,8 @@ fn a_cron_frequency_reads_in_chinese_in_the_plan() {
         "categories = [\"canyin\", \"shipin_xiaoshou\", \"shangchang\"]\ncron = \"0 0 9 1 1,4,7,10 *\"",
     );
     let plan = p.ok(&["plan", "--year", "2025"]);
-    assert!(
-        plan.contains("每年 1、4、7、10 月 1 日 9:00（计划表达式 `0 0 9 1 1,4,7,10 *`）"),
-        "{plan}"
-    );
+    assert!(plan.contains("每季度首月1日9时"), "{plan}");
+    assert!(!plan.contains("0 0 9 1 1,4,7,10 *"), "{plan}");
 }
 
 #[test]
@@ -339,15 +337,16 @@ fn credit_classes_with_an_upper_bound_and_a_band_are_drawn_and_printed_as_writte
         "{plan}"
     );
     assert!(!plan.contains("A 类不低于"), "{plan}");
+    // 2024-Q1 opens every class's cycle (A's two years start in even years).
     p.ok(&[
         "draw",
         "shipin.xiaoshou",
         "--period",
-        "2025",
+        "2024-Q1",
         "--seed",
         "demo",
     ]);
-    let m = manifest(&p, "out/draws/shipin.xiaoshou/2025/manifest.json");
+    let m = manifest(&p, "out/draws/shipin.xiaoshou/2024-Q1/manifest.json");
     let strata: BTreeMap<&str, (u64, u64, Option<u64>)> = m["strata"]
         .as_array()
         .expect("strata")
@@ -376,7 +375,7 @@ fn credit_classes_with_an_upper_bound_and_a_band_are_drawn_and_printed_as_writte
     let (n, k, _) = strata["class=D"];
     assert_eq!(k, n);
     let (code, out, err) =
-        run(p.suiji(&["verify", "out/draws/shipin.xiaoshou/2025/manifest.json"]));
+        run(p.suiji(&["verify", "out/draws/shipin.xiaoshou/2024-Q1/manifest.json"]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.starts_with("identical"), "{out}");
     let reference = reference_agrees(&p);
@@ -501,7 +500,7 @@ fn a_class_hook_that_answers_a_number_or_sits_beside_class_field_is_refused_wher
             "rules/shipin.rhai:",
         ],
     );
-    let hook = "hooks = { script = \"shipin.rhai\", class = \"risk_class\" }";
+    let hook = "hooks = { script = \"shipin.rhai\", class = \"risk_class\", conflict = \"former_employer\" }";
     refused(
         (
             "rules/shipin.toml",
@@ -513,4 +512,272 @@ fn a_class_hook_that_answers_a_number_or_sits_beside_class_field_is_refused_wher
             "rules/shipin.toml:",
         ],
     );
+}
+
+/// Target id → (category, credit class, active), from the example's registry file.
+fn credit_classes(p: &Project) -> BTreeMap<String, (String, String, bool)> {
+    p.read("config/registry/targets.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((
+                f.first()?.to_string(),
+                (
+                    f.get(2)?.to_string(),
+                    f.get(6)?.to_string(),
+                    *f.get(7)? == "正常",
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// The classes of 食品销售 each quarter's draw covers, by the rule's own words: A every two
+/// years from an even year, B yearly, C half-yearly, D quarterly — each in the first quarter of
+/// its cycle.
+fn due_classes(year: i32, quarter: u32) -> Vec<&'static str> {
+    let mut due = Vec::new();
+    if year % 2 == 0 && quarter == 1 {
+        due.push("A");
+    }
+    if quarter == 1 {
+        due.push("B");
+    }
+    if quarter == 1 || quarter == 3 {
+        due.push("C");
+    }
+    due.push("D");
+    due
+}
+
+#[test]
+fn each_quarter_draws_only_the_credit_classes_due_and_the_reference_program_agrees() {
+    let p = Project::example("shichang").simulation();
+    let plan = p.ok(&["plan", "--year", "2024"]);
+    assert!(
+        plan.contains("每季度 1 次；按等级：A 类每两年 1 次（偶数年），B 类每年 1 次，C 类每半年 1 次，D 类每季度 1 次；其他等级（含未定级）每期均抽"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("定期，覆盖 D 类（A、B、C 类本期不抽）"),
+        "{plan}"
+    );
+    let schedule = p.ok(&["schedule", "--year", "2024", "--matter", "shipin.xiaoshou"]);
+    let lines: Vec<&str> = schedule.lines().filter(|l| l.contains("2024-Q")).collect();
+    assert_eq!(lines.len(), 4, "{schedule}");
+    assert!(
+        lines[0].ends_with("每季度 1 次；覆盖 A、B、C、D 类"),
+        "{schedule}"
+    );
+    assert!(
+        lines[1].ends_with("每季度 1 次；覆盖 D 类（A、B、C 类本期不抽）"),
+        "{schedule}"
+    );
+    assert!(
+        lines[2].ends_with("每季度 1 次；覆盖 C、D 类（A、B 类本期不抽）"),
+        "{schedule}"
+    );
+    let registry = credit_classes(&p);
+    let in_scope = |class: &str| -> u64 {
+        registry
+            .values()
+            .filter(|(cat, c, _)| (cat == "shipin_xiaoshou" || cat == "shangchang") && c == class)
+            .count() as u64
+    };
+    let periods = [(2024, 1), (2024, 2), (2024, 3), (2024, 4), (2025, 1)];
+    for (year, q) in periods {
+        let period = format!("{year}-Q{q}");
+        p.ok(&[
+            "draw",
+            "shipin.xiaoshou",
+            "--period",
+            &period,
+            "--seed",
+            "demo",
+        ]);
+        let m = manifest(
+            &p,
+            &format!("out/draws/shipin.xiaoshou/{period}/manifest.json"),
+        );
+        let due = due_classes(year, q);
+        let not_due: Vec<&str> = ["A", "B", "C", "D"]
+            .into_iter()
+            .filter(|c| !due.contains(c))
+            .collect();
+        assert_eq!(m["classes_due"], serde_json::json!(due), "{period}");
+        assert_eq!(m["classes_not_due"], serde_json::json!(not_due), "{period}");
+        // Strata: exactly the classes due; each counts every target of its class in scope
+        // (drawn from, or excluded with its reason).
+        let strata: BTreeMap<String, u64> = m["strata"]
+            .as_array()
+            .expect("strata")
+            .iter()
+            .filter_map(|s| Some((s["stratum"].as_str()?.to_string(), s["eligible"].as_u64()?)))
+            .collect();
+        let class_of = |id: &str| {
+            registry
+                .get(id)
+                .map(|(_, c, _)| c.clone())
+                .unwrap_or_default()
+        };
+        for c in &due {
+            let excluded = m["exclusions"]
+                .as_array()
+                .expect("exclusions")
+                .iter()
+                .filter(|e| class_of(e["target_id"].as_str().unwrap_or_default()) == *c)
+                .count() as u64;
+            let eligible = strata.get(&format!("class={c}")).copied().unwrap_or(0);
+            assert_eq!(eligible + excluded, in_scope(c), "{period} class {c}");
+        }
+        for c in &not_due {
+            assert!(
+                !strata.contains_key(&format!("class={c}")),
+                "{period}: {c} drawn"
+            );
+        }
+        // No target of a class not due is drawn, excluded or counted in the history.
+        for list in ["selected", "exclusions", "history", "substitutes"] {
+            for e in m[list].as_array().expect(list) {
+                let c = class_of(e["target_id"].as_str().unwrap_or_default());
+                assert!(
+                    !not_due.contains(&c.as_str()),
+                    "{period}: {list} has class {c}"
+                );
+            }
+        }
+        let (code, out, err) = run(p.suiji(&[
+            "verify",
+            &format!("out/draws/shipin.xiaoshou/{period}/manifest.json"),
+        ]));
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(out.starts_with("identical"), "{out}");
+    }
+    let reference = reference_agrees(&p);
+    assert!(reference.contains("5 identical, 0 differ"), "{reference}");
+}
+
+#[test]
+fn a_class_frequency_more_often_than_the_matter_or_misspelt_is_a_located_error() {
+    refused(
+        (
+            "rules/shipin.toml",
+            "frequency = \"quarterly\"",
+            "frequency = \"half-yearly\"",
+        ),
+        &[
+            "class `D` is drawn quarterly but the matter only every 6 months",
+            "rules/shipin.toml:",
+        ],
+    );
+    refused(
+        ("rules/shipin.toml", "A = \"biennial\"", "A = \"bienial\""),
+        &[
+            "unknown class frequency `bienial`",
+            "did you mean `biennial`?",
+        ],
+    );
+}
+
+/// Sets inspector `id`'s 曾任职单位 (the registry's last column) to `employer`.
+fn set_former_employer(p: &Project, id: &str, employer: &str) {
+    let text = p.read("config/registry/inspectors.csv");
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| match l.strip_prefix(&format!("{id},")) {
+            Some(_) => {
+                let (head, _) = l.rsplit_once(',').expect("a row");
+                format!("{head},{employer}")
+            }
+            None => l.to_string(),
+        })
+        .collect();
+    p.write(
+        "config/registry/inspectors.csv",
+        &(edited.join("\n") + "\n"),
+    );
+}
+
+#[test]
+fn an_inspectors_former_employer_is_avoided_by_a_hook_reading_the_registrys_own_column() {
+    // The joint draw once, to learn a visit and one member of its team.
+    let draw = [
+        "draw",
+        "shipin.lianhe",
+        "--period",
+        "2025-H1",
+        "--seed",
+        "demo",
+    ];
+    let first = Project::example("shichang").simulation();
+    first.ok(&draw);
+    let m = manifest(&first, JOINT);
+    let visit = m["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .find(|s| !s["team"].as_array().expect("team").is_empty())
+        .expect("a staffed visit")
+        .clone();
+    let target = visit["target_id"].as_str().expect("id").to_string();
+    let member = visit["team"][0].as_str().expect("id").to_string();
+    // The member formerly worked at that firm (曾任职单位, a column suiji does not know): the
+    // example's `former_employer` hook reads it and avoids the firm.
+    let p = Project::example("shichang").simulation();
+    set_former_employer(&p, &member, &target);
+    p.ok(&draw);
+    let again = manifest(&p, JOINT);
+    let team = again["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .find(|s| s["target_id"] == target.as_str())
+        .expect("the same visit")["team"]
+        .clone();
+    assert!(
+        !team
+            .as_array()
+            .expect("team")
+            .iter()
+            .any(|x| x == member.as_str()),
+        "{member} formerly worked at {target} but is on its team {team}"
+    );
+    let skipped = again["inspector_skips"]
+        .as_array()
+        .expect("skips")
+        .iter()
+        .any(|s| {
+            s["target_id"] == target.as_str()
+                && s["inspector_id"] == member.as_str()
+                && s["reason"] == "hook_conflict"
+        });
+    assert!(skipped, "{}", again["inspector_skips"]);
+    // The column is in the archived inspector snapshot, so the draw re-runs identically.
+    let out = p.ok(&["verify", "1"]);
+    assert!(out.starts_with("identical"), "{out}");
+    let packed: Vec<u8> = p
+        .db()
+        .query_row(
+            "SELECT data FROM snapshots WHERE hash = ?1",
+            [again["registry"]["inspectors_snapshot"]
+                .as_str()
+                .expect("hash")],
+            |r| r.get(0),
+        )
+        .expect("archived");
+    let mut snapshot = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&packed[..]),
+        &mut snapshot,
+    )
+    .expect("a gzip snapshot");
+    assert!(
+        snapshot.starts_with(
+            "id,name,department,certificate,qualifications,active,area,conflicts,曾任职单位\n"
+        ),
+        "{snapshot}"
+    );
+    assert!(snapshot.contains(&format!(",{target}\n")), "{snapshot}");
+    reference_agrees(&p);
 }

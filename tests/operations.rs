@@ -193,12 +193,12 @@ fn a_deleted_draw_folder_is_regenerated_byte_for_byte() {
         before.keys().any(|k| k.ends_with("tasks.xlsx")),
         "{before:?}"
     );
-    let folder = p.path("out/draws/zhian.q/2023-04-01T09:00");
+    let folder = p.path("out/draws/zhian.q/2023-04-01T0900");
     std::fs::remove_dir_all(&folder).expect("delete a draw folder");
     let (code, out, err) = run(p.suiji(&["regenerate", "--draw", "2"]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("#2     zhian.q 2023-04-01T09:00: written"),
+        out.contains("#2     zhian.q 2023-04-01T0900: written"),
         "{out}"
     );
     assert!(tree(&draws_dir) == before, "regenerated folder differs");
@@ -367,7 +367,7 @@ fn read_only_commands_work_on_a_read_only_copy_of_the_data() {
     let p = quarterly();
     let (code, out, err) = run(p.suiji(SIMULATE));
     assert_eq!(code, 0, "{out}{err}");
-    let manifest = p.path("out/draws/zhian.q/2023-04-01T09:00/manifest.json");
+    let manifest = p.path("out/draws/zhian.q/2023-04-01T0900/manifest.json");
     let manifest = manifest.to_str().expect("UTF-8 path");
     let ro = match ReadOnlyMount::new(&p.path("data")) {
         Ok(m) => m,
@@ -405,7 +405,7 @@ fn read_only_commands_work_on_a_read_only_copy_of_the_data() {
         "draw",
         "zhian.q",
         "--period",
-        "2023-04-01T09:00",
+        "2023-04-01T0900",
         "--redraw",
         "--reason",
         "test",

@@ -156,6 +156,9 @@ fn every_draw_over_generated_registries_is_reproduced_by_the_reference_program()
     let weights = repo().join("tests/fixtures/reference/weights.json");
     // A large pool, then a small one (many targets unstaffed), each with two seeds.
     let mut total = 0;
+    // Skips met, by (algorithm, reason), over both pools: the small pool runs dry early now
+    // that workload caps count the whole period (V2-16), so a reason may be met in one only.
+    let mut met: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
     for (targets, inspectors, gen_seed) in [(3000, 150, 7), (900, 24, 8)] {
         let p = generated(targets, inspectors, gen_seed);
         // Each seed draws with one version (new draws' default is version 2).
@@ -184,9 +187,12 @@ fn every_draw_over_generated_registries_is_reproduced_by_the_reference_program()
                 &["declared_conflict", "hook_conflict"]
             };
             for &reason in reasons {
-                assert!(skips(reason) > 0, "no {reason} skip in the draws of {seed}");
+                *met.entry((algorithm, reason)).or_default() += skips(reason);
             }
         }
+    }
+    for ((algorithm, reason), n) in &met {
+        assert!(*n > 0, "no {reason} skip in the {algorithm} draws");
     }
     assert!(total > 100, "only {total} draws compared");
 }

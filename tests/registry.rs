@@ -417,7 +417,7 @@ error: missing required column `执法证号` (certificate)
   ┌─ inspectors.csv:1:4
   = help: did you mean `执法证号`? rename column 4 `执法证件号` to `执法证号`
 
-warning: column `执法资格证` is not a known column name; it is ignored
+warning: column `执法资格证` is not a known column name; it is kept as an extra column
   ┌─ inspectors.csv:1:5
   = help: did you mean `执法资格` (qualifications)? rename the column if so
 
@@ -687,6 +687,7 @@ fn canonical_csv_round_trips() {
         active: false,
         area: "".into(),
         conflicts: vec![],
+        extra: Default::default(),
     }];
     let bytes = canonical_inspectors_csv(&inspectors);
     assert_eq!(
@@ -825,6 +826,7 @@ mod canonical_props {
                         active,
                         area,
                         conflicts,
+                        extra: Default::default(),
                     }
                 },
             )
@@ -867,4 +869,90 @@ mod canonical_props {
             }
         }
     }
+}
+
+#[test]
+fn a_shared_inspector_registry_skips_departments_without_rule_files_and_keeps_other_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        dir.path(),
+        "inspectors.csv",
+        "工号,姓名,所属部门,执法证号,执法资格,在岗,区域,回避,曾任职单位,职务\n\
+         P1,张伟,zhian,鲁公执字37130001,public_order,是,全县,,平邑县蒙山宾馆,科员\n\
+         S1,李娜,shuiwu,鲁税执字001,,是,全县,,,\n\
+         S2,王强,shuiwu,鲁税执字002,,是,全县,,,\n\
+         P2,赵敏,zhian,鲁公执字37130002,public_order,是,全县,,,\n"
+            .as_bytes(),
+    );
+    let mut diags = Vec::new();
+    let inspectors = read_inspectors(&path, "inspectors.csv", &known(), &mut diags);
+    // Not refused: a note for the department without a rule file, its rows skipped.
+    assert!(diags.iter().all(|d| !d.is_error()), "{}", rendered(&diags));
+    assert!(
+        rendered(&diags)
+            .contains("2 rows of department `shuiwu` skipped: it has no rule file here"),
+        "{}",
+        rendered(&diags)
+    );
+    let ids: Vec<&str> = inspectors.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["P1", "P2"]);
+    // The other columns are kept, every one for every inspector (an empty cell as ""), and
+    // round-trip through the canonical snapshot.
+    assert_eq!(inspectors[0].extra["曾任职单位"], "平邑县蒙山宾馆");
+    assert_eq!(inspectors[0].extra["职务"], "科员");
+    assert_eq!(inspectors[1].extra["曾任职单位"], "");
+    let bytes = canonical_inspectors_csv(&inspectors);
+    let text = String::from_utf8(bytes.clone()).expect("UTF-8");
+    assert_eq!(
+        text,
+        "id,name,department,certificate,qualifications,active,area,conflicts,曾任职单位,职务\n\
+         P1,张伟,zhian,鲁公执字37130001,public_order,true,全县,,平邑县蒙山宾馆,科员\n\
+         P2,赵敏,zhian,鲁公执字37130002,public_order,true,全县,,,\n"
+    );
+    let back = parse_canonical_inspectors(&bytes).expect("parses");
+    assert_eq!(back, inspectors);
+    // Without other columns the snapshot is the eight columns alone, as it always was.
+    let plain: Vec<Inspector> = inspectors
+        .iter()
+        .map(|i| Inspector {
+            extra: Default::default(),
+            ..i.clone()
+        })
+        .collect();
+    assert!(
+        String::from_utf8(canonical_inspectors_csv(&plain))
+            .expect("UTF-8")
+            .starts_with("id,name,department,certificate,qualifications,active,area,conflicts\n")
+    );
+}
+
+#[test]
+fn hooks_see_the_inspector_registrys_other_columns_as_fields() {
+    let inspector = Inspector {
+        id: "P1".into(),
+        name: "张伟".into(),
+        department: "zhian".into(),
+        certificate: "C1".into(),
+        qualifications: vec![],
+        active: true,
+        area: String::new(),
+        conflicts: vec![],
+        extra: [
+            ("former_employer".to_string(), "平邑县蒙山宾馆".to_string()),
+            ("曾任职年数".to_string(), "3".to_string()),
+            ("备注".to_string(), String::new()),
+            ("name".to_string(), "not the name".to_string()),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let map = suiji::script::inspector_map(&inspector);
+    let map = map.cast::<rhai::Map>();
+    assert_eq!(
+        map["former_employer"].clone().into_string().expect("text"),
+        "平邑县蒙山宾馆"
+    );
+    assert_eq!(map["曾任职年数"].as_int().expect("a number"), 3);
+    assert!(map["备注"].is_unit(), "an empty cell is ()");
+    assert_eq!(map["name"].clone().into_string().expect("text"), "张伟");
 }

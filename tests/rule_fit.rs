@@ -173,7 +173,10 @@ fn a_cron_draw_on_a_day_off_moves_to_the_next_working_day_unless_kept() {
     };
     let moved = line(&p);
     assert!(moved.starts_with("2023-06-05 10:30  extra.a"), "{moved}");
-    assert!(moved.ends_with("2023-06-07"), "{moved}");
+    assert!(
+        moved.ends_with("2023-06-07 每年6月3日10时30分（2023年）"),
+        "{moved}"
+    );
     with_matter(
         &p,
         "ratio = \"5%\"\ncron = \"0 30 10 3 6 * 2023\"\ndue_working_days = 2\non_holiday = \"keep\"",

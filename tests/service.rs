@@ -174,7 +174,7 @@ fn a_draw_is_issued_at_its_time_and_a_restart_draws_nothing_twice() {
     let [(id, matter, period, m)] = draws(&p).try_into().expect("one draw");
     assert_eq!(
         (matter.as_str(), period.as_str()),
-        ("zhian.soon", "2024-03-05T09:00")
+        ("zhian.soon", "2024-03-05T0900")
     );
     assert_eq!(m["issue_at"], "2024-03-05T09:00");
     assert_eq!(m["seed_source"], "os");
@@ -191,7 +191,7 @@ fn a_draw_is_issued_at_its_time_and_a_restart_draws_nothing_twice() {
         events(&p),
         [(
             "zhian.soon".into(),
-            "2024-03-05T09:00".into(),
+            "2024-03-05T0900".into(),
             "issued".into(),
             "issued on time".into()
         )]
@@ -230,7 +230,7 @@ fn a_catch_up_over_several_years_misses_none() {
     let periods: Vec<String> = draws(&p).into_iter().map(|d| d.2).collect();
     assert_eq!(
         periods,
-        ["2021-06-01T09:00", "2022-06-01T09:00", "2023-06-01T09:00"]
+        ["2021-06-01T0900", "2022-06-01T0900", "2023-06-01T0900"]
     );
     assert_eq!(
         outcomes(&svc),
@@ -269,7 +269,7 @@ fn a_shutdown_during_a_long_catch_up_stops_after_the_draw_in_progress() {
     assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");
     assert_eq!(svc.outcomes.len(), 1, "{log}");
     let [(_, _, period, _)] = draws(&p).try_into().expect("one draw");
-    assert_eq!(period, "2024-03-03T03:00");
+    assert_eq!(period, "2024-03-03T0300");
     assert_complete(&p);
     drop(svc);
 
@@ -305,7 +305,7 @@ fn a_week_of_downtime_is_caught_up_or_skipped_by_policy_and_audited() {
     assert_eq!(stop, Stop::Once, "{log}");
     // Eight firings, 3 to 10 March; those more than two days late are skipped by the second
     // matter.
-    let all: Vec<String> = (3..=10).map(|d| format!("2024-03-{d:02}T09:00")).collect();
+    let all: Vec<String> = (3..=10).map(|d| format!("2024-03-{d:02}T0900")).collect();
     let (old, recent) = all.split_at(6);
     let caught = all.len() + recent.len();
     assert_eq!(
@@ -614,11 +614,11 @@ fn a_cron_firing_twice_in_a_minute_draws_twice() {
     let periods: Vec<String> = draws(&p).into_iter().map(|d| d.2).collect();
     assert_eq!(periods.len(), 24);
     assert!(
-        periods.contains(&"2023-03-01T09:00:00".to_string()),
+        periods.contains(&"2023-03-01T090000".to_string()),
         "{periods:?}"
     );
     assert!(
-        periods.contains(&"2023-03-01T09:00:30".to_string()),
+        periods.contains(&"2023-03-01T090030".to_string()),
         "{periods:?}"
     );
     assert_complete(&p);
@@ -641,7 +641,7 @@ fn run_once_catches_up_and_a_second_run_draws_nothing() {
     let [(_, matter, period, _)] = draws(&p).try_into().expect("one draw");
     assert_eq!(
         (matter.as_str(), period.as_str()),
-        ("zhian.once", "2023-06-01T09:00")
+        ("zhian.once", "2023-06-01T0900")
     );
     assert_eq!(events(&p)[0].2, "caught_up");
     let p = Test::at(p)
@@ -686,7 +686,7 @@ fn a_crash_inside_the_recording_transaction_leaves_no_draw_and_no_files() {
         crash_at(&p, RUN_ONCE, point);
         assert!(draws(&p).is_empty(), "{point}");
         assert!(events(&p).is_empty(), "{point}");
-        assert!(!p.path("out/draws/zhian.once/2023-06-01T09:00").exists());
+        assert!(!p.path("out/draws/zhian.once/2023-06-01T0900").exists());
         let (code, out, _) = run(p.suiji(&["audit", "verify"]));
         assert_eq!(code, 0, "{out}");
         assert!(!audit(&p).contains("draw.record"), "{point}");
@@ -704,7 +704,7 @@ fn a_crash_after_the_commit_is_repaired_on_the_next_start() {
     crash_at(&p, RUN_ONCE, "draw.committed");
     // Recorded, but its files are still staged.
     assert_eq!(draws(&p).len(), 1);
-    assert!(!p.path("out/draws/zhian.once/2023-06-01T09:00").exists());
+    assert!(!p.path("out/draws/zhian.once/2023-06-01T0900").exists());
     assert_eq!(staged(&p, "zhian.once").len(), 1);
     let p = Test::at(p)
         .args(RUN_ONCE)
@@ -814,7 +814,7 @@ fn a_year_without_a_holiday_file_is_logged_and_scheduled_once_the_file_is_added(
         "{log}"
     );
     let periods: Vec<String> = draws(&p).into_iter().map(|d| d.2).collect();
-    assert_eq!(periods, ["2026-12-04T09:00", "2027-01-04T09:00"]);
+    assert_eq!(periods, ["2026-12-04T0900", "2027-01-04T0900"]);
 }
 
 #[test]
@@ -924,7 +924,7 @@ fn the_service_commits_ahead_fetches_the_announced_value_and_draws_with_it() {
     assert_eq!(*asked.lock().expect("asked"), ["/3d/2024-03-05"]);
     let (_, out, err) = run(p.suiji(&["status", "--today", "2024-03-05"]));
     assert!(
-        out.contains("WAITING 2024-03-05T09:00")
+        out.contains("WAITING 2024-03-05T0900")
             && out.contains(&format!(
                 "the service fetches it from http://{addr}/3d/{{date}} and draws"
             ))
@@ -939,7 +939,7 @@ fn the_service_commits_ahead_fetches_the_announced_value_and_draws_with_it() {
     let mut clock = Script::new(at("2024-03-05 21:30:00")).at("2024-03-06 00:00:00", shutdown);
     let (_, log) = start(&mut svc, &mut clock, false);
     let [(_, _, period, m)] = draws(&p).try_into().expect("one draw");
-    assert_eq!(period, "2024-03-05T09:00", "{log}");
+    assert_eq!(period, "2024-03-05T0900", "{log}");
     assert_eq!(
         m["seed"],
         suiji::digest::sha256_hex(b"3 1 7 2024-03-05"),
@@ -953,7 +953,7 @@ fn the_service_commits_ahead_fetches_the_announced_value_and_draws_with_it() {
     );
     let verified = p.ok(&[
         "verify",
-        "out/draws/zhian.march/2024-03-05T09:00/manifest.json",
+        "out/draws/zhian.march/2024-03-05T0900/manifest.json",
     ]);
     assert!(verified.starts_with("identical"), "{verified}");
 }
@@ -981,7 +981,7 @@ fn a_fetch_command_that_never_finishes_is_stopped_and_the_draw_keeps_waiting() {
     assert!(draws(&p).is_empty(), "{log}");
     let (_, out, err) = run(p.suiji(&["status", "--today", "2024-03-05"]));
     assert!(
-        out.contains("WAITING 2024-03-05T09:00")
+        out.contains("WAITING 2024-03-05T0900")
             && out.contains("could not be fetched from sleep 100000")
             && out.contains("sleep did not finish within 1 s (fetch_timeout_secs)"),
         "{out}{err}"

@@ -330,6 +330,21 @@ fn matter(loaded: &Loaded, rng: &mut Rng) -> Matter {
             _ => None,
         };
     }
+    // A frequency per class (分类频次): classes whose cycle the period does not open are out
+    // of scope, whether the class comes from a column or from the hook.
+    if rng.chance(40) {
+        use suiji::rules::model::ClassFrequency::{Biennial, HalfYearly, Quarterly, Yearly};
+        for (class, f) in [
+            ("D", Yearly),
+            ("C", Biennial),
+            ("仲村镇", HalfYearly),
+            ("B", Quarterly),
+        ] {
+            if rng.chance(60) {
+                m.class_frequency.insert(class.into(), f);
+            }
+        }
+    }
     m
 }
 
@@ -528,15 +543,25 @@ fn one_case(
                 end: NaiveDate::from_ymd_opt(2024, 2, 17).expect("date"),
             },
         ),
-        None => (
-            DrawKind::Regular,
-            matter.ratio,
-            Period {
-                id: "2024-H1".into(),
-                start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
-                end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
-            },
-        ),
+        None => {
+            // Half-years that open every cycle (2024-H1), the half-yearly ones only (2024-H2),
+            // all but the two-year ones (2025-H1).
+            let (id, y, mo) = [
+                ("2024-H1", 2024, 1),
+                ("2024-H2", 2024, 7),
+                ("2025-H1", 2025, 1),
+            ][rng.below(3)];
+            let start = NaiveDate::from_ymd_opt(y, mo, 1).expect("date");
+            (
+                DrawKind::Regular,
+                matter.ratio,
+                Period {
+                    id: id.into(),
+                    start,
+                    end: start + chrono::Months::new(6) - chrono::Days::new(1),
+                },
+            )
+        }
     };
     let case = Case {
         algorithm: if rng.chance(50) {

@@ -8,8 +8,9 @@ written from docs/draw-algorithm.md (Python 3.11 or later, standard library only
             [--classes SPEC.json] [--substitutes N]
         re-runs recorded draws from suiji's database (data/suiji.sqlite3): the manifest, the
         archived canonical registry snapshots and the archived rules, and says for each draw
-        `identical` (the re-computed manifest hashes to the recorded `manifest_hash`) or what
-        differs. Exit status 0 when every draw is identical, 1 otherwise, 2 on bad input.
+        `identical` (the re-computed manifest hashes to the recorded `manifest_hash`, and every
+        change recorded after the draw — 替补, 不在范围, 人员调整 — is the one V2-13 gives) or
+        what differs. Exit status 0 when every draw is identical, 1 otherwise, 2 on bad input.
 
 Hooks (Rhai scripts) are not run here: the `eligible` hook's answers are read from the
 manifest's exclusions (`eligible_hook`), the `conflict` hook's from its inspector skips
@@ -176,17 +177,23 @@ FIELDS = ["format", "algorithm", "bureau", "matter", "matter_name", "department"
 
 FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "department", "period",
              "kind", "ratio_ppm", "key_area_only", "reference_date", "issue_at", "drawn_at",
-             "due_date", "seed", "seed_source", "rules_hash", "registry", "history", "strata",
-             "classes_without_ratio", "selected", "substitutes", "exclusions", "inspector_skips",
-             "public_bundle", "manifest_hash"]
+             "due_date", "seed", "seed_source", "rules_hash", "registry", "history",
+             "carried_loads", "strata", "classes_without_ratio", "classes_due", "classes_not_due",
+             "selected", "substitutes", "exclusions", "inspector_skips", "public_bundle",
+             "manifest_hash"]
+
+# Optional members of a version 2 manifest: only where the draw has them.
+OPTIONAL_V2 = ("public_bundle", "carried_loads", "classes_due", "classes_not_due")
 
 
 def fields_of(m):
     """The manifest's members in order; `public_bundle` (V2-9) only where the draw recorded it
-    (its bundle is checked by `suiji verify --bundle`, not here)."""
+    (its bundle is checked by `suiji verify --bundle`, not here), `carried_loads` (V2-16) only
+    where inspectors carried loads in from the period's other draws, `classes_due` and
+    `classes_not_due` (V2-14) where it recorded them (`redraw` recomputes them from the rules)."""
     if m["format"] != "suiji-manifest/2":
         return FIELDS
-    return [f for f in FIELDS_V2 if f != "public_bundle" or f in m]
+    return [f for f in FIELDS_V2 if f not in OPTIONAL_V2 or f in m]
 
 
 def decimal_text(x):
@@ -279,12 +286,15 @@ def targets_of(data):
 
 
 def inspectors_of(data):
+    """The inspectors of a canonical snapshot (§16.2): the fixed columns, then the registry's
+    other columns by header (`extra`, which the conflict hook may read)."""
     header, recs = rows(data)
-    if header != INSPECTOR_COLUMNS:
+    if header[:8] != INSPECTOR_COLUMNS:
         raise ValueError("not a canonical inspector snapshot")
     out = []
     for r in recs:
-        i = dict(zip(INSPECTOR_COLUMNS, r))
+        i = dict(zip(INSPECTOR_COLUMNS, r[:8]))
+        i["extra"] = dict(zip(header[8:], r[8:]))
         i["qualifications"] = i["qualifications"].split(";") if i["qualifications"] else []
         i["conflicts"] = i["conflicts"].split(";") if i["conflicts"] else []
         i["active"] = i["active"] == "true"
@@ -387,6 +397,7 @@ def matter_rules(files, matter_id):
                 "stratify_by": get("stratify_by"),
                 "class_field": get("class_field"),
                 "class_ratios": {k: parse_share(v) for k, v in get("class_ratios", {}).items()},
+                "class_frequency": {k: v.strip() for k, v in get("class_frequency", {}).items()},
                 "team_size": get("team_size", 2),
                 "qualifications": get("qualifications", []),
                 "workload_cap": get("workload_cap", 20),
@@ -417,7 +428,8 @@ def joint_rules(files, matter_id):
         if doc.get("department", {}).get("id") != lead:
             continue
         d = {k: v for k, v in doc.get("defaults", {}).items()
-             if k not in ("qualifications", "categories", "class_field", "class_ratios", "hooks")}
+             if k not in ("qualifications", "categories", "class_field", "class_ratios",
+                          "class_frequency", "hooks")}
         for j in doc.get("joint", []):
             if j.get("id") != local:
                 continue
@@ -438,6 +450,7 @@ def joint_rules(files, matter_id):
                 "stratify_by": get("stratify_by"),
                 "class_field": j.get("class_field"),
                 "class_ratios": {k: parse_share(v) for k, v in j.get("class_ratios", {}).items()},
+                "class_frequency": {k: v.strip() for k, v in j.get("class_frequency", {}).items()},
                 "team_size": j.get("team_size", max(d.get("team_size", 2), needs)),
                 "qualifications": j.get("qualifications", []),
                 "cover": cover,
@@ -466,17 +479,39 @@ def field(t, name):
 
 
 def stratum_of(t, m, regular, classes_of):
+    """(stratum name, class ratio or None, class or None)."""
     value = field(t, m["stratify_by"]) if m["stratify_by"] else ""
     cls = None
-    if m["class_ratios"] and regular and m.get("class_hook"):
+    uses_classes = bool(m["class_ratios"] or m.get("class_frequency")) and regular
+    if uses_classes and m.get("class_hook"):
         cls = classes_of(t) or None                    # the class hook's answer (V2-12)
-    elif m["class_ratios"] and regular:
+    elif uses_classes:
         f = m["class_field"]
         cls = (t["class"] or None) if f in (None, "class") else (field(t, f) or None)
     if cls is None:
-        return value, None
+        return value, None, None
     name = f"{value}/class={cls}" if value else f"class={cls}"
-    return name, m["class_ratios"].get(cls)
+    return name, m["class_ratios"].get(cls), cls
+
+
+# ---- V2-14: a frequency per class ----
+
+CYCLE_MONTHS = {"biennial": 24, "yearly": 12, "half-yearly": 6, "quarterly": 3, "monthly": 1}
+
+
+def class_cover(m, man):
+    """(classes due, classes not due) of a regular draw of a matter with `class_frequency`,
+    each sorted by bytes; None otherwise. A class is due when the draw's period starts on the
+    first day of one of its cycles, cycles counted in months from January of year 0 (so
+    biennial cycles start in even years)."""
+    freq = m.get("class_frequency") or {}
+    if not freq or man["kind"] != "regular":
+        return None
+    start = datetime.date.fromisoformat(man["period"]["start"])
+    month = start.year * 12 + start.month - 1
+    due = [c for c, f in freq.items() if start.day == 1 and month % CYCLE_MONTHS[f] == 0]
+    not_due = [c for c in freq if c not in due]
+    return sorted(due, key=str.encode), sorted(not_due, key=str.encode)
 
 
 def add_months(d, n):
@@ -504,10 +539,14 @@ def classify(m, man, targets, history, weights_of, classes_of=lambda t: None):
     strata, excluded, kept = {}, [], {}
     scope = [t for t in targets if t["category"] in m["categories"]]
     scope.sort(key=lambda t: t["id"].encode())
+    cover = class_cover(m, man)
+    not_due = set(cover[1]) if cover else set()
     for pos, t in enumerate(scope):
         if man["key_area_only"] and not t["key_area"]:
             continue
-        name, ratio = stratum_of(t, m, regular, classes_of)
+        name, ratio, cls = stratum_of(t, m, regular, classes_of)
+        if cls in not_due:
+            continue                                   # a class this draw does not cover (V2-14)
         ratio = (base_ppm, None) if ratio is None else ratio
         if t["status"] != "active":
             excluded.append((t["id"], "deregistered", "注销/吊销/停业"))
@@ -652,7 +691,9 @@ def teams_v2(man, m, selected, inspectors):
         needs += [("d", d) for d in departments]
     meets = lambda i, n: n[1] in i["qualifications"] if n[0] == "q" else i["department"] == n[1]
     size, cap = m["team_size"], m["workload_cap"]
-    load = [m.get("carried", {}).get(i["id"], 0) for i in pool]
+    # V2-16: the loads carried in from the period's other draws, as the manifest records them.
+    carried = {c["inspector_id"]: c["load"] for c in man.get("carried_loads", [])}
+    load = [carried.get(i["id"], 0) for i in pool]
     ps = prefix_of(version, seed, matter, period, "", "staffing")
     order = sorted(range(len(selected)), key=lambda x: (key(ps, selected[x]["target_id"]),
                                                         selected[x]["target_id"].encode(), x))
@@ -840,6 +881,12 @@ def redraw(db, man, spec, class_spec=None):
                 classes.add(c)
         out["classes_without_ratio"] = sorted(classes, key=str.encode)
         out["substitutes"] = subs
+        cover = class_cover(m, man)
+        if cover is not None:
+            out["classes_due"], out["classes_not_due"] = cover
+        else:
+            out.pop("classes_due", None)
+            out.pop("classes_not_due", None)
     rule = m["holiday"] if man["kind"].startswith("holiday:") else m
     if rule and rule.get("ratio") is not None:
         out["ratio_ppm"] = parse_ratio(ratio_text(rule["ratio"]))
@@ -858,9 +905,134 @@ def redraw(db, man, spec, class_spec=None):
                            targets_snapshot=hashlib.sha256(canonical_csv(theader, trecs)).hexdigest(),
                            inspectors_snapshot=hashlib.sha256(canonical_csv(iheader, irecs)).hexdigest(),
                            targets_rows=len(targets), inspectors_rows=len(inspectors))
+    order = FIELDS_V2 if v2 else FIELDS
+    out = {f: out[f] for f in order if f in out}
     out["manifest_hash"] = manifest_hash(out)
     substitutes = {s["stratum"]: s["_after"] for s in info}
     return out, substitutes
+
+
+# ---- V2-13: changes after a draw (替补, 人员调整, 不在范围) ----
+
+def recorded_changes(db, draw_id):
+    """The draw's changes in the order they were made (none in a database without the table)."""
+    try:
+        return db.execute("SELECT id, kind, cause, target_id, inspector_id, replacement "
+                          "FROM draw_changes WHERE draw_id = ? ORDER BY id", (draw_id,)).fetchall()
+    except sqlite3.OperationalError:
+        return []
+
+
+def check_changes(db, man, changes):
+    """Replays the changes over the manifest (V2-13): each substitute must be the next unused one
+    of its stratum in rank order, each replacement inspector the first of the target's ranking
+    (purpose `team`) who passes V2-13.3's checks. The `conflict` hook is not run here: when the
+    matter has one, inspectors before the recorded replacement who pass every other check are
+    taken as the hook's 回避 and listed (`notes`), as the draw's own hook answers are taken from
+    its skips. Returns (problems, notes)."""
+    problems, notes = [], []
+    if not changes:
+        return problems, notes
+    _, _, targets = targets_of(snapshot(db, man["registry"]["targets_snapshot"]))
+    _, _, inspectors = inspectors_of(snapshot(db, man["registry"]["inspectors_snapshot"]))
+    m = matter_rules(unpack_rules(snapshot(db, man["rules_hash"])), man["matter"])
+    names = {t["id"]: t["name"] for t in targets}
+    by_id = {}
+    for i in inspectors:
+        by_id.setdefault(i["id"], i)
+    v1 = man["algorithm"] == VERSION
+    departments = m.get("departments", [m["department"]])
+    carried = {c["inspector_id"]: c["load"] for c in man.get("carried_loads", [])}
+    subs = man.get("substitutes")
+    visits = [{"target": s["target_id"], "stratum": s["stratum"], "team": list(s["team"]),
+               "replaced": False} for s in man["selected"]]
+    used, unavailable, removed = set(), set(), {}
+
+    def standing(target):
+        for v in reversed(visits):
+            if v["target"] == target:
+                return v if v["replaced"] is False else "already replaced"
+        if any(s["target_id"] == target for s in subs or []):
+            return "a substitute not taken in"
+        return "not in this draw"
+
+    def declares(i, tid):
+        name = names.get(tid, "")
+        if v1:
+            return declared(i, {"id": tid, "name": name}) is not None
+        return any(glob_names(e, tid, name) for e in i["conflicts"])
+
+    def candidates(v, out):
+        """The inspectors passing every check but the hook, in the target's ranking order."""
+        p = prefix_of(man["algorithm"], bytes.fromhex(man["seed"]), man["matter"],
+                      man["period"]["id"], v["target"], "team")
+        ranked = sorted(inspectors, key=lambda i: (key(p, i["id"]), i["id"].encode()))
+        load = {}
+        for w in visits:
+            if w["replaced"] is False:
+                for x in w["team"]:
+                    load[x] = load.get(x, 0) + 1
+        rest = [by_id[x] for x in v["team"] if x != out and x in by_id]
+        gone = removed.get(v["target"], set())
+        for i in ranked:
+            team = rest + [i]
+            if (i["id"] == out or i["id"] in v["team"] or i["id"] in gone
+                    or i["id"] in unavailable or not i["active"]
+                    or i["department"] not in departments
+                    or not all(q in i["qualifications"] for q in m["qualifications"])
+                    or load.get(i["id"], 0) + carried.get(i["id"], 0) >= m["workload_cap"]
+                    or not all(any(q in x["qualifications"] for x in team) for q in m.get("cover", []))
+                    or (len(departments) > 1
+                        and not all(any(x["department"] == d for x in team) for d in departments))
+                    or declares(i, v["target"])):
+                continue
+            yield i["id"]
+
+    for cid, kind, cause, target, out, given in changes:
+        label = f"change #{cid} ({kind} {target})"
+        v = standing(target)
+        if isinstance(v, str):
+            problems.append(f"{label}: target {target} is {v}")
+            continue
+        if kind == "target":
+            if given is None:
+                v["replaced"] = None
+                continue
+            if subs is None:
+                problems.append(f"{label}: {man['format']} lists no substitutes")
+                continue
+            order = sorted((s for s in subs if s["stratum"] == v["stratum"]), key=lambda s: s["rank"])
+            want = next((s for s in order if s["target_id"] not in used), None)
+            if want is None:
+                problems.append(f"{label}: stratum {v['stratum']!r} has no substitute left")
+                continue
+            if want["target_id"] != given:
+                problems.append(f"{label}: the next substitute of stratum {v['stratum']!r} in rank "
+                                f"order is {want['target_id']} (rank {want['rank']}), not {given}")
+            used.add(want["target_id"])
+            v["replaced"] = want["target_id"]
+            visits.append({"target": want["target_id"], "stratum": v["stratum"],
+                           "team": list(v["team"]), "replaced": False})
+            continue
+        if out not in v["team"]:
+            problems.append(f"{label}: inspector {out} is not on the team of {target}")
+            continue
+        eligible = list(candidates(v, out))
+        if given not in eligible:
+            first = eligible[0] if eligible else "nobody (no eligible inspector is left)"
+            problems.append(f"{label}: the next eligible inspector for {target} is {first}, not {given}")
+            continue
+        skipped = eligible[:eligible.index(given)]
+        if skipped and not m["conflict"]:
+            problems.append(f"{label}: the next eligible inspector for {target} is {skipped[0]}, not {given}")
+        elif skipped:
+            notes.append(f"{label}: {', '.join(skipped)} taken as 回避 by the conflict hook "
+                         f"({m['conflict']}), which this program does not run")
+        v["team"][v["team"].index(out)] = given
+        if cause != "conflict":
+            unavailable.add(out)
+        removed.setdefault(target, set()).add(out)
+    return problems, notes
 
 
 def seed_problem(man):
@@ -879,9 +1051,12 @@ def differences(man, got):
     for f in fields_of(man):
         if f in ("selected", "manifest_hash"):
             continue
-        if man[f] != got[f]:
+        if man[f] != got.get(f):
             diffs.append(f"{f}: recorded {json.dumps(man[f], ensure_ascii=False)[:300]}, "
-                         f"re-computed {json.dumps(got[f], ensure_ascii=False)[:300]}")
+                         f"re-computed {json.dumps(got.get(f), ensure_ascii=False)[:300]}")
+    for f in got:
+        if f not in man:
+            diffs.append(f"{f}: not recorded, re-computed {json.dumps(got[f], ensure_ascii=False)[:300]}")
     a, b = man["selected"], got["selected"]
     for i in range(max(len(a), len(b))):
         x, y = (a[i] if i < len(a) else None), (b[i] if i < len(b) else None)
@@ -926,9 +1101,13 @@ def check(argv):
             print(f"{label}: not checked: this program implements suiji-draw/1 and suiji-draw/2")
             bad += 1
             continue
+        notes, changes = [], recorded_changes(db, draw_id)
         try:
             got, substitutes = redraw(db, man, spec, class_spec)
             diffs = differences(man, got)
+            if not diffs:
+                problems, notes = check_changes(db, man, changes)
+                diffs += problems
         except (LookupError, ValueError, KeyError) as e:
             diffs = [f"cannot re-run: {e}"]
         if diffs:
@@ -937,7 +1116,10 @@ def check(argv):
             for d in diffs:
                 print("  " + d)
         else:
-            print(f"{label}: identical {got['manifest_hash']} ({len(got['selected'])} drawn)")
+            done = f", {len(changes)} changes checked" if changes else ""
+            print(f"{label}: identical {got['manifest_hash']} ({len(got['selected'])} drawn{done})")
+            for n in notes:
+                print("  note: " + n)
         if a.substitutes > 0 and not diffs:
             for stratum, ids in substitutes.items():
                 shown = ", ".join(ids[:a.substitutes]) or "none"

@@ -141,11 +141,18 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         c.reason
     );
     for x in &done.conflicts {
+        let how = if x.declared {
+            "declares a 回避 naming"
+        } else {
+            "has a 回避, by the matter's conflict hook, with"
+        };
         outln!(
-            "note: team member {x} declares a 回避 naming {}: suiji change replace-inspector {} {} {x} --cause conflict --reason …",
+            "note: team member {} {how} {}: suiji change replace-inspector {} {} {} --cause conflict --reason …",
+            x.inspector_id,
             c.replacement.as_deref().unwrap_or_default(),
             c.draw_id,
-            c.replacement.as_deref().unwrap_or_default()
+            c.replacement.as_deref().unwrap_or_default(),
+            x.inspector_id
         );
     }
     Ok(exit::OK)

@@ -36,7 +36,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10}",
+        "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10} frequency",
         "issue", "matter", "period", "kind", "ratio", "scope", "due"
     )?;
     for s in &schedule.draws {
@@ -44,16 +44,28 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             DrawKind::Regular => "regular".to_string(),
             DrawKind::Holiday(h) => format!("holiday:{}", h.id()),
         };
+        // How often, in the words of the plan (never cron text).
+        let frequency = match s.kind {
+            DrawKind::Regular => match loaded.model.matter(&s.matter) {
+                None => String::new(),
+                Some(m) => match crate::schedule::class_cover(m, s.kind, &s.period) {
+                    Some(cover) => format!("{}；{}", m.frequency.label_zh(), cover.label_zh()),
+                    None => m.frequency.label_zh(),
+                },
+            },
+            DrawKind::Holiday(h) => format!("{}前加强抽查", h.name_zh()),
+        };
         writeln!(
             out,
-            "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10}",
+            "{:<17} {:<26} {:<16} {:<16} {:>6} {:<8} {:<10} {}",
             s.issue_at.format("%Y-%m-%d %H:%M"),
             s.matter,
             s.period.id,
             kind,
             s.ratio.to_string(),
             if s.key_area_only { "key-area" } else { "all" },
-            s.due
+            s.due,
+            frequency
         )?;
     }
     out.flush()?;

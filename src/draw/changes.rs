@@ -291,7 +291,8 @@ impl Eligibility<'_> {
     /// the target's id; ties by id), who is active, of one of the departments, holds every
     /// qualification each member must hold, is not on the team, was not taken off this target
     /// nor made unavailable for the draw, has no declared or hook 回避 with the target, is below
-    /// the workload cap counting the standing visits, and with whom the team still covers every
+    /// the workload cap counting the standing visits and the loads carried in from the
+    /// period's other draws (the manifest's `carried_loads`), and with whom the team still covers every
     /// need (qualifications together, one member per department).
     pub fn next(
         &self,
@@ -317,6 +318,15 @@ impl Eligibility<'_> {
             .collect();
         ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
         let loads = state.loads();
+        let load_of = |x: &Inspector| loads.get(x.id.as_str()).copied().unwrap_or(0);
+        // The loads carried in from the period's other draws count too (V2-16).
+        let carried_of = |x: &Inspector| {
+            m.carried_loads
+                .iter()
+                .flatten()
+                .find(|c| c.inspector_id == x.id)
+                .map_or(0, |c| c.load)
+        };
         let removed = state.removed.get(&v.target_id);
         let rest: Vec<&Inspector> = v
             .team
@@ -331,7 +341,7 @@ impl Eligibility<'_> {
                 || taken_off
                 || state.unavailable.contains(&x.id)
                 || !self.in_pool(x)
-                || loads.get(x.id.as_str()).copied().unwrap_or(0) >= self.spec.workload_cap
+                || load_of(x).saturating_add(carried_of(x)) >= self.spec.workload_cap
                 || !self.covers(&rest, x)
                 || self.declares(x, &v.target_id, target_name)
             {

@@ -113,6 +113,16 @@ pub struct HistoryEntry {
     pub last_clean: Option<NaiveDate>,
 }
 
+/// `suiji-manifest/2`: the load an inspector carries into the draw — the visits they are on, in
+/// the teams as the changes left them, of the other standing draws whose period overlaps this
+/// draw's (docs/draw-algorithm.md V2-16). The team step starts from these loads, so the
+/// workload cap holds across all the draws of a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedLoad {
+    pub inspector_id: String,
+    pub load: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StratumInfo {
     pub stratum: String,
@@ -206,11 +216,25 @@ pub struct Manifest {
     pub rules_hash: String,
     pub registry: RegistryInfo,
     pub history: Vec<HistoryEntry>,
+    /// `suiji-manifest/2`, draws whose inspectors carry loads in from earlier draws of the
+    /// period: those loads, by inspector id (V2-16). Absent when there are none, and in every
+    /// manifest made before workload caps counted per period, so those keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_loads: Option<Vec<CarriedLoad>>,
     pub strata: Vec<StratumInfo>,
     /// `suiji-manifest/2`: class values of drawn-from targets that `class_ratios` gives no
     /// ratio (drawn at `ratio_ppm`), sorted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes_without_ratio: Option<Vec<String>>,
+    /// `suiji-manifest/2`, a regular draw of a matter with `class_frequency` (分类频次,
+    /// docs/draw-algorithm.md V2-14): the classes of `class_frequency` whose cycle this draw's
+    /// period opens, so covered, sorted. Absent for other draws, whose bytes stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes_due: Option<Vec<String>>,
+    /// With `classes_due`: the other classes of `class_frequency`, whose targets are out of
+    /// this draw's scope (not drawn from, not excluded, not counted), sorted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes_not_due: Option<Vec<String>>,
     pub selected: Vec<Selected>,
     /// `suiji-manifest/2`: the first substitutes of every stratum, in (stratum, rank) order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,6 +272,25 @@ fn hash_json<T: Serialize>(value: &T) -> String {
 }
 
 impl Manifest {
+    /// How the classes of a re-run differ from the recorded ones: those without a ratio, and
+    /// those a draw with `class_frequency` covers (docs/draw-algorithm.md V2-14).
+    fn class_differences(&self, rerun: &Manifest, out: &mut Vec<String>) {
+        if self.classes_without_ratio != rerun.classes_without_ratio {
+            out.push(format!(
+                "classes without a ratio: recorded {:?}, re-run {:?}",
+                self.classes_without_ratio, rerun.classes_without_ratio
+            ));
+        }
+        if (&self.classes_due, &self.classes_not_due)
+            != (&rerun.classes_due, &rerun.classes_not_due)
+        {
+            out.push(format!(
+                "classes covered: recorded {:?} (not {:?}), re-run {:?} (not {:?})",
+                self.classes_due, self.classes_not_due, rerun.classes_due, rerun.classes_not_due
+            ));
+        }
+    }
+
     /// The canonical bytes: compact JSON, fields in declaration order, `manifest_hash` empty.
     pub(crate) fn canonical_bytes(&self) -> Vec<u8> {
         let mut copy = self.clone();
@@ -358,6 +401,7 @@ impl Manifest {
         cmp!(key_area_only);
         cmp!(rules_hash);
         cmp!(strata);
+        cmp!(carried_loads);
         if self.registry.targets_snapshot != rerun.registry.targets_snapshot {
             out.push("targets snapshot hash differs".into());
         }
@@ -392,12 +436,7 @@ impl Manifest {
         if self.substitutes != rerun.substitutes {
             out.push("substitutes differ".into());
         }
-        if self.classes_without_ratio != rerun.classes_without_ratio {
-            out.push(format!(
-                "classes without a ratio: recorded {:?}, re-run {:?}",
-                self.classes_without_ratio, rerun.classes_without_ratio
-            ));
-        }
+        self.class_differences(rerun, &mut out);
         if self.exclusions != rerun.exclusions {
             out.push(format!(
                 "exclusions differ: recorded {}, re-run {}",
@@ -442,6 +481,7 @@ mod tests {
             rules_hash: String::new(),
             registry: RegistryInfo::default(),
             history: Vec::new(),
+            carried_loads: None,
             strata: vec![StratumInfo {
                 stratum: "\"selected\":[".into(),
                 ratio_ppm: 1,
@@ -450,6 +490,8 @@ mod tests {
                 cap_ppm: None,
             }],
             classes_without_ratio: None,
+            classes_due: None,
+            classes_not_due: None,
             substitutes: None,
             selected: (0..n)
                 .map(|i| Selected {

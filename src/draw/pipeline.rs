@@ -55,8 +55,8 @@ use chrono::NaiveDate;
 use crate::diag::Diagnostic;
 use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{
-    Exclusion, HistoryEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V2, Manifest, PeriodInfo,
-    RegistryInfo,
+    CarriedLoad, Exclusion, HistoryEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V2, Manifest,
+    PeriodInfo, RegistryInfo,
 };
 use crate::draw::{Algorithm, Seed, TeamSpec};
 use crate::registry::Known;
@@ -78,6 +78,30 @@ pub(crate) use crate::registry::types::CLEAN_RESULTS;
 pub struct History {
     /// Target id → (times drawn this year by any matter, last clean inspection date).
     pub entries: BTreeMap<String, HistoryEntry>,
+    /// `suiji-draw/2`: inspector id → the visits they are on in the other standing draws whose
+    /// period overlaps this one's (docs/draw-algorithm.md V2-16). The team step starts from
+    /// these loads, so a workload cap holds across every draw of a period; the manifest records
+    /// them (`carried_loads`) and a re-run takes them from there.
+    pub carried: BTreeMap<String, u32>,
+}
+
+impl History {
+    /// The history a manifest records: its targets' entries and the loads carried in.
+    pub fn of_manifest(m: &Manifest) -> History {
+        History {
+            entries: m
+                .history
+                .iter()
+                .map(|h| (h.target_id.clone(), h.clone()))
+                .collect(),
+            carried: m
+                .carried_loads
+                .iter()
+                .flatten()
+                .map(|c| (c.inspector_id.clone(), c.load))
+                .collect(),
+        }
+    }
 }
 
 /// Everything a draw depends on besides its rows.
@@ -590,6 +614,7 @@ fn finish(
 fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
     let m = input.matter;
     let v2 = input.algorithm == Algorithm::V2;
+    let cover = crate::schedule::class_cover(m, input.kind, input.period).filter(|_| v2);
     Manifest {
         format: if v2 {
             MANIFEST_FORMAT_V2
@@ -626,8 +651,11 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
                 h
             })
             .collect(),
+        carried_loads: carried_loads(input),
         strata: parts.strata,
         classes_without_ratio: v2.then_some(parts.classes_without_ratio),
+        classes_due: cover.as_ref().map(|c| c.due.clone()),
+        classes_not_due: cover.map(|c| c.not_due),
         selected: parts.selected,
         substitutes: v2.then_some(parts.substitutes),
         exclusions: parts.exclusions,
@@ -635,6 +663,22 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
         public_bundle: None,
         manifest_hash: String::new(),
     }
+}
+
+/// The loads carried in, as the manifest records them: by inspector id, only non-zero loads, and
+/// only in `suiji-draw/2` (whose team step uses them); absent when there are none.
+fn carried_loads(input: &DrawInput<'_>) -> Option<Vec<CarriedLoad>> {
+    let loads: Vec<CarriedLoad> = input
+        .history
+        .carried
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(id, n)| CarriedLoad {
+            inspector_id: id.clone(),
+            load: *n,
+        })
+        .collect();
+    (input.algorithm == Algorithm::V2 && !loads.is_empty()).then_some(loads)
 }
 
 /// "regular" or "holiday:chunjie".

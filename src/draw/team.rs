@@ -483,6 +483,7 @@ mod tests {
             active: true,
             area: String::new(),
             conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
+            extra: Default::default(),
         }
     }
 

@@ -108,9 +108,9 @@ pub fn open(config: &std::path::Path) -> Result<(Store, chrono_tz::Tz), ChangeEr
 #[derive(Debug, Clone)]
 pub struct Changed {
     pub change: DrawChange,
-    /// Members of the substitute's inherited team with a declared 回避 for it (to replace with
-    /// cause `conflict`).
-    pub conflicts: Vec<String>,
+    /// Members of the substitute's inherited team with a 回避 for it, declared or by the
+    /// matter's `conflict` hook (to replace with cause `conflict`).
+    pub conflicts: Vec<Inherited>,
 }
 
 /// A draw's manifest and its recorded changes.
@@ -220,7 +220,7 @@ pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> 
             state
                 .apply(&m, &step, &mut |_, _, _| Ok(String::new()))
                 .map_err(refused)?;
-            conflicts = inherited_conflicts(store, &m, &state, &next.target_id)?;
+            conflicts = inherited_conflicts(store, &m, &state, (draw, &next.target_id))?;
         }
         Kind::Inspector => {
             let inputs =
@@ -257,39 +257,61 @@ pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> 
     Ok(Changed { change, conflicts })
 }
 
-/// Members of the team the substitute `id` took over who declare a 回避 naming it.
+/// A member of the team a substitute took over who has a 回避 with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inherited {
+    pub inspector_id: String,
+    /// Declared (the registry's 回避 column names the substitute), or found by the matter's
+    /// `conflict` hook.
+    pub declared: bool,
+}
+
+/// Members of the team the substitute `id` took over who have a 回避 with it: declared (V2-5),
+/// or by the matter's `conflict` hook, run on the substitute as the team step runs it (a hook
+/// failure refuses the change).
 fn inherited_conflicts(
     store: &Store,
     m: &Manifest,
     state: &State,
-    id: &str,
-) -> Result<Vec<String>, ChangeError> {
+    (draw, id): (i64, &str),
+) -> Result<Vec<Inherited>, ChangeError> {
     let Some(v) = state.standing_visits().find(|v| v.target_id == id) else {
         return Ok(Vec::new());
     };
     if v.team.is_empty() {
         return Ok(Vec::new());
     }
-    let inputs =
-        Inputs::of(store, m).map_err(|detail| ChangeError::Unreadable { draw: 0, detail })?;
-    let name = inputs
-        .target(id)
-        .map(|t| t.name.clone())
-        .unwrap_or_default();
+    let inputs = Inputs::of(store, m).map_err(|detail| ChangeError::Unreadable { draw, detail })?;
+    let target = inputs.target(id);
+    let name = target.map(|t| t.name.clone()).unwrap_or_default();
     let eligibility = inputs.eligibility(m);
-    Ok(v.team
-        .iter()
-        .filter(|x| {
-            inputs
-                .archived
-                .registry
-                .inspectors
-                .iter()
-                .find(|i| &i.id == *x)
-                .is_some_and(|i| eligibility.declares(i, id, &name))
-        })
-        .cloned()
-        .collect())
+    let mut out = Vec::new();
+    for x in &v.team {
+        let Some(i) = inputs
+            .archived
+            .registry
+            .inspectors
+            .iter()
+            .find(|i| &i.id == x)
+        else {
+            continue;
+        };
+        let declared = eligibility.declares(i, id, &name);
+        let hook = !declared
+            && inputs
+                .hook_conflict(m, i, target)
+                .map_err(|e| ChangeError::Refused {
+                    draw,
+                    refusal: Refusal::Hook(e),
+                })?;
+        if declared || hook {
+            out.push(Inherited {
+                inspector_id: x.clone(),
+                declared,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// What deciding a replacement inspector reads: the draw's archived registry and rules.
@@ -337,31 +359,40 @@ impl Inputs {
         }
     }
 
-    fn next(&self, m: &Manifest, s: &State, i: usize, out: &str) -> Result<String, Refusal> {
-        let id = &s.visits[i].target_id;
-        let target = self.target(id);
-        let name = target.map(|t| t.name.clone()).unwrap_or_default();
+    /// The matter's `conflict` hook for inspector `x` and `target` (false without a hook or a
+    /// target row); an error when it throws or answers anything but true or false.
+    fn hook_conflict(
+        &self,
+        m: &Manifest,
+        x: &Inspector,
+        target: Option<&Target>,
+    ) -> Result<bool, String> {
         let loaded = &self.archived.loaded;
         let hook = loaded
             .model
             .matter(&m.matter)
             .and_then(|x| x.conflict.as_ref());
-        let mut conflict = |x: &Inspector| -> Result<bool, String> {
-            let (Some(hook), Some(t)) = (hook, target) else {
-                return Ok(false);
-            };
-            let answer = loaded.sandbox.call(
-                hook,
-                crate::script::inspector_map(x),
-                crate::script::target_map(t),
-            );
-            match answer {
-                Ok(v) => v
-                    .as_bool()
-                    .map_err(|got| format!("{} answered {got}, not true or false", hook.function)),
-                Err(e) => Err(e.to_string()),
-            }
+        let (Some(hook), Some(t)) = (hook, target) else {
+            return Ok(false);
         };
+        let answer = loaded.sandbox.call(
+            hook,
+            crate::script::inspector_map(x),
+            crate::script::target_map(t),
+        );
+        match answer {
+            Ok(v) => v
+                .as_bool()
+                .map_err(|got| format!("{} answered {got}, not true or false", hook.function)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn next(&self, m: &Manifest, s: &State, i: usize, out: &str) -> Result<String, Refusal> {
+        let id = &s.visits[i].target_id;
+        let target = self.target(id);
+        let name = target.map(|t| t.name.clone()).unwrap_or_default();
+        let mut conflict = |x: &Inspector| self.hook_conflict(m, x, target);
         self.eligibility(m)
             .next((m, s, i), out, &name, &mut conflict)
     }

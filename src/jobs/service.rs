@@ -119,7 +119,7 @@ pub fn ended(
             "missed: the {} holiday began on {start}, so its pre-holiday draw (due {due}) is no longer made; suiji was not running at its time",
             h.name_zh()
         )),
-        // Cron periods are named by their fire time ("2024-03-05T09:00").
+        // Cron periods are named by their fire time ("2024-03-05T0900").
         (DrawKind::Regular, _) if !d.period.id.contains('T') && today > d.period.end => {
             Some(format!(
                 "missed: period {} ended on {}, so its draw (due {due}) is no longer made; suiji was not running at its time",
@@ -302,17 +302,34 @@ impl Service {
         *reported = now_unscheduled;
     }
 
+    /// The commitment waiting for the value of `d`'s draw, made under the period's id or,
+    /// before period ids of version 2, under its first id (docs/draw-algorithm.md V2-15).
+    fn open_commitment(
+        &self,
+        d: &ScheduledDraw,
+    ) -> Result<Option<crate::store::Commitment>, crate::store::StoreError> {
+        if let Some(k) = self.store.open_commitment(&d.matter, &d.period.id)? {
+            return Ok(Some(k));
+        }
+        match crate::schedule::first_form(&d.period.id) {
+            Some(first) => self.store.open_commitment(&d.matter, &first),
+            None => Ok(None),
+        }
+    }
+
     /// (matter, period) pairs that are drawn, skipped for good, or failed in this run.
     pub fn done(&self) -> Result<HashSet<(String, String)>, crate::store::StoreError> {
         let mut done: HashSet<(String, String)> = self
             .store
             .list_draw_heads(&DrawFilter::default())?
             .into_iter()
-            .map(|d| (d.matter, d.period))
+            // A period recorded under its first id (`2023-04-01T09:00`) is the schedule's
+            // `2023-04-01T0900` (docs/draw-algorithm.md V2-15).
+            .map(|d| (d.matter, crate::schedule::period_key(&d.period)))
             .collect();
         for e in self.store.events(&EventFilter::default())? {
             if matches!(e.event, SchedulerEvent::Skipped | SchedulerEvent::Missed) {
-                done.insert((e.matter, e.period));
+                done.insert((e.matter, crate::schedule::period_key(&e.period)));
             }
         }
         done.extend(self.failed.iter().cloned());
@@ -488,7 +505,7 @@ impl Service {
     /// gives its own seed). An unreadable database counts as no commitment: the draw is then
     /// refused when recorded, as a manual one would be.
     pub fn waits_for(&self, d: &ScheduledDraw) -> Option<Waiting> {
-        if let Ok(Some(k)) = self.store.open_commitment(&d.matter, &d.period.id) {
+        if let Ok(Some(k)) = self.open_commitment(d) {
             return Some(Waiting::Value(Box::new(k)));
         }
         let public = self.model().public_seeds(&d.matter);
@@ -547,10 +564,7 @@ impl Service {
                 || done.contains(&key)
                 || super::beacon::commit_at(src, d.issue_at) > now
                 || self.missed(d, now).is_some()
-                || !matches!(
-                    self.store.open_commitment(&d.matter, &d.period.id),
-                    Ok(None)
-                )
+                || !matches!(self.open_commitment(d), Ok(None))
             {
                 continue;
             }
@@ -644,7 +658,7 @@ impl Service {
             if d.issue_at < self.since || done.contains(&(d.matter.clone(), d.period.id.clone())) {
                 continue;
             }
-            match self.store.open_commitment(&d.matter, &d.period.id) {
+            match self.open_commitment(&d) {
                 Ok(None) => at(super::beacon::commit_at(src, d.issue_at)),
                 Ok(Some(k)) if src.fetch.is_some() => {
                     if let Some(t) = self.local(&k.source_time) {

@@ -272,13 +272,7 @@ fn rerun_frozen(
     if req.draw.issue_date() != m.reference_date {
         return Err("manifest reference date differs from its issue date".into());
     }
-    let history = History {
-        entries: m
-            .history
-            .iter()
-            .map(|h| (h.target_id.clone(), h.clone()))
-            .collect(),
-    };
+    let history = History::of_manifest(m);
     let record = m.public_bundle.is_some();
     let Some(file) = &frozen.file else {
         return compute_public(loaded, frozen, &history, &req, (record, out))

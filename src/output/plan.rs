@@ -2,7 +2,7 @@
 
 use crate::calendar::Calendar;
 use crate::output::doc::{Block, Document};
-use crate::rules::model::{Department, Frequency, Matter, Model};
+use crate::rules::model::{Department, Matter, Model};
 use crate::schedule::{DrawKind, ScheduledDraw};
 
 /// Chinese numeral for section numbers 1..=99.
@@ -101,8 +101,23 @@ fn holiday_label(m: &Matter) -> String {
     }
 }
 
-fn frequency_label(f: &Frequency) -> String {
-    f.label_zh()
+/// The matter's frequency, and with `class_frequency` each class's (分类频次): "每季度 1 次；
+/// 按等级：A 类每两年 1 次（偶数年），B 类每年 1 次；其他等级（含未定级）每期均抽".
+fn frequency_label(m: &Matter) -> String {
+    let mut s = m.frequency.label_zh();
+    if !m.class_frequency.is_empty() {
+        let unit = if m.class_hook.is_some() { "" } else { " 类" };
+        let parts: Vec<String> = m
+            .class_frequency
+            .iter()
+            .map(|(c, f)| format!("{c}{unit}{}", f.label_zh()))
+            .collect();
+        s.push_str(&format!(
+            "；按等级：{}；其他等级（含未定级）每期均抽",
+            parts.join("，")
+        ));
+    }
+    s
 }
 
 /// Counts for one matter from the current registry: how many targets the first draw of the year
@@ -203,7 +218,12 @@ fn schedule_table(doc: &mut Document, model: &Model, cal: &Calendar, schedule: &
                 })
                 .map_or_else(|| "—".into(), |d| d.to_string());
             let kind = match s.kind {
-                DrawKind::Regular => "定期".to_string(),
+                DrawKind::Regular => {
+                    match m.and_then(|m| crate::schedule::class_cover(m, s.kind, &s.period)) {
+                        Some(cover) => format!("定期，{}", cover.label_zh()),
+                        None => "定期".to_string(),
+                    }
+                }
                 DrawKind::Holiday(h) => format!("{}加强", h.name_zh()),
             };
             let scope = if s.key_area_only {
@@ -302,7 +322,7 @@ fn joints(doc: &mut Document, model: &Model, section: usize, estimates: &Estimat
         let rows = vec![vec![
             categories_label(model, m),
             ratio_label(m),
-            frequency_label(&m.frequency),
+            frequency_label(m),
             m.stratify_by
                 .as_deref()
                 .map_or_else(|| "—".into(), |s| format!("按{}分层", field_label(s))),
@@ -353,7 +373,7 @@ fn ratios_table(doc: &mut Document, model: &Model, d: &Department) {
                 m.name.clone(),
                 categories_label(model, m),
                 ratio_label(m),
-                frequency_label(&m.frequency),
+                frequency_label(m),
                 m.stratify_by
                     .as_deref()
                     .map_or_else(|| "—".into(), |s| format!("按{}分层", field_label(s))),
@@ -513,7 +533,7 @@ pub fn matter_sheet(model: &Model, m: &Matter) -> MatterSheet {
         name: m.name.clone(),
         scope,
         ratio: ratio_label(m),
-        frequency: frequency_label(&m.frequency),
+        frequency: frequency_label(m),
         team: format!(
             "{}，每人每期至多 {} 户",
             team_label(model, m),

@@ -2,7 +2,9 @@
 //!
 //! UTF-8 CSV without BOM, `\n` line ends, quotes only where needed, English headers in a fixed
 //! order. Targets: the fixed columns, then one column per `extra` key (sorted; a target without
-//! the key has an empty cell). Booleans are `true`/`false`, statuses `active`/`deregistered`,
+//! the key has an empty cell). Inspectors: the fixed columns, then one column per `extra` key
+//! (sorted), as targets — an inspector registry without other columns has exactly the fixed
+//! header, as before inspectors kept them. Booleans are `true`/`false`, statuses `active`/`deregistered`,
 //! dates `YYYY-MM-DD`, lists joined with `;`. Absent optional values are empty cells.
 //!
 //! Readers never produce empty optional values (`Some("")`), empty extra values or list items
@@ -123,13 +125,17 @@ pub(crate) fn write_target<W: std::io::Write>(
 
 /// Canonical CSV of inspectors, in the order given (a registry from `load` is sorted by id).
 pub fn canonical_inspectors_csv(inspectors: &[Inspector]) -> Vec<u8> {
+    let keys: BTreeSet<&str> = inspectors
+        .iter()
+        .flat_map(|i| i.extra.keys().map(String::as_str))
+        .collect();
     let mut w = writer();
     let result = (|| -> csv::Result<()> {
-        w.write_record(INSPECTOR_HEADER)?;
+        w.write_record(INSPECTOR_HEADER.iter().chain(keys.iter()))?;
         for i in inspectors {
             let quals = i.qualifications.join(";");
             let conflicts = i.conflicts.join(";");
-            w.write_record([
+            let fixed = [
                 i.id.as_str(),
                 &i.name,
                 &i.department,
@@ -138,7 +144,11 @@ pub fn canonical_inspectors_csv(inspectors: &[Inspector]) -> Vec<u8> {
                 bool_text(i.active),
                 &i.area,
                 &conflicts,
-            ])?;
+            ];
+            let extra = keys
+                .iter()
+                .map(|k| i.extra.get(*k).map_or("", String::as_str));
+            w.write_record(fixed.into_iter().chain(extra))?;
         }
         Ok(())
     })();
@@ -256,13 +266,7 @@ pub fn parse_canonical_targets(bytes: &[u8]) -> Result<Vec<Target>, String> {
 /// Reads [`canonical_inspectors_csv`] output back.
 pub fn parse_canonical_inspectors(bytes: &[u8]) -> Result<Vec<Inspector>, String> {
     let (header, rows) = records(bytes, &INSPECTOR_HEADER)?;
-    if header.len() != INSPECTOR_HEADER.len() {
-        return Err(format!(
-            "line 1: header is `{}`, expected `{}`",
-            header.join(","),
-            INSPECTOR_HEADER.join(",")
-        ));
-    }
+    let extra_keys = &header[INSPECTOR_HEADER.len()..];
     let mut inspectors = Vec::with_capacity(rows.len());
     for (line, r) in rows {
         let f = |i: usize| r.get(i).unwrap_or("");
@@ -275,6 +279,11 @@ pub fn parse_canonical_inspectors(bytes: &[u8]) -> Result<Vec<Inspector>, String
             active: parse_bool(line, f(5))?,
             area: f(6).to_string(),
             conflicts: list(f(7)),
+            extra: extra_keys
+                .iter()
+                .enumerate()
+                .map(|(k, key)| (key.clone(), f(INSPECTOR_HEADER.len() + k).to_string()))
+                .collect(),
         });
     }
     Ok(inspectors)

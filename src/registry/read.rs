@@ -975,7 +975,7 @@ pub(crate) fn inspectors(
         file,
         sink,
     };
-    let Some(h) = fx.header(INSPECTOR_FIELDS, "inspector", false) else {
+    let Some(h) = fx.header(INSPECTOR_FIELDS, "inspector", true) else {
         return;
     };
     out.reserve(table.row_estimate());
@@ -1004,6 +1004,11 @@ pub(crate) fn inspectors(
         let active = cx.boolean(i::ACTIVE, true, parse_active, ACTIVE_HELP);
         let area = cx.opt(i::AREA).unwrap_or_default();
         let conflicts = cx.opt(i::CONFLICTS).map(|c| split_list(&c)).unwrap_or_default();
+        // Every other column reaches the hooks as a field of `inspector`, empty cells too.
+        let mut extra = cx.extras(&h.extras);
+        for (_, header) in &h.extras {
+            extra.entry(header.clone()).or_default();
+        }
         let origin = Origin::new(file, cx.line, cx.col(i::ID), cx.col(i::CERTIFICATE))
             .with_conflicts(cx.col(i::CONFLICTS));
         out.push(
@@ -1016,6 +1021,7 @@ pub(crate) fn inspectors(
                 active,
                 area,
                 conflicts,
+                extra,
             },
             origin,
         );

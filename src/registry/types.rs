@@ -51,6 +51,31 @@ pub struct Inspector {
     pub area: String,
     /// Declared conflicts of interest: target ids or organisation names (回避).
     pub conflicts: Vec<String>,
+    /// The registry's other columns, by header (`former_employer`, `原工作单位`), for the
+    /// hooks: every column of the registry is a key of every inspector (an empty cell `""`;
+    /// see [`complete_inspector_columns`]). Kept in the canonical snapshot.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Gives every inspector every extra column any of them has (an empty cell as `""`), so that a
+/// registry of several files reaches the hooks, and is written to and read back from its
+/// snapshot, with the same fields for everyone.
+pub fn complete_inspector_columns(inspectors: &mut [Inspector]) {
+    let keys: std::collections::BTreeSet<String> = inspectors
+        .iter()
+        .flat_map(|i| i.extra.keys().cloned())
+        .collect();
+    if keys.is_empty() {
+        return;
+    }
+    for i in inspectors.iter_mut() {
+        if i.extra.len() == keys.len() {
+            continue;
+        }
+        for k in &keys {
+            i.extra.entry(k.clone()).or_default();
+        }
+    }
 }
 
 /// Both registries, frozen, with the SHA-256 of each source file's bytes.

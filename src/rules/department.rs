@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::calendar::Holiday;
 use crate::rules::model::{
-    Algorithm, CatchUp, ChecklistItem, Config, Frequency, HolidayRule, IssueAt, Matter, OnHoliday,
-    Places, Publication, Ratio, Share,
+    Algorithm, CatchUp, ChecklistItem, ClassFrequency, Config, Frequency, HolidayRule, IssueAt,
+    Matter, OnHoliday, Places, Publication, Ratio, Share,
 };
 use crate::rules::notes;
 use crate::rules::reader::{Cx, Sp, Span, Table};
@@ -70,6 +70,8 @@ pub(crate) struct Fields {
     class_field: Option<Sp<String>>,
     class_ratios: Option<BTreeMap<String, Share>>,
     class_ratio_keys: Vec<(String, Span)>,
+    /// `class_frequency` as written: each class, its frequency and where the value is.
+    class_frequency: Option<Vec<(Sp<String>, ClassFrequency, Span)>>,
     stratify_by: Option<Sp<String>>,
     frequency: Option<Frequency>,
     frequency_at: Option<Span>,
@@ -251,12 +253,18 @@ fn joint_defaults(d: &Fields) -> Fields {
     d.class_field = None;
     d.class_ratios = None;
     d.class_ratio_keys.clear();
+    d.class_frequency = None;
     d.hooks.clear();
     d.hook_script = None;
     d.given.retain(|k| {
         !matches!(
             k.as_str(),
-            "qualifications" | "categories" | "class_field" | "class_ratios" | "hooks"
+            "qualifications"
+                | "categories"
+                | "class_field"
+                | "class_ratios"
+                | "class_frequency"
+                | "hooks"
         )
     });
     d
@@ -413,7 +421,57 @@ fn read_selection(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut C
         }
         f.class_ratios = Some(map);
     }
+    f.class_frequency = class_frequency(t, config, cx);
     f.stratify_by = t.string("stratify_by", cx);
+}
+
+/// `class_frequency = { A = "biennial", D = "quarterly" }`: each value one of the words of
+/// [`ClassFrequency::NAMES`]; `None` when the key is not written.
+fn class_frequency(
+    t: &mut Table<'_>,
+    config: &Config,
+    cx: &mut Cx<'_>,
+) -> Option<Vec<(Sp<String>, ClassFrequency, Span)>> {
+    t.span_of("class_frequency")?;
+    let entries = t.string_map("class_frequency", cx);
+    let mut out = Vec::new();
+    for (class, v) in entries {
+        match ClassFrequency::parse(v.value.trim()) {
+            Some(freq) => {
+                if config.algorithm == Algorithm::V1 {
+                    cx.error(
+                        v.span.clone(),
+                        "`class_frequency` needs the draw algorithm suiji-draw/2",
+                        "a rule of version 2",
+                    )
+                    .help
+                    .push("set [draw] algorithm = \"suiji-draw/2\" in config/suiji.toml (its manifest records the classes each draw covers, docs/draw-algorithm.md V2-14)".into());
+                }
+                out.push((class, freq, v.span));
+            }
+            None => {
+                let d = cx.error(
+                    v.span.clone(),
+                    format!("unknown class frequency `{}`", v.value),
+                    "not a class frequency",
+                );
+                d.help.push(format!(
+                    "write one of {} (每两年、每年、每半年、每季度、每月)",
+                    ClassFrequency::NAMES
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                if let Some(near) =
+                    crate::diag::did_you_mean(v.value.trim(), ClassFrequency::NAMES.iter().copied())
+                {
+                    d.help.push(format!("did you mean `{near}`?"));
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// When: frequency, issue day, working days to finish, the holiday window.
@@ -781,6 +839,7 @@ fn complete(
         checklist,
     } = required(&f, d, &id, cx);
     let (hooks, places) = (merged_hooks(d, &f), places(&f, d, &id, cx.file));
+    let class_frequency = class_frequency_of(&f, d, frequency.as_ref(), cx);
     let matter = Matter {
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
@@ -798,6 +857,7 @@ fn complete(
             .clone()
             .or_else(|| d.class_ratios.clone())
             .unwrap_or_default(),
+        class_frequency,
         stratify_by: named(&f.stratify_by, &d.stratify_by),
         frequency: frequency?,
         issue_at: f.issue.or(d.issue).unwrap_or(IssueAt::WorkingDay(1)),
@@ -1040,6 +1100,16 @@ fn places(f: &Fields, d: &Fields, id: &Sp<String>, file: usize) -> Places {
         } else {
             d.class_ratio_keys.clone()
         },
+        class_frequency: f
+            .class_frequency
+            .as_ref()
+            .or(d.class_frequency.as_ref())
+            .map(|v| {
+                v.iter()
+                    .map(|(c, _, _)| (c.value.clone(), c.span.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         stratify_by: f
             .stratify_by
             .as_ref()
@@ -1052,6 +1122,54 @@ fn places(f: &Fields, d: &Fields, id: &Sp<String>, file: usize) -> Places {
         ),
         issue: either(f.issue_at.as_ref(), f.issue.is_some(), d.issue_at.as_ref()),
     }
+}
+
+/// The matter's `class_frequency` (its own, else its department's), each class's cycle a whole
+/// number of the matter's periods: a class cannot be drawn more often than the matter draws,
+/// and a cron's fire times have no cycles to count.
+fn class_frequency_of(
+    f: &Fields,
+    d: &Fields,
+    frequency: Option<&Frequency>,
+    cx: &mut Cx<'_>,
+) -> BTreeMap<String, ClassFrequency> {
+    let Some(written) = f.class_frequency.as_ref().or(d.class_frequency.as_ref()) else {
+        return BTreeMap::new();
+    };
+    let mut out = BTreeMap::new();
+    for (class, freq, at) in written {
+        match frequency.map(Frequency::months) {
+            Some(None) => {
+                cx.error(
+                    at.clone(),
+                    "`class_frequency` with a `cron` frequency",
+                    "a cron has no periods to count cycles in",
+                )
+                .help
+                .push("give the matter a named frequency (e.g. frequency = \"quarterly\"), as often as its most frequent class".into());
+                return BTreeMap::new();
+            }
+            Some(Some(months)) if freq.months() < months => {
+                cx.error(
+                    at.clone(),
+                    format!(
+                        "class `{}` is drawn {} but the matter only every {months} months",
+                        class.value,
+                        freq.id()
+                    ),
+                    "more often than the matter's frequency",
+                )
+                .help
+                .push(format!(
+                    "the matter's draws come at its `frequency`; set frequency = \"{}\" (or more often) so that its draws reach this class",
+                    freq.id()
+                ));
+            }
+            _ => {}
+        }
+        out.insert(class.value.clone(), *freq);
+    }
+    out
 }
 
 /// A matter's id; a matter without one is reported (once).

@@ -34,7 +34,9 @@ pub enum EditError {
     Syntax(String),
     #[error("规则文件中没有编号为 {0} 的事项")]
     NoMatter(String),
-    #[error("“{label}”第 {line} 行“{text}”应写成“等级 = 比例”，如 A = 3%")]
+    #[error(
+        "“{label}”第 {line} 行“{text}”应写成“等级 = 值”，如 A = 3%（分类比例）或 A = yearly（分类频次）"
+    )]
     ClassLine {
         label: &'static str,
         line: usize,
@@ -90,7 +92,7 @@ fn shown(item: &Item, kind: Kind) -> String {
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
             .collect::<Vec<_>>()
             .join("\n"),
-        (Kind::ClassRatios, _) => item
+        (Kind::ClassMap, _) => item
             .as_table_like()
             .map(|t| {
                 t.iter()
@@ -192,7 +194,7 @@ fn value_of(kind: Kind, label: &'static str, text: &str) -> Result<Value, EditEr
             }
             Value::Array(a)
         }
-        Kind::ClassRatios => {
+        Kind::ClassMap => {
             let mut t = InlineTable::new();
             for (n, line) in text.lines().enumerate() {
                 let line = line.trim();

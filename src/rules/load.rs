@@ -502,7 +502,7 @@ fn class_hook_conflicts(m: &Matter, h: &HookRef, rule_file: usize) -> Option<Dia
             format!("`{}` has both a class hook and `class_field`", m.id),
             "the class comes from one place: remove `class_field`, or the hook".to_string(),
         )
-    } else if m.class_ratios.is_empty() {
+    } else if m.class_ratios.is_empty() && m.class_frequency.is_empty() {
         (
             format!("the class hook of `{}` has no `class_ratios` to use it", m.id),
             "add class_ratios = { \"投诉较多\" = \"20%\" } naming the classes the hook returns, or remove the hook".to_string(),

@@ -443,10 +443,92 @@ impl Frequency {
             Frequency::HalfYearly => "每半年 1 次".into(),
             Frequency::Quarterly => "每季度 1 次".into(),
             Frequency::Monthly => "每月 1 次".into(),
-            Frequency::Cron { expr, .. } => match crate::rules::cron_zh::describe(expr) {
-                Some(d) => format!("{d}（计划表达式 `{expr}`）"),
-                None => format!("按计划表达式 `{expr}`"),
-            },
+            Frequency::Cron { schedule, .. } => crate::rules::cron_zh::describe(schedule),
+        }
+    }
+}
+
+/// How often one class of a matter is drawn (`class_frequency`, 分类频次): a class of credit A
+/// every two years, of D every quarter. The matter's draws come at its own `frequency`; a class
+/// is drawn only by the draws that open one of its cycles (docs/draw-algorithm.md V2-14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClassFrequency {
+    /// Every two years, cycles starting in even years (2024–2025, 2026–2027, …).
+    Biennial,
+    Yearly,
+    HalfYearly,
+    Quarterly,
+    Monthly,
+}
+
+impl ClassFrequency {
+    /// The words rule files write.
+    pub const NAMES: &'static [&'static str] =
+        &["biennial", "yearly", "half-yearly", "quarterly", "monthly"];
+
+    pub fn parse(s: &str) -> Option<ClassFrequency> {
+        Some(match s {
+            "biennial" => ClassFrequency::Biennial,
+            "yearly" => ClassFrequency::Yearly,
+            "half-yearly" => ClassFrequency::HalfYearly,
+            "quarterly" => ClassFrequency::Quarterly,
+            "monthly" => ClassFrequency::Monthly,
+            _ => return None,
+        })
+    }
+
+    /// As rule files write it.
+    pub fn id(self) -> &'static str {
+        match self {
+            ClassFrequency::Biennial => "biennial",
+            ClassFrequency::Yearly => "yearly",
+            ClassFrequency::HalfYearly => "half-yearly",
+            ClassFrequency::Quarterly => "quarterly",
+            ClassFrequency::Monthly => "monthly",
+        }
+    }
+
+    /// The length of one cycle in months.
+    pub fn months(self) -> u32 {
+        match self {
+            ClassFrequency::Biennial => 24,
+            ClassFrequency::Yearly => 12,
+            ClassFrequency::HalfYearly => 6,
+            ClassFrequency::Quarterly => 3,
+            ClassFrequency::Monthly => 1,
+        }
+    }
+
+    /// As the plan prints it.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ClassFrequency::Biennial => "每两年 1 次（偶数年）",
+            ClassFrequency::Yearly => "每年 1 次",
+            ClassFrequency::HalfYearly => "每半年 1 次",
+            ClassFrequency::Quarterly => "每季度 1 次",
+            ClassFrequency::Monthly => "每月 1 次",
+        }
+    }
+
+    /// Whether a period starting on `start` opens one of this frequency's cycles. Cycles are
+    /// counted in months from January of year 0, so a two-year cycle starts in January of an
+    /// even year, a yearly one in January, a half-yearly one in January and July, and so on.
+    pub fn opens_cycle(self, start: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
+        let month = i64::from(start.year()) * 12 + i64::from(start.month0());
+        start.day() == 1 && month.rem_euclid(i64::from(self.months())) == 0
+    }
+}
+
+impl Frequency {
+    /// The length of a period in months (`None` for a cron, whose periods are its fire times).
+    pub fn months(&self) -> Option<u32> {
+        match self {
+            Frequency::Yearly => Some(12),
+            Frequency::HalfYearly => Some(6),
+            Frequency::Quarterly => Some(3),
+            Frequency::Monthly => Some(1),
+            Frequency::Cron { .. } => None,
         }
     }
 }
@@ -515,6 +597,9 @@ pub struct Matter {
     /// Target field holding the class used by `class_ratios` (e.g. "risk").
     pub class_field: Option<String>,
     pub class_ratios: BTreeMap<String, Share>,
+    /// `class_frequency`: how often each class listed is drawn (分类频次); a class not listed
+    /// (and a target without a class) is drawn at every draw of the matter's `frequency`.
+    pub class_frequency: BTreeMap<String, ClassFrequency>,
     /// Target field to stratify by (e.g. "district"); `None` = one stratum.
     pub stratify_by: Option<String>,
     pub frequency: Frequency,
@@ -592,6 +677,8 @@ pub struct Places {
     pub class_field: Option<std::ops::Range<usize>>,
     /// Each key of `class_ratios`.
     pub class_ratios: Vec<(String, std::ops::Range<usize>)>,
+    /// Each key of `class_frequency`.
+    pub class_frequency: Vec<(String, std::ops::Range<usize>)>,
     pub stratify_by: Option<std::ops::Range<usize>>,
     /// `frequency` or `cron`.
     pub frequency: Option<std::ops::Range<usize>>,

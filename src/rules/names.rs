@@ -27,7 +27,7 @@ pub fn department_name(model: &Model, id: &str) -> String {
 
 /// The name of a period, from its id alone: `2023` → 2023年度, `2023-H1` → 2023年上半年,
 /// `2023-Q2` → 2023年第2季度, `2023-03` → 2023年3月, `2023-chunjie` → 2023年春节前,
-/// `2023-03-06T09:00` (a cron period) → 2023年3月6日 09:00.
+/// `2023-03-06T0900` (a cron period) → 2023年3月6日 09:00.
 pub fn period_label(id: &str) -> String {
     if id.len() == 4 && id.chars().all(|c| c.is_ascii_digit()) {
         return format!("{id}年度");
@@ -55,10 +55,44 @@ pub fn period_label(id: &str) -> String {
     }
 }
 
-/// `2023-03-06T09:00[:SS]` → 2023年3月6日 09:00[:SS].
-fn cron_period_label(id: &str) -> Option<String> {
+/// The id the period `id` (version 2, `2023-04-01T0900`) had under version 1 of period ids
+/// (`2023-04-01T09:00`), when it differs: only a cron period's time changed form
+/// (docs/draw-algorithm.md V2-15). A draw recorded under that id keeps it.
+pub fn first_form(id: &str) -> Option<String> {
     let (date, time) = id.split_once('T')?;
+    let digits = time.len() == 4 || time.len() == 6;
+    if !digits || !time.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut out = format!("{date}T{}:{}", &time[..2], &time[2..4]);
+    if time.len() == 6 {
+        out.push(':');
+        out.push_str(&time[4..]);
+    }
+    Some(out)
+}
+
+/// The id of version 2 naming the same period as `id`, whichever form it is written in:
+/// `2023-04-01T09:00` → `2023-04-01T0900`; other ids as they are.
+pub fn period_key(id: &str) -> String {
+    match id.split_once('T') {
+        Some((date, time))
+            if matches!(time.len(), 5 | 8)
+                && time.bytes().all(|b| b.is_ascii_digit() || b == b':') =>
+        {
+            format!("{date}T{}", time.replace(':', ""))
+        }
+        _ => id.to_string(),
+    }
+}
+
+/// `2023-03-06T0900[SS]` (and `2023-03-06T09:00[:SS]`, the form of draws recorded before
+/// period ids of version 2) → 2023年3月6日 09:00[:SS].
+fn cron_period_label(id: &str) -> Option<String> {
+    let (date, _) = id.split_once('T')?;
     let d = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    let first = first_form(id).unwrap_or_else(|| id.to_string());
+    let (_, time) = first.split_once('T')?;
     let ok = matches!(time.len(), 5 | 8) && time.chars().all(|c| c.is_ascii_digit() || c == ':');
     ok.then(|| format!("{} {time}", date_label(d)))
 }
@@ -216,6 +250,9 @@ mod tests {
             ("2023-12", "2023年12月"),
             ("2023-chunjie", "2023年春节前"),
             ("2023-guoqing", "2023年国庆节前"),
+            ("2023-03-06T0900", "2023年3月6日 09:00"),
+            ("2023-03-06T090030", "2023年3月6日 09:00:30"),
+            // Draws recorded before period ids of version 2 keep their ids.
             ("2023-03-06T09:00", "2023年3月6日 09:00"),
             ("2023-03-06T09:00:30", "2023年3月6日 09:00:30"),
             ("someday", "someday"),
@@ -223,6 +260,26 @@ mod tests {
         ] {
             assert_eq!(period_label(id), label, "{id}");
         }
+    }
+
+    /// docs/draw-algorithm.md V2-15: the two forms of a cron period's id.
+    #[test]
+    fn a_cron_period_has_a_first_form_and_one_key() {
+        assert_eq!(
+            first_form("2023-04-01T0900").as_deref(),
+            Some("2023-04-01T09:00")
+        );
+        assert_eq!(
+            first_form("2023-03-01T090030").as_deref(),
+            Some("2023-03-01T09:00:30")
+        );
+        for same in ["2023-Q1", "2023", "2023-chunjie", "2023-04-01T09:00"] {
+            assert_eq!(first_form(same), None, "{same}");
+        }
+        assert_eq!(period_key("2023-04-01T09:00"), "2023-04-01T0900");
+        assert_eq!(period_key("2023-03-01T09:00:30"), "2023-03-01T090030");
+        assert_eq!(period_key("2023-04-01T0900"), "2023-04-01T0900");
+        assert_eq!(period_key("2023-H1"), "2023-H1");
     }
 
     #[test]

@@ -37,8 +37,9 @@ pub enum Kind {
     Ratio,
     /// A list of texts.
     Texts,
-    /// A map from a class value to a ratio.
-    ClassRatios,
+    /// A map from a class value to a text: a ratio (`class_ratios`), a frequency
+    /// (`class_frequency`).
+    ClassMap,
     /// One of the given words.
     Choice(&'static [&'static str]),
     /// `true` or `false`.
@@ -103,7 +104,8 @@ pub const KEYS: &[Key] = &[
     key(S::Matter, "categories", K::Texts, "", "检查对象范围（类别）", "名录库中的类别，须在 config/suiji.toml 的 [categories] 中声明；每行一个"),
     key(S::Matter, "ratio", K::Ratio, "", "抽查比例", "百分数，如 5%、2.5%、100%；向上取整，非空范围至少 1 户"),
     key(S::Matter, "class_field", K::Text, "", "分类字段", "名录库中保存等级的列，如 风险等级；默认为名录库的等级列"),
-    key(S::Matter, "class_ratios", K::ClassRatios, "", "分类比例", "按风险/信用等级的比例，每行一项，如 A = 3%（不低于）、A = ≤ 5%（不超过）、B = 5%–20%（区间）；未列等级按抽查比例"),
+    key(S::Matter, "class_ratios", K::ClassMap, "", "分类比例", "按风险/信用等级的比例，每行一项，如 A = 3%（不低于）、A = ≤ 5%（不超过）、B = 5%–20%（区间）；未列等级按抽查比例"),
+    key(S::Matter, "class_frequency", K::ClassMap, "", "分类频次", "按等级的抽查频次，每行一项，如 A = biennial（每两年，偶数年抽）、B = yearly（每年）、C = half-yearly（每半年）、D = quarterly（每季度）；各等级只在其周期的第一次抽取中抽，未列等级每次都抽；抽查频次须不低于最频繁的等级"),
     key(S::Matter, "stratify_by", K::Text, "", "分层字段", "按此列分层抽取（属地管理），如 district"),
     key(S::Matter, "frequency", K::Choice(FREQUENCIES), "", "抽查频次", "yearly 每年、half-yearly 每半年、quarterly 每季度、monthly 每月"),
     key(S::Matter, "cron", K::Text, "", "自定义抽取时间（cron）", "代替抽查频次：6 或 7 段，秒在最前，北京时间，如 0 0 9 1 * *"),
@@ -112,7 +114,7 @@ pub const KEYS: &[Key] = &[
     key(S::Matter, "holiday", K::Table(S::Holiday), "", "重大节假日加强抽查", "节假日前对重点区域加抽"),
     key(S::Matter, "team_size", K::Integer { min: 1, max: 10 }, "2", "每户检查人员数", "至少 2 人"),
     key(S::Matter, "qualifications", K::Texts, "", "检查人员资格", "检查人员须全部具备；在 [qualifications] 中声明；每行一个"),
-    key(S::Matter, "workload_cap", K::Integer { min: 1, max: 100_000 }, "20", "每人每期最多承担户数", "检查人员工作量上限"),
+    key(S::Matter, "workload_cap", K::Integer { min: 1, max: 100_000 }, "20", "每人每期最多承担户数", "同一周期内每名检查人员的任务上限：本期各次抽取（各事项、联合抽查）合计"),
     key(S::Matter, "cooldown_months", K::Integer { min: 0, max: 120 }, "", "无问题对象免抽月数", "检查无问题的对象 N 个月内不再抽取（0 = 不排除）"),
     key(S::Matter, "yearly_cap", K::Integer { min: 1, max: 366 }, "", "每户每年最多抽查次数", "所有事项合计"),
     key(S::Matter, "checklist", K::Items, "", "抽查内容", "至少一项；编号一经使用不再改动"),

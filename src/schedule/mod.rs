@@ -4,6 +4,6 @@ pub mod marks;
 pub mod period;
 
 pub use period::{
-    CRON_CAP, DrawKind, Period, ScheduledDraw, TimingProblem, matter_schedule, periods,
-    timing_problems, year_schedule,
+    CRON_CAP, ClassCover, DrawKind, Period, ScheduledDraw, TimingProblem, class_cover, first_form,
+    matter_schedule, period_key, periods, timing_problems, year_schedule,
 };

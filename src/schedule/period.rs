@@ -5,6 +5,49 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::calendar::{Calendar, CalendarError, Holiday};
 use crate::rules::model::{Frequency, HolidayRule, IssueAt, Matter, Model, OnHoliday, Ratio};
+pub use crate::rules::names::{first_form, period_key};
+
+/// The classes of a matter's `class_frequency` a regular draw covers (分类频次,
+/// docs/draw-algorithm.md V2-14): `due`, whose cycle the draw's period opens, and `not_due`,
+/// whose targets are out of the draw's scope. Both sorted by their bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassCover {
+    pub due: Vec<String>,
+    pub not_due: Vec<String>,
+}
+
+impl ClassCover {
+    /// As the plan and schedule print it: `覆盖 A、B、C、D 类` or `覆盖 D 类（A、B、C 类本期不抽）`.
+    pub fn label_zh(&self) -> String {
+        let join = |v: &[String]| v.join("、");
+        match (self.due.is_empty(), self.not_due.is_empty()) {
+            (_, true) => format!("覆盖 {} 类", join(&self.due)),
+            (true, false) => format!("{} 类本期不抽", join(&self.not_due)),
+            (false, false) => format!(
+                "覆盖 {} 类（{} 类本期不抽）",
+                join(&self.due),
+                join(&self.not_due)
+            ),
+        }
+    }
+}
+
+/// What a draw of `m` of `kind` for `period` covers of its `class_frequency`; `None` when the
+/// matter has none or the draw is a holiday window (which does not use classes).
+pub fn class_cover(m: &Matter, kind: DrawKind, period: &Period) -> Option<ClassCover> {
+    if m.class_frequency.is_empty() || kind != DrawKind::Regular {
+        return None;
+    }
+    let (due, not_due): (Vec<_>, Vec<_>) = m
+        .class_frequency
+        .iter()
+        .partition(|(_, f)| f.opens_cycle(period.start));
+    let names = |v: Vec<(&String, _)>| v.into_iter().map(|(c, _)| c.clone()).collect();
+    Some(ClassCover {
+        due: names(due),
+        not_due: names(not_due),
+    })
+}
 
 /// The most draws a cron may call for in a year (one a day). `check` refuses a cron that fires
 /// more often rather than cutting it short.
@@ -95,8 +138,10 @@ pub fn periods(
             };
             let fires = cron_fires(schedule, start, year, CRON_HARD_LIMIT);
             // A period is named by its fire time to the minute; to the second only when the
-            // cron fires more than once in that minute, so every period has its own name.
-            let minute = |t: &NaiveDateTime| t.format("%Y-%m-%dT%H:%M").to_string();
+            // cron fires more than once in that minute, so every period has its own name. The
+            // time has no `:` (period ids of version 2, docs/draw-algorithm.md V2-15): the id is
+            // a folder name on every OS.
+            let minute = |t: &NaiveDateTime| t.format("%Y-%m-%dT%H%M").to_string();
             let shares_minute = |i: usize| {
                 let m = minute(&fires[i]);
                 (i > 0 && minute(&fires[i - 1]) == m)
@@ -116,7 +161,7 @@ pub fn periods(
                     (
                         Period {
                             id: if shares_minute(i) {
-                                t.format("%Y-%m-%dT%H:%M:%S").to_string()
+                                t.format("%Y-%m-%dT%H%M%S").to_string()
                             } else {
                                 minute(t)
                             },
@@ -365,4 +410,57 @@ pub fn year_schedule(
             .then(a.period.id.cmp(&b.period.id))
     });
     (all, problems)
+}
+
+#[cfg(test)]
+mod class_frequency_tests {
+    use super::*;
+    use crate::rules::model::ClassFrequency;
+
+    /// docs/draw-algorithm.md V2-14's vector: the classes each quarter of 2024–2026 covers.
+    #[test]
+    fn a_period_covers_the_classes_whose_cycle_it_opens() {
+        let freq = [
+            ("A", ClassFrequency::Biennial),
+            ("B", ClassFrequency::Yearly),
+            ("C", ClassFrequency::HalfYearly),
+            ("D", ClassFrequency::Quarterly),
+        ];
+        let due = |start: &str| -> Vec<&str> {
+            let d = NaiveDate::parse_from_str(start, "%Y-%m-%d").expect("date");
+            freq.iter()
+                .filter(|(_, f)| f.opens_cycle(d))
+                .map(|(c, _)| *c)
+                .collect()
+        };
+        assert_eq!(due("2024-01-01"), ["A", "B", "C", "D"]);
+        assert_eq!(due("2024-04-01"), ["D"]);
+        assert_eq!(due("2024-07-01"), ["C", "D"]);
+        assert_eq!(due("2024-10-01"), ["D"]);
+        assert_eq!(due("2025-01-01"), ["B", "C", "D"]);
+        assert_eq!(due("2026-01-01"), ["A", "B", "C", "D"]);
+        // Only a period starting on a month's first day opens a cycle.
+        assert_eq!(due("2024-01-02"), Vec::<&str>::new());
+        assert!(
+            ClassFrequency::Monthly.opens_cycle(NaiveDate::from_ymd_opt(2025, 5, 1).expect("date"))
+        );
+        // Before year 0 the count still works (rem_euclid).
+        assert!(
+            ClassFrequency::Biennial.opens_cycle(NaiveDate::from_ymd_opt(-2, 1, 1).expect("date"))
+        );
+    }
+
+    #[test]
+    fn the_cover_reads_in_chinese() {
+        let c = ClassCover {
+            due: vec!["D".into()],
+            not_due: vec!["A".into(), "B".into(), "C".into()],
+        };
+        assert_eq!(c.label_zh(), "覆盖 D 类（A、B、C 类本期不抽）");
+        let all = ClassCover {
+            due: vec!["A".into(), "B".into()],
+            not_due: vec![],
+        };
+        assert_eq!(all.label_zh(), "覆盖 A、B 类");
+    }
 }

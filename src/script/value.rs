@@ -134,7 +134,11 @@ pub fn target_map(t: &Target) -> Dynamic {
     m.into()
 }
 
-/// `inspector`: id, name, department, certificate, qualifications (array), area, conflicts (array).
+/// `inspector`: id, name, department, certificate, qualifications (array), area, conflicts
+/// (array), `extra` (the registry's other columns, as `target.extra`), and each of those other
+/// columns as a field of its own (`inspector.former_employer`, `inspector["原工作单位"]`): a
+/// number where the cell is a plain decimal number, `()` where it is empty. A column named
+/// like one of the fields above is read through `extra` only.
 pub fn inspector_map(i: &Inspector) -> Dynamic {
     let mut m = Map::new();
     m.insert("id".into(), i.id.clone().into());
@@ -146,6 +150,21 @@ pub fn inspector_map(i: &Inspector) -> Dynamic {
     m.insert("area".into(), i.area.clone().into());
     let conflicts: rhai::Array = i.conflicts.iter().map(|c| c.clone().into()).collect();
     m.insert("conflicts".into(), conflicts.into());
+    let mut extra: BTreeMap<String, Dynamic> = BTreeMap::new();
+    for (k, v) in &i.extra {
+        let value = if v.is_empty() {
+            Dynamic::UNIT
+        } else {
+            cell_value(v)
+        };
+        if !m.contains_key(k.as_str()) && k != "extra" {
+            m.insert(k.as_str().into(), value.clone());
+        }
+        if !v.is_empty() {
+            extra.insert(k.clone(), value);
+        }
+    }
+    m.insert("extra".into(), Dynamic::from(Extra(Arc::new(extra))));
     m.into()
 }
 

@@ -486,7 +486,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::LongText => "long",
         Kind::Integer { .. } => "int",
         Kind::Texts => "list",
-        Kind::ClassRatios => "map",
+        Kind::ClassMap => "map",
         Kind::Choice(_) => "choice",
         Kind::Bool => "bool",
         _ => "text",

@@ -85,6 +85,7 @@ impl<'a> FileSource<'a> {
             known_categories: self.file.known().categories.clone(),
             kinds,
             track_all: rules.use_classes,
+            scopes_classes: rules.scopes_classes(),
             list_up_to: rules.list_up_to,
             cooldown_from: None,
             capture_below: {
@@ -357,6 +358,24 @@ impl Oracle for Asker<'_> {
 
     fn stratum(&self, key: &[Raw]) -> Ranker {
         self.rules.ranker(&self.stratum_name(key).0)
+    }
+
+    fn class_due(&self, key: &[Raw]) -> bool {
+        if !self.rules.scopes_classes() {
+            return true;
+        }
+        let class = if self.rules.hooked_classes() {
+            match self.class_of(key).0 {
+                Answer::Ok(class) => class,
+                // A failing hook fails the draw (`class_failure`), whatever its scope.
+                _ => None,
+            }
+        } else {
+            self.rules
+                .column_class(&self.builder.target(self.stratum, key))
+        };
+        self.rules
+            .class_due(class.as_deref().filter(|c| !c.is_empty()))
     }
 }
 

@@ -114,7 +114,10 @@ impl RowSource for MemorySource<'_> {
             if rules.input.key_area_only && !t.key_area {
                 continue; // outside a key-area window's scope: not an exclusion
             }
-            let key = stratum_key(rules, &mut classes, t, (&mut calls, &mut operations))?;
+            let Some(key) = stratum_key(rules, &mut classes, t, (&mut calls, &mut operations))?
+            else {
+                continue; // a class this draw does not cover (class_frequency): out of scope
+            };
             let stratum = g.stratum(&mut c, rules, key);
             let reason = self.fixed_checks(rules, t, &mut c);
             let (mut eligible, mut weight) = (NONE, NONE);
@@ -201,21 +204,33 @@ impl RowSource for MemorySource<'_> {
 }
 
 /// The stratum of `t`; with a `class` hook, from the hook's answer (memoised by what it reads,
-/// its operations counted for `t`), or the draw's failure at `t` when it has none.
+/// its operations counted for `t`), or the draw's failure at `t` when it has none. `None`: `t`
+/// is of a class this draw does not cover (`class_frequency`), so out of its scope.
 fn stratum_key(
     rules: &Rules<'_>,
     classes: &mut Memo<Option<String>>,
     t: &Target,
-    counts: (&mut u64, &mut u64),
-) -> Result<(String, Share), DrawFailure> {
-    if !rules.hooked_classes() {
-        return Ok(rules.stratum(t));
+    (calls, operations): (&mut u64, &mut u64),
+) -> Result<Option<(String, Share)>, DrawFailure> {
+    let before = (*calls, *operations);
+    let class = if rules.hooked_classes() {
+        let hook = rules.matter.class_hook.as_ref();
+        match classes.get(hook, t, (&mut *calls, &mut *operations), |t| {
+            rules.class_answer(t)
+        }) {
+            Answer::Ok(class) => class,
+            failed => return Err(failed.failure(&t.id)),
+        }
+    } else {
+        rules.column_class(t)
+    };
+    let class = class.filter(|c| !c.is_empty());
+    if !rules.class_due(class.as_deref()) {
+        // Out of scope: the class hook's call is not counted, as for any row out of scope.
+        (*calls, *operations) = before;
+        return Ok(None);
     }
-    let hook = rules.matter.class_hook.as_ref();
-    match classes.get(hook, t, counts, |t| rules.class_answer(t)) {
-        Answer::Ok(class) => Ok(rules.stratum_of(t, class)),
-        failed => Err(failed.failure(&t.id)),
-    }
+    Ok(Some(rules.stratum_of(t, class)))
 }
 
 /// Interns an answer: equal answers share an index; every failure is its own.

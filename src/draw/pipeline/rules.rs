@@ -22,8 +22,11 @@ pub(crate) struct Rules<'a> {
     pub sandbox: &'a Sandbox,
     /// The `ctx` map hooks see.
     pub ctx: rhai::Dynamic,
-    /// Whether class ratios split the strata of this draw.
+    /// Whether classes split the strata of this draw (class ratios or class frequencies).
     pub use_classes: bool,
+    /// The classes of `class_frequency` this draw does not cover: their targets are out of its
+    /// scope (docs/draw-algorithm.md V2-14).
+    pub not_due: std::collections::BTreeSet<String>,
     /// The column strata are split by (`stratify_by`), if any.
     pub stratify: Option<Column>,
     /// The column holding the class (`class_field`; the registry's class by default).
@@ -38,6 +41,9 @@ pub(crate) struct Rules<'a> {
 impl<'a> Rules<'a> {
     pub(crate) fn new(input: &'a DrawInput<'a>, sandbox: &'a Sandbox, list_up_to: usize) -> Self {
         let m = input.matter;
+        // Class frequencies are a rule of version 2 (its manifest records what a draw covers).
+        let by_frequency =
+            !m.class_frequency.is_empty() && input.algorithm == crate::draw::Algorithm::V2;
         let holiday = match input.kind {
             DrawKind::Holiday(h) => Some(h.name_zh()),
             DrawKind::Regular => None,
@@ -55,7 +61,12 @@ impl<'a> Rules<'a> {
             matter: m,
             sandbox,
             ctx,
-            use_classes: !m.class_ratios.is_empty() && matches!(input.kind, DrawKind::Regular),
+            use_classes: (!m.class_ratios.is_empty() || by_frequency)
+                && matches!(input.kind, DrawKind::Regular),
+            not_due: crate::schedule::class_cover(m, input.kind, input.period)
+                .filter(|_| by_frequency)
+                .map(|c| c.not_due.into_iter().collect())
+                .unwrap_or_default(),
             stratify: None,
             class: Column::named("class", |_| false),
             list_up_to,
@@ -113,12 +124,23 @@ impl<'a> Rules<'a> {
     /// The name and ratio of a target's stratum: its `stratify_by` value (empty when the matter
     /// is not stratified) and its class (when class ratios apply and the target has one).
     pub(crate) fn stratum(&self, t: &Target) -> (String, Share) {
-        let class = if self.use_classes && self.matter.class_hook.is_none() {
-            Some(self.class.value(t))
-        } else {
-            None
-        };
-        self.stratum_of(t, class)
+        self.stratum_of(t, self.column_class(t))
+    }
+
+    /// The class of `t` from the class column, when classes apply and come from a column.
+    pub(crate) fn column_class(&self, t: &Target) -> Option<String> {
+        (self.use_classes && self.matter.class_hook.is_none()).then(|| self.class.value(t))
+    }
+
+    /// Whether a target of class `class` is in this draw's scope: not of a class of
+    /// `class_frequency` whose cycle this draw does not open (V2-14). No class: in scope.
+    pub(crate) fn class_due(&self, class: Option<&str>) -> bool {
+        class.is_none_or(|c| !self.not_due.contains(c))
+    }
+
+    /// Whether some class is out of this draw's scope.
+    pub(crate) fn scopes_classes(&self) -> bool {
+        !self.not_due.is_empty()
     }
 
     /// Whether the class of this draw's class ratios comes from the matter's `class` hook.

@@ -107,7 +107,12 @@ fn dispatch(
             );
         }
         Algorithm::V2 => {
-            let spec = d.team.clone().unwrap_or_else(|| matter_team(m));
+            let mut spec = d.team.clone().unwrap_or_else(|| matter_team(m));
+            // Loads carried in from the period's other draws count towards the cap (V2-16).
+            for (id, n) in d.history.carried.iter().filter(|(_, n)| **n > 0) {
+                let load = spec.carried.entry(id.clone()).or_default();
+                *load = load.saturating_add(*n);
+            }
             staff(
                 &d.seed,
                 &m.id,

@@ -278,6 +278,7 @@ fn a_conflict_hook_that_answers_neither_true_nor_false_fails_the_draw() {
             active: true,
             area: String::new(),
             conflicts: Vec::new(),
+            extra: Default::default(),
         })
         .collect();
     let targets: Vec<Target> = (0..4).map(target).collect();

@@ -30,6 +30,7 @@ fn inspector(id: &str, department: &str, quals: &[&str], conflicts: &[&str]) -> 
         active: true,
         area: String::new(),
         conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
+        extra: Default::default(),
     }
 }
 

@@ -51,7 +51,8 @@ pub struct FrozenFile {
 }
 
 impl Frozen {
-    pub fn new(registry: Registry) -> Frozen {
+    pub fn new(mut registry: Registry) -> Frozen {
+        crate::registry::types::complete_inspector_columns(&mut registry.inspectors);
         let targets_bytes = crate::registry::canonical_targets_csv(&registry.targets);
         let inspectors_bytes = crate::registry::canonical_inspectors_csv(&registry.inspectors);
         let info = RegistryInfo {
@@ -79,11 +80,12 @@ impl Frozen {
 
     /// A registry whose targets are the canonical snapshot file `snapshot` of `rows` rows.
     pub fn of_file(
-        inspectors: Vec<crate::registry::Inspector>,
+        mut inspectors: Vec<crate::registry::Inspector>,
         sources: Vec<(String, String)>,
         rows: usize,
         file: FrozenFile,
     ) -> Frozen {
+        crate::registry::types::complete_inspector_columns(&mut inspectors);
         let inspectors_bytes = crate::registry::canonical_inspectors_csv(&inspectors);
         let info = RegistryInfo {
             targets_snapshot: file.snapshot.sha256.clone(),
@@ -178,6 +180,8 @@ pub enum IssueError {
     Store(#[from] StoreError),
     #[error("cannot write the draw's files: {0}")]
     Output(String),
+    #[error("cannot count the loads the inspectors carry in from the period's other draws: {0}")]
+    Loads(String),
 }
 
 /// What earlier draws and results say about targets, for cooldown and yearly caps.
@@ -223,7 +227,76 @@ pub fn history(
             }
         }
     }
-    Ok(History { entries })
+    Ok(History {
+        entries,
+        carried: BTreeMap::new(),
+    })
+}
+
+/// The loads `inspectors` carry into the draw `d` (docs/draw-algorithm.md V2-16): for each, the
+/// visits they are on — in the teams as the recorded changes (人员调整, 替补) left them — of the
+/// standing draws whose period overlaps `d`'s, other than the draw of `d`'s matter and period
+/// itself (which a redraw replaces). A draw issued later than one being redrawn counts too, so
+/// the cap holds over every standing draw of the period while the later draws stay as recorded.
+/// Only inspectors of `departments` are counted (the team's pool is drawn from them).
+pub fn carried_loads(
+    store: &Store,
+    d: &ScheduledDraw,
+    departments: &[String],
+    inspectors: &[crate::registry::Inspector],
+) -> Result<BTreeMap<String, u32>, IssueError> {
+    /// What deciding whether a draw overlaps reads of its manifest.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        period: crate::draw::manifest::PeriodInfo,
+    }
+    let counted: std::collections::HashSet<&str> = inspectors
+        .iter()
+        .filter(|i| departments.contains(&i.department))
+        .map(|i| i.id.as_str())
+        .collect();
+    let mut out: BTreeMap<String, u32> = BTreeMap::new();
+    if counted.is_empty() {
+        return Ok(out);
+    }
+    for row in store.list_draws(&DrawFilter::default())? {
+        if row.record.matter == d.matter && row.record.period == d.period.id {
+            continue;
+        }
+        let unreadable =
+            |e: &dyn std::fmt::Display| IssueError::Loads(format!("draw #{}: {e}", row.id));
+        let head: Head =
+            serde_json::from_str(&row.record.manifest_json).map_err(|e| unreadable(&e))?;
+        if head.period.end < d.period.start || d.period.end < head.period.start {
+            continue;
+        }
+        let changes = super::change::load(store, row.id, false).map_err(|e| unreadable(&e))?;
+        for (id, n) in changes.state.loads() {
+            if counted.contains(id) {
+                *out.entry(id.to_string()).or_default() += n;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the draw `req` starts from: the targets' history and, for `suiji-draw/2`, the loads its
+/// inspectors carry in from the period's other draws.
+fn draw_history(
+    loaded: &Loaded,
+    store: &Store,
+    frozen: &Frozen,
+    req: &Request,
+) -> Result<History, IssueError> {
+    let d = &req.draw;
+    let mut hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
+    if req.algorithm == Algorithm::V2
+        && let Some(matter) = loaded.model.matter(&d.matter)
+    {
+        let spec = joint_team(matter).unwrap_or_else(|| pipeline::matter_team(matter));
+        hist.carried = carried_loads(store, d, &spec.departments, &frozen.registry.inspectors)?;
+    }
+    Ok(hist)
 }
 
 /// Runs the draw for `req` (pure), without touching the store.
@@ -337,9 +410,11 @@ pub fn issue(
     req: &Request,
 ) -> Result<Issued, IssueError> {
     let model = &loaded.model;
+    let recorded = as_recorded(store, req)?;
+    let req = recorded.as_ref().unwrap_or(req);
     let d = &req.draw;
     refuse_drawn(&model.config.output_dir, store, req)?;
-    let hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
+    let hist = draw_history(loaded, store, frozen, req)?;
     let phase = |what: &str| {
         if frozen.info.targets_rows >= PROGRESS_ROWS {
             tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "{what}");
@@ -415,6 +490,26 @@ pub fn issue(
         manifest,
         folder: Some(folder),
     })
+}
+
+/// `req` with its period named as its draws are recorded, when they are recorded under the
+/// period's first id (`2023-04-01T09:00`, period ids of version 1) and none under the
+/// schedule's (`2023-04-01T0900`): a period keeps the id its first draw recorded, so a redraw,
+/// the refusal of a second draw and the history all see its draws (docs/draw-algorithm.md
+/// V2-15). `None`: `req` as it is.
+fn as_recorded(store: &Store, req: &Request) -> Result<Option<Request>, IssueError> {
+    let d = &req.draw;
+    let Some(first) = crate::schedule::first_form(&d.period.id) else {
+        return Ok(None);
+    };
+    if store.active_draw(&d.matter, &d.period.id)?.is_some()
+        || store.active_draw(&d.matter, &first)?.is_none()
+    {
+        return Ok(None);
+    }
+    let mut req = req.clone();
+    req.draw.period.id = first;
+    Ok(Some(req))
 }
 
 /// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
@@ -835,5 +930,7 @@ pub(crate) fn find_scheduled(
     };
     let year: i32 = period.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let all = crate::schedule::matter_schedule(m, cal, year, loaded.model.config.timezone)?;
-    Ok(all.into_iter().find(|s| s.period.id == period))
+    // Either form of a cron period's id names it (docs/draw-algorithm.md V2-15).
+    let key = crate::schedule::period_key(period);
+    Ok(all.into_iter().find(|s| s.period.id == key))
 }

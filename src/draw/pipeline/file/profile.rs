@@ -337,6 +337,9 @@ pub(crate) trait Oracle: Sync {
     fn weight(&self, key: &[Raw]) -> Answer<f64>;
     /// The ranker of the stratum with this input.
     fn stratum(&self, key: &[Raw]) -> Ranker;
+    /// Whether targets of the stratum with this input are in the draw's scope (not of a class
+    /// the draw does not cover, `class_frequency`).
+    fn class_due(&self, key: &[Raw]) -> bool;
 }
 
 /// What the pass needs to know (shared by the threads).
@@ -365,6 +368,8 @@ pub(crate) struct Context {
     /// Track the smallest id of every profile drawn from (class ratios can give two strata of
     /// one name different ratios; the first target by id decides).
     pub track_all: bool,
+    /// Some class is out of the draw's scope (`class_frequency`): each stratum input is asked.
+    pub scopes_classes: bool,
     /// Keep the offsets of at most this many excluded rows (for listing them).
     pub list_up_to: usize,
     /// When nothing but the cooldown reads the last-inspection date: the cooldown's first day
@@ -422,6 +427,8 @@ pub(crate) struct Pass1 {
     /// Operations of the answers, summed over this thread's rows.
     pub operations: u64,
     rankers: Vec<Option<Ranker>>,
+    /// Per local stratum input: whether its class is in the draw's scope (asked once).
+    class_due: Vec<Option<bool>>,
     pub hook_calls: u64,
     /// Rows drawn from, in file order.
     pub drawn: Vec<Drawn>,
@@ -643,12 +650,18 @@ impl Pass1 {
     }
 
     fn classify(&mut self, r: &Record<'_>, cx: &Context, oracle: &dyn Oracle) {
+        let history_before = self.history_used.len();
         let Some(reason) = self.scope(r, cx) else {
             return;
         };
         let Ok(stratum) = self.key(r, &cx.stratum, cx) else {
             return self.flag(r.offset);
         };
+        if cx.scopes_classes && !self.class_due(cx, oracle, stratum) {
+            // Of a class this draw does not cover: out of scope, its history not recorded.
+            self.history_used.truncate(history_before);
+            return;
+        }
         let Some(h) = self.hooks(r, cx, oracle, reason) else {
             return;
         };
@@ -795,6 +808,21 @@ impl Pass1 {
             *c = (p, id);
         }
         id
+    }
+
+    /// Whether the class of the local stratum input `stratum` is in the draw's scope.
+    fn class_due(&mut self, cx: &Context, oracle: &dyn Oracle, stratum: u32) -> bool {
+        let s = stratum as usize;
+        if let Some(Some(due)) = self.class_due.get(s) {
+            return *due;
+        }
+        let raw = self.raw_key(cx, &cx.stratum, stratum);
+        let due = oracle.class_due(&raw);
+        if self.class_due.len() <= s {
+            self.class_due.resize(s + 1, None);
+        }
+        self.class_due[s] = Some(due);
+        due
     }
 
     /// Keeps a row drawn from: its key's head and offset, and its id and name when it may well
