@@ -781,3 +781,106 @@ fn an_inspectors_former_employer_is_avoided_by_a_hook_reading_the_registrys_own_
     assert!(snapshot.contains(&format!(",{target}\n")), "{snapshot}");
     reference_agrees(&p);
 }
+
+/// Visits per inspector in a manifest's teams.
+fn team_loads(m: &serde_json::Value) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for s in m["selected"].as_array().expect("selected") {
+        for x in s["team"].as_array().expect("team") {
+            *out.entry(x.as_str().expect("id").to_string()).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// A manifest's `carried_loads`, empty when it has none.
+fn carried_loads(m: &serde_json::Value) -> BTreeMap<String, u64> {
+    m.get("carried_loads")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["inspector_id"].as_str().expect("id").to_string(),
+                        c["load"].as_u64().expect("load"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Class frequencies (V2-14) and workload caps per period (V2-16) together: 食品销售's
+/// quarterly draws cover only the credit classes due, and each carries in the loads of the
+/// period's earlier draws that overlap it — 餐饮 for the whole year and the joint plan for the
+/// half-year — but not of the other quarter. 食品销售's own cap (6 visits) holds over them and
+/// binds; every draw verifies identical and the reference program agrees.
+#[test]
+fn a_draw_of_the_classes_due_carries_the_loads_of_the_periods_earlier_draws() {
+    let p = Project::example("shichang").simulation();
+    p.edit(
+        "rules/shipin.toml",
+        "yearly_cap = 4 ",
+        "workload_cap = 6\nyearly_cap = 4 ",
+    );
+    let draw = |matter: &str, period: &str| {
+        p.ok(&["draw", matter, "--period", period, "--seed", "demo"]);
+        manifest(&p, &format!("out/draws/{matter}/{period}/manifest.json"))
+    };
+    let canyin = draw("shipin.canyin", "2024");
+    let joint = draw("shipin.lianhe", "2024-H1");
+    let q1 = draw("shipin.xiaoshou", "2024-Q1");
+    let q2 = draw("shipin.xiaoshou", "2024-Q2");
+    let people = inspectors(&p);
+    let food = |loads: BTreeMap<String, u64>| -> BTreeMap<String, u64> {
+        loads
+            .into_iter()
+            .filter(|(id, _)| people.get(id).is_some_and(|(d, _)| d == "shipin"))
+            .collect()
+    };
+    // What 食品销售's team step starts from in either quarter: the year's 餐饮 draw and the
+    // first half-year's joint draw, counted for the department's own inspectors.
+    let mut before = team_loads(&canyin);
+    for (id, n) in team_loads(&joint) {
+        *before.entry(id).or_default() += n;
+    }
+    let before = food(before);
+    assert!(!before.is_empty());
+    let mut binds = false;
+    for (m, due, not_due) in [
+        (&q1, vec!["A", "B", "C", "D"], vec![]),
+        (&q2, vec!["D"], vec!["A", "B", "C"]),
+    ] {
+        let period = m["period"]["id"].as_str().expect("id");
+        assert_eq!(m["classes_due"], serde_json::json!(due), "{period}");
+        assert_eq!(m["classes_not_due"], serde_json::json!(not_due), "{period}");
+        assert_eq!(
+            carried_loads(m),
+            before,
+            "{period}: Q1 does not count in Q2"
+        );
+        for (id, n) in team_loads(m) {
+            let total = n + before.get(&id).copied().unwrap_or(0);
+            assert!(
+                total <= 6,
+                "{period}: {id} has {total} visits in the period"
+            );
+            binds |= total == 6 && before.contains_key(&id);
+        }
+    }
+    assert!(
+        binds,
+        "an inspector reaches the cap with carried visits: {before:?} {:?} {:?}",
+        team_loads(&q1),
+        team_loads(&q2)
+    );
+    for id in 1..=4 {
+        let out = p.ok(&["verify", &id.to_string()]);
+        assert!(out.starts_with("identical"), "draw #{id}: {out}");
+    }
+    // 餐饮's classes come from its hook: the reference program takes them as a table.
+    let spec = serde_json::json!({ "risk_class": { "by_id": hook_classes(&p) } });
+    p.write("classes.json", &spec.to_string());
+    let reference = reference_with(&p, &["--classes", "classes.json"]);
+    assert!(reference.contains("4 identical, 0 differ"), "{reference}");
+}
