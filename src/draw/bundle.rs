@@ -254,17 +254,18 @@ impl<F: Serialize> PublicBundle<F> {
         w.finish().0
     }
 
-    /// Writes the bundle's file at `path` (created or replaced) in one pass, hashing it as it
-    /// is written; returns its SHA-256, which is [`PublicBundle::hash`].
-    pub fn write_file(&self, path: &std::path::Path) -> std::io::Result<String> {
+    /// Writes the bundle to `out` in one pass, hashing it as it is written; returns its
+    /// SHA-256, which is [`PublicBundle::hash`].
+    pub fn write_hashed(&self, out: impl std::io::Write) -> std::io::Result<String> {
         use std::io::Write as _;
-        let file = std::fs::File::create(path)?;
-        let mut w = crate::digest::HashingWriter::new(file);
+        let mut w = crate::digest::HashingWriter::new(out);
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut w);
         self.write_to(&mut buffered)?;
         buffered.flush()?;
         drop(buffered);
-        Ok(w.finish().0)
+        let (hash, _, mut out) = w.finish();
+        out.flush()?;
+        Ok(hash)
     }
 }
 
@@ -410,14 +411,12 @@ mod tests {
             "40434dfcbddc932b92e2ad4a27d884d8b84576b91fdb6f7e270a8344d16f93d2"
         );
         assert_eq!(b.check(), Vec::<String>::new());
-        // Streamed to a file while hashed: the same bytes, the same hash.
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("bundle.public.json");
-        let hash = b.write_file(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            std::fs::read(&path).ok().as_deref(),
-            Some(VECTOR.as_bytes())
-        );
+        // Streamed while hashed: the same bytes, the same hash.
+        let mut streamed = Vec::new();
+        let hash = b
+            .write_hashed(&mut streamed)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(streamed, VECTOR.as_bytes());
         assert_eq!(hash, b.hash());
         let ranked: Vec<&str> = b.selected.iter().map(|s| s.target_id.as_str()).collect();
         assert_eq!(

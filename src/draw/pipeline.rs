@@ -301,15 +301,25 @@ pub struct Public<'a> {
 }
 
 /// What becomes of a draw's public bundle once it is built and hashed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum BundleOut<'a> {
     /// Returned in [`Drawn::bundle`].
     Keep,
     /// Hashed only (its bytes are never held), then let go.
     Hash,
-    /// Written to this file as it is serialised and hashed (its bytes are never held), then
-    /// let go.
-    File(&'a Path),
+    /// Written here (the bundle's file) as it is serialised and hashed (its bytes are never
+    /// held), then let go.
+    Write(&'a std::cell::RefCell<dyn std::io::Write>),
+}
+
+impl std::fmt::Debug for BundleOut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BundleOut::Keep => "Keep",
+            BundleOut::Hash => "Hash",
+            BundleOut::Write(_) => "Write",
+        })
+    }
 }
 
 /// Runs one draw over `source`.
@@ -575,11 +585,6 @@ fn finish(
         Some((at, p)) => {
             let weighted = input.matter.weight.is_some();
             let frame = frame::Frame::new(source, plans, at, p.fields);
-            let io = |path: &Path, e: std::io::Error, frame: &frame::Frame<'_>| {
-                frame
-                    .failure()
-                    .unwrap_or_else(|| DrawFailure::Io(format!("{}: {e}", path.display())))
-            };
             let (hash, kept) = match p.out {
                 BundleOut::Keep => {
                     let b = PublicBundle::new(&m, weighted, p.fields, frame.entries()?);
@@ -593,9 +598,14 @@ fn finish(
                     }
                     (hash, None)
                 }
-                BundleOut::File(path) => {
+                BundleOut::Write(out) => {
                     let b = PublicBundle::with_frame(&m, weighted, p.fields, &frame);
-                    let hash = b.write_file(path).map_err(|e| io(path, e, &frame))?;
+                    let mut out = out.borrow_mut();
+                    let hash = b.write_hashed(&mut *out).map_err(|e| {
+                        frame.failure().unwrap_or_else(|| {
+                            DrawFailure::Io(format!("cannot write the public bundle: {e}"))
+                        })
+                    })?;
                     (hash, None)
                 }
             };

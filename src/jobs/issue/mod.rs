@@ -422,27 +422,7 @@ pub fn issue(
     };
     phase("drawing");
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
-    // The public bundle is written to the staging folder as the draw serialises and hashes it;
-    // the staging folder goes if the draw fails.
-    let staging = match req.dry_run {
-        true => None,
-        false => Some(
-            Staging::write(folder.with_file_name(staging_name(&d.period.id)), &[])
-                .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?,
-        ),
-    };
-    let public_file = staging.as_ref().map(|s| s.dir().join(PUBLIC_FILE));
-    let out = match &public_file {
-        Some(path) => BundleOut::File(path),
-        None => BundleOut::Hash,
-    };
-    let drawn = compute_drawn(
-        loaded,
-        frozen,
-        &hist,
-        req,
-        (true, out, frozen.file.is_some()),
-    )?;
+    let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, &folder)?;
     let manifest = drawn.manifest;
     let Some(staging) = staging else {
         return Ok(Issued {
@@ -510,6 +490,43 @@ fn as_recorded(store: &Store, req: &Request) -> Result<Option<Request>, IssueErr
     let mut req = req.clone();
     req.draw.period.id = first;
     Ok(Some(req))
+}
+
+/// Draws for `req` and, unless it is a dry run, makes its staging folder beside `folder` first:
+/// the draw writes the public bundle into it as it serialises and hashes it. The staging folder
+/// goes if the draw fails.
+fn draw_staged(
+    loaded: &Loaded,
+    frozen: &Frozen,
+    hist: &History,
+    req: &Request,
+    folder: &Path,
+) -> Result<(Option<Staging>, pipeline::Drawn), IssueError> {
+    let keep_drawn = frozen.file.is_some();
+    if req.dry_run {
+        let drawn = compute_drawn(
+            loaded,
+            frozen,
+            hist,
+            req,
+            (true, BundleOut::Hash, keep_drawn),
+        )?;
+        return Ok((None, drawn));
+    }
+    let output = |path: &Path, e: &dyn std::fmt::Display| {
+        IssueError::Output(format!("{}: {e}", path.display()))
+    };
+    let staging = Staging::write(
+        folder.with_file_name(staging_name(&req.draw.period.id)),
+        &[],
+    )
+    .map_err(|e| output(&e.path, &e.source))?;
+    let path = staging.dir().join(PUBLIC_FILE);
+    let file = std::fs::File::create(&path).map_err(|e| output(&path, &e))?;
+    let file = std::cell::RefCell::new(file);
+    let out = BundleOut::Write(&file);
+    let drawn = compute_drawn(loaded, frozen, hist, req, (true, out, keep_drawn))?;
+    Ok((Some(staging), drawn))
 }
 
 /// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
