@@ -17,6 +17,8 @@ const PASSWORD: &str = "correct horse battery";
 struct Console {
     project: Project,
     app: axum::Router,
+    /// The console's state behind `app` (its clock can be moved).
+    state: suiji::web::App,
 }
 
 fn config(p: &Project) -> std::path::PathBuf {
@@ -112,7 +114,8 @@ impl Console {
         let loaded = suiji::jobs::load_rules(&config(&project)).expect("rules load");
         let app = suiji::web::App::new(&loaded, config(&project), false).without_slow_down();
         Console {
-            app: suiji::web::router(app),
+            app: suiji::web::router(app.clone()),
+            state: app,
             project,
         }
     }
@@ -1077,6 +1080,171 @@ fn results_entered_show_on_the_next_dashboard() {
         let (status, page) = c.get(Some(&reader), "/").await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains("1 户已检查未公示"), "{page}");
+    });
+}
+
+/// A moment in Beijing time, for the console's standing clock.
+fn beijing(at: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(&format!("{at}+08:00"))
+        .expect("a time")
+        .with_timezone(&chrono::Utc)
+}
+
+/// The page's content, without the frame around it (name, roles, tabs, CSRF token).
+fn main_of(page: &str) -> &str {
+    let start = page.find("<main>").expect("a page has <main>");
+    let end = page.find("</main>").expect("a page has </main>");
+    &page[start..end]
+}
+
+/// The 工作台 and 抽取记录 are answered from a kept rendering of their content: only the frame
+/// (name, roles, tabs, CSRF token) is rendered for each request, and a viewer limited to a
+/// department has a kept page of its own. Yet every change shows on the very next request: a
+/// draw by another process, a rule file saved, the next second (the status speaks for the
+/// second), a new day. No sleeps: the console's clock stands and is moved.
+#[test]
+fn the_kept_dashboard_and_draw_list_show_every_change_on_the_next_request() {
+    runtime().block_on(async {
+        let c = Console::new();
+        add_user_of(
+            &c.project,
+            "auditor.wangan",
+            &[Role::Auditor],
+            None,
+            Some("wangan"),
+        );
+        c.state.move_clock(beijing("2099-03-02T20:00:00"));
+        let auditor = c.login("auditor", PASSWORD).await.expect("logged in");
+        let operator = c.login("operator", PASSWORD).await.expect("logged in");
+        let wangan = c
+            .login("auditor.wangan", PASSWORD)
+            .await
+            .expect("logged in");
+
+        let (status, first) = c.get(Some(&auditor), "/").await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        assert!(first.contains("截至 2099-03-02 20:00"), "{first}");
+        assert!(first.contains("href=\"/draws/1\""), "{first}");
+        let made = c.state.pages_made();
+        let (_, again) = c.get(Some(&auditor), "/").await;
+        assert_eq!(again, first);
+        // Another user with the same view: the same kept content in their own frame.
+        let (_, theirs) = c.get(Some(&operator), "/").await;
+        assert_eq!(main_of(&theirs), main_of(&first));
+        assert_ne!(
+            theirs, first,
+            "the frame names the user and carries their token"
+        );
+        assert!(theirs.contains("抽查操作员"), "{theirs}");
+        assert_ne!(c.csrf(&operator).await, c.csrf(&auditor).await);
+        assert_eq!(c.state.pages_made(), made, "nothing rendered again");
+        // A viewer limited to 网安大队 has a page of its own, without 治安大队's draw.
+        let (_, own) = c.get(Some(&wangan), "/").await;
+        assert!(!own.contains("href=\"/draws/1\""), "{own}");
+        assert_eq!(c.state.pages_made(), made + 1);
+        let (_, mine) = c.get(Some(&auditor), "/").await;
+        assert_eq!(mine, first, "both views are kept");
+        assert_eq!(c.state.pages_made(), made + 1);
+
+        // The draw list: kept per view; the operator's has the manual draw button.
+        let (_, list) = c.get(Some(&auditor), "/draws").await;
+        assert!(list.contains("href=\"/draws/1\""), "{list}");
+        assert!(!list.contains("/draws/new"), "{list}");
+        let (_, ops) = c.get(Some(&operator), "/draws").await;
+        assert!(ops.contains("/draws/new"), "{ops}");
+        let (_, none) = c.get(Some(&wangan), "/draws").await;
+        assert!(!none.contains("href=\"/draws/1\""), "{none}");
+        assert!(none.contains("尚无抽取记录"), "{none}");
+        let made = c.state.pages_made();
+        assert_eq!(c.get(Some(&auditor), "/draws").await.1, list);
+        assert_eq!(c.state.pages_made(), made, "kept");
+
+        // A draw by another process: on the next request of each page and view.
+        c.project
+            .ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
+        let (_, page) = c.get(Some(&auditor), "/").await;
+        assert!(page.contains("href=\"/draws/2\""), "{page}");
+        assert!(page.contains("2023年下半年"), "{page}");
+        let (_, list) = c.get(Some(&auditor), "/draws").await;
+        assert!(list.contains("href=\"/draws/2\""), "{list}");
+        let (_, ops) = c.get(Some(&operator), "/draws").await;
+        assert!(ops.contains("href=\"/draws/2\""), "{ops}");
+        let (_, none) = c.get(Some(&wangan), "/draws").await;
+        assert!(!none.contains("href=\"/draws/2\""), "{none}");
+
+        // A rule file saved: the matter's new name on both pages at once.
+        let path = c.project.path("rules/zhian.toml");
+        let text = std::fs::read_to_string(&path).expect("rule file");
+        let renamed = text.replace("旅馆业（宾馆、旅店）", "旅馆业（宾馆、旅店、民宿）");
+        std::fs::write(&path, renamed).expect("saved");
+        let (_, page) = c.get(Some(&auditor), "/").await;
+        assert!(page.contains("旅馆业（宾馆、旅店、民宿）"), "{page}");
+        let (_, list) = c.get(Some(&auditor), "/draws").await;
+        assert!(list.contains("旅馆业（宾馆、旅店、民宿）"), "{list}");
+
+        // The next second: the status is computed again, and the page with it; the list,
+        // which does not depend on the time, is kept.
+        let (_, before) = c.get(Some(&auditor), "/").await;
+        let made = c.state.pages_made();
+        c.state.move_clock(beijing("2099-03-02T20:00:01"));
+        let (_, page) = c.get(Some(&auditor), "/").await;
+        assert_eq!(page, before, "the same content, made again");
+        assert_eq!(c.state.pages_made(), made + 1);
+        c.get(Some(&auditor), "/draws").await;
+        assert_eq!(c.state.pages_made(), made + 1);
+
+        // A new day (within the sessions' eight hours).
+        c.state.move_clock(beijing("2099-03-03T01:30:00"));
+        let (status, page) = c.get(Some(&auditor), "/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("截至 2099-03-03 01:30"), "{page}");
+    });
+}
+
+/// Sessions are looked up once per version of the database and then kept: a logout, an
+/// account disabled by another process and a session's end in time each take effect on the
+/// very next request. No sleeps: the console's clock stands and is moved.
+#[test]
+fn a_kept_session_ends_at_once_on_logout_a_disabled_account_or_its_time() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let start = beijing("2099-03-02T10:00:00");
+        c.state.move_clock(start);
+        let auditor = c.login("auditor", PASSWORD).await.expect("logged in");
+        for _ in 0..2 {
+            assert_eq!(c.get(Some(&auditor), "/").await.0, StatusCode::OK);
+        }
+        let csrf = c.csrf(&auditor).await;
+        let (status, _) = c
+            .post(Some(&auditor), "/logout", &format!("csrf={csrf}"))
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            c.get(Some(&auditor), "/").await.0,
+            StatusCode::SEE_OTHER,
+            "logged out"
+        );
+
+        let operator = c.login("operator", PASSWORD).await.expect("logged in");
+        assert_eq!(c.get(Some(&operator), "/draws").await.0, StatusCode::OK);
+        c.project.ok(&["user", "disable", "operator"]);
+        assert_eq!(
+            c.get(Some(&operator), "/draws").await.0,
+            StatusCode::SEE_OTHER,
+            "disabled by another process"
+        );
+
+        let auditor = c.login("auditor", PASSWORD).await.expect("logged in");
+        let secs = suiji::jobs::users::SESSION_SECS;
+        c.state
+            .move_clock(start + chrono::Duration::seconds(secs - 1));
+        assert_eq!(c.get(Some(&auditor), "/").await.0, StatusCode::OK);
+        c.state.move_clock(start + chrono::Duration::seconds(secs));
+        assert_eq!(
+            c.get(Some(&auditor), "/").await.0,
+            StatusCode::SEE_OTHER,
+            "the session's time is up"
+        );
     });
 }
 

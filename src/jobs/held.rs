@@ -127,6 +127,12 @@ impl Held {
         self.current().map(|(loaded, _)| loaded)
     }
 
+    /// The rules as their files say now, and the holiday calendar unless its files have
+    /// problems (`None`: [`Held::both`] reports them).
+    pub fn loads(&self) -> Result<(Arc<Loaded>, Option<Arc<Calendar>>), SetupError> {
+        self.current()
+    }
+
     /// The rules and the holiday calendar as their files say now. Problems in the calendar
     /// are reported as when the calendar is loaded for any other job.
     pub fn both(&self) -> Result<(Arc<Loaded>, Arc<Calendar>), SetupError> {

@@ -123,6 +123,12 @@ pub fn role_allows(role: Role, action: Action) -> bool {
     }
 }
 
+/// Whether a user limited to `scope` (`None`: every department) sees the records of
+/// `department`.
+pub fn sees(scope: Option<&str>, department: &str) -> bool {
+    scope.is_none_or(|d| d == department)
+}
+
 /// A logged-in console user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -143,7 +149,7 @@ impl User {
 
     /// Whether the user sees the records of `department`.
     pub fn sees(&self, department: &str) -> bool {
-        self.department.as_deref().is_none_or(|d| d == department)
+        sees(self.department.as_deref(), department)
     }
 
     /// The audit log's actor for what this user does in the console.
@@ -576,7 +582,7 @@ pub fn login(store: &mut Store, input: &LoginInput) -> Result<Opened, LoginError
     let token = secret::token().map_err(LoginError::Secret)?;
     let csrf = secret::token().map_err(LoginError::Secret)?;
     let session = NewSession {
-        token_hash: crate::digest::sha256_hex(token.as_bytes()),
+        token_hash: token_hash(&token),
         csrf: csrf.clone(),
         created: input.now,
         expires: input.now + SESSION_SECS,
@@ -589,16 +595,37 @@ pub fn login(store: &mut Store, input: &LoginInput) -> Result<Opened, LoginError
     })
 }
 
-/// The user of a session token and the session's CSRF token, while the session lives.
-pub fn session(store: &Store, token: &str, now: i64) -> Result<Option<(User, String)>, StoreError> {
-    let hash = crate::digest::sha256_hex(token.as_bytes());
+/// A live session: its user, its CSRF token and when it ends.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub csrf: String,
+    /// When the session ends (Unix seconds): it lives while the time is before this.
+    pub expires: i64,
+}
+
+/// The session of a token, while it lives (see [`session_by_hash`]).
+pub fn session(store: &Store, token: &str, now: i64) -> Result<Option<Session>, StoreError> {
+    session_by_hash(store, &token_hash(token), now)
+}
+
+/// The session whose token hashes to `hash` ([`token_hash`]), while it lives.
+pub fn session_by_hash(store: &Store, hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
     Ok(store
-        .session(&hash, now)?
-        .map(|(row, csrf)| (User::of(&row), csrf)))
+        .session(hash, now)?
+        .map(|(row, csrf, expires)| Session {
+            user: User::of(&row),
+            csrf,
+            expires,
+        }))
+}
+
+/// What the store keeps of a session token: its SHA-256.
+pub fn token_hash(token: &str) -> String {
+    crate::digest::sha256_hex(token.as_bytes())
 }
 
 /// Ends a session.
 pub fn logout(store: &mut Store, token: &str, at: &str) -> Result<(), StoreError> {
-    let hash = crate::digest::sha256_hex(token.as_bytes());
-    store.close_session(&hash, Stamp { at, actor: "web" })
+    store.close_session(&token_hash(token), Stamp { at, actor: "web" })
 }

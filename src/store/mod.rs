@@ -194,7 +194,10 @@ impl Store {
     /// process, or another handle of this one) has committed a change since this handle last
     /// asked. A handle that never writes thus tells whether anything changed.
     pub fn data_version(&self) -> Result<i64, StoreError> {
-        self.read(|c| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))
+        self.read(|c| {
+            Ok(c.prepare_cached("PRAGMA data_version")?
+                .query_row([], |r| r.get(0))?)
+        })
     }
 
     /// The database file.

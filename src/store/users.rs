@@ -380,15 +380,16 @@ impl Store {
         })
     }
 
-    /// The live session of this token hash, with its account (enabled accounts only).
+    /// The live session of this token hash, with its account (enabled accounts only): the
+    /// account, the CSRF token and when the session ends (Unix seconds).
     pub fn session(
         &self,
         token_hash: &str,
         now: i64,
-    ) -> Result<Option<(UserRow, String)>, StoreError> {
+    ) -> Result<Option<(UserRow, String, i64)>, StoreError> {
         self.read(|c| {
             let sql = format!(
-                "SELECT {}, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
+                "SELECT {}, s.csrf, s.expires FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ?1 AND s.expires > ?2 AND u.disabled = 0",
                 COLUMNS
                     .split(", ")
@@ -397,7 +398,9 @@ impl Store {
                     .join(", ")
             );
             Ok(c.prepare_cached(&sql)?
-                .query_row(params![token_hash, now], |r| Ok((row(r)?, r.get(10)?)))
+                .query_row(params![token_hash, now], |r| {
+                    Ok((row(r)?, r.get(10)?, r.get(11)?))
+                })
                 .optional()?)
         })
     }

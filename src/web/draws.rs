@@ -5,9 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::pages::{department_of, matter_names};
+use std::sync::Arc;
+
+use super::keep::{Keep, Seen, Source};
+use super::pages::{Framed, department_of, matter_names};
 use super::session::Viewer;
-use super::{App, Fail, blocking, names, render};
+use super::{App, Fail, blocking, names, render, render_kept};
 use crate::jobs::users::Action;
 use crate::store::DrawStatus;
 
@@ -23,49 +26,94 @@ pub(crate) struct DrawLine {
     pub by: String,
 }
 
+/// The draw list's content, without the user's frame (`framed.html`).
 #[derive(Template)]
 #[template(path = "draws.html")]
 struct Draws {
-    viewer: Viewer,
+    /// Whether the viewer may draw by hand and decide redraws (the button to that page).
+    may_redraw: bool,
     draws: Vec<DrawLine>,
 }
 
-pub(crate) async fn list(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+/// How many views of the draw list are kept.
+pub(crate) const KEPT_VIEWS: usize = super::pages::KEPT_VIEWS;
+
+/// The draw list's content as rendered, keyed by the source, the department the viewer is
+/// limited to and whether the viewer may draw by hand.
+pub(crate) type KeptLists = Keep<(Source, Option<String>, bool), Arc<str>>;
+
+pub(crate) async fn list(
+    State(app): State<App>,
+    viewer: Viewer,
+    seen: Seen,
+) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
-    let user = viewer.user.clone();
-    let app2 = app.clone();
-    let draws = blocking(move || {
-        let loaded = app2.rules()?;
-        let store = app2.store(Some(&user))?;
-        let filter = crate::store::DrawFilter {
-            include_superseded: true,
-            ..Default::default()
-        };
-        let listed = crate::jobs::draws::run(&store, &filter).map_err(|e| Fail::of(&e))?;
-        let mut lines: Vec<DrawLine> = listed
-            .into_iter()
-            .filter(|l| user.sees(&department_of(&loaded, &l.draw.matter)))
-            .map(|l| {
-                let r = &l.draw;
-                let (matter, department) = matter_names(&loaded, &r.matter);
-                DrawLine {
-                    id: l.draw.id,
-                    department,
-                    matter,
-                    period: names::period(&r.period),
-                    at: r.created_at.replace('T', " ").chars().take(16).collect(),
-                    kind: names::kind(&r.kind),
-                    drawn: l.targets,
-                    active: l.draw.status == DrawStatus::Active,
-                    by: names::actor(&r.actor),
-                }
+    let source = seen.source(&app)?;
+    let key = (
+        source,
+        viewer.user.department.clone(),
+        viewer.user.may(Action::Redraws),
+    );
+    // Kept already for this view: answered here, without waiting.
+    let body = match app.inner.draw_lists.ready(&key) {
+        Some(body) => body,
+        None => {
+            let app = app.clone();
+            blocking(move || {
+                app.inner
+                    .draw_lists
+                    .get(key, |(source, scope, may_redraw)| {
+                        draw_list(&app, source, scope.as_deref(), *may_redraw)
+                    })
             })
-            .collect();
-        lines.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
-        Ok(lines)
+            .await?
+        }
+    };
+    render(&Framed {
+        viewer: &viewer,
+        title: "抽取记录",
+        body: &body,
     })
-    .await?;
-    render(&Draws { viewer, draws })
+}
+
+/// The draw list's content for a viewer limited to `scope` (`None`: every department).
+fn draw_list(
+    app: &App,
+    source: &Source,
+    scope: Option<&str>,
+    may_redraw: bool,
+) -> Result<Arc<str>, Fail> {
+    let loaded = &source.loaded;
+    let store = app.store_in(&source.db, None)?;
+    let filter = crate::store::DrawFilter {
+        include_superseded: true,
+        ..Default::default()
+    };
+    let listed = crate::jobs::draws::run(&store, &filter).map_err(|e| Fail::of(&e))?;
+    let mut lines: Vec<DrawLine> = listed
+        .into_iter()
+        .filter(|l| crate::jobs::users::sees(scope, &department_of(loaded, &l.draw.matter)))
+        .map(|l| {
+            let r = &l.draw;
+            let (matter, department) = matter_names(loaded, &r.matter);
+            DrawLine {
+                id: l.draw.id,
+                department,
+                matter,
+                period: names::period(&r.period),
+                at: r.created_at.replace('T', " ").chars().take(16).collect(),
+                kind: names::kind(&r.kind),
+                drawn: l.targets,
+                active: l.draw.status == DrawStatus::Active,
+                by: names::actor(&r.actor),
+            }
+        })
+        .collect();
+    lines.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
+    render_kept(&Draws {
+        may_redraw,
+        draws: lines,
+    })
 }
 
 pub(crate) struct TargetLine {

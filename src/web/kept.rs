@@ -7,57 +7,20 @@
 //! them changes builds the site again; requests that come meanwhile wait and take the result.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::Bytes;
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::keep::{Keep, Source};
 use super::{App, Fail};
 use crate::calendar::Calendar;
 use crate::rules::Loaded;
 use crate::store::Store;
 
-/// The last public site built and what it was built from.
-#[derive(Default)]
-pub(crate) struct Kept {
-    state: Mutex<State>,
-}
-
-impl std::fmt::Debug for Kept {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("kept::Kept")
-    }
-}
-
-#[derive(Default)]
-struct State {
-    /// A connection that never writes: its `data_version` changes with every commit made by
-    /// any other connection, in this process or another.
-    watcher: Option<Store>,
-    last: Option<Arc<Built>>,
-}
-
-/// What a site was built from.
-struct Key {
-    data_dir: PathBuf,
-    version: i64,
-    loaded: Arc<Loaded>,
-    cal: Arc<Calendar>,
-    day: NaiveDate,
-}
-
-impl PartialEq for Key {
-    /// The same folder, database version, loaded rules and calendar (the same loading, not
-    /// merely equal contents: a reload is a change) and the same day.
-    fn eq(&self, other: &Key) -> bool {
-        self.data_dir == other.data_dir
-            && self.version == other.version
-            && Arc::ptr_eq(&self.loaded, &other.loaded)
-            && Arc::ptr_eq(&self.cal, &other.cal)
-            && self.day == other.day
-    }
-}
+/// The last public site built, with what it was built from: the source and the day.
+pub(crate) type Kept = Keep<(Source, NaiveDate), Arc<Built>>;
 
 /// A file of the site with its validator.
 #[derive(Clone)]
@@ -67,8 +30,7 @@ pub(crate) struct Served {
 }
 
 /// A built site: every page and feed, and where each public bundle is.
-struct Built {
-    key: Key,
+pub(crate) struct Built {
     pages: HashMap<String, Served>,
     bundles: HashMap<String, PathBuf>,
     /// The public bundles of draws whose folder did not have one when the site was built:
@@ -80,8 +42,9 @@ struct Built {
 }
 
 impl Built {
-    fn current(&self, key: &Key) -> bool {
-        self.key == *key && !self.awaited.iter().any(|f| f.is_file())
+    /// Whether no awaited bundle has come since the site was built.
+    fn current(&self) -> bool {
+        !self.awaited.iter().any(|f| f.is_file())
     }
 }
 
@@ -100,7 +63,7 @@ impl App {
             Ok(b) => Bytes::from(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // Gone since the site was built (a folder kept aside): build it again.
-                self.forget_public_site();
+                self.inner.kept.forget();
                 return Err(Fail::NotFound);
             }
             Err(e) => return Err(Fail::Failed(format!("读取数据包失败：{e}"))),
@@ -116,55 +79,27 @@ impl App {
         Ok(Served { bytes, tag })
     }
 
-    fn forget_public_site(&self) {
-        self.inner
-            .kept
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .last = None;
-    }
-
-    /// The site as kept, or built again when its key or an awaited bundle says it changed.
+    /// The site as kept, or built again when its source, its day or an awaited bundle says
+    /// it changed. The source is read before building: a commit made while building changes
+    /// it, and the next request builds again.
     fn public_site(&self, now: NaiveDateTime) -> Result<Arc<Built>, Fail> {
-        let (loaded, cal) = self.rules_and_calendar()?;
-        let data_dir = loaded.model.config.data_dir.clone();
-        // Held while building: requests that come meanwhile wait and take the result.
-        let mut state = self
-            .inner
-            .kept
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // Read before building: a commit made while building changes it, and the next
-        // request builds again.
-        let version = state.version(&data_dir)?;
-        let key = Key {
-            data_dir,
-            version,
-            loaded,
-            cal,
-            day: now.date(),
-        };
-        if let Some(b) = &state.last
-            && b.current(&key)
-        {
-            return Ok(b.clone());
-        }
-        state.last = None;
-        let built = Arc::new(build(key, now)?);
-        state.last = Some(built.clone());
-        Ok(built)
+        let source = self.seen()?.source(self)?;
+        self.inner.kept.get_if(
+            (source, now.date()),
+            |b| b.current(),
+            |(source, _)| Ok(Arc::new(build(self, source, now)?)),
+        )
     }
 }
 
 /// The whole site built from the records, as of `now`.
-fn build(key: Key, now: NaiveDateTime) -> Result<Built, Fail> {
-    let store = Store::open_read_only(&key.data_dir).map_err(|e| Fail::of(&e))?;
-    crate::jobs::sweep::report(&key.loaded.model.config.output_dir);
+fn build(app: &App, source: &Source, now: NaiveDateTime) -> Result<Built, Fail> {
+    let store = Store::open_read_only(&source.db.dir).map_err(|e| Fail::of(&e))?;
+    let loaded = &source.loaded;
+    crate::jobs::sweep::report(&loaded.model.config.output_dir);
     let cx = crate::jobs::Context {
-        loaded: Loaded::clone(&key.loaded),
-        cal: Calendar::clone(&key.cal),
+        loaded: Loaded::clone(loaded),
+        cal: Calendar::clone(&*source.calendar(app)?),
         store,
     };
     let site = crate::jobs::site::build(&cx, now).map_err(|e| Fail::of(&e))?;
@@ -183,10 +118,9 @@ fn build(key: Key, now: NaiveDateTime) -> Result<Built, Fail> {
     let awaited = site
         .draws()
         .filter(|d| d.bundle_file.is_none())
-        .map(|d| bundle_file(&key.loaded, &d.matter, &d.period))
+        .map(|d| bundle_file(loaded, &d.matter, &d.period))
         .collect();
     Ok(Built {
-        key,
         pages,
         bundles: super::public::bundles(&site).into_iter().collect(),
         awaited,
@@ -198,23 +132,4 @@ fn build(key: Key, now: NaiveDateTime) -> Result<Built, Fail> {
 fn bundle_file(loaded: &Loaded, matter: &str, period: &str) -> PathBuf {
     crate::jobs::issue::draw_folder(&loaded.model.config.output_dir, matter, period)
         .join(crate::jobs::site::PUBLIC_BUNDLE)
-}
-
-impl State {
-    /// The watcher's `data_version` (opening the watcher first if needed).
-    fn version(&mut self, data_dir: &Path) -> Result<i64, Fail> {
-        if self
-            .watcher
-            .as_ref()
-            .is_none_or(|w| w.path() != data_dir.join(crate::store::DB_FILE))
-        {
-            self.watcher = None;
-            self.last = None;
-            self.watcher = Some(Store::open(data_dir).map_err(|e| Fail::of(&e))?);
-        }
-        match &self.watcher {
-            Some(w) => w.data_version().map_err(|e| Fail::of(&e)),
-            None => Err(Fail::Failed("数据库无法打开".into())),
-        }
-    }
 }

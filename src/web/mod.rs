@@ -5,6 +5,7 @@
 
 mod draws;
 mod health;
+mod keep;
 mod kept;
 mod manual;
 mod names;
@@ -61,8 +62,15 @@ struct Inner {
     origin: crate::store::Origin,
     /// Database connections kept open between requests.
     pool: Arc<pool::Pool>,
+    /// The connection that watches the database's version (what every kept thing is keyed by).
+    watch: keep::Watch,
+    /// The sessions looked up, kept until the database changes.
+    sessions: session::Sessions,
     /// The last status computed, shared until the data it comes from changes.
     status: status::Cache,
+    /// The 工作台 and 抽取记录 as last rendered for each view, without the per-user frame.
+    dashboards: pages::KeptDashboards,
+    draw_lists: draws::KeptLists,
     /// When each public file last changed, for `Last-Modified` and `If-Modified-Since`.
     modified: public::Modified,
     /// The public site as last built, kept until what it is built from changes.
@@ -86,9 +94,13 @@ impl App {
                 held: crate::jobs::held::Held::with(config.clone(), loaded, chrono::Utc::now),
                 origin: crate::store::Origin::of_process(),
                 pool: Arc::default(),
+                watch: keep::Watch::default(),
+                sessions: session::Sessions::default(),
                 status: status::Cache::default(),
+                dashboards: keep::Keep::new(pages::KEPT_VIEWS),
+                draw_lists: keep::Keep::new(draws::KEPT_VIEWS),
                 modified: public::Modified::default(),
-                kept: kept::Kept::default(),
+                kept: keep::Keep::new(1),
                 config,
                 tz: loaded.model.config.timezone,
                 secure_cookies,
@@ -122,6 +134,12 @@ impl App {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
     }
 
+    /// How many times the 工作台's and 抽取记录's contents were rendered rather than taken
+    /// from what was kept (for tests of the keeping).
+    pub fn pages_made(&self) -> usize {
+        self.inner.dashboards.made() + self.inner.draw_lists.made()
+    }
+
     /// The standing clock's time, if the clock stands.
     fn fixed_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         *self
@@ -141,9 +159,13 @@ impl App {
                 held: crate::jobs::held::Held::new(shared.config.clone(), chrono::Utc::now),
                 origin: shared.origin.clone(),
                 pool: Arc::default(),
+                watch: keep::Watch::default(),
+                sessions: session::Sessions::default(),
                 status: status::Cache::default(),
+                dashboards: keep::Keep::new(pages::KEPT_VIEWS),
+                draw_lists: keep::Keep::new(draws::KEPT_VIEWS),
                 modified: public::Modified::default(),
-                kept: kept::Kept::default(),
+                kept: keep::Keep::new(1),
                 tz: shared.tz,
                 secure_cookies: shared.secure_cookies,
                 slow_down: shared.slow_down,
@@ -203,6 +225,42 @@ impl App {
             .take(&data_dir, origin)
             .map_err(|e| Fail::of(&e))?;
         self.inner.held.context(store).map_err(|e| Fail::of(&e))
+    }
+
+    /// As [`App::context`], on what the request found (`source`), without looking at the
+    /// rule files again.
+    pub(crate) fn context_of(
+        &self,
+        source: &keep::Source,
+        user: Option<&crate::jobs::users::User>,
+    ) -> Result<crate::jobs::Context, Fail> {
+        let cal = source.calendar(self)?;
+        let mut origin = self.inner.origin.clone();
+        origin.console_user = user.map(|u| u.name.clone());
+        let store = self
+            .inner
+            .pool
+            .take(&source.db.dir, origin)
+            .map_err(|e| Fail::of(&e))?;
+        Ok(crate::jobs::Context {
+            loaded: Loaded::clone(&source.loaded),
+            cal: crate::calendar::Calendar::clone(&cal),
+            store,
+        })
+    }
+
+    /// A pooled connection to the database the request found (see [`App::store`]).
+    pub(crate) fn store_in(
+        &self,
+        db: &keep::Database,
+        user: Option<&crate::jobs::users::User>,
+    ) -> Result<Pooled, Fail> {
+        let mut origin = self.inner.origin.clone();
+        origin.console_user = user.map(|u| u.name.clone());
+        self.inner
+            .pool
+            .lend(&db.dir, origin)
+            .map_err(|e| Fail::of(&e))
     }
 
     /// The reverse proxies whose `X-Forwarded-For` names the client (`[web] trusted_proxies`
@@ -416,7 +474,16 @@ impl IntoResponse for Fail {
 pub(crate) fn render(t: &impl Template) -> Result<Response, Fail> {
     t.render()
         .map(|h| Html(h).into_response())
-        .map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))
+        .map_err(render_failed)
+}
+
+/// Renders a template to be kept (see `keep`), or the failure to.
+pub(crate) fn render_kept(t: &impl Template) -> Result<Arc<str>, Fail> {
+    t.render().map(Arc::from).map_err(render_failed)
+}
+
+fn render_failed(e: askama::Error) -> Fail {
+    Fail::Failed(format!("页面生成失败：{e}"))
 }
 
 /// Runs blocking work (the database, the rules, the files) off the async threads.

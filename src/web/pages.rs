@@ -5,9 +5,14 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use std::sync::Arc;
+
+use chrono::Timelike as _;
+
+use super::keep::{Keep, Same, Seen, Source};
 use super::session::Viewer;
-use super::{App, Fail, blocking, names, render};
-use crate::jobs::status::PublicationLine;
+use super::{App, Fail, blocking, names, render, render_kept};
+use crate::jobs::status::{PublicationLine, Status};
 use crate::jobs::users::Action;
 use crate::rules::Loaded;
 
@@ -33,10 +38,10 @@ pub(crate) struct NoticeLine {
     pub text: String,
 }
 
+/// The 工作台's content, without the user's frame (`framed.html`).
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct Dashboard {
-    viewer: Viewer,
     now: String,
     matters: Vec<MatterLine>,
     notices: Vec<NoticeLine>,
@@ -44,6 +49,25 @@ struct Dashboard {
     awaiting: usize,
     missing_years: Vec<i32>,
 }
+
+/// A page's content rendered before, in the frame of the user asking (name, roles, tabs, the
+/// session's CSRF token).
+#[derive(Template)]
+#[template(path = "framed.html")]
+pub(crate) struct Framed<'a> {
+    pub viewer: &'a Viewer,
+    pub title: &'static str,
+    pub body: &'a str,
+}
+
+/// How many views of a kept page are held: one per department a user may be limited to (and
+/// every department), and for the 工作台 the second it speaks for.
+pub(crate) const KEPT_VIEWS: usize = 8;
+
+/// The 工作台's content as rendered, keyed by the status it shows (computed once per second
+/// and per source, so it stands for the database, rules and calendar too) and the department
+/// the viewer is limited to (`None`: every department).
+pub(crate) type KeptDashboards = Keep<(Same<Status>, Option<String>), Arc<str>>;
 
 /// The matter's name, and its department's, for an id.
 pub(crate) fn matter_names(loaded: &Loaded, matter: &str) -> (String, String) {
@@ -146,48 +170,74 @@ pub(crate) fn visible_draws(
         .collect())
 }
 
-pub(crate) async fn dashboard(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+pub(crate) async fn dashboard(
+    State(app): State<App>,
+    viewer: Viewer,
+    seen: Seen,
+) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
+    let source = seen.source(&app)?;
     let at = app.now().fixed_offset();
-    let now = at.naive_local();
-    let user = viewer.user.clone();
-    let app2 = app.clone();
-    let (matters, notices, later, awaiting, missing_years) = blocking(move || {
-        let status = app2.status(Some(&user), now, 5)?;
-        let (loaded, cal) = app2.rules_and_calendar()?;
-        let missing = crate::jobs::status::missing_calendar_years(&cal, now);
-        let store = app2.store(Some(&user))?;
-        let draws = visible_draws(&store, &loaded, &user)?;
-        let matters = status
-            .matters
-            .iter()
-            .filter(|m| user.sees(&department_of(&loaded, &m.matter)))
-            .map(|m| matter_line(&loaded, m, at))
-            .collect();
-        let notices = status
-            .publication
-            .iter()
-            .map(|l| notice(&loaded, l, &draws))
-            .filter(|n| draws.iter().any(|d| d.0 == n.draw.id))
-            .collect();
-        Ok((
-            matters,
-            notices,
-            status.later,
-            status.awaiting_inspection,
-            missing,
-        ))
+    let at = at.with_nanosecond(0).unwrap_or(at);
+    let scope = viewer.user.department.clone();
+    // Kept already for this second and view: answered here, without waiting.
+    let kept = app
+        .status_ready(&source, at.naive_local(), WITHIN)
+        .and_then(|status| app.inner.dashboards.ready(&(Same(status), scope)));
+    let body = match kept {
+        Some(body) => body,
+        None => {
+            let (app, user) = (app.clone(), viewer.user.clone());
+            blocking(move || app.dashboard_body(&source, &user, at)).await?
+        }
+    };
+    render(&Framed {
+        viewer: &viewer,
+        title: "工作台",
+        body: &body,
     })
-    .await?;
-    render(&Dashboard {
-        now: app.now().format("%Y-%m-%d %H:%M").to_string(),
-        viewer,
-        matters,
-        notices,
-        later,
-        awaiting,
-        missing_years,
-    })
+}
+
+/// The working days ahead the 工作台 lists publications due within.
+const WITHIN: u32 = 5;
+
+impl App {
+    /// The 工作台's content for `user` at `at` (to the second), as kept or rendered now.
+    fn dashboard_body(
+        &self,
+        source: &Source,
+        user: &crate::jobs::users::User,
+        at: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Arc<str>, Fail> {
+        let now = at.naive_local();
+        let status = self.status(source, now, WITHIN)?;
+        let key = (Same(status.clone()), user.department.clone());
+        self.inner.dashboards.get(key, |_| {
+            let loaded = &source.loaded;
+            let cal = source.calendar(self)?;
+            let store = self.store_in(&source.db, Some(user))?;
+            let draws = visible_draws(&store, loaded, user)?;
+            let page = Dashboard {
+                now: at.format("%Y-%m-%d %H:%M").to_string(),
+                matters: status
+                    .matters
+                    .iter()
+                    .filter(|m| user.sees(&department_of(loaded, &m.matter)))
+                    .map(|m| matter_line(loaded, m, at))
+                    .collect(),
+                notices: status
+                    .publication
+                    .iter()
+                    .map(|l| notice(loaded, l, &draws))
+                    .filter(|n| draws.iter().any(|d| d.0 == n.draw.id))
+                    .collect(),
+                later: status.later,
+                awaiting: status.awaiting_inspection,
+                missing_years: crate::jobs::status::missing_calendar_years(&cal, now),
+            };
+            render_kept(&page)
+        })
+    }
 }
 
 fn matter_line(

@@ -1,7 +1,9 @@
 //! Who is asking: the session cookie → the user ([`Viewer`]), logging in and out, and the
 //! CSRF check every state-changing request passes.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
 
 use askama::Template;
 use axum::body::{Body, to_bytes};
@@ -12,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::keep::{Database, Seen};
 use super::{App, Fail, blocking, render};
 use crate::jobs::users::{self, Action, LoginError, LoginInput, User};
 use crate::rules::model::TrustedProxy;
@@ -84,16 +87,76 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The session of a request's cookie, if it is live.
-async fn session_of(app: &App, headers: &HeaderMap) -> Result<Option<(User, String)>, Fail> {
-    let Some(token) = cookie(headers, COOKIE).map(str::to_string) else {
+/// Sessions already looked up, by token hash (`None`: no live session has it), all as of one
+/// version of the database. Every way a session ends or its account changes — logout, a
+/// disabled, locked or changed account, a new password — is a write, so the next request
+/// finds another version and looks again; a session's end in time is checked on each use.
+#[derive(Debug, Default)]
+pub(crate) struct Sessions {
+    known: Mutex<Known>,
+}
+
+#[derive(Debug, Default)]
+struct Known {
+    db: Option<Database>,
+    by_hash: HashMap<String, Option<users::Session>>,
+}
+
+/// How many token hashes are kept at most (then forgotten all at once): cookies no session has
+/// are kept too, and anyone can send those.
+const KNOWN_MOST: usize = 4096;
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What is known of `hash` as of `db`: `None` when it must be looked up.
+    fn known(&self, db: &Database, hash: &str, now: i64) -> Option<Option<users::Session>> {
+        let mut known = self.lock();
+        if known.db.as_ref() != Some(db) {
+            known.db = Some(db.clone());
+            known.by_hash.clear();
+        }
+        let found = known.by_hash.get(hash)?;
+        Some(found.clone().filter(|s| s.expires > now))
+    }
+
+    /// Keeps what was found for `hash`, looked up after `db` was read — unless the database
+    /// has been found at another version since.
+    fn learn(&self, db: &Database, hash: String, found: Option<users::Session>) {
+        let mut known = self.lock();
+        if known.db.as_ref() != Some(db) {
+            return;
+        }
+        if known.by_hash.len() >= KNOWN_MOST {
+            known.by_hash.clear();
+        }
+        known.by_hash.insert(hash, found);
+    }
+}
+
+/// The session of a request's cookie, if it is live, in the database as the request found
+/// it.
+async fn session_of(
+    app: &App,
+    db: &Database,
+    headers: &HeaderMap,
+) -> Result<Option<users::Session>, Fail> {
+    let Some(token) = cookie(headers, COOKIE) else {
         return Ok(None);
     };
-    let app = app.clone();
+    let hash = users::token_hash(token);
     let now = app.now().timestamp();
+    if let Some(known) = app.inner.sessions.known(db, &hash, now) {
+        return Ok(known);
+    }
+    let (app, db) = (app.clone(), db.clone());
     blocking(move || {
-        let store = app.store(None)?;
-        users::session(&store, &token, now).map_err(|e| Fail::of(&e))
+        let store = app.store_in(&db, None)?;
+        let found = users::session_by_hash(&store, &hash, now).map_err(|e| Fail::of(&e))?;
+        app.inner.sessions.learn(&db, hash, found.clone());
+        Ok(found)
     })
     .await
 }
@@ -105,10 +168,29 @@ impl FromRequestParts<App> for Viewer {
         if let Some(v) = parts.extensions.get::<Viewer>() {
             return Ok(v.clone());
         }
-        let (user, csrf) = session_of(app, &parts.headers).await?.ok_or(Fail::Login)?;
-        let viewer = Viewer { user, csrf };
+        let seen = app.seen()?;
+        let session = session_of(app, &seen.db, &parts.headers)
+            .await?
+            .ok_or(Fail::Login)?;
+        let viewer = Viewer {
+            user: session.user,
+            csrf: session.csrf,
+        };
         parts.extensions.insert(viewer.clone());
+        parts.extensions.insert(seen);
         Ok(viewer)
+    }
+}
+
+impl FromRequestParts<App> for Seen {
+    type Rejection = Fail;
+
+    /// What the request found when its session was looked up, or, without one, now.
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Seen, Fail> {
+        match parts.extensions.get::<Seen>() {
+            Some(seen) => Ok(seen.clone()),
+            None => app.seen(),
+        }
     }
 }
 
@@ -172,7 +254,11 @@ pub(crate) async fn csrf_layer(State(app): State<App>, req: Request, next: Next)
         *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
         return res;
     };
-    let session = match session_of(&app, &parts.headers).await {
+    let session = match app.seen() {
+        Ok(seen) => session_of(&app, &seen.db, &parts.headers).await,
+        Err(f) => Err(f),
+    };
+    let session = match session {
         Ok(Some(s)) => s,
         Ok(None) => return Fail::Login.into_response(),
         Err(f) => return f.into_response(),
@@ -183,7 +269,7 @@ pub(crate) async fn csrf_layer(State(app): State<App>, req: Request, next: Next)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or_else(|| form_token(&parts.headers, &bytes));
-    if given.as_deref() != Some(session.1.as_str()) {
+    if given.as_deref() != Some(session.csrf.as_str()) {
         return (
             StatusCode::FORBIDDEN,
             "表单已过期或来源不明，请刷新页面后重试。",
@@ -191,8 +277,8 @@ pub(crate) async fn csrf_layer(State(app): State<App>, req: Request, next: Next)
             .into_response();
     }
     parts.extensions.insert(Viewer {
-        user: session.0,
-        csrf: session.1,
+        user: session.user,
+        csrf: session.csrf,
     });
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
