@@ -1,14 +1,14 @@
 //! The rules against the registries they draw from: every column a matter names
-//! (`class_field`, `stratify_by`) must be one the target registry has, and class ratios should
-//! name classes that rows have. Problems of the registries themselves (misspelt headers, an
+//! (`class_field`, `stratify_by`) must be one the target registry has, and class ratios and
+//! class frequencies should name classes that rows have. Problems of the registries themselves (misspelt headers, an
 //! empty target file) are reported here too, as `suiji registry check` reports them.
 
 use std::collections::BTreeSet;
 
 use crate::calendar::Calendar;
 use crate::diag::{Diagnostic, did_you_mean};
+use crate::registry::Registry;
 use crate::registry::column::{Column, field_of_header, has_column, usable_names};
-use crate::registry::{Registry, Target};
 use crate::rules::Loaded;
 use crate::rules::model::Matter;
 
@@ -43,6 +43,7 @@ pub(super) fn fit(loaded: &Loaded, registry: &Registry) -> Vec<Diagnostic> {
     for m in loaded.model.matters() {
         out.extend(matter_columns(m, registry));
         out.extend(class_values(m, registry));
+        out.extend(class_frequency_values(m, registry));
     }
     out
 }
@@ -182,16 +183,7 @@ fn class_values(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
     {
         return Vec::new();
     }
-    let is_extra = |h: &str| reg.targets.iter().any(|t| t.extra.contains_key(h));
-    let column = Column::named(named, is_extra);
-    let in_scope = |t: &&Target| m.categories.contains(&t.category);
-    let have: BTreeSet<String> = reg
-        .targets
-        .iter()
-        .filter(in_scope)
-        .map(|t| column.value(t))
-        .filter(|v| !v.is_empty())
-        .collect();
+    let have = classes_in_scope(m, reg);
     let missing: Vec<&str> = m
         .class_ratios
         .keys()
@@ -242,4 +234,57 @@ fn class_values(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
         ));
     }
     vec![d]
+}
+
+/// The classes of the matter's class column that targets in its scope have (none without the
+/// column).
+fn classes_in_scope(m: &Matter, reg: &Registry) -> BTreeSet<String> {
+    let named = m.class_field.as_deref().unwrap_or("class");
+    if !has_column(&reg.target_columns, named) {
+        return BTreeSet::new();
+    }
+    let is_extra = |h: &str| reg.targets.iter().any(|t| t.extra.contains_key(h));
+    let column = Column::named(named, is_extra);
+    reg.targets
+        .iter()
+        .filter(|t| m.categories.contains(&t.category))
+        .map(|t| column.value(t))
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// `class_frequency` naming a class that neither `class_ratios` nor any target in the matter's
+/// scope has (a misspelt class, one the registry does not use): a warning at each such class,
+/// since its frequency would never apply. Classes from a `class` hook are known only when it
+/// runs, so a matter with one is not checked here.
+fn class_frequency_values(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
+    if m.class_frequency.is_empty() || m.class_hook.is_some() {
+        return Vec::new();
+    }
+    let have = classes_in_scope(m, reg);
+    let quoted = |v: &mut dyn Iterator<Item = &String>| {
+        v.map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
+    };
+    let p = &m.places;
+    p.class_frequency
+        .iter()
+        .filter(|(class, _)| !m.class_ratios.contains_key(class) && !have.contains(class))
+        .map(|(class, at)| {
+            let d = Diagnostic::warning(format!(
+                "class frequency of `{}` names `{class}`, a class that no target in its scope has and its class ratios do not name",
+                m.id
+            ))
+            .at(p.file, at.clone())
+            .label("no target has this class");
+            let d = if have.is_empty() {
+                d.help("no target in scope has a value in this column")
+            } else {
+                d.help(format!(
+                    "targets in scope have: {}",
+                    quoted(&mut have.iter())
+                ))
+            };
+            d.help("correct the class as the registry writes it, or remove it from class_frequency: its frequency never applies")
+        })
+        .collect()
 }
