@@ -275,3 +275,153 @@ fn output_that_cannot_be_written_is_an_error_and_only_a_closed_pipe_is_quiet() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// The year `suiji check` describes: the current one where the shipped config's clock is.
+fn this_year() -> i32 {
+    use chrono::Datelike;
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .year()
+}
+
+/// The diagnostics of `suiji check`'s stderr in order: level, message and place
+/// (`rules/extra.toml:10:16`; empty when it has none).
+fn printed(err: &str) -> Vec<(bool, String, String)> {
+    let mut out: Vec<(bool, String, String)> = Vec::new();
+    for line in err.lines() {
+        if let Some(m) = line.strip_prefix("error: ") {
+            out.push((true, m.to_string(), String::new()));
+        } else if let Some(m) = line.strip_prefix("warning: ") {
+            out.push((false, m.to_string(), String::new()));
+        } else if let (Some(at), Some(last)) = (line.split("┌─ ").nth(1), out.last_mut())
+            && last.2.is_empty()
+        {
+            last.2 = at.trim().to_string();
+        }
+    }
+    out
+}
+
+/// The live check's findings as `printed` has them (files outside the project's rules named
+/// as `suiji check` names them, under the project's root, which the comparison strips).
+fn found(checked: &suiji::jobs::rule_edit::Checked, root: &str) -> Vec<(bool, String, String)> {
+    checked
+        .findings
+        .iter()
+        .map(|f| {
+            let place = match (&f.file, f.line, f.column) {
+                (Some(file), Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+                (Some(file), Some(l), None) => format!("{file}:{l}"),
+                (Some(file), None, _) => file.clone(),
+                _ => String::new(),
+            };
+            (f.error, f.message.clone(), place.replace(root, ""))
+        })
+        .collect()
+}
+
+/// The console's live check (the registries' facts read once, then kept) finds in a draft
+/// exactly what `suiji check` finds once the draft is saved: the same problems, in the same
+/// order, at the same file, line and column, for every case of the broken corpus that
+/// `suiji check` runs on text files — checked cold and again with the facts kept.
+#[test]
+fn the_live_check_finds_what_suiji_check_finds_on_the_broken_corpus() {
+    use suiji::jobs::check::Keeper;
+    use suiji::jobs::rule_edit::check_kept;
+    let corpus = repo().join("tests/broken");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    cases.sort();
+    let mut compared = 0;
+    for case in cases {
+        if case.join("args").exists() {
+            continue; // not `suiji check`
+        }
+        let mut draft = suiji::rules::Draft::new();
+        let mut text_files = true;
+        for f in std::fs::read_dir(&case)
+            .expect("case")
+            .filter_map(Result::ok)
+        {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".toml") || name.ends_with(".rhai") {
+                match std::fs::read_to_string(f.path()) {
+                    Ok(text) => {
+                        draft.insert(name, text);
+                    }
+                    Err(_) => text_files = false,
+                }
+            }
+        }
+        if !text_files {
+            continue; // a draft is text: a file that is not UTF-8 is never one
+        }
+        let p = Project::shipped();
+        overlay(&case.join("project"), p.root());
+        let config = p.path("config/suiji.toml");
+        let root = format!("{}/", p.root().display());
+        let year = this_year();
+        let keeper = Keeper::new();
+        let (cold, _) = check_kept(&config, None, &draft, year, &keeper);
+        let (warm, _) = check_kept(&config, None, &draft, year, &keeper);
+        assert_eq!(cold.findings, warm.findings, "{}", case.display());
+
+        for (name, text) in &draft {
+            p.write(&format!("rules/{name}"), text);
+        }
+        let (code, _, err) = run(p.suiji(&["check"]));
+        let want = printed(&err.replace(&root, ""));
+        assert_eq!(found(&warm, &root), want, "{}:\n{err}", case.display());
+        assert_eq!(warm.ok(), code == 0, "{}:\n{err}", case.display());
+        compared += 1;
+    }
+    assert!(compared >= 15, "only {compared} cases compared");
+}
+
+/// A new version of the registry is read again by the live check (the kept facts are those
+/// of the registry files as they are, by their SHA-256); an unchanged registry is not, even
+/// when the rules change.
+#[test]
+fn the_live_check_reads_a_changed_registry_again() {
+    use std::sync::Arc;
+    use suiji::jobs::check::Keeper;
+    use suiji::jobs::rule_edit::check_kept;
+    let p = Project::shipped();
+    let config = p.path("config/suiji.toml");
+    let root = format!("{}/", p.root().display());
+    let year = this_year();
+    let keeper = Keeper::new();
+    let none = suiji::rules::Draft::new();
+
+    let (first, loaded) = check_kept(&config, None, &none, year, &keeper);
+    assert!(first.ok(), "{:?}", first.findings);
+    let loaded = loaded.expect("loads");
+    let read = keeper.facts(&loaded);
+
+    // The rules change, the registry does not: its facts are kept.
+    let mut draft = suiji::rules::Draft::new();
+    let zhian = p.read("rules/zhian.toml");
+    draft.insert("zhian.toml".into(), format!("{zhian}\n# 注释\n"));
+    let (edited, loaded) = check_kept(&config, None, &draft, year, &keeper);
+    assert!(edited.ok(), "{:?}", edited.findings);
+    assert!(Arc::ptr_eq(&read, &keeper.facts(&loaded.expect("loads"))));
+
+    // A new version of the target registry: read again, and checked as `suiji check` does.
+    let targets = p.read("config/registry/targets.csv");
+    let header = targets.lines().next().expect("header");
+    p.write("config/registry/targets.csv", &format!("{header}\n"));
+    let (emptied, loaded) = check_kept(&config, None, &none, year, &keeper);
+    assert!(!Arc::ptr_eq(&read, &keeper.facts(&loaded.expect("loads"))));
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the target registry has no rows"), "{err}");
+    assert_eq!(found(&emptied, &root), printed(&err.replace(&root, "")));
+
+    // The first version back: read again, clean again.
+    p.write("config/registry/targets.csv", &targets);
+    let (again, _) = check_kept(&config, None, &none, year, &keeper);
+    assert_eq!(again.findings, first.findings);
+}

@@ -3,7 +3,10 @@
 //! (`columns`). Errors stop; warnings are shown and draws still run.
 
 mod columns;
+mod facts;
 mod timing;
+
+pub use facts::{Facts, Keeper, LIVE};
 
 use super::{SetupError, load_calendar};
 use crate::diag::Diagnostic;
@@ -31,16 +34,22 @@ pub(crate) fn fit_problems(
     loaded: &Loaded,
     registry: &crate::registry::Registry,
 ) -> Vec<Diagnostic> {
-    columns::fit(loaded, registry)
+    columns::fit(loaded, registry, None)
 }
 
 /// Checks rules that loaded without errors (loading reports every problem; see
-/// [`super::load_rules`]) against the holiday calendar and the registries.
+/// [`super::load_rules`]) against the holiday calendar and the registries (read now).
 pub fn run(loaded: &Loaded) -> Result<Checked, SetupError> {
+    run_on(loaded, &Facts::default())
+}
+
+/// [`run`] against the registries as `facts` has them (read when first needed, then kept):
+/// the same problems at the same places as [`run`] for the same registry files.
+pub fn run_on(loaded: &Loaded, facts: &Facts) -> Result<Checked, SetupError> {
     let model = &loaded.model;
     let cal = load_calendar(loaded, false)?;
     let mut diags = timing::check(loaded, &cal);
-    diags.extend(columns::check(loaded, &cal));
+    diags.extend(columns::check(loaded, &cal, facts));
     if diags.iter().any(Diagnostic::is_error) {
         return Err(SetupError::Rules(LoadError {
             sources: loaded.sources.clone(),

@@ -35,6 +35,17 @@ pub fn dry_run(loaded: &Loaded, year: i32) -> Result<(), SetupError> {
         &Known::from_model(model),
         SAMPLE_LINES,
     );
+    dry_run_on(loaded, year, (&targets, &inspectors))
+}
+
+/// [`dry_run`] on a sample already read (see [`crate::jobs::check::Facts::sample`]).
+pub fn dry_run_on(
+    loaded: &Loaded,
+    year: i32,
+    (targets, inspectors): (&[Target], &[Inspector]),
+) -> Result<(), SetupError> {
+    let model = &loaded.model;
+    let cfg = &model.config;
     let mut sources = loaded.sources.clone();
     let mut diags = Vec::new();
     for m in model.matters() {

@@ -192,44 +192,59 @@ pub(crate) fn estimates(
     frozen: &crate::jobs::issue::Frozen,
     schedule: &[crate::schedule::ScheduledDraw],
 ) -> crate::output::plan::Estimates {
-    use crate::output::plan::Estimate;
     let mut out = crate::output::plan::Estimates::new();
-    let history = crate::draw::pipeline::History::default();
     for m in loaded.model.matters() {
-        let Some(first) = schedule
-            .iter()
-            .find(|s| s.matter == m.id && s.kind == crate::schedule::DrawKind::Regular)
-        else {
-            continue;
-        };
-        let req = crate::jobs::issue::Request {
-            algorithm: loaded.model.config.algorithm,
-            draw: first.clone(),
-            seed: crate::draw::Seed([0; 32]),
-            seed_source: "plan estimate".into(),
-            actor: "plan".into(),
-            created_at: String::new(),
-            redraw: None,
-            dry_run: true,
-            provisional: false,
-        };
-        let in_scope = frozen
-            .registry
-            .targets
-            .iter()
-            .filter(|t| m.categories.contains(&t.category))
-            .count();
-        let e = crate::jobs::issue::compute(loaded, frozen, &history, &req)
-            .map(|man| Estimate {
-                period: first.period.label_zh(),
-                in_scope,
-                eligible: man.strata.iter().map(|s| s.eligible).sum(),
-                drawn: man.selected.len(),
-            })
-            .map_err(|e| e.to_string());
-        out.insert(m.id.clone(), e);
+        if let Some(first) = first_regular(schedule, m) {
+            out.insert(m.id.clone(), estimate_one(loaded, frozen, m, first));
+        }
     }
     out
+}
+
+/// Matter `m`'s first regular draw in `schedule`.
+pub(crate) fn first_regular<'a>(
+    schedule: &'a [crate::schedule::ScheduledDraw],
+    m: &crate::rules::model::Matter,
+) -> Option<&'a crate::schedule::ScheduledDraw> {
+    schedule
+        .iter()
+        .find(|s| s.matter == m.id && s.kind == crate::schedule::DrawKind::Regular)
+}
+
+/// The counts of matter `m`'s draw `first`, dry-run on `frozen`.
+pub(crate) fn estimate_one(
+    loaded: &Loaded,
+    frozen: &crate::jobs::issue::Frozen,
+    m: &crate::rules::model::Matter,
+    first: &crate::schedule::ScheduledDraw,
+) -> Result<crate::output::plan::Estimate, String> {
+    use crate::output::plan::Estimate;
+    let history = crate::draw::pipeline::History::default();
+    let req = crate::jobs::issue::Request {
+        algorithm: loaded.model.config.algorithm,
+        draw: first.clone(),
+        seed: crate::draw::Seed([0; 32]),
+        seed_source: "plan estimate".into(),
+        actor: "plan".into(),
+        created_at: String::new(),
+        redraw: None,
+        dry_run: true,
+        provisional: false,
+    };
+    let in_scope = frozen
+        .registry
+        .targets
+        .iter()
+        .filter(|t| m.categories.contains(&t.category))
+        .count();
+    crate::jobs::issue::compute(loaded, frozen, &history, &req)
+        .map(|man| Estimate {
+            period: first.period.label_zh(),
+            in_scope,
+            eligible: man.strata.iter().map(|s| s.eligible).sum(),
+            drawn: man.selected.len(),
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// A warning for each matter with targets in its categories of which none is eligible.

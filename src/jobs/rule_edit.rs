@@ -180,11 +180,25 @@ pub fn load_base(config: &Path, base: Option<&Path>) -> Result<Loaded, SetupErro
 /// does not replace are those of `base` (the approved version the change is based on, a
 /// folder of [`base_dir`]), else those on disk. `year` is the year the hooks' context
 /// describes (the current one). The loaded draft comes back when it loads.
+///
+/// What the check derives from the registries is read once per registry version and kept
+/// ([`crate::jobs::check::LIVE`]): a keystroke's check reads only the rules.
 pub fn check(
     config: &Path,
     base: Option<&Path>,
     draft: &Draft,
     year: i32,
+) -> (Checked, Option<Loaded>) {
+    check_kept(config, base, draft, year, &crate::jobs::check::LIVE)
+}
+
+/// [`check`] with the registries' facts kept in `keeper`.
+pub fn check_kept(
+    config: &Path,
+    base: Option<&Path>,
+    draft: &Draft,
+    year: i32,
+    keeper: &crate::jobs::check::Keeper,
 ) -> (Checked, Option<Loaded>) {
     let loaded = match base {
         Some(dir) => crate::rules::load_draft_staged(config, dir, draft),
@@ -207,7 +221,10 @@ pub fn check(
         findings: findings(&loaded.sources, &loaded.warnings),
         rules_hash: Some(loaded.model.rules_hash.clone()),
     };
-    let ran = super::hooks::dry_run(&loaded, year).and_then(|()| super::check::run(&loaded));
+    let facts = keeper.facts(&loaded);
+    let (targets, inspectors) = facts.sample(&loaded);
+    let ran = super::hooks::dry_run_on(&loaded, year, (targets, inspectors))
+        .and_then(|()| super::check::run_on(&loaded, &facts));
     match ran {
         Ok(c) => out.findings.extend(findings(&loaded.sources, &c.warnings)),
         Err(e) => out.findings.extend(setup_findings(&loaded.sources, &e)),

@@ -3,60 +3,70 @@
 //! class frequencies should name classes that rows have. Problems of the registries themselves (misspelt headers, an
 //! empty target file) are reported here too, as `suiji registry check` reports them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use super::facts::{Classes, Estimate, Facts, classes_of};
 use crate::calendar::Calendar;
 use crate::diag::{Diagnostic, did_you_mean};
+use crate::jobs::issue::Frozen;
 use crate::registry::Registry;
-use crate::registry::column::{Column, field_of_header, has_column, usable_names};
+use crate::registry::column::{field_of_header, has_column, usable_names};
 use crate::rules::Loaded;
 use crate::rules::model::Matter;
 
-/// The registries' problems, then each matter's against the target registry.
-pub(super) fn check(loaded: &Loaded, cal: &Calendar) -> Vec<Diagnostic> {
+/// The registries' problems, then each matter's against the target registry, from `facts`
+/// (the registries as read once).
+pub(super) fn check(loaded: &Loaded, cal: &Calendar, facts: &Facts) -> Vec<Diagnostic> {
     let cfg = &loaded.model.config;
-    let known = crate::registry::Known::from_model(&loaded.model);
-    let (registry, mut out) = match crate::registry::check(
-        &cfg.registries.targets,
-        &cfg.registries.inspectors,
-        &cfg.root,
-        &known,
-    ) {
+    let (frozen, warnings) = match facts.read(loaded) {
         Ok(r) => r,
-        Err(diags) => return diags,
+        Err(diags) => return diags.clone(),
     };
+    let registry = &frozen.registry;
+    let mut out = warnings.clone();
     let first = cfg.registries.targets.first().map(|p| p.as_path());
-    if let Some(empty) = crate::registry::require_targets(&registry, first, &cfg.root) {
+    if let Some(empty) = crate::registry::require_targets(registry, first, &cfg.root) {
         out.push(empty);
         return out;
     }
-    out.extend(fit(loaded, &registry));
+    out.extend(fit(loaded, registry, Some(facts)));
     if !out.iter().any(Diagnostic::is_error) {
-        out.extend(empty_scopes(loaded, cal, registry));
+        out.extend(empty_scopes(loaded, cal, frozen, facts));
     }
     out
 }
 
-/// Each matter against the target registry: the columns it names, the classes it rates.
-pub(super) fn fit(loaded: &Loaded, registry: &Registry) -> Vec<Diagnostic> {
+/// Each matter against the target registry: the columns it names, the classes it rates (each
+/// column's classes read once, kept in `facts` when there are facts to keep them in).
+pub(super) fn fit(loaded: &Loaded, registry: &Registry, facts: Option<&Facts>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for m in loaded.model.matters() {
         out.extend(matter_columns(m, registry));
-        out.extend(class_values(m, registry));
-        out.extend(class_frequency_values(m, registry));
+        let classes = |named: &str| match facts {
+            Some(f) => f.classes(registry, named),
+            None => Arc::new(classes_of(registry, named)),
+        };
+        out.extend(class_values(m, registry, classes));
+        out.extend(class_frequency_values(m, registry, classes));
     }
     out
 }
 
 /// Matters with targets in their categories of which none is eligible in the first regular
 /// draw of any year the calendar has a notice for (each matter dry-run until a year has some).
-fn empty_scopes(loaded: &Loaded, cal: &Calendar, registry: Registry) -> Vec<Diagnostic> {
+/// The estimates are kept in `facts` by what they read of each matter.
+fn empty_scopes(
+    loaded: &Loaded,
+    cal: &Calendar,
+    frozen: &Frozen,
+    facts: &Facts,
+) -> Vec<Diagnostic> {
     let years: Vec<i32> = cal
         .years()
         .into_iter()
         .filter(|y| cal.is_official(*y))
         .collect();
-    let frozen = crate::jobs::issue::Frozen::new(registry);
     let mut empty: Option<Vec<String>> = None;
     for &year in &years {
         let (schedule, _) = crate::schedule::year_schedule(&loaded.model, cal, year);
@@ -64,10 +74,16 @@ fn empty_scopes(loaded: &Loaded, cal: &Calendar, registry: Registry) -> Vec<Diag
             .into_iter()
             .filter(|s| empty.as_ref().is_none_or(|e| e.contains(&s.matter)))
             .collect();
-        let estimates = crate::jobs::plan::estimates(loaded, &frozen, &schedule);
+        // In matter id order, as the plan's estimates are.
+        let mut estimates: BTreeMap<String, Estimate> = BTreeMap::new();
+        for m in loaded.model.matters() {
+            if let Some(first) = crate::jobs::plan::first_regular(&schedule, m) {
+                estimates.insert(m.id.clone(), facts.estimate(loaded, frozen, m, first));
+            }
+        }
         let now: Vec<String> = estimates
             .iter()
-            .filter(|(_, e)| e.as_ref().is_ok_and(|e| e.in_scope > 0 && e.eligible == 0))
+            .filter(|(_, e)| e.is_some_and(|(in_scope, eligible)| in_scope > 0 && eligible == 0))
             .map(|(id, _)| id.clone())
             .collect();
         if now.is_empty() {
@@ -174,8 +190,12 @@ fn matter_columns(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
 }
 
 /// Class ratios naming classes no target in the matter's scope has: a warning naming them and
-/// the classes targets do have.
-fn class_values(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
+/// the classes targets do have. `classes` gives a column's values by category.
+fn class_values(
+    m: &Matter,
+    reg: &Registry,
+    classes: impl FnOnce(&str) -> Arc<Classes>,
+) -> Vec<Diagnostic> {
     let named = m.class_field.as_deref().unwrap_or("class");
     if m.class_ratios.is_empty()
         || m.class_hook.is_some()
@@ -183,7 +203,7 @@ fn class_values(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
     {
         return Vec::new();
     }
-    let have = classes_in_scope(m, reg);
+    let have = classes_in_scope(m, reg, classes);
     let missing: Vec<&str> = m
         .class_ratios
         .keys()
@@ -237,19 +257,22 @@ fn class_values(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
 }
 
 /// The classes of the matter's class column that targets in its scope have (none without the
-/// column).
-fn classes_in_scope(m: &Matter, reg: &Registry) -> BTreeSet<String> {
+/// column); `classes` gives a column's values by category.
+fn classes_in_scope(
+    m: &Matter,
+    reg: &Registry,
+    classes: impl FnOnce(&str) -> Arc<Classes>,
+) -> BTreeSet<String> {
     let named = m.class_field.as_deref().unwrap_or("class");
     if !has_column(&reg.target_columns, named) {
         return BTreeSet::new();
     }
-    let is_extra = |h: &str| reg.targets.iter().any(|t| t.extra.contains_key(h));
-    let column = Column::named(named, is_extra);
-    reg.targets
+    let by_category = classes(named);
+    m.categories
         .iter()
-        .filter(|t| m.categories.contains(&t.category))
-        .map(|t| column.value(t))
-        .filter(|v| !v.is_empty())
+        .filter_map(|c| by_category.get(c))
+        .flatten()
+        .cloned()
         .collect()
 }
 
@@ -257,11 +280,15 @@ fn classes_in_scope(m: &Matter, reg: &Registry) -> BTreeSet<String> {
 /// scope has (a misspelt class, one the registry does not use): a warning at each such class,
 /// since its frequency would never apply. Classes from a `class` hook are known only when it
 /// runs, so a matter with one is not checked here.
-fn class_frequency_values(m: &Matter, reg: &Registry) -> Vec<Diagnostic> {
+fn class_frequency_values(
+    m: &Matter,
+    reg: &Registry,
+    classes: impl FnOnce(&str) -> Arc<Classes>,
+) -> Vec<Diagnostic> {
     if m.class_frequency.is_empty() || m.class_hook.is_some() {
         return Vec::new();
     }
-    let have = classes_in_scope(m, reg);
+    let have = classes_in_scope(m, reg, classes);
     let quoted = |v: &mut dyn Iterator<Item = &String>| {
         v.map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
     };
