@@ -23,6 +23,43 @@ impl Hasher {
     }
 }
 
+/// A writer that hashes every byte it passes on to `inner` (a file written and named by its
+/// SHA-256 in one pass).
+#[derive(Debug)]
+pub struct HashingWriter<W> {
+    inner: W,
+    hash: Hasher,
+    written: u64,
+}
+
+impl<W: std::io::Write> HashingWriter<W> {
+    pub fn new(inner: W) -> HashingWriter<W> {
+        HashingWriter {
+            inner,
+            hash: Hasher::default(),
+            written: 0,
+        }
+    }
+
+    /// The SHA-256 (lowercase hex) and length of the bytes written, and the inner writer.
+    pub fn finish(self) -> (String, u64, W) {
+        (self.hash.finish(), self.written, self.inner)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// The SHA-256 of a file's bytes, read a megabyte at a time.
 pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read;
@@ -56,5 +93,16 @@ mod tests {
         h.update(b"");
         h.update(b"bc");
         assert_eq!(h.finish(), super::sha256_hex(b"abc"));
+    }
+
+    #[test]
+    fn a_hashing_writer_hashes_and_passes_on_what_it_writes() {
+        use std::io::Write as _;
+        let mut w = super::HashingWriter::new(Vec::new());
+        w.write_all(b"ab").expect("write");
+        w.write_all(b"c").expect("write");
+        let (hash, len, inner) = w.finish();
+        assert_eq!(hash, super::sha256_hex(b"abc"));
+        assert_eq!((len, inner.as_slice()), (3, &b"abc"[..]));
     }
 }

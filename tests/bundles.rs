@@ -49,6 +49,20 @@ fn every_draw_of_a_simulated_year_has_bundles_that_check_without_the_database() 
             serde_json::from_slice(&std::fs::read(&public).expect("public bundle")).expect("json");
         assert_eq!(b["format"], "suiji-public-bundle/1");
         weighted += usize::from(b["weighting"] == "pareto");
+        // The audit bundle holds the very bytes of the folder's manifest and public bundle
+        // (copied from the files as they were written), and the manifest names the bundle's.
+        let held = AuditBundle::parse(&std::fs::read(&audit).expect("audit")).expect("audit");
+        let public_bytes = std::fs::read(&public).expect("public bundle");
+        assert_eq!(held.public, public_bytes);
+        assert_eq!(
+            held.manifest,
+            std::fs::read(f.join("manifest.json")).expect("manifest")
+        );
+        let m: serde_json::Value = serde_json::from_slice(&held.manifest).expect("manifest");
+        assert_eq!(
+            m["public_bundle"],
+            suiji::digest::sha256_hex(&public_bytes).as_str()
+        );
         stratified += usize::from(b["strata"].as_array().is_some_and(|s| s.len() > 1));
         let copy = empty.path().join("bundle.public.json");
         std::fs::copy(&public, &copy).expect("copy");

@@ -735,3 +735,152 @@ fn public_files_carry_last_modified_and_answer_if_modified_since() {
         assert_eq!(status, StatusCode::OK, "still newer than the old copy");
     });
 }
+
+/// The bureau's local time (Asia/Shanghai, UTC+8) `local` ("YYYY-MM-DD HH:MM") as UTC.
+fn beijing(local: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M")
+        .expect("a time")
+        .and_utc()
+        - chrono::Duration::hours(8)
+}
+
+/// The console's state for `p` with its clock standing at `local`, and its router.
+fn kept_app(p: &Project, local: &str) -> (suiji::web::App, axum::Router) {
+    let config = p.path("config/suiji.toml");
+    let loaded = suiji::jobs::load_rules(&config).expect("rules load");
+    let app = suiji::web::App::new(&loaded, config, false).at(beijing(local));
+    (app.clone(), suiji::web::router(app))
+}
+
+fn text(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
+/// The public site is built once and kept: a later request the same day gets the very page
+/// built before (its build time too), yet a draw made by another process, its bundle put in
+/// place after the site was built, and a new day (here a new year, whose pages appear) show on
+/// the very next request, with a new ETag and 304 only for the current one. No sleeps: the
+/// console's clock is moved.
+#[test]
+fn the_kept_site_shows_a_new_draw_its_bundle_and_a_new_day_at_once() {
+    let p = Project::shipped();
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    let (app, router) = kept_app(&p, "2023-12-31 23:00");
+    runtime().block_on(async {
+        let (status, headers, index) = get(&router, "/public/").await;
+        assert_eq!(status, StatusCode::OK);
+        let index = text(&index);
+        assert!(index.contains("本页更新时间：2023-12-31 23:00"), "{index}");
+        assert!(index.contains("2023 年"), "{index}");
+        let tag = headers[header::ETAG].to_str().expect("ascii").to_string();
+        assert_eq!(
+            get(&router, "/public/2024/index.html").await.0,
+            StatusCode::NOT_FOUND
+        );
+
+        // Kept: half an hour later, the same day and no write, the same page as built.
+        app.move_clock(beijing("2023-12-31 23:30"));
+        let (status, _, again) = get(&router, "/public/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(text(&again), index, "the kept page, built at 23:00");
+        assert_eq!(
+            get_if(&router, "/public/", &tag).await,
+            StatusCode::NOT_MODIFIED
+        );
+
+        // A draw by another process shows at once.
+        p.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
+        let h2 = draw_id(&p, "zhian.hotel", "2023-H2");
+        let page = format!("/public/draws/{h2}.html");
+        let (status, headers, body) = get(&router, &page).await;
+        assert_eq!(status, StatusCode::OK, "the new draw's page");
+        assert!(text(&body).contains(&format!("{h2}/bundle.public.json")));
+        let (status, _, year) = get(&router, "/public/2023/index.html").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(text(&year).contains(&format!("draws/{h2}.html")));
+        let (_, now_headers, _) = get(&router, "/public/").await;
+        let new_tag = now_headers[header::ETAG].to_str().expect("ascii");
+        assert_ne!(new_tag, tag, "the index lists one draw more");
+        assert_eq!(get_if(&router, "/public/", &tag).await, StatusCode::OK);
+        assert_eq!(
+            get_if(&router, "/public/", new_tag).await,
+            StatusCode::NOT_MODIFIED
+        );
+        let page_tag = headers[header::ETAG].to_str().expect("ascii").to_string();
+        assert_eq!(
+            get_if(&router, &page, &page_tag).await,
+            StatusCode::NOT_MODIFIED
+        );
+
+        // A bundle put in place after the site was built: seen on the next request.
+        let bundle = p
+            .path("out/draws/zhian.hotel/2023-H2")
+            .join("bundle.public.json");
+        let aside = p.path("bundle.aside");
+        std::fs::rename(&bundle, &aside).expect("move the bundle aside");
+        p.ok(&["draw", "zhian.entertainment", "--period", "2023-H2"]);
+        let route = format!("/public/draws/{h2}/bundle.public.json");
+        let (_, _, body) = get(&router, &page).await;
+        assert!(!text(&body).contains("bundle.public.json"), "no bundle yet");
+        assert_eq!(get(&router, &route).await.0, StatusCode::NOT_FOUND);
+        std::fs::rename(&aside, &bundle).expect("put the bundle back");
+        let (_, _, body) = get(&router, &page).await;
+        assert!(
+            text(&body).contains("bundle.public.json"),
+            "the bundle is linked"
+        );
+        let (status, _, served) = get(&router, &route).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(served, std::fs::read(&bundle).expect("bundle"));
+
+        // A new day: the site is built again, and the new year is there.
+        app.move_clock(beijing("2024-01-01 00:30"));
+        let (_, _, index) = get(&router, "/public/").await;
+        assert!(
+            text(&index).contains("本页更新时间：2024-01-01 00:30"),
+            "{}",
+            text(&index)
+        );
+        assert_eq!(
+            get(&router, "/public/2024/index.html").await.0,
+            StatusCode::OK
+        );
+    });
+}
+
+/// A publication made by another process shows on the kept site at once: the notice page
+/// appears and the draw's page links it, its old ETag no longer answered with 304.
+#[test]
+fn the_kept_site_shows_a_publication_at_once() {
+    let p = Project::shipped_two_person();
+    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    std::fs::copy(
+        repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
+        p.path("example.csv"),
+    )
+    .expect("copy example");
+    p.ok(&["results", "import", "example.csv"]);
+    let hotel = draw_id(&p, "zhian.hotel", "2023-H1");
+    let (_app, router) = kept_app(&p, "2023-04-03 10:00");
+    runtime().block_on(async {
+        let notice = format!("/public/draws/{hotel}/notice.html");
+        let page = format!("/public/draws/{hotel}.html");
+        assert_eq!(get(&router, &notice).await.0, StatusCode::NOT_FOUND);
+        let (status, headers, body) = get(&router, &page).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!text(&body).contains("notice.html"));
+        let tag = headers[header::ETAG].to_str().expect("ascii").to_string();
+        assert_eq!(get_if(&router, &page, &tag).await, StatusCode::NOT_MODIFIED);
+
+        p.ok(&["publish", "--today", "2023-04-03"]);
+        let (status, _, body) = get(&router, &notice).await;
+        assert_eq!(status, StatusCode::OK, "the notice appears at once");
+        assert!(text(&body).contains("发布时间："));
+        let (_, _, body) = get(&router, &page).await;
+        assert!(
+            text(&body).contains("notice.html"),
+            "the draw links its notice"
+        );
+        assert_eq!(get_if(&router, &page, &tag).await, StatusCode::OK);
+    });
+}

@@ -165,4 +165,17 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
         - 1;
     assert_eq!(task_rows, selected.len() * items);
     assert!(p.ok(&["verify", "1"]).starts_with("identical"));
+    // The files the draw wrote one at a time, its public bundle streamed to its file as it was
+    // hashed and its audit bundle copied from the files, are the bytes of the same files built
+    // whole in memory (as `regenerate` builds them) — every document and both bundles.
+    let out = p.ok(&["regenerate"]);
+    assert!(
+        out.contains(": 0 written, ") && out.contains(" 0 failed"),
+        "{out}"
+    );
+    let public = std::fs::read(folder.join("bundle.public.json")).expect("public bundle");
+    assert_eq!(
+        manifest["public_bundle"],
+        suiji::digest::sha256_hex(&public).as_str()
+    );
 }

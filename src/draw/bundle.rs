@@ -27,6 +27,18 @@ pub struct FrameEntry {
     pub fields: Vec<String>,
 }
 
+impl FrameEntry {
+    /// A frame entry of the target `t`, in `stratum`, with `weight` (risk-weighted draws).
+    pub fn of(t: &Target, stratum: &str, weight: Option<f64>, fields: &[String]) -> FrameEntry {
+        FrameEntry {
+            id: t.id.clone(),
+            stratum: stratum.to_string(),
+            weight: weight.map(decimal_text),
+            fields: fields.iter().map(|f| public_value(t, f)).collect(),
+        }
+    }
+}
+
 /// One drawn target as the bundle states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicSelection {
@@ -38,9 +50,11 @@ pub struct PublicSelection {
     pub inclusion_probability: String,
 }
 
-/// The public bundle of one draw.
+/// The public bundle of one draw. Its frame is held (`F`, a vector, as a bundle read back is)
+/// or produced as it is serialised (a draw's, read again from its rows stratum by stratum, so
+/// that the whole frame is never held); both give the same bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PublicBundle {
+pub struct PublicBundle<F = Vec<FrameEntry>> {
     pub format: String,
     pub algorithm: String,
     pub bureau: String,
@@ -63,18 +77,9 @@ pub struct PublicBundle {
     pub public_fields: Vec<String>,
     pub strata: Vec<StratumInfo>,
     /// Every target drawn from, by stratum, then id (bytes).
-    pub frame: Vec<FrameEntry>,
+    pub frame: F,
     pub exclusions: Vec<Exclusion>,
     pub selected: Vec<PublicSelection>,
-}
-
-/// A target drawn from, as the draw classified it.
-#[derive(Debug, Clone)]
-pub struct FrameRow {
-    pub target: Target,
-    pub stratum: String,
-    /// The weight of a risk-weighted draw.
-    pub weight: Option<f64>,
 }
 
 /// The stated selection of a stratum against the recomputed one, rank by rank.
@@ -170,23 +175,25 @@ impl PublicBundle {
         m: &Manifest,
         weighted: bool,
         public_fields: &[String],
-        frame: Vec<FrameRow>,
+        mut frame: Vec<FrameEntry>,
     ) -> PublicBundle {
-        let mut frame: Vec<FrameEntry> = frame
-            .into_iter()
-            .map(|r| FrameEntry {
-                fields: public_fields
-                    .iter()
-                    .map(|f| public_value(&r.target, f))
-                    .collect(),
-                id: r.target.id,
-                stratum: r.stratum,
-                weight: r.weight.map(decimal_text),
-            })
-            .collect();
+        // Stable: rows with the same id (a registry not checked) keep their registry order.
         frame.sort_by(|a, b| {
             (a.stratum.as_bytes(), a.id.as_bytes()).cmp(&(b.stratum.as_bytes(), b.id.as_bytes()))
         });
+        PublicBundle::with_frame(m, weighted, public_fields, frame)
+    }
+}
+
+impl<F: Serialize> PublicBundle<F> {
+    /// The bundle of a draw with `frame`, which must serialise as the frame's entries by
+    /// stratum, then id (bytes).
+    pub fn with_frame(
+        m: &Manifest,
+        weighted: bool,
+        public_fields: &[String],
+        frame: F,
+    ) -> PublicBundle<F> {
         PublicBundle {
             format: PUBLIC_BUNDLE_FORMAT.into(),
             algorithm: m.algorithm.clone(),
@@ -230,11 +237,39 @@ impl PublicBundle {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// SHA-256 of [`PublicBundle::to_bytes`], as the manifest records it.
-    pub fn hash(&self) -> String {
-        crate::digest::sha256_hex(&self.to_bytes())
+    /// Writes [`PublicBundle::to_bytes`] to `out` as it is serialised (never held whole).
+    pub fn write_to(&self, out: impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(out, self).map_err(std::io::Error::from)
     }
 
+    /// SHA-256 of [`PublicBundle::to_bytes`], as the manifest records it, computed as the
+    /// bytes are serialised.
+    pub fn hash(&self) -> String {
+        use std::io::Write as _;
+        let mut w = crate::digest::HashingWriter::new(std::io::sink());
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut w);
+        // Writing to a sink cannot fail, nor can serialising these plain structs.
+        let _ = self.write_to(&mut buffered).and_then(|()| buffered.flush());
+        drop(buffered);
+        w.finish().0
+    }
+
+    /// Writes the bundle to `out` in one pass, hashing it as it is written; returns its
+    /// SHA-256, which is [`PublicBundle::hash`].
+    pub fn write_hashed(&self, out: impl std::io::Write) -> std::io::Result<String> {
+        use std::io::Write as _;
+        let mut w = crate::digest::HashingWriter::new(out);
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut w);
+        self.write_to(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
+        let (hash, _, mut out) = w.finish();
+        out.flush()?;
+        Ok(hash)
+    }
+}
+
+impl PublicBundle {
     /// Recomputes the selection from the frame and returns every way it differs from the
     /// selection the bundle states (empty: the same).
     pub fn check(&self) -> Vec<String> {
@@ -376,6 +411,13 @@ mod tests {
             "40434dfcbddc932b92e2ad4a27d884d8b84576b91fdb6f7e270a8344d16f93d2"
         );
         assert_eq!(b.check(), Vec::<String>::new());
+        // Streamed while hashed: the same bytes, the same hash.
+        let mut streamed = Vec::new();
+        let hash = b
+            .write_hashed(&mut streamed)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(streamed, VECTOR.as_bytes());
+        assert_eq!(hash, b.hash());
         let ranked: Vec<&str> = b.selected.iter().map(|s| s.target_id.as_str()).collect();
         assert_eq!(
             ranked,

@@ -37,6 +37,7 @@
 
 mod choose;
 mod file;
+mod frame;
 mod memory;
 mod plan;
 mod rows;
@@ -52,7 +53,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::diag::Diagnostic;
-use crate::draw::bundle::{FrameRow, PublicBundle};
+use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{
     CarriedLoad, Exclusion, HistoryEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V2, Manifest,
     PeriodInfo, RegistryInfo,
@@ -295,6 +296,30 @@ pub struct Public<'a> {
     /// Record the bundle's hash in the manifest (`suiji-manifest/2` draws made since bundles
     /// exist; a re-run of an earlier draw does not).
     pub record: bool,
+    /// What becomes of the bundle once hashed.
+    pub out: BundleOut<'a>,
+}
+
+/// What becomes of a draw's public bundle once it is built and hashed.
+#[derive(Clone, Copy)]
+pub enum BundleOut<'a> {
+    /// Returned in [`Drawn::bundle`].
+    Keep,
+    /// Hashed only (its bytes are never held), then let go.
+    Hash,
+    /// Written here (the bundle's file) as it is serialised and hashed (its bytes are never
+    /// held), then let go.
+    Write(&'a std::cell::RefCell<dyn std::io::Write>),
+}
+
+impl std::fmt::Debug for BundleOut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BundleOut::Keep => "Keep",
+            BundleOut::Hash => "Hash",
+            BundleOut::Write(_) => "Write",
+        })
+    }
 }
 
 /// Runs one draw over `source`.
@@ -477,18 +502,28 @@ fn list_exclusions(
         })
         .collect();
     rows.sort_unstable();
-    let mut out = Vec::with_capacity(rows.len());
-    for batch in rows.chunks(4096) {
-        let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
-        let targets = source.targets(&positions)?;
-        for (t, &(_, g)) in targets.iter().zip(batch) {
-            let hist = rules.input.history.entries.get(&t.id);
-            if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
-                && let Some(e) = rules.exclusion(t, *why, hist)
-            {
-                out.push(e);
+    // Batches of rows read again in parallel, kept in order.
+    use rayon::prelude::*;
+    let parts: Vec<Result<Vec<Exclusion>, DrawFailure>> = rows
+        .par_chunks(4096)
+        .map(|batch| {
+            let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
+            let targets = source.targets(&positions)?;
+            let mut out = Vec::with_capacity(batch.len());
+            for (t, &(_, g)) in targets.iter().zip(batch) {
+                let hist = rules.input.history.entries.get(&t.id);
+                if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
+                    && let Some(e) = rules.exclusion(t, *why, hist)
+                {
+                    out.push(e);
+                }
             }
-        }
+            Ok(out)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for part in parts {
+        out.extend(part?);
     }
     out.sort_by(|a, b| a.target_id.cmp(&b.target_id));
     Ok(out)
@@ -536,32 +571,6 @@ fn frame_positions(c: &Classified, fates: &[Fate]) -> Vec<FramePlace> {
     out
 }
 
-/// The rows drawn from, read again from the source, with their strata and weights.
-fn frame_rows(
-    source: &dyn RowSource,
-    plans: &[plan::StratumPlan],
-    at: &[FramePlace],
-) -> Result<Vec<FrameRow>, DrawFailure> {
-    let mut out = Vec::with_capacity(at.len());
-    for chunk in at.chunks(4096) {
-        let positions: Vec<u64> = chunk.iter().map(|x| x.0).collect();
-        let targets = source.targets(&positions)?;
-        for (t, &(_, s, class)) in targets.iter().zip(chunk) {
-            let Some(plan) = plans.get(s as usize) else {
-                continue;
-            };
-            out.push(FrameRow {
-                target: Target::clone(t),
-                stratum: plan.name.clone(),
-                weight: plan
-                    .pareto
-                    .then(|| plan.weights.get(class as usize).copied().unwrap_or(1.0)),
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// The manifest, sealed, and the public bundle when asked for (its hash recorded in the
 /// manifest when `record` says so and the manifest is `suiji-manifest/2`).
 fn finish(
@@ -574,12 +583,36 @@ fn finish(
     let mut m = manifest(input, parts);
     let bundle = match public {
         Some((at, p)) => {
-            let rows = frame_rows(source, plans, &at)?;
-            let b = PublicBundle::new(&m, input.matter.weight.is_some(), p.fields, rows);
+            let weighted = input.matter.weight.is_some();
+            let frame = frame::Frame::new(source, plans, at, p.fields);
+            let (hash, kept) = match p.out {
+                BundleOut::Keep => {
+                    let b = PublicBundle::new(&m, weighted, p.fields, frame.entries()?);
+                    (b.hash(), Some(b))
+                }
+                BundleOut::Hash => {
+                    let b = PublicBundle::with_frame(&m, weighted, p.fields, &frame);
+                    let hash = b.hash();
+                    if let Some(failure) = frame.failure() {
+                        return Err(failure);
+                    }
+                    (hash, None)
+                }
+                BundleOut::Write(out) => {
+                    let b = PublicBundle::with_frame(&m, weighted, p.fields, &frame);
+                    let mut out = out.borrow_mut();
+                    let hash = b.write_hashed(&mut *out).map_err(|e| {
+                        frame.failure().unwrap_or_else(|| {
+                            DrawFailure::Io(format!("cannot write the public bundle: {e}"))
+                        })
+                    })?;
+                    (hash, None)
+                }
+            };
             if p.record && input.algorithm == Algorithm::V2 {
-                m.public_bundle = Some(b.hash());
+                m.public_bundle = Some(hash);
             }
-            Some(b)
+            kept
         }
         None => None,
     };

@@ -68,11 +68,7 @@ impl Staging {
         let written = (|| {
             std::fs::create_dir_all(&staging.dir).map_err(at(&staging.dir))?;
             for (rel, bytes) in files {
-                let path = staging.dir.join(rel);
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(at(parent))?;
-                }
-                std::fs::write(&path, bytes).map_err(at(&path))?;
+                staging.add(rel, bytes)?;
             }
             Ok(())
         })();
@@ -87,6 +83,15 @@ impl Staging {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Writes one more file (`rel`, relative to the folder) into the staging folder.
+    pub fn add(&self, rel: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
+        let path = self.dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(at(parent))?;
+        }
+        std::fs::write(&path, bytes).map_err(at(&path))
     }
 
     /// Runs `record` (one transaction); removes the staged files when it fails.

@@ -174,7 +174,8 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
     let matter = model
         .matter(&m.matter)
         .ok_or_else(|| format!("the archived rules have no matter `{}`", m.matter))?;
-    let files = crate::output::tasks::draw_files(
+    let mut out: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    crate::output::tasks::draw_files(
         model,
         &m.manifest_hash[..12.min(m.manifest_hash.len())],
         &m,
@@ -182,12 +183,11 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
         &archived.registry.targets,
         &archived.registry.inspectors,
         &super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?),
+        &mut |name, bytes| {
+            out.push((PathBuf::from(name), bytes));
+            Ok(())
+        },
     )?;
-    let mut out: Vec<(PathBuf, Vec<u8>)> = files
-        .files
-        .into_iter()
-        .map(|(name, bytes)| (PathBuf::from(name), bytes))
-        .collect();
     // The bundles need the frame: the draw is re-run from the same archived inputs.
     let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {
         format!(

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use crate::draw::Algorithm;
 use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::Manifest;
+use crate::draw::pipeline::BundleOut;
 use crate::draw::pipeline::History;
 use crate::jobs::issue::{Frozen, Request, compute_public};
 use crate::registry::types::Registry;
@@ -202,7 +203,7 @@ fn archived_for_rerun(
 
 fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
     let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
-    rerun_frozen(m, algorithm, &loaded, &frozen).map(|(re, _)| re)
+    rerun_frozen(m, algorithm, &loaded, &frozen, BundleOut::Hash).map(|(re, _)| re)
 }
 
 /// Re-runs a draw from its archived inputs: the manifest and the public bundle it gives (the
@@ -217,7 +218,13 @@ pub(crate) fn rerun_archived(
         loaded,
         registry,
     } = archived;
-    rerun_frozen(m, algorithm, &loaded, &Frozen::new(registry))
+    rerun_frozen(
+        m,
+        algorithm,
+        &loaded,
+        &Frozen::new(registry),
+        BundleOut::Keep,
+    )
 }
 
 /// Re-runs a draw over its frozen registry (a target snapshot file is hashed while the draw
@@ -227,6 +234,7 @@ fn rerun_frozen(
     algorithm: Algorithm,
     loaded: &crate::rules::Loaded,
     frozen: &Frozen,
+    out: BundleOut<'_>,
 ) -> Result<(Manifest, Option<PublicBundle>), String> {
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
@@ -267,14 +275,15 @@ fn rerun_frozen(
     let history = History::of_manifest(m);
     let record = m.public_bundle.is_some();
     let Some(file) = &frozen.file else {
-        return compute_public(loaded, frozen, &history, &req, record).map_err(|e| e.to_string());
+        return compute_public(loaded, frozen, &history, &req, (record, out))
+            .map_err(|e| e.to_string());
     };
     // The snapshot file is hashed while the draw reads it: a file that is not the recorded
     // snapshot fails the re-run.
     let path = &file.snapshot.path;
     let (computed, hashed) = std::thread::scope(|s| {
         let hashed = s.spawn(|| crate::digest::sha256_file(path));
-        let computed = compute_public(loaded, frozen, &history, &req, record);
+        let computed = compute_public(loaded, frozen, &history, &req, (record, out));
         (computed, hashed.join())
     });
     match hashed {

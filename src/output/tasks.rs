@@ -28,10 +28,8 @@ pub const SPLIT_ABOVE: usize = 10_000;
 /// Data rows a worksheet holds under its header (Excel's limit is 1 048 576 rows).
 const SHEET_ROWS: usize = 1_048_575;
 
-/// The files of one draw, by file name.
-pub struct DrawFiles {
-    pub files: Vec<(String, Vec<u8>)>,
-}
+/// Where a draw's files go, one at a time as each is rendered: (file name, bytes).
+pub type Put<'a> = dyn FnMut(String, Vec<u8>) -> Result<(), String> + 'a;
 
 fn team_label(ids: &[String], inspectors: &HashMap<&str, &Inspector>) -> String {
     ids.iter()
@@ -274,7 +272,9 @@ fn public_html(
     crate::output::doc::html(&doc).into_bytes()
 }
 
-/// Builds every file of a draw.
+/// Builds every file of a draw, handing each to `put` as soon as it is rendered (so no more
+/// than one document is held at a time, besides the task rows).
+#[allow(clippy::too_many_arguments)]
 pub fn draw_files(
     model: &Model,
     draw_ref: &str,
@@ -283,9 +283,11 @@ pub fn draw_files(
     targets: &[Target],
     inspectors: &[Inspector],
     marks: &DrawMarks,
-) -> Result<DrawFiles, String> {
+    put: &mut Put<'_>,
+) -> Result<(), String> {
     let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
+    put("manifest.json".to_string(), m.to_pretty_json().into_bytes())?;
     let rows = task_rows(draw_ref, m, matter, &tmap, &imap);
     let heading = marks.heading(&format!(
         "{} {} 检查任务清单",
@@ -294,30 +296,22 @@ pub fn draw_files(
     ));
     let staffed = m.selected.iter().filter(|s| s.unstaffed.is_none()).count();
     let split = staffed > SPLIT_ABOVE;
-    let tasks =
-        crate::results::safe_cell::headed_csv_document(heading.as_deref(), &TASK_HEADER, &rows);
-    let mut files = vec![
-        ("manifest.json".to_string(), m.to_pretty_json().into_bytes()),
-        ("tasks.csv".to_string(), tasks),
-    ];
+    put(
+        "tasks.csv".to_string(),
+        crate::results::safe_cell::headed_csv_document(heading.as_deref(), &TASK_HEADER, &rows),
+    )?;
     if split {
         let items = matter.checklist.len();
-        files.extend(tasks_by_district(
-            m,
-            (&rows, items),
-            &tmap,
-            heading.as_deref(),
-        )?);
-        files.extend(sheets_by_inspector(m, matter, &tmap, &imap, marks));
+        tasks_by_district(m, (&rows, items), &tmap, heading.as_deref(), put)?;
+        sheets_by_inspector(m, matter, &tmap, &imap, marks, put)?;
     } else {
         let book = xlsx(&rows, "检查任务", m.reference_date, heading.as_deref())?;
-        files.push(("tasks.xlsx".to_string(), book));
+        put("tasks.xlsx".to_string(), book)?;
         let sheets = team_sheets((m, m.selected.iter()), matter, &tmap, &imap, marks);
-        files.push(("teams.html".to_string(), sheets.into_bytes()));
+        put("teams.html".to_string(), sheets.into_bytes())?;
     }
     drop(rows);
-    files.extend(public_files(model, m, marks, &tmap, split));
-    Ok(DrawFiles { files })
+    public_files(model, m, marks, &tmap, split, put)
 }
 
 /// The public list of a draw (drawn targets with public fields only, never inspectors' data):
@@ -329,8 +323,8 @@ fn public_files(
     marks: &DrawMarks,
     tmap: &HashMap<&str, &Target>,
     split: bool,
-) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
+    put: &mut Put<'_>,
+) -> Result<(), String> {
     let fields = &model.config.public_fields;
     let mut header: Vec<&str> = vec!["抽查事项", "期次", "抽取日期"];
     header.extend(fields.iter().map(|f| public_field_label(f)));
@@ -350,7 +344,7 @@ fn public_files(
             row
         })
         .collect();
-    files.push((
+    put(
         "public.csv".into(),
         crate::results::safe_cell::headed_csv_document(
             marks
@@ -359,8 +353,10 @@ fn public_files(
             &header,
             &public_rows,
         ),
-    ));
-    files.extend(exclusions_file(m));
+    )?;
+    if let Some((name, bytes)) = exclusions_file(m) {
+        put(name, bytes)?;
+    }
     if split {
         let mut by: BTreeMap<&str, Vec<Vec<String>>> = BTreeMap::new();
         for (s, row) in m.selected.iter().zip(public_rows) {
@@ -370,13 +366,13 @@ fn public_files(
         }
         for (district, rows) in by {
             let name = format!("public-{}.html", file_part(district));
-            files.push((name, public_html(model, m, marks, &header, rows)));
+            put(name, public_html(model, m, marks, &header, rows))?;
         }
     } else {
         let page = public_html(model, m, marks, &header, public_rows);
-        files.push(("public.html".into(), page));
+        put("public.html".into(), page)?;
     }
-    files
+    Ok(())
 }
 
 /// `exclusions.csv`, when the draw excluded more targets than the database lists one by one.
@@ -426,7 +422,8 @@ fn tasks_by_district(
     (rows, items): (&[Vec<String>], usize),
     targets: &HashMap<&str, &Target>,
     heading: Option<&str>,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+    put: &mut Put<'_>,
+) -> Result<(), String> {
     let mut by: BTreeMap<&str, Vec<&[Vec<String>]>> = BTreeMap::new();
     let staffed = m.selected.iter().filter(|s| s.unstaffed.is_none());
     for (i, s) in staffed.enumerate() {
@@ -435,7 +432,6 @@ fn tasks_by_district(
             .or_default()
             .push(part);
     }
-    let mut out = Vec::new();
     for (district, parts) in by {
         let rows: Vec<Vec<String>> = parts.into_iter().flatten().cloned().collect();
         let sheets = rows.len().div_ceil(SHEET_ROWS).max(1);
@@ -444,10 +440,10 @@ fn tasks_by_district(
                 1 => format!("tasks-{}.xlsx", file_part(district)),
                 _ => format!("tasks-{}-{}.xlsx", file_part(district), n + 1),
             };
-            out.push((name, xlsx(chunk, "检查任务", m.reference_date, heading)?));
+            put(name, xlsx(chunk, "检查任务", m.reference_date, heading)?)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The printable task sheets by inspector: each inspector's file has a page per target of
@@ -458,22 +454,22 @@ fn sheets_by_inspector(
     targets: &HashMap<&str, &Target>,
     inspectors: &HashMap<&str, &Inspector>,
     marks: &DrawMarks,
-) -> Vec<(String, Vec<u8>)> {
+    put: &mut Put<'_>,
+) -> Result<(), String> {
     let mut by: BTreeMap<&str, Vec<&Selected>> = BTreeMap::new();
     for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {
         for id in &s.team {
             by.entry(id.as_str()).or_default().push(s);
         }
     }
-    by.into_iter()
-        .map(|(id, sheets)| {
-            let name = inspectors.get(id).map_or("", |i| i.name.as_str());
-            let file = match name {
-                "" => format!("teams-{}.html", file_part(id)),
-                name => format!("teams-{}-{}.html", file_part(name), file_part(id)),
-            };
-            let html = team_sheets((m, sheets.into_iter()), matter, targets, inspectors, marks);
-            (file, html.into_bytes())
-        })
-        .collect()
+    for (id, sheets) in by {
+        let name = inspectors.get(id).map_or("", |i| i.name.as_str());
+        let file = match name {
+            "" => format!("teams-{}.html", file_part(id)),
+            name => format!("teams-{}-{}.html", file_part(name), file_part(id)),
+        };
+        let html = team_sheets((m, sheets.into_iter()), matter, targets, inspectors, marks);
+        put(file, html.into_bytes())?;
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod draws;
 mod health;
+mod kept;
 mod manual;
 mod names;
 mod pages;
@@ -64,14 +65,17 @@ struct Inner {
     status: status::Cache,
     /// When each public file last changed, for `Last-Modified` and `If-Modified-Since`.
     modified: public::Modified,
+    /// The public site as last built, kept until what it is built from changes.
+    kept: kept::Kept,
     tz: chrono_tz::Tz,
     secure_cookies: bool,
     /// Hold answers to addresses that fail logins too often (off in tests).
     slow_down: bool,
     /// Whether the scheduler runs in this process (for `/healthz`).
     scheduler: Arc<health::Scheduler>,
-    /// A clock standing still ([`App::at`], tests only); `None`: the real time.
-    fixed_now: Option<chrono::DateTime<chrono::Utc>>,
+    /// A clock standing still ([`App::at`], moved by [`App::move_clock`]; tests only);
+    /// `None`: the real time.
+    fixed_now: std::sync::RwLock<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 impl App {
@@ -79,17 +83,18 @@ impl App {
     pub fn new(loaded: &Loaded, config: PathBuf, secure_cookies: bool) -> App {
         App {
             inner: Arc::new(Inner {
-                held: crate::jobs::held::Held::with(config.clone(), loaded),
+                held: crate::jobs::held::Held::with(config.clone(), loaded, chrono::Utc::now),
                 origin: crate::store::Origin::of_process(),
                 pool: Arc::default(),
                 status: status::Cache::default(),
                 modified: public::Modified::default(),
+                kept: kept::Kept::default(),
                 config,
                 tz: loaded.model.config.timezone,
                 secure_cookies,
                 slow_down: true,
                 scheduler: Arc::default(),
-                fixed_now: None,
+                fixed_now: std::sync::RwLock::new(None),
             }),
         }
     }
@@ -103,25 +108,47 @@ impl App {
     /// such as revealing a public source's value announced after a commitment). `suiji
     /// serve` never sets it: the console records the real time.
     pub fn at(self, now: chrono::DateTime<chrono::Utc>) -> App {
-        self.edit(|inner| inner.fixed_now = Some(now))
+        self.edit(|inner| inner.fixed_now = std::sync::RwLock::new(Some(now)))
+    }
+
+    /// Moves the clock to `now` and leaves it standing there, keeping everything this state
+    /// holds (for tests of what a later day shows; unlike [`App::at`], every clone of this
+    /// state sees the move). `suiji serve` never calls it.
+    pub fn move_clock(&self, now: chrono::DateTime<chrono::Utc>) {
+        *self
+            .inner
+            .fixed_now
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
+    }
+
+    /// The standing clock's time, if the clock stands.
+    fn fixed_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        *self
+            .inner
+            .fixed_now
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The same state with `change` made to it (a copy when it is shared already).
     fn edit(self, change: impl FnOnce(&mut Inner)) -> App {
+        let fixed_now = self.fixed_now();
         let mut inner = match Arc::try_unwrap(self.inner) {
             Ok(inner) => inner,
             Err(shared) => Inner {
                 config: shared.config.clone(),
-                held: crate::jobs::held::Held::new(shared.config.clone()),
+                held: crate::jobs::held::Held::new(shared.config.clone(), chrono::Utc::now),
                 origin: shared.origin.clone(),
                 pool: Arc::default(),
                 status: status::Cache::default(),
                 modified: public::Modified::default(),
+                kept: kept::Kept::default(),
                 tz: shared.tz,
                 secure_cookies: shared.secure_cookies,
                 slow_down: shared.slow_down,
                 scheduler: Arc::clone(&shared.scheduler),
-                fixed_now: shared.fixed_now,
+                fixed_now: std::sync::RwLock::new(fixed_now),
             },
         };
         change(&mut inner);
@@ -195,8 +222,7 @@ impl App {
 
     /// Now in the bureau's time zone.
     fn now(&self) -> chrono::DateTime<chrono_tz::Tz> {
-        self.inner
-            .fixed_now
+        self.fixed_now()
             .unwrap_or_else(chrono::Utc::now)
             .with_timezone(&self.inner.tz)
     }

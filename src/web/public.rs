@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::kept::Served;
 use super::{App, Fail, blocking};
 use crate::jobs::site::{FeedItem, PUBLIC_BUNDLE, Site, SiteDraw, SiteNotice, SiteYear};
 
@@ -314,7 +315,7 @@ fn cache_control(path: &str) -> &'static str {
 
 /// The validator of a file: a strong ETag of its bytes, or for a page a weak one of its
 /// content without the time it was built (two builds a minute apart are the same page).
-fn etag(path: &str, bytes: &[u8]) -> String {
+pub(crate) fn etag(path: &str, bytes: &[u8]) -> String {
     let html = content_type(path).starts_with("text/html");
     if !html {
         return format!("\"{}\"", &crate::digest::sha256_hex(bytes)[..32]);
@@ -394,11 +395,11 @@ fn unmodified_since(request: &HeaderMap, since: i64) -> bool {
 
 fn answer(
     path: &str,
-    bytes: Vec<u8>,
+    file: Served,
     request: &HeaderMap,
     (modified, now): (&Modified, i64),
 ) -> Response {
-    let tag = etag(path, &bytes);
+    let Served { bytes, tag } = file;
     let since = modified.since(path, &tag, now);
     let mut res = if matches(request, &tag) || unmodified_since(request, since) {
         StatusCode::NOT_MODIFIED.into_response()
@@ -436,7 +437,8 @@ pub(crate) async fn index(state: State<App>, request: HeaderMap) -> Result<Respo
     page(state, Path("index.html".to_string()), request).await
 }
 
-/// `/public/<path>`: a page, an asset or a public bundle.
+/// `/public/<path>`: a page, an asset or a public bundle, from the site as kept between
+/// requests (`kept`: built again after any write, rule change or new day).
 pub(crate) async fn page(
     State(app): State<App>,
     Path(path): Path<String>,
@@ -444,24 +446,15 @@ pub(crate) async fn page(
 ) -> Result<Response, Fail> {
     let seen = (&app.inner.modified, chrono::Utc::now().timestamp());
     if let Some((p, _, bytes)) = ASSETS.iter().find(|(p, _, _)| *p == path) {
-        return Ok(answer(p, bytes.to_vec(), &request, seen));
+        let file = Served {
+            bytes: axum::body::Bytes::from_static(bytes),
+            tag: etag(p, bytes),
+        };
+        return Ok(answer(p, file, &request, seen));
     }
-    let config = app.config();
     let now = app.now().naive_local();
     let wanted = path.clone();
-    let bytes = blocking(move || {
-        let path = wanted;
-        let cx = crate::jobs::open_read_only(&config).map_err(|e| Fail::of(&e))?;
-        let site = crate::jobs::site::build(&cx, now).map_err(|e| Fail::of(&e))?;
-        if let Some((_, file)) = bundles(&site).into_iter().find(|(p, _)| *p == path) {
-            return std::fs::read(&file).map_err(|e| Fail::Failed(format!("读取数据包失败：{e}")));
-        }
-        let all = files(&site).map_err(|e| Fail::Failed(format!("页面生成失败：{e}")))?;
-        all.into_iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, b)| b)
-            .ok_or(Fail::NotFound)
-    })
-    .await?;
-    Ok(answer(&path, bytes, &request, seen))
+    let kept = app.clone();
+    let file = blocking(move || kept.public_file(&wanted, now)).await?;
+    Ok(answer(&path, file, &request, seen))
 }

@@ -12,8 +12,11 @@ use crate::calendar::Calendar;
 use crate::digest::sha256_hex;
 use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
-use crate::draw::pipeline::{self, DrawFailure, DrawInput, History, Options, Public, Source};
+use crate::draw::pipeline::{
+    self, BundleOut, DrawFailure, DrawInput, History, Options, Public, Source,
+};
 use crate::draw::{Algorithm, Seed};
+use crate::jobs::bundle::PUBLIC_FILE;
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
 use crate::registry::types::{CLEAN_RESULTS, Registry};
@@ -303,19 +306,20 @@ pub fn compute(
     hist: &History,
     req: &Request,
 ) -> Result<Manifest, IssueError> {
-    compute_public(loaded, frozen, hist, req, true).map(|(m, _)| m)
+    compute_public(loaded, frozen, hist, req, (true, BundleOut::Hash)).map(|(m, _)| m)
 }
 
 /// Runs the draw for `req` (pure) with its public bundle; `record`: the manifest records the
-/// bundle's hash (`suiji-manifest/2`; false only to re-run a draw made before bundles).
+/// bundle's hash (`suiji-manifest/2`; false only to re-run a draw made before bundles); `out`:
+/// what becomes of the bundle (returned only with [`BundleOut::Keep`]).
 pub fn compute_public(
     loaded: &Loaded,
     frozen: &Frozen,
     hist: &History,
     req: &Request,
-    record: bool,
+    (record, out): (bool, BundleOut<'_>),
 ) -> Result<(Manifest, Option<PublicBundle>), IssueError> {
-    compute_drawn(loaded, frozen, hist, req, (record, false)).map(|d| (d.manifest, d.bundle))
+    compute_drawn(loaded, frozen, hist, req, (record, out, false)).map(|d| (d.manifest, d.bundle))
 }
 
 /// [`compute_public`], also returning the drawn targets' rows when `keep_drawn`.
@@ -324,7 +328,7 @@ fn compute_drawn(
     frozen: &Frozen,
     hist: &History,
     req: &Request,
-    (record, keep_drawn): (bool, bool),
+    (record, out, keep_drawn): (bool, BundleOut<'_>, bool),
 ) -> Result<pipeline::Drawn, IssueError> {
     let model = &loaded.model;
     let matter = model
@@ -362,6 +366,7 @@ fn compute_drawn(
     let public = Public {
         fields: &model.config.public_fields,
         record,
+        out,
     };
     let opts = Options {
         keep_drawn,
@@ -416,37 +421,27 @@ pub fn issue(
         }
     };
     phase("drawing");
-    let drawn = compute_drawn(loaded, frozen, &hist, req, (true, frozen.file.is_some()))?;
+    let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
+    let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, &folder)?;
     let manifest = drawn.manifest;
-    if req.dry_run {
+    let Some(staging) = staging else {
         return Ok(Issued {
             draw_id: None,
             manifest,
             folder: None,
         });
-    }
-    let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
+    };
     let marks = marks(req, store.is_simulation()?);
     phase("writing the draw's files");
     let targets = match &frozen.file {
         Some(_) => &drawn.targets,
         None => &frozen.registry.targets,
     };
-    // The public bundle's frame (every eligible target) is let go once it is in bytes.
-    let bundles = drawn
-        .bundle
-        .map(|b| Bundles::new(model, frozen, &manifest, &b));
-    let staging = stage(
-        model,
-        (frozen, targets),
-        &manifest,
-        (d, &marks),
-        (&folder, bundles),
-    )?;
+    let manifest_json = stage(model, (frozen, targets), &manifest, (d, &marks), &staging)?;
     probe::point("draw.staged");
     phase("recording the draw");
     let (committed, draw_id) = staging
-        .commit(|| record(store, loaded, frozen, req, &manifest))
+        .commit(|| record(store, loaded, frozen, req, (&manifest, manifest_json)))
         .map_err(|e| recording_failed(d, e))?;
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
     probe::point("draw.committed");
@@ -497,6 +492,43 @@ fn as_recorded(store: &Store, req: &Request) -> Result<Option<Request>, IssueErr
     Ok(Some(req))
 }
 
+/// Draws for `req` and, unless it is a dry run, makes its staging folder beside `folder` first:
+/// the draw writes the public bundle into it as it serialises and hashes it. The staging folder
+/// goes if the draw fails.
+fn draw_staged(
+    loaded: &Loaded,
+    frozen: &Frozen,
+    hist: &History,
+    req: &Request,
+    folder: &Path,
+) -> Result<(Option<Staging>, pipeline::Drawn), IssueError> {
+    let keep_drawn = frozen.file.is_some();
+    if req.dry_run {
+        let drawn = compute_drawn(
+            loaded,
+            frozen,
+            hist,
+            req,
+            (true, BundleOut::Hash, keep_drawn),
+        )?;
+        return Ok((None, drawn));
+    }
+    let output = |path: &Path, e: &dyn std::fmt::Display| {
+        IssueError::Output(format!("{}: {e}", path.display()))
+    };
+    let staging = Staging::write(
+        folder.with_file_name(staging_name(&req.draw.period.id)),
+        &[],
+    )
+    .map_err(|e| output(&e.path, &e.source))?;
+    let path = staging.dir().join(PUBLIC_FILE);
+    let file = std::fs::File::create(&path).map_err(|e| output(&path, &e))?;
+    let file = std::cell::RefCell::new(file);
+    let out = BundleOut::Write(&file);
+    let drawn = compute_drawn(loaded, frozen, hist, req, (true, out, keep_drawn))?;
+    Ok((Some(staging), drawn))
+}
+
 /// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
 /// left them aside.
 fn refuse_drawn(output_dir: &Path, store: &Store, req: &Request) -> Result<(), IssueError> {
@@ -531,92 +563,87 @@ fn recording_failed(d: &ScheduledDraw, e: StoreError) -> IssueError {
     }
 }
 
-/// Writes the draw's files (task lists, task sheets, public list) to a staging folder beside
-/// `folder`.
+/// Writes the draw's files (task lists, task sheets, public list, one at a time) and its audit
+/// bundle into `staging`, which holds its public bundle already. The audit bundle is compressed
+/// on a thread of its own while the documents are rendered (it needs only the manifest's file,
+/// the first written). Returns the manifest's text as written (`manifest.json`, read back: not
+/// held while the documents are rendered).
 fn stage(
     model: &crate::rules::model::Model,
     (frozen, targets): (&Frozen, &[crate::registry::Target]),
     manifest: &Manifest,
     (d, marks): (&ScheduledDraw, &DrawMarks),
-    (folder, bundles): (&Path, Option<Bundles<'_>>),
-) -> Result<Staging, IssueError> {
+    staging: &Staging,
+) -> Result<String, IssueError> {
     let matter = model
         .matter(&d.matter)
         .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
-    let files = crate::output::tasks::draw_files(
-        model,
-        &manifest.manifest_hash[..12],
-        manifest,
-        matter,
-        targets,
-        &frozen.registry.inspectors,
-        marks,
-    )
-    .map_err(IssueError::Output)?;
-    let staged: Vec<(PathBuf, Vec<u8>)> = files
-        .files
-        .into_iter()
-        .map(|(name, bytes)| (PathBuf::from(name), bytes))
-        .collect();
-    let staging = Staging::write(folder.with_file_name(staging_name(&d.period.id)), &staged)
-        .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
-    drop(staged);
-    if let Some(b) = bundles {
-        // On failure the staging folder goes with `staging`.
-        b.write(staging.dir())?;
-    }
-    Ok(staging)
-}
-
-/// A draw's two bundles: the public bundle's bytes, and what its audit bundle is written from.
-/// The audit bundle holds the target snapshot: copied from its file, as it is read, when the
-/// registry was frozen as one.
-struct Bundles<'a> {
-    public: Vec<u8>,
-    manifest: Vec<u8>,
-    rules: &'a [u8],
-    targets: crate::jobs::bundle::Record<'a>,
-    inspectors: &'a [u8],
-}
-
-impl<'a> Bundles<'a> {
-    fn new(
-        model: &'a crate::rules::model::Model,
-        frozen: &'a Frozen,
-        manifest: &Manifest,
-        bundle: &PublicBundle,
-    ) -> Bundles<'a> {
-        use crate::jobs::bundle::Record;
-        Bundles {
-            public: bundle.to_bytes(),
-            manifest: manifest.to_pretty_json().into_bytes(),
-            rules: &model.rules_archive,
-            targets: match &frozen.file {
-                Some(f) => Record::File(&f.snapshot.path),
-                None => Record::Bytes(&frozen.targets_bytes),
+    let dir = staging.dir();
+    std::thread::scope(|scope| {
+        let mut audit = None;
+        let written = crate::output::tasks::draw_files(
+            model,
+            &manifest.manifest_hash[..12],
+            manifest,
+            matter,
+            targets,
+            &frozen.registry.inspectors,
+            marks,
+            &mut |name, bytes| {
+                staging
+                    .add(Path::new(&name), &bytes)
+                    .map_err(|e| format!("{}: {}", e.path.display(), e.source))?;
+                if name == MANIFEST_FILE && audit.is_none() {
+                    audit = Some(scope.spawn(|| write_audit_bundle(model, frozen, dir)));
+                }
+                Ok(())
             },
-            inspectors: &frozen.inspectors_bytes,
-        }
-    }
-
-    /// Writes both bundles into `dir`.
-    fn write(self, dir: &Path) -> Result<(), IssueError> {
-        use crate::jobs::bundle::{AUDIT_FILE, PUBLIC_FILE, Record, write_audit};
-        let path = dir.join(PUBLIC_FILE);
-        std::fs::write(&path, &self.public)
-            .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))?;
-        let path = dir.join(AUDIT_FILE);
-        let records = [
-            Record::Bytes(&self.manifest),
-            Record::Bytes(&self.public),
-            Record::Bytes(self.rules),
-            self.targets,
-            Record::Bytes(self.inspectors),
-        ];
-        std::fs::File::create(&path)
-            .and_then(|file| write_audit(std::io::BufWriter::new(file), records))
+        )
+        .map_err(IssueError::Output);
+        let audit = match audit {
+            Some(handle) => handle.join().unwrap_or_else(|_| {
+                Err(IssueError::Output(
+                    "writing the audit bundle stopped unexpectedly".into(),
+                ))
+            }),
+            None => write_audit_bundle(model, frozen, dir),
+        };
+        written?;
+        audit?;
+        let path = dir.join(MANIFEST_FILE);
+        std::fs::read_to_string(&path)
             .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))
-    }
+    })
+}
+
+/// A draw's manifest, as its folder holds it.
+const MANIFEST_FILE: &str = "manifest.json";
+
+/// Writes the audit bundle into `dir` from the draw's files there (the manifest and the public
+/// bundle, copied as they are read), the rules archive, and the registry snapshots (the target
+/// snapshot copied from its file when the registry was frozen as one).
+fn write_audit_bundle(
+    model: &crate::rules::model::Model,
+    frozen: &Frozen,
+    dir: &Path,
+) -> Result<(), IssueError> {
+    use crate::jobs::bundle::{AUDIT_FILE, Record, write_audit};
+    let manifest = dir.join(MANIFEST_FILE);
+    let public = dir.join(PUBLIC_FILE);
+    let records = [
+        Record::File(&manifest),
+        Record::File(&public),
+        Record::Bytes(&model.rules_archive),
+        match &frozen.file {
+            Some(f) => Record::File(&f.snapshot.path),
+            None => Record::Bytes(&frozen.targets_bytes),
+        },
+        Record::Bytes(&frozen.inspectors_bytes),
+    ];
+    let path = dir.join(AUDIT_FILE);
+    std::fs::File::create(&path)
+        .and_then(|file| write_audit(std::io::BufWriter::new(file), records))
+        .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))
 }
 
 /// Records the draw with its archived inputs, in one transaction.
@@ -625,7 +652,7 @@ fn record(
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
-    manifest: &Manifest,
+    (manifest, manifest_json): (&Manifest, String),
 ) -> Result<i64, StoreError> {
     let rows = frozen.info.targets_rows as u64;
     match &frozen.file {
@@ -642,7 +669,7 @@ fn record(
         &frozen.inspectors_bytes,
     )?;
     store.put_snapshot(SnapshotKind::Rules, 1, &loaded.model.rules_archive)?;
-    let new = new_draw(req, manifest, frozen);
+    let new = new_draw(req, (manifest, manifest_json), frozen);
     let redraw = match &req.redraw {
         Some(reason) => Redraw::Yes {
             reason: reason.clone(),
@@ -744,7 +771,9 @@ fn exclusion_rows(m: &Manifest) -> Vec<ExclusionRow> {
     exclusions
 }
 
-fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
+/// The store's rows of a draw; `manifest_json`: the manifest's pretty JSON
+/// ([`Manifest::to_pretty_json`]), as its folder's `manifest.json` holds it.
+fn new_draw(req: &Request, (m, manifest_json): (&Manifest, String), frozen: &Frozen) -> NewDraw {
     let mut targets = Vec::new();
     let mut teams = Vec::new();
     let mut unstaffed = Vec::new();
@@ -800,7 +829,7 @@ fn new_draw(req: &Request, m: &Manifest, frozen: &Frozen) -> NewDraw {
             due_date: m.due_date.to_string(),
             created_at: req.created_at.clone(),
             actor: req.actor.clone(),
-            manifest_json: m.to_pretty_json(),
+            manifest_json,
             manifest_hash: m.manifest_hash.clone(),
             provisional: req.provisional,
         },
