@@ -467,6 +467,13 @@ impl Field {
         super::names::choice(&self.default)
     }
 
+    /// The rows a text area shows: every line of the value and one more to type in (at least
+    /// 3 for a long text, 2 for a list or map; at most 12, then it scrolls).
+    pub fn rows(&self) -> usize {
+        let least = if self.kind == "long" { 3 } else { 2 };
+        (self.value.lines().count() + 1).clamp(least, 12)
+    }
+
     /// The label, what a rule file spells literally marked (`true`) to show as such.
     pub fn label_runs(&self) -> Vec<(bool, String)> {
         super::names::literal_runs(self.label)
