@@ -230,23 +230,7 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
     let standing = standing_lines(replayed.as_ref(), &named);
     let carried = carried_lines(&store, &detail, replayed.as_ref());
     let inherited = inherited_lines(&store, id, replayed.as_ref(), &named);
-    let exclusions = detail
-        .exclusions
-        .iter()
-        .map(|e| ExclusionLine {
-            kind: if e.entity_kind == crate::store::EntityKind::Target {
-                "检查对象"
-            } else {
-                "检查人员"
-            },
-            name: detail
-                .names
-                .get(&e.entity_id)
-                .cloned()
-                .unwrap_or_else(|| name_of(&e.entity_id)),
-            reason: e.detail.clone(),
-        })
-        .collect();
+    let exclusions = exclusion_lines(&detail, &name_of);
     Ok(DrawView {
         id: d.id,
         matter,
@@ -285,6 +269,30 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
         carried,
         inherited,
     })
+}
+
+/// The targets and inspectors the draw excluded or skipped, by name, with the reason.
+fn exclusion_lines(
+    detail: &crate::jobs::draws::Detail,
+    name_of: &dyn Fn(&str) -> String,
+) -> Vec<ExclusionLine> {
+    detail
+        .exclusions
+        .iter()
+        .map(|e| ExclusionLine {
+            kind: if e.entity_kind == crate::store::EntityKind::Target {
+                "检查对象"
+            } else {
+                "检查人员"
+            },
+            name: detail
+                .names
+                .get(&e.entity_id)
+                .cloned()
+                .unwrap_or_else(|| name_of(&e.entity_id)),
+            reason: e.detail.clone(),
+        })
+        .collect()
 }
 
 /// The visits as the changes left them, for the change forms (none when the draw's changes
