@@ -23,13 +23,7 @@ fn shipped_rules_check_clean() {
 /// on stdout; a run that succeeds with warnings prints its usual output there.
 #[test]
 fn broken_rule_corpus() {
-    let corpus = repo().join("tests/broken");
-    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    cases.sort();
+    let cases = broken_cases();
     assert!(cases.len() >= 8);
     for case in cases {
         let p = Project::shipped();
@@ -316,6 +310,18 @@ fn found(checked: &suiji::jobs::rule_edit::Checked, root: &str) -> Vec<(bool, St
         .collect()
 }
 
+/// The cases of tests/broken, in name order.
+fn broken_cases() -> Vec<std::path::PathBuf> {
+    let corpus = repo().join("tests/broken");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    cases.sort();
+    cases
+}
+
 /// The console's live check (the registries' facts read once, then kept) finds in a draft
 /// exactly what `suiji check` finds once the draft is saved: the same problems, in the same
 /// order, at the same file, line and column, for every case of the broken corpus that
@@ -324,13 +330,7 @@ fn found(checked: &suiji::jobs::rule_edit::Checked, root: &str) -> Vec<(bool, St
 fn the_live_check_finds_what_suiji_check_finds_on_the_broken_corpus() {
     use suiji::jobs::check::Keeper;
     use suiji::jobs::rule_edit::check_kept;
-    let corpus = repo().join("tests/broken");
-    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    cases.sort();
+    let cases = broken_cases();
     let mut compared = 0;
     for case in cases {
         if case.join("args").exists() {
