@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::session::Viewer;
 use super::{App, Fail, blocking, render};
+use crate::jobs::check::Keeper;
 use crate::jobs::rule_changes::{self, ChangeError, Submitted, Who};
 use crate::jobs::rule_edit::{self, Checked, DepartmentFiles, Finding, Preview};
 use crate::jobs::users::Action;
@@ -751,9 +752,10 @@ async fn run_form(
     let config = app.config();
     let year = year(app, &loaded, pairs);
     let base = working.dir.clone();
+    let held = app.clone();
     let (checked, preview) = blocking(move || {
         check_and_preview(
-            (&config, base.as_deref()),
+            (&config, base.as_deref(), held.facts()),
             &loaded,
             &draft,
             year,
@@ -806,8 +808,10 @@ async fn live_answer(
     let config = app.config();
     let year = year(app, &loaded, pairs);
     let base = working.dir.clone();
+    let app = app.clone();
     let html = blocking(move || {
-        let (checked, new) = rule_edit::check(&config, base.as_deref(), &draft, year);
+        let keeper = app.facts();
+        let (checked, new) = rule_edit::check_kept(&config, base.as_deref(), &draft, year, keeper);
         let rendered = match live {
             Live::Check => CheckFragment {
                 check: check_view(&checked, &draft, false),
@@ -816,7 +820,7 @@ async fn live_answer(
             Live::Effect => {
                 let effect = match (checked.ok(), new) {
                     (true, Some(new)) => Some(
-                        rule_edit::preview(&loaded, &new, year)
+                        rule_edit::preview(&loaded, &new, year, keeper)
                             .map(|p| preview_view(&p))
                             .map_err(|e| Fail::of(&e))?,
                     ),
@@ -981,16 +985,16 @@ fn text_of(checked: &(Checked, Draft), files: &DepartmentFiles) -> String {
 
 /// Checks a draft and, when asked and the draft has no error, previews it.
 fn check_and_preview(
-    (config, base): (&std::path::Path, Option<&std::path::Path>),
+    (config, base, keeper): (&std::path::Path, Option<&std::path::Path>, &Keeper),
     loaded: &Loaded,
     draft: &Draft,
     year: i32,
     wants_preview: bool,
 ) -> Result<((Checked, Draft), Option<PreviewView>), Fail> {
-    let (checked, new) = rule_edit::check(config, base, draft, year);
+    let (checked, new) = rule_edit::check_kept(config, base, draft, year, keeper);
     let preview = match (&new, wants_preview && checked.ok()) {
         (Some(new), true) => Some(
-            rule_edit::preview(loaded, new, year)
+            rule_edit::preview(loaded, new, year, keeper)
                 .map(|p| preview_view(&p))
                 .map_err(|e| Fail::of(&e))?,
         ),
@@ -1109,9 +1113,10 @@ pub(crate) async fn department_post(
     let config = app.config();
     let year = year(&app, &loaded, &pairs);
     let base = working.dir.clone();
+    let held = app.clone();
     let (checked, preview) = blocking(move || {
         check_and_preview(
-            (&config, base.as_deref()),
+            (&config, base.as_deref(), held.facts()),
             &loaded,
             &draft,
             year,
@@ -1470,7 +1475,7 @@ async fn save(
                 conflicts: Vec::new(),
                 open: None,
             },
-            Step::Submit => submitted(&mut store, cfg, id, &who)?,
+            Step::Submit => submitted(&mut store, cfg, id, &who, app.facts())?,
         };
         saved.open = own_open_change(&store, &who.actor, &dept)?;
         Ok(saved)
@@ -1512,6 +1517,7 @@ fn submitted(
     cfg: &crate::rules::model::Config,
     id: i64,
     who: &Who,
+    keeper: &Keeper,
 ) -> Result<Saved, Fail> {
     let said = |ok: bool, message: String| Saved {
         change: Some(id),
@@ -1520,7 +1526,7 @@ fn submitted(
         conflicts: Vec::new(),
         open: None,
     };
-    Ok(match rule_changes::submit(store, cfg, id, who) {
+    Ok(match rule_changes::submit(store, cfg, id, who, keeper) {
         Ok(Submitted::Waiting) => said(
             true,
             format!("已提交审核（变更 #{id}），等待法制审核人员批准。批准前，抽取仍使用现行规则。"),
