@@ -2,7 +2,8 @@
 //! <matter>`), a department's files as text (`/rules/<department>`, the advanced tab), the
 //! check of a draft as the user types (`/rules-check`, a fragment the page's script puts in
 //! place; the 检查 button does the same without script) and the preview. Every check is
-//! `jobs::rule_edit::check`, which runs what `suiji check` runs. 保存草稿 and 提交审核 make the
+//! `jobs::rule_edit::check_kept` on the console's kept registry facts (`App::facts`), which
+//! runs what `suiji check` runs. 保存草稿 and 提交审核 make the
 //! editor's change of a department a draft, then a change waiting for approval
 //! (`jobs::rule_changes`): the rule files change only when it is approved.
 
