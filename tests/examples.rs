@@ -658,6 +658,33 @@ fn each_quarter_draws_only_the_credit_classes_due_and_the_reference_program_agre
     assert!(reference.contains("5 identical, 0 differ"), "{reference}");
 }
 
+/// A class in `class_frequency` that no target in scope has and `class_ratios` does not name
+/// (here `E`, where the registry's credit classes are A–D) is a warning at the class, with the
+/// classes targets do have; the check still passes. The shipped example has no such warning.
+#[test]
+fn a_class_frequency_naming_a_class_no_target_has_is_a_located_warning() {
+    let clean = Project::example("shichang");
+    let (code, out, err) = run(clean.suiji(&["check"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("class frequency of"), "{err}");
+    let p = Project::example("shichang");
+    p.edit(
+        "rules/shipin.toml",
+        "D = \"quarterly\" }",
+        "D = \"quarterly\", E = \"yearly\" }",
+    );
+    let (code, out, err) = run(p.suiji(&["check"]));
+    assert_eq!(code, 0, "a warning, not an error:\n{out}{err}");
+    for wanted in [
+        "warning: class frequency of `shipin.xiaoshou` names `E`, a class that no target in its scope has and its class ratios do not name",
+        "rules/shipin.toml:55:87",
+        "no target has this class",
+        "targets in scope have: `A`, `B`, `C`, `D`",
+    ] {
+        assert!(err.contains(wanted), "missing {wanted:?} in:\n{err}");
+    }
+}
+
 #[test]
 fn a_class_frequency_more_often_than_the_matter_or_misspelt_is_a_located_error() {
     refused(

@@ -102,3 +102,68 @@ fn an_old_draw_keeps_its_id_and_verifies_and_a_new_one_has_a_file_name_on_every_
         "{draws}"
     );
 }
+
+/// `suiji commit` names a cron period as its draws are recorded, whichever form is typed: a new
+/// period typed `2024-04-01T09:00` is committed as `2024-04-01T0900` (and a draw typed in
+/// either form finds the commitment), and the redraw of a period drawn under
+/// `2023-04-01T09:00` typed `2023-04-01T0900` is committed under the recorded id; a period
+/// drawn under its first id is refused in either form unless `--redraw`.
+#[test]
+fn a_commitment_typed_with_either_form_names_the_period_as_its_draws_are_recorded() {
+    let p = old_project();
+    let commit = |period: &str, extra: &[&str]| {
+        let mut args = vec![
+            "commit",
+            "zhian.q",
+            "--period",
+            period,
+            "--source",
+            "中国福利彩票3D 第2099001期开奖号码",
+            "--source-time",
+            "2099-01-02 21:15",
+        ];
+        args.extend(extra);
+        run(p.suiji(&args))
+    };
+    let (code, out, err) = commit("2024-04-01T09:00", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("zhian.q 2024-04-01T0900 will be drawn")
+            && out.contains("period 2024-04-01T09:00 recorded as 2024-04-01T0900"),
+        "{out}"
+    );
+    let periods = || -> Vec<String> {
+        let published: serde_json::Value =
+            serde_json::from_str(&p.read("out/public/commitments.json")).expect("json");
+        published["commitments"]
+            .as_array()
+            .expect("commitments")
+            .iter()
+            .map(|k| k["period"].as_str().expect("period").to_string())
+            .collect()
+    };
+    assert_eq!(periods(), ["2024-04-01T0900"]);
+    // The commitment waits for its value, whichever form the draw is typed in.
+    for form in ["2024-04-01T0900", "2024-04-01T09:00"] {
+        let (code, out, err) =
+            run(p.suiji(&["draw", "zhian.q", "--period", form, "--seed", "demo"]));
+        assert_eq!(code, 1, "{form}: {out}{err}");
+        assert!(err.contains("(commitment #1)"), "{form}: {err}");
+    }
+    // The period drawn under its first id: drawn in either form, and its redraw is committed
+    // under that id.
+    let (code, out, err) = commit("2023-04-01T0900", &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("zhian.q 2023-04-01T09:00 was already drawn (draw #1)"),
+        "{err}"
+    );
+    let (code, out, err) = commit("2023-04-01T0900", &["--redraw"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("zhian.q 2023-04-01T09:00 will be drawn")
+            && out.contains("--period 2023-04-01T09:00 --redraw"),
+        "{out}"
+    );
+    assert_eq!(periods(), ["2024-04-01T0900", "2023-04-01T09:00"]);
+}

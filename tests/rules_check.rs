@@ -23,13 +23,7 @@ fn shipped_rules_check_clean() {
 /// on stdout; a run that succeeds with warnings prints its usual output there.
 #[test]
 fn broken_rule_corpus() {
-    let corpus = repo().join("tests/broken");
-    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    cases.sort();
+    let cases = broken_cases();
     assert!(cases.len() >= 8);
     for case in cases {
         let p = Project::shipped();
@@ -276,13 +270,9 @@ fn output_that_cannot_be_written_is_an_error_and_only_a_closed_pipe_is_quiet() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
-/// The year `suiji check` describes: the current one where the shipped config's clock is.
-fn this_year() -> i32 {
-    use chrono::Datelike;
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .year()
-}
+/// The year the comparisons check the rules in, given to `suiji check --year` and to the live
+/// check alike, so that no test depends on today's date.
+const YEAR: i32 = 2026;
 
 /// The diagnostics of `suiji check`'s stderr in order: level, message and place
 /// (`rules/extra.toml:10:16`; empty when it has none).
@@ -320,6 +310,18 @@ fn found(checked: &suiji::jobs::rule_edit::Checked, root: &str) -> Vec<(bool, St
         .collect()
 }
 
+/// The cases of tests/broken, in name order.
+fn broken_cases() -> Vec<std::path::PathBuf> {
+    let corpus = repo().join("tests/broken");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    cases.sort();
+    cases
+}
+
 /// The console's live check (the registries' facts read once, then kept) finds in a draft
 /// exactly what `suiji check` finds once the draft is saved: the same problems, in the same
 /// order, at the same file, line and column, for every case of the broken corpus that
@@ -328,13 +330,7 @@ fn found(checked: &suiji::jobs::rule_edit::Checked, root: &str) -> Vec<(bool, St
 fn the_live_check_finds_what_suiji_check_finds_on_the_broken_corpus() {
     use suiji::jobs::check::Keeper;
     use suiji::jobs::rule_edit::check_kept;
-    let corpus = repo().join("tests/broken");
-    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    cases.sort();
+    let cases = broken_cases();
     let mut compared = 0;
     for case in cases {
         if case.join("args").exists() {
@@ -363,7 +359,7 @@ fn the_live_check_finds_what_suiji_check_finds_on_the_broken_corpus() {
         overlay(&case.join("project"), p.root());
         let config = p.path("config/suiji.toml");
         let root = format!("{}/", p.root().display());
-        let year = this_year();
+        let year = YEAR;
         let keeper = Keeper::new(far_on);
         let (cold, _) = check_kept(&config, None, &draft, year, &keeper);
         let (warm, _) = check_kept(&config, None, &draft, year, &keeper);
@@ -372,7 +368,7 @@ fn the_live_check_finds_what_suiji_check_finds_on_the_broken_corpus() {
         for (name, text) in &draft {
             p.write(&format!("rules/{name}"), text);
         }
-        let (code, _, err) = run(p.suiji(&["check"]));
+        let (code, _, err) = run(p.suiji(&["check", "--year", &YEAR.to_string()]));
         let want = printed(&err.replace(&root, ""));
         assert_eq!(found(&warm, &root), want, "{}:\n{err}", case.display());
         assert_eq!(warm.ok(), code == 0, "{}:\n{err}", case.display());
@@ -403,7 +399,7 @@ fn the_live_check_reads_a_changed_registry_again() {
     let p = Project::shipped();
     let config = p.path("config/suiji.toml");
     let root = format!("{}/", p.root().display());
-    let year = this_year();
+    let year = YEAR;
     let keeper = Keeper::new(far_on);
     let none = suiji::rules::Draft::new();
 
@@ -426,7 +422,7 @@ fn the_live_check_reads_a_changed_registry_again() {
     p.write("config/registry/targets.csv", &format!("{header}\n"));
     let (emptied, loaded) = check_kept(&config, None, &none, year, &keeper);
     assert!(!Arc::ptr_eq(&read, &keeper.facts(&loaded.expect("loads"))));
-    let (code, _, err) = run(p.suiji(&["check"]));
+    let (code, _, err) = run(p.suiji(&["check", "--year", &YEAR.to_string()]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("the target registry has no rows"), "{err}");
     assert_eq!(found(&emptied, &root), printed(&err.replace(&root, "")));
@@ -448,7 +444,7 @@ fn the_live_check_knows_the_registry_by_its_look_and_sees_a_changed_file() {
     use suiji::jobs::rule_edit::check_kept;
     let p = Project::shipped();
     let config = p.path("config/suiji.toml");
-    let year = this_year();
+    let year = YEAR;
     let none = suiji::rules::Draft::new();
 
     let keeper = Keeper::new(far_on);
@@ -515,7 +511,7 @@ fn the_preview_on_kept_facts_is_the_plan_and_the_draw_and_runs_only_the_changed_
     let config = p.path("config/suiji.toml");
     let year = suiji::jobs::rule_edit::year_for(
         &suiji::jobs::load_disk_rules(&config).expect("rules"),
-        this_year(),
+        YEAR,
     );
     let old = suiji::jobs::load_disk_rules(&config).expect("rules");
     let zhian = p.read("rules/zhian.toml");

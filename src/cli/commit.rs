@@ -9,7 +9,8 @@ use crate::jobs::commit::Input;
 pub struct Args {
     /// Matter id, e.g. zhian.hotel (see `suiji check`).
     pub matter: String,
-    /// Period id: 2025, 2025-H1, … (see `suiji schedule`).
+    /// Period id: 2025, 2025-H1, 2025-04-01T0900, … (see `suiji schedule`); a cron period
+    /// may be written `2025-04-01T09:00` too.
     #[arg(long)]
     pub period: String,
     /// The named public source of the seed, e.g. "中国福利彩票3D 第2025001期开奖号码" or
@@ -50,6 +51,13 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         k.source,
         k.source_time
     );
+    if k.period != args.period {
+        outln!(
+            "period {} recorded as {}, the id its draws are recorded under (docs/draw-algorithm.md V2-15)",
+            args.period,
+            k.period
+        );
+    }
     outln!(
         "registry snapshots {} / {}, rules {}, {}",
         k.targets_snapshot,

@@ -155,12 +155,13 @@ pub fn commit_as(
     super::require_in_force(loaded, &input.matter)?;
     let tz = loaded.model.config.timezone;
     let cal = load_calendar(loaded, false)?;
-    if super::issue::find_scheduled(loaded, &cal, &input.matter, &input.period)?.is_none() {
+    let Some(scheduled) = super::issue::find_scheduled(loaded, &cal, &input.matter, &input.period)?
+    else {
         return Err(CommitError::NoPeriod {
             matter: input.matter.clone(),
             period: input.period.clone(),
         });
-    }
+    };
     let now = parse_time(&input.now, tz).ok_or_else(|| CommitError::BadTime(input.now.clone()))?;
     let source_time = parse_time(&input.source_time, tz)
         .ok_or_else(|| CommitError::BadTime(input.source_time.clone()))?;
@@ -174,21 +175,21 @@ pub fn commit_as(
     if let Some(origin) = origin {
         store.set_origin(origin.clone());
     }
-    match (
-        store.active_draw(&input.matter, &input.period)?,
-        input.redraw,
-    ) {
+    // Recorded under the id the period's draw is (or will be) recorded under, whichever form
+    // was typed (`2024-04-01T09:00` or `2024-04-01T0900`), so the draw that reveals it finds it.
+    let period = recorded_period(&store, &input.matter, &scheduled.period.id)?;
+    match (store.active_draw(&input.matter, &period)?, input.redraw) {
         (Some(d), false) => {
             return Err(CommitError::AlreadyDrawn {
                 matter: input.matter.clone(),
-                period: input.period.clone(),
+                period,
                 draw_id: d.id,
             });
         }
         (None, true) => {
             return Err(CommitError::NothingToRedraw {
                 matter: input.matter.clone(),
-                period: input.period.clone(),
+                period,
             });
         }
         _ => {}
@@ -197,7 +198,7 @@ pub fn commit_as(
     let mut k = Commitment {
         id: 0,
         matter: input.matter.clone(),
-        period: input.period.clone(),
+        period,
         committed_at: stamp(now),
         source: input.source.trim().to_string(),
         source_time: stamp(source_time),
@@ -215,6 +216,40 @@ pub fn commit_as(
     let subject = format!("{} {}", k.matter, k.period);
     super::anchor::record_after(out, &mut store, &k.committed_at, "commitment", &subject);
     Ok(k)
+}
+
+/// The id under which `matter`'s period `scheduled` (the schedule's id, `2024-04-01T0900`) is
+/// recorded: its first id (`2023-04-01T09:00`, period ids of version 1) when its active draw
+/// is recorded under that one and none under the schedule's, else the schedule's
+/// (docs/draw-algorithm.md V2-15).
+pub(crate) fn recorded_period(
+    store: &Store,
+    matter: &str,
+    scheduled: &str,
+) -> Result<String, StoreError> {
+    if let Some(first) = crate::schedule::first_form(scheduled)
+        && store.active_draw(matter, scheduled)?.is_none()
+        && store.active_draw(matter, &first)?.is_some()
+    {
+        return Ok(first);
+    }
+    Ok(scheduled.to_string())
+}
+
+/// The commitment of `matter`'s `period` waiting for its value, made under that id or, before
+/// period ids of version 2, under its first id (docs/draw-algorithm.md V2-15).
+pub(crate) fn open_commitment(
+    store: &Store,
+    matter: &str,
+    period: &str,
+) -> Result<Option<Commitment>, StoreError> {
+    if let Some(k) = store.open_commitment(matter, period)? {
+        return Ok(Some(k));
+    }
+    match crate::schedule::first_form(period) {
+        Some(first) => store.open_commitment(matter, &first),
+        None => Ok(None),
+    }
 }
 
 /// The published list of commitments (`suiji-commitments/1`).

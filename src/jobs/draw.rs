@@ -182,7 +182,14 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
     };
     let mut store = open_store(loaded)?;
     let frozen = super::issue::freeze(loaded, &store).map_err(SetupError::Registry)?;
-    let (seed, seed_source) = seed_of(loaded, &store, &frozen, input)?;
+    // The period named as its draws are recorded, whichever form was typed (V2-15).
+    let period = super::commit::recorded_period(&store, &input.matter, &scheduled.period.id)
+        .map_err(IssueError::Store)?;
+    let named = Input {
+        period,
+        ..input.clone()
+    };
+    let (seed, seed_source) = seed_of(loaded, &store, &frozen, &named)?;
     if let Some(origin) = origin {
         store.set_origin(origin.clone());
     }
@@ -244,8 +251,7 @@ fn seed_of(
             });
         }
         if !input.dry_run
-            && let Some(k) = store
-                .open_commitment(&input.matter, &input.period)
+            && let Some(k) = super::commit::open_commitment(store, &input.matter, &input.period)
                 .map_err(IssueError::Store)?
         {
             return Err(DrawError::Committed(Box::new(k)));
@@ -257,8 +263,7 @@ fn seed_of(
             "a revealed value is used only by the draw that records it: --dry-run cannot preview it".into(),
         ));
     }
-    let k = store
-        .open_commitment(&input.matter, &input.period)
+    let k = super::commit::open_commitment(store, &input.matter, &input.period)
         .map_err(IssueError::Store)?
         .ok_or_else(|| super::commit::RevealError::NoCommitment {
             matter: input.matter.clone(),

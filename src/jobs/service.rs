@@ -308,13 +308,7 @@ impl Service {
         &self,
         d: &ScheduledDraw,
     ) -> Result<Option<crate::store::Commitment>, crate::store::StoreError> {
-        if let Some(k) = self.store.open_commitment(&d.matter, &d.period.id)? {
-            return Ok(Some(k));
-        }
-        match crate::schedule::first_form(&d.period.id) {
-            Some(first) => self.store.open_commitment(&d.matter, &first),
-            None => Ok(None),
-        }
+        super::commit::open_commitment(&self.store, &d.matter, &d.period.id)
     }
 
     /// (matter, period) pairs that are drawn, skipped for good, or failed in this run.

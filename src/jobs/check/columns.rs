@@ -1,6 +1,6 @@
 //! The rules against the registries they draw from: every column a matter names
-//! (`class_field`, `stratify_by`) must be one the target registry has, and class ratios should
-//! name classes that rows have. Problems of the registries themselves (misspelt headers, an
+//! (`class_field`, `stratify_by`) must be one the target registry has, and class ratios and
+//! class frequencies should name classes that rows have. Problems of the registries themselves (misspelt headers, an
 //! empty target file) are reported here too, as `suiji registry check` reports them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,10 +43,12 @@ pub(super) fn fit(loaded: &Loaded, registry: &Registry, facts: Option<&Facts>) -
     let mut out = Vec::new();
     for m in loaded.model.matters() {
         out.extend(matter_columns(m, registry));
-        out.extend(class_values(m, registry, |named| match facts {
+        let classes = |named: &str| match facts {
             Some(f) => f.classes(registry, named),
             None => Arc::new(classes_of(registry, named)),
-        }));
+        };
+        out.extend(class_values(m, registry, classes));
+        out.extend(class_frequency_values(m, registry, classes));
     }
     out
 }
@@ -201,14 +203,7 @@ fn class_values(
     {
         return Vec::new();
     }
-    let by_category = classes(named);
-    let have: BTreeSet<String> = m
-        .categories
-        .iter()
-        .filter_map(|c| by_category.get(c))
-        .flatten()
-        .cloned()
-        .collect();
+    let have = classes_in_scope(m, reg, classes);
     let missing: Vec<&str> = m
         .class_ratios
         .keys()
@@ -259,4 +254,64 @@ fn class_values(
         ));
     }
     vec![d]
+}
+
+/// The classes of the matter's class column that targets in its scope have (none without the
+/// column); `classes` gives a column's values by category.
+fn classes_in_scope(
+    m: &Matter,
+    reg: &Registry,
+    classes: impl FnOnce(&str) -> Arc<Classes>,
+) -> BTreeSet<String> {
+    let named = m.class_field.as_deref().unwrap_or("class");
+    if !has_column(&reg.target_columns, named) {
+        return BTreeSet::new();
+    }
+    let by_category = classes(named);
+    m.categories
+        .iter()
+        .filter_map(|c| by_category.get(c))
+        .flatten()
+        .cloned()
+        .collect()
+}
+
+/// `class_frequency` naming a class that neither `class_ratios` nor any target in the matter's
+/// scope has (a misspelt class, one the registry does not use): a warning at each such class,
+/// since its frequency would never apply. Classes from a `class` hook are known only when it
+/// runs, so a matter with one is not checked here.
+fn class_frequency_values(
+    m: &Matter,
+    reg: &Registry,
+    classes: impl FnOnce(&str) -> Arc<Classes>,
+) -> Vec<Diagnostic> {
+    if m.class_frequency.is_empty() || m.class_hook.is_some() {
+        return Vec::new();
+    }
+    let have = classes_in_scope(m, reg, classes);
+    let quoted = |v: &mut dyn Iterator<Item = &String>| {
+        v.map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
+    };
+    let p = &m.places;
+    p.class_frequency
+        .iter()
+        .filter(|(class, _)| !m.class_ratios.contains_key(class) && !have.contains(class))
+        .map(|(class, at)| {
+            let d = Diagnostic::warning(format!(
+                "class frequency of `{}` names `{class}`, a class that no target in its scope has and its class ratios do not name",
+                m.id
+            ))
+            .at(p.file, at.clone())
+            .label("no target has this class");
+            let d = if have.is_empty() {
+                d.help("no target in scope has a value in this column")
+            } else {
+                d.help(format!(
+                    "targets in scope have: {}",
+                    quoted(&mut have.iter())
+                ))
+            };
+            d.help("correct the class as the registry writes it, or remove it from class_frequency: its frequency never applies")
+        })
+        .collect()
 }
