@@ -11,6 +11,14 @@ use suiji::store::Stamp;
 use tower::ServiceExt as _;
 use util::Project;
 
+/// The registries' facts, read afresh (a clock before any file of the tests was written: every
+/// registry file is hashed by its bytes).
+fn facts() -> suiji::jobs::check::Keeper {
+    suiji::jobs::check::Keeper::new(|| {
+        chrono::DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01")
+    })
+}
+
 const PASSWORD: &str = "correct horse battery";
 
 /// A project with one draw recorded and one account per role (named after the role).
@@ -82,7 +90,7 @@ fn rule_change(p: &Project) {
         base_hash: v1.rules_hash,
     };
     let id = rule_changes::save_draft(&mut store, &draft, &who("web:editor")).expect("draft");
-    rule_changes::submit(&mut store, &cfg, id, &who("web:editor")).expect("submitted");
+    rule_changes::submit(&mut store, &cfg, id, &who("web:editor"), &facts()).expect("submitted");
 }
 
 impl Console {
@@ -1450,7 +1458,8 @@ fn an_editors_change_is_a_draft_then_waits_for_approval_and_a_second_editor_sees
             at: "2026-01-06T09:00:00+08:00".into(),
         };
         let cfg = &loaded.model.config;
-        let own = suiji::jobs::rule_changes::approve(&mut store, cfg, 1, &who("web:editor"));
+        let own =
+            suiji::jobs::rule_changes::approve(&mut store, cfg, 1, &who("web:editor"), &facts());
         assert!(
             matches!(own, Err(suiji::jobs::rule_changes::ChangeError::OwnChange)),
             "{own:?}"
