@@ -346,6 +346,116 @@
     });
   }
 
+  /* ---- Changes after the draw (V2-13) ------------------------------------------------------ */
+
+  var CHANGES_FORMAT = 'suiji-public-changes/1';
+  var CAUSES = {
+    closed: '已注销或停业', moved: '已迁出', out_of_scope: '不在抽查范围',
+    ill: '病假', transferred: '调离', conflict: '回避', other: '其他'
+  };
+
+  /* The substitutes (替补) of every recomputed stratum, in rank order: the ranks after k,
+     min(n − k, ⌈k/5⌉ + 2) of them (V2-6.1 item 4), as the manifest lists them; a suiji-draw/1
+     draw lists none. */
+  function substitutes(b, strata) {
+    var out = {};
+    strata.forEach(function (r) {
+      var n = r.units.length, k = Math.min(r.k, n);
+      var m = b.algorithm === 'suiji-draw/1' ? 0 : Math.max(0, Math.min(n - k, Math.ceil(k / 5) + 2));
+      out[r.stratum] = r.units.slice(k, k + m);
+    });
+    return out;
+  }
+
+  /* Replays the changes made after the draw (`doc`, a draw's changes.json) over the recomputed
+   * draw `result` of bundle `b`, in the order they were made, as `suiji verify` does (V2-13):
+   * each change concerns a visit that stands (drawn, or a substitute taken in, and not replaced
+   * since); a target replaced (替补) takes in the first substitute of its stratum, in rank
+   * order, that no earlier change took in; one marked out of scope (不在范围) takes none. A
+   * team member replaced (人员调整) is checked for its visit only: who replaces them follows
+   * from the inspector registry, which is not public. Returns {problems, lines}: problems with
+   * the record itself, and one line per change with its verdict and reason. */
+  function replayChanges(b, result, doc) {
+    var problems = [], lines = [];
+    if (!doc || typeof doc !== 'object' || doc.format !== CHANGES_FORMAT || !Array.isArray(doc.changes)) {
+      problems.push('变更记录不是 ' + CHANGES_FORMAT + ' 格式');
+      return { problems: problems, lines: lines };
+    }
+    if (doc.matter !== b.matter || doc.period !== b.period.id) {
+      problems.push('变更记录属于“' + doc.matter + '（' + doc.period + '）”，不是本次抽取');
+    }
+    if (doc.public_bundle && doc.public_bundle !== result.fileHash) {
+      problems.push('变更记录所记公开数据包校验值为 ' + doc.public_bundle + '，与载入的数据包不一致');
+    }
+    var subs = substitutes(b, result.strata);
+    var visits = b.selected.map(function (x) { return { target: x.target_id, stratum: x.stratum, replaced: undefined }; });
+    var used = {}, last = -Infinity;
+    function isSubstitute(id) {
+      return Object.keys(subs).some(function (s) { return subs[s].some(function (u) { return u.id === id; }); });
+    }
+    /* The visit of `id` that stands, or why there is none to change (V2-13.1). */
+    function standing(id) {
+      for (var i = visits.length - 1; i >= 0; i--) {
+        if (visits[i].target !== id) { continue; }
+        var by = visits[i].replaced;
+        if (by === undefined) { return { at: i }; }
+        return { why: '对象“' + id + '”此前已' + (by === null ? '标记不在范围' : '由“' + by + '”替补') + '，不能再变更' };
+      }
+      if (isSubstitute(id)) { return { why: '对象“' + id + '”未被抽中：是尚未启用的替补' }; }
+      return { why: '对象“' + id + '”不在本次抽取中（既未抽中，也不在替补之列）' };
+    }
+    doc.changes.forEach(function (c) {
+      var line = {
+        id: c.id, kind: c.kind, cause: CAUSES[c.cause] || c.cause, target: c.target_id,
+        replacement: c.replacement === undefined ? null : c.replacement, at: c.changed_at || '',
+        ok: true, note: ''
+      };
+      lines.push(line);
+      function refuse(why) { line.ok = false; line.note = why; }
+      if (!(c.id > last)) { refuse('变更未按编号先后排列'); }
+      last = c.id;
+      if (c.kind !== 'target' && c.kind !== 'inspector') { refuse('未知的变更类别“' + c.kind + '”'); return; }
+      line.what = c.kind === 'inspector' ? '人员调整' : (line.replacement === null ? '不在范围（不替补）' : '替补');
+      var s = standing(c.target_id);
+      if (s.why) { refuse(s.why); return; }
+      var v = visits[s.at];
+      if (c.kind === 'inspector') {
+        if (line.ok) { line.note = '该对象仍在抽查中；替换人员为该对象人员排序中下一位符合条件的人员，人员信息不公开，由审计复核'; }
+        return;
+      }
+      if (line.replacement === null) {
+        v.replaced = null;
+        if (line.ok) { line.note = '标记不在范围，不启用替补'; }
+        return;
+      }
+      if (b.algorithm === 'suiji-draw/1') { refuse('本次抽取按 suiji-draw/1 进行，未记录替补，不能替补'); return; }
+      var list = subs[v.stratum] || [];
+      var next = list.filter(function (u) { return !used[u.id]; })[0];
+      if (!next) { refuse('分层' + label(v.stratum) + '的替补已用完（共 ' + list.length + ' 户）'); return; }
+      if (next.id !== line.replacement) {
+        refuse('分层' + label(v.stratum) + '按排序下一位替补是“' + next.id + '”（第 ' + next.rank + ' 名），不是“' + line.replacement + '”');
+        return;
+      }
+      used[next.id] = true;
+      v.replaced = next.id;
+      visits.push({ target: next.id, stratum: v.stratum, replaced: undefined });
+      if (line.ok) { line.note = '分层' + label(v.stratum) + '第 ' + next.rank + ' 名，为下一位未启用的替补'; }
+    });
+    return { problems: problems, lines: lines };
+  }
+
+  /* The changes' verdicts folded into the draw's: every problem is a reason. */
+  function withChanges(r, replayed) {
+    var reasons = r.reasons.concat(replayed.problems);
+    replayed.lines.forEach(function (l) {
+      if (!l.ok) { reasons.push('变更 #' + l.id + '（' + (l.what || l.kind) + ' ' + l.target + '）：' + l.note); }
+    });
+    r.reasons = reasons;
+    r.ok = reasons.length === 0;
+    r.changes = replayed.lines;
+    return r;
+  }
+
   var REASONS = {
     deregistered: '注销、吊销或停业',
     cooldown: '近期检查未发现问题（冷却期内）',
@@ -372,7 +482,7 @@
   }
 
   root.SuijiVerify = {
-    verify: verify, lookup: lookup, hasher: hasher, fsum: fsum, lambdas: lambdas, decimalText: decimalText,
+    verify: verify, lookup: lookup, hasher: hasher, replayChanges: replayChanges, withChanges: withChanges, fsum: fsum, lambdas: lambdas, decimalText: decimalText,
     uniformU: uniformU, sampleSize: sampleSize, prefix: prefix, hex: hex
   };
 
@@ -430,14 +540,68 @@
       add(tr, 'td', String(s.units.length)).setAttribute('data-label', '可抽对象');
       add(tr, 'td', String(s.k)).setAttribute('data-label', '抽中');
     });
+    showChanges(b, r);
     el('lookup').hidden = !b || !Array.isArray(b.frame);
     text(el('status'), r.ok ? '已按公开算法重新计算，与数据包所列抽取结果完全一致。' : '重新计算的结果与数据包不一致，原因见下。');
     text(el('sha-impl'), h.name);
     document.body.setAttribute('data-verdict', r.ok ? 'ok' : 'bad');
-    root.suijiResult = { verdict: r.ok ? '一致' : '不一致', reasons: r.reasons, ms: r.ms, sha: h.own ? 'own' : 'webcrypto', fileHash: r.fileHash };
+    root.suijiResult = {
+      verdict: r.ok ? '一致' : '不一致', reasons: r.reasons, ms: r.ms, sha: h.own ? 'own' : 'webcrypto', fileHash: r.fileHash,
+      changes: (r.changes || []).map(function (l) { return { id: l.id, verdict: l.ok ? '一致' : '不一致', note: l.note }; })
+    };
   }
 
-  async function run(bytes, expect) {
+  /* A target as the page names it: its public name (when the site publishes names) and id. */
+  function named(b, id) {
+    var at = Array.isArray(b.public_fields) ? b.public_fields.indexOf('name') : -1;
+    var f = at < 0 ? null : b.frame.filter(function (x) { return x.id === id; })[0];
+    return f && f.fields && f.fields[at] ? f.fields[at] : '';
+  }
+
+  function targetCell(tr, b, id, labelText) {
+    var td = add(tr, 'td');
+    td.setAttribute('data-label', labelText);
+    if (id === null || id === undefined) { td.textContent = '—'; return; }
+    var n = named(b, id);
+    if (n) { add(td, 'span', n); add(td, 'br'); }
+    add(td, 'span', id, 'mono');
+  }
+
+  /* The changes after the draw, each with its verdict (一致 / 不一致) and why. */
+  function showChanges(b, r) {
+    var box = el('changes-result'), tb = el('changes').tBodies[0];
+    tb.innerHTML = '';
+    if (!b || !r.changesRead) { box.hidden = true; return; }
+    box.hidden = false;
+    var lines = r.changes || [];
+    var bad = lines.filter(function (l) { return !l.ok; }).length;
+    text(el('changes-status'), r.changesRead === 'missing'
+      ? '未找到本次抽取的变更记录，抽取后变更未复核。'
+      : lines.length === 0 ? '本次抽取没有抽取后变更。'
+      : '共 ' + lines.length + ' 项变更，按记录先后逐项重放：' + (bad ? bad + ' 项不一致。' : '均与抽取结果确定的替补顺序一致。'));
+    el('changes').hidden = lines.length === 0;
+    lines.forEach(function (l) {
+      var tr = add(tb, 'tr');
+      tr.setAttribute('data-verdict', l.ok ? 'ok' : 'bad');
+      add(tr, 'td', '#' + l.id).setAttribute('data-label', '编号');
+      add(tr, 'td', l.at.replace('T', ' ').slice(0, 16)).setAttribute('data-label', '时间');
+      add(tr, 'td', l.what || l.kind).setAttribute('data-label', '类别');
+      targetCell(tr, b, l.target, '对象');
+      add(tr, 'td', l.cause).setAttribute('data-label', '原因');
+      if (l.kind === 'inspector') {
+        add(tr, 'td', '人员信息不公开').setAttribute('data-label', '替换人员');
+      } else {
+        targetCell(tr, b, l.replacement, '替补对象');
+      }
+      var v = add(tr, 'td', undefined, 'change-verdict');
+      v.setAttribute('data-label', '结论');
+      add(v, 'strong', l.ok ? '一致' : '不一致', l.ok ? 'ok' : 'bad');
+      add(v, 'br');
+      add(v, 'span', l.note, 'muted');
+    });
+  }
+
+  async function run(bytes, expect, changes) {
     var p = params(), h = hasher(p.own);
     text(el('sha-impl'), h.name);
     text(el('status'), '正在计算……');
@@ -446,6 +610,14 @@
     try {
       b = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
       r = await verify(b, bytes, expect, h);
+      if (changes !== undefined && shapeProblems(b).length === 0) {
+        if (changes === null) {
+          r.changesRead = 'missing';
+        } else {
+          r = withChanges(r, replayChanges(b, r, changes));
+          r.changesRead = 'read';
+        }
+      }
     } catch (e) {
       r = { ok: false, reasons: ['无法读取数据包：' + e.message], strata: [], index: {}, fileHash: hex(await h.digest(bytes)), ms: 0 };
       b = null;
@@ -463,7 +635,14 @@
       document.body.setAttribute('data-verdict', 'missing');
       return;
     }
-    await run(new Uint8Array(await res.arrayBuffer()), expect);
+    var bytes = new Uint8Array(await res.arrayBuffer());
+    /* The draw's changes after the draw, published beside its bundle (V2-13.4). */
+    var changes = null;
+    var cr = await fetch('draws/' + encodeURIComponent(draw) + '/changes.json', { cache: 'no-store' });
+    if (cr.ok) {
+      try { changes = JSON.parse(await cr.text()); } catch (e) { changes = { format: '（无法读取）' }; }
+    }
+    await run(bytes, expect, changes);
   }
 
   function find(ev) {

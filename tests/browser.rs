@@ -551,7 +551,8 @@ fn scroll_to(b: &Browser, selector: &str) {
 
 /// The rule forms and the year's report as staff see them: 规则 with a retired department and
 /// a retired matter labelled 已停用 and the 新增部门 card; a department's form
-/// (`/rules/<dept>/department`); a matter's form with its seed fields (随机种子来源); a
+/// (`/rules/<dept>/department`); a matter's form with its seed fields (随机种子来源) and its
+/// 分类频次; a
 /// retirement previewed as its own line of the dry runs; the year's report (年度报告) with its
 /// links to the files for the national enterprise credit publicity system, which download.
 #[test]
@@ -571,12 +572,17 @@ fn rule_forms_and_the_report_in_a_real_browser() {
         "rules/jindu.toml",
         &jindu.replacen("order = 2\n", "order = 2\nretired = true\n", 1),
     );
-    let zhian = p.read("rules/zhian.toml");
+    // 娱乐 retired; hotels drawn per class at its own frequency (分类频次).
+    let zhian = p.read("rules/zhian.toml").replacen(
+        "id = \"entertainment\"\n",
+        "id = \"entertainment\"\nretired = true\n",
+        1,
+    );
     p.write(
         "rules/zhian.toml",
         &zhian.replacen(
-            "id = \"entertainment\"\n",
-            "id = \"entertainment\"\nretired = true\n",
+            "stratify_by = \"district\"",
+            "class_frequency = { A = \"biennial\", B = \"yearly\", C = \"half-yearly\" }\nstratify_by = \"district\"",
             1,
         ),
     );
@@ -613,6 +619,15 @@ fn rule_forms_and_the_report_in_a_real_browser() {
     );
     assert!(seed.contains("取值时限（秒）"), "{seed}");
     b.screenshot("44-matter-form-seed");
+    // 分类频次: one class a line, each frequency in Chinese beside its word.
+    scroll_to(&b, "#f_class_frequency");
+    let value = b.run("return document.getElementById('f_class_frequency').value;");
+    assert_eq!(
+        value,
+        json!("A = biennial\nB = yearly\nC = half-yearly"),
+        "{value}"
+    );
+    b.screenshot("47-matter-form-class-frequency");
     // 停用此事项 previewed: the retirement is a line of the dry runs.
     b.click("#f_retired");
     b.click("#preview-button");

@@ -197,3 +197,109 @@ fn the_cap_holds_across_the_draws_of_a_period_verifies_and_survives_a_redraw() {
     assert!(others.values().all(|&n| n <= 1), "over the cap: {others:?}");
     reference_agrees(&p, 3);
 }
+
+/// Replaces (cause `ill`) the first member, in `m`'s order of visits and teams, who is not in
+/// `skip`, and returns (member replaced, replacement).
+fn replace_first_member(p: &Project, id: i64, m: &Value, skip: &[String]) -> (String, String) {
+    let (target, member) = m["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .flat_map(|s| {
+            let team = s["team"].as_array().expect("team").clone();
+            team.into_iter()
+                .map(move |x| (text(&s["target_id"]), text(&x)))
+        })
+        .find(|(_, x)| !skip.contains(x))
+        .expect("a member to replace");
+    p.ok(&[
+        "change",
+        "replace-inspector",
+        &id.to_string(),
+        &target,
+        &member,
+        "--cause",
+        "ill",
+        "--reason",
+        "病假",
+    ]);
+    let by: String = p
+        .db()
+        .query_row(
+            "SELECT replacement FROM draw_changes WHERE draw_id = ?1 AND inspector_id = ?2",
+            rusqlite::params![id, member],
+            |r| r.get(0),
+        )
+        .expect("recorded");
+    (member, by)
+}
+
+/// Moves one visit from `member` to `by` in `loads` (a 人员调整 as recorded).
+fn moved(loads: &mut BTreeMap<String, u64>, member: &str, by: &str) {
+    if let Some(n) = loads.get_mut(member) {
+        *n -= 1;
+    }
+    loads.retain(|_, n| *n > 0);
+    *loads.entry(by.to_string()).or_default() += 1;
+}
+
+/// A 人员调整 counts in the loads of the draws issued after it, as of their issue (V2-16): a
+/// change in the first draw gives a visit to an inspector who then reaches the cap of 1, and
+/// the second draw, issued after it, carries the team as changed (the replacement at the cap,
+/// so on none of its teams; the member replaced no longer). A change recorded in the first draw
+/// after the second was issued leaves the second as it was (its manifest, and verify); the
+/// third draw carries both changes. Every draw verifies identical and the reference program,
+/// which recomputes each draw's carried loads from the database as of its issue, agrees.
+#[test]
+fn a_change_counts_in_the_loads_of_the_draws_issued_after_it_as_of_their_issue() {
+    let p = project();
+    draw(&p, MATTERS[0], "demo", &[]);
+    let first = manifest(&p, MATTERS[0]);
+    let (member, by) = replace_first_member(&p, 1, &first, &[]);
+    let mut after = loads(&first);
+    assert!(!after.contains_key(&by), "{by} already had a visit");
+    moved(&mut after, &member, &by);
+    assert_eq!(after[&by], 1, "the replacement reaches the cap of 1");
+
+    draw(&p, MATTERS[1], "demo", &[]);
+    let second_text = p.read(&manifest_path(MATTERS[1]));
+    let second = manifest(&p, MATTERS[1]);
+    assert_eq!(
+        carried(&second),
+        after,
+        "the second draw carries the team as changed"
+    );
+    assert!(
+        !loads(&second).contains_key(&by),
+        "{by} is at the cap and gets no visit in the second draw"
+    );
+    let mut period = after.clone();
+    add(&mut period, &loads(&second));
+    assert!(period.values().all(|&n| n <= 1), "over the cap: {period:?}");
+
+    // A change in the first draw after the second was issued: the second stays as it was.
+    let (member2, by2) = replace_first_member(&p, 1, &first, std::slice::from_ref(&member));
+    moved(&mut after, &member2, &by2);
+    assert_eq!(p.read(&manifest_path(MATTERS[1])), second_text);
+    verify(&p, 2);
+
+    draw(&p, MATTERS[2], "demo", &[]);
+    let third = manifest(&p, MATTERS[2]);
+    let mut want = after.clone();
+    add(&mut want, &loads(&second));
+    assert_eq!(carried(&third), want, "the third draw carries both changes");
+    for id in 1..=3 {
+        verify(&p, id);
+    }
+    reference_agrees(&p, 3);
+    let reference = Command::new("python3")
+        .arg(repo().join("docs/reference/suiji_draw.py"))
+        .arg("check")
+        .arg(p.path("data/suiji.sqlite3"))
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&reference.stdout);
+    for unchecked in ["no carried_loads recorded", "not in the audit log"] {
+        assert!(!stdout.contains(unchecked), "{stdout}");
+    }
+}

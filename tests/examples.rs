@@ -707,6 +707,84 @@ fn a_class_frequency_more_often_than_the_matter_or_misspelt_is_a_located_error()
     );
 }
 
+/// `biennial_start = 2025` (两年周期起始年) moves A 类's two-year cycles to the odd years: the plan
+/// names the years, 2024-Q1 covers B, C and D and 2025-Q1 every class; both draws verify
+/// identical, and the reference program, reading the key from the archived rules, agrees.
+#[test]
+fn a_biennial_start_moves_the_two_year_cycles_and_the_plan_names_their_years() {
+    const FREQ: &str = "class_frequency = { A = \"biennial\", B = \"yearly\", C = \"half-yearly\", D = \"quarterly\" }\n";
+    let p = Project::example("shichang").simulation();
+    p.edit(
+        "rules/shipin.toml",
+        FREQ,
+        &format!("{FREQ}biennial_start = 2025\n"),
+    );
+    let plan = p.ok(&["plan", "--year", "2025"]);
+    assert!(
+        plan.contains("按等级：A 类每两年 1 次（奇数年：2025、2027、2029…），B 类每年 1 次"),
+        "{plan}"
+    );
+    for (year, first) in [
+        ("2024", "覆盖 B、C、D 类（A 类本期不抽）"),
+        ("2025", "覆盖 A、B、C、D 类"),
+    ] {
+        let schedule = p.ok(&["schedule", "--year", year, "--matter", "shipin.xiaoshou"]);
+        let q1 = schedule
+            .lines()
+            .find(|l| l.contains(&format!("{year}-Q1")))
+            .unwrap_or_else(|| panic!("no {year}-Q1 in:\n{schedule}"));
+        assert!(q1.ends_with(first), "{schedule}");
+    }
+    for (period, due, not_due) in [
+        ("2024-Q1", vec!["B", "C", "D"], vec!["A"]),
+        ("2025-Q1", vec!["A", "B", "C", "D"], vec![]),
+    ] {
+        p.ok(&[
+            "draw",
+            "shipin.xiaoshou",
+            "--period",
+            period,
+            "--seed",
+            "demo",
+        ]);
+        let path = format!("out/draws/shipin.xiaoshou/{period}/manifest.json");
+        let m = manifest(&p, &path);
+        assert_eq!(m["classes_due"], serde_json::json!(due), "{period}");
+        assert_eq!(m["classes_not_due"], serde_json::json!(not_due), "{period}");
+        let (code, out, err) = run(p.suiji(&["verify", &path]));
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(out.starts_with("identical"), "{out}");
+    }
+    let reference = reference_agrees(&p);
+    assert!(reference.contains("2 identical, 0 differ"), "{reference}");
+}
+
+/// `biennial_start` is checked where it is written: a year outside 1949–2199, and the key on a
+/// matter none of whose classes is drawn every two years.
+#[test]
+fn a_biennial_start_out_of_range_or_without_a_biennial_class_is_a_located_error() {
+    refused(
+        (
+            "rules/shipin.toml",
+            "yearly_cap = 4 ",
+            "biennial_start = 25\nyearly_cap = 4 ",
+        ),
+        &["biennial_start", "rules/shipin.toml:56:"],
+    );
+    refused(
+        (
+            "rules/shipin.toml",
+            "A = \"biennial\", B = \"yearly\", C = \"half-yearly\", D = \"quarterly\" }\n",
+            "A = \"yearly\", B = \"yearly\", C = \"half-yearly\", D = \"quarterly\" }\nbiennial_start = 2025\n",
+        ),
+        &[
+            "`biennial_start` without a biennial class",
+            "rules/shipin.toml:56:18",
+            "give a class `\"biennial\"` in class_frequency",
+        ],
+    );
+}
+
 /// Sets inspector `id`'s 曾任职单位 (the registry's last column) to `employer`.
 fn set_former_employer(p: &Project, id: &str, employer: &str) {
     let text = p.read("config/registry/inspectors.csv");

@@ -215,6 +215,33 @@ fn every_page_is_dated_chinese_readable_on_a_phone_and_printable() {
 #[test]
 fn public_pages_never_show_an_inspectors_data() {
     let p = published_year();
+    // A 人员调整: its record (draws/<id>/changes.json) names its target, never the inspectors.
+    let (draw, target, member): (i64, String, String) = p
+        .db()
+        .query_row(
+            "SELECT draw_id, target_id, inspector_id FROM draw_team_members ORDER BY draw_id, seq LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("a team member");
+    let draw = draw.to_string();
+    p.ok(&[
+        "change",
+        "replace-inspector",
+        &draw,
+        &target,
+        &member,
+        "--cause",
+        "ill",
+        "--reason",
+        "病假",
+    ]);
+    p.ok(&["publish", "--site"]);
+    let changes = p.read(&format!("out/site/draws/{draw}/changes.json"));
+    assert!(
+        changes.contains("\"kind\":\"inspector\"") && changes.contains(&target),
+        "{changes}"
+    );
     let inspectors =
         std::fs::read_to_string(repo().join("config/registry/inspectors.csv")).expect("inspectors");
     let mut secrets: Vec<String> = Vec::new();

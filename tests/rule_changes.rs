@@ -3,6 +3,7 @@
 
 mod util;
 
+use suiji::jobs::check::Keeper;
 use suiji::jobs::rule_changes::{
     self, ChangeError, Draft, Files, Submitted, Who, apply, approve, on_disk,
 };
@@ -14,6 +15,12 @@ fn who(actor: &str, at: &str) -> Who {
         actor: actor.into(),
         at: at.into(),
     }
+}
+
+/// The registries' facts, read afresh (a clock before any file of the tests was written: every
+/// registry file is hashed by its bytes).
+fn facts() -> Keeper {
+    Keeper::new(|| chrono::DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01"))
 }
 
 fn two_person() -> (Project, suiji::rules::model::Config, Store) {
@@ -58,13 +65,13 @@ fn a_change_is_approved_by_someone_else_and_then_written_and_versioned() {
     // Nothing reaches the disk before approval.
     assert!(p.read("rules/zhian.toml").contains("ratio = \"5%\""));
     assert_eq!(
-        rule_changes::submit(&mut store, &cfg, id, &alice).expect("submit"),
+        rule_changes::submit(&mut store, &cfg, id, &alice, &facts()).expect("submit"),
         Submitted::Waiting
     );
-    let own = approve(&mut store, &cfg, id, &alice).expect_err("own change");
+    let own = approve(&mut store, &cfg, id, &alice, &facts()).expect_err("own change");
     assert!(matches!(own, ChangeError::OwnChange), "{own}");
     let bob = who("web:bob", "2026-01-05T11:00:00+08:00");
-    let done = approve(&mut store, &cfg, id, &bob).expect("approve");
+    let done = approve(&mut store, &cfg, id, &bob, &facts()).expect("approve");
     assert_eq!(done.version, 2);
     assert!(p.read("rules/zhian.toml").contains("ratio = \"10%\""));
     assert_eq!(on_disk(&cfg).expect("disk").hash, done.rules_hash);
@@ -122,8 +129,8 @@ fn the_second_editor_of_a_department_gets_a_conflict_with_the_diff() {
         &carol,
     )
     .expect("c");
-    rule_changes::submit(&mut store, &cfg, a, &alice).expect("first submit");
-    let err = rule_changes::submit(&mut store, &cfg, c, &carol).expect_err("conflict");
+    rule_changes::submit(&mut store, &cfg, a, &alice, &facts()).expect("first submit");
+    let err = rule_changes::submit(&mut store, &cfg, c, &carol, &facts()).expect_err("conflict");
     let ChangeError::Conflict { conflicts, .. } = err else {
         panic!("{err}")
     };
@@ -138,9 +145,10 @@ fn the_second_editor_of_a_department_gets_a_conflict_with_the_diff() {
         &cfg,
         a,
         &who("web:bob", "2026-01-05T11:00:00+08:00"),
+        &facts(),
     )
     .expect("ok");
-    let err = rule_changes::submit(&mut store, &cfg, c, &carol).expect_err("stale");
+    let err = rule_changes::submit(&mut store, &cfg, c, &carol, &facts()).expect_err("stale");
     assert!(matches!(err, ChangeError::Conflict { .. }), "{err}");
     assert_eq!(
         rule_changes::change(&store, c).expect("view").row.state,
@@ -161,14 +169,14 @@ fn a_change_with_errors_stays_a_draft_and_a_returned_change_carries_its_comment(
         base_hash: v1.rules_hash.clone(),
     };
     let id = rule_changes::save_draft(&mut store, &d, &alice).expect("draft with a typo");
-    let err = rule_changes::submit(&mut store, &cfg, id, &alice).expect_err("typo");
+    let err = rule_changes::submit(&mut store, &cfg, id, &alice, &facts()).expect_err("typo");
     let shown = suiji::diag::Problem::report(&err).render();
     assert!(shown.contains("rules/zhian.toml:15:1"), "{shown}");
     assert!(shown.contains("ratio"), "{shown}");
     d.id = Some(id);
     d.files = hotel_ratio(&v1.files, "ratio = \"5%\"", "ratio = \"10%\"");
     rule_changes::save_draft(&mut store, &d, &alice).expect("fixed");
-    rule_changes::submit(&mut store, &cfg, id, &alice).expect("submit");
+    rule_changes::submit(&mut store, &cfg, id, &alice, &facts()).expect("submit");
     let bob = who("web:bob", "2026-01-05T11:00:00+08:00");
     let err = rule_changes::return_change(&mut store, id, "  ", &bob).expect_err("no comment");
     assert!(matches!(err, ChangeError::NoComment));
@@ -187,16 +195,18 @@ fn outside_changes_are_seen_and_a_rollback_needs_approval_too() {
     assert_eq!(st.outside.len(), 1);
     assert_eq!(st.outside[0].path, "rules/zhian.toml");
     let root = who("cli:root", "2026-01-06T09:00:00+08:00");
-    let v2 = rule_changes::approve_outside(&mut store, &cfg, Some(&st.disk.hash), &root)
+    let v2 = rule_changes::approve_outside(&mut store, &cfg, Some(&st.disk.hash), &root, &facts())
         .expect("approve outside");
     assert_eq!(v2.version, 2);
-    let again = rule_changes::approve_outside(&mut store, &cfg, None, &root).expect_err("none");
+    let again =
+        rule_changes::approve_outside(&mut store, &cfg, None, &root, &facts()).expect_err("none");
     assert!(matches!(again, ChangeError::NoOutsideChange));
     let id = rule_changes::rollback(
         &mut store,
         &cfg,
         1,
         &who("web:alice", "2026-01-06T10:00:00+08:00"),
+        &facts(),
     )
     .expect("rollback");
     assert!(
@@ -208,6 +218,7 @@ fn outside_changes_are_seen_and_a_rollback_needs_approval_too() {
         &cfg,
         id,
         &who("web:bob", "2026-01-06T11:00:00+08:00"),
+        &facts(),
     )
     .expect("approve rollback");
     assert!(p.read("rules/zhian.toml").contains("ratio = \"5%\""));
@@ -425,4 +436,49 @@ fn cli_retiring_a_department_retires_all_its_matters_and_retired_is_no_default()
     assert!(!schedule.contains("zhian."), "{schedule}");
     let plan = p.ok(&["plan", "--year", "2024"]);
     assert!(!plan.contains("治安大队年度抽查计划"), "{plan}");
+}
+
+/// Submitting and approving check the rule set against the registries' facts the console
+/// keeps, known by the files' look: a registry changed after the change was submitted is read
+/// again at approval, and a rule set it no longer fits is refused (nothing written); the
+/// registry restored, the same change is approved.
+#[test]
+fn an_approval_on_kept_facts_is_refused_when_the_registry_changed_under_it() {
+    let (p, cfg, mut store) = two_person();
+    let keeper =
+        Keeper::new(|| chrono::DateTime::from_timestamp(4_102_444_800, 0).expect("2100-01-01"));
+    let v1 = rule_changes::latest(&store).expect("latest").expect("v1");
+    let alice = who("web:alice", "2026-01-05T10:00:00+08:00");
+    let bob = who("web:bob", "2026-01-05T11:00:00+08:00");
+    let draft = Draft {
+        id: None,
+        department: "zhian".into(),
+        files: hotel_ratio(&v1.files, "ratio = \"5%\"", "ratio = \"10%\""),
+        removed: vec![],
+        base_hash: v1.rules_hash.clone(),
+    };
+    let id = rule_changes::save_draft(&mut store, &draft, &alice).expect("draft");
+    assert_eq!(
+        rule_changes::submit(&mut store, &cfg, id, &alice, &keeper).expect("submit"),
+        Submitted::Waiting
+    );
+    let hashed = keeper.hashed();
+
+    let targets = p.read("config/registry/targets.csv");
+    let header = targets.lines().next().expect("header");
+    p.write("config/registry/targets.csv", &format!("{header}\n"));
+    let err = approve(&mut store, &cfg, id, &bob, &keeper).expect_err("refused");
+    assert!(matches!(err, ChangeError::Invalid(_)), "{err}");
+    let shown = suiji::diag::Problem::report(&err).render();
+    assert!(shown.contains("the target registry has no rows"), "{shown}");
+    assert!(keeper.hashed() > hashed, "the changed file hashed again");
+    assert!(p.read("rules/zhian.toml").contains("ratio = \"5%\""));
+    assert_eq!(
+        rule_changes::change(&store, id).expect("view").row.state,
+        "submitted"
+    );
+
+    p.write("config/registry/targets.csv", &targets);
+    approve(&mut store, &cfg, id, &bob, &keeper).expect("approved");
+    assert!(p.read("rules/zhian.toml").contains("ratio = \"10%\""));
 }

@@ -23,13 +23,7 @@ fn shipped_rules_check_clean() {
 /// on stdout; a run that succeeds with warnings prints its usual output there.
 #[test]
 fn broken_rule_corpus() {
-    let corpus = repo().join("tests/broken");
-    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    cases.sort();
+    let cases = broken_cases();
     assert!(cases.len() >= 8);
     for case in cases {
         let p = Project::shipped();
@@ -276,13 +270,9 @@ fn output_that_cannot_be_written_is_an_error_and_only_a_closed_pipe_is_quiet() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
-/// The year `suiji check` describes: the current one where the shipped config's clock is.
-fn this_year() -> i32 {
-    use chrono::Datelike;
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .year()
-}
+/// The year the comparisons check the rules in, given to `suiji check --year` and to the live
+/// check alike, so that no test depends on today's date.
+const YEAR: i32 = 2026;
 
 /// The diagnostics of `suiji check`'s stderr in order: level, message and place
 /// (`rules/extra.toml:10:16`; empty when it has none).
@@ -320,6 +310,18 @@ fn found(checked: &suiji::jobs::rule_edit::Checked, root: &str) -> Vec<(bool, St
         .collect()
 }
 
+/// The cases of tests/broken, in name order.
+fn broken_cases() -> Vec<std::path::PathBuf> {
+    let corpus = repo().join("tests/broken");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    cases.sort();
+    cases
+}
+
 /// The console's live check (the registries' facts read once, then kept) finds in a draft
 /// exactly what `suiji check` finds once the draft is saved: the same problems, in the same
 /// order, at the same file, line and column, for every case of the broken corpus that
@@ -328,13 +330,7 @@ fn found(checked: &suiji::jobs::rule_edit::Checked, root: &str) -> Vec<(bool, St
 fn the_live_check_finds_what_suiji_check_finds_on_the_broken_corpus() {
     use suiji::jobs::check::Keeper;
     use suiji::jobs::rule_edit::check_kept;
-    let corpus = repo().join("tests/broken");
-    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    cases.sort();
+    let cases = broken_cases();
     let mut compared = 0;
     for case in cases {
         if case.join("args").exists() {
@@ -363,8 +359,8 @@ fn the_live_check_finds_what_suiji_check_finds_on_the_broken_corpus() {
         overlay(&case.join("project"), p.root());
         let config = p.path("config/suiji.toml");
         let root = format!("{}/", p.root().display());
-        let year = this_year();
-        let keeper = Keeper::new();
+        let year = YEAR;
+        let keeper = Keeper::new(far_on);
         let (cold, _) = check_kept(&config, None, &draft, year, &keeper);
         let (warm, _) = check_kept(&config, None, &draft, year, &keeper);
         assert_eq!(cold.findings, warm.findings, "{}", case.display());
@@ -372,13 +368,24 @@ fn the_live_check_finds_what_suiji_check_finds_on_the_broken_corpus() {
         for (name, text) in &draft {
             p.write(&format!("rules/{name}"), text);
         }
-        let (code, _, err) = run(p.suiji(&["check"]));
+        let (code, _, err) = run(p.suiji(&["check", "--year", &YEAR.to_string()]));
         let want = printed(&err.replace(&root, ""));
         assert_eq!(found(&warm, &root), want, "{}:\n{err}", case.display());
         assert_eq!(warm.ok(), code == 0, "{}:\n{err}", case.display());
         compared += 1;
     }
     assert!(compared >= 15, "only {compared} cases compared");
+}
+
+/// A clock long after any file of the tests was written: every file has settled, so an
+/// unchanged look is trusted.
+fn far_on() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(4_102_444_800, 0).expect("2100-01-01")
+}
+
+/// A clock before any file of the tests was written: no file has settled.
+fn long_ago() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01")
 }
 
 /// A new version of the registry is read again by the live check (the kept facts are those
@@ -392,8 +399,8 @@ fn the_live_check_reads_a_changed_registry_again() {
     let p = Project::shipped();
     let config = p.path("config/suiji.toml");
     let root = format!("{}/", p.root().display());
-    let year = this_year();
-    let keeper = Keeper::new();
+    let year = YEAR;
+    let keeper = Keeper::new(far_on);
     let none = suiji::rules::Draft::new();
 
     let (first, loaded) = check_kept(&config, None, &none, year, &keeper);
@@ -415,7 +422,7 @@ fn the_live_check_reads_a_changed_registry_again() {
     p.write("config/registry/targets.csv", &format!("{header}\n"));
     let (emptied, loaded) = check_kept(&config, None, &none, year, &keeper);
     assert!(!Arc::ptr_eq(&read, &keeper.facts(&loaded.expect("loads"))));
-    let (code, _, err) = run(p.suiji(&["check"]));
+    let (code, _, err) = run(p.suiji(&["check", "--year", &YEAR.to_string()]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("the target registry has no rows"), "{err}");
     assert_eq!(found(&emptied, &root), printed(&err.replace(&root, "")));
@@ -424,4 +431,204 @@ fn the_live_check_reads_a_changed_registry_again() {
     p.write("config/registry/targets.csv", &targets);
     let (again, _) = check_kept(&config, None, &none, year, &keeper);
     assert_eq!(again.findings, first.findings);
+}
+
+/// The registry files are hashed once and then known by their look (size, inode, modification
+/// and change times) while it stays the same and they had settled; a file rewritten with the
+/// same size and its modification time set back is hashed and read again on the next check.
+/// Files that had not settled when hashed are hashed on every check.
+#[test]
+fn the_live_check_knows_the_registry_by_its_look_and_sees_a_changed_file() {
+    use std::sync::Arc;
+    use suiji::jobs::check::Keeper;
+    use suiji::jobs::rule_edit::check_kept;
+    let p = Project::shipped();
+    let config = p.path("config/suiji.toml");
+    let year = YEAR;
+    let none = suiji::rules::Draft::new();
+
+    let keeper = Keeper::new(far_on);
+    let (first, loaded) = check_kept(&config, None, &none, year, &keeper);
+    assert!(first.ok(), "{:?}", first.findings);
+    let loaded = loaded.expect("loads");
+    let hashed = keeper.hashed();
+    assert!(hashed >= 2, "each registry file hashed once: {hashed}");
+    let read = keeper.facts(&loaded);
+    for _ in 0..3 {
+        let (again, _) = check_kept(&config, None, &none, year, &keeper);
+        assert_eq!(again.findings, first.findings);
+    }
+    assert!(Arc::ptr_eq(&read, &keeper.facts(&loaded)));
+    assert_eq!(
+        keeper.hashed(),
+        hashed,
+        "nothing hashed while the files look the same"
+    );
+
+    // The same size, the modification time set back: the change time still moves.
+    let path = p.path("config/registry/targets.csv");
+    let before = std::fs::metadata(&path).expect("metadata");
+    let targets = p.read("config/registry/targets.csv");
+    let header = targets.lines().next().expect("header");
+    let emptied = format!("{header}\n{}", " ".repeat(targets.len() - header.len() - 1));
+    assert_eq!(emptied.len(), targets.len());
+    p.write("config/registry/targets.csv", &emptied);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(before.modified().expect("mtime")))
+        .expect("modification time set back");
+    let (changed, loaded) = check_kept(&config, None, &none, year, &keeper);
+    assert!(keeper.hashed() > hashed, "the changed file hashed again");
+    assert!(!Arc::ptr_eq(&read, &keeper.facts(&loaded.expect("loads"))));
+    assert!(
+        !changed.ok(),
+        "the blank rows are checked: {:?}",
+        changed.findings
+    );
+
+    // Files not settled when hashed are hashed again on every use.
+    let fresh = Keeper::new(long_ago);
+    let (_, loaded) = check_kept(&config, None, &none, year, &fresh);
+    let loaded = loaded.expect("loads");
+    let once = fresh.hashed();
+    let facts = fresh.facts(&loaded);
+    assert!(fresh.hashed() > once, "hashed again: nothing has settled");
+    assert!(
+        Arc::ptr_eq(&facts, &fresh.facts(&loaded)),
+        "the same bytes, the same facts"
+    );
+}
+
+/// The preview of an edit on kept facts is the preview on facts read afresh, its plan is the
+/// plan `suiji plan` makes of each side, its dry runs count what the draw counts, and a second
+/// preview of another edit of the same matter dry-runs only that matter (once, after).
+#[test]
+fn the_preview_on_kept_facts_is_the_plan_and_the_draw_and_runs_only_the_changed_matter() {
+    use suiji::jobs::check::Keeper;
+    use suiji::jobs::rule_edit::{After, check_kept, preview};
+    let p = Project::shipped();
+    let config = p.path("config/suiji.toml");
+    let year = suiji::jobs::rule_edit::year_for(
+        &suiji::jobs::load_disk_rules(&config).expect("rules"),
+        YEAR,
+    );
+    let old = suiji::jobs::load_disk_rules(&config).expect("rules");
+    let zhian = p.read("rules/zhian.toml");
+    // The hotel matter's own ratio (the department's default stays 5%).
+    let at = "stratify_by = \"district\"";
+    assert!(zhian.contains(at));
+    let edited = |ratio: &str| {
+        let mut draft = suiji::rules::Draft::new();
+        draft.insert(
+            "zhian.toml".into(),
+            zhian.replacen(at, &format!("ratio = \"{ratio}\"\n{at}"), 1),
+        );
+        draft
+    };
+    let keeper = Keeper::new(far_on);
+    let (checked, new) = check_kept(&config, None, &edited("10%"), year, &keeper);
+    assert!(checked.ok(), "{:?}", checked.findings);
+    let new = new.expect("loads");
+    let kept = preview(&old, &new, year, &keeper).expect("preview");
+    let fresh = preview(&old, &new, year, &Keeper::new(long_ago)).expect("preview");
+    assert_eq!(kept.plan, fresh.plan);
+    assert_eq!(kept.dates, fresh.dates);
+    assert_eq!(kept.dry_runs, fresh.dry_runs);
+    assert!(!kept.plan.is_empty());
+    assert_eq!(kept.dry_runs.len(), 1, "{:?}", kept.dry_runs);
+
+    // Each side of the plan is the plan `suiji plan` writes.
+    let input = suiji::jobs::plan::Input {
+        year,
+        provisional: false,
+        format: suiji::output::doc::Format::Md,
+        output: None,
+        issued: chrono::NaiveDate::from_ymd_opt(year, 1, 1).expect("date"),
+    };
+    let plan = |l: &suiji::rules::Loaded| {
+        String::from_utf8(suiji::jobs::plan::document(l, &input).expect("plan").0).expect("utf-8")
+    };
+    let (old_plan, new_plan) = (plan(&old), plan(&new));
+    for side in &kept.plan {
+        assert!(
+            side.old.is_empty() || old_plan.lines().any(|l| l == side.old),
+            "{side:?}"
+        );
+        assert!(
+            side.new.is_empty() || new_plan.lines().any(|l| l == side.new),
+            "{side:?}"
+        );
+    }
+
+    // The dry run's counts are the draw's (the full draw, its public bundle included).
+    let run = &kept.dry_runs[0];
+    let After::Drawn(after) = &run.after else {
+        panic!("drawn: {run:?}")
+    };
+    let cal = suiji::jobs::load_calendar(&new, false).expect("calendar");
+    let (schedule, _) = suiji::schedule::year_schedule(&new.model, &cal, year);
+    let draw = schedule
+        .iter()
+        .find(|d| d.matter == "zhian.hotel" && d.kind == suiji::schedule::DrawKind::Regular)
+        .expect("the hotel's draw")
+        .clone();
+    let frozen = suiji::jobs::issue::freeze_registry(&new).expect("registry");
+    let req = suiji::jobs::issue::Request {
+        algorithm: new.model.config.algorithm,
+        draw,
+        seed: suiji::draw::Seed([0; 32]),
+        seed_source: "test".into(),
+        actor: "test".into(),
+        created_at: String::new(),
+        redraw: None,
+        dry_run: true,
+        provisional: false,
+    };
+    let man = suiji::jobs::issue::compute(
+        &new,
+        &frozen,
+        &suiji::draw::pipeline::History::default(),
+        &req,
+    )
+    .expect("draw");
+    assert_eq!(after.drawn, man.selected.len());
+    assert_eq!(
+        after.eligible,
+        man.strata.iter().map(|s| s.eligible).sum::<usize>()
+    );
+    assert_eq!(after.strata.len(), man.strata.len());
+    for (a, s) in after.strata.iter().zip(&man.strata) {
+        assert_eq!(
+            (a.stratum.as_str(), a.eligible),
+            (s.stratum.as_str(), s.eligible)
+        );
+    }
+    let before = run.before.as_ref().expect("before");
+    assert!(after.drawn > before.drawn, "{before:?} → {after:?}");
+
+    // Another ratio: only the hotel matter is dry-run again, once.
+    let facts = keeper.facts(&new);
+    let made = facts.dry_runs_made();
+    let (checked, newer) = check_kept(&config, None, &edited("12%"), year, &keeper);
+    assert!(checked.ok(), "{:?}", checked.findings);
+    let newer = newer.expect("loads");
+    let checked_made = facts.dry_runs_made();
+    assert_eq!(
+        checked_made,
+        made + 1,
+        "the check's estimate of the new ratio"
+    );
+    preview(&old, &newer, year, &keeper).expect("preview");
+    let previewed = facts.dry_runs_made();
+    assert!(
+        previewed <= checked_made + 1,
+        "at most the new ratio's draw of {year}: {checked_made} → {previewed}"
+    );
+    preview(&old, &newer, year, &keeper).expect("preview");
+    assert_eq!(
+        facts.dry_runs_made(),
+        previewed,
+        "the same preview again: all kept"
+    );
 }

@@ -439,3 +439,167 @@ fn the_commitments_table_reads_on_a_wide_screen_and_on_a_phone() {
     assert_eq!(wide, json!([]), "wider than a phone's screen");
     b.screenshot("public-commitments-phone");
 }
+
+fn text(v: &Value) -> String {
+    v.as_str().expect("a string").to_string()
+}
+
+/// A stratum of `m` with two drawn targets and two substitutes: (its drawn ids, its
+/// substitutes in rank order).
+fn stratum_with_substitutes(m: &Value) -> (Vec<String>, Vec<String>) {
+    let selected = m["selected"].as_array().expect("selected");
+    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
+    selected
+        .iter()
+        .map(|s| text(&s["stratum"]))
+        .find_map(|s| {
+            let drawn: Vec<String> = selected
+                .iter()
+                .filter(|x| text(&x["stratum"]) == s)
+                .map(|x| text(&x["target_id"]))
+                .collect();
+            let mut spare: Vec<(u64, String)> = subs
+                .iter()
+                .filter(|x| text(&x["stratum"]) == s)
+                .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
+                .collect();
+            spare.sort();
+            (drawn.len() >= 2 && spare.len() >= 2)
+                .then(|| (drawn, spare.into_iter().map(|x| x.1).collect()))
+        })
+        .expect("a stratum with two drawn targets and two substitutes")
+}
+
+/// The changes after the draw replayed in the browser (V2-13): a 替补 and a 人员调整 made
+/// with `suiji change` are each 一致; written into the database behind suiji's back, a
+/// substitute taken out of rank order and a 人员调整 of a target already replaced are each
+/// 不一致 with the reason, and the draw with them too. The published record names no
+/// inspector.
+#[test]
+fn the_page_replays_the_changes_after_the_draw_and_finds_a_forged_one() {
+    let p = Project::shipped().simulation();
+    p.ok(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "demo",
+    ]);
+    let m: Value = serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H1/manifest.json"))
+        .expect("manifest");
+    let (drawn, spare) = stratum_with_substitutes(&m);
+    let (target, team) = m["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .filter(|s| !drawn.contains(&text(&s["target_id"])))
+        .find(|s| !s["team"].as_array().expect("team").is_empty())
+        .map(|s| {
+            let team: Vec<String> = s["team"]
+                .as_array()
+                .expect("team")
+                .iter()
+                .map(text)
+                .collect();
+            (text(&s["target_id"]), team)
+        })
+        .expect("a staffed target of another stratum");
+    p.ok(&[
+        "change",
+        "replace-target",
+        "1",
+        &drawn[0],
+        "--cause",
+        "closed",
+        "--reason",
+        "已注销",
+    ]);
+    p.ok(&[
+        "change",
+        "replace-inspector",
+        "1",
+        &target,
+        &team[0],
+        "--cause",
+        "ill",
+        "--reason",
+        "病假",
+    ]);
+    let Some(page) = open(&p, "127.0.0.1:0", None) else {
+        return;
+    };
+    let b = &page.browser;
+    let r = verdict(b, 1, "");
+    let published = b.run("return fetch('draws/1/changes.json').then(r => r.text());");
+    let published = published.as_str().expect("changes.json");
+    assert!(published.contains("suiji-public-changes/1"), "{published}");
+    for x in &team {
+        assert!(
+            !published.contains(x.as_str()),
+            "no inspector in {published}"
+        );
+    }
+    assert_eq!(r["verdict"], "一致", "{r}");
+    assert_eq!(
+        r["changes"]
+            .as_array()
+            .map(|c| c.iter().map(|x| x["verdict"].clone()).collect()),
+        Some(vec![json!("一致"), json!("一致")]),
+        "{r}"
+    );
+    assert!(b.text("#changes").contains("第 "), "{}", b.text("#changes"));
+    scroll_to_changes(b);
+    b.screenshot("public-verify-changes");
+
+    // Behind suiji's back: drawn[1] replaced by spare[0], which drawn[0] took in already (the
+    // next is spare[1]); a 人员调整 at drawn[0], replaced since.
+    let db = p.db();
+    db.execute(
+        "INSERT INTO draw_changes (draw_id, kind, cause, target_id, replacement, reason, actor, changed_at)
+         VALUES (1, 'target', 'moved', ?1, ?2, '伪造', 'x', '2023-02-01T09:00:00+08:00')",
+        [&drawn[1], &spare[0]],
+    )
+    .expect("insert");
+    db.execute(
+        "INSERT INTO draw_changes (draw_id, kind, cause, target_id, inspector_id, replacement, reason, actor, changed_at)
+         VALUES (1, 'inspector', 'ill', ?1, ?2, ?2, '伪造', 'x', '2023-02-02T09:00:00+08:00')",
+        [&drawn[0], &team[0]],
+    )
+    .expect("insert");
+    let r = verdict(b, 1, "");
+    assert_eq!(r["verdict"], "不一致", "{r}");
+    let verdicts: Vec<Value> = r["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|x| x["verdict"].clone())
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            json!("一致"),
+            json!("一致"),
+            json!("不一致"),
+            json!("不一致")
+        ],
+        "{r}"
+    );
+    let reasons = r["reasons"].to_string();
+    assert!(
+        reasons.contains("变更 #3") && reasons.contains(&format!("下一位替补是“{}”", spare[1])),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("变更 #4") && reasons.contains(&format!("此前已由“{}”替补", spare[0])),
+        "{reasons}"
+    );
+    assert_eq!(b.count("#changes tr[data-verdict='bad']"), 2);
+    b.run("document.querySelector(\"#changes tr[data-verdict='bad']\").scrollIntoView(); return true;");
+    b.screenshot("public-verify-changes-forged");
+}
+
+/// Scrolls the changes' table into view (for a screenshot of it).
+fn scroll_to_changes(b: &Browser) {
+    b.run("document.getElementById('changes-result').scrollIntoView(); return true;");
+}

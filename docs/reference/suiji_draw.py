@@ -9,7 +9,8 @@ written from docs/draw-algorithm.md (Python 3.11 or later, standard library only
         re-runs recorded draws from suiji's database (data/suiji.sqlite3): the manifest, the
         archived canonical registry snapshots and the archived rules, and says for each draw
         `identical` (the re-computed manifest hashes to the recorded `manifest_hash`, and every
-        change recorded after the draw — 替补, 不在范围, 人员调整 — is the one V2-13 gives) or
+        change recorded after the draw — 替补, 不在范围, 人员调整 — is the one V2-13 gives, and
+        the loads it carried in are those of the period's other draws as of its issue, V2-16) or
         what differs. Exit status 0 when every draw is identical, 1 otherwise, 2 on bad input.
 
 Hooks (Rhai scripts) are not run here: the `eligible` hook's answers are read from the
@@ -398,6 +399,7 @@ def matter_rules(files, matter_id):
                 "class_field": get("class_field"),
                 "class_ratios": {k: parse_share(v) for k, v in get("class_ratios", {}).items()},
                 "class_frequency": {k: v.strip() for k, v in get("class_frequency", {}).items()},
+                "biennial_start": get("biennial_start"),
                 "team_size": get("team_size", 2),
                 "qualifications": get("qualifications", []),
                 "workload_cap": get("workload_cap", 20),
@@ -429,7 +431,7 @@ def joint_rules(files, matter_id):
             continue
         d = {k: v for k, v in doc.get("defaults", {}).items()
              if k not in ("qualifications", "categories", "class_field", "class_ratios",
-                          "class_frequency", "hooks")}
+                          "class_frequency", "biennial_start", "hooks")}
         for j in doc.get("joint", []):
             if j.get("id") != local:
                 continue
@@ -451,6 +453,7 @@ def joint_rules(files, matter_id):
                 "class_field": j.get("class_field"),
                 "class_ratios": {k: parse_share(v) for k, v in j.get("class_ratios", {}).items()},
                 "class_frequency": {k: v.strip() for k, v in j.get("class_frequency", {}).items()},
+                "biennial_start": j.get("biennial_start"),
                 "team_size": j.get("team_size", max(d.get("team_size", 2), needs)),
                 "qualifications": j.get("qualifications", []),
                 "cover": cover,
@@ -502,13 +505,13 @@ CYCLE_MONTHS = {"biennial": 24, "yearly": 12, "half-yearly": 6, "quarterly": 3, 
 def class_cover(m, man):
     """(classes due, classes not due) of a regular draw of a matter with `class_frequency`,
     each sorted by bytes; None otherwise. A class is due when the draw's period starts on the
-    first day of one of its cycles, cycles counted in months from January of year 0 (so
-    biennial cycles start in even years)."""
+    first day of one of its cycles, cycles counted in months from January of the matter's
+    `biennial_start` (by default year 0, so biennial cycles start in even years)."""
     freq = m.get("class_frequency") or {}
     if not freq or man["kind"] != "regular":
         return None
     start = datetime.date.fromisoformat(man["period"]["start"])
-    month = start.year * 12 + start.month - 1
+    month = (start.year - (m.get("biennial_start") or 0)) * 12 + start.month - 1
     due = [c for c, f in freq.items() if start.day == 1 and month % CYCLE_MONTHS[f] == 0]
     not_due = [c for c in freq if c not in due]
     return sorted(due, key=str.encode), sorted(not_due, key=str.encode)
@@ -1035,6 +1038,98 @@ def check_changes(db, man, changes):
     return problems, notes
 
 
+# ---- V2-16: the loads a draw carried in, as of its issue ----
+
+def audit_order(db):
+    """Where each draw and change was recorded in the audit log (its `seq`): draws by id, with
+    the draw each redraw superseded; changes by id."""
+    draws, supersedes, changes = {}, {}, {}
+    for seq, action, detail in db.execute(
+            "SELECT seq, action, detail FROM audit_log "
+            "WHERE action IN ('draw.record', 'draw.redraw', 'draw.change') ORDER BY seq"):
+        d = json.loads(detail)
+        if action == "draw.change":
+            changes[d["change_id"]] = seq
+        else:
+            draws[d["draw_id"]] = seq
+            if d.get("supersedes") is not None:
+                supersedes[d["supersedes"]] = seq
+    return draws, supersedes, changes
+
+
+def visits_after(man, changes):
+    """The standing visits' teams of a draw after `changes` (rows of `recorded_changes`), the
+    replacements taken as recorded (V2-13.1: a substitute takes over the team of the visit it
+    replaces)."""
+    visits = [{"target": s["target_id"], "team": list(s["team"]), "standing": True}
+              for s in man["selected"]]
+    for _, kind, _, target, out, given in changes:
+        v = next((v for v in reversed(visits) if v["target"] == target and v["standing"]), None)
+        if v is None:
+            continue
+        if kind == "target":
+            v["standing"] = False
+            if given is not None:
+                visits.append({"target": given, "team": list(v["team"]), "standing": True})
+        elif out in v["team"]:
+            v["team"][v["team"].index(out)] = given
+    return [v["team"] for v in visits if v["standing"]]
+
+
+def carried_as_of(db, draw_id, man, order):
+    """The loads the draw carries in (V2-16 item 1), recomputed from the database as of its
+    issue: the visits, as the changes recorded before it left them, of every draw recorded
+    before it and not superseded before it, whose period overlaps its own, other than its own
+    matter and period; counted for the inspectors of its team's departments in its inspector
+    snapshot. `None` when the audit log does not place the draw."""
+    draws, supersedes, changes = order
+    at = draws.get(draw_id)
+    if at is None:
+        return None
+    m = matter_rules(unpack_rules(snapshot(db, man["rules_hash"])), man["matter"])
+    departments = m.get("departments", [m["department"]])
+    _, _, inspectors = inspectors_of(snapshot(db, man["registry"]["inspectors_snapshot"]))
+    counted = {i["id"] for i in inspectors if i["department"] in departments}
+    start, end = man["period"]["start"], man["period"]["end"]
+    loads = {}
+    for other, text in db.execute("SELECT id, manifest_json FROM draws ORDER BY id"):
+        if draws.get(other, at) >= at or supersedes.get(other, at) < at:
+            continue
+        o = json.loads(text)
+        if (o["matter"], o["period"]["id"]) == (man["matter"], man["period"]["id"]):
+            continue
+        if o["period"]["end"] < start or end < o["period"]["start"]:
+            continue
+        before = [c for c in recorded_changes(db, other) if changes.get(c[0], at) < at]
+        for team in visits_after(o, before):
+            for x in team:
+                if x in counted:
+                    loads[x] = loads.get(x, 0) + 1
+    return dict(sorted(loads.items(), key=lambda x: x[0].encode()))
+
+
+def carried_problem(db, draw_id, man, order):
+    """(problem, note): the manifest's `carried_loads` against the database's (V2-16). A
+    manifest without the member whose period had earlier draws is a note, not a problem: version-2
+    draws made before V2-16 carried nothing (item 6)."""
+    if man["algorithm"] != "suiji-draw/2":
+        return None, None
+    want = carried_as_of(db, draw_id, man, order)
+    if want is None:
+        return None, "not in the audit log: its carried loads are not checked"
+    recorded = man.get("carried_loads")
+    if recorded is None:
+        if want:
+            return None, (f"no carried_loads recorded, while the period's earlier draws give "
+                          f"{len(want)} inspectors loads (a draw made before V2-16 carried none)")
+        return None, None
+    got = {c["inspector_id"]: c["load"] for c in recorded}
+    if got != want:
+        return (f"carried_loads: recorded {json.dumps(got, ensure_ascii=False)[:300]}, the "
+                f"period's draws as of its issue give {json.dumps(want, ensure_ascii=False)[:300]}"), None
+    return None, None
+
+
 def seed_problem(man):
     """The seed against its recorded source (§3, §15.5), when the source says how it was made."""
     src, seed = man["seed_source"], man["seed"]
@@ -1093,6 +1188,7 @@ def check(argv):
         query += " WHERE status = 'active'"
     draws = [(i, j) for i, j in db.execute(query + " ORDER BY id") if not a.draw or i in a.draw]
     bad = 0
+    order = audit_order(db)
     for draw_id, text in draws:
         man = json.loads(text)
         label = f"#{draw_id} {man['matter']} {man['period']['id']} ({man['algorithm']})"
@@ -1108,6 +1204,9 @@ def check(argv):
             if not diffs:
                 problems, notes = check_changes(db, man, changes)
                 diffs += problems
+                problem, note = carried_problem(db, draw_id, man, order)
+                diffs += [problem] if problem else []
+                notes += [note] if note else []
         except (LookupError, ValueError, KeyError) as e:
             diffs = [f"cannot re-run: {e}"]
         if diffs:

@@ -3,13 +3,21 @@
 use super::{Cli, Failed, exit};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The year the hooks are tried in (their `year` and the dates they see): the current
+    /// year in the bureau's time zone when omitted. Check next year's rules in December with
+    /// `--year` set to it.
+    #[arg(long)]
+    pub year: Option<i32>,
+}
 
-pub fn run(cli: &Cli, _args: &Args) -> Result<i32, Failed> {
+pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     // `check` checks the files on disk, approved or not.
     let loaded = crate::jobs::load_disk_rules(&cli.config)?;
     super::warn(&loaded);
-    let year = chrono::Datelike::year(&super::results::today_local(&loaded));
+    let year = args
+        .year
+        .unwrap_or_else(|| chrono::Datelike::year(&super::results::today_local(&loaded)));
     crate::jobs::hooks::dry_run(&loaded, year)?;
     let c = crate::jobs::check::run(&loaded)?;
     if !c.warnings.is_empty() {

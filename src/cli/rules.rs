@@ -1,6 +1,7 @@
 //! `suiji rules status|approve|return|history|diff|rollback`: the approval of rule changes on
 //! a server without the console, recorded with the OS account running the command.
 
+use crate::jobs::check::Keeper;
 use crate::jobs::rule_changes::{self, ChangeError, Files, Who};
 use crate::rules::model::Config;
 use crate::store::Store;
@@ -75,7 +76,13 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         RulesCommand::Diff { from, to } => diff(&store, &config, from.as_deref(), to.as_deref()),
         RulesCommand::Rollback { version } => {
             let who = who(&store, &config);
-            let id = rule_changes::rollback(&mut store, &config, *version, &who)?;
+            let id = rule_changes::rollback(
+                &mut store,
+                &config,
+                *version,
+                &who,
+                &Keeper::new(chrono::Utc::now),
+            )?;
             let waiting = rule_changes::change(&store, id)?.row.state == "submitted";
             if waiting {
                 outln!(
@@ -126,6 +133,7 @@ fn status(cli: &Cli, store: &Store, config: &Config) -> Result<i32, Failed> {
             &cli.config,
             &st.disk.files,
             who(store, config).year(),
+            &Keeper::new(chrono::Utc::now),
         ) {
             Ok(_) => outln!("  check: ok — approve with `suiji rules approve`"),
             Err(e) => {
@@ -166,8 +174,10 @@ fn approve(
     change: Option<i64>,
 ) -> Result<i32, Failed> {
     let who = who(store, config);
+    // One command: the registries' facts are read once, for this approval.
+    let keeper = Keeper::new(chrono::Utc::now);
     if let Some(id) = change {
-        let done = rule_changes::approve(store, config, id, &who)?;
+        let done = rule_changes::approve(store, config, id, &who, &keeper)?;
         outln!(
             "change #{id} approved as version {} (rules {}) by {}; written: {}",
             done.version,
@@ -184,7 +194,7 @@ fn approve(
     }
     if rule_changes::latest(store)?.is_none() {
         let disk = rule_changes::on_disk(config)?;
-        rule_changes::check_set(&cli.config, &disk.files, who.year())
+        rule_changes::check_set(&cli.config, &disk.files, who.year(), &keeper)
             .map_err(|e| ChangeError::Invalid(Box::new(e)))?;
         if let Some(v) = rule_changes::adopt(store, config, &who)? {
             outln!(
@@ -195,7 +205,7 @@ fn approve(
         }
         return Ok(exit::OK);
     }
-    let done = rule_changes::approve_outside(store, config, None, &who)?;
+    let done = rule_changes::approve_outside(store, config, None, &who, &keeper)?;
     outln!(
         "the files changed outside the console are approved as version {} (rules {}) by {}: {}",
         done.version,

@@ -282,11 +282,59 @@ fn inherited_conflicts(
         return Ok(Vec::new());
     }
     let inputs = Inputs::of(store, m).map_err(|detail| ChangeError::Unreadable { draw, detail })?;
+    members_with_conflict(&inputs, m, (id, &v.team)).map_err(|e| ChangeError::Refused {
+        draw,
+        refusal: Refusal::Hook(e),
+    })
+}
+
+/// The substitutes taken in whose team, taken over from the visit they replace, still has a
+/// member with a 回避 for them (declared, or by the matter's `conflict` hook): (substitute,
+/// those members), in the order the substitutes were taken in. Members replaced since (cause
+/// `conflict`) are no longer on the team, so no longer listed. A hook that fails is an error.
+pub fn inherited(
+    store: &Store,
+    id: i64,
+    changes: &Changes,
+) -> Result<Vec<(String, Vec<Inherited>)>, ChangeError> {
+    let m = &changes.manifest;
+    let mut visits = changes
+        .state
+        .standing_visits()
+        .filter(|v| v.replaces.is_some() && !v.team.is_empty())
+        .peekable();
+    if visits.peek().is_none() {
+        return Ok(Vec::new());
+    }
+    let unreadable = |detail| ChangeError::Unreadable { draw: id, detail };
+    let inputs = Inputs::of(store, m).map_err(unreadable)?;
+    let mut out = Vec::new();
+    for v in visits {
+        let found = members_with_conflict(&inputs, m, (&v.target_id, &v.team)).map_err(|e| {
+            ChangeError::Refused {
+                draw: id,
+                refusal: Refusal::Hook(e),
+            }
+        })?;
+        if !found.is_empty() {
+            out.push((v.target_id.clone(), found));
+        }
+    }
+    Ok(out)
+}
+
+/// The members of `team` with a 回避 for target `id`: declared first, else by the matter's
+/// `conflict` hook (its failure is the error).
+fn members_with_conflict(
+    inputs: &Inputs,
+    m: &Manifest,
+    (id, team): (&str, &[String]),
+) -> Result<Vec<Inherited>, String> {
     let target = inputs.target(id);
     let name = target.map(|t| t.name.clone()).unwrap_or_default();
     let eligibility = inputs.eligibility(m);
     let mut out = Vec::new();
-    for x in &v.team {
+    for x in team {
         let Some(i) = inputs
             .archived
             .registry
@@ -297,13 +345,7 @@ fn inherited_conflicts(
             continue;
         };
         let declared = eligibility.declares(i, id, &name);
-        let hook = !declared
-            && inputs
-                .hook_conflict(m, i, target)
-                .map_err(|e| ChangeError::Refused {
-                    draw,
-                    refusal: Refusal::Hook(e),
-                })?;
+        let hook = !declared && inputs.hook_conflict(m, i, target)?;
         if declared || hook {
             out.push(Inherited {
                 inspector_id: x.clone(),

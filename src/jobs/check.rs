@@ -6,7 +6,7 @@ mod columns;
 mod facts;
 mod timing;
 
-pub use facts::{Facts, Keeper, LIVE};
+pub use facts::{DryCounts, DryRun, Facts, Keeper};
 
 use super::{SetupError, load_calendar};
 use crate::diag::Diagnostic;
@@ -33,8 +33,9 @@ pub struct Checked {
 pub(crate) fn fit_problems(
     loaded: &Loaded,
     registry: &crate::registry::Registry,
+    facts: &Facts,
 ) -> Vec<Diagnostic> {
-    columns::fit(loaded, registry, None)
+    columns::fit(loaded, registry, Some(facts))
 }
 
 /// Checks rules that loaded without errors (loading reports every problem; see

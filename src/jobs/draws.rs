@@ -243,15 +243,28 @@ fn excluded_names(
                 .map(|t| (t.id, t.name)),
         );
     }
-    if !inspectors.is_empty()
-        && let Ok(bytes) = store.get_snapshot(&draw.record.inspectors_snapshot)
-        && let Ok(rows) = crate::registry::parse_canonical_inspectors(&bytes)
-    {
-        out.extend(
-            rows.into_iter()
-                .filter(|i| inspectors.contains(i.id.as_str()))
-                .map(|i| (i.id, i.name)),
-        );
-    }
+    out.extend(inspector_names(store, draw, &inspectors));
     out
+}
+
+/// The names of the inspectors `ids` as the inspector snapshot of `draw` has them (those it
+/// has; none when it cannot be read), by id.
+pub fn inspector_names(
+    store: &Store,
+    draw: &DrawRow,
+    ids: &std::collections::HashSet<&str>,
+) -> Vec<(String, String)> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let Ok(bytes) = store.get_snapshot(&draw.record.inspectors_snapshot) else {
+        return Vec::new();
+    };
+    let Ok(rows) = crate::registry::parse_canonical_inspectors(&bytes) else {
+        return Vec::new();
+    };
+    rows.into_iter()
+        .filter(|i| ids.contains(i.id.as_str()))
+        .map(|i| (i.id, i.name))
+        .collect()
 }

@@ -47,8 +47,9 @@ pub struct Held {
 /// How the files looked: each one's path, size, inode and times, in the archive's order.
 type Looks = Vec<(PathBuf, Look)>;
 
+/// How one file looks: its size, inode and times (what a change of its bytes changes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Look {
+pub(crate) struct Look {
     len: u64,
     inode: (u64, u64),
     modified: (i64, i64),
@@ -253,6 +254,11 @@ fn folder_looks(dir: &Path, exts: &[&str]) -> std::io::Result<Looks> {
     Ok(out)
 }
 
+/// How the file at `path` looks now.
+pub(crate) fn look_at(path: &Path) -> std::io::Result<Look> {
+    std::fs::metadata(path).map(|m| look(&m))
+}
+
 fn look(m: &std::fs::Metadata) -> Look {
     use std::os::unix::fs::MetadataExt as _;
     Look {
@@ -266,6 +272,12 @@ fn look(m: &std::fs::Metadata) -> Look {
 /// Whether every file's last change (modification and change time) is at least [`SETTLE`]
 /// before `at`: then a later change cannot leave its look as it was.
 fn settled(looks: &Looks, at: DateTime<Utc>) -> bool {
+    looks.iter().all(|(_, l)| has_settled(l, at))
+}
+
+/// Whether a file's last change (modification and change time) is at least [`SETTLE`]
+/// before `at`.
+pub(crate) fn has_settled(l: &Look, at: DateTime<Utc>) -> bool {
     let limit = at - SETTLE;
     let before = |(secs, nanos): (i64, i64)| {
         u32::try_from(nanos)
@@ -273,9 +285,7 @@ fn settled(looks: &Looks, at: DateTime<Utc>) -> bool {
             .and_then(|n| DateTime::from_timestamp(secs, n))
             .is_some_and(|t| t < limit)
     };
-    looks
-        .iter()
-        .all(|(_, l)| before(l.modified) && before(l.changed))
+    before(l.modified) && before(l.changed)
 }
 
 /// The bytes of every file the rules and calendar are loaded from.

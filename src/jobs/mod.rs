@@ -243,7 +243,7 @@ pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
 }
 
 /// Loads the holiday calendar named by the config.
-pub(crate) fn load_calendar(loaded: &Loaded, provisional: bool) -> Result<Calendar, SetupError> {
+pub fn load_calendar(loaded: &Loaded, provisional: bool) -> Result<Calendar, SetupError> {
     let cfg = &loaded.model.config;
     let provisional = provisional || cfg.provisional_calendar;
     let mut sources = Sources::default();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::place::{PlaceError, write_file};
 use super::{SetupError, load_calendar, require_year};
 use crate::diag::{Diagnostic, Fault, Problem, Report};
+use crate::jobs::check::Facts;
 use crate::output::doc::{Format, render};
 use crate::rules::Loaded;
 use crate::rules::names::matter_name;
@@ -98,8 +99,6 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Planned, PlanError> {
     })
 }
 
-/// The plan's bytes in `input.format` (nothing is written), with its problems and whether the
-/// year's calendar is official.
 /// As [`document`], with the departments `sees` lets through (by id) only: a department's
 /// staff get their department's part of the plan.
 pub fn document_for(
@@ -115,15 +114,28 @@ pub fn document_for(
     document(&scoped, input)
 }
 
+/// The plan's bytes in `input.format` (nothing is written), with its problems and whether the
+/// year's calendar is official; the registry read now.
 pub fn document(
     loaded: &Loaded,
     input: &Input,
+) -> Result<(Vec<u8>, Vec<Diagnostic>, bool), PlanError> {
+    document_on(loaded, input, &Facts::default())
+}
+
+/// [`document`] on the registry as `facts` has it (read when first needed, then kept with
+/// each matter's dry run): the same plan as [`document`] for the same registry files, and a
+/// matter whose settings are as in a plan made before on these facts is not dry-run again.
+pub fn document_on(
+    loaded: &Loaded,
+    input: &Input,
+    facts: &Facts,
 ) -> Result<(Vec<u8>, Vec<Diagnostic>, bool), PlanError> {
     if loaded.model.matters().any(|m| m.retired) {
         // The plan lists the matters in force only; retired ones keep their draws elsewhere.
         let mut current = loaded.clone();
         current.model = loaded.model.in_force();
-        return document(&current, input);
+        return document_on(&current, input, facts);
     }
     let cal = load_calendar(loaded, input.provisional)?;
     let official = require_year(&cal, input.year)?;
@@ -140,7 +152,7 @@ pub fn document(
             problems,
         });
     }
-    let estimates = estimate(loaded, &schedule, &mut problems);
+    let estimates = estimate(loaded, &schedule, facts, &mut problems);
     problems.extend(estimates.iter().filter_map(|(id, e)| {
         e.as_ref()
             .err()
@@ -168,9 +180,10 @@ pub fn document(
 fn estimate(
     loaded: &Loaded,
     schedule: &[crate::schedule::ScheduledDraw],
+    facts: &Facts,
     problems: &mut Vec<Diagnostic>,
 ) -> crate::output::plan::Estimates {
-    let frozen = match crate::jobs::issue::freeze_registry(loaded) {
+    let frozen = match facts.frozen(loaded) {
         Ok(f) => f,
         Err(diags) => {
             problems.push(Diagnostic::warning(format!(
@@ -180,24 +193,18 @@ fn estimate(
             return crate::output::plan::Estimates::new();
         }
     };
-    problems.extend(crate::jobs::check::fit_problems(loaded, &frozen.registry));
-    let out = estimates(loaded, &frozen, schedule);
-    problems.extend(empty_scopes(&out));
-    out
-}
-
-/// The counts of each matter's first regular draw in `schedule`, dry-run on `frozen`.
-pub(crate) fn estimates(
-    loaded: &Loaded,
-    frozen: &crate::jobs::issue::Frozen,
-    schedule: &[crate::schedule::ScheduledDraw],
-) -> crate::output::plan::Estimates {
+    problems.extend(crate::jobs::check::fit_problems(
+        loaded,
+        &frozen.registry,
+        facts,
+    ));
     let mut out = crate::output::plan::Estimates::new();
     for m in loaded.model.matters() {
         if let Some(first) = first_regular(schedule, m) {
-            out.insert(m.id.clone(), estimate_one(loaded, frozen, m, first));
+            out.insert(m.id.clone(), estimate_one(loaded, frozen, facts, m, first));
         }
     }
+    problems.extend(empty_scopes(&out));
     out
 }
 
@@ -211,40 +218,23 @@ pub(crate) fn first_regular<'a>(
         .find(|s| s.matter == m.id && s.kind == crate::schedule::DrawKind::Regular)
 }
 
-/// The counts of matter `m`'s draw `first`, dry-run on `frozen`.
-pub(crate) fn estimate_one(
+/// The counts of matter `m`'s draw `first`, dry-run on `frozen` (kept in `facts`).
+fn estimate_one(
     loaded: &Loaded,
     frozen: &crate::jobs::issue::Frozen,
+    facts: &Facts,
     m: &crate::rules::model::Matter,
     first: &crate::schedule::ScheduledDraw,
 ) -> Result<crate::output::plan::Estimate, String> {
-    use crate::output::plan::Estimate;
-    let history = crate::draw::pipeline::History::default();
-    let req = crate::jobs::issue::Request {
-        algorithm: loaded.model.config.algorithm,
-        draw: first.clone(),
-        seed: crate::draw::Seed([0; 32]),
-        seed_source: "plan estimate".into(),
-        actor: "plan".into(),
-        created_at: String::new(),
-        redraw: None,
-        dry_run: true,
-        provisional: false,
-    };
-    let in_scope = frozen
-        .registry
-        .targets
-        .iter()
-        .filter(|t| m.categories.contains(&t.category))
-        .count();
-    crate::jobs::issue::compute(loaded, frozen, &history, &req)
-        .map(|man| Estimate {
+    match &*facts.dry_run(loaded, frozen, m, first) {
+        Ok(c) => Ok(crate::output::plan::Estimate {
             period: first.period.label_zh(),
-            in_scope,
-            eligible: man.strata.iter().map(|s| s.eligible).sum(),
-            drawn: man.selected.len(),
-        })
-        .map_err(|e| e.to_string())
+            in_scope: c.in_scope,
+            eligible: c.eligible,
+            drawn: c.drawn,
+        }),
+        Err(e) => Err(e.clone()),
+    }
 }
 
 /// A warning for each matter with targets in its categories of which none is eligible.

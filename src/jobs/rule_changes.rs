@@ -29,6 +29,7 @@ use crate::store::{
 };
 
 use super::SetupError;
+use super::check::Keeper;
 
 /// Files by archive path → their text.
 pub type Files = crate::store::RuleFiles;
@@ -322,7 +323,16 @@ pub fn list(store: &Store) -> Result<Vec<RuleChangeRow>, ChangeError> {
 /// Checks a whole rule set exactly as `suiji check` does (loading, the hooks' dry run for
 /// `year`, then the calendar and the registries), from a staged copy: nothing on disk is touched. Diagnostics name the files as
 /// in the project (`rules/zhian.toml:12:9`).
-pub fn check_set(config_path: &Path, files: &Files, year: i32) -> Result<Loaded, SetupError> {
+///
+/// What the check derives from the registries is taken from `keeper`: the facts kept for the
+/// registry files as they are now (read again when a file changed since they were read, so a
+/// rule set the registry no longer fits is refused).
+pub fn check_set(
+    config_path: &Path,
+    files: &Files,
+    year: i32,
+    keeper: &Keeper,
+) -> Result<Loaded, SetupError> {
     let staged = stage(files).map_err(|e| {
         SetupError::Registry(vec![crate::diag::Diagnostic::error(format!(
             "cannot stage the rule set to check it: {e}"
@@ -330,8 +340,10 @@ pub fn check_set(config_path: &Path, files: &Files, year: i32) -> Result<Loaded,
     })?;
     let loaded =
         crate::rules::load::load_staged(config_path, staged.path()).map_err(SetupError::Rules)?;
-    super::hooks::dry_run(&loaded, year)?;
-    super::check::run(&loaded)?;
+    let facts = keeper.facts(&loaded);
+    let (targets, inspectors) = facts.sample(&loaded);
+    super::hooks::dry_run_on(&loaded, year, (targets, inspectors))?;
+    super::check::run_on(&loaded, &facts)?;
     Ok(loaded)
 }
 
@@ -542,6 +554,7 @@ pub fn submit(
     cfg: &Config,
     id: i64,
     who: &Who,
+    keeper: &Keeper,
 ) -> Result<Submitted, ChangeError> {
     let view = change(store, id)?;
     let row = &view.row;
@@ -574,13 +587,20 @@ pub fn submit(
         &cfg.path,
         &apply(&base.files, &row.files, &row.removed),
         who.year(),
+        keeper,
     )
     .map_err(|e| ChangeError::Invalid(Box::new(e)))?;
     store.move_rule_change(id, &row.state, "submitted", None, who.step())?;
     if cfg.approval.required {
         return Ok(Submitted::Waiting);
     }
-    Ok(Submitted::Approved(decide(store, cfg, id, who, true)?))
+    Ok(Submitted::Approved(decide(
+        store,
+        cfg,
+        id,
+        who,
+        (true, keeper),
+    )?))
 }
 
 /// Returns a submitted change to its author with a comment. Audited (`rules.return`).
@@ -625,8 +645,9 @@ pub fn approve(
     cfg: &Config,
     id: i64,
     who: &Who,
+    keeper: &Keeper,
 ) -> Result<Approved, ChangeError> {
-    decide(store, cfg, id, who, false)
+    decide(store, cfg, id, who, (false, keeper))
 }
 
 fn decide(
@@ -634,7 +655,7 @@ fn decide(
     cfg: &Config,
     id: i64,
     who: &Who,
-    by_author: bool,
+    (by_author, keeper): (bool, &Keeper),
 ) -> Result<Approved, ChangeError> {
     let view = change(store, id)?;
     let row = &view.row;
@@ -654,7 +675,8 @@ fn decide(
         .latest_rule_version()?
         .ok_or(ChangeError::NothingApproved)?;
     let files = apply(&latest.files, &row.files, &row.removed);
-    check_set(&cfg.path, &files, who.year()).map_err(|e| ChangeError::Invalid(Box::new(e)))?;
+    check_set(&cfg.path, &files, who.year(), keeper)
+        .map_err(|e| ChangeError::Invalid(Box::new(e)))?;
     let rules_hash = hash_of(&files, cfg.algorithm);
     let kind = if row.kind == "rollback" {
         "rollback"
@@ -708,7 +730,13 @@ fn write_files(cfg: &Config, files: &Files, removed: &[String]) -> Result<(), Ch
 /// Proposes going back to version `to`: a change (itself needing approval) whose files are
 /// those of `to` that differ from the latest version. Audited (`rules.rollback`), then
 /// submitted. Returns the change's id.
-pub fn rollback(store: &mut Store, cfg: &Config, to: i64, who: &Who) -> Result<i64, ChangeError> {
+pub fn rollback(
+    store: &mut Store,
+    cfg: &Config,
+    to: i64,
+    who: &Who,
+    keeper: &Keeper,
+) -> Result<i64, ChangeError> {
     let target = version(store, to)?;
     let latest = store
         .latest_rule_version()?
@@ -737,7 +765,7 @@ pub fn rollback(store: &mut Store, cfg: &Config, to: i64, who: &Who) -> Result<i
     if files.is_empty() && removed.is_empty() {
         return Err(ChangeError::Empty(id));
     }
-    submit(store, cfg, id, who)?;
+    submit(store, cfg, id, who, keeper)?;
     Ok(id)
 }
 
@@ -774,6 +802,7 @@ pub fn approve_outside(
     cfg: &Config,
     seen: Option<&str>,
     who: &Who,
+    keeper: &Keeper,
 ) -> Result<Approved, ChangeError> {
     let latest = store
         .latest_rule_version()?
@@ -785,7 +814,8 @@ pub fn approve_outside(
     if seen.is_some_and(|h| h != disk.hash) {
         return Err(ChangeError::Moved);
     }
-    check_set(&cfg.path, &disk.files, who.year()).map_err(|e| ChangeError::Invalid(Box::new(e)))?;
+    check_set(&cfg.path, &disk.files, who.year(), keeper)
+        .map_err(|e| ChangeError::Invalid(Box::new(e)))?;
     let changed: Vec<String> = diff(&latest.files, &disk.files)
         .into_iter()
         .map(|d| d.path)

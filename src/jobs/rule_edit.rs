@@ -181,18 +181,8 @@ pub fn load_base(config: &Path, base: Option<&Path>) -> Result<Loaded, SetupErro
 /// folder of [`base_dir`]), else those on disk. `year` is the year the hooks' context
 /// describes (the current one). The loaded draft comes back when it loads.
 ///
-/// What the check derives from the registries is read once per registry version and kept
-/// ([`crate::jobs::check::LIVE`]): a keystroke's check reads only the rules.
-pub fn check(
-    config: &Path,
-    base: Option<&Path>,
-    draft: &Draft,
-    year: i32,
-) -> (Checked, Option<Loaded>) {
-    check_kept(config, base, draft, year, &crate::jobs::check::LIVE)
-}
-
-/// [`check`] with the registries' facts kept in `keeper`.
+/// What the check derives from the registries is read once per registry version and kept in
+/// `keeper` (the console keeps one): a keystroke's check reads only the rules.
 pub fn check_kept(
     config: &Path,
     base: Option<&Path>,

@@ -23,6 +23,9 @@ use crate::store::{DrawFilter, Store, StoreError};
 
 /// The name of a draw's public bundle, beside its other files and on the public site.
 pub const PUBLIC_BUNDLE: &str = super::bundle::PUBLIC_FILE;
+/// A draw's changes after the draw on the public site, beside its bundle
+/// (`draws/<id>/changes.json`, [`PublicChanges`]).
+pub const PUBLIC_CHANGES: &str = "changes.json";
 
 /// Everything the public site shows.
 #[derive(Debug, Clone)]
@@ -151,6 +154,66 @@ pub struct SiteDraw {
     pub changes: Vec<SiteChange>,
     /// Team members replaced after the draw (人员调整): counted, never named.
     pub staff_changes: usize,
+    /// Every change after the draw as the verification page replays it
+    /// (`draws/<id>/changes.json`, [`PublicChanges`]).
+    pub public_changes: PublicChanges,
+}
+
+/// The changes after a draw as the public site publishes them (`draws/<id>/changes.json`,
+/// `suiji-public-changes/1`, docs/draw-algorithm.md V2-13.4): what the verification page needs
+/// to replay them over the draw's public bundle. Inspectors are never named: a 人员调整 shows
+/// only its target and cause.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PublicChanges {
+    pub format: &'static str,
+    pub draw: i64,
+    pub matter: String,
+    pub period: String,
+    /// The SHA-256 of the draw's public bundle, when the manifest records it.
+    pub public_bundle: Option<String>,
+    /// In the order they were made (their numbers).
+    pub changes: Vec<PublicChange>,
+}
+
+/// One change after a draw, as [`PublicChanges`] lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PublicChange {
+    pub id: i64,
+    /// `target` (替补, 不在范围) or `inspector` (人员调整).
+    pub kind: String,
+    pub cause: String,
+    pub target_id: String,
+    /// The substitute taken in (target changes); `null` when marked without one, and for
+    /// inspector changes (not published).
+    pub replacement: Option<String>,
+    pub changed_at: String,
+}
+
+/// The format of `draws/<id>/changes.json`.
+pub const PUBLIC_CHANGES_FORMAT: &str = "suiji-public-changes/1";
+
+/// A draw's changes as published for the verification page.
+fn public_changes(d: &SiteDraw, changes: &[crate::store::DrawChange]) -> PublicChanges {
+    PublicChanges {
+        format: PUBLIC_CHANGES_FORMAT,
+        draw: d.id,
+        matter: d.matter.clone(),
+        period: d.period.clone(),
+        public_bundle: d.bundle_hash.clone(),
+        changes: changes
+            .iter()
+            .map(|c| PublicChange {
+                id: c.id,
+                kind: c.kind.clone(),
+                cause: c.cause.clone(),
+                target_id: c.target_id.clone(),
+                replacement: (c.kind == "target")
+                    .then(|| c.replacement.clone())
+                    .flatten(),
+                changed_at: c.changed_at.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// A drawn target replaced or marked after the draw, as the public sees it.
@@ -351,6 +414,7 @@ pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError
         let mut d = site_draw(cx, l, registry);
         d.staff_changes = changes.iter().filter(|c| c.kind == "inspector").count();
         d.changes = site_changes(&cx.loaded.model, &changes, registry);
+        d.public_changes = public_changes(&d, &changes);
         draws.push(d);
     }
     let mut years: BTreeSet<i32> = draws.iter().map(SiteDraw::year).collect();
@@ -548,6 +612,7 @@ fn site_draw(cx: &Context, l: &DrawLedger, registry: &HashMap<String, Target>) -
         notice: site_notice(model, l, registry),
         changes: Vec::new(),
         staff_changes: 0,
+        public_changes: PublicChanges::default(),
     }
 }
 

@@ -110,7 +110,7 @@ fn frequency_label(m: &Matter) -> String {
         let parts: Vec<String> = m
             .class_frequency
             .iter()
-            .map(|(c, f)| format!("{c}{unit}{}", f.label_zh()))
+            .map(|(c, f)| format!("{c}{unit}{}", f.label_zh(m.biennial_start)))
             .collect();
         s.push_str(&format!(
             "；按等级：{}；其他等级（含未定级）每期均抽",

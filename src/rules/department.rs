@@ -72,6 +72,8 @@ pub(crate) struct Fields {
     class_ratio_keys: Vec<(String, Span)>,
     /// `class_frequency` as written: each class, its frequency and where the value is.
     class_frequency: Option<Vec<(Sp<String>, ClassFrequency, Span)>>,
+    /// `biennial_start` as written: the first year of two-year class cycles.
+    biennial_start: Option<Sp<i64>>,
     stratify_by: Option<Sp<String>>,
     frequency: Option<Frequency>,
     frequency_at: Option<Span>,
@@ -254,6 +256,7 @@ fn joint_defaults(d: &Fields) -> Fields {
     d.class_ratios = None;
     d.class_ratio_keys.clear();
     d.class_frequency = None;
+    d.biennial_start = None;
     d.hooks.clear();
     d.hook_script = None;
     d.given.retain(|k| {
@@ -264,6 +267,7 @@ fn joint_defaults(d: &Fields) -> Fields {
                 | "class_field"
                 | "class_ratios"
                 | "class_frequency"
+                | "biennial_start"
                 | "hooks"
         )
     });
@@ -422,6 +426,7 @@ fn read_selection(t: &mut Table<'_>, f: &mut Fields, config: &Config, cx: &mut C
         f.class_ratios = Some(map);
     }
     f.class_frequency = class_frequency(t, config, cx);
+    f.biennial_start = int(t, Section::Matter, "biennial_start", cx);
     f.stratify_by = t.string("stratify_by", cx);
 }
 
@@ -840,6 +845,7 @@ fn complete(
     } = required(&f, d, &id, cx);
     let (hooks, places) = (merged_hooks(d, &f), places(&f, d, &id, cx.file));
     let class_frequency = class_frequency_of(&f, d, frequency.as_ref(), cx);
+    let biennial_start = biennial_start_of(&f, d, cx);
     let matter = Matter {
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
@@ -858,6 +864,7 @@ fn complete(
             .or_else(|| d.class_ratios.clone())
             .unwrap_or_default(),
         class_frequency,
+        biennial_start,
         stratify_by: named(&f.stratify_by, &d.stratify_by),
         frequency: frequency?,
         issue_at: f.issue.or(d.issue).unwrap_or(IssueAt::WorkingDay(1)),
@@ -1170,6 +1177,33 @@ fn class_frequency_of(
         out.insert(class.value.clone(), *freq);
     }
     out
+}
+
+/// The matter's `biennial_start` (its own, else its department's). Written on the matter itself
+/// while no class of its `class_frequency` is `biennial`, it would decide nothing: an error at
+/// the value (a department's default is for the matters that have such a class).
+fn biennial_start_of(f: &Fields, d: &Fields, cx: &mut Cx<'_>) -> Option<i32> {
+    let written = f.biennial_start.as_ref().or(d.biennial_start.as_ref())?;
+    let biennial = f
+        .class_frequency
+        .as_ref()
+        .or(d.class_frequency.as_ref())
+        .is_some_and(|v| {
+            v.iter()
+                .any(|(_, freq, _)| *freq == ClassFrequency::Biennial)
+        });
+    if let Some(own) = &f.biennial_start
+        && !biennial
+    {
+        cx.error(
+            own.span.clone(),
+            "`biennial_start` without a biennial class",
+            "no class of `class_frequency` is drawn every two years",
+        )
+        .help
+        .push("remove it, or give a class `\"biennial\"` in class_frequency (e.g. A = \"biennial\"); it names the first year of that class's two-year cycles".into());
+    }
+    i32::try_from(written.value).ok()
 }
 
 /// A matter's id; a matter without one is reported (once).

@@ -453,7 +453,8 @@ impl Frequency {
 /// is drawn only by the draws that open one of its cycles (docs/draw-algorithm.md V2-14).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClassFrequency {
-    /// Every two years, cycles starting in even years (2024–2025, 2026–2027, …).
+    /// Every two years, cycles starting in even years (2024–2025, 2026–2027, …) unless the
+    /// matter's `biennial_start` names another first year.
     Biennial,
     Yearly,
     HalfYearly,
@@ -499,23 +500,40 @@ impl ClassFrequency {
         }
     }
 
-    /// As the plan prints it.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ClassFrequency::Biennial => "每两年 1 次（偶数年）",
-            ClassFrequency::Yearly => "每年 1 次",
-            ClassFrequency::HalfYearly => "每半年 1 次",
-            ClassFrequency::Quarterly => "每季度 1 次",
-            ClassFrequency::Monthly => "每月 1 次",
+    /// As the plan prints it; a two-year cycle names the years it is due in: "每两年 1 次
+    /// （偶数年）" by default, "每两年 1 次（奇数年：2025、2027、2029…）" with
+    /// `biennial_start = 2025`.
+    pub fn label_zh(self, biennial_start: Option<i32>) -> String {
+        match (self, biennial_start) {
+            (ClassFrequency::Biennial, None) => "每两年 1 次（偶数年）".into(),
+            (ClassFrequency::Biennial, Some(y)) => {
+                let parity = if y.rem_euclid(2) == 0 {
+                    "偶数"
+                } else {
+                    "奇数"
+                };
+                format!(
+                    "每两年 1 次（{parity}年：{y}、{}、{}…）",
+                    y.saturating_add(2),
+                    y.saturating_add(4)
+                )
+            }
+            (ClassFrequency::Yearly, _) => "每年 1 次".into(),
+            (ClassFrequency::HalfYearly, _) => "每半年 1 次".into(),
+            (ClassFrequency::Quarterly, _) => "每季度 1 次".into(),
+            (ClassFrequency::Monthly, _) => "每月 1 次".into(),
         }
     }
 
     /// Whether a period starting on `start` opens one of this frequency's cycles. Cycles are
-    /// counted in months from January of year 0, so a two-year cycle starts in January of an
-    /// even year, a yearly one in January, a half-yearly one in January and July, and so on.
-    pub fn opens_cycle(self, start: chrono::NaiveDate) -> bool {
+    /// counted in months from January of `biennial_start` (the matter's first year of a two-year
+    /// cycle; by default year 0, so a two-year cycle starts in January of an even year), so a
+    /// yearly one starts in January, a half-yearly one in January and July, and so on — only a
+    /// two-year cycle depends on the first year.
+    pub fn opens_cycle(self, start: chrono::NaiveDate, biennial_start: Option<i32>) -> bool {
         use chrono::Datelike;
-        let month = i64::from(start.year()) * 12 + i64::from(start.month0());
+        let first = i64::from(biennial_start.unwrap_or(0));
+        let month = (i64::from(start.year()) - first) * 12 + i64::from(start.month0());
         start.day() == 1 && month.rem_euclid(i64::from(self.months())) == 0
     }
 }
@@ -600,6 +618,9 @@ pub struct Matter {
     /// `class_frequency`: how often each class listed is drawn (分类频次); a class not listed
     /// (and a target without a class) is drawn at every draw of the matter's `frequency`.
     pub class_frequency: BTreeMap<String, ClassFrequency>,
+    /// `biennial_start` (两年周期起始年): the first year of a `biennial` class's two-year cycles
+    /// (2025: due in 2025, 2027, …); `None`: even years (docs/draw-algorithm.md V2-14).
+    pub biennial_start: Option<i32>,
     /// Target field to stratify by (e.g. "district"); `None` = one stratum.
     pub stratify_by: Option<String>,
     pub frequency: Frequency,

@@ -41,7 +41,7 @@ pub fn class_cover(m: &Matter, kind: DrawKind, period: &Period) -> Option<ClassC
     let (due, not_due): (Vec<_>, Vec<_>) = m
         .class_frequency
         .iter()
-        .partition(|(_, f)| f.opens_cycle(period.start));
+        .partition(|(_, f)| f.opens_cycle(period.start, m.biennial_start));
     let names = |v: Vec<(&String, _)>| v.into_iter().map(|(c, _)| c.clone()).collect();
     Some(ClassCover {
         due: names(due),
@@ -429,7 +429,7 @@ mod class_frequency_tests {
         let due = |start: &str| -> Vec<&str> {
             let d = NaiveDate::parse_from_str(start, "%Y-%m-%d").expect("date");
             freq.iter()
-                .filter(|(_, f)| f.opens_cycle(d))
+                .filter(|(_, f)| f.opens_cycle(d, None))
                 .map(|(c, _)| *c)
                 .collect()
         };
@@ -441,12 +441,53 @@ mod class_frequency_tests {
         assert_eq!(due("2026-01-01"), ["A", "B", "C", "D"]);
         // Only a period starting on a month's first day opens a cycle.
         assert_eq!(due("2024-01-02"), Vec::<&str>::new());
-        assert!(
-            ClassFrequency::Monthly.opens_cycle(NaiveDate::from_ymd_opt(2025, 5, 1).expect("date"))
-        );
+        let day = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1).expect("date");
+        assert!(ClassFrequency::Monthly.opens_cycle(day(2025, 5), None));
         // Before year 0 the count still works (rem_euclid).
-        assert!(
-            ClassFrequency::Biennial.opens_cycle(NaiveDate::from_ymd_opt(-2, 1, 1).expect("date"))
+        assert!(ClassFrequency::Biennial.opens_cycle(day(-2, 1), None));
+    }
+
+    /// `biennial_start` moves the two-year cycles to the years it names, and nothing else.
+    #[test]
+    fn biennial_start_names_the_first_year_of_the_two_year_cycles() {
+        let day = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1).expect("date");
+        let due =
+            |y: i32, first: Option<i32>| ClassFrequency::Biennial.opens_cycle(day(y, 1), first);
+        let years =
+            |first: Option<i32>| -> Vec<i32> { (2024..=2029).filter(|y| due(*y, first)).collect() };
+        assert_eq!(years(None), [2024, 2026, 2028]);
+        assert_eq!(years(Some(2025)), [2025, 2027, 2029]);
+        assert_eq!(
+            years(Some(2023)),
+            [2025, 2027, 2029],
+            "only the parity of the year counts"
+        );
+        assert_eq!(
+            years(Some(2026)),
+            years(None),
+            "an even first year is the default"
+        );
+        assert!(!ClassFrequency::Biennial.opens_cycle(day(2025, 7), Some(2025)));
+        for f in [
+            ClassFrequency::Yearly,
+            ClassFrequency::HalfYearly,
+            ClassFrequency::Quarterly,
+            ClassFrequency::Monthly,
+        ] {
+            for (y, m) in [(2025, 1), (2025, 4), (2025, 7), (2026, 10), (2026, 3)] {
+                assert_eq!(
+                    f.opens_cycle(day(y, m), Some(2025)),
+                    f.opens_cycle(day(y, m), None)
+                );
+            }
+        }
+        assert_eq!(
+            ClassFrequency::Biennial.label_zh(Some(2025)),
+            "每两年 1 次（奇数年：2025、2027、2029…）"
+        );
+        assert_eq!(
+            ClassFrequency::Biennial.label_zh(None),
+            "每两年 1 次（偶数年）"
         );
     }
 

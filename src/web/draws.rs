@@ -144,6 +144,27 @@ pub(crate) struct StandingLine {
     pub team: Vec<(String, String)>,
 }
 
+/// An inspector's load carried in from the period's other draws (V2-16).
+pub(crate) struct CarriedLine {
+    pub name: String,
+    /// Visits in the period's other draws when this one was made.
+    pub carried: u32,
+    /// Visits in this draw, as its changes left them.
+    pub this: u32,
+    pub total: u32,
+}
+
+/// A substitute whose inherited team has members with a 回避 for it (or why that cannot be
+/// told: the matter's `conflict` hook failed).
+pub(crate) struct InheritedLine {
+    pub target: String,
+    /// The drawn target it stands in for.
+    pub replaces: String,
+    /// (member's name, 申报回避 or 规则认定回避).
+    pub members: Vec<(String, &'static str)>,
+    pub problem: Option<String>,
+}
+
 pub(crate) struct ExclusionLine {
     pub kind: &'static str,
     pub name: String,
@@ -177,6 +198,10 @@ pub(crate) struct DrawView {
     pub changes: Vec<ChangeLine>,
     /// The targets to visit as the changes left them (the change form's choices).
     pub standing: Vec<StandingLine>,
+    /// Loads carried in from the period's other draws, by inspector.
+    pub carried: Vec<CarriedLine>,
+    /// Substitutes with a 回避 on the team they took over, to be replaced (cause 回避).
+    pub inherited: Vec<InheritedLine>,
 }
 
 #[derive(Template)]
@@ -248,24 +273,12 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
     let targets = target_lines(&detail, &name_of);
     let named = |id: &str| detail.names.get(id).cloned().unwrap_or_else(|| name_of(id));
     let changes = change_lines(&detail, &named);
-    let standing = standing_lines(&store, id, &named);
-    let exclusions = detail
-        .exclusions
-        .iter()
-        .map(|e| ExclusionLine {
-            kind: if e.entity_kind == crate::store::EntityKind::Target {
-                "检查对象"
-            } else {
-                "检查人员"
-            },
-            name: detail
-                .names
-                .get(&e.entity_id)
-                .cloned()
-                .unwrap_or_else(|| name_of(&e.entity_id)),
-            reason: e.detail.clone(),
-        })
-        .collect();
+    // The draw as its changes left it (none when they cannot be replayed).
+    let replayed = crate::jobs::change::load(&store, id, false).ok();
+    let standing = standing_lines(replayed.as_ref(), &named);
+    let carried = carried_lines(&store, &detail, replayed.as_ref());
+    let inherited = inherited_lines(&store, id, replayed.as_ref(), &named);
+    let exclusions = exclusion_lines(&detail, &name_of);
     Ok(DrawView {
         id: d.id,
         matter,
@@ -301,27 +314,135 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
             .collect(),
         changes,
         standing,
+        carried,
+        inherited,
     })
+}
+
+/// The targets and inspectors the draw excluded or skipped, by name, with the reason.
+fn exclusion_lines(
+    detail: &crate::jobs::draws::Detail,
+    name_of: &dyn Fn(&str) -> String,
+) -> Vec<ExclusionLine> {
+    detail
+        .exclusions
+        .iter()
+        .map(|e| ExclusionLine {
+            kind: if e.entity_kind == crate::store::EntityKind::Target {
+                "检查对象"
+            } else {
+                "检查人员"
+            },
+            name: detail
+                .names
+                .get(&e.entity_id)
+                .cloned()
+                .unwrap_or_else(|| name_of(&e.entity_id)),
+            reason: e.detail.clone(),
+        })
+        .collect()
 }
 
 /// The visits as the changes left them, for the change forms (none when the draw's changes
 /// cannot be replayed).
 fn standing_lines(
-    store: &crate::store::Store,
-    id: i64,
+    replayed: Option<&crate::jobs::change::Changes>,
     named: &dyn Fn(&str) -> String,
 ) -> Vec<StandingLine> {
-    match crate::jobs::change::load(store, id, false) {
-        Ok(c) => c
-            .state
-            .standing_visits()
-            .map(|v| StandingLine {
-                id: v.target_id.clone(),
-                name: named(&v.target_id),
-                team: v.team.iter().map(|x| (x.clone(), named(x))).collect(),
+    let Some(c) = replayed else {
+        return Vec::new();
+    };
+    c.state
+        .standing_visits()
+        .map(|v| StandingLine {
+            id: v.target_id.clone(),
+            name: named(&v.target_id),
+            team: v.team.iter().map(|x| (x.clone(), named(x))).collect(),
+        })
+        .collect()
+}
+
+/// The loads the draw's inspectors carried in from the period's other draws (the manifest's
+/// `carried_loads`, docs/draw-algorithm.md V2-16), by name, with their visits in this draw as
+/// its changes left them.
+fn carried_lines(
+    store: &crate::store::Store,
+    detail: &crate::jobs::draws::Detail,
+    replayed: Option<&crate::jobs::change::Changes>,
+) -> Vec<CarriedLine> {
+    let Some(c) = replayed else {
+        return Vec::new();
+    };
+    let carried = c.manifest.carried_loads.as_deref().unwrap_or(&[]);
+    let ids = carried.iter().map(|x| x.inspector_id.as_str()).collect();
+    let names: std::collections::HashMap<String, String> =
+        crate::jobs::draws::inspector_names(store, &detail.draw, &ids)
+            .into_iter()
+            .collect();
+    let here = c.state.loads();
+    carried
+        .iter()
+        .map(|x| {
+            let id = x.inspector_id.as_str();
+            let this = here.get(id).copied().unwrap_or(0);
+            CarriedLine {
+                name: names
+                    .get(id)
+                    .or_else(|| detail.names.get(id))
+                    .cloned()
+                    .unwrap_or_else(|| format!("（名录中无此人员：{id}）")),
+                carried: x.load,
+                this,
+                total: x.load.saturating_add(this),
+            }
+        })
+        .collect()
+}
+
+/// The substitutes whose inherited team has a member with a 回避 for them, as the page notes
+/// them; a failing `conflict` hook is noted as such.
+fn inherited_lines(
+    store: &crate::store::Store,
+    id: i64,
+    replayed: Option<&crate::jobs::change::Changes>,
+    named: &dyn Fn(&str) -> String,
+) -> Vec<InheritedLine> {
+    let Some(c) = replayed else {
+        return Vec::new();
+    };
+    match crate::jobs::change::inherited(store, id, c) {
+        Ok(found) => found
+            .into_iter()
+            .map(|(target, members)| InheritedLine {
+                replaces: c
+                    .state
+                    .visits
+                    .iter()
+                    .find(|v| v.target_id == target)
+                    .and_then(|v| v.replaces.as_deref())
+                    .map(named)
+                    .unwrap_or_default(),
+                target: named(&target),
+                members: members
+                    .iter()
+                    .map(|m| {
+                        let how = if m.declared {
+                            "申报回避"
+                        } else {
+                            "规则认定回避"
+                        };
+                        (named(&m.inspector_id), how)
+                    })
+                    .collect(),
+                problem: None,
             })
             .collect(),
-        Err(_) => Vec::new(),
+        Err(e) => vec![InheritedLine {
+            target: String::new(),
+            replaces: String::new(),
+            members: Vec::new(),
+            problem: Some(crate::diag::zh::message(&crate::diag::chain(&e))),
+        }],
     }
 }
 

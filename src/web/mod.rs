@@ -81,6 +81,9 @@ struct Inner {
     slow_down: bool,
     /// Whether the scheduler runs in this process (for `/healthz`).
     scheduler: Arc<health::Scheduler>,
+    /// What the rule checks, plans and previews derive from the registries, kept per
+    /// registry version (shared by every clone of this state).
+    facts: Arc<crate::jobs::check::Keeper>,
     /// A clock standing still ([`App::at`], moved by [`App::move_clock`]; tests only);
     /// `None`: the real time.
     fixed_now: std::sync::RwLock<Option<chrono::DateTime<chrono::Utc>>>,
@@ -92,6 +95,7 @@ impl App {
         App {
             inner: Arc::new(Inner {
                 held: crate::jobs::held::Held::with(config.clone(), loaded, chrono::Utc::now),
+                facts: Arc::new(crate::jobs::check::Keeper::new(chrono::Utc::now)),
                 origin: crate::store::Origin::of_process(),
                 pool: Arc::default(),
                 watch: keep::Watch::default(),
@@ -157,6 +161,7 @@ impl App {
             Err(shared) => Inner {
                 config: shared.config.clone(),
                 held: crate::jobs::held::Held::new(shared.config.clone(), chrono::Utc::now),
+                facts: Arc::clone(&shared.facts),
                 origin: shared.origin.clone(),
                 pool: Arc::default(),
                 watch: keep::Watch::default(),
@@ -177,6 +182,12 @@ impl App {
         App {
             inner: Arc::new(inner),
         }
+    }
+
+    /// The registries' facts the rule checks, plans and previews use, kept per registry
+    /// version.
+    pub(crate) fn facts(&self) -> &crate::jobs::check::Keeper {
+        &self.inner.facts
     }
 
     /// The rules as their files say now (held between requests while the files stay the

@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::kept::Served;
 use super::{App, Fail, blocking};
-use crate::jobs::site::{FeedItem, PUBLIC_BUNDLE, Site, SiteDraw, SiteNotice, SiteYear};
+use crate::jobs::site::{
+    FeedItem, PUBLIC_BUNDLE, PUBLIC_CHANGES, Site, SiteDraw, SiteNotice, SiteYear,
+};
 
 /// The site's assets: stylesheet, the verifier and its SHA-256 (plain files, no build step).
 pub const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -253,7 +255,8 @@ pub fn files(site: &Site) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
     Ok(out)
 }
 
-/// A draw's list and, once published, its results notice.
+/// A draw's list, its changes after the draw as the verification page reads them
+/// (`changes.json`, `suiji-public-changes/1`) and, once published, its results notice.
 fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, String)>, askama::Error> {
     let page = DrawPage {
         site,
@@ -261,7 +264,11 @@ fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, String)>, askama
         dated: format!("发布时间：{}", d.marks.drawn_at),
         d,
     };
-    let mut out = vec![(format!("draws/{}.html", d.id), page.render()?)];
+    let changes = serde_json::to_string(&d.public_changes).map_err(askama::Error::custom)?;
+    let mut out = vec![
+        (format!("draws/{}.html", d.id), page.render()?),
+        (format!("draws/{}/{PUBLIC_CHANGES}", d.id), changes),
+    ];
     if let Some(n) = &d.notice {
         let page = NoticePage {
             site,

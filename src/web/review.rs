@@ -492,7 +492,7 @@ pub(crate) async fn approve(
         decidable(&app, &user, id)?;
         let cfg = config_now(&app)?;
         let mut store = app.store(Some(&user))?;
-        rule_changes::approve(&mut store, &cfg, id, &who).map_err(|e| Fail::of(&e))
+        rule_changes::approve(&mut store, &cfg, id, &who, app.facts()).map_err(|e| Fail::of(&e))
     })
     .await?;
     Ok(Redirect::to(&format!("/rules/changes/{id}")).into_response())
@@ -547,7 +547,7 @@ pub(crate) async fn outside(State(app): State<App>, viewer: Viewer) -> Result<Re
         let problems = if status.outside.is_empty() {
             None
         } else {
-            rule_changes::check_set(&app.config(), &status.disk.files, year)
+            rule_changes::check_set(&app.config(), &status.disk.files, year, app.facts())
                 .err()
                 .map(|e| super::report_text(&crate::diag::Problem::report(&e)))
         };
@@ -593,7 +593,7 @@ pub(crate) async fn approve_outside(
                 return Err(Fail::Forbidden);
             }
         }
-        rule_changes::approve_outside(&mut store, &cfg, Some(&form.seen), &who)
+        rule_changes::approve_outside(&mut store, &cfg, Some(&form.seen), &who, app.facts())
             .map_err(|e| Fail::of(&e))
     })
     .await?;
@@ -755,7 +755,8 @@ pub(crate) async fn rollback(
     let id = blocking(move || {
         let cfg = config_now(&app)?;
         let mut store = app.store(Some(&user))?;
-        rule_changes::rollback(&mut store, &cfg, form.version, &who).map_err(|e| Fail::of(&e))
+        rule_changes::rollback(&mut store, &cfg, form.version, &who, app.facts())
+            .map_err(|e| Fail::of(&e))
     })
     .await?;
     Ok(Redirect::to(&format!("/rules/changes/{id}")).into_response())

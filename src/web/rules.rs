@@ -2,7 +2,8 @@
 //! <matter>`), a department's files as text (`/rules/<department>`, the advanced tab), the
 //! check of a draft as the user types (`/rules-check`, a fragment the page's script puts in
 //! place; the 检查 button does the same without script) and the preview. Every check is
-//! `jobs::rule_edit::check`, which runs what `suiji check` runs. 保存草稿 and 提交审核 make the
+//! `jobs::rule_edit::check_kept` on the console's kept registry facts (`App::facts`), which
+//! runs what `suiji check` runs. 保存草稿 and 提交审核 make the
 //! editor's change of a department a draft, then a change waiting for approval
 //! (`jobs::rule_changes`): the rule files change only when it is approved.
 
@@ -12,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::session::Viewer;
 use super::{App, Fail, blocking, render};
+use crate::jobs::check::Keeper;
 use crate::jobs::rule_changes::{self, ChangeError, Submitted, Who};
 use crate::jobs::rule_edit::{self, Checked, DepartmentFiles, Finding, Preview};
 use crate::jobs::users::Action;
@@ -467,6 +469,13 @@ impl Field {
         super::names::choice(&self.default)
     }
 
+    /// The rows a text area shows: every line of the value and one more to type in (at least
+    /// 3 for a long text, 2 for a list or map; at most 12, then it scrolls).
+    pub fn rows(&self) -> usize {
+        let least = if self.kind == "long" { 3 } else { 2 };
+        (self.value.lines().count() + 1).clamp(least, 12)
+    }
+
     /// The label, what a rule file spells literally marked (`true`) to show as such.
     pub fn label_runs(&self) -> Vec<(bool, String)> {
         super::names::literal_runs(self.label)
@@ -751,9 +760,10 @@ async fn run_form(
     let config = app.config();
     let year = year(app, &loaded, pairs);
     let base = working.dir.clone();
+    let held = app.clone();
     let (checked, preview) = blocking(move || {
         check_and_preview(
-            (&config, base.as_deref()),
+            (&config, base.as_deref(), held.facts()),
             &loaded,
             &draft,
             year,
@@ -806,8 +816,10 @@ async fn live_answer(
     let config = app.config();
     let year = year(app, &loaded, pairs);
     let base = working.dir.clone();
+    let app = app.clone();
     let html = blocking(move || {
-        let (checked, new) = rule_edit::check(&config, base.as_deref(), &draft, year);
+        let keeper = app.facts();
+        let (checked, new) = rule_edit::check_kept(&config, base.as_deref(), &draft, year, keeper);
         let rendered = match live {
             Live::Check => CheckFragment {
                 check: check_view(&checked, &draft, false),
@@ -816,7 +828,7 @@ async fn live_answer(
             Live::Effect => {
                 let effect = match (checked.ok(), new) {
                     (true, Some(new)) => Some(
-                        rule_edit::preview(&loaded, &new, year)
+                        rule_edit::preview(&loaded, &new, year, keeper)
                             .map(|p| preview_view(&p))
                             .map_err(|e| Fail::of(&e))?,
                     ),
@@ -981,16 +993,16 @@ fn text_of(checked: &(Checked, Draft), files: &DepartmentFiles) -> String {
 
 /// Checks a draft and, when asked and the draft has no error, previews it.
 fn check_and_preview(
-    (config, base): (&std::path::Path, Option<&std::path::Path>),
+    (config, base, keeper): (&std::path::Path, Option<&std::path::Path>, &Keeper),
     loaded: &Loaded,
     draft: &Draft,
     year: i32,
     wants_preview: bool,
 ) -> Result<((Checked, Draft), Option<PreviewView>), Fail> {
-    let (checked, new) = rule_edit::check(config, base, draft, year);
+    let (checked, new) = rule_edit::check_kept(config, base, draft, year, keeper);
     let preview = match (&new, wants_preview && checked.ok()) {
         (Some(new), true) => Some(
-            rule_edit::preview(loaded, new, year)
+            rule_edit::preview(loaded, new, year, keeper)
                 .map(|p| preview_view(&p))
                 .map_err(|e| Fail::of(&e))?,
         ),
@@ -1109,9 +1121,10 @@ pub(crate) async fn department_post(
     let config = app.config();
     let year = year(&app, &loaded, &pairs);
     let base = working.dir.clone();
+    let held = app.clone();
     let (checked, preview) = blocking(move || {
         check_and_preview(
-            (&config, base.as_deref()),
+            (&config, base.as_deref(), held.facts()),
             &loaded,
             &draft,
             year,
@@ -1470,7 +1483,7 @@ async fn save(
                 conflicts: Vec::new(),
                 open: None,
             },
-            Step::Submit => submitted(&mut store, cfg, id, &who)?,
+            Step::Submit => submitted(&mut store, cfg, id, &who, app.facts())?,
         };
         saved.open = own_open_change(&store, &who.actor, &dept)?;
         Ok(saved)
@@ -1512,6 +1525,7 @@ fn submitted(
     cfg: &crate::rules::model::Config,
     id: i64,
     who: &Who,
+    keeper: &Keeper,
 ) -> Result<Saved, Fail> {
     let said = |ok: bool, message: String| Saved {
         change: Some(id),
@@ -1520,7 +1534,7 @@ fn submitted(
         conflicts: Vec::new(),
         open: None,
     };
-    Ok(match rule_changes::submit(store, cfg, id, who) {
+    Ok(match rule_changes::submit(store, cfg, id, who, keeper) {
         Ok(Submitted::Waiting) => said(
             true,
             format!("已提交审核（变更 #{id}），等待法制审核人员批准。批准前，抽取仍使用现行规则。"),

@@ -319,7 +319,8 @@ pub fn compute_public(
     req: &Request,
     (record, out): (bool, BundleOut<'_>),
 ) -> Result<(Manifest, Option<PublicBundle>), IssueError> {
-    compute_drawn(loaded, frozen, hist, req, (record, out, false)).map(|d| (d.manifest, d.bundle))
+    compute_drawn(loaded, frozen, hist, req, (record, out, false), false)
+        .map(|d| (d.manifest, d.bundle))
 }
 
 /// [`compute_public`], also returning the drawn targets' rows when `keep_drawn`.
@@ -329,6 +330,7 @@ fn compute_drawn(
     hist: &History,
     req: &Request,
     (record, out, keep_drawn): (bool, BundleOut<'_>, bool),
+    counts_only: bool,
 ) -> Result<pipeline::Drawn, IssueError> {
     let model = &loaded.model;
     let matter = model
@@ -372,12 +374,41 @@ fn compute_drawn(
         keep_drawn,
         ..Options::default()
     };
-    pipeline::run_public(&input, rows, &loaded.sandbox, &opts, Some(&public)).map_err(|source| {
+    let public = (!counts_only).then_some(&public);
+    let opts = if counts_only {
+        Options {
+            list_exclusions_up_to: 0,
+            ..opts
+        }
+    } else {
+        opts
+    };
+    pipeline::run_public(&input, rows, &loaded.sandbox, &opts, public).map_err(|source| {
         IssueError::Draw {
             matter: matter.id.clone(),
             source,
         }
     })
+}
+
+/// The draw `req` asks for, for its counts only (a plan's estimate, a rule preview's dry
+/// run): the same strata, eligible and drawn targets and teams as [`compute`], without the
+/// public bundle (neither built nor hashed) and with the excluded targets counted, not listed.
+pub fn compute_counts(
+    loaded: &Loaded,
+    frozen: &Frozen,
+    hist: &History,
+    req: &Request,
+) -> Result<Manifest, IssueError> {
+    compute_drawn(
+        loaded,
+        frozen,
+        hist,
+        req,
+        (true, BundleOut::Hash, false),
+        true,
+    )
+    .map(|d| d.manifest)
 }
 
 /// The team of a joint plan's visits (联合抽查): members from every department involved, at
@@ -510,6 +541,7 @@ fn draw_staged(
             hist,
             req,
             (true, BundleOut::Hash, keep_drawn),
+            false,
         )?;
         return Ok((None, drawn));
     }
@@ -525,7 +557,7 @@ fn draw_staged(
     let file = std::fs::File::create(&path).map_err(|e| output(&path, &e))?;
     let file = std::cell::RefCell::new(file);
     let out = BundleOut::Write(&file);
-    let drawn = compute_drawn(loaded, frozen, hist, req, (true, out, keep_drawn))?;
+    let drawn = compute_drawn(loaded, frozen, hist, req, (true, out, keep_drawn), false)?;
     Ok((Some(staging), drawn))
 }
 
@@ -841,7 +873,7 @@ fn new_draw(req: &Request, (m, manifest_json): (&Manifest, String), frozen: &Fro
 }
 
 /// Loads and freezes the registries named in the config, or returns every problem.
-pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+pub fn freeze_registry(loaded: &Loaded) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
     let (registry, warnings) = crate::registry::check(

@@ -3,10 +3,10 @@
 //! engine's own plan, schedule and draw code make both sides.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use crate::jobs::SetupError;
-use crate::jobs::issue::{Frozen, Request};
+use crate::jobs::check::{Facts, Keeper};
+use crate::jobs::issue::Frozen;
 use crate::rules::Loaded;
 use crate::schedule::{DrawKind, ScheduledDraw};
 
@@ -83,9 +83,17 @@ pub struct Preview {
 
 /// What `new` (the rules with the draft) changes against `old` (the rules as they are) in
 /// `year`: both plans rendered by the plan job, both schedules, and a dry-run draw of every
-/// matter whose settings differ, on the registry as it is now (read once).
-pub fn preview(old: &Loaded, new: &Loaded, year: i32) -> Result<Preview, SetupError> {
-    let md = |l: &Loaded| -> Result<String, SetupError> {
+/// matter whose settings differ, on the registry as it is now. The registry's facts are those
+/// `keeper` keeps (read once per registry version, with each matter's dry runs): a matter the
+/// draft leaves as it is was dry-run by an earlier preview or check, and is not run again.
+pub fn preview(
+    old: &Loaded,
+    new: &Loaded,
+    year: i32,
+    keeper: &Keeper,
+) -> Result<Preview, SetupError> {
+    let (old_facts, new_facts) = (keeper.facts(old), keeper.facts(new));
+    let md = |l: &Loaded, facts: &Facts| -> Result<String, SetupError> {
         let input = crate::jobs::plan::Input {
             year,
             provisional: false,
@@ -93,13 +101,13 @@ pub fn preview(old: &Loaded, new: &Loaded, year: i32) -> Result<Preview, SetupEr
             output: None,
             issued: chrono::NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default(),
         };
-        match crate::jobs::plan::document(l, &input) {
+        match crate::jobs::plan::document_on(l, &input, facts) {
             Ok((bytes, _, _)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
             Err(crate::jobs::plan::PlanError::Setup(e)) => Err(e),
             Err(e) => Ok(format!("（计划无法生成：{e}）")),
         }
     };
-    let plan = changed_lines(&md(old)?, &md(new)?);
+    let plan = changed_lines(&md(old, &old_facts)?, &md(new, &new_facts)?);
     let cal = crate::jobs::load_calendar(new, false)?;
     let (old_schedule, _) = crate::schedule::year_schedule(&old.model, &cal, year);
     let (new_schedule, _) = crate::schedule::year_schedule(&new.model, &cal, year);
@@ -108,10 +116,11 @@ pub fn preview(old: &Loaded, new: &Loaded, year: i32) -> Result<Preview, SetupEr
     let dry_runs = if changed.is_empty() {
         Vec::new()
     } else {
-        let frozen = registry_for_dry_runs(new)?;
+        let frozen = new_facts.frozen(new).map_err(SetupError::Registry)?;
+        let on = (frozen, &*new_facts);
         changed
             .iter()
-            .filter_map(|id| dry_run(old, new, &frozen, id, (&old_schedule, &new_schedule)))
+            .filter_map(|id| dry_run(old, new, on, id, (&old_schedule, &new_schedule)))
             .collect()
     };
     Ok(Preview {
@@ -120,56 +129,6 @@ pub fn preview(old: &Loaded, new: &Loaded, year: i32) -> Result<Preview, SetupEr
         dates,
         dry_runs,
     })
-}
-
-/// The registry frozen for the last previews, and what it was frozen from.
-struct Kept {
-    /// The SHA-256 of every registry file, in order, and the values rows may use.
-    key: String,
-    frozen: Arc<Frozen>,
-}
-
-/// One registry kept between previews (a console previews one registry at a time).
-static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
-
-/// The registry the dry runs draw from, frozen as a draw freezes it (a UTF-8 CSV target file
-/// checked in bounded memory, its canonical snapshot written by hash to the database's
-/// snapshot folder, where a draw of the same registry finds it) and kept while its files and
-/// the values they are checked against stay the same: the next preview hashes the files
-/// (a tenth of a second for 150 MB) instead of reading them row by row again.
-fn registry_for_dry_runs(loaded: &Loaded) -> Result<Arc<Frozen>, SetupError> {
-    let cfg = &loaded.model.config;
-    let mut key = crate::digest::Hasher::default();
-    for file in cfg
-        .registries
-        .targets
-        .iter()
-        .chain(&cfg.registries.inspectors)
-    {
-        let path = cfg.root.join(file);
-        // A file that cannot be read is never kept: the freezing says why.
-        let Ok(sha) = crate::digest::sha256_file(&path) else {
-            return freeze_now(loaded).map(Arc::new);
-        };
-        key.update(format!("{}\0{sha}\n", path.display()).as_bytes());
-    }
-    key.update(format!("{:?}", crate::registry::Known::from_model(&loaded.model)).as_bytes());
-    let key = key.finish();
-    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(k) = kept.as_ref().filter(|k| k.key == key) {
-        return Ok(Arc::clone(&k.frozen));
-    }
-    let frozen = Arc::new(freeze_now(loaded)?);
-    *kept = Some(Kept {
-        key,
-        frozen: Arc::clone(&frozen),
-    });
-    Ok(frozen)
-}
-
-fn freeze_now(loaded: &Loaded) -> Result<Frozen, SetupError> {
-    let dir = crate::store::snapshot_dir_in(&loaded.model.config.data_dir);
-    crate::jobs::issue::freeze_into(loaded, &dir).map_err(SetupError::Registry)
 }
 
 /// The matters whose settings differ (where they are written in the file does not count).
@@ -186,12 +145,15 @@ fn changed_matters(old: &Loaded, new: &Loaded) -> Vec<String> {
         .collect()
 }
 
+/// The registry a preview's dry runs draw from, and the facts they are kept in.
+type On<'a> = (&'a Frozen, &'a Facts);
+
 /// The dry runs of matter `id` before and after, on its first regular draw of the year; a
 /// matter the change retires has its dry run before and [`After::Retired`].
 fn dry_run(
     old: &Loaded,
     new: &Loaded,
-    frozen: &Frozen,
+    on: On<'_>,
     id: &str,
     (old_schedule, new_schedule): (&[ScheduledDraw], &[ScheduledDraw]),
 ) -> Option<DryRun> {
@@ -207,48 +169,36 @@ fn dry_run(
         return Some(DryRun {
             matter: crate::rules::names::matter_name(&new.model, id),
             period: draw.period.label_zh(),
-            before: counts(old, frozen, id, draw).ok(),
+            before: counts(old, on, id, &draw).ok(),
             after: After::Retired,
         });
     };
-    let before = first(old_schedule).and_then(|d| counts(old, frozen, id, d).ok());
+    let before = first(old_schedule).and_then(|d| counts(old, on, id, &d).ok());
     Some(DryRun {
         matter: crate::rules::names::matter_name(&new.model, id),
         period: draw.period.label_zh(),
         before,
-        after: match counts(new, frozen, id, draw) {
+        after: match counts(new, on, id, &draw) {
             Ok(c) => After::Drawn(c),
             Err(e) => After::Failed(e),
         },
     })
 }
 
-/// One dry-run draw (a fixed seed: only the counts are shown) and its staffing.
+/// One dry-run draw (a fixed seed: only the counts are shown, kept in the facts) and its
+/// staffing.
 fn counts(
     loaded: &Loaded,
-    frozen: &Frozen,
+    (frozen, facts): On<'_>,
     id: &str,
-    draw: ScheduledDraw,
+    draw: &ScheduledDraw,
 ) -> Result<Counts, String> {
-    let req = Request {
-        algorithm: loaded.model.config.algorithm,
-        draw,
-        seed: crate::draw::Seed([0; 32]),
-        seed_source: "preview".into(),
-        actor: "preview".into(),
-        created_at: String::new(),
-        redraw: None,
-        dry_run: true,
-        provisional: false,
-    };
-    let history = crate::draw::pipeline::History::default();
-    let man =
-        crate::jobs::issue::compute(loaded, frozen, &history, &req).map_err(|e| e.to_string())?;
     let m = loaded.model.matter(id).ok_or_else(|| id.to_string())?;
-    let mut drawn: BTreeMap<&str, usize> = BTreeMap::new();
-    for s in &man.selected {
-        *drawn.entry(s.stratum.as_str()).or_default() += 1;
-    }
+    let run = facts.dry_run(loaded, frozen, m, draw);
+    let c = match &*run {
+        Ok(c) => c,
+        Err(e) => return Err(e.clone()),
+    };
     let inspectors = frozen
         .registry
         .inspectors
@@ -261,21 +211,21 @@ fn counts(
         })
         .count();
     Ok(Counts {
-        eligible: man.strata.iter().map(|s| s.eligible).sum(),
-        drawn: man.selected.len(),
-        strata: man
+        eligible: c.eligible,
+        drawn: c.drawn,
+        strata: c
             .strata
             .iter()
-            .map(|s| StratumCount {
-                stratum: s.stratum.clone(),
-                eligible: s.eligible,
-                drawn: drawn.get(s.stratum.as_str()).copied().unwrap_or(0),
+            .map(|(stratum, eligible, drawn)| StratumCount {
+                stratum: stratum.clone(),
+                eligible: *eligible,
+                drawn: *drawn,
             })
             .collect(),
-        needed: man.selected.len() * m.team_size as usize,
+        needed: c.drawn * m.team_size as usize,
         inspectors,
         capacity: inspectors * m.workload_cap as usize,
-        unstaffed: man.selected.iter().filter(|s| s.team.is_empty()).count(),
+        unstaffed: c.unstaffed,
     })
 }
 
