@@ -53,7 +53,11 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
     }
     match recorded(m, store) {
         // Every change made after the draw must be the one its rules give.
-        Ok(d) if diffs.is_empty() => diffs.extend(super::change::check(store, m, d.id)),
+        Ok(d) if diffs.is_empty() => {
+            diffs.extend(super::change::check(store, m, d.id));
+            // The loads it carried in must be those the records held when it was recorded.
+            diffs.extend(carried_check(store, m, d.id));
+        }
         Ok(_) => {}
         Err(e) => diffs.push(e),
     }
@@ -62,6 +66,53 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
     } else {
         Verdict::Differs(diffs)
     }
+}
+
+/// Recomputes the `carried_loads` of a version-2 draw (recorded as draw `id`) from the
+/// database as of its audit entry (docs/draw-algorithm.md V2-16 item 2): the difference, if
+/// any. A re-run takes them from the manifest, so this is what finds a draw recorded with
+/// loads that are not the period's.
+fn carried_check(store: &Store, m: &Manifest, id: i64) -> Option<String> {
+    if m.algorithm != Algorithm::V2.name() || m.carried_loads.is_none() {
+        return None;
+    }
+    let counted = match team_inspectors(m, store) {
+        Ok(c) => c,
+        Err(e) => return Some(format!("carried_loads cannot be checked: {e}")),
+    };
+    let counted = counted.iter().map(String::as_str).collect();
+    match super::loads::carried_problem(store, m, id, &counted) {
+        Ok(problem) => problem,
+        Err(e) => Some(format!("carried_loads cannot be checked: {e}")),
+    }
+}
+
+/// The inspectors whose loads a draw carries in: those of its team's departments in its
+/// archived inspector snapshot (V2-16 item 1).
+fn team_inspectors(m: &Manifest, store: &Store) -> Result<Vec<String>, String> {
+    let get = |hash: &str, what: &str| {
+        store
+            .get_snapshot(hash)
+            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+    };
+    let inspectors = crate::registry::parse_canonical_inspectors(&get(
+        &m.registry.inspectors_snapshot,
+        "inspectors",
+    )?)
+    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    let matter = loaded
+        .model
+        .matter(&m.matter)
+        .ok_or_else(|| format!("the archived rules have no matter {}", m.matter))?;
+    let spec = super::issue::joint_team(matter)
+        .unwrap_or_else(|| crate::draw::pipeline::matter_team(matter));
+    Ok(inspectors
+        .into_iter()
+        .filter(|i| spec.departments.contains(&i.department))
+        .map(|i| i.id)
+        .collect())
 }
 
 /// The recorded draw this manifest belongs to. A manifest that re-runs identically but was
