@@ -433,51 +433,21 @@ pub fn issue(
     let req = recorded.as_ref().unwrap_or(req);
     let d = &req.draw;
     refuse_drawn(&model.config.output_dir, store, req)?;
-    let phase = |what: &str| {
-        if frozen.info.targets_rows >= PROGRESS_ROWS {
-            tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "{what}");
-        }
-    };
     let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
     // A version-2 draw is recorded only with the history and loads the records hold when it is
     // recorded (V2-16): where they stand is read before they are, and checked again inside the
     // recording transaction; a draw or change recorded meanwhile means drawing again.
     let mut attempt = 1;
     let (manifest, committed, draw_id) = loop {
-        let epoch = match req.algorithm {
-            Algorithm::V2 => Some(store.loads_epoch()?),
-            Algorithm::V1 => None,
-        };
-        let hist = draw_history(loaded, store, frozen, req)?;
-        phase("drawing");
-        let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, &folder)?;
-        let manifest = drawn.manifest;
-        let Some(staging) = staging else {
-            return Ok(Issued {
-                draw_id: None,
-                manifest,
-                folder: None,
-            });
-        };
-        let marks = marks(req, store.is_simulation()?);
-        phase("writing the draw's files");
-        let targets = match &frozen.file {
-            Some(_) => &drawn.targets,
-            None => &frozen.registry.targets,
-        };
-        let manifest_json = stage(model, (frozen, targets), &manifest, (d, &marks), &staging)?;
-        probe::point("draw.staged");
-        phase("recording the draw");
-        let recorded = staging.commit(|| {
-            record_current(
-                store,
-                (loaded, frozen, req),
-                (&manifest, manifest_json),
-                (epoch, &hist),
-            )
-        });
-        match recorded {
-            Ok((committed, id)) => break (manifest, committed, id),
+        match draw_and_record(loaded, store, frozen, req, &folder) {
+            Ok((manifest, None)) => {
+                return Ok(Issued {
+                    draw_id: None,
+                    manifest,
+                    folder: None,
+                });
+            }
+            Ok((manifest, Some((committed, id)))) => break (manifest, committed, id),
             Err(IssueError::LoadsChanged(_)) if attempt < ATTEMPTS => attempt += 1,
             Err(e) => return Err(e),
         }
@@ -509,6 +479,60 @@ pub fn issue(
         manifest,
         folder: Some(folder),
     })
+}
+
+/// Draws `req` from the history and loads the records hold now, stages its files beside
+/// `folder` and records it, unless a draw or change recorded meanwhile changed them
+/// ([`IssueError::LoadsChanged`], nothing recorded). The manifest, with the staged files and
+/// the draw's number once recorded (`None` on a dry run).
+fn draw_and_record(
+    loaded: &Loaded,
+    store: &mut Store,
+    frozen: &Frozen,
+    req: &Request,
+    folder: &Path,
+) -> Result<(Manifest, Option<(place::Committed, i64)>), IssueError> {
+    let d = &req.draw;
+    let phase = |what: &str| {
+        if frozen.info.targets_rows >= PROGRESS_ROWS {
+            tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "{what}");
+        }
+    };
+    let epoch = match req.algorithm {
+        Algorithm::V2 => Some(store.loads_epoch()?),
+        Algorithm::V1 => None,
+    };
+    let hist = draw_history(loaded, store, frozen, req)?;
+    phase("drawing");
+    let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, folder)?;
+    let manifest = drawn.manifest;
+    let Some(staging) = staging else {
+        return Ok((manifest, None));
+    };
+    let marks = marks(req, store.is_simulation()?);
+    phase("writing the draw's files");
+    let targets = match &frozen.file {
+        Some(_) => &drawn.targets,
+        None => &frozen.registry.targets,
+    };
+    let manifest_json = stage(
+        &loaded.model,
+        (frozen, targets),
+        &manifest,
+        (d, &marks),
+        &staging,
+    )?;
+    probe::point("draw.staged");
+    phase("recording the draw");
+    let (committed, id) = staging.commit(|| {
+        record_current(
+            store,
+            (loaded, frozen, req),
+            (&manifest, manifest_json),
+            (epoch, &hist),
+        )
+    })?;
+    Ok((manifest, Some((committed, id))))
 }
 
 /// `req` with its period named as its draws are recorded, when they are recorded under the
