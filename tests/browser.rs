@@ -619,12 +619,12 @@ fn rule_forms_and_the_report_in_a_real_browser() {
     );
     assert!(seed.contains("取值时限（秒）"), "{seed}");
     b.screenshot("44-matter-form-seed");
-    // 分类频次: one class a line, each frequency in Chinese beside its word.
+    // 分类频次: one class a line, each frequency in Chinese as the plan words it.
     scroll_to(&b, "#f_class_frequency");
     let value = b.run("return document.getElementById('f_class_frequency').value;");
     assert_eq!(
         value,
-        json!("A = biennial\nB = yearly\nC = half-yearly"),
+        json!("A = 每两年 1 次\nB = 每年 1 次\nC = 每半年 1 次"),
         "{value}"
     );
     b.screenshot("47-matter-form-class-frequency");
