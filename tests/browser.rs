@@ -557,15 +557,8 @@ fn scroll_to(b: &Browser, selector: &str) {
 /// links to the files for the national enterprise credit publicity system, which download.
 #[test]
 fn rule_forms_and_the_report_in_a_real_browser() {
-    // As shipped: two-person approval.
-    let p = Project::shipped_two_person();
-    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
-    std::fs::copy(
-        util::repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
-        p.path("example.csv"),
-    )
-    .expect("copy example");
-    p.ok(&["results", "import", "example.csv"]);
+    // As shipped (two-person approval), with the hotels' first half-year's results.
+    let p = Project::year_with_results();
     p.ok(&["publish", "--today", "2023-07-14"]);
     let jindu = p.read("rules/jindu.toml");
     p.write(

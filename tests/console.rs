@@ -2770,16 +2770,7 @@ fn inherited_and_carried(p: &Project) {
         m["selected"],
         "the declaration changed the draw"
     );
-    let out = p.ok(&[
-        "change",
-        "replace-target",
-        "2",
-        &target,
-        "--cause",
-        "closed",
-        "--reason",
-        "已注销",
-    ]);
+    let out = p.replace_closed("2", &target);
     assert!(out.contains("回避"), "{out}");
     p.ok(&["draw", "zhian.entertainment", "--period", "2023-H1"]);
 }

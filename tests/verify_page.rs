@@ -11,6 +11,7 @@ mod util;
 
 use serde_json::{Value, json};
 use util::Project;
+use util::drawn::{staffed_besides, stratum_with_substitutes, text};
 use util::webdriver::{Browser, Driver, session, start_driver, which};
 
 /// Dropped in this order: the session, then the driver, then the server.
@@ -440,36 +441,6 @@ fn the_commitments_table_reads_on_a_wide_screen_and_on_a_phone() {
     b.screenshot("public-commitments-phone");
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().expect("a string").to_string()
-}
-
-/// A stratum of `m` with two drawn targets and two substitutes: (its drawn ids, its
-/// substitutes in rank order).
-fn stratum_with_substitutes(m: &Value) -> (Vec<String>, Vec<String>) {
-    let selected = m["selected"].as_array().expect("selected");
-    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
-    selected
-        .iter()
-        .map(|s| text(&s["stratum"]))
-        .find_map(|s| {
-            let drawn: Vec<String> = selected
-                .iter()
-                .filter(|x| text(&x["stratum"]) == s)
-                .map(|x| text(&x["target_id"]))
-                .collect();
-            let mut spare: Vec<(u64, String)> = subs
-                .iter()
-                .filter(|x| text(&x["stratum"]) == s)
-                .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
-                .collect();
-            spare.sort();
-            (drawn.len() >= 2 && spare.len() >= 2)
-                .then(|| (drawn, spare.into_iter().map(|x| x.1).collect()))
-        })
-        .expect("a stratum with two drawn targets and two substitutes")
-}
-
 /// The changes after the draw replayed in the browser (V2-13): a 替补 and a 人员调整 made
 /// with `suiji change` are each 一致; written into the database behind suiji's back, a
 /// substitute taken out of rank order and a 人员调整 of a target already replaced are each
@@ -478,54 +449,12 @@ fn stratum_with_substitutes(m: &Value) -> (Vec<String>, Vec<String>) {
 #[test]
 fn the_page_replays_the_changes_after_the_draw_and_finds_a_forged_one() {
     let p = Project::shipped().simulation();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2023-H1",
-        "--seed",
-        "demo",
-    ]);
-    let m: Value = serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H1/manifest.json"))
-        .expect("manifest");
-    let (drawn, spare) = stratum_with_substitutes(&m);
-    let (target, team) = m["selected"]
-        .as_array()
-        .expect("selected")
-        .iter()
-        .filter(|s| !drawn.contains(&text(&s["target_id"])))
-        .find(|s| !s["team"].as_array().expect("team").is_empty())
-        .map(|s| {
-            let team: Vec<String> = s["team"]
-                .as_array()
-                .expect("team")
-                .iter()
-                .map(text)
-                .collect();
-            (text(&s["target_id"]), team)
-        })
-        .expect("a staffed target of another stratum");
-    p.ok(&[
-        "change",
-        "replace-target",
-        "1",
-        &drawn[0],
-        "--cause",
-        "closed",
-        "--reason",
-        "已注销",
-    ]);
-    p.ok(&[
-        "change",
-        "replace-inspector",
-        "1",
-        &target,
-        &team[0],
-        "--cause",
-        "ill",
-        "--reason",
-        "病假",
-    ]);
+    p.ok(util::SEEDED_HOTEL);
+    let m: Value = serde_json::from_str(&p.read(util::HOTEL_MANIFEST)).expect("manifest");
+    let (_, drawn, spare) = stratum_with_substitutes(&m);
+    let (target, team) = staffed_besides(&m, &drawn);
+    p.replace_closed("1", &drawn[0]);
+    p.replace_ill("1", &target, &team[0]);
     let Some(page) = open(&p, "127.0.0.1:0", None) else {
         return;
     };
