@@ -161,6 +161,15 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
         })
         .expect("an undrawn eligible target");
     tampered["selected"][0]["target_id"] = undrawn.clone().into();
+    // The undrawn target given the drawn one's name: the reasons tell the two apart by id.
+    let drawn_name = named(&bundle, &drawn);
+    let at = name_column(&bundle);
+    let frame = tampered["frame"].as_array_mut().expect("frame");
+    let row = frame
+        .iter_mut()
+        .find(|f| f["id"] == undrawn.as_str())
+        .expect("the undrawn target's row");
+    row["fields"][at] = drawn_name.trim_matches(['“', '”']).into();
     let dir = tempfile::tempdir().expect("temp");
     let file = dir.path().join("bundle.public.json");
     std::fs::write(&file, serde_json::to_vec(&tampered).expect("json")).expect("write");
@@ -176,8 +185,17 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
     let r = b.run("return window.suijiResult;");
     assert_eq!(r["verdict"], "不一致", "{r}");
     let reasons = r["reasons"].to_string();
+    let both = format!(
+        "数据包为{}，重算为{}",
+        named(&tampered, &undrawn),
+        named(&tampered, &drawn)
+    );
     assert!(
-        reasons.contains(&undrawn) && reasons.contains("第 1 名"),
+        both.contains(&format!("（编号 {undrawn}）")),
+        "the shared name is told apart by id: {both}"
+    );
+    assert!(
+        reasons.contains(&both) && reasons.contains("第 1 名"),
         "{reasons}"
     );
     assert!(b.text("#verdict").contains("不一致"));
@@ -441,6 +459,34 @@ fn the_commitments_table_reads_on_a_wide_screen_and_on_a_phone() {
     b.screenshot("public-commitments-phone");
 }
 
+/// The position of `name` in the bundle's public fields.
+fn name_column(bundle: &Value) -> usize {
+    bundle["public_fields"]
+        .as_array()
+        .expect("public fields")
+        .iter()
+        .position(|f| f == "name")
+        .expect("names are public")
+}
+
+/// How the page's reasons name target `id` of the public `bundle`: “its public name”, with
+/// （编号 id） where another target of the bundle has the same name.
+fn named(bundle: &Value, id: &str) -> String {
+    let at = name_column(bundle);
+    let frame = bundle["frame"].as_array().expect("frame");
+    let name_of = |f: &Value| text(&f["fields"][at]);
+    let name = frame
+        .iter()
+        .find(|f| f["id"] == id)
+        .map(name_of)
+        .expect("a target of the frame");
+    if frame.iter().filter(|f| name_of(f) == name).count() > 1 {
+        format!("“{name}”（编号 {id}）")
+    } else {
+        format!("“{name}”")
+    }
+}
+
 /// The changes after the draw replayed in the browser (V2-13): a 替补 and a 人员调整 made
 /// with `suiji change` are each 一致; written into the database behind suiji's back, a
 /// substitute taken out of rank order and a 人员调整 of a target already replaced are each
@@ -514,15 +560,35 @@ fn the_page_replays_the_changes_after_the_draw_and_finds_a_forged_one() {
         ],
         "{r}"
     );
+    // Targets are named by their public names, never by id (no name repeats in the registry).
+    let bundle: Value =
+        serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H1/bundle.public.json"))
+            .expect("bundle");
     let reasons = r["reasons"].to_string();
+    let next = format!("下一位替补是{}", named(&bundle, &spare[1]));
     assert!(
-        reasons.contains("变更 #3") && reasons.contains(&format!("下一位替补是“{}”", spare[1])),
+        !next.contains(spare[1].as_str()),
+        "the next substitute by its name: {next}"
+    );
+    assert!(
+        reasons.contains(&format!("变更 #3（替补 {}）", named(&bundle, &drawn[1])))
+            && reasons.contains(&next)
+            && reasons.contains(&format!("不是{}", named(&bundle, &spare[0]))),
         "{reasons}"
     );
     assert!(
-        reasons.contains("变更 #4") && reasons.contains(&format!("此前已由“{}”替补", spare[0])),
+        reasons.contains(&format!(
+            "变更 #4（人员调整 {}）",
+            named(&bundle, &drawn[0])
+        )) && reasons.contains(&format!("此前已由{}替补", named(&bundle, &spare[0]))),
         "{reasons}"
     );
+    for id in drawn.iter().chain(&spare) {
+        assert!(
+            !reasons.contains(id.as_str()),
+            "no raw id {id} in {reasons}"
+        );
+    }
     assert_eq!(b.count("#changes tr[data-verdict='bad']"), 2);
     b.run("document.querySelector(\"#changes tr[data-verdict='bad']\").scrollIntoView(); return true;");
     b.screenshot("public-verify-changes-forged");
