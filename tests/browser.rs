@@ -384,6 +384,53 @@ fn rule_editing_in_a_real_browser() {
     rollback(&b, &p);
 }
 
+/// A draw's page after a change: the substitute taken in (替补) listed after the target it
+/// replaced, with the change's cause and time, and the loads carried in from the period's
+/// hotel draw beside the workload cap.
+#[test]
+fn a_draws_substitute_and_carried_loads_in_a_real_browser() {
+    let p = Project::shipped().simulation();
+    p.ok(util::SEEDED_HOTEL);
+    p.ok(&[
+        "draw",
+        "zhian.entertainment",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "demo",
+    ]);
+    let m: Value =
+        serde_json::from_str(&p.read("out/draws/zhian.entertainment/2023-H1/manifest.json"))
+            .expect("manifest");
+    assert!(
+        m["carried_loads"].is_array(),
+        "the hotel draw's loads carried in"
+    );
+    let (_, drawn, _) = util::drawn::stratum_with_substitutes(&m);
+    p.replace_closed("2", &drawn[0]);
+    add_user(&p, "li.ming", Role::Operator, None);
+    let Some((_server, d, chromium, base)) = console_for_browser(&p) else {
+        return;
+    };
+    let b = session(&d, &chromium, base, "1280,1000");
+    b.login("li.ming");
+    b.go("/draws/2");
+    assert_eq!(b.count("#drawn tr.taken-in"), 1);
+    let taken = b.text("#drawn tr.taken-in");
+    assert!(
+        taken.contains("替补 ")
+            && taken.contains("（已注销或停业，")
+            && taken.contains("变更 #1）"),
+        "{taken}"
+    );
+    assert!(b.text("#drawn tr.muted").contains("已由 "));
+    scroll_to(&b, "#drawn tr.taken-in");
+    b.screenshot("48-draw-substitute");
+    assert!(b.text("#carried-loads").contains("每期上限（户）"));
+    scroll_to(&b, "#carried-loads");
+    b.screenshot("49-draw-carried-loads");
+}
+
 /// The approver opens 规则审核, reads change #1 (10% for hotels, key by key and line by line)
 /// and approves it.
 fn review_and_approve(b: &Browser) {
