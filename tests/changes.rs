@@ -6,7 +6,7 @@
 mod util;
 
 use serde_json::Value;
-use util::drawn::{staffed_besides, stratum_with_substitutes as stratum_of, text};
+use util::drawn::{staffed_besides, stratum_with_substitutes as stratum_of, substitutes_of, text};
 use util::{HOTEL_MANIFEST as MANIFEST, Project, SEEDED_HOTEL as DRAW, run};
 
 fn drawn() -> Project {
@@ -569,19 +569,12 @@ fn a_substitute_taking_over_a_team_runs_the_conflict_hook_on_its_members() {
 
 /// A stratum's first drawn, staffed target and the substitute that would replace it.
 fn stratum_with_substitute(m: &Value) -> (String, String, String) {
-    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
     for s in m["selected"].as_array().expect("selected") {
         if s["team"].as_array().expect("team").is_empty() {
             continue;
         }
         let stratum = text(&s["stratum"]);
-        let mut spare: Vec<(u64, String)> = subs
-            .iter()
-            .filter(|x| text(&x["stratum"]) == stratum)
-            .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
-            .collect();
-        spare.sort();
-        if let Some((_, first)) = spare.into_iter().next() {
+        if let Some(first) = substitutes_of(m, &stratum).into_iter().next() {
             return (stratum, text(&s["target_id"]), first);
         }
     }

@@ -2874,40 +2874,22 @@ fn a_draws_page_shows_carried_loads_and_a_conflict_inherited_by_a_substitute() {
         assert!(!first.contains("carried-loads"), "draw 1 carries nothing in");
         // Draw 2: the substitute took over a team with a member who declared a 回避 for it.
         let m = manifest_of(&c.project, 2);
-        let member: String = c
-            .project
-            .db()
+        let (replaced, substitute): (String, String) = db
             .query_row(
-                "SELECT target_id FROM draw_changes WHERE id = 1",
+                "SELECT target_id, replacement FROM draw_changes WHERE id = 1",
                 [],
-                |r| r.get::<_, String>(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .map(|t| {
-                m["selected"]
-                    .as_array()
-                    .expect("selected")
-                    .iter()
-                    .find(|s| s["target_id"] == t.as_str())
-                    .map(|s| text_of(&s["team"][0]))
-                    .expect("the replaced visit")
-            })
             .expect("change #1");
-        let substitute: String = c
-            .project
-            .db()
-            .query_row("SELECT replacement FROM draw_changes WHERE id = 1", [], |r| {
-                r.get(0)
-            })
-            .expect("change #1");
+        let member = m["selected"]
+            .as_array()
+            .expect("selected")
+            .iter()
+            .find(|s| s["target_id"] == replaced.as_str())
+            .map(|s| text_of(&s["team"][0]))
+            .expect("the replaced visit");
         let (_, page) = c.get(Some(&cookie), "/draws/2").await;
         // The substitute is listed after the target it replaced, which says by whom.
-        let replaced: String = c
-            .project
-            .db()
-            .query_row("SELECT target_id FROM draw_changes WHERE id = 1", [], |r| {
-                r.get(0)
-            })
-            .expect("change #1");
         let (gone, taken) = (
             target_name(&c.project, &replaced),
             target_name(&c.project, &substitute),

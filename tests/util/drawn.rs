@@ -13,7 +13,6 @@ pub fn text(v: &Value) -> String {
 /// is the next to be taken in).
 pub fn stratum_with_substitutes(m: &Value) -> (String, Vec<String>, Vec<String>) {
     let selected = m["selected"].as_array().expect("selected");
-    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
     let mut strata: Vec<String> = selected.iter().map(|s| text(&s["stratum"])).collect();
     strata.sort();
     strata.dedup();
@@ -23,17 +22,25 @@ pub fn stratum_with_substitutes(m: &Value) -> (String, Vec<String>, Vec<String>)
             .filter(|x| text(&x["stratum"]) == s)
             .map(|x| text(&x["target_id"]))
             .collect();
-        let mut spare: Vec<(u64, String)> = subs
-            .iter()
-            .filter(|x| text(&x["stratum"]) == s)
-            .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
-            .collect();
-        spare.sort();
+        let spare = substitutes_of(m, &s);
         if drawn.len() >= 2 && spare.len() >= 2 {
-            return (s, drawn, spare.into_iter().map(|x| x.1).collect());
+            return (s, drawn, spare);
         }
     }
     panic!("no stratum with two drawn targets and two substitutes");
+}
+
+/// The substitutes of `stratum` in the version-2 manifest `m`, in rank order (the first is the
+/// next to be taken in).
+pub fn substitutes_of(m: &Value, stratum: &str) -> Vec<String> {
+    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
+    let mut spare: Vec<(u64, String)> = subs
+        .iter()
+        .filter(|x| x["stratum"] == stratum)
+        .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
+        .collect();
+    spare.sort();
+    spare.into_iter().map(|x| x.1).collect()
 }
 
 /// The first drawn target of `m` with a team, other than those in `besides`: (its id, its
