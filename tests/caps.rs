@@ -408,17 +408,7 @@ fn a_change_in_an_earlier_draw_counts_the_draws_issued_after_it() {
                 !period.contains_key(n),
                 "{n} already has a visit: {period:?}"
             );
-            p.ok(&[
-                "change",
-                "replace-inspector",
-                "1",
-                &target,
-                &member,
-                "--cause",
-                "ill",
-                "--reason",
-                "病假",
-            ]);
+            p.replace_ill("1", &target, &member);
             moved(&mut period, &member, n);
             assert!(period.values().all(|&x| x <= 1), "over the cap: {period:?}");
             assert_eq!(rule_of(&p, 1), Some(2), "a new change records its rule");
