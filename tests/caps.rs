@@ -196,15 +196,8 @@ fn the_cap_holds_across_the_draws_of_a_period_verifies_and_survives_a_redraw() {
 /// Replaces (cause `ill`) the first member, in `m`'s order of visits and teams, who is not in
 /// `skip`, and returns (member replaced, replacement).
 fn replace_first_member(p: &Project, id: i64, m: &Value, skip: &[String]) -> (String, String) {
-    let (target, member) = m["selected"]
-        .as_array()
-        .expect("selected")
-        .iter()
-        .flat_map(|s| {
-            let team = s["team"].as_array().expect("team").clone();
-            team.into_iter()
-                .map(move |x| (text(&s["target_id"]), text(&x)))
-        })
+    let (target, member) = members(m)
+        .into_iter()
         .find(|(_, x)| !skip.contains(x))
         .expect("a member to replace");
     p.replace_ill(&id.to_string(), &target, &member);

@@ -87,9 +87,19 @@ fn carried_check(store: &Store, m: &Manifest, id: i64) -> Option<String> {
     }
 }
 
-/// The inspectors whose loads a draw carries in: those of its team's departments in its
-/// archived inspector snapshot (V2-16 item 1).
-fn team_inspectors(m: &Manifest, store: &Store) -> Result<Vec<String>, String> {
+/// The draw's archived inspector registry and rule set (unpacked in the returned folder, which
+/// must outlive the rules).
+fn archived_inspectors_and_rules(
+    m: &Manifest,
+    store: &Store,
+) -> Result<
+    (
+        Vec<crate::registry::Inspector>,
+        tempfile::TempDir,
+        crate::rules::Loaded,
+    ),
+    String,
+> {
     let get = |hash: &str, what: &str| {
         store
             .get_snapshot(hash)
@@ -102,6 +112,13 @@ fn team_inspectors(m: &Manifest, store: &Store) -> Result<Vec<String>, String> {
     .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    Ok((inspectors, dir, loaded))
+}
+
+/// The inspectors whose loads a draw carries in: those of its team's departments in its
+/// archived inspector snapshot (V2-16 item 1).
+fn team_inspectors(m: &Manifest, store: &Store) -> Result<Vec<String>, String> {
+    let (inspectors, _dir, loaded) = archived_inspectors_and_rules(m, store)?;
     let matter = loaded
         .model
         .matter(&m.matter)
@@ -236,18 +253,7 @@ fn archived_for_rerun(
         } = archived(m, store)?;
         return Ok((_dir, loaded, Frozen::new(registry)));
     };
-    let get = |hash: &str, what: &str| {
-        store
-            .get_snapshot(hash)
-            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
-    };
-    let inspectors = crate::registry::parse_canonical_inspectors(&get(
-        &m.registry.inspectors_snapshot,
-        "inspectors",
-    )?)
-    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    let (inspectors, dir, loaded) = archived_inspectors_and_rules(m, store)?;
     let size = std::fs::metadata(&path)
         .map_err(|e| format!("the archived targets snapshot {}: {e}", path.display()))?
         .len();
