@@ -87,8 +87,8 @@ fn carried_check(store: &Store, m: &Manifest, id: i64) -> Option<String> {
     }
 }
 
-/// The draw's archived inspector registry and rule set (unpacked in the returned folder, which
-/// must outlive the rules).
+/// The draw's archived inspector registry and rule set, from the database (the rules unpacked
+/// in the returned folder, which must outlive them).
 fn archived_inspectors_and_rules(
     m: &Manifest,
     store: &Store,
@@ -100,11 +100,26 @@ fn archived_inspectors_and_rules(
     ),
     String,
 > {
-    let get = |hash: &str, what: &str| {
+    inspectors_and_rules(m, &|hash: &str, what: &str| {
         store
             .get_snapshot(hash)
             .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
-    };
+    })
+}
+
+/// The draw's archived inspector registry and rule set, their bytes read by `get` (hash,
+/// what): from the database or from an audit bundle.
+fn inspectors_and_rules(
+    m: &Manifest,
+    get: &impl Fn(&str, &str) -> Result<Vec<u8>, String>,
+) -> Result<
+    (
+        Vec<crate::registry::Inspector>,
+        tempfile::TempDir,
+        crate::rules::Loaded,
+    ),
+    String,
+> {
     let inspectors = crate::registry::parse_canonical_inspectors(&get(
         &m.registry.inspectors_snapshot,
         "inspectors",
@@ -210,13 +225,7 @@ pub(crate) fn archived_from(
     let targets =
         crate::registry::parse_canonical_targets(&get(&m.registry.targets_snapshot, "targets")?)
             .map_err(|e| format!("targets snapshot unreadable: {e}"))?;
-    let inspectors = crate::registry::parse_canonical_inspectors(&get(
-        &m.registry.inspectors_snapshot,
-        "inspectors",
-    )?)
-    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    let (inspectors, dir, loaded) = inspectors_and_rules(m, &get)?;
     let registry = Registry {
         targets,
         inspectors,
