@@ -209,6 +209,7 @@ fn main() {
         history: &history,
         team: None,
         drawn_at: String::new(),
+        exclusions_in_file: true,
     };
     let rows = Source::Csv {
         path: &targets,

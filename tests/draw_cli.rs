@@ -9,8 +9,10 @@ use util::{HOTEL_MANIFEST as MANIFEST, Project, SEEDED_HOTEL as SEEDED, run};
 const DRAW: &[&str] = &["draw", "zhian.hotel", "--period", "2023-H1"];
 const FOLDER: &str = "out/draws/zhian.hotel/2023-H1";
 
+/// The manifest at `rel`, its excluded targets listed (from its detail file, for a
+/// `suiji-manifest/3`).
 fn manifest(p: &Project, rel: &str) -> serde_json::Value {
-    serde_json::from_str(&p.read(rel)).expect("manifest is JSON")
+    util::manifest_with_exclusions(&p.path(rel))
 }
 
 /// (id, name) of every inspector in a registry file.

@@ -1,6 +1,7 @@
-//! `suiji-draw/2` through the binary: a project that draws with it records `suiji-manifest/2`
-//! (no floats in the hashed bytes, `drawn_at`, substitutes) over a `suiji-rules/2` archive (the
-//! holiday files included), and `verify` re-runs it identically; version-1 draws keep verifying.
+//! `suiji-draw/2` through the binary: a project that draws with it records `suiji-manifest/3`
+//! (no floats in the hashed bytes, `drawn_at`, substitutes; the excluded targets summarised, their
+//! list in `exclusions.csv`) over a `suiji-rules/2` archive (the holiday files included), and
+//! `verify` re-runs it identically; version-1 draws keep verifying.
 
 mod util;
 
@@ -59,7 +60,7 @@ fn a_version_2_draw_records_manifest_2_and_verifies_identical() {
     let p = version_2();
     p.ok(DRAW);
     let m = manifest(&p);
-    assert_eq!(m["format"], "suiji-manifest/2");
+    assert_eq!(m["format"], "suiji-manifest/3");
     assert_eq!(m["algorithm"], "suiji-draw/2");
     let drawn_at = m["drawn_at"].as_str().expect("drawn_at");
     assert!(drawn_at.len() >= 19 && drawn_at.contains('T'), "{drawn_at}");
@@ -116,7 +117,7 @@ fn a_version_1_draw_still_verifies_after_the_project_moves_to_version_2() {
         "demo",
     ]);
     let new = p.read("out/draws/zhian.hotel/2023-H2/manifest.json");
-    assert!(new.contains("\"format\": \"suiji-manifest/2\""), "{new}");
+    assert!(new.contains("\"format\": \"suiji-manifest/3\""), "{new}");
     for manifest in ["v1.json", "out/draws/zhian.hotel/2023-H2/manifest.json"] {
         let (code, out, err) = run(p.suiji(&["verify", manifest]));
         assert_eq!(code, 0, "{manifest}: {out}\n{err}");
@@ -131,7 +132,7 @@ fn a_config_without_the_draw_table_draws_with_version_2() {
     let p = without_draw_table();
     p.ok(DRAW);
     let m = manifest(&p);
-    assert_eq!(m["format"], "suiji-manifest/2");
+    assert_eq!(m["format"], "suiji-manifest/3");
     assert_eq!(m["algorithm"], "suiji-draw/2");
     let named = version_2();
     named.ok(DRAW);
@@ -290,4 +291,87 @@ fn every_conflict_entry_that_names_no_target_is_a_warning_at_its_cell() {
             warnings[1]
         );
     }
+}
+
+/// A new draw keeps its excluded targets out of the manifest: `exclusion_summary` counts them
+/// by stratum and reason and records the hash of `exclusions.csv`, which lists them; the
+/// database holds them (one row each, this few); `verify` re-derives them, checks the summary
+/// and the file, and finds an altered file; `regenerate` writes the file back, byte for byte.
+#[test]
+fn a_new_draw_lists_its_exclusions_in_a_detail_file_whose_hash_verify_checks() {
+    let p = version_2();
+    let out = p.ok(DRAW);
+    let m = manifest(&p);
+    assert_eq!(m["exclusions"], serde_json::json!([]));
+    let summary = &m["exclusion_summary"];
+    assert_eq!(summary["file"], "exclusions.csv");
+    let folder = p.path("out/draws/zhian.hotel/2023-H1");
+    let rows = util::detail_rows(&folder, &m);
+    assert!(!rows.is_empty(), "the shipped hotels have excluded targets");
+    let counts = summary["counts"].as_array().expect("counts");
+    let counted: u64 = counts.iter().map(|c| c["count"].as_u64().expect("n")).sum();
+    assert_eq!(counted, rows.len() as u64);
+    for reason in ["deregistered", "cooldown", "yearly_cap", "eligible_hook"] {
+        let n = rows.iter().filter(|r| r["reason"] == reason).count() as u64;
+        let c: u64 = counts
+            .iter()
+            .filter(|c| c["reason"] == reason)
+            .map(|c| c["count"].as_u64().expect("n"))
+            .sum();
+        assert_eq!(n, c, "{reason}");
+        if n > 0 {
+            assert!(out.contains(&format!("{n} {reason}")), "{out}");
+        }
+    }
+    assert!(counts.iter().all(|c| c["count"].as_u64() > Some(0)));
+    let mut ids: Vec<&str> = rows.iter().filter_map(|r| r["target_id"].as_str()).collect();
+    let listed = ids.clone();
+    ids.sort_unstable();
+    assert_eq!(ids, listed, "in target id order");
+    // The database's rows are the file's.
+    let stored: Vec<(String, String)> = {
+        let db = p.db();
+        let mut q = db
+            .prepare(
+                "SELECT entity_id, reason_code FROM draw_exclusions
+                 WHERE entity_kind = 'target' ORDER BY seq",
+            )
+            .expect("query");
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let from_file: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (s("target_id"), s("reason"))
+        })
+        .collect();
+    assert_eq!(stored, from_file);
+
+    let (code, said, err) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{said}\n{err}");
+    assert!(said.starts_with("identical"), "{said}");
+    assert!(said.contains("exclusions.csv"), "{said}");
+    let (code, said, err) = run(p.suiji(&["verify", "1"]));
+    assert_eq!(code, 0, "{said}\n{err}");
+    assert!(said.contains("hashes to the recorded"), "{said}");
+
+    // An altered detail file is found, by the manifest beside it and by the draw's number.
+    let file = folder.join("exclusions.csv");
+    let original = std::fs::read(&file).expect("file");
+    let mut altered = original.clone();
+    altered.extend_from_slice(b"T999,cooldown,x\n");
+    std::fs::write(&file, &altered).expect("write");
+    for which in [MANIFEST, "1"] {
+        let (code, said, _) = run(p.suiji(&["verify", which]));
+        assert_ne!(code, 0, "{which}: {said}");
+        assert!(said.contains("exclusions.csv was altered"), "{which}: {said}");
+    }
+    // `regenerate` puts the recorded file back.
+    std::fs::remove_file(&file).expect("remove");
+    p.ok(&["regenerate"]);
+    assert_eq!(std::fs::read(&file).expect("regenerated"), original);
 }

@@ -310,6 +310,7 @@ fn vector_manifest() -> Manifest {
             key: "cd".repeat(32),
         }]),
         exclusions: Vec::new(),
+        exclusion_summary: None,
         inspector_skips: Vec::new(),
         public_bundle: None,
         manifest_hash: String::new(),

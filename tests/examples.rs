@@ -12,8 +12,10 @@ use util::{Project, repo, run};
 
 const JOINT: &str = "out/draws/shipin.lianhe/2025-H1/manifest.json";
 
+/// The manifest at `rel`, its excluded targets listed (from its detail file, for a
+/// `suiji-manifest/3`).
 fn manifest(p: &Project, rel: &str) -> serde_json::Value {
-    serde_json::from_str(&p.read(rel)).expect("manifest is JSON")
+    util::manifest_with_exclusions(&p.path(rel))
 }
 
 /// Inspector id → (department, qualifications), read from the example's registry file.

@@ -266,6 +266,11 @@ fn first_words_of_every_file(folders: &[std::path::PathBuf]) -> Vec<(String, Str
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            // The exclusion detail file is a record with canonical bytes (hashed in the
+            // manifest), like the manifest and the bundles, not a document.
+            if name == "exclusions.csv" {
+                continue;
+            }
             let bytes = std::fs::read(&path).expect("read");
             let text = || String::from_utf8_lossy(&bytes).into_owned();
             let first = match path.extension().and_then(|e| e.to_str()).unwrap_or("") {

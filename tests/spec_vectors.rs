@@ -122,6 +122,7 @@ fn issue_v1(p: &Project, matter: &str, period: &str, (seed, seed_source): (Seed,
         redraw: None,
         dry_run: false,
         provisional: false,
+        exclusions_in_file: false,
     };
     issue(&loaded, &mut store, &Frozen::new(registry), &req).expect("issued");
 }

@@ -399,6 +399,7 @@ fn input<'a>(loaded: &'a Loaded, files: &'a Files, case: &'a Case) -> DrawInput<
         history: &case.history,
         team: None,
         drawn_at: format!("{}T09:00:00+08:00", case.period.start),
+        exclusions_in_file: false,
     }
 }
 
@@ -727,6 +728,7 @@ fn bad_rows_are_reported_like_the_registry_reader() {
         history: &none,
         team: None,
         drawn_at: String::new(),
+        exclusions_in_file: false,
     };
     let rows = Source::Csv {
         path: &path,

@@ -184,6 +184,10 @@ FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "departme
              "selected", "substitutes", "exclusions", "inspector_skips", "public_bundle",
              "manifest_hash"]
 
+# suiji-manifest/3 (V2-17): version 2 with the exclusions in a detail file, summarised.
+FIELDS_V3 = FIELDS_V2[:FIELDS_V2.index("exclusions") + 1] + ["exclusion_summary"] + \
+    FIELDS_V2[FIELDS_V2.index("exclusions") + 1:]
+
 # Optional members of a version 2 manifest: only where the draw has them.
 OPTIONAL_V2 = ("public_bundle", "carried_loads", "classes_due", "classes_not_due")
 
@@ -193,9 +197,10 @@ def fields_of(m):
     (its bundle is checked by `suiji verify --bundle`, not here), `carried_loads` (V2-16) only
     where inspectors carried loads in from the period's other draws, `classes_due` and
     `classes_not_due` (V2-14) where it recorded them (`redraw` recomputes them from the rules)."""
-    if m["format"] != "suiji-manifest/2":
+    if m["format"] not in ("suiji-manifest/2", "suiji-manifest/3"):
         return FIELDS
-    return [f for f in FIELDS_V2 if f not in OPTIONAL_V2 or f in m]
+    order = FIELDS_V3 if m["format"] == "suiji-manifest/3" else FIELDS_V2
+    return [f for f in order if f not in OPTIONAL_V2 or f in m]
 
 
 def decimal_text(x):
@@ -534,11 +539,12 @@ def last_clean(t, hist):
     return max([d for d in (reg, h) if d is not None], default=None)
 
 
-def classify(m, man, targets, history, weights_of, classes_of=lambda t: None):
-    """Scope, exclusions, strata, history kept: (strata, exclusions, history)."""
+def classify(m, man, targets, history, weights_of, classes_of=lambda t: None, hook_says_no=()):
+    """Scope, exclusions, strata, history kept: (strata, exclusions, history). An exclusion is
+    (target id, reason, detail, stratum); `hook_says_no`: the targets the `eligible` hook
+    refused, from the manifest's exclusions or its detail file."""
     regular = man["kind"] == "regular"
     reference = datetime.date.fromisoformat(man["reference_date"])
-    hook_says_no = {e["target_id"] for e in man["exclusions"] if e["reason"] == "eligible_hook"}
     base_ppm = man["ratio_ppm"]
     strata, excluded, kept = {}, [], {}
     scope = [t for t in targets if t["category"] in m["categories"]]
@@ -553,7 +559,7 @@ def classify(m, man, targets, history, weights_of, classes_of=lambda t: None):
             continue                                   # a class this draw does not cover (V2-14)
         ratio = (base_ppm, None) if ratio is None else ratio
         if t["status"] != "active":
-            excluded.append((t["id"], "deregistered", "注销/吊销/停业"))
+            excluded.append((t["id"], "deregistered", "注销/吊销/停业", name))
             continue
         hist = history.get(t["id"])
         if hist is not None:
@@ -561,14 +567,14 @@ def classify(m, man, targets, history, weights_of, classes_of=lambda t: None):
         months = m["cooldown_months"] or 0
         day = last_clean(t, hist)
         if months > 0 and day is not None and add_months(day, months) > reference:
-            excluded.append((t["id"], "cooldown", f"{day} 检查未发现问题，{months} 个月内不再抽取"))
+            excluded.append((t["id"], "cooldown", f"{day} 检查未发现问题，{months} 个月内不再抽取", name))
             continue
         if m["yearly_cap"] is not None and hist and hist["inspections_this_year"] >= m["yearly_cap"]:
             times = hist["inspections_this_year"]
-            excluded.append((t["id"], "yearly_cap", f"本年已被抽取 {times} 次（上限 {m['yearly_cap']}）"))
+            excluded.append((t["id"], "yearly_cap", f"本年已被抽取 {times} 次（上限 {m['yearly_cap']}）", name))
             continue
         if m["eligible"] and t["id"] in hook_says_no:
-            excluded.append((t["id"], "eligible_hook", f"{m['eligible']} 返回 false"))
+            excluded.append((t["id"], "eligible_hook", f"{m['eligible']} 返回 false", name))
             continue
         s = strata.setdefault(name, {"ratio": ratio, "units": []})
         s["units"].append((t, weights_of(t), pos))
@@ -576,6 +582,57 @@ def classify(m, man, targets, history, weights_of, classes_of=lambda t: None):
     history_out = [{"target_id": i, "inspections_this_year": h["inspections_this_year"],
                     "last_clean": h.get("last_clean")} for i, h in sorted(kept.items(), key=lambda x: x[0].encode())]
     return strata, excluded, history_out
+
+
+# ---- V2-17: the exclusion detail file of a suiji-manifest/3 ----
+
+REASONS = ["deregistered", "cooldown", "yearly_cap", "eligible_hook"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def detail_csv(excluded):
+    """The canonical bytes of exclusions.csv: BOM, header, one line per exclusion, LF."""
+    def cell(text):
+        if text.startswith(FORMULA_STARTS):
+            text = "'" + text
+        if any(c in text for c in ',"\r\n'):
+            text = '"' + text.replace('"', '""') + '"'
+        return text
+    lines = ["target_id,reason,detail"] + [",".join(cell(x) for x in (i, r, d))
+                                           for i, r, d, _ in excluded]
+    return ("\ufeff" + "".join(line + "\n" for line in lines)).encode("utf-8")
+
+
+def exclusion_summary(excluded):
+    """The manifest's summary of the exclusions: counts by stratum and reason, the file's hash."""
+    counts = {}
+    for _, r, _, name in excluded:
+        counts[(name, r)] = counts.get((name, r), 0) + 1
+    data = detail_csv(excluded)
+    return {"file": "exclusions.csv", "sha256": hashlib.sha256(data).hexdigest(),
+            "rows": len(excluded),
+            "counts": [{"stratum": n, "reason": r, "count": c} for (n, r), c in
+                       sorted(counts.items(), key=lambda x: (x[0][0].encode(), REASONS.index(x[0][1])))]}
+
+
+def hook_refusals(man, out_dir):
+    """The targets the `eligible` hook refused: from the manifest's exclusions, or for a
+    suiji-manifest/3 from its detail file in the draw's folder, checked against its hash."""
+    summary = man.get("exclusion_summary")
+    if summary is None:
+        return {e["target_id"] for e in man["exclusions"] if e["reason"] == "eligible_hook"}
+    path = pathlib.Path(out_dir) / "draws" / man["matter"] / man["period"]["id"] / summary["file"]
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise LookupError(f"the detail file {path} cannot be read: {e}")
+    if hashlib.sha256(data).hexdigest() != summary["sha256"]:
+        raise ValueError(f"{path} does not hash to the manifest's {summary['sha256']}")
+    text = data.decode("utf-8").removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    def original(c):
+        return c[1:] if c.startswith("'") and c[1:].startswith(FORMULA_STARTS) else c
+    return {original(r[0]) for r in rows[1:] if len(r) == 3 and r[1] == "eligible_hook"}
 
 
 # ---- §6, §7: selection ----
@@ -860,7 +917,7 @@ def classes_from(spec, m):
     return lambda t: table.get(field(t, f) or "", default)
 
 
-def redraw(db, man, spec, class_spec=None):
+def redraw(db, man, spec, class_spec=None, out_dir="out"):
     """The manifest this program computes for a recorded manifest's inputs."""
     tdata = snapshot(db, man["registry"]["targets_snapshot"])
     idata = snapshot(db, man["registry"]["inspectors_snapshot"])
@@ -870,7 +927,8 @@ def redraw(db, man, spec, class_spec=None):
     m = matter_rules(unpack_rules(rblob), man["matter"])
     history = {h["target_id"]: h for h in man["history"]}
     strata, excluded, history_out = classify(m, man, targets, history, weights_from(spec, m),
-                                             classes_from(class_spec, m))
+                                             classes_from(class_spec, m),
+                                             hook_refusals(man, out_dir))
     info, selected, subs = select(man, m, strata)
     v2 = man["algorithm"] == "suiji-draw/2"
     skips = (teams_v2 if v2 else teams)(man, m, selected, inspectors)
@@ -902,14 +960,16 @@ def redraw(db, man, spec, class_spec=None):
         "history": history_out,
         "strata": [{k: v for k, v in s.items() if k != "_after"} for s in info],
         "selected": [{k: v for k, v in s.items() if k != "_target"} for s in selected],
-        "exclusions": [{"target_id": i, "reason": r, "detail": d} for i, r, d in excluded],
+        "exclusions": [{"target_id": i, "reason": r, "detail": d} for i, r, d, _ in excluded],
         "inspector_skips": skips,
     })
     out["registry"] = dict(man["registry"],
                            targets_snapshot=hashlib.sha256(canonical_csv(theader, trecs)).hexdigest(),
                            inspectors_snapshot=hashlib.sha256(canonical_csv(iheader, irecs)).hexdigest(),
                            targets_rows=len(targets), inspectors_rows=len(inspectors))
-    order = FIELDS_V2 if v2 else FIELDS
+    if man["format"] == "suiji-manifest/3":
+        out["exclusions"], out["exclusion_summary"] = [], exclusion_summary(excluded)
+    order = (FIELDS_V3 if man["format"] == "suiji-manifest/3" else FIELDS_V2) if v2 else FIELDS
     out = {f: out[f] for f in order if f in out}
     out["manifest_hash"] = manifest_hash(out)
     substitutes = {s["stratum"]: s["_after"] for s in info}
@@ -1196,6 +1256,9 @@ def check(argv):
     ap.add_argument("--all", action="store_true", help="also draws superseded by a redraw")
     ap.add_argument("--weights", help="JSON: a weight hook's weights (§10.3)")
     ap.add_argument("--classes", help="JSON: a class hook's classes (V2-12)")
+    ap.add_argument("--out", default="out",
+                    help="the output folder holding the draws' folders (a suiji-manifest/3's "
+                         "exclusions.csv, V2-17); default: out")
     ap.add_argument("--substitutes", type=int, default=0, metavar="N",
                     help="also print each stratum's first N substitutes (§6.1), in order")
     a = ap.parse_args(argv)
@@ -1212,13 +1275,14 @@ def check(argv):
         man = json.loads(text)
         label = f"#{draw_id} {man['matter']} {man['period']['id']} ({man['algorithm']})"
         if (man["format"], man["algorithm"]) not in (("suiji-manifest/1", VERSION),
-                                                     ("suiji-manifest/2", "suiji-draw/2")):
+                                                     ("suiji-manifest/2", "suiji-draw/2"),
+                                                     ("suiji-manifest/3", "suiji-draw/2")):
             print(f"{label}: not checked: this program implements suiji-draw/1 and suiji-draw/2")
             bad += 1
             continue
         notes, changes = [], recorded_changes(db, draw_id)
         try:
-            got, substitutes = redraw(db, man, spec, class_spec)
+            got, substitutes = redraw(db, man, spec, class_spec, a.out)
             diffs = differences(man, got)
             if not diffs:
                 problems, notes = check_changes(db, man, changes, order)

@@ -97,10 +97,7 @@ pub(crate) fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String
         m.registry.targets_rows,
         &m.rules_hash[..12]
     );
-    let mut by_reason: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for e in &m.exclusions {
-        *by_reason.entry(e.reason.as_str()).or_default() += 1;
-    }
+    let by_reason = m.excluded_by_reason();
     let eligible: usize = m.strata.iter().map(|s| s.eligible).sum();
     let excluded: Vec<String> = by_reason.iter().map(|(r, n)| format!("{n} {r}")).collect();
     let _ = writeln!(

@@ -67,6 +67,22 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 manifest.selected.len(),
                 &manifest.manifest_hash[..16.min(manifest.manifest_hash.len())]
             );
+            if let Some(summary) = &manifest.exclusion_summary {
+                match &v.detail_file {
+                    Some(path) => outln!(
+                        "{} ({} excluded targets) hashes to the recorded {}",
+                        path.display(),
+                        summary.rows,
+                        &summary.sha256[..16.min(summary.sha256.len())]
+                    ),
+                    None => outln!(
+                        "{} not found beside the manifest: the re-run gives the {} excluded targets with the recorded hash {}",
+                        summary.file,
+                        summary.rows,
+                        &summary.sha256[..16.min(summary.sha256.len())]
+                    ),
+                }
+            }
             Ok(exit::OK)
         }
         Verdict::Differs(diffs) => {

@@ -12,6 +12,15 @@ pub(crate) const MANIFEST_FORMAT: &str = "suiji-manifest/1";
 /// substitutes (docs/draw-algorithm.md V2-6).
 pub(crate) const MANIFEST_FORMAT_V2: &str = "suiji-manifest/2";
 
+/// `suiji-manifest/2` with the excluded targets moved out of the manifest (docs/draw-algorithm.md
+/// V2-17): `exclusions` is empty, and `exclusion_summary` holds their counts by stratum and
+/// reason with the SHA-256 and row count of the detail file, `exclusions.csv`, written beside
+/// the manifest. What `suiji-draw/2` draws record since; the algorithm is unchanged.
+pub(crate) const MANIFEST_FORMAT_V3: &str = "suiji-manifest/3";
+
+/// The name of a `suiji-manifest/3` draw's exclusion detail file, beside its manifest.
+pub const EXCLUSIONS_FILE: &str = "exclusions.csv";
+
 /// An inclusion probability as a manifest writes it: a JSON number in `suiji-manifest/1`
 /// (written by serde_json, which other JSON libraries do not all reproduce), a decimal string
 /// in `suiji-manifest/2`: the shortest digits that read back as the same binary64, in plain
@@ -179,6 +188,60 @@ impl Exclusion {
     }
 }
 
+/// `suiji-manifest/3`: the excluded targets, counted, and the file that lists them
+/// (docs/draw-algorithm.md V2-17).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExclusionSummary {
+    /// The detail file, beside the manifest: `exclusions.csv`.
+    pub file: String,
+    /// SHA-256 of the detail file's bytes ([`exclusions_csv`]).
+    pub sha256: String,
+    /// Its rows below the header: one per excluded target.
+    pub rows: u64,
+    /// Excluded targets by stratum and reason, sorted by stratum, then reason in the order
+    /// deregistered, cooldown, yearly_cap, eligible_hook; only non-zero counts.
+    pub counts: Vec<ExclusionTally>,
+}
+
+/// Excluded targets of one stratum for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExclusionTally {
+    pub stratum: String,
+    /// deregistered | cooldown | yearly_cap | eligible_hook
+    pub reason: String,
+    pub count: u64,
+}
+
+/// The canonical bytes of a `suiji-manifest/3` draw's detail file (docs/draw-algorithm.md
+/// V2-17): UTF-8 with a byte-order mark, lines ending in LF, the header `target_id,reason,detail`,
+/// then one line per exclusion in the order given (the draw gives them in target id order).
+/// A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'` in front (so
+/// no spreadsheet takes it for a formula); a cell holding `,`, `"`, CR or LF is quoted, its `"`
+/// doubled.
+pub fn exclusions_csv(exclusions: &[Exclusion]) -> Vec<u8> {
+    fn cell(out: &mut Vec<u8>, text: &str) {
+        let text = crate::results::safe_cell::neutralise(text);
+        if text.contains([',', '"', '\r', '\n']) {
+            out.push(b'"');
+            out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+    let mut out = Vec::with_capacity(64 + exclusions.len() * 64);
+    out.extend_from_slice(b"\xEF\xBB\xBFtarget_id,reason,detail\n");
+    for e in exclusions {
+        cell(&mut out, &e.target_id);
+        out.push(b',');
+        cell(&mut out, &e.reason);
+        out.push(b',');
+        cell(&mut out, &e.detail);
+        out.push(b'\n');
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InspectorSkip {
     pub target_id: String,
@@ -239,7 +302,13 @@ pub struct Manifest {
     /// `suiji-manifest/2`: the first substitutes of every stratum, in (stratum, rank) order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub substitutes: Option<Vec<Substitute>>,
+    /// Every excluded target, in id order; empty in `suiji-manifest/3`, whose detail file lists
+    /// them.
     pub exclusions: Vec<Exclusion>,
+    /// `suiji-manifest/3`: the excluded targets counted, and the detail file's hash. Absent in
+    /// earlier formats, whose bytes stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusion_summary: Option<ExclusionSummary>,
     pub inspector_skips: Vec<InspectorSkip>,
     /// `suiji-manifest/2`, draws made since the public bundle exists: SHA-256 of the draw's
     /// public bundle (`bundle.public.json`, docs/draw-algorithm.md V2-9), which binds the frame
@@ -271,7 +340,57 @@ fn hash_json<T: Serialize>(value: &T) -> String {
     }
 }
 
+/// How a recorded exclusion summary differs from a re-run's.
+fn summary_difference(a: Option<&ExclusionSummary>, b: Option<&ExclusionSummary>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if a.counts != b.counts || a.rows != b.rows => format!(
+            "exclusions differ: recorded {} ({}), re-run {} ({})",
+            a.rows,
+            tallies(&a.counts),
+            b.rows,
+            tallies(&b.counts)
+        ),
+        (Some(a), Some(b)) => format!(
+            "the exclusion detail differs: recorded {} {} with SHA-256 {}, re-run {} {}",
+            a.file, a.rows, a.sha256, b.file, b.sha256
+        ),
+        (a, b) => format!(
+            "exclusion summary: recorded {}, re-run {}",
+            if a.is_some() { "one" } else { "none" },
+            if b.is_some() { "one" } else { "none" }
+        ),
+    }
+}
+
+/// Counts as `分层 reason n; …`.
+fn tallies(counts: &[ExclusionTally]) -> String {
+    counts
+        .iter()
+        .map(|c| format!("{} {} {}", c.stratum, c.reason, c.count))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl Manifest {
+    /// Excluded targets by reason: counted from `exclusions`, or from the summary of a
+    /// `suiji-manifest/3` (a summarised `exclusions` entry counts once).
+    pub fn excluded_by_reason(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        match &self.exclusion_summary {
+            Some(s) => {
+                for c in &s.counts {
+                    *out.entry(c.reason.clone()).or_default() += c.count;
+                }
+            }
+            None => {
+                for e in &self.exclusions {
+                    *out.entry(e.reason.clone()).or_default() += 1;
+                }
+            }
+        }
+        out
+    }
+
     /// How the classes of a re-run differ from the recorded ones: those without a ratio, and
     /// those a draw with `class_frequency` covers (docs/draw-algorithm.md V2-14).
     fn class_differences(&self, rerun: &Manifest, out: &mut Vec<String>) {
@@ -437,6 +556,12 @@ impl Manifest {
             out.push("substitutes differ".into());
         }
         self.class_differences(rerun, &mut out);
+        if self.exclusion_summary != rerun.exclusion_summary {
+            out.push(summary_difference(
+                self.exclusion_summary.as_ref(),
+                rerun.exclusion_summary.as_ref(),
+            ));
+        }
         if self.exclusions != rerun.exclusions {
             out.push(format!(
                 "exclusions differ: recorded {}, re-run {}",
@@ -506,10 +631,22 @@ mod tests {
                 })
                 .collect(),
             exclusions: vec![Exclusion::new("", "cooldown", "分层“x”：3 户")],
+            exclusion_summary: None,
             inspector_skips: Vec::new(),
             public_bundle: None,
             manifest_hash: "stale".into(),
         }
+    }
+
+    #[test]
+    fn the_detail_file_is_canonical_csv() {
+        let rows = [
+            Exclusion::new("T1", "cooldown", "上次检查 2024-01-02"),
+            Exclusion::new("=T2", "eligible_hook", "a, \"b\"\nc"),
+        ];
+        let want = "\u{feff}target_id,reason,detail\nT1,cooldown,上次检查 2024-01-02\n'=T2,eligible_hook,\"a, \"\"b\"\"\nc\"\n";
+        assert_eq!(String::from_utf8_lossy(&exclusions_csv(&rows)), want);
+        assert_eq!(exclusions_csv(&[]), b"\xEF\xBB\xBFtarget_id,reason,detail\n");
     }
 
     #[test]

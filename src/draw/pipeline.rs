@@ -8,7 +8,9 @@
 //! 3. **Select** (`choose`): the best k of each stratum with one bounded top-k, their full
 //!    keys, and the one draw order (`draw::select::draw_order`).
 //! 4. **Teams** (`teams`): inspector teams in (stratum, rank) order, with 回避 and workload caps.
-//! 5. **Manifest**: the exclusions (listed, or summarised above a limit), history, sealed.
+//! 5. **Manifest**: the exclusions (listed, or summarised above a limit; in a
+//!    `suiji-manifest/3`, counted, their list going to a detail file whose hash the manifest
+//!    records), history, sealed.
 //!
 //! A [`Source`] is either rows in memory ([`Source::Memory`], a loaded or frozen registry) or a
 //! registry file ([`Source::Csv`]) read in parallel with bounded memory: 16 bytes per row drawn
@@ -55,8 +57,8 @@ use chrono::NaiveDate;
 use crate::diag::Diagnostic;
 use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{
-    CarriedLoad, Exclusion, HistoryEntry, MANIFEST_FORMAT, MANIFEST_FORMAT_V2, Manifest,
-    PeriodInfo, RegistryInfo,
+    CarriedLoad, EXCLUSIONS_FILE, Exclusion, ExclusionSummary, ExclusionTally, HistoryEntry,
+    MANIFEST_FORMAT, MANIFEST_FORMAT_V2, MANIFEST_FORMAT_V3, Manifest, PeriodInfo, RegistryInfo,
 };
 use crate::draw::{Algorithm, Seed, TeamSpec};
 use crate::registry::Known;
@@ -133,6 +135,11 @@ pub struct DrawInput<'a> {
     /// `2025-01-02T09:00:03+08:00`), beside the scheduled `issue_at`; a re-run passes the
     /// recorded value.
     pub drawn_at: String,
+    /// `suiji-manifest/3` (with `suiji-draw/2` only): the manifest keeps the excluded targets'
+    /// summary and the hash of their detail file, which [`Drawn::excluded`] lists
+    /// (docs/draw-algorithm.md V2-17). New draws set it; a re-run sets it when the recorded
+    /// manifest is `suiji-manifest/3`.
+    pub exclusions_in_file: bool,
 }
 
 /// The target rows a draw is made from.
@@ -279,8 +286,12 @@ pub struct Drawn {
     pub manifest: Manifest,
     /// Excluded targets by stratum and reason, in the order of the summary.
     pub exclusion_counts: Vec<ExclusionCount>,
-    /// Whether `manifest.exclusions` lists every excluded target (else it is the summary).
+    /// Whether every excluded target is listed (in `manifest.exclusions`, or in
+    /// [`Drawn::excluded`] for a `suiji-manifest/3`), else `manifest.exclusions` is the summary.
     pub exclusions_listed: bool,
+    /// `suiji-manifest/3`: every excluded target, in id order, as its detail file lists them
+    /// (`manifest.exclusion_summary` holds that file's hash). Empty for other formats.
+    pub excluded: Vec<Exclusion>,
     pub stats: Stats,
     /// The public bundle, when asked for ([`run_public`]).
     pub bundle: Option<PublicBundle>,
@@ -424,13 +435,25 @@ fn phases(
         selected,
         substitutes,
         exclusions,
+        in_file: (listed && rules.input.exclusions_in_file && v2).then(|| {
+            counts
+                .iter()
+                .map(|c| ExclusionTally {
+                    stratum: c.stratum.clone(),
+                    reason: c.reason.clone(),
+                    count: c.count,
+                })
+                .collect()
+        }),
         skips,
     };
-    let (manifest, bundle) = finish(source, rules.input, &plans, parts, frame_at.zip(public))?;
+    let (manifest, bundle, excluded) =
+        finish(source, rules.input, &plans, parts, frame_at.zip(public))?;
     opts.phase(Phase::Done);
     Ok(Drawn {
         manifest,
         bundle,
+        excluded,
         exclusion_counts: counts,
         exclusions_listed: listed,
         stats,
@@ -548,6 +571,8 @@ struct Parts {
     selected: Vec<crate::draw::manifest::Selected>,
     substitutes: Vec<crate::draw::manifest::Substitute>,
     exclusions: Vec<Exclusion>,
+    /// `suiji-manifest/3`: the exclusion counts, the list going to the detail file.
+    in_file: Option<Vec<ExclusionTally>>,
     skips: Vec<crate::draw::manifest::InspectorSkip>,
 }
 
@@ -572,14 +597,17 @@ fn frame_positions(c: &Classified, fates: &[Fate]) -> Vec<FramePlace> {
 }
 
 /// The manifest, sealed, and the public bundle when asked for (its hash recorded in the
-/// manifest when `record` says so and the manifest is `suiji-manifest/2`).
+/// manifest when `record` says so and the manifest is `suiji-manifest/2` or `/3`); for a
+/// `suiji-manifest/3`, the excluded targets its detail file lists (the public bundle lists
+/// them as before).
 fn finish(
     source: &dyn RowSource,
     input: &DrawInput<'_>,
     plans: &[plan::StratumPlan],
-    parts: Parts,
+    mut parts: Parts,
     public: Option<(Vec<FramePlace>, &Public<'_>)>,
-) -> Result<(Manifest, Option<PublicBundle>), DrawFailure> {
+) -> Result<(Manifest, Option<PublicBundle>, Vec<Exclusion>), DrawFailure> {
+    let in_file = parts.in_file.take();
     let mut m = manifest(input, parts);
     let bundle = match public {
         Some((at, p)) => {
@@ -616,8 +644,23 @@ fn finish(
         }
         None => None,
     };
+    let excluded = match in_file {
+        Some(counts) => {
+            let excluded = std::mem::take(&mut m.exclusions);
+            let bytes = crate::draw::manifest::exclusions_csv(&excluded);
+            m.format = MANIFEST_FORMAT_V3.into();
+            m.exclusion_summary = Some(ExclusionSummary {
+                file: EXCLUSIONS_FILE.into(),
+                sha256: crate::digest::sha256_hex(&bytes),
+                rows: excluded.len() as u64,
+                counts,
+            });
+            excluded
+        }
+        None => Vec::new(),
+    };
     m.seal();
-    Ok((m, bundle))
+    Ok((m, bundle, excluded))
 }
 
 /// The manifest of a draw from its parts (sealed by the caller).
@@ -669,6 +712,7 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
         selected: parts.selected,
         substitutes: v2.then_some(parts.substitutes),
         exclusions: parts.exclusions,
+        exclusion_summary: None,
         inspector_skips: parts.skips,
         public_bundle: None,
         manifest_hash: String::new(),

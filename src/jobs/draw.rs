@@ -199,6 +199,7 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
     let req = Request {
         algorithm: loaded.model.config.algorithm,
         provisional: super::issue::provisional(&cal, &scheduled),
+        exclusions_in_file: super::issue::exclusions_in_file(loaded.model.config.algorithm),
         draw: scheduled,
         seed,
         seed_source,

@@ -196,6 +196,19 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
         )
     })?;
     if let (_, Some(bundle)) = super::verify::rerun_archived(&m, algorithm, archived)? {
+        // A `suiji-manifest/3`'s detail file: the excluded targets of the re-run, which its
+        // public bundle lists, checked against the hash the manifest records.
+        if let Some(summary) = &m.exclusion_summary {
+            let bytes = crate::draw::manifest::exclusions_csv(&bundle.exclusions);
+            let hash = crate::digest::sha256_hex(&bytes);
+            if hash != summary.sha256 {
+                return Err(format!(
+                    "the re-run's {} hashes to {hash}, not to the recorded {}",
+                    summary.file, summary.sha256
+                ));
+            }
+            out.push((PathBuf::from(&summary.file), bytes));
+        }
         out.extend(super::bundle::files(
             &m,
             &bundle,

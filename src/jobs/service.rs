@@ -748,6 +748,9 @@ impl Service {
             redraw: None,
             dry_run: false,
             provisional: crate::jobs::issue::provisional(&self.cal, &d),
+            exclusions_in_file: crate::jobs::issue::exclusions_in_file(
+                self.loaded.model.config.algorithm,
+            ),
         };
         match issue(&self.loaded, &mut self.store, &frozen, &req) {
             Ok(issued) => self.issued(d, &issued, now, late),

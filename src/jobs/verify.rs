@@ -351,6 +351,7 @@ fn rerun_frozen(
         redraw: None,
         dry_run: true,
         provisional: false,
+        exclusions_in_file: m.exclusion_summary.is_some(),
     };
     // The re-run's reference date is the recorded one, not the issue date.
     if req.draw.issue_date() != m.reference_date {
@@ -434,6 +435,10 @@ pub struct Verified {
     pub record: Option<Result<DrawRow, String>>,
     /// How many changes made after the draw were replayed and found right (identical only).
     pub changes: usize,
+    /// A `suiji-manifest/3`'s exclusion detail file found beside the manifest (or in the
+    /// recorded draw's folder) and checked against the hash the manifest records; `None` when
+    /// there is none to check (the re-run has checked the summary and the hash either way).
+    pub detail_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -478,17 +483,26 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         },
     };
     let store = Store::open_read_only(&data)?;
-    let (text, path) = match &input.which {
+    let (text, path, folder) = match &input.which {
         Which::Manifest(path) => (
             std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
                 path: path.clone(),
                 source,
             })?,
             path.clone(),
+            path.parent().map(|p| (p.to_path_buf(), true)),
         ),
         Which::Draw(id) => {
             let d = store.draw(*id)?.ok_or(VerifyError::NoSuchDraw(*id))?;
-            (d.record.manifest_json, store.path().join(format!("#{id}")))
+            let folder = crate::rules::load_config(&input.config).ok().map(|c| {
+                let f = super::issue::draw_folder(&c.output_dir, &d.record.matter, &d.record.period);
+                (f, false)
+            });
+            (
+                d.record.manifest_json,
+                store.path().join(format!("#{id}")),
+                folder,
+            )
         }
     };
     let manifest: Manifest =
@@ -496,7 +510,14 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             path,
             detail: e.to_string(),
         })?;
-    let verdict = verify_manifest(&manifest, &store);
+    let mut verdict = verify_manifest(&manifest, &store);
+    let detail_file = folder.and_then(|(f, own)| detail_file(&manifest, &f, own));
+    if let Some((_, Some(problem))) = &detail_file {
+        match &mut verdict {
+            Verdict::Differs(diffs) => diffs.push(problem.clone()),
+            Verdict::Identical => verdict = Verdict::Differs(vec![problem.clone()]),
+        }
+    }
     let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, &store));
     let changes = match &record {
         Some(Ok(d)) => store.changes_of(d.id)?.len(),
@@ -507,7 +528,35 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         verdict,
         record,
         changes,
+        detail_file: detail_file.map(|(path, _)| path),
     })
+}
+
+/// A `suiji-manifest/3`'s detail file in `folder` (the manifest's own folder, `own`, or the
+/// draw's when it holds this manifest): its path, and what is wrong with it, when it does not
+/// hash to what the manifest records. `None`: no such manifest, or no such file there.
+fn detail_file(
+    m: &Manifest,
+    folder: &std::path::Path,
+    own: bool,
+) -> Option<(std::path::PathBuf, Option<String>)> {
+    let summary = m.exclusion_summary.as_ref()?;
+    // The draw's folder may hold another draw (a redraw); only this manifest's is checked.
+    if !own && super::issue::manifest_hash_in(folder).as_deref() != Some(m.manifest_hash.as_str()) {
+        return None;
+    }
+    let path = folder.join(&summary.file);
+    let problem = match crate::digest::sha256_file(&path) {
+        Ok(h) if h == summary.sha256 => None,
+        Ok(h) => Some(format!(
+            "{} was altered: it hashes to {h}, but the manifest records {}",
+            path.display(),
+            summary.sha256
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => Some(format!("cannot read {}: {e}", path.display())),
+    };
+    Some((path, problem))
 }
 
 /// Re-runs the recorded draw `id` (its manifest as the database holds it) and says whether it

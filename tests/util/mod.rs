@@ -631,3 +631,43 @@ impl Test {
         }
     }
 }
+
+/// The manifest at `path` as JSON, its excluded targets listed in `exclusions` as earlier
+/// formats list them: a `suiji-manifest/3` keeps only their summary, its `exclusions.csv`
+/// beside it (read here, after checking it hashes to what the manifest records) lists them.
+pub fn manifest_with_exclusions(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("manifest");
+    let mut m: serde_json::Value = serde_json::from_str(&text).expect("manifest is JSON");
+    if m["format"] == "suiji-manifest/3" {
+        let folder = path.parent().expect("folder");
+        m["exclusions"] = serde_json::Value::Array(detail_rows(folder, &m));
+    }
+    m
+}
+
+/// The rows of a `suiji-manifest/3`'s detail file in `folder`, as manifest exclusions.
+pub fn detail_rows(folder: &Path, m: &serde_json::Value) -> Vec<serde_json::Value> {
+    let summary = &m["exclusion_summary"];
+    let file = summary["file"].as_str().expect("file");
+    let bytes = std::fs::read(folder.join(file)).expect("the detail file");
+    assert_eq!(
+        suiji::digest::sha256_hex(&bytes),
+        summary["sha256"].as_str().expect("sha256"),
+        "{file} does not hash to the manifest's"
+    );
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let text = text.strip_prefix('\u{feff}').expect("a byte-order mark");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    assert_eq!(header.iter().collect::<Vec<_>>(), ["target_id", "reason", "detail"]);
+    let rows: Vec<serde_json::Value> = reader
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            let cell = |i: usize| suiji::results::safe_cell::original(&r[i]).to_string();
+            serde_json::json!({"target_id": cell(0), "reason": cell(1), "detail": cell(2)})
+        })
+        .collect();
+    assert_eq!(rows.len() as u64, summary["rows"].as_u64().expect("rows"));
+    rows
+}

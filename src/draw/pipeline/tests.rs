@@ -76,6 +76,7 @@ fn input<'a>(m: &'a Matter, p: &'a Period, history: &'a History) -> DrawInput<'a
         history,
         team: None,
         drawn_at: String::new(),
+        exclusions_in_file: false,
     }
 }
 

@@ -305,6 +305,7 @@ fn dry_counts(
         redraw: None,
         dry_run: true,
         provisional: false,
+        exclusions_in_file: crate::jobs::issue::exclusions_in_file(loaded.model.config.algorithm),
     };
     let history = crate::draw::pipeline::History::default();
     let man = crate::jobs::issue::compute_counts(loaded, rows, &history, &req)

@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::calendar::Calendar;
 use crate::digest::sha256_hex;
 use crate::draw::bundle::PublicBundle;
-use crate::draw::manifest::{HistoryEntry, Manifest, RegistryInfo, SourceFile};
+use crate::draw::manifest::{Exclusion, HistoryEntry, Manifest, RegistryInfo, SourceFile};
 use crate::draw::pipeline::{
     self, BundleOut, DrawFailure, DrawInput, History, Options, Public, Source,
 };
@@ -132,6 +132,17 @@ pub struct Request {
     pub dry_run: bool,
     /// The draw's dates come from a provisional calendar (see [`provisional`]).
     pub provisional: bool,
+    /// `suiji-manifest/3`: the excluded targets go to the draw's `exclusions.csv`, the manifest
+    /// keeps their summary and the file's hash (new draws: [`exclusions_in_file`]; a re-run:
+    /// as the recorded manifest says).
+    pub exclusions_in_file: bool,
+}
+
+/// Whether a new draw by `algorithm` keeps its excluded targets in a detail file
+/// (`suiji-manifest/3`, docs/draw-algorithm.md V2-17): every `suiji-draw/2` draw does;
+/// `suiji-draw/1` draws keep `suiji-manifest/1`.
+pub fn exclusions_in_file(algorithm: Algorithm) -> bool {
+    algorithm == Algorithm::V2
 }
 
 /// Whether a draw's dates come from a provisional calendar: its issue or its due date falls
@@ -343,6 +354,7 @@ fn compute_drawn(
         history: hist,
         team: joint_team(matter),
         drawn_at: req.created_at.clone(),
+        exclusions_in_file: req.exclusions_in_file,
     };
     // The draw reads the frozen rows (whose snapshot is recorded with the draw): the snapshot
     // file, in bounded memory, or the registry in memory.
@@ -506,6 +518,7 @@ fn draw_and_record(
     phase("drawing");
     let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, folder)?;
     let manifest = drawn.manifest;
+    let excluded = drawn.excluded;
     let Some(staging) = staging else {
         return Ok((manifest, None));
     };
@@ -518,7 +531,7 @@ fn draw_and_record(
     let manifest_json = stage(
         &loaded.model,
         (frozen, targets),
-        &manifest,
+        (&manifest, &excluded),
         (d, &marks),
         &staging,
     )?;
@@ -528,7 +541,7 @@ fn draw_and_record(
         record_current(
             store,
             (loaded, frozen, req),
-            (&manifest, manifest_json),
+            (&manifest, &excluded, manifest_json),
             (epoch, &hist),
         )
     })?;
@@ -627,15 +640,16 @@ fn recording_failed(d: &ScheduledDraw, e: StoreError) -> IssueError {
     }
 }
 
-/// Writes the draw's files (task lists, task sheets, public list, one at a time) and its audit
-/// bundle into `staging`, which holds its public bundle already. The audit bundle is compressed
+/// Writes the draw's files (task lists, task sheets, public list, one at a time, and for a
+/// `suiji-manifest/3` the exclusion detail file `excluded`) and its audit bundle into
+/// `staging`, which holds its public bundle already. The audit bundle is compressed
 /// on a thread of its own while the documents are rendered (it needs only the manifest's file,
 /// the first written). Returns the manifest's text as written (`manifest.json`, read back: not
 /// held while the documents are rendered).
 fn stage(
     model: &crate::rules::model::Model,
     (frozen, targets): (&Frozen, &[crate::registry::Target]),
-    manifest: &Manifest,
+    (manifest, excluded): (&Manifest, &[Exclusion]),
     (d, marks): (&ScheduledDraw, &DrawMarks),
     staging: &Staging,
 ) -> Result<String, IssueError> {
@@ -643,6 +657,12 @@ fn stage(
         .matter(&d.matter)
         .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
     let dir = staging.dir();
+    if let Some(summary) = &manifest.exclusion_summary {
+        let bytes = crate::draw::manifest::exclusions_csv(excluded);
+        staging
+            .add(Path::new(&summary.file), &bytes)
+            .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
+    }
     std::thread::scope(|scope| {
         let mut audit = None;
         let written = crate::output::tasks::draw_files(
@@ -721,13 +741,13 @@ const ATTEMPTS: usize = 3;
 fn record_current(
     store: &mut Store,
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
-    (manifest, manifest_json): (&Manifest, String),
+    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], String),
     (mut epoch, hist): (Option<LoadsEpoch>, &History),
 ) -> Result<i64, IssueError> {
     let d = &req.draw;
     for _ in 0..ATTEMPTS {
         let json = manifest_json.clone();
-        match record(store, loaded, frozen, req, (manifest, json), epoch) {
+        match record(store, loaded, frozen, req, (manifest, excluded, json), epoch) {
             Err(StoreError::LoadsChanged) => {
                 epoch = Some(store.loads_epoch()?);
                 if draw_history(loaded, store, frozen, req)? != *hist {
@@ -747,7 +767,7 @@ fn record(
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
-    (manifest, manifest_json): (&Manifest, String),
+    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], String),
     epoch: Option<LoadsEpoch>,
 ) -> Result<i64, StoreError> {
     let rows = frozen.info.targets_rows as u64;
@@ -765,7 +785,7 @@ fn record(
         &frozen.inspectors_bytes,
     )?;
     store.put_snapshot(SnapshotKind::Rules, 1, &loaded.model.rules_archive)?;
-    let new = new_draw(req, (manifest, manifest_json), frozen);
+    let new = new_draw(req, (manifest, excluded, manifest_json), frozen);
     let redraw = match &req.redraw {
         Some(reason) => Redraw::Yes {
             reason: reason.clone(),
@@ -829,13 +849,19 @@ fn kind_for_store(kind: DrawKind, actor: &str) -> String {
     }
 }
 
-/// The targets the draw excluded and the inspectors it skipped, as store rows. Above
-/// [`EXCLUSIONS_LISTED_UP_TO`] excluded targets, one row per reason holds their count (the id
-/// `*` and the detail `<n> 户（名单见 exclusions.csv）`); the draw's folder lists them.
-fn exclusion_rows(m: &Manifest) -> Vec<ExclusionRow> {
-    let mut exclusions: Vec<ExclusionRow> = if m.exclusions.len() > EXCLUSIONS_LISTED_UP_TO {
+/// The targets the draw excluded and the inspectors it skipped, as store rows. The excluded
+/// targets are those of the manifest, or of its detail file (`excluded`) for a
+/// `suiji-manifest/3`. Above [`EXCLUSIONS_LISTED_UP_TO`] of them, one row per reason holds
+/// their count (the id `*` and the detail `<n> 户（名单见 exclusions.csv）`); the draw's folder
+/// lists them.
+fn exclusion_rows(m: &Manifest, excluded: &[Exclusion]) -> Vec<ExclusionRow> {
+    let listed = match &m.exclusion_summary {
+        Some(_) => excluded,
+        None => &m.exclusions,
+    };
+    let mut exclusions: Vec<ExclusionRow> = if listed.len() > EXCLUSIONS_LISTED_UP_TO {
         let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-        for e in &m.exclusions {
+        for e in listed {
             *counts.entry(e.reason.as_str()).or_default() += 1;
         }
         counts
@@ -848,7 +874,7 @@ fn exclusion_rows(m: &Manifest) -> Vec<ExclusionRow> {
             })
             .collect()
     } else {
-        m.exclusions
+        listed
             .iter()
             .map(|e| ExclusionRow {
                 entity_kind: EntityKind::Target,
@@ -868,8 +894,13 @@ fn exclusion_rows(m: &Manifest) -> Vec<ExclusionRow> {
 }
 
 /// The store's rows of a draw; `manifest_json`: the manifest's pretty JSON
-/// ([`Manifest::to_pretty_json`]), as its folder's `manifest.json` holds it.
-fn new_draw(req: &Request, (m, manifest_json): (&Manifest, String), frozen: &Frozen) -> NewDraw {
+/// ([`Manifest::to_pretty_json`]), as its folder's `manifest.json` holds it; `excluded`: the
+/// excluded targets of a `suiji-manifest/3` (its detail file's rows).
+fn new_draw(
+    req: &Request,
+    (m, excluded, manifest_json): (&Manifest, &[Exclusion], String),
+    frozen: &Frozen,
+) -> NewDraw {
     let mut targets = Vec::new();
     let mut teams = Vec::new();
     let mut unstaffed = Vec::new();
@@ -908,7 +939,7 @@ fn new_draw(req: &Request, (m, manifest_json): (&Manifest, String), frozen: &Fro
             });
         }
     }
-    let exclusions = exclusion_rows(m);
+    let exclusions = exclusion_rows(m, excluded);
     NewDraw {
         record: DrawRecord {
             matter: m.matter.clone(),
