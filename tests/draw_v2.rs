@@ -56,7 +56,7 @@ fn manifest(p: &Project) -> serde_json::Value {
 }
 
 #[test]
-fn a_version_2_draw_records_manifest_2_and_verifies_identical() {
+fn a_version_2_draw_records_manifest_3_and_verifies_identical() {
     let p = version_2();
     p.ok(DRAW);
     let m = manifest(&p);
@@ -82,7 +82,7 @@ fn a_version_2_draw_records_manifest_2_and_verifies_identical() {
     // No floating-point number anywhere in the manifest.
     let text = p.read(MANIFEST);
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert!(!has_float(&value), "a float in a suiji-manifest/2");
+    assert!(!has_float(&value), "a float in a suiji-manifest/3");
     let (code, out, err) = run(p.suiji(&["verify", MANIFEST]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.starts_with("identical"), "{out}");
@@ -324,7 +324,10 @@ fn a_new_draw_lists_its_exclusions_in_a_detail_file_whose_hash_verify_checks() {
         }
     }
     assert!(counts.iter().all(|c| c["count"].as_u64() > Some(0)));
-    let mut ids: Vec<&str> = rows.iter().filter_map(|r| r["target_id"].as_str()).collect();
+    let mut ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["target_id"].as_str())
+        .collect();
     let listed = ids.clone();
     ids.sort_unstable();
     assert_eq!(ids, listed, "in target id order");
@@ -368,7 +371,10 @@ fn a_new_draw_lists_its_exclusions_in_a_detail_file_whose_hash_verify_checks() {
     for which in [MANIFEST, "1"] {
         let (code, said, _) = run(p.suiji(&["verify", which]));
         assert_ne!(code, 0, "{which}: {said}");
-        assert!(said.contains("exclusions.csv was altered"), "{which}: {said}");
+        assert!(
+            said.contains("exclusions.csv was altered"),
+            "{which}: {said}"
+        );
     }
     // `regenerate` puts the recorded file back.
     std::fs::remove_file(&file).expect("remove");

@@ -646,7 +646,10 @@ mod tests {
         ];
         let want = "\u{feff}target_id,reason,detail\nT1,cooldown,上次检查 2024-01-02\n'=T2,eligible_hook,\"a, \"\"b\"\"\nc\"\n";
         assert_eq!(String::from_utf8_lossy(&exclusions_csv(&rows)), want);
-        assert_eq!(exclusions_csv(&[]), b"\xEF\xBB\xBFtarget_id,reason,detail\n");
+        assert_eq!(
+            exclusions_csv(&[]),
+            b"\xEF\xBB\xBFtarget_id,reason,detail\n"
+        );
     }
 
     #[test]

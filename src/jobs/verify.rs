@@ -495,7 +495,8 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         Which::Draw(id) => {
             let d = store.draw(*id)?.ok_or(VerifyError::NoSuchDraw(*id))?;
             let folder = crate::rules::load_config(&input.config).ok().map(|c| {
-                let f = super::issue::draw_folder(&c.output_dir, &d.record.matter, &d.record.period);
+                let f =
+                    super::issue::draw_folder(&c.output_dir, &d.record.matter, &d.record.period);
                 (f, false)
             });
             (

@@ -659,7 +659,10 @@ pub fn detail_rows(folder: &Path, m: &serde_json::Value) -> Vec<serde_json::Valu
     let text = text.strip_prefix('\u{feff}').expect("a byte-order mark");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().expect("header").clone();
-    assert_eq!(header.iter().collect::<Vec<_>>(), ["target_id", "reason", "detail"]);
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        ["target_id", "reason", "detail"]
+    );
     let rows: Vec<serde_json::Value> = reader
         .records()
         .map(|r| {

@@ -747,7 +747,14 @@ fn record_current(
     let d = &req.draw;
     for _ in 0..ATTEMPTS {
         let json = manifest_json.clone();
-        match record(store, loaded, frozen, req, (manifest, excluded, json), epoch) {
+        match record(
+            store,
+            loaded,
+            frozen,
+            req,
+            (manifest, excluded, json),
+            epoch,
+        ) {
             Err(StoreError::LoadsChanged) => {
                 epoch = Some(store.loads_epoch()?);
                 if draw_history(loaded, store, frozen, req)? != *hist {
