@@ -362,7 +362,7 @@ fn summary_difference(a: Option<&ExclusionSummary>, b: Option<&ExclusionSummary>
     }
 }
 
-/// Counts as `分层 reason n; …`.
+/// Counts as `<stratum> <reason> <n>; …`.
 fn tallies(counts: &[ExclusionTally]) -> String {
     counts
         .iter()

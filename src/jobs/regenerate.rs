@@ -207,7 +207,7 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
                     summary.file, summary.sha256
                 ));
             }
-            out.push((PathBuf::from(&summary.file), bytes));
+            out.push((PathBuf::from(crate::draw::manifest::EXCLUSIONS_FILE), bytes));
         }
         out.extend(super::bundle::files(
             &m,

@@ -546,7 +546,8 @@ fn detail_file(
     if !own && super::issue::manifest_hash_in(folder).as_deref() != Some(m.manifest_hash.as_str()) {
         return None;
     }
-    let path = folder.join(&summary.file);
+    // The name is the format's, not the manifest's (which a forger could point elsewhere).
+    let path = folder.join(crate::draw::manifest::EXCLUSIONS_FILE);
     let problem = match crate::digest::sha256_file(&path) {
         Ok(h) if h == summary.sha256 => None,
         Ok(h) => Some(format!(

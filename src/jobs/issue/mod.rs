@@ -657,10 +657,10 @@ fn stage(
         .matter(&d.matter)
         .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
     let dir = staging.dir();
-    if let Some(summary) = &manifest.exclusion_summary {
+    if manifest.exclusion_summary.is_some() {
         let bytes = crate::draw::manifest::exclusions_csv(excluded);
         staging
-            .add(Path::new(&summary.file), &bytes)
+            .add(Path::new(crate::draw::manifest::EXCLUSIONS_FILE), &bytes)
             .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
     }
     std::thread::scope(|scope| {
