@@ -78,10 +78,13 @@ fn text_of(path: &Path) -> String {
 }
 
 /// Every staff and public document of the year: everything under out/ but the machine files.
+/// The documents under `out/`: not the records (the manifest and bundles in JSON, and the
+/// exclusion detail file, whose canonical bytes hold the reason codes).
 fn documents(p: &Project) -> Vec<PathBuf> {
     files_under(&p.path("out"))
         .into_iter()
         .filter(|f| f.extension().is_some_and(|e| e != "json"))
+        .filter(|f| !f.ends_with("exclusions.csv"))
         .collect()
 }
 

@@ -1450,7 +1450,7 @@ fn every_csv_written_is_safe_to_open_and_the_task_list_reads_back() {
         .collect();
     assert_eq!(
         names.into_iter().collect::<Vec<_>>(),
-        ["notice.csv", "public.csv", "tasks.csv"]
+        ["exclusions.csv", "notice.csv", "public.csv", "tasks.csv"]
     );
     let mut quoted = 0;
     for (path, cells) in &found {

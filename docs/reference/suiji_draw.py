@@ -1256,9 +1256,9 @@ def check(argv):
     ap.add_argument("--all", action="store_true", help="also draws superseded by a redraw")
     ap.add_argument("--weights", help="JSON: a weight hook's weights (§10.3)")
     ap.add_argument("--classes", help="JSON: a class hook's classes (V2-12)")
-    ap.add_argument("--out", default="out",
-                    help="the output folder holding the draws' folders (a suiji-manifest/3's "
-                         "exclusions.csv, V2-17); default: out")
+    ap.add_argument("--out", help="the output folder holding the draws' folders (a "
+                    "suiji-manifest/3's exclusions.csv, V2-17); default: out/ beside the "
+                    "database's folder")
     ap.add_argument("--substitutes", type=int, default=0, metavar="N",
                     help="also print each stratum's first N substitutes (§6.1), in order")
     a = ap.parse_args(argv)
@@ -1282,7 +1282,8 @@ def check(argv):
             continue
         notes, changes = [], recorded_changes(db, draw_id)
         try:
-            got, substitutes = redraw(db, man, spec, class_spec, a.out)
+            out_dir = a.out or pathlib.Path(a.database).resolve().parent.parent / "out"
+            got, substitutes = redraw(db, man, spec, class_spec, out_dir)
             diffs = differences(man, got)
             if not diffs:
                 problems, notes = check_changes(db, man, changes, order)

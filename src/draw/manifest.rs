@@ -220,7 +220,12 @@ pub struct ExclusionTally {
 /// doubled.
 pub fn exclusions_csv(exclusions: &[Exclusion]) -> Vec<u8> {
     fn cell(out: &mut Vec<u8>, text: &str) {
-        let text = crate::results::safe_cell::neutralise(text);
+        // As `results::safe_cell::neutralise` (which `draw` does not depend on) does it.
+        let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            std::borrow::Cow::Owned(format!("'{text}"))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
         if text.contains([',', '"', '\r', '\n']) {
             out.push(b'"');
             out.extend_from_slice(text.replace('"', "\"\"").as_bytes());

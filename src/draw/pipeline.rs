@@ -435,16 +435,7 @@ fn phases(
         selected,
         substitutes,
         exclusions,
-        in_file: (listed && rules.input.exclusions_in_file && v2).then(|| {
-            counts
-                .iter()
-                .map(|c| ExclusionTally {
-                    stratum: c.stratum.clone(),
-                    reason: c.reason.clone(),
-                    count: c.count,
-                })
-                .collect()
-        }),
+        in_file: (listed && rules.input.exclusions_in_file && v2).then(|| tallies(&counts)),
         skips,
     };
     let (manifest, bundle, excluded) =
@@ -550,6 +541,18 @@ fn list_exclusions(
     }
     out.sort_by(|a, b| a.target_id.cmp(&b.target_id));
     Ok(out)
+}
+
+/// The counts a `suiji-manifest/3` records in its `exclusion_summary`.
+fn tallies(counts: &[ExclusionCount]) -> Vec<ExclusionTally> {
+    counts
+        .iter()
+        .map(|c| ExclusionTally {
+            stratum: c.stratum.clone(),
+            reason: c.reason.clone(),
+            count: c.count,
+        })
+        .collect()
 }
 
 /// One entry per (stratum, reason), in that order.
