@@ -11,7 +11,7 @@ use crate::jobs::issue::{Frozen, Request, compute_public};
 use crate::registry::types::Registry;
 use crate::rules::model::Ratio;
 use crate::schedule::{DrawKind, Period, ScheduledDraw};
-use crate::store::{DrawFilter, DrawRow, DrawStatus, Store};
+use crate::store::{DrawFilter, DrawRow, DrawStatus, DrawStore, Store};
 
 /// The outcome of a verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum Verdict {
 /// Checks the manifest's own hash, then re-runs the draw from the snapshots and rules archived
 /// in `store` and compares every selection, team and exclusion; and checks that `store`
 /// recorded this very manifest as a draw.
-pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
+pub(crate) fn verify_manifest(m: &Manifest, store: &dyn DrawStore) -> Verdict {
     let mut diffs = Vec::new();
     let recomputed = m.compute_hash();
     if recomputed != m.manifest_hash {
@@ -66,7 +66,7 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
 
 /// The recorded draw this manifest belongs to. A manifest that re-runs identically but was
 /// never recorded (say, one of several private draws with other seeds) is not the draw.
-pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
+pub fn recorded(m: &Manifest, store: &dyn DrawStore) -> Result<DrawRow, String> {
     let draws = store
         .list_draws(&DrawFilter {
             matter: Some(m.matter.clone()),
@@ -94,7 +94,7 @@ pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
     Err(format!(
         "this manifest ({}) was never recorded in {}: {recorded}",
         m.manifest_hash,
-        store.path().display()
+        store.shown()
     ))
 }
 
@@ -107,7 +107,7 @@ pub(crate) struct Archived {
 }
 
 /// Loads the rules and the registry snapshot a manifest names from the database's archive.
-pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> {
+pub(crate) fn archived(m: &Manifest, store: &dyn DrawStore) -> Result<Archived, String> {
     archived_from(m, |hash: &str, what: &str| {
         store
             .get_snapshot(hash)
@@ -153,7 +153,7 @@ pub(crate) fn archived_from(
 /// when the snapshot is kept as one (read in bounded memory), else loaded whole.
 fn archived_for_rerun(
     m: &Manifest,
-    store: &Store,
+    store: &dyn DrawStore,
 ) -> Result<(tempfile::TempDir, crate::rules::Loaded, Frozen), String> {
     let hash = &m.registry.targets_snapshot;
     let file = store
@@ -201,7 +201,7 @@ fn archived_for_rerun(
     Ok((dir, loaded, frozen))
 }
 
-fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
+fn rerun(m: &Manifest, algorithm: Algorithm, store: &dyn DrawStore) -> Result<Manifest, String> {
     let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
     rerun_frozen(m, algorithm, &loaded, &frozen, BundleOut::Hash).map(|(re, _)| re)
 }
@@ -339,6 +339,9 @@ pub struct Input {
     pub data: Option<std::path::PathBuf>,
     /// The engine config (to find the data folder).
     pub config: std::path::PathBuf,
+    /// The PostgreSQL database holding the draw (its archived inputs are there too); `None`:
+    /// the SQLite file in the data folder.
+    pub database: Option<String>,
 }
 
 /// The outcome of re-running a recorded draw.
@@ -393,7 +396,11 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             Err(_) => crate::rules::config::root_of(&input.config).join("data"),
         },
     };
-    let store = Store::open_read_only(&data)?;
+    let store: Box<dyn DrawStore> = match &input.database {
+        Some(url) => Box::new(crate::store::pg::PgStore::open(url)?),
+        None => Box::new(Store::open_read_only(&data)?),
+    };
+    let store = &*store;
     let (text, path) = match &input.which {
         Which::Manifest(path) => (
             std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
@@ -404,7 +411,10 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         ),
         Which::Draw(id) => {
             let d = store.draw(*id)?.ok_or(VerifyError::NoSuchDraw(*id))?;
-            (d.record.manifest_json, store.path().join(format!("#{id}")))
+            (
+                d.record.manifest_json,
+                std::path::PathBuf::from(store.shown()).join(format!("#{id}")),
+            )
         }
     };
     let manifest: Manifest =
@@ -412,8 +422,8 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             path,
             detail: e.to_string(),
         })?;
-    let verdict = verify_manifest(&manifest, &store);
-    let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, &store));
+    let verdict = verify_manifest(&manifest, store);
+    let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, store));
     let changes = match &record {
         Some(Ok(d)) => store.changes_of(d.id)?.len(),
         _ => 0,
@@ -428,7 +438,7 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
 
 /// Re-runs the recorded draw `id` (its manifest as the database holds it) and says whether it
 /// gives the same draw; `None` when there is no such draw.
-pub fn recorded_draw(store: &Store, id: i64) -> Result<Option<Verdict>, VerifyError> {
+pub fn recorded_draw(store: &dyn DrawStore, id: i64) -> Result<Option<Verdict>, VerifyError> {
     let Some(row) = store.draw(id)? else {
         return Ok(None);
     };
