@@ -254,6 +254,27 @@
 
   function label(s) { return s === '' ? '（不分层）' : '“' + s + '”'; }
 
+  /* How the reasons name a target, as the rest of the public site does: by its public name
+     when the bundle publishes names, with its id in brackets where another target of the bundle
+     has the same name (and after it any `more`, e.g. a rank); by its id where there is no name. */
+  function namer(b) {
+    var at = Array.isArray(b.public_fields) ? b.public_fields.indexOf('name') : -1;
+    var byId = {}, count = {};
+    if (at >= 0 && Array.isArray(b.frame)) {
+      b.frame.forEach(function (f) {
+        var n = f && Array.isArray(f.fields) ? f.fields[at] : null;
+        if (typeof n === 'string' && n !== '') { byId[f.id] = n; count[n] = (count[n] || 0) + 1; }
+      });
+    }
+    return function (id, more) {
+      var n = Object.prototype.hasOwnProperty.call(byId, id) ? byId[id] : null;
+      var notes = [];
+      if (n === null) { n = id; } else if (count[n] > 1) { notes.push('编号 ' + id); }
+      if (more) { notes.push(more); }
+      return '“' + n + '”' + (notes.length ? '（' + notes.join('，') + '）' : '');
+    };
+  }
+
   /* Checks a bundle's shape; returns the problems (Chinese) that stop the recomputation. */
   function shapeProblems(b) {
     var out = [];
@@ -282,7 +303,7 @@
     if (shape.length) {
       return { ok: false, reasons: reasons.concat(shape), strata: [], index: {}, fileHash: fileHash, ms: (root.performance || Date).now() - t0 };
     }
-    var seed = unhex(b.seed);
+    var seed = unhex(b.seed), who = namer(b);
     var groups = {}, seen = {}, i;
     for (i = 0; i < b.frame.length; i++) {
       var f = b.frame[i];
@@ -290,12 +311,12 @@
       seen[f.id] = true;
       var w = f.weight === null || f.weight === undefined ? 1 : Number(f.weight);
       if (b.weighting === 'pareto' && !(isFinite(w) && w > 0)) {
-        reasons.push('对象“' + f.id + '”的权重“' + f.weight + '”不是正数');
+        reasons.push('对象' + who(f.id) + '的权重“' + f.weight + '”不是正数');
       }
       (groups[f.stratum] = groups[f.stratum] || []).push({ id: f.id, idBytes: te.encode(f.id), weight: w, fields: f.fields });
     }
     b.exclusions.forEach(function (e) {
-      if (e.target_id && seen[e.target_id]) { reasons.push('对象“' + e.target_id + '”既在可抽对象中又被排除'); }
+      if (e.target_id && seen[e.target_id]) { reasons.push('对象' + who(e.target_id) + '既在可抽对象中又被排除'); }
     });
     var declared = {};
     b.strata.forEach(function (s) { declared[s.stratum] = s; });
@@ -315,12 +336,12 @@
       r.units.forEach(function (u) { index[u.id] = { stratum: s.stratum, unit: u, n: r.units.length, k: r.k }; });
       ranked.push(r);
     }
-    compareSelected(b, ranked, reasons);
+    compareSelected(b, ranked, reasons, who);
     return { ok: reasons.length === 0, reasons: reasons, strata: ranked, index: index, fileHash: fileHash, ms: (root.performance || Date).now() - t0 };
   }
 
   /* The recomputed selection against the one the bundle states, rank by rank. */
-  function compareSelected(b, ranked, reasons) {
+  function compareSelected(b, ranked, reasons, who) {
     var claimed = {};
     b.selected.forEach(function (x) { (claimed[x.stratum] = claimed[x.stratum] || []).push(x); });
     ranked.forEach(function (r) {
@@ -330,14 +351,14 @@
       for (var i = 0; i < n; i++) {
         var u = i < r.k ? r.units[i] : null, x = c[i];
         var where = '分层' + label(r.stratum) + '第 ' + (i + 1) + ' 名：';
-        if (!x) { reasons.push(where + '重算抽中“' + u.id + '”，数据包未列'); continue; }
-        if (!u) { reasons.push(where + '数据包列有“' + x.target_id + '”，重算不应抽中'); continue; }
+        if (!x) { reasons.push(where + '重算抽中' + who(u.id) + '，数据包未列'); continue; }
+        if (!u) { reasons.push(where + '数据包列有' + who(x.target_id) + '，重算不应抽中'); continue; }
         if (x.target_id !== u.id) {
-          reasons.push(where + '数据包为“' + x.target_id + '”，重算为“' + u.id + '”');
+          reasons.push(where + '数据包为' + who(x.target_id) + '，重算为' + who(u.id));
         } else if (x.key !== hex(u.key)) {
-          reasons.push(where + '“' + u.id + '”的排序值不符');
+          reasons.push(where + who(u.id) + '的排序值不符');
         } else if (x.inclusion_probability !== decimalText(u.lambda)) {
-          reasons.push(where + '“' + u.id + '”的入样概率数据包为 ' + x.inclusion_probability + '，重算为 ' + decimalText(u.lambda));
+          reasons.push(where + who(u.id) + '的入样概率数据包为 ' + x.inclusion_probability + '，重算为 ' + decimalText(u.lambda));
         }
       }
     });
@@ -387,7 +408,7 @@
     if (doc.public_bundle && doc.public_bundle !== result.fileHash) {
       problems.push('变更记录所记公开数据包校验值为 ' + doc.public_bundle + '，与载入的数据包不一致');
     }
-    var subs = substitutes(b, result.strata);
+    var subs = substitutes(b, result.strata), who = namer(b);
     var visits = b.selected.map(function (x) { return { target: x.target_id, stratum: x.stratum, replaced: undefined }; });
     var used = {}, last = -Infinity;
     function isSubstitute(id) {
@@ -399,14 +420,14 @@
         if (visits[i].target !== id) { continue; }
         var by = visits[i].replaced;
         if (by === undefined) { return { at: i }; }
-        return { why: '对象“' + id + '”此前已' + (by === null ? '标记不在范围' : '由“' + by + '”替补') + '，不能再变更' };
+        return { why: '对象' + who(id) + '此前已' + (by === null ? '标记不在范围' : '由' + who(by) + '替补') + '，不能再变更' };
       }
-      if (isSubstitute(id)) { return { why: '对象“' + id + '”未被抽中：是尚未启用的替补' }; }
-      return { why: '对象“' + id + '”不在本次抽取中（既未抽中，也不在替补之列）' };
+      if (isSubstitute(id)) { return { why: '对象' + who(id) + '未被抽中：是尚未启用的替补' }; }
+      return { why: '对象' + who(id) + '不在本次抽取中（既未抽中，也不在替补之列）' };
     }
     doc.changes.forEach(function (c) {
       var line = {
-        id: c.id, kind: c.kind, cause: CAUSES[c.cause] || c.cause, target: c.target_id,
+        id: c.id, kind: c.kind, cause: CAUSES[c.cause] || c.cause, target: c.target_id, named: who(c.target_id),
         replacement: c.replacement === undefined ? null : c.replacement, at: c.changed_at || '',
         ok: true, note: ''
       };
@@ -433,7 +454,7 @@
       var next = list.filter(function (u) { return !used[u.id]; })[0];
       if (!next) { refuse('分层' + label(v.stratum) + '的替补已用完（共 ' + list.length + ' 户）'); return; }
       if (next.id !== line.replacement) {
-        refuse('分层' + label(v.stratum) + '按排序下一位替补是“' + next.id + '”（第 ' + next.rank + ' 名），不是“' + line.replacement + '”');
+        refuse('分层' + label(v.stratum) + '按排序下一位替补是' + who(next.id, '第 ' + next.rank + ' 名') + '，不是' + who(line.replacement));
         return;
       }
       used[next.id] = true;
@@ -448,7 +469,7 @@
   function withChanges(r, replayed) {
     var reasons = r.reasons.concat(replayed.problems);
     replayed.lines.forEach(function (l) {
-      if (!l.ok) { reasons.push('变更 #' + l.id + '（' + (l.what || l.kind) + ' ' + l.target + '）：' + l.note); }
+      if (!l.ok) { reasons.push('变更 #' + l.id + '（' + (l.what || l.kind) + ' ' + (l.named || l.target) + '）：' + l.note); }
     });
     r.reasons = reasons;
     r.ok = reasons.length === 0;

@@ -83,19 +83,45 @@ fn staff_journey_in_a_real_browser() {
     add_user(&p, "li.ming", Role::Operator, None);
     add_user(&p, "zhang.wei", Role::Inspector, Some(me));
     add_user(&p, "zhao.min", Role::Admin, None);
-    let mut server = p.spawn(
-        "serve",
-        &["serve", "--listen", "127.0.0.1:0", "--no-scheduler"],
-    );
-    let line = server.expect_line("suiji console on http://");
-    let base = line
-        .split("http://")
-        .nth(1)
-        .map(|a| format!("http://{}", a.trim_end_matches('/')))
-        .expect("address");
+    let base = console_at(&p, NOW);
     let d = start_driver(&driver);
     let b = session(&d, &chromium, base, "1280,1000");
     journey(&b, &p);
+}
+
+/// The simulated time the staff journey's console stands at (Beijing time): the second
+/// half-year of 2026, the last the shipped holiday calendars cover, is due (July 1) and waits
+/// for its public source.
+const NOW: &str = "2026-08-14T10:00:00+08:00";
+
+/// The console of `p` served in this process, its clock standing at `now` (what it shows does
+/// not depend on the day the test runs), as `suiji serve --no-scheduler` opens it: its address.
+fn console_at(p: &Project, now: &str) -> String {
+    let config = p.path("config/suiji.toml");
+    let loaded = suiji::jobs::load_rules(&config).expect("rules load");
+    let mut store = suiji::jobs::open_store(&loaded).expect("store");
+    suiji::jobs::adopt_on_first_start(&mut store, &loaded, now);
+    drop(store);
+    let at = chrono::DateTime::parse_from_rfc3339(now)
+        .expect("a time")
+        .with_timezone(&chrono::Utc);
+    let app = suiji::web::App::new(&loaded, config, false).at(at);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let service = suiji::web::router(app)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.expect("serve");
+        });
+    });
+    format!("http://{addr}")
 }
 
 fn journey(b: &Browser, p: &Project) {
@@ -185,20 +211,8 @@ fn journey(b: &Browser, p: &Project) {
     b.go("/draws");
     b.screenshot("09-draws");
     // A period committed to a public source: the manual draw takes its announced value. The
-    // console runs on the real clock, so the period is this year's second half, or, once the
-    // shipped holiday calendars end, the last year they cover (a period suiji can schedule).
-    use chrono::Datelike as _;
-    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
-    let last_calendar = std::fs::read_dir(p.path("config/holidays"))
-        .expect("holiday calendars")
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".toml")?.parse::<i32>().ok()
-        })
-        .max()
-        .expect("a shipped holiday calendar");
-    let year = now.year().min(last_calendar);
-    let period = format!("{year}-H2");
+    // console's clock stands at NOW, in the year's second half.
+    let period = format!("{}-H2", &NOW[..4]);
     p.ok(&[
         "commit",
         "zhian.hotel",
@@ -221,27 +235,14 @@ fn journey(b: &Browser, p: &Project) {
     assert_eq!(b.text("#preview"), "换算该值为种子");
     b.screenshot("10-manual-draw-public-source");
     b.go("/");
-    // Once due (the console's clock is the real one: the draw is planned for July 1), it waits
-    // for its source: its own (amber) line naming the commitment, no fault; before, no line.
-    // The dashboard speaks of the current year: a past year's period is not on it.
-    let planned = (7, 1);
-    if year != now.year() {
-        assert_eq!(
-            b.count(".waiting"),
-            0,
-            "a past year's period is not on the dashboard"
-        );
-    } else if (now.month(), now.day()) > planned {
-        let waiting = b.text(".waiting");
-        assert!(
-            waiting.contains(&format!("等待公开随机源：{}年下半年", now.year()))
-                && waiting
-                    .contains("中国福利彩票3D 第2099001期开奖号码”将于 2099-01-02 21:15 公布"),
-            "{waiting}"
-        );
-    } else if (now.month(), now.day()) < planned {
-        assert_eq!(b.count(".waiting"), 0, "not due yet, so not waiting");
-    }
+    // Due since July 1, it waits for its source: its own (amber) line naming the commitment,
+    // no fault.
+    let waiting = b.text(".waiting");
+    assert!(
+        waiting.contains(&format!("等待公开随机源：{}年下半年", &NOW[..4]))
+            && waiting.contains("中国福利彩票3D 第2099001期开奖号码”将于 2099-01-02 21:15 公布"),
+        "{waiting}"
+    );
     b.screenshot("11-dashboard-waiting");
     accounts(b);
 }
@@ -382,6 +383,53 @@ fn rule_editing_in_a_real_browser() {
     b.screenshot("29-rule-version");
     b.logout();
     rollback(&b, &p);
+}
+
+/// A draw's page after a change: the substitute taken in (替补) listed after the target it
+/// replaced, with the change's cause and time, and the loads carried in from the period's
+/// hotel draw beside the workload cap.
+#[test]
+fn a_draws_substitute_and_carried_loads_in_a_real_browser() {
+    let p = Project::shipped().simulation();
+    p.ok(util::SEEDED_HOTEL);
+    p.ok(&[
+        "draw",
+        "zhian.entertainment",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "demo",
+    ]);
+    let m: Value =
+        serde_json::from_str(&p.read("out/draws/zhian.entertainment/2023-H1/manifest.json"))
+            .expect("manifest");
+    assert!(
+        m["carried_loads"].is_array(),
+        "the hotel draw's loads carried in"
+    );
+    let (_, drawn, _) = util::drawn::stratum_with_substitutes(&m);
+    p.replace_closed("2", &drawn[0]);
+    add_user(&p, "li.ming", Role::Operator, None);
+    let Some((_server, d, chromium, base)) = console_for_browser(&p) else {
+        return;
+    };
+    let b = session(&d, &chromium, base, "1280,1000");
+    b.login("li.ming");
+    b.go("/draws/2");
+    assert_eq!(b.count("#drawn tr.taken-in"), 1);
+    let taken = b.text("#drawn tr.taken-in");
+    assert!(
+        taken.contains("替补 ")
+            && taken.contains("（已注销或停业，")
+            && taken.contains("变更 #1）"),
+        "{taken}"
+    );
+    assert!(b.text("#drawn tr.muted").contains("已由 "));
+    scroll_to(&b, "#drawn tr.taken-in");
+    b.screenshot("48-draw-substitute");
+    assert!(b.text("#carried-loads").contains("每期上限（户）"));
+    scroll_to(&b, "#carried-loads");
+    b.screenshot("49-draw-carried-loads");
 }
 
 /// The approver opens 规则审核, reads change #1 (10% for hotels, key by key and line by line)
@@ -557,15 +605,8 @@ fn scroll_to(b: &Browser, selector: &str) {
 /// links to the files for the national enterprise credit publicity system, which download.
 #[test]
 fn rule_forms_and_the_report_in_a_real_browser() {
-    // As shipped: two-person approval.
-    let p = Project::shipped_two_person();
-    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
-    std::fs::copy(
-        util::repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
-        p.path("example.csv"),
-    )
-    .expect("copy example");
-    p.ok(&["results", "import", "example.csv"]);
+    // As shipped (two-person approval), with the hotels' first half-year's results.
+    let p = Project::year_with_results();
     p.ok(&["publish", "--today", "2023-07-14"]);
     let jindu = p.read("rules/jindu.toml");
     p.write(
@@ -619,12 +660,12 @@ fn rule_forms_and_the_report_in_a_real_browser() {
     );
     assert!(seed.contains("取值时限（秒）"), "{seed}");
     b.screenshot("44-matter-form-seed");
-    // 分类频次: one class a line, each frequency in Chinese beside its word.
+    // 分类频次: one class a line, each frequency in Chinese as the plan words it.
     scroll_to(&b, "#f_class_frequency");
     let value = b.run("return document.getElementById('f_class_frequency').value;");
     assert_eq!(
         value,
-        json!("A = biennial\nB = yearly\nC = half-yearly"),
+        json!("A = 每两年 1 次\nB = 每年 1 次\nC = 每半年 1 次"),
         "{value}"
     );
     b.screenshot("47-matter-form-class-frequency");

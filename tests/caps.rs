@@ -138,17 +138,7 @@ fn the_cap_holds_across_the_draws_of_a_period_verifies_and_survives_a_redraw() {
         .expect("a staffed visit in the second draw");
     let target = text(&staffed["target_id"]);
     let member = text(&staffed["team"][0]);
-    p.ok(&[
-        "change",
-        "replace-inspector",
-        "2",
-        &target,
-        &member,
-        "--cause",
-        "ill",
-        "--reason",
-        "病假",
-    ]);
+    p.replace_ill("2", &target, &member);
     let by: String = p
         .db()
         .query_row(
@@ -212,17 +202,7 @@ fn replace_first_member(p: &Project, id: i64, m: &Value, skip: &[String]) -> (St
         })
         .find(|(_, x)| !skip.contains(x))
         .expect("a member to replace");
-    p.ok(&[
-        "change",
-        "replace-inspector",
-        &id.to_string(),
-        &target,
-        &member,
-        "--cause",
-        "ill",
-        "--reason",
-        "病假",
-    ]);
+    p.replace_ill(&id.to_string(), &target, &member);
     let by: String = p
         .db()
         .query_row(

@@ -6,17 +6,8 @@
 mod util;
 
 use serde_json::Value;
-use util::{Project, run};
-
-const DRAW: &[&str] = &[
-    "draw",
-    "zhian.hotel",
-    "--period",
-    "2023-H1",
-    "--seed",
-    "demo",
-];
-const MANIFEST: &str = "out/draws/zhian.hotel/2023-H1/manifest.json";
+use util::drawn::{staffed_besides, stratum_with_substitutes as stratum_of, substitutes_of, text};
+use util::{HOTEL_MANIFEST as MANIFEST, Project, SEEDED_HOTEL as DRAW, run};
 
 fn drawn() -> Project {
     let p = Project::shipped().simulation();
@@ -26,37 +17,6 @@ fn drawn() -> Project {
 
 fn manifest(p: &Project) -> Value {
     serde_json::from_str(&p.read(MANIFEST)).expect("manifest is JSON")
-}
-
-fn text(v: &Value) -> String {
-    v.as_str().expect("a string").to_string()
-}
-
-/// A stratum with at least two drawn targets: (stratum, its drawn target ids in rank order, its
-/// substitutes in rank order).
-fn stratum_of(m: &Value) -> (String, Vec<String>, Vec<String>) {
-    let selected = m["selected"].as_array().expect("selected");
-    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
-    let mut strata: Vec<String> = selected.iter().map(|s| text(&s["stratum"])).collect();
-    strata.sort();
-    strata.dedup();
-    for s in strata {
-        let drawn: Vec<String> = selected
-            .iter()
-            .filter(|x| text(&x["stratum"]) == s)
-            .map(|x| text(&x["target_id"]))
-            .collect();
-        let mut spare: Vec<(u64, String)> = subs
-            .iter()
-            .filter(|x| text(&x["stratum"]) == s)
-            .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
-            .collect();
-        spare.sort();
-        if drawn.len() >= 2 && spare.len() >= 2 {
-            return (s, drawn, spare.into_iter().map(|x| x.1).collect());
-        }
-    }
-    panic!("no stratum with two drawn targets and two substitutes");
 }
 
 fn args(v: &[String]) -> Vec<&str> {
@@ -111,16 +71,7 @@ fn verify_ok(p: &Project) {
 fn a_closed_target_is_replaced_by_its_strata_next_substitutes_in_rank_order() {
     let p = drawn();
     let (_, drawn, spare) = stratum_of(&manifest(&p));
-    let out = p.ok(&[
-        "change",
-        "replace-target",
-        "1",
-        &drawn[0],
-        "--cause",
-        "closed",
-        "--reason",
-        "已注销",
-    ]);
+    let out = p.replace_closed("1", &drawn[0]);
     assert!(
         out.contains(&format!("replaced by substitute {}", spare[0])),
         "{out}"
@@ -284,40 +235,14 @@ fn the_substitutes_run_out_and_out_of_scope_may_be_marked_without_one() {
 
 /// (target, its team) of the first staffed target.
 fn staffed(m: &Value) -> (String, Vec<String>) {
-    m["selected"]
-        .as_array()
-        .expect("selected")
-        .iter()
-        .find(|s| !s["team"].as_array().expect("team").is_empty())
-        .map(|s| {
-            (
-                text(&s["target_id"]),
-                s["team"]
-                    .as_array()
-                    .expect("team")
-                    .iter()
-                    .map(text)
-                    .collect(),
-            )
-        })
-        .expect("a staffed target")
+    staffed_besides(m, &[])
 }
 
 #[test]
 fn an_ill_inspector_is_replaced_by_the_next_eligible_one_and_verify_replays_it() {
     let p = drawn();
     let (target, team) = staffed(&manifest(&p));
-    let out = p.ok(&[
-        "change",
-        "replace-inspector",
-        "1",
-        &target,
-        &team[0],
-        "--cause",
-        "ill",
-        "--reason",
-        "病假",
-    ]);
+    let out = p.replace_ill("1", &target, &team[0]);
     let db = p.db();
     let by: String = db
         .query_row(
@@ -417,17 +342,7 @@ fn drawn_project_with_forged_inspector(target: &str, team: &[String]) -> Project
         .filter_map(|l| l.split(',').next().map(str::to_string))
         .collect();
     // The recorded replacement, made properly, tells which one is right; forge another.
-    p.ok(&[
-        "change",
-        "replace-inspector",
-        "1",
-        target,
-        &team[0],
-        "--cause",
-        "ill",
-        "--reason",
-        "病假",
-    ]);
+    p.replace_ill("1", target, &team[0]);
     let db = p.db();
     let right: String = db
         .query_row(
@@ -490,16 +405,7 @@ fn verify_the_report_and_the_public_list_show_the_changes_without_naming_inspect
     let m = manifest(&p);
     let (_, drawn, spare) = stratum_of(&m);
     let (target, team) = staffed(&m);
-    p.ok(&[
-        "change",
-        "replace-target",
-        "1",
-        &drawn[0],
-        "--cause",
-        "closed",
-        "--reason",
-        "已注销",
-    ]);
+    p.replace_closed("1", &drawn[0]);
     p.ok(&[
         "change",
         "mark-out-of-scope",
@@ -638,16 +544,7 @@ fn a_substitute_taking_over_a_team_runs_the_conflict_hook_on_its_members() {
         again["selected"], m["selected"],
         "the edit changed the draw"
     );
-    let out = p.ok(&[
-        "change",
-        "replace-target",
-        "1",
-        &drawn,
-        "--cause",
-        "closed",
-        "--reason",
-        "已注销",
-    ]);
+    let out = p.replace_closed("1", &drawn);
     assert!(
         out.contains(&format!(
             "team member {member} has a 回避, by the matter's conflict hook, with {spare}"
@@ -672,19 +569,12 @@ fn a_substitute_taking_over_a_team_runs_the_conflict_hook_on_its_members() {
 
 /// A stratum's first drawn, staffed target and the substitute that would replace it.
 fn stratum_with_substitute(m: &Value) -> (String, String, String) {
-    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
     for s in m["selected"].as_array().expect("selected") {
         if s["team"].as_array().expect("team").is_empty() {
             continue;
         }
         let stratum = text(&s["stratum"]);
-        let mut spare: Vec<(u64, String)> = subs
-            .iter()
-            .filter(|x| text(&x["stratum"]) == stratum)
-            .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
-            .collect();
-        spare.sort();
-        if let Some((_, first)) = spare.into_iter().next() {
+        if let Some(first) = substitutes_of(m, &stratum).into_iter().next() {
             return (stratum, text(&s["target_id"]), first);
         }
     }

@@ -6,19 +6,11 @@ mod util;
 
 use std::path::{Path, PathBuf};
 
-use util::{Project, repo, run, zip};
+use util::{Project, run, zip};
 
 /// A 2023 with results imported, two publications, the report and the plan in every format.
 fn documented_year() -> Project {
-    // The shipped config as it is: the example result sheet was made from its draws.
-    let p = Project::shipped_two_person();
-    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
-    std::fs::copy(
-        repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
-        p.path("example.csv"),
-    )
-    .expect("copy example");
-    p.ok(&["results", "import", "example.csv"]);
+    let p = Project::year_with_results();
     p.ok(&["publish", "--today", "2023-04-03"]);
     p.ok(&["publish", "--today", "2023-07-14"]);
     p.ok(&["report", "--year", "2023", "--today", "2023-12-31"]);

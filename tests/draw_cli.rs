@@ -4,20 +4,10 @@
 mod util;
 
 use util::scheduler::{crash_at, staged};
-use util::{Project, run};
+use util::{HOTEL_MANIFEST as MANIFEST, Project, SEEDED_HOTEL as SEEDED, run};
 
 const DRAW: &[&str] = &["draw", "zhian.hotel", "--period", "2023-H1"];
-/// The draw with a typed seed: accepted on a simulation database only.
-const SEEDED: &[&str] = &[
-    "draw",
-    "zhian.hotel",
-    "--period",
-    "2023-H1",
-    "--seed",
-    "demo",
-];
 const FOLDER: &str = "out/draws/zhian.hotel/2023-H1";
-const MANIFEST: &str = "out/draws/zhian.hotel/2023-H1/manifest.json";
 
 fn manifest(p: &Project, rel: &str) -> serde_json::Value {
     serde_json::from_str(&p.read(rel)).expect("manifest is JSON")

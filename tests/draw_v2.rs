@@ -4,17 +4,8 @@
 
 mod util;
 
-use util::{Project, run};
+use util::{HOTEL_MANIFEST as MANIFEST, Project, SEEDED_HOTEL as DRAW, run};
 
-const DRAW: &[&str] = &[
-    "draw",
-    "zhian.hotel",
-    "--period",
-    "2023-H1",
-    "--seed",
-    "demo",
-];
-const MANIFEST: &str = "out/draws/zhian.hotel/2023-H1/manifest.json";
 /// Moves a project's new draws to `algorithm` (the shipped config names `suiji-draw/2`).
 fn choose(p: &Project, algorithm: &str) {
     let text = p.read("config/suiji.toml");

@@ -13,14 +13,7 @@ use util::{Project, repo};
 
 /// A 2023 with results imported and published twice, and the public site written.
 fn published_year() -> Project {
-    let p = Project::shipped_two_person(); // the shipped config: the example sheet was made from its draws
-    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
-    std::fs::copy(
-        repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
-        p.path("example.csv"),
-    )
-    .expect("copy example");
-    p.ok(&["results", "import", "example.csv"]);
+    let p = Project::year_with_results();
     p.ok(&["publish", "--today", "2023-04-03"]);
     p.ok(&["publish", "--today", "2023-07-14"]);
     let out = p.ok(&["publish", "--site"]);
@@ -225,17 +218,7 @@ fn public_pages_never_show_an_inspectors_data() {
         )
         .expect("a team member");
     let draw = draw.to_string();
-    p.ok(&[
-        "change",
-        "replace-inspector",
-        &draw,
-        &target,
-        &member,
-        "--cause",
-        "ill",
-        "--reason",
-        "病假",
-    ]);
+    p.replace_ill(&draw, &target, &member);
     p.ok(&["publish", "--site"]);
     let changes = p.read(&format!("out/site/draws/{draw}/changes.json"));
     assert!(
@@ -879,14 +862,7 @@ fn the_kept_site_shows_a_new_draw_its_bundle_and_a_new_day_at_once() {
 /// appears and the draw's page links it, its old ETag no longer answered with 304.
 #[test]
 fn the_kept_site_shows_a_publication_at_once() {
-    let p = Project::shipped_two_person();
-    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
-    std::fs::copy(
-        repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
-        p.path("example.csv"),
-    )
-    .expect("copy example");
-    p.ok(&["results", "import", "example.csv"]);
+    let p = Project::year_with_results();
     let hotel = draw_id(&p, "zhian.hotel", "2023-H1");
     let (_app, router) = kept_app(&p, "2023-04-03 10:00");
     runtime().block_on(async {

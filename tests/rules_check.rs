@@ -607,7 +607,9 @@ fn the_preview_on_kept_facts_is_the_plan_and_the_draw_and_runs_only_the_changed_
     let before = run.before.as_ref().expect("before");
     assert!(after.drawn > before.drawn, "{before:?} → {after:?}");
 
-    // Another ratio: only the hotel matter is dry-run again, once.
+    // Another ratio: the check runs no draw (a ratio changes neither the targets in scope nor
+    // the eligible: the estimate is kept) and finds what a check on fresh facts finds; the
+    // preview dry-runs only the hotel matter, once.
     let facts = keeper.facts(&new);
     let made = facts.dry_runs_made();
     let (checked, newer) = check_kept(&config, None, &edited("12%"), year, &keeper);
@@ -615,15 +617,17 @@ fn the_preview_on_kept_facts_is_the_plan_and_the_draw_and_runs_only_the_changed_
     let newer = newer.expect("loads");
     let checked_made = facts.dry_runs_made();
     assert_eq!(
-        checked_made,
-        made + 1,
-        "the check's estimate of the new ratio"
+        checked_made, made,
+        "the check's estimate of the new ratio is kept"
     );
+    let (afresh, _) = check_kept(&config, None, &edited("12%"), year, &Keeper::new(long_ago));
+    assert_eq!(checked.findings, afresh.findings);
     preview(&old, &newer, year, &keeper).expect("preview");
     let previewed = facts.dry_runs_made();
-    assert!(
-        previewed <= checked_made + 1,
-        "at most the new ratio's draw of {year}: {checked_made} → {previewed}"
+    assert_eq!(
+        previewed,
+        checked_made + 1,
+        "the new ratio's draw of {year}"
     );
     preview(&old, &newer, year, &keeper).expect("preview");
     assert_eq!(
@@ -631,4 +635,25 @@ fn the_preview_on_kept_facts_is_the_plan_and_the_draw_and_runs_only_the_changed_
         previewed,
         "the same preview again: all kept"
     );
+
+    // A setting that decides who is eligible (a yearly cap of one visit) is dry-run again by
+    // the check, and the team's size is not.
+    let capped = {
+        let mut draft = edited("12%");
+        let text = draft.get("zhian.toml").expect("edited").clone();
+        draft.insert(
+            "zhian.toml".into(),
+            text.replacen(at, &format!("yearly_cap = 1\nteam_size = 3\n{at}"), 1),
+        );
+        draft
+    };
+    let (checked, _) = check_kept(&config, None, &capped, year, &keeper);
+    assert_eq!(
+        facts.dry_runs_made(),
+        previewed + 1,
+        "{:?}",
+        checked.findings
+    );
+    let (afresh, _) = check_kept(&config, None, &capped, year, &Keeper::new(long_ago));
+    assert_eq!(checked.findings, afresh.findings);
 }

@@ -217,33 +217,46 @@ fn a_storm_of_kills_at_random_points_loses_doubles_and_leaves_nothing() {
     );
 }
 
-/// One command of the storm, started and killed (`kill -9`) after `delay`; whether the kill
-/// landed (the process ended by the signal, not before it).
-fn kill_after(p: &Project, args: &[&str], delay: std::time::Duration) -> bool {
+/// One command of the storm, started and killed (`kill -9`) as soon as it is seen to pass its
+/// `after`-th named point (0: as soon as it is started), wherever it is by then; whether the
+/// kill landed (the process ended by the signal, not before it).
+fn kill_after(p: &Project, args: &[&str], after: usize) -> bool {
+    use std::io::BufRead as _;
     use std::os::unix::process::ExitStatusExt as _;
     let mut child = std::process::Command::new(util::bin())
         .current_dir(p.root())
         .env_remove("RUST_LOG")
         .env("SUIJI_CONFIG", p.path(util::CONFIG))
+        .env(suiji::jobs::probe::LOG_ENV, "1")
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start suiji");
-    std::thread::sleep(delay);
-    let _ = child.kill();
+    let stderr = child.stderr.take().expect("stderr");
+    let mut passed = std::io::BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.starts_with("suiji: passed "));
+    if after == 0 || passed.nth(after - 1).is_some() {
+        let _ = child.kill();
+    }
+    drop(passed);
     let status = child.wait().expect("wait for suiji");
     status.signal() == Some(9)
 }
 
-/// How long `args` takes, unkilled, on a fresh project (for the storm's delays).
-fn duration_of(rules: &str, args: &[&str]) -> std::time::Duration {
+/// How many named points `args` passes, unkilled, on a fresh project (for the storm's kills).
+fn points_of(rules: &str, args: &[&str]) -> usize {
     let p = service_project(rules);
-    let began = std::time::Instant::now();
-    let (code, out, err) = util::run(p.suiji(args));
+    let mut cmd = p.suiji(args);
+    cmd.env(suiji::jobs::probe::LOG_ENV, "1");
+    let (code, out, err) = util::run(cmd);
     assert_eq!(code, 0, "{out}{err}");
-    began.elapsed()
+    err.lines()
+        .filter(|l| l.starts_with("suiji: passed "))
+        .count()
 }
 
 /// Every draw of the project re-run from its record gives the same manifest, and every
@@ -266,12 +279,14 @@ fn assert_every_draw_verifies_and_no_file_is_missing(p: &Project, what: &str) {
 #[ignore = "slow: run by .ci/run"]
 fn a_storm_of_kills_at_random_instants_loses_doubles_and_leaves_nothing() {
     // The same twelve (matter, period) pairs as the storm at named points, but each command
-    // is killed with SIGKILL after a random delay, wherever it happens to be: opening or
-    // creating the database, reading the registries, drawing, writing files, committing,
-    // moving files. What is asserted after each kill does not depend on where the kill
-    // landed (or on the machine's speed): the same command run again finishes the work,
-    // nothing recorded is lost or doubled, nothing is left staged, the chain verifies; and
-    // each project, once complete, has every draw verifying and every file in place.
+    // is killed with SIGKILL not at a point but as soon as the test sees it pass a random one
+    // of its points (or as soon as it is started), wherever it happens to be by then: opening
+    // or creating the database, reading the registries, drawing, writing files, committing,
+    // moving files. No sleep: the kill follows the command's own progress. What is asserted
+    // after each kill does not depend on where the kill landed (or on the machine's speed):
+    // the same command run again finishes the work, nothing recorded is lost or doubled,
+    // nothing is left staged, the chain verifies; and each project, once complete, has every
+    // draw verifying and every file in place.
     let cron = "0 0 9 1 1,3,5,7,9,11 * 2023";
     let rules = format!(
         "{}{}",
@@ -291,17 +306,17 @@ fn a_storm_of_kills_at_random_instants_loses_doubles_and_leaves_nothing() {
         .unwrap_or(20_261_130);
     println!("kill storm at random instants: seed {seed} (SUIJI_STORM_SEED={seed})");
     let mut rng = Rng(seed);
-    // The delays are fractions of how long each command takes unkilled on this machine.
+    // The kills follow the points each command passes unkilled.
     let simulate = ["simulate", "--year", "2023"];
     let draw_one = ["draw", "zhian.a", "--period", "2023-01-01T0900"];
-    let spans = [
-        duration_of(&rules, &simulate),
-        duration_of(&rules, RUN_ONCE),
-        duration_of(&rules, &draw_one),
+    let points = [
+        points_of(&rules, &simulate),
+        points_of(&rules, RUN_ONCE),
+        points_of(&rules, &draw_one),
     ];
     println!(
-        "unkilled: simulate {:?}, run --once {:?}, draw {:?}",
-        spans[0], spans[1], spans[2]
+        "unkilled: simulate passes {} points, run --once {}, draw {}",
+        points[0], points[1], points[2]
     );
     let began = std::time::Instant::now();
     let (mut landed, mut attempts, mut projects, mut repaired) = (0, 0, 1, 0);
@@ -338,14 +353,15 @@ fn a_storm_of_kills_at_random_instants_loses_doubles_and_leaves_nothing() {
             }
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        // Anywhere from the start to a little past the end of an unkilled run.
-        let delay = spans[kind].mul_f64(rng.below(1200) as f64 / 1000.0);
+        // From the start to the last point of an unkilled run (fewer are left to pass in a
+        // project some draws of which are made, so some commands end before the kill).
+        let after = rng.below(points[kind] + 1);
         attempts += 1;
         let what = format!(
-            "seed {seed}, attempt {attempts}: suiji {} killed after {delay:?}",
+            "seed {seed}, attempt {attempts}: suiji {} killed after point {after}",
             args.join(" ")
         );
-        if kill_after(&p, &args, delay) {
+        if kill_after(&p, &args, after) {
             landed += 1;
             by_kind[kind] += 1;
         }

@@ -11,6 +11,7 @@ mod util;
 
 use serde_json::{Value, json};
 use util::Project;
+use util::drawn::{staffed_besides, stratum_with_substitutes, text};
 use util::webdriver::{Browser, Driver, session, start_driver, which};
 
 /// Dropped in this order: the session, then the driver, then the server.
@@ -160,6 +161,15 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
         })
         .expect("an undrawn eligible target");
     tampered["selected"][0]["target_id"] = undrawn.clone().into();
+    // The undrawn target given the drawn one's name: the reasons tell the two apart by id.
+    let drawn_name = named(&bundle, &drawn);
+    let at = name_column(&bundle);
+    let frame = tampered["frame"].as_array_mut().expect("frame");
+    let row = frame
+        .iter_mut()
+        .find(|f| f["id"] == undrawn.as_str())
+        .expect("the undrawn target's row");
+    row["fields"][at] = drawn_name.trim_matches(['“', '”']).into();
     let dir = tempfile::tempdir().expect("temp");
     let file = dir.path().join("bundle.public.json");
     std::fs::write(&file, serde_json::to_vec(&tampered).expect("json")).expect("write");
@@ -175,8 +185,17 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
     let r = b.run("return window.suijiResult;");
     assert_eq!(r["verdict"], "不一致", "{r}");
     let reasons = r["reasons"].to_string();
+    let both = format!(
+        "数据包为{}，重算为{}",
+        named(&tampered, &undrawn),
+        named(&tampered, &drawn)
+    );
     assert!(
-        reasons.contains(&undrawn) && reasons.contains("第 1 名"),
+        both.contains(&format!("（编号 {undrawn}）")),
+        "the shared name is told apart by id: {both}"
+    );
+    assert!(
+        reasons.contains(&both) && reasons.contains("第 1 名"),
         "{reasons}"
     );
     assert!(b.text("#verdict").contains("不一致"));
@@ -440,34 +459,32 @@ fn the_commitments_table_reads_on_a_wide_screen_and_on_a_phone() {
     b.screenshot("public-commitments-phone");
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().expect("a string").to_string()
+/// The position of `name` in the bundle's public fields.
+fn name_column(bundle: &Value) -> usize {
+    bundle["public_fields"]
+        .as_array()
+        .expect("public fields")
+        .iter()
+        .position(|f| f == "name")
+        .expect("names are public")
 }
 
-/// A stratum of `m` with two drawn targets and two substitutes: (its drawn ids, its
-/// substitutes in rank order).
-fn stratum_with_substitutes(m: &Value) -> (Vec<String>, Vec<String>) {
-    let selected = m["selected"].as_array().expect("selected");
-    let subs = m["substitutes"].as_array().expect("a version 2 manifest");
-    selected
+/// How the page's reasons name target `id` of the public `bundle`: “its public name”, with
+/// （编号 id） where another target of the bundle has the same name.
+fn named(bundle: &Value, id: &str) -> String {
+    let at = name_column(bundle);
+    let frame = bundle["frame"].as_array().expect("frame");
+    let name_of = |f: &Value| text(&f["fields"][at]);
+    let name = frame
         .iter()
-        .map(|s| text(&s["stratum"]))
-        .find_map(|s| {
-            let drawn: Vec<String> = selected
-                .iter()
-                .filter(|x| text(&x["stratum"]) == s)
-                .map(|x| text(&x["target_id"]))
-                .collect();
-            let mut spare: Vec<(u64, String)> = subs
-                .iter()
-                .filter(|x| text(&x["stratum"]) == s)
-                .map(|x| (x["rank"].as_u64().expect("rank"), text(&x["target_id"])))
-                .collect();
-            spare.sort();
-            (drawn.len() >= 2 && spare.len() >= 2)
-                .then(|| (drawn, spare.into_iter().map(|x| x.1).collect()))
-        })
-        .expect("a stratum with two drawn targets and two substitutes")
+        .find(|f| f["id"] == id)
+        .map(name_of)
+        .expect("a target of the frame");
+    if frame.iter().filter(|f| name_of(f) == name).count() > 1 {
+        format!("“{name}”（编号 {id}）")
+    } else {
+        format!("“{name}”")
+    }
 }
 
 /// The changes after the draw replayed in the browser (V2-13): a 替补 and a 人员调整 made
@@ -478,54 +495,12 @@ fn stratum_with_substitutes(m: &Value) -> (Vec<String>, Vec<String>) {
 #[test]
 fn the_page_replays_the_changes_after_the_draw_and_finds_a_forged_one() {
     let p = Project::shipped().simulation();
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2023-H1",
-        "--seed",
-        "demo",
-    ]);
-    let m: Value = serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H1/manifest.json"))
-        .expect("manifest");
-    let (drawn, spare) = stratum_with_substitutes(&m);
-    let (target, team) = m["selected"]
-        .as_array()
-        .expect("selected")
-        .iter()
-        .filter(|s| !drawn.contains(&text(&s["target_id"])))
-        .find(|s| !s["team"].as_array().expect("team").is_empty())
-        .map(|s| {
-            let team: Vec<String> = s["team"]
-                .as_array()
-                .expect("team")
-                .iter()
-                .map(text)
-                .collect();
-            (text(&s["target_id"]), team)
-        })
-        .expect("a staffed target of another stratum");
-    p.ok(&[
-        "change",
-        "replace-target",
-        "1",
-        &drawn[0],
-        "--cause",
-        "closed",
-        "--reason",
-        "已注销",
-    ]);
-    p.ok(&[
-        "change",
-        "replace-inspector",
-        "1",
-        &target,
-        &team[0],
-        "--cause",
-        "ill",
-        "--reason",
-        "病假",
-    ]);
+    p.ok(util::SEEDED_HOTEL);
+    let m: Value = serde_json::from_str(&p.read(util::HOTEL_MANIFEST)).expect("manifest");
+    let (_, drawn, spare) = stratum_with_substitutes(&m);
+    let (target, team) = staffed_besides(&m, &drawn);
+    p.replace_closed("1", &drawn[0]);
+    p.replace_ill("1", &target, &team[0]);
     let Some(page) = open(&p, "127.0.0.1:0", None) else {
         return;
     };
@@ -585,15 +560,35 @@ fn the_page_replays_the_changes_after_the_draw_and_finds_a_forged_one() {
         ],
         "{r}"
     );
+    // Targets are named by their public names, never by id (no name repeats in the registry).
+    let bundle: Value =
+        serde_json::from_str(&p.read("out/draws/zhian.hotel/2023-H1/bundle.public.json"))
+            .expect("bundle");
     let reasons = r["reasons"].to_string();
+    let next = format!("下一位替补是{}", named(&bundle, &spare[1]));
     assert!(
-        reasons.contains("变更 #3") && reasons.contains(&format!("下一位替补是“{}”", spare[1])),
+        !next.contains(spare[1].as_str()),
+        "the next substitute by its name: {next}"
+    );
+    assert!(
+        reasons.contains(&format!("变更 #3（替补 {}）", named(&bundle, &drawn[1])))
+            && reasons.contains(&next)
+            && reasons.contains(&format!("不是{}", named(&bundle, &spare[0]))),
         "{reasons}"
     );
     assert!(
-        reasons.contains("变更 #4") && reasons.contains(&format!("此前已由“{}”替补", spare[0])),
+        reasons.contains(&format!(
+            "变更 #4（人员调整 {}）",
+            named(&bundle, &drawn[0])
+        )) && reasons.contains(&format!("此前已由{}替补", named(&bundle, &spare[0]))),
         "{reasons}"
     );
+    for id in drawn.iter().chain(&spare) {
+        assert!(
+            !reasons.contains(id.as_str()),
+            "no raw id {id} in {reasons}"
+        );
+    }
     assert_eq!(b.count("#changes tr[data-verdict='bad']"), 2);
     b.run("document.querySelector(\"#changes tr[data-verdict='bad']\").scrollIntoView(); return true;");
     b.screenshot("public-verify-changes-forged");

@@ -9,7 +9,10 @@
 //! With `SUIJI_ABORT_AT=POINT` in its environment a process kills itself (`SIGKILL`, as
 //! `kill -9` would: no destructor runs, nothing is rolled back or flushed) the first time it
 //! reaches the point; `POINT@N` stops it the N-th time. Without the variable a point does
-//! nothing. In-process tests watch the points of their own thread with [`watching`].
+//! nothing. With `SUIJI_PROBE_LOG` set, it says each point it passes on standard error
+//! (`suiji: passed POINT`), so that a test can act as it goes on: kill it just after a point,
+//! wherever it happens to be then. In-process tests watch the points of their own thread with
+//! [`watching`].
 
 use std::cell::RefCell;
 use std::io::Write as _;
@@ -18,6 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The environment variable naming the point where the process stops.
 pub const ABORT_ENV: &str = "SUIJI_ABORT_AT";
+
+/// The environment variable that makes a process say each point it passes.
+pub const LOG_ENV: &str = "SUIJI_PROBE_LOG";
 
 /// Every point, in the order a job reaches them.
 pub const POINTS: &[&str] = &[
@@ -46,6 +52,12 @@ fn target() -> Option<&'static (String, u64)> {
 
 static PASSED: AtomicU64 = AtomicU64::new(0);
 
+/// Whether the points passed are said on standard error ([`LOG_ENV`]).
+fn logged() -> bool {
+    static LOGGED: OnceLock<bool> = OnceLock::new();
+    *LOGGED.get_or_init(|| std::env::var_os(LOG_ENV).is_some())
+}
+
 type Watch = Box<dyn FnMut(&'static str)>;
 
 thread_local! {
@@ -63,6 +75,9 @@ pub fn point(name: &'static str) {
         // As `kill -9`: the process ends here, in whatever state its files and database are.
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGKILL);
         std::process::abort();
+    }
+    if logged() {
+        let _ = writeln!(std::io::stderr(), "suiji: passed {name}");
     }
     WATCH.with(|w| {
         if let Ok(mut w) = w.try_borrow_mut()

@@ -106,6 +106,24 @@ pub(crate) struct Archived {
     pub registry: Registry,
 }
 
+/// The workload cap (每人每期最多承担户数) of the manifest's matter in the rules it was drawn
+/// by, read from the database's archive (the registry snapshots are not read).
+pub(crate) fn archived_workload_cap(m: &Manifest, store: &Store) -> Result<u32, String> {
+    let rules = store.get_snapshot(&m.rules_hash).map_err(|e| {
+        format!(
+            "the archived rules snapshot {} cannot be used: {e}",
+            m.rules_hash
+        )
+    })?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let loaded = archived_rules(m, &rules, dir.path())?;
+    loaded
+        .model
+        .matter(&m.matter)
+        .map(|x| x.workload_cap)
+        .ok_or_else(|| format!("the archived rules have no matter {}", m.matter))
+}
+
 /// Loads the rules and the registry snapshot a manifest names from the database's archive.
 pub(crate) fn archived(m: &Manifest, store: &dyn DrawStore) -> Result<Archived, String> {
     archived_from(m, |hash: &str, what: &str| {

@@ -846,6 +846,7 @@ fn complete(
     let (hooks, places) = (merged_hooks(d, &f), places(&f, d, &id, cx.file));
     let class_frequency = class_frequency_of(&f, d, frequency.as_ref(), cx);
     let biennial_start = biennial_start_of(&f, d, cx);
+    let (qualifications, publication) = (qualifications_of(&f, d), publication_of(&f, d));
     let matter = Matter {
         id: format!("{}.{}", header.id, id.value),
         department: header.id.clone(),
@@ -871,27 +872,12 @@ fn complete(
         due_working_days: f.due_working_days.or(d.due_working_days).unwrap_or(0),
         holiday: f.holiday.or_else(|| d.holiday.clone()),
         team_size: f.team_size.or(d.team_size).unwrap_or(2),
-        qualifications: f
-            .qualifications
-            .or_else(|| d.qualifications.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|q| q.value)
-            .collect(),
+        qualifications,
         workload_cap: f.workload_cap.or(d.workload_cap).unwrap_or(20),
         cooldown_months: f.cooldown_months.or(d.cooldown_months),
         yearly_cap: f.yearly_cap.or(d.yearly_cap),
         checklist,
-        publication: Publication {
-            channel: f
-                .publication_channel
-                .or_else(|| d.publication_channel.clone())
-                .unwrap_or_else(|| "网上公示".into()),
-            deadline_working_days: f
-                .publication_deadline
-                .or(d.publication_deadline)
-                .unwrap_or(20),
-        },
+        publication,
         catch_up: f.catch_up.or(d.catch_up).unwrap_or(CatchUp::Issue),
         eligible: None,
         weight: None,
@@ -909,6 +895,32 @@ fn complete(
         hooks,
         id_span: id.span,
     })
+}
+
+/// The qualifications every team member must hold: the matter's, else its department's.
+fn qualifications_of(f: &Fields, d: &Fields) -> Vec<String> {
+    f.qualifications
+        .as_ref()
+        .or(d.qualifications.as_ref())
+        .map(|q| q.iter().map(|q| q.value.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Where and within how many working days results are published: the matter's, else its
+/// department's, else 网上公示 within 20.
+fn publication_of(f: &Fields, d: &Fields) -> Publication {
+    Publication {
+        channel: f
+            .publication_channel
+            .as_ref()
+            .or(d.publication_channel.as_ref())
+            .cloned()
+            .unwrap_or_else(|| "网上公示".into()),
+        deadline_working_days: f
+            .publication_deadline
+            .or(d.publication_deadline)
+            .unwrap_or(20),
+    }
 }
 
 /// Completes a joint plan once every department's matters are loaded: its members are looked

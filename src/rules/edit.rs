@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 
+use crate::rules::model::ClassFrequency;
 use crate::rules::schema::{self, Kind, Section};
 
 /// One checklist item as the form shows it.
@@ -92,11 +93,18 @@ fn shown(item: &Item, kind: Kind) -> String {
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
             .collect::<Vec<_>>()
             .join("\n"),
-        (Kind::ClassMap, _) => item
+        (Kind::ClassMap | Kind::FrequencyMap, _) => item
             .as_table_like()
             .map(|t| {
                 t.iter()
-                    .map(|(k, v)| format!("{k} = {}", shown(v, Kind::Text)))
+                    .map(|(k, v)| {
+                        let v = shown(v, Kind::Text);
+                        let v = match ClassFrequency::parse(&v) {
+                            Some(f) if kind == Kind::FrequencyMap => f.words_zh().to_string(),
+                            _ => v,
+                        };
+                        format!("{k} = {v}")
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
@@ -194,7 +202,7 @@ fn value_of(kind: Kind, label: &'static str, text: &str) -> Result<Value, EditEr
             }
             Value::Array(a)
         }
-        Kind::ClassMap => {
+        Kind::ClassMap | Kind::FrequencyMap => {
             let mut t = InlineTable::new();
             for (n, line) in text.lines().enumerate() {
                 let line = line.trim();
@@ -208,7 +216,12 @@ fn value_of(kind: Kind, label: &'static str, text: &str) -> Result<Value, EditEr
                         text: line.to_string(),
                     });
                 };
-                t.insert(class.trim().trim_matches('"'), Value::from(ratio.trim()));
+                // A frequency typed in Chinese is written as the rule file's word.
+                let value = match ClassFrequency::from_zh(ratio) {
+                    Some(f) if kind == Kind::FrequencyMap => f.id(),
+                    _ => ratio.trim(),
+                };
+                t.insert(class.trim().trim_matches('"'), Value::from(value));
             }
             Value::InlineTable(t)
         }
@@ -583,6 +596,37 @@ mod tests {
             [("jiancha".to_string(), "消防检查".to_string(), false)]
         );
         assert_eq!(matter_list("not = [toml"), []);
+    }
+
+    /// 分类频次 reads in Chinese on the form, as the plan words it; saved unchanged it leaves
+    /// the file as it was, and a frequency typed in Chinese is written as the file's word.
+    #[test]
+    fn class_frequencies_read_and_are_typed_in_chinese_and_written_as_words() {
+        let text = TEXT.replace(
+            "ratio = \"5%\"        # 比例\n",
+            "ratio = \"5%\"        # 比例\nclass_frequency = { A = \"biennial\", B = \"yearly\", C = \"half-yearly\" }\n",
+        );
+        let mut v = matter_values(&text, "m").expect("values");
+        assert_eq!(
+            v.values.get("class_frequency").map(String::as_str),
+            Some("A = 每两年 1 次\nB = 每年 1 次\nC = 每半年 1 次")
+        );
+        assert_eq!(apply(&text, "m", &v).expect("apply"), text);
+        v.values.insert(
+            "class_frequency".into(),
+            "A = 每两年 1 次（奇数年）\nB = 每年\nC = 每季度 1 次\nD = monthly\nE = 每周".into(),
+        );
+        let out = apply(&text, "m", &v).expect("apply");
+        assert!(
+            out.contains(
+                "class_frequency = { A = \"biennial\", B = \"yearly\", C = \"quarterly\", D = \"monthly\", E = \"每周\" }"
+            ),
+            "{out}"
+        );
+        // 分类比例 is not a frequency: its text is written as typed.
+        v.values.insert("class_ratios".into(), "A = 每年".into());
+        let out = apply(&text, "m", &v).expect("apply");
+        assert!(out.contains("class_ratios = { A = \"每年\" }"), "{out}");
     }
 
     #[test]

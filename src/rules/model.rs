@@ -489,6 +489,36 @@ impl ClassFrequency {
         }
     }
 
+    /// In Chinese, as the plan words it without the years of a two-year cycle (which
+    /// `biennial_start` sets): 每两年 1 次, 每年 1 次, 每半年 1 次, 每季度 1 次, 每月 1 次. The
+    /// console's forms show a rule file's word so.
+    pub fn words_zh(self) -> &'static str {
+        match self {
+            ClassFrequency::Biennial => "每两年 1 次",
+            ClassFrequency::Yearly => "每年 1 次",
+            ClassFrequency::HalfYearly => "每半年 1 次",
+            ClassFrequency::Quarterly => "每季度 1 次",
+            ClassFrequency::Monthly => "每月 1 次",
+        }
+    }
+
+    /// A frequency as staff type it in a form: the words of [`ClassFrequency::words_zh`]
+    /// (spaces, `1 次` and the years the plan adds in brackets after 每两年 1 次 may be left
+    /// out), or the word a rule file writes.
+    pub fn from_zh(text: &str) -> Option<ClassFrequency> {
+        let bare: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let bare = bare.split(['（', '(']).next().unwrap_or_default();
+        let bare = bare.strip_suffix("1次").unwrap_or(bare);
+        Some(match bare {
+            "每两年" => ClassFrequency::Biennial,
+            "每年" => ClassFrequency::Yearly,
+            "每半年" => ClassFrequency::HalfYearly,
+            "每季度" => ClassFrequency::Quarterly,
+            "每月" => ClassFrequency::Monthly,
+            _ => return ClassFrequency::parse(text.trim()),
+        })
+    }
+
     /// The length of one cycle in months.
     pub fn months(self) -> u32 {
         match self {
@@ -505,7 +535,7 @@ impl ClassFrequency {
     /// `biennial_start = 2025`.
     pub fn label_zh(self, biennial_start: Option<i32>) -> String {
         match (self, biennial_start) {
-            (ClassFrequency::Biennial, None) => "每两年 1 次（偶数年）".into(),
+            (ClassFrequency::Biennial, None) => format!("{}（偶数年）", self.words_zh()),
             (ClassFrequency::Biennial, Some(y)) => {
                 let parity = if y.rem_euclid(2) == 0 {
                     "偶数"
@@ -513,15 +543,13 @@ impl ClassFrequency {
                     "奇数"
                 };
                 format!(
-                    "每两年 1 次（{parity}年：{y}、{}、{}…）",
+                    "{}（{parity}年：{y}、{}、{}…）",
+                    self.words_zh(),
                     y.saturating_add(2),
                     y.saturating_add(4)
                 )
             }
-            (ClassFrequency::Yearly, _) => "每年 1 次".into(),
-            (ClassFrequency::HalfYearly, _) => "每半年 1 次".into(),
-            (ClassFrequency::Quarterly, _) => "每季度 1 次".into(),
-            (ClassFrequency::Monthly, _) => "每月 1 次".into(),
+            (other, _) => other.words_zh().into(),
         }
     }
 

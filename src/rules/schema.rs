@@ -37,9 +37,11 @@ pub enum Kind {
     Ratio,
     /// A list of texts.
     Texts,
-    /// A map from a class value to a text: a ratio (`class_ratios`), a frequency
-    /// (`class_frequency`).
+    /// A map from a class value to a ratio (`class_ratios`).
     ClassMap,
+    /// A map from a class value to a frequency (`class_frequency`): the rule file writes its
+    /// word (`biennial`), the console's form shows and takes it in Chinese (每两年 1 次).
+    FrequencyMap,
     /// One of the given words.
     Choice(&'static [&'static str]),
     /// `true` or `false`.
@@ -105,7 +107,7 @@ pub const KEYS: &[Key] = &[
     key(S::Matter, "ratio", K::Ratio, "", "抽查比例", "百分数，如 5%、2.5%、100%；向上取整，非空范围至少 1 户"),
     key(S::Matter, "class_field", K::Text, "", "分类字段", "名录库中保存等级的列，如 风险等级；默认为名录库的等级列"),
     key(S::Matter, "class_ratios", K::ClassMap, "", "分类比例", "按风险/信用等级的比例，每行一项，如 A = 3%（不低于）、A = ≤ 5%（不超过）、B = 5%–20%（区间）；未列等级按抽查比例"),
-    key(S::Matter, "class_frequency", K::ClassMap, "", "分类频次", "按等级的抽查频次，每行一项，如 A = biennial（每两年，默认偶数年抽，见两年周期起始年）、B = yearly（每年）、C = half-yearly（每半年）、D = quarterly（每季度）；各等级只在其周期的第一次抽取中抽，未列等级每次都抽；抽查频次须不低于最频繁的等级"),
+    key(S::Matter, "class_frequency", K::FrequencyMap, "", "分类频次", "按等级的抽查频次，每行一项，如 A = 每两年 1 次（默认偶数年抽，见两年周期起始年）、B = 每年 1 次、C = 每半年 1 次、D = 每季度 1 次（规则文件中写作 biennial、yearly、half-yearly、quarterly）；各等级只在其周期的第一次抽取中抽，未列等级每次都抽；抽查频次须不低于最频繁的等级"),
     key(S::Matter, "biennial_start", K::Integer { min: 1949, max: 2199 }, "", "两年周期起始年", "分类频次中每两年抽一次（biennial）的等级从哪一年起算周期，如 2025 则 2025、2027…年抽；不填为偶数年（2024、2026…）；周期开始后请勿改动"),
     key(S::Matter, "stratify_by", K::Text, "", "分层字段", "按此列分层抽取（属地管理），如 district"),
     key(S::Matter, "frequency", K::Choice(FREQUENCIES), "", "抽查频次", "yearly 每年、half-yearly 每半年、quarterly 每季度、monthly 每月"),

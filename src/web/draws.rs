@@ -117,11 +117,18 @@ fn draw_list(
 }
 
 pub(crate) struct TargetLine {
+    /// The target's id (not shown: where a substitute taken in after the draw goes).
+    pub id: String,
     pub name: String,
     pub stratum: String,
     pub rank: u32,
+    /// Whom it stands in for (替补 …), or by whom it was replaced after the draw.
     pub substitute: String,
     pub team: String,
+    /// A substitute taken in after the draw (a change, 替补).
+    pub taken_in: bool,
+    /// Replaced or marked out of scope after the draw: no longer to be visited.
+    pub gone: bool,
 }
 
 /// A change after the draw, as the page shows it.
@@ -152,6 +159,11 @@ pub(crate) struct CarriedLine {
     /// Visits in this draw, as its changes left them.
     pub this: u32,
     pub total: u32,
+    /// The workload cap the draw staffed its teams under (每人每期最多承担户数), when the
+    /// rules it was drawn by can be read.
+    pub cap: Option<u32>,
+    /// How far `total` is above `cap` (0: within it).
+    pub over: u32,
 }
 
 /// A substitute whose inherited team has members with a 回避 for it (or why that cannot be
@@ -204,6 +216,13 @@ pub(crate) struct DrawView {
     pub inherited: Vec<InheritedLine>,
 }
 
+impl DrawView {
+    /// How many substitutes were taken in after the draw (listed among the drawn targets).
+    pub fn taken_in(&self) -> usize {
+        self.targets.iter().filter(|t| t.taken_in).count()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "draw.html")]
 struct Detail {
@@ -235,19 +254,111 @@ fn target_lines(
             TargetLine {
                 name: t.target_name.clone(),
                 stratum: t.stratum.clone(),
-                rank: t.rank + 1,
+                id: t.target_id.clone(),
+                rank: t.rank,
                 substitute: t
                     .substitute_for
                     .as_deref()
                     .map_or_else(String::new, |f| format!("替补 {}", name_of(f))),
-                team: if team.is_empty() {
-                    "—".into()
-                } else {
-                    team.join("、")
-                },
+                team: team_text(&team),
+                taken_in: false,
+                gone: false,
             }
         })
         .collect()
+}
+
+/// A team's names as one cell: “—” for none.
+fn team_text(team: &[impl AsRef<str>]) -> String {
+    if team.is_empty() {
+        "—".into()
+    } else {
+        let names: Vec<&str> = team.iter().map(AsRef::as_ref).collect();
+        names.join("、")
+    }
+}
+
+/// The drawn targets with the changes after the draw: a target replaced notes by whom (or
+/// that it was marked out of scope), and the substitute taken in (替补) follows the target it
+/// replaced, with the change's cause and time and the team it took over, as it stands now.
+fn with_changes(
+    mut lines: Vec<TargetLine>,
+    detail: &crate::jobs::draws::Detail,
+    replayed: Option<&crate::jobs::change::Changes>,
+    named: &dyn Fn(&str) -> String,
+) -> Vec<TargetLine> {
+    let Some(c) = replayed else {
+        return lines;
+    };
+    let change_of = |target: &str, replacement: Option<&str>| {
+        detail.changes.iter().find(|x| {
+            x.kind == "target"
+                && match replacement {
+                    Some(r) => x.replacement.as_deref() == Some(r),
+                    None => x.target_id == target && x.replacement.is_none(),
+                }
+        })
+    };
+    let how = |x: Option<&crate::store::DrawChange>| {
+        x.map_or_else(String::new, |x| {
+            let (_, cause) = crate::rules::names::change_text(&x.kind, true, &x.cause);
+            let at: String = x.changed_at.replace('T', " ").chars().take(16).collect();
+            format!("（{cause}，{at}，变更 #{}）", x.id)
+        })
+    };
+    // The substitutes taken in, each after the target it replaced (in the order taken in, so
+    // a substitute replaced in turn is listed before its own).
+    for v in &c.state.visits {
+        let Some(replaced) = v.replaces.as_deref() else {
+            continue;
+        };
+        let rank = c
+            .manifest
+            .substitutes
+            .iter()
+            .flatten()
+            .find(|s| s.target_id == v.target_id)
+            .map_or(0, |s| s.rank);
+        let line = TargetLine {
+            id: v.target_id.clone(),
+            name: named(&v.target_id),
+            stratum: v.stratum.clone(),
+            rank,
+            substitute: format!(
+                "替补 {}{}",
+                named(replaced),
+                how(change_of(replaced, Some(&v.target_id)))
+            ),
+            team: team_text(&v.team.iter().map(|x| named(x)).collect::<Vec<_>>()),
+            taken_in: true,
+            gone: false,
+        };
+        let after = lines
+            .iter()
+            .rposition(|l| l.id == replaced)
+            .map_or(lines.len(), |i| i + 1);
+        lines.insert(after, line);
+    }
+    // Then what became of each visit replaced or marked out of scope.
+    for v in &c.state.visits {
+        let Some(by) = &v.replaced else {
+            continue;
+        };
+        let Some(line) = lines.iter_mut().find(|l| l.id == v.target_id) else {
+            continue;
+        };
+        let note = match by {
+            Some(by) => format!("已由 {} 替补", named(by)),
+            None => format!("不在范围（不替补）{}", how(change_of(&v.target_id, None))),
+        };
+        line.substitute = if line.substitute.is_empty() {
+            note
+        } else {
+            format!("{}；{note}", line.substitute)
+        };
+        line.gone = true;
+    }
+    lines
 }
 
 /// The draw's detail, if the user's department sees it.
@@ -270,13 +381,18 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
             .find(|t| t.target_id == id)
             .map_or_else(|| id.to_string(), |t| t.target_name.clone())
     };
-    let targets = target_lines(&detail, &name_of);
     let named = |id: &str| detail.names.get(id).cloned().unwrap_or_else(|| name_of(id));
     let changes = change_lines(&detail, &named);
     // The draw as its changes left it (none when they cannot be replayed).
     let replayed = crate::jobs::change::load(&*store, id, false).ok();
+    let targets = with_changes(
+        target_lines(&detail, &name_of),
+        &detail,
+        replayed.as_ref(),
+        &named,
+    );
     let standing = standing_lines(replayed.as_ref(), &named);
-    let carried = carried_lines(&store, &detail, replayed.as_ref());
+    let carried = carried_lines(&loaded, &store, &detail, replayed.as_ref());
     let inherited = inherited_lines(&store, id, replayed.as_ref(), &named);
     let exclusions = exclusion_lines(&detail, &name_of);
     Ok(DrawView {
@@ -366,6 +482,7 @@ fn standing_lines(
 /// `carried_loads`, docs/draw-algorithm.md V2-16), by name, with their visits in this draw as
 /// its changes left them.
 fn carried_lines(
+    loaded: &crate::rules::Loaded,
     store: &crate::store::Store,
     detail: &crate::jobs::draws::Detail,
     replayed: Option<&crate::jobs::change::Changes>,
@@ -374,6 +491,10 @@ fn carried_lines(
         return Vec::new();
     };
     let carried = c.manifest.carried_loads.as_deref().unwrap_or(&[]);
+    if carried.is_empty() {
+        return Vec::new();
+    }
+    let cap = workload_cap(loaded, store, &c.manifest);
     let ids = carried.iter().map(|x| x.inspector_id.as_str()).collect();
     let names: std::collections::HashMap<String, String> =
         crate::jobs::draws::inspector_names(store, &detail.draw, &ids)
@@ -385,6 +506,7 @@ fn carried_lines(
         .map(|x| {
             let id = x.inspector_id.as_str();
             let this = here.get(id).copied().unwrap_or(0);
+            let total = x.load.saturating_add(this);
             CarriedLine {
                 name: names
                     .get(id)
@@ -393,10 +515,25 @@ fn carried_lines(
                     .unwrap_or_else(|| format!("（名录中无此人员：{id}）")),
                 carried: x.load,
                 this,
-                total: x.load.saturating_add(this),
+                total,
+                cap,
+                over: cap.map_or(0, |cap| total.saturating_sub(cap)),
             }
         })
         .collect()
+}
+
+/// The workload cap the draw staffed its teams under: its matter's in the rules it was drawn
+/// by — the held rules when they are those, else the archived ones (`None` if unreadable).
+fn workload_cap(
+    loaded: &crate::rules::Loaded,
+    store: &crate::store::Store,
+    m: &crate::draw::manifest::Manifest,
+) -> Option<u32> {
+    if loaded.model.rules_hash == m.rules_hash {
+        return loaded.model.matter(&m.matter).map(|x| x.workload_cap);
+    }
+    crate::jobs::verify::archived_workload_cap(m, store).ok()
 }
 
 /// The substitutes whose inherited team has a member with a 回避 for them, as the page notes

@@ -150,12 +150,18 @@ pub(crate) fn diff_files(diffs: &[FileDiff]) -> Vec<DiffFile> {
                         .map(|k| KeyLine {
                             label: key_label(&k.place, &k.key),
                             place: place_name(&k.place, &names),
-                            old: k
-                                .old
-                                .unwrap_or_else(|| absent(o, (&k.place, &k.key), "（无）", "未写")),
-                            new: k.new.unwrap_or_else(|| {
-                                absent(n, (&k.place, &k.key), "（删除）", "删去")
-                            }),
+                            old: in_words(
+                                &k.key,
+                                k.old.unwrap_or_else(|| {
+                                    absent(o, (&k.place, &k.key), "（无）", "未写")
+                                }),
+                            ),
+                            new: in_words(
+                                &k.key,
+                                k.new.unwrap_or_else(|| {
+                                    absent(n, (&k.place, &k.key), "（删除）", "删去")
+                                }),
+                            ),
                             key: k.key,
                         })
                         .collect()
@@ -234,10 +240,28 @@ fn place_name(place: &str, names: &BTreeMap<String, String>) -> String {
         .join(" · ")
 }
 
-/// The Chinese label the rule schema gives `key` (`holiday.ratio`) at `place`.
+/// A value of 分类频次 (`class_frequency`, or one class of it) as staff say it: each
+/// frequency word the rule file writes (`"biennial"`) in the plan's Chinese (每两年 1 次).
+/// Other keys' values as written.
+fn in_words(key: &str, text: String) -> String {
+    use crate::rules::model::ClassFrequency;
+    if key != "class_frequency" && !key.starts_with("class_frequency.") {
+        return text;
+    }
+    ClassFrequency::NAMES
+        .iter()
+        .filter_map(|w| Some((w, ClassFrequency::parse(w)?)))
+        .fold(text, |t, (w, f)| {
+            t.replace(&format!("\"{w}\""), f.words_zh())
+        })
+}
+
+/// The Chinese label the rule schema gives `key` (`holiday.ratio`) at `place`; one class of a
+/// class map (`class_frequency.A`) has the map's.
 fn key_label(place: &str, key: &str) -> &'static str {
     use crate::rules::schema::{Section, get};
     let (section, name) = match key.split_once('.') {
+        Some((map @ ("class_frequency" | "class_ratios"), _)) => (Section::Matter, map),
         Some(("holiday", k)) => (Section::Holiday, k),
         Some(("publication", k)) => (Section::Publication, k),
         Some(("hooks", k)) => (Section::Hooks, k),
@@ -760,4 +784,40 @@ pub(crate) async fn rollback(
     })
     .await?;
     Ok(Redirect::to(&format!("/rules/changes/{id}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 分类频次 in the key-by-key view: the map's label, each frequency in Chinese.
+    #[test]
+    fn a_class_frequency_change_reads_in_chinese() {
+        let old =
+            "[[matter]]\nid = \"m\"\nclass_frequency = { A = \"biennial\", B = \"yearly\" }\n";
+        let new = "[[matter]]\nid = \"m\"\nclass_frequency = { A = \"biennial\", B = \"half-yearly\" }\nclass_ratios = { A = \"5%\" }\n";
+        let diff = FileDiff {
+            path: "rules/d.toml".into(),
+            old: Some(old.into()),
+            new: Some(new.into()),
+            lines: Vec::new(),
+        };
+        let keys = &diff_files(&[diff])[0].keys;
+        let shown: Vec<(&str, &str, &str, &str)> = keys
+            .iter()
+            .map(|k| (k.label, k.key.as_str(), k.old.as_str(), k.new.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("分类频次", "class_frequency.B", "每年 1 次", "每半年 1 次"),
+                (
+                    "分类比例",
+                    "class_ratios",
+                    "（未写，不适用）",
+                    "{ A = \"5%\" }"
+                ),
+            ]
+        );
+    }
 }

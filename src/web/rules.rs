@@ -495,7 +495,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::LongText => "long",
         Kind::Integer { .. } => "int",
         Kind::Texts => "list",
-        Kind::ClassMap => "map",
+        Kind::ClassMap | Kind::FrequencyMap => "map",
         Kind::Choice(_) => "choice",
         Kind::Bool => "bool",
         _ => "text",

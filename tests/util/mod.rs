@@ -5,9 +5,23 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod drawn;
 pub mod scheduler;
 pub mod webdriver;
 pub mod zip;
+
+/// `suiji draw zhian.hotel --period 2023-H1 --seed demo`: the shipped hotels' first half of
+/// 2023 with a typed seed (accepted on a simulation database only), so its targets are known.
+pub const SEEDED_HOTEL: &[&str] = &[
+    "draw",
+    "zhian.hotel",
+    "--period",
+    "2023-H1",
+    "--seed",
+    "demo",
+];
+/// The manifest of the hotels' 2023-H1 draw.
+pub const HOTEL_MANIFEST: &str = "out/draws/zhian.hotel/2023-H1/manifest.json";
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -298,6 +312,21 @@ impl Project {
         self
     }
 
+    /// The shipped project as it is (two-person approval: the example result sheet was made
+    /// from its draws) with 2023 simulated (seed `demo`) and the sheet of the hotels' first
+    /// half-year imported.
+    pub fn year_with_results() -> Project {
+        let p = Project::shipped_two_person();
+        p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+        std::fs::copy(
+            repo().join("config/examples/results-2023-zhian-hotel-H1.csv"),
+            p.path("example.csv"),
+        )
+        .expect("copy example");
+        p.ok(&["results", "import", "example.csv"]);
+        p
+    }
+
     /// The project's database, opened directly (for checks and for tampering).
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path("data/suiji.sqlite3")).expect("open database")
@@ -308,6 +337,37 @@ impl Project {
         let (code, out, err) = run(self.suiji(args));
         assert_eq!(code, 0, "suiji {args:?} failed:\n{out}\n{err}");
         out
+    }
+
+    /// `suiji change replace-target DRAW TARGET`: the drawn target closed (已注销), replaced
+    /// by its stratum's next substitute; stdout.
+    pub fn replace_closed(&self, draw: &str, target: &str) -> String {
+        self.ok(&[
+            "change",
+            "replace-target",
+            draw,
+            target,
+            "--cause",
+            "closed",
+            "--reason",
+            "已注销",
+        ])
+    }
+
+    /// `suiji change replace-inspector DRAW TARGET MEMBER`: the team member ill (病假),
+    /// replaced by the next eligible inspector; stdout.
+    pub fn replace_ill(&self, draw: &str, target: &str, member: &str) -> String {
+        self.ok(&[
+            "change",
+            "replace-inspector",
+            draw,
+            target,
+            member,
+            "--cause",
+            "ill",
+            "--reason",
+            "病假",
+        ])
     }
 
     /// The config as a TOML table.

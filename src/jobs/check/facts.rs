@@ -6,7 +6,9 @@
 //! counts and a rule preview's dry-run draws). The console keeps one [`Facts`] per registry
 //! version in a [`Keeper`] (keyed by the SHA-256 of every registry file, remembered by the
 //! file's look, and the values rows may use), so a keystroke's check only reads the edited
-//! rules and checks them against facts already read; the plan and preview of an edit dry-run
+//! rules and checks them against facts already read (an edit of only a matter's ratio, team
+//! or texts finds its empty-scope estimate kept: they do not change what is in scope or
+//! eligible); the plan and preview of an edit dry-run
 //! only the matters the edit changed, and submitting and approving it check it against the
 //! same facts. `suiji check` and `suiji plan` read fresh facts each run. Both run the same
 //! code on the same facts, so they find the same problems with the same places and the same
@@ -63,6 +65,9 @@ pub struct Facts {
     sample: OnceLock<(Vec<Target>, Vec<Inspector>)>,
     classes: Mutex<HashMap<String, Arc<Classes>>>,
     dry_runs: Mutex<Vec<(String, Arc<DryRun>)>>,
+    /// The estimates of the dry runs made, by [`scope_key`]: what a check needs of a matter
+    /// whose edit changed only how many are drawn or who inspects them.
+    estimates: Mutex<Vec<(String, Estimate)>>,
     /// How many dry runs were made (not found kept).
     ran: AtomicUsize,
     /// Whether the dry runs draw from the registry's canonical snapshot file (written once to
@@ -133,10 +138,17 @@ impl Facts {
         m: &Matter,
         first: &ScheduledDraw,
     ) -> Estimate {
-        match &*self.dry_run(loaded, frozen, m, first) {
-            Ok(c) => Some((c.in_scope, c.eligible)),
-            Err(_) => None,
+        let scope = scope_key(loaded, m, first);
+        if let Some(found) = self.kept_estimate(&scope) {
+            return found;
         }
+        // The dry run keeps its estimate under `scope`.
+        estimate_of(&self.dry_run(loaded, frozen, m, first))
+    }
+
+    fn kept_estimate(&self, scope: &str) -> Option<Estimate> {
+        let kept = self.estimates.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter().find(|(k, _)| k == scope).map(|(_, e)| *e)
     }
 
     /// Matter `m`'s draw `first` dry-run on `frozen` (these facts' registry), kept by
@@ -151,9 +163,7 @@ impl Facts {
     ) -> Arc<DryRun> {
         let mut shape = m.clone();
         shape.places = crate::rules::model::Places::default();
-        let mut key = crate::digest::Hasher::default();
-        key.update(format!("{:?}\0{first:?}\0{shape:?}", loaded.model.config).as_bytes());
-        let key = key.finish();
+        let key = run_key(loaded, &shape, first);
         if let Some(found) = self.kept_run(&key) {
             return found;
         }
@@ -166,6 +176,15 @@ impl Facts {
             kept.remove(0);
         }
         kept.push((key, Arc::clone(&run)));
+        drop(kept);
+        let mut estimates = self.estimates.lock().unwrap_or_else(|e| e.into_inner());
+        let scope = scope_key(loaded, m, first);
+        if !estimates.iter().any(|(k, _)| *k == scope) {
+            if estimates.len() >= DRY_RUNS_KEPT {
+                estimates.remove(0);
+            }
+            estimates.push((scope, estimate_of(&run)));
+        }
         run
     }
 
@@ -192,6 +211,45 @@ impl Facts {
     pub fn dry_runs_made(&self) -> usize {
         self.ran.load(Ordering::Relaxed)
     }
+}
+
+/// A dry run's estimate: its targets in scope and eligible (`None` when it failed).
+fn estimate_of(run: &DryRun) -> Estimate {
+    run.as_ref().ok().map(|c| (c.in_scope, c.eligible))
+}
+
+/// What a dry run is kept by: the config, the draw and `shape` (the matter as written, its
+/// place in the file left out).
+fn run_key(loaded: &Loaded, shape: &Matter, first: &ScheduledDraw) -> String {
+    let mut key = crate::digest::Hasher::default();
+    key.update(format!("{:?}\0{first:?}\0{shape:?}", loaded.model.config).as_bytes());
+    key.finish()
+}
+
+/// What decides matter `m`'s targets in scope and eligible on draw `first`: the dry run's key
+/// without the settings that only decide how many of the eligible are drawn and who inspects
+/// them (the ratio, the team: its size, qualifications, workload cap and 回避 hook) or that
+/// no draw reads (the checklist, the publication and the texts). Scope and exclusions are
+/// decided before the sample is sized (docs/draw-algorithm.md §1.1), so a check of an edit
+/// of only those settings finds its estimate kept from a dry run of any of them.
+fn scope_key(loaded: &Loaded, m: &Matter, first: &ScheduledDraw) -> String {
+    let mut shape = m.clone();
+    shape.places = crate::rules::model::Places::default();
+    shape.ratio = crate::rules::model::Ratio::FULL;
+    shape.team_size = 0;
+    shape.qualifications.clear();
+    shape.workload_cap = 0;
+    shape.conflict = None;
+    shape.checklist.clear();
+    shape.publication.channel.clear();
+    shape.publication.deadline_working_days = 0;
+    shape.name.clear();
+    shape.legal_basis.clear();
+    shape.scope_text.clear();
+    shape.note = None;
+    let mut first = first.clone();
+    first.ratio = crate::rules::model::Ratio::FULL;
+    run_key(loaded, &shape, &first)
 }
 
 /// `frozen` (the registry in memory) frozen as its canonical snapshot file in the database's
