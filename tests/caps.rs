@@ -3,7 +3,10 @@
 //! inspector; the loads carried in from the earlier draws are recorded in each manifest, the cap
 //! holds across the three draws, a change after a draw (人员调整) counts the carried loads, every
 //! draw verifies identical (and the reference program agrees), and a redraw of the first draw
-//! leaves the later draws as they were.
+//! leaves the later draws as they were. A change counts the period's other draws as they stand
+//! when it is recorded (rule 2; changes of rule 1 verify by rule 1), `verify` recomputes each
+//! draw's carried loads from the records, and a change recorded while a draw is computed is
+//! counted by that draw.
 
 mod util;
 
@@ -11,7 +14,9 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use serde_json::Value;
-use util::{Project, repo};
+use suiji::draw::changes::Refusal;
+use suiji::jobs::change::ChangeError;
+use util::{Project, repo, run};
 
 const MATTERS: [&str; 3] = [
     "wangan.internet-cafe",
@@ -191,15 +196,8 @@ fn the_cap_holds_across_the_draws_of_a_period_verifies_and_survives_a_redraw() {
 /// Replaces (cause `ill`) the first member, in `m`'s order of visits and teams, who is not in
 /// `skip`, and returns (member replaced, replacement).
 fn replace_first_member(p: &Project, id: i64, m: &Value, skip: &[String]) -> (String, String) {
-    let (target, member) = m["selected"]
-        .as_array()
-        .expect("selected")
-        .iter()
-        .flat_map(|s| {
-            let team = s["team"].as_array().expect("team").clone();
-            team.into_iter()
-                .map(move |x| (text(&s["target_id"]), text(&x)))
-        })
+    let (target, member) = members(m)
+        .into_iter()
         .find(|(_, x)| !skip.contains(x))
         .expect("a member to replace");
     p.replace_ill(&id.to_string(), &target, &member);
@@ -282,4 +280,295 @@ fn a_change_counts_in_the_loads_of_the_draws_issued_after_it_as_of_their_issue()
     for unchecked in ["no carried_loads recorded", "not in the audit log"] {
         assert!(!stdout.contains(unchecked), "{stdout}");
     }
+}
+
+const CONFIG: &str = "config/suiji.toml";
+
+/// A 人员调整 of `member` at `target` in draw `id` (cause `ill`), expecting `expect`.
+fn change_input(
+    id: i64,
+    (target, member): (&str, &str),
+    expect: Option<&str>,
+) -> suiji::jobs::change::Input {
+    suiji::jobs::change::Input {
+        draw_id: id,
+        target_id: target.to_string(),
+        inspector_id: Some(member.to_string()),
+        cause: "ill".into(),
+        no_replacement: false,
+        expect: expect.map(str::to_string),
+        reason: "病假".into(),
+        actor: "operator".into(),
+        now: "2023-03-01T10:00:00+08:00".into(),
+    }
+}
+
+/// Whom a 人员调整 of `member` at `target` in draw `id` takes when decided by `rule`, asked
+/// without recording anything (the change is refused when the expected replacement is not the
+/// one the rules give, and the refusal names it); `Err`: why there is none.
+fn would_take(p: &Project, id: i64, pair: (&str, &str), rule: u32) -> Result<String, String> {
+    let (mut store, _) = suiji::jobs::change::open(&p.path(CONFIG)).expect("database");
+    let input = change_input(id, pair, Some("nobody"));
+    match suiji::jobs::change::record_under(&mut store, &input, rule) {
+        Err(ChangeError::Refused {
+            refusal: Refusal::WrongInspector { want, .. },
+            ..
+        }) => Ok(want),
+        Err(e) => Err(e.to_string()),
+        Ok(c) => panic!("recorded {c:?}"),
+    }
+}
+
+/// (target, member) of every staffed visit of a manifest, in its order.
+fn members(m: &Value) -> Vec<(String, String)> {
+    m["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .flat_map(|s| {
+            let team = s["team"].as_array().expect("team").clone();
+            team.into_iter()
+                .map(move |x| (text(&s["target_id"]), text(&x)))
+        })
+        .collect()
+}
+
+/// The `rule` of change `id`'s audit entry (`None`: none named, rule 1).
+fn rule_of(p: &Project, id: i64) -> Option<u64> {
+    let detail: String = p
+        .db()
+        .query_row(
+            "SELECT detail FROM audit_log WHERE action = 'draw.change' \
+             AND json_extract(detail, '$.change_id') = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .expect("the change's audit entry");
+    let d: Value = serde_json::from_str(&detail).expect("JSON");
+    d.get("rule").and_then(Value::as_u64)
+}
+
+/// A 人员调整 in an earlier draw recorded after a later draw of the period was issued counts
+/// the later draw's visits (V2-16 item 5, rule 2). Cap 1: rule 1, which counted the changed
+/// draw and its `carried_loads` only, gives an inspector of the second draw a second visit in
+/// the period; rule 2 refuses that inspector (the CLI says whom it takes instead, or that
+/// nobody is left) and the period stays within the cap. A change recorded by rule 1 (as suiji
+/// recorded changes before rule 2) still verifies identical, by rule 1; the reference program
+/// agrees on both.
+#[test]
+fn a_change_in_an_earlier_draw_counts_the_draws_issued_after_it() {
+    let p = project();
+    draw(&p, MATTERS[0], "demo", &[]);
+    draw(&p, MATTERS[1], "demo", &[]);
+    let (a, b) = (manifest(&p, MATTERS[0]), manifest(&p, MATTERS[1]));
+    let mut period = loads(&a);
+    add(&mut period, &loads(&b));
+    assert!(period.values().all(|&n| n <= 1), "over the cap: {period:?}");
+
+    // The failure rule 1 gives: a member of the first draw replaced by one of the second's.
+    let ((target, member), old) = members(&a)
+        .into_iter()
+        .find_map(|(t, x)| {
+            let y = would_take(&p, 1, (&t, &x), 1).ok()?;
+            loads(&b).contains_key(&y).then_some(((t, x), y))
+        })
+        .expect("rule 1 gives an inspector of the second draw a second visit");
+    let new = would_take(&p, 1, (&target, &member), 2);
+    assert_ne!(new.as_ref(), Ok(&old), "rule 2 counts the second draw");
+    let (code, _, err) = run(p.suiji(&[
+        "change",
+        "replace-inspector",
+        "1",
+        &target,
+        &member,
+        "--cause",
+        "ill",
+        "--reason",
+        "病假",
+        "--replacement",
+        &old,
+    ]));
+    assert_ne!(code, 0, "{old} would have two visits: {err}");
+    match &new {
+        Ok(n) => {
+            assert!(
+                err.contains(&format!(
+                    "the next eligible inspector for {target} is {n}, not {old}"
+                )),
+                "{err}"
+            );
+            assert!(
+                !period.contains_key(n),
+                "{n} already has a visit: {period:?}"
+            );
+            p.replace_ill("1", &target, &member);
+            moved(&mut period, &member, n);
+            assert!(period.values().all(|&x| x <= 1), "over the cap: {period:?}");
+            assert_eq!(rule_of(&p, 1), Some(2), "a new change records its rule");
+        }
+        Err(e) => {
+            assert!(e.contains("no eligible inspector is left"), "{e}");
+            assert!(err.contains("no eligible inspector is left"), "{err}");
+        }
+    }
+    for id in 1..=2 {
+        verify(&p, id);
+    }
+    reference_agrees(&p, 2);
+
+    // A change recorded by rule 1, where rule 2 would decide otherwise: it verifies by rule 1.
+    let done = if new.is_ok() {
+        vec![member.clone()]
+    } else {
+        Vec::new()
+    };
+    let (pair, by) = members(&manifest(&p, MATTERS[0]))
+        .into_iter()
+        .filter(|(_, x)| !done.contains(x))
+        .find_map(|(t, x)| {
+            let y = would_take(&p, 1, (&t, &x), 1).ok()?;
+            (would_take(&p, 1, (&t, &x), 2).as_ref() != Ok(&y)).then_some(((t, x), y))
+        })
+        .expect("a change rule 1 decides otherwise than rule 2");
+    let (mut store, _) = suiji::jobs::change::open(&p.path(CONFIG)).expect("database");
+    let made = suiji::jobs::change::record_under(
+        &mut store,
+        &change_input(1, (&pair.0, &pair.1), None),
+        1,
+    )
+    .expect("recorded by rule 1");
+    drop(store);
+    assert_eq!(made.change.replacement.as_deref(), Some(by.as_str()));
+    assert_eq!(
+        rule_of(&p, made.change.id),
+        None,
+        "rule 1 is written as before"
+    );
+    verify(&p, 1);
+    reference_agrees(&p, 2);
+    let audit = p.ok(&["audit", "verify"]);
+    assert!(audit.contains("intact") || audit.contains("ok"), "{audit}");
+}
+
+/// `verify` recomputes a version-2 draw's `carried_loads` from the records as of its audit
+/// entry (V2-16 item 2): a draw whose recorded loads are not the period's — here one raised
+/// behind suiji's back, with the manifest's hash made again so that the draw re-runs identical
+/// from its own record — is reported, with both; honest draws verify identical.
+#[test]
+fn verify_recomputes_the_carried_loads_from_the_records() {
+    let p = project();
+    draw(&p, MATTERS[0], "demo", &[]);
+    draw(&p, MATTERS[1], "demo", &[]);
+    verify(&p, 1);
+    verify(&p, 2);
+    let db = p.db();
+    let json: String = db
+        .query_row("SELECT manifest_json FROM draws WHERE id = 2", [], |r| {
+            r.get(0)
+        })
+        .expect("draw 2");
+    let mut m: suiji::draw::manifest::Manifest = serde_json::from_str(&json).expect("manifest");
+    let carried = m
+        .carried_loads
+        .as_mut()
+        .expect("the second draw carries loads");
+    let first = carried[0].inspector_id.clone();
+    assert_eq!(carried[0].load, 1, "at the cap of 1");
+    carried[0].load = 2;
+    m.manifest_hash = String::new();
+    m.manifest_hash = m.compute_hash();
+    db.execute_batch("DROP TRIGGER draws_only_supersede")
+        .expect("drop trigger");
+    db.execute(
+        "UPDATE draws SET manifest_json = ?1, manifest_hash = ?2 WHERE id = 2",
+        rusqlite::params![m.to_pretty_json(), m.manifest_hash],
+    )
+    .expect("forged");
+    drop(db);
+    let (code, out, err) = run(p.suiji(&["verify", "2"]));
+    assert_ne!(code, 0, "{out}{err}");
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains("carried_loads: the manifest records")
+            && all.contains(&format!("{first} 2"))
+            && all.contains(&format!("{first} 1"))
+            && all.contains("when this draw was recorded"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("selected"),
+        "the re-run itself is identical: {all}"
+    );
+    verify(&p, 1);
+}
+
+/// A 人员调整 recorded while a draw is being computed (after the draw read the loads, before it
+/// is recorded) is counted by that draw: the recording transaction finds that a change was
+/// recorded since, and the draw is drawn again from the records as they are (V2-16 item 1). The
+/// change is made at the job's `draw.staged` point, in another connection, as another process
+/// would.
+#[test]
+fn a_change_recorded_while_a_draw_is_computed_is_counted_by_that_draw() {
+    let p = project();
+    draw(&p, MATTERS[0], "demo", &[]);
+    let first = manifest(&p, MATTERS[0]);
+    let (target, member) = members(&first).into_iter().next().expect("a member");
+    let config = p.path(CONFIG);
+    let loaded = suiji::jobs::load_rules(&config).expect("rules");
+    let passes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = passes.clone();
+    let changed = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let made = changed.clone();
+    let drawn = suiji::jobs::probe::watching(
+        move |point| {
+            seen.borrow_mut().push(point);
+            if point == "draw.staged" && made.borrow().is_none() {
+                let (mut store, _) = suiji::jobs::change::open(&config).expect("database");
+                let c = suiji::jobs::change::record(
+                    &mut store,
+                    &change_input(1, (&target, &member), None),
+                )
+                .expect("the change is recorded meanwhile");
+                *made.borrow_mut() = c.change.replacement;
+            }
+        },
+        || {
+            suiji::jobs::draw::run(
+                &loaded,
+                &suiji::jobs::draw::Input {
+                    matter: MATTERS[1].into(),
+                    period: PERIOD.into(),
+                    seed: suiji::jobs::issue::seed::SeedChoice::Given("demo".into()),
+                    reveal: None,
+                    dry_run: false,
+                    redraw: None,
+                    actor: "operator".into(),
+                    now: "2023-03-01T10:05:00+08:00".into(),
+                },
+            )
+        },
+    );
+    drawn.expect("drawn");
+    let by = changed.borrow().clone().expect("a replacement");
+    let staged = passes
+        .borrow()
+        .iter()
+        .filter(|x| **x == "draw.staged")
+        .count();
+    assert_eq!(staged, 2, "drawn again once: {:?}", passes.borrow());
+    let mut after = loads(&first);
+    moved(&mut after, &members(&first)[0].1, &by);
+    let second = manifest(&p, MATTERS[1]);
+    assert_eq!(
+        carried(&second),
+        after,
+        "the second draw carries the change"
+    );
+    let mut period = after;
+    add(&mut period, &loads(&second));
+    assert!(period.values().all(|&n| n <= 1), "over the cap: {period:?}");
+    for id in 1..=2 {
+        verify(&p, id);
+    }
+    reference_agrees(&p, 2);
 }

@@ -758,3 +758,118 @@ fn a_draw_under_two_person_approval_is_refused_on_postgres_before_anything_is_op
     assert!(!p.path("data").exists());
     assert!(!p.path("out/draws").exists());
 }
+
+/// A draw of `period` with one selected target, ready to record over snapshots `t` and `i`.
+fn small_draw(period: &str, (t, i): (&str, &str)) -> suiji::store::NewDraw {
+    use suiji::store::{DrawRecord, DrawnTargetRow, NewDraw, TeamRow};
+    NewDraw {
+        record: DrawRecord {
+            matter: "zhian.hotel".into(),
+            period: period.into(),
+            kind: "scheduled".into(),
+            algorithm: "suiji-draw-v2".into(),
+            seed_hex: "00ff10ab".into(),
+            seed_source: "witness digits 1234".into(),
+            rules_hash: "r".repeat(64),
+            targets_snapshot: t.into(),
+            inspectors_snapshot: i.into(),
+            reference_date: "2025-01-02".into(),
+            issue_date: "2025-01-03".into(),
+            due_date: "2025-03-31".into(),
+            created_at: "2025-01-03T09:00:00+08:00".into(),
+            actor: "scheduler".into(),
+            manifest_json: r#"{"version":2}"#.into(),
+            manifest_hash: "m".repeat(64),
+            provisional: false,
+        },
+        targets: vec![DrawnTargetRow {
+            stratum: "all".into(),
+            rank: 1,
+            target_id: "T1".into(),
+            target_name: "Hotel A".into(),
+            selected: true,
+            substitute: false,
+            substitute_for: None,
+            rank_key: None,
+        }],
+        teams: vec![TeamRow {
+            target_id: "T1".into(),
+            position: 0,
+            inspector_id: "I1".into(),
+            inspector_name: "Zhang".into(),
+        }],
+        unstaffed: Vec::new(),
+        exclusions: Vec::new(),
+    }
+}
+
+/// What both databases answer when a draw is recorded with the loads read at a stale epoch:
+/// refused, nothing written; and where each draw stands in the audit log.
+fn stale_loads_are_refused(store: &mut dyn suiji::store::DrawStore) -> Vec<String> {
+    use suiji::store::{Redraw, SnapshotKind, StoreError};
+    let t = store
+        .put_snapshot(SnapshotKind::Targets, 1, b"id,name\nT1,Hotel A\n")
+        .expect("targets");
+    let i = store
+        .put_snapshot(SnapshotKind::Inspectors, 1, b"id,name\nI1,Zhang\n")
+        .expect("inspectors");
+    let read = store.loads_epoch().expect("epoch");
+    let first = small_draw("2025-H1", (&t, &i));
+    let mut out = Vec::new();
+    let id = store
+        .record_draw_checked(&first, Redraw::No, Some(read), &mut |_| {})
+        .expect("the epoch read just before stands");
+    out.push(format!("recorded #{id}"));
+    let second = small_draw("2025-H2", (&t, &i));
+    let before = store.audit_last_seq().expect("seq");
+    let refused = store.record_draw_checked(&second, Redraw::No, Some(read), &mut |_| {});
+    assert!(
+        matches!(refused, Err(StoreError::LoadsChanged)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.audit_last_seq().expect("seq"),
+        before,
+        "nothing written"
+    );
+    assert!(
+        store
+            .active_draw("zhian.hotel", "2025-H2")
+            .expect("read")
+            .is_none()
+    );
+    let now = store.loads_epoch().expect("epoch");
+    assert_ne!(now, read, "a recorded draw moves the epoch");
+    let id = store
+        .record_draw_checked(&second, Redraw::No, Some(now), &mut |_| {})
+        .expect("read again, it is recorded");
+    out.push(format!("recorded #{id}"));
+    let order = store.audit_order().expect("order");
+    let mut draws: Vec<_> = order.draws.into_iter().collect();
+    draws.sort_unstable();
+    out.extend(
+        draws
+            .iter()
+            .map(|(d, seq)| format!("draw #{d} at entry {seq}")),
+    );
+    out
+}
+
+#[test]
+fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
+    let Some(url) = fresh("epoch") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lite = suiji::store::Store::open(dir.path()).expect("sqlite");
+    let mut pg = PgStore::open(&url).expect("postgres");
+    let on_sqlite = stale_loads_are_refused(&mut lite);
+    assert_eq!(on_sqlite, stale_loads_are_refused(&mut pg));
+    assert_eq!(
+        on_sqlite,
+        [
+            "recorded #1",
+            "recorded #2",
+            "draw #1 at entry 1",
+            "draw #2 at entry 2"
+        ]
+    );
+}

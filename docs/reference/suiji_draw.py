@@ -9,7 +9,8 @@ written from docs/draw-algorithm.md (Python 3.11 or later, standard library only
         re-runs recorded draws from suiji's database (data/suiji.sqlite3): the manifest, the
         archived canonical registry snapshots and the archived rules, and says for each draw
         `identical` (the re-computed manifest hashes to the recorded `manifest_hash`, and every
-        change recorded after the draw — 替补, 不在范围, 人员调整 — is the one V2-13 gives, and
+        change recorded after the draw — 替补, 不在范围, 人员调整 — is the one V2-13 gives, by
+        the rule its audit entry records (V2-16 item 5), and
         the loads it carried in are those of the period's other draws as of its issue, V2-16) or
         what differs. Exit status 0 when every draw is identical, 1 otherwise, 2 on bad input.
 
@@ -926,10 +927,13 @@ def recorded_changes(db, draw_id):
         return []
 
 
-def check_changes(db, man, changes):
+def check_changes(db, man, changes, order):
     """Replays the changes over the manifest (V2-13): each substitute must be the next unused one
     of its stratum in rank order, each replacement inspector the first of the target's ranking
-    (purpose `team`) who passes V2-13.3's checks. The `conflict` hook is not run here: when the
+    (purpose `team`) who passes V2-13.3's checks. Check 3 counts the manifest's `carried_loads`
+    for a change of rule 1 (its audit entry names no `rule`) and, for a change of rule 2 in a
+    version-2 draw, the loads of the period's other draws as of the change's audit entry (V2-16
+    item 5). The `conflict` hook is not run here: when the
     matter has one, inspectors before the recorded replacement who pass every other check are
     taken as the hook's 回避 and listed (`notes`), as the draw's own hook answers are taken from
     its skips. Returns (problems, notes)."""
@@ -965,7 +969,7 @@ def check_changes(db, man, changes):
             return declared(i, {"id": tid, "name": name}) is not None
         return any(glob_names(e, tid, name) for e in i["conflicts"])
 
-    def candidates(v, out):
+    def candidates(v, out, carried):
         """The inspectors passing every check but the hook, in the target's ranking order."""
         p = prefix_of(man["algorithm"], bytes.fromhex(man["seed"]), man["matter"],
                       man["period"]["id"], v["target"], "team")
@@ -1020,7 +1024,12 @@ def check_changes(db, man, changes):
         if out not in v["team"]:
             problems.append(f"{label}: inspector {out} is not on the team of {target}")
             continue
-        eligible = list(candidates(v, out))
+        at = order[2].get(cid)
+        if order[3].get(cid, 1) >= 2 and at is not None and man["algorithm"] == "suiji-draw/2":
+            others = loads_as_of(db, man, order, at, None)
+        else:
+            others = carried
+        eligible = list(candidates(v, out, others))
         if given not in eligible:
             first = eligible[0] if eligible else "nobody (no eligible inspector is left)"
             problems.append(f"{label}: the next eligible inspector for {target} is {first}, not {given}")
@@ -1042,19 +1051,21 @@ def check_changes(db, man, changes):
 
 def audit_order(db):
     """Where each draw and change was recorded in the audit log (its `seq`): draws by id, with
-    the draw each redraw superseded; changes by id."""
-    draws, supersedes, changes = {}, {}, {}
+    the draw each redraw superseded; changes by id, with the rule each was decided under (1 when
+    its entry names none)."""
+    draws, supersedes, changes, rules = {}, {}, {}, {}
     for seq, action, detail in db.execute(
             "SELECT seq, action, detail FROM audit_log "
             "WHERE action IN ('draw.record', 'draw.redraw', 'draw.change') ORDER BY seq"):
         d = json.loads(detail)
         if action == "draw.change":
             changes[d["change_id"]] = seq
+            rules[d["change_id"]] = d.get("rule", 1)
         else:
             draws[d["draw_id"]] = seq
             if d.get("supersedes") is not None:
                 supersedes[d["supersedes"]] = seq
-    return draws, supersedes, changes
+    return draws, supersedes, changes, rules
 
 
 def visits_after(man, changes):
@@ -1082,14 +1093,22 @@ def carried_as_of(db, draw_id, man, order):
     before it and not superseded before it, whose period overlaps its own, other than its own
     matter and period; counted for the inspectors of its team's departments in its inspector
     snapshot. `None` when the audit log does not place the draw."""
-    draws, supersedes, changes = order
-    at = draws.get(draw_id)
+    at = order[0].get(draw_id)
     if at is None:
         return None
     m = matter_rules(unpack_rules(snapshot(db, man["rules_hash"])), man["matter"])
     departments = m.get("departments", [m["department"]])
     _, _, inspectors = inspectors_of(snapshot(db, man["registry"]["inspectors_snapshot"]))
     counted = {i["id"] for i in inspectors if i["department"] in departments}
+    return loads_as_of(db, man, order, at, counted)
+
+
+def loads_as_of(db, man, order, at, counted):
+    """The loads of the standing visits, as of audit entry `at`, of every draw recorded before
+    it and not superseded before it, whose period overlaps `man`'s, other than `man`'s own
+    matter and period, each as the changes recorded before `at` left it; counted for the
+    inspectors in `counted` (all with None)."""
+    draws, supersedes, changes, _ = order
     start, end = man["period"]["start"], man["period"]["end"]
     loads = {}
     for other, text in db.execute("SELECT id, manifest_json FROM draws ORDER BY id"):
@@ -1103,7 +1122,7 @@ def carried_as_of(db, draw_id, man, order):
         before = [c for c in recorded_changes(db, other) if changes.get(c[0], at) < at]
         for team in visits_after(o, before):
             for x in team:
-                if x in counted:
+                if counted is None or x in counted:
                     loads[x] = loads.get(x, 0) + 1
     return dict(sorted(loads.items(), key=lambda x: x[0].encode()))
 
@@ -1202,7 +1221,7 @@ def check(argv):
             got, substitutes = redraw(db, man, spec, class_spec)
             diffs = differences(man, got)
             if not diffs:
-                problems, notes = check_changes(db, man, changes)
+                problems, notes = check_changes(db, man, changes, order)
                 diffs += problems
                 problem, note = carried_problem(db, draw_id, man, order)
                 diffs += [problem] if problem else []

@@ -283,6 +283,10 @@ pub struct Eligibility<'a> {
     /// `suiji-draw/1` matches declared conflicts as substrings of the name (§8), version 2
     /// exactly or with `*` (V2-5).
     pub version_1: bool,
+    /// The loads of the period's other draws as they stood when the change was recorded
+    /// (change rule 2, docs/draw-algorithm.md V2-16 item 5), counted in place of the manifest's
+    /// `carried_loads`; `None`: the manifest's `carried_loads` (rule 1, and version 1's none).
+    pub others: Option<&'a BTreeMap<String, u32>>,
 }
 
 impl Eligibility<'_> {
@@ -291,9 +295,9 @@ impl Eligibility<'_> {
     /// the target's id; ties by id), who is active, of one of the departments, holds every
     /// qualification each member must hold, is not on the team, was not taken off this target
     /// nor made unavailable for the draw, has no declared or hook 回避 with the target, is below
-    /// the workload cap counting the standing visits and the loads carried in from the
-    /// period's other draws (the manifest's `carried_loads`), and with whom the team still covers every
-    /// need (qualifications together, one member per department).
+    /// the workload cap counting the standing visits and the loads of the period's other draws
+    /// ([`Eligibility::others`], else the manifest's `carried_loads`), and with whom the team
+    /// still covers every need (qualifications together, one member per department).
     pub fn next(
         &self,
         (m, state, i): (&Manifest, &State, usize),
@@ -319,13 +323,16 @@ impl Eligibility<'_> {
         ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
         let loads = state.loads();
         let load_of = |x: &Inspector| loads.get(x.id.as_str()).copied().unwrap_or(0);
-        // The loads carried in from the period's other draws count too (V2-16).
-        let carried_of = |x: &Inspector| {
-            m.carried_loads
+        // The loads of the period's other draws count too (V2-16): as they stood when the change
+        // was recorded (rule 2), or as the draw carried them in (rule 1).
+        let carried_of = |x: &Inspector| match self.others {
+            Some(others) => others.get(&x.id).copied().unwrap_or(0),
+            None => m
+                .carried_loads
                 .iter()
                 .flatten()
                 .find(|c| c.inspector_id == x.id)
-                .map_or(0, |c| c.load)
+                .map_or(0, |c| c.load),
         };
         let removed = state.removed.get(&v.target_id);
         let rest: Vec<&Inspector> = v

@@ -6,6 +6,8 @@
 //! change is recorded and audited with its reason, user and time; the draw is never edited.
 //! `verify` replays every change of a draw the same way ([`check`]).
 
+use std::collections::BTreeMap;
+
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::TeamSpec;
 use crate::draw::changes::{Eligibility, Kind, Refusal, State, Step};
@@ -135,20 +137,26 @@ pub fn load(store: &dyn DrawStore, id: i64, active: bool) -> Result<Changes, Cha
             detail: e.to_string(),
         })?;
     let changes = store.changes_of(id)?;
-    let mut state = State::new(&manifest);
-    // The recorded inspectors are taken as they were (`check` decides whether each was right).
-    for c in &changes {
-        let step = step_of(c);
-        let given = c.replacement.clone().unwrap_or_default();
-        state
-            .apply(&manifest, &step, &mut |_, _, _| Ok(given.clone()))
-            .map_err(|refusal| ChangeError::Refused { draw: id, refusal })?;
-    }
+    let state = replay(&manifest, &changes, id)?;
     Ok(Changes {
         manifest,
         changes,
         state,
     })
+}
+
+/// Draw `id` (manifest `m`) as `changes` left it, the recorded replacements taken as they
+/// were (`check` decides whether each was right).
+pub(crate) fn replay(m: &Manifest, changes: &[DrawChange], id: i64) -> Result<State, ChangeError> {
+    let mut state = State::new(m);
+    for c in changes {
+        let step = step_of(c);
+        let given = c.replacement.clone().unwrap_or_default();
+        state
+            .apply(m, &step, &mut |_, _, _| Ok(given.clone()))
+            .map_err(|refusal| ChangeError::Refused { draw: id, refusal })?;
+    }
+    Ok(state)
 }
 
 fn step_of(c: &DrawChange) -> Step {
@@ -187,9 +195,43 @@ fn validate(input: &Input) -> Result<(), ChangeError> {
     Ok(())
 }
 
+/// How many times a change is decided again when a draw or change recorded meanwhile (by
+/// another process) moved the loads it was decided from.
+const ATTEMPTS: usize = 3;
+
 /// Makes the change `input` asks for, after checking it against the draw and its earlier
 /// changes; the replacement is the one the rules give (the user's `expect` only confirms it).
+/// A 人员调整 in a `suiji-draw/2` draw counts the loads of the period's other draws as they
+/// stand when it is recorded (rule 2, docs/draw-algorithm.md V2-16 item 5): when a draw or a
+/// change is recorded between reading them and recording it, it is decided again.
 pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> {
+    record_under(store, input, crate::store::CHANGE_RULE)
+}
+
+/// [`record`] deciding the change by `rule` (1: as changes were decided before rule 2, for
+/// tests that make the records an older suiji made).
+#[doc(hidden)]
+pub fn record_under(store: &mut Store, input: &Input, rule: u32) -> Result<Changed, ChangeError> {
+    let mut attempt = 1;
+    loop {
+        match record_once(store, input, rule) {
+            Err(ChangeError::Store(StoreError::LoadsChanged)) if attempt < ATTEMPTS => {
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Whether a change of draw `m` counts the loads of the period's other draws (rule 2 for a
+/// 人员调整 in a `suiji-draw/2` draw; version 1 counts each draw alone, §8).
+fn counts_the_period(m: &Manifest, rule: u32, kind: Kind) -> bool {
+    rule >= crate::store::CHANGE_RULE
+        && kind == Kind::Inspector
+        && m.algorithm == crate::draw::Algorithm::V2.name()
+}
+
+fn record_once(store: &mut Store, input: &Input, rule: u32) -> Result<Changed, ChangeError> {
     validate(input)?;
     let draw = input.draw_id;
     let Changes {
@@ -210,6 +252,7 @@ pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> 
         whole_draw: input.cause != "conflict",
     };
     let mut conflicts = Vec::new();
+    let mut epoch = None;
     match step.kind {
         Kind::Target if input.no_replacement => step.replacement = None,
         Kind::Target => {
@@ -225,10 +268,19 @@ pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> 
         Kind::Inspector => {
             let inputs =
                 Inputs::of(store, &m).map_err(|detail| ChangeError::Unreadable { draw, detail })?;
+            let unreadable = |detail| ChangeError::Unreadable { draw, detail };
+            let others = if counts_the_period(&m, rule, step.kind) {
+                epoch = Some(store.loads_epoch()?);
+                let scope = super::loads::Scope::of(&m);
+                let now = super::loads::AsOf::Now;
+                Some(super::loads::period_loads(store, &scope, None, now).map_err(unreadable)?)
+            } else {
+                None
+            };
             let mut chosen = None;
             state
                 .apply(&m, &step, &mut |s, i, out| {
-                    let r = inputs.next(&m, s, i, out);
+                    let r = inputs.next(&m, s, i, out, others.as_ref());
                     chosen = r.as_ref().ok().cloned();
                     r
                 })
@@ -253,7 +305,8 @@ pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> 
         actor: input.actor.clone(),
         changed_at: input.now.clone(),
     };
-    change.id = store.record_change(&change, changes.len())?;
+    let decided = crate::store::Decided { epoch, rule };
+    change.id = store.record_change(&change, changes.len(), decided)?;
     Ok(Changed { change, conflicts })
 }
 
@@ -332,7 +385,7 @@ fn members_with_conflict(
 ) -> Result<Vec<Inherited>, String> {
     let target = inputs.target(id);
     let name = target.map(|t| t.name.clone()).unwrap_or_default();
-    let eligibility = inputs.eligibility(m);
+    let eligibility = inputs.eligibility(m, None);
     let mut out = Vec::new();
     for x in team {
         let Some(i) = inputs
@@ -393,11 +446,16 @@ impl Inputs {
             .map(|&i| &self.archived.registry.targets[i])
     }
 
-    fn eligibility<'a>(&'a self, m: &Manifest) -> Eligibility<'a> {
+    fn eligibility<'a>(
+        &'a self,
+        m: &Manifest,
+        others: Option<&'a BTreeMap<String, u32>>,
+    ) -> Eligibility<'a> {
         Eligibility {
             spec: &self.spec,
             inspectors: &self.archived.registry.inspectors,
             version_1: m.algorithm == crate::draw::ALGORITHM_VERSION,
+            others,
         }
     }
 
@@ -430,12 +488,21 @@ impl Inputs {
         }
     }
 
-    fn next(&self, m: &Manifest, s: &State, i: usize, out: &str) -> Result<String, Refusal> {
+    /// The inspector who replaces `out` on visit `i`; `others`: the loads of the period's
+    /// other draws when the change counts them (rule 2), else the manifest's `carried_loads`.
+    fn next(
+        &self,
+        m: &Manifest,
+        s: &State,
+        i: usize,
+        out: &str,
+        others: Option<&BTreeMap<String, u32>>,
+    ) -> Result<String, Refusal> {
         let id = &s.visits[i].target_id;
         let target = self.target(id);
         let name = target.map(|t| t.name.clone()).unwrap_or_default();
         let mut conflict = |x: &Inspector| self.hook_conflict(m, x, target);
-        self.eligibility(m)
+        self.eligibility(m, others)
             .next((m, s, i), out, &name, &mut conflict)
     }
 }
@@ -459,12 +526,35 @@ pub fn check(store: &dyn DrawStore, m: &Manifest, id: i64) -> Vec<String> {
     } else {
         None
     };
+    // Changes of rule 2 count the period's other draws as they stood when each was recorded.
+    let order = if changes.iter().any(|c| c.kind == "inspector") {
+        match store.audit_order() {
+            Ok(o) => o,
+            Err(e) => return vec![format!("the audit log cannot be read: {e}")],
+        }
+    } else {
+        crate::store::AuditOrder::default()
+    };
     let mut state = State::new(m);
     let mut out = Vec::new();
     for c in &changes {
         let step = step_of(c);
+        let rule = order.rules.get(&c.id).copied().unwrap_or(1);
+        let others = match order.changes.get(&c.id) {
+            Some(&at) if counts_the_period(m, rule, step.kind) => {
+                let as_of = super::loads::AsOf::Entry(&order, at);
+                match super::loads::period_loads(store, &super::loads::Scope::of(m), None, as_of) {
+                    Ok(loads) => Some(loads),
+                    Err(e) => {
+                        out.push(format!("change #{}: the loads of its period: {e}", c.id));
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         let result = state.apply(m, &step, &mut |s, i, x| match &inputs {
-            Some(inputs) => inputs.next(m, s, i, x),
+            Some(inputs) => inputs.next(m, s, i, x, others.as_ref()),
             None => Err(Refusal::Hook("no archived inputs".into())),
         });
         if let Err(e) = result {

@@ -17,6 +17,7 @@ pub mod draws;
 pub mod held;
 pub mod hooks;
 pub mod issue;
+pub mod loads;
 pub mod place;
 pub mod plan;
 pub mod probe;

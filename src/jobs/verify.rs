@@ -53,7 +53,11 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &dyn DrawStore) -> Verdict {
     }
     match recorded(m, store) {
         // Every change made after the draw must be the one its rules give.
-        Ok(d) if diffs.is_empty() => diffs.extend(super::change::check(store, m, d.id)),
+        Ok(d) if diffs.is_empty() => {
+            diffs.extend(super::change::check(store, m, d.id));
+            // The loads it carried in must be those the records held when it was recorded.
+            diffs.extend(carried_check(store, m, d.id));
+        }
         Ok(_) => {}
         Err(e) => diffs.push(e),
     }
@@ -62,6 +66,85 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &dyn DrawStore) -> Verdict {
     } else {
         Verdict::Differs(diffs)
     }
+}
+
+/// Recomputes the `carried_loads` of a version-2 draw (recorded as draw `id`) from the
+/// database as of its audit entry (docs/draw-algorithm.md V2-16 item 2): the difference, if
+/// any. A re-run takes them from the manifest, so this is what finds a draw recorded with
+/// loads that are not the period's.
+fn carried_check(store: &dyn DrawStore, m: &Manifest, id: i64) -> Option<String> {
+    if m.algorithm != Algorithm::V2.name() || m.carried_loads.is_none() {
+        return None;
+    }
+    let counted = match team_inspectors(m, store) {
+        Ok(c) => c,
+        Err(e) => return Some(format!("carried_loads cannot be checked: {e}")),
+    };
+    let counted = counted.iter().map(String::as_str).collect();
+    match super::loads::carried_problem(store, m, id, &counted) {
+        Ok(problem) => problem,
+        Err(e) => Some(format!("carried_loads cannot be checked: {e}")),
+    }
+}
+
+/// The draw's archived inspector registry and rule set, from the database (the rules unpacked
+/// in the returned folder, which must outlive them).
+fn archived_inspectors_and_rules(
+    m: &Manifest,
+    store: &dyn DrawStore,
+) -> Result<
+    (
+        Vec<crate::registry::Inspector>,
+        tempfile::TempDir,
+        crate::rules::Loaded,
+    ),
+    String,
+> {
+    inspectors_and_rules(m, &|hash: &str, what: &str| {
+        store
+            .get_snapshot(hash)
+            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+    })
+}
+
+/// The draw's archived inspector registry and rule set, their bytes read by `get` (hash,
+/// what): from the database or from an audit bundle.
+fn inspectors_and_rules(
+    m: &Manifest,
+    get: &impl Fn(&str, &str) -> Result<Vec<u8>, String>,
+) -> Result<
+    (
+        Vec<crate::registry::Inspector>,
+        tempfile::TempDir,
+        crate::rules::Loaded,
+    ),
+    String,
+> {
+    let inspectors = crate::registry::parse_canonical_inspectors(&get(
+        &m.registry.inspectors_snapshot,
+        "inspectors",
+    )?)
+    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    Ok((inspectors, dir, loaded))
+}
+
+/// The inspectors whose loads a draw carries in: those of its team's departments in its
+/// archived inspector snapshot (V2-16 item 1).
+fn team_inspectors(m: &Manifest, store: &dyn DrawStore) -> Result<Vec<String>, String> {
+    let (inspectors, _dir, loaded) = archived_inspectors_and_rules(m, store)?;
+    let matter = loaded
+        .model
+        .matter(&m.matter)
+        .ok_or_else(|| format!("the archived rules have no matter {}", m.matter))?;
+    let spec = super::issue::joint_team(matter)
+        .unwrap_or_else(|| crate::draw::pipeline::matter_team(matter));
+    Ok(inspectors
+        .into_iter()
+        .filter(|i| spec.departments.contains(&i.department))
+        .map(|i| i.id)
+        .collect())
 }
 
 /// The recorded draw this manifest belongs to. A manifest that re-runs identically but was
@@ -108,7 +191,7 @@ pub(crate) struct Archived {
 
 /// The workload cap (每人每期最多承担户数) of the manifest's matter in the rules it was drawn
 /// by, read from the database's archive (the registry snapshots are not read).
-pub(crate) fn archived_workload_cap(m: &Manifest, store: &Store) -> Result<u32, String> {
+pub(crate) fn archived_workload_cap(m: &Manifest, store: &dyn DrawStore) -> Result<u32, String> {
     let rules = store.get_snapshot(&m.rules_hash).map_err(|e| {
         format!(
             "the archived rules snapshot {} cannot be used: {e}",
@@ -142,13 +225,7 @@ pub(crate) fn archived_from(
     let targets =
         crate::registry::parse_canonical_targets(&get(&m.registry.targets_snapshot, "targets")?)
             .map_err(|e| format!("targets snapshot unreadable: {e}"))?;
-    let inspectors = crate::registry::parse_canonical_inspectors(&get(
-        &m.registry.inspectors_snapshot,
-        "inspectors",
-    )?)
-    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    let (inspectors, dir, loaded) = inspectors_and_rules(m, &get)?;
     let registry = Registry {
         targets,
         inspectors,
@@ -185,18 +262,7 @@ fn archived_for_rerun(
         } = archived(m, store)?;
         return Ok((_dir, loaded, Frozen::new(registry)));
     };
-    let get = |hash: &str, what: &str| {
-        store
-            .get_snapshot(hash)
-            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
-    };
-    let inspectors = crate::registry::parse_canonical_inspectors(&get(
-        &m.registry.inspectors_snapshot,
-        "inspectors",
-    )?)
-    .map_err(|e| format!("inspectors snapshot unreadable: {e}"))?;
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let loaded = archived_rules(m, &get(&m.rules_hash, "rules")?, dir.path())?;
+    let (inspectors, dir, loaded) = archived_inspectors_and_rules(m, store)?;
     let size = std::fs::metadata(&path)
         .map_err(|e| format!("the archived targets snapshot {}: {e}", path.display()))?
         .len();

@@ -10,8 +10,9 @@
 use std::path::PathBuf;
 
 use super::{
-    AuditLog, Commitment, DrawChange, DrawFilter, DrawHead, DrawRow, DrawnTargetRow, ExclusionRow,
-    NewDraw, Origin, Redraw, ResultRow, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
+    AuditLog, AuditOrder, Commitment, DrawChange, DrawFilter, DrawHead, DrawRow, DrawnTargetRow,
+    ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, SnapshotKind, Store, StoreError,
+    TeamRow, UnstaffedRow,
 };
 
 /// A database that records, lists and re-reads draws.
@@ -77,12 +78,19 @@ pub trait DrawStore: AuditLog {
     fn snapshot_file(&self, hash: &str) -> Result<Option<PathBuf>, StoreError>;
     /// The snapshot's bytes, checked against its hash.
     fn get_snapshot(&self, hash: &str) -> Result<Vec<u8>, StoreError>;
+    /// Where the records that workload loads are counted from stand now.
+    fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError>;
+    /// Where each draw and change was recorded in the audit log, and the rule of each change.
+    fn audit_order(&self) -> Result<AuditOrder, StoreError>;
     /// Records a draw with its rows and audit entry in one transaction (see
-    /// [`Store::record_draw`]), calling `probe` after each step.
-    fn record_draw_probed(
+    /// [`Store::record_draw`]), calling `probe` after each step; refused with
+    /// [`StoreError::LoadsChanged`] (nothing recorded) when a draw or a change was recorded
+    /// since `epoch` (see [`Store::record_draw_checked`]).
+    fn record_draw_checked(
         &mut self,
         d: &NewDraw,
         redraw: Redraw,
+        epoch: Option<LoadsEpoch>,
         probe: &mut dyn FnMut(&'static str),
     ) -> Result<i64, StoreError>;
 }
@@ -194,12 +202,21 @@ impl DrawStore for Store {
         Store::get_snapshot(self, hash)
     }
 
-    fn record_draw_probed(
+    fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError> {
+        Store::loads_epoch(self)
+    }
+
+    fn audit_order(&self) -> Result<AuditOrder, StoreError> {
+        Store::audit_order(self)
+    }
+
+    fn record_draw_checked(
         &mut self,
         d: &NewDraw,
         redraw: Redraw,
+        epoch: Option<LoadsEpoch>,
         probe: &mut dyn FnMut(&'static str),
     ) -> Result<i64, StoreError> {
-        Store::record_draw_probed(self, d, redraw, probe)
+        Store::record_draw_checked(self, d, redraw, epoch, probe)
     }
 }

@@ -684,9 +684,26 @@ impl Store {
         redraw: Redraw,
         probe: &mut dyn FnMut(&'static str),
     ) -> Result<i64, StoreError> {
+        self.record_draw_checked(d, redraw, None, probe)
+    }
+
+    /// [`Store::record_draw_probed`], refused with [`StoreError::LoadsChanged`] (nothing
+    /// recorded) when a draw or a change was recorded since `epoch`, read before the loads the
+    /// draw carries in (docs/draw-algorithm.md V2-16): the check is made inside the
+    /// transaction, so the draw is recorded only with the loads as the records hold them then.
+    pub fn record_draw_checked(
+        &mut self,
+        d: &NewDraw,
+        redraw: Redraw,
+        epoch: Option<super::LoadsEpoch>,
+        probe: &mut dyn FnMut(&'static str),
+    ) -> Result<i64, StoreError> {
         validate(d, &redraw).map_err(|f| f.into_store(&self.path))?;
         let origin = self.origin.clone();
-        self.write(|tx| insert_draw(tx, &origin, d, &redraw, probe))
+        self.write(|tx| {
+            super::changes::require_epoch(tx, epoch)?;
+            insert_draw(tx, &origin, d, &redraw, probe)
+        })
     }
 
     /// The active draw for (matter, period), if any.

@@ -125,6 +125,12 @@ pub enum StoreError {
     Invalid { field: String, problem: String },
 
     #[error(
+        "a draw or a change was recorded meanwhile, so the workload loads this was decided from \
+         may have moved; run the command again"
+    )]
+    LoadsChanged,
+
+    #[error(
         "cannot connect to the PostgreSQL database {database}: {detail}. Check that the server \
          runs and answers at that address, that the role and password are right, and the URL \
          given (--database, SUIJI_DATABASE or [database] url in the config)"

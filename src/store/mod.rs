@@ -49,7 +49,7 @@ pub use audit::{
     AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
     audit_hash_v2,
 };
-pub use changes::{ChangeAudit, DrawChange};
+pub use changes::{AuditOrder, CHANGE_RULE, ChangeAudit, Decided, DrawChange, LoadsEpoch};
 pub use commitments::{Commitment, CommitmentAudit, commitment_in};
 pub use draw_store::DrawStore;
 pub use draws::{

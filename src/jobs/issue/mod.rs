@@ -25,8 +25,8 @@ use crate::rules::Loaded;
 use crate::schedule::marks::DrawMarks;
 use crate::schedule::{DrawKind, ScheduledDraw};
 use crate::store::{
-    DrawFilter, DrawRecord, DrawRow, DrawStore, DrawnTargetRow, EntityKind, ExclusionRow, NewDraw,
-    Redraw, SnapshotKind, StoreError, TeamRow, UnstaffedRow,
+    DrawFilter, DrawRecord, DrawRow, DrawStore, DrawnTargetRow, EntityKind, ExclusionRow,
+    LoadsEpoch, NewDraw, Redraw, SnapshotKind, StoreError, TeamRow, UnstaffedRow,
 };
 
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
@@ -182,6 +182,11 @@ pub enum IssueError {
     Output(String),
     #[error("cannot count the loads the inspectors carry in from the period's other draws: {0}")]
     Loads(String),
+    #[error(
+        "other draws or changes of the period were recorded while this draw was computed, {0} \
+         times in a row; nothing was recorded: run it again"
+    )]
+    LoadsChanged(usize),
 }
 
 /// What earlier draws and results say about targets, for cooldown and yearly caps.
@@ -245,39 +250,22 @@ pub fn carried_loads(
     departments: &[String],
     inspectors: &[crate::registry::Inspector],
 ) -> Result<BTreeMap<String, u32>, IssueError> {
-    /// What deciding whether a draw overlaps reads of its manifest.
-    #[derive(serde::Deserialize)]
-    struct Head {
-        period: crate::draw::manifest::PeriodInfo,
-    }
     let counted: std::collections::HashSet<&str> = inspectors
         .iter()
         .filter(|i| departments.contains(&i.department))
         .map(|i| i.id.as_str())
         .collect();
-    let mut out: BTreeMap<String, u32> = BTreeMap::new();
     if counted.is_empty() {
-        return Ok(out);
+        return Ok(BTreeMap::new());
     }
-    for row in store.list_draws(&DrawFilter::default())? {
-        if row.record.matter == d.matter && row.record.period == d.period.id {
-            continue;
-        }
-        let unreadable =
-            |e: &dyn std::fmt::Display| IssueError::Loads(format!("draw #{}: {e}", row.id));
-        let head: Head =
-            serde_json::from_str(&row.record.manifest_json).map_err(|e| unreadable(&e))?;
-        if head.period.end < d.period.start || d.period.end < head.period.start {
-            continue;
-        }
-        let changes = super::change::load(store, row.id, false).map_err(|e| unreadable(&e))?;
-        for (id, n) in changes.state.loads() {
-            if counted.contains(id) {
-                *out.entry(id.to_string()).or_default() += n;
-            }
-        }
-    }
-    Ok(out)
+    let scope = super::loads::Scope {
+        matter: &d.matter,
+        period: &d.period.id,
+        start: d.period.start,
+        end: d.period.end,
+    };
+    super::loads::period_loads(store, &scope, Some(&counted), super::loads::AsOf::Now)
+        .map_err(IssueError::Loads)
 }
 
 /// What the draw `req` starts from: the targets' history and, for `suiji-draw/2`, the loads its
@@ -445,35 +433,25 @@ pub fn issue(
     let req = recorded.as_ref().unwrap_or(req);
     let d = &req.draw;
     refuse_drawn(&model.config.output_dir, store, req)?;
-    let hist = draw_history(loaded, store, frozen, req)?;
-    let phase = |what: &str| {
-        if frozen.info.targets_rows >= PROGRESS_ROWS {
-            tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "{what}");
+    let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
+    // A version-2 draw is recorded only with the history and loads the records hold when it is
+    // recorded (V2-16): where they stand is read before they are, and checked again inside the
+    // recording transaction; a draw or change recorded meanwhile means drawing again.
+    let mut attempt = 1;
+    let (manifest, committed, draw_id) = loop {
+        match draw_and_record(loaded, store, frozen, req, &folder) {
+            Ok((manifest, None)) => {
+                return Ok(Issued {
+                    draw_id: None,
+                    manifest,
+                    folder: None,
+                });
+            }
+            Ok((manifest, Some((committed, id)))) => break (manifest, committed, id),
+            Err(IssueError::LoadsChanged(_)) if attempt < ATTEMPTS => attempt += 1,
+            Err(e) => return Err(e),
         }
     };
-    phase("drawing");
-    let folder = draw_folder(&model.config.output_dir, &d.matter, &d.period.id);
-    let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, &folder)?;
-    let manifest = drawn.manifest;
-    let Some(staging) = staging else {
-        return Ok(Issued {
-            draw_id: None,
-            manifest,
-            folder: None,
-        });
-    };
-    let marks = marks(req, store.is_simulation()?);
-    phase("writing the draw's files");
-    let targets = match &frozen.file {
-        Some(_) => &drawn.targets,
-        None => &frozen.registry.targets,
-    };
-    let manifest_json = stage(model, (frozen, targets), &manifest, (d, &marks), &staging)?;
-    probe::point("draw.staged");
-    phase("recording the draw");
-    let (committed, draw_id) = staging
-        .commit(|| record(store, loaded, frozen, req, (&manifest, manifest_json)))
-        .map_err(|e| recording_failed(d, e))?;
     // The draw is recorded; put its files in place (an older draw's files are kept aside).
     probe::point("draw.committed");
     let staged_at = committed.dir().to_path_buf();
@@ -503,6 +481,60 @@ pub fn issue(
         manifest,
         folder: Some(folder),
     })
+}
+
+/// Draws `req` from the history and loads the records hold now, stages its files beside
+/// `folder` and records it, unless a draw or change recorded meanwhile changed them
+/// ([`IssueError::LoadsChanged`], nothing recorded). The manifest, with the staged files and
+/// the draw's number once recorded (`None` on a dry run).
+fn draw_and_record(
+    loaded: &Loaded,
+    store: &mut dyn DrawStore,
+    frozen: &Frozen,
+    req: &Request,
+    folder: &Path,
+) -> Result<(Manifest, Option<(place::Committed, i64)>), IssueError> {
+    let d = &req.draw;
+    let phase = |what: &str| {
+        if frozen.info.targets_rows >= PROGRESS_ROWS {
+            tracing::info!(target: "suiji::progress", matter = %d.matter, period = %d.period.id, "{what}");
+        }
+    };
+    let epoch = match req.algorithm {
+        Algorithm::V2 => Some(store.loads_epoch()?),
+        Algorithm::V1 => None,
+    };
+    let hist = draw_history(loaded, store, frozen, req)?;
+    phase("drawing");
+    let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, folder)?;
+    let manifest = drawn.manifest;
+    let Some(staging) = staging else {
+        return Ok((manifest, None));
+    };
+    let marks = marks(req, store.is_simulation()?);
+    phase("writing the draw's files");
+    let targets = match &frozen.file {
+        Some(_) => &drawn.targets,
+        None => &frozen.registry.targets,
+    };
+    let manifest_json = stage(
+        &loaded.model,
+        (frozen, targets),
+        &manifest,
+        (d, &marks),
+        &staging,
+    )?;
+    probe::point("draw.staged");
+    phase("recording the draw");
+    let (committed, id) = staging.commit(|| {
+        record_current(
+            store,
+            (loaded, frozen, req),
+            (&manifest, manifest_json),
+            (epoch, &hist),
+        )
+    })?;
+    Ok((manifest, Some((committed, id))))
 }
 
 /// `req` with its period named as its draws are recorded, when they are recorded under the
@@ -680,13 +712,45 @@ fn write_audit_bundle(
         .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))
 }
 
-/// Records the draw with its archived inputs, in one transaction.
+/// How many times a draw is drawn again when the records its history and loads come from
+/// moved while it was computed (another process recorded a draw or a change).
+const ATTEMPTS: usize = 3;
+
+/// Records the draw drawn from `hist`, read when the records stood at `epoch`, with its
+/// archived inputs: refused inside the transaction when a draw or change was recorded since.
+/// Then the history is read again: the same (a draw or change that does not touch it), the
+/// draw is recorded as it is; another, [`IssueError::LoadsChanged`] (it must be drawn again).
+fn record_current(
+    store: &mut dyn DrawStore,
+    (loaded, frozen, req): (&Loaded, &Frozen, &Request),
+    (manifest, manifest_json): (&Manifest, String),
+    (mut epoch, hist): (Option<LoadsEpoch>, &History),
+) -> Result<i64, IssueError> {
+    let d = &req.draw;
+    for _ in 0..ATTEMPTS {
+        let json = manifest_json.clone();
+        match record(store, loaded, frozen, req, (manifest, json), epoch) {
+            Err(StoreError::LoadsChanged) => {
+                epoch = Some(store.loads_epoch()?);
+                if draw_history(loaded, store, frozen, req)? != *hist {
+                    break;
+                }
+            }
+            done => return done.map_err(|e| recording_failed(d, e)),
+        }
+    }
+    Err(IssueError::LoadsChanged(ATTEMPTS))
+}
+
+/// Records the draw with its archived inputs, in one transaction; refused with
+/// [`StoreError::LoadsChanged`] when a draw or change was recorded since `epoch`.
 fn record(
     store: &mut dyn DrawStore,
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
     (manifest, manifest_json): (&Manifest, String),
+    epoch: Option<LoadsEpoch>,
 ) -> Result<i64, StoreError> {
     let rows = frozen.info.targets_rows as u64;
     match &frozen.file {
@@ -710,7 +774,7 @@ fn record(
         },
         None => Redraw::No,
     };
-    store.record_draw_probed(&new, redraw, &mut |step| {
+    store.record_draw_checked(&new, redraw, epoch, &mut |step| {
         if step == "audit" {
             probe::point("draw.recording");
         }

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use postgres::Transaction;
 
 use super::super::audit::Entry;
+use super::super::changes::AUDIT_ORDER_SQL;
 use super::super::commitments::seed_source_mark;
 use super::super::draws::{draw_audit, validate};
 use super::super::error::{Fail, R};
@@ -25,9 +26,9 @@ use super::super::rows::Rows;
 use super::super::snapshots::{check_kind, conflict, gunzip, gzip, valid_hash};
 use super::super::util::{to_i64, to_u32, to_u64};
 use super::super::{
-    Commitment, DrawChange, DrawFilter, DrawHead, DrawRecord, DrawRow, DrawStatus, DrawStore,
-    DrawnTargetRow, EntityKind, ExclusionRow, NewDraw, Origin, Redraw, ResultRow, SnapshotInfo,
-    SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
+    AuditOrder, Commitment, DrawChange, DrawFilter, DrawHead, DrawRecord, DrawRow, DrawStatus,
+    DrawStore, DrawnTargetRow, EntityKind, ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw,
+    ResultRow, SnapshotInfo, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
 };
 use super::{PgStore, audit};
 use crate::digest::sha256_hex;
@@ -166,6 +167,22 @@ fn insert_draw(
     audit::append(tx, origin, &entry)?;
     probe("audit");
     Ok(id)
+}
+
+/// The class of the advisory lock every writer of a draw (or of a change to one) holds while it
+/// checks the [`LoadsEpoch`] its loads were read at and records: in turn, so the epoch a writer
+/// checks stays the records' until it commits (SQLite's writers take turns by themselves).
+const LOADS_LOCK: i32 = 0x5e2;
+
+/// Where the records the loads are counted from stand, as this transaction sees them (read
+/// committed: after [`LOADS_LOCK`], every draw committed before it).
+fn loads_epoch(tx: &mut Transaction<'_>) -> R<LoadsEpoch> {
+    let r = tx.query_one(
+        "SELECT (SELECT coalesce(max(id), 0) FROM draws)::bigint, \
+                (SELECT coalesce(max(id), 0) FROM draw_changes)::bigint",
+        &[],
+    )?;
+    Ok(LoadsEpoch::new(r.try_get(0)?, r.try_get(1)?))
 }
 
 /// The class of the advisory locks that writers of one (matter, period) take in turn (the
@@ -809,15 +826,39 @@ impl DrawStore for PgStore {
         gunzip(&data, size, hash).map_err(damaged)
     }
 
-    fn record_draw_probed(
+    fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError> {
+        self.read(loads_epoch)
+    }
+
+    fn audit_order(&self) -> Result<AuditOrder, StoreError> {
+        self.read(|tx| {
+            let rows = tx.query(AUDIT_ORDER_SQL, &[])?;
+            let entries = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<R<Vec<_>>>()?;
+            AuditOrder::of_entries(entries)
+        })
+    }
+
+    fn record_draw_checked(
         &mut self,
         d: &NewDraw,
         redraw: Redraw,
+        epoch: Option<LoadsEpoch>,
         probe: &mut dyn FnMut(&'static str),
     ) -> Result<i64, StoreError> {
         validate(d, &redraw).map_err(|f| f.into_store(Path::new(&self.shown)))?;
         let origin = self.origin.clone();
-        self.write(|tx| insert_draw(tx, &origin, d, &redraw, probe))
+        self.write(|tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOADS_LOCK])?;
+            if let Some(read) = epoch
+                && loads_epoch(tx)? != read
+            {
+                return Err(StoreError::LoadsChanged.into());
+            }
+            insert_draw(tx, &origin, d, &redraw, probe)
+        })
     }
 }
 
