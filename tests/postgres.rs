@@ -1,6 +1,7 @@
 //! The store on PostgreSQL: the schema's invariants kept by the server, `db migrate` from a
 //! county's SQLite file (lossless, table by table, the audit chain agreeing), the chain's head
-//! appended under a row lock, and commands that do not run there yet saying so.
+//! appended under a row lock, draws recorded, listed and verified there as on SQLite (the same
+//! bytes), and commands that do not run there yet saying so.
 //!
 //! These tests use a real server: `SUIJI_TEST_DATABASE` names a database (`.ci/run` creates a
 //! fresh one per run); each test works in a schema of its own. Without it they are skipped
@@ -462,8 +463,9 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
     let p = Project::shipped();
     let url = "postgres://nobody:secret@127.0.0.1:1/none";
     for args in [
-        &["draws", "--database", url][..],
+        &["status", "--database", url][..],
         &["simulate", "--year", "2023", "--database", url],
+        &["verify", "1", "--data", "data", "--database", url],
         &["audit", "anchor", "--database", url],
     ] {
         let (code, out, err) = run(p.suiji(args));
@@ -475,7 +477,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
 
     // The same through the config, and a URL that is not PostgreSQL's is located.
     p.set_config(&["database", "url"], url);
-    let (code, _, err) = run(p.suiji(&["draws"]));
+    let (code, _, err) = run(p.suiji(&["status"]));
     assert_eq!(code, 1);
     assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
     p.set_config(&["database", "url"], "mysql://x@y/z");
@@ -483,7 +485,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("`url` is not a PostgreSQL URL"), "{err}");
     assert!(err.contains("suiji.toml:"), "{err}");
-    let (code, _, err) = run(p.suiji(&["draws", "--database", "data/other.sqlite3"]));
+    let (code, _, err) = run(p.suiji(&["status", "--database", "data/other.sqlite3"]));
     assert_eq!(code, 1);
     assert!(err.contains("is not a PostgreSQL URL"), "{err}");
 
@@ -497,4 +499,377 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
         "{err}"
     );
     assert!(!err.contains("secret"), "{err}");
+}
+
+/// Draws the demo's hotels for 2023-H1 in-process, on `database` (PostgreSQL) or the project's
+/// SQLite file, with a witness's seed at a fixed time: the same inputs both times.
+fn draw_demo(p: &Project, database: Option<&str>) -> suiji::jobs::draw::Drawn {
+    let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+    let input = suiji::jobs::draw::Input {
+        matter: "zhian.hotel".into(),
+        period: "2023-H1".into(),
+        seed: suiji::jobs::issue::seed::SeedChoice::Given("证人 0421 7730".into()),
+        reveal: None,
+        dry_run: false,
+        redraw: None,
+        actor: "operator".into(),
+        now: "2023-01-04T09:30:00+08:00".into(),
+    };
+    suiji::jobs::draw::run_on(&loaded, &input, None, database).expect("draw")
+}
+
+/// Typed seeds are for simulation databases: both are marked as `suiji simulate` marks one.
+const MARKED_AT: &str = "2023-01-04T09:00:00+08:00";
+
+#[test]
+fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
+    let Some(url) = fresh("draw") else { return };
+    let (lite, pg) = (Project::shipped(), Project::shipped());
+    suiji::store::Store::open(&lite.path("data"))
+        .expect("open")
+        .mark_simulation(MARKED_AT, "simulate", 2023)
+        .expect("mark");
+    PgStore::open(&url)
+        .expect("open")
+        .mark_simulation(MARKED_AT, "simulate", 2023)
+        .expect("mark");
+    let (a, b) = (draw_demo(&lite, None), draw_demo(&pg, Some(&url)));
+    assert_eq!(a.issued.draw_id, Some(1));
+    assert_eq!(b.issued.draw_id, Some(1));
+    assert!(!a.issued.manifest.selected.is_empty());
+
+    // The manifest, as the draw's folder holds it and as each database recorded it.
+    let file = "out/draws/zhian.hotel/2023-H1/manifest.json";
+    let (on_disk, pg_disk) = (lite.read(file), pg.read(file));
+    assert!(on_disk == pg_disk, "the manifests differ");
+    let mut db = client(&url);
+    let recorded: String = db
+        .query_one("SELECT manifest_json FROM draws WHERE id = 1", &[])
+        .expect("manifest")
+        .get(0);
+    assert!(recorded == on_disk, "PostgreSQL recorded another manifest");
+    // Every row of the draw, the snapshots and the audit chain: the same values.
+    let sqlite = lite.db();
+    for table in [
+        "draws",
+        "draw_targets",
+        "draw_team_members",
+        "draw_unstaffed",
+        "draw_exclusions",
+        "snapshots",
+        "database_facts",
+        "audit_log",
+        "audit_v2",
+    ] {
+        let (x, y) = (sqlite_rows(&sqlite, table), pg_rows(&mut db, table));
+        assert!(
+            !x.is_empty() || table == "draw_unstaffed",
+            "{table} is empty"
+        );
+        assert!(
+            x == y,
+            "table {table} differs between SQLite and PostgreSQL"
+        );
+    }
+    // The registry frozen as a file beside the SQLite file is in the database on PostgreSQL.
+    let hash = &a.issued.manifest.registry.targets_snapshot;
+    let mut parts = Vec::new();
+    for r in db
+        .query(
+            "SELECT data FROM snapshot_files WHERE hash = $1 ORDER BY part",
+            &[hash],
+        )
+        .expect("parts")
+    {
+        parts.extend(r.get::<_, Vec<u8>>(0));
+    }
+    let frozen = std::fs::read(lite.path(&format!("data/snapshots/{hash}.csv"))).expect("file");
+    assert!(
+        !frozen.is_empty() && parts == frozen,
+        "the frozen registry differs"
+    );
+    assert!(
+        !pg.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+
+    // The commands say the same on both databases.
+    let on = |args: &[&str]| {
+        let mut with = args.to_vec();
+        with.extend(["--database", &url]);
+        (lite.ok(args), pg.ok(&with))
+    };
+    for args in [
+        &["draws"][..],
+        &["draws", "--all", "--year", "2023"],
+        &["verify", "1"],
+        &["verify", file],
+        &["audit", "verify"],
+    ] {
+        let (x, y) = on(args);
+        assert_eq!(x, y, "suiji {args:?}");
+    }
+    let (listed, _) = on(&["draws"]);
+    assert!(
+        listed.contains("zhian.hotel") && listed.contains("1 draw\n"),
+        "{listed}"
+    );
+    let (verified, _) = on(&["verify", "1"]);
+    assert!(verified.starts_with("identical:"), "{verified}");
+    assert!(
+        !pg.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+
+    // A second draw of the period is refused, as on SQLite.
+    let again = ["draw", "zhian.hotel", "--period", "2023-H1", "--seed", "x"];
+    let (code, _, lite_err) = run(lite.suiji(&again));
+    assert_eq!(code, 1, "{lite_err}");
+    let mut on_pg = again.to_vec();
+    on_pg.extend(["--database", &url]);
+    let (code, _, pg_err) = run(pg.suiji(&on_pg));
+    assert_eq!(code, 1, "{pg_err}");
+    assert!(pg_err.contains("was already drawn (draw #1"), "{pg_err}");
+    assert_eq!(lite_err, pg_err);
+
+    // A recorded manifest edited behind the server's back: `verify` finds it, and so does
+    // `audit verify`.
+    db.batch_execute(
+        "ALTER TABLE draws DISABLE TRIGGER USER;
+         UPDATE draws SET manifest_json = replace(manifest_json, '\"rank\": 1,', '\"rank\": 9,')
+             WHERE id = 1;
+         ALTER TABLE draws ENABLE TRIGGER USER;",
+    )
+    .expect("tamper");
+    let (code, out, err) = run(pg.suiji(&["verify", "1", "--database", &url]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("DIFFERS:"), "{out}");
+    assert!(out.contains("the manifest was altered"), "{out}");
+    let (code, out, _) = run(pg.suiji(&["audit", "verify", "--database", &url]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the rows it records were changed since"),
+        "{out}"
+    );
+}
+
+#[test]
+fn two_draws_of_one_period_at_once_on_postgres_record_one_and_a_redraw_keeps_it() {
+    let Some(url) = fresh("race") else { return };
+    let p = Project::shipped();
+    let draw = [
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H2",
+        "--database",
+        &url,
+    ];
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(util::bin())
+                .current_dir(p.root())
+                .env_remove("RUST_LOG")
+                .env("LANG", "C")
+                .args(draw)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let ends: Vec<_> = racers
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    let codes: Vec<i32> = ends.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
+    let mut sorted = codes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [0, 1], "exactly one draw is recorded: {ends:?}");
+    let lost = &ends[codes.iter().position(|c| *c == 1).unwrap_or(0)];
+    let err = String::from_utf8_lossy(&lost.stderr);
+    assert!(err.contains("was already drawn (draw #1"), "{err}");
+    let mut db = client(&url);
+    let active: i64 = db
+        .query_one("SELECT count(*) FROM draws WHERE status = 'active'", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(active, 1);
+
+    // A redraw replaces it in one transaction: the old draw kept, superseded.
+    p.ok(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H2",
+        "--redraw",
+        "--reason",
+        "见证人缺席",
+        "--database",
+        &url,
+    ]);
+    let listed = p.ok(&["draws", "--all", "--database", &url]);
+    assert!(
+        listed.contains("superseded") && listed.contains("2 draws"),
+        "{listed}"
+    );
+    for id in ["1", "2"] {
+        let out = p.ok(&["verify", id, "--database", &url]);
+        assert!(out.starts_with("identical:"), "{out}");
+    }
+    let out = p.ok(&["verify", "1", "--database", &url]);
+    assert!(out.contains("superseded by #2"), "{out}");
+    let out = p.ok(&["audit", "verify", "--database", &url]);
+    assert!(out.starts_with("audit log intact: 2 entries"), "{out}");
+    assert!(
+        !p.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+    // A real database: nobody types the seed there.
+    let (code, _, err) = run(p.suiji(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "x",
+        "--database",
+        &url,
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("nobody may choose a draw's seed"), "{err}");
+}
+
+#[test]
+fn a_draw_under_two_person_approval_is_refused_on_postgres_before_anything_is_opened() {
+    let p = Project::shipped_two_person();
+    let url = "postgres://nobody:secret@127.0.0.1:1/none";
+    let (code, _, err) = run(p.suiji(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--database",
+        url,
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("approval = \"two-person\""), "{err}");
+    assert!(err.contains("docs/operations.md"), "{err}");
+    assert!(!p.path("data").exists());
+    assert!(!p.path("out/draws").exists());
+}
+
+/// A draw of `period` with one selected target, ready to record over snapshots `t` and `i`.
+fn small_draw(period: &str, (t, i): (&str, &str)) -> suiji::store::NewDraw {
+    use suiji::store::{DrawRecord, DrawnTargetRow, NewDraw, TeamRow};
+    NewDraw {
+        record: DrawRecord {
+            matter: "zhian.hotel".into(),
+            period: period.into(),
+            kind: "scheduled".into(),
+            algorithm: "suiji-draw-v2".into(),
+            seed_hex: "00ff10ab".into(),
+            seed_source: "witness digits 1234".into(),
+            rules_hash: "r".repeat(64),
+            targets_snapshot: t.into(),
+            inspectors_snapshot: i.into(),
+            reference_date: "2025-01-02".into(),
+            issue_date: "2025-01-03".into(),
+            due_date: "2025-03-31".into(),
+            created_at: "2025-01-03T09:00:00+08:00".into(),
+            actor: "scheduler".into(),
+            manifest_json: r#"{"version":2}"#.into(),
+            manifest_hash: "m".repeat(64),
+            provisional: false,
+        },
+        targets: vec![DrawnTargetRow {
+            stratum: "all".into(),
+            rank: 1,
+            target_id: "T1".into(),
+            target_name: "Hotel A".into(),
+            selected: true,
+            substitute: false,
+            substitute_for: None,
+            rank_key: None,
+        }],
+        teams: vec![TeamRow {
+            target_id: "T1".into(),
+            position: 0,
+            inspector_id: "I1".into(),
+            inspector_name: "Zhang".into(),
+        }],
+        unstaffed: Vec::new(),
+        exclusions: Vec::new(),
+    }
+}
+
+/// What both databases answer when a draw is recorded with the loads read at a stale epoch:
+/// refused, nothing written; and where each draw stands in the audit log.
+fn stale_loads_are_refused(store: &mut dyn suiji::store::DrawStore) -> Vec<String> {
+    use suiji::store::{Redraw, SnapshotKind, StoreError};
+    let t = store
+        .put_snapshot(SnapshotKind::Targets, 1, b"id,name\nT1,Hotel A\n")
+        .expect("targets");
+    let i = store
+        .put_snapshot(SnapshotKind::Inspectors, 1, b"id,name\nI1,Zhang\n")
+        .expect("inspectors");
+    let read = store.loads_epoch().expect("epoch");
+    let first = small_draw("2025-H1", (&t, &i));
+    let mut out = Vec::new();
+    let id = store
+        .record_draw_checked(&first, Redraw::No, Some(read), &mut |_| {})
+        .expect("the epoch read just before stands");
+    out.push(format!("recorded #{id}"));
+    let second = small_draw("2025-H2", (&t, &i));
+    let before = store.audit_last_seq().expect("seq");
+    let refused = store.record_draw_checked(&second, Redraw::No, Some(read), &mut |_| {});
+    assert!(
+        matches!(refused, Err(StoreError::LoadsChanged)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.audit_last_seq().expect("seq"),
+        before,
+        "nothing written"
+    );
+    assert!(
+        store
+            .active_draw("zhian.hotel", "2025-H2")
+            .expect("read")
+            .is_none()
+    );
+    let now = store.loads_epoch().expect("epoch");
+    assert_ne!(now, read, "a recorded draw moves the epoch");
+    let id = store
+        .record_draw_checked(&second, Redraw::No, Some(now), &mut |_| {})
+        .expect("read again, it is recorded");
+    out.push(format!("recorded #{id}"));
+    let order = store.audit_order().expect("order");
+    let mut draws: Vec<_> = order.draws.into_iter().collect();
+    draws.sort_unstable();
+    out.extend(
+        draws
+            .iter()
+            .map(|(d, seq)| format!("draw #{d} at entry {seq}")),
+    );
+    out
+}
+
+#[test]
+fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
+    let Some(url) = fresh("epoch") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lite = suiji::store::Store::open(dir.path()).expect("sqlite");
+    let mut pg = PgStore::open(&url).expect("postgres");
+    let on_sqlite = stale_loads_are_refused(&mut lite);
+    assert_eq!(on_sqlite, stale_loads_are_refused(&mut pg));
+    assert_eq!(
+        on_sqlite,
+        [
+            "recorded #1",
+            "recorded #2",
+            "draw #1 at entry 1",
+            "draw #2 at entry 2"
+        ]
+    );
 }

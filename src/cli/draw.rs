@@ -57,7 +57,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         actor: args.actor.clone(),
         now: now_local(&loaded),
     };
-    let drawn = crate::jobs::draw::run(&loaded, &input)?;
+    let database = super::db::postgres(cli)?;
+    let drawn = crate::jobs::draw::run_on(&loaded, &input, None, database.as_deref())?;
     let issued = &drawn.issued;
     out!(
         "{}",

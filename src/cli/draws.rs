@@ -23,13 +23,16 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
-    let store = open_store_of_config(cli)?;
+    let store: Box<dyn crate::store::DrawStore> = match super::db::postgres(cli)? {
+        Some(url) => Box::new(crate::jobs::database::open(&url)?),
+        None => Box::new(open_store_of_config(cli)?),
+    };
     let filter = DrawFilter {
         matter: args.matter.clone(),
         period_prefix: args.year.map(|y| y.to_string()),
         include_superseded: args.all,
     };
-    let draws = crate::jobs::draws::run(&store, &filter)?;
+    let draws = crate::jobs::draws::run(&*store, &filter)?;
     outln!(
         "{:>5}  {:<26} {:<14} {:<10} {:<16}  {:<10} {:>7}  {:<10} {:<10} {:<12}",
         "id",

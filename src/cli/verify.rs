@@ -42,6 +42,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         which,
         data: args.data.clone(),
         config: cli.config.clone(),
+        database: super::db::postgres(cli)?,
     })?;
     let manifest = &v.manifest;
     match &v.verdict {

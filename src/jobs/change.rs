@@ -13,7 +13,7 @@ use crate::draw::TeamSpec;
 use crate::draw::changes::{Eligibility, Kind, Refusal, State, Step};
 use crate::draw::manifest::Manifest;
 use crate::registry::types::{Inspector, Target};
-use crate::store::{DrawChange, DrawStatus, Store, StoreError};
+use crate::store::{DrawChange, DrawStatus, DrawStore, Store, StoreError};
 
 /// Why a target is replaced.
 pub const TARGET_CAUSES: &[&str] = &["closed", "moved", "out_of_scope"];
@@ -123,7 +123,7 @@ pub struct Changes {
 }
 
 /// Reads draw `id` with its changes, replayed (refusing a superseded draw when `active`).
-pub fn load(store: &Store, id: i64, active: bool) -> Result<Changes, ChangeError> {
+pub fn load(store: &dyn DrawStore, id: i64, active: bool) -> Result<Changes, ChangeError> {
     let row = store.draw(id)?.ok_or(ChangeError::NoSuchDraw(id))?;
     if active && row.status != DrawStatus::Active {
         return Err(ChangeError::Superseded {
@@ -417,7 +417,7 @@ struct Inputs {
 }
 
 impl Inputs {
-    fn of(store: &Store, m: &Manifest) -> Result<Inputs, String> {
+    fn of(store: &dyn DrawStore, m: &Manifest) -> Result<Inputs, String> {
         let archived = super::verify::archived(m, store)?;
         let matter = archived
             .loaded
@@ -510,7 +510,7 @@ impl Inputs {
 /// Replays every change of draw `id` over its manifest: each substitute must be the next unused
 /// one of its stratum in rank order, each replacement inspector the next eligible one. The
 /// problems found, one line each (none when every change is the one the rules give).
-pub fn check(store: &Store, m: &Manifest, id: i64) -> Vec<String> {
+pub fn check(store: &dyn DrawStore, m: &Manifest, id: i64) -> Vec<String> {
     let changes = match store.changes_of(id) {
         Ok(c) => c,
         Err(e) => return vec![format!("the changes of draw #{id} cannot be read: {e}")],

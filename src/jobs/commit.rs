@@ -223,7 +223,7 @@ pub fn commit_as(
 /// is recorded under that one and none under the schedule's, else the schedule's
 /// (docs/draw-algorithm.md V2-15).
 pub(crate) fn recorded_period(
-    store: &Store,
+    store: &dyn crate::store::DrawStore,
     matter: &str,
     scheduled: &str,
 ) -> Result<String, StoreError> {
@@ -239,7 +239,7 @@ pub(crate) fn recorded_period(
 /// The commitment of `matter`'s `period` waiting for its value, made under that id or, before
 /// period ids of version 2, under its first id (docs/draw-algorithm.md V2-15).
 pub(crate) fn open_commitment(
-    store: &Store,
+    store: &dyn crate::store::DrawStore,
     matter: &str,
     period: &str,
 ) -> Result<Option<Commitment>, StoreError> {

@@ -6,7 +6,8 @@ use super::{SetupError, load_calendar, open_store};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
-use crate::store::Origin;
+use crate::store::pg::PgStore;
+use crate::store::{DrawStore, Origin};
 
 /// A draw to make now.
 #[derive(Debug, Clone)]
@@ -161,6 +162,18 @@ pub fn run(loaded: &Loaded, input: &Input) -> Result<Drawn, DrawError> {
 /// As [`run`], the draw recorded as written by `origin` (the console passes its signed-in
 /// user) instead of this process alone.
 pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result<Drawn, DrawError> {
+    run_on(loaded, input, origin, None)
+}
+
+/// As [`run_as`], recorded in the PostgreSQL database `database` when one is given (else in
+/// the SQLite file of the data folder): the same checks, history, files and record, through
+/// [`DrawStore`].
+pub fn run_on(
+    loaded: &Loaded,
+    input: &Input,
+    origin: Option<&Origin>,
+    database: Option<&str>,
+) -> Result<Drawn, DrawError> {
     super::require_in_force(loaded, &input.matter)?;
     let cal = load_calendar(loaded, false)?;
     let Some(scheduled) = find_scheduled(loaded, &cal, &input.matter, &input.period)? else {
@@ -180,21 +193,24 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
             known,
         });
     };
-    let mut store = open_store(loaded)?;
-    let frozen = super::issue::freeze(loaded, &store).map_err(SetupError::Registry)?;
+    let mut store = open_draw_store(loaded, database)?;
+    let store = &mut *store;
+    let frozen = super::issue::freeze(loaded, store).map_err(SetupError::Registry)?;
     // The period named as its draws are recorded, whichever form was typed (V2-15).
-    let period = super::commit::recorded_period(&store, &input.matter, &scheduled.period.id)
+    let period = super::commit::recorded_period(store, &input.matter, &scheduled.period.id)
         .map_err(IssueError::Store)?;
     let named = Input {
         period,
         ..input.clone()
     };
-    let (seed, seed_source) = seed_of(loaded, &store, &frozen, &named)?;
+    let (seed, seed_source) = seed_of(loaded, store, &frozen, &named)?;
     if let Some(origin) = origin {
         store.set_origin(origin.clone());
     }
-    if !input.dry_run {
-        super::adopt_on_first_start(&mut store, loaded, &input.now);
+    if !input.dry_run
+        && let Some(sqlite) = store.sqlite()
+    {
+        super::adopt_on_first_start(sqlite, loaded, &input.now);
     }
     let req = Request {
         algorithm: loaded.model.config.algorithm,
@@ -208,13 +224,30 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
         redraw: input.redraw.clone(),
         dry_run: input.dry_run,
     };
-    let issued = issue(loaded, &mut store, &frozen, &req)?;
+    let issued = issue(loaded, store, &frozen, &req)?;
     if input.reveal.is_some()
-        && let Err(e) = super::commit::publish(&loaded.model.config.output_dir, &store)
+        && let Some(sqlite) = store.sqlite()
+        && let Err(e) = super::commit::publish(&loaded.model.config.output_dir, sqlite)
     {
         tracing::warn!("the commitments were not published: {e}");
     }
     Ok(Drawn { issued, frozen })
+}
+
+/// The database a draw is recorded in: PostgreSQL's at `database`, else the SQLite file; the
+/// draw files a crash left staged are put in place (or removed) first, as [`open_store`] does.
+fn open_draw_store(
+    loaded: &Loaded,
+    database: Option<&str>,
+) -> Result<Box<dyn DrawStore>, SetupError> {
+    let Some(url) = database else {
+        return Ok(Box::new(open_store(loaded)?));
+    };
+    let store = PgStore::open(url)?;
+    let out = &loaded.model.config.output_dir;
+    super::sweep::restore_draws(out, &store);
+    super::sweep::orphan_draw_folders(out, &store);
+    Ok(Box::new(store))
 }
 
 /// The seed of the draw: the revealed value of its commitment, or the seed chosen. On a
@@ -223,7 +256,7 @@ pub fn run_as(loaded: &Loaded, input: &Input, origin: Option<&Origin>) -> Result
 /// never previewed by a dry run.
 fn seed_of(
     loaded: &Loaded,
-    store: &crate::store::Store,
+    store: &dyn DrawStore,
     frozen: &Frozen,
     input: &Input,
 ) -> Result<(crate::draw::Seed, String), DrawError> {

@@ -6,7 +6,7 @@ use std::sync::{Mutex, OnceLock};
 use chrono::{NaiveDateTime, NaiveTime};
 
 use crate::schedule::marks::DrawMarks;
-use crate::store::{DrawFilter, DrawHead, DrawRow, Store, StoreError};
+use crate::store::{DrawFilter, DrawHead, DrawRow, DrawStore, Store, StoreError};
 
 /// A recorded draw, how many targets it lists, and how it was made.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub struct Listed {
 }
 
 /// The draws the filter selects, in the store's order.
-pub fn run(store: &Store, filter: &DrawFilter) -> Result<Vec<Listed>, StoreError> {
+pub fn run(store: &dyn DrawStore, filter: &DrawFilter) -> Result<Vec<Listed>, StoreError> {
     let simulation = store.is_simulation()?;
     let mut listed = Vec::new();
     for draw in store.list_draw_heads(filter)? {

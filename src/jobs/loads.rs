@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::NaiveDate;
 
 use crate::draw::manifest::{Manifest, PeriodInfo};
-use crate::store::{AuditOrder, DrawFilter, Store};
+use crate::store::{AuditOrder, DrawFilter, DrawStore};
 
 /// Whose loads are counted: every draw but those of `matter` and `period` (the draw itself and
 /// the draws a redraw of it replaces), whose period overlaps `start`–`end`.
@@ -46,7 +46,7 @@ pub enum AsOf<'a> {
 /// The loads of the standing visits of every draw in `scope`, by inspector id, counted only
 /// for the inspectors in `counted` (every inspector with `None`). Zero loads are absent.
 pub fn period_loads(
-    store: &Store,
+    store: &dyn DrawStore,
     scope: &Scope<'_>,
     counted: Option<&HashSet<&str>>,
     as_of: AsOf<'_>,
@@ -116,7 +116,7 @@ pub fn shown(loads: &BTreeMap<String, u32>) -> String {
 /// the difference otherwise. `counted`: the inspectors of the team's departments in the draw's
 /// inspector snapshot.
 pub fn carried_problem(
-    store: &Store,
+    store: &dyn DrawStore,
     m: &Manifest,
     draw_id: i64,
     counted: &HashSet<&str>,

@@ -14,11 +14,24 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::place;
-use crate::store::{DrawFilter, Store};
+use crate::store::{DrawFilter, DrawStore, Store};
 
 /// Removes the staging folders under `output_dir` that no job will commit or place; returns
 /// them.
 pub fn orphans(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
+    let mut removed = orphan_draws(output_dir, store);
+    removed.extend(place::sweep(output_dir, ".publish.staging-", |dir| {
+        super::publish::staged_recorded(dir, store)
+    }));
+    logged(removed)
+}
+
+/// [`orphans`] of draws alone (publications are not recorded on PostgreSQL yet).
+pub fn orphan_draw_folders(output_dir: &Path, store: &dyn DrawStore) -> Vec<PathBuf> {
+    logged(orphan_draws(output_dir, store))
+}
+
+fn orphan_draws(output_dir: &Path, store: &dyn DrawStore) -> Vec<(PathBuf, u32)> {
     let mut removed = Vec::new();
     if let Ok(draws) = store.list_draw_heads(&DrawFilter::default()) {
         let hashes: HashSet<String> = draws.into_iter().map(|d| d.manifest_hash).collect();
@@ -28,9 +41,11 @@ pub fn orphans(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
             removed.extend(place::sweep(&matter, ".", recorded));
         }
     }
-    removed.extend(place::sweep(output_dir, ".publish.staging-", |dir| {
-        super::publish::staged_recorded(dir, store)
-    }));
+    removed
+}
+
+/// Logs each removed folder; returns the folders.
+fn logged(removed: Vec<(PathBuf, u32)>) -> Vec<PathBuf> {
     for (dir, pid) in &removed {
         tracing::warn!(
             folder = %dir.display(),
@@ -45,6 +60,13 @@ pub fn orphans(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
 /// publications), and removes staged copies of files already in place; returns the folders
 /// placed. Cheap when nothing is staged: only folders named `.….staging-PID` are looked at.
 pub fn restore(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
+    let mut placed = restore_draws(output_dir, store);
+    placed.extend(super::publish::restore(output_dir, store));
+    placed
+}
+
+/// [`restore`] of draws alone (publications are not recorded on PostgreSQL yet).
+pub fn restore_draws(output_dir: &Path, store: &dyn DrawStore) -> Vec<PathBuf> {
     let mut placed = Vec::new();
     for (matter, period) in staged_draws(output_dir) {
         if let Ok(Some(d)) = store.active_draw(&matter, &period)
@@ -54,7 +76,6 @@ pub fn restore(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
             placed.push(super::issue::draw_folder(output_dir, &matter, &period));
         }
     }
-    placed.extend(super::publish::restore(output_dir, store));
     placed
 }
 

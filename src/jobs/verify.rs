@@ -11,7 +11,7 @@ use crate::jobs::issue::{Frozen, Request, compute_public};
 use crate::registry::types::Registry;
 use crate::rules::model::Ratio;
 use crate::schedule::{DrawKind, Period, ScheduledDraw};
-use crate::store::{DrawFilter, DrawRow, DrawStatus, Store};
+use crate::store::{DrawFilter, DrawRow, DrawStatus, DrawStore, Store};
 
 /// The outcome of a verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum Verdict {
 /// Checks the manifest's own hash, then re-runs the draw from the snapshots and rules archived
 /// in `store` and compares every selection, team and exclusion; and checks that `store`
 /// recorded this very manifest as a draw.
-pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
+pub(crate) fn verify_manifest(m: &Manifest, store: &dyn DrawStore) -> Verdict {
     let mut diffs = Vec::new();
     let recomputed = m.compute_hash();
     if recomputed != m.manifest_hash {
@@ -72,7 +72,7 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &Store) -> Verdict {
 /// database as of its audit entry (docs/draw-algorithm.md V2-16 item 2): the difference, if
 /// any. A re-run takes them from the manifest, so this is what finds a draw recorded with
 /// loads that are not the period's.
-fn carried_check(store: &Store, m: &Manifest, id: i64) -> Option<String> {
+fn carried_check(store: &dyn DrawStore, m: &Manifest, id: i64) -> Option<String> {
     if m.algorithm != Algorithm::V2.name() || m.carried_loads.is_none() {
         return None;
     }
@@ -91,7 +91,7 @@ fn carried_check(store: &Store, m: &Manifest, id: i64) -> Option<String> {
 /// in the returned folder, which must outlive them).
 fn archived_inspectors_and_rules(
     m: &Manifest,
-    store: &Store,
+    store: &dyn DrawStore,
 ) -> Result<
     (
         Vec<crate::registry::Inspector>,
@@ -132,7 +132,7 @@ fn inspectors_and_rules(
 
 /// The inspectors whose loads a draw carries in: those of its team's departments in its
 /// archived inspector snapshot (V2-16 item 1).
-fn team_inspectors(m: &Manifest, store: &Store) -> Result<Vec<String>, String> {
+fn team_inspectors(m: &Manifest, store: &dyn DrawStore) -> Result<Vec<String>, String> {
     let (inspectors, _dir, loaded) = archived_inspectors_and_rules(m, store)?;
     let matter = loaded
         .model
@@ -149,7 +149,7 @@ fn team_inspectors(m: &Manifest, store: &Store) -> Result<Vec<String>, String> {
 
 /// The recorded draw this manifest belongs to. A manifest that re-runs identically but was
 /// never recorded (say, one of several private draws with other seeds) is not the draw.
-pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
+pub fn recorded(m: &Manifest, store: &dyn DrawStore) -> Result<DrawRow, String> {
     let draws = store
         .list_draws(&DrawFilter {
             matter: Some(m.matter.clone()),
@@ -177,7 +177,7 @@ pub fn recorded(m: &Manifest, store: &Store) -> Result<DrawRow, String> {
     Err(format!(
         "this manifest ({}) was never recorded in {}: {recorded}",
         m.manifest_hash,
-        store.path().display()
+        store.shown()
     ))
 }
 
@@ -191,7 +191,7 @@ pub(crate) struct Archived {
 
 /// The workload cap (每人每期最多承担户数) of the manifest's matter in the rules it was drawn
 /// by, read from the database's archive (the registry snapshots are not read).
-pub(crate) fn archived_workload_cap(m: &Manifest, store: &Store) -> Result<u32, String> {
+pub(crate) fn archived_workload_cap(m: &Manifest, store: &dyn DrawStore) -> Result<u32, String> {
     let rules = store.get_snapshot(&m.rules_hash).map_err(|e| {
         format!(
             "the archived rules snapshot {} cannot be used: {e}",
@@ -208,7 +208,7 @@ pub(crate) fn archived_workload_cap(m: &Manifest, store: &Store) -> Result<u32, 
 }
 
 /// Loads the rules and the registry snapshot a manifest names from the database's archive.
-pub(crate) fn archived(m: &Manifest, store: &Store) -> Result<Archived, String> {
+pub(crate) fn archived(m: &Manifest, store: &dyn DrawStore) -> Result<Archived, String> {
     archived_from(m, |hash: &str, what: &str| {
         store
             .get_snapshot(hash)
@@ -248,7 +248,7 @@ pub(crate) fn archived_from(
 /// when the snapshot is kept as one (read in bounded memory), else loaded whole.
 fn archived_for_rerun(
     m: &Manifest,
-    store: &Store,
+    store: &dyn DrawStore,
 ) -> Result<(tempfile::TempDir, crate::rules::Loaded, Frozen), String> {
     let hash = &m.registry.targets_snapshot;
     let file = store
@@ -285,7 +285,7 @@ fn archived_for_rerun(
     Ok((dir, loaded, frozen))
 }
 
-fn rerun(m: &Manifest, algorithm: Algorithm, store: &Store) -> Result<Manifest, String> {
+fn rerun(m: &Manifest, algorithm: Algorithm, store: &dyn DrawStore) -> Result<Manifest, String> {
     let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
     rerun_frozen(m, algorithm, &loaded, &frozen, BundleOut::Hash).map(|(re, _)| re)
 }
@@ -424,6 +424,9 @@ pub struct Input {
     pub data: Option<std::path::PathBuf>,
     /// The engine config (to find the data folder).
     pub config: std::path::PathBuf,
+    /// The PostgreSQL database holding the draw (its archived inputs are there too); `None`:
+    /// the SQLite file in the data folder.
+    pub database: Option<String>,
 }
 
 /// The outcome of re-running a recorded draw.
@@ -482,7 +485,11 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             Err(_) => crate::rules::config::root_of(&input.config).join("data"),
         },
     };
-    let store = Store::open_read_only(&data)?;
+    let store: Box<dyn DrawStore> = match &input.database {
+        Some(url) => Box::new(crate::store::pg::PgStore::open(url)?),
+        None => Box::new(Store::open_read_only(&data)?),
+    };
+    let store = &*store;
     let (text, path, folder) = match &input.which {
         Which::Manifest(path) => (
             std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
@@ -501,7 +508,7 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             });
             (
                 d.record.manifest_json,
-                store.path().join(format!("#{id}")),
+                std::path::PathBuf::from(store.shown()).join(format!("#{id}")),
                 folder,
             )
         }
@@ -511,7 +518,7 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             path,
             detail: e.to_string(),
         })?;
-    let mut verdict = verify_manifest(&manifest, &store);
+    let mut verdict = verify_manifest(&manifest, store);
     let detail_file = folder.and_then(|(f, own)| detail_file(&manifest, &f, own));
     if let Some((_, Some(problem))) = &detail_file {
         match &mut verdict {
@@ -519,7 +526,7 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             Verdict::Identical => verdict = Verdict::Differs(vec![problem.clone()]),
         }
     }
-    let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, &store));
+    let record = matches!(verdict, Verdict::Identical).then(|| recorded(&manifest, store));
     let changes = match &record {
         Some(Ok(d)) => store.changes_of(d.id)?.len(),
         _ => 0,
@@ -563,7 +570,7 @@ fn detail_file(
 
 /// Re-runs the recorded draw `id` (its manifest as the database holds it) and says whether it
 /// gives the same draw; `None` when there is no such draw.
-pub fn recorded_draw(store: &Store, id: i64) -> Result<Option<Verdict>, VerifyError> {
+pub fn recorded_draw(store: &dyn DrawStore, id: i64) -> Result<Option<Verdict>, VerifyError> {
     let Some(row) = store.draw(id)? else {
         return Ok(None);
     };

@@ -219,6 +219,46 @@ pub struct AuditOrder {
     pub rules: std::collections::HashMap<i64, u32>,
 }
 
+/// The audit entries [`AuditOrder`] is read from: (seq, action, detail), in order.
+pub(crate) const AUDIT_ORDER_SQL: &str = "SELECT seq, action, detail FROM audit_log \
+     WHERE action IN ('draw.record', 'draw.redraw', 'draw.change') ORDER BY seq";
+
+impl AuditOrder {
+    /// The order of the draws and changes recorded by `entries` ([`AUDIT_ORDER_SQL`]).
+    pub(crate) fn of_entries(entries: Vec<(i64, String, String)>) -> R<AuditOrder> {
+        let mut out = AuditOrder::default();
+        for (seq, action, detail) in entries {
+            let d: serde_json::Value = serde_json::from_str(&detail)
+                .map_err(|e| super::error::Fail::corrupt(format!("audit entry {seq}: {e}")))?;
+            let id = |k: &str| d.get(k).and_then(serde_json::Value::as_i64);
+            if action == "draw.change" {
+                if let Some(c) = id("change_id") {
+                    out.changes.insert(c, seq);
+                    let rule = d.get("rule").and_then(serde_json::Value::as_u64);
+                    out.rules
+                        .insert(c, rule.and_then(|r| u32::try_from(r).ok()).unwrap_or(1));
+                }
+            } else if let Some(draw) = id("draw_id") {
+                out.draws.insert(draw, seq);
+                if let Some(old) = id("supersedes") {
+                    out.supersedes.insert(old, seq);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl LoadsEpoch {
+    /// The epoch of the last draw and the last change recorded (0: none).
+    pub(crate) fn new(last_draw: i64, last_change: i64) -> LoadsEpoch {
+        LoadsEpoch {
+            last_draw,
+            last_change,
+        }
+    }
+}
+
 impl Store {
     /// Records a change of draw `c.draw_id` with its audit entry, in one transaction (`c.id`
     /// is ignored). Refused with [`StoreError::Invalid`] when the draw is not active (it was
@@ -293,39 +333,10 @@ impl Store {
     /// Where each draw and change was recorded in the audit log, and the rule of each change.
     pub fn audit_order(&self) -> Result<AuditOrder, StoreError> {
         self.read(|c| {
-            let rows = super::select_all(
-                c,
-                "SELECT seq, action, detail FROM audit_log \
-                 WHERE action IN ('draw.record', 'draw.redraw', 'draw.change') ORDER BY seq",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )?;
-            let mut out = AuditOrder::default();
-            for (seq, action, detail) in rows {
-                let d: serde_json::Value = serde_json::from_str(&detail)
-                    .map_err(|e| super::error::Fail::corrupt(format!("audit entry {seq}: {e}")))?;
-                let id = |k: &str| d.get(k).and_then(serde_json::Value::as_i64);
-                if action == "draw.change" {
-                    if let Some(c) = id("change_id") {
-                        out.changes.insert(c, seq);
-                        let rule = d.get("rule").and_then(serde_json::Value::as_u64);
-                        out.rules
-                            .insert(c, rule.and_then(|r| u32::try_from(r).ok()).unwrap_or(1));
-                    }
-                } else if let Some(draw) = id("draw_id") {
-                    out.draws.insert(draw, seq);
-                    if let Some(old) = id("supersedes") {
-                        out.supersedes.insert(old, seq);
-                    }
-                }
-            }
-            Ok(out)
+            let rows = super::select_all(c, AUDIT_ORDER_SQL, [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            AuditOrder::of_entries(rows)
         })
     }
 

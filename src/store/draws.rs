@@ -162,7 +162,7 @@ impl EntityKind {
         }
     }
 
-    fn parse(s: &str) -> R<Self> {
+    pub(crate) fn parse(s: &str) -> R<Self> {
         match s {
             "target" => Ok(EntityKind::Target),
             "inspector" => Ok(EntityKind::Inspector),
@@ -295,7 +295,7 @@ fn check_snapshot(tx: &Transaction<'_>, field: &str, hash: &str, kind: &str) -> 
 
 /// Checks that need no database, so a bad draw is refused with a clear message before any
 /// lock is taken. The schema's constraints repeat the essentials.
-fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
+pub(crate) fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
     validate_record(&d.record, redraw)?;
     let targets = validate_targets(d)?;
     validate_rows(d, &targets)
@@ -618,6 +618,26 @@ fn append_draw_audit(
     d: &NewDraw,
     (redraw_of, reason): (Option<i64>, Option<&str>),
 ) -> R<()> {
+    let (action, detail) = draw_audit(id, d, (redraw_of, reason));
+    let entry = audit::Entry {
+        at: &d.record.created_at,
+        actor: &d.record.actor,
+        action,
+        subject: &format!("draw:{id}"),
+        detail: &detail,
+        rows: Rows::Draw(id),
+    };
+    audit::append(tx, origin, &entry)?;
+    Ok(())
+}
+
+/// The audit entry's action (`draw.record` or `draw.redraw`) and detail for draw `id`, the
+/// same on either database.
+pub(crate) fn draw_audit(
+    id: i64,
+    d: &NewDraw,
+    (redraw_of, reason): (Option<i64>, Option<&str>),
+) -> (&'static str, DrawAudit) {
     let (action, supersedes, reason) = match (redraw_of, reason) {
         (Some(old), Some(reason)) => ("draw.redraw", Some(old), Some(reason.to_string())),
         _ => ("draw.record", None, None),
@@ -639,16 +659,7 @@ fn append_draw_audit(
         supersedes,
         targets_snapshot: d.record.targets_snapshot.clone(),
     };
-    let entry = audit::Entry {
-        at: &d.record.created_at,
-        actor: &d.record.actor,
-        action,
-        subject: &format!("draw:{id}"),
-        detail: &detail,
-        rows: Rows::Draw(id),
-    };
-    audit::append(tx, origin, &entry)?;
-    Ok(())
+    (action, detail)
 }
 
 impl Store {

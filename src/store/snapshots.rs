@@ -37,7 +37,7 @@ impl SnapshotKind {
         }
     }
 
-    fn parse(s: &str) -> R<Self> {
+    pub(crate) fn parse(s: &str) -> R<Self> {
         match s {
             "targets" => Ok(SnapshotKind::Targets),
             "inspectors" => Ok(SnapshotKind::Inspectors),
@@ -185,23 +185,7 @@ impl Store {
             }
             return Ok(out);
         }
-        // Never unpack more than the recorded size (plus one byte to notice a longer stream).
-        let mut out = Vec::new();
-        GzDecoder::new(data.as_slice())
-            .take(size.saturating_add(1))
-            .read_to_end(&mut out)
-            .map_err(|e| damaged(format!("cannot decompress: {e}")))?;
-        if out.len() as u64 != size {
-            return Err(damaged(format!(
-                "unpacks to {} bytes, {size} recorded",
-                out.len()
-            )));
-        }
-        let actual = sha256_hex(&out);
-        if actual != hash {
-            return Err(damaged(format!("content hashes to {actual}")));
-        }
-        Ok(out)
+        gunzip(&data, size, hash).map_err(damaged)
     }
 
     /// Metadata of an archived snapshot, if present.
@@ -230,6 +214,24 @@ impl Store {
     }
 }
 
+/// A snapshot's gzip form unpacked, checked against its recorded size and hash.
+pub(crate) fn gunzip(data: &[u8], size: u64, hash: &str) -> Result<Vec<u8>, String> {
+    // Never unpack more than the recorded size (plus one byte to notice a longer stream).
+    let mut out = Vec::new();
+    GzDecoder::new(data)
+        .take(size.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| format!("cannot decompress: {e}"))?;
+    if out.len() as u64 != size {
+        return Err(format!("unpacks to {} bytes, {size} recorded", out.len()));
+    }
+    let actual = sha256_hex(&out);
+    if actual != hash {
+        return Err(format!("content hashes to {actual}"));
+    }
+    Ok(out)
+}
+
 /// A snapshot hash (64 lowercase hex digits), safe as a file name.
 pub(crate) fn valid_hash(hash: &str) -> bool {
     hash.len() == 64
@@ -238,7 +240,7 @@ pub(crate) fn valid_hash(hash: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-fn check_kind(info: &SnapshotInfo, kind: SnapshotKind) -> Result<(), StoreError> {
+pub(crate) fn check_kind(info: &SnapshotInfo, kind: SnapshotKind) -> Result<(), StoreError> {
     if info.kind == kind {
         Ok(())
     } else {
@@ -246,7 +248,7 @@ fn check_kind(info: &SnapshotInfo, kind: SnapshotKind) -> Result<(), StoreError>
     }
 }
 
-fn conflict(hash: &str, existing: &str, requested: SnapshotKind) -> StoreError {
+pub(crate) fn conflict(hash: &str, existing: &str, requested: SnapshotKind) -> StoreError {
     StoreError::SnapshotKindConflict {
         hash: hash.to_string(),
         existing: existing.to_string(),
@@ -254,7 +256,7 @@ fn conflict(hash: &str, existing: &str, requested: SnapshotKind) -> StoreError {
     }
 }
 
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::default());
     enc.write_all(bytes)?;
     enc.finish()

@@ -89,7 +89,7 @@ fn draw_list(
         include_superseded: true,
         ..Default::default()
     };
-    let listed = crate::jobs::draws::run(&store, &filter).map_err(|e| Fail::of(&e))?;
+    let listed = crate::jobs::draws::run(&*store, &filter).map_err(|e| Fail::of(&e))?;
     let mut lines: Vec<DrawLine> = listed
         .into_iter()
         .filter(|l| crate::jobs::users::sees(scope, &department_of(loaded, &l.draw.matter)))
@@ -384,7 +384,7 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
     let named = |id: &str| detail.names.get(id).cloned().unwrap_or_else(|| name_of(id));
     let changes = change_lines(&detail, &named);
     // The draw as its changes left it (none when they cannot be replayed).
-    let replayed = crate::jobs::change::load(&store, id, false).ok();
+    let replayed = crate::jobs::change::load(&*store, id, false).ok();
     let targets = with_changes(
         target_lines(&detail, &name_of),
         &detail,
@@ -715,7 +715,7 @@ pub(crate) async fn verify(
     let (draw, verdict) = blocking(move || {
         let draw = view(&app2, id, &user)?;
         let store = app2.store(Some(&user))?;
-        let verdict = crate::jobs::verify::recorded_draw(&store, id)
+        let verdict = crate::jobs::verify::recorded_draw(&*store, id)
             .map_err(|e| Fail::of(&e))?
             .ok_or(Fail::NotFound)?;
         Ok((draw, verdict))

@@ -25,8 +25,8 @@ use crate::rules::Loaded;
 use crate::schedule::marks::DrawMarks;
 use crate::schedule::{DrawKind, ScheduledDraw};
 use crate::store::{
-    DrawFilter, DrawRecord, DrawRow, DrawnTargetRow, EntityKind, ExclusionRow, LoadsEpoch, NewDraw,
-    Redraw, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
+    DrawFilter, DrawRecord, DrawRow, DrawStore, DrawnTargetRow, EntityKind, ExclusionRow,
+    LoadsEpoch, NewDraw, Redraw, SnapshotKind, StoreError, TeamRow, UnstaffedRow,
 };
 
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
@@ -202,7 +202,7 @@ pub enum IssueError {
 
 /// What earlier draws and results say about targets, for cooldown and yearly caps.
 pub fn history(
-    store: &Store,
+    store: &dyn DrawStore,
     year: i32,
     skip_matter_period: (&str, &str),
 ) -> Result<History, StoreError> {
@@ -256,7 +256,7 @@ pub fn history(
 /// the cap holds over every standing draw of the period while the later draws stay as recorded.
 /// Only inspectors of `departments` are counted (the team's pool is drawn from them).
 pub fn carried_loads(
-    store: &Store,
+    store: &dyn DrawStore,
     d: &ScheduledDraw,
     departments: &[String],
     inspectors: &[crate::registry::Inspector],
@@ -283,7 +283,7 @@ pub fn carried_loads(
 /// inspectors carry in from the period's other draws.
 fn draw_history(
     loaded: &Loaded,
-    store: &Store,
+    store: &dyn DrawStore,
     frozen: &Frozen,
     req: &Request,
 ) -> Result<History, IssueError> {
@@ -436,7 +436,7 @@ pub(crate) fn draw_folder(output_dir: &Path, matter: &str, period: &str) -> Path
 /// then move the files into place. A crash leaves either a complete draw or none.
 pub fn issue(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut dyn DrawStore,
     frozen: &Frozen,
     req: &Request,
 ) -> Result<Issued, IssueError> {
@@ -477,15 +477,17 @@ pub fn issue(
             )));
         }
     }
-    // The public list is out: anchor the chain's head beside it.
-    let subject = format!("{} {}", d.matter, d.period.id);
-    super::anchor::record_after(
-        &model.config.output_dir,
-        store,
-        &req.created_at,
-        "draw",
-        &subject,
-    );
+    // The public list is out: anchor the chain's head beside it (where anchors are kept).
+    if let Some(store) = store.sqlite() {
+        let subject = format!("{} {}", d.matter, d.period.id);
+        super::anchor::record_after(
+            &model.config.output_dir,
+            store,
+            &req.created_at,
+            "draw",
+            &subject,
+        );
+    }
     Ok(Issued {
         draw_id: Some(draw_id),
         manifest,
@@ -499,7 +501,7 @@ pub fn issue(
 /// the draw's number once recorded (`None` on a dry run).
 fn draw_and_record(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut dyn DrawStore,
     frozen: &Frozen,
     req: &Request,
     folder: &Path,
@@ -553,7 +555,7 @@ fn draw_and_record(
 /// schedule's (`2023-04-01T0900`): a period keeps the id its first draw recorded, so a redraw,
 /// the refusal of a second draw and the history all see its draws (docs/draw-algorithm.md
 /// V2-15). `None`: `req` as it is.
-fn as_recorded(store: &Store, req: &Request) -> Result<Option<Request>, IssueError> {
+fn as_recorded(store: &dyn DrawStore, req: &Request) -> Result<Option<Request>, IssueError> {
     let d = &req.draw;
     let Some(first) = crate::schedule::first_form(&d.period.id) else {
         return Ok(None);
@@ -608,7 +610,7 @@ fn draw_staged(
 
 /// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
 /// left them aside.
-fn refuse_drawn(output_dir: &Path, store: &Store, req: &Request) -> Result<(), IssueError> {
+fn refuse_drawn(output_dir: &Path, store: &dyn DrawStore, req: &Request) -> Result<(), IssueError> {
     let d = &req.draw;
     if req.redraw.is_none()
         && let Some(existing) = store.active_draw(&d.matter, &d.period.id)?
@@ -739,7 +741,7 @@ const ATTEMPTS: usize = 3;
 /// Then the history is read again: the same (a draw or change that does not touch it), the
 /// draw is recorded as it is; another, [`IssueError::LoadsChanged`] (it must be drawn again).
 fn record_current(
-    store: &mut Store,
+    store: &mut dyn DrawStore,
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
     (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], String),
     (mut epoch, hist): (Option<LoadsEpoch>, &History),
@@ -770,7 +772,7 @@ fn record_current(
 /// Records the draw with its archived inputs, in one transaction; refused with
 /// [`StoreError::LoadsChanged`] when a draw or change was recorded since `epoch`.
 fn record(
-    store: &mut Store,
+    store: &mut dyn DrawStore,
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
@@ -1001,7 +1003,7 @@ pub(crate) const PROGRESS_ROWS: usize = 1_000_000;
 /// other is loaded whole ([`freeze_registry`]).
 pub(crate) fn freeze(
     loaded: &Loaded,
-    store: &Store,
+    store: &dyn DrawStore,
 ) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
     freeze_into(loaded, &store.snapshot_dir())
 }

@@ -7,11 +7,14 @@
 //! appended under a row lock (`audit_head`) so that writers on several nodes queue instead of
 //! forking it. What reaches PostgreSQL so far: the schema and its migrations, a county's data
 //! copied in losslessly from SQLite (`copy`), the audit chain (appended, walked and verified
-//! with the rows each entry records, `audit`) and the counts of every table. Draws, results,
-//! the service and the console still run on SQLite only.
+//! with the rows each entry records, `audit`), the counts of every table, and draws — recorded,
+//! listed and read back for verification through [`super::DrawStore`] (`draws`), so that
+//! `suiji draw`, `draws` and `verify` run here. Results, publications, changes after a draw,
+//! commitments, rule approval, the service and the console still run on SQLite only.
 
 pub(crate) mod audit;
 pub(crate) mod copy;
+mod draws;
 mod schema;
 
 use std::cell::RefCell;
@@ -38,6 +41,9 @@ pub struct PgStore {
     shown: String,
     /// Who writes through this handle, recorded with every audit entry.
     origin: Origin,
+    /// This handle's own folder for snapshot files (a registry frozen for a draw, a snapshot
+    /// read back for a re-run); removed when the handle is dropped.
+    work: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -66,10 +72,18 @@ impl PgStore {
                 detail: pg_detail(&e),
             })?;
         schema::migrate(&mut client).map_err(|f| f.into_store(Path::new(&shown)))?;
+        let work = tempfile::Builder::new()
+            .prefix("suiji-pg-")
+            .tempdir()
+            .map_err(|source| StoreError::CreateDir {
+                path: std::env::temp_dir(),
+                source,
+            })?;
         Ok(PgStore {
             client: RefCell::new(client),
             shown,
             origin,
+            work,
         })
     }
 

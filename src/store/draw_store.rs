@@ -1,0 +1,222 @@
+//! The store methods a draw needs from being issued to being verified, one interface over
+//! both databases: the SQLite file ([`Store`]) and PostgreSQL ([`super::pg::PgStore`]).
+//!
+//! `suiji draw`, `suiji draws` and `suiji verify` (and the jobs under them: issuing a draw,
+//! its history, the loads its inspectors carry in, the replay of its changes, the re-run from
+//! its archived inputs) work through this trait alone, so they run on either database with
+//! the same invariants: one active draw per (matter, period) by a partial unique index, every
+//! draw one transaction with its audit entry, the chain's head appended in turn.
+
+use std::path::PathBuf;
+
+use super::{
+    AuditLog, AuditOrder, Commitment, DrawChange, DrawFilter, DrawHead, DrawRow, DrawnTargetRow,
+    ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, SnapshotKind, Store, StoreError,
+    TeamRow, UnstaffedRow,
+};
+
+/// A database that records, lists and re-reads draws.
+pub trait DrawStore: AuditLog {
+    /// The database as messages show it (a file path, or a URL without its password).
+    fn shown(&self) -> String;
+    /// Who writes through this handle (recorded with every audit entry).
+    fn origin(&self) -> &Origin;
+    /// Records writes from now on as made by `origin`.
+    fn set_origin(&mut self, origin: Origin);
+    /// The SQLite store, for what runs there only so far (anchors of the chain's head, the
+    /// adoption of the first approved rule version, published commitments); `None` on
+    /// PostgreSQL.
+    fn sqlite(&mut self) -> Option<&mut Store>;
+    /// Whether `suiji simulate` made this database.
+    fn is_simulation(&self) -> Result<bool, StoreError>;
+    /// The active draw for (matter, period), if any.
+    fn active_draw(&self, matter: &str, period: &str) -> Result<Option<DrawRow>, StoreError>;
+    /// Draw `id`, if recorded.
+    fn draw(&self, id: i64) -> Result<Option<DrawRow>, StoreError>;
+    /// Draws matching `filter`, ordered by matter, period (bytewise) and id.
+    fn list_draws(&self, filter: &DrawFilter) -> Result<Vec<DrawRow>, StoreError>;
+    /// As [`DrawStore::list_draws`], without the manifests.
+    fn list_draw_heads(&self, filter: &DrawFilter) -> Result<Vec<DrawHead>, StoreError>;
+    /// The recorded manifest of draw `id`.
+    fn manifest_json(&self, id: i64) -> Result<Option<String>, StoreError>;
+    /// How many targets draw `id` ranked.
+    fn draw_target_count(&self, id: i64) -> Result<usize, StoreError>;
+    /// The draw's ranked targets, in their recorded order.
+    fn draw_targets(&self, id: i64) -> Result<Vec<DrawnTargetRow>, StoreError>;
+    /// The draw's team members, in their recorded order.
+    fn draw_teams(&self, id: i64) -> Result<Vec<TeamRow>, StoreError>;
+    /// The draw's unstaffed targets.
+    fn draw_unstaffed(&self, id: i64) -> Result<Vec<UnstaffedRow>, StoreError>;
+    /// The draw's excluded targets and skipped inspectors.
+    fn draw_exclusions(&self, id: i64) -> Result<Vec<ExclusionRow>, StoreError>;
+    /// The changes made to draw `draw_id` after it was issued, in order.
+    fn changes_of(&self, draw_id: i64) -> Result<Vec<DrawChange>, StoreError>;
+    /// The results recorded for draw `draw_id`, in the order they were entered.
+    fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError>;
+    /// The commitment of (matter, period) waiting for its value, if any.
+    fn open_commitment(&self, matter: &str, period: &str)
+    -> Result<Option<Commitment>, StoreError>;
+    /// The folder a target registry is frozen into (as `<hash>.csv`) before
+    /// [`DrawStore::put_snapshot_file`] records it.
+    fn snapshot_dir(&self) -> PathBuf;
+    /// Archives a snapshot's canonical bytes once; returns its hash.
+    fn put_snapshot(
+        &mut self,
+        kind: SnapshotKind,
+        row_count: u64,
+        bytes: &[u8],
+    ) -> Result<String, StoreError>;
+    /// Archives the snapshot frozen as `<hash>.csv` in [`DrawStore::snapshot_dir`], once.
+    fn put_snapshot_file(
+        &mut self,
+        kind: SnapshotKind,
+        row_count: u64,
+        hash_size: (&str, u64),
+    ) -> Result<String, StoreError>;
+    /// A file holding the snapshot `hash` when it is kept as one (read in bounded memory by a
+    /// re-run, which checks its hash), else `None`.
+    fn snapshot_file(&self, hash: &str) -> Result<Option<PathBuf>, StoreError>;
+    /// The snapshot's bytes, checked against its hash.
+    fn get_snapshot(&self, hash: &str) -> Result<Vec<u8>, StoreError>;
+    /// Where the records that workload loads are counted from stand now.
+    fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError>;
+    /// Where each draw and change was recorded in the audit log, and the rule of each change.
+    fn audit_order(&self) -> Result<AuditOrder, StoreError>;
+    /// Records a draw with its rows and audit entry in one transaction (see
+    /// [`Store::record_draw`]), calling `probe` after each step; refused with
+    /// [`StoreError::LoadsChanged`] (nothing recorded) when a draw or a change was recorded
+    /// since `epoch` (see [`Store::record_draw_checked`]).
+    fn record_draw_checked(
+        &mut self,
+        d: &NewDraw,
+        redraw: Redraw,
+        epoch: Option<LoadsEpoch>,
+        probe: &mut dyn FnMut(&'static str),
+    ) -> Result<i64, StoreError>;
+}
+
+impl DrawStore for Store {
+    fn shown(&self) -> String {
+        self.path().display().to_string()
+    }
+
+    fn origin(&self) -> &Origin {
+        Store::origin(self)
+    }
+
+    fn set_origin(&mut self, origin: Origin) {
+        Store::set_origin(self, origin);
+    }
+
+    fn sqlite(&mut self) -> Option<&mut Store> {
+        Some(self)
+    }
+
+    fn is_simulation(&self) -> Result<bool, StoreError> {
+        Store::is_simulation(self)
+    }
+
+    fn active_draw(&self, matter: &str, period: &str) -> Result<Option<DrawRow>, StoreError> {
+        Store::active_draw(self, matter, period)
+    }
+
+    fn draw(&self, id: i64) -> Result<Option<DrawRow>, StoreError> {
+        Store::draw(self, id)
+    }
+
+    fn list_draws(&self, filter: &DrawFilter) -> Result<Vec<DrawRow>, StoreError> {
+        Store::list_draws(self, filter)
+    }
+
+    fn list_draw_heads(&self, filter: &DrawFilter) -> Result<Vec<DrawHead>, StoreError> {
+        Store::list_draw_heads(self, filter)
+    }
+
+    fn manifest_json(&self, id: i64) -> Result<Option<String>, StoreError> {
+        Store::manifest_json(self, id)
+    }
+
+    fn draw_target_count(&self, id: i64) -> Result<usize, StoreError> {
+        Store::draw_target_count(self, id)
+    }
+
+    fn draw_targets(&self, id: i64) -> Result<Vec<DrawnTargetRow>, StoreError> {
+        Store::draw_targets(self, id)
+    }
+
+    fn draw_teams(&self, id: i64) -> Result<Vec<TeamRow>, StoreError> {
+        Store::draw_teams(self, id)
+    }
+
+    fn draw_unstaffed(&self, id: i64) -> Result<Vec<UnstaffedRow>, StoreError> {
+        Store::draw_unstaffed(self, id)
+    }
+
+    fn draw_exclusions(&self, id: i64) -> Result<Vec<ExclusionRow>, StoreError> {
+        Store::draw_exclusions(self, id)
+    }
+
+    fn changes_of(&self, draw_id: i64) -> Result<Vec<DrawChange>, StoreError> {
+        Store::changes_of(self, draw_id)
+    }
+
+    fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {
+        Store::results(self, draw_id)
+    }
+
+    fn open_commitment(
+        &self,
+        matter: &str,
+        period: &str,
+    ) -> Result<Option<Commitment>, StoreError> {
+        Store::open_commitment(self, matter, period)
+    }
+
+    fn snapshot_dir(&self) -> PathBuf {
+        Store::snapshot_dir(self)
+    }
+
+    fn put_snapshot(
+        &mut self,
+        kind: SnapshotKind,
+        row_count: u64,
+        bytes: &[u8],
+    ) -> Result<String, StoreError> {
+        Store::put_snapshot(self, kind, row_count, bytes)
+    }
+
+    fn put_snapshot_file(
+        &mut self,
+        kind: SnapshotKind,
+        row_count: u64,
+        hash_size: (&str, u64),
+    ) -> Result<String, StoreError> {
+        Store::put_snapshot_file(self, kind, row_count, hash_size)
+    }
+
+    fn snapshot_file(&self, hash: &str) -> Result<Option<PathBuf>, StoreError> {
+        Store::snapshot_file(self, hash)
+    }
+
+    fn get_snapshot(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
+        Store::get_snapshot(self, hash)
+    }
+
+    fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError> {
+        Store::loads_epoch(self)
+    }
+
+    fn audit_order(&self) -> Result<AuditOrder, StoreError> {
+        Store::audit_order(self)
+    }
+
+    fn record_draw_checked(
+        &mut self,
+        d: &NewDraw,
+        redraw: Redraw,
+        epoch: Option<LoadsEpoch>,
+        probe: &mut dyn FnMut(&'static str),
+    ) -> Result<i64, StoreError> {
+        Store::record_draw_checked(self, d, redraw, epoch, probe)
+    }
+}
