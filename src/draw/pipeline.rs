@@ -421,16 +421,7 @@ fn phases(
     };
     let parts = Parts {
         history: std::mem::take(&mut c.history_used),
-        strata: plans
-            .iter()
-            .map(|p| crate::draw::manifest::StratumInfo {
-                stratum: p.name.clone(),
-                ratio_ppm: p.ratio.ratio.ppm(),
-                eligible: p.n,
-                k: p.k,
-                cap_ppm: p.ratio.cap.map(|c| c.ppm()),
-            })
-            .collect(),
+        strata: strata_info(&plans),
         classes_without_ratio: classes_without_ratio(rules, &plans),
         selected,
         substitutes,
@@ -541,6 +532,20 @@ fn list_exclusions(
     }
     out.sort_by(|a, b| a.target_id.cmp(&b.target_id));
     Ok(out)
+}
+
+/// The strata as the manifest records them.
+fn strata_info(plans: &[plan::StratumPlan]) -> Vec<crate::draw::manifest::StratumInfo> {
+    plans
+        .iter()
+        .map(|p| crate::draw::manifest::StratumInfo {
+            stratum: p.name.clone(),
+            ratio_ppm: p.ratio.ratio.ppm(),
+            eligible: p.n,
+            k: p.k,
+            cap_ppm: p.ratio.cap.map(|c| c.ppm()),
+        })
+        .collect()
 }
 
 /// The counts a `suiji-manifest/3` records in its `exclusion_summary`.
