@@ -740,23 +740,82 @@ fn two_draws_of_one_period_at_once_on_postgres_record_one_and_a_redraw_keeps_it(
     assert!(err.contains("nobody may choose a draw's seed"), "{err}");
 }
 
+/// The rules hash of the latest draw of `matter` on PostgreSQL, and of version `id`.
+fn pg_hashes(url: &str, matter: &str, id: i64) -> (String, String) {
+    let mut db = client(url);
+    let drawn = db
+        .query_one(
+            "SELECT rules_hash FROM draws WHERE matter = $1 ORDER BY id DESC LIMIT 1",
+            &[&matter],
+        )
+        .expect("a draw")
+        .get(0);
+    let version = db
+        .query_one("SELECT rules_hash FROM rule_versions WHERE id = $1", &[&id])
+        .expect("a version")
+        .get(0);
+    (drawn, version)
+}
+
 #[test]
-fn a_draw_under_two_person_approval_is_refused_on_postgres_before_anything_is_opened() {
+fn rule_approval_runs_on_postgres_and_its_draws_use_the_version_approved_there() {
+    let Some(url) = fresh("rules") else { return };
     let p = Project::shipped_two_person();
-    let url = "postgres://nobody:secret@127.0.0.1:1/none";
+    let on_pg = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database", url.as_str()]);
+        p.ok(&all)
+    };
+    let out = on_pg(&["rules", "status"]);
+    assert!(out.contains("no version is approved yet"), "{out}");
+    // The first draw adopts the files on disk as version 1, on PostgreSQL.
+    on_pg(&["draw", "zhian.hotel", "--period", "2024-H1"]);
+    let out = on_pg(&["rules", "history"]);
+    assert!(out.contains("adopted"), "{out}");
+    let (drawn, v1) = pg_hashes(&url, "zhian.hotel", 1);
+    assert_eq!(drawn, v1);
+
+    // A change on disk is not used until approved there.
+    p.edit("rules/zhian.toml", "ratio = \"5%\"", "ratio = \"10%\"");
+    let out = on_pg(&["rules", "status"]);
+    assert!(out.contains("changed outside the console"), "{out}");
+    assert!(out.contains("  rules/zhian.toml\n"), "{out}");
     let (code, _, err) = run(p.suiji(&[
         "draw",
         "zhian.hotel",
         "--period",
-        "2023-H1",
+        "2024-H2",
         "--database",
-        url,
+        &url,
     ]));
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("approval = \"two-person\""), "{err}");
-    assert!(err.contains("docs/operations.md"), "{err}");
-    assert!(!p.path("data").exists());
-    assert!(!p.path("out/draws").exists());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not used until approved: rules/zhian.toml"),
+        "{err}"
+    );
+    assert_eq!(pg_hashes(&url, "zhian.hotel", 1).0, v1);
+
+    let out = on_pg(&["rules", "approve"]);
+    assert!(out.contains("approved as version 2"), "{out}");
+    on_pg(&["draw", "zhian.hotel", "--period", "2025-H1"]);
+    let (drawn, v2) = pg_hashes(&url, "zhian.hotel", 2);
+    assert_eq!(drawn, v2);
+    assert_ne!(v1, v2);
+    for id in ["1", "2", "3"] {
+        let out = on_pg(&["verify", id]);
+        assert!(out.starts_with("identical:"), "{out}");
+    }
+    let audit = on_pg(&["audit", "log"]);
+    assert!(
+        audit.contains("rules.adopt") && audit.contains("rules.approve"),
+        "{audit}"
+    );
+    let out = on_pg(&["audit", "verify"]);
+    assert!(out.starts_with("audit log intact"), "{out}");
+    assert!(
+        !p.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
 }
 
 /// A draw of `period` with one selected target, ready to record over snapshots `t` and `i`.

@@ -207,10 +207,8 @@ pub fn run_on(
     if let Some(origin) = origin {
         store.set_origin(origin.clone());
     }
-    if !input.dry_run
-        && let Some(sqlite) = store.sqlite()
-    {
-        super::adopt_on_first_start(sqlite, loaded, &input.now);
+    if !input.dry_run {
+        super::adopt_on_first_start(store, loaded, &input.now);
     }
     let req = Request {
         algorithm: loaded.model.config.algorithm,

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 
 use super::{
     AuditLog, AuditOrder, Commitment, DrawChange, DrawFilter, DrawHead, DrawRow, DrawnTargetRow,
-    ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, SnapshotKind, Store, StoreError,
-    TeamRow, UnstaffedRow,
+    ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, RuleStore, SnapshotKind, Store,
+    StoreError, TeamRow, UnstaffedRow,
 };
 
 /// A database that records, lists and re-reads draws.
-pub trait DrawStore: AuditLog {
+pub trait DrawStore: AuditLog + RuleStore {
     /// The database as messages show it (a file path, or a URL without its password).
     fn shown(&self) -> String;
     /// Who writes through this handle (recorded with every audit entry).
