@@ -932,3 +932,123 @@ fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
         ]
     );
 }
+
+/// The standing visits `change list` shows, without the lines of the changes (their times).
+fn standing(listed: &str) -> Vec<&str> {
+    listed
+        .lines()
+        .filter(|l| !l.starts_with("change #"))
+        .collect()
+}
+
+#[test]
+fn changes_after_a_draw_on_postgres_leave_what_they_leave_on_sqlite_and_verify() {
+    let Some(url) = fresh("change") else { return };
+    let (lite, pg) = (Project::shipped(), Project::shipped());
+    suiji::store::Store::open(&lite.path("data"))
+        .expect("open")
+        .mark_simulation(MARKED_AT, "simulate", 2023)
+        .expect("mark");
+    PgStore::open(&url)
+        .expect("open")
+        .mark_simulation(MARKED_AT, "simulate", 2023)
+        .expect("mark");
+    draw_demo(&lite, None);
+    draw_demo(&pg, Some(&url));
+    let on = |args: &[&str]| {
+        let mut with = args.to_vec();
+        with.extend(["--database", &url]);
+        (lite.ok(args), pg.ok(&with))
+    };
+    let (before, _) = on(&["change", "list", "1"]);
+    let visit = before
+        .lines()
+        .find(|l| l.starts_with("  ") && l.contains(": "))
+        .unwrap_or_else(|| panic!("no visit with a team:\n{before}"));
+    let (target, team) = visit
+        .trim()
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("{visit}"));
+    let member = team.split(", ").next().unwrap_or_default().to_string();
+    let target = target.to_string();
+    let (x, y) = on(&[
+        "change",
+        "replace-target",
+        "1",
+        &target,
+        "--cause",
+        "closed",
+        "--reason",
+        "已停业",
+    ]);
+    assert!(x.contains("replaced by substitute"), "{x}");
+    assert_eq!(
+        x.split_once(": target ").map(|p| p.1),
+        y.split_once(": target ").map(|p| p.1)
+    );
+    let substitute = x
+        .split("replaced by substitute ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    let (x, y) = on(&[
+        "change",
+        "replace-inspector",
+        "1",
+        &substitute,
+        &member,
+        "--cause",
+        "ill",
+        "--reason",
+        "病假",
+    ]);
+    assert!(
+        x.contains(&format!("inspector {member} at {substitute} replaced by")),
+        "{x}"
+    );
+    assert_eq!(
+        x.split(" replaced by ").nth(1),
+        y.split(" replaced by ").nth(1)
+    );
+    let (x, y) = on(&["change", "list", "1"]);
+    assert!(x.contains("(2 changes)"), "{x}");
+    assert_eq!(standing(&x), standing(&y));
+    assert_ne!(standing(&x), standing(&before));
+    let (x, y) = on(&["verify", "1"]);
+    assert!(
+        x.starts_with("identical:") && y.starts_with("identical:"),
+        "{x}{y}"
+    );
+    let (_, y) = on(&["audit", "verify"]);
+    assert!(y.starts_with("audit log intact: 3 entries"), "{y}");
+
+    // A change decided from a stale count is refused there as here.
+    let mut store = PgStore::open(&url).expect("open");
+    let stale = suiji::store::DrawChange {
+        id: 0,
+        draw_id: 1,
+        kind: "target".into(),
+        cause: "closed".into(),
+        target_id: substitute.clone(),
+        inspector_id: None,
+        replacement: None,
+        reason: "x".into(),
+        actor: "operator".into(),
+        changed_at: MARKED_AT.into(),
+    };
+    let decided = suiji::store::Decided {
+        epoch: None,
+        rule: 2,
+    };
+    let refused = suiji::store::DrawStore::record_change(&mut store, &stale, 1, decided);
+    let err = refused.expect_err("a stale count").to_string();
+    assert!(
+        err.contains("was changed meanwhile (2 changes, not 1)"),
+        "{err}"
+    );
+    assert!(
+        !pg.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+}

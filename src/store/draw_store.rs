@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 
 use super::{
-    AuditLog, AuditOrder, Commitment, DrawChange, DrawFilter, DrawHead, DrawRow, DrawnTargetRow,
-    ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, RuleStore, SnapshotKind, Store,
-    StoreError, TeamRow, UnstaffedRow,
+    AuditLog, AuditOrder, Commitment, Decided, DrawChange, DrawFilter, DrawHead, DrawRow,
+    DrawnTargetRow, ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, RuleStore,
+    SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
 };
 
 /// A database that records, lists and re-reads draws.
@@ -78,6 +78,14 @@ pub trait DrawStore: AuditLog + RuleStore {
     fn snapshot_file(&self, hash: &str) -> Result<Option<PathBuf>, StoreError>;
     /// The snapshot's bytes, checked against its hash.
     fn get_snapshot(&self, hash: &str) -> Result<Vec<u8>, StoreError>;
+    /// Records a change of an active draw with its audit entry, in one transaction (see
+    /// [`Store::record_change`]); its id.
+    fn record_change(
+        &mut self,
+        c: &DrawChange,
+        prior: usize,
+        decided: Decided,
+    ) -> Result<i64, StoreError>;
     /// Where the records that workload loads are counted from stand now.
     fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError>;
     /// Where each draw and change was recorded in the audit log, and the rule of each change.
@@ -200,6 +208,15 @@ impl DrawStore for Store {
 
     fn get_snapshot(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
         Store::get_snapshot(self, hash)
+    }
+
+    fn record_change(
+        &mut self,
+        c: &DrawChange,
+        prior: usize,
+        decided: Decided,
+    ) -> Result<i64, StoreError> {
+        Store::record_change(self, c, prior, decided)
     }
 
     fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError> {

@@ -664,7 +664,7 @@ pub(crate) async fn change(
             actor,
             now,
         };
-        Ok(match crate::jobs::change::record(&mut store, &input) {
+        Ok(match crate::jobs::change::record(&mut *store, &input) {
             Ok(_) => None,
             Err(e) => Some(crate::diag::zh::message(&crate::diag::chain(&e))),
         })

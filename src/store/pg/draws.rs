@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use postgres::Transaction;
 
 use super::super::audit::Entry;
-use super::super::changes::AUDIT_ORDER_SQL;
+use super::super::changes::{
+    AUDIT_ORDER_SQL, change_audit, changeable, validate as change_validate,
+};
 use super::super::commitments::seed_source_mark;
 use super::super::draws::{draw_audit, validate};
 use super::super::error::{Fail, R};
@@ -26,9 +28,9 @@ use super::super::rows::Rows;
 use super::super::snapshots::{check_kind, conflict, gunzip, gzip, valid_hash};
 use super::super::util::{to_i64, to_u32, to_u64};
 use super::super::{
-    AuditOrder, Commitment, DrawChange, DrawFilter, DrawHead, DrawRecord, DrawRow, DrawStatus,
-    DrawStore, DrawnTargetRow, EntityKind, ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw,
-    ResultRow, SnapshotInfo, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
+    AuditOrder, Commitment, Decided, DrawChange, DrawFilter, DrawHead, DrawRecord, DrawRow,
+    DrawStatus, DrawStore, DrawnTargetRow, EntityKind, ExclusionRow, LoadsEpoch, NewDraw, Origin,
+    Redraw, ResultRow, SnapshotInfo, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
 };
 use super::{PgStore, audit};
 use crate::digest::sha256_hex;
@@ -169,7 +171,7 @@ fn insert_draw(
     Ok(id)
 }
 
-/// The class of the advisory lock every writer of a draw (or of a change to one) holds while it
+/// The class of the advisory lock every writer of a draw or of a change to one holds while it
 /// checks the [`LoadsEpoch`] its loads were read at and records: in turn, so the epoch a writer
 /// checks stays the records' until it commits (SQLite's writers take turns by themselves).
 const LOADS_LOCK: i32 = 0x5e2;
@@ -824,6 +826,67 @@ impl DrawStore for PgStore {
             return Ok(out);
         }
         gunzip(&data, size, hash).map_err(damaged)
+    }
+
+    fn record_change(
+        &mut self,
+        c: &DrawChange,
+        prior: usize,
+        decided: Decided,
+    ) -> Result<i64, StoreError> {
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            change_validate(c)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOADS_LOCK])?;
+            let status: Option<String> = tx
+                .query_opt(
+                    "SELECT status FROM draws WHERE id = $1 FOR UPDATE",
+                    &[&c.draw_id],
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let n: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM draw_changes WHERE draw_id = $1",
+                    &[&c.draw_id],
+                )?
+                .try_get(0)?;
+            changeable(c.draw_id, status.as_deref(), n, prior)?;
+            if let Some(read) = decided.epoch
+                && loads_epoch(tx)? != read
+            {
+                return Err(StoreError::LoadsChanged.into());
+            }
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO draw_changes (draw_id, kind, cause, target_id, inspector_id,
+                         replacement, reason, actor, changed_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                    &[
+                        &c.draw_id,
+                        &c.kind,
+                        &c.cause,
+                        &c.target_id,
+                        &c.inspector_id,
+                        &c.replacement,
+                        &c.reason,
+                        &c.actor,
+                        &c.changed_at,
+                    ],
+                )?
+                .try_get(0)?;
+            let detail = change_audit(c, id, decided.rule);
+            let entry = Entry {
+                at: &c.changed_at,
+                actor: &c.actor,
+                action: "draw.change",
+                subject: &format!("draw:{}", c.draw_id),
+                detail: &detail,
+                rows: Rows::Change(id),
+            };
+            audit::append(tx, &origin, &entry)?;
+            Ok(id)
+        })
     }
 
     fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError> {
