@@ -1053,3 +1053,66 @@ fn changes_after_a_draw_on_postgres_leave_what_they_leave_on_sqlite_and_verify()
         "a SQLite file was made"
     );
 }
+
+#[test]
+fn a_seed_committed_on_postgres_is_revealed_there_and_published() {
+    let Some(url) = fresh("commit") else { return };
+    let p = Project::shipped();
+    let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+    let source = "中国福利彩票3D 第2023001期开奖号码";
+    let commit = |source_time: &str| {
+        let input = suiji::jobs::commit::Input {
+            matter: "zhian.hotel".into(),
+            period: "2023-H1".into(),
+            source: source.into(),
+            source_time: source_time.into(),
+            actor: "operator".into(),
+            now: "2023-01-02T09:00:00+08:00".into(),
+            redraw: false,
+        };
+        suiji::jobs::commit::commit_on(&loaded, &input, None, Some(&url))
+    };
+    let k = commit("2023-01-03 21:15").expect("commit");
+    assert_eq!(k.id, 1);
+    let err = commit("2023-01-04 21:15").expect_err("a second commitment");
+    assert!(
+        err.to_string().contains("already has commitment #1"),
+        "{err}"
+    );
+    let published = || -> serde_json::Value {
+        serde_json::from_str(&p.read("out/public/commitments.json")).expect("json")
+    };
+    assert_eq!(published()["commitments"][0]["revealed"], false);
+    assert_eq!(published()["commitments"][0]["source"], source);
+
+    let input = suiji::jobs::draw::Input {
+        matter: "zhian.hotel".into(),
+        period: "2023-H1".into(),
+        seed: suiji::jobs::issue::seed::SeedChoice::Os,
+        reveal: Some("3 1 7".into()),
+        dry_run: false,
+        redraw: None,
+        actor: "operator".into(),
+        now: "2023-01-04T09:30:00+08:00".into(),
+    };
+    let drawn = suiji::jobs::draw::run_on(&loaded, &input, None, Some(&url)).expect("draw");
+    assert_eq!(drawn.issued.draw_id, Some(1));
+    let seed_source = &drawn.issued.manifest.seed_source;
+    assert!(seed_source.contains("(commitment #1,"), "{seed_source}");
+    assert_eq!(published()["commitments"][0]["revealed"], true);
+    let on_pg = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database", url.as_str()]);
+        p.ok(&all)
+    };
+    let out = on_pg(&["verify", "1"]);
+    assert!(out.starts_with("identical:"), "{out}");
+    let out = on_pg(&["audit", "log"]);
+    assert!(out.contains("commitment.record"), "{out}");
+    let out = on_pg(&["audit", "verify"]);
+    assert!(out.starts_with("audit log intact: 2 entries"), "{out}");
+    assert!(
+        !p.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+}

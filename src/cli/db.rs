@@ -37,7 +37,11 @@ pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
     let runs = match &cli.command {
         Command::Db(_) => return Ok(()),
         Command::Audit(args) => audit::runs_on_postgres(args),
-        Command::Draw(_) | Command::Draws(_) | Command::Rules(_) | Command::Change(_) => true,
+        Command::Draw(_)
+        | Command::Draws(_)
+        | Command::Rules(_)
+        | Command::Change(_)
+        | Command::Commit(_) => true,
         Command::Verify(args) => args.data.is_none(),
         _ => false,
     };

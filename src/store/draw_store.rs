@@ -56,6 +56,11 @@ pub trait DrawStore: AuditLog + RuleStore {
     /// The commitment of (matter, period) waiting for its value, if any.
     fn open_commitment(&self, matter: &str, period: &str)
     -> Result<Option<Commitment>, StoreError>;
+    /// Every commitment, oldest first, with whether a draw revealed it yet.
+    fn commitments(&self) -> Result<Vec<(Commitment, bool)>, StoreError>;
+    /// Records a commitment with its audit entry, in one transaction (see
+    /// [`Store::record_commitment`]); its id.
+    fn record_commitment(&mut self, k: &Commitment) -> Result<i64, StoreError>;
     /// The folder a target registry is frozen into (as `<hash>.csv`) before
     /// [`DrawStore::put_snapshot_file`] records it.
     fn snapshot_dir(&self) -> PathBuf;
@@ -178,6 +183,14 @@ impl DrawStore for Store {
         period: &str,
     ) -> Result<Option<Commitment>, StoreError> {
         Store::open_commitment(self, matter, period)
+    }
+
+    fn commitments(&self) -> Result<Vec<(Commitment, bool)>, StoreError> {
+        Store::commitments(self)
+    }
+
+    fn record_commitment(&mut self, k: &Commitment) -> Result<i64, StoreError> {
+        Store::record_commitment(self, k)
     }
 
     fn snapshot_dir(&self) -> PathBuf {
