@@ -312,9 +312,17 @@ fn record_once(
             step.replacement = chosen;
         }
     }
-    let mut change = DrawChange {
+    let mut change = change_of(input, step);
+    let decided = crate::store::Decided { epoch, rule };
+    change.id = store.record_change(&change, changes.len(), decided)?;
+    Ok(Changed { change, conflicts })
+}
+
+/// The change `input` asks for, as `step` decided it (its id given when it is recorded).
+fn change_of(input: &Input, step: Step) -> DrawChange {
+    DrawChange {
         id: 0,
-        draw_id: draw,
+        draw_id: input.draw_id,
         kind: if step.kind == Kind::Inspector {
             "inspector"
         } else {
@@ -328,10 +336,7 @@ fn record_once(
         reason: input.reason.trim().to_string(),
         actor: input.actor.clone(),
         changed_at: input.now.clone(),
-    };
-    let decided = crate::store::Decided { epoch, rule };
-    change.id = store.record_change(&change, changes.len(), decided)?;
-    Ok(Changed { change, conflicts })
+    }
 }
 
 /// A member of the team a substitute took over who has a 回避 with it.
