@@ -521,18 +521,25 @@ fn draw_demo(p: &Project, database: Option<&str>) -> suiji::jobs::draw::Drawn {
 /// Typed seeds are for simulation databases: both are marked as `suiji simulate` marks one.
 const MARKED_AT: &str = "2023-01-04T09:00:00+08:00";
 
-#[test]
-fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
-    let Some(url) = fresh("draw") else { return };
+/// Two shipped projects, one on its SQLite file and one for the PostgreSQL database at `url`,
+/// both databases marked as simulations (so a draw may take a typed seed).
+fn marked_pair(url: &str) -> (Project, Project) {
     let (lite, pg) = (Project::shipped(), Project::shipped());
     suiji::store::Store::open(&lite.path("data"))
         .expect("open")
         .mark_simulation(MARKED_AT, "simulate", 2023)
         .expect("mark");
-    PgStore::open(&url)
+    PgStore::open(url)
         .expect("open")
         .mark_simulation(MARKED_AT, "simulate", 2023)
         .expect("mark");
+    (lite, pg)
+}
+
+#[test]
+fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
+    let Some(url) = fresh("draw") else { return };
+    let (lite, pg) = marked_pair(&url);
     let (a, b) = (draw_demo(&lite, None), draw_demo(&pg, Some(&url)));
     assert_eq!(a.issued.draw_id, Some(1));
     assert_eq!(b.issued.draw_id, Some(1));
@@ -944,15 +951,7 @@ fn standing(listed: &str) -> Vec<&str> {
 #[test]
 fn changes_after_a_draw_on_postgres_leave_what_they_leave_on_sqlite_and_verify() {
     let Some(url) = fresh("change") else { return };
-    let (lite, pg) = (Project::shipped(), Project::shipped());
-    suiji::store::Store::open(&lite.path("data"))
-        .expect("open")
-        .mark_simulation(MARKED_AT, "simulate", 2023)
-        .expect("mark");
-    PgStore::open(&url)
-        .expect("open")
-        .mark_simulation(MARKED_AT, "simulate", 2023)
-        .expect("mark");
+    let (lite, pg) = marked_pair(&url);
     draw_demo(&lite, None);
     draw_demo(&pg, Some(&url));
     let on = |args: &[&str]| {
