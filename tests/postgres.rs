@@ -521,18 +521,25 @@ fn draw_demo(p: &Project, database: Option<&str>) -> suiji::jobs::draw::Drawn {
 /// Typed seeds are for simulation databases: both are marked as `suiji simulate` marks one.
 const MARKED_AT: &str = "2023-01-04T09:00:00+08:00";
 
-#[test]
-fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
-    let Some(url) = fresh("draw") else { return };
+/// Two shipped projects, one on its SQLite file and one for the PostgreSQL database at `url`,
+/// both databases marked as simulations (so a draw may take a typed seed).
+fn marked_pair(url: &str) -> (Project, Project) {
     let (lite, pg) = (Project::shipped(), Project::shipped());
     suiji::store::Store::open(&lite.path("data"))
         .expect("open")
         .mark_simulation(MARKED_AT, "simulate", 2023)
         .expect("mark");
-    PgStore::open(&url)
+    PgStore::open(url)
         .expect("open")
         .mark_simulation(MARKED_AT, "simulate", 2023)
         .expect("mark");
+    (lite, pg)
+}
+
+#[test]
+fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
+    let Some(url) = fresh("draw") else { return };
+    let (lite, pg) = marked_pair(&url);
     let (a, b) = (draw_demo(&lite, None), draw_demo(&pg, Some(&url)));
     assert_eq!(a.issued.draw_id, Some(1));
     assert_eq!(b.issued.draw_id, Some(1));
@@ -740,23 +747,82 @@ fn two_draws_of_one_period_at_once_on_postgres_record_one_and_a_redraw_keeps_it(
     assert!(err.contains("nobody may choose a draw's seed"), "{err}");
 }
 
+/// The rules hash of the latest draw of `matter` on PostgreSQL, and of version `id`.
+fn pg_hashes(url: &str, matter: &str, id: i64) -> (String, String) {
+    let mut db = client(url);
+    let drawn = db
+        .query_one(
+            "SELECT rules_hash FROM draws WHERE matter = $1 ORDER BY id DESC LIMIT 1",
+            &[&matter],
+        )
+        .expect("a draw")
+        .get(0);
+    let version = db
+        .query_one("SELECT rules_hash FROM rule_versions WHERE id = $1", &[&id])
+        .expect("a version")
+        .get(0);
+    (drawn, version)
+}
+
 #[test]
-fn a_draw_under_two_person_approval_is_refused_on_postgres_before_anything_is_opened() {
+fn rule_approval_runs_on_postgres_and_its_draws_use_the_version_approved_there() {
+    let Some(url) = fresh("rules") else { return };
     let p = Project::shipped_two_person();
-    let url = "postgres://nobody:secret@127.0.0.1:1/none";
+    let on_pg = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database", url.as_str()]);
+        p.ok(&all)
+    };
+    let out = on_pg(&["rules", "status"]);
+    assert!(out.contains("no version is approved yet"), "{out}");
+    // The first draw adopts the files on disk as version 1, on PostgreSQL.
+    on_pg(&["draw", "zhian.hotel", "--period", "2024-H1"]);
+    let out = on_pg(&["rules", "history"]);
+    assert!(out.contains("adopted"), "{out}");
+    let (drawn, v1) = pg_hashes(&url, "zhian.hotel", 1);
+    assert_eq!(drawn, v1);
+
+    // A change on disk is not used until approved there.
+    p.edit("rules/zhian.toml", "ratio = \"5%\"", "ratio = \"10%\"");
+    let out = on_pg(&["rules", "status"]);
+    assert!(out.contains("changed outside the console"), "{out}");
+    assert!(out.contains("  rules/zhian.toml\n"), "{out}");
     let (code, _, err) = run(p.suiji(&[
         "draw",
         "zhian.hotel",
         "--period",
-        "2023-H1",
+        "2024-H2",
         "--database",
-        url,
+        &url,
     ]));
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("approval = \"two-person\""), "{err}");
-    assert!(err.contains("docs/operations.md"), "{err}");
-    assert!(!p.path("data").exists());
-    assert!(!p.path("out/draws").exists());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not used until approved: rules/zhian.toml"),
+        "{err}"
+    );
+    assert_eq!(pg_hashes(&url, "zhian.hotel", 1).0, v1);
+
+    let out = on_pg(&["rules", "approve"]);
+    assert!(out.contains("approved as version 2"), "{out}");
+    on_pg(&["draw", "zhian.hotel", "--period", "2025-H1"]);
+    let (drawn, v2) = pg_hashes(&url, "zhian.hotel", 2);
+    assert_eq!(drawn, v2);
+    assert_ne!(v1, v2);
+    for id in ["1", "2", "3"] {
+        let out = on_pg(&["verify", id]);
+        assert!(out.starts_with("identical:"), "{out}");
+    }
+    let audit = on_pg(&["audit", "log"]);
+    assert!(
+        audit.contains("rules.adopt") && audit.contains("rules.approve"),
+        "{audit}"
+    );
+    let out = on_pg(&["audit", "verify"]);
+    assert!(out.starts_with("audit log intact"), "{out}");
+    assert!(
+        !p.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
 }
 
 /// A draw of `period` with one selected target, ready to record over snapshots `t` and `i`.
@@ -871,5 +937,181 @@ fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
             "draw #1 at entry 1",
             "draw #2 at entry 2"
         ]
+    );
+}
+
+/// The standing visits `change list` shows, without the lines of the changes (their times).
+fn standing(listed: &str) -> Vec<&str> {
+    listed
+        .lines()
+        .filter(|l| !l.starts_with("change #"))
+        .collect()
+}
+
+#[test]
+fn changes_after_a_draw_on_postgres_leave_what_they_leave_on_sqlite_and_verify() {
+    let Some(url) = fresh("change") else { return };
+    let (lite, pg) = marked_pair(&url);
+    draw_demo(&lite, None);
+    draw_demo(&pg, Some(&url));
+    let on = |args: &[&str]| {
+        let mut with = args.to_vec();
+        with.extend(["--database", &url]);
+        (lite.ok(args), pg.ok(&with))
+    };
+    let (before, _) = on(&["change", "list", "1"]);
+    let visit = before
+        .lines()
+        .find(|l| l.starts_with("  ") && l.contains(": "))
+        .unwrap_or_else(|| panic!("no visit with a team:\n{before}"));
+    let (target, team) = visit
+        .trim()
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("{visit}"));
+    let member = team.split(", ").next().unwrap_or_default().to_string();
+    let target = target.to_string();
+    let (x, y) = on(&[
+        "change",
+        "replace-target",
+        "1",
+        &target,
+        "--cause",
+        "closed",
+        "--reason",
+        "已停业",
+    ]);
+    assert!(x.contains("replaced by substitute"), "{x}");
+    assert_eq!(
+        x.split_once(": target ").map(|p| p.1),
+        y.split_once(": target ").map(|p| p.1)
+    );
+    let substitute = x
+        .split("replaced by substitute ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    let (x, y) = on(&[
+        "change",
+        "replace-inspector",
+        "1",
+        &substitute,
+        &member,
+        "--cause",
+        "ill",
+        "--reason",
+        "病假",
+    ]);
+    assert!(
+        x.contains(&format!("inspector {member} at {substitute} replaced by")),
+        "{x}"
+    );
+    assert_eq!(
+        x.split(" replaced by ").nth(1),
+        y.split(" replaced by ").nth(1)
+    );
+    let (x, y) = on(&["change", "list", "1"]);
+    assert!(x.contains("(2 changes)"), "{x}");
+    assert_eq!(standing(&x), standing(&y));
+    assert_ne!(standing(&x), standing(&before));
+    let (x, y) = on(&["verify", "1"]);
+    assert!(
+        x.starts_with("identical:") && y.starts_with("identical:"),
+        "{x}{y}"
+    );
+    // The simulation mark, the draw and the two changes.
+    let (_, y) = on(&["audit", "verify"]);
+    assert!(y.starts_with("audit log intact: 4 entries"), "{y}");
+
+    // A change decided from a stale count is refused there as here.
+    let mut store = PgStore::open(&url).expect("open");
+    let stale = suiji::store::DrawChange {
+        id: 0,
+        draw_id: 1,
+        kind: "target".into(),
+        cause: "closed".into(),
+        target_id: substitute.clone(),
+        inspector_id: None,
+        replacement: None,
+        reason: "x".into(),
+        actor: "operator".into(),
+        changed_at: MARKED_AT.into(),
+    };
+    let decided = suiji::store::Decided {
+        epoch: None,
+        rule: 2,
+    };
+    let refused = suiji::store::DrawStore::record_change(&mut store, &stale, 1, decided);
+    let err = refused.expect_err("a stale count").to_string();
+    assert!(
+        err.contains("was changed meanwhile (2 changes, not 1)"),
+        "{err}"
+    );
+    assert!(
+        !pg.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+}
+
+#[test]
+fn a_seed_committed_on_postgres_is_revealed_there_and_published() {
+    let Some(url) = fresh("commit") else { return };
+    let p = Project::shipped();
+    let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+    let source = "中国福利彩票3D 第2023001期开奖号码";
+    let commit = |source_time: &str| {
+        let input = suiji::jobs::commit::Input {
+            matter: "zhian.hotel".into(),
+            period: "2023-H1".into(),
+            source: source.into(),
+            source_time: source_time.into(),
+            actor: "operator".into(),
+            now: "2023-01-02T09:00:00+08:00".into(),
+            redraw: false,
+        };
+        suiji::jobs::commit::commit_on(&loaded, &input, None, Some(&url))
+    };
+    let k = commit("2023-01-03 21:15").expect("commit");
+    assert_eq!(k.id, 1);
+    let err = commit("2023-01-04 21:15").expect_err("a second commitment");
+    assert!(
+        err.to_string().contains("already has commitment #1"),
+        "{err}"
+    );
+    let published = || -> serde_json::Value {
+        serde_json::from_str(&p.read("out/public/commitments.json")).expect("json")
+    };
+    assert_eq!(published()["commitments"][0]["revealed"], false);
+    assert_eq!(published()["commitments"][0]["source"], source);
+
+    let input = suiji::jobs::draw::Input {
+        matter: "zhian.hotel".into(),
+        period: "2023-H1".into(),
+        seed: suiji::jobs::issue::seed::SeedChoice::Os,
+        reveal: Some("3 1 7".into()),
+        dry_run: false,
+        redraw: None,
+        actor: "operator".into(),
+        now: "2023-01-04T09:30:00+08:00".into(),
+    };
+    let drawn = suiji::jobs::draw::run_on(&loaded, &input, None, Some(&url)).expect("draw");
+    assert_eq!(drawn.issued.draw_id, Some(1));
+    let seed_source = &drawn.issued.manifest.seed_source;
+    assert!(seed_source.contains("(commitment #1,"), "{seed_source}");
+    assert_eq!(published()["commitments"][0]["revealed"], true);
+    let on_pg = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database", url.as_str()]);
+        p.ok(&all)
+    };
+    let out = on_pg(&["verify", "1"]);
+    assert!(out.starts_with("identical:"), "{out}");
+    let out = on_pg(&["audit", "log"]);
+    assert!(out.contains("commitment.record"), "{out}");
+    let out = on_pg(&["audit", "verify"]);
+    assert!(out.starts_with("audit log intact: 2 entries"), "{out}");
+    assert!(
+        !p.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
     );
 }

@@ -3,7 +3,7 @@
 //! replacement is the one the draw fixed, never chosen here.
 
 use super::{Cli, Failed, exit};
-use crate::jobs::change::{Input, open};
+use crate::jobs::change::{Input, open_on};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -91,7 +91,9 @@ fn draw_number(given: &str) -> Result<i64, String> {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
-    let (mut store, tz) = open(&cli.config)?;
+    let database = super::db::postgres(cli)?;
+    let (mut store, tz) = open_on(&cli.config, database.as_deref())?;
+    let store = &mut *store;
     let now = chrono::Utc::now()
         .with_timezone(&tz)
         .format("%Y-%m-%dT%H:%M:%S%:z")
@@ -110,7 +112,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         })
     };
     let input = match &args.command {
-        ChangeCommand::List(a) => return list(&store, a.draw),
+        ChangeCommand::List(a) => return list(store, a.draw),
         ChangeCommand::ReplaceTarget(a) => Input {
             expect: a.substitute.clone(),
             ..input(&a.common, &a.cause)?
@@ -125,7 +127,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             ..input(&a.common, &a.cause)?
         },
     };
-    let done = crate::jobs::change::record(&mut store, &input)?;
+    let done = crate::jobs::change::record(store, &input)?;
     let c = &done.change;
     let what = match (&c.inspector_id, &c.replacement) {
         (Some(out), Some(by)) => format!("inspector {out} at {} replaced by {by}", c.target_id),
@@ -159,7 +161,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
 }
 
 /// `change list DRAW`.
-fn list(store: &crate::store::Store, id: i64) -> Result<i32, Failed> {
+fn list(store: &dyn crate::store::DrawStore, id: i64) -> Result<i32, Failed> {
     let d = crate::jobs::change::load(store, id, false)?;
     outln!(
         "draw #{id}: {} {} ({} changes)",

@@ -41,7 +41,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         now: now_local(&loaded),
         redraw: args.redraw,
     };
-    let k = crate::jobs::commit::commit(&loaded, &input)?;
+    let database = super::db::postgres(cli)?;
+    let k = crate::jobs::commit::commit_on(&loaded, &input, None, database.as_deref())?;
     outln!(
         "commitment #{} recorded at {}: {} {} will be drawn with the value of {} (announced {})",
         k.id,

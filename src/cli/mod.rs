@@ -356,7 +356,8 @@ pub(crate) fn say(level: Level, text: &str) {
 
 /// Loads the rules; shows their warnings.
 pub(crate) fn load_rules(cli: &Cli) -> Result<crate::rules::Loaded, Failed> {
-    let loaded = crate::jobs::load_rules(&cli.config)?;
+    let database = db::postgres(cli)?;
+    let loaded = crate::jobs::load_rules_on(&cli.config, database.as_deref())?;
     warn(&loaded);
     Ok(loaded)
 }

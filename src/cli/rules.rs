@@ -4,7 +4,7 @@
 use crate::jobs::check::Keeper;
 use crate::jobs::rule_changes::{self, ChangeError, Files, Who};
 use crate::rules::model::Config;
-use crate::store::Store;
+use crate::store::DrawStore;
 
 use super::{Cli, Failed, exit};
 
@@ -43,7 +43,7 @@ pub enum RulesCommand {
     Rollback { version: i64 },
 }
 
-fn who(store: &Store, config: &Config) -> Who {
+fn who(store: &dyn DrawStore, config: &Config) -> Who {
     Who {
         actor: format!("cli:{}", store.origin().os_user),
         at: chrono::Utc::now()
@@ -59,31 +59,35 @@ fn short(hash: &str) -> &str {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let config = crate::rules::load_config(&cli.config).map_err(crate::jobs::SetupError::Config)?;
-    let mut store = crate::jobs::open_store_of_config(&cli.config)?;
+    let mut store: Box<dyn DrawStore> = match super::db::postgres(cli)? {
+        Some(url) => Box::new(crate::jobs::database::open(&url)?),
+        None => Box::new(crate::jobs::open_store_of_config(&cli.config)?),
+    };
+    let store = &mut *store;
     match &args.command {
-        RulesCommand::Status => status(cli, &store, &config),
-        RulesCommand::Approve { change } => approve(cli, &mut store, &config, *change),
+        RulesCommand::Status => status(cli, store, &config),
+        RulesCommand::Approve { change } => approve(cli, store, &config, *change),
         RulesCommand::Return { change, comment } => {
-            let who = who(&store, &config);
-            rule_changes::return_change(&mut store, *change, comment, &who)?;
+            let who = who(store, &config);
+            rule_changes::return_change(store, *change, comment, &who)?;
             outln!("change #{change} returned to its author");
             Ok(exit::OK)
         }
         RulesCommand::History => {
-            history(&store)?;
+            history(store)?;
             Ok(exit::OK)
         }
-        RulesCommand::Diff { from, to } => diff(&store, &config, from.as_deref(), to.as_deref()),
+        RulesCommand::Diff { from, to } => diff(store, &config, from.as_deref(), to.as_deref()),
         RulesCommand::Rollback { version } => {
-            let who = who(&store, &config);
+            let who = who(store, &config);
             let id = rule_changes::rollback(
-                &mut store,
+                store,
                 &config,
                 *version,
                 &who,
                 &Keeper::new(chrono::Utc::now),
             )?;
-            let waiting = rule_changes::change(&store, id)?.row.state == "submitted";
+            let waiting = rule_changes::change(store, id)?.row.state == "submitted";
             if waiting {
                 outln!(
                     "change #{id} proposes going back to version {version}; it is used once another person approves it (`suiji rules approve --change {id}`)"
@@ -96,7 +100,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     }
 }
 
-fn status(cli: &Cli, store: &Store, config: &Config) -> Result<i32, Failed> {
+fn status(cli: &Cli, store: &dyn DrawStore, config: &Config) -> Result<i32, Failed> {
     let st = rule_changes::status(store, config)?;
     let mode = match (st.required, st.self_approval) {
         (false, _) => "none (files are used as saved)",
@@ -169,7 +173,7 @@ fn status(cli: &Cli, store: &Store, config: &Config) -> Result<i32, Failed> {
 
 fn approve(
     cli: &Cli,
-    store: &mut Store,
+    store: &mut dyn DrawStore,
     config: &Config,
     change: Option<i64>,
 ) -> Result<i32, Failed> {
@@ -216,7 +220,7 @@ fn approve(
     Ok(exit::OK)
 }
 
-fn history(store: &Store) -> Result<(), Failed> {
+fn history(store: &dyn DrawStore) -> Result<(), Failed> {
     outln!(
         "{:>7}  {:<12}  {:<25}  {:<9}  {:<20}  approved by",
         "version",
@@ -245,7 +249,7 @@ fn history(store: &Store) -> Result<(), Failed> {
 }
 
 /// A version's files, or the disk's.
-fn files_of(store: &Store, config: &Config, which: &str) -> Result<Files, Failed> {
+fn files_of(store: &dyn DrawStore, config: &Config, which: &str) -> Result<Files, Failed> {
     if which == "disk" {
         return Ok(rule_changes::on_disk(config)?.files);
     }
@@ -256,7 +260,7 @@ fn files_of(store: &Store, config: &Config, which: &str) -> Result<Files, Failed
 }
 
 fn diff(
-    store: &Store,
+    store: &dyn DrawStore,
     config: &Config,
     from: Option<&str>,
     to: Option<&str>,

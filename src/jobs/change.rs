@@ -106,6 +106,22 @@ pub fn open(config: &std::path::Path) -> Result<(Store, chrono_tz::Tz), ChangeEr
     Ok((store, config.timezone))
 }
 
+/// [`open`], on the PostgreSQL database at `database` when one is named (the draw files a
+/// crash left staged put in place there too).
+pub fn open_on(
+    config: &std::path::Path,
+    database: Option<&str>,
+) -> Result<(Box<dyn DrawStore>, chrono_tz::Tz), ChangeError> {
+    let Some(url) = database else {
+        let (store, tz) = open(config)?;
+        return Ok((Box::new(store), tz));
+    };
+    let config = crate::rules::load_config(config).map_err(super::SetupError::Config)?;
+    let store = crate::store::pg::PgStore::open(url)?;
+    super::sweep::restore_draws(&config.output_dir, &store);
+    Ok((Box::new(store), config.timezone))
+}
+
 /// A change made: the record and what it leaves.
 #[derive(Debug, Clone)]
 pub struct Changed {
@@ -204,14 +220,18 @@ const ATTEMPTS: usize = 3;
 /// A 人员调整 in a `suiji-draw/2` draw counts the loads of the period's other draws as they
 /// stand when it is recorded (rule 2, docs/draw-algorithm.md V2-16 item 5): when a draw or a
 /// change is recorded between reading them and recording it, it is decided again.
-pub fn record(store: &mut Store, input: &Input) -> Result<Changed, ChangeError> {
+pub fn record(store: &mut dyn DrawStore, input: &Input) -> Result<Changed, ChangeError> {
     record_under(store, input, crate::store::CHANGE_RULE)
 }
 
 /// [`record`] deciding the change by `rule` (1: as changes were decided before rule 2, for
 /// tests that make the records an older suiji made).
 #[doc(hidden)]
-pub fn record_under(store: &mut Store, input: &Input, rule: u32) -> Result<Changed, ChangeError> {
+pub fn record_under(
+    store: &mut dyn DrawStore,
+    input: &Input,
+    rule: u32,
+) -> Result<Changed, ChangeError> {
     let mut attempt = 1;
     loop {
         match record_once(store, input, rule) {
@@ -231,7 +251,11 @@ fn counts_the_period(m: &Manifest, rule: u32, kind: Kind) -> bool {
         && m.algorithm == crate::draw::Algorithm::V2.name()
 }
 
-fn record_once(store: &mut Store, input: &Input, rule: u32) -> Result<Changed, ChangeError> {
+fn record_once(
+    store: &mut dyn DrawStore,
+    input: &Input,
+    rule: u32,
+) -> Result<Changed, ChangeError> {
     validate(input)?;
     let draw = input.draw_id;
     let Changes {
@@ -288,9 +312,17 @@ fn record_once(store: &mut Store, input: &Input, rule: u32) -> Result<Changed, C
             step.replacement = chosen;
         }
     }
-    let mut change = DrawChange {
+    let mut change = change_of(input, step);
+    let decided = crate::store::Decided { epoch, rule };
+    change.id = store.record_change(&change, changes.len(), decided)?;
+    Ok(Changed { change, conflicts })
+}
+
+/// The change `input` asks for, as `step` decided it (its id given when it is recorded).
+fn change_of(input: &Input, step: Step) -> DrawChange {
+    DrawChange {
         id: 0,
-        draw_id: draw,
+        draw_id: input.draw_id,
         kind: if step.kind == Kind::Inspector {
             "inspector"
         } else {
@@ -304,10 +336,7 @@ fn record_once(store: &mut Store, input: &Input, rule: u32) -> Result<Changed, C
         reason: input.reason.trim().to_string(),
         actor: input.actor.clone(),
         changed_at: input.now.clone(),
-    };
-    let decided = crate::store::Decided { epoch, rule };
-    change.id = store.record_change(&change, changes.len(), decided)?;
-    Ok(Changed { change, conflicts })
+    }
 }
 
 /// A member of the team a substitute took over who has a 回避 with it.
@@ -323,7 +352,7 @@ pub struct Inherited {
 /// or by the matter's `conflict` hook, run on the substitute as the team step runs it (a hook
 /// failure refuses the change).
 fn inherited_conflicts(
-    store: &Store,
+    store: &dyn DrawStore,
     m: &Manifest,
     state: &State,
     (draw, id): (i64, &str),
@@ -346,7 +375,7 @@ fn inherited_conflicts(
 /// those members), in the order the substitutes were taken in. Members replaced since (cause
 /// `conflict`) are no longer on the team, so no longer listed. A hook that fails is an error.
 pub fn inherited(
-    store: &Store,
+    store: &dyn DrawStore,
     id: i64,
     changes: &Changes,
 ) -> Result<Vec<(String, Vec<Inherited>)>, ChangeError> {

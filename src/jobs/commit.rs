@@ -14,11 +14,11 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 
-use super::{SetupError, freeze_registry, load_calendar, open_store};
+use super::{SetupError, freeze_registry, load_calendar};
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::Seed;
 use crate::rules::Loaded;
-use crate::store::{Commitment, Store, StoreError};
+use crate::store::{Commitment, StoreError};
 
 /// Where the commitments are published, under the output folder.
 pub const COMMITMENTS_FILE: &str = "public/commitments.json";
@@ -152,6 +152,17 @@ pub fn commit_as(
     input: &Input,
     origin: Option<&crate::store::Origin>,
 ) -> Result<Commitment, CommitError> {
+    commit_on(loaded, input, origin, None)
+}
+
+/// [`commit_as`] on the PostgreSQL database at `database` when one is named (where the chain's
+/// head is not anchored in `anchors.json` yet, as for draws there).
+pub fn commit_on(
+    loaded: &Loaded,
+    input: &Input,
+    origin: Option<&crate::store::Origin>,
+    database: Option<&str>,
+) -> Result<Commitment, CommitError> {
     super::require_in_force(loaded, &input.matter)?;
     let tz = loaded.model.config.timezone;
     let cal = load_calendar(loaded, false)?;
@@ -171,13 +182,14 @@ pub fn commit_as(
             now: stamp(now),
         });
     }
-    let mut store = open_store(loaded)?;
+    let mut store = super::draw::open_draw_store(loaded, database)?;
+    let store = &mut *store;
     if let Some(origin) = origin {
         store.set_origin(origin.clone());
     }
     // Recorded under the id the period's draw is (or will be) recorded under, whichever form
     // was typed (`2024-04-01T09:00` or `2024-04-01T0900`), so the draw that reveals it finds it.
-    let period = recorded_period(&store, &input.matter, &scheduled.period.id)?;
+    let period = recorded_period(store, &input.matter, &scheduled.period.id)?;
     match (store.active_draw(&input.matter, &period)?, input.redraw) {
         (Some(d), false) => {
             return Err(CommitError::AlreadyDrawn {
@@ -210,11 +222,13 @@ pub fn commit_as(
     };
     k.id = store.record_commitment(&k)?;
     let out = &loaded.model.config.output_dir;
-    if let Err(e) = publish(out, &store) {
+    if let Err(e) = publish(out, store) {
         tracing::warn!("the commitments were not published: {e}");
     }
-    let subject = format!("{} {}", k.matter, k.period);
-    super::anchor::record_after(out, &mut store, &k.committed_at, "commitment", &subject);
+    if let Some(store) = store.sqlite() {
+        let subject = format!("{} {}", k.matter, k.period);
+        super::anchor::record_after(out, store, &k.committed_at, "commitment", &subject);
+    }
     Ok(k)
 }
 
@@ -268,7 +282,7 @@ struct PublishedCommitment<'a> {
 }
 
 /// Writes every commitment to `out_dir/public/commitments.json`.
-pub fn publish(out_dir: &Path, store: &Store) -> Result<(), String> {
+pub fn publish(out_dir: &Path, store: &dyn crate::store::DrawStore) -> Result<(), String> {
     let all = store.commitments().map_err(|e| e.to_string())?;
     let published = Published {
         format: "suiji-commitments/1",

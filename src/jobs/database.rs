@@ -44,10 +44,6 @@ pub enum DatabaseError {
     NoDestination,
     #[error("`suiji {command}` does not run on PostgreSQL yet")]
     NotYet { command: String },
-    #[error(
-        "`suiji draw` on PostgreSQL does not run under `[rules] approval = \"two-person\"` yet: approved rule versions are kept in the SQLite file only"
-    )]
-    ApprovalNotYet,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -75,10 +71,7 @@ impl Problem for DatabaseError {
                 "give it with --to postgres://…, --database, SUIJI_DATABASE or [database] url in the config",
             ],
             DatabaseError::NotYet { .. } => &[
-                "on PostgreSQL this suiji runs `db migrate`, `draw`, `draws`, `verify` (without --data), `audit verify` and `audit log` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
-            ],
-            DatabaseError::ApprovalNotYet => &[
-                "draw on PostgreSQL with `[rules] approval = \"none\"`, or keep drawing on the SQLite file until rule approval runs on PostgreSQL (docs/operations.md)",
+                "on PostgreSQL this suiji runs `db migrate`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `audit verify` and `audit log` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
             ],
             DatabaseError::Store(_) => &[],
         };

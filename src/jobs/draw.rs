@@ -207,10 +207,8 @@ pub fn run_on(
     if let Some(origin) = origin {
         store.set_origin(origin.clone());
     }
-    if !input.dry_run
-        && let Some(sqlite) = store.sqlite()
-    {
-        super::adopt_on_first_start(sqlite, loaded, &input.now);
+    if !input.dry_run {
+        super::adopt_on_first_start(store, loaded, &input.now);
     }
     let req = Request {
         algorithm: loaded.model.config.algorithm,
@@ -226,8 +224,7 @@ pub fn run_on(
     };
     let issued = issue(loaded, store, &frozen, &req)?;
     if input.reveal.is_some()
-        && let Some(sqlite) = store.sqlite()
-        && let Err(e) = super::commit::publish(&loaded.model.config.output_dir, sqlite)
+        && let Err(e) = super::commit::publish(&loaded.model.config.output_dir, store)
     {
         tracing::warn!("the commitments were not published: {e}");
     }
@@ -236,7 +233,7 @@ pub fn run_on(
 
 /// The database a draw is recorded in: PostgreSQL's at `database`, else the SQLite file; the
 /// draw files a crash left staged are put in place (or removed) first, as [`open_store`] does.
-fn open_draw_store(
+pub(crate) fn open_draw_store(
     loaded: &Loaded,
     database: Option<&str>,
 ) -> Result<Box<dyn DrawStore>, SetupError> {

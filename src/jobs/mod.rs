@@ -45,7 +45,7 @@ use std::path::Path;
 use crate::calendar::{Calendar, CalendarError};
 use crate::diag::{Diagnostic, Fault, Problem, Report, Sources};
 use crate::rules::{LoadError, Loaded};
-use crate::store::{Store, StoreError};
+use crate::store::{RuleStore, Store, StoreError};
 
 /// What most jobs work on: the validated rules, the holiday calendar and the database.
 pub struct Context {
@@ -203,15 +203,24 @@ pub fn load_disk_rules(config: &Path) -> Result<Loaded, SetupError> {
 /// version, else the version's own files (staged once in `<data>/rules-approved/<hash>/`),
 /// with a warning naming the files changed outside the console, which are not used until
 /// approved. Without a version yet (the first start) and with `approval = "none"`, the files
-/// on disk.
+/// on disk. The versions are read from the SQLite file in the data folder.
 pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
+    load_rules_on(config, None)
+}
+
+/// [`load_rules`], the versions read from the PostgreSQL database at `database` when one is
+/// named (a shared deployment keeps them there, so every node draws with the same).
+pub fn load_rules_on(config: &Path, database: Option<&str>) -> Result<Loaded, SetupError> {
     let Ok(cfg) = crate::rules::load_config(config) else {
         return load_disk_rules(config);
     };
     if !cfg.approval.required {
         return load_disk_rules(config);
     }
-    let latest = Store::open_read_only(&cfg.data_dir)?.latest_rule_version()?;
+    let latest = match database {
+        Some(url) => crate::store::pg::PgStore::open(url)?.latest_rule_version()?,
+        None => Store::open_read_only(&cfg.data_dir)?.latest_rule_version()?,
+    };
     let Some(latest) = latest else {
         return load_disk_rules(config);
     };
@@ -307,7 +316,11 @@ pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
 /// recorded with the OS account of this process (`cli:USER`) at `at` and audited
 /// (`rules.adopt`). Later changes need approval. Nothing is done when a version exists or
 /// approval is off. A failure is logged, never fatal: draws then use the files on disk.
-pub fn adopt_on_first_start(store: &mut Store, loaded: &Loaded, at: &str) -> Option<i64> {
+pub fn adopt_on_first_start(
+    store: &mut dyn crate::store::DrawStore,
+    loaded: &Loaded,
+    at: &str,
+) -> Option<i64> {
     let cfg = &loaded.model.config;
     if !cfg.approval.required {
         return None;

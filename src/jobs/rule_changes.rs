@@ -25,7 +25,7 @@ use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
 use crate::rules::model::{Algorithm, Config};
 use crate::store::{
-    NewRuleChange, NewRuleVersion, RuleChangeRow, RuleStep, RuleVersionRow, Store, StoreError,
+    NewRuleChange, NewRuleVersion, RuleChangeRow, RuleStep, RuleStore, RuleVersionRow, StoreError,
 };
 
 use super::SetupError;
@@ -296,27 +296,30 @@ pub fn apply(base: &Files, files: &Files, removed: &[String]) -> Files {
 }
 
 /// The latest approved version.
-pub fn latest(store: &Store) -> Result<Option<RuleVersionRow>, ChangeError> {
+pub fn latest(store: &dyn RuleStore) -> Result<Option<RuleVersionRow>, ChangeError> {
     Ok(store.latest_rule_version()?)
 }
 
 /// Every approved version, newest first.
-pub fn history(store: &Store) -> Result<Vec<RuleVersionRow>, ChangeError> {
+pub fn history(store: &dyn RuleStore) -> Result<Vec<RuleVersionRow>, ChangeError> {
     Ok(store.rule_versions()?)
 }
 
 /// Version `id`.
-pub fn version(store: &Store, id: i64) -> Result<RuleVersionRow, ChangeError> {
+pub fn version(store: &dyn RuleStore, id: i64) -> Result<RuleVersionRow, ChangeError> {
     store.rule_version(id)?.ok_or(ChangeError::NoVersion(id))
 }
 
 /// The version a draw made with `rules_hash` used, if it was approved.
-pub fn version_of_hash(store: &Store, hash: &str) -> Result<Option<RuleVersionRow>, ChangeError> {
+pub fn version_of_hash(
+    store: &dyn RuleStore,
+    hash: &str,
+) -> Result<Option<RuleVersionRow>, ChangeError> {
     Ok(store.rule_version_of_hash(hash)?)
 }
 
 /// Every change, newest first.
-pub fn list(store: &Store) -> Result<Vec<RuleChangeRow>, ChangeError> {
+pub fn list(store: &dyn RuleStore) -> Result<Vec<RuleChangeRow>, ChangeError> {
     Ok(store.rule_changes()?)
 }
 
@@ -427,7 +430,7 @@ fn mark_latest(data_dir: &Path, version: i64, hash: &str) {
 
 /// Saves a draft (new, or the author's own draft or returned change). Audited
 /// (`rules.draft`). Returns the change's id.
-pub fn save_draft(store: &mut Store, draft: &Draft, who: &Who) -> Result<i64, ChangeError> {
+pub fn save_draft(store: &mut dyn RuleStore, draft: &Draft, who: &Who) -> Result<i64, ChangeError> {
     for path in draft.files.keys().chain(draft.removed.iter()) {
         if !is_rule_path(path) {
             return Err(ChangeError::BadPath(path.clone()));
@@ -464,7 +467,7 @@ pub fn save_draft(store: &mut Store, draft: &Draft, who: &Who) -> Result<i64, Ch
 }
 
 /// A change with its base, diff and conflicts.
-pub fn change(store: &Store, id: i64) -> Result<ChangeView, ChangeError> {
+pub fn change(store: &dyn RuleStore, id: i64) -> Result<ChangeView, ChangeError> {
     let row = store.rule_change(id)?.ok_or(ChangeError::NoChange(id))?;
     let base = store.rule_version_of_hash(&row.base_hash)?;
     let base_files = base.as_ref().map(|b| b.files.clone()).unwrap_or_default();
@@ -486,7 +489,7 @@ pub fn change(store: &Store, id: i64) -> Result<ChangeView, ChangeError> {
 /// Files of `row` that changed since its base: in the latest approved version, or in another
 /// submitted change.
 fn conflicts(
-    store: &Store,
+    store: &dyn RuleStore,
     row: &RuleChangeRow,
     base: &Files,
 ) -> Result<Vec<Conflict>, ChangeError> {
@@ -550,7 +553,7 @@ pub enum Submitted {
 /// rule set with the change has errors (the draft stays a draft). With `approval = "none"`
 /// the change is approved at once by its author. Audited (`rules.submit`).
 pub fn submit(
-    store: &mut Store,
+    store: &mut dyn RuleStore,
     cfg: &Config,
     id: i64,
     who: &Who,
@@ -605,7 +608,7 @@ pub fn submit(
 
 /// Returns a submitted change to its author with a comment. Audited (`rules.return`).
 pub fn return_change(
-    store: &mut Store,
+    store: &mut dyn RuleStore,
     id: i64,
     comment: &str,
     who: &Who,
@@ -641,7 +644,7 @@ pub struct Approved {
 /// atomically (a temporary file renamed over the old one). Files changed on disk outside
 /// the console stay as they are, and stay unapproved.
 pub fn approve(
-    store: &mut Store,
+    store: &mut dyn RuleStore,
     cfg: &Config,
     id: i64,
     who: &Who,
@@ -651,7 +654,7 @@ pub fn approve(
 }
 
 fn decide(
-    store: &mut Store,
+    store: &mut dyn RuleStore,
     cfg: &Config,
     id: i64,
     who: &Who,
@@ -731,7 +734,7 @@ fn write_files(cfg: &Config, files: &Files, removed: &[String]) -> Result<(), Ch
 /// those of `to` that differ from the latest version. Audited (`rules.rollback`), then
 /// submitted. Returns the change's id.
 pub fn rollback(
-    store: &mut Store,
+    store: &mut dyn RuleStore,
     cfg: &Config,
     to: i64,
     who: &Who,
@@ -770,7 +773,7 @@ pub fn rollback(
 }
 
 /// Where the rule set stands (see [`Status`]).
-pub fn status(store: &Store, cfg: &Config) -> Result<Status, ChangeError> {
+pub fn status(store: &dyn RuleStore, cfg: &Config) -> Result<Status, ChangeError> {
     let latest = store.latest_rule_version()?;
     let disk = on_disk(cfg)?;
     let outside = match &latest {
@@ -798,7 +801,7 @@ pub fn status(store: &Store, cfg: &Config) -> Result<Status, ChangeError> {
 /// author `outside` and the approver `who`. `seen` is the disk hash the approver looked at;
 /// when the files changed since, nothing is recorded ([`ChangeError::Moved`]).
 pub fn approve_outside(
-    store: &mut Store,
+    store: &mut dyn RuleStore,
     cfg: &Config,
     seen: Option<&str>,
     who: &Who,
@@ -841,7 +844,11 @@ pub fn approve_outside(
 /// The first start: with no version recorded yet, the files on disk (which loaded and were
 /// checked by the caller) become version 1, adopted by `who` (`rules.adopt`). Returns the
 /// version recorded, or `None` when there already is one.
-pub fn adopt(store: &mut Store, cfg: &Config, who: &Who) -> Result<Option<i64>, ChangeError> {
+pub fn adopt(
+    store: &mut dyn RuleStore,
+    cfg: &Config,
+    who: &Who,
+) -> Result<Option<i64>, ChangeError> {
     if store.latest_rule_version()?.is_some() {
         return Ok(None);
     }

@@ -137,7 +137,7 @@ fn query(c: &Connection, where_sql: &str, p: impl rusqlite::Params) -> R<Vec<Dra
     )
 }
 
-fn validate(c: &DrawChange) -> R<()> {
+pub(crate) fn validate(c: &DrawChange) -> R<()> {
     for (field, v) in [
         ("cause", &c.cause),
         ("target", &c.target_id),
@@ -172,37 +172,61 @@ fn require_active(tx: &Connection, draw_id: i64, prior: usize) -> R<()> {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             e => Err(e),
         })?;
-    match status.as_deref() {
-        Some("active") => {}
-        Some(_) => {
-            return Err(StoreError::invalid(
-                "change",
-                format!("draw #{} was superseded by a redraw", draw_id),
-            )
-            .into());
-        }
-        None => {
-            return Err(
-                StoreError::invalid("change", format!("no draw #{} is recorded", draw_id)).into(),
-            );
-        }
-    }
     let n: i64 = tx.query_row(
         "SELECT count(*) FROM draw_changes WHERE draw_id = ?1",
         [draw_id],
         |r| r.get(0),
     )?;
+    Ok(changeable(draw_id, status.as_deref(), n, prior)?)
+}
+
+/// Whether draw `draw_id`, of `status` (`None`: not recorded) with `n` changes, may take a
+/// change decided from `prior` changes.
+pub(crate) fn changeable(
+    draw_id: i64,
+    status: Option<&str>,
+    n: i64,
+    prior: usize,
+) -> Result<(), StoreError> {
+    match status {
+        Some("active") => {}
+        Some(_) => {
+            return Err(StoreError::invalid(
+                "change",
+                format!("draw #{draw_id} was superseded by a redraw"),
+            ));
+        }
+        None => {
+            return Err(StoreError::invalid(
+                "change",
+                format!("no draw #{draw_id} is recorded"),
+            ));
+        }
+    }
     if usize::try_from(n).ok() != Some(prior) {
         return Err(StoreError::invalid(
             "change",
             format!(
-                "draw #{} was changed meanwhile ({n} changes, not {prior}); run the command again",
-                draw_id
+                "draw #{draw_id} was changed meanwhile ({n} changes, not {prior}); run the command again"
             ),
-        )
-        .into());
+        ));
     }
     Ok(())
+}
+
+/// The audit detail of change `id` (`draw.change`), decided under `rule`.
+pub(crate) fn change_audit(c: &DrawChange, id: i64, rule: u32) -> ChangeAudit {
+    ChangeAudit {
+        cause: c.cause.clone(),
+        change_id: id,
+        draw_id: c.draw_id,
+        inspector_id: c.inspector_id.clone(),
+        kind: c.kind.clone(),
+        reason: c.reason.clone(),
+        replacement: c.replacement.clone(),
+        rule: (rule > 1).then_some(rule),
+        target_id: c.target_id.clone(),
+    }
 }
 
 /// Where draws and changes were recorded in the audit log (`seq`): what "as of" a record
@@ -296,17 +320,7 @@ impl Store {
                 ],
             )?;
             let id = tx.last_insert_rowid();
-            let detail = ChangeAudit {
-                cause: c.cause.clone(),
-                change_id: id,
-                draw_id: c.draw_id,
-                inspector_id: c.inspector_id.clone(),
-                kind: c.kind.clone(),
-                reason: c.reason.clone(),
-                replacement: c.replacement.clone(),
-                rule: (rule > 1).then_some(rule),
-                target_id: c.target_id.clone(),
-            };
+            let detail = change_audit(c, id, rule);
             let entry = Entry {
                 at: &c.changed_at,
                 actor: &c.actor,

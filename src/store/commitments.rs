@@ -105,6 +105,51 @@ fn open_of(c: &Connection, matter: &str, period: &str) -> R<Vec<Commitment>> {
     Ok(out)
 }
 
+/// Refuses a commitment with an empty field.
+pub(crate) fn valid(k: &Commitment) -> R<()> {
+    for (field, v) in [
+        ("matter", &k.matter),
+        ("period", &k.period),
+        ("commitment time", &k.committed_at),
+        ("source", &k.source),
+        ("source time", &k.source_time),
+        ("actor", &k.actor),
+    ] {
+        non_empty(field, v)?;
+    }
+    Ok(())
+}
+
+/// Refuses `k` while `open`, another commitment of its matter and period, waits for its value.
+pub(crate) fn require_none_open(k: &Commitment, open: Option<&Commitment>) -> R<()> {
+    match open {
+        Some(open) => Err(StoreError::invalid(
+            "commitment",
+            format!(
+                "{} {} already has commitment #{} to {} ({}), waiting for its value",
+                k.matter, k.period, open.id, open.source, open.source_time
+            ),
+        )
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// The audit detail of commitment `k` recorded as `id` (`commitment.record`).
+pub(crate) fn audit_of(k: &Commitment, id: i64) -> CommitmentAudit {
+    CommitmentAudit {
+        algorithm: k.algorithm.clone(),
+        commitment_id: id,
+        inspectors_snapshot: k.inspectors_snapshot.clone(),
+        matter: k.matter.clone(),
+        period: k.period.clone(),
+        rules_hash: k.rules_hash.clone(),
+        source: k.source.clone(),
+        source_time: k.source_time.clone(),
+        targets_snapshot: k.targets_snapshot.clone(),
+    }
+}
+
 impl Store {
     /// Records a commitment with its audit entry, in one transaction. Refused with
     /// [`StoreError::Invalid`] while another commitment of the same matter and period waits
@@ -112,26 +157,8 @@ impl Store {
     pub fn record_commitment(&mut self, k: &Commitment) -> Result<i64, StoreError> {
         let origin = self.origin.clone();
         self.write(|tx| {
-            for (field, v) in [
-                ("matter", &k.matter),
-                ("period", &k.period),
-                ("commitment time", &k.committed_at),
-                ("source", &k.source),
-                ("source time", &k.source_time),
-                ("actor", &k.actor),
-            ] {
-                non_empty(field, v)?;
-            }
-            if let Some(open) = open_of(tx, &k.matter, &k.period)?.first() {
-                return Err(StoreError::invalid(
-                    "commitment",
-                    format!(
-                        "{} {} already has commitment #{} to {} ({}), waiting for its value",
-                        k.matter, k.period, open.id, open.source, open.source_time
-                    ),
-                )
-                .into());
-            }
+            valid(k)?;
+            require_none_open(k, open_of(tx, &k.matter, &k.period)?.first())?;
             tx.execute(
                 "INSERT INTO commitments (matter, period, committed_at, source, source_time,
                      targets_snapshot, inspectors_snapshot, rules_hash, algorithm, actor)
@@ -150,17 +177,7 @@ impl Store {
                 ],
             )?;
             let id = tx.last_insert_rowid();
-            let detail = CommitmentAudit {
-                algorithm: k.algorithm.clone(),
-                commitment_id: id,
-                inspectors_snapshot: k.inspectors_snapshot.clone(),
-                matter: k.matter.clone(),
-                period: k.period.clone(),
-                rules_hash: k.rules_hash.clone(),
-                source: k.source.clone(),
-                source_time: k.source_time.clone(),
-                targets_snapshot: k.targets_snapshot.clone(),
-            };
+            let detail = audit_of(k, id);
             let entry = Entry {
                 at: &k.committed_at,
                 actor: &k.actor,

@@ -10,13 +10,13 @@
 use std::path::PathBuf;
 
 use super::{
-    AuditLog, AuditOrder, Commitment, DrawChange, DrawFilter, DrawHead, DrawRow, DrawnTargetRow,
-    ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, SnapshotKind, Store, StoreError,
-    TeamRow, UnstaffedRow,
+    AuditLog, AuditOrder, Commitment, Decided, DrawChange, DrawFilter, DrawHead, DrawRow,
+    DrawnTargetRow, ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, RuleStore,
+    SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
 };
 
 /// A database that records, lists and re-reads draws.
-pub trait DrawStore: AuditLog {
+pub trait DrawStore: AuditLog + RuleStore {
     /// The database as messages show it (a file path, or a URL without its password).
     fn shown(&self) -> String;
     /// Who writes through this handle (recorded with every audit entry).
@@ -56,6 +56,11 @@ pub trait DrawStore: AuditLog {
     /// The commitment of (matter, period) waiting for its value, if any.
     fn open_commitment(&self, matter: &str, period: &str)
     -> Result<Option<Commitment>, StoreError>;
+    /// Every commitment, oldest first, with whether a draw revealed it yet.
+    fn commitments(&self) -> Result<Vec<(Commitment, bool)>, StoreError>;
+    /// Records a commitment with its audit entry, in one transaction (see
+    /// [`Store::record_commitment`]); its id.
+    fn record_commitment(&mut self, k: &Commitment) -> Result<i64, StoreError>;
     /// The folder a target registry is frozen into (as `<hash>.csv`) before
     /// [`DrawStore::put_snapshot_file`] records it.
     fn snapshot_dir(&self) -> PathBuf;
@@ -78,6 +83,14 @@ pub trait DrawStore: AuditLog {
     fn snapshot_file(&self, hash: &str) -> Result<Option<PathBuf>, StoreError>;
     /// The snapshot's bytes, checked against its hash.
     fn get_snapshot(&self, hash: &str) -> Result<Vec<u8>, StoreError>;
+    /// Records a change of an active draw with its audit entry, in one transaction (see
+    /// [`Store::record_change`]); its id.
+    fn record_change(
+        &mut self,
+        c: &DrawChange,
+        prior: usize,
+        decided: Decided,
+    ) -> Result<i64, StoreError>;
     /// Where the records that workload loads are counted from stand now.
     fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError>;
     /// Where each draw and change was recorded in the audit log, and the rule of each change.
@@ -172,6 +185,14 @@ impl DrawStore for Store {
         Store::open_commitment(self, matter, period)
     }
 
+    fn commitments(&self) -> Result<Vec<(Commitment, bool)>, StoreError> {
+        Store::commitments(self)
+    }
+
+    fn record_commitment(&mut self, k: &Commitment) -> Result<i64, StoreError> {
+        Store::record_commitment(self, k)
+    }
+
     fn snapshot_dir(&self) -> PathBuf {
         Store::snapshot_dir(self)
     }
@@ -200,6 +221,15 @@ impl DrawStore for Store {
 
     fn get_snapshot(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
         Store::get_snapshot(self, hash)
+    }
+
+    fn record_change(
+        &mut self,
+        c: &DrawChange,
+        prior: usize,
+        decided: Decided,
+    ) -> Result<i64, StoreError> {
+        Store::record_change(self, c, prior, decided)
     }
 
     fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError> {

@@ -67,7 +67,7 @@ pub use redraws::{RedrawAudit, RedrawRow};
 pub use registries::RegistryAudit;
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use rule_versions::{
-    NewRuleChange, NewRuleVersion, RuleChangeAudit, RuleChangeRow, RuleFiles, RuleStep,
+    NewRuleChange, NewRuleVersion, RuleChangeAudit, RuleChangeRow, RuleFiles, RuleStep, RuleStore,
     RuleVersionRow,
 };
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};

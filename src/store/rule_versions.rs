@@ -103,22 +103,23 @@ pub struct RuleChangeAudit {
 }
 
 fn files_of(text: &str) -> rusqlite::Result<RuleFiles> {
-    serde_json::from_str(text).map_err(|e| {
+    files_json(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
 fn removed_of(text: &str) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_str(text).map_err(|e| {
+    removed_json(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
-fn to_json<T: Serialize>(value: &T) -> R<String> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> R<String> {
     serde_json::to_string(value).map_err(|e| Fail::corrupt(e.to_string()))
 }
 
-const VERSION: &str = "SELECT id, rules_hash, files, kind, change_id, author, approver, approved_at
+pub(crate) const VERSION: &str =
+    "SELECT id, rules_hash, files, kind, change_id, author, approver, approved_at
     FROM rule_versions";
 
 fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RuleVersionRow> {
@@ -135,7 +136,8 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RuleVersionRow> {
     })
 }
 
-const CHANGE: &str = "SELECT id, department, kind, files, removed, base_hash, state, author,
+pub(crate) const CHANGE: &str =
+    "SELECT id, department, kind, files, removed, base_hash, state, author,
     created_at, updated_at, submitted_at, decided_by, decided_at, comment, rollback_of
     FROM rule_changes";
 
@@ -196,6 +198,232 @@ fn insert_version(
         ],
     )?;
     Ok(tx.last_insert_rowid())
+}
+
+/// The audit entry of a version no change proposed (`rules.adopt`, `rules.approve`) over the
+/// version of `base_hash` (empty: none): its action, subject and detail.
+pub(crate) fn version_audit(
+    v: &NewRuleVersion<'_>,
+    base_hash: String,
+    id: i64,
+) -> (&'static str, String, RuleChangeAudit) {
+    let audit = RuleChangeAudit {
+        change_id: None,
+        department: String::new(),
+        files: v.files.keys().cloned().collect(),
+        base_hash,
+        version: Some(id),
+        rules_hash: Some(v.rules_hash.to_string()),
+        comment: None,
+    };
+    let action = if v.kind == "adopted" {
+        "rules.adopt"
+    } else {
+        "rules.approve"
+    };
+    (action, format!("rules:v{id}"), audit)
+}
+
+/// The audit entry of a draft saved as change `id` (`rules.draft`, `rules.rollback`).
+pub(crate) fn draft_audit(
+    id: i64,
+    change: &NewRuleChange<'_>,
+) -> (&'static str, String, RuleChangeAudit) {
+    let audit = RuleChangeAudit {
+        change_id: Some(id),
+        department: change.department.to_string(),
+        files: changed_paths(change.files, change.removed),
+        base_hash: change.base_hash.to_string(),
+        version: None,
+        rules_hash: None,
+        comment: None,
+    };
+    let action = if change.kind == "rollback" {
+        "rules.rollback"
+    } else {
+        "rules.draft"
+    };
+    (action, format!("rule-change:{id}"), audit)
+}
+
+/// The audit entry of `change` moved to `to` (`rules.submit`, `rules.return`).
+pub(crate) fn move_audit(
+    change: RuleChangeRow,
+    to: &str,
+    comment: Option<&str>,
+) -> (&'static str, String, RuleChangeAudit) {
+    let action = if to == "submitted" {
+        "rules.submit"
+    } else {
+        "rules.return"
+    };
+    let subject = format!("rule-change:{}", change.id);
+    let audit = RuleChangeAudit {
+        change_id: Some(change.id),
+        files: changed_paths(&change.files, &change.removed),
+        department: change.department,
+        base_hash: change.base_hash,
+        version: None,
+        rules_hash: None,
+        comment: comment.map(str::to_string),
+    };
+    (action, subject, audit)
+}
+
+/// The audit entry of `change` approved as version `vid` (`rules.approve`).
+pub(crate) fn approve_audit(
+    change: RuleChangeRow,
+    version: &NewRuleVersion<'_>,
+    vid: i64,
+) -> (&'static str, String, RuleChangeAudit) {
+    let subject = format!("rule-change:{}", change.id);
+    let audit = RuleChangeAudit {
+        change_id: Some(change.id),
+        files: changed_paths(&change.files, &change.removed),
+        department: change.department,
+        base_hash: change.base_hash,
+        version: Some(vid),
+        rules_hash: Some(version.rules_hash.to_string()),
+        comment: None,
+    };
+    ("rules.approve", subject, audit)
+}
+
+/// A draft that `actor` cannot edit.
+pub(crate) fn not_editable(id: i64, actor: &str) -> StoreError {
+    StoreError::invalid(
+        "rule change",
+        format!("change #{id} is not a draft of {actor} that can be edited"),
+    )
+}
+
+/// A change not in state `from`.
+pub(crate) fn not_in(id: i64, from: &str) -> StoreError {
+    StoreError::invalid("rule change", format!("change #{id} is not {from}"))
+}
+
+/// The files of a stored version or change (a JSON object).
+pub(crate) fn files_json(text: &str) -> Result<RuleFiles, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// The files a stored change removes (a JSON list).
+pub(crate) fn removed_json(text: &str) -> Result<Vec<String>, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// The rule set's versions and the changes proposed to it, on either database: what rule
+/// approval (`jobs::rule_changes`, `suiji rules`, the console) and the loading of the rules
+/// draws use read and write.
+pub trait RuleStore {
+    /// The latest approved version, if any.
+    fn latest_rule_version(&self) -> Result<Option<RuleVersionRow>, StoreError>;
+    /// Every approved version, newest first.
+    fn rule_versions(&self) -> Result<Vec<RuleVersionRow>, StoreError>;
+    /// Version `id`.
+    fn rule_version(&self, id: i64) -> Result<Option<RuleVersionRow>, StoreError>;
+    /// The latest version with this rules hash.
+    fn rule_version_of_hash(&self, hash: &str) -> Result<Option<RuleVersionRow>, StoreError>;
+    /// Records a version no change proposed (see [`Store::record_rule_version`]).
+    fn record_rule_version(
+        &mut self,
+        v: &NewRuleVersion<'_>,
+        expect_latest: Option<i64>,
+        step: RuleStep<'_>,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Saves a draft (see [`Store::save_rule_change`]).
+    fn save_rule_change(
+        &mut self,
+        id: Option<i64>,
+        change: &NewRuleChange<'_>,
+        step: RuleStep<'_>,
+    ) -> Result<i64, StoreError>;
+    /// Every change, newest first.
+    fn rule_changes(&self) -> Result<Vec<RuleChangeRow>, StoreError>;
+    /// Change `id`.
+    fn rule_change(&self, id: i64) -> Result<Option<RuleChangeRow>, StoreError>;
+    /// Moves a change between states (see [`Store::move_rule_change`]).
+    fn move_rule_change(
+        &mut self,
+        id: i64,
+        from: &str,
+        to: &str,
+        comment: Option<&str>,
+        step: RuleStep<'_>,
+    ) -> Result<(), StoreError>;
+    /// Approves a submitted change as the next version (see [`Store::approve_rule_change`]).
+    fn approve_rule_change(
+        &mut self,
+        id: i64,
+        version: &NewRuleVersion<'_>,
+        expect_latest: Option<i64>,
+        step: RuleStep<'_>,
+    ) -> Result<Option<i64>, StoreError>;
+}
+
+impl RuleStore for Store {
+    fn latest_rule_version(&self) -> Result<Option<RuleVersionRow>, StoreError> {
+        Store::latest_rule_version(self)
+    }
+
+    fn rule_versions(&self) -> Result<Vec<RuleVersionRow>, StoreError> {
+        Store::rule_versions(self)
+    }
+
+    fn rule_version(&self, id: i64) -> Result<Option<RuleVersionRow>, StoreError> {
+        Store::rule_version(self, id)
+    }
+
+    fn rule_version_of_hash(&self, hash: &str) -> Result<Option<RuleVersionRow>, StoreError> {
+        Store::rule_version_of_hash(self, hash)
+    }
+
+    fn record_rule_version(
+        &mut self,
+        v: &NewRuleVersion<'_>,
+        expect_latest: Option<i64>,
+        step: RuleStep<'_>,
+    ) -> Result<Option<i64>, StoreError> {
+        Store::record_rule_version(self, v, expect_latest, step)
+    }
+
+    fn save_rule_change(
+        &mut self,
+        id: Option<i64>,
+        change: &NewRuleChange<'_>,
+        step: RuleStep<'_>,
+    ) -> Result<i64, StoreError> {
+        Store::save_rule_change(self, id, change, step)
+    }
+
+    fn rule_changes(&self) -> Result<Vec<RuleChangeRow>, StoreError> {
+        Store::rule_changes(self)
+    }
+
+    fn rule_change(&self, id: i64) -> Result<Option<RuleChangeRow>, StoreError> {
+        Store::rule_change(self, id)
+    }
+
+    fn move_rule_change(
+        &mut self,
+        id: i64,
+        from: &str,
+        to: &str,
+        comment: Option<&str>,
+        step: RuleStep<'_>,
+    ) -> Result<(), StoreError> {
+        Store::move_rule_change(self, id, from, to, comment, step)
+    }
+
+    fn approve_rule_change(
+        &mut self,
+        id: i64,
+        version: &NewRuleVersion<'_>,
+        expect_latest: Option<i64>,
+        step: RuleStep<'_>,
+    ) -> Result<Option<i64>, StoreError> {
+        Store::approve_rule_change(self, id, version, expect_latest, step)
+    }
 }
 
 impl Store {
@@ -263,25 +491,12 @@ impl Store {
                 None => String::new(),
             };
             let id = insert_version(tx, v, None, step)?;
-            let audit = RuleChangeAudit {
-                change_id: None,
-                department: String::new(),
-                files: v.files.keys().cloned().collect(),
-                base_hash,
-                version: Some(id),
-                rules_hash: Some(v.rules_hash.to_string()),
-                comment: None,
-            };
-            let action = if v.kind == "adopted" {
-                "rules.adopt"
-            } else {
-                "rules.approve"
-            };
+            let (action, subject, audit) = version_audit(v, base_hash, id);
             let entry = Entry {
                 at: step.at,
                 actor: step.actor,
                 action,
-                subject: &format!("rules:v{id}"),
+                subject: &subject,
                 detail: &audit,
                 rows: Rows::None,
             };
@@ -329,36 +544,17 @@ impl Store {
                         params![files, removed, change.base_hash, step.at, id, step.actor],
                     )?;
                     if n == 0 {
-                        return Err(Fail::from(StoreError::invalid(
-                            "rule change",
-                            format!(
-                                "change #{id} is not a draft of {} that can be edited",
-                                step.actor
-                            ),
-                        )));
+                        return Err(Fail::from(not_editable(id, step.actor)));
                     }
                     id
                 }
             };
-            let audit = RuleChangeAudit {
-                change_id: Some(id),
-                department: change.department.to_string(),
-                files: changed_paths(change.files, change.removed),
-                base_hash: change.base_hash.to_string(),
-                version: None,
-                rules_hash: None,
-                comment: None,
-            };
-            let action = if change.kind == "rollback" {
-                "rules.rollback"
-            } else {
-                "rules.draft"
-            };
+            let (action, subject, audit) = draft_audit(id, change);
             let entry = Entry {
                 at: step.at,
                 actor: step.actor,
                 action,
-                subject: &format!("rule-change:{id}"),
+                subject: &subject,
                 detail: &audit,
                 rows: Rows::None,
             };
@@ -411,31 +607,15 @@ impl Store {
                 )?
             };
             if n == 0 {
-                return Err(Fail::from(StoreError::invalid(
-                    "rule change",
-                    format!("change #{id} is not {from}"),
-                )));
+                return Err(Fail::from(not_in(id, from)));
             }
             let change = tx.query_row(&format!("{CHANGE} WHERE id = ?1"), [id], change_row)?;
-            let audit = RuleChangeAudit {
-                change_id: Some(id),
-                department: change.department,
-                files: changed_paths(&change.files, &change.removed),
-                base_hash: change.base_hash,
-                version: None,
-                rules_hash: None,
-                comment: comment.map(str::to_string),
-            };
-            let action = if to == "submitted" {
-                "rules.submit"
-            } else {
-                "rules.return"
-            };
+            let (action, subject, audit) = move_audit(change, to, comment);
             let entry = Entry {
                 at: step.at,
                 actor: step.actor,
                 action,
-                subject: &format!("rule-change:{id}"),
+                subject: &subject,
                 detail: &audit,
                 rows: Rows::None,
             };
@@ -467,27 +647,16 @@ impl Store {
                 params![step.actor, step.at, id],
             )?;
             if n == 0 {
-                return Err(Fail::from(StoreError::invalid(
-                    "rule change",
-                    format!("change #{id} is not submitted"),
-                )));
+                return Err(Fail::from(not_in(id, "submitted")));
             }
             let vid = insert_version(tx, version, Some(id), step)?;
             let change = tx.query_row(&format!("{CHANGE} WHERE id = ?1"), [id], change_row)?;
-            let audit = RuleChangeAudit {
-                change_id: Some(id),
-                department: change.department,
-                files: changed_paths(&change.files, &change.removed),
-                base_hash: change.base_hash,
-                version: Some(vid),
-                rules_hash: Some(version.rules_hash.to_string()),
-                comment: None,
-            };
+            let (action, subject, audit) = approve_audit(change, version, vid);
             let entry = Entry {
                 at: step.at,
                 actor: step.actor,
-                action: "rules.approve",
-                subject: &format!("rule-change:{id}"),
+                action,
+                subject: &subject,
                 detail: &audit,
                 rows: Rows::None,
             };

@@ -410,7 +410,7 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
         seed_source: names::seed_source(&r.seed_source),
         manifest_hash: r.manifest_hash.clone(),
         rules_hash: r.rules_hash.clone(),
-        rules_version: crate::jobs::rule_changes::version_of_hash(&store, &r.rules_hash)
+        rules_version: crate::jobs::rule_changes::version_of_hash(&*store, &r.rules_hash)
             .map_err(|e| Fail::of(&e))?
             .map(|v| v.id),
         redraw_reason: d.redraw_reason.clone(),
@@ -664,7 +664,7 @@ pub(crate) async fn change(
             actor,
             now,
         };
-        Ok(match crate::jobs::change::record(&mut store, &input) {
+        Ok(match crate::jobs::change::record(&mut *store, &input) {
             Ok(_) => None,
             Err(e) => Some(crate::diag::zh::message(&crate::diag::chain(&e))),
         })

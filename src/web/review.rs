@@ -355,8 +355,8 @@ pub(crate) async fn review(State(app): State<App>, viewer: Viewer) -> Result<Res
         let scope = Scope::of(&app, &user)?;
         let cfg = config_now(&app)?;
         let store = app.store(Some(&user))?;
-        let status = rule_changes::status(&store, &cfg).map_err(|e| Fail::of(&e))?;
-        let all = rule_changes::list(&store).map_err(|e| Fail::of(&e))?;
+        let status = rule_changes::status(&*store, &cfg).map_err(|e| Fail::of(&e))?;
+        let all = rule_changes::list(&*store).map_err(|e| Fail::of(&e))?;
         Ok((scope, status, all))
     })
     .await?;
@@ -415,7 +415,7 @@ fn change_in_scope(
 ) -> Result<(Scope, rule_changes::ChangeView), Fail> {
     let scope = Scope::of(app, user)?;
     let store = app.store(Some(user))?;
-    let view = match rule_changes::change(&store, id) {
+    let view = match rule_changes::change(&*store, id) {
         Ok(v) => v,
         Err(rule_changes::ChangeError::NoChange(_)) => return Err(Fail::NotFound),
         Err(e) => return Err(Fail::of(&e)),
@@ -516,7 +516,7 @@ pub(crate) async fn approve(
         decidable(&app, &user, id)?;
         let cfg = config_now(&app)?;
         let mut store = app.store(Some(&user))?;
-        rule_changes::approve(&mut store, &cfg, id, &who, app.facts()).map_err(|e| Fail::of(&e))
+        rule_changes::approve(&mut *store, &cfg, id, &who, app.facts()).map_err(|e| Fail::of(&e))
     })
     .await?;
     Ok(Redirect::to(&format!("/rules/changes/{id}")).into_response())
@@ -538,7 +538,7 @@ pub(crate) async fn send_back(
     blocking(move || {
         decidable(&app, &user, id)?;
         let mut store = app.store(Some(&user))?;
-        rule_changes::return_change(&mut store, id, &form.comment, &who).map_err(|e| Fail::of(&e))
+        rule_changes::return_change(&mut *store, id, &form.comment, &who).map_err(|e| Fail::of(&e))
     })
     .await?;
     Ok(Redirect::to(&format!("/rules/changes/{id}")).into_response())
@@ -567,7 +567,7 @@ pub(crate) async fn outside(State(app): State<App>, viewer: Viewer) -> Result<Re
         let scope = Scope::of(&app, &user)?;
         let cfg = config_now(&app)?;
         let store = app.store(Some(&user))?;
-        let status = rule_changes::status(&store, &cfg).map_err(|e| Fail::of(&e))?;
+        let status = rule_changes::status(&*store, &cfg).map_err(|e| Fail::of(&e))?;
         let problems = if status.outside.is_empty() {
             None
         } else {
@@ -611,13 +611,13 @@ pub(crate) async fn approve_outside(
         let mut store = app.store(Some(&user))?;
         if user.department.is_some() {
             // Files outside the console may be any department's.
-            let status = rule_changes::status(&store, &cfg).map_err(|e| Fail::of(&e))?;
+            let status = rule_changes::status(&*store, &cfg).map_err(|e| Fail::of(&e))?;
             let scope = Scope::of(&app, &user)?;
             if !scope.covers(status.outside.iter().map(|d| d.path.as_str())) {
                 return Err(Fail::Forbidden);
             }
         }
-        rule_changes::approve_outside(&mut store, &cfg, Some(&form.seen), &who, app.facts())
+        rule_changes::approve_outside(&mut *store, &cfg, Some(&form.seen), &who, app.facts())
             .map_err(|e| Fail::of(&e))
     })
     .await?;
@@ -677,7 +677,7 @@ pub(crate) async fn history(
     let (scope, versions) = blocking(move || {
         let scope = Scope::of(&app, &user)?;
         let store = app.store(Some(&user))?;
-        let versions = rule_changes::history(&store).map_err(|e| Fail::of(&e))?;
+        let versions = rule_changes::history(&*store).map_err(|e| Fail::of(&e))?;
         Ok((scope, versions))
     })
     .await?;
@@ -779,7 +779,7 @@ pub(crate) async fn rollback(
     let id = blocking(move || {
         let cfg = config_now(&app)?;
         let mut store = app.store(Some(&user))?;
-        rule_changes::rollback(&mut store, &cfg, form.version, &who, app.facts())
+        rule_changes::rollback(&mut *store, &cfg, form.version, &who, app.facts())
             .map_err(|e| Fail::of(&e))
     })
     .await?;

@@ -388,7 +388,7 @@ pub(crate) async fn add_department(
             at: app2.stamp(),
         };
         let base = base_of(&mut store, cfg, &who, None)?;
-        let version = rule_changes::version_of_hash(&store, &base)
+        let version = rule_changes::version_of_hash(&*store, &base)
             .map_err(|e| Fail::of(&e))?
             .ok_or_else(|| Fail::Failed("没有已批准的规则版本。".into()))?;
         if loaded.model.department(&dept).is_some() || version.files.contains_key(&path) {
@@ -401,7 +401,7 @@ pub(crate) async fn add_department(
             removed: Vec::new(),
             base_hash: base,
         };
-        rule_changes::save_draft(&mut store, &draft, &who).map_err(|e| Fail::of(&e))?;
+        rule_changes::save_draft(&mut *store, &draft, &who).map_err(|e| Fail::of(&e))?;
         Ok(())
     })
     .await?;
@@ -1472,7 +1472,7 @@ async fn save(
             removed: Vec::new(),
             base_hash: base,
         };
-        let id = rule_changes::save_draft(&mut store, &draft, &who).map_err(|e| Fail::of(&e))?;
+        let id = rule_changes::save_draft(&mut *store, &draft, &who).map_err(|e| Fail::of(&e))?;
         let mut saved = match step {
             Step::Save => Saved {
                 change: Some(id),

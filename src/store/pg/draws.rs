@@ -18,17 +18,21 @@ use std::path::{Path, PathBuf};
 use postgres::Transaction;
 
 use super::super::audit::Entry;
-use super::super::changes::AUDIT_ORDER_SQL;
-use super::super::commitments::seed_source_mark;
+use super::super::changes::{
+    AUDIT_ORDER_SQL, change_audit, changeable, validate as change_validate,
+};
+use super::super::commitments::{
+    audit_of as commitment_audit, require_none_open, seed_source_mark, valid as commitment_valid,
+};
 use super::super::draws::{draw_audit, validate};
 use super::super::error::{Fail, R};
 use super::super::rows::Rows;
 use super::super::snapshots::{check_kind, conflict, gunzip, gzip, valid_hash};
 use super::super::util::{to_i64, to_u32, to_u64};
 use super::super::{
-    AuditOrder, Commitment, DrawChange, DrawFilter, DrawHead, DrawRecord, DrawRow, DrawStatus,
-    DrawStore, DrawnTargetRow, EntityKind, ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw,
-    ResultRow, SnapshotInfo, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
+    AuditOrder, Commitment, Decided, DrawChange, DrawFilter, DrawHead, DrawRecord, DrawRow,
+    DrawStatus, DrawStore, DrawnTargetRow, EntityKind, ExclusionRow, LoadsEpoch, NewDraw, Origin,
+    Redraw, ResultRow, SnapshotInfo, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
 };
 use super::{PgStore, audit};
 use crate::digest::sha256_hex;
@@ -169,7 +173,7 @@ fn insert_draw(
     Ok(id)
 }
 
-/// The class of the advisory lock every writer of a draw (or of a change to one) holds while it
+/// The class of the advisory lock every writer of a draw or of a change to one holds while it
 /// checks the [`LoadsEpoch`] its loads were read at and records: in turn, so the epoch a writer
 /// checks stays the records' until it commits (SQLite's writers take turns by themselves).
 const LOADS_LOCK: i32 = 0x5e2;
@@ -183,6 +187,54 @@ fn loads_epoch(tx: &mut Transaction<'_>) -> R<LoadsEpoch> {
         &[],
     )?;
     Ok(LoadsEpoch::new(r.try_get(0)?, r.try_get(1)?))
+}
+
+/// The commitments matching `filter` (a condition on their columns), oldest first.
+fn commitments_where(
+    tx: &mut Transaction<'_>,
+    filter: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> R<Vec<Commitment>> {
+    let sql = format!(
+        "SELECT {} FROM commitments WHERE {filter} ORDER BY id",
+        super::super::commitments::COLUMNS
+    );
+    tx.query(&sql, params)?
+        .iter()
+        .map(|r| {
+            Ok(Commitment {
+                id: r.try_get(0)?,
+                matter: r.try_get(1)?,
+                period: r.try_get(2)?,
+                committed_at: r.try_get(3)?,
+                source: r.try_get(4)?,
+                source_time: r.try_get(5)?,
+                targets_snapshot: r.try_get(6)?,
+                inspectors_snapshot: r.try_get(7)?,
+                rules_hash: r.try_get(8)?,
+                algorithm: r.try_get(9)?,
+                actor: r.try_get(10)?,
+            })
+        })
+        .collect()
+}
+
+/// The commitments of (matter, period) no draw has revealed yet, oldest first.
+fn open_commitments(tx: &mut Transaction<'_>, matter: &str, period: &str) -> R<Vec<Commitment>> {
+    let mut out = Vec::new();
+    for k in commitments_where(tx, "matter = $1 AND period = $2", &[&matter, &period])? {
+        let used: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM draws WHERE matter = $1 AND period = $2
+                 AND strpos(seed_source, $3) > 0",
+                &[&matter, &period, &seed_source_mark(k.id)],
+            )?
+            .try_get(0)?;
+        if used == 0 {
+            out.push(k);
+        }
+    }
+    Ok(out)
 }
 
 /// The class of the advisory locks that writers of one (matter, period) take in turn (the
@@ -699,37 +751,64 @@ impl DrawStore for PgStore {
         matter: &str,
         period: &str,
     ) -> Result<Option<Commitment>, StoreError> {
+        self.read(|tx| Ok(open_commitments(tx, matter, period)?.into_iter().next()))
+    }
+
+    fn commitments(&self) -> Result<Vec<(Commitment, bool)>, StoreError> {
         self.read(|tx| {
-            let sql = format!(
-                "SELECT {} FROM commitments WHERE matter = $1 AND period = $2 ORDER BY id",
-                super::super::commitments::COLUMNS
-            );
-            for r in tx.query(&sql, &[&matter, &period])? {
-                let k = Commitment {
-                    id: r.try_get(0)?,
-                    matter: r.try_get(1)?,
-                    period: r.try_get(2)?,
-                    committed_at: r.try_get(3)?,
-                    source: r.try_get(4)?,
-                    source_time: r.try_get(5)?,
-                    targets_snapshot: r.try_get(6)?,
-                    inspectors_snapshot: r.try_get(7)?,
-                    rules_hash: r.try_get(8)?,
-                    algorithm: r.try_get(9)?,
-                    actor: r.try_get(10)?,
-                };
-                let used: i64 = tx
-                    .query_one(
-                        "SELECT count(*) FROM draws WHERE matter = $1 AND period = $2
-                         AND strpos(seed_source, $3) > 0",
-                        &[&matter, &period, &seed_source_mark(k.id)],
-                    )?
-                    .get(0);
-                if used == 0 {
-                    return Ok(Some(k));
-                }
+            let all = commitments_where(tx, "true", &[])?;
+            let mut out = Vec::with_capacity(all.len());
+            for k in all {
+                let open = open_commitments(tx, &k.matter, &k.period)?
+                    .iter()
+                    .any(|o| o.id == k.id);
+                out.push((k, !open));
             }
-            Ok(None)
+            Ok(out)
+        })
+    }
+
+    fn record_commitment(&mut self, k: &Commitment) -> Result<i64, StoreError> {
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            commitment_valid(k)?;
+            // Commitments of one (matter, period) take turns, as its draws do.
+            let subject = format!("{}\u{1f}{}", k.matter, k.period);
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&DRAW_LOCK, &subject],
+            )?;
+            require_none_open(k, open_commitments(tx, &k.matter, &k.period)?.first())?;
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO commitments (matter, period, committed_at, source, source_time,
+                         targets_snapshot, inspectors_snapshot, rules_hash, algorithm, actor)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                    &[
+                        &k.matter,
+                        &k.period,
+                        &k.committed_at,
+                        &k.source,
+                        &k.source_time,
+                        &k.targets_snapshot,
+                        &k.inspectors_snapshot,
+                        &k.rules_hash,
+                        &k.algorithm,
+                        &k.actor,
+                    ],
+                )?
+                .try_get(0)?;
+            let detail = commitment_audit(k, id);
+            let entry = Entry {
+                at: &k.committed_at,
+                actor: &k.actor,
+                action: "commitment.record",
+                subject: &format!("commitment:{id}"),
+                detail: &detail,
+                rows: Rows::Commitment(id),
+            };
+            audit::append(tx, &origin, &entry)?;
+            Ok(id)
         })
     }
 
@@ -824,6 +903,67 @@ impl DrawStore for PgStore {
             return Ok(out);
         }
         gunzip(&data, size, hash).map_err(damaged)
+    }
+
+    fn record_change(
+        &mut self,
+        c: &DrawChange,
+        prior: usize,
+        decided: Decided,
+    ) -> Result<i64, StoreError> {
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            change_validate(c)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOADS_LOCK])?;
+            let status: Option<String> = tx
+                .query_opt(
+                    "SELECT status FROM draws WHERE id = $1 FOR UPDATE",
+                    &[&c.draw_id],
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let n: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM draw_changes WHERE draw_id = $1",
+                    &[&c.draw_id],
+                )?
+                .try_get(0)?;
+            changeable(c.draw_id, status.as_deref(), n, prior)?;
+            if let Some(read) = decided.epoch
+                && loads_epoch(tx)? != read
+            {
+                return Err(StoreError::LoadsChanged.into());
+            }
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO draw_changes (draw_id, kind, cause, target_id, inspector_id,
+                         replacement, reason, actor, changed_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                    &[
+                        &c.draw_id,
+                        &c.kind,
+                        &c.cause,
+                        &c.target_id,
+                        &c.inspector_id,
+                        &c.replacement,
+                        &c.reason,
+                        &c.actor,
+                        &c.changed_at,
+                    ],
+                )?
+                .try_get(0)?;
+            let detail = change_audit(c, id, decided.rule);
+            let entry = Entry {
+                at: &c.changed_at,
+                actor: &c.actor,
+                action: "draw.change",
+                subject: &format!("draw:{}", c.draw_id),
+                detail: &detail,
+                rows: Rows::Change(id),
+            };
+            audit::append(tx, &origin, &entry)?;
+            Ok(id)
+        })
     }
 
     fn loads_epoch(&self) -> Result<LoadsEpoch, StoreError> {

@@ -8,13 +8,17 @@
 //! forking it. What reaches PostgreSQL so far: the schema and its migrations, a county's data
 //! copied in losslessly from SQLite (`copy`), the audit chain (appended, walked and verified
 //! with the rows each entry records, `audit`), the counts of every table, and draws — recorded,
-//! listed and read back for verification through [`super::DrawStore`] (`draws`), so that
-//! `suiji draw`, `draws` and `verify` run here. Results, publications, changes after a draw,
-//! commitments, rule approval, the service and the console still run on SQLite only.
+//! listed and read back for verification, changed after they are issued, their seeds
+//! committed beforehand — through [`super::DrawStore`] (`draws`), so that `suiji draw`,
+//! `draws`, `verify`, `change` and `commit` run here; the rule set's approved versions and the
+//! changes proposed to them, through [`super::RuleStore`] (`rules`), so that `suiji rules`
+//! runs here and draws under two-person approval use the version approved here. Results,
+//! publications, accounts, the service and the console still run on SQLite only.
 
 pub(crate) mod audit;
 pub(crate) mod copy;
 mod draws;
+mod rules;
 mod schema;
 
 use std::cell::RefCell;
