@@ -70,9 +70,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             );
             if let Some(summary) = &manifest.exclusion_summary {
                 match &v.detail_file {
+                    // The name only: the output is the same wherever the folder is.
                     Some(path) => outln!(
                         "{} ({} excluded targets) hashes to the recorded {}",
-                        path.display(),
+                        path.file_name().unwrap_or_default().to_string_lossy(),
                         summary.rows,
                         &summary.sha256[..16.min(summary.sha256.len())]
                     ),
