@@ -200,74 +200,101 @@ fn insert_version(
     Ok(tx.last_insert_rowid())
 }
 
+/// The audit entry of a rule step, before it is appended: its action, subject and detail (it
+/// records no rows). Built once for both databases.
+pub(crate) struct StepAudit {
+    action: &'static str,
+    subject: String,
+    detail: RuleChangeAudit,
+}
+
+impl StepAudit {
+    /// The entry, as `step` made it.
+    pub(crate) fn entry<'a>(&'a self, step: RuleStep<'a>) -> Entry<'a, RuleChangeAudit> {
+        Entry {
+            at: step.at,
+            actor: step.actor,
+            action: self.action,
+            subject: &self.subject,
+            detail: &self.detail,
+            rows: Rows::None,
+        }
+    }
+
+    /// The entry of a step on stored change `change` (a move, or its approval as `version`).
+    fn of_row(
+        action: &'static str,
+        change: RuleChangeRow,
+        version: Option<(i64, &str)>,
+        comment: Option<&str>,
+    ) -> StepAudit {
+        StepAudit {
+            action,
+            subject: format!("rule-change:{}", change.id),
+            detail: RuleChangeAudit {
+                change_id: Some(change.id),
+                files: changed_paths(&change.files, &change.removed),
+                department: change.department,
+                base_hash: change.base_hash,
+                version: version.map(|v| v.0),
+                rules_hash: version.map(|v| v.1.to_string()),
+                comment: comment.map(str::to_string),
+            },
+        }
+    }
+}
+
 /// The audit entry of a version no change proposed (`rules.adopt`, `rules.approve`) over the
-/// version of `base_hash` (empty: none): its action, subject and detail.
-pub(crate) fn version_audit(
-    v: &NewRuleVersion<'_>,
-    base_hash: String,
-    id: i64,
-) -> (&'static str, String, RuleChangeAudit) {
-    let audit = RuleChangeAudit {
-        change_id: None,
-        department: String::new(),
-        files: v.files.keys().cloned().collect(),
-        base_hash,
-        version: Some(id),
-        rules_hash: Some(v.rules_hash.to_string()),
-        comment: None,
-    };
-    let action = if v.kind == "adopted" {
-        "rules.adopt"
-    } else {
-        "rules.approve"
-    };
-    (action, format!("rules:v{id}"), audit)
+/// version of `base_hash` (empty: none).
+pub(crate) fn version_audit(v: &NewRuleVersion<'_>, base_hash: String, id: i64) -> StepAudit {
+    StepAudit {
+        action: if v.kind == "adopted" {
+            "rules.adopt"
+        } else {
+            "rules.approve"
+        },
+        subject: format!("rules:v{id}"),
+        detail: RuleChangeAudit {
+            change_id: None,
+            department: String::new(),
+            files: v.files.keys().cloned().collect(),
+            base_hash,
+            version: Some(id),
+            rules_hash: Some(v.rules_hash.to_string()),
+            comment: None,
+        },
+    }
 }
 
 /// The audit entry of a draft saved as change `id` (`rules.draft`, `rules.rollback`).
-pub(crate) fn draft_audit(
-    id: i64,
-    change: &NewRuleChange<'_>,
-) -> (&'static str, String, RuleChangeAudit) {
-    let audit = RuleChangeAudit {
-        change_id: Some(id),
-        department: change.department.to_string(),
-        files: changed_paths(change.files, change.removed),
-        base_hash: change.base_hash.to_string(),
-        version: None,
-        rules_hash: None,
-        comment: None,
-    };
-    let action = if change.kind == "rollback" {
-        "rules.rollback"
-    } else {
-        "rules.draft"
-    };
-    (action, format!("rule-change:{id}"), audit)
+pub(crate) fn draft_audit(id: i64, change: &NewRuleChange<'_>) -> StepAudit {
+    StepAudit {
+        action: if change.kind == "rollback" {
+            "rules.rollback"
+        } else {
+            "rules.draft"
+        },
+        subject: format!("rule-change:{id}"),
+        detail: RuleChangeAudit {
+            change_id: Some(id),
+            department: change.department.to_string(),
+            files: changed_paths(change.files, change.removed),
+            base_hash: change.base_hash.to_string(),
+            version: None,
+            rules_hash: None,
+            comment: None,
+        },
+    }
 }
 
 /// The audit entry of `change` moved to `to` (`rules.submit`, `rules.return`).
-pub(crate) fn move_audit(
-    change: RuleChangeRow,
-    to: &str,
-    comment: Option<&str>,
-) -> (&'static str, String, RuleChangeAudit) {
+pub(crate) fn move_audit(change: RuleChangeRow, to: &str, comment: Option<&str>) -> StepAudit {
     let action = if to == "submitted" {
         "rules.submit"
     } else {
         "rules.return"
     };
-    let subject = format!("rule-change:{}", change.id);
-    let audit = RuleChangeAudit {
-        change_id: Some(change.id),
-        files: changed_paths(&change.files, &change.removed),
-        department: change.department,
-        base_hash: change.base_hash,
-        version: None,
-        rules_hash: None,
-        comment: comment.map(str::to_string),
-    };
-    (action, subject, audit)
+    StepAudit::of_row(action, change, None, comment)
 }
 
 /// The audit entry of `change` approved as version `vid` (`rules.approve`).
@@ -275,18 +302,13 @@ pub(crate) fn approve_audit(
     change: RuleChangeRow,
     version: &NewRuleVersion<'_>,
     vid: i64,
-) -> (&'static str, String, RuleChangeAudit) {
-    let subject = format!("rule-change:{}", change.id);
-    let audit = RuleChangeAudit {
-        change_id: Some(change.id),
-        files: changed_paths(&change.files, &change.removed),
-        department: change.department,
-        base_hash: change.base_hash,
-        version: Some(vid),
-        rules_hash: Some(version.rules_hash.to_string()),
-        comment: None,
-    };
-    ("rules.approve", subject, audit)
+) -> StepAudit {
+    StepAudit::of_row(
+        "rules.approve",
+        change,
+        Some((vid, version.rules_hash)),
+        None,
+    )
 }
 
 /// A draft that `actor` cannot edit.
@@ -491,16 +513,7 @@ impl Store {
                 None => String::new(),
             };
             let id = insert_version(tx, v, None, step)?;
-            let (action, subject, audit) = version_audit(v, base_hash, id);
-            let entry = Entry {
-                at: step.at,
-                actor: step.actor,
-                action,
-                subject: &subject,
-                detail: &audit,
-                rows: Rows::None,
-            };
-            append(tx, &origin, &entry)?;
+            append(tx, &origin, &version_audit(v, base_hash, id).entry(step))?;
             Ok(Some(id))
         })
     }
@@ -549,16 +562,7 @@ impl Store {
                     id
                 }
             };
-            let (action, subject, audit) = draft_audit(id, change);
-            let entry = Entry {
-                at: step.at,
-                actor: step.actor,
-                action,
-                subject: &subject,
-                detail: &audit,
-                rows: Rows::None,
-            };
-            append(tx, &origin, &entry)?;
+            append(tx, &origin, &draft_audit(id, change).entry(step))?;
             Ok(id)
         })
     }
@@ -610,16 +614,7 @@ impl Store {
                 return Err(Fail::from(not_in(id, from)));
             }
             let change = tx.query_row(&format!("{CHANGE} WHERE id = ?1"), [id], change_row)?;
-            let (action, subject, audit) = move_audit(change, to, comment);
-            let entry = Entry {
-                at: step.at,
-                actor: step.actor,
-                action,
-                subject: &subject,
-                detail: &audit,
-                rows: Rows::None,
-            };
-            append(tx, &origin, &entry)?;
+            append(tx, &origin, &move_audit(change, to, comment).entry(step))?;
             Ok(())
         })
     }
@@ -651,16 +646,11 @@ impl Store {
             }
             let vid = insert_version(tx, version, Some(id), step)?;
             let change = tx.query_row(&format!("{CHANGE} WHERE id = ?1"), [id], change_row)?;
-            let (action, subject, audit) = approve_audit(change, version, vid);
-            let entry = Entry {
-                at: step.at,
-                actor: step.actor,
-                action,
-                subject: &subject,
-                detail: &audit,
-                rows: Rows::None,
-            };
-            append(tx, &origin, &entry)?;
+            append(
+                tx,
+                &origin,
+                &approve_audit(change, version, vid).entry(step),
+            )?;
             Ok(Some(vid))
         })
     }

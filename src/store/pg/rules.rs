@@ -6,9 +6,7 @@
 use postgres::Transaction;
 
 use super::super::StoreError;
-use super::super::audit::Entry;
 use super::super::error::{Fail, R};
-use super::super::rows::Rows;
 use super::super::rule_versions::{
     CHANGE, NewRuleChange, NewRuleVersion, RuleChangeRow, RuleStep, RuleStore, RuleVersionRow,
     VERSION, approve_audit, draft_audit, files_json, move_audit, not_editable, not_in,
@@ -118,27 +116,6 @@ fn insert_version(
         .try_get(0)?)
 }
 
-impl PgStore {
-    /// Appends the entry of a rule step (no rows) in the caller's transaction.
-    fn append_rule_entry(
-        &self,
-        tx: &mut Transaction<'_>,
-        step: RuleStep<'_>,
-        (action, subject, detail): (&str, String, super::super::RuleChangeAudit),
-    ) -> R<()> {
-        let entry = Entry {
-            at: step.at,
-            actor: step.actor,
-            action,
-            subject: &subject,
-            detail: &detail,
-            rows: Rows::None,
-        };
-        audit::append(tx, &self.origin, &entry)?;
-        Ok(())
-    }
-}
-
 impl RuleStore for PgStore {
     fn latest_rule_version(&self) -> Result<Option<RuleVersionRow>, StoreError> {
         self.read(|tx| Ok(versions(tx, "ORDER BY id DESC LIMIT 1", &[])?.pop()))
@@ -181,7 +158,11 @@ impl RuleStore for PgStore {
                 None => String::new(),
             };
             let id = insert_version(tx, v, None, step)?;
-            self.append_rule_entry(tx, step, version_audit(v, base_hash, id))?;
+            audit::append(
+                tx,
+                &self.origin,
+                &version_audit(v, base_hash, id).entry(step),
+            )?;
             Ok(Some(id))
         })
     }
@@ -233,7 +214,7 @@ impl RuleStore for PgStore {
                     id
                 }
             };
-            self.append_rule_entry(tx, step, draft_audit(id, change))?;
+            audit::append(tx, &self.origin, &draft_audit(id, change).entry(step))?;
             Ok(id)
         })
     }
@@ -272,7 +253,8 @@ impl RuleStore for PgStore {
                 return Err(Fail::from(not_in(id, from)));
             }
             let row = change(tx, id)?;
-            self.append_rule_entry(tx, step, move_audit(row, to, comment))
+            audit::append(tx, &self.origin, &move_audit(row, to, comment).entry(step))?;
+            Ok(())
         })
     }
 
@@ -297,7 +279,11 @@ impl RuleStore for PgStore {
             }
             let vid = insert_version(tx, version, Some(id), step)?;
             let row = change(tx, id)?;
-            self.append_rule_entry(tx, step, approve_audit(row, version, vid))?;
+            audit::append(
+                tx,
+                &self.origin,
+                &approve_audit(row, version, vid).entry(step),
+            )?;
             Ok(Some(vid))
         })
     }
