@@ -7,7 +7,9 @@
 (function (root) {
   'use strict';
 
-  var BUNDLE_FORMAT = 'suiji-public-bundle/1';
+  /* Version 2 (V2-18) keeps the exclusions' summary and the SHA-256 of exclusions.csv, which
+     lists them, where version 1 lists them. */
+  var BUNDLE_FORMAT = 'suiji-public-bundle/1', BUNDLE_FORMAT_V2 = 'suiji-public-bundle/2';
   var ALGORITHMS = ['suiji-draw/1', 'suiji-draw/2'];
   var te = new TextEncoder();
 
@@ -279,20 +281,84 @@
   function shapeProblems(b) {
     var out = [];
     if (!b || typeof b !== 'object') { return ['文件不是公开数据包（不是 JSON 对象）']; }
-    if (b.format !== BUNDLE_FORMAT) { out.push('数据包格式“' + b.format + '”不是 ' + BUNDLE_FORMAT); }
+    var v2 = b.format === BUNDLE_FORMAT_V2;
+    if (b.format !== BUNDLE_FORMAT && !v2) { out.push('数据包格式“' + b.format + '”不是 ' + BUNDLE_FORMAT + ' 或 ' + BUNDLE_FORMAT_V2); }
     if (ALGORITHMS.indexOf(b.algorithm) < 0) { out.push('未知的抽取算法“' + b.algorithm + '”'); }
     if (!unhex(b.seed)) { out.push('随机种子不是 64 位十六进制数'); }
-    ['frame', 'strata', 'selected', 'exclusions'].forEach(function (f) {
+    ['frame', 'strata', 'selected'].concat(v2 ? [] : ['exclusions']).forEach(function (f) {
       if (!Array.isArray(b[f])) { out.push('数据包缺少“' + f + '”'); }
     });
+    var es = b.exclusion_summary;
+    if (v2 && !(es && typeof es.sha256 === 'string' && Array.isArray(es.counts))) { out.push('数据包缺少“exclusion_summary”'); }
     if (!b.period || typeof b.period.id !== 'string') { out.push('数据包缺少期次'); }
     if (b.weighting !== 'uniform' && b.weighting !== 'pareto') { out.push('未知的抽取方式“' + b.weighting + '”'); }
     return out;
   }
 
+  /* One cell of exclusions.csv from `at` (quotes and the formula guard removed): [cell, next]. */
+  function csvCell(s, at) {
+    var cell = '', i = at;
+    if (s[i] === '"') {
+      for (i++; i < s.length; i++) {
+        if (s[i] === '"') { if (s[i + 1] === '"') { cell += '"'; i++; } else { i++; break; } } else { cell += s[i]; }
+      }
+    } else {
+      while (i < s.length && s[i] !== ',' && s[i] !== '\n') { cell += s[i++]; }
+    }
+    if (/^'[=+\-@\t\r]/.test(cell)) { cell = cell.slice(1); }
+    return [cell, i];
+  }
+
+  /* The exclusions exclusions.csv lists (V2-17 item 2), or null when it is not in that form. */
+  function parseDetail(bytes) {
+    var s;
+    try { s = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes); } catch (e) { return null; }
+    var head = '\ufefftarget_id,reason,detail\n';
+    if (s.slice(0, head.length) !== head) { return null; }
+    var out = [], i = head.length;
+    while (i < s.length) {
+      var a = csvCell(s, i), r = csvCell(s, a[1] + 1), d = csvCell(s, r[1] + 1);
+      if (s[a[1]] !== ',' || s[r[1]] !== ',' || s[d[1]] !== '\n') { return null; }
+      out.push({ target_id: a[0], reason: r[0], detail: d[0] });
+      i = d[1] + 1;
+    }
+    return out;
+  }
+
+  /* A version 2 bundle's exclusions.csv against its summary: the reasons it differs, and the
+     exclusions it lists (b.exclusions, for the look-up) when it hashes as recorded.
+     `detail`: the file's bytes, or null when there is none. */
+  async function checkDetail(b, detail, h, seen, who) {
+    var es = b.exclusion_summary;
+    if (!detail) { return ['找不到排除名单 exclusions.csv，未能核对被排除的对象']; }
+    var got = hex(await h.digest(detail));
+    if (got !== es.sha256) {
+      return ['排除名单 exclusions.csv 的 SHA-256 为 ' + got + '，与数据包记录的 ' + es.sha256 + ' 不一致：名单被改动或不是这次抽取的'];
+    }
+    var list = parseDetail(detail);
+    if (!list) { return ['排除名单 exclusions.csv 的格式不对，无法读取']; }
+    var out = [], counted = {}, listed = {};
+    if (list.length !== es.rows) { out.push('排除名单列有 ' + list.length + ' 户，数据包记为 ' + es.rows + ' 户'); }
+    es.counts.forEach(function (c) { counted[c.reason] = (counted[c.reason] || 0) + c.count; });
+    list.forEach(function (e) { listed[e.reason] = (listed[e.reason] || 0) + 1; });
+    var reasons = Object.keys(counted);
+    Object.keys(listed).forEach(function (r) { if (!(r in counted)) { reasons.push(r); } });
+    reasons.forEach(function (r) {
+      if ((counted[r] || 0) !== (listed[r] || 0)) {
+        out.push('排除原因“' + (REASONS[r] || r) + '”：数据包记为 ' + (counted[r] || 0) + ' 户，排除名单列有 ' + (listed[r] || 0) + ' 户');
+      }
+    });
+    list.forEach(function (e) {
+      if (e.target_id && seen[e.target_id]) { out.push('对象' + who(e.target_id) + '既在可抽对象中又被排除'); }
+    });
+    b.exclusions = list;
+    return out;
+  }
+
   /* Recomputes the selection of bundle `b` (parsed JSON); `bytes` its file, `expect` the
-   * published SHA-256 of the file (or ''). Resolves to {ok, reasons, strata, index, ms}. */
-  async function verify(b, bytes, expect, h) {
+   * published SHA-256 of the file (or ''); `detail` the bytes of exclusions.csv beside a
+   * version 2 bundle (or null). Resolves to {ok, reasons, strata, index, ms}. */
+  async function verify(b, bytes, expect, h, detail) {
     var t0 = (root.performance || Date).now();
     var reasons = [];
     var fileHash = hex(await h.digest(bytes));
@@ -315,9 +381,13 @@
       }
       (groups[f.stratum] = groups[f.stratum] || []).push({ id: f.id, idBytes: te.encode(f.id), weight: w, fields: f.fields });
     }
-    b.exclusions.forEach(function (e) {
-      if (e.target_id && seen[e.target_id]) { reasons.push('对象' + who(e.target_id) + '既在可抽对象中又被排除'); }
-    });
+    if (b.format === BUNDLE_FORMAT_V2) {
+      reasons = reasons.concat(await checkDetail(b, detail || null, h, seen, who));
+    } else {
+      b.exclusions.forEach(function (e) {
+        if (e.target_id && seen[e.target_id]) { reasons.push('对象' + who(e.target_id) + '既在可抽对象中又被排除'); }
+      });
+    }
     var declared = {};
     b.strata.forEach(function (s) { declared[s.stratum] = s; });
     Object.keys(groups).forEach(function (s) {
@@ -495,7 +565,7 @@
         key: hex(u.key), lambda: decimalText(u.lambda)
       };
     }
-    var ex = b.exclusions.filter(function (e) { return e.target_id === id; })[0];
+    var ex = (b.exclusions || []).filter(function (e) { return e.target_id === id; })[0];
     if (ex) {
       return { found: true, eligible: false, reason: REASONS[ex.reason] || ex.reason, detail: ex.detail };
     }
@@ -622,7 +692,7 @@
     });
   }
 
-  async function run(bytes, expect, changes) {
+  async function run(bytes, expect, changes, detail) {
     var p = params(), h = hasher(p.own);
     text(el('sha-impl'), h.name);
     text(el('status'), '正在计算……');
@@ -630,7 +700,7 @@
     var b = null, r;
     try {
       b = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-      r = await verify(b, bytes, expect, h);
+      r = await verify(b, bytes, expect, h, detail);
       if (changes !== undefined && shapeProblems(b).length === 0) {
         if (changes === null) {
           r.changesRead = 'missing';
@@ -663,7 +733,13 @@
     if (cr.ok) {
       try { changes = JSON.parse(await cr.text()); } catch (e) { changes = { format: '（无法读取）' }; }
     }
-    await run(bytes, expect, changes);
+    /* A version 2 bundle's exclusions are listed in exclusions.csv beside it (V2-18). */
+    var detail = null;
+    if (/^\{"format":"suiji-public-bundle\/2"/.test(new TextDecoder().decode(bytes.subarray(0, 40)))) {
+      var dr = await fetch('draws/' + encodeURIComponent(draw) + '/exclusions.csv', { cache: 'no-store' });
+      if (dr.ok) { detail = new Uint8Array(await dr.arrayBuffer()); }
+    }
+    await run(bytes, expect, changes, detail);
   }
 
   function find(ev) {
@@ -700,9 +776,14 @@
     text(el('sha-impl'), hasher(p.own).name);
     el('load').addEventListener('submit', function (ev) {
       ev.preventDefault();
-      var file = el('file').files[0], expect = el('expect').value;
+      /* The bundle, and for a version 2 bundle the exclusions.csv beside it (both chosen). */
+      var files = Array.prototype.slice.call(el('file').files), expect = el('expect').value;
+      var file = files.filter(function (f) { return !/\.csv$/i.test(f.name); })[0];
+      var csv = files.filter(function (f) { return /\.csv$/i.test(f.name); })[0];
       if (file) {
-        file.arrayBuffer().then(function (buf) { return run(new Uint8Array(buf), expect); });
+        Promise.all([file.arrayBuffer(), csv ? csv.arrayBuffer() : null]).then(function (bufs) {
+          return run(new Uint8Array(bufs[0]), expect, undefined, bufs[1] ? new Uint8Array(bufs[1]) : null);
+        });
       } else if (el('draw').value.trim()) {
         load(el('draw').value.trim(), expect);
       }

@@ -47,13 +47,18 @@ fn every_draw_of_a_simulated_year_has_bundles_that_check_without_the_database() 
         let audit = f.join("bundle.audit.gz");
         let b: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&public).expect("public bundle")).expect("json");
-        assert_eq!(b["format"], "suiji-public-bundle/1");
+        // A `suiji-manifest/4` draw's bundle keeps the exclusions' summary, its detail file
+        // beside it lists them (V2-18).
+        assert_eq!(b["format"], "suiji-public-bundle/2");
+        assert!(b.get("exclusions").is_none());
         weighted += usize::from(b["weighting"] == "pareto");
-        // The audit bundle holds the very bytes of the folder's manifest and public bundle
-        // (copied from the files as they were written), and the manifest names the bundle's.
+        // The audit bundle (`suiji-audit-bundle/2`) holds the very bytes of the folder's
+        // manifest (copied from the file as it was written), which names the public bundle's
+        // hash and the target snapshot's, kept as a file once per registry version.
         let held = AuditBundle::parse(&std::fs::read(&audit).expect("audit")).expect("audit");
         let public_bytes = std::fs::read(&public).expect("public bundle");
-        assert_eq!(held.public, public_bytes);
+        assert_eq!(held.public, None);
+        assert_eq!(held.targets, None);
         assert_eq!(
             held.manifest,
             std::fs::read(f.join("manifest.json")).expect("manifest")
@@ -63,14 +68,29 @@ fn every_draw_of_a_simulated_year_has_bundles_that_check_without_the_database() 
             m["public_bundle"],
             suiji::digest::sha256_hex(&public_bytes).as_str()
         );
+        assert_eq!(b["exclusion_summary"], m["exclusion_summary"]);
         stratified += usize::from(b["strata"].as_array().is_some_and(|s| s.len() > 1));
         let copy = empty.path().join("bundle.public.json");
         std::fs::copy(&public, &copy).expect("copy");
+        std::fs::copy(
+            f.join("exclusions.csv"),
+            empty.path().join("exclusions.csv"),
+        )
+        .expect("copy the detail file");
         let (code, out, err) = verify_bundle(empty.path(), &copy);
         assert_eq!(code, 0, "{}\n{out}\n{err}", f.display());
         assert!(out.starts_with("identical: "), "{out}");
         let copy = empty.path().join("bundle.audit.gz");
         std::fs::copy(&audit, &copy).expect("copy");
+        let snapshot = format!(
+            "{}.csv",
+            m["registry"]["targets_snapshot"].as_str().expect("hash")
+        );
+        std::fs::copy(
+            p.path("data/snapshots").join(&snapshot),
+            empty.path().join(&snapshot),
+        )
+        .expect("the target snapshot, kept once by its hash");
         let (code, out, err) = verify_bundle(empty.path(), &copy);
         assert_eq!(code, 0, "{}\n{out}\n{err}", f.display());
         assert!(out.contains("re-running the whole draw"), "{out}");
@@ -79,12 +99,17 @@ fn every_draw_of_a_simulated_year_has_bundles_that_check_without_the_database() 
         weighted > 0 && stratified > 0,
         "{weighted} weighted, {stratified} stratified"
     );
-    let left: Vec<_> = std::fs::read_dir(empty.path())
+    let left: Vec<String> = std::fs::read_dir(empty.path())
         .expect("dir")
         .flatten()
-        .map(|e| e.file_name())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left.len(), 2, "nothing but the copies: {left:?}");
+    let copies = ["bundle.public.json", "exclusions.csv", "bundle.audit.gz"];
+    assert!(
+        left.iter()
+            .all(|f| copies.contains(&f.as_str()) || (f.len() == 68 && f.ends_with(".csv"))),
+        "nothing but the copies: {left:?}"
+    );
     // The folders are rebuilt byte for byte, bundles included.
     let out = p.ok(&["regenerate"]);
     assert!(
@@ -110,7 +135,13 @@ fn the_public_bundle_lists_the_frame_and_no_inspector_data() {
     assert_eq!(b["frame"].as_array().expect("frame").len() as u64, eligible);
     assert_eq!(b["weighting"], "pareto", "the hotel draw is risk-weighted");
     assert!(b["frame"][0]["weight"].is_string());
-    assert_eq!(b["exclusions"], m["exclusions"]);
+    // The exclusions: summarised as the manifest does, listed in the detail file beside it.
+    assert_eq!(b.get("exclusions"), None);
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).expect("m"))
+            .expect("json");
+    assert_eq!(b["exclusion_summary"], recorded["exclusion_summary"]);
+    assert!(!m["exclusions"].as_array().expect("listed").is_empty());
     assert_eq!(
         b["public_fields"],
         serde_json::json!(["name", "category", "district", "address"])
@@ -144,7 +175,7 @@ fn a_new_v2_manifest_records_the_public_bundles_hash() {
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).expect("m"))
             .expect("json");
-    assert_eq!(m["format"], "suiji-manifest/3");
+    assert_eq!(m["format"], "suiji-manifest/4");
     assert_eq!(m["public_bundle"], hash.as_str());
     let out = p.ok(&["verify", "out/draws/zhian.hotel/2023-H1/manifest.json"]);
     assert!(out.starts_with("identical"), "{out}");
@@ -156,6 +187,11 @@ fn a_new_v2_manifest_records_the_public_bundles_hash() {
         std::fs::read(p.path("out/site/draws/1/bundle.public.json")).expect("copied"),
         bytes
     );
+    // With the exclusions it summarises, which the site's verification page checks.
+    assert_eq!(
+        std::fs::read(p.path("out/site/draws/1/exclusions.csv")).expect("copied"),
+        std::fs::read(folder.join("exclusions.csv")).expect("detail file")
+    );
 }
 
 #[test]
@@ -166,6 +202,8 @@ fn a_tampered_bundle_is_found_and_the_reason_said() {
     let text = std::fs::read_to_string(folder.join("bundle.public.json")).expect("bundle");
     let mut b: serde_json::Value = serde_json::from_str(&text).expect("json");
     let dir = tempfile::tempdir().expect("temp");
+    let detail = std::fs::read(folder.join("exclusions.csv")).expect("detail file");
+    std::fs::write(dir.path().join("exclusions.csv"), &detail).expect("write");
     let check = |b: &serde_json::Value, want: &str| {
         let file = dir.path().join("bundle.public.json");
         std::fs::write(&file, serde_json::to_vec(b).expect("json")).expect("write");
@@ -207,16 +245,44 @@ fn a_tampered_bundle_is_found_and_the_reason_said() {
     let (code, out, _) = verify_bundle(dir.path(), &file);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("canonical form"), "{out}");
-    // An audit bundle with one target taken out of its registry snapshot.
+    // The bundle as drawn, beside an exclusions.csv with a line added, then without one.
+    let file = dir.path().join("bundle.public.json");
+    std::fs::write(&file, &text).expect("write");
+    let (code, out, err) = verify_bundle(dir.path(), &file);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let added = [&detail[..], b"T0,cooldown,x\n"].concat();
+    std::fs::write(dir.path().join("exclusions.csv"), added).expect("write");
+    check(&original, "exclusions.csv hashes to");
+    std::fs::remove_file(dir.path().join("exclusions.csv")).expect("remove");
+    check(&original, "cannot read");
+    // An audit bundle whose target snapshot file (found by its hash) has one target taken out,
+    // then one holding that altered snapshot, then none to be found.
     let bytes = std::fs::read(folder.join("bundle.audit.gz")).expect("audit");
     let mut a = AuditBundle::parse(&bytes).expect("audit bundle");
-    let snapshot = String::from_utf8(a.targets.clone()).expect("utf-8");
-    let mut lines: Vec<&str> = snapshot.lines().collect();
+    assert_eq!(a.targets, None, "it refers to the snapshot by its hash");
+    let m: serde_json::Value = serde_json::from_slice(&a.manifest).expect("manifest");
+    let name = format!(
+        "{}.csv",
+        m["registry"]["targets_snapshot"].as_str().expect("hash")
+    );
+    let kept = std::fs::read_to_string(p.path("data/snapshots").join(&name)).expect("snapshot");
+    let mut lines: Vec<&str> = kept.lines().collect();
     lines.remove(1);
-    a.targets = format!("{}\n", lines.join("\n")).into_bytes();
+    let altered = format!("{}\n", lines.join("\n"));
+    std::fs::write(dir.path().join(&name), &altered).expect("write");
     let file = dir.path().join("bundle.audit.gz");
+    std::fs::write(&file, &bytes).expect("write");
+    let (code, out, _) = verify_bundle(dir.path(), &file);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is damaged"), "{out}");
+    a.targets = Some(altered.into_bytes());
     std::fs::write(&file, a.to_bytes()).expect("write");
     let (code, out, _) = verify_bundle(dir.path(), &file);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("targets snapshot hashes to"), "{out}");
+    std::fs::remove_file(dir.path().join(&name)).expect("remove");
+    std::fs::write(&file, &bytes).expect("write");
+    let (code, out, _) = verify_bundle(dir.path(), &file);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&name) && out.contains("--data"), "{out}");
 }

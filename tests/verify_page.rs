@@ -135,7 +135,11 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
         "drawn"
     );
     assert!(b.text("#found").contains("已抽中"));
-    if let Some(e) = bundle["exclusions"].as_array().and_then(|e| e.first()) {
+    // The bundle keeps the exclusions' summary; the page read and checked exclusions.csv.
+    assert_eq!(bundle["format"], "suiji-public-bundle/2");
+    let folder = p.path("out/draws/zhian.hotel/2023-H1");
+    let excluded = util::detail_rows(&folder, &bundle);
+    if let Some(e) = excluded.first() {
         b.type_in("#target", e["target_id"].as_str().expect("id"));
         b.click("#find button");
         b.wait_for("//div[@id='found'][@data-found='excluded']");
@@ -173,12 +177,14 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
     let dir = tempfile::tempdir().expect("temp");
     let file = dir.path().join("bundle.public.json");
     std::fs::write(&file, serde_json::to_vec(&tampered).expect("json")).expect("write");
+    // Chosen with the exclusions.csv it summarises (two files, one per line).
+    let csv = folder.join("exclusions.csv");
     b.go("/public/verify.html");
     let input = b.find("#file");
     b.cmd(
         "POST",
         &format!("/element/{input}/value"),
-        Some(json!({ "text": file.to_string_lossy() })),
+        Some(json!({ "text": format!("{}\n{}", file.display(), csv.display()) })),
     );
     b.click("#load button");
     b.wait_for("//body[@data-verdict='bad']");
@@ -197,6 +203,10 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
     assert!(
         reasons.contains(&both) && reasons.contains("第 1 名"),
         "{reasons}"
+    );
+    assert!(
+        !reasons.contains("排除名单"),
+        "the detail file checks: {reasons}"
     );
     assert!(b.text("#verdict").contains("不一致"));
     b.screenshot("public-verify-tampered");

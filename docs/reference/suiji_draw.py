@@ -184,7 +184,9 @@ FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "departme
              "selected", "substitutes", "exclusions", "inspector_skips", "public_bundle",
              "manifest_hash"]
 
-# suiji-manifest/3 (V2-17): version 2 with the exclusions in a detail file, summarised.
+# suiji-manifest/3 (V2-17): version 2 with the exclusions in a detail file, summarised;
+# suiji-manifest/4 (V2-18) has the same members (only its public bundle differs).
+SUMMARISED = ("suiji-manifest/3", "suiji-manifest/4")
 FIELDS_V3 = FIELDS_V2[:FIELDS_V2.index("exclusions") + 1] + ["exclusion_summary"] + \
     FIELDS_V2[FIELDS_V2.index("exclusions") + 1:]
 
@@ -197,9 +199,9 @@ def fields_of(m):
     (its bundle is checked by `suiji verify --bundle`, not here), `carried_loads` (V2-16) only
     where inspectors carried loads in from the period's other draws, `classes_due` and
     `classes_not_due` (V2-14) where it recorded them (`redraw` recomputes them from the rules)."""
-    if m["format"] not in ("suiji-manifest/2", "suiji-manifest/3"):
+    if m["format"] not in ("suiji-manifest/2",) + SUMMARISED:
         return FIELDS
-    order = FIELDS_V3 if m["format"] == "suiji-manifest/3" else FIELDS_V2
+    order = FIELDS_V3 if m["format"] in SUMMARISED else FIELDS_V2
     return [f for f in order if f not in OPTIONAL_V2 or f in m]
 
 
@@ -584,7 +586,7 @@ def classify(m, man, targets, history, weights_of, classes_of=lambda t: None, ho
     return strata, excluded, history_out
 
 
-# ---- V2-17: the exclusion detail file of a suiji-manifest/3 ----
+# ---- V2-17: the exclusion detail file of a suiji-manifest/3 or /4 ----
 
 REASONS = ["deregistered", "cooldown", "yearly_cap", "eligible_hook"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -617,7 +619,7 @@ def exclusion_summary(excluded):
 
 def hook_refusals(man, out_dir):
     """The targets the `eligible` hook refused: from the manifest's exclusions, or for a
-    suiji-manifest/3 from its detail file in the draw's folder, checked against its hash."""
+    suiji-manifest/3 or /4 from its detail file in the draw's folder, checked against its hash."""
     summary = man.get("exclusion_summary")
     if summary is None:
         return {e["target_id"] for e in man["exclusions"] if e["reason"] == "eligible_hook"}
@@ -967,9 +969,9 @@ def redraw(db, man, spec, class_spec=None, out_dir="out"):
                            targets_snapshot=hashlib.sha256(canonical_csv(theader, trecs)).hexdigest(),
                            inspectors_snapshot=hashlib.sha256(canonical_csv(iheader, irecs)).hexdigest(),
                            targets_rows=len(targets), inspectors_rows=len(inspectors))
-    if man["format"] == "suiji-manifest/3":
+    if man["format"] in SUMMARISED:
         out["exclusions"], out["exclusion_summary"] = [], exclusion_summary(excluded)
-    order = (FIELDS_V3 if man["format"] == "suiji-manifest/3" else FIELDS_V2) if v2 else FIELDS
+    order = (FIELDS_V3 if man["format"] in SUMMARISED else FIELDS_V2) if v2 else FIELDS
     out = {f: out[f] for f in order if f in out}
     out["manifest_hash"] = manifest_hash(out)
     substitutes = {s["stratum"]: s["_after"] for s in info}
@@ -1276,7 +1278,8 @@ def check(argv):
         label = f"#{draw_id} {man['matter']} {man['period']['id']} ({man['algorithm']})"
         if (man["format"], man["algorithm"]) not in (("suiji-manifest/1", VERSION),
                                                      ("suiji-manifest/2", "suiji-draw/2"),
-                                                     ("suiji-manifest/3", "suiji-draw/2")):
+                                                     ("suiji-manifest/3", "suiji-draw/2"),
+                                                     ("suiji-manifest/4", "suiji-draw/2")):
             print(f"{label}: not checked: this program implements suiji-draw/1 and suiji-draw/2")
             bad += 1
             continue

@@ -14,9 +14,11 @@ pub struct Args {
     #[arg(required_unless_present = "bundle")]
     pub manifest: Option<PathBuf>,
     /// A draw's bundle instead: `bundle.public.json` (the selection is recomputed from its
-    /// frame) or `bundle.audit.gz` (the whole draw is re-run from its archived rules and
-    /// registry snapshots); no database or project folder is needed.
-    #[arg(long, conflicts_with_all = ["manifest", "data"])]
+    /// frame; `exclusions.csv` beside it is checked by its hash) or `bundle.audit.gz` (the
+    /// whole draw is re-run from its archived rules and registry snapshots); no database or
+    /// project folder is needed. An audit bundle that refers to its target snapshot by hash
+    /// finds `<hash>.csv` beside it, or in `snapshots/` of the folder `--data` gives.
+    #[arg(long, conflicts_with = "manifest")]
     pub bundle: Option<PathBuf>,
     /// Data folder holding the archived snapshots (default: the config's).
     #[arg(long)]
@@ -25,7 +27,8 @@ pub struct Args {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     if let Some(file) = &args.bundle {
-        return bundle(file);
+        let snapshots = args.data.as_deref().map(crate::store::snapshot_dir_in);
+        return bundle(file, snapshots.as_deref());
     }
     let Some(given) = &args.manifest else {
         return Ok(exit::INVALID);
@@ -98,8 +101,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
 }
 
 /// `verify --bundle FILE`.
-fn bundle(file: &std::path::Path) -> Result<i32, Failed> {
-    let c = crate::jobs::bundle::check(file)?;
+fn bundle(file: &std::path::Path, snapshots: Option<&std::path::Path>) -> Result<i32, Failed> {
+    let c = crate::jobs::bundle::check(file, snapshots)?;
     let what = if c.kind == "audit" {
         "re-running the whole draw from its audit bundle gives the recorded draw"
     } else {

@@ -9,12 +9,20 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::draw::manifest::{Exclusion, Manifest, PeriodInfo, StratumInfo, decimal_text};
+use crate::draw::manifest::{
+    Exclusion, ExclusionSummary, MANIFEST_FORMAT_V4, Manifest, PeriodInfo, StratumInfo,
+    decimal_text,
+};
 use crate::draw::uniform::uniform_probability;
 use crate::draw::{Algorithm, Purpose, Ranker, Seed, Unit, rank_pareto, rank_uniform};
 use crate::registry::types::Target;
 
 pub const PUBLIC_BUNDLE_FORMAT: &str = "suiji-public-bundle/1";
+
+/// Version 1 with the exclusions as the manifest keeps them (`suiji-manifest/4`,
+/// docs/draw-algorithm.md V2-18): `exclusion_summary` (their counts, and the SHA-256 of the
+/// detail file `exclusions.csv` that lists them) where version 1 has `exclusions`.
+pub const PUBLIC_BUNDLE_FORMAT_V2: &str = "suiji-public-bundle/2";
 
 /// One eligible target: drawn from, in its stratum, with its weight (risk-weighted draws).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +86,12 @@ pub struct PublicBundle<F = Vec<FrameEntry>> {
     pub strata: Vec<StratumInfo>,
     /// Every target drawn from, by stratum, then id (bytes).
     pub frame: F,
-    pub exclusions: Vec<Exclusion>,
+    /// Version 1: every target in scope not drawn from, with its reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusions: Option<Vec<Exclusion>>,
+    /// Version 2: the manifest's summary of them; `exclusions.csv` beside the bundle lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusion_summary: Option<ExclusionSummary>,
     pub selected: Vec<PublicSelection>,
 }
 
@@ -120,6 +133,15 @@ fn compare(
         }
     }
     out
+}
+
+/// A difference for each excluded target that is also in the frame (`frame`: its ids).
+fn not_in_frame(frame: &std::collections::HashSet<&str>, excluded: &[Exclusion]) -> Vec<String> {
+    excluded
+        .iter()
+        .filter(|e| frame.contains(e.target_id.as_str()))
+        .map(|e| format!("target {} is both eligible and excluded", e.target_id))
+        .collect()
 }
 
 /// The units of a stratum, with their weights in a weighted draw.
@@ -187,15 +209,22 @@ impl PublicBundle {
 
 impl<F: Serialize> PublicBundle<F> {
     /// The bundle of a draw with `frame`, which must serialise as the frame's entries by
-    /// stratum, then id (bytes).
+    /// stratum, then id (bytes): `suiji-public-bundle/2` for a `suiji-manifest/4` (whose
+    /// exclusion summary it copies), else version 1 (with the manifest's exclusions).
     pub fn with_frame(
         m: &Manifest,
         weighted: bool,
         public_fields: &[String],
         frame: F,
     ) -> PublicBundle<F> {
+        let v2 = m.format == MANIFEST_FORMAT_V4;
         PublicBundle {
-            format: PUBLIC_BUNDLE_FORMAT.into(),
+            format: if v2 {
+                PUBLIC_BUNDLE_FORMAT_V2
+            } else {
+                PUBLIC_BUNDLE_FORMAT
+            }
+            .into(),
             algorithm: m.algorithm.clone(),
             bureau: m.bureau.clone(),
             matter: m.matter.clone(),
@@ -216,7 +245,8 @@ impl<F: Serialize> PublicBundle<F> {
             public_fields: public_fields.to_vec(),
             strata: m.strata.clone(),
             frame,
-            exclusions: m.exclusions.clone(),
+            exclusions: (!v2).then(|| m.exclusions.clone()),
+            exclusion_summary: m.exclusion_summary.clone().filter(|_| v2),
             selected: m
                 .selected
                 .iter()
@@ -281,11 +311,19 @@ impl PublicBundle {
             Ok(s) => s,
             Err(e) => return vec![format!("bad seed: {e}")],
         };
-        if self.format != PUBLIC_BUNDLE_FORMAT {
-            out.push(format!(
-                "format `{}` is not {PUBLIC_BUNDLE_FORMAT}",
+        match (
+            self.format.as_str(),
+            &self.exclusions,
+            &self.exclusion_summary,
+        ) {
+            (PUBLIC_BUNDLE_FORMAT, Some(_), None) | (PUBLIC_BUNDLE_FORMAT_V2, None, Some(_)) => {}
+            (PUBLIC_BUNDLE_FORMAT | PUBLIC_BUNDLE_FORMAT_V2, ..) => out.push(format!(
+                "a {} bundle has `exclusions` in version 1, `exclusion_summary` in version 2",
                 self.format
-            ));
+            )),
+            (other, ..) => out.push(format!(
+                "format `{other}` is neither {PUBLIC_BUNDLE_FORMAT} nor {PUBLIC_BUNDLE_FORMAT_V2}"
+            )),
         }
         let weighted = match self.weighting.as_str() {
             "uniform" => false,
@@ -298,13 +336,8 @@ impl PublicBundle {
                 out.push(format!("target {} is in the frame twice", f.id));
             }
         }
-        for e in &self.exclusions {
-            if seen.contains(e.target_id.as_str()) {
-                out.push(format!(
-                    "target {} is both eligible and excluded",
-                    e.target_id
-                ));
-            }
+        if let Some(listed) = &self.exclusions {
+            out.extend(not_in_frame(&seen, listed));
         }
         for f in &self.frame {
             if !self.strata.iter().any(|s| s.stratum == f.stratum) {
@@ -324,6 +357,52 @@ impl PublicBundle {
                 self.selected.len()
             ));
         }
+        out
+    }
+
+    /// Checks a version 2 bundle's detail file (`bytes`, the `exclusions.csv` beside it): its
+    /// hash and rows are the summary's, its counts by reason the summary's, and no target it
+    /// lists is in the frame. Empty: it checks (a version 1 bundle has none to check).
+    pub fn check_detail_file(&self, bytes: &[u8]) -> Vec<String> {
+        let Some(summary) = &self.exclusion_summary else {
+            return Vec::new();
+        };
+        let got = crate::digest::sha256_hex(bytes);
+        if got != summary.sha256 {
+            return vec![format!(
+                "exclusions.csv hashes to {got}, the bundle records {}: the file was altered or is another draw's",
+                summary.sha256
+            )];
+        }
+        let listed = match crate::draw::manifest::parse_exclusions_csv(bytes) {
+            Ok(l) => l,
+            Err(e) => return vec![format!("exclusions.csv cannot be read: {e}")],
+        };
+        let mut out = Vec::new();
+        if listed.len() as u64 != summary.rows {
+            out.push(format!(
+                "exclusions.csv lists {} targets, the summary {}",
+                listed.len(),
+                summary.rows
+            ));
+        }
+        let mut by_reason = std::collections::BTreeMap::<&str, (u64, u64)>::new();
+        for c in &summary.counts {
+            by_reason.entry(c.reason.as_str()).or_default().0 += c.count;
+        }
+        for e in &listed {
+            by_reason.entry(e.reason.as_str()).or_default().1 += 1;
+        }
+        for (reason, (counted, in_file)) in by_reason {
+            if counted != in_file {
+                out.push(format!(
+                    "the summary counts {counted} excluded for {reason}, exclusions.csv lists {in_file}"
+                ));
+            }
+        }
+        let frame: std::collections::HashSet<&str> =
+            self.frame.iter().map(|f| f.id.as_str()).collect();
+        out.extend(not_in_frame(&frame, &listed));
         out
     }
 

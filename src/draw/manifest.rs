@@ -18,6 +18,11 @@ pub(crate) const MANIFEST_FORMAT_V2: &str = "suiji-manifest/2";
 /// the manifest. What `suiji-draw/2` draws record since; the algorithm is unchanged.
 pub(crate) const MANIFEST_FORMAT_V3: &str = "suiji-manifest/3";
 
+/// `suiji-manifest/3` whose public bundle is `suiji-public-bundle/2` (docs/draw-algorithm.md
+/// V2-18): the bundle, too, keeps the exclusions' summary and the detail file's hash instead of
+/// the list. The manifest's members are version 3's; what `suiji-draw/2` draws record since.
+pub(crate) const MANIFEST_FORMAT_V4: &str = "suiji-manifest/4";
+
 /// The name of a `suiji-manifest/3` draw's exclusion detail file, beside its manifest.
 pub const EXCLUSIONS_FILE: &str = "exclusions.csv";
 
@@ -245,6 +250,65 @@ pub fn exclusions_csv(exclusions: &[Exclusion]) -> Vec<u8> {
         out.push(b'\n');
     }
     out
+}
+
+/// The exclusions a detail file lists ([`exclusions_csv`]'s bytes read back): `Err` names the
+/// line that is not in its canonical form.
+pub fn parse_exclusions_csv(bytes: &[u8]) -> Result<Vec<Exclusion>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
+    let body = text
+        .strip_prefix("\u{feff}target_id,reason,detail\n")
+        .ok_or("it does not start with the header `target_id,reason,detail`")?;
+    let mut out = Vec::new();
+    let mut rest = body;
+    let mut line = 1;
+    while !rest.is_empty() {
+        line += 1;
+        let mut cells = Vec::with_capacity(3);
+        for last in [false, false, true] {
+            let (cell, after) = csv_cell(rest, if last { '\n' } else { ',' })
+                .ok_or_else(|| format!("line {line} is not target_id,reason,detail"))?;
+            cells.push(cell);
+            rest = after;
+        }
+        let [id, reason, detail] = <[String; 3]>::try_from(cells)
+            .map_err(|_| format!("line {line} is not target_id,reason,detail"))?;
+        out.push(Exclusion::new(&id, &reason, &detail));
+    }
+    Ok(out)
+}
+
+/// One cell of a detail file up to `end`, its quotes and formula guard removed, and the text
+/// after `end`.
+fn csv_cell(text: &str, end: char) -> Option<(String, &str)> {
+    let (raw, rest) = if let Some(quoted) = text.strip_prefix('"') {
+        let mut cell = String::new();
+        let mut rest = quoted;
+        loop {
+            let at = rest.find('"')?;
+            cell.push_str(&rest[..at]);
+            rest = &rest[at + 1..];
+            match rest.strip_prefix('"') {
+                Some(r) => {
+                    cell.push('"');
+                    rest = r;
+                }
+                None => break,
+            }
+        }
+        (cell, rest.strip_prefix(end)?)
+    } else {
+        let at = text.find(end)?;
+        let cell = &text[..at];
+        if cell.contains(['"', '\n', ',']) {
+            return None;
+        }
+        (cell.to_string(), &text[at + end.len_utf8()..])
+    };
+    let guarded = raw
+        .strip_prefix('\'')
+        .filter(|t| t.starts_with(['=', '+', '-', '@', '\t', '\r']));
+    Some((guarded.map_or(raw.clone(), str::to_string), rest))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -655,6 +719,13 @@ mod tests {
             exclusions_csv(&[]),
             b"\xEF\xBB\xBFtarget_id,reason,detail\n"
         );
+        assert_eq!(
+            parse_exclusions_csv(&exclusions_csv(&rows)),
+            Ok(rows.to_vec())
+        );
+        assert_eq!(parse_exclusions_csv(&exclusions_csv(&[])), Ok(Vec::new()));
+        let cut = "\u{feff}target_id,reason,detail\nT1,cooldown\n";
+        assert!(parse_exclusions_csv(cut.as_bytes()).is_err_and(|e| e.contains("line 2")));
     }
 
     #[test]

@@ -58,7 +58,8 @@ use crate::diag::Diagnostic;
 use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{
     CarriedLoad, EXCLUSIONS_FILE, Exclusion, ExclusionSummary, ExclusionTally, HistoryEntry,
-    MANIFEST_FORMAT, MANIFEST_FORMAT_V2, MANIFEST_FORMAT_V3, Manifest, PeriodInfo, RegistryInfo,
+    MANIFEST_FORMAT, MANIFEST_FORMAT_V2, MANIFEST_FORMAT_V3, MANIFEST_FORMAT_V4, Manifest,
+    PeriodInfo, RegistryInfo,
 };
 use crate::draw::{Algorithm, Seed, TeamSpec};
 use crate::registry::Known;
@@ -309,6 +310,10 @@ pub struct Public<'a> {
     pub record: bool,
     /// What becomes of the bundle once hashed.
     pub out: BundleOut<'a>,
+    /// With a manifest keeping its exclusions in a detail file: the manifest is
+    /// `suiji-manifest/4` and the bundle `suiji-public-bundle/2`, keeping their summary (new
+    /// draws; a re-run of a `/4`); else `suiji-manifest/3`, whose bundle lists them.
+    pub summarised: bool,
 }
 
 /// What becomes of a draw's public bundle once it is built and hashed.
@@ -605,9 +610,9 @@ fn frame_positions(c: &Classified, fates: &[Fate]) -> Vec<FramePlace> {
 }
 
 /// The manifest, sealed, and the public bundle when asked for (its hash recorded in the
-/// manifest when `record` says so and the manifest is `suiji-manifest/2` or `/3`); for a
-/// `suiji-manifest/3`, the excluded targets its detail file lists (the public bundle lists
-/// them as before).
+/// manifest when `record` says so and the manifest is `suiji-manifest/2`, `/3` or `/4`); for a
+/// `suiji-manifest/3` or `/4`, the excluded targets its detail file lists (the public bundle
+/// of a `/3` lists them too, that of a `/4` keeps their summary).
 fn finish(
     source: &dyn RowSource,
     input: &DrawInput<'_>,
@@ -617,58 +622,85 @@ fn finish(
 ) -> Result<(Manifest, Option<PublicBundle>, Vec<Exclusion>), DrawFailure> {
     let in_file = parts.in_file.take();
     let mut m = manifest(input, parts);
-    let bundle = match public {
-        Some((at, p)) => {
-            let weighted = input.matter.weight.is_some();
-            let frame = frame::Frame::new(source, plans, at, p.fields);
-            let (hash, kept) = match p.out {
-                BundleOut::Keep => {
-                    let b = PublicBundle::new(&m, weighted, p.fields, frame.entries()?);
-                    (b.hash(), Some(b))
-                }
-                BundleOut::Hash => {
-                    let b = PublicBundle::with_frame(&m, weighted, p.fields, &frame);
-                    let hash = b.hash();
-                    if let Some(failure) = frame.failure() {
-                        return Err(failure);
-                    }
-                    (hash, None)
-                }
-                BundleOut::Write(out) => {
-                    let b = PublicBundle::with_frame(&m, weighted, p.fields, &frame);
-                    let mut out = out.borrow_mut();
-                    let hash = b.write_hashed(&mut *out).map_err(|e| {
-                        frame.failure().unwrap_or_else(|| {
-                            DrawFailure::Io(format!("cannot write the public bundle: {e}"))
-                        })
-                    })?;
-                    (hash, None)
-                }
-            };
-            if p.record && input.algorithm == Algorithm::V2 {
-                m.public_bundle = Some(hash);
-            }
-            kept
-        }
-        None => None,
+    // `suiji-manifest/4`: the public bundle, too, keeps the summary (so it is built after it);
+    // `/3`: the bundle lists the exclusions the manifest then moves to the detail file.
+    let summarised = in_file.is_some() && public.as_ref().is_some_and(|(_, p)| p.summarised);
+    let bundle = |m: &mut Manifest| match public {
+        Some((at, p)) => public_bundle(source, input, plans, m, (at, p)),
+        None => Ok(None),
     };
-    let excluded = match in_file {
-        Some(counts) => {
-            let excluded = std::mem::take(&mut m.exclusions);
-            let bytes = crate::draw::manifest::exclusions_csv(&excluded);
-            m.format = MANIFEST_FORMAT_V3.into();
-            m.exclusion_summary = Some(ExclusionSummary {
-                file: EXCLUSIONS_FILE.into(),
-                sha256: crate::digest::sha256_hex(&bytes),
-                rows: excluded.len() as u64,
-                counts,
-            });
-            excluded
-        }
-        None => Vec::new(),
+    let (excluded, bundle) = if summarised {
+        let excluded = to_detail_file(&mut m, in_file, MANIFEST_FORMAT_V4);
+        (excluded, bundle(&mut m)?)
+    } else {
+        let bundle = bundle(&mut m)?;
+        (to_detail_file(&mut m, in_file, MANIFEST_FORMAT_V3), bundle)
     };
     m.seal();
     Ok((m, bundle, excluded))
+}
+
+/// With `counts` (a manifest keeping its exclusions in a detail file): moves the exclusions
+/// out of `m`, which becomes `format` with their summary; returns them (else nothing).
+fn to_detail_file(
+    m: &mut Manifest,
+    counts: Option<Vec<ExclusionTally>>,
+    format: &str,
+) -> Vec<Exclusion> {
+    let Some(counts) = counts else {
+        return Vec::new();
+    };
+    let excluded = std::mem::take(&mut m.exclusions);
+    let bytes = crate::draw::manifest::exclusions_csv(&excluded);
+    m.format = format.into();
+    m.exclusion_summary = Some(ExclusionSummary {
+        file: EXCLUSIONS_FILE.into(),
+        sha256: crate::digest::sha256_hex(&bytes),
+        rows: excluded.len() as u64,
+        counts,
+    });
+    excluded
+}
+
+/// The public bundle of `m` (kept, hashed or written as `p` says); its hash recorded in `m`
+/// when `p` says so and the draw is `suiji-draw/2`.
+fn public_bundle(
+    source: &dyn RowSource,
+    input: &DrawInput<'_>,
+    plans: &[plan::StratumPlan],
+    m: &mut Manifest,
+    (at, p): (Vec<FramePlace>, &Public<'_>),
+) -> Result<Option<PublicBundle>, DrawFailure> {
+    let weighted = input.matter.weight.is_some();
+    let frame = frame::Frame::new(source, plans, at, p.fields);
+    let (hash, kept) = match p.out {
+        BundleOut::Keep => {
+            let b = PublicBundle::new(m, weighted, p.fields, frame.entries()?);
+            (b.hash(), Some(b))
+        }
+        BundleOut::Hash => {
+            let b = PublicBundle::with_frame(m, weighted, p.fields, &frame);
+            let hash = b.hash();
+            if let Some(failure) = frame.failure() {
+                return Err(failure);
+            }
+            (hash, None)
+        }
+        BundleOut::Write(out) => {
+            let b = PublicBundle::with_frame(m, weighted, p.fields, &frame);
+            let mut out = out.borrow_mut();
+            let hash = b.write_hashed(&mut *out).map_err(|e| {
+                frame.failure().unwrap_or_else(|| {
+                    DrawFailure::Io(format!("cannot write the public bundle: {e}"))
+                })
+            })?;
+            (hash, None)
+        }
+    };
+    if p.record && input.algorithm == Algorithm::V2 {
+        m.public_bundle = Some(hash);
+    }
+    Ok(kept)
 }
 
 /// The manifest of a draw from its parts (sealed by the caller).

@@ -3,6 +3,9 @@
 //! what derives the frame and the teams — the manifest, the rules archive (config, rule files,
 //! hook scripts and, from `suiji-rules/2`, the holiday files), the registry snapshots (the
 //! targets and the inspector pool) and the public bundle — for auditors, not for publication.
+//! A `suiji-audit-bundle/2` (a `suiji-manifest/4` draw's) leaves out the public bundle (the
+//! manifest records its hash) and, when the registry was frozen as a file, the target snapshot
+//! (the manifest names it by hash: `snapshots/<hash>.csv`, kept once per registry version).
 //! `suiji verify --bundle FILE` checks the selection from a public bundle, and re-runs the whole
 //! draw from an audit bundle, in an empty folder, without the database.
 
@@ -20,36 +23,56 @@ pub const AUDIT_FILE: &str = "bundle.audit.gz";
 /// The first line of an audit bundle (inside the gzip stream).
 pub const AUDIT_FORMAT: &str = "suiji-audit-bundle/1";
 
+/// The audit bundle of a `suiji-manifest/4` draw (docs/draw-algorithm.md V2-18): the manifest,
+/// the rules archive, the inspector snapshot and, only when the draw's target snapshot is not
+/// kept as a file, the target snapshot.
+pub const AUDIT_FORMAT_V2: &str = "suiji-audit-bundle/2";
+
 /// The records of an audit bundle, in this order.
 const MANIFEST: &str = "manifest.json";
 const RULES: &str = "rules.archive";
 const TARGETS: &str = "targets.csv";
 const INSPECTORS: &str = "inspectors.csv";
 
-/// What an audit bundle holds.
+/// What an audit bundle holds. Version 2 has no public bundle, and no target snapshot when
+/// it refers to the snapshot file by its hash.
 #[derive(Debug, Clone)]
 pub struct AuditBundle {
     pub manifest: Vec<u8>,
-    pub public: Vec<u8>,
+    pub public: Option<Vec<u8>>,
     pub rules: Vec<u8>,
-    pub targets: Vec<u8>,
+    pub targets: Option<Vec<u8>>,
     pub inspectors: Vec<u8>,
 }
 
 impl AuditBundle {
     /// The gzip-compressed records: the format line, then per record its name, `\n`, its
     /// length in bytes (decimal), `\n`, the bytes, `\n` (as the rules archive, §16.1).
+    /// Version 1 when it holds a public bundle, else version 2.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        let records = [
-            Record::Bytes(&self.manifest),
-            Record::Bytes(&self.public),
-            Record::Bytes(&self.rules),
-            Record::Bytes(&self.targets),
-            Record::Bytes(&self.inspectors),
-        ];
         // Writing into a vector fails only if memory runs out.
-        let _ = write_audit(&mut out, records);
+        let _ = match (&self.public, &self.targets) {
+            (Some(public), Some(targets)) => write_audit(
+                &mut out,
+                [
+                    Record::Bytes(&self.manifest),
+                    Record::Bytes(public),
+                    Record::Bytes(&self.rules),
+                    Record::Bytes(targets),
+                    Record::Bytes(&self.inspectors),
+                ],
+            ),
+            _ => write_audit_v2(
+                &mut out,
+                [
+                    Record::Bytes(&self.manifest),
+                    Record::Bytes(&self.rules),
+                    Record::Bytes(&self.inspectors),
+                ],
+                self.targets.as_deref().map(Record::Bytes),
+            ),
+        };
         out
     }
 
@@ -59,42 +82,70 @@ impl AuditBundle {
         flate2::read::GzDecoder::new(bytes)
             .read_to_end(&mut raw)
             .map_err(|e| format!("not a gzip stream: {e}"))?;
-        let magic = format!("{AUDIT_FORMAT}\n");
-        let mut rest = raw
-            .strip_prefix(magic.as_bytes())
-            .ok_or_else(|| format!("does not start with `{AUDIT_FORMAT}`"))?;
-        let mut take = |want: &str| -> Result<Vec<u8>, String> {
-            let line = |r: &mut &[u8]| -> Result<String, String> {
-                let at = r
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .ok_or("a record is cut short")?;
-                let s = String::from_utf8_lossy(&r[..at]).into_owned();
-                *r = &r[at + 1..];
-                Ok(s)
-            };
-            let name = line(&mut rest)?;
-            if name != want {
-                return Err(format!("record `{name}` where `{want}` belongs"));
-            }
-            let len: usize = line(&mut rest)?
-                .parse()
-                .map_err(|_| format!("record `{want}` has no length"))?;
-            let bytes = rest
-                .get(..len)
-                .ok_or_else(|| format!("record `{want}` is cut short"))?
-                .to_vec();
-            rest = rest.get(len + 1..).unwrap_or_default();
-            Ok(bytes)
+        let v1 = format!("{AUDIT_FORMAT}\n");
+        let v2 = format!("{AUDIT_FORMAT_V2}\n");
+        let (mut rest, version) = match raw.strip_prefix(v1.as_bytes()) {
+            Some(rest) => (rest, 1),
+            None => raw
+                .strip_prefix(v2.as_bytes())
+                .map(|rest| (rest, 2))
+                .ok_or_else(|| {
+                    format!("does not start with `{AUDIT_FORMAT}` or `{AUDIT_FORMAT_V2}`")
+                })?,
         };
+        if version == 2 {
+            let manifest = take_record(&mut rest, MANIFEST)?;
+            let rules = take_record(&mut rest, RULES)?;
+            let inspectors = take_record(&mut rest, INSPECTORS)?;
+            // The target snapshot only when the bundle holds it (the last record).
+            let targets = match rest.is_empty() {
+                true => None,
+                false => Some(take_record(&mut rest, TARGETS)?),
+            };
+            return Ok(AuditBundle {
+                manifest,
+                public: None,
+                rules,
+                targets,
+                inspectors,
+            });
+        }
+        let mut take = |want: &str| take_record(&mut rest, want);
         Ok(AuditBundle {
             manifest: take(MANIFEST)?,
-            public: take(PUBLIC_FILE)?,
+            public: Some(take(PUBLIC_FILE)?),
             rules: take(RULES)?,
-            targets: take(TARGETS)?,
+            targets: Some(take(TARGETS)?),
             inspectors: take(INSPECTORS)?,
         })
     }
+}
+
+/// The record `want` at the start of `rest` (name, length and bytes, each ended by `\n`),
+/// `rest` moved past it.
+fn take_record(rest: &mut &[u8], want: &str) -> Result<Vec<u8>, String> {
+    let line = |r: &mut &[u8]| -> Result<String, String> {
+        let at = r
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("a record is cut short")?;
+        let s = String::from_utf8_lossy(&r[..at]).into_owned();
+        *r = &r[at + 1..];
+        Ok(s)
+    };
+    let name = line(rest)?;
+    if name != want {
+        return Err(format!("record `{name}` where `{want}` belongs"));
+    }
+    let len: usize = line(rest)?
+        .parse()
+        .map_err(|_| format!("record `{want}` has no length"))?;
+    let bytes = rest
+        .get(..len)
+        .ok_or_else(|| format!("record `{want}` is cut short"))?
+        .to_vec();
+    *rest = rest.get(len + 1..).unwrap_or_default();
+    Ok(bytes)
 }
 
 /// Where one record of an audit bundle comes from: bytes at hand, or a file copied in as it is
@@ -117,9 +168,39 @@ pub fn write_audit(out: impl std::io::Write, records: [Record<'_>; 5]) -> std::i
     write_audit_in(out, records, AUDIT_PIECE)
 }
 
+/// Writes a `suiji-audit-bundle/2` to `out`: the manifest, the rules archive and the inspector
+/// snapshot, then the target snapshot when it is given (a registry not kept as a snapshot file).
+pub fn write_audit_v2(
+    out: impl std::io::Write,
+    [manifest, rules, inspectors]: [Record<'_>; 3],
+    targets: Option<Record<'_>>,
+) -> std::io::Result<()> {
+    let mut records = vec![
+        (MANIFEST, manifest),
+        (RULES, rules),
+        (INSPECTORS, inspectors),
+    ];
+    records.extend(targets.map(|t| (TARGETS, t)));
+    write_records(out, AUDIT_FORMAT_V2, &records, AUDIT_PIECE)
+}
+
 fn write_audit_in(
     out: impl std::io::Write,
     records: [Record<'_>; 5],
+    piece: usize,
+) -> std::io::Result<()> {
+    let named: Vec<(&str, Record<'_>)> = [MANIFEST, PUBLIC_FILE, RULES, TARGETS, INSPECTORS]
+        .into_iter()
+        .zip(records)
+        .collect();
+    write_records(out, AUDIT_FORMAT, &named, piece)
+}
+
+/// The format line and `records` (name, where its bytes come from), gzip-compressed.
+fn write_records(
+    out: impl std::io::Write,
+    format: &str,
+    records: &[(&str, Record<'_>)],
     piece: usize,
 ) -> std::io::Result<()> {
     let gz = flate2::GzBuilder::new()
@@ -130,12 +211,9 @@ fn write_audit_in(
         buf: Vec::with_capacity(piece),
         piece,
     };
-    w.write_all(AUDIT_FORMAT.as_bytes())?;
+    w.write_all(format.as_bytes())?;
     w.write_all(b"\n")?;
-    for (name, record) in [MANIFEST, PUBLIC_FILE, RULES, TARGETS, INSPECTORS]
-        .into_iter()
-        .zip(records)
-    {
+    for &(name, record) in records {
         match record {
             Record::Bytes(bytes) => {
                 w.write_all(format!("{name}\n{}\n", bytes.len()).as_bytes())?;
@@ -191,20 +269,27 @@ impl<W: std::io::Write> std::io::Write for Pieces<W> {
     }
 }
 
-/// A draw's bundle files for its folder: (name, bytes).
+/// Whether a draw recorded as `m` has a `suiji-audit-bundle/2` (a `suiji-manifest/4`'s).
+pub fn audit_v2(m: &Manifest) -> bool {
+    m.format == crate::draw::manifest::MANIFEST_FORMAT_V4
+}
+
+/// A draw's bundle files for its folder: (name, bytes). `targets`: the target snapshot, and
+/// whether it is kept as a snapshot file (a `suiji-audit-bundle/2` then refers to it).
 pub fn files(
     manifest: &Manifest,
     public: &PublicBundle,
     rules: &[u8],
-    targets: &[u8],
+    (targets, kept_as_file): (&[u8], bool),
     inspectors: &[u8],
 ) -> Vec<(PathBuf, Vec<u8>)> {
     let public = public.to_bytes();
+    let v2 = audit_v2(manifest);
     let audit = AuditBundle {
         manifest: manifest.to_pretty_json().into_bytes(),
-        public: public.clone(),
+        public: (!v2).then(|| public.clone()),
         rules: rules.to_vec(),
-        targets: targets.to_vec(),
+        targets: (!(v2 && kept_as_file)).then(|| targets.to_vec()),
         inspectors: inspectors.to_vec(),
     };
     vec![
@@ -257,8 +342,11 @@ impl crate::diag::Problem for BundleError {
 }
 
 /// Checks a public bundle (the selection, from its frame) or an audit bundle (the whole draw,
-/// re-run from its archived inputs in a temporary folder, without any database).
-pub fn check(path: &Path) -> Result<Checked, BundleError> {
+/// re-run from its archived inputs in a temporary folder, without any database). `snapshots`:
+/// a folder holding target snapshot files by hash (`<hash>.csv`: a data folder's
+/// `snapshots/`), for a `suiji-audit-bundle/2` that refers to its snapshot; the bundle's own
+/// folder is looked in first.
+pub fn check(path: &Path, snapshots: Option<&Path>) -> Result<Checked, BundleError> {
     let bytes = std::fs::read(path).map_err(|source| BundleError::Read {
         path: path.to_path_buf(),
         source,
@@ -269,10 +357,26 @@ pub fn check(path: &Path) -> Result<Checked, BundleError> {
     };
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let audit = AuditBundle::parse(&bytes).map_err(not)?;
-        return check_audit(&audit).map_err(not);
+        let own = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let folders: Vec<&Path> = std::iter::once(own).chain(snapshots).collect();
+        return check_audit(&audit, &folders).map_err(not);
     }
     let public: PublicBundle = serde_json::from_slice(&bytes).map_err(|e| not(e.to_string()))?;
-    Ok(check_public(&public, &bytes))
+    let mut checked = check_public(&public, &bytes);
+    if public.exclusion_summary.is_some() {
+        let beside = path.with_file_name(crate::draw::manifest::EXCLUSIONS_FILE);
+        checked.differences.extend(match std::fs::read(&beside) {
+            Ok(detail) => public.check_detail_file(&detail),
+            Err(e) => vec![format!(
+                "cannot read {} (the exclusions the bundle summarises, checked by their hash): {e}",
+                beside.display()
+            )],
+        });
+    }
+    Ok(checked)
 }
 
 fn check_public(b: &PublicBundle, bytes: &[u8]) -> Checked {
@@ -294,16 +398,42 @@ fn check_public(b: &PublicBundle, bytes: &[u8]) -> Checked {
     }
 }
 
+/// What an audit bundle says before the re-run: its public bundle checked (version 1), or the
+/// manifest's account of it (version 2, which leaves the public bundle out).
+fn audit_checked(a: &AuditBundle, m: &Manifest) -> Result<Checked, String> {
+    let Some(public) = &a.public else {
+        return Ok(Checked {
+            kind: "audit",
+            matter: m.matter.clone(),
+            period: m.period.id.clone(),
+            public_hash: m.public_bundle.clone().unwrap_or_default(),
+            eligible: m.strata.iter().map(|s| s.eligible).sum(),
+            drawn: m.selected.len(),
+            differences: Vec::new(),
+        });
+    };
+    let b: PublicBundle = serde_json::from_slice(public)
+        .map_err(|e| format!("its public bundle cannot be read: {e}"))?;
+    let mut out = check_public(&b, public);
+    out.kind = "audit";
+    if let Some(recorded) = &m.public_bundle
+        && *recorded != out.public_hash
+    {
+        out.differences.push(format!(
+            "the manifest records public bundle {recorded}, the bundle's file hashes to {}",
+            out.public_hash
+        ));
+    }
+    Ok(out)
+}
+
 /// The whole draw again from an audit bundle: every hash, then the re-run's manifest and
-/// public bundle against the recorded ones.
-fn check_audit(a: &AuditBundle) -> Result<Checked, String> {
+/// public bundle against the recorded ones. A version 2 bundle without the target snapshot
+/// finds it as `<hash>.csv` in one of `folders`.
+fn check_audit(a: &AuditBundle, folders: &[&Path]) -> Result<Checked, String> {
     let m: Manifest = serde_json::from_slice(&a.manifest)
         .map_err(|e| format!("its manifest cannot be read: {e}"))?;
-    let public: PublicBundle = serde_json::from_slice(&a.public)
-        .map_err(|e| format!("its public bundle cannot be read: {e}"))?;
-    let mut out = check_public(&public, &a.public);
-    out.kind = "audit";
-    let public_hash = out.public_hash.clone();
+    let mut out = audit_checked(a, &m)?;
     let d = &mut out.differences;
     if m.compute_hash() != m.manifest_hash {
         d.push(format!(
@@ -312,23 +442,21 @@ fn check_audit(a: &AuditBundle) -> Result<Checked, String> {
             m.manifest_hash
         ));
     }
-    if let Some(recorded) = &m.public_bundle
-        && *recorded != public_hash
-    {
-        d.push(format!(
-            "the manifest records public bundle {recorded}, the bundle's file hashes to {public_hash}"
-        ));
-    }
-    for (what, bytes, want) in [
-        ("targets snapshot", &a.targets, &m.registry.targets_snapshot),
+    let held = [
+        (
+            "targets snapshot",
+            a.targets.as_deref(),
+            &m.registry.targets_snapshot,
+        ),
         (
             "inspectors snapshot",
-            &a.inspectors,
+            Some(&a.inspectors[..]),
             &m.registry.inspectors_snapshot,
         ),
-    ] {
-        let got = crate::digest::sha256_hex(bytes);
-        if got != *want {
+    ];
+    for (what, bytes, want) in held {
+        let got = bytes.map(crate::digest::sha256_hex);
+        if let Some(got) = got.filter(|got| got != want) {
             d.push(format!(
                 "the {what} hashes to {got}, the manifest names {want}"
             ));
@@ -341,38 +469,78 @@ fn check_audit(a: &AuditBundle) -> Result<Checked, String> {
         ));
         return Ok(out);
     };
-    let archived = super::verify::archived_from(&m, |hash: &str, what: &str| {
-        if hash == m.rules_hash {
-            Ok(a.rules.clone())
-        } else if hash == m.registry.targets_snapshot {
-            Ok(a.targets.clone())
-        } else if hash == m.registry.inspectors_snapshot {
-            Ok(a.inspectors.clone())
-        } else {
-            Err(format!("the bundle has no {what} {hash}"))
-        }
-    });
-    match archived.and_then(|x| super::verify::rerun_archived(&m, algorithm, x)) {
-        Ok((re, bundle)) => {
-            d.extend(m.differences(&re));
-            if re.manifest_hash != m.manifest_hash {
-                d.push(format!(
-                    "the re-run manifest hashes to {}, the recorded one to {}",
-                    re.manifest_hash, m.manifest_hash
-                ));
-            }
-            match bundle {
-                Some(b) if b.to_bytes() == a.public => {}
-                Some(_) => d.push(
-                    "the re-run gives another public bundle (frame, weights or fields differ)"
-                        .into(),
-                ),
-                None => d.push("the re-run gave no public bundle".into()),
-            }
-        }
+    match rerun_audit(a, &m, algorithm, folders) {
+        Ok((re, bundle, _)) => d.extend(rerun_differences(a, &m, &re, bundle.as_ref())),
         Err(e) => d.push(e),
     }
     Ok(out)
+}
+
+/// The draw re-run from an audit bundle's records (the target snapshot from its file when the
+/// bundle refers to it).
+fn rerun_audit(
+    a: &AuditBundle,
+    m: &Manifest,
+    algorithm: Algorithm,
+    folders: &[&Path],
+) -> Result<super::verify::Rerun, String> {
+    let get = |hash: &str, what: &str| {
+        if hash == m.rules_hash {
+            Ok(a.rules.clone())
+        } else if hash == m.registry.inspectors_snapshot {
+            Ok(a.inspectors.clone())
+        } else if let (true, Some(t)) = (hash == m.registry.targets_snapshot, &a.targets) {
+            Ok(t.clone())
+        } else {
+            Err(format!("the bundle has no {what} {hash}"))
+        }
+    };
+    if a.targets.is_some() {
+        let archived = super::verify::archived_from(m, &get)?;
+        return super::verify::rerun_archived(m, algorithm, archived);
+    }
+    let hash = &m.registry.targets_snapshot;
+    let name = format!("{hash}.csv");
+    let path = folders
+        .iter()
+        .map(|f| f.join(&name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "the target snapshot {name} (which the audit bundle refers to by its hash) is in none of {}: put it beside the bundle, or give the data folder that holds it in snapshots/ (--data)",
+                folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+    super::verify::rerun_over_file(m, algorithm, path, &get)
+}
+
+/// How a re-run differs from the recorded draw: its manifest, and its public bundle (the
+/// bundle's bytes for version 1, which holds it; its hash in the manifest for version 2).
+fn rerun_differences(
+    a: &AuditBundle,
+    m: &Manifest,
+    re: &Manifest,
+    bundle: Option<&PublicBundle>,
+) -> Vec<String> {
+    let mut d = m.differences(re);
+    if re.manifest_hash != m.manifest_hash {
+        d.push(format!(
+            "the re-run manifest hashes to {}, the recorded one to {}",
+            re.manifest_hash, m.manifest_hash
+        ));
+    }
+    let same = match (&a.public, bundle) {
+        (Some(held), Some(b)) => b.to_bytes() == *held,
+        (Some(_), None) => {
+            d.push("the re-run gave no public bundle".into());
+            return d;
+        }
+        (None, _) => re.public_bundle == m.public_bundle,
+    };
+    if !same {
+        d.push("the re-run gives another public bundle (frame, weights or fields differ)".into());
+    }
+    d
 }
 
 #[cfg(test)]
@@ -394,7 +562,7 @@ mod tests {
     fn records<'a>(held: &'a AuditBundle, targets: Record<'a>) -> [Record<'a>; 5] {
         [
             Record::Bytes(&held.manifest),
-            Record::Bytes(&held.public),
+            Record::Bytes(held.public.as_deref().unwrap_or_default()),
             Record::Bytes(&held.rules),
             targets,
             Record::Bytes(&held.inspectors),
@@ -404,10 +572,35 @@ mod tests {
     fn held(targets: Vec<u8>) -> AuditBundle {
         AuditBundle {
             manifest: b"{\"format\": \"suiji-manifest/2\"}".to_vec(),
-            public: b"{\"format\":\"suiji-public-bundle/1\"}".to_vec(),
+            public: Some(b"{\"format\":\"suiji-public-bundle/1\"}".to_vec()),
             rules: b"suiji-rules/2\n".to_vec(),
-            targets,
+            targets: Some(targets),
             inspectors: b"id,name\nP1,A\n".to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_version_2_audit_bundle_reads_back_with_or_without_its_target_snapshot() {
+        let full = held(snapshot_like());
+        for targets in [None, full.targets.clone()] {
+            let v2 = AuditBundle {
+                public: None,
+                targets,
+                ..full.clone()
+            };
+            let bytes = v2.to_bytes();
+            let mut raw = Vec::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_end(&mut raw)
+                .expect("gzip");
+            assert!(raw.starts_with(b"suiji-audit-bundle/2\nmanifest.json\n"));
+            let back = AuditBundle::parse(&bytes).expect("parse");
+            assert_eq!(back.public, None);
+            assert_eq!(back.targets, v2.targets);
+            assert_eq!(
+                (back.manifest, back.rules, back.inspectors),
+                (v2.manifest, v2.rules, v2.inspectors)
+            );
         }
     }
 
@@ -418,10 +611,10 @@ mod tests {
         // compressed in one call.
         let mut raw = format!("{AUDIT_FORMAT}\n").into_bytes();
         for (name, bytes) in [
-            (MANIFEST, &held.manifest),
-            (PUBLIC_FILE, &held.public),
+            (MANIFEST, &held.manifest[..]),
+            (PUBLIC_FILE, held.public.as_deref().unwrap_or_default()),
             (RULES, &held.rules),
-            (TARGETS, &held.targets),
+            (TARGETS, held.targets.as_deref().unwrap_or_default()),
             (INSPECTORS, &held.inspectors),
         ] {
             raw.extend_from_slice(format!("{name}\n{}\n", bytes.len()).as_bytes());
@@ -436,7 +629,7 @@ mod tests {
         assert_eq!(held.to_bytes(), whole);
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("snapshot.csv");
-        std::fs::write(&path, &held.targets).expect("write snapshot");
+        std::fs::write(&path, held.targets.as_deref().unwrap_or_default()).expect("write snapshot");
         let mut copied = Vec::new();
         write_audit(&mut copied, records(&held, Record::File(&path))).expect("write");
         assert_eq!(copied, whole);
@@ -447,7 +640,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let held = held(snapshot_like());
         let path = dir.path().join("snapshot.csv");
-        std::fs::write(&path, &held.targets).expect("write snapshot");
+        std::fs::write(&path, held.targets.as_deref().unwrap_or_default()).expect("write snapshot");
         // Pieces much smaller than the bundle: cut inside every record.
         let piece = 4099;
         let mut copied = Vec::new();
@@ -455,7 +648,10 @@ mod tests {
         let mut in_memory = Vec::new();
         write_audit_in(
             &mut in_memory,
-            records(&held, Record::Bytes(&held.targets)),
+            records(
+                &held,
+                Record::Bytes(held.targets.as_deref().unwrap_or_default()),
+            ),
             piece,
         )
         .expect("write");

@@ -159,7 +159,7 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
     let rules = get(&m.rules_hash, "rules")?;
     let targets = get(&m.registry.targets_snapshot, "targets")?;
     let inspectors = get(&m.registry.inspectors_snapshot, "inspectors")?;
-    let archived = super::verify::archived_from(&m, |hash: &str, what: &str| {
+    let archived = super::verify::archived_from(&m, &|hash: &str, what: &str| {
         [
             (&m.rules_hash, &rules),
             (&m.registry.targets_snapshot, &targets),
@@ -195,11 +195,11 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
             m.algorithm
         )
     })?;
-    if let (_, Some(bundle)) = super::verify::rerun_archived(&m, algorithm, archived)? {
-        // A `suiji-manifest/3`'s detail file: the excluded targets of the re-run, which its
-        // public bundle lists, checked against the hash the manifest records.
+    if let (_, Some(bundle), excluded) = super::verify::rerun_archived(&m, algorithm, archived)? {
+        // A `suiji-manifest/3`'s or `/4`'s detail file: the excluded targets of the re-run,
+        // checked against the hash the manifest records.
         if let Some(summary) = &m.exclusion_summary {
-            let bytes = crate::draw::manifest::exclusions_csv(&bundle.exclusions);
+            let bytes = crate::draw::manifest::exclusions_csv(&excluded);
             let hash = crate::digest::sha256_hex(&bytes);
             if hash != summary.sha256 {
                 return Err(format!(
@@ -209,11 +209,16 @@ pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u
             }
             out.push((PathBuf::from(crate::draw::manifest::EXCLUSIONS_FILE), bytes));
         }
+        // A `suiji-audit-bundle/2` refers to a target snapshot kept as a file by its hash.
+        let kept_as_file = store
+            .snapshot_file(&m.registry.targets_snapshot)
+            .map_err(|e| e.to_string())?
+            .is_some();
         out.extend(super::bundle::files(
             &m,
             &bundle,
             &rules,
-            &targets,
+            (&targets, kept_as_file),
             &inspectors,
         ));
     }

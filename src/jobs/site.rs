@@ -141,6 +141,9 @@ pub struct SiteDraw {
     pub bundle_hash: Option<String>,
     /// The public bundle's file, when the draw's folder has one.
     pub bundle_file: Option<PathBuf>,
+    /// Whether `exclusions.csv` is published beside the bundle (a `suiji-public-bundle/2`
+    /// keeps only its summary; the file lists the exclusions).
+    pub bundle_detail: bool,
     /// (stratum, eligible, drawn).
     pub strata: Vec<(String, usize, usize)>,
     /// The drawn targets' public fields, in draw order.
@@ -604,6 +607,10 @@ fn site_draw(cx: &Context, l: &DrawLedger, registry: &HashMap<String, Target>) -
         manifest_hash: m.manifest_hash.clone(),
         draw_ref: l.draw_ref.clone(),
         bundle_hash: m.public_bundle.clone(),
+        bundle_detail: bundle.is_file()
+            && bundle
+                .with_file_name(crate::draw::manifest::EXCLUSIONS_FILE)
+                .is_file(),
         bundle_file: bundle.is_file().then_some(bundle),
         strata,
         rows,

@@ -209,7 +209,7 @@ pub(crate) fn archived_workload_cap(m: &Manifest, store: &dyn DrawStore) -> Resu
 
 /// Loads the rules and the registry snapshot a manifest names from the database's archive.
 pub(crate) fn archived(m: &Manifest, store: &dyn DrawStore) -> Result<Archived, String> {
-    archived_from(m, |hash: &str, what: &str| {
+    archived_from(m, &|hash: &str, what: &str| {
         store
             .get_snapshot(hash)
             .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
@@ -220,12 +220,12 @@ pub(crate) fn archived(m: &Manifest, store: &dyn DrawStore) -> Result<Archived, 
 /// (hash, what) — from the database, or from an audit bundle.
 pub(crate) fn archived_from(
     m: &Manifest,
-    get: impl Fn(&str, &str) -> Result<Vec<u8>, String>,
+    get: &impl Fn(&str, &str) -> Result<Vec<u8>, String>,
 ) -> Result<Archived, String> {
     let targets =
         crate::registry::parse_canonical_targets(&get(&m.registry.targets_snapshot, "targets")?)
             .map_err(|e| format!("targets snapshot unreadable: {e}"))?;
-    let (inspectors, dir, loaded) = inspectors_and_rules(m, &get)?;
+    let (inspectors, dir, loaded) = inspectors_and_rules(m, get)?;
     let registry = Registry {
         targets,
         inspectors,
@@ -254,15 +254,42 @@ fn archived_for_rerun(
     let file = store
         .snapshot_file(hash)
         .map_err(|e| format!("the archived targets snapshot {hash} cannot be used: {e}"))?;
+    archived_over(m, file, &|hash: &str, what: &str| {
+        store
+            .get_snapshot(hash)
+            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+    })
+}
+
+/// Re-runs a draw over its target snapshot file `path` (hashed as it is read), the rules and
+/// inspectors given by `get` (hash, what): an audit bundle that refers to the snapshot.
+pub(crate) fn rerun_over_file(
+    m: &Manifest,
+    algorithm: Algorithm,
+    path: std::path::PathBuf,
+    get: &impl Fn(&str, &str) -> Result<Vec<u8>, String>,
+) -> Result<Rerun, String> {
+    let (_dir, loaded, frozen) = archived_over(m, Some(path), get)?;
+    rerun_frozen(m, algorithm, &loaded, &frozen, BundleOut::Hash)
+}
+
+/// A recorded draw's rules and registry, their bytes given by `get` (hash, what), the target
+/// snapshot read from the file `file` when there is one (in bounded memory).
+fn archived_over(
+    m: &Manifest,
+    file: Option<std::path::PathBuf>,
+    get: &impl Fn(&str, &str) -> Result<Vec<u8>, String>,
+) -> Result<(tempfile::TempDir, crate::rules::Loaded, Frozen), String> {
+    let hash = &m.registry.targets_snapshot;
     let Some(path) = file else {
         let Archived {
             _dir,
             loaded,
             registry,
-        } = archived(m, store)?;
+        } = archived_from(m, get)?;
         return Ok((_dir, loaded, Frozen::new(registry)));
     };
-    let (inspectors, dir, loaded) = archived_inspectors_and_rules(m, store)?;
+    let (inspectors, dir, loaded) = inspectors_and_rules(m, get)?;
     let size = std::fs::metadata(&path)
         .map_err(|e| format!("the archived targets snapshot {}: {e}", path.display()))?
         .len();
@@ -287,16 +314,24 @@ fn archived_for_rerun(
 
 fn rerun(m: &Manifest, algorithm: Algorithm, store: &dyn DrawStore) -> Result<Manifest, String> {
     let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
-    rerun_frozen(m, algorithm, &loaded, &frozen, BundleOut::Hash).map(|(re, _)| re)
+    rerun_frozen(m, algorithm, &loaded, &frozen, BundleOut::Hash).map(|(re, ..)| re)
 }
 
+/// A re-run's manifest, public bundle (when kept) and excluded targets (a detail file's).
+pub(crate) type Rerun = (
+    Manifest,
+    Option<PublicBundle>,
+    Vec<crate::draw::manifest::Exclusion>,
+);
+
 /// Re-runs a draw from its archived inputs: the manifest and the public bundle it gives (the
-/// bundle's hash recorded in the manifest only if the recorded one has it).
+/// bundle's hash recorded in the manifest only if the recorded one has it), and the excluded
+/// targets its detail file lists (`suiji-manifest/3`, `/4`).
 pub(crate) fn rerun_archived(
     m: &Manifest,
     algorithm: Algorithm,
     archived: Archived,
-) -> Result<(Manifest, Option<PublicBundle>), String> {
+) -> Result<Rerun, String> {
     let Archived {
         _dir,
         loaded,
@@ -319,7 +354,7 @@ fn rerun_frozen(
     loaded: &crate::rules::Loaded,
     frozen: &Frozen,
     out: BundleOut<'_>,
-) -> Result<(Manifest, Option<PublicBundle>), String> {
+) -> Result<Rerun, String> {
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
             crate::calendar::Holiday::parse(h).ok_or(format!("unknown holiday kind {}", m.kind))?,
@@ -358,9 +393,9 @@ fn rerun_frozen(
         return Err("manifest reference date differs from its issue date".into());
     }
     let history = History::of_manifest(m);
-    let record = m.public_bundle.is_some();
+    let at = crate::jobs::issue::BundleAt::of(m);
     let Some(file) = &frozen.file else {
-        return compute_public(loaded, frozen, &history, &req, (record, out))
+        return compute_public(loaded, frozen, &history, &req, (at, out))
             .map_err(|e| e.to_string());
     };
     // The snapshot file is hashed while the draw reads it: a file that is not the recorded
@@ -368,7 +403,7 @@ fn rerun_frozen(
     let path = &file.snapshot.path;
     let (computed, hashed) = std::thread::scope(|s| {
         let hashed = s.spawn(|| crate::digest::sha256_file(path));
-        let computed = compute_public(loaded, frozen, &history, &req, (record, out));
+        let computed = compute_public(loaded, frozen, &history, &req, (at, out));
         (computed, hashed.join())
     });
     match hashed {

@@ -47,7 +47,7 @@ pub(crate) fn file(name: &str) -> String {
         "public.csv" => "公示名单（CSV）".into(),
         "public.html" => "公示名单（网页）".into(),
         "bundle.public.json" => "公开数据包（任何人可复核抽取，JSON）".into(),
-        "bundle.audit.gz" => "审计数据包（含名录库快照、规则和执法人员，不公开）".into(),
+        "bundle.audit.gz" => "审计数据包（含规则、执法人员和名录库快照或其校验值，不公开）".into(),
         "exclusions.csv" => "排除名单（CSV）".into(),
         other => split_file(other).unwrap_or_else(|| format!("文件 {other}")),
     }

@@ -282,13 +282,18 @@ fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, String)>, askama
     Ok(out)
 }
 
-/// The public bundles: (path relative to the site's root, the draw folder's file).
+/// The public bundles, each with the `exclusions.csv` beside it when the draw has one (a
+/// `suiji-public-bundle/2` summarises the exclusions it lists): (path relative to the site's
+/// root, the draw folder's file).
 pub fn bundles(site: &Site) -> Vec<(String, std::path::PathBuf)> {
+    let detail = crate::draw::manifest::EXCLUSIONS_FILE;
     site.draws()
-        .filter_map(|d| {
-            d.bundle_file
-                .as_ref()
-                .map(|f| (format!("draws/{}/{PUBLIC_BUNDLE}", d.id), f.clone()))
+        .filter_map(|d| Some((d, d.bundle_file.as_ref()?)))
+        .flat_map(|(d, f)| {
+            let beside = d
+                .bundle_detail
+                .then(|| (format!("draws/{}/{detail}", d.id), f.with_file_name(detail)));
+            std::iter::once((format!("draws/{}/{PUBLIC_BUNDLE}", d.id), f.clone())).chain(beside)
         })
         .collect()
 }
@@ -299,6 +304,8 @@ fn content_type(path: &str) -> &'static str {
     }
     if path.ends_with(".json") {
         "application/json"
+    } else if path.ends_with(".csv") {
+        "text/csv; charset=utf-8"
     } else if path.ends_with(".xml") {
         "application/rss+xml; charset=utf-8"
     } else {
@@ -311,7 +318,7 @@ fn content_type(path: &str) -> &'static str {
 /// version of suiji; pages change with every draw, publication and commitment, so they are
 /// revalidated each time (`no-cache`: kept, but asked for with `If-None-Match`).
 fn cache_control(path: &str) -> &'static str {
-    if path.ends_with(PUBLIC_BUNDLE) {
+    if path.ends_with(PUBLIC_BUNDLE) || path.ends_with(crate::draw::manifest::EXCLUSIONS_FILE) {
         "public, max-age=31536000, immutable"
     } else if ASSETS.iter().any(|(p, _, _)| *p == path) {
         "public, max-age=86400"

@@ -633,19 +633,19 @@ impl Test {
 }
 
 /// The manifest at `path` as JSON, its excluded targets listed in `exclusions` as earlier
-/// formats list them: a `suiji-manifest/3` keeps only their summary, its `exclusions.csv`
+/// formats list them: a `suiji-manifest/3` or `/4` keeps only their summary, its `exclusions.csv`
 /// beside it (read here, after checking it hashes to what the manifest records) lists them.
 pub fn manifest_with_exclusions(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).expect("manifest");
     let mut m: serde_json::Value = serde_json::from_str(&text).expect("manifest is JSON");
-    if m["format"] == "suiji-manifest/3" {
+    if m["exclusion_summary"].is_object() {
         let folder = path.parent().expect("folder");
         m["exclusions"] = serde_json::Value::Array(detail_rows(folder, &m));
     }
     m
 }
 
-/// The rows of a `suiji-manifest/3`'s detail file in `folder`, as manifest exclusions.
+/// The rows of a `suiji-manifest/3`'s or `/4`'s detail file in `folder`, as manifest exclusions.
 pub fn detail_rows(folder: &Path, m: &serde_json::Value) -> Vec<serde_json::Value> {
     let summary = &m["exclusion_summary"];
     let file = summary["file"].as_str().expect("file");

@@ -132,17 +132,44 @@ pub struct Request {
     pub dry_run: bool,
     /// The draw's dates come from a provisional calendar (see [`provisional`]).
     pub provisional: bool,
-    /// `suiji-manifest/3`: the excluded targets go to the draw's `exclusions.csv`, the manifest
-    /// keeps their summary and the file's hash (new draws: [`exclusions_in_file`]; a re-run:
-    /// as the recorded manifest says).
+    /// `suiji-manifest/3` or `/4`: the excluded targets go to the draw's `exclusions.csv`, the
+    /// manifest keeps their summary and the file's hash (new draws: [`exclusions_in_file`]; a
+    /// re-run: as the recorded manifest says). Which of the two: [`BundleAt`].
     pub exclusions_in_file: bool,
 }
 
 /// Whether a new draw by `algorithm` keeps its excluded targets in a detail file
-/// (`suiji-manifest/3`, docs/draw-algorithm.md V2-17): every `suiji-draw/2` draw does;
+/// (`suiji-manifest/4`, docs/draw-algorithm.md V2-17, V2-18): every `suiji-draw/2` draw does;
 /// `suiji-draw/1` draws keep `suiji-manifest/1`.
 pub fn exclusions_in_file(algorithm: Algorithm) -> bool {
     algorithm == Algorithm::V2
+}
+
+/// What the manifest records of the public bundle, and which bundle: its hash or not (`record`:
+/// `suiji-manifest/2` and later; false only to re-run a draw made before bundles), and for a
+/// draw with a detail file whether the bundle lists the exclusions (`listing`: a re-run of a
+/// `suiji-manifest/3`, whose bundle is `suiji-public-bundle/1`) or keeps their summary (new
+/// draws: `suiji-manifest/4`, `suiji-public-bundle/2`).
+#[derive(Debug, Clone, Copy)]
+pub struct BundleAt {
+    pub record: bool,
+    pub listing: bool,
+}
+
+impl BundleAt {
+    /// A new draw's: its hash recorded, the exclusions summarised.
+    pub const NEW: BundleAt = BundleAt {
+        record: true,
+        listing: false,
+    };
+
+    /// The recorded draw `m`'s, for a re-run.
+    pub fn of(m: &Manifest) -> BundleAt {
+        BundleAt {
+            record: m.public_bundle.is_some(),
+            listing: m.format == crate::draw::manifest::MANIFEST_FORMAT_V3,
+        }
+    }
 }
 
 /// Whether a draw's dates come from a provisional calendar: its issue or its due date falls
@@ -305,21 +332,22 @@ pub fn compute(
     hist: &History,
     req: &Request,
 ) -> Result<Manifest, IssueError> {
-    compute_public(loaded, frozen, hist, req, (true, BundleOut::Hash)).map(|(m, _)| m)
+    compute_public(loaded, frozen, hist, req, (BundleAt::NEW, BundleOut::Hash)).map(|(m, ..)| m)
 }
 
-/// Runs the draw for `req` (pure) with its public bundle; `record`: the manifest records the
-/// bundle's hash (`suiji-manifest/2`; false only to re-run a draw made before bundles); `out`:
-/// what becomes of the bundle (returned only with [`BundleOut::Keep`]).
+/// Runs the draw for `req` (pure) with its public bundle: `at` says what the manifest records of
+/// it and which bundle it is, `out` what becomes of it (returned only with
+/// [`BundleOut::Keep`]). Also returns the excluded targets a `suiji-manifest/3` or `/4` lists
+/// in its detail file.
 pub fn compute_public(
     loaded: &Loaded,
     frozen: &Frozen,
     hist: &History,
     req: &Request,
-    (record, out): (bool, BundleOut<'_>),
-) -> Result<(Manifest, Option<PublicBundle>), IssueError> {
-    compute_drawn(loaded, frozen, hist, req, (record, out, false), false)
-        .map(|d| (d.manifest, d.bundle))
+    (at, out): (BundleAt, BundleOut<'_>),
+) -> Result<(Manifest, Option<PublicBundle>, Vec<Exclusion>), IssueError> {
+    compute_drawn(loaded, frozen, hist, req, (at, out, false), false)
+        .map(|d| (d.manifest, d.bundle, d.excluded))
 }
 
 /// [`compute_public`], also returning the drawn targets' rows when `keep_drawn`.
@@ -328,7 +356,7 @@ fn compute_drawn(
     frozen: &Frozen,
     hist: &History,
     req: &Request,
-    (record, out, keep_drawn): (bool, BundleOut<'_>, bool),
+    (at, out, keep_drawn): (BundleAt, BundleOut<'_>, bool),
     counts_only: bool,
 ) -> Result<pipeline::Drawn, IssueError> {
     let model = &loaded.model;
@@ -367,8 +395,9 @@ fn compute_drawn(
     };
     let public = Public {
         fields: &model.config.public_fields,
-        record,
+        record: at.record,
         out,
+        summarised: !at.listing,
     };
     let opts = Options {
         keep_drawn,
@@ -405,7 +434,7 @@ pub fn compute_counts(
         frozen,
         hist,
         req,
-        (true, BundleOut::Hash, false),
+        (BundleAt::NEW, BundleOut::Hash, false),
         true,
     )
     .map(|d| d.manifest)
@@ -587,7 +616,7 @@ fn draw_staged(
             frozen,
             hist,
             req,
-            (true, BundleOut::Hash, keep_drawn),
+            (BundleAt::NEW, BundleOut::Hash, keep_drawn),
             false,
         )?;
         return Ok((None, drawn));
@@ -604,7 +633,14 @@ fn draw_staged(
     let file = std::fs::File::create(&path).map_err(|e| output(&path, &e))?;
     let file = std::cell::RefCell::new(file);
     let out = BundleOut::Write(&file);
-    let drawn = compute_drawn(loaded, frozen, hist, req, (true, out, keep_drawn), false)?;
+    let drawn = compute_drawn(
+        loaded,
+        frozen,
+        hist,
+        req,
+        (BundleAt::NEW, out, keep_drawn),
+        false,
+    )?;
     Ok((Some(staging), drawn))
 }
 
@@ -659,6 +695,7 @@ fn stage(
         .matter(&d.matter)
         .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
     let dir = staging.dir();
+    let v2 = crate::jobs::bundle::audit_v2(manifest);
     if manifest.exclusion_summary.is_some() {
         let bytes = crate::draw::manifest::exclusions_csv(excluded);
         staging
@@ -680,7 +717,7 @@ fn stage(
                     .add(Path::new(&name), &bytes)
                     .map_err(|e| format!("{}: {}", e.path.display(), e.source))?;
                 if name == MANIFEST_FILE && audit.is_none() {
-                    audit = Some(scope.spawn(|| write_audit_bundle(model, frozen, dir)));
+                    audit = Some(scope.spawn(|| write_audit_bundle(model, frozen, dir, v2)));
                 }
                 Ok(())
             },
@@ -692,7 +729,7 @@ fn stage(
                     "writing the audit bundle stopped unexpectedly".into(),
                 ))
             }),
-            None => write_audit_bundle(model, frozen, dir),
+            None => write_audit_bundle(model, frozen, dir, v2),
         };
         written?;
         audit?;
@@ -707,28 +744,45 @@ const MANIFEST_FILE: &str = "manifest.json";
 
 /// Writes the audit bundle into `dir` from the draw's files there (the manifest and the public
 /// bundle, copied as they are read), the rules archive, and the registry snapshots (the target
-/// snapshot copied from its file when the registry was frozen as one).
+/// snapshot copied from its file when the registry was frozen as one). `v2`: a
+/// `suiji-audit-bundle/2`, without the public bundle and, when the registry was frozen as a
+/// snapshot file (kept by its hash), without the target snapshot.
 fn write_audit_bundle(
     model: &crate::rules::model::Model,
     frozen: &Frozen,
     dir: &Path,
+    v2: bool,
 ) -> Result<(), IssueError> {
-    use crate::jobs::bundle::{AUDIT_FILE, Record, write_audit};
+    use crate::jobs::bundle::{AUDIT_FILE, Record, write_audit, write_audit_v2};
     let manifest = dir.join(MANIFEST_FILE);
     let public = dir.join(PUBLIC_FILE);
-    let records = [
-        Record::File(&manifest),
-        Record::File(&public),
-        Record::Bytes(&model.rules_archive),
-        match &frozen.file {
-            Some(f) => Record::File(&f.snapshot.path),
-            None => Record::Bytes(&frozen.targets_bytes),
-        },
-        Record::Bytes(&frozen.inspectors_bytes),
-    ];
+    let targets = match &frozen.file {
+        Some(f) => Record::File(&f.snapshot.path),
+        None => Record::Bytes(&frozen.targets_bytes),
+    };
     let path = dir.join(AUDIT_FILE);
+    let write = |file: std::fs::File| {
+        let out = std::io::BufWriter::new(file);
+        let (rules, inspectors) = (&model.rules_archive, &frozen.inspectors_bytes);
+        if v2 {
+            let held = [
+                Record::File(&manifest),
+                Record::Bytes(rules),
+                Record::Bytes(inspectors),
+            ];
+            return write_audit_v2(out, held, frozen.file.is_none().then_some(targets));
+        }
+        let held = [
+            Record::File(&manifest),
+            Record::File(&public),
+            Record::Bytes(rules),
+            targets,
+            Record::Bytes(inspectors),
+        ];
+        write_audit(out, held)
+    };
     std::fs::File::create(&path)
-        .and_then(|file| write_audit(std::io::BufWriter::new(file), records))
+        .and_then(write)
         .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))
 }
 
