@@ -41,7 +41,8 @@ pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
         | Command::Draws(_)
         | Command::Rules(_)
         | Command::Change(_)
-        | Command::Commit(_) => true,
+        | Command::Commit(_)
+        | Command::Run(_) => true,
         Command::Verify(args) => args.data.is_none(),
         _ => false,
     };
