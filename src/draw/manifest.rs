@@ -23,6 +23,12 @@ pub(crate) const MANIFEST_FORMAT_V3: &str = "suiji-manifest/3";
 /// the list. The manifest's members are version 3's; what `suiji-draw/2` draws record since.
 pub(crate) const MANIFEST_FORMAT_V4: &str = "suiji-manifest/4";
 
+/// Whether a manifest of `format` was recorded since V2-16 (`suiji-manifest/3` and `/4`): one
+/// without `carried_loads` carried none in.
+pub(crate) fn since_v2_16(format: &str) -> bool {
+    format == MANIFEST_FORMAT_V3 || format == MANIFEST_FORMAT_V4
+}
+
 /// The name of a `suiji-manifest/3` draw's exclusion detail file, beside its manifest.
 pub const EXCLUSIONS_FILE: &str = "exclusions.csv";
 

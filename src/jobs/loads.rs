@@ -114,15 +114,15 @@ pub fn shown(loads: &BTreeMap<String, u32>) -> String {
 /// recorded (V2-16 item 2): `None` when they are, or cannot be checked (a version-1 draw, a
 /// draw the audit log does not place, a version-2 draw made before V2-16 that records none);
 /// the difference otherwise. `counted`: the inspectors of the team's departments in the draw's
-/// inspector snapshot. A `suiji-manifest/3` draw was made after V2-16, so one without the
-/// member carried none, and is checked as carrying none.
+/// inspector snapshot. A `suiji-manifest/3` or `/4` draw was made after V2-16, so one without
+/// the member carried none, and is checked as carrying none.
 pub fn carried_problem(
     store: &dyn DrawStore,
     m: &Manifest,
     draw_id: i64,
     counted: &HashSet<&str>,
 ) -> Result<Option<String>, String> {
-    let since_v2_16 = m.format == crate::draw::manifest::MANIFEST_FORMAT_V3;
+    let since_v2_16 = crate::draw::manifest::since_v2_16(&m.format);
     if m.carried_loads.is_none() && !since_v2_16 {
         return Ok(None);
     }

@@ -75,7 +75,7 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &dyn DrawStore) -> Verdict {
 /// any. A re-run takes them from the manifest, so this is what finds a draw recorded with
 /// loads that are not the period's.
 fn carried_check(store: &dyn DrawStore, m: &Manifest, id: i64) -> Option<String> {
-    let since_v2_16 = m.format == crate::draw::manifest::MANIFEST_FORMAT_V3;
+    let since_v2_16 = crate::draw::manifest::since_v2_16(&m.format);
     if m.algorithm != Algorithm::V2.name() || (m.carried_loads.is_none() && !since_v2_16) {
         return None;
     }
