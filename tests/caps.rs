@@ -483,7 +483,7 @@ fn verify_recomputes_the_carried_loads_from_the_records() {
     verify(&p, 1);
 }
 
-/// A `suiji-manifest/3` draw was made after V2-16, so a manifest without `carried_loads`
+/// A `suiji-manifest/3` or `/4` draw was made after V2-16, so a manifest without `carried_loads`
 /// carried none: one whose member was removed behind suiji's back (the hash made again) is
 /// checked as carrying none, and both `verify` and the reference program report the period's
 /// loads it should have carried (beside the teams the re-run then staffs differently).
@@ -494,7 +494,7 @@ fn a_current_manifest_without_its_carried_loads_is_reported_by_verify_and_the_re
     draw(&p, MATTERS[1], "demo", &[]);
     let mut first = None;
     forge_second_draw(&p, |m| {
-        assert_eq!(m.format, "suiji-manifest/3");
+        assert_eq!(m.format, "suiji-manifest/4");
         let carried = m
             .carried_loads
             .take()

@@ -1192,7 +1192,7 @@ def loads_as_of(db, man, order, at, counted):
 def carried_problem(db, draw_id, man, order):
     """(problem, note): the manifest's `carried_loads` against the database's (V2-16). A
     manifest without the member whose period had earlier draws is a note, not a problem: version-2
-    draws made before V2-16 carried nothing (item 6). A `suiji-manifest/3` one was made after
+    draws made before V2-16 carried nothing (item 6). A `suiji-manifest/3` or /4 one was made after
     V2-16, so without the member it carried none, and is checked so."""
     if man["algorithm"] != "suiji-draw/2":
         return None, None
@@ -1200,7 +1200,7 @@ def carried_problem(db, draw_id, man, order):
     if want is None:
         return None, "not in the audit log: its carried loads are not checked"
     recorded = man.get("carried_loads")
-    if recorded is None and man.get("format") == "suiji-manifest/3":
+    if recorded is None and man.get("format") in SUMMARISED:
         recorded = []  # made after V2-16: without the member it carried none
     if recorded is None:
         if want:
