@@ -68,6 +68,80 @@ pub struct NewPublication {
     pub result_ids: Vec<i64>,
 }
 
+/// The checks of a batch of results made before any is written, the same on both databases.
+pub(super) fn check_batch(
+    batches: &[(i64, Vec<NewResult>)],
+    entered_at: &str,
+    actor: &str,
+) -> R<()> {
+    non_empty("entered_at", entered_at)?;
+    non_empty("actor", actor)?;
+    for r in batches.iter().flat_map(|(_, rows)| rows) {
+        non_empty("result category", &r.category)?;
+        date("inspection_date", &r.inspection_date)?;
+        if r.source_line == Some(0) {
+            return Err(StoreError::invalid("source_line", "lines count from 1").into());
+        }
+    }
+    Ok(())
+}
+
+/// The inspectors who signed a result, as recorded (a JSON array).
+pub(super) fn inspectors_text(r: &NewResult) -> R<String> {
+    Ok(serde_json::to_string(&r.inspectors_signed)
+        .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?)
+}
+
+/// The detail of a draw's `results.record` entry: the new ids and the sheets they came from.
+pub(super) fn results_audit(draw_id: i64, rows: &[NewResult], ids: &[i64]) -> ResultsAudit {
+    let mut sources: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.source_file.as_deref())
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    ResultsAudit {
+        count: ids.len(),
+        draw_id,
+        ids: ids.to_vec(),
+        source_files: sources.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// The checks of publications made before any is written, and their files as recorded.
+pub(super) fn publication_texts(pubs: &[NewPublication]) -> R<Vec<String>> {
+    let mut texts = Vec::with_capacity(pubs.len());
+    for p in pubs {
+        non_empty("published_at", &p.published_at)?;
+        non_empty("actor", &p.actor)?;
+        texts.push(
+            serde_json::to_string(&p.files)
+                .map_err(|e| StoreError::invalid("files", e.to_string()))?,
+        );
+    }
+    Ok(texts)
+}
+
+/// A listed result that is not an unpublished result of the publication's draw.
+pub(super) fn not_publishable(result_id: i64, draw_id: i64) -> Fail {
+    StoreError::invalid(
+        "result_ids",
+        format!("result {result_id} is not an unpublished result of draw #{draw_id}"),
+    )
+    .into()
+}
+
+/// The detail of a `publication.record` entry.
+pub(super) fn publication_audit(p: &NewPublication, id: i64) -> PublicationAudit {
+    PublicationAudit {
+        draw_id: p.draw_id,
+        files: p.files.clone(),
+        publication_id: id,
+        result_ids: Some(p.result_ids.clone()),
+        results_published: p.result_ids.len(),
+    }
+}
+
 fn draw_status(c: &Connection, draw_id: i64) -> R<String> {
     c.prepare_cached("SELECT status FROM draws WHERE id = ?1")?
         .query_row([draw_id], |r| r.get(0))
@@ -127,8 +201,7 @@ fn insert_results(
     let mut ids = Vec::with_capacity(rows.len());
     for r in rows {
         check_new_result(tx, draw_id, r)?;
-        let inspectors = serde_json::to_string(&r.inspectors_signed)
-            .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?;
+        let inspectors = inspectors_text(r)?;
         tx.prepare_cached(
             "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
                 inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
@@ -149,18 +222,7 @@ fn insert_results(
         ])?;
         ids.push(tx.last_insert_rowid());
     }
-    let mut sources: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.source_file.as_deref())
-        .collect();
-    sources.sort_unstable();
-    sources.dedup();
-    let detail = ResultsAudit {
-        count: ids.len(),
-        draw_id,
-        ids: ids.clone(),
-        source_files: sources.iter().map(|s| s.to_string()).collect(),
-    };
+    let detail = results_audit(draw_id, rows, &ids);
     let entry = audit::Entry {
         at: entered_at,
         actor,
@@ -197,19 +259,7 @@ impl Store {
         entered_at: &str,
         actor: &str,
     ) -> Result<Vec<Vec<i64>>, StoreError> {
-        let check = || -> R<()> {
-            non_empty("entered_at", entered_at)?;
-            non_empty("actor", actor)?;
-            for r in batches.iter().flat_map(|(_, rows)| rows) {
-                non_empty("result category", &r.category)?;
-                date("inspection_date", &r.inspection_date)?;
-                if r.source_line == Some(0) {
-                    return Err(StoreError::invalid("source_line", "lines count from 1").into());
-                }
-            }
-            Ok(())
-        };
-        check().map_err(|f| f.into_store(&self.path))?;
+        check_batch(batches, entered_at, actor).map_err(|f| f.into_store(&self.path))?;
         let origin = self.origin.clone();
         self.write(|tx| {
             let mut all = Vec::with_capacity(batches.len());
@@ -340,19 +390,7 @@ impl Store {
         pubs: &[NewPublication],
         before_commit: &mut dyn FnMut(),
     ) -> Result<Vec<i64>, StoreError> {
-        let check = || -> R<Vec<String>> {
-            let mut texts = Vec::with_capacity(pubs.len());
-            for p in pubs {
-                non_empty("published_at", &p.published_at)?;
-                non_empty("actor", &p.actor)?;
-                texts.push(
-                    serde_json::to_string(&p.files)
-                        .map_err(|e| StoreError::invalid("files", e.to_string()))?,
-                );
-            }
-            Ok(texts)
-        };
-        let texts = check().map_err(|f| f.into_store(&self.path))?;
+        let texts = publication_texts(pubs).map_err(|f| f.into_store(&self.path))?;
         let origin = self.origin.clone();
         self.write(|tx| {
             let mut out = Vec::with_capacity(pubs.len());
@@ -366,14 +404,7 @@ impl Store {
                         )?
                         .execute(params![p.published_at, rid, p.draw_id])?;
                     if n != 1 {
-                        return Err(StoreError::invalid(
-                            "result_ids",
-                            format!(
-                                "result {rid} is not an unpublished result of draw #{}",
-                                p.draw_id
-                            ),
-                        )
-                        .into());
+                        return Err(not_publishable(*rid, p.draw_id));
                     }
                 }
                 tx.execute(
@@ -388,13 +419,7 @@ impl Store {
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
-                let detail = PublicationAudit {
-                    draw_id: p.draw_id,
-                    files: p.files.clone(),
-                    publication_id: id,
-                    result_ids: Some(p.result_ids.clone()),
-                    results_published: p.result_ids.len(),
-                };
+                let detail = publication_audit(p, id);
                 let entry = audit::Entry {
                     at: &p.published_at,
                     actor: &p.actor,

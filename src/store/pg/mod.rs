@@ -15,9 +15,11 @@
 //! runs here and draws under two-person approval use the version approved here. Results,
 //! publications, accounts, the service and the console still run on SQLite only.
 
+mod anchors;
 pub(crate) mod audit;
 pub(crate) mod copy;
 mod draws;
+mod results;
 mod rules;
 mod schema;
 
