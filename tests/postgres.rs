@@ -1198,7 +1198,11 @@ fn results_published_on_postgres_are_the_sqlite_files_byte_for_byte() {
         .query_one("SELECT count(*) FROM results", &[])
         .expect("count")
         .get(0);
-    assert_eq!((results, entries(&mut db)), (0, before), "a bad import left rows");
+    assert_eq!(
+        (results, entries(&mut db)),
+        (0, before),
+        "a bad import left rows"
+    );
 
     // The import, the publication and the files it writes: the same on both databases.
     let (x, y) = on(&["results", "import", "filled.csv"]);
@@ -1226,7 +1230,9 @@ fn results_published_on_postgres_are_the_sqlite_files_byte_for_byte() {
         .execute("UPDATE results SET remarks = 'x' WHERE id = 1", &[])
         .expect_err("an UPDATE of a published result");
     assert!(
-        refused.to_string().contains("a published result cannot be changed")
+        refused
+            .to_string()
+            .contains("a published result cannot be changed")
             || format!("{refused:?}").contains("a published result cannot be changed"),
         "{refused:?}"
     );
@@ -1236,14 +1242,23 @@ fn results_published_on_postgres_are_the_sqlite_files_byte_for_byte() {
     let out = node.ok(&["regenerate", "--database", &url]);
     assert!(out.contains("1 draw folder(s): 1 written"), "{out}");
     assert!(out.contains("publication output(s)"), "{out}");
-    assert!(out.contains("2 anchor(s) of the audit chain written"), "{out}");
+    assert!(
+        out.contains("2 anchor(s) of the audit chain written"),
+        "{out}"
+    );
     let manifest = "out/draws/zhian.hotel/2023-H1/manifest.json";
     for file in PUBLISHED.iter().chain(&[manifest, anchors]) {
-        assert!(node.read(file) == pg.read(file), "{file} differs on the second node");
+        assert!(
+            node.read(file) == pg.read(file),
+            "{file} differs on the second node"
+        );
     }
     let out = node.ok(&["regenerate", "--database", &url]);
     assert!(out.contains("0 written"), "{out}");
-    assert!(!node.path("data/suiji.sqlite3").exists(), "a SQLite file was made");
+    assert!(
+        !node.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
 }
 
 #[test]
@@ -1263,7 +1278,10 @@ fn anchors_on_postgres_are_kept_in_the_database_and_check_the_chain_there() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("nothing new to anchor"), "{out}");
     let anchors = "out/public/anchors.json";
-    assert!(node.read(anchors) == p.read(anchors), "the node's anchors differ");
+    assert!(
+        node.read(anchors) == p.read(anchors),
+        "the node's anchors differ"
+    );
     let (code, out, err) = on(&node, &["audit", "verify", "--against", anchors]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("consistent with 1 published anchors"), "{out}");
@@ -1273,7 +1291,10 @@ fn anchors_on_postgres_are_kept_in_the_database_and_check_the_chain_there() {
     let refused = db
         .execute("UPDATE anchors SET at = 'x'", &[])
         .expect_err("an UPDATE of an anchor");
-    assert!(format!("{refused:?}").contains("anchors are permanent"), "{refused:?}");
+    assert!(
+        format!("{refused:?}").contains("anchors are permanent"),
+        "{refused:?}"
+    );
     let refused = db
         .execute(
             "INSERT INTO anchors (at, seq, hash, reason, subject)
@@ -1281,15 +1302,23 @@ fn anchors_on_postgres_are_kept_in_the_database_and_check_the_chain_there() {
             &[],
         )
         .expect_err("an anchor naming no entry");
-    assert!(format!("{refused:?}").contains("is not in the audit log"), "{refused:?}");
+    assert!(
+        format!("{refused:?}").contains("is not in the audit log"),
+        "{refused:?}"
+    );
 
     // A published anchor is never rewritten: a node's file that the database contradicts is
     // left as it is, and the command says so.
-    let altered = node.read(anchors).replacen("\"reason\": \"draw\"", "\"reason\": \"daily\"", 1);
+    let altered = node
+        .read(anchors)
+        .replacen("\"reason\": \"draw\"", "\"reason\": \"daily\"", 1);
     node.write(anchors, &altered);
     let (code, _, err) = on(&node, &["audit", "anchor"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("holds an anchor the database does not keep"), "{err}");
+    assert!(
+        err.contains("holds an anchor the database does not keep"),
+        "{err}"
+    );
     assert_eq!(node.read(anchors), altered);
 
     // A chain rewritten behind the server's back contradicts the published anchors.

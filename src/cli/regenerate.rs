@@ -39,8 +39,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let database = super::db::postgres(cli)?;
     let (config, store, anchors): (_, Box<dyn ResultStore>, _) = match &database {
         Some(url) => {
-            let config = crate::rules::load_config(&cli.config)
-                .map_err(crate::jobs::SetupError::Config)?;
+            let config =
+                crate::rules::load_config(&cli.config).map_err(crate::jobs::SetupError::Config)?;
             let store = crate::store::pg::PgStore::open(url)?;
             // The anchors are the database's: this node's file is written from them.
             let anchors = crate::jobs::anchor::write_from(&config.output_dir, &store)?;

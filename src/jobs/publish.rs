@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::place::{Layout, MARKER, PlaceError, Staging};
 use super::probe;
 use super::{Context, SetupError, require_matter};
+use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::output::notice::{index_html, index_json};
 use crate::output::publication::{index_entry, notice, notice_folder, publishable};
 use crate::registry::Target;
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
-use crate::calendar::Calendar;
 use crate::rules::Loaded;
 use crate::store::{
     DrawFilter, DrawStore, NewPublication, PublicationRecord, PublishedFile, ResultStore,
@@ -337,8 +337,7 @@ fn build(
     let mut pubs = Vec::new();
     for p in plans {
         let l = p.ledger;
-        let registry =
-            snapshot_targets(store, &mut snapshots, &l.draw.record.targets_snapshot)?;
+        let registry = snapshot_targets(store, &mut snapshots, &l.draw.record.targets_snapshot)?;
         let n = notice(model, l, registry, &p.newly, as_of);
         let folder = notice_folder(&l.draw.record.matter, &l.draw.record.period);
         let mut described = Vec::new();

@@ -22,11 +22,11 @@ use std::collections::{HashMap, HashSet};
 use super::issue::draw_folder;
 use super::place::{Layout, Staging, staging_name};
 use super::publish::{index_files, notice_files, snapshot_targets};
+use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::manifest::Manifest;
 use crate::output::publication::{notice, notice_folder};
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
-use crate::calendar::Calendar;
 use crate::rules::Loaded;
 use crate::store::{
     DrawFilter, DrawRow, DrawStatus, DrawStore, PublicationRecord, ResultStore, StoreError,
@@ -152,7 +152,10 @@ fn folder_of(output_dir: &Path, d: &DrawRow) -> PathBuf {
 }
 
 /// The draw's files, rebuilt from the manifest, the rules and the registry it recorded.
-pub(crate) fn files_of(d: &DrawRow, store: &dyn DrawStore) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+pub(crate) fn files_of(
+    d: &DrawRow,
+    store: &dyn DrawStore,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
     let m: Manifest = serde_json::from_str(&d.record.manifest_json)
         .map_err(|e| format!("the recorded manifest cannot be read: {e}"))?;
     let get = |hash: &str, what: &str| {

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{Fail, R};
 use super::origin::Origin;
+use super::audit::Entry;
 use super::records::{PublicationAudit, ResultsAudit};
 use super::rows::Rows;
 use super::util::{date, non_empty, to_u32, to_u64};
@@ -92,20 +93,69 @@ pub(super) fn inspectors_text(r: &NewResult) -> R<String> {
         .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?)
 }
 
-/// The detail of a draw's `results.record` entry: the new ids and the sheets they came from.
-pub(super) fn results_audit(draw_id: i64, rows: &[NewResult], ids: &[i64]) -> ResultsAudit {
-    let mut sources: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.source_file.as_deref())
-        .collect();
-    sources.sort_unstable();
-    sources.dedup();
-    ResultsAudit {
-        count: ids.len(),
-        draw_id,
-        ids: ids.to_vec(),
-        source_files: sources.iter().map(|s| s.to_string()).collect(),
+/// A draw's `results.record` entry (the new ids and the sheets they came from), built once and
+/// appended the same way on both databases.
+pub(super) struct ResultsEntry {
+    subject: String,
+    detail: ResultsAudit,
+}
+
+impl ResultsEntry {
+    pub(super) fn of(draw_id: i64, rows: &[NewResult], ids: &[i64]) -> ResultsEntry {
+        let mut sources: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.source_file.as_deref())
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        ResultsEntry {
+            subject: format!("draw:{draw_id}"),
+            detail: ResultsAudit {
+                count: ids.len(),
+                draw_id,
+                ids: ids.to_vec(),
+                source_files: sources.iter().map(|s| s.to_string()).collect(),
+            },
+        }
     }
+
+    /// The entry, entered at `at` by `actor`.
+    pub(super) fn entry<'a>(&'a self, at: &'a str, actor: &'a str) -> Entry<'a, ResultsAudit> {
+        Entry {
+            at,
+            actor,
+            action: "results.record",
+            subject: &self.subject,
+            detail: &self.detail,
+            rows: Rows::Results(&self.detail.ids),
+        }
+    }
+}
+
+/// Whether a result may be recorded, given whether the draw selected its target and whether
+/// its (target, checklist item) already has one: the same answer on both databases.
+pub(super) fn admissible(draw_id: i64, r: &NewResult, selected: bool, recorded: bool) -> R<()> {
+    if !selected {
+        return Err(StoreError::NotInDraw {
+            draw_id,
+            target_id: r.target_id.clone(),
+        }
+        .into());
+    }
+    if recorded {
+        return Err(duplicate(draw_id, r));
+    }
+    Ok(())
+}
+
+/// The refusal of a second result for one (target, checklist item).
+pub(super) fn duplicate(draw_id: i64, r: &NewResult) -> Fail {
+    StoreError::DuplicateResult {
+        draw_id,
+        target_id: r.target_id.clone(),
+        checklist_item: r.checklist_item.clone(),
+    }
+    .into()
 }
 
 /// The checks of publications made before any is written, and their files as recorded.
@@ -131,14 +181,47 @@ pub(super) fn not_publishable(result_id: i64, draw_id: i64) -> Fail {
     .into()
 }
 
-/// The detail of a `publication.record` entry.
-pub(super) fn publication_audit(p: &NewPublication, id: i64) -> PublicationAudit {
-    PublicationAudit {
-        draw_id: p.draw_id,
-        files: p.files.clone(),
-        publication_id: id,
-        result_ids: Some(p.result_ids.clone()),
-        results_published: p.result_ids.len(),
+/// A `publication.record` entry, built once and appended the same way on both databases.
+pub(super) struct PublicationEntry {
+    subject: String,
+    detail: PublicationAudit,
+    results: Vec<i64>,
+}
+
+impl PublicationEntry {
+    /// The entry of publication `id` of `draw_id`, making `results` public.
+    pub(super) fn of(
+        draw_id: i64,
+        id: i64,
+        files: &serde_json::Value,
+        results: Vec<i64>,
+    ) -> PublicationEntry {
+        PublicationEntry {
+            subject: format!("draw:{draw_id}"),
+            detail: PublicationAudit {
+                draw_id,
+                files: files.clone(),
+                publication_id: id,
+                result_ids: Some(results.clone()),
+                results_published: results.len(),
+            },
+            results,
+        }
+    }
+
+    /// The entry, published at `at` by `actor`.
+    pub(super) fn entry<'a>(&'a self, at: &'a str, actor: &'a str) -> Entry<'a, PublicationAudit> {
+        Entry {
+            at,
+            actor,
+            action: "publication.record",
+            subject: &self.subject,
+            detail: &self.detail,
+            rows: Rows::Publication {
+                id: self.detail.publication_id,
+                results: &self.results,
+            },
+        }
     }
 }
 
@@ -158,19 +241,12 @@ fn require_active(c: &Connection, draw_id: i64) -> R<()> {
 
 /// A result must be for a target the draw selected, and the first for its checklist item.
 fn check_new_result(tx: &Connection, draw_id: i64, r: &NewResult) -> R<()> {
-    let in_draw: bool = tx
+    let selected: bool = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)",
         )?
         .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
-    if !in_draw {
-        return Err(StoreError::NotInDraw {
-            draw_id,
-            target_id: r.target_id.clone(),
-        }
-        .into());
-    }
-    let duplicate: bool = tx
+    let recorded: bool = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = ?1 AND target_id = ?2
                 AND ifnull(checklist_item, '') = ifnull(?3, ''))",
@@ -178,15 +254,7 @@ fn check_new_result(tx: &Connection, draw_id: i64, r: &NewResult) -> R<()> {
         .query_row(params![draw_id, r.target_id, r.checklist_item], |row| {
             row.get(0)
         })?;
-    if duplicate {
-        return Err(StoreError::DuplicateResult {
-            draw_id,
-            target_id: r.target_id.clone(),
-            checklist_item: r.checklist_item.clone(),
-        }
-        .into());
-    }
-    Ok(())
+    admissible(draw_id, r, selected, recorded)
 }
 
 fn insert_results(
@@ -222,16 +290,8 @@ fn insert_results(
         ])?;
         ids.push(tx.last_insert_rowid());
     }
-    let detail = results_audit(draw_id, rows, &ids);
-    let entry = audit::Entry {
-        at: entered_at,
-        actor,
-        action: "results.record",
-        subject: &format!("draw:{draw_id}"),
-        detail: &detail,
-        rows: Rows::Results(&ids),
-    };
-    audit::append(tx, origin, &entry)?;
+    let entry = ResultsEntry::of(draw_id, rows, &ids);
+    audit::append(tx, origin, &entry.entry(entered_at, actor))?;
     Ok(ids)
 }
 
@@ -351,25 +411,8 @@ impl Store {
                 params![draw_id, published_at, actor, files_text, count as i64],
             )?;
             let id = tx.last_insert_rowid();
-            let detail = PublicationAudit {
-                draw_id,
-                files: files.clone(),
-                publication_id: id,
-                result_ids: Some(published.clone()),
-                results_published: count,
-            };
-            let entry = audit::Entry {
-                at: published_at,
-                actor,
-                action: "publication.record",
-                subject: &format!("draw:{draw_id}"),
-                detail: &detail,
-                rows: Rows::Publication {
-                    id,
-                    results: &published,
-                },
-            };
-            audit::append(tx, &origin, &entry)?;
+            let entry = PublicationEntry::of(draw_id, id, files, published);
+            audit::append(tx, &origin, &entry.entry(published_at, actor))?;
             Ok(id)
         })
     }
@@ -419,19 +462,8 @@ impl Store {
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
-                let detail = publication_audit(p, id);
-                let entry = audit::Entry {
-                    at: &p.published_at,
-                    actor: &p.actor,
-                    action: "publication.record",
-                    subject: &format!("draw:{}", p.draw_id),
-                    detail: &detail,
-                    rows: Rows::Publication {
-                        id,
-                        results: &p.result_ids,
-                    },
-                };
-                audit::append(tx, &origin, &entry)?;
+                let entry = PublicationEntry::of(p.draw_id, id, &p.files, p.result_ids.clone());
+                audit::append(tx, &origin, &entry.entry(&p.published_at, &p.actor))?;
                 out.push(id);
             }
             before_commit();

@@ -62,8 +62,9 @@ async fn page(
         } else {
             None
         };
-        let tasks = crate::jobs::results::tasks(&loaded, &*store, mine.as_deref(), |d| user.sees(d))
-            .map_err(|e| Fail::of(&e))?;
+        let tasks =
+            crate::jobs::results::tasks(&loaded, &*store, mine.as_deref(), |d| user.sees(d))
+                .map_err(|e| Fail::of(&e))?;
         Ok(tasks
             .into_iter()
             .filter(|t| !t.published() || mine.is_none())
@@ -179,7 +180,9 @@ pub(crate) async fn enter(
             return Err(Fail::Forbidden);
         }
         Ok(crate::jobs::results::record_items(
-            &loaded, &mut *store, &input,
+            &loaded,
+            &mut *store,
+            &input,
         ))
     })
     .await?;

@@ -11,23 +11,22 @@
 
 use postgres::Transaction;
 
-use super::super::audit::Entry;
 use super::super::error::{Fail, R};
 use super::super::results::{
-    check_batch, inspectors_text, not_publishable, publication_audit, publication_texts,
-    results_audit,
+    PublicationEntry, ResultsEntry, admissible, check_batch, duplicate, inspectors_text,
+    not_publishable, publication_texts,
 };
-use super::super::rows::Rows;
 use super::super::util::to_u64;
-use super::super::{
-    NewPublication, NewResult, Origin, PublicationRow, ResultStore, StoreError,
-};
+use super::super::{NewPublication, NewResult, Origin, PublicationRow, ResultStore, StoreError};
 use super::{PgStore, audit};
 
 /// The draw must be recorded and active; its row is locked until the transaction ends.
 fn require_active(tx: &mut Transaction<'_>, draw_id: i64) -> R<()> {
     let status: Option<String> = tx
-        .query_opt("SELECT status FROM draws WHERE id = $1 FOR SHARE", &[&draw_id])?
+        .query_opt(
+            "SELECT status FROM draws WHERE id = $1 FOR SHARE",
+            &[&draw_id],
+        )?
         .map(|r| r.get(0));
     match status.as_deref() {
         None => Err(StoreError::NoSuchDraw { draw_id }.into()),
@@ -36,31 +35,15 @@ fn require_active(tx: &mut Transaction<'_>, draw_id: i64) -> R<()> {
     }
 }
 
-fn duplicate(draw_id: i64, r: &NewResult) -> Fail {
-    StoreError::DuplicateResult {
-        draw_id,
-        target_id: r.target_id.clone(),
-        checklist_item: r.checklist_item.clone(),
-    }
-    .into()
-}
-
 /// A result must be for a target the draw selected, and the first for its checklist item.
 fn check_new_result(tx: &mut Transaction<'_>, draw_id: i64, r: &NewResult) -> R<()> {
-    let in_draw: bool = tx
+    let selected: bool = tx
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM draw_targets
                 WHERE draw_id = $1 AND target_id = $2 AND selected = 1)",
             &[&draw_id, &r.target_id],
         )?
         .get(0);
-    if !in_draw {
-        return Err(StoreError::NotInDraw {
-            draw_id,
-            target_id: r.target_id.clone(),
-        }
-        .into());
-    }
     let recorded: bool = tx
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = $1 AND target_id = $2
@@ -68,10 +51,7 @@ fn check_new_result(tx: &mut Transaction<'_>, draw_id: i64, r: &NewResult) -> R<
             &[&draw_id, &r.target_id, &r.checklist_item],
         )?
         .get(0);
-    if recorded {
-        return Err(duplicate(draw_id, r));
-    }
-    Ok(())
+    admissible(draw_id, r, selected, recorded)
 }
 
 /// One draw's results and their audit entry, in the caller's transaction.
@@ -117,16 +97,8 @@ fn insert_results(
             Err(e) => return Err(e.into()),
         }
     }
-    let detail = results_audit(draw_id, rows, &ids);
-    let entry = Entry {
-        at: entered_at,
-        actor,
-        action: "results.record",
-        subject: &format!("draw:{draw_id}"),
-        detail: &detail,
-        rows: Rows::Results(&ids),
-    };
-    audit::append(tx, origin, &entry)?;
+    let entry = ResultsEntry::of(draw_id, rows, &ids);
+    audit::append(tx, origin, &entry.entry(entered_at, actor))?;
     Ok(ids)
 }
 
@@ -157,19 +129,8 @@ fn insert_publication(
             &[&p.draw_id, &p.published_at, &p.actor, &files_text, &count],
         )?
         .try_get(0)?;
-    let detail = publication_audit(p, id);
-    let entry = Entry {
-        at: &p.published_at,
-        actor: &p.actor,
-        action: "publication.record",
-        subject: &format!("draw:{}", p.draw_id),
-        detail: &detail,
-        rows: Rows::Publication {
-            id,
-            results: &p.result_ids,
-        },
-    };
-    audit::append(tx, origin, &entry)?;
+    let entry = PublicationEntry::of(p.draw_id, id, &p.files, p.result_ids.clone());
+    audit::append(tx, origin, &entry.entry(&p.published_at, &p.actor))?;
     Ok(id)
 }
 
@@ -236,8 +197,8 @@ impl ResultStore for PgStore {
         pubs: &[NewPublication],
         before_commit: &mut dyn FnMut(),
     ) -> Result<Vec<i64>, StoreError> {
-        let texts = publication_texts(pubs)
-            .map_err(|f| f.into_store(std::path::Path::new(&self.shown)))?;
+        let texts =
+            publication_texts(pubs).map_err(|f| f.into_store(std::path::Path::new(&self.shown)))?;
         let origin = self.origin.clone();
         self.write(|tx| {
             let mut out = Vec::with_capacity(pubs.len());
