@@ -3,9 +3,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::audit::Entry;
 use super::error::{Fail, R};
 use super::origin::Origin;
-use super::audit::Entry;
 use super::records::{PublicationAudit, ResultsAudit};
 use super::rows::Rows;
 use super::util::{date, non_empty, to_u32, to_u64};
