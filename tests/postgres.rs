@@ -1331,4 +1331,318 @@ fn anchors_on_postgres_are_kept_in_the_database_and_check_the_chain_there() {
     let (code, out, _) = on(&p, &["audit", "verify", "--against", anchors]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("AUDIT LOG"), "{out}");
+
+/// A small random source for the multi-node test: the same seed, the same kills.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Writes the shared clock file at once (a new file renamed over the old one).
+fn set_clock(path: &std::path::Path, text: &str) {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, text).expect("write the clock");
+    std::fs::rename(&tmp, path).expect("move the clock");
+}
+
+/// Draws recorded on PostgreSQL, active or not.
+fn pg_draw_count(db: &mut postgres::Client) -> i64 {
+    db.query_one("SELECT count(*) FROM draws", &[])
+        .expect("count draws")
+        .get(0)
+}
+
+/// Three `suiji run` nodes on one database, killed and restarted by the test.
+struct Nodes {
+    project: Project,
+    url: String,
+    clock: std::path::PathBuf,
+    dice: Dice,
+    running: Vec<util::Running>,
+    /// Processes killed: by the test (`kill -9` of the lease holder) or at a probe point.
+    kills: usize,
+    by_probe: usize,
+    /// Real time from each kill of the lease holder to another node holding the lease.
+    takeovers: Vec<std::time::Duration>,
+    started: usize,
+    db: postgres::Client,
+}
+
+impl Nodes {
+    fn new(project: Project, url: &str, clock: std::path::PathBuf, seed: u64) -> Nodes {
+        let mut nodes = Nodes {
+            project,
+            url: url.to_string(),
+            clock,
+            dice: Dice(seed),
+            running: Vec::new(),
+            kills: 0,
+            by_probe: 0,
+            takeovers: Vec::new(),
+            started: 0,
+            db: client(url),
+        };
+        for _ in 0..3 {
+            nodes.start();
+        }
+        nodes
+    }
+
+    /// Starts a node that stops itself as `kill -9` would at a probe point of its first,
+    /// second or third draw (staged, recording or committed), if it leads that long.
+    fn start(&mut self) {
+        let clock = self.clock.display().to_string();
+        let point =
+            ["draw.staged", "draw.recording", "draw.committed"][self.dice.below(3) as usize];
+        let nth = 1 + self.dice.below(3);
+        let env = [
+            ("SUIJI_TEST_CLOCK", clock),
+            (suiji::jobs::probe::ABORT_ENV, format!("{point}@{nth}")),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.started += 1;
+        let name = format!("node{}", self.started);
+        let args = ["run", "--database", &self.url, "--lease-retry", "1"];
+        let node = self.project.spawn_env(&name, &args, &env);
+        self.running.push(node);
+    }
+
+    /// Replaces the nodes that stopped by themselves (at their probe point).
+    fn reap(&mut self) {
+        let mut i = 0;
+        while i < self.running.len() {
+            let exited = self.running[i].child.try_wait().expect("try_wait");
+            match exited {
+                Some(status) => {
+                    use std::os::unix::process::ExitStatusExt as _;
+                    let node = self.running.remove(i);
+                    assert_eq!(
+                        status.signal(),
+                        Some(9),
+                        "a node ended by itself: {status}\n{}",
+                        node.stderr()
+                    );
+                    self.kills += 1;
+                    self.by_probe += 1;
+                    self.start();
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    /// The running node holding the lease, once one has taken it: the node its latest
+    /// `scheduler.lease` entry names (`host:pid`), appended once it has taken over.
+    fn holder(&mut self) -> usize {
+        let deadline = std::time::Instant::now() + util::PATIENCE;
+        loop {
+            self.reap();
+            let latest = self
+                .db
+                .query_opt(
+                    "SELECT subject FROM audit_log WHERE action = 'scheduler.lease'
+                     ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+                .expect("lease entries");
+            if let Some(node) = latest.map(|r| r.get::<_, String>(0)) {
+                let pid = node.rsplit(':').next().unwrap_or("");
+                if let Some(i) = self.running.iter().position(|r| r.pid().to_string() == pid) {
+                    return i;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no node took the lease"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Kills the lease holder with `kill -9`, waits until another node has taken the lease
+    /// over, and starts a node in its place.
+    fn kill_holder(&mut self) {
+        let i = self.holder();
+        let mut node = self.running.remove(i);
+        node.child.kill().expect("kill -9");
+        node.child.wait().expect("reap");
+        let killed = std::time::Instant::now();
+        self.kills += 1;
+        self.holder();
+        self.takeovers.push(killed.elapsed());
+        self.start();
+    }
+
+    /// Waits until `done` says the database holds what it should, replacing nodes that
+    /// stopped at their probe point meanwhile.
+    fn until(&mut self, mut done: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + util::PATIENCE;
+        while !done() {
+            self.reap();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the nodes did not get there:\n{}",
+                self.running
+                    .iter()
+                    .map(util::Running::stderr)
+                    .collect::<Vec<_>>()
+                    .join("\n---\n")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// Several nodes of a shared deployment issue every draw exactly once: three `suiji run`
+/// processes on one database go through 2023 on a clock the test moves on (a clock file),
+/// while the node holding the scheduler's lease is killed again and again — by the test
+/// (`kill -9`, idle or in the middle of a step) or at a probe point inside a draw (staged,
+/// recording, committed) — at points drawn from a seeded random source. Each time another
+/// node takes the lease over and catches up. Afterwards every draw of the year is recorded
+/// exactly once, the audit chain verifies, and nothing is left staged.
+#[test]
+fn three_nodes_issue_each_draw_of_a_year_once_while_the_lease_holder_is_killed() {
+    let Some(url) = fresh("nodes") else { return };
+    let began = std::time::Instant::now();
+    let p = Project::shipped();
+    let clock = p.path("clock");
+    set_clock(&clock, "2023-01-01T00:00:00");
+    // A simulated clock never runs on real records.
+    let (code, _, err) = clocked(&p, &["run", "--once", "--database", &url]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("a simulated clock runs only on a database marked as a simulation"),
+        "{err}"
+    );
+    PgStore::open(&url)
+        .expect("open")
+        .mark_simulation("2023-01-01T00:00:00+08:00", "simulate", 2023)
+        .expect("mark");
+    let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+    let cal = suiji::jobs::load_calendar(&loaded, false).expect("calendar");
+    let (schedule, _) = suiji::schedule::year_schedule(&loaded.model, &cal, 2023);
+    let mut times: Vec<_> = schedule.iter().map(|d| d.issue_at).collect();
+    times.sort();
+    times.dedup();
+    let mut db = client(&url);
+    let mut nodes = Nodes::new(p, &url, clock.clone(), 0x5e4_2023);
+    for t in &times {
+        for _ in 0..nodes.dice.below(3) {
+            nodes.kill_holder();
+        }
+        let due = schedule.iter().filter(|d| d.issue_at <= *t).count() as i64;
+        let before = pg_draw_count(&mut db);
+        set_clock(&clock, &t.format("%Y-%m-%dT%H:%M:%S").to_string());
+        if due - before >= 2 && nodes.dice.below(2) == 0 {
+            // In the middle of a step: once its first draw is recorded.
+            nodes.until(|| pg_draw_count(&mut db) > before);
+            nodes.kill_holder();
+        }
+        nodes.until(|| pg_draw_count(&mut db) >= due);
+    }
+    let in_year = nodes.kills;
+    while nodes.kills < 20 {
+        nodes.kill_holder();
+    }
+    // A node run once while another holds the lease leaves the draws to it.
+    let holder = nodes.holder();
+    let (code, out, err) = clocked(&nodes.project, &["run", "--once", "--database", &url]);
+    assert_eq!(code, 0, "{out}{err}");
+    let pid = nodes.running[holder].pid();
+    assert!(
+        out.contains("issued nothing: another node (") && out.contains(&format!(":{pid})")),
+        "{out}{err}"
+    );
+    // The last takeover places or removes what the nodes killed before it left staged: its
+    // `scheduler.lease` entry is appended once it has.
+    let leases = |db: &mut postgres::Client| -> i64 {
+        db.query_one(
+            "SELECT count(*) FROM audit_log WHERE action = 'scheduler.lease'",
+            &[],
+        )
+        .expect("lease entries")
+        .get(0)
+    };
+    let before = leases(&mut db);
+    nodes.kill_holder();
+    nodes.until(|| leases(&mut db) > before);
+    let kills = (nodes.kills, nodes.by_probe, nodes.takeovers.clone());
+    let project = {
+        let Nodes {
+            project, running, ..
+        } = nodes;
+        drop(running);
+        project
+    };
+
+    let recorded: Vec<(String, String, i64, i64)> = db
+        .query(
+            "SELECT matter, period, count(*), count(*) FILTER (WHERE status = 'active')
+             FROM draws GROUP BY matter, period ORDER BY matter, period",
+            &[],
+        )
+        .expect("draws")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let mut want: Vec<(String, String, i64, i64)> = schedule
+        .iter()
+        .map(|d| (d.matter.clone(), d.period.id.clone(), 1, 1))
+        .collect();
+    want.sort();
+    assert_eq!(recorded, want, "every draw of the year, exactly once");
+    let (code, out, err) = run(project.suiji(&["audit", "verify", "--database", &url]));
+    assert_eq!(code, 0, "{out}{err}");
+    let leases = leases(&mut db);
+    assert!(
+        leases > kills.0 as i64,
+        "{leases} lease entries, {} kills",
+        kills.0
+    );
+    let staged: Vec<String> = walk(&project.path("out"))
+        .into_iter()
+        .filter(|f| f.contains(".staging-"))
+        .collect();
+    assert!(staged.is_empty(), "left staged: {staged:?}");
+    let (kills, by_probe, takeovers) = kills;
+    assert!(kills >= 20, "{kills} kills");
+    let slowest = takeovers.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "{} draws at {} times, {kills} kills ({in_year} during the year, {by_probe} at a probe point), {} takeovers after kill -9 (slowest {slowest:?}), {:?} in all",
+        schedule.len(),
+        times.len(),
+        takeovers.len(),
+        began.elapsed()
+    );
+}
+
+/// `suiji ARGS` in `p` on its clock file (`clock`).
+fn clocked(p: &Project, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = p.suiji(args);
+    cmd.env("SUIJI_TEST_CLOCK", p.path("clock"));
+    run(cmd)
+}
+
+/// Every path under `dir`, as text.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        out.push(path.display().to_string());
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+    }
+    out
 }

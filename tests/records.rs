@@ -151,7 +151,7 @@ fn service(p: &Project, since: chrono::NaiveDateTime) -> suiji::jobs::service::S
     )
     .expect("calendar");
     let store = suiji::store::Store::open(&cfg.data_dir).expect("database");
-    suiji::jobs::service::Service::new(config, loaded, cal, store, "scheduler", since)
+    suiji::jobs::service::Service::new(config, loaded, cal, Box::new(store), "scheduler", since)
 }
 
 /// The first start of the service late in the year (on the simulated clock): periods that
@@ -170,7 +170,13 @@ fn a_first_start_in_november_draws_what_still_runs_and_records_what_ended_as_mis
         end: at("2026-12-01 00:00:00"),
     };
     let (_tx, rx) = std::sync::mpsc::channel();
-    let stop = suiji::jobs::service::run_loop(&mut svc, &mut clock, &rx, true);
+    let stop = suiji::jobs::service::run_loop(
+        &mut svc,
+        &mut clock,
+        &rx,
+        true,
+        &mut suiji::jobs::service::Alone,
+    );
     assert_eq!(stop, suiji::jobs::service::Stop::Once);
     let hotel: Vec<(String, SchedulerEvent, String)> = svc
         .outcomes

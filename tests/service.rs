@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDateTime;
 use suiji::jobs::probe;
-use suiji::jobs::service::{Service, Stop, run_loop};
+use suiji::jobs::service::{Alone, Service, Stop, run_loop};
 use suiji::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock, Wake};
 use suiji::store::SchedulerEvent;
 use util::scheduler::{
@@ -105,7 +105,7 @@ fn service(p: &Project, since: &str) -> Service {
     )
     .expect("calendar");
     let store = suiji::store::Store::open(&cfg.data_dir).expect("database");
-    Service::new(config, loaded, cal, store, "scheduler", at(since))
+    Service::new(config, loaded, cal, Box::new(store), "scheduler", at(since))
 }
 
 /// Log lines written while `f` runs on this thread.
@@ -139,7 +139,7 @@ fn start(svc: &mut Service, clock: &mut Script, once: bool) -> (Stop, String) {
     let (_tx, rx) = mpsc::channel();
     logged(|| {
         svc.restore_files();
-        run_loop(svc, clock, &rx, once)
+        run_loop(svc, clock, &rx, once, &mut Alone)
     })
 }
 
@@ -263,7 +263,7 @@ fn a_shutdown_during_a_long_catch_up_stops_after_the_draw_in_progress() {
                 }
             }
         },
-        || logged(|| run_loop(&mut svc, &mut clock, &rx, false)),
+        || logged(|| run_loop(&mut svc, &mut clock, &rx, false, &mut Alone)),
     );
     assert!(signals.borrow().is_none(), "no draw was recorded");
     assert_eq!(stop, Stop::Shutdown("SIGTERM".into()), "{log}");

@@ -7,7 +7,7 @@ use crate::jobs::issue::seed::SeedChoice;
 use crate::jobs::run::{RunInput, SimulateInput, Simulated};
 use crate::jobs::service::Stop;
 use crate::jobs::status::{Input, PublicationLine, Status};
-use crate::schedule::clock::{Clock, SystemClock};
+use crate::schedule::clock::{Clock, FileClock, SystemClock, TEST_CLOCK_ENV};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -17,19 +17,31 @@ pub struct RunArgs {
     /// Ignore draws scheduled before this date (default: 1 January of this year).
     #[arg(long)]
     pub since: Option<NaiveDate>,
+    /// On a shared database (PostgreSQL), how often a node that does not hold the scheduler's
+    /// lease tries to take it, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub lease_retry: u64,
 }
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Failed> {
     let loaded = load_rules(cli)?;
-    let mut clock = SystemClock {
-        tz: loaded.model.config.timezone,
+    let mut input = RunInput::new(cli.config.clone());
+    input.once = args.once;
+    input.since = args.since;
+    input.database = super::db::postgres(cli)?;
+    input.lease_retry = std::time::Duration::from_secs(args.lease_retry);
+    let mut clock: Box<dyn Clock> = match std::env::var_os(TEST_CLOCK_ENV) {
+        Some(path) => {
+            let clock = FileClock::open(std::path::Path::new(&path))
+                .map_err(|e| Failed::from(crate::jobs::run::RunError::Clock(e)))?;
+            input.simulated_clock = Some(format!("{TEST_CLOCK_ENV}={}", clock.path().display()));
+            Box::new(clock)
+        }
+        None => Box::new(SystemClock {
+            tz: loaded.model.config.timezone,
+        }),
     };
-    let input = RunInput {
-        config: cli.config.clone(),
-        once: args.once,
-        since: args.since,
-    };
-    let ran = crate::jobs::run::serve(loaded, &mut clock, &input)?;
+    let ran = crate::jobs::run::serve(loaded, &mut *clock, &input)?;
     let (issued, failed) = (ran.issued, ran.failed);
     match ran.stop {
         Stop::Shutdown(why) => super::say(
@@ -37,6 +49,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Failed> {
             &format!("suiji stopped ({why}) after issuing {issued} draw(s)\n"),
         ),
         Stop::Once | Stop::ClockEnd => outln!("issued {issued} draw(s), {failed} failed"),
+        Stop::Follows(node) => outln!(
+            "issued nothing: another node ({}) holds the scheduler's lease and issues what is due",
+            node.as_deref().unwrap_or("unknown")
+        ),
     }
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })
 }

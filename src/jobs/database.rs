@@ -71,7 +71,7 @@ impl Problem for DatabaseError {
                 "give it with --to postgres://…, --database, SUIJI_DATABASE or [database] url in the config",
             ],
             DatabaseError::NotYet { .. } => &[
-                "on PostgreSQL this suiji runs `db migrate`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `audit verify` and `audit log` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
+                "on PostgreSQL this suiji runs `db migrate`, `run`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `audit verify` and `audit log` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
             ],
             DatabaseError::Store(_) => &[],
         };

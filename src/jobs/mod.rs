@@ -17,6 +17,7 @@ pub mod draws;
 pub mod held;
 pub mod hooks;
 pub mod issue;
+pub mod lease;
 pub mod loads;
 pub mod place;
 pub mod plan;
@@ -170,7 +171,10 @@ impl Problem for SetupError {
 /// Refuses `[seed] source = "file"` on a database of real records: whoever writes the file
 /// chooses the seed, and nothing published proves otherwise. A simulation database may keep
 /// it. The error points at `source = "file"` in the config and says what to use instead.
-pub fn refuse_seed_file(loaded: &Loaded, store: &Store) -> Result<(), SetupError> {
+pub fn refuse_seed_file(
+    loaded: &Loaded,
+    store: &dyn crate::store::DrawStore,
+) -> Result<(), SetupError> {
     let crate::rules::model::SeedSourceConfig::File { path, at } = &loaded.model.config.seed_source
     else {
         return Ok(());

@@ -7,12 +7,12 @@ use std::sync::mpsc;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 
 use super::issue::seed::SeedChoice;
-use super::service::{Service, Stop, run_loop, year_start};
+use super::service::{Alone, Gate, Service, Stop, run_loop, year_start};
 use super::{SetupError, load_calendar, open_store, require_year};
 use crate::diag::{Diagnostic, Fault, Problem, Report};
 use crate::rules::Loaded;
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, SimClock};
-use crate::store::{DrawFilter, SchedulerEvent, StoreError};
+use crate::store::{DrawFilter, SchedulerEvent, ServiceStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -24,6 +24,12 @@ pub enum RunError {
     Signals(#[from] std::io::Error),
     #[error("cannot watch the rule files: {0}")]
     Watch(#[from] notify::Error),
+    #[error(
+        "the clock is simulated ({0}), and this database holds real records: a simulated clock runs only on a database marked as a simulation"
+    )]
+    SimulatedClock(String),
+    #[error("{0}")]
+    Clock(String),
 }
 
 impl Problem for RunError {
@@ -51,6 +57,28 @@ pub struct RunInput {
     pub once: bool,
     /// Ignore draws scheduled before this date (default: 1 January of this year).
     pub since: Option<NaiveDate>,
+    /// The PostgreSQL database of a shared deployment (else the SQLite file of the data
+    /// folder): the node holding the scheduler's lease issues the draws.
+    pub database: Option<String>,
+    /// How often a node without the lease tries to take it.
+    pub lease_retry: std::time::Duration,
+    /// The clock is not the system's (a testing aid, `SUIJI_TEST_CLOCK`), named so: refused
+    /// unless the database is marked as a simulation.
+    pub simulated_clock: Option<String>,
+}
+
+impl RunInput {
+    /// The service on the config's database, with the system clock.
+    pub fn new(config: PathBuf) -> RunInput {
+        RunInput {
+            config,
+            once: false,
+            since: None,
+            database: None,
+            lease_retry: super::lease::LEASE_RETRY,
+            simulated_clock: None,
+        }
+    }
 }
 
 /// What a run of the service did.
@@ -74,10 +102,15 @@ fn issued(e: SchedulerEvent) -> bool {
 /// it (or, with `once`, after what is due now). Signals and rule edits reload the rules.
 pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<Ran, RunError> {
     let cal = load_calendar(&loaded, false)?;
-    let mut store = open_store(&loaded)?;
-    super::refuse_seed_file(&loaded, &store)?;
+    let mut store = open_service_store(&loaded, input.database.as_deref())?;
+    super::refuse_seed_file(&loaded, &*store)?;
+    if let Some(clock) = &input.simulated_clock
+        && !store.is_simulation()?
+    {
+        return Err(RunError::SimulatedClock(clock.clone()));
+    }
     let started = stamp_of(&loaded, clock.now());
-    super::adopt_on_first_start(&mut store, &loaded, &started);
+    super::adopt_on_first_start(&mut *store, &loaded, &started);
     let since = input.since.map_or_else(
         || year_start(clock.now().year()),
         |d| d.and_hms_opt(0, 0, 0).unwrap_or_default(),
@@ -92,6 +125,7 @@ pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<
         ),
     };
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "scheduler", since);
+    service.database = input.database.clone();
     let (tx, rx) = mpsc::channel();
     let _watcher = if input.once {
         None
@@ -107,15 +141,38 @@ pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<
             tx,
         )?)
     };
-    service.restore_files();
-    super::publish::restore(&service.loaded.model.config.output_dir, &service.store);
+    let mut gate: Box<dyn Gate> = match &input.database {
+        // The node that takes the lease puts in place what others left staged.
+        Some(url) => Box::new(super::lease::Leader::new(url, input.lease_retry)),
+        None => {
+            service.restore_files();
+            if let Some(sqlite) = service.store.sqlite() {
+                super::publish::restore(&service.loaded.model.config.output_dir, sqlite);
+            }
+            Box::new(Alone)
+        }
+    };
     tracing::info!(since = %since, "suiji service started");
-    let stop = run_loop(&mut service, clock, &rx, input.once);
+    let stop = run_loop(&mut service, clock, &rx, input.once, &mut *gate);
     Ok(Ran {
         stop,
         issued: count(&service, issued),
         failed: count(&service, |e| e == SchedulerEvent::Failed),
     })
+}
+
+/// The database the service works on: PostgreSQL's at `database`, else the SQLite file (the
+/// files that interrupted jobs left staged put in place, or removed, first, as [`open_store`]
+/// does; on PostgreSQL the node that takes the scheduler's lease does that, so that it never
+/// moves the files of a draw the holder is placing).
+fn open_service_store(
+    loaded: &Loaded,
+    database: Option<&str>,
+) -> Result<Box<dyn ServiceStore>, SetupError> {
+    match database {
+        Some(url) => Ok(Box::new(crate::store::pg::PgStore::open(url)?)),
+        None => Ok(Box::new(open_store(loaded)?)),
+    }
 }
 
 fn spawn_signals(tx: mpsc::Sender<Event>) -> std::io::Result<()> {
@@ -257,11 +314,12 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
     let mut clock = SimClock { now: start, end };
     // Matters the year's schedule leaves out are failures of the run, not silence.
     let (_, unscheduled) = crate::schedule::year_schedule(&loaded.model, &cal, input.year);
+    let store = Box::new(store);
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "simulate", start);
     service.seed = Some(input.seed.clone());
     service.until = Some(end);
     let (_tx, rx) = mpsc::channel();
-    let _ = run_loop(&mut service, &mut clock, &rx, false);
+    let _ = run_loop(&mut service, &mut clock, &rx, false, &mut Alone);
     let mut draws = Vec::new();
     for d in service.store.list_draws(&DrawFilter::year(input.year))? {
         let Ok(m) =

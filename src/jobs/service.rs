@@ -16,7 +16,8 @@ use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
 use crate::schedule::period::ScheduleProblem;
 use crate::schedule::{DrawKind, ScheduledDraw, year_schedule};
 use crate::store::{
-    DrawFilter, EventFilter, NewEvent, RulesReloadAudit, SchedulerAudit, SchedulerEvent, Store,
+    DrawFilter, EventFilter, NewEvent, RulesReloadAudit, SchedulerAudit, SchedulerEvent,
+    ServiceAudit, ServiceStore,
 };
 
 /// What to do with a draw whose issue time has come.
@@ -199,7 +200,11 @@ pub struct Service {
     pub config: PathBuf,
     pub loaded: Loaded,
     pub cal: Calendar,
-    pub store: Store,
+    /// The SQLite file, or a PostgreSQL database (`database`).
+    pub store: Box<dyn ServiceStore>,
+    /// The PostgreSQL database `store` is, when it is one: the service's own commitments and
+    /// the approved rules it reloads are there too.
+    pub database: Option<String>,
     pub actor: String,
     /// Draws issued before this are not the service's business.
     pub since: NaiveDateTime,
@@ -225,7 +230,7 @@ impl Service {
         config: PathBuf,
         loaded: Loaded,
         cal: Calendar,
-        store: Store,
+        store: Box<dyn ServiceStore>,
         actor: &str,
         since: NaiveDateTime,
     ) -> Service {
@@ -234,6 +239,7 @@ impl Service {
             loaded,
             cal,
             store,
+            database: None,
             actor: actor.into(),
             since,
             seed: None,
@@ -308,7 +314,7 @@ impl Service {
         &self,
         d: &ScheduledDraw,
     ) -> Result<Option<crate::store::Commitment>, crate::store::StoreError> {
-        super::commit::open_commitment(&self.store, &d.matter, &d.period.id)
+        super::commit::open_commitment(&*self.store, &d.matter, &d.period.id)
     }
 
     /// (matter, period) pairs that are drawn, skipped for good, or failed in this run.
@@ -370,7 +376,13 @@ impl Service {
         }
     }
 
-    fn stamp(&self, t: NaiveDateTime) -> String {
+    /// Forgets the draws that failed in this run, so the next step tries them again.
+    pub(crate) fn retry_failed(&mut self) {
+        self.failed.clear();
+    }
+
+    /// `t` (local) as recorded: with the time zone's offset.
+    pub(crate) fn stamp(&self, t: NaiveDateTime) -> String {
         use chrono::TimeZone;
         match self
             .model()
@@ -416,12 +428,12 @@ impl Service {
                 draw_id,
                 period: d.period.id.clone(),
             };
-            if let Err(err) = self.store.append_audit(
+            if let Err(err) = self.store.append_service_audit(
                 &at,
                 &self.actor,
                 &format!("scheduler.{}", event.as_str()),
                 &d.matter,
-                &detail,
+                &ServiceAudit::Scheduler(detail),
             ) {
                 tracing::error!("cannot append to the audit log: {err}");
             }
@@ -572,7 +584,7 @@ impl Service {
                 now: self.stamp(now),
                 redraw: false,
             };
-            match super::commit::commit(&self.loaded, &input) {
+            match super::commit::commit_on(&self.loaded, &input, None, self.database.as_deref()) {
                 Ok(k) => {
                     self.fetch_failures.remove(&key);
                     tracing::info!(matter = %d.matter, period = %d.period.id, "committed to {} announced {} (commitment #{})", k.source, k.source_time, k.id);
@@ -720,7 +732,7 @@ impl Service {
                 unstaffed: 0,
             }
         };
-        let frozen = match freeze(&self.loaded, &self.store) {
+        let frozen = match freeze(&self.loaded, &*self.store) {
             Ok(f) => f,
             Err(diags) => {
                 let text = crate::diag::render(&crate::diag::Sources::default(), &diags);
@@ -752,7 +764,7 @@ impl Service {
                 self.loaded.model.config.algorithm,
             ),
         };
-        match issue(&self.loaded, &mut self.store, &frozen, &req) {
+        match issue(&self.loaded, &mut *self.store, &frozen, &req) {
             Ok(issued) => self.issued(d, &issued, now, late),
             Err(IssueError::AlreadyDrawn { draw_id, .. }) => {
                 // Another process drew it first: exactly once holds, nothing to do.
@@ -855,8 +867,8 @@ impl Service {
     /// event that left the rules as they were (a `touch`, an editor's backup file) is not.
     pub fn reload(&mut self, why: &str, now: NaiveDateTime) -> Result<String, String> {
         self.seen_version = self.latest_version();
-        match super::load_rules(&self.config).and_then(|new| {
-            super::refuse_seed_file(&new, &self.store)?;
+        match super::load_rules_on(&self.config, self.database.as_deref()).and_then(|new| {
+            super::refuse_seed_file(&new, &*self.store)?;
             Ok(new)
         }) {
             Ok(new) => {
@@ -884,10 +896,13 @@ impl Service {
                     why: why.to_string(),
                 };
                 let at = self.stamp(now);
-                if let Err(e) =
-                    self.store
-                        .append_audit(&at, &self.actor, "rules.reload", "rules", &detail)
-                {
+                if let Err(e) = self.store.append_service_audit(
+                    &at,
+                    &self.actor,
+                    "rules.reload",
+                    "rules",
+                    &ServiceAudit::Reload(detail),
+                ) {
                     tracing::error!("cannot append to the audit log: {e}");
                 }
                 Ok(msg)
@@ -938,14 +953,50 @@ pub enum Stop {
     Shutdown(String),
     /// A simulated clock ran out.
     ClockEnd,
+    /// `--once` on a shared database while another node holds the scheduler's lease (named
+    /// when known): that node issues what is due.
+    Follows(Option<String>),
+}
+
+/// Whether this node issues the scheduled draws: on the SQLite file it always does
+/// ([`Alone`]); on a shared database the node holding the scheduler's lease does
+/// (`jobs::lease::Leader`), and the others wait to take it over.
+pub trait Gate {
+    /// Whether this node leads now, taking the lead when it can (and then catching up what
+    /// is due, as any start does). Called before each step.
+    fn leads(&mut self, service: &mut Service, now: NaiveDateTime) -> bool;
+    /// The node leading instead, when known.
+    fn leader(&mut self) -> Option<String>;
+    /// Waits, not leading, until it is time to try again (real time, whatever the clock) or
+    /// an event arrives.
+    fn wait(&mut self, events: &Receiver<Event>) -> Option<Event>;
+}
+
+/// The only node (the SQLite file): it always leads.
+pub struct Alone;
+
+impl Gate for Alone {
+    fn leads(&mut self, _: &mut Service, _: NaiveDateTime) -> bool {
+        true
+    }
+
+    fn leader(&mut self) -> Option<String> {
+        None
+    }
+
+    fn wait(&mut self, events: &Receiver<Event>) -> Option<Event> {
+        events.recv().ok()
+    }
 }
 
 /// The service loop: handle what is due, then sleep until the next issue time or an event.
+/// A node that does not lead (`gate`) handles nothing and tries again after a while.
 pub fn run_loop(
     service: &mut Service,
     clock: &mut dyn Clock,
     events: &Receiver<Event>,
     once: bool,
+    gate: &mut dyn Gate,
 ) -> Stop {
     let mut pending_shutdown: Option<String> = None;
     let mut unscheduled = Vec::new();
@@ -960,6 +1011,17 @@ pub fn run_loop(
         }
         if let Some(why) = pending_shutdown.take() {
             return Stop::Shutdown(why);
+        }
+        if !gate.leads(service, now) {
+            if once {
+                return Stop::Follows(gate.leader());
+            }
+            match gate.wait(events) {
+                Some(Event::Shutdown(why)) => return Stop::Shutdown(why),
+                Some(Event::Reload(why)) => reload(service, &why, clock.now()),
+                None => {}
+            }
+            continue;
         }
         // A shutdown asked for during a long catch-up stops it after the draw in progress;
         // other events wait for the end of the step.

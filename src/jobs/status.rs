@@ -259,13 +259,24 @@ pub fn run_with(
 ) -> Result<Status, StatusError> {
     let now = input.now;
     let since = year_start(now.year());
+    let part = match known {
+        Some(p) => p.clone(),
+        None => publication(&cx, now.date(), input.within)?,
+    };
     let Context { loaded, cal, store } = cx;
     let ids: Vec<String> = loaded
         .model
         .matters_in_force()
         .map(|m| m.id.clone())
         .collect();
-    let service = Service::new(config.to_path_buf(), loaded, cal, store, "status", since);
+    let service = Service::new(
+        config.to_path_buf(),
+        loaded,
+        cal,
+        Box::new(store),
+        "status",
+        since,
+    );
     let (schedule, unscheduled) = service.plan(now);
     // As of a past date, draws made after it do not count yet.
     let day = now.format("%Y-%m-%d").to_string();
@@ -317,15 +328,6 @@ pub fn run_with(
                 .with_waiting(waiting),
         );
     }
-    let cx = Context {
-        loaded: service.loaded,
-        cal: service.cal,
-        store: service.store,
-    };
-    let part = match known {
-        Some(p) => p.clone(),
-        None => publication(&cx, now.date(), input.within)?,
-    };
     Ok(part.into_status(input, matters, unscheduled))
 }
 

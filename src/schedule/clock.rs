@@ -89,3 +89,92 @@ impl Clock for SimClock {
         }
     }
 }
+
+/// The environment variable naming a clock file ([`FileClock`]): a testing aid for several
+/// `suiji run` processes sharing one simulated time.
+pub const TEST_CLOCK_ENV: &str = "SUIJI_TEST_CLOCK";
+
+/// How often a [`FileClock`] looks at its file while it waits.
+const FILE_CLOCK_POLL: Duration = Duration::from_millis(20);
+
+/// A clock read from a file, a testing aid (`SUIJI_TEST_CLOCK=FILE`): the file holds the
+/// local time (`2023-03-01T09:00:00`), which a test moves on by rewriting it, so that several
+/// processes share one simulated time and nothing depends on the machine's speed; the word
+/// `end` ends the clock (the service stops as a simulation does). The service accepts it only
+/// on a database marked as a simulation. Between readings it keeps the last time it read (a
+/// file being rewritten, or unreadable, does not move it back).
+pub struct FileClock {
+    path: std::path::PathBuf,
+    last: std::cell::Cell<NaiveDateTime>,
+}
+
+/// What a clock file says.
+enum Reading {
+    At(NaiveDateTime),
+    End,
+}
+
+impl FileClock {
+    /// The clock of `path`, which must hold a time now.
+    pub fn open(path: &std::path::Path) -> Result<FileClock, String> {
+        match read_clock(path) {
+            Some(Reading::At(t)) => Ok(FileClock {
+                path: path.to_path_buf(),
+                last: std::cell::Cell::new(t),
+            }),
+            _ => Err(format!(
+                "{} (from {TEST_CLOCK_ENV}) holds no time: write it as 2023-03-01T09:00:00",
+                path.display()
+            )),
+        }
+    }
+
+    /// The file, as messages name the clock.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Reads the file: the time it holds (never earlier than the last), or `None` at its end.
+    fn read(&self) -> Option<NaiveDateTime> {
+        match read_clock(&self.path) {
+            Some(Reading::End) => None,
+            Some(Reading::At(t)) => {
+                self.last.set(self.last.get().max(t));
+                Some(self.last.get())
+            }
+            None => Some(self.last.get()),
+        }
+    }
+}
+
+fn read_clock(path: &std::path::Path) -> Option<Reading> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let text = text.trim();
+    if text == "end" {
+        return Some(Reading::End);
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(Reading::At)
+}
+
+impl Clock for FileClock {
+    fn now(&self) -> NaiveDateTime {
+        self.read().unwrap_or_else(|| self.last.get())
+    }
+
+    fn wait(&mut self, until: Option<NaiveDateTime>, events: &Receiver<Event>) -> Wake {
+        loop {
+            match events.recv_timeout(FILE_CLOCK_POLL) {
+                Ok(e) => return Wake::Event(e),
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(FILE_CLOCK_POLL),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            match self.read() {
+                None => return Wake::End,
+                Some(now) if until.is_some_and(|t| now >= t) => return Wake::Time,
+                Some(_) => {}
+            }
+        }
+    }
+}

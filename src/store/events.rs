@@ -4,7 +4,7 @@ use rusqlite::params;
 
 use super::error::{Fail, R};
 use super::util::non_empty;
-use super::{Store, StoreError};
+use super::{DrawStore, RulesReloadAudit, SchedulerAudit, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SchedulerEvent {
@@ -32,7 +32,7 @@ impl SchedulerEvent {
         }
     }
 
-    fn parse(s: &str) -> R<Self> {
+    pub(crate) fn parse(s: &str) -> R<Self> {
         Ok(match s {
             "issued" => SchedulerEvent::Issued,
             "caught_up" => SchedulerEvent::CaughtUp,
@@ -76,13 +76,69 @@ pub struct EventFilter {
     pub limit: Option<u32>,
 }
 
+/// What the service appends to the audit log by itself (besides draws): a scheduler event
+/// (`scheduler.*`), a reload of the rules (`rules.reload`), the scheduler's lease taken
+/// (`scheduler.lease`). Written as the record it holds, nothing around it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ServiceAudit {
+    Scheduler(SchedulerAudit),
+    Reload(RulesReloadAudit),
+    Lease(super::LeaseAudit),
+}
+
+/// The store the service (`suiji run`) works on, one interface over both databases: what a
+/// draw needs ([`DrawStore`]), the scheduler's log and the audit entries the service appends
+/// by itself. Implemented by [`Store`] and [`super::pg::PgStore`].
+pub trait ServiceStore: DrawStore {
+    /// Appends a scheduler event; returns its id.
+    fn record_event(&mut self, e: &NewEvent) -> Result<i64, StoreError>;
+    /// Events matching `filter`, oldest first.
+    fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError>;
+    /// Appends an audit entry of the service (recording no rows), in its own transaction;
+    /// returns its seq.
+    fn append_service_audit(
+        &mut self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &ServiceAudit,
+    ) -> Result<i64, StoreError>;
+}
+
+impl ServiceStore for Store {
+    fn record_event(&mut self, e: &NewEvent) -> Result<i64, StoreError> {
+        Store::record_event(self, e)
+    }
+
+    fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
+        Store::events(self, filter)
+    }
+
+    fn append_service_audit(
+        &mut self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &ServiceAudit,
+    ) -> Result<i64, StoreError> {
+        self.append_audit(at, actor, action, subject, detail)
+    }
+}
+
+/// Refuses an event missing its matter, period or time (both databases).
+pub(crate) fn check_event(e: &NewEvent) -> R<()> {
+    non_empty("event matter", &e.matter)
+        .and_then(|()| non_empty("event period", &e.period))
+        .and_then(|()| non_empty("event time", &e.at))
+}
+
 impl Store {
     /// Appends a scheduler event; returns its id.
     pub fn record_event(&mut self, e: &NewEvent) -> Result<i64, StoreError> {
-        let checked = non_empty("event matter", &e.matter)
-            .and_then(|()| non_empty("event period", &e.period))
-            .and_then(|()| non_empty("event time", &e.at));
-        checked.map_err(|f| f.into_store(&self.path))?;
+        check_event(e).map_err(|f| f.into_store(&self.path))?;
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO scheduler_events (matter, period, event, at, draw_id, detail)

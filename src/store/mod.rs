@@ -58,11 +58,11 @@ pub use draws::{
     ExclusionRow, NewDraw, Redraw, TeamRow, UnstaffedRow,
 };
 pub use error::{BUSY_TIMEOUT_SECS, StoreError};
-pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent};
+pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent, ServiceAudit, ServiceStore};
 pub use origin::Origin;
 pub use records::{
-    DrawAudit, PublicationAudit, PublicationRecord, PublishedFile, ResultsAudit, RulesReloadAudit,
-    SchedulerAudit, SimulationAudit,
+    DrawAudit, LeaseAudit, PublicationAudit, PublicationRecord, PublishedFile, ResultsAudit,
+    RulesReloadAudit, SchedulerAudit, SimulationAudit,
 };
 pub use redraws::{RedrawAudit, RedrawRow};
 pub use registries::RegistryAudit;

@@ -75,6 +75,15 @@ pub struct RulesReloadAudit {
     pub why: String,
 }
 
+/// `scheduler.lease`: a node took the scheduler's lease on a shared database (PostgreSQL):
+/// from then on it alone issues the scheduled draws, until its connection to the database
+/// ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseAudit {
+    /// The node: its host and process (`host:pid`).
+    pub node: String,
+}
+
 /// `store.simulation`: the database was marked as a simulation (its times are simulated).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimulationAudit {

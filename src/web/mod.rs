@@ -552,11 +552,7 @@ fn spawn_scheduler(
     options: &Options,
     state: Arc<health::Scheduler>,
 ) -> std::thread::JoinHandle<()> {
-    let input = crate::jobs::run::RunInput {
-        config: options.config.clone(),
-        once: false,
-        since: None,
-    };
+    let input = crate::jobs::run::RunInput::new(options.config.clone());
     state.started();
     std::thread::spawn(move || {
         // Marks the scheduler stopped however the thread ends, a panic included.

@@ -12,13 +12,17 @@
 //! committed beforehand — through [`super::DrawStore`] (`draws`), so that `suiji draw`,
 //! `draws`, `verify`, `change` and `commit` run here; the rule set's approved versions and the
 //! changes proposed to them, through [`super::RuleStore`] (`rules`), so that `suiji rules`
-//! runs here and draws under two-person approval use the version approved here. Results,
-//! publications, accounts, the service and the console still run on SQLite only.
+//! runs here and draws under two-person approval use the version approved here; the
+//! scheduler's events and the service's audit entries through [`super::ServiceStore`], and the
+//! scheduler's lease ([`Lease`], `events`), so that `suiji run` runs here on several nodes.
+//! Results, publications, accounts, `simulate`, `status` and the console still run on SQLite
+//! only.
 
 mod anchors;
 pub(crate) mod audit;
 pub(crate) mod copy;
 mod draws;
+mod events;
 mod results;
 mod rules;
 mod schema;
@@ -32,6 +36,7 @@ use super::error::{BUSY_TIMEOUT_SECS, R, StoreError, pg_detail};
 use super::origin::Origin;
 
 pub use copy::{CarriedFile, Copied, TableCount};
+pub use events::Lease;
 pub use schema::PG_SCHEMA_VERSION;
 
 /// Whether `text` names a PostgreSQL database (`postgres://…` or `postgresql://…`).
