@@ -461,6 +461,71 @@ fn verify_recomputes_the_carried_loads_from_the_records() {
     draw(&p, MATTERS[1], "demo", &[]);
     verify(&p, 1);
     verify(&p, 2);
+    let mut first = None;
+    forge_second_draw(&p, |m| {
+        let carried = m
+            .carried_loads
+            .as_mut()
+            .expect("the second draw carries loads");
+        assert_eq!(carried[0].load, 1, "at the cap of 1");
+        carried[0].load = 2;
+        first = Some(carried[0].inspector_id.clone());
+    });
+    let first = first.expect("forged");
+    let all = verify_differs(&p, 2);
+    assert!(
+        all.contains("carried_loads: the manifest records")
+            && all.contains(&format!("{first} 2"))
+            && all.contains(&format!("{first} 1"))
+            && all.contains("when this draw was recorded"),
+        "{all}"
+    );
+    verify(&p, 1);
+}
+
+/// A `suiji-manifest/3` draw was made after V2-16, so a manifest without `carried_loads`
+/// carried none: one whose member was removed behind suiji's back (the hash made again) is
+/// checked as carrying none, and both `verify` and the reference program report the period's
+/// loads it should have carried (beside the teams the re-run then staffs differently).
+#[test]
+fn a_current_manifest_without_its_carried_loads_is_reported_by_verify_and_the_reference() {
+    let p = project();
+    draw(&p, MATTERS[0], "demo", &[]);
+    draw(&p, MATTERS[1], "demo", &[]);
+    let mut first = None;
+    forge_second_draw(&p, |m| {
+        assert_eq!(m.format, "suiji-manifest/3");
+        let carried = m
+            .carried_loads
+            .take()
+            .expect("the second draw carries loads");
+        first = Some(carried[0].inspector_id.clone());
+    });
+    let first = first.expect("forged");
+    let (code, out, err) = run(p.suiji(&["verify", "2"]));
+    let all = format!("{out}{err}");
+    assert!(
+        code != 0
+            && all.contains("carried_loads: the manifest records none")
+            && all.contains(&format!("{first} 1")),
+        "{all}"
+    );
+    let out = Command::new("python3")
+        .arg(repo().join("docs/reference/suiji_draw.py"))
+        .arg("check")
+        .arg(p.path("data/suiji.sqlite3"))
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success() && stdout.contains("carried_loads: recorded {}"),
+        "{stdout}"
+    );
+}
+
+/// Rewrites draw 2's recorded manifest with `forge`, its hash made again so that the draw
+/// re-runs identical from its own record (the supersede trigger dropped to allow it).
+fn forge_second_draw(p: &Project, forge: impl FnOnce(&mut suiji::draw::manifest::Manifest)) {
     let db = p.db();
     let json: String = db
         .query_row("SELECT manifest_json FROM draws WHERE id = 2", [], |r| {
@@ -468,13 +533,7 @@ fn verify_recomputes_the_carried_loads_from_the_records() {
         })
         .expect("draw 2");
     let mut m: suiji::draw::manifest::Manifest = serde_json::from_str(&json).expect("manifest");
-    let carried = m
-        .carried_loads
-        .as_mut()
-        .expect("the second draw carries loads");
-    let first = carried[0].inspector_id.clone();
-    assert_eq!(carried[0].load, 1, "at the cap of 1");
-    carried[0].load = 2;
+    forge(&mut m);
     m.manifest_hash = String::new();
     m.manifest_hash = m.compute_hash();
     db.execute_batch("DROP TRIGGER draws_only_supersede")
@@ -484,22 +543,18 @@ fn verify_recomputes_the_carried_loads_from_the_records() {
         rusqlite::params![m.to_pretty_json(), m.manifest_hash],
     )
     .expect("forged");
-    drop(db);
-    let (code, out, err) = run(p.suiji(&["verify", "2"]));
+}
+
+/// `suiji verify ID`, which must fail without the re-run itself differing: its output.
+fn verify_differs(p: &Project, id: i64) -> String {
+    let (code, out, err) = run(p.suiji(&["verify", &id.to_string()]));
     assert_ne!(code, 0, "{out}{err}");
     let all = format!("{out}{err}");
-    assert!(
-        all.contains("carried_loads: the manifest records")
-            && all.contains(&format!("{first} 2"))
-            && all.contains(&format!("{first} 1"))
-            && all.contains("when this draw was recorded"),
-        "{all}"
-    );
     assert!(
         !all.contains("selected"),
         "the re-run itself is identical: {all}"
     );
-    verify(&p, 1);
+    all
 }
 
 /// A 人员调整 recorded while a draw is being computed (after the draw read the loads, before it

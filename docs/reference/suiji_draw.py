@@ -1190,13 +1190,16 @@ def loads_as_of(db, man, order, at, counted):
 def carried_problem(db, draw_id, man, order):
     """(problem, note): the manifest's `carried_loads` against the database's (V2-16). A
     manifest without the member whose period had earlier draws is a note, not a problem: version-2
-    draws made before V2-16 carried nothing (item 6)."""
+    draws made before V2-16 carried nothing (item 6). A `suiji-manifest/3` one was made after
+    V2-16, so without the member it carried none, and is checked so."""
     if man["algorithm"] != "suiji-draw/2":
         return None, None
     want = carried_as_of(db, draw_id, man, order)
     if want is None:
         return None, "not in the audit log: its carried loads are not checked"
     recorded = man.get("carried_loads")
+    if recorded is None and man.get("format") == "suiji-manifest/3":
+        recorded = []  # made after V2-16: without the member it carried none
     if recorded is None:
         if want:
             return None, (f"no carried_loads recorded, while the period's earlier draws give "
@@ -1288,9 +1291,10 @@ def check(argv):
             if not diffs:
                 problems, notes = check_changes(db, man, changes, order)
                 diffs += problems
-                problem, note = carried_problem(db, draw_id, man, order)
-                diffs += [problem] if problem else []
-                notes += [note] if note else []
+            # Said also when the re-run differs: loads not the period's are why it would.
+            problem, note = carried_problem(db, draw_id, man, order)
+            diffs += [problem] if problem else []
+            notes += [note] if note else []
         except (LookupError, ValueError, KeyError) as e:
             diffs = [f"cannot re-run: {e}"]
         if diffs:

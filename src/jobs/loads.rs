@@ -114,14 +114,16 @@ pub fn shown(loads: &BTreeMap<String, u32>) -> String {
 /// recorded (V2-16 item 2): `None` when they are, or cannot be checked (a version-1 draw, a
 /// draw the audit log does not place, a version-2 draw made before V2-16 that records none);
 /// the difference otherwise. `counted`: the inspectors of the team's departments in the draw's
-/// inspector snapshot.
+/// inspector snapshot. A `suiji-manifest/3` draw was made after V2-16, so one without the
+/// member carried none, and is checked as carrying none.
 pub fn carried_problem(
     store: &dyn DrawStore,
     m: &Manifest,
     draw_id: i64,
     counted: &HashSet<&str>,
 ) -> Result<Option<String>, String> {
-    if m.carried_loads.is_none() {
+    let since_v2_16 = m.format == crate::draw::manifest::MANIFEST_FORMAT_V3;
+    if m.carried_loads.is_none() && !since_v2_16 {
         return Ok(None);
     }
     let order = store
@@ -130,12 +132,11 @@ pub fn carried_problem(
     let Some(&at) = order.draws.get(&draw_id) else {
         return Ok(None);
     };
-    let Some(recorded) = &m.carried_loads else {
-        return Ok(None);
-    };
     let want = period_loads(store, &Scope::of(m), Some(counted), AsOf::Entry(&order, at))?;
-    let got: BTreeMap<String, u32> = recorded
+    let got: BTreeMap<String, u32> = m
+        .carried_loads
         .iter()
+        .flatten()
         .map(|c| (c.inspector_id.clone(), c.load))
         .collect();
     Ok((got != want).then(|| {

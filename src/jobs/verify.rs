@@ -53,12 +53,14 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &dyn DrawStore) -> Verdict {
     }
     match recorded(m, store) {
         // Every change made after the draw must be the one its rules give.
-        Ok(d) if diffs.is_empty() => {
-            diffs.extend(super::change::check(store, m, d.id));
-            // The loads it carried in must be those the records held when it was recorded.
+        Ok(d) => {
+            if diffs.is_empty() {
+                diffs.extend(super::change::check(store, m, d.id));
+            }
+            // The loads it carried in must be those the records held when it was recorded
+            // (said also when the re-run differs: loads not the period's are why it would).
             diffs.extend(carried_check(store, m, d.id));
         }
-        Ok(_) => {}
         Err(e) => diffs.push(e),
     }
     if diffs.is_empty() {
@@ -73,7 +75,8 @@ pub(crate) fn verify_manifest(m: &Manifest, store: &dyn DrawStore) -> Verdict {
 /// any. A re-run takes them from the manifest, so this is what finds a draw recorded with
 /// loads that are not the period's.
 fn carried_check(store: &dyn DrawStore, m: &Manifest, id: i64) -> Option<String> {
-    if m.algorithm != Algorithm::V2.name() || m.carried_loads.is_none() {
+    let since_v2_16 = m.format == crate::draw::manifest::MANIFEST_FORMAT_V3;
+    if m.algorithm != Algorithm::V2.name() || (m.carried_loads.is_none() && !since_v2_16) {
         return None;
     }
     let counted = match team_inspectors(m, store) {
