@@ -466,7 +466,8 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
         &["status", "--database", url][..],
         &["simulate", "--year", "2023", "--database", url],
         &["verify", "1", "--data", "data", "--database", url],
-        &["audit", "anchor", "--database", url],
+        &["report", "--year", "2023", "--database", url],
+        &["publish", "--site", "--database", url],
     ] {
         let (code, out, err) = run(p.suiji(args));
         assert_eq!(code, 1, "{args:?}: {out}{err}");
@@ -1429,4 +1430,216 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// The draw's task list with every row filled in (clean, on `date`), as inspectors hand it
+/// back: the lines above the header kept; with `bad`, the last row's category is not one.
+fn filled_tasks(p: &Project, date: &str, bad: bool) -> String {
+    let text = p.read("out/draws/zhian.hotel/2023-H1/tasks.csv");
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    let h = lines
+        .iter()
+        .position(|l| l.starts_with("抽取编号"))
+        .expect("header");
+    let header: Vec<&str> = lines[h].split(',').collect();
+    let at = |name: &str| header.iter().position(|c| *c == name).expect(name);
+    let mut out: Vec<String> = lines[..=h].iter().map(|l| l.to_string()).collect();
+    let rows = &lines[h + 1..];
+    for (i, line) in rows.iter().enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        cells[at("检查结果")] = if bad && i + 1 == rows.len() {
+            "查无此类".into()
+        } else {
+            "未发现问题".into()
+        };
+        cells[at("检查日期")] = date.into();
+        cells[at("签名检查人员")] = cells[at("检查人员")].clone();
+        out.push(cells.join(","));
+    }
+    out.join("\n") + "\n"
+}
+
+/// The files `publish` writes, as one project's output folder holds them.
+const PUBLISHED: [&str; 5] = [
+    "out/public/index.html",
+    "out/public/index.json",
+    "out/public/2023/zhian.hotel/2023-H1/notice.html",
+    "out/public/2023/zhian.hotel/2023-H1/notice.csv",
+    "out/public/2023/zhian.hotel/2023-H1/notice.json",
+];
+
+#[test]
+fn results_published_on_postgres_are_the_sqlite_files_byte_for_byte() {
+    let Some(url) = fresh("publish") else { return };
+    let (lite, pg) = marked_pair(&url);
+    draw_demo(&lite, None);
+    draw_demo(&pg, Some(&url));
+    // The draw's anchor: kept in the database on PostgreSQL, the same file on both.
+    let anchors = "out/public/anchors.json";
+    assert!(lite.read(anchors) == pg.read(anchors), "the anchors differ");
+    assert!(pg.read(anchors).contains("\"reason\": \"draw\""));
+    let on = |args: &[&str]| {
+        let mut with = args.to_vec();
+        with.extend(["--database", &url]);
+        let (x, y) = (lite.ok(args), pg.ok(&with));
+        let strip = |p: &Project, s: String| s.replace(&p.root().display().to_string(), "ROOT");
+        (strip(&lite, x), strip(&pg, y))
+    };
+
+    // One bad row: nothing is imported, on either database, with the same located message.
+    for p in [&lite, &pg] {
+        p.write("bad.csv", &filled_tasks(p, "2023-03-06", true));
+        p.write("filled.csv", &filled_tasks(p, "2023-03-06", false));
+    }
+    let mut db = client(&url);
+    let entries = |db: &mut postgres::Client| -> i64 {
+        db.query_one("SELECT count(*) FROM audit_log", &[])
+            .expect("count")
+            .get(0)
+    };
+    let before = entries(&mut db);
+    let (code, _, lite_err) = run(lite.suiji(&["results", "import", "bad.csv"]));
+    assert_eq!(code, 1, "{lite_err}");
+    let (code, _, pg_err) = run(pg.suiji(&["results", "import", "bad.csv", "--database", &url]));
+    assert_eq!(code, 1, "{pg_err}");
+    assert!(pg_err.contains("nothing was imported"), "{pg_err}");
+    assert!(pg_err.contains("bad.csv:"), "{pg_err}");
+    assert_eq!(lite_err, pg_err);
+    let results: i64 = db
+        .query_one("SELECT count(*) FROM results", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(
+        (results, entries(&mut db)),
+        (0, before),
+        "a bad import left rows"
+    );
+
+    // The import, the publication and the files it writes: the same on both databases.
+    let (x, y) = on(&["results", "import", "filled.csv"]);
+    assert_eq!(x, y);
+    assert!(x.contains("imported "), "{x}");
+    let (x, y) = on(&["publish", "--today", "2023-03-31"]);
+    assert_eq!(x, y);
+    assert!(x.contains("published 1 draw as of 2023-03-31"), "{x}");
+    for file in PUBLISHED {
+        assert!(lite.read(file) == pg.read(file), "{file} differs");
+    }
+    let (x, y) = on(&["results", "import", "filled.csv"]);
+    assert_eq!(x, y);
+    let (x, y) = on(&["audit", "verify"]);
+    assert_eq!(x, y);
+    assert!(x.starts_with("audit log intact"), "{x}");
+
+    // Published results are frozen: by the command, and by the server whatever writes.
+    let changed = filled_tasks(&pg, "2023-03-07", false);
+    pg.write("changed.csv", &changed);
+    let (code, _, err) = run(pg.suiji(&["results", "import", "changed.csv", "--database", &url]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a published result is frozen"), "{err}");
+    let refused = db
+        .execute("UPDATE results SET remarks = 'x' WHERE id = 1", &[])
+        .expect_err("an UPDATE of a published result");
+    assert!(
+        refused
+            .to_string()
+            .contains("a published result cannot be changed")
+            || format!("{refused:?}").contains("a published result cannot be changed"),
+        "{refused:?}"
+    );
+
+    // Another node, with an empty output folder, rebuilds every file from the database.
+    let node = Project::shipped();
+    let out = node.ok(&["regenerate", "--database", &url]);
+    assert!(out.contains("1 draw folder(s): 1 written"), "{out}");
+    assert!(out.contains("publication output(s)"), "{out}");
+    assert!(
+        out.contains("2 anchor(s) of the audit chain written"),
+        "{out}"
+    );
+    let manifest = "out/draws/zhian.hotel/2023-H1/manifest.json";
+    for file in PUBLISHED.iter().chain(&[manifest, anchors]) {
+        assert!(
+            node.read(file) == pg.read(file),
+            "{file} differs on the second node"
+        );
+    }
+    let out = node.ok(&["regenerate", "--database", &url]);
+    assert!(out.contains("0 written"), "{out}");
+    assert!(
+        !node.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+}
+
+#[test]
+fn anchors_on_postgres_are_kept_in_the_database_and_check_the_chain_there() {
+    let Some(url) = fresh("anchors") else { return };
+    let (_, p) = marked_pair(&url);
+    draw_demo(&p, Some(&url));
+    let on = |p: &Project, args: &[&str]| {
+        let mut with = args.to_vec();
+        with.extend(["--database", &url]);
+        run(p.suiji(&with))
+    };
+    // A node with no anchors file: the daily anchor writes it from the database (the head
+    // has not moved since the draw's anchor, so nothing is appended).
+    let node = Project::shipped();
+    let (code, out, err) = on(&node, &["audit", "anchor"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("nothing new to anchor"), "{out}");
+    let anchors = "out/public/anchors.json";
+    assert!(
+        node.read(anchors) == p.read(anchors),
+        "the node's anchors differ"
+    );
+    let (code, out, err) = on(&node, &["audit", "verify", "--against", anchors]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("consistent with 1 published anchors"), "{out}");
+
+    // The table is append-only, and an anchor must name an entry of the chain.
+    let mut db = client(&url);
+    let refused = db
+        .execute("UPDATE anchors SET at = 'x'", &[])
+        .expect_err("an UPDATE of an anchor");
+    assert!(
+        format!("{refused:?}").contains("anchors are permanent"),
+        "{refused:?}"
+    );
+    let refused = db
+        .execute(
+            "INSERT INTO anchors (at, seq, hash, reason, subject)
+             VALUES ('x', 1, repeat('0', 64), 'daily', '')",
+            &[],
+        )
+        .expect_err("an anchor naming no entry");
+    assert!(
+        format!("{refused:?}").contains("is not in the audit log"),
+        "{refused:?}"
+    );
+
+    // A published anchor is never rewritten: a node's file that the database contradicts is
+    // left as it is, and the command says so.
+    let altered = node
+        .read(anchors)
+        .replacen("\"reason\": \"draw\"", "\"reason\": \"daily\"", 1);
+    node.write(anchors, &altered);
+    let (code, _, err) = on(&node, &["audit", "anchor"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("holds an anchor the database does not keep"),
+        "{err}"
+    );
+    assert_eq!(node.read(anchors), altered);
+
+    // A chain rewritten behind the server's back contradicts the published anchors.
+    db.batch_execute(
+        "ALTER TABLE audit_log DISABLE TRIGGER USER;
+         UPDATE audit_log SET hash = repeat('f', 64) WHERE seq = 1;
+         ALTER TABLE audit_log ENABLE TRIGGER USER;",
+    )
+    .expect("tamper");
+    let (code, out, _) = on(&p, &["audit", "verify", "--against", anchors]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("AUDIT LOG"), "{out}");
 }

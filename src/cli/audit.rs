@@ -29,52 +29,19 @@ pub enum Action {
     },
 }
 
-/// Whether the action runs on PostgreSQL (walking and reading the chain do; anchors not yet).
-pub(crate) fn runs_on_postgres(args: &Args) -> bool {
-    matches!(
-        args.action,
-        Action::Verify { against: None } | Action::Log { .. }
-    )
-}
-
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
-    if let Some(url) = super::db::postgres(cli)? {
-        let store = crate::jobs::database::open(&url)?;
-        return read(&store, &args.action);
-    }
-    let store = open_store_of_config(cli)?;
+    let database = super::db::postgres(cli)?;
+    let open = || -> Result<Box<dyn crate::store::AuditLog>, Failed> {
+        Ok(match &database {
+            Some(url) => Box::new(crate::jobs::database::open(url)?),
+            None => Box::new(open_store_of_config(cli)?),
+        })
+    };
     match &args.action {
-        Action::Anchor => anchor(cli),
-        Action::Verify {
-            against: Some(source),
-        } => {
-            let check = crate::jobs::anchor::verify_against(&store, source)?;
-            outln!("{check}");
-            Ok(if check.is_consistent() {
-                exit::OK
-            } else {
-                exit::INVALID
-            })
-        }
-        action => read(&store, action),
-    }
-}
-
-/// `audit verify` and `audit log`, on either database.
-fn read(store: &dyn crate::store::AuditLog, action: &Action) -> Result<i32, Failed> {
-    match action {
-        Action::Verify { against: None } => match crate::jobs::audit::verify(store)? {
-            crate::store::AuditReport::Intact { entries, head } => {
-                outln!("audit log intact: {entries} entries, head {head}");
-                Ok(exit::OK)
-            }
-            crate::store::AuditReport::Broken(b) => {
-                outln!("AUDIT LOG BROKEN at {b}");
-                Ok(exit::INVALID)
-            }
-        },
+        Action::Anchor => anchor(cli, database.as_deref()),
+        Action::Verify { against } => verify(&*open()?, against.as_deref()),
         Action::Log { limit } => {
-            for e in &crate::jobs::audit::latest(store, *limit)? {
+            for e in &crate::jobs::audit::latest(&*open()?, *limit)? {
                 outln!(
                     "{:>6} {} {:<10} {:<18} {} {}",
                     e.seq,
@@ -87,17 +54,34 @@ fn read(store: &dyn crate::store::AuditLog, action: &Action) -> Result<i32, Fail
             }
             Ok(exit::OK)
         }
-        Action::Anchor | Action::Verify { against: Some(_) } => {
-            Err(crate::jobs::database::DatabaseError::NotYet {
-                command: "audit anchor / audit verify --against".into(),
-            }
-            .into())
+    }
+}
+
+/// `audit verify [--against]`, on either database.
+fn verify(store: &dyn crate::store::AuditLog, against: Option<&str>) -> Result<i32, Failed> {
+    if let Some(source) = against {
+        let check = crate::jobs::anchor::verify_against(store, source)?;
+        outln!("{check}");
+        return Ok(if check.is_consistent() {
+            exit::OK
+        } else {
+            exit::INVALID
+        });
+    }
+    match crate::jobs::audit::verify(store)? {
+        crate::store::AuditReport::Intact { entries, head } => {
+            outln!("audit log intact: {entries} entries, head {head}");
+            Ok(exit::OK)
+        }
+        crate::store::AuditReport::Broken(b) => {
+            outln!("AUDIT LOG BROKEN at {b}");
+            Ok(exit::INVALID)
         }
     }
 }
 
-fn anchor(cli: &Cli) -> Result<i32, Failed> {
-    match crate::jobs::anchor::daily(&cli.config, chrono::Utc::now())? {
+fn anchor(cli: &Cli, database: Option<&str>) -> Result<i32, Failed> {
+    match crate::jobs::anchor::daily(&cli.config, database, chrono::Utc::now())? {
         Some(a) => outln!("anchored entry {} (head {}) at {}", a.seq, a.hash, a.at),
         None => outln!("nothing new to anchor"),
     }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Cli, Command, Failed, audit, exit};
+use super::{Cli, Command, Failed, exit};
 use crate::jobs::database::{self, DatabaseError};
 
 #[derive(Debug, clap::Args)]
@@ -36,13 +36,17 @@ pub(crate) fn postgres(cli: &Cli) -> Result<Option<String>, Failed> {
 pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
     let runs = match &cli.command {
         Command::Db(_) => return Ok(()),
-        Command::Audit(args) => audit::runs_on_postgres(args),
-        Command::Draw(_)
+        Command::Audit(_)
+        | Command::Draw(_)
         | Command::Draws(_)
         | Command::Rules(_)
         | Command::Change(_)
         | Command::Commit(_)
+        | Command::Result(_)
+        | Command::Results(_)
+        | Command::Regenerate(_)
         | Command::Run(_) => true,
+        Command::Publish(args) => !args.site && !args.credit,
         Command::Verify(args) => args.data.is_none(),
         _ => false,
     };

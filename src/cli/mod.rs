@@ -109,14 +109,8 @@ impl From<csv::Error> for Failed {
     }
 }
 
-/// Loads what most commands work on (rules, calendar, database), showing rule warnings.
-pub(crate) fn open(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
-    let cx = crate::jobs::open(&cli.config)?;
-    warn(&cx.loaded);
-    Ok(cx)
-}
-
-/// Like [`open`], with the database opened read-only: for commands that only read records.
+/// Loads the rules and the calendar and opens the database read-only, showing rule warnings:
+/// for commands that only read records.
 pub(crate) fn open_read_only(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
     let cx = crate::jobs::open_read_only(&cli.config)?;
     warn(&cx.loaded);

@@ -54,11 +54,14 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     if args.credit {
         return credit(cli, args);
     }
-    let mut cx = super::open(cli)?;
+    let loaded = super::load_rules(cli)?;
+    let cal = crate::jobs::load_calendar(&loaded, false)?;
+    let database = super::db::postgres(cli)?;
+    let mut store = crate::jobs::open_result_store(&loaded, database.as_deref())?;
     let input = Input {
         as_of: args.today,
-        today: today_local(&cx.loaded),
-        now: now_local(&cx.loaded),
+        today: today_local(&loaded),
+        now: now_local(&loaded),
         year: args.year,
         matter: args.matter.clone(),
         period: args.period.clone(),
@@ -66,7 +69,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         actor: args.actor.clone(),
     };
     // The record is written first; what is printed says what happened.
-    let published = crate::jobs::publish::run(&mut cx, &input)?;
+    let published = crate::jobs::publish::run_on(&loaded, &cal, &mut *store, &input)?;
     render(&published);
     Ok(exit::OK)
 }

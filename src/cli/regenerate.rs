@@ -3,6 +3,7 @@
 
 use super::{Cli, Failed, exit};
 use crate::jobs::regenerate::{Input, Outcome};
+use crate::store::ResultStore;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,9 +36,23 @@ fn said(outcome: &Outcome, tally: &mut (usize, usize)) -> String {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
-    let (config, store) = crate::jobs::open_data(&cli.config)?;
+    let database = super::db::postgres(cli)?;
+    let (config, store, anchors): (_, Box<dyn ResultStore>, _) = match &database {
+        Some(url) => {
+            let config =
+                crate::rules::load_config(&cli.config).map_err(crate::jobs::SetupError::Config)?;
+            let store = crate::store::pg::PgStore::open(url)?;
+            // The anchors are the database's: this node's file is written from them.
+            let anchors = crate::jobs::anchor::write_from(&config.output_dir, &store)?;
+            (config, Box::new(store), Some(anchors))
+        }
+        None => {
+            let (config, store) = crate::jobs::open_data(&cli.config)?;
+            (config, Box::new(store), None)
+        }
+    };
     let input = Input { draw: args.draw };
-    let done = crate::jobs::regenerate::run(&store, &config.output_dir, &input)?;
+    let done = crate::jobs::regenerate::run(&*store, &config.output_dir, &input)?;
     let mut tally = (0, 0);
     for r in &done {
         let what = said(&r.outcome, &mut tally);
@@ -56,19 +71,29 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         done.len(),
         done.len() - written - failed
     );
-    let failed = failed + publications(cli, &store, &input)?;
+    if let Some(n) = anchors.filter(|n| *n > 0) {
+        outln!(
+            "{n} anchor(s) of the audit chain written from the database ({})",
+            config
+                .output_dir
+                .join(crate::jobs::anchor::ANCHORS_FILE)
+                .display()
+        );
+    }
+    let failed = failed + publications(cli, &*store, &input)?;
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })
 }
 
 /// The notices and the index, when anything is published (they need the rules, which the
 /// draws' folders do not: those come from the rules archived with each draw). Returns how
 /// many failed.
-fn publications(cli: &Cli, store: &crate::store::Store, input: &Input) -> Result<usize, Failed> {
+fn publications(cli: &Cli, store: &dyn ResultStore, input: &Input) -> Result<usize, Failed> {
     if store.publication_count()? == 0 {
         return Ok(0);
     }
-    let cx = crate::jobs::open_read_only(&cli.config)?;
-    let done = crate::jobs::regenerate::publications(&cx, input)?;
+    let loaded = super::load_rules(cli)?;
+    let cal = crate::jobs::load_calendar(&loaded, false)?;
+    let done = crate::jobs::regenerate::publications_on(&loaded, &cal, store, input)?;
     let mut tally = (0, 0);
     for r in &done {
         let what = said(&r.outcome, &mut tally);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::{Cli, Failed, exit, load_rules, now_local, open_store};
+use super::{Cli, Failed, exit, load_rules, now_local};
 use crate::diag::Report;
 use crate::jobs::results::{ImportInput, ListInput, OneInput, files_label};
 use crate::rules::Loaded;
@@ -77,9 +77,15 @@ pub(crate) fn today_local(loaded: &Loaded) -> NaiveDate {
         .date_naive()
 }
 
+/// The database results are recorded in: PostgreSQL's when one is named, else the SQLite file.
+fn open_results(cli: &Cli, loaded: &Loaded) -> Result<Box<dyn crate::store::ResultStore>, Failed> {
+    let database = super::db::postgres(cli)?;
+    Ok(crate::jobs::open_result_store(loaded, database.as_deref())?)
+}
+
 pub(crate) fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
     let loaded = load_rules(cli)?;
-    let mut store = open_store(&loaded)?;
+    let mut store = open_results(cli, &loaded)?;
     let input = OneInput {
         draw: args.draw.clone(),
         target: args.target.clone(),
@@ -92,7 +98,7 @@ pub(crate) fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
         today: today_local(&loaded),
         now: now_local(&loaded),
     };
-    let one = crate::jobs::results::record_one(&loaded, &mut store, &input)?;
+    let one = crate::jobs::results::record_one(&loaded, &mut *store, &input)?;
     let what = one.draw.map_or_else(
         || format!("draw #{}", one.draw_id),
         |d| format!("draw #{} ({} {})", d.id, d.record.matter, d.record.period),
@@ -113,7 +119,7 @@ pub(crate) fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let loaded = load_rules(cli)?;
-    let mut store = open_store(&loaded)?;
+    let mut store = open_results(cli, &loaded)?;
     match &args.action {
         Action::Import {
             files,
@@ -128,7 +134,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 today: today_local(&loaded),
                 now: now_local(&loaded),
             };
-            let imported = crate::jobs::results::import(&loaded, &mut store, &input)?;
+            let imported = crate::jobs::results::import(&loaded, &mut *store, &input)?;
             render_import(&imported, files);
             Ok(exit::OK)
         }
@@ -139,7 +145,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 matter: matter.clone(),
                 today: Some(today_local(&loaded)),
             };
-            let listed = crate::jobs::results::list(&loaded, &store, &input)?;
+            let listed = crate::jobs::results::list(&loaded, &*store, &input)?;
             write_list(&listed)?;
             Ok(exit::OK)
         }

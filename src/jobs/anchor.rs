@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use super::SetupError;
 use crate::diag::{Fault, Problem, Report};
-use crate::store::{ANCHORS_FORMAT, Anchor, AnchorCheck, Anchors, Store, StoreError};
+use crate::store::pg::PgStore;
+use crate::store::{
+    ANCHORS_FORMAT, Anchor, AnchorCheck, Anchors, AuditLog, DrawStore, Store, StoreError,
+    check_anchors,
+};
 
 /// Where the anchors go, under the output folder.
 pub const ANCHORS_FILE: &str = "public/anchors.json";
@@ -31,6 +35,15 @@ pub enum AnchorError {
     },
     #[error("{0}: suiji fetches http:// addresses itself, not https://")]
     Https(String),
+    #[error(
+        "{} holds an anchor the database does not keep ({} {} of {}: entry {} with hash {}; the database keeps {kept} anchors); the file is left as it is",
+        path.display(), anchor.reason, anchor.subject, anchor.at, anchor.seq, anchor.hash
+    )]
+    Diverges {
+        path: PathBuf,
+        anchor: Box<Anchor>,
+        kept: usize,
+    },
 }
 
 impl Problem for AnchorError {
@@ -38,7 +51,9 @@ impl Problem for AnchorError {
         match self {
             AnchorError::Setup(e) => e.fault(),
             AnchorError::Store(e) => e.fault(),
-            AnchorError::Format(..) | AnchorError::Https(_) => Fault::Invalid,
+            AnchorError::Format(..) | AnchorError::Https(_) | AnchorError::Diverges { .. } => {
+                Fault::Invalid
+            }
             AnchorError::Read(..) | AnchorError::Write { .. } => Fault::Failed,
         }
     }
@@ -58,6 +73,16 @@ impl Problem for AnchorError {
                 self.to_string(),
                 &[
                     "give the anchors.json a bureau published (its public site's /public/anchors.json, or out/public/anchors.json)",
+                ],
+            ),
+            AnchorError::Diverges { path, .. } => Report::error(
+                self.to_string(),
+                &[
+                    &format!(
+                        "published anchors are never rewritten: check the chain against the file with `suiji audit verify --against {}`",
+                        path.display()
+                    ),
+                    "a county moved with `suiji db migrate` keeps its file: move it aside (and keep it published) before the first anchor on PostgreSQL",
                 ],
             ),
             other => Report::error(other.to_string(), &[]),
@@ -107,10 +132,63 @@ pub fn record(
     })?
 }
 
-/// [`record`], for a job whose own work is done: a failure is logged (the anchor is written
+/// [`record`] on either database: on PostgreSQL the anchor is kept in the database (shared by
+/// every node) and `out_dir/public/anchors.json` is written from the anchors kept there.
+pub fn record_on(
+    out_dir: &Path,
+    store: &mut dyn DrawStore,
+    at: &str,
+    reason: &str,
+    subject: &str,
+) -> Result<Option<Anchor>, AnchorError> {
+    if let Some(pg) = store.postgres() {
+        let (anchor, written) =
+            pg.append_anchor(at, (reason, subject), |all| write_kept(out_dir, all))?;
+        written?;
+        return Ok(anchor);
+    }
+    match store.sqlite() {
+        Some(store) => record(out_dir, store, at, reason, subject),
+        None => Ok(None),
+    }
+}
+
+/// Writes `out_dir/public/anchors.json` with the anchors a database keeps (nothing while it
+/// keeps none). Published anchors are never rewritten: a file there must hold the first
+/// anchors the database keeps, exactly, else it is left as it is (it is evidence about the
+/// database) and the divergence is the error.
+fn write_kept(out_dir: &Path, anchors: &Anchors) -> Result<(), AnchorError> {
+    let path = out_dir.join(ANCHORS_FILE);
+    let shown = path.display().to_string();
+    let published = match std::fs::read(&path) {
+        Ok(bytes) => parse(&shown, &bytes)?.anchors,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(AnchorError::Read(shown, e.to_string())),
+    };
+    let kept = &anchors.anchors;
+    if let Some(i) = (0..published.len()).find(|&i| kept.get(i) != Some(&published[i])) {
+        return Err(AnchorError::Diverges {
+            path,
+            anchor: Box::new(published[i].clone()),
+            kept: kept.len(),
+        });
+    }
+    if kept.is_empty() || kept.len() == published.len() {
+        return Ok(());
+    }
+    write_atomically(&path, anchors)
+}
+
+/// [`record_on`], for a job whose own work is done: a failure is logged (the anchor is written
 /// again with the next one, as every anchor names the head) and never undoes the job.
-pub fn record_after(out_dir: &Path, store: &mut Store, at: &str, reason: &str, subject: &str) {
-    if let Err(e) = record(out_dir, store, at, reason, subject) {
+pub fn record_after(
+    out_dir: &Path,
+    store: &mut dyn DrawStore,
+    at: &str,
+    reason: &str,
+    subject: &str,
+) {
+    if let Err(e) = record_on(out_dir, store, at, reason, subject) {
         tracing::warn!(
             "the audit chain's head was not anchored ({reason} {subject}): {e}; run `suiji audit anchor` once it is fixed"
         );
@@ -207,24 +285,37 @@ pub(crate) fn fetch_within(rest: &str, timeout: Duration) -> Result<Vec<u8>, Str
     Ok(answer[split + 4..].to_vec())
 }
 
-/// Checks the local chain against the anchors published at `source`.
-pub fn verify_against(store: &Store, source: &str) -> Result<AnchorCheck, AnchorError> {
+/// Checks the chain (of either database) against the anchors published at `source`.
+pub fn verify_against(store: &dyn AuditLog, source: &str) -> Result<AnchorCheck, AnchorError> {
     let anchors = load(source)?;
-    Ok(store.check_anchors(&anchors)?)
+    Ok(check_anchors(store, &anchors)?)
 }
 
 /// `suiji audit anchor`: the daily anchor (run by a timer, see docs/operations.md). Opens
-/// the database named by `config` and anchors its head at `now` unless it has not moved
-/// since the last anchor.
+/// the database named by `config` (the PostgreSQL database at `database` when one is named)
+/// and anchors its head at `now` unless it has not moved since the last anchor. On
+/// PostgreSQL the node's `anchors.json` is written from the database's anchors either way.
 pub fn daily(
     config: &Path,
+    database: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Anchor>, AnchorError> {
     let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
-    let mut store = Store::open(&config.data_dir)?;
+    let mut store: Box<dyn DrawStore> = match database {
+        Some(url) => Box::new(PgStore::open(url)?),
+        None => Box::new(Store::open(&config.data_dir)?),
+    };
     let at = now
         .with_timezone(&config.timezone)
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string();
-    record(&config.output_dir, &mut store, &at, "daily", "")
+    record_on(&config.output_dir, &mut *store, &at, "daily", "")
+}
+
+/// Writes `out/public/anchors.json` from the anchors the PostgreSQL database keeps, for a node
+/// whose output folder lacks it or holds an old one (`suiji regenerate`); returns how many.
+pub fn write_from(out_dir: &Path, store: &PgStore) -> Result<usize, AnchorError> {
+    let anchors = store.anchors()?;
+    write_kept(out_dir, &anchors)?;
+    Ok(anchors.anchors.len())
 }

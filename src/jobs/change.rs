@@ -118,7 +118,7 @@ pub fn open_on(
     };
     let config = crate::rules::load_config(config).map_err(super::SetupError::Config)?;
     let store = crate::store::pg::PgStore::open(url)?;
-    super::sweep::restore_draws(&config.output_dir, &store);
+    super::sweep::restore(&config.output_dir, &store);
     Ok((Box::new(store), config.timezone))
 }
 

@@ -225,10 +225,8 @@ pub fn commit_on(
     if let Err(e) = publish(out, store) {
         tracing::warn!("the commitments were not published: {e}");
     }
-    if let Some(store) = store.sqlite() {
-        let subject = format!("{} {}", k.matter, k.period);
-        super::anchor::record_after(out, store, &k.committed_at, "commitment", &subject);
-    }
+    let subject = format!("{} {}", k.matter, k.period);
+    super::anchor::record_after(out, store, &k.committed_at, "commitment", &subject);
     Ok(k)
 }
 

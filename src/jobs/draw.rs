@@ -242,8 +242,8 @@ pub(crate) fn open_draw_store(
     };
     let store = PgStore::open(url)?;
     let out = &loaded.model.config.output_dir;
-    super::sweep::restore_draws(out, &store);
-    super::sweep::orphan_draw_folders(out, &store);
+    super::sweep::restore(out, &store);
+    super::sweep::orphans(out, &store);
     Ok(Box::new(store))
 }
 

@@ -315,6 +315,22 @@ pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
     Ok(store)
 }
 
+/// [`open_store`], on the PostgreSQL database at `database` when one is named: what results
+/// and publications are recorded in. Files an interrupted draw or publication left staged are
+/// put in place (or removed) first, on either database.
+pub fn open_result_store(
+    loaded: &Loaded,
+    database: Option<&str>,
+) -> Result<Box<dyn crate::store::ResultStore>, SetupError> {
+    let Some(url) = database else {
+        return Ok(Box::new(open_store(loaded)?));
+    };
+    let store = crate::store::pg::PgStore::open(url)?;
+    sweep::restore(&loaded.model.config.output_dir, &store);
+    sweep::orphans(&loaded.model.config.output_dir, &store);
+    Ok(Box::new(store))
+}
+
 /// The first start under `[rules] approval = "two-person"`: with no approved version of the
 /// rule set recorded yet, the files on disk (just loaded and checked) are adopted as version 1,
 /// recorded with the OS account of this process (`cli:USER`) at `at` and audited

@@ -10,13 +10,16 @@ use serde::{Deserialize, Serialize};
 use super::place::{Layout, MARKER, PlaceError, Staging};
 use super::probe;
 use super::{Context, SetupError, require_matter};
+use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::output::notice::{index_html, index_json};
 use crate::output::publication::{index_entry, notice, notice_folder, publishable};
 use crate::registry::Target;
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
+use crate::rules::Loaded;
 use crate::store::{
-    DrawFilter, NewPublication, PublicationRecord, PublishedFile, Store, StoreError,
+    DrawFilter, DrawStore, NewPublication, PublicationRecord, PublishedFile, ResultStore,
+    StoreError,
 };
 
 /// What to publish, and who publishes.
@@ -70,14 +73,13 @@ pub enum PublishError {
     #[error("--today {as_of} is in the future (today is {today})")]
     FutureDay { as_of: NaiveDate, today: NaiveDate },
     #[error(
-        "--today {as_of} would record a publication on a day that is not today ({today}) in {}, \
-         a database of real records",
-        db.display()
+        "--today {as_of} would record a publication on a day that is not today ({today}) in {db}, \
+         a database of real records"
     )]
     Backdated {
         as_of: NaiveDate,
         today: NaiveDate,
-        db: PathBuf,
+        db: String,
     },
     #[error("publications are recorded in date order")]
     OutOfOrder {
@@ -154,8 +156,18 @@ struct Plan<'a> {
 /// Publishes what is due as of the day asked for: records the publication (results frozen
 /// from then on) and writes the notices and the index; or, on a dry run, says what it would.
 pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
+    run_on(&cx.loaded, &cx.cal, &mut cx.store, input)
+}
+
+/// [`run`] on either database ([`ResultStore`]): the same records and the same files.
+pub fn run_on(
+    loaded: &Loaded,
+    cal: &Calendar,
+    store: &mut dyn ResultStore,
+    input: &Input,
+) -> Result<Published, PublishError> {
     if let Some(m) = &input.matter {
-        require_matter(&cx.loaded, m)?;
+        require_matter(loaded, m)?;
     }
     let as_of = input.as_of.unwrap_or(input.today);
     if as_of > input.today {
@@ -164,18 +176,18 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
             today: input.today,
         });
     }
-    if as_of != input.today && !input.dry_run && !cx.store.is_simulation()? {
+    if as_of != input.today && !input.dry_run && !store.is_simulation()? {
         return Err(PublishError::Backdated {
             as_of,
             today: input.today,
-            db: cx.store.path().to_path_buf(),
+            db: store.shown(),
         });
     }
-    let out_dir = cx.loaded.model.config.output_dir.clone();
+    let out_dir = loaded.model.config.output_dir.clone();
     if !input.dry_run {
-        restore(&out_dir, &cx.store);
+        restore(&out_dir, &*store);
     }
-    let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
+    let all = ledgers(&*store, &loaded.model, cal, &DrawFilter::default())?;
     let plans = plan(&all, input, as_of)?;
     let mut published = Published {
         as_of,
@@ -186,16 +198,15 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
     if plans.is_empty() || input.dry_run {
         return Ok(published);
     }
-    let published_at = stamp(cx, as_of, input);
-    let (files, pubs) = build(cx, &all, &plans, as_of, &published_at, input)?;
+    let published_at = stamp(loaded, as_of, input);
+    let (files, pubs) = build(loaded, &*store, &all, &plans, (as_of, &published_at), input)?;
     let marker = Marker::new(&pubs);
     let mut staged: Vec<(PathBuf, Vec<u8>)> = files;
     staged.push((PathBuf::from(MARKER), marker.to_bytes()));
     let staging = Staging::write(out_dir.join(super::place::staging_name("publish")), &staged)?;
     probe::point("publish.staged");
     let (committed, _) = staging.commit(|| {
-        cx.store
-            .record_publications_probed(&pubs, &mut || probe::point("publish.recording"))
+        store.record_publications_probed(&pubs, &mut || probe::point("publish.recording"))
     })?;
     probe::point("publish.committed");
     let dir = committed.dir().to_path_buf();
@@ -212,13 +223,7 @@ pub fn run(cx: &mut Context, input: &Input) -> Result<Published, PublishError> {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    super::anchor::record_after(
-        &out_dir,
-        &mut cx.store,
-        &published_at,
-        "publication",
-        &subject,
-    );
+    super::anchor::record_after(&out_dir, store, &published_at, "publication", &subject);
     published.recorded = true;
     Ok(published)
 }
@@ -298,13 +303,12 @@ fn plan<'a>(
 }
 
 /// The timestamp recorded for a publication: now when it is for today, else noon of its day.
-fn stamp(cx: &Context, day: NaiveDate, input: &Input) -> String {
+fn stamp(loaded: &Loaded, day: NaiveDate, input: &Input) -> String {
     if day == input.today {
         return input.now.clone();
     }
     let noon = day.and_hms_opt(12, 0, 0).unwrap_or_default();
-    match cx
-        .loaded
+    match loaded
         .model
         .config
         .timezone
@@ -320,21 +324,20 @@ type Files = Vec<(PathBuf, Vec<u8>)>;
 
 /// The notices and the index (paths relative to the output folder) and the records.
 fn build(
-    cx: &Context,
+    loaded: &Loaded,
+    store: &dyn ResultStore,
     all: &[DrawLedger],
     plans: &[Plan<'_>],
-    as_of: NaiveDate,
-    published_at: &str,
+    (as_of, published_at): (NaiveDate, &str),
     input: &Input,
 ) -> Result<(Files, Vec<NewPublication>), PublishError> {
-    let model = &cx.loaded.model;
+    let model = &loaded.model;
     let mut snapshots = HashMap::new();
     let mut files = Vec::new();
     let mut pubs = Vec::new();
     for p in plans {
         let l = p.ledger;
-        let registry =
-            snapshot_targets(&cx.store, &mut snapshots, &l.draw.record.targets_snapshot)?;
+        let registry = snapshot_targets(store, &mut snapshots, &l.draw.record.targets_snapshot)?;
         let n = notice(model, l, registry, &p.newly, as_of);
         let folder = notice_folder(&l.draw.record.matter, &l.draw.record.period);
         let mut described = Vec::new();
@@ -406,7 +409,7 @@ pub(crate) fn index_files(
 
 /// A draw's archived target snapshot, by id (the public fields as they were drawn).
 pub(crate) fn snapshot_targets<'c>(
-    store: &Store,
+    store: &dyn DrawStore,
     cache: &'c mut HashMap<String, HashMap<String, Target>>,
     hash: &str,
 ) -> Result<&'c HashMap<String, Target>, PublishError> {
@@ -454,7 +457,7 @@ impl Marker {
     }
 
     /// Whether every publication it names is recorded.
-    fn committed(&self, store: &Store) -> bool {
+    fn committed(&self, store: &dyn ResultStore) -> bool {
         !self.publications.is_empty()
             && self.publications.iter().all(|(draw_id, record)| {
                 store
@@ -465,13 +468,13 @@ impl Marker {
 }
 
 /// Whether a staging folder holds the files of publications the database records.
-pub fn staged_recorded(dir: &Path, store: &Store) -> bool {
+pub fn staged_recorded(dir: &Path, store: &dyn ResultStore) -> bool {
     Marker::read(dir).is_some_and(|m| m.committed(store))
 }
 
 /// Puts in place the files of publications that were recorded but whose files a crash (or a
 /// failed move) left staged. Returns the staging folders placed.
-pub fn restore(out_dir: &Path, store: &Store) -> Vec<PathBuf> {
+pub fn restore(out_dir: &Path, store: &dyn ResultStore) -> Vec<PathBuf> {
     let placed = super::place::restore(out_dir, ".publish.staging-", |dir| {
         Marker::read(dir)
             .filter(|m| m.committed(store))

@@ -22,11 +22,15 @@ use std::collections::{HashMap, HashSet};
 use super::issue::draw_folder;
 use super::place::{Layout, Staging, staging_name};
 use super::publish::{index_files, notice_files, snapshot_targets};
+use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::manifest::Manifest;
 use crate::output::publication::{notice, notice_folder};
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
-use crate::store::{DrawFilter, DrawRow, DrawStatus, PublicationRecord, Store, StoreError};
+use crate::rules::Loaded;
+use crate::store::{
+    DrawFilter, DrawRow, DrawStatus, DrawStore, PublicationRecord, ResultStore, StoreError,
+};
 
 /// Which draws to rebuild.
 #[derive(Debug, Clone, Default)]
@@ -102,7 +106,7 @@ impl Problem for RegenerateError {
 
 /// Rebuilds the folders of the draws asked for under `output_dir` from the database.
 pub fn run(
-    store: &Store,
+    store: &dyn ResultStore,
     output_dir: &Path,
     input: &Input,
 ) -> Result<Vec<Regenerated>, RegenerateError> {
@@ -148,7 +152,10 @@ fn folder_of(output_dir: &Path, d: &DrawRow) -> PathBuf {
 }
 
 /// The draw's files, rebuilt from the manifest, the rules and the registry it recorded.
-pub(crate) fn files_of(d: &DrawRow, store: &Store) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+pub(crate) fn files_of(
+    d: &DrawRow,
+    store: &dyn DrawStore,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
     let m: Manifest = serde_json::from_str(&d.record.manifest_json)
         .map_err(|e| format!("the recorded manifest cannot be read: {e}"))?;
     let get = |hash: &str, what: &str| {
@@ -274,9 +281,20 @@ pub fn publications(
     cx: &super::Context,
     input: &Input,
 ) -> Result<Vec<Republished>, RegenerateError> {
-    let model = &cx.loaded.model;
+    publications_on(&cx.loaded, &cx.cal, &cx.store, input)
+}
+
+/// [`publications`] on either database ([`ResultStore`]): the same files from the same
+/// records.
+pub fn publications_on(
+    loaded: &Loaded,
+    cal: &Calendar,
+    store: &dyn ResultStore,
+    input: &Input,
+) -> Result<Vec<Republished>, RegenerateError> {
+    let model = &loaded.model;
     let output_dir = &model.config.output_dir;
-    let all = ledgers(&cx.store, model, &cx.cal, &DrawFilter::default())?;
+    let all = ledgers(store, model, cal, &DrawFilter::default())?;
     let mut snapshots = HashMap::new();
     let mut done = Vec::new();
     for l in all
@@ -285,7 +303,7 @@ pub fn publications(
     {
         let r = &l.draw.record;
         let folder = notice_folder(&r.matter, &r.period);
-        let outcome = match rebuilt_notice(cx, l, &mut snapshots, &folder) {
+        let outcome = match rebuilt_notice((model, store), l, &mut snapshots, &folder) {
             Ok(files) => {
                 let dir = output_dir.join(&folder);
                 let outcomes: Vec<Outcome> = files
@@ -328,7 +346,7 @@ pub fn publications(
 /// A draw's notice as its latest publication wrote it (file names in its folder), checked
 /// against the SHA-256 that publication recorded for each file.
 fn rebuilt_notice(
-    cx: &super::Context,
+    (model, store): (&crate::rules::model::Model, &dyn DrawStore),
     l: &DrawLedger,
     snapshots: &mut HashMap<String, HashMap<String, crate::registry::Target>>,
     folder: &Path,
@@ -341,9 +359,9 @@ fn rebuilt_notice(
         .map_err(|e| format!("publication #{} cannot be read: {e}", last.id))?;
     let as_of = chrono::NaiveDate::parse_from_str(&record.as_of, "%Y-%m-%d")
         .map_err(|e| format!("publication #{}: day {:?}: {e}", last.id, record.as_of))?;
-    let registry = snapshot_targets(&cx.store, snapshots, &l.draw.record.targets_snapshot)
+    let registry = snapshot_targets(store, snapshots, &l.draw.record.targets_snapshot)
         .map_err(|e| e.to_string())?;
-    let n = notice(&cx.loaded.model, l, registry, &HashSet::new(), as_of);
+    let n = notice(model, l, registry, &HashSet::new(), as_of);
     let mut files = Vec::new();
     for (name, bytes) in notice_files(&n) {
         let path = folder.join(name).to_string_lossy().replace('\\', "/");

@@ -11,7 +11,7 @@ use crate::diag::{Diagnostic, Fault, Report, count};
 use crate::results::entry::{Checked, Checker, DateCell, Problem, RawEntry};
 use crate::results::import::read_sheet;
 use crate::rules::Loaded;
-use crate::store::{DrawFilter, DrawRow, NewResult, ResultRow, Store, StoreError};
+use crate::store::{DrawFilter, DrawRow, DrawStore, NewResult, ResultRow, ResultStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
@@ -132,7 +132,7 @@ struct OneChecked {
 }
 
 fn record_checked(
-    store: &mut Store,
+    store: &mut dyn ResultStore,
     c: OneChecked,
     now: &str,
     actor: &str,
@@ -156,10 +156,10 @@ fn record_checked(
 /// Records one target's result for the items given; all of them or none.
 pub fn record_one(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut dyn ResultStore,
     input: &OneInput,
 ) -> Result<RecordedOne, ResultsError> {
-    let mut checker = Checker::new(store, &loaded.model, input.today);
+    let mut checker = Checker::new(&*store, &loaded.model, input.today);
     let base = RawEntry {
         category: input.category.clone(),
         date: DateCell::Text(input.date.clone()),
@@ -259,7 +259,7 @@ impl Imported {
 /// is recorded in one transaction.
 pub fn import(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut dyn ResultStore,
     input: &ImportInput,
 ) -> Result<Imported, ResultsError> {
     let mut problems = Vec::new();
@@ -392,7 +392,7 @@ pub struct DrawResults {
 /// The recorded results of the active draws asked for.
 pub fn list(
     loaded: &Loaded,
-    store: &Store,
+    store: &dyn DrawStore,
     input: &ListInput,
 ) -> Result<Vec<DrawResults>, ResultsError> {
     let mut draws = store.list_draws(&DrawFilter {
@@ -450,7 +450,7 @@ impl Task {
 /// targets on whose team that inspector is.
 pub fn tasks(
     loaded: &Loaded,
-    store: &Store,
+    store: &dyn DrawStore,
     inspector: Option<&str>,
     sees: impl Fn(&str) -> bool,
 ) -> Result<Vec<Task>, StoreError> {
@@ -516,10 +516,10 @@ pub struct ItemsInput {
 /// the target's team (the same check as a result sheet's 签名检查人员).
 pub fn record_items(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut dyn ResultStore,
     input: &ItemsInput,
 ) -> Result<RecordedOne, ResultsError> {
-    let mut checker = Checker::new(store, &loaded.model, input.today);
+    let mut checker = Checker::new(&*store, &loaded.model, input.today);
     let base = RawEntry {
         category: String::new(),
         date: DateCell::Text(input.date.clone()),

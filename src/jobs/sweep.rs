@@ -14,11 +14,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::place;
-use crate::store::{DrawFilter, DrawStore, Store};
+use crate::store::{DrawFilter, DrawStore, ResultStore};
 
 /// Removes the staging folders under `output_dir` that no job will commit or place; returns
 /// them.
-pub fn orphans(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
+pub fn orphans(output_dir: &Path, store: &dyn ResultStore) -> Vec<PathBuf> {
     let mut removed = orphan_draws(output_dir, store);
     removed.extend(place::sweep(output_dir, ".publish.staging-", |dir| {
         super::publish::staged_recorded(dir, store)
@@ -26,7 +26,7 @@ pub fn orphans(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
     logged(removed)
 }
 
-/// [`orphans`] of draws alone (publications are not recorded on PostgreSQL yet).
+/// [`orphans`] of draws alone.
 pub fn orphan_draw_folders(output_dir: &Path, store: &dyn DrawStore) -> Vec<PathBuf> {
     logged(orphan_draws(output_dir, store))
 }
@@ -59,13 +59,13 @@ fn logged(removed: Vec<(PathBuf, u32)>) -> Vec<PathBuf> {
 /// Puts in place the files a crash left staged after their record was committed (draws and
 /// publications), and removes staged copies of files already in place; returns the folders
 /// placed. Cheap when nothing is staged: only folders named `.….staging-PID` are looked at.
-pub fn restore(output_dir: &Path, store: &Store) -> Vec<PathBuf> {
+pub fn restore(output_dir: &Path, store: &dyn ResultStore) -> Vec<PathBuf> {
     let mut placed = restore_draws(output_dir, store);
     placed.extend(super::publish::restore(output_dir, store));
     placed
 }
 
-/// [`restore`] of draws alone (publications are not recorded on PostgreSQL yet).
+/// [`restore`] of draws alone.
 pub fn restore_draws(output_dir: &Path, store: &dyn DrawStore) -> Vec<PathBuf> {
     let mut placed = Vec::new();
     for (matter, period) in staged_draws(output_dir) {

@@ -16,7 +16,7 @@ use crate::diag::Diagnostic;
 use crate::registry::values::{DateError, looks_like_scientific, parse_date, trim};
 use crate::rules::model::{ChecklistItem, Model};
 use crate::rules::names;
-use crate::store::{DrawFilter, DrawRow, DrawStatus, NewResult, ResultRow, Store, StoreError};
+use crate::store::{DrawFilter, DrawRow, DrawStatus, DrawStore, NewResult, ResultRow, StoreError};
 
 use super::{RESULT_CATEGORIES, normalize_category};
 
@@ -184,7 +184,7 @@ pub fn draw_ref(row: &DrawRow) -> String {
 
 /// Checks entries against the store; remembers what earlier entries of the same batch said.
 pub struct Checker<'a> {
-    store: &'a Store,
+    store: &'a dyn DrawStore,
     model: &'a Model,
     today: NaiveDate,
     /// Every draw, active and superseded (loaded on first need).
@@ -196,7 +196,7 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     /// `today`: results dated later are refused.
-    pub fn new(store: &'a Store, model: &'a Model, today: NaiveDate) -> Checker<'a> {
+    pub fn new(store: &'a dyn DrawStore, model: &'a Model, today: NaiveDate) -> Checker<'a> {
         Checker {
             store,
             model,
@@ -412,8 +412,8 @@ fn differs(old: &ResultRow, result: &NewResult, e: &RawEntry, draw_id: i64, item
             result.inspectors_signed.join("、")
         ));
     }
-    Problem::error(
-    e.origin.as_ref(),
+    let problem = Problem::error(
+        e.origin.as_ref(),
         format!(
             "a different result for target {} item {item} of draw #{draw_id} is already recorded (entered {} by {}{from}; {})",
             result.target_id,
@@ -423,10 +423,17 @@ fn differs(old: &ResultRow, result: &NewResult, e: &RawEntry, draw_id: i64, item
         ),
     )
     .column(e.columns.get(&Field::Category).copied())
-    .help("a recorded result is never overwritten: remove this row, or make it match what was recorded")
+    .help("a recorded result is never overwritten: remove this row, or make it match what was recorded");
+    match &old.published_at {
+        Some(at) => problem.help(format!(
+            "it was published on {}: a published result is frozen, on the database server too",
+            at.get(..10).unwrap_or(at)
+        )),
+        None => problem,
+    }
 }
 
-fn load_info(store: &Store, model: &Model, row: DrawRow) -> Result<DrawInfo, StoreError> {
+fn load_info(store: &dyn DrawStore, model: &Model, row: DrawRow) -> Result<DrawInfo, StoreError> {
     let mut selected = HashMap::new();
     let mut passed_over = BTreeSet::new();
     for t in store.draw_targets(row.id)? {

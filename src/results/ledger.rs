@@ -10,7 +10,7 @@ use crate::calendar::{Calendar, CalendarError};
 use crate::draw::manifest::Manifest;
 use crate::rules::model::Model;
 use crate::schedule::marks::DrawMarks;
-use crate::store::{DrawFilter, DrawRow, PublicationRow, ResultRow, Store, StoreError};
+use crate::store::{DrawFilter, DrawRow, PublicationRow, ResultRow, ResultStore, StoreError};
 
 /// Working days to publish, when a draw's matter is no longer in the rules.
 pub(crate) const DEFAULT_DEADLINE_WORKING_DAYS: u32 = 20;
@@ -214,7 +214,7 @@ fn marks_of(draw: &DrawRow, manifest: &Manifest, simulation: bool) -> DrawMarks 
 
 /// The ledger of one draw.
 pub(crate) fn draw_ledger(
-    store: &Store,
+    store: &dyn ResultStore,
     model: &Model,
     cal: &Calendar,
     draw: DrawRow,
@@ -297,7 +297,7 @@ pub(crate) fn draw_ledger(
 /// Ledgers of every active draw matching `filter`, in date order (issue date, then draw
 /// number): the order every list people read follows.
 pub fn ledgers(
-    store: &Store,
+    store: &dyn ResultStore,
     model: &Model,
     cal: &Calendar,
     filter: &DrawFilter,

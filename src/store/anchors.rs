@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::audit::{AuditReport, GENESIS_HASH};
-use super::{Store, StoreError};
+use super::{AuditLog, Store, StoreError};
 
 /// The format name of an anchors file.
 pub const ANCHORS_FORMAT: &str = "suiji-anchors/1";
@@ -129,41 +129,44 @@ impl Store {
 
     /// Walks the chain (as [`Store::verify_audit`]) and checks it against `anchors`.
     pub fn check_anchors(&self, anchors: &Anchors) -> Result<AnchorCheck, StoreError> {
-        let (entries, head) = match self.verify_audit()? {
-            AuditReport::Broken(b) => return Ok(AnchorCheck::Broken(b)),
-            AuditReport::Intact { entries, head } => (entries, head),
-        };
-        for anchor in &anchors.anchors {
-            let local = self.read(|c| {
-                use rusqlite::OptionalExtension;
-                Ok(
-                    c.prepare_cached("SELECT hash FROM audit_log WHERE seq = ?1")?
-                        .query_row([anchor.seq], |r| r.get::<_, String>(0))
-                        .optional()?,
-                )
-            })?;
-            match local {
-                None => {
-                    return Ok(AnchorCheck::Missing {
-                        anchor: anchor.clone(),
-                        entries,
-                    });
-                }
-                Some(local) if local != anchor.hash => {
-                    return Ok(AnchorCheck::Contradicted {
-                        anchor: anchor.clone(),
-                        local,
-                    });
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(AnchorCheck::Consistent {
-            anchors: anchors.anchors.len(),
-            entries,
-            head,
-        })
+        check_anchors(self, anchors)
     }
+}
+
+/// Walks the chain of `log` (either database, [`AuditLog::verify_audit`]) and checks it
+/// against `anchors`: every anchored entry must still be there with the anchored hash.
+pub fn check_anchors(log: &dyn AuditLog, anchors: &Anchors) -> Result<AnchorCheck, StoreError> {
+    let (entries, head) = match log.verify_audit()? {
+        AuditReport::Broken(b) => return Ok(AnchorCheck::Broken(b)),
+        AuditReport::Intact { entries, head } => (entries, head),
+    };
+    for anchor in &anchors.anchors {
+        let local = log
+            .audit_entries(anchor.seq.saturating_sub(1), 1)?
+            .into_iter()
+            .find(|e| e.seq == anchor.seq)
+            .map(|e| e.hash);
+        match local {
+            None => {
+                return Ok(AnchorCheck::Missing {
+                    anchor: anchor.clone(),
+                    entries,
+                });
+            }
+            Some(local) if local != anchor.hash => {
+                return Ok(AnchorCheck::Contradicted {
+                    anchor: anchor.clone(),
+                    local,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(AnchorCheck::Consistent {
+        anchors: anchors.anchors.len(),
+        entries,
+        head,
+    })
 }
 
 impl Store {

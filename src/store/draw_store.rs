@@ -9,6 +9,8 @@
 
 use std::path::PathBuf;
 
+use super::pg::PgStore;
+
 use super::{
     AuditLog, AuditOrder, Commitment, Decided, DrawChange, DrawFilter, DrawHead, DrawRow,
     DrawnTargetRow, ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, RuleStore,
@@ -23,10 +25,12 @@ pub trait DrawStore: AuditLog + RuleStore {
     fn origin(&self) -> &Origin;
     /// Records writes from now on as made by `origin`.
     fn set_origin(&mut self, origin: Origin);
-    /// The SQLite store, for what runs there only so far (anchors of the chain's head, the
-    /// adoption of the first approved rule version, published commitments); `None` on
+    /// The SQLite store, for what differs there (anchors, kept in `anchors.json`); `None` on
     /// PostgreSQL.
     fn sqlite(&mut self) -> Option<&mut Store>;
+    /// The PostgreSQL store, for what differs there (anchors, kept in the database); `None` on
+    /// SQLite.
+    fn postgres(&mut self) -> Option<&mut PgStore>;
     /// Whether `suiji simulate` made this database.
     fn is_simulation(&self) -> Result<bool, StoreError>;
     /// The active draw for (matter, period), if any.
@@ -123,6 +127,10 @@ impl DrawStore for Store {
 
     fn sqlite(&mut self) -> Option<&mut Store> {
         Some(self)
+    }
+
+    fn postgres(&mut self) -> Option<&mut PgStore> {
+        None
     }
 
     fn is_simulation(&self) -> Result<bool, StoreError> {

@@ -32,6 +32,7 @@ pub mod pg;
 mod records;
 mod redraws;
 mod registries;
+mod result_store;
 mod results;
 pub mod rows;
 mod rule_versions;
@@ -44,7 +45,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use anchors::{ANCHORS_FORMAT, Anchor, AnchorCheck, Anchors};
+pub use anchors::{ANCHORS_FORMAT, Anchor, AnchorCheck, Anchors, check_anchors};
 pub use audit::{
     AuditBreak, AuditEntry, AuditProblem, AuditReport, AuditV2, GENESIS_HASH, audit_hash,
     audit_hash_v2,
@@ -65,6 +66,7 @@ pub use records::{
 };
 pub use redraws::{RedrawAudit, RedrawRow};
 pub use registries::RegistryAudit;
+pub use result_store::ResultStore;
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use rule_versions::{
     NewRuleChange, NewRuleVersion, RuleChangeAudit, RuleChangeRow, RuleFiles, RuleStep, RuleStore,

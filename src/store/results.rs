@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::audit::Entry;
 use super::error::{Fail, R};
 use super::origin::Origin;
 use super::records::{PublicationAudit, ResultsAudit};
@@ -68,6 +69,162 @@ pub struct NewPublication {
     pub result_ids: Vec<i64>,
 }
 
+/// The checks of a batch of results made before any is written, the same on both databases.
+pub(super) fn check_batch(
+    batches: &[(i64, Vec<NewResult>)],
+    entered_at: &str,
+    actor: &str,
+) -> R<()> {
+    non_empty("entered_at", entered_at)?;
+    non_empty("actor", actor)?;
+    for r in batches.iter().flat_map(|(_, rows)| rows) {
+        non_empty("result category", &r.category)?;
+        date("inspection_date", &r.inspection_date)?;
+        if r.source_line == Some(0) {
+            return Err(StoreError::invalid("source_line", "lines count from 1").into());
+        }
+    }
+    Ok(())
+}
+
+/// The inspectors who signed a result, as recorded (a JSON array).
+pub(super) fn inspectors_text(r: &NewResult) -> R<String> {
+    Ok(serde_json::to_string(&r.inspectors_signed)
+        .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?)
+}
+
+/// A draw's `results.record` entry (the new ids and the sheets they came from), built once and
+/// appended the same way on both databases.
+pub(super) struct ResultsEntry {
+    subject: String,
+    detail: ResultsAudit,
+}
+
+impl ResultsEntry {
+    pub(super) fn of(draw_id: i64, rows: &[NewResult], ids: &[i64]) -> ResultsEntry {
+        let mut sources: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.source_file.as_deref())
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        ResultsEntry {
+            subject: format!("draw:{draw_id}"),
+            detail: ResultsAudit {
+                count: ids.len(),
+                draw_id,
+                ids: ids.to_vec(),
+                source_files: sources.iter().map(|s| s.to_string()).collect(),
+            },
+        }
+    }
+
+    /// The entry, entered at `at` by `actor`.
+    pub(super) fn entry<'a>(&'a self, at: &'a str, actor: &'a str) -> Entry<'a, ResultsAudit> {
+        Entry {
+            at,
+            actor,
+            action: "results.record",
+            subject: &self.subject,
+            detail: &self.detail,
+            rows: Rows::Results(&self.detail.ids),
+        }
+    }
+}
+
+/// Whether a result may be recorded, given whether the draw selected its target and whether
+/// its (target, checklist item) already has one: the same answer on both databases.
+pub(super) fn admissible(draw_id: i64, r: &NewResult, selected: bool, recorded: bool) -> R<()> {
+    if !selected {
+        return Err(StoreError::NotInDraw {
+            draw_id,
+            target_id: r.target_id.clone(),
+        }
+        .into());
+    }
+    if recorded {
+        return Err(duplicate(draw_id, r));
+    }
+    Ok(())
+}
+
+/// The refusal of a second result for one (target, checklist item).
+pub(super) fn duplicate(draw_id: i64, r: &NewResult) -> Fail {
+    StoreError::DuplicateResult {
+        draw_id,
+        target_id: r.target_id.clone(),
+        checklist_item: r.checklist_item.clone(),
+    }
+    .into()
+}
+
+/// The checks of publications made before any is written, and their files as recorded.
+pub(super) fn publication_texts(pubs: &[NewPublication]) -> R<Vec<String>> {
+    let mut texts = Vec::with_capacity(pubs.len());
+    for p in pubs {
+        non_empty("published_at", &p.published_at)?;
+        non_empty("actor", &p.actor)?;
+        texts.push(
+            serde_json::to_string(&p.files)
+                .map_err(|e| StoreError::invalid("files", e.to_string()))?,
+        );
+    }
+    Ok(texts)
+}
+
+/// A listed result that is not an unpublished result of the publication's draw.
+pub(super) fn not_publishable(result_id: i64, draw_id: i64) -> Fail {
+    StoreError::invalid(
+        "result_ids",
+        format!("result {result_id} is not an unpublished result of draw #{draw_id}"),
+    )
+    .into()
+}
+
+/// A `publication.record` entry, built once and appended the same way on both databases.
+pub(super) struct PublicationEntry {
+    subject: String,
+    detail: PublicationAudit,
+    results: Vec<i64>,
+}
+
+impl PublicationEntry {
+    /// The entry of publication `id` of `draw_id`, making `results` public.
+    pub(super) fn of(
+        draw_id: i64,
+        id: i64,
+        files: &serde_json::Value,
+        results: Vec<i64>,
+    ) -> PublicationEntry {
+        PublicationEntry {
+            subject: format!("draw:{draw_id}"),
+            detail: PublicationAudit {
+                draw_id,
+                files: files.clone(),
+                publication_id: id,
+                result_ids: Some(results.clone()),
+                results_published: results.len(),
+            },
+            results,
+        }
+    }
+
+    /// The entry, published at `at` by `actor`.
+    pub(super) fn entry<'a>(&'a self, at: &'a str, actor: &'a str) -> Entry<'a, PublicationAudit> {
+        Entry {
+            at,
+            actor,
+            action: "publication.record",
+            subject: &self.subject,
+            detail: &self.detail,
+            rows: Rows::Publication {
+                id: self.detail.publication_id,
+                results: &self.results,
+            },
+        }
+    }
+}
+
 fn draw_status(c: &Connection, draw_id: i64) -> R<String> {
     c.prepare_cached("SELECT status FROM draws WHERE id = ?1")?
         .query_row([draw_id], |r| r.get(0))
@@ -84,19 +241,12 @@ fn require_active(c: &Connection, draw_id: i64) -> R<()> {
 
 /// A result must be for a target the draw selected, and the first for its checklist item.
 fn check_new_result(tx: &Connection, draw_id: i64, r: &NewResult) -> R<()> {
-    let in_draw: bool = tx
+    let selected: bool = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)",
         )?
         .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
-    if !in_draw {
-        return Err(StoreError::NotInDraw {
-            draw_id,
-            target_id: r.target_id.clone(),
-        }
-        .into());
-    }
-    let duplicate: bool = tx
+    let recorded: bool = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = ?1 AND target_id = ?2
                 AND ifnull(checklist_item, '') = ifnull(?3, ''))",
@@ -104,15 +254,7 @@ fn check_new_result(tx: &Connection, draw_id: i64, r: &NewResult) -> R<()> {
         .query_row(params![draw_id, r.target_id, r.checklist_item], |row| {
             row.get(0)
         })?;
-    if duplicate {
-        return Err(StoreError::DuplicateResult {
-            draw_id,
-            target_id: r.target_id.clone(),
-            checklist_item: r.checklist_item.clone(),
-        }
-        .into());
-    }
-    Ok(())
+    admissible(draw_id, r, selected, recorded)
 }
 
 fn insert_results(
@@ -127,8 +269,7 @@ fn insert_results(
     let mut ids = Vec::with_capacity(rows.len());
     for r in rows {
         check_new_result(tx, draw_id, r)?;
-        let inspectors = serde_json::to_string(&r.inspectors_signed)
-            .map_err(|e| StoreError::invalid("inspectors_signed", e.to_string()))?;
+        let inspectors = inspectors_text(r)?;
         tx.prepare_cached(
             "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
                 inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
@@ -149,27 +290,8 @@ fn insert_results(
         ])?;
         ids.push(tx.last_insert_rowid());
     }
-    let mut sources: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.source_file.as_deref())
-        .collect();
-    sources.sort_unstable();
-    sources.dedup();
-    let detail = ResultsAudit {
-        count: ids.len(),
-        draw_id,
-        ids: ids.clone(),
-        source_files: sources.iter().map(|s| s.to_string()).collect(),
-    };
-    let entry = audit::Entry {
-        at: entered_at,
-        actor,
-        action: "results.record",
-        subject: &format!("draw:{draw_id}"),
-        detail: &detail,
-        rows: Rows::Results(&ids),
-    };
-    audit::append(tx, origin, &entry)?;
+    let entry = ResultsEntry::of(draw_id, rows, &ids);
+    audit::append(tx, origin, &entry.entry(entered_at, actor))?;
     Ok(ids)
 }
 
@@ -197,19 +319,7 @@ impl Store {
         entered_at: &str,
         actor: &str,
     ) -> Result<Vec<Vec<i64>>, StoreError> {
-        let check = || -> R<()> {
-            non_empty("entered_at", entered_at)?;
-            non_empty("actor", actor)?;
-            for r in batches.iter().flat_map(|(_, rows)| rows) {
-                non_empty("result category", &r.category)?;
-                date("inspection_date", &r.inspection_date)?;
-                if r.source_line == Some(0) {
-                    return Err(StoreError::invalid("source_line", "lines count from 1").into());
-                }
-            }
-            Ok(())
-        };
-        check().map_err(|f| f.into_store(&self.path))?;
+        check_batch(batches, entered_at, actor).map_err(|f| f.into_store(&self.path))?;
         let origin = self.origin.clone();
         self.write(|tx| {
             let mut all = Vec::with_capacity(batches.len());
@@ -301,25 +411,8 @@ impl Store {
                 params![draw_id, published_at, actor, files_text, count as i64],
             )?;
             let id = tx.last_insert_rowid();
-            let detail = PublicationAudit {
-                draw_id,
-                files: files.clone(),
-                publication_id: id,
-                result_ids: Some(published.clone()),
-                results_published: count,
-            };
-            let entry = audit::Entry {
-                at: published_at,
-                actor,
-                action: "publication.record",
-                subject: &format!("draw:{draw_id}"),
-                detail: &detail,
-                rows: Rows::Publication {
-                    id,
-                    results: &published,
-                },
-            };
-            audit::append(tx, &origin, &entry)?;
+            let entry = PublicationEntry::of(draw_id, id, files, published);
+            audit::append(tx, &origin, &entry.entry(published_at, actor))?;
             Ok(id)
         })
     }
@@ -340,19 +433,7 @@ impl Store {
         pubs: &[NewPublication],
         before_commit: &mut dyn FnMut(),
     ) -> Result<Vec<i64>, StoreError> {
-        let check = || -> R<Vec<String>> {
-            let mut texts = Vec::with_capacity(pubs.len());
-            for p in pubs {
-                non_empty("published_at", &p.published_at)?;
-                non_empty("actor", &p.actor)?;
-                texts.push(
-                    serde_json::to_string(&p.files)
-                        .map_err(|e| StoreError::invalid("files", e.to_string()))?,
-                );
-            }
-            Ok(texts)
-        };
-        let texts = check().map_err(|f| f.into_store(&self.path))?;
+        let texts = publication_texts(pubs).map_err(|f| f.into_store(&self.path))?;
         let origin = self.origin.clone();
         self.write(|tx| {
             let mut out = Vec::with_capacity(pubs.len());
@@ -366,14 +447,7 @@ impl Store {
                         )?
                         .execute(params![p.published_at, rid, p.draw_id])?;
                     if n != 1 {
-                        return Err(StoreError::invalid(
-                            "result_ids",
-                            format!(
-                                "result {rid} is not an unpublished result of draw #{}",
-                                p.draw_id
-                            ),
-                        )
-                        .into());
+                        return Err(not_publishable(*rid, p.draw_id));
                     }
                 }
                 tx.execute(
@@ -388,25 +462,8 @@ impl Store {
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
-                let detail = PublicationAudit {
-                    draw_id: p.draw_id,
-                    files: p.files.clone(),
-                    publication_id: id,
-                    result_ids: Some(p.result_ids.clone()),
-                    results_published: p.result_ids.len(),
-                };
-                let entry = audit::Entry {
-                    at: &p.published_at,
-                    actor: &p.actor,
-                    action: "publication.record",
-                    subject: &format!("draw:{}", p.draw_id),
-                    detail: &detail,
-                    rows: Rows::Publication {
-                        id,
-                        results: &p.result_ids,
-                    },
-                };
-                audit::append(tx, &origin, &entry)?;
+                let entry = PublicationEntry::of(p.draw_id, id, &p.files, p.result_ids.clone());
+                audit::append(tx, &origin, &entry.entry(&p.published_at, &p.actor))?;
                 out.push(id);
             }
             before_commit();

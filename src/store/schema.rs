@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -25,6 +25,13 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// on it (version 9 adds `draws_heads`). A read-only command, and the approved rules a command
 /// loads before it opens the database for writing, then work on a file an older suiji wrote.
 pub const READS_FROM: i64 = 8;
+
+/// Version 10: the anchors of the chain's head. SQLite keeps them where they are published,
+/// `out/public/anchors.json` beside the database (see `store::anchors`): no table changes here.
+/// PostgreSQL, shared by nodes that each have their own output folder, keeps them in a table
+/// of its own and writes the file from it; the version is raised on both so that the two
+/// schemas keep the same versions.
+const V10: &str = "-- anchors are kept in out/public/anchors.json beside the database";
 
 /// Reads the file's identity and refuses what this build must not touch. Runs before
 /// anything is written, so a refused file is left exactly as it was.

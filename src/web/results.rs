@@ -62,8 +62,9 @@ async fn page(
         } else {
             None
         };
-        let tasks = crate::jobs::results::tasks(&loaded, &store, mine.as_deref(), |d| user.sees(d))
-            .map_err(|e| Fail::of(&e))?;
+        let tasks =
+            crate::jobs::results::tasks(&loaded, &*store, mine.as_deref(), |d| user.sees(d))
+                .map_err(|e| Fail::of(&e))?;
         Ok(tasks
             .into_iter()
             .filter(|t| !t.published() || mine.is_none())
@@ -169,7 +170,7 @@ pub(crate) async fn enter(
         let loaded = app2.rules()?;
         let mut store = app2.store(Some(&user))?;
         let visible =
-            crate::jobs::results::tasks(&loaded, &store, user.inspector.as_deref(), |d| {
+            crate::jobs::results::tasks(&loaded, &*store, user.inspector.as_deref(), |d| {
                 user.sees(d)
             })
             .map_err(|e| Fail::of(&e))?
@@ -179,7 +180,9 @@ pub(crate) async fn enter(
             return Err(Fail::Forbidden);
         }
         Ok(crate::jobs::results::record_items(
-            &loaded, &mut store, &input,
+            &loaded,
+            &mut *store,
+            &input,
         ))
     })
     .await?;
@@ -248,7 +251,7 @@ pub(crate) async fn upload(
             today,
             now,
         };
-        Ok(crate::jobs::results::import(&loaded, &mut store, &input))
+        Ok(crate::jobs::results::import(&loaded, &mut *store, &input))
     })
     .await?;
     match result {

@@ -507,16 +507,14 @@ pub fn issue(
         }
     }
     // The public list is out: anchor the chain's head beside it (where anchors are kept).
-    if let Some(store) = store.sqlite() {
-        let subject = format!("{} {}", d.matter, d.period.id);
-        super::anchor::record_after(
-            &model.config.output_dir,
-            store,
-            &req.created_at,
-            "draw",
-            &subject,
-        );
-    }
+    let subject = format!("{} {}", d.matter, d.period.id);
+    super::anchor::record_after(
+        &model.config.output_dir,
+        store,
+        &req.created_at,
+        "draw",
+        &subject,
+    );
     Ok(Issued {
         draw_id: Some(draw_id),
         manifest,

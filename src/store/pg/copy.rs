@@ -23,9 +23,9 @@ use super::super::error::{Fail, R, StoreError};
 use super::super::{SCHEMA_VERSION, Store};
 use super::PgStore;
 
-/// Tables only the PostgreSQL schema has (its version record, the chain's head, and the bytes
-/// of the snapshots SQLite keeps as files).
-pub(crate) const PG_ONLY: &[&str] = &["suiji_schema", "audit_head", "snapshot_files"];
+/// Tables only the PostgreSQL schema has (its version record, the chain's head, the bytes of
+/// the snapshots SQLite keeps as files, and the anchors SQLite keeps in `anchors.json`).
+pub(crate) const PG_ONLY: &[&str] = &["suiji_schema", "audit_head", "snapshot_files", "anchors"];
 
 /// Bytes of a snapshot file per row of `snapshot_files`.
 const PART: usize = 8 << 20;

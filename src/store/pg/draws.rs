@@ -526,6 +526,10 @@ impl DrawStore for PgStore {
         None
     }
 
+    fn postgres(&mut self) -> Option<&mut PgStore> {
+        Some(self)
+    }
+
     fn is_simulation(&self) -> Result<bool, StoreError> {
         self.read(|tx| {
             Ok(tx

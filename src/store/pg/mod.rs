@@ -18,10 +18,12 @@
 //! Results, publications, accounts, `simulate`, `status` and the console still run on SQLite
 //! only.
 
+mod anchors;
 pub(crate) mod audit;
 pub(crate) mod copy;
 mod draws;
 mod events;
+mod results;
 mod rules;
 mod schema;
 

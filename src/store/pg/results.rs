@@ -1,0 +1,212 @@
+//! Results and publications on PostgreSQL: recorded and read back as on SQLite
+//! (`store::results`, whose checks and audit details they share), through
+//! [`ResultStore`].
+//!
+//! The same invariants, kept by the server: an import is one transaction with one audit entry
+//! per draw; the draw's row is locked (`FOR SHARE`) while its results are written, so a
+//! redraw waits and a superseded draw takes no results; the unique index
+//! `results_one_per_item` is the last word on one result per (target, checklist item) when
+//! two nodes import at once; a publication marks exactly the results it lists, and the
+//! triggers refuse any change to a published result from then on.
+
+use postgres::Transaction;
+
+use super::super::error::{Fail, R};
+use super::super::results::{
+    PublicationEntry, ResultsEntry, admissible, check_batch, duplicate, inspectors_text,
+    not_publishable, publication_texts,
+};
+use super::super::util::to_u64;
+use super::super::{NewPublication, NewResult, Origin, PublicationRow, ResultStore, StoreError};
+use super::{PgStore, audit};
+
+/// The draw must be recorded and active; its row is locked until the transaction ends.
+fn require_active(tx: &mut Transaction<'_>, draw_id: i64) -> R<()> {
+    let status: Option<String> = tx
+        .query_opt(
+            "SELECT status FROM draws WHERE id = $1 FOR SHARE",
+            &[&draw_id],
+        )?
+        .map(|r| r.get(0));
+    match status.as_deref() {
+        None => Err(StoreError::NoSuchDraw { draw_id }.into()),
+        Some("active") => Ok(()),
+        Some(_) => Err(StoreError::DrawSuperseded { draw_id }.into()),
+    }
+}
+
+/// A result must be for a target the draw selected, and the first for its checklist item.
+fn check_new_result(tx: &mut Transaction<'_>, draw_id: i64, r: &NewResult) -> R<()> {
+    let selected: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM draw_targets
+                WHERE draw_id = $1 AND target_id = $2 AND selected = 1)",
+            &[&draw_id, &r.target_id],
+        )?
+        .get(0);
+    let recorded: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = $1 AND target_id = $2
+                AND coalesce(checklist_item, '') = coalesce($3, ''))",
+            &[&draw_id, &r.target_id, &r.checklist_item],
+        )?
+        .get(0);
+    admissible(draw_id, r, selected, recorded)
+}
+
+/// One draw's results and their audit entry, in the caller's transaction.
+fn insert_results(
+    tx: &mut Transaction<'_>,
+    origin: &Origin,
+    draw_id: i64,
+    rows: &[NewResult],
+    (entered_at, actor): (&str, &str),
+) -> R<Vec<i64>> {
+    require_active(tx, draw_id)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for r in rows {
+        check_new_result(tx, draw_id, r)?;
+        let line = r.source_line.map(i64::from);
+        let inserted = tx.query_one(
+            "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
+                inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &[
+                &draw_id,
+                &r.target_id,
+                &r.checklist_item,
+                &r.category,
+                &r.remarks,
+                &r.inspection_date,
+                &inspectors_text(r)?,
+                &entered_at,
+                &actor,
+                &r.source_file,
+                &line,
+            ],
+        );
+        match inserted {
+            Ok(row) => ids.push(row.try_get(0)?),
+            // Another node recorded the same item since the check above.
+            Err(e)
+                if e.as_db_error()
+                    .is_some_and(|d| d.constraint() == Some("results_one_per_item")) =>
+            {
+                return Err(duplicate(draw_id, r));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let entry = ResultsEntry::of(draw_id, rows, &ids);
+    audit::append(tx, origin, &entry.entry(entered_at, actor))?;
+    Ok(ids)
+}
+
+/// One publication, the results it makes public and its audit entry, in the caller's
+/// transaction.
+fn insert_publication(
+    tx: &mut Transaction<'_>,
+    origin: &Origin,
+    p: &NewPublication,
+    files_text: &str,
+) -> R<i64> {
+    require_active(tx, p.draw_id)?;
+    for rid in &p.result_ids {
+        let n = tx.execute(
+            "UPDATE results SET published_at = $1
+             WHERE id = $2 AND draw_id = $3 AND published_at IS NULL",
+            &[&p.published_at, rid, &p.draw_id],
+        )?;
+        if n != 1 {
+            return Err(not_publishable(*rid, p.draw_id));
+        }
+    }
+    let count = i64::try_from(p.result_ids.len()).unwrap_or(i64::MAX);
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO publications (draw_id, published_at, actor, files, results_count)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[&p.draw_id, &p.published_at, &p.actor, &files_text, &count],
+        )?
+        .try_get(0)?;
+    let entry = PublicationEntry::of(p.draw_id, id, &p.files, p.result_ids.clone());
+    audit::append(tx, origin, &entry.entry(&p.published_at, &p.actor))?;
+    Ok(id)
+}
+
+impl ResultStore for PgStore {
+    fn record_results_batch(
+        &mut self,
+        batches: &[(i64, Vec<NewResult>)],
+        entered_at: &str,
+        actor: &str,
+    ) -> Result<Vec<Vec<i64>>, StoreError> {
+        check_batch(batches, entered_at, actor)
+            .map_err(|f| f.into_store(std::path::Path::new(&self.shown)))?;
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            let mut all = Vec::with_capacity(batches.len());
+            for (draw_id, rows) in batches {
+                all.push(insert_results(
+                    tx,
+                    &origin,
+                    *draw_id,
+                    rows,
+                    (entered_at, actor),
+                )?);
+            }
+            Ok(all)
+        })
+    }
+
+    fn publications(&self, draw_id: i64) -> Result<Vec<PublicationRow>, StoreError> {
+        self.read(|tx| {
+            let mut out = Vec::new();
+            for r in tx.query(
+                "SELECT id, draw_id, published_at, actor, files, results_count
+                 FROM publications WHERE draw_id = $1 ORDER BY id",
+                &[&draw_id],
+            )? {
+                let id: i64 = r.try_get(0)?;
+                let files: String = r.try_get(4)?;
+                out.push(PublicationRow {
+                    id,
+                    draw_id: r.try_get(1)?,
+                    published_at: r.try_get(2)?,
+                    actor: r.try_get(3)?,
+                    files: serde_json::from_str(&files)
+                        .map_err(|e| Fail::corrupt(format!("publication {id} files: {e}")))?,
+                    results_count: to_u64("publications.results_count", r.try_get(5)?)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn publication_count(&self) -> Result<u64, StoreError> {
+        self.read(|tx| {
+            let n: i64 = tx
+                .query_one("SELECT count(*) FROM publications", &[])?
+                .try_get(0)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn record_publications_probed(
+        &mut self,
+        pubs: &[NewPublication],
+        before_commit: &mut dyn FnMut(),
+    ) -> Result<Vec<i64>, StoreError> {
+        let texts =
+            publication_texts(pubs).map_err(|f| f.into_store(std::path::Path::new(&self.shown)))?;
+        let origin = self.origin.clone();
+        self.write(|tx| {
+            let mut out = Vec::with_capacity(pubs.len());
+            for (p, files_text) in pubs.iter().zip(&texts) {
+                out.push(insert_publication(tx, &origin, p, files_text)?);
+            }
+            before_commit();
+            Ok(out)
+        })
+    }
+}
