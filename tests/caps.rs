@@ -87,18 +87,23 @@ fn verify(p: &Project, id: i64) {
 
 /// `python3 docs/reference/suiji_draw.py check DB`: every active draw identical.
 fn reference_agrees(p: &Project, n: usize) {
+    let (ok, stdout, stderr) = reference_check(p);
+    assert!(
+        ok && stdout.ends_with(&format!("{n} identical, 0 differ\n")),
+        "the reference program disagrees:\n{stdout}\n{stderr}"
+    );
+}
+
+/// The reference program's `check` of the project's database: (success, stdout, stderr).
+fn reference_check(p: &Project) -> (bool, String, String) {
     let out = Command::new("python3")
         .arg(repo().join("docs/reference/suiji_draw.py"))
         .arg("check")
         .arg(p.path("data/suiji.sqlite3"))
         .output()
         .unwrap_or_else(|e| panic!("python3 is needed for this test (.ci/run installs it): {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.ends_with(&format!("{n} identical, 0 differ\n")),
-        "the reference program disagrees:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
 #[test]
@@ -270,13 +275,7 @@ fn a_change_counts_in_the_loads_of_the_draws_issued_after_it_as_of_their_issue()
         verify(&p, id);
     }
     reference_agrees(&p, 3);
-    let reference = Command::new("python3")
-        .arg(repo().join("docs/reference/suiji_draw.py"))
-        .arg("check")
-        .arg(p.path("data/suiji.sqlite3"))
-        .output()
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&reference.stdout);
+    let (_, stdout, _) = reference_check(&p);
     for unchecked in ["no carried_loads recorded", "not in the audit log"] {
         assert!(!stdout.contains(unchecked), "{stdout}");
     }
@@ -510,15 +509,9 @@ fn a_current_manifest_without_its_carried_loads_is_reported_by_verify_and_the_re
             && all.contains(&format!("{first} 1")),
         "{all}"
     );
-    let out = Command::new("python3")
-        .arg(repo().join("docs/reference/suiji_draw.py"))
-        .arg("check")
-        .arg(p.path("data/suiji.sqlite3"))
-        .output()
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (ok, stdout, _) = reference_check(&p);
     assert!(
-        !out.status.success() && stdout.contains("carried_loads: recorded {}"),
+        !ok && stdout.contains("carried_loads: recorded {}"),
         "{stdout}"
     );
 }
