@@ -1570,8 +1570,11 @@ fn results_published_on_postgres_are_the_sqlite_files_byte_for_byte() {
     }
     let (x, y) = on(&["results", "import", "filled.csv"]);
     assert_eq!(x, y);
+    // The imports and the publication are stamped with the real time of each process, so the
+    // chains' heads differ when the two runs fall in different seconds: the counts must agree.
     let (x, y) = on(&["audit", "verify"]);
-    assert_eq!(x, y);
+    let entries = |s: &str| s.split(", head ").next().map(str::to_string);
+    assert_eq!(entries(&x), entries(&y));
     assert!(x.starts_with("audit log intact"), "{x}");
 
     // Published results are frozen: by the command, and by the server whatever writes.
