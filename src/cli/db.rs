@@ -14,8 +14,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
-    /// Copy every table of a SQLite file into an empty PostgreSQL database, check the counts
-    /// table by table and walk the audit chain there.
+    /// Copy every table of a SQLite file, and the county's published anchors, into an empty
+    /// PostgreSQL database, check the counts table by table and walk the audit chain there.
     Migrate {
         /// The SQLite file (data/suiji.sqlite3).
         #[arg(long, value_name = "FILE")]

@@ -447,6 +447,9 @@ fn action_zh(action: &str) -> String {
     let known = [
         ("draw.record", "抽取"),
         ("draw.redraw", "重新抽取"),
+        ("draw.change", "抽取后变更"),
+        ("commitment.record", "承诺公开随机源"),
+        ("store.simulation", "标记为模拟库"),
         ("results.record", "录入结果"),
         ("publication.record", "公示结果"),
         ("scheduler.caught_up", "补抽"),
@@ -667,8 +670,11 @@ mod tests {
     }
 
     #[test]
-    fn the_scheduler_lease_reads_in_chinese_on_the_audit_page() {
+    fn the_scheduler_lease_and_other_actions_read_in_chinese_on_the_audit_page() {
         assert_eq!(action_zh("scheduler.lease"), "取得调度租约（多节点）");
+        assert_eq!(action_zh("draw.change"), "抽取后变更");
+        assert_eq!(action_zh("commitment.record"), "承诺公开随机源");
+        assert_eq!(action_zh("store.simulation"), "标记为模拟库");
         assert_eq!(action_zh("no.such"), "no.such");
     }
 }
