@@ -41,40 +41,53 @@ fn team_label(ids: &[String], inspectors: &HashMap<&str, &Inspector>) -> String 
         .join("、")
 }
 
-/// Task rows: one per (drawn and staffed target, checklist item).
-pub(crate) fn task_rows(
-    draw_ref: &str,
-    m: &Manifest,
-    matter: &Matter,
-    targets: &HashMap<&str, &Target>,
-    inspectors: &HashMap<&str, &Inspector>,
-) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {
-        let address = targets
+/// The drawn targets that were staffed, in the manifest's order.
+fn staffed(m: &Manifest) -> impl Iterator<Item = &Selected> {
+    m.selected.iter().filter(|s| s.unstaffed.is_none())
+}
+
+/// What a draw's task rows are made of; [`TaskRows::of`] makes one target's rows at a time.
+struct TaskRows<'a> {
+    draw_ref: &'a str,
+    m: &'a Manifest,
+    matter: &'a Matter,
+    targets: &'a HashMap<&'a str, &'a Target>,
+    inspectors: &'a HashMap<&'a str, &'a Inspector>,
+}
+
+impl TaskRows<'_> {
+    /// The task rows of the staffed target `s`: one per checklist item.
+    fn of(&self, s: &Selected) -> Vec<Vec<String>> {
+        let m = self.m;
+        let address = self
+            .targets
             .get(s.target_id.as_str())
             .map(|t| t.address.clone())
             .unwrap_or_default();
-        for item in &matter.checklist {
-            rows.push(vec![
-                draw_ref.to_string(),
-                m.matter_name.clone(),
-                period_label(&m.period.id),
-                s.target_id.clone(),
-                s.target_name.clone(),
-                address.clone(),
-                team_label(&s.team, inspectors),
-                item.id.clone(),
-                item.text.clone(),
-                m.due_date.to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]);
-        }
+        let team = team_label(&s.team, self.inspectors);
+        self.matter
+            .checklist
+            .iter()
+            .map(|item| {
+                vec![
+                    self.draw_ref.to_string(),
+                    m.matter_name.clone(),
+                    period_label(&m.period.id),
+                    s.target_id.clone(),
+                    s.target_name.clone(),
+                    address.clone(),
+                    team.clone(),
+                    item.id.clone(),
+                    item.text.clone(),
+                    m.due_date.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]
+            })
+            .collect()
     }
-    rows
 }
 
 /// The task list as a workbook. Its recorded creation time is the draw's reference date,
@@ -273,7 +286,7 @@ fn public_html(
 }
 
 /// Builds every file of a draw, handing each to `put` as soon as it is rendered (so no more
-/// than one document is held at a time, besides the task rows).
+/// than one document is held at a time, and the task rows of at most one district).
 #[allow(clippy::too_many_arguments)]
 pub fn draw_files(
     model: &Model,
@@ -288,29 +301,41 @@ pub fn draw_files(
     let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
     put("manifest.json".to_string(), m.to_pretty_json().into_bytes())?;
-    let rows = task_rows(draw_ref, m, matter, &tmap, &imap);
+    let rows = TaskRows {
+        draw_ref,
+        m,
+        matter,
+        targets: &tmap,
+        inspectors: &imap,
+    };
     let heading = marks.heading(&format!(
         "{} {} 检查任务清单",
         m.matter_name,
         period_label(&m.period.id)
     ));
-    let staffed = m.selected.iter().filter(|s| s.unstaffed.is_none()).count();
-    let split = staffed > SPLIT_ABOVE;
+    let heading = heading.as_deref();
+    // The task rows are made as each file is written, a target at a time for the CSV and a
+    // district at a time for the workbooks, never all held at once.
     put(
         "tasks.csv".to_string(),
-        crate::results::safe_cell::headed_csv_document(heading.as_deref(), &TASK_HEADER, &rows),
+        crate::results::safe_cell::headed_csv_rows(
+            heading,
+            &TASK_HEADER,
+            staffed(m).flat_map(|s| rows.of(s)),
+        ),
     )?;
+    let split = staffed(m).count() > SPLIT_ABOVE;
     if split {
-        let items = matter.checklist.len();
-        tasks_by_district(m, (&rows, items), &tmap, heading.as_deref(), put)?;
+        tasks_by_district(&rows, heading, put)?;
         sheets_by_inspector(m, matter, &tmap, &imap, marks, put)?;
     } else {
-        let book = xlsx(&rows, "检查任务", m.reference_date, heading.as_deref())?;
+        let all: Vec<Vec<String>> = staffed(m).flat_map(|s| rows.of(s)).collect();
+        let book = xlsx(&all, "检查任务", m.reference_date, heading)?;
+        drop(all);
         put("tasks.xlsx".to_string(), book)?;
         let sheets = team_sheets((m, m.selected.iter()), matter, &tmap, &imap, marks);
         put("teams.html".to_string(), sheets.into_bytes())?;
     }
-    drop(rows);
     public_files(model, m, marks, &tmap, split, put)
 }
 
@@ -416,24 +441,21 @@ fn file_part(name: &str) -> String {
         .collect()
 }
 
-/// The task workbook by district: `rows` hold `items` rows for each staffed target in turn.
+/// The task workbook by district, each district's rows made when its workbook is written.
 fn tasks_by_district(
-    m: &Manifest,
-    (rows, items): (&[Vec<String>], usize),
-    targets: &HashMap<&str, &Target>,
+    rows: &TaskRows<'_>,
     heading: Option<&str>,
     put: &mut Put<'_>,
 ) -> Result<(), String> {
-    let mut by: BTreeMap<&str, Vec<&[Vec<String>]>> = BTreeMap::new();
-    let staffed = m.selected.iter().filter(|s| s.unstaffed.is_none());
-    for (i, s) in staffed.enumerate() {
-        let part = rows.get(i * items..(i + 1) * items).unwrap_or_default();
-        by.entry(district_of(targets, &s.target_id))
+    let m = rows.m;
+    let mut by: BTreeMap<&str, Vec<&Selected>> = BTreeMap::new();
+    for s in staffed(m) {
+        by.entry(district_of(rows.targets, &s.target_id))
             .or_default()
-            .push(part);
+            .push(s);
     }
-    for (district, parts) in by {
-        let rows: Vec<Vec<String>> = parts.into_iter().flatten().cloned().collect();
+    for (district, drawn) in by {
+        let rows: Vec<Vec<String>> = drawn.into_iter().flat_map(|s| rows.of(s)).collect();
         let sheets = rows.len().div_ceil(SHEET_ROWS).max(1);
         for (n, chunk) in rows.chunks(SHEET_ROWS).enumerate() {
             let name = match sheets {

@@ -49,6 +49,16 @@ pub fn headed_csv_document<S: AsRef<str>>(
     header: &[S],
     rows: &[Vec<String>],
 ) -> Vec<u8> {
+    headed_csv_rows(heading, header, rows.iter().map(|r| r.as_slice()))
+}
+
+/// [`headed_csv_document`] from rows made one at a time (so that a long list need not be held
+/// as cells besides its bytes): the same bytes for the same rows.
+pub fn headed_csv_rows<S: AsRef<str>, R: AsRef<[String]>>(
+    heading: Option<&str>,
+    header: &[S],
+    rows: impl IntoIterator<Item = R>,
+) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
     let mut write = |cells: &mut dyn Iterator<Item = &str>| {
         let _ = w.write_record(
@@ -65,7 +75,7 @@ pub fn headed_csv_document<S: AsRef<str>>(
     }
     write(&mut header.iter().map(AsRef::as_ref));
     for r in rows {
-        write(&mut r.iter().map(String::as_str));
+        write(&mut r.as_ref().iter().map(String::as_str));
     }
     w.into_inner().unwrap_or_default()
 }
