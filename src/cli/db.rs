@@ -45,7 +45,8 @@ pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
         | Command::Result(_)
         | Command::Results(_)
         | Command::Regenerate(_)
-        | Command::Run(_) => true,
+        | Command::Run(_)
+        | Command::User(_) => true,
         Command::Publish(args) => !args.site && !args.credit,
         Command::Verify(args) => args.data.is_none(),
         _ => false,
