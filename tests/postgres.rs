@@ -140,6 +140,13 @@ fn the_postgres_schema_has_every_sqlite_schema_version() {
     );
 }
 
+/// `suiji db migrate` of `p`'s SQLite file into `url`, with `more` arguments.
+fn migrate(p: &Project, url: &str, more: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["db", "migrate", "--from", "data/suiji.sqlite3", "--to", url];
+    args.extend(more);
+    run(p.suiji(&args))
+}
+
 #[test]
 fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
     let Some(url) = fresh("migrate") else { return };
@@ -174,23 +181,68 @@ fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
     assert_eq!(code, 0, "{err}");
     let sqlite_verify = p.ok(&["audit", "verify"]);
 
-    let out = p.ok(&[
-        "db",
-        "migrate",
-        "--from",
-        "data/suiji.sqlite3",
-        "--to",
-        &url,
-    ]);
+    // Published anchors the chain contradicts stop the migration before anything is copied.
+    let anchors = "out/public/anchors.json";
+    let published = p.read(anchors);
+    let first_hash = published
+        .split("\"hash\": \"")
+        .nth(1)
+        .and_then(|h| h.get(..64))
+        .expect("an anchor's hash");
+    p.write(
+        "altered.json",
+        &published.replacen(first_hash, &"0".repeat(64), 1),
+    );
+    let (code, _, err) = migrate(&p, &url, &["--anchors", "altered.json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("altered.json do not agree with the SQLite file's chain"),
+        "{err}"
+    );
+    let mut pg = client(&url);
+    // (The migration below needs an empty database: this one left nothing.)
+
+    let (code, out, err) = migrate(&p, &url, &[]);
+    assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("the chain agrees with the SQLite file's"),
         "{out}"
     );
     assert!(!out.contains("password"), "{out}");
 
+    // The county's published anchors are in the database, in their order, and check the chain
+    // there; the daily anchor finds the node's file agreeing with them.
+    let file: suiji::store::Anchors = serde_json::from_str(&published).expect("anchors");
+    assert!(file.anchors.len() >= 2, "{published}");
+    assert!(
+        out.contains(&format!("{} published anchors from ", file.anchors.len())),
+        "{out}"
+    );
+    let kept = PgStore::open(&url)
+        .expect("open")
+        .anchors()
+        .expect("anchors");
+    assert_eq!(kept, file);
+    let (code, checked, err) =
+        run(p.suiji(&["audit", "verify", "--against", anchors, "--database", &url]));
+    assert_eq!(code, 0, "{checked}{err}");
+    assert!(
+        checked.contains(&format!(
+            "consistent with {} published anchors",
+            file.anchors.len()
+        )),
+        "{checked}"
+    );
+    let (code, _, err) = run(p.suiji(&["audit", "anchor", "--database", &url]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        p.read(anchors),
+        published,
+        "the published file was rewritten"
+    );
+
     // Every table, row for row and value for value.
     let lite = p.db();
-    let mut pg = client(&url);
     let tables: Vec<String> = lite
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
         .expect("tables")
@@ -236,14 +288,7 @@ fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
     );
 
     // A second migration into the same database is refused, and changes nothing.
-    let (code, _, err) = run(p.suiji(&[
-        "db",
-        "migrate",
-        "--from",
-        "data/suiji.sqlite3",
-        "--to",
-        &url,
-    ]));
+    let (code, _, err) = migrate(&p, &url, &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("already holds records"), "{err}");
     assert_eq!(
@@ -480,11 +525,9 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
     let p = Project::shipped();
     let url = "postgres://nobody:secret@127.0.0.1:1/none";
     for args in [
-        &["status", "--database", url][..],
-        &["simulate", "--year", "2023", "--database", url],
+        &["user", "list", "--database", url][..],
         &["verify", "1", "--data", "data", "--database", url],
-        &["report", "--year", "2023", "--database", url],
-        &["publish", "--site", "--database", url],
+        &["registry", "check", "--database", url],
     ] {
         let (code, out, err) = run(p.suiji(args));
         assert_eq!(code, 1, "{args:?}: {out}{err}");
@@ -495,7 +538,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
 
     // The same through the config, and a URL that is not PostgreSQL's is located.
     p.set_config(&["database", "url"], url);
-    let (code, _, err) = run(p.suiji(&["status"]));
+    let (code, _, err) = run(p.suiji(&["user", "list"]));
     assert_eq!(code, 1);
     assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
     p.set_config(&["database", "url"], "mysql://x@y/z");
@@ -1544,8 +1587,11 @@ fn results_published_on_postgres_are_the_sqlite_files_byte_for_byte() {
     }
     let (x, y) = on(&["results", "import", "filled.csv"]);
     assert_eq!(x, y);
+    // The imports and the publication are stamped with the real time of each process, so the
+    // chains' heads differ when the two runs fall in different seconds: the counts must agree.
     let (x, y) = on(&["audit", "verify"]);
-    assert_eq!(x, y);
+    let entries = |s: &str| s.split(", head ").next().map(str::to_string);
+    assert_eq!(entries(&x), entries(&y));
     assert!(x.starts_with("audit log intact"), "{x}");
 
     // Published results are frozen: by the command, and by the server whatever writes.
@@ -2007,4 +2053,185 @@ fn a_migrated_countys_accounts_log_in_on_postgres() {
     );
     let (code, verified, err) = run(p.suiji(&["audit", "verify", "--database", &url]));
     assert_eq!(code, 0, "{verified}{err}");
+}
+
+/// Every `DDDD-DD-DD DD:DD` in `text` as `TIME`: the minute a page was built at (the public
+/// site says when it was built, by the real clock) is the one thing two runs may not share.
+fn minutes_masked(text: &str) -> String {
+    let shape = |w: &[u8]| {
+        w.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b' ',
+            13 => *b == b':',
+            _ => b.is_ascii_digit(),
+        })
+    };
+    let bytes = text.as_bytes();
+    let (mut out, mut i) = (Vec::with_capacity(bytes.len()), 0);
+    while i < bytes.len() {
+        if bytes.len() - i >= 16 && shape(&bytes[i..i + 16]) {
+            out.extend_from_slice(b"TIME");
+            i += 16;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("UTF-8 stays UTF-8")
+}
+
+/// Asserts the folders `a` and `b` of `p` hold the same files with the same bytes (text files
+/// compared with [`minutes_masked`] when `masked`); returns how many.
+fn same_files(p: &Project, (a, b): (&str, &str), masked: bool) -> usize {
+    let list = |dir: &str| -> Vec<String> {
+        let root = p.path(dir);
+        let mut files: Vec<String> = walk(&root)
+            .into_iter()
+            .filter(|f| std::path::Path::new(f).is_file())
+            .map(|f| f.replacen(&root.display().to_string(), "", 1))
+            .collect();
+        files.sort();
+        files
+    };
+    let (x, y) = (list(a), list(b));
+    assert_eq!(x, y, "{a} and {b} hold different files");
+    for f in &x {
+        let (l, r) = (
+            std::fs::read(p.path(&format!("{a}{f}"))).expect("read"),
+            std::fs::read(p.path(&format!("{b}{f}"))).expect("read"),
+        );
+        let same = match (masked, std::str::from_utf8(&l), std::str::from_utf8(&r)) {
+            (true, Ok(l), Ok(r)) => minutes_masked(l) == minutes_masked(r),
+            _ => l == r,
+        };
+        assert!(same, "{f} differs between {a} and {b}");
+    }
+    x.len()
+}
+
+#[test]
+fn status_report_site_and_credit_on_postgres_are_the_sqlite_ones() {
+    let Some(url) = fresh("reading") else { return };
+    let p = county();
+    let (code, _, err) = migrate(&p, &url, &[]);
+    assert_eq!(code, 0, "{err}");
+    // The same command on the SQLite file and on the migrated database: the same exit status,
+    // the same output (`-pg` folders named `-lite`).
+    let both = |args: &[&str]| -> (i32, String, String) {
+        let lite = run(p.suiji(args));
+        let mut with: Vec<String> = args.iter().map(|a| a.replace("-lite", "-pg")).collect();
+        with.extend(["--database".to_string(), url.clone()]);
+        let with: Vec<&str> = with.iter().map(String::as_str).collect();
+        let (code, out, err) = run(p.suiji(&with));
+        assert_eq!(
+            (
+                code,
+                out.replace("-pg", "-lite"),
+                err.replace("-pg", "-lite")
+            ),
+            lite,
+            "{args:?} differs on PostgreSQL"
+        );
+        lite
+    };
+
+    // Where things stand, on days with something overdue, due and awaiting publication.
+    for day in ["2023-01-04", "2023-03-31", "2023-07-10", "2023-12-31"] {
+        let (_, out, _) = both(&["status", "--today", day, "--within", "20"]);
+        assert!(out.contains(&format!("as of {day}")), "{out}");
+        assert!(out.contains("zhian.hotel"), "{out}");
+    }
+    let (_, out, _) = both(&["status", "--today", "2023-12-31"]);
+    assert!(out.contains("#"), "no draw in the status: {out}");
+
+    // The year's report: the same figures, the same HTML byte for byte.
+    let (code, out, err) = both(&[
+        "report",
+        "--year",
+        "2023",
+        "--today",
+        "2023-12-31",
+        "--out",
+        "reports-lite",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("total"), "{out}");
+    assert!(
+        p.read("reports-lite/report-2023.html") == p.read("reports-pg/report-2023.html"),
+        "the report's HTML differs"
+    );
+    assert!(p.path("reports-pg/report-2023.xlsx").is_file());
+
+    // The public site as static files, and the credit publicity export.
+    let (code, out, err) = both(&["publish", "--site", "--to", "site-lite"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("public site: "), "{out}");
+    let files = same_files(&p, ("site-lite", "site-pg"), true);
+    assert!(files > 10, "{files} files in the site");
+    let (code, out, err) = both(&[
+        "publish",
+        "--credit",
+        "--year",
+        "2023",
+        "--to",
+        "credit-lite",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("credit publicity export: "), "{out}");
+    assert_eq!(same_files(&p, ("credit-lite", "credit-pg"), false), 2);
+}
+
+#[test]
+fn a_year_simulated_on_postgres_is_the_sqlite_year() {
+    let Some(url) = fresh("simulate") else { return };
+    let (lite, pg) = (Project::shipped(), Project::shipped());
+    // The run's own duration is the one figure that differs.
+    let timeless = |p: &Project, out: String| -> String {
+        let out = out.replace(&p.root().display().to_string(), "ROOT");
+        let Some(a) = out.find(" by this run in ") else {
+            return out;
+        };
+        match out[a..].find("s, ") {
+            Some(b) => format!("{}{}", &out[..a], &out[a + b + 1..]),
+            None => out,
+        }
+    };
+    let year = ["simulate", "--year", "2023", "--seed", "demo"];
+    let x = timeless(&lite, lite.ok(&year));
+    let mut on_pg = year.to_vec();
+    on_pg.extend(["--database", &url]);
+    let y = timeless(&pg, pg.ok(&on_pg));
+    assert_eq!(x, y);
+    assert!(x.contains("draws of 2023"), "{x}");
+    assert!(
+        !pg.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+    // Every draw's files, byte for byte, and the records behind them.
+    let mut draws = 0;
+    for f in walk(&lite.path("out/draws")) {
+        let rel = f.replacen(&lite.root().display().to_string(), "", 1);
+        let rel = rel.trim_start_matches('/');
+        if std::path::Path::new(&f).is_file() {
+            let read = |p: &Project| std::fs::read(p.path(rel)).expect("read");
+            assert!(read(&lite) == read(&pg), "{rel} differs");
+            draws += usize::from(rel.ends_with("manifest.json"));
+        }
+    }
+    assert!(draws >= 10, "{draws} draws");
+    for args in [
+        &["draws"][..],
+        &["audit", "verify"],
+        &["status", "--today", "2023-12-31"],
+    ] {
+        let mut with = args.to_vec();
+        with.extend(["--database", &url]);
+        let (l, r) = (run(lite.suiji(args)), run(pg.suiji(&with)));
+        assert_eq!(l, r, "{args:?}");
+    }
+    // A second run finds the year recorded: nothing issued, nothing doubled.
+    let again = pg.ok(&on_pg);
+    assert!(again.contains("(0 issued by this run in "), "{again}");
+    let mut db = client(&url);
+    assert_eq!(pg_draw_count(&mut db), i64::try_from(draws).expect("count"));
 }

@@ -23,6 +23,11 @@ pub enum Action {
         /// The PostgreSQL database (postgres://USER:PASSWORD@HOST/DB); default: --database.
         #[arg(long, value_name = "URL")]
         to: Option<String>,
+        /// The county's published anchors of its audit chain, carried into the database's
+        /// `anchors` table (default: `public/anchors.json` in the config's output folder,
+        /// when it is there).
+        #[arg(long, value_name = "FILE")]
+        anchors: Option<PathBuf>,
     },
 }
 
@@ -46,8 +51,11 @@ pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
         | Command::Results(_)
         | Command::Regenerate(_)
         | Command::Run(_)
+        | Command::Simulate(_)
+        | Command::Status(_)
+        | Command::Report(_)
+        | Command::Publish(_)
         | Command::User(_) => true,
-        Command::Publish(args) => !args.site && !args.credit,
         Command::Verify(args) => args.data.is_none(),
         _ => false,
     };
@@ -65,12 +73,13 @@ pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     match &args.action {
-        Action::Migrate { from, to } => {
+        Action::Migrate { from, to, anchors } => {
             let to = match to {
                 Some(url) => url.clone(),
                 None => postgres(cli)?.ok_or(DatabaseError::NoDestination)?,
             };
-            let m = database::migrate(from, &to)?;
+            let anchors = anchors.clone().or_else(|| published_anchors(cli));
+            let m = database::migrate(from, &to, anchors.as_deref())?;
             outln!("copied {} into {}", from.display(), m.database);
             for (table, source, copied) in &m.copied.tables {
                 outln!("  {table:<20} {source:>9} rows in SQLite, {copied:>9} in PostgreSQL");
@@ -81,6 +90,13 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                     "  {} snapshot files ({bytes} bytes) from {} into snapshot_files, each matching its hash",
                     m.copied.files.len(),
                     m.snapshots.display()
+                );
+            }
+            if let Some(path) = &anchors {
+                outln!(
+                    "  {} published anchors from {} into anchors, each naming an entry of the chain",
+                    m.copied.anchors,
+                    path.display()
                 );
             }
             match &m.after {
@@ -104,6 +120,13 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             }
         }
     }
+}
+
+/// The county's published anchors when the config's output folder holds them.
+fn published_anchors(cli: &Cli) -> Option<PathBuf> {
+    let config = crate::rules::load_config(&cli.config).ok()?;
+    let path = config.output_dir.join(crate::jobs::anchor::ANCHORS_FILE);
+    path.is_file().then_some(path)
 }
 
 /// The subcommand's name, for messages.

@@ -109,10 +109,13 @@ impl From<csv::Error> for Failed {
     }
 }
 
-/// Loads the rules and the calendar and opens the database read-only, showing rule warnings:
-/// for commands that only read records.
-pub(crate) fn open_read_only(cli: &Cli) -> Result<crate::jobs::Context, Failed> {
-    let cx = crate::jobs::open_read_only(&cli.config)?;
+/// Loads the rules and the calendar and opens the database read-only (the PostgreSQL
+/// database when one is named), showing rule warnings: for commands that only read records.
+pub(crate) fn open_read_only(
+    cli: &Cli,
+) -> Result<crate::jobs::Context<Box<dyn crate::store::RecordStore>>, Failed> {
+    let database = db::postgres(cli)?;
+    let cx = crate::jobs::open_read_only_on(&cli.config, database.as_deref())?;
     warn(&cx.loaded);
     Ok(cx)
 }

@@ -78,6 +78,7 @@ pub fn simulate(cli: &Cli, args: &SimulateArgs) -> Result<i32, Failed> {
         } else {
             SeedChoice::Given(args.seed.clone())
         },
+        database: super::db::postgres(cli)?,
     };
     let began = std::time::Instant::now();
     let sim = crate::jobs::run::simulate(loaded, &input)?;

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use super::Context;
 use crate::output::credit::{CreditExport, export};
 use crate::results::ledger::{LedgerError, ledgers};
-use crate::store::{DrawFilter, StoreError};
+use crate::store::{DrawFilter, Records, StoreError};
 
 /// What to export.
 #[derive(Debug, Clone)]
@@ -56,27 +56,27 @@ impl crate::diag::Problem for CreditError {
 }
 
 /// Builds the export from the records (nothing written).
-pub fn build(cx: &Context, year: Option<i32>) -> Result<CreditExport, CreditError> {
+pub fn build<S: Records>(cx: &Context<S>, year: Option<i32>) -> Result<CreditExport, CreditError> {
     build_for(cx, year, &|_| true)
 }
 
 /// As [`build`], of the draws of the departments `sees` accepts (by department id): what a
 /// console user limited to one department downloads.
-pub fn build_for(
-    cx: &Context,
+pub fn build_for<S: Records>(
+    cx: &Context<S>,
     year: Option<i32>,
     sees: &dyn Fn(&str) -> bool,
 ) -> Result<CreditExport, CreditError> {
     let filter = year.map(DrawFilter::year).unwrap_or_default();
-    let mut all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &filter)?;
+    let mut all = ledgers(cx.store.records(), &cx.loaded.model, &cx.cal, &filter)?;
     all.retain(|l| sees(&l.department));
     let bureau = &cx.loaded.model.config.bureau.name;
-    Ok(export(bureau, &all, cx.store.is_simulation()?))
+    Ok(export(bureau, &all, cx.store.records().is_simulation()?))
 }
 
 /// Builds the export and writes its two files (each through a temporary file renamed into
 /// place, so a reader never sees half a file).
-pub fn run(cx: &Context, input: &Input) -> Result<Written, CreditError> {
+pub fn run<S: Records>(cx: &Context<S>, input: &Input) -> Result<Written, CreditError> {
     let export = build(cx, input.year)?;
     let dir = input.to.clone().unwrap_or_else(|| {
         cx.loaded

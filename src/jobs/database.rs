@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Fault, Problem, Report};
 use crate::store::pg::{Copied, PgStore, is_postgres_url};
-use crate::store::{AuditBreak, AuditLog, AuditReport, Store, StoreError};
+use crate::store::{
+    Anchor, AnchorCheck, AuditBreak, AuditLog, AuditReport, Store, StoreError, check_anchors,
+};
 
 /// What `db migrate` did and found.
 #[derive(Debug)]
@@ -42,6 +44,13 @@ pub enum DatabaseError {
     SourceBroken { path: PathBuf, broken: AuditBreak },
     #[error("no PostgreSQL database is named")]
     NoDestination,
+    #[error(transparent)]
+    Anchors(Box<super::anchor::AnchorError>),
+    #[error("the published anchors in {} do not agree with the SQLite file's chain, so nothing is copied: {check}", path.display())]
+    AnchorsDisagree {
+        path: PathBuf,
+        check: Box<AnchorCheck>,
+    },
     #[error("`suiji {command}` does not run on PostgreSQL yet")]
     NotYet { command: String },
     #[error(transparent)]
@@ -52,6 +61,7 @@ impl Problem for DatabaseError {
     fn fault(&self) -> Fault {
         match self {
             DatabaseError::Store(_) | DatabaseError::SourceBroken { .. } => Fault::Failed,
+            DatabaseError::Anchors(e) => e.fault(),
             _ => Fault::Invalid,
         }
     }
@@ -67,11 +77,17 @@ impl Problem for DatabaseError {
             DatabaseError::SourceBroken { .. } => &[
                 "run `suiji audit verify` on the SQLite data, restore it from a backup, and migrate again",
             ],
+            DatabaseError::Anchors(_) => &[
+                "give the county's published anchors with --anchors FILE (its out/public/anchors.json)",
+            ],
+            DatabaseError::AnchorsDisagree { .. } => &[
+                "the county's chain was rewritten after these anchors were published, or the file is another county's: check it with `suiji audit verify --against FILE` on the SQLite data and give the right file with --anchors",
+            ],
             DatabaseError::NoDestination => &[
                 "give it with --to postgres://…, --database, SUIJI_DATABASE or [database] url in the config",
             ],
             DatabaseError::NotYet { .. } => &[
-                "on PostgreSQL this suiji runs `db migrate`, `run`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `audit verify` and `audit log` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
+                "on PostgreSQL this suiji runs `db migrate`, `run`, `simulate`, `status`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `result`, `results`, `publish`, `report`, `regenerate` and `audit` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
             ],
             DatabaseError::Store(_) => &[],
         };
@@ -99,11 +115,13 @@ pub fn open(url: &str) -> Result<PgStore, DatabaseError> {
     Ok(PgStore::open(url)?)
 }
 
-/// Copies the SQLite file `from` into the empty PostgreSQL database `to`: every table, and the
-/// snapshots kept as files beside it (`snapshots/`), in one transaction, committed only when
-/// every count matches and every file its hash; then walks the chain on PostgreSQL. A source
-/// whose chain is broken is not copied.
-pub fn migrate(from: &Path, to: &str) -> Result<Migrated, DatabaseError> {
+/// Copies the SQLite file `from` into the empty PostgreSQL database `to`: every table, the
+/// snapshots kept as files beside it (`snapshots/`) and the anchors of its chain published in
+/// `anchors` (the county's `out/public/anchors.json`, when it has one), in one transaction,
+/// committed only when every count matches and every file its hash; then walks the chain on
+/// PostgreSQL. A source whose chain is broken, or whose published anchors it contradicts, is
+/// not copied.
+pub fn migrate(from: &Path, to: &str, anchors: Option<&Path>) -> Result<Migrated, DatabaseError> {
     if !is_postgres_url(to) {
         return Err(DatabaseError::NotPostgres { given: to.into() });
     }
@@ -122,8 +140,12 @@ pub fn migrate(from: &Path, to: &str) -> Result<Migrated, DatabaseError> {
             });
         }
     };
+    let published = match anchors {
+        Some(path) => published_anchors(&source, path)?,
+        None => Vec::new(),
+    };
     let dest = PgStore::open(to)?;
-    let copied = dest.copy_from_sqlite(&source)?;
+    let copied = dest.copy_from_sqlite(&source, &published)?;
     let after = dest.verify_audit()?;
     Ok(Migrated {
         database: dest.shown().to_string(),
@@ -133,4 +155,19 @@ pub fn migrate(from: &Path, to: &str) -> Result<Migrated, DatabaseError> {
         head,
         after,
     })
+}
+
+/// The anchors published in `path`, each checked against the chain of `source` (every anchored
+/// entry there with the anchored hash, as `suiji audit verify --against` checks).
+fn published_anchors(source: &Store, path: &Path) -> Result<Vec<Anchor>, DatabaseError> {
+    let shown = path.display().to_string();
+    let anchors = super::anchor::load(&shown).map_err(|e| DatabaseError::Anchors(Box::new(e)))?;
+    let check = check_anchors(source, &anchors)?;
+    if !check.is_consistent() {
+        return Err(DatabaseError::AnchorsDisagree {
+            path: path.to_path_buf(),
+            check: Box::new(check),
+        });
+    }
+    Ok(anchors.anchors)
 }

@@ -46,13 +46,15 @@ use std::path::Path;
 use crate::calendar::{Calendar, CalendarError};
 use crate::diag::{Diagnostic, Fault, Problem, Report, Sources};
 use crate::rules::{LoadError, Loaded};
-use crate::store::{RuleStore, Store, StoreError};
+use crate::store::{RecordStore, RuleStore, Store, StoreError};
 
-/// What most jobs work on: the validated rules, the holiday calendar and the database.
-pub struct Context {
+/// What most jobs work on: the validated rules, the holiday calendar and the database (the
+/// SQLite file; the jobs that read records through [`crate::store::Records`] also take a PostgreSQL
+/// database, or either behind a box, see [`open_read_only_on`]).
+pub struct Context<S = Store> {
     pub loaded: Loaded,
     pub cal: Calendar,
-    pub store: Store,
+    pub store: S,
 }
 
 /// Loading what a job works on failed, or its input names something that does not exist.
@@ -403,6 +405,26 @@ pub fn open_read_only(config: &Path) -> Result<Context, SetupError> {
     let loaded = load_rules(config)?;
     let cal = load_calendar(&loaded, false)?;
     let store = Store::open_read_only(&loaded.model.config.data_dir)?;
+    sweep::report(&loaded.model.config.output_dir);
+    Ok(Context { loaded, cal, store })
+}
+
+/// [`open_read_only`], on the PostgreSQL database at `database` when one is named (the rules
+/// then are the version approved there, when approval is on): for the jobs that read records
+/// through [`crate::store::Records`] on either database (`status`, `report`, `publish --site`,
+/// `publish --credit`).
+pub fn open_read_only_on(
+    config: &Path,
+    database: Option<&str>,
+) -> Result<Context<Box<dyn RecordStore>>, SetupError> {
+    let Some(url) = database else {
+        let Context { loaded, cal, store } = open_read_only(config)?;
+        let store: Box<dyn RecordStore> = Box::new(store);
+        return Ok(Context { loaded, cal, store });
+    };
+    let loaded = load_rules_on(config, Some(url))?;
+    let cal = load_calendar(&loaded, false)?;
+    let store: Box<dyn RecordStore> = Box::new(crate::store::pg::PgStore::open(url)?);
     sweep::report(&loaded.model.config.output_dir);
     Ok(Context { loaded, cal, store })
 }

@@ -10,6 +10,7 @@ use super::{Context, SetupError, require_year};
 use crate::diag::{Fault, Problem, Report};
 use crate::results::ledger::LedgerError;
 use crate::results::year::{YearFigures, year_figures, year_figures_of};
+use crate::store::Records;
 
 /// Which year, as of which day, and which files.
 #[derive(Debug, Clone)]
@@ -61,10 +62,10 @@ impl Problem for ReportError {
 }
 
 /// Computes the year's figures and writes the report files asked for.
-pub fn run(cx: &Context, input: &Input) -> Result<Written, ReportError> {
+pub fn run<S: Records>(cx: &Context<S>, input: &Input) -> Result<Written, ReportError> {
     let official = require_year(&cx.cal, input.year)?;
     let figures = year_figures(
-        &cx.store,
+        cx.store.records(),
         &cx.loaded.model,
         &cx.cal,
         input.year,
@@ -97,15 +98,22 @@ pub fn run(cx: &Context, input: &Input) -> Result<Written, ReportError> {
 /// The year's figures and the report as bytes (HTML, or XLSX when `xlsx`), nothing written.
 /// Only the departments `sees` lets through (by id) are counted: a department's staff get
 /// their department's report.
-pub fn document(
-    cx: &Context,
+pub fn document<S: Records>(
+    cx: &Context<S>,
     year: i32,
     as_of: NaiveDate,
     xlsx: bool,
     sees: &dyn Fn(&str) -> bool,
 ) -> Result<(YearFigures, Vec<u8>), ReportError> {
     require_year(&cx.cal, year)?;
-    let figures = year_figures_of(&cx.store, &cx.loaded.model, &cx.cal, year, as_of, sees)?;
+    let figures = year_figures_of(
+        cx.store.records(),
+        &cx.loaded.model,
+        &cx.cal,
+        year,
+        as_of,
+        sees,
+    )?;
     let bytes = if xlsx {
         crate::output::report::xlsx(&figures).map_err(|e| ReportError::Workbook(e.to_string()))?
     } else {

@@ -247,6 +247,9 @@ pub struct SimulateInput {
     pub config: PathBuf,
     pub year: i32,
     pub seed: SeedChoice,
+    /// The PostgreSQL database to simulate on (marked as a simulation, as the SQLite file
+    /// is), else the SQLite file of the data folder.
+    pub database: Option<String>,
 }
 
 /// One draw of a simulated year.
@@ -290,11 +293,13 @@ fn stamp_of(loaded: &Loaded, now: NaiveDateTime) -> String {
         )
 }
 
-/// Runs a whole year on a simulated clock, exactly as the service would.
+/// Runs a whole year on a simulated clock, exactly as the service would, on the SQLite file or
+/// on the PostgreSQL database of `input.database` (one process: the scheduler's lease is not
+/// asked for, the unique index of active draws is the last word as ever).
 pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunError> {
     let cal = load_calendar(&loaded, false)?;
     let official = require_year(&cal, input.year)?;
-    let mut store = open_store(&loaded)?;
+    let mut store = open_service_store(&loaded, input.database.as_deref())?;
     let start = year_start(input.year);
     // A simulation's times are simulated: its database says so, and so does every document
     // made from it. A database holding real records is refused.
@@ -309,13 +314,13 @@ pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunE
             |t| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         );
     store.mark_simulation(&marked_at, "simulate", input.year)?;
-    super::adopt_on_first_start(&mut store, &loaded, &marked_at);
+    super::adopt_on_first_start(&mut *store, &loaded, &marked_at);
     let end = year_start(input.year + 1) - chrono::Duration::seconds(1);
     let mut clock = SimClock { now: start, end };
     // Matters the year's schedule leaves out are failures of the run, not silence.
     let (_, unscheduled) = crate::schedule::year_schedule(&loaded.model, &cal, input.year);
-    let store = Box::new(store);
     let mut service = Service::new(input.config.clone(), loaded, cal, store, "simulate", start);
+    service.database = input.database.clone();
     service.seed = Some(input.seed.clone());
     service.until = Some(end);
     let (_tx, rx) = mpsc::channel();

@@ -19,7 +19,7 @@ use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
 use crate::rules::names::{period_label, seed_source_text};
 use crate::schedule::marks::DrawMarks;
 use crate::store::PublicationRecord;
-use crate::store::{DrawFilter, Store, StoreError};
+use crate::store::{DrawFilter, DrawStore, Records, StoreError};
 
 /// The name of a draw's public bundle, beside its other files and on the public site.
 pub const PUBLIC_BUNDLE: &str = super::bundle::PUBLIC_FILE;
@@ -406,14 +406,18 @@ impl crate::diag::Problem for SiteError {
 }
 
 /// Builds the public site from the records, as of `now` (the real time, local).
-pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError> {
+pub fn build<S: Records>(cx: &Context<S>, now: chrono::NaiveDateTime) -> Result<Site, SiteError> {
     let model = &cx.loaded.model;
-    let all = ledgers(&cx.store, model, &cx.cal, &DrawFilter::default())?;
+    let all = ledgers(cx.store.records(), model, &cx.cal, &DrawFilter::default())?;
     let mut snapshots: HashMap<String, HashMap<String, Target>> = HashMap::new();
     let mut draws = Vec::with_capacity(all.len());
     for l in &all {
-        let registry = snapshot(&cx.store, &mut snapshots, &l.draw.record.targets_snapshot)?;
-        let changes = cx.store.changes_of(l.draw.id)?;
+        let registry = snapshot(
+            cx.store.records(),
+            &mut snapshots,
+            &l.draw.record.targets_snapshot,
+        )?;
+        let changes = cx.store.records().changes_of(l.draw.id)?;
         let mut d = site_draw(cx, l, registry);
         d.staff_changes = changes.iter().filter(|c| c.kind == "inspector").count();
         d.changes = site_changes(&cx.loaded.model, &changes, registry);
@@ -432,7 +436,7 @@ pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError
         bureau: model.config.bureau.name.clone(),
         region: model.config.bureau.region.clone(),
         built_at: now.format("%Y-%m-%d %H:%M").to_string(),
-        simulation: cx.store.is_simulation()?,
+        simulation: cx.store.records().is_simulation()?,
         field_labels: model
             .config
             .public_fields
@@ -448,10 +452,14 @@ pub fn build(cx: &Context, now: chrono::NaiveDateTime) -> Result<Site, SiteError
 }
 
 /// Every commitment, newest first, each with the draw that revealed it.
-fn site_commitments(cx: &Context, draws: &[SiteDraw]) -> Result<Vec<SiteCommitment>, SiteError> {
+fn site_commitments<S: Records>(
+    cx: &Context<S>,
+    draws: &[SiteDraw],
+) -> Result<Vec<SiteCommitment>, SiteError> {
     let model = &cx.loaded.model;
     let mut out: Vec<SiteCommitment> = cx
         .store
+        .records()
         .commitments()?
         .into_iter()
         .map(|(k, revealed)| {
@@ -484,7 +492,7 @@ fn minutes(recorded: &str) -> String {
     )
 }
 
-fn site_year(cx: &Context, year: i32, draws: &[SiteDraw]) -> SiteYear {
+fn site_year<S>(cx: &Context<S>, year: i32, draws: &[SiteDraw]) -> SiteYear {
     let (plan, plan_note) = plan_lines(cx, year);
     let mut by_dept: BTreeMap<(i64, String), BTreeMap<String, Vec<SiteDraw>>> = BTreeMap::new();
     for d in draws.iter().filter(|d| d.year() == year) {
@@ -521,7 +529,7 @@ fn site_year(cx: &Context, year: i32, draws: &[SiteDraw]) -> SiteYear {
 }
 
 /// The year's schedule, or why there is none yet.
-fn plan_lines(cx: &Context, year: i32) -> (Vec<PlanLine>, Option<String>) {
+fn plan_lines<S>(cx: &Context<S>, year: i32) -> (Vec<PlanLine>, Option<String>) {
     let input = super::schedule::Input {
         year,
         provisional: false,
@@ -555,7 +563,7 @@ fn plan_lines(cx: &Context, year: i32) -> (Vec<PlanLine>, Option<String>) {
     (lines, None)
 }
 
-fn department_name(cx: &Context, id: &str) -> String {
+fn department_name<S>(cx: &Context<S>, id: &str) -> String {
     cx.loaded
         .model
         .departments
@@ -564,7 +572,7 @@ fn department_name(cx: &Context, id: &str) -> String {
         .map_or_else(|| id.to_string(), |d| d.name.clone())
 }
 
-fn site_draw(cx: &Context, l: &DrawLedger, registry: &HashMap<String, Target>) -> SiteDraw {
+fn site_draw<S>(cx: &Context<S>, l: &DrawLedger, registry: &HashMap<String, Target>) -> SiteDraw {
     let model = &cx.loaded.model;
     let m = &l.manifest;
     let fields = &model.config.public_fields;
@@ -721,7 +729,7 @@ pub fn write(
 
 /// A draw's archived target snapshot, by id (the public fields as they were drawn).
 fn snapshot<'c>(
-    store: &Store,
+    store: &dyn DrawStore,
     cache: &'c mut HashMap<String, HashMap<String, Target>>,
     hash: &str,
 ) -> Result<&'c HashMap<String, Target>, SiteError> {

@@ -10,7 +10,9 @@ use super::{Context, SetupError};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
 use crate::results::ledger::{LedgerError, State, ledgers};
-use crate::store::{DrawFilter, DrawHead, EventFilter, EventRow, SchedulerEvent, StoreError};
+use crate::store::{
+    DrawFilter, DrawHead, EventFilter, EventRow, Records, SchedulerEvent, StoreError,
+};
 
 /// As of when, and how far ahead to look for publication deadlines.
 #[derive(Debug, Clone)]
@@ -244,16 +246,20 @@ impl Problem for StatusError {
 }
 
 /// Last and next draw per matter, failures and anything overdue, as of `input.now`.
-pub fn run(config: &Path, cx: Context, input: &Input) -> Result<Status, StatusError> {
+pub fn run<S: Records>(
+    config: &Path,
+    cx: Context<S>,
+    input: &Input,
+) -> Result<Status, StatusError> {
     run_with(config, cx, input, None)
 }
 
 /// [`run`], with the publication section already known for `input.now`'s day and
 /// `input.within` (see [`Status::publication_part`]): it depends on the day, not the time, so
 /// a caller that asks every second need not build every draw's ledger again.
-pub fn run_with(
+pub fn run_with<S: Records>(
     config: &Path,
-    cx: Context,
+    cx: Context<S>,
     input: &Input,
     known: Option<&Publication>,
 ) -> Result<Status, StatusError> {
@@ -273,7 +279,7 @@ pub fn run_with(
         config.to_path_buf(),
         loaded,
         cal,
-        Box::new(store),
+        store.into_service(),
         "status",
         since,
     );
@@ -380,7 +386,7 @@ fn split_waiting(
 /// The last day of the publication horizon. Past the calendar's last year working days
 /// cannot be counted: everything awaiting publication is listed then, rather than nothing,
 /// with the reason.
-fn horizon(cx: &Context, today: NaiveDate, within: u32) -> (NaiveDate, Option<String>) {
+fn horizon<S>(cx: &Context<S>, today: NaiveDate, within: u32) -> (NaiveDate, Option<String>) {
     match cx.cal.add_working_days(today, within) {
         Ok(h) => (h, None),
         Err(e) => (NaiveDate::MAX, Some(e.to_string())),
@@ -408,8 +414,17 @@ fn missed(events: &[EventRow], now: NaiveDateTime) -> Vec<(String, String, Strin
 /// The publication part: inspected results due for publication within `within` working
 /// days, and everything overdue (an inspection not done by the draw's due date, a result not
 /// published by its deadline, a target with no team).
-fn publication(cx: &Context, today: NaiveDate, within: u32) -> Result<Publication, StatusError> {
-    let all = ledgers(&cx.store, &cx.loaded.model, &cx.cal, &DrawFilter::default())?;
+fn publication<S: Records>(
+    cx: &Context<S>,
+    today: NaiveDate,
+    within: u32,
+) -> Result<Publication, StatusError> {
+    let all = ledgers(
+        cx.store.records(),
+        &cx.loaded.model,
+        &cx.cal,
+        &DrawFilter::default(),
+    )?;
     let (horizon, horizon_unknown) = horizon(cx, today, within);
     let mut status = Publication {
         horizon_unknown,

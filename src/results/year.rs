@@ -11,7 +11,8 @@ use crate::rules::model::{Model, Ratio};
 use crate::schedule::marks::DrawMarks;
 use crate::schedule::{DrawKind, ScheduledDraw, year_schedule};
 use crate::store::{
-    DrawFilter, DrawRow, EntityKind, EventFilter, ExclusionRow, SchedulerEvent, Store, StoreError,
+    DrawFilter, DrawRow, EntityKind, EventFilter, ExclusionRow, RecordStore, SchedulerEvent,
+    StoreError,
 };
 
 use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, ledgers};
@@ -231,7 +232,10 @@ pub struct ChangeFigure {
 
 /// The changes recorded so far after `draws` (a change is dated by the real clock, so a report
 /// of a simulated year counts the changes made on its draws whenever they were made).
-fn change_figures(store: &Store, draws: &[DrawFigures]) -> Result<Vec<ChangeFigure>, StoreError> {
+fn change_figures(
+    store: &dyn RecordStore,
+    draws: &[DrawFigures],
+) -> Result<Vec<ChangeFigure>, StoreError> {
     Ok(store
         .all_changes()?
         .into_iter()
@@ -262,7 +266,7 @@ pub struct MissedDraw {
 
 /// The year's draws the service recorded as missed by `as_of`.
 fn missed_draws(
-    store: &Store,
+    store: &dyn RecordStore,
     model: &Model,
     year: i32,
     as_of: NaiveDate,
@@ -290,7 +294,7 @@ fn missed_draws(
 
 /// Computes the year's figures as they stand on `as_of`.
 pub fn year_figures(
-    store: &Store,
+    store: &dyn RecordStore,
     model: &Model,
     cal: &Calendar,
     year: i32,
@@ -302,7 +306,7 @@ pub fn year_figures(
 /// As [`year_figures`], for the departments `keep` lets through only (by department id): their
 /// matters, their draws and their missed periods.
 pub fn year_figures_of(
-    store: &Store,
+    store: &dyn RecordStore,
     model: &Model,
     cal: &Calendar,
     year: i32,
@@ -387,7 +391,7 @@ struct Tally<'a> {
 impl<'a> Tally<'a> {
     fn add_draw(
         &mut self,
-        store: &Store,
+        store: &dyn RecordStore,
         l: &'a DrawLedger,
         year: i32,
         as_of: NaiveDate,

@@ -55,6 +55,8 @@ pub trait DrawStore: AuditLog + RuleStore {
     fn draw_exclusions(&self, id: i64) -> Result<Vec<ExclusionRow>, StoreError>;
     /// The changes made to draw `draw_id` after it was issued, in order.
     fn changes_of(&self, draw_id: i64) -> Result<Vec<DrawChange>, StoreError>;
+    /// Every change of every draw, in the order they were made.
+    fn all_changes(&self) -> Result<Vec<DrawChange>, StoreError>;
     /// The results recorded for draw `draw_id`, in the order they were entered.
     fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError>;
     /// The commitment of (matter, period) waiting for its value, if any.
@@ -179,6 +181,10 @@ impl DrawStore for Store {
 
     fn changes_of(&self, draw_id: i64) -> Result<Vec<DrawChange>, StoreError> {
         Store::changes_of(self, draw_id)
+    }
+
+    fn all_changes(&self) -> Result<Vec<DrawChange>, StoreError> {
+        Store::all_changes(self)
     }
 
     fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {

@@ -105,6 +105,9 @@ pub trait ServiceStore: DrawStore {
         subject: &str,
         detail: &ServiceAudit,
     ) -> Result<i64, StoreError>;
+    /// Marks the database as made for a simulation (`suiji simulate`), refused on one that
+    /// holds records already (see [`Store::mark_simulation`]).
+    fn mark_simulation(&mut self, at: &str, actor: &str, year: i32) -> Result<(), StoreError>;
 }
 
 impl ServiceStore for Store {
@@ -125,6 +128,10 @@ impl ServiceStore for Store {
         detail: &ServiceAudit,
     ) -> Result<i64, StoreError> {
         self.append_audit(at, actor, action, subject, detail)
+    }
+
+    fn mark_simulation(&mut self, at: &str, actor: &str, year: i32) -> Result<(), StoreError> {
+        Store::mark_simulation(self, at, actor, year)
     }
 }
 

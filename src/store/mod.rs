@@ -67,7 +67,7 @@ pub use records::{
 };
 pub use redraws::{RedrawAudit, RedrawRow};
 pub use registries::RegistryAudit;
-pub use result_store::ResultStore;
+pub use result_store::{RecordStore, Records, ResultStore};
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use rule_versions::{
     NewRuleChange, NewRuleVersion, RuleChangeAudit, RuleChangeRow, RuleFiles, RuleStep, RuleStore,

@@ -8,7 +8,9 @@
 //! row or none, with one audit entry per draw; a publication freezes the results it makes
 //! public (triggers refuse any change to them from then on).
 
-use super::{DrawStore, NewPublication, NewResult, PublicationRow, Store, StoreError};
+use super::{
+    DrawStore, NewPublication, NewResult, PublicationRow, ServiceStore, Store, StoreError,
+};
 
 /// A database that records results and their publications.
 pub trait ResultStore: DrawStore {
@@ -58,5 +60,51 @@ impl ResultStore for Store {
         before_commit: &mut dyn FnMut(),
     ) -> Result<Vec<i64>, StoreError> {
         Store::record_publications_probed(self, pubs, before_commit)
+    }
+}
+
+/// What the jobs that read draws, results and the scheduler's events together work through
+/// (`suiji status`, `suiji report`, `publish --site`, `publish --credit`): both interfaces, on
+/// either database.
+pub trait RecordStore: ResultStore + ServiceStore {}
+
+impl<T: ResultStore + ServiceStore> RecordStore for T {}
+
+/// A database of either kind as a job holds it: the SQLite file, a PostgreSQL database, or
+/// either behind a box (what a command opens when `--database` may name one).
+pub trait Records {
+    /// The database, to read.
+    fn records(&self) -> &dyn RecordStore;
+    /// The database as the scheduler holds it (`suiji status` asks the service's plan).
+    fn into_service(self) -> Box<dyn ServiceStore>;
+}
+
+impl Records for Store {
+    fn records(&self) -> &dyn RecordStore {
+        self
+    }
+
+    fn into_service(self) -> Box<dyn ServiceStore> {
+        Box::new(self)
+    }
+}
+
+impl Records for super::pg::PgStore {
+    fn records(&self) -> &dyn RecordStore {
+        self
+    }
+
+    fn into_service(self) -> Box<dyn ServiceStore> {
+        Box::new(self)
+    }
+}
+
+impl Records for Box<dyn RecordStore> {
+    fn records(&self) -> &dyn RecordStore {
+        &**self
+    }
+
+    fn into_service(self) -> Box<dyn ServiceStore> {
+        self
     }
 }

@@ -452,6 +452,7 @@ fn action_zh(action: &str) -> String {
         ("scheduler.caught_up", "补抽"),
         ("scheduler.skipped", "跳过抽取"),
         ("scheduler.failed", "抽取失败"),
+        ("scheduler.lease", "取得调度租约（多节点）"),
         ("rules.reload", "规则重新载入"),
         ("rules.adopt", "采用规则（首版）"),
         ("rules.draft", "保存规则草稿"),
@@ -663,5 +664,11 @@ mod tests {
             waiting_line(&w, at("2026-07-01T13:15:00Z")),
             "等待公开随机源：2026年下半年（计划 2026-07-01）。第 3 号承诺的“中国福利彩票3D 第2026180期开奖号码”已于 2026-07-01 21:15 公布，请在“手动抽取”中录入该值抽取。"
         );
+    }
+
+    #[test]
+    fn the_scheduler_lease_reads_in_chinese_on_the_audit_page() {
+        assert_eq!(action_zh("scheduler.lease"), "取得调度租约（多节点）");
+        assert_eq!(action_zh("no.such"), "no.such");
     }
 }

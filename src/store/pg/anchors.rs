@@ -10,6 +10,10 @@ use super::super::error::R;
 use super::super::{Anchor, Anchors, StoreError};
 use super::PgStore;
 
+/// Appends an anchor: at, seq, hash, reason, subject.
+pub(super) const INSERT: &str =
+    "INSERT INTO anchors (at, seq, hash, reason, subject) VALUES ($1, $2, $3, $4, $5)";
+
 fn anchor_row(r: &postgres::Row) -> R<Anchor> {
     Ok(Anchor {
         at: r.try_get(0)?,
@@ -43,11 +47,7 @@ impl PgStore {
                 .is_some_and(|a| a.seq == seq && a.hash == hash);
             let mut appended = None;
             if seq > 0 && !(reason == "daily" && unchanged) {
-                tx.execute(
-                    "INSERT INTO anchors (at, seq, hash, reason, subject)
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[&at, &seq, &hash, &reason, &subject],
-                )?;
+                tx.execute(INSERT, &[&at, &seq, &hash, &reason, &subject])?;
                 let anchor = Anchor {
                     at: at.into(),
                     hash,

@@ -9,7 +9,9 @@
 //!
 //! Target snapshots kept as files beside the SQLite database (`snapshots/<hash>.csv`) come
 //! along in the same transaction: their bytes go into `snapshot_files`, each file checked
-//! against its hash as it is read and again as the server gives it back.
+//! against its hash as it is read and again as the server gives it back. So do the anchors of
+//! the chain the county published in `out/public/anchors.json` (SQLite keeps them there): into
+//! the table `anchors`, where the server checks each names an entry of the copied chain.
 
 use std::io::Read;
 use std::path::Path;
@@ -20,7 +22,7 @@ use rusqlite::types::ValueRef;
 use crate::digest::Hasher;
 
 use super::super::error::{Fail, R, StoreError};
-use super::super::{SCHEMA_VERSION, Store};
+use super::super::{Anchor, SCHEMA_VERSION, Store};
 use super::PgStore;
 
 /// Tables only the PostgreSQL schema has (its version record, the chain's head, the bytes of
@@ -72,6 +74,8 @@ pub struct Copied {
     pub tables: Vec<(String, i64, i64)>,
     /// The snapshots kept as files beside the SQLite file, now in `snapshot_files`.
     pub files: Vec<CarriedFile>,
+    /// The published anchors of the chain now in `anchors`.
+    pub anchors: usize,
 }
 
 /// A snapshot file carried into `snapshot_files`: its hash, its size and the parts it took.
@@ -83,10 +87,15 @@ pub struct CarriedFile {
 }
 
 impl PgStore {
-    /// Copies every table of `source` into this database, which must hold no records yet.
-    /// All or nothing: one transaction, committed only when every table's count matches the
-    /// source's.
-    pub fn copy_from_sqlite(&self, source: &Store) -> Result<Copied, StoreError> {
+    /// Copies every table of `source` into this database, which must hold no records yet, and
+    /// appends `anchors` (the county's published anchors of the chain, in the order published)
+    /// to the table `anchors`. All or nothing: one transaction, committed only when every
+    /// table's count matches the source's and the server accepts every anchor.
+    pub fn copy_from_sqlite(
+        &self,
+        source: &Store,
+        anchors: &[Anchor],
+    ) -> Result<Copied, StoreError> {
         let src = source
             .conn
             .unchecked_transaction()
@@ -95,6 +104,7 @@ impl PgStore {
         let copied = self.write(|tx| {
             let mut copied = copy_all(&src, tx)?;
             copied.files = carry_files(&src, tx, &dir)?;
+            copied.anchors = carry_anchors(tx, anchors)?;
             Ok(copied)
         })?;
         src.finish()
@@ -164,7 +174,18 @@ fn copy_all(src: &rusqlite::Connection, tx: &mut postgres::Transaction<'_>) -> R
     Ok(Copied {
         tables,
         files: Vec::new(),
+        anchors: 0,
     })
+}
+
+/// Appends the published anchors to `anchors`, in their order; the server refuses one that
+/// names no entry of the copied chain, or an entry before the last anchored one.
+fn carry_anchors(tx: &mut postgres::Transaction<'_>, anchors: &[Anchor]) -> R<usize> {
+    let insert = tx.prepare(super::anchors::INSERT)?;
+    for a in anchors {
+        tx.execute(&insert, &[&a.at, &a.seq, &a.hash, &a.reason, &a.subject])?;
+    }
+    Ok(anchors.len())
 }
 
 /// Carries every snapshot the SQLite file keeps as a file (an empty `data` and a

@@ -509,6 +509,35 @@ impl PgStore {
     }
 }
 
+/// The changes `filter` (a `WHERE` clause, or nothing) lets through, in the order they were
+/// made.
+fn changes_where(
+    tx: &mut postgres::Transaction<'_>,
+    filter: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> R<Vec<DrawChange>> {
+    let sql = format!(
+        "SELECT {} FROM draw_changes {filter} ORDER BY id",
+        super::super::changes::COLUMNS
+    );
+    let mut out = Vec::new();
+    for r in tx.query(&sql, params)? {
+        out.push(DrawChange {
+            id: r.try_get(0)?,
+            draw_id: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            cause: r.try_get(3)?,
+            target_id: r.try_get(4)?,
+            inspector_id: r.try_get(5)?,
+            replacement: r.try_get(6)?,
+            reason: r.try_get(7)?,
+            actor: r.try_get(8)?,
+            changed_at: r.try_get(9)?,
+        });
+    }
+    Ok(out)
+}
+
 impl DrawStore for PgStore {
     fn shown(&self) -> String {
         self.shown.clone()
@@ -692,28 +721,11 @@ impl DrawStore for PgStore {
     }
 
     fn changes_of(&self, draw_id: i64) -> Result<Vec<DrawChange>, StoreError> {
-        self.read(|tx| {
-            let sql = format!(
-                "SELECT {} FROM draw_changes WHERE draw_id = $1 ORDER BY id",
-                super::super::changes::COLUMNS
-            );
-            let mut out = Vec::new();
-            for r in tx.query(&sql, &[&draw_id])? {
-                out.push(DrawChange {
-                    id: r.try_get(0)?,
-                    draw_id: r.try_get(1)?,
-                    kind: r.try_get(2)?,
-                    cause: r.try_get(3)?,
-                    target_id: r.try_get(4)?,
-                    inspector_id: r.try_get(5)?,
-                    replacement: r.try_get(6)?,
-                    reason: r.try_get(7)?,
-                    actor: r.try_get(8)?,
-                    changed_at: r.try_get(9)?,
-                });
-            }
-            Ok(out)
-        })
+        self.read(|tx| changes_where(tx, "WHERE draw_id = $1", &[&draw_id]))
+    }
+
+    fn all_changes(&self) -> Result<Vec<DrawChange>, StoreError> {
+        self.read(|tx| changes_where(tx, "", &[]))
     }
 
     fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {

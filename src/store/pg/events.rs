@@ -69,6 +69,10 @@ impl ServiceStore for PgStore {
     ) -> Result<i64, StoreError> {
         self.append_audit(at, actor, action, subject, detail)
     }
+
+    fn mark_simulation(&mut self, at: &str, actor: &str, year: i32) -> Result<(), StoreError> {
+        PgStore::mark_simulation(self, at, actor, year)
+    }
 }
 
 /// The class of the session-level advisory lock that is the scheduler's lease (the other
