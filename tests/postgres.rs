@@ -151,18 +151,6 @@ fn migrate(p: &Project, url: &str, more: &[&str]) -> (i32, String, String) {
 fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
     let Some(url) = fresh("migrate") else { return };
     let p = county();
-    // One draw replaced: a superseded draw and its rows must cross too.
-    p.ok(&[
-        "draw",
-        "zhian.hotel",
-        "--period",
-        "2023-H2",
-        "--seed",
-        "again",
-        "--redraw",
-        "--reason",
-        "见证人缺席",
-    ]);
     // An account, which crosses with the rest (its logging in there: see
     // `a_migrated_countys_accounts_log_in_on_postgres`).
     let (code, _, err) = user_cmd(
@@ -179,6 +167,18 @@ fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
         &format!("{PASSWORD}\n"),
     );
     assert_eq!(code, 0, "{err}");
+    // One draw replaced: a superseded draw and its rows must cross too.
+    p.ok(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H2",
+        "--seed",
+        "again",
+        "--redraw",
+        "--reason",
+        "见证人缺席",
+    ]);
     let sqlite_verify = p.ok(&["audit", "verify"]);
 
     // Published anchors the chain contradicts stop the migration before anything is copied.
@@ -525,7 +525,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
     let p = Project::shipped();
     let url = "postgres://nobody:secret@127.0.0.1:1/none";
     for args in [
-        &["user", "list", "--database", url][..],
+        &["serve", "--listen", "127.0.0.1:1", "--database", url][..],
         &["verify", "1", "--data", "data", "--database", url],
         &["registry", "check", "--database", url],
     ] {
@@ -538,7 +538,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
 
     // The same through the config, and a URL that is not PostgreSQL's is located.
     p.set_config(&["database", "url"], url);
-    let (code, _, err) = run(p.suiji(&["user", "list"]));
+    let (code, _, err) = run(p.suiji(&["serve", "--listen", "127.0.0.1:1"]));
     assert_eq!(code, 1);
     assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
     p.set_config(&["database", "url"], "mysql://x@y/z");
