@@ -7,7 +7,7 @@ mod util;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use suiji::jobs::users::{Action, AddInput, Role, role_allows};
-use suiji::store::Stamp;
+use suiji::store::{Stamp, UserStore};
 use tower::ServiceExt as _;
 use util::Project;
 

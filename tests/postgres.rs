@@ -151,6 +151,22 @@ fn migrate(p: &Project, url: &str, more: &[&str]) -> (i32, String, String) {
 fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
     let Some(url) = fresh("migrate") else { return };
     let p = county();
+    // An account, which crosses with the rest (its logging in there: see
+    // `a_migrated_countys_accounts_log_in_on_postgres`).
+    let (code, _, err) = user_cmd(
+        &p,
+        None,
+        &[
+            "user",
+            "add",
+            "li.ming",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
     // One draw replaced: a superseded draw and its rows must cross too.
     p.ok(&[
         "draw",
@@ -246,7 +262,8 @@ fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
         );
         nonempty += usize::from(!a.is_empty());
     }
-    assert!(nonempty >= 12, "too few tables hold records: {nonempty}");
+    assert!(nonempty >= 13, "too few tables hold records: {nonempty}");
+    assert_eq!(pg_rows(&mut pg, "users").len(), 1, "the account crossed");
     let superseded: i64 = pg
         .query_one(
             "SELECT count(*) FROM draws WHERE status = 'superseded'",
@@ -508,7 +525,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
     let p = Project::shipped();
     let url = "postgres://nobody:secret@127.0.0.1:1/none";
     for args in [
-        &["user", "list", "--database", url][..],
+        &["serve", "--listen", "127.0.0.1:1", "--database", url][..],
         &["verify", "1", "--data", "data", "--database", url],
         &["registry", "check", "--database", url],
     ] {
@@ -521,7 +538,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
 
     // The same through the config, and a URL that is not PostgreSQL's is located.
     p.set_config(&["database", "url"], url);
-    let (code, _, err) = run(p.suiji(&["user", "list"]));
+    let (code, _, err) = run(p.suiji(&["serve", "--listen", "127.0.0.1:1"]));
     assert_eq!(code, 1);
     assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
     p.set_config(&["database", "url"], "mysql://x@y/z");
@@ -1688,6 +1705,354 @@ fn anchors_on_postgres_are_kept_in_the_database_and_check_the_chain_there() {
     let (code, out, _) = on(&p, &["audit", "verify", "--against", anchors]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("AUDIT LOG"), "{out}");
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+/// `suiji ARGS` on `database` (PostgreSQL) or the project's SQLite file, `stdin` fed in.
+fn user_cmd(
+    p: &Project,
+    database: Option<&str>,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    let mut all = args.to_vec();
+    if let Some(url) = database {
+        all.extend(["--database", url]);
+    }
+    let mut cmd = p.suiji(&all);
+    cmd.write_stdin(stdin.to_string());
+    run(cmd)
+}
+
+/// What `suiji user …` answers, command by command, and the audit entries it leaves about
+/// accounts (action, subject, detail), on `database` or the SQLite file of a fresh project.
+fn user_session(database: Option<&str>) -> (Vec<(i32, String, String)>, Vec<String>) {
+    let p = Project::shipped();
+    let good = format!("{PASSWORD}\n");
+    let steps: &[(&[&str], &str)] = &[
+        (
+            &[
+                "user",
+                "add",
+                "li.ming",
+                "--role",
+                "operator,auditor",
+                "--password-stdin",
+            ],
+            &good,
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "li.ming",
+                "--role",
+                "operator",
+                "--password-stdin",
+            ],
+            &good,
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "wang",
+                "--role",
+                "operator",
+                "--password-stdin",
+            ],
+            "short\n",
+        ),
+        (
+            &["user", "add", "zhao", "--role", "boss", "--password-stdin"],
+            &good,
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "zhang",
+                "--role",
+                "admin",
+                "--department",
+                "zhian",
+                "--password-stdin",
+            ],
+            &good,
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "sun",
+                "--role",
+                "admin",
+                "--department",
+                "nowhere",
+                "--password-stdin",
+            ],
+            &good,
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "qian",
+                "--role",
+                "inspector",
+                "--password-stdin",
+            ],
+            &good,
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "zhou",
+                "--role",
+                "inspector",
+                "--inspector",
+                "I001",
+                "--password-stdin",
+            ],
+            &good,
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "bad name!",
+                "--role",
+                "auditor",
+                "--password-stdin",
+            ],
+            &good,
+        ),
+        (&["user", "disable", "li.ming"], ""),
+        (&["user", "disable", "nobody"], ""),
+        (
+            &["user", "reset-password", "zhang", "--password-stdin"],
+            "another good password\n",
+        ),
+        (
+            &["user", "reset-password", "nobody", "--password-stdin"],
+            &good,
+        ),
+        (&["user", "list"], ""),
+    ];
+    let answers = steps
+        .iter()
+        .map(|(args, stdin)| user_cmd(&p, database, args, stdin))
+        .collect();
+    let sql = "SELECT action, subject, detail FROM audit_log
+               WHERE subject LIKE 'user:%' ORDER BY seq";
+    let entries = match database {
+        Some(url) => client(url)
+            .query(sql, &[])
+            .expect("entries")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r.get::<_, String>(0),
+                    r.get::<_, String>(1),
+                    r.get::<_, String>(2)
+                )
+            })
+            .collect(),
+        None => p
+            .db()
+            .prepare(sql)
+            .expect("entries")
+            .query_map([], |r| {
+                Ok(format!(
+                    "{} {} {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?
+                ))
+            })
+            .expect("entries")
+            .collect::<Result<_, _>>()
+            .expect("entries"),
+    };
+    (answers, entries)
+}
+
+#[test]
+fn user_commands_answer_on_postgres_as_on_sqlite() {
+    let Some(url) = fresh("users") else { return };
+    let (on_sqlite, lite_entries) = user_session(None);
+    let (on_pg, pg_entries) = user_session(Some(&url));
+    assert_eq!(on_pg.len(), on_sqlite.len());
+    for (i, (a, b)) in on_sqlite.iter().zip(&on_pg).enumerate() {
+        assert_eq!(a, b, "step {i} answers differently on PostgreSQL");
+    }
+    // The answers say what they should: created, refused (located), disabled, listed.
+    assert_eq!(
+        on_pg[0],
+        (0, "account li.ming created\n".into(), String::new())
+    );
+    for (i, says) in [
+        (1, "`li.ming` already exists"),
+        (2, "too short"),
+        (3, "`boss` is not a role"),
+        (5, "no department `nowhere`"),
+        (6, "needs --inspector"),
+        (8, "not a usable account name"),
+        (10, "no account named `nobody`"),
+        (12, "no account named `nobody`"),
+    ] {
+        assert_eq!(on_pg[i].0, 1, "step {i}: {:?}", on_pg[i]);
+        assert!(on_pg[i].2.contains(says), "step {i}: {}", on_pg[i].2);
+    }
+    let listed = &on_pg[13].1;
+    for line in ["li.ming", "disabled", "zhang", "zhian", "zhou", "I001"] {
+        assert!(listed.contains(line), "{listed}");
+    }
+    assert_eq!(lite_entries, pg_entries);
+    assert_eq!(pg_entries.len(), 5, "{pg_entries:?}");
+
+    // The server keeps accounts: a DELETE behind suiji's back is refused.
+    let err = client(&url)
+        .execute("DELETE FROM users WHERE name = 'li.ming'", &[])
+        .expect_err("refused");
+    let message = err.as_db_error().map(|d| d.message().to_string());
+    assert!(
+        message
+            .as_deref()
+            .is_some_and(|m| m.contains("accounts are kept")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_migrated_countys_accounts_log_in_on_postgres() {
+    use suiji::jobs::users::{LoginError, LoginInput, login, logout, session};
+    use suiji::store::UserStore;
+    let Some(url) = fresh("accounts") else { return };
+    let p = Project::shipped();
+    let (code, _, err) = user_cmd(
+        &p,
+        None,
+        &[
+            "user",
+            "add",
+            "zhang",
+            "--role",
+            "admin,auditor",
+            "--department",
+            "zhian",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let attempt = |password: &str, now: i64| LoginInput {
+        name: "zhang".into(),
+        password: password.into(),
+        address: "10.0.0.7".into(),
+        now,
+        at: "2026-01-05T09:00:00+08:00".into(),
+    };
+    // A session opened and a failure recorded on SQLite cross with the rest.
+    let mut lite = suiji::store::Store::open(&p.path("data")).expect("sqlite");
+    let before = login(&mut lite, &attempt(PASSWORD, 1_767_574_800)).expect("logged in");
+    assert!(matches!(
+        login(&mut lite, &attempt("wrong password", 1_767_574_801)),
+        Err(LoginError::Refused)
+    ));
+    drop(lite);
+    let out = p.ok(&[
+        "db",
+        "migrate",
+        "--from",
+        "data/suiji.sqlite3",
+        "--to",
+        &url,
+    ]);
+    assert!(out.contains("users "), "{out}");
+    assert!(out.contains("sessions "), "{out}");
+    let lite = p.db();
+    let mut pg = client(&url);
+    for table in ["users", "sessions", "login_failures"] {
+        assert_eq!(
+            sqlite_rows(&lite, table),
+            pg_rows(&mut pg, table),
+            "table {table}"
+        );
+    }
+    assert_eq!(
+        p.ok(&["user", "list", "--database", &url]),
+        p.ok(&["user", "list"])
+    );
+
+    let mut store = PgStore::open(&url).expect("postgres");
+    let now = 1_767_575_000;
+    // The session opened on SQLite lives on; the account logs in with its password.
+    let carried = session(&store, &before.token, now)
+        .expect("read")
+        .expect("live");
+    assert_eq!(carried.user, before.user);
+    let opened = login(&mut store, &attempt(PASSWORD, now)).expect("logged in on PostgreSQL");
+    assert_eq!(opened.user, before.user);
+    assert_eq!(opened.user.department.as_deref(), Some("zhian"));
+    let live = session(&store, &opened.token, now + 1)
+        .expect("read")
+        .expect("live");
+    assert_eq!(live.csrf, opened.csrf);
+    assert!(
+        session(&store, &opened.token, now + 9 * 3600)
+            .expect("read")
+            .is_none()
+    );
+    assert!(matches!(
+        login(&mut store, &attempt("wrong password", now + 2)),
+        Err(LoginError::Refused)
+    ));
+    assert_eq!(
+        store.login_failures("10.0.0.7", now - 900).expect("count"),
+        2
+    );
+    let last = store.last_logins().expect("last logins");
+    assert_eq!(
+        last.get("zhang").map(String::as_str),
+        Some("2026-01-05T09:00:00+08:00")
+    );
+    logout(&mut store, &opened.token, "2026-01-05T09:05:00+08:00").expect("logout");
+    assert!(
+        session(&store, &opened.token, now + 1)
+            .expect("read")
+            .is_none()
+    );
+
+    // Five failures in a row lock the account there, as on SQLite; a new password unlocks it.
+    for i in 0..5 {
+        let _ = login(&mut store, &attempt("wrong password", now + 10 + i));
+    }
+    assert!(matches!(
+        login(&mut store, &attempt(PASSWORD, now + 20)),
+        Err(LoginError::Locked { .. })
+    ));
+    let mut cmd = p.suiji(&[
+        "user",
+        "reset-password",
+        "zhang",
+        "--password-stdin",
+        "--database",
+        &url,
+    ]);
+    cmd.write_stdin("another good password\n");
+    let (code, _, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    login(&mut store, &attempt("another good password", now + 21)).expect("unlocked");
+    assert!(
+        session(&store, &before.token, now).expect("read").is_none(),
+        "a new password ends sessions"
+    );
+    let (code, verified, err) = run(p.suiji(&["audit", "verify", "--database", &url]));
+    assert_eq!(code, 0, "{verified}{err}");
 }
 
 /// Every `DDDD-DD-DD DD:DD` in `text` as `TIME`: the minute a page was built at (the public

@@ -54,7 +54,8 @@ pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
         | Command::Simulate(_)
         | Command::Status(_)
         | Command::Report(_)
-        | Command::Publish(_) => true,
+        | Command::Publish(_)
+        | Command::User(_) => true,
         Command::Verify(args) => args.data.is_none(),
         _ => false,
     };

@@ -403,11 +403,6 @@ pub(crate) fn with_problems_in(
     }
 }
 
-/// Opens the database in the config's data folder.
-pub(crate) fn open_store(loaded: &crate::rules::Loaded) -> Result<crate::store::Store, Failed> {
-    Ok(crate::jobs::open_store(loaded)?)
-}
-
 /// Opens the database named by the config alone, read-only, without loading the rules:
 /// commands that only read records (draws, audit) keep working while a rule file has
 /// problems, and on a read-only copy of the data.

@@ -72,7 +72,8 @@ fn read_password(stdin: bool) -> Result<String, Failed> {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let loaded = super::load_rules(cli)?;
-    let mut store = super::open_store(&loaded)?;
+    let database = super::db::postgres(cli)?;
+    let mut store = crate::jobs::open_user_store(&loaded, database.as_deref())?;
     let at = now_local(&loaded);
     let actor = actor();
     let stamp = Stamp {
@@ -89,7 +90,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 inspector: a.inspector.clone(),
                 password: read_password(a.password_stdin)?,
             };
-            crate::jobs::users::add(&loaded, &mut store, &input, stamp)?;
+            crate::jobs::users::add(&loaded, &mut *store, &input, stamp)?;
             outln!("account {} created", a.name);
         }
         UserCommand::List => {
@@ -100,7 +101,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
                 "department",
                 "inspector"
             );
-            for (user, row) in crate::jobs::users::list(&store)? {
+            for (user, row) in crate::jobs::users::list(&*store)? {
                 let roles: Vec<&str> = user.roles.iter().map(|r| r.id()).collect();
                 outln!(
                     "{:<20} {:<28} {:<12} {:<10} {}",
@@ -113,12 +114,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             }
         }
         UserCommand::Disable(n) => {
-            crate::jobs::users::disable(&mut store, &n.name, stamp)?;
+            crate::jobs::users::disable(&mut *store, &n.name, stamp)?;
             outln!("account {} disabled", n.name);
         }
         UserCommand::ResetPassword(n) => {
             let password = read_password(n.password_stdin)?;
-            crate::jobs::users::reset_password(&mut store, &n.name, &password, stamp)?;
+            crate::jobs::users::reset_password(&mut *store, &n.name, &password, stamp)?;
             outln!("password of {} set", n.name);
         }
     }

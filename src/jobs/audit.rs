@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::rules::Loaded;
-use crate::store::{AuditEntry, AuditLog, AuditReport, Store, StoreError};
+use crate::store::{AuditEntry, AuditLog, AuditReport, Store, StoreError, UserStore};
 
 /// Walks the whole chain and reports the first broken link.
 pub fn verify(store: &dyn AuditLog) -> Result<AuditReport, StoreError> {

@@ -333,6 +333,18 @@ pub fn open_result_store(
     Ok(Box::new(store))
 }
 
+/// The database console accounts and sessions are kept in: the PostgreSQL database at
+/// `database` when one is named, else the SQLite file of [`open_store`].
+pub fn open_user_store(
+    loaded: &Loaded,
+    database: Option<&str>,
+) -> Result<Box<dyn crate::store::UserStore>, SetupError> {
+    match database {
+        Some(url) => Ok(Box::new(crate::store::pg::PgStore::open(url)?)),
+        None => Ok(Box::new(open_store(loaded)?)),
+    }
+}
+
 /// The first start under `[rules] approval = "two-person"`: with no approved version of the
 /// rule set recorded yet, the files on disk (just loaded and checked) are adopted as version 1,
 /// recorded with the OS account of this process (`cli:USER`) at `at` and audited

@@ -7,7 +7,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use super::secret;
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
-use crate::store::{NewSession, NewUser, Stamp, Store, StoreError, UserRow};
+use crate::store::{NewSession, NewUser, Stamp, StoreError, UserRow, UserStore};
 
 /// A role a console account can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -320,7 +320,7 @@ impl Scope {
 /// Creates an account.
 pub fn add(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut dyn UserStore,
     input: &AddInput,
     stamp: Stamp<'_>,
 ) -> Result<i64, UserError> {
@@ -362,7 +362,7 @@ pub fn manages(admin: &User, row: &UserRow) -> bool {
 /// locking themselves out (disabling their own account, taking away their own 系统管理员
 /// role). Returns the account.
 pub fn may_change(
-    store: &Store,
+    store: &dyn UserStore,
     admin: &User,
     name: &str,
     scope: Option<&Scope>,
@@ -386,7 +386,7 @@ pub fn may_change(
 /// their own department when limited to one.
 pub fn add_by(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut dyn UserStore,
     admin: &User,
     input: &AddInput,
     stamp: Stamp<'_>,
@@ -399,7 +399,7 @@ pub fn add_by(
 
 /// Disables (`disabled`) or enables an account in the console, by `admin`; never their own.
 pub fn set_disabled_by(
-    store: &mut Store,
+    store: &mut dyn UserStore,
     admin: &User,
     name: &str,
     disabled: bool,
@@ -418,7 +418,7 @@ pub fn set_disabled_by(
 
 /// Sets a new password in the console, by `admin` (as [`reset_password`]).
 pub fn reset_password_by(
-    store: &mut Store,
+    store: &mut dyn UserStore,
     admin: &User,
     name: &str,
     password: &str,
@@ -431,7 +431,7 @@ pub fn reset_password_by(
 /// Changes an account's roles, department and inspector row, by `admin`.
 pub fn set_scope_by(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut dyn UserStore,
     admin: &User,
     name: &str,
     scope: &Scope,
@@ -467,7 +467,7 @@ pub fn inspector_names(loaded: &Loaded) -> std::collections::BTreeMap<String, St
 }
 
 /// Every account.
-pub fn list(store: &Store) -> Result<Vec<(User, UserRow)>, StoreError> {
+pub fn list(store: &dyn UserStore) -> Result<Vec<(User, UserRow)>, StoreError> {
     Ok(store
         .users()?
         .into_iter()
@@ -476,13 +476,13 @@ pub fn list(store: &Store) -> Result<Vec<(User, UserRow)>, StoreError> {
 }
 
 /// Disables an account (it is kept, and its sessions end).
-pub fn disable(store: &mut Store, name: &str, stamp: Stamp<'_>) -> Result<(), UserError> {
+pub fn disable(store: &mut dyn UserStore, name: &str, stamp: Stamp<'_>) -> Result<(), UserError> {
     Ok(store.disable_user(name, stamp)?)
 }
 
 /// Sets a new password (the account is unlocked, its sessions end).
 pub fn reset_password(
-    store: &mut Store,
+    store: &mut dyn UserStore,
     name: &str,
     password: &str,
     stamp: Stamp<'_>,
@@ -537,7 +537,12 @@ pub enum LoginError {
 /// How long the face should hold an answer to `address` before giving it: zero until the
 /// address has failed [`SLOW_AFTER`] times in [`LOCK_SECS`], then growing to 30 seconds.
 /// Crossing the threshold is audited.
-pub fn delay_for(store: &mut Store, address: &str, now: i64, at: &str) -> Result<u64, StoreError> {
+pub fn delay_for(
+    store: &mut dyn UserStore,
+    address: &str,
+    now: i64,
+    at: &str,
+) -> Result<u64, StoreError> {
     let failures = store.login_failures(address, now - LOCK_SECS)?;
     if failures < SLOW_AFTER {
         return Ok(0);
@@ -554,7 +559,7 @@ pub fn delay_for(store: &mut Store, address: &str, now: i64, at: &str) -> Result
 /// Checks a name and password and opens a session; every outcome is audited. A locked or
 /// disabled account is refused like a wrong password (nothing tells which names exist) —
 /// except that a locked account with the right password is told it is locked.
-pub fn login(store: &mut Store, input: &LoginInput) -> Result<Opened, LoginError> {
+pub fn login(store: &mut dyn UserStore, input: &LoginInput) -> Result<Opened, LoginError> {
     let stamp = Stamp {
         at: &input.at,
         actor: "web",
@@ -605,12 +610,20 @@ pub struct Session {
 }
 
 /// The session of a token, while it lives (see [`session_by_hash`]).
-pub fn session(store: &Store, token: &str, now: i64) -> Result<Option<Session>, StoreError> {
+pub fn session(
+    store: &dyn UserStore,
+    token: &str,
+    now: i64,
+) -> Result<Option<Session>, StoreError> {
     session_by_hash(store, &token_hash(token), now)
 }
 
 /// The session whose token hashes to `hash` ([`token_hash`]), while it lives.
-pub fn session_by_hash(store: &Store, hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+pub fn session_by_hash(
+    store: &dyn UserStore,
+    hash: &str,
+    now: i64,
+) -> Result<Option<Session>, StoreError> {
     Ok(store
         .session(hash, now)?
         .map(|(row, csrf, expires)| Session {
@@ -626,6 +639,6 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Ends a session.
-pub fn logout(store: &mut Store, token: &str, at: &str) -> Result<(), StoreError> {
+pub fn logout(store: &mut dyn UserStore, token: &str, at: &str) -> Result<(), StoreError> {
     store.close_session(&token_hash(token), Stamp { at, actor: "web" })
 }

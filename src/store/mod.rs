@@ -38,6 +38,7 @@ pub mod rows;
 mod rule_versions;
 mod schema;
 mod snapshots;
+mod user_store;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,7 @@ pub use rule_versions::{
 };
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use snapshots::{SnapshotInfo, SnapshotKind, snapshot_dir_in};
+pub use user_store::UserStore;
 pub use users::{AccountAudit, NewSession, NewUser, Stamp, UserRow};
 
 use error::{Fail, R, classify};

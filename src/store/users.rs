@@ -1,6 +1,8 @@
 //! Console accounts, their sessions and failed logins. The store keeps them and audits every
 //! change; what a password is and what a role may do are decided in `jobs::users`.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +10,7 @@ use super::audit::{Entry, append};
 use super::error::{Fail, R};
 use super::origin::Origin;
 use super::rows::Rows;
-use super::{Store, StoreError};
+use super::{Store, StoreError, UserStore};
 
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +63,8 @@ pub struct Stamp<'a> {
     pub actor: &'a str,
 }
 
-const COLUMNS: &str = "id, name, roles, department, inspector, password_hash, disabled, \
+/// The columns of `users`, in the order [`row`] reads them.
+pub(crate) const COLUMNS: &str = "id, name, roles, department, inspector, password_hash, disabled, \
                        failed_logins, locked_until, created_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
@@ -84,6 +87,50 @@ fn by_name(c: &Connection, name: &str) -> R<Option<UserRow>> {
     Ok(c.prepare_cached(&sql)?.query_row([name], row).optional()?)
 }
 
+impl AccountAudit {
+    /// The detail of a login, a failed one or a slowed address: where it came from.
+    pub(crate) fn of_address(address: &str) -> AccountAudit {
+        AccountAudit {
+            address: Some(address.to_string()),
+            ..AccountAudit::default()
+        }
+    }
+
+    /// The detail of an account created or rescoped: its roles, department and inspector row.
+    pub(crate) fn of_scope(
+        roles: &str,
+        department: Option<&str>,
+        inspector: Option<&str>,
+    ) -> AccountAudit {
+        AccountAudit {
+            address: None,
+            department: department.map(str::to_string),
+            inspector: inspector.map(str::to_string),
+            roles: Some(roles.to_string()),
+        }
+    }
+}
+
+/// Hands `append` the audit entry of `action` done to the account `user` (subject
+/// `user:NAME`), by whoever `s` names: the one shape of an account's entry on either database.
+pub(crate) fn account_entry<T>(
+    s: Stamp<'_>,
+    action: &str,
+    user: &str,
+    d: &AccountAudit,
+    append: impl FnOnce(&Entry<'_, AccountAudit>) -> R<T>,
+) -> R<T> {
+    let subject = format!("user:{user}");
+    append(&Entry {
+        at: s.at,
+        actor: s.actor,
+        action,
+        subject: &subject,
+        detail: d,
+        rows: Rows::None,
+    })
+}
+
 fn audit(
     c: &Connection,
     origin: &Origin,
@@ -92,30 +139,54 @@ fn audit(
     user: &str,
     d: &AccountAudit,
 ) -> R<i64> {
-    let entry = Entry {
-        at: s.at,
-        actor: s.actor,
-        action,
-        subject: &format!("user:{user}"),
-        detail: d,
-        rows: Rows::None,
-    };
-    append(c, origin, &entry)
+    account_entry(s, action, user, d, |e| append(c, origin, e))
 }
 
-fn missing(name: &str) -> Fail {
+/// The query of a live session by its token hash (parameter `token`) at `now` (parameter
+/// `now`): the account's columns, then the session's CSRF token and end.
+pub(crate) fn session_sql(token: &str, now: &str) -> String {
+    let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
+    format!(
+        "SELECT {}, s.csrf, s.expires FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = {token} AND s.expires > {now} AND u.disabled = 0",
+        columns.join(", ")
+    )
+}
+
+/// The refusal of an account whose name is taken.
+pub(crate) fn taken(name: &str) -> Fail {
+    StoreError::invalid("user", format!("`{name}` already exists")).into()
+}
+
+/// Hands `append` the audit entry of an address slowed down (subject `address:ADDR`).
+pub(crate) fn slowed_entry<T>(
+    address: &str,
+    s: Stamp<'_>,
+    append: impl FnOnce(&Entry<'_, AccountAudit>) -> R<T>,
+) -> R<T> {
+    let subject = format!("address:{address}");
+    append(&Entry {
+        at: s.at,
+        actor: s.actor,
+        action: "login.slowed",
+        subject: &subject,
+        detail: &AccountAudit::of_address(address),
+        rows: Rows::None,
+    })
+}
+
+/// The refusal of a change to an account that does not exist.
+pub(crate) fn missing(name: &str) -> Fail {
     StoreError::invalid("user", format!("no account named `{name}`")).into()
 }
 
-impl Store {
+impl UserStore for Store {
     /// Creates an account; a name already taken is refused.
-    pub fn add_user(&mut self, u: &NewUser, s: Stamp<'_>) -> Result<i64, StoreError> {
+    fn add_user(&mut self, u: &NewUser, s: Stamp<'_>) -> Result<i64, StoreError> {
         let origin = self.origin.clone();
         self.write(|tx| {
             if by_name(tx, &u.name)?.is_some() {
-                return Err(
-                    StoreError::invalid("user", format!("`{}` already exists", u.name)).into(),
-                );
+                return Err(taken(&u.name));
             }
             tx.execute(
                 "INSERT INTO users (name, roles, department, inspector, password_hash, created_at)
@@ -130,19 +201,15 @@ impl Store {
                 ],
             )?;
             let id = tx.last_insert_rowid();
-            let detail = AccountAudit {
-                address: None,
-                department: u.department.clone(),
-                inspector: u.inspector.clone(),
-                roles: Some(u.roles.clone()),
-            };
+            let detail =
+                AccountAudit::of_scope(&u.roles, u.department.as_deref(), u.inspector.as_deref());
             audit(tx, &origin, s, "user.add", &u.name, &detail)?;
             Ok(id)
         })
     }
 
     /// Every account, by name.
-    pub fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+    fn users(&self) -> Result<Vec<UserRow>, StoreError> {
         self.read(|c| {
             let sql = format!("SELECT {COLUMNS} FROM users ORDER BY name");
             let mut stmt = c.prepare(&sql)?;
@@ -152,12 +219,12 @@ impl Store {
     }
 
     /// The account of this name.
-    pub fn user(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
+    fn user(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
         self.read(|c| by_name(c, name))
     }
 
     /// Disables an account and ends its sessions.
-    pub fn disable_user(&mut self, name: &str, s: Stamp<'_>) -> Result<(), StoreError> {
+    fn disable_user(&mut self, name: &str, s: Stamp<'_>) -> Result<(), StoreError> {
         let origin = self.origin.clone();
         self.write(|tx| {
             let u = by_name(tx, name)?.ok_or_else(|| missing(name))?;
@@ -176,7 +243,7 @@ impl Store {
     }
 
     /// Enables a disabled account again (unlocked, its failures cleared).
-    pub fn enable_user(&mut self, name: &str, s: Stamp<'_>) -> Result<(), StoreError> {
+    fn enable_user(&mut self, name: &str, s: Stamp<'_>) -> Result<(), StoreError> {
         let origin = self.origin.clone();
         self.write(|tx| {
             let u = by_name(tx, name)?.ok_or_else(|| missing(name))?;
@@ -199,7 +266,7 @@ impl Store {
 
     /// Sets an account's roles (ids, comma-separated), department and inspector row, and ends
     /// its sessions (the next login takes the new roles). The audit entry records all three.
-    pub fn set_user_scope(
+    fn set_user_scope(
         &mut self,
         name: &str,
         roles: &str,
@@ -215,12 +282,7 @@ impl Store {
                 params![roles, department, inspector, u.id],
             )?;
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [u.id])?;
-            let detail = AccountAudit {
-                address: None,
-                department: department.map(str::to_string),
-                inspector: inspector.map(str::to_string),
-                roles: Some(roles.to_string()),
-            };
+            let detail = AccountAudit::of_scope(roles, department, inspector);
             audit(tx, &origin, s, "user.roles", name, &detail)?;
             Ok(())
         })
@@ -228,7 +290,7 @@ impl Store {
 
     /// When each account last logged in (the time of its latest `login.ok` audit entry), by
     /// account name; accounts that never did are absent.
-    pub fn last_logins(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    fn last_logins(&self) -> Result<HashMap<String, String>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT substr(subject, 6), max(at) FROM audit_log
@@ -240,7 +302,7 @@ impl Store {
     }
 
     /// Sets a new password hash, unlocks the account and ends its sessions.
-    pub fn set_password(&mut self, name: &str, hash: &str, s: Stamp<'_>) -> Result<(), StoreError> {
+    fn set_password(&mut self, name: &str, hash: &str, s: Stamp<'_>) -> Result<(), StoreError> {
         let origin = self.origin.clone();
         self.write(|tx| {
             let u = by_name(tx, name)?.ok_or_else(|| missing(name))?;
@@ -263,7 +325,7 @@ impl Store {
     }
 
     /// Failed logins from `address` since `since` (unix seconds).
-    pub fn login_failures(&self, address: &str, since: i64) -> Result<i64, StoreError> {
+    fn login_failures(&self, address: &str, since: i64) -> Result<i64, StoreError> {
         self.read(|c| {
             Ok(c.prepare_cached(
                 "SELECT count(*) FROM login_failures WHERE address = ?1 AND at >= ?2",
@@ -275,7 +337,7 @@ impl Store {
     /// Records a failed login: from `address`, and against the account when it exists. After
     /// `lock_after` failures in a row the account is locked until `lock_until`. Returns the
     /// account's failures in a row (0 for an unknown name).
-    pub fn record_login_failure(
+    fn record_login_failure(
         &mut self,
         name: &str,
         address: &str,
@@ -295,10 +357,7 @@ impl Store {
                 "DELETE FROM login_failures WHERE at < ?1",
                 [now.saturating_sub(86_400)],
             )?;
-            let detail = AccountAudit {
-                address: Some(address.to_string()),
-                ..AccountAudit::default()
-            };
+            let detail = AccountAudit::of_address(address);
             audit(tx, &origin, s, "login.failed", name, &detail)?;
             let Some(u) = by_name(tx, name)? else {
                 return Ok(0);
@@ -320,29 +379,17 @@ impl Store {
     }
 
     /// Audits an address slowed down for failing too often.
-    pub fn record_login_slowed(&mut self, address: &str, s: Stamp<'_>) -> Result<(), StoreError> {
-        let detail = AccountAudit {
-            address: Some(address.to_string()),
-            ..AccountAudit::default()
-        };
+    fn record_login_slowed(&mut self, address: &str, s: Stamp<'_>) -> Result<(), StoreError> {
         let origin = self.origin.clone();
         self.write(|tx| {
-            let entry = Entry {
-                at: s.at,
-                actor: s.actor,
-                action: "login.slowed",
-                subject: &format!("address:{address}"),
-                detail: &detail,
-                rows: Rows::None,
-            };
-            append(tx, &origin, &entry)?;
+            slowed_entry(address, s, |e| append(tx, &origin, e))?;
             Ok(())
         })
     }
 
     /// Opens a session after a good password: clears the account's failures, stores the
     /// token's hash and audits the login.
-    pub fn open_session(
+    fn open_session(
         &mut self,
         user_id: i64,
         session: &NewSession,
@@ -371,10 +418,7 @@ impl Store {
                 tx.query_row("SELECT name FROM users WHERE id = ?1", [user_id], |r| {
                     r.get(0)
                 })?;
-            let detail = AccountAudit {
-                address: Some(address.to_string()),
-                ..AccountAudit::default()
-            };
+            let detail = AccountAudit::of_address(address);
             audit(tx, &origin, s, "login.ok", &name, &detail)?;
             Ok(())
         })
@@ -382,21 +426,13 @@ impl Store {
 
     /// The live session of this token hash, with its account (enabled accounts only): the
     /// account, the CSRF token and when the session ends (Unix seconds).
-    pub fn session(
+    fn session(
         &self,
         token_hash: &str,
         now: i64,
     ) -> Result<Option<(UserRow, String, i64)>, StoreError> {
         self.read(|c| {
-            let sql = format!(
-                "SELECT {}, s.csrf, s.expires FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires > ?2 AND u.disabled = 0",
-                COLUMNS
-                    .split(", ")
-                    .map(|c| format!("u.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let sql = session_sql("?1", "?2");
             Ok(c.prepare_cached(&sql)?
                 .query_row(params![token_hash, now], |r| {
                     Ok((row(r)?, r.get(10)?, r.get(11)?))
@@ -406,7 +442,7 @@ impl Store {
     }
 
     /// Ends a session.
-    pub fn close_session(&mut self, token_hash: &str, s: Stamp<'_>) -> Result<(), StoreError> {
+    fn close_session(&mut self, token_hash: &str, s: Stamp<'_>) -> Result<(), StoreError> {
         let origin = self.origin.clone();
         self.write(|tx| {
             let name: Option<String> = tx

@@ -154,7 +154,7 @@ async fn session_of(
     let (app, db) = (app.clone(), db.clone());
     blocking(move || {
         let store = app.store_in(&db, None)?;
-        let found = users::session_by_hash(&store, &hash, now).map_err(|e| Fail::of(&e))?;
+        let found = users::session_by_hash(&*store, &hash, now).map_err(|e| Fail::of(&e))?;
         app.inner.sessions.learn(&db, hash, found.clone());
         Ok(found)
     })
@@ -360,8 +360,8 @@ pub(crate) async fn login(
     let at = input.at.clone();
     let (delay, outcome) = blocking(move || {
         let mut store = app2.store(None)?;
-        let delay = users::delay_for(&mut store, &address, now, &at).map_err(|e| Fail::of(&e))?;
-        Ok((delay, users::login(&mut store, &input)))
+        let delay = users::delay_for(&mut *store, &address, now, &at).map_err(|e| Fail::of(&e))?;
+        Ok((delay, users::login(&mut *store, &input)))
     })
     .await?;
     if delay > 0 && app.inner.slow_down {
@@ -405,7 +405,7 @@ pub(crate) async fn logout(State(app): State<App>, headers: HeaderMap) -> Result
         let at = app.stamp();
         blocking(move || {
             let mut store = app2.store(None)?;
-            users::logout(&mut store, &token, &at).map_err(|e| Fail::of(&e))
+            users::logout(&mut *store, &token, &at).map_err(|e| Fail::of(&e))
         })
         .await?;
     }

@@ -11,7 +11,7 @@ use axum::response::Response;
 use super::session::Viewer;
 use super::{App, Fail, blocking, render};
 use crate::jobs::users::{self, Action, AddInput, Role, Scope, UserError};
-use crate::store::Stamp;
+use crate::store::{Stamp, UserStore};
 
 /// One account as the page lists it: names, never ids.
 pub(crate) struct AccountLine {
@@ -91,7 +91,7 @@ async fn page(app: &App, viewer: Viewer, outcome: Option<Outcome>) -> Result<Res
     let (accounts, departments, inspectors) = blocking(move || {
         let loaded = app2.rules()?;
         let store = app2.store(None)?;
-        let rows = users::list(&store).map_err(|e| Fail::of(&e))?;
+        let rows = users::list(&*store).map_err(|e| Fail::of(&e))?;
         let logins = store.last_logins().map_err(|e| Fail::of(&e))?;
         let inspectors = users::inspector_names(&loaded);
         let departments: Vec<Choice> = loaded

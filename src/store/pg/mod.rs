@@ -14,9 +14,10 @@
 //! changes proposed to them, through [`super::RuleStore`] (`rules`), so that `suiji rules`
 //! runs here and draws under two-person approval use the version approved here; the
 //! scheduler's events and the service's audit entries through [`super::ServiceStore`], and the
-//! scheduler's lease ([`Lease`], `events`), so that `suiji run` runs here on several nodes.
-//! Results, publications, accounts, `simulate`, `status` and the console still run on SQLite
-//! only.
+//! scheduler's lease ([`Lease`], `events`), so that `suiji run` runs here on several nodes;
+//! results and publications through [`super::ResultStore`] (`results`); console accounts,
+//! sessions and failed logins through [`super::UserStore`] (`users`), so that `suiji user`
+//! runs here. `simulate`, `status` and the console still run on SQLite only.
 
 mod anchors;
 pub(crate) mod audit;
@@ -26,6 +27,7 @@ mod events;
 mod results;
 mod rules;
 mod schema;
+mod users;
 
 use std::cell::RefCell;
 use std::path::Path;
