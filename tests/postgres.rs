@@ -1397,8 +1397,14 @@ fn three_nodes_issue_each_draw_of_a_year_once_while_the_lease_holder_is_killed()
         nodes.until(|| pg_draw_count(&mut db) >= due);
     }
     let in_year = nodes.kills;
-    while nodes.kills < 20 {
+    // At least one kill after the year: the node that recorded the last draw may still be on
+    // its way to a probe point after it (`draw.committed`), about to stop; the node that takes
+    // over from it draws nothing more, so it holds the lease from then on.
+    loop {
         nodes.kill_holder();
+        if nodes.kills >= 20 {
+            break;
+        }
     }
     // A node run once while another holds the lease leaves the draws to it.
     let holder = nodes.holder();
