@@ -472,10 +472,11 @@ fn files_left_staged_by_a_crash_after_recording_are_put_in_place() {
     let p = Project::shipped();
     p.ok(DRAW);
     let recorded = manifest(&p, MANIFEST);
-    // The state a crash between the commit and the move leaves behind.
+    // The state a crash between the commit and the move leaves behind (a process id above
+    // the kernel's limit, 4194304: the process has ended).
     std::fs::rename(
         p.path(FOLDER),
-        p.path("out/draws/zhian.hotel/.2023-H1.staging-4242"),
+        p.path("out/draws/zhian.hotel/.2023-H1.staging-4194305"),
     )
     .expect("rename");
     let (code, _, err) = run(p.suiji(DRAW));
@@ -483,7 +484,7 @@ fn files_left_staged_by_a_crash_after_recording_are_put_in_place() {
     assert!(err.contains("already drawn"), "{err}");
     assert_eq!(manifest(&p, MANIFEST), recorded);
     assert!(
-        !p.path("out/draws/zhian.hotel/.2023-H1.staging-4242")
+        !p.path("out/draws/zhian.hotel/.2023-H1.staging-4194305")
             .exists()
     );
     let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));

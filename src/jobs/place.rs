@@ -5,7 +5,8 @@
 //! folder if the record is refused); only then are the files moved into place
 //! ([`Committed::place`]). A crash, or a failed move, between the commit and the move leaves
 //! the staging folder behind: [`restore`] finds such folders the next time a job opens the
-//! output folder and places the ones whose record is committed. So the files on disk are
+//! output folder and places the ones whose record is committed and whose process has ended
+//! (a process that still runs places its own, and another must not race it). So the files on disk are
 //! either the record's or none, never files of a record that does not exist.
 //!
 //! A staging folder whose record was never committed is removed: by its own job when the job
@@ -214,7 +215,10 @@ pub fn pending(parent: &Path, prefix: &str) -> Vec<PathBuf> {
 
 /// Places the staging folders in `parent` named `prefix…` that `committed` recognises as
 /// belonging to a committed record (it returns where their files go). Folders of records
-/// not committed are left alone: their job may still be running. Returns the folders placed.
+/// not committed are left alone: their job may still be running. So are the folders of
+/// another process that still runs, committed or not: that process is between its commit and
+/// its own placing, and moving its folder under it would fail its job. Returns the folders
+/// placed.
 pub fn restore(
     parent: &Path,
     prefix: &str,
@@ -222,6 +226,9 @@ pub fn restore(
 ) -> Vec<PathBuf> {
     let mut placed = Vec::new();
     for dir in pending(parent, prefix) {
+        if placing_elsewhere(&dir) {
+            continue;
+        }
         if let Some(layout) = committed(&dir)
             && place(&dir, &layout).is_ok()
         {
@@ -236,6 +243,11 @@ pub fn owner(dir: &Path) -> Option<u32> {
     let name = dir.file_name()?.to_str()?;
     let (_, pid) = name.rsplit_once(".staging-")?;
     pid.parse().ok()
+}
+
+/// Whether `dir` belongs to another process that may still run (and so may still place it).
+fn placing_elsewhere(dir: &Path) -> bool {
+    owner(dir).is_some_and(|pid| pid != std::process::id() && running(pid))
 }
 
 /// Whether process `pid` may still be running: this process, or one the system lists
@@ -324,7 +336,7 @@ mod tests {
     fn files_are_placed_and_a_left_over_folder_is_restored() -> R {
         let tmp = tempfile::tempdir()?;
         let root = tmp.path().join("out");
-        let dir = root.join(".pub.staging-7");
+        let dir = root.join(".pub.staging-4194305");
         let files = [
             (PathBuf::from("x/one.txt"), b"1".to_vec()),
             (PathBuf::from(MARKER), b"{}".to_vec()),
@@ -341,6 +353,35 @@ mod tests {
         assert_eq!(std::fs::read(root.join("x/one.txt"))?, b"1");
         assert!(!root.join(MARKER).exists());
         assert!(!dir.exists());
+        Ok(())
+    }
+
+    #[test]
+    fn a_committed_folder_of_a_process_still_running_is_left_to_it() -> R {
+        let tmp = tempfile::tempdir()?;
+        let root = tmp.path().join("out");
+        let layout = Layout::Files { root: root.clone() };
+        // Process 1 always runs where `/proc` tells; a process id above the kernel's limit
+        // (4194304) never does.
+        let theirs = root.join(".pub.staging-1");
+        let ended = root.join(".pub.staging-4194305");
+        let ours = root.join(format!(".pub.staging-{}", std::process::id()));
+        for (dir, name) in [(&theirs, "1.txt"), (&ended, "2.txt"), (&ours, "3.txt")] {
+            let (done, ()) = Staging::write(dir.clone(), &[(name.into(), b"x".to_vec())])?
+                .commit(|| Ok::<_, std::io::Error>(()))?;
+            drop(done);
+        }
+        let mut placed = restore(&root, ".pub.staging-", |_| Some(layout.clone()));
+        placed.sort();
+        if Path::new("/proc/self").exists() {
+            let mut expected = vec![ended.clone(), ours.clone()];
+            expected.sort();
+            assert_eq!(placed, expected);
+            assert!(theirs.join("1.txt").exists());
+            assert!(root.join("2.txt").exists() && root.join("3.txt").exists());
+        } else {
+            assert_eq!(placed, vec![ours.clone()]);
+        }
         Ok(())
     }
 
