@@ -162,7 +162,7 @@ impl Held {
     }
 
     /// The rules as their files say now (the held ones while every file is unchanged).
-    /// Problems in the rules are reported as by [`load_rules`].
+    /// Problems in the rules are reported as by [`load_rules_on`].
     pub fn rules(&self) -> Result<Arc<Loaded>, SetupError> {
         self.current().map(|(loaded, _)| loaded)
     }

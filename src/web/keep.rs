@@ -94,10 +94,13 @@ impl Source {
     }
 }
 
+/// The watching connection: its number, where it is open, and the connection.
+type Watcher = (u64, Place, Box<dyn ConsoleStore>);
+
 /// The connection that watches the database's version.
 #[derive(Default)]
 pub(crate) struct Watch {
-    watcher: Mutex<Option<(u64, Place, Box<dyn ConsoleStore>)>>,
+    watcher: Mutex<Option<Watcher>>,
     opened: AtomicU64,
 }
 
