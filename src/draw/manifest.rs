@@ -230,6 +230,17 @@ pub struct ExclusionTally {
 /// no spreadsheet takes it for a formula); a cell holding `,`, `"`, CR or LF is quoted, its `"`
 /// doubled.
 pub fn exclusions_csv(exclusions: &[Exclusion]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + exclusions.len() * 64);
+    // Writing to a vector cannot fail.
+    let _ = write_exclusions_csv(&mut out, exclusions);
+    out
+}
+
+/// [`exclusions_csv`]'s bytes written to `out` (through a buffer) as they are made.
+pub fn write_exclusions_csv(
+    out: &mut dyn std::io::Write,
+    exclusions: &[Exclusion],
+) -> std::io::Result<()> {
     fn cell(out: &mut Vec<u8>, text: &str) {
         // As `results::safe_cell::neutralise` (which `draw` does not depend on) does it.
         let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -245,17 +256,21 @@ pub fn exclusions_csv(exclusions: &[Exclusion]) -> Vec<u8> {
             out.extend_from_slice(text.as_bytes());
         }
     }
-    let mut out = Vec::with_capacity(64 + exclusions.len() * 64);
-    out.extend_from_slice(b"\xEF\xBB\xBFtarget_id,reason,detail\n");
+    let mut buf = Vec::with_capacity(1 << 16);
+    buf.extend_from_slice(b"\xEF\xBB\xBFtarget_id,reason,detail\n");
     for e in exclusions {
-        cell(&mut out, &e.target_id);
-        out.push(b',');
-        cell(&mut out, &e.reason);
-        out.push(b',');
-        cell(&mut out, &e.detail);
-        out.push(b'\n');
+        cell(&mut buf, &e.target_id);
+        buf.push(b',');
+        cell(&mut buf, &e.reason);
+        buf.push(b',');
+        cell(&mut buf, &e.detail);
+        buf.push(b'\n');
+        if buf.len() >= 1 << 16 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
     }
-    out
+    out.write_all(&buf)
 }
 
 /// The exclusions a detail file lists ([`exclusions_csv`]'s bytes read back): `Err` names the
@@ -571,6 +586,11 @@ impl Manifest {
 
     pub fn to_pretty_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// [`Manifest::to_pretty_json`]'s bytes, written to `out` as they are made.
+    pub fn write_pretty_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(out, self).map_err(std::io::Error::other)
     }
 
     /// Differences between a recorded manifest and a re-run, for `suiji verify`.

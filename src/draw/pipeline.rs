@@ -651,11 +651,13 @@ fn to_detail_file(
         return Vec::new();
     };
     let excluded = std::mem::take(&mut m.exclusions);
-    let bytes = crate::draw::manifest::exclusions_csv(&excluded);
+    // The file's hash, its bytes made and hashed a buffer at a time (never held whole).
+    let mut hashing = crate::digest::HashingWriter::new(std::io::sink());
+    let _ = crate::draw::manifest::write_exclusions_csv(&mut hashing, &excluded);
     m.format = format.into();
     m.exclusion_summary = Some(ExclusionSummary {
         file: EXCLUSIONS_FILE.into(),
-        sha256: crate::digest::sha256_hex(&bytes),
+        sha256: hashing.finish().0,
         rows: excluded.len() as u64,
         counts,
     });

@@ -94,6 +94,25 @@ impl Staging {
         std::fs::write(&path, bytes).map_err(at(&path))
     }
 
+    /// Writes one more file (`rel`) whose bytes `write` makes, through a buffer, so that a
+    /// long file is never held whole.
+    pub fn add_written(
+        &self,
+        rel: &Path,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), PlaceError> {
+        use std::io::Write as _;
+        let path = self.dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(at(parent))?;
+        }
+        let file = std::fs::File::create(&path).map_err(at(&path))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        write(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(at(&path))
+    }
+
     /// Runs `record` (one transaction); removes the staged files when it fails.
     pub fn commit<T, E>(self, record: impl FnOnce() -> Result<T, E>) -> Result<(Committed, T), E> {
         match record() {

@@ -190,8 +190,8 @@ pub(crate) fn files_of(
         &archived.registry.targets,
         &archived.registry.inspectors,
         &super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?),
-        &mut |name, bytes| {
-            out.push((PathBuf::from(name), bytes));
+        &mut |name, body| {
+            out.push((PathBuf::from(name), body.into_bytes()));
             Ok(())
         },
     )?;

@@ -158,6 +158,7 @@ impl CreditExport {
         use chrono::Datelike as _;
         use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
         let err = |e: rust_xlsxwriter::XlsxError| e.to_string();
+        super::workbook_temp_ready()?;
         let mut wb = Workbook::new();
         let created = ExcelDateTime::from_ymd(
             u16::try_from(created.year()).unwrap_or(1900),

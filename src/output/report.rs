@@ -726,6 +726,7 @@ fn notes_section(doc: &mut Document) {
 pub fn xlsx(f: &YearFigures) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::{Format, Workbook};
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    super::workbook_temp_ready()?;
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     let pct = Format::new().set_num_format("0.0%");

@@ -28,8 +28,44 @@ pub const SPLIT_ABOVE: usize = 10_000;
 /// Data rows a worksheet holds under its header (Excel's limit is 1 048 576 rows).
 const SHEET_ROWS: usize = 1_048_575;
 
-/// Where a draw's files go, one at a time as each is rendered: (file name, bytes).
-pub type Put<'a> = dyn FnMut(String, Vec<u8>) -> Result<(), String> + 'a;
+/// Task rows above which a workbook's sheet is written in low-memory mode (see [`xlsx`]): a
+/// sheet held whole costs about 200 bytes a cell, 56 MB at this size; a county's task lists
+/// stay below it and keep the bytes earlier builds wrote.
+const LOW_MEMORY_ROWS: usize = 20_000;
+
+/// Where a draw's files go, one at a time as each is rendered: (file name, contents).
+pub type Put<'a> = dyn FnMut(String, Body<'_>) -> Result<(), String> + 'a;
+
+/// A file's contents: its bytes, or a function that writes them (a long list, written as its
+/// rows are made and never held whole).
+pub enum Body<'b> {
+    Bytes(Vec<u8>),
+    Written(Box<WriteBody<'b>>),
+}
+
+/// What writes a file's bytes into a writer.
+pub type WriteBody<'b> = dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + 'b;
+
+impl Body<'_> {
+    /// The bytes, written into memory if they were not.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Body::Bytes(b) => b,
+            Body::Written(write) => {
+                let mut out = Vec::new();
+                // Writing to a vector cannot fail.
+                let _ = write(&mut out);
+                out
+            }
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body<'_> {
+    fn from(bytes: Vec<u8>) -> Self {
+        Body::Bytes(bytes)
+    }
+}
 
 fn team_label(ids: &[String], inspectors: &HashMap<&str, &Inspector>) -> String {
     ids.iter()
@@ -90,18 +126,68 @@ impl TaskRows<'_> {
     }
 }
 
-/// The task list as a workbook. Its recorded creation time is the draw's reference date,
-/// not the moment it is written, so the same draw always gives the same bytes (the draw's
-/// folder can be regenerated from the database, byte for byte). A marked draw's sheet starts
-/// with its `heading` (补抽, 临时, 模拟) across the columns, above the header row.
+/// The task list as a workbook of `count` rows, written as `rows` makes them. Its recorded
+/// creation time is the draw's reference date, not the moment it is written, so the same draw
+/// always gives the same bytes (the draw's folder can be regenerated from the database, byte
+/// for byte). A marked draw's sheet starts with its `heading` (补抽, 临时, 模拟) across the
+/// columns, above the header row. A sheet of more than [`LOW_MEMORY_ROWS`] rows is written in
+/// `rust_xlsxwriter`'s low-memory mode: each row goes to a temporary file once the next one
+/// starts (only the shared strings are held). Its rows then carry no `spans` attribute (an
+/// optional hint for readers), its only difference from a standard sheet.
 fn xlsx(
-    rows: &[Vec<String>],
-    sheet: &str,
+    rows: impl Iterator<Item = Vec<String>>,
+    count: usize,
     created: chrono::NaiveDate,
     heading: Option<&str>,
 ) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{DataValidation, Format};
+    let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    let mut wb = workbook(created)?;
+    let ws = if count > LOW_MEMORY_ROWS {
+        wb.add_worksheet_with_low_memory()
+    } else {
+        wb.add_worksheet()
+    };
+    ws.set_name("检查任务").map_err(e)?;
+    let bold = Format::new().set_bold();
+    // The header row: the first row, or the second under a marked draw's heading.
+    let top = u32::from(heading.is_some());
+    ws.set_freeze_panes(top + 1, 0).map_err(e)?;
+    for (c, w) in [(4u16, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)] {
+        ws.set_column_width(c, w).map_err(e)?;
+    }
+    if let Some(heading) = heading {
+        let wrap = Format::new().set_bold().set_text_wrap();
+        ws.set_row_height(0, 45).map_err(e)?;
+        ws.merge_range(0, 0, 0, TASK_HEADER.len() as u16 - 1, heading, &wrap)
+            .map_err(e)?;
+    }
+    for (c, h) in TASK_HEADER.iter().enumerate() {
+        ws.write_string_with_format(top, c as u16, *h, &bold)
+            .map_err(e)?;
+    }
+    for (r, row) in rows.enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(top + r as u32 + 1, c as u16, v)
+                .map_err(e)?;
+        }
+    }
+    if count > 0 {
+        let dv = DataValidation::new()
+            .allow_list_strings(&RESULT_CATEGORIES)
+            .map_err(e)?;
+        ws.add_data_validation(top + 1, 10, top + count as u32, 10, &dv)
+            .map_err(e)?;
+    }
+    wb.save_to_buffer().map_err(e)
+}
+
+/// A workbook created on `created` (its recorded creation time), once a temporary file can be
+/// made (see [`super::workbook_temp_ready`]).
+fn workbook(created: chrono::NaiveDate) -> Result<rust_xlsxwriter::Workbook, String> {
     use chrono::Datelike as _;
-    use rust_xlsxwriter::{DataValidation, DocProperties, ExcelDateTime, Format, Workbook};
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
+    super::workbook_temp_ready()?;
     let mut wb = Workbook::new();
     let created = ExcelDateTime::from_ymd(
         u16::try_from(created.year()).unwrap_or(1900),
@@ -110,39 +196,7 @@ fn xlsx(
     )
     .map_err(|e| e.to_string())?;
     wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
-    let ws = wb.add_worksheet();
-    ws.set_name(sheet).map_err(|e| e.to_string())?;
-    let bold = Format::new().set_bold();
-    // The header row: the first row, or the second under a marked draw's heading.
-    let top = u32::from(heading.is_some());
-    if let Some(heading) = heading {
-        let wrap = Format::new().set_bold().set_text_wrap();
-        ws.merge_range(0, 0, 0, TASK_HEADER.len() as u16 - 1, heading, &wrap)
-            .map_err(|e| e.to_string())?;
-        ws.set_row_height(0, 45).map_err(|e| e.to_string())?;
-    }
-    for (c, h) in TASK_HEADER.iter().enumerate() {
-        ws.write_string_with_format(top, c as u16, *h, &bold)
-            .map_err(|e| e.to_string())?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            ws.write_string(top + r as u32 + 1, c as u16, v)
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    if !rows.is_empty() {
-        let dv = DataValidation::new()
-            .allow_list_strings(&RESULT_CATEGORIES)
-            .map_err(|e| e.to_string())?;
-        ws.add_data_validation(top + 1, 10, top + rows.len() as u32, 10, &dv)
-            .map_err(|e| e.to_string())?;
-    }
-    ws.set_freeze_panes(top + 1, 0).map_err(|e| e.to_string())?;
-    for (c, w) in [(4u16, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)] {
-        ws.set_column_width(c, w).map_err(|e| e.to_string())?;
-    }
-    wb.save_to_buffer().map_err(|e| e.to_string())
+    Ok(wb)
 }
 
 /// Printable task sheets: one page per staffed target of `sheets`.
@@ -300,7 +354,12 @@ pub fn draw_files(
 ) -> Result<(), String> {
     let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
-    put("manifest.json".to_string(), m.to_pretty_json().into_bytes())?;
+    put(
+        "manifest.json".to_string(),
+        Body::Written(Box::new(|out: &mut dyn std::io::Write| {
+            m.write_pretty_json(out)
+        })),
+    )?;
     let rows = TaskRows {
         draw_ref,
         m,
@@ -318,23 +377,26 @@ pub fn draw_files(
     // district at a time for the workbooks, never all held at once.
     put(
         "tasks.csv".to_string(),
-        crate::results::safe_cell::headed_csv_rows(
-            heading,
-            &TASK_HEADER,
-            staffed(m).flat_map(|s| rows.of(s)),
-        ),
+        Body::Written(Box::new(|out: &mut dyn std::io::Write| {
+            crate::results::safe_cell::write_headed_csv_rows(
+                out,
+                heading,
+                &TASK_HEADER,
+                staffed(m).flat_map(|s| rows.of(s)),
+            )
+        })),
     )?;
     let split = staffed(m).count() > SPLIT_ABOVE;
     if split {
         tasks_by_district(&rows, heading, put)?;
         sheets_by_inspector(m, matter, &tmap, &imap, marks, put)?;
     } else {
-        let all: Vec<Vec<String>> = staffed(m).flat_map(|s| rows.of(s)).collect();
-        let book = xlsx(&all, "检查任务", m.reference_date, heading)?;
-        drop(all);
-        put("tasks.xlsx".to_string(), book)?;
+        let count = staffed(m).count() * matter.checklist.len();
+        let all = staffed(m).flat_map(|s| rows.of(s));
+        let book = xlsx(all, count, m.reference_date, heading)?;
+        put("tasks.xlsx".to_string(), book.into())?;
         let sheets = team_sheets((m, m.selected.iter()), matter, &tmap, &imap, marks);
-        put("teams.html".to_string(), sheets.into_bytes())?;
+        put("teams.html".to_string(), sheets.into_bytes().into())?;
     }
     public_files(model, m, marks, &tmap, split, put)
 }
@@ -377,10 +439,11 @@ fn public_files(
                 .as_deref(),
             &header,
             &public_rows,
-        ),
+        )
+        .into(),
     )?;
     if let Some((name, bytes)) = exclusions_file(m) {
-        put(name, bytes)?;
+        put(name, bytes.into())?;
     }
     if split {
         let mut by: BTreeMap<&str, Vec<Vec<String>>> = BTreeMap::new();
@@ -391,11 +454,11 @@ fn public_files(
         }
         for (district, rows) in by {
             let name = format!("public-{}.html", file_part(district));
-            put(name, public_html(model, m, marks, &header, rows))?;
+            put(name, public_html(model, m, marks, &header, rows).into())?;
         }
     } else {
         let page = public_html(model, m, marks, &header, public_rows);
-        put("public.html".into(), page)?;
+        put("public.html".into(), page.into())?;
     }
     Ok(())
 }
@@ -455,14 +518,17 @@ fn tasks_by_district(
             .push(s);
     }
     for (district, drawn) in by {
-        let rows: Vec<Vec<String>> = drawn.into_iter().flat_map(|s| rows.of(s)).collect();
-        let sheets = rows.len().div_ceil(SHEET_ROWS).max(1);
-        for (n, chunk) in rows.chunks(SHEET_ROWS).enumerate() {
+        let total = drawn.len() * rows.matter.checklist.len();
+        let mut made = drawn.into_iter().flat_map(|s| rows.of(s));
+        let sheets = total.div_ceil(SHEET_ROWS).max(1);
+        for n in 0..sheets {
             let name = match sheets {
                 1 => format!("tasks-{}.xlsx", file_part(district)),
                 _ => format!("tasks-{}-{}.xlsx", file_part(district), n + 1),
             };
-            put(name, xlsx(chunk, "检查任务", m.reference_date, heading)?)?;
+            let count = (total - n * SHEET_ROWS).min(SHEET_ROWS);
+            let chunk = made.by_ref().take(count);
+            put(name, xlsx(chunk, count, m.reference_date, heading)?.into())?;
         }
     }
     Ok(())
@@ -491,7 +557,50 @@ fn sheets_by_inspector(
             name => format!("teams-{}-{}.html", file_part(name), file_part(id)),
         };
         let html = team_sheets((m, sheets.into_iter()), matter, targets, inspectors, marks);
-        put(file, html.into_bytes())?;
+        put(file, html.into_bytes().into())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Data, Reader as _};
+
+    /// The cells of a workbook's first sheet, as text.
+    fn cells(book: Vec<u8>) -> Vec<Vec<String>> {
+        let mut wb =
+            calamine::open_workbook_auto_from_rs(std::io::Cursor::new(book)).expect("open");
+        let range = wb.worksheet_range_at(0).expect("a sheet").expect("read");
+        range
+            .rows()
+            .map(|r| {
+                r.iter()
+                    .map(|c| match c {
+                        Data::String(s) => s.clone(),
+                        Data::Empty => String::new(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A sheet written in low-memory mode (above `LOW_MEMORY_ROWS` rows) reads back cell for
+    /// cell as written, under the heading and the header, like one held whole.
+    #[test]
+    fn a_low_memory_task_sheet_reads_back_as_written() {
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).expect("date");
+        let row = |i: usize| (0..TASK_HEADER.len()).map(|c| format!("{i}-{c}")).collect();
+        for n in [3, LOW_MEMORY_ROWS + 3] {
+            let book = xlsx((0..n).map(row), n, day, Some("补抽")).expect("workbook");
+            let read = cells(book);
+            assert_eq!(read.len(), n + 2, "{n} rows");
+            assert_eq!(read[0][0], "补抽");
+            assert_eq!(read[1][0], TASK_HEADER[0]);
+            for i in [0, n / 2, n - 1] {
+                assert_eq!(read[i + 2], row(i) as Vec<String>, "row {i} of {n}");
+            }
+        }
+    }
 }

@@ -45,6 +45,10 @@ pub(crate) struct Batch {
 /// Two cells of a row (its id and name), as bytes.
 pub(crate) type IdName = (Vec<u8>, Vec<u8>);
 
+/// Bytes read at a time when rows are read again by their offsets (rows of a stratum lie a few
+/// kilobytes apart, so one read serves several).
+const REREAD_CHUNK: usize = 1 << 16;
+
 /// Ranges are cut smaller than this, so a row's offset in its range fits in 31 bits.
 pub(crate) const MAX_RANGE: u64 = (1 << 31) - 1;
 
@@ -59,6 +63,16 @@ pub(crate) fn trim_bytes(b: &[u8]) -> Option<&str> {
         (None, _) | (_, None) => Some(""),
         (Some(&f), Some(&l)) if plain(f) && plain(l) => std::str::from_utf8(b).ok(),
         _ => std::str::from_utf8(b).ok().map(trim),
+    }
+}
+
+/// `trim` on text whose plain ASCII ends need none.
+#[inline]
+fn trim_str(s: &str) -> &str {
+    let plain = |c: u8| c < 0x80 && !matches!(c, 0x09..=0x0d | 0x20);
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l)) if plain(f) && plain(l) => s,
+        _ => trim(s),
     }
 }
 
@@ -305,9 +319,111 @@ impl<'a> RegistryFile<'a> {
         Ok(rows)
     }
 
-    /// The rows at `offsets` read by the registry reader (as a file of the header and those
-    /// rows): the targets it returns and its diagnostics, with this file's line numbers.
+    /// The rows at `offsets` as the registry reader reads them (as a file of the header and
+    /// those rows): the targets it returns and its diagnostics, with this file's line numbers.
+    /// Rows plain enough for [`RegistryFile::plain_target`] (every row of a snapshot) are made
+    /// here; if any is not, the reader itself reads them all.
     fn read_again(&self, offsets: &[u64]) -> Result<(Vec<Target>, Vec<Diagnostic>), SourceError> {
+        let err = io_error(self.path);
+        let mut s = Scanner::open(self.path, 0, 0, REREAD_CHUNK).map_err(&err)?;
+        let mut plain = Vec::with_capacity(offsets.len());
+        for &offset in offsets {
+            s.reset(offset, offset + 1);
+            match s.next(usize::MAX, true).map_err(&err)? {
+                Some(r) if r.offset == offset => match self.plain_target(&r) {
+                    Some(t) => plain.push(t),
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        if plain.len() == offsets.len() {
+            return Ok((plain, Vec::new()));
+        }
+        drop(plain);
+        self.read_by_reader(offsets)
+    }
+
+    /// The target the registry reader makes of record `r` (its fields split and counted), when
+    /// the reader would make it without a word (no error, no warning): as many fields as the
+    /// header, all UTF-8, nothing under a column without a header, an id
+    /// (not in scientific notation), a name and a category spelt as a known one, and every
+    /// yes/no, status and date cell empty or readable. `None` for anything else, which the
+    /// reader reads with its diagnostics. The cells are trimmed as the reader trims them.
+    pub(crate) fn plain_target(&self, r: &Record<'_>) -> Option<Target> {
+        use crate::registry::read::t;
+        use crate::registry::values::{
+            looks_like_scientific, parse_bool, parse_date, parse_status,
+        };
+        let h = &self.header;
+        // The fields' bytes are the record's (unquoted): valid UTF-8 when the record is.
+        let text = std::str::from_utf8(r.data).ok()?;
+        if r.width != h.names.len() {
+            return None;
+        }
+        // A value under a column without a header is a warning of the reader's.
+        if h.unnamed
+            .iter()
+            .any(|&u| !r.cell(u).iter().all(u8::is_ascii_whitespace))
+        {
+            return None;
+        }
+        let at = |i: usize| r.cell_of(text, i).map(trim_str);
+        let cell = |f: usize| match h.cols.get(f).copied().flatten() {
+            Some(i) => at(i),
+            None => Some(""),
+        };
+        let opt = |f: usize| cell(f).map(|s| (!s.is_empty()).then(|| s.to_string()));
+        let (id, name, category) = (cell(t::ID)?, cell(t::NAME)?, cell(t::CATEGORY)?);
+        let known = &self.known.categories;
+        if id.is_empty()
+            || looks_like_scientific(id)
+            || name.is_empty()
+            || category.is_empty()
+            || !(known.is_empty() || known.contains(category))
+        {
+            return None;
+        }
+        let key_area = match cell(t::KEY_AREA)? {
+            "" => false,
+            s => parse_bool(s)?,
+        };
+        let status = match cell(t::STATUS)? {
+            "" => crate::registry::types::TargetStatus::Active,
+            s => parse_status(s)?,
+        };
+        let last_inspected = match cell(t::LAST_INSPECTED)? {
+            "" => None,
+            s => Some(parse_date(s).ok()?),
+        };
+        let mut extra = std::collections::BTreeMap::new();
+        for (i, header) in &h.extras {
+            let v = at(*i)?;
+            if !v.is_empty() {
+                extra.insert(header.clone(), v.to_string());
+            }
+        }
+        Some(Target {
+            id: id.to_string(),
+            name: name.to_string(),
+            category: category.to_string(),
+            district: cell(t::DISTRICT)?.to_string(),
+            address: cell(t::ADDRESS)?.to_string(),
+            key_area,
+            class: opt(t::CLASS)?,
+            licence: opt(t::LICENCE)?,
+            status,
+            last_inspected,
+            last_result: opt(t::LAST_RESULT)?,
+            extra,
+        })
+    }
+
+    /// [`RegistryFile::read_again`] through the registry reader.
+    fn read_by_reader(
+        &self,
+        offsets: &[u64],
+    ) -> Result<(Vec<Target>, Vec<Diagnostic>), SourceError> {
         let err = io_error(self.path);
         let mut s = Scanner::open(self.path, 0, 0, 4096).map_err(&err)?;
         let mut raws = Vec::with_capacity(offsets.len());
@@ -599,6 +715,16 @@ impl<'a> Record<'a> {
     /// Field `i`, or empty when the record has no such field.
     pub fn cell(&self, i: usize) -> &'a [u8] {
         self.field(i).unwrap_or_default()
+    }
+
+    /// Field `i` as text, `text` being the record's field bytes as a string
+    /// (`std::str::from_utf8(data)`); empty when there is no such field, `None` when it does
+    /// not fall on character boundaries (it always does for text made from the same bytes).
+    pub fn cell_of<'t>(&self, text: &'t str, i: usize) -> Option<&'t str> {
+        match self.fields.get(i) {
+            Some(&(a, b)) => text.get(a as usize..b as usize),
+            None => Some(""),
+        }
     }
 
     /// Field `i`, and the buffer from its first byte on (at least the field; often more, so
@@ -894,6 +1020,69 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Rows read again by their offsets are the reader's own targets, whether they are plain
+    /// enough to be made without it or not (and then the reader reads the whole batch).
+    #[test]
+    fn rows_read_again_are_the_readers_targets() {
+        let text = "编号,名称,类别,区域,地址,重点区域,风险等级,许可证号,状态,上次检查日期,上次检查结果,风险\n\
+            T1,平安大酒店,hotel,城关,\"人民路 1 号, 东\",是,B,L1,正常,2023/5/6,未发现问题,3\n\
+            T2,顺心旅馆,hotel,城关,,false,,,active,2023-05-06,,\n\
+            T3, 空格 ,Hotel,城关,,,,,,,,\n\
+            T4,注销店,hotel,北区,,0,A,,注销,2023年5月6日 0:00,,1\n\
+            T5,坏日期,hotel,北区,,,,,,2023-02-30,,\n\
+            9.13713E+17,科学计数,hotel,北区,,,,,,,,\n\
+            T7,少一列,hotel\n";
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).expect("write");
+        let known = Known {
+            categories: ["hotel".to_string()].into(),
+            ..Known::default()
+        };
+        let file = RegistryFile::open(&path, &known, 4096).expect("open");
+        let mut offsets = Vec::new();
+        let mut s = Scanner::open(&path, file.data_start, u64::MAX, 4096).expect("scan");
+        while let Some(r) = s.next(usize::MAX, true).expect("read") {
+            offsets.push(r.offset);
+        }
+        assert_eq!(offsets.len(), 7);
+        let plain: Vec<bool> = offsets
+            .iter()
+            .map(|&o| {
+                let mut s = Scanner::open(&path, o, o + 1, 64).expect("scan");
+                let r = s.next(usize::MAX, true).expect("read").expect("row");
+                file.plain_target(&r).is_some()
+            })
+            .collect();
+        assert_eq!(plain, [true, true, false, true, false, false, false]);
+        for (i, &o) in offsets.iter().enumerate() {
+            let again = file.read_again(&[o]).expect("read again");
+            let by_reader = file.read_by_reader(&[o]).expect("reader");
+            assert_eq!(again.0, by_reader.0, "row {i}");
+            assert_eq!(
+                again
+                    .1
+                    .iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>(),
+                by_reader
+                    .1
+                    .iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>(),
+                "row {i}"
+            );
+        }
+        let plain_rows = [offsets[0], offsets[1], offsets[3]];
+        assert_eq!(
+            file.read_again(&plain_rows).expect("plain").0,
+            file.read_by_reader(&plain_rows).expect("reader").0
+        );
+        let (all, diags) = file.read_again(&offsets).expect("all");
+        assert_eq!(all, file.read_by_reader(&offsets).expect("reader").0);
+        assert!(diags.iter().any(Diagnostic::is_error));
     }
 
     #[test]

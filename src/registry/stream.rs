@@ -3,7 +3,9 @@
 //!
 //! The file is read in parallel byte ranges (`source::RegistryFile::scan`); each range hands
 //! batches of records to the registry reader itself (`read::targets`), so every row gets exactly
-//! the checks and diagnostics of `registry::check`, at the file's own lines. A worker keeps each
+//! the checks and diagnostics of `registry::check`, at the file's own lines — except rows
+//! plain enough for the reader to make without a word (`RegistryFile::plain_target`: nearly
+//! every row of a clean registry), which are made directly, the same targets. A worker keeps each
 //! row's id and canonical line up to a memory budget, sorts them by id and spills them as a run
 //! to a work folder. The runs are then read in id order (one after another when the file was
 //! already in id order, else merged) into the snapshot file, hashed on the way. Equal ids meet in
@@ -96,6 +98,8 @@ struct Worker {
     /// (offset, line within the record, diagnostic).
     problems: Vec<(u64, usize, Diagnostic)>,
     rows: u64,
+    /// Rows kept and not yet counted in `rows`.
+    plain: u64,
     extra_seen: Vec<bool>,
     found: HashSet<String>,
     failed: Option<io::Error>,
@@ -112,6 +116,7 @@ impl Worker {
             runs: Vec::new(),
             problems: Vec::new(),
             rows: 0,
+            plain: 0,
             extra_seen: vec![false; extras],
             found: HashSet::new(),
             failed: None,
@@ -119,6 +124,19 @@ impl Worker {
     }
 
     fn push(&mut self, cx: &Shared<'_>, r: &Record<'_>) {
+        // A row the reader would make without a word is made here, the same target; any other
+        // goes to the reader in a batch, and the rows after it too until the batch is read, so
+        // that rows are kept in the file's order.
+        if self.spans.is_empty()
+            && let Some(t) = cx.file.plain_target(r)
+        {
+            self.keep(cx, &t, r.offset);
+            self.plain += 1;
+            if self.plain >= BATCH as u64 {
+                self.counted(cx);
+            }
+            return;
+        }
         let start = self.raws.len();
         self.raws.extend_from_slice(r.raw);
         self.spans.push((r.offset, start, r.raw.len()));
@@ -130,6 +148,7 @@ impl Worker {
     /// Hands the batch to the registry reader and keeps what it made.
     fn batch(&mut self, cx: &Shared<'_>) {
         if self.spans.is_empty() {
+            self.counted(cx);
             return;
         }
         let (mut raws, mut spans) = (
@@ -145,18 +164,27 @@ impl Worker {
             let offset = records.get(j).map_or(0, |r| r.0);
             self.problems.push((offset, within, d));
         }
-        let n = read.targets.len() as u64;
+        self.plain += read.targets.len() as u64;
         for (j, t) in read.targets {
             let offset = records.get(j).map_or(0, |r| r.0);
             self.keep(cx, &t, offset);
         }
-        self.rows += n;
         drop(records);
         raws.clear();
         spans.clear();
         (self.raws, self.spans) = (raws, spans);
-        let total = cx.rows.fetch_add(n, Ordering::Relaxed) + n;
-        (cx.on_rows)(total);
+        self.counted(cx);
+    }
+
+    /// Counts the rows kept since last time (and tells `on_rows`); spills when the kept rows
+    /// reach the budget.
+    fn counted(&mut self, cx: &Shared<'_>) {
+        let n = std::mem::take(&mut self.plain);
+        if n > 0 {
+            self.rows += n;
+            let total = cx.rows.fetch_add(n, Ordering::Relaxed) + n;
+            (cx.on_rows)(total);
+        }
         if self.ids.len() + self.lines.get_ref().len() >= cx.spill_bytes {
             self.spill(cx);
         }

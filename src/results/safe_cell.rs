@@ -59,25 +59,43 @@ pub fn headed_csv_rows<S: AsRef<str>, R: AsRef<[String]>>(
     header: &[S],
     rows: impl IntoIterator<Item = R>,
 ) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let mut out = Vec::new();
+    // Writing to a vector cannot fail.
+    let _ = write_headed_csv_rows(&mut out, heading, header, rows);
+    out
+}
+
+/// [`headed_csv_rows`] written to `out` as the rows are made (a long list is never held as
+/// bytes either): the same bytes.
+pub fn write_headed_csv_rows<S: AsRef<str>, R: AsRef<[String]>>(
+    out: &mut dyn std::io::Write,
+    heading: Option<&str>,
+    header: &[S],
+    rows: impl IntoIterator<Item = R>,
+) -> std::io::Result<()> {
+    out.write_all(&[0xEF, 0xBB, 0xBF])?;
+    let mut w = csv::WriterBuilder::new().from_writer(out);
     let mut write = |cells: &mut dyn Iterator<Item = &str>| {
-        let _ = w.write_record(
+        w.write_record(
             cells
                 .map(neutralise)
                 .collect::<Vec<_>>()
                 .iter()
                 .map(|c| c.as_bytes()),
-        );
+        )
     };
-    if let Some(heading) = heading {
-        let width = header.len().max(1);
-        write(&mut std::iter::once(heading).chain(std::iter::repeat_n("", width - 1)));
-    }
-    write(&mut header.iter().map(AsRef::as_ref));
+    let header_row = |w: &mut dyn FnMut(&mut dyn Iterator<Item = &str>) -> csv::Result<()>| {
+        if let Some(heading) = heading {
+            let width = header.len().max(1);
+            w(&mut std::iter::once(heading).chain(std::iter::repeat_n("", width - 1)))?;
+        }
+        w(&mut header.iter().map(AsRef::as_ref))
+    };
+    header_row(&mut write).map_err(std::io::Error::other)?;
     for r in rows {
-        write(&mut r.as_ref().iter().map(String::as_str));
+        write(&mut r.as_ref().iter().map(String::as_str)).map_err(std::io::Error::other)?;
     }
-    w.into_inner().unwrap_or_default()
+    w.flush()
 }
 
 #[cfg(test)]

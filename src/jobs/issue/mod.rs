@@ -19,6 +19,7 @@ use crate::draw::{Algorithm, Seed};
 use crate::jobs::bundle::PUBLIC_FILE;
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
+use crate::output::tasks::Body;
 use crate::registry::types::{CLEAN_RESULTS, Registry};
 use crate::results::year::{EXCLUSIONS_LISTED_UP_TO, EXCLUSIONS_SUMMARISED, EXCLUSIONS_SUMMARY_ID};
 use crate::rules::Loaded;
@@ -695,9 +696,10 @@ fn stage(
     let dir = staging.dir();
     let v2 = crate::jobs::bundle::audit_v2(manifest);
     if manifest.exclusion_summary.is_some() {
-        let bytes = crate::draw::manifest::exclusions_csv(excluded);
         staging
-            .add(Path::new(crate::draw::manifest::EXCLUSIONS_FILE), &bytes)
+            .add_written(Path::new(crate::draw::manifest::EXCLUSIONS_FILE), |out| {
+                crate::draw::manifest::write_exclusions_csv(out, excluded)
+            })
             .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
     }
     std::thread::scope(|scope| {
@@ -710,10 +712,12 @@ fn stage(
             targets,
             &frozen.registry.inspectors,
             marks,
-            &mut |name, bytes| {
-                staging
-                    .add(Path::new(&name), &bytes)
-                    .map_err(|e| format!("{}: {}", e.path.display(), e.source))?;
+            &mut |name, body| {
+                let added = match body {
+                    Body::Bytes(bytes) => staging.add(Path::new(&name), &bytes),
+                    Body::Written(write) => staging.add_written(Path::new(&name), write),
+                };
+                added.map_err(|e| format!("{}: {}", e.path.display(), e.source))?;
                 if name == MANIFEST_FILE && audit.is_none() {
                     audit = Some(scope.spawn(|| write_audit_bundle(model, frozen, dir, v2)));
                 }
