@@ -525,8 +525,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
     let p = Project::shipped();
     let url = "postgres://nobody:secret@127.0.0.1:1/none";
     for args in [
-        &["serve", "--listen", "127.0.0.1:1", "--database", url][..],
-        &["verify", "1", "--data", "data", "--database", url],
+        &["verify", "1", "--data", "data", "--database", url][..],
         &["registry", "check", "--database", url],
     ] {
         let (code, out, err) = run(p.suiji(args));
@@ -538,7 +537,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
 
     // The same through the config, and a URL that is not PostgreSQL's is located.
     p.set_config(&["database", "url"], url);
-    let (code, _, err) = run(p.suiji(&["serve", "--listen", "127.0.0.1:1"]));
+    let (code, _, err) = run(p.suiji(&["registry", "check"]));
     assert_eq!(code, 1);
     assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
     p.set_config(&["database", "url"], "mysql://x@y/z");
@@ -2240,4 +2239,256 @@ fn a_year_simulated_on_postgres_is_the_sqlite_year() {
     assert!(again.contains("(0 issued by this run in "), "{again}");
     let mut db = client(&url);
     assert_eq!(pg_draw_count(&mut db), i64::try_from(draws).expect("count"));
+}
+
+/// A console node: `suiji serve` of `p` on `database`, without a scheduler; and its address.
+fn console_node(p: &Project, database: &str, name: &str) -> (util::Running, String) {
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-scheduler",
+        "--database",
+        database,
+    ];
+    let mut node = p.spawn(name, &args);
+    let line = node.expect_line("suiji console on http://");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .map(|a| a.trim().trim_end_matches('/').to_string())
+        .expect("address");
+    (node, addr)
+}
+
+/// An answer over HTTP: its status, headers (as sent) and body.
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Answer {
+    /// The session cookie the answer sets (`name=value`).
+    fn cookie(&self) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie")
+                .then(|| value.trim().split(';').next().unwrap_or("").to_string())
+        })
+    }
+
+    /// Where a redirection sends the browser.
+    fn location(&self) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("location").then(|| value.trim())
+        })
+    }
+}
+
+/// One HTTP/1.1 request to `addr` (a form when `form` is given), as a browser sends it.
+fn http(addr: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -> Answer {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    let method = if form.is_some() { "POST" } else { "GET" };
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(c) = cookie {
+        req.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    let body = form.unwrap_or("");
+    if form.is_some() {
+        req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("request sent");
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).expect("answer read");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    Answer {
+        status,
+        head: head.to_string(),
+        body: if chunked {
+            unchunk(body)
+        } else {
+            body.to_string()
+        },
+    }
+}
+
+/// A chunked body's text.
+fn unchunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+/// Logs in on the node at `addr`: the session cookie.
+fn log_in(addr: &str, name: &str) -> String {
+    let form = format!("name={name}&password={}", PASSWORD.replace(' ', "+"));
+    let a = http(addr, "/login", None, Some(&form));
+    assert_eq!(a.status, 303, "{}{}", a.head, a.body);
+    a.cookie().expect("a session cookie")
+}
+
+/// The CSRF token of the session's pages, as the node at `addr` shows them.
+fn csrf_of(addr: &str, cookie: &str) -> String {
+    let page = http(addr, "/", Some(cookie), None).body;
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("page has a csrf field")
+        + 19;
+    page[at..at + 64].to_string()
+}
+
+#[test]
+fn two_console_nodes_on_one_postgres_database_serve_any_page_to_any_session() {
+    let Some(url) = fresh("console_nodes") else {
+        return;
+    };
+    // Two nodes, each with its own folders (as on two machines), one database.
+    let (a, b) = (Project::shipped_two_person(), Project::shipped_two_person());
+    a.ok(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--database",
+        &url,
+    ]);
+    for (name, role) in [("operator", "operator"), ("approver", "approver")] {
+        let args = ["user", "add", name, "--role", role, "--password-stdin"];
+        let (code, out, err) = user_cmd(&a, Some(&url), &args, &format!("{PASSWORD}\n"));
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let (_node_a, on_a) = console_node(&a, &url, "node-a");
+    let (_node_b, on_b) = console_node(&b, &url, "node-b");
+    for addr in [&on_a, &on_b] {
+        let h = http(addr, "/healthz", None, None);
+        assert_eq!(h.status, 200, "{}", h.body);
+        assert!(h.body.starts_with("ok\n数据库：可用\n"), "{}", h.body);
+    }
+
+    // A session opened on one node is honoured on the other, for every page.
+    let operator = log_in(&on_a, "operator");
+    let dashboard = http(&on_b, "/", Some(&operator), None);
+    assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+    assert!(dashboard.body.contains("工作台"), "{}", dashboard.body);
+    let draw = http(&on_b, "/draws/1", Some(&operator), None);
+    assert_eq!(draw.status, 200, "{}", draw.body);
+    assert!(draw.body.contains("2023年上半年"), "{}", draw.body);
+    let list = http(&on_a, "/draws", Some(&operator), None);
+    assert!(list.body.contains("/draws/1\""), "{}", list.body);
+
+    // A draw made by hand on node B shows on node A's kept list at once.
+    let seen_before = http(&on_a, "/draws", Some(&operator), None).body;
+    assert!(!seen_before.contains("/draws/2\""), "{seen_before}");
+    let csrf = csrf_of(&on_b, &operator);
+    let choice = "choice=zhian.hotel%7C2023-H2";
+    let confirm = format!("{choice}&csrf={csrf}&confirm=zhian.hotel%7C2023-H2%23system");
+    let drawn = http(&on_b, "/draws/new", Some(&operator), Some(&confirm));
+    assert_eq!(
+        drawn.location(),
+        Some("/draws/2"),
+        "{}{}",
+        drawn.head,
+        drawn.body
+    );
+    let seen_after = http(&on_a, "/draws", Some(&operator), None).body;
+    assert!(seen_after.contains("/draws/2\""), "{seen_after}");
+
+    // A rule change approved on node A is what node B's rules are from then on, though no
+    // file of node B changed.
+    let before = http(&on_b, "/matters", Some(&operator), None).body;
+    assert!(!before.contains("10%"), "{before}");
+    submit_ratio_change(&a, &url);
+    let approver = log_in(&on_b, "approver");
+    let csrf = csrf_of(&on_a, &approver);
+    let approved = http(
+        &on_a,
+        "/rules/changes/1/approve",
+        Some(&approver),
+        Some(&format!("csrf={csrf}")),
+    );
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let after = http(&on_b, "/matters", Some(&operator), None).body;
+    assert!(after.contains("10%"), "{after}");
+    let b_rules = std::fs::read_to_string(b.path("rules/zhian.toml")).expect("rules of node B");
+    assert!(!b_rules.contains("ratio = \"10%\""));
+
+    // What does not run on a shared database yet says so in Chinese, and writes nothing.
+    let registries = http(&on_b, "/registries", Some(&operator), None);
+    assert_eq!(registries.status, 501, "{}", registries.body);
+    assert!(registries.body.contains("共享数据库部署暂不支持此功能"));
+
+    // Logging out on node B ends the session on node A at once.
+    let csrf = csrf_of(&on_b, &operator);
+    let out = http(
+        &on_b,
+        "/logout",
+        Some(&operator),
+        Some(&format!("csrf={csrf}")),
+    );
+    assert_eq!(out.status, 303, "{}", out.body);
+    let gone = http(&on_a, "/", Some(&operator), None);
+    assert_eq!(gone.location(), Some("/login"), "{}", gone.head);
+    for p in [&a, &b] {
+        assert!(
+            !p.path("data/suiji.sqlite3").exists(),
+            "a SQLite file was made"
+        );
+    }
+    let report = PgStore::open(&url)
+        .expect("open")
+        .verify_audit()
+        .expect("verify");
+    assert!(
+        matches!(report, suiji::store::AuditReport::Intact { .. }),
+        "{report:?}"
+    );
+}
+
+/// Change #1, submitted for approval on `database`: the hotel matter's ratio 10%.
+fn submit_ratio_change(p: &Project, database: &str) {
+    use suiji::jobs::rule_changes::{self, Draft, Who};
+    let cfg = suiji::rules::load_config(&p.path(util::CONFIG)).expect("config");
+    let mut store = PgStore::open(database).expect("open");
+    let who = Who {
+        actor: "web:editor".into(),
+        at: "2026-01-05T09:00:00+08:00".into(),
+    };
+    let v1 = rule_changes::latest(&store)
+        .expect("latest")
+        .expect("adopted at start");
+    let text = v1.files["rules/zhian.toml"].replacen("ratio = \"5%\"", "ratio = \"10%\"", 1);
+    let draft = Draft {
+        id: None,
+        department: "zhian".into(),
+        files: [("rules/zhian.toml".to_string(), text)].into(),
+        removed: vec![],
+        base_hash: v1.rules_hash,
+    };
+    let id = rule_changes::save_draft(&mut store, &draft, &who).expect("draft");
+    let facts = suiji::jobs::check::Keeper::new(|| {
+        chrono::DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01")
+    });
+    rule_changes::submit(&mut store, &cfg, id, &who, &facts).expect("submitted");
 }

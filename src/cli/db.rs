@@ -55,6 +55,7 @@ pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
         | Command::Status(_)
         | Command::Report(_)
         | Command::Publish(_)
+        | Command::Serve(_)
         | Command::User(_) => true,
         Command::Verify(args) => args.data.is_none(),
         _ => false,

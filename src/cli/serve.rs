@@ -25,6 +25,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         listen: args.listen,
         scheduler: !args.no_scheduler,
         secure_cookies: args.secure_cookies,
+        database: super::db::postgres(cli)?,
     };
     crate::web::serve(loaded, &options)?;
     Ok(exit::OK)

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::rules::Loaded;
-use crate::store::{AuditEntry, AuditLog, AuditReport, Store, StoreError, UserStore};
+use crate::store::{AuditEntry, AuditLog, AuditReport, StoreError};
 
 /// Walks the whole chain and reports the first broken link.
 pub fn verify(store: &dyn AuditLog) -> Result<AuditReport, StoreError> {
@@ -48,7 +48,7 @@ pub fn latest_where(
 /// of such a department (its logins, its changes). Entries about the whole bureau (the
 /// registries, the rules, login addresses) are not shown to them.
 pub fn latest_of_departments(
-    store: &Store,
+    store: &dyn crate::store::ConsoleStore,
     loaded: &Loaded,
     limit: u32,
     sees: impl Fn(&str) -> bool,

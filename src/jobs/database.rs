@@ -87,7 +87,7 @@ impl Problem for DatabaseError {
                 "give it with --to postgres://…, --database, SUIJI_DATABASE or [database] url in the config",
             ],
             DatabaseError::NotYet { .. } => &[
-                "on PostgreSQL this suiji runs `db migrate`, `run`, `simulate`, `status`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `result`, `results`, `publish`, `report`, `regenerate` and `audit` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
+                "on PostgreSQL this suiji runs `db migrate`, `run`, `simulate`, `status`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `result`, `results`, `publish`, `report`, `regenerate`, `audit`, `user` and `serve` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
             ],
             DatabaseError::Store(_) => &[],
         };

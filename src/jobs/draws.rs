@@ -6,7 +6,7 @@ use std::sync::{Mutex, OnceLock};
 use chrono::{NaiveDateTime, NaiveTime};
 
 use crate::schedule::marks::DrawMarks;
-use crate::store::{DrawFilter, DrawHead, DrawRow, DrawStore, Store, StoreError};
+use crate::store::{DrawFilter, DrawHead, DrawRow, DrawStore, StoreError};
 
 /// A recorded draw, how many targets it lists, and how it was made.
 #[derive(Debug, Clone)]
@@ -135,7 +135,7 @@ pub struct Detail {
 /// The draw `id` with its rows and files; `None` when there is no such draw.
 pub fn detail(
     loaded: &crate::rules::Loaded,
-    store: &Store,
+    store: &dyn crate::store::DrawStore,
     id: i64,
 ) -> Result<Option<Detail>, StoreError> {
     let Some(draw) = store.draw(id)? else {
@@ -190,7 +190,7 @@ fn files_of(loaded: &crate::rules::Loaded, draw: &DrawRow) -> Vec<String> {
 /// The bytes of one file of draw `id`'s folder, by a name [`detail`] listed.
 pub fn file(
     loaded: &crate::rules::Loaded,
-    store: &Store,
+    store: &dyn crate::store::DrawStore,
     id: i64,
     name: &str,
 ) -> Result<Option<Vec<u8>>, StoreError> {
@@ -209,7 +209,7 @@ pub fn file(
 /// The names of the excluded targets and inspectors, and of those the changes name, from the
 /// draw's archived snapshots (an unreadable snapshot gives no names; the ids are shown then).
 fn excluded_names(
-    store: &Store,
+    store: &dyn crate::store::DrawStore,
     draw: &DrawRow,
     exclusions: &[crate::store::ExclusionRow],
     changes: &[crate::store::DrawChange],
@@ -250,7 +250,7 @@ fn excluded_names(
 /// The names of the inspectors `ids` as the inspector snapshot of `draw` has them (those it
 /// has; none when it cannot be read), by id.
 pub fn inspector_names(
-    store: &Store,
+    store: &dyn crate::store::DrawStore,
     draw: &DrawRow,
     ids: &std::collections::HashSet<&str>,
 ) -> Vec<(String, String)> {

@@ -14,16 +14,21 @@
 //! file system's clock resolution of an earlier change, and then the recent change time sends
 //! the check to the bytes until the files have settled. A saved file, an added or removed one,
 //! or an edited config all count as changes.
+//!
+//! On a shared PostgreSQL database ([`Held::on_database`]) the rules are those approved
+//! there (with `[rules] approval = "two-person"`), and another node may approve a version
+//! without any file of this node changing: the latest approved version's number is asked too
+//! (one small query), and a new one loads the rules again.
 
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{Context, SetupError, load_calendar, load_rules};
+use super::{Context, SetupError, load_calendar, load_rules_on};
 use crate::calendar::Calendar;
 use crate::rules::Loaded;
-use crate::store::Store;
+use crate::store::pg::PgStore;
 
 /// How long after a file's last change its look alone (size, inode, times) is trusted to
 /// say it has not changed: a second change within the file system's clock resolution (up to
@@ -42,6 +47,10 @@ pub struct Held {
     clock: Clock,
     /// How many times the files' bytes were read to be compared.
     reads: AtomicUsize,
+    /// The PostgreSQL database whose approved rule versions are followed, if any.
+    database: Option<String>,
+    /// The connection that asks it for the latest approved version.
+    watch: Mutex<Option<PgStore>>,
 }
 
 /// How the files looked: each one's path, size, inode and times, in the archive's order.
@@ -69,6 +78,8 @@ struct Loads {
     loaded: Arc<Loaded>,
     /// `None` when the calendar has problems (loading it again reports them).
     cal: Option<Arc<Calendar>>,
+    /// The latest approved rule version on the shared database when these were loaded.
+    version: Option<i64>,
 }
 
 impl Held {
@@ -79,7 +90,34 @@ impl Held {
             held: Mutex::new(None),
             clock,
             reads: AtomicUsize::new(0),
+            database: None,
+            watch: Mutex::new(None),
         }
+    }
+
+    /// The same, following the rule versions approved on the PostgreSQL database at `url`
+    /// (when one is given): the rules are loaded as on that database, and again whenever a
+    /// version is approved there.
+    pub fn on_database(mut self, url: Option<String>) -> Held {
+        self.database = url;
+        if let Some(Some(version)) = self.approved()
+            && let Some(h) = self.lock().as_mut()
+        {
+            h.version = Some(version);
+        }
+        self
+    }
+
+    /// The latest approved version on the shared database: `None` without one, or when it
+    /// cannot be asked (then the held rules stay: a database that does not answer fails the
+    /// request that needs it, not the rules).
+    fn approved(&self) -> Option<Option<i64>> {
+        let url = self.database.as_deref()?;
+        let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+        if watch.as_ref().is_none_or(|s| !s.is_open()) {
+            *watch = PgStore::open(url).ok();
+        }
+        watch.as_ref()?.latest_rule_version_id().ok()
     }
 
     /// How many times the files' bytes were read to be compared with the held rules' (when
@@ -107,6 +145,7 @@ impl Held {
                 holidays_dir: cfg.holidays_dir.clone(),
                 loaded: Arc::new(loaded.clone()),
                 cal: load_calendar(loaded, false).ok().map(Arc::new),
+                version: None,
             };
             *held.lock() = Some(loads);
         }
@@ -123,7 +162,7 @@ impl Held {
     }
 
     /// The rules as their files say now (the held ones while every file is unchanged).
-    /// Problems in the rules are reported as by [`load_rules`].
+    /// Problems in the rules are reported as by [`load_rules_on`].
     pub fn rules(&self) -> Result<Arc<Loaded>, SetupError> {
         self.current().map(|(loaded, _)| loaded)
     }
@@ -154,6 +193,12 @@ impl Held {
     /// The held loads while every file is unchanged, else the rules and calendar loaded again
     /// (and held when the files stayed the same while loading).
     fn current(&self) -> Result<(Arc<Loaded>, Option<Arc<Calendar>>), SetupError> {
+        // The shared database is asked (and a handle may be opened and dropped) from the
+        // console's async threads too.
+        crate::store::pg::may_block(|| self.current_here())
+    }
+
+    fn current_here(&self) -> Result<(Arc<Loaded>, Option<Arc<Calendar>>), SetupError> {
         let mut held = self.lock();
         let dirs = match held.as_ref() {
             Some(h) => Some((h.rules_dir.clone(), h.holidays_dir.clone())),
@@ -166,9 +211,12 @@ impl Held {
         let looks = dirs
             .as_ref()
             .and_then(|(rules, holidays)| looks_of(&self.config, rules, holidays).ok());
+        let approved = self.approved();
+        let same = |h: &Loads| approved.is_none_or(|v| v == h.version);
         if let (Some(h), Some(looks)) = (held.as_ref(), looks.as_ref())
             && h.settled
             && h.looks == *looks
+            && same(h)
         {
             return Ok((h.loaded.clone(), h.cal.clone()));
         }
@@ -177,6 +225,7 @@ impl Held {
             dirs.and_then(|(rules, holidays)| files_of(&self.config, &rules, &holidays).ok());
         if let (Some(h), Some(now)) = (held.as_mut(), before.as_ref())
             && h.files == *now
+            && same(h)
         {
             if let Some(looks) = looks.clone() {
                 h.settled = settled(&looks, at);
@@ -185,7 +234,7 @@ impl Held {
             return Ok((h.loaded.clone(), h.cal.clone()));
         }
         *held = None;
-        let loaded = load_rules(&self.config)?;
+        let loaded = load_rules_on(&self.config, self.database.as_deref())?;
         let cfg = &loaded.model.config;
         let (rules_dir, holidays_dir) = (cfg.rules_dir.clone(), cfg.holidays_dir.clone());
         let cal = load_calendar(&loaded, false).ok().map(Arc::new);
@@ -204,13 +253,14 @@ impl Held {
                 holidays_dir,
                 loaded: loaded.clone(),
                 cal: cal.clone(),
+                version: approved.flatten(),
             });
         }
         Ok((loaded, cal))
     }
 
     /// A job's context: the rules and calendar as their files say now, and `store`.
-    pub fn context(&self, store: Store) -> Result<Context, SetupError> {
+    pub fn context<S>(&self, store: S) -> Result<Context<S>, SetupError> {
         let (loaded, cal) = self.both()?;
         Ok(Context {
             loaded: Loaded::clone(&loaded),

@@ -22,6 +22,7 @@ mod anchors;
 mod audit;
 mod changes;
 mod commitments;
+mod console_store;
 mod draw_store;
 mod draws;
 mod error;
@@ -53,6 +54,7 @@ pub use audit::{
 };
 pub use changes::{AuditOrder, CHANGE_RULE, ChangeAudit, Decided, DrawChange, LoadsEpoch};
 pub use commitments::{Commitment, CommitmentAudit, commitment_in};
+pub use console_store::{ConsoleStore, UNSEEN_ACTIONS};
 pub use draw_store::DrawStore;
 pub use draws::{
     DrawFilter, DrawHead, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind,

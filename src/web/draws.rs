@@ -365,14 +365,14 @@ fn with_changes(
 fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView, Fail> {
     let loaded = app.rules()?;
     let store = app.store(Some(user))?;
-    let detail = crate::jobs::draws::detail(&loaded, &store, id)
+    let detail = crate::jobs::draws::detail(&loaded, &*store, id)
         .map_err(|e| Fail::of(&e))?
         .ok_or(Fail::NotFound)?;
-    let d = &detail.draw;
-    let r = &d.record;
-    if !user.sees(&department_of(&loaded, &r.matter)) {
+    if !user.sees(&department_of(&loaded, &detail.draw.record.matter)) {
         return Err(Fail::NotFound);
     }
+    let detail = folder_here(app, &loaded, &*store, detail)?;
+    let (d, r) = (&detail.draw, &detail.draw.record);
     let (matter, department) = matter_names(&loaded, &r.matter);
     let name_of = |id: &str| {
         detail
@@ -392,8 +392,8 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
         &named,
     );
     let standing = standing_lines(replayed.as_ref(), &named);
-    let carried = carried_lines(&loaded, &store, &detail, replayed.as_ref());
-    let inherited = inherited_lines(&store, id, replayed.as_ref(), &named);
+    let carried = carried_lines(&loaded, &*store, &detail, replayed.as_ref());
+    let inherited = inherited_lines(&*store, id, replayed.as_ref(), &named);
     let exclusions = exclusion_lines(&detail, &name_of);
     Ok(DrawView {
         id: d.id,
@@ -478,12 +478,37 @@ fn standing_lines(
         .collect()
 }
 
+/// The draw's detail with its folder: on a shared database a node without the folder of a
+/// draw made on another node writes it first from the records (as `suiji regenerate` does),
+/// so that any node lists and serves its files.
+fn folder_here(
+    app: &App,
+    loaded: &crate::rules::Loaded,
+    store: &dyn crate::store::ConsoleStore,
+    detail: crate::jobs::draws::Detail,
+) -> Result<crate::jobs::draws::Detail, Fail> {
+    if app.database().is_none() || !detail.files.is_empty() {
+        return Ok(detail);
+    }
+    let id = detail.draw.id;
+    let input = crate::jobs::regenerate::Input { draw: Some(id) };
+    let out = &loaded.model.config.output_dir;
+    for r in crate::jobs::regenerate::run(store, out, &input).map_err(|e| Fail::of(&e))? {
+        if let crate::jobs::regenerate::Outcome::Failed(why) = r.outcome {
+            tracing::warn!("cannot write the folder of draw #{id} on this node: {why}");
+        }
+    }
+    crate::jobs::draws::detail(loaded, store, id)
+        .map_err(|e| Fail::of(&e))?
+        .ok_or(Fail::NotFound)
+}
+
 /// The loads the draw's inspectors carried in from the period's other draws (the manifest's
 /// `carried_loads`, docs/draw-algorithm.md V2-16), by name, with their visits in this draw as
 /// its changes left them.
 fn carried_lines(
     loaded: &crate::rules::Loaded,
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     detail: &crate::jobs::draws::Detail,
     replayed: Option<&crate::jobs::change::Changes>,
 ) -> Vec<CarriedLine> {
@@ -527,7 +552,7 @@ fn carried_lines(
 /// by — the held rules when they are those, else the archived ones (`None` if unreadable).
 fn workload_cap(
     loaded: &crate::rules::Loaded,
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     m: &crate::draw::manifest::Manifest,
 ) -> Option<u32> {
     if loaded.model.rules_hash == m.rules_hash {
@@ -539,7 +564,7 @@ fn workload_cap(
 /// The substitutes whose inherited team has a member with a 回避 for them, as the page notes
 /// them; a failing `conflict` hook is noted as such.
 fn inherited_lines(
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     id: i64,
     replayed: Option<&crate::jobs::change::Changes>,
     named: &dyn Fn(&str) -> String,
@@ -747,7 +772,7 @@ pub(crate) async fn file(
         view(&app2, id, &user)?;
         let loaded = app2.rules()?;
         let store = app2.store(Some(&user))?;
-        crate::jobs::draws::file(&loaded, &store, id, &name)
+        crate::jobs::draws::file(&loaded, &*store, id, &name)
             .map_err(|e| Fail::of(&e))?
             .ok_or(Fail::NotFound)
             .map(|b| (name, b))

@@ -2,21 +2,23 @@
 //!
 //! Each request first looks at what every kept thing is made from ([`App::seen`]): the held
 //! rules and calendar (their files looked at again, `jobs::held`) and the database's version
-//! (SQLite's `data_version`, read on one connection that never writes, so that a commit by any
-//! connection — of this process or another — changes it). A kept thing is keyed by that
+//! (`ConsoleStore::change_marker`: SQLite's `data_version`, read on one connection that never
+//! writes, so that a commit by any connection — of this process or another — changes it; on
+//! a shared PostgreSQL database the last audit entry's and scheduler event's numbers, which
+//! every write a page shows moves, on whichever node it is made). A kept thing is keyed by that
 //! [`Source`] and by whatever else it depends on (the day, the second, what the user may see);
 //! [`Keep`] holds the last few and makes a new one when none has the request's key. So any
 //! write, rule or calendar change, or new day shows on the very next request.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
+use super::pool::Place;
 use super::{App, Fail};
 use crate::calendar::Calendar;
 use crate::rules::Loaded;
-use crate::store::Store;
+use crate::store::ConsoleStore;
 
 /// The database's version as one watching connection reads it: `data_version` changes with
 /// every commit made by another connection; the watcher's number tells the versions of a
@@ -24,13 +26,13 @@ use crate::store::Store;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Version {
     watcher: u64,
-    data: i64,
+    data: (i64, i64),
 }
 
-/// The database a request finds: its folder and version.
+/// The database a request finds: where it is, and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Database {
-    pub(crate) dir: PathBuf,
+    pub(crate) place: Place,
     pub(crate) version: Version,
 }
 
@@ -92,10 +94,13 @@ impl Source {
     }
 }
 
+/// The watching connection: its number, where it is open, and the connection.
+type Watcher = (u64, Place, Box<dyn ConsoleStore>);
+
 /// The connection that watches the database's version.
 #[derive(Default)]
 pub(crate) struct Watch {
-    watcher: Mutex<Option<(u64, Store)>>,
+    watcher: Mutex<Option<Watcher>>,
     opened: AtomicU64,
 }
 
@@ -106,20 +111,29 @@ impl std::fmt::Debug for Watch {
 }
 
 impl Watch {
-    /// The version of the database in `dir` (opening the watcher first if needed).
-    fn version(&self, dir: &Path) -> Result<Version, Fail> {
+    /// The version of the database at `place` (opening the watcher first if needed, or again
+    /// when the server ended its connection).
+    fn version(&self, place: &Place) -> Result<Version, Fail> {
+        // Asked from the async threads: a PostgreSQL handle blocks on the server.
+        crate::store::pg::may_block(|| self.version_here(place))
+    }
+
+    fn version_here(&self, place: &Place) -> Result<Version, Fail> {
         let mut w = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
         if w.as_ref()
-            .is_none_or(|(_, s)| s.path() != dir.join(crate::store::DB_FILE))
+            .is_none_or(|(_, p, s)| p != place || !s.is_open())
         {
             *w = None;
-            let store = Store::open(dir).map_err(|e| Fail::of(&e))?;
-            *w = Some((self.opened.fetch_add(1, Ordering::Relaxed), store));
+            let store = place
+                .open(crate::store::Origin::of_process())
+                .map_err(|e| Fail::of(&e))?;
+            let n = self.opened.fetch_add(1, Ordering::Relaxed);
+            *w = Some((n, place.clone(), store));
         }
         match &*w {
-            Some((watcher, s)) => Ok(Version {
+            Some((watcher, _, s)) => Ok(Version {
                 watcher: *watcher,
-                data: s.data_version().map_err(|e| Fail::of(&e))?,
+                data: s.change_marker().map_err(|e| Fail::of(&e))?,
             }),
             None => Err(Fail::Failed("数据库无法打开".into())),
         }
@@ -129,20 +143,17 @@ impl Watch {
 impl App {
     /// What this request finds: the rules and calendar as held (their files looked at
     /// again) and the database's version. Cheap while nothing changed: a look at each rule
-    /// file and one `PRAGMA`.
+    /// file and one `PRAGMA` (on PostgreSQL, one small query).
     pub(crate) fn seen(&self) -> Result<Seen, Fail> {
         let rules = self.inner.held.loads().ok();
-        let dir = match &rules {
-            Some((loaded, _)) => loaded.model.config.data_dir.clone(),
-            None => {
-                crate::rules::load_config(&self.inner.config)
-                    .map_err(|e| Fail::of(&crate::jobs::SetupError::Config(e)))?
-                    .data_dir
-            }
+        let place = match (&self.inner.database, &rules) {
+            (Some(url), _) => Place::Server(url.clone()),
+            (None, Some((loaded, _))) => Place::Folder(loaded.model.config.data_dir.clone()),
+            (None, None) => self.place()?,
         };
-        let version = self.inner.watch.version(&dir)?;
+        let version = self.inner.watch.version(&place)?;
         Ok(Seen {
-            db: Database { dir, version },
+            db: Database { place, version },
             rules,
         })
     }

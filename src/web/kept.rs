@@ -1,7 +1,8 @@
 //! The public site kept between requests: built once, then its pages, feeds and each public
 //! bundle's validator answered from memory while what the site is built from stays the same —
-//! the database (SQLite's `data_version`, read on a connection that never writes, so a commit
-//! by any process counts), the held rules and calendar (the same loading), the day (the years
+//! the database (its change marker, `keep`: SQLite's `data_version`, read on a connection
+//! that never writes, so a commit by any process counts; on PostgreSQL what every node reads
+//! alike), the held rules and calendar (the same loading), the day (the years
 //! the site lists follow it) and the public bundle files the draws' folders did not have yet
 //! (a draw's files are put in place just after its commit). The first request after any of
 //! them changes builds the site again; requests that come meanwhile wait and take the result.
@@ -17,7 +18,7 @@ use super::keep::{Keep, Source};
 use super::{App, Fail};
 use crate::calendar::Calendar;
 use crate::rules::Loaded;
-use crate::store::Store;
+use crate::store::{ConsoleStore, Store};
 
 /// The last public site built, with what it was built from: the source and the day.
 pub(crate) type Kept = Keep<(Source, NaiveDate), Arc<Built>>;
@@ -94,7 +95,12 @@ impl App {
 
 /// The whole site built from the records, as of `now`.
 fn build(app: &App, source: &Source, now: NaiveDateTime) -> Result<Built, Fail> {
-    let store = Store::open_read_only(&source.db.dir).map_err(|e| Fail::of(&e))?;
+    let store: Box<dyn ConsoleStore> = match &source.db.place {
+        super::pool::Place::Folder(dir) => {
+            Box::new(Store::open_read_only(dir).map_err(|e| Fail::of(&e))?)
+        }
+        super::pool::Place::Server(_) => app.context_of(source, None)?.store,
+    };
     let loaded = &source.loaded;
     crate::jobs::sweep::report(&loaded.model.config.output_dir);
     let cx = crate::jobs::Context {

@@ -180,24 +180,22 @@ async fn page(
                     .active_draw(m, p)
                     .map_err(|e| Fail::of(&e))?
                     .map(|d| d.id),
-                crate::jobs::redraw::waiting(&store, m, p)
-                    .map_err(|e| Fail::of(&e))?
-                    .map(|r| WaitingLine {
-                        id: r.id,
-                        choice: chosen.clone(),
-                        reason: r.reason.clone(),
-                        approver: r
-                            .decided
-                            .as_ref()
-                            .map(|d| names::actor(&d.1))
-                            .unwrap_or_default(),
-                    }),
-                open_commitment(&store, m, p)?,
+                waiting_redraw(&*store, m, p)?.map(|r| WaitingLine {
+                    id: r.id,
+                    choice: chosen.clone(),
+                    reason: r.reason.clone(),
+                    approver: r
+                        .decided
+                        .as_ref()
+                        .map(|d| names::actor(&d.1))
+                        .unwrap_or_default(),
+                }),
+                open_commitment(&*store, m, p)?,
             ),
             None => (None, None, None),
         };
         let loaded = app2.rules()?;
-        let requests = request_lines(&loaded, &store, &user)?;
+        let requests = request_lines(&loaded, &*store, &user)?;
         Ok((choices, existing, waiting, commitment, requests))
     })
     .await?;
@@ -219,9 +217,13 @@ async fn page(
 
 fn request_lines(
     loaded: &crate::rules::Loaded,
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     user: &crate::jobs::users::User,
 ) -> Result<Vec<RequestLine>, Fail> {
+    // A shared database keeps no redraw requests yet (asking for one is refused there).
+    let Some(store) = store.as_sqlite() else {
+        return Ok(Vec::new());
+    };
     let all = crate::jobs::redraw::list(store).map_err(|e| Fail::of(&e))?;
     Ok(all
         .into_iter()
@@ -260,7 +262,7 @@ fn request_lines(
 
 /// The commitment of (matter, period) waiting for its value, as the page shows it.
 fn open_commitment(
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     matter: &str,
     period: &str,
 ) -> Result<Option<CommitmentLine>, Fail> {
@@ -349,12 +351,10 @@ pub(crate) async fn submit(
             .active_draw(&matter, &period)
             .map_err(|e| Fail::of(&e))?
         {
-            if let Some(w) =
-                crate::jobs::redraw::waiting(&store, &matter, &period).map_err(|e| Fail::of(&e))?
-            {
+            if let Some(w) = waiting_redraw(&*store, &matter, &period)? {
                 let sees = |m: &str| user.sees(&department_of(&loaded, m));
                 let given = (&matter[..], &period[..], &value[..], &confirm[..]);
-                return reveal_redraw(&loaded, &store, given, &w, (actor, now), sees);
+                return reveal_redraw(&loaded, &*store, given, &w, (actor, now), sees);
             }
             let req = crate::jobs::redraw::Ask {
                 draw_id: active.id,
@@ -364,9 +364,9 @@ pub(crate) async fn submit(
             };
             let mut store = store;
             let system = confirm == confirmation(&format!("{matter}|{period}"), SYSTEM);
-            return ask_redraw(&loaded, &mut store, &req, system);
+            return ask_redraw(&loaded, &mut *store, &req, system);
         }
-        let reveal = match confirmed_seed(&store, (&matter, &period), &value, &confirm, &now)? {
+        let reveal = match confirmed_seed(&*store, (&matter, &period), &value, &confirm, &now)? {
             Ok(reveal) => reveal,
             Err(why) => return Ok(Err(why)),
         };
@@ -380,7 +380,9 @@ pub(crate) async fn submit(
             actor,
             now,
         };
-        let drawn = crate::jobs::draw::run_as(&loaded, &input, Some(store.origin()))
+        let origin = store.origin().clone();
+        drop(store);
+        let drawn = crate::jobs::draw::run_on(&loaded, &input, Some(&origin), app2.database())
             .map_err(|e| Fail::of(&e))?;
         Ok(Ok(drawn.issued.draw_id))
     })
@@ -396,7 +398,7 @@ pub(crate) async fn submit(
 /// value confirmed is the one shown; or why not, for the page.
 fn reveal_redraw(
     loaded: &crate::rules::Loaded,
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     (matter, period, value, confirm): (&str, &str, &str, &str),
     w: &crate::jobs::redraw::Request,
     (actor, now): (String, String),
@@ -413,6 +415,7 @@ fn reveal_redraw(
         actor,
         now,
     };
+    let store = super::sqlite_only(store, REDRAWS)?;
     Ok(match crate::jobs::redraw::reveal(loaded, store, &r, sees) {
         Ok(id) => Ok(id),
         Err(e) => Err(super::report_text(&crate::diag::Problem::report(&e))),
@@ -424,7 +427,7 @@ fn reveal_redraw(
 /// (a commitment made or a value changed since the page was shown sends the page back), and a
 /// committed source's value is taken only after its announced time.
 fn confirmed_seed(
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     (matter, period): (&str, &str),
     value: &str,
     confirm: &str,
@@ -463,11 +466,29 @@ pub(crate) struct Decision {
     approve: String,
 }
 
+/// What a shared deployment cannot do yet, as its page names it.
+const REDRAWS: &str = "重新抽取申请及其审批（法制审核）";
+
+/// The approved redraw of (matter, period) waiting for its draw (none on a shared database,
+/// which keeps no redraw requests yet).
+fn waiting_redraw(
+    store: &dyn crate::store::ConsoleStore,
+    matter: &str,
+    period: &str,
+) -> Result<Option<crate::jobs::redraw::Request>, Fail> {
+    match store.as_sqlite() {
+        Some(store) => {
+            crate::jobs::redraw::waiting(store, matter, period).map_err(|e| Fail::of(&e))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Records a redraw request, or says on the form why it cannot be asked for here.
 /// `confirmed`: the page's confirmation is still the one shown.
 fn ask_redraw(
     loaded: &crate::rules::Loaded,
-    store: &mut crate::store::Store,
+    store: &mut dyn crate::store::ConsoleStore,
     req: &crate::jobs::redraw::Ask,
     confirmed: bool,
 ) -> Result<Result<Option<i64>, String>, Fail> {
@@ -479,6 +500,7 @@ fn ask_redraw(
     if !confirmed {
         return Ok(Err(CHANGED.to_string()));
     }
+    let store = super::sqlite_only_mut(store, REDRAWS)?;
     match crate::jobs::redraw::ask(loaded, store, req) {
         Ok(_) => Ok(Ok(None)),
         Err(e) => Err(Fail::of(&e)),
@@ -515,7 +537,8 @@ pub(crate) async fn commit_redraw(
             now,
         };
         let sees = |m: &str| user.sees(&department_of(&loaded, m));
-        match crate::jobs::redraw::commit(&loaded, &store, &c, sees) {
+        let store = super::sqlite_only(&*store, REDRAWS)?;
+        match crate::jobs::redraw::commit(&loaded, store, &c, sees) {
             Ok(_) => Ok(Ok(())),
             Err(crate::jobs::redraw::RedrawError::Commit(e)) => Ok(Err(commit_problem(&e))),
             Err(e @ crate::jobs::redraw::RedrawError::NoRequest(_)) => Err(Fail::of(&e)),
@@ -562,7 +585,8 @@ pub(crate) async fn decide(
             actor,
             at: now,
         };
-        crate::jobs::redraw::decide(&loaded, &mut store, &input, |m| {
+        let store = super::sqlite_only_mut(&mut *store, REDRAWS)?;
+        crate::jobs::redraw::decide(&loaded, store, &input, |m| {
             user.sees(&department_of(&loaded, m))
         })
         .map_err(|e| Fail::of(&e))

@@ -35,6 +35,9 @@ use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
 use pool::Pooled;
 
+/// What the console's jobs work on: the rules, the calendar and the database, of either kind.
+pub(crate) type Cx = crate::jobs::Context<Box<dyn crate::store::ConsoleStore>>;
+
 /// How the console runs.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -45,6 +48,9 @@ pub struct Options {
     pub scheduler: bool,
     /// Mark the session cookie Secure (behind a TLS reverse proxy).
     pub secure_cookies: bool,
+    /// The shared PostgreSQL database (`--database`), if any; else the SQLite file of the
+    /// config's data folder.
+    pub database: Option<String>,
 }
 
 /// What every request shares.
@@ -56,6 +62,8 @@ pub struct App {
 #[derive(Debug)]
 struct Inner {
     config: PathBuf,
+    /// The shared PostgreSQL database, when the console runs on one (else the SQLite file).
+    database: Option<String>,
     /// The rules and the calendar, loaded again when their files change.
     held: crate::jobs::held::Held,
     /// The account and host of this process, for the audit entries its writes make.
@@ -106,6 +114,7 @@ impl App {
                 modified: public::Modified::default(),
                 kept: keep::Keep::new(1),
                 config,
+                database: None,
                 tz: loaded.model.config.timezone,
                 secure_cookies,
                 slow_down: true,
@@ -113,6 +122,19 @@ impl App {
                 fixed_now: std::sync::RwLock::new(None),
             }),
         }
+    }
+
+    /// The same, on the shared PostgreSQL database at `url` (when one is given): every page
+    /// reads and writes there, and the rules are those approved there.
+    pub fn on_database(self, url: Option<String>) -> App {
+        self.edit(|inner| {
+            let held = std::mem::replace(
+                &mut inner.held,
+                crate::jobs::held::Held::new(inner.config.clone(), chrono::Utc::now),
+            );
+            inner.held = held.on_database(url.clone());
+            inner.database = url;
+        })
     }
 
     /// The same, answering at once to addresses that fail logins (for tests).
@@ -160,7 +182,9 @@ impl App {
             Ok(inner) => inner,
             Err(shared) => Inner {
                 config: shared.config.clone(),
-                held: crate::jobs::held::Held::new(shared.config.clone(), chrono::Utc::now),
+                database: shared.database.clone(),
+                held: crate::jobs::held::Held::new(shared.config.clone(), chrono::Utc::now)
+                    .on_database(shared.database.clone()),
                 facts: Arc::clone(&shared.facts),
                 origin: shared.origin.clone(),
                 pool: Arc::default(),
@@ -200,17 +224,19 @@ impl App {
     /// field of the audit entries), or by the console itself when no one is signed in. The
     /// connection goes back to the console's pool when dropped.
     pub(crate) fn store(&self, user: Option<&crate::jobs::users::User>) -> Result<Pooled, Fail> {
-        let (data_dir, origin) = self.store_of(user)?;
+        let place = self.place()?;
         self.inner
             .pool
-            .lend(&data_dir, origin)
+            .lend(&place, self.origin_of(user))
             .map_err(|e| Fail::of(&e))
     }
 
-    fn store_of(
-        &self,
-        user: Option<&crate::jobs::users::User>,
-    ) -> Result<(PathBuf, crate::store::Origin), Fail> {
+    /// Where the database is: the shared PostgreSQL database, or the SQLite file of the data
+    /// folder the config names.
+    pub(crate) fn place(&self) -> Result<pool::Place, Fail> {
+        if let Some(url) = &self.inner.database {
+            return Ok(pool::Place::Server(url.clone()));
+        }
         let data_dir = match self.inner.held.rules() {
             Ok(loaded) => loaded.model.config.data_dir.clone(),
             Err(_) => {
@@ -219,21 +245,23 @@ impl App {
                     .data_dir
             }
         };
+        Ok(pool::Place::Folder(data_dir))
+    }
+
+    /// Who writes: this process, with `user` as the console user.
+    fn origin_of(&self, user: Option<&crate::jobs::users::User>) -> crate::store::Origin {
         let mut origin = self.inner.origin.clone();
         origin.console_user = user.map(|u| u.name.clone());
-        Ok((data_dir, origin))
+        origin
     }
 
     /// What most jobs work on: the rules, the calendar and the database (see [`App::store`]).
-    pub(crate) fn context(
-        &self,
-        user: Option<&crate::jobs::users::User>,
-    ) -> Result<crate::jobs::Context, Fail> {
-        let (data_dir, origin) = self.store_of(user)?;
+    pub(crate) fn context(&self, user: Option<&crate::jobs::users::User>) -> Result<Cx, Fail> {
+        let place = self.place()?;
         let store = self
             .inner
             .pool
-            .take(&data_dir, origin)
+            .take(&place, self.origin_of(user))
             .map_err(|e| Fail::of(&e))?;
         self.inner.held.context(store).map_err(|e| Fail::of(&e))
     }
@@ -244,14 +272,12 @@ impl App {
         &self,
         source: &keep::Source,
         user: Option<&crate::jobs::users::User>,
-    ) -> Result<crate::jobs::Context, Fail> {
+    ) -> Result<Cx, Fail> {
         let cal = source.calendar(self)?;
-        let mut origin = self.inner.origin.clone();
-        origin.console_user = user.map(|u| u.name.clone());
         let store = self
             .inner
             .pool
-            .take(&source.db.dir, origin)
+            .take(&source.db.place, self.origin_of(user))
             .map_err(|e| Fail::of(&e))?;
         Ok(crate::jobs::Context {
             loaded: Loaded::clone(&source.loaded),
@@ -266,11 +292,9 @@ impl App {
         db: &keep::Database,
         user: Option<&crate::jobs::users::User>,
     ) -> Result<Pooled, Fail> {
-        let mut origin = self.inner.origin.clone();
-        origin.console_user = user.map(|u| u.name.clone());
         self.inner
             .pool
-            .lend(&db.dir, origin)
+            .lend(&db.place, self.origin_of(user))
             .map_err(|e| Fail::of(&e))
     }
 
@@ -283,6 +307,11 @@ impl App {
                 .map(|c| c.trusted_proxies)
                 .unwrap_or_default(),
         }
+    }
+
+    /// The shared PostgreSQL database the console runs on, if it runs on one.
+    pub(crate) fn database(&self) -> Option<&str> {
+        self.inner.database.as_deref()
     }
 
     fn config(&self) -> PathBuf {
@@ -417,6 +446,8 @@ pub(crate) enum Fail {
     Invalid(String),
     /// The server could not do it (Chinese text).
     Failed(String),
+    /// What a shared deployment (PostgreSQL) cannot do yet: the feature, in Chinese.
+    NotShared(&'static str),
 }
 
 impl Fail {
@@ -427,6 +458,7 @@ impl Fail {
             Fail::Forbidden => "无权访问".to_string(),
             Fail::NotFound => "未找到".to_string(),
             Fail::Invalid(text) | Fail::Failed(text) => text.clone(),
+            Fail::NotShared(what) => not_shared_text(what),
         }
     }
 
@@ -438,6 +470,32 @@ impl Fail {
             Fault::Failed => Fail::Failed(text),
         }
     }
+}
+
+/// Why a shared deployment refuses `what`, for its page.
+fn not_shared_text(what: &str) -> String {
+    format!(
+        "共享数据库部署暂不支持此功能：{what}。本次未作任何更改。\n\
+         本系统当前连接的是多节点共享的 PostgreSQL 数据库，此功能目前只能在单机部署\
+         （SQLite 数据库）中使用。其余功能不受影响；暂不支持的功能见运维手册\
+         docs/operations.md 的“Not yet on PostgreSQL”一节。"
+    )
+}
+
+/// The SQLite file `store` is, or the page saying a shared deployment cannot do `what` yet.
+pub(crate) fn sqlite_only<'a>(
+    store: &'a dyn crate::store::ConsoleStore,
+    what: &'static str,
+) -> Result<&'a crate::store::Store, Fail> {
+    store.as_sqlite().ok_or(Fail::NotShared(what))
+}
+
+/// As [`sqlite_only`], to write.
+pub(crate) fn sqlite_only_mut<'a>(
+    store: &'a mut dyn crate::store::ConsoleStore,
+    what: &'static str,
+) -> Result<&'a mut crate::store::Store, Fail> {
+    store.as_sqlite_mut().ok_or(Fail::NotShared(what))
 }
 
 /// A report as plain text (no colours), in Chinese, for a `<pre>` on an error page.
@@ -472,6 +530,11 @@ impl IntoResponse for Fail {
                 d,
             ),
             Fail::Failed(d) => (StatusCode::INTERNAL_SERVER_ERROR, "操作失败", d),
+            Fail::NotShared(what) => (
+                StatusCode::NOT_IMPLEMENTED,
+                "共享数据库部署暂不支持此功能",
+                not_shared_text(what),
+            ),
         };
         let page = ErrorPage { title, detail };
         match page.render() {
@@ -509,15 +572,18 @@ pub(crate) async fn blocking<T: Send + 'static>(
 /// Serves the console until SIGINT or SIGTERM, with the scheduler in a thread of its own
 /// unless `options.scheduler` is off.
 pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
-    let app = App::new(&loaded, options.config.clone(), options.secure_cookies);
+    let database = options.database.clone();
+    let app = App::new(&loaded, options.config.clone(), options.secure_cookies)
+        .on_database(database.clone());
     // The database is opened (and brought up to date) before anything listens.
-    let mut store = crate::jobs::open_store(&loaded).map_err(|e| ServeError::Setup(Box::new(e)))?;
-    crate::jobs::refuse_seed_file(&loaded, &store).map_err(|e| ServeError::Setup(Box::new(e)))?;
+    let setup = |e| ServeError::Setup(Box::new(e));
+    let mut store = crate::jobs::open_result_store(&loaded, database.as_deref()).map_err(setup)?;
+    crate::jobs::refuse_seed_file(&loaded, &*store).map_err(setup)?;
     let now = chrono::Utc::now()
         .with_timezone(&loaded.model.config.timezone)
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string();
-    crate::jobs::adopt_on_first_start(&mut store, &loaded, &now);
+    crate::jobs::adopt_on_first_start(&mut *store, &loaded, &now);
     drop(store);
     let state = Arc::clone(&app.inner.scheduler);
     let scheduler = options
@@ -552,7 +618,8 @@ fn spawn_scheduler(
     options: &Options,
     state: Arc<health::Scheduler>,
 ) -> std::thread::JoinHandle<()> {
-    let input = crate::jobs::run::RunInput::new(options.config.clone());
+    let mut input = crate::jobs::run::RunInput::new(options.config.clone());
+    input.database = options.database.clone();
     state.started();
     std::thread::spawn(move || {
         // Marks the scheduler stopped however the thread ends, a panic included.

@@ -157,7 +157,7 @@ pub(crate) fn notice(
 
 /// The draws `user` may see, as (id, matter, period).
 pub(crate) fn visible_draws(
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     loaded: &crate::rules::Loaded,
     user: &crate::jobs::users::User,
 ) -> Result<Vec<(i64, String, String)>, Fail> {
@@ -216,7 +216,7 @@ impl App {
             let loaded = &source.loaded;
             let cal = source.calendar(self)?;
             let store = self.store_in(&source.db, Some(user))?;
-            let draws = visible_draws(&store, loaded, user)?;
+            let draws = visible_draws(&*store, loaded, user)?;
             let page = Dashboard {
                 now: at.format("%Y-%m-%d %H:%M").to_string(),
                 matters: status
@@ -504,7 +504,7 @@ async fn audit_page(
         };
         let entries = match (&viewer_user.department, &loaded) {
             (Some(_), Some(loaded)) => {
-                crate::jobs::audit::latest_of_departments(&store, loaded, 500, |d| {
+                crate::jobs::audit::latest_of_departments(&*store, loaded, 500, |d| {
                     viewer_user.sees(d)
                 })
             }

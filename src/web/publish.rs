@@ -55,7 +55,8 @@ fn publish(app: &App, user: &User, dry_run: bool) -> Result<Vec<ReadyLine>, Fail
             dry_run,
             actor: user.actor(),
         };
-        let published = crate::jobs::publish::run(&mut cx, &input).map_err(|e| Fail::of(&e))?;
+        let published = crate::jobs::publish::run_on(&cx.loaded, &cx.cal, &mut *cx.store, &input)
+            .map_err(|e| Fail::of(&e))?;
         out.extend(published.draws.iter().map(|d| ReadyLine {
             draw: d.draw_id,
             label: format!(
@@ -79,7 +80,7 @@ async fn page(app: App, viewer: Viewer, dry_run: bool) -> Result<Response, Fail>
         let ready = publish(&app2, &user, dry_run)?;
         let cx = app2.context(Some(&user))?;
         let loaded = app2.rules()?;
-        let draws = super::pages::visible_draws(&cx.store, &loaded, &user)?;
+        let draws = super::pages::visible_draws(&*cx.store, &loaded, &user)?;
         let input = crate::jobs::status::Input { now, within: 20 };
         let status = crate::jobs::status::run(&config, cx, &input).map_err(|e| Fail::of(&e))?;
         let notices = status

@@ -163,7 +163,7 @@ fn department(
     }
     let open = {
         let store = app.store(Some(&viewer.user))?;
-        own_open_change(&store, &viewer.user.actor(), dept)?
+        own_open_change(&*store, &viewer.user.actor(), dept)?
     };
     // The approved version the open change is based on (else the latest): the form shows it,
     // and the check and the preview compare against it, not against files on disk that
@@ -219,7 +219,7 @@ fn new_department_files(open: Option<&RuleChangeRow>, dept: &str) -> Result<Depa
 
 /// The newest change of `dept` by `actor` that is still theirs to edit (a draft, or returned).
 fn own_open_change(
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     actor: &str,
     dept: &str,
 ) -> Result<Option<RuleChangeRow>, Fail> {
@@ -280,7 +280,7 @@ pub(crate) async fn index(State(app): State<App>, viewer: Viewer) -> Result<Resp
     let departments = blocking(move || {
         let loaded = crate::jobs::load_rules(&config).map_err(|e| Fail::of(&e))?;
         let store = store_app.store(Some(&user))?;
-        let added = new_departments(&store, &user.actor(), &loaded)?;
+        let added = new_departments(&*store, &user.actor(), &loaded)?;
         let mut lines: Vec<DeptLine> = loaded
             .model
             .departments
@@ -314,7 +314,7 @@ pub(crate) async fn index(State(app): State<App>, viewer: Viewer) -> Result<Resp
 /// The departments the editor's open changes add (new rule files of departments the approved
 /// rules do not have).
 fn new_departments(
-    store: &crate::store::Store,
+    store: &dyn crate::store::ConsoleStore,
     actor: &str,
     loaded: &Loaded,
 ) -> Result<Vec<DeptLine>, Fail> {
@@ -387,7 +387,7 @@ pub(crate) async fn add_department(
             actor: user.actor(),
             at: app2.stamp(),
         };
-        let base = base_of(&mut store, cfg, &who, None)?;
+        let base = base_of(&mut *store, cfg, &who, None)?;
         let version = rule_changes::version_of_hash(&*store, &base)
             .map_err(|e| Fail::of(&e))?
             .ok_or_else(|| Fail::Failed("没有已批准的规则版本。".into()))?;
@@ -1464,7 +1464,7 @@ async fn save(
                 open: None,
             });
         }
-        let base = base_of(&mut store, cfg, &who, base)?;
+        let base = base_of(&mut *store, cfg, &who, base)?;
         let draft = rule_changes::Draft {
             id: open,
             department: dept.clone(),
@@ -1483,9 +1483,9 @@ async fn save(
                 conflicts: Vec::new(),
                 open: None,
             },
-            Step::Submit => submitted(&mut store, cfg, id, &who, app.facts())?,
+            Step::Submit => submitted(&mut *store, cfg, id, &who, app.facts())?,
         };
-        saved.open = own_open_change(&store, &who.actor, &dept)?;
+        saved.open = own_open_change(&*store, &who.actor, &dept)?;
         Ok(saved)
     })
     .await
@@ -1495,7 +1495,7 @@ async fn save(
 /// version, else the latest. With no version recorded yet (a console started before any
 /// draw), the files on disk are adopted as version 1 first (`rules.adopt`).
 fn base_of(
-    store: &mut crate::store::Store,
+    store: &mut dyn crate::store::ConsoleStore,
     cfg: &crate::rules::model::Config,
     who: &Who,
     asked: Option<String>,
@@ -1521,7 +1521,7 @@ fn base_of(
 
 /// Submits change `id`; what became of it, in words.
 fn submitted(
-    store: &mut crate::store::Store,
+    store: &mut dyn crate::store::ConsoleStore,
     cfg: &crate::rules::model::Config,
     id: i64,
     who: &Who,

@@ -11,7 +11,7 @@ use axum::response::Response;
 use super::session::Viewer;
 use super::{App, Fail, blocking, render};
 use crate::jobs::users::{self, Action, AddInput, Role, Scope, UserError};
-use crate::store::{Stamp, UserStore};
+use crate::store::Stamp;
 
 /// One account as the page lists it: names, never ids.
 pub(crate) struct AccountLine {
@@ -213,7 +213,7 @@ async fn write(
     (account, done): (String, &'static str),
     job: impl FnOnce(
         &crate::rules::Loaded,
-        &mut crate::store::Store,
+        &mut dyn crate::store::ConsoleStore,
         Stamp<'_>,
     ) -> Result<(), UserError>
     + Send
@@ -229,7 +229,7 @@ async fn write(
             at: &at,
             actor: &actor,
         };
-        Ok(job(&loaded, &mut store, stamp))
+        Ok(job(&loaded, &mut *store, stamp))
     })
     .await?;
     let outcome = match result {

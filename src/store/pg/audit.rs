@@ -192,3 +192,29 @@ impl AuditLog for PgStore {
         self.read(|tx| entries(tx, after_seq, i64::from(limit)))
     }
 }
+
+impl PgStore {
+    /// Whether the connection may still be used (not ended by the server or the network).
+    pub fn is_open(&self) -> bool {
+        !self.client.borrow().is_closed()
+    }
+
+    /// What the console keys the pages it keeps by (`ConsoleStore::change_marker`): the last
+    /// audit entry's number but for logins (`UNSEEN_ACTIONS`: they open sessions and count
+    /// failures, which no kept page shows), and the last scheduler event's number (the
+    /// service records those without an audit entry). Every write a page shows appends one
+    /// or the other, on any node.
+    pub fn change_marker(&self) -> Result<(i64, i64), StoreError> {
+        let unseen: Vec<&str> = super::super::console_store::UNSEEN_ACTIONS.to_vec();
+        self.read(|tx| {
+            let r = tx.query_one(
+                "SELECT
+                   coalesce((SELECT seq FROM audit_log WHERE action <> ALL($1)
+                             ORDER BY seq DESC LIMIT 1), 0)::bigint,
+                   coalesce((SELECT max(id) FROM scheduler_events), 0)::bigint",
+                &[&unseen],
+            )?;
+            Ok((r.try_get(0)?, r.try_get(1)?))
+        })
+    }
+}

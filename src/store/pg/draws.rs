@@ -502,6 +502,17 @@ fn store_file(tx: &mut Transaction<'_>, path: &Path, (hash, size): (&str, u64)) 
 }
 
 impl PgStore {
+    /// Each draw's matter, by draw id (superseded draws too).
+    pub fn draw_matters(&self) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        self.read(|tx| {
+            let mut out = std::collections::HashMap::new();
+            for r in tx.query("SELECT id, matter FROM draws", &[])? {
+                out.insert(r.try_get(0)?, r.try_get(1)?);
+            }
+            Ok(out)
+        })
+    }
+
     /// The folder of this handle's snapshot files: registries frozen for a draw, and snapshots
     /// read back for a re-run.
     fn work_dir(&self) -> &Path {

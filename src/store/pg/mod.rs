@@ -17,7 +17,12 @@
 //! scheduler's lease ([`Lease`], `events`), so that `suiji run` runs here on several nodes;
 //! results and publications through [`super::ResultStore`] (`results`); console accounts,
 //! sessions and failed logins through [`super::UserStore`] (`users`), so that `suiji user`
-//! runs here. `simulate`, `status` and the console still run on SQLite only.
+//! runs here; and all of them together through [`super::ConsoleStore`], with the change marker
+//! the console keys what it keeps by (`audit`), so that `suiji serve` runs here on several
+//! nodes (`simulate`, `status`, `report` and `publish` read and write here too). A handle is
+//! one connection, not shared between threads: the console keeps one per request being
+//! answered. Every call that waits on the server may be made from the console's async threads
+//! ([`may_block`]).
 
 mod anchors;
 pub(crate) mod audit;
@@ -78,13 +83,12 @@ impl PgStore {
     /// As [`PgStore::open`], its writes recorded as made by `origin`.
     pub fn open_as(url: &str, origin: Origin) -> Result<PgStore, StoreError> {
         let (config, shown) = parse(url)?;
-        let mut client = config
-            .connect(postgres::NoTls)
-            .map_err(|e| StoreError::Connect {
+        let mut client =
+            may_block(|| config.connect(postgres::NoTls)).map_err(|e| StoreError::Connect {
                 database: shown.clone(),
                 detail: pg_detail(&e),
             })?;
-        schema::migrate(&mut client).map_err(|f| f.into_store(Path::new(&shown)))?;
+        may_block(|| schema::migrate(&mut client)).map_err(|f| f.into_store(Path::new(&shown)))?;
         let work = tempfile::Builder::new()
             .prefix("suiji-pg-")
             .tempdir()
@@ -122,7 +126,7 @@ impl PgStore {
             tx.commit()?;
             Ok(out)
         };
-        run().map_err(|f| f.into_store(Path::new(&self.shown)))
+        may_block(run).map_err(|f| f.into_store(Path::new(&self.shown)))
     }
 
     /// Runs queries in one read-only, repeatable-read transaction (one consistent view).
@@ -141,7 +145,7 @@ impl PgStore {
             tx.commit()?;
             Ok(out)
         };
-        run().map_err(|f| f.into_store(Path::new(&self.shown)))
+        may_block(run).map_err(|f| f.into_store(Path::new(&self.shown)))
     }
 
     /// How many rows each table holds, by table name.
@@ -169,6 +173,18 @@ impl PgStore {
             }
             Ok(out)
         })
+    }
+}
+
+/// Runs `f`, which waits on the server (a handle opened, used or dropped): on a thread that
+/// drives a multi-threaded tokio runtime's tasks (the console's request handlers), the thread
+/// is handed to blocking work first, since the synchronous client cannot run its own runtime
+/// inside another.
+pub fn may_block<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
