@@ -74,25 +74,15 @@ fn first_team_inspector(p: &Project) -> String {
 
 /// Version 1 of the rules and change #1 by the editor (10% for hotels), waiting for approval.
 fn rule_change(p: &Project) {
-    use suiji::jobs::rule_changes::{self, Draft, Who};
+    use suiji::jobs::rule_changes::{self, Who};
     let cfg = suiji::rules::load_config(&config(p)).expect("config");
     let mut store = suiji::store::Store::open(&cfg.data_dir).expect("store");
-    let who = |actor: &str| Who {
-        actor: actor.into(),
+    let who = Who {
+        actor: "cli:test".into(),
         at: "2026-01-05T09:00:00+08:00".into(),
     };
-    rule_changes::adopt(&mut store, &cfg, &who("cli:test")).expect("adopt");
-    let v1 = rule_changes::latest(&store).expect("latest").expect("v1");
-    let text = v1.files["rules/zhian.toml"].replacen("ratio = \"5%\"", "ratio = \"10%\"", 1);
-    let draft = Draft {
-        id: None,
-        department: "zhian".into(),
-        files: [("rules/zhian.toml".to_string(), text)].into(),
-        removed: vec![],
-        base_hash: v1.rules_hash,
-    };
-    let id = rule_changes::save_draft(&mut store, &draft, &who("web:editor")).expect("draft");
-    rule_changes::submit(&mut store, &cfg, id, &who("web:editor"), &facts()).expect("submitted");
+    rule_changes::adopt(&mut store, &cfg, &who).expect("adopt");
+    util::submit_hotel_ratio_change(&mut store, &cfg);
 }
 
 impl Console {

@@ -127,6 +127,14 @@ fn pg_rows(db: &mut postgres::Client, table: &str) -> Vec<String> {
     out
 }
 
+/// Asserts that `p` made no SQLite file: everything went to PostgreSQL.
+fn assert_no_sqlite_file(p: &Project) {
+    assert!(
+        !p.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -533,7 +541,7 @@ fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
         assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
         assert!(err.contains("docs/operations.md"), "{err}");
     }
-    assert!(!p.path("data/suiji.sqlite3").exists());
+    assert_no_sqlite_file(&p);
 
     // The same through the config, and a URL that is not PostgreSQL's is located.
     p.set_config(&["database", "url"], url);
@@ -655,10 +663,7 @@ fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
         !frozen.is_empty() && parts == frozen,
         "the frozen registry differs"
     );
-    assert!(
-        !pg.path("data/suiji.sqlite3").exists(),
-        "a SQLite file was made"
-    );
+    assert_no_sqlite_file(pg);
 
     // The commands say the same on both databases.
     let on = |args: &[&str]| {
@@ -683,10 +688,7 @@ fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
     );
     let (verified, _) = on(&["verify", "1"]);
     assert!(verified.starts_with("identical:"), "{verified}");
-    assert!(
-        !pg.path("data/suiji.sqlite3").exists(),
-        "a SQLite file was made"
-    );
+    assert_no_sqlite_file(pg);
 
     // A second draw of the period is refused, as on SQLite.
     let again = ["draw", "zhian.hotel", "--period", "2023-H1", "--seed", "x"];
@@ -788,10 +790,7 @@ fn two_draws_of_one_period_at_once_on_postgres_record_one_and_a_redraw_keeps_it(
     assert!(out.contains("superseded by #2"), "{out}");
     let out = p.ok(&["audit", "verify", "--database", &url]);
     assert!(out.starts_with("audit log intact: 2 entries"), "{out}");
-    assert!(
-        !p.path("data/suiji.sqlite3").exists(),
-        "a SQLite file was made"
-    );
+    assert_no_sqlite_file(p);
     // A real database: nobody types the seed there.
     let (code, _, err) = run(p.suiji(&[
         "draw",
@@ -879,10 +878,7 @@ fn rule_approval_runs_on_postgres_and_its_draws_use_the_version_approved_there()
     );
     let out = on_pg(&["audit", "verify"]);
     assert!(out.starts_with("audit log intact"), "{out}");
-    assert!(
-        !p.path("data/suiji.sqlite3").exists(),
-        "a SQLite file was made"
-    );
+    assert_no_sqlite_file(p);
 }
 
 /// A draw of `period` with one selected target, ready to record over snapshots `t` and `i`.
@@ -1107,10 +1103,7 @@ fn changes_after_a_draw_on_postgres_leave_what_they_leave_on_sqlite_and_verify()
         err.contains("was changed meanwhile (2 changes, not 1)"),
         "{err}"
     );
-    assert!(
-        !pg.path("data/suiji.sqlite3").exists(),
-        "a SQLite file was made"
-    );
+    assert_no_sqlite_file(pg);
 }
 
 #[test]
@@ -1170,10 +1163,7 @@ fn a_seed_committed_on_postgres_is_revealed_there_and_published() {
     assert!(out.contains("commitment.record"), "{out}");
     let out = on_pg(&["audit", "verify"]);
     assert!(out.starts_with("audit log intact: 2 entries"), "{out}");
-    assert!(
-        !p.path("data/suiji.sqlite3").exists(),
-        "a SQLite file was made"
-    );
+    assert_no_sqlite_file(p);
 }
 
 /// A small random source for the multi-node test: the same seed, the same kills.
@@ -1221,10 +1211,15 @@ struct Nodes {
     takeovers: Vec<std::time::Duration>,
     started: usize,
     db: postgres::Client,
+    /// Told of every line a node prints and of its end: a node prints after each record it
+    /// makes (the lease taken, a draw issued), so the test looks again only when one did.
+    events: std::sync::mpsc::Receiver<()>,
+    told: std::sync::mpsc::Sender<()>,
 }
 
 impl Nodes {
     fn new(project: Project, url: &str, clock: std::path::PathBuf, seed: u64) -> Nodes {
+        let (told, events) = std::sync::mpsc::channel();
         let mut nodes = Nodes {
             project,
             url: url.to_string(),
@@ -1236,6 +1231,8 @@ impl Nodes {
             takeovers: Vec::new(),
             started: 0,
             db: client(url),
+            events,
+            told,
         };
         for _ in 0..3 {
             nodes.start();
@@ -1258,7 +1255,9 @@ impl Nodes {
         self.started += 1;
         let name = format!("node{}", self.started);
         let args = ["run", "--database", &self.url, "--lease-retry", "1"];
-        let node = self.project.spawn_env(&name, &args, &env);
+        let node = self
+            .project
+            .spawn_watched(&name, &args, &env, Some(self.told.clone()));
         self.running.push(node);
     }
 
@@ -1306,12 +1305,17 @@ impl Nodes {
                     return i;
                 }
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no node took the lease"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            assert!(self.next_event(deadline), "no node took the lease");
         }
+    }
+
+    /// Waits until a node prints a line or ends (after the ones already seen); `false` when
+    /// none did before `deadline`.
+    fn next_event(&self, deadline: std::time::Instant) -> bool {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let told = self.events.recv_timeout(left).is_ok();
+        while self.events.try_recv().is_ok() {}
+        told
     }
 
     /// Kills the lease holder with `kill -9`, waits until another node has taken the lease
@@ -1334,8 +1338,11 @@ impl Nodes {
         let deadline = std::time::Instant::now() + util::PATIENCE;
         while !done() {
             self.reap();
+            if done() {
+                break;
+            }
             assert!(
-                std::time::Instant::now() < deadline,
+                self.next_event(deadline),
                 "the nodes did not get there:\n{}",
                 self.running
                     .iter()
@@ -1343,7 +1350,6 @@ impl Nodes {
                     .collect::<Vec<_>>()
                     .join("\n---\n")
             );
-            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 }
@@ -1634,10 +1640,7 @@ fn results_published_on_postgres_are_the_sqlite_files_byte_for_byte() {
     }
     let out = node.ok(&["regenerate", "--database", &url]);
     assert!(out.contains("0 written"), "{out}");
-    assert!(
-        !node.path("data/suiji.sqlite3").exists(),
-        "a SQLite file was made"
-    );
+    assert_no_sqlite_file(node);
 }
 
 #[test]
@@ -2208,10 +2211,7 @@ fn a_year_simulated_on_postgres_is_the_sqlite_year() {
     let y = timeless(&pg, pg.ok(&on_pg));
     assert_eq!(x, y);
     assert!(x.contains("draws of 2023"), "{x}");
-    assert!(
-        !pg.path("data/suiji.sqlite3").exists(),
-        "a SQLite file was made"
-    );
+    assert_no_sqlite_file(pg);
     // Every draw's files, byte for byte, and the records behind them.
     let mut draws = 0;
     for f in walk(&lite.path("out/draws")) {
@@ -2451,10 +2451,7 @@ fn two_console_nodes_on_one_postgres_database_serve_any_page_to_any_session() {
     let gone = http(&on_a, "/", Some(&operator), None);
     assert_eq!(gone.location(), Some("/login"), "{}", gone.head);
     for p in [&a, &b] {
-        assert!(
-            !p.path("data/suiji.sqlite3").exists(),
-            "a SQLite file was made"
-        );
+        assert_no_sqlite_file(p);
     }
     let report = PgStore::open(&url)
         .expect("open")
@@ -2468,27 +2465,7 @@ fn two_console_nodes_on_one_postgres_database_serve_any_page_to_any_session() {
 
 /// Change #1, submitted for approval on `database`: the hotel matter's ratio 10%.
 fn submit_ratio_change(p: &Project, database: &str) {
-    use suiji::jobs::rule_changes::{self, Draft, Who};
     let cfg = suiji::rules::load_config(&p.path(util::CONFIG)).expect("config");
     let mut store = PgStore::open(database).expect("open");
-    let who = Who {
-        actor: "web:editor".into(),
-        at: "2026-01-05T09:00:00+08:00".into(),
-    };
-    let v1 = rule_changes::latest(&store)
-        .expect("latest")
-        .expect("adopted at start");
-    let text = v1.files["rules/zhian.toml"].replacen("ratio = \"5%\"", "ratio = \"10%\"", 1);
-    let draft = Draft {
-        id: None,
-        department: "zhian".into(),
-        files: [("rules/zhian.toml".to_string(), text)].into(),
-        removed: vec![],
-        base_hash: v1.rules_hash,
-    };
-    let id = rule_changes::save_draft(&mut store, &draft, &who).expect("draft");
-    let facts = suiji::jobs::check::Keeper::new(|| {
-        chrono::DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01")
-    });
-    rule_changes::submit(&mut store, &cfg, id, &who, &facts).expect("submitted");
+    util::submit_hotel_ratio_change(&mut store, &cfg);
 }

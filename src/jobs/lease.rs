@@ -51,7 +51,6 @@ impl Leader {
         service.restore_files();
         service.retry_failed();
         let node = self.lease.node().to_string();
-        tracing::info!(node = %node, "took the scheduler's lease: this node issues the scheduled draws");
         let at = service.stamp(now);
         let detail = ServiceAudit::Lease(LeaseAudit { node: node.clone() });
         if let Err(e) = service.store.append_service_audit(
@@ -63,6 +62,8 @@ impl Leader {
         ) {
             tracing::error!("cannot append to the audit log: {e}");
         }
+        // Said once recorded, so whoever watches the log finds the record there.
+        tracing::info!(node = %node, "took the scheduler's lease: this node issues the scheduled draws");
     }
 }
 

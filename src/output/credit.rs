@@ -155,18 +155,9 @@ impl CreditExport {
     /// row frozen; `created` is recorded as its creation time, so the same records give the
     /// same bytes.
     pub fn xlsx(&self, created: chrono::NaiveDate) -> Result<Vec<u8>, String> {
-        use chrono::Datelike as _;
-        use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+        use rust_xlsxwriter::Format;
         let err = |e: rust_xlsxwriter::XlsxError| e.to_string();
-        super::workbook_temp_ready()?;
-        let mut wb = Workbook::new();
-        let created = ExcelDateTime::from_ymd(
-            u16::try_from(created.year()).unwrap_or(1900),
-            created.month() as u8,
-            created.day() as u8,
-        )
-        .map_err(err)?;
-        wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
+        let mut wb = super::dated_workbook(created)?;
         let ws = wb.add_worksheet();
         ws.set_name("双随机抽查结果").map_err(err)?;
         let heading = self.heading();

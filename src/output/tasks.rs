@@ -142,7 +142,7 @@ fn xlsx(
 ) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::{DataValidation, Format};
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
-    let mut wb = workbook(created)?;
+    let mut wb = super::dated_workbook(created)?;
     let ws = if count > LOW_MEMORY_ROWS {
         wb.add_worksheet_with_low_memory()
     } else {
@@ -180,23 +180,6 @@ fn xlsx(
             .map_err(e)?;
     }
     wb.save_to_buffer().map_err(e)
-}
-
-/// A workbook created on `created` (its recorded creation time), once a temporary file can be
-/// made (see [`super::workbook_temp_ready`]).
-fn workbook(created: chrono::NaiveDate) -> Result<rust_xlsxwriter::Workbook, String> {
-    use chrono::Datelike as _;
-    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
-    super::workbook_temp_ready()?;
-    let mut wb = Workbook::new();
-    let created = ExcelDateTime::from_ymd(
-        u16::try_from(created.year()).unwrap_or(1900),
-        created.month() as u8,
-        created.day() as u8,
-    )
-    .map_err(|e| e.to_string())?;
-    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
-    Ok(wb)
 }
 
 /// Printable task sheets: one page per staffed target of `sheets`.

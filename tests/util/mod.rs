@@ -262,6 +262,19 @@ impl Project {
     }
 
     pub fn spawn_env(&self, name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+        self.spawn_watched(name, args, env, None)
+    }
+
+    /// As [`Project::spawn_env`], and each line of standard error, and its end (the process
+    /// ended), is also told to `watch`: one channel that wakes a test watching several
+    /// processes at once.
+    pub fn spawn_watched(
+        &self,
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        watch: Option<std::sync::mpsc::Sender<()>>,
+    ) -> Running {
         use std::io::BufRead as _;
         let stdout = self.path(&format!("{name}.stdout"));
         let mut cmd = std::process::Command::new(bin());
@@ -287,9 +300,15 @@ impl Project {
             for line in std::io::BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 sink.lock().expect("stderr lines").push(line);
+                if let Some(watch) = &watch {
+                    let _ = watch.send(());
+                }
                 if tx.send(()).is_err() {
                     break;
                 }
+            }
+            if let Some(watch) = &watch {
+                let _ = watch.send(());
             }
         });
         Running {
@@ -673,4 +692,33 @@ pub fn detail_rows(folder: &Path, m: &serde_json::Value) -> Vec<serde_json::Valu
         .collect();
     assert_eq!(rows.len() as u64, summary["rows"].as_u64().expect("rows"));
     rows
+}
+
+/// Change #1 on `store`, submitted for approval by the editor on 2026-01-05: the hotel
+/// matter's ratio raised from 5% to 10%. Version 1 of the rules must be adopted already.
+pub fn submit_hotel_ratio_change(
+    store: &mut dyn suiji::store::RuleStore,
+    cfg: &suiji::rules::model::Config,
+) {
+    use suiji::jobs::rule_changes::{self, Draft, Who};
+    let who = Who {
+        actor: "web:editor".into(),
+        at: "2026-01-05T09:00:00+08:00".into(),
+    };
+    let v1 = rule_changes::latest(store)
+        .expect("latest")
+        .expect("version 1 adopted");
+    let text = v1.files["rules/zhian.toml"].replacen("ratio = \"5%\"", "ratio = \"10%\"", 1);
+    let draft = Draft {
+        id: None,
+        department: "zhian".into(),
+        files: [("rules/zhian.toml".to_string(), text)].into(),
+        removed: vec![],
+        base_hash: v1.rules_hash,
+    };
+    let id = rule_changes::save_draft(store, &draft, &who).expect("draft");
+    let facts = suiji::jobs::check::Keeper::new(|| {
+        chrono::DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01")
+    });
+    rule_changes::submit(store, cfg, id, &who, &facts).expect("submitted");
 }
