@@ -663,7 +663,7 @@ fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
         !frozen.is_empty() && parts == frozen,
         "the frozen registry differs"
     );
-    assert_no_sqlite_file(pg);
+    assert_no_sqlite_file(&pg);
 
     // The commands say the same on both databases.
     let on = |args: &[&str]| {
@@ -688,7 +688,7 @@ fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
     );
     let (verified, _) = on(&["verify", "1"]);
     assert!(verified.starts_with("identical:"), "{verified}");
-    assert_no_sqlite_file(pg);
+    assert_no_sqlite_file(&pg);
 
     // A second draw of the period is refused, as on SQLite.
     let again = ["draw", "zhian.hotel", "--period", "2023-H1", "--seed", "x"];
@@ -790,7 +790,7 @@ fn two_draws_of_one_period_at_once_on_postgres_record_one_and_a_redraw_keeps_it(
     assert!(out.contains("superseded by #2"), "{out}");
     let out = p.ok(&["audit", "verify", "--database", &url]);
     assert!(out.starts_with("audit log intact: 2 entries"), "{out}");
-    assert_no_sqlite_file(p);
+    assert_no_sqlite_file(&p);
     // A real database: nobody types the seed there.
     let (code, _, err) = run(p.suiji(&[
         "draw",
@@ -878,7 +878,7 @@ fn rule_approval_runs_on_postgres_and_its_draws_use_the_version_approved_there()
     );
     let out = on_pg(&["audit", "verify"]);
     assert!(out.starts_with("audit log intact"), "{out}");
-    assert_no_sqlite_file(p);
+    assert_no_sqlite_file(&p);
 }
 
 /// A draw of `period` with one selected target, ready to record over snapshots `t` and `i`.
@@ -1103,7 +1103,7 @@ fn changes_after_a_draw_on_postgres_leave_what_they_leave_on_sqlite_and_verify()
         err.contains("was changed meanwhile (2 changes, not 1)"),
         "{err}"
     );
-    assert_no_sqlite_file(pg);
+    assert_no_sqlite_file(&pg);
 }
 
 #[test]
@@ -1163,7 +1163,7 @@ fn a_seed_committed_on_postgres_is_revealed_there_and_published() {
     assert!(out.contains("commitment.record"), "{out}");
     let out = on_pg(&["audit", "verify"]);
     assert!(out.starts_with("audit log intact: 2 entries"), "{out}");
-    assert_no_sqlite_file(p);
+    assert_no_sqlite_file(&p);
 }
 
 /// A small random source for the multi-node test: the same seed, the same kills.
@@ -1250,6 +1250,8 @@ impl Nodes {
         let env = [
             ("SUIJI_TEST_CLOCK", clock),
             (suiji::jobs::probe::ABORT_ENV, format!("{point}@{nth}")),
+            // What the test wakes on: the lease taken, each draw issued.
+            ("RUST_LOG", "info".to_string()),
         ];
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.started += 1;
@@ -1640,7 +1642,7 @@ fn results_published_on_postgres_are_the_sqlite_files_byte_for_byte() {
     }
     let out = node.ok(&["regenerate", "--database", &url]);
     assert!(out.contains("0 written"), "{out}");
-    assert_no_sqlite_file(node);
+    assert_no_sqlite_file(&node);
 }
 
 #[test]
@@ -2211,7 +2213,7 @@ fn a_year_simulated_on_postgres_is_the_sqlite_year() {
     let y = timeless(&pg, pg.ok(&on_pg));
     assert_eq!(x, y);
     assert!(x.contains("draws of 2023"), "{x}");
-    assert_no_sqlite_file(pg);
+    assert_no_sqlite_file(&pg);
     // Every draw's files, byte for byte, and the records behind them.
     let mut draws = 0;
     for f in walk(&lite.path("out/draws")) {
