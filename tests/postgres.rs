@@ -2559,7 +2559,10 @@ fn two_bureaus_on_one_database_keep_their_records_in_their_own_schemas() {
         assert!(out.contains("#1"), "{out}");
     }
     let (code, _, err) = run(a.suiji(&["draw", "zhian.hotel", "--period", "2023-H1"]));
-    assert_eq!(code, 1, "a second draw of bureau A's period is refused: {err}");
+    assert_eq!(
+        code, 1,
+        "a second draw of bureau A's period is refused: {err}"
+    );
     assert!(err.contains("already drawn"), "{err}");
     b.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
     let mut db = client(&url);
@@ -2580,7 +2583,14 @@ fn two_bureaus_on_one_database_keep_their_records_in_their_own_schemas() {
     assert!(!a.ok(&["draws"]).contains("2023-H2"));
 
     // An account of bureau A is neither listed nor let in by bureau B.
-    let add = ["user", "add", "zhang.wei", "--role", "operator", "--password-stdin"];
+    let add = [
+        "user",
+        "add",
+        "zhang.wei",
+        "--role",
+        "operator",
+        "--password-stdin",
+    ];
     let (code, out, err) = user_cmd(&a, None, &add, &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{out}{err}");
     assert!(a.ok(&["user", "list"]).contains("zhang.wei"));
@@ -2601,7 +2611,10 @@ fn two_bureaus_on_one_database_keep_their_records_in_their_own_schemas() {
     assert!(lease_a.try_take().expect("lease A"));
     assert!(lease_b.try_take().expect("lease B"));
     let mut again = suiji::store::pg::Lease::new(&pa, "node-c:1");
-    assert!(!again.try_take().expect("lease A again"), "one holder per bureau");
+    assert!(
+        !again.try_take().expect("lease A again"),
+        "one holder per bureau"
+    );
 
     // Bureau A's writers of (zhian.hotel, 2023-H2) hold their turn; bureau B's draw of the same
     // ids does not wait for it.
@@ -2732,7 +2745,13 @@ fn served(a: &Answer, what: &str) {
 }
 
 /// A multipart upload of `file` (its name and bytes) with the session's CSRF token and `fields`.
-fn upload(addr: &str, path: &str, cookie: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> Answer {
+fn upload(
+    addr: &str,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    file: (&str, &[u8]),
+) -> Answer {
     let boundary = "----suijitestboundary";
     let mut body = Vec::new();
     let csrf = csrf_of(addr, cookie);
@@ -2782,7 +2801,8 @@ fn add_account(p: &Project, url: &str, role: &str, inspector: Option<&str>) {
 }
 
 #[test]
-fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_accounts_and_audit() {
+fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_accounts_and_audit()
+{
     let Some(url) = fresh("console_pages") else {
         return;
     };
@@ -2811,12 +2831,30 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
     let inspector_session = log_in(&on, "inspector");
     let page = http(&on, "/results", Some(&inspector_session), None);
     served(&page, "results");
-    assert!(page.body.contains(&format!("/results/1/{target}")), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("/results/1/{target}")),
+        "{}",
+        page.body
+    );
     let csrf = csrf_of(&on, &inspector_session);
-    let mut fields = vec![("csrf", csrf.as_str()), ("date", due.as_str()), ("remarks", "")];
-    let items = ["item:hotel-01", "item:hotel-02", "item:hotel-03", "item:hotel-04"];
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("date", due.as_str()),
+        ("remarks", ""),
+    ];
+    let items = [
+        "item:hotel-01",
+        "item:hotel-02",
+        "item:hotel-03",
+        "item:hotel-04",
+    ];
     fields.extend(items.iter().map(|i| (*i, "未发现问题")));
-    let entered = http(&on, &format!("/results/1/{target}"), Some(&inspector_session), Some(&form_of(&fields)));
+    let entered = http(
+        &on,
+        &format!("/results/1/{target}"),
+        Some(&inspector_session),
+        Some(&form_of(&fields)),
+    );
     assert_eq!(entered.status, 303, "{}{}", entered.head, entered.body);
     assert_eq!(count("results"), 4, "one result per checklist item");
 
@@ -2826,7 +2864,12 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
     served(&page, "publish");
     assert!(page.body.contains("公示以上结果"), "{}", page.body);
     let csrf = csrf_of(&on, &operator);
-    let published = http(&on, "/publish", Some(&operator), Some(&format!("csrf={csrf}")));
+    let published = http(
+        &on,
+        "/publish",
+        Some(&operator),
+        Some(&format!("csrf={csrf}")),
+    );
     served(&published, "publish");
     assert!(published.body.contains("已公示 1 户"), "{}", published.body);
     assert_eq!(count("publications"), 1);
@@ -2844,15 +2887,28 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
     let asked = http(&on, "/draws/new", Some(&operator), Some(&ask));
     assert_eq!(asked.status, 303, "{}{}", asked.head, asked.body);
     let again = http(&on, "/draws/new", Some(&operator), Some(&ask));
-    assert_ne!(again.status, 303, "a second request for the same draw waits for none");
-    let own = http(&on, "/redraws/1", Some(&operator), Some(&format!("csrf={csrf}&approve=yes")));
+    assert_ne!(
+        again.status, 303,
+        "a second request for the same draw waits for none"
+    );
+    let own = http(
+        &on,
+        "/redraws/1",
+        Some(&operator),
+        Some(&format!("csrf={csrf}&approve=yes")),
+    );
     assert_eq!(own.status, 403, "an operator cannot approve");
     let approver = log_in(&on, "approver");
     let page = http(&on, "/draws/new", Some(&approver), None);
     served(&page, "redraw requests");
     assert!(page.body.contains("待法制审核"), "{}", page.body);
     let acsrf = csrf_of(&on, &approver);
-    let approved = http(&on, "/redraws/1", Some(&approver), Some(&format!("csrf={acsrf}&approve=yes")));
+    let approved = http(
+        &on,
+        "/redraws/1",
+        Some(&approver),
+        Some(&format!("csrf={acsrf}&approve=yes")),
+    );
     assert_eq!(approved.status, 303, "{}{}", approved.head, approved.body);
     let redraw: (i64, Option<i64>, String) = {
         let r = client(&url)
@@ -2861,7 +2917,12 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
         (r.get(0), r.get(1), r.get(2))
     };
     assert_eq!(redraw, (4, Some(2), "web:operator".to_string()));
-    let twice = http(&on, "/redraws/1", Some(&approver), Some(&format!("csrf={acsrf}&approve=yes")));
+    let twice = http(
+        &on,
+        "/redraws/1",
+        Some(&approver),
+        Some(&format!("csrf={acsrf}&approve=yes")),
+    );
     assert_eq!(twice.status, 422, "decided once: {}", twice.body);
     assert_eq!(count("draws"), 4);
 
@@ -2876,7 +2937,12 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
     ]);
     let asked = http(&on, "/draws/new", Some(&operator), Some(&cafe));
     assert_eq!(asked.status, 303, "{}{}", asked.head, asked.body);
-    let approved = http(&on, "/redraws/2", Some(&approver), Some(&format!("csrf={acsrf}&approve=yes")));
+    let approved = http(
+        &on,
+        "/redraws/2",
+        Some(&approver),
+        Some(&format!("csrf={acsrf}&approve=yes")),
+    );
     assert_eq!(approved.status, 303, "{}{}", approved.head, approved.body);
     assert_eq!(count("draws"), 4, "the approval draws nothing yet");
     let commit = form_of(&[
@@ -2897,13 +2963,26 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
     // 规则编辑: a draft adding a department, saved on the server.
     let editor = log_in(&on, "editor");
     let ecsrf = csrf_of(&on, &editor);
-    let add = form_of(&[("csrf", &ecsrf), ("new_id", "xiaofang"), ("new_name", "消防大队")]);
+    let add = form_of(&[
+        ("csrf", &ecsrf),
+        ("new_id", "xiaofang"),
+        ("new_name", "消防大队"),
+    ]);
     let saved = http(&on, "/rules", Some(&editor), Some(&add));
-    assert_eq!(saved.location(), Some("/rules/xiaofang"), "{}{}", saved.head, saved.body);
+    assert_eq!(
+        saved.location(),
+        Some("/rules/xiaofang"),
+        "{}{}",
+        saved.head,
+        saved.body
+    );
     let list = http(&on, "/rules", Some(&editor), None);
     served(&list, "rules");
     assert!(list.body.contains("消防大队"), "{}", list.body);
-    assert!(!p.path("rules/xiaofang.toml").exists(), "a draft writes no rule file");
+    assert!(
+        !p.path("rules/xiaofang.toml").exists(),
+        "a draft writes no rule file"
+    );
 
     // 账号管理: an account added by the administrator logs in.
     let admin = log_in(&on, "admin");
@@ -2919,20 +2998,44 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
     let added = http(&on, "/users", Some(&admin), Some(&new));
     served(&added, "users");
     assert!(added.body.contains("已新建。"), "{}", added.body);
-    assert!(http(&on, "/users", Some(&admin), None).body.contains("wang.fang"));
+    assert!(
+        http(&on, "/users", Some(&admin), None)
+            .body
+            .contains("wang.fang")
+    );
     log_in(&on, "wang.fang");
 
     // 名录库: the files, an upload replacing one, and its history from the server.
     let page = http(&on, "/registries", Some(&operator), None);
     served(&page, "registries");
-    assert!(page.body.contains("config/registry/inspectors.csv"), "{}", page.body);
-    let good = p.read("config/registry/inspectors.csv").replacen("许德胜", "许德盛", 1);
+    assert!(
+        page.body.contains("config/registry/inspectors.csv"),
+        "{}",
+        page.body
+    );
+    let good = p
+        .read("config/registry/inspectors.csv")
+        .replacen("许德胜", "许德盛", 1);
     let fields = [("kind", "inspectors"), ("index", "0")];
-    let replaced = upload(&on, "/registries", &operator, &fields, ("新名录.csv", good.as_bytes()));
+    let replaced = upload(
+        &on,
+        "/registries",
+        &operator,
+        &fields,
+        ("新名录.csv", good.as_bytes()),
+    );
     served(&replaced, "registry upload");
-    assert!(replaced.body.contains("已更新执法检查人员名录库"), "{}", replaced.body);
+    assert!(
+        replaced.body.contains("已更新执法检查人员名录库"),
+        "{}",
+        replaced.body
+    );
     assert_eq!(p.read("config/registry/inspectors.csv"), good);
-    assert!(http(&on, "/registries", Some(&operator), None).body.contains("新名录.csv"));
+    assert!(
+        http(&on, "/registries", Some(&operator), None)
+            .body
+            .contains("新名录.csv")
+    );
 
     // 审计日志: every step above audited with its user, and the chain verified on the page.
     let auditor = log_in(&on, "auditor");
@@ -2961,8 +3064,16 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
         ]
     );
     let ucsrf = csrf_of(&on, &auditor);
-    let verified = http(&on, "/audit/verify", Some(&auditor), Some(&format!("csrf={ucsrf}")));
+    let verified = http(
+        &on,
+        "/audit/verify",
+        Some(&auditor),
+        Some(&format!("csrf={ucsrf}")),
+    );
     served(&verified, "audit verify");
     assert!(verified.body.contains("审计链完整"), "{}", verified.body);
-    assert!(!p.path("data/suiji.sqlite3").exists(), "a SQLite file was made");
+    assert!(
+        !p.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
 }

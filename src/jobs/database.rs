@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Fault, Problem, Report};
 use super::SetupError;
+use crate::diag::{Fault, Problem, Report};
 use crate::store::pg::{Copied, PgStore, Place, is_postgres_url};
 use crate::store::{
     Anchor, AnchorCheck, AuditBreak, AuditLog, AuditReport, Store, StoreError, check_anchors,
@@ -106,8 +106,7 @@ impl Problem for DatabaseError {
 /// when set, else `[database] url` of the config, in the config's `[database] schema` (the
 /// bureau's own; `public` without one); `None` for the SQLite file. A config that cannot be
 /// read names no database here (the command reports its problems itself); with a database
-/// given, a config that exists but cannot be read is refused here, since the schema it names
-/// is not known.
+/// given, its schema is still read from it ([`schema_of_unreadable`]).
 pub fn configured(config: &Path, given: Option<&str>) -> Result<Option<Place>, DatabaseError> {
     let loaded = crate::rules::load_config(config);
     let url = match given.filter(|u| !u.trim().is_empty()) {
@@ -123,9 +122,35 @@ pub fn configured(config: &Path, given: Option<&str>) -> Result<Option<Place>, D
     let schema = match loaded {
         Ok(c) => c.database_schema,
         Err(_) if !config.exists() => None,
-        Err(e) => return Err(DatabaseError::Config(Box::new(SetupError::Config(e)))),
+        Err(e) => schema_of_unreadable(config, e)?,
     };
     Ok(Some(Place::with(url, schema.as_deref())?))
+}
+
+/// The `[database] schema` of a config that has other problems (the command reports those
+/// itself): read from its TOML alone. A config whose TOML cannot be read, or whose schema is
+/// not a plain name, is refused with its problems: the bureau's schema is not known, and no
+/// other schema may be used instead.
+fn schema_of_unreadable(
+    config: &Path,
+    problems: crate::rules::LoadError,
+) -> Result<Option<String>, DatabaseError> {
+    let table = std::fs::read_to_string(config)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok());
+    let refused = || DatabaseError::Config(Box::new(SetupError::Config(problems)));
+    let Some(table) = table else {
+        return Err(refused());
+    };
+    match table.get("database").and_then(|d| d.get("schema")) {
+        None => Ok(None),
+        Some(toml::Value::String(s))
+            if crate::store::pg::schema_name_problem(s).is_none() =>
+        {
+            Ok(Some(s.clone()))
+        }
+        Some(_) => Err(refused()),
+    }
 }
 
 /// Opens the PostgreSQL database at `place` (migrating its schema), as the audit commands read it.
@@ -139,15 +164,9 @@ pub fn open(place: &Place) -> Result<PgStore, DatabaseError> {
 /// committed only when every count matches and every file its hash; then walks the chain on
 /// PostgreSQL. A source whose chain is broken, or whose published anchors it contradicts, is
 /// not copied.
-pub fn migrate(
-    from: &Path,
-    to: &Place,
-    anchors: Option<&Path>,
-) -> Result<Migrated, DatabaseError> {
+pub fn migrate(from: &Path, to: &Place, anchors: Option<&Path>) -> Result<Migrated, DatabaseError> {
     if !is_postgres_url(to.url()) {
-        return Err(DatabaseError::NotPostgres {
-            given: to.shown(),
-        });
+        return Err(DatabaseError::NotPostgres { given: to.shown() });
     }
     if !from.is_file() {
         return Err(DatabaseError::NoSource {

@@ -216,7 +216,10 @@ pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
 
 /// [`load_rules`], the versions read from the PostgreSQL database at `database` when one is
 /// named (a shared deployment keeps them there, so every node draws with the same).
-pub fn load_rules_on(config: &Path, database: Option<&crate::store::pg::Place>) -> Result<Loaded, SetupError> {
+pub fn load_rules_on(
+    config: &Path,
+    database: Option<&crate::store::pg::Place>,
+) -> Result<Loaded, SetupError> {
     let Ok(cfg) = crate::rules::load_config(config) else {
         return load_disk_rules(config);
     };

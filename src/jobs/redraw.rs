@@ -129,7 +129,11 @@ fn needs_commitment(
 
 /// Records a request to redraw an active draw; a redraw that must reveal a commitment of its
 /// own is recorded as such ([`Request::public`]).
-pub fn ask(loaded: &Loaded, store: &mut (impl RedrawStore + ?Sized), a: &Ask) -> Result<i64, RedrawError> {
+pub fn ask(
+    loaded: &Loaded,
+    store: &mut (impl RedrawStore + ?Sized),
+    a: &Ask,
+) -> Result<i64, RedrawError> {
     if a.reason.trim().is_empty() {
         return Err(RedrawError::NoReason);
     }

@@ -35,7 +35,11 @@ fn row(r: &postgres::Row) -> R<RedrawRow> {
     })
 }
 
-fn requests(tx: &mut Transaction<'_>, tail: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> R<Vec<RedrawRow>> {
+fn requests(
+    tx: &mut Transaction<'_>,
+    tail: &str,
+    p: &[&(dyn postgres::types::ToSql + Sync)],
+) -> R<Vec<RedrawRow>> {
     let sql = format!("{} {tail}", redraws::SELECT);
     tx.query(&sql, p)?.iter().map(row).collect()
 }

@@ -25,8 +25,8 @@
 //! ([`may_block`]).
 
 mod anchors;
-mod console;
 pub(crate) mod audit;
+mod console;
 pub(crate) mod copy;
 mod draws;
 mod events;
