@@ -135,22 +135,8 @@ fn schema_of_unreadable(
     config: &Path,
     problems: crate::rules::LoadError,
 ) -> Result<Option<String>, DatabaseError> {
-    let table = std::fs::read_to_string(config)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok());
-    let refused = || DatabaseError::Config(Box::new(SetupError::Config(problems)));
-    let Some(table) = table else {
-        return Err(refused());
-    };
-    match table.get("database").and_then(|d| d.get("schema")) {
-        None => Ok(None),
-        Some(toml::Value::String(s))
-            if crate::store::pg::schema_name_problem(s).is_none() =>
-        {
-            Ok(Some(s.clone()))
-        }
-        Some(_) => Err(refused()),
-    }
+    crate::rules::database_schema_alone(config)
+        .ok_or_else(|| DatabaseError::Config(Box::new(SetupError::Config(problems))))
 }
 
 /// Opens the PostgreSQL database at `place` (migrating its schema), as the audit commands read it.
