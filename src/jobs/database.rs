@@ -106,7 +106,7 @@ impl Problem for DatabaseError {
 /// when set, else `[database] url` of the config, in the config's `[database] schema` (the
 /// bureau's own; `public` without one); `None` for the SQLite file. A config that cannot be
 /// read names no database here (the command reports its problems itself); with a database
-/// given, its schema is still read from it ([`schema_of_unreadable`]).
+/// given, its schema is still read from it (`rules::database_schema_alone`).
 pub fn configured(config: &Path, given: Option<&str>) -> Result<Option<Place>, DatabaseError> {
     let loaded = crate::rules::load_config(config);
     let url = match given.filter(|u| !u.trim().is_empty()) {
