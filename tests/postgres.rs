@@ -2603,6 +2603,20 @@ fn two_bureaus_on_one_database_keep_their_records_in_their_own_schemas() {
         password_login(&mut in_b, "zhang.wei"),
         Err(suiji::jobs::users::LoginError::Refused)
     ));
+    // So do the bureaus' consoles: each `serve` works in its config's schema.
+    let (_node_a, on_a) = console_node(&a, &url, "bureau-a");
+    let (_node_b, on_b) = console_node(&b, &url, "bureau-b");
+    let session = log_in(&on_a, "zhang.wei");
+    let list = http(&on_a, "/draws", Some(&session), None);
+    assert!(
+        list.body.contains("/draws/1\"") && !list.body.contains("/draws/2\""),
+        "{}",
+        list.body
+    );
+    let form = format!("name=zhang.wei&password={}", PASSWORD.replace(' ', "+"));
+    let refused = http(&on_b, "/login", None, Some(&form));
+    assert_eq!(refused.status, 401, "{}", refused.head);
+    assert!(refused.body.contains("账号或密码错误。") && refused.cookie().is_none());
 
     // Each bureau's scheduler has its lease: both taken at once.
     let (pa, pb) = (in_a.place().clone(), in_b.place().clone());
