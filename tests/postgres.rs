@@ -10,7 +10,7 @@
 mod util;
 
 use suiji::store::AuditLog;
-use suiji::store::pg::PgStore;
+use suiji::store::pg::{PgStore, Place};
 use util::{Project, run};
 
 /// A fresh schema named after the test in the run's database: its URL, or `None` (skipped, with
@@ -583,7 +583,8 @@ fn draw_demo(p: &Project, database: Option<&str>) -> suiji::jobs::draw::Drawn {
         actor: "operator".into(),
         now: "2023-01-04T09:30:00+08:00".into(),
     };
-    suiji::jobs::draw::run_on(&loaded, &input, None, database).expect("draw")
+    let place = database.map(suiji::store::pg::Place::new);
+    suiji::jobs::draw::run_on(&loaded, &input, None, place.as_ref()).expect("draw")
 }
 
 /// Typed seeds are for simulation databases: both are marked as `suiji simulate` marks one.
@@ -1122,7 +1123,7 @@ fn a_seed_committed_on_postgres_is_revealed_there_and_published() {
             now: "2023-01-02T09:00:00+08:00".into(),
             redraw: false,
         };
-        suiji::jobs::commit::commit_on(&loaded, &input, None, Some(&url))
+        suiji::jobs::commit::commit_on(&loaded, &input, None, Some(&Place::new(url.as_str())))
     };
     let k = commit("2023-01-03 21:15").expect("commit");
     assert_eq!(k.id, 1);
@@ -1147,7 +1148,8 @@ fn a_seed_committed_on_postgres_is_revealed_there_and_published() {
         actor: "operator".into(),
         now: "2023-01-04T09:30:00+08:00".into(),
     };
-    let drawn = suiji::jobs::draw::run_on(&loaded, &input, None, Some(&url)).expect("draw");
+    let drawn = suiji::jobs::draw::run_on(&loaded, &input, None, Some(&Place::new(url.as_str())))
+        .expect("draw");
     assert_eq!(drawn.issued.draw_id, Some(1));
     let seed_source = &drawn.issued.manifest.seed_source;
     assert!(seed_source.contains("(commitment #1,"), "{seed_source}");
@@ -2291,21 +2293,28 @@ impl Answer {
 
 /// One HTTP/1.1 request to `addr` (a form when `form` is given), as a browser sends it.
 fn http(addr: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -> Answer {
+    let form = form.map(|f| ("application/x-www-form-urlencoded", f.as_bytes()));
+    http_with(addr, path, cookie, form)
+}
+
+/// One HTTP/1.1 request to `addr`: a POST of `body` (its content type and bytes) when given,
+/// else a GET.
+fn http_with(addr: &str, path: &str, cookie: Option<&str>, body: Option<(&str, &[u8])>) -> Answer {
     use std::io::{Read as _, Write as _};
     let mut s = std::net::TcpStream::connect(addr).expect("connects");
-    let method = if form.is_some() { "POST" } else { "GET" };
+    let method = if body.is_some() { "POST" } else { "GET" };
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(c) = cookie {
         req.push_str(&format!("Cookie: {c}\r\n"));
     }
-    let body = form.unwrap_or("");
-    if form.is_some() {
-        req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
-        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    if let Some((kind, bytes)) = body {
+        req.push_str(&format!("Content-Type: {kind}\r\n"));
+        req.push_str(&format!("Content-Length: {}\r\n", bytes.len()));
     }
     req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).expect("request sent");
+    let mut request = req.into_bytes();
+    request.extend_from_slice(body.map_or(&[][..], |(_, b)| b));
+    s.write_all(&request).expect("request sent");
     let mut bytes = Vec::new();
     s.read_to_end(&mut bytes).expect("answer read");
     let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -2436,10 +2445,10 @@ fn two_console_nodes_on_one_postgres_database_serve_any_page_to_any_session() {
     let b_rules = std::fs::read_to_string(b.path("rules/zhian.toml")).expect("rules of node B");
     assert!(!b_rules.contains("ratio = \"10%\""));
 
-    // What does not run on a shared database yet says so in Chinese, and writes nothing.
+    // 名录库 runs on a shared database too.
     let registries = http(&on_b, "/registries", Some(&operator), None);
-    assert_eq!(registries.status, 501, "{}", registries.body);
-    assert!(registries.body.contains("共享数据库部署暂不支持此功能"));
+    assert_eq!(registries.status, 200, "{}", registries.body);
+    assert!(registries.body.contains("config/registry/inspectors.csv"));
 
     // Logging out on node B ends the session on node A at once.
     let csrf = csrf_of(&on_b, &operator);
@@ -2470,4 +2479,594 @@ fn submit_ratio_change(p: &Project, database: &str) {
     let cfg = suiji::rules::load_config(&p.path(util::CONFIG)).expect("config");
     let mut store = PgStore::open(database).expect("open");
     util::submit_hotel_ratio_change(&mut store, &cfg);
+}
+
+/// The run's database itself (no schema in its URL) with the schemas `names` dropped, for
+/// tests whose configs name their own schemas; `None` as [`fresh`] skips.
+fn bureau_database(names: &[&str]) -> Option<String> {
+    fresh("bureau_base")?;
+    let base = std::env::var("SUIJI_TEST_DATABASE").ok()?;
+    let mut admin = client(&base);
+    for name in names {
+        admin
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+            .expect("drop the bureau's schema");
+    }
+    Some(base)
+}
+
+/// A shipped project whose config names the database `url` and the schema `schema`.
+fn bureau(url: &str, schema: &str) -> Project {
+    let p = Project::shipped();
+    p.set_config(&["database", "url"], url);
+    p.set_config(&["database", "schema"], schema);
+    p
+}
+
+/// How many rows `table` of `schema` holds.
+fn count_in_schema(db: &mut postgres::Client, schema: &str, table: &str) -> i64 {
+    db.query_one(&format!("SELECT count(*) FROM {schema}.{table}"), &[])
+        .expect("count")
+        .get(0)
+}
+
+/// A password login on `store`, as the console makes one.
+fn password_login(
+    store: &mut dyn suiji::store::UserStore,
+    name: &str,
+) -> Result<suiji::jobs::users::Opened, suiji::jobs::users::LoginError> {
+    let input = suiji::jobs::users::LoginInput {
+        name: name.into(),
+        password: PASSWORD.into(),
+        address: "127.0.0.1".into(),
+        now: 1_767_225_600,
+        at: "2026-01-01T08:00:00+08:00".into(),
+    };
+    suiji::jobs::users::login(store, &input)
+}
+
+#[test]
+fn two_bureaus_on_one_database_keep_their_records_in_their_own_schemas() {
+    let (sa, sb) = ("t_bureau_a", "t_bureau_b");
+    let Some(url) = bureau_database(&[sa, sb]) else {
+        return;
+    };
+    let (a, b) = (bureau(&url, sa), bureau(&url, sb));
+    // The same matter and period in both: two draws, each its bureau's first.
+    for p in [&a, &b] {
+        let out = p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+        assert!(out.contains("#1"), "{out}");
+    }
+    let (code, _, err) = run(a.suiji(&["draw", "zhian.hotel", "--period", "2023-H1"]));
+    assert_eq!(
+        code, 1,
+        "a second draw of bureau A's period is refused: {err}"
+    );
+    assert!(err.contains("already drawn"), "{err}");
+    b.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
+    let mut db = client(&url);
+    assert_eq!(count_in_schema(&mut db, sa, "draws"), 1);
+    assert_eq!(count_in_schema(&mut db, sb, "draws"), 2);
+    let public: Option<String> = db
+        .query_one("SELECT to_regclass('public.draws')::text", &[])
+        .expect("look")
+        .get(0);
+    assert_eq!(public, None, "nothing went into public");
+    for p in [&a, &b] {
+        let out = p.ok(&["audit", "verify"]);
+        assert!(out.contains("intact"), "{out}");
+        p.ok(&["verify", "1"]);
+    }
+    let listed = b.ok(&["draws"]);
+    assert!(listed.contains("2023-H2"), "{listed}");
+    assert!(!a.ok(&["draws"]).contains("2023-H2"));
+
+    // An account of bureau A is neither listed nor let in by bureau B.
+    let add = [
+        "user",
+        "add",
+        "zhang.wei",
+        "--role",
+        "operator",
+        "--password-stdin",
+    ];
+    let (code, out, err) = user_cmd(&a, None, &add, &format!("{PASSWORD}\n"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(a.ok(&["user", "list"]).contains("zhang.wei"));
+    assert!(!b.ok(&["user", "list"]).contains("zhang.wei"));
+    let origin = suiji::store::Origin::of_process();
+    let mut in_a = PgStore::open_in(&url, sa, origin.clone()).expect("bureau A");
+    let mut in_b = PgStore::open_in(&url, sb, origin).expect("bureau B");
+    assert!(password_login(&mut in_a, "zhang.wei").is_ok());
+    assert!(matches!(
+        password_login(&mut in_b, "zhang.wei"),
+        Err(suiji::jobs::users::LoginError::Refused)
+    ));
+    // So do the bureaus' consoles: each `serve` works in its config's schema.
+    let (_node_a, on_a) = console_node(&a, &url, "bureau-a");
+    let (_node_b, on_b) = console_node(&b, &url, "bureau-b");
+    let session = log_in(&on_a, "zhang.wei");
+    let list = http(&on_a, "/draws", Some(&session), None);
+    assert!(
+        list.body.contains("/draws/1\"") && !list.body.contains("/draws/2\""),
+        "{}",
+        list.body
+    );
+    let form = format!("name=zhang.wei&password={}", PASSWORD.replace(' ', "+"));
+    let refused = http(&on_b, "/login", None, Some(&form));
+    assert_eq!(refused.status, 401, "{}", refused.head);
+    assert!(refused.body.contains("账号或密码错误。") && refused.cookie().is_none());
+
+    // Each bureau's scheduler has its lease: both taken at once.
+    let (pa, pb) = (in_a.place().clone(), in_b.place().clone());
+    let mut lease_a = suiji::store::pg::Lease::new(&pa, "node-a:1");
+    let mut lease_b = suiji::store::pg::Lease::new(&pb, "node-b:1");
+    assert!(lease_a.try_take().expect("lease A"));
+    assert!(lease_b.try_take().expect("lease B"));
+    let mut again = suiji::store::pg::Lease::new(&pa, "node-c:1");
+    assert!(
+        !again.try_take().expect("lease A again"),
+        "one holder per bureau"
+    );
+
+    // Bureau A's writers of (zhian.hotel, 2023-H2) hold their turn; bureau B's draw of the same
+    // ids does not wait for it.
+    let mut holder = client(&url);
+    let mut tx = holder.transaction().expect("begin");
+    tx.batch_execute(&format!("SET LOCAL search_path TO {sa}"))
+        .expect("bureau A");
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || chr(31) || $2))",
+        &[&0x5e1_i32, &"zhian.hotel\u{1f}2024-H1"],
+    )
+    .expect("bureau A's turn");
+    let (done, finished) = std::sync::mpsc::channel();
+    let b_config = b.path("config/suiji.toml");
+    std::thread::spawn(move || {
+        let loaded = suiji::jobs::load_rules(&b_config).expect("rules");
+        let input = suiji::jobs::draw::Input {
+            matter: "zhian.hotel".into(),
+            period: "2024-H1".into(),
+            seed: suiji::jobs::issue::seed::SeedChoice::Os,
+            reveal: None,
+            dry_run: false,
+            redraw: None,
+            actor: "operator".into(),
+            now: "2024-01-04T09:30:00+08:00".into(),
+        };
+        let drawn = suiji::jobs::draw::run_on(&loaded, &input, None, Some(&pb));
+        let _ = done.send(drawn.map(|d| d.issued.draw_id).map_err(|e| e.to_string()));
+    });
+    // Bounded only so that a regression fails instead of hanging the suite.
+    let drawn = finished
+        .recv_timeout(std::time::Duration::from_secs(300))
+        .expect("bureau B's draw did not wait on bureau A's lock");
+    assert_eq!(drawn, Ok(Some(3)), "bureau B's third draw");
+    tx.rollback().expect("end bureau A's turn");
+}
+
+#[test]
+fn a_county_migrates_into_its_bureaus_schema_and_verifies_there() {
+    let schema = "t_bureau_county";
+    let Some(url) = bureau_database(&[schema]) else {
+        return;
+    };
+    // The schema is named before the county moves: the SQLite file ignores it.
+    let p = Project::shipped();
+    p.set_config(&["database", "schema"], schema);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
+    let sqlite = p.ok(&["audit", "verify"]);
+    let (code, out, err) = migrate(&p, &url, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("(schema {schema})")), "{out}");
+    assert!(out.contains("the chain agrees"), "{out}");
+    let mut db = client(&url);
+    assert_eq!(count_in_schema(&mut db, schema, "draws"), 2);
+    // On the database, in the schema: the same chain, and each draw re-runs.
+    let on_pg = p.ok(&["audit", "verify", "--database", &url]);
+    let head = |text: &str| text.split("head").nth(1).map(str::trim).map(str::to_string);
+    assert!(on_pg.contains("intact"), "{on_pg}");
+    assert_eq!(head(&on_pg), head(&sqlite), "{on_pg}\n{sqlite}");
+    for id in ["1", "2"] {
+        p.ok(&["verify", id, "--database", &url]);
+    }
+    // A second migration into the same schema is refused: it holds records.
+    let (code, out, err) = migrate(&p, &url, &[]);
+    assert_ne!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_schema_that_is_not_a_plain_name_is_a_located_config_error() {
+    for (bad, why) in [
+        ("Bureau-1", "must start with a lowercase letter"),
+        ("bureau 1", "only lowercase letters, digits and `_`"),
+        ("pg_bureau", "PostgreSQL keeps that name"),
+        ("information_schema", "PostgreSQL keeps that name"),
+    ] {
+        let p = Project::shipped();
+        p.set_config(&["database", "schema"], bad);
+        let (code, out, err) = run(p.suiji(&["check"]));
+        assert_eq!(code, 1, "{bad}: {out}{err}");
+        assert!(
+            err.contains(&format!("`{bad}` cannot be a bureau's schema")) && err.contains(why),
+            "{bad}: {err}"
+        );
+        assert!(err.contains("config/suiji.toml:"), "located: {err}");
+        assert!(err.contains("write schema = \"bureau_371326\""), "{err}");
+    }
+    let long = "b".repeat(64);
+    let p = Project::shipped();
+    p.set_config(&["database", "schema"], long.as_str());
+    let (code, _, err) = run(p.suiji(&["check"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("63 bytes"), "{err}");
+    // A good one is accepted, without a URL too (the SQLite file ignores it).
+    let p = Project::shipped();
+    p.set_config(&["database", "schema"], "bureau_371326");
+    p.ok(&["check"]);
+}
+
+/// A form body, each value percent-encoded.
+fn form_of(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let v: String = v
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// An answer the console means: 200 or 303, never a failure or a page not served.
+fn served(a: &Answer, what: &str) {
+    assert!(
+        a.status == 200 || a.status == 303,
+        "{what}: {}\n{}",
+        a.head,
+        a.body
+    );
+}
+
+/// A multipart upload of `file` (its name and bytes) with the session's CSRF token and `fields`.
+fn upload(
+    addr: &str,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    file: (&str, &[u8]),
+) -> Answer {
+    let boundary = "----suijitestboundary";
+    let mut body = Vec::new();
+    let csrf = csrf_of(addr, cookie);
+    let mut parts: Vec<(&str, &[u8], Option<&str>)> = vec![("csrf", csrf.as_bytes(), None)];
+    parts.extend(fields.iter().map(|(k, v)| (*k, v.as_bytes(), None)));
+    parts.push(("file", file.1, Some(file.0)));
+    for (name, value, filename) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let disposition = match filename {
+            Some(f) => format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ),
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let kind = format!("multipart/form-data; boundary={boundary}");
+    http_with(addr, path, Some(cookie), Some((&kind, &body)))
+}
+
+/// A selected target of draw 1 on the team of an inspector, that inspector and the draw's due
+/// date, as the server holds them.
+fn team_task(url: &str) -> (String, String, String) {
+    let r = client(url)
+        .query_one(
+            "SELECT t.target_id, m.inspector_id, d.due_date FROM draw_targets t
+             JOIN draws d ON d.id = t.draw_id
+             JOIN draw_team_members m ON m.draw_id = t.draw_id AND m.target_id = t.target_id
+             WHERE t.draw_id = 1 AND t.selected = 1 ORDER BY t.target_id, m.inspector_id LIMIT 1",
+            &[],
+        )
+        .expect("a task of draw 1");
+    (r.get(0), r.get(1), r.get(2))
+}
+
+/// Adds a console account with `role` on the database at `url` (an inspector's with its id).
+fn add_account(p: &Project, url: &str, role: &str, inspector: Option<&str>) {
+    let mut args = vec!["user", "add", role, "--role", role, "--password-stdin"];
+    if let Some(id) = inspector {
+        args.extend(["--inspector", id]);
+    }
+    let (code, out, err) = user_cmd(p, Some(url), &args, &format!("{PASSWORD}\n"));
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_accounts_and_audit()
+{
+    let Some(url) = fresh("console_pages") else {
+        return;
+    };
+    let p = Project::shipped();
+    for (matter, period) in [
+        ("zhian.hotel", "2023-H1"),
+        ("zhian.hotel", "2023-H2"),
+        ("wangan.internet-cafe", "2023"),
+    ] {
+        p.ok(&["draw", matter, "--period", period, "--database", &url]);
+    }
+    let (target, inspector, due) = team_task(&url);
+    for role in ["operator", "approver", "editor", "admin", "auditor"] {
+        add_account(&p, &url, role, None);
+    }
+    add_account(&p, &url, "inspector", Some(&inspector));
+    let (_node, on) = console_node(&p, &url, "node");
+    let count = |table: &str| -> i64 {
+        client(&url)
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .expect("count")
+            .get(0)
+    };
+
+    // 结果录入: the inspector's own task, entered by its form.
+    let inspector_session = log_in(&on, "inspector");
+    let page = http(&on, "/results", Some(&inspector_session), None);
+    served(&page, "results");
+    assert!(
+        page.body.contains(&format!("/results/1/{target}")),
+        "{}",
+        page.body
+    );
+    let csrf = csrf_of(&on, &inspector_session);
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("date", due.as_str()),
+        ("remarks", ""),
+    ];
+    let items = [
+        "item:hotel-01",
+        "item:hotel-02",
+        "item:hotel-03",
+        "item:hotel-04",
+    ];
+    fields.extend(items.iter().map(|i| (*i, "未发现问题")));
+    let entered = http(
+        &on,
+        &format!("/results/1/{target}"),
+        Some(&inspector_session),
+        Some(&form_of(&fields)),
+    );
+    assert_eq!(entered.status, 303, "{}{}", entered.head, entered.body);
+    assert_eq!(count("results"), 4, "one result per checklist item");
+
+    // 结果公示 and 年度报告.
+    let operator = log_in(&on, "operator");
+    let page = http(&on, "/publish", Some(&operator), None);
+    served(&page, "publish");
+    assert!(page.body.contains("公示以上结果"), "{}", page.body);
+    let csrf = csrf_of(&on, &operator);
+    let published = http(
+        &on,
+        "/publish",
+        Some(&operator),
+        Some(&format!("csrf={csrf}")),
+    );
+    served(&published, "publish");
+    assert!(published.body.contains("已公示 1 户"), "{}", published.body);
+    assert_eq!(count("publications"), 1);
+    let report = http(&on, "/report?year=2023", Some(&operator), None);
+    served(&report, "report");
+    assert!(report.body.contains("按期公示"), "{}", report.body);
+
+    // A redraw asked by the operator, approved by the approver, drawn on the server.
+    let ask = form_of(&[
+        ("csrf", &csrf),
+        ("choice", "zhian.hotel|2023-H2"),
+        ("confirm", "zhian.hotel|2023-H2#system"),
+        ("reason", "名录库有误"),
+    ]);
+    let asked = http(&on, "/draws/new", Some(&operator), Some(&ask));
+    assert_eq!(asked.status, 303, "{}{}", asked.head, asked.body);
+    let again = http(&on, "/draws/new", Some(&operator), Some(&ask));
+    assert_ne!(
+        again.status, 303,
+        "a second request for the same draw waits for none"
+    );
+    let own = http(
+        &on,
+        "/redraws/1",
+        Some(&operator),
+        Some(&format!("csrf={csrf}&approve=yes")),
+    );
+    assert_eq!(own.status, 403, "an operator cannot approve");
+    let approver = log_in(&on, "approver");
+    let page = http(&on, "/draws/new", Some(&approver), None);
+    served(&page, "redraw requests");
+    assert!(page.body.contains("待法制审核"), "{}", page.body);
+    let acsrf = csrf_of(&on, &approver);
+    let approved = http(
+        &on,
+        "/redraws/1",
+        Some(&approver),
+        Some(&format!("csrf={acsrf}&approve=yes")),
+    );
+    assert_eq!(approved.status, 303, "{}{}", approved.head, approved.body);
+    let redraw: (i64, Option<i64>, String) = {
+        let r = client(&url)
+            .query_one("SELECT id, redraw_of, actor FROM draws WHERE status = 'active' AND period = '2023-H2'", &[])
+            .expect("the redraw");
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(redraw, (4, Some(2), "web:operator".to_string()));
+    let twice = http(
+        &on,
+        "/redraws/1",
+        Some(&approver),
+        Some(&format!("csrf={acsrf}&approve=yes")),
+    );
+    assert_eq!(twice.status, 422, "decided once: {}", twice.body);
+    assert_eq!(count("draws"), 4);
+
+    // A redraw whose seed must come from a public source: approved without drawing, then
+    // committed on its page to a source not yet announced.
+    p.set_config(&["seed", "source"], "public");
+    let cafe = form_of(&[
+        ("csrf", &csrf),
+        ("choice", "wangan.internet-cafe|2023"),
+        ("confirm", "wangan.internet-cafe|2023#system"),
+        ("reason", "名录库有误"),
+    ]);
+    let asked = http(&on, "/draws/new", Some(&operator), Some(&cafe));
+    assert_eq!(asked.status, 303, "{}{}", asked.head, asked.body);
+    let approved = http(
+        &on,
+        "/redraws/2",
+        Some(&approver),
+        Some(&format!("csrf={acsrf}&approve=yes")),
+    );
+    assert_eq!(approved.status, 303, "{}{}", approved.head, approved.body);
+    assert_eq!(count("draws"), 4, "the approval draws nothing yet");
+    let commit = form_of(&[
+        ("csrf", &csrf),
+        ("choice", "wangan.internet-cafe|2023"),
+        ("source", "中国福利彩票3D 第2099001期开奖号码"),
+        ("source_time", "2099-01-02 21:15"),
+    ]);
+    let committed = http(&on, "/redraws/2/commit", Some(&operator), Some(&commit));
+    served(&committed, "redraw commitment");
+    assert!(
+        committed.body.contains("种子来源：公开随机源") && committed.body.contains("第2099001期"),
+        "{}",
+        committed.body
+    );
+    assert_eq!(count("commitments"), 1);
+
+    // 规则编辑: a draft adding a department, saved on the server.
+    let editor = log_in(&on, "editor");
+    let ecsrf = csrf_of(&on, &editor);
+    let add = form_of(&[
+        ("csrf", &ecsrf),
+        ("new_id", "xiaofang"),
+        ("new_name", "消防大队"),
+    ]);
+    let saved = http(&on, "/rules", Some(&editor), Some(&add));
+    assert_eq!(
+        saved.location(),
+        Some("/rules/xiaofang"),
+        "{}{}",
+        saved.head,
+        saved.body
+    );
+    let list = http(&on, "/rules", Some(&editor), None);
+    served(&list, "rules");
+    assert!(list.body.contains("消防大队"), "{}", list.body);
+    assert!(
+        !p.path("rules/xiaofang.toml").exists(),
+        "a draft writes no rule file"
+    );
+
+    // 账号管理: an account added by the administrator logs in.
+    let admin = log_in(&on, "admin");
+    let mcsrf = csrf_of(&on, &admin);
+    let new = form_of(&[
+        ("csrf", &mcsrf),
+        ("name", "wang.fang"),
+        ("role", "operator"),
+        ("department", "zhian"),
+        ("password", PASSWORD),
+        ("password2", PASSWORD),
+    ]);
+    let added = http(&on, "/users", Some(&admin), Some(&new));
+    served(&added, "users");
+    assert!(added.body.contains("已新建。"), "{}", added.body);
+    assert!(
+        http(&on, "/users", Some(&admin), None)
+            .body
+            .contains("wang.fang")
+    );
+    log_in(&on, "wang.fang");
+
+    // 名录库: the files, an upload replacing one, and its history from the server.
+    let page = http(&on, "/registries", Some(&operator), None);
+    served(&page, "registries");
+    assert!(
+        page.body.contains("config/registry/inspectors.csv"),
+        "{}",
+        page.body
+    );
+    let good = p
+        .read("config/registry/inspectors.csv")
+        .replacen("许德胜", "许德盛", 1);
+    let fields = [("kind", "inspectors"), ("index", "0")];
+    let replaced = upload(
+        &on,
+        "/registries",
+        &operator,
+        &fields,
+        ("新名录.csv", good.as_bytes()),
+    );
+    served(&replaced, "registry upload");
+    assert!(
+        replaced.body.contains("已更新执法检查人员名录库"),
+        "{}",
+        replaced.body
+    );
+    assert_eq!(p.read("config/registry/inspectors.csv"), good);
+    assert!(
+        http(&on, "/registries", Some(&operator), None)
+            .body
+            .contains("新名录.csv")
+    );
+
+    // 审计日志: every step above audited with its user, and the chain verified on the page.
+    let auditor = log_in(&on, "auditor");
+    let page = http(&on, "/audit", Some(&auditor), None);
+    served(&page, "audit");
+    let acts: Vec<(String, String)> = client(&url)
+        .query(
+            "SELECT action, actor FROM audit_log WHERE action IN ('redraw.ask', 'redraw.approve', 'registry.replace', 'results.record', 'user.add') AND actor LIKE 'web:%' ORDER BY seq",
+            &[],
+        )
+        .expect("audit")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let web = |a: &str, u: &str| (a.to_string(), format!("web:{u}"));
+    assert_eq!(
+        acts,
+        [
+            web("results.record", "inspector"),
+            web("redraw.ask", "operator"),
+            web("redraw.approve", "approver"),
+            web("redraw.ask", "operator"),
+            web("redraw.approve", "approver"),
+            web("user.add", "admin"),
+            web("registry.replace", "operator"),
+        ]
+    );
+    let ucsrf = csrf_of(&on, &auditor);
+    let verified = http(
+        &on,
+        "/audit/verify",
+        Some(&auditor),
+        Some(&format!("csrf={ucsrf}")),
+    );
+    served(&verified, "audit verify");
+    assert!(verified.body.contains("审计链完整"), "{}", verified.body);
+    assert!(
+        !p.path("data/suiji.sqlite3").exists(),
+        "a SQLite file was made"
+    );
 }

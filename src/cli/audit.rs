@@ -38,7 +38,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         })
     };
     match &args.action {
-        Action::Anchor => anchor(cli, database.as_deref()),
+        Action::Anchor => anchor(cli, database.as_ref()),
         Action::Verify { against } => verify(&*open()?, against.as_deref()),
         Action::Log { limit } => {
             for e in &crate::jobs::audit::latest(&*open()?, *limit)? {
@@ -80,7 +80,7 @@ fn verify(store: &dyn crate::store::AuditLog, against: Option<&str>) -> Result<i
     }
 }
 
-fn anchor(cli: &Cli, database: Option<&str>) -> Result<i32, Failed> {
+fn anchor(cli: &Cli, database: Option<&crate::store::pg::Place>) -> Result<i32, Failed> {
     match crate::jobs::anchor::daily(&cli.config, database, chrono::Utc::now())? {
         Some(a) => outln!("anchored entry {} (head {}) at {}", a.seq, a.hash, a.at),
         None => outln!("nothing new to anchor"),

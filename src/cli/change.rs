@@ -92,7 +92,7 @@ fn draw_number(given: &str) -> Result<i64, String> {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let database = super::db::postgres(cli)?;
-    let (mut store, tz) = open_on(&cli.config, database.as_deref())?;
+    let (mut store, tz) = open_on(&cli.config, database.as_ref())?;
     let store = &mut *store;
     let now = chrono::Utc::now()
         .with_timezone(&tz)

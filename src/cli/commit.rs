@@ -42,7 +42,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         redraw: args.redraw,
     };
     let database = super::db::postgres(cli)?;
-    let k = crate::jobs::commit::commit_on(&loaded, &input, None, database.as_deref())?;
+    let k = crate::jobs::commit::commit_on(&loaded, &input, None, database.as_ref())?;
     outln!(
         "commitment #{} recorded at {}: {} {} will be drawn with the value of {} (announced {})",
         k.id,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::{Cli, Command, Failed, exit};
 use crate::jobs::database::{self, DatabaseError};
+use crate::store::pg::Place;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,6 +22,7 @@ pub enum Action {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
         /// The PostgreSQL database (postgres://USER:PASSWORD@HOST/DB); default: --database.
+        /// The county goes into the config's `[database] schema` there (default `public`).
         #[arg(long, value_name = "URL")]
         to: Option<String>,
         /// The county's published anchors of its audit chain, carried into the database's
@@ -31,8 +33,9 @@ pub enum Action {
     },
 }
 
-/// The PostgreSQL database named by `--database`, `SUIJI_DATABASE` or `[database] url`.
-pub(crate) fn postgres(cli: &Cli) -> Result<Option<String>, Failed> {
+/// The PostgreSQL database named by `--database`, `SUIJI_DATABASE` or `[database] url`, in
+/// the config's `[database] schema`.
+pub(crate) fn postgres(cli: &Cli) -> Result<Option<Place>, Failed> {
     Ok(database::configured(&cli.config, cli.database.as_deref())?)
 }
 
@@ -76,9 +79,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     match &args.action {
         Action::Migrate { from, to, anchors } => {
             let to = match to {
-                Some(url) => url.clone(),
-                None => postgres(cli)?.ok_or(DatabaseError::NoDestination)?,
-            };
+                Some(url) => database::configured(&cli.config, Some(url))?,
+                None => postgres(cli)?,
+            }
+            .ok_or(DatabaseError::NoDestination)?;
             let anchors = anchors.clone().or_else(|| published_anchors(cli));
             let m = database::migrate(from, &to, anchors.as_deref())?;
             outln!("copied {} into {}", from.display(), m.database);

@@ -58,7 +58,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         now: now_local(&loaded),
     };
     let database = super::db::postgres(cli)?;
-    let drawn = crate::jobs::draw::run_on(&loaded, &input, None, database.as_deref())?;
+    let drawn = crate::jobs::draw::run_on(&loaded, &input, None, database.as_ref())?;
     let issued = &drawn.issued;
     out!(
         "{}",

@@ -115,7 +115,7 @@ pub(crate) fn open_read_only(
     cli: &Cli,
 ) -> Result<crate::jobs::Context<Box<dyn crate::store::RecordStore>>, Failed> {
     let database = db::postgres(cli)?;
-    let cx = crate::jobs::open_read_only_on(&cli.config, database.as_deref())?;
+    let cx = crate::jobs::open_read_only_on(&cli.config, database.as_ref())?;
     warn(&cx.loaded);
     Ok(cx)
 }
@@ -354,7 +354,7 @@ pub(crate) fn say(level: Level, text: &str) {
 /// Loads the rules; shows their warnings.
 pub(crate) fn load_rules(cli: &Cli) -> Result<crate::rules::Loaded, Failed> {
     let database = db::postgres(cli)?;
-    let loaded = crate::jobs::load_rules_on(&cli.config, database.as_deref())?;
+    let loaded = crate::jobs::load_rules_on(&cli.config, database.as_ref())?;
     warn(&loaded);
     Ok(loaded)
 }

@@ -57,7 +57,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let loaded = super::load_rules(cli)?;
     let cal = crate::jobs::load_calendar(&loaded, false)?;
     let database = super::db::postgres(cli)?;
-    let mut store = crate::jobs::open_result_store(&loaded, database.as_deref())?;
+    let mut store = crate::jobs::open_result_store(&loaded, database.as_ref())?;
     let input = Input {
         as_of: args.today,
         today: today_local(&loaded),

@@ -41,7 +41,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         Some(url) => {
             let config =
                 crate::rules::load_config(&cli.config).map_err(crate::jobs::SetupError::Config)?;
-            let store = crate::store::pg::PgStore::open(url)?;
+            let store = crate::store::pg::PgStore::open_at(url)?;
             // The anchors are the database's: this node's file is written from them.
             let anchors = crate::jobs::anchor::write_from(&config.output_dir, &store)?;
             (config, Box::new(store), Some(anchors))

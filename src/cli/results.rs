@@ -80,7 +80,7 @@ pub(crate) fn today_local(loaded: &Loaded) -> NaiveDate {
 /// The database results are recorded in: PostgreSQL's when one is named, else the SQLite file.
 fn open_results(cli: &Cli, loaded: &Loaded) -> Result<Box<dyn crate::store::ResultStore>, Failed> {
     let database = super::db::postgres(cli)?;
-    Ok(crate::jobs::open_result_store(loaded, database.as_deref())?)
+    Ok(crate::jobs::open_result_store(loaded, database.as_ref())?)
 }
 
 pub(crate) fn run_one(cli: &Cli, args: &ResultArgs) -> Result<i32, Failed> {

@@ -73,7 +73,7 @@ fn read_password(stdin: bool) -> Result<String, Failed> {
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let loaded = super::load_rules(cli)?;
     let database = super::db::postgres(cli)?;
-    let mut store = crate::jobs::open_user_store(&loaded, database.as_deref())?;
+    let mut store = crate::jobs::open_user_store(&loaded, database.as_ref())?;
     let at = now_local(&loaded);
     let actor = actor();
     let stamp = Stamp {

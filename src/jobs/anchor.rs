@@ -297,12 +297,12 @@ pub fn verify_against(store: &dyn AuditLog, source: &str) -> Result<AnchorCheck,
 /// PostgreSQL the node's `anchors.json` is written from the database's anchors either way.
 pub fn daily(
     config: &Path,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Anchor>, AnchorError> {
     let config = crate::rules::load_config(config).map_err(SetupError::Config)?;
     let mut store: Box<dyn DrawStore> = match database {
-        Some(url) => Box::new(PgStore::open(url)?),
+        Some(url) => Box::new(PgStore::open_at(url)?),
         None => Box::new(Store::open(&config.data_dir)?),
     };
     let at = now

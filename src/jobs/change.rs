@@ -110,14 +110,14 @@ pub fn open(config: &std::path::Path) -> Result<(Store, chrono_tz::Tz), ChangeEr
 /// crash left staged put in place there too).
 pub fn open_on(
     config: &std::path::Path,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
 ) -> Result<(Box<dyn DrawStore>, chrono_tz::Tz), ChangeError> {
     let Some(url) = database else {
         let (store, tz) = open(config)?;
         return Ok((Box::new(store), tz));
     };
     let config = crate::rules::load_config(config).map_err(super::SetupError::Config)?;
-    let store = crate::store::pg::PgStore::open(url)?;
+    let store = crate::store::pg::PgStore::open_at(url)?;
     super::sweep::restore(&config.output_dir, &store);
     Ok((Box::new(store), config.timezone))
 }

@@ -161,7 +161,7 @@ pub fn commit_on(
     loaded: &Loaded,
     input: &Input,
     origin: Option<&crate::store::Origin>,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
 ) -> Result<Commitment, CommitError> {
     super::require_in_force(loaded, &input.matter)?;
     let tz = loaded.model.config.timezone;

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::SetupError;
 use crate::diag::{Fault, Problem, Report};
-use crate::store::pg::{Copied, PgStore, is_postgres_url};
+use crate::store::pg::{Copied, PgStore, Place, is_postgres_url};
 use crate::store::{
     Anchor, AnchorCheck, AuditBreak, AuditLog, AuditReport, Store, StoreError, check_anchors,
 };
@@ -46,6 +47,8 @@ pub enum DatabaseError {
     NoDestination,
     #[error(transparent)]
     Anchors(Box<super::anchor::AnchorError>),
+    #[error(transparent)]
+    Config(Box<SetupError>),
     #[error("the published anchors in {} do not agree with the SQLite file's chain, so nothing is copied: {check}", path.display())]
     AnchorsDisagree {
         path: PathBuf,
@@ -62,11 +65,15 @@ impl Problem for DatabaseError {
         match self {
             DatabaseError::Store(_) | DatabaseError::SourceBroken { .. } => Fault::Failed,
             DatabaseError::Anchors(e) => e.fault(),
+            DatabaseError::Config(e) => e.fault(),
             _ => Fault::Invalid,
         }
     }
 
     fn report(&self) -> Report {
+        if let DatabaseError::Config(e) = self {
+            return e.report();
+        }
         let help: &[&str] = match self {
             DatabaseError::NotPostgres { .. } => {
                 &["write postgres://USER:PASSWORD@HOST:5432/DATABASE"]
@@ -89,41 +96,63 @@ impl Problem for DatabaseError {
             DatabaseError::NotYet { .. } => &[
                 "on PostgreSQL this suiji runs `db migrate`, `run`, `simulate`, `status`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `result`, `results`, `publish`, `report`, `regenerate`, `audit`, `user` and `serve` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
             ],
-            DatabaseError::Store(_) => &[],
+            DatabaseError::Store(_) | DatabaseError::Config(_) => &[],
         };
         Report::error(crate::diag::chain(self), help)
     }
 }
 
 /// The PostgreSQL database the command works on: `given` (`--database` or `SUIJI_DATABASE`)
-/// when set, else `[database] url` of the config; `None` for the SQLite file. A config that
-/// cannot be read names none here (the command reports its problems itself).
-pub fn configured(config: &Path, given: Option<&str>) -> Result<Option<String>, DatabaseError> {
-    if let Some(url) = given.filter(|u| !u.trim().is_empty()) {
-        if !is_postgres_url(url) {
+/// when set, else `[database] url` of the config, in the config's `[database] schema` (the
+/// bureau's own; `public` without one); `None` for the SQLite file. A config that cannot be
+/// read names no database here (the command reports its problems itself); with a database
+/// given, its schema is still read from it (`rules::database_schema_alone`).
+pub fn configured(config: &Path, given: Option<&str>) -> Result<Option<Place>, DatabaseError> {
+    let loaded = crate::rules::load_config(config);
+    let url = match given.filter(|u| !u.trim().is_empty()) {
+        Some(url) if !is_postgres_url(url) => {
             return Err(DatabaseError::NotPostgres { given: url.into() });
         }
-        return Ok(Some(url.to_string()));
-    }
-    Ok(crate::rules::load_config(config)
-        .ok()
-        .and_then(|c| c.database_url))
+        Some(url) => url.to_string(),
+        None => match loaded.as_ref().ok().and_then(|c| c.database_url.clone()) {
+            Some(url) => url,
+            None => return Ok(None),
+        },
+    };
+    let schema = match loaded {
+        Ok(c) => c.database_schema,
+        Err(_) if !config.exists() => None,
+        Err(e) => schema_of_unreadable(config, e)?,
+    };
+    Ok(Some(Place::with(url, schema.as_deref())?))
 }
 
-/// Opens the PostgreSQL database at `url` (migrating its schema), as the audit commands read it.
-pub fn open(url: &str) -> Result<PgStore, DatabaseError> {
-    Ok(PgStore::open(url)?)
+/// The `[database] schema` of a config that has other problems (the command reports those
+/// itself): read from its TOML alone. A config whose TOML cannot be read, or whose schema is
+/// not a plain name, is refused with its problems: the bureau's schema is not known, and no
+/// other schema may be used instead.
+fn schema_of_unreadable(
+    config: &Path,
+    problems: crate::rules::LoadError,
+) -> Result<Option<String>, DatabaseError> {
+    crate::rules::database_schema_alone(config)
+        .ok_or_else(|| DatabaseError::Config(Box::new(SetupError::Config(problems))))
 }
 
-/// Copies the SQLite file `from` into the empty PostgreSQL database `to`: every table, the
+/// Opens the PostgreSQL database at `place` (migrating its schema), as the audit commands read it.
+pub fn open(place: &Place) -> Result<PgStore, DatabaseError> {
+    Ok(PgStore::open_at(place)?)
+}
+
+/// Copies the SQLite file `from` into the empty PostgreSQL database and schema `to`: every table, the
 /// snapshots kept as files beside it (`snapshots/`) and the anchors of its chain published in
 /// `anchors` (the county's `out/public/anchors.json`, when it has one), in one transaction,
 /// committed only when every count matches and every file its hash; then walks the chain on
 /// PostgreSQL. A source whose chain is broken, or whose published anchors it contradicts, is
 /// not copied.
-pub fn migrate(from: &Path, to: &str, anchors: Option<&Path>) -> Result<Migrated, DatabaseError> {
-    if !is_postgres_url(to) {
-        return Err(DatabaseError::NotPostgres { given: to.into() });
+pub fn migrate(from: &Path, to: &Place, anchors: Option<&Path>) -> Result<Migrated, DatabaseError> {
+    if !is_postgres_url(to.url()) {
+        return Err(DatabaseError::NotPostgres { given: to.shown() });
     }
     if !from.is_file() {
         return Err(DatabaseError::NoSource {
@@ -144,7 +173,7 @@ pub fn migrate(from: &Path, to: &str, anchors: Option<&Path>) -> Result<Migrated
         Some(path) => published_anchors(&source, path)?,
         None => Vec::new(),
     };
-    let dest = PgStore::open(to)?;
+    let dest = PgStore::open_at(to)?;
     let copied = dest.copy_from_sqlite(&source, &published)?;
     let after = dest.verify_audit()?;
     Ok(Migrated {

@@ -172,7 +172,7 @@ pub fn run_on(
     loaded: &Loaded,
     input: &Input,
     origin: Option<&Origin>,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
 ) -> Result<Drawn, DrawError> {
     super::require_in_force(loaded, &input.matter)?;
     let cal = load_calendar(loaded, false)?;
@@ -235,12 +235,12 @@ pub fn run_on(
 /// draw files a crash left staged are put in place (or removed) first, as [`open_store`] does.
 pub(crate) fn open_draw_store(
     loaded: &Loaded,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
 ) -> Result<Box<dyn DrawStore>, SetupError> {
     let Some(url) = database else {
         return Ok(Box::new(open_store(loaded)?));
     };
-    let store = PgStore::open(url)?;
+    let store = PgStore::open_at(url)?;
     let out = &loaded.model.config.output_dir;
     super::sweep::restore(out, &store);
     super::sweep::orphans(out, &store);

@@ -48,7 +48,7 @@ pub struct Held {
     /// How many times the files' bytes were read to be compared.
     reads: AtomicUsize,
     /// The PostgreSQL database whose approved rule versions are followed, if any.
-    database: Option<String>,
+    database: Option<crate::store::pg::Place>,
     /// The connection that asks it for the latest approved version.
     watch: Mutex<Option<PgStore>>,
 }
@@ -95,10 +95,10 @@ impl Held {
         }
     }
 
-    /// The same, following the rule versions approved on the PostgreSQL database at `url`
+    /// The same, following the rule versions approved on the PostgreSQL database (and schema) at `url`
     /// (when one is given): the rules are loaded as on that database, and again whenever a
     /// version is approved there.
-    pub fn on_database(mut self, url: Option<String>) -> Held {
+    pub fn on_database(mut self, url: Option<crate::store::pg::Place>) -> Held {
         self.database = url;
         if let Some(Some(version)) = self.approved()
             && let Some(h) = self.lock().as_mut()
@@ -112,10 +112,10 @@ impl Held {
     /// cannot be asked (then the held rules stay: a database that does not answer fails the
     /// request that needs it, not the rules).
     fn approved(&self) -> Option<Option<i64>> {
-        let url = self.database.as_deref()?;
+        let url = self.database.as_ref()?;
         let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
         if watch.as_ref().is_none_or(|s| !s.is_open()) {
-            *watch = PgStore::open(url).ok();
+            *watch = PgStore::open_at(url).ok();
         }
         watch.as_ref()?.latest_rule_version_id().ok()
     }
@@ -234,7 +234,7 @@ impl Held {
             return Ok((h.loaded.clone(), h.cal.clone()));
         }
         *held = None;
-        let loaded = load_rules_on(&self.config, self.database.as_deref())?;
+        let loaded = load_rules_on(&self.config, self.database.as_ref())?;
         let cfg = &loaded.model.config;
         let (rules_dir, holidays_dir) = (cfg.rules_dir.clone(), cfg.holidays_dir.clone());
         let cal = load_calendar(&loaded, false).ok().map(Arc::new);

@@ -31,7 +31,7 @@ pub struct Leader {
 
 impl Leader {
     /// The node of this process (`host:pid`) on the database at `url`, trying every `retry`.
-    pub fn new(url: &str, retry: Duration) -> Leader {
+    pub fn new(url: &crate::store::pg::Place, retry: Duration) -> Leader {
         let host = crate::store::Origin::of_process().host;
         let node = format!("{host}:{}", std::process::id());
         Leader {

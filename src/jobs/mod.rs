@@ -216,7 +216,10 @@ pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
 
 /// [`load_rules`], the versions read from the PostgreSQL database at `database` when one is
 /// named (a shared deployment keeps them there, so every node draws with the same).
-pub fn load_rules_on(config: &Path, database: Option<&str>) -> Result<Loaded, SetupError> {
+pub fn load_rules_on(
+    config: &Path,
+    database: Option<&crate::store::pg::Place>,
+) -> Result<Loaded, SetupError> {
     let Ok(cfg) = crate::rules::load_config(config) else {
         return load_disk_rules(config);
     };
@@ -224,7 +227,7 @@ pub fn load_rules_on(config: &Path, database: Option<&str>) -> Result<Loaded, Se
         return load_disk_rules(config);
     }
     let latest = match database {
-        Some(url) => crate::store::pg::PgStore::open(url)?.latest_rule_version()?,
+        Some(url) => crate::store::pg::PgStore::open_at(url)?.latest_rule_version()?,
         None => Store::open_read_only(&cfg.data_dir)?.latest_rule_version()?,
     };
     let Some(latest) = latest else {
@@ -322,12 +325,12 @@ pub fn open_store(loaded: &Loaded) -> Result<Store, SetupError> {
 /// put in place (or removed) first, on either database.
 pub fn open_result_store(
     loaded: &Loaded,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
 ) -> Result<Box<dyn crate::store::ResultStore>, SetupError> {
     let Some(url) = database else {
         return Ok(Box::new(open_store(loaded)?));
     };
-    let store = crate::store::pg::PgStore::open(url)?;
+    let store = crate::store::pg::PgStore::open_at(url)?;
     sweep::restore(&loaded.model.config.output_dir, &store);
     sweep::orphans(&loaded.model.config.output_dir, &store);
     Ok(Box::new(store))
@@ -337,10 +340,10 @@ pub fn open_result_store(
 /// `database` when one is named, else the SQLite file of [`open_store`].
 pub fn open_user_store(
     loaded: &Loaded,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
 ) -> Result<Box<dyn crate::store::UserStore>, SetupError> {
     match database {
-        Some(url) => Ok(Box::new(crate::store::pg::PgStore::open(url)?)),
+        Some(url) => Ok(Box::new(crate::store::pg::PgStore::open_at(url)?)),
         None => Ok(Box::new(open_store(loaded)?)),
     }
 }
@@ -415,7 +418,7 @@ pub fn open_read_only(config: &Path) -> Result<Context, SetupError> {
 /// `publish --credit`).
 pub fn open_read_only_on(
     config: &Path,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
 ) -> Result<Context<Box<dyn RecordStore>>, SetupError> {
     let Some(url) = database else {
         let Context { loaded, cal, store } = open_read_only(config)?;
@@ -424,7 +427,7 @@ pub fn open_read_only_on(
     };
     let loaded = load_rules_on(config, Some(url))?;
     let cal = load_calendar(&loaded, false)?;
-    let store: Box<dyn RecordStore> = Box::new(crate::store::pg::PgStore::open(url)?);
+    let store: Box<dyn RecordStore> = Box::new(crate::store::pg::PgStore::open_at(url)?);
     sweep::report(&loaded.model.config.output_dir);
     Ok(Context { loaded, cal, store })
 }

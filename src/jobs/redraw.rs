@@ -8,7 +8,7 @@
 
 use crate::diag::{Fault, Problem, Report};
 use crate::rules::Loaded;
-use crate::store::{Store, StoreError};
+use crate::store::{RedrawStore, StoreError};
 
 /// A request for a redraw.
 #[derive(Debug, Clone)]
@@ -119,7 +119,7 @@ impl Problem for RedrawError {
 /// approved: on a database of real records.
 fn needs_commitment(
     loaded: &Loaded,
-    store: &Store,
+    store: &(impl RedrawStore + ?Sized),
     old: &crate::store::DrawRow,
 ) -> Result<bool, StoreError> {
     let public = loaded.model.public_seeds(&old.record.matter)
@@ -129,7 +129,11 @@ fn needs_commitment(
 
 /// Records a request to redraw an active draw; a redraw that must reveal a commitment of its
 /// own is recorded as such ([`Request::public`]).
-pub fn ask(loaded: &Loaded, store: &mut Store, a: &Ask) -> Result<i64, RedrawError> {
+pub fn ask(
+    loaded: &Loaded,
+    store: &mut (impl RedrawStore + ?Sized),
+    a: &Ask,
+) -> Result<i64, RedrawError> {
     if a.reason.trim().is_empty() {
         return Err(RedrawError::NoReason);
     }
@@ -147,7 +151,7 @@ pub fn ask(loaded: &Loaded, store: &mut Store, a: &Ask) -> Result<i64, RedrawErr
 }
 
 /// Every request, newest first.
-pub fn list(store: &Store) -> Result<Vec<Request>, StoreError> {
+pub fn list(store: &(impl RedrawStore + ?Sized)) -> Result<Vec<Request>, StoreError> {
     Ok(store
         .redraw_requests()?
         .into_iter()
@@ -171,7 +175,7 @@ pub fn list(store: &Store) -> Result<Vec<Request>, StoreError> {
 /// the approver's department covers a matter.
 pub fn decide(
     loaded: &Loaded,
-    store: &mut Store,
+    store: &mut (impl RedrawStore + ?Sized),
     d: &Decide,
     sees: impl Fn(&str) -> bool,
 ) -> Result<Option<i64>, RedrawError> {
@@ -216,7 +220,8 @@ pub fn decide(
         actor: req.requested_by.clone(),
         now: d.at.clone(),
     };
-    let drawn = super::draw::run_as(loaded, &input, Some(store.origin()))?;
+    let place = store.place();
+    let drawn = super::draw::run_on(loaded, &input, Some(store.origin()), place.as_ref())?;
     let new = drawn.issued.draw_id;
     store.decide_redraw(d.id, true, new, &d.actor, &d.at)?;
     Ok(new)
@@ -225,7 +230,7 @@ pub fn decide(
 /// Approved request `id`, waiting for its own commitment and value, of a matter `sees`
 /// covers, whose draw is still the active one.
 fn waiting_request(
-    store: &Store,
+    store: &(impl RedrawStore + ?Sized),
     id: i64,
     sees: impl Fn(&str) -> bool,
 ) -> Result<Request, RedrawError> {
@@ -244,7 +249,11 @@ fn waiting_request(
 
 /// The approved request of (matter, period) whose redraw waits for its own commitment and
 /// value, if any.
-pub fn waiting(store: &Store, matter: &str, period: &str) -> Result<Option<Request>, StoreError> {
+pub fn waiting(
+    store: &(impl RedrawStore + ?Sized),
+    matter: &str,
+    period: &str,
+) -> Result<Option<Request>, StoreError> {
     let Some(active) = store.active_draw(matter, period)? else {
         return Ok(None);
     };
@@ -268,7 +277,7 @@ pub struct Commit {
 /// later (recorded, audited with the actor, published and anchored as every commitment).
 pub fn commit(
     loaded: &Loaded,
-    store: &Store,
+    store: &(impl RedrawStore + ?Sized),
     c: &Commit,
     sees: impl Fn(&str) -> bool,
 ) -> Result<crate::store::Commitment, RedrawError> {
@@ -282,10 +291,12 @@ pub fn commit(
         now: c.now.clone(),
         redraw: true,
     };
-    Ok(super::commit::commit_as(
+    let place = store.place();
+    Ok(super::commit::commit_on(
         loaded,
         &input,
         Some(store.origin()),
+        place.as_ref(),
     )?)
 }
 
@@ -304,7 +315,7 @@ pub struct Reveal {
 /// and approver, and `r.actor` as who drew. Returns the new draw.
 pub fn reveal(
     loaded: &Loaded,
-    store: &Store,
+    store: &(impl RedrawStore + ?Sized),
     r: &Reveal,
     sees: impl Fn(&str) -> bool,
 ) -> Result<Option<i64>, RedrawError> {
@@ -324,6 +335,7 @@ pub fn reveal(
         actor: r.actor.clone(),
         now: r.now.clone(),
     };
-    let drawn = super::draw::run_as(loaded, &input, Some(store.origin()))?;
+    let place = store.place();
+    let drawn = super::draw::run_on(loaded, &input, Some(store.origin()), place.as_ref())?;
     Ok(drawn.issued.draw_id)
 }

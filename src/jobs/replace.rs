@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Fault, Location, Problem, Report};
 use crate::rules::Loaded;
-use crate::store::{RegistryAudit, Store, StoreError};
+use crate::store::{RegistryAudit, RegistryLog, StoreError};
 
 /// Which registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +110,11 @@ fn extension(p: &Path) -> String {
 }
 
 /// Checks an upload and, if it is good, puts it in place of the configured file.
-pub fn replace(loaded: &Loaded, store: &mut Store, up: &Upload) -> Result<Replaced, ReplaceError> {
+pub fn replace(
+    loaded: &Loaded,
+    store: &mut (impl RegistryLog + ?Sized),
+    up: &Upload,
+) -> Result<Replaced, ReplaceError> {
     let cfg = &loaded.model.config;
     let files = match up.kind {
         Kind::Targets => &cfg.registries.targets,
@@ -276,7 +280,7 @@ pub type Replacement = (String, String, RegistryAudit);
 /// (newest first) as (when, who, what).
 pub fn current(
     loaded: &Loaded,
-    store: &Store,
+    store: &(impl RegistryLog + ?Sized),
 ) -> Result<(Vec<Current>, Vec<Replacement>), StoreError> {
     let cfg = &loaded.model.config;
     let history = store.registry_replacements()?;

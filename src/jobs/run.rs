@@ -59,7 +59,7 @@ pub struct RunInput {
     pub since: Option<NaiveDate>,
     /// The PostgreSQL database of a shared deployment (else the SQLite file of the data
     /// folder): the node holding the scheduler's lease issues the draws.
-    pub database: Option<String>,
+    pub database: Option<crate::store::pg::Place>,
     /// How often a node without the lease tries to take it.
     pub lease_retry: std::time::Duration,
     /// The clock is not the system's (a testing aid, `SUIJI_TEST_CLOCK`), named so: refused
@@ -102,7 +102,7 @@ fn issued(e: SchedulerEvent) -> bool {
 /// it (or, with `once`, after what is due now). Signals and rule edits reload the rules.
 pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<Ran, RunError> {
     let cal = load_calendar(&loaded, false)?;
-    let mut store = open_service_store(&loaded, input.database.as_deref())?;
+    let mut store = open_service_store(&loaded, input.database.as_ref())?;
     super::refuse_seed_file(&loaded, &*store)?;
     if let Some(clock) = &input.simulated_clock
         && !store.is_simulation()?
@@ -167,10 +167,10 @@ pub fn serve(loaded: Loaded, clock: &mut dyn Clock, input: &RunInput) -> Result<
 /// moves the files of a draw the holder is placing).
 fn open_service_store(
     loaded: &Loaded,
-    database: Option<&str>,
+    database: Option<&crate::store::pg::Place>,
 ) -> Result<Box<dyn ServiceStore>, SetupError> {
     match database {
-        Some(url) => Ok(Box::new(crate::store::pg::PgStore::open(url)?)),
+        Some(url) => Ok(Box::new(crate::store::pg::PgStore::open_at(url)?)),
         None => Ok(Box::new(open_store(loaded)?)),
     }
 }
@@ -249,7 +249,7 @@ pub struct SimulateInput {
     pub seed: SeedChoice,
     /// The PostgreSQL database to simulate on (marked as a simulation, as the SQLite file
     /// is), else the SQLite file of the data folder.
-    pub database: Option<String>,
+    pub database: Option<crate::store::pg::Place>,
 }
 
 /// One draw of a simulated year.
@@ -299,7 +299,7 @@ fn stamp_of(loaded: &Loaded, now: NaiveDateTime) -> String {
 pub fn simulate(loaded: Loaded, input: &SimulateInput) -> Result<Simulated, RunError> {
     let cal = load_calendar(&loaded, false)?;
     let official = require_year(&cal, input.year)?;
-    let mut store = open_service_store(&loaded, input.database.as_deref())?;
+    let mut store = open_service_store(&loaded, input.database.as_ref())?;
     let start = year_start(input.year);
     // A simulation's times are simulated: its database says so, and so does every document
     // made from it. A database holding real records is refused.

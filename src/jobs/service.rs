@@ -204,7 +204,7 @@ pub struct Service {
     pub store: Box<dyn ServiceStore>,
     /// The PostgreSQL database `store` is, when it is one: the service's own commitments and
     /// the approved rules it reloads are there too.
-    pub database: Option<String>,
+    pub database: Option<crate::store::pg::Place>,
     pub actor: String,
     /// Draws issued before this are not the service's business.
     pub since: NaiveDateTime,
@@ -584,7 +584,7 @@ impl Service {
                 now: self.stamp(now),
                 redraw: false,
             };
-            match super::commit::commit_on(&self.loaded, &input, None, self.database.as_deref()) {
+            match super::commit::commit_on(&self.loaded, &input, None, self.database.as_ref()) {
                 Ok(k) => {
                     self.fetch_failures.remove(&key);
                     tracing::info!(matter = %d.matter, period = %d.period.id, "committed to {} announced {} (commitment #{})", k.source, k.source_time, k.id);
@@ -867,7 +867,7 @@ impl Service {
     /// event that left the rules as they were (a `touch`, an editor's backup file) is not.
     pub fn reload(&mut self, why: &str, now: NaiveDateTime) -> Result<String, String> {
         self.seen_version = self.latest_version();
-        match super::load_rules_on(&self.config, self.database.as_deref()).and_then(|new| {
+        match super::load_rules_on(&self.config, self.database.as_ref()).and_then(|new| {
             super::refuse_seed_file(&new, &*self.store)?;
             Ok(new)
         }) {

@@ -464,7 +464,7 @@ pub struct Input {
     pub config: std::path::PathBuf,
     /// The PostgreSQL database holding the draw (its archived inputs are there too); `None`:
     /// the SQLite file in the data folder.
-    pub database: Option<String>,
+    pub database: Option<crate::store::pg::Place>,
 }
 
 /// The outcome of re-running a recorded draw.
@@ -524,7 +524,7 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         },
     };
     let store: Box<dyn DrawStore> = match &input.database {
-        Some(url) => Box::new(crate::store::pg::PgStore::open(url)?),
+        Some(url) => Box::new(crate::store::pg::PgStore::open_at(url)?),
         None => Box::new(Store::open_read_only(&data)?),
     };
     let store = &*store;

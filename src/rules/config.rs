@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::rules::model::{
     Algorithm, Approval, Bureau, Config, PlanText, Registries, SeedSourceConfig, TrustedProxy,
 };
-use crate::rules::reader::{Cx, Table, parse};
+use crate::rules::reader::{Cx, Sp, Table, parse};
 use crate::script::ScriptLimits;
 
 const TOP_KEYS: &[&str] = &[
@@ -47,7 +47,7 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let algorithm = read_draw(&mut top, cx);
     let approval = read_approval(&mut top, cx);
     let trusted_proxies = read_web(&mut top, cx);
-    let database_url = read_database(&mut top, cx);
+    let (database_url, database_schema) = read_database(&mut top, cx);
 
     top.finish(TOP_KEYS, cx);
 
@@ -75,16 +75,28 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         shown_root: root.to_path_buf(),
         trusted_proxies,
         database_url,
+        database_schema,
     })
 }
 
-/// `[database] url`: the PostgreSQL database of a shared deployment (absent: the SQLite file
-/// in the data folder).
-fn read_database(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<String> {
-    let mut t = top.table("database", cx)?;
+/// `[database]`: `url`, the PostgreSQL database of a shared deployment (absent: the SQLite file
+/// in the data folder, unless `--database` or `SUIJI_DATABASE` names one), and `schema`, the
+/// bureau's own schema in it (absent: `public`). A schema is accepted without a URL (the
+/// platform may name the database by `SUIJI_DATABASE`) and means nothing on the SQLite file.
+fn read_database(top: &mut Table<'_>, cx: &mut Cx<'_>) -> (Option<String>, Option<String>) {
+    let Some(mut t) = top.table("database", cx) else {
+        return (None, None);
+    };
     let url = t.string("url", cx);
-    t.finish(&["url"], cx);
-    let url = url?;
+    let schema = t.string("schema", cx);
+    t.finish(&["url", "schema"], cx);
+    (
+        url.and_then(|u| database_url(u, cx)),
+        schema.and_then(|s| database_schema(s, cx)),
+    )
+}
+
+fn database_url(url: Sp<String>, cx: &mut Cx<'_>) -> Option<String> {
     if crate::store::pg::is_postgres_url(&url.value) {
         return Some(url.value);
     }
@@ -96,6 +108,22 @@ fn read_database(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Option<String> {
     .help
     .push(
         "write url = \"postgres://USER:PASSWORD@HOST:5432/DATABASE\", or remove [database] to keep the SQLite file in the data folder".into(),
+    );
+    None
+}
+
+fn database_schema(schema: Sp<String>, cx: &mut Cx<'_>) -> Option<String> {
+    let Some(problem) = crate::store::pg::schema_name_problem(&schema.value) else {
+        return Some(schema.value);
+    };
+    cx.error(
+        schema.span,
+        format!("`{}` cannot be a bureau's schema: {problem}", schema.value),
+        "not a plain schema name",
+    )
+    .help
+    .push(
+        "write schema = \"bureau_371326\": lowercase letters, digits and `_`, starting with a letter or `_`, at most 63 bytes, not `pg_…` nor `information_schema`; or remove it to use `public`".into(),
     );
     None
 }

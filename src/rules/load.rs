@@ -51,6 +51,22 @@ pub fn load_config(config_path: &Path) -> Result<Config, LoadError> {
     }
 }
 
+/// The `[database] schema` the config at `config_path` names, read from its TOML alone (for a
+/// config with other problems, whose commands report those themselves): `Some(None)` when it
+/// names none; `None` when its TOML cannot be read or the schema is not a plain name, so that
+/// the bureau's schema is not known.
+pub fn database_schema_alone(config_path: &Path) -> Option<Option<String>> {
+    let text = std::fs::read_to_string(config_path).ok()?;
+    let table = text.parse::<toml::Table>().ok()?;
+    match table.get("database").and_then(|d| d.get("schema")) {
+        None => Some(None),
+        Some(toml::Value::String(s)) if crate::store::pg::schema_name_problem(s).is_none() => {
+            Some(Some(s.clone()))
+        }
+        Some(_) => None,
+    }
+}
+
 fn read_config_file(
     config_path: &Path,
     sources: &mut Sources,

@@ -15,5 +15,6 @@ pub mod values;
 
 pub use archive::Draft;
 pub use load::{
-    LoadError, Loaded, load, load_archived, load_config, load_draft, load_draft_staged,
+    LoadError, Loaded, database_schema_alone, load, load_archived, load_config, load_draft,
+    load_draft_staged,
 };

@@ -117,6 +117,9 @@ pub struct Config {
     /// `[database] url`: the PostgreSQL database of a shared deployment; `None` keeps the
     /// SQLite file in `data_dir`.
     pub database_url: Option<String>,
+    /// `[database] schema`: the bureau's own schema in the PostgreSQL database (a shared
+    /// deployment's bureaus each have one); `None` keeps `public`. Nothing on the SQLite file.
+    pub database_schema: Option<String>,
 }
 
 /// An address or network whose requests come from a trusted reverse proxy.

@@ -2,12 +2,15 @@
 //! SQLite file ([`Store`]) and PostgreSQL ([`PgStore`]).
 //!
 //! The console's pages read and write draws, results, publications, the scheduler's events,
-//! rule versions and accounts through [`RecordStore`] and [`UserStore`]; what it keeps
+//! rule versions, accounts, redraw requests and registry replacements through
+//! [`RecordStore`], [`UserStore`], [`RedrawStore`] and [`RegistryLog`]; what it keeps
 //! between requests is keyed by [`ConsoleStore::change_marker`], which moves with every write
 //! a page can show, made by any process or node.
 
 use super::pg::PgStore;
-use super::{RecordStore, Records, ServiceStore, Store, StoreError, UserStore};
+use super::{
+    RecordStore, Records, RedrawStore, RegistryLog, ServiceStore, Store, StoreError, UserStore,
+};
 
 /// The audit actions a kept page never shows and a kept session never depends on: logins
 /// open new sessions and count failures, and change nothing a page or a live session shows.
@@ -16,11 +19,7 @@ use super::{RecordStore, Records, ServiceStore, Store, StoreError, UserStore};
 pub const UNSEEN_ACTIONS: [&str; 3] = ["login.ok", "login.failed", "login.slowed"];
 
 /// A database the console works on.
-pub trait ConsoleStore: RecordStore + UserStore + Send {
-    /// The SQLite file, when this is one (what the console does on SQLite alone).
-    fn as_sqlite(&self) -> Option<&Store>;
-    /// The same, to write.
-    fn as_sqlite_mut(&mut self) -> Option<&mut Store>;
+pub trait ConsoleStore: RecordStore + UserStore + RedrawStore + RegistryLog + Send {
     /// A value that changes whenever a write that a kept page or session may show is
     /// committed, by any connection of any process. On SQLite its `data_version` (any
     /// commit by another connection: ask on a connection that never writes); on PostgreSQL
@@ -35,14 +34,6 @@ pub trait ConsoleStore: RecordStore + UserStore + Send {
 }
 
 impl ConsoleStore for Store {
-    fn as_sqlite(&self) -> Option<&Store> {
-        Some(self)
-    }
-
-    fn as_sqlite_mut(&mut self) -> Option<&mut Store> {
-        Some(self)
-    }
-
     fn change_marker(&self) -> Result<(i64, i64), StoreError> {
         Ok((self.data_version()?, 0))
     }
@@ -57,14 +48,6 @@ impl ConsoleStore for Store {
 }
 
 impl ConsoleStore for PgStore {
-    fn as_sqlite(&self) -> Option<&Store> {
-        None
-    }
-
-    fn as_sqlite_mut(&mut self) -> Option<&mut Store> {
-        None
-    }
-
     fn change_marker(&self) -> Result<(i64, i64), StoreError> {
         PgStore::change_marker(self)
     }

@@ -67,8 +67,8 @@ pub use records::{
     DrawAudit, LeaseAudit, PublicationAudit, PublicationRecord, PublishedFile, ResultsAudit,
     RulesReloadAudit, SchedulerAudit, SimulationAudit,
 };
-pub use redraws::{RedrawAudit, RedrawRow};
-pub use registries::RegistryAudit;
+pub use redraws::{RedrawAudit, RedrawRow, RedrawStore};
+pub use registries::{RegistryAudit, RegistryLog};
 pub use result_store::{RecordStore, Records, ResultStore};
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use rule_versions::{

@@ -55,9 +55,94 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RedrawRow> {
     })
 }
 
+/// Redraw requests on either database: asked, listed and decided once, each step audited
+/// (`redraw.ask`, `redraw.approve`, `redraw.refuse`) with [`RedrawAudit`]; what
+/// `jobs::redraw` works through, implemented by [`Store`] and `pg::PgStore`.
+pub trait RedrawStore: super::DrawStore {
+    /// Records a redraw request for draw `draw_id`; another undecided request for the same
+    /// draw is refused.
+    fn ask_redraw(
+        &mut self,
+        draw_id: i64,
+        reason: &str,
+        seed_text: &str,
+        by: &str,
+        at: &str,
+    ) -> Result<i64, StoreError>;
+    /// Every redraw request, newest first.
+    fn redraw_requests(&self) -> Result<Vec<RedrawRow>, StoreError>;
+    /// One request.
+    fn redraw_request(&self, id: i64) -> Result<Option<RedrawRow>, StoreError>;
+    /// Records the decision on a request (once: a request decided meanwhile is refused).
+    fn decide_redraw(
+        &mut self,
+        id: i64,
+        approved: bool,
+        new_draw_id: Option<i64>,
+        by: &str,
+        at: &str,
+    ) -> Result<(), StoreError>;
+    /// The PostgreSQL database and schema this is, where a redraw decided here is recorded
+    /// (`None`: the SQLite file of the config's data folder).
+    fn place(&self) -> Option<super::pg::Place>;
+}
+
+impl RedrawStore for Store {
+    fn ask_redraw(
+        &mut self,
+        draw_id: i64,
+        reason: &str,
+        seed_text: &str,
+        by: &str,
+        at: &str,
+    ) -> Result<i64, StoreError> {
+        Store::ask_redraw(self, draw_id, reason, seed_text, by, at)
+    }
+
+    fn redraw_requests(&self) -> Result<Vec<RedrawRow>, StoreError> {
+        Store::redraw_requests(self)
+    }
+
+    fn redraw_request(&self, id: i64) -> Result<Option<RedrawRow>, StoreError> {
+        Store::redraw_request(self, id)
+    }
+
+    fn decide_redraw(
+        &mut self,
+        id: i64,
+        approved: bool,
+        new_draw_id: Option<i64>,
+        by: &str,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        Store::decide_redraw(self, id, approved, new_draw_id, by, at)
+    }
+
+    fn place(&self) -> Option<super::pg::Place> {
+        None
+    }
+}
+
+/// Refused: a request waits for approval already (`draw_id`'s).
+pub(crate) fn already_asked(draw_id: i64) -> Fail {
+    Fail::from(StoreError::invalid(
+        "redraw request",
+        format!("draw #{draw_id} already has a request waiting for approval"),
+    ))
+}
+
+/// The audit entry's action of a decision.
+pub(crate) fn decision_action(approved: bool) -> &'static str {
+    if approved {
+        "redraw.approve"
+    } else {
+        "redraw.refuse"
+    }
+}
+
 /// A request approved without drawing (its redraw reveals a commitment of its own, drawn
 /// later) has as its new draw the one that replaced its draw.
-const SELECT: &str = "SELECT q.id, q.draw_id, d.matter, d.period, q.reason, q.seed_text,
+pub(crate) const SELECT: &str = "SELECT q.id, q.draw_id, d.matter, d.period, q.reason, q.seed_text,
     q.requested_by, q.requested_at, q.approved, q.decided_by, q.decided_at,
     COALESCE(q.new_draw_id, CASE WHEN q.approved = 1
         THEN (SELECT n.id FROM draws n WHERE n.redraw_of = q.draw_id) END)
@@ -82,10 +167,7 @@ impl Store {
                 |r| r.get(0),
             )?;
             if open > 0 {
-                return Err(Fail::from(StoreError::invalid(
-                    "redraw request",
-                    format!("draw #{draw_id} already has a request waiting for approval"),
-                )));
+                return Err(already_asked(draw_id));
             }
             tx.execute(
                 "INSERT INTO redraw_requests (draw_id, reason, seed_text, requested_by, requested_at)
@@ -157,15 +239,10 @@ impl Store {
                 reason,
                 request_id: id,
             };
-            let action = if approved {
-                "redraw.approve"
-            } else {
-                "redraw.refuse"
-            };
             let entry = Entry {
                 at,
                 actor: by,
-                action,
+                action: decision_action(approved),
                 subject: &format!("draw:{draw_id}"),
                 detail: &audit,
                 rows: Rows::None,

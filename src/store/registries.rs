@@ -23,6 +23,70 @@ pub struct RegistryAudit {
     pub uploaded_as: String,
 }
 
+/// Registry replacements on either database: recorded as audit entries, read back as the
+/// registries' history; what `jobs::replace` works through, implemented by [`Store`] and
+/// `pg::PgStore`.
+pub trait RegistryLog {
+    /// Audits a registry replacement (before the file is moved into place).
+    fn record_registry_replace(
+        &mut self,
+        at: &str,
+        actor: &str,
+        audit: &RegistryAudit,
+    ) -> Result<i64, StoreError>;
+    /// Every registry replacement, newest first, as (when, who, what).
+    fn registry_replacements(&self) -> Result<Vec<(String, String, RegistryAudit)>, StoreError>;
+}
+
+impl RegistryLog for Store {
+    fn record_registry_replace(
+        &mut self,
+        at: &str,
+        actor: &str,
+        audit: &RegistryAudit,
+    ) -> Result<i64, StoreError> {
+        Store::record_registry_replace(self, at, actor, audit)
+    }
+
+    fn registry_replacements(&self) -> Result<Vec<(String, String, RegistryAudit)>, StoreError> {
+        Store::registry_replacements(self)
+    }
+}
+
+/// The audit entry of a replacement.
+pub(crate) fn replace_entry<'a>(
+    at: &'a str,
+    actor: &'a str,
+    audit: &'a RegistryAudit,
+) -> Entry<'a, RegistryAudit> {
+    Entry {
+        at,
+        actor,
+        action: "registry.replace",
+        subject: &audit.file,
+        detail: audit,
+        rows: Rows::None,
+    }
+}
+
+/// The replacements among audit entries (at, actor, detail), newest first; an entry whose
+/// detail is not a replacement's is left out.
+pub(crate) fn replacements(
+    rows: impl IntoIterator<Item = (String, String, String)>,
+) -> Vec<(String, String, RegistryAudit)> {
+    rows.into_iter()
+        .filter_map(|(at, actor, detail)| {
+            serde_json::from_str::<RegistryAudit>(&detail)
+                .ok()
+                .map(|a| (at, actor, a))
+        })
+        .collect()
+}
+
+/// The audit entries of replacements, newest first (the same text on both databases).
+pub(crate) const REPLACEMENTS: &str = "SELECT at, actor, detail FROM audit_log
+     WHERE action = 'registry.replace' ORDER BY seq DESC";
+
 impl Store {
     /// Audits a registry replacement (before the file is moved into place).
     pub fn record_registry_replace(
@@ -32,17 +96,7 @@ impl Store {
         audit: &RegistryAudit,
     ) -> Result<i64, StoreError> {
         let origin = self.origin.clone();
-        self.write(|tx| {
-            let entry = Entry {
-                at,
-                actor,
-                action: "registry.replace",
-                subject: &audit.file,
-                detail: audit,
-                rows: Rows::None,
-            };
-            append(tx, &origin, &entry)
-        })
+        self.write(|tx| append(tx, &origin, &replace_entry(at, actor, audit)))
     }
 
     /// Every registry replacement, newest first, as (when, who, what).
@@ -50,25 +104,9 @@ impl Store {
         &self,
     ) -> Result<Vec<(String, String, RegistryAudit)>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT at, actor, detail FROM audit_log WHERE action = 'registry.replace'
-                 ORDER BY seq DESC",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (at, actor, detail) = row?;
-                if let Ok(a) = serde_json::from_str::<RegistryAudit>(&detail) {
-                    out.push((at, actor, a));
-                }
-            }
-            Ok(out)
+            let mut stmt = c.prepare(REPLACEMENTS)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(replacements(rows.collect::<rusqlite::Result<Vec<_>>>()?))
         })
     }
 }

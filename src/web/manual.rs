@@ -220,10 +220,6 @@ fn request_lines(
     store: &dyn crate::store::ConsoleStore,
     user: &crate::jobs::users::User,
 ) -> Result<Vec<RequestLine>, Fail> {
-    // A shared database keeps no redraw requests yet (asking for one is refused there).
-    let Some(store) = store.as_sqlite() else {
-        return Ok(Vec::new());
-    };
     let all = crate::jobs::redraw::list(store).map_err(|e| Fail::of(&e))?;
     Ok(all
         .into_iter()
@@ -415,7 +411,6 @@ fn reveal_redraw(
         actor,
         now,
     };
-    let store = super::sqlite_only(store, REDRAWS)?;
     Ok(match crate::jobs::redraw::reveal(loaded, store, &r, sees) {
         Ok(id) => Ok(id),
         Err(e) => Err(super::report_text(&crate::diag::Problem::report(&e))),
@@ -467,21 +462,13 @@ pub(crate) struct Decision {
 }
 
 /// What a shared deployment cannot do yet, as its page names it.
-const REDRAWS: &str = "重新抽取申请及其审批（法制审核）";
-
-/// The approved redraw of (matter, period) waiting for its draw (none on a shared database,
-/// which keeps no redraw requests yet).
+/// The approved redraw of (matter, period) waiting for its draw.
 fn waiting_redraw(
     store: &dyn crate::store::ConsoleStore,
     matter: &str,
     period: &str,
 ) -> Result<Option<crate::jobs::redraw::Request>, Fail> {
-    match store.as_sqlite() {
-        Some(store) => {
-            crate::jobs::redraw::waiting(store, matter, period).map_err(|e| Fail::of(&e))
-        }
-        None => Ok(None),
-    }
+    crate::jobs::redraw::waiting(store, matter, period).map_err(|e| Fail::of(&e))
 }
 
 /// Records a redraw request, or says on the form why it cannot be asked for here.
@@ -500,7 +487,6 @@ fn ask_redraw(
     if !confirmed {
         return Ok(Err(CHANGED.to_string()));
     }
-    let store = super::sqlite_only_mut(store, REDRAWS)?;
     match crate::jobs::redraw::ask(loaded, store, req) {
         Ok(_) => Ok(Ok(None)),
         Err(e) => Err(Fail::of(&e)),
@@ -537,8 +523,7 @@ pub(crate) async fn commit_redraw(
             now,
         };
         let sees = |m: &str| user.sees(&department_of(&loaded, m));
-        let store = super::sqlite_only(&*store, REDRAWS)?;
-        match crate::jobs::redraw::commit(&loaded, store, &c, sees) {
+        match crate::jobs::redraw::commit(&loaded, &*store, &c, sees) {
             Ok(_) => Ok(Ok(())),
             Err(crate::jobs::redraw::RedrawError::Commit(e)) => Ok(Err(commit_problem(&e))),
             Err(e @ crate::jobs::redraw::RedrawError::NoRequest(_)) => Err(Fail::of(&e)),
@@ -585,8 +570,7 @@ pub(crate) async fn decide(
             actor,
             at: now,
         };
-        let store = super::sqlite_only_mut(&mut *store, REDRAWS)?;
-        crate::jobs::redraw::decide(&loaded, store, &input, |m| {
+        crate::jobs::redraw::decide(&loaded, &mut *store, &input, |m| {
             user.sees(&department_of(&loaded, m))
         })
         .map_err(|e| Fail::of(&e))

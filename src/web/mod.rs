@@ -50,7 +50,7 @@ pub struct Options {
     pub secure_cookies: bool,
     /// The shared PostgreSQL database (`--database`), if any; else the SQLite file of the
     /// config's data folder.
-    pub database: Option<String>,
+    pub database: Option<crate::store::pg::Place>,
 }
 
 /// What every request shares.
@@ -63,7 +63,7 @@ pub struct App {
 struct Inner {
     config: PathBuf,
     /// The shared PostgreSQL database, when the console runs on one (else the SQLite file).
-    database: Option<String>,
+    database: Option<crate::store::pg::Place>,
     /// The rules and the calendar, loaded again when their files change.
     held: crate::jobs::held::Held,
     /// The account and host of this process, for the audit entries its writes make.
@@ -126,7 +126,7 @@ impl App {
 
     /// The same, on the shared PostgreSQL database at `url` (when one is given): every page
     /// reads and writes there, and the rules are those approved there.
-    pub fn on_database(self, url: Option<String>) -> App {
+    pub fn on_database(self, url: Option<crate::store::pg::Place>) -> App {
         self.edit(|inner| {
             let held = std::mem::replace(
                 &mut inner.held,
@@ -310,8 +310,8 @@ impl App {
     }
 
     /// The shared PostgreSQL database the console runs on, if it runs on one.
-    pub(crate) fn database(&self) -> Option<&str> {
-        self.inner.database.as_deref()
+    pub(crate) fn database(&self) -> Option<&crate::store::pg::Place> {
+        self.inner.database.as_ref()
     }
 
     fn config(&self) -> PathBuf {
@@ -446,8 +446,6 @@ pub(crate) enum Fail {
     Invalid(String),
     /// The server could not do it (Chinese text).
     Failed(String),
-    /// What a shared deployment (PostgreSQL) cannot do yet: the feature, in Chinese.
-    NotShared(&'static str),
 }
 
 impl Fail {
@@ -458,7 +456,6 @@ impl Fail {
             Fail::Forbidden => "无权访问".to_string(),
             Fail::NotFound => "未找到".to_string(),
             Fail::Invalid(text) | Fail::Failed(text) => text.clone(),
-            Fail::NotShared(what) => not_shared_text(what),
         }
     }
 
@@ -470,32 +467,6 @@ impl Fail {
             Fault::Failed => Fail::Failed(text),
         }
     }
-}
-
-/// Why a shared deployment refuses `what`, for its page.
-fn not_shared_text(what: &str) -> String {
-    format!(
-        "共享数据库部署暂不支持此功能：{what}。本次未作任何更改。\n\
-         本系统当前连接的是多节点共享的 PostgreSQL 数据库，此功能目前只能在单机部署\
-         （SQLite 数据库）中使用。其余功能不受影响；暂不支持的功能见运维手册\
-         docs/operations.md 的“Not yet on PostgreSQL”一节。"
-    )
-}
-
-/// The SQLite file `store` is, or the page saying a shared deployment cannot do `what` yet.
-pub(crate) fn sqlite_only<'a>(
-    store: &'a dyn crate::store::ConsoleStore,
-    what: &'static str,
-) -> Result<&'a crate::store::Store, Fail> {
-    store.as_sqlite().ok_or(Fail::NotShared(what))
-}
-
-/// As [`sqlite_only`], to write.
-pub(crate) fn sqlite_only_mut<'a>(
-    store: &'a mut dyn crate::store::ConsoleStore,
-    what: &'static str,
-) -> Result<&'a mut crate::store::Store, Fail> {
-    store.as_sqlite_mut().ok_or(Fail::NotShared(what))
 }
 
 /// A report as plain text (no colours), in Chinese, for a `<pre>` on an error page.
@@ -530,11 +501,6 @@ impl IntoResponse for Fail {
                 d,
             ),
             Fail::Failed(d) => (StatusCode::INTERNAL_SERVER_ERROR, "操作失败", d),
-            Fail::NotShared(what) => (
-                StatusCode::NOT_IMPLEMENTED,
-                "共享数据库部署暂不支持此功能",
-                not_shared_text(what),
-            ),
         };
         let page = ErrorPage { title, detail };
         match page.render() {
@@ -577,7 +543,7 @@ pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
         .on_database(database.clone());
     // The database is opened (and brought up to date) before anything listens.
     let setup = |e| ServeError::Setup(Box::new(e));
-    let mut store = crate::jobs::open_result_store(&loaded, database.as_deref()).map_err(setup)?;
+    let mut store = crate::jobs::open_result_store(&loaded, database.as_ref()).map_err(setup)?;
     crate::jobs::refuse_seed_file(&loaded, &*store).map_err(setup)?;
     let now = chrono::Utc::now()
         .with_timezone(&loaded.model.config.timezone)

@@ -15,11 +15,11 @@ use crate::store::{ConsoleStore, Origin, Store, StoreError};
 const KEEP: usize = 8;
 
 /// Where the console's database is: the SQLite file in a data folder, or a PostgreSQL
-/// database (a shared deployment: the only state every node shares).
+/// database and schema (a shared deployment: the only state every node shares).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Place {
     Folder(PathBuf),
-    Server(String),
+    Server(crate::store::pg::Place),
 }
 
 impl Place {
@@ -27,7 +27,7 @@ impl Place {
     pub(crate) fn open(&self, origin: Origin) -> Result<Box<dyn ConsoleStore>, StoreError> {
         Ok(match self {
             Place::Folder(dir) => Box::new(Store::open_as(dir, origin)?),
-            Place::Server(url) => Box::new(PgStore::open_as(url, origin)?),
+            Place::Server(url) => Box::new(PgStore::open_at_as(url, origin)?),
         })
     }
 }

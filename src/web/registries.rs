@@ -86,10 +86,6 @@ pub(crate) fn problem(d: &Diagnostic) -> ProblemLine {
     }
 }
 
-/// What a shared deployment cannot do yet, as its page names it: the registry files are each
-/// node's own, and a replacement is recorded with the file it puts in place.
-const REGISTRIES: &str = "名录库的查看与更新（上传替换名录文件）";
-
 async fn page(
     app: &App,
     viewer: Viewer,
@@ -100,9 +96,8 @@ async fn page(
     let (files, history) = blocking(move || {
         let loaded = app2.rules()?;
         let store = app2.store(None)?;
-        let store = super::sqlite_only(&*store, REGISTRIES)?;
         let (current, history) =
-            crate::jobs::replace::current(&loaded, store).map_err(|e| Fail::of(&e))?;
+            crate::jobs::replace::current(&loaded, &*store).map_err(|e| Fail::of(&e))?;
         let files = current
             .into_iter()
             .map(|c| FileLine {
@@ -190,8 +185,7 @@ pub(crate) async fn upload(
     let result = blocking(move || {
         let loaded = app2.rules()?;
         let mut store = app2.store(Some(&user))?;
-        let store = super::sqlite_only_mut(&mut *store, REGISTRIES)?;
-        Ok(crate::jobs::replace::replace(&loaded, store, &up))
+        Ok(crate::jobs::replace::replace(&loaded, &mut *store, &up))
     })
     .await?;
     use crate::jobs::replace::ReplaceError as E;

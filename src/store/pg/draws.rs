@@ -178,6 +178,16 @@ fn insert_draw(
 /// checks stays the records' until it commits (SQLite's writers take turns by themselves).
 const LOADS_LOCK: i32 = 0x5e2;
 
+/// Takes the [`LOADS_LOCK`] of this schema (each bureau's writers take turns among themselves,
+/// never with another bureau's).
+fn loads_lock(tx: &mut Transaction<'_>) -> R<()> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+        &[&LOADS_LOCK],
+    )?;
+    Ok(())
+}
+
 /// Where the records the loads are counted from stand, as this transaction sees them (read
 /// committed: after [`LOADS_LOCK`], every draw committed before it).
 fn loads_epoch(tx: &mut Transaction<'_>) -> R<LoadsEpoch> {
@@ -238,7 +248,9 @@ fn open_commitments(tx: &mut Transaction<'_>, matter: &str, period: &str) -> R<V
 }
 
 /// The class of the advisory locks that writers of one (matter, period) take in turn (the
-/// two-key form, whose keys never meet the one-key lock of the migrations).
+/// two-key form, whose keys never meet the one-key lock of the migrations), keyed by the
+/// schema and the (matter, period), so two bureaus' draws of the same ids never wait on each
+/// other.
 const DRAW_LOCK: i32 = 0x5e1;
 
 /// Refuses a second draw for the (matter, period) unless it is a redraw, and marks the draw a
@@ -253,7 +265,7 @@ fn supersede_active<'r>(
 ) -> R<(Option<i64>, Option<&'r str>)> {
     let subject = format!("{}\u{1f}{}", r.matter, r.period);
     tx.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || chr(31) || $2))",
         &[&DRAW_LOCK, &subject],
     )?;
     Ok(match (active(tx, &r.matter, &r.period)?, redraw) {
@@ -802,7 +814,7 @@ impl DrawStore for PgStore {
             // Commitments of one (matter, period) take turns, as its draws do.
             let subject = format!("{}\u{1f}{}", k.matter, k.period);
             tx.execute(
-                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || chr(31) || $2))",
                 &[&DRAW_LOCK, &subject],
             )?;
             require_none_open(k, open_commitments(tx, &k.matter, &k.period)?.first())?;
@@ -941,7 +953,7 @@ impl DrawStore for PgStore {
         let origin = self.origin.clone();
         self.write(|tx| {
             change_validate(c)?;
-            tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOADS_LOCK])?;
+            loads_lock(tx)?;
             let status: Option<String> = tx
                 .query_opt(
                     "SELECT status FROM draws WHERE id = $1 FOR UPDATE",
@@ -1018,7 +1030,7 @@ impl DrawStore for PgStore {
         validate(d, &redraw).map_err(|f| f.into_store(Path::new(&self.shown)))?;
         let origin = self.origin.clone();
         self.write(|tx| {
-            tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOADS_LOCK])?;
+            loads_lock(tx)?;
             if let Some(read) = epoch
                 && loads_epoch(tx)? != read
             {

@@ -9,7 +9,7 @@ use super::super::error::{BUSY_TIMEOUT_SECS, pg_detail};
 use super::super::events::{
     EventFilter, EventRow, NewEvent, SchedulerEvent, ServiceAudit, ServiceStore, check_event,
 };
-use super::PgStore;
+use super::{PgStore, Place};
 
 impl ServiceStore for PgStore {
     fn record_event(&mut self, e: &NewEvent) -> Result<i64, StoreError> {
@@ -91,7 +91,7 @@ const KEEPALIVES: (u32, u32, u32) = (5, 5, 3);
 /// take it. The connection's `application_name` names the holder (`suiji-lease host:pid`), for
 /// [`Lease::holder`] and for an operator looking at `pg_stat_activity`.
 pub struct Lease {
-    url: String,
+    place: Place,
     /// This node, as `host:pid`.
     node: String,
     client: Option<postgres::Client>,
@@ -113,10 +113,11 @@ fn lease_name(node: &str) -> String {
 }
 
 impl Lease {
-    /// The lease of the database at `url`, not taken yet, for `node` (`host:pid`).
-    pub fn new(url: &str, node: &str) -> Lease {
+    /// The lease of the database and schema of `place` (each schema has its own), not taken
+    /// yet, for `node` (`host:pid`).
+    pub fn new(place: &Place, node: &str) -> Lease {
         Lease {
-            url: url.to_string(),
+            place: place.clone(),
             node: node.to_string(),
             client: None,
             held: false,
@@ -202,18 +203,14 @@ impl Lease {
     }
 
     fn connect(&self) -> Result<postgres::Client, StoreError> {
-        let (mut config, shown) = super::parse(&self.url)?;
-        config
-            .application_name(&lease_name(&self.node))
-            .keepalives(true)
-            .keepalives_idle(Duration::from_secs(u64::from(KEEPALIVES.0)))
-            .connect_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS));
-        let mut client = config
-            .connect(postgres::NoTls)
-            .map_err(|e| StoreError::Connect {
-                database: shown.clone(),
-                detail: pg_detail(&e),
-            })?;
+        let name = lease_name(&self.node);
+        let (mut client, shown) = self.place.connect(|config| {
+            config
+                .application_name(&name)
+                .keepalives(true)
+                .keepalives_idle(Duration::from_secs(u64::from(KEEPALIVES.0)))
+                .connect_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
+        })?;
         let (idle, interval, count) = KEEPALIVES;
         client
             .batch_execute(&format!(
@@ -229,7 +226,7 @@ impl Lease {
 
     fn failed(&self, e: &postgres::Error) -> StoreError {
         StoreError::Connect {
-            database: super::parse(&self.url).map_or_else(|_| String::new(), |(_, s)| s),
+            database: self.place.shown(),
             detail: pg_detail(e),
         }
     }

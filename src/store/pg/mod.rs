@@ -26,6 +26,7 @@
 
 mod anchors;
 pub(crate) mod audit;
+mod console;
 pub(crate) mod copy;
 mod draws;
 mod events;
@@ -55,7 +56,9 @@ pub fn is_postgres_url(text: &str) -> bool {
 /// An open PostgreSQL database. One connection; each process (or thread) opens its own.
 pub struct PgStore {
     client: RefCell<postgres::Client>,
-    /// The URL without its password: what messages show.
+    /// The database and schema this handle is open on.
+    place: Place,
+    /// The URL without its password (and the schema): what messages show.
     shown: String,
     /// Who writes through this handle, recorded with every audit entry.
     origin: Origin,
@@ -73,22 +76,31 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user:password@host:port/dbname`) and brings the schema
-    /// up to date. A database with tables of its own but no suiji schema, or one written by a
-    /// newer suiji, is refused untouched.
+    /// Connects to `url` (`postgres://user:password@host:port/dbname`), in the schema the
+    /// role's `search_path` names (`public`), and brings the schema up to date. A database
+    /// with tables of its own but no suiji schema, or one written by a newer suiji, is refused
+    /// untouched.
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
-        PgStore::open_as(url, Origin::of_process())
+        PgStore::open_at(&Place::new(url))
     }
 
-    /// As [`PgStore::open`], its writes recorded as made by `origin`.
-    pub fn open_as(url: &str, origin: Origin) -> Result<PgStore, StoreError> {
-        let (config, shown) = parse(url)?;
-        let mut client =
-            may_block(|| config.connect(postgres::NoTls)).map_err(|e| StoreError::Connect {
-                database: shown.clone(),
-                detail: pg_detail(&e),
-            })?;
-        may_block(|| schema::migrate(&mut client)).map_err(|f| f.into_store(Path::new(&shown)))?;
+    /// As [`PgStore::open`], in the schema `schema` (made when missing): a bureau's own, or
+    /// `platform` for the platform's administrators. Its writes are recorded as made by
+    /// `origin`. A name that is not a plain identifier is refused before connecting.
+    pub fn open_in(url: &str, schema: &str, origin: Origin) -> Result<PgStore, StoreError> {
+        PgStore::open_at_as(&Place::in_schema(url, schema)?, origin)
+    }
+
+    /// Connects to the database and schema of `place` and brings its schema up to date.
+    pub fn open_at(place: &Place) -> Result<PgStore, StoreError> {
+        PgStore::open_at_as(place, Origin::of_process())
+    }
+
+    /// As [`PgStore::open_at`], its writes recorded as made by `origin`.
+    pub fn open_at_as(place: &Place, origin: Origin) -> Result<PgStore, StoreError> {
+        let (mut client, shown) = place.connect(|c| c)?;
+        may_block(|| schema::migrate(&mut client, place.schema()))
+            .map_err(|f| f.into_store(Path::new(&shown)))?;
         let work = tempfile::Builder::new()
             .prefix("suiji-pg-")
             .tempdir()
@@ -98,6 +110,7 @@ impl PgStore {
             })?;
         Ok(PgStore {
             client: RefCell::new(client),
+            place: place.clone(),
             shown,
             origin,
             work,
@@ -107,6 +120,11 @@ impl PgStore {
     /// The database, as messages show it (the URL without its password).
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// The database and schema this handle is open on.
+    pub fn place(&self) -> &Place {
+        &self.place
     }
 
     /// Who writes through this handle.
@@ -186,6 +204,122 @@ pub fn may_block<T>(f: impl FnOnce() -> T) -> T {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
     }
+}
+
+/// Where a PostgreSQL store lives: the database (its URL) and the schema in it. Each bureau
+/// of a shared deployment has a schema of its own (`[database] schema`), so its records never
+/// meet another's; without one, the schema the role's `search_path` names (`public`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Place {
+    url: String,
+    schema: Option<String>,
+}
+
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown())
+    }
+}
+
+impl Place {
+    /// The database at `url`, in the role's default schema (`public`).
+    pub fn new(url: impl Into<String>) -> Place {
+        Place {
+            url: url.into(),
+            schema: None,
+        }
+    }
+
+    /// The database at `url`, in the schema `schema`; a name that is not a plain identifier
+    /// ([`schema_name_problem`]) is refused.
+    pub fn in_schema(url: impl Into<String>, schema: &str) -> Result<Place, StoreError> {
+        if let Some(problem) = schema_name_problem(schema) {
+            return Err(StoreError::invalid(
+                "schema",
+                format!("`{schema}` cannot be a bureau's schema: {problem}"),
+            ));
+        }
+        Ok(Place {
+            url: url.into(),
+            schema: Some(schema.to_string()),
+        })
+    }
+
+    /// The database at `url`, in `schema` when one is named.
+    pub fn with(url: impl Into<String>, schema: Option<&str>) -> Result<Place, StoreError> {
+        match schema {
+            Some(s) => Place::in_schema(url, s),
+            None => Ok(Place::new(url)),
+        }
+    }
+
+    /// The URL, password included.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The schema named, if any.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// The database as messages show it: the URL without its password, and the schema.
+    pub fn shown(&self) -> String {
+        let url = parse(&self.url).map_or_else(|_| "(the URL given)".to_string(), |(_, s)| s);
+        match &self.schema {
+            Some(s) => format!("{url} (schema {s})"),
+            None => url,
+        }
+    }
+
+    /// A connection to the database, its settings first adjusted by `adjust`, working in this
+    /// place's schema (`SET search_path`); and the place as messages show it.
+    pub(crate) fn connect(
+        &self,
+        adjust: impl FnOnce(&mut postgres::Config) -> &mut postgres::Config,
+    ) -> Result<(postgres::Client, String), StoreError> {
+        let (mut config, _) = parse(&self.url)?;
+        adjust(&mut config);
+        let shown = self.shown();
+        let failed = |e: postgres::Error| StoreError::Connect {
+            database: shown.clone(),
+            detail: pg_detail(&e),
+        };
+        let mut client = may_block(|| config.connect(postgres::NoTls)).map_err(failed)?;
+        if let Some(schema) = &self.schema {
+            may_block(|| client.batch_execute(&format!("SET search_path TO {}", quoted(schema))))
+                .map_err(failed)?;
+        }
+        Ok((client, shown))
+    }
+}
+
+/// What is wrong with `name` as a schema of suiji's, or `None` when it is a plain identifier:
+/// lowercase letters, digits and `_`, not starting with a digit, at most 63 bytes (PostgreSQL's
+/// limit), and none of PostgreSQL's own (`pg_*`, `information_schema`).
+pub fn schema_name_problem(name: &str) -> Option<&'static str> {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return Some("it is empty");
+    };
+    if !(first.is_ascii_lowercase() || first == '_') {
+        return Some("it must start with a lowercase letter or `_`");
+    }
+    if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Some("it may hold only lowercase letters, digits and `_`");
+    }
+    if name.len() > 63 {
+        return Some("it is longer than PostgreSQL's 63 bytes");
+    }
+    if name.starts_with("pg_") || name == "information_schema" {
+        return Some("PostgreSQL keeps that name for itself");
+    }
+    None
+}
+
+/// `name` as a quoted SQL identifier.
+pub(crate) fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The connection settings of `url` and the URL as messages show it (no password).

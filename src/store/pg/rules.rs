@@ -87,7 +87,10 @@ fn change(tx: &mut Transaction<'_>, id: i64) -> R<RuleChangeRow> {
 /// The latest version's number, once this transaction holds the versions' lock (read
 /// committed: every version committed before it).
 fn latest_locked(tx: &mut Transaction<'_>) -> R<Option<i64>> {
-    tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&VERSIONS_LOCK])?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+        &[&VERSIONS_LOCK],
+    )?;
     Ok(tx
         .query_one("SELECT max(id) FROM rule_versions", &[])?
         .try_get(0)?)

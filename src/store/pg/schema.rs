@@ -4,7 +4,7 @@
 //! `suiji_schema` (one row) holds the application id and the number of migrations applied; a
 //! database with tables but without it is foreign and refused untouched, one with a larger
 //! number comes from a newer suiji and is refused untouched. Migrations run in one transaction
-//! under an advisory lock, so nodes starting together migrate once.
+//! under an advisory lock keyed by the schema, so nodes starting together migrate once.
 //!
 //! What differs from SQLite, and why:
 //! - `INTEGER` columns are `BIGINT` (SQLite's integers are 64-bit), `BLOB` is `bytea`; ids are
@@ -71,10 +71,21 @@ fn check_identity(tx: &mut postgres::Transaction<'_>) -> R<i64> {
 }
 
 /// Brings the schema up to [`PG_SCHEMA_VERSION`] in one transaction, under an advisory lock
-/// (so that nodes starting together migrate once); returns the version found.
-pub(crate) fn migrate(client: &mut postgres::Client) -> R<i64> {
+/// of this schema's (so that nodes starting together migrate once, and bureaus starting
+/// together each migrate their own without waiting on each other); returns the version found.
+/// A schema named (`schema`, the connection's `search_path`) is made first when missing.
+pub(crate) fn migrate(client: &mut postgres::Client, schema: Option<&str>) -> R<i64> {
     let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPLICATION_ID])?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(coalesce($2::text, current_schema()::text), $1))",
+        &[&APPLICATION_ID, &schema],
+    )?;
+    if let Some(name) = schema {
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            super::quoted(name)
+        ))?;
+    }
     let found = check_identity(&mut tx)?;
     let start = usize::try_from(found)
         .map_err(|_| Fail::corrupt(format!("negative schema version {found}")))?;
