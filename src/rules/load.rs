@@ -51,6 +51,16 @@ pub fn load_config(config_path: &Path) -> Result<Config, LoadError> {
     }
 }
 
+/// Reads the engine config at `config_path` alone, its text added to `sources` and its
+/// problems to `diags` (for a file that names configs: the platform file).
+pub(crate) fn read_config_into(
+    config_path: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Config> {
+    read_config_file(config_path, sources, diags)
+}
+
 fn read_config_file(
     config_path: &Path,
     sources: &mut Sources,
