@@ -4,8 +4,8 @@
 //! A bureau's own accounts are asked first; a name the bureau does not have is asked of the
 //! platform. A platform administrator's session is kept in the bureau's store as every
 //! session is, under a bureau account of their own named `平台管理员 NAME` (made on their
-//! first sign-in there, audited; it has no password, so it signs in only through the
-//! platform, and no bureau administrator manages it): every write they make in the bureau is
+//! first sign-in there, audited; its password is a secret nobody was told, so it signs in
+//! only through the platform, and no bureau administrator manages it): every write they make in the bureau is
 //! audited under that name. A session of such an account lives only while the platform's
 //! account is enabled and an administrator's.
 
@@ -16,10 +16,6 @@ use crate::store::{NewUser, Stamp, StoreError, UserRow, UserStore};
 
 /// What a platform administrator's account in a bureau is named before their name.
 pub const PREFIX: &str = "平台管理员 ";
-
-/// What a bureau account without a password of its own keeps in place of a hash (no PHC
-/// string: no password matches it).
-const NO_PASSWORD: &str = "platform";
 
 /// Whether `name` is a platform administrator's account in a bureau.
 pub fn is_platform_account(name: &str) -> bool {
@@ -100,23 +96,31 @@ fn is_admin(row: &UserRow) -> bool {
 
 /// The bureau account of the platform administrator `name`, made (and audited) when they
 /// first sign in there.
-fn account_in(bureau: &mut dyn UserStore, name: &str, at: &str) -> Result<UserRow, StoreError> {
+/// Its password is the hash of a random secret never shown nor kept: no one can type it.
+fn account_in(bureau: &mut dyn UserStore, name: &str, at: &str) -> Result<UserRow, LoginError> {
     let local = format!("{PREFIX}{name}");
     if let Some(row) = bureau.user(&local)? {
         return Ok(row);
     }
+    let unknown = super::secret::token().map_err(LoginError::Secret)?;
+    let password_hash =
+        users::hash_password(&unknown).map_err(|e| LoginError::Secret(e.to_string()))?;
     let user = NewUser {
         name: local.clone(),
         roles: Role::Admin.id().to_string(),
         department: None,
         inspector: None,
-        password_hash: NO_PASSWORD.to_string(),
+        password_hash,
     };
     let actor = format!("web:{local}");
     bureau.add_user(&user, Stamp { at, actor: &actor })?;
-    bureau
-        .user(&local)?
-        .ok_or_else(|| StoreError::invalid("user", format!("the account {local} was not kept")))
+    let kept = bureau.user(&local)?;
+    kept.ok_or_else(|| {
+        LoginError::Store(StoreError::invalid(
+            "user",
+            format!("the account {local} was not kept"),
+        ))
+    })
 }
 
 /// Whether the bureau account `local` (named [`PREFIX`] and a platform name) still stands for

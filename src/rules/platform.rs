@@ -210,7 +210,7 @@ fn read_bureaus(
 ) -> Vec<PlatformBureau> {
     let mut bureaus = Vec::new();
     for (i, w) in written.iter().enumerate() {
-        let (Some((config, span)), Some((host, _))) = (&w.config, &w.host) else {
+        let Some((config, span)) = &w.config else {
             continue;
         };
         let before = diags.len();
@@ -218,6 +218,9 @@ fn read_bureaus(
         let failed = diags[before..].iter().any(Diagnostic::is_error);
         match read {
             Some(c) if !failed => {
+                // A host with problems is reported already; the code and data folder are
+                // still compared with the others'.
+                let host = w.host.as_ref().map_or("", |h| h.0.as_str());
                 if let Some(b) = bureau_of(c, config, host, span, file, diags) {
                     bureaus.push(b);
                 }

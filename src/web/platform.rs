@@ -30,7 +30,7 @@ struct Bureaus {
 
 /// The platform's router: each request to its bureau's console by host, the rest to the
 /// platform's index. `apps` are the bureaus' states, in the platform file's order.
-pub fn platform_router(platform: Platform, apps: Vec<App>, secure: bool) -> Router {
+fn platform_router(platform: Platform, apps: Vec<App>, secure: bool) -> Router {
     let consoles = apps
         .into_iter()
         .map(|app| (app.clone(), super::router(app)))
@@ -169,37 +169,65 @@ async fn not_found() -> Fail {
     Fail::NotFound
 }
 
-/// Serves every bureau of `platform` on one listener until SIGINT or SIGTERM, each with its
-/// scheduler in a thread of its own unless `scheduler` is off. `options` gives the address,
-/// the cookies' flag and whether schedulers run; each bureau's config and database are its
-/// own (its store opened exactly as its config says).
-pub fn serve_platform(platform: Platform, options: &Options) -> Result<(), ServeError> {
+/// The platform's router over a console for each of its bureaus, as `serve --platform`
+/// answers, without the schedulers (for tests, and for a process that runs them elsewhere).
+pub fn platform_console(platform: Platform, secure: bool) -> Result<Router, ServeError> {
+    let options = Options {
+        config: platform.path.clone(),
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        scheduler: false,
+        secure_cookies: secure,
+        database: None,
+    };
+    let apps = consoles(&platform, &options)?
+        .into_iter()
+        .map(|(app, _, _)| app)
+        .collect();
+    Ok(platform_router(platform, apps, secure))
+}
+
+/// Each bureau's console state, its rules and its options, as `serve --config` makes them for
+/// the bureau's own config: its store opened exactly as its config says.
+fn consoles(
+    platform: &Platform,
+    options: &Options,
+) -> Result<Vec<(App, crate::rules::Loaded, Options)>, ServeError> {
+    let setup = |e| ServeError::Setup(Box::new(e));
+    drop(crate::jobs::platform::open_store(platform).map_err(setup)?);
     let place = super::pool::Place::Folder(platform.data_dir.clone());
-    crate::store::Store::open(&platform.data_dir)
-        .map_err(|e| ServeError::Setup(Box::new(e.into())))?;
-    let mut apps = Vec::new();
-    let mut schedulers = Vec::new();
+    let mut out = Vec::new();
     for b in &platform.bureaus {
         let config = crate::rules::load_config(&b.config)
-            .map_err(|e| ServeError::Setup(Box::new(crate::jobs::SetupError::Config(e))))?;
+            .map_err(|e| setup(crate::jobs::SetupError::Config(e)))?;
         let database = config.database_url.clone();
-        let loaded = crate::jobs::load_rules_on(&b.config, database.as_deref())
-            .map_err(|e| ServeError::Setup(Box::new(e)))?;
+        let loaded = crate::jobs::load_rules_on(&b.config, database.as_deref()).map_err(setup)?;
         let own = Options {
             config: b.config.clone(),
             database,
             ..options.clone()
         };
         let app = super::prepare(&loaded, &own)?.on_platform(place.clone());
+        out.push((app, loaded, own));
+    }
+    Ok(out)
+}
+
+/// Serves every bureau of `platform` on one listener until SIGINT or SIGTERM, each with its
+/// scheduler in a thread of its own unless `options.scheduler` is off. `options` gives the
+/// address, the cookies' flag and whether schedulers run; each bureau's config and database
+/// are its own.
+pub fn serve_platform(platform: Platform, options: &Options) -> Result<(), ServeError> {
+    let mut apps = Vec::new();
+    let mut schedulers = Vec::new();
+    for (app, loaded, own) in consoles(&platform, options)? {
         if options.scheduler {
             let state = Arc::clone(&app.inner.scheduler);
             schedulers.push(super::spawn_scheduler(loaded, &own, state));
         }
         apps.push(app);
     }
-    let listen: SocketAddr = options.listen;
     super::listen(
-        listen,
+        options.listen,
         platform_router(platform, apps, options.secure_cookies),
     )?;
     for handle in schedulers {
