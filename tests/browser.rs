@@ -703,3 +703,61 @@ fn rule_forms_and_the_report_in_a_real_browser() {
         "{csv}"
     );
 }
+
+/// The platform's index (`serve --platform`, on an address no bureau has: the index alone) in a
+/// real browser, after a draw of each bureau: both bureaus by name and region, each with its
+/// latest draw; a screenshot goes to `target/screenshots/platform-index.png`.
+#[test]
+fn the_platform_index_in_a_real_browser() {
+    let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but chromium or chromedriver is missing: .ci/run installs them (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("browser test skipped: install chromium and chromium-driver to run it");
+        return;
+    };
+    let p = Project::shipped();
+    let bureaus = "config/examples/platform";
+    for (code, matter, period) in [
+        ("371326", "zhian.hotel", "2023-H1"),
+        ("371325", "jindu.precursor", "2023"),
+    ] {
+        let config = format!("{bureaus}/{code}/config/suiji.toml");
+        p.ok(&["--config", &config, "draw", matter, "--period", period]);
+    }
+    let file = format!("{bureaus}/platform.toml");
+    let mut server = p.spawn(
+        "serve",
+        &[
+            "serve",
+            "--platform",
+            &file,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-scheduler",
+        ],
+    );
+    let line = server.expect_line("suiji console on http://");
+    let base = line
+        .split("http://")
+        .nth(1)
+        .map(|a| format!("http://{}", a.trim_end_matches('/')))
+        .expect("address");
+    let d = start_driver(&driver);
+    let b = session(&d, &chromium, base, "1280,900");
+    b.go("/");
+    let text = b.text("main");
+    for shown in [
+        "平邑县公安局",
+        "山东省临沂市平邑县",
+        "费县公安局",
+        "山东省临沂市费县",
+        "禁毒大队 · 易制毒化学品购买、运输许可（备案）的监督检查",
+        "治安大队 · 旅馆业",
+    ] {
+        assert!(text.contains(shown), "the index lacks {shown}: {text}");
+    }
+    assert_eq!(b.count("table.list tbody tr"), 2, "one row per bureau");
+    b.screenshot("platform-index");
+}

@@ -66,7 +66,7 @@ fn summary(site: &crate::jobs::site::Site) -> Summary {
             (d.id, what)
         })
         .collect();
-    latest.sort_by(|a, b| b.0.cmp(&a.0));
+    latest.sort_by_key(|d| std::cmp::Reverse(d.0));
     latest.truncate(LATEST);
     Summary {
         years: site.years.iter().map(|y| y.year).collect(),
