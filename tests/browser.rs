@@ -284,6 +284,20 @@ fn console_for_browser(
     std::path::PathBuf,
     String,
 )> {
+    served_for_browser(p, &[])
+}
+
+/// `suiji serve` with `extra` flags (no scheduler) on `p`, with a WebDriver: the server, the
+/// driver, chromium and the address; `None` (the test skipped) without chromium.
+fn served_for_browser(
+    p: &Project,
+    extra: &[&str],
+) -> Option<(
+    util::Running,
+    util::webdriver::Driver,
+    std::path::PathBuf,
+    String,
+)> {
     let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -292,10 +306,9 @@ fn console_for_browser(
         eprintln!("browser test skipped: install chromium and chromium-driver to run it");
         return None;
     };
-    let mut server = p.spawn(
-        "serve",
-        &["serve", "--listen", "127.0.0.1:0", "--no-scheduler"],
-    );
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--no-scheduler"];
+    args.extend_from_slice(extra);
+    let mut server = p.spawn("serve", &args);
     let line = server.expect_line("suiji console on http://");
     let base = line
         .split("http://")
@@ -709,14 +722,6 @@ fn rule_forms_and_the_report_in_a_real_browser() {
 /// latest draw; a screenshot goes to `target/screenshots/platform-index.png`.
 #[test]
 fn the_platform_index_in_a_real_browser() {
-    let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but chromium or chromedriver is missing: .ci/run installs them (apt-get install chromium chromium-driver)"
-        );
-        eprintln!("browser test skipped: install chromium and chromium-driver to run it");
-        return;
-    };
     let p = Project::shipped();
     let bureaus = "config/examples/platform";
     for (code, matter, period) in [
@@ -727,24 +732,9 @@ fn the_platform_index_in_a_real_browser() {
         p.ok(&["--config", &config, "draw", matter, "--period", period]);
     }
     let file = format!("{bureaus}/platform.toml");
-    let mut server = p.spawn(
-        "serve",
-        &[
-            "serve",
-            "--platform",
-            &file,
-            "--listen",
-            "127.0.0.1:0",
-            "--no-scheduler",
-        ],
-    );
-    let line = server.expect_line("suiji console on http://");
-    let base = line
-        .split("http://")
-        .nth(1)
-        .map(|a| format!("http://{}", a.trim_end_matches('/')))
-        .expect("address");
-    let d = start_driver(&driver);
+    let Some((_server, d, chromium, base)) = served_for_browser(&p, &["--platform", &file]) else {
+        return;
+    };
     let b = session(&d, &chromium, base, "1280,900");
     b.go("/");
     let text = b.text("main");

@@ -86,30 +86,19 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         at: &at,
         actor: &actor,
     };
-    match &args.command {
-        UserCommand::Add(a) => {
-            let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
-            let input = AddInput {
-                name: a.name.clone(),
-                roles,
-                department: a.department.clone(),
-                inspector: a.inspector.clone(),
-                password: read_password(a.password_stdin)?,
-            };
-            crate::jobs::users::add(&loaded, &mut *store, &input, stamp)?;
-            outln!("account {} created", a.name);
-        }
-        UserCommand::List => list(&*store)?,
-        UserCommand::Disable(n) => {
-            crate::jobs::users::disable(&mut *store, &n.name, stamp)?;
-            outln!("account {} disabled", n.name);
-        }
-        UserCommand::ResetPassword(n) => {
-            let password = read_password(n.password_stdin)?;
-            crate::jobs::users::reset_password(&mut *store, &n.name, &password, stamp)?;
-            outln!("password of {} set", n.name);
-        }
-    }
+    let UserCommand::Add(a) = &args.command else {
+        return account(&mut *store, &args.command, stamp);
+    };
+    let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
+    let input = AddInput {
+        name: a.name.clone(),
+        roles,
+        department: a.department.clone(),
+        inspector: a.inspector.clone(),
+        password: read_password(a.password_stdin)?,
+    };
+    crate::jobs::users::add(&loaded, &mut *store, &input, stamp)?;
+    outln!("account {} created", a.name);
     Ok(exit::OK)
 }
 
@@ -126,24 +115,35 @@ fn platform(file: &std::path::Path, command: &UserCommand) -> Result<i32, Failed
         at: &at,
         actor: &actor,
     };
+    let UserCommand::Add(a) = command else {
+        return account(&mut *store, command, stamp);
+    };
+    let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
+    if a.department.is_some() || a.inspector.is_some() {
+        return Err(UserError::PlatformRole.into());
+    }
+    let password = read_password(a.password_stdin)?;
+    crate::jobs::platform::add_admin(&mut *store, &a.name, &roles, &password, stamp)?;
+    outln!("platform administrator {} created", a.name);
+    Ok(exit::OK)
+}
+
+/// The commands on accounts that exist (list, disable, reset-password), on either store.
+fn account(
+    store: &mut dyn crate::store::UserStore,
+    command: &UserCommand,
+    stamp: Stamp<'_>,
+) -> Result<i32, Failed> {
     match command {
-        UserCommand::Add(a) => {
-            let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
-            if a.department.is_some() || a.inspector.is_some() {
-                return Err(UserError::PlatformRole.into());
-            }
-            let password = read_password(a.password_stdin)?;
-            crate::jobs::platform::add_admin(&mut *store, &a.name, &roles, &password, stamp)?;
-            outln!("platform administrator {} created", a.name);
-        }
-        UserCommand::List => list(&*store)?,
+        UserCommand::Add(_) => {}
+        UserCommand::List => list(store)?,
         UserCommand::Disable(n) => {
-            crate::jobs::users::disable(&mut *store, &n.name, stamp)?;
+            crate::jobs::users::disable(store, &n.name, stamp)?;
             outln!("account {} disabled", n.name);
         }
         UserCommand::ResetPassword(n) => {
             let password = read_password(n.password_stdin)?;
-            crate::jobs::users::reset_password(&mut *store, &n.name, &password, stamp)?;
+            crate::jobs::users::reset_password(store, &n.name, &password, stamp)?;
             outln!("password of {} set", n.name);
         }
     }
