@@ -523,3 +523,35 @@ fn platform_file_problems_are_located_and_every_bureau_is_checked() {
     let (_, _, err) = util::run(p.suiji(&["check", "--platform", "platform/platform.toml"]));
     assert!(err.contains("data folder"), "{err}");
 }
+
+#[test]
+fn run_once_over_a_platform_runs_each_bureaus_service_on_its_own_records() {
+    let p = Platform::new();
+    let file = p.dir.path().join("platform.toml");
+    let file = file.display().to_string();
+    let (code, out, err) = util::run(p.pingyi.suiji(&["run", "--platform", &file, "--once"]));
+    assert!(code == 0 || code == 3, "{out}\n{err}");
+    assert!(out.contains("平邑县公安局: issued "), "{out}");
+    assert!(out.contains("费县公安局: issued "), "{out}");
+    let matters = |p: &Project| -> Vec<String> {
+        p.db()
+            .prepare("SELECT DISTINCT matter FROM draws")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("matters")
+    };
+    assert_eq!(matters(&p.feixian), vec!["jindu.precursor".to_string()]);
+    let targets = |p: &Project| -> Vec<String> {
+        p.db()
+            .prepare("SELECT DISTINCT target_id FROM draw_targets")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("targets")
+    };
+    assert!(targets(&p.feixian).iter().all(|t| t.starts_with("FX")));
+    assert!(!targets(&p.pingyi).iter().any(|t| t.starts_with("FX")));
+}
