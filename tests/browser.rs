@@ -284,6 +284,20 @@ fn console_for_browser(
     std::path::PathBuf,
     String,
 )> {
+    served_for_browser(p, &[])
+}
+
+/// `suiji serve` with `extra` flags (no scheduler) on `p`, with a WebDriver: the server, the
+/// driver, chromium and the address; `None` (the test skipped) without chromium.
+fn served_for_browser(
+    p: &Project,
+    extra: &[&str],
+) -> Option<(
+    util::Running,
+    util::webdriver::Driver,
+    std::path::PathBuf,
+    String,
+)> {
     let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -292,10 +306,9 @@ fn console_for_browser(
         eprintln!("browser test skipped: install chromium and chromium-driver to run it");
         return None;
     };
-    let mut server = p.spawn(
-        "serve",
-        &["serve", "--listen", "127.0.0.1:0", "--no-scheduler"],
-    );
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--no-scheduler"];
+    args.extend_from_slice(extra);
+    let mut server = p.spawn("serve", &args);
     let line = server.expect_line("suiji console on http://");
     let base = line
         .split("http://")
@@ -702,4 +715,39 @@ fn rule_forms_and_the_report_in_a_real_browser() {
         csv.contains("统一社会信用代码") && csv.contains("双随机抽查"),
         "{csv}"
     );
+}
+
+/// The platform's index (`serve --platform`, on an address no bureau has: the index alone) in a
+/// real browser, after a draw of each bureau: both bureaus by name and region, each with its
+/// latest draw; a screenshot goes to `target/screenshots/platform-index.png`.
+#[test]
+fn the_platform_index_in_a_real_browser() {
+    let p = Project::shipped();
+    let bureaus = "config/examples/platform";
+    for (code, matter, period) in [
+        ("371326", "zhian.hotel", "2023-H1"),
+        ("371325", "jindu.precursor", "2023"),
+    ] {
+        let config = format!("{bureaus}/{code}/config/suiji.toml");
+        p.ok(&["--config", &config, "draw", matter, "--period", period]);
+    }
+    let file = format!("{bureaus}/platform.toml");
+    let Some((_server, d, chromium, base)) = served_for_browser(&p, &["--platform", &file]) else {
+        return;
+    };
+    let b = session(&d, &chromium, base, "1280,900");
+    b.go("/");
+    let text = b.text("main");
+    for shown in [
+        "平邑县公安局",
+        "山东省临沂市平邑县",
+        "费县公安局",
+        "山东省临沂市费县",
+        "禁毒大队 · 易制毒化学品购买、运输许可（备案）的监督检查",
+        "治安大队 · 旅馆业",
+    ] {
+        assert!(text.contains(shown), "the index lacks {shown}: {text}");
+    }
+    assert_eq!(b.count("table.list tbody tr"), 2, "one row per bureau");
+    b.screenshot("platform-index");
 }

@@ -9,11 +9,40 @@ pub struct Args {
     /// `--year` set to it.
     #[arg(long)]
     pub year: Option<i32>,
+    /// Check this platform file and every bureau it names (each as `suiji check --config`).
+    #[arg(long, value_name = "FILE")]
+    pub platform: Option<std::path::PathBuf>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    let Some(file) = &args.platform else {
+        return check_config(&cli.config, args);
+    };
+    let platform = super::load_platform(file)?;
+    outln!(
+        "platform: {} ({}), {} bureaus",
+        platform.name,
+        platform.host,
+        platform.bureaus.len()
+    );
+    for b in &platform.bureaus {
+        outln!("bureau {} at {}:", b.bureau.name, b.host);
+        check_config(&b.config, args).map_err(|mut f| {
+            f.report = f.report.closing(format!(
+                "bureau {} ({}) has problems; nothing was done.",
+                b.bureau.name,
+                b.config.display()
+            ));
+            f
+        })?;
+    }
+    Ok(exit::OK)
+}
+
+/// `suiji check` of one engine config.
+fn check_config(config: &std::path::Path, args: &Args) -> Result<i32, Failed> {
     // `check` checks the files on disk, approved or not.
-    let loaded = crate::jobs::load_disk_rules(&cli.config)?;
+    let loaded = crate::jobs::load_disk_rules(config)?;
     super::warn(&loaded);
     let year = args
         .year

@@ -359,6 +359,14 @@ pub(crate) fn load_rules(cli: &Cli) -> Result<crate::rules::Loaded, Failed> {
     Ok(loaded)
 }
 
+/// Loads and validates a platform file and the bureau configs it names.
+pub(crate) fn load_platform(
+    file: &std::path::Path,
+) -> Result<crate::rules::platform::Platform, Failed> {
+    crate::rules::platform::load_platform(file)
+        .map_err(|e| Failed::from(crate::jobs::SetupError::Rules(e)))
+}
+
 /// Warns that a year's dates come from a provisional calendar.
 pub(crate) fn provisional_warning(year: i32) {
     let w = crate::diag::Diagnostic::warning(format!(

@@ -21,9 +21,16 @@ pub struct RunArgs {
     /// lease tries to take it, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub lease_retry: u64,
+    /// Run the scheduler of every bureau of this platform file, one thread per bureau, each
+    /// as `suiji run --config` runs it on that bureau's config.
+    #[arg(long, value_name = "FILE")]
+    pub platform: Option<std::path::PathBuf>,
 }
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Failed> {
+    if let Some(file) = &args.platform {
+        return run_platform(file, args, cli.database.as_deref());
+    }
     let loaded = load_rules(cli)?;
     let mut input = RunInput::new(cli.config.clone());
     input.once = args.once;
@@ -55,6 +62,63 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, Failed> {
         ),
     }
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })
+}
+
+/// `suiji run --platform FILE`: each bureau's service in a thread of its own, on its own
+/// config and database (opened exactly as its config says); one line per bureau at the end.
+fn run_platform(
+    file: &std::path::Path,
+    args: &RunArgs,
+    given: Option<&str>,
+) -> Result<i32, Failed> {
+    let platform = super::load_platform(file)?;
+    let mut threads = Vec::new();
+    for b in &platform.bureaus {
+        crate::rules::load_config(&b.config)
+            .map_err(|e| Failed::from(crate::jobs::SetupError::Config(e)))?;
+        // The database the platform was given (`--database`, `SUIJI_DATABASE`), else the
+        // bureau's own, in the bureau's own schema.
+        let database = crate::jobs::database::configured(&b.config, given)?;
+        let loaded = crate::jobs::load_rules_on(&b.config, database.as_ref())?;
+        super::warn(&loaded);
+        let mut input = RunInput::new(b.config.clone());
+        input.once = args.once;
+        input.since = args.since;
+        input.database = database;
+        input.lease_retry = std::time::Duration::from_secs(args.lease_retry);
+        let mut clock = SystemClock {
+            tz: loaded.model.config.timezone,
+        };
+        let thread = std::thread::spawn(move || {
+            crate::jobs::run::serve(loaded, &mut clock, &input)
+                .map(|ran| (ran.issued, ran.failed))
+                .map_err(|e| super::render_report(&crate::diag::Problem::report(&e)))
+        });
+        threads.push((b.bureau.name.clone(), thread));
+    }
+    let mut status = exit::OK;
+    for (name, thread) in threads {
+        match thread.join() {
+            Ok(Ok((issued, failed))) => {
+                outln!("{name}: issued {issued} draw(s), {failed} failed");
+                if failed > 0 && status == exit::OK {
+                    status = exit::PARTIAL;
+                }
+            }
+            Ok(Err(report)) => {
+                super::say(super::Level::Error, &format!("{name}:\n{report}"));
+                status = exit::FAILED;
+            }
+            Err(_) => {
+                super::say(
+                    super::Level::Error,
+                    &format!("{name}: the service stopped\n"),
+                );
+                status = exit::FAILED;
+            }
+        }
+    }
+    Ok(status)
 }
 
 #[derive(Debug, clap::Args)]

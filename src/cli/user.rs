@@ -8,6 +8,9 @@ use crate::store::Stamp;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The accounts of this platform's own store (its administrators) instead of a bureau's.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub platform: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: UserCommand,
 }
@@ -71,6 +74,9 @@ fn read_password(stdin: bool) -> Result<String, Failed> {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
+    if let Some(file) = &args.platform {
+        return platform(file, &args.command);
+    }
     let loaded = super::load_rules(cli)?;
     let database = super::db::postgres(cli)?;
     let mut store = crate::jobs::open_user_store(&loaded, database.as_ref())?;
@@ -80,48 +86,88 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         at: &at,
         actor: &actor,
     };
-    match &args.command {
-        UserCommand::Add(a) => {
-            let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
-            let input = AddInput {
-                name: a.name.clone(),
-                roles,
-                department: a.department.clone(),
-                inspector: a.inspector.clone(),
-                password: read_password(a.password_stdin)?,
-            };
-            crate::jobs::users::add(&loaded, &mut *store, &input, stamp)?;
-            outln!("account {} created", a.name);
-        }
-        UserCommand::List => {
-            outln!(
-                "{:<20} {:<28} {:<12} {:<10} state",
-                "name",
-                "roles",
-                "department",
-                "inspector"
-            );
-            for (user, row) in crate::jobs::users::list(&*store)? {
-                let roles: Vec<&str> = user.roles.iter().map(|r| r.id()).collect();
-                outln!(
-                    "{:<20} {:<28} {:<12} {:<10} {}",
-                    user.name,
-                    roles.join(","),
-                    user.department.as_deref().unwrap_or("all"),
-                    user.inspector.as_deref().unwrap_or("—"),
-                    if row.disabled { "disabled" } else { "active" }
-                );
-            }
-        }
+    let UserCommand::Add(a) = &args.command else {
+        return account(&mut *store, &args.command, stamp);
+    };
+    let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
+    let input = AddInput {
+        name: a.name.clone(),
+        roles,
+        department: a.department.clone(),
+        inspector: a.inspector.clone(),
+        password: read_password(a.password_stdin)?,
+    };
+    crate::jobs::users::add(&loaded, &mut *store, &input, stamp)?;
+    outln!("account {} created", a.name);
+    Ok(exit::OK)
+}
+
+/// `suiji user … --platform FILE`: the platform's administrators, in its own store.
+fn platform(file: &std::path::Path, command: &UserCommand) -> Result<i32, Failed> {
+    let platform = super::load_platform(file)?;
+    let mut store = crate::jobs::platform::open_store(&platform)?;
+    let at = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    let actor = actor();
+    let stamp = Stamp {
+        at: &at,
+        actor: &actor,
+    };
+    let UserCommand::Add(a) = command else {
+        return account(&mut *store, command, stamp);
+    };
+    let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
+    if a.department.is_some() || a.inspector.is_some() {
+        return Err(UserError::PlatformRole.into());
+    }
+    let password = read_password(a.password_stdin)?;
+    crate::jobs::platform::add_admin(&mut *store, &a.name, &roles, &password, stamp)?;
+    outln!("platform administrator {} created", a.name);
+    Ok(exit::OK)
+}
+
+/// The commands on accounts that exist (list, disable, reset-password), on either store.
+fn account(
+    store: &mut dyn crate::store::UserStore,
+    command: &UserCommand,
+    stamp: Stamp<'_>,
+) -> Result<i32, Failed> {
+    match command {
+        UserCommand::Add(_) => {}
+        UserCommand::List => list(store)?,
         UserCommand::Disable(n) => {
-            crate::jobs::users::disable(&mut *store, &n.name, stamp)?;
+            crate::jobs::users::disable(store, &n.name, stamp)?;
             outln!("account {} disabled", n.name);
         }
         UserCommand::ResetPassword(n) => {
             let password = read_password(n.password_stdin)?;
-            crate::jobs::users::reset_password(&mut *store, &n.name, &password, stamp)?;
+            crate::jobs::users::reset_password(store, &n.name, &password, stamp)?;
             outln!("password of {} set", n.name);
         }
     }
     Ok(exit::OK)
+}
+
+fn list(store: &dyn crate::store::UserStore) -> Result<(), Failed> {
+    outln!(
+        "{:<20} {:<28} {:<12} {:<10} state",
+        "name",
+        "roles",
+        "department",
+        "inspector"
+    );
+    for (user, row) in crate::jobs::users::list(store)? {
+        let roles: Vec<&str> = user.roles.iter().map(|r| r.id()).collect();
+        outln!(
+            "{:<20} {:<28} {:<12} {:<10} {}",
+            user.name,
+            roles.join(","),
+            user.department.as_deref().unwrap_or("all"),
+            user.inspector.as_deref().unwrap_or("—"),
+            if row.disabled { "disabled" } else { "active" }
+        );
+    }
+    Ok(())
 }

@@ -21,6 +21,7 @@ pub mod lease;
 pub mod loads;
 pub mod place;
 pub mod plan;
+pub mod platform;
 pub mod probe;
 pub mod publish;
 pub mod redraw;

@@ -199,6 +199,8 @@ pub enum UserError {
     BadName(String),
     #[error("the password is too short: use at least {MIN_PASSWORD} characters")]
     ShortPassword,
+    #[error("a platform administrator has the role admin alone (--role admin)")]
+    PlatformRole,
     #[error("the two passwords differ")]
     Mismatch,
     #[error("--inspector is for inspector accounts (with --role inspector)")]
@@ -333,6 +335,19 @@ pub fn add(
         inspector: input.inspector.clone(),
     };
     scope.check(loaded)?;
+    add_checked(store, input, &scope, stamp)
+}
+
+/// Stores an account whose scope was checked: its name checked, its password hashed.
+pub(crate) fn add_checked(
+    store: &mut dyn UserStore,
+    input: &AddInput,
+    scope: &Scope,
+    stamp: Stamp<'_>,
+) -> Result<i64, UserError> {
+    if !valid_name(&input.name) {
+        return Err(UserError::BadName(input.name.clone()));
+    }
     if store.user(&input.name)?.is_some() {
         return Err(UserError::Taken(input.name.clone()));
     }
@@ -348,9 +363,11 @@ pub fn add(
 }
 
 /// Whether `admin` manages the account `row`: an administrator of every department manages
-/// every account, one limited to a department the accounts limited to that department.
+/// every account, one limited to a department the accounts limited to that department; a
+/// platform administrator's account in a bureau is the platform's, managed by no bureau.
 pub fn manages(admin: &User, row: &UserRow) -> bool {
-    admin.may(Action::ManageUsers)
+    !super::platform::is_platform_account(&row.name)
+        && admin.may(Action::ManageUsers)
         && admin
             .department
             .as_ref()
@@ -560,6 +577,14 @@ pub fn delay_for(
 /// disabled account is refused like a wrong password (nothing tells which names exist) —
 /// except that a locked account with the right password is told it is locked.
 pub fn login(store: &mut dyn UserStore, input: &LoginInput) -> Result<Opened, LoginError> {
+    let row = authenticate(store, input)?;
+    open_session_for(store, &row, input)
+}
+
+/// Checks a name and password against `store`'s accounts, as [`login`] does (a failure
+/// recorded and audited there, an account locked after [`LOCK_AFTER`]), without opening a
+/// session: the account.
+pub fn authenticate(store: &mut dyn UserStore, input: &LoginInput) -> Result<UserRow, LoginError> {
     let stamp = Stamp {
         at: &input.at,
         actor: "web",
@@ -584,6 +609,20 @@ pub fn login(store: &mut dyn UserStore, input: &LoginInput) -> Result<Opened, Lo
             until: row.locked_until,
         });
     }
+    Ok(row.clone())
+}
+
+/// Opens a session in `store` for its account `row` (whose password was checked): the
+/// cookie's token and the session's CSRF token.
+pub fn open_session_for(
+    store: &mut dyn UserStore,
+    row: &UserRow,
+    input: &LoginInput,
+) -> Result<Opened, LoginError> {
+    let stamp = Stamp {
+        at: &input.at,
+        actor: "web",
+    };
     let token = secret::token().map_err(LoginError::Secret)?;
     let csrf = secret::token().map_err(LoginError::Secret)?;
     let session = NewSession {

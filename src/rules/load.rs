@@ -67,6 +67,16 @@ pub fn database_schema_alone(config_path: &Path) -> Option<Option<String>> {
     }
 }
 
+/// Reads the engine config at `config_path` alone, its text added to `sources` and its
+/// problems to `diags` (for a file that names configs: the platform file).
+pub(crate) fn read_config_into(
+    config_path: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Config> {
+    read_config_file(config_path, sources, diags)
+}
+
 fn read_config_file(
     config_path: &Path,
     sources: &mut Sources,

@@ -9,6 +9,7 @@ pub mod load;
 pub mod model;
 pub mod names;
 pub(crate) mod notes;
+pub mod platform;
 pub mod reader;
 pub mod schema;
 pub mod values;

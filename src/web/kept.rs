@@ -40,6 +40,38 @@ pub(crate) struct Built {
     /// Each bundle's validator, computed the first time it is served (a bundle never
     /// changes: its hash is in the manifest).
     bundle_tags: Mutex<HashMap<String, String>>,
+    /// What a platform's index shows of this site.
+    pub(crate) summary: Summary,
+}
+
+/// What a platform's index shows of a bureau's public site: its years (newest first) and its
+/// latest draws (newest first), each as (draw number, what it drew).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Summary {
+    pub(crate) years: Vec<i32>,
+    pub(crate) latest: Vec<(i64, String)>,
+}
+
+/// How many of the latest draws a platform's index lists per bureau.
+const LATEST: usize = 5;
+
+fn summary(site: &crate::jobs::site::Site) -> Summary {
+    let mut latest: Vec<(i64, String)> = site
+        .draws()
+        .map(|d| {
+            let what = format!(
+                "{} · {} · {}",
+                d.department_name, d.matter_name, d.period_label
+            );
+            (d.id, what)
+        })
+        .collect();
+    latest.sort_by_key(|d| std::cmp::Reverse(d.0));
+    latest.truncate(LATEST);
+    Summary {
+        years: site.years.iter().map(|y| y.year).collect(),
+        latest,
+    }
 }
 
 impl Built {
@@ -83,7 +115,7 @@ impl App {
     /// The site as kept, or built again when its source, its day or an awaited bundle says
     /// it changed. The source is read before building: a commit made while building changes
     /// it, and the next request builds again.
-    fn public_site(&self, now: NaiveDateTime) -> Result<Arc<Built>, Fail> {
+    pub(crate) fn public_site(&self, now: NaiveDateTime) -> Result<Arc<Built>, Fail> {
         let source = self.seen()?.source(self)?;
         self.inner.kept.get_if(
             (source, now.date()),
@@ -127,6 +159,7 @@ fn build(app: &App, source: &Source, now: NaiveDateTime) -> Result<Built, Fail> 
         .map(|d| bundle_file(loaded, &d.matter, &d.period))
         .collect();
     Ok(Built {
+        summary: summary(&site),
         pages,
         bundles: super::public::bundles(&site).into_iter().collect(),
         awaited,

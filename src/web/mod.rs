@@ -10,8 +10,10 @@ mod kept;
 mod manual;
 mod names;
 mod pages;
+mod platform;
 mod pool;
 pub mod public;
+pub use platform::{platform_console, serve_platform};
 mod publish;
 mod registries;
 mod results;
@@ -95,6 +97,9 @@ struct Inner {
     /// A clock standing still ([`App::at`], moved by [`App::move_clock`]; tests only);
     /// `None`: the real time.
     fixed_now: std::sync::RwLock<Option<chrono::DateTime<chrono::Utc>>>,
+    /// The store of the platform this bureau is served by (`serve --platform`), whose
+    /// administrators may sign in here; `None`: a console of its own.
+    platform: Option<pool::Place>,
 }
 
 impl App {
@@ -120,6 +125,7 @@ impl App {
                 slow_down: true,
                 scheduler: Arc::default(),
                 fixed_now: std::sync::RwLock::new(None),
+                platform: None,
             }),
         }
     }
@@ -135,6 +141,24 @@ impl App {
             inner.held = held.on_database(url.clone());
             inner.database = url;
         })
+    }
+
+    /// The same, served by a platform whose store (its administrators) is at `place`.
+    pub(crate) fn on_platform(self, place: pool::Place) -> App {
+        self.edit(|inner| inner.platform = Some(place))
+    }
+
+    /// The platform's store, when this bureau is served by a platform.
+    pub(crate) fn platform_store(&self) -> Result<Option<Pooled>, Fail> {
+        let Some(place) = &self.inner.platform else {
+            return Ok(None);
+        };
+        let store = self
+            .inner
+            .pool
+            .lend(place, self.origin_of(None))
+            .map_err(|e| Fail::of(&e))?;
+        Ok(Some(store))
     }
 
     /// The same, answering at once to addresses that fail logins (for tests).
@@ -200,6 +224,7 @@ impl App {
                 slow_down: shared.slow_down,
                 scheduler: Arc::clone(&shared.scheduler),
                 fixed_now: std::sync::RwLock::new(fixed_now),
+                platform: shared.platform.clone(),
             },
         };
         change(&mut inner);
@@ -538,28 +563,41 @@ pub(crate) async fn blocking<T: Send + 'static>(
 /// Serves the console until SIGINT or SIGTERM, with the scheduler in a thread of its own
 /// unless `options.scheduler` is off.
 pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
-    let database = options.database.clone();
-    let app = App::new(&loaded, options.config.clone(), options.secure_cookies)
-        .on_database(database.clone());
-    // The database is opened (and brought up to date) before anything listens.
-    let setup = |e| ServeError::Setup(Box::new(e));
-    let mut store = crate::jobs::open_result_store(&loaded, database.as_ref()).map_err(setup)?;
-    crate::jobs::refuse_seed_file(&loaded, &*store).map_err(setup)?;
-    let now = chrono::Utc::now()
-        .with_timezone(&loaded.model.config.timezone)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string();
-    crate::jobs::adopt_on_first_start(&mut *store, &loaded, &now);
-    drop(store);
+    let app = prepare(&loaded, options)?;
     let state = Arc::clone(&app.inner.scheduler);
     let scheduler = options
         .scheduler
         .then(|| spawn_scheduler(loaded, options, state));
+    listen(options.listen, router(app))?;
+    if let Some(handle) = scheduler {
+        let _ = handle.join();
+    }
+    Ok(())
+}
+
+/// The console's state for one config, its database opened (and brought up to date) first.
+fn prepare(loaded: &Loaded, options: &Options) -> Result<App, ServeError> {
+    let database = options.database.clone();
+    let app = App::new(loaded, options.config.clone(), options.secure_cookies)
+        .on_database(database.clone());
+    // The database is opened (and brought up to date) before anything listens.
+    let setup = |e| ServeError::Setup(Box::new(e));
+    let mut store = crate::jobs::open_result_store(loaded, database.as_ref()).map_err(setup)?;
+    crate::jobs::refuse_seed_file(loaded, &*store).map_err(setup)?;
+    let now = chrono::Utc::now()
+        .with_timezone(&loaded.model.config.timezone)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    crate::jobs::adopt_on_first_start(&mut *store, loaded, &now);
+    Ok(app)
+}
+
+/// Serves `service` on `listen` until SIGINT or SIGTERM.
+fn listen(listen: SocketAddr, service: Router) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;
-    let listen = options.listen;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -567,16 +605,12 @@ pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
         let bound = listener.local_addr().unwrap_or(listen);
         tracing::info!(%bound, "suiji console listening");
         eprintln!("suiji console on http://{bound}/");
-        let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+        let service = service.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
             .with_graceful_shutdown(shutdown())
             .await
             .map_err(ServeError::Runtime)
-    })?;
-    if let Some(handle) = scheduler {
-        let _ = handle.join();
-    }
-    Ok(())
+    })
 }
 
 fn spawn_scheduler(
@@ -626,12 +660,15 @@ pub enum ServeError {
     Runtime(std::io::Error),
     #[error(transparent)]
     Setup(Box<crate::jobs::SetupError>),
+    #[error(transparent)]
+    Database(Box<crate::jobs::database::DatabaseError>),
 }
 
 impl Problem for ServeError {
     fn fault(&self) -> Fault {
         match self {
             ServeError::Setup(e) => e.fault(),
+            ServeError::Database(e) => e.fault(),
             _ => Fault::Failed,
         }
     }
@@ -639,6 +676,7 @@ impl Problem for ServeError {
     fn report(&self) -> Report {
         match self {
             ServeError::Setup(e) => e.report(),
+            ServeError::Database(e) => e.report(),
             ServeError::Bind { .. } => Report::error(
                 self.to_string(),
                 &["another program may use the port; choose another with --listen"],

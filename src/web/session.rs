@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::keep::{Database, Seen};
 use super::{App, Fail, blocking, render};
+use crate::jobs::platform;
 use crate::jobs::users::{self, Action, LoginError, LoginInput, User};
 use crate::rules::model::TrustedProxy;
 
@@ -148,17 +149,39 @@ async fn session_of(
     };
     let hash = users::token_hash(token);
     let now = app.now().timestamp();
-    if let Some(known) = app.inner.sessions.known(db, &hash, now) {
-        return Ok(known);
+    let found = match app.inner.sessions.known(db, &hash, now) {
+        Some(known) => known,
+        None => {
+            let (app, db) = (app.clone(), db.clone());
+            blocking(move || {
+                let store = app.store_in(&db, None)?;
+                let found =
+                    users::session_by_hash(&*store, &hash, now).map_err(|e| Fail::of(&e))?;
+                app.inner.sessions.learn(&db, hash, found.clone());
+                Ok(found)
+            })
+            .await?
+        }
+    };
+    match found {
+        Some(s) if platform::is_platform_account(&s.user.name) => {
+            let app = app.clone();
+            let name = s.user.name.clone();
+            let live = blocking(move || platform_admin_live(&app, &name)).await?;
+            Ok(live.then_some(s))
+        }
+        other => Ok(other),
     }
-    let (app, db) = (app.clone(), db.clone());
-    blocking(move || {
-        let store = app.store_in(&db, None)?;
-        let found = users::session_by_hash(&*store, &hash, now).map_err(|e| Fail::of(&e))?;
-        app.inner.sessions.learn(&db, hash, found.clone());
-        Ok(found)
-    })
-    .await
+}
+
+/// Whether the bureau account `local` of a platform administrator stands for one now (asked
+/// of the platform's store on every request: the platform's writes do not move the bureau's
+/// database version). Never on a console that no platform serves.
+fn platform_admin_live(app: &App, local: &str) -> Result<bool, Fail> {
+    match app.platform_store()? {
+        Some(store) => platform::still_admin(&*store, local).map_err(|e| Fail::of(&e)),
+        None => Ok(false),
+    }
 }
 
 impl FromRequestParts<App> for Viewer {
@@ -361,7 +384,11 @@ pub(crate) async fn login(
     let (delay, outcome) = blocking(move || {
         let mut store = app2.store(None)?;
         let delay = users::delay_for(&mut *store, &address, now, &at).map_err(|e| Fail::of(&e))?;
-        Ok((delay, users::login(&mut *store, &input)))
+        let outcome = match app2.platform_store()? {
+            Some(mut p) => platform::login(&mut *store, Some(&mut *p), &input),
+            None => users::login(&mut *store, &input),
+        };
+        Ok((delay, outcome))
     })
     .await?;
     if delay > 0 && app.inner.slow_down {

@@ -67,6 +67,7 @@ fn refusal(e: &UserError) -> String {
             format!("密码太短：至少 {} 个字符。", users::MIN_PASSWORD)
         }
         UserError::Mismatch => "两次输入的密码不一致。".into(),
+        UserError::PlatformRole => "平台管理员只有“系统管理员”一个角色。".into(),
         UserError::InspectorWithoutRole => {
             "只有“执法检查人员”角色的账号才关联检查人员，请不选检查人员或加选该角色。".into()
         }
