@@ -554,15 +554,19 @@ fn draw_and_record(
     let hist = draw_history(loaded, store, frozen, req)?;
     phase("drawing");
     let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, folder)?;
-    let manifest = drawn.manifest;
-    let excluded = drawn.excluded;
+    let pipeline::Drawn {
+        manifest,
+        excluded,
+        targets: drawn_rows,
+        ..
+    } = drawn;
     let Some(staging) = staging else {
         return Ok((manifest, None));
     };
     let marks = marks(req, store.is_simulation()?);
     phase("writing the draw's files");
     let targets = match &frozen.file {
-        Some(_) => &drawn.targets,
+        Some(_) => &drawn_rows,
         None => &frozen.registry.targets,
     };
     let manifest_json = stage(
@@ -573,6 +577,8 @@ fn draw_and_record(
         &staging,
     )?;
     probe::point("draw.staged");
+    // The drawn rows served the documents; the recording does not hold them.
+    drop(drawn_rows);
     phase("recording the draw");
     let (committed, id) = staging.commit(|| {
         record_current(
@@ -811,18 +817,17 @@ const ATTEMPTS: usize = 3;
 fn record_current(
     store: &mut dyn DrawStore,
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
-    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], String),
+    (manifest, excluded, mut manifest_json): (&Manifest, &[Exclusion], String),
     (mut epoch, hist): (Option<LoadsEpoch>, &History),
 ) -> Result<i64, IssueError> {
     let d = &req.draw;
     for _ in 0..ATTEMPTS {
-        let json = manifest_json.clone();
         match record(
             store,
             loaded,
             frozen,
             req,
-            (manifest, excluded, json),
+            (manifest, excluded, &mut manifest_json),
             epoch,
         ) {
             Err(StoreError::LoadsChanged) => {
@@ -839,12 +844,13 @@ fn record_current(
 
 /// Records the draw with its archived inputs, in one transaction; refused with
 /// [`StoreError::LoadsChanged`] when a draw or change was recorded since `epoch`.
+/// `manifest_json` is lent to the record and given back (never copied).
 fn record(
     store: &mut dyn DrawStore,
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
-    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], String),
+    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], &mut String),
     epoch: Option<LoadsEpoch>,
 ) -> Result<i64, StoreError> {
     let rows = frozen.info.targets_rows as u64;
@@ -862,18 +868,21 @@ fn record(
         &frozen.inspectors_bytes,
     )?;
     store.put_snapshot(SnapshotKind::Rules, 1, &loaded.model.rules_archive)?;
-    let new = new_draw(req, (manifest, excluded, manifest_json), frozen);
+    let json = std::mem::take(manifest_json);
+    let mut new = new_draw(req, (manifest, excluded, json), frozen);
     let redraw = match &req.redraw {
         Some(reason) => Redraw::Yes {
             reason: reason.clone(),
         },
         None => Redraw::No,
     };
-    store.record_draw_checked(&new, redraw, epoch, &mut |step| {
+    let recorded = store.record_draw_checked(&new, redraw, epoch, &mut |step| {
         if step == "audit" {
             probe::point("draw.recording");
         }
-    })
+    });
+    *manifest_json = std::mem::take(&mut new.record.manifest_json);
+    recorded
 }
 
 /// Where a draw's staged folder goes: the draw's folder, the files of the draw it replaces
