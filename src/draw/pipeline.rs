@@ -241,9 +241,16 @@ pub enum ExclusionsOut<'a> {
     /// Written to `file` (the detail file, empty) as they are made, and hashed; returned in
     /// [`Drawn::excluded`] when there are at most `keep_up_to`.
     Write {
-        file: &'a std::cell::RefCell<std::fs::File>,
+        file: &'a std::cell::RefCell<dyn DetailFile>,
         keep_up_to: usize,
     },
+}
+
+/// Where a detail file is written: a writer that can be emptied to start again (when the
+/// rows turn out not to be in id order).
+pub trait DetailFile: std::io::Write {
+    /// Empties it, so that what is written next is all it holds.
+    fn restart(&mut self) -> std::io::Result<()>;
 }
 
 impl Default for Options<'_> {
@@ -431,19 +438,7 @@ fn phases(
     let (mut selected, drawn_at, substitutes) =
         choose::select(source, &mut c, &plans, &fates, &extra, v2)?;
     let in_file = listed && rules.input.exclusions_in_file && v2;
-    // A detail file that the public bundle does not list is made as its rows are read again.
-    let streamed = in_file
-        && !matches!(opts.exclusions, ExclusionsOut::Keep)
-        && public.is_none_or(|p| p.summarised);
-    let (exclusions, detail) = if streamed {
-        let rows = excluded_rows(&mut c);
-        let d = detail::stream(source, rules, rows, &fates, opts.exclusions)?;
-        (Vec::new(), Some(d))
-    } else if listed {
-        (list_exclusions(source, rules, &mut c, &fates)?, None)
-    } else {
-        (summary(&counts), None)
-    };
+    let (exclusions, detail) = exclusions(source, rules, (&mut c, &fates), &counts, opts, public)?;
     opts.phase(Phase::Teams);
     let skips = teams::assign(source, rules, &mut selected, &drawn_at, c.operations)?;
     let targets = drawn_rows(source, opts, drawn_at)?;
@@ -534,6 +529,34 @@ fn classes_without_ratio(rules: &Rules<'_>, plans: &[plan::StratumPlan]) -> Vec<
     out.sort();
     out.dedup();
     out
+}
+
+/// The exclusions the manifest lists (or their summary), or none when a detail file that the
+/// public bundle does not list is made as the excluded rows are read again (then returned).
+fn exclusions(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    (c, fates): (&mut Classified, &[Fate]),
+    counts: &[ExclusionCount],
+    opts: &Options<'_>,
+    public: Option<&Public<'_>>,
+) -> Result<(Vec<Exclusion>, Option<detail::Detail>), DrawFailure> {
+    let excluded: u64 = counts.iter().map(|c| c.count).sum();
+    let listed = excluded <= opts.list_exclusions_up_to as u64;
+    let v2 = rules.input.algorithm == Algorithm::V2;
+    let in_file = listed && rules.input.exclusions_in_file && v2;
+    let streamed = in_file
+        && !matches!(opts.exclusions, ExclusionsOut::Keep)
+        && public.is_none_or(|p| p.summarised);
+    Ok(if streamed {
+        let rows = excluded_rows(c);
+        let d = detail::stream(source, rules, rows, fates, opts.exclusions)?;
+        (Vec::new(), Some(d))
+    } else if listed {
+        (list_exclusions(source, rules, c, fates)?, None)
+    } else {
+        (summary(counts), None)
+    })
 }
 
 /// The excluded rows (position, group), in position order, taken from the classification.

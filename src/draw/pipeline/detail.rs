@@ -150,10 +150,8 @@ fn with_sink<T>(
     match out {
         ExclusionsOut::Keep | ExclusionsOut::Hash { .. } => make(&mut std::io::sink()),
         ExclusionsOut::Write { file, .. } => {
-            use std::io::Seek as _;
             let mut file = file.borrow_mut();
-            file.set_len(0).map_err(cannot_write)?;
-            file.rewind().map_err(cannot_write)?;
+            file.restart().map_err(cannot_write)?;
             make(&mut *file)
         }
     }

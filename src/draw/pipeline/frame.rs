@@ -6,7 +6,6 @@
 //! order (a registry file that is not a snapshot) are read again stratum by stratum and
 //! sorted.
 
-use std::io::{BufReader, BufWriter, Seek as _};
 use std::sync::Mutex;
 
 use serde::ser::{Error as _, Serialize, SerializeSeq, Serializer};
@@ -14,6 +13,7 @@ use serde::ser::{Error as _, Serialize, SerializeSeq, Serializer};
 use super::rows::RowSource;
 use super::{DrawFailure, FramePlace, plan};
 use crate::draw::bundle::FrameEntry;
+use crate::registry::source::SetAside;
 
 /// Rows read again at a time (the batches of a stratum are read in parallel).
 const BATCH: usize = 4096;
@@ -120,8 +120,7 @@ impl<'a> Frame<'a> {
         };
         let mut aside = Vec::with_capacity(self.plans.len());
         for _ in self.plans {
-            let file = tempfile::tempfile().map_err(cannot)?;
-            aside.push((BufWriter::with_capacity(1 << 16, file), String::new(), 0u64));
+            aside.push((SetAside::new().map_err(cannot)?, String::new(), 0u64));
         }
         for window in self.at.chunks(WINDOW) {
             let parts: Vec<Result<Vec<(u32, FrameEntry)>, DrawFailure>> = window
@@ -136,7 +135,7 @@ impl<'a> Frame<'a> {
                     if e.id.as_bytes() < last.as_bytes() {
                         return Ok(None);
                     }
-                    put(out, &e).map_err(cannot)?;
+                    put(out.writer(), &e).map_err(cannot)?;
                     last.clone_from(&e.id);
                     *n += 1;
                 }
@@ -144,9 +143,10 @@ impl<'a> Frame<'a> {
         }
         let mut files = Vec::with_capacity(aside.len());
         for (out, _, n) in aside {
-            let mut file = out.into_inner().map_err(|e| cannot(e.into_error()))?;
-            file.rewind().map_err(cannot)?;
-            files.push(Aside { file, entries: n });
+            files.push(Aside {
+                file: out,
+                entries: n,
+            });
         }
         Ok(Some(files))
     }
@@ -168,7 +168,9 @@ impl<'a> Frame<'a> {
             else {
                 continue;
             };
-            let mut input = BufReader::with_capacity(1 << 16, file);
+            let mut input = file
+                .into_reader()
+                .map_err(|e| S::Error::custom(format!("cannot read the frame set aside: {e}")))?;
             for _ in 0..entries {
                 let e = take(&mut input, &plan.name).map_err(|e| {
                     S::Error::custom(format!("cannot read the frame set aside: {e}"))
@@ -228,9 +230,9 @@ impl std::fmt::Debug for Frame<'_> {
     }
 }
 
-/// One stratum's entries set aside: the file, at its start, and how many it holds.
+/// One stratum's entries set aside, and how many it holds.
 struct Aside {
-    file: std::fs::File,
+    file: SetAside,
     entries: u64,
 }
 

@@ -669,6 +669,15 @@ fn draw_staged(
     Ok((Some(staging), drawn))
 }
 
+/// A draw's `exclusions.csv` in its staging folder, emptied when the draw starts it again.
+impl pipeline::DetailFile for std::fs::File {
+    fn restart(&mut self) -> std::io::Result<()> {
+        use std::io::Seek as _;
+        self.set_len(0)?;
+        self.rewind()
+    }
+}
+
 /// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
 /// left them aside.
 fn refuse_drawn(output_dir: &Path, store: &dyn DrawStore, req: &Request) -> Result<(), IssueError> {
