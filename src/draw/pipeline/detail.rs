@@ -80,7 +80,7 @@ pub(super) fn stream(
     out: ExclusionsOut<'_>,
 ) -> Result<Detail, DrawFailure> {
     let keep = rows.len() <= keep_up_to(out);
-    let made = with_sink(out, &mut |sink| {
+    let made = with_sink(out, |sink| {
         let mut csv = ExclusionsCsv::new(HashingWriter::new(sink));
         let mut kept = Vec::new();
         let mut last = String::new();
@@ -115,7 +115,7 @@ pub(super) fn stream(
 /// The detail file of `list` (in its order), handed to `out`; with [`ExclusionsOut::Keep`],
 /// hashed and kept whole.
 pub(super) fn of_list(list: Vec<Exclusion>, out: ExclusionsOut<'_>) -> Result<Detail, DrawFailure> {
-    let made = with_sink(out, &mut |sink| {
+    let made = with_sink(out, |sink| {
         let mut csv = ExclusionsCsv::new(HashingWriter::new(sink));
         for e in &list {
             csv.row(e).map_err(cannot_write)?;
@@ -143,10 +143,10 @@ fn keep_up_to(out: ExclusionsOut<'_>) -> usize {
 
 /// Runs `make` over the file's sink: nothing (hashed only), or the detail file emptied first
 /// (it may hold a first attempt).
-fn with_sink<T>(
-    out: ExclusionsOut<'_>,
-    make: &mut dyn FnMut(&mut dyn Write) -> Result<Option<T>, DrawFailure>,
-) -> Result<Option<T>, DrawFailure> {
+fn with_sink<T, F>(out: ExclusionsOut<'_>, mut make: F) -> Result<Option<T>, DrawFailure>
+where
+    F: FnMut(&mut dyn Write) -> Result<Option<T>, DrawFailure>,
+{
     match out {
         ExclusionsOut::Keep | ExclusionsOut::Hash { .. } => make(&mut std::io::sink()),
         ExclusionsOut::Write { file, .. } => {
