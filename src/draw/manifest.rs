@@ -241,36 +241,71 @@ pub fn write_exclusions_csv(
     out: &mut dyn std::io::Write,
     exclusions: &[Exclusion],
 ) -> std::io::Result<()> {
-    fn cell(out: &mut Vec<u8>, text: &str) {
-        // As `results::safe_cell::neutralise` (which `draw` does not depend on) does it.
-        let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            std::borrow::Cow::Owned(format!("'{text}"))
-        } else {
-            std::borrow::Cow::Borrowed(text)
-        };
-        if text.contains([',', '"', '\r', '\n']) {
-            out.push(b'"');
-            out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
-            out.push(b'"');
-        } else {
-            out.extend_from_slice(text.as_bytes());
-        }
-    }
-    let mut buf = Vec::with_capacity(1 << 16);
-    buf.extend_from_slice(b"\xEF\xBB\xBFtarget_id,reason,detail\n");
+    let mut csv = ExclusionsCsv::new(out);
     for e in exclusions {
-        cell(&mut buf, &e.target_id);
+        csv.row(e)?;
+    }
+    csv.finish().map(|_| ())
+}
+
+/// [`exclusions_csv`]'s bytes made a row at a time (the header first) and handed to `out` a
+/// buffer at a time, so that a long list is never held whole.
+pub struct ExclusionsCsv<W: std::io::Write> {
+    out: W,
+    buf: Vec<u8>,
+    rows: u64,
+}
+
+impl<W: std::io::Write> ExclusionsCsv<W> {
+    /// The file's header, not yet written.
+    pub fn new(out: W) -> ExclusionsCsv<W> {
+        let mut buf = Vec::with_capacity(1 << 16);
+        buf.extend_from_slice(b"\xEF\xBB\xBFtarget_id,reason,detail\n");
+        ExclusionsCsv { out, buf, rows: 0 }
+    }
+
+    /// One more line.
+    pub fn row(&mut self, e: &Exclusion) -> std::io::Result<()> {
+        fn cell(out: &mut Vec<u8>, text: &str) {
+            // As `results::safe_cell::neutralise` (which `draw` does not depend on) does it.
+            let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                std::borrow::Cow::Owned(format!("'{text}"))
+            } else {
+                std::borrow::Cow::Borrowed(text)
+            };
+            if text.contains([',', '"', '\r', '\n']) {
+                out.push(b'"');
+                out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
+        let buf = &mut self.buf;
+        cell(buf, &e.target_id);
         buf.push(b',');
-        cell(&mut buf, &e.reason);
+        cell(buf, &e.reason);
         buf.push(b',');
-        cell(&mut buf, &e.detail);
+        cell(buf, &e.detail);
         buf.push(b'\n');
+        self.rows += 1;
         if buf.len() >= 1 << 16 {
-            out.write_all(&buf)?;
+            self.out.write_all(buf)?;
             buf.clear();
         }
+        Ok(())
     }
-    out.write_all(&buf)
+
+    /// Lines written so far (below the header).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes what is left; returns `out`.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.out.write_all(&self.buf)?;
+        Ok(self.out)
+    }
 }
 
 /// The exclusions a detail file lists ([`exclusions_csv`]'s bytes read back): `Err` names the

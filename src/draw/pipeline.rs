@@ -38,6 +38,7 @@
 //! `suiji registry check` first. `registry` in the manifest is taken from the input as given.
 
 mod choose;
+mod detail;
 mod file;
 mod frame;
 mod memory;
@@ -220,6 +221,36 @@ pub struct Options<'a> {
     pub on_phase: Option<&'a (dyn Fn(Phase) + Sync)>,
     /// Also return the drawn targets' rows ([`Drawn::targets`]), for the draw's documents.
     pub keep_drawn: bool,
+    /// What becomes of the excluded targets a `suiji-manifest/3` or `/4` lists in its detail
+    /// file.
+    pub exclusions: ExclusionsOut<'a>,
+}
+
+/// What becomes of the excluded targets a detail file lists (`suiji-manifest/3`, `/4`). With
+/// [`ExclusionsOut::Hash`] or [`ExclusionsOut::Write`], a draw whose bundle does not list them
+/// (a `/4`) makes the file's lines as it reads the excluded rows again, in position order,
+/// which is id order in a registry snapshot, and never holds them all; rows out of id order
+/// (a registry file that is not a snapshot) are listed and sorted first, as with
+/// [`ExclusionsOut::Keep`].
+#[derive(Clone, Copy)]
+pub enum ExclusionsOut<'a> {
+    /// Returned in [`Drawn::excluded`].
+    Keep,
+    /// Hashed only; returned in [`Drawn::excluded`] when there are at most `keep_up_to`.
+    Hash { keep_up_to: usize },
+    /// Written to `file` (the detail file, empty) as they are made, and hashed; returned in
+    /// [`Drawn::excluded`] when there are at most `keep_up_to`.
+    Write {
+        file: &'a std::cell::RefCell<dyn DetailFile>,
+        keep_up_to: usize,
+    },
+}
+
+/// Where a detail file is written: a writer that can be emptied to start again (when the
+/// rows turn out not to be in id order).
+pub trait DetailFile: std::io::Write {
+    /// Empties it, so that what is written next is all it holds.
+    fn restart(&mut self) -> std::io::Result<()>;
 }
 
 impl Default for Options<'_> {
@@ -230,6 +261,7 @@ impl Default for Options<'_> {
             chunk_bytes: 512 << 10,
             on_phase: None,
             keep_drawn: false,
+            exclusions: ExclusionsOut::Keep,
         }
     }
 }
@@ -290,8 +322,9 @@ pub struct Drawn {
     /// Whether every excluded target is listed (in `manifest.exclusions`, or in
     /// [`Drawn::excluded`] for a `suiji-manifest/3`), else `manifest.exclusions` is the summary.
     pub exclusions_listed: bool,
-    /// `suiji-manifest/3`: every excluded target, in id order, as its detail file lists them
-    /// (`manifest.exclusion_summary` holds that file's hash). Empty for other formats.
+    /// `suiji-manifest/3`, `/4`: every excluded target, in id order, as its detail file lists
+    /// them (`manifest.exclusion_summary` holds that file's hash), unless
+    /// [`Options::exclusions`] says to keep none or only a few. Empty for other formats.
     pub excluded: Vec<Exclusion>,
     pub stats: Stats,
     /// The public bundle, when asked for ([`run_public`]).
@@ -404,11 +437,8 @@ fn phases(
     let frame_at = public.map(|_| frame_positions(&c, &fates));
     let (mut selected, drawn_at, substitutes) =
         choose::select(source, &mut c, &plans, &fates, &extra, v2)?;
-    let exclusions = if listed {
-        list_exclusions(source, rules, &c, &fates)?
-    } else {
-        summary(&counts)
-    };
+    let in_file = listed && rules.input.exclusions_in_file && v2;
+    let (exclusions, detail) = exclusions(source, rules, (&mut c, &fates), &counts, opts, public)?;
     opts.phase(Phase::Teams);
     let skips = teams::assign(source, rules, &mut selected, &drawn_at, c.operations)?;
     let targets = drawn_rows(source, opts, drawn_at)?;
@@ -431,11 +461,17 @@ fn phases(
         selected,
         substitutes,
         exclusions,
-        in_file: (listed && rules.input.exclusions_in_file && v2).then(|| tallies(&counts)),
+        in_file: in_file.then(|| tallies(&counts)),
         skips,
     };
-    let (manifest, bundle, excluded) =
-        finish(source, rules.input, &plans, parts, frame_at.zip(public))?;
+    let detail = (detail, opts.exclusions);
+    let (manifest, bundle, excluded) = finish(
+        source,
+        rules.input,
+        &plans,
+        (parts, detail),
+        frame_at.zip(public),
+    )?;
     opts.phase(Phase::Done);
     Ok(Drawn {
         manifest,
@@ -495,48 +531,58 @@ fn classes_without_ratio(rules: &Rules<'_>, plans: &[plan::StratumPlan]) -> Vec<
     out
 }
 
+/// The exclusions the manifest lists (or their summary), or none when a detail file that the
+/// public bundle does not list is made as the excluded rows are read again (then returned).
+fn exclusions(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    (c, fates): (&mut Classified, &[Fate]),
+    counts: &[ExclusionCount],
+    opts: &Options<'_>,
+    public: Option<&Public<'_>>,
+) -> Result<(Vec<Exclusion>, Option<detail::Detail>), DrawFailure> {
+    let excluded: u64 = counts.iter().map(|c| c.count).sum();
+    let listed = excluded <= opts.list_exclusions_up_to as u64;
+    let v2 = rules.input.algorithm == Algorithm::V2;
+    let in_file = listed && rules.input.exclusions_in_file && v2;
+    let streamed = in_file
+        && !matches!(opts.exclusions, ExclusionsOut::Keep)
+        && public.is_none_or(|p| p.summarised);
+    Ok(if streamed {
+        let rows = excluded_rows(c);
+        let d = detail::stream(source, rules, rows, fates, opts.exclusions)?;
+        (Vec::new(), Some(d))
+    } else if listed {
+        (list_exclusions(source, rules, c, fates)?, None)
+    } else {
+        (summary(counts), None)
+    })
+}
+
+/// The excluded rows (position, group), in position order, taken from the classification.
+fn excluded_rows(c: &mut Classified) -> Vec<(u64, u32)> {
+    let mut rows: Vec<(u64, u32)> = Vec::new();
+    for b in &mut c.batches {
+        let excluded = std::mem::take(&mut b.excluded);
+        rows.extend(
+            excluded
+                .into_iter()
+                .map(|(p, local)| (p, b.map.get(local as usize).copied().unwrap_or(0))),
+        );
+    }
+    rows.sort_unstable();
+    rows
+}
+
 /// The excluded targets one by one, in id order.
 fn list_exclusions(
     source: &dyn RowSource,
     rules: &Rules<'_>,
-    c: &Classified,
+    c: &mut Classified,
     fates: &[Fate],
 ) -> Result<Vec<Exclusion>, DrawFailure> {
-    let mut rows: Vec<(u64, u32)> = c
-        .batches
-        .iter()
-        .flat_map(|b| {
-            b.excluded
-                .iter()
-                .map(|&(p, local)| (p, b.map.get(local as usize).copied().unwrap_or(0)))
-        })
-        .collect();
-    rows.sort_unstable();
-    // Batches of rows read again in parallel, kept in order.
-    use rayon::prelude::*;
-    let parts: Vec<Result<Vec<Exclusion>, DrawFailure>> = rows
-        .par_chunks(4096)
-        .map(|batch| {
-            let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
-            let targets = source.targets(&positions)?;
-            let mut out = Vec::with_capacity(batch.len());
-            for (t, &(_, g)) in targets.iter().zip(batch) {
-                let hist = rules.input.history.entries.get(&t.id);
-                if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
-                    && let Some(e) = rules.exclusion(t, *why, hist)
-                {
-                    out.push(e);
-                }
-            }
-            Ok(out)
-        })
-        .collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for part in parts {
-        out.extend(part?);
-    }
-    out.sort_by(|a, b| a.target_id.cmp(&b.target_id));
-    Ok(out)
+    let rows = excluded_rows(c);
+    detail::listed(source, rules, &rows, fates)
 }
 
 /// The strata as the manifest records them.
@@ -617,7 +663,7 @@ fn finish(
     source: &dyn RowSource,
     input: &DrawInput<'_>,
     plans: &[plan::StratumPlan],
-    mut parts: Parts,
+    (mut parts, detail): (Parts, (Option<detail::Detail>, ExclusionsOut<'_>)),
     public: Option<(Vec<FramePlace>, &Public<'_>)>,
 ) -> Result<(Manifest, Option<PublicBundle>, Vec<Exclusion>), DrawFailure> {
     let in_file = parts.in_file.take();
@@ -630,38 +676,44 @@ fn finish(
         None => Ok(None),
     };
     let (excluded, bundle) = if summarised {
-        let excluded = to_detail_file(&mut m, in_file, MANIFEST_FORMAT_V4);
+        let excluded = to_detail_file(&mut m, in_file, MANIFEST_FORMAT_V4, detail)?;
         (excluded, bundle(&mut m)?)
     } else {
         let bundle = bundle(&mut m)?;
-        (to_detail_file(&mut m, in_file, MANIFEST_FORMAT_V3), bundle)
+        (
+            to_detail_file(&mut m, in_file, MANIFEST_FORMAT_V3, detail)?,
+            bundle,
+        )
     };
     m.seal();
     Ok((m, bundle, excluded))
 }
 
 /// With `counts` (a manifest keeping its exclusions in a detail file): moves the exclusions
-/// out of `m`, which becomes `format` with their summary; returns them (else nothing).
+/// out of `m`, which becomes `format` with their summary; returns them (else nothing). The
+/// detail file is the one made as its rows were read (`detail.0`), else it is made here of
+/// the manifest's exclusions and goes where `detail.1` says.
 fn to_detail_file(
     m: &mut Manifest,
     counts: Option<Vec<ExclusionTally>>,
     format: &str,
-) -> Vec<Exclusion> {
+    detail: (Option<detail::Detail>, ExclusionsOut<'_>),
+) -> Result<Vec<Exclusion>, DrawFailure> {
     let Some(counts) = counts else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    let excluded = std::mem::take(&mut m.exclusions);
-    // The file's hash, its bytes made and hashed a buffer at a time (never held whole).
-    let mut hashing = crate::digest::HashingWriter::new(std::io::sink());
-    let _ = crate::draw::manifest::write_exclusions_csv(&mut hashing, &excluded);
+    let made = match detail {
+        (Some(made), _) => made,
+        (None, out) => detail::of_list(std::mem::take(&mut m.exclusions), out)?,
+    };
     m.format = format.into();
     m.exclusion_summary = Some(ExclusionSummary {
         file: EXCLUSIONS_FILE.into(),
-        sha256: hashing.finish().0,
-        rows: excluded.len() as u64,
+        sha256: made.sha256,
+        rows: made.rows,
         counts,
     });
-    excluded
+    Ok(made.kept)
 }
 
 /// The public bundle of `m` (kept, hashed or written as `p` says); its hash recorded in `m`

@@ -543,6 +543,33 @@ impl<'a> RegistryFile<'a> {
     }
 }
 
+/// Bytes a draw sets aside while it reads rows (the public bundle's frame, stratum by
+/// stratum), in a temporary file removed when it is let go: written through a buffer, then
+/// read back from the start.
+pub(crate) struct SetAside {
+    out: io::BufWriter<File>,
+}
+
+impl SetAside {
+    pub(crate) fn new() -> io::Result<SetAside> {
+        Ok(SetAside {
+            out: io::BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+        })
+    }
+
+    /// Where to write what is set aside.
+    pub(crate) fn writer(&mut self) -> &mut impl io::Write {
+        &mut self.out
+    }
+
+    /// What was set aside, from its start.
+    pub(crate) fn into_reader(self) -> io::Result<impl io::BufRead> {
+        let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(io::BufReader::with_capacity(1 << 16, file))
+    }
+}
+
 /// The first ten non-blank records from `start`: (offset, end, bytes as written).
 fn head_records(path: &Path, start: u64, chunk: usize) -> io::Result<Vec<(u64, u64, Vec<u8>)>> {
     let mut scanner = Scanner::open(path, start, u64::MAX, chunk.min(1 << 20))?;

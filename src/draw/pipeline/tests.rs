@@ -301,3 +301,56 @@ fn a_conflict_hook_that_answers_neither_true_nor_false_fails_the_draw() {
         other => panic!("expected the conflict hook's type failure, got {other:?}"),
     }
 }
+
+/// A draw whose detail file and frame are made as the rows are read again (hashed only) gives
+/// the manifest, bundle hash and exclusions of the same draw listed whole, with the rows in id
+/// order (made as read) and out of it (listed and sorted first).
+#[test]
+fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
+    use super::{BundleOut, ExclusionsOut, Public};
+    let l = loaded();
+    let m = l.model.matter("zhian.hotel").expect("hotel").clone();
+    let none = History::default();
+    let p = period();
+    let mut d = input(&m, &p, &none);
+    d.exclusions_in_file = true;
+    let fields = ["name".to_string(), "district".to_string()];
+    let run = |targets: &[Target], bundle: BundleOut<'_>, exclusions: ExclusionsOut<'_>| {
+        let public = Public {
+            fields: &fields,
+            record: true,
+            out: bundle,
+            summarised: true,
+        };
+        let opts = Options {
+            exclusions,
+            ..Options::default()
+        };
+        super::run_public(
+            &d,
+            Source::Memory(targets),
+            &l.sandbox,
+            &opts,
+            Some(&public),
+        )
+        .expect("drawn")
+    };
+    let in_order: Vec<Target> = (0..300).map(target).collect();
+    let reversed: Vec<Target> = in_order.iter().rev().cloned().collect();
+    let whole = run(&in_order, BundleOut::Keep, ExclusionsOut::Keep);
+    assert!(whole.manifest.exclusion_summary.is_some());
+    assert!(whole.manifest.public_bundle.is_some());
+    assert!(whole.excluded.len() > 20);
+    for targets in [&in_order, &reversed] {
+        let all = ExclusionsOut::Hash {
+            keep_up_to: usize::MAX,
+        };
+        let made = run(targets, BundleOut::Hash, all);
+        assert_eq!(made.manifest, whole.manifest);
+        assert_eq!(made.excluded, whole.excluded);
+        let none = ExclusionsOut::Hash { keep_up_to: 10 };
+        let few = run(targets, BundleOut::Hash, none);
+        assert_eq!(few.manifest, whole.manifest);
+        assert!(few.excluded.is_empty());
+    }
+}

@@ -13,7 +13,7 @@ use crate::digest::sha256_hex;
 use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{Exclusion, HistoryEntry, Manifest, RegistryInfo, SourceFile};
 use crate::draw::pipeline::{
-    self, BundleOut, DrawFailure, DrawInput, History, Options, Public, Source,
+    self, BundleOut, DrawFailure, DrawInput, ExclusionsOut, History, Options, Public, Source,
 };
 use crate::draw::{Algorithm, Seed};
 use crate::jobs::bundle::PUBLIC_FILE;
@@ -347,18 +347,24 @@ pub fn compute_public(
     req: &Request,
     (at, out): (BundleAt, BundleOut<'_>),
 ) -> Result<(Manifest, Option<PublicBundle>, Vec<Exclusion>), IssueError> {
-    compute_drawn(loaded, frozen, hist, req, (at, out, false), false)
+    // A bundle kept whole is for files made in memory, the detail file's rows with it.
+    let excl = match out {
+        BundleOut::Keep => ExclusionsOut::Keep,
+        _ => ExclusionsOut::Hash { keep_up_to: 0 },
+    };
+    compute_drawn(loaded, frozen, hist, req, (at, out, false), (excl, false))
         .map(|d| (d.manifest, d.bundle, d.excluded))
 }
 
-/// [`compute_public`], also returning the drawn targets' rows when `keep_drawn`.
+/// [`compute_public`], also returning the drawn targets' rows when `keep_drawn`, the excluded
+/// targets of a detail file going where `exclusions` says.
 fn compute_drawn(
     loaded: &Loaded,
     frozen: &Frozen,
     hist: &History,
     req: &Request,
     (at, out, keep_drawn): (BundleAt, BundleOut<'_>, bool),
-    counts_only: bool,
+    (exclusions, counts_only): (ExclusionsOut<'_>, bool),
 ) -> Result<pipeline::Drawn, IssueError> {
     let model = &loaded.model;
     let matter = model
@@ -402,6 +408,7 @@ fn compute_drawn(
     };
     let opts = Options {
         keep_drawn,
+        exclusions,
         ..Options::default()
     };
     let public = (!counts_only).then_some(&public);
@@ -436,7 +443,7 @@ pub fn compute_counts(
         hist,
         req,
         (BundleAt::NEW, BundleOut::Hash, false),
-        true,
+        (ExclusionsOut::Hash { keep_up_to: 0 }, true),
     )
     .map(|d| d.manifest)
 }
@@ -547,25 +554,31 @@ fn draw_and_record(
     let hist = draw_history(loaded, store, frozen, req)?;
     phase("drawing");
     let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, folder)?;
-    let manifest = drawn.manifest;
-    let excluded = drawn.excluded;
+    let pipeline::Drawn {
+        manifest,
+        excluded,
+        targets: drawn_rows,
+        ..
+    } = drawn;
     let Some(staging) = staging else {
         return Ok((manifest, None));
     };
     let marks = marks(req, store.is_simulation()?);
     phase("writing the draw's files");
     let targets = match &frozen.file {
-        Some(_) => &drawn.targets,
+        Some(_) => &drawn_rows,
         None => &frozen.registry.targets,
     };
     let manifest_json = stage(
         &loaded.model,
         (frozen, targets),
-        (&manifest, &excluded),
+        &manifest,
         (d, &marks),
         &staging,
     )?;
     probe::point("draw.staged");
+    // The drawn rows served the documents; the recording does not hold them.
+    drop(drawn_rows);
     phase("recording the draw");
     let (committed, id) = staging.commit(|| {
         record_current(
@@ -616,7 +629,7 @@ fn draw_staged(
             hist,
             req,
             (BundleAt::NEW, BundleOut::Hash, keep_drawn),
-            false,
+            (ExclusionsOut::Hash { keep_up_to: 0 }, false),
         )?;
         return Ok((None, drawn));
     }
@@ -632,15 +645,37 @@ fn draw_staged(
     let file = std::fs::File::create(&path).map_err(|e| output(&path, &e))?;
     let file = std::cell::RefCell::new(file);
     let out = BundleOut::Write(&file);
+    // The detail file, written as the excluded rows are read again (a `suiji-manifest/4`);
+    // the database lists them only when there are few.
+    let detail = staging.dir().join(crate::draw::manifest::EXCLUSIONS_FILE);
+    let detail_file = std::fs::File::create(&detail).map_err(|e| output(&detail, &e))?;
+    let detail_file = std::cell::RefCell::new(detail_file);
+    let exclusions = ExclusionsOut::Write {
+        file: &detail_file,
+        keep_up_to: EXCLUSIONS_LISTED_UP_TO,
+    };
     let drawn = compute_drawn(
         loaded,
         frozen,
         hist,
         req,
         (BundleAt::NEW, out, keep_drawn),
-        false,
+        (exclusions, false),
     )?;
+    drop(detail_file);
+    if drawn.manifest.exclusion_summary.is_none() {
+        std::fs::remove_file(&detail).map_err(|e| output(&detail, &e))?;
+    }
     Ok((Some(staging), drawn))
+}
+
+/// A draw's `exclusions.csv` in its staging folder, emptied when the draw starts it again.
+impl pipeline::DetailFile for std::fs::File {
+    fn restart(&mut self) -> std::io::Result<()> {
+        use std::io::Seek as _;
+        self.set_len(0)?;
+        self.rewind()
+    }
 }
 
 /// Refuses a period already drawn (unless `req` is a redraw), restoring its files if a crash
@@ -677,16 +712,15 @@ fn recording_failed(d: &ScheduledDraw, e: StoreError) -> IssueError {
     }
 }
 
-/// Writes the draw's files (task lists, task sheets, public list, one at a time, and for a
-/// `suiji-manifest/3` the exclusion detail file `excluded`) and its audit bundle into
-/// `staging`, which holds its public bundle already. The audit bundle is compressed
+/// Writes the draw's files (task lists, task sheets, public list, one at a time) and its audit
+/// bundle into `staging`, which holds its public bundle and detail file already. The audit bundle is compressed
 /// on a thread of its own while the documents are rendered (it needs only the manifest's file,
 /// the first written). Returns the manifest's text as written (`manifest.json`, read back: not
 /// held while the documents are rendered).
 fn stage(
     model: &crate::rules::model::Model,
     (frozen, targets): (&Frozen, &[crate::registry::Target]),
-    (manifest, excluded): (&Manifest, &[Exclusion]),
+    manifest: &Manifest,
     (d, marks): (&ScheduledDraw, &DrawMarks),
     staging: &Staging,
 ) -> Result<String, IssueError> {
@@ -695,13 +729,6 @@ fn stage(
         .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
     let dir = staging.dir();
     let v2 = crate::jobs::bundle::audit_v2(manifest);
-    if manifest.exclusion_summary.is_some() {
-        staging
-            .add_written(Path::new(crate::draw::manifest::EXCLUSIONS_FILE), |out| {
-                crate::draw::manifest::write_exclusions_csv(out, excluded)
-            })
-            .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)))?;
-    }
     std::thread::scope(|scope| {
         let mut audit = None;
         let written = crate::output::tasks::draw_files(
@@ -799,18 +826,17 @@ const ATTEMPTS: usize = 3;
 fn record_current(
     store: &mut dyn DrawStore,
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
-    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], String),
+    (manifest, excluded, mut manifest_json): (&Manifest, &[Exclusion], String),
     (mut epoch, hist): (Option<LoadsEpoch>, &History),
 ) -> Result<i64, IssueError> {
     let d = &req.draw;
     for _ in 0..ATTEMPTS {
-        let json = manifest_json.clone();
         match record(
             store,
             loaded,
             frozen,
             req,
-            (manifest, excluded, json),
+            (manifest, excluded, &mut manifest_json),
             epoch,
         ) {
             Err(StoreError::LoadsChanged) => {
@@ -827,12 +853,13 @@ fn record_current(
 
 /// Records the draw with its archived inputs, in one transaction; refused with
 /// [`StoreError::LoadsChanged`] when a draw or change was recorded since `epoch`.
+/// `manifest_json` is lent to the record and given back (never copied).
 fn record(
     store: &mut dyn DrawStore,
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
-    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], String),
+    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], &mut String),
     epoch: Option<LoadsEpoch>,
 ) -> Result<i64, StoreError> {
     let rows = frozen.info.targets_rows as u64;
@@ -850,18 +877,21 @@ fn record(
         &frozen.inspectors_bytes,
     )?;
     store.put_snapshot(SnapshotKind::Rules, 1, &loaded.model.rules_archive)?;
-    let new = new_draw(req, (manifest, excluded, manifest_json), frozen);
+    let json = std::mem::take(manifest_json);
+    let mut new = new_draw(req, (manifest, excluded, json), frozen);
     let redraw = match &req.redraw {
         Some(reason) => Redraw::Yes {
             reason: reason.clone(),
         },
         None => Redraw::No,
     };
-    store.record_draw_checked(&new, redraw, epoch, &mut |step| {
+    let recorded = store.record_draw_checked(&new, redraw, epoch, &mut |step| {
         if step == "audit" {
             probe::point("draw.recording");
         }
-    })
+    });
+    *manifest_json = std::mem::take(&mut new.record.manifest_json);
+    recorded
 }
 
 /// Where a draw's staged folder goes: the draw's folder, the files of the draw it replaces
@@ -915,19 +945,32 @@ fn kind_for_store(kind: DrawKind, actor: &str) -> String {
 }
 
 /// The targets the draw excluded and the inspectors it skipped, as store rows. The excluded
-/// targets are those of the manifest, or of its detail file (`excluded`) for a
-/// `suiji-manifest/3`. Above [`EXCLUSIONS_LISTED_UP_TO`] of them, one row per reason holds
-/// their count (the id `*` and the detail `<n> 户（名单见 exclusions.csv）`); the draw's folder
-/// lists them.
+/// targets are those of the manifest, or of its detail file (`excluded`, given when there are
+/// at most [`EXCLUSIONS_LISTED_UP_TO`]) for a `suiji-manifest/3` or `/4`. Above
+/// [`EXCLUSIONS_LISTED_UP_TO`] of them, one row per reason holds their count (the id `*` and
+/// the detail `<n> 户（名单见 exclusions.csv）`); the draw's folder lists them.
 fn exclusion_rows(m: &Manifest, excluded: &[Exclusion]) -> Vec<ExclusionRow> {
-    let listed = match &m.exclusion_summary {
-        Some(_) => excluded,
-        None => &m.exclusions,
+    let (listed, many) = match &m.exclusion_summary {
+        Some(s) => (excluded, s.rows > EXCLUSIONS_LISTED_UP_TO as u64),
+        None => (
+            &m.exclusions[..],
+            m.exclusions.len() > EXCLUSIONS_LISTED_UP_TO,
+        ),
     };
-    let mut exclusions: Vec<ExclusionRow> = if listed.len() > EXCLUSIONS_LISTED_UP_TO {
+    let mut exclusions: Vec<ExclusionRow> = if many {
         let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-        for e in listed {
-            *counts.entry(e.reason.as_str()).or_default() += 1;
+        match &m.exclusion_summary {
+            // The detail file's counts by stratum and reason, summed by reason.
+            Some(s) => {
+                for t in &s.counts {
+                    *counts.entry(t.reason.as_str()).or_default() += t.count;
+                }
+            }
+            None => {
+                for e in listed {
+                    *counts.entry(e.reason.as_str()).or_default() += 1;
+                }
+            }
         }
         counts
             .into_iter()

@@ -1,0 +1,162 @@
+//! The excluded targets one by one: listed in id order, or made into the detail file's lines
+//! (docs/draw-algorithm.md V2-17) as their rows are read again, a window at a time, so that a
+//! registry's millions of exclusions are never held at once.
+
+use std::io::Write;
+
+use rayon::prelude::*;
+
+use super::plan::Fate;
+use super::rows::RowSource;
+use super::rules::Rules;
+use super::{DrawFailure, ExclusionsOut};
+use crate::digest::HashingWriter;
+use crate::draw::manifest::{EXCLUSIONS_FILE, Exclusion, ExclusionsCsv};
+
+/// Rows read again at a time by one worker.
+const BATCH: usize = 4096;
+
+/// Rows read again (in parallel batches) before their lines are written, in order.
+const WINDOW: usize = 16 * BATCH;
+
+/// A detail file made: its hash, its lines, and its exclusions when they were to be kept.
+#[derive(Debug)]
+pub(super) struct Detail {
+    pub sha256: String,
+    pub rows: u64,
+    pub kept: Vec<Exclusion>,
+}
+
+/// The exclusions of the excluded `rows` (position, group; ascending), in id order (rows with
+/// the same id in position order).
+pub(super) fn listed(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    rows: &[(u64, u32)],
+    fates: &[Fate],
+) -> Result<Vec<Exclusion>, DrawFailure> {
+    let parts: Vec<Result<Vec<Exclusion>, DrawFailure>> = rows
+        .par_chunks(BATCH)
+        .map(|batch| of_rows(source, rules, batch, fates))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    out.sort_by(|a, b| a.target_id.cmp(&b.target_id));
+    Ok(out)
+}
+
+/// The exclusions of some excluded rows, in their order.
+fn of_rows(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    batch: &[(u64, u32)],
+    fates: &[Fate],
+) -> Result<Vec<Exclusion>, DrawFailure> {
+    let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
+    let targets = source.targets(&positions)?;
+    let mut out = Vec::with_capacity(batch.len());
+    for (t, &(_, g)) in targets.iter().zip(batch) {
+        let hist = rules.input.history.entries.get(&t.id);
+        if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
+            && let Some(e) = rules.exclusion(t, *why, hist)
+        {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// The detail file of the excluded `rows` (position, group; ascending), made as they are read
+/// again and handed to `out` ([`ExclusionsOut::Hash`] or [`ExclusionsOut::Write`]). Rows whose
+/// ids are not in position order (a registry file that is not a snapshot) are listed whole
+/// and sorted, and the file made again from the list.
+pub(super) fn stream(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    rows: Vec<(u64, u32)>,
+    fates: &[Fate],
+    out: ExclusionsOut<'_>,
+) -> Result<Detail, DrawFailure> {
+    let keep = rows.len() <= keep_up_to(out);
+    let made = with_sink(out, |sink| {
+        let mut csv = ExclusionsCsv::new(HashingWriter::new(sink));
+        let mut kept = Vec::new();
+        let mut last = String::new();
+        for window in rows.chunks(WINDOW) {
+            let parts: Vec<Result<Vec<Exclusion>, DrawFailure>> = window
+                .par_chunks(BATCH)
+                .map(|batch| of_rows(source, rules, batch, fates))
+                .collect();
+            for part in parts {
+                for e in part? {
+                    if e.target_id < last {
+                        return Ok(None);
+                    }
+                    csv.row(&e).map_err(cannot_write)?;
+                    last.clone_from(&e.target_id);
+                    if keep {
+                        kept.push(e);
+                    }
+                }
+            }
+        }
+        let rows = csv.rows();
+        let (sha256, ..) = csv.finish().map_err(cannot_write)?.finish();
+        Ok(Some(Detail { sha256, rows, kept }))
+    })?;
+    match made {
+        Some(d) => Ok(d),
+        None => of_list(listed(source, rules, &rows, fates)?, out),
+    }
+}
+
+/// The detail file of `list` (in its order), handed to `out`; with [`ExclusionsOut::Keep`],
+/// hashed and kept whole.
+pub(super) fn of_list(list: Vec<Exclusion>, out: ExclusionsOut<'_>) -> Result<Detail, DrawFailure> {
+    let made = with_sink(out, |sink| {
+        let mut csv = ExclusionsCsv::new(HashingWriter::new(sink));
+        for e in &list {
+            csv.row(e).map_err(cannot_write)?;
+        }
+        let rows = csv.rows();
+        let (sha256, ..) = csv.finish().map_err(cannot_write)?.finish();
+        Ok(Some((sha256, rows)))
+    })?;
+    let (sha256, rows) = made.unwrap_or_default();
+    let kept = if list.len() <= keep_up_to(out) {
+        list
+    } else {
+        Vec::new()
+    };
+    Ok(Detail { sha256, rows, kept })
+}
+
+/// How many exclusions may be returned.
+fn keep_up_to(out: ExclusionsOut<'_>) -> usize {
+    match out {
+        ExclusionsOut::Keep => usize::MAX,
+        ExclusionsOut::Hash { keep_up_to } | ExclusionsOut::Write { keep_up_to, .. } => keep_up_to,
+    }
+}
+
+/// Runs `make` over the file's sink: nothing (hashed only), or the detail file emptied first
+/// (it may hold a first attempt).
+fn with_sink<T, F>(out: ExclusionsOut<'_>, mut make: F) -> Result<Option<T>, DrawFailure>
+where
+    F: FnMut(&mut dyn Write) -> Result<Option<T>, DrawFailure>,
+{
+    match out {
+        ExclusionsOut::Keep | ExclusionsOut::Hash { .. } => make(&mut std::io::sink()),
+        ExclusionsOut::Write { file, .. } => {
+            let mut file = file.borrow_mut();
+            file.restart().map_err(cannot_write)?;
+            make(&mut *file)
+        }
+    }
+}
+
+fn cannot_write(e: std::io::Error) -> DrawFailure {
+    DrawFailure::Io(format!("cannot write {EXCLUSIONS_FILE}: {e}"))
+}
