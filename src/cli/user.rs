@@ -75,7 +75,7 @@ fn read_password(stdin: bool) -> Result<String, Failed> {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     if let Some(file) = &args.platform {
-        return platform(file, &args.command);
+        return platform(file, &args.command, cli.database.as_deref());
     }
     let loaded = super::load_rules(cli)?;
     let database = super::db::postgres(cli)?;
@@ -103,9 +103,14 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
 }
 
 /// `suiji user … --platform FILE`: the platform's administrators, in its own store.
-fn platform(file: &std::path::Path, command: &UserCommand) -> Result<i32, Failed> {
+fn platform(
+    file: &std::path::Path,
+    command: &UserCommand,
+    given: Option<&str>,
+) -> Result<i32, Failed> {
     let platform = super::load_platform(file)?;
-    let mut store = crate::jobs::platform::open_store(&platform)?;
+    let server = crate::jobs::platform::server(given)?;
+    let mut store = crate::jobs::platform::open_store(&platform, server.as_ref())?;
     let at = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .format("%Y-%m-%dT%H:%M:%S%:z")

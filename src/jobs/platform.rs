@@ -22,10 +22,33 @@ pub fn is_platform_account(name: &str) -> bool {
     name.starts_with(PREFIX)
 }
 
-/// The platform's own store: the SQLite file of its data folder (the one place that says
-/// where it is).
-pub fn open_store(platform: &Platform) -> Result<Box<dyn UserStore>, SetupError> {
-    Ok(Box::new(crate::store::Store::open(&platform.data_dir)?))
+/// The schema of a shared PostgreSQL database that holds the platform's own store.
+pub const SCHEMA: &str = "platform";
+
+/// Where the platform's own store is on a shared database: the schema [`SCHEMA`] of the
+/// PostgreSQL database the platform is given (`--database`, `SUIJI_DATABASE`); `None`: the
+/// SQLite file of its data folder.
+pub fn server(given: Option<&str>) -> Result<Option<crate::store::pg::Place>, SetupError> {
+    let Some(url) = given.filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if !crate::store::pg::is_postgres_url(url) {
+        let problem = format!("`{url}` is not a PostgreSQL URL (postgres://USER:PASSWORD@HOST/DB)");
+        return Err(crate::store::StoreError::invalid("database", problem).into());
+    }
+    Ok(Some(crate::store::pg::Place::in_schema(url, SCHEMA)?))
+}
+
+/// The platform's own store: in the schema [`SCHEMA`] of `server` when given (see
+/// [`server`]), else the SQLite file of its data folder (the one place that says where it is).
+pub fn open_store(
+    platform: &Platform,
+    server: Option<&crate::store::pg::Place>,
+) -> Result<Box<dyn UserStore>, SetupError> {
+    Ok(match server {
+        Some(place) => Box::new(crate::store::pg::PgStore::open_at(place)?),
+        None => Box::new(crate::store::Store::open(&platform.data_dir)?),
+    })
 }
 
 /// Creates a platform administrator in the platform's store (`suiji user add --platform`).

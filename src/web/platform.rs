@@ -193,8 +193,13 @@ fn consoles(
     options: &Options,
 ) -> Result<Vec<(App, crate::rules::Loaded, Options)>, ServeError> {
     let setup = |e| ServeError::Setup(Box::new(e));
-    drop(crate::jobs::platform::open_store(platform).map_err(setup)?);
-    let place = super::pool::Place::Folder(platform.data_dir.clone());
+    let server = options.database.as_ref().map(crate::store::pg::Place::url);
+    let server = crate::jobs::platform::server(server).map_err(setup)?;
+    drop(crate::jobs::platform::open_store(platform, server.as_ref()).map_err(setup)?);
+    let place = match server {
+        Some(server) => super::pool::Place::Server(server),
+        None => super::pool::Place::Folder(platform.data_dir.clone()),
+    };
     let mut out = Vec::new();
     for b in &platform.bureaus {
         crate::rules::load_config(&b.config)
