@@ -98,7 +98,7 @@ impl Platform {
         );
         std::fs::write(&file, text).expect("platform file");
         let platform = suiji::rules::platform::load_platform(&file).expect("platform loads");
-        let mut store = suiji::jobs::platform::open_store(&platform).expect("platform store");
+        let mut store = suiji::jobs::platform::open_store(&platform, None).expect("platform store");
         suiji::jobs::platform::add_admin(&mut *store, "root", &[Role::Admin], PASSWORD, STAMP)
             .expect("platform administrator");
         let router = suiji::web::platform_console(platform, false).expect("platform console");
@@ -451,7 +451,7 @@ fn a_platform_administrator_signs_in_at_each_bureau_and_is_audited_there_by_plat
         // The platform's account disabled: its sessions at every bureau end.
         let file = p.dir.path().join("platform.toml");
         let platform = suiji::rules::platform::load_platform(&file).expect("platform");
-        let mut store = suiji::jobs::platform::open_store(&platform).expect("store");
+        let mut store = suiji::jobs::platform::open_store(&platform, None).expect("store");
         suiji::jobs::users::disable(&mut *store, "root", STAMP).expect("disabled");
         for (host, cookie) in [(PINGYI, &at_pingyi), (FEIXIAN, &at_feixian)] {
             let (status, at) = p.get(host, Some(cookie), "/users").await;
@@ -554,4 +554,162 @@ fn run_once_over_a_platform_runs_each_bureaus_service_on_its_own_records() {
     };
     assert!(targets(&p.feixian).iter().all(|t| t.starts_with("FX")));
     assert!(!targets(&p.pingyi).iter().any(|t| t.starts_with("FX")));
+}
+
+/// Every table's row count in `schema` of the PostgreSQL database at `url`.
+fn pg_tables(url: &str, schema: &str) -> Vec<(String, i64)> {
+    let mut db = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let names: Vec<String> = db
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY 1",
+            &[&schema],
+        )
+        .expect("tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!names.is_empty(), "{schema} has no tables");
+    names
+        .into_iter()
+        .map(|t| {
+            let q = format!("SELECT count(*) FROM \"{schema}\".\"{t}\"");
+            let n: i64 = db.query_one(&q, &[]).expect("count").get(0);
+            (t, n)
+        })
+        .collect()
+}
+
+/// [`pg_tables`] from a thread of its own (the blocking client may not run on the runtime's).
+fn pg_tables_apart(url: &str, schema: &str) -> Vec<(String, i64)> {
+    std::thread::scope(|s| s.spawn(|| pg_tables(url, schema)).join()).expect("counted")
+}
+
+/// A platform on one PostgreSQL database (`serve --platform --database`): each bureau's
+/// draws, accounts and sessions in its own schema, the platform's administrators in the schema
+/// `platform`; a bureau's session opens nothing at another and changes nothing there, the
+/// platform's administrator signs in at both and is audited in each bureau's own schema, and
+/// no SQLite file is made anywhere.
+#[test]
+fn on_postgres_each_bureau_keeps_to_its_schema_and_the_platform_to_its_own() {
+    let Some(url) = util::fresh_schema("platform_pg") else {
+        return;
+    };
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin
+        .batch_execute(
+            "DROP SCHEMA IF EXISTS platform CASCADE;
+             DROP SCHEMA IF EXISTS t_pf_371326 CASCADE; DROP SCHEMA IF EXISTS t_pf_371325 CASCADE;",
+        )
+        .expect("fresh schemas");
+    let pingyi = Project::shipped();
+    let feixian = feixian();
+    for (p, code) in [(&pingyi, "371326"), (&feixian, "371325")] {
+        p.set_config(&["database", "url"], url.as_str());
+        p.set_config(&["database", "schema"], format!("t_pf_{code}"));
+    }
+    pingyi.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    feixian.ok(&["draw", "jindu.precursor", "--period", "2023"]);
+    for (p, name) in [(&pingyi, "py-admin"), (&feixian, "fx-admin")] {
+        let mut cmd = p.suiji(&["user", "add", name, "--role", "admin", "--password-stdin"]);
+        cmd.write_stdin(format!("{PASSWORD}\n"));
+        let (code, _, err) = util::run(cmd);
+        assert_eq!(code, 0, "{err}");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("platform.toml");
+    let text = format!(
+        "[platform]\nname = \"临沂市“双随机、一公开”监管平台\"\nhost = \"{PLATFORM_HOST}\"\n\
+         data = \"data\"\n\n[[bureau]]\nconfig = \"{}\"\nhost = \"{PINGYI}\"\n\n\
+         [[bureau]]\nconfig = \"{}\"\nhost = \"{FEIXIAN}\"\n",
+        pingyi.path("config/suiji.toml").display(),
+        feixian.path("config/suiji.toml").display(),
+    );
+    std::fs::write(&file, text).expect("platform file");
+    let file_arg = file.display().to_string();
+    let mut cmd = pingyi.suiji(&[
+        "--database",
+        &url,
+        "user",
+        "add",
+        "--platform",
+        &file_arg,
+        "root",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ]);
+    cmd.write_stdin(format!("{PASSWORD}\n"));
+    let (code, _, err) = util::run(cmd);
+    assert_eq!(code, 0, "{err}");
+    let platform = suiji::rules::platform::load_platform(&file).expect("platform loads");
+    let router = suiji::web::platform_console_on(platform, false, Some(&url)).expect("console");
+    let p = Platform {
+        pingyi,
+        feixian,
+        dir,
+        router,
+    };
+    runtime().block_on(async {
+        let cookie = p
+            .login(FEIXIAN, "fx-admin")
+            .await
+            .expect("signed in at 费县");
+        let csrf = p.csrf(FEIXIAN, &cookie).await;
+        let before = pg_tables_apart(&url, "t_pf_371326");
+        for path in PAGES {
+            let (status, at) = p.get(PINGYI, Some(&cookie), path).await;
+            assert_eq!(
+                (status, at.as_str()),
+                (StatusCode::SEE_OTHER, "/login"),
+                "{path}"
+            );
+        }
+        for path in WRITES {
+            let status = p
+                .post(PINGYI, Some(&cookie), path, &format!("csrf={csrf}"))
+                .await;
+            assert!(
+                status == StatusCode::SEE_OTHER || status == StatusCode::FORBIDDEN,
+                "POST {path}: {status}"
+            );
+        }
+        let after = pg_tables_apart(&url, "t_pf_371326");
+        assert_eq!(after, before, "平邑's records changed");
+        assert_eq!(
+            p.login(PINGYI, "fx-admin").await,
+            Err(StatusCode::UNAUTHORIZED)
+        );
+        // The platform's administrator, kept in the schema `platform`, signs in at both.
+        for host in [PINGYI, FEIXIAN] {
+            let root = p.login(host, "root").await.expect("root signs in");
+            let (status, page) = p.get(host, Some(&root), "/users").await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(page.contains("平台管理员 root"), "{page}");
+        }
+    });
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let platform_users: i64 = db
+        .query_one(
+            "SELECT count(*) FROM platform.users WHERE name = 'root'",
+            &[],
+        )
+        .expect("platform users")
+        .get(0);
+    assert_eq!(platform_users, 1);
+    for schema in ["t_pf_371326", "t_pf_371325"] {
+        let q = format!("SELECT count(*) FROM {schema}.users WHERE name = '平台管理员 root'");
+        let n: i64 = db.query_one(&q, &[]).expect("bureau users").get(0);
+        assert_eq!(n, 1, "{schema}");
+        let q = format!("SELECT count(*) FROM {schema}.draws");
+        let n: i64 = db.query_one(&q, &[]).expect("draws").get(0);
+        assert_eq!(n, 1, "{schema}");
+    }
+    for made in [
+        p.pingyi.path("data/suiji.sqlite3"),
+        p.feixian.path("data/suiji.sqlite3"),
+        p.dir.path().join("data/suiji.sqlite3"),
+    ] {
+        assert!(!made.exists(), "{} was made", made.display());
+    }
 }

@@ -13,41 +13,7 @@ use suiji::store::AuditLog;
 use suiji::store::pg::{PgStore, Place};
 use util::{Project, run};
 
-/// A fresh schema named after the test in the run's database: its URL, or `None` (skipped, with
-/// the reason printed) when no server is named or none answers, outside CI.
-fn fresh(name: &str) -> Option<String> {
-    let under_ci = std::env::var_os("CI").is_some();
-    let Some(base) = std::env::var("SUIJI_TEST_DATABASE")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        assert!(
-            !under_ci,
-            "SUIJI_TEST_DATABASE is not set: under CI the PostgreSQL tests must run (.ci/run sets it)"
-        );
-        eprintln!("skipped: SUIJI_TEST_DATABASE names no PostgreSQL database (see .ci/run)");
-        return None;
-    };
-    let mut admin = match postgres::Client::connect(&base, postgres::NoTls) {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(
-                !under_ci,
-                "no PostgreSQL server at SUIJI_TEST_DATABASE: {e}"
-            );
-            eprintln!("skipped: no PostgreSQL server at SUIJI_TEST_DATABASE: {e}");
-            return None;
-        }
-    };
-    let schema = format!("t_{name}");
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
-        ))
-        .expect("create the test's schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
-}
+use util::fresh_schema as fresh;
 
 fn client(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls).expect("connect")

@@ -13,7 +13,7 @@ mod pages;
 mod platform;
 mod pool;
 pub mod public;
-pub use platform::{platform_console, serve_platform};
+pub use platform::{platform_console, platform_console_on, serve_platform};
 mod publish;
 mod registries;
 mod results;

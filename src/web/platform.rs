@@ -172,12 +172,23 @@ async fn not_found() -> Fail {
 /// The platform's router over a console for each of its bureaus, as `serve --platform`
 /// answers, without the schedulers (for tests, and for a process that runs them elsewhere).
 pub fn platform_console(platform: Platform, secure: bool) -> Result<Router, ServeError> {
+    platform_console_on(platform, secure, None)
+}
+
+/// The same, given the PostgreSQL database at `database` (as `serve --platform --database`):
+/// each bureau in its own schema of it, the platform's administrators in the schema
+/// `platform`.
+pub fn platform_console_on(
+    platform: Platform,
+    secure: bool,
+    database: Option<&str>,
+) -> Result<Router, ServeError> {
     let options = Options {
         config: platform.path.clone(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         scheduler: false,
         secure_cookies: secure,
-        database: None,
+        database: database.map(crate::store::pg::Place::new),
     };
     let apps = consoles(&platform, &options)?
         .into_iter()

@@ -722,3 +722,39 @@ pub fn submit_hotel_ratio_change(
     });
     rule_changes::submit(store, cfg, id, &who, &facts).expect("submitted");
 }
+
+/// A fresh schema named after the test in the run's database: its URL, or `None` (skipped, with
+/// the reason printed) when no server is named or none answers, outside CI.
+pub fn fresh_schema(name: &str) -> Option<String> {
+    let under_ci = std::env::var_os("CI").is_some();
+    let Some(base) = std::env::var("SUIJI_TEST_DATABASE")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            !under_ci,
+            "SUIJI_TEST_DATABASE is not set: under CI the PostgreSQL tests must run (.ci/run sets it)"
+        );
+        eprintln!("skipped: SUIJI_TEST_DATABASE names no PostgreSQL database (see .ci/run)");
+        return None;
+    };
+    let mut admin = match postgres::Client::connect(&base, postgres::NoTls) {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                !under_ci,
+                "no PostgreSQL server at SUIJI_TEST_DATABASE: {e}"
+            );
+            eprintln!("skipped: no PostgreSQL server at SUIJI_TEST_DATABASE: {e}");
+            return None;
+        }
+    };
+    let schema = format!("t_{name}");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+        ))
+        .expect("create the test's schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
