@@ -78,6 +78,21 @@ fn feixian() -> Project {
     p
 }
 
+/// The platform file over 平邑 and 费县, in a folder of its own (its store's `data/` there).
+fn platform_file(pingyi: &Project, feixian: &Project) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("platform.toml");
+    let text = format!(
+        "[platform]\nname = \"临沂市“双随机、一公开”监管平台\"\nhost = \"{PLATFORM_HOST}\"\n\
+         data = \"data\"\n\n[[bureau]]\nconfig = \"{}\"\nhost = \"{PINGYI}\"\n\n\
+         [[bureau]]\nconfig = \"{}\"\nhost = \"{FEIXIAN}\"\n",
+        pingyi.path("config/suiji.toml").display(),
+        feixian.path("config/suiji.toml").display(),
+    );
+    std::fs::write(&file, text).expect("platform file");
+    (dir, file)
+}
+
 impl Platform {
     fn new() -> Platform {
         let pingyi = Project::shipped();
@@ -87,16 +102,7 @@ impl Platform {
         feixian.ok(&["draw", "jindu.precursor", "--period", "2023"]);
         add_user(&feixian, "fx-admin", Role::Admin);
         add_user(&feixian, "fx-operator", Role::Operator);
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("platform.toml");
-        let text = format!(
-            "[platform]\nname = \"临沂市“双随机、一公开”监管平台\"\nhost = \"{PLATFORM_HOST}\"\n\
-             data = \"data\"\n\n[[bureau]]\nconfig = \"{}\"\nhost = \"{PINGYI}\"\n\n\
-             [[bureau]]\nconfig = \"{}\"\nhost = \"{FEIXIAN}\"\n",
-            pingyi.path("config/suiji.toml").display(),
-            feixian.path("config/suiji.toml").display(),
-        );
-        std::fs::write(&file, text).expect("platform file");
+        let (dir, file) = platform_file(&pingyi, &feixian);
         let platform = suiji::rules::platform::load_platform(&file).expect("platform loads");
         let mut store = suiji::jobs::platform::open_store(&platform, None).expect("platform store");
         suiji::jobs::platform::add_admin(&mut *store, "root", &[Role::Admin], PASSWORD, STAMP)
@@ -616,16 +622,7 @@ fn on_postgres_each_bureau_keeps_to_its_schema_and_the_platform_to_its_own() {
         let (code, _, err) = util::run(cmd);
         assert_eq!(code, 0, "{err}");
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("platform.toml");
-    let text = format!(
-        "[platform]\nname = \"临沂市“双随机、一公开”监管平台\"\nhost = \"{PLATFORM_HOST}\"\n\
-         data = \"data\"\n\n[[bureau]]\nconfig = \"{}\"\nhost = \"{PINGYI}\"\n\n\
-         [[bureau]]\nconfig = \"{}\"\nhost = \"{FEIXIAN}\"\n",
-        pingyi.path("config/suiji.toml").display(),
-        feixian.path("config/suiji.toml").display(),
-    );
-    std::fs::write(&file, text).expect("platform file");
+    let (dir, file) = platform_file(&pingyi, &feixian);
     let file_arg = file.display().to_string();
     let mut cmd = pingyi.suiji(&[
         "--database",
