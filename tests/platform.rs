@@ -466,6 +466,51 @@ fn a_platform_administrator_signs_in_at_each_bureau_and_is_audited_there_by_plat
     });
 }
 
+/// A platform administrator's new password (`suiji user reset-password --platform`) ends
+/// their sessions at every bureau where they signed in, audited in each bureau's log; the old
+/// password opens nothing any more.
+#[test]
+fn a_platform_administrators_new_password_ends_their_sessions_at_every_bureau() {
+    runtime().block_on(async {
+        let p = Platform::new();
+        let at_pingyi = p.login(PINGYI, "root").await.expect("root at 平邑");
+        let at_feixian = p.login(FEIXIAN, "root").await.expect("root at 费县");
+        let file = p.dir.path().join("platform.toml").display().to_string();
+        let args = [
+            "user",
+            "reset-password",
+            "--platform",
+            &file,
+            "root",
+            "--password-stdin",
+        ];
+        let mut cmd = p.pingyi.suiji(&args);
+        cmd.write_stdin("another password 2026\n");
+        let (code, out, err) = util::run(cmd);
+        assert_eq!(code, 0, "{err}");
+        for name in ["平邑县公安局", "费县公安局"] {
+            assert!(
+                out.contains(&format!("sessions of root at {name} ended")),
+                "{out}"
+            );
+        }
+        for (host, cookie) in [(PINGYI, &at_pingyi), (FEIXIAN, &at_feixian)] {
+            let (status, at) = p.get(host, Some(cookie), "/users").await;
+            assert_eq!(
+                (status, at.as_str()),
+                (StatusCode::SEE_OTHER, "/login"),
+                "{host}"
+            );
+            assert_eq!(p.login(host, "root").await, Err(StatusCode::UNAUTHORIZED));
+        }
+        for bureau in [&p.pingyi, &p.feixian] {
+            let entries = audited(bureau, "user.password");
+            assert_eq!(entries.len(), 1, "{entries:?}");
+            assert!(entries[0].1.starts_with("cli:"), "{entries:?}");
+        }
+    });
+}
+
 #[test]
 fn platform_file_problems_are_located_and_every_bureau_is_checked() {
     let p = Project::shipped();

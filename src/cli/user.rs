@@ -121,7 +121,11 @@ fn platform(
         actor: &actor,
     };
     let UserCommand::Add(a) = command else {
-        return account(&mut *store, command, stamp);
+        let code = account(&mut *store, command, stamp)?;
+        if let UserCommand::ResetPassword(n) = command {
+            end_bureau_sessions(&platform, given, &n.name, stamp)?;
+        }
+        return Ok(code);
     };
     let roles = parse_roles(&a.roles.join(",")).map_err(UserError::UnknownRole)?;
     if a.department.is_some() || a.inspector.is_some() {
@@ -131,6 +135,25 @@ fn platform(
     crate::jobs::platform::add_admin(&mut *store, &a.name, &roles, &password, stamp)?;
     outln!("platform administrator {} created", a.name);
     Ok(exit::OK)
+}
+
+/// After a platform administrator's new password, their sessions at every bureau end (each
+/// bureau's store opened as its config says, on the database the platform was given).
+fn end_bureau_sessions(
+    platform: &crate::rules::platform::Platform,
+    given: Option<&str>,
+    name: &str,
+    stamp: Stamp<'_>,
+) -> Result<(), Failed> {
+    for b in &platform.bureaus {
+        let database = crate::jobs::database::configured(&b.config, given)?;
+        let loaded = crate::jobs::load_rules_on(&b.config, database.as_ref())?;
+        let mut store = crate::jobs::open_user_store(&loaded, database.as_ref())?;
+        if crate::jobs::platform::end_sessions_in(&mut *store, name, stamp)? {
+            outln!("sessions of {name} at {} ended", b.bureau.name);
+        }
+    }
+    Ok(())
 }
 
 /// The commands on accounts that exist (list, disable, reset-password), on either store.

@@ -113,6 +113,24 @@ pub fn login(
     users::open_session_for(bureau, &local, input)
 }
 
+/// Ends the bureau sessions of the platform administrator `name` (after their platform
+/// password is reset): their bureau account gets a new password no one knows, which ends its
+/// sessions there, audited in the bureau's log (`user.password`). `false`: they never signed
+/// in at this bureau, and nothing is written.
+pub fn end_sessions_in(
+    bureau: &mut dyn UserStore,
+    name: &str,
+    stamp: Stamp<'_>,
+) -> Result<bool, UserError> {
+    let local = format!("{PREFIX}{name}");
+    if bureau.user(&local)?.is_none() {
+        return Ok(false);
+    }
+    let unknown = super::secret::token().map_err(UserError::Hash)?;
+    users::reset_password(bureau, &local, &unknown, stamp)?;
+    Ok(true)
+}
+
 fn is_admin(row: &UserRow) -> bool {
     !row.disabled && users::parse_roles(&row.roles).is_ok_and(|roles| roles.contains(&Role::Admin))
 }
