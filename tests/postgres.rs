@@ -2356,8 +2356,8 @@ fn two_console_nodes_on_one_postgres_database_serve_any_page_to_any_session() {
         let (code, out, err) = user_cmd(&a, Some(&url), &args, &format!("{PASSWORD}\n"));
         assert_eq!(code, 0, "{out}{err}");
     }
-    let (_node_a, on_a) = console_node(&a, &url, "node-a");
-    let (_node_b, on_b) = console_node(&b, &url, "node-b");
+    let (mut node_a, on_a) = console_node(&a, &url, "node-a");
+    let (mut node_b, on_b) = console_node(&b, &url, "node-b");
     for addr in [&on_a, &on_b] {
         let h = http(addr, "/healthz", None, None);
         assert_eq!(h.status, 200, "{}", h.body);
@@ -2429,6 +2429,12 @@ fn two_console_nodes_on_one_postgres_database_serve_any_page_to_any_session() {
     assert_eq!(gone.location(), Some("/login"), "{}", gone.head);
     for p in [&a, &b] {
         assert_no_sqlite_file(p);
+    }
+    // Stopped as systemd stops them: each ends cleanly, its connections closed.
+    for node in [&mut node_a, &mut node_b] {
+        node.signal("TERM");
+        let status = node.wait();
+        assert_eq!(status.code(), Some(0), "{}", node.stderr());
     }
     let report = PgStore::open(&url)
         .expect("open")

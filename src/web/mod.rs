@@ -568,7 +568,13 @@ pub fn serve(loaded: Loaded, options: &Options) -> Result<(), ServeError> {
     let scheduler = options
         .scheduler
         .then(|| spawn_scheduler(loaded, options, state));
-    listen(options.listen, router(app))?;
+    // The state (its PostgreSQL connections among it) is let go after the runtime stops, not
+    // in it: a PostgreSQL connection closes itself on a runtime of its own, which may not
+    // start inside another.
+    let kept = app.clone();
+    let served = listen(options.listen, router(app));
+    drop(kept);
+    served?;
     if let Some(handle) = scheduler {
         let _ = handle.join();
     }

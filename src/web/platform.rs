@@ -246,10 +246,14 @@ pub fn serve_platform(platform: Platform, options: &Options) -> Result<(), Serve
         }
         apps.push(app);
     }
-    super::listen(
+    // Let go after the runtime stops, not in it (see `web::serve`).
+    let kept = apps.clone();
+    let served = super::listen(
         options.listen,
         platform_router(platform, apps, options.secure_cookies),
-    )?;
+    );
+    drop(kept);
+    served?;
     for handle in schedulers {
         let _ = handle.join();
     }
