@@ -590,6 +590,7 @@ fn a_change_recorded_while_a_draw_is_computed_is_counted_by_that_draw() {
                     reveal: None,
                     dry_run: false,
                     redraw: None,
+                    replaces: None,
                     actor: "operator".into(),
                     now: "2023-03-01T10:05:00+08:00".into(),
                 },

@@ -542,3 +542,69 @@ fn staging_folders_of_draws_killed_before_their_commit_are_removed_by_the_next_c
     assert!(at_most_one_complete_draw(&p).is_some());
     assert!(staged(&p, "zhian.hotel").is_empty());
 }
+
+/// Two approvals of one redraw request at the same moment (approver B's whole approval runs
+/// while approver A's redraw is staged, before A records it) draw once: B's redraw is
+/// recorded, A's is refused as already decided and leaves nothing behind.
+#[test]
+fn two_approvals_of_one_redraw_request_at_once_draw_once() {
+    let p = Project::shipped();
+    p.ok(DRAW);
+    let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+    let data = loaded.model.config.data_dir.clone();
+    let mut store = suiji::store::Store::open(&data).expect("db");
+    let ask = suiji::jobs::redraw::Ask {
+        draw_id: 1,
+        reason: "见证人缺席".into(),
+        actor: "operator".into(),
+        at: "2023-03-01T10:00:00+08:00".into(),
+    };
+    let id = suiji::jobs::redraw::ask(&loaded, &mut store, &ask).expect("asked");
+    let decide = |actor: &str| suiji::jobs::redraw::Decide {
+        id,
+        approve: true,
+        actor: actor.into(),
+        at: "2023-03-01T11:00:00+08:00".into(),
+    };
+    let other = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let seen = other.clone();
+    let (again, b) = (loaded.clone(), decide("approver.b"));
+    let a = suiji::jobs::probe::watching(
+        move |point| {
+            if point == "draw.staged" && seen.borrow().is_none() {
+                let mut store = suiji::store::Store::open(&data).expect("db");
+                let r = suiji::jobs::redraw::decide(&again, &mut store, &b, |_| true);
+                *seen.borrow_mut() = Some(r.map_err(|e| e.to_string()));
+            }
+        },
+        || suiji::jobs::redraw::decide(&loaded, &mut store, &decide("approver.a"), |_| true),
+    );
+    let b = other.borrow_mut().take().expect("B approved meanwhile");
+    assert_eq!(b, Ok(Some(2)), "B's approval drew");
+    let err = a.expect_err("A's approval is refused").to_string();
+    assert!(
+        err.contains(&format!("request #{id} was already decided")),
+        "{err}"
+    );
+
+    let all = draw_lines(&p, &["draws", "--all"]);
+    assert_eq!(all.len(), 2, "one redraw: {all:?}");
+    assert_eq!(count(&p, "redraw_requests", None), 1);
+    let decided: (i64, String) = p
+        .db()
+        .query_row(
+            "SELECT new_draw_id, decided_by FROM redraw_requests",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("decided");
+    assert_eq!(decided, (2, "approver.b".to_string()));
+    let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(draw #2;"), "{out}");
+    assert!(
+        staged(&p, "zhian.hotel").is_empty(),
+        "A's staged files are gone"
+    );
+    assert!(p.ok(&["audit", "verify"]).contains("intact"));
+}

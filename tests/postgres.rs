@@ -546,6 +546,7 @@ fn draw_demo(p: &Project, database: Option<&str>) -> suiji::jobs::draw::Drawn {
         reveal: None,
         dry_run: false,
         redraw: None,
+        replaces: None,
         actor: "operator".into(),
         now: "2023-01-04T09:30:00+08:00".into(),
     };
@@ -963,6 +964,63 @@ fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
     );
 }
 
+/// What both databases answer when two redraws name the same draw they replace: the first is
+/// recorded, the second refused (the draw was superseded meanwhile), nothing of it written.
+fn a_redraw_of_a_replaced_draw_is_refused(store: &mut dyn suiji::store::DrawStore) -> Vec<String> {
+    use suiji::store::{Redraw, SnapshotKind, StoreError};
+    let t = store
+        .put_snapshot(SnapshotKind::Targets, 1, b"id,name\nT1,Hotel A\n")
+        .expect("targets");
+    let i = store
+        .put_snapshot(SnapshotKind::Inspectors, 1, b"id,name\nI1,Zhang\n")
+        .expect("inspectors");
+    let draw = small_draw("2025-H1", (&t, &i));
+    let first = store
+        .record_draw_checked(&draw, Redraw::No, None, &mut |_| {})
+        .expect("drawn");
+    let redraw = |replaces| Redraw::Yes {
+        reason: "见证人缺席".into(),
+        replaces: Some(replaces),
+    };
+    let second = store
+        .record_draw_checked(&draw, redraw(first), None, &mut |_| {})
+        .expect("the first redraw of #1");
+    let before = store.audit_last_seq().expect("seq");
+    let refused = store.record_draw_checked(&draw, redraw(first), None, &mut |_| {});
+    let Err(StoreError::DrawSuperseded { draw_id }) = refused else {
+        panic!("a second redraw of #1 is refused: {refused:?}");
+    };
+    assert_eq!(
+        store.audit_last_seq().expect("seq"),
+        before,
+        "nothing written"
+    );
+    let active = store.active_draw("zhian.hotel", "2025-H1").expect("read");
+    vec![
+        format!("#{second} replaced #{first}"),
+        format!("refused: #{draw_id} was replaced"),
+        format!("active #{:?}", active.map(|d| d.id)),
+    ]
+}
+
+#[test]
+fn a_redraw_of_a_draw_replaced_meanwhile_is_refused_on_postgres_as_on_sqlite() {
+    let Some(url) = fresh("replaced") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lite = suiji::store::Store::open(dir.path()).expect("sqlite");
+    let mut pg = PgStore::open(&url).expect("postgres");
+    let on_sqlite = a_redraw_of_a_replaced_draw_is_refused(&mut lite);
+    assert_eq!(on_sqlite, a_redraw_of_a_replaced_draw_is_refused(&mut pg));
+    assert_eq!(
+        on_sqlite,
+        [
+            "#2 replaced #1",
+            "refused: #1 was replaced",
+            "active #Some(2)"
+        ]
+    );
+}
+
 /// The standing visits `change list` shows, without the lines of the changes (their times).
 fn standing(listed: &str) -> Vec<&str> {
     listed
@@ -1111,6 +1169,7 @@ fn a_seed_committed_on_postgres_is_revealed_there_and_published() {
         reveal: Some("3 1 7".into()),
         dry_run: false,
         redraw: None,
+        replaces: None,
         actor: "operator".into(),
         now: "2023-01-04T09:30:00+08:00".into(),
     };
@@ -2603,6 +2662,7 @@ fn two_bureaus_on_one_database_keep_their_records_in_their_own_schemas() {
             reveal: None,
             dry_run: false,
             redraw: None,
+            replaces: None,
             actor: "operator".into(),
             now: "2024-01-04T09:30:00+08:00".into(),
         };

@@ -299,6 +299,7 @@ fn commitments_are_public_with_their_source_times_and_the_draw_that_revealed_the
         reveal: Some("3 1 7".into()),
         dry_run: false,
         redraw: None,
+        replaces: None,
         actor: "operator".into(),
         now: "2025-01-02T21:40:00+08:00".into(),
     };

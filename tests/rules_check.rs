@@ -582,6 +582,7 @@ fn the_preview_on_kept_facts_is_the_plan_and_the_draw_and_runs_only_the_changed_
         actor: "test".into(),
         created_at: String::new(),
         redraw: None,
+        replaces: None,
         dry_run: true,
         provisional: false,
         exclusions_in_file: suiji::jobs::issue::exclusions_in_file(new.model.config.algorithm),

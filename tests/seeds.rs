@@ -178,6 +178,7 @@ fn the_revealed_value_seeds_the_draw_after_the_sources_time() {
         reveal: Some(value.into()),
         dry_run: false,
         redraw: None,
+        replaces: None,
         actor: "operator".into(),
         now: now.into(),
     };
@@ -246,6 +247,7 @@ fn a_reveal_is_refused_when_the_registry_changed_since_the_commitment() {
         reveal: Some("3 1 7".into()),
         dry_run: false,
         redraw: None,
+        replaces: None,
         actor: "operator".into(),
         now: "2025-01-03T09:00:00+08:00".into(),
     };
@@ -384,6 +386,7 @@ fn draw_at(
         reveal: value.map(str::to_string),
         dry_run: false,
         redraw: redraw.map(str::to_string),
+        replaces: None,
         actor: "operator".into(),
         now: now.into(),
     };

@@ -219,6 +219,7 @@ fn redraw_supersedes_the_old_draw_and_says_why() -> TestResult {
         &again,
         Redraw::Yes {
             reason: reason.into(),
+            replaces: None,
         },
     )?;
     assert_ne!(new, old);
@@ -287,7 +288,13 @@ fn redraw_supersedes_the_old_draw_and_says_why() -> TestResult {
 #[test]
 fn redraw_needs_an_active_draw_and_a_reason() -> TestResult {
     let (dir, mut store, d) = setup()?;
-    let err = store.record_draw(&d, Redraw::Yes { reason: "x".into() });
+    let err = store.record_draw(
+        &d,
+        Redraw::Yes {
+            reason: "x".into(),
+            replaces: None,
+        },
+    );
     assert!(
         matches!(err, Err(StoreError::NothingToRedraw { .. })),
         "{err:?}"
@@ -297,6 +304,7 @@ fn redraw_needs_an_active_draw_and_a_reason() -> TestResult {
         &d,
         Redraw::Yes {
             reason: "  ".into(),
+            replaces: None,
         },
     );
     assert!(matches!(err, Err(StoreError::Invalid { .. })), "{err:?}");
@@ -1230,6 +1238,7 @@ fn a_superseded_draw_takes_no_results() -> TestResult {
         &d,
         Redraw::Yes {
             reason: "wrong rules".into(),
+            replaces: None,
         },
     )?;
     let err = store.record_results(

@@ -379,6 +379,7 @@ fn commitments(p: &Project) {
         reveal: Some("3 1 7".into()),
         dry_run: false,
         redraw: None,
+        replaces: None,
         actor: "operator".into(),
         now: "2025-01-02T21:40:00+08:00".into(),
     };

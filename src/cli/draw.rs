@@ -54,6 +54,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         } else {
             None
         },
+        replaces: None,
         actor: args.actor.clone(),
         now: now_local(&loaded),
     };

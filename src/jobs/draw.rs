@@ -23,6 +23,10 @@ pub struct Input {
     pub dry_run: bool,
     /// Replace the active draw of this matter and period, for this reason.
     pub redraw: Option<String>,
+    /// The draw a redraw replaces, as the one who asked saw it (a redraw request's draw):
+    /// the redraw is refused if another replaced it meanwhile. `None`: the active draw as this
+    /// draw starts.
+    pub replaces: Option<i64>,
     /// Who draws (recorded in the audit log).
     pub actor: String,
     /// Now, "YYYY-MM-DDTHH:MM:SS+08:00".
@@ -220,6 +224,7 @@ pub fn run_on(
         actor: input.actor.clone(),
         created_at: input.now.clone(),
         redraw: input.redraw.clone(),
+        replaces: replaced_draw(store, &named)?,
         dry_run: input.dry_run,
     };
     let issued = issue(loaded, store, &frozen, &req)?;
@@ -229,6 +234,18 @@ pub fn run_on(
         tracing::warn!("the commitments were not published: {e}");
     }
     Ok(Drawn { issued, frozen })
+}
+
+/// The draw a redraw replaces: the one its input names, else the active draw now (so two
+/// redraws started together record one); `None` for a first draw.
+fn replaced_draw(store: &dyn DrawStore, input: &Input) -> Result<Option<i64>, DrawError> {
+    if input.redraw.is_none() || input.replaces.is_some() {
+        return Ok(input.replaces);
+    }
+    let active = store
+        .active_draw(&input.matter, &input.period)
+        .map_err(IssueError::Store)?;
+    Ok(active.map(|d| d.id))
 }
 
 /// The database a draw is recorded in: PostgreSQL's at `database`, else the SQLite file; the

@@ -217,14 +217,31 @@ pub fn decide(
         reveal: None,
         dry_run: false,
         redraw: Some(format!("{}（{} 批准）", req.reason, d.actor)),
+        replaces: Some(req.draw_id),
         actor: req.requested_by.clone(),
         now: d.at.clone(),
     };
     let place = store.place();
-    let drawn = super::draw::run_on(loaded, &input, Some(store.origin()), place.as_ref())?;
+    let drawn = super::draw::run_on(loaded, &input, Some(store.origin()), place.as_ref())
+        .map_err(|e| decided_meanwhile(e, d.id, req.draw_id))?;
     let new = drawn.issued.draw_id;
     store.decide_redraw(d.id, true, new, &d.actor, &d.at)?;
     Ok(new)
+}
+
+/// A redraw refused because draw `old` was replaced while it was being drawn: another
+/// approval of request `id` at the same moment drew first.
+fn decided_meanwhile(e: super::draw::DrawError, id: i64, old: i64) -> RedrawError {
+    use super::draw::DrawError;
+    use super::issue::IssueError;
+    match e {
+        DrawError::Issue(IssueError::Store(StoreError::DrawSuperseded { draw_id }))
+            if draw_id == old =>
+        {
+            RedrawError::Decided(id)
+        }
+        other => RedrawError::Draw(other),
+    }
 }
 
 /// Approved request `id`, waiting for its own commitment and value, of a matter `sees`
@@ -332,6 +349,7 @@ pub fn reveal(
         reveal: Some(r.value.clone()),
         dry_run: false,
         redraw: Some(format!("{}（{approver} 批准）", req.reason)),
+        replaces: Some(req.draw_id),
         actor: r.actor.clone(),
         now: r.now.clone(),
     };

@@ -758,6 +758,7 @@ impl Service {
             actor: self.actor.clone(),
             created_at: self.stamp(now),
             redraw: None,
+            replaces: None,
             dry_run: false,
             provisional: crate::jobs::issue::provisional(&self.cal, &d),
             exclusions_in_file: crate::jobs::issue::exclusions_in_file(

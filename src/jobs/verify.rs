@@ -387,6 +387,7 @@ fn rerun_frozen(
         actor: "verify".into(),
         created_at: m.drawn_at.clone().unwrap_or_default(),
         redraw: None,
+        replaces: None,
         dry_run: true,
         provisional: false,
         exclusions_in_file: m.exclusion_summary.is_some(),

@@ -63,7 +63,13 @@ pub struct NewDraw {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redraw {
     No,
-    Yes { reason: String },
+    /// Replaces the active draw. With `replaces`, only if the active draw is still that one:
+    /// two redraws of one draw (two approvals of one request at the same moment) record one,
+    /// the other is refused with [`StoreError::DrawSuperseded`].
+    Yes {
+        reason: String,
+        replaces: Option<i64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -321,7 +327,7 @@ fn validate_record(r: &DrawRecord, redraw: &Redraw) -> R<()> {
     date("due_date", &r.due_date)?;
     serde_json::from_str::<serde::de::IgnoredAny>(&r.manifest_json)
         .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?;
-    if let Redraw::Yes { reason } = redraw {
+    if let Redraw::Yes { reason, .. } = redraw {
         non_empty("redraw reason", reason)?;
     }
 
@@ -477,7 +483,13 @@ fn supersede_active<'r>(
             .into());
         }
         (None, Redraw::No) => (None, None),
-        (Some((old, _)), Redraw::Yes { reason }) => {
+        (Some((old, _)), Redraw::Yes { replaces, .. }) if replaces.is_some_and(|r| r != old) => {
+            return Err(StoreError::DrawSuperseded {
+                draw_id: replaces.unwrap_or(old),
+            }
+            .into());
+        }
+        (Some((old, _)), Redraw::Yes { reason, .. }) => {
             tx.execute(
                 "UPDATE draws SET status = 'superseded' WHERE id = ?1",
                 [old],

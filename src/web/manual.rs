@@ -373,6 +373,7 @@ pub(crate) async fn submit(
             reveal,
             dry_run: false,
             redraw: None,
+            replaces: None,
             actor,
             now,
         };

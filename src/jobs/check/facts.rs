@@ -303,6 +303,7 @@ fn dry_counts(
         actor: "dry run".into(),
         created_at: String::new(),
         redraw: None,
+        replaces: None,
         dry_run: true,
         provisional: false,
         exclusions_in_file: crate::jobs::issue::exclusions_in_file(loaded.model.config.algorithm),

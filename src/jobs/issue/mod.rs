@@ -129,6 +129,9 @@ pub struct Request {
     /// Local time of issue, "YYYY-MM-DDTHH:MM:SS+08:00".
     pub created_at: String,
     pub redraw: Option<String>,
+    /// The draw a redraw replaces; the redraw is refused if another replaced it meanwhile
+    /// (`None`: whichever is active when it is recorded).
+    pub replaces: Option<i64>,
     /// Compute and show, but record and write nothing.
     pub dry_run: bool,
     /// The draw's dates come from a provisional calendar (see [`provisional`]).
@@ -882,6 +885,7 @@ fn record(
     let redraw = match &req.redraw {
         Some(reason) => Redraw::Yes {
             reason: reason.clone(),
+            replaces: req.replaces,
         },
         None => Redraw::No,
     };

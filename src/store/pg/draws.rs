@@ -284,7 +284,13 @@ fn supersede_active<'r>(
             .into());
         }
         (None, Redraw::No) => (None, None),
-        (Some((old, _)), Redraw::Yes { reason }) => {
+        (Some((old, _)), Redraw::Yes { replaces, .. }) if replaces.is_some_and(|r| r != old) => {
+            return Err(StoreError::DrawSuperseded {
+                draw_id: replaces.unwrap_or(old),
+            }
+            .into());
+        }
+        (Some((old, _)), Redraw::Yes { reason, .. }) => {
             tx.execute(
                 "UPDATE draws SET status = 'superseded' WHERE id = $1",
                 &[&old],

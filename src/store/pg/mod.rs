@@ -101,13 +101,7 @@ impl PgStore {
         let (mut client, shown) = place.connect(|c| c)?;
         may_block(|| schema::migrate(&mut client, place.schema()))
             .map_err(|f| f.into_store(Path::new(&shown)))?;
-        let work = tempfile::Builder::new()
-            .prefix("suiji-pg-")
-            .tempdir()
-            .map_err(|source| StoreError::CreateDir {
-                path: std::env::temp_dir(),
-                source,
-            })?;
+        let work = work_folder()?;
         Ok(PgStore {
             client: RefCell::new(client),
             place: place.clone(),
@@ -351,4 +345,77 @@ fn parse(url: &str) -> Result<(postgres::Config, String), StoreError> {
     let db = config.get_dbname().unwrap_or("");
     let shown = format!("postgres://{user}{}:{port}/{db}", hosts.join(","));
     Ok((config, shown))
+}
+
+/// A handle's own folder for snapshot files, `suiji-pg-<pid>-XXXXXX` in the temporary folder,
+/// removed when the handle is dropped. A process killed before that leaves its folder behind:
+/// the folders of processes that no longer run are removed first.
+fn work_folder() -> Result<tempfile::TempDir, StoreError> {
+    let tmp = std::env::temp_dir();
+    sweep_dead_work_folders(&tmp);
+    tempfile::Builder::new()
+        .prefix(&format!("suiji-pg-{}-", std::process::id()))
+        .tempdir_in(&tmp)
+        .map_err(|source| StoreError::CreateDir { path: tmp, source })
+}
+
+/// Removes `suiji-pg-<pid>-*` folders in `tmp` whose process is gone (Linux: no
+/// `/proc/<pid>`). Best effort: a folder that cannot be read or removed is left.
+fn sweep_dead_work_folders(tmp: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(work_folder_pid) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The process id in a work folder's name `suiji-pg-<pid>-XXXXXX`.
+fn work_folder_pid(name: &str) -> Option<u32> {
+    let (pid, rest) = name.strip_prefix("suiji-pg-")?.split_once('-')?;
+    (!rest.is_empty()).then_some(())?;
+    pid.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sweep_dead_work_folders, work_folder_pid};
+
+    #[test]
+    fn work_folders_are_named_by_their_process() {
+        assert_eq!(work_folder_pid("suiji-pg-4242-a1B2c3"), Some(4242));
+        assert_eq!(work_folder_pid("suiji-pg-a1B2c3"), None);
+        assert_eq!(work_folder_pid("suiji-pg-4242-"), None);
+        assert_eq!(work_folder_pid("other-4242-a1B2c3"), None);
+    }
+
+    #[test]
+    fn the_folders_of_processes_that_are_gone_are_swept() -> Result<(), std::io::Error> {
+        let tmp = tempfile::tempdir()?;
+        // No process has the largest u32 as its id (Linux's pid_max is at most 2^22).
+        let gone = tmp.path().join(format!("suiji-pg-{}-xYz123", u32::MAX));
+        let mine = tmp
+            .path()
+            .join(format!("suiji-pg-{}-xYz123", std::process::id()));
+        let unnamed = tmp.path().join("suiji-pg-xYz123");
+        for dir in [&gone, &mine, &unnamed] {
+            std::fs::create_dir(dir)?;
+            std::fs::write(dir.join("a.csv"), "x")?;
+        }
+        sweep_dead_work_folders(tmp.path());
+        if std::path::Path::new("/proc/self").exists() {
+            assert!(!gone.exists());
+        }
+        assert!(mine.exists() && unnamed.exists());
+        Ok(())
+    }
 }
