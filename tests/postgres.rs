@@ -494,26 +494,56 @@ fn a_foreign_postgres_database_is_refused_untouched() {
     assert_eq!(tables, 1);
 }
 
+/// The commands that read the rule and registry files run with a PostgreSQL database named,
+/// as a node of a shared deployment runs them, and make no SQLite file.
 #[test]
-fn commands_that_do_not_run_on_postgres_yet_say_so_before_touching_anything() {
+fn the_commands_that_read_rules_and_registries_run_on_a_postgres_node() {
+    let Some(url) = fresh("readers") else { return };
+    let p = Project::shipped();
+    for args in [
+        &["check", "--year", "2023"][..],
+        &["plan", "--year", "2023"],
+        &["schedule", "--year", "2023"],
+        &["registry", "check"],
+        &[
+            "gen-registry",
+            "--targets",
+            "10",
+            "--inspectors",
+            "3",
+            "--out",
+            "gen",
+        ],
+    ] {
+        let out = p.ok(&[args, &["--database", url.as_str()]].concat());
+        assert!(!out.is_empty(), "{args:?}");
+    }
+    assert!(p.path("gen/targets.csv").is_file());
+    assert_no_sqlite_file(&p);
+}
+
+#[test]
+fn a_sqlite_data_folder_beside_a_postgres_database_is_refused_before_touching_anything() {
     let p = Project::shipped();
     let url = "postgres://nobody:secret@127.0.0.1:1/none";
-    for args in [
-        &["verify", "1", "--data", "data", "--database", url][..],
-        &["registry", "check", "--database", url],
-    ] {
-        let (code, out, err) = run(p.suiji(args));
-        assert_eq!(code, 1, "{args:?}: {out}{err}");
-        assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
-        assert!(err.contains("docs/operations.md"), "{err}");
-    }
+    let verify = ["verify", "1", "--data", "data"];
+    let (code, out, err) = run(p.suiji(&[&verify[..], &["--database", url]].concat()));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("`--data` names a data folder of the SQLite database"),
+        "{err}"
+    );
+    assert!(err.contains("leave out --data"), "{err}");
     assert_no_sqlite_file(&p);
 
     // The same through the config, and a URL that is not PostgreSQL's is located.
     p.set_config(&["database", "url"], url);
-    let (code, _, err) = run(p.suiji(&["registry", "check"]));
+    let (code, _, err) = run(p.suiji(&verify));
     assert_eq!(code, 1);
-    assert!(err.contains("does not run on PostgreSQL yet"), "{err}");
+    assert!(
+        err.contains("names a data folder of the SQLite database"),
+        "{err}"
+    );
     p.set_config(&["database", "url"], "mysql://x@y/z");
     let (code, _, err) = run(p.suiji(&["check"]));
     assert_eq!(code, 1, "{err}");

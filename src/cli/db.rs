@@ -39,38 +39,15 @@ pub(crate) fn postgres(cli: &Cli) -> Result<Option<Place>, Failed> {
     Ok(database::configured(&cli.config, cli.database.as_deref())?)
 }
 
-/// Refuses, before anything is opened, a command that does not run on PostgreSQL yet when a
-/// PostgreSQL database is named (so no command silently works on the SQLite file instead).
+/// Refuses, before anything is opened, `verify --data` (a data folder of the SQLite
+/// database) when a PostgreSQL database is named, so no command silently works on a SQLite
+/// file instead. Every other command runs on either database.
 pub(crate) fn only_what_runs_on_postgres(cli: &Cli) -> Result<(), Failed> {
-    let runs = match &cli.command {
-        Command::Db(_) => return Ok(()),
-        Command::Audit(_)
-        | Command::Draw(_)
-        | Command::Draws(_)
-        | Command::Rules(_)
-        | Command::Change(_)
-        | Command::Commit(_)
-        | Command::Result(_)
-        | Command::Results(_)
-        | Command::Regenerate(_)
-        | Command::Run(_)
-        | Command::Simulate(_)
-        | Command::Status(_)
-        | Command::Report(_)
-        | Command::Publish(_)
-        | Command::Serve(_)
-        | Command::User(_) => true,
-        Command::Verify(args) => args.data.is_none(),
-        _ => false,
-    };
-    if postgres(cli)?.is_none() {
+    let Command::Verify(args) = &cli.command else {
         return Ok(());
-    }
-    if !runs {
-        return Err(DatabaseError::NotYet {
-            command: name(&cli.command).to_string(),
-        }
-        .into());
+    };
+    if args.data.is_some() && args.bundle.is_none() && postgres(cli)?.is_some() {
+        return Err(DatabaseError::DataFolderOnPostgres.into());
     }
     Ok(())
 }
@@ -132,33 +109,4 @@ fn published_anchors(cli: &Cli) -> Option<PathBuf> {
     let config = crate::rules::load_config(&cli.config).ok()?;
     let path = config.output_dir.join(crate::jobs::anchor::ANCHORS_FILE);
     path.is_file().then_some(path)
-}
-
-/// The subcommand's name, for messages.
-fn name(command: &Command) -> &'static str {
-    match command {
-        Command::Check(_) => "check",
-        Command::Plan(_) => "plan",
-        Command::Schedule(_) => "schedule",
-        Command::Draw(_) => "draw",
-        Command::Change(_) => "change",
-        Command::Run(_) => "run",
-        Command::Simulate(_) => "simulate",
-        Command::Status(_) => "status",
-        Command::Draws(_) => "draws",
-        Command::Verify(_) => "verify",
-        Command::Regenerate(_) => "regenerate",
-        Command::Audit(_) => "audit",
-        Command::Registry(_) => "registry",
-        Command::GenRegistry(_) => "gen-registry",
-        Command::Result(_) => "result",
-        Command::Results(_) => "results",
-        Command::Publish(_) => "publish",
-        Command::Report(_) => "report",
-        Command::Serve(_) => "serve",
-        Command::User(_) => "user",
-        Command::Rules(_) => "rules",
-        Command::Commit(_) => "commit",
-        Command::Db(_) => "db",
-    }
 }

@@ -54,8 +54,10 @@ pub enum DatabaseError {
         path: PathBuf,
         check: Box<AnchorCheck>,
     },
-    #[error("`suiji {command}` does not run on PostgreSQL yet")]
-    NotYet { command: String },
+    #[error(
+        "`--data` names a data folder of the SQLite database, and a PostgreSQL database is named too"
+    )]
+    DataFolderOnPostgres,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -93,8 +95,8 @@ impl Problem for DatabaseError {
             DatabaseError::NoDestination => &[
                 "give it with --to postgres://…, --database, SUIJI_DATABASE or [database] url in the config",
             ],
-            DatabaseError::NotYet { .. } => &[
-                "on PostgreSQL this suiji runs `db migrate`, `run`, `simulate`, `status`, `draw`, `draws`, `verify` (without --data), `rules`, `change`, `commit`, `result`, `results`, `publish`, `report`, `regenerate`, `audit`, `user` and `serve` (docs/operations.md); run other commands on the SQLite file (without --database, SUIJI_DATABASE or [database] url)",
+            DatabaseError::DataFolderOnPostgres => &[
+                "on PostgreSQL the draw's snapshots are read from the server: leave out --data (or leave out --database, SUIJI_DATABASE and [database] url to verify against that SQLite data folder)",
             ],
             DatabaseError::Store(_) | DatabaseError::Config(_) => &[],
         };
