@@ -3242,4 +3242,8 @@ fn a_node_takes_an_uploaded_registry_file_by_a_rename_keeping_its_own_and_refuse
     assert_ne!(drawn.0, 0, "{drawn:?}");
     assert!(drawn.2.contains("registry_files"), "{}", drawn.2);
     assert_eq!(pg_draw_count(&mut client(&url)), 0, "nothing drawn");
+    // The same bytes uploaded again cannot stand for the damaged copy: refused, saying so.
+    let again = suiji::jobs::replace::replace(&loaded, &mut store, &up).expect_err("refused");
+    let text = again.report().render();
+    assert!(text.contains("restore the table registry_files"), "{text}");
 }

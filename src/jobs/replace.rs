@@ -287,11 +287,13 @@ pub struct Current {
 /// A replacement as the history lists it: when, who, what.
 pub type Replacement = (String, String, RegistryAudit);
 
-/// Every configured registry file, with its hash and last replacement; and every replacement
-/// (newest first) as (when, who, what).
+/// Every configured registry file, with its hash (`sha_of` a file's SHA-256, or `None` when
+/// it cannot be read) and last replacement; and every replacement (newest first) as (when,
+/// who, what).
 pub fn current(
     loaded: &Loaded,
     store: &(impl RegistryLog + ?Sized),
+    sha_of: impl Fn(&Path) -> Option<String>,
 ) -> Result<(Vec<Current>, Vec<Replacement>), StoreError> {
     let cfg = &loaded.model.config;
     let history = store.registry_replacements()?;
@@ -306,7 +308,7 @@ pub fn current(
                 .unwrap_or(f)
                 .to_string_lossy()
                 .into_owned();
-            let sha256 = std::fs::read(f).ok().map(|b| crate::digest::sha256_hex(&b));
+            let sha256 = sha_of(&cfg.root.join(f));
             let replaced = history
                 .iter()
                 .find(|(_, _, a)| a.file == file)

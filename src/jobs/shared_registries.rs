@@ -72,8 +72,8 @@ impl Problem for FollowError {
             FollowError::Damaged { .. } => Report::error(
                 message,
                 &[
-                    "upload the file again in 名录库 (/registries) on any node: the upload keeps a good copy on the database and every node takes it",
-                    "or restore the database's table registry_files from a backup",
+                    "the database's copy was changed behind suiji's back: restore the table registry_files from a backup of the database",
+                    "or upload a corrected registry file in 名录库 (/registries) on a node that has this version (the node it was uploaded on): every node takes the new version",
                 ],
             ),
             FollowError::Format { .. } => Report::error(
@@ -120,12 +120,6 @@ impl Follower {
             known: Mutex::new(None),
             hashes: FileHashes::new(clock),
         }
-    }
-
-    /// How many times a local registry file's bytes were hashed (when its look alone could not
-    /// say it is unchanged).
-    pub fn hashed(&self) -> usize {
-        self.hashes.hashed()
     }
 
     /// Brings the registry files `cfg` names up to the versions on the database of `store`;

@@ -392,6 +392,12 @@ impl Keeper {
         self.files.hashed()
     }
 
+    /// The SHA-256 of the file at `path`, taken again only when its look changed (`None`: it
+    /// cannot be read).
+    pub fn sha_of(&self, path: &std::path::Path) -> Option<String> {
+        self.files.sha_of(path)
+    }
+
     /// The facts of the registries `loaded` reads: those kept when the registry files, their
     /// places and the values rows may use are the same as when they were read, else new ones,
     /// which replace the oldest kept. A file is known by its SHA-256, taken again whenever its

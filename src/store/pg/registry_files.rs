@@ -34,12 +34,12 @@ pub(super) fn keep(
         )
         .into());
     }
-    let insert = tx.prepare(
-        "INSERT INTO registry_files (hash, part, data) VALUES ($1, $2, $3)
-         ON CONFLICT (hash, part) DO NOTHING",
-    )?;
-    for (part, chunk) in file.bytes.chunks(PART).enumerate() {
-        tx.execute(&insert, &[&hash, &(part as i64), &chunk])?;
+    if !kept_whole(tx, &hash)? {
+        let insert =
+            tx.prepare("INSERT INTO registry_files (hash, part, data) VALUES ($1, $2, $3)")?;
+        for (part, chunk) in file.bytes.chunks(PART).enumerate() {
+            tx.execute(&insert, &[&hash, &(part as i64), &chunk])?;
+        }
     }
     let index = i64::try_from(file.index)
         .map_err(|_| StoreError::invalid("registry file", "index out of range"))?;
@@ -51,6 +51,30 @@ pub(super) fn keep(
             &[&audit.kind, &index, &audit.file, &hash, &size, &at, &actor],
         )?
         .try_get(0)?)
+}
+
+/// Whether the server keeps file `hash` already (a file uploaded again), whole: its parts, in
+/// order, hash to it. Parts that do not (changed behind suiji's back) refuse the upload, since
+/// kept files are permanent: the table is restored from a backup.
+fn kept_whole(tx: &mut Transaction<'_>, hash: &str) -> R<bool> {
+    let found: Option<String> = tx
+        .query_one(
+            "SELECT encode(sha256(string_agg(data, ''::bytea ORDER BY part)), 'hex')
+             FROM registry_files WHERE hash = $1",
+            &[&hash],
+        )?
+        .try_get(0)?;
+    match found {
+        None => Ok(false),
+        Some(h) if h == hash => Ok(true),
+        Some(h) => Err(StoreError::invalid(
+            "registry file",
+            format!(
+                "the database keeps this file ({hash}) already, but its parts in registry_files hash to {h}: restore the table registry_files from a backup of the database"
+            ),
+        )
+        .into()),
+    }
 }
 
 fn version(r: &postgres::Row) -> R<RegistryVersion> {
