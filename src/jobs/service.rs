@@ -252,7 +252,7 @@ impl Service {
             outcomes: Vec::new(),
             seen_version: None,
             fetch_failures: std::collections::HashMap::new(),
-            registries: (Follower::new(chrono::Utc::now), None),
+            registries: (Follower::hashing_each_time(), None),
         };
         service.seen_version = service.latest_version();
         service

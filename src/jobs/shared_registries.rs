@@ -122,6 +122,13 @@ impl Follower {
         }
     }
 
+    /// A follower that takes each file's SHA-256 whenever it looks at it (no file counts as
+    /// settled): what a command uses once, and the service before each draw, which reads the
+    /// whole file anyway.
+    pub fn hashing_each_time() -> Follower {
+        Follower::new(before_any_file)
+    }
+
     /// Brings the registry files `cfg` names up to the versions on the database of `store`;
     /// `latest` is the number of the latest registry version as just asked
     /// ([`PgStore::shared_versions`]): the versions are read again only when it moved. `None`:
@@ -169,7 +176,12 @@ impl Follower {
 /// (a command run with `--database`).
 pub fn follow_once(store: &PgStore, cfg: &Config) -> Result<Vec<Brought>, FollowError> {
     let (_, latest) = store.shared_versions()?;
-    Follower::new(chrono::Utc::now).follow(store, cfg, latest)
+    Follower::hashing_each_time().follow(store, cfg, latest)
+}
+
+/// A time before any file's last change: a [`Clock`] by which no file has settled.
+fn before_any_file() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::UNIX_EPOCH
 }
 
 /// The configured registry file `index` of `kind` (`None`: this node's config names no such
