@@ -12,9 +12,10 @@
 //! not match its hash is refused and nothing is written.
 //!
 //! Cheap while nothing changed: the versions are read again only when the number of the latest
-//! one moved (asked with the approved rule version in one small query), and a local file's
-//! hash is taken again only when its look changed ([`FileHashes`]). SQLite's project folder
-//! holds the one copy there is: nothing here runs on it.
+//! one moved (asked with the approved rule version in one small query), and the console takes
+//! a local file's hash again only when its look changed (`held::FileHashes`); the service
+//! hashes it before each draw, which reads the whole file anyway, and a command once. SQLite's
+//! project folder holds the one copy there is: nothing here runs on it.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
