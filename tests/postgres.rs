@@ -3132,3 +3132,208 @@ fn the_console_on_postgres_serves_registries_redraws_results_publication_rules_a
         "a SQLite file was made"
     );
 }
+
+/// The shipped targets registry of `p`, one hotel renamed: a good file whose bytes differ.
+fn renamed_targets(p: &Project) -> String {
+    let text = p.read(TARGETS);
+    let renamed = text.replacen("临涧新世纪商务宾馆", "临涧新世纪商务酒店", 1);
+    assert_ne!(renamed, text, "the shipped registry has the hotel");
+    renamed
+}
+
+/// The configured targets registry of the shipped projects.
+const TARGETS: &str = "config/registry/targets.csv";
+
+/// The SHA-256 draw `id` recorded of the targets registry file it read.
+fn recorded_targets_sha(url: &str, id: i64) -> String {
+    let manifest: String = client(url)
+        .query_one("SELECT manifest_json FROM draws WHERE id = $1", &[&id])
+        .expect("the draw")
+        .get(0);
+    let m: serde_json::Value = serde_json::from_str(&manifest).expect("a manifest");
+    m["registry"]["sources"]
+        .as_array()
+        .expect("the files read")
+        .iter()
+        .find(|s| {
+            s["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("targets.csv"))
+        })
+        .and_then(|s| s["sha256"].as_str())
+        .expect("the targets file")
+        .to_string()
+}
+
+/// The files in the folder of `p`'s configured targets registry and in its history folder.
+fn registry_folders(p: &Project) -> (Vec<String>, Vec<String>) {
+    let names = |dir: &str| -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(p.path(dir))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    (names("config/registry"), names("data/registry-history"))
+}
+
+#[test]
+fn a_registry_uploaded_on_one_node_is_what_every_node_and_command_draws_from() {
+    let Some(url) = fresh("shared_registries") else {
+        return;
+    };
+    // Two nodes, each with its own project folder (as on two machines), one database.
+    let (a, b) = (Project::shipped(), Project::shipped());
+    add_account(&a, &url, "operator", None);
+    let (_node_a, on_a) = console_node(&a, &url, "node-a");
+    let (_node_b, on_b) = console_node(&b, &url, "node-b");
+    let operator = log_in(&on_a, "operator");
+    let before = b.read(TARGETS);
+    let old_sha = suiji::digest::sha256_hex(before.as_bytes());
+    let shown = http(&on_b, "/registries", Some(&operator), None).body;
+    assert!(shown.contains(&old_sha), "{shown}");
+
+    // A changed targets registry uploaded through node A's console.
+    let new = renamed_targets(&a);
+    let new_sha = suiji::digest::sha256_hex(new.as_bytes());
+    let fields = [("kind", "targets"), ("index", "0")];
+    let file = ("新对象库.csv", new.as_bytes());
+    let replaced = upload(&on_a, "/registries", &operator, &fields, file);
+    served(&replaced, "registry upload");
+    assert!(
+        replaced.body.contains("已更新检查对象名录库"),
+        "{}",
+        replaced.body
+    );
+    assert_eq!(a.read(TARGETS), new);
+
+    // Node B's 名录库 shows its file at the uploaded version: node B brought it up to it.
+    let shown = http(&on_b, "/registries", Some(&operator), None).body;
+    assert!(shown.contains(&new_sha), "{shown}");
+    assert!(!shown.contains(&old_sha), "{shown}");
+    assert_eq!(b.read(TARGETS), new);
+    let (_, history) = registry_folders(&b);
+    assert_eq!(history.len(), 1, "{history:?}");
+    let kept = b.read(&format!("data/registry-history/{}", history[0]));
+    assert_eq!(kept, before, "node B's own file is kept");
+
+    // A draw made by hand on node B reads the uploaded file, and verifies there.
+    let csrf = csrf_of(&on_b, &operator);
+    let confirm =
+        format!("choice=zhian.hotel%7C2023-H1&csrf={csrf}&confirm=zhian.hotel%7C2023-H1%23system");
+    let drawn = http(&on_b, "/draws/new", Some(&operator), Some(&confirm));
+    assert_eq!(
+        drawn.location(),
+        Some("/draws/1"),
+        "{}{}",
+        drawn.head,
+        drawn.body
+    );
+    assert_eq!(recorded_targets_sha(&url, 1), new_sha);
+    let verified = b.ok(&["verify", "1", "--database", &url]);
+    assert!(verified.starts_with("identical"), "{verified}");
+
+    // So does a command run with --database in a third project folder.
+    let c = Project::shipped();
+    c.ok(&[
+        "draw",
+        "wangan.internet-cafe",
+        "--period",
+        "2023",
+        "--database",
+        &url,
+    ]);
+    assert_eq!(c.read(TARGETS), new);
+    assert_eq!(recorded_targets_sha(&url, 2), new_sha);
+    let verified = c.ok(&["verify", "2", "--database", &url]);
+    assert!(verified.starts_with("identical"), "{verified}");
+}
+
+#[test]
+fn a_node_takes_an_uploaded_registry_file_by_a_rename_keeping_its_own_and_refuses_a_damaged_copy() {
+    use std::os::unix::fs::MetadataExt as _;
+    use suiji::diag::Problem as _;
+    use suiji::jobs::replace::{Kind, Upload};
+    use suiji::jobs::shared_registries::follow_once;
+    let Some(url) = fresh("registry_follow") else {
+        return;
+    };
+    let (a, b, c) = (Project::shipped(), Project::shipped(), Project::shipped());
+    let before = b.read(TARGETS);
+    let new = renamed_targets(&a);
+    let loaded = suiji::jobs::load_rules(&a.path(util::CONFIG)).expect("rules");
+    let mut store = PgStore::open(&url).expect("open");
+    let up = Upload {
+        kind: Kind::Targets,
+        index: 0,
+        name: "targets.csv".into(),
+        bytes: new.clone().into_bytes(),
+        actor: "web:operator".into(),
+        at: "2023-05-06T10:11:12+08:00".into(),
+    };
+    suiji::jobs::replace::replace(&loaded, &mut store, &up).expect("replaced");
+
+    // Node B takes the server's file: a new file renamed into place, its own one kept.
+    let inode = |p: &Project| std::fs::metadata(p.path(TARGETS)).expect("file").ino();
+    let was = inode(&b);
+    let cfg_b = suiji::rules::load_config(&b.path(util::CONFIG)).expect("config");
+    let brought = follow_once(&store, &cfg_b).expect("followed");
+    assert_eq!(brought.len(), 1, "{brought:?}");
+    assert_eq!(b.read(TARGETS), new);
+    assert_ne!(inode(&b), was, "renamed into place, never written over");
+    let kept = b.path("data/registry-history/targets-20230506101112.csv");
+    assert_eq!(brought[0].kept.as_ref(), Some(&kept));
+    assert_eq!(std::fs::read_to_string(&kept).expect("kept"), before);
+    let (files, _) = registry_folders(&b);
+    assert_eq!(
+        files,
+        ["inspectors.csv", "targets.csv"],
+        "nothing staged is left"
+    );
+    let again = follow_once(&store, &cfg_b).expect("followed");
+    assert!(again.is_empty(), "current already: {again:?}");
+
+    // A copy on the server that does not match its hash is refused; nothing is written.
+    client(&url)
+        .batch_execute(
+            "ALTER TABLE registry_files DISABLE TRIGGER registry_files_no_update;
+             UPDATE registry_files SET data = overlay(data PLACING '\\x58'::bytea FROM 1 FOR 1);
+             ALTER TABLE registry_files ENABLE TRIGGER registry_files_no_update;",
+        )
+        .expect("altered behind suiji's back");
+    let cfg_c = suiji::rules::load_config(&c.path(util::CONFIG)).expect("config");
+    let refused = follow_once(&store, &cfg_c).expect_err("refused");
+    let text = refused.report().render();
+    assert!(
+        text.contains("targets.csv") && text.contains("名录库"),
+        "{text}"
+    );
+    assert_eq!(c.read(TARGETS), before, "left as it was");
+    assert_eq!(
+        registry_folders(&c),
+        (
+            vec!["inspectors.csv".into(), "targets.csv".into()],
+            Vec::new()
+        ),
+        "nothing staged or kept"
+    );
+    let drawn = run(c.suiji(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--database",
+        &url,
+    ]));
+    assert_ne!(drawn.0, 0, "{drawn:?}");
+    assert!(drawn.2.contains("registry_files"), "{}", drawn.2);
+    assert_eq!(pg_draw_count(&mut client(&url)), 0, "nothing drawn");
+    // The same bytes uploaded again cannot stand for the damaged copy: refused, saying so.
+    let again = suiji::jobs::replace::replace(&loaded, &mut store, &up).expect_err("refused");
+    let text = again.report().render();
+    assert!(text.contains("restore the table registry_files"), "{text}");
+}

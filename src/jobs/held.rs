@@ -18,14 +18,18 @@
 //! On a shared PostgreSQL database ([`Held::on_database`]) the rules are those approved
 //! there (with `[rules] approval = "two-person"`), and another node may approve a version
 //! without any file of this node changing: the latest approved version's number is asked too
-//! (one small query), and a new one loads the rules again.
+//! (one small query), and a new one loads the rules again. The same query asks for the latest
+//! registry version's number, and the configured registry files are brought up to the versions
+//! uploaded on any node before the rules are handed out ([`super::shared_registries`]).
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{Context, SetupError, load_calendar, load_rules_on};
+use super::shared_registries::Follower;
+use super::{Context, SetupError, load_approved_rules, load_calendar};
 use crate::calendar::Calendar;
 use crate::rules::Loaded;
 use crate::store::pg::PgStore;
@@ -51,6 +55,8 @@ pub struct Held {
     database: Option<crate::store::pg::Place>,
     /// The connection that asks it for the latest approved version.
     watch: Mutex<Option<PgStore>>,
+    /// What brings the registry files up to the versions uploaded on the shared database.
+    registries: Follower,
 }
 
 /// How the files looked: each one's path, size, inode and times, in the archive's order.
@@ -92,6 +98,7 @@ impl Held {
             reads: AtomicUsize::new(0),
             database: None,
             watch: Mutex::new(None),
+            registries: Follower::new(clock),
         }
     }
 
@@ -112,12 +119,32 @@ impl Held {
     /// cannot be asked (then the held rules stay: a database that does not answer fails the
     /// request that needs it, not the rules).
     fn approved(&self) -> Option<Option<i64>> {
+        self.shared().map(|(rules, _)| rules)
+    }
+
+    /// The numbers of the latest approved rule version and of the latest registry version on
+    /// the shared database (one small query); `None` without a shared database, or when it
+    /// cannot be asked.
+    fn shared(&self) -> Option<(Option<i64>, Option<i64>)> {
         let url = self.database.as_ref()?;
         let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
         if watch.as_ref().is_none_or(|s| !s.is_open()) {
             *watch = PgStore::open_at(url).ok();
         }
-        watch.as_ref()?.latest_rule_version_id().ok()
+        watch.as_ref()?.shared_versions().ok()
+    }
+
+    /// Brings the registry files `loaded` names up to the versions uploaded on the shared
+    /// database, `latest` being the latest registry version's number just asked.
+    fn follow(&self, loaded: &Loaded, latest: Option<i64>) -> Result<(), SetupError> {
+        let watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(store) = watch.as_ref() else {
+            return Ok(());
+        };
+        self.registries
+            .follow(store, &loaded.model.config, latest)
+            .map(drop)
+            .map_err(SetupError::from)
     }
 
     /// How many times the files' bytes were read to be compared with the held rules' (when
@@ -162,7 +189,7 @@ impl Held {
     }
 
     /// The rules as their files say now (the held ones while every file is unchanged).
-    /// Problems in the rules are reported as by [`load_rules_on`].
+    /// Problems in the rules are reported as by [`super::load_rules_on`].
     pub fn rules(&self) -> Result<Arc<Loaded>, SetupError> {
         self.current().map(|(loaded, _)| loaded)
     }
@@ -195,10 +222,22 @@ impl Held {
     fn current(&self) -> Result<(Arc<Loaded>, Option<Arc<Calendar>>), SetupError> {
         // The shared database is asked (and a handle may be opened and dropped) from the
         // console's async threads too.
-        crate::store::pg::may_block(|| self.current_here())
+        crate::store::pg::may_block(|| {
+            let shared = self.shared();
+            let loads = self.current_here(shared.map(|(rules, _)| rules))?;
+            if let Some((_, registries)) = shared {
+                self.follow(&loads.0, registries)?;
+            }
+            Ok(loads)
+        })
     }
 
-    fn current_here(&self) -> Result<(Arc<Loaded>, Option<Arc<Calendar>>), SetupError> {
+    /// The held loads, or the rules and calendar loaded again; `approved` is the latest
+    /// approved version on the shared database as just asked (`None`: not asked).
+    fn current_here(
+        &self,
+        approved: Option<Option<i64>>,
+    ) -> Result<(Arc<Loaded>, Option<Arc<Calendar>>), SetupError> {
         let mut held = self.lock();
         let dirs = match held.as_ref() {
             Some(h) => Some((h.rules_dir.clone(), h.holidays_dir.clone())),
@@ -211,7 +250,6 @@ impl Held {
         let looks = dirs
             .as_ref()
             .and_then(|(rules, holidays)| looks_of(&self.config, rules, holidays).ok());
-        let approved = self.approved();
         let same = |h: &Loads| approved.is_none_or(|v| v == h.version);
         if let (Some(h), Some(looks)) = (held.as_ref(), looks.as_ref())
             && h.settled
@@ -234,7 +272,7 @@ impl Held {
             return Ok((h.loaded.clone(), h.cal.clone()));
         }
         *held = None;
-        let loaded = load_rules_on(&self.config, self.database.as_ref())?;
+        let loaded = load_approved_rules(&self.config, self.database.as_ref())?;
         let cfg = &loaded.model.config;
         let (rules_dir, holidays_dir) = (cfg.rules_dir.clone(), cfg.holidays_dir.clone());
         let cal = load_calendar(&loaded, false).ok().map(Arc::new);
@@ -336,6 +374,61 @@ pub(crate) fn has_settled(l: &Look, at: DateTime<Utc>) -> bool {
             .is_some_and(|t| t < limit)
     };
     before(l.modified) && before(l.changed)
+}
+
+/// The SHA-256 of files known by their look: each file's hash is taken again only when its
+/// look (size, inode, modification and change times) differs from when it was last taken, or
+/// it had not settled then ([`SETTLE`]), so a file replaced by another version is read again
+/// on the next use and an unchanged large file is never read twice.
+#[derive(Debug)]
+pub(crate) struct FileHashes {
+    /// Each file's look when its SHA-256 was taken, whether it had settled then, and the
+    /// SHA-256.
+    files: Mutex<HashMap<PathBuf, (Look, bool, String)>>,
+    /// The clock the files' times are compared with.
+    clock: Clock,
+    /// How many times a file's bytes were hashed.
+    hashed: AtomicUsize,
+}
+
+impl FileHashes {
+    /// Nothing known yet; `clock` tells the time of day the files' times are compared with.
+    pub(crate) fn new(clock: Clock) -> FileHashes {
+        FileHashes {
+            files: Mutex::new(HashMap::new()),
+            clock,
+            hashed: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many times a file's bytes were hashed (when its look alone could not say it is
+    /// unchanged).
+    pub(crate) fn hashed(&self) -> usize {
+        self.hashed.load(Ordering::Relaxed)
+    }
+
+    /// The SHA-256 of the file at `path`: the one taken before while the file looks as it did
+    /// then and had settled, else taken now (`None`: the file cannot be read).
+    pub(crate) fn sha_of(&self, path: &Path) -> Option<String> {
+        // The time is read before the file is looked at: a change after it is seen next time.
+        let at = (self.clock)();
+        let look = look_at(path).ok()?;
+        {
+            let files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, _, sha)) = files
+                .get(path)
+                .filter(|(l, settled, _)| *settled && *l == look)
+            {
+                return Some(sha.clone());
+            }
+        }
+        self.hashed.fetch_add(1, Ordering::Relaxed);
+        let sha = crate::digest::sha256_file(path).ok()?;
+        let settled = has_settled(&look, at);
+        let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
+        files.insert(path.to_path_buf(), (look, settled, sha.clone()));
+        Some(sha)
+    }
 }
 
 /// The bytes of every file the rules and calendar are loaded from.

@@ -36,6 +36,7 @@ pub mod run;
 pub mod schedule;
 pub(crate) mod secret;
 pub mod service;
+pub mod shared_registries;
 pub mod site;
 pub mod status;
 pub mod sweep;
@@ -85,12 +86,14 @@ pub enum SetupError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    SharedRegistry(#[from] shared_registries::FollowError),
 }
 
 impl Problem for SetupError {
     fn fault(&self) -> Fault {
         match self {
-            SetupError::Store(_) => Fault::Failed,
+            SetupError::Store(_) | SetupError::SharedRegistry(_) => Fault::Failed,
             _ => Fault::Invalid,
         }
     }
@@ -167,6 +170,7 @@ impl Problem for SetupError {
                 closing: Some("nothing was drawn.".into()),
             },
             SetupError::Store(e) => Report::error(crate::diag::chain(e), &[]),
+            SetupError::SharedRegistry(e) => e.report(),
         }
     }
 }
@@ -216,8 +220,24 @@ pub fn load_rules(config: &Path) -> Result<Loaded, SetupError> {
 }
 
 /// [`load_rules`], the versions read from the PostgreSQL database at `database` when one is
-/// named (a shared deployment keeps them there, so every node draws with the same).
+/// named (a shared deployment keeps them there, so every node draws with the same); there the
+/// configured registry files are brought up to the versions uploaded on any node too
+/// ([`shared_registries`]).
 pub fn load_rules_on(
+    config: &Path,
+    database: Option<&crate::store::pg::Place>,
+) -> Result<Loaded, SetupError> {
+    let loaded = load_approved_rules(config, database)?;
+    if let Some(place) = database {
+        let store = crate::store::pg::PgStore::open_at(place)?;
+        shared_registries::follow_once(&store, &loaded.model.config)?;
+    }
+    Ok(loaded)
+}
+
+/// [`load_rules_on`] without bringing the registry files up to the shared database's versions
+/// (what a long-running node does itself, before each use: `held`, `service`).
+pub(crate) fn load_approved_rules(
     config: &Path,
     database: Option<&crate::store::pg::Place>,
 ) -> Result<Loaded, SetupError> {

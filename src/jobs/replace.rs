@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Fault, Location, Problem, Report};
 use crate::rules::Loaded;
-use crate::store::{RegistryAudit, RegistryLog, StoreError};
+use crate::store::{RegistryAudit, RegistryFile, RegistryLog, StoreError};
 
 /// Which registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReplaceError + '_ {
     }
 }
 
-fn extension(p: &Path) -> String {
+pub(crate) fn extension(p: &Path) -> String {
     p.extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
@@ -143,7 +143,8 @@ pub fn replace(
         Kind::Inspectors => registry.inspectors.len(),
     };
     let sha256 = crate::digest::sha256_hex(&up.bytes);
-    let kept = keep_previous(loaded, &dest, &up.at)?;
+    let kept = keep_previous(&cfg.data_dir, &dest, &up.at)
+        .map_err(|(path, source)| ReplaceError::Io { path, source })?;
     let audit = RegistryAudit {
         file: dest
             .strip_prefix(&cfg.root)
@@ -158,7 +159,11 @@ pub fn replace(
     };
     // Recorded first: a failed rename leaves an entry saying what was meant and the old file
     // in place, never a new file nobody recorded.
-    store.record_registry_replace(&up.at, &up.actor, &audit)?;
+    let file = RegistryFile {
+        index: up.index,
+        bytes: &up.bytes,
+    };
+    store.record_registry_replace(&up.at, &up.actor, &audit, file)?;
     staged.persist(&dest).map_err(|e| ReplaceError::Io {
         path: dest.clone(),
         source: e.error,
@@ -244,20 +249,26 @@ fn renamed(mut d: Diagnostic, staged: &str, name: &str) -> Diagnostic {
     d
 }
 
-/// Copies the current file into `<data>/registry-history/` before it is replaced.
-fn keep_previous(loaded: &Loaded, dest: &Path, at: &str) -> Result<Option<PathBuf>, ReplaceError> {
+/// Copies the current file into `<data>/registry-history/` before it is replaced, named by
+/// the file's stem and the replacement's time `at`; where it was kept (none when there was no
+/// file), or the path that could not be written and why.
+pub(crate) fn keep_previous(
+    data_dir: &Path,
+    dest: &Path,
+    at: &str,
+) -> Result<Option<PathBuf>, (PathBuf, std::io::Error)> {
     if !dest.exists() {
         return Ok(None);
     }
-    let history = loaded.model.config.data_dir.join("registry-history");
-    std::fs::create_dir_all(&history).map_err(io(&history))?;
+    let history = data_dir.join("registry-history");
+    std::fs::create_dir_all(&history).map_err(|e| (history.clone(), e))?;
     let stem = dest
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("registry");
     let stamp: String = at.chars().filter(char::is_ascii_digit).take(14).collect();
     let kept = history.join(format!("{stem}-{stamp}.{}", extension(dest)));
-    std::fs::copy(dest, &kept).map_err(io(&kept))?;
+    std::fs::copy(dest, &kept).map_err(|e| (kept.clone(), e))?;
     Ok(Some(kept))
 }
 
@@ -276,11 +287,13 @@ pub struct Current {
 /// A replacement as the history lists it: when, who, what.
 pub type Replacement = (String, String, RegistryAudit);
 
-/// Every configured registry file, with its hash and last replacement; and every replacement
-/// (newest first) as (when, who, what).
+/// Every configured registry file, with its hash (`sha_of` a file's SHA-256, or `None` when
+/// it cannot be read) and last replacement; and every replacement (newest first) as (when,
+/// who, what).
 pub fn current(
     loaded: &Loaded,
     store: &(impl RegistryLog + ?Sized),
+    sha_of: impl Fn(&Path) -> Option<String>,
 ) -> Result<(Vec<Current>, Vec<Replacement>), StoreError> {
     let cfg = &loaded.model.config;
     let history = store.registry_replacements()?;
@@ -295,7 +308,7 @@ pub fn current(
                 .unwrap_or(f)
                 .to_string_lossy()
                 .into_owned();
-            let sha256 = std::fs::read(f).ok().map(|b| crate::digest::sha256_hex(&b));
+            let sha256 = sha_of(&cfg.root.join(f));
             let replaced = history
                 .iter()
                 .find(|(_, _, a)| a.file == file)

@@ -10,6 +10,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use crate::calendar::Calendar;
 use crate::jobs::issue::seed::{SeedChoice, resolve};
 use crate::jobs::issue::{IssueError, Issued, Request, freeze, issue};
+use crate::jobs::shared_registries::Follower;
 use crate::rules::Loaded;
 use crate::rules::model::{CatchUp, Model, SeedSourceConfig};
 use crate::schedule::clock::{Clock, Event, RULE_FILES_CHANGED, Wake};
@@ -220,6 +221,9 @@ pub struct Service {
     seen_version: Option<i64>,
     /// Draws whose public value could not be fetched, with the last reason.
     fetch_failures: std::collections::HashMap<(String, String), String>,
+    /// What brings the registry files up to the versions uploaded on the shared database, and
+    /// its connection there (opened before the first draw).
+    registries: (Follower, Option<crate::store::pg::PgStore>),
 }
 
 /// How long the service waits before asking a fetcher again after it failed.
@@ -248,6 +252,7 @@ impl Service {
             outcomes: Vec::new(),
             seen_version: None,
             fetch_failures: std::collections::HashMap::new(),
+            registries: (Follower::hashing_each_time(), None),
         };
         service.seen_version = service.latest_version();
         service
@@ -732,6 +737,9 @@ impl Service {
                 unstaffed: 0,
             }
         };
+        if let Err(e) = self.follow_registries() {
+            return fail(self, d, e);
+        }
         let frozen = match freeze(&self.loaded, &*self.store) {
             Ok(f) => f,
             Err(diags) => {
@@ -868,7 +876,7 @@ impl Service {
     /// event that left the rules as they were (a `touch`, an editor's backup file) is not.
     pub fn reload(&mut self, why: &str, now: NaiveDateTime) -> Result<String, String> {
         self.seen_version = self.latest_version();
-        match super::load_rules_on(&self.config, self.database.as_ref()).and_then(|new| {
+        match super::load_approved_rules(&self.config, self.database.as_ref()).and_then(|new| {
             super::refuse_seed_file(&new, &*self.store)?;
             Ok(new)
         }) {
@@ -915,6 +923,31 @@ impl Service {
                     other => crate::diag::Problem::report(&other).render(),
                 }
             )),
+        }
+    }
+
+    /// Brings the registry files up to the versions uploaded on the shared database (one small
+    /// query while none was uploaded since), before a draw reads them; nothing without one.
+    fn follow_registries(&mut self) -> Result<(), String> {
+        use crate::diag::Problem as _;
+        let Some(place) = &self.database else {
+            return Ok(());
+        };
+        let (follower, watch) = &mut self.registries;
+        if watch.as_ref().is_none_or(|s| !s.is_open()) {
+            *watch = None;
+            *watch = Some(crate::store::pg::PgStore::open_at(place).map_err(|e| e.to_string())?);
+        }
+        let Some(store) = watch.as_ref() else {
+            return Ok(());
+        };
+        let followed = store
+            .shared_versions()
+            .map_err(super::shared_registries::FollowError::from)
+            .and_then(|(_, latest)| follower.follow(store, &self.loaded.model.config, latest));
+        match followed {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.report().render()),
         }
     }
 

@@ -68,7 +68,7 @@ pub use records::{
     RulesReloadAudit, SchedulerAudit, SimulationAudit,
 };
 pub use redraws::{RedrawAudit, RedrawRow, RedrawStore};
-pub use registries::{RegistryAudit, RegistryLog};
+pub use registries::{RegistryAudit, RegistryFile, RegistryLog, RegistryVersion};
 pub use result_store::{RecordStore, Records, ResultStore};
 pub use results::{NewPublication, NewResult, PublicationRow, ResultRow};
 pub use rule_versions::{

@@ -23,27 +23,60 @@ pub struct RegistryAudit {
     pub uploaded_as: String,
 }
 
+/// The file an accepted upload puts in place of configured registry file `index` (of the
+/// audit's kind): a shared PostgreSQL database keeps its bytes, so that every node brings its
+/// own copy of that file up to it; SQLite's project folder holds the one copy there is.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryFile<'a> {
+    /// Which of the configured files of its kind (0 for the first).
+    pub index: usize,
+    pub bytes: &'a [u8],
+}
+
+/// A configured registry file's current version on a shared database: the latest upload of
+/// (kind, index), its bytes kept on the server under `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryVersion {
+    pub id: i64,
+    /// `targets` or `inspectors`.
+    pub kind: String,
+    /// Which of the configured files of that kind (0 for the first).
+    pub index: usize,
+    /// The configured file, relative to the project, as the uploading node's config names it.
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
+    /// When and by whom it was uploaded.
+    pub at: String,
+    pub actor: String,
+}
+
 /// Registry replacements on either database: recorded as audit entries, read back as the
 /// registries' history; what `jobs::replace` works through, implemented by [`Store`] and
 /// `pg::PgStore`.
 pub trait RegistryLog {
-    /// Audits a registry replacement (before the file is moved into place).
+    /// Audits a registry replacement (before the file is moved into place); on a shared
+    /// database, keeps `file`'s bytes and records it as the configured file's current version,
+    /// in the same transaction.
     fn record_registry_replace(
         &mut self,
         at: &str,
         actor: &str,
         audit: &RegistryAudit,
+        file: RegistryFile<'_>,
     ) -> Result<i64, StoreError>;
     /// Every registry replacement, newest first, as (when, who, what).
     fn registry_replacements(&self) -> Result<Vec<(String, String, RegistryAudit)>, StoreError>;
 }
 
 impl RegistryLog for Store {
+    /// The uploaded file itself is the project folder's (the one copy there is).
     fn record_registry_replace(
         &mut self,
         at: &str,
         actor: &str,
         audit: &RegistryAudit,
+        _file: RegistryFile<'_>,
     ) -> Result<i64, StoreError> {
         Store::record_registry_replace(self, at, actor, audit)
     }

@@ -15,7 +15,7 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -32,6 +32,13 @@ pub const READS_FROM: i64 = 8;
 /// of its own and writes the file from it; the version is raised on both so that the two
 /// schemas keep the same versions.
 const V10: &str = "-- anchors are kept in out/public/anchors.json beside the database";
+
+/// Version 11: the registry files uploaded through the console. SQLite serves one project
+/// folder, whose registry files are the only copy: no table changes here. PostgreSQL, shared by
+/// nodes that each have their own project folder, keeps each uploaded file's bytes and which
+/// configured file is at which version, so that every node brings its files up to it; the
+/// version is raised on both so that the two schemas keep the same versions.
+const V11: &str = "-- registry files are the project folder's own on SQLite";
 
 /// Reads the file's identity and refuses what this build must not touch. Runs before
 /// anything is written, so a refused file is left exactly as it was.

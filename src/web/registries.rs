@@ -97,7 +97,8 @@ async fn page(
         let loaded = app2.rules()?;
         let store = app2.store(None)?;
         let (current, history) =
-            crate::jobs::replace::current(&loaded, &*store).map_err(|e| Fail::of(&e))?;
+            crate::jobs::replace::current(&loaded, &*store, |f| app2.facts().sha_of(f))
+                .map_err(|e| Fail::of(&e))?;
         let files = current
             .into_iter()
             .map(|c| FileLine {

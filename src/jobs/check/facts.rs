@@ -15,12 +15,11 @@
 //! counts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::diag::Diagnostic;
-use crate::jobs::held::{Clock, Look, has_settled, look_at};
+use crate::jobs::held::{Clock, FileHashes};
 use crate::jobs::issue::Frozen;
 use crate::registry::column::Column;
 use crate::registry::{Inspector, Known, Registry, Target};
@@ -364,13 +363,8 @@ pub(super) fn classes_of(registry: &Registry, named: &str) -> Classes {
 /// use compares facts of two).
 pub struct Keeper {
     kept: Mutex<Vec<(String, Arc<Facts>)>>,
-    /// Each registry file's look when its SHA-256 was taken, whether it had settled then, and
-    /// the SHA-256.
-    files: Mutex<HashMap<PathBuf, (Look, bool, String)>>,
-    /// The clock the files' times are compared with.
-    clock: Clock,
-    /// How many times a registry file's bytes were hashed.
-    hashed: AtomicUsize,
+    /// Each registry file's SHA-256, taken again only when the file's look changed.
+    files: FileHashes,
 }
 
 impl std::fmt::Debug for Keeper {
@@ -389,16 +383,20 @@ impl Keeper {
     pub fn new(clock: Clock) -> Keeper {
         Keeper {
             kept: Mutex::new(Vec::new()),
-            files: Mutex::new(HashMap::new()),
-            clock,
-            hashed: AtomicUsize::new(0),
+            files: FileHashes::new(clock),
         }
     }
 
     /// How many times a registry file's bytes were hashed (when its look alone could not say
     /// it is unchanged).
     pub fn hashed(&self) -> usize {
-        self.hashed.load(Ordering::Relaxed)
+        self.files.hashed()
+    }
+
+    /// The SHA-256 of the file at `path`, taken again only when its look changed (`None`: it
+    /// cannot be read).
+    pub fn sha_of(&self, path: &std::path::Path) -> Option<String> {
+        self.files.sha_of(path)
     }
 
     /// The facts of the registries `loaded` reads: those kept when the registry files, their
@@ -443,34 +441,11 @@ impl Keeper {
         for (kind, paths) in files {
             for file in paths {
                 let path = cfg.root.join(file);
-                let sha = self.sha_of(&path)?;
+                let sha = self.files.sha_of(&path)?;
                 key.update(format!("{kind}\0{}\0{sha}\n", path.display()).as_bytes());
             }
         }
         key.update(format!("{:?}", Known::from_model(&loaded.model)).as_bytes());
         Some(key.finish())
-    }
-
-    /// The SHA-256 of the file at `path`: the one taken before while the file looks as it did
-    /// then and had settled, else taken now.
-    fn sha_of(&self, path: &std::path::Path) -> Option<String> {
-        // The time is read before the file is looked at: a change after it is seen next time.
-        let at = (self.clock)();
-        let look = look_at(path).ok()?;
-        {
-            let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((_, _, sha)) = files
-                .get(path)
-                .filter(|(l, settled, _)| *settled && *l == look)
-            {
-                return Some(sha.clone());
-            }
-        }
-        self.hashed.fetch_add(1, Ordering::Relaxed);
-        let sha = crate::digest::sha256_file(path).ok()?;
-        let settled = has_settled(&look, at);
-        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        files.insert(path.to_path_buf(), (look, settled, sha.clone()));
-        Some(sha)
     }
 }

@@ -6,7 +6,7 @@ use postgres::Transaction;
 
 use super::super::error::{Fail, R};
 use super::super::redraws::{self, RedrawAudit, RedrawRow, RedrawStore};
-use super::super::registries::{self, RegistryAudit, RegistryLog};
+use super::super::registries::{self, RegistryAudit, RegistryFile, RegistryLog};
 use super::super::rows::Rows;
 use super::super::{StoreError, audit::Entry};
 use super::{PgStore, audit};
@@ -167,9 +167,13 @@ impl RegistryLog for PgStore {
         at: &str,
         actor: &str,
         detail: &RegistryAudit,
+        file: RegistryFile<'_>,
     ) -> Result<i64, StoreError> {
         let origin = self.origin.clone();
-        self.write(|tx| audit::append(tx, &origin, &registries::replace_entry(at, actor, detail)))
+        self.write(|tx| {
+            super::registry_files::keep(tx, (at, actor), detail, file)?;
+            audit::append(tx, &origin, &registries::replace_entry(at, actor, detail))
+        })
     }
 
     fn registry_replacements(&self) -> Result<Vec<(String, String, RegistryAudit)>, StoreError> {

@@ -26,8 +26,16 @@ use super::super::{Anchor, SCHEMA_VERSION, Store};
 use super::PgStore;
 
 /// Tables only the PostgreSQL schema has (its version record, the chain's head, the bytes of
-/// the snapshots SQLite keeps as files, and the anchors SQLite keeps in `anchors.json`).
-pub(crate) const PG_ONLY: &[&str] = &["suiji_schema", "audit_head", "snapshot_files", "anchors"];
+/// the snapshots SQLite keeps as files, the anchors SQLite keeps in `anchors.json`, and the
+/// uploaded registry files SQLite keeps only in the project folder).
+pub(crate) const PG_ONLY: &[&str] = &[
+    "suiji_schema",
+    "audit_head",
+    "snapshot_files",
+    "anchors",
+    "registry_files",
+    "registry_versions",
+];
 
 /// Bytes of a snapshot file per row of `snapshot_files`.
 const PART: usize = 8 << 20;

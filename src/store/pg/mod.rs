@@ -30,6 +30,7 @@ mod console;
 pub(crate) mod copy;
 mod draws;
 mod events;
+mod registry_files;
 mod results;
 mod rules;
 mod schema;

@@ -119,18 +119,6 @@ fn insert_version(
         .try_get(0)?)
 }
 
-impl PgStore {
-    /// The latest approved rule version's number, without its files (what a node holding
-    /// rules asks to know whether another node approved a version since).
-    pub fn latest_rule_version_id(&self) -> Result<Option<i64>, StoreError> {
-        self.read(|tx| {
-            Ok(tx
-                .query_one("SELECT max(id) FROM rule_versions", &[])?
-                .try_get(0)?)
-        })
-    }
-}
-
 impl RuleStore for PgStore {
     fn latest_rule_version(&self) -> Result<Option<RuleVersionRow>, StoreError> {
         self.read(|tx| Ok(versions(tx, "ORDER BY id DESC LIMIT 1", &[])?.pop()))
