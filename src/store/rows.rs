@@ -112,21 +112,58 @@ pub(crate) enum Value {
     Blob(Vec<u8>),
 }
 
-impl From<ValueRef<'_>> for Value {
-    fn from(v: ValueRef<'_>) -> Value {
+/// The rows of one table as they are read, each hashed as it comes: a draw's team members run
+/// to hundreds of thousands of rows and its manifest to a hundred megabytes, never held at
+/// once.
+pub(crate) struct Hashing<'h> {
+    h: &'h mut Sha256,
+}
+
+impl Hashing<'_> {
+    /// Starts the next row.
+    pub(crate) fn row(&mut self) {
+        self.h.update([1u8]);
+    }
+
+    /// The row's next value, borrowed as the database hands it over.
+    pub(crate) fn value(&mut self, v: ValueRef<'_>) {
         match v {
-            ValueRef::Null => Value::Null,
-            ValueRef::Integer(i) => Value::Integer(i),
-            ValueRef::Real(f) => Value::Real(f),
-            ValueRef::Text(t) => Value::Text(t.to_vec()),
-            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            ValueRef::Null => self.h.update([0u8]),
+            ValueRef::Integer(i) => {
+                self.h.update([1u8]);
+                self.h.update(i.to_be_bytes());
+            }
+            ValueRef::Real(f) => {
+                self.h.update([2u8]);
+                self.h.update(f.to_bits().to_be_bytes());
+            }
+            ValueRef::Text(t) => bytes(self.h, 3, t),
+            ValueRef::Blob(b) => bytes(self.h, 4, b),
         }
+    }
+
+    /// The row's next value, owned.
+    pub(crate) fn owned(&mut self, v: &Value) {
+        self.value(match v {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(t) => ValueRef::Text(t),
+            Value::Blob(b) => ValueRef::Blob(b),
+        });
     }
 }
 
+/// A text (`tag` 3) or blob (4): its length, then its bytes.
+fn bytes(h: &mut Sha256, tag: u8, b: &[u8]) {
+    h.update([tag]);
+    h.update((b.len() as u64).to_be_bytes());
+    h.update(b);
+}
+
 /// Reads the rows of one table for the encoding: given the query (`SELECT … WHERE …` with
-/// the key as `?1`) and the key, the rows in order.
-pub(crate) type Fetch<'f> = dyn FnMut(&str, i64) -> R<Vec<Vec<Value>>> + 'f;
+/// the key as `?1`) and the key, hands each row in order to the [`Hashing`].
+pub(crate) type Fetch<'f> = dyn FnMut(&str, i64, &mut Hashing<'_>) -> R<()> + 'f;
 
 /// The row of a commitment (every column).
 pub const COMMITMENT: &[Table] = &[(
@@ -144,19 +181,17 @@ pub const CHANGE: &[Table] = &[(
 
 /// The hash of `rows` as they are now in the database (`None` for [`Rows::None`]).
 pub(crate) fn rows_hash(c: &Connection, rows: Rows<'_>) -> R<Option<String>> {
-    rows_hash_by(rows, &mut |sql, key| {
+    rows_hash_by(rows, &mut |sql, key, hashing| {
         let mut stmt = c.prepare_cached(sql)?;
         let n = stmt.column_count();
         let mut rows = stmt.query([&key as &dyn ToSql])?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let mut row = Vec::with_capacity(n);
+            hashing.row();
             for i in 0..n {
-                row.push(Value::from(r.get_ref(i)?));
+                hashing.value(r.get_ref(i)?);
             }
-            out.push(row);
         }
-        Ok(out)
+        Ok(())
     })
 }
 
@@ -189,37 +224,9 @@ fn tables(fetch: &mut Fetch<'_>, h: &mut Sha256, tables: &[Table], key: i64) -> 
     for (name, columns, filter) in tables {
         h.update((name.len() as u64).to_be_bytes());
         h.update(name.as_bytes());
-        for row in fetch(&format!("SELECT {columns} FROM {name} WHERE {filter}"), key)? {
-            h.update([1u8]);
-            for v in &row {
-                value(h, v);
-            }
-        }
+        let sql = format!("SELECT {columns} FROM {name} WHERE {filter}");
+        fetch(&sql, key, &mut Hashing { h: &mut *h })?;
         h.update([0u8]);
     }
     Ok(())
-}
-
-fn value(h: &mut Sha256, v: &Value) {
-    match v {
-        Value::Null => h.update([0u8]),
-        Value::Integer(i) => {
-            h.update([1u8]);
-            h.update(i.to_be_bytes());
-        }
-        Value::Real(f) => {
-            h.update([2u8]);
-            h.update(f.to_bits().to_be_bytes());
-        }
-        Value::Text(t) => {
-            h.update([3u8]);
-            h.update((t.len() as u64).to_be_bytes());
-            h.update(t);
-        }
-        Value::Blob(b) => {
-            h.update([4u8]);
-            h.update((b.len() as u64).to_be_bytes());
-            h.update(b);
-        }
-    }
 }
