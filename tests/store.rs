@@ -94,6 +94,7 @@ fn sample_draw(matter: &str, period: &str, targets: &str, inspectors: &str) -> N
             reason_code: "conflict".into(),
             detail: "former employer of T2".into(),
         }],
+        manifest_file: None,
     }
 }
 

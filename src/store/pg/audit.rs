@@ -58,8 +58,8 @@ pub(crate) fn append<D: serde::Serialize>(
 /// The hash of `rows` as they are now (the encoding of `store::rows`, values read by their
 /// column types).
 pub(crate) fn rows_hash(tx: &mut postgres::Transaction<'_>, rows: Rows<'_>) -> R<Option<String>> {
-    rows_hash_by(rows, &mut |sql, key, hashing| {
-        let sql = sql.replace("?1", "$1");
+    rows_hash_by(rows, &mut |table, key, hashing| {
+        let sql = super::super::rows::select(table).replace("?1", "$1");
         use postgres::fallible_iterator::FallibleIterator as _;
         // Rows hashed as they arrive, not collected (a draw's run to hundreds of thousands).
         let mut rows = tx.query_raw(&sql, [&key as &(dyn postgres::types::ToSql + Sync)])?;
