@@ -920,6 +920,7 @@ fn small_draw(period: &str, (t, i): (&str, &str)) -> suiji::store::NewDraw {
         }],
         unstaffed: Vec::new(),
         exclusions: Vec::new(),
+        manifest_file: None,
     }
 }
 

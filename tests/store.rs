@@ -94,6 +94,7 @@ fn sample_draw(matter: &str, period: &str, targets: &str, inspectors: &str) -> N
             reason_code: "conflict".into(),
             detail: "former employer of T2".into(),
         }],
+        manifest_file: None,
     }
 }
 
@@ -180,6 +181,49 @@ fn record_and_read_back_a_draw() -> TestResult {
     assert_eq!(detail["manifest_hash"], json!(d.record.manifest_hash));
     assert_eq!(detail["selected"], json!(2));
     assert!(store.verify_audit()?.is_intact());
+    Ok(())
+}
+
+/// A manifest of more than one piece, its characters of three bytes split between pieces.
+fn long_manifest() -> String {
+    json!({"version": 2, "名单": "检查对象".repeat(100_000), "end": true}).to_string()
+}
+
+#[test]
+fn a_manifest_stored_from_its_file_is_the_same_record() -> TestResult {
+    let (dir_a, mut a, mut whole) = setup()?;
+    let (dir_b, mut b, _) = setup()?;
+    whole.record.manifest_json = long_manifest();
+    let file = dir_b.path().join("manifest.json");
+    std::fs::write(&file, &whole.record.manifest_json)?;
+    let mut from_file = whole.clone();
+    from_file.record.manifest_json = String::new();
+    from_file.manifest_file = Some(file);
+    let (ia, ib) = (
+        a.record_draw(&whole, Redraw::No)?,
+        b.record_draw(&from_file, Redraw::No)?,
+    );
+    assert_eq!(
+        b.manifest_json(ib)?.as_deref(),
+        Some(whole.record.manifest_json.as_str())
+    );
+    // The same row, so the same audit entry (its rows' hash read back in pieces).
+    let (ea, eb) = (a.audit_entries(0, 10)?, b.audit_entries(0, 10)?);
+    assert_eq!(ea.last().map(|e| &e.hash), eb.last().map(|e| &e.hash));
+    assert_eq!(ia, ib);
+    assert!(b.verify_audit()?.is_intact());
+    // A file that is not JSON is refused, nothing recorded.
+    let bad = dir_a.path().join("bad.json");
+    std::fs::write(&bad, "{\"version\": 2,")?;
+    let mut refused = from_file.clone();
+    refused.record.period = "2025-Q2".into();
+    refused.manifest_file = Some(bad);
+    let before = counts(dir_a.path())?;
+    assert!(matches!(
+        a.record_draw(&refused, Redraw::No),
+        Err(StoreError::Invalid { .. })
+    ));
+    assert_eq!(counts(dir_a.path())?, before);
     Ok(())
 }
 

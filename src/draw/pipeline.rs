@@ -434,9 +434,13 @@ fn phases(
     opts.phase(Phase::Select);
     let v2 = rules.input.algorithm == Algorithm::V2;
     let extra = substitute_counts(&plans, v2);
-    let frame_at = public.map(|_| frame_positions(&c, &fates));
-    let (mut selected, drawn_at, substitutes) =
-        choose::select(source, &mut c, &plans, &fates, &extra, v2)?;
+    let ((mut selected, drawn_at, substitutes), frame_at) = choose::select(
+        source,
+        &mut c,
+        &plans,
+        &fates,
+        (&extra, v2, public.is_some()),
+    )?;
     let in_file = listed && rules.input.exclusions_in_file && v2;
     let (exclusions, detail) = exclusions(source, rules, (&mut c, &fates), &counts, opts, public)?;
     opts.phase(Phase::Teams);
@@ -638,11 +642,12 @@ struct Parts {
 /// A row drawn from: its position, stratum and weight class.
 type FramePlace = (u64, u32, u32);
 
-/// Where each row drawn from is, by position.
-fn frame_positions(c: &Classified, fates: &[Fate]) -> Vec<FramePlace> {
+/// Where each row drawn from is, by position; each batch's rows drawn from are let go once
+/// read.
+fn frame_positions(c: &mut Classified, fates: &[Fate]) -> Vec<FramePlace> {
     let mut out = Vec::new();
-    for b in &c.batches {
-        for d in &b.drawn {
+    for b in &mut c.batches {
+        for d in &std::mem::take(&mut b.drawn) {
             let Some(&g) = b.map.get(d.profile as usize) else {
                 continue;
             };

@@ -11,7 +11,7 @@ use crate::jobs::issue::{Frozen, Request, compute_public};
 use crate::registry::types::Registry;
 use crate::rules::model::Ratio;
 use crate::schedule::{DrawKind, Period, ScheduledDraw};
-use crate::store::{DrawFilter, DrawRow, DrawStatus, DrawStore, Store};
+use crate::store::{DrawFilter, DrawHead, DrawStatus, DrawStore, Store};
 
 /// The outcome of a verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,28 +152,26 @@ fn team_inspectors(m: &Manifest, store: &dyn DrawStore) -> Result<Vec<String>, S
 
 /// The recorded draw this manifest belongs to. A manifest that re-runs identically but was
 /// never recorded (say, one of several private draws with other seeds) is not the draw.
-pub fn recorded(m: &Manifest, store: &dyn DrawStore) -> Result<DrawRow, String> {
+/// Read without the recorded manifests (a large draw's runs to a hundred megabytes).
+pub fn recorded(m: &Manifest, store: &dyn DrawStore) -> Result<DrawHead, String> {
     let draws = store
-        .list_draws(&DrawFilter {
+        .list_draw_heads(&DrawFilter {
             matter: Some(m.matter.clone()),
             period_prefix: Some(m.period.id.clone()),
             include_superseded: true,
         })
         .map_err(|e| format!("cannot read the recorded draws: {e}"))?;
-    let draws: Vec<DrawRow> = draws
+    let draws: Vec<DrawHead> = draws
         .into_iter()
-        .filter(|d| d.record.period == m.period.id)
+        .filter(|d| d.period == m.period.id)
         .collect();
-    if let Some(d) = draws
-        .iter()
-        .find(|d| d.record.manifest_hash == m.manifest_hash)
-    {
+    if let Some(d) = draws.iter().find(|d| d.manifest_hash == m.manifest_hash) {
         return Ok(d.clone());
     }
     let recorded = match draws.iter().find(|d| d.status == DrawStatus::Active) {
         Some(d) => format!(
             "the recorded draw of {} {} is #{} with manifest {}",
-            m.matter, m.period.id, d.id, d.record.manifest_hash
+            m.matter, m.period.id, d.id, d.manifest_hash
         ),
         None => format!("no draw of {} {} is recorded", m.matter, m.period.id),
     };
@@ -474,7 +472,7 @@ pub struct Verified {
     pub manifest: Manifest,
     pub verdict: Verdict,
     /// The draw as recorded (identical draws only), or why it is not found.
-    pub record: Option<Result<DrawRow, String>>,
+    pub record: Option<Result<DrawHead, String>>,
     /// How many changes made after the draw were replayed and found right (identical only).
     pub changes: usize,
     /// A `suiji-manifest/3`'s exclusion detail file found beside the manifest (or in the
@@ -557,6 +555,8 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
             path,
             detail: e.to_string(),
         })?;
+    // The text is let go before the draw is re-run beside the manifest it gave.
+    drop(text);
     let mut verdict = verify_manifest(&manifest, store);
     let detail_file = folder.and_then(|(f, own)| detail_file(&manifest, &f, own));
     if let Some((_, Some(problem))) = &detail_file {

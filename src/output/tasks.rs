@@ -386,7 +386,8 @@ pub fn draw_files(
 
 /// The public list of a draw (drawn targets with public fields only, never inspectors' data):
 /// `public.csv` whole, the HTML page whole or (`split`) one per district; and the exclusions
-/// file when the draw lists too many exclusions for the database.
+/// file when the draw lists too many exclusions for the database. The rows are made as each
+/// file is written: the CSV a target at a time, the pages a district at a time.
 fn public_files(
     model: &Model,
     m: &Manifest,
@@ -398,49 +399,46 @@ fn public_files(
     let fields = &model.config.public_fields;
     let mut header: Vec<&str> = vec!["抽查事项", "期次", "抽取日期"];
     header.extend(fields.iter().map(|f| public_field_label(f)));
-    let public_rows: Vec<Vec<String>> = m
-        .selected
-        .iter()
-        .map(|s| {
-            let mut row = vec![
-                m.matter_name.clone(),
-                period_label(&m.period.id),
-                format!("{}{}", marks.drawn_date(), marks.labels()),
-            ];
-            match tmap.get(s.target_id.as_str()) {
-                Some(t) => row.extend(fields.iter().map(|f| public_field(model, t, f))),
-                None => row.extend(fields.iter().map(|_| String::new())),
-            }
-            row
-        })
-        .collect();
+    let (period, drawn) = (period_label(&m.period.id), marks.drawn_date());
+    let drawn = format!("{drawn}{}", marks.labels());
+    let public_row = |s: &Selected| -> Vec<String> {
+        let mut row = vec![m.matter_name.clone(), period.clone(), drawn.clone()];
+        match tmap.get(s.target_id.as_str()) {
+            Some(t) => row.extend(fields.iter().map(|f| public_field(model, t, f))),
+            None => row.extend(fields.iter().map(|_| String::new())),
+        }
+        row
+    };
+    let heading = marks.heading(&format!("{}“双随机”抽查对象名单", model.config.bureau.name));
     put(
         "public.csv".into(),
-        crate::results::safe_cell::headed_csv_document(
-            marks
-                .heading(&format!("{}“双随机”抽查对象名单", model.config.bureau.name))
-                .as_deref(),
-            &header,
-            &public_rows,
-        )
-        .into(),
+        Body::Written(Box::new(|out: &mut dyn std::io::Write| {
+            crate::results::safe_cell::write_headed_csv_rows(
+                out,
+                heading.as_deref(),
+                &header,
+                m.selected.iter().map(public_row),
+            )
+        })),
     )?;
     if let Some((name, bytes)) = exclusions_file(m) {
         put(name, bytes.into())?;
     }
     if split {
-        let mut by: BTreeMap<&str, Vec<Vec<String>>> = BTreeMap::new();
-        for (s, row) in m.selected.iter().zip(public_rows) {
+        let mut by: BTreeMap<&str, Vec<&Selected>> = BTreeMap::new();
+        for s in &m.selected {
             by.entry(district_of(tmap, &s.target_id))
                 .or_default()
-                .push(row);
+                .push(s);
         }
-        for (district, rows) in by {
+        for (district, drawn) in by {
             let name = format!("public-{}.html", file_part(district));
+            let rows = drawn.into_iter().map(public_row).collect();
             put(name, public_html(model, m, marks, &header, rows).into())?;
         }
     } else {
-        let page = public_html(model, m, marks, &header, public_rows);
+        let rows = m.selected.iter().map(public_row).collect();
+        let page = public_html(model, m, marks, &header, rows);
         put("public.html".into(), page.into())?;
     }
     Ok(())

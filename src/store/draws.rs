@@ -57,6 +57,28 @@ pub struct NewDraw {
     /// Targets no team could be formed for; each must be among `targets`.
     pub unstaffed: Vec<UnstaffedRow>,
     pub exclusions: Vec<ExclusionRow>,
+    /// The file holding the manifest's text (a draw's `manifest.json`), stored from it a piece
+    /// at a time and never held whole; `record.manifest_json` is then left empty. `None`: the
+    /// text is `record.manifest_json`.
+    pub manifest_file: Option<std::path::PathBuf>,
+}
+
+/// How many bytes of a manifest file are read and stored at a time.
+const MANIFEST_CHUNK: usize = 1 << 20;
+
+/// The manifest's text a draw is recorded with: `record.manifest_json`, or the whole of its
+/// `manifest_file` (for a database that takes the text in one piece).
+pub(crate) fn manifest_text(d: &NewDraw) -> R<std::borrow::Cow<'_, str>> {
+    match &d.manifest_file {
+        None => Ok(std::borrow::Cow::Borrowed(&d.record.manifest_json)),
+        Some(path) => std::fs::read_to_string(path)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| unreadable_manifest(path, &e)),
+    }
+}
+
+fn unreadable_manifest(path: &std::path::Path, e: &dyn std::fmt::Display) -> super::error::Fail {
+    StoreError::invalid("manifest_json", format!("{}: {e}", path.display())).into()
 }
 
 /// Whether a new draw may replace the active one for its (matter, period).
@@ -303,6 +325,17 @@ fn check_snapshot(tx: &Transaction<'_>, field: &str, hash: &str, kind: &str) -> 
 /// lock is taken. The schema's constraints repeat the essentials.
 pub(crate) fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
     validate_record(&d.record, redraw)?;
+    match &d.manifest_file {
+        None => serde_json::from_str::<serde::de::IgnoredAny>(&d.record.manifest_json)
+            .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?,
+        // Read as it is checked, a piece at a time (its UTF-8 is checked as it is stored).
+        Some(path) => {
+            let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
+            let read = std::io::BufReader::with_capacity(MANIFEST_CHUNK, file);
+            serde_json::from_reader::<_, serde::de::IgnoredAny>(read)
+                .map_err(|e| unreadable_manifest(path, &e))?
+        }
+    };
     let targets = validate_targets(d)?;
     validate_rows(d, &targets)
 }
@@ -325,8 +358,6 @@ fn validate_record(r: &DrawRecord, redraw: &Redraw) -> R<()> {
     date("reference_date", &r.reference_date)?;
     date("issue_date", &r.issue_date)?;
     date("due_date", &r.due_date)?;
-    serde_json::from_str::<serde::de::IgnoredAny>(&r.manifest_json)
-        .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?;
     if let Redraw::Yes { reason, .. } = redraw {
         non_empty("redraw reason", reason)?;
     }
@@ -506,36 +537,39 @@ fn insert_draw_row(
     redraw_of: Option<i64>,
     reason: Option<&str>,
 ) -> R<i64> {
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO draws (matter, period, kind, status, algorithm, seed_hex, seed_source,
-                rules_hash, targets_snapshot, inspectors_snapshot, reference_date, issue_date,
-                due_date, created_at, actor, manifest_json, manifest_hash, redraw_of, redraw_reason,
-                provisional)
-             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                ?16, ?17, ?18, ?19)",
-        )?
-        .execute(params![
-            d.record.matter,
-            d.record.period,
-            d.record.kind,
-            d.record.algorithm,
-            d.record.seed_hex,
-            d.record.seed_source,
-            d.record.rules_hash,
-            d.record.targets_snapshot,
-            d.record.inspectors_snapshot,
-            d.record.reference_date,
-            d.record.issue_date,
-            d.record.due_date,
-            d.record.created_at,
-            d.record.actor,
-            d.record.manifest_json,
-            d.record.manifest_hash,
-            redraw_of,
-            reason,
-            d.record.provisional,
-        ]);
+    // A manifest file's text goes in a piece at a time: the row is made with as many bytes of
+    // JSON whitespace ending in `0` (what its check accepts), then overwritten in place.
+    let manifest_len = match &d.manifest_file {
+        None => None,
+        Some(path) => {
+            let len = std::fs::metadata(path)
+                .map_err(|e| unreadable_manifest(path, &e))?
+                .len();
+            Some(i64::try_from(len).map_err(|e| unreadable_manifest(path, &e))?)
+        }
+    };
+    let inserted = tx.prepare_cached(INSERT_DRAW)?.execute(params![
+        d.record.matter,
+        d.record.period,
+        d.record.kind,
+        d.record.algorithm,
+        d.record.seed_hex,
+        d.record.seed_source,
+        d.record.rules_hash,
+        d.record.targets_snapshot,
+        d.record.inspectors_snapshot,
+        d.record.reference_date,
+        d.record.issue_date,
+        d.record.due_date,
+        d.record.created_at,
+        d.record.actor,
+        d.record.manifest_json,
+        d.record.manifest_hash,
+        redraw_of,
+        reason,
+        d.record.provisional,
+        manifest_len,
+    ]);
     if let Err(e) = inserted {
         // Only reachable if a writer bypassed the IMMEDIATE lock; the index still holds.
         if is_unique_violation(&e)
@@ -549,7 +583,64 @@ fn insert_draw_row(
         }
         return Err(e.into());
     }
-    Ok(tx.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    if let Some(path) = &d.manifest_file {
+        store_manifest_file(tx, id, path)?;
+    }
+    Ok(id)
+}
+
+/// The `draws` row of a new draw; `?15` its manifest's text, `?20` (when the text comes from a
+/// file) the text's length in bytes.
+const INSERT_DRAW: &str = "INSERT INTO draws (matter, period, kind, status, algorithm, seed_hex,
+        seed_source, rules_hash, targets_snapshot, inspectors_snapshot, reference_date,
+        issue_date, due_date, created_at, actor, manifest_json, manifest_hash, redraw_of,
+        redraw_reason, provisional)
+     VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+        CASE WHEN ?20 IS NULL THEN ?15 ELSE printf('%*d', ?20, 0) END, ?16, ?17, ?18, ?19)";
+
+/// Writes the manifest file `path` over the placeholder text of draw `id`'s `manifest_json`
+/// (as long as the file), a piece at a time, checking that it is UTF-8 as it goes.
+fn store_manifest_file(tx: &Transaction<'_>, id: i64, path: &std::path::Path) -> R<()> {
+    use std::io::{Read as _, Write as _};
+    let mut blob = tx.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, false)?;
+    let mut file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
+    let mut buf = vec![0u8; MANIFEST_CHUNK];
+    // Bytes of a character split between two pieces, carried to the next.
+    let mut carried = 0;
+    let mut written = 0usize;
+    loop {
+        let n = file
+            .read(&mut buf[carried..])
+            .map_err(|e| unreadable_manifest(path, &e))?;
+        let end = carried + n;
+        let valid = match std::str::from_utf8(&buf[..end]) {
+            Ok(_) => end,
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(e) => return Err(unreadable_manifest(path, &e)),
+        };
+        if written + valid > blob.len() {
+            return Err(unreadable_manifest(
+                path,
+                &"the file grew while it was stored",
+            ));
+        }
+        blob.write_all(&buf[..valid])
+            .map_err(|e| unreadable_manifest(path, &e))?;
+        written += valid;
+        buf.copy_within(valid..end, 0);
+        carried = end - valid;
+        if n == 0 {
+            break;
+        }
+    }
+    if written != blob.len() {
+        return Err(unreadable_manifest(
+            path,
+            &"the file changed while it was stored",
+        ));
+    }
+    Ok(())
 }
 
 /// The draw's targets, team members, unstaffed targets and exclusions, in their order.

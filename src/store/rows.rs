@@ -45,7 +45,7 @@ pub(crate) enum Rows<'a> {
 
 /// One table of an encoding: its name, the columns hashed, and the condition (with `?1`)
 /// and order that pick the rows.
-type Table = (&'static str, &'static str, &'static str);
+pub(crate) type Table = (&'static str, &'static str, &'static str);
 
 /// The rows of a draw.
 pub const DRAW: &[Table] = &[
@@ -112,21 +112,83 @@ pub(crate) enum Value {
     Blob(Vec<u8>),
 }
 
-impl From<ValueRef<'_>> for Value {
-    fn from(v: ValueRef<'_>) -> Value {
+/// The rows of one table as they are read, each hashed as it comes: a draw's team members run
+/// to hundreds of thousands of rows and its manifest to a hundred megabytes, never held at
+/// once.
+pub(crate) struct Hashing<'h> {
+    h: &'h mut Sha256,
+}
+
+impl Hashing<'_> {
+    /// Starts the next row.
+    pub(crate) fn row(&mut self) {
+        self.h.update([1u8]);
+    }
+
+    /// The row's next value, borrowed as the database hands it over.
+    pub(crate) fn value(&mut self, v: ValueRef<'_>) {
         match v {
-            ValueRef::Null => Value::Null,
-            ValueRef::Integer(i) => Value::Integer(i),
-            ValueRef::Real(f) => Value::Real(f),
-            ValueRef::Text(t) => Value::Text(t.to_vec()),
-            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            ValueRef::Null => self.h.update([0u8]),
+            ValueRef::Integer(i) => {
+                self.h.update([1u8]);
+                self.h.update(i.to_be_bytes());
+            }
+            ValueRef::Real(f) => {
+                self.h.update([2u8]);
+                self.h.update(f.to_bits().to_be_bytes());
+            }
+            ValueRef::Text(t) => bytes(self.h, 3, t),
+            ValueRef::Blob(b) => bytes(self.h, 4, b),
         }
+    }
+
+    /// The row's next value, a text (`text`) or a blob of `len` bytes read from `read`.
+    fn stream(
+        &mut self,
+        text: bool,
+        len: u64,
+        read: &mut dyn std::io::Read,
+    ) -> std::io::Result<()> {
+        self.h.update([if text { 3u8 } else { 4u8 }]);
+        self.h.update(len.to_be_bytes());
+        let copied = std::io::copy(read, &mut *self.h)?;
+        if copied != len {
+            return Err(std::io::Error::other("the value changed while it was read"));
+        }
+        Ok(())
+    }
+
+    /// The row's next value, owned.
+    pub(crate) fn owned(&mut self, v: &Value) {
+        self.value(match v {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(t) => ValueRef::Text(t),
+            Value::Blob(b) => ValueRef::Blob(b),
+        });
     }
 }
 
+/// A text (`tag` 3) or blob (4): its length, then its bytes.
+fn bytes(h: &mut Sha256, tag: u8, b: &[u8]) {
+    h.update([tag]);
+    h.update((b.len() as u64).to_be_bytes());
+    h.update(b);
+}
+
 /// Reads the rows of one table for the encoding: given the query (`SELECT … WHERE …` with
-/// the key as `?1`) and the key, the rows in order.
-pub(crate) type Fetch<'f> = dyn FnMut(&str, i64) -> R<Vec<Vec<Value>>> + 'f;
+/// the key as `?1`) and the key, hands each row in order to the [`Hashing`].
+pub(crate) type Fetch<'f> = dyn FnMut(&Table, i64, &mut Hashing<'_>) -> R<()> + 'f;
+
+/// The query of one table's rows, `?1` the key.
+pub(crate) fn select((name, columns, filter): &Table) -> String {
+    format!("SELECT {columns} FROM {name} WHERE {filter}")
+}
+
+/// The column whose text runs to a hundred megabytes for a large draw (table, column): SQLite
+/// hashes it read a piece at a time.
+const LONG: (&str, &str) = ("draws", "manifest_json");
 
 /// The row of a commitment (every column).
 pub const COMMITMENT: &[Table] = &[(
@@ -144,20 +206,60 @@ pub const CHANGE: &[Table] = &[(
 
 /// The hash of `rows` as they are now in the database (`None` for [`Rows::None`]).
 pub(crate) fn rows_hash(c: &Connection, rows: Rows<'_>) -> R<Option<String>> {
-    rows_hash_by(rows, &mut |sql, key| {
-        let mut stmt = c.prepare_cached(sql)?;
-        let n = stmt.column_count();
-        let mut rows = stmt.query([&key as &dyn ToSql])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let mut row = Vec::with_capacity(n);
-            for i in 0..n {
-                row.push(Value::from(r.get_ref(i)?));
+    rows_hash_by(rows, &mut |table, key, hashing| {
+        let (name, columns, filter) = *table;
+        // The long column is read as its type and the row's id, then in pieces.
+        let long = (name == LONG.0)
+            .then(|| columns.split(',').position(|c| c.trim() == LONG.1))
+            .flatten();
+        let sql = match long {
+            None => select(table),
+            Some(_) => {
+                let typed = columns.replace(LONG.1, &format!("typeof({})", LONG.1));
+                format!("SELECT {typed}, rowid FROM {name} WHERE {filter}")
             }
-            out.push(row);
+        };
+        let mut stmt = c.prepare_cached(&sql)?;
+        let n = columns.split(',').count();
+        let mut rows = stmt.query([&key as &dyn ToSql])?;
+        while let Some(r) = rows.next()? {
+            hashing.row();
+            for i in 0..n {
+                match long {
+                    Some(l) if l == i => long_value(c, hashing, r.get_ref(i)?, r.get(n)?)?,
+                    _ => hashing.value(r.get_ref(i)?),
+                }
+            }
         }
-        Ok(out)
+        Ok(())
     })
+}
+
+/// Hashes the [`LONG`] column of row `rowid`, whose type is `kind`: a text or blob read in
+/// pieces, any other value as it is.
+fn long_value(c: &Connection, hashing: &mut Hashing<'_>, kind: ValueRef<'_>, rowid: i64) -> R<()> {
+    let kind = kind
+        .as_str()
+        .map_err(|e| super::error::Fail::corrupt(format!("{}.{}: {e}", LONG.0, LONG.1)))?;
+    let text = match kind {
+        "text" => true,
+        "blob" => false,
+        _ => {
+            let sql = format!("SELECT {} FROM {} WHERE rowid = ?1", LONG.1, LONG.0);
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query([rowid])?;
+            if let Some(r) = rows.next()? {
+                hashing.value(r.get_ref(0)?);
+            }
+            return Ok(());
+        }
+    };
+    let mut blob = c.blob_open(rusqlite::MAIN_DB, LONG.0, LONG.1, rowid, true)?;
+    let len = blob.len() as u64;
+    let mut read = std::io::BufReader::with_capacity(1 << 20, &mut blob);
+    hashing
+        .stream(text, len, &mut read)
+        .map_err(|e| super::error::Fail::corrupt(format!("{}.{}: {e}", LONG.0, LONG.1)))
 }
 
 /// The hash of `rows`, each table's rows read by `fetch`: the one encoding, whatever the
@@ -186,40 +288,12 @@ pub(crate) fn rows_hash_by(rows: Rows<'_>, fetch: &mut Fetch<'_>) -> R<Option<St
 }
 
 fn tables(fetch: &mut Fetch<'_>, h: &mut Sha256, tables: &[Table], key: i64) -> R<()> {
-    for (name, columns, filter) in tables {
+    for table in tables {
+        let name = table.0;
         h.update((name.len() as u64).to_be_bytes());
         h.update(name.as_bytes());
-        for row in fetch(&format!("SELECT {columns} FROM {name} WHERE {filter}"), key)? {
-            h.update([1u8]);
-            for v in &row {
-                value(h, v);
-            }
-        }
+        fetch(table, key, &mut Hashing { h: &mut *h })?;
         h.update([0u8]);
     }
     Ok(())
-}
-
-fn value(h: &mut Sha256, v: &Value) {
-    match v {
-        Value::Null => h.update([0u8]),
-        Value::Integer(i) => {
-            h.update([1u8]);
-            h.update(i.to_be_bytes());
-        }
-        Value::Real(f) => {
-            h.update([2u8]);
-            h.update(f.to_bits().to_be_bytes());
-        }
-        Value::Text(t) => {
-            h.update([3u8]);
-            h.update((t.len() as u64).to_be_bytes());
-            h.update(t);
-        }
-        Value::Blob(b) => {
-            h.update([4u8]);
-            h.update((b.len() as u64).to_be_bytes());
-            h.update(b);
-        }
-    }
 }

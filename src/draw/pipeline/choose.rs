@@ -4,9 +4,9 @@
 
 use rayon::prelude::*;
 
-use super::DrawFailure;
 use super::plan::{Fate, StratumPlan};
 use super::rows::{Batch, CAPTURED, Classified, NONE, RowSource};
+use super::{DrawFailure, FramePlace};
 use crate::draw::manifest::{Probability, Selected, Substitute};
 use crate::draw::ranker::{head, uniform_from_head};
 use crate::draw::select::{Cand, Place, TopK, draw_order};
@@ -44,17 +44,18 @@ pub(crate) type Chosen = (Vec<Selected>, Vec<u64>, Vec<Substitute>);
 
 /// The drawn rows in (stratum, rank) order, their positions, and the first `extra[s]`
 /// substitutes of every stratum `s` (ranks k + 1, …). `decimal`: probabilities as
-/// `suiji-manifest/2` writes them.
+/// `suiji-manifest/2` writes them. With `frame`, also where every row drawn from is (the
+/// public bundle's frame), taken from the classification as it is let go.
 pub(crate) fn select(
     source: &dyn RowSource,
     c: &mut Classified,
     plans: &[StratumPlan],
     fates: &[Fate],
-    extra: &[usize],
-    decimal: bool,
-) -> Result<Chosen, DrawFailure> {
+    (extra, decimal, frame): (&[usize], bool, bool),
+) -> Result<(Chosen, Option<Vec<FramePlace>>), DrawFailure> {
     let kept = best(c, plans, fates, extra);
     // The rows drawn from are no longer needed, nor (once read) the kept ids and names.
+    let at = frame.then(|| super::frame_positions(c, fates));
     for b in &mut c.batches {
         b.drawn = Vec::new();
     }
@@ -113,7 +114,7 @@ pub(crate) fn select(
             }
         })
         .collect_into_vec(&mut selected);
-    Ok((selected, drawn_at, substitutes))
+    Ok(((selected, drawn_at, substitutes), at))
 }
 
 /// The drawn rows (ranks up to k) and the substitutes after them.

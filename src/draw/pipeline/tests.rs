@@ -165,8 +165,9 @@ fn plan_and_select_agree_with_the_ranking_functions() {
             .iter()
             .map(|p| super::substitutes_of(p.n, p.k))
             .collect();
-        let (selected, _, substitutes) =
-            choose::select(&source, &mut c, &plans, &fates, &extra, true).expect("selected");
+        let ((selected, _, substitutes), _) =
+            choose::select(&source, &mut c, &plans, &fates, (&extra, true, false))
+                .expect("selected");
         for plan in &plans {
             let members: Vec<&Target> = targets
                 .iter()

@@ -409,9 +409,18 @@ fn compute_drawn(
         out,
         summarised: !at.listing,
     };
+    // The draw's own phases are logged with the rest of a large draw's progress.
+    let log = |p: pipeline::Phase| {
+        if let Some(what) = phase_text(p) {
+            tracing::info!(target: "suiji::progress", matter = %req.draw.matter, "{what}");
+        }
+    };
+    let on_phase: Option<&(dyn Fn(pipeline::Phase) + Sync)> =
+        (frozen.info.targets_rows >= PROGRESS_ROWS).then_some(&log);
     let opts = Options {
         keep_drawn,
         exclusions,
+        on_phase,
         ..Options::default()
     };
     let public = (!counts_only).then_some(&public);
@@ -428,6 +437,19 @@ fn compute_drawn(
             matter: matter.id.clone(),
             source,
         }
+    })
+}
+
+/// How a draw's phase is told in its progress (`None`: not told).
+fn phase_text(p: pipeline::Phase) -> Option<&'static str> {
+    use pipeline::Phase;
+    Some(match p {
+        Phase::Classify => "drawing: classifying the rows",
+        Phase::Plan => "drawing: planning the strata",
+        Phase::Select => "drawing: selecting",
+        Phase::Teams => "drawing: staffing the teams",
+        Phase::Manifest => "drawing: sealing the manifest and the public bundle",
+        Phase::Done => return None,
     })
 }
 
@@ -572,7 +594,7 @@ fn draw_and_record(
         Some(_) => &drawn_rows,
         None => &frozen.registry.targets,
     };
-    let manifest_json = stage(
+    let manifest_file = stage(
         &loaded.model,
         (frozen, targets),
         &manifest,
@@ -587,7 +609,7 @@ fn draw_and_record(
         record_current(
             store,
             (loaded, frozen, req),
-            (&manifest, &excluded, manifest_json),
+            (&manifest, &excluded, &manifest_file),
             (epoch, &hist),
         )
     })?;
@@ -718,15 +740,15 @@ fn recording_failed(d: &ScheduledDraw, e: StoreError) -> IssueError {
 /// Writes the draw's files (task lists, task sheets, public list, one at a time) and its audit
 /// bundle into `staging`, which holds its public bundle and detail file already. The audit bundle is compressed
 /// on a thread of its own while the documents are rendered (it needs only the manifest's file,
-/// the first written). Returns the manifest's text as written (`manifest.json`, read back: not
-/// held while the documents are rendered).
+/// the first written). Returns the path of the manifest's text as written (`manifest.json`,
+/// which the record reads a piece at a time).
 fn stage(
     model: &crate::rules::model::Model,
     (frozen, targets): (&Frozen, &[crate::registry::Target]),
     manifest: &Manifest,
     (d, marks): (&ScheduledDraw, &DrawMarks),
     staging: &Staging,
-) -> Result<String, IssueError> {
+) -> Result<PathBuf, IssueError> {
     let matter = model
         .matter(&d.matter)
         .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
@@ -765,9 +787,7 @@ fn stage(
         };
         written?;
         audit?;
-        let path = dir.join(MANIFEST_FILE);
-        std::fs::read_to_string(&path)
-            .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))
+        Ok(dir.join(MANIFEST_FILE))
     })
 }
 
@@ -829,7 +849,7 @@ const ATTEMPTS: usize = 3;
 fn record_current(
     store: &mut dyn DrawStore,
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
-    (manifest, excluded, mut manifest_json): (&Manifest, &[Exclusion], String),
+    (manifest, excluded, manifest_file): (&Manifest, &[Exclusion], &Path),
     (mut epoch, hist): (Option<LoadsEpoch>, &History),
 ) -> Result<i64, IssueError> {
     let d = &req.draw;
@@ -839,7 +859,7 @@ fn record_current(
             loaded,
             frozen,
             req,
-            (manifest, excluded, &mut manifest_json),
+            (manifest, excluded, manifest_file),
             epoch,
         ) {
             Err(StoreError::LoadsChanged) => {
@@ -856,13 +876,13 @@ fn record_current(
 
 /// Records the draw with its archived inputs, in one transaction; refused with
 /// [`StoreError::LoadsChanged`] when a draw or change was recorded since `epoch`.
-/// `manifest_json` is lent to the record and given back (never copied).
+/// The manifest's text is read from `manifest_file` as it is stored (never held whole).
 fn record(
     store: &mut dyn DrawStore,
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
-    (manifest, excluded, manifest_json): (&Manifest, &[Exclusion], &mut String),
+    (manifest, excluded, manifest_file): (&Manifest, &[Exclusion], &Path),
     epoch: Option<LoadsEpoch>,
 ) -> Result<i64, StoreError> {
     let rows = frozen.info.targets_rows as u64;
@@ -880,8 +900,8 @@ fn record(
         &frozen.inspectors_bytes,
     )?;
     store.put_snapshot(SnapshotKind::Rules, 1, &loaded.model.rules_archive)?;
-    let json = std::mem::take(manifest_json);
-    let mut new = new_draw(req, (manifest, excluded, json), frozen);
+    let mut new = new_draw(req, (manifest, excluded, String::new()), frozen);
+    new.manifest_file = Some(manifest_file.to_path_buf());
     let redraw = match &req.redraw {
         Some(reason) => Redraw::Yes {
             reason: reason.clone(),
@@ -889,13 +909,11 @@ fn record(
         },
         None => Redraw::No,
     };
-    let recorded = store.record_draw_checked(&new, redraw, epoch, &mut |step| {
+    store.record_draw_checked(&new, redraw, epoch, &mut |step| {
         if step == "audit" {
             probe::point("draw.recording");
         }
-    });
-    *manifest_json = std::mem::take(&mut new.record.manifest_json);
-    recorded
+    })
 }
 
 /// Where a draw's staged folder goes: the draw's folder, the files of the draw it replaces
@@ -1076,6 +1094,7 @@ fn new_draw(
         teams,
         unstaffed,
         exclusions,
+        manifest_file: None,
     }
 }
 

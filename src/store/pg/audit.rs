@@ -58,17 +58,18 @@ pub(crate) fn append<D: serde::Serialize>(
 /// The hash of `rows` as they are now (the encoding of `store::rows`, values read by their
 /// column types).
 pub(crate) fn rows_hash(tx: &mut postgres::Transaction<'_>, rows: Rows<'_>) -> R<Option<String>> {
-    rows_hash_by(rows, &mut |sql, key| {
-        let sql = sql.replace("?1", "$1");
-        let mut out = Vec::new();
-        for row in tx.query(&sql, &[&key])? {
-            let mut values = Vec::with_capacity(row.len());
+    rows_hash_by(rows, &mut |table, key, hashing| {
+        let sql = super::super::rows::select(table).replace("?1", "$1");
+        use postgres::fallible_iterator::FallibleIterator as _;
+        // Rows hashed as they arrive, not collected (a draw's run to hundreds of thousands).
+        let mut rows = tx.query_raw(&sql, [&key as &(dyn postgres::types::ToSql + Sync)])?;
+        while let Some(row) = rows.next()? {
+            hashing.row();
             for (i, column) in row.columns().iter().enumerate() {
-                values.push(value(&row, i, column.type_())?);
+                hashing.owned(&value(&row, i, column.type_())?);
             }
-            out.push(values);
         }
-        Ok(out)
+        Ok(())
     })
 }
 

@@ -24,7 +24,7 @@ use super::super::changes::{
 use super::super::commitments::{
     audit_of as commitment_audit, require_none_open, seed_source_mark, valid as commitment_valid,
 };
-use super::super::draws::{draw_audit, validate};
+use super::super::draws::{draw_audit, manifest_text, validate};
 use super::super::error::{Fail, R};
 use super::super::rows::Rows;
 use super::super::snapshots::{check_kind, conflict, gunzip, gzip, valid_hash};
@@ -147,7 +147,18 @@ fn insert_draw(
     redraw: &Redraw,
     probe: &mut dyn FnMut(&'static str),
 ) -> R<i64> {
-    let r = &d.record;
+    // A manifest file's text is read here: PostgreSQL takes the text in one piece.
+    let with_text;
+    let r = match manifest_text(d)? {
+        std::borrow::Cow::Borrowed(_) => &d.record,
+        std::borrow::Cow::Owned(manifest_json) => {
+            with_text = DrawRecord {
+                manifest_json,
+                ..d.record.clone()
+            };
+            &with_text
+        }
+    };
     check_snapshot(tx, "targets_snapshot", &r.targets_snapshot, "targets")?;
     check_snapshot(
         tx,
