@@ -67,13 +67,15 @@ pub(crate) fn trim_bytes(b: &[u8]) -> Option<&str> {
     }
 }
 
-/// `trim` on text whose plain ASCII ends need none.
+/// `trim` on text whose ends need none (a first and a last character that are not
+/// whitespace) without searching.
 #[inline]
 fn trim_str(s: &str) -> &str {
-    let plain = |c: u8| c < 0x80 && !matches!(c, 0x09..=0x0d | 0x20);
-    match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(&f), Some(&l)) if plain(f) && plain(l) => s,
-        _ => trim(s),
+    let kept = |c: Option<char>| c.is_some_and(|c| !c.is_whitespace() && c != '\u{feff}');
+    if kept(s.chars().next()) && kept(s.chars().next_back()) {
+        s
+    } else {
+        trim(s)
     }
 }
 
@@ -102,6 +104,8 @@ pub(crate) struct RegistryFile<'a> {
 /// canonical cells (borrowed from the record).
 pub(crate) struct PlainRow<'r> {
     pub cells: LineCells<'r>,
+    /// Whether a cell may need quotes in the canonical line (see [`Record::quoted`]).
+    pub quoted: bool,
     text: &'r str,
     record: &'r Record<'r>,
 }
@@ -109,7 +113,10 @@ pub(crate) struct PlainRow<'r> {
 impl<'r> PlainRow<'r> {
     /// The row's value under each of the file's extra keys ([`RegistryFile::extra_keys`]),
     /// empty where it has none.
-    pub(crate) fn extras<'s>(&'s self, file: &'s RegistryFile<'_>) -> impl Iterator<Item = &'r str> + Clone + 's {
+    pub(crate) fn extras<'s>(
+        &'s self,
+        file: &'s RegistryFile<'_>,
+    ) -> impl Iterator<Item = &'r str> + Clone + 's {
         file.extra_cols.iter().map(|(_, cols)| {
             cols.iter()
                 .rev()
@@ -488,6 +495,7 @@ impl<'a> RegistryFile<'a> {
         };
         Some(PlainRow {
             cells,
+            quoted: r.quoted,
             text,
             record: r,
         })
@@ -808,6 +816,9 @@ pub(crate) struct Record<'a> {
     fields: &'a [(u32, u32)],
     /// Number of fields, when counted (see [`Scanner::next`]); 0 otherwise.
     pub width: usize,
+    /// Whether the record was tokenised by csv-core (it has a quote or a lone carriage
+    /// return); the fields of any other hold no comma, quote or line end.
+    pub quoted: bool,
 }
 
 impl<'a> Record<'a> {
@@ -1014,6 +1025,7 @@ impl Scanner {
                 wide: &self.buf[start..self.filled],
                 fields: &self.fields,
                 width,
+                quoted: false,
             }));
         }
     }
@@ -1080,6 +1092,7 @@ impl Scanner {
                 wide: &self.unquoted[..nout],
                 fields: &self.fields,
                 width: nend,
+                quoted: true,
             }));
         }
     }

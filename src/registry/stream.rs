@@ -61,6 +61,9 @@ pub(crate) struct FileChecked {
 struct Shared<'a> {
     file: &'a RegistryFile<'a>,
     conflicts: &'a HashSet<String>,
+    /// Whether some entry of `conflicts` is as long as the index (in bytes): a cell of another
+    /// length is looked up no further.
+    conflict_lens: Vec<bool>,
     /// The entries among `conflicts` that are `*` patterns (tried on each row until found).
     patterns: Vec<&'a str>,
     work: &'a Path,
@@ -70,6 +73,33 @@ struct Shared<'a> {
     runs: AtomicU64,
     on_rows: &'a (dyn Fn(u64) + Sync),
     spill_bytes: usize,
+}
+
+impl<'a> Shared<'a> {
+    fn new(
+        file: &'a RegistryFile<'a>,
+        conflicts: &'a HashSet<String>,
+        work: &'a Path,
+        spill_bytes: usize,
+        on_rows: &'a (dyn Fn(u64) + Sync),
+    ) -> Shared<'a> {
+        Shared {
+            file,
+            conflicts,
+            conflict_lens: lengths(conflicts),
+            patterns: conflicts
+                .iter()
+                .filter(|c| c.contains('*'))
+                .map(String::as_str)
+                .collect(),
+            work,
+            extra_keys: file.extra_keys().collect(),
+            rows: AtomicU64::new(0),
+            runs: AtomicU64::new(0),
+            on_rows,
+            spill_bytes: spill_bytes.max(1),
+        }
+    }
 }
 
 /// A spilled run: its file, its first and last id, whether its ids strictly ascend.
@@ -202,12 +232,12 @@ impl Worker {
             .extra_keys
             .iter()
             .map(|k| t.extra.get(*k).map_or("", String::as_str));
-        self.keep_line(cx, &LineCells::of(t), extras, offset);
+        self.keep_line(cx, (&LineCells::of(t), true), extras, offset);
     }
 
     /// Keeps a row made without the reader.
     fn keep_plain(&mut self, cx: &Shared<'_>, p: &PlainRow<'_>, offset: u64) {
-        self.keep_line(cx, &p.cells, p.extras(cx.file), offset);
+        self.keep_line(cx, (&p.cells, p.quoted), p.extras(cx.file), offset);
     }
 
     /// Notes which extra columns have a value and which 回避 entries the row answers, and
@@ -215,7 +245,7 @@ impl Worker {
     fn keep_line<'e>(
         &mut self,
         cx: &Shared<'_>,
-        c: &LineCells<'_>,
+        (c, quoted): (&LineCells<'_>, bool),
         extras: impl Iterator<Item = &'e str> + Clone,
         offset: u64,
     ) {
@@ -224,7 +254,8 @@ impl Worker {
         }
         if !cx.conflicts.is_empty() {
             for key in [c.id, c.name] {
-                if cx.conflicts.contains(key) && !self.found.contains(key) {
+                let may = cx.conflict_lens.get(key.len()).copied().unwrap_or(false);
+                if may && cx.conflicts.contains(key) && !self.found.contains(key) {
                     self.found.insert(key.to_string());
                 }
             }
@@ -239,7 +270,7 @@ impl Worker {
             return;
         }
         let line_start = self.lines.len();
-        push_target_line(&mut self.lines, c, extras);
+        push_target_line(&mut self.lines, c, extras, quoted);
         let line_end = self.lines.len();
         let id_start = self.ids.len();
         self.ids.extend_from_slice(c.id.as_bytes());
@@ -327,27 +358,24 @@ pub(crate) fn check_file(
     budget: Budget,
     on_rows: &(dyn Fn(u64) + Sync),
 ) -> Result<FileChecked, SourceError> {
-    let cx = Shared {
-        file,
-        conflicts,
-        patterns: conflicts
-            .iter()
-            .filter(|c| c.contains('*'))
-            .map(String::as_str)
-            .collect(),
-        work,
-        extra_keys: file.extra_keys().collect(),
-        rows: AtomicU64::new(0),
-        runs: AtomicU64::new(0),
-        on_rows,
-        spill_bytes: budget.spill_bytes.max(1),
-    };
+    let cx = Shared::new(file, conflicts, work, budget.spill_bytes, on_rows);
     if let Some(found) = ordered::read(&cx, snapshot, budget)? {
         return finish(file, found);
     }
     cx.rows.store(0, Ordering::Relaxed);
     let found = by_runs(&cx, snapshot, budget.threads)?;
     finish(file, found)
+}
+
+/// For each length in bytes, whether some entry has it.
+fn lengths(entries: &HashSet<String>) -> Vec<bool> {
+    let mut lens = vec![false; entries.iter().map(String::len).max().map_or(0, |m| m + 1)];
+    for e in entries {
+        if let Some(l) = lens.get_mut(e.len()) {
+            *l = true;
+        }
+    }
+    lens
 }
 
 /// What a pass over the file found, before its diagnostics are put at the file's lines.
@@ -359,11 +387,7 @@ struct Found {
 }
 
 /// The file read in ranges, its rows spilled in sorted runs, then merged.
-fn by_runs(
-    cx: &Shared<'_>,
-    snapshot: Option<&Path>,
-    threads: usize,
-) -> Result<Found, SourceError> {
+fn by_runs(cx: &Shared<'_>, snapshot: Option<&Path>, threads: usize) -> Result<Found, SourceError> {
     let file = cx.file;
     let extras = cx.extra_keys.len();
     let mut workers = file.scan(threads, &|_, _| Worker::new(extras, true), &|w, r| {
@@ -769,7 +793,8 @@ mod tests {
     use std::collections::HashSet;
     use std::path::Path;
 
-    use super::{Budget, check_file};
+    use super::{Budget, FileChecked, Shared, by_runs, check_file, finish, ordered};
+    use crate::diag::Diagnostic;
     use crate::registry::source::RegistryFile;
     use crate::registry::{Known, canonical_targets_csv, check, generate};
 
@@ -878,5 +903,120 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    /// A registry in id order with what a pass in order must carry: records quoted over two
+    /// lines (some across the cuts of 4 kB blocks), bad rows, ids repeated next to each other,
+    /// and a second extra column with a value only in its last row (`filled`) or in none.
+    fn in_order(dir: &Path, filled: bool, bad: bool) -> std::path::PathBuf {
+        let sorted = dir.join("sorted.csv");
+        generate::write_targets(&sorted, 3000, 11).expect("generate");
+        let text = std::fs::read_to_string(&sorted).expect("read");
+        let mut lines = text.lines();
+        let header = format!("{},备注", lines.next().unwrap_or_default());
+        let mut rows: Vec<String> = lines.map(|l| format!("{l},")).collect();
+        for (i, row) in rows.iter_mut().enumerate() {
+            if i % 37 == 5 {
+                let mut cells: Vec<String> = row.split(',').map(str::to_string).collect();
+                cells[4] = format!("\"{}\n二楼, \"\"东\"\"\"", cells[4]);
+                *row = cells.join(",");
+            }
+        }
+        if filled && let Some(last) = rows.last_mut() {
+            last.push_str("见附件");
+        }
+        if bad {
+            rows[800] = rows[800].replacen(",正常,,", ",正常,2023-02-30,", 1);
+            rows[900] = format!("{},多一列", rows[900]);
+            let again = rows[1500].clone();
+            rows.insert(1501, again.clone());
+            rows.insert(1501, again);
+        }
+        let path = dir.join("t.csv");
+        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
+        path
+    }
+
+    /// `path` checked in one pass in order (`None` if that pass gave up) or by runs, keeping
+    /// `spill` bytes (of held blocks, or of a run).
+    fn one_pass(path: &Path, work: &Path, in_order: bool, spill: usize) -> Option<FileChecked> {
+        let known = Known::default();
+        let file = RegistryFile::open_as(path, "t.csv".into(), &known, 4096).expect("open");
+        let conflicts = HashSet::new();
+        let cx = Shared::new(&file, &conflicts, work, spill, &|_| {});
+        let out = work.join(if in_order { "ordered.csv" } else { "runs.csv" });
+        let found = if in_order {
+            let budget = Budget {
+                threads: 2,
+                spill_bytes: spill,
+                block_bytes: 4096,
+            };
+            ordered::read(&cx, Some(&out), budget).expect("read")?
+        } else {
+            by_runs(&cx, Some(&out), 2).expect("runs")
+        };
+        Some(finish(&file, found).expect("finish"))
+    }
+
+    fn render(d: &[Diagnostic]) -> Vec<String> {
+        d.iter()
+            .map(|d| {
+                format!(
+                    "{:?} {} {:?} {:?}",
+                    d.severity, d.message, d.location, d.help
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_in_id_order_is_frozen_in_one_pass_as_the_runs_freeze_it() {
+        for (filled, bad) in [(true, false), (false, false), (true, true), (false, true)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = in_order(dir.path(), filled, bad);
+            let work = tempfile::tempdir().expect("tempdir");
+            let ordered = one_pass(&path, work.path(), true, 1 << 20).expect("read in order");
+            let runs = one_pass(&path, work.path(), false, 16 << 10).expect("runs");
+            assert_eq!(ordered.rows, runs.rows);
+            assert_eq!(render(&ordered.diagnostics), render(&runs.diagnostics));
+            assert_eq!(
+                ordered.diagnostics.is_empty(),
+                !bad,
+                "{:?}",
+                ordered.diagnostics
+            );
+            assert_eq!(ordered.snapshot.is_some(), !bad);
+            if let (Some(o), Some(r)) = (&ordered.snapshot, &runs.snapshot) {
+                assert_eq!((&o.sha256, o.size), (&r.sha256, r.size));
+                let bytes = std::fs::read(&o.path).expect("snapshot");
+                assert_eq!(bytes, std::fs::read(&r.path).expect("snapshot"));
+                let header = String::from_utf8_lossy(
+                    bytes.split(|&b| b == b'\n').next().unwrap_or_default(),
+                )
+                .into_owned();
+                assert_eq!(header.contains("备注"), filled, "{header}");
+            }
+        }
+        // Blocks held past the budget (the column's one value is in the last row): given up.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = in_order(dir.path(), true, false);
+        let work = tempfile::tempdir().expect("tempdir");
+        assert!(one_pass(&path, work.path(), true, 16 << 10).is_none());
+    }
+
+    #[test]
+    fn a_file_out_of_id_order_is_left_to_the_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sorted = dir.path().join("sorted.csv");
+        generate::write_targets(&sorted, 3000, 5).expect("generate");
+        let (header, rows) = shuffled(&sorted);
+        let mixed = dir.path().join("mixed.csv");
+        std::fs::write(&mixed, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
+        let work = tempfile::tempdir().expect("tempdir");
+        assert!(one_pass(&mixed, work.path(), true, 1 << 20).is_none());
+        assert!(!work.path().join("ordered.csv").exists());
+        let runs = one_pass(&mixed, work.path(), false, 16 << 10).expect("runs");
+        assert_eq!(runs.rows, 3000);
+        assert!(runs.snapshot.is_some());
     }
 }

@@ -153,9 +153,7 @@ pub(super) fn read(
     };
     let mut freeze = Freeze::new(cx, snapshot, start);
     let (taken, workers) = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| s.spawn(|| work(cx, &line)))
-            .collect();
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| work(cx, &line))).collect();
         let taken = take_all(&mut freeze, &line);
         line.halt();
         let workers: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
@@ -412,9 +410,7 @@ fn write_block(out: &mut Out, b: &Block, strict: bool) -> io::Result<()> {
     let (Some(first), Some(last)) = (b.entries.first(), b.entries.last()) else {
         return Ok(());
     };
-    let after = out
-        .last_id()
-        .is_none_or(|l| l < slice(&b.ids, first.id));
+    let after = out.last_id().is_none_or(|l| l < slice(&b.ids, first.id));
     if strict && after && out.drop.is_empty() {
         return out.rows_at_once(slice(&b.ids, last.id), last.offset, &b.lines);
     }
