@@ -881,16 +881,6 @@ mod tests {
         let work = tempfile::tempdir().expect("tempdir");
         let got = streamed(&path, work.path());
         assert!(got.snapshot.is_none());
-        let render = |d: &[crate::diag::Diagnostic]| -> Vec<String> {
-            d.iter()
-                .map(|d| {
-                    format!(
-                        "{:?} {} {:?} {:?}",
-                        d.severity, d.message, d.location, d.help
-                    )
-                })
-                .collect()
-        };
         let whole: Vec<String> = render(&whole)
             .into_iter()
             .map(|s| s.replace(&path.display().to_string(), "t.csv"))
