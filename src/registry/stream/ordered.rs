@@ -20,6 +20,9 @@ use super::{Budget, Entry, Found, Out, Shared, Worker, kept_columns, slice};
 use crate::diag::Diagnostic;
 use crate::registry::source::{Scanner, SourceError};
 
+/// Problems found in rows: (offset, line within the record, diagnostic), in file order.
+type Problems = Vec<(u64, usize, Diagnostic)>;
+
 /// Bytes a block's scanner reads at a time.
 const SCAN_CHUNK: usize = 256 << 10;
 
@@ -32,7 +35,7 @@ struct Block {
     ids: Vec<u8>,
     lines: Vec<u8>,
     entries: Vec<Entry>,
-    problems: Vec<(u64, usize, Diagnostic)>,
+    problems: Problems,
     seen: Vec<bool>,
 }
 
@@ -294,7 +297,7 @@ struct Freeze<'c, 'a> {
     expect: u64,
     /// The last id taken back.
     last: Option<Vec<u8>>,
-    problems: Vec<(u64, usize, Diagnostic)>,
+    problems: Problems,
 }
 
 impl<'c, 'a> Freeze<'c, 'a> {
@@ -382,7 +385,7 @@ impl<'c, 'a> Freeze<'c, 'a> {
     }
 
     /// The problems found, in file order, and the snapshot.
-    fn finish(mut self) -> io::Result<(Vec<(u64, usize, Diagnostic)>, super::Merged)> {
+    fn finish(mut self) -> io::Result<(Problems, super::Merged)> {
         if self.out.is_none() {
             let seen = self.seen.clone();
             self.open(&seen)?;
