@@ -123,6 +123,133 @@ pub(crate) fn write_target<W: std::io::Write>(
     w.write_record(fixed.into_iter().chain(extras))
 }
 
+/// A target's canonical cells, borrowed: what [`write_target`] writes of it, for writing a line
+/// straight into a buffer ([`push_target_line`]) without making the target.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineCells<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub category: &'a str,
+    pub district: &'a str,
+    pub address: &'a str,
+    pub key_area: bool,
+    /// Empty when absent.
+    pub class: &'a str,
+    pub licence: &'a str,
+    pub status: TargetStatus,
+    pub last_inspected: Option<NaiveDate>,
+    pub last_result: &'a str,
+}
+
+impl<'a> LineCells<'a> {
+    pub(crate) fn of(t: &'a Target) -> LineCells<'a> {
+        LineCells {
+            id: &t.id,
+            name: &t.name,
+            category: &t.category,
+            district: &t.district,
+            address: &t.address,
+            key_area: t.key_area,
+            class: t.class.as_deref().unwrap_or(""),
+            licence: t.licence.as_deref().unwrap_or(""),
+            status: t.status,
+            last_inspected: t.last_inspected,
+            last_result: t.last_result.as_deref().unwrap_or(""),
+        }
+    }
+}
+
+/// Appends one cell as the canonical writer writes it: quoted (quotes doubled) when it holds a
+/// comma, a quote or a line end, as is otherwise.
+#[inline]
+pub(crate) fn push_cell(out: &mut Vec<u8>, cell: &[u8]) {
+    let special =
+        memchr::memchr3(b',', b'"', b'\n', cell).is_some() || memchr::memchr(b'\r', cell).is_some();
+    if !special {
+        out.extend_from_slice(cell);
+        return;
+    }
+    out.push(b'"');
+    for part in cell.split_inclusive(|&b| b == b'"') {
+        out.extend_from_slice(part);
+        if part.last() == Some(&b'"') {
+            out.push(b'"');
+        }
+    }
+    out.push(b'"');
+}
+
+/// A date as `YYYY-MM-DD`.
+fn push_date(out: &mut Vec<u8>, d: NaiveDate) {
+    use chrono::Datelike;
+    match u32::try_from(d.year()) {
+        Ok(y) if y <= 9999 => {
+            let digits = [
+                y / 1000,
+                y / 100 % 10,
+                y / 10 % 10,
+                y % 10,
+                10,
+                d.month() / 10,
+                d.month() % 10,
+                10,
+                d.day() / 10,
+                d.day() % 10,
+            ];
+            out.extend(digits.map(|n| if n == 10 { b'-' } else { b'0' + n as u8 }));
+        }
+        _ => out.extend_from_slice(d.format("%Y-%m-%d").to_string().as_bytes()),
+    }
+}
+
+/// One target's canonical record, the bytes [`write_target`] writes for it, appended to `out`:
+/// its cells, then one per extra key (the values in the keys' order, empty where it has none).
+/// `quoted`: whether a cell may hold a comma, a quote or a line end (false only for cells
+/// known to hold none, which are then copied as they are).
+pub(crate) fn push_target_line<'e>(
+    out: &mut Vec<u8>,
+    c: &LineCells<'_>,
+    extras: impl Iterator<Item = &'e str>,
+    quoted: bool,
+) {
+    let push_cell = |out: &mut Vec<u8>, cell: &[u8]| {
+        if quoted {
+            push_cell(out, cell);
+        } else {
+            out.extend_from_slice(cell);
+        }
+    };
+    for (i, cell) in [c.id, c.name, c.category, c.district, c.address]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_cell(out, cell.as_bytes());
+    }
+    out.push(b',');
+    out.extend_from_slice(bool_text(c.key_area).as_bytes());
+    for cell in [c.class, c.licence] {
+        out.push(b',');
+        push_cell(out, cell.as_bytes());
+    }
+    out.extend_from_slice(match c.status {
+        TargetStatus::Active => b",active,",
+        TargetStatus::Deregistered => b",deregistered,",
+    });
+    if let Some(d) = c.last_inspected {
+        push_date(out, d);
+    }
+    out.push(b',');
+    push_cell(out, c.last_result.as_bytes());
+    for cell in extras {
+        out.push(b',');
+        push_cell(out, cell.as_bytes());
+    }
+    out.push(b'\n');
+}
+
 /// Canonical CSV of inspectors, in the order given (a registry from `load` is sorted by id).
 pub fn canonical_inspectors_csv(inspectors: &[Inspector]) -> Vec<u8> {
     let keys: BTreeSet<&str> = inspectors
@@ -287,4 +414,82 @@ pub fn parse_canonical_inspectors(bytes: &[u8]) -> Result<Vec<Inspector>, String
         });
     }
     Ok(inspectors)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::{LineCells, canonical_writer, push_target_line, write_target};
+    use crate::registry::types::{Target, TargetStatus};
+
+    /// The bytes the csv writer writes for `t`.
+    fn by_writer(t: &Target, keys: &[&str]) -> Vec<u8> {
+        let mut w = canonical_writer(Vec::new());
+        write_target(&mut w, t, keys).expect("write");
+        w.into_inner().expect("flush")
+    }
+
+    #[test]
+    fn a_line_pushed_is_the_line_the_csv_writer_writes() {
+        let cells = [
+            "",
+            "x",
+            "平安大酒店",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "\"\"",
+            "line\nbreak",
+            "cr\rhere",
+            " spaced ",
+            "tab\there",
+            ",",
+            "a\r\n",
+            "\u{3000}全角",
+        ];
+        let dates = [
+            None,
+            NaiveDate::from_ymd_opt(2023, 5, 6),
+            NaiveDate::from_ymd_opt(0, 1, 1),
+            NaiveDate::from_ymd_opt(999, 12, 31),
+            NaiveDate::from_ymd_opt(9999, 12, 31),
+            NaiveDate::from_ymd_opt(10_000, 1, 1),
+            NaiveDate::from_ymd_opt(-5, 3, 4),
+        ];
+        let keys = ["法定代表人", "备注"];
+        for (i, &a) in cells.iter().enumerate() {
+            for (j, &b) in cells.iter().enumerate() {
+                let pick = |k: usize| cells[(i * 7 + j * 3 + k) % cells.len()].to_string();
+                let mut extra = std::collections::BTreeMap::new();
+                if !b.is_empty() {
+                    extra.insert("备注".to_string(), b.to_string());
+                }
+                let t = Target {
+                    id: a.to_string(),
+                    name: b.to_string(),
+                    category: pick(1),
+                    district: pick(2),
+                    address: pick(3),
+                    key_area: (i + j) % 2 == 0,
+                    class: Some(pick(4)).filter(|s| !s.is_empty()),
+                    licence: Some(pick(5)).filter(|s| !s.is_empty()),
+                    status: if j % 3 == 0 {
+                        TargetStatus::Deregistered
+                    } else {
+                        TargetStatus::Active
+                    },
+                    last_inspected: dates[(i + j) % dates.len()],
+                    last_result: Some(a.to_string()).filter(|s| !s.is_empty()),
+                    extra,
+                };
+                let mut pushed = Vec::new();
+                let extras = keys
+                    .iter()
+                    .map(|k| t.extra.get(*k).map_or("", String::as_str));
+                push_target_line(&mut pushed, &LineCells::of(&t), extras, true);
+                assert_eq!(pushed, by_writer(&t, &keys), "{t:?}");
+            }
+        }
+    }
 }

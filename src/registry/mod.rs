@@ -188,6 +188,7 @@ pub fn check_streamed(
         let budget = stream::Budget {
             threads,
             spill_bytes: stream::SPILL_BYTES,
+            block_bytes: stream::BLOCK_BYTES,
         };
         let checked =
             stream::check_file(&file, &entries, (to.work, to.snapshot), budget, to.on_rows);

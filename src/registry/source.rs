@@ -21,6 +21,7 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, Location};
 use crate::registry::Known;
+use crate::registry::canonical::LineCells;
 use crate::registry::read::{Header, Rows, Sink, target_header, targets};
 use crate::registry::types::Target;
 use crate::registry::values::trim;
@@ -66,13 +67,15 @@ pub(crate) fn trim_bytes(b: &[u8]) -> Option<&str> {
     }
 }
 
-/// `trim` on text whose plain ASCII ends need none.
+/// `trim` on text whose ends need none (a first and a last character that are not
+/// whitespace) without searching.
 #[inline]
 fn trim_str(s: &str) -> &str {
-    let plain = |c: u8| c < 0x80 && !matches!(c, 0x09..=0x0d | 0x20);
-    match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(&f), Some(&l)) if plain(f) && plain(l) => s,
-        _ => trim(s),
+    let kept = |c: Option<char>| c.is_some_and(|c| !c.is_whitespace() && c != '\u{feff}');
+    if kept(s.chars().next()) && kept(s.chars().next_back()) {
+        s
+    } else {
+        trim(s)
     }
 }
 
@@ -92,6 +95,36 @@ pub(crate) struct RegistryFile<'a> {
     chunk: usize,
     /// The header's own problems that are not errors (misspelt or doubled columns, …).
     pub header_notes: Vec<Diagnostic>,
+    /// The extra columns by header (sorted, each once) with their cells in the header's order:
+    /// a target's value is the last of them that is not empty (as the reader keeps it).
+    extra_cols: Vec<(String, Vec<usize>)>,
+}
+
+/// A record the registry reader would make a target of without a word, as that target's
+/// canonical cells (borrowed from the record).
+pub(crate) struct PlainRow<'r> {
+    pub cells: LineCells<'r>,
+    /// Whether a cell may need quotes in the canonical line (see [`Record::quoted`]).
+    pub quoted: bool,
+    text: &'r str,
+    record: &'r Record<'r>,
+}
+
+impl<'r> PlainRow<'r> {
+    /// The row's value under each of the file's extra keys ([`RegistryFile::extra_keys`]),
+    /// empty where it has none.
+    pub(crate) fn extras<'s>(
+        &'s self,
+        file: &'s RegistryFile<'_>,
+    ) -> impl Iterator<Item = &'r str> + Clone + 's {
+        file.extra_cols.iter().map(|(_, cols)| {
+            cols.iter()
+                .rev()
+                .filter_map(|&i| self.record.cell_of(self.text, i).map(trim_str))
+                .find(|v| !v.is_empty())
+                .unwrap_or("")
+        })
+    }
 }
 
 impl<'a> RegistryFile<'a> {
@@ -152,6 +185,13 @@ impl<'a> RegistryFile<'a> {
                 "cannot find the header row".to_string(),
             )]));
         };
+        let mut extra_cols: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, name) in &header.extras {
+            match extra_cols.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+                Ok(at) => extra_cols[at].1.push(*i),
+                Err(at) => extra_cols.insert(at, (name.clone(), vec![*i])),
+            }
+        }
         Ok(RegistryFile {
             path,
             display,
@@ -162,7 +202,19 @@ impl<'a> RegistryFile<'a> {
             len,
             chunk,
             header_notes,
+            extra_cols,
         })
+    }
+
+    /// Where the data (the records after the header) starts, and the file's length.
+    pub(crate) fn data(&self) -> (u64, u64) {
+        (self.data_start, self.len)
+    }
+
+    /// A scanner over this file, reading `chunk` bytes at a time (placed by
+    /// [`Scanner::reset`]).
+    pub(crate) fn scanner(&self, chunk: usize) -> io::Result<Scanner> {
+        Scanner::open(self.path, self.data_start, self.data_start, chunk)
     }
 
     /// The file as users name it.
@@ -345,22 +397,52 @@ impl<'a> RegistryFile<'a> {
     }
 
     /// The target the registry reader makes of record `r` (its fields split and counted), when
-    /// the reader would make it without a word (no error, no warning): as many fields as the
-    /// header, all UTF-8, nothing under a column without a header, an id
-    /// (not in scientific notation), a name and a category spelt as a known one, and every
-    /// yes/no, status and date cell empty or readable. `None` for anything else, which the
-    /// reader reads with its diagnostics. The cells are trimmed as the reader trims them.
+    /// the reader would make it without a word (see [`RegistryFile::plain_row`]).
     pub(crate) fn plain_target(&self, r: &Record<'_>) -> Option<Target> {
+        let p = self.plain_row(r)?;
+        let c = &p.cells;
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let extra = self
+            .extra_cols
+            .iter()
+            .zip(p.extras(self))
+            .filter(|(_, v)| !v.is_empty())
+            .map(|((k, _), v)| (k.clone(), v.to_string()))
+            .collect();
+        Some(Target {
+            id: c.id.to_string(),
+            name: c.name.to_string(),
+            category: c.category.to_string(),
+            district: c.district.to_string(),
+            address: c.address.to_string(),
+            key_area: c.key_area,
+            class: opt(c.class),
+            licence: opt(c.licence),
+            status: c.status,
+            last_inspected: c.last_inspected,
+            last_result: opt(c.last_result),
+            extra,
+        })
+    }
+
+    /// Record `r` (its fields split and counted) as its target's canonical cells, borrowed,
+    /// when the registry reader would make a target of it without a word (no error, no
+    /// warning): as many fields as the header, all UTF-8, nothing under a column without a
+    /// header, an id (not in scientific notation), a name and a category spelt as a known one,
+    /// and every yes/no, status and date cell empty or readable. `None` for anything else,
+    /// which the reader reads with its diagnostics. The cells are trimmed as the reader trims
+    /// them.
+    pub(crate) fn plain_row<'r>(&self, r: &'r Record<'r>) -> Option<PlainRow<'r>> {
         use crate::registry::read::t;
         use crate::registry::values::{
             looks_like_scientific, parse_bool, parse_date, parse_status,
         };
         let h = &self.header;
-        // The fields' bytes are the record's (unquoted): valid UTF-8 when the record is.
-        let text = std::str::from_utf8(r.data).ok()?;
         if r.width != h.names.len() {
             return None;
         }
+        // The fields' bytes are the record's (unquoted): valid UTF-8 when the record is.
+        let text = std::str::from_utf8(r.data).ok()?;
         // A value under a column without a header is a warning of the reader's.
         if h.unnamed
             .iter()
@@ -373,7 +455,6 @@ impl<'a> RegistryFile<'a> {
             Some(i) => at(i),
             None => Some(""),
         };
-        let opt = |f: usize| cell(f).map(|s| (!s.is_empty()).then(|| s.to_string()));
         let (id, name, category) = (cell(t::ID)?, cell(t::NAME)?, cell(t::CATEGORY)?);
         let known = &self.known.categories;
         if id.is_empty()
@@ -396,27 +477,33 @@ impl<'a> RegistryFile<'a> {
             "" => None,
             s => Some(parse_date(s).ok()?),
         };
-        let mut extra = std::collections::BTreeMap::new();
-        for (i, header) in &h.extras {
-            let v = at(*i)?;
-            if !v.is_empty() {
-                extra.insert(header.clone(), v.to_string());
-            }
+        if h.extras.iter().any(|(i, _)| at(*i).is_none()) {
+            return None;
         }
-        Some(Target {
-            id: id.to_string(),
-            name: name.to_string(),
-            category: category.to_string(),
-            district: cell(t::DISTRICT)?.to_string(),
-            address: cell(t::ADDRESS)?.to_string(),
+        let cells = LineCells {
+            id,
+            name,
+            category,
+            district: cell(t::DISTRICT)?,
+            address: cell(t::ADDRESS)?,
             key_area,
-            class: opt(t::CLASS)?,
-            licence: opt(t::LICENCE)?,
+            class: cell(t::CLASS)?,
+            licence: cell(t::LICENCE)?,
             status,
             last_inspected,
-            last_result: opt(t::LAST_RESULT)?,
-            extra,
+            last_result: cell(t::LAST_RESULT)?,
+        };
+        Some(PlainRow {
+            cells,
+            quoted: r.quoted,
+            text,
+            record: r,
         })
+    }
+
+    /// The header's extra columns by name (sorted; each name once) with the cells under it.
+    pub(crate) fn extra_keys(&self) -> impl Iterator<Item = &str> {
+        self.extra_cols.iter().map(|(k, _)| k.as_str())
     }
 
     /// [`RegistryFile::read_again`] through the registry reader.
@@ -729,6 +816,9 @@ pub(crate) struct Record<'a> {
     fields: &'a [(u32, u32)],
     /// Number of fields, when counted (see [`Scanner::next`]); 0 otherwise.
     pub width: usize,
+    /// Whether the record was tokenised by csv-core (it has a quote or a lone carriage
+    /// return); the fields of any other hold no comma, quote or line end.
+    pub quoted: bool,
 }
 
 impl<'a> Record<'a> {
@@ -823,6 +913,27 @@ impl Scanner {
         }
     }
 
+    /// The first offset at or after `at` that follows a `\n` (where a block of records may be
+    /// cut), or the end of the file.
+    pub fn boundary(&self, at: u64) -> io::Result<u64> {
+        let mut buf = [0u8; 4096];
+        let mut pos = at.saturating_sub(1);
+        loop {
+            let n = match read_at(&self.file, &mut buf, pos) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Ok(pos.max(at));
+            }
+            if let Some(nl) = memchr::memchr(b'\n', &buf[..n]) {
+                return Ok((pos + nl as u64 + 1).max(at));
+            }
+            pos += n as u64;
+        }
+    }
+
     /// Where the next record would start: after [`Scanner::next`] returned `None`, the first
     /// record start at or after `stop` (or the end of the file).
     pub fn position(&self) -> u64 {
@@ -914,6 +1025,7 @@ impl Scanner {
                 wide: &self.buf[start..self.filled],
                 fields: &self.fields,
                 width,
+                quoted: false,
             }));
         }
     }
@@ -980,6 +1092,7 @@ impl Scanner {
                 wide: &self.unquoted[..nout],
                 fields: &self.fields,
                 width: nend,
+                quoted: true,
             }));
         }
     }

@@ -14,16 +14,18 @@
 //! canonical registry.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::canonical::{canonical_writer, write_target, write_target_header};
-use super::source::{Record, RegistryFile, SourceError};
+use super::canonical::{LineCells, canonical_writer, push_target_line, write_target_header};
+use super::source::{PlainRow, Record, RegistryFile, SourceError};
 use crate::diag::{Diagnostic, Location};
 use crate::digest::Hasher;
+
+mod ordered;
 
 /// Records handed to the registry reader at a time.
 const BATCH: usize = 4096;
@@ -59,6 +61,9 @@ pub(crate) struct FileChecked {
 struct Shared<'a> {
     file: &'a RegistryFile<'a>,
     conflicts: &'a HashSet<String>,
+    /// Whether some entry of `conflicts` is as long as the index (in bytes): a cell of another
+    /// length is looked up no further.
+    conflict_lens: Vec<bool>,
     /// The entries among `conflicts` that are `*` patterns (tried on each row until found).
     patterns: Vec<&'a str>,
     work: &'a Path,
@@ -68,6 +73,33 @@ struct Shared<'a> {
     runs: AtomicU64,
     on_rows: &'a (dyn Fn(u64) + Sync),
     spill_bytes: usize,
+}
+
+impl<'a> Shared<'a> {
+    fn new(
+        file: &'a RegistryFile<'a>,
+        conflicts: &'a HashSet<String>,
+        work: &'a Path,
+        spill_bytes: usize,
+        on_rows: &'a (dyn Fn(u64) + Sync),
+    ) -> Shared<'a> {
+        Shared {
+            file,
+            conflicts,
+            conflict_lens: lengths(conflicts),
+            patterns: conflicts
+                .iter()
+                .filter(|c| c.contains('*'))
+                .map(String::as_str)
+                .collect(),
+            work,
+            extra_keys: file.extra_keys().collect(),
+            rows: AtomicU64::new(0),
+            runs: AtomicU64::new(0),
+            on_rows,
+            spill_bytes: spill_bytes.max(1),
+        }
+    }
 }
 
 /// A spilled run: its file, its first and last id, whether its ids strictly ascend.
@@ -92,7 +124,7 @@ struct Worker {
     raws: Vec<u8>,
     spans: Vec<(u64, usize, usize)>,
     ids: Vec<u8>,
-    lines: csv::Writer<Vec<u8>>,
+    lines: Vec<u8>,
     entries: Vec<Entry>,
     runs: Vec<Run>,
     /// (offset, line within the record, diagnostic).
@@ -103,15 +135,18 @@ struct Worker {
     extra_seen: Vec<bool>,
     found: HashSet<String>,
     failed: Option<io::Error>,
+    /// Whether kept rows are spilled as runs when they reach the budget (else they are taken
+    /// by the caller).
+    spills: bool,
 }
 
 impl Worker {
-    fn new(extras: usize) -> Worker {
+    fn new(extras: usize, spills: bool) -> Worker {
         Worker {
             raws: Vec::new(),
             spans: Vec::with_capacity(BATCH),
             ids: Vec::new(),
-            lines: canonical_writer(Vec::new()),
+            lines: Vec::new(),
             entries: Vec::new(),
             runs: Vec::new(),
             problems: Vec::new(),
@@ -120,17 +155,18 @@ impl Worker {
             extra_seen: vec![false; extras],
             found: HashSet::new(),
             failed: None,
+            spills,
         }
     }
 
     fn push(&mut self, cx: &Shared<'_>, r: &Record<'_>) {
-        // A row the reader would make without a word is made here, the same target; any other
-        // goes to the reader in a batch, and the rows after it too until the batch is read, so
-        // that rows are kept in the file's order.
+        // A row the reader would make without a word is kept here as the same target's line;
+        // any other goes to the reader in a batch, and the rows after it too until the batch
+        // is read, so that rows are kept in the file's order.
         if self.spans.is_empty()
-            && let Some(t) = cx.file.plain_target(r)
+            && let Some(p) = cx.file.plain_row(r)
         {
-            self.keep(cx, &t, r.offset);
+            self.keep_plain(cx, &p, r.offset);
             self.plain += 1;
             if self.plain >= BATCH as u64 {
                 self.counted(cx);
@@ -185,47 +221,62 @@ impl Worker {
             let total = cx.rows.fetch_add(n, Ordering::Relaxed) + n;
             (cx.on_rows)(total);
         }
-        if self.ids.len() + self.lines.get_ref().len() >= cx.spill_bytes {
+        if self.spills && self.ids.len() + self.lines.len() >= cx.spill_bytes {
             self.spill(cx);
         }
     }
 
+    /// Keeps a target the reader made.
     fn keep(&mut self, cx: &Shared<'_>, t: &super::types::Target, offset: u64) {
-        for (k, key) in cx.extra_keys.iter().enumerate() {
-            if t.extra.contains_key(*key)
-                && let Some(seen) = self.extra_seen.get_mut(k)
-            {
-                *seen = true;
-            }
+        let extras = cx
+            .extra_keys
+            .iter()
+            .map(|k| t.extra.get(*k).map_or("", String::as_str));
+        self.keep_line(cx, (&LineCells::of(t), true), extras, offset);
+    }
+
+    /// Keeps a row made without the reader.
+    fn keep_plain(&mut self, cx: &Shared<'_>, p: &PlainRow<'_>, offset: u64) {
+        self.keep_line(cx, (&p.cells, p.quoted), p.extras(cx.file), offset);
+    }
+
+    /// Notes which extra columns have a value and which 回避 entries the row answers, and
+    /// keeps its id and canonical line.
+    fn keep_line<'e>(
+        &mut self,
+        cx: &Shared<'_>,
+        (c, quoted): (&LineCells<'_>, bool),
+        extras: impl Iterator<Item = &'e str> + Clone,
+        offset: u64,
+    ) {
+        for (seen, v) in self.extra_seen.iter_mut().zip(extras.clone()) {
+            *seen |= !v.is_empty();
         }
         if !cx.conflicts.is_empty() {
-            for key in [&t.id, &t.name] {
-                if cx.conflicts.contains(key.as_str()) {
-                    self.found.insert(key.clone());
+            for key in [c.id, c.name] {
+                let may = cx.conflict_lens.get(key.len()).copied().unwrap_or(false);
+                if may && cx.conflicts.contains(key) && !self.found.contains(key) {
+                    self.found.insert(key.to_string());
                 }
             }
             for p in &cx.patterns {
-                if !self.found.contains(*p) && super::avoid::names_target(p, &t.id, &t.name) {
+                if !self.found.contains(*p) && super::avoid::names_target(p, c.id, c.name) {
                     self.found.insert((*p).to_string());
                 }
             }
         }
-        if t.id.is_empty() {
+        if c.id.is_empty() {
             // The reader reported it; an empty id repeats no other.
             return;
         }
-        let line_start = self.lines.get_ref().len();
-        let written = write_target(&mut self.lines, t, &cx.extra_keys)
-            .and_then(|()| self.lines.flush().map_err(csv::Error::from));
-        if let Err(e) = written {
-            self.failed.get_or_insert(io::Error::other(e));
-        }
-        let line_end = self.lines.get_ref().len();
+        let line_start = self.lines.len();
+        push_target_line(&mut self.lines, c, extras, quoted);
+        let line_end = self.lines.len();
         let id_start = self.ids.len();
-        self.ids.extend_from_slice(t.id.as_bytes());
+        self.ids.extend_from_slice(c.id.as_bytes());
         let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         self.entries.push(Entry {
-            id: (small(id_start), small(t.id.len())),
+            id: (small(id_start), small(c.id.len())),
             line: (small(line_start), small(line_end - line_start)),
             offset,
         });
@@ -236,13 +287,7 @@ impl Worker {
         if self.entries.is_empty() {
             return;
         }
-        let lines = std::mem::replace(&mut self.lines, canonical_writer(Vec::new()))
-            .into_inner()
-            .unwrap_or_else(|e| {
-                self.failed
-                    .get_or_insert(io::Error::other(e.error().to_string()));
-                Vec::new()
-            });
+        let lines = &self.lines;
         let ids = &self.ids;
         let id = |e: &Entry| slice(ids, e.id);
         if !self.entries.is_sorted_by(|a, b| id(a) <= id(b)) {
@@ -255,7 +300,7 @@ impl Worker {
         let written = (|| -> io::Result<()> {
             let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
             for e in &self.entries {
-                let (i, l) = (id(e), slice(&lines, e.line));
+                let (i, l) = (id(e), slice(lines, e.line));
                 out.write_all(&(i.len() as u32).to_le_bytes())?;
                 out.write_all(i)?;
                 out.write_all(&e.offset.to_le_bytes())?;
@@ -279,6 +324,7 @@ impl Worker {
         });
         self.entries.clear();
         self.ids.clear();
+        self.lines.clear();
     }
 }
 
@@ -287,17 +333,24 @@ fn slice(buf: &[u8], (start, len): (u32, u32)) -> &[u8] {
         .unwrap_or_default()
 }
 
-/// How a check reads: threads, and bytes each keeps before spilling a run.
+/// How a check reads: threads, bytes each keeps before spilling a run, and the size of the
+/// blocks the file is read in when its ids may be in order.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Budget {
     pub threads: usize,
     pub spill_bytes: usize,
+    pub block_bytes: u64,
 }
 
-/// Reads `file` with the registry reader in `threads` ranges; hashes its canonical snapshot and
-/// writes it to `snapshot` when given (and the file has no error); spills to `work`.
-/// `conflicts`: 回避 entries to look for among the ids and names (exact, or `*` patterns). `on_rows` is told the rows
-/// read so far.
+/// Bytes of the file read as one block when its ids may be in order (`ordered`).
+pub(crate) const BLOCK_BYTES: u64 = 2 << 20;
+
+/// Reads `file` with the registry reader in `threads` threads; hashes its canonical snapshot
+/// and writes it to `snapshot` when given (and the file has no error). A file whose ids are in
+/// order (as a registry exported sorted by id is) is read in blocks put back in file order and
+/// frozen as it is read (`ordered`); any other is read in ranges whose rows are spilled to
+/// `work` in sorted runs and merged. `conflicts`: 回避 entries to look for among the ids and
+/// names (exact, or `*` patterns). `on_rows` is told the rows read so far.
 pub(crate) fn check_file(
     file: &RegistryFile<'_>,
     conflicts: &HashSet<String>,
@@ -305,28 +358,44 @@ pub(crate) fn check_file(
     budget: Budget,
     on_rows: &(dyn Fn(u64) + Sync),
 ) -> Result<FileChecked, SourceError> {
-    let threads = budget.threads;
-    let keys: BTreeSet<&str> = file.header.extras.iter().map(|(_, h)| h.as_str()).collect();
-    let cx = Shared {
-        file,
-        conflicts,
-        patterns: conflicts
-            .iter()
-            .filter(|c| c.contains('*'))
-            .map(String::as_str)
-            .collect(),
-        work,
-        extra_keys: keys.into_iter().collect(),
-        rows: AtomicU64::new(0),
-        runs: AtomicU64::new(0),
-        on_rows,
-        spill_bytes: budget.spill_bytes.max(1),
-    };
+    let cx = Shared::new(file, conflicts, work, budget.spill_bytes, on_rows);
+    if let Some(found) = ordered::read(&cx, snapshot, budget)? {
+        return finish(file, found);
+    }
+    cx.rows.store(0, Ordering::Relaxed);
+    let found = by_runs(&cx, snapshot, budget.threads)?;
+    finish(file, found)
+}
+
+/// For each length in bytes, whether some entry has it.
+fn lengths(entries: &HashSet<String>) -> Vec<bool> {
+    let mut lens = vec![false; entries.iter().map(String::len).max().map_or(0, |m| m + 1)];
+    for e in entries {
+        if let Some(l) = lens.get_mut(e.len()) {
+            *l = true;
+        }
+    }
+    lens
+}
+
+/// What a pass over the file found, before its diagnostics are put at the file's lines.
+struct Found {
+    rows: u64,
+    found: HashSet<String>,
+    problems: Vec<(u64, usize, Diagnostic)>,
+    merged: Merged,
+}
+
+/// The file read in ranges, its rows spilled in sorted runs, then merged.
+fn by_runs(cx: &Shared<'_>, snapshot: Option<&Path>, threads: usize) -> Result<Found, SourceError> {
+    let file = cx.file;
     let extras = cx.extra_keys.len();
-    let mut workers = file.scan(threads, &|_, _| Worker::new(extras), &|w, r| w.push(&cx, r))?;
+    let mut workers = file.scan(threads, &|_, _| Worker::new(extras, true), &|w, r| {
+        w.push(cx, r)
+    })?;
     for w in &mut workers {
-        w.batch(&cx);
-        w.spill(&cx);
+        w.batch(cx);
+        w.spill(cx);
     }
     let io_err = |source: io::Error| SourceError::Io {
         path: file.display().to_string(),
@@ -344,22 +413,39 @@ pub(crate) fn check_file(
     } = gather(workers, extras);
     let clean = !problems.iter().any(|(_, _, d)| d.is_error());
     let out = snapshot.filter(|_| clean);
-    // Extra columns no row has a value in are not in the canonical form.
-    let keys: Vec<&str> = cx
-        .extra_keys
-        .iter()
-        .zip(&seen)
-        .filter_map(|(k, s)| s.then_some(*k))
-        .collect();
-    let drop: Vec<usize> = (0..extras)
-        .filter(|&i| !seen[i])
-        .map(|i| TARGET_COLUMNS + i)
-        .collect();
+    let (keys, drop) = kept_columns(&cx.extra_keys, &seen);
     let merged = merge(&runs, out, &keys, &drop).map_err(io_err)?;
     for r in &runs {
         let _ = std::fs::remove_file(&r.path);
     }
-    let mut diagnostics = diagnostics(file, problems, &merged.duplicates, rows)?;
+    Ok(Found {
+        rows,
+        found,
+        problems,
+        merged,
+    })
+}
+
+/// The extra keys some row has a value in (`seen`), and the cells of a canonical line under
+/// the others: extra columns no row has a value in are not in the canonical form.
+fn kept_columns<'k>(keys: &[&'k str], seen: &[bool]) -> (Vec<&'k str>, Vec<usize>) {
+    let kept = keys
+        .iter()
+        .zip(seen)
+        .filter_map(|(k, s)| s.then_some(*k))
+        .collect();
+    let drop = (0..keys.len())
+        .filter(|&i| !seen.get(i).copied().unwrap_or(false))
+        .map(|i| TARGET_COLUMNS + i)
+        .collect();
+    (kept, drop)
+}
+
+/// The diagnostics of a pass at the file's lines; the snapshot when there is no error (else
+/// its file is removed).
+fn finish(file: &RegistryFile<'_>, f: Found) -> Result<FileChecked, SourceError> {
+    let merged = f.merged;
+    let mut diagnostics = diagnostics(file, f.problems, &merged.duplicates, f.rows)?;
     let failed = diagnostics.iter().any(Diagnostic::is_error);
     let snapshot = if failed {
         if !merged.snapshot.path.as_os_str().is_empty() {
@@ -373,9 +459,9 @@ pub(crate) fn check_file(
     diagnostics.retain(|d| !d.message.ends_with(NO_HEADER) || told.insert(d.message.clone()));
     Ok(FileChecked {
         diagnostics,
-        rows,
+        rows: f.rows,
         snapshot,
-        conflicts_found: found,
+        conflicts_found: f.found,
     })
 }
 
@@ -541,9 +627,36 @@ impl Out {
         Ok(())
     }
 
+    /// Opens the snapshot at `out` (when given) and writes the header with `keys`; lines will
+    /// be written without the columns `drop`.
+    fn new(out: Option<&Path>, keys: &[&str], drop: &[usize]) -> io::Result<Out> {
+        let mut o = Out {
+            file: None,
+            hasher: Hasher::default(),
+            size: 0,
+            drop: drop.to_vec(),
+            last: None,
+            group: Vec::new(),
+            duplicates: Vec::new(),
+        };
+        if let Some(path) = out {
+            o.file = Some((
+                BufWriter::with_capacity(1 << 20, File::create(path)?),
+                path.to_path_buf(),
+            ));
+        }
+        let mut header = canonical_writer(Vec::new());
+        write_target_header(&mut header, keys).map_err(io::Error::other)?;
+        let header = header
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        o.write(&header)?;
+        Ok(o)
+    }
+
     /// One row, in id order.
     fn row(&mut self, id: &[u8], offset: u64, line: &[u8]) -> io::Result<()> {
-        match &self.last {
+        match &mut self.last {
             Some((last, first)) if last.as_slice() == id => {
                 if self.group.is_empty() {
                     self.group.push(*first);
@@ -553,13 +666,64 @@ impl Out {
             }
             _ => self.close_group(),
         }
-        self.last = Some((id.to_vec(), offset));
+        match &mut self.last {
+            Some((last, first)) => {
+                last.clear();
+                last.extend_from_slice(id);
+                *first = offset;
+            }
+            None => self.last = Some((id.to_vec(), offset)),
+        }
         if self.drop.is_empty() {
             self.write(line)
         } else {
             let kept = without_columns(line, &self.drop)?;
             self.write(&kept)
         }
+    }
+
+    /// Rows whose ids strictly ascend from the last one written, their lines `lines` one after
+    /// another; `last` the last row's id and `offset`.
+    fn rows_at_once(&mut self, last: &[u8], offset: u64, lines: &[u8]) -> io::Result<()> {
+        self.close_group();
+        match &mut self.last {
+            Some((id, first)) => {
+                id.clear();
+                id.extend_from_slice(last);
+                *first = offset;
+            }
+            None => self.last = Some((last.to_vec(), offset)),
+        }
+        self.write(lines)
+    }
+
+    /// The id of the last row written.
+    fn last_id(&self) -> Option<&[u8]> {
+        self.last.as_ref().map(|(id, _)| id.as_slice())
+    }
+
+    /// Closes the snapshot file (synced) and gives what was written and found.
+    fn finish(mut self) -> io::Result<Merged> {
+        self.close_group();
+        let path = match self.file.take() {
+            Some((mut f, path)) => {
+                f.flush()?;
+                f.into_inner()
+                    .map_err(|e| io::Error::other(e.to_string()))?
+                    .sync_all()?;
+                path
+            }
+            None => PathBuf::new(),
+        };
+        let snapshot = SnapshotFile {
+            path,
+            sha256: std::mem::take(&mut self.hasher).finish(),
+            size: self.size,
+        };
+        Ok(Merged {
+            snapshot,
+            duplicates: self.duplicates,
+        })
     }
 
     fn close_group(&mut self) {
@@ -593,27 +757,7 @@ fn without_columns(line: &[u8], drop: &[usize]) -> io::Result<Vec<u8>> {
 /// columns `drop`) and writes it to `out` when given, and finds duplicate ids.
 fn merge(runs: &[Run], out: Option<&Path>, keys: &[&str], drop: &[usize]) -> io::Result<Merged> {
     let ordered = runs.iter().all(|r| r.strict) && runs.windows(2).all(|w| w[0].last < w[1].first);
-    let mut o = Out {
-        file: None,
-        hasher: Hasher::default(),
-        size: 0,
-        drop: drop.to_vec(),
-        last: None,
-        group: Vec::new(),
-        duplicates: Vec::new(),
-    };
-    if let Some(path) = out {
-        o.file = Some((
-            BufWriter::with_capacity(1 << 20, File::create(path)?),
-            path.to_path_buf(),
-        ));
-    }
-    let mut header = canonical_writer(Vec::new());
-    write_target_header(&mut header, keys).map_err(io::Error::other)?;
-    let header = header
-        .into_inner()
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    o.write(&header)?;
+    let mut o = Out::new(out, keys, drop)?;
     if ordered {
         for run in runs {
             let mut r = RunReader::open(&run.path)?;
@@ -641,26 +785,7 @@ fn merge(runs: &[Run], out: Option<&Path>, keys: &[&str], drop: &[usize]) -> io:
             }
         }
     }
-    o.close_group();
-    let path = match o.file.take() {
-        Some((mut f, path)) => {
-            f.flush()?;
-            f.into_inner()
-                .map_err(|e| io::Error::other(e.to_string()))?
-                .sync_all()?;
-            path
-        }
-        None => PathBuf::new(),
-    };
-    let snapshot = SnapshotFile {
-        path,
-        sha256: std::mem::take(&mut o.hasher).finish(),
-        size: o.size,
-    };
-    Ok(Merged {
-        snapshot,
-        duplicates: o.duplicates,
-    })
+    o.finish()
 }
 
 #[cfg(test)]
@@ -668,7 +793,8 @@ mod tests {
     use std::collections::HashSet;
     use std::path::Path;
 
-    use super::{Budget, check_file};
+    use super::{Budget, FileChecked, Shared, by_runs, check_file, finish, ordered};
+    use crate::diag::Diagnostic;
     use crate::registry::source::RegistryFile;
     use crate::registry::{Known, canonical_targets_csv, check, generate};
 
@@ -679,6 +805,7 @@ mod tests {
         let budget = Budget {
             threads: 2,
             spill_bytes: 16 << 10,
+            block_bytes: 4096,
         };
         let out = work.join("snapshot.csv");
         check_file(&file, &HashSet::new(), (work, Some(&out)), budget, &|_| {}).expect("check")
@@ -754,16 +881,6 @@ mod tests {
         let work = tempfile::tempdir().expect("tempdir");
         let got = streamed(&path, work.path());
         assert!(got.snapshot.is_none());
-        let render = |d: &[crate::diag::Diagnostic]| -> Vec<String> {
-            d.iter()
-                .map(|d| {
-                    format!(
-                        "{:?} {} {:?} {:?}",
-                        d.severity, d.message, d.location, d.help
-                    )
-                })
-                .collect()
-        };
         let whole: Vec<String> = render(&whole)
             .into_iter()
             .map(|s| s.replace(&path.display().to_string(), "t.csv"))
@@ -776,5 +893,120 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    /// A registry in id order with what a pass in order must carry: records quoted over two
+    /// lines (some across the cuts of 4 kB blocks), bad rows, ids repeated next to each other,
+    /// and a second extra column with a value only in its last row (`filled`) or in none.
+    fn in_order(dir: &Path, filled: bool, bad: bool) -> std::path::PathBuf {
+        let sorted = dir.join("sorted.csv");
+        generate::write_targets(&sorted, 3000, 11).expect("generate");
+        let text = std::fs::read_to_string(&sorted).expect("read");
+        let mut lines = text.lines();
+        let header = format!("{},备注", lines.next().unwrap_or_default());
+        let mut rows: Vec<String> = lines.map(|l| format!("{l},")).collect();
+        for (i, row) in rows.iter_mut().enumerate() {
+            if i % 37 == 5 {
+                let mut cells: Vec<String> = row.split(',').map(str::to_string).collect();
+                cells[4] = format!("\"{}\n二楼, \"\"东\"\"\"", cells[4]);
+                *row = cells.join(",");
+            }
+        }
+        if filled && let Some(last) = rows.last_mut() {
+            last.push_str("见附件");
+        }
+        if bad {
+            rows[800] = rows[800].replacen(",正常,,", ",正常,2023-02-30,", 1);
+            rows[900] = format!("{},多一列", rows[900]);
+            let again = rows[1500].clone();
+            rows.insert(1501, again.clone());
+            rows.insert(1501, again);
+        }
+        let path = dir.join("t.csv");
+        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
+        path
+    }
+
+    /// `path` checked in one pass in order (`None` if that pass gave up) or by runs, keeping
+    /// `spill` bytes (of held blocks, or of a run).
+    fn one_pass(path: &Path, work: &Path, in_order: bool, spill: usize) -> Option<FileChecked> {
+        let known = Known::default();
+        let file = RegistryFile::open_as(path, "t.csv".into(), &known, 4096).expect("open");
+        let conflicts = HashSet::new();
+        let cx = Shared::new(&file, &conflicts, work, spill, &|_| {});
+        let out = work.join(if in_order { "ordered.csv" } else { "runs.csv" });
+        let found = if in_order {
+            let budget = Budget {
+                threads: 2,
+                spill_bytes: spill,
+                block_bytes: 4096,
+            };
+            ordered::read(&cx, Some(&out), budget).expect("read")?
+        } else {
+            by_runs(&cx, Some(&out), 2).expect("runs")
+        };
+        Some(finish(&file, found).expect("finish"))
+    }
+
+    fn render(d: &[Diagnostic]) -> Vec<String> {
+        d.iter()
+            .map(|d| {
+                format!(
+                    "{:?} {} {:?} {:?}",
+                    d.severity, d.message, d.location, d.help
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_in_id_order_is_frozen_in_one_pass_as_the_runs_freeze_it() {
+        for (filled, bad) in [(true, false), (false, false), (true, true), (false, true)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = in_order(dir.path(), filled, bad);
+            let work = tempfile::tempdir().expect("tempdir");
+            let ordered = one_pass(&path, work.path(), true, 1 << 20).expect("read in order");
+            let runs = one_pass(&path, work.path(), false, 16 << 10).expect("runs");
+            assert_eq!(ordered.rows, runs.rows);
+            assert_eq!(render(&ordered.diagnostics), render(&runs.diagnostics));
+            assert_eq!(
+                ordered.diagnostics.is_empty(),
+                !bad,
+                "{:?}",
+                ordered.diagnostics
+            );
+            assert_eq!(ordered.snapshot.is_some(), !bad);
+            if let (Some(o), Some(r)) = (&ordered.snapshot, &runs.snapshot) {
+                assert_eq!((&o.sha256, o.size), (&r.sha256, r.size));
+                let bytes = std::fs::read(&o.path).expect("snapshot");
+                assert_eq!(bytes, std::fs::read(&r.path).expect("snapshot"));
+                let header = String::from_utf8_lossy(
+                    bytes.split(|&b| b == b'\n').next().unwrap_or_default(),
+                )
+                .into_owned();
+                assert_eq!(header.contains("备注"), filled, "{header}");
+            }
+        }
+        // Blocks held past the budget (the column's one value is in the last row): given up.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = in_order(dir.path(), true, false);
+        let work = tempfile::tempdir().expect("tempdir");
+        assert!(one_pass(&path, work.path(), true, 16 << 10).is_none());
+    }
+
+    #[test]
+    fn a_file_out_of_id_order_is_left_to_the_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sorted = dir.path().join("sorted.csv");
+        generate::write_targets(&sorted, 3000, 5).expect("generate");
+        let (header, rows) = shuffled(&sorted);
+        let mixed = dir.path().join("mixed.csv");
+        std::fs::write(&mixed, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
+        let work = tempfile::tempdir().expect("tempdir");
+        assert!(one_pass(&mixed, work.path(), true, 1 << 20).is_none());
+        assert!(!work.path().join("ordered.csv").exists());
+        let runs = one_pass(&mixed, work.path(), false, 16 << 10).expect("runs");
+        assert_eq!(runs.rows, 3000);
+        assert!(runs.snapshot.is_some());
     }
 }
