@@ -13,7 +13,7 @@
 //! fails (a failed write, a full disk, a refused record, an early return or a panic: dropping
 //! a [`Staging`] removes it), and, when the job was killed before its commit, by the next
 //! command that opens the data ([`sweep`]). A folder is swept only when both hold: nothing in
-//! the database refers to it, and the process named in its name (`…staging-PID`) no longer
+//! the database refers to it, and the process named in its name (`…staging-PID-N`) no longer
 //! runs — a running process may still be writing it or about to commit it.
 
 use std::path::{Path, PathBuf};
@@ -238,10 +238,12 @@ pub fn restore(
     placed
 }
 
-/// The process that made a staging folder, from its name (`….staging-PID`).
+/// The process that made a staging folder, from its name (`….staging-PID-N`, or
+/// `….staging-PID` as earlier versions named them).
 pub fn owner(dir: &Path) -> Option<u32> {
     let name = dir.file_name()?.to_str()?;
-    let (_, pid) = name.rsplit_once(".staging-")?;
+    let (_, rest) = name.rsplit_once(".staging-")?;
+    let pid = rest.split_once('-').map_or(rest, |(pid, _)| pid);
     pid.parse().ok()
 }
 
@@ -309,9 +311,13 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
     })
 }
 
-/// A staging folder's name for this process: `.{name}.staging-{pid}`.
+/// A staging folder's name for a job of this process: `.{name}.staging-{pid}-{n}`, `n`
+/// counting this process's jobs, so that two jobs of one process at once (two approvals of
+/// one redraw in the console) never write into one folder.
 pub(crate) fn staging_name(name: &str) -> String {
-    format!(".{name}.staging-{}", std::process::id())
+    static JOBS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = JOBS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(".{name}.staging-{}-{n}", std::process::id())
 }
 
 #[cfg(test)]
@@ -319,6 +325,23 @@ mod tests {
     use super::*;
 
     type R = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn each_job_of_a_process_stages_in_a_folder_of_its_own_named_by_the_process() {
+        let (a, b) = (staging_name("2023-H1"), staging_name("2023-H1"));
+        assert_ne!(a, b);
+        let pid = std::process::id();
+        for name in [
+            a.as_str(),
+            b.as_str(),
+            ".2023-H1.staging-77",
+            ".publish.staging-77-3",
+        ] {
+            let want = if name.contains("-77") { 77 } else { pid };
+            assert_eq!(owner(Path::new(name)), Some(want), "{name}");
+        }
+        assert!(a.starts_with(&format!(".2023-H1.staging-{pid}-")), "{a}");
+    }
 
     #[test]
     fn refused_records_leave_no_files() -> R {

@@ -1,7 +1,7 @@
 //! Removing the staging folders of jobs that were killed before their record was committed.
 //!
-//! A draw is staged in `out/draws/MATTER/.PERIOD.staging-PID`, a publication in
-//! `out/.publish.staging-PID` (see [`super::place`]). A job that fails removes its own folder;
+//! A draw is staged in `out/draws/MATTER/.PERIOD.staging-PID-N`, a publication in
+//! `out/.publish.staging-PID-N` (see [`super::place`]). A job that fails removes its own folder;
 //! a job killed before its commit cannot, so every command that opens the database for
 //! writing ([`super::open_store`]) sweeps such folders. The rule: a folder is removed only
 //! when the process named in its name no longer runs (a running one may still be writing
@@ -58,7 +58,7 @@ fn logged(removed: Vec<(PathBuf, u32)>) -> Vec<PathBuf> {
 
 /// Puts in place the files a crash left staged after their record was committed (draws and
 /// publications), and removes staged copies of files already in place; returns the folders
-/// placed. Cheap when nothing is staged: only folders named `.….staging-PID` are looked at.
+/// placed. Cheap when nothing is staged: only folders named `.….staging-PID-N` are looked at.
 pub fn restore(output_dir: &Path, store: &dyn ResultStore) -> Vec<PathBuf> {
     let mut placed = restore_draws(output_dir, store);
     placed.extend(super::publish::restore(output_dir, store));
@@ -97,7 +97,7 @@ pub fn report(output_dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// (matter, period) of every draw staging folder (`out/draws/MATTER/.PERIOD.staging-PID`).
+/// (matter, period) of every draw staging folder (`out/draws/MATTER/.PERIOD.staging-PID-N`).
 fn staged_draws(output_dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for matter_dir in place::pending(&output_dir.join("draws"), "") {
