@@ -976,14 +976,26 @@ fn stale_loads_are_refused(store: &mut dyn suiji::store::DrawStore) -> Vec<Strin
     out
 }
 
-#[test]
-fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
-    let Some(url) = fresh("epoch") else { return };
+/// What `check` says on a new SQLite store, which it must say on the PostgreSQL database
+/// `name` too; `None` when no test database is given.
+fn said_on_both(
+    name: &str,
+    check: impl Fn(&mut dyn suiji::store::DrawStore) -> Vec<String>,
+) -> Option<Vec<String>> {
+    let url = fresh(name)?;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut lite = suiji::store::Store::open(dir.path()).expect("sqlite");
     let mut pg = PgStore::open(&url).expect("postgres");
-    let on_sqlite = stale_loads_are_refused(&mut lite);
-    assert_eq!(on_sqlite, stale_loads_are_refused(&mut pg));
+    let on_sqlite = check(&mut lite);
+    assert_eq!(on_sqlite, check(&mut pg));
+    Some(on_sqlite)
+}
+
+#[test]
+fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
+    let Some(on_sqlite) = said_on_both("epoch", stale_loads_are_refused) else {
+        return;
+    };
     assert_eq!(
         on_sqlite,
         [
@@ -1036,12 +1048,9 @@ fn a_redraw_of_a_replaced_draw_is_refused(store: &mut dyn suiji::store::DrawStor
 
 #[test]
 fn a_redraw_of_a_draw_replaced_meanwhile_is_refused_on_postgres_as_on_sqlite() {
-    let Some(url) = fresh("replaced") else { return };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut lite = suiji::store::Store::open(dir.path()).expect("sqlite");
-    let mut pg = PgStore::open(&url).expect("postgres");
-    let on_sqlite = a_redraw_of_a_replaced_draw_is_refused(&mut lite);
-    assert_eq!(on_sqlite, a_redraw_of_a_replaced_draw_is_refused(&mut pg));
+    let Some(on_sqlite) = said_on_both("replaced", a_redraw_of_a_replaced_draw_is_refused) else {
+        return;
+    };
     assert_eq!(
         on_sqlite,
         [
