@@ -64,6 +64,13 @@ fn a_commitment_is_published_anchored_and_audited_and_waits_for_its_value() {
     assert_eq!(k["matter"], HOTEL);
     assert_eq!(k["revealed"], false);
     assert_eq!(k["rules_hash"].as_str().map(str::len), Some(64));
+    // Frozen as a draw freezes it (in bounded memory, never loaded whole): the target snapshot
+    // it names is written once to the snapshot folder, where the draw that reveals it finds it.
+    let snapshot = k["targets_snapshot"].as_str().expect("targets_snapshot");
+    assert!(
+        p.path(&format!("data/snapshots/{snapshot}.csv")).is_file(),
+        "{published}"
+    );
     let anchors = p.read("out/public/anchors.json");
     assert!(anchors.contains("\"reason\": \"commitment\""), "{anchors}");
     assert!(p.ok(&["audit", "log"]).contains("commitment.record"));

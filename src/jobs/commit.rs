@@ -14,7 +14,7 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 
-use super::{SetupError, freeze_registry, load_calendar};
+use super::{SetupError, load_calendar};
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::Seed;
 use crate::rules::Loaded;
@@ -206,7 +206,9 @@ pub fn commit_on(
         }
         _ => {}
     }
-    let frozen = freeze_registry(loaded)?;
+    // Frozen as the draw freezes it: checked in bounded memory and its snapshot written once to
+    // the database's snapshot folder, where the draw this commitment announces finds it.
+    let frozen = super::issue::freeze(loaded, store).map_err(SetupError::Registry)?;
     let mut k = Commitment {
         id: 0,
         matter: input.matter.clone(),

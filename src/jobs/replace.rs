@@ -137,11 +137,7 @@ pub fn replace(
     if up.bytes.is_empty() {
         return Err(ReplaceError::Empty);
     }
-    let (staged, registry, warnings) = check_upload(loaded, up, &dest, &want)?;
-    let rows = match up.kind {
-        Kind::Targets => registry.targets.len(),
-        Kind::Inspectors => registry.inspectors.len(),
-    };
+    let (staged, rows, warnings) = check_upload(loaded, up, &dest, &want)?;
     let sha256 = crate::digest::sha256_hex(&up.bytes);
     let kept = keep_previous(&cfg.data_dir, &dest, &up.at)
         .map_err(|(path, source)| ReplaceError::Io { path, source })?;
@@ -178,20 +174,13 @@ pub fn replace(
 }
 
 /// The upload written beside `dest` and checked with the other configured registries: the
-/// staged file (removed when dropped), the registry read and its warnings.
+/// staged file (removed when dropped), the rows of the uploaded kind and the warnings.
 fn check_upload(
     loaded: &Loaded,
     up: &Upload,
     dest: &Path,
     want: &str,
-) -> Result<
-    (
-        tempfile::NamedTempFile,
-        crate::registry::types::Registry,
-        Vec<Diagnostic>,
-    ),
-    ReplaceError,
-> {
+) -> Result<(tempfile::NamedTempFile, usize, Vec<Diagnostic>), ReplaceError> {
     let cfg = &loaded.model.config;
     let dir = dest.parent().unwrap_or(Path::new(".")).to_path_buf();
     let staged = tempfile::Builder::new()
@@ -216,8 +205,8 @@ fn check_upload(
         .unwrap_or(staged.path())
         .to_string_lossy()
         .into_owned();
-    let checked = crate::registry::check(&targets, &inspectors, &cfg.root, &known);
-    let (registry, warnings) = match checked {
+    let checked = check_rows(&targets, &inspectors, &dir, loaded, &known, up.kind)?;
+    let (rows, warnings) = match checked {
         Ok(ok) => ok,
         Err(diags) => {
             let diags: Vec<Diagnostic> = diags
@@ -235,7 +224,47 @@ fn check_upload(
         .into_iter()
         .map(|d| renamed(d, &shown, &up.name))
         .collect();
-    Ok((staged, registry, warnings))
+    Ok((staged, rows, warnings))
+}
+
+/// The registry files checked as `suiji registry check` checks them, in bounded memory when the
+/// targets are one CSV file (a national registry is never held whole): the rows of `kind`
+/// and the warnings, or every problem.
+fn check_rows(
+    targets: &[PathBuf],
+    inspectors: &[PathBuf],
+    dir: &Path,
+    loaded: &Loaded,
+    known: &crate::registry::Known,
+    kind: Kind,
+) -> Result<crate::registry::Checked<usize>, ReplaceError> {
+    let root = &loaded.model.config.root;
+    let work = tempfile::Builder::new()
+        .prefix(".upload-work-")
+        .tempdir_in(dir)
+        .map_err(io(dir))?;
+    let to = crate::registry::StreamTo {
+        snapshot: None,
+        work: work.path(),
+        on_rows: &super::issue::progress("checking the uploaded registry"),
+    };
+    if let Some(checked) = crate::registry::check_streamed(targets, inspectors, root, known, &to) {
+        return Ok(checked.map(|(s, warnings)| {
+            let rows = match kind {
+                Kind::Targets => s.targets_rows,
+                Kind::Inspectors => s.inspectors.len(),
+            };
+            (rows, warnings)
+        }));
+    }
+    let checked = crate::registry::check(targets, inspectors, root, known);
+    Ok(checked.map(|(registry, warnings)| {
+        let rows = match kind {
+            Kind::Targets => registry.targets.len(),
+            Kind::Inspectors => registry.inspectors.len(),
+        };
+        (rows, warnings)
+    }))
 }
 
 /// A diagnostic about the staged copy, told about the uploaded file's name instead.
