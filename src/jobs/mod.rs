@@ -325,12 +325,6 @@ pub(crate) fn require_in_force(loaded: &Loaded, id: &str) -> Result<(), SetupErr
     }
 }
 
-/// Loads and freezes the registries named in the config, whole (see [`issue::freeze`] for the
-/// bounded-memory freeze a recorded draw uses).
-pub(crate) fn freeze_registry(loaded: &Loaded) -> Result<issue::Frozen, SetupError> {
-    issue::freeze_registry(loaded).map_err(SetupError::Registry)
-}
-
 /// Opens the database in the config's data folder; puts in place the files that interrupted
 /// jobs left staged after their record was committed ([`sweep::restore`]), and removes the
 /// staging folders that nothing will ever place ([`sweep::orphans`]).
