@@ -475,7 +475,6 @@ fn phases(
         (parts, detail),
         frame_at.zip(public),
     )?;
-    // Read once the public bundle's frame is let go, so that the two are never held together.
     let targets = drawn_rows(source, opts, drawn_at)?;
     opts.phase(Phase::Done);
     Ok(Drawn {
@@ -489,7 +488,8 @@ fn phases(
     })
 }
 
-/// The drawn targets' rows (at `drawn_at`), in registry order, when the options ask for them.
+/// The drawn targets' rows (at `drawn_at`), in registry order, when the options ask for them:
+/// read once the public bundle is made, so that they and its frame are never held together.
 fn drawn_rows(
     source: &dyn RowSource,
     opts: &Options<'_>,
