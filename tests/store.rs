@@ -195,25 +195,11 @@ struct Lent(Vec<DrawnTargetRow>, Vec<TeamRow>);
 
 impl DrawRows for Lent {
     fn targets(&self) -> Box<dyn Iterator<Item = TargetRowRef<'_>> + '_> {
-        Box::new(self.0.iter().map(|t| TargetRowRef {
-            stratum: &t.stratum,
-            rank: t.rank,
-            target_id: &t.target_id,
-            target_name: &t.target_name,
-            selected: t.selected,
-            substitute: t.substitute,
-            substitute_for: t.substitute_for.as_deref(),
-            rank_key: t.rank_key.as_deref(),
-        }))
+        Box::new(self.0.iter().map(DrawnTargetRow::lend))
     }
 
     fn teams(&self) -> Box<dyn Iterator<Item = TeamRowRef<'_>> + '_> {
-        Box::new(self.1.iter().map(|m| TeamRowRef {
-            target_id: &m.target_id,
-            position: m.position,
-            inspector_id: &m.inspector_id,
-            inspector_name: &m.inspector_name,
-        }))
+        Box::new(self.1.iter().map(TeamRow::lend))
     }
 }
 

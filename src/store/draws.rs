@@ -71,16 +71,7 @@ impl NewDraw {
     pub fn target_rows(&self) -> Box<dyn Iterator<Item = TargetRowRef<'_>> + '_> {
         match &self.lent {
             Some(lent) => lent.0.targets(),
-            None => Box::new(self.targets.iter().map(|t| TargetRowRef {
-                stratum: &t.stratum,
-                rank: t.rank,
-                target_id: &t.target_id,
-                target_name: &t.target_name,
-                selected: t.selected,
-                substitute: t.substitute,
-                substitute_for: t.substitute_for.as_deref(),
-                rank_key: t.rank_key.as_deref(),
-            })),
+            None => Box::new(self.targets.iter().map(DrawnTargetRow::lend)),
         }
     }
 
@@ -88,12 +79,7 @@ impl NewDraw {
     pub fn team_rows(&self) -> Box<dyn Iterator<Item = TeamRowRef<'_>> + '_> {
         match &self.lent {
             Some(lent) => lent.0.teams(),
-            None => Box::new(self.teams.iter().map(|m| TeamRowRef {
-                target_id: &m.target_id,
-                position: m.position,
-                inspector_id: &m.inspector_id,
-                inspector_name: &m.inspector_name,
-            })),
+            None => Box::new(self.teams.iter().map(TeamRow::lend)),
         }
     }
 }
@@ -242,6 +228,34 @@ pub struct DrawnTargetRow {
     pub substitute_for: Option<String>,
     /// The ranking key (e.g. the hash value it was ranked by), for verification displays.
     pub rank_key: Option<String>,
+}
+
+impl DrawnTargetRow {
+    /// The row, borrowed.
+    pub fn lend(&self) -> TargetRowRef<'_> {
+        TargetRowRef {
+            stratum: &self.stratum,
+            rank: self.rank,
+            target_id: &self.target_id,
+            target_name: &self.target_name,
+            selected: self.selected,
+            substitute: self.substitute,
+            substitute_for: self.substitute_for.as_deref(),
+            rank_key: self.rank_key.as_deref(),
+        }
+    }
+}
+
+impl TeamRow {
+    /// The row, borrowed.
+    pub fn lend(&self) -> TeamRowRef<'_> {
+        TeamRowRef {
+            target_id: &self.target_id,
+            position: self.position,
+            inspector_id: &self.inspector_id,
+            inspector_name: &self.inspector_name,
+        }
+    }
 }
 
 /// One inspector assigned to a target.
