@@ -921,6 +921,7 @@ fn small_draw(period: &str, (t, i): (&str, &str)) -> suiji::store::NewDraw {
         unstaffed: Vec::new(),
         exclusions: Vec::new(),
         manifest_file: None,
+        lent: None,
     }
 }
 

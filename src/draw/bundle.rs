@@ -62,7 +62,7 @@ pub struct PublicSelection {
 /// or produced as it is serialised (a draw's, read again from its rows stratum by stratum, so
 /// that the whole frame is never held); both give the same bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PublicBundle<F = Vec<FrameEntry>> {
+pub struct PublicBundle<F = Vec<FrameEntry>, S = Vec<PublicSelection>> {
     pub format: String,
     pub algorithm: String,
     pub bureau: String,
@@ -92,7 +92,33 @@ pub struct PublicBundle<F = Vec<FrameEntry>> {
     /// Version 2: the manifest's summary of them; `exclusions.csv` beside the bundle lists them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusion_summary: Option<ExclusionSummary>,
-    pub selected: Vec<PublicSelection>,
+    pub selected: S,
+}
+
+/// A manifest's selection as a bundle states it ([`PublicSelection`]s), serialised from the
+/// manifest's own entries rather than copied.
+#[derive(Debug, Clone, Copy)]
+pub struct Selections<'a>(pub &'a [crate::draw::manifest::Selected]);
+
+impl Serialize for Selections<'_> {
+    fn serialize<Z: serde::Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
+        /// [`PublicSelection`], borrowed: the same members in the same order.
+        #[derive(Serialize)]
+        struct Lent<'a> {
+            stratum: &'a str,
+            rank: u32,
+            target_id: &'a str,
+            key: &'a str,
+            inclusion_probability: String,
+        }
+        z.collect_seq(self.0.iter().map(|s| Lent {
+            stratum: &s.stratum,
+            rank: s.rank,
+            target_id: &s.target_id,
+            key: &s.key,
+            inclusion_probability: decimal_text(s.inclusion_probability.value()),
+        }))
+    }
 }
 
 /// The stated selection of a stratum against the recomputed one, rank by rank.
@@ -217,6 +243,43 @@ impl<F: Serialize> PublicBundle<F> {
         public_fields: &[String],
         frame: F,
     ) -> PublicBundle<F> {
+        let selected = m
+            .selected
+            .iter()
+            .map(|s| PublicSelection {
+                stratum: s.stratum.clone(),
+                rank: s.rank,
+                target_id: s.target_id.clone(),
+                key: s.key.clone(),
+                inclusion_probability: decimal_text(s.inclusion_probability.value()),
+            })
+            .collect();
+        PublicBundle::of_parts(m, weighted, public_fields, frame, selected)
+    }
+}
+
+impl<'m, F: Serialize> PublicBundle<F, Selections<'m>> {
+    /// [`PublicBundle::with_frame`], its selection serialised from `m`'s (the same bytes, never
+    /// copied: a national draw's runs to hundreds of thousands).
+    pub fn with_frame_lent(
+        m: &'m Manifest,
+        weighted: bool,
+        public_fields: &[String],
+        frame: F,
+    ) -> PublicBundle<F, Selections<'m>> {
+        PublicBundle::of_parts(m, weighted, public_fields, frame, Selections(&m.selected))
+    }
+}
+
+impl<F: Serialize, S: Serialize> PublicBundle<F, S> {
+    /// The bundle of `m` with its frame and selection.
+    fn of_parts(
+        m: &Manifest,
+        weighted: bool,
+        public_fields: &[String],
+        frame: F,
+        selected: S,
+    ) -> PublicBundle<F, S> {
         let v2 = m.format == MANIFEST_FORMAT_V4;
         PublicBundle {
             format: if v2 {
@@ -247,17 +310,7 @@ impl<F: Serialize> PublicBundle<F> {
             frame,
             exclusions: (!v2).then(|| m.exclusions.clone()),
             exclusion_summary: m.exclusion_summary.clone().filter(|_| v2),
-            selected: m
-                .selected
-                .iter()
-                .map(|s| PublicSelection {
-                    stratum: s.stratum.clone(),
-                    rank: s.rank,
-                    target_id: s.target_id.clone(),
-                    key: s.key.clone(),
-                    inclusion_probability: decimal_text(s.inclusion_probability.value()),
-                })
-                .collect(),
+            selected,
         }
     }
 

@@ -445,7 +445,6 @@ fn phases(
     let (exclusions, detail) = exclusions(source, rules, (&mut c, &fates), &counts, opts, public)?;
     opts.phase(Phase::Teams);
     let skips = teams::assign(source, rules, &mut selected, &drawn_at, c.operations)?;
-    let targets = drawn_rows(source, opts, drawn_at)?;
     opts.phase(Phase::Manifest);
     let eligible: u64 = plans.iter().map(|p| p.n as u64).sum();
     let stats = Stats {
@@ -476,6 +475,7 @@ fn phases(
         (parts, detail),
         frame_at.zip(public),
     )?;
+    let targets = drawn_rows(source, opts, drawn_at)?;
     opts.phase(Phase::Done);
     Ok(Drawn {
         manifest,
@@ -488,7 +488,8 @@ fn phases(
     })
 }
 
-/// The drawn targets' rows (at `drawn_at`), in registry order, when the options ask for them.
+/// The drawn targets' rows (at `drawn_at`), in registry order, when the options ask for them:
+/// read once the public bundle is made, so that they and its frame are never held together.
 fn drawn_rows(
     source: &dyn RowSource,
     opts: &Options<'_>,
@@ -738,7 +739,7 @@ fn public_bundle(
             (b.hash(), Some(b))
         }
         BundleOut::Hash => {
-            let b = PublicBundle::with_frame(m, weighted, p.fields, &frame);
+            let b = PublicBundle::with_frame_lent(m, weighted, p.fields, &frame);
             let hash = b.hash();
             if let Some(failure) = frame.failure() {
                 return Err(failure);
@@ -746,7 +747,7 @@ fn public_bundle(
             (hash, None)
         }
         BundleOut::Write(out) => {
-            let b = PublicBundle::with_frame(m, weighted, p.fields, &frame);
+            let b = PublicBundle::with_frame_lent(m, weighted, p.fields, &frame);
             let mut out = out.borrow_mut();
             let hash = b.write_hashed(&mut *out).map_err(|e| {
                 frame.failure().unwrap_or_else(|| {

@@ -60,21 +60,25 @@ pub fn period_loads(
         include_superseded: matches!(as_of, AsOf::Entry(..)),
         ..DrawFilter::default()
     };
-    let draws = store
-        .list_draws(&filter)
-        .map_err(|e| format!("the recorded draws cannot be read: {e}"))?;
+    // The heads first: a draw's manifest (a national draw's runs to a hundred megabytes) is
+    // read only when its loads may count, one draw at a time.
+    let cannot = |e: &dyn std::fmt::Display| format!("the recorded draws cannot be read: {e}");
+    let heads = store.list_draw_heads(&filter).map_err(|e| cannot(&e))?;
     let mut out: BTreeMap<String, u32> = BTreeMap::new();
-    for row in draws {
-        if row.record.matter == scope.matter && row.record.period == scope.period {
+    for head in heads {
+        if head.matter == scope.matter && head.period == scope.period {
             continue;
         }
         if let AsOf::Entry(order, at) = as_of {
-            let recorded_before = order.draws.get(&row.id).is_some_and(|&s| s < at);
-            let superseded_before = order.supersedes.get(&row.id).is_some_and(|&s| s < at);
+            let recorded_before = order.draws.get(&head.id).is_some_and(|&s| s < at);
+            let superseded_before = order.supersedes.get(&head.id).is_some_and(|&s| s < at);
             if !recorded_before || superseded_before {
                 continue;
             }
         }
+        let Some(row) = store.draw(head.id).map_err(|e| cannot(&e))? else {
+            continue;
+        };
         let unreadable = |e: &dyn std::fmt::Display| format!("draw #{}: {e}", row.id);
         let head: Head =
             serde_json::from_str(&row.record.manifest_json).map_err(|e| unreadable(&e))?;

@@ -527,36 +527,20 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         None => Box::new(Store::open_read_only(&data)?),
     };
     let store = &*store;
-    let (text, path, folder) = match &input.which {
-        Which::Manifest(path) => (
-            std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
+    let (manifest, folder) = match &input.which {
+        Which::Manifest(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
                 path: path.clone(),
                 source,
-            })?,
-            path.clone(),
-            path.parent().map(|p| (p.to_path_buf(), true)),
-        ),
-        Which::Draw(id) => {
-            let d = store.draw(*id)?.ok_or(VerifyError::NoSuchDraw(*id))?;
-            let folder = crate::rules::load_config(&input.config).ok().map(|c| {
-                let f =
-                    super::issue::draw_folder(&c.output_dir, &d.record.matter, &d.record.period);
-                (f, false)
-            });
-            (
-                d.record.manifest_json,
-                std::path::PathBuf::from(store.shown()).join(format!("#{id}")),
-                folder,
-            )
+            })?;
+            let manifest = serde_json::from_str(&text).map_err(|e| VerifyError::NotAManifest {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+            (manifest, path.parent().map(|p| (p.to_path_buf(), true)))
         }
+        Which::Draw(id) => recorded_manifest(store, *id, &input.config)?,
     };
-    let manifest: Manifest =
-        serde_json::from_str(&text).map_err(|e| VerifyError::NotAManifest {
-            path,
-            detail: e.to_string(),
-        })?;
-    // The text is let go before the draw is re-run beside the manifest it gave.
-    drop(text);
     let mut verdict = verify_manifest(&manifest, store);
     let detail_file = folder.and_then(|(f, own)| detail_file(&manifest, &f, own));
     if let Some((_, Some(problem))) = &detail_file {
@@ -577,6 +561,43 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         changes,
         detail_file: detail_file.map(|(path, _)| path),
     })
+}
+
+/// Draw `id`'s recorded manifest, parsed as it is read from the database (its text, up to a
+/// hundred megabytes, never held beside it), and its draw's folder.
+fn recorded_manifest(
+    store: &dyn DrawStore,
+    id: i64,
+    config: &std::path::Path,
+) -> Result<(Manifest, Option<(std::path::PathBuf, bool)>), VerifyError> {
+    let filter = DrawFilter {
+        include_superseded: true,
+        ..DrawFilter::default()
+    };
+    let head = store
+        .list_draw_heads(&filter)?
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or(VerifyError::NoSuchDraw(id))?;
+    let mut parsed = None;
+    let found = store.read_manifest(id, &mut |text| {
+        let read = std::io::BufReader::with_capacity(1 << 16, text);
+        parsed = Some(serde_json::from_reader::<_, Manifest>(read));
+    })?;
+    let not_a_manifest = |detail: String| VerifyError::NotAManifest {
+        path: std::path::PathBuf::from(store.shown()).join(format!("#{id}")),
+        detail,
+    };
+    let manifest = match (found, parsed) {
+        (true, Some(Ok(m))) => m,
+        (true, Some(Err(e))) => return Err(not_a_manifest(e.to_string())),
+        _ => return Err(VerifyError::NoSuchDraw(id)),
+    };
+    let folder = crate::rules::load_config(config).ok().map(|c| {
+        let f = super::issue::draw_folder(&c.output_dir, &head.matter, &head.period);
+        (f, false)
+    });
+    Ok((manifest, folder))
 }
 
 /// A `suiji-manifest/3`'s detail file in `folder` (the manifest's own folder, `own`, or the

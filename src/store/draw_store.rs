@@ -43,6 +43,19 @@ pub trait DrawStore: AuditLog + RuleStore {
     fn list_draw_heads(&self, filter: &DrawFilter) -> Result<Vec<DrawHead>, StoreError>;
     /// The recorded manifest of draw `id`.
     fn manifest_json(&self, id: i64) -> Result<Option<String>, StoreError>;
+    /// Hands draw `id`'s recorded manifest to `read` as a reader of its text (on SQLite read a
+    /// piece at a time, never held whole); false when there is no such draw.
+    fn read_manifest(
+        &self,
+        id: i64,
+        read: &mut dyn FnMut(&mut dyn std::io::Read),
+    ) -> Result<bool, StoreError> {
+        let Some(text) = self.manifest_json(id)? else {
+            return Ok(false);
+        };
+        read(&mut text.as_bytes());
+        Ok(true)
+    }
     /// How many targets draw `id` ranked.
     fn draw_target_count(&self, id: i64) -> Result<usize, StoreError>;
     /// The draw's ranked targets, in their recorded order.
@@ -157,6 +170,14 @@ impl DrawStore for Store {
 
     fn manifest_json(&self, id: i64) -> Result<Option<String>, StoreError> {
         Store::manifest_json(self, id)
+    }
+
+    fn read_manifest(
+        &self,
+        id: i64,
+        read: &mut dyn FnMut(&mut dyn std::io::Read),
+    ) -> Result<bool, StoreError> {
+        Store::read_manifest(self, id, read)
     }
 
     fn draw_target_count(&self, id: i64) -> Result<usize, StoreError> {

@@ -61,7 +61,77 @@ pub struct NewDraw {
     /// at a time and never held whole; `record.manifest_json` is then left empty. `None`: the
     /// text is `record.manifest_json`.
     pub manifest_file: Option<std::path::PathBuf>,
+    /// The target and team rows, made one at a time as they are checked and stored from what
+    /// the draw holds anyway (its manifest), instead of `targets` and `teams` (then empty).
+    pub lent: Option<LentRows>,
 }
+
+impl NewDraw {
+    /// The target rows, in order: `targets`, or the lent rows.
+    pub fn target_rows(&self) -> Box<dyn Iterator<Item = TargetRowRef<'_>> + '_> {
+        match &self.lent {
+            Some(lent) => lent.0.targets(),
+            None => Box::new(self.targets.iter().map(DrawnTargetRow::lend)),
+        }
+    }
+
+    /// The team rows, in order: `teams`, or the lent rows.
+    pub fn team_rows(&self) -> Box<dyn Iterator<Item = TeamRowRef<'_>> + '_> {
+        match &self.lent {
+            Some(lent) => lent.0.teams(),
+            None => Box::new(self.teams.iter().map(TeamRow::lend)),
+        }
+    }
+}
+
+/// A [`DrawnTargetRow`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetRowRef<'a> {
+    pub stratum: &'a str,
+    pub rank: u32,
+    pub target_id: &'a str,
+    pub target_name: &'a str,
+    pub selected: bool,
+    pub substitute: bool,
+    pub substitute_for: Option<&'a str>,
+    pub rank_key: Option<&'a str>,
+}
+
+/// A [`TeamRow`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TeamRowRef<'a> {
+    pub target_id: &'a str,
+    pub position: u32,
+    pub inspector_id: &'a str,
+    pub inspector_name: &'a str,
+}
+
+/// A new draw's target and team rows made as they are read (a national draw's run to
+/// hundreds of thousands of each, which are then never copied and held together).
+pub trait DrawRows: Send + Sync {
+    /// The target rows, in order.
+    fn targets(&self) -> Box<dyn Iterator<Item = TargetRowRef<'_>> + '_>;
+    /// The team rows, in order.
+    fn teams(&self) -> Box<dyn Iterator<Item = TeamRowRef<'_>> + '_>;
+}
+
+/// [`NewDraw::lent`]: rows made as they are read. Two are equal when they are the same rows.
+#[derive(Clone)]
+pub struct LentRows(pub std::sync::Arc<dyn DrawRows>);
+
+impl std::fmt::Debug for LentRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LentRows")
+    }
+}
+
+impl PartialEq for LentRows {
+    fn eq(&self, other: &LentRows) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LentRows {}
 
 /// How many bytes of a manifest file are read and stored at a time.
 const MANIFEST_CHUNK: usize = 1 << 20;
@@ -158,6 +228,34 @@ pub struct DrawnTargetRow {
     pub substitute_for: Option<String>,
     /// The ranking key (e.g. the hash value it was ranked by), for verification displays.
     pub rank_key: Option<String>,
+}
+
+impl DrawnTargetRow {
+    /// The row, borrowed.
+    pub fn lend(&self) -> TargetRowRef<'_> {
+        TargetRowRef {
+            stratum: &self.stratum,
+            rank: self.rank,
+            target_id: &self.target_id,
+            target_name: &self.target_name,
+            selected: self.selected,
+            substitute: self.substitute,
+            substitute_for: self.substitute_for.as_deref(),
+            rank_key: self.rank_key.as_deref(),
+        }
+    }
+}
+
+impl TeamRow {
+    /// The row, borrowed.
+    pub fn lend(&self) -> TeamRowRef<'_> {
+        TeamRowRef {
+            target_id: &self.target_id,
+            position: self.position,
+            inspector_id: &self.inspector_id,
+            inspector_name: &self.inspector_name,
+        }
+    }
 }
 
 /// One inspector assigned to a target.
@@ -369,16 +467,16 @@ fn validate_record(r: &DrawRecord, redraw: &Redraw) -> R<()> {
 fn validate_targets(d: &NewDraw) -> R<HashSet<&str>> {
     let mut targets = HashSet::new();
     let mut ranks = HashSet::new();
-    for t in &d.targets {
-        non_empty("target id", &t.target_id)?;
-        if !targets.insert(t.target_id.as_str()) {
+    for t in d.target_rows() {
+        non_empty("target id", t.target_id)?;
+        if !targets.insert(t.target_id) {
             return Err(StoreError::invalid(
                 "targets",
                 format!("target {} is listed twice", t.target_id),
             )
             .into());
         }
-        if !ranks.insert((t.stratum.as_str(), t.rank)) {
+        if !ranks.insert((t.stratum, t.rank)) {
             return Err(StoreError::invalid(
                 "targets",
                 format!("rank {} appears twice in stratum {:?}", t.rank, t.stratum),
@@ -404,10 +502,10 @@ fn validate_rows(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
     };
     let mut seats = HashSet::new();
     let mut members = HashSet::new();
-    for m in &d.teams {
-        known("teams", &m.target_id)?;
-        non_empty("inspector id", &m.inspector_id)?;
-        if !seats.insert((m.target_id.as_str(), m.position)) {
+    for m in d.team_rows() {
+        known("teams", m.target_id)?;
+        non_empty("inspector id", m.inspector_id)?;
+        if !seats.insert((m.target_id, m.position)) {
             return Err(StoreError::invalid(
                 "teams",
                 format!(
@@ -417,7 +515,7 @@ fn validate_rows(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
             )
             .into());
         }
-        if !members.insert((m.target_id.as_str(), m.inspector_id.as_str())) {
+        if !members.insert((m.target_id, m.inspector_id)) {
             return Err(StoreError::invalid(
                 "teams",
                 format!(
@@ -548,6 +646,10 @@ fn insert_draw_row(
             Some(i64::try_from(len).map_err(|e| unreadable_manifest(path, &e))?)
         }
     };
+    // The placeholder's CHECK (`json_valid`) would copy it once more, and it is not the text
+    // the row keeps: the row's other checks are `validate_record`'s, and the text stored over
+    // it is checked as JSON as it is stored (`store_manifest_file`).
+    let unchecked = manifest_len.map(|_| Unchecked::new(tx)).transpose()?;
     let inserted = tx.prepare_cached(INSERT_DRAW)?.execute(params![
         d.record.matter,
         d.record.period,
@@ -570,6 +672,9 @@ fn insert_draw_row(
         d.record.provisional,
         manifest_len,
     ]);
+    if let Some(u) = unchecked {
+        u.end()?;
+    }
     if let Err(e) = inserted {
         // Only reachable if a writer bypassed the IMMEDIATE lock; the index still holds.
         if is_unique_violation(&e)
@@ -599,48 +704,114 @@ const INSERT_DRAW: &str = "INSERT INTO draws (matter, period, kind, status, algo
      VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
         CASE WHEN ?20 IS NULL THEN ?15 ELSE printf('%*d', ?20, 0) END, ?16, ?17, ?18, ?19)";
 
-/// Writes the manifest file `path` over the placeholder text of draw `id`'s `manifest_json`
-/// (as long as the file), a piece at a time, checking that it is UTF-8 as it goes.
-fn store_manifest_file(tx: &Transaction<'_>, id: i64, path: &std::path::Path) -> R<()> {
-    use std::io::{Read as _, Write as _};
-    let mut blob = tx.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, false)?;
-    let mut file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
-    let mut buf = vec![0u8; MANIFEST_CHUNK];
-    // Bytes of a character split between two pieces, carried to the next.
-    let mut carried = 0;
-    let mut written = 0usize;
-    loop {
-        let n = file
-            .read(&mut buf[carried..])
-            .map_err(|e| unreadable_manifest(path, &e))?;
-        let end = carried + n;
-        let valid = match std::str::from_utf8(&buf[..end]) {
-            Ok(_) => end,
-            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
-            Err(e) => return Err(unreadable_manifest(path, &e)),
-        };
-        if written + valid > blob.len() {
-            return Err(unreadable_manifest(
-                path,
-                &"the file grew while it was stored",
-            ));
-        }
-        blob.write_all(&buf[..valid])
-            .map_err(|e| unreadable_manifest(path, &e))?;
-        written += valid;
-        buf.copy_within(valid..end, 0);
-        carried = end - valid;
-        if n == 0 {
-            break;
+/// SQLite's CHECK constraints left unenforced on a connection while this lives (for the one
+/// statement that makes a manifest's placeholder), enforced again when it ends or is dropped.
+struct Unchecked<'t> {
+    tx: Option<&'t Connection>,
+}
+
+impl<'t> Unchecked<'t> {
+    fn new(tx: &'t Connection) -> R<Unchecked<'t>> {
+        tx.execute_batch("PRAGMA ignore_check_constraints = ON")?;
+        Ok(Unchecked { tx: Some(tx) })
+    }
+
+    fn end(mut self) -> R<()> {
+        match self.tx.take() {
+            Some(tx) => Ok(tx.execute_batch("PRAGMA ignore_check_constraints = OFF")?),
+            None => Ok(()),
         }
     }
-    if written != blob.len() {
+}
+
+impl Drop for Unchecked<'_> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.execute_batch("PRAGMA ignore_check_constraints = OFF");
+        }
+    }
+}
+
+/// Writes the manifest file `path` over the placeholder text of draw `id`'s `manifest_json`
+/// (as long as the file), a piece at a time, checking as it goes that it is UTF-8 and JSON
+/// (what the column's CHECK asks: the text stored is the text checked).
+fn store_manifest_file(tx: &Transaction<'_>, id: i64, path: &std::path::Path) -> R<()> {
+    let blob = tx.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, false)?;
+    let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
+    let mut storing = Storing {
+        file,
+        blob,
+        buf: vec![0u8; MANIFEST_CHUNK],
+        ready: (0, 0),
+        carried: 0,
+        written: 0,
+    };
+    let mut read = std::io::BufReader::with_capacity(1 << 16, &mut storing);
+    serde_json::from_reader::<_, serde::de::IgnoredAny>(&mut read)
+        .map_err(|e| unreadable_manifest(path, &e))?;
+    // Nothing but whitespace follows the value (the parser read to the end); stored all the same.
+    std::io::copy(&mut read, &mut std::io::sink()).map_err(|e| unreadable_manifest(path, &e))?;
+    drop(read);
+    if storing.written != storing.blob.len() {
         return Err(unreadable_manifest(
             path,
             &"the file changed while it was stored",
         ));
     }
     Ok(())
+}
+
+/// A manifest file read a piece at a time, each piece written over the placeholder as it is
+/// read (UTF-8 checked; a character split between two pieces carried to the next).
+struct Storing<'b> {
+    file: std::fs::File,
+    blob: rusqlite::blob::Blob<'b>,
+    buf: Vec<u8>,
+    /// The bytes of `buf` written and not yet read.
+    ready: (usize, usize),
+    /// How many bytes after `ready` belong to the next piece.
+    carried: usize,
+    written: usize,
+}
+
+impl Storing<'_> {
+    /// Reads and stores the next piece; false at the end of the file.
+    fn next_piece(&mut self) -> std::io::Result<bool> {
+        use std::io::{Read as _, Write as _};
+        let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+        let from = self.ready.1;
+        self.buf.copy_within(from..from + self.carried, 0);
+        let n = self.file.read(&mut self.buf[self.carried..])?;
+        let end = self.carried + n;
+        let valid = match std::str::from_utf8(&self.buf[..end]) {
+            Ok(_) => end,
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(e) => return Err(invalid(e.to_string())),
+        };
+        if self.written + valid > self.blob.len() {
+            return Err(invalid("the file grew while it was stored".into()));
+        }
+        self.blob.write_all(&self.buf[..valid])?;
+        self.written += valid;
+        self.ready = (0, valid);
+        self.carried = end - valid;
+        Ok(n > 0)
+    }
+}
+
+impl std::io::Read for Storing<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.ready.0 == self.ready.1 {
+            if !self.next_piece()? {
+                return Ok(0);
+            }
+        }
+        let (from, to) = self.ready;
+        let n = out.len().min(to - from);
+        out[..n].copy_from_slice(&self.buf[from..from + n]);
+        self.ready.0 += n;
+        Ok(n)
+    }
 }
 
 /// The draw's targets, team members, unstaffed targets and exclusions, in their order.
@@ -655,7 +826,7 @@ fn insert_draw_rows(
             substitute, substitute_for, rank_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    for (seq, t) in d.targets.iter().enumerate() {
+    for (seq, t) in d.target_rows().enumerate() {
         stmt.execute(params![
             id,
             seq as i64,
@@ -675,7 +846,7 @@ fn insert_draw_rows(
         "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
             inspector_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    for (seq, m) in d.teams.iter().enumerate() {
+    for (seq, m) in d.team_rows().enumerate() {
         stmt.execute(params![
             id,
             seq as i64,
@@ -758,7 +929,7 @@ pub(crate) fn draw_audit(
         rules_hash: d.record.rules_hash.clone(),
         seed_hex: d.record.seed_hex.clone(),
         seed_source: d.record.seed_source.clone(),
-        selected: d.targets.iter().filter(|t| t.selected).count(),
+        selected: d.target_rows().filter(|t| t.selected).count(),
         supersedes,
         targets_snapshot: d.record.targets_snapshot.clone(),
     };
@@ -911,6 +1082,35 @@ impl Store {
                     .query_row([id], |r| r.get(0))
                     .optional()?,
             )
+        })
+    }
+
+    /// Hands draw `id`'s recorded manifest to `read` as a reader of its text, read a piece at a
+    /// time (incremental I/O); false when there is no such draw.
+    pub fn read_manifest(
+        &self,
+        id: i64,
+        read: &mut dyn FnMut(&mut dyn std::io::Read),
+    ) -> Result<bool, StoreError> {
+        self.read(|c| {
+            let found = c
+                .prepare_cached("SELECT typeof(manifest_json) = 'text' FROM draws WHERE id = ?1")?
+                .query_row([id], |r| r.get::<_, bool>(0))
+                .optional()?;
+            let Some(text) = found else {
+                return Ok(false);
+            };
+            if !text {
+                // Not what the schema allows; read as the column reads.
+                let json: String = c
+                    .prepare_cached("SELECT manifest_json FROM draws WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))?;
+                read(&mut json.as_bytes());
+                return Ok(true);
+            }
+            let blob = c.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, true)?;
+            read(&mut std::io::BufReader::with_capacity(MANIFEST_CHUNK, blob));
+            Ok(true)
         })
     }
 

@@ -57,8 +57,8 @@ pub use commitments::{Commitment, CommitmentAudit, commitment_in};
 pub use console_store::{ConsoleStore, UNSEEN_ACTIONS};
 pub use draw_store::DrawStore;
 pub use draws::{
-    DrawFilter, DrawHead, DrawRecord, DrawRow, DrawStatus, DrawnTargetRow, EntityKind,
-    ExclusionRow, NewDraw, Redraw, TeamRow, UnstaffedRow,
+    DrawFilter, DrawHead, DrawRecord, DrawRow, DrawRows, DrawStatus, DrawnTargetRow, EntityKind,
+    ExclusionRow, LentRows, NewDraw, Redraw, TargetRowRef, TeamRow, TeamRowRef, UnstaffedRow,
 };
 pub use error::{BUSY_TIMEOUT_SECS, StoreError};
 pub use events::{EventFilter, EventRow, NewEvent, SchedulerEvent, ServiceAudit, ServiceStore};

@@ -119,10 +119,11 @@ pub(crate) fn select(
 
 /// The drawn rows (ranks up to k) and the substitutes after them.
 fn split_substitutes(rows: Vec<Row>, plans: &[StratumPlan]) -> (Vec<Row>, Vec<Substitute>) {
-    let (mut rows, spare): (Vec<Row>, Vec<Row>) = rows
-        .into_iter()
-        .partition(|r| (r.rank as usize) <= plans[r.stratum as usize].k);
-    rows.shrink_to_fit();
+    // The substitutes (a fifth of the drawn) are taken out; the drawn stay where they are.
+    let mut rows = rows;
+    let spare: Vec<Row> = rows
+        .extract_if(.., |r| (r.rank as usize) > plans[r.stratum as usize].k)
+        .collect();
     let substitutes = spare
         .into_iter()
         .map(|r| Substitute {

@@ -5,6 +5,7 @@ pub mod seed;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 
@@ -26,8 +27,8 @@ use crate::rules::Loaded;
 use crate::schedule::marks::DrawMarks;
 use crate::schedule::{DrawKind, ScheduledDraw};
 use crate::store::{
-    DrawFilter, DrawRecord, DrawRow, DrawStore, DrawnTargetRow, EntityKind, ExclusionRow,
-    LoadsEpoch, NewDraw, Redraw, SnapshotKind, StoreError, TeamRow, UnstaffedRow,
+    DrawFilter, DrawRecord, DrawRow, DrawRows, DrawStore, EntityKind, ExclusionRow, LentRows,
+    LoadsEpoch, NewDraw, Redraw, SnapshotKind, StoreError, TargetRowRef, TeamRowRef, UnstaffedRow,
 };
 
 /// The registry frozen for drawing: rows plus their canonical snapshots and hashes.
@@ -588,6 +589,8 @@ fn draw_and_record(
     let Some(staging) = staging else {
         return Ok((manifest, None));
     };
+    // Shared with the rows the store reads from it as it records them.
+    let manifest = Arc::new(manifest);
     let marks = marks(req, store.is_simulation()?);
     phase("writing the draw's files");
     let targets = match &frozen.file {
@@ -613,6 +616,7 @@ fn draw_and_record(
             (epoch, &hist),
         )
     })?;
+    let manifest = Arc::try_unwrap(manifest).unwrap_or_else(|m| Manifest::clone(&m));
     Ok((manifest, Some((committed, id))))
 }
 
@@ -849,7 +853,7 @@ const ATTEMPTS: usize = 3;
 fn record_current(
     store: &mut dyn DrawStore,
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
-    (manifest, excluded, manifest_file): (&Manifest, &[Exclusion], &Path),
+    (manifest, excluded, manifest_file): (&Arc<Manifest>, &[Exclusion], &Path),
     (mut epoch, hist): (Option<LoadsEpoch>, &History),
 ) -> Result<i64, IssueError> {
     let d = &req.draw;
@@ -882,7 +886,7 @@ fn record(
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
-    (manifest, excluded, manifest_file): (&Manifest, &[Exclusion], &Path),
+    (manifest, excluded, manifest_file): (&Arc<Manifest>, &[Exclusion], &Path),
     epoch: Option<LoadsEpoch>,
 ) -> Result<i64, StoreError> {
     let rows = frozen.info.targets_rows as u64;
@@ -1025,50 +1029,29 @@ fn exclusion_rows(m: &Manifest, excluded: &[Exclusion]) -> Vec<ExclusionRow> {
 
 /// The store's rows of a draw; `manifest_json`: the manifest's pretty JSON
 /// ([`Manifest::to_pretty_json`]), as its folder's `manifest.json` holds it; `excluded`: the
-/// excluded targets of a `suiji-manifest/3` (its detail file's rows).
+/// excluded targets of a `suiji-manifest/3` (its detail file's rows). The target and team rows
+/// are lent: made from the manifest as they are stored, never all copied.
 fn new_draw(
     req: &Request,
-    (m, excluded, manifest_json): (&Manifest, &[Exclusion], String),
+    (m, excluded, manifest_json): (&Arc<Manifest>, &[Exclusion], String),
     frozen: &Frozen,
 ) -> NewDraw {
-    let mut targets = Vec::new();
-    let mut teams = Vec::new();
-    let mut unstaffed = Vec::new();
-    let names: std::collections::HashMap<&str, &str> = frozen
+    let names = frozen
         .registry
         .inspectors
         .iter()
-        .map(|i| (i.id.as_str(), i.name.as_str()))
+        .map(|i| (i.id.clone(), i.name.clone()))
         .collect();
-    for s in &m.selected {
-        targets.push(DrawnTargetRow {
-            stratum: s.stratum.clone(),
-            rank: s.rank,
-            target_id: s.target_id.clone(),
-            target_name: s.target_name.clone(),
-            selected: true,
-            substitute: false,
-            substitute_for: None,
-            rank_key: Some(s.key.clone()),
-        });
-        for (pos, id) in s.team.iter().enumerate() {
-            teams.push(TeamRow {
-                target_id: s.target_id.clone(),
-                position: pos as u32,
-                inspector_id: id.clone(),
-                inspector_name: names
-                    .get(id.as_str())
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-            });
-        }
-        if let Some(reason) = &s.unstaffed {
-            unstaffed.push(UnstaffedRow {
+    let unstaffed = m
+        .selected
+        .iter()
+        .filter_map(|s| {
+            s.unstaffed.as_ref().map(|reason| UnstaffedRow {
                 target_id: s.target_id.clone(),
                 reason: reason.clone(),
-            });
-        }
-    }
+            })
+        })
+        .collect();
     let exclusions = exclusion_rows(m, excluded);
     NewDraw {
         record: DrawRecord {
@@ -1090,11 +1073,49 @@ fn new_draw(
             manifest_hash: m.manifest_hash.clone(),
             provisional: req.provisional,
         },
-        targets,
-        teams,
+        targets: Vec::new(),
+        teams: Vec::new(),
         unstaffed,
         exclusions,
         manifest_file: None,
+        lent: Some(LentRows(Arc::new(ManifestRows {
+            manifest: Arc::clone(m),
+            names,
+        }))),
+    }
+}
+
+/// A draw's target rows (its selections) and team rows (their members, with the names the
+/// inspector registry gives), made from its manifest as the store reads them.
+struct ManifestRows {
+    manifest: Arc<Manifest>,
+    /// Inspector id → name.
+    names: std::collections::HashMap<String, String>,
+}
+
+impl DrawRows for ManifestRows {
+    fn targets(&self) -> Box<dyn Iterator<Item = TargetRowRef<'_>> + '_> {
+        Box::new(self.manifest.selected.iter().map(|s| TargetRowRef {
+            stratum: &s.stratum,
+            rank: s.rank,
+            target_id: &s.target_id,
+            target_name: &s.target_name,
+            selected: true,
+            substitute: false,
+            substitute_for: None,
+            rank_key: Some(&s.key),
+        }))
+    }
+
+    fn teams(&self) -> Box<dyn Iterator<Item = TeamRowRef<'_>> + '_> {
+        Box::new(self.manifest.selected.iter().flat_map(move |s| {
+            s.team.iter().enumerate().map(move |(pos, id)| TeamRowRef {
+                target_id: &s.target_id,
+                position: pos as u32,
+                inspector_id: id,
+                inspector_name: self.names.get(id).map_or("", String::as_str),
+            })
+        }))
     }
 }
 

@@ -383,7 +383,7 @@ fn insert_rows(
             substitute, substitute_for, rank_key)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )?;
-    for (seq, t) in d.targets.iter().enumerate() {
+    for (seq, t) in d.target_rows().enumerate() {
         tx.execute(
             &stmt,
             &[
@@ -405,7 +405,7 @@ fn insert_rows(
         "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
             inspector_name) VALUES ($1, $2, $3, $4, $5, $6)",
     )?;
-    for (seq, m) in d.teams.iter().enumerate() {
+    for (seq, m) in d.team_rows().enumerate() {
         tx.execute(
             &stmt,
             &[
