@@ -969,7 +969,11 @@ fn a_tally_of_the_snapshot_is_what_the_loaded_registry_gives() {
     let known = known();
     let (reg, _) = registry::check(std::slice::from_ref(&path), &[], dir.path(), &known)
         .expect("a clean registry");
-    let snapshot = write(dir.path(), "snapshot.csv", &canonical_targets_csv(&reg.targets));
+    let snapshot = write(
+        dir.path(),
+        "snapshot.csv",
+        &canonical_targets_csv(&reg.targets),
+    );
     let named: Vec<String> = [
         "class",
         "district",

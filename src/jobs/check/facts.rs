@@ -115,7 +115,7 @@ impl Facts {
         })
     }
 
-    /// The registry frozen for a dry run, as a draw freezes it ([`crate::jobs::issue::freeze`]):
+    /// The registry frozen for a dry run, as a draw freezes it (`jobs::issue::freeze`):
     /// the same problems when it cannot be (an empty target registry among them).
     pub fn frozen(&self, loaded: &Loaded) -> Result<&Frozen, Vec<Diagnostic>> {
         let (registries, warnings) = self.read(loaded).as_ref().map_err(Clone::clone)?;

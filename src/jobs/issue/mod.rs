@@ -1151,7 +1151,7 @@ pub(crate) fn freeze_streamed(
     loaded: &Loaded,
     dir: &std::path::Path,
     what: &'static str,
-) -> Option<Result<(Frozen, Vec<crate::diag::Diagnostic>), Vec<crate::diag::Diagnostic>>> {
+) -> Option<crate::registry::Checked<Frozen>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
     let dir = dir.to_path_buf();
