@@ -13,7 +13,7 @@
 //! console keeps one [`Facts`] per registry version in a [`Keeper`] (keyed by the SHA-256 of
 //! every registry file, remembered by the file's look, and the values rows may use), and its
 //! snapshot is written once to the database's snapshot folder, where a draw of that registry
-//! version finds the same file. So a keystroke's check only reads the edited
+//! version finds the same file (to a temporary folder when that one cannot be written to). So a keystroke's check only reads the edited
 //! rules and checks them against facts already read (an edit of only a matter's ratio, team
 //! or texts finds its empty-scope estimate kept: they do not change what is in scope or
 //! eligible); the plan and preview of an edit dry-run
@@ -302,7 +302,12 @@ fn read_registries(
     kept: bool,
 ) -> Result<(Registries, Vec<Diagnostic>), Vec<Diagnostic>> {
     let cfg = &loaded.model.config;
-    let temporary = if kept {
+    let snapshots = crate::store::snapshot_dir_in(&cfg.data_dir);
+    // Kept facts whose snapshot folder cannot be written to (a read-only copy of the data)
+    // use a temporary folder as fresh facts do.
+    let writable =
+        || std::fs::create_dir_all(&snapshots).is_ok() && tempfile::tempfile_in(&snapshots).is_ok();
+    let temporary = if kept && writable() {
         None
     } else {
         let made = tempfile::Builder::new().prefix("suiji-check-").tempdir();
@@ -310,7 +315,7 @@ fn read_registries(
     };
     let dir = match &temporary {
         Some(t) => t.path().to_path_buf(),
-        None => crate::store::snapshot_dir_in(&cfg.data_dir),
+        None => snapshots,
     };
     let read = |frozen: Frozen, warnings| {
         let registries = Registries {
