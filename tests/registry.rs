@@ -956,3 +956,53 @@ fn hooks_see_the_inspector_registrys_other_columns_as_fields() {
     assert!(map["备注"].is_unit(), "an empty cell is ()");
     assert_eq!(map["name"].clone().into_string().expect("text"), "张伟");
 }
+
+/// What `check` and `plan` know of every target without holding the targets — counted by
+/// category, each column's values by category, in one pass over the snapshot file
+/// (`registry::tally`) — is what the registry loaded whole gives, for field names, headers and
+/// an extra column alike.
+#[test]
+fn a_tally_of_the_snapshot_is_what_the_loaded_registry_gives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("targets.csv");
+    generate::write_targets(&path, 3000, 7).expect("generate");
+    let known = known();
+    let (reg, _) = registry::check(std::slice::from_ref(&path), &[], dir.path(), &known)
+        .expect("a clean registry");
+    let snapshot = write(
+        dir.path(),
+        "snapshot.csv",
+        &canonical_targets_csv(&reg.targets),
+    );
+    let named: Vec<String> = [
+        "class",
+        "district",
+        "风险等级",
+        "法定代表人",
+        "key_area",
+        "status",
+        "last_inspected",
+        "no such column",
+    ]
+    .map(String::from)
+    .into();
+    let got = registry::tally::tally(&snapshot, &known, &named).expect("tally");
+    let mut by_category = std::collections::BTreeMap::new();
+    for t in &reg.targets {
+        *by_category.entry(t.category.clone()).or_insert(0) += 1;
+    }
+    assert_eq!(got.by_category, by_category);
+    let is_extra = |h: &str| reg.targets.iter().any(|t| t.extra.contains_key(h));
+    for (n, values) in named.iter().zip(&got.values) {
+        let column = registry::column::Column::named(n, is_extra);
+        let mut want = registry::tally::Values::new();
+        for t in &reg.targets {
+            let v = column.value(t);
+            if !v.is_empty() {
+                want.entry(t.category.clone()).or_default().insert(v);
+            }
+        }
+        assert_eq!(values, &want, "column {n}");
+    }
+    assert!(got.values.iter().filter(|v| !v.is_empty()).count() >= 6);
+}

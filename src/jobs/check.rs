@@ -35,7 +35,7 @@ pub(crate) fn fit_problems(
     registry: &crate::registry::Registry,
     facts: &Facts,
 ) -> Vec<Diagnostic> {
-    columns::fit(loaded, registry, Some(facts))
+    columns::fit(loaded, registry, facts)
 }
 
 /// Checks rules that loaded without errors (loading reports every problem; see

@@ -8,6 +8,9 @@
 //! field is read under. Which extra columns a registry has is the draw's to say (it is the
 //! same for the registry file and its snapshot: a column with a value in some row).
 
+use std::borrow::Cow;
+
+use super::canonical::LineCells;
 use super::read::{TARGET_FIELDS, t};
 use super::types::Target;
 use super::values::normalize_header;
@@ -52,32 +55,38 @@ impl Column {
     /// A target's value in this column, as strata and class ratios see it (`key_area` as
     /// 重点区域/一般区域; an absent value is empty).
     pub fn value(&self, tg: &Target) -> String {
-        let Column::Field(f) = self else {
-            let Column::Extra(h) = self else {
-                return String::new();
-            };
-            return tg.extra.get(h).cloned().unwrap_or_default();
+        let extra = |h: &str| tg.extra.get(h).map(String::as_str);
+        self.value_of(&LineCells::of(tg), extra).into_owned()
+    }
+
+    /// [`Column::value`] of a target given by its canonical cells and its extra values by
+    /// header (`extra`), borrowed where it can be.
+    pub(crate) fn value_of<'a>(
+        &self,
+        c: &LineCells<'a>,
+        extra: impl FnOnce(&str) -> Option<&'a str>,
+    ) -> Cow<'a, str> {
+        let f = match self {
+            Column::Extra(h) => return Cow::Borrowed(extra(h).unwrap_or_default()),
+            Column::Field(f) => *f,
         };
-        let text = |s: &Option<String>| s.clone().unwrap_or_default();
-        match *f {
-            t::ID => tg.id.clone(),
-            t::NAME => tg.name.clone(),
-            t::CATEGORY => tg.category.clone(),
-            t::DISTRICT => tg.district.clone(),
-            t::ADDRESS => tg.address.clone(),
-            t::KEY_AREA => if tg.key_area {
-                "重点区域"
-            } else {
-                "一般区域"
+        Cow::Borrowed(match f {
+            t::ID => c.id,
+            t::NAME => c.name,
+            t::CATEGORY => c.category,
+            t::DISTRICT => c.district,
+            t::ADDRESS => c.address,
+            t::KEY_AREA if c.key_area => "重点区域",
+            t::KEY_AREA => "一般区域",
+            t::CLASS => c.class,
+            t::LICENCE => c.licence,
+            t::STATUS => return Cow::Owned(format!("{:?}", c.status)),
+            t::LAST_INSPECTED => {
+                return Cow::Owned(c.last_inspected.map(|d| d.to_string()).unwrap_or_default());
             }
-            .to_string(),
-            t::CLASS => text(&tg.class),
-            t::LICENCE => text(&tg.licence),
-            t::STATUS => format!("{:?}", tg.status),
-            t::LAST_INSPECTED => tg.last_inspected.map(|d| d.to_string()).unwrap_or_default(),
-            t::LAST_RESULT => text(&tg.last_result),
-            _ => String::new(),
-        }
+            t::LAST_RESULT => c.last_result,
+            _ => "",
+        })
     }
 }
 

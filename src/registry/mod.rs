@@ -14,6 +14,7 @@ mod sample;
 pub(crate) mod source;
 pub mod stream;
 pub(crate) mod table;
+pub mod tally;
 pub mod types;
 pub(crate) mod values;
 
@@ -143,6 +144,9 @@ pub struct Streamed {
     /// (file name, sha256 hex) for each file read, targets first.
     pub sources: Vec<(String, String)>,
     pub targets_rows: usize,
+    /// The target file's columns, as its header names them (a loaded registry's
+    /// [`Registry::target_columns`]).
+    pub target_columns: Vec<String>,
     /// The targets' canonical snapshot (the canonical CSV of every target in id order): its
     /// hash and size, and its file when one was asked for (else the path is empty).
     pub snapshot: SnapshotFile,
@@ -228,10 +232,13 @@ pub fn check_streamed(
     };
     let mut inspectors = all_inspectors.items;
     inspectors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let mut target_columns = Vec::new();
+    read::remember_columns(&mut target_columns, &file.header.names);
     let streamed = Streamed {
         inspectors,
         sources,
         targets_rows: usize::try_from(checked.rows).unwrap_or(usize::MAX),
+        target_columns,
         snapshot,
     };
     Some(Ok((streamed, diags)))
@@ -277,15 +284,15 @@ pub fn require_targets(
     first: Option<&Path>,
     root: &Path,
 ) -> Option<Diagnostic> {
-    if !registry.targets.is_empty() {
-        return None;
-    }
+    registry.targets.is_empty().then(|| no_targets(first, root))
+}
+
+/// The error of a target registry that read cleanly without a row ([`require_targets`]).
+pub fn no_targets(first: Option<&Path>, root: &Path) -> Diagnostic {
     let shown = first.map(|p| display_path(root, p)).unwrap_or_default();
-    Some(
-        Diagnostic::error("the target registry has no rows: there is nothing to draw from")
-            .at_line(shown, 1, None)
-            .help("fill in the target registry (检查对象名录库); a draw from an empty registry would be recorded as drawing nobody"),
-    )
+    Diagnostic::error("the target registry has no rows: there is nothing to draw from")
+        .at_line(shown, 1, None)
+        .help("fill in the target registry (检查对象名录库); a draw from an empty registry would be recorded as drawing nobody")
 }
 
 /// Reads one target file. Problems (including duplicate ids within the file) are appended to

@@ -867,7 +867,7 @@ pub(crate) fn target_header(
 }
 
 /// Adds the headers not seen yet to `columns`.
-fn remember_columns(columns: &mut Vec<String>, names: &[String]) {
+pub(crate) fn remember_columns(columns: &mut Vec<String>, names: &[String]) {
     for name in names.iter().filter(|n| !n.is_empty()) {
         if !columns.contains(name) {
             columns.push(name.clone());

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::facts::{Classes, Estimate, Facts, classes_of};
+use super::facts::{Classes, Estimate, Facts};
 use crate::calendar::Calendar;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::jobs::issue::Frozen;
@@ -19,36 +19,52 @@ use crate::rules::model::Matter;
 /// (the registries as read once).
 pub(super) fn check(loaded: &Loaded, cal: &Calendar, facts: &Facts) -> Vec<Diagnostic> {
     let cfg = &loaded.model.config;
-    let (frozen, warnings) = match facts.read(loaded) {
+    let (registries, warnings) = match facts.read(loaded) {
         Ok(r) => r,
         Err(diags) => return diags.clone(),
     };
+    let frozen = &registries.frozen;
     let registry = &frozen.registry;
     let mut out = warnings.clone();
-    let first = cfg.registries.targets.first().map(|p| p.as_path());
-    if let Some(empty) = crate::registry::require_targets(registry, first, &cfg.root) {
-        out.push(empty);
+    if frozen.info.targets_rows == 0 {
+        let first = cfg.registries.targets.first().map(|p| p.as_path());
+        out.push(crate::registry::no_targets(first, &cfg.root));
         return out;
     }
-    out.extend(fit(loaded, registry, Some(facts)));
+    out.extend(fit(loaded, registry, facts));
     if !out.iter().any(Diagnostic::is_error) {
         out.extend(empty_scopes(loaded, cal, frozen, facts));
     }
     out
 }
 
-/// Each matter against the target registry: the columns it names, the classes it rates (each
-/// column's classes read once, kept in `facts` when there are facts to keep them in).
-pub(super) fn fit(loaded: &Loaded, registry: &Registry, facts: Option<&Facts>) -> Vec<Diagnostic> {
+/// Each matter against the target registry (`registry`: its header's columns): the columns it
+/// names, the classes it rates (each column's classes read once and kept in `facts`).
+pub(super) fn fit(loaded: &Loaded, registry: &Registry, facts: &Facts) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for m in loaded.model.matters() {
         out.extend(matter_columns(m, registry));
-        let classes = |named: &str| match facts {
-            Some(f) => f.classes(registry, named),
-            None => Arc::new(classes_of(registry, named)),
-        };
+        let classes = |named: &str| facts.classes(loaded, named);
         out.extend(class_values(m, registry, classes));
         out.extend(class_frequency_values(m, registry, classes));
+    }
+    out
+}
+
+/// The columns whose classes [`fit`] reads for `loaded`'s matters on a registry of these
+/// columns: read with the registries, in the same pass as their categories.
+pub(super) fn asked(loaded: &Loaded, registry: &Registry) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in loaded.model.matters() {
+        let rated = !m.class_ratios.is_empty() || !m.class_frequency.is_empty();
+        let named = m.class_field.as_deref().unwrap_or("class");
+        if rated
+            && m.class_hook.is_none()
+            && has_column(&registry.target_columns, named)
+            && !out.iter().any(|n| n == named)
+        {
+            out.push(named.to_string());
+        }
     }
     out
 }

@@ -1,16 +1,24 @@
 //! What `check` derives from the registries alone, read once per registry version and kept:
-//! the registries' own problems and the registry itself (read and validated in full, then
-//! frozen as a draw freezes it), the first rows the hooks' dry run calls them on, each
-//! column's values by category (the classes a matter's class ratios are checked against) and
-//! the dry runs of each matter as it is written (the check's empty-scope estimate, the plan's
-//! counts and a rule preview's dry-run draws). The console keeps one [`Facts`] per registry
-//! version in a [`Keeper`] (keyed by the SHA-256 of every registry file, remembered by the
-//! file's look, and the values rows may use), so a keystroke's check only reads the edited
+//! the registries' own problems and the registry itself (checked as `suiji registry check`
+//! checks it and frozen as a draw freezes it: a target registry that is one UTF-8 CSV file is
+//! read in bounded memory, its canonical snapshot written to a file on the way), the targets
+//! of each category and each column's values by category (the classes a matter's class ratios
+//! are checked against; one pass over the snapshot file), the first rows the hooks' dry run
+//! calls them on, and the dry runs of each matter as it is written (the check's empty-scope
+//! estimate, the plan's counts and a rule preview's dry-run draws), each drawn from the
+//! snapshot file as a draw draws. No target is held in memory, whatever the registry's size.
+//!
+//! Fresh facts (`suiji check`, `suiji plan`) write the snapshot into a temporary folder (in
+//! `TMPDIR`), removed when the facts are dropped: checking writes nothing into the project. The
+//! console keeps one [`Facts`] per registry version in a [`Keeper`] (keyed by the SHA-256 of
+//! every registry file, remembered by the file's look, and the values rows may use), and its
+//! snapshot is written once to the database's snapshot folder, where a draw of that registry
+//! version finds the same file (to a temporary folder when that one cannot be written to). So a keystroke's check only reads the edited
 //! rules and checks them against facts already read (an edit of only a matter's ratio, team
 //! or texts finds its empty-scope estimate kept: they do not change what is in scope or
 //! eligible); the plan and preview of an edit dry-run
 //! only the matters the edit changed, and submitting and approving it check it against the
-//! same facts. `suiji check` and `suiji plan` read fresh facts each run. Both run the same
+//! same facts. Both run the same
 //! code on the same facts, so they find the same problems with the same places and the same
 //! counts.
 
@@ -21,17 +29,27 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::diag::Diagnostic;
 use crate::jobs::held::{Clock, FileHashes};
 use crate::jobs::issue::Frozen;
-use crate::registry::column::Column;
-use crate::registry::{Inspector, Known, Registry, Target};
+use crate::registry::{Inspector, Known, Target};
 use crate::rules::Loaded;
 use crate::rules::model::Matter;
 use crate::schedule::ScheduledDraw;
 
-/// `registry::check`'s answer: the registry frozen with its warnings, or every problem.
-pub(super) type Read = Result<(Frozen, Vec<Diagnostic>), Vec<Diagnostic>>;
+/// The registries' check: the registries read with their warnings, or every problem.
+pub(super) type Read = Result<(Registries, Vec<Diagnostic>), Vec<Diagnostic>>;
+
+/// The registries as the check read them.
+pub(super) struct Registries {
+    /// Frozen, the targets in their snapshot file (in memory only when there are none), the
+    /// target file's columns as `target_columns`.
+    pub frozen: Frozen,
+    /// Targets of each category.
+    by_category: BTreeMap<String, usize>,
+    /// The temporary folder of fresh facts' snapshot, removed with them.
+    _temporary: Option<tempfile::TempDir>,
+}
 
 /// The non-empty values of one column of the targets, by category.
-pub(super) type Classes = BTreeMap<String, BTreeSet<String>>;
+pub(super) type Classes = crate::registry::tally::Values;
 
 /// A matter's first regular draw dry-run: targets in its categories, of them eligible (`None`:
 /// the dry run failed).
@@ -69,41 +87,42 @@ pub struct Facts {
     estimates: Mutex<Vec<(String, Estimate)>>,
     /// How many dry runs were made (not found kept).
     ran: AtomicUsize,
-    /// Whether the dry runs draw from the registry's canonical snapshot file (written once to
-    /// the database's snapshot folder, where a draw of the same registry finds it): the
-    /// console's kept facts do; fresh facts (`suiji check`, `suiji plan`) write nothing and
-    /// draw from the rows in memory. Both give the same draw (`tests/stream_equivalence.rs`).
-    to_file: bool,
-    /// The registry frozen as that file (`None`: it could not be written).
-    file: OnceLock<Option<Frozen>>,
+    /// Whether the registry's snapshot is written to the database's snapshot folder, where a
+    /// draw of the same registry finds it (the console's kept facts); else (`suiji check`,
+    /// `suiji plan`) to a temporary folder removed with the facts.
+    kept: bool,
 }
 
 impl Facts {
-    /// The registries read and validated in full (what `suiji registry check` runs).
+    /// The registries read and validated in full (what `suiji registry check` runs), frozen,
+    /// and their targets counted by category (with the values of the columns `loaded`'s
+    /// class ratios and class frequencies read, kept for [`Facts::classes`]).
     pub(super) fn read(&self, loaded: &Loaded) -> &Read {
         self.read.get_or_init(|| {
-            let cfg = &loaded.model.config;
-            crate::registry::check(
-                &cfg.registries.targets,
-                &cfg.registries.inspectors,
-                &cfg.root,
-                &Known::from_model(&loaded.model),
-            )
-            .map(|(registry, warnings)| (Frozen::new(registry), warnings))
+            let (registries, warnings) = read_registries(loaded, self.kept)?;
+            let asked = super::columns::asked(loaded, &registries.frozen.registry);
+            let mut registries = registries;
+            if let Some(file) = &registries.frozen.file {
+                let tally = crate::registry::tally::tally(&file.snapshot.path, &file.known, &asked)
+                    .map_err(|e| vec![unreadable(&file.snapshot.path, &e)])?;
+                registries.by_category = tally.by_category;
+                let mut kept = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+                for (named, values) in asked.into_iter().zip(tally.values) {
+                    kept.insert(named, Arc::new(values));
+                }
+            }
+            Ok((registries, warnings))
         })
     }
 
-    /// The registry frozen for a dry run, as a draw freezes it in memory
-    /// ([`crate::jobs::issue::freeze_registry`]): the same problems when it cannot be (an
-    /// empty target registry among them).
+    /// The registry frozen for a dry run, as a draw freezes it (`jobs::issue::freeze`):
+    /// the same problems when it cannot be (an empty target registry among them).
     pub fn frozen(&self, loaded: &Loaded) -> Result<&Frozen, Vec<Diagnostic>> {
-        let (frozen, warnings) = self.read(loaded).as_ref().map_err(Clone::clone)?;
-        let cfg = &loaded.model.config;
-        let first = cfg.registries.targets.first().map(|p| p.as_path());
-        if let Some(empty) = crate::registry::require_targets(&frozen.registry, first, &cfg.root) {
+        let (registries, warnings) = self.read(loaded).as_ref().map_err(Clone::clone)?;
+        if let Some(empty) = no_targets(loaded, &registries.frozen) {
             return Err(warnings.iter().cloned().chain([empty]).collect());
         }
-        Ok(frozen)
+        Ok(&registries.frozen)
     }
 
     /// The first [`crate::jobs::hooks::SAMPLE_LINES`] lines of each registry file, read.
@@ -120,13 +139,35 @@ impl Facts {
         })
     }
 
-    /// The values of column `named` (as a matter's `class_field` names it) by category.
-    pub(crate) fn classes(&self, registry: &Registry, named: &str) -> Arc<Classes> {
+    /// The values of column `named` (as a matter's `class_field` names it) by category: those
+    /// read with the registries, else read now from the snapshot file (one pass) and kept
+    /// (empty, and not kept, when the file cannot be read; the dry runs say why).
+    pub(crate) fn classes(&self, loaded: &Loaded, named: &str) -> Arc<Classes> {
+        if let Some(found) = self.kept_classes(named) {
+            return found;
+        }
+        let file = match self.read(loaded) {
+            Ok((r, _)) => r.frozen.file.as_ref(),
+            Err(_) => None,
+        };
+        let Some(file) = file else {
+            return Arc::new(Classes::new());
+        };
+        let asked = [named.to_string()];
+        let tally = crate::registry::tally::tally(&file.snapshot.path, &file.known, &asked);
+        let Some(values) = tally.ok().and_then(|t| t.values.into_iter().next()) else {
+            return Arc::new(Classes::new());
+        };
         let mut kept = self.classes.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(
             kept.entry(named.to_string())
-                .or_insert_with(|| Arc::new(classes_of(registry, named))),
+                .or_insert_with(|| Arc::new(values)),
         )
+    }
+
+    fn kept_classes(&self, named: &str) -> Option<Arc<Classes>> {
+        let kept = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        kept.get(named).map(Arc::clone)
     }
 
     /// The check's estimate of matter `m`'s draw `first`: targets in scope and eligible.
@@ -167,8 +208,8 @@ impl Facts {
             return found;
         }
         // Run unlocked: the dry runs of other matters go on meanwhile.
-        let rows = self.rows_of(loaded, frozen);
-        let run = Arc::new(dry_counts(loaded, (frozen, rows), m, first));
+        let in_scope = self.in_scope(loaded, m);
+        let run = Arc::new(dry_counts(loaded, frozen, in_scope, first));
         self.ran.fetch_add(1, Ordering::Relaxed);
         let mut kept = self.dry_runs.lock().unwrap_or_else(|e| e.into_inner());
         if kept.len() >= DRY_RUNS_KEPT {
@@ -194,16 +235,16 @@ impl Facts {
             .map(|(_, r)| Arc::clone(r))
     }
 
-    /// The frozen registry the dry runs draw their rows from: its snapshot file when these
-    /// facts are kept and the file could be written, else `frozen` itself.
-    fn rows_of<'a>(&'a self, loaded: &Loaded, frozen: &'a Frozen) -> &'a Frozen {
-        if !self.to_file {
-            return frozen;
-        }
-        self.file
-            .get_or_init(|| snapshot_file(loaded, frozen).ok())
-            .as_ref()
-            .unwrap_or(frozen)
+    /// Targets in matter `m`'s categories.
+    fn in_scope(&self, loaded: &Loaded, m: &Matter) -> usize {
+        let Ok((registries, _)) = self.read(loaded) else {
+            return 0;
+        };
+        let categories: BTreeSet<&String> = m.categories.iter().collect();
+        categories
+            .into_iter()
+            .filter_map(|c| registries.by_category.get(c))
+            .sum()
     }
 
     /// How many dry runs these facts made (each one not found kept).
@@ -251,21 +292,113 @@ fn scope_key(loaded: &Loaded, m: &Matter, first: &ScheduledDraw) -> String {
     run_key(loaded, &shape, &first)
 }
 
-/// `frozen` (the registry in memory) frozen as its canonical snapshot file in the database's
-/// snapshot folder, named by its SHA-256 as a draw's freezing names it; a file already there
-/// of that name and size is the same snapshot.
-fn snapshot_file(loaded: &Loaded, frozen: &Frozen) -> std::io::Result<Frozen> {
-    let dir = crate::store::snapshot_dir_in(&loaded.model.config.data_dir);
+/// The registries checked and frozen for the facts: the target snapshot written to the
+/// database's snapshot folder (`kept`) or to a temporary folder of their own. A target registry
+/// that is not one UTF-8 CSV file (a workbook, GBK, several files) is loaded whole to be
+/// checked, as `registry check` and a draw load it, then its snapshot written the same way and
+/// the rows let go.
+fn read_registries(
+    loaded: &Loaded,
+    kept: bool,
+) -> Result<(Registries, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let cfg = &loaded.model.config;
+    let snapshots = crate::store::snapshot_dir_in(&cfg.data_dir);
+    // Kept facts whose snapshot folder cannot be written to (a read-only copy of the data)
+    // use a temporary folder as fresh facts do.
+    let writable =
+        || std::fs::create_dir_all(&snapshots).is_ok() && tempfile::tempfile_in(&snapshots).is_ok();
+    let temporary = if kept && writable() {
+        None
+    } else {
+        let made = tempfile::Builder::new().prefix("suiji-check-").tempdir();
+        Some(made.map_err(|e| vec![no_temporary(&e)])?)
+    };
+    let dir = match &temporary {
+        Some(t) => t.path().to_path_buf(),
+        None => snapshots,
+    };
+    let read = |frozen: Frozen, warnings| {
+        let registries = Registries {
+            frozen,
+            by_category: BTreeMap::new(),
+            _temporary: temporary,
+        };
+        Ok((registries, warnings))
+    };
+    let what = "checking the target registry";
+    if let Some(streamed) = crate::jobs::issue::freeze_streamed(loaded, &dir, what) {
+        let (frozen, warnings) = streamed?;
+        return read(frozen, warnings);
+    }
+    let (registry, warnings) = crate::registry::check(
+        &cfg.registries.targets,
+        &cfg.registries.inspectors,
+        &cfg.root,
+        &Known::from_model(&loaded.model),
+    )?;
+    let frozen = Frozen::new(registry);
+    if frozen.registry.targets.is_empty() {
+        return read(frozen, warnings);
+    }
+    let on_file = snapshot_file(loaded, &dir, frozen).map_err(|e| {
+        vec![
+            Diagnostic::error(format!(
+                "cannot write the registry snapshot in {}: {e}",
+                dir.display()
+            ))
+            .help(
+                "check that the folder is writable and has room for a copy of the target registry",
+            ),
+        ]
+    })?;
+    read(on_file, warnings)
+}
+
+/// The error of a temporary folder that cannot be made.
+fn no_temporary(e: &std::io::Error) -> Diagnostic {
+    Diagnostic::error(format!(
+        "cannot make a temporary folder for a copy of the target registry: {e}"
+    ))
+    .help("check that the temporary folder (TMPDIR) is writable and has room for a copy of the target registry")
+}
+
+/// The error of a snapshot file that cannot be read again.
+fn unreadable(path: &std::path::Path, e: &crate::registry::source::SourceError) -> Diagnostic {
+    if let crate::registry::source::SourceError::Registry(d) = e
+        && let [one] = d.as_slice()
+    {
+        return one.clone();
+    }
+    Diagnostic::error(format!(
+        "cannot read the registry snapshot {}: {e}",
+        path.display()
+    ))
+    .help("check that nothing removes or changes files in that folder while suiji reads it")
+}
+
+/// The error of a registry that read cleanly without a target.
+fn no_targets(loaded: &Loaded, frozen: &Frozen) -> Option<Diagnostic> {
+    let cfg = &loaded.model.config;
+    let first = cfg.registries.targets.first().map(|p| p.as_path());
+    (frozen.info.targets_rows == 0).then(|| crate::registry::no_targets(first, &cfg.root))
+}
+
+/// `frozen` (the registry in memory) frozen as its canonical snapshot file in `dir`, named by
+/// its SHA-256 as a draw's freezing names it (a file already there of that name and size is
+/// the same snapshot), the targets let go.
+fn snapshot_file(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+    frozen: Frozen,
+) -> std::io::Result<Frozen> {
     let sha = &frozen.info.targets_snapshot;
     let bytes = &frozen.targets_bytes;
     let path = dir.join(format!("{sha}.csv"));
     let there =
         std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
     if !there {
-        std::fs::create_dir_all(&dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".work-")
-            .tempfile_in(&dir)?;
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new().prefix(".work-").tempfile_in(dir)?;
         std::io::Write::write_all(&mut tmp, bytes)?;
         tmp.persist(&path).map_err(|e| e.error)?;
     }
@@ -274,26 +407,24 @@ fn snapshot_file(loaded: &Loaded, frozen: &Frozen) -> std::io::Result<Frozen> {
         sha256: sha.clone(),
         size: bytes.len() as u64,
     };
-    Ok(Frozen::of_file(
-        frozen.registry.inspectors.clone(),
-        frozen.registry.sources.clone(),
+    let registry = frozen.registry;
+    let mut on_file = Frozen::of_file(
+        registry.inspectors,
+        registry.sources,
         frozen.info.targets_rows,
         crate::jobs::issue::FrozenFile {
             snapshot,
             known: Known::from_model(&loaded.model),
         },
-    ))
+    );
+    on_file.registry.target_columns = registry.target_columns;
+    Ok(on_file)
 }
 
-/// Matter `m`'s draw `first` dry-run with a fixed seed and no history, its rows drawn from
-/// `rows` (`frozen` or the same registry frozen as a file): the same strata, eligible and
-/// drawn targets as the draw would have on this registry.
-fn dry_counts(
-    loaded: &Loaded,
-    (frozen, rows): (&Frozen, &Frozen),
-    m: &Matter,
-    first: &ScheduledDraw,
-) -> DryRun {
+/// Draw `first` dry-run with a fixed seed and no history over `frozen` (the registry frozen as
+/// its snapshot file; `in_scope` targets in the matter's categories): the
+/// same strata, eligible and drawn targets as the draw would have on this registry.
+fn dry_counts(loaded: &Loaded, frozen: &Frozen, in_scope: usize, first: &ScheduledDraw) -> DryRun {
     let req = crate::jobs::issue::Request {
         algorithm: loaded.model.config.algorithm,
         draw: first.clone(),
@@ -308,14 +439,8 @@ fn dry_counts(
         exclusions_in_file: crate::jobs::issue::exclusions_in_file(loaded.model.config.algorithm),
     };
     let history = crate::draw::pipeline::History::default();
-    let man = crate::jobs::issue::compute_counts(loaded, rows, &history, &req)
+    let man = crate::jobs::issue::compute_counts(loaded, frozen, &history, &req)
         .map_err(|e| e.to_string())?;
-    let in_scope = frozen
-        .registry
-        .targets
-        .iter()
-        .filter(|t| m.categories.contains(&t.category))
-        .count();
     let mut drawn: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &man.selected {
         *drawn.entry(s.stratum.as_str()).or_default() += 1;
@@ -334,28 +459,6 @@ fn dry_counts(
             .collect(),
         unstaffed: man.selected.iter().filter(|s| s.team.is_empty()).count(),
     })
-}
-
-/// The values of column `named` of every target, by the target's category.
-pub(super) fn classes_of(registry: &Registry, named: &str) -> Classes {
-    let is_extra = |h: &str| registry.targets.iter().any(|t| t.extra.contains_key(h));
-    let column = Column::named(named, is_extra);
-    let mut out = Classes::new();
-    for t in &registry.targets {
-        let v = column.value(t);
-        if v.is_empty() {
-            continue;
-        }
-        match out.get_mut(&t.category) {
-            Some(values) => {
-                values.insert(v);
-            }
-            None => {
-                out.insert(t.category.clone(), BTreeSet::from([v]));
-            }
-        }
-    }
-    out
 }
 
 /// The facts of the registries a rule set reads, kept for the last two registry versions (a
@@ -418,7 +521,7 @@ impl Keeper {
             return facts;
         }
         let facts = Arc::new(Facts {
-            to_file: true,
+            kept: true,
             ..Facts::default()
         });
         if kept.len() >= VERSIONS_KEPT {

@@ -1156,6 +1156,23 @@ pub(crate) fn freeze_into(
     loaded: &Loaded,
     dir: &std::path::Path,
 ) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+    match freeze_streamed(loaded, dir, "checking and freezing the target registry") {
+        None => freeze_registry(loaded),
+        Some(result) => result.map(|(frozen, _warnings)| frozen),
+    }
+}
+
+/// The registries checked as `registry check` checks them, the target file read in bounded
+/// memory ([`crate::registry::check_streamed`], its progress logged as `what`), and frozen
+/// with the targets' canonical snapshot written to `dir`, named by its SHA-256 (a file of
+/// that name already there is replaced by the same bytes); with the check's warnings, and the
+/// target file's columns as the registry's `target_columns`. `None` when the target registry
+/// is not one UTF-8 CSV file with rows: [`freeze_registry`] loads it whole.
+pub(crate) fn freeze_streamed(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+    what: &'static str,
+) -> Option<crate::registry::Checked<Frozen>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
     let dir = dir.to_path_buf();
@@ -1168,13 +1185,14 @@ pub(crate) fn freeze_into(
             .help("check that the data folder is writable and has room for a copy of the target registry"),
         ]
     };
-    std::fs::create_dir_all(&dir).map_err(cannot)?;
-    let work = tempfile::Builder::new()
-        .prefix(".work-")
-        .tempdir_in(&dir)
-        .map_err(cannot)?;
+    let work = std::fs::create_dir_all(&dir)
+        .and_then(|()| tempfile::Builder::new().prefix(".work-").tempdir_in(&dir));
+    let work = match work {
+        Ok(w) => w,
+        Err(e) => return Some(Err(cannot(e))),
+    };
     let staged = work.path().join("targets.csv");
-    let on_rows = progress("checking and freezing the target registry");
+    let on_rows = progress(what);
     let to = crate::registry::StreamTo {
         snapshot: Some(&staged),
         work: work.path(),
@@ -1186,21 +1204,21 @@ pub(crate) fn freeze_into(
         &cfg.root,
         &known,
         &to,
-    );
-    let streamed = match checked {
-        None => return freeze_registry(loaded),
-        Some(result) => result?.0,
-    };
-    let mut snapshot = streamed.snapshot;
-    let placed = dir.join(format!("{}.csv", snapshot.sha256));
-    std::fs::rename(&snapshot.path, &placed).map_err(cannot)?;
-    snapshot.path = placed;
-    Ok(Frozen::of_file(
-        streamed.inspectors,
-        streamed.sources,
-        streamed.targets_rows,
-        FrozenFile { snapshot, known },
-    ))
+    )?;
+    Some(checked.and_then(|(streamed, warnings)| {
+        let mut snapshot = streamed.snapshot;
+        let placed = dir.join(format!("{}.csv", snapshot.sha256));
+        std::fs::rename(&snapshot.path, &placed).map_err(cannot)?;
+        snapshot.path = placed;
+        let mut frozen = Frozen::of_file(
+            streamed.inspectors,
+            streamed.sources,
+            streamed.targets_rows,
+            FrozenFile { snapshot, known },
+        );
+        frozen.registry.target_columns = streamed.target_columns;
+        Ok((frozen, warnings))
+    }))
 }
 
 /// A counter of rows read that logs (target `suiji::progress`) each million.
