@@ -23,7 +23,7 @@ use crate::draw::manifest::{Manifest, Selected};
 use crate::output::doc::esc;
 use crate::registry::types::{Inspector, Target};
 use crate::results::{COMPACT_TASK_HEADER, RESULT_CATEGORIES, RESULT_COLUMN, TASK_HEADER};
-use crate::rules::model::{Matter, Model};
+use crate::rules::model::{ChecklistItem, Matter, Model};
 use crate::rules::names::{period_label, seed_source_text};
 use crate::schedule::marks::DrawMarks;
 
@@ -191,23 +191,29 @@ impl TaskRows<'_> {
                 header: TASK_HEADER.iter().map(|h| h.to_string()).collect(),
                 widths: vec![(4, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)],
                 results: (10, 10),
+                wrap_header: false,
             };
         }
         let items = self.matter.checklist.len() as u16;
+        let mut widths = vec![(2, 24.0), (3, 28.0), (4, 24.0)];
+        widths.extend((5..5 + items).map(|c| (c, 20.0)));
+        widths.push((7 + items, 24.0));
         Layout {
             header: self.compact_header(),
-            widths: vec![(2, 24.0), (3, 28.0), (4, 24.0)],
+            widths,
             results: (5, 4 + items.max(1)),
+            wrap_header: true,
         }
     }
 }
 
-/// A task workbook's columns: the header, column widths and the result columns (first, last)
-/// that take a category from the list.
+/// A task workbook's columns: the header (wrapped in its cells, or on one line), column widths
+/// and the result columns (first, last) that take a category from the list.
 struct Layout {
     header: Vec<String>,
     widths: Vec<(u16, f64)>,
     results: (u16, u16),
+    wrap_header: bool,
 }
 
 /// The task list as a workbook of `count` rows, written as `rows` makes them. Its recorded
@@ -234,7 +240,11 @@ fn xlsx(
         wb.add_worksheet()
     };
     ws.set_name("检查任务").map_err(e)?;
-    let bold = Format::new().set_bold();
+    let bold = if layout.wrap_header {
+        Format::new().set_bold().set_text_wrap()
+    } else {
+        Format::new().set_bold()
+    };
     // The header row: the first row, or the second under a marked draw's heading.
     let top = u32::from(heading.is_some());
     ws.set_freeze_panes(top + 1, 0).map_err(e)?;
@@ -246,6 +256,9 @@ fn xlsx(
         ws.set_row_height(0, 45).map_err(e)?;
         ws.merge_range(0, 0, 0, layout.header.len() as u16 - 1, heading, &wrap)
             .map_err(e)?;
+    }
+    if layout.wrap_header {
+        ws.set_row_height(top, 60).map_err(e)?;
     }
     for (c, h) in layout.header.iter().enumerate() {
         ws.write_string_with_format(top, c as u16, h, &bold)
@@ -266,6 +279,20 @@ fn xlsx(
             .map_err(e)?;
     }
     wb.save_to_buffer().map_err(e)
+}
+
+/// The checklist's items in order, each with the name of the group it starts: a joint visit's
+/// sheet lists each matter's checklist under the matter's name.
+fn grouped(matter: &Matter) -> impl Iterator<Item = (Option<&str>, &ChecklistItem)> {
+    let mut group: Option<&str> = None;
+    matter.checklist.iter().map(move |item| {
+        let starts =
+            matter.joint.is_some() && item.group.is_some() && item.group.as_deref() != group;
+        if starts {
+            group = item.group.as_deref();
+        }
+        (group.filter(|_| starts), item)
+    })
 }
 
 /// Printable task sheets: one page per staffed target of `sheets`.
@@ -312,16 +339,9 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             esc(&marks.when()),
             esc(&marks.notes())
         );
-        let mut group: Option<&str> = None;
-        for item in &matter.checklist {
-            // A joint visit's sheet lists each matter's checklist under the matter's name.
-            if matter.joint.is_some() && item.group.is_some() && item.group.as_deref() != group {
-                group = item.group.as_deref();
-                let _ = writeln!(
-                    h,
-                    "<tr><th colspan=\"3\">{}</th></tr>",
-                    esc(group.unwrap_or_default())
-                );
+        for (group, item) in grouped(matter) {
+            if let Some(group) = group {
+                let _ = writeln!(h, "<tr><th colspan=\"3\">{}</th></tr>", esc(group));
             }
             let _ = writeln!(
                 h,
@@ -678,6 +698,7 @@ mod tests {
                 header: TASK_HEADER.iter().map(|h| h.to_string()).collect(),
                 widths: Vec::new(),
                 results: (10, 10),
+                wrap_header: false,
             };
             let book = xlsx(&layout, (0..n).map(row), n, day, Some("补抽")).expect("workbook");
             let read = cells(book);

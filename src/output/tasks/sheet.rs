@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::{TaskRows, team_label};
+use super::{TaskRows, grouped, team_label};
 use crate::draw::manifest::Selected;
 use crate::output::doc::esc;
 use crate::rules::names::period_label;
@@ -22,7 +22,8 @@ th{background:#eee;font-weight:bold}.info th{text-align:left;white-space:nowrap}
 .items td:first-child{white-space:nowrap}.targets{width:100%;font-size:10.5pt}\
 .targets thead{display:table-header-group}.targets tr{page-break-inside:avoid}\
 .targets td.r{width:3.2em}.targets td.n{text-align:right;color:#555}\
-.targets th.r{font-size:9pt;white-space:nowrap}.legend{font-size:11pt}\
+.targets th.r{font-size:9pt;white-space:nowrap}.targets th.d{width:6em}.targets th.m{width:10em}\
+.legend{font-size:11pt}\
 @page{size:A4 landscape;margin:12mm}@media print{body{margin:0}}";
 
 /// The compact task sheet of the inspector `(id, name)` over the staffed targets `drawn` (the
@@ -51,7 +52,7 @@ pub(super) fn inspector_sheet(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}　{}</title>\
 <style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<table class=\"info\">\
 <tr><th>检查人员<td>{}<tr><th>检查对象<td>{} 家，见下表（每行一家）\
-<tr><th>完成期限<td>{}<tr><th>抽取依据<td>抽取编号 {}，种子 {}…；{}{}</table>\n",
+<tr><th>完成期限<td>{}<tr><th>抽取依据<td>抽取编号 {}，种子 {}…；{}</table>\n{}",
         esc(&title),
         esc(&who),
         esc(&title),
@@ -61,7 +62,10 @@ pub(super) fn inspector_sheet(
         esc(&m.manifest_hash[..12.min(m.manifest_hash.len())]),
         esc(&m.seed[..12.min(m.seed.len())]),
         esc(&marks.when()),
-        esc(&marks.notes())
+        match marks.notes() {
+            n if n.is_empty() => String::new(),
+            n => format!("<p>{}</p>\n", esc(&n)),
+        }
     );
     checklist(&mut h, rows);
     h.push_str(
@@ -72,7 +76,7 @@ pub(super) fn inspector_sheet(
     for item in &matter.checklist {
         let _ = write!(h, "<th class=\"r\">{}", esc(&item.id));
     }
-    h.push_str("<th>检查日期<th>备注</thead><tbody>\n");
+    h.push_str("<th class=\"d\">检查日期<th class=\"m\">备注</thead><tbody>\n");
     let cells = "<td class=\"r\">".repeat(matter.checklist.len());
     for (n, s) in drawn.iter().enumerate() {
         let address = rows
@@ -98,17 +102,10 @@ pub(super) fn inspector_sheet(
 
 /// The checklist, once: each item's id and text (a joint visit's items under their matter).
 fn checklist(h: &mut String, rows: &TaskRows<'_>) {
-    let matter = rows.matter;
     h.push_str("<h2>检查内容</h2>\n<table class=\"items\"><tr><th>编号<th>内容\n");
-    let mut group: Option<&str> = None;
-    for item in &matter.checklist {
-        if matter.joint.is_some() && item.group.is_some() && item.group.as_deref() != group {
-            group = item.group.as_deref();
-            let _ = writeln!(
-                h,
-                "<tr><th colspan=\"2\">{}",
-                esc(group.unwrap_or_default())
-            );
+    for (group, item) in grouped(rows.matter) {
+        if let Some(group) = group {
+            let _ = writeln!(h, "<tr><th colspan=\"2\">{}", esc(group));
         }
         let _ = writeln!(h, "<tr><td>{}<td>{}", esc(&item.id), esc(&item.text));
     }
