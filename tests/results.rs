@@ -256,8 +256,8 @@ fn a_compact_task_list_imports_each_filled_item_cell_as_a_result() {
     let (header, mut wide, items) = compact(&rows);
     assert_eq!((wide.len(), items.len()), (16, 4));
     let (first, date, remarks, signed) = (5, header.len() - 3, header.len() - 2, header.len() - 1);
-    for c in first..first + 4 {
-        wide[0][c] = "未发现问题".into();
+    for cell in &mut wide[0][first..first + 4] {
+        *cell = "未发现问题".into();
     }
     wide[0][date] = "2023-03-02".into();
     wide[0][signed] = wide[0][4].clone();

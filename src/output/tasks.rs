@@ -37,7 +37,8 @@ const SHEET_ROWS: usize = 1_048_575;
 
 /// Task rows above which a workbook's sheet is written in low-memory mode (see [`xlsx`]): a
 /// sheet held whole costs about 200 bytes a cell, 56 MB at this size; a county's task lists
-/// stay below it and keep the bytes earlier builds wrote.
+/// stay below it and keep the bytes earlier builds wrote. A compact workbook (a large draw's)
+/// is always written so.
 const LOW_MEMORY_ROWS: usize = 20_000;
 
 /// Where a draw's files go, one at a time as each is rendered: (file name, contents).
@@ -207,8 +208,9 @@ impl TaskRows<'_> {
     }
 }
 
-/// A task workbook's columns: the header (wrapped in its cells, or on one line), column widths
-/// and the result columns (first, last) that take a category from the list.
+/// A task workbook's columns: the header (wrapped in its cells, or on one line: a compact
+/// workbook's, which is also always written in low-memory mode), column widths and the result
+/// columns (first, last) that take a category from the list.
 struct Layout {
     header: Vec<String>,
     widths: Vec<(u16, f64)>,
@@ -234,7 +236,7 @@ fn xlsx(
     use rust_xlsxwriter::{DataValidation, Format};
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let mut wb = super::dated_workbook(created)?;
-    let ws = if count > LOW_MEMORY_ROWS {
+    let ws = if count > LOW_MEMORY_ROWS || layout.wrap_header {
         wb.add_worksheet_with_low_memory()
     } else {
         wb.add_worksheet()
