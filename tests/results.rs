@@ -205,6 +205,123 @@ fn the_filled_task_list_round_trips_through_csv() {
     assert_eq!(code, 0, "{out}");
 }
 
+/// The compact form of `rows` (a large draw's task list): a heading line, then a row per
+/// target with a result column per checklist item (`检查结果：ID TEXT`), and the items' ids.
+fn compact(rows: &Rows) -> (Vec<String>, Rows, Vec<String>) {
+    let ts = targets_of(rows);
+    let items: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| r[TARGET] == ts[0])
+        .map(|r| (r[ITEM].clone(), r[ITEM + 1].clone()))
+        .collect();
+    let mut header: Vec<String> = ["抽取编号", "对象编号", "对象名称", "地址", "检查人员"]
+        .map(String::from)
+        .to_vec();
+    header.extend(
+        items
+            .iter()
+            .map(|(id, text)| format!("检查结果：{id} {text}")),
+    );
+    header.extend(["检查日期", "备注", "签名检查人员"].map(String::from));
+    let compact = ts
+        .iter()
+        .map(|t| {
+            let r = rows.iter().find(|r| &r[TARGET] == t).expect("a row");
+            let mut row = vec![
+                r[DRAW].clone(),
+                t.clone(),
+                r[TARGET + 1].clone(),
+                r[TARGET + 2].clone(),
+                r[TEAM].clone(),
+            ];
+            row.resize(header.len(), String::new());
+            row
+        })
+        .collect();
+    (
+        header,
+        compact,
+        items.into_iter().map(|(id, _)| id).collect(),
+    )
+}
+
+/// A compact task list (a large draw's form: a row per target, a result column per checklist
+/// item, what every row shares said once above the header) imports as the long one does: a
+/// filled item cell is one result, located at its own cell; a row with none filled is skipped.
+#[test]
+fn a_compact_task_list_imports_each_filled_item_cell_as_a_result() {
+    let p = simulated();
+    let (_, rows) = tasks(&p, "zhian.hotel", "2023-H1");
+    let draw_ref = rows[0][DRAW].clone();
+    let (header, mut wide, items) = compact(&rows);
+    assert_eq!((wide.len(), items.len()), (16, 4));
+    let (first, date, remarks, signed) = (5, header.len() - 3, header.len() - 2, header.len() - 1);
+    for cell in &mut wide[0][first..first + 4] {
+        *cell = "未发现问题".into();
+    }
+    wide[0][date] = "2023-03-02".into();
+    wide[0][signed] = wide[0][4].clone();
+    // Only the second item of the second target: one result.
+    wide[1][first + 1] = "发现问题已责令改正".into();
+    wide[1][date] = "2023/3/6".into();
+    wide[1][remarks] = "消防通道堵塞，已责令改正".into();
+    wide[1][signed] = team_ids(&wide[1][4]).join(",");
+    let heading = format!("检查任务清单　完成期限 …{}", ",".repeat(header.len() - 1));
+    let text = |wide: &Rows| format!("{heading}\n{}", csv_text(&header, wide));
+    p.write("compact.csv", &text(&wide));
+    let (code, out, err) = import(&p, "compact.csv");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("imported 5 results") && out.contains("14 rows without 检查结果 skipped"),
+        "{out}"
+    );
+    let back = results_list(&p, &draw_ref);
+    let got: Vec<(&str, &str, &str, &str, &str)> = back
+        .iter()
+        .map(|r| (&*r[4], &*r[5], &*r[6], &*r[7], &*r[13]))
+        .collect();
+    let mut want: Vec<(&str, &str, &str, &str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                &*wide[0][1],
+                i.as_str(),
+                "未发现问题",
+                "2023-03-02",
+                "compact.csv:3",
+            )
+        })
+        .collect();
+    want.push((
+        &wide[1][1],
+        &items[1],
+        "发现问题已责令改正",
+        "2023-03-06",
+        "compact.csv:4",
+    ));
+    assert_eq!(got, want);
+    assert_eq!(back[4][8], team_ids(&wide[1][4]).join("、"));
+    assert_eq!(back[4][9], "消防通道堵塞，已责令改正");
+
+    // A bad category is refused at its own cell (line 5, the third item's column), and
+    // nothing of the sheet is recorded.
+    wide[2][first + 2] = "合格".into();
+    wide[2][date] = "2023-03-07".into();
+    wide[2][signed] = wide[2][4].clone();
+    p.write("compact.csv", &text(&wide));
+    let (code, out, err) = import(&p, "compact.csv");
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains(&format!("compact.csv:5:{}", first + 3)),
+        "{err}"
+    );
+    assert!(
+        err.contains("\"合格\" is not one of the national result categories"),
+        "{err}"
+    );
+    assert_eq!(results_list(&p, &draw_ref).len(), 5);
+}
+
 #[test]
 fn the_filled_task_list_round_trips_through_xlsx_and_gbk() {
     let p = simulated();

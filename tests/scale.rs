@@ -135,7 +135,20 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
             .unwrap_or_else(|| panic!("no sheets for {m}"));
         let text = std::fs::read_to_string(folder.join(sheet)).expect("sheets");
         assert!(text.contains(id), "{sheet} lacks {id}");
+        // The checklist is said once, above a row per target.
+        assert_eq!(
+            text.matches("旅馆内部安全防范设施落实情况").count(),
+            1,
+            "{sheet}"
+        );
     }
+    // The console lists the first drawn targets and says where the rest are.
+    assert!(out.lines().count() < 100, "{} lines", out.lines().count());
+    let rest = selected.len() - 20;
+    assert!(
+        out.contains(&format!("… and {rest} more, not listed here")) && out.contains("tasks.csv"),
+        "{out}"
+    );
     // The excluded targets: summarised in the manifest, listed in exclusions.csv (whose hash
     // the manifest records), counted in the database.
     assert_eq!(manifest["exclusions"], serde_json::json!([]));
@@ -159,14 +172,34 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
         .expect("exclusion rows");
     assert!(rows <= 4, "one row per reason, not {rows}");
     assert_eq!(counted as usize, excluded);
-    let items = 4;
-    let task_rows = p
-        .read("out/draws/zhian.hotel/2024-H1/tasks.csv")
-        .lines()
-        .filter(|l| !l.contains("检查任务清单"))
-        .count()
-        - 1;
-    assert_eq!(task_rows, selected.len() * items);
+    // The task list is compact: what every row shares on the line above the header, then a
+    // row per target with a result column per checklist item; filled in, it imports.
+    let tasks = p.read("out/draws/zhian.hotel/2024-H1/tasks.csv");
+    let lines: Vec<&str> = tasks.lines().collect();
+    assert!(
+        lines[0].contains("检查任务清单") && lines[0].contains("完成期限"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("检查结果：hotel-01 办理许可证情况"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines.len() - 2, selected.len());
+    let mut cells: Vec<String> = lines[2].split(',').map(String::from).collect();
+    assert_eq!(cells.len(), 12, "{}", lines[2]);
+    for c in &mut cells[5..9] {
+        *c = "未发现问题".into();
+    }
+    cells[9] = "2024-03-01".into();
+    cells[11] = cells[4].clone();
+    p.write(
+        "filled.csv",
+        &format!("{}\n{}\n", lines[1], cells.join(",")),
+    );
+    let imported = p.ok(&["results", "import", "filled.csv"]);
+    assert!(imported.contains("imported 4 results"), "{imported}");
     assert!(p.ok(&["verify", "1"]).starts_with("identical"));
     // The files the draw wrote one at a time, its public bundle streamed to its file as it was
     // hashed and its audit bundle copied from the files, are the bytes of the same files built

@@ -63,7 +63,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     let issued = &drawn.issued;
     out!(
         "{}",
-        super::draws::describe(&loaded, &drawn.frozen, &issued.manifest)
+        super::draws::describe(
+            &loaded,
+            &drawn.frozen,
+            &issued.manifest,
+            issued.folder.as_deref()
+        )
     );
     match (issued.draw_id, &issued.folder) {
         (Some(id), Some(folder)) => {

@@ -70,8 +70,23 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
     Ok(exit::OK)
 }
 
-/// A draw as text: counts per stratum, exclusions by reason, the drawn targets and teams.
-pub(crate) fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String {
+/// Drawn targets above which the console lists only the first [`LISTED_FIRST`] of them and
+/// says where the full list is: a national draw (367 435 targets at 10M) is a file, not a
+/// terminal's scrollback.
+pub(crate) const LISTED_UP_TO: usize = 1_000;
+
+/// How many drawn targets a draw above [`LISTED_UP_TO`] lists on the console.
+const LISTED_FIRST: usize = 20;
+
+/// A draw as text: counts per stratum, exclusions by reason, the drawn targets and teams (the
+/// first [`LISTED_FIRST`] of more than [`LISTED_UP_TO`], then where the full list is: the task
+/// list in `folder`, or nowhere for a dry run).
+pub(crate) fn describe(
+    loaded: &Loaded,
+    frozen: &Frozen,
+    m: &Manifest,
+    folder: Option<&std::path::Path>,
+) -> String {
     let names: HashMap<&str, &str> = frozen
         .registry
         .inspectors
@@ -126,18 +141,29 @@ pub(crate) fn describe(loaded: &Loaded, frozen: &Frozen, m: &Manifest) -> String
             f64::from(s.ratio_ppm) / 10_000.0
         );
     }
-    selected(&mut out, &names, m);
+    selected(&mut out, &names, m, folder);
     out
 }
 
-/// The drawn targets and their teams, then the counts.
-fn selected(out: &mut String, names: &HashMap<&str, &str>, m: &Manifest) {
+/// The drawn targets and their teams (or the first of many, and where the rest are), then the
+/// counts.
+fn selected(
+    out: &mut String,
+    names: &HashMap<&str, &str>,
+    m: &Manifest,
+    folder: Option<&std::path::Path>,
+) {
+    let listed = if m.selected.len() > LISTED_UP_TO {
+        LISTED_FIRST
+    } else {
+        m.selected.len()
+    };
     let _ = writeln!(
         out,
         "{:>4}  {:<14} {:<20} {:<30} team",
         "rank", "stratum", "target", "name"
     );
-    for s in &m.selected {
+    for s in &m.selected[..listed] {
         let team = if let Some(reason) = &s.unstaffed {
             format!("UNSTAFFED: {reason}")
         } else {
@@ -152,6 +178,20 @@ fn selected(out: &mut String, names: &HashMap<&str, &str>, m: &Manifest) {
             "{:>4}  {:<14} {:<20} {:<30} {team}",
             s.rank, s.stratum, s.target_id, s.target_name
         );
+    }
+    if listed < m.selected.len() {
+        let rest = m.selected.len() - listed;
+        let _ = match folder {
+            Some(folder) => writeln!(
+                out,
+                "… and {rest} more, not listed here: every drawn target with its team is in {} (public fields: public.csv; the record: manifest.json)",
+                folder.join("tasks.csv").display()
+            ),
+            None => writeln!(
+                out,
+                "… and {rest} more, not listed here (a dry run writes no files; the draw itself lists them in its tasks.csv)"
+            ),
+        };
     }
     let unstaffed = m.selected.iter().filter(|s| s.unstaffed.is_some()).count();
     let avoided = m

@@ -6,10 +6,15 @@
 //! (`tasks-<district>.xlsx`, each within Excel's 1 048 576 rows, numbered `-1`, `-2`, … when a
 //! district needs more), the printable task sheets by inspector (`teams-<name>-<id>.html`: the
 //! targets of every team the inspector is in), the public page by district
-//! (`public-<district>.html`); the CSV task list and public list stay whole.
+//! (`public-<district>.html`); the CSV task list and public list stay whole. Their task lists
+//! and sheets are compact: what is the same for every target (matter, period, due date, the
+//! checklist's text) is said once, above the rows, and each target is one row with a result
+//! column per checklist item (`COMPACT_TASK_HEADER`); a sheet is a table of targets under its
+//! checklist, not a page per target.
 //!
 //! The task list is also the result sheet: one row per (drawn target, checklist item), with
-//! empty result columns; `suiji results import` reads it back (see `TASK_HEADER`).
+//! empty result columns, or in the compact form one row per target; `suiji results import`
+//! reads both back (see `TASK_HEADER`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -17,10 +22,12 @@ use std::fmt::Write as _;
 use crate::draw::manifest::{Manifest, Selected};
 use crate::output::doc::esc;
 use crate::registry::types::{Inspector, Target};
-use crate::results::{RESULT_CATEGORIES, TASK_HEADER};
-use crate::rules::model::{Matter, Model};
+use crate::results::{COMPACT_TASK_HEADER, RESULT_CATEGORIES, RESULT_COLUMN, TASK_HEADER};
+use crate::rules::model::{ChecklistItem, Matter, Model};
 use crate::rules::names::{period_label, seed_source_text};
 use crate::schedule::marks::DrawMarks;
+
+mod sheet;
 
 /// Staffed targets above which a draw's documents are split (see the module's documentation).
 pub const SPLIT_ABOVE: usize = 10_000;
@@ -30,7 +37,8 @@ const SHEET_ROWS: usize = 1_048_575;
 
 /// Task rows above which a workbook's sheet is written in low-memory mode (see [`xlsx`]): a
 /// sheet held whole costs about 200 bytes a cell, 56 MB at this size; a county's task lists
-/// stay below it and keep the bytes earlier builds wrote.
+/// stay below it and keep the bytes earlier builds wrote. A compact workbook (a large draw's)
+/// is always written so.
 const LOW_MEMORY_ROWS: usize = 20_000;
 
 /// Where a draw's files go, one at a time as each is rendered: (file name, contents).
@@ -124,6 +132,90 @@ impl TaskRows<'_> {
             })
             .collect()
     }
+
+    /// The header of the compact task list: a result column per checklist item, headed by
+    /// its id and text.
+    fn compact_header(&self) -> Vec<String> {
+        let (head, tail) = COMPACT_TASK_HEADER.split_at(5);
+        let items = self
+            .matter
+            .checklist
+            .iter()
+            .map(|item| format!("{RESULT_COLUMN}{} {}", item.id, item.text));
+        head.iter()
+            .map(|h| h.to_string())
+            .chain(items)
+            .chain(tail.iter().map(|h| h.to_string()))
+            .collect()
+    }
+
+    /// The first line of the compact task list: what is the same on every row, said once.
+    fn compact_heading(&self, marks: &DrawMarks) -> String {
+        let m = self.m;
+        let notes = marks.notes();
+        format!(
+            "{} {} 检查任务清单{}　完成期限 {}。每行一个检查对象，每个检查项一列：填写检查结果类别（{}）。{}",
+            m.matter_name,
+            period_label(&m.period.id),
+            marks.labels(),
+            m.due_date,
+            RESULT_CATEGORIES.join("、"),
+            notes
+        )
+    }
+
+    /// The compact task row of the staffed target `s`: its result cells empty.
+    fn compact(&self, s: &Selected) -> Vec<String> {
+        let address = self
+            .targets
+            .get(s.target_id.as_str())
+            .map(|t| t.address.clone())
+            .unwrap_or_default();
+        let mut row = vec![
+            self.draw_ref.to_string(),
+            s.target_id.clone(),
+            s.target_name.clone(),
+            address,
+            team_label(&s.team, self.inspectors),
+        ];
+        row.resize(
+            COMPACT_TASK_HEADER.len() + self.matter.checklist.len(),
+            String::new(),
+        );
+        row
+    }
+
+    /// How a workbook of this list's rows is laid out.
+    fn layout(&self, compact: bool) -> Layout {
+        if !compact {
+            return Layout {
+                header: TASK_HEADER.iter().map(|h| h.to_string()).collect(),
+                widths: vec![(4, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)],
+                results: (10, 10),
+                wrap_header: false,
+            };
+        }
+        let items = self.matter.checklist.len() as u16;
+        let mut widths = vec![(2, 24.0), (3, 28.0), (4, 24.0)];
+        widths.extend((5..5 + items).map(|c| (c, 20.0)));
+        widths.push((7 + items, 24.0));
+        Layout {
+            header: self.compact_header(),
+            widths,
+            results: (5, 4 + items.max(1)),
+            wrap_header: true,
+        }
+    }
+}
+
+/// A task workbook's columns: the header (wrapped in its cells, or on one line: a compact
+/// workbook's, which is also always written in low-memory mode), column widths and the result
+/// columns (first, last) that take a category from the list.
+struct Layout {
+    header: Vec<String>,
+    widths: Vec<(u16, f64)>,
+    results: (u16, u16),
+    wrap_header: bool,
 }
 
 /// The task list as a workbook of `count` rows, written as `rows` makes them. Its recorded
@@ -135,6 +227,7 @@ impl TaskRows<'_> {
 /// starts (only the shared strings are held). Its rows then carry no `spans` attribute (an
 /// optional hint for readers), its only difference from a standard sheet.
 fn xlsx(
+    layout: &Layout,
     rows: impl Iterator<Item = Vec<String>>,
     count: usize,
     created: chrono::NaiveDate,
@@ -143,27 +236,34 @@ fn xlsx(
     use rust_xlsxwriter::{DataValidation, Format};
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let mut wb = super::dated_workbook(created)?;
-    let ws = if count > LOW_MEMORY_ROWS {
+    let ws = if count > LOW_MEMORY_ROWS || layout.wrap_header {
         wb.add_worksheet_with_low_memory()
     } else {
         wb.add_worksheet()
     };
     ws.set_name("检查任务").map_err(e)?;
-    let bold = Format::new().set_bold();
+    let bold = if layout.wrap_header {
+        Format::new().set_bold().set_text_wrap()
+    } else {
+        Format::new().set_bold()
+    };
     // The header row: the first row, or the second under a marked draw's heading.
     let top = u32::from(heading.is_some());
     ws.set_freeze_panes(top + 1, 0).map_err(e)?;
-    for (c, w) in [(4u16, 24.0), (5, 28.0), (6, 24.0), (8, 50.0), (10, 28.0)] {
+    for &(c, w) in &layout.widths {
         ws.set_column_width(c, w).map_err(e)?;
     }
     if let Some(heading) = heading {
         let wrap = Format::new().set_bold().set_text_wrap();
         ws.set_row_height(0, 45).map_err(e)?;
-        ws.merge_range(0, 0, 0, TASK_HEADER.len() as u16 - 1, heading, &wrap)
+        ws.merge_range(0, 0, 0, layout.header.len() as u16 - 1, heading, &wrap)
             .map_err(e)?;
     }
-    for (c, h) in TASK_HEADER.iter().enumerate() {
-        ws.write_string_with_format(top, c as u16, *h, &bold)
+    if layout.wrap_header {
+        ws.set_row_height(top, 60).map_err(e)?;
+    }
+    for (c, h) in layout.header.iter().enumerate() {
+        ws.write_string_with_format(top, c as u16, h, &bold)
             .map_err(e)?;
     }
     for (r, row) in rows.enumerate() {
@@ -176,10 +276,25 @@ fn xlsx(
         let dv = DataValidation::new()
             .allow_list_strings(&RESULT_CATEGORIES)
             .map_err(e)?;
-        ws.add_data_validation(top + 1, 10, top + count as u32, 10, &dv)
+        let (first, last) = layout.results;
+        ws.add_data_validation(top + 1, first, top + count as u32, last, &dv)
             .map_err(e)?;
     }
     wb.save_to_buffer().map_err(e)
+}
+
+/// The checklist's items in order, each with the name of the group it starts: a joint visit's
+/// sheet lists each matter's checklist under the matter's name.
+fn grouped(matter: &Matter) -> impl Iterator<Item = (Option<&str>, &ChecklistItem)> {
+    let mut group: Option<&str> = None;
+    matter.checklist.iter().map(move |item| {
+        let starts =
+            matter.joint.is_some() && item.group.is_some() && item.group.as_deref() != group;
+        if starts {
+            group = item.group.as_deref();
+        }
+        (group.filter(|_| starts), item)
+    })
 }
 
 /// Printable task sheets: one page per staffed target of `sheets`.
@@ -226,16 +341,9 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             esc(&marks.when()),
             esc(&marks.notes())
         );
-        let mut group: Option<&str> = None;
-        for item in &matter.checklist {
-            // A joint visit's sheet lists each matter's checklist under the matter's name.
-            if matter.joint.is_some() && item.group.is_some() && item.group.as_deref() != group {
-                group = item.group.as_deref();
-                let _ = writeln!(
-                    h,
-                    "<tr><th colspan=\"3\">{}</th></tr>",
-                    esc(group.unwrap_or_default())
-                );
+        for (group, item) in grouped(matter) {
+            if let Some(group) = group {
+                let _ = writeln!(h, "<tr><th colspan=\"3\">{}</th></tr>", esc(group));
             }
             let _ = writeln!(
                 h,
@@ -350,38 +458,56 @@ pub fn draw_files(
         targets: &tmap,
         inspectors: &imap,
     };
-    let heading = marks.heading(&format!(
-        "{} {} 检查任务清单",
-        m.matter_name,
-        period_label(&m.period.id)
-    ));
-    let heading = heading.as_deref();
-    // The task rows are made as each file is written, a target at a time for the CSV and a
-    // district at a time for the workbooks, never all held at once.
-    put(
-        "tasks.csv".to_string(),
-        Body::Written(Box::new(|out: &mut dyn std::io::Write| {
-            crate::results::safe_cell::write_headed_csv_rows(
-                out,
-                heading,
-                &TASK_HEADER,
-                staffed(m).flat_map(|s| rows.of(s)),
-            )
-        })),
-    )?;
     let split = staffed(m).count() > SPLIT_ABOVE;
     if split {
-        tasks_by_district(&rows, heading, put)?;
-        sheets_by_inspector(m, matter, &tmap, &imap, marks, put)?;
+        let heading = rows.compact_heading(marks);
+        compact_tasks_csv(&rows, &heading, put)?;
+        tasks_by_district(&rows, &heading, put)?;
+        sheets_by_inspector(&rows, marks, put)?;
     } else {
+        let heading = marks.heading(&format!(
+            "{} {} 检查任务清单",
+            m.matter_name,
+            period_label(&m.period.id)
+        ));
+        let heading = heading.as_deref();
+        // The task rows are made as the file is written, a target at a time, never all held.
+        put(
+            "tasks.csv".to_string(),
+            Body::Written(Box::new(|out: &mut dyn std::io::Write| {
+                crate::results::safe_cell::write_headed_csv_rows(
+                    out,
+                    heading,
+                    &TASK_HEADER,
+                    staffed(m).flat_map(|s| rows.of(s)),
+                )
+            })),
+        )?;
         let count = staffed(m).count() * matter.checklist.len();
         let all = staffed(m).flat_map(|s| rows.of(s));
-        let book = xlsx(all, count, m.reference_date, heading)?;
+        let book = xlsx(&rows.layout(false), all, count, m.reference_date, heading)?;
         put("tasks.xlsx".to_string(), book.into())?;
         let sheets = team_sheets((m, m.selected.iter()), matter, &tmap, &imap, marks);
         put("teams.html".to_string(), sheets.into_bytes().into())?;
     }
     public_files(model, m, marks, &tmap, split, put)
+}
+
+/// The compact `tasks.csv` of a large draw: its `heading` first, then a row per staffed target,
+/// made as the file is written.
+fn compact_tasks_csv(rows: &TaskRows<'_>, heading: &str, put: &mut Put<'_>) -> Result<(), String> {
+    let header = rows.compact_header();
+    put(
+        "tasks.csv".to_string(),
+        Body::Written(Box::new(move |out: &mut dyn std::io::Write| {
+            crate::results::safe_cell::write_headed_csv_rows(
+                out,
+                Some(heading),
+                &header,
+                staffed(rows.m).map(|s| rows.compact(s)),
+            )
+        })),
+    )
 }
 
 /// The public list of a draw (drawn targets with public fields only, never inspectors' data):
@@ -485,13 +611,11 @@ fn file_part(name: &str) -> String {
         .collect()
 }
 
-/// The task workbook by district, each district's rows made when its workbook is written.
-fn tasks_by_district(
-    rows: &TaskRows<'_>,
-    heading: Option<&str>,
-    put: &mut Put<'_>,
-) -> Result<(), String> {
+/// The task workbook by district, in the compact form (a row per target), each district's rows
+/// made when its workbook is written.
+fn tasks_by_district(rows: &TaskRows<'_>, heading: &str, put: &mut Put<'_>) -> Result<(), String> {
     let m = rows.m;
+    let layout = rows.layout(true);
     let mut by: BTreeMap<&str, Vec<&Selected>> = BTreeMap::new();
     for s in staffed(m) {
         by.entry(district_of(rows.targets, &s.target_id))
@@ -499,8 +623,8 @@ fn tasks_by_district(
             .push(s);
     }
     for (district, drawn) in by {
-        let total = drawn.len() * rows.matter.checklist.len();
-        let mut made = drawn.into_iter().flat_map(|s| rows.of(s));
+        let total = drawn.len();
+        let mut made = drawn.into_iter().map(|s| rows.compact(s));
         let sheets = total.div_ceil(SHEET_ROWS).max(1);
         for n in 0..sheets {
             let name = match sheets {
@@ -509,35 +633,33 @@ fn tasks_by_district(
             };
             let count = (total - n * SHEET_ROWS).min(SHEET_ROWS);
             let chunk = made.by_ref().take(count);
-            put(name, xlsx(chunk, count, m.reference_date, heading)?.into())?;
+            let book = xlsx(&layout, chunk, count, m.reference_date, Some(heading))?;
+            put(name, book.into())?;
         }
     }
     Ok(())
 }
 
-/// The printable task sheets by inspector: each inspector's file has a page per target of
-/// every team they are in.
+/// The printable task sheets by inspector, compact: each inspector's file lists the targets of
+/// every team they are in, a row each, under the checklist said once (`sheet`).
 fn sheets_by_inspector(
-    m: &Manifest,
-    matter: &Matter,
-    targets: &HashMap<&str, &Target>,
-    inspectors: &HashMap<&str, &Inspector>,
+    rows: &TaskRows<'_>,
     marks: &DrawMarks,
     put: &mut Put<'_>,
 ) -> Result<(), String> {
     let mut by: BTreeMap<&str, Vec<&Selected>> = BTreeMap::new();
-    for s in m.selected.iter().filter(|s| s.unstaffed.is_none()) {
+    for s in staffed(rows.m) {
         for id in &s.team {
             by.entry(id.as_str()).or_default().push(s);
         }
     }
-    for (id, sheets) in by {
-        let name = inspectors.get(id).map_or("", |i| i.name.as_str());
+    for (id, drawn) in by {
+        let name = rows.inspectors.get(id).map_or("", |i| i.name.as_str());
         let file = match name {
             "" => format!("teams-{}.html", file_part(id)),
             name => format!("teams-{}-{}.html", file_part(name), file_part(id)),
         };
-        let html = team_sheets((m, sheets.into_iter()), matter, targets, inspectors, marks);
+        let html = sheet::inspector_sheet(rows, (id, name), &drawn, marks);
         put(file, html.into_bytes().into())?;
     }
     Ok(())
@@ -574,7 +696,13 @@ mod tests {
         let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).expect("date");
         let row = |i: usize| (0..TASK_HEADER.len()).map(|c| format!("{i}-{c}")).collect();
         for n in [3, LOW_MEMORY_ROWS + 3] {
-            let book = xlsx((0..n).map(row), n, day, Some("补抽")).expect("workbook");
+            let layout = Layout {
+                header: TASK_HEADER.iter().map(|h| h.to_string()).collect(),
+                widths: Vec::new(),
+                results: (10, 10),
+                wrap_header: false,
+            };
+            let book = xlsx(&layout, (0..n).map(row), n, day, Some("补抽")).expect("workbook");
             let read = cells(book);
             assert_eq!(read.len(), n + 2, "{n} rows");
             assert_eq!(read[0][0], "补抽");

@@ -6,6 +6,11 @@
 //!
 //! Rows whose 检查结果 is empty are skipped, not errors, so a partly filled sheet imports what
 //! is filled (a skipped row with a 检查日期 or 签名检查人员 gets a warning: it looks half done).
+//!
+//! A large draw's task list is compact (`output::tasks`): one row per target, with a result
+//! column per checklist item headed `检查结果：ITEM …` ([`RESULT_COLUMN`]) in place of the
+//! 检查项编号 and 检查结果 columns. Each filled item cell of such a row is one entry, located at
+//! its own cell; a row with none filled is skipped. Both forms are read by every import.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,8 +18,8 @@ use std::path::Path;
 use crate::registry::table::{Cell, Row, Table};
 use crate::registry::values::normalize_header;
 
-use super::TASK_HEADER;
 use super::entry::{DateCell, Field, Origin, Problem, RawEntry};
+use super::{RESULT_COLUMN, TASK_HEADER};
 
 /// What a sheet holds.
 #[derive(Debug, Default)]
@@ -37,6 +42,34 @@ const REQUIRED: [Field; 6] = [
 ];
 const OPTIONAL: [Field; 3] = [Field::Matter, Field::Period, Field::Remarks];
 
+/// The columns of a sheet: the cell index of each field it names and, in a compact task list,
+/// of each checklist item's result column (with the item's id).
+#[derive(Debug, Default)]
+struct Columns {
+    index: HashMap<Field, usize>,
+    items: Vec<(usize, String)>,
+}
+
+impl Columns {
+    /// Every column the import needs is there: 检查项编号 and 检查结果, or item columns.
+    fn complete(&self) -> bool {
+        REQUIRED.iter().all(|f| {
+            self.index.contains_key(f)
+                || (!self.items.is_empty() && matches!(f, Field::Item | Field::Category))
+        })
+    }
+}
+
+/// The checklist item a compact task list's result column is for: `检查结果：ITEM` (a
+/// half-width colon too), the item's text after a space or not.
+fn item_column(header: &str) -> Option<String> {
+    let rest =
+        crate::registry::values::trim(header).strip_prefix(RESULT_COLUMN.trim_end_matches('：'))?;
+    let rest = rest.strip_prefix('：').or_else(|| rest.strip_prefix(':'))?;
+    let id = rest.split_whitespace().next()?;
+    Some(id.to_string())
+}
+
 /// Reads `bytes` (the file at `path`), naming it `label` in every problem.
 pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
     let mut sheet = Sheet::default();
@@ -49,17 +82,35 @@ pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
             return sheet;
         }
     };
-    let (header_line, index) = match sheet_columns(&table, label) {
+    let (header_line, found) = match sheet_columns(&table, label) {
         Ok(found) => found,
         Err(problem) => {
             sheet.problems.push(problem);
             return sheet;
         }
     };
-    let columns: HashMap<Field, usize> =
-        index.iter().map(|(f, i)| (*f, table.column(*i))).collect();
+    let columns: HashMap<Field, usize> = found
+        .index
+        .iter()
+        .map(|(f, i)| (*f, table.column(*i)))
+        .collect();
+    let items: Vec<(usize, usize, &str)> = found
+        .items
+        .iter()
+        .map(|(i, id)| (*i, table.column(*i), id.as_str()))
+        .collect();
     let result = table.for_each_row(header_line, &mut |line, row| {
-        read_row(&mut sheet, row, line, label, &index, &columns);
+        let at = Place {
+            label,
+            line,
+            index: &found.index,
+            columns: &columns,
+        };
+        if items.is_empty() || found.index.contains_key(&Field::Category) {
+            read_row(&mut sheet, row, &at);
+        } else {
+            read_wide_row(&mut sheet, row, &at, &items);
+        }
         true
     });
     if let Err(p) = result {
@@ -90,35 +141,38 @@ fn file_problem(
     }
 }
 
-/// The cell index of each field a row names.
-fn fields_of(header: &[String]) -> HashMap<Field, usize> {
-    let mut index: HashMap<Field, usize> = HashMap::new();
+/// The cell index of each field a row names, and of each item's result column.
+fn fields_of(header: &[String]) -> Columns {
+    let mut columns = Columns::default();
     for (i, h) in header.iter().enumerate() {
+        if let Some(item) = item_column(h) {
+            columns.items.push((i, item));
+            continue;
+        }
         let h = normalize_header(h);
         for f in REQUIRED.iter().chain(OPTIONAL.iter()) {
             if normalize_header(f.label()) == h {
-                index.entry(*f).or_insert(i);
+                columns.index.entry(*f).or_insert(i);
             }
         }
     }
-    index
+    columns
 }
 
 /// The header row: its line and the cell index of each field it has; every required field
 /// must be there. It is the first row, or the second under a marked draw's heading line
 /// (补抽, 临时, 模拟: [`crate::schedule::marks::DrawMarks::heading`]).
-fn sheet_columns(table: &Table, label: &str) -> Result<(usize, HashMap<Field, usize>), Problem> {
+fn sheet_columns(table: &Table, label: &str) -> Result<(usize, Columns), Problem> {
     let head = match table.head(2) {
         Ok(h) => h,
         Err(p) => return Err(file_problem(label, p.line, p.column, p.message, p.help)),
     };
-    let complete = |index: &HashMap<Field, usize>| REQUIRED.iter().all(|f| index.contains_key(f));
-    if let Some((line, index)) = head
+    if let Some((line, columns)) = head
         .iter()
         .map(|(line, header)| (*line, fields_of(header)))
-        .find(|(_, index)| complete(index))
+        .find(|(_, columns)| columns.complete())
     {
-        return Ok((line, index));
+        return Ok((line, columns));
     }
     let Some((header_line, header)) = head.into_iter().next() else {
         return Err(file_problem(
@@ -129,13 +183,14 @@ fn sheet_columns(table: &Table, label: &str) -> Result<(usize, HashMap<Field, us
             vec!["import the task list the draw wrote (tasks.csv or tasks.xlsx) with the results filled in".into()],
         ));
     };
-    let index = fields_of(&header);
+    let found = fields_of(&header);
     let missing: Vec<&str> = REQUIRED
         .iter()
-        .filter(|f| !index.contains_key(f))
+        .filter(|f| !found.index.contains_key(f))
+        .filter(|f| found.items.is_empty() || !matches!(f, Field::Item | Field::Category))
         .map(|f| f.label())
         .collect();
-    if !missing.is_empty() {
+    if !found.complete() {
         return Err(file_problem(
             label,
             Some(header_line),
@@ -150,65 +205,55 @@ fn sheet_columns(table: &Table, label: &str) -> Result<(usize, HashMap<Field, us
             ],
         ));
     }
-    Ok((header_line, index))
+    Ok((header_line, found))
+}
+
+/// Where a row is read: the file's label, the row's line and the sheet's columns (cell
+/// indexes, and 1-based columns for locating problems).
+struct Place<'a> {
+    label: &'a str,
+    line: usize,
+    index: &'a HashMap<Field, usize>,
+    columns: &'a HashMap<Field, usize>,
+}
+
+impl Place<'_> {
+    fn origin(&self) -> Origin {
+        Origin {
+            file: self.label.to_string(),
+            line: self.line,
+        }
+    }
+
+    /// The warning for a row skipped with a 检查日期 or 签名检查人员 filled in.
+    fn half_done(&self, row: &dyn Row, column: Option<usize>) -> Option<Problem> {
+        let filled = |f: Field| self.index.get(&f).is_some_and(|&i| !row.cell(i).is_empty());
+        (filled(Field::Date) || filled(Field::Inspectors)).then(|| {
+            Problem::error(
+                Some(&self.origin()),
+                "检查结果 is empty but the row has a 检查日期 or 签名检查人员; the row was skipped",
+            )
+            .column(column)
+            .help("fill in 检查结果 and import again (rows already imported are recognised)")
+            .as_warning()
+        })
+    }
 }
 
 /// One data row: an entry, a skipped row (no 检查结果), or its problems.
-fn read_row(
-    sheet: &mut Sheet,
-    row: &dyn Row,
-    line: usize,
-    label: &str,
-    index: &HashMap<Field, usize>,
-    columns: &HashMap<Field, usize>,
-) {
-    let origin = Origin {
-        file: label.to_string(),
-        line,
-    };
+fn read_row(sheet: &mut Sheet, row: &dyn Row, at: &Place<'_>) {
     let mut bad = Vec::new();
-    let text = |f: Field, bad: &mut Vec<Problem>| -> String {
-        cell_text(row, index, columns, &origin, f, bad)
-    };
-    let category = text(Field::Category, &mut bad);
+    let category = cell_text(row, at, Field::Category, &mut bad);
     if category.is_empty() {
-        let date = index.get(&Field::Date).map(|&i| !row.cell(i).is_empty());
-        let signed = index
-            .get(&Field::Inspectors)
-            .map(|&i| !row.cell(i).is_empty());
-        if date == Some(true) || signed == Some(true) {
-            bad.push(
-                Problem::error(
-                    Some(&origin),
-                    "检查结果 is empty but the row has a 检查日期 or 签名检查人员; the row was skipped",
-                )
-                .column(columns.get(&Field::Category).copied())
-                .help("fill in 检查结果 and import again (rows already imported are recognised)")
-                .as_warning(),
-            );
-        }
+        sheet
+            .problems
+            .extend(at.half_done(row, at.columns.get(&Field::Category).copied()));
         sheet.skipped += 1;
         sheet.problems.append(&mut bad);
         return;
     }
-    let date = match index.get(&Field::Date).map(|&i| row.cell(i)) {
-        Some(Cell::Date(d, _)) => DateCell::Date(d),
-        _ => DateCell::Text(text(Field::Date, &mut bad)),
-    };
-    let optional = |s: String| (!s.is_empty()).then_some(s);
-    let entry = RawEntry {
-        draw_ref: text(Field::Draw, &mut bad),
-        matter: optional(text(Field::Matter, &mut bad)),
-        period: optional(text(Field::Period, &mut bad)),
-        target_id: text(Field::Target, &mut bad),
-        item: text(Field::Item, &mut bad),
-        category,
-        date,
-        remarks: text(Field::Remarks, &mut bad),
-        inspectors: text(Field::Inspectors, &mut bad),
-        origin: Some(origin),
-        columns: columns.clone(),
-    };
+    let item = cell_text(row, at, Field::Item, &mut bad);
+    let entry = entry_of(row, at, (item, category), at.columns.clone(), &mut bad);
     if bad.is_empty() {
         sheet.entries.push(entry);
     } else {
@@ -216,15 +261,87 @@ fn read_row(
     }
 }
 
-fn cell_text(
+/// One row of a compact task list: an entry per filled item column (each located at its own
+/// cell), a skipped row when none is filled, or its problems.
+fn read_wide_row(sheet: &mut Sheet, row: &dyn Row, at: &Place<'_>, items: &[(usize, usize, &str)]) {
+    let mut bad = Vec::new();
+    let mut entries = Vec::new();
+    for &(i, column, item) in items {
+        let category = match row.cell(i) {
+            Cell::Empty => continue,
+            Cell::Text(t) => crate::results::safe_cell::original(&t).to_string(),
+            Cell::Date(_, t) => t,
+            Cell::Bad(why) => {
+                bad.push(
+                    Problem::error(Some(&at.origin()), format!("{RESULT_COLUMN}{item}: {why}"))
+                        .column(Some(column))
+                        .help("type the value as text and save again"),
+                );
+                continue;
+            }
+        };
+        let mut columns = at.columns.clone();
+        columns.insert(Field::Category, column);
+        columns.insert(Field::Item, column);
+        // The row's other cells are the same for each item: their problems are said once.
+        let mut again = Vec::new();
+        let said = if entries.is_empty() {
+            &mut bad
+        } else {
+            &mut again
+        };
+        entries.push(entry_of(
+            row,
+            at,
+            (item.to_string(), category),
+            columns,
+            said,
+        ));
+    }
+    if entries.is_empty() && bad.is_empty() {
+        sheet
+            .problems
+            .extend(at.half_done(row, items.first().map(|&(_, c, _)| c)));
+        sheet.skipped += 1;
+        return;
+    }
+    if bad.is_empty() {
+        sheet.entries.append(&mut entries);
+    } else {
+        sheet.problems.append(&mut bad);
+    }
+}
+
+/// The entry of a row for one (checklist item, 检查结果), its other fields read from the row.
+fn entry_of(
     row: &dyn Row,
-    index: &HashMap<Field, usize>,
-    columns: &HashMap<Field, usize>,
-    origin: &Origin,
-    f: Field,
+    at: &Place<'_>,
+    (item, category): (String, String),
+    columns: HashMap<Field, usize>,
     bad: &mut Vec<Problem>,
-) -> String {
-    let Some(&i) = index.get(&f) else {
+) -> RawEntry {
+    let date = match at.index.get(&Field::Date).map(|&i| row.cell(i)) {
+        Some(Cell::Date(d, _)) => DateCell::Date(d),
+        _ => DateCell::Text(cell_text(row, at, Field::Date, bad)),
+    };
+    let optional = |s: String| (!s.is_empty()).then_some(s);
+    RawEntry {
+        draw_ref: cell_text(row, at, Field::Draw, bad),
+        matter: optional(cell_text(row, at, Field::Matter, bad)),
+        period: optional(cell_text(row, at, Field::Period, bad)),
+        target_id: cell_text(row, at, Field::Target, bad),
+        item,
+        category,
+        date,
+        remarks: cell_text(row, at, Field::Remarks, bad),
+        inspectors: cell_text(row, at, Field::Inspectors, bad),
+        origin: Some(at.origin()),
+        columns,
+    }
+}
+
+fn cell_text(row: &dyn Row, at: &Place<'_>, f: Field, bad: &mut Vec<Problem>) -> String {
+    let Some(&i) = at.index.get(&f) else {
         return String::new();
     };
     match row.cell(i) {
@@ -233,8 +350,8 @@ fn cell_text(
         Cell::Date(_, t) => t,
         Cell::Bad(why) => {
             bad.push(
-                Problem::error(Some(origin), format!("{}: {why}", f.label()))
-                    .column(columns.get(&f).copied())
+                Problem::error(Some(&at.origin()), format!("{}: {why}", f.label()))
+                    .column(at.columns.get(&f).copied())
                     .help("type the value as text and save again"),
             );
             String::new()

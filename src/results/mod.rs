@@ -62,6 +62,25 @@ pub const TASK_HEADER: [&str; 14] = [
     "签名检查人员",
 ];
 
+/// The columns of a large draw's compact task list (`output::tasks`): one row per target, and
+/// between 检查人员 and 检查日期 one result column per checklist item, headed
+/// [`RESULT_COLUMN`] and the item's id and text (`检查结果：hotel-01 办理许可证情况`). The
+/// import reads both forms.
+pub const COMPACT_TASK_HEADER: [&str; 8] = [
+    "抽取编号",
+    "对象编号",
+    "对象名称",
+    "地址",
+    "检查人员",
+    "检查日期",
+    "备注",
+    "签名检查人员",
+];
+
+/// What a compact task list's result column of a checklist item is headed by, before the
+/// item's id.
+pub const RESULT_COLUMN: &str = "检查结果：";
+
 pub use crate::registry::types::CLEAN;
 
 /// The national category `text` stands for: exact, or with half-width brackets.
