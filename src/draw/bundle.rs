@@ -35,18 +35,6 @@ pub struct FrameEntry {
     pub fields: Vec<String>,
 }
 
-impl FrameEntry {
-    /// A frame entry of the target `t`, in `stratum`, with `weight` (risk-weighted draws).
-    pub fn of(t: &Target, stratum: &str, weight: Option<f64>, fields: &[String]) -> FrameEntry {
-        FrameEntry {
-            id: t.id.clone(),
-            stratum: stratum.to_string(),
-            weight: weight.map(decimal_text),
-            fields: fields.iter().map(|f| public_value(t, f)).collect(),
-        }
-    }
-}
-
 /// One drawn target as the bundle states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicSelection {
@@ -206,15 +194,9 @@ fn ranked(
 /// A target's public field as the registry holds it (machine files keep ids: `hotel`, not
 /// 旅馆业); empty for a field the target lacks.
 pub fn public_value(t: &Target, field: &str) -> String {
-    match field {
-        "id" => t.id.clone(),
-        "name" => t.name.clone(),
-        "category" => t.category.clone(),
-        "district" => t.district.clone(),
-        "address" => t.address.clone(),
-        "licence" => t.licence.clone().unwrap_or_default(),
-        _ => String::new(),
-    }
+    crate::registry::canonical::LineCells::of(t)
+        .public(field)
+        .to_string()
 }
 
 impl PublicBundle {

@@ -157,6 +157,78 @@ impl<'a> LineCells<'a> {
             last_result: t.last_result.as_deref().unwrap_or(""),
         }
     }
+
+    /// The value of public field `field` (a name in the config's `public_fields`): `id`,
+    /// `name`, `category`, `district`, `address` or `licence`; empty for any other name.
+    pub(crate) fn public(&self, field: &str) -> &'a str {
+        match field {
+            "id" => self.id,
+            "name" => self.name,
+            "category" => self.category,
+            "district" => self.district,
+            "address" => self.address,
+            "licence" => self.licence,
+            _ => "",
+        }
+    }
+}
+
+/// Rows of text cells held in one buffer, `width` cells a row: what is read of many rows
+/// without a string made for each cell.
+#[derive(Debug, Default)]
+pub(crate) struct CellRows {
+    text: String,
+    /// Where each cell ends in `text`.
+    ends: Vec<usize>,
+    width: usize,
+}
+
+impl CellRows {
+    /// No rows yet, of `width` cells each.
+    pub(crate) fn new(width: usize) -> CellRows {
+        CellRows {
+            width: width.max(1),
+            ..CellRows::default()
+        }
+    }
+
+    /// No rows yet, of `width` cells each, with room for `rows` rows of `bytes` bytes in all.
+    pub(crate) fn with_capacity(width: usize, rows: usize, bytes: usize) -> CellRows {
+        let width = width.max(1);
+        CellRows {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(rows * width),
+            width,
+        }
+    }
+
+    /// No rows, the room kept.
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// Appends the next cell (the rows are filled cell by cell, row by row).
+    pub(crate) fn push(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len());
+    }
+
+    /// The number of whole rows.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len() / self.width
+    }
+
+    /// Cell `j` of row `i` (empty past the end).
+    pub(crate) fn cell(&self, i: usize, j: usize) -> &str {
+        let at = i * self.width + j;
+        let start = match at.checked_sub(1) {
+            Some(before) => self.ends.get(before).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(at).copied().unwrap_or(start);
+        self.text.get(start..end).unwrap_or("")
+    }
 }
 
 /// Appends one cell as the canonical writer writes it: quoted (quotes doubled) when it holds a

@@ -6,7 +6,7 @@
 //! [`Diagnostic`] with file, line and column; a registry with any error is never returned.
 
 pub mod avoid;
-mod canonical;
+pub(crate) mod canonical;
 pub mod column;
 pub mod generate;
 pub(crate) mod read;

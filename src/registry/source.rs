@@ -21,7 +21,7 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, Location};
 use crate::registry::Known;
-use crate::registry::canonical::LineCells;
+use crate::registry::canonical::{CellRows, LineCells};
 use crate::registry::read::{Header, Rows, Sink, target_header, targets};
 use crate::registry::types::Target;
 use crate::registry::values::trim;
@@ -369,6 +369,49 @@ impl<'a> RegistryFile<'a> {
             return Err(SourceError::Registry(diags));
         }
         Ok(rows)
+    }
+
+    /// The id and the public fields `fields` (as [`LineCells::public`] names them) of the rows
+    /// at `offsets` into `out` (of `1 + fields.len()` cells a row, emptied first): read as
+    /// [`RegistryFile::targets_at`] reads them, the cells lent from the rows read (every row
+    /// of a snapshot) rather than a target made of each; if any row is not plain, of the
+    /// targets the reader makes.
+    pub(crate) fn public_cells_at(
+        &self,
+        offsets: &[u64],
+        fields: &[String],
+        out: &mut CellRows,
+    ) -> Result<(), SourceError> {
+        let err = io_error(self.path);
+        let mut s = Scanner::open(self.path, 0, 0, REREAD_CHUNK).map_err(&err)?;
+        out.clear();
+        let mut plain = 0;
+        for &offset in offsets {
+            s.reset(offset, offset + 1);
+            let Some(r) = s.next(usize::MAX, true).map_err(&err)? else {
+                break;
+            };
+            let Some(p) = (r.offset == offset).then(|| self.plain_row(&r)).flatten() else {
+                break;
+            };
+            out.push(p.cells.id);
+            for f in fields {
+                out.push(p.cells.public(f));
+            }
+            plain += 1;
+        }
+        if plain == offsets.len() {
+            return Ok(());
+        }
+        out.clear();
+        for t in self.targets_at(offsets)? {
+            let c = LineCells::of(&t);
+            out.push(c.id);
+            for f in fields {
+                out.push(c.public(f));
+            }
+        }
+        Ok(())
     }
 
     /// The rows at `offsets` as the registry reader reads them (as a file of the header and

@@ -13,6 +13,7 @@ use super::rules::{Answer, Rules};
 use super::{DrawFailure, Options};
 use crate::draw::Ranker;
 use crate::registry::Known;
+use crate::registry::canonical::CellRows;
 use crate::registry::read::{Header, t as col};
 use crate::registry::source::IdName;
 use crate::registry::source::{RegistryFile, trim_bytes};
@@ -202,6 +203,15 @@ impl RowSource for FileSource<'_> {
     fn targets(&self, positions: &[u64]) -> Result<Vec<Cow<'_, Target>>, DrawFailure> {
         let rows = self.file.targets_at(positions)?;
         Ok(rows.into_iter().map(Cow::Owned).collect())
+    }
+
+    fn public_cells(
+        &self,
+        positions: &[u64],
+        fields: &[String],
+        out: &mut CellRows,
+    ) -> Result<(), DrawFailure> {
+        Ok(self.file.public_cells_at(positions, fields, out)?)
     }
 
     fn raw_cells(&self) -> bool {

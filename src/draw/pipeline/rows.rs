@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::DrawFailure;
 use super::rules::{Answer, Reason, Rules};
 use crate::draw::manifest::HistoryEntry;
+use crate::registry::canonical::{CellRows, LineCells};
 use crate::registry::source::IdName;
 use crate::registry::types::Target;
 use crate::rules::model::Share;
@@ -108,6 +109,25 @@ pub(crate) trait RowSource: Sync {
 
     /// The targets at `positions` (ascending).
     fn targets(&self, positions: &[u64]) -> Result<Vec<Cow<'_, Target>>, DrawFailure>;
+
+    /// The id and the public fields `fields` of the targets at `positions` (ascending) into
+    /// `out` (of `1 + fields.len()` cells a row, emptied first): the public bundle's frame.
+    fn public_cells(
+        &self,
+        positions: &[u64],
+        fields: &[String],
+        out: &mut CellRows,
+    ) -> Result<(), DrawFailure> {
+        out.clear();
+        for t in self.targets(positions)? {
+            let c = LineCells::of(&t);
+            out.push(c.id);
+            for f in fields {
+                out.push(c.public(f));
+            }
+        }
+        Ok(())
+    }
 
     /// Whether id and name cells come raw from a file (so they are checked as the registry
     /// reader checks them).
