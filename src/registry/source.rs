@@ -1268,6 +1268,52 @@ mod tests {
         assert!(diags.iter().any(Diagnostic::is_error));
     }
 
+    /// The public cells of rows read again are the public values of the targets the reader
+    /// makes of them, whether the rows are plain or go to the reader, and fail as it fails.
+    #[test]
+    fn public_cells_read_again_are_the_readers_targets_values() {
+        let text = "编号,名称,类别,区域,地址,许可证号\n\
+            T1,平安大酒店,hotel,城关,\"人民路 1 号, 东\",L1\n\
+            T2, 顺心旅馆 ,hotel,城关,,\n\
+            T3,空格,Hotel,北区,北街,L3\n\
+            T4,少一列,hotel\n";
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).expect("write");
+        let known = Known {
+            categories: ["hotel".to_string()].into(),
+            ..Known::default()
+        };
+        let file = RegistryFile::open(&path, &known, 4096).expect("open");
+        let mut offsets = Vec::new();
+        let mut s = Scanner::open(&path, file.data_start, u64::MAX, 4096).expect("scan");
+        while let Some(r) = s.next(usize::MAX, true).expect("read") {
+            offsets.push(r.offset);
+        }
+        let fields: Vec<String> = ["name", "licence", "district", "address", "other"]
+            .map(String::from)
+            .to_vec();
+        let mut cells = CellRows::new(1 + fields.len());
+        for rows in [&offsets[..2], &offsets[2..3], &offsets[..3]] {
+            let Ok(targets) = file.targets_at(rows) else {
+                assert!(file.public_cells_at(rows, &fields, &mut cells).is_err());
+                continue;
+            };
+            file.public_cells_at(rows, &fields, &mut cells)
+                .expect("cells");
+            assert_eq!(cells.len(), targets.len());
+            for (i, t) in targets.iter().enumerate() {
+                let c = LineCells::of(t);
+                assert_eq!(cells.cell(i, 0), t.id);
+                for (j, f) in fields.iter().enumerate() {
+                    assert_eq!(cells.cell(i, j + 1), c.public(f), "row {i} field {f}");
+                }
+            }
+        }
+        assert!(file.targets_at(&offsets).is_err());
+        assert!(file.public_cells_at(&offsets, &fields, &mut cells).is_err());
+    }
+
     #[test]
     fn stops_at_the_range_end() {
         let dir = tempfile::tempdir().expect("tempdir");
