@@ -190,6 +190,63 @@ fn verify_says_identical_and_detects_each_kind_of_tampering() {
     assert!(out.contains("damaged"), "{out}");
 }
 
+/// `verify` compares the recorded selection and substitutes with the re-run's by digest, and
+/// reads the recorded manifest again only when they differ: a manifest altered and sealed
+/// again (its own hash right) still has every difference named, and the same draw written in
+/// other whitespace verifies identical.
+#[test]
+fn verify_names_each_difference_of_a_resealed_manifest_and_reads_any_layout() {
+    let p = Project::shipped();
+    p.ok(DRAW);
+    let m: suiji::draw::manifest::Manifest =
+        serde_json::from_str(&p.read(MANIFEST)).expect("manifest");
+    p.write("compact.json", &serde_json::to_string(&m).expect("JSON"));
+    let (code, out, err) = run(p.suiji(&["verify", "compact.json"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("identical"), "{out}");
+
+    let resealed = |name: &str, forge: &dyn Fn(&mut suiji::draw::manifest::Manifest)| {
+        let mut forged = m.clone();
+        forge(&mut forged);
+        forged.manifest_hash = forged.compute_hash();
+        p.write(name, &forged.to_pretty_json());
+        let (code, out, _) = run(p.suiji(&["verify", name]));
+        assert_ne!(code, 0, "{out}");
+        assert!(out.contains("DIFFERS"), "{out}");
+        assert!(!out.contains("the manifest was altered"), "{out}");
+        assert!(out.contains("was never recorded"), "{out}");
+        out
+    };
+    let (first, second) = (&m.selected[0], &m.selected[1]);
+    let out = resealed("swapped.json", &|f| f.selected.swap(0, 1));
+    assert!(
+        out.contains(&format!(
+            "selection #1: recorded {} (team {}), re-run {} (team {})",
+            second.target_id,
+            second.team.join("+"),
+            first.target_id,
+            first.team.join("+")
+        )),
+        "{out}"
+    );
+    let out = resealed("team.json", &|f| f.selected[0].team.reverse());
+    assert!(out.contains("selection #1: recorded"), "{out}");
+    let out = resealed("shorter.json", &|f| {
+        f.selected.pop();
+    });
+    assert!(
+        out.contains(&format!(
+            "re-run has {}, not recorded",
+            m.selected[m.selected.len() - 1].target_id
+        )),
+        "{out}"
+    );
+    assert!(m.substitutes.as_ref().is_some_and(|s| !s.is_empty()));
+    let out = resealed("substitutes.json", &|f| f.substitutes = None);
+    assert!(out.contains("substitutes differ"), "{out}");
+    assert!(!out.contains("selection #"), "{out}");
+}
+
 #[test]
 fn a_manifest_that_was_never_recorded_does_not_verify() {
     // The same registry and rules elsewhere, drawn with another seed: the manifest re-runs

@@ -423,9 +423,14 @@ pub struct Manifest {
     /// this draw's scope (not drawn from, not excluded, not counted), sorted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes_not_due: Option<Vec<String>>,
+    #[serde(deserialize_with = "lists::selected")]
     pub selected: Vec<Selected>,
     /// `suiji-manifest/2`: the first substitutes of every stratum, in (stratum, rank) order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lists::substitutes"
+    )]
     pub substitutes: Option<Vec<Substitute>>,
     /// Every excluded target, in id order; empty in `suiji-manifest/3`, whose detail file lists
     /// them.
@@ -540,6 +545,14 @@ impl Manifest {
         let mut copy = self.clone();
         copy.manifest_hash = String::new();
         serde_json::to_vec(&copy).unwrap_or_default()
+    }
+
+    /// [`Manifest::compute_hash`] of a manifest held mutably: sealed in place (a long selection
+    /// in parallel, never copied), then given back the hash it claims.
+    pub(crate) fn content_hash(&mut self) -> String {
+        let claimed = std::mem::take(&mut self.manifest_hash);
+        self.seal();
+        std::mem::replace(&mut self.manifest_hash, claimed)
     }
 
     pub fn compute_hash(&self) -> String {
@@ -706,6 +719,158 @@ impl Manifest {
     }
 }
 
+/// The digests of a manifest's two long lists, its selection and its substitutes: what
+/// [`Manifest::read_digested`] keeps of them. Each is the SHA-256 of its elements' compact JSON
+/// one after another, and their count; equal digests mean equal lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ListDigests {
+    selected: Option<(usize, [u8; 32])>,
+    /// `None`: no substitutes (the field absent).
+    substitutes: Option<(usize, [u8; 32])>,
+}
+
+impl ListDigests {
+    /// The digests of `m`'s lists, as [`Manifest::read_digested`] makes them.
+    pub(crate) fn of(m: &Manifest) -> ListDigests {
+        ListDigests {
+            selected: Some(lists::digest(&m.selected)),
+            substitutes: m.substitutes.as_deref().map(lists::digest),
+        }
+    }
+}
+
+impl Manifest {
+    /// Reads a manifest's JSON from `read` with its selection and substitutes hashed as they
+    /// are read, never held (a national draw's run to hundreds of megabytes once parsed): the
+    /// manifest with both lists left empty (`substitutes` present if the JSON has them), and
+    /// their digests. Moving the lists of a manifest with the same [`ListDigests`] into it gives
+    /// the manifest `read` holds.
+    pub(crate) fn read_digested(
+        read: impl std::io::Read,
+    ) -> serde_json::Result<(Manifest, ListDigests)> {
+        lists::DIGESTS.with(|d| *d.borrow_mut() = Some(ListDigests::default()));
+        let m = serde_json::from_reader(read);
+        let digests = lists::DIGESTS.with(|d| d.borrow_mut().take());
+        m.map(|m| (m, digests.unwrap_or_default()))
+    }
+}
+
+/// How the selection and the substitutes are read: kept, or, inside
+/// [`Manifest::read_digested`], hashed one element at a time and let go.
+mod lists {
+    use std::cell::RefCell;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+    use serde::{Serialize, de::DeserializeOwned};
+    use sha2::{Digest, Sha256};
+
+    use super::{ListDigests, Selected, Substitute};
+
+    thread_local! {
+        /// Set on this thread while [`super::Manifest::read_digested`] reads: where the lists'
+        /// digests go instead of their elements.
+        pub(super) static DIGESTS: RefCell<Option<ListDigests>> = const { RefCell::new(None) };
+    }
+
+    /// A list a manifest may read digested, and its digest's place.
+    trait Listed: Serialize + DeserializeOwned {
+        fn slot(d: &mut ListDigests) -> &mut Option<(usize, [u8; 32])>;
+    }
+
+    impl Listed for Selected {
+        fn slot(d: &mut ListDigests) -> &mut Option<(usize, [u8; 32])> {
+            &mut d.selected
+        }
+    }
+
+    impl Listed for Substitute {
+        fn slot(d: &mut ListDigests) -> &mut Option<(usize, [u8; 32])> {
+            &mut d.substitutes
+        }
+    }
+
+    /// The count and SHA-256 of `items`' compact JSON, one after another.
+    pub(super) fn digest<T: Serialize>(items: &[T]) -> (usize, [u8; 32]) {
+        let mut h = Digester::default();
+        for x in items {
+            h.add(x);
+        }
+        h.finish()
+    }
+
+    #[derive(Default)]
+    struct Digester {
+        count: usize,
+        hash: Sha256,
+        buf: Vec<u8>,
+    }
+
+    impl Digester {
+        fn add<T: Serialize>(&mut self, x: &T) {
+            self.buf.clear();
+            // Serialising these plain structs into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut self.buf, x);
+            self.hash.update(&self.buf);
+            self.count += 1;
+        }
+
+        fn finish(self) -> (usize, [u8; 32]) {
+            (self.count, self.hash.finalize().into())
+        }
+    }
+
+    struct ListVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Listed> Visitor<'de> for ListVisitor<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a sequence")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            if DIGESTS.with(|d| d.borrow().is_none()) {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(x) = seq.next_element()? {
+                    out.push(x);
+                }
+                return Ok(out);
+            }
+            let mut h = Digester::default();
+            while let Some(x) = seq.next_element::<T>()? {
+                h.add(&x);
+            }
+            let digest = h.finish();
+            DIGESTS.with(|d| {
+                if let Some(d) = d.borrow_mut().as_mut() {
+                    *T::slot(d) = Some(digest);
+                }
+            });
+            Ok(Vec::new())
+        }
+    }
+
+    /// A list read as [`ListVisitor`] reads it.
+    struct List<T>(Vec<T>);
+
+    impl<'de, T: Listed> Deserialize<'de> for List<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_seq(ListVisitor(PhantomData)).map(List)
+        }
+    }
+
+    pub(super) fn selected<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Selected>, D::Error> {
+        List::deserialize(d).map(|l| l.0)
+    }
+
+    pub(super) fn substitutes<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<Substitute>>, D::Error> {
+        Option::<List<Substitute>>::deserialize(d).map(|l| l.map(|l| l.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -787,6 +952,59 @@ mod tests {
         assert_eq!(parse_exclusions_csv(&exclusions_csv(&[])), Ok(Vec::new()));
         let cut = "\u{feff}target_id,reason,detail\nT1,cooldown\n";
         assert!(parse_exclusions_csv(cut.as_bytes()).is_err_and(|e| e.contains("line 2")));
+    }
+
+    #[test]
+    fn a_manifest_read_digested_is_the_manifest_without_its_lists() {
+        let substitute = Substitute {
+            stratum: "平邑街道".into(),
+            rank: 4,
+            target_id: "T9".into(),
+            key: "ab".into(),
+        };
+        for substitutes in [None, Some(Vec::new()), Some(vec![substitute])] {
+            let mut m = manifest(30_001);
+            m.substitutes = substitutes;
+            m.seal();
+            let json = m.to_pretty_json();
+            let (mut light, digests) =
+                Manifest::read_digested(json.as_bytes()).expect("a manifest");
+            assert!(light.selected.is_empty());
+            assert_eq!(
+                light.substitutes.as_ref().map(Vec::len),
+                m.substitutes.as_ref().map(|_| 0)
+            );
+            assert_eq!(digests, ListDigests::of(&m));
+            // Read otherwise, the lists are kept.
+            let whole: Manifest = serde_json::from_str(&json).expect("a manifest");
+            assert_eq!(whole, m);
+            light.selected = m.selected.clone();
+            light.substitutes = m.substitutes.clone();
+            assert_eq!(light, m);
+            // Another list, or a list's element changed, digests otherwise.
+            let mut other = m.clone();
+            other.selected.swap(0, 1);
+            assert_ne!(ListDigests::of(&other), digests);
+            other.selected.swap(0, 1);
+            other.selected[7].team.pop();
+            assert_ne!(ListDigests::of(&other), digests);
+            other.selected = m.selected.clone();
+            other.substitutes = match &m.substitutes {
+                Some(_) => None,
+                None => Some(Vec::new()),
+            };
+            assert_ne!(ListDigests::of(&other), digests);
+        }
+    }
+
+    #[test]
+    fn content_hash_is_compute_hash_and_keeps_the_claimed_hash() {
+        for n in [3, 20_000] {
+            let mut m = manifest(n);
+            let want = m.compute_hash();
+            assert_eq!(m.content_hash(), want);
+            assert_eq!(m.manifest_hash, "stale");
+        }
     }
 
     #[test]

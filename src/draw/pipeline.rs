@@ -434,6 +434,7 @@ fn phases(
     opts.phase(Phase::Select);
     let v2 = rules.input.algorithm == Algorithm::V2;
     let extra = substitute_counts(&plans, v2);
+    let (exclusions, detail) = exclusions(source, rules, (&mut c, &fates), &counts, opts, public)?;
     let ((mut selected, drawn_at, substitutes), frame_at) = choose::select(
         source,
         &mut c,
@@ -442,7 +443,6 @@ fn phases(
         (&extra, v2, public.is_some()),
     )?;
     let in_file = listed && rules.input.exclusions_in_file && v2;
-    let (exclusions, detail) = exclusions(source, rules, (&mut c, &fates), &counts, opts, public)?;
     opts.phase(Phase::Teams);
     let skips = teams::assign(source, rules, &mut selected, &drawn_at, c.operations)?;
     opts.phase(Phase::Manifest);
@@ -538,6 +538,8 @@ fn classes_without_ratio(rules: &Rules<'_>, plans: &[plan::StratumPlan]) -> Vec<
 
 /// The exclusions the manifest lists (or their summary), or none when a detail file that the
 /// public bundle does not list is made as the excluded rows are read again (then returned).
+/// Made before the selection, so that what it reads and hashes is never held beside the
+/// selected rows and the frame.
 fn exclusions(
     source: &dyn RowSource,
     rules: &Rules<'_>,
@@ -646,7 +648,8 @@ type FramePlace = (u64, u32, u32);
 /// Where each row drawn from is, by position; each batch's rows drawn from are let go once
 /// read.
 fn frame_positions(c: &mut Classified, fates: &[Fate]) -> Vec<FramePlace> {
-    let mut out = Vec::new();
+    // Sized once: grown by doubling, a national frame's copies would add half of it again.
+    let mut out = Vec::with_capacity(c.batches.iter().map(|b| b.drawn.len()).sum());
     for b in &mut c.batches {
         for d in &std::mem::take(&mut b.drawn) {
             let Some(&g) = b.map.get(d.profile as usize) else {

@@ -85,7 +85,10 @@ impl TopK {
         TopK {
             k,
             cap,
-            buf: Vec::new(),
+            // Sized once up to 2 MiB: grown by doubling, the buffer would reach up to twice
+            // its bound, each step's old copy freed on a worker thread (a national draw's
+            // strata keep some 50 000 candidates each, in every batch).
+            buf: Vec::with_capacity(cap.min(1 << 16)),
             bound: None,
         }
     }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 
 use crate::draw::Algorithm;
 use crate::draw::bundle::PublicBundle;
-use crate::draw::manifest::Manifest;
+use crate::draw::manifest::{ListDigests, Manifest};
 use crate::draw::pipeline::BundleOut;
 use crate::draw::pipeline::History;
 use crate::jobs::issue::{Frozen, Request, compute_public};
@@ -23,33 +23,98 @@ pub enum Verdict {
 /// Checks the manifest's own hash, then re-runs the draw from the snapshots and rules archived
 /// in `store` and compares every selection, team and exclusion; and checks that `store`
 /// recorded this very manifest as a draw.
-pub(crate) fn verify_manifest(m: &Manifest, store: &dyn DrawStore) -> Verdict {
+pub(crate) fn verify_manifest(m: &mut Manifest, store: &dyn DrawStore) -> Verdict {
+    let compared = Algorithm::from_name(&m.algorithm)
+        .map(|algorithm| rerun(m, algorithm, store).map(|re| Compared::of(m, &re)));
+    judge(m, compared, store)
+}
+
+/// [`verify_manifest`] of a manifest read with its lists digested (`light`, `digests`:
+/// [`Manifest::read_digested`]), so that a national draw's selection is never held twice. The
+/// draw is re-run; when the re-run's selection and substitutes digest as the recorded ones,
+/// they are the recorded lists and are moved into it. Otherwise (or when the draw cannot be
+/// re-run) the recorded manifest is read again whole by `whole` and compared as
+/// [`verify_manifest`] compares it, so every difference is named. The manifest verified,
+/// whole, and the verdict.
+fn verify_digested(
+    light: Manifest,
+    digests: &ListDigests,
+    store: &dyn DrawStore,
+    whole: &dyn Fn() -> Result<Manifest, VerifyError>,
+) -> Result<(Manifest, Verdict), VerifyError> {
+    let re = Algorithm::from_name(&light.algorithm).map(|a| rerun(&light, a, store));
+    let re = match re {
+        Some(Ok(mut re)) if ListDigests::of(&re) == *digests => {
+            // The same lists: compared without them, then the re-run's moved into the
+            // recorded manifest, which they make whole.
+            let selected = std::mem::take(&mut re.selected);
+            let substitutes = re.substitutes.as_mut().map(std::mem::take);
+            let compared = Compared::of(&light, &re);
+            drop(re);
+            let mut m = light;
+            m.selected = selected;
+            m.substitutes = substitutes;
+            let verdict = judge(&mut m, Some(Ok(compared)), store);
+            return Ok((m, verdict));
+        }
+        other => other,
+    };
+    drop(light);
+    let mut m = whole()?;
+    let compared = re.map(|re| re.map(|re| Compared::of(&m, &re)));
+    let verdict = judge(&mut m, compared, store);
+    Ok((m, verdict))
+}
+
+/// A re-run compared with the recorded manifest: their differences, and the re-run's hash.
+struct Compared {
+    differences: Vec<String>,
+    hash: String,
+}
+
+impl Compared {
+    fn of(recorded: &Manifest, re: &Manifest) -> Compared {
+        Compared {
+            differences: recorded.differences(re),
+            hash: re.manifest_hash.clone(),
+        }
+    }
+}
+
+/// The verdict on the recorded manifest `m`, given its re-run compared with it (`None`: its
+/// algorithm is not one this suiji implements): its own hash, the re-run's differences, and
+/// whether `store` recorded it, with its changes after the draw and its carried loads.
+fn judge(
+    m: &mut Manifest,
+    compared: Option<Result<Compared, String>>,
+    store: &dyn DrawStore,
+) -> Verdict {
     let mut diffs = Vec::new();
-    let recomputed = m.compute_hash();
+    let recomputed = m.content_hash();
     if recomputed != m.manifest_hash {
         diffs.push(format!(
             "the manifest was altered: its content hashes to {recomputed}, but it claims {}",
             m.manifest_hash
         ));
     }
-    let Some(algorithm) = Algorithm::from_name(&m.algorithm) else {
-        diffs.push(format!(
-            "algorithm `{}` is not one this suiji implements (`{}`, `{}`); re-run it with a suiji that implements `{}`",
-            m.algorithm,
-            Algorithm::V1.name(),
-            Algorithm::V2.name(),
-            m.algorithm
-        ));
-        return Verdict::Differs(diffs);
-    };
-    match rerun(m, algorithm, store) {
-        Ok(re) => {
-            diffs.extend(m.differences(&re));
-            if diffs.is_empty() && re.manifest_hash != m.manifest_hash {
+    match compared {
+        None => {
+            diffs.push(format!(
+                "algorithm `{}` is not one this suiji implements (`{}`, `{}`); re-run it with a suiji that implements `{}`",
+                m.algorithm,
+                Algorithm::V1.name(),
+                Algorithm::V2.name(),
+                m.algorithm
+            ));
+            return Verdict::Differs(diffs);
+        }
+        Some(Ok(c)) => {
+            diffs.extend(c.differences);
+            if diffs.is_empty() && c.hash != m.manifest_hash {
                 diffs.push("the re-run manifest hashes differently".into());
             }
         }
-        Err(e) => diffs.push(e),
+        Some(Err(e)) => diffs.push(e),
     }
     match recorded(m, store) {
         // Every change made after the draw must be the one its rules give.
@@ -527,21 +592,13 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         None => Box::new(Store::open_read_only(&data)?),
     };
     let store = &*store;
-    let (manifest, folder) = match &input.which {
-        Which::Manifest(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let manifest = serde_json::from_str(&text).map_err(|e| VerifyError::NotAManifest {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
-            (manifest, path.parent().map(|p| (p.to_path_buf(), true)))
-        }
-        Which::Draw(id) => recorded_manifest(store, *id, &input.config)?,
+    let folder = match &input.which {
+        Which::Manifest(path) => path.parent().map(|p| (p.to_path_buf(), true)),
+        Which::Draw(id) => recorded_folder(store, *id, &input.config)?,
     };
-    let mut verdict = verify_manifest(&manifest, store);
+    let (light, digests) = read_which(&input.which, store, |r| Manifest::read_digested(r))?;
+    let whole = || read_which(&input.which, store, |r| serde_json::from_reader(r));
+    let (manifest, mut verdict) = verify_digested(light, &digests, store, &whole)?;
     let detail_file = folder.and_then(|(f, own)| detail_file(&manifest, &f, own));
     if let Some((_, Some(problem))) = &detail_file {
         match &mut verdict {
@@ -563,13 +620,53 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
     })
 }
 
-/// Draw `id`'s recorded manifest, parsed as it is read from the database (its text, up to a
-/// hundred megabytes, never held beside it), and its draw's folder.
-fn recorded_manifest(
+/// The manifest `which` names, parsed by `parse` as it is read: a file, or draw `id`'s text
+/// read from the database a piece at a time (up to a hundred megabytes, never held whole).
+fn read_which<T>(
+    which: &Which,
+    store: &dyn DrawStore,
+    parse: impl Fn(&mut dyn std::io::Read) -> serde_json::Result<T>,
+) -> Result<T, VerifyError> {
+    let id = match which {
+        Which::Manifest(path) => {
+            let read = |source| VerifyError::Read {
+                path: path.clone(),
+                source,
+            };
+            let file = std::fs::File::open(path).map_err(read)?;
+            return parse(&mut std::io::BufReader::with_capacity(1 << 16, file)).map_err(|e| {
+                if e.is_io() {
+                    read(e.into())
+                } else {
+                    VerifyError::NotAManifest {
+                        path: path.clone(),
+                        detail: e.to_string(),
+                    }
+                }
+            });
+        }
+        Which::Draw(id) => *id,
+    };
+    let mut parsed = None;
+    let found = store.read_manifest(id, &mut |text| {
+        parsed = Some(parse(&mut std::io::BufReader::with_capacity(1 << 16, text)));
+    })?;
+    match (found, parsed) {
+        (true, Some(Ok(m))) => Ok(m),
+        (true, Some(Err(e))) => Err(VerifyError::NotAManifest {
+            path: std::path::PathBuf::from(store.shown()).join(format!("#{id}")),
+            detail: e.to_string(),
+        }),
+        _ => Err(VerifyError::NoSuchDraw(id)),
+    }
+}
+
+/// Draw `id`'s folder, as the config places it (`None` without a readable config).
+fn recorded_folder(
     store: &dyn DrawStore,
     id: i64,
     config: &std::path::Path,
-) -> Result<(Manifest, Option<(std::path::PathBuf, bool)>), VerifyError> {
+) -> Result<Option<(std::path::PathBuf, bool)>, VerifyError> {
     let filter = DrawFilter {
         include_superseded: true,
         ..DrawFilter::default()
@@ -579,25 +676,10 @@ fn recorded_manifest(
         .into_iter()
         .find(|d| d.id == id)
         .ok_or(VerifyError::NoSuchDraw(id))?;
-    let mut parsed = None;
-    let found = store.read_manifest(id, &mut |text| {
-        let read = std::io::BufReader::with_capacity(1 << 16, text);
-        parsed = Some(serde_json::from_reader::<_, Manifest>(read));
-    })?;
-    let not_a_manifest = |detail: String| VerifyError::NotAManifest {
-        path: std::path::PathBuf::from(store.shown()).join(format!("#{id}")),
-        detail,
-    };
-    let manifest = match (found, parsed) {
-        (true, Some(Ok(m))) => m,
-        (true, Some(Err(e))) => return Err(not_a_manifest(e.to_string())),
-        _ => return Err(VerifyError::NoSuchDraw(id)),
-    };
-    let folder = crate::rules::load_config(config).ok().map(|c| {
+    Ok(crate::rules::load_config(config).ok().map(|c| {
         let f = super::issue::draw_folder(&c.output_dir, &head.matter, &head.period);
         (f, false)
-    });
-    Ok((manifest, folder))
+    }))
 }
 
 /// A `suiji-manifest/3`'s detail file in `folder` (the manifest's own folder, `own`, or the
@@ -634,10 +716,10 @@ pub fn recorded_draw(store: &dyn DrawStore, id: i64) -> Result<Option<Verdict>, 
     let Some(row) = store.draw(id)? else {
         return Ok(None);
     };
-    let manifest: Manifest =
+    let mut manifest: Manifest =
         serde_json::from_str(&row.record.manifest_json).map_err(|e| VerifyError::NotAManifest {
             path: std::path::PathBuf::from(format!("draw #{id}")),
             detail: e.to_string(),
         })?;
-    Ok(Some(verify_manifest(&manifest, store)))
+    Ok(Some(verify_manifest(&mut manifest, store)))
 }
