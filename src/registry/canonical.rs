@@ -214,6 +214,14 @@ impl CellRows {
         self.ends.push(self.text.len());
     }
 
+    /// Appends a row of a target's id and its public fields `fields`.
+    pub(crate) fn push_public(&mut self, c: &LineCells<'_>, fields: &[String]) {
+        self.push(c.id);
+        for f in fields {
+            self.push(c.public(f));
+        }
+    }
+
     /// The number of whole rows.
     pub(crate) fn len(&self) -> usize {
         self.ends.len() / self.width

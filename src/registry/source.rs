@@ -394,10 +394,7 @@ impl<'a> RegistryFile<'a> {
             let Some(p) = (r.offset == offset).then(|| self.plain_row(&r)).flatten() else {
                 break;
             };
-            out.push(p.cells.id);
-            for f in fields {
-                out.push(p.cells.public(f));
-            }
+            out.push_public(&p.cells, fields);
             plain += 1;
         }
         if plain == offsets.len() {
@@ -405,11 +402,7 @@ impl<'a> RegistryFile<'a> {
         }
         out.clear();
         for t in self.targets_at(offsets)? {
-            let c = LineCells::of(&t);
-            out.push(c.id);
-            for f in fields {
-                out.push(c.public(f));
-            }
+            out.push_public(&LineCells::of(&t), fields);
         }
         Ok(())
     }
@@ -1225,11 +1218,7 @@ mod tests {
             ..Known::default()
         };
         let file = RegistryFile::open(&path, &known, 4096).expect("open");
-        let mut offsets = Vec::new();
-        let mut s = Scanner::open(&path, file.data_start, u64::MAX, 4096).expect("scan");
-        while let Some(r) = s.next(usize::MAX, true).expect("read") {
-            offsets.push(r.offset);
-        }
+        let offsets = offsets_of(&file, &path);
         assert_eq!(offsets.len(), 7);
         let plain: Vec<bool> = offsets
             .iter()
@@ -1268,6 +1257,16 @@ mod tests {
         assert!(diags.iter().any(Diagnostic::is_error));
     }
 
+    /// The offset of each row of `file` (at `path`).
+    fn offsets_of(file: &RegistryFile, path: &Path) -> Vec<u64> {
+        let mut offsets = Vec::new();
+        let mut s = Scanner::open(path, file.data_start, u64::MAX, 4096).expect("scan");
+        while let Some(r) = s.next(usize::MAX, true).expect("read") {
+            offsets.push(r.offset);
+        }
+        offsets
+    }
+
     /// The public cells of rows read again are the public values of the targets the reader
     /// makes of them, whether the rows are plain or go to the reader, and fail as it fails.
     #[test]
@@ -1285,11 +1284,7 @@ mod tests {
             ..Known::default()
         };
         let file = RegistryFile::open(&path, &known, 4096).expect("open");
-        let mut offsets = Vec::new();
-        let mut s = Scanner::open(&path, file.data_start, u64::MAX, 4096).expect("scan");
-        while let Some(r) = s.next(usize::MAX, true).expect("read") {
-            offsets.push(r.offset);
-        }
+        let offsets = offsets_of(&file, &path);
         let fields: Vec<String> = ["name", "licence", "district", "address", "other"]
             .map(String::from)
             .to_vec();

@@ -120,11 +120,7 @@ pub(crate) trait RowSource: Sync {
     ) -> Result<(), DrawFailure> {
         out.clear();
         for t in self.targets(positions)? {
-            let c = LineCells::of(&t);
-            out.push(c.id);
-            for f in fields {
-                out.push(c.public(f));
-            }
+            out.push_public(&LineCells::of(&t), fields);
         }
         Ok(())
     }
