@@ -239,13 +239,27 @@ fn a_manifest_stored_from_its_file_with_lent_rows_is_the_same_record() -> TestRe
     std::fs::write(&bad, "{\"version\": 2,")?;
     let mut refused = from_file.clone();
     refused.record.period = "2025-Q2".into();
-    refused.manifest_file = Some(bad);
+    refused.manifest_file = Some(bad.clone());
     let before = counts(dir_a.path())?;
     assert!(matches!(
         a.record_draw(&refused, Redraw::No),
         Err(StoreError::Invalid { .. })
     ));
     assert_eq!(counts(dir_a.path())?, before);
+    // So is a file that is not UTF-8 (here inside a string of otherwise good JSON).
+    let mut not_utf8 = b"{\"version\": 2, \"name\": \"".to_vec();
+    not_utf8.extend_from_slice(&[0xe6, 0xa3]);
+    not_utf8.extend_from_slice(b"\"}");
+    std::fs::write(&bad, not_utf8)?;
+    assert!(matches!(
+        a.record_draw(&refused, Redraw::No),
+        Err(StoreError::Invalid { .. })
+    ));
+    assert_eq!(counts(dir_a.path())?, before);
+    // And the store records the same draw once its file is good.
+    std::fs::write(&bad, r#"{"version": 2}"#)?;
+    a.record_draw(&refused, Redraw::No)?;
+    assert!(a.verify_audit()?.is_intact());
     Ok(())
 }
 

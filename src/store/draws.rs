@@ -133,17 +133,20 @@ impl PartialEq for LentRows {
 
 impl Eq for LentRows {}
 
-/// How many bytes of a manifest file are read and stored at a time.
+/// How many bytes of a manifest are written into the database, or read from it, at a time.
 const MANIFEST_CHUNK: usize = 1 << 20;
 
 /// The manifest's text a draw is recorded with: `record.manifest_json`, or the whole of its
-/// `manifest_file` (for a database that takes the text in one piece).
+/// `manifest_file`, checked as JSON (for a database that takes the text in one piece).
 pub(crate) fn manifest_text(d: &NewDraw) -> R<std::borrow::Cow<'_, str>> {
     match &d.manifest_file {
         None => Ok(std::borrow::Cow::Borrowed(&d.record.manifest_json)),
-        Some(path) => std::fs::read_to_string(path)
-            .map(std::borrow::Cow::Owned)
-            .map_err(|e| unreadable_manifest(path, &e)),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| unreadable_manifest(path, &e))?;
+            serde_json::from_str::<serde::de::IgnoredAny>(&text)
+                .map_err(|e| unreadable_manifest(path, &e))?;
+            Ok(std::borrow::Cow::Owned(text))
+        }
     }
 }
 
@@ -420,20 +423,16 @@ fn check_snapshot(tx: &Transaction<'_>, field: &str, hash: &str, kind: &str) -> 
 }
 
 /// Checks that need no database, so a bad draw is refused with a clear message before any
-/// lock is taken. The schema's constraints repeat the essentials.
+/// lock is taken. The schema's constraints repeat the essentials. A manifest file is read
+/// once, not twice: it is checked as UTF-8 and JSON as it is stored, inside the transaction,
+/// which a text that is neither rolls back (`store_manifest_file`; [`manifest_text`] where the
+/// text goes in one piece).
 pub(crate) fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
     validate_record(&d.record, redraw)?;
-    match &d.manifest_file {
-        None => serde_json::from_str::<serde::de::IgnoredAny>(&d.record.manifest_json)
-            .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?,
-        // Read as it is checked, a piece at a time (its UTF-8 is checked as it is stored).
-        Some(path) => {
-            let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
-            let read = std::io::BufReader::with_capacity(MANIFEST_CHUNK, file);
-            serde_json::from_reader::<_, serde::de::IgnoredAny>(read)
-                .map_err(|e| unreadable_manifest(path, &e))?
-        }
-    };
+    if d.manifest_file.is_none() {
+        serde_json::from_str::<serde::de::IgnoredAny>(&d.record.manifest_json)
+            .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?;
+    }
     let targets = validate_targets(d)?;
     validate_rows(d, &targets)
 }
@@ -733,85 +732,29 @@ impl Drop for Unchecked<'_> {
 }
 
 /// Writes the manifest file `path` over the placeholder text of draw `id`'s `manifest_json`
-/// (as long as the file), a piece at a time, checking as it goes that it is UTF-8 and JSON
-/// (what the column's CHECK asks: the text stored is the text checked).
+/// (as long as the file), once it is checked as UTF-8 and as JSON (what the column's CHECK
+/// asks: the text stored is the text checked). The file is read whole, and only now: SQLite
+/// has let go of the placeholder's copies once its row is made, so the text is never held
+/// beside them. (Read and checked a piece at a time, it went through a JSON parser reading a
+/// byte at a time, after `validate` had parsed the whole file that way once already.)
 fn store_manifest_file(tx: &Transaction<'_>, id: i64, path: &std::path::Path) -> R<()> {
-    let blob = tx.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, false)?;
-    let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
-    let mut storing = Storing {
-        file,
-        blob,
-        buf: vec![0u8; MANIFEST_CHUNK],
-        ready: (0, 0),
-        carried: 0,
-        written: 0,
-    };
-    let mut read = std::io::BufReader::with_capacity(1 << 16, &mut storing);
-    serde_json::from_reader::<_, serde::de::IgnoredAny>(&mut read)
-        .map_err(|e| unreadable_manifest(path, &e))?;
-    // Nothing but whitespace follows the value (the parser read to the end); stored all the same.
-    std::io::copy(&mut read, &mut std::io::sink()).map_err(|e| unreadable_manifest(path, &e))?;
-    drop(read);
-    if storing.written != storing.blob.len() {
+    use std::io::Write as _;
+    let mut blob = tx.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, false)?;
+    let bytes = std::fs::read(path).map_err(|e| unreadable_manifest(path, &e))?;
+    if bytes.len() != blob.len() {
         return Err(unreadable_manifest(
             path,
             &"the file changed while it was stored",
         ));
     }
+    let text = std::str::from_utf8(&bytes).map_err(|e| unreadable_manifest(path, &e))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| unreadable_manifest(path, &e))?;
+    for piece in bytes.chunks(MANIFEST_CHUNK) {
+        blob.write_all(piece)
+            .map_err(|e| unreadable_manifest(path, &e))?;
+    }
     Ok(())
-}
-
-/// A manifest file read a piece at a time, each piece written over the placeholder as it is
-/// read (UTF-8 checked; a character split between two pieces carried to the next).
-struct Storing<'b> {
-    file: std::fs::File,
-    blob: rusqlite::blob::Blob<'b>,
-    buf: Vec<u8>,
-    /// The bytes of `buf` written and not yet read.
-    ready: (usize, usize),
-    /// How many bytes after `ready` belong to the next piece.
-    carried: usize,
-    written: usize,
-}
-
-impl Storing<'_> {
-    /// Reads and stores the next piece; false at the end of the file.
-    fn next_piece(&mut self) -> std::io::Result<bool> {
-        use std::io::{Read as _, Write as _};
-        let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-        let from = self.ready.1;
-        self.buf.copy_within(from..from + self.carried, 0);
-        let n = self.file.read(&mut self.buf[self.carried..])?;
-        let end = self.carried + n;
-        let valid = match std::str::from_utf8(&self.buf[..end]) {
-            Ok(_) => end,
-            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
-            Err(e) => return Err(invalid(e.to_string())),
-        };
-        if self.written + valid > self.blob.len() {
-            return Err(invalid("the file grew while it was stored".into()));
-        }
-        self.blob.write_all(&self.buf[..valid])?;
-        self.written += valid;
-        self.ready = (0, valid);
-        self.carried = end - valid;
-        Ok(n > 0)
-    }
-}
-
-impl std::io::Read for Storing<'_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.ready.0 == self.ready.1 {
-            if !self.next_piece()? {
-                return Ok(0);
-            }
-        }
-        let (from, to) = self.ready;
-        let n = out.len().min(to - from);
-        out[..n].copy_from_slice(&self.buf[from..from + n]);
-        self.ready.0 += n;
-        Ok(n)
-    }
 }
 
 /// The draw's targets, team members, unstaffed targets and exclusions, in their order.
