@@ -409,6 +409,8 @@ struct FileDraw {
     manifest: Manifest,
     listed: bool,
     counts: BTreeMap<String, u64>,
+    /// The drawn targets' rows, kept for the documents.
+    drawn: Vec<suiji::registry::Target>,
 }
 
 fn memory_draw(loaded: &Loaded, files: &Files, case: &Case) -> Result<Manifest, DrawFailure> {
@@ -447,7 +449,7 @@ fn file_draw(
         list_exclusions_up_to: list,
         chunk_bytes: 4096,
         on_phase: None,
-        keep_drawn: false,
+        keep_drawn: true,
         exclusions: pipeline::ExclusionsOut::Keep,
     };
     match pipeline::run(&input(loaded, files, case), rows, &loaded.sandbox, &opts) {
@@ -460,6 +462,7 @@ fn file_draw(
                 manifest: s.manifest,
                 listed: s.exclusions_listed,
                 counts,
+                drawn: s.targets,
             })
         }
         Err(e) => Err(format!("draw: {e:?}")),
@@ -490,6 +493,25 @@ fn agree(loaded: &Loaded, files: &Files, case: &Case, threads: usize, list: usiz
             g.map(|f| f.manifest.manifest_hash)
         ),
     };
+    // The rows kept for the documents: the drawn targets' (here in id order, the registry's in
+    // memory), without the columns only rules read.
+    let drawn: std::collections::HashSet<&str> = got
+        .manifest
+        .selected
+        .iter()
+        .map(|s| s.target_id.as_str())
+        .collect();
+    let rows: Vec<_> = files
+        .registry
+        .targets
+        .iter()
+        .filter(|t| drawn.contains(t.id.as_str()))
+        .map(|t| t.without_extra())
+        .collect();
+    let mut kept = got.drawn.clone();
+    kept.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(kept, rows);
+    assert!(got.drawn.iter().all(|t| t.extra.is_empty()));
     let excluded = want.exclusions.len();
     assert_eq!(got.listed, excluded <= list, "listing limit {list}");
     let mut by_reason = BTreeMap::new();

@@ -219,7 +219,8 @@ pub struct Options<'a> {
     pub chunk_bytes: usize,
     /// Called as each phase begins (e.g. to time them); the draw itself reads no clock.
     pub on_phase: Option<&'a (dyn Fn(Phase) + Sync)>,
-    /// Also return the drawn targets' rows ([`Drawn::targets`]), for the draw's documents.
+    /// Also return the drawn targets' rows ([`Drawn::targets`], without the columns only
+    /// rules read), for the draw's documents.
     pub keep_drawn: bool,
     /// What becomes of the excluded targets a `suiji-manifest/3` or `/4` lists in its detail
     /// file.
@@ -329,7 +330,8 @@ pub struct Drawn {
     pub stats: Stats,
     /// The public bundle, when asked for ([`run_public`]).
     pub bundle: Option<PublicBundle>,
-    /// The drawn targets' rows, in registry order, when [`Options::keep_drawn`] asked for them.
+    /// The drawn targets' rows, in registry order, without the columns only rules read
+    /// ([`Target::without_extra`]), when [`Options::keep_drawn`] asked for them.
     pub targets: Vec<Target>,
 }
 
@@ -488,8 +490,10 @@ fn phases(
     })
 }
 
-/// The drawn targets' rows (at `drawn_at`), in registry order, when the options ask for them:
-/// read once the public bundle is made, so that they and its frame are never held together.
+/// The drawn targets' rows (at `drawn_at`), in registry order, without the columns only rules
+/// read ([`Target::without_extra`]), when the options ask for them: read once the public bundle
+/// is made, so that they and its frame are never held together, and [`DRAWN_BATCH`] at a time,
+/// so that no more than a batch of whole rows is held.
 fn drawn_rows(
     source: &dyn RowSource,
     opts: &Options<'_>,
@@ -499,9 +503,15 @@ fn drawn_rows(
         return Ok(Vec::new());
     }
     drawn_at.sort_unstable();
-    let rows = source.targets(&drawn_at)?;
-    Ok(rows.into_iter().map(std::borrow::Cow::into_owned).collect())
+    let mut out = Vec::with_capacity(drawn_at.len());
+    for batch in drawn_at.chunks(DRAWN_BATCH) {
+        out.extend(source.targets(batch)?.iter().map(|t| t.without_extra()));
+    }
+    Ok(out)
 }
+
+/// Drawn rows read at a time by [`drawn_rows`].
+const DRAWN_BATCH: usize = 4096;
 
 /// How many substitutes each stratum lists (none before `suiji-draw/2`).
 fn substitute_counts(plans: &[plan::StratumPlan], v2: bool) -> Vec<usize> {

@@ -38,6 +38,28 @@ pub struct Target {
     pub extra: BTreeMap<String, String>,
 }
 
+impl Target {
+    /// The row with its registry columns only, without the other columns rules read (`extra`):
+    /// what a draw's documents show of a drawn target (its task rows and public fields), kept
+    /// for every drawn target of a national draw without a map per row.
+    pub fn without_extra(&self) -> Target {
+        Target {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            category: self.category.clone(),
+            district: self.district.clone(),
+            address: self.address.clone(),
+            key_area: self.key_area,
+            class: self.class.clone(),
+            licence: self.licence.clone(),
+            status: self.status,
+            last_inspected: self.last_inspected,
+            last_result: self.last_result.clone(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
 /// One row of the inspector registry (执法检查人员名录库).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inspector {
