@@ -732,29 +732,104 @@ impl Drop for Unchecked<'_> {
 }
 
 /// Writes the manifest file `path` over the placeholder text of draw `id`'s `manifest_json`
-/// (as long as the file), once it is checked as UTF-8 and as JSON (what the column's CHECK
-/// asks: the text stored is the text checked). The file is read whole, and only now: SQLite
-/// has let go of the placeholder's copies once its row is made, so the text is never held
-/// beside them. (Read and checked a piece at a time, it went through a JSON parser reading a
-/// byte at a time, after `validate` had parsed the whole file that way once already.)
+/// (as long as the file), checked as UTF-8 and as JSON as it is copied (what the column's CHECK
+/// asks: the text stored is the text checked; a text that is neither rolls the draw back). The
+/// file goes through a buffer of [`MANIFEST_CHUNK`] bytes, each piece written into the row as
+/// the parser reads it, so it is never held whole (a national draw's is about 150 MB).
 fn store_manifest_file(tx: &Transaction<'_>, id: i64, path: &std::path::Path) -> R<()> {
-    use std::io::Write as _;
-    let mut blob = tx.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, false)?;
-    let bytes = std::fs::read(path).map_err(|e| unreadable_manifest(path, &e))?;
-    if bytes.len() != blob.len() {
+    let blob = tx.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, false)?;
+    let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
+    let mut copy = CopiedText {
+        file,
+        blob,
+        written: 0,
+        utf8: Utf8Pieces::default(),
+    };
+    serde_json::from_reader::<_, serde::de::IgnoredAny>(std::io::BufReader::with_capacity(
+        MANIFEST_CHUNK,
+        &mut copy,
+    ))
+    .map_err(|e| unreadable_manifest(path, &e))?;
+    if copy.written != copy.blob.len() {
         return Err(unreadable_manifest(
             path,
             &"the file changed while it was stored",
         ));
     }
-    let text = std::str::from_utf8(&bytes).map_err(|e| unreadable_manifest(path, &e))?;
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map_err(|e| unreadable_manifest(path, &e))?;
-    for piece in bytes.chunks(MANIFEST_CHUNK) {
-        blob.write_all(piece)
-            .map_err(|e| unreadable_manifest(path, &e))?;
+    copy.utf8.end().map_err(|e| unreadable_manifest(path, &e))
+}
+
+/// A file read into a row's blob as it is read, each piece checked as UTF-8 first.
+struct CopiedText<'b> {
+    file: std::fs::File,
+    blob: rusqlite::blob::Blob<'b>,
+    written: usize,
+    utf8: Utf8Pieces,
+}
+
+impl std::io::Read for &mut CopiedText<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Write as _;
+        let n = self.file.read(buf)?;
+        let piece = &buf[..n];
+        self.utf8.feed(piece)?;
+        if self.written + n > self.blob.len() {
+            return Err(std::io::Error::other(
+                "the file changed while it was stored",
+            ));
+        }
+        self.blob.write_all(piece)?;
+        self.written += n;
+        Ok(n)
     }
-    Ok(())
+}
+
+/// UTF-8 checked a piece at a time: a character split between two pieces is checked when its
+/// last byte comes.
+#[derive(Default)]
+struct Utf8Pieces {
+    /// The first bytes of a character the last piece ended inside (at most 3).
+    open: Vec<u8>,
+}
+
+impl Utf8Pieces {
+    fn feed(&mut self, mut piece: &[u8]) -> std::io::Result<()> {
+        while !self.open.is_empty() {
+            let Some((&b, rest)) = piece.split_first() else {
+                return Ok(());
+            };
+            self.open.push(b);
+            piece = rest;
+            match std::str::from_utf8(&self.open) {
+                Ok(_) => self.open.clear(),
+                Err(e) if e.error_len().is_none() => {}
+                Err(e) => return Err(not_utf8(e)),
+            }
+        }
+        match std::str::from_utf8(piece) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() => {
+                self.open.extend_from_slice(&piece[e.valid_up_to()..]);
+                Ok(())
+            }
+            Err(e) => Err(not_utf8(e)),
+        }
+    }
+
+    /// Refuses a text that ended inside a character.
+    fn end(&self) -> std::io::Result<()> {
+        match self.open.is_empty() {
+            true => Ok(()),
+            false => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the text ends inside a character: not UTF-8",
+            )),
+        }
+    }
+}
+
+fn not_utf8(_: std::str::Utf8Error) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, "the text is not UTF-8")
 }
 
 /// The draw's targets, team members, unstaffed targets and exclusions, in their order.
@@ -1192,5 +1267,29 @@ mod tests {
             plan.iter().all(|l| !l.contains("TEMP B-TREE")),
             "the index gives the order: {plan:?}"
         );
+    }
+
+    /// UTF-8 checked a piece at a time agrees with the text checked whole, wherever the pieces
+    /// are cut, characters split between them included.
+    #[test]
+    fn utf8_checked_in_pieces_is_utf8_checked_whole() {
+        let good = "名单 a é 𝄞 检查对象".as_bytes().to_vec();
+        let mut cut_short = good.clone();
+        cut_short.pop();
+        let mut bad = good.clone();
+        bad[3] = 0xff;
+        let mut split_bad = "检查".as_bytes().to_vec();
+        split_bad[4] = b'a';
+        for text in [good, cut_short, bad, split_bad] {
+            let whole = std::str::from_utf8(&text).is_ok();
+            for a in 0..=text.len() {
+                for b in a..=text.len() {
+                    let mut u = super::Utf8Pieces::default();
+                    let pieces = [&text[..a], &text[a..b], &text[b..]];
+                    let ok = pieces.iter().all(|p| u.feed(p).is_ok()) && u.end().is_ok();
+                    assert_eq!(ok, whole, "{text:?} cut at {a} and {b}");
+                }
+            }
+        }
     }
 }
