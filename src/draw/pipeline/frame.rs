@@ -354,7 +354,9 @@ impl Taken {
             piece.resize(len, 0);
             input.read_exact(piece)?;
             let start = text.len();
-            text.push_str(std::str::from_utf8(piece).map_err(std::io::Error::other)?);
+            let piece = crate::registry::source::utf8(piece)
+                .ok_or_else(|| std::io::Error::other("an entry set aside is not UTF-8"))?;
+            text.push_str(piece);
             Ok(start..text.len())
         }
         self.text.clear();
