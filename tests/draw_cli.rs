@@ -665,3 +665,47 @@ fn two_approvals_of_one_redraw_request_at_once_draw_once() {
     );
     assert!(p.ok(&["audit", "verify"]).contains("intact"));
 }
+
+/// A draw's documents are written while it is recorded, and its commit waits for them: a draw
+/// whose documents cannot be written is not recorded, says which file, and leaves nothing
+/// staged; the same draw then goes ahead.
+#[test]
+fn a_draw_whose_documents_cannot_be_written_is_not_recorded() {
+    let p = Project::shipped();
+    let loaded = suiji::jobs::load_rules(&p.path("config/suiji.toml")).expect("rules");
+    let input = suiji::jobs::draw::Input {
+        matter: "zhian.hotel".into(),
+        period: "2023-H1".into(),
+        seed: suiji::jobs::issue::seed::SeedChoice::Os,
+        reveal: None,
+        dry_run: false,
+        redraw: None,
+        replaces: None,
+        actor: "operator".into(),
+        now: "2023-01-01T10:05:00+08:00".into(),
+    };
+    let folder = p.path("out/draws/zhian.hotel");
+    let blocked = folder.clone();
+    // Once the manifest is staged, a folder takes the public list's place.
+    let drawn = suiji::jobs::probe::watching(
+        move |point| {
+            if point == "draw.staged" {
+                for dir in std::fs::read_dir(&blocked).expect("draws folder").flatten() {
+                    if dir.file_name().to_string_lossy().contains(".staging-") {
+                        std::fs::create_dir(dir.path().join("public.csv")).expect("mkdir");
+                    }
+                }
+            }
+        },
+        || suiji::jobs::draw::run(&loaded, &input),
+    );
+    let err = drawn.err().expect("not drawn").to_string();
+    assert!(err.contains("public.csv"), "{err}");
+    assert_eq!(at_most_one_complete_draw(&p), None);
+    assert!(staged(&p, "zhian.hotel").is_empty());
+    // Nothing in the way, the same draw is recorded with its files.
+    suiji::jobs::draw::run(&loaded, &input).expect("drawn");
+    assert!(at_most_one_complete_draw(&p).is_some());
+    assert!(p.path(&format!("{FOLDER}/public.csv")).is_file());
+    assert!(folder.join("2023-H1/bundle.audit.gz").is_file());
+}

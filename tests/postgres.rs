@@ -939,12 +939,12 @@ fn stale_loads_are_refused(store: &mut dyn suiji::store::DrawStore) -> Vec<Strin
     let first = small_draw("2025-H1", (&t, &i));
     let mut out = Vec::new();
     let id = store
-        .record_draw_checked(&first, Redraw::No, Some(read), &mut |_| {})
+        .record_draw_checked(&first, Redraw::No, Some(read), &mut |_| Ok(()))
         .expect("the epoch read just before stands");
     out.push(format!("recorded #{id}"));
     let second = small_draw("2025-H2", (&t, &i));
     let before = store.audit_last_seq().expect("seq");
-    let refused = store.record_draw_checked(&second, Redraw::No, Some(read), &mut |_| {});
+    let refused = store.record_draw_checked(&second, Redraw::No, Some(read), &mut |_| Ok(()));
     assert!(
         matches!(refused, Err(StoreError::LoadsChanged)),
         "{refused:?}"
@@ -963,7 +963,7 @@ fn stale_loads_are_refused(store: &mut dyn suiji::store::DrawStore) -> Vec<Strin
     let now = store.loads_epoch().expect("epoch");
     assert_ne!(now, read, "a recorded draw moves the epoch");
     let id = store
-        .record_draw_checked(&second, Redraw::No, Some(now), &mut |_| {})
+        .record_draw_checked(&second, Redraw::No, Some(now), &mut |_| Ok(()))
         .expect("read again, it is recorded");
     out.push(format!("recorded #{id}"));
     let order = store.audit_order().expect("order");
@@ -1020,17 +1020,17 @@ fn a_redraw_of_a_replaced_draw_is_refused(store: &mut dyn suiji::store::DrawStor
         .expect("inspectors");
     let draw = small_draw("2025-H1", (&t, &i));
     let first = store
-        .record_draw_checked(&draw, Redraw::No, None, &mut |_| {})
+        .record_draw_checked(&draw, Redraw::No, None, &mut |_| Ok(()))
         .expect("drawn");
     let redraw = |replaces| Redraw::Yes {
         reason: "见证人缺席".into(),
         replaces: Some(replaces),
     };
     let second = store
-        .record_draw_checked(&draw, redraw(first), None, &mut |_| {})
+        .record_draw_checked(&draw, redraw(first), None, &mut |_| Ok(()))
         .expect("the first redraw of #1");
     let before = store.audit_last_seq().expect("seq");
-    let refused = store.record_draw_checked(&draw, redraw(first), None, &mut |_| {});
+    let refused = store.record_draw_checked(&draw, redraw(first), None, &mut |_| Ok(()));
     let Err(StoreError::DrawSuperseded { draw_id }) = refused else {
         panic!("a second redraw of #1 is refused: {refused:?}");
     };

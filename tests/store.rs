@@ -857,6 +857,7 @@ fn a_draw_interrupted_midway_leaves_nothing() -> TestResult {
                 if step == stop_at {
                     panic!("simulated crash after {step}");
                 }
+                Ok(())
             })
         }));
         assert!(outcome.is_err(), "probe at {stop_at} did not fire");
@@ -866,6 +867,19 @@ fn a_draw_interrupted_midway_leaves_nothing() -> TestResult {
             "partial draw left after {stop_at}"
         );
         assert_eq!(store.active_draw(&d.record.matter, &d.record.period)?, None);
+    }
+    // A probe that says no stops the recording at any step: its error returned, nothing
+    // recorded.
+    for stop_at in ["draw", "targets", "exclusions", "audit"] {
+        let err = store.record_draw_probed(&d, Redraw::No, &mut |step| match step == stop_at {
+            true => Err(StoreError::Stopped(format!("no at {step}"))),
+            false => Ok(()),
+        });
+        assert!(
+            matches!(&err, Err(StoreError::Stopped(s)) if *s == format!("no at {stop_at}")),
+            "{stop_at}: {err:?}"
+        );
+        assert_eq!(counts(dir.path())?, [0; 6], "{stop_at}");
     }
     // The same store goes on working.
     store.record_draw(&d, Redraw::No)?;
@@ -895,6 +909,7 @@ fn crash_child() -> TestResult {
             // Parked here, inside the transaction, until the parent kills the process.
             let _ = std::io::stdin().read_line(&mut String::new());
         }
+        Ok(())
     })?;
     Ok(())
 }

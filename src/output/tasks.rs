@@ -431,7 +431,8 @@ fn public_html(
 }
 
 /// Builds every file of a draw, handing each to `put` as soon as it is rendered (so no more
-/// than one document is held at a time, and the task rows of at most one district).
+/// than one document is held at a time, and the task rows of at most one district): the
+/// manifest ([`manifest_file`]), then the documents ([`documents`]).
 #[allow(clippy::too_many_arguments)]
 pub fn draw_files(
     model: &Model,
@@ -443,14 +444,39 @@ pub fn draw_files(
     marks: &DrawMarks,
     put: &mut Put<'_>,
 ) -> Result<(), String> {
-    let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
-    let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
+    manifest_file(m, put)?;
+    documents(model, draw_ref, m, matter, targets, inspectors, marks, put)
+}
+
+/// A draw's manifest as its folder keeps it (`manifest.json`), handed to `put` as it is
+/// written.
+pub fn manifest_file(m: &Manifest, put: &mut Put<'_>) -> Result<(), String> {
     put(
-        "manifest.json".to_string(),
+        MANIFEST_FILE.to_string(),
         Body::Written(Box::new(|out: &mut dyn std::io::Write| {
             m.write_pretty_json(out)
         })),
-    )?;
+    )
+}
+
+/// The name of a draw's manifest in its folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// A draw's documents (task lists and sheets, the public list, the exclusions file), each
+/// handed to `put` as soon as it is rendered.
+#[allow(clippy::too_many_arguments)]
+pub fn documents(
+    model: &Model,
+    draw_ref: &str,
+    m: &Manifest,
+    matter: &Matter,
+    targets: &[Target],
+    inspectors: &[Inspector],
+    marks: &DrawMarks,
+    put: &mut Put<'_>,
+) -> Result<(), String> {
+    let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
+    let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
     let rows = TaskRows {
         draw_ref,
         m,

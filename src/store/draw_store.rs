@@ -115,7 +115,8 @@ pub trait DrawStore: AuditLog + RuleStore {
     /// Where each draw and change was recorded in the audit log, and the rule of each change.
     fn audit_order(&self) -> Result<AuditOrder, StoreError>;
     /// Records a draw with its rows and audit entry in one transaction (see
-    /// [`Store::record_draw`]), calling `probe` after each step; refused with
+    /// [`Store::record_draw`]), calling `probe` after each step (an error it returns rolls the
+    /// draw back and is returned); refused with
     /// [`StoreError::LoadsChanged`] (nothing recorded) when a draw or a change was recorded
     /// since `epoch` (see [`Store::record_draw_checked`]).
     fn record_draw_checked(
@@ -123,7 +124,7 @@ pub trait DrawStore: AuditLog + RuleStore {
         d: &NewDraw,
         redraw: Redraw,
         epoch: Option<LoadsEpoch>,
-        probe: &mut dyn FnMut(&'static str),
+        probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
     ) -> Result<i64, StoreError>;
 }
 
@@ -280,7 +281,7 @@ impl DrawStore for Store {
         d: &NewDraw,
         redraw: Redraw,
         epoch: Option<LoadsEpoch>,
-        probe: &mut dyn FnMut(&'static str),
+        probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
     ) -> Result<i64, StoreError> {
         Store::record_draw_checked(self, d, redraw, epoch, probe)
     }

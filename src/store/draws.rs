@@ -563,7 +563,7 @@ fn insert_draw(
     origin: &Origin,
     d: &NewDraw,
     redraw: &Redraw,
-    probe: &mut dyn FnMut(&'static str),
+    probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
 ) -> R<i64> {
     check_snapshot(
         tx,
@@ -580,10 +580,10 @@ fn insert_draw(
 
     let (redraw_of, reason) = supersede_active(tx, d, redraw)?;
     let id = insert_draw_row(tx, d, redraw_of, reason)?;
-    probe("draw");
+    probe("draw")?;
     insert_draw_rows(tx, id, d, probe)?;
     append_draw_audit(tx, origin, id, d, (redraw_of, reason))?;
-    probe("audit");
+    probe("audit")?;
     Ok(id)
 }
 
@@ -837,7 +837,7 @@ fn insert_draw_rows(
     tx: &Transaction<'_>,
     id: i64,
     d: &NewDraw,
-    probe: &mut dyn FnMut(&'static str),
+    probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
 ) -> R<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_targets (draw_id, seq, stratum, rank, target_id, target_name, selected,
@@ -858,7 +858,7 @@ fn insert_draw_rows(
             t.rank_key,
         ])?;
     }
-    probe("targets");
+    probe("targets")?;
 
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
@@ -874,7 +874,7 @@ fn insert_draw_rows(
             m.inspector_name
         ])?;
     }
-    probe("teams");
+    probe("teams")?;
 
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_unstaffed (draw_id, seq, target_id, reason) VALUES (?1, ?2, ?3, ?4)",
@@ -882,7 +882,7 @@ fn insert_draw_rows(
     for (seq, u) in d.unstaffed.iter().enumerate() {
         stmt.execute(params![id, seq as i64, u.target_id, u.reason])?;
     }
-    probe("unstaffed");
+    probe("unstaffed")?;
 
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_exclusions (draw_id, seq, entity_kind, entity_id, reason_code, detail)
@@ -898,7 +898,7 @@ fn insert_draw_rows(
             x.detail
         ])?;
     }
-    probe("exclusions");
+    probe("exclusions")?;
 
     Ok(())
 }
@@ -963,18 +963,19 @@ impl Store {
     /// entry (action `draw.redraw`) says so; with no active draw it is refused with
     /// [`StoreError::NothingToRedraw`]. Both snapshots must have been archived first.
     pub fn record_draw(&mut self, d: &NewDraw, redraw: Redraw) -> Result<i64, StoreError> {
-        self.record_draw_probed(d, redraw, &mut |_| {})
+        self.record_draw_probed(d, redraw, &mut |_| Ok(()))
     }
 
     /// [`Store::record_draw`] calling `probe` after each step ("draw", "targets", "teams",
-    /// "unstaffed", "exclusions", "audit"), before the commit. For tests that interrupt a
-    /// draw midway.
+    /// "unstaffed", "exclusions", "audit"), before the commit; an error it returns stops the
+    /// recording, nothing recorded. For tests that interrupt a draw midway, and for work that
+    /// must be done before a draw is committed (its files).
     #[doc(hidden)]
     pub fn record_draw_probed(
         &mut self,
         d: &NewDraw,
         redraw: Redraw,
-        probe: &mut dyn FnMut(&'static str),
+        probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
     ) -> Result<i64, StoreError> {
         self.record_draw_checked(d, redraw, None, probe)
     }
@@ -988,7 +989,7 @@ impl Store {
         d: &NewDraw,
         redraw: Redraw,
         epoch: Option<super::LoadsEpoch>,
-        probe: &mut dyn FnMut(&'static str),
+        probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
     ) -> Result<i64, StoreError> {
         validate(d, &redraw).map_err(|f| f.into_store(&self.path))?;
         let origin = self.origin.clone();

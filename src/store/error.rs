@@ -130,6 +130,10 @@ pub enum StoreError {
     )]
     LoadsChanged,
 
+    /// The caller's probe stopped a recording in its transaction (nothing was recorded).
+    #[error("the draw was not recorded: {0}")]
+    Stopped(String),
+
     #[error(
         "cannot connect to the PostgreSQL database {database}: {detail}. Check that the server \
          runs and answers at that address, that the role and password are right, and the URL \

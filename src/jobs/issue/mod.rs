@@ -20,7 +20,7 @@ use crate::draw::{Algorithm, Seed};
 use crate::jobs::bundle::PUBLIC_FILE;
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
-use crate::output::tasks::Body;
+use crate::output::tasks::{Body, MANIFEST_FILE};
 use crate::registry::types::{CLEAN_RESULTS, Registry};
 use crate::results::year::{EXCLUSIONS_LISTED_UP_TO, EXCLUSIONS_SUMMARISED, EXCLUSIONS_SUMMARY_ID};
 use crate::rules::Loaded;
@@ -597,25 +597,26 @@ fn draw_and_record(
         Some(_) => &drawn_rows,
         None => &frozen.registry.targets,
     };
-    let manifest_file = stage(
+    let files = Files::new(
         &loaded.model,
         (frozen, targets),
         &manifest,
         (d, &marks),
         &staging,
     )?;
+    let manifest_file = files.manifest()?;
     probe::point("draw.staged");
-    // The drawn rows served the documents; the recording does not hold them.
+    phase("recording the draw (its documents written meanwhile)");
+    let recorded = record_beside(
+        store,
+        (loaded, frozen, req),
+        (&manifest, &excluded, &manifest_file),
+        (epoch, &hist),
+        &files,
+    );
+    // The drawn rows served the documents.
     drop(drawn_rows);
-    phase("recording the draw");
-    let (committed, id) = staging.commit(|| {
-        record_current(
-            store,
-            (loaded, frozen, req),
-            (&manifest, &excluded, &manifest_file),
-            (epoch, &hist),
-        )
-    })?;
+    let (committed, id) = staging.commit(|| recorded)?;
     let manifest = Arc::try_unwrap(manifest).unwrap_or_else(|m| Manifest::clone(&m));
     Ok((manifest, Some((committed, id))))
 }
@@ -741,62 +742,153 @@ fn recording_failed(d: &ScheduledDraw, e: StoreError) -> IssueError {
     }
 }
 
-/// Writes the draw's files (task lists, task sheets, public list, one at a time) and its audit
-/// bundle into `staging`, which holds its public bundle and detail file already. The audit bundle is compressed
-/// on a thread of its own while the documents are rendered (it needs only the manifest's file,
-/// the first written). Returns the path of the manifest's text as written (`manifest.json`,
-/// which the record reads a piece at a time).
-fn stage(
-    model: &crate::rules::model::Model,
-    (frozen, targets): (&Frozen, &[crate::registry::Target]),
-    manifest: &Manifest,
-    (d, marks): (&ScheduledDraw, &DrawMarks),
-    staging: &Staging,
-) -> Result<PathBuf, IssueError> {
-    let matter = model
-        .matter(&d.matter)
-        .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
-    let dir = staging.dir();
-    let v2 = crate::jobs::bundle::audit_v2(manifest);
-    std::thread::scope(|scope| {
-        let mut audit = None;
-        let written = crate::output::tasks::draw_files(
-            model,
-            &manifest.manifest_hash[..12],
-            manifest,
-            matter,
-            targets,
-            &frozen.registry.inspectors,
-            marks,
-            &mut |name, body| {
-                let added = match body {
-                    Body::Bytes(bytes) => staging.add(Path::new(&name), &bytes),
-                    Body::Written(write) => staging.add_written(Path::new(&name), write),
-                };
-                added.map_err(|e| format!("{}: {}", e.path.display(), e.source))?;
-                if name == MANIFEST_FILE && audit.is_none() {
-                    audit = Some(scope.spawn(|| write_audit_bundle(model, frozen, dir, v2)));
-                }
-                Ok(())
-            },
-        )
-        .map_err(IssueError::Output);
-        let audit = match audit {
-            Some(handle) => handle.join().unwrap_or_else(|_| {
-                Err(IssueError::Output(
-                    "writing the audit bundle stopped unexpectedly".into(),
-                ))
-            }),
-            None => write_audit_bundle(model, frozen, dir, v2),
-        };
-        written?;
-        audit?;
-        Ok(dir.join(MANIFEST_FILE))
-    })
+/// What a draw's files are made from, and the staging folder they are written into (which
+/// holds its public bundle and detail file already).
+struct Files<'a> {
+    model: &'a crate::rules::model::Model,
+    matter: &'a crate::rules::model::Matter,
+    frozen: &'a Frozen,
+    targets: &'a [crate::registry::Target],
+    manifest: &'a Manifest,
+    marks: &'a DrawMarks,
+    staging: &'a Staging,
 }
 
-/// A draw's manifest, as its folder holds it.
-const MANIFEST_FILE: &str = "manifest.json";
+impl<'a> Files<'a> {
+    fn new(
+        model: &'a crate::rules::model::Model,
+        (frozen, targets): (&'a Frozen, &'a [crate::registry::Target]),
+        manifest: &'a Manifest,
+        (d, marks): (&ScheduledDraw, &'a DrawMarks),
+        staging: &'a Staging,
+    ) -> Result<Files<'a>, IssueError> {
+        let matter = model
+            .matter(&d.matter)
+            .ok_or_else(|| IssueError::UnknownMatter(d.matter.clone()))?;
+        Ok(Files {
+            model,
+            matter,
+            frozen,
+            targets,
+            manifest,
+            marks,
+            staging,
+        })
+    }
+
+    /// Writes the manifest's file, which the recording reads; its path.
+    fn manifest(&self) -> Result<PathBuf, IssueError> {
+        crate::output::tasks::manifest_file(self.manifest, &mut |name, body| self.put(name, body))
+            .map_err(IssueError::Output)?;
+        Ok(self.staging.dir().join(MANIFEST_FILE))
+    }
+
+    /// Writes the documents (task lists, task sheets, public list, one at a time), then the
+    /// audit bundle, from the manifest's file and the folder's public bundle.
+    fn documents(&self) -> Result<(), IssueError> {
+        let m = self.manifest;
+        crate::output::tasks::documents(
+            self.model,
+            &m.manifest_hash[..12],
+            m,
+            self.matter,
+            self.targets,
+            &self.frozen.registry.inspectors,
+            self.marks,
+            &mut |name, body| self.put(name, body),
+        )
+        .map_err(IssueError::Output)?;
+        let v2 = crate::jobs::bundle::audit_v2(m);
+        write_audit_bundle(self.model, self.frozen, self.staging.dir(), v2)
+    }
+
+    fn put(&self, name: String, body: Body<'_>) -> Result<(), String> {
+        let added = match body {
+            Body::Bytes(bytes) => self.staging.add(Path::new(&name), &bytes),
+            Body::Written(write) => self.staging.add_written(Path::new(&name), write),
+        };
+        added.map_err(|e| format!("{}: {}", e.path.display(), e.source))
+    }
+}
+
+/// A draw's documents, written on a thread of their own while the draw is recorded.
+enum Documents<'scope> {
+    /// Not started: the recording has not made the draw's row yet.
+    Waiting,
+    Writing(std::thread::ScopedJoinHandle<'scope, Result<(), IssueError>>),
+    Done,
+}
+
+impl<'scope> Documents<'scope> {
+    fn start<'env>(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        files: &'scope Files<'_>,
+    ) where
+        'env: 'scope,
+    {
+        if matches!(self, Documents::Waiting) {
+            *self = Documents::Writing(scope.spawn(|| files.documents()));
+        }
+    }
+
+    /// Waits for the documents (writes them here if they were not started); their outcome.
+    fn finish(&mut self, files: &Files<'_>) -> Result<(), IssueError> {
+        match std::mem::replace(self, Documents::Done) {
+            Documents::Waiting => files.documents(),
+            Documents::Writing(handle) => handle.join().unwrap_or_else(|_| {
+                Err(IssueError::Output(
+                    "writing the draw's documents stopped unexpectedly".into(),
+                ))
+            }),
+            Documents::Done => Ok(()),
+        }
+    }
+
+    /// Waits for documents being written, whose folder is about to go.
+    fn abandon(&mut self) {
+        if let Documents::Writing(handle) = std::mem::replace(self, Documents::Done) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Records the draw (see [`record_current`]) while its documents and audit bundle are
+/// written on a second thread: from when the draw's row is made — its manifest's text copied
+/// in, the recording's largest moment — to just before the commit, which waits for them. A
+/// draw whose files cannot be written is not recorded (the error is theirs).
+fn record_beside(
+    store: &mut dyn DrawStore,
+    inputs: (&Loaded, &Frozen, &Request),
+    drawn: (&Arc<Manifest>, &[Exclusion], &Path),
+    read: (Option<LoadsEpoch>, &History),
+    files: &Files<'_>,
+) -> Result<i64, IssueError> {
+    std::thread::scope(|scope| {
+        let mut documents = Documents::Waiting;
+        let mut failed = None;
+        let recorded = record_current(store, inputs, drawn, read, &mut |step| {
+            match step {
+                "draw" => documents.start(scope, files),
+                "audit" => {
+                    if let Err(e) = documents.finish(files) {
+                        let shown = e.to_string();
+                        failed = Some(e);
+                        return Err(StoreError::Stopped(shown));
+                    }
+                    probe::point("draw.recording");
+                }
+                _ => {}
+            }
+            Ok(())
+        });
+        documents.abandon();
+        match (recorded, failed) {
+            (Err(_), Some(e)) => Err(e),
+            (recorded, _) => recorded,
+        }
+    })
+}
 
 /// Writes the audit bundle into `dir` from the draw's files there (the manifest and the public
 /// bundle, copied as they are read), the rules archive, and the registry snapshots (the target
@@ -855,6 +947,7 @@ fn record_current(
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
     (manifest, excluded, manifest_file): (&Arc<Manifest>, &[Exclusion], &Path),
     (mut epoch, hist): (Option<LoadsEpoch>, &History),
+    probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
 ) -> Result<i64, IssueError> {
     let d = &req.draw;
     for _ in 0..ATTEMPTS {
@@ -864,7 +957,7 @@ fn record_current(
             frozen,
             req,
             (manifest, excluded, manifest_file),
-            epoch,
+            (epoch, &mut *probe),
         ) {
             Err(StoreError::LoadsChanged) => {
                 epoch = Some(store.loads_epoch()?);
@@ -887,7 +980,10 @@ fn record(
     frozen: &Frozen,
     req: &Request,
     (manifest, excluded, manifest_file): (&Arc<Manifest>, &[Exclusion], &Path),
-    epoch: Option<LoadsEpoch>,
+    (epoch, probe): (
+        Option<LoadsEpoch>,
+        &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
+    ),
 ) -> Result<i64, StoreError> {
     let rows = frozen.info.targets_rows as u64;
     match &frozen.file {
@@ -913,11 +1009,7 @@ fn record(
         },
         None => Redraw::No,
     };
-    store.record_draw_checked(&new, redraw, epoch, &mut |step| {
-        if step == "audit" {
-            probe::point("draw.recording");
-        }
-    })
+    store.record_draw_checked(&new, redraw, epoch, probe)
 }
 
 /// Where a draw's staged folder goes: the draw's folder, the files of the draw it replaces

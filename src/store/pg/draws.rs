@@ -145,7 +145,7 @@ fn insert_draw(
     origin: &Origin,
     d: &NewDraw,
     redraw: &Redraw,
-    probe: &mut dyn FnMut(&'static str),
+    probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
 ) -> R<i64> {
     // A manifest file's text is read here: PostgreSQL takes the text in one piece.
     let with_text;
@@ -168,7 +168,7 @@ fn insert_draw(
     )?;
     let (redraw_of, reason) = supersede_active(tx, r, redraw)?;
     let id = insert_draw_row(tx, r, (redraw_of, reason))?;
-    probe("draw");
+    probe("draw")?;
     insert_rows(tx, id, d, probe)?;
     let (action, detail) = draw_audit(id, d, (redraw_of, reason));
     let entry = Entry {
@@ -180,7 +180,7 @@ fn insert_draw(
         rows: Rows::Draw(id),
     };
     audit::append(tx, origin, &entry)?;
-    probe("audit");
+    probe("audit")?;
     Ok(id)
 }
 
@@ -376,7 +376,7 @@ fn insert_rows(
     tx: &mut Transaction<'_>,
     id: i64,
     d: &NewDraw,
-    probe: &mut dyn FnMut(&'static str),
+    probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
 ) -> R<()> {
     let stmt = tx.prepare(
         "INSERT INTO draw_targets (draw_id, seq, stratum, rank, target_id, target_name, selected,
@@ -400,7 +400,7 @@ fn insert_rows(
             ],
         )?;
     }
-    probe("targets");
+    probe("targets")?;
     let stmt = tx.prepare(
         "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
             inspector_name) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -418,14 +418,14 @@ fn insert_rows(
             ],
         )?;
     }
-    probe("teams");
+    probe("teams")?;
     let stmt = tx.prepare(
         "INSERT INTO draw_unstaffed (draw_id, seq, target_id, reason) VALUES ($1, $2, $3, $4)",
     )?;
     for (seq, u) in d.unstaffed.iter().enumerate() {
         tx.execute(&stmt, &[&id, &(seq as i64), &u.target_id, &u.reason])?;
     }
-    probe("unstaffed");
+    probe("unstaffed")?;
     let stmt = tx.prepare(
         "INSERT INTO draw_exclusions (draw_id, seq, entity_kind, entity_id, reason_code, detail)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -443,7 +443,7 @@ fn insert_rows(
             ],
         )?;
     }
-    probe("exclusions");
+    probe("exclusions")?;
     Ok(())
 }
 
@@ -1042,7 +1042,7 @@ impl DrawStore for PgStore {
         d: &NewDraw,
         redraw: Redraw,
         epoch: Option<LoadsEpoch>,
-        probe: &mut dyn FnMut(&'static str),
+        probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
     ) -> Result<i64, StoreError> {
         validate(d, &redraw).map_err(|f| f.into_store(Path::new(&self.shown)))?;
         let origin = self.origin.clone();
