@@ -699,7 +699,10 @@ fn a_draw_whose_documents_cannot_be_written_is_not_recorded() {
         },
         || suiji::jobs::draw::run(&loaded, &input),
     );
-    let err = drawn.err().expect("not drawn").to_string();
+    let Err(err) = drawn else {
+        panic!("drawn with its documents blocked");
+    };
+    let err = err.to_string();
     assert!(err.contains("public.csv"), "{err}");
     assert_eq!(at_most_one_complete_draw(&p), None);
     assert!(staged(&p, "zhian.hotel").is_empty());

@@ -462,7 +462,8 @@ fn file_draw(
                 manifest: s.manifest,
                 listed: s.exclusions_listed,
                 counts,
-                drawn: s.targets,
+                drawn: pipeline::drawn_targets(rows, &s.drawn_at)
+                    .map_err(|e| format!("drawn rows: {e:?}"))?,
             })
         }
         Err(e) => Err(format!("draw: {e:?}")),

@@ -219,8 +219,8 @@ pub struct Options<'a> {
     pub chunk_bytes: usize,
     /// Called as each phase begins (e.g. to time them); the draw itself reads no clock.
     pub on_phase: Option<&'a (dyn Fn(Phase) + Sync)>,
-    /// Also return the drawn targets' rows ([`Drawn::targets`], without the columns only
-    /// rules read), for the draw's documents.
+    /// Also return where the drawn targets' rows are ([`Drawn::drawn_at`]), for the draw's
+    /// documents.
     pub keep_drawn: bool,
     /// What becomes of the excluded targets a `suiji-manifest/3` or `/4` lists in its detail
     /// file.
@@ -330,9 +330,9 @@ pub struct Drawn {
     pub stats: Stats,
     /// The public bundle, when asked for ([`run_public`]).
     pub bundle: Option<PublicBundle>,
-    /// The drawn targets' rows, in registry order, without the columns only rules read
-    /// ([`Target::without_extra`]), when [`Options::keep_drawn`] asked for them.
-    pub targets: Vec<Target>,
+    /// Where the drawn targets' rows are in the source, in its order, when
+    /// [`Options::keep_drawn`] asked: [`drawn_targets`] reads them.
+    pub drawn_at: Vec<u64>,
 }
 
 /// What a draw's public bundle needs (docs/draw-algorithm.md V2-9).
@@ -477,7 +477,14 @@ fn phases(
         (parts, detail),
         frame_at.zip(public),
     )?;
-    let targets = drawn_rows(source, opts, drawn_at)?;
+    let drawn_at = match opts.keep_drawn {
+        true => {
+            let mut at = drawn_at;
+            at.sort_unstable();
+            at
+        }
+        false => Vec::new(),
+    };
     opts.phase(Phase::Done);
     Ok(Drawn {
         manifest,
@@ -486,23 +493,26 @@ fn phases(
         exclusion_counts: counts,
         exclusions_listed: listed,
         stats,
-        targets,
+        drawn_at,
     })
 }
 
-/// The drawn targets' rows (at `drawn_at`), in registry order, without the columns only rules
-/// read ([`Target::without_extra`]), when the options ask for them: read once the public bundle
-/// is made, so that they and its frame are never held together, and [`DRAWN_BATCH`] at a time,
-/// so that no more than a batch of whole rows is held.
-fn drawn_rows(
-    source: &dyn RowSource,
-    opts: &Options<'_>,
-    mut drawn_at: Vec<u64>,
-) -> Result<Vec<Target>, DrawFailure> {
-    if !opts.keep_drawn {
-        return Ok(Vec::new());
-    }
-    drawn_at.sort_unstable();
+/// The rows at `drawn_at` ([`Drawn::drawn_at`]) of `source`, in its order, without the
+/// columns only rules read ([`Target::without_extra`]): a draw's documents read its drawn
+/// targets again when they are written, so that they are held only meanwhile, and
+/// [`DRAWN_BATCH`] at a time, so that no more than a batch of whole rows is held.
+pub fn drawn_targets(source: Source<'_>, drawn_at: &[u64]) -> Result<Vec<Target>, DrawFailure> {
+    let (in_memory, file);
+    let source: &dyn RowSource = match source {
+        Source::Memory(targets) => {
+            in_memory = memory::MemorySource { targets };
+            &in_memory
+        }
+        Source::Csv { path, known } => {
+            file = file::FileSource::open(path, known, &Options::default())?;
+            &file
+        }
+    };
     let mut out = Vec::with_capacity(drawn_at.len());
     for batch in drawn_at.chunks(DRAWN_BATCH) {
         out.extend(source.targets(batch)?.iter().map(|t| t.without_extra()));
@@ -510,7 +520,7 @@ fn drawn_rows(
     Ok(out)
 }
 
-/// Drawn rows read at a time by [`drawn_rows`].
+/// Drawn rows read at a time by [`drawn_targets`].
 const DRAWN_BATCH: usize = 4096;
 
 /// How many substitutes each stratum lists (none before `suiji-draw/2`).

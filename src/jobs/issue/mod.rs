@@ -583,7 +583,7 @@ fn draw_and_record(
     let pipeline::Drawn {
         manifest,
         excluded,
-        targets: drawn_rows,
+        drawn_at,
         ..
     } = drawn;
     let Some(staging) = staging else {
@@ -593,9 +593,17 @@ fn draw_and_record(
     let manifest = Arc::new(manifest);
     let marks = marks(req, store.is_simulation()?);
     phase("writing the draw's files");
+    // The documents read the drawn rows again as they start, once the recording's largest
+    // moment is over (a draw over the snapshot file), or have the registry's in memory.
     let targets = match &frozen.file {
-        Some(_) => &drawn_rows,
-        None => &frozen.registry.targets,
+        Some(f) => DrawnRows::At(
+            Source::Csv {
+                path: &f.snapshot.path,
+                known: &f.known,
+            },
+            drawn_at,
+        ),
+        None => DrawnRows::All(&frozen.registry.targets),
     };
     let files = Files::new(
         &loaded.model,
@@ -614,8 +622,6 @@ fn draw_and_record(
         (epoch, &hist),
         &files,
     );
-    // The drawn rows served the documents.
-    drop(drawn_rows);
     let (committed, id) = staging.commit(|| recorded)?;
     let manifest = Arc::try_unwrap(manifest).unwrap_or_else(|m| Manifest::clone(&m));
     Ok((manifest, Some((committed, id))))
@@ -748,7 +754,7 @@ struct Files<'a> {
     model: &'a crate::rules::model::Model,
     matter: &'a crate::rules::model::Matter,
     frozen: &'a Frozen,
-    targets: &'a [crate::registry::Target],
+    targets: DrawnRows<'a>,
     manifest: &'a Manifest,
     marks: &'a DrawMarks,
     staging: &'a Staging,
@@ -757,7 +763,7 @@ struct Files<'a> {
 impl<'a> Files<'a> {
     fn new(
         model: &'a crate::rules::model::Model,
-        (frozen, targets): (&'a Frozen, &'a [crate::registry::Target]),
+        (frozen, targets): (&'a Frozen, DrawnRows<'a>),
         manifest: &'a Manifest,
         (d, marks): (&ScheduledDraw, &'a DrawMarks),
         staging: &'a Staging,
@@ -787,12 +793,23 @@ impl<'a> Files<'a> {
     /// audit bundle, from the manifest's file and the folder's public bundle.
     fn documents(&self) -> Result<(), IssueError> {
         let m = self.manifest;
+        let read;
+        let targets = match &self.targets {
+            DrawnRows::All(rows) => rows,
+            DrawnRows::At(source, at) => {
+                read = pipeline::drawn_targets(*source, at).map_err(|source| IssueError::Draw {
+                    matter: m.matter.clone(),
+                    source,
+                })?;
+                &read[..]
+            }
+        };
         crate::output::tasks::documents(
             self.model,
             &m.manifest_hash[..12],
             m,
             self.matter,
-            self.targets,
+            targets,
             &self.frozen.registry.inspectors,
             self.marks,
             &mut |name, body| self.put(name, body),
@@ -809,6 +826,13 @@ impl<'a> Files<'a> {
         };
         added.map_err(|e| format!("{}: {}", e.path.display(), e.source))
     }
+}
+
+/// The rows a draw's documents show its drawn targets from: all the registry's (in memory),
+/// or those at these places of a registry file, read when the documents are written.
+enum DrawnRows<'a> {
+    All(&'a [crate::registry::Target]),
+    At(Source<'a>, Vec<u64>),
 }
 
 /// A draw's documents, written on a thread of their own while the draw is recorded.
