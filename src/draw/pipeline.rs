@@ -500,7 +500,7 @@ fn phases(
 /// The rows at `drawn_at` ([`Drawn::drawn_at`]) of `source`, in its order, without the
 /// columns only rules read ([`Target::without_extra`]): a draw's documents read its drawn
 /// targets again when they are written, so that they are held only meanwhile, and
-/// [`DRAWN_BATCH`] at a time, so that no more than a batch of whole rows is held.
+/// 4 096 at a time (`DRAWN_BATCH`), so that no more than a batch of whole rows is held.
 pub fn drawn_targets(source: Source<'_>, drawn_at: &[u64]) -> Result<Vec<Target>, DrawFailure> {
     let (in_memory, file);
     let source: &dyn RowSource = match source {
