@@ -182,7 +182,12 @@ pub(crate) fn files_of(
         .matter(&m.matter)
         .ok_or_else(|| format!("the archived rules have no matter `{}`", m.matter))?;
     let mut out: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    crate::output::tasks::draw_files(
+    let mut put = |name: String, body: crate::output::tasks::Body<'_>| {
+        out.push((PathBuf::from(name), body.into_bytes()));
+        Ok(())
+    };
+    crate::output::tasks::manifest_file(&m, &mut put)?;
+    crate::output::tasks::documents(
         model,
         &m.manifest_hash[..12.min(m.manifest_hash.len())],
         &m,
@@ -190,10 +195,7 @@ pub(crate) fn files_of(
         &archived.registry.targets,
         &archived.registry.inspectors,
         &super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?),
-        &mut |name, body| {
-            out.push((PathBuf::from(name), body.into_bytes()));
-            Ok(())
-        },
+        &mut put,
     )?;
     // The bundles need the frame: the draw is re-run from the same archived inputs.
     let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {

@@ -430,24 +430,6 @@ fn public_html(
     crate::output::doc::html(&doc).into_bytes()
 }
 
-/// Builds every file of a draw, handing each to `put` as soon as it is rendered (so no more
-/// than one document is held at a time, and the task rows of at most one district): the
-/// manifest ([`manifest_file`]), then the documents ([`documents`]).
-#[allow(clippy::too_many_arguments)]
-pub fn draw_files(
-    model: &Model,
-    draw_ref: &str,
-    m: &Manifest,
-    matter: &Matter,
-    targets: &[Target],
-    inspectors: &[Inspector],
-    marks: &DrawMarks,
-    put: &mut Put<'_>,
-) -> Result<(), String> {
-    manifest_file(m, put)?;
-    documents(model, draw_ref, m, matter, targets, inspectors, marks, put)
-}
-
 /// A draw's manifest as its folder keeps it (`manifest.json`), handed to `put` as it is
 /// written.
 pub fn manifest_file(m: &Manifest, put: &mut Put<'_>) -> Result<(), String> {
@@ -463,7 +445,9 @@ pub fn manifest_file(m: &Manifest, put: &mut Put<'_>) -> Result<(), String> {
 pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// A draw's documents (task lists and sheets, the public list, the exclusions file), each
-/// handed to `put` as soon as it is rendered.
+/// handed to `put` as soon as it is rendered (so no more than one document is held at a time,
+/// and the task rows of at most one district). Its folder holds them beside its manifest
+/// ([`manifest_file`]).
 #[allow(clippy::too_many_arguments)]
 pub fn documents(
     model: &Model,
