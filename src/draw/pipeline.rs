@@ -477,14 +477,7 @@ fn phases(
         (parts, detail),
         frame_at.zip(public),
     )?;
-    let drawn_at = match opts.keep_drawn {
-        true => {
-            let mut at = drawn_at;
-            at.sort_unstable();
-            at
-        }
-        false => Vec::new(),
-    };
+    let drawn_at = drawn_places(opts, drawn_at);
     opts.phase(Phase::Done);
     Ok(Drawn {
         manifest,
@@ -495,6 +488,15 @@ fn phases(
         stats,
         drawn_at,
     })
+}
+
+/// Where the drawn rows are, in the source's order, when the options ask for them.
+fn drawn_places(opts: &Options<'_>, mut drawn_at: Vec<u64>) -> Vec<u64> {
+    if !opts.keep_drawn {
+        return Vec::new();
+    }
+    drawn_at.sort_unstable();
+    drawn_at
 }
 
 /// The rows at `drawn_at` ([`Drawn::drawn_at`]) of `source`, in its order, without the

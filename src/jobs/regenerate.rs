@@ -181,22 +181,8 @@ pub(crate) fn files_of(
     let matter = model
         .matter(&m.matter)
         .ok_or_else(|| format!("the archived rules have no matter `{}`", m.matter))?;
-    let mut out: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut put = |name: String, body: crate::output::tasks::Body<'_>| {
-        out.push((PathBuf::from(name), body.into_bytes()));
-        Ok(())
-    };
-    crate::output::tasks::manifest_file(&m, &mut put)?;
-    crate::output::tasks::documents(
-        model,
-        &m.manifest_hash[..12.min(m.manifest_hash.len())],
-        &m,
-        matter,
-        &archived.registry.targets,
-        &archived.registry.inspectors,
-        &super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?),
-        &mut put,
-    )?;
+    let marks = super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?);
+    let mut out = documents_of(&m, (model, matter), &archived.registry, &marks)?;
     // The bundles need the frame: the draw is re-run from the same archived inputs.
     let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {
         format!(
@@ -231,6 +217,32 @@ pub(crate) fn files_of(
             &inspectors,
         ));
     }
+    Ok(out)
+}
+
+/// A recorded draw's manifest and documents, as its folder holds them.
+fn documents_of(
+    m: &Manifest,
+    (model, matter): (&crate::rules::model::Model, &crate::rules::model::Matter),
+    registry: &crate::registry::Registry,
+    marks: &crate::schedule::marks::DrawMarks,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+    let mut out = Vec::new();
+    let mut put = |name: String, body: crate::output::tasks::Body<'_>| {
+        out.push((PathBuf::from(name), body.into_bytes()));
+        Ok(())
+    };
+    crate::output::tasks::manifest_file(m, &mut put)?;
+    crate::output::tasks::documents(
+        model,
+        &m.manifest_hash[..12.min(m.manifest_hash.len())],
+        m,
+        matter,
+        &registry.targets,
+        &registry.inspectors,
+        marks,
+        &mut put,
+    )?;
     Ok(out)
 }
 
