@@ -1234,13 +1234,7 @@ mod tests {
             T5,坏日期,hotel,北区,,,,,,2023-02-30,,\n\
             9.13713E+17,科学计数,hotel,北区,,,,,,,,\n\
             T7,少一列,hotel\n";
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.csv");
-        std::fs::write(&path, text).expect("write");
-        let known = Known {
-            categories: ["hotel".to_string()].into(),
-            ..Known::default()
-        };
+        let (_dir, path, known) = hotel_file(text);
         let file = RegistryFile::open(&path, &known, 4096).expect("open");
         let offsets = offsets_of(&file, &path);
         assert_eq!(offsets.len(), 7);
@@ -1281,6 +1275,19 @@ mod tests {
         assert!(diags.iter().any(Diagnostic::is_error));
     }
 
+    /// `text` written as a registry file in a temporary folder (kept while the first is), and
+    /// the categories it may use: hotels.
+    fn hotel_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf, Known) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).expect("write");
+        let known = Known {
+            categories: ["hotel".to_string()].into(),
+            ..Known::default()
+        };
+        (dir, path, known)
+    }
+
     /// The offset of each row of `file` (at `path`).
     fn offsets_of(file: &RegistryFile, path: &Path) -> Vec<u64> {
         let mut offsets = Vec::new();
@@ -1300,13 +1307,7 @@ mod tests {
             T2, 顺心旅馆 ,hotel,城关,,\n\
             T3,空格,Hotel,北区,北街,L3\n\
             T4,少一列,hotel\n";
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.csv");
-        std::fs::write(&path, text).expect("write");
-        let known = Known {
-            categories: ["hotel".to_string()].into(),
-            ..Known::default()
-        };
+        let (_dir, path, known) = hotel_file(text);
         let file = RegistryFile::open(&path, &known, 4096).expect("open");
         let offsets = offsets_of(&file, &path);
         let fields: Vec<String> = ["name", "licence", "district", "address", "other"]
