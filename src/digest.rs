@@ -60,6 +60,101 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
     }
 }
 
+/// Bytes handed from the thread that makes them to the one that hashes and writes them, at
+/// most this many at a time.
+const PIECE: usize = 1 << 20;
+
+/// Pieces in flight between the two threads (bounded: at most about 4 MiB held).
+const PIECES_IN_FLIGHT: usize = 4;
+
+/// Runs `make`, which writes bytes, while a second thread hashes them and passes them on to
+/// `out`, so that making the bytes and hashing and writing them share two cores; the SHA-256
+/// (lowercase hex) and length of the bytes, as [`HashingWriter`] gives them. The bytes go
+/// across in pieces of [`PIECE`] bytes, at most [`PIECES_IN_FLIGHT`] at a time. An error of
+/// `out` is returned as it happened (`make` then sees its writes fail and stops); an error
+/// of `make` is returned as `make` gave it.
+pub fn hash_beside<W: std::io::Write + Send + ?Sized>(
+    out: &mut W,
+    make: impl FnOnce(&mut Pieces) -> std::io::Result<()>,
+) -> std::io::Result<(String, u64)> {
+    use std::io::Write as _;
+    use std::sync::mpsc::{channel, sync_channel};
+    let (full, take) = sync_channel::<Vec<u8>>(PIECES_IN_FLIGHT);
+    let (give_back, empty) = channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::io::Result<(String, u64)> {
+            let mut w = HashingWriter::new(out);
+            for piece in take {
+                w.write_all(&piece)?;
+                // The maker may have finished and gone: nothing to give back to then.
+                let _ = give_back.send(piece);
+            }
+            w.flush()?;
+            let (hash, len, _) = w.finish();
+            Ok((hash, len))
+        });
+        let mut pieces = Pieces {
+            full,
+            empty,
+            piece: Vec::with_capacity(PIECE),
+        };
+        let made = make(&mut pieces).and_then(|()| pieces.send());
+        drop(pieces);
+        let written = writer
+            .join()
+            .map_err(|_| std::io::Error::other("the thread hashing the bytes stopped"))?;
+        match (made, written) {
+            // The writer's own error is why the maker's writes failed.
+            (_, Err(e)) => Err(e),
+            (Err(e), Ok(_)) => Err(e),
+            (Ok(()), Ok(done)) => Ok(done),
+        }
+    })
+}
+
+/// The maker's side of [`hash_beside`]: bytes gathered into a piece, sent when it is full.
+pub struct Pieces {
+    full: std::sync::mpsc::SyncSender<Vec<u8>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    piece: Vec<u8>,
+}
+
+impl Pieces {
+    /// Sends the piece gathered (if any), taking an empty one back to gather the next.
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.piece.is_empty() {
+            return Ok(());
+        }
+        let next = match self.empty.try_recv() {
+            Ok(mut back) => {
+                back.clear();
+                back
+            }
+            Err(_) => Vec::with_capacity(PIECE),
+        };
+        let piece = std::mem::replace(&mut self.piece, next);
+        self.full
+            .send(piece)
+            .map_err(|_| std::io::Error::other("the bytes' writer stopped"))
+    }
+}
+
+impl std::io::Write for Pieces {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // A piece is sent as soon as it is full, so there is always room for a byte.
+        let n = buf.len().min(PIECE.saturating_sub(self.piece.len()));
+        self.piece.extend_from_slice(&buf[..n]);
+        if self.piece.len() >= PIECE {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The SHA-256 of a file's bytes, read a megabyte at a time.
 pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read;
@@ -93,6 +188,61 @@ mod tests {
         h.update(b"");
         h.update(b"bc");
         assert_eq!(h.finish(), super::sha256_hex(b"abc"));
+    }
+
+    #[test]
+    fn bytes_hashed_beside_are_hashed_and_written_as_one_writer_would() {
+        use std::io::Write as _;
+        // Pieces of every size around the piece's length, so that writes straddle pieces.
+        let bytes: Vec<u8> = (0..3 * super::PIECE + 77)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let mut out = Vec::new();
+        let (hash, len) = super::hash_beside(&mut out, |w| {
+            let mut rest = &bytes[..];
+            let mut step = 1;
+            while !rest.is_empty() {
+                let n = step.min(rest.len());
+                w.write_all(&rest[..n])?;
+                rest = &rest[n..];
+                step = step * 7 % (super::PIECE + 13) + 1;
+            }
+            Ok(())
+        })
+        .expect("hashed");
+        assert_eq!(out, bytes);
+        assert_eq!((hash, len), (super::sha256_hex(&bytes), bytes.len() as u64));
+        let (empty, none) = super::hash_beside(&mut std::io::sink(), |_| Ok(())).expect("hashed");
+        assert_eq!((empty, none), (super::sha256_hex(b""), 0));
+    }
+
+    #[test]
+    fn an_error_on_either_side_of_hash_beside_is_returned() {
+        use std::io::Write as _;
+        struct Full;
+        impl std::io::Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let big = vec![7u8; 2 * super::PIECE];
+        let e = super::hash_beside(&mut Full, |w| {
+            for _ in 0..8 {
+                w.write_all(&big)?;
+            }
+            Ok(())
+        })
+        .expect_err("the writer failed");
+        assert_eq!(e.to_string(), "disk full");
+        let e = super::hash_beside(&mut std::io::sink(), |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("the rows ran out"))
+        })
+        .expect_err("the maker failed");
+        assert_eq!(e.to_string(), "the rows ran out");
     }
 
     #[test]

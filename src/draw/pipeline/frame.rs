@@ -329,7 +329,8 @@ fn put<'v>(
 #[derive(Default)]
 struct Taken {
     text: String,
-    /// A text as read, before it is found UTF-8.
+    /// The entry's texts as read, one after the other, before they are found UTF-8 (at once:
+    /// a check of a few bytes at a time costs more than one of the whole entry).
     piece: Vec<u8>,
     /// The id's, the weight's (if any) and each field's range in `text`.
     id: std::ops::Range<usize>,
@@ -347,32 +348,42 @@ impl Taken {
         }
         fn text(
             input: &mut impl std::io::BufRead,
-            text: &mut String,
             piece: &mut Vec<u8>,
         ) -> std::io::Result<std::ops::Range<usize>> {
             let len = usize::try_from(number(input)?).map_err(std::io::Error::other)?;
-            piece.resize(len, 0);
-            input.read_exact(piece)?;
-            let start = text.len();
-            let piece = crate::registry::source::utf8(piece)
-                .ok_or_else(|| std::io::Error::other("an entry set aside is not UTF-8"))?;
-            text.push_str(piece);
-            Ok(start..text.len())
+            let start = piece.len();
+            piece.resize(start + len, 0);
+            input.read_exact(&mut piece[start..])?;
+            Ok(start..piece.len())
         }
-        self.text.clear();
+        self.piece.clear();
         self.fields.clear();
-        let (t, p) = (&mut self.text, &mut self.piece);
-        self.id = text(input, t, p)?;
+        let p = &mut self.piece;
+        self.id = text(input, p)?;
         let mut flag = [0u8; 1];
         input.read_exact(&mut flag)?;
         self.weight = match flag[0] {
-            1 => Some(text(input, t, p)?),
+            1 => Some(text(input, p)?),
             _ => None,
         };
         for _ in 0..number(input)? {
-            let f = text(input, t, p)?;
+            let f = text(input, p)?;
             self.fields.push(f);
         }
+        let not_utf8 = || std::io::Error::other("an entry set aside is not UTF-8");
+        let whole = crate::registry::source::utf8(&self.piece).ok_or_else(not_utf8)?;
+        // Each text was UTF-8 when it was set aside: the whole is, and each range starts and
+        // ends on a character.
+        let ranges = std::iter::once(&self.id)
+            .chain(self.weight.as_ref())
+            .chain(&self.fields);
+        for r in ranges {
+            if !(whole.is_char_boundary(r.start) && whole.is_char_boundary(r.end)) {
+                return Err(not_utf8());
+            }
+        }
+        self.text.clear();
+        self.text.push_str(whole);
         Ok(())
     }
 
