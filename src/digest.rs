@@ -70,9 +70,9 @@ const PIECES_IN_FLIGHT: usize = 4;
 /// Runs `make`, which writes bytes, while a second thread hashes them and passes them on to
 /// `out`, so that making the bytes and hashing and writing them share two cores; the SHA-256
 /// (lowercase hex) and length of the bytes, as [`HashingWriter`] gives them. The bytes go
-/// across in pieces of [`PIECE`] bytes, at most [`PIECES_IN_FLIGHT`] at a time. An error of
-/// `out` is returned as it happened (`make` then sees its writes fail and stops); an error
-/// of `make` is returned as `make` gave it.
+/// across in pieces of a megabyte, at most four at a time. An error of `out` is returned as
+/// it happened (`make` then sees its writes fail and stops); an error of `make` is returned
+/// as `make` gave it.
 pub fn hash_beside<W: std::io::Write + Send + ?Sized>(
     out: &mut W,
     make: impl FnOnce(&mut Pieces) -> std::io::Result<()>,

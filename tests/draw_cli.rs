@@ -712,3 +712,56 @@ fn a_draw_whose_documents_cannot_be_written_is_not_recorded() {
     assert!(p.path(&format!("{FOLDER}/public.csv")).is_file());
     assert!(folder.join("2023-H1/bundle.audit.gz").is_file());
 }
+
+#[test]
+fn a_registry_is_frozen_once_per_version_and_again_when_it_changed_keeping_its_look() {
+    let p = Project::shipped();
+    let snapshot_of = |p: &Project| {
+        let m = manifest(p, MANIFEST);
+        m["registry"]["targets_snapshot"]
+            .as_str()
+            .expect("targets_snapshot")
+            .to_string()
+    };
+    let modified = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .expect("modified")
+    };
+    let mut redraw = DRAW.to_vec();
+    redraw.extend(["--redraw", "--reason", "见证人缺席"]);
+
+    p.ok(DRAW);
+    let first = snapshot_of(&p);
+    let file = p.path(&format!("data/snapshots/{first}.csv"));
+    let written = modified(&file);
+    // The same file drawn from again: checked again, its snapshot used as it is.
+    p.ok(&redraw);
+    assert_eq!(snapshot_of(&p), first);
+    assert_eq!(modified(&file), written, "the snapshot was written again");
+
+    // The file changed but kept its length and time: frozen again, and written.
+    let registry = p.path("config/registry/targets.csv");
+    let look = std::fs::metadata(&registry).expect("registry");
+    let text = p.read("config/registry/targets.csv");
+    let changed = text.replacen("宾馆", "旅馆", 1);
+    assert_ne!(changed, text);
+    p.write("config/registry/targets.csv", &changed);
+    std::fs::File::options()
+        .write(true)
+        .open(&registry)
+        .and_then(|f| f.set_modified(look.modified()?))
+        .expect("set the time back");
+    let now = std::fs::metadata(&registry).expect("registry");
+    assert_eq!(
+        (now.len(), now.modified().ok()),
+        (look.len(), look.modified().ok())
+    );
+    p.ok(&redraw);
+    let third = snapshot_of(&p);
+    assert_ne!(third, first);
+    let refrozen = std::fs::read(p.path(&format!("data/snapshots/{third}.csv"))).expect("new");
+    assert!(String::from_utf8_lossy(&refrozen).contains("旅馆"));
+    let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
+    assert_eq!(code, 0, "{out}");
+}

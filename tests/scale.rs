@@ -23,12 +23,16 @@ fn a_years_draws_share_one_target_snapshot_kept_as_a_file_that_verify_checks() {
     p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
     p.ok(&["draw", "zhian.entertainment", "--period", "2023-H1"]);
     p.ok(&["draw", "zhian.hotel", "--period", "2023-H2"]);
-    let files = names(&p.path("data/snapshots"));
+    let (files, notes): (Vec<String>, Vec<String>) = names(&p.path("data/snapshots"))
+        .into_iter()
+        .partition(|f| !f.starts_with(".frozen-"));
     assert_eq!(
         files.len(),
         1,
         "one snapshot for one registry version: {files:?}"
     );
+    // Beside it, the note of the target file it was frozen from (`jobs::issue::kept`).
+    assert_eq!(notes.len(), 1, "{notes:?}");
     let (hash, size, csize, data): (String, i64, i64, i64) = p
         .db()
         .query_row(

@@ -1,6 +1,7 @@
 //! Issuing a draw: freeze the registry, run the draw, record it (one transaction) and place its
 //! outputs. Shared by `suiji draw`, the service (`suiji run`) and `suiji simulate`.
 
+mod kept;
 pub mod seed;
 
 use std::collections::BTreeMap;
@@ -1288,15 +1289,61 @@ pub(crate) fn freeze_into(
 
 /// The registries checked as `registry check` checks them, the target file read in bounded
 /// memory ([`crate::registry::check_streamed`], its progress logged as `what`), and frozen
-/// with the targets' canonical snapshot written to `dir`, named by its SHA-256 (a file of
-/// that name already there is replaced by the same bytes); with the check's warnings, and the
-/// target file's columns as the registry's `target_columns`. `None` when the target registry
-/// is not one UTF-8 CSV file with rows: [`freeze_registry`] loads it whole.
+/// with the targets' canonical snapshot in `dir`, named by its SHA-256: written there, unless
+/// the file looks as it did when it last froze to a snapshot still there and its canonical
+/// form hashes to that snapshot's name ([`kept`]: a registry is frozen once per version);
+/// with the check's warnings, and the target file's columns as the registry's
+/// `target_columns`. `None` when the target registry is not one UTF-8 CSV file with rows:
+/// [`freeze_registry`] loads it whole.
 pub(crate) fn freeze_streamed(
     loaded: &Loaded,
     dir: &std::path::Path,
     what: &'static str,
 ) -> Option<crate::registry::Checked<Frozen>> {
+    let file = match loaded.model.config.registries.targets.as_slice() {
+        [one] => Some(one.as_path()),
+        _ => None,
+    };
+    let before = file.and_then(kept::look);
+    let noted = file
+        .zip(before)
+        .and_then(|(f, look)| kept::noted(dir, f, look));
+    let written = |frozen: crate::registry::Checked<Option<Frozen>>| {
+        frozen.and_then(|(frozen, warnings)| {
+            let frozen = frozen.ok_or_else(|| {
+                vec![crate::diag::Diagnostic::error(
+                    "the registry snapshot was checked but not written",
+                )]
+            })?;
+            if let (Some(f), Some(snapshot)) = (file, &frozen.file) {
+                kept::note(dir, f, (before, kept::look(f)), &snapshot.snapshot);
+            }
+            Ok((frozen, warnings))
+        })
+    };
+    let Some(noted) = noted else {
+        return freeze_pass(loaded, dir, what, None).map(written);
+    };
+    match freeze_pass(loaded, dir, what, Some(&noted))? {
+        Err(e) => Some(Err(e)),
+        Ok((Some(frozen), warnings)) => Some(Ok((frozen, warnings))),
+        // The file was changed and kept its look: frozen again, written.
+        Ok((None, _)) => {
+            tracing::info!(target: "suiji::progress", "the target registry changed since its snapshot was noted: freezing it again");
+            freeze_pass(loaded, dir, what, None).map(written)
+        }
+    }
+}
+
+/// One pass of [`freeze_streamed`]: the snapshot written to `dir` when `noted` is `None`, else
+/// only hashed and the snapshot `noted` names used when the hash is its name (`None` when it
+/// is not; a pass that writes always gives a registry).
+fn freeze_pass(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+    what: &'static str,
+    noted: Option<&kept::Noted>,
+) -> Option<crate::registry::Checked<Option<Frozen>>> {
     let cfg = &loaded.model.config;
     let known = crate::registry::Known::from_model(&loaded.model);
     let dir = dir.to_path_buf();
@@ -1318,7 +1365,7 @@ pub(crate) fn freeze_streamed(
     let staged = work.path().join("targets.csv");
     let on_rows = progress(what);
     let to = crate::registry::StreamTo {
-        snapshot: Some(&staged),
+        snapshot: noted.is_none().then_some(staged.as_path()),
         work: work.path(),
         on_rows: &on_rows,
     };
@@ -1332,16 +1379,29 @@ pub(crate) fn freeze_streamed(
     Some(checked.and_then(|(streamed, warnings)| {
         let mut snapshot = streamed.snapshot;
         let placed = dir.join(format!("{}.csv", snapshot.sha256));
-        std::fs::rename(&snapshot.path, &placed).map_err(cannot)?;
-        snapshot.path = placed;
+        let file = match noted {
+            None => {
+                std::fs::rename(&snapshot.path, &placed).map_err(cannot)?;
+                snapshot.path = placed;
+                Some(FrozenFile { snapshot, known })
+            }
+            Some(n) if n.sha256 == snapshot.sha256 && n.size == snapshot.size => {
+                snapshot.path = placed;
+                Some(FrozenFile { snapshot, known })
+            }
+            Some(_) => None,
+        };
+        let Some(file) = file else {
+            return Ok((None, warnings));
+        };
         let mut frozen = Frozen::of_file(
             streamed.inspectors,
             streamed.sources,
             streamed.targets_rows,
-            FrozenFile { snapshot, known },
+            file,
         );
         frozen.registry.target_columns = streamed.target_columns;
-        Ok((frozen, warnings))
+        Ok((Some(frozen), warnings))
     }))
 }
 
