@@ -51,11 +51,6 @@ pub fn period_loads(
     counted: Option<&HashSet<&str>>,
     as_of: AsOf<'_>,
 ) -> Result<BTreeMap<String, u32>, String> {
-    /// What deciding whether a draw overlaps reads of its manifest.
-    #[derive(serde::Deserialize)]
-    struct Head {
-        period: PeriodInfo,
-    }
     let filter = DrawFilter {
         include_superseded: matches!(as_of, AsOf::Entry(..)),
         ..DrawFilter::default()
@@ -76,15 +71,16 @@ pub fn period_loads(
                 continue;
             }
         }
+        let unreadable = |e: &dyn std::fmt::Display| format!("draw #{}: {e}", head.id);
+        let Some(period) = recorded_period(store, head.id).map_err(|e| unreadable(&e))? else {
+            continue;
+        };
+        if period.end < scope.start || scope.end < period.start {
+            continue;
+        }
         let Some(row) = store.draw(head.id).map_err(|e| cannot(&e))? else {
             continue;
         };
-        let unreadable = |e: &dyn std::fmt::Display| format!("draw #{}: {e}", row.id);
-        let head: Head =
-            serde_json::from_str(&row.record.manifest_json).map_err(|e| unreadable(&e))?;
-        if head.period.end < scope.start || scope.end < head.period.start {
-            continue;
-        }
         let manifest: Manifest =
             serde_json::from_str(&row.record.manifest_json).map_err(|e| unreadable(&e))?;
         let mut changes = store.changes_of(row.id).map_err(|e| unreadable(&e))?;
@@ -100,6 +96,65 @@ pub fn period_loads(
         }
     }
     Ok(out)
+}
+
+/// The period of recorded draw `id` (`None` for an unknown draw), read from its manifest's
+/// first members only: reading stops once `period` is read, so a draw whose period does not
+/// overlap is decided without its manifest (at national scale a hundred megabytes) being read
+/// or held.
+fn recorded_period(store: &dyn DrawStore, id: i64) -> Result<Option<PeriodInfo>, String> {
+    let mut read = Err(String::new());
+    let there = store
+        .read_manifest(id, &mut |text| read = period_in(text))
+        .map_err(|e| e.to_string())?;
+    if !there {
+        return Ok(None);
+    }
+    read.map(Some)
+}
+
+/// The `period` of the manifest `text`, read no further than it.
+fn period_in(text: &mut dyn std::io::Read) -> Result<PeriodInfo, String> {
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_reader(text);
+    let read = serde::de::DeserializeSeed::deserialize(PeriodFirst(&mut found), &mut de);
+    match (found, read) {
+        (Some(period), _) => Ok(period),
+        (None, Ok(())) => Err("the manifest has no period".into()),
+        (None, Err(e)) => Err(e.to_string()),
+    }
+}
+
+/// A manifest's members read until `period`, which is kept; reading then stops (the
+/// deserialiser is told so by an error, which [`recorded_period`] does not report).
+struct PeriodFirst<'a>(&'a mut Option<PeriodInfo>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PeriodFirst<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PeriodFirst<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a manifest")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "period" {
+                *self.0 = Some(map.next_value()?);
+                return Err(A::Error::custom("the period is read: no more is needed"));
+            }
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        Ok(())
+    }
 }
 
 /// Loads as the messages show them: `I-002 1, I-003 2`, or `none`.
@@ -152,4 +207,50 @@ pub fn carried_problem(
             shown(&want)
         )
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that fails once `limit` bytes are read: what a manifest read no further than
+    /// its period never reaches.
+    struct Short<'a> {
+        bytes: &'a [u8],
+        limit: usize,
+    }
+
+    impl std::io::Read for Short<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.limit == 0 {
+                return Err(std::io::Error::other("read past the period"));
+            }
+            let n = buf.len().min(self.bytes.len()).min(self.limit);
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            self.limit -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_manifests_period_is_read_without_what_follows_it() {
+        let head = r#"{"format": "suiji-manifest/4", "matter": "zhian.hotel",
+            "period": {"id": "2024-H1", "start": "2024-01-01", "end": "2024-06-30"}"#;
+        let text = format!(r#"{head}, "selected": [{{"id": "T1"}}]}}"#);
+        let mut short = Short {
+            bytes: text.as_bytes(),
+            limit: head.len(),
+        };
+        let period = period_in(&mut short).expect("period");
+        assert_eq!(period.id, "2024-H1");
+        assert_eq!(
+            (period.start.to_string(), period.end.to_string()),
+            ("2024-01-01".into(), "2024-06-30".into())
+        );
+        let no_period = period_in(&mut r#"{"matter": "x", "selected": []}"#.as_bytes());
+        assert_eq!(no_period.expect_err("none"), "the manifest has no period");
+        assert!(period_in(&mut r#"{"matter": "#.as_bytes()).is_err());
+        assert!(period_in(&mut r#"{"period": {"id": 3}}"#.as_bytes()).is_err());
+    }
 }

@@ -240,17 +240,12 @@ pub fn history(
     skip_matter_period: (&str, &str),
 ) -> Result<History, StoreError> {
     let mut entries: BTreeMap<String, HistoryEntry> = BTreeMap::new();
-    let draws = store.list_draws(&DrawFilter::default())?;
+    // The heads alone: a draw's manifest (at national scale a hundred megabytes) says nothing
+    // the history needs.
+    let draws = store.list_draw_heads(&DrawFilter::default())?;
     for d in draws {
-        let this_year = d
-            .record
-            .issue_date
-            .get(..4)
-            .and_then(|y| y.parse::<i32>().ok())
-            == Some(year);
-        if this_year
-            && !(d.record.matter == skip_matter_period.0 && d.record.period == skip_matter_period.1)
-        {
+        let this_year = d.issue_date.get(..4).and_then(|y| y.parse::<i32>().ok()) == Some(year);
+        if this_year && !(d.matter == skip_matter_period.0 && d.period == skip_matter_period.1) {
             for t in store.draw_targets(d.id)?.into_iter().filter(|t| t.selected) {
                 entries
                     .entry(t.target_id.clone())
