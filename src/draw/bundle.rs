@@ -308,10 +308,16 @@ impl<F: Serialize, S: Serialize> PublicBundle<F, S> {
     }
 
     /// SHA-256 of [`PublicBundle::to_bytes`], as the manifest records it, computed as the
-    /// bytes are serialised (on a second thread, [`crate::digest::hash_beside`]).
+    /// bytes are serialised. On this thread: with nothing to write, hashing a piece while it
+    /// is still in the cache costs less than handing it to another.
     pub fn hash(&self) -> String {
+        use std::io::Write as _;
+        let mut w = crate::digest::HashingWriter::new(std::io::sink());
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut w);
         // Writing to a sink cannot fail, nor can serialising these plain structs.
-        self.write_hashed(std::io::sink()).unwrap_or_default()
+        let _ = self.write_to(&mut buffered).and_then(|()| buffered.flush());
+        drop(buffered);
+        w.finish().0
     }
 
     /// Writes the bundle to `out` in one pass, hashing it as it is written; returns its
