@@ -308,8 +308,7 @@ impl<F: Serialize, S: Serialize> PublicBundle<F, S> {
     }
 
     /// SHA-256 of [`PublicBundle::to_bytes`], as the manifest records it, computed as the
-    /// bytes are serialised. On this thread: with nothing to write, hashing a piece while it
-    /// is still in the cache costs less than handing it to another.
+    /// bytes are serialised.
     pub fn hash(&self) -> String {
         use std::io::Write as _;
         let mut w = crate::digest::HashingWriter::new(std::io::sink());
@@ -321,10 +320,16 @@ impl<F: Serialize, S: Serialize> PublicBundle<F, S> {
     }
 
     /// Writes the bundle to `out` in one pass, hashing it as it is written; returns its
-    /// SHA-256, which is [`PublicBundle::hash`]. The bytes are serialised on this thread and
-    /// hashed and written on a second one.
-    pub fn write_hashed(&self, mut out: impl std::io::Write + Send) -> std::io::Result<String> {
-        let (hash, _) = crate::digest::hash_beside(&mut out, |w| self.write_to(w))?;
+    /// SHA-256, which is [`PublicBundle::hash`].
+    pub fn write_hashed(&self, out: impl std::io::Write) -> std::io::Result<String> {
+        use std::io::Write as _;
+        let mut w = crate::digest::HashingWriter::new(out);
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut w);
+        self.write_to(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
+        let (hash, _, mut out) = w.finish();
+        out.flush()?;
         Ok(hash)
     }
 }

@@ -360,7 +360,7 @@ pub enum BundleOut<'a> {
     Hash,
     /// Written here (the bundle's file) as it is serialised and hashed (its bytes are never
     /// held), then let go.
-    Write(&'a std::cell::RefCell<dyn std::io::Write + Send>),
+    Write(&'a std::cell::RefCell<dyn std::io::Write>),
 }
 
 impl std::fmt::Debug for BundleOut<'_> {
