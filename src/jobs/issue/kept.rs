@@ -100,12 +100,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_note_names_the_snapshot_while_the_file_looks_the_same() {
+    /// A folder with a target file and the snapshot it froze to.
+    fn frozen_file() -> (tempfile::TempDir, PathBuf, SnapshotFile) {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("targets.csv");
         std::fs::write(&file, "id\nT1\n").expect("file");
         let snap = snapshot(dir.path(), b"id\nT1\n");
+        (dir, file, snap)
+    }
+
+    #[test]
+    fn a_note_names_the_snapshot_while_the_file_looks_the_same() {
+        let (dir, file, snap) = frozen_file();
         let before = look(&file);
         assert!(noted(dir.path(), &file, before.expect("look")).is_none());
         note(dir.path(), &file, (before, look(&file)), &snap);
@@ -124,10 +130,7 @@ mod tests {
 
     #[test]
     fn no_note_for_a_file_that_changed_while_read_nor_for_a_snapshot_gone() {
-        let dir = tempfile::tempdir().expect("dir");
-        let file = dir.path().join("targets.csv");
-        std::fs::write(&file, "id\nT1\n").expect("file");
-        let snap = snapshot(dir.path(), b"id\nT1\n");
+        let (dir, file, snap) = frozen_file();
         let before = look(&file);
         std::fs::write(&file, "id\nT9\nT8\n").expect("file");
         note(dir.path(), &file, (before, look(&file)), &snap);
