@@ -99,7 +99,7 @@ fn sample_draw(matter: &str, period: &str, targets: &str, inspectors: &str) -> N
     }
 }
 
-fn counts(dir: &Path) -> rusqlite::Result<[i64; 6]> {
+fn counts(dir: &Path) -> rusqlite::Result<[i64; 7]> {
     let c = raw(dir)?;
     let n = |t: &str| c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0));
     Ok([
@@ -109,6 +109,7 @@ fn counts(dir: &Path) -> rusqlite::Result<[i64; 6]> {
         n("draw_unstaffed")?,
         n("draw_exclusions")?,
         n("audit_log")?,
+        n("draw_manifest_pieces")?,
     ])
 }
 
@@ -187,7 +188,8 @@ fn record_and_read_back_a_draw() -> TestResult {
 
 /// A manifest of more than one piece, its characters of three bytes split between pieces.
 fn long_manifest() -> String {
-    json!({"version": 2, "名单": "检查对象".repeat(100_000), "end": true}).to_string()
+    // Four pieces, characters of 3 and 4 bytes cut between them.
+    json!({"version": 2, "名单": "检查对象𝄞".repeat(200_000), "end": true}).to_string()
 }
 
 /// Target and team rows lent to the store, made as it reads them.
@@ -234,6 +236,30 @@ fn a_manifest_stored_from_its_file_with_lent_rows_is_the_same_record() -> TestRe
     assert_eq!(a.draw_targets(ia)?, b.draw_targets(ib)?);
     assert_eq!(a.draw_teams(ia)?, b.draw_teams(ib)?);
     assert!(b.verify_audit()?.is_intact());
+    // Kept in pieces, each a whole number of characters, read back as the text.
+    let pieces = counts(dir_b.path())?[6];
+    assert!(pieces >= 3, "{pieces} pieces");
+    assert_eq!(counts(dir_a.path())?[6], 0);
+    let mut read = String::new();
+    assert!(b.read_manifest(ib, &mut |r| {
+        r.read_to_string(&mut read).unwrap_or_default();
+    })?);
+    assert_eq!(read, whole.record.manifest_json);
+    let listed = b.list_draws(&DrawFilter::default())?;
+    assert_eq!(listed[0].record.manifest_json, whole.record.manifest_json);
+    // A piece changed behind suiji's back breaks the chain.
+    let raw_b = raw(dir_b.path())?;
+    raw_b.execute_batch(
+        "DROP TRIGGER draw_manifest_pieces_no_update;
+         UPDATE draw_manifest_pieces SET text = replace(text, '检', '捡') WHERE piece = 1;",
+    )?;
+    assert!(!b.verify_audit()?.is_intact());
+    // One missing reads as a corrupt record, not a shorter manifest.
+    raw_b.execute_batch(
+        "DROP TRIGGER draw_manifest_pieces_no_delete;
+         DELETE FROM draw_manifest_pieces WHERE piece = 2;",
+    )?;
+    assert!(b.manifest_json(ib).is_err());
     // A file that is not JSON is refused, nothing recorded.
     let bad = dir_a.path().join("bad.json");
     std::fs::write(&bad, "{\"version\": 2,")?;
@@ -521,7 +547,7 @@ fn triggers_refuse_changes_to_permanent_records() -> TestResult {
         &format!("INSERT INTO draw_exclusions VALUES ({id}, 99, 'target', 'T9', 'late', '')"),
     );
     assert!(msg.contains("active draw"), "{msg}");
-    assert_eq!(counts(dir.path())?, [1, 3, 3, 1, 1, 2]);
+    assert_eq!(counts(dir.path())?, [1, 3, 3, 1, 1, 2, 0]);
     // An audit row that does not extend the chain is refused too.
     let msg = refused(
         &c,
@@ -801,7 +827,7 @@ fn a_draw_needs_its_snapshots_archived_first() -> TestResult {
     );
     let err = store2.record_draw(&d2, Redraw::No);
     assert!(matches!(err, Err(StoreError::Invalid { .. })), "{err:?}");
-    assert_eq!(counts(dir.path())?, [0; 6]);
+    assert_eq!(counts(dir.path())?, [0; 7]);
     Ok(())
 }
 
@@ -837,7 +863,7 @@ fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
             "{what}: {err:?}"
         );
     }
-    assert_eq!(counts(dir.path())?, [0; 6]);
+    assert_eq!(counts(dir.path())?, [0; 7]);
     Ok(())
 }
 
@@ -863,7 +889,7 @@ fn a_draw_interrupted_midway_leaves_nothing() -> TestResult {
         assert!(outcome.is_err(), "probe at {stop_at} did not fire");
         assert_eq!(
             counts(dir.path())?,
-            [0; 6],
+            [0; 7],
             "partial draw left after {stop_at}"
         );
         assert_eq!(store.active_draw(&d.record.matter, &d.record.period)?, None);
@@ -879,7 +905,7 @@ fn a_draw_interrupted_midway_leaves_nothing() -> TestResult {
             matches!(&err, Err(StoreError::Stopped(s)) if *s == format!("no at {stop_at}")),
             "{stop_at}: {err:?}"
         );
-        assert_eq!(counts(dir.path())?, [0; 6], "{stop_at}");
+        assert_eq!(counts(dir.path())?, [0; 7], "{stop_at}");
     }
     // The same store goes on working.
     store.record_draw(&d, Redraw::No)?;
@@ -943,7 +969,7 @@ fn a_process_killed_midway_leaves_nothing() -> TestResult {
     assert!(reached, "child never reached the middle of its draw");
 
     let mut store = Store::open(dir.path())?;
-    assert_eq!(counts(dir.path())?, [0; 6]);
+    assert_eq!(counts(dir.path())?, [0; 7]);
     assert!(store.verify_audit()?.is_intact());
     // The snapshots were committed before the draw began; the draw can now be made.
     let t = store.put_snapshot(SnapshotKind::Targets, 3, TARGETS_CSV)?;
@@ -1140,9 +1166,15 @@ fn a_version_8_file_is_read_as_it_is_and_upgraded_by_the_next_writer() -> TestRe
     store.record_draw(&draw, Redraw::No)?;
     let heads = store.list_draw_heads(&DrawFilter::default())?;
     drop(store);
-    raw(dir.path())?.execute_batch("DROP INDEX draws_heads; PRAGMA user_version = 8;")?;
+    raw(dir.path())?.execute_batch(
+        "DROP INDEX draws_heads; DROP TABLE draw_manifest_pieces; PRAGMA user_version = 8;",
+    )?;
     let read = Store::open_read_only(dir.path())?;
     assert_eq!(read.list_draw_heads(&DrawFilter::default())?, heads);
+    assert_eq!(
+        read.manifest_json(heads[0].id)?.as_deref(),
+        Some(draw.record.manifest_json.as_str())
+    );
     drop(read);
     let v: i64 = raw(dir.path())?.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     assert_eq!(v, 8, "a read-only connection migrates nothing");

@@ -133,9 +133,6 @@ impl PartialEq for LentRows {
 
 impl Eq for LentRows {}
 
-/// How many bytes of a manifest are written into the database, or read from it, at a time.
-const MANIFEST_CHUNK: usize = 1 << 20;
-
 /// The manifest's text a draw is recorded with: `record.manifest_json`, or the whole of its
 /// `manifest_file`, checked as JSON (for a database that takes the text in one piece).
 pub(crate) fn manifest_text(d: &NewDraw) -> R<std::borrow::Cow<'_, str>> {
@@ -397,7 +394,10 @@ fn query_draws(c: &Connection, where_sql: &str, params: impl rusqlite::Params) -
     let rows = stmt.query_map(params, draw_row)?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(finish_row(row?)?);
+        let mut draw = finish_row(row?)?;
+        let column = std::mem::take(&mut draw.record.manifest_json);
+        draw.record.manifest_json = super::pieces::whole_text(c, draw.id, column)?;
+        out.push(draw);
     }
     Ok(out)
 }
@@ -432,6 +432,14 @@ pub(crate) fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
     if d.manifest_file.is_none() {
         serde_json::from_str::<serde::de::IgnoredAny>(&d.record.manifest_json)
             .map_err(|e| StoreError::invalid("manifest_json", e.to_string()))?;
+        // The column holds a number only for a text kept in pieces (`store::pieces`).
+        if super::pieces::pieced(d.record.manifest_json.as_bytes()).is_some() {
+            return Err(StoreError::invalid(
+                "manifest_json",
+                "a manifest is a JSON object, not a number",
+            )
+            .into());
+        }
     }
     let targets = validate_targets(d)?;
     validate_rows(d, &targets)
@@ -634,21 +642,16 @@ fn insert_draw_row(
     redraw_of: Option<i64>,
     reason: Option<&str>,
 ) -> R<i64> {
-    // A manifest file's text goes in a piece at a time: the row is made with as many bytes of
-    // JSON whitespace ending in `0` (what its check accepts), then overwritten in place.
+    // A manifest file's text is kept in pieces: the row records its length (`store::pieces`).
     let manifest_len = match &d.manifest_file {
         None => None,
-        Some(path) => {
-            let len = std::fs::metadata(path)
+        Some(path) => Some(
+            std::fs::metadata(path)
                 .map_err(|e| unreadable_manifest(path, &e))?
-                .len();
-            Some(i64::try_from(len).map_err(|e| unreadable_manifest(path, &e))?)
-        }
+                .len(),
+        ),
     };
-    // The placeholder's CHECK (`json_valid`) would copy it once more, and it is not the text
-    // the row keeps: the row's other checks are `validate_record`'s, and the text stored over
-    // it is checked as JSON as it is stored (`store_manifest_file`).
-    let unchecked = manifest_len.map(|_| Unchecked::new(tx)).transpose()?;
+    let pieced = manifest_len.map(|len| len.to_string());
     let inserted = tx.prepare_cached(INSERT_DRAW)?.execute(params![
         d.record.matter,
         d.record.period,
@@ -664,16 +667,12 @@ fn insert_draw_row(
         d.record.due_date,
         d.record.created_at,
         d.record.actor,
-        d.record.manifest_json,
+        pieced.as_deref().unwrap_or(&d.record.manifest_json),
         d.record.manifest_hash,
         redraw_of,
         reason,
         d.record.provisional,
-        manifest_len,
     ]);
-    if let Some(u) = unchecked {
-        u.end()?;
-    }
     if let Err(e) = inserted {
         // Only reachable if a writer bypassed the IMMEDIATE lock; the index still holds.
         if is_unique_violation(&e)
@@ -688,149 +687,20 @@ fn insert_draw_row(
         return Err(e.into());
     }
     let id = tx.last_insert_rowid();
-    if let Some(path) = &d.manifest_file {
-        store_manifest_file(tx, id, path)?;
+    if let (Some(path), Some(len)) = (&d.manifest_file, manifest_len) {
+        super::pieces::store(tx, id, path, len)?;
     }
     Ok(id)
 }
 
-/// The `draws` row of a new draw; `?15` its manifest's text, `?20` (when the text comes from a
-/// file) the text's length in bytes.
+/// The `draws` row of a new draw; `?15` its manifest's text, or the length of the text kept in
+/// pieces.
 const INSERT_DRAW: &str = "INSERT INTO draws (matter, period, kind, status, algorithm, seed_hex,
         seed_source, rules_hash, targets_snapshot, inspectors_snapshot, reference_date,
         issue_date, due_date, created_at, actor, manifest_json, manifest_hash, redraw_of,
         redraw_reason, provisional)
-     VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-        CASE WHEN ?20 IS NULL THEN ?15 ELSE printf('%*d', ?20, 0) END, ?16, ?17, ?18, ?19)";
-
-/// SQLite's CHECK constraints left unenforced on a connection while this lives (for the one
-/// statement that makes a manifest's placeholder), enforced again when it ends or is dropped.
-struct Unchecked<'t> {
-    tx: Option<&'t Connection>,
-}
-
-impl<'t> Unchecked<'t> {
-    fn new(tx: &'t Connection) -> R<Unchecked<'t>> {
-        tx.execute_batch("PRAGMA ignore_check_constraints = ON")?;
-        Ok(Unchecked { tx: Some(tx) })
-    }
-
-    fn end(mut self) -> R<()> {
-        match self.tx.take() {
-            Some(tx) => Ok(tx.execute_batch("PRAGMA ignore_check_constraints = OFF")?),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Unchecked<'_> {
-    fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.execute_batch("PRAGMA ignore_check_constraints = OFF");
-        }
-    }
-}
-
-/// Writes the manifest file `path` over the placeholder text of draw `id`'s `manifest_json`
-/// (as long as the file), checked as UTF-8 and as JSON as it is copied (what the column's CHECK
-/// asks: the text stored is the text checked; a text that is neither rolls the draw back). The
-/// file goes through a buffer of [`MANIFEST_CHUNK`] bytes, each piece written into the row as
-/// the parser reads it, so it is never held whole (a national draw's is about 150 MB).
-fn store_manifest_file(tx: &Transaction<'_>, id: i64, path: &std::path::Path) -> R<()> {
-    let blob = tx.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, false)?;
-    let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
-    let mut copy = CopiedText {
-        file,
-        blob,
-        written: 0,
-        utf8: Utf8Pieces::default(),
-    };
-    serde_json::from_reader::<_, serde::de::IgnoredAny>(std::io::BufReader::with_capacity(
-        MANIFEST_CHUNK,
-        &mut copy,
-    ))
-    .map_err(|e| unreadable_manifest(path, &e))?;
-    if copy.written != copy.blob.len() {
-        return Err(unreadable_manifest(
-            path,
-            &"the file changed while it was stored",
-        ));
-    }
-    copy.utf8.end().map_err(|e| unreadable_manifest(path, &e))
-}
-
-/// A file read into a row's blob as it is read, each piece checked as UTF-8 first.
-struct CopiedText<'b> {
-    file: std::fs::File,
-    blob: rusqlite::blob::Blob<'b>,
-    written: usize,
-    utf8: Utf8Pieces,
-}
-
-impl std::io::Read for &mut CopiedText<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::io::Write as _;
-        let n = self.file.read(buf)?;
-        let piece = &buf[..n];
-        self.utf8.feed(piece)?;
-        if self.written + n > self.blob.len() {
-            return Err(std::io::Error::other(
-                "the file changed while it was stored",
-            ));
-        }
-        self.blob.write_all(piece)?;
-        self.written += n;
-        Ok(n)
-    }
-}
-
-/// UTF-8 checked a piece at a time: a character split between two pieces is checked when its
-/// last byte comes.
-#[derive(Default)]
-struct Utf8Pieces {
-    /// The first bytes of a character the last piece ended inside (at most 3).
-    open: Vec<u8>,
-}
-
-impl Utf8Pieces {
-    fn feed(&mut self, mut piece: &[u8]) -> std::io::Result<()> {
-        while !self.open.is_empty() {
-            let Some((&b, rest)) = piece.split_first() else {
-                return Ok(());
-            };
-            self.open.push(b);
-            piece = rest;
-            match std::str::from_utf8(&self.open) {
-                Ok(_) => self.open.clear(),
-                Err(e) if e.error_len().is_none() => {}
-                Err(e) => return Err(not_utf8(e)),
-            }
-        }
-        match std::str::from_utf8(piece) {
-            Ok(_) => Ok(()),
-            Err(e) if e.error_len().is_none() => {
-                self.open.extend_from_slice(&piece[e.valid_up_to()..]);
-                Ok(())
-            }
-            Err(e) => Err(not_utf8(e)),
-        }
-    }
-
-    /// Refuses a text that ended inside a character.
-    fn end(&self) -> std::io::Result<()> {
-        match self.open.is_empty() {
-            true => Ok(()),
-            false => Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "the text ends inside a character: not UTF-8",
-            )),
-        }
-    }
-}
-
-fn not_utf8(_: std::str::Utf8Error) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, "the text is not UTF-8")
-}
+     VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+        ?17, ?18, ?19)";
 
 /// The draw's targets, team members, unstaffed targets and exclusions, in their order.
 fn insert_draw_rows(
@@ -1093,14 +963,17 @@ impl Store {
         })
     }
 
-    /// The recorded manifest of draw `id` (`None` for an unknown id).
+    /// The recorded manifest of draw `id` (`None` for an unknown id), its pieces joined when
+    /// it is kept in pieces (`store::pieces`).
     pub fn manifest_json(&self, id: i64) -> Result<Option<String>, StoreError> {
         self.read(|c| {
-            Ok(
-                c.prepare_cached("SELECT manifest_json FROM draws WHERE id = ?1")?
-                    .query_row([id], |r| r.get(0))
-                    .optional()?,
-            )
+            let column: Option<String> = c
+                .prepare_cached("SELECT manifest_json FROM draws WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            column
+                .map(|text| super::pieces::whole_text(c, id, text))
+                .transpose()
         })
     }
 
@@ -1127,8 +1000,19 @@ impl Store {
                 read(&mut json.as_bytes());
                 return Ok(true);
             }
-            let blob = c.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, true)?;
-            read(&mut std::io::BufReader::with_capacity(MANIFEST_CHUNK, blob));
+            let mut blob = c.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, true)?;
+            if let Some(len) = super::pieces::pieced_blob(&mut blob)? {
+                let mut pieces = super::pieces::Pieces::new(c, id, len)?;
+                read(&mut std::io::BufReader::with_capacity(
+                    super::pieces::PIECE,
+                    &mut pieces,
+                ));
+                return Ok(true);
+            }
+            read(&mut std::io::BufReader::with_capacity(
+                super::pieces::PIECE,
+                blob,
+            ));
             Ok(true)
         })
     }
@@ -1268,29 +1152,5 @@ mod tests {
             plan.iter().all(|l| !l.contains("TEMP B-TREE")),
             "the index gives the order: {plan:?}"
         );
-    }
-
-    /// UTF-8 checked a piece at a time agrees with the text checked whole, wherever the pieces
-    /// are cut, characters split between them included.
-    #[test]
-    fn utf8_checked_in_pieces_is_utf8_checked_whole() {
-        let good = "名单 a é 𝄞 检查对象".as_bytes().to_vec();
-        let mut cut_short = good.clone();
-        cut_short.pop();
-        let mut bad = good.clone();
-        bad[3] = 0xff;
-        let mut split_bad = "检查".as_bytes().to_vec();
-        split_bad[4] = b'a';
-        for text in [good, cut_short, bad, split_bad] {
-            let whole = std::str::from_utf8(&text).is_ok();
-            for a in 0..=text.len() {
-                for b in a..=text.len() {
-                    let mut u = super::Utf8Pieces::default();
-                    let pieces = [&text[..a], &text[a..b], &text[b..]];
-                    let ok = pieces.iter().all(|p| u.feed(p).is_ok()) && u.end().is_ok();
-                    assert_eq!(ok, whole, "{text:?} cut at {a} and {b}");
-                }
-            }
-        }
     }
 }

@@ -29,6 +29,7 @@ mod error;
 mod events;
 mod facts;
 mod origin;
+mod pieces;
 pub mod pg;
 mod records;
 mod redraws;

@@ -254,12 +254,17 @@ fn long_value(c: &Connection, hashing: &mut Hashing<'_>, kind: ValueRef<'_>, row
             return Ok(());
         }
     };
+    let corrupt = |e: std::io::Error| super::error::Fail::corrupt(format!("{}.{}: {e}", LONG.0, LONG.1));
     let mut blob = c.blob_open(rusqlite::MAIN_DB, LONG.0, LONG.1, rowid, true)?;
+    // A text kept in pieces hashes as the text itself (`store::pieces`).
+    if text && let Some(len) = super::pieces::pieced_blob(&mut blob)? {
+        let mut pieces = super::pieces::Pieces::new(c, rowid, len)?;
+        let mut read = std::io::BufReader::with_capacity(1 << 20, &mut pieces);
+        return hashing.stream(true, len, &mut read).map_err(corrupt);
+    }
     let len = blob.len() as u64;
     let mut read = std::io::BufReader::with_capacity(1 << 20, &mut blob);
-    hashing
-        .stream(text, len, &mut read)
-        .map_err(|e| super::error::Fail::corrupt(format!("{}.{}: {e}", LONG.0, LONG.1)))
+    hashing.stream(text, len, &mut read).map_err(corrupt)
 }
 
 /// The hash of `rows`, each table's rows read by `fetch`: the one encoding, whatever the

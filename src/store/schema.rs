@@ -15,14 +15,15 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The oldest schema version a read-only connection reads as it is, without the migrations it
-/// may not make: the versions after it only add indexes, so every query gives the same answer
-/// on it (version 9 adds `draws_heads`). A read-only command, and the approved rules a command
+/// may not make: the versions after it only add indexes, and a table only the draws recorded by
+/// a later suiji use, so every query gives the same answer on it (version 9 adds `draws_heads`,
+/// version 12 the pieces of a manifest, read only for a draw whose `manifest_json` names them). A read-only command, and the approved rules a command
 /// loads before it opens the database for writing, then work on a file an older suiji wrote.
 pub const READS_FROM: i64 = 8;
 
@@ -39,6 +40,28 @@ const V10: &str = "-- anchors are kept in out/public/anchors.json beside the dat
 /// configured file is at which version, so that every node brings its files up to it; the
 /// version is raised on both so that the two schemas keep the same versions.
 const V11: &str = "-- registry files are the project folder's own on SQLite";
+
+/// Version 12: a manifest recorded from its file is kept in pieces of about a megabyte, in
+/// order, and `draws.manifest_json` holds the text's length in bytes (see `store::pieces`):
+/// SQLite would otherwise make a national draw's 150 MB text twice in memory to insert the row.
+/// Permanent, added only to an active draw, as the draw's other rows. PostgreSQL keeps the text
+/// in the column (the copy to it joins the pieces); the version is raised on both so that the
+/// two schemas keep the same versions.
+const V12: &str = r#"
+CREATE TABLE draw_manifest_pieces (
+    draw_id INTEGER NOT NULL REFERENCES draws (id),
+    piece   INTEGER NOT NULL CHECK (piece >= 0),
+    text    TEXT    NOT NULL CHECK (text <> ''),
+    PRIMARY KEY (draw_id, piece)
+) STRICT;
+CREATE TRIGGER draw_manifest_pieces_no_update BEFORE UPDATE ON draw_manifest_pieces
+BEGIN SELECT RAISE(ABORT, 'draw_manifest_pieces are permanent: UPDATE refused'); END;
+CREATE TRIGGER draw_manifest_pieces_no_delete BEFORE DELETE ON draw_manifest_pieces
+BEGIN SELECT RAISE(ABORT, 'draw_manifest_pieces are permanent: DELETE refused'); END;
+CREATE TRIGGER draw_manifest_pieces_active_only BEFORE INSERT ON draw_manifest_pieces
+WHEN (SELECT status FROM draws WHERE id = NEW.draw_id) IS NOT 'active'
+BEGIN SELECT RAISE(ABORT, 'draw_manifest_pieces: pieces may only be added to an active draw'); END;
+"#;
 
 /// Reads the file's identity and refuses what this build must not touch. Runs before
 /// anything is written, so a refused file is left exactly as it was.

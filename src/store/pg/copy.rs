@@ -60,6 +60,10 @@ const ORDER: &[&str] = &[
     "audit_log",
 ];
 
+/// The SQLite table of the manifests kept in pieces (`store::pieces`), which PostgreSQL keeps
+/// whole in `draws.manifest_json`.
+const PIECES: &str = "draw_manifest_pieces";
+
 /// The rows of a draw, copied right after it.
 const DRAW_ROWS: &[&str] = &[
     "draw_targets",
@@ -122,7 +126,11 @@ impl PgStore {
 }
 
 fn copy_all(src: &rusqlite::Connection, tx: &mut postgres::Transaction<'_>) -> R<Copied> {
-    let source_tables = sqlite_tables(src)?;
+    // A manifest kept in pieces goes into its draw's row whole (`copy_draws`).
+    let source_tables: Vec<String> = sqlite_tables(src)?
+        .into_iter()
+        .filter(|t| t != PIECES)
+        .collect();
     let dest_tables = pg_tables(tx)?;
     if let Some(t) = source_tables.iter().find(|t| !dest_tables.contains(t)) {
         return Err(StoreError::invalid(
@@ -398,15 +406,38 @@ impl TableCopy {
         while let Some(r) = rows.next()? {
             let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(self.names.len());
             for (i, (name, ty)) in self.names.iter().zip(&self.types).enumerate() {
-                match status {
-                    Some(s) if name == "status" => params.push(Box::new(s.to_string())),
-                    _ => params.push(param(r.get_ref(i)?, ty, &self.table, name)?),
+                let v = r.get_ref(i)?;
+                match (status, key) {
+                    (Some(s), _) if name == "status" => params.push(Box::new(s.to_string())),
+                    (_, Some(id)) if self.table == "draws" && name == "manifest_json" => {
+                        params.push(manifest(src, id, v, ty)?)
+                    }
+                    _ => params.push(param(v, ty, &self.table, name)?),
                 }
             }
             let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
             tx.execute(&self.insert, &refs)?;
         }
         Ok(())
+    }
+}
+
+/// Draw `id`'s `manifest_json` as PostgreSQL keeps it: the text, its pieces joined when SQLite
+/// keeps it in pieces.
+fn manifest(
+    src: &rusqlite::Connection,
+    id: i64,
+    v: ValueRef<'_>,
+    ty: &Type,
+) -> R<Box<dyn ToSql + Sync>> {
+    match v {
+        ValueRef::Text(t) => match super::super::pieces::pieced(t) {
+            Some(len) => Ok(Box::new(
+                super::super::pieces::Pieces::new(src, id, len)?.whole()?,
+            )),
+            None => param(v, ty, "draws", "manifest_json"),
+        },
+        _ => param(v, ty, "draws", "manifest_json"),
     }
 }
 

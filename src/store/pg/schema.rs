@@ -22,7 +22,7 @@ use super::super::error::{Fail, R, StoreError};
 use super::super::schema::APPLICATION_ID;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 /// The schema version this build writes on PostgreSQL.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -689,3 +689,10 @@ FOR EACH ROW EXECUTE FUNCTION suiji_refuse('registry versions are permanent: DEL
 CREATE TRIGGER registry_versions_no_truncate BEFORE TRUNCATE ON registry_versions
 FOR EACH STATEMENT EXECUTE FUNCTION suiji_refuse('registry versions are permanent: TRUNCATE refused');
 "#;
+
+/// Version 12: SQLite keeps a manifest recorded from its file in pieces (`store::pieces`);
+/// PostgreSQL keeps the text in `draws.manifest_json`, as before, and the copy from SQLite
+/// joins the pieces: no table changes here. The version is raised on both so that the two
+/// schemas keep the same versions.
+const V12: &str = "-- manifests are kept whole on PostgreSQL";
+
