@@ -123,7 +123,10 @@ impl Tee<'_> {
         }
         let text = std::str::from_utf8(&self.pending[..cut])
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        if let Err(e) = self.insert.execute(rusqlite::params![self.id, self.next, text]) {
+        if let Err(e) = self
+            .insert
+            .execute(rusqlite::params![self.id, self.next, text])
+        {
             self.failed = Some(e);
             return Err(std::io::Error::other("the piece could not be stored"));
         }
@@ -267,7 +270,9 @@ mod tests {
         let c = table()?;
         let text = serde_json::json!({"名单": "é检查对象𝄞".repeat(180_000)}).to_string();
         stored(&c, 7, text.as_bytes())?;
-        let n: i64 = c.query_row("SELECT count(*) FROM draw_manifest_pieces", [], |r| r.get(0))?;
+        let n: i64 = c.query_row("SELECT count(*) FROM draw_manifest_pieces", [], |r| {
+            r.get(0)
+        })?;
         assert!(n >= 3, "{n} pieces for {} bytes", text.len());
         let longest: i64 = c.query_row(
             "SELECT max(length(CAST(text AS BLOB))) FROM draw_manifest_pieces",
@@ -314,7 +319,14 @@ mod tests {
     fn only_a_bare_length_names_pieces() {
         assert_eq!(pieced(b"149203311"), Some(149_203_311));
         assert_eq!(pieced(b"0"), Some(0));
-        for text in [&b""[..], b"{}", b" 12", b"1e3", b"-1", b"123456789012345678901"] {
+        for text in [
+            &b""[..],
+            b"{}",
+            b" 12",
+            b"1e3",
+            b"-1",
+            b"123456789012345678901",
+        ] {
             assert_eq!(pieced(text), None, "{:?}", String::from_utf8_lossy(text));
         }
     }

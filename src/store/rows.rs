@@ -254,7 +254,8 @@ fn long_value(c: &Connection, hashing: &mut Hashing<'_>, kind: ValueRef<'_>, row
             return Ok(());
         }
     };
-    let corrupt = |e: std::io::Error| super::error::Fail::corrupt(format!("{}.{}: {e}", LONG.0, LONG.1));
+    let corrupt =
+        |e: std::io::Error| super::error::Fail::corrupt(format!("{}.{}: {e}", LONG.0, LONG.1));
     let mut blob = c.blob_open(rusqlite::MAIN_DB, LONG.0, LONG.1, rowid, true)?;
     // A text kept in pieces hashes as the text itself (`store::pieces`).
     if text && let Some(len) = super::pieces::pieced_blob(&mut blob)? {

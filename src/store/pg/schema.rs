@@ -695,4 +695,3 @@ FOR EACH STATEMENT EXECUTE FUNCTION suiji_refuse('registry versions are permanen
 /// joins the pieces: no table changes here. The version is raised on both so that the two
 /// schemas keep the same versions.
 const V12: &str = "-- manifests are kept whole on PostgreSQL";
-
