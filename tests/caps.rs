@@ -521,9 +521,11 @@ fn a_current_manifest_without_its_carried_loads_is_reported_by_verify_and_the_re
 fn forge_second_draw(p: &Project, forge: impl FnOnce(&mut suiji::draw::manifest::Manifest)) {
     let db = p.db();
     let json: String = db
-        .query_row("SELECT manifest_json FROM draws WHERE id = 2", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            &format!("SELECT {} FROM draws WHERE id = 2", util::MANIFEST_TEXT),
+            [],
+            |r| r.get(0),
+        )
         .expect("draw 2");
     let mut m: suiji::draw::manifest::Manifest = serde_json::from_str(&json).expect("manifest");
     forge(&mut m);

@@ -2687,9 +2687,11 @@ fn a_publicly_seeded_draw_is_redrawn_in_the_console_commit_then_reveal() {
 fn manifest_of(p: &Project, id: i64) -> serde_json::Value {
     let text: String = p
         .db()
-        .query_row("SELECT manifest_json FROM draws WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            &format!("SELECT {} FROM draws WHERE id = ?1", util::MANIFEST_TEXT),
+            [id],
+            |r| r.get(0),
+        )
         .expect("a recorded draw");
     serde_json::from_str(&text).expect("manifest")
 }

@@ -475,7 +475,10 @@ fn at_most_one_complete_draw(p: &Project) -> Option<i64> {
     }
     let db = p.db();
     let draws: Vec<(i64, String, String)> = db
-        .prepare("SELECT id, matter || ' ' || period, manifest_json FROM draws")
+        .prepare(&format!(
+            "SELECT id, matter || ' ' || period, {} FROM draws",
+            util::MANIFEST_TEXT
+        ))
         .expect("query")
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .expect("query")

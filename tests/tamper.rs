@@ -126,6 +126,39 @@ fn an_edited_manifest_is_found_by_audit_verify() {
     );
 }
 
+/// A manifest kept in pieces (schema version 12): a piece edited in place, or one made longer
+/// so that the pieces no longer add up to the length recorded, is a changed row like any other.
+#[test]
+fn an_edited_piece_of_a_manifest_is_found_by_audit_verify() {
+    for edit in [
+        "UPDATE draw_manifest_pieces SET text = replace(text, '\"matter\"', '\"mAtter\"') \
+         WHERE draw_id = ?1 AND piece = 0",
+        "UPDATE draw_manifest_pieces SET text = text || ' ' WHERE draw_id = ?1 AND piece = 0",
+    ] {
+        let p = bureau();
+        let c = p.db();
+        drop_triggers(&c);
+        let id = draw_id(&p, CAFE);
+        let pieces: i64 = c
+            .query_row(
+                "SELECT count(*) FROM draw_manifest_pieces WHERE draw_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .expect("pieces");
+        assert!(pieces >= 1, "the draw's manifest is kept in pieces");
+        assert_eq!(c.execute(edit, [id]).expect("tamper"), 1);
+        let (code, out) = verify(&p, None);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(&format!(
+                "audit entry 2: the rows it records were changed since (draw.record draw:{id}"
+            )),
+            "{edit}: {out}"
+        );
+    }
+}
+
 #[test]
 fn deleting_the_last_audit_entries_contradicts_the_published_anchor() {
     let p = bureau();
@@ -158,6 +191,7 @@ fn a_draw_deleted_and_drawn_again_contradicts_the_published_anchor() {
         "draw_team_members",
         "draw_unstaffed",
         "draw_exclusions",
+        "draw_manifest_pieces",
     ] {
         c.execute(&format!("DELETE FROM {table} WHERE draw_id = ?1"), [id])
             .expect("tamper");

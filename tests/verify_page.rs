@@ -62,7 +62,10 @@ fn verdict(b: &Browser, draw: i64, extra: &str) -> Value {
 fn active_draws(p: &Project) -> Vec<(i64, String)> {
     let db = p.db();
     let mut stmt = db
-        .prepare("SELECT id, manifest_json FROM draws WHERE status = 'active' ORDER BY id")
+        .prepare(&format!(
+            "SELECT id, {} FROM draws WHERE status = 'active' ORDER BY id",
+            util::MANIFEST_TEXT
+        ))
         .expect("query");
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("rows")

@@ -1165,6 +1165,21 @@ def carried_as_of(db, draw_id, man, order):
     return loads_as_of(db, man, order, at, counted)
 
 
+def manifest_text(db, draw_id, column):
+    """A draw's manifest: `draws.manifest_json`, or, when that holds the text's length in bytes
+    (a manifest is always a JSON object), its pieces in `draw_manifest_pieces` joined in order
+    (database schema version 12)."""
+    if not (column.isascii() and column.isdigit()):
+        return column
+    pieces = db.execute("SELECT text FROM draw_manifest_pieces WHERE draw_id = ? ORDER BY piece",
+                        (draw_id,))
+    text = "".join(p for (p,) in pieces)
+    if len(text.encode("utf-8")) != int(column):
+        raise SystemExit(f"draw {draw_id}: the pieces of its manifest hold "
+                         f"{len(text.encode('utf-8'))} bytes, not the {column} recorded")
+    return text
+
+
 def loads_as_of(db, man, order, at, counted):
     """The loads of the standing visits, as of audit entry `at`, of every draw recorded before
     it and not superseded before it, whose period overlaps `man`'s, other than `man`'s own
@@ -1176,7 +1191,7 @@ def loads_as_of(db, man, order, at, counted):
     for other, text in db.execute("SELECT id, manifest_json FROM draws ORDER BY id"):
         if draws.get(other, at) >= at or supersedes.get(other, at) < at:
             continue
-        o = json.loads(text)
+        o = json.loads(manifest_text(db, other, text))
         if (o["matter"], o["period"]["id"]) == (man["matter"], man["period"]["id"]):
             continue
         if o["period"]["end"] < start or end < o["period"]["start"]:
@@ -1277,7 +1292,7 @@ def check(argv):
     bad = 0
     order = audit_order(db)
     for draw_id, text in draws:
-        man = json.loads(text)
+        man = json.loads(manifest_text(db, draw_id, text))
         label = f"#{draw_id} {man['matter']} {man['period']['id']} ({man['algorithm']})"
         if (man["format"], man["algorithm"]) not in (("suiji-manifest/1", VERSION),
                                                      ("suiji-manifest/2", "suiji-draw/2"),

@@ -78,11 +78,11 @@ pub(crate) fn store(tx: &Connection, id: i64, path: &std::path::Path, len: u64) 
     if tee.read != len {
         return Err(unreadable(path, &"the file changed while it was stored"));
     }
-    tee.flush(true).map_err(|e| unreadable(path, &e))?;
+    let flushed = tee.flush(true);
     if let Some(e) = tee.failed.take() {
         return Err(e.into());
     }
-    Ok(())
+    flushed.map_err(|e| unreadable(path, &e))
 }
 
 fn unreadable(path: &std::path::Path, e: &dyn std::fmt::Display) -> Fail {

@@ -261,7 +261,15 @@ fn long_value(c: &Connection, hashing: &mut Hashing<'_>, kind: ValueRef<'_>, row
     if text && let Some(len) = super::pieces::pieced_blob(&mut blob)? {
         let mut pieces = super::pieces::Pieces::new(c, rowid, len)?;
         let mut read = std::io::BufReader::with_capacity(1 << 20, &mut pieces);
-        return hashing.stream(true, len, &mut read).map_err(corrupt);
+        return match hashing.stream(true, len, &mut read) {
+            // Pieces that no longer add up to the length recorded were changed since (they did
+            // when they were stored): hashed so as to differ, a changed row like any other.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                hashing.h.update(b"\xffpieces that do not add up");
+                Ok(())
+            }
+            done => done.map_err(corrupt),
+        };
     }
     let len = blob.len() as u64;
     let mut read = std::io::BufReader::with_capacity(1 << 20, &mut blob);

@@ -651,6 +651,14 @@ impl Test {
     }
 }
 
+/// `draws.manifest_json` as the manifest's text, for a query `FROM draws`: a manifest kept in
+/// pieces (schema version 12, the column then holding its length) joined in order.
+#[allow(dead_code)]
+pub const MANIFEST_TEXT: &str = "CASE WHEN draws.manifest_json NOT GLOB '*[^0-9]*' THEN
+        (SELECT group_concat(p.text, '' ORDER BY p.piece) FROM draw_manifest_pieces p
+         WHERE p.draw_id = draws.id)
+    ELSE draws.manifest_json END";
+
 /// The manifest at `path` as JSON, its excluded targets listed in `exclusions` as earlier
 /// formats list them: a `suiji-manifest/3` or `/4` keeps only their summary, its `exclusions.csv`
 /// beside it (read here, after checking it hashes to what the manifest records) lists them.
