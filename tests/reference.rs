@@ -173,8 +173,11 @@ fn every_draw_over_generated_registries_is_reproduced_by_the_reference_program()
             let skips = |reason: &str| -> i64 {
                 p.db()
                     .query_row(
-                        "SELECT count(*) FROM draws, json_each(manifest_json, '$.inspector_skips') s
-                         WHERE json_extract(s.value, '$.reason') = ?1",
+                        &format!(
+                            "SELECT count(*) FROM draws, json_each(({}), '$.inspector_skips') s
+                             WHERE json_extract(s.value, '$.reason') = ?1",
+                            util::MANIFEST_TEXT
+                        ),
                         [reason],
                         |r| r.get(0),
                     )
@@ -211,8 +214,11 @@ fn long_walks_through_a_large_inspector_pool_are_reproduced_by_the_reference_pro
     let unstaffed: i64 = p
         .db()
         .query_row(
-            "SELECT count(*) FROM draws d, json_each(d.manifest_json, '$.selected') s
-             WHERE json_extract(s.value, '$.unstaffed') IS NOT NULL",
+            &format!(
+                "SELECT count(*) FROM draws, json_each(({}), '$.selected') s
+                 WHERE json_extract(s.value, '$.unstaffed') IS NOT NULL",
+                util::MANIFEST_TEXT
+            ),
             [],
             |r| r.get(0),
         )
@@ -224,9 +230,12 @@ fn long_walks_through_a_large_inspector_pool_are_reproduced_by_the_reference_pro
     let longest: i64 = p
         .db()
         .query_row(
-            "SELECT max(n) FROM (SELECT count(*) AS n FROM draws d,
-             json_each(d.manifest_json, '$.inspector_skips') s
-             GROUP BY d.id, json_extract(s.value, '$.target_id'))",
+            &format!(
+                "SELECT max(n) FROM (SELECT count(*) AS n FROM draws,
+                 json_each(({}), '$.inspector_skips') s
+                 GROUP BY draws.id, json_extract(s.value, '$.target_id'))",
+                util::MANIFEST_TEXT
+            ),
             [],
             |r| r.get(0),
         )

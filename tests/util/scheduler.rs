@@ -57,7 +57,10 @@ pub fn draws(p: &Project) -> Vec<(i64, String, String, serde_json::Value)> {
     }
     let db = p.db();
     let mut stmt = db
-        .prepare("SELECT id, matter, period, manifest_json FROM draws ORDER BY id")
+        .prepare(&format!(
+            "SELECT id, matter, period, {} FROM draws ORDER BY id",
+            super::MANIFEST_TEXT
+        ))
         .expect("query draws");
     stmt.query_map([], |r| {
         let json: String = r.get(3)?;
