@@ -14,13 +14,20 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// Memory a thread frees is given back to the system at once, not 10 ms later, and arenas are
 /// committed as they are used: the draw's phases and the documents written beside its recording
 /// free hundreds of megabytes that the next would otherwise find still held (a national draw
-/// peaked at 516 MiB, 416-457 MiB with these; benches/README.md).
+/// peaked at 516 MiB, 416-468 MiB with these; benches/README.md). An option set in the
+/// environment (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ARENA_EAGER_COMMIT`, read by mimalloc when
+/// the process starts) is left as given.
 #[allow(unsafe_code)]
 fn tune_allocator() {
-    // SAFETY: plain setters of mimalloc's option table, called before any other thread runs.
-    unsafe {
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
-        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
+    for (option, name, value) in [
+        (PURGE_DELAY, "MIMALLOC_PURGE_DELAY", 0),
+        (ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT", 0),
+    ] {
+        if std::env::var_os(name).is_none() {
+            // SAFETY: a plain setter of mimalloc's option table, called before any other
+            // thread runs.
+            unsafe { libmimalloc_sys::mi_option_set(option, value) };
+        }
     }
 }
 

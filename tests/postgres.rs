@@ -33,8 +33,26 @@ fn county() -> Project {
 
 /// Every row of `table` in SQLite, each value rendered with its type, sorted.
 fn sqlite_rows(db: &rusqlite::Connection, table: &str) -> Vec<String> {
+    // A manifest SQLite keeps in pieces is compared as its text, which PostgreSQL keeps whole.
+    let columns = match table {
+        "draws" => {
+            let names: Vec<String> = db
+                .prepare("SELECT name FROM pragma_table_info('draws')")
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .expect("columns");
+            names
+                .iter()
+                .map(|n| match n.as_str() {
+                    "manifest_json" => format!("({}) AS manifest_json", util::MANIFEST_TEXT),
+                    n => format!("\"{n}\""),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        _ => "*".to_string(),
+    };
     let mut stmt = db
-        .prepare(&format!("SELECT * FROM \"{table}\""))
+        .prepare(&format!("SELECT {columns} FROM \"{table}\""))
         .expect("select");
     let n = stmt.column_count();
     let mut rows = stmt.query([]).expect("query");
@@ -227,6 +245,10 @@ fn a_county_moves_to_postgres_losslessly_and_its_audit_chain_agrees() {
     assert!(tables.len() >= 17, "{tables:?}");
     let mut nonempty = 0;
     for t in &tables {
+        if t == "draw_manifest_pieces" {
+            // Joined into `draws.manifest_json` on PostgreSQL, compared there.
+            continue;
+        }
         let (a, b) = (sqlite_rows(&lite, t), pg_rows(&mut pg, t));
         assert_eq!(a.len(), b.len(), "table {t}");
         assert!(a == b, "table {t} differs after the copy");
