@@ -954,9 +954,12 @@ fn write_audit_bundle(
         .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))
 }
 
-/// How many times a draw is drawn again when the records its history and loads come from
-/// moved while it was computed (another process recorded a draw or a change).
-const ATTEMPTS: usize = 3;
+/// How many times a draw is drawn (or recorded) again when the records its history and loads
+/// come from moved while it was computed (another process recorded a draw or a change). Each
+/// refusal means another writer recorded something, so writers cannot hold each other back
+/// forever; two processes working through a backlog of the same period refuse each other's
+/// attempts often, more so on a loaded machine, which three attempts did not always outlast.
+const ATTEMPTS: usize = 8;
 
 /// Records the draw drawn from `hist`, read when the records stood at `epoch`, with its
 /// archived inputs: refused inside the transaction when a draw or change was recorded since.
