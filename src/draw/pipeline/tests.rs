@@ -355,3 +355,45 @@ fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
         assert!(few.excluded.is_empty());
     }
 }
+
+/// Two histories have the same digest exactly when they are equal: any entry's count, date or
+/// id, and any carried load, changes it.
+#[test]
+fn a_history_digest_tells_histories_apart() {
+    let entry = |id: &str, n: u32, clean: Option<NaiveDate>| {
+        (
+            id.to_string(),
+            HistoryEntry {
+                target_id: id.to_string(),
+                inspections_this_year: n,
+                last_clean: clean,
+            },
+        )
+    };
+    let day = NaiveDate::from_ymd_opt(2024, 3, 1);
+    let base = History {
+        entries: [entry("T1", 1, day), entry("T2", 2, None)].into(),
+        carried: [("I1".to_string(), 3)].into(),
+    };
+    assert_eq!(base.digest(), base.clone().digest());
+    let mut changed = Vec::new();
+    let mut h = base.clone();
+    h.entries.insert("T1".into(), entry("T1", 2, day).1);
+    changed.push(h);
+    let mut h = base.clone();
+    h.entries.insert("T1".into(), entry("T1", 1, None).1);
+    changed.push(h);
+    let mut h = base.clone();
+    h.entries.insert("T3".into(), entry("T3", 0, None).1);
+    changed.push(h);
+    let mut h = base.clone();
+    h.carried.insert("I1".into(), 4);
+    changed.push(h);
+    let mut h = base.clone();
+    h.carried.clear();
+    changed.push(h);
+    for h in changed {
+        assert_ne!(h, base);
+        assert_ne!(h.digest(), base.digest(), "{h:?}");
+    }
+}

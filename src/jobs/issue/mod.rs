@@ -576,6 +576,8 @@ fn draw_and_record(
     let hist = draw_history(loaded, store, frozen, req)?;
     phase("drawing");
     let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, folder)?;
+    // Only whether the records still give this history is asked from here on.
+    let hist = hist.digest();
     let pipeline::Drawn {
         manifest,
         excluded,
@@ -881,7 +883,7 @@ fn record_beside(
     store: &mut dyn DrawStore,
     inputs: (&Loaded, &Frozen, &Request),
     drawn: (&Arc<Manifest>, &[Exclusion], &Path),
-    read: (Option<LoadsEpoch>, &History),
+    read: (Option<LoadsEpoch>, &[u8; 32]),
     files: &Files<'_>,
 ) -> Result<i64, IssueError> {
     std::thread::scope(|scope| {
@@ -961,7 +963,8 @@ fn write_audit_bundle(
 /// attempts often, more so on a loaded machine, which three attempts did not always outlast.
 const ATTEMPTS: usize = 8;
 
-/// Records the draw drawn from `hist`, read when the records stood at `epoch`, with its
+/// Records the draw drawn from the history whose digest is `hist` ([`History::digest`]), read
+/// when the records stood at `epoch`, with its
 /// archived inputs: refused inside the transaction when a draw or change was recorded since.
 /// Then the history is read again: the same (a draw or change that does not touch it), the
 /// draw is recorded as it is; another, [`IssueError::LoadsChanged`] (it must be drawn again).
@@ -969,7 +972,7 @@ fn record_current(
     store: &mut dyn DrawStore,
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
     (manifest, excluded, manifest_file): (&Arc<Manifest>, &[Exclusion], &Path),
-    (mut epoch, hist): (Option<LoadsEpoch>, &History),
+    (mut epoch, hist): (Option<LoadsEpoch>, &[u8; 32]),
     probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
 ) -> Result<i64, IssueError> {
     let d = &req.draw;
@@ -984,7 +987,7 @@ fn record_current(
         ) {
             Err(StoreError::LoadsChanged) => {
                 epoch = Some(store.loads_epoch()?);
-                if draw_history(loaded, store, frozen, req)? != *hist {
+                if draw_history(loaded, store, frozen, req)?.digest() != *hist {
                     break;
                 }
             }
