@@ -147,7 +147,11 @@ pub(crate) fn manifest_text(d: &NewDraw) -> R<std::borrow::Cow<'_, str>> {
     }
 }
 
-fn unreadable_manifest(path: &std::path::Path, e: &dyn std::fmt::Display) -> super::error::Fail {
+/// A manifest file that could not be read, or is not the text a manifest must be.
+pub(super) fn unreadable_manifest(
+    path: &std::path::Path,
+    e: &dyn std::fmt::Display,
+) -> super::error::Fail {
     StoreError::invalid("manifest_json", format!("{}: {e}", path.display())).into()
 }
 

@@ -20,7 +20,8 @@ use std::io::Read;
 
 use rusqlite::{CachedStatement, Connection};
 
-use super::error::{Fail, R, StoreError};
+use super::draws::unreadable_manifest;
+use super::error::{Fail, R};
 
 /// About how many bytes of a manifest each piece holds (a piece is cut at the last whole
 /// character once this many are waiting, so it may run a read buffer longer).
@@ -55,7 +56,7 @@ pub(crate) fn pieced_blob(blob: &mut rusqlite::blob::Blob<'_>) -> R<Option<u64>>
 /// checked, never held whole; a text that is neither, or a file that changed while it was
 /// read, fails (and rolls the draw back).
 pub(crate) fn store(tx: &Connection, id: i64, path: &std::path::Path, len: u64) -> R<()> {
-    let file = std::fs::File::open(path).map_err(|e| unreadable(path, &e))?;
+    let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
     let mut tee = Tee {
         file,
         insert: tx.prepare_cached(
@@ -74,19 +75,18 @@ pub(crate) fn store(tx: &Connection, id: i64, path: &std::path::Path, len: u64) 
     if let Some(e) = tee.failed.take() {
         return Err(e.into());
     }
-    parsed.map_err(|e| unreadable(path, &e))?;
+    parsed.map_err(|e| unreadable_manifest(path, &e))?;
     if tee.read != len {
-        return Err(unreadable(path, &"the file changed while it was stored"));
+        return Err(unreadable_manifest(
+            path,
+            &"the file changed while it was stored",
+        ));
     }
     let flushed = tee.flush(true);
     if let Some(e) = tee.failed.take() {
         return Err(e.into());
     }
-    flushed.map_err(|e| unreadable(path, &e))
-}
-
-fn unreadable(path: &std::path::Path, e: &dyn std::fmt::Display) -> Fail {
-    StoreError::invalid("manifest_json", format!("{}: {e}", path.display())).into()
+    flushed.map_err(|e| unreadable_manifest(path, &e))
 }
 
 /// A file read for the JSON check, its bytes stored as pieces as they go by.
