@@ -429,8 +429,8 @@ fn check_snapshot(tx: &Transaction<'_>, field: &str, hash: &str, kind: &str) -> 
 /// Checks that need no database, so a bad draw is refused with a clear message before any
 /// lock is taken. The schema's constraints repeat the essentials. A manifest file is read
 /// once, not twice: it is checked as UTF-8 and JSON as it is stored, inside the transaction,
-/// which a text that is neither rolls back (`store_manifest_file`; [`manifest_text`] where the
-/// text goes in one piece).
+/// which a text that is neither rolls back (`store::pieces::store`; [`manifest_text`] where
+/// the text goes in one piece).
 pub(crate) fn validate(d: &NewDraw, redraw: &Redraw) -> R<()> {
     validate_record(&d.record, redraw)?;
     if d.manifest_file.is_none() {

@@ -876,8 +876,8 @@ impl<'scope> Documents<'scope> {
 }
 
 /// Records the draw (see [`record_current`]) while its documents and audit bundle are
-/// written on a second thread: from when the draw's row is made — its manifest's text copied
-/// in, the recording's largest moment — to just before the commit, which waits for them. A
+/// written on a second thread: from when the draw's row is made — its manifest's text stored
+/// in pieces — to just before the commit, which waits for them. A
 /// draw whose files cannot be written is not recorded (the error is theirs).
 fn record_beside(
     store: &mut dyn DrawStore,
