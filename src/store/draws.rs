@@ -593,7 +593,13 @@ fn insert_draw(
     let (redraw_of, reason) = supersede_active(tx, d, redraw)?;
     let id = insert_draw_row(tx, d, redraw_of, reason)?;
     probe("draw")?;
-    insert_draw_rows(tx, id, d, probe)?;
+    {
+        // The rows go into the draw just made active, which is what every row's
+        // `*_active_only` trigger would ask again (a sub-program per row, most of the time an
+        // insert takes): this connection skips them for these inserts and only these.
+        let _own = OwnRows::start(tx)?;
+        insert_draw_rows(tx, id, d, probe)?;
+    }
     append_draw_audit(tx, origin, id, d, (redraw_of, reason))?;
     probe("audit")?;
     Ok(id)
@@ -705,6 +711,32 @@ const INSERT_DRAW: &str = "INSERT INTO draws (matter, period, kind, status, algo
         redraw_reason, provisional)
      VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
         ?17, ?18, ?19)";
+
+/// While it lives, this connection's triggers are off: the draw's own rows are being added to
+/// it, in the transaction that made it active. Every other statement, of this connection
+/// before and after and of every other, meets the triggers; the rows themselves are covered
+/// by the draw's rows hash in the audit chain (`store::rows`), which finds a row added later.
+struct OwnRows<'a>(&'a Connection);
+
+impl<'a> OwnRows<'a> {
+    fn start(tx: &'a Connection) -> R<OwnRows<'a>> {
+        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER as TRIGGERS;
+        tx.set_db_config(TRIGGERS, false)?;
+        Ok(OwnRows(tx))
+    }
+}
+
+impl Drop for OwnRows<'_> {
+    fn drop(&mut self) {
+        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER as TRIGGERS;
+        // Setting a flag of an open connection does not fail; if it ever did, the connection
+        // would keep refusing nothing, so it is closed rather than used again.
+        if let Err(e) = self.0.set_db_config(TRIGGERS, true) {
+            tracing::error!("could not turn the database's triggers back on: {e}");
+            std::process::abort();
+        }
+    }
+}
 
 /// The draw's targets, team members, unstaffed targets and exclusions, in their order.
 fn insert_draw_rows(
@@ -1128,6 +1160,38 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    /// A draw's own rows skip the triggers, and only while they are inserted: a statement
+    /// prepared in that window meets the triggers again once it is over.
+    #[test]
+    fn own_rows_turn_the_triggers_off_for_their_inserts_only() {
+        use rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER as TRIGGERS;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::Store::open(dir.path()).expect("store");
+        // No draw 1: its trigger refuses the row first, the foreign key when triggers are off.
+        let insert = "INSERT INTO draw_exclusions (draw_id, seq, entity_kind, entity_id,
+            reason_code, detail) VALUES (1, 0, 'target', 'T1', 'late', '')";
+        let refusal = |c: &rusqlite::Connection| {
+            c.prepare_cached(insert)
+                .and_then(|mut s| s.execute([]))
+                .expect_err("refused")
+                .to_string()
+        };
+        store
+            .read(|c| {
+                assert!(refusal(c).contains("active draw"));
+                {
+                    let _own = super::OwnRows::start(c)?;
+                    assert!(!c.db_config(TRIGGERS)?);
+                    assert!(refusal(c).contains("FOREIGN KEY"), "{}", refusal(c));
+                }
+                assert!(c.db_config(TRIGGERS)?);
+                let again = refusal(c);
+                assert!(again.contains("active draw"), "{again}");
+                Ok(())
+            })
+            .expect("window");
+    }
+
     /// Listing draws reads the covering index alone: never a `draws` row, whose manifest
     /// SQLite would walk page by page to reach the columns stored after it.
     #[test]

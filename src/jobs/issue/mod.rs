@@ -850,7 +850,14 @@ impl<'scope> Documents<'scope> {
         'env: 'scope,
     {
         if matches!(self, Documents::Waiting) {
-            *self = Documents::Writing(scope.spawn(|| files.documents()));
+            // Named, so that a profile or `top -H` tells the documents from the recording.
+            let spawned = std::thread::Builder::new()
+                .name("suiji-documents".into())
+                .spawn_scoped(scope, || files.documents());
+            // A thread that cannot start leaves the documents to `finish`, on this one.
+            if let Ok(handle) = spawned {
+                *self = Documents::Writing(handle);
+            }
         }
     }
 
