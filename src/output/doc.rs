@@ -172,9 +172,14 @@ pub(crate) fn markdown(doc: &Document) -> String {
 }
 
 /// Escapes text for HTML.
-pub(crate) fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
+pub(crate) fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    // Most cells need nothing escaped: they are lent as they are, not copied.
+    let Some(first) = s.find(['&', '<', '>', '"', '\'']) else {
+        return std::borrow::Cow::Borrowed(s);
+    };
+    let mut o = String::with_capacity(s.len() + 16);
+    o.push_str(&s[..first]);
+    for c in s[first..].chars() {
         match c {
             '&' => o.push_str("&amp;"),
             '<' => o.push_str("&lt;"),
@@ -184,7 +189,7 @@ pub(crate) fn esc(s: &str) -> String {
             c => o.push(c),
         }
     }
-    o
+    std::borrow::Cow::Owned(o)
 }
 
 const CSS: &str = "body{font-family:'FangSong','仿宋_GB2312','仿宋','STFangsong','Noto Serif CJK SC','Songti SC',serif;font-size:16pt;line-height:1.75;max-width:48em;margin:2em auto;padding:0 1.5em;color:#111}\

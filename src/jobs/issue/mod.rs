@@ -591,8 +591,8 @@ fn draw_and_record(
     let manifest = Arc::new(manifest);
     let marks = marks(req, store.is_simulation()?);
     phase("writing the draw's files");
-    // The documents read the drawn rows again as they start, once the recording's largest
-    // moment is over (a draw over the snapshot file), or have the registry's in memory.
+    // The documents read the drawn rows again as they start, with the recording (a draw over
+    // the snapshot file), or have the registry's in memory.
     let targets = match &frozen.file {
         Some(f) => DrawnRows::At(
             Source::Csv {
@@ -883,8 +883,8 @@ impl<'scope> Documents<'scope> {
 }
 
 /// Records the draw (see [`record_current`]) while its documents and audit bundle are
-/// written on a second thread: from when the draw's row is made — its manifest's text stored
-/// in pieces — to just before the commit, which waits for them. A
+/// written on a second thread: from the start of the recording to just before the commit,
+/// which waits for them. A
 /// draw whose files cannot be written is not recorded (the error is theirs).
 fn record_beside(
     store: &mut dyn DrawStore,
@@ -895,19 +895,16 @@ fn record_beside(
 ) -> Result<i64, IssueError> {
     std::thread::scope(|scope| {
         let mut documents = Documents::Waiting;
+        documents.start(scope, files);
         let mut failed = None;
         let recorded = record_current(store, inputs, drawn, read, &mut |step| {
-            match step {
-                "draw" => documents.start(scope, files),
-                "audit" => {
-                    if let Err(e) = documents.finish(files) {
-                        let shown = e.to_string();
-                        failed = Some(e);
-                        return Err(StoreError::Stopped(shown));
-                    }
-                    probe::point("draw.recording");
+            if step == "audit" {
+                if let Err(e) = documents.finish(files) {
+                    let shown = e.to_string();
+                    failed = Some(e);
+                    return Err(StoreError::Stopped(shown));
                 }
-                _ => {}
+                probe::point("draw.recording");
             }
             Ok(())
         });
