@@ -105,6 +105,32 @@ fn a_changed_drawn_target_is_found_by_audit_verify() {
     );
 }
 
+/// A row added to a draw afterwards (its triggers, which refuse it, dropped first) is a change
+/// of the rows its audit entry records: the draw's own rows are the only ones it was made with.
+#[test]
+fn a_team_member_added_to_a_recorded_draw_is_found_by_audit_verify() {
+    let p = bureau();
+    let c = p.db();
+    drop_triggers(&c);
+    let id = draw_id(&p, HOTEL);
+    c.execute(
+        "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
+            inspector_name)
+         SELECT draw_id, seq + 1000000, target_id, position + 10, 'FRIEND', '朋友'
+         FROM draw_team_members WHERE draw_id = ?1 ORDER BY seq LIMIT 1",
+        [id],
+    )
+    .expect("tamper");
+    let (code, out) = verify(&p, None);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "AUDIT LOG BROKEN at audit entry 1: the rows it records were changed since (draw.record draw:{id}"
+        )),
+        "{out}"
+    );
+}
+
 #[test]
 fn an_edited_manifest_is_found_by_audit_verify() {
     let p = bureau();
