@@ -791,29 +791,24 @@ fn public_bundle(
 ) -> Result<Option<PublicBundle>, DrawFailure> {
     let weighted = input.matter.weight.is_some();
     let frame = frame::Frame::new(source, plans, at, p.fields);
+    // Written (or only hashed) as it is serialised, its frame read again as it goes.
+    let written = |frame: &frame::Frame<'_>, m: &Manifest, out: &mut dyn std::io::Write| {
+        let hash = frame.write_bundle(m, weighted, out);
+        match (frame.failure(), hash) {
+            (Some(failure), _) => Err(failure),
+            (None, Ok(hash)) => Ok(hash),
+            (None, Err(e)) => Err(DrawFailure::Io(format!(
+                "cannot write the public bundle: {e}"
+            ))),
+        }
+    };
     let (hash, kept) = match p.out {
         BundleOut::Keep => {
             let b = PublicBundle::new(m, weighted, p.fields, frame.entries()?);
             (b.hash(), Some(b))
         }
-        BundleOut::Hash => {
-            let b = PublicBundle::with_frame_lent(m, weighted, p.fields, &frame);
-            let hash = b.hash();
-            if let Some(failure) = frame.failure() {
-                return Err(failure);
-            }
-            (hash, None)
-        }
-        BundleOut::Write(out) => {
-            let b = PublicBundle::with_frame_lent(m, weighted, p.fields, &frame);
-            let mut out = out.borrow_mut();
-            let hash = b.write_hashed(&mut *out).map_err(|e| {
-                frame.failure().unwrap_or_else(|| {
-                    DrawFailure::Io(format!("cannot write the public bundle: {e}"))
-                })
-            })?;
-            (hash, None)
-        }
+        BundleOut::Hash => (written(&frame, m, &mut std::io::sink())?, None),
+        BundleOut::Write(out) => (written(&frame, m, &mut *out.borrow_mut())?, None),
     };
     if p.record && input.algorithm == Algorithm::V2 {
         m.public_bundle = Some(hash);

@@ -390,9 +390,25 @@ impl<'a> RegistryFile<'a> {
         fields: &[String],
         out: &mut CellRows,
     ) -> Result<(), SourceError> {
+        out.clear();
+        let pushed = self.lines_at(offsets, &mut |c| out.push_public(c, fields));
+        if pushed.is_err() {
+            out.clear();
+        }
+        pushed
+    }
+
+    /// Hands `each` the canonical cells of the rows at `offsets`, in their order, without
+    /// making their targets: rows plain enough for [`RegistryFile::plain_row`] (every row of
+    /// a snapshot) as they are read; from the first that is not, the targets the registry
+    /// reader makes of them all (its checks are of the whole), from that row on.
+    pub(crate) fn lines_at(
+        &self,
+        offsets: &[u64],
+        each: &mut dyn FnMut(&LineCells<'_>),
+    ) -> Result<(), SourceError> {
         let err = io_error(self.path);
         let mut s = Scanner::open(self.path, 0, 0, REREAD_CHUNK).map_err(&err)?;
-        out.clear();
         let mut plain = 0;
         for &offset in offsets {
             s.reset(offset, offset + 1);
@@ -402,15 +418,14 @@ impl<'a> RegistryFile<'a> {
             let Some(p) = (r.offset == offset).then(|| self.plain_row(&r)).flatten() else {
                 break;
             };
-            out.push_public(&p.cells, fields);
+            each(&p.cells);
             plain += 1;
         }
         if plain == offsets.len() {
             return Ok(());
         }
-        out.clear();
-        for t in self.targets_at(offsets)? {
-            out.push_public(&LineCells::of(&t), fields);
+        for t in self.targets_at(offsets)?.iter().skip(plain) {
+            each(&LineCells::of(t));
         }
         Ok(())
     }

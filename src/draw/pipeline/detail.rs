@@ -55,16 +55,19 @@ fn of_rows(
     fates: &[Fate],
 ) -> Result<Vec<Exclusion>, DrawFailure> {
     let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
-    let targets = source.targets(&positions)?;
     let mut out = Vec::with_capacity(batch.len());
-    for (t, &(_, g)) in targets.iter().zip(batch) {
-        let hist = rules.input.history.entries.get(&t.id);
+    let mut groups = batch.iter().map(|&(_, g)| g);
+    source.each_line(&positions, &mut |c| {
+        let Some(g) = groups.next() else {
+            return;
+        };
+        let hist = rules.input.history.entries.get(c.id);
         if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
-            && let Some(e) = rules.exclusion(t, *why, hist)
+            && let Some(e) = rules.exclusion(c, *why, hist)
         {
             out.push(e);
         }
-    }
+    })?;
     Ok(out)
 }
 

@@ -13,7 +13,7 @@ use super::rules::{Answer, Rules};
 use super::{DrawFailure, Options};
 use crate::draw::Ranker;
 use crate::registry::Known;
-use crate::registry::canonical::CellRows;
+use crate::registry::canonical::{CellRows, LineCells};
 use crate::registry::read::{Header, t as col};
 use crate::registry::source::IdName;
 use crate::registry::source::{RegistryFile, trim_bytes};
@@ -203,6 +203,14 @@ impl RowSource for FileSource<'_> {
     fn targets(&self, positions: &[u64]) -> Result<Vec<Cow<'_, Target>>, DrawFailure> {
         let rows = self.file.targets_at(positions)?;
         Ok(rows.into_iter().map(Cow::Owned).collect())
+    }
+
+    fn each_line(
+        &self,
+        positions: &[u64],
+        each: &mut dyn FnMut(&LineCells<'_>),
+    ) -> Result<(), DrawFailure> {
+        Ok(self.file.lines_at(positions, each)?)
     }
 
     fn public_cells(

@@ -110,6 +110,19 @@ pub(crate) trait RowSource: Sync {
     /// The targets at `positions` (ascending).
     fn targets(&self, positions: &[u64]) -> Result<Vec<Cow<'_, Target>>, DrawFailure>;
 
+    /// Hands `each` the canonical cells of the targets at `positions` (ascending), in their
+    /// order.
+    fn each_line(
+        &self,
+        positions: &[u64],
+        each: &mut dyn FnMut(&LineCells<'_>),
+    ) -> Result<(), DrawFailure> {
+        for t in self.targets(positions)? {
+            each(&LineCells::of(&t));
+        }
+        Ok(())
+    }
+
     /// The id and the public fields `fields` of the targets at `positions` (ascending) into
     /// `out` (of `1 + fields.len()` cells a row, emptied first): the public bundle's frame.
     fn public_cells(
@@ -119,10 +132,7 @@ pub(crate) trait RowSource: Sync {
         out: &mut CellRows,
     ) -> Result<(), DrawFailure> {
         out.clear();
-        for t in self.targets(positions)? {
-            out.push_public(&LineCells::of(&t), fields);
-        }
-        Ok(())
+        self.each_line(positions, &mut |c| out.push_public(c, fields))
     }
 
     /// Whether id and name cells come raw from a file (so they are checked as the registry

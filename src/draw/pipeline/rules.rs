@@ -9,6 +9,7 @@ use chrono::{Months, NaiveDate};
 use super::{CLEAN_RESULTS, DrawFailure, DrawInput};
 use crate::draw::manifest::{Exclusion, HistoryEntry};
 use crate::draw::{Purpose, Ranker};
+use crate::registry::canonical::LineCells;
 use crate::registry::column::Column;
 use crate::registry::types::Target;
 use crate::rules::model::{Matter, Share};
@@ -241,17 +242,18 @@ impl<'a> Rules<'a> {
     /// The exclusion record of a target excluded for `why`.
     pub(crate) fn exclusion(
         &self,
-        t: &Target,
+        t: &LineCells<'_>,
         why: Why,
         hist: Option<&HistoryEntry>,
     ) -> Option<Exclusion> {
         let m = self.matter;
-        let id = t.id.as_str();
+        let id = t.id;
         Some(match why {
             Why::Deregistered => Exclusion::new(id, "deregistered", "注销/吊销/停业"),
             Why::Cooldown => {
                 let months = m.cooldown_months.unwrap_or(0);
-                let day = last_clean(t.last_inspected, t.last_result.as_deref(), hist)?;
+                let result = Some(t.last_result).filter(|r| !r.is_empty());
+                let day = last_clean(t.last_inspected, result, hist)?;
                 Exclusion::new(
                     id,
                     "cooldown",
