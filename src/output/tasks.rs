@@ -16,7 +16,11 @@
 //! empty result columns, or in the compact form one row per target; `suiji results import`
 //! reads both back (see `TASK_HEADER`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// Targets and inspectors by id: looked up for every drawn target by each document (FxHash: a
+/// few instructions a lookup where the default hasher takes many times that).
+type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::fmt::Write as _;
 
 use crate::draw::manifest::{Manifest, Selected};

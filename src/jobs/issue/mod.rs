@@ -1220,7 +1220,7 @@ fn new_draw(
 struct ManifestRows {
     manifest: Arc<Manifest>,
     /// Inspector id → name.
-    names: std::collections::HashMap<String, String>,
+    names: rustc_hash::FxHashMap<String, String>,
 }
 
 impl DrawRows for ManifestRows {
