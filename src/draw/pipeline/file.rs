@@ -47,7 +47,7 @@ impl<'a> FileSource<'a> {
     }
 
     /// What the pass reads, and how it checks each column.
-    fn context(&self, rules: &Rules<'_>, keys: &Keys) -> Context {
+    fn context<'r>(&self, rules: &'r Rules<'r>, keys: &Keys) -> Context<'r> {
         let d = rules.input;
         let m = rules.matter;
         let h = &self.file.header;

@@ -576,8 +576,11 @@ fn draw_and_record(
     let hist = draw_history(loaded, store, frozen, req)?;
     phase("drawing");
     let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, folder)?;
-    // Only whether the records still give this history is asked from here on.
-    let hist = hist.digest();
+    // Only whether the records still give this history is asked from here on: the history
+    // itself (an entry per target drawn this year, hundreds of thousands in the year's later
+    // draws of a national registry) is let go before the files and the recording.
+    let digest = hist.digest();
+    drop(hist);
     let pipeline::Drawn {
         manifest,
         excluded,
@@ -617,7 +620,7 @@ fn draw_and_record(
         store,
         (loaded, frozen, req),
         (&manifest, &excluded, &manifest_file),
-        (epoch, &hist),
+        (epoch, &digest),
         &files,
     );
     let (committed, id) = staging.commit(|| recorded)?;

@@ -344,7 +344,7 @@ pub(crate) trait Oracle: Sync {
 
 /// What the pass needs to know (shared by the threads).
 #[derive(Debug)]
-pub(crate) struct Context {
+pub(crate) struct Context<'h> {
     pub width: usize,
     pub id_col: usize,
     pub category_col: usize,
@@ -355,7 +355,9 @@ pub(crate) struct Context {
     pub cooldown: Option<(Option<usize>, Option<usize>, u32)>,
     pub reference: NaiveDate,
     pub yearly_cap: Option<u32>,
-    pub history: FxMap<Box<str>, HistoryEntry>,
+    /// The draw's history by target id, borrowed (a national year's later draws have hundreds
+    /// of thousands of entries).
+    pub history: FxMap<&'h str, &'h HistoryEntry>,
     pub extras: Vec<usize>,
     pub stratum: KeySpec,
     pub eligible: Option<KeySpec>,
@@ -383,12 +385,12 @@ pub(crate) struct Context {
     pub name_col: usize,
 }
 
-impl Context {
-    pub(crate) fn new_history(history: &History) -> FxMap<Box<str>, HistoryEntry> {
+impl Context<'_> {
+    pub(crate) fn new_history(history: &History) -> FxMap<&str, &HistoryEntry> {
         history
             .entries
             .iter()
-            .map(|(id, h)| (id.as_str().into(), h.clone()))
+            .map(|(id, h)| (id.as_str(), h))
             .collect()
     }
 }
@@ -938,7 +940,7 @@ impl Pass1 {
                 self.encoding_problem(r.offset);
                 return Err(());
             };
-            let h = cx.history.get(id);
+            let h = cx.history.get(id).copied();
             if let Some(h) = h {
                 self.history_used.push((id.to_string(), h.clone()));
             }
