@@ -64,6 +64,7 @@ use crate::draw::manifest::{
 };
 use crate::draw::{Algorithm, Seed, TeamSpec};
 use crate::registry::Known;
+use crate::registry::canonical::CellRows;
 use crate::registry::source::SourceError;
 use crate::registry::types::{Inspector, Target};
 use crate::rules::model::{Matter, Ratio};
@@ -533,29 +534,53 @@ fn drawn_places(opts: &Options<'_>, mut drawn_at: Vec<u64>) -> Vec<u64> {
 }
 
 /// The rows at `drawn_at` ([`Drawn::drawn_at`]) of `source`, in its order, without the
-/// columns only rules read ([`Target::without_extra`]): a draw's documents read its drawn
-/// targets again when they are written, so that they are held only meanwhile, and
-/// 4 096 at a time (`DRAWN_BATCH`), so that no more than a batch of whole rows is held.
+/// columns only rules read ([`Target::without_extra`]), read 4 096 at a time (`DRAWN_BATCH`),
+/// so that no more than a batch of whole rows is held beside them.
 pub fn drawn_targets(source: Source<'_>, drawn_at: &[u64]) -> Result<Vec<Target>, DrawFailure> {
-    let (in_memory, file);
-    let source: &dyn RowSource = match source {
-        Source::Memory(targets) => {
-            in_memory = memory::MemorySource { targets };
-            &in_memory
+    with_rows(source, |source| {
+        let mut out = Vec::with_capacity(drawn_at.len());
+        for batch in drawn_at.chunks(DRAWN_BATCH) {
+            out.extend(source.targets(batch)?.iter().map(|t| t.without_extra()));
         }
-        Source::Csv { path, known } => {
-            file = file::FileSource::open(path, known, &Options::default())?;
-            &file
-        }
-    };
-    let mut out = Vec::with_capacity(drawn_at.len());
-    for batch in drawn_at.chunks(DRAWN_BATCH) {
-        out.extend(source.targets(batch)?.iter().map(|t| t.without_extra()));
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
-/// Drawn rows read at a time by [`drawn_targets`].
+/// The id and the public fields `fields` of the drawn rows at `drawn_at` (ascending), a row
+/// each in one buffer: what a draw's documents show of its targets, read again when they are
+/// written (so held only meanwhile), without a target or a `String` made for each.
+pub(crate) fn drawn_cells(
+    source: Source<'_>,
+    drawn_at: &[u64],
+    fields: &[&str],
+) -> Result<CellRows, DrawFailure> {
+    with_rows(source, |source| {
+        let (width, rows) = (1 + fields.len(), drawn_at.len());
+        let mut out = CellRows::with_capacity(width, rows, rows * DRAWN_CELL_BYTES);
+        for batch in drawn_at.chunks(DRAWN_BATCH) {
+            source.each_line(batch, &mut |c| out.push_public(c, fields))?;
+        }
+        Ok(out)
+    })
+}
+
+/// Bytes of a drawn row's id and shown fields made room for (about 90 in the national bench).
+const DRAWN_CELL_BYTES: usize = 96;
+
+/// `read` over `source` opened as a row source.
+fn with_rows<T>(
+    source: Source<'_>,
+    read: impl FnOnce(&dyn RowSource) -> Result<T, DrawFailure>,
+) -> Result<T, DrawFailure> {
+    match source {
+        Source::Memory(targets) => read(&memory::MemorySource { targets }),
+        Source::Csv { path, known } => {
+            read(&file::FileSource::open(path, known, &Options::default())?)
+        }
+    }
+}
+
+/// Drawn rows read at a time by [`drawn_targets`] and [`drawn_cells`].
 const DRAWN_BATCH: usize = 4096;
 
 /// How many substitutes each stratum lists (none before `suiji-draw/2`).

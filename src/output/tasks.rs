@@ -25,6 +25,7 @@ use std::fmt::Write as _;
 
 use crate::draw::manifest::{Manifest, Selected};
 use crate::output::doc::esc;
+use crate::registry::canonical::{CellRows, LineCells};
 use crate::registry::types::{Inspector, Target};
 use crate::results::{COMPACT_TASK_HEADER, RESULT_CATEGORIES, RESULT_COLUMN, TASK_HEADER};
 use crate::rules::model::{ChecklistItem, Matter, Model};
@@ -89,6 +90,89 @@ fn team_label(ids: &[String], inspectors: &HashMap<&str, &Inspector>) -> String 
         .join("、")
 }
 
+/// A draw's drawn targets as its documents read them: each one's id and the fields they show
+/// ([`DrawnCells::FIELDS`]), held as cells in one buffer rather than as targets (a national
+/// draw's 367,000 targets as targets were 130 MB of its recording's peak).
+pub struct DrawnCells {
+    cells: CellRows,
+}
+
+impl DrawnCells {
+    /// The fields the documents show of a target, after its id.
+    pub const FIELDS: [&'static str; 5] = ["name", "category", "district", "address", "licence"];
+
+    /// The cells of `targets`.
+    pub fn of_targets(targets: &[Target]) -> DrawnCells {
+        let mut cells = CellRows::new(1 + Self::FIELDS.len());
+        for t in targets {
+            cells.push_public(&LineCells::of(t), &Self::FIELDS);
+        }
+        DrawnCells { cells }
+    }
+
+    /// Cells read as [`CellRows::push_public`] reads them, a row each: the id, then
+    /// [`DrawnCells::FIELDS`].
+    pub(crate) fn of_cells(cells: CellRows) -> DrawnCells {
+        DrawnCells { cells }
+    }
+
+    fn row(&self, i: usize) -> TargetCells<'_> {
+        let c = |j| self.cells.cell(i, j);
+        TargetCells {
+            id: c(0),
+            name: c(1),
+            category: c(2),
+            district: c(3),
+            address: c(4),
+            licence: c(5),
+        }
+    }
+
+    /// The drawn targets by id.
+    fn by_id(&self) -> ById<'_> {
+        let index = (0..self.cells.len())
+            .map(|i| (self.cells.cell(i, 0), i as u32))
+            .collect();
+        ById { drawn: self, index }
+    }
+}
+
+/// What the documents show of a target.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetCells<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub category: &'a str,
+    pub district: &'a str,
+    pub address: &'a str,
+    pub licence: &'a str,
+}
+
+impl<'a> TargetCells<'a> {
+    pub fn of(t: &'a Target) -> TargetCells<'a> {
+        TargetCells {
+            id: &t.id,
+            name: &t.name,
+            category: &t.category,
+            district: &t.district,
+            address: &t.address,
+            licence: t.licence.as_deref().unwrap_or(""),
+        }
+    }
+}
+
+/// Drawn targets looked up by id.
+struct ById<'a> {
+    drawn: &'a DrawnCells,
+    index: HashMap<&'a str, u32>,
+}
+
+impl<'a> ById<'a> {
+    fn get(&self, id: &str) -> Option<TargetCells<'a>> {
+        self.index.get(id).map(|&i| self.drawn.row(i as usize))
+    }
+}
+
 /// The drawn targets that were staffed, in the manifest's order.
 fn staffed(m: &Manifest) -> impl Iterator<Item = &Selected> {
     m.selected.iter().filter(|s| s.unstaffed.is_none())
@@ -99,7 +183,7 @@ struct TaskRows<'a> {
     draw_ref: &'a str,
     m: &'a Manifest,
     matter: &'a Matter,
-    targets: &'a HashMap<&'a str, &'a Target>,
+    targets: &'a ById<'a>,
     inspectors: &'a HashMap<&'a str, &'a Inspector>,
 }
 
@@ -110,7 +194,7 @@ impl TaskRows<'_> {
         let address = self
             .targets
             .get(s.target_id.as_str())
-            .map(|t| t.address.clone())
+            .map(|t| t.address.to_string())
             .unwrap_or_default();
         let team = team_label(&s.team, self.inspectors);
         self.matter
@@ -173,7 +257,7 @@ impl TaskRows<'_> {
         let address = self
             .targets
             .get(s.target_id.as_str())
-            .map(|t| t.address.clone())
+            .map(|t| t.address.to_string())
             .unwrap_or_default();
         let mut row = vec![
             self.draw_ref.to_string(),
@@ -305,7 +389,7 @@ fn grouped(matter: &Matter) -> impl Iterator<Item = (Option<&str>, &ChecklistIte
 fn team_sheets<'a>(
     (m, sheets): (&Manifest, impl Iterator<Item = &'a Selected>),
     matter: &Matter,
-    targets: &HashMap<&str, &Target>,
+    targets: &ById<'_>,
     inspectors: &HashMap<&str, &Inspector>,
     marks: &DrawMarks,
 ) -> String {
@@ -336,7 +420,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
             esc(&title),
             esc(&s.target_name),
             esc(&s.target_id),
-            esc(t.map_or("", |t| t.address.as_str())),
+            esc(t.map_or("", |t| t.address)),
             esc(&team_label(&s.team, inspectors)),
             m.due_date,
             esc(&m.manifest_hash[..12.min(m.manifest_hash.len())]),
@@ -364,18 +448,23 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #333;padding
 
 /// A public field of a target, by config name.
 pub(crate) fn public_field(model: &Model, t: &Target, field: &str) -> String {
+    public_cell(model, &TargetCells::of(t), field)
+}
+
+/// A public field of a target as the documents read it, by config name.
+fn public_cell(model: &Model, t: &TargetCells<'_>, field: &str) -> String {
     match field {
-        "id" => t.id.clone(),
-        "name" => t.name.clone(),
+        "id" => t.id.to_string(),
+        "name" => t.name.to_string(),
         "category" => model
             .config
             .categories
-            .get(&t.category)
+            .get(t.category)
             .cloned()
-            .unwrap_or_else(|| t.category.clone()),
-        "district" => t.district.clone(),
-        "address" => t.address.clone(),
-        "licence" => t.licence.clone().unwrap_or_default(),
+            .unwrap_or_else(|| t.category.to_string()),
+        "district" => t.district.to_string(),
+        "address" => t.address.to_string(),
+        "licence" => t.licence.to_string(),
         _ => String::new(),
     }
 }
@@ -458,12 +547,12 @@ pub fn documents(
     draw_ref: &str,
     m: &Manifest,
     matter: &Matter,
-    targets: &[Target],
+    targets: &DrawnCells,
     inspectors: &[Inspector],
     marks: &DrawMarks,
     put: &mut Put<'_>,
 ) -> Result<(), String> {
-    let tmap: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
+    let tmap = targets.by_id();
     let imap: HashMap<&str, &Inspector> = inspectors.iter().map(|i| (i.id.as_str(), i)).collect();
     let rows = TaskRows {
         draw_ref,
@@ -532,7 +621,7 @@ fn public_files(
     model: &Model,
     m: &Manifest,
     marks: &DrawMarks,
-    tmap: &HashMap<&str, &Target>,
+    tmap: &ById<'_>,
     split: bool,
     put: &mut Put<'_>,
 ) -> Result<(), String> {
@@ -544,7 +633,7 @@ fn public_files(
     let public_row = |s: &Selected| -> Vec<String> {
         let mut row = vec![m.matter_name.clone(), period.clone(), drawn.clone()];
         match tmap.get(s.target_id.as_str()) {
-            Some(t) => row.extend(fields.iter().map(|f| public_field(model, t, f))),
+            Some(t) => row.extend(fields.iter().map(|f| public_cell(model, &t, f))),
             None => row.extend(fields.iter().map(|_| String::new())),
         }
         row
@@ -606,8 +695,8 @@ fn exclusions_file(m: &Manifest) -> Option<(String, Vec<u8>)> {
 }
 
 /// The district of a drawn target ("" when unknown).
-fn district_of<'a>(targets: &HashMap<&str, &'a Target>, id: &str) -> &'a str {
-    targets.get(id).map_or("", |t| t.district.as_str())
+fn district_of<'a>(targets: &ById<'a>, id: &str) -> &'a str {
+    targets.get(id).map_or("", |t| t.district)
 }
 
 /// A name as part of a file name: characters no file system takes become `_`; an empty one

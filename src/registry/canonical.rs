@@ -215,10 +215,10 @@ impl CellRows {
     }
 
     /// Appends a row of a target's id and its public fields `fields`.
-    pub(crate) fn push_public(&mut self, c: &LineCells<'_>, fields: &[String]) {
+    pub(crate) fn push_public(&mut self, c: &LineCells<'_>, fields: &[impl AsRef<str>]) {
         self.push(c.id);
         for f in fields {
-            self.push(c.public(f));
+            self.push(c.public(f.as_ref()));
         }
     }
 

@@ -794,15 +794,17 @@ impl<'a> Files<'a> {
     /// audit bundle, from the manifest's file and the folder's public bundle.
     fn documents(&self) -> Result<(), IssueError> {
         let m = self.manifest;
-        let read;
         let targets = match &self.targets {
-            DrawnRows::All(rows) => rows,
+            DrawnRows::All(rows) => crate::output::tasks::DrawnCells::of_targets(rows),
             DrawnRows::At(source, at) => {
-                read = pipeline::drawn_targets(*source, at).map_err(|source| IssueError::Draw {
-                    matter: m.matter.clone(),
-                    source,
+                let fields = &crate::output::tasks::DrawnCells::FIELDS;
+                let cells = pipeline::drawn_cells(*source, at, fields).map_err(|source| {
+                    IssueError::Draw {
+                        matter: m.matter.clone(),
+                        source,
+                    }
                 })?;
-                &read[..]
+                crate::output::tasks::DrawnCells::of_cells(cells)
             }
         };
         crate::output::tasks::documents(
@@ -810,7 +812,7 @@ impl<'a> Files<'a> {
             &m.manifest_hash[..12],
             m,
             self.matter,
-            targets,
+            &targets,
             &self.frozen.registry.inspectors,
             self.marks,
             &mut |name, body| self.put(name, body),

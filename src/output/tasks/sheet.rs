@@ -82,7 +82,7 @@ pub(super) fn inspector_sheet(
         let address = rows
             .targets
             .get(s.target_id.as_str())
-            .map_or("", |t| t.address.as_str());
+            .map_or("", |t| t.address);
         let others: Vec<String> = s.team.iter().filter(|m| *m != id).cloned().collect();
         let _ = writeln!(
             h,
