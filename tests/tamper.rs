@@ -48,6 +48,21 @@ fn verify(p: &Project, against: Option<&str>) -> (i32, String) {
     (code, format!("{out}{err}"))
 }
 
+/// `suiji verify` fails on the project and says that the rows audit entry `entry` (its text:
+/// "AUDIT LOG BROKEN at audit entry 1", "audit entry 2") records for draw `id` were changed;
+/// its output.
+fn rows_changed(p: &Project, entry: &str, id: i64) -> String {
+    let (code, out) = verify(p, None);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{entry}: the rows it records were changed since (draw.record draw:{id}"
+        )),
+        "{out}"
+    );
+    out
+}
+
 fn draw_id(p: &Project, matter: &str) -> i64 {
     p.db()
         .query_row(
@@ -96,13 +111,8 @@ fn a_changed_drawn_target_is_found_by_audit_verify() {
         [id],
     )
     .expect("tamper");
-    let (code, out) = verify(&p, None);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains(&format!("AUDIT LOG BROKEN at audit entry 1: the rows it records were changed since (draw.record draw:{id}"))
-            && out.contains("the 0 entries before it are intact"),
-        "{out}"
-    );
+    let out = rows_changed(&p, "AUDIT LOG BROKEN at audit entry 1", id);
+    assert!(out.contains("the 0 entries before it are intact"), "{out}");
 }
 
 /// A row added to a draw afterwards (its triggers, which refuse it, dropped first) is a change
@@ -121,14 +131,7 @@ fn a_team_member_added_to_a_recorded_draw_is_found_by_audit_verify() {
         [id],
     )
     .expect("tamper");
-    let (code, out) = verify(&p, None);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains(&format!(
-            "AUDIT LOG BROKEN at audit entry 1: the rows it records were changed since (draw.record draw:{id}"
-        )),
-        "{out}"
-    );
+    rows_changed(&p, "AUDIT LOG BROKEN at audit entry 1", id);
 }
 
 #[test]
@@ -142,14 +145,7 @@ fn an_edited_manifest_is_found_by_audit_verify() {
         [id],
     )
     .expect("tamper");
-    let (code, out) = verify(&p, None);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains(&format!(
-            "audit entry 2: the rows it records were changed since (draw.record draw:{id}"
-        )),
-        "{out}"
-    );
+    rows_changed(&p, "audit entry 2", id);
 }
 
 /// A manifest kept in pieces (schema version 12): a piece edited in place, or one made longer
@@ -174,14 +170,7 @@ fn an_edited_piece_of_a_manifest_is_found_by_audit_verify() {
             .expect("pieces");
         assert!(pieces >= 1, "the draw's manifest is kept in pieces");
         assert_eq!(c.execute(edit, [id]).expect("tamper"), 1);
-        let (code, out) = verify(&p, None);
-        assert_eq!(code, 1, "{out}");
-        assert!(
-            out.contains(&format!(
-                "audit entry 2: the rows it records were changed since (draw.record draw:{id}"
-            )),
-            "{edit}: {out}"
-        );
+        rows_changed(&p, "audit entry 2", id);
     }
 }
 
