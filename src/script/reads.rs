@@ -21,7 +21,11 @@ pub(crate) fn fields_read(
         .iter_functions()
         .find(|f| f.name == function && f.params.len() == arity)?;
     let name = meta.params.get(param)?.to_string();
-    let only = ast.clone_functions_only_filtered(|_, _, _, n, a| n == function && a == arity);
+    // `clone_functions_only_filtered` keeps every function when it copies into an empty
+    // module (rhai 1.27), which made each hook's reads those of the whole script: the
+    // functions are copied whole and the others let go.
+    let mut only = ast.clone_functions_only();
+    only.retain_functions(|_, _, n, a| n == function && a == arity);
     let mut fields: Vec<String> = Vec::new();
     let mut proven = true;
     only.walk(&mut |nodes: &[ASTNode]| {
@@ -137,6 +141,13 @@ mod tests {
             reads("fn eligible(target, ctx) { ctx.period == \"2023-H1\" }"),
             some(&[])
         );
+    }
+
+    #[test]
+    fn each_function_is_read_alone() {
+        // The other functions read `extra`; the hook reads only `class`.
+        let src = "fn w(target, ctx) { switch target.class { \"D\" => 5, _ => 1 } }\nfn e(target, ctx) { let d = target.extra[\"x\"]; d == () }\nfn c(inspector, target) { let rep = target.extra[\"y\"]; rep != () && inspector.conflicts.contains(rep) }\nfn eligible(target, ctx) { target.class != \"A\" }";
+        assert_eq!(reads(src), some(&["class"]));
     }
 
     #[test]
