@@ -1166,9 +1166,10 @@ fn a_version_8_file_is_read_as_it_is_and_upgraded_by_the_next_writer() -> TestRe
     store.record_draw(&draw, Redraw::No)?;
     let heads = store.list_draw_heads(&DrawFilter::default())?;
     drop(store);
-    raw(dir.path())?.execute_batch(
-        "DROP INDEX draws_heads; DROP TABLE draw_manifest_pieces; PRAGMA user_version = 8;",
-    )?;
+    raw(dir.path())?.execute_batch(&format!(
+        "DROP INDEX draws_heads; DROP TABLE draw_manifest_pieces; {MEMBERS_BEFORE_13}
+         PRAGMA user_version = 8;"
+    ))?;
     let read = Store::open_read_only(dir.path())?;
     assert_eq!(read.list_draw_heads(&DrawFilter::default())?, heads);
     assert_eq!(
@@ -1195,8 +1196,36 @@ fn a_version_8_file_is_read_as_it_is_and_upgraded_by_the_next_writer() -> TestRe
         |r| r.get(0),
     )?;
     assert_eq!(index, 1);
+    // Version 13: each member row names its target's place, the same target as its id.
+    let (members, placed): (i64, i64) = c.query_row(
+        "SELECT count(*), count(t.seq) FROM draw_team_members m
+         LEFT JOIN draw_targets t
+           ON t.draw_id = m.draw_id AND t.seq = m.target_seq AND t.target_id = m.target_id",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    assert!(members > 0);
+    assert_eq!(placed, members);
     Ok(())
 }
+
+/// The team member table as it was before version 13 (no `target_seq`; unique and referenced
+/// by the target's id), its rows kept.
+const MEMBERS_BEFORE_13: &str = "
+    CREATE TABLE members_12 (
+        draw_id INTEGER NOT NULL, seq INTEGER NOT NULL CHECK (seq >= 0),
+        target_id TEXT NOT NULL, position INTEGER NOT NULL CHECK (position >= 0),
+        inspector_id TEXT NOT NULL CHECK (inspector_id <> ''), inspector_name TEXT NOT NULL,
+        PRIMARY KEY (draw_id, seq), UNIQUE (draw_id, target_id, position),
+        UNIQUE (draw_id, target_id, inspector_id),
+        FOREIGN KEY (draw_id, target_id) REFERENCES draw_targets (draw_id, target_id)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO members_12 SELECT draw_id, seq, target_id, position, inspector_id, inspector_name
+        FROM draw_team_members;
+    DROP TABLE draw_team_members;
+    ALTER TABLE members_12 RENAME TO draw_team_members;
+    CREATE INDEX draw_team_members_by_inspector ON draw_team_members (inspector_id, draw_id);
+    DROP INDEX draw_targets_by_seq_id;";
 
 #[test]
 fn a_foreign_sqlite_file_is_refused() -> TestResult {

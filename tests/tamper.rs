@@ -125,8 +125,8 @@ fn a_team_member_added_to_a_recorded_draw_is_found_by_audit_verify() {
     let id = draw_id(&p, HOTEL);
     c.execute(
         "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
-            inspector_name)
-         SELECT draw_id, seq + 1000000, target_id, position + 10, 'FRIEND', '朋友'
+            inspector_name, target_seq)
+         SELECT draw_id, seq + 1000000, target_id, position + 10, 'FRIEND', '朋友', target_seq
          FROM draw_team_members WHERE draw_id = ?1 ORDER BY seq LIMIT 1",
         [id],
     )

@@ -738,6 +738,13 @@ impl Drop for OwnRows<'_> {
     }
 }
 
+/// The place among the draw's target rows of the target `target_id`; for a target that is
+/// not among them, a place no target row has, so that the member row's reference to its
+/// target refuses it as it refuses a member of a target not drawn.
+pub(crate) fn target_seq(place: &rustc_hash::FxHashMap<&str, i64>, target_id: &str) -> i64 {
+    place.get(target_id).copied().unwrap_or(-1)
+}
+
 /// The draw's targets, team members, unstaffed targets and exclusions, in their order.
 fn insert_draw_rows(
     tx: &Transaction<'_>,
@@ -750,7 +757,11 @@ fn insert_draw_rows(
             substitute, substitute_for, rank_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    for (seq, t) in d.target_rows().enumerate() {
+    let targets = d.target_rows();
+    let mut place: rustc_hash::FxHashMap<&str, i64> = rustc_hash::FxHashMap::default();
+    place.reserve(targets.size_hint().0);
+    for (seq, t) in targets.enumerate() {
+        place.insert(t.target_id, seq as i64);
         stmt.execute(params![
             id,
             seq as i64,
@@ -768,7 +779,7 @@ fn insert_draw_rows(
 
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
-            inspector_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            inspector_name, target_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (seq, m) in d.team_rows().enumerate() {
         stmt.execute(params![
@@ -777,7 +788,8 @@ fn insert_draw_rows(
             m.target_id,
             m.position,
             m.inspector_id,
-            m.inspector_name
+            m.inspector_name,
+            target_seq(&place, m.target_id),
         ])?;
     }
     probe("teams")?;

@@ -24,7 +24,7 @@ use super::super::changes::{
 use super::super::commitments::{
     audit_of as commitment_audit, require_none_open, seed_source_mark, valid as commitment_valid,
 };
-use super::super::draws::{draw_audit, manifest_text, validate};
+use super::super::draws::{draw_audit, manifest_text, target_seq, validate};
 use super::super::error::{Fail, R};
 use super::super::rows::Rows;
 use super::super::snapshots::{check_kind, conflict, gunzip, gzip, valid_hash};
@@ -383,7 +383,11 @@ fn insert_rows(
             substitute, substitute_for, rank_key)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )?;
-    for (seq, t) in d.target_rows().enumerate() {
+    let targets = d.target_rows();
+    let mut place: rustc_hash::FxHashMap<&str, i64> = rustc_hash::FxHashMap::default();
+    place.reserve(targets.size_hint().0);
+    for (seq, t) in targets.enumerate() {
+        place.insert(t.target_id, seq as i64);
         tx.execute(
             &stmt,
             &[
@@ -403,7 +407,7 @@ fn insert_rows(
     probe("targets")?;
     let stmt = tx.prepare(
         "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
-            inspector_name) VALUES ($1, $2, $3, $4, $5, $6)",
+            inspector_name, target_seq) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )?;
     for (seq, m) in d.team_rows().enumerate() {
         tx.execute(
@@ -415,6 +419,7 @@ fn insert_rows(
                 &i64::from(m.position),
                 &m.inspector_id,
                 &m.inspector_name,
+                &target_seq(&place, m.target_id),
             ],
         )?;
     }

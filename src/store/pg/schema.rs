@@ -22,7 +22,7 @@ use super::super::error::{Fail, R, StoreError};
 use super::super::schema::APPLICATION_ID;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13];
 
 /// The schema version this build writes on PostgreSQL.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -695,3 +695,26 @@ FOR EACH STATEMENT EXECUTE FUNCTION suiji_refuse('registry versions are permanen
 /// joins the pieces: no table changes here. The version is raised on both so that the two
 /// schemas keep the same versions.
 const V12: &str = "-- manifests are kept whole on PostgreSQL";
+
+/// Version 13, as SQLite's: a team member row names its target by the target row's place in
+/// the draw (`target_seq`) as well as by its id, and its uniqueness and reference go by that
+/// place (and the id, together), so that a draw's member rows enter those indexes at their end.
+/// The rows already there take their target's place, with the table's refusal of updates set
+/// aside for that statement alone.
+const V13: &str = r#"
+ALTER TABLE draw_targets ADD CONSTRAINT draw_targets_by_seq_id UNIQUE (draw_id, seq, target_id);
+ALTER TABLE draw_team_members ADD COLUMN target_seq BIGINT;
+ALTER TABLE draw_team_members DISABLE TRIGGER draw_team_members_no_update;
+UPDATE draw_team_members m SET target_seq = t.seq
+FROM draw_targets t WHERE t.draw_id = m.draw_id AND t.target_id = m.target_id;
+ALTER TABLE draw_team_members ENABLE TRIGGER draw_team_members_no_update;
+ALTER TABLE draw_team_members
+    ALTER COLUMN target_seq SET NOT NULL,
+    DROP CONSTRAINT draw_team_members_draw_id_target_id_position_key,
+    DROP CONSTRAINT draw_team_members_draw_id_target_id_inspector_id_key,
+    DROP CONSTRAINT draw_team_members_draw_id_target_id_fkey,
+    ADD UNIQUE (draw_id, target_seq, position),
+    ADD UNIQUE (draw_id, target_seq, inspector_id),
+    ADD FOREIGN KEY (draw_id, target_seq, target_id)
+        REFERENCES draw_targets (draw_id, seq, target_id);
+"#;
