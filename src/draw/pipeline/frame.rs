@@ -368,17 +368,9 @@ impl Batch {
         for (i, &(_, s, class)) in places.iter().enumerate() {
             if let Some(plan) = frame.plans.get(s as usize) {
                 self.json.push(b',');
-                let entry = EntryLent {
-                    id: self.cells.cell(i, 0),
-                    stratum: &plan.name,
-                    weight: frame.weight(s, class),
-                    fields: Cells {
-                        cells: &self.cells,
-                        row: i,
-                        n,
-                    },
-                };
-                serde_json::to_writer(&mut self.json, &entry).map_err(std::io::Error::from)?;
+                let fields = (1..=n).map(|j| self.cells.cell(i, j));
+                let (id, weight) = (self.cells.cell(i, 0), frame.weight(s, class));
+                entry_json(&mut self.json, id, &plan.name, weight, fields);
             }
             self.ends.push(self.json.len());
         }
@@ -386,26 +378,49 @@ impl Batch {
     }
 }
 
-/// A [`FrameEntry`], borrowed: the same members in the same order.
-#[derive(serde::Serialize)]
-struct EntryLent<'e> {
-    id: &'e str,
-    stratum: &'e str,
-    weight: Option<&'e str>,
-    fields: Cells<'e>,
+/// The JSON of a [`FrameEntry`] of these members, exactly as serde writes it (compact, the
+/// members in their order), made without serde: most cells need no escape, and serde's
+/// escaping looks at each byte of every cell on its own (a tenth of the sealing's time).
+fn entry_json<'e>(
+    out: &mut Vec<u8>,
+    id: &str,
+    stratum: &str,
+    weight: Option<&str>,
+    fields: impl Iterator<Item = &'e str>,
+) {
+    out.extend_from_slice(b"{\"id\":");
+    json_string(out, id);
+    out.extend_from_slice(b",\"stratum\":");
+    json_string(out, stratum);
+    out.extend_from_slice(b",\"weight\":");
+    match weight {
+        Some(w) => json_string(out, w),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"fields\":[");
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_string(out, f);
+    }
+    out.extend_from_slice(b"]}");
 }
 
-/// The public fields of a row read again (its cells after the id), serialised as a
-/// sequence of strings.
-struct Cells<'e> {
-    cells: &'e CellRows,
-    row: usize,
-    n: usize,
-}
-
-impl Serialize for Cells<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq((1..=self.n).map(|j| self.cells.cell(self.row, j)))
+/// `s` as a JSON string, as serde writes it: copied between quotes when no byte of it needs
+/// an escape (a quote, a backslash, a control character), else escaped by serde.
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    // Folded without an early exit, so that the compiler checks many bytes at once.
+    let escape = s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if escape {
+        // Writing to a vector cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
     }
 }
 
@@ -421,11 +436,15 @@ mod tests {
                 id: "T1".into(),
                 stratum: "平邑街道".into(),
                 weight: Some("2.5".into()),
-                fields: vec!["宾馆 \"名\"\n".into(), String::new(), "a\\b\t\u{1}".into()],
+                fields: vec![
+                    "宾馆 \"名\"\n".into(),
+                    "\u{7f}é/<".into(),
+                    "a\\b\t\u{1}".into(),
+                ],
             },
             FrameEntry {
                 id: "T2".into(),
-                stratum: "平邑街道".into(),
+                stratum: "平邑\"街道\"".into(),
                 weight: None,
                 fields: vec![String::new(); 3],
             },
@@ -438,18 +457,17 @@ mod tests {
             }
         }
         for (row, e) in entries.iter().enumerate() {
-            let lent = EntryLent {
-                id: cells.cell(row, 0),
-                stratum: &e.stratum,
-                weight: e.weight.as_deref(),
-                fields: Cells {
-                    cells: &cells,
-                    row,
-                    n: 3,
-                },
-            };
+            let mut json = Vec::new();
+            let fields = (1..=3).map(|j| cells.cell(row, j));
+            entry_json(
+                &mut json,
+                cells.cell(row, 0),
+                &e.stratum,
+                e.weight.as_deref(),
+                fields,
+            );
             assert_eq!(
-                serde_json::to_string(&lent).expect("json"),
+                String::from_utf8(json).expect("UTF-8"),
                 serde_json::to_string(e).expect("json")
             );
         }
