@@ -181,41 +181,68 @@ impl<'a> Frame<'a> {
         // The batches' cells and JSON, made here with room for most batches and used again
         // window after window: the threads that read a batch then write into room this thread
         // holds, where buffers made and let go in each of them for each batch were held by the
-        // allocator of that thread (at 10M a peak of 764 MiB against 729).
-        let mut batches: Vec<Batch> = (0..WINDOW / BATCH)
-            .map(|_| Batch {
-                cells: CellRows::with_capacity(1 + fields, BATCH, BATCH * CELL_BYTES),
-                json: Vec::with_capacity(BATCH * JSON_BYTES),
-                ends: Vec::with_capacity(BATCH),
-            })
-            .collect();
-        for window in self.at.chunks(WINDOW) {
-            let read: Vec<Result<(), DrawFailure>> = batches
+        // allocator of that thread (at 10M a peak of 764 MiB against 729). Two windows' worth:
+        // one is set aside while the next is read.
+        let room = || -> Vec<Batch> {
+            (0..WINDOW / BATCH)
+                .map(|_| Batch {
+                    cells: CellRows::with_capacity(1 + fields, BATCH, BATCH * CELL_BYTES),
+                    json: Vec::with_capacity(BATCH * JSON_BYTES),
+                    ends: Vec::with_capacity(BATCH),
+                })
+                .collect()
+        };
+        let read = |batches: &mut [Batch], window: &[FramePlace]| {
+            batches
                 .par_iter_mut()
                 .zip(window.par_chunks(BATCH))
                 .map(|(b, chunk)| {
                     self.cells_of(chunk, &mut b.cells)?;
                     b.entries(self, chunk).map_err(cannot)
                 })
-                .collect();
-            for ((done, b), chunk) in read.into_iter().zip(&batches).zip(window.chunks(BATCH)) {
-                done?;
-                let mut from = 0;
-                for (i, (&(_, s, _), &end)) in chunk.iter().zip(&b.ends).enumerate() {
-                    let json = b.json.get(from..end).unwrap_or_default();
-                    from = end;
-                    let Some((out, last)) = aside.get_mut(s as usize) else {
-                        continue;
-                    };
-                    let id = b.cells.cell(i, 0);
-                    if id.as_bytes() < last.as_bytes() {
-                        return Ok(None);
+                .collect::<Result<(), DrawFailure>>()
+        };
+        // Sets a window's entries aside; false when a stratum's ids go down.
+        let write =
+            |aside: &mut Vec<(SetAside, String)>, batches: &[Batch], window: &[FramePlace]| {
+                for (b, chunk) in batches.iter().zip(window.chunks(BATCH)) {
+                    let mut from = 0;
+                    for (i, (&(_, s, _), &end)) in chunk.iter().zip(&b.ends).enumerate() {
+                        let json = b.json.get(from..end).unwrap_or_default();
+                        from = end;
+                        let Some((out, last)) = aside.get_mut(s as usize) else {
+                            continue;
+                        };
+                        let id = b.cells.cell(i, 0);
+                        if id.as_bytes() < last.as_bytes() {
+                            return Ok(false);
+                        }
+                        out.writer().write_all(json).map_err(cannot)?;
+                        last.clear();
+                        last.push_str(id);
                     }
-                    out.writer().write_all(json).map_err(cannot)?;
-                    last.clear();
-                    last.push_str(id);
                 }
+                Ok::<bool, DrawFailure>(true)
+            };
+        let windows: Vec<&[FramePlace]> = self.at.chunks(WINDOW).collect();
+        let (mut ready, mut next) = (room(), room());
+        if let Some(first) = windows.first() {
+            read(&mut ready, first)?;
+        }
+        for (k, window) in windows.iter().enumerate() {
+            // This window set aside while the next is read (by the other threads).
+            let (written, read_next) = match windows.get(k + 1) {
+                Some(after) => rayon::join(
+                    || write(&mut aside, &ready, window),
+                    || read(&mut next, after),
+                ),
+                None => (write(&mut aside, &ready, window), Ok(())),
+            };
+            if !written? {
+                return Ok(None);
             }
+            read_next?;
+            std::mem::swap(&mut ready, &mut next);
         }
         Ok(Some(aside.into_iter().map(|(out, _)| out).collect()))
     }
