@@ -79,10 +79,7 @@ pub(super) fn inspector_sheet(
     h.push_str("<th class=\"d\">检查日期<th class=\"m\">备注</thead><tbody>\n");
     let cells = "<td class=\"r\">".repeat(matter.checklist.len());
     for (n, s) in drawn.iter().enumerate() {
-        let address = rows
-            .targets
-            .get(s.target_id.as_str())
-            .map_or("", |t| t.address);
+        let address = rows.targets.of(s).map_or("", |t| t.address);
         let others: Vec<String> = s.team.iter().filter(|m| *m != id).cloned().collect();
         let _ = writeln!(
             h,
