@@ -128,7 +128,7 @@ impl DrawnCells {
         }
     }
 
-    /// The drawn targets by id, and by place among `selected` (the manifest's selections).
+    /// The drawn targets of `selected` (the manifest's selections), each found once by id.
     fn by_id<'a>(&'a self, selected: &'a [Selected]) -> ById<'a> {
         let index: HashMap<&str, u32> = (0..self.cells.len())
             .map(|i| (self.cells.cell(i, 0), i as u32))
@@ -139,7 +139,6 @@ impl DrawnCells {
             .collect();
         ById {
             drawn: self,
-            index,
             selected,
             rows,
         }
@@ -173,29 +172,28 @@ impl<'a> TargetCells<'a> {
     }
 }
 
-/// Drawn targets looked up by id, or for a selection of the manifest by its place there.
+/// The drawn targets of the manifest's selections, each found once by its id.
 struct ById<'a> {
     drawn: &'a DrawnCells,
-    index: HashMap<&'a str, u32>,
     /// The manifest's selections, and the row of each one's target.
     selected: &'a [Selected],
     rows: Vec<u32>,
 }
 
 impl<'a> ById<'a> {
-    fn get(&self, id: &str) -> Option<TargetCells<'a>> {
-        self.index.get(id).map(|&i| self.drawn.row(i as usize))
-    }
-
-    /// The target of the selection `s`: found by its place among the manifest's selections
-    /// when it is one of them (the documents look a target up once for each of their rows,
-    /// two and a half million times at national scale, and a lookup by id went to a random
-    /// place of a table of 367,000), else by its id.
+    /// The target of the selection `s`, found by its place among the manifest's selections
+    /// (the documents look a target up once for each of their rows, two and a half million
+    /// times at national scale, where a lookup by id went to a random place of a table of
+    /// 367,000); a selection that is not one of them, by its id among them.
     fn of(&self, s: &Selected) -> Option<TargetCells<'a>> {
-        match place_in(self.selected, s).and_then(|i| self.rows.get(i)) {
-            Some(&NO_ROW) => None,
+        let place = place_in(self.selected, s).or_else(|| {
+            self.selected
+                .iter()
+                .position(|x| x.target_id == s.target_id)
+        })?;
+        match self.rows.get(place) {
+            Some(&NO_ROW) | None => None,
             Some(&row) => Some(self.drawn.row(row as usize)),
-            None => self.get(&s.target_id),
         }
     }
 }
