@@ -1206,6 +1206,14 @@ fn a_version_8_file_is_read_as_it_is_and_upgraded_by_the_next_writer() -> TestRe
     )?;
     assert!(members > 0);
     assert_eq!(placed, members);
+    // Version 14: the indexes no query reads are gone.
+    let unread: i64 = c.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'index'
+         AND name IN ('draw_targets_by_target', 'draw_team_members_by_inspector')",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(unread, 0);
     Ok(())
 }
 

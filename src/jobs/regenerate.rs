@@ -238,7 +238,7 @@ fn documents_of(
         &m.manifest_hash[..12.min(m.manifest_hash.len())],
         m,
         matter,
-        &crate::output::tasks::DrawnCells::of_targets(&registry.targets),
+        crate::output::tasks::DrawnCells::of_targets(&registry.targets),
         &registry.inspectors,
         marks,
         &mut put,

@@ -222,6 +222,11 @@ impl CellRows {
         }
     }
 
+    /// The bytes of text the cells hold in all.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// The number of whole rows.
     pub(crate) fn len(&self) -> usize {
         self.ends.len() / self.width

@@ -1,7 +1,7 @@
 //! Draws and their rows: recorded once, in one transaction, never changed afterwards except
 //! for being superseded by an explicit, audited redraw.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
@@ -476,8 +476,11 @@ fn validate_record(r: &DrawRecord, redraw: &Redraw) -> R<()> {
 
 /// Each target once, each (stratum, rank) once; the target ids.
 fn validate_targets(d: &NewDraw) -> R<HashSet<&str>> {
-    let mut targets = HashSet::new();
-    let mut ranks = HashSet::new();
+    let rows = d.target_rows().size_hint().0;
+    let mut targets = HashSet::default();
+    targets.reserve(rows);
+    let mut ranks = HashSet::default();
+    ranks.reserve(rows);
     for t in d.target_rows() {
         non_empty("target id", t.target_id)?;
         if !targets.insert(t.target_id) {
@@ -511,8 +514,12 @@ fn validate_rows(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
             .into())
         }
     };
-    let mut seats = HashSet::new();
-    let mut members = HashSet::new();
+    // A team of one or more for most targets.
+    let rows = targets.len();
+    let mut seats = HashSet::default();
+    seats.reserve(rows);
+    let mut members = HashSet::default();
+    members.reserve(rows);
     for m in d.team_rows() {
         known("teams", m.target_id)?;
         non_empty("inspector id", m.inspector_id)?;
@@ -537,7 +544,7 @@ fn validate_rows(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
             .into());
         }
     }
-    let mut unstaffed = HashSet::new();
+    let mut unstaffed = HashSet::default();
     for u in &d.unstaffed {
         known("unstaffed", &u.target_id)?;
         if !unstaffed.insert(u.target_id.as_str()) {

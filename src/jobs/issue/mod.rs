@@ -812,7 +812,7 @@ impl<'a> Files<'a> {
             &m.manifest_hash[..12],
             m,
             self.matter,
-            &targets,
+            targets,
             &self.frozen.registry.inspectors,
             self.marks,
             &mut |name, body| self.put(name, body),
