@@ -8,8 +8,11 @@
   'use strict';
 
   /* Version 2 (V2-18) keeps the exclusions' summary and the SHA-256 of exclusions.csv, which
-     lists them, where version 1 lists them. */
-  var BUNDLE_FORMAT = 'suiji-public-bundle/1', BUNDLE_FORMAT_V2 = 'suiji-public-bundle/2';
+     lists them, where version 1 lists them; version 3 (V2-19) is version 2 with the frame in id
+     order alone. */
+  var BUNDLE_FORMAT = 'suiji-public-bundle/1', BUNDLE_FORMAT_V2 = 'suiji-public-bundle/2',
+    BUNDLE_FORMAT_V3 = 'suiji-public-bundle/3';
+  function summarised(b) { return b.format === BUNDLE_FORMAT_V2 || b.format === BUNDLE_FORMAT_V3; }
   var ALGORITHMS = ['suiji-draw/1', 'suiji-draw/2'];
   var te = new TextEncoder();
 
@@ -281,8 +284,8 @@
   function shapeProblems(b) {
     var out = [];
     if (!b || typeof b !== 'object') { return ['文件不是公开数据包（不是 JSON 对象）']; }
-    var v2 = b.format === BUNDLE_FORMAT_V2;
-    if (b.format !== BUNDLE_FORMAT && !v2) { out.push('数据包格式“' + b.format + '”不是 ' + BUNDLE_FORMAT + ' 或 ' + BUNDLE_FORMAT_V2); }
+    var v2 = summarised(b);
+    if (b.format !== BUNDLE_FORMAT && !v2) { out.push('数据包格式“' + b.format + '”不是 ' + BUNDLE_FORMAT + '、' + BUNDLE_FORMAT_V2 + ' 或 ' + BUNDLE_FORMAT_V3); }
     if (ALGORITHMS.indexOf(b.algorithm) < 0) { out.push('未知的抽取算法“' + b.algorithm + '”'); }
     if (!unhex(b.seed)) { out.push('随机种子不是 64 位十六进制数'); }
     ['frame', 'strata', 'selected'].concat(v2 ? [] : ['exclusions']).forEach(function (f) {
@@ -381,7 +384,7 @@
       }
       (groups[f.stratum] = groups[f.stratum] || []).push({ id: f.id, idBytes: te.encode(f.id), weight: w, fields: f.fields });
     }
-    if (b.format === BUNDLE_FORMAT_V2) {
+    if (summarised(b)) {
       reasons = reasons.concat(await checkDetail(b, detail || null, h, seen, who));
     } else {
       b.exclusions.forEach(function (e) {
@@ -733,9 +736,9 @@
     if (cr.ok) {
       try { changes = JSON.parse(await cr.text()); } catch (e) { changes = { format: '（无法读取）' }; }
     }
-    /* A version 2 bundle's exclusions are listed in exclusions.csv beside it (V2-18). */
+    /* A version 2 or 3 bundle's exclusions are listed in exclusions.csv beside it (V2-18). */
     var detail = null;
-    if (/^\{"format":"suiji-public-bundle\/2"/.test(new TextDecoder().decode(bytes.subarray(0, 40)))) {
+    if (/^\{"format":"suiji-public-bundle\/[23]"/.test(new TextDecoder().decode(bytes.subarray(0, 40)))) {
       var dr = await fetch('draws/' + encodeURIComponent(draw) + '/exclusions.csv', { cache: 'no-store' });
       if (dr.ok) { detail = new Uint8Array(await dr.arrayBuffer()); }
     }

@@ -47,9 +47,16 @@ fn every_draw_of_a_simulated_year_has_bundles_that_check_without_the_database() 
         let audit = f.join("bundle.audit.gz");
         let b: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&public).expect("public bundle")).expect("json");
-        // A `suiji-manifest/4` draw's bundle keeps the exclusions' summary, its detail file
-        // beside it lists them (V2-18).
-        assert_eq!(b["format"], "suiji-public-bundle/2");
+        // A `suiji-manifest/5` draw's bundle keeps the exclusions' summary, its detail file
+        // beside it lists them (V2-18), and lists its frame in id order (V2-19).
+        assert_eq!(b["format"], "suiji-public-bundle/3");
+        let ids: Vec<&str> = b["frame"]
+            .as_array()
+            .expect("frame")
+            .iter()
+            .map(|f| f["id"].as_str().expect("id"))
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0].as_bytes() < w[1].as_bytes()));
         assert!(b.get("exclusions").is_none());
         weighted += usize::from(b["weighting"] == "pareto");
         // The audit bundle (`suiji-audit-bundle/2`) holds the very bytes of the folder's
@@ -175,7 +182,7 @@ fn a_new_v2_manifest_records_the_public_bundles_hash() {
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).expect("m"))
             .expect("json");
-    assert_eq!(m["format"], "suiji-manifest/4");
+    assert_eq!(m["format"], "suiji-manifest/5");
     assert_eq!(m["public_bundle"], hash.as_str());
     let out = p.ok(&["verify", "out/draws/zhian.hotel/2023-H1/manifest.json"]);
     assert!(out.starts_with("identical"), "{out}");

@@ -139,7 +139,7 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
     );
     assert!(b.text("#found").contains("已抽中"));
     // The bundle keeps the exclusions' summary; the page read and checked exclusions.csv.
-    assert_eq!(bundle["format"], "suiji-public-bundle/2");
+    assert_eq!(bundle["format"], "suiji-public-bundle/3");
     let folder = p.path("out/draws/zhian.hotel/2023-H1");
     let excluded = util::detail_rows(&folder, &bundle);
     if let Some(e) = excluded.first() {

@@ -185,8 +185,9 @@ FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "departme
              "manifest_hash"]
 
 # suiji-manifest/3 (V2-17): version 2 with the exclusions in a detail file, summarised;
-# suiji-manifest/4 (V2-18) has the same members (only its public bundle differs).
-SUMMARISED = ("suiji-manifest/3", "suiji-manifest/4")
+# suiji-manifest/4 (V2-18) and /5 (V2-19) have the same members (only their public bundles
+# differ).
+SUMMARISED = ("suiji-manifest/3", "suiji-manifest/4", "suiji-manifest/5")
 FIELDS_V3 = FIELDS_V2[:FIELDS_V2.index("exclusions") + 1] + ["exclusion_summary"] + \
     FIELDS_V2[FIELDS_V2.index("exclusions") + 1:]
 
@@ -586,7 +587,7 @@ def classify(m, man, targets, history, weights_of, classes_of=lambda t: None, ho
     return strata, excluded, history_out
 
 
-# ---- V2-17: the exclusion detail file of a suiji-manifest/3 or /4 ----
+# ---- V2-17: the exclusion detail file of a suiji-manifest/3, /4 or /5 ----
 
 REASONS = ["deregistered", "cooldown", "yearly_cap", "eligible_hook"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -619,7 +620,7 @@ def exclusion_summary(excluded):
 
 def hook_refusals(man, out_dir):
     """The targets the `eligible` hook refused: from the manifest's exclusions, or for a
-    suiji-manifest/3 or /4 from its detail file in the draw's folder, checked against its hash."""
+    suiji-manifest/3, /4 or /5 from its detail file in the draw's folder, checked against its hash."""
     summary = man.get("exclusion_summary")
     if summary is None:
         return {e["target_id"] for e in man["exclusions"] if e["reason"] == "eligible_hook"}
@@ -1297,7 +1298,8 @@ def check(argv):
         if (man["format"], man["algorithm"]) not in (("suiji-manifest/1", VERSION),
                                                      ("suiji-manifest/2", "suiji-draw/2"),
                                                      ("suiji-manifest/3", "suiji-draw/2"),
-                                                     ("suiji-manifest/4", "suiji-draw/2")):
+                                                     ("suiji-manifest/4", "suiji-draw/2"),
+                                                     ("suiji-manifest/5", "suiji-draw/2")):
             print(f"{label}: not checked: this program implements suiji-draw/1 and suiji-draw/2")
             bad += 1
             continue

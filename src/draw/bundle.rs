@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::draw::manifest::{
-    Exclusion, ExclusionSummary, MANIFEST_FORMAT_V4, Manifest, PeriodInfo, StratumInfo,
-    decimal_text,
+    Exclusion, ExclusionSummary, MANIFEST_FORMAT_V4, MANIFEST_FORMAT_V5, Manifest, PeriodInfo,
+    StratumInfo, decimal_text,
 };
 use crate::draw::uniform::uniform_probability;
 use crate::draw::{Algorithm, Purpose, Ranker, Seed, Unit, rank_pareto, rank_uniform};
@@ -23,6 +23,17 @@ pub const PUBLIC_BUNDLE_FORMAT: &str = "suiji-public-bundle/1";
 /// docs/draw-algorithm.md V2-18): `exclusion_summary` (their counts, and the SHA-256 of the
 /// detail file `exclusions.csv` that lists them) where version 1 has `exclusions`.
 pub const PUBLIC_BUNDLE_FORMAT_V2: &str = "suiji-public-bundle/2";
+
+/// Version 2 with the frame in id order (bytes) alone, not by stratum then id
+/// (`suiji-manifest/5`, docs/draw-algorithm.md V2-19): the order a registry snapshot holds its
+/// rows in, so a draw writes the frame as it reads them. Every member is version 2's.
+pub const PUBLIC_BUNDLE_FORMAT_V3: &str = "suiji-public-bundle/3";
+
+/// Whether the bundle of a draw recorded as `m` lists its frame in id order alone
+/// (`suiji-public-bundle/3`), not by stratum then id.
+pub fn frame_by_id(m: &Manifest) -> bool {
+    m.format == MANIFEST_FORMAT_V5
+}
 
 /// One eligible target: drawn from, in its stratum, with its weight (risk-weighted draws).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,17 +219,23 @@ impl PublicBundle {
         mut frame: Vec<FrameEntry>,
     ) -> PublicBundle {
         // Stable: rows with the same id (a registry not checked) keep their registry order.
-        frame.sort_by(|a, b| {
-            (a.stratum.as_bytes(), a.id.as_bytes()).cmp(&(b.stratum.as_bytes(), b.id.as_bytes()))
-        });
+        if frame_by_id(m) {
+            frame.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+        } else {
+            frame.sort_by(|a, b| {
+                (a.stratum.as_bytes(), a.id.as_bytes())
+                    .cmp(&(b.stratum.as_bytes(), b.id.as_bytes()))
+            });
+        }
         PublicBundle::with_frame(m, weighted, public_fields, frame)
     }
 }
 
 impl<F: Serialize> PublicBundle<F> {
-    /// The bundle of a draw with `frame`, which must serialise as the frame's entries by
-    /// stratum, then id (bytes): `suiji-public-bundle/2` for a `suiji-manifest/4` (whose
-    /// exclusion summary it copies), else version 1 (with the manifest's exclusions).
+    /// The bundle of a draw with `frame`, which must serialise as the frame's entries in the
+    /// order of its version ([`frame_by_id`]): `suiji-public-bundle/3` for a `suiji-manifest/5`
+    /// and `/2` for a `/4` (each copies the manifest's exclusion summary), else version 1 (with
+    /// the manifest's exclusions).
     pub fn with_frame(
         m: &Manifest,
         weighted: bool,
@@ -262,12 +279,12 @@ impl<F: Serialize, S: Serialize> PublicBundle<F, S> {
         frame: F,
         selected: S,
     ) -> PublicBundle<F, S> {
-        let v2 = m.format == MANIFEST_FORMAT_V4;
+        let v2 = crate::draw::manifest::summarised(&m.format);
         PublicBundle {
-            format: if v2 {
-                PUBLIC_BUNDLE_FORMAT_V2
-            } else {
-                PUBLIC_BUNDLE_FORMAT
+            format: match m.format.as_str() {
+                MANIFEST_FORMAT_V5 => PUBLIC_BUNDLE_FORMAT_V3,
+                MANIFEST_FORMAT_V4 => PUBLIC_BUNDLE_FORMAT_V2,
+                _ => PUBLIC_BUNDLE_FORMAT,
             }
             .into(),
             algorithm: m.algorithm.clone(),
@@ -351,13 +368,16 @@ impl PublicBundle {
             &self.exclusions,
             &self.exclusion_summary,
         ) {
-            (PUBLIC_BUNDLE_FORMAT, Some(_), None) | (PUBLIC_BUNDLE_FORMAT_V2, None, Some(_)) => {}
-            (PUBLIC_BUNDLE_FORMAT | PUBLIC_BUNDLE_FORMAT_V2, ..) => out.push(format!(
-                "a {} bundle has `exclusions` in version 1, `exclusion_summary` in version 2",
-                self.format
-            )),
+            (PUBLIC_BUNDLE_FORMAT, Some(_), None)
+            | (PUBLIC_BUNDLE_FORMAT_V2 | PUBLIC_BUNDLE_FORMAT_V3, None, Some(_)) => {}
+            (PUBLIC_BUNDLE_FORMAT | PUBLIC_BUNDLE_FORMAT_V2 | PUBLIC_BUNDLE_FORMAT_V3, ..) => {
+                out.push(format!(
+                    "a {} bundle has `exclusions` in version 1, `exclusion_summary` in versions 2 and 3",
+                    self.format
+                ))
+            }
             (other, ..) => out.push(format!(
-                "format `{other}` is neither {PUBLIC_BUNDLE_FORMAT} nor {PUBLIC_BUNDLE_FORMAT_V2}"
+                "format `{other}` is none of {PUBLIC_BUNDLE_FORMAT}, {PUBLIC_BUNDLE_FORMAT_V2} and {PUBLIC_BUNDLE_FORMAT_V3}"
             )),
         }
         let weighted = match self.weighting.as_str() {

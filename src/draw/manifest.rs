@@ -23,10 +23,22 @@ pub(crate) const MANIFEST_FORMAT_V3: &str = "suiji-manifest/3";
 /// the list. The manifest's members are version 3's; what `suiji-draw/2` draws record since.
 pub(crate) const MANIFEST_FORMAT_V4: &str = "suiji-manifest/4";
 
-/// Whether a manifest of `format` was recorded since V2-16 (`suiji-manifest/3` and `/4`): one
-/// without `carried_loads` carried none in.
+/// `suiji-manifest/4` whose public bundle is `suiji-public-bundle/3` (docs/draw-algorithm.md
+/// V2-19): the bundle's frame is in id order alone, as a registry snapshot holds its rows, so
+/// the bundle is written as its rows are read, never set aside by stratum and copied. The
+/// manifest's members are version 4's; what `suiji-draw/2` draws record since.
+pub(crate) const MANIFEST_FORMAT_V5: &str = "suiji-manifest/5";
+
+/// Whether a manifest of `format` was recorded since V2-16 (`suiji-manifest/3`, `/4` and
+/// `/5`): one without `carried_loads` carried none in.
 pub(crate) fn since_v2_16(format: &str) -> bool {
-    format == MANIFEST_FORMAT_V3 || format == MANIFEST_FORMAT_V4
+    format == MANIFEST_FORMAT_V3 || summarised(format)
+}
+
+/// Whether a manifest of `format` has a public bundle that keeps the exclusions' summary
+/// (`suiji-manifest/4` and `/5`, whose bundles are `suiji-public-bundle/2` and `/3`).
+pub(crate) fn summarised(format: &str) -> bool {
+    format == MANIFEST_FORMAT_V4 || format == MANIFEST_FORMAT_V5
 }
 
 /// The name of a `suiji-manifest/3` draw's exclusion detail file, beside its manifest.

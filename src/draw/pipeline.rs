@@ -59,8 +59,8 @@ use crate::diag::Diagnostic;
 use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{
     CarriedLoad, EXCLUSIONS_FILE, Exclusion, ExclusionSummary, ExclusionTally, HistoryEntry,
-    MANIFEST_FORMAT, MANIFEST_FORMAT_V2, MANIFEST_FORMAT_V3, MANIFEST_FORMAT_V4, Manifest,
-    PeriodInfo, RegistryInfo,
+    MANIFEST_FORMAT, MANIFEST_FORMAT_V2, MANIFEST_FORMAT_V3, MANIFEST_FORMAT_V4,
+    MANIFEST_FORMAT_V5, Manifest, PeriodInfo, RegistryInfo,
 };
 use crate::draw::{Algorithm, Seed, TeamSpec};
 use crate::registry::Known;
@@ -276,14 +276,14 @@ pub enum ExclusionsOut<'a> {
     /// Written to `file` (the detail file, empty) as they are made, and hashed; returned in
     /// [`Drawn::excluded`] when there are at most `keep_up_to`.
     Write {
-        file: &'a std::cell::RefCell<dyn DetailFile>,
+        file: &'a std::cell::RefCell<dyn StagedFile>,
         keep_up_to: usize,
     },
 }
 
-/// Where a detail file is written: a writer that can be emptied to start again (when the
-/// rows turn out not to be in id order).
-pub trait DetailFile: std::io::Write {
+/// Where a detail file or a public bundle is written: a writer that can be emptied to start
+/// again (when the rows turn out not to be in id order).
+pub trait StagedFile: std::io::Write {
     /// Empties it, so that what is written next is all it holds.
     fn restart(&mut self) -> std::io::Result<()>;
 }
@@ -383,6 +383,10 @@ pub struct Public<'a> {
     /// `suiji-manifest/4` and the bundle `suiji-public-bundle/2`, keeping their summary (new
     /// draws; a re-run of a `/4`); else `suiji-manifest/3`, whose bundle lists them.
     pub summarised: bool,
+    /// With `summarised`: the bundle's frame in id order alone, the manifest
+    /// `suiji-manifest/5` and the bundle `suiji-public-bundle/3` (new draws; a re-run of a
+    /// `/5`), else by stratum then id (a re-run of a `/4`).
+    pub by_id: bool,
 }
 
 /// What becomes of a draw's public bundle once it is built and hashed.
@@ -392,9 +396,9 @@ pub enum BundleOut<'a> {
     Keep,
     /// Hashed only (its bytes are never held), then let go.
     Hash,
-    /// Written here (the bundle's file) as it is serialised and hashed (its bytes are never
-    /// held), then let go.
-    Write(&'a std::cell::RefCell<dyn std::io::Write>),
+    /// Written here (the bundle's file, empty) as it is serialised and hashed (its bytes are
+    /// never held), then let go.
+    Write(&'a std::cell::RefCell<dyn StagedFile>),
 }
 
 impl std::fmt::Debug for BundleOut<'_> {
@@ -760,12 +764,18 @@ fn finish(
     // `suiji-manifest/4`: the public bundle, too, keeps the summary (so it is built after it);
     // `/3`: the bundle lists the exclusions the manifest then moves to the detail file.
     let summarised = in_file.is_some() && public.as_ref().is_some_and(|(_, p)| p.summarised);
+    let by_id = public.as_ref().is_some_and(|(_, p)| p.by_id);
     let bundle = |m: &mut Manifest| match public {
         Some((at, p)) => public_bundle(source, input, plans, m, (at, p)),
         None => Ok(None),
     };
     let (excluded, bundle) = if summarised {
-        let excluded = to_detail_file(&mut m, in_file, MANIFEST_FORMAT_V4, detail)?;
+        let format = if by_id {
+            MANIFEST_FORMAT_V5
+        } else {
+            MANIFEST_FORMAT_V4
+        };
+        let excluded = to_detail_file(&mut m, in_file, format, detail)?;
         (excluded, bundle(&mut m)?)
     } else {
         let bundle = bundle(&mut m)?;
@@ -827,13 +837,34 @@ fn public_bundle(
             ))),
         }
     };
+    // A frame in id order over rows that turn out not to be (a registry file that is not a
+    // snapshot): the bundle made whole, its frame sorted, and written again from its start.
+    let whole = |frame: &frame::Frame<'_>, m: &Manifest, out: &mut dyn std::io::Write| {
+        let b = PublicBundle::new(m, weighted, p.fields, frame.entries()?);
+        b.write_hashed(out)
+            .map_err(|e| DrawFailure::Io(format!("cannot write the public bundle: {e}")))
+    };
     let (hash, kept) = match p.out {
         BundleOut::Keep => {
             let b = PublicBundle::new(m, weighted, p.fields, frame.entries()?);
             (b.hash(), Some(b))
         }
-        BundleOut::Hash => (written(&frame, m, &mut std::io::sink())?, None),
-        BundleOut::Write(out) => (written(&frame, m, &mut *out.borrow_mut())?, None),
+        BundleOut::Hash => match written(&frame, m, &mut std::io::sink()) {
+            Err(_) if frame.out_of_order() => (whole(&frame, m, &mut std::io::sink())?, None),
+            hash => (hash?, None),
+        },
+        BundleOut::Write(out) => {
+            let mut out = out.borrow_mut();
+            match written(&frame, m, &mut *out) {
+                Err(_) if frame.out_of_order() => {
+                    out.restart().map_err(|e| {
+                        DrawFailure::Io(format!("cannot write the public bundle: {e}"))
+                    })?;
+                    (whole(&frame, m, &mut *out)?, None)
+                }
+                hash => (hash?, None),
+            }
+        }
     };
     if p.record && input.algorithm == Algorithm::V2 {
         m.public_bundle = Some(hash);

@@ -272,9 +272,10 @@ impl<W: std::io::Write> std::io::Write for Pieces<W> {
     }
 }
 
-/// Whether a draw recorded as `m` has a `suiji-audit-bundle/2` (a `suiji-manifest/4`'s).
+/// Whether a draw recorded as `m` has a `suiji-audit-bundle/2` (a `suiji-manifest/4`'s or
+/// `/5`'s).
 pub fn audit_v2(m: &Manifest) -> bool {
-    m.format == crate::draw::manifest::MANIFEST_FORMAT_V4
+    crate::draw::manifest::summarised(&m.format)
 }
 
 /// A draw's bundle files for its folder: (name, bytes). `targets`: the target snapshot, and

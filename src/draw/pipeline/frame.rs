@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::io::{BufRead as _, Write};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::ser::{Error as _, Serialize, SerializeSeq, Serializer};
 
@@ -43,6 +44,8 @@ pub(super) struct Frame<'a> {
     weights: Vec<Option<Vec<String>>>,
     /// Why serialising stopped, if it did.
     failure: Mutex<Option<DrawFailure>>,
+    /// Writing a frame in id order stopped at rows out of id order.
+    out_of_order: AtomicBool,
 }
 
 /// Bytes of a frame row's id and public fields made room for (a row of the national bench's
@@ -81,6 +84,7 @@ impl<'a> Frame<'a> {
             fields,
             weights,
             failure: Mutex::new(None),
+            out_of_order: AtomicBool::new(false),
         }
     }
 
@@ -165,24 +169,20 @@ impl<'a> Frame<'a> {
         Ok(out)
     }
 
-    /// Every entry read once, in position order, its JSON (as the bundle states it, after a
-    /// comma) set aside in its stratum's file (by stratum number); `None` when a stratum's ids
-    /// are not in position order. The JSON is made by the threads that read the rows.
-    fn set_aside(&self) -> Result<Option<Vec<SetAside>>, DrawFailure> {
+    /// Every entry read once, in position order, by parallel batches that make its JSON (as
+    /// the bundle states it, after a comma), each window of batches handed to `take` in order
+    /// while the next is read; stops with `false` when `take` does.
+    fn each_window<F>(&self, mut take: F) -> Result<bool, DrawFailure>
+    where
+        F: FnMut(&[Batch], &[FramePlace]) -> Result<bool, DrawFailure>,
+    {
         use rayon::prelude::*;
-        let cannot = |e: std::io::Error| {
-            DrawFailure::Io(format!("cannot set the public bundle's frame aside: {e}"))
-        };
-        let mut aside = Vec::with_capacity(self.plans.len());
-        for _ in self.plans {
-            aside.push((SetAside::new().map_err(cannot)?, String::new()));
-        }
         let fields = self.fields.len();
         // The batches' cells and JSON, made here with room for most batches and used again
         // window after window: the threads that read a batch then write into room this thread
         // holds, where buffers made and let go in each of them for each batch were held by the
         // allocator of that thread (at 10M a peak of 764 MiB against 729). Two windows' worth:
-        // one is set aside while the next is read.
+        // one is taken while the next is read.
         let room = || -> Vec<Batch> {
             (0..WINDOW / BATCH)
                 .map(|_| Batch {
@@ -203,49 +203,100 @@ impl<'a> Frame<'a> {
                 })
                 .collect::<Result<(), DrawFailure>>()
         };
-        // Sets a window's entries aside; false when a stratum's ids go down.
-        let write =
-            |aside: &mut Vec<(SetAside, String)>, batches: &[Batch], window: &[FramePlace]| {
-                for (b, chunk) in batches.iter().zip(window.chunks(BATCH)) {
-                    let mut from = 0;
-                    for (i, (&(_, s, _), &end)) in chunk.iter().zip(&b.ends).enumerate() {
-                        let json = b.json.get(from..end).unwrap_or_default();
-                        from = end;
-                        let Some((out, last)) = aside.get_mut(s as usize) else {
-                            continue;
-                        };
-                        let id = b.cells.cell(i, 0);
-                        if id.as_bytes() < last.as_bytes() {
-                            return Ok(false);
-                        }
-                        out.writer().write_all(json).map_err(cannot)?;
-                        last.clear();
-                        last.push_str(id);
-                    }
-                }
-                Ok::<bool, DrawFailure>(true)
-            };
         let windows: Vec<&[FramePlace]> = self.at.chunks(WINDOW).collect();
         let (mut ready, mut next) = (room(), room());
         if let Some(first) = windows.first() {
             read(&mut ready, first)?;
         }
         for (k, window) in windows.iter().enumerate() {
-            // This window set aside while the next is read (by the other threads).
-            let (written, read_next) = match windows.get(k + 1) {
-                Some(after) => rayon::join(
-                    || write(&mut aside, &ready, window),
-                    || read(&mut next, after),
-                ),
-                None => (write(&mut aside, &ready, window), Ok(())),
+            // This window taken here while the next is read (by the pool's threads).
+            let mut read_next = Ok(());
+            let taken = match windows.get(k + 1) {
+                Some(after) => rayon::in_place_scope(|scope| {
+                    scope.spawn(|_| read_next = read(&mut next, after));
+                    take(&ready, window)
+                }),
+                None => take(&ready, window),
             };
-            if !written? {
-                return Ok(None);
+            if !taken? {
+                return Ok(false);
             }
             read_next?;
             std::mem::swap(&mut ready, &mut next);
         }
+        Ok(true)
+    }
+
+    /// Every entry read once, in position order, its JSON (as the bundle states it, after a
+    /// comma) set aside in its stratum's file (by stratum number); `None` when a stratum's ids
+    /// are not in position order. The JSON is made by the threads that read the rows.
+    fn set_aside(&self) -> Result<Option<Vec<SetAside>>, DrawFailure> {
+        let cannot = |e: std::io::Error| {
+            DrawFailure::Io(format!("cannot set the public bundle's frame aside: {e}"))
+        };
+        let mut aside = Vec::with_capacity(self.plans.len());
+        for _ in self.plans {
+            aside.push((SetAside::new().map_err(cannot)?, String::new()));
+        }
+        // Sets a window's entries aside; false when a stratum's ids go down.
+        let write = |batches: &[Batch], window: &[FramePlace]| {
+            for (b, chunk) in batches.iter().zip(window.chunks(BATCH)) {
+                for (i, (&(_, s, _), json)) in chunk.iter().zip(b.each_json()).enumerate() {
+                    let Some((out, last)) = aside.get_mut(s as usize) else {
+                        continue;
+                    };
+                    let id = b.cells.cell(i, 0);
+                    if id.as_bytes() < last.as_bytes() {
+                        return Ok(false);
+                    }
+                    out.writer().write_all(json).map_err(cannot)?;
+                    last.clear();
+                    last.push_str(id);
+                }
+            }
+            Ok(true)
+        };
+        if !self.each_window(write)? {
+            return Ok(None);
+        }
         Ok(Some(aside.into_iter().map(|(out, _)| out).collect()))
+    }
+
+    /// Every entry read once, in position order, its JSON written to `out` as it is made,
+    /// with a comma between two (none before the first): the frame of a bundle in id order
+    /// (`suiji-public-bundle/3`) read from rows in id order (a registry snapshot's). `false`
+    /// when the ids go down (rows not in id order): what `out` was given so far must then be
+    /// let go ([`Frame::out_of_order`]).
+    fn write_by_id(&self, out: &mut impl Write) -> Result<bool, DrawFailure> {
+        let cannot = |e: std::io::Error| {
+            DrawFailure::Io(format!("cannot write the public bundle's frame: {e}"))
+        };
+        let mut last = String::new();
+        let mut first = true;
+        let write = |batches: &[Batch], window: &[FramePlace]| {
+            for (b, chunk) in batches.iter().zip(window.chunks(BATCH)) {
+                for (i, (&(_, s, _), json)) in chunk.iter().zip(b.each_json()).enumerate() {
+                    if self.plans.get(s as usize).is_none() {
+                        continue;
+                    }
+                    let id = b.cells.cell(i, 0);
+                    if id.as_bytes() < last.as_bytes() {
+                        return Ok(false);
+                    }
+                    // The first entry's comma left out.
+                    let json = match first {
+                        true => json.get(1..).unwrap_or_default(),
+                        false => json,
+                    };
+                    first = false;
+                    out.write_all(json).map_err(cannot)?;
+                    last.clear();
+                    last.push_str(id);
+                }
+            }
+            Ok(true)
+        };
+        self.each_window(write)
     }
 
     /// Copies the entries set aside into `out`, stratum by stratum in the frame's order, with
@@ -309,6 +360,7 @@ impl<'a> Frame<'a> {
             let frame = Written {
                 frame: self,
                 out: &shared,
+                by_id: crate::draw::bundle::frame_by_id(m),
             };
             let b = PublicBundle::with_frame_lent(m, weighted, self.fields, frame);
             serde_json::to_writer(&shared, &b).map_err(std::io::Error::from)?;
@@ -322,6 +374,13 @@ impl<'a> Frame<'a> {
     /// Why serialising stopped, if it did (reading the rows again failed).
     pub(super) fn failure(&self) -> Option<DrawFailure> {
         self.failure.lock().ok().and_then(|mut f| f.take())
+    }
+
+    /// Whether writing a frame in id order stopped at rows out of id order (a registry file
+    /// that is not a snapshot): the bundle is then made whole, its frame sorted
+    /// ([`Frame::entries`], [`PublicBundle::new`]), and written again from its start.
+    pub(super) fn out_of_order(&self) -> bool {
+        self.out_of_order.load(Ordering::Relaxed)
     }
 }
 
@@ -355,6 +414,8 @@ impl Write for &Shared<'_> {
 pub(super) struct Written<'f, 'w> {
     frame: &'f Frame<'f>,
     out: &'f Shared<'w>,
+    /// The frame in id order alone (`suiji-public-bundle/3`), else by stratum then id.
+    by_id: bool,
 }
 
 impl Serialize for Written<'_, '_> {
@@ -362,6 +423,19 @@ impl Serialize for Written<'_, '_> {
         let f = self.frame;
         if f.at.is_empty() {
             return s.collect_seq(std::iter::empty::<FrameEntry>());
+        }
+        if self.by_id {
+            let seq = s.serialize_seq(Some(f.at.len()))?;
+            // The sequence's `[` is written: its entries follow it as they are read, then `]`.
+            let mut out = self.out;
+            return match f.write_by_id(&mut out) {
+                Ok(true) => seq.end(),
+                Ok(false) => {
+                    f.out_of_order.store(true, Ordering::Relaxed);
+                    Err(S::Error::custom("the frame's rows are not in id order"))
+                }
+                Err(e) => Err(f.failed(e)),
+            };
         }
         let aside = f.set_aside().map_err(|e| f.failed(e))?;
         let mut seq = s.serialize_seq(Some(f.at.len()))?;
@@ -388,6 +462,14 @@ struct Batch {
 }
 
 impl Batch {
+    /// Each entry's JSON (after its comma; empty for a row of no stratum), in order.
+    fn each_json(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(from, &end)| self.json.get(from..end).unwrap_or_default())
+    }
+
     /// The JSON of the entries of `places`, whose cells are read.
     fn entries(&mut self, frame: &Frame<'_>, places: &[FramePlace]) {
         self.json.clear();

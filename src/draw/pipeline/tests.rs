@@ -303,12 +303,15 @@ fn a_conflict_hook_that_answers_neither_true_nor_false_fails_the_draw() {
     }
 }
 
-/// A draw whose detail file and frame are made as the rows are read again (hashed only) gives
-/// the manifest, bundle hash and exclusions of the same draw listed whole, with the rows in id
-/// order (made as read) and out of it (listed and sorted first).
+/// A draw whose detail file and frame are made as the rows are read again (hashed only, or
+/// written) gives the manifest, bundle and exclusions of the same draw listed whole, with the
+/// rows in id order (made as read) and out of it (listed and sorted first; a frame in id order
+/// written again from its start), the frame in id order alone (`suiji-public-bundle/3`) or by
+/// stratum then id (`/2`, a re-run of a `suiji-manifest/4`).
 #[test]
 fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
     use super::{BundleOut, ExclusionsOut, Public};
+    use std::io::{Read as _, Seek as _};
     let l = loaded();
     let m = l.model.matter("zhian.hotel").expect("hotel").clone();
     let none = History::default();
@@ -316,44 +319,85 @@ fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
     let mut d = input(&m, &p, &none);
     d.exclusions_in_file = true;
     let fields = ["name".to_string(), "district".to_string()];
-    let run = |targets: &[Target], bundle: BundleOut<'_>, exclusions: ExclusionsOut<'_>| {
-        let public = Public {
-            fields: &fields,
-            record: true,
-            out: bundle,
-            summarised: true,
-        };
-        let opts = Options {
-            exclusions,
-            ..Options::default()
-        };
-        super::run_public(
-            &d,
-            Source::Memory(targets),
-            &l.sandbox,
-            &opts,
-            Some(&public),
-        )
-        .expect("drawn")
-    };
     let in_order: Vec<Target> = (0..300).map(target).collect();
     let reversed: Vec<Target> = in_order.iter().rev().cloned().collect();
-    let whole = run(&in_order, BundleOut::Keep, ExclusionsOut::Keep);
-    assert!(whole.manifest.exclusion_summary.is_some());
-    assert!(whole.manifest.public_bundle.is_some());
-    assert!(whole.excluded.len() > 20);
-    for targets in [&in_order, &reversed] {
-        let all = ExclusionsOut::Hash {
-            keep_up_to: usize::MAX,
+    for by_id in [true, false] {
+        let run = |targets: &[Target], bundle: BundleOut<'_>, exclusions: ExclusionsOut<'_>| {
+            let public = Public {
+                fields: &fields,
+                record: true,
+                out: bundle,
+                summarised: true,
+                by_id,
+            };
+            let opts = Options {
+                exclusions,
+                ..Options::default()
+            };
+            super::run_public(
+                &d,
+                Source::Memory(targets),
+                &l.sandbox,
+                &opts,
+                Some(&public),
+            )
+            .expect("drawn")
         };
-        let made = run(targets, BundleOut::Hash, all);
-        assert_eq!(made.manifest, whole.manifest);
-        assert_eq!(made.excluded, whole.excluded);
-        let none = ExclusionsOut::Hash { keep_up_to: 10 };
-        let few = run(targets, BundleOut::Hash, none);
-        assert_eq!(few.manifest, whole.manifest);
-        assert!(few.excluded.is_empty());
+        let whole = run(&in_order, BundleOut::Keep, ExclusionsOut::Keep);
+        assert!(whole.manifest.exclusion_summary.is_some());
+        assert!(whole.manifest.public_bundle.is_some());
+        assert!(whole.excluded.len() > 20);
+        let bundle = whole.bundle.as_ref().expect("kept");
+        check_bundle_order(&whole.manifest, bundle, by_id);
+        for targets in [&in_order, &reversed] {
+            let all = ExclusionsOut::Hash {
+                keep_up_to: usize::MAX,
+            };
+            let made = run(targets, BundleOut::Hash, all);
+            assert_eq!(made.manifest, whole.manifest);
+            assert_eq!(made.excluded, whole.excluded);
+            let none = ExclusionsOut::Hash { keep_up_to: 10 };
+            let few = run(targets, BundleOut::Hash, none);
+            assert_eq!(few.manifest, whole.manifest);
+            assert!(few.excluded.is_empty());
+            // Written to a file: the very bytes of the bundle made whole.
+            let file = std::cell::RefCell::new(tempfile::tempfile().expect("file"));
+            let written = run(targets, BundleOut::Write(&file), ExclusionsOut::Keep);
+            assert_eq!(written.manifest, whole.manifest);
+            let mut bytes = Vec::new();
+            let mut file = file.into_inner();
+            file.rewind().expect("rewind");
+            file.read_to_end(&mut bytes).expect("read");
+            assert!(bytes == bundle.to_bytes(), "the written bundle differs");
+        }
     }
+}
+
+/// A kept bundle: of the version `by_id` says, checking, its frame in that version's order.
+fn check_bundle_order(
+    m: &crate::draw::manifest::Manifest,
+    bundle: &crate::draw::bundle::PublicBundle,
+    by_id: bool,
+) {
+    let (format, bundle_format) = match by_id {
+        true => ("suiji-manifest/5", "suiji-public-bundle/3"),
+        false => ("suiji-manifest/4", "suiji-public-bundle/2"),
+    };
+    assert_eq!(
+        (m.format.as_str(), bundle.format.as_str()),
+        (format, bundle_format)
+    );
+    assert!(bundle.check().is_empty(), "{:?}", bundle.check());
+    let order: Vec<(&str, &str)> = bundle
+        .frame
+        .iter()
+        .map(|f| match by_id {
+            true => ("", f.id.as_str()),
+            false => (f.stratum.as_str(), f.id.as_str()),
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    assert!(bundle.frame.len() > 100);
 }
 
 /// Two histories have the same digest exactly when they are equal: any entry's count, date or

@@ -154,19 +154,22 @@ pub fn exclusions_in_file(algorithm: Algorithm) -> bool {
 /// What the manifest records of the public bundle, and which bundle: its hash or not (`record`:
 /// `suiji-manifest/2` and later; false only to re-run a draw made before bundles), and for a
 /// draw with a detail file whether the bundle lists the exclusions (`listing`: a re-run of a
-/// `suiji-manifest/3`, whose bundle is `suiji-public-bundle/1`) or keeps their summary (new
-/// draws: `suiji-manifest/4`, `suiji-public-bundle/2`).
+/// `suiji-manifest/3`, whose bundle is `suiji-public-bundle/1`) or keeps their summary, and
+/// then whether its frame is in id order alone (`by_id`: new draws, `suiji-manifest/5` and
+/// `suiji-public-bundle/3`; else a re-run of a `suiji-manifest/4`, `suiji-public-bundle/2`).
 #[derive(Debug, Clone, Copy)]
 pub struct BundleAt {
     pub record: bool,
     pub listing: bool,
+    pub by_id: bool,
 }
 
 impl BundleAt {
-    /// A new draw's: its hash recorded, the exclusions summarised.
+    /// A new draw's: its hash recorded, the exclusions summarised, the frame in id order.
     pub const NEW: BundleAt = BundleAt {
         record: true,
         listing: false,
+        by_id: true,
     };
 
     /// The recorded draw `m`'s, for a re-run.
@@ -174,6 +177,7 @@ impl BundleAt {
         BundleAt {
             record: m.public_bundle.is_some(),
             listing: m.format == crate::draw::manifest::MANIFEST_FORMAT_V3,
+            by_id: crate::draw::bundle::frame_by_id(m),
         }
     }
 }
@@ -405,6 +409,7 @@ fn compute_drawn(
         record: at.record,
         out,
         summarised: !at.listing,
+        by_id: at.by_id,
     };
     // The draw's own phases are logged with the rest of a large draw's progress.
     let log = |p: pipeline::Phase| {
@@ -706,8 +711,9 @@ fn draw_staged(
     Ok((Some(staging), drawn))
 }
 
-/// A draw's `exclusions.csv` in its staging folder, emptied when the draw starts it again.
-impl pipeline::DetailFile for std::fs::File {
+/// A draw's `exclusions.csv` or public bundle in its staging folder, emptied when the draw
+/// starts it again.
+impl pipeline::StagedFile for std::fs::File {
     fn restart(&mut self) -> std::io::Result<()> {
         use std::io::Seek as _;
         self.set_len(0)?;
