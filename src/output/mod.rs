@@ -9,7 +9,7 @@ pub mod svg;
 pub mod tasks;
 
 /// Whether a workbook may be made: `rust_xlsxwriter` (built with its `constant_memory`
-/// feature, which the task lists' low-memory sheets need) makes a temporary file in TMPDIR for
+/// feature, which the task lists' constant-memory sheets need) makes a temporary file in TMPDIR for
 /// every sheet and stops the process when it cannot, so this is checked first and said.
 pub(crate) fn workbook_temp_ready() -> Result<(), String> {
     tempfile::tempfile().map(drop).map_err(|e| {
