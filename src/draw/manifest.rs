@@ -278,32 +278,23 @@ impl<W: std::io::Write> ExclusionsCsv<W> {
 
     /// One more line.
     pub fn row(&mut self, e: &Exclusion) -> std::io::Result<()> {
-        fn cell(out: &mut Vec<u8>, text: &str) {
-            // As `results::safe_cell::neutralise` (which `draw` does not depend on) does it.
-            let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                std::borrow::Cow::Owned(format!("'{text}"))
-            } else {
-                std::borrow::Cow::Borrowed(text)
-            };
-            if text.contains([',', '"', '\r', '\n']) {
-                out.push(b'"');
-                out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
-                out.push(b'"');
-            } else {
-                out.extend_from_slice(text.as_bytes());
-            }
-        }
-        let buf = &mut self.buf;
-        cell(buf, &e.target_id);
-        buf.push(b',');
-        cell(buf, &e.reason);
-        buf.push(b',');
-        cell(buf, &e.detail);
-        buf.push(b'\n');
+        exclusion_line(&mut self.buf, e);
         self.rows += 1;
-        if buf.len() >= 1 << 16 {
-            self.out.write_all(buf)?;
-            buf.clear();
+        self.flush_full()
+    }
+
+    /// `rows` more lines, made by [`exclusion_line`].
+    pub fn lines(&mut self, lines: &[u8], rows: u64) -> std::io::Result<()> {
+        self.buf.extend_from_slice(lines);
+        self.rows += rows;
+        self.flush_full()
+    }
+
+    /// Writes what is waiting once it fills the buffer.
+    fn flush_full(&mut self) -> std::io::Result<()> {
+        if self.buf.len() >= 1 << 16 {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
         }
         Ok(())
     }
@@ -318,6 +309,31 @@ impl<W: std::io::Write> ExclusionsCsv<W> {
         self.out.write_all(&self.buf)?;
         Ok(self.out)
     }
+}
+
+/// The line of `e` in a detail file (its cells, then a line end), appended to `out`.
+pub fn exclusion_line(out: &mut Vec<u8>, e: &Exclusion) {
+    fn cell(out: &mut Vec<u8>, text: &str) {
+        // As `results::safe_cell::neutralise` (which `draw` does not depend on) does it.
+        let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            std::borrow::Cow::Owned(format!("'{text}"))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        if text.contains([',', '"', '\r', '\n']) {
+            out.push(b'"');
+            out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+    cell(out, &e.target_id);
+    out.push(b',');
+    cell(out, &e.reason);
+    out.push(b',');
+    cell(out, &e.detail);
+    out.push(b'\n');
 }
 
 /// The exclusions a detail file lists ([`exclusions_csv`]'s bytes read back): `Err` names the

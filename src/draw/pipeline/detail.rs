@@ -88,21 +88,20 @@ pub(super) fn stream(
         let mut kept = Vec::new();
         let mut last = String::new();
         for window in rows.chunks(WINDOW) {
-            let parts: Vec<Result<Vec<Exclusion>, DrawFailure>> = window
+            let parts: Vec<Result<Lines, DrawFailure>> = window
                 .par_chunks(BATCH)
-                .map(|batch| of_rows(source, rules, batch, fates))
+                .map(|batch| lines_of(source, rules, batch, fates, keep))
                 .collect();
             for part in parts {
-                for e in part? {
-                    if e.target_id < last {
-                        return Ok(None);
-                    }
-                    csv.row(&e).map_err(cannot_write)?;
-                    last.clone_from(&e.target_id);
-                    if keep {
-                        kept.push(e);
-                    }
+                let part = part?;
+                match part.ids {
+                    Some((first, _)) if first < last => return Ok(None),
+                    Some((_, end)) => last = end,
+                    None if part.rows > 0 => return Ok(None),
+                    None => {}
                 }
+                csv.lines(&part.csv, part.rows).map_err(cannot_write)?;
+                kept.extend(part.kept);
             }
         }
         let rows = csv.rows();
@@ -113,6 +112,46 @@ pub(super) fn stream(
         Some(d) => Ok(d),
         None => of_list(listed(source, rules, &rows, fates)?, out),
     }
+}
+
+/// One batch's lines of the detail file, made by the thread that read its rows (and let go
+/// there: at national scale two and a half million exclusions, each made of a few strings).
+struct Lines {
+    csv: Vec<u8>,
+    rows: u64,
+    /// The first and last ids, when the batch's ids do not go down (`None` when they do, or
+    /// when it has no lines).
+    ids: Option<(String, String)>,
+    /// Its exclusions, when they are kept.
+    kept: Vec<Exclusion>,
+}
+
+/// The detail file's lines of some excluded rows, in their order.
+fn lines_of(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    batch: &[(u64, u32)],
+    fates: &[Fate],
+    keep: bool,
+) -> Result<Lines, DrawFailure> {
+    let made = of_rows(source, rules, batch, fates)?;
+    let mut csv = Vec::with_capacity(made.len() * 64);
+    for e in &made {
+        crate::draw::manifest::exclusion_line(&mut csv, e);
+    }
+    let ordered = made.windows(2).all(|w| w[0].target_id <= w[1].target_id);
+    let ids = match (made.first(), made.last()) {
+        (Some(first), Some(end)) if ordered => {
+            Some((first.target_id.clone(), end.target_id.clone()))
+        }
+        _ => None,
+    };
+    Ok(Lines {
+        csv,
+        rows: made.len() as u64,
+        ids,
+        kept: if keep { made } else { Vec::new() },
+    })
 }
 
 /// The detail file of `list` (in its order), handed to `out`; with [`ExclusionsOut::Keep`],
