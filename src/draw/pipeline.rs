@@ -839,14 +839,17 @@ fn public_bundle(
     };
     // A frame in id order over rows that turn out not to be (a registry file that is not a
     // snapshot): the bundle made whole, its frame sorted, and written again from its start.
+    let made_whole = |frame: &frame::Frame<'_>, m: &Manifest| {
+        Ok::<_, DrawFailure>(PublicBundle::new(m, weighted, p.fields, frame.entries()?))
+    };
     let whole = |frame: &frame::Frame<'_>, m: &Manifest, out: &mut dyn std::io::Write| {
-        let b = PublicBundle::new(m, weighted, p.fields, frame.entries()?);
-        b.write_hashed(out)
+        made_whole(frame, m)?
+            .write_hashed(out)
             .map_err(|e| DrawFailure::Io(format!("cannot write the public bundle: {e}")))
     };
     let (hash, kept) = match p.out {
         BundleOut::Keep => {
-            let b = PublicBundle::new(m, weighted, p.fields, frame.entries()?);
+            let b = made_whole(&frame, m)?;
             (b.hash(), Some(b))
         }
         BundleOut::Hash => match written(&frame, m, &mut std::io::sink()) {

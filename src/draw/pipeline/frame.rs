@@ -1,10 +1,12 @@
 //! The public bundle's frame (docs/draw-algorithm.md V2-9): every row drawn from, read again
 //! from the source as the bundle is serialised, so that no more than a window of entries is
 //! held at a time. The rows are read once, in position order, by parallel batches that also
-//! make each entry's JSON; each stratum's JSON is set aside in a temporary file of its own,
-//! then copied into the bundle stratum by stratum; in a registry snapshot (in id order) each
-//! stratum's rows come in id order. Rows out of id order (a registry file that is not a
-//! snapshot) are read again stratum by stratum, sorted and serialised.
+//! make each entry's JSON. A frame in id order (`suiji-public-bundle/3`, V2-19) is the
+//! order of a registry snapshot: each entry is written into the bundle as it is made. A frame
+//! by stratum then id (`/2`) sets each stratum's JSON aside in a temporary file of its own,
+//! then copies the files into the bundle stratum by stratum (in a snapshot each stratum's rows
+//! come in id order). Rows out of id order (a registry file that is not a snapshot) are read
+//! again and sorted: stratum by stratum for a `/2`, all at once for a `/3`.
 
 use std::cell::RefCell;
 use std::io::{BufRead as _, Write};
