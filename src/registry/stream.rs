@@ -24,6 +24,7 @@ use super::canonical::{LineCells, canonical_writer, push_target_line, write_targ
 use super::source::{PlainRow, Record, RegistryFile, SourceError};
 use crate::diag::{Diagnostic, Location};
 use crate::digest::Hasher;
+use crate::durable::SyncedAsWritten;
 
 mod ordered;
 
@@ -608,7 +609,7 @@ impl RunReader {
 
 /// The snapshot being written (or nothing, when none is asked for) and the duplicates found.
 struct Out {
-    file: Option<(BufWriter<File>, PathBuf)>,
+    file: Option<(BufWriter<SyncedAsWritten>, PathBuf)>,
     hasher: Hasher,
     size: u64,
     drop: Vec<usize>,
@@ -641,7 +642,7 @@ impl Out {
         };
         if let Some(path) = out {
             o.file = Some((
-                BufWriter::with_capacity(1 << 20, File::create(path)?),
+                BufWriter::with_capacity(1 << 20, SyncedAsWritten::new(File::create(path)?)),
                 path.to_path_buf(),
             ));
         }
@@ -710,7 +711,7 @@ impl Out {
                 f.flush()?;
                 f.into_inner()
                     .map_err(|e| io::Error::other(e.to_string()))?
-                    .sync_all()?;
+                    .finish()?;
                 path
             }
             None => PathBuf::new(),
