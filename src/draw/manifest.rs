@@ -748,7 +748,7 @@ impl Manifest {
 }
 
 /// The digests of a manifest's two long lists, its selection and its substitutes: what
-/// [`Manifest::read_digested`] keeps of them. Each is the SHA-256 of its elements' compact JSON
+/// [`Manifest::digested`] keeps of them. Each is the SHA-256 of its elements' compact JSON
 /// one after another, and their count; equal digests mean equal lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ListDigests {
@@ -758,7 +758,7 @@ pub(crate) struct ListDigests {
 }
 
 impl ListDigests {
-    /// The digests of `m`'s lists, as [`Manifest::read_digested`] makes them.
+    /// The digests of `m`'s lists, as [`Manifest::digested`] makes them.
     pub(crate) fn of(m: &Manifest) -> ListDigests {
         ListDigests {
             selected: Some(lists::digest(&m.selected)),
@@ -768,23 +768,23 @@ impl ListDigests {
 }
 
 impl Manifest {
-    /// Reads a manifest's JSON from `read` with its selection and substitutes hashed as they
-    /// are read, never held (a national draw's run to hundreds of megabytes once parsed): the
-    /// manifest with both lists left empty (`substitutes` present if the JSON has them), and
-    /// their digests. Moving the lists of a manifest with the same [`ListDigests`] into it gives
-    /// the manifest `read` holds.
-    pub(crate) fn read_digested(
-        read: impl std::io::Read,
+    /// A manifest's JSON parsed by `parse` (from a reader or from bytes in memory, on this
+    /// thread) with its selection and substitutes hashed as they are parsed, never held (a
+    /// national draw's run to hundreds of megabytes once parsed): the manifest with both lists
+    /// left empty (`substitutes` present if the JSON has them), and their digests. Moving the
+    /// lists of a manifest with the same [`ListDigests`] into it gives the manifest parsed.
+    pub(crate) fn digested(
+        parse: impl FnOnce() -> serde_json::Result<Manifest>,
     ) -> serde_json::Result<(Manifest, ListDigests)> {
         lists::DIGESTS.with(|d| *d.borrow_mut() = Some(ListDigests::default()));
-        let m = serde_json::from_reader(read);
+        let m = parse();
         let digests = lists::DIGESTS.with(|d| d.borrow_mut().take());
         m.map(|m| (m, digests.unwrap_or_default()))
     }
 }
 
 /// How the selection and the substitutes are read: kept, or, inside
-/// [`Manifest::read_digested`], hashed one element at a time and let go.
+/// [`Manifest::digested`], hashed one element at a time and let go.
 mod lists {
     use std::cell::RefCell;
     use std::marker::PhantomData;
@@ -796,7 +796,7 @@ mod lists {
     use super::{ListDigests, Selected, Substitute};
 
     thread_local! {
-        /// Set on this thread while [`super::Manifest::read_digested`] reads: where the lists'
+        /// Set on this thread while [`super::Manifest::digested`] parses: where the lists'
         /// digests go instead of their elements.
         pub(super) static DIGESTS: RefCell<Option<ListDigests>> = const { RefCell::new(None) };
     }
@@ -983,7 +983,7 @@ mod tests {
     }
 
     #[test]
-    fn a_manifest_read_digested_is_the_manifest_without_its_lists() {
+    fn a_manifest_parsed_digested_is_the_manifest_without_its_lists() {
         let substitute = Substitute {
             stratum: "平邑街道".into(),
             rank: 4,
@@ -996,7 +996,7 @@ mod tests {
             m.seal();
             let json = m.to_pretty_json();
             let (mut light, digests) =
-                Manifest::read_digested(json.as_bytes()).expect("a manifest");
+                Manifest::digested(|| serde_json::from_reader(json.as_bytes())).expect("a manifest");
             assert!(light.selected.is_empty());
             assert_eq!(
                 light.substitutes.as_ref().map(Vec::len),
