@@ -15,7 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "model",
         &[
-            "diag", "digest", "calendar", "registry", "script", "rules", "store",
+            "diag", "digest", "durable", "calendar", "registry", "script", "rules", "store",
         ],
     ),
     ("core", &["schedule", "draw", "results", "output"]),

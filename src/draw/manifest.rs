@@ -996,7 +996,8 @@ mod tests {
             m.seal();
             let json = m.to_pretty_json();
             let (mut light, digests) =
-                Manifest::digested(|| serde_json::from_reader(json.as_bytes())).expect("a manifest");
+                Manifest::digested(|| serde_json::from_reader(json.as_bytes()))
+                    .expect("a manifest");
             assert!(light.selected.is_empty());
             assert_eq!(
                 light.substitutes.as_ref().map(Vec::len),
