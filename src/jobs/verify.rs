@@ -598,8 +598,26 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
     };
     let (light, digests) = read_which(&input.which, store, |j| Manifest::digested(|| j.parse()))?;
     let whole = || read_which(&input.which, store, |j| j.parse());
-    let (manifest, mut verdict) = verify_digested(light, &digests, store, &whole)?;
-    let detail_file = folder.and_then(|(f, own)| detail_file(&manifest, &f, own));
+    // The detail file's check reads the draw folder's manifest and hashes its exclusions.csv
+    // (150 MB each at 10M) on a thread of its own while the draw is re-run.
+    let claims = (light.exclusion_summary.clone(), light.manifest_hash.clone());
+    let (outcome, detail_file) = std::thread::scope(|s| {
+        let detail = s.spawn(|| {
+            let (f, own) = folder.as_ref()?;
+            detail_file((claims.0.as_ref()?, &claims.1), f, *own)
+        });
+        let outcome = verify_digested(light, &digests, store, &whole);
+        let detail = detail.join().unwrap_or_else(|_| {
+            let (f, _) = folder.as_ref()?;
+            let problem = "the check of the exclusions' detail file stopped".to_string();
+            Some((
+                f.join(crate::draw::manifest::EXCLUSIONS_FILE),
+                Some(problem),
+            ))
+        });
+        (outcome, detail)
+    });
+    let (manifest, mut verdict) = outcome?;
     if let Some((_, Some(problem))) = &detail_file {
         match &mut verdict {
             Verdict::Differs(diffs) => diffs.push(problem.clone()),
@@ -728,15 +746,15 @@ fn recorded_folder(
 
 /// A `suiji-manifest/3`'s detail file in `folder` (the manifest's own folder, `own`, or the
 /// draw's when it holds this manifest): its path, and what is wrong with it, when it does not
-/// hash to what the manifest records. `None`: no such manifest, or no such file there.
+/// hash to what the manifest records (its summary and `manifest_hash`). `None`: no such
+/// manifest, or no such file there.
 fn detail_file(
-    m: &Manifest,
+    (summary, manifest_hash): (&crate::draw::manifest::ExclusionSummary, &str),
     folder: &std::path::Path,
     own: bool,
 ) -> Option<(std::path::PathBuf, Option<String>)> {
-    let summary = m.exclusion_summary.as_ref()?;
     // The draw's folder may hold another draw (a redraw); only this manifest's is checked.
-    if !own && super::issue::manifest_hash_in(folder).as_deref() != Some(m.manifest_hash.as_str()) {
+    if !own && super::issue::manifest_hash_in(folder).as_deref() != Some(manifest_hash) {
         return None;
     }
     // The name is the format's, not the manifest's (which a forger could point elsewhere).
