@@ -1,6 +1,7 @@
 //! Re-running a recorded draw from its archived inputs.
 
 use chrono::NaiveDateTime;
+use std::cell::RefCell;
 
 use crate::draw::Algorithm;
 use crate::draw::bundle::PublicBundle;
@@ -25,7 +26,7 @@ pub enum Verdict {
 /// recorded this very manifest as a draw.
 pub(crate) fn verify_manifest(m: &mut Manifest, store: &dyn DrawStore) -> Verdict {
     let compared = Algorithm::from_name(&m.algorithm)
-        .map(|algorithm| rerun(m, algorithm, store).map(|re| Compared::of(m, &re)));
+        .map(|algorithm| rerun(m, algorithm, store, None).map(|re| Compared::of(m, &re)));
     judge(m, compared, store)
 }
 
@@ -41,8 +42,9 @@ fn verify_digested(
     digests: &ListDigests,
     store: &dyn DrawStore,
     whole: &dyn Fn() -> Result<Manifest, VerifyError>,
+    beside: Option<&Beside<'_>>,
 ) -> Result<(Manifest, Verdict), VerifyError> {
-    let re = Algorithm::from_name(&light.algorithm).map(|a| rerun(&light, a, store));
+    let re = Algorithm::from_name(&light.algorithm).map(|a| rerun(&light, a, store, beside));
     let re = match re {
         Some(Ok(mut re)) if ListDigests::of(&re) == *digests => {
             // The same lists: compared without them, then the re-run's moved into the
@@ -336,7 +338,7 @@ pub(crate) fn rerun_over_file(
     get: &impl Fn(&str, &str) -> Result<Vec<u8>, String>,
 ) -> Result<Rerun, String> {
     let (_dir, loaded, frozen) = archived_over(m, Some(path), get)?;
-    rerun_frozen(m, algorithm, &loaded, &frozen, BundleOut::Hash)
+    rerun_frozen(m, algorithm, &loaded, &frozen, (BundleOut::Hash, None))
 }
 
 /// A recorded draw's rules and registry, their bytes given by `get` (hash, what), the target
@@ -378,9 +380,14 @@ fn archived_over(
     Ok((dir, loaded, frozen))
 }
 
-fn rerun(m: &Manifest, algorithm: Algorithm, store: &dyn DrawStore) -> Result<Manifest, String> {
+fn rerun(
+    m: &Manifest,
+    algorithm: Algorithm,
+    store: &dyn DrawStore,
+    beside: Option<&Beside<'_>>,
+) -> Result<Manifest, String> {
     let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
-    rerun_frozen(m, algorithm, &loaded, &frozen, BundleOut::Hash).map(|(re, ..)| re)
+    rerun_frozen(m, algorithm, &loaded, &frozen, (BundleOut::Hash, beside)).map(|(re, ..)| re)
 }
 
 /// A re-run's manifest, public bundle (when kept) and excluded targets (a detail file's).
@@ -408,18 +415,18 @@ pub(crate) fn rerun_archived(
         algorithm,
         &loaded,
         &Frozen::new(registry),
-        BundleOut::Keep,
+        (BundleOut::Keep, None),
     )
 }
 
 /// Re-runs a draw over its frozen registry (a target snapshot file is hashed while the draw
-/// reads it, so an altered file fails the re-run).
+/// reads it, or was hashed `beside` it, so an altered file fails the re-run).
 fn rerun_frozen(
     m: &Manifest,
     algorithm: Algorithm,
     loaded: &crate::rules::Loaded,
     frozen: &Frozen,
-    out: BundleOut<'_>,
+    (out, beside): (BundleOut<'_>, Option<&Beside<'_>>),
 ) -> Result<Rerun, String> {
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
@@ -468,14 +475,12 @@ fn rerun_frozen(
     // The snapshot file is hashed while the draw reads it: a file that is not the recorded
     // snapshot fails the re-run.
     let path = &file.snapshot.path;
-    let (computed, hashed) = std::thread::scope(|s| {
-        let hashed = s.spawn(|| crate::digest::sha256_file(path));
-        let computed = compute_public(loaded, frozen, &history, &req, (at, out));
-        (computed, hashed.join())
+    let (computed, hashed) = hashed_while(path, beside, || {
+        compute_public(loaded, frozen, &history, &req, (at, out))
     });
     match hashed {
-        Ok(Ok(h)) if h == file.snapshot.sha256 => {}
-        Ok(Ok(h)) => {
+        Ok(h) if h == file.snapshot.sha256 => {}
+        Ok(h) => {
             return Err(format!(
                 "the archived targets snapshot {} cannot be used: {} is damaged (its content hashes to {h})",
                 file.snapshot.sha256,
@@ -485,6 +490,28 @@ fn rerun_frozen(
         _ => return Err(format!("cannot read {}", path.display())),
     }
     computed.map_err(|e| e.to_string())
+}
+
+/// `compute` run while the file at `path` is hashed on a thread of its own, or after it was
+/// hashed `beside`: what it gives, and the file's hash.
+fn hashed_while<T>(
+    path: &std::path::Path,
+    beside: Option<&Beside<'_>>,
+    compute: impl FnOnce() -> T,
+) -> (T, std::io::Result<String>) {
+    if let Some(hashed) = beside.and_then(|b| b.take(path)) {
+        return (compute(), hashed);
+    }
+    std::thread::scope(|s| {
+        let hashed = s.spawn(|| crate::digest::sha256_file(path));
+        let computed = compute();
+        let hashed = hashed.join().unwrap_or_else(|_| {
+            Err(std::io::Error::other(
+                "the thread hashing the snapshot stopped",
+            ))
+        });
+        (computed, hashed)
+    })
 }
 
 /// The rules archived as `m.rules_hash`, unpacked into `dir` and loaded.
@@ -596,28 +623,8 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         Which::Manifest(path) => path.parent().map(|p| (p.to_path_buf(), true)),
         Which::Draw(id) => recorded_folder(store, *id, &input.config)?,
     };
-    let (light, digests) = read_which(&input.which, store, |j| Manifest::digested(|| j.parse()))?;
-    let whole = || read_which(&input.which, store, |j| j.parse());
-    // The detail file's check reads the draw folder's manifest and hashes its exclusions.csv
-    // (150 MB each at 10M) on a thread of its own while the draw is re-run.
-    let claims = (light.exclusion_summary.clone(), light.manifest_hash.clone());
-    let (outcome, detail_file) = std::thread::scope(|s| {
-        let detail = s.spawn(|| {
-            let (f, own) = folder.as_ref()?;
-            detail_file((claims.0.as_ref()?, &claims.1), f, *own)
-        });
-        let outcome = verify_digested(light, &digests, store, &whole);
-        let detail = detail.join().unwrap_or_else(|_| {
-            let (f, _) = folder.as_ref()?;
-            let problem = "the check of the exclusions' detail file stopped".to_string();
-            Some((
-                f.join(crate::draw::manifest::EXCLUSIONS_FILE),
-                Some(problem),
-            ))
-        });
-        (outcome, detail)
-    });
-    let (manifest, mut verdict) = outcome?;
+    let ((manifest, mut verdict), detail_file) =
+        std::thread::scope(|s| rerun_beside(s, input, store, &folder))?;
     if let Some((_, Some(problem))) = &detail_file {
         match &mut verdict {
             Verdict::Differs(diffs) => diffs.push(problem.clone()),
@@ -636,6 +643,102 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
         changes,
         detail_file: detail_file.map(|(path, _)| path),
     })
+}
+
+/// A draw's detail file: its path, and what is wrong with it.
+type DetailFile = Option<(std::path::PathBuf, Option<String>)>;
+
+/// Reads the manifest `input` names and re-runs its draw, with what can go beside it on
+/// threads of `s`: the target snapshot's hash, started as soon as the manifest's text is read
+/// ([`Beside`]), and the check of the exclusions' detail file in `folder` (it reads the draw
+/// folder's manifest, whose hash says whether the folder holds this draw, and hashes its
+/// exclusions.csv: 150 MB each at 10M). The verdict, and the detail file.
+fn rerun_beside<'s>(
+    s: &'s std::thread::Scope<'s, '_>,
+    input: &Input,
+    store: &dyn DrawStore,
+    folder: &'s Option<(std::path::PathBuf, bool)>,
+) -> Result<((Manifest, Verdict), DetailFile), VerifyError> {
+    let beside = Beside::default();
+    let (light, digests) = read_which(&input.which, store, |j| {
+        if let Json::Held(text) = &j {
+            beside.start(s, store, text);
+        }
+        Manifest::digested(|| j.parse())
+    })?;
+    let whole = || read_which(&input.which, store, |j| j.parse());
+    let claims = (light.exclusion_summary.clone(), light.manifest_hash.clone());
+    let detail = s.spawn(move || {
+        let (f, own) = folder.as_ref()?;
+        detail_file((claims.0.as_ref()?, &claims.1), f, *own)
+    });
+    // On an error the scope waits for the detail file's thread.
+    let outcome = verify_digested(light, &digests, store, &whole, Some(&beside))?;
+    let detail = detail.join().unwrap_or_else(|_| {
+        let (f, _) = folder.as_ref()?;
+        let problem = "the check of the exclusions' detail file stopped".to_string();
+        Some((
+            f.join(crate::draw::manifest::EXCLUSIONS_FILE),
+            Some(problem),
+        ))
+    });
+    Ok((outcome, detail))
+}
+
+/// The hash of a draw's target snapshot file taken on a thread of its own from the moment
+/// the manifest's text is read, before it is parsed (0.8 s at 10M, on a core the parse leaves
+/// free), instead of beside the re-run's reading of the rows. The snapshot is named by the
+/// `targets_snapshot` found near the text's start; the re-run uses the hash only for the file
+/// it reads, found from the parsed manifest ([`Beside::take`]), and hashes any other itself.
+#[derive(Default)]
+struct Beside<'s> {
+    hashing: RefCell<Option<(std::path::PathBuf, HashJoin<'s>)>>,
+}
+
+type HashJoin<'s> = std::thread::ScopedJoinHandle<'s, std::io::Result<String>>;
+
+impl<'s> Beside<'s> {
+    /// Starts hashing the snapshot file the manifest `text` names, if the store keeps it as a
+    /// file (once).
+    fn start(&self, s: &'s std::thread::Scope<'s, '_>, store: &dyn DrawStore, text: &[u8]) {
+        const KEY: &[u8] = b"\"targets_snapshot\"";
+        let head = &text[..text.len().min(64 << 10)];
+        let Some(at) = memchr::memmem::find(head, KEY) else {
+            return;
+        };
+        let after = &head[at + KEY.len()..];
+        let Some(open) = after.iter().position(|&b| b == b'"') else {
+            return;
+        };
+        let hash = after
+            .get(open + 1..open + 65)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        let Some(hash) = hash.filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit())) else {
+            return;
+        };
+        let Ok(Some(path)) = store.snapshot_file(hash) else {
+            return;
+        };
+        let mut hashing = self.hashing.borrow_mut();
+        if hashing.is_none() {
+            let file = path.clone();
+            *hashing = Some((path, s.spawn(move || crate::digest::sha256_file(&file))));
+        }
+    }
+
+    /// The hash of `path` taken beside, when it was `path` that was hashed (once).
+    fn take(&self, path: &std::path::Path) -> Option<std::io::Result<String>> {
+        let mut hashing = self.hashing.borrow_mut();
+        if hashing.as_ref().is_none_or(|(p, _)| p != path) {
+            return None;
+        }
+        let (_, join) = hashing.take()?;
+        Some(join.join().unwrap_or_else(|_| {
+            Err(std::io::Error::other(
+                "the thread hashing the snapshot stopped",
+            ))
+        }))
+    }
 }
 
 /// Bytes of a manifest's text held whole to be parsed ([`Json::Held`]): a national draw's
