@@ -472,8 +472,8 @@ fn rerun_frozen(
         return compute_public(loaded, frozen, &history, &req, (at, out))
             .map_err(|e| e.to_string());
     };
-    // The snapshot file is hashed while the draw reads it: a file that is not the recorded
-    // snapshot fails the re-run.
+    // The snapshot file is hashed while the draw reads it (from the moment the manifest's
+    // text was read, `beside`): a file that is not the recorded snapshot fails the re-run.
     let path = &file.snapshot.path;
     let (computed, hashed) = hashed_while(path, beside, || {
         compute_public(loaded, frozen, &history, &req, (at, out))
@@ -492,25 +492,28 @@ fn rerun_frozen(
     computed.map_err(|e| e.to_string())
 }
 
-/// `compute` run while the file at `path` is hashed on a thread of its own, or after it was
-/// hashed `beside`: what it gives, and the file's hash.
+/// `compute` run while the file at `path` is hashed on a thread of its own (the one hashing it
+/// `beside`, when there is one): what it gives, and the file's hash.
 fn hashed_while<T>(
     path: &std::path::Path,
     beside: Option<&Beside<'_>>,
     compute: impl FnOnce() -> T,
 ) -> (T, std::io::Result<String>) {
-    if let Some(hashed) = beside.and_then(|b| b.take(path)) {
-        return (compute(), hashed);
-    }
-    std::thread::scope(|s| {
-        let hashed = s.spawn(|| crate::digest::sha256_file(path));
-        let computed = compute();
-        let hashed = hashed.join().unwrap_or_else(|_| {
+    let joined = |join: HashJoin<'_>| {
+        join.join().unwrap_or_else(|_| {
             Err(std::io::Error::other(
                 "the thread hashing the snapshot stopped",
             ))
-        });
-        (computed, hashed)
+        })
+    };
+    if let Some(hashing) = beside.and_then(|b| b.take(path)) {
+        let computed = compute();
+        return (computed, joined(hashing));
+    }
+    std::thread::scope(|s| {
+        let hashing = s.spawn(|| crate::digest::sha256_file(path));
+        let computed = compute();
+        (computed, joined(hashing))
     })
 }
 
@@ -726,18 +729,14 @@ impl<'s> Beside<'s> {
         }
     }
 
-    /// The hash of `path` taken beside, when it was `path` that was hashed (once).
-    fn take(&self, path: &std::path::Path) -> Option<std::io::Result<String>> {
+    /// The thread hashing `path` beside, when it was `path` that it hashes (once): joined
+    /// once the re-run is done, so that the two go on together.
+    fn take(&self, path: &std::path::Path) -> Option<HashJoin<'s>> {
         let mut hashing = self.hashing.borrow_mut();
         if hashing.as_ref().is_none_or(|(p, _)| p != path) {
             return None;
         }
-        let (_, join) = hashing.take()?;
-        Some(join.join().unwrap_or_else(|_| {
-            Err(std::io::Error::other(
-                "the thread hashing the snapshot stopped",
-            ))
-        }))
+        hashing.take().map(|(_, join)| join)
     }
 }
 
@@ -747,7 +746,7 @@ impl<'s> Beside<'s> {
 const HELD: u64 = 256 << 20;
 
 /// A manifest's JSON as it is parsed: held whole when it is at most [`HELD`] bytes, else read
-/// as it is parsed (its first [`HELD`] bytes from memory), so that the memory it takes stays
+/// as it is parsed (the bytes read to learn that, from memory), so that the memory it takes stays
 /// bounded whatever its length.
 enum Json<'a> {
     Held(&'a [u8]),
@@ -781,8 +780,8 @@ impl Json<'_> {
     }
 }
 
-/// The manifest `which` names, parsed by `parse` ([`Json::of`]): a file, or draw `id`'s text
-/// read from the database a piece at a time.
+/// The manifest `which` names, parsed by `parse` ([`Json::of`]: held whole up to [`HELD`]
+/// bytes): a file, or draw `id`'s text read from the database a piece at a time.
 fn read_which<T>(
     which: &Which,
     store: &dyn DrawStore,
