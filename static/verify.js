@@ -9,10 +9,12 @@
 
   /* Version 2 (V2-18) keeps the exclusions' summary and the SHA-256 of exclusions.csv, which
      lists them, where version 1 lists them; version 3 (V2-19) is version 2 with the frame in id
-     order alone. */
+     order alone; version 4 (V2-20) is version 3 with each frame entry an array. */
   var BUNDLE_FORMAT = 'suiji-public-bundle/1', BUNDLE_FORMAT_V2 = 'suiji-public-bundle/2',
-    BUNDLE_FORMAT_V3 = 'suiji-public-bundle/3';
-  function summarised(b) { return b.format === BUNDLE_FORMAT_V2 || b.format === BUNDLE_FORMAT_V3; }
+    BUNDLE_FORMAT_V3 = 'suiji-public-bundle/3', BUNDLE_FORMAT_V4 = 'suiji-public-bundle/4';
+  function summarised(b) {
+    return b.format === BUNDLE_FORMAT_V2 || b.format === BUNDLE_FORMAT_V3 || b.format === BUNDLE_FORMAT_V4;
+  }
   var ALGORITHMS = ['suiji-draw/1', 'suiji-draw/2'];
   var te = new TextEncoder();
 
@@ -280,12 +282,31 @@
     };
   }
 
+  /* A version 4 bundle writes each frame entry as an array, [id, its stratum's place in
+     `strata` (from 0), weight, public field…] (V2-20): each made the object the other versions
+     write, once. Returns the problems (Chinese) with the entries, which stop the recomputation. */
+  function unpack(b) {
+    if (!b || b.format !== BUNDLE_FORMAT_V4 || b.unpacked || !Array.isArray(b.frame) || !Array.isArray(b.strata)) { return []; }
+    var out = [];
+    for (var i = 0; i < b.frame.length; i++) {
+      var a = b.frame[i];
+      var s = Array.isArray(a) && Number.isInteger(a[1]) ? b.strata[a[1]] : null;
+      if (!s || a.length < 3 || typeof a[0] !== 'string') {
+        if (out.length < 10) { out.push('可抽对象第 ' + (i + 1) + ' 条不是 [编号, 分层序号, 权重, 公开字段…]，或其分层序号不在“strata”中'); }
+        continue;
+      }
+      b.frame[i] = { id: a[0], stratum: s.stratum, weight: a[2], fields: a.slice(3) };
+    }
+    b.unpacked = true;
+    return out;
+  }
+
   /* Checks a bundle's shape; returns the problems (Chinese) that stop the recomputation. */
   function shapeProblems(b) {
     var out = [];
     if (!b || typeof b !== 'object') { return ['文件不是公开数据包（不是 JSON 对象）']; }
     var v2 = summarised(b);
-    if (b.format !== BUNDLE_FORMAT && !v2) { out.push('数据包格式“' + b.format + '”不是 ' + BUNDLE_FORMAT + '、' + BUNDLE_FORMAT_V2 + ' 或 ' + BUNDLE_FORMAT_V3); }
+    if (b.format !== BUNDLE_FORMAT && !v2) { out.push('数据包格式“' + b.format + '”不是 ' + BUNDLE_FORMAT + '、' + BUNDLE_FORMAT_V2 + '、' + BUNDLE_FORMAT_V3 + ' 或 ' + BUNDLE_FORMAT_V4); }
     if (ALGORITHMS.indexOf(b.algorithm) < 0) { out.push('未知的抽取算法“' + b.algorithm + '”'); }
     if (!unhex(b.seed)) { out.push('随机种子不是 64 位十六进制数'); }
     ['frame', 'strata', 'selected'].concat(v2 ? [] : ['exclusions']).forEach(function (f) {
@@ -368,7 +389,7 @@
     if (expect && expect.trim().toLowerCase() !== fileHash) {
       reasons.push('数据包的 SHA-256 为 ' + fileHash + '，与公布的校验值 ' + expect.trim().toLowerCase() + ' 不一致：数据包被改动或不是这次抽取的');
     }
-    var shape = shapeProblems(b);
+    var shape = unpack(b).concat(shapeProblems(b));
     if (shape.length) {
       return { ok: false, reasons: reasons.concat(shape), strata: [], index: {}, fileHash: fileHash, ms: (root.performance || Date).now() - t0 };
     }
@@ -736,9 +757,9 @@
     if (cr.ok) {
       try { changes = JSON.parse(await cr.text()); } catch (e) { changes = { format: '（无法读取）' }; }
     }
-    /* A version 2 or 3 bundle's exclusions are listed in exclusions.csv beside it (V2-18). */
+    /* A version 2, 3 or 4 bundle's exclusions are listed in exclusions.csv beside it (V2-18). */
     var detail = null;
-    if (/^\{"format":"suiji-public-bundle\/[23]"/.test(new TextDecoder().decode(bytes.subarray(0, 40)))) {
+    if (/^\{"format":"suiji-public-bundle\/[234]"/.test(new TextDecoder().decode(bytes.subarray(0, 40)))) {
       var dr = await fetch('draws/' + encodeURIComponent(draw) + '/exclusions.csv', { cache: 'no-store' });
       if (dr.ok) { detail = new Uint8Array(await dr.arrayBuffer()); }
     }

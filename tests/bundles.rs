@@ -47,12 +47,12 @@ fn every_draw_of_a_simulated_year_has_bundles_that_check_without_the_database() 
         let audit = f.join("bundle.audit.gz");
         let b: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&public).expect("public bundle")).expect("json");
-        // A `suiji-manifest/5` draw's bundle keeps the exclusions' summary, its detail file
-        // beside it lists them (V2-18), and lists its frame in id order (V2-19).
-        assert_eq!(b["format"], "suiji-public-bundle/3");
-        let ids: Vec<&str> = b["frame"]
-            .as_array()
-            .expect("frame")
+        // A `suiji-manifest/6` draw's bundle keeps the exclusions' summary, its detail file
+        // beside it lists them (V2-18), lists its frame in id order (V2-19), each entry an
+        // array (V2-20).
+        assert_eq!(b["format"], "suiji-public-bundle/4");
+        let frame = util::frame_entries(&b);
+        let ids: Vec<&str> = frame
             .iter()
             .map(|f| f["id"].as_str().expect("id"))
             .collect();
@@ -141,7 +141,7 @@ fn the_public_bundle_lists_the_frame_and_no_inspector_data() {
         .sum();
     assert_eq!(b["frame"].as_array().expect("frame").len() as u64, eligible);
     assert_eq!(b["weighting"], "pareto", "the hotel draw is risk-weighted");
-    assert!(b["frame"][0]["weight"].is_string());
+    assert!(util::frame_entries(&b)[0]["weight"].is_string());
     // The exclusions: summarised as the manifest does, listed in the detail file beside it.
     assert_eq!(b.get("exclusions"), None);
     let recorded: serde_json::Value =
@@ -182,7 +182,7 @@ fn a_new_v2_manifest_records_the_public_bundles_hash() {
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).expect("m"))
             .expect("json");
-    assert_eq!(m["format"], "suiji-manifest/5");
+    assert_eq!(m["format"], "suiji-manifest/6");
     assert_eq!(m["public_bundle"], hash.as_str());
     let out = p.ok(&["verify", "out/draws/zhian.hotel/2023-H1/manifest.json"]);
     assert!(out.starts_with("identical"), "{out}");
@@ -223,9 +223,7 @@ fn a_tampered_bundle_is_found_and_the_reason_said() {
     };
     // A drawn target swapped for another eligible one.
     let original = b.clone();
-    let other = b["frame"]
-        .as_array()
-        .expect("frame")
+    let other = util::frame_entries(&b)
         .iter()
         .map(|f| f["id"].as_str().expect("id").to_string())
         .find(|id| {

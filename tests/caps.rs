@@ -493,7 +493,7 @@ fn a_current_manifest_without_its_carried_loads_is_reported_by_verify_and_the_re
     draw(&p, MATTERS[1], "demo", &[]);
     let mut first = None;
     forge_second_draw(&p, |m| {
-        assert_eq!(m.format, "suiji-manifest/5");
+        assert_eq!(m.format, "suiji-manifest/6");
         let carried = m
             .carried_loads
             .take()

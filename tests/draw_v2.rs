@@ -1,4 +1,4 @@
-//! `suiji-draw/2` through the binary: a project that draws with it records `suiji-manifest/5`
+//! `suiji-draw/2` through the binary: a project that draws with it records `suiji-manifest/6`
 //! (no floats in the hashed bytes, `drawn_at`, substitutes; the excluded targets summarised, their
 //! list in `exclusions.csv`) over a `suiji-rules/2` archive (the holiday files included), and
 //! `verify` re-runs it identically; version-1 draws keep verifying.
@@ -60,7 +60,7 @@ fn a_version_2_draw_records_manifest_5_and_verifies_identical() {
     let p = version_2();
     p.ok(DRAW);
     let m = manifest(&p);
-    assert_eq!(m["format"], "suiji-manifest/5");
+    assert_eq!(m["format"], "suiji-manifest/6");
     assert_eq!(m["algorithm"], "suiji-draw/2");
     let drawn_at = m["drawn_at"].as_str().expect("drawn_at");
     assert!(drawn_at.len() >= 19 && drawn_at.contains('T'), "{drawn_at}");
@@ -82,7 +82,7 @@ fn a_version_2_draw_records_manifest_5_and_verifies_identical() {
     // No floating-point number anywhere in the manifest.
     let text = p.read(MANIFEST);
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert!(!has_float(&value), "a float in a suiji-manifest/5");
+    assert!(!has_float(&value), "a float in a suiji-manifest/6");
     let (code, out, err) = run(p.suiji(&["verify", MANIFEST]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.starts_with("identical"), "{out}");
@@ -117,7 +117,7 @@ fn a_version_1_draw_still_verifies_after_the_project_moves_to_version_2() {
         "demo",
     ]);
     let new = p.read("out/draws/zhian.hotel/2023-H2/manifest.json");
-    assert!(new.contains("\"format\": \"suiji-manifest/5\""), "{new}");
+    assert!(new.contains("\"format\": \"suiji-manifest/6\""), "{new}");
     for manifest in ["v1.json", "out/draws/zhian.hotel/2023-H2/manifest.json"] {
         let (code, out, err) = run(p.suiji(&["verify", manifest]));
         assert_eq!(code, 0, "{manifest}: {out}\n{err}");
@@ -132,7 +132,7 @@ fn a_config_without_the_draw_table_draws_with_version_2() {
     let p = without_draw_table();
     p.ok(DRAW);
     let m = manifest(&p);
-    assert_eq!(m["format"], "suiji-manifest/5");
+    assert_eq!(m["format"], "suiji-manifest/6");
     assert_eq!(m["algorithm"], "suiji-draw/2");
     let named = version_2();
     named.ok(DRAW);

@@ -139,7 +139,7 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
     );
     assert!(b.text("#found").contains("已抽中"));
     // The bundle keeps the exclusions' summary; the page read and checked exclusions.csv.
-    assert_eq!(bundle["format"], "suiji-public-bundle/3");
+    assert_eq!(bundle["format"], "suiji-public-bundle/4");
     let folder = p.path("out/draws/zhian.hotel/2023-H1");
     let excluded = util::detail_rows(&folder, &bundle);
     if let Some(e) = excluded.first() {
@@ -153,9 +153,7 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
     b.wait_for("//div[@id='found'][@data-found='none']");
     // A bundle with its first drawn target swapped for an undrawn one, loaded as a file.
     let mut tampered = bundle.clone();
-    let undrawn = bundle["frame"]
-        .as_array()
-        .expect("frame")
+    let undrawn = util::frame_entries(&bundle)
         .iter()
         .filter(|f| f["stratum"] == bundle["selected"][0]["stratum"])
         .map(|f| f["id"].as_str().expect("id").to_string())
@@ -171,12 +169,13 @@ fn a_citizen_looks_up_a_firm_and_a_tampered_bundle_is_refused_with_its_reason() 
     // The undrawn target given the drawn one's name: the reasons tell the two apart by id.
     let drawn_name = named(&bundle, &drawn);
     let at = name_column(&bundle);
+    // A version 4 bundle's entry is `[id, stratum, weight, field…]`.
     let frame = tampered["frame"].as_array_mut().expect("frame");
     let row = frame
         .iter_mut()
-        .find(|f| f["id"] == undrawn.as_str())
+        .find(|f| f[0] == undrawn.as_str())
         .expect("the undrawn target's row");
-    row["fields"][at] = drawn_name.trim_matches(['“', '”']).into();
+    row[3 + at] = drawn_name.trim_matches(['“', '”']).into();
     let dir = tempfile::tempdir().expect("temp");
     let file = dir.path().join("bundle.public.json");
     std::fs::write(&file, serde_json::to_vec(&tampered).expect("json")).expect("write");
@@ -487,7 +486,7 @@ fn name_column(bundle: &Value) -> usize {
 /// （编号 id） where another target of the bundle has the same name.
 fn named(bundle: &Value, id: &str) -> String {
     let at = name_column(bundle);
-    let frame = bundle["frame"].as_array().expect("frame");
+    let frame = util::frame_entries(bundle);
     let name_of = |f: &Value| text(&f["fields"][at]);
     let name = frame
         .iter()

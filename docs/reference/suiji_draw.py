@@ -185,9 +185,9 @@ FIELDS_V2 = ["format", "algorithm", "bureau", "matter", "matter_name", "departme
              "manifest_hash"]
 
 # suiji-manifest/3 (V2-17): version 2 with the exclusions in a detail file, summarised;
-# suiji-manifest/4 (V2-18) and /5 (V2-19) have the same members (only their public bundles
-# differ).
-SUMMARISED = ("suiji-manifest/3", "suiji-manifest/4", "suiji-manifest/5")
+# suiji-manifest/4 (V2-18), /5 (V2-19) and /6 (V2-20) have the same members (only their public
+# bundles differ).
+SUMMARISED = ("suiji-manifest/3", "suiji-manifest/4", "suiji-manifest/5", "suiji-manifest/6")
 FIELDS_V3 = FIELDS_V2[:FIELDS_V2.index("exclusions") + 1] + ["exclusion_summary"] + \
     FIELDS_V2[FIELDS_V2.index("exclusions") + 1:]
 
@@ -1299,7 +1299,8 @@ def check(argv):
                                                      ("suiji-manifest/2", "suiji-draw/2"),
                                                      ("suiji-manifest/3", "suiji-draw/2"),
                                                      ("suiji-manifest/4", "suiji-draw/2"),
-                                                     ("suiji-manifest/5", "suiji-draw/2")):
+                                                     ("suiji-manifest/5", "suiji-draw/2"),
+                                                     ("suiji-manifest/6", "suiji-draw/2")):
             print(f"{label}: not checked: this program implements suiji-draw/1 and suiji-draw/2")
             bad += 1
             continue

@@ -29,16 +29,22 @@ pub(crate) const MANIFEST_FORMAT_V4: &str = "suiji-manifest/4";
 /// manifest's members are version 4's; what `suiji-draw/2` draws record since.
 pub(crate) const MANIFEST_FORMAT_V5: &str = "suiji-manifest/5";
 
-/// Whether a manifest of `format` was recorded since V2-16 (`suiji-manifest/3`, `/4` and
-/// `/5`): one without `carried_loads` carried none in.
+/// `suiji-manifest/5` whose public bundle is `suiji-public-bundle/4` (docs/draw-algorithm.md
+/// V2-20): each of the bundle's frame entries is an array, its stratum named by its place in
+/// `strata`. The manifest's members are version 5's; what `suiji-draw/2` draws record since.
+pub(crate) const MANIFEST_FORMAT_V6: &str = "suiji-manifest/6";
+
+/// Whether a manifest of `format` was recorded since V2-16 (`suiji-manifest/3` and later): one
+/// without `carried_loads` carried none in.
 pub(crate) fn since_v2_16(format: &str) -> bool {
     format == MANIFEST_FORMAT_V3 || summarised(format)
 }
 
 /// Whether a manifest of `format` has a public bundle that keeps the exclusions' summary
-/// (`suiji-manifest/4` and `/5`, whose bundles are `suiji-public-bundle/2` and `/3`).
+/// (`suiji-manifest/4`, `/5` and `/6`, whose bundles are `suiji-public-bundle/2`, `/3` and
+/// `/4`).
 pub(crate) fn summarised(format: &str) -> bool {
-    format == MANIFEST_FORMAT_V4 || format == MANIFEST_FORMAT_V5
+    [MANIFEST_FORMAT_V4, MANIFEST_FORMAT_V5, MANIFEST_FORMAT_V6].contains(&format)
 }
 
 /// The name of a `suiji-manifest/3` draw's exclusion detail file, beside its manifest.

@@ -60,7 +60,7 @@ use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{
     CarriedLoad, EXCLUSIONS_FILE, Exclusion, ExclusionSummary, ExclusionTally, HistoryEntry,
     MANIFEST_FORMAT, MANIFEST_FORMAT_V2, MANIFEST_FORMAT_V3, MANIFEST_FORMAT_V4,
-    MANIFEST_FORMAT_V5, Manifest, PeriodInfo, RegistryInfo,
+    MANIFEST_FORMAT_V5, MANIFEST_FORMAT_V6, Manifest, PeriodInfo, RegistryInfo,
 };
 use crate::draw::{Algorithm, Seed, TeamSpec};
 use crate::registry::Known;
@@ -387,6 +387,10 @@ pub struct Public<'a> {
     /// `suiji-manifest/5` and the bundle `suiji-public-bundle/3` (new draws; a re-run of a
     /// `/5`), else by stratum then id (a re-run of a `/4`).
     pub by_id: bool,
+    /// With `by_id`: each frame entry an array, the manifest `suiji-manifest/6` and the bundle
+    /// `suiji-public-bundle/4` (new draws; a re-run of a `/6`), else an object (a re-run of a
+    /// `/5`).
+    pub compact: bool,
 }
 
 /// What becomes of a draw's public bundle once it is built and hashed.
@@ -764,16 +768,18 @@ fn finish(
     // `suiji-manifest/4`: the public bundle, too, keeps the summary (so it is built after it);
     // `/3`: the bundle lists the exclusions the manifest then moves to the detail file.
     let summarised = in_file.is_some() && public.as_ref().is_some_and(|(_, p)| p.summarised);
-    let by_id = public.as_ref().is_some_and(|(_, p)| p.by_id);
+    let (by_id, compact) = public
+        .as_ref()
+        .map_or((false, false), |(_, p)| (p.by_id, p.by_id && p.compact));
     let bundle = |m: &mut Manifest| match public {
         Some((at, p)) => public_bundle(source, input, plans, m, (at, p)),
         None => Ok(None),
     };
     let (excluded, bundle) = if summarised {
-        let format = if by_id {
-            MANIFEST_FORMAT_V5
-        } else {
-            MANIFEST_FORMAT_V4
+        let format = match (by_id, compact) {
+            (true, true) => MANIFEST_FORMAT_V6,
+            (true, false) => MANIFEST_FORMAT_V5,
+            _ => MANIFEST_FORMAT_V4,
         };
         let excluded = to_detail_file(&mut m, in_file, format, detail)?;
         (excluded, bundle(&mut m)?)

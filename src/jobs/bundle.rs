@@ -272,8 +272,8 @@ impl<W: std::io::Write> std::io::Write for Pieces<W> {
     }
 }
 
-/// Whether a draw recorded as `m` has a `suiji-audit-bundle/2` (a `suiji-manifest/4`'s or
-/// `/5`'s).
+/// Whether a draw recorded as `m` has a `suiji-audit-bundle/2` (a `suiji-manifest/4`'s, `/5`'s
+/// or `/6`'s).
 pub fn audit_v2(m: &Manifest) -> bool {
     crate::draw::manifest::summarised(&m.format)
 }
@@ -368,7 +368,7 @@ pub fn check(path: &Path, snapshots: Option<&Path>) -> Result<Checked, BundleErr
         let folders: Vec<&Path> = std::iter::once(own).chain(snapshots).collect();
         return check_audit(&audit, &folders).map_err(not);
     }
-    let public: PublicBundle = serde_json::from_slice(&bytes).map_err(|e| not(e.to_string()))?;
+    let public = PublicBundle::parse(&bytes).map_err(not)?;
     let mut checked = check_public(&public, &bytes);
     if public.exclusion_summary.is_some() {
         let beside = path.with_file_name(crate::draw::manifest::EXCLUSIONS_FILE);
@@ -416,7 +416,7 @@ fn audit_checked(a: &AuditBundle, m: &Manifest) -> Result<Checked, String> {
             differences: Vec::new(),
         });
     };
-    let b: PublicBundle = serde_json::from_slice(public)
+    let b = PublicBundle::parse(public)
         .map_err(|e| format!("its public bundle cannot be read: {e}"))?;
     let mut out = check_public(&b, public);
     out.kind = "audit";

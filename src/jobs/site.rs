@@ -141,7 +141,7 @@ pub struct SiteDraw {
     pub bundle_hash: Option<String>,
     /// The public bundle's file, when the draw's folder has one.
     pub bundle_file: Option<PathBuf>,
-    /// Whether `exclusions.csv` is published beside the bundle (a `suiji-public-bundle/2` or `/3`
+    /// Whether `exclusions.csv` is published beside the bundle (a `suiji-public-bundle/2`, `/3` or `/4`
     /// keeps only its summary; the file lists the exclusions).
     pub bundle_detail: bool,
     /// (stratum, eligible, drawn).

@@ -283,7 +283,7 @@ fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, String)>, askama
 }
 
 /// The public bundles, each with the `exclusions.csv` beside it when the draw has one (a
-/// `suiji-public-bundle/2` or `/3` summarises the exclusions it lists): (path relative to the site's
+/// `suiji-public-bundle/2`, `/3` or `/4` summarises the exclusions it lists): (path relative to the site's
 /// root, the draw folder's file).
 pub fn bundles(site: &Site) -> Vec<(String, std::path::PathBuf)> {
     let detail = crate::draw::manifest::EXCLUSIONS_FILE;

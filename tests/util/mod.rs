@@ -766,3 +766,25 @@ pub fn fresh_schema(name: &str) -> Option<String> {
     let sep = if base.contains('?') { '&' } else { '?' };
     Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
 }
+
+/// The frame entries of a public bundle as objects `{id, stratum, weight, fields}`, whichever
+/// way the bundle writes them: objects (`suiji-public-bundle/1` to `/3`) or the arrays of
+/// version 4, `[id, the stratum's place in strata, weight, field…]`.
+pub fn frame_entries(bundle: &serde_json::Value) -> Vec<serde_json::Value> {
+    let frame = bundle["frame"].as_array().expect("frame");
+    frame
+        .iter()
+        .map(|f| match f.as_array() {
+            Some(a) => {
+                let at = a[1].as_u64().expect("the stratum's place") as usize;
+                serde_json::json!({
+                    "id": a[0],
+                    "stratum": bundle["strata"][at]["stratum"],
+                    "weight": a[2],
+                    "fields": a[3..],
+                })
+            }
+            None => f.clone(),
+        })
+        .collect()
+}

@@ -139,6 +139,7 @@ impl<'a> Frame<'a> {
                     stratum: plan.name.clone(),
                     weight: self.weight(s, class).map(str::to_string),
                     fields: (1..=n).map(|j| cells.cell(i, j).to_string()).collect(),
+                    stratum_at: None,
                 };
                 Some((s, entry))
             })
@@ -174,7 +175,7 @@ impl<'a> Frame<'a> {
     /// Every entry read once, in position order, by parallel batches that make its JSON (as
     /// the bundle states it, after a comma), each window of batches handed to `take` in order
     /// while the next is read; stops with `false` when `take` does.
-    fn each_window<F>(&self, mut take: F) -> Result<bool, DrawFailure>
+    fn each_window<F>(&self, places: Places<'_>, mut take: F) -> Result<bool, DrawFailure>
     where
         F: FnMut(&[Batch], &[FramePlace]) -> Result<bool, DrawFailure>,
     {
@@ -200,8 +201,7 @@ impl<'a> Frame<'a> {
                 .zip(window.par_chunks(BATCH))
                 .map(|(b, chunk)| {
                     self.cells_of(chunk, &mut b.cells)?;
-                    b.entries(self, chunk);
-                    Ok(())
+                    b.entries(self, chunk, places)
                 })
                 .collect::<Result<(), DrawFailure>>()
         };
@@ -258,7 +258,7 @@ impl<'a> Frame<'a> {
             }
             Ok(true)
         };
-        if !self.each_window(write)? {
+        if !self.each_window(None, write)? {
             return Ok(None);
         }
         Ok(Some(aside.into_iter().map(|(out, _)| out).collect()))
@@ -269,7 +269,7 @@ impl<'a> Frame<'a> {
     /// (`suiji-public-bundle/3`) read from rows in id order (a registry snapshot's). `false`
     /// when the ids go down (rows not in id order): what `out` was given so far must then be
     /// let go ([`Frame::out_of_order`]).
-    fn write_by_id(&self, out: &mut impl Write) -> Result<bool, DrawFailure> {
+    fn write_by_id(&self, places: Places<'_>, out: &mut impl Write) -> Result<bool, DrawFailure> {
         let cannot = |e: std::io::Error| {
             DrawFailure::Io(format!("cannot write the public bundle's frame: {e}"))
         };
@@ -298,7 +298,7 @@ impl<'a> Frame<'a> {
             }
             Ok(true)
         };
-        self.each_window(write)
+        self.each_window(places, write)
     }
 
     /// Copies the entries set aside into `out`, stratum by stratum in the frame's order, with
@@ -359,10 +359,12 @@ impl<'a> Frame<'a> {
         {
             let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &mut hashing);
             let shared = Shared(RefCell::new(&mut buffered));
+            let places = crate::draw::bundle::compact_frame(m).then(|| self.places_in(m));
             let frame = Written {
                 frame: self,
                 out: &shared,
                 by_id: crate::draw::bundle::frame_by_id(m),
+                places: places.as_deref(),
             };
             let b = PublicBundle::with_frame_lent(m, weighted, self.fields, frame);
             serde_json::to_writer(&shared, &b).map_err(std::io::Error::from)?;
@@ -371,6 +373,18 @@ impl<'a> Frame<'a> {
         let (hash, _, out) = hashing.finish();
         out.flush()?;
         Ok(hash)
+    }
+
+    /// Each stratum's place in `m`'s strata as the entries of a `suiji-public-bundle/4` name
+    /// it (by stratum number; `None` for one they do not list).
+    fn places_in(&self, m: &Manifest) -> Vec<Option<String>> {
+        self.plans
+            .iter()
+            .map(|p| {
+                let at = m.strata.iter().position(|s| s.stratum == p.name);
+                at.map(|i| i.to_string())
+            })
+            .collect()
     }
 
     /// Why serialising stopped, if it did (reading the rows again failed).
@@ -416,9 +430,16 @@ impl Write for &Shared<'_> {
 pub(super) struct Written<'f, 'w> {
     frame: &'f Frame<'f>,
     out: &'f Shared<'w>,
-    /// The frame in id order alone (`suiji-public-bundle/3`), else by stratum then id.
+    /// The frame in id order alone (`suiji-public-bundle/3` and `/4`), else by stratum then id.
     by_id: bool,
+    /// Each entry an array naming its stratum by this place (`suiji-public-bundle/4`).
+    places: Places<'f>,
 }
+
+/// Each stratum's place in the manifest's strata as text (by stratum number; `None` for one
+/// they do not list, which has no entry in the frame), when the frame's entries are arrays that
+/// name their stratum by it (`suiji-public-bundle/4`); `None`: objects.
+type Places<'a> = Option<&'a [Option<String>]>;
 
 impl Serialize for Written<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -430,7 +451,7 @@ impl Serialize for Written<'_, '_> {
             let seq = s.serialize_seq(Some(f.at.len()))?;
             // The sequence's `[` is written: its entries follow it as they are read, then `]`.
             let mut out = self.out;
-            return match f.write_by_id(&mut out) {
+            return match f.write_by_id(self.places, &mut out) {
                 Ok(true) => seq.end(),
                 Ok(false) => {
                     f.out_of_order.store(true, Ordering::Relaxed);
@@ -472,20 +493,38 @@ impl Batch {
             .map(|(from, &end)| self.json.get(from..end).unwrap_or_default())
     }
 
-    /// The JSON of the entries of `places`, whose cells are read.
-    fn entries(&mut self, frame: &Frame<'_>, places: &[FramePlace]) {
+    /// The JSON of the entries of `rows`, whose cells are read: objects, or arrays naming their
+    /// stratum by its place in `places`.
+    fn entries(
+        &mut self,
+        frame: &Frame<'_>,
+        rows: &[FramePlace],
+        places: Places<'_>,
+    ) -> Result<(), DrawFailure> {
         self.json.clear();
         self.ends.clear();
         let n = frame.fields.len();
-        for (i, &(_, s, class)) in places.iter().enumerate() {
+        for (i, &(_, s, class)) in rows.iter().enumerate() {
             if let Some(plan) = frame.plans.get(s as usize) {
                 self.json.push(b',');
                 let fields = (1..=n).map(|j| self.cells.cell(i, j));
                 let (id, weight) = (self.cells.cell(i, 0), frame.weight(s, class));
-                entry_json(&mut self.json, id, &plan.name, weight, fields);
+                match places {
+                    None => entry_json(&mut self.json, id, &plan.name, weight, fields),
+                    Some(places) => {
+                        let Some(Some(at)) = places.get(s as usize) else {
+                            return Err(DrawFailure::Io(format!(
+                                "the public bundle's frame: stratum {:?} is not in the manifest's strata",
+                                plan.name
+                            )));
+                        };
+                        compact_entry_json(&mut self.json, id, at, weight, fields);
+                    }
+                }
             }
             self.ends.push(self.json.len());
         }
+        Ok(())
     }
 }
 
@@ -504,10 +543,7 @@ fn entry_json<'e>(
     out.extend_from_slice(b",\"stratum\":");
     json_string(out, stratum);
     out.extend_from_slice(b",\"weight\":");
-    match weight {
-        Some(w) => json_string(out, w),
-        None => out.extend_from_slice(b"null"),
-    }
+    json_weight(out, weight);
     out.extend_from_slice(b",\"fields\":[");
     for (i, f) in fields.enumerate() {
         if i > 0 {
@@ -516,6 +552,36 @@ fn entry_json<'e>(
         json_string(out, f);
     }
     out.extend_from_slice(b"]}");
+}
+
+/// The JSON of a [`FrameEntry`] written as an array (`suiji-public-bundle/4`), exactly as serde
+/// writes it: `[id,at,weight,field…]`.
+fn compact_entry_json<'e>(
+    out: &mut Vec<u8>,
+    id: &str,
+    at: &str,
+    weight: Option<&str>,
+    fields: impl Iterator<Item = &'e str>,
+) {
+    out.push(b'[');
+    json_string(out, id);
+    out.push(b',');
+    out.extend_from_slice(at.as_bytes());
+    out.push(b',');
+    json_weight(out, weight);
+    for f in fields {
+        out.push(b',');
+        json_string(out, f);
+    }
+    out.push(b']');
+}
+
+/// A weight as serde writes an `Option<String>`: the decimal as a string, or `null`.
+fn json_weight(out: &mut Vec<u8>, weight: Option<&str>) {
+    match weight {
+        Some(w) => json_string(out, w),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 /// `s` as a JSON string, as serde writes it: copied between quotes when no byte of it needs
@@ -539,7 +605,8 @@ fn json_string(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
 
-    /// An entry's JSON as a batch makes it from the cells read is its [`FrameEntry`]'s.
+    /// An entry's JSON as a batch makes it from the cells read is its [`FrameEntry`]'s, as an
+    /// object and as an array (`suiji-public-bundle/4`).
     #[test]
     fn an_entry_made_from_its_cells_serialises_as_its_frame_entry() {
         let entries = [
@@ -552,12 +619,14 @@ mod tests {
                     "\u{7f}é/<".into(),
                     "a\\b\t\u{1}".into(),
                 ],
+                stratum_at: None,
             },
             FrameEntry {
                 id: "T2".into(),
                 stratum: "平邑\"街道\"".into(),
                 weight: None,
                 fields: vec![String::new(); 3],
+                stratum_at: None,
             },
         ];
         let mut cells = CellRows::with_capacity(4, 2, 64);
@@ -580,6 +649,28 @@ mod tests {
             assert_eq!(
                 String::from_utf8(json).expect("UTF-8"),
                 serde_json::to_string(e).expect("json")
+            );
+            let at = 10 + row as u32;
+            let mut json = Vec::new();
+            let fields = (1..=3).map(|j| cells.cell(row, j));
+            let id = cells.cell(row, 0);
+            compact_entry_json(&mut json, id, &at.to_string(), e.weight.as_deref(), fields);
+            let compact = FrameEntry {
+                stratum_at: Some(at),
+                ..e.clone()
+            };
+            let text = serde_json::to_string(&compact).expect("json");
+            assert_eq!(String::from_utf8(json).expect("UTF-8"), text);
+            assert!(
+                text.starts_with(&format!("[\"T{}\",{at},", row + 1)),
+                "{text}"
+            );
+            // Read back: the same entry, its stratum named later from the bundle's strata.
+            let back: FrameEntry = serde_json::from_str(&text).expect("read back");
+            assert_eq!(back.stratum_at, Some(at));
+            assert_eq!(
+                (back.id, back.weight, back.fields),
+                (e.id.clone(), e.weight.clone(), e.fields.clone())
             );
         }
     }

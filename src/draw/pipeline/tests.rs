@@ -306,7 +306,8 @@ fn a_conflict_hook_that_answers_neither_true_nor_false_fails_the_draw() {
 /// A draw whose detail file and frame are made as the rows are read again (hashed only, or
 /// written) gives the manifest, bundle and exclusions of the same draw listed whole, with the
 /// rows in id order (made as read) and out of it (listed and sorted first; a frame in id order
-/// written again from its start), the frame in id order alone (`suiji-public-bundle/3`) or by
+/// written again from its start), the frame in id order alone, each entry an array
+/// (`suiji-public-bundle/4`) or an object (`/3`, a re-run of a `suiji-manifest/5`), or by
 /// stratum then id (`/2`, a re-run of a `suiji-manifest/4`).
 #[test]
 fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
@@ -321,7 +322,7 @@ fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
     let fields = ["name".to_string(), "district".to_string()];
     let in_order: Vec<Target> = (0..300).map(target).collect();
     let reversed: Vec<Target> = in_order.iter().rev().cloned().collect();
-    for by_id in [true, false] {
+    for (by_id, compact) in [(true, true), (true, false), (false, false)] {
         let run = |targets: &[Target], bundle: BundleOut<'_>, exclusions: ExclusionsOut<'_>| {
             let public = Public {
                 fields: &fields,
@@ -329,6 +330,7 @@ fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
                 out: bundle,
                 summarised: true,
                 by_id,
+                compact,
             };
             let opts = Options {
                 exclusions,
@@ -348,7 +350,7 @@ fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
         assert!(whole.manifest.public_bundle.is_some());
         assert!(whole.excluded.len() > 20);
         let bundle = whole.bundle.as_ref().expect("kept");
-        check_bundle_order(&whole.manifest, bundle, by_id);
+        check_bundle_order(&whole.manifest, bundle, (by_id, compact));
         for targets in [&in_order, &reversed] {
             let all = ExclusionsOut::Hash {
                 keep_up_to: usize::MAX,
@@ -373,21 +375,32 @@ fn exclusions_and_frame_made_as_read_are_those_listed_whole() {
     }
 }
 
-/// A kept bundle: of the version `by_id` says, checking, its frame in that version's order.
+/// A kept bundle: of the version `by_id` and `compact` say, checking, its frame in that
+/// version's order, read back from its bytes as it was made.
 fn check_bundle_order(
     m: &crate::draw::manifest::Manifest,
     bundle: &crate::draw::bundle::PublicBundle,
-    by_id: bool,
+    (by_id, compact): (bool, bool),
 ) {
-    let (format, bundle_format) = match by_id {
-        true => ("suiji-manifest/5", "suiji-public-bundle/3"),
-        false => ("suiji-manifest/4", "suiji-public-bundle/2"),
+    let (format, bundle_format) = match (by_id, compact) {
+        (true, true) => ("suiji-manifest/6", "suiji-public-bundle/4"),
+        (true, false) => ("suiji-manifest/5", "suiji-public-bundle/3"),
+        _ => ("suiji-manifest/4", "suiji-public-bundle/2"),
     };
     assert_eq!(
         (m.format.as_str(), bundle.format.as_str()),
         (format, bundle_format)
     );
     assert!(bundle.check().is_empty(), "{:?}", bundle.check());
+    let bytes = bundle.to_bytes();
+    let back = crate::draw::bundle::PublicBundle::parse(&bytes).expect("read back");
+    assert_eq!(&back, bundle);
+    assert_eq!(back.to_bytes(), bytes);
+    let arrays = bytes.windows(10).any(|w| w == b"\"frame\":[[");
+    assert_eq!(
+        arrays, compact,
+        "the frame's entries are arrays in version 4 alone"
+    );
     let order: Vec<(&str, &str)> = bundle
         .frame
         .iter()

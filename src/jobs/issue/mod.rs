@@ -154,22 +154,27 @@ pub fn exclusions_in_file(algorithm: Algorithm) -> bool {
 /// What the manifest records of the public bundle, and which bundle: its hash or not (`record`:
 /// `suiji-manifest/2` and later; false only to re-run a draw made before bundles), and for a
 /// draw with a detail file whether the bundle lists the exclusions (`listing`: a re-run of a
-/// `suiji-manifest/3`, whose bundle is `suiji-public-bundle/1`) or keeps their summary, and
-/// then whether its frame is in id order alone (`by_id`: new draws, `suiji-manifest/5` and
-/// `suiji-public-bundle/3`; else a re-run of a `suiji-manifest/4`, `suiji-public-bundle/2`).
+/// `suiji-manifest/3`, whose bundle is `suiji-public-bundle/1`) or keeps their summary, then
+/// whether its frame is in id order alone (`by_id`: `suiji-manifest/5` and later; else a re-run
+/// of a `suiji-manifest/4`, `suiji-public-bundle/2`), and whether each frame entry is an array
+/// (`compact`: new draws, `suiji-manifest/6` and `suiji-public-bundle/4`; else a re-run of a
+/// `/5`, `suiji-public-bundle/3`).
 #[derive(Debug, Clone, Copy)]
 pub struct BundleAt {
     pub record: bool,
     pub listing: bool,
     pub by_id: bool,
+    pub compact: bool,
 }
 
 impl BundleAt {
-    /// A new draw's: its hash recorded, the exclusions summarised, the frame in id order.
+    /// A new draw's: its hash recorded, the exclusions summarised, the frame in id order, each
+    /// entry an array.
     pub const NEW: BundleAt = BundleAt {
         record: true,
         listing: false,
         by_id: true,
+        compact: true,
     };
 
     /// The recorded draw `m`'s, for a re-run.
@@ -178,6 +183,7 @@ impl BundleAt {
             record: m.public_bundle.is_some(),
             listing: m.format == crate::draw::manifest::MANIFEST_FORMAT_V3,
             by_id: crate::draw::bundle::frame_by_id(m),
+            compact: crate::draw::bundle::compact_frame(m),
         }
     }
 }
@@ -410,6 +416,7 @@ fn compute_drawn(
         out,
         summarised: !at.listing,
         by_id: at.by_id,
+        compact: at.compact,
     };
     // The draw's own phases are logged with the rest of a large draw's progress.
     let log = |p: pipeline::Phase| {
