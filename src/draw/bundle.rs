@@ -198,30 +198,21 @@ pub struct PublicBundle<F = Vec<FrameEntry>, S = Vec<PublicSelection>> {
     pub selected: S,
 }
 
-/// A manifest's selection as a bundle states it ([`PublicSelection`]s), serialised from the
-/// manifest's own entries rather than copied.
-#[derive(Debug, Clone, Copy)]
-pub struct Selections<'a>(pub &'a [crate::draw::manifest::Selected]);
-
-impl Serialize for Selections<'_> {
-    fn serialize<Z: serde::Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
-        /// [`PublicSelection`], borrowed: the same members in the same order.
-        #[derive(Serialize)]
-        struct Lent<'a> {
-            stratum: &'a str,
-            rank: u32,
-            target_id: &'a str,
-            key: &'a str,
-            inclusion_probability: String,
-        }
-        z.collect_seq(self.0.iter().map(|s| Lent {
-            stratum: &s.stratum,
-            rank: s.rank,
-            target_id: &s.target_id,
-            key: &s.key,
-            inclusion_probability: decimal_text(s.inclusion_probability.value()),
-        }))
-    }
+/// The JSON of manifest selection `s` as a bundle states it, exactly as serde writes its
+/// [`PublicSelection`] (compact, members in order), made without serde: most of its text needs
+/// no escape, which serde looks for byte by byte.
+pub(crate) fn public_selection_json(out: &mut Vec<u8>, s: &crate::draw::manifest::Selected) {
+    use crate::draw::manifest::json_string;
+    use std::io::Write as _;
+    out.extend_from_slice(b"{\"stratum\":");
+    json_string(out, &s.stratum);
+    // Writing to a vector cannot fail.
+    let _ = write!(out, ",\"rank\":{},\"target_id\":", s.rank);
+    json_string(out, &s.target_id);
+    out.extend_from_slice(b",\"key\":");
+    json_string(out, &s.key);
+    let p = s.inclusion_probability.value();
+    let _ = write!(out, ",\"inclusion_probability\":\"{p}\"}}");
 }
 
 /// The stated selection of a stratum against the recomputed one, rank by rank.
@@ -411,22 +402,12 @@ impl<F: Serialize> PublicBundle<F> {
     }
 }
 
-impl<'m, F: Serialize> PublicBundle<F, Selections<'m>> {
-    /// [`PublicBundle::with_frame`], its selection serialised from `m`'s (the same bytes, never
-    /// copied: a national draw's runs to hundreds of thousands).
-    pub fn with_frame_lent(
-        m: &'m Manifest,
-        weighted: bool,
-        public_fields: &[String],
-        frame: F,
-    ) -> PublicBundle<F, Selections<'m>> {
-        PublicBundle::of_parts(m, weighted, public_fields, frame, Selections(&m.selected))
-    }
-}
-
 impl<F: Serialize, S: Serialize> PublicBundle<F, S> {
-    /// The bundle of `m` with its frame and selection.
-    fn of_parts(
+    /// The bundle of `m` with its frame and selection, which must serialise as the frame's
+    /// entries in the order of its version and as `m`'s selection (a draw's, written as they
+    /// are made rather than copied: a national draw's run to millions and hundreds of
+    /// thousands).
+    pub(crate) fn of_parts(
         m: &Manifest,
         weighted: bool,
         public_fields: &[String],
@@ -774,6 +755,46 @@ mod tests {
         )
         .expect_err("objects in version 4");
         assert!(e.contains("is an object"), "{e}");
+    }
+
+    /// A selection's JSON as the bundle states it, made by hand, is its [`PublicSelection`]'s
+    /// as serde writes it, whatever its text and whichever way the manifest keeps its
+    /// probability.
+    #[test]
+    fn a_selection_made_by_hand_is_the_bundles() {
+        use crate::draw::manifest::{Probability, Selected};
+        for (name, p) in [
+            (
+                "丰阳\"龙泉\"\n\\\u{1}",
+                Probability::Decimal(0.03632573616545167),
+            ),
+            ("", Probability::Number(1e-7)),
+        ] {
+            let s = Selected {
+                rank: 7,
+                stratum: format!("平邑{name}"),
+                target_id: format!("T{name}"),
+                target_name: name.into(),
+                key: "00ff".into(),
+                inclusion_probability: p,
+                team: vec!["P1".into()],
+                unstaffed: None,
+            };
+            let mut out = Vec::new();
+            public_selection_json(&mut out, &s);
+            let stated = PublicSelection {
+                stratum: s.stratum.clone(),
+                rank: s.rank,
+                target_id: s.target_id.clone(),
+                key: s.key.clone(),
+                inclusion_probability: decimal_text(p.value()),
+            };
+            let serde = serde_json::to_vec(&stated).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&serde)
+            );
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::rows::RowSource;
 use super::{DrawFailure, FramePlace, plan};
 use crate::draw::bundle::{FrameEntry, PublicBundle};
 use crate::draw::manifest::Manifest;
-use crate::draw::manifest::decimal_text;
+use crate::draw::manifest::{decimal_text, json_string};
 use crate::registry::canonical::CellRows;
 use crate::registry::source::SetAside;
 
@@ -366,7 +366,11 @@ impl<'a> Frame<'a> {
                 by_id: crate::draw::bundle::frame_by_id(m),
                 places: places.as_deref(),
             };
-            let b = PublicBundle::with_frame_lent(m, weighted, self.fields, frame);
+            let selected = WrittenSelections {
+                selected: &m.selected,
+                out: &shared,
+            };
+            let b = PublicBundle::of_parts(m, weighted, self.fields, frame, selected);
             serde_json::to_writer(&shared, &b).map_err(std::io::Error::from)?;
             (&shared).flush()?;
         }
@@ -476,6 +480,48 @@ impl Serialize for Written<'_, '_> {
     }
 }
 
+/// A draw's selection as its bundle holds it while [`Frame::write_bundle`] writes it: the JSON
+/// of each [`crate::draw::bundle::PublicSelection`] made in parallel, window by window, and
+/// written into the writer the serialiser writes to.
+struct WrittenSelections<'f, 'w> {
+    selected: &'f [crate::draw::manifest::Selected],
+    out: &'f Shared<'w>,
+}
+
+impl Serialize for WrittenSelections<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use rayon::prelude::*;
+        let seq = s.serialize_seq(Some(self.selected.len()))?;
+        // The sequence's `[` is written: its entries follow it, then its `]`.
+        let mut out = self.out;
+        let parts = rayon::current_num_threads().max(1);
+        for (w, window) in self.selected.chunks(WINDOW).enumerate() {
+            let per = window.len().div_ceil(parts).max(1);
+            let made: Vec<Vec<u8>> = window
+                .par_chunks(per)
+                .enumerate()
+                .map(|(c, chunk)| {
+                    let mut json = Vec::with_capacity(chunk.len() * SELECTION_BYTES);
+                    for (i, x) in chunk.iter().enumerate() {
+                        if w + c + i > 0 {
+                            json.push(b',');
+                        }
+                        crate::draw::bundle::public_selection_json(&mut json, x);
+                    }
+                    json
+                })
+                .collect();
+            for json in made {
+                out.write_all(&json).map_err(S::Error::custom)?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// Bytes of a selection's JSON in a bundle made room for (about 150).
+const SELECTION_BYTES: usize = 192;
+
 /// One batch of rows read again: their cells, and the JSON of their entries (each after a
 /// comma) one after the other, with where each ends.
 struct Batch {
@@ -581,23 +627,6 @@ fn json_weight(out: &mut Vec<u8>, weight: Option<&str>) {
     match weight {
         Some(w) => json_string(out, w),
         None => out.extend_from_slice(b"null"),
-    }
-}
-
-/// `s` as a JSON string, as serde writes it: copied between quotes when no byte of it needs
-/// an escape (a quote, a backslash, a control character), else escaped by serde.
-fn json_string(out: &mut Vec<u8>, s: &str) {
-    // Folded without an early exit, so that the compiler checks many bytes at once.
-    let escape = s.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if escape {
-        // Writing to a vector cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
     }
 }
 
