@@ -92,40 +92,6 @@ pub(crate) fn json_string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// The JSON of `s` exactly as serde writes a [`Selected`] (compact, its members in order), made
-/// without serde when its probability is a decimal string (`suiji-manifest/2` and later): most
-/// of its text needs no escape, which serde looks for byte by byte. A number is left to serde.
-pub(crate) fn selected_json(out: &mut Vec<u8>, s: &Selected) {
-    let Probability::Decimal(p) = s.inclusion_probability else {
-        // Writing to a vector cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-        return;
-    };
-    use std::io::Write as _;
-    let _ = write!(out, "{{\"rank\":{},\"stratum\":", s.rank);
-    json_string(out, &s.stratum);
-    out.extend_from_slice(b",\"target_id\":");
-    json_string(out, &s.target_id);
-    out.extend_from_slice(b",\"target_name\":");
-    json_string(out, &s.target_name);
-    out.extend_from_slice(b",\"key\":");
-    json_string(out, &s.key);
-    out.extend_from_slice(b",\"inclusion_probability\":");
-    let _ = write!(out, "\"{p}\",\"team\":[");
-    for (i, id) in s.team.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        json_string(out, id);
-    }
-    out.extend_from_slice(b"],\"unstaffed\":");
-    match &s.unstaffed {
-        Some(why) => json_string(out, why),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b'}');
-}
-
 impl Serialize for Probability {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match *self {
@@ -682,7 +648,7 @@ impl Manifest {
                     let mut out = Vec::with_capacity(part.len() * 256);
                     for s in part {
                         out.push(b',');
-                        selected_json(&mut out, s);
+                        let _ = serde_json::to_writer(&mut out, s);
                     }
                     out
                 })
@@ -1015,53 +981,6 @@ mod tests {
             inspector_skips: Vec::new(),
             public_bundle: None,
             manifest_hash: "stale".into(),
-        }
-    }
-
-    /// A selection's JSON made by hand is serde's, byte for byte: escapes, Chinese text, an
-    /// empty or a full team, unstaffed or not, a decimal probability or a number.
-    #[test]
-    fn a_selection_made_by_hand_is_serialised_as_serde_writes_it() {
-        let cases = [
-            Selected {
-                rank: 145,
-                stratum: "丰阳镇".into(),
-                target_id: "T0002205815".into(),
-                target_name: "丰阳\"龙泉\"酒店\n\\\u{1}\u{7f}".into(),
-                key: "0014d176930e44f6".into(),
-                inclusion_probability: Probability::Decimal(0.03632573616545167),
-                team: vec!["P0000027".into(), "P0000093".into()],
-                unstaffed: None,
-            },
-            Selected {
-                rank: 0,
-                stratum: String::new(),
-                target_id: "a\tb".into(),
-                target_name: String::new(),
-                key: String::new(),
-                inclusion_probability: Probability::Decimal(1.0),
-                team: Vec::new(),
-                unstaffed: Some("无可派人员 \"回避\"".into()),
-            },
-            Selected {
-                rank: u32::MAX,
-                stratum: "s".into(),
-                target_id: "t".into(),
-                target_name: "n".into(),
-                key: "k".into(),
-                inclusion_probability: Probability::Number(1e-7),
-                team: vec!["P1".into()],
-                unstaffed: None,
-            },
-        ];
-        for s in &cases {
-            let mut out = Vec::new();
-            selected_json(&mut out, s);
-            let serde = serde_json::to_vec(s).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&serde)
-            );
         }
     }
 

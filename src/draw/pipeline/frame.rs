@@ -481,7 +481,7 @@ impl Serialize for Written<'_, '_> {
 }
 
 /// A draw's selection as its bundle holds it while [`Frame::write_bundle`] writes it: the JSON
-/// of each [`crate::draw::bundle::PublicSelection`] made in parallel, window by window, and
+/// of each [`crate::draw::bundle::PublicSelection`] made by hand, a few thousand at a time, and
 /// written into the writer the serialiser writes to.
 struct WrittenSelections<'f, 'w> {
     selected: &'f [crate::draw::manifest::Selected],
@@ -490,34 +490,26 @@ struct WrittenSelections<'f, 'w> {
 
 impl Serialize for WrittenSelections<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use rayon::prelude::*;
         let seq = s.serialize_seq(Some(self.selected.len()))?;
         // The sequence's `[` is written: its entries follow it, then its `]`.
         let mut out = self.out;
-        let parts = rayon::current_num_threads().max(1);
-        for (w, window) in self.selected.chunks(WINDOW).enumerate() {
-            let per = window.len().div_ceil(parts).max(1);
-            let made: Vec<Vec<u8>> = window
-                .par_chunks(per)
-                .enumerate()
-                .map(|(c, chunk)| {
-                    let mut json = Vec::with_capacity(chunk.len() * SELECTION_BYTES);
-                    for (i, x) in chunk.iter().enumerate() {
-                        if w + c + i > 0 {
-                            json.push(b',');
-                        }
-                        crate::draw::bundle::public_selection_json(&mut json, x);
-                    }
-                    json
-                })
-                .collect();
-            for json in made {
-                out.write_all(&json).map_err(S::Error::custom)?;
+        let mut json = Vec::with_capacity(SELECTIONS_AT_ONCE * SELECTION_BYTES);
+        for (w, window) in self.selected.chunks(SELECTIONS_AT_ONCE).enumerate() {
+            json.clear();
+            for (i, x) in window.iter().enumerate() {
+                if w + i > 0 {
+                    json.push(b',');
+                }
+                crate::draw::bundle::public_selection_json(&mut json, x);
             }
+            out.write_all(&json).map_err(S::Error::custom)?;
         }
         seq.end()
     }
 }
+
+/// Selections whose JSON is made before it is written.
+const SELECTIONS_AT_ONCE: usize = 4096;
 
 /// Bytes of a selection's JSON in a bundle made room for (about 150).
 const SELECTION_BYTES: usize = 192;
