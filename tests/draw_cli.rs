@@ -174,6 +174,31 @@ fn verify_says_identical_and_detects_each_kind_of_tampering() {
         "{out}"
     );
 
+    // Its claimed hash alone changed (every member the re-run's), and a member the re-run
+    // does not name as a difference (`department`) changed under the claimed hash: each is
+    // an altered manifest.
+    let claimed = m["manifest_hash"].as_str().expect("hash");
+    let department = m["department"].as_str().expect("department");
+    let forgeries = [
+        (claimed.to_string(), {
+            let last = if claimed.ends_with('0') { "1" } else { "0" };
+            format!("{}{last}", &claimed[..claimed.len() - 1])
+        }),
+        (
+            format!("\"department\": \"{department}\""),
+            format!("\"department\": \"{department}（代）\""),
+        ),
+    ];
+    for (i, (from, to)) in forgeries.iter().enumerate() {
+        let text = p.read(MANIFEST);
+        assert!(text.contains(from.as_str()), "{from}");
+        let name = format!("edited-{i}.json");
+        p.write(&name, &text.replacen(from.as_str(), to, 1));
+        let (code, out, _) = run(p.suiji(&["verify", &name]));
+        assert_ne!(code, 0, "{out}");
+        assert!(out.contains("the manifest was altered"), "{to}: {out}");
+    }
+
     // A changed archived snapshot: one drawn target deregistered in the targets snapshot,
     // which is kept as a file beside the database (docs/registries.md).
     let hash = m["registry"]["targets_snapshot"].as_str().expect("hash");

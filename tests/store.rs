@@ -241,7 +241,7 @@ fn a_manifest_stored_from_its_file_with_lent_rows_is_the_same_record() -> TestRe
     assert!(pieces >= 3, "{pieces} pieces");
     assert_eq!(counts(dir_a.path())?[6], 0);
     let mut read = String::new();
-    assert!(b.read_manifest(ib, &mut |r| {
+    assert!(b.read_manifest(ib, &mut |r, _| {
         r.read_to_string(&mut read).unwrap_or_default();
     })?);
     assert_eq!(read, whole.record.manifest_json);

@@ -105,7 +105,7 @@ pub fn period_loads(
 fn recorded_period(store: &dyn DrawStore, id: i64) -> Result<Option<PeriodInfo>, String> {
     let mut read = Err(String::new());
     let there = store
-        .read_manifest(id, &mut |text| read = period_in(text))
+        .read_manifest(id, &mut |text, _| read = period_in(text))
         .map_err(|e| e.to_string())?;
     if !there {
         return Ok(None);

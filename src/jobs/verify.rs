@@ -51,7 +51,8 @@ fn verify_digested(
             // recorded manifest, which they make whole.
             let selected = std::mem::take(&mut re.selected);
             let substitutes = re.substitutes.as_mut().map(std::mem::take);
-            let compared = Compared::of(&light, &re);
+            let mut compared = Compared::of(&light, &re);
+            compared.content = Compared::same_content(&light, &mut re);
             drop(re);
             let mut m = light;
             m.selected = selected;
@@ -72,6 +73,9 @@ fn verify_digested(
 struct Compared {
     differences: Vec<String>,
     hash: String,
+    /// The recorded manifest's content hash, when it is known to be the re-run's without
+    /// serialising the recorded manifest again ([`Compared::same_content`]).
+    content: Option<String>,
 }
 
 impl Compared {
@@ -79,7 +83,21 @@ impl Compared {
         Compared {
             differences: recorded.differences(re),
             hash: re.manifest_hash.clone(),
+            content: None,
         }
+    }
+
+    /// The re-run's hash, when the recorded manifest read without its lists (`light`) equals
+    /// the re-run without them, member by member, its claimed hash aside: the recorded
+    /// manifest made whole with the re-run's lists is then the re-run's manifest, whose
+    /// content the re-run hashed as it sealed it (a national draw's is 150 MB of JSON to
+    /// serialise and hash again). `None` otherwise, and the content is hashed.
+    fn same_content(light: &Manifest, re_without_lists: &mut Manifest) -> Option<String> {
+        let re = re_without_lists;
+        let hash = std::mem::replace(&mut re.manifest_hash, light.manifest_hash.clone());
+        let same = *light == *re;
+        re.manifest_hash = hash;
+        same.then(|| re.manifest_hash.clone())
     }
 }
 
@@ -92,7 +110,11 @@ fn judge(
     store: &dyn DrawStore,
 ) -> Verdict {
     let mut diffs = Vec::new();
-    let recomputed = m.content_hash();
+    let known = match &compared {
+        Some(Ok(c)) => c.content.clone(),
+        _ => None,
+    };
+    let recomputed = known.unwrap_or_else(|| m.content_hash());
     if recomputed != m.manifest_hash {
         diffs.push(format!(
             "the manifest was altered: its content hashes to {recomputed}, but it claims {}",
@@ -761,13 +783,16 @@ impl Json<'_> {
         }
     }
 
-    /// `parse` given the text of `read`: held whole when it is at most [`HELD`] bytes.
+    /// `parse` given the text of `read`, of about `len` bytes: held whole when it is at most
+    /// [`HELD`] bytes, in room made for it once (grown by doubling, a national manifest's
+    /// copies and fresh pages cost the process's start more than its parse).
     fn of<T>(
         read: &mut dyn std::io::Read,
+        len: u64,
         parse: &impl Fn(Json<'_>) -> serde_json::Result<T>,
     ) -> serde_json::Result<T> {
         use std::io::Read as _;
-        let mut held = Vec::new();
+        let mut held = Vec::with_capacity(usize::try_from(len.min(HELD + 1)).unwrap_or(0));
         read.take(HELD + 1)
             .read_to_end(&mut held)
             .map_err(serde_json::Error::io)?;
@@ -794,8 +819,10 @@ fn read_which<T>(
                 source,
             };
             let file = std::fs::File::open(path).map_err(read)?;
+            let len = file.metadata().map_err(read)?.len();
             return Json::of(
                 &mut std::io::BufReader::with_capacity(1 << 16, file),
+                len,
                 &parse,
             )
             .map_err(|e| {
@@ -812,8 +839,8 @@ fn read_which<T>(
         Which::Draw(id) => *id,
     };
     let mut parsed = None;
-    let found = store.read_manifest(id, &mut |text| {
-        parsed = Some(Json::of(text, &parse));
+    let found = store.read_manifest(id, &mut |text, len| {
+        parsed = Some(Json::of(text, len, &parse));
     })?;
     match (found, parsed) {
         (true, Some(Ok(m))) => Ok(m),

@@ -44,16 +44,17 @@ pub trait DrawStore: AuditLog + RuleStore {
     /// The recorded manifest of draw `id`.
     fn manifest_json(&self, id: i64) -> Result<Option<String>, StoreError>;
     /// Hands draw `id`'s recorded manifest to `read` as a reader of its text (on SQLite read a
-    /// piece at a time, never held whole); false when there is no such draw.
+    /// piece at a time, never held whole), with the text's length in bytes; false when there
+    /// is no such draw.
     fn read_manifest(
         &self,
         id: i64,
-        read: &mut dyn FnMut(&mut dyn std::io::Read),
+        read: &mut dyn FnMut(&mut dyn std::io::Read, u64),
     ) -> Result<bool, StoreError> {
         let Some(text) = self.manifest_json(id)? else {
             return Ok(false);
         };
-        read(&mut text.as_bytes());
+        read(&mut text.as_bytes(), text.len() as u64);
         Ok(true)
     }
     /// How many targets draw `id` ranked.
@@ -176,7 +177,7 @@ impl DrawStore for Store {
     fn read_manifest(
         &self,
         id: i64,
-        read: &mut dyn FnMut(&mut dyn std::io::Read),
+        read: &mut dyn FnMut(&mut dyn std::io::Read, u64),
     ) -> Result<bool, StoreError> {
         Store::read_manifest(self, id, read)
     }

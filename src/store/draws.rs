@@ -1033,11 +1033,12 @@ impl Store {
     }
 
     /// Hands draw `id`'s recorded manifest to `read` as a reader of its text, read a piece at a
-    /// time (incremental I/O); false when there is no such draw.
+    /// time (incremental I/O), with the text's length in bytes; false when there is no such
+    /// draw.
     pub fn read_manifest(
         &self,
         id: i64,
-        read: &mut dyn FnMut(&mut dyn std::io::Read),
+        read: &mut dyn FnMut(&mut dyn std::io::Read, u64),
     ) -> Result<bool, StoreError> {
         self.read(|c| {
             let found = c
@@ -1052,22 +1053,23 @@ impl Store {
                 let json: String = c
                     .prepare_cached("SELECT manifest_json FROM draws WHERE id = ?1")?
                     .query_row([id], |r| r.get(0))?;
-                read(&mut json.as_bytes());
+                read(&mut json.as_bytes(), json.len() as u64);
                 return Ok(true);
             }
             let mut blob = c.blob_open(rusqlite::MAIN_DB, "draws", "manifest_json", id, true)?;
             if let Some(len) = super::pieces::pieced_blob(&mut blob)? {
                 let mut pieces = super::pieces::Pieces::new(c, id, len)?;
-                read(&mut std::io::BufReader::with_capacity(
-                    super::pieces::PIECE,
-                    &mut pieces,
-                ));
+                read(
+                    &mut std::io::BufReader::with_capacity(super::pieces::PIECE, &mut pieces),
+                    len,
+                );
                 return Ok(true);
             }
-            read(&mut std::io::BufReader::with_capacity(
-                super::pieces::PIECE,
-                blob,
-            ));
+            let len = blob.len() as u64;
+            read(
+                &mut std::io::BufReader::with_capacity(super::pieces::PIECE, blob),
+                len,
+            );
             Ok(true)
         })
     }

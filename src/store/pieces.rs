@@ -153,14 +153,15 @@ impl Read for &mut Tee<'_> {
     }
 }
 
-/// Draw `id`'s text, `len` bytes kept in pieces, read a piece at a time; a read fails
-/// (`InvalidData`) when the pieces do not add up to `len`.
+/// Draw `id`'s text, `len` bytes kept in pieces, read a piece at a time by SQLite's
+/// incremental I/O straight into the reader's buffer (no piece is made as a value or copied
+/// twice); a read fails (`InvalidData`) when the pieces do not add up to `len`.
 pub(crate) struct Pieces<'c> {
+    c: &'c Connection,
     select: CachedStatement<'c>,
     id: i64,
     next: i64,
-    piece: Vec<u8>,
-    at: usize,
+    piece: Option<rusqlite::blob::Blob<'c>>,
     read: u64,
     len: u64,
 }
@@ -168,13 +169,13 @@ pub(crate) struct Pieces<'c> {
 impl<'c> Pieces<'c> {
     pub(crate) fn new(c: &'c Connection, id: i64, len: u64) -> R<Pieces<'c>> {
         Ok(Pieces {
+            c,
             select: c.prepare_cached(
-                "SELECT text FROM draw_manifest_pieces WHERE draw_id = ?1 AND piece = ?2",
+                "SELECT rowid FROM draw_manifest_pieces WHERE draw_id = ?1 AND piece = ?2",
             )?,
             id,
             next: 0,
-            piece: Vec::new(),
-            at: 0,
+            piece: None,
             read: 0,
             len,
         })
@@ -187,48 +188,69 @@ impl<'c> Pieces<'c> {
             .map_err(|e| Fail::corrupt(format!("the manifest of draw {}: {e}", self.id)))?;
         Ok(text)
     }
+
+    /// Opens the next piece; false when there is none.
+    fn open_next(&mut self) -> std::io::Result<bool> {
+        use rusqlite::OptionalExtension as _;
+        let rowid = self
+            .select
+            .query_row(rusqlite::params![self.id, self.next], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()
+            .map_err(std::io::Error::other)?;
+        let Some(rowid) = rowid else {
+            return Ok(false);
+        };
+        let blob = self
+            .c
+            .blob_open(
+                rusqlite::MAIN_DB,
+                "draw_manifest_pieces",
+                "text",
+                rowid,
+                true,
+            )
+            .map_err(std::io::Error::other)?;
+        self.piece = Some(blob);
+        self.next += 1;
+        Ok(true)
+    }
 }
 
 impl Read for Pieces<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.at == self.piece.len() {
-            use rusqlite::OptionalExtension as _;
-            let next = self
-                .select
-                .query_row(rusqlite::params![self.id, self.next], |r| {
-                    r.get::<_, String>(0)
-                })
-                .optional()
-                .map_err(std::io::Error::other)?;
-            match next {
-                Some(text) => {
-                    self.piece = text.into_bytes();
-                    self.at = 0;
-                    self.next += 1;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if let Some(piece) = &mut self.piece {
+                let n = piece.read(buf)?;
+                if n > 0 {
+                    self.read += n as u64;
+                    if self.read > self.len {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("its pieces hold more than the {} bytes recorded", self.len),
+                        ));
+                    }
+                    return Ok(n);
                 }
-                None if self.read == self.len => return Ok(0),
-                None => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!(
-                            "its pieces hold {} bytes, not the {} recorded",
-                            self.read, self.len
-                        ),
-                    ));
+                self.piece = None;
+            }
+            if !self.open_next()? {
+                if self.read == self.len {
+                    return Ok(0);
                 }
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "its pieces hold {} bytes, not the {} recorded",
+                        self.read, self.len
+                    ),
+                ));
             }
         }
-        let n = buf.len().min(self.piece.len() - self.at);
-        buf[..n].copy_from_slice(&self.piece[self.at..self.at + n]);
-        self.at += n;
-        self.read += n as u64;
-        if self.read > self.len {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("its pieces hold more than the {} bytes recorded", self.len),
-            ));
-        }
-        Ok(n)
     }
 }
 
