@@ -635,50 +635,8 @@ impl Manifest {
         let (head, tail) = outer.split_at(at + FIELD.len());
         let mut h = Sha256::new();
         h.update(head);
-        // Window by window: the next window is serialised (in parallel) while this one is
-        // hashed. The first selection has no comma before it.
-        const WINDOW: usize = 1 << 14;
-        let pieces = rayon::current_num_threads().max(1);
-        let serialise = |window: &[Selected]| -> Vec<Vec<u8>> {
-            use rayon::prelude::*;
-            let per = window.len().div_ceil(pieces).max(1);
-            window
-                .par_chunks(per)
-                .map(|part| {
-                    let mut out = Vec::with_capacity(part.len() * 256);
-                    for s in part {
-                        out.push(b',');
-                        let _ = serde_json::to_writer(&mut out, s);
-                    }
-                    out
-                })
-                .collect()
-        };
-        let mut first = true;
-        let mut hash = |h: &mut Sha256, parts: Vec<Vec<u8>>| {
-            for part in parts {
-                let skip = usize::from(std::mem::take(&mut first));
-                h.update(part.get(skip..).unwrap_or_default());
-            }
-        };
-        let mut pending: Option<Vec<Vec<u8>>> = None;
-        for window in self.selected.chunks(WINDOW) {
-            let ready = pending.take();
-            let h_ref = &mut h;
-            let hash_ref = &mut hash;
-            let (_, parts) = rayon::join(
-                move || {
-                    if let Some(p) = ready {
-                        hash_ref(h_ref, p);
-                    }
-                },
-                || serialise(window),
-            );
-            pending = Some(parts);
-        }
-        if let Some(p) = pending {
-            hash(&mut h, p);
-        }
+        // The first selection has no comma before it.
+        hash_each_json(&self.selected, true, &mut h);
         h.update(tail);
         self.manifest_hash = hex::encode(h.finalize());
     }
@@ -780,12 +738,67 @@ pub(crate) struct ListDigests {
     substitutes: Option<(usize, [u8; 32])>,
 }
 
+/// Feeds `h` the compact JSON of each of `items` in order (after a comma, but for the first,
+/// when `commas`), as serde writes it: window by window, the next window serialised in
+/// parallel while this one is hashed, so that a national draw's selection is neither held as
+/// text nor serialised on one thread.
+fn hash_each_json<T: Serialize + Sync>(items: &[T], commas: bool, h: &mut Sha256) {
+    use rayon::prelude::*;
+    const WINDOW: usize = 1 << 14;
+    let pieces = rayon::current_num_threads().max(1);
+    let serialise = |window: &[T]| -> Vec<Vec<u8>> {
+        let per = window.len().div_ceil(pieces).max(1);
+        window
+            .par_chunks(per)
+            .map(|part| {
+                let mut out = Vec::with_capacity(part.len() * 256);
+                for x in part {
+                    if commas {
+                        out.push(b',');
+                    }
+                    // Serialising these plain structs into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut out, x);
+                }
+                out
+            })
+            .collect()
+    };
+    let mut first = commas;
+    let mut hash = |h: &mut Sha256, parts: Vec<Vec<u8>>| {
+        for part in parts {
+            let skip = usize::from(std::mem::take(&mut first));
+            h.update(part.get(skip..).unwrap_or_default());
+        }
+    };
+    let mut pending: Option<Vec<Vec<u8>>> = None;
+    for window in items.chunks(WINDOW) {
+        let ready = pending.take();
+        let (h_ref, hash_ref) = (&mut *h, &mut hash);
+        let (_, parts) = rayon::join(
+            move || {
+                if let Some(p) = ready {
+                    hash_ref(h_ref, p);
+                }
+            },
+            || serialise(window),
+        );
+        pending = Some(parts);
+    }
+    if let Some(p) = pending {
+        hash(h, p);
+    }
+}
+
 impl ListDigests {
     /// The digests of `m`'s lists, as [`Manifest::digested`] makes them.
     pub(crate) fn of(m: &Manifest) -> ListDigests {
+        let (selected, substitutes) = rayon::join(
+            || lists::digest(&m.selected),
+            || m.substitutes.as_deref().map(lists::digest),
+        );
         ListDigests {
-            selected: Some(lists::digest(&m.selected)),
-            substitutes: m.substitutes.as_deref().map(lists::digest),
+            selected: Some(selected),
+            substitutes,
         }
     }
 }
@@ -841,13 +854,12 @@ mod lists {
         }
     }
 
-    /// The count and SHA-256 of `items`' compact JSON, one after another.
-    pub(super) fn digest<T: Serialize>(items: &[T]) -> (usize, [u8; 32]) {
-        let mut h = Digester::default();
-        for x in items {
-            h.add(x);
-        }
-        h.finish()
+    /// The count and SHA-256 of `items`' compact JSON, one after another (as
+    /// [`Digester`] makes them of a list as it is parsed).
+    pub(super) fn digest<T: Serialize + Sync>(items: &[T]) -> (usize, [u8; 32]) {
+        let mut h = Sha256::new();
+        super::hash_each_json(items, false, &mut h);
+        (items.len(), h.finalize().into())
     }
 
     #[derive(Default)]
