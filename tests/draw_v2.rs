@@ -376,6 +376,16 @@ fn a_new_draw_lists_its_exclusions_in_a_detail_file_whose_hash_verify_checks() {
             "{which}: {said}"
         );
     }
+    // The folder's manifest.json laid out otherwise (not the recorded text, the same
+    // manifest): the folder still holds the draw, and its detail file is still checked.
+    let manifest_file = folder.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_file).expect("manifest");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    std::fs::write(&manifest_file, value.to_string()).expect("write");
+    let (code, said, _) = run(p.suiji(&["verify", "1"]));
+    assert_ne!(code, 0, "{said}");
+    assert!(said.contains("exclusions.csv was altered"), "{said}");
+    std::fs::write(&manifest_file, text).expect("write");
     // `regenerate` puts the recorded file back.
     std::fs::remove_file(&file).expect("remove");
     p.ok(&["regenerate"]);

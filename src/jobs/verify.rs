@@ -685,17 +685,32 @@ fn rerun_beside<'s>(
     folder: &'s Option<(std::path::PathBuf, bool)>,
 ) -> Result<((Manifest, Verdict), DetailFile), VerifyError> {
     let beside = Beside::default();
-    let (light, digests) = read_which(&input.which, store, |j| {
-        if let Json::Held(text) = &j {
+    // The recorded text's hash, when the draw's folder is to be asked whether it holds this
+    // draw: its manifest.json is the text recorded, byte for byte, when it does.
+    let ask_folder = folder.as_ref().is_some_and(|(_, own)| !own);
+    let text_hash = RefCell::new(None);
+    let (light, digests) = read_which(&input.which, store, |j| match j {
+        Json::Held(text) => {
             beside.start(s, store, text);
+            let (parsed, hash) = rayon::join(
+                || Manifest::digested(|| Json::Held(text).parse()),
+                || ask_folder.then(|| crate::digest::sha256_hex(text)),
+            );
+            *text_hash.borrow_mut() = hash;
+            parsed
         }
-        Manifest::digested(|| j.parse())
+        j => Manifest::digested(|| j.parse()),
     })?;
     let whole = || read_which(&input.which, store, |j| j.parse());
     let claims = (light.exclusion_summary.clone(), light.manifest_hash.clone());
+    let text_hash = text_hash.into_inner();
     let detail = s.spawn(move || {
         let (f, own) = folder.as_ref()?;
-        detail_file((claims.0.as_ref()?, &claims.1), f, *own)
+        let holds = Holds {
+            manifest_hash: &claims.1,
+            text_hash: text_hash.as_deref(),
+        };
+        detail_file((claims.0.as_ref()?, holds), f, *own)
     });
     // On an error the scope waits for the detail file's thread.
     let outcome = verify_digested(light, &digests, store, &whole, Some(&beside))?;
@@ -873,17 +888,36 @@ fn recorded_folder(
     }))
 }
 
+/// What says whether a draw's folder holds the manifest verified: its `manifest_hash`, and
+/// the SHA-256 of its recorded text when known.
+struct Holds<'a> {
+    manifest_hash: &'a str,
+    text_hash: Option<&'a str>,
+}
+
+impl Holds<'_> {
+    /// Whether `folder`'s manifest.json is the manifest: the recorded text itself (hashed, not
+    /// parsed: a national draw's is 150 MB of JSON), else a manifest claiming its hash.
+    fn folder(&self, folder: &std::path::Path) -> bool {
+        let file = folder.join("manifest.json");
+        let same_text = self
+            .text_hash
+            .is_some_and(|t| crate::digest::sha256_file(&file).is_ok_and(|h| h == t));
+        same_text || super::issue::manifest_hash_in(folder).as_deref() == Some(self.manifest_hash)
+    }
+}
+
 /// A `suiji-manifest/3`'s detail file in `folder` (the manifest's own folder, `own`, or the
 /// draw's when it holds this manifest): its path, and what is wrong with it, when it does not
 /// hash to what the manifest records (its summary and `manifest_hash`). `None`: no such
 /// manifest, or no such file there.
 fn detail_file(
-    (summary, manifest_hash): (&crate::draw::manifest::ExclusionSummary, &str),
+    (summary, holds): (&crate::draw::manifest::ExclusionSummary, Holds<'_>),
     folder: &std::path::Path,
     own: bool,
 ) -> Option<(std::path::PathBuf, Option<String>)> {
     // The draw's folder may hold another draw (a redraw); only this manifest's is checked.
-    if !own && super::issue::manifest_hash_in(folder).as_deref() != Some(manifest_hash) {
+    if !own && !holds.folder(folder) {
         return None;
     }
     // The name is the format's, not the manifest's (which a forger could point elsewhere).
