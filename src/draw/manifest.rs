@@ -617,10 +617,17 @@ impl Manifest {
     /// written, so a manifest with a million selections is not copied or held as text; a long
     /// selection is serialised in parallel, window by window, and hashed in order.
     pub(crate) fn seal(&mut self) {
+        self.seal_digesting();
+    }
+
+    /// [`Manifest::seal`], also giving the selection's digest ([`ListDigests`]) when it was
+    /// made on the way: the bytes of a long selection that the manifest's hash is fed are the
+    /// digest's (`None` for a short one, which [`ListDigests::of_sealed`] digests itself).
+    pub(crate) fn seal_digesting(&mut self) -> Option<ListDigest> {
         self.manifest_hash = String::new();
         if self.selected.len() < 20_000 {
             self.manifest_hash = hash_json(self);
-            return;
+            return None;
         }
         // The manifest without its selection: `…,"selected":[],…`. Inside JSON strings every `"`
         // is escaped, so the first `"selected":[` is the field's.
@@ -630,15 +637,16 @@ impl Manifest {
         const FIELD: &[u8] = b"\"selected\":[";
         let Some(at) = outer.windows(FIELD.len()).position(|w| w == FIELD) else {
             self.manifest_hash = hash_json(self);
-            return;
+            return None;
         };
         let (head, tail) = outer.split_at(at + FIELD.len());
         let mut h = Sha256::new();
         h.update(head);
-        // The first selection has no comma before it.
-        hash_each_json(&self.selected, true, &mut h);
+        let mut d = Sha256::new();
+        hash_each_json(&self.selected, &mut h, Some(&mut d));
         h.update(tail);
         self.manifest_hash = hex::encode(h.finalize());
+        Some((self.selected.len(), d.finalize().into()))
     }
 
     pub fn to_pretty_json(&self) -> String {
@@ -730,19 +738,24 @@ impl Manifest {
 
 /// The digests of a manifest's two long lists, its selection and its substitutes: what
 /// [`Manifest::digested`] keeps of them. Each is the SHA-256 of its elements' compact JSON
-/// one after another, and their count; equal digests mean equal lists.
+/// with a comma between two (the list's compact JSON without its brackets: what the
+/// manifest's own hash is fed of it, [`Manifest::seal_digesting`]), and their count; equal
+/// digests mean equal lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ListDigests {
-    selected: Option<(usize, [u8; 32])>,
+    selected: Option<ListDigest>,
     /// `None`: no substitutes (the field absent).
-    substitutes: Option<(usize, [u8; 32])>,
+    substitutes: Option<ListDigest>,
 }
 
-/// Feeds `h` the compact JSON of each of `items` in order (after a comma, but for the first,
-/// when `commas`), as serde writes it: window by window, the next window serialised in
-/// parallel while this one is hashed, so that a national draw's selection is neither held as
-/// text nor serialised on one thread.
-fn hash_each_json<T: Serialize + Sync>(items: &[T], commas: bool, h: &mut Sha256) {
+/// A list's digest ([`ListDigests`]): its count, and the SHA-256 of its elements.
+pub(crate) type ListDigest = (usize, [u8; 32]);
+
+/// Feeds `h` (and `also`) the compact JSON of each of `items` in order, with a comma between
+/// two, as serde writes it: window by window, the next window serialised in parallel while
+/// this one is hashed, so that a national draw's selection is neither held as text nor
+/// serialised on one thread.
+fn hash_each_json<T: Serialize + Sync>(items: &[T], h: &mut Sha256, mut also: Option<&mut Sha256>) {
     use rayon::prelude::*;
     const WINDOW: usize = 1 << 14;
     let pieces = rayon::current_num_threads().max(1);
@@ -753,9 +766,7 @@ fn hash_each_json<T: Serialize + Sync>(items: &[T], commas: bool, h: &mut Sha256
             .map(|part| {
                 let mut out = Vec::with_capacity(part.len() * 256);
                 for x in part {
-                    if commas {
-                        out.push(b',');
-                    }
+                    out.push(b',');
                     // Serialising these plain structs into a Vec cannot fail.
                     let _ = serde_json::to_writer(&mut out, x);
                 }
@@ -763,11 +774,16 @@ fn hash_each_json<T: Serialize + Sync>(items: &[T], commas: bool, h: &mut Sha256
             })
             .collect()
     };
-    let mut first = commas;
+    // The first element has no comma before it.
+    let mut first = true;
     let mut hash = |h: &mut Sha256, parts: Vec<Vec<u8>>| {
         for part in parts {
             let skip = usize::from(std::mem::take(&mut first));
-            h.update(part.get(skip..).unwrap_or_default());
+            let bytes = part.get(skip..).unwrap_or_default();
+            h.update(bytes);
+            if let Some(d) = also.as_deref_mut() {
+                d.update(bytes);
+            }
         }
     };
     let mut pending: Option<Vec<Vec<u8>>> = None;
@@ -790,10 +806,12 @@ fn hash_each_json<T: Serialize + Sync>(items: &[T], commas: bool, h: &mut Sha256
 }
 
 impl ListDigests {
-    /// The digests of `m`'s lists, as [`Manifest::digested`] makes them.
-    pub(crate) fn of(m: &Manifest) -> ListDigests {
+    /// The digests of `m`'s lists, as [`Manifest::digested`] makes them, the selection's
+    /// taken from `selected` when it was made as `m` was sealed ([`Manifest::seal_digesting`];
+    /// `None`: digested here), its lists unchanged since.
+    pub(crate) fn of_sealed(m: &Manifest, selected: Option<ListDigest>) -> ListDigests {
         let (selected, substitutes) = rayon::join(
-            || lists::digest(&m.selected),
+            || selected.unwrap_or_else(|| lists::digest(&m.selected)),
             || m.substitutes.as_deref().map(lists::digest),
         );
         ListDigests {
@@ -858,7 +876,7 @@ mod lists {
     /// [`Digester`] makes them of a list as it is parsed).
     pub(super) fn digest<T: Serialize + Sync>(items: &[T]) -> (usize, [u8; 32]) {
         let mut h = Sha256::new();
-        super::hash_each_json(items, false, &mut h);
+        super::hash_each_json(items, &mut h, None);
         (items.len(), h.finalize().into())
     }
 
@@ -872,6 +890,9 @@ mod lists {
     impl Digester {
         fn add<T: Serialize>(&mut self, x: &T) {
             self.buf.clear();
+            if self.count > 0 {
+                self.buf.push(b',');
+            }
             // Serialising these plain structs into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut self.buf, x);
             self.hash.update(&self.buf);
@@ -1028,7 +1049,8 @@ mod tests {
         for substitutes in [None, Some(Vec::new()), Some(vec![substitute])] {
             let mut m = manifest(30_001);
             m.substitutes = substitutes;
-            m.seal();
+            let sealed = m.seal_digesting();
+            assert!(sealed.is_some());
             let json = m.to_pretty_json();
             let (mut light, digests) =
                 Manifest::digested(|| serde_json::from_reader(json.as_bytes()))
@@ -1038,7 +1060,8 @@ mod tests {
                 light.substitutes.as_ref().map(Vec::len),
                 m.substitutes.as_ref().map(|_| 0)
             );
-            assert_eq!(digests, ListDigests::of(&m));
+            assert_eq!(digests, ListDigests::of_sealed(&m, sealed));
+            assert_eq!(digests, ListDigests::of_sealed(&m, None));
             // Read otherwise, the lists are kept.
             let whole: Manifest = serde_json::from_str(&json).expect("a manifest");
             assert_eq!(whole, m);
@@ -1048,16 +1071,16 @@ mod tests {
             // Another list, or a list's element changed, digests otherwise.
             let mut other = m.clone();
             other.selected.swap(0, 1);
-            assert_ne!(ListDigests::of(&other), digests);
+            assert_ne!(ListDigests::of_sealed(&other, None), digests);
             other.selected.swap(0, 1);
             other.selected[7].team.pop();
-            assert_ne!(ListDigests::of(&other), digests);
+            assert_ne!(ListDigests::of_sealed(&other, None), digests);
             other.selected = m.selected.clone();
             other.substitutes = match &m.substitutes {
                 Some(_) => None,
                 None => Some(Vec::new()),
             };
-            assert_ne!(ListDigests::of(&other), digests);
+            assert_ne!(ListDigests::of_sealed(&other, None), digests);
         }
     }
 

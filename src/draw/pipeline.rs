@@ -367,6 +367,9 @@ pub struct Drawn {
     /// Where the drawn targets' rows are in the source, in its order, when
     /// [`Options::keep_drawn`] asked: [`drawn_targets`] reads them.
     pub drawn_at: Vec<u64>,
+    /// The selection's digest (its count and SHA-256, as `verify` compares lists), when it was
+    /// made as the manifest was sealed (a long selection).
+    pub selected_digest: Option<(usize, [u8; 32])>,
 }
 
 /// What a draw's public bundle needs (docs/draw-algorithm.md V2-9).
@@ -512,7 +515,7 @@ fn phases(
         skips,
     };
     let detail = (detail, opts.exclusions);
-    let (manifest, bundle, excluded) = finish(
+    let (manifest, bundle, excluded, selected_digest) = finish(
         source,
         rules.input,
         &plans,
@@ -529,6 +532,7 @@ fn phases(
         exclusions_listed: listed,
         stats,
         drawn_at,
+        selected_digest,
     })
 }
 
@@ -762,7 +766,7 @@ fn finish(
     plans: &[plan::StratumPlan],
     (mut parts, detail): (Parts, (Option<detail::Detail>, ExclusionsOut<'_>)),
     public: Option<(Vec<FramePlace>, &Public<'_>)>,
-) -> Result<(Manifest, Option<PublicBundle>, Vec<Exclusion>), DrawFailure> {
+) -> Result<Finished, DrawFailure> {
     let in_file = parts.in_file.take();
     let mut m = manifest(input, parts);
     // `suiji-manifest/4`: the public bundle, too, keeps the summary (so it is built after it);
@@ -790,9 +794,18 @@ fn finish(
             bundle,
         )
     };
-    m.seal();
-    Ok((m, bundle, excluded))
+    let digest = m.seal_digesting();
+    Ok((m, bundle, excluded, digest))
 }
+
+/// A sealed manifest, its public bundle when kept, the excluded targets of its detail file,
+/// and its selection's digest when made as it was sealed.
+type Finished = (
+    Manifest,
+    Option<PublicBundle>,
+    Vec<Exclusion>,
+    Option<crate::draw::manifest::ListDigest>,
+);
 
 /// With `counts` (a manifest keeping its exclusions in a detail file): moves the exclusions
 /// out of `m`, which becomes `format` with their summary; returns them (else nothing). The

@@ -474,7 +474,7 @@ fn check_audit(a: &AuditBundle, folders: &[&Path]) -> Result<Checked, String> {
         return Ok(out);
     };
     match rerun_audit(a, &m, algorithm, folders) {
-        Ok((re, bundle, _)) => d.extend(rerun_differences(a, &m, &re, bundle.as_ref())),
+        Ok((re, bundle, ..)) => d.extend(rerun_differences(a, &m, &re, bundle.as_ref())),
         Err(e) => d.push(e),
     }
     Ok(out)

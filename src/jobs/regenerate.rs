@@ -190,7 +190,8 @@ pub(crate) fn files_of(
             m.algorithm
         )
     })?;
-    if let (_, Some(bundle), excluded) = super::verify::rerun_archived(&m, algorithm, archived)? {
+    if let (_, Some(bundle), excluded, _) = super::verify::rerun_archived(&m, algorithm, archived)?
+    {
         // A `suiji-manifest/3`'s or `/4`'s detail file: the excluded targets of the re-run,
         // checked against the hash the manifest records.
         if let Some(summary) = &m.exclusion_summary {

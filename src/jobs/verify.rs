@@ -26,7 +26,7 @@ pub enum Verdict {
 /// recorded this very manifest as a draw.
 pub(crate) fn verify_manifest(m: &mut Manifest, store: &dyn DrawStore) -> Verdict {
     let compared = Algorithm::from_name(&m.algorithm)
-        .map(|algorithm| rerun(m, algorithm, store, None).map(|re| Compared::of(m, &re)));
+        .map(|algorithm| rerun(m, algorithm, store, None).map(|(re, _)| Compared::of(m, &re)));
     judge(m, compared, store)
 }
 
@@ -46,7 +46,7 @@ fn verify_digested(
 ) -> Result<(Manifest, Verdict), VerifyError> {
     let re = Algorithm::from_name(&light.algorithm).map(|a| rerun(&light, a, store, beside));
     let re = match re {
-        Some(Ok(mut re)) if ListDigests::of(&re) == *digests => {
+        Some(Ok((mut re, sealed))) if ListDigests::of_sealed(&re, sealed) == *digests => {
             // The same lists: compared without them, then the re-run's moved into the
             // recorded manifest, which they make whole.
             let selected = std::mem::take(&mut re.selected);
@@ -60,7 +60,7 @@ fn verify_digested(
             let verdict = judge(&mut m, Some(Ok(compared)), store);
             return Ok((m, verdict));
         }
-        other => other,
+        other => other.map(|re| re.map(|(re, _)| re)),
     };
     drop(light);
     let mut m = whole()?;
@@ -402,21 +402,26 @@ fn archived_over(
     Ok((dir, loaded, frozen))
 }
 
+/// The re-run of `m`'s draw: its manifest, and its selection's digest when made as it was
+/// sealed.
 fn rerun(
     m: &Manifest,
     algorithm: Algorithm,
     store: &dyn DrawStore,
     beside: Option<&Beside<'_>>,
-) -> Result<Manifest, String> {
+) -> Result<(Manifest, Option<crate::draw::manifest::ListDigest>), String> {
     let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
-    rerun_frozen(m, algorithm, &loaded, &frozen, (BundleOut::Hash, beside)).map(|(re, ..)| re)
+    rerun_frozen(m, algorithm, &loaded, &frozen, (BundleOut::Hash, beside))
+        .map(|(re, _, _, digest)| (re, digest))
 }
 
-/// A re-run's manifest, public bundle (when kept) and excluded targets (a detail file's).
+/// A re-run's manifest, public bundle (when kept), excluded targets (a detail file's), and
+/// its selection's digest when made as it was sealed.
 pub(crate) type Rerun = (
     Manifest,
     Option<PublicBundle>,
     Vec<crate::draw::manifest::Exclusion>,
+    Option<crate::draw::manifest::ListDigest>,
 );
 
 /// Re-runs a draw from its archived inputs: the manifest and the public bundle it gives (the

@@ -12,7 +12,6 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::calendar::Calendar;
 use crate::digest::sha256_hex;
-use crate::draw::bundle::PublicBundle;
 use crate::draw::manifest::{Exclusion, HistoryEntry, Manifest, RegistryInfo, SourceFile};
 use crate::draw::pipeline::{
     self, BundleOut, DrawFailure, DrawInput, ExclusionsOut, History, Options, Public, Source,
@@ -356,14 +355,14 @@ pub fn compute_public(
     hist: &History,
     req: &Request,
     (at, out): (BundleAt, BundleOut<'_>),
-) -> Result<(Manifest, Option<PublicBundle>, Vec<Exclusion>), IssueError> {
+) -> Result<crate::jobs::verify::Rerun, IssueError> {
     // A bundle kept whole is for files made in memory, the detail file's rows with it.
     let excl = match out {
         BundleOut::Keep => ExclusionsOut::Keep,
         _ => ExclusionsOut::Hash { keep_up_to: 0 },
     };
     compute_drawn(loaded, frozen, hist, req, (at, out, false), (excl, false))
-        .map(|d| (d.manifest, d.bundle, d.excluded))
+        .map(|d| (d.manifest, d.bundle, d.excluded, d.selected_digest))
 }
 
 /// [`compute_public`], also returning the drawn targets' rows when `keep_drawn`, the excluded
