@@ -522,7 +522,6 @@ fn phases(
         (parts, detail),
         frame_at.zip(public),
     )?;
-    let drawn_at = drawn_places(opts, drawn_at);
     opts.phase(Phase::Done);
     Ok(Drawn {
         manifest,
@@ -531,7 +530,7 @@ fn phases(
         exclusion_counts: counts,
         exclusions_listed: listed,
         stats,
-        drawn_at,
+        drawn_at: drawn_places(opts, drawn_at),
         selected_digest,
     })
 }
