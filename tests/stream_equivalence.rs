@@ -450,6 +450,7 @@ fn file_draw(
         chunk_bytes: 4096,
         on_phase: None,
         keep_drawn: true,
+        digest_selection: false,
         exclusions: pipeline::ExclusionsOut::Keep,
     };
     match pipeline::run(&input(loaded, files, case), rows, &loaded.sandbox, &opts) {

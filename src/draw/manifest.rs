@@ -617,13 +617,14 @@ impl Manifest {
     /// written, so a manifest with a million selections is not copied or held as text; a long
     /// selection is serialised in parallel, window by window, and hashed in order.
     pub(crate) fn seal(&mut self) {
-        self.seal_digesting();
+        self.seal_with(false);
     }
 
-    /// [`Manifest::seal`], also giving the selection's digest ([`ListDigests`]) when it was
-    /// made on the way: the bytes of a long selection that the manifest's hash is fed are the
-    /// digest's (`None` for a short one, which [`ListDigests::of_sealed`] digests itself).
-    pub(crate) fn seal_digesting(&mut self) -> Option<ListDigest> {
+    /// [`Manifest::seal`], also giving the selection's digest ([`ListDigests`]) when `digest`
+    /// asks and it can be made on the way: the bytes of a long selection that the manifest's
+    /// hash is fed are the digest's (`None` for a short one, which
+    /// [`ListDigests::of_sealed`] digests itself).
+    pub(crate) fn seal_with(&mut self, digest: bool) -> Option<ListDigest> {
         self.manifest_hash = String::new();
         if self.selected.len() < 20_000 {
             self.manifest_hash = hash_json(self);
@@ -642,11 +643,11 @@ impl Manifest {
         let (head, tail) = outer.split_at(at + FIELD.len());
         let mut h = Sha256::new();
         h.update(head);
-        let mut d = Sha256::new();
-        hash_each_json(&self.selected, &mut h, Some(&mut d));
+        let mut d = digest.then(Sha256::new);
+        hash_each_json(&self.selected, &mut h, d.as_mut());
         h.update(tail);
         self.manifest_hash = hex::encode(h.finalize());
-        Some((self.selected.len(), d.finalize().into()))
+        d.map(|d| (self.selected.len(), d.finalize().into()))
     }
 
     pub fn to_pretty_json(&self) -> String {
@@ -739,7 +740,7 @@ impl Manifest {
 /// The digests of a manifest's two long lists, its selection and its substitutes: what
 /// [`Manifest::digested`] keeps of them. Each is the SHA-256 of its elements' compact JSON
 /// with a comma between two (the list's compact JSON without its brackets: what the
-/// manifest's own hash is fed of it, [`Manifest::seal_digesting`]), and their count; equal
+/// manifest's own hash is fed of it, [`Manifest::seal_with`]), and their count; equal
 /// digests mean equal lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ListDigests {
@@ -807,7 +808,7 @@ fn hash_each_json<T: Serialize + Sync>(items: &[T], h: &mut Sha256, mut also: Op
 
 impl ListDigests {
     /// The digests of `m`'s lists, as [`Manifest::digested`] makes them, the selection's
-    /// taken from `selected` when it was made as `m` was sealed ([`Manifest::seal_digesting`];
+    /// taken from `selected` when it was made as `m` was sealed ([`Manifest::seal_with`];
     /// `None`: digested here), its lists unchanged since.
     pub(crate) fn of_sealed(m: &Manifest, selected: Option<ListDigest>) -> ListDigests {
         let (selected, substitutes) = rayon::join(
@@ -1049,7 +1050,7 @@ mod tests {
         for substitutes in [None, Some(Vec::new()), Some(vec![substitute])] {
             let mut m = manifest(30_001);
             m.substitutes = substitutes;
-            let sealed = m.seal_digesting();
+            let sealed = m.seal_with(true);
             assert!(sealed.is_some());
             let json = m.to_pretty_json();
             let (mut light, digests) =

@@ -256,6 +256,9 @@ pub struct Options<'a> {
     /// Also return where the drawn targets' rows are ([`Drawn::drawn_at`]), for the draw's
     /// documents.
     pub keep_drawn: bool,
+    /// Also return the selection's digest when it is made as the manifest is sealed
+    /// ([`Drawn::selected_digest`]), for `verify`.
+    pub digest_selection: bool,
     /// What becomes of the excluded targets a `suiji-manifest/3` or `/4` lists in its detail
     /// file.
     pub exclusions: ExclusionsOut<'a>,
@@ -296,6 +299,7 @@ impl Default for Options<'_> {
             chunk_bytes: 512 << 10,
             on_phase: None,
             keep_drawn: false,
+            digest_selection: false,
             exclusions: ExclusionsOut::Keep,
         }
     }
@@ -517,7 +521,7 @@ fn phases(
     let detail = (detail, opts.exclusions);
     let (manifest, bundle, excluded, selected_digest) = finish(
         source,
-        rules.input,
+        (rules.input, opts.digest_selection),
         &plans,
         (parts, detail),
         frame_at.zip(public),
@@ -761,7 +765,7 @@ fn frame_positions(c: &mut Classified, fates: &[Fate]) -> Vec<FramePlace> {
 /// of a `/3` lists them too, that of a `/4` keeps their summary).
 fn finish(
     source: &dyn RowSource,
-    input: &DrawInput<'_>,
+    (input, digest_selection): (&DrawInput<'_>, bool),
     plans: &[plan::StratumPlan],
     (mut parts, detail): (Parts, (Option<detail::Detail>, ExclusionsOut<'_>)),
     public: Option<(Vec<FramePlace>, &Public<'_>)>,
@@ -793,7 +797,7 @@ fn finish(
             bundle,
         )
     };
-    let digest = m.seal_digesting();
+    let digest = m.seal_with(digest_selection);
     Ok((m, bundle, excluded, digest))
 }
 

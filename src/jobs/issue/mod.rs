@@ -361,18 +361,26 @@ pub fn compute_public(
         BundleOut::Keep => ExclusionsOut::Keep,
         _ => ExclusionsOut::Hash { keep_up_to: 0 },
     };
-    compute_drawn(loaded, frozen, hist, req, (at, out, false), (excl, false))
-        .map(|d| (d.manifest, d.bundle, d.excluded, d.selected_digest))
+    compute_drawn(
+        loaded,
+        frozen,
+        hist,
+        req,
+        (at, out, false, true),
+        (excl, false),
+    )
+    .map(|d| (d.manifest, d.bundle, d.excluded, d.selected_digest))
 }
 
-/// [`compute_public`], also returning the drawn targets' rows when `keep_drawn`, the excluded
-/// targets of a detail file going where `exclusions` says.
+/// [`compute_public`], also returning the drawn targets' rows when `keep_drawn` and the
+/// selection's digest when `digest` (for `verify`), the excluded targets of a detail file going
+/// where `exclusions` says.
 fn compute_drawn(
     loaded: &Loaded,
     frozen: &Frozen,
     hist: &History,
     req: &Request,
-    (at, out, keep_drawn): (BundleAt, BundleOut<'_>, bool),
+    (at, out, keep_drawn, digest): (BundleAt, BundleOut<'_>, bool, bool),
     (exclusions, counts_only): (ExclusionsOut<'_>, bool),
 ) -> Result<pipeline::Drawn, IssueError> {
     let model = &loaded.model;
@@ -427,19 +435,14 @@ fn compute_drawn(
         (frozen.info.targets_rows >= PROGRESS_ROWS).then_some(&log);
     let opts = Options {
         keep_drawn,
+        digest_selection: digest,
         exclusions,
         on_phase,
+        // Counts only: every exclusion summarised.
+        list_exclusions_up_to: if counts_only { 0 } else { usize::MAX },
         ..Options::default()
     };
     let public = (!counts_only).then_some(&public);
-    let opts = if counts_only {
-        Options {
-            list_exclusions_up_to: 0,
-            ..opts
-        }
-    } else {
-        opts
-    };
     pipeline::run_public(&input, rows, &loaded.sandbox, &opts, public).map_err(|source| {
         IssueError::Draw {
             matter: matter.id.clone(),
@@ -475,7 +478,7 @@ pub fn compute_counts(
         frozen,
         hist,
         req,
-        (BundleAt::NEW, BundleOut::Hash, false),
+        (BundleAt::NEW, BundleOut::Hash, false, false),
         (ExclusionsOut::Hash { keep_up_to: 0 }, true),
     )
     .map(|d| d.manifest)
@@ -676,7 +679,7 @@ fn draw_staged(
             frozen,
             hist,
             req,
-            (BundleAt::NEW, BundleOut::Hash, keep_drawn),
+            (BundleAt::NEW, BundleOut::Hash, keep_drawn, false),
             (ExclusionsOut::Hash { keep_up_to: 0 }, false),
         )?;
         return Ok((None, drawn));
@@ -707,7 +710,7 @@ fn draw_staged(
         frozen,
         hist,
         req,
-        (BundleAt::NEW, out, keep_drawn),
+        (BundleAt::NEW, out, keep_drawn, false),
         (exclusions, false),
     )?;
     drop(detail_file);
