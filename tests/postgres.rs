@@ -943,6 +943,7 @@ fn small_draw(period: &str, (t, i): (&str, &str)) -> suiji::store::NewDraw {
         unstaffed: Vec::new(),
         exclusions: Vec::new(),
         manifest_file: None,
+        manifest_file_sha256: None,
         lent: None,
     }
 }

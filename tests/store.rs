@@ -95,6 +95,7 @@ fn sample_draw(matter: &str, period: &str, targets: &str, inspectors: &str) -> N
             detail: "former employer of T2".into(),
         }],
         manifest_file: None,
+        manifest_file_sha256: None,
         lent: None,
     }
 }
@@ -282,10 +283,21 @@ fn a_manifest_stored_from_its_file_with_lent_rows_is_the_same_record() -> TestRe
         Err(StoreError::Invalid { .. })
     ));
     assert_eq!(counts(dir_a.path())?, before);
+    // A file given with its writer's SHA-256 is checked against it, not parsed: changed
+    // since it was written, even into other good JSON, it is refused.
+    let good = r#"{"version": 2}"#;
+    std::fs::write(&bad, r#"{"version": 3}"#)?;
+    refused.manifest_file_sha256 = Some(suiji::digest::sha256_hex(good.as_bytes()));
+    let err = a
+        .record_draw(&refused, Redraw::No)
+        .expect_err("changed since written");
+    assert!(err.to_string().contains("changed since"), "{err}");
+    assert_eq!(counts(dir_a.path())?, before);
     // And the store records the same draw once its file is good.
-    std::fs::write(&bad, r#"{"version": 2}"#)?;
-    a.record_draw(&refused, Redraw::No)?;
+    std::fs::write(&bad, good)?;
+    let id = a.record_draw(&refused, Redraw::No)?;
     assert!(a.verify_audit()?.is_intact());
+    assert_eq!(a.manifest_json(id)?.as_deref(), Some(good));
     Ok(())
 }
 

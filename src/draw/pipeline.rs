@@ -579,8 +579,10 @@ pub(crate) fn drawn_cells(
     })
 }
 
-/// Bytes of a drawn row's id and shown fields made room for (about 90 in the national bench).
-const DRAWN_CELL_BYTES: usize = 96;
+/// Bytes of a drawn row's id and shown fields made room for (107 on average in the national
+/// bench, whose names and addresses are Chinese: room for the rows at once, not twice as much
+/// after the buffer doubled).
+const DRAWN_CELL_BYTES: usize = 128;
 
 /// `read` over `source` opened as a row source.
 fn with_rows<T>(

@@ -103,15 +103,40 @@ impl Staging {
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(), PlaceError> {
         use std::io::Write as _;
+        let (path, file) = self.create(rel)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        write(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(at(&path))
+    }
+
+    /// [`Staging::add_written`], the bytes hashed as they go to the file: their SHA-256
+    /// (lowercase hex).
+    pub fn add_hashed(
+        &self,
+        rel: &Path,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<String, PlaceError> {
+        use std::io::Write as _;
+        let (path, file) = self.create(rel)?;
+        // Hashed below the buffer, a buffer's worth at a time.
+        let hashed = crate::digest::HashingWriter::new(file);
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, hashed);
+        write(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(at(&path))?;
+        let hashed = out.into_inner().map_err(|e| at(&path)(e.into_error()))?;
+        Ok(hashed.finish().0)
+    }
+
+    /// The new file `rel` (its folders made), with its path.
+    fn create(&self, rel: &Path) -> Result<(PathBuf, std::fs::File), PlaceError> {
         let path = self.dir.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(at(parent))?;
         }
         let file = std::fs::File::create(&path).map_err(at(&path))?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-        write(&mut out)
-            .and_then(|()| out.flush())
-            .map_err(at(&path))
+        Ok((path, file))
     }
 
     /// Runs `record` (one transaction); removes the staged files when it fails.

@@ -172,6 +172,47 @@ pub(crate) fn markdown(doc: &Document) -> String {
 }
 
 /// Escapes text for HTML.
+/// About how long `doc`'s HTML is: its tables' cells and markup, the rest's text. A public
+/// list of a national draw's district is tens of megabytes, made without being copied as it
+/// grows.
+fn html_len(doc: &Document) -> usize {
+    let cells = |cells: &[String]| cells.iter().map(|c| c.len() + 9).sum::<usize>() + 10;
+    let blocks: usize = doc
+        .blocks
+        .iter()
+        .map(|b| match b {
+            Block::Table { header, rows } => {
+                cells(header) + rows.iter().map(|r| cells(r)).sum::<usize>() + 64
+            }
+            Block::Svg { svg, caption } => svg.len() + caption.len() + 64,
+            _ => 256,
+        })
+        .sum();
+    CSS.len() + 512 + blocks
+}
+
+/// A table's HTML, its cells escaped.
+fn table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
+    out.push_str("<table>\n<thead><tr>");
+    cells(out, ("<th>", "</th>"), header);
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for r in rows {
+        out.push_str("<tr>");
+        cells(out, ("<td>", "</td>"), r);
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// Each of `cells` escaped between the tags `open` and `close`.
+fn cells(out: &mut String, (open, close): (&str, &str), cells: &[String]) {
+    for c in cells {
+        out.push_str(open);
+        out.push_str(&esc(c));
+        out.push_str(close);
+    }
+}
+
 pub(crate) fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     // Most cells need nothing escaped: they are lent as they are, not copied.
     let Some(first) = s.find(['&', '<', '>', '"', '\'']) else {
@@ -206,7 +247,7 @@ p.sig{text-indent:0;text-align:right;margin:2em 2em 0 0}\
 @media print{body{margin:0;max-width:none}.pb{page-break-after:always}}";
 
 pub fn html(doc: &Document) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(html_len(doc));
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
@@ -241,21 +282,7 @@ pub fn html(doc: &Document) -> String {
                 }
                 out.push_str("</ul>\n");
             }
-            Block::Table { header, rows } => {
-                out.push_str("<table>\n<thead><tr>");
-                for h in header {
-                    let _ = write!(out, "<th>{}</th>", esc(h));
-                }
-                out.push_str("</tr></thead>\n<tbody>\n");
-                for r in rows {
-                    out.push_str("<tr>");
-                    for c in r {
-                        let _ = write!(out, "<td>{}</td>", esc(c));
-                    }
-                    out.push_str("</tr>\n");
-                }
-                out.push_str("</tbody>\n</table>\n");
-            }
+            Block::Table { header, rows } => table(&mut out, header, rows),
             Block::Svg { svg, caption } => {
                 let _ = writeln!(
                     out,

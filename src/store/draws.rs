@@ -61,6 +61,11 @@ pub struct NewDraw {
     /// at a time and never held whole; `record.manifest_json` is then left empty. `None`: the
     /// text is `record.manifest_json`.
     pub manifest_file: Option<std::path::PathBuf>,
+    /// The SHA-256 (lowercase hex) of `manifest_file`'s bytes as their writer made them: the
+    /// text stored must hash to it (a file changed since it was written is refused), and it is
+    /// then not parsed again as JSON, its writer having made it from the manifest. `None`: the
+    /// file is checked as JSON as it is stored.
+    pub manifest_file_sha256: Option<String>,
     /// The target and team rows, made one at a time as they are checked and stored from what
     /// the draw holds anyway (its manifest), instead of `targets` and `teams` (then empty).
     pub lent: Option<LentRows>,
@@ -134,18 +139,33 @@ impl PartialEq for LentRows {
 impl Eq for LentRows {}
 
 /// The manifest's text a draw is recorded with: `record.manifest_json`, or the whole of its
-/// `manifest_file`, checked as JSON (for a database that takes the text in one piece).
+/// `manifest_file`, checked against `manifest_file_sha256` or else as JSON (for a database that
+/// takes the text in one piece).
 pub(crate) fn manifest_text(d: &NewDraw) -> R<std::borrow::Cow<'_, str>> {
     match &d.manifest_file {
         None => Ok(std::borrow::Cow::Borrowed(&d.record.manifest_json)),
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| unreadable_manifest(path, &e))?;
-            serde_json::from_str::<serde::de::IgnoredAny>(&text)
-                .map_err(|e| unreadable_manifest(path, &e))?;
+            match &d.manifest_file_sha256 {
+                Some(expected) => {
+                    let found = crate::digest::sha256_hex(text.as_bytes());
+                    if found != *expected {
+                        return Err(unreadable_manifest(path, &CHANGED_SINCE_WRITTEN));
+                    }
+                }
+                None => {
+                    serde_json::from_str::<serde::de::IgnoredAny>(&text)
+                        .map_err(|e| unreadable_manifest(path, &e))?;
+                }
+            }
             Ok(std::borrow::Cow::Owned(text))
         }
     }
 }
+
+/// Why a manifest file whose bytes no longer hash as its writer said is refused.
+pub(super) const CHANGED_SINCE_WRITTEN: &str =
+    "the file is not the one the draw wrote (its SHA-256 differs): it changed since";
 
 /// A manifest file that could not be read, or is not the text a manifest must be.
 pub(super) fn unreadable_manifest(
@@ -705,7 +725,7 @@ fn insert_draw_row(
     }
     let id = tx.last_insert_rowid();
     if let (Some(path), Some(len)) = (&d.manifest_file, manifest_len) {
-        super::pieces::store(tx, id, path, len)?;
+        super::pieces::store(tx, id, (path, d.manifest_file_sha256.as_deref()), len)?;
     }
     Ok(id)
 }

@@ -52,10 +52,16 @@ pub(crate) fn pieced_blob(blob: &mut rusqlite::blob::Blob<'_>) -> R<Option<u64>>
 }
 
 /// Stores the manifest file `path` (`len` bytes, as `draws.manifest_json` records) as draw
-/// `id`'s pieces, checked as UTF-8 and as JSON as it is read: the text stored is the text
-/// checked, never held whole; a text that is neither, or a file that changed while it was
-/// read, fails (and rolls the draw back).
-pub(crate) fn store(tx: &Connection, id: i64, path: &std::path::Path, len: u64) -> R<()> {
+/// `id`'s pieces, checked as UTF-8 as it is read and, when its writer gave its SHA-256
+/// (`sha256`), against that hash, else as JSON: the text stored is the text checked, never
+/// held whole; a text that fails the check, or a file that changed while it was read, fails
+/// (and rolls the draw back).
+pub(crate) fn store(
+    tx: &Connection,
+    id: i64,
+    (path, sha256): (&std::path::Path, Option<&str>),
+    len: u64,
+) -> R<()> {
     let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
     let mut tee = Tee {
         file,
@@ -67,15 +73,26 @@ pub(crate) fn store(tx: &Connection, id: i64, path: &std::path::Path, len: u64) 
         next: 0,
         read: 0,
         len,
+        hash: sha256.map(|_| crate::digest::Hasher::default()),
         failed: None,
     };
-    let parsed = serde_json::from_reader::<_, serde::de::IgnoredAny>(
-        std::io::BufReader::with_capacity(64 << 10, &mut tee),
-    );
+    let checked = match sha256 {
+        // Its bytes are hashed as they go by; the hash is compared below.
+        Some(_) => std::io::copy(
+            &mut std::io::BufReader::with_capacity(1 << 20, &mut tee),
+            &mut std::io::sink(),
+        )
+        .map(drop),
+        None => serde_json::from_reader::<_, serde::de::IgnoredAny>(
+            std::io::BufReader::with_capacity(64 << 10, &mut tee),
+        )
+        .map(drop)
+        .map_err(std::io::Error::from),
+    };
     if let Some(e) = tee.failed.take() {
         return Err(e.into());
     }
-    parsed.map_err(|e| unreadable_manifest(path, &e))?;
+    checked.map_err(|e| unreadable_manifest(path, &e))?;
     if tee.read != len {
         return Err(unreadable_manifest(
             path,
@@ -86,10 +103,18 @@ pub(crate) fn store(tx: &Connection, id: i64, path: &std::path::Path, len: u64) 
     if let Some(e) = tee.failed.take() {
         return Err(e.into());
     }
-    flushed.map_err(|e| unreadable_manifest(path, &e))
+    flushed.map_err(|e| unreadable_manifest(path, &e))?;
+    let found = tee.hash.take().map(crate::digest::Hasher::finish);
+    match (found, sha256) {
+        (Some(found), Some(expected)) if found != expected => Err(unreadable_manifest(
+            path,
+            &super::draws::CHANGED_SINCE_WRITTEN,
+        )),
+        _ => Ok(()),
+    }
 }
 
-/// A file read for the JSON check, its bytes stored as pieces as they go by.
+/// A file read for its check, its bytes stored as pieces as they go by.
 struct Tee<'c> {
     file: std::fs::File,
     insert: CachedStatement<'c>,
@@ -100,6 +125,8 @@ struct Tee<'c> {
     next: i64,
     read: u64,
     len: u64,
+    /// The bytes' SHA-256 so far, when the file is checked by its writer's hash.
+    hash: Option<crate::digest::Hasher>,
     /// The database's error, when storing a piece failed (the read then fails too).
     failed: Option<rusqlite::Error>,
 }
@@ -146,6 +173,9 @@ impl Read for &mut Tee<'_> {
             ));
         }
         self.pending.extend_from_slice(&buf[..n]);
+        if let Some(h) = &mut self.hash {
+            h.update(&buf[..n]);
+        }
         if self.pending.len() >= PIECE {
             self.flush(false)?;
         }
@@ -278,11 +308,18 @@ mod tests {
         Ok(c)
     }
 
-    fn stored(c: &Connection, id: i64, bytes: &[u8]) -> R<()> {
+    /// `bytes` stored as draw `id`'s text from a file, checked as JSON, or (`hashed`) by their
+    /// SHA-256.
+    fn stored_as(c: &Connection, id: i64, bytes: &[u8], hashed: bool) -> R<()> {
         let dir = tempfile::tempdir().map_err(|e| Fail::corrupt(e.to_string()))?;
         let path = dir.path().join("manifest.json");
         std::fs::write(&path, bytes).map_err(|e| Fail::corrupt(e.to_string()))?;
-        store(c, id, &path, bytes.len() as u64)
+        let sha256 = hashed.then(|| crate::digest::sha256_hex(bytes));
+        store(c, id, (&path, sha256.as_deref()), bytes.len() as u64)
+    }
+
+    fn stored(c: &Connection, id: i64, bytes: &[u8]) -> R<()> {
+        stored_as(c, id, bytes, false)
     }
 
     /// Pieces cut wherever the reads fall, inside characters of 2, 3 and 4 bytes, each stored
@@ -303,6 +340,9 @@ mod tests {
         )?;
         assert!(longest as usize <= PIECE + (64 << 10), "{longest}");
         assert_eq!(Pieces::new(&c, 7, text.len() as u64)?.whole()?, text);
+        // Checked by its hash instead, read a megabyte at a time: the same text.
+        stored_as(&c, 8, text.as_bytes(), true)?;
+        assert_eq!(Pieces::new(&c, 8, text.len() as u64)?.whole()?, text);
         let mut small = Vec::new();
         let mut pieces = Pieces::new(&c, 7, text.len() as u64)?;
         let mut buf = [0u8; 1000];

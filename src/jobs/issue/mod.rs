@@ -627,15 +627,13 @@ fn draw_and_record(
         (d, &marks),
         &staging,
     )?;
-    let manifest_file = files.manifest()?;
     probe::point("draw.staged");
-    phase("recording the draw (its documents written meanwhile)");
     let recorded = record_beside(
         store,
         (loaded, frozen, req),
-        (&manifest, &excluded, &manifest_file),
+        (&manifest, &excluded),
         (epoch, &digest),
-        &files,
+        (&files, &phase),
     );
     let (committed, id) = staging.commit(|| recorded)?;
     let manifest = Arc::try_unwrap(manifest).unwrap_or_else(|m| Manifest::clone(&m));
@@ -774,6 +772,9 @@ struct Files<'a> {
     manifest: &'a Manifest,
     marks: &'a DrawMarks,
     staging: &'a Staging,
+    /// Whether the manifest's file was written (set once it was, or failed): the documents
+    /// start before it is, and the audit bundle, written after them, copies it.
+    manifest_written: std::sync::OnceLock<bool>,
 }
 
 impl<'a> Files<'a> {
@@ -795,14 +796,21 @@ impl<'a> Files<'a> {
             manifest,
             marks,
             staging,
+            manifest_written: std::sync::OnceLock::new(),
         })
     }
 
-    /// Writes the manifest's file, which the recording reads; its path.
-    fn manifest(&self) -> Result<PathBuf, IssueError> {
-        crate::output::tasks::manifest_file(self.manifest, &mut |name, body| self.put(name, body))
-            .map_err(IssueError::Output)?;
-        Ok(self.staging.dir().join(MANIFEST_FILE))
+    /// Writes the manifest's file, which the recording reads and the audit bundle copies
+    /// (waiting for it: [`Files::manifest_written`]); its path and SHA-256.
+    fn manifest(&self) -> Result<(PathBuf, String), IssueError> {
+        let written = self
+            .staging
+            .add_hashed(Path::new(MANIFEST_FILE), |out| {
+                self.manifest.write_pretty_json(out)
+            })
+            .map_err(|e| IssueError::Output(format!("{}: {}", e.path.display(), e.source)));
+        let _ = self.manifest_written.set(written.is_ok());
+        Ok((self.staging.dir().join(MANIFEST_FILE), written?))
     }
 
     /// Writes the documents (task lists, task sheets, public list, one at a time), then the
@@ -833,6 +841,12 @@ impl<'a> Files<'a> {
             &mut |name, body| self.put(name, body),
         )
         .map_err(IssueError::Output)?;
+        if !self.manifest_written.wait() {
+            return Err(IssueError::Output(format!(
+                "{}: not written, so the audit bundle cannot hold it",
+                self.staging.dir().join(MANIFEST_FILE).display()
+            )));
+        }
         let v2 = crate::jobs::bundle::audit_v2(m);
         write_audit_bundle(self.model, self.frozen, self.staging.dir(), v2)
     }
@@ -909,31 +923,59 @@ impl<'scope> Documents<'scope> {
 fn record_beside(
     store: &mut dyn DrawStore,
     inputs: (&Loaded, &Frozen, &Request),
-    drawn: (&Arc<Manifest>, &[Exclusion], &Path),
+    (manifest, excluded): (&Arc<Manifest>, &[Exclusion]),
     read: (Option<LoadsEpoch>, &[u8; 32]),
-    files: &Files<'_>,
+    (files, phase): (&Files<'_>, &dyn Fn(&str)),
 ) -> Result<i64, IssueError> {
     std::thread::scope(|scope| {
         let mut documents = Documents::Waiting;
         documents.start(scope, files);
-        let mut failed = None;
-        let recorded = record_current(store, inputs, drawn, read, &mut |step| {
-            if step == "audit" {
-                if let Err(e) = documents.finish(files) {
-                    let shown = e.to_string();
-                    failed = Some(e);
-                    return Err(StoreError::Stopped(shown));
-                }
-                probe::point("draw.recording");
+        // Says the manifest was not written if its writing never returns, so that the
+        // documents' thread, waiting for it, ends.
+        let unwritten = Unwritten(&files.manifest_written);
+        let written = files.manifest();
+        drop(unwritten);
+        let (manifest_file, sha256) = match written {
+            Ok(written) => written,
+            Err(e) => {
+                documents.abandon();
+                return Err(e);
             }
-            Ok(())
-        });
+        };
+        phase("recording the draw (its documents written meanwhile)");
+        let mut failed = None;
+        let recorded = record_current(
+            store,
+            inputs,
+            (manifest, excluded, (&manifest_file, sha256)),
+            read,
+            &mut |step| {
+                if step == "audit" {
+                    if let Err(e) = documents.finish(files) {
+                        let shown = e.to_string();
+                        failed = Some(e);
+                        return Err(StoreError::Stopped(shown));
+                    }
+                    probe::point("draw.recording");
+                }
+                Ok(())
+            },
+        );
         documents.abandon();
         match (recorded, failed) {
             (Err(_), Some(e)) => Err(e),
             (recorded, _) => recorded,
         }
     })
+}
+
+/// Sets a draw's "manifest written" to false when it goes, unless it was set.
+struct Unwritten<'a>(&'a std::sync::OnceLock<bool>);
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(false);
+    }
 }
 
 /// Writes the audit bundle into `dir` from the draw's files there (the manifest and the public
@@ -995,7 +1037,7 @@ const ATTEMPTS: usize = 8;
 fn record_current(
     store: &mut dyn DrawStore,
     (loaded, frozen, req): (&Loaded, &Frozen, &Request),
-    (manifest, excluded, manifest_file): (&Arc<Manifest>, &[Exclusion], &Path),
+    (manifest, excluded, manifest_file): (&Arc<Manifest>, &[Exclusion], (&Path, String)),
     (mut epoch, hist): (Option<LoadsEpoch>, &[u8; 32]),
     probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
 ) -> Result<i64, IssueError> {
@@ -1006,7 +1048,7 @@ fn record_current(
             loaded,
             frozen,
             req,
-            (manifest, excluded, manifest_file),
+            (manifest, excluded, (manifest_file.0, &manifest_file.1)),
             (epoch, &mut *probe),
         ) {
             Err(StoreError::LoadsChanged) => {
@@ -1029,7 +1071,7 @@ fn record(
     loaded: &Loaded,
     frozen: &Frozen,
     req: &Request,
-    (manifest, excluded, manifest_file): (&Arc<Manifest>, &[Exclusion], &Path),
+    (manifest, excluded, (manifest_file, sha256)): (&Arc<Manifest>, &[Exclusion], (&Path, &str)),
     (epoch, probe): (
         Option<LoadsEpoch>,
         &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
@@ -1052,6 +1094,7 @@ fn record(
     store.put_snapshot(SnapshotKind::Rules, 1, &loaded.model.rules_archive)?;
     let mut new = new_draw(req, (manifest, excluded, String::new()), frozen);
     new.manifest_file = Some(manifest_file.to_path_buf());
+    new.manifest_file_sha256 = Some(sha256.to_string());
     let redraw = match &req.redraw {
         Some(reason) => Redraw::Yes {
             reason: reason.clone(),
@@ -1228,6 +1271,7 @@ fn new_draw(
         unstaffed,
         exclusions,
         manifest_file: None,
+        manifest_file_sha256: None,
         lent: Some(LentRows(Arc::new(ManifestRows {
             manifest: Arc::clone(m),
             names,
