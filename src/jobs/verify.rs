@@ -25,8 +25,9 @@ pub enum Verdict {
 /// in `store` and compares every selection, team and exclusion; and checks that `store`
 /// recorded this very manifest as a draw.
 pub(crate) fn verify_manifest(m: &mut Manifest, store: &dyn DrawStore) -> Verdict {
-    let compared = Algorithm::from_name(&m.algorithm)
-        .map(|algorithm| rerun(m, algorithm, store, None).map(|(re, _)| Compared::of(m, &re)));
+    let compared = Algorithm::from_name(&m.algorithm).map(|algorithm| {
+        rerun(m, algorithm, store, (None, false)).map(|(re, _)| Compared::of(m, &re))
+    });
     judge(m, compared, store)
 }
 
@@ -44,7 +45,8 @@ fn verify_digested(
     whole: &dyn Fn() -> Result<Manifest, VerifyError>,
     beside: Option<&Beside<'_>>,
 ) -> Result<(Manifest, Verdict), VerifyError> {
-    let re = Algorithm::from_name(&light.algorithm).map(|a| rerun(&light, a, store, beside));
+    let re =
+        Algorithm::from_name(&light.algorithm).map(|a| rerun(&light, a, store, (beside, true)));
     let re = match re {
         Some(Ok((mut re, sealed))) if ListDigests::of_sealed(&re, sealed) == *digests => {
             // The same lists: compared without them, then the re-run's moved into the
@@ -360,7 +362,13 @@ pub(crate) fn rerun_over_file(
     get: &impl Fn(&str, &str) -> Result<Vec<u8>, String>,
 ) -> Result<Rerun, String> {
     let (_dir, loaded, frozen) = archived_over(m, Some(path), get)?;
-    rerun_frozen(m, algorithm, &loaded, &frozen, (BundleOut::Hash, None))
+    rerun_frozen(
+        m,
+        algorithm,
+        &loaded,
+        &frozen,
+        (BundleOut::Hash, None, false),
+    )
 }
 
 /// A recorded draw's rules and registry, their bytes given by `get` (hash, what), the target
@@ -402,17 +410,23 @@ fn archived_over(
     Ok((dir, loaded, frozen))
 }
 
-/// The re-run of `m`'s draw: its manifest, and its selection's digest when made as it was
-/// sealed.
+/// The re-run of `m`'s draw: its manifest, and (when `digest`) its selection's digest made as
+/// it was sealed.
 fn rerun(
     m: &Manifest,
     algorithm: Algorithm,
     store: &dyn DrawStore,
-    beside: Option<&Beside<'_>>,
+    (beside, digest): (Option<&Beside<'_>>, bool),
 ) -> Result<(Manifest, Option<crate::draw::manifest::ListDigest>), String> {
     let (_dir, loaded, frozen) = archived_for_rerun(m, store)?;
-    rerun_frozen(m, algorithm, &loaded, &frozen, (BundleOut::Hash, beside))
-        .map(|(re, _, _, digest)| (re, digest))
+    rerun_frozen(
+        m,
+        algorithm,
+        &loaded,
+        &frozen,
+        (BundleOut::Hash, beside, digest),
+    )
+    .map(|(re, _, _, digest)| (re, digest))
 }
 
 /// A re-run's manifest, public bundle (when kept), excluded targets (a detail file's), and
@@ -442,18 +456,19 @@ pub(crate) fn rerun_archived(
         algorithm,
         &loaded,
         &Frozen::new(registry),
-        (BundleOut::Keep, None),
+        (BundleOut::Keep, None, false),
     )
 }
 
 /// Re-runs a draw over its frozen registry (a target snapshot file is hashed while the draw
-/// reads it, or was hashed `beside` it, so an altered file fails the re-run).
+/// reads it, or was hashed `beside` it, so an altered file fails the re-run); its selection
+/// digested as it is sealed when `digest`.
 fn rerun_frozen(
     m: &Manifest,
     algorithm: Algorithm,
     loaded: &crate::rules::Loaded,
     frozen: &Frozen,
-    (out, beside): (BundleOut<'_>, Option<&Beside<'_>>),
+    (out, beside, digest): (BundleOut<'_>, Option<&Beside<'_>>, bool),
 ) -> Result<Rerun, String> {
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
@@ -496,14 +511,14 @@ fn rerun_frozen(
     let history = History::of_manifest(m);
     let at = crate::jobs::issue::BundleAt::of(m);
     let Some(file) = &frozen.file else {
-        return compute_public(loaded, frozen, &history, &req, (at, out))
+        return compute_public(loaded, frozen, &history, &req, (at, out, digest))
             .map_err(|e| e.to_string());
     };
     // The snapshot file is hashed while the draw reads it (from the moment the manifest's
     // text was read, `beside`): a file that is not the recorded snapshot fails the re-run.
     let path = &file.snapshot.path;
     let (computed, hashed) = hashed_while(path, beside, || {
-        compute_public(loaded, frozen, &history, &req, (at, out))
+        compute_public(loaded, frozen, &history, &req, (at, out, digest))
     });
     match hashed {
         Ok(h) if h == file.snapshot.sha256 => {}

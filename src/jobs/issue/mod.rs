@@ -342,19 +342,27 @@ pub fn compute(
     hist: &History,
     req: &Request,
 ) -> Result<Manifest, IssueError> {
-    compute_public(loaded, frozen, hist, req, (BundleAt::NEW, BundleOut::Hash)).map(|(m, ..)| m)
+    compute_public(
+        loaded,
+        frozen,
+        hist,
+        req,
+        (BundleAt::NEW, BundleOut::Hash, false),
+    )
+    .map(|(m, ..)| m)
 }
 
 /// Runs the draw for `req` (pure) with its public bundle: `at` says what the manifest records of
 /// it and which bundle it is, `out` what becomes of it (returned only with
 /// [`BundleOut::Keep`]). Also returns the excluded targets a `suiji-manifest/3` or `/4` lists
-/// in its detail file.
+/// in its detail file, and (when `digest`, as `verify` asks) the selection's digest made as
+/// it is sealed.
 pub fn compute_public(
     loaded: &Loaded,
     frozen: &Frozen,
     hist: &History,
     req: &Request,
-    (at, out): (BundleAt, BundleOut<'_>),
+    (at, out, digest): (BundleAt, BundleOut<'_>, bool),
 ) -> Result<crate::jobs::verify::Rerun, IssueError> {
     // A bundle kept whole is for files made in memory, the detail file's rows with it.
     let excl = match out {
@@ -366,7 +374,7 @@ pub fn compute_public(
         frozen,
         hist,
         req,
-        (at, out, false, true),
+        (at, out, false, digest),
         (excl, false),
     )
     .map(|d| (d.manifest, d.bundle, d.excluded, d.selected_digest))
