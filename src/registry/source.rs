@@ -383,7 +383,9 @@ impl<'a> RegistryFile<'a> {
     /// at `offsets` into `out` (of `1 + fields.len()` cells a row, emptied first): read as
     /// [`RegistryFile::targets_at`] reads them, the cells lent from the rows read (every row
     /// of a snapshot) rather than a target made of each; if any row is not plain, of the
-    /// targets the reader makes.
+    /// targets the reader makes. For rows this run read whole and checked already (a draw's
+    /// frame, read again by the places its classifying gave): a row's cells that no public
+    /// list shows are not checked again ([`RegistryFile::public_row`]).
     pub(crate) fn public_cells_at(
         &self,
         offsets: &[u64],
@@ -391,7 +393,7 @@ impl<'a> RegistryFile<'a> {
         out: &mut CellRows,
     ) -> Result<(), SourceError> {
         out.clear();
-        let pushed = self.lines_at(offsets, &mut |c| out.push_public(c, fields));
+        let pushed = self.rows_at(offsets, true, &mut |c| out.push_public(c, fields));
         if pushed.is_err() {
             out.clear();
         }
@@ -407,6 +409,17 @@ impl<'a> RegistryFile<'a> {
         offsets: &[u64],
         each: &mut dyn FnMut(&LineCells<'_>),
     ) -> Result<(), SourceError> {
+        self.rows_at(offsets, false, each)
+    }
+
+    /// [`RegistryFile::lines_at`]; when `public`, the cells a public list shows read as
+    /// [`RegistryFile::public_row`] reads them, the others left as they default.
+    fn rows_at(
+        &self,
+        offsets: &[u64],
+        public: bool,
+        each: &mut dyn FnMut(&LineCells<'_>),
+    ) -> Result<(), SourceError> {
         let err = io_error(self.path);
         let mut s = Scanner::open(self.path, 0, 0, REREAD_CHUNK).map_err(&err)?;
         let mut plain = 0;
@@ -415,10 +428,15 @@ impl<'a> RegistryFile<'a> {
             let Some(r) = s.next(usize::MAX, true).map_err(&err)? else {
                 break;
             };
-            let Some(p) = (r.offset == offset).then(|| self.plain_row(&r)).flatten() else {
+            let cells = match (r.offset == offset, public) {
+                (false, _) => None,
+                (true, true) => self.public_row(&r),
+                (true, false) => self.plain_row(&r).map(|p| p.cells),
+            };
+            let Some(cells) = cells else {
                 break;
             };
-            each(&p.cells);
+            each(&cells);
             plain += 1;
         }
         if plain == offsets.len() {
@@ -484,18 +502,35 @@ impl<'a> RegistryFile<'a> {
         })
     }
 
-    /// Record `r` (its fields split and counted) as its target's canonical cells, borrowed,
-    /// when the registry reader would make a target of it without a word (no error, no
-    /// warning): as many fields as the header, all UTF-8, nothing under a column without a
-    /// header, an id (not in scientific notation), a name and a category spelt as a known one,
-    /// and every yes/no, status and date cell empty or readable. `None` for anything else,
-    /// which the reader reads with its diagnostics. The cells are trimmed as the reader trims
-    /// them.
-    pub(crate) fn plain_row<'r>(&self, r: &'r Record<'r>) -> Option<PlainRow<'r>> {
+    /// The id and public fields of the record `r` as [`RegistryFile::plain_row`] reads them,
+    /// for a row read again that this run read whole and checked already (its place came from
+    /// that reading): the fields no public list shows — the key-area mark, the status, the
+    /// last inspection's date, the extra columns — are neither parsed nor checked again, and
+    /// left as they default. `None` for a record whose public cells `plain_row` would not
+    /// read as they stand.
+    pub(crate) fn public_row<'r>(&self, r: &'r Record<'r>) -> Option<LineCells<'r>> {
         use crate::registry::read::t;
-        use crate::registry::values::{
-            looks_like_scientific, parse_bool, parse_date, parse_status,
-        };
+        let (cell, [id, name, category]) = self.face(r)?;
+        Some(LineCells {
+            id,
+            name,
+            category,
+            district: cell.get(t::DISTRICT)?,
+            address: cell.get(t::ADDRESS)?,
+            key_area: false,
+            class: "",
+            licence: cell.get(t::LICENCE)?,
+            status: crate::registry::types::TargetStatus::Active,
+            last_inspected: None,
+            last_result: "",
+        })
+    }
+
+    /// What every plain record is checked for, on its face: as many fields as the header, all
+    /// UTF-8, nothing under a column without a header, an id (not in scientific notation), a
+    /// name and a category spelt as a known one. Its cells, with the id, name and category.
+    fn face<'s, 'r>(&'s self, r: &'r Record<'r>) -> Option<(Cells<'r, 's>, [&'r str; 3])> {
+        use crate::registry::read::t;
         let h = &self.header;
         if r.width != h.names.len() {
             return None;
@@ -509,21 +544,39 @@ impl<'a> RegistryFile<'a> {
         {
             return None;
         }
-        let at = |i: usize| r.cell_of(text, i).map(trim_str);
-        let cell = |f: usize| match h.cols.get(f).copied().flatten() {
-            Some(i) => at(i),
-            None => Some(""),
+        let cell = Cells {
+            r,
+            text,
+            cols: &h.cols,
         };
-        let (id, name, category) = (cell(t::ID)?, cell(t::NAME)?, cell(t::CATEGORY)?);
+        let (id, name, category) = (cell.get(t::ID)?, cell.get(t::NAME)?, cell.get(t::CATEGORY)?);
         let known = &self.known.categories;
         if id.is_empty()
-            || looks_like_scientific(id)
+            || crate::registry::values::looks_like_scientific(id)
             || name.is_empty()
             || category.is_empty()
             || !(known.is_empty() || known.contains(category))
         {
             return None;
         }
+        Some((cell, [id, name, category]))
+    }
+
+    /// Record `r` (its fields split and counted) as its target's canonical cells, borrowed,
+    /// when the registry reader would make a target of it without a word (no error, no
+    /// warning): as many fields as the header, all UTF-8, nothing under a column without a
+    /// header, an id (not in scientific notation), a name and a category spelt as a known one,
+    /// and every yes/no, status and date cell empty or readable. `None` for anything else,
+    /// which the reader reads with its diagnostics. The cells are trimmed as the reader trims
+    /// them.
+    pub(crate) fn plain_row<'r>(&self, r: &'r Record<'r>) -> Option<PlainRow<'r>> {
+        use crate::registry::read::t;
+        use crate::registry::values::{parse_bool, parse_date, parse_status};
+        let h = &self.header;
+        let (cell, [id, name, category]) = self.face(r)?;
+        let text = cell.text;
+        let at = |i: usize| r.cell_of(text, i).map(trim_str);
+        let cell = |f: usize| cell.get(f);
         let key_area = match cell(t::KEY_AREA)? {
             "" => false,
             s => parse_bool(s)?,
@@ -1157,6 +1210,28 @@ impl Scanner {
     }
 }
 
+/// A record's fields by the registry's column numbers (`crate::registry::read::t`), trimmed as
+/// the reader trims them.
+#[derive(Clone, Copy)]
+struct Cells<'r, 'h> {
+    r: &'r Record<'r>,
+    /// The record's field bytes as text.
+    text: &'r str,
+    /// Each column's field, when the header has it.
+    cols: &'h [Option<usize>],
+}
+
+impl<'r> Cells<'r, '_> {
+    /// Column `f`'s cell: empty when the header has no such column, `None` when it does not
+    /// fall on characters.
+    fn get(&self, f: usize) -> Option<&'r str> {
+        match self.cols.get(f).copied().flatten() {
+            Some(i) => self.r.cell_of(self.text, i).map(trim_str),
+            None => Some(""),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1347,6 +1422,31 @@ mod tests {
         }
         assert!(file.targets_at(&offsets).is_err());
         assert!(file.public_cells_at(&offsets, &fields, &mut cells).is_err());
+    }
+
+    /// Rows read again for their public cells are not checked again for what no public list
+    /// shows: a row whose status or last inspection's date the reader refuses (a row no draw
+    /// reads again, its file refused before) still gives its public cells; a row whose public
+    /// cells the reader reads otherwise (a category spelt differently) goes to the reader.
+    #[test]
+    fn public_cells_read_again_skip_what_no_public_list_shows() {
+        let text = "编号,名称,类别,区域,地址,许可证号,状态,上次检查日期\n\
+            T1,平安大酒店,hotel,城关,人民路 1 号,L1,正常,2023-05-06\n\
+            T2,坏日期,hotel,北区,北街,,停业整顿中,2023-02-30\n";
+        let (_dir, path, known) = hotel_file(text);
+        let file = RegistryFile::open(&path, &known, 4096).expect("open");
+        let offsets = offsets_of(&file, &path);
+        let fields: Vec<String> = ["name", "district", "address"].map(String::from).to_vec();
+        let mut cells = CellRows::new(1 + fields.len());
+        assert!(file.targets_at(&offsets).is_err());
+        file.public_cells_at(&offsets, &fields, &mut cells)
+            .expect("cells");
+        let row = |i: usize| (0..4).map(|j| cells.cell(i, j)).collect::<Vec<_>>();
+        assert_eq!(row(0), ["T1", "平安大酒店", "城关", "人民路 1 号"]);
+        assert_eq!(row(1), ["T2", "坏日期", "北区", "北街"]);
+        let mut full = Vec::new();
+        let all = file.lines_at(&offsets, &mut |c| full.push(c.id.to_string()));
+        assert!(all.is_err(), "every cell checked: {full:?}");
     }
 
     #[test]
