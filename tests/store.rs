@@ -206,6 +206,60 @@ impl DrawRows for Lent {
     }
 }
 
+/// The rows hash a draw's audit entry records is made as its rows go in; it is the hash of
+/// the rows as they are then read back (what `audit verify` compares): a manifest kept in
+/// pieces, a redraw, a provisional draw, substitutes, unstaffed targets, exclusions, and
+/// member rows out of their targets' order (their places found by id).
+#[test]
+fn the_rows_hash_made_as_rows_go_in_is_the_hash_of_the_rows_read_back() -> TestResult {
+    let (dir, mut store, mut d) = setup()?;
+    d.record.manifest_json = long_manifest();
+    let first = store.record_draw(&d, Redraw::No)?;
+    let file = dir.path().join("manifest.json");
+    std::fs::write(&file, &d.record.manifest_json)?;
+    let mut again = d.clone();
+    again.record.manifest_json = String::new();
+    again.manifest_file = Some(file);
+    again.record.provisional = true;
+    again.teams.swap(0, 2);
+    let second = store.record_draw(
+        &again,
+        Redraw::Yes {
+            reason: "名录库漏登 12 户".into(),
+            replaces: None,
+        },
+    )?;
+    let entries = store.audit_entries(0, 10)?;
+    let draws: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action.starts_with("draw."))
+        .collect();
+    assert_eq!(draws.len(), 2);
+    for e in &draws {
+        let recorded = e.v2.as_ref().and_then(|v| v.rows_hash.clone());
+        assert!(recorded.is_some(), "{}", e.subject);
+        assert_eq!(store.rows_hash_now(e)?, recorded, "{}", e.subject);
+    }
+    assert!(store.verify_audit()?.is_intact());
+    let mut teams = store.draw_teams(second)?;
+    teams.sort_by(|a, b| (&a.target_id, a.position).cmp(&(&b.target_id, b.position)));
+    let mut want = d.teams.clone();
+    want.sort_by(|a, b| (&a.target_id, a.position).cmp(&(&b.target_id, b.position)));
+    assert_eq!(teams, want);
+    let places: Vec<(String, i64)> = raw(dir.path())?
+        .prepare(
+            "SELECT target_id, target_seq FROM draw_team_members WHERE draw_id = ?1 ORDER BY seq",
+        )?
+        .query_map([second], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        places,
+        [("T3".to_string(), 2), ("T1".into(), 0), ("T1".into(), 0)]
+    );
+    assert_ne!(first, second);
+    Ok(())
+}
+
 #[test]
 fn a_manifest_stored_from_its_file_with_lent_rows_is_the_same_record() -> TestResult {
     let (dir_a, mut a, mut whole) = setup()?;

@@ -297,12 +297,32 @@ pub(crate) fn append<D: serde::Serialize>(
     origin: &Origin,
     e: &Entry<'_, D>,
 ) -> R<i64> {
+    append_with(c, origin, e, |rows| rows_hash(c, rows))
+}
+
+/// [`append`] for an entry whose rows hash was made as its rows were inserted
+/// ([`super::rows::Inserted`]): `rows_hash`.
+pub(crate) fn append_hashed<D: serde::Serialize>(
+    c: &Connection,
+    origin: &Origin,
+    e: &Entry<'_, D>,
+    rows_hash: String,
+) -> R<i64> {
+    append_with(c, origin, e, |_| Ok(Some(rows_hash)))
+}
+
+fn append_with<D: serde::Serialize>(
+    c: &Connection,
+    origin: &Origin,
+    e: &Entry<'_, D>,
+    hash_rows: impl FnOnce(Rows<'_>) -> R<Option<String>>,
+) -> R<i64> {
     let last: Option<(i64, String)> = c
         .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (last_seq, last_hash) = last.unwrap_or((0, GENESIS_HASH.to_string()));
-    let (entry, v2) = chained(origin, e, last_seq, last_hash, |rows| rows_hash(c, rows))?;
+    let (entry, v2) = chained(origin, e, last_seq, last_hash, hash_rows)?;
     let seq = entry.seq;
     let (at, actor, action, subject) = (e.at, e.actor, e.action, e.subject);
     c.prepare_cached(

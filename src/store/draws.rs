@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashSet as HashSet;
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, Transaction, params};
 
 use super::error::{Fail, R};
 use super::origin::Origin;
@@ -618,16 +618,18 @@ fn insert_draw(
     )?;
 
     let (redraw_of, reason) = supersede_active(tx, d, redraw)?;
-    let id = insert_draw_row(tx, d, redraw_of, reason)?;
+    // The draw's rows hash is made as its rows go in (`store::rows::Inserted`).
+    let mut hashed = super::rows::Inserted::new();
+    let id = insert_draw_row(tx, d, (redraw_of, reason), &mut hashed)?;
     probe("draw")?;
     {
         // The rows go into the draw just made active, which is what every row's
         // `*_active_only` trigger would ask again (a sub-program per row, most of the time an
         // insert takes): this connection skips them for these inserts and only these.
         let _own = OwnRows::start(tx)?;
-        insert_draw_rows(tx, id, d, probe)?;
+        insert_draw_rows(tx, id, d, (probe, &mut hashed))?;
     }
-    append_draw_audit(tx, origin, id, d, (redraw_of, reason))?;
+    append_draw_audit(tx, origin, id, d, (redraw_of, reason), hashed.finish())?;
     probe("audit")?;
     Ok(id)
 }
@@ -672,12 +674,13 @@ fn supersede_active<'r>(
     })
 }
 
-/// The `draws` row; its id.
+/// The `draws` row; its id. Its values (and its manifest's text, kept in pieces) are hashed
+/// into `hashed` as [`super::rows::DRAW`] lists them.
 fn insert_draw_row(
     tx: &Transaction<'_>,
     d: &NewDraw,
-    redraw_of: Option<i64>,
-    reason: Option<&str>,
+    (redraw_of, reason): (Option<i64>, Option<&str>),
+    hashed: &mut super::rows::Inserted,
 ) -> R<i64> {
     // A manifest file's text is kept in pieces: the row records its length (`store::pieces`).
     let manifest_len = match &d.manifest_file {
@@ -689,31 +692,37 @@ fn insert_draw_row(
         ),
     };
     let pieced = manifest_len.map(|len| len.to_string());
-    let inserted = tx.prepare_cached(INSERT_DRAW)?.execute(params![
-        d.record.matter,
-        d.record.period,
-        d.record.kind,
-        d.record.algorithm,
-        d.record.seed_hex,
-        d.record.seed_source,
-        d.record.rules_hash,
-        d.record.targets_snapshot,
-        d.record.inspectors_snapshot,
-        d.record.reference_date,
-        d.record.issue_date,
-        d.record.due_date,
-        d.record.created_at,
-        d.record.actor,
-        pieced.as_deref().unwrap_or(&d.record.manifest_json),
-        d.record.manifest_hash,
-        redraw_of,
-        reason,
-        d.record.provisional,
-    ]);
+    let r = &d.record;
+    let manifest = pieced.as_deref().unwrap_or(&r.manifest_json);
+    // `?1` to `?14`, the manifest (`?15`), then `?16` to `?19`.
+    let (head, tail): ([&dyn ToSql; 14], [&dyn ToSql; 4]) = (
+        [
+            &r.matter,
+            &r.period,
+            &r.kind,
+            &r.algorithm,
+            &r.seed_hex,
+            &r.seed_source,
+            &r.rules_hash,
+            &r.targets_snapshot,
+            &r.inspectors_snapshot,
+            &r.reference_date,
+            &r.issue_date,
+            &r.due_date,
+            &r.created_at,
+            &r.actor,
+        ],
+        [&r.manifest_hash, &redraw_of, &reason, &r.provisional],
+    );
+    let mut values: Vec<&dyn ToSql> = Vec::with_capacity(19);
+    values.extend(head);
+    values.push(&manifest);
+    values.extend(tail);
+    let inserted = tx.prepare_cached(INSERT_DRAW)?.execute(values.as_slice());
     if let Err(e) = inserted {
         // Only reachable if a writer bypassed the IMMEDIATE lock; the index still holds.
         if is_unique_violation(&e)
-            && let Some((draw_id, created_at)) = active(tx, &d.record.matter, &d.record.period)?
+            && let Some((draw_id, created_at)) = active(tx, &r.matter, &r.period)?
         {
             return Err(StoreError::AlreadyDrawn {
                 draw_id,
@@ -724,9 +733,20 @@ fn insert_draw_row(
         return Err(e.into());
     }
     let id = tx.last_insert_rowid();
-    if let (Some(path), Some(len)) = (&d.manifest_file, manifest_len) {
-        super::pieces::store(tx, id, (path, d.manifest_file_sha256.as_deref()), len)?;
+    hashed.table("draws");
+    hashed.row();
+    hashed.values(&[&id])?;
+    hashed.values(&head)?;
+    match (&d.manifest_file, manifest_len) {
+        (Some(path), Some(len)) => {
+            hashed.text_of_len(len);
+            let sha256 = d.manifest_file_sha256.as_deref();
+            super::pieces::store(tx, id, (path, sha256), len, Some(&mut *hashed))?;
+        }
+        _ => hashed.values(&[&manifest])?,
     }
+    hashed.values(&tail)?;
+    hashed.end_table();
     Ok(id)
 }
 
@@ -765,84 +785,141 @@ impl Drop for OwnRows<'_> {
     }
 }
 
-/// The place among the draw's target rows of the target `target_id`; for a target that is
-/// not among them, a place no target row has, so that the member row's reference to its
-/// target refuses it as it refuses a member of a target not drawn.
-pub(crate) fn target_seq(place: &rustc_hash::FxHashMap<&str, i64>, target_id: &str) -> i64 {
-    place.get(target_id).copied().unwrap_or(-1)
+/// The places of a draw's target rows, for its member rows, which name their target by its
+/// place as well as by its id. Member rows come in the order of their targets, so a target is
+/// found at the place the last one named or the next; every place is looked up by id only for
+/// a member row out of that order.
+#[derive(Default)]
+pub(crate) struct Places<'a> {
+    ids: Vec<&'a str>,
+    last: usize,
+    by_id: Option<rustc_hash::FxHashMap<&'a str, usize>>,
 }
 
-/// The draw's targets, team members, unstaffed targets and exclusions, in their order.
+impl<'a> Places<'a> {
+    /// The next target row's id.
+    pub(crate) fn push(&mut self, id: &'a str) {
+        self.ids.push(id);
+    }
+
+    /// The place of the target `target_id`; for a target that is not among them, a place no
+    /// target row has, so that the member row's reference to its target refuses it as it
+    /// refuses a member of a target not drawn.
+    pub(crate) fn of(&mut self, target_id: &str) -> i64 {
+        let near = [self.last, self.last + 1]
+            .into_iter()
+            .find(|&at| self.ids.get(at) == Some(&target_id));
+        let at = near.or_else(|| {
+            let ids = &self.ids;
+            let by_id = self
+                .by_id
+                .get_or_insert_with(|| ids.iter().enumerate().map(|(at, &id)| (id, at)).collect());
+            by_id.get(target_id).copied()
+        });
+        match at {
+            Some(at) => {
+                self.last = at;
+                at as i64
+            }
+            None => -1,
+        }
+    }
+}
+
+/// The draw's targets, team members, unstaffed targets and exclusions, in their order, each
+/// row's values hashed into `hashed` as [`super::rows::DRAW`] lists them.
 fn insert_draw_rows(
     tx: &Transaction<'_>,
     id: i64,
     d: &NewDraw,
-    probe: &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
+    (probe, hashed): (
+        &mut dyn FnMut(&'static str) -> Result<(), StoreError>,
+        &mut super::rows::Inserted,
+    ),
 ) -> R<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_targets (draw_id, seq, stratum, rank, target_id, target_name, selected,
             substitute, substitute_for, rank_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    let targets = d.target_rows();
-    let mut place: rustc_hash::FxHashMap<&str, i64> = rustc_hash::FxHashMap::default();
-    place.reserve(targets.size_hint().0);
-    for (seq, t) in targets.enumerate() {
-        place.insert(t.target_id, seq as i64);
-        stmt.execute(params![
-            id,
-            seq as i64,
-            t.stratum,
-            t.rank,
-            t.target_id,
-            t.target_name,
-            t.selected,
-            t.substitute,
-            t.substitute_for,
-            t.rank_key,
-        ])?;
+    let mut places = Places::default();
+    hashed.table("draw_targets");
+    for (seq, t) in d.target_rows().enumerate() {
+        places.push(t.target_id);
+        let values: [&dyn ToSql; 10] = [
+            &id,
+            &(seq as i64),
+            &t.stratum,
+            &t.rank,
+            &t.target_id,
+            &t.target_name,
+            &t.selected,
+            &t.substitute,
+            &t.substitute_for,
+            &t.rank_key,
+        ];
+        stmt.execute(&values[..])?;
+        hashed.row();
+        hashed.values(&values)?;
     }
+    hashed.end_table();
     probe("targets")?;
 
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
             inspector_name, target_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    hashed.table("draw_team_members");
     for (seq, m) in d.team_rows().enumerate() {
-        stmt.execute(params![
-            id,
-            seq as i64,
-            m.target_id,
-            m.position,
-            m.inspector_id,
-            m.inspector_name,
-            target_seq(&place, m.target_id),
-        ])?;
+        let values: [&dyn ToSql; 7] = [
+            &id,
+            &(seq as i64),
+            &m.target_id,
+            &m.position,
+            &m.inspector_id,
+            &m.inspector_name,
+            &places.of(m.target_id),
+        ];
+        stmt.execute(&values[..])?;
+        hashed.row();
+        // The rows hash leaves out the target's place (it names the target by its id).
+        hashed.values(&values[..6])?;
     }
+    hashed.end_table();
     probe("teams")?;
 
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_unstaffed (draw_id, seq, target_id, reason) VALUES (?1, ?2, ?3, ?4)",
     )?;
+    hashed.table("draw_unstaffed");
     for (seq, u) in d.unstaffed.iter().enumerate() {
-        stmt.execute(params![id, seq as i64, u.target_id, u.reason])?;
+        let values: [&dyn ToSql; 4] = [&id, &(seq as i64), &u.target_id, &u.reason];
+        stmt.execute(&values[..])?;
+        hashed.row();
+        hashed.values(&values)?;
     }
+    hashed.end_table();
     probe("unstaffed")?;
 
     let mut stmt = tx.prepare_cached(
         "INSERT INTO draw_exclusions (draw_id, seq, entity_kind, entity_id, reason_code, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
+    hashed.table("draw_exclusions");
     for (seq, x) in d.exclusions.iter().enumerate() {
-        stmt.execute(params![
-            id,
-            seq as i64,
-            x.entity_kind.as_str(),
-            x.entity_id,
-            x.reason_code,
-            x.detail
-        ])?;
+        let values: [&dyn ToSql; 6] = [
+            &id,
+            &(seq as i64),
+            &x.entity_kind.as_str(),
+            &x.entity_id,
+            &x.reason_code,
+            &x.detail,
+        ];
+        stmt.execute(&values[..])?;
+        hashed.row();
+        hashed.values(&values)?;
     }
+    hashed.end_table();
     probe("exclusions")?;
 
     Ok(())
@@ -854,6 +931,7 @@ fn append_draw_audit(
     id: i64,
     d: &NewDraw,
     (redraw_of, reason): (Option<i64>, Option<&str>),
+    rows_hash: String,
 ) -> R<()> {
     let (action, detail) = draw_audit(id, d, (redraw_of, reason));
     let entry = audit::Entry {
@@ -864,7 +942,7 @@ fn append_draw_audit(
         detail: &detail,
         rows: Rows::Draw(id),
     };
-    audit::append(tx, origin, &entry)?;
+    audit::append_hashed(tx, origin, &entry, rows_hash)?;
     Ok(())
 }
 

@@ -55,12 +55,14 @@ pub(crate) fn pieced_blob(blob: &mut rusqlite::blob::Blob<'_>) -> R<Option<u64>>
 /// `id`'s pieces, checked as UTF-8 as it is read and, when its writer gave its SHA-256
 /// (`sha256`), against that hash, else as JSON: the text stored is the text checked, never
 /// held whole; a text that fails the check, or a file that changed while it was read, fails
-/// (and rolls the draw back).
+/// (and rolls the draw back). The bytes stored go on to `rows` (the draw's rows hash) as they
+/// are stored.
 pub(crate) fn store(
     tx: &Connection,
     id: i64,
     (path, sha256): (&std::path::Path, Option<&str>),
     len: u64,
+    rows: Option<&mut super::rows::Inserted>,
 ) -> R<()> {
     let file = std::fs::File::open(path).map_err(|e| unreadable_manifest(path, &e))?;
     let mut tee = Tee {
@@ -74,6 +76,7 @@ pub(crate) fn store(
         read: 0,
         len,
         hash: sha256.map(|_| crate::digest::Hasher::default()),
+        rows,
         failed: None,
     };
     let checked = match sha256 {
@@ -127,6 +130,8 @@ struct Tee<'c> {
     len: u64,
     /// The bytes' SHA-256 so far, when the file is checked by its writer's hash.
     hash: Option<crate::digest::Hasher>,
+    /// The draw's rows hash, which takes the bytes as they are stored.
+    rows: Option<&'c mut super::rows::Inserted>,
     /// The database's error, when storing a piece failed (the read then fails too).
     failed: Option<rusqlite::Error>,
 }
@@ -158,6 +163,9 @@ impl Tee<'_> {
             return Err(std::io::Error::other("the piece could not be stored"));
         }
         self.next += 1;
+        if let Some(rows) = &mut self.rows {
+            rows.text_bytes(&self.pending[..cut]);
+        }
         self.pending.drain(..cut);
         Ok(())
     }
@@ -315,7 +323,7 @@ mod tests {
         let path = dir.path().join("manifest.json");
         std::fs::write(&path, bytes).map_err(|e| Fail::corrupt(e.to_string()))?;
         let sha256 = hashed.then(|| crate::digest::sha256_hex(bytes));
-        store(c, id, (&path, sha256.as_deref()), bytes.len() as u64)
+        store(c, id, (&path, sha256.as_deref()), bytes.len() as u64, None)
     }
 
     fn stored(c: &Connection, id: i64, bytes: &[u8]) -> R<()> {

@@ -24,7 +24,7 @@ use super::super::changes::{
 use super::super::commitments::{
     audit_of as commitment_audit, require_none_open, seed_source_mark, valid as commitment_valid,
 };
-use super::super::draws::{draw_audit, manifest_text, target_seq, validate};
+use super::super::draws::{Places, draw_audit, manifest_text, validate};
 use super::super::error::{Fail, R};
 use super::super::rows::Rows;
 use super::super::snapshots::{check_kind, conflict, gunzip, gzip, valid_hash};
@@ -384,10 +384,9 @@ fn insert_rows(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )?;
     let targets = d.target_rows();
-    let mut place: rustc_hash::FxHashMap<&str, i64> = rustc_hash::FxHashMap::default();
-    place.reserve(targets.size_hint().0);
+    let mut places = Places::default();
     for (seq, t) in targets.enumerate() {
-        place.insert(t.target_id, seq as i64);
+        places.push(t.target_id);
         tx.execute(
             &stmt,
             &[
@@ -419,7 +418,7 @@ fn insert_rows(
                 &i64::from(m.position),
                 &m.inspector_id,
                 &m.inspector_name,
-                &target_seq(&place, m.target_id),
+                &places.of(m.target_id),
             ],
         )?;
     }
