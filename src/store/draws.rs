@@ -837,16 +837,11 @@ fn insert_draw_rows(
         &mut super::rows::Inserted,
     ),
 ) -> R<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO draw_targets (draw_id, seq, stratum, rank, target_id, target_name, selected,
-            substitute, substitute_for, rank_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
     let mut places = Places::default();
-    hashed.table("draw_targets");
+    let mut rows = Hashed::start(tx, INSERT_TARGET, hashed, 10)?;
     for (seq, t) in d.target_rows().enumerate() {
         places.push(t.target_id);
-        let values: [&dyn ToSql; 10] = [
+        rows.insert(&[
             &id,
             &(seq as i64),
             &t.stratum,
@@ -857,21 +852,15 @@ fn insert_draw_rows(
             &t.substitute,
             &t.substitute_for,
             &t.rank_key,
-        ];
-        stmt.execute(&values[..])?;
-        hashed.row();
-        hashed.values(&values)?;
+        ])?;
     }
-    hashed.end_table();
+    rows.end();
     probe("targets")?;
-
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
-            inspector_name, target_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    hashed.table("draw_team_members");
+    // The rows hash leaves out the target's place (the seventh value): it names the target
+    // by its id.
+    let mut rows = Hashed::start(tx, INSERT_MEMBER, hashed, 6)?;
     for (seq, m) in d.team_rows().enumerate() {
-        let values: [&dyn ToSql; 7] = [
+        rows.insert(&[
             &id,
             &(seq as i64),
             &m.target_id,
@@ -879,50 +868,88 @@ fn insert_draw_rows(
             &m.inspector_id,
             &m.inspector_name,
             &places.of(m.target_id),
-        ];
-        stmt.execute(&values[..])?;
-        hashed.row();
-        // The rows hash leaves out the target's place (it names the target by its id).
-        hashed.values(&values[..6])?;
+        ])?;
     }
-    hashed.end_table();
+    rows.end();
     probe("teams")?;
-
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO draw_unstaffed (draw_id, seq, target_id, reason) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    hashed.table("draw_unstaffed");
+    let mut rows = Hashed::start(tx, INSERT_UNSTAFFED, hashed, 4)?;
     for (seq, u) in d.unstaffed.iter().enumerate() {
-        let values: [&dyn ToSql; 4] = [&id, &(seq as i64), &u.target_id, &u.reason];
-        stmt.execute(&values[..])?;
-        hashed.row();
-        hashed.values(&values)?;
+        rows.insert(&[&id, &(seq as i64), &u.target_id, &u.reason])?;
     }
-    hashed.end_table();
+    rows.end();
     probe("unstaffed")?;
-
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO draw_exclusions (draw_id, seq, entity_kind, entity_id, reason_code, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    hashed.table("draw_exclusions");
+    let mut rows = Hashed::start(tx, INSERT_EXCLUSION, hashed, 6)?;
     for (seq, x) in d.exclusions.iter().enumerate() {
-        let values: [&dyn ToSql; 6] = [
-            &id,
-            &(seq as i64),
-            &x.entity_kind.as_str(),
-            &x.entity_id,
-            &x.reason_code,
-            &x.detail,
-        ];
-        stmt.execute(&values[..])?;
-        hashed.row();
-        hashed.values(&values)?;
+        let kind = x.entity_kind.as_str();
+        let (entity, code) = (&x.entity_id, &x.reason_code);
+        rows.insert(&[&id, &(seq as i64), &kind, entity, code, &x.detail])?;
     }
-    hashed.end_table();
+    rows.end();
     probe("exclusions")?;
-
     Ok(())
+}
+
+/// A table of a draw's rows and the insert of one.
+type Insert = (&'static str, &'static str);
+
+const INSERT_TARGET: Insert = (
+    "draw_targets",
+    "INSERT INTO draw_targets (draw_id, seq, stratum, rank, target_id, target_name, selected,
+        substitute, substitute_for, rank_key)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+);
+
+const INSERT_MEMBER: Insert = (
+    "draw_team_members",
+    "INSERT INTO draw_team_members (draw_id, seq, target_id, position, inspector_id,
+        inspector_name, target_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+);
+
+const INSERT_UNSTAFFED: Insert = (
+    "draw_unstaffed",
+    "INSERT INTO draw_unstaffed (draw_id, seq, target_id, reason) VALUES (?1, ?2, ?3, ?4)",
+);
+
+const INSERT_EXCLUSION: Insert = (
+    "draw_exclusions",
+    "INSERT INTO draw_exclusions (draw_id, seq, entity_kind, entity_id, reason_code, detail)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+);
+
+/// The rows of one of a draw's tables as they are inserted, each hashed (its first
+/// `hashed_values`) into the draw's rows hash as they go in.
+struct Hashed<'t, 'h> {
+    insert: rusqlite::CachedStatement<'t>,
+    hashed: &'h mut super::rows::Inserted,
+    hashed_values: usize,
+}
+
+impl<'t, 'h> Hashed<'t, 'h> {
+    fn start(
+        tx: &'t Transaction<'_>,
+        (table, sql): (&str, &str),
+        hashed: &'h mut super::rows::Inserted,
+        hashed_values: usize,
+    ) -> R<Hashed<'t, 'h>> {
+        let insert = tx.prepare_cached(sql)?;
+        hashed.table(table);
+        Ok(Hashed {
+            insert,
+            hashed,
+            hashed_values,
+        })
+    }
+
+    fn insert(&mut self, values: &[&dyn ToSql]) -> R<()> {
+        self.insert.execute(values)?;
+        self.hashed.row();
+        self.hashed
+            .values(values.get(..self.hashed_values).unwrap_or(values))
+    }
+
+    fn end(self) {
+        self.hashed.end_table();
+    }
 }
 
 fn append_draw_audit(
