@@ -208,8 +208,8 @@ impl DrawRows for Lent {
 
 /// The rows hash a draw's audit entry records is made as its rows go in; it is the hash of
 /// the rows as they are then read back (what `audit verify` compares): a manifest kept in
-/// pieces, a redraw, a provisional draw, substitutes, unstaffed targets, exclusions, and
-/// member rows out of their targets' order (their places found by id).
+/// pieces, a redraw, a provisional draw, substitutes, unstaffed targets, exclusions, and a
+/// team's member rows apart (checked, and their places found, by id).
 #[test]
 fn the_rows_hash_made_as_rows_go_in_is_the_hash_of_the_rows_read_back() -> TestResult {
     let (dir, mut store, mut d) = setup()?;
@@ -221,7 +221,8 @@ fn the_rows_hash_made_as_rows_go_in_is_the_hash_of_the_rows_read_back() -> TestR
     again.record.manifest_json = String::new();
     again.manifest_file = Some(file);
     again.record.provisional = true;
-    again.teams.swap(0, 2);
+    // A team's rows apart: T1's, T3's, then T1's again.
+    again.teams.swap(1, 2);
     let second = store.record_draw(
         &again,
         Redraw::Yes {
@@ -254,7 +255,7 @@ fn the_rows_hash_made_as_rows_go_in_is_the_hash_of_the_rows_read_back() -> TestR
         .collect::<Result<_, _>>()?;
     assert_eq!(
         places,
-        [("T3".to_string(), 2), ("T1".into(), 0), ("T1".into(), 0)]
+        [("T1".to_string(), 0), ("T3".into(), 2), ("T1".into(), 0)]
     );
     assert_ne!(first, second);
     Ok(())
@@ -910,6 +911,17 @@ fn inconsistent_draws_are_refused_with_a_reason() -> TestResult {
         ("duplicate target", |d| d.targets[1].target_id = "T1".into()),
         ("duplicate rank", |d| d.targets[1].rank = 1),
         ("inspector twice", |d| d.teams[1].inspector_id = "I1".into()),
+        ("seat twice", |d| d.teams[1].position = 0),
+        ("seat twice, its team's rows apart", |d| {
+            let mut again = d.teams[0].clone();
+            again.inspector_id = "I4".into();
+            d.teams.push(again)
+        }),
+        ("inspector twice, its team's rows apart", |d| {
+            let mut again = d.teams[0].clone();
+            again.position = 2;
+            d.teams.push(again)
+        }),
         ("unstaffed unknown", |d| {
             d.unstaffed[0].target_id = "T9".into()
         }),

@@ -523,47 +523,10 @@ fn validate_targets(d: &NewDraw) -> R<HashSet<&str>> {
 
 /// Team members, unstaffed targets and exclusions name the draw's targets, each seat once.
 fn validate_rows(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
-    let known = |field: &str, id: &str| -> R<()> {
-        if targets.contains(id) {
-            Ok(())
-        } else {
-            Err(StoreError::invalid(
-                field,
-                format!("target {id} is not among the draw's targets"),
-            )
-            .into())
-        }
-    };
-    // A team of one or more for most targets.
-    let rows = targets.len();
-    let mut seats = HashSet::default();
-    seats.reserve(rows);
-    let mut members = HashSet::default();
-    members.reserve(rows);
-    for m in d.team_rows() {
-        known("teams", m.target_id)?;
-        non_empty("inspector id", m.inspector_id)?;
-        if !seats.insert((m.target_id, m.position)) {
-            return Err(StoreError::invalid(
-                "teams",
-                format!(
-                    "position {} of the team for {} is taken twice",
-                    m.position, m.target_id
-                ),
-            )
-            .into());
-        }
-        if !members.insert((m.target_id, m.inspector_id)) {
-            return Err(StoreError::invalid(
-                "teams",
-                format!(
-                    "inspector {} is on the team for {} twice",
-                    m.inspector_id, m.target_id
-                ),
-            )
-            .into());
-        }
+    if !validate_teams(d, targets)? {
+        validate_teams_in_any_order(d, targets)?;
     }
+    let known = |field: &str, id: &str| known_target(targets, field, id);
     let mut unstaffed = HashSet::default();
     for u in &d.unstaffed {
         known("unstaffed", &u.target_id)?;
@@ -578,6 +541,107 @@ fn validate_rows(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
     for x in &d.exclusions {
         non_empty("excluded entity id", &x.entity_id)?;
         non_empty("exclusion reason code", &x.reason_code)?;
+    }
+    Ok(())
+}
+
+/// `Err` unless `id` is one of the draw's `targets`.
+fn known_target(targets: &HashSet<&str>, field: &str, id: &str) -> R<()> {
+    if targets.contains(id) {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            field,
+            format!("target {id} is not among the draw's targets"),
+        )
+        .into())
+    }
+}
+
+/// The team rows checked a team at a time: member rows come a target at a time (a draw's
+/// own do), so each target is looked up once and each team's seats and inspectors are
+/// checked among its own rows, where a check of every row against all (735,000 of them in a
+/// national draw) took a set of each. `false`, nothing said, when a target's rows come back
+/// after another's: [`validate_teams_in_any_order`] then checks them.
+fn validate_teams(d: &NewDraw, targets: &HashSet<&str>) -> R<bool> {
+    let mut seen: HashSet<&str> = HashSet::default();
+    seen.reserve(targets.len());
+    let mut team: Vec<TeamRowRef<'_>> = Vec::new();
+    for m in d.team_rows() {
+        if team.first().is_some_and(|f| f.target_id != m.target_id) {
+            if !one_team(&team, &mut seen, targets)? {
+                return Ok(false);
+            }
+            team.clear();
+        }
+        team.push(m);
+    }
+    Ok(team.is_empty() || one_team(&team, &mut seen, targets)?)
+}
+
+/// One target's team rows (`team`, all of one target, in order): the target is the draw's,
+/// each seat and each inspector once. `false` when the target's rows came before (`seen`).
+fn one_team<'a>(
+    team: &[TeamRowRef<'a>],
+    seen: &mut HashSet<&'a str>,
+    targets: &HashSet<&str>,
+) -> R<bool> {
+    let Some(first) = team.first() else {
+        return Ok(true);
+    };
+    known_target(targets, "teams", first.target_id)?;
+    if !seen.insert(first.target_id) {
+        return Ok(false);
+    }
+    for (i, m) in team.iter().enumerate() {
+        non_empty("inspector id", m.inspector_id)?;
+        let before = team.get(..i).unwrap_or_default();
+        if before.iter().any(|b| b.position == m.position) {
+            return Err(seat_twice(m).into());
+        }
+        if before.iter().any(|b| b.inspector_id == m.inspector_id) {
+            return Err(member_twice(m).into());
+        }
+    }
+    Ok(true)
+}
+
+fn seat_twice(m: &TeamRowRef<'_>) -> StoreError {
+    StoreError::invalid(
+        "teams",
+        format!(
+            "position {} of the team for {} is taken twice",
+            m.position, m.target_id
+        ),
+    )
+}
+
+fn member_twice(m: &TeamRowRef<'_>) -> StoreError {
+    StoreError::invalid(
+        "teams",
+        format!(
+            "inspector {} is on the team for {} twice",
+            m.inspector_id, m.target_id
+        ),
+    )
+}
+
+/// The team rows checked in whatever order they come, each against all.
+fn validate_teams_in_any_order(d: &NewDraw, targets: &HashSet<&str>) -> R<()> {
+    let rows = targets.len();
+    let mut seats = HashSet::default();
+    seats.reserve(rows);
+    let mut members = HashSet::default();
+    members.reserve(rows);
+    for m in d.team_rows() {
+        known_target(targets, "teams", m.target_id)?;
+        non_empty("inspector id", m.inspector_id)?;
+        if !seats.insert((m.target_id, m.position)) {
+            return Err(seat_twice(&m).into());
+        }
+        if !members.insert((m.target_id, m.inspector_id)) {
+            return Err(member_twice(&m).into());
+        }
     }
     Ok(())
 }
