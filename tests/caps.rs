@@ -535,7 +535,7 @@ fn forge_second_draw(p: &Project, forge: impl FnOnce(&mut suiji::draw::manifest:
         .expect("drop trigger");
     db.execute(
         "UPDATE draws SET manifest_json = ?1, manifest_hash = ?2 WHERE id = 2",
-        rusqlite::params![m.to_pretty_json(), m.manifest_hash],
+        rusqlite::params![m.to_file_json(), m.manifest_hash],
     )
     .expect("forged");
 }

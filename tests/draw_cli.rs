@@ -234,7 +234,7 @@ fn verify_names_each_difference_of_a_resealed_manifest_and_reads_any_layout() {
         let mut forged = m.clone();
         forge(&mut forged);
         forged.manifest_hash = forged.compute_hash();
-        p.write(name, &forged.to_pretty_json());
+        p.write(name, &forged.to_file_json());
         let (code, out, _) = run(p.suiji(&["verify", name]));
         assert_ne!(code, 0, "{out}");
         assert!(out.contains("DIFFERS"), "{out}");

@@ -290,7 +290,7 @@ pub fn files(
     let public = public.to_bytes();
     let v2 = audit_v2(manifest);
     let audit = AuditBundle {
-        manifest: manifest.to_pretty_json().into_bytes(),
+        manifest: manifest.to_file_json().into_bytes(),
         public: (!v2).then(|| public.clone()),
         rules: rules.to_vec(),
         targets: (!(v2 && kept_as_file)).then(|| targets.to_vec()),

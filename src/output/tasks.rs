@@ -601,7 +601,7 @@ pub fn manifest_file(m: &Manifest, put: &mut Put<'_>) -> Result<(), String> {
     put(
         MANIFEST_FILE.to_string(),
         Body::Written(Box::new(|out: &mut dyn std::io::Write| {
-            m.write_pretty_json(out)
+            m.write_file_json(out)
         })),
     )
 }
