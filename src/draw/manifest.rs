@@ -700,7 +700,8 @@ impl Manifest {
         d.map(|d| (self.selected.len(), d.finalize().into()))
     }
 
-    /// The manifest as its file (`manifest.json`) holds it: laid out by [`FileLayout`].
+    /// The manifest as its file (`manifest.json`) holds it: a line per field and per element
+    /// of its lists, each element compact.
     pub fn to_file_json(&self) -> String {
         let mut out = Vec::new();
         // Writing to a vector fails only for a map with a key that is not a string, which a
