@@ -444,11 +444,19 @@ fn file_draw(
         path: &files.targets,
         known: &known,
     };
+    // Told where the drawn rows are as soon as they are chosen: the places it returns.
+    let told = std::sync::Mutex::new(None::<Vec<u64>>);
+    let tell = |at: &[u64]| {
+        let mut told = told.lock().expect("not poisoned");
+        assert!(told.is_none(), "told once");
+        *told = Some(at.to_vec());
+    };
     let opts = Options {
         threads,
         list_exclusions_up_to: list,
         chunk_bytes: 4096,
         on_phase: None,
+        on_selected: Some(&tell),
         keep_drawn: true,
         digest_selection: false,
         exclusions: pipeline::ExclusionsOut::Keep,
@@ -459,6 +467,9 @@ fn file_draw(
             for c in &s.exclusion_counts {
                 *counts.entry(c.reason.clone()).or_insert(0) += c.count;
             }
+            let mut told = told.lock().expect("not poisoned").take().expect("told");
+            told.sort_unstable();
+            assert_eq!(told, s.drawn_at);
             Ok(FileDraw {
                 manifest: s.manifest,
                 listed: s.exclusions_listed,

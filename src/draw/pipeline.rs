@@ -243,6 +243,9 @@ pub enum Phase {
     Done,
 }
 
+/// Told where the drawn targets' rows are ([`Options::on_selected`]).
+pub type OnSelected<'a> = dyn Fn(&[u64]) + Sync + 'a;
+
 /// How a draw runs. None of these change its selection.
 pub struct Options<'a> {
     /// Threads for the passes over a registry file (each takes one byte range).
@@ -256,6 +259,10 @@ pub struct Options<'a> {
     /// Also return where the drawn targets' rows are ([`Drawn::drawn_at`]), for the draw's
     /// documents.
     pub keep_drawn: bool,
+    /// Called once the drawn targets are chosen, before their teams are made, with where their
+    /// rows are (in the selection's order): what the documents read of those rows can be read
+    /// beside the teams and the seal, which leave a processor idle part of the time.
+    pub on_selected: Option<&'a OnSelected<'a>>,
     /// Also return the selection's digest when it is made as the manifest is sealed
     /// ([`Drawn::selected_digest`]), for `verify`.
     pub digest_selection: bool,
@@ -298,6 +305,7 @@ impl Default for Options<'_> {
             list_exclusions_up_to: usize::MAX,
             chunk_bytes: 512 << 10,
             on_phase: None,
+            on_selected: None,
             keep_drawn: false,
             digest_selection: false,
             exclusions: ExclusionsOut::Keep,
@@ -319,6 +327,13 @@ impl Options<'_> {
     fn phase(&self, p: Phase) {
         if let Some(f) = self.on_phase {
             f(p);
+        }
+    }
+
+    /// Tells [`Options::on_selected`] where the drawn rows are.
+    fn selected(&self, drawn_at: &[u64]) {
+        if let Some(f) = self.on_selected {
+            f(drawn_at);
         }
     }
 }
@@ -472,14 +487,7 @@ fn phases(
     plan::check_eligible(&c)?;
     let plans = plan::strata(&c, rules)?;
     let fates = plan::fates(&c, &plans);
-    let counts: Vec<ExclusionCount> = plan::exclusion_counts(&c, &fates)
-        .into_iter()
-        .map(|((stratum, why), count)| ExclusionCount {
-            stratum: stratum.to_string(),
-            reason: why.code().to_string(),
-            count,
-        })
-        .collect();
+    let counts = exclusion_counts(&c, &fates);
     let excluded: u64 = counts.iter().map(|c| c.count).sum();
     let listed = excluded <= opts.list_exclusions_up_to as u64;
     opts.phase(Phase::Select);
@@ -493,6 +501,7 @@ fn phases(
         &fates,
         (&extra, v2, public.is_some()),
     )?;
+    opts.selected(&drawn_at);
     let in_file = listed && rules.input.exclusions_in_file && v2;
     opts.phase(Phase::Teams);
     let skips = teams::assign(source, rules, &mut selected, &drawn_at, c.operations)?;
@@ -539,6 +548,18 @@ fn phases(
     })
 }
 
+/// The excluded targets counted by stratum and reason.
+fn exclusion_counts(c: &rows::Classified, fates: &[plan::Fate]) -> Vec<ExclusionCount> {
+    plan::exclusion_counts(c, fates)
+        .into_iter()
+        .map(|((stratum, why), count)| ExclusionCount {
+            stratum: stratum.to_string(),
+            reason: why.code().to_string(),
+            count,
+        })
+        .collect()
+}
+
 /// Where the drawn rows are, in the source's order, when the options ask for them.
 fn drawn_places(opts: &Options<'_>, mut drawn_at: Vec<u64>) -> Vec<u64> {
     if !opts.keep_drawn {
@@ -576,6 +597,27 @@ pub(crate) fn drawn_cells(
             source.each_line(batch, &mut |c| out.push_public(c, fields))?;
         }
         Ok(out)
+    })
+}
+
+/// [`drawn_cells`] a batch of rows at a time: each batch's cells handed to `each`, then the
+/// room used again for the next, so that no more than a batch is held. An error `each` returns
+/// stops the reading ([`DrawFailure::Io`]).
+pub(crate) fn drawn_cells_each(
+    source: Source<'_>,
+    drawn_at: &[u64],
+    fields: &[&str],
+    each: &mut dyn FnMut(&CellRows) -> std::io::Result<()>,
+) -> Result<(), DrawFailure> {
+    with_rows(source, |source| {
+        let rows = drawn_at.len().min(DRAWN_BATCH);
+        let mut cells = CellRows::with_capacity(1 + fields.len(), rows, rows * DRAWN_CELL_BYTES);
+        for batch in drawn_at.chunks(DRAWN_BATCH) {
+            cells.clear();
+            source.each_line(batch, &mut |c| cells.push_public(c, fields))?;
+            each(&cells).map_err(|e| DrawFailure::Io(e.to_string()))?;
+        }
+        Ok(())
     })
 }
 

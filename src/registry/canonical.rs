@@ -232,6 +232,64 @@ impl CellRows {
         self.ends.len() / self.width
     }
 
+    /// Writes the cells to `out`, each as its length in bytes (four, little-endian) and its
+    /// text, row after row: what [`CellRows::read_from`] reads back, also after several such
+    /// writes one after another.
+    pub(crate) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let mut start = 0;
+        for &end in &self.ends {
+            let cell = self.text.as_bytes().get(start..end).unwrap_or_default();
+            let len = u32::try_from(cell.len()).map_err(std::io::Error::other)?;
+            out.write_all(&len.to_le_bytes())?;
+            out.write_all(cell)?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Rows of `width` cells read from what [`CellRows::write_to`] wrote, to its end; a cell
+    /// cut short, not UTF-8, or a last row not whole is an error.
+    /// Room is made for `bytes` bytes of text at once.
+    pub(crate) fn read_from(
+        width: usize,
+        mut from: impl std::io::Read,
+        bytes: usize,
+    ) -> std::io::Result<CellRows> {
+        use std::io::{Error, ErrorKind, Read as _};
+        let mut rows = CellRows::with_capacity(width, 0, bytes);
+        let mut cell = Vec::new();
+        loop {
+            let mut len = [0u8; 4];
+            let mut got = 0;
+            while got < len.len() {
+                match from.read(&mut len[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match got {
+                0 => break,
+                4 => {}
+                _ => return Err(Error::new(ErrorKind::UnexpectedEof, "a length cut short")),
+            }
+            cell.clear();
+            let len = u64::from(u32::from_le_bytes(len));
+            (&mut from).take(len).read_to_end(&mut cell)?;
+            if cell.len() as u64 != len {
+                return Err(Error::new(ErrorKind::UnexpectedEof, "a cell cut short"));
+            }
+            let text =
+                std::str::from_utf8(&cell).map_err(|e| Error::new(ErrorKind::InvalidData, e))?;
+            rows.push(text);
+        }
+        if !rows.ends.len().is_multiple_of(rows.width) {
+            return Err(Error::new(ErrorKind::UnexpectedEof, "a row cut short"));
+        }
+        Ok(rows)
+    }
+
     /// Cell `j` of row `i` (empty past the end).
     pub(crate) fn cell(&self, i: usize, j: usize) -> &str {
         let at = i * self.width + j;
@@ -505,8 +563,55 @@ pub fn parse_canonical_inspectors(bytes: &[u8]) -> Result<Vec<Inspector>, String
 mod tests {
     use chrono::NaiveDate;
 
-    use super::{LineCells, canonical_writer, push_target_line, write_target};
+    use super::{CellRows, LineCells, canonical_writer, push_target_line, write_target};
     use crate::registry::types::{Target, TargetStatus};
+
+    /// Cells written in batches read back as the rows written, empty cells and every
+    /// character kept; a file cut anywhere, or bytes that are not UTF-8, read as an error.
+    #[test]
+    fn cells_written_in_batches_read_back_whole() {
+        let mut out = Vec::new();
+        let mut batch = CellRows::new(3);
+        let rows = [
+            ["T1", "丰阳\"宾馆\"", ""],
+            ["T2", "a,b\n\r\u{0}", "𝄞"],
+            ["T3", "", "x"],
+        ];
+        for chunk in rows.chunks(2) {
+            batch.clear();
+            for row in chunk {
+                for cell in row {
+                    batch.push(cell);
+                }
+            }
+            batch.write_to(&mut out).expect("written to memory");
+        }
+        let back = CellRows::read_from(3, out.as_slice(), 0).expect("read back");
+        assert_eq!(back.len(), rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            for (j, cell) in row.iter().enumerate() {
+                assert_eq!(back.cell(i, j), *cell);
+            }
+        }
+        // Where each row's bytes end: a cut there reads as the rows before it, anywhere else
+        // as an error.
+        let mut ends = Vec::new();
+        let mut at = 0;
+        for row in &rows {
+            at += row.iter().map(|c| 4 + c.len()).sum::<usize>();
+            ends.push(at);
+        }
+        for cut in 1..out.len() {
+            let read = CellRows::read_from(3, out.get(..cut).unwrap_or_default(), 0);
+            match ends.iter().position(|&e| e == cut) {
+                Some(i) => assert_eq!(read.map(|r| r.len()).ok(), Some(i + 1)),
+                None => assert!(read.is_err(), "cut at {cut} read as whole rows"),
+            }
+        }
+        let mut bad = 2u32.to_le_bytes().to_vec();
+        bad.extend_from_slice(&[0xff, 0xfe]);
+        assert!(CellRows::read_from(1, bad.as_slice(), 0).is_err());
+    }
 
     /// The bytes the csv writer writes for `t`.
     fn by_writer(t: &Target, keys: &[&str]) -> Vec<u8> {

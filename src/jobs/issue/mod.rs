@@ -21,6 +21,7 @@ use crate::jobs::bundle::PUBLIC_FILE;
 use crate::jobs::place::{self, Layout, Staging, staging_name};
 use crate::jobs::probe;
 use crate::output::tasks::{Body, MANIFEST_FILE};
+use crate::registry::canonical::CellRows;
 use crate::registry::types::{CLEAN_RESULTS, Registry};
 use crate::results::year::{EXCLUSIONS_LISTED_UP_TO, EXCLUSIONS_SUMMARISED, EXCLUSIONS_SUMMARY_ID};
 use crate::rules::Loaded;
@@ -374,7 +375,7 @@ pub fn compute_public(
         frozen,
         hist,
         req,
-        (at, out, false, digest),
+        (at, out, KeepDrawn::No, digest),
         (excl, false),
     )
     .map(|d| (d.manifest, d.bundle, d.excluded, d.selected_digest))
@@ -388,7 +389,7 @@ fn compute_drawn(
     frozen: &Frozen,
     hist: &History,
     req: &Request,
-    (at, out, keep_drawn, digest): (BundleAt, BundleOut<'_>, bool, bool),
+    (at, out, keep, digest): (BundleAt, BundleOut<'_>, KeepDrawn<'_>, bool),
     (exclusions, counts_only): (ExclusionsOut<'_>, bool),
 ) -> Result<pipeline::Drawn, IssueError> {
     let model = &loaded.model;
@@ -441,8 +442,13 @@ fn compute_drawn(
     };
     let on_phase: Option<&(dyn Fn(pipeline::Phase) + Sync)> =
         (frozen.info.targets_rows >= PROGRESS_ROWS).then_some(&log);
+    let (keep_drawn, on_selected) = match keep {
+        KeepDrawn::No => (false, None),
+        KeepDrawn::Places(told) => (true, told),
+    };
     let opts = Options {
         keep_drawn,
+        on_selected,
         digest_selection: digest,
         exclusions,
         on_phase,
@@ -457,6 +463,14 @@ fn compute_drawn(
             source,
         }
     })
+}
+
+/// Whether a draw returns where its drawn rows are ([`pipeline::Drawn::drawn_at`]), for its
+/// documents, and whom it tells as soon as they are chosen ([`Options::on_selected`]).
+#[derive(Clone, Copy)]
+enum KeepDrawn<'a> {
+    No,
+    Places(Option<&'a pipeline::OnSelected<'a>>),
 }
 
 /// How a draw's phase is told in its progress (`None`: not told).
@@ -486,7 +500,7 @@ pub fn compute_counts(
         frozen,
         hist,
         req,
-        (BundleAt::NEW, BundleOut::Hash, false, false),
+        (BundleAt::NEW, BundleOut::Hash, KeepDrawn::No, false),
         (ExclusionsOut::Hash { keep_up_to: 0 }, true),
     )
     .map(|d| d.manifest)
@@ -596,56 +610,156 @@ fn draw_and_record(
         Algorithm::V1 => None,
     };
     let hist = draw_history(loaded, store, frozen, req)?;
-    phase("drawing");
-    let (staging, drawn) = draw_staged(loaded, frozen, &hist, req, folder)?;
-    // Only whether the records still give this history is asked from here on: the history
-    // itself (an entry per target drawn this year, hundreds of thousands in the year's later
-    // draws of a national registry) is let go before the files and the recording.
-    let digest = hist.digest();
-    drop(hist);
-    let pipeline::Drawn {
-        manifest,
-        excluded,
-        drawn_at,
-        ..
-    } = drawn;
-    let Some(staging) = staging else {
-        return Ok((manifest, None));
-    };
-    // Shared with the rows the store reads from it as it records them.
-    let manifest = Arc::new(manifest);
-    let marks = marks(req, store.is_simulation()?);
-    phase("writing the draw's files");
-    // The documents read the drawn rows again as they start, with the recording (a draw over
-    // the snapshot file), or have the registry's in memory.
-    let targets = match &frozen.file {
-        Some(f) => DrawnRows::At(
-            Source::Csv {
-                path: &f.snapshot.path,
-                known: &f.known,
-            },
+    std::thread::scope(|scope| {
+        // The documents' cells of the drawn rows of a snapshot file, read on a thread of their
+        // own from the moment the rows are chosen, beside the teams and the seal, into a
+        // temporary file: the seal, where the year's later draws peak, holds none of them.
+        let early = EarlyCells::default();
+        let read_early = |at: &[u64]| early.start(scope, frozen, at);
+        phase("drawing");
+        let (staging, drawn) =
+            draw_staged(loaded, (frozen, &hist), req, folder, Some(&read_early))?;
+        // Only whether the records still give this history is asked from here on: the history
+        // itself (an entry per target drawn this year, hundreds of thousands in the year's
+        // later draws of a national registry) is let go before the files and the recording.
+        let digest = hist.digest();
+        drop(hist);
+        let pipeline::Drawn {
+            manifest,
+            excluded,
             drawn_at,
-        ),
-        None => DrawnRows::All(&frozen.registry.targets),
+            ..
+        } = drawn;
+        let Some(staging) = staging else {
+            return Ok((manifest, None));
+        };
+        // Shared with the rows the store reads from it as it records them.
+        let manifest = Arc::new(manifest);
+        let marks = marks(req, store.is_simulation()?);
+        phase("writing the draw's files");
+        // The documents have the drawn rows' cells read already (waited for here, read into a
+        // file since the rows were chosen), read them again as they start (a draw over the
+        // snapshot file), or have the registry's rows in memory.
+        let targets = match (early.finish(&d.matter)?, &frozen.file) {
+            (Some(cells), _) => DrawnRows::Spilled(std::sync::Mutex::new(Some(cells))),
+            (None, Some(f)) => DrawnRows::At(
+                Source::Csv {
+                    path: &f.snapshot.path,
+                    known: &f.known,
+                },
+                drawn_at,
+            ),
+            (None, None) => DrawnRows::All(&frozen.registry.targets),
+        };
+        let files = Files::new(
+            &loaded.model,
+            (frozen, targets),
+            &manifest,
+            (d, &marks),
+            &staging,
+        )?;
+        probe::point("draw.staged");
+        let recorded = record_beside(
+            store,
+            (loaded, frozen, req),
+            (&manifest, &excluded),
+            (epoch, &digest),
+            (&files, &phase),
+        );
+        let (committed, id) = staging.commit(|| recorded)?;
+        let manifest = Arc::try_unwrap(manifest).unwrap_or_else(|m| Manifest::clone(&m));
+        Ok((manifest, Some((committed, id))))
+    })
+}
+
+/// The reading of the drawn rows' cells (what the documents show of them) started as soon as
+/// the draw chose them ([`Options::on_selected`]), when it draws from a snapshot file: written
+/// a batch at a time into a temporary file (deleted when it is closed), which the documents read
+/// back as they start.
+#[derive(Default)]
+struct EarlyCells<'scope> {
+    reading: std::sync::Mutex<Option<CellsReading<'scope>>>,
+}
+
+impl Drop for EarlyCells<'_> {
+    /// Waits for a reading whose draw went no further (its outcome unused), so that a thread
+    /// that stopped unexpectedly is not the scope's panic.
+    fn drop(&mut self) {
+        if let Some(reading) = self.reading.get_mut().ok().and_then(Option::take) {
+            let _ = reading.join();
+        }
+    }
+}
+
+/// The thread reading the drawn rows' cells.
+type CellsReading<'scope> =
+    std::thread::ScopedJoinHandle<'scope, Result<std::fs::File, DrawFailure>>;
+
+impl<'scope> EarlyCells<'scope> {
+    /// Starts reading the cells of the rows at `at` of `frozen`'s snapshot file (none when
+    /// the rows are in memory, or a thread cannot start: the documents read them then).
+    fn start<'env>(
+        &self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        frozen: &'env Frozen,
+        at: &[u64],
+    ) {
+        let Some(f) = &frozen.file else {
+            return;
+        };
+        let source = Source::Csv {
+            path: &f.snapshot.path,
+            known: &f.known,
+        };
+        let mut at = at.to_vec();
+        let spawned = std::thread::Builder::new()
+            .name("suiji-drawn-rows".into())
+            .spawn_scoped(scope, move || {
+                // Read in the file's order.
+                at.sort_unstable();
+                let fields = &crate::output::tasks::DrawnCells::FIELDS;
+                spill_drawn_cells(source, &at, fields)
+            });
+        if let (Ok(handle), Ok(mut slot)) = (spawned, self.reading.lock()) {
+            *slot = Some(handle);
+        }
+    }
+
+    /// The file of the cells read, once they are (`None` when no reading was started).
+    fn finish(&self, matter: &str) -> Result<Option<std::fs::File>, IssueError> {
+        let Some(reading) = self.reading.lock().ok().and_then(|mut r| r.take()) else {
+            return Ok(None);
+        };
+        let stopped = || IssueError::Output("reading the drawn rows stopped unexpectedly".into());
+        let read = reading.join().map_err(|_| stopped())?;
+        read.map(Some).map_err(|source| IssueError::Draw {
+            matter: matter.to_string(),
+            source,
+        })
+    }
+}
+
+/// The cells of the rows at `at` (ascending) of `source` written into a new temporary file,
+/// a batch at a time ([`CellRows::write_to`]), never all held; the file given back at its start.
+fn spill_drawn_cells(
+    source: Source<'_>,
+    at: &[u64],
+    fields: &[&str],
+) -> Result<std::fs::File, DrawFailure> {
+    use std::io::{Seek as _, Write as _};
+    let spill = |e: std::io::Error| {
+        DrawFailure::Io(format!(
+            "a temporary file for the drawn rows' cells (in {}): {e}",
+            std::env::temp_dir().display()
+        ))
     };
-    let files = Files::new(
-        &loaded.model,
-        (frozen, targets),
-        &manifest,
-        (d, &marks),
-        &staging,
-    )?;
-    probe::point("draw.staged");
-    let recorded = record_beside(
-        store,
-        (loaded, frozen, req),
-        (&manifest, &excluded),
-        (epoch, &digest),
-        (&files, &phase),
-    );
-    let (committed, id) = staging.commit(|| recorded)?;
-    let manifest = Arc::try_unwrap(manifest).unwrap_or_else(|m| Manifest::clone(&m));
-    Ok((manifest, Some((committed, id))))
+    let mut file = tempfile::tempfile().map_err(spill)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut file);
+    pipeline::drawn_cells_each(source, at, fields, &mut |cells| cells.write_to(&mut out))?;
+    out.flush().map_err(spill)?;
+    drop(out);
+    file.rewind().map_err(spill)?;
+    Ok(file)
 }
 
 /// `req` with its period named as its draws are recorded, when they are recorded under the
@@ -673,13 +787,21 @@ fn as_recorded(store: &dyn DrawStore, req: &Request) -> Result<Option<Request>, 
 /// goes if the draw fails.
 fn draw_staged(
     loaded: &Loaded,
-    frozen: &Frozen,
-    hist: &History,
+    (frozen, hist): (&Frozen, &History),
     req: &Request,
     folder: &Path,
+    on_selected: Option<&pipeline::OnSelected<'_>>,
 ) -> Result<(Option<Staging>, pipeline::Drawn), IssueError> {
-    let keep_drawn = frozen.file.is_some();
+    let keep_drawn = match frozen.file {
+        Some(_) => KeepDrawn::Places(on_selected),
+        None => KeepDrawn::No,
+    };
     if req.dry_run {
+        // No documents: nobody to tell.
+        let keep_drawn = match keep_drawn {
+            KeepDrawn::Places(_) => KeepDrawn::Places(None),
+            KeepDrawn::No => KeepDrawn::No,
+        };
         let drawn = compute_drawn(
             loaded,
             frozen,
@@ -825,15 +947,29 @@ impl<'a> Files<'a> {
     /// audit bundle, from the manifest's file and the folder's public bundle.
     fn documents(&self) -> Result<(), IssueError> {
         let m = self.manifest;
+        let failed = |source| IssueError::Draw {
+            matter: m.matter.clone(),
+            source,
+        };
         let targets = match &self.targets {
             DrawnRows::All(rows) => crate::output::tasks::DrawnCells::of_targets(rows),
             DrawnRows::At(source, at) => {
                 let fields = &crate::output::tasks::DrawnCells::FIELDS;
-                let cells = pipeline::drawn_cells(*source, at, fields).map_err(|source| {
-                    IssueError::Draw {
-                        matter: m.matter.clone(),
-                        source,
-                    }
+                let cells = pipeline::drawn_cells(*source, at, fields).map_err(failed)?;
+                crate::output::tasks::DrawnCells::of_cells(cells)
+            }
+            DrawnRows::Spilled(file) => {
+                let taken = file.lock().ok().and_then(|mut f| f.take());
+                let file = taken.ok_or_else(|| {
+                    IssueError::Output("the drawn rows' cells were taken before".into())
+                })?;
+                let width = 1 + crate::output::tasks::DrawnCells::FIELDS.len();
+                // The file's length: the text and four bytes a cell.
+                let len = file.metadata().map_or(0, |m| m.len());
+                let room = usize::try_from(len).unwrap_or(0);
+                let reader = std::io::BufReader::with_capacity(1 << 20, file);
+                let cells = CellRows::read_from(width, reader, room).map_err(|e| {
+                    IssueError::Output(format!("reading the drawn rows' cells back: {e}"))
                 })?;
                 crate::output::tasks::DrawnCells::of_cells(cells)
             }
@@ -869,10 +1005,13 @@ impl<'a> Files<'a> {
 }
 
 /// The rows a draw's documents show its drawn targets from: all the registry's (in memory),
-/// or those at these places of a registry file, read when the documents are written.
+/// those at these places of a registry file, read when the documents are written, or their
+/// cells, read into a temporary file since the draw chose them ([`EarlyCells`]).
 enum DrawnRows<'a> {
     All(&'a [crate::registry::Target]),
     At(Source<'a>, Vec<u64>),
+    /// Taken by the documents.
+    Spilled(std::sync::Mutex<Option<std::fs::File>>),
 }
 
 /// A draw's documents, written on a thread of their own while the draw is recorded.
