@@ -640,7 +640,7 @@ fn draw_and_record(
         // The documents have the drawn rows' cells read already (waited for here, read into a
         // file since the rows were chosen), read them again as they start (a draw over the
         // snapshot file), or have the registry's rows in memory.
-        let targets = match (early.finish(&d.matter)?, &frozen.file) {
+        let targets = match (early.finish(&d.matter), &frozen.file) {
             (Some(cells), _) => DrawnRows::Spilled(std::sync::Mutex::new(Some(cells))),
             (None, Some(f)) => DrawnRows::At(
                 Source::Csv {
@@ -725,17 +725,28 @@ impl<'scope> EarlyCells<'scope> {
         }
     }
 
-    /// The file of the cells read, once they are (`None` when no reading was started).
-    fn finish(&self, matter: &str) -> Result<Option<std::fs::File>, IssueError> {
-        let Some(reading) = self.reading.lock().ok().and_then(|mut r| r.take()) else {
-            return Ok(None);
-        };
-        let stopped = || IssueError::Output("reading the drawn rows stopped unexpectedly".into());
-        let read = reading.join().map_err(|_| stopped())?;
-        read.map(Some).map_err(|source| IssueError::Draw {
-            matter: matter.to_string(),
-            source,
-        })
+    /// The file of the cells read, once they are; `None` when no reading was started, or it
+    /// failed (logged: a temporary folder full, say, which the workbooks need too), and the
+    /// documents then read the rows again themselves, failing the draw if those cannot be read.
+    fn finish(&self, matter: &str) -> Option<std::fs::File> {
+        let reading = self.reading.lock().ok().and_then(|mut r| r.take())?;
+        match reading.join() {
+            Ok(Ok(file)) => Some(file),
+            Ok(Err(e)) => {
+                tracing::warn!(
+                    matter,
+                    "the drawn rows' cells are read again for the documents: {e}"
+                );
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    matter,
+                    "reading the drawn rows' cells stopped unexpectedly; they are read again for the documents"
+                );
+                None
+            }
+        }
     }
 }
 
