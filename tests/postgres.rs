@@ -725,7 +725,7 @@ fn a_draw_on_postgres_is_the_sqlite_draw_byte_for_byte_and_verifies_there() {
     // `audit verify`.
     db.batch_execute(
         "ALTER TABLE draws DISABLE TRIGGER USER;
-         UPDATE draws SET manifest_json = replace(manifest_json, '\"rank\": 1,', '\"rank\": 9,')
+         UPDATE draws SET manifest_json = replace(manifest_json, '\"rank\":1,', '\"rank\":9,')
              WHERE id = 1;
          ALTER TABLE draws ENABLE TRIGGER USER;",
     )
