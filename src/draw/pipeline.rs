@@ -590,14 +590,9 @@ pub(crate) fn drawn_cells(
     drawn_at: &[u64],
     fields: &[&str],
 ) -> Result<CellRows, DrawFailure> {
-    with_rows(source, |source| {
-        let (width, rows) = (1 + fields.len(), drawn_at.len());
-        let mut out = CellRows::with_capacity(width, rows, rows * DRAWN_CELL_BYTES);
-        for batch in drawn_at.chunks(DRAWN_BATCH) {
-            source.each_line(batch, &mut |c| out.push_public(c, fields))?;
-        }
-        Ok(out)
-    })
+    let rows = drawn_at.len();
+    let cells = CellRows::with_capacity(1 + fields.len(), rows, rows * DRAWN_CELL_BYTES);
+    drawn_batches(source, drawn_at, fields, cells, &mut |_| Ok(()))
 }
 
 /// [`drawn_cells`] a batch of rows at a time: each batch's cells handed to `each`, then the
@@ -609,15 +604,31 @@ pub(crate) fn drawn_cells_each(
     fields: &[&str],
     each: &mut dyn FnMut(&CellRows) -> std::io::Result<()>,
 ) -> Result<(), DrawFailure> {
-    with_rows(source, |source| {
-        let rows = drawn_at.len().min(DRAWN_BATCH);
-        let mut cells = CellRows::with_capacity(1 + fields.len(), rows, rows * DRAWN_CELL_BYTES);
-        for batch in drawn_at.chunks(DRAWN_BATCH) {
-            cells.clear();
-            source.each_line(batch, &mut |c| cells.push_public(c, fields))?;
-            each(&cells).map_err(|e| DrawFailure::Io(e.to_string()))?;
-        }
+    let rows = drawn_at.len().min(DRAWN_BATCH);
+    let cells = CellRows::with_capacity(1 + fields.len(), rows, rows * DRAWN_CELL_BYTES);
+    drawn_batches(source, drawn_at, fields, cells, &mut |cells| {
+        each(cells)?;
+        cells.clear();
         Ok(())
+    })
+    .map(drop)
+}
+
+/// The drawn rows' cells read into `cells` a batch at a time, `after` called on them after each
+/// batch (which may empty them); what they hold at the end.
+fn drawn_batches(
+    source: Source<'_>,
+    drawn_at: &[u64],
+    fields: &[&str],
+    mut cells: CellRows,
+    after: &mut dyn FnMut(&mut CellRows) -> std::io::Result<()>,
+) -> Result<CellRows, DrawFailure> {
+    with_rows(source, |source| {
+        for batch in drawn_at.chunks(DRAWN_BATCH) {
+            source.each_line(batch, &mut |c| cells.push_public(c, fields))?;
+            after(&mut cells).map_err(|e| DrawFailure::Io(e.to_string()))?;
+        }
+        Ok(cells)
     })
 }
 
@@ -639,7 +650,7 @@ fn with_rows<T>(
     }
 }
 
-/// Drawn rows read at a time by [`drawn_targets`] and [`drawn_cells`].
+/// Drawn rows read at a time by [`drawn_targets`] and [`drawn_batches`].
 const DRAWN_BATCH: usize = 4096;
 
 /// How many substitutes each stratum lists (none before `suiji-draw/2`).
