@@ -149,10 +149,8 @@ fn the_public_bundle_lists_the_frame_and_no_inspector_data() {
             .expect("json");
     assert_eq!(b["exclusion_summary"], recorded["exclusion_summary"]);
     assert!(!m["exclusions"].as_array().expect("listed").is_empty());
-    assert_eq!(
-        b["public_fields"],
-        serde_json::json!(["name", "category", "district", "address"])
-    );
+    // The shipped config repeats names alone (`[publication] frame_fields`).
+    assert_eq!(b["public_fields"], serde_json::json!(["name"]));
     let inspectors =
         std::fs::read_to_string(repo().join("config/registry/inspectors.csv")).expect("file");
     for line in inspectors.lines().skip(1) {
@@ -169,6 +167,90 @@ fn the_public_bundle_lists_the_frame_and_no_inspector_data() {
         !text.contains("team") && !text.contains("inspector"),
         "no teams"
     );
+}
+
+/// `[publication] frame_fields`: the public fields the bundle's frame repeats for every target
+/// drawn from, in the order given (none: ids, strata and weights alone, which is all a check
+/// needs); the selection and the check are the same whichever the frame carries. A field that
+/// `public_fields` does not publish is refused at its place in the config.
+#[test]
+fn the_frame_repeats_the_fields_the_config_names_and_no_others() {
+    let bundle = |p: &Project| -> serde_json::Value {
+        let path = p.path("out/draws/zhian.hotel/2023-H1/bundle.public.json");
+        serde_json::from_slice(&std::fs::read(path).expect("bundle")).expect("json")
+    };
+    let selected = |b: &serde_json::Value| b["selected"].clone();
+    let draw = [
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--seed",
+        "frame",
+    ];
+    let every = ["name", "category", "district", "address"];
+    let p = Project::shipped().simulation();
+    p.set_config(&["publication", "frame_fields"], every.to_vec());
+    p.ok(&draw);
+    let all = bundle(&p);
+    assert_eq!(all["public_fields"], serde_json::json!(every));
+    for fields in [vec!["name"], vec![], vec!["address", "name"]] {
+        let p = Project::shipped().simulation();
+        p.set_config(&["publication", "frame_fields"], fields.clone());
+        p.ok(&draw);
+        let b = bundle(&p);
+        assert_eq!(b["public_fields"], serde_json::json!(fields));
+        assert_eq!(selected(&b), selected(&all), "the same selection");
+        let entries = util::frame_entries(&b);
+        let whole = util::frame_entries(&all);
+        assert_eq!(entries.len(), whole.len());
+        for (e, w) in entries.iter().zip(&whole) {
+            assert_eq!(
+                (&e["id"], &e["stratum"], &e["weight"]),
+                (&w["id"], &w["stratum"], &w["weight"])
+            );
+            let named: Vec<&serde_json::Value> = fields
+                .iter()
+                .map(|f| {
+                    let at = every
+                        .iter()
+                        .position(|x| x == f)
+                        .expect("a shipped public field");
+                    &w["fields"][at]
+                })
+                .collect();
+            assert_eq!(
+                e["fields"]
+                    .as_array()
+                    .expect("fields")
+                    .iter()
+                    .collect::<Vec<_>>(),
+                named
+            );
+        }
+        let out = p.ok(&["verify", "out/draws/zhian.hotel/2023-H1/manifest.json"]);
+        assert!(out.starts_with("identical"), "{out}");
+        let (code, out, err) = verify_bundle(
+            &p.path("out/draws/zhian.hotel/2023-H1"),
+            &p.path("out/draws/zhian.hotel/2023-H1/bundle.public.json"),
+        );
+        assert_eq!(code, 0, "{fields:?}: {out}{err}");
+    }
+    for (bad, says) in [
+        (vec!["licence"], "`licence` is not a public field"),
+        (vec!["name", "name"], "`name` is listed twice"),
+    ] {
+        p.set_config(&["publication", "frame_fields"], bad.clone());
+        let config = p.read("config/suiji.toml");
+        let at = config.find("frame_fields").expect("written");
+        let line = config[..at].lines().count() + 1;
+        let (code, out, err) = util::run(p.suiji(&["check"]));
+        assert_ne!(code, 0, "{bad:?}: {out}{err}");
+        assert!(
+            err.contains(says) && err.contains(&format!("config/suiji.toml:{line}:")),
+            "{bad:?}: {err}"
+        );
+    }
 }
 
 #[test]

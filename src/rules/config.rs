@@ -37,7 +37,11 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
     let [rules_dir, data_dir, output_dir, holidays_dir] = read_paths(&mut top, root, cx);
     let provisional_calendar = read_calendar(&mut top, cx);
     let registries = read_registries(&mut top, root, cx);
-    let (public_fields, site_url) = read_publication(&mut top, cx);
+    let Publication {
+        public_fields,
+        frame_fields,
+        site_url,
+    } = read_publication(&mut top, cx);
     let seed_source = read_seed(&mut top, root, cx);
     let mut limits = read_limits(&mut top, cx);
     read_scripts(&mut top, &mut limits, cx);
@@ -65,6 +69,7 @@ pub(crate) fn read_config(text: &str, path: &Path, root: &Path, cx: &mut Cx<'_>)
         registries,
         limits,
         public_fields,
+        frame_fields,
         site_url,
         categories,
         qualifications,
@@ -251,14 +256,23 @@ fn read_registries(top: &mut Table<'_>, root: &Path, cx: &mut Cx<'_>) -> Registr
     registries
 }
 
-/// `[publication]`: the public target fields and the site's address.
-fn read_publication(top: &mut Table<'_>, cx: &mut Cx<'_>) -> (Vec<String>, Option<String>) {
+/// What `[publication]` says.
+struct Publication {
+    public_fields: Vec<String>,
+    frame_fields: Vec<String>,
+    site_url: Option<String>,
+}
+
+/// `[publication]`: the public target fields, those a public bundle's frame repeats, and the
+/// site's address.
+fn read_publication(top: &mut Table<'_>, cx: &mut Cx<'_>) -> Publication {
     let mut public_fields = vec![
         "id".to_string(),
         "name".into(),
         "category".into(),
         "district".into(),
     ];
+    let mut frame_fields = None;
     let mut site_url = None;
     if let Some(mut t) = top.table("publication", cx) {
         if let Some(f) = t.strings("public_fields", cx) {
@@ -277,6 +291,9 @@ fn read_publication(top: &mut Table<'_>, cx: &mut Cx<'_>) -> (Vec<String>, Optio
                 }
             }
         }
+        if let Some(f) = t.strings("frame_fields", cx) {
+            frame_fields = Some(read_frame_fields(f, &public_fields, cx));
+        }
         if let Some(url) = t.string("site_url", cx) {
             match site_address(&url.value) {
                 Ok(u) => site_url = Some(u),
@@ -293,9 +310,45 @@ fn read_publication(top: &mut Table<'_>, cx: &mut Cx<'_>) -> (Vec<String>, Optio
                 }
             }
         }
-        t.finish(&["public_fields", "site_url"], cx);
+        t.finish(&["public_fields", "frame_fields", "site_url"], cx);
     }
-    (public_fields, site_url)
+    Publication {
+        frame_fields: frame_fields.unwrap_or_else(|| public_fields.clone()),
+        public_fields,
+        site_url,
+    }
+}
+
+/// `[publication] frame_fields`: public fields (each one `public_fields` names) that a public
+/// bundle repeats for every target drawn from, in the order given.
+fn read_frame_fields(
+    listed: Vec<Sp<String>>,
+    public_fields: &[String],
+    cx: &mut Cx<'_>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for field in listed {
+        if out.contains(&field.value) {
+            cx.error(
+                field.span,
+                format!("`{}` is listed twice", field.value),
+                "already in `frame_fields`",
+            );
+        } else if public_fields.contains(&field.value) {
+            out.push(field.value);
+        } else {
+            let d = cx.error(
+                field.span,
+                format!("`{}` is not a public field", field.value),
+                "not in `public_fields`",
+            );
+            d.help.push(format!(
+                "a bundle's frame repeats only fields that `public_fields` publishes: {}",
+                public_fields.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// `text` as the address of a web folder, ending in `/` (`http(s)://host[:port][/path]`, the

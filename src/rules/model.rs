@@ -92,6 +92,9 @@ pub struct Config {
     pub limits: ScriptLimits,
     /// Target fields that may appear on public notices.
     pub public_fields: Vec<String>,
+    /// `[publication] frame_fields`: the public fields a draw's public bundle repeats for every
+    /// target drawn from (docs/draw-algorithm.md V2-9.1); `public_fields` when not given.
+    pub frame_fields: Vec<String>,
     /// `[publication] site_url`: the address the public site is published at, ending in `/`
     /// (the feeds' links are absolute under it); `None`: the feeds link relatively.
     pub site_url: Option<String>,

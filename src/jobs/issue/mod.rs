@@ -427,7 +427,7 @@ fn compute_drawn(
         None => Source::Memory(&frozen.registry.targets),
     };
     let public = Public {
-        fields: &model.config.public_fields,
+        fields: &model.config.frame_fields,
         record: at.record,
         out,
         summarised: !at.listing,
