@@ -70,6 +70,74 @@ fn a_years_draws_share_one_target_snapshot_kept_as_a_file_that_verify_checks() {
     assert!(out.contains("damaged"), "{out}{err}");
 }
 
+/// A registry checked once per version: a draw over a target file whose bytes (by their
+/// SHA-256) were checked before, the same way, without a word, takes that check's word instead of
+/// reading every row again; other bytes that kept the file's look, or inspectors that change the
+/// check, or a check that warned, are checked in full every time.
+#[test]
+fn a_target_file_checked_clean_is_not_read_again_until_its_bytes_or_its_check_change() {
+    let p = Project::shipped();
+    let draw = |period: &str| {
+        let mut cmd = p.suiji(&["draw", "zhian.hotel", "--period", period]);
+        cmd.env("RUST_LOG", "suiji::progress=info");
+        let (code, out, err) = run(cmd);
+        assert_eq!(code, 0, "{out}{err}");
+        err.contains("its rows are not read again")
+    };
+    let note_words = || {
+        let notes: Vec<String> = names(&p.path("data/snapshots"))
+            .into_iter()
+            .filter(|f| f.starts_with(".frozen-"))
+            .collect();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        p.read(&format!("data/snapshots/{}", notes[0]))
+            .split_whitespace()
+            .count()
+    };
+    let snapshots = || {
+        names(&p.path("data/snapshots"))
+            .iter()
+            .filter(|f| f.ends_with(".csv"))
+            .count()
+    };
+    assert!(!draw("2023-H1"), "a first draw checks every row");
+    assert_eq!(note_words(), 7, "noted with the clean check");
+    assert!(draw("2023-H2"), "the same bytes, checked the same way");
+    for n in ["1", "2"] {
+        assert!(p.ok(&["verify", n]).starts_with("identical"));
+    }
+    // Other bytes, the file's length and time kept: checked in full and frozen again.
+    let path = p.path("config/registry/targets.csv");
+    let time = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("time");
+    let text = p.read("config/registry/targets.csv");
+    let changed = text.replacen("西街9号", "西街8号", 1);
+    assert_ne!(changed, text);
+    p.write("config/registry/targets.csv", &changed);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(time))
+        .expect("time kept");
+    assert!(!draw("2024-H1"), "other bytes are read again");
+    assert_eq!(snapshots(), 2, "frozen again");
+    assert!(draw("2024-H2"), "the new version, checked clean once");
+    // An inspector's 回避 entry that names no target: a warning, so no check is taken on trust.
+    let inspectors = p.read("config/registry/inspectors.csv");
+    let first = inspectors.lines().nth(1).expect("an inspector").to_string();
+    assert!(first.ends_with(','), "{first}");
+    p.write(
+        "config/registry/inspectors.csv",
+        &inspectors.replacen(&first, &format!("{first}不存在的单位"), 1),
+    );
+    let (_, out, err) = run(p.suiji(&["registry", "check"]));
+    assert!(err.contains("不存在的单位"), "{out}{err}");
+    assert!(!draw("2025-H1"), "inspectors changed: checked in full");
+    assert_eq!(note_words(), 4, "a check that warned is not noted");
+    assert!(!draw("2025-H2"), "and is made again");
+}
+
 #[test]
 fn a_large_draw_splits_its_documents_by_district_and_inspector() {
     let p = Project::shipped();

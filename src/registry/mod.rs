@@ -244,6 +244,126 @@ pub fn check_streamed(
     Some(Ok((streamed, diags)))
 }
 
+/// A check of a target file that found nothing to say — no error, no warning, in either
+/// registry — kept beside the snapshot it froze to (`jobs::issue::kept`), so that the same bytes
+/// checked the same way are not checked a second time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanCheck {
+    /// SHA-256 of the target file's bytes as they were checked.
+    pub source_sha256: String,
+    /// Its rows.
+    pub rows: u64,
+    /// Everything else the check's outcome depends on ([`check_key`]).
+    pub check_key: String,
+}
+
+impl CleanCheck {
+    /// What a check that found nothing to say (`diagnostics` empty) establishes about the
+    /// target file of `sources` (targets first, as every check lists them), of `rows` rows;
+    /// `None` when it said anything or read no target file.
+    pub fn of(
+        sources: &[(String, String)],
+        rows: u64,
+        known: &Known,
+        diagnostics: &[Diagnostic],
+    ) -> Option<CleanCheck> {
+        let ((shown, sha256), inspectors) = sources.split_first()?;
+        diagnostics.is_empty().then(|| CleanCheck {
+            source_sha256: sha256.clone(),
+            rows,
+            check_key: check_key(shown, inspectors, known),
+        })
+    }
+}
+
+/// The SHA-256 (hex) of what a check of a target file depends on besides its bytes: this build
+/// of suiji (its version, and its executable's length and modification time, so that a build
+/// that checks differently never takes another's word), the file's name as diagnostics show
+/// it, the inspector files (each name and SHA-256: their conflict declarations are matched
+/// against the targets), and the known categories, qualifications and departments.
+pub fn check_key(target_shown: &str, inspectors: &[(String, String)], known: &Known) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::from("suiji-registry-check/1\n");
+    let _ = writeln!(text, "{}", env!("CARGO_PKG_VERSION"));
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .ok()
+        .and_then(|m| Some((m.len(), m.modified().ok()?)))
+        .and_then(|(len, t)| Some((len, t.duration_since(std::time::UNIX_EPOCH).ok()?)));
+    match exe {
+        Some((len, t)) => _ = writeln!(text, "{len} {}", t.as_nanos()),
+        // Not knowing the build, key it to this process alone: nothing is taken on trust.
+        None => _ = writeln!(text, "pid {}", std::process::id()),
+    }
+    let _ = writeln!(text, "{target_shown}");
+    for (shown, sha256) in inspectors {
+        let _ = writeln!(text, "{shown}\t{sha256}");
+    }
+    for set in [&known.categories, &known.qualifications, &known.departments] {
+        let items: Vec<&str> = set.iter().map(String::as_str).collect();
+        let _ = writeln!(text, "{}", items.join("\t"));
+    }
+    sha256_hex(text.as_bytes())
+}
+
+/// The registry as [`check_streamed`] would find it again when its target file is the one
+/// `clean` was found of: the file's bytes hashed (on a thread of their own) and the inspector
+/// files read and checked beside them, and the file's header read; `Some` only when the
+/// bytes hash to `clean.source_sha256`, the inspectors read without a word and the
+/// [`check_key`] is `clean`'s — the same bytes checked the same way, which said nothing — with
+/// `snapshot`, the snapshot that check froze the file to. `None` for anything else, which
+/// [`check_streamed`] checks in full.
+pub fn check_again(
+    targets: &[PathBuf],
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+    (clean, snapshot): (&CleanCheck, SnapshotFile),
+) -> Option<Streamed> {
+    let path = one_csv(targets)?;
+    let display = display_path(root, path);
+    let (sha, read) = std::thread::scope(|s| {
+        let sha = s.spawn(|| crate::digest::sha256_file(path));
+        let read = (|| {
+            let file =
+                source::RegistryFile::open_as(path, display.clone(), known, 64 << 10).ok()?;
+            if !file.header_notes.is_empty() {
+                return None;
+            }
+            let mut sink = Sink::default();
+            let mut displays = vec![display.clone()];
+            let mut sources = Vec::new();
+            let all = inspector_files(
+                inspectors,
+                root,
+                known,
+                (&mut displays, &mut sources),
+                &mut sink,
+            );
+            let mut target_columns = Vec::new();
+            read::remember_columns(&mut target_columns, &file.header.names);
+            sink.items
+                .is_empty()
+                .then_some((all.items, sources, target_columns))
+        })();
+        (sha.join(), read)
+    });
+    let sha256 = sha.ok()?.ok()?;
+    let (mut inspectors, mut sources, target_columns) = read?;
+    if sha256 != clean.source_sha256 || check_key(&display, &sources, known) != clean.check_key {
+        return None;
+    }
+    sources.insert(0, (display, sha256));
+    inspectors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    Some(Streamed {
+        inspectors,
+        sources,
+        targets_rows: usize::try_from(clean.rows).unwrap_or(usize::MAX),
+        target_columns,
+        snapshot,
+    })
+}
+
 /// The target file, when there is one and it is a CSV file.
 fn one_csv(targets: &[PathBuf]) -> Option<&PathBuf> {
     let [path] = targets else {
@@ -539,6 +659,41 @@ fn display_path(root: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_key_changes_with_whatever_the_check_depends_on_besides_the_bytes() {
+        let known = Known {
+            categories: ["hotel".to_string()].into(),
+            ..Known::default()
+        };
+        let inspectors = vec![("inspectors.csv".to_string(), "ab".repeat(32))];
+        let key = check_key("targets.csv", &inspectors, &known);
+        assert_eq!(key, check_key("targets.csv", &inspectors, &known));
+        assert_eq!(key.len(), 64);
+        let other_bytes = vec![("inspectors.csv".to_string(), "cd".repeat(32))];
+        let more_known = Known {
+            categories: ["hotel".to_string(), "internet_cafe".to_string()].into(),
+            ..Known::default()
+        };
+        let departments = Known {
+            departments: ["zhian".to_string()].into(),
+            ..known.clone()
+        };
+        for other in [
+            check_key("other.csv", &inspectors, &known),
+            check_key("targets.csv", &other_bytes, &known),
+            check_key("targets.csv", &[], &known),
+            check_key("targets.csv", &inspectors, &more_known),
+            check_key("targets.csv", &inspectors, &departments),
+        ] {
+            assert_ne!(other, key);
+        }
+        // What a check that said anything establishes: nothing.
+        let sources = [("targets.csv".to_string(), "ef".repeat(32))];
+        assert!(CleanCheck::of(&sources, 3, &known, &[]).is_some());
+        let warned = [Diagnostic::warning("a warning".to_string())];
+        assert!(CleanCheck::of(&sources, 3, &known, &warned).is_none());
+    }
 
     #[test]
     fn display_paths() {

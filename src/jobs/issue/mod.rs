@@ -1527,7 +1527,8 @@ pub(crate) fn freeze_streamed(
     dir: &std::path::Path,
     what: &'static str,
 ) -> Option<crate::registry::Checked<Frozen>> {
-    let file = match loaded.model.config.registries.targets.as_slice() {
+    let cfg = &loaded.model.config;
+    let file = match cfg.registries.targets.as_slice() {
         [one] => Some(one.as_path()),
         _ => None,
     };
@@ -1535,6 +1536,28 @@ pub(crate) fn freeze_streamed(
     let noted = file
         .zip(before)
         .and_then(|(f, look)| kept::noted(dir, f, look));
+    if let Some(frozen) = noted.as_ref().and_then(|n| checked_before(loaded, dir, n)) {
+        // Taken only while the file still looks as it did when it was hashed.
+        if file.and_then(kept::look) == before {
+            return Some(Ok((frozen, Vec::new())));
+        }
+    }
+    // Noted (again) with the check, when it found nothing to say.
+    let noting = |frozen: &Frozen, warnings: &[crate::diag::Diagnostic]| {
+        if let (Some(f), Some(snapshot)) = (file, &frozen.file) {
+            let known = &snapshot.known;
+            let rows = frozen.info.targets_rows as u64;
+            let clean =
+                crate::registry::CleanCheck::of(&frozen.registry.sources, rows, known, warnings);
+            kept::note(
+                dir,
+                f,
+                (before, kept::look(f)),
+                &snapshot.snapshot,
+                clean.as_ref(),
+            );
+        }
+    };
     let written = |frozen: crate::registry::Checked<Option<Frozen>>| {
         frozen.and_then(|(frozen, warnings)| {
             let frozen = frozen.ok_or_else(|| {
@@ -1542,9 +1565,7 @@ pub(crate) fn freeze_streamed(
                     "the registry snapshot was checked but not written",
                 )]
             })?;
-            if let (Some(f), Some(snapshot)) = (file, &frozen.file) {
-                kept::note(dir, f, (before, kept::look(f)), &snapshot.snapshot);
-            }
+            noting(&frozen, &warnings);
             Ok((frozen, warnings))
         })
     };
@@ -1553,13 +1574,55 @@ pub(crate) fn freeze_streamed(
     };
     match freeze_pass(loaded, dir, what, Some(&noted))? {
         Err(e) => Some(Err(e)),
-        Ok((Some(frozen), warnings)) => Some(Ok((frozen, warnings))),
+        Ok((Some(frozen), warnings)) => {
+            noting(&frozen, &warnings);
+            Some(Ok((frozen, warnings)))
+        }
         // The file was changed and kept its look: frozen again, written.
         Ok((None, _)) => {
             tracing::info!(target: "suiji::progress", "the target registry changed since its snapshot was noted: freezing it again");
             freeze_pass(loaded, dir, what, None).map(written)
         }
     }
+}
+
+/// The registry frozen as `noted` says, without reading its rows, when the note keeps a check
+/// that found nothing to say and the target file is the one it checked, checked the same way
+/// ([`crate::registry::check_again`]: its bytes hashed, the inspectors read beside); `None`
+/// otherwise.
+fn checked_before(loaded: &Loaded, dir: &std::path::Path, noted: &kept::Noted) -> Option<Frozen> {
+    let cfg = &loaded.model.config;
+    let clean = noted.clean.as_ref()?;
+    let known = crate::registry::Known::from_model(&loaded.model);
+    let snapshot = crate::registry::SnapshotFile {
+        path: dir.join(format!("{}.csv", noted.sha256)),
+        sha256: noted.sha256.clone(),
+        size: noted.size,
+    };
+    let streamed = crate::registry::check_again(
+        &cfg.registries.targets,
+        &cfg.registries.inspectors,
+        &cfg.root,
+        &known,
+        (clean, snapshot),
+    )?;
+    tracing::info!(
+        target: "suiji::progress",
+        rows = streamed.targets_rows,
+        "the target registry is the version checked and frozen before (snapshot {}): its rows are not read again",
+        &noted.sha256[..12]
+    );
+    let mut frozen = Frozen::of_file(
+        streamed.inspectors,
+        streamed.sources,
+        streamed.targets_rows,
+        FrozenFile {
+            snapshot: streamed.snapshot,
+            known,
+        },
+    );
+    frozen.registry.target_columns = streamed.target_columns;
+    Some(frozen)
 }
 
 /// One pass of [`freeze_streamed`]: the snapshot written to `dir` when `noted` is `None`, else
