@@ -56,7 +56,8 @@ pub struct FrameEntry {
     pub stratum: String,
     /// The weight the rules gave it, as a decimal (`null` in an equal-probability draw).
     pub weight: Option<String>,
-    /// The public fields, in the order of `public_fields`.
+    /// The public fields, in the order of the bundle's `public_fields` (the config's
+    /// `[publication] frame_fields`).
     pub fields: Vec<String>,
     /// Its stratum's place in the bundle's `strata` when the entry is written as an array
     /// (version 4); `None`: written as an object.

@@ -394,7 +394,7 @@ pub struct Drawn {
 /// What a draw's public bundle needs (docs/draw-algorithm.md V2-9).
 #[derive(Debug, Clone, Copy)]
 pub struct Public<'a> {
-    /// The config's public target fields (`[publication] public_fields`).
+    /// The public fields the bundle's frame repeats (`[publication] frame_fields`).
     pub fields: &'a [String],
     /// Record the bundle's hash in the manifest (`suiji-manifest/2` draws made since bundles
     /// exist; a re-run of an earlier draw does not).

@@ -268,33 +268,32 @@ impl CleanCheck {
         diagnostics: &[Diagnostic],
     ) -> Option<CleanCheck> {
         let ((shown, sha256), inspectors) = sources.split_first()?;
-        diagnostics.is_empty().then(|| CleanCheck {
+        if !diagnostics.is_empty() {
+            return None;
+        }
+        Some(CleanCheck {
             source_sha256: sha256.clone(),
             rows,
-            check_key: check_key(shown, inspectors, known),
+            check_key: check_key(shown, inspectors, known)?,
         })
     }
 }
 
 /// The SHA-256 (hex) of what a check of a target file depends on besides its bytes: this build
-/// of suiji (its version, and its executable's length and modification time, so that a build
-/// that checks differently never takes another's word), the file's name as diagnostics show
-/// it, the inspector files (each name and SHA-256: their conflict declarations are matched
-/// against the targets), and the known categories, qualifications and departments.
-pub fn check_key(target_shown: &str, inspectors: &[(String, String)], known: &Known) -> String {
+/// of suiji (its version and the SHA-256 of its executable, so that a build that checks
+/// differently never takes another's word), the file's name as diagnostics show it, the
+/// inspector files (each name and SHA-256: their conflict declarations are matched against the
+/// targets), and the known categories, qualifications and departments. `None` when the build
+/// is not known (its executable cannot be read): then no check is kept or taken.
+pub fn check_key(
+    target_shown: &str,
+    inspectors: &[(String, String)],
+    known: &Known,
+) -> Option<String> {
     use std::fmt::Write as _;
+    let build = this_build()?;
     let mut text = String::from("suiji-registry-check/1\n");
-    let _ = writeln!(text, "{}", env!("CARGO_PKG_VERSION"));
-    let exe = std::env::current_exe()
-        .and_then(std::fs::metadata)
-        .ok()
-        .and_then(|m| Some((m.len(), m.modified().ok()?)))
-        .and_then(|(len, t)| Some((len, t.duration_since(std::time::UNIX_EPOCH).ok()?)));
-    match exe {
-        Some((len, t)) => _ = writeln!(text, "{len} {}", t.as_nanos()),
-        // Not knowing the build, key it to this process alone: nothing is taken on trust.
-        None => _ = writeln!(text, "pid {}", std::process::id()),
-    }
+    let _ = writeln!(text, "{} {build}", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(text, "{target_shown}");
     for (shown, sha256) in inspectors {
         let _ = writeln!(text, "{shown}\t{sha256}");
@@ -303,7 +302,18 @@ pub fn check_key(target_shown: &str, inspectors: &[(String, String)], known: &Kn
         let items: Vec<&str> = set.iter().map(String::as_str).collect();
         let _ = writeln!(text, "{}", items.join("\t"));
     }
-    sha256_hex(text.as_bytes())
+    Some(sha256_hex(text.as_bytes()))
+}
+
+/// The SHA-256 of this process's executable, read once (`None` when it cannot be read).
+fn this_build() -> Option<&'static str> {
+    static BUILD: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BUILD
+        .get_or_init(|| {
+            let exe = std::env::current_exe().ok()?;
+            crate::digest::sha256_file(&exe).ok()
+        })
+        .as_deref()
 }
 
 /// The registry as [`check_streamed`] would find it again when its target file is the one
@@ -350,7 +360,9 @@ pub fn check_again(
     });
     let sha256 = sha.ok()?.ok()?;
     let (mut inspectors, mut sources, target_columns) = read?;
-    if sha256 != clean.source_sha256 || check_key(&display, &sources, known) != clean.check_key {
+    if sha256 != clean.source_sha256
+        || check_key(&display, &sources, known).as_deref() != Some(clean.check_key.as_str())
+    {
         return None;
     }
     sources.insert(0, (display, sha256));
@@ -669,7 +681,11 @@ mod tests {
         let inspectors = vec![("inspectors.csv".to_string(), "ab".repeat(32))];
         let key = check_key("targets.csv", &inspectors, &known);
         assert_eq!(key, check_key("targets.csv", &inspectors, &known));
-        assert_eq!(key.len(), 64);
+        assert_eq!(
+            key.as_ref().map(String::len),
+            Some(64),
+            "the test binary is readable"
+        );
         let other_bytes = vec![("inspectors.csv".to_string(), "cd".repeat(32))];
         let more_known = Known {
             categories: ["hotel".to_string(), "internet_cafe".to_string()].into(),

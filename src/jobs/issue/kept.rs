@@ -18,11 +18,15 @@ use std::path::{Path, PathBuf};
 use crate::digest::sha256_hex;
 use crate::registry::{CleanCheck, SnapshotFile};
 
-/// How a file looked: its length and modification time (nanoseconds since 1970).
+/// How a file looked: its length and modification time (nanoseconds since 1970), which a note
+/// keeps, and on Unix its change time, inode and device, which only the kernel sets: equal
+/// before and after a check, they say nothing wrote the file meanwhile (a length and a
+/// modification time can be put back as they were; a change time cannot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Look {
     len: u64,
     modified_ns: u128,
+    changed: Option<[i64; 4]>,
 }
 
 /// How `path` looks now (`None` when it cannot be read, or its time is not known).
@@ -33,7 +37,23 @@ pub(crate) fn look(path: &Path) -> Option<Look> {
     Some(Look {
         len: meta.len(),
         modified_ns: since.as_nanos(),
+        changed: changed(&meta),
     })
+}
+
+/// The change time (seconds, nanoseconds), inode and device of a file.
+#[cfg(unix)]
+fn changed(meta: &std::fs::Metadata) -> Option<[i64; 4]> {
+    use std::os::unix::fs::MetadataExt as _;
+    let ino = i64::try_from(meta.ino()).ok()?;
+    let dev = i64::try_from(meta.dev()).ok()?;
+    Some([meta.ctime(), meta.ctime_nsec(), ino, dev])
+}
+
+/// Not known here: no check is noted as clean.
+#[cfg(not(unix))]
+fn changed(_meta: &std::fs::Metadata) -> Option<[i64; 4]> {
+    None
 }
 
 /// The snapshot a file that looked as it does now froze to: its hash and size, and the check
@@ -74,7 +94,10 @@ pub(crate) fn noted(dir: &Path, path: &Path, now: Look) -> Option<Noted> {
         }
         _ => return None,
     };
-    if !is_sha256(&sha256) || words.next().is_some() || (Look { len, modified_ns }) != now {
+    if !is_sha256(&sha256)
+        || words.next().is_some()
+        || (len, modified_ns) != (now.len, now.modified_ns)
+    {
         return None;
     }
     let there = std::fs::metadata(dir.join(format!("{sha256}.csv"))).ok()?;
@@ -91,10 +114,11 @@ fn is_sha256(s: &str) -> bool {
 }
 
 /// Notes that `path`, looking as it did before (`before`) and after (`after`) it was checked,
-/// froze to `snapshot`, with the check when it found nothing to say (`clean`); nothing when
-/// the two looks differ (the file changed while it was read: what it looks like now is not
-/// what was frozen). A note that cannot be written is said in the log and costs only the next
-/// draw's writing of the snapshot.
+/// froze to `snapshot`, with the check when it found nothing to say (`clean`, kept only where
+/// the look includes the change time); nothing when the two looks differ (the file changed
+/// while it was read: what it looks like now is not what was frozen, nor are the bytes hashed
+/// beside the check those it checked). A note that cannot be written is said in the log and
+/// costs only the next draw's writing of the snapshot.
 pub(crate) fn note(
     dir: &Path,
     path: &Path,
@@ -105,6 +129,9 @@ pub(crate) fn note(
     let Some(look) = before.filter(|b| Some(*b) == after) else {
         return;
     };
+    // Clean only where nothing can have written the file between the check and its hash,
+    // which read it beside each other.
+    let clean = clean.filter(|_| look.changed.is_some());
     let mut text = format!(
         "{} {} {} {}",
         look.len, look.modified_ns, snapshot.sha256, snapshot.size
@@ -210,5 +237,57 @@ mod tests {
         // Noted without a check (one that warned): the snapshot alone.
         note(dir.path(), &file, (look(&file), look(&file)), &snap, None);
         assert_eq!(noted(dir.path(), &file, now()).expect("noted").clean, None);
+    }
+
+    #[test]
+    fn a_file_written_during_its_check_is_not_noted_even_with_its_length_and_time_put_back() {
+        let (dir, file, snap) = frozen_file();
+        let now = look(&file).expect("look");
+        let clean = CleanCheck {
+            source_sha256: sha256_hex(b"id\nT1\n"),
+            rows: 1,
+            check_key: sha256_hex(b"key"),
+        };
+        // Length and modification time as they were, the change time moved on: not noted.
+        let before = Look {
+            changed: Some([1, 0, 5, 6]),
+            ..now
+        };
+        let after = Look {
+            changed: Some([1, 1, 5, 6]),
+            ..now
+        };
+        note(
+            dir.path(),
+            &file,
+            (Some(before), Some(after)),
+            &snap,
+            Some(&clean),
+        );
+        assert!(noted(dir.path(), &file, now).is_none());
+        // Where the change time is not known, the snapshot is noted but not the check.
+        let unknown = Look {
+            changed: None,
+            ..now
+        };
+        note(
+            dir.path(),
+            &file,
+            (Some(unknown), Some(unknown)),
+            &snap,
+            Some(&clean),
+        );
+        assert_eq!(noted(dir.path(), &file, now).expect("noted").clean, None);
+        note(
+            dir.path(),
+            &file,
+            (Some(after), Some(after)),
+            &snap,
+            Some(&clean),
+        );
+        assert_eq!(
+            noted(dir.path(), &file, now).expect("noted").clean,
+            Some(clean)
+        );
     }
 }
