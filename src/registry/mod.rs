@@ -175,16 +175,12 @@ pub fn check_streamed(
     let path = one_csv(targets)?;
     let display = display_path(root, path);
     let file = source::RegistryFile::open_as(path, display.clone(), known, 512 << 10).ok()?;
-    let mut sink = Sink::default();
-    let mut displays = vec![display.clone()];
-    let mut sources = Vec::new();
-    let all_inspectors = inspector_files(
-        inspectors,
-        root,
-        known,
-        (&mut displays, &mut sources),
-        &mut sink,
-    );
+    let BesideTargets {
+        inspectors: all_inspectors,
+        displays,
+        mut sources,
+        mut sink,
+    } = beside_targets(inspectors, root, known, &display);
     let entries = conflict_entries(&all_inspectors);
     let threads = rayon::current_num_threads().max(1);
     let (checked, sha) = std::thread::scope(|s| {
@@ -340,21 +336,14 @@ pub fn check_again(
             if !file.header_notes.is_empty() {
                 return None;
             }
-            let mut sink = Sink::default();
-            let mut displays = vec![display.clone()];
-            let mut sources = Vec::new();
-            let all = inspector_files(
-                inspectors,
-                root,
-                known,
-                (&mut displays, &mut sources),
-                &mut sink,
-            );
+            let read = beside_targets(inspectors, root, known, &display);
             let mut target_columns = Vec::new();
             read::remember_columns(&mut target_columns, &file.header.names);
-            sink.items
-                .is_empty()
-                .then_some((all.items, sources, target_columns))
+            read.sink.items.is_empty().then_some((
+                read.inspectors.items,
+                read.sources,
+                target_columns,
+            ))
         })();
         (sha.join(), read)
     });
@@ -384,6 +373,39 @@ fn one_csv(targets: &[PathBuf]) -> Option<&PathBuf> {
     let csv = path.extension().and_then(|e| e.to_str());
     csv.is_some_and(|e| e.eq_ignore_ascii_case("csv"))
         .then_some(path)
+}
+
+/// The inspector files read and checked for a check of the target file shown as
+/// `target_shown` (file 0 of the diagnostics; the inspector files follow it).
+struct BesideTargets {
+    inspectors: Rows<Inspector>,
+    displays: Vec<String>,
+    sources: Vec<(String, String)>,
+    sink: Sink,
+}
+
+fn beside_targets(
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+    target_shown: &str,
+) -> BesideTargets {
+    let mut sink = Sink::default();
+    let mut displays = vec![target_shown.to_string()];
+    let mut sources = Vec::new();
+    let inspectors = inspector_files(
+        inspectors,
+        root,
+        known,
+        (&mut displays, &mut sources),
+        &mut sink,
+    );
+    BesideTargets {
+        inspectors,
+        displays,
+        sources,
+        sink,
+    }
 }
 
 /// Reads the inspector files as [`check`] does (after the target files named in `displays`),
