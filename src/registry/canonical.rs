@@ -158,6 +158,39 @@ impl<'a> LineCells<'a> {
         }
     }
 
+    /// A row's cells with nothing in them (an active target's, in no key area, never
+    /// inspected), to be filled in.
+    pub(crate) fn blank() -> LineCells<'a> {
+        LineCells {
+            id: "",
+            name: "",
+            category: "",
+            district: "",
+            address: "",
+            key_area: false,
+            class: "",
+            licence: "",
+            status: TargetStatus::Active,
+            last_inspected: None,
+            last_result: "",
+        }
+    }
+
+    /// The registry column (of [`crate::registry::read::t`]) of a field
+    /// [`LineCells::public`] names; `None` for one it shows empty.
+    pub(crate) fn public_column(field: &str) -> Option<usize> {
+        use crate::registry::read::t;
+        Some(match field {
+            "id" => t::ID,
+            "name" => t::NAME,
+            "category" => t::CATEGORY,
+            "district" => t::DISTRICT,
+            "address" => t::ADDRESS,
+            "licence" => t::LICENCE,
+            _ => return None,
+        })
+    }
+
     /// The value of public field `field` (a name in the config's `public_fields`): `id`,
     /// `name`, `category`, `district`, `address` or `licence`; empty for any other name.
     pub(crate) fn public(&self, field: &str) -> &'a str {

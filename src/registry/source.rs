@@ -380,12 +380,9 @@ impl<'a> RegistryFile<'a> {
     }
 
     /// The id and the public fields `fields` (as [`LineCells::public`] names them) of the rows
-    /// at `offsets` into `out` (of `1 + fields.len()` cells a row, emptied first): read as
-    /// [`RegistryFile::targets_at`] reads them, the cells lent from the rows read (every row
-    /// of a snapshot) rather than a target made of each; if any row is not plain, of the
-    /// targets the reader makes. For rows this run read whole and checked already (a draw's
-    /// frame, read again by the places its classifying gave): a row's cells that no public
-    /// list shows are not checked again ([`RegistryFile::public_row`]).
+    /// at `offsets` into `out` (of `1 + fields.len()` cells a row, emptied first), for rows this
+    /// run read whole and checked already (a draw's frame, read again by the places its
+    /// classifying gave): only those cells are read again ([`RegistryFile::checked_lines_at`]).
     pub(crate) fn public_cells_at(
         &self,
         offsets: &[u64],
@@ -393,7 +390,12 @@ impl<'a> RegistryFile<'a> {
         out: &mut CellRows,
     ) -> Result<(), SourceError> {
         out.clear();
-        let pushed = self.rows_at(offsets, true, &mut |c| out.push_public(c, fields));
+        let wanted: Vec<usize> = std::iter::once(crate::registry::read::t::ID)
+            .chain(fields.iter().filter_map(|f| LineCells::public_column(f)))
+            .collect();
+        let pushed = self.rows_at(offsets, Again::Only(&wanted), &mut |c| {
+            out.push_public(c, fields)
+        });
         if pushed.is_err() {
             out.clear();
         }
@@ -409,34 +411,60 @@ impl<'a> RegistryFile<'a> {
         offsets: &[u64],
         each: &mut dyn FnMut(&LineCells<'_>),
     ) -> Result<(), SourceError> {
-        self.rows_at(offsets, false, each)
+        self.rows_at(offsets, Again::Whole, each)
     }
 
-    /// [`RegistryFile::lines_at`]; when `public`, the cells a public list shows read as
-    /// [`RegistryFile::public_row`] reads them, the others left as they default.
+    /// [`RegistryFile::lines_at`] for rows this run read whole and checked already (a draw's
+    /// frame and exclusions, read again by the places its classifying gave): of each row only
+    /// the fields `wanted` (of [`crate::registry::read::t`]) are read, the others left as they
+    /// default, when the row's cells up to the last of them hold no quote or line end (every
+    /// row of a snapshot whose names have no comma); any other row is read as
+    /// [`RegistryFile::lines_at`] reads it.
+    pub(crate) fn checked_lines_at(
+        &self,
+        offsets: &[u64],
+        wanted: &[usize],
+        each: &mut dyn FnMut(&LineCells<'_>),
+    ) -> Result<(), SourceError> {
+        self.rows_at(offsets, Again::Only(wanted), each)
+    }
+
+    /// [`RegistryFile::lines_at`], each row's cells made as `again` says.
     fn rows_at(
         &self,
         offsets: &[u64],
-        public: bool,
+        again: Again<'_>,
         each: &mut dyn FnMut(&LineCells<'_>),
     ) -> Result<(), SourceError> {
         let err = io_error(self.path);
         let mut s = Scanner::open(self.path, 0, 0, REREAD_CHUNK).map_err(&err)?;
+        let head = match again {
+            Again::Only(wanted) => wanted
+                .iter()
+                .filter_map(|&f| self.column(f))
+                .max()
+                .map_or(1, |c| c + 1),
+            Again::Whole => 0,
+        };
         let mut plain = 0;
         for &offset in offsets {
+            if let Again::Only(wanted) = again
+                && let Some(r) = s.head(offset, head).map_err(&err)?
+                && let Some(cells) = self.checked_row(&r, wanted)
+            {
+                each(&cells);
+                plain += 1;
+                continue;
+            }
             s.reset(offset, offset + 1);
             let Some(r) = s.next(usize::MAX, true).map_err(&err)? else {
                 break;
             };
-            let cells = match (r.offset == offset, public) {
-                (false, _) => None,
-                (true, true) => self.public_row(&r),
-                (true, false) => self.plain_row(&r).map(|p| p.cells),
-            };
-            let Some(cells) = cells else {
+            let cells = (r.offset == offset).then(|| self.plain_row(&r)).flatten();
+            let Some(p) = cells else {
                 break;
             };
-            each(&cells);
+            each(&p.cells);
             plain += 1;
         }
         if plain == offsets.len() {
@@ -446,6 +474,49 @@ impl<'a> RegistryFile<'a> {
             each(&LineCells::of(t));
         }
         Ok(())
+    }
+
+    /// The fields `wanted` of record `r` (split as far as the last of them), trimmed and read
+    /// as [`RegistryFile::plain_row`] reads them, the others left as they default; `None`
+    /// where it would give no row or read them otherwise (an empty name, a category spelt
+    /// otherwise than a known one). Nothing else of the record is checked: it was, when this
+    /// run read it whole.
+    fn checked_row<'r>(&self, r: &Record<'r>, wanted: &[usize]) -> Option<LineCells<'r>> {
+        use crate::registry::read::t;
+        use crate::registry::values::{parse_bool, parse_date, parse_status};
+        let mut c = LineCells::blank();
+        for &f in wanted {
+            let text = match self.column(f) {
+                Some(i) => trim_bytes(r.field(i)?)?,
+                None => "",
+            };
+            let known = &self.known.categories;
+            match f {
+                // As `face` checks them: the reader makes these cells otherwise, or refuses them.
+                t::ID
+                    if text.is_empty() || crate::registry::values::looks_like_scientific(text) =>
+                {
+                    return None;
+                }
+                t::NAME | t::CATEGORY if text.is_empty() => return None,
+                t::CATEGORY if !(known.is_empty() || known.contains(text)) => return None,
+                t::ID => c.id = text,
+                t::NAME => c.name = text,
+                t::CATEGORY => c.category = text,
+                t::DISTRICT => c.district = text,
+                t::ADDRESS => c.address = text,
+                t::KEY_AREA => c.key_area = !text.is_empty() && parse_bool(text)?,
+                t::CLASS => c.class = text,
+                t::LICENCE => c.licence = text,
+                t::STATUS if !text.is_empty() => c.status = parse_status(text)?,
+                t::LAST_INSPECTED if !text.is_empty() => {
+                    c.last_inspected = Some(parse_date(text).ok()?);
+                }
+                t::LAST_RESULT => c.last_result = text,
+                _ => {}
+            }
+        }
+        Some(c)
     }
 
     /// The rows at `offsets` as the registry reader reads them (as a file of the header and
@@ -499,30 +570,6 @@ impl<'a> RegistryFile<'a> {
             last_inspected: c.last_inspected,
             last_result: opt(c.last_result),
             extra,
-        })
-    }
-
-    /// The id and public fields of the record `r` as [`RegistryFile::plain_row`] reads them,
-    /// for a row read again that this run read whole and checked already (its place came from
-    /// that reading): the fields no public list shows — the key-area mark, the status, the
-    /// last inspection's date, the extra columns — are neither parsed nor checked again, and
-    /// left as they default. `None` for a record whose public cells `plain_row` would not
-    /// read as they stand.
-    pub(crate) fn public_row<'r>(&self, r: &'r Record<'r>) -> Option<LineCells<'r>> {
-        use crate::registry::read::t;
-        let (cell, [id, name, category]) = self.face(r)?;
-        Some(LineCells {
-            id,
-            name,
-            category,
-            district: cell.get(t::DISTRICT)?,
-            address: cell.get(t::ADDRESS)?,
-            key_area: false,
-            class: "",
-            licence: cell.get(t::LICENCE)?,
-            status: crate::registry::types::TargetStatus::Active,
-            last_inspected: None,
-            last_result: "",
         })
     }
 
@@ -867,6 +914,75 @@ fn lines_at(path: &Path, offsets: &[u64]) -> io::Result<Vec<usize>> {
     Ok(out)
 }
 
+/// What [`cut_head`] found.
+enum Head {
+    /// The fields end at this index.
+    Cut(usize),
+    /// A quote, carriage return or line end (or an empty line) before the fields ended.
+    Special,
+    /// The bytes end before the fields do.
+    More,
+}
+
+/// Splits the first `n` fields off `bytes` (a record's first bytes; all of the file's rest
+/// when `eof`) into `fields`.
+fn cut_head(bytes: &[u8], n: usize, fields: &mut Vec<(u32, u32)>, eof: bool) -> Head {
+    fields.clear();
+    if matches!(bytes.first(), None | Some(b'\n' | b'\r')) {
+        return Head::Special;
+    }
+    let mut from = 0usize;
+    let mut end = None;
+    for i in memchr::memchr3_iter(b',', b'\n', b'"', bytes) {
+        match bytes[i] {
+            b',' => {
+                fields.push((from as u32, i as u32));
+                from = i + 1;
+                if fields.len() == n {
+                    end = Some(i);
+                    break;
+                }
+            }
+            // The record's last field: the fields end with it if it is the `n`th.
+            b'\n' if fields.len() + 1 == n => {
+                let stop = if i > from && bytes[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
+                fields.push((from as u32, stop as u32));
+                end = Some(stop);
+                break;
+            }
+            _ => return Head::Special,
+        }
+    }
+    let end = match end {
+        Some(end) => end,
+        // The file's last record, without a line end.
+        None if eof && fields.len() + 1 == n => {
+            let stop = bytes.len() - usize::from(bytes.ends_with(b"\r"));
+            fields.push((from as u32, stop as u32));
+            stop
+        }
+        None if eof => return Head::Special,
+        None => return Head::More,
+    };
+    if memchr::memchr(b'\r', &bytes[..end]).is_some() {
+        return Head::Special;
+    }
+    Head::Cut(end)
+}
+
+/// How [`RegistryFile::rows_at`] makes the cells of each row it reads again.
+#[derive(Clone, Copy)]
+enum Again<'w> {
+    /// Every cell, checked as the registry reader checks them ([`RegistryFile::plain_row`]).
+    Whole,
+    /// Only these fields ([`RegistryFile::checked_row`]).
+    Only(&'w [usize]),
+}
+
 /// Reads at a file offset without moving a cursor (so threads may share nothing but the path).
 #[cfg(unix)]
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -1139,6 +1255,39 @@ impl Scanner {
                 width,
                 quoted: false,
             }));
+        }
+    }
+
+    /// The first `n` fields of the record that starts at `offset`, when they hold no quote,
+    /// carriage return or line end (the rest of the record is not read): its `raw` and `data`
+    /// are those fields' bytes, its width uncounted. `None` when they do not, or when no record
+    /// starts there; [`Scanner::next`] reads such a record.
+    pub fn head(&mut self, offset: u64, n: usize) -> io::Result<Option<Record<'_>>> {
+        self.reset(offset, offset + 1);
+        loop {
+            if self.at == self.filled && !self.fill()? {
+                return Ok(None);
+            }
+            let avail = &self.buf[self.at..self.filled];
+            match cut_head(avail, n.max(1), &mut self.fields, self.eof) {
+                Head::Cut(len) => {
+                    let start = self.at;
+                    return Ok(Some(Record {
+                        offset,
+                        raw: &self.buf[start..start + len],
+                        data: &self.buf[start..start + len],
+                        wide: &self.buf[start..self.filled],
+                        fields: &self.fields,
+                        width: 0,
+                        quoted: false,
+                    }));
+                }
+                Head::Special => return Ok(None),
+                Head::More if self.eof => return Ok(None),
+                Head::More => {
+                    self.fill()?;
+                }
+            }
         }
     }
 
@@ -1447,6 +1596,90 @@ mod tests {
         let mut full = Vec::new();
         let all = file.lines_at(&offsets, &mut |c| full.push(c.id.to_string()));
         assert!(all.is_err(), "every cell checked: {full:?}");
+    }
+
+    /// A cell as a CSV file writes it: quoted when it holds a comma, quote or line end.
+    fn csv_cell(cell: &str) -> String {
+        if cell.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", cell.replace('"', "\"\""))
+        } else {
+            cell.to_string()
+        }
+    }
+
+    proptest::proptest! {
+        /// A row read again for some of its fields gives those fields as the row read whole
+        /// gives them, whatever the cells hold (quotes, commas, line ends, spaces, a category
+        /// spelt otherwise, a status or date the reader refuses) and however the lines end.
+        #[test]
+        fn rows_read_again_for_some_fields_give_them_as_read_whole(
+            rows in proptest::collection::vec(
+                (
+                    "[T0-9 ]{0,4}",
+                    "[名单a ,\"\r\n]{0,6}",
+                    proptest::sample::select(vec!["hotel", "Hotel", " hotel ", ""]),
+                    "[城关 ,\"]{0,4}",
+                    proptest::sample::select(vec!["", "正常", "注销", "坏"]),
+                    proptest::sample::select(vec!["", "2023-05-06", "2023/5/6", "2023-02-30"]),
+                    "[合格 ,]{0,3}",
+                ),
+                1..6,
+            ),
+            crlf in proptest::bool::ANY,
+            last_line_end in proptest::bool::ANY,
+            wanted in proptest::sample::subsequence(
+                vec![
+                    crate::registry::read::t::ID,
+                    crate::registry::read::t::NAME,
+                    crate::registry::read::t::CATEGORY,
+                    crate::registry::read::t::DISTRICT,
+                    crate::registry::read::t::STATUS,
+                    crate::registry::read::t::LAST_INSPECTED,
+                    crate::registry::read::t::LAST_RESULT,
+                ],
+                0..=7,
+            ),
+        ) {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut text = format!("编号,名称,类别,区域,状态,上次检查日期,上次检查结果{end}");
+            for (i, (id, name, category, district, status, date, result)) in rows.iter().enumerate() {
+                let cells = [id.as_str(), name, category, district, status, date, result];
+                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                text.push_str(&line.join(","));
+                if i + 1 < rows.len() || last_line_end {
+                    text.push_str(end);
+                }
+            }
+            let (_dir, path, known) = hotel_file(&text);
+            let file = RegistryFile::open(&path, &known, 4096).expect("open");
+            let offsets = offsets_of(&file, &path);
+            let fields = |c: &LineCells<'_>| -> Vec<String> {
+                wanted
+                    .iter()
+                    .map(|&f| match f {
+                        crate::registry::read::t::ID => c.id.to_string(),
+                        crate::registry::read::t::NAME => c.name.to_string(),
+                        crate::registry::read::t::CATEGORY => c.category.to_string(),
+                        crate::registry::read::t::DISTRICT => c.district.to_string(),
+                        crate::registry::read::t::STATUS => format!("{:?}", c.status),
+                        crate::registry::read::t::LAST_INSPECTED => format!("{:?}", c.last_inspected),
+                        _ => c.last_result.to_string(),
+                    })
+                    .collect()
+            };
+            let mut sets = vec![offsets.clone()];
+            sets.extend(offsets.iter().map(|&o| vec![o]));
+            for set in sets {
+                let mut whole = Vec::new();
+                if file.lines_at(&set, &mut |c| whole.push(fields(c))).is_err() {
+                    continue;
+                }
+                let mut some = Vec::new();
+                file.checked_lines_at(&set, &wanted, &mut |c| some.push(fields(c)))
+                    .expect("read again");
+                proptest::prop_assert_eq!(&some, &whole, "{:?}", text);
+            }
+        }
     }
 
     #[test]

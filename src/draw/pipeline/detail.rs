@@ -57,7 +57,7 @@ fn of_rows(
     let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
     let mut out = Vec::with_capacity(batch.len());
     let mut groups = batch.iter().map(|&(_, g)| g);
-    source.each_line(&positions, &mut |c| {
+    source.each_checked(&positions, &rules.exclusion_fields(), &mut |c| {
         let Some(g) = groups.next() else {
             return;
         };

@@ -213,6 +213,15 @@ impl RowSource for FileSource<'_> {
         Ok(self.file.lines_at(positions, each)?)
     }
 
+    fn each_checked(
+        &self,
+        positions: &[u64],
+        wanted: &[usize],
+        each: &mut dyn FnMut(&LineCells<'_>),
+    ) -> Result<(), DrawFailure> {
+        Ok(self.file.checked_lines_at(positions, wanted, each)?)
+    }
+
     fn public_cells(
         &self,
         positions: &[u64],

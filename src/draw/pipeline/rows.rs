@@ -123,6 +123,19 @@ pub(crate) trait RowSource: Sync {
         Ok(())
     }
 
+    /// [`RowSource::each_line`] for rows [`RowSource::classify`] read whole and accepted in
+    /// this run: only the cells of the fields `wanted` (of [`crate::registry::read::t`]) need
+    /// be read again, the others may be left as they default.
+    fn each_checked(
+        &self,
+        positions: &[u64],
+        wanted: &[usize],
+        each: &mut dyn FnMut(&LineCells<'_>),
+    ) -> Result<(), DrawFailure> {
+        let _ = wanted;
+        self.each_line(positions, each)
+    }
+
     /// The id and the public fields `fields` of the targets at `positions` (ascending) into
     /// `out` (of `1 + fields.len()` cells a row, emptied first): the public bundle's frame.
     fn public_cells(

@@ -239,6 +239,16 @@ impl<'a> Rules<'a> {
         }
     }
 
+    /// The fields (of [`crate::registry::read::t`]) [`Rules::exclusion`] reads: the id, and
+    /// the last inspection's date and result when a cooldown excludes.
+    pub(crate) fn exclusion_fields(&self) -> Vec<usize> {
+        use crate::registry::read::t;
+        match self.matter.cooldown_months {
+            Some(_) => vec![t::ID, t::LAST_INSPECTED, t::LAST_RESULT],
+            None => vec![t::ID],
+        }
+    }
+
     /// The exclusion record of a target excluded for `why`.
     pub(crate) fn exclusion(
         &self,
