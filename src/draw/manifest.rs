@@ -386,26 +386,41 @@ impl<W: std::io::Write> ExclusionsCsv<W> {
 
 /// The line of `e` in a detail file (its cells, then a line end), appended to `out`.
 pub fn exclusion_line(out: &mut Vec<u8>, e: &Exclusion) {
+    exclusion_line_of(out, &e.target_id, &e.reason, &e.detail);
+}
+
+/// [`exclusion_line`] of an exclusion given by its id, reason and detail.
+pub fn exclusion_line_of(out: &mut Vec<u8>, id: &str, reason: &str, detail: &str) {
     fn cell(out: &mut Vec<u8>, text: &str) {
-        // As `results::safe_cell::neutralise` (which `draw` does not depend on) does it.
-        let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            std::borrow::Cow::Owned(format!("'{text}"))
-        } else {
-            std::borrow::Cow::Borrowed(text)
-        };
-        if text.contains([',', '"', '\r', '\n']) {
+        // As `results::safe_cell::neutralise` (which `draw` does not depend on) does it. The
+        // characters looked for are ASCII, which no other character's bytes hold.
+        let bytes = text.as_bytes();
+        let guarded = matches!(
+            bytes.first(),
+            Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+        );
+        if bytes
+            .iter()
+            .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+        {
             out.push(b'"');
+            if guarded {
+                out.push(b'\'');
+            }
             out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
             out.push(b'"');
         } else {
-            out.extend_from_slice(text.as_bytes());
+            if guarded {
+                out.push(b'\'');
+            }
+            out.extend_from_slice(bytes);
         }
     }
-    cell(out, &e.target_id);
+    cell(out, id);
     out.push(b',');
-    cell(out, &e.reason);
+    cell(out, reason);
     out.push(b',');
-    cell(out, &e.detail);
+    cell(out, detail);
     out.push(b'\n');
 }
 
@@ -1264,8 +1279,9 @@ mod tests {
         let rows = [
             Exclusion::new("T1", "cooldown", "上次检查 2024-01-02"),
             Exclusion::new("=T2", "eligible_hook", "a, \"b\"\nc"),
+            Exclusion::new("T3", "eligible_hook", "+1, \"二\""),
         ];
-        let want = "\u{feff}target_id,reason,detail\nT1,cooldown,上次检查 2024-01-02\n'=T2,eligible_hook,\"a, \"\"b\"\"\nc\"\n";
+        let want = "\u{feff}target_id,reason,detail\nT1,cooldown,上次检查 2024-01-02\n'=T2,eligible_hook,\"a, \"\"b\"\"\nc\"\nT3,eligible_hook,\"'+1, \"\"二\"\"\"\n";
         assert_eq!(String::from_utf8_lossy(&exclusions_csv(&rows)), want);
         assert_eq!(
             exclusions_csv(&[]),

@@ -126,7 +126,8 @@ struct Lines {
     kept: Vec<Exclusion>,
 }
 
-/// The detail file's lines of some excluded rows, in their order.
+/// The detail file's lines of some excluded rows, in their order, each made as its row is
+/// read (no exclusion made of it unless it is kept).
 fn lines_of(
     source: &dyn RowSource,
     rules: &Rules<'_>,
@@ -134,23 +135,41 @@ fn lines_of(
     fates: &[Fate],
     keep: bool,
 ) -> Result<Lines, DrawFailure> {
-    let made = of_rows(source, rules, batch, fates)?;
-    let mut csv = Vec::with_capacity(made.len() * 64);
-    for e in &made {
-        crate::draw::manifest::exclusion_line(&mut csv, e);
-    }
-    let ordered = made.windows(2).all(|w| w[0].target_id <= w[1].target_id);
-    let ids = match (made.first(), made.last()) {
-        (Some(first), Some(end)) if ordered => {
-            Some((first.target_id.clone(), end.target_id.clone()))
+    let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
+    let mut groups = batch.iter().map(|&(_, g)| g);
+    let mut csv = Vec::with_capacity(batch.len() * 64);
+    let mut kept = Vec::new();
+    let (mut rows, mut ordered) = (0u64, true);
+    let (mut first, mut last) = (String::new(), String::new());
+    let mut detail = String::new();
+    source.each_checked(&positions, &rules.exclusion_fields(), &mut |c| {
+        let Some(g) = groups.next() else {
+            return;
+        };
+        let hist = rules.input.history.entries.get(c.id);
+        let Some(Fate::Excluded(why, _)) = fates.get(g as usize) else {
+            return;
+        };
+        let Some(reason) = rules.exclusion_why(c, *why, hist, &mut detail) else {
+            return;
+        };
+        crate::draw::manifest::exclusion_line_of(&mut csv, c.id, reason, &detail);
+        if keep {
+            kept.push(Exclusion::new(c.id, reason, &detail));
         }
-        _ => None,
-    };
+        if rows == 0 {
+            first.push_str(c.id);
+        }
+        ordered &= last.as_str() <= c.id;
+        last.clear();
+        last.push_str(c.id);
+        rows += 1;
+    })?;
     Ok(Lines {
         csv,
-        rows: made.len() as u64,
-        ids,
-        kept: if keep { made } else { Vec::new() },
+        rows,
+        ids: (rows > 0 && ordered).then_some((first, last)),
+        kept,
     })
 }
 

@@ -256,36 +256,45 @@ impl<'a> Rules<'a> {
         why: Why,
         hist: Option<&HistoryEntry>,
     ) -> Option<Exclusion> {
+        let mut detail = String::new();
+        let reason = self.exclusion_why(t, why, hist, &mut detail)?;
+        Some(Exclusion::new(t.id, reason, &detail))
+    }
+
+    /// [`Rules::exclusion`]'s reason, its detail written into `detail` (emptied first).
+    pub(crate) fn exclusion_why(
+        &self,
+        t: &LineCells<'_>,
+        why: Why,
+        hist: Option<&HistoryEntry>,
+        detail: &mut String,
+    ) -> Option<&'static str> {
+        use std::fmt::Write as _;
         let m = self.matter;
-        let id = t.id;
+        detail.clear();
+        // Writing into a `String` cannot fail.
         Some(match why {
-            Why::Deregistered => Exclusion::new(id, "deregistered", "注销/吊销/停业"),
+            Why::Deregistered => {
+                detail.push_str("注销/吊销/停业");
+                "deregistered"
+            }
             Why::Cooldown => {
                 let months = m.cooldown_months.unwrap_or(0);
                 let result = Some(t.last_result).filter(|r| !r.is_empty());
                 let day = last_clean(t.last_inspected, result, hist)?;
-                Exclusion::new(
-                    id,
-                    "cooldown",
-                    &format!("{day} 检查未发现问题，{months} 个月内不再抽取"),
-                )
+                let _ = write!(detail, "{day} 检查未发现问题，{months} 个月内不再抽取");
+                "cooldown"
             }
             Why::YearlyCap => {
                 let times = hist.map_or(0, |h| h.inspections_this_year);
                 let cap = m.yearly_cap.unwrap_or(0);
-                Exclusion::new(
-                    id,
-                    "yearly_cap",
-                    &format!("本年已被抽取 {times} 次（上限 {cap}）"),
-                )
+                let _ = write!(detail, "本年已被抽取 {times} 次（上限 {cap}）");
+                "yearly_cap"
             }
             Why::Eligible => {
                 let hook = m.eligible.as_ref()?;
-                Exclusion::new(
-                    id,
-                    "eligible_hook",
-                    &format!("{} 返回 false", hook.function),
-                )
+                let _ = write!(detail, "{} 返回 false", hook.function);
+                "eligible_hook"
             }
         })
     }
