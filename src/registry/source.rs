@@ -380,9 +380,9 @@ impl<'a> RegistryFile<'a> {
     }
 
     /// The id and the public fields `fields` (as [`LineCells::public`] names them) of the rows
-    /// at `offsets` into `out` (of `1 + fields.len()` cells a row, emptied first), for rows this
-    /// run read whole and checked already (a draw's frame, read again by the places its
-    /// classifying gave): only those cells are read again ([`RegistryFile::checked_lines_at`]).
+    /// at `offsets` into `out` (of `1 + fields.len()` cells a row, emptied first), for a draw's
+    /// frame read again from its own snapshot by the places its classifying gave: only those
+    /// cells are read again ([`RegistryFile::checked_lines_at`]).
     pub(crate) fn public_cells_at(
         &self,
         offsets: &[u64],
@@ -414,12 +414,15 @@ impl<'a> RegistryFile<'a> {
         self.rows_at(offsets, Again::Whole, each)
     }
 
-    /// [`RegistryFile::lines_at`] for rows this run read whole and checked already (a draw's
-    /// frame and exclusions, read again by the places its classifying gave): of each row only
-    /// the fields `wanted` (of [`crate::registry::read::t`]) are read, the others left as they
-    /// default, when the row's cells up to the last of them hold no quote or line end (every
-    /// row of a snapshot whose names have no comma); any other row is read as
-    /// [`RegistryFile::lines_at`] reads it.
+    /// [`RegistryFile::lines_at`] for rows of a draw's own registry snapshot read again by the
+    /// places its classifying gave (the frame's and the excluded rows): the snapshot was checked
+    /// whole as it was frozen, so of each row only the fields `wanted` (of
+    /// [`crate::registry::read::t`]) are read, the others left as they default, and only those
+    /// are checked. A row is cut at the comma after the last of them when no cell up to there
+    /// holds a quote, a carriage return or a line end; any other row is read whole and checked
+    /// on its face (`RegistryFile::face`: its width, UTF-8, an id, a name, a category spelt
+    /// as a known one) and for the fields wanted; a row that fails either is read by the
+    /// registry reader, as [`RegistryFile::lines_at`] reads it.
     pub(crate) fn checked_lines_at(
         &self,
         offsets: &[u64],
@@ -460,11 +463,18 @@ impl<'a> RegistryFile<'a> {
             let Some(r) = s.next(usize::MAX, true).map_err(&err)? else {
                 break;
             };
-            let cells = (r.offset == offset).then(|| self.plain_row(&r)).flatten();
-            let Some(p) = cells else {
+            // A row the head did not cut (a quote or line end before the cells wanted) is read
+            // whole and checked on its face, as every row of a plain file is, then for the
+            // cells wanted.
+            let cells = match again {
+                _ if r.offset != offset => None,
+                Again::Only(wanted) => self.face(&r).and_then(|_| self.checked_row(&r, wanted)),
+                Again::Whole => self.plain_row(&r).map(|p| p.cells),
+            };
+            let Some(cells) = cells else {
                 break;
             };
-            each(&p.cells);
+            each(&cells);
             plain += 1;
         }
         if plain == offsets.len() {
@@ -1258,10 +1268,11 @@ impl Scanner {
         }
     }
 
-    /// The first `n` fields of the record that starts at `offset`, when they hold no quote,
-    /// carriage return or line end (the rest of the record is not read): its `raw` and `data`
-    /// are those fields' bytes, its width uncounted. `None` when they do not, or when no record
-    /// starts there; [`Scanner::next`] reads such a record.
+    /// The first `n` fields of the record taken to start at `offset` (a record start: nothing
+    /// here tells one from an offset inside a record), when they hold no quote, carriage return
+    /// or line end (the rest of the record is not read): its `raw` and `data` are those fields'
+    /// bytes, its width uncounted. `None` when they do, when the line there is empty, or at the
+    /// end of the file; [`Scanner::next`] reads such a record.
     pub fn head(&mut self, offset: u64, n: usize) -> io::Result<Option<Record<'_>>> {
         self.reset(offset, offset + 1);
         loop {
@@ -1680,6 +1691,60 @@ mod tests {
                 proptest::prop_assert_eq!(&some, &whole, "{:?}", text);
             }
         }
+    }
+
+    /// A record's head is cut where its `n`th field ends, read on as the buffer runs out
+    /// (records across the buffer's end), and not cut where a quote, carriage return or line
+    /// end comes first; the file's last record may have no line end.
+    #[test]
+    fn a_head_is_cut_after_its_fields_across_the_buffers_end() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        let mut text = String::new();
+        let mut offsets = Vec::new();
+        for i in 0..200 {
+            offsets.push(text.len() as u64);
+            let name = "名".repeat(i % 7);
+            match i % 5 {
+                0 => text.push_str(&format!("T{i},{name},\"a,b\",x\r\n")),
+                1 => text.push_str(&format!("T{i},\"{name},\",c,x\n")),
+                2 => text.push_str(&format!("T{i}\n")),
+                _ => text.push_str(&format!("T{i},{name},c,x\n")),
+            }
+        }
+        offsets.push(text.len() as u64);
+        text.push_str("T200,名,c");
+        std::fs::write(&path, &text).expect("write");
+        // A buffer of 256 bytes: most records are read on across its end at some point.
+        let mut s = Scanner::open(&path, 0, 0, 256).expect("open");
+        for (i, &offset) in offsets.iter().enumerate() {
+            let name = "名".repeat(i % 7);
+            let head = s.head(offset, 2).expect("read");
+            let got = head.map(|r| (r.cell(0).to_vec(), r.cell(1).to_vec(), r.raw.len()));
+            let want = match i % 5 {
+                _ if i == 200 => Some(("T200".to_string(), "名".to_string())),
+                1 | 2 => None,
+                _ => Some((format!("T{i}"), name)),
+            };
+            let want = want.map(|(id, name)| {
+                let len = id.len() + 1 + name.len();
+                (id.into_bytes(), name.into_bytes(), len)
+            });
+            assert_eq!(got, want, "record {i}");
+        }
+        // The last record's third field ends the file; a fourth is not there.
+        let last = offsets[200];
+        let third = s.head(last, 3).expect("read").map(|r| r.cell(2).to_vec());
+        assert_eq!(third, Some(b"c".to_vec()));
+        assert!(s.head(last, 4).expect("read").is_none());
+        // A line end ends the record's last field (its carriage return left out).
+        let first = s.head(0, 4).expect("read").map(|r| r.cell(3).to_vec());
+        assert_eq!(first, None, "a quote before the fourth field");
+        let plain = s
+            .head(offsets[3], 4)
+            .expect("read")
+            .map(|r| r.cell(3).to_vec());
+        assert_eq!(plain, Some(b"x".to_vec()));
     }
 
     #[test]

@@ -123,9 +123,10 @@ pub(crate) trait RowSource: Sync {
         Ok(())
     }
 
-    /// [`RowSource::each_line`] for rows [`RowSource::classify`] read whole and accepted in
-    /// this run: only the cells of the fields `wanted` (of [`crate::registry::read::t`]) need
-    /// be read again, the others may be left as they default.
+    /// [`RowSource::each_line`] for rows [`RowSource::classify`] read in this run from a
+    /// registry checked whole before (a draw's own snapshot): only the cells of the fields
+    /// `wanted` (of [`crate::registry::read::t`]) need be read again and checked, the others
+    /// may be left as they default.
     fn each_checked(
         &self,
         positions: &[u64],
