@@ -54,21 +54,36 @@ fn of_rows(
     batch: &[(u64, u32)],
     fates: &[Fate],
 ) -> Result<Vec<Exclusion>, DrawFailure> {
-    let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
     let mut out = Vec::with_capacity(batch.len());
+    each_exclusion(source, rules, batch, fates, &mut |id, reason, detail| {
+        out.push(Exclusion::new(id, reason, detail));
+    })?;
+    Ok(out)
+}
+
+/// Hands `each` the id, reason and detail of each of some excluded rows as it is read again,
+/// in their order, without making an exclusion of it.
+fn each_exclusion(
+    source: &dyn RowSource,
+    rules: &Rules<'_>,
+    batch: &[(u64, u32)],
+    fates: &[Fate],
+    each: &mut dyn FnMut(&str, &str, &str),
+) -> Result<(), DrawFailure> {
+    let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
     let mut groups = batch.iter().map(|&(_, g)| g);
-    source.each_checked(&positions, &rules.exclusion_fields(), &mut |c| {
+    let mut detail = String::new();
+    source.each_checked(&positions, rules.exclusion_fields(), &mut |c| {
         let Some(g) = groups.next() else {
             return;
         };
         let hist = rules.input.history.entries.get(c.id);
         if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
-            && let Some(e) = rules.exclusion(c, *why, hist)
+            && let Some(reason) = rules.exclusion_why(c, *why, hist, &mut detail)
         {
-            out.push(e);
+            each(c.id, reason, &detail);
         }
-    })?;
-    Ok(out)
+    })
 }
 
 /// The detail file of the excluded `rows` (position, group; ascending), made as they are read
@@ -135,34 +150,21 @@ fn lines_of(
     fates: &[Fate],
     keep: bool,
 ) -> Result<Lines, DrawFailure> {
-    let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
-    let mut groups = batch.iter().map(|&(_, g)| g);
     let mut csv = Vec::with_capacity(batch.len() * 64);
     let mut kept = Vec::new();
     let (mut rows, mut ordered) = (0u64, true);
     let (mut first, mut last) = (String::new(), String::new());
-    let mut detail = String::new();
-    source.each_checked(&positions, &rules.exclusion_fields(), &mut |c| {
-        let Some(g) = groups.next() else {
-            return;
-        };
-        let hist = rules.input.history.entries.get(c.id);
-        let Some(Fate::Excluded(why, _)) = fates.get(g as usize) else {
-            return;
-        };
-        let Some(reason) = rules.exclusion_why(c, *why, hist, &mut detail) else {
-            return;
-        };
-        crate::draw::manifest::exclusion_line_of(&mut csv, c.id, reason, &detail);
+    each_exclusion(source, rules, batch, fates, &mut |id, reason, detail| {
+        crate::draw::manifest::exclusion_line_of(&mut csv, id, reason, detail);
         if keep {
-            kept.push(Exclusion::new(c.id, reason, &detail));
+            kept.push(Exclusion::new(id, reason, detail));
         }
         if rows == 0 {
-            first.push_str(c.id);
+            first.push_str(id);
         }
-        ordered &= last.as_str() <= c.id;
+        ordered &= last.as_str() <= id;
         last.clear();
-        last.push_str(c.id);
+        last.push_str(id);
         rows += 1;
     })?;
     Ok(Lines {

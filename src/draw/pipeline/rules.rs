@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{Months, NaiveDate};
 
 use super::{CLEAN_RESULTS, DrawFailure, DrawInput};
-use crate::draw::manifest::{Exclusion, HistoryEntry};
+use crate::draw::manifest::HistoryEntry;
 use crate::draw::{Purpose, Ranker};
 use crate::registry::canonical::LineCells;
 use crate::registry::column::Column;
@@ -239,29 +239,20 @@ impl<'a> Rules<'a> {
         }
     }
 
-    /// The fields (of [`crate::registry::read::t`]) [`Rules::exclusion`] reads: the id, and
+    /// The fields (of [`crate::registry::read::t`]) [`Rules::exclusion_why`] reads: the id, and
     /// the last inspection's date and result when a cooldown excludes.
-    pub(crate) fn exclusion_fields(&self) -> Vec<usize> {
+    pub(crate) fn exclusion_fields(&self) -> &'static [usize] {
         use crate::registry::read::t;
         match self.matter.cooldown_months {
-            Some(_) => vec![t::ID, t::LAST_INSPECTED, t::LAST_RESULT],
-            None => vec![t::ID],
+            Some(_) => &[t::ID, t::LAST_INSPECTED, t::LAST_RESULT],
+            None => &[t::ID],
         }
     }
 
-    /// The exclusion record of a target excluded for `why`.
-    pub(crate) fn exclusion(
-        &self,
-        t: &LineCells<'_>,
-        why: Why,
-        hist: Option<&HistoryEntry>,
-    ) -> Option<Exclusion> {
-        let mut detail = String::new();
-        let reason = self.exclusion_why(t, why, hist, &mut detail)?;
-        Some(Exclusion::new(t.id, reason, &detail))
-    }
-
-    /// [`Rules::exclusion`]'s reason, its detail written into `detail` (emptied first).
+    /// Why the excluded target `t` is excluded, as the detail file says it (`why`: its group's
+    /// reason; `hist`: its history): the reason, its detail written into `detail` (emptied
+    /// first); `None` when there is nothing to say (a cooldown with no clean inspection, an
+    /// eligibility hook not there).
     pub(crate) fn exclusion_why(
         &self,
         t: &LineCells<'_>,
