@@ -1013,6 +1013,153 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// [`Manifest::digested`] of a manifest's text laid out as its files are
+    /// ([`FileLayout`]), read a line at a time: each element of the selection and of the
+    /// substitutes, compact on a line of its own, hashed as it stands instead of parsed and
+    /// written again, and the rest (the manifest with both lists empty) parsed; nothing held
+    /// but that rest. `text` is fed every byte read, and `head` is given the text before the
+    /// first list. `None` when the text is laid out otherwise or does not parse so, and
+    /// [`Manifest::digested`] is to read it. Equal digests still mean equal lists: an element
+    /// hashed as it stands has the digest of the element it parses to only when it stands
+    /// exactly as that element is written.
+    pub(crate) fn digested_lines(
+        read: &mut dyn std::io::BufRead,
+        mut text: Option<&mut crate::digest::Hasher>,
+        head: &mut dyn FnMut(&[u8]),
+    ) -> std::io::Result<Option<(Manifest, ListDigests)>> {
+        let mut lines = FileLines::default();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if read.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            if let Some(t) = text.as_deref_mut() {
+                t.update(&line);
+            }
+            if lines.take(&line, head).is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(lines.finish(head))
+    }
+}
+
+/// A manifest's file read a line at a time by [`Manifest::digested_lines`].
+#[derive(Default)]
+struct FileLines {
+    /// The text but the lists' elements.
+    rest: Vec<u8>,
+    /// The lists' digests, as their ends are read.
+    taken: ListDigests,
+    /// The list whose elements are being read.
+    open: Option<OpenList>,
+    /// Whether the head (the text before the first list) was handed on.
+    headed: bool,
+}
+
+/// A list being hashed: which, its digest so far, and whether its last element ended with a
+/// comma.
+struct OpenList {
+    substitutes: bool,
+    count: usize,
+    hash: Sha256,
+    comma: bool,
+}
+
+impl FileLines {
+    /// The rest held at most: beyond it, a layout this does not know.
+    const REST: usize = 64 << 20;
+
+    /// One more line (with its line end); `None` when the text is not laid out so.
+    fn take(&mut self, line: &[u8], head: &mut dyn FnMut(&[u8])) -> Option<()> {
+        if self.open.is_some() {
+            return self.element(line);
+        }
+        let substitutes = match line {
+            b"  \"selected\": [\n" => false,
+            b"  \"substitutes\": [\n" => true,
+            _ => {
+                self.rest.extend_from_slice(line);
+                return (self.rest.len() <= Self::REST).then_some(());
+            }
+        };
+        if !std::mem::replace(&mut self.headed, true) {
+            head(&self.rest);
+        }
+        let slot = match substitutes {
+            true => &self.taken.substitutes,
+            false => &self.taken.selected,
+        };
+        if slot.is_some() {
+            return None;
+        }
+        self.rest.extend_from_slice(line);
+        self.open = Some(OpenList {
+            substitutes,
+            count: 0,
+            hash: Sha256::new(),
+            comma: false,
+        });
+        Some(())
+    }
+
+    /// A line of the open list: an element, compact on its line, or the list's end.
+    fn element(&mut self, line: &[u8]) -> Option<()> {
+        let list = self.open.as_mut()?;
+        if line.starts_with(b"  ]") {
+            // The list's end: its last element without a comma after it.
+            if list.comma || list.count == 0 {
+                return None;
+            }
+            let list = self.open.take()?;
+            let digest = Some((list.count, list.hash.finalize().into()));
+            match list.substitutes {
+                true => self.taken.substitutes = digest,
+                false => self.taken.selected = digest,
+            }
+            self.rest.extend_from_slice(line);
+            return Some(());
+        }
+        let body = line.strip_prefix(b"    ")?.strip_suffix(b"\n")?;
+        let (element, comma) = match body.strip_suffix(b",") {
+            Some(e) => (e, true),
+            None => (body, false),
+        };
+        let whole = element.first() == Some(&b'{') && element.last() == Some(&b'}');
+        if !whole || (list.count > 0 && !list.comma) {
+            return None;
+        }
+        if list.count > 0 {
+            list.hash.update(b",");
+        }
+        list.hash.update(element);
+        list.count += 1;
+        list.comma = comma;
+        Some(())
+    }
+
+    /// The manifest but its lists, parsed, and the lists' digests; `None` when a list is
+    /// left open or the rest does not parse.
+    fn finish(self, head: &mut dyn FnMut(&[u8])) -> Option<(Manifest, ListDigests)> {
+        if self.open.is_some() {
+            return None;
+        }
+        if !self.headed {
+            head(&self.rest);
+        }
+        let (m, mut digests) = Manifest::digested(|| serde_json::from_slice(&self.rest)).ok()?;
+        if self.taken.selected.is_some() {
+            digests.selected = self.taken.selected;
+        }
+        if self.taken.substitutes.is_some() {
+            digests.substitutes = self.taken.substitutes;
+        }
+        Some((m, digests))
+    }
+}
+
 /// How the selection and the substitutes are read: kept, or, inside
 /// [`Manifest::digested`], hashed one element at a time and let go.
 mod lists {
@@ -1339,6 +1486,70 @@ mod tests {
                 None => Some(Vec::new()),
             };
             assert_ne!(ListDigests::of_sealed(&other, None), digests);
+        }
+    }
+
+    /// A manifest's file read a line at a time gives what it gives parsed whole (with
+    /// [`Manifest::digested`]), its text's hash and its head, whatever its lists hold; a text
+    /// laid out otherwise is left to the parser, or read so where that gives the same.
+    #[test]
+    fn a_manifest_file_read_a_line_at_a_time_is_the_manifest_digested() {
+        let read = |text: &str| {
+            let mut hash = crate::digest::Hasher::default();
+            let mut head = Vec::new();
+            let got = Manifest::digested_lines(&mut text.as_bytes(), Some(&mut hash), &mut |h| {
+                head = h.to_vec()
+            })
+            .expect("read");
+            (got, hash.finish(), head)
+        };
+        let substitute = |rank| Substitute {
+            stratum: "平邑街道".into(),
+            rank,
+            target_id: format!("T{rank}"),
+            key: "ab".into(),
+        };
+        for (n, substitutes) in [
+            (0, None),
+            (1, Some(Vec::new())),
+            (30_001, Some(vec![substitute(4), substitute(5)])),
+        ] {
+            let mut m = manifest(n);
+            m.substitutes = substitutes;
+            m.seal();
+            let json = m.to_file_json();
+            let want = Manifest::digested(|| serde_json::from_str(&json)).expect("a manifest");
+            let (got, hash, head) = read(&json);
+            assert_eq!(got, Some(want.clone()), "{n} selected");
+            assert_eq!(hash, crate::digest::sha256_hex(json.as_bytes()));
+            let before = json
+                .find("\n  \"selected\": [\n")
+                .map_or(json.len(), |at| at + 1);
+            assert_eq!(head, json.as_bytes()[..before]);
+            // The whole on one line: parsed.
+            let compact = serde_json::to_string(&m).expect("json");
+            assert_eq!(read(&compact).0, Some(want.clone()));
+            if n == 0 {
+                continue;
+            }
+            // Pretty-printed, an element spans lines: left to the parser.
+            let pretty = serde_json::to_string_pretty(&m).expect("json");
+            assert_eq!(read(&pretty).0, None);
+            // An element written otherwise reads, but digests otherwise; a comma too many or
+            // too few, or the list left open, is left to the parser.
+            let first = before + json[before..].find("\n    {").expect("an element") + 6;
+            let spaced = format!("{} {}", &json[..first], &json[first..]);
+            let (got, _, _) = read(&spaced);
+            assert_ne!(got.expect("read").1, want.1);
+            let last = before + json[before..].find("\n  ]").expect("the list's end");
+            let extra = format!("{},{}", &json[..last], &json[last..]);
+            assert_eq!(read(&extra).0, None);
+            if n > 1 {
+                let comma = json[..last].rfind(",\n    {").expect("a comma");
+                let missing = format!("{}{}", &json[..comma], &json[comma + 1..]);
+                assert_eq!(read(&missing).0, None);
+            }
+            assert_eq!(read(&json[..last + 1]).0, None);
         }
     }
 

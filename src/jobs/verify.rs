@@ -694,7 +694,7 @@ pub fn run(input: &Input) -> Result<Verified, VerifyError> {
 type DetailFile = Option<(std::path::PathBuf, Option<String>)>;
 
 /// Reads the manifest `input` names and re-runs its draw, with what can go beside it on
-/// threads of `s`: the target snapshot's hash, started as soon as the manifest's text is read
+/// threads of `s`: the target snapshot's hash, started as soon as the manifest's head is read
 /// ([`Beside`]), and the check of the exclusions' detail file in `folder` (it reads the draw
 /// folder's manifest, whose hash says whether the folder holds this draw, and hashes its
 /// exclusions.csv: 150 MB each at 10M). The verdict, and the detail file.
@@ -709,18 +709,27 @@ fn rerun_beside<'s>(
     // draw: its manifest.json is the text recorded, byte for byte, when it does.
     let ask_folder = folder.as_ref().is_some_and(|(_, own)| !own);
     let text_hash = RefCell::new(None);
-    let (light, digests) = read_which(&input.which, store, |j| match j {
-        Json::Held(text) => {
-            beside.start(s, store, text);
-            let (parsed, hash) = rayon::join(
-                || Manifest::digested(|| Json::Held(text).parse()),
-                || ask_folder.then(|| crate::digest::sha256_hex(text)),
-            );
+    let lined = read_lines(&input.which, store, ask_folder, &mut |head| {
+        beside.start(s, store, head);
+    });
+    let (light, digests) = match lined {
+        Some((read, hash)) => {
             *text_hash.borrow_mut() = hash;
-            parsed
+            read
         }
-        j => Manifest::digested(|| j.parse()),
-    })?;
+        None => read_which(&input.which, store, |j| match j {
+            Json::Held(text) => {
+                beside.start(s, store, text);
+                let (parsed, hash) = rayon::join(
+                    || Manifest::digested(|| Json::Held(text).parse()),
+                    || ask_folder.then(|| crate::digest::sha256_hex(text)),
+                );
+                *text_hash.borrow_mut() = hash;
+                parsed
+            }
+            j => Manifest::digested(|| j.parse()),
+        })?,
+    };
     let whole = || read_which(&input.which, store, |j| j.parse());
     let claims = (light.exclusion_summary.clone(), light.manifest_hash.clone());
     let text_hash = text_hash.into_inner();
@@ -746,8 +755,9 @@ fn rerun_beside<'s>(
 }
 
 /// The hash of a draw's target snapshot file taken on a thread of its own from the moment
-/// the manifest's text is read, before it is parsed (0.8 s at 10M, on a core the parse leaves
-/// free), instead of beside the re-run's reading of the rows. The snapshot is named by the
+/// the manifest's head is read (a file's layout) or its text is (any other), before its lists
+/// are read (0.8 s at 10M, on a core the reading leaves free), instead of beside the re-run's
+/// reading of the rows. The snapshot is named by the
 /// `targets_snapshot` found near the text's start; the re-run uses the hash only for the file
 /// it reads, found from the parsed manifest ([`Beside::take`]), and hashes any other itself.
 #[derive(Default)]
@@ -884,6 +894,38 @@ fn read_which<T>(
             detail: e.to_string(),
         }),
         _ => Err(VerifyError::NoSuchDraw(id)),
+    }
+}
+
+/// The manifest `which` names, read a line at a time as [`Manifest::digested_lines`] reads it
+/// (a file's layout: a national draw's selection hashed line by line, its text never held
+/// whole), with the text's hash when `hash`; `head` is given the text before its lists.
+/// `None` when it cannot be read so (another layout, or a failure to read or parse it):
+/// [`read_which`] then reads it, and says what is wrong.
+fn read_lines(
+    which: &Which,
+    store: &dyn DrawStore,
+    hash: bool,
+    head: &mut dyn FnMut(&[u8]),
+) -> Option<(
+    (Manifest, crate::draw::manifest::ListDigests),
+    Option<String>,
+)> {
+    let mut lined = |read: &mut dyn std::io::Read| {
+        let mut text = hash.then(crate::digest::Hasher::default);
+        let mut read = std::io::BufReader::with_capacity(1 << 16, read);
+        let got = Manifest::digested_lines(&mut read, text.as_mut(), head).ok()??;
+        Some((got, text.map(crate::digest::Hasher::finish)))
+    };
+    match which {
+        Which::Manifest(path) => lined(&mut std::fs::File::open(path).ok()?),
+        Which::Draw(id) => {
+            let mut got = None;
+            store
+                .read_manifest(*id, &mut |text, _| got = lined(text))
+                .ok()?;
+            got
+        }
     }
 }
 
