@@ -108,6 +108,37 @@ impl History {
         }
     }
 
+    /// Each entry by target id, with its place in the entries' id order (what
+    /// [`Classified::history_used`] records).
+    pub(crate) fn places(&self) -> file::profile::FxMap<&str, (u32, &HistoryEntry)> {
+        self.entries
+            .iter()
+            .zip(0u32..)
+            .map(|((id, h), at)| (id.as_str(), (at, h)))
+            .collect()
+    }
+
+    /// The entries at `places` (ascending, as [`History::places`] numbers them), each with
+    /// its target id, in id order.
+    fn at_places(&self, places: &[u32]) -> Vec<HistoryEntry> {
+        let mut wanted = places.iter().copied().peekable();
+        let mut out = Vec::with_capacity(places.len());
+        for ((id, h), at) in self.entries.iter().zip(0u32..) {
+            let Some(&next) = wanted.peek() else {
+                break;
+            };
+            if next == at {
+                wanted.next();
+                out.push(HistoryEntry {
+                    target_id: id.clone(),
+                    inspections_this_year: h.inspections_this_year,
+                    last_clean: h.last_clean,
+                });
+            }
+        }
+        out
+    }
+
     /// A digest of the whole history (SHA-256 over every entry and load, in order): two
     /// histories are equal exactly when their digests are, so a draw may let go of the history
     /// it drew from (a year's later national draw's runs to tens of megabytes) and still tell
@@ -518,7 +549,7 @@ fn phases(
         threads: c.threads,
     };
     let parts = Parts {
-        history: std::mem::take(&mut c.history_used),
+        history: rules.input.history.at_places(&c.history_used),
         strata: strata_info(&plans),
         classes_without_ratio: classes_without_ratio(rules, &plans),
         selected,
@@ -781,7 +812,7 @@ fn summary(counts: &[ExclusionCount]) -> Vec<Exclusion> {
 
 /// What a manifest holds besides the draw's parameters.
 struct Parts {
-    history: BTreeMap<String, HistoryEntry>,
+    history: Vec<HistoryEntry>,
     strata: Vec<crate::draw::manifest::StratumInfo>,
     classes_without_ratio: Vec<String>,
     selected: Vec<crate::draw::manifest::Selected>,
@@ -792,26 +823,92 @@ struct Parts {
     skips: Vec<crate::draw::manifest::InspectorSkip>,
 }
 
-/// A row drawn from: its position, stratum and weight class.
-type FramePlace = (u64, u32, u32);
+/// A row drawn from: its position, stratum and weight class packed in one number as
+/// [`FramePlaces::packing`] packs them (a national frame holds millions).
+type FramePlace = u64;
+
+/// The rows drawn from, by position, each its stratum and weight class beside
+/// ([`Packing`]): 8 bytes a row where the three numbers apart took 16 (at 10M, 59 MB against
+/// 118, held from the selection to the end of the seal).
+pub(super) struct FramePlaces {
+    pub(super) at: Vec<FramePlace>,
+    pub(super) packing: Packing,
+}
+
+/// How a row's position, stratum and weight class share a [`FramePlace`]: the position in
+/// its high bits, then the stratum, then the class in the lowest `class_bits`, each field as
+/// wide as its largest value needs, so places sort by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Packing {
+    stratum_bits: u32,
+    class_bits: u32,
+}
+
+impl Packing {
+    /// The packing of positions below `positions`, strata below `strata` and classes below
+    /// `classes`; `None` when the three need more than 64 bits.
+    fn new(positions: u64, strata: u32, classes: u32) -> Option<Packing> {
+        let bits = |below: u64| u64::BITS - below.saturating_sub(1).leading_zeros();
+        let (stratum_bits, class_bits) = (bits(strata.into()), bits(classes.into()));
+        (bits(positions) + stratum_bits + class_bits <= u64::BITS).then_some(Packing {
+            stratum_bits,
+            class_bits,
+        })
+    }
+
+    /// A row's place: within the bounds the packing was made for.
+    fn pack(self, position: u64, stratum: u32, class: u32) -> FramePlace {
+        let low = (u64::from(stratum) << self.class_bits) | u64::from(class);
+        let shift = self.stratum_bits + self.class_bits;
+        position.checked_shl(shift).unwrap_or(0) | low
+    }
+
+    /// The position of the row at `p`.
+    pub(super) fn position(self, p: FramePlace) -> u64 {
+        p.checked_shr(self.stratum_bits + self.class_bits)
+            .unwrap_or(0)
+    }
+
+    /// The stratum and weight class of the row at `p`.
+    pub(super) fn stratum_class(self, p: FramePlace) -> (u32, u32) {
+        let mask = |bits: u32| 1u64.checked_shl(bits).map_or(u64::MAX, |b| b - 1);
+        let class = p & mask(self.class_bits);
+        let stratum = p.checked_shr(self.class_bits).unwrap_or(0) & mask(self.stratum_bits);
+        (stratum as u32, class as u32)
+    }
+}
 
 /// Where each row drawn from is, by position; each batch's rows drawn from are let go once
 /// read.
-fn frame_positions(c: &mut Classified, fates: &[Fate]) -> Vec<FramePlace> {
+fn frame_positions(c: &mut Classified, fates: &[Fate]) -> Result<FramePlaces, DrawFailure> {
+    // A row's offset in its batch is below `CAPTURED`; strata and classes as the fates give.
+    let positions = c.batches.iter().map(|b| b.base).max().unwrap_or(0) + u64::from(rows::CAPTURED);
+    let (mut strata, mut classes) = (0u32, 0u32);
+    for f in fates {
+        if let Fate::Drawn(s, class) = *f {
+            strata = strata.max(s.saturating_add(1));
+            classes = classes.max(class.saturating_add(1));
+        }
+    }
+    let packing = Packing::new(positions, strata, classes).ok_or_else(|| {
+        DrawFailure::Io(format!(
+            "the rows drawn from cannot be numbered: positions below {positions}, {strata} strata and {classes} weight classes need more than 64 bits"
+        ))
+    })?;
     // Sized once: grown by doubling, a national frame's copies would add half of it again.
-    let mut out = Vec::with_capacity(c.batches.iter().map(|b| b.drawn.len()).sum());
+    let mut at = Vec::with_capacity(c.batches.iter().map(|b| b.drawn.len()).sum());
     for b in &mut c.batches {
         for d in &std::mem::take(&mut b.drawn) {
             let Some(&g) = b.map.get(d.profile as usize) else {
                 continue;
             };
             if let Some(Fate::Drawn(s, class)) = fates.get(g as usize).copied() {
-                out.push((b.base + u64::from(d.offset & !rows::CAPTURED), s, class));
+                at.push(packing.pack(b.base + u64::from(d.offset & !rows::CAPTURED), s, class));
             }
         }
     }
-    out.sort_unstable();
-    out
+    at.sort_unstable();
+    Ok(FramePlaces { at, packing })
 }
 
 /// The manifest, sealed, and the public bundle when asked for (its hash recorded in the
@@ -823,7 +920,7 @@ fn finish(
     (input, digest_selection): (&DrawInput<'_>, bool),
     plans: &[plan::StratumPlan],
     (mut parts, detail): (Parts, (Option<detail::Detail>, ExclusionsOut<'_>)),
-    public: Option<(Vec<FramePlace>, &Public<'_>)>,
+    public: Option<(FramePlaces, &Public<'_>)>,
 ) -> Result<Finished, DrawFailure> {
     let in_file = parts.in_file.take();
     let mut m = manifest(input, parts);
@@ -899,7 +996,7 @@ fn public_bundle(
     input: &DrawInput<'_>,
     plans: &[plan::StratumPlan],
     m: &mut Manifest,
-    (at, p): (Vec<FramePlace>, &Public<'_>),
+    (at, p): (FramePlaces, &Public<'_>),
 ) -> Result<Option<PublicBundle>, DrawFailure> {
     let weighted = input.matter.weight.is_some();
     let frame = frame::Frame::new(source, plans, at, p.fields);
@@ -985,14 +1082,7 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
         seed_source: input.seed_source.into(),
         rules_hash: input.rules_hash.into(),
         registry: input.registry.clone(),
-        history: parts
-            .history
-            .into_iter()
-            .map(|(id, mut h)| {
-                h.target_id = id;
-                h
-            })
-            .collect(),
+        history: parts.history,
         carried_loads: carried_loads(input),
         strata: parts.strata,
         classes_without_ratio: v2.then_some(parts.classes_without_ratio),

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::plan::{Fate, StratumPlan};
 use super::rows::{Batch, CAPTURED, Classified, NONE, RowSource};
-use super::{DrawFailure, FramePlace};
+use super::{DrawFailure, FramePlaces};
 use crate::draw::manifest::{Probability, Selected, Substitute};
 use crate::draw::ranker::{head, uniform_from_head};
 use crate::draw::select::{Cand, Place, TopK, draw_order};
@@ -52,10 +52,12 @@ pub(crate) fn select(
     plans: &[StratumPlan],
     fates: &[Fate],
     (extra, decimal, frame): (&[usize], bool, bool),
-) -> Result<(Chosen, Option<Vec<FramePlace>>), DrawFailure> {
+) -> Result<(Chosen, Option<FramePlaces>), DrawFailure> {
     let kept = best(c, plans, fates, extra);
     // The rows drawn from are no longer needed, nor (once read) the kept ids and names.
-    let at = frame.then(|| super::frame_positions(c, fates));
+    let at = frame
+        .then(|| super::frame_positions(c, fates))
+        .transpose()?;
     for b in &mut c.batches {
         b.drawn = Vec::new();
     }

@@ -2,7 +2,7 @@
 //! reduced to a group of rows treated alike, the hooks run once per distinct input), then the
 //! threads' groups merged. Reading and tokenising the file is `registry::source`'s.
 
-mod profile;
+pub(super) mod profile;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -77,7 +77,7 @@ impl<'a> FileSource<'a> {
                 .map(|n| (column(col::LAST_INSPECTED), column(col::LAST_RESULT), n)),
             reference: d.reference_date,
             yearly_cap: m.yearly_cap,
-            history: Context::new_history(d.history),
+            history: d.history.places(),
             extras: h.extras.iter().map(|(c, _)| *c).collect(),
             stratum: keys.stratum.spec.clone(),
             eligible: keys.eligible.as_ref().map(|k| k.spec.clone()),
@@ -254,10 +254,12 @@ fn merge(
     for p in &pass1 {
         g.add(p, cx, keys.eligible.as_ref(), keys.weight.as_ref());
     }
-    let history_used: BTreeMap<String, _> = pass1
+    let mut history_used: Vec<u32> = pass1
         .iter()
-        .flat_map(|p| p.history_used.iter().cloned())
+        .flat_map(|p| p.history_used.iter().copied())
         .collect();
+    history_used.sort_unstable();
+    history_used.dedup();
     let threads = pass1.len();
     let rows = pass1.iter().map(|p| p.rows).sum();
     let hook_calls = pass1.iter().map(|p| p.hook_calls).sum();

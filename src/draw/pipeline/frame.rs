@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::ser::{Error as _, Serialize, SerializeSeq, Serializer};
 
 use super::rows::RowSource;
-use super::{DrawFailure, FramePlace, plan};
+use super::{DrawFailure, FramePlace, FramePlaces, Packing, plan};
 use crate::draw::bundle::{FrameEntry, PublicBundle};
 use crate::draw::manifest::Manifest;
 use crate::draw::manifest::{decimal_text, json_string};
@@ -37,8 +37,9 @@ const WINDOW: usize = 16 * BATCH;
 pub(super) struct Frame<'a> {
     source: &'a dyn RowSource,
     plans: &'a [plan::StratumPlan],
-    /// The rows drawn from, by position.
+    /// The rows drawn from, by position, and how each names its stratum and class.
     at: Vec<FramePlace>,
+    packing: Packing,
     /// Each stratum's rank in the frame's order.
     rank: Vec<u32>,
     fields: &'a [String],
@@ -61,7 +62,7 @@ impl<'a> Frame<'a> {
     pub(super) fn new(
         source: &'a dyn RowSource,
         plans: &'a [plan::StratumPlan],
-        mut at: Vec<FramePlace>,
+        FramePlaces { at, packing }: FramePlaces,
         fields: &'a [String],
     ) -> Frame<'a> {
         let mut order: Vec<usize> = (0..plans.len()).collect();
@@ -70,7 +71,6 @@ impl<'a> Frame<'a> {
         for (r, &i) in order.iter().enumerate() {
             rank[i] = r as u32;
         }
-        at.sort_unstable_by_key(|&(p, _, _)| p);
         let weights = plans
             .iter()
             .map(|p| {
@@ -82,6 +82,7 @@ impl<'a> Frame<'a> {
             source,
             plans,
             at,
+            packing,
             rank,
             fields,
             weights,
@@ -104,7 +105,7 @@ impl<'a> Frame<'a> {
     /// The id and public fields of the rows at `places` (in their order), a row each, into
     /// `cells`.
     fn cells_of(&self, places: &[FramePlace], cells: &mut CellRows) -> Result<(), DrawFailure> {
-        let positions: Vec<u64> = places.iter().map(|x| x.0).collect();
+        let positions: Vec<u64> = places.iter().map(|&p| self.packing.position(p)).collect();
         self.source.public_cells(&positions, self.fields, cells)?;
         if cells.len() != places.len() {
             return Err(DrawFailure::Io(format!(
@@ -120,7 +121,8 @@ impl<'a> Frame<'a> {
     fn by_stratum(&self) -> Vec<FramePlace> {
         let mut at = self.at.clone();
         let rank = |s: u32| self.rank.get(s as usize).copied().unwrap_or(u32::MAX);
-        at.sort_unstable_by_key(|&(p, s, _)| (rank(s), p));
+        let packing = self.packing;
+        at.sort_unstable_by_key(|&p| (rank(packing.stratum_class(p).0), packing.position(p)));
         at
     }
 
@@ -132,7 +134,8 @@ impl<'a> Frame<'a> {
         Ok(places
             .iter()
             .enumerate()
-            .filter_map(|(i, &(_, s, class))| {
+            .filter_map(|(i, &p)| {
+                let (s, class) = self.packing.stratum_class(p);
                 let plan = self.plans.get(s as usize)?;
                 let entry = FrameEntry {
                     id: cells.cell(i, 0).to_string(),
@@ -166,7 +169,8 @@ impl<'a> Frame<'a> {
     pub(super) fn entries(&self) -> Result<Vec<FrameEntry>, DrawFailure> {
         let mut out = Vec::with_capacity(self.at.len());
         let at = self.by_stratum();
-        for places in at.chunk_by(|a, b| a.1 == b.1) {
+        let stratum = |p: &FramePlace| self.packing.stratum_class(*p).0;
+        for places in at.chunk_by(|a, b| stratum(a) == stratum(b)) {
             out.extend(self.stratum(places)?);
         }
         Ok(out)
@@ -243,7 +247,8 @@ impl<'a> Frame<'a> {
         // Sets a window's entries aside; false when a stratum's ids go down.
         let write = |batches: &[Batch], window: &[FramePlace]| {
             for (b, chunk) in batches.iter().zip(window.chunks(BATCH)) {
-                for (i, (&(_, s, _), json)) in chunk.iter().zip(b.each_json()).enumerate() {
+                for (i, (&p, json)) in chunk.iter().zip(b.each_json()).enumerate() {
+                    let (s, _) = self.packing.stratum_class(p);
                     let Some((out, last)) = aside.get_mut(s as usize) else {
                         continue;
                     };
@@ -277,7 +282,8 @@ impl<'a> Frame<'a> {
         let mut first = true;
         let write = |batches: &[Batch], window: &[FramePlace]| {
             for (b, chunk) in batches.iter().zip(window.chunks(BATCH)) {
-                for (i, (&(_, s, _), json)) in chunk.iter().zip(b.each_json()).enumerate() {
+                for (i, (&p, json)) in chunk.iter().zip(b.each_json()).enumerate() {
+                    let (s, _) = self.packing.stratum_class(p);
                     if self.plans.get(s as usize).is_none() {
                         continue;
                     }
@@ -328,7 +334,8 @@ impl<'a> Frame<'a> {
     /// Serialises the frame's entries read again stratum by stratum (rows out of id order).
     fn serialize_by_stratum<S: SerializeSeq>(&self, seq: &mut S) -> Result<(), S::Error> {
         let at = self.by_stratum();
-        for places in at.chunk_by(|a, b| a.1 == b.1) {
+        let stratum = |p: &FramePlace| self.packing.stratum_class(*p).0;
+        for places in at.chunk_by(|a, b| stratum(a) == stratum(b)) {
             let entries = self.stratum(places).map_err(|e| self.failed(e))?;
             for e in &entries {
                 seq.serialize_element(e)?;
@@ -542,7 +549,8 @@ impl Batch {
         self.json.clear();
         self.ends.clear();
         let n = frame.fields.len();
-        for (i, &(_, s, class)) in rows.iter().enumerate() {
+        for (i, &p) in rows.iter().enumerate() {
+            let (s, class) = frame.packing.stratum_class(p);
             if let Some(plan) = frame.plans.get(s as usize) {
                 self.json.push(b',');
                 let fields = (1..=n).map(|j| self.cells.cell(i, j));

@@ -8,6 +8,9 @@ use super::rows::{Batch, CAPTURED, Classified, Drawn, Group, NONE, RowSource};
 use super::rules::{Answer, Memo, Reason, Rules, in_cooldown, last_clean};
 use crate::draw::Ranker;
 use crate::draw::manifest::HistoryEntry;
+
+/// The draw's history by target id, with each entry's place ([`super::History::places`]).
+type Places<'h> = super::file::profile::FxMap<&'h str, (u32, &'h HistoryEntry)>;
 use crate::registry::source::IdName;
 use crate::registry::types::{Target, TargetStatus};
 use crate::rules::model::Share;
@@ -67,15 +70,20 @@ impl MemorySource<'_> {
 
     /// Why an active target in scope is excluded by the fixed checks, if it is; records the
     /// history it was checked against.
-    fn fixed_checks(&self, rules: &Rules<'_>, t: &Target, c: &mut Classified) -> Reason {
+    fn fixed_checks(
+        &self,
+        (rules, history): (&Rules<'_>, &Places<'_>),
+        t: &Target,
+        c: &mut Classified,
+    ) -> Reason {
         let m = rules.matter;
         if t.status == TargetStatus::Deregistered {
             return Reason::Deregistered;
         }
-        let hist: Option<&HistoryEntry> = rules.input.history.entries.get(&t.id);
-        if let Some(h) = hist {
-            c.history_used.insert(t.id.clone(), h.clone());
-        }
+        let hist: Option<&HistoryEntry> = history.get(t.id.as_str()).map(|&(at, h)| {
+            c.history_used.push(at);
+            h
+        });
         if let Some(months) = m.cooldown_months.filter(|&n| n > 0)
             && let Some(d) = last_clean(t.last_inspected, t.last_result.as_deref(), hist)
             && in_cooldown(d, months, rules.input.reference_date)
@@ -109,6 +117,7 @@ impl RowSource for MemorySource<'_> {
             (Memo::new(), Memo::new(), Memo::new());
         let (mut calls, mut operations) = (0u64, 0u64);
         let mut batch = Batch::default();
+        let history = rules.input.history.places();
         for i in order {
             let t = &self.targets[i];
             if rules.input.key_area_only && !t.key_area {
@@ -119,7 +128,7 @@ impl RowSource for MemorySource<'_> {
                 continue; // a class this draw does not cover (class_frequency): out of scope
             };
             let stratum = g.stratum(&mut c, rules, key);
-            let reason = self.fixed_checks(rules, t, &mut c);
+            let reason = self.fixed_checks((rules, &history), t, &mut c);
             let (mut eligible, mut weight) = (NONE, NONE);
             let mut drawn = reason == Reason::Candidate;
             if drawn && m.eligible.is_some() {
@@ -169,6 +178,9 @@ impl RowSource for MemorySource<'_> {
         c.batches.push(batch);
         c.hook_calls = calls;
         c.operations = operations;
+        // In id order already; sorted all the same, each place once.
+        c.history_used.sort_unstable();
+        c.history_used.dedup();
         Ok(c)
     }
 

@@ -2,11 +2,9 @@
 //! implements.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use super::DrawFailure;
 use super::rules::{Answer, Reason, Rules};
-use crate::draw::manifest::HistoryEntry;
 use crate::registry::canonical::{CellRows, LineCells};
 use crate::registry::source::IdName;
 use crate::registry::types::Target;
@@ -67,7 +65,10 @@ pub(crate) struct Classified {
     pub eligible_answers: Vec<Answer<bool>>,
     pub weight_answers: Vec<Answer<f64>>,
     pub batches: Vec<Batch>,
-    pub history_used: BTreeMap<String, HistoryEntry>,
+    /// The places, in id order, of the draw history's entries the targets in scope were
+    /// checked against ([`super::History::places`]), ascending, each once: the manifest
+    /// records those entries (copied from the history when it is sealed, not held meanwhile).
+    pub history_used: Vec<u32>,
     /// Rows read, hook calls, workers.
     pub rows: u64,
     pub hook_calls: u64,

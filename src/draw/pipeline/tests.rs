@@ -132,7 +132,15 @@ fn classify_gives_reasons_strata_and_history() {
     assert_eq!(count(Reason::Deregistered), deregistered);
     assert_eq!(count(Reason::Cooldown), cooling);
     assert_eq!(count(Reason::YearlyCap), 1);
-    assert_eq!(c.history_used.keys().collect::<Vec<_>>(), ["T0001"]);
+    // The entries checked against, by their places in id order (T0011 is deregistered).
+    assert_eq!(c.history_used, [0]);
+    let used = history.at_places(&c.history_used);
+    assert_eq!(
+        used.iter()
+            .map(|h| h.target_id.as_str())
+            .collect::<Vec<_>>(),
+        ["T0001"]
+    );
     let mut names: Vec<&str> = c.strata.iter().map(|s| s.0.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["仲村镇", "平邑街道", "武台镇"]);
@@ -453,4 +461,41 @@ fn a_history_digest_tells_histories_apart() {
         assert_ne!(h, base);
         assert_ne!(h.digest(), base.digest(), "{h:?}");
     }
+}
+
+/// A row drawn from packed with its stratum and weight class gives all three back, places sort
+/// by position whatever their strata and classes, and bounds that need more than 64 bits are
+/// refused.
+#[test]
+fn a_frame_place_gives_back_its_position_stratum_and_class() {
+    use super::{Packing, rows::CAPTURED};
+    let positions = [0u64, 1, 2, 1 << 20, u64::from(CAPTURED), (1 << 40) - 1];
+    for (below, strata, classes) in [
+        (1u64 << 31, 1u32, 1u32),
+        (1 << 31, 2, 1),
+        (1 << 32, 17, 5),
+        (1 << 40, 1 << 12, 1 << 12),
+        (1 << 40, 3, 1 << 21),
+    ] {
+        let packing = Packing::new(below, strata, classes).expect("within 64 bits");
+        let mut places = Vec::new();
+        for &p in positions.iter().filter(|&&p| p < below) {
+            for s in [0, strata / 2, strata - 1] {
+                for c in [0, classes / 3, classes - 1] {
+                    let at = packing.pack(p, s, c);
+                    assert_eq!(packing.position(at), p, "{below} {strata} {classes}");
+                    assert_eq!(packing.stratum_class(at), (s, c));
+                    places.push((at, p));
+                }
+            }
+        }
+        places.sort_unstable();
+        assert!(
+            places.windows(2).all(|w| w[0].1 <= w[1].1),
+            "sorted by position"
+        );
+    }
+    assert_eq!(Packing::new(1 << 40, 1 << 12, 1 << 13), None);
+    assert_eq!(Packing::new(u64::MAX, 2, 1), None);
+    assert!(Packing::new(u64::MAX, 1, 1).is_some());
 }

@@ -11,9 +11,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::NaiveDate;
 
+use super::super::CLEAN_RESULTS;
 use super::super::rows::{CAPTURED, Drawn, NONE};
 use super::super::rules::{Answer, Reason, in_cooldown};
-use super::super::{CLEAN_RESULTS, History};
 use crate::draw::Ranker;
 use crate::draw::manifest::HistoryEntry;
 use crate::draw::ranker::uniform_from_head;
@@ -356,8 +356,8 @@ pub(crate) struct Context<'h> {
     pub reference: NaiveDate,
     pub yearly_cap: Option<u32>,
     /// The draw's history by target id, borrowed (a national year's later draws have hundreds
-    /// of thousands of entries).
-    pub history: FxMap<&'h str, &'h HistoryEntry>,
+    /// of thousands of entries), with each entry's place in the history's id order.
+    pub history: FxMap<&'h str, (u32, &'h HistoryEntry)>,
     pub extras: Vec<usize>,
     pub stratum: KeySpec,
     pub eligible: Option<KeySpec>,
@@ -383,16 +383,6 @@ pub(crate) struct Context<'h> {
     pub capture_below: f64,
     pub weighted: bool,
     pub name_col: usize,
-}
-
-impl Context<'_> {
-    pub(crate) fn new_history(history: &History) -> FxMap<&str, &HistoryEntry> {
-        history
-            .entries
-            .iter()
-            .map(|(id, h)| (id.as_str(), h))
-            .collect()
-    }
 }
 
 /// A key's fields as interned in one thread.
@@ -449,8 +439,9 @@ pub(crate) struct Pass1 {
     pub flagged: Vec<u64>,
     /// Rows that are not UTF-8 text in a column read.
     pub encoding: Vec<u64>,
-    /// History entries of the targets that reached the history checks.
-    pub history_used: Vec<(String, HistoryEntry)>,
+    /// The places (in the history's id order) of the history entries of the targets that
+    /// reached the history checks.
+    pub history_used: Vec<u32>,
     pub rows: u64,
     /// Per-row cache of column ids: (generation, id) per column.
     row_ids: Vec<(u64, u32)>,
@@ -941,10 +932,10 @@ impl Pass1 {
                 return Err(());
             };
             let h = cx.history.get(id).copied();
-            if let Some(h) = h {
-                self.history_used.push((id.to_string(), h.clone()));
-            }
-            h
+            h.map(|(at, h)| {
+                self.history_used.push(at);
+                h
+            })
         };
         if let Some(cooldown) = cx.cooldown
             && self.cooling(r, cx, hist, cooldown)?
