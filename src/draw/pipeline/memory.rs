@@ -116,8 +116,7 @@ impl RowSource for MemorySource<'_> {
         let (mut eligible_memo, mut weight_memo, mut classes) =
             (Memo::new(), Memo::new(), Memo::new());
         let (mut calls, mut operations) = (0u64, 0u64);
-        let mut batch = Batch::default();
-        let history = rules.input.history.places();
+        let (mut batch, history) = (Batch::default(), rules.input.history.places());
         for i in order {
             let t = &self.targets[i];
             if rules.input.key_area_only && !t.key_area {
@@ -178,9 +177,7 @@ impl RowSource for MemorySource<'_> {
         c.batches.push(batch);
         c.hook_calls = calls;
         c.operations = operations;
-        // In id order already; sorted all the same, each place once.
-        c.history_used.sort_unstable();
-        c.history_used.dedup();
+        c.history_used.dedup(); // ascending: the rows come in id order
         Ok(c)
     }
 
