@@ -1032,8 +1032,14 @@ impl Manifest {
         let mut line = Vec::new();
         loop {
             line.clear();
-            if read.read_until(b'\n', &mut line)? == 0 {
+            // A line longer than the rest may hold is not this layout: not read on.
+            let limit = FileLines::REST as u64 + 1;
+            let mut limited = std::io::Read::take(&mut *read, limit);
+            if std::io::BufRead::read_until(&mut limited, b'\n', &mut line)? == 0 {
                 break;
+            }
+            if line.len() > FileLines::REST {
+                return Ok(None);
             }
             if let Some(t) = text.as_deref_mut() {
                 t.update(&line);
@@ -1127,7 +1133,11 @@ impl FileLines {
             Some(e) => (e, true),
             None => (body, false),
         };
-        let whole = element.first() == Some(&b'{') && element.last() == Some(&b'}');
+        // An element on its line, no string left open at the line's end (a JSON string holds no
+        // line end: an element split inside one is not this layout).
+        let whole = element.first() == Some(&b'{')
+            && element.last() == Some(&b'}')
+            && ends_outside_strings(element);
         if !whole || (list.count > 0 && !list.comma) {
             return None;
         }
@@ -1158,6 +1168,28 @@ impl FileLines {
         }
         Some((m, digests))
     }
+}
+
+/// Whether `json` (text outside any string at its start) ends outside any string.
+fn ends_outside_strings(json: &[u8]) -> bool {
+    let mut inside = false;
+    let mut at = 0;
+    while let Some(i) = json
+        .get(at..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        let i = at + i;
+        match json[i] {
+            // An escape inside a string: the byte after it is not the string's end.
+            b'\\' if inside => at = i + 2,
+            b'"' => {
+                inside = !inside;
+                at = i + 1;
+            }
+            _ => at = i + 1,
+        }
+    }
+    !inside
 }
 
 /// How the selection and the substitutes are read: kept, or, inside
@@ -1516,6 +1548,10 @@ mod tests {
         ] {
             let mut m = manifest(n);
             m.substitutes = substitutes;
+            if let Some(s) = m.selected.first_mut() {
+                // A name that holds what stands between two elements.
+                s.target_name = "甲},{乙".into();
+            }
             m.seal();
             let json = m.to_file_json();
             let want = Manifest::digested(|| serde_json::from_str(&json)).expect("a manifest");
@@ -1550,6 +1586,30 @@ mod tests {
                 assert_eq!(read(&missing).0, None);
             }
             assert_eq!(read(&json[..last + 1]).0, None);
+            // An element split inside a string (the halves joined by a comma would hash as the
+            // element): not this layout, left to the parser.
+            let inside = first + json[first..].find("甲},{乙").expect("the name") + "甲},".len();
+            let split = format!("{}\n    {}", &json[..inside], &json[inside..]);
+            assert_eq!(read(&split).0, None);
+        }
+    }
+
+    #[test]
+    fn a_line_ends_outside_strings_only_when_every_string_is_closed() {
+        for (json, outside) in [
+            (r#"{"a":"x"}"#, true),
+            (r#"{"a":"x\"}"}"#, true),
+            (r#"{"a":"x\\"}"#, true),
+            (r#"{"a":"x"#, false),
+            (r#"{"a":"x\""#, false),
+            (r#"{"a":"x\\\"}"#, false),
+            ("", true),
+        ] {
+            assert_eq!(
+                super::ends_outside_strings(json.as_bytes()),
+                outside,
+                "{json}"
+            );
         }
     }
 

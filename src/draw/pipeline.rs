@@ -835,64 +835,78 @@ pub(super) struct FramePlaces {
     pub(super) packing: Packing,
 }
 
-/// How a row's position, stratum and weight class share a [`FramePlace`]: the position in
-/// its high bits, then the stratum, then the class in the lowest `class_bits`, each field as
-/// wide as its largest value needs, so places sort by position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a row's position and its (stratum, weight class) share a [`FramePlace`]: the position
+/// in the high bits, as wide as the last row's needs, and in the low bits the pair's number
+/// among the pairs drawn from (each distinct pair once, in (stratum, class) order), as wide as
+/// their count needs; so places sort by position. Both always fit for a file below 4 GiB (a
+/// pair is drawn from at least one row, a row is at least two bytes); a larger file needs
+/// fewer pairs than 2^64 over its size (about a billion at 15 GB: a weight hook answering that
+/// many different weights).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Packing {
-    stratum_bits: u32,
-    class_bits: u32,
+    pair_bits: u32,
+    pairs: Vec<(u32, u32)>,
 }
 
 impl Packing {
-    /// The packing of positions below `positions`, strata below `strata` and classes below
-    /// `classes`; `None` when the three need more than 64 bits.
-    fn new(positions: u64, strata: u32, classes: u32) -> Option<Packing> {
+    /// The packing of positions below `positions` with `pairs` (ascending, each once);
+    /// `None` when the two need more than 64 bits.
+    fn new(positions: u64, pairs: Vec<(u32, u32)>) -> Option<Packing> {
         let bits = |below: u64| u64::BITS - below.saturating_sub(1).leading_zeros();
-        let (stratum_bits, class_bits) = (bits(strata.into()), bits(classes.into()));
-        (bits(positions) + stratum_bits + class_bits <= u64::BITS).then_some(Packing {
-            stratum_bits,
-            class_bits,
-        })
+        let pair_bits = bits(pairs.len() as u64);
+        (bits(positions) + pair_bits <= u64::BITS).then_some(Packing { pair_bits, pairs })
     }
 
-    /// A row's place: within the bounds the packing was made for.
-    fn pack(self, position: u64, stratum: u32, class: u32) -> FramePlace {
-        let low = (u64::from(stratum) << self.class_bits) | u64::from(class);
-        let shift = self.stratum_bits + self.class_bits;
-        position.checked_shl(shift).unwrap_or(0) | low
+    /// The place of a row at `position` whose pair is number `pair` (within the bounds the
+    /// packing was made for).
+    fn pack(&self, position: u64, pair: u32) -> FramePlace {
+        position.checked_shl(self.pair_bits).unwrap_or(0) | u64::from(pair)
     }
 
     /// The position of the row at `p`.
-    pub(super) fn position(self, p: FramePlace) -> u64 {
-        p.checked_shr(self.stratum_bits + self.class_bits)
-            .unwrap_or(0)
+    pub(super) fn position(&self, p: FramePlace) -> u64 {
+        p.checked_shr(self.pair_bits).unwrap_or(0)
     }
 
-    /// The stratum and weight class of the row at `p`.
-    pub(super) fn stratum_class(self, p: FramePlace) -> (u32, u32) {
-        let mask = |bits: u32| 1u64.checked_shl(bits).map_or(u64::MAX, |b| b - 1);
-        let class = p & mask(self.class_bits);
-        let stratum = p.checked_shr(self.class_bits).unwrap_or(0) & mask(self.stratum_bits);
-        (stratum as u32, class as u32)
+    /// The stratum and weight class of the row at `p` (a stratum no plan has for a number
+    /// the packing does not know, which no place holds).
+    pub(super) fn stratum_class(&self, p: FramePlace) -> (u32, u32) {
+        let mask = 1u64.checked_shl(self.pair_bits).map_or(u64::MAX, |b| b - 1);
+        let pair = usize::try_from(p & mask).unwrap_or(usize::MAX);
+        self.pairs.get(pair).copied().unwrap_or((u32::MAX, 0))
     }
 }
 
 /// Where each row drawn from is, by position; each batch's rows drawn from are let go once
 /// read.
 fn frame_positions(c: &mut Classified, fates: &[Fate]) -> Result<FramePlaces, DrawFailure> {
-    // A row's offset in its batch is below `CAPTURED`; strata and classes as the fates give.
-    let positions = c.batches.iter().map(|b| b.base).max().unwrap_or(0) + u64::from(rows::CAPTURED);
-    let (mut strata, mut classes) = (0u32, 0u32);
-    for f in fates {
-        if let Fate::Drawn(s, class) = *f {
-            strata = strata.max(s.saturating_add(1));
-            classes = classes.max(class.saturating_add(1));
-        }
-    }
-    let packing = Packing::new(positions, strata, classes).ok_or_else(|| {
+    let drawn = |f: &Fate| match *f {
+        Fate::Drawn(s, class) => Some((s, class)),
+        _ => None,
+    };
+    let mut pairs: Vec<(u32, u32)> = fates.iter().filter_map(drawn).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    // Each group's pair by number, for the groups drawn from.
+    let numbers: Vec<Option<u32>> = fates
+        .iter()
+        .map(|f| {
+            drawn(f)
+                .and_then(|p| pairs.binary_search(&p).ok())
+                .map(|i| i as u32)
+        })
+        .collect();
+    let position = |base: u64, d: &rows::Drawn| base + u64::from(d.offset & !rows::CAPTURED);
+    let end = c
+        .batches
+        .iter()
+        .flat_map(|b| b.drawn.iter().map(|d| position(b.base, d) + 1))
+        .max()
+        .unwrap_or(0);
+    let count = pairs.len();
+    let packing = Packing::new(end, pairs).ok_or_else(|| {
         DrawFailure::Io(format!(
-            "the rows drawn from cannot be numbered: positions below {positions}, {strata} strata and {classes} weight classes need more than 64 bits"
+            "the rows drawn from cannot be numbered: positions below {end} and {count} different (stratum, weight) pairs need more than 64 bits; give the weight hook fewer different answers"
         ))
     })?;
     // Sized once: grown by doubling, a national frame's copies would add half of it again.
@@ -902,8 +916,8 @@ fn frame_positions(c: &mut Classified, fates: &[Fate]) -> Result<FramePlaces, Dr
             let Some(&g) = b.map.get(d.profile as usize) else {
                 continue;
             };
-            if let Some(Fate::Drawn(s, class)) = fates.get(g as usize).copied() {
-                at.push(packing.pack(b.base + u64::from(d.offset & !rows::CAPTURED), s, class));
+            if let Some(Some(pair)) = numbers.get(g as usize) {
+                at.push(packing.pack(position(b.base, d), *pair));
             }
         }
     }

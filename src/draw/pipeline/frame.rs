@@ -121,7 +121,7 @@ impl<'a> Frame<'a> {
     fn by_stratum(&self) -> Vec<FramePlace> {
         let mut at = self.at.clone();
         let rank = |s: u32| self.rank.get(s as usize).copied().unwrap_or(u32::MAX);
-        let packing = self.packing;
+        let packing = &self.packing;
         at.sort_unstable_by_key(|&p| (rank(packing.stratum_class(p).0), packing.position(p)));
         at
     }

@@ -468,25 +468,25 @@ fn a_history_digest_tells_histories_apart() {
 /// refused.
 #[test]
 fn a_frame_place_gives_back_its_position_stratum_and_class() {
-    use super::{Packing, rows::CAPTURED};
-    let positions = [0u64, 1, 2, 1 << 20, u64::from(CAPTURED), (1 << 40) - 1];
-    for (below, strata, classes) in [
-        (1u64 << 31, 1u32, 1u32),
-        (1 << 31, 2, 1),
-        (1 << 32, 17, 5),
-        (1 << 40, 1 << 12, 1 << 12),
-        (1 << 40, 3, 1 << 21),
+    use super::Packing;
+    let positions = [0u64, 1, 2, 1 << 20, 1 << 31, (1 << 40) - 1];
+    let pairs = |n: u32| -> Vec<(u32, u32)> { (0..n).map(|i| (i / 3, i % 3 * 7)).collect() };
+    for (end, n) in [
+        (1u64, 1u32),
+        (3, 2),
+        (1 << 31, 17),
+        (1 << 40, 1 << 12),
+        (1 << 40, 1 << 20),
     ] {
-        let packing = Packing::new(below, strata, classes).expect("within 64 bits");
+        let table = pairs(n);
+        let packing = Packing::new(end, table.clone()).expect("within 64 bits");
         let mut places = Vec::new();
-        for &p in positions.iter().filter(|&&p| p < below) {
-            for s in [0, strata / 2, strata - 1] {
-                for c in [0, classes / 3, classes - 1] {
-                    let at = packing.pack(p, s, c);
-                    assert_eq!(packing.position(at), p, "{below} {strata} {classes}");
-                    assert_eq!(packing.stratum_class(at), (s, c));
-                    places.push((at, p));
-                }
+        for &p in positions.iter().filter(|&&p| p < end) {
+            for i in [0, n / 2, n - 1] {
+                let at = packing.pack(p, i);
+                assert_eq!(packing.position(at), p, "{end} {n}");
+                assert_eq!(packing.stratum_class(at), table[i as usize]);
+                places.push((at, p));
             }
         }
         places.sort_unstable();
@@ -495,7 +495,12 @@ fn a_frame_place_gives_back_its_position_stratum_and_class() {
             "sorted by position"
         );
     }
-    assert_eq!(Packing::new(1 << 40, 1 << 12, 1 << 13), None);
-    assert_eq!(Packing::new(u64::MAX, 2, 1), None);
-    assert!(Packing::new(u64::MAX, 1, 1).is_some());
+    // A number the packing does not know names no stratum.
+    let packing = Packing::new(1 << 31, pairs(3)).expect("fits");
+    assert_eq!(packing.stratum_class(packing.pack(5, 3)).0, u32::MAX);
+    assert!(Packing::new(1 << 48, pairs(1 << 16)).is_some());
+    assert!(Packing::new((1 << 48) + 1, pairs(1 << 15)).is_some());
+    assert_eq!(Packing::new((1 << 48) + 1, pairs((1 << 15) + 1)), None);
+    assert!(Packing::new(u64::MAX, pairs(1)).is_some());
+    assert_eq!(Packing::new(u64::MAX, pairs(2)), None);
 }
