@@ -77,6 +77,10 @@ use rules::Rules;
 
 pub(crate) use crate::registry::types::CLEAN_RESULTS;
 
+/// The draw's history by target id, each entry with its place in the entries' id order
+/// ([`History::places`]), borrowed (a national year's later draws have hundreds of thousands).
+pub(crate) type HistoryPlaces<'h> = file::profile::FxMap<&'h str, (u32, &'h HistoryEntry)>;
+
 /// Earlier inspections that exclusions depend on, recorded in the manifest so a verifier
 /// sees exactly what the draw saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,7 +114,7 @@ impl History {
 
     /// Each entry by target id, with its place in the entries' id order (what
     /// [`Classified::history_used`] records).
-    pub(crate) fn places(&self) -> file::profile::FxMap<&str, (u32, &HistoryEntry)> {
+    pub(crate) fn places(&self) -> HistoryPlaces<'_> {
         self.entries
             .iter()
             .zip(0u32..)
@@ -866,6 +870,11 @@ impl Packing {
     /// The position of the row at `p`.
     pub(super) fn position(&self, p: FramePlace) -> u64 {
         p.checked_shr(self.pair_bits).unwrap_or(0)
+    }
+
+    /// The stratum of the row at `p`.
+    pub(super) fn stratum(&self, p: FramePlace) -> u32 {
+        self.stratum_class(p).0
     }
 
     /// The stratum and weight class of the row at `p` (a stratum no plan has for a number

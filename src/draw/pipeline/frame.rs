@@ -122,7 +122,7 @@ impl<'a> Frame<'a> {
         let mut at = self.at.clone();
         let rank = |s: u32| self.rank.get(s as usize).copied().unwrap_or(u32::MAX);
         let packing = &self.packing;
-        at.sort_unstable_by_key(|&p| (rank(packing.stratum_class(p).0), packing.position(p)));
+        at.sort_unstable_by_key(|&p| (rank(packing.stratum(p)), packing.position(p)));
         at
     }
 
@@ -169,7 +169,7 @@ impl<'a> Frame<'a> {
     pub(super) fn entries(&self) -> Result<Vec<FrameEntry>, DrawFailure> {
         let mut out = Vec::with_capacity(self.at.len());
         let at = self.by_stratum();
-        let stratum = |p: &FramePlace| self.packing.stratum_class(*p).0;
+        let stratum = |p: &FramePlace| self.packing.stratum(*p);
         for places in at.chunk_by(|a, b| stratum(a) == stratum(b)) {
             out.extend(self.stratum(places)?);
         }
@@ -248,7 +248,7 @@ impl<'a> Frame<'a> {
         let write = |batches: &[Batch], window: &[FramePlace]| {
             for (b, chunk) in batches.iter().zip(window.chunks(BATCH)) {
                 for (i, (&p, json)) in chunk.iter().zip(b.each_json()).enumerate() {
-                    let (s, _) = self.packing.stratum_class(p);
+                    let s = self.packing.stratum(p);
                     let Some((out, last)) = aside.get_mut(s as usize) else {
                         continue;
                     };
@@ -283,7 +283,7 @@ impl<'a> Frame<'a> {
         let write = |batches: &[Batch], window: &[FramePlace]| {
             for (b, chunk) in batches.iter().zip(window.chunks(BATCH)) {
                 for (i, (&p, json)) in chunk.iter().zip(b.each_json()).enumerate() {
-                    let (s, _) = self.packing.stratum_class(p);
+                    let s = self.packing.stratum(p);
                     if self.plans.get(s as usize).is_none() {
                         continue;
                     }
@@ -334,7 +334,7 @@ impl<'a> Frame<'a> {
     /// Serialises the frame's entries read again stratum by stratum (rows out of id order).
     fn serialize_by_stratum<S: SerializeSeq>(&self, seq: &mut S) -> Result<(), S::Error> {
         let at = self.by_stratum();
-        let stratum = |p: &FramePlace| self.packing.stratum_class(*p).0;
+        let stratum = |p: &FramePlace| self.packing.stratum(*p);
         for places in at.chunk_by(|a, b| stratum(a) == stratum(b)) {
             let entries = self.stratum(places).map_err(|e| self.failed(e))?;
             for e in &entries {

@@ -3,14 +3,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::DrawFailure;
 use super::rows::{Batch, CAPTURED, Classified, Drawn, Group, NONE, RowSource};
 use super::rules::{Answer, Memo, Reason, Rules, in_cooldown, last_clean};
+use super::{DrawFailure, HistoryPlaces};
 use crate::draw::Ranker;
 use crate::draw::manifest::HistoryEntry;
-
-/// The draw's history by target id, with each entry's place ([`super::History::places`]).
-type Places<'h> = super::file::profile::FxMap<&'h str, (u32, &'h HistoryEntry)>;
 use crate::registry::source::IdName;
 use crate::registry::types::{Target, TargetStatus};
 use crate::rules::model::Share;
@@ -72,7 +69,7 @@ impl MemorySource<'_> {
     /// history it was checked against.
     fn fixed_checks(
         &self,
-        (rules, history): (&Rules<'_>, &Places<'_>),
+        (rules, history): (&Rules<'_>, &HistoryPlaces<'_>),
         t: &Target,
         c: &mut Classified,
     ) -> Reason {

@@ -11,9 +11,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::NaiveDate;
 
-use super::super::CLEAN_RESULTS;
 use super::super::rows::{CAPTURED, Drawn, NONE};
 use super::super::rules::{Answer, Reason, in_cooldown};
+use super::super::{CLEAN_RESULTS, HistoryPlaces};
 use crate::draw::Ranker;
 use crate::draw::manifest::HistoryEntry;
 use crate::draw::ranker::uniform_from_head;
@@ -355,9 +355,8 @@ pub(crate) struct Context<'h> {
     pub cooldown: Option<(Option<usize>, Option<usize>, u32)>,
     pub reference: NaiveDate,
     pub yearly_cap: Option<u32>,
-    /// The draw's history by target id, borrowed (a national year's later draws have hundreds
-    /// of thousands of entries), with each entry's place in the history's id order.
-    pub history: FxMap<&'h str, (u32, &'h HistoryEntry)>,
+    /// The draw's history by target id, each entry with its place.
+    pub history: HistoryPlaces<'h>,
     pub extras: Vec<usize>,
     pub stratum: KeySpec,
     pub eligible: Option<KeySpec>,
