@@ -210,6 +210,36 @@ fn a_deleted_draw_folder_is_regenerated_byte_for_byte() {
         out.ends_with("4 draw folder(s): 0 written, 4 unchanged, 0 failed\n"),
         "{out}"
     );
+    // A workbook packed again (another compression level, as another build may write it)
+    // holds the same parts: left as it is. One with a part changed is not the record's.
+    let book = folder.join("tasks.xlsx");
+    let repacked = repack(&std::fs::read(&book).expect("read"), 9, |_| {});
+    std::fs::write(&book, &repacked).expect("repack");
+    let (code, out, _) = run(p.suiji(&["regenerate"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.ends_with("0 written, 4 unchanged, 0 failed\n"), "{out}");
+    assert_eq!(std::fs::read(&book).expect("read"), repacked);
+    let edited = repack(&repacked, 6, |part| part.extend_from_slice(b" "));
+    std::fs::write(&book, edited).expect("edit");
+    let (code, out, _) = run(p.suiji(&["regenerate", "--draw", "2"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("differed from the record"), "{out}");
+    assert!(
+        tree(&draws_dir) != before,
+        "the edited workbook is kept aside"
+    );
+    for entry in std::fs::read_dir(p.path("out/draws/zhian.q"))
+        .expect("list")
+        .flatten()
+    {
+        if entry.file_name().to_string_lossy().contains(".altered-") {
+            std::fs::remove_dir_all(entry.path()).expect("remove");
+        }
+    }
+    assert!(
+        tree(&draws_dir) == before,
+        "the record's workbook written back"
+    );
     std::fs::write(folder.join("public.csv"), "altered").expect("alter");
     let (code, out, _) = run(p.suiji(&["regenerate"]));
     assert_eq!(code, 0, "{out}");
@@ -230,6 +260,28 @@ fn a_deleted_draw_folder_is_regenerated_byte_for_byte() {
     let (code, _, err) = run(p.suiji(&["regenerate", "--draw", "99"]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no draw #99 is recorded"), "{err}");
+}
+
+/// `book`'s parts packed again at deflate `level`, each of the worksheets given to `edit`.
+fn repack(book: &[u8], level: i64, edit: fn(&mut Vec<u8>)) -> Vec<u8> {
+    use std::io::{Cursor, Read, Write};
+    let mut from = zip::ZipArchive::new(Cursor::new(book)).expect("a workbook");
+    let mut to = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(level));
+    for i in 0..from.len() {
+        let mut part = from.by_index(i).expect("part");
+        let name = part.name().expect("name").into_owned();
+        let mut bytes = Vec::new();
+        part.read_to_end(&mut bytes).expect("read");
+        if name.starts_with("xl/worksheets/") {
+            edit(&mut bytes);
+        }
+        to.start_file(name, options).expect("start");
+        to.write_all(&bytes).expect("write");
+    }
+    to.finish().expect("finish").into_inner()
 }
 
 /// The shipped rules' 2023 simulated, the example results imported and published twice.

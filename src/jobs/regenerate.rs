@@ -247,15 +247,23 @@ fn documents_of(
     Ok(out)
 }
 
-/// Whether `folder` holds exactly `files` (the same names, the same bytes).
+/// Whether `folder` holds exactly `files`: the same names, the same bytes; a workbook
+/// (`.xlsx`) the same parts, however they were compressed
+/// ([`crate::output::same_workbook`]), so that a workbook an earlier build wrote counts as
+/// the one rebuilt when only its packing differs.
 fn holds(folder: &Path, files: &[(PathBuf, Vec<u8>)]) -> bool {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return false;
     };
+    let same = |rel: &Path, found: &[u8], rebuilt: &[u8]| {
+        found == rebuilt
+            || (rel.extension().is_some_and(|e| e == "xlsx")
+                && crate::output::same_workbook(found, rebuilt))
+    };
     entries.count() == files.len()
         && files
             .iter()
-            .all(|(rel, bytes)| std::fs::read(folder.join(rel)).is_ok_and(|b| &b == bytes))
+            .all(|(rel, bytes)| std::fs::read(folder.join(rel)).is_ok_and(|b| same(rel, &b, bytes)))
 }
 
 /// Writes `files` as `folder` (staged, then moved into place).

@@ -397,7 +397,7 @@ fn xlsx(
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let mut wb = super::dated_workbook(created)?;
     let ws = if count > LOW_MEMORY_ROWS || layout.wrap_header {
-        wb.add_worksheet_with_constant_memory()
+        wb.add_worksheet_with_constant_memory().map_err(e)?
     } else {
         wb.add_worksheet()
     };
