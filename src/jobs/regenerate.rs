@@ -3,7 +3,9 @@
 //!
 //! Everything a draw's files are made of is recorded: the manifest, the rule set and the
 //! registry snapshot it was drawn from. So a deleted, damaged or never-placed folder comes
-//! back byte for byte as the draw first wrote it. Each folder is written like a draw's
+//! back as the draw first wrote it: every file byte for byte, but for a workbook, whose parts
+//! are those the draw wrote while their packing is this build's (a workbook in place is
+//! compared by its parts, [`crate::output::same_workbook`]). Each folder is written like a draw's
 //! (staged, then moved into place); a folder whose files differ from the rebuilt ones is
 //! kept aside (`PERIOD.altered-PID`), never silently overwritten.
 //!

@@ -10,7 +10,8 @@ pub mod tasks;
 
 /// Whether a workbook may be made: `rust_xlsxwriter` (built with its `constant_memory`
 /// feature, which the task lists' constant-memory sheets need) makes a temporary file in TMPDIR for
-/// each such sheet and fails without saying where, so this is checked first and said.
+/// each such sheet and fails with a bare temporary-file error, so this is checked first and
+/// said in words that name TMPDIR.
 pub(crate) fn workbook_temp_ready() -> Result<(), String> {
     tempfile::tempfile().map(drop).map_err(|e| {
         format!("cannot make a temporary file for a workbook (check that TMPDIR is writable): {e}")
@@ -45,29 +46,81 @@ pub(crate) fn dated_workbook(
 pub(crate) const WORKBOOK_ZIP_LEVEL: u8 = 3;
 
 /// Whether two workbooks hold the same parts: the same names in the same order (none twice),
-/// each with the same bytes once uncompressed, and the same archive comment. Two builds may pack the same parts differently (another
-/// compression level, another version of the zip writer), so a workbook rebuilt from the
-/// records is compared so (`regenerate`), not byte for byte. Parts are compared a block at a
-/// time, never held whole.
+/// each with the same bytes once uncompressed, the same archive comment, and nothing else
+/// ([`only_parts`]). Two builds may pack the same parts differently (another compression
+/// level, another version of the zip writer), so a workbook rebuilt from the records is
+/// compared so (`regenerate`), not byte for byte. Parts are compared a block at a time, never
+/// held whole.
 pub(crate) fn same_workbook(a: &[u8], b: &[u8]) -> bool {
     use std::io::Cursor;
-    let (Ok(mut a), Ok(mut b)) = (
+    let (Ok(mut x), Ok(mut y)) = (
         zip::ZipArchive::new(Cursor::new(a)),
         zip::ZipArchive::new(Cursor::new(b)),
     ) else {
         return false;
     };
-    let plain = |z: &zip::ZipArchive<Cursor<&[u8]>>| !z.has_duplicate_names();
-    plain(&a)
-        && plain(&b)
-        && a.len() == b.len()
-        && a.comment() == b.comment()
-        && (0..a.len()).all(|i| match (a.by_index(i), b.by_index(i)) {
-            (Ok(x), Ok(y)) => {
-                x.name_raw() == y.name_raw() && x.size() == y.size() && same_stream(x, y)
+    only_parts(a, &mut x)
+        && only_parts(b, &mut y)
+        && x.len() == y.len()
+        && x.comment() == y.comment()
+        && (0..x.len()).all(|i| match (x.by_index(i), y.by_index(i)) {
+            (Ok(p), Ok(q)) => {
+                p.name_raw() == q.name_raw() && p.size() == q.size() && same_stream(p, q)
             }
             _ => false,
         })
+}
+
+/// Whether `book`'s bytes are its parts and nothing else, as a zip reader that walks the file
+/// from its start and one that goes by its central directory both find them: from the first
+/// byte, each part's local header (naming what the directory names), its data and its data
+/// descriptor, one right after another in the directory's order; then the directory; then its
+/// end record and the comment, to the last byte; no name twice. Nothing hides between the
+/// parts or around them. (A workbook has no zip64 records; one that has them is not taken.)
+fn only_parts(book: &[u8], z: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>) -> bool {
+    let u16_at = |at: u64| -> Option<u64> {
+        let at = usize::try_from(at).ok()?;
+        Some(u64::from(u16::from_le_bytes(
+            book.get(at..at + 2)?.try_into().ok()?,
+        )))
+    };
+    let u32_at = |at: u64| -> Option<u64> {
+        let at = usize::try_from(at).ok()?;
+        Some(u64::from(u32::from_le_bytes(
+            book.get(at..at + 4)?.try_into().ok()?,
+        )))
+    };
+    if z.offset() != 0 || z.has_duplicate_names() || z.validate_header_consistency().is_err() {
+        return false;
+    }
+    let mut next = 0u64;
+    for i in 0..z.len() {
+        let Ok(part) = z.by_index_raw(i) else {
+            return false;
+        };
+        let (Some(data), Some(flags)) = (part.data_start(), u16_at(part.header_start() + 6)) else {
+            return false;
+        };
+        if part.header_start() != next {
+            return false;
+        }
+        next = data + part.compressed_size();
+        if flags & 0x08 != 0 {
+            // The data descriptor: its optional signature, the checksum and the two sizes.
+            if u32_at(next) == Some(0x0807_4b50) {
+                next += 4;
+            }
+            next += 12;
+        }
+    }
+    let Some(end) = book.len().checked_sub(22 + z.comment().len()) else {
+        return false;
+    };
+    let end = end as u64;
+    next == z.central_directory_start()
+        && u32_at(end) == Some(0x0605_4b50)
+        && u32_at(end + 16) == Some(next)
+        && u32_at(end + 12).map(|size| next + size) == Some(end)
 }
 
 /// Whether two readers give the same bytes to their ends (a read error: not the same).
@@ -132,6 +185,12 @@ mod tests {
         assert!(!same_workbook(&book, &one_cell), "a cell changed");
         let longer = workbook(WORKBOOK_ZIP_LEVEL, "对象编号 ");
         assert!(!same_workbook(&book, &longer), "a cell one byte longer");
+        let mut before = b"PK\x03\x04 junk".to_vec();
+        before.extend_from_slice(&book);
+        assert!(!same_workbook(&book, &before), "bytes before the parts");
+        let mut after = book.clone();
+        after.extend_from_slice(b"junk");
+        assert!(!same_workbook(&book, &after), "bytes after the end record");
         assert!(!same_workbook(&book, b"not a workbook"));
         assert!(!same_workbook(&book, &book[..book.len() / 2]));
     }

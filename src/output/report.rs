@@ -728,6 +728,7 @@ pub fn xlsx(f: &YearFigures) -> Result<Vec<u8>, String> {
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
     super::workbook_temp_ready()?;
     let mut wb = Workbook::new();
+    wb.set_zip_compression_level(super::WORKBOOK_ZIP_LEVEL);
     let bold = Format::new().set_bold();
     let pct = Format::new().set_num_format("0.0%");
     let title = Format::new().set_bold().set_font_size(14);
