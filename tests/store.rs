@@ -114,6 +114,30 @@ fn counts(dir: &Path) -> rusqlite::Result<[i64; 7]> {
     ])
 }
 
+/// `PRAGMA page_size` of the file in `dir`.
+fn page_size(dir: &Path) -> rusqlite::Result<i64> {
+    raw(dir)?.query_row("PRAGMA page_size", [], |r| r.get(0))
+}
+
+#[test]
+fn a_new_file_has_pages_of_16_kib_and_an_older_file_keeps_its_own() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    drop(Store::open(dir.path())?);
+    assert_eq!(page_size(dir.path())?, 16384);
+    // A file begun with SQLite's 4 KiB pages (as every file was before): opened, given its
+    // tables, checked, its pages as they were.
+    let old = tempfile::tempdir()?;
+    raw(old.path())?.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;")?;
+    assert_eq!(page_size(old.path())?, 4096);
+    let store = Store::open(old.path())?;
+    assert!(store.check_integrity()?.is_empty());
+    drop(store);
+    assert_eq!(page_size(old.path())?, 4096);
+    let version: i64 = raw(old.path())?.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    assert_eq!(version, SCHEMA_VERSION);
+    Ok(())
+}
+
 #[test]
 fn open_creates_folder_and_file_in_wal_mode() -> TestResult {
     let dir = tempfile::tempdir()?;

@@ -5,7 +5,7 @@
 //! registry snapshot it was drawn from. So a deleted, damaged or never-placed folder comes
 //! back as the draw first wrote it: every file byte for byte, but for a workbook, whose parts
 //! are those the draw wrote while their packing is this build's (a workbook in place is
-//! compared by its parts, [`crate::output::same_workbook`]). Each folder is written like a draw's
+//! compared by its parts, `output::same_workbook`). Each folder is written like a draw's
 //! (staged, then moved into place); a folder whose files differ from the rebuilt ones is
 //! kept aside (`PERIOD.altered-PID`), never silently overwritten.
 //!
