@@ -104,13 +104,14 @@ fn only_parts(book: &[u8], z: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>) -> b
         if part.header_start() != next {
             return false;
         }
-        next = data + part.compressed_size();
+        // Sizes are read from the file, so every sum saturates (and then meets no offset).
+        next = data.saturating_add(part.compressed_size());
         if flags & 0x08 != 0 {
             // The data descriptor: its optional signature, the checksum and the two sizes.
             if u32_at(next) == Some(0x0807_4b50) {
-                next += 4;
+                next = next.saturating_add(4);
             }
-            next += 12;
+            next = next.saturating_add(12);
         }
     }
     let Some(end) = book.len().checked_sub(22 + z.comment().len()) else {
@@ -120,7 +121,7 @@ fn only_parts(book: &[u8], z: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>) -> b
     next == z.central_directory_start()
         && u32_at(end) == Some(0x0605_4b50)
         && u32_at(end + 16) == Some(next)
-        && u32_at(end + 12).map(|size| next + size) == Some(end)
+        && u32_at(end + 12).map(|size| next.saturating_add(size)) == Some(end)
 }
 
 /// Whether two readers give the same bytes to their ends (a read error: not the same).
