@@ -116,6 +116,9 @@ pub(crate) struct RegistryFile<'a> {
     path: &'a Path,
     display: String,
     known: &'a Known,
+    /// The known categories' spellings, looked up for every row (a hash and one comparison,
+    /// where the sorted set took several).
+    categories: rustc_hash::FxHashSet<&'a str>,
     /// The columns, as the registry reader maps them.
     pub header: Header,
     /// The header record as written, for reading rows again with the registry reader.
@@ -227,6 +230,7 @@ impl<'a> RegistryFile<'a> {
             path,
             display,
             known,
+            categories: known.categories.iter().map(String::as_str).collect(),
             header,
             header_raw,
             data_start,
@@ -235,6 +239,12 @@ impl<'a> RegistryFile<'a> {
             header_notes,
             extra_cols,
         })
+    }
+
+    /// Whether `s` is spelt as a known category (any, when none is known).
+    #[inline]
+    fn known_category(&self, s: &str) -> bool {
+        self.categories.is_empty() || self.categories.contains(s)
     }
 
     /// Where the data (the records after the header) starts, and the file's length.
@@ -535,7 +545,6 @@ impl<'a> RegistryFile<'a> {
                 Some(i) => cell(i)?,
                 None => "",
             };
-            let known = &self.known.categories;
             match f {
                 // As `face` checks them: the reader makes these cells otherwise, or refuses them.
                 t::ID
@@ -544,7 +553,7 @@ impl<'a> RegistryFile<'a> {
                     return None;
                 }
                 t::NAME | t::CATEGORY if text.is_empty() => return None,
-                t::CATEGORY if !(known.is_empty() || known.contains(text)) => return None,
+                t::CATEGORY if !self.known_category(text) => return None,
                 t::ID => c.id = text,
                 t::NAME => c.name = text,
                 t::CATEGORY => c.category = text,
@@ -642,12 +651,11 @@ impl<'a> RegistryFile<'a> {
             cols: &h.cols,
         };
         let (id, name, category) = (cell.get(t::ID)?, cell.get(t::NAME)?, cell.get(t::CATEGORY)?);
-        let known = &self.known.categories;
         if id.is_empty()
             || crate::registry::values::looks_like_scientific(id)
             || name.is_empty()
             || category.is_empty()
-            || !(known.is_empty() || known.contains(category))
+            || !self.known_category(category)
         {
             return None;
         }
