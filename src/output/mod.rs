@@ -25,16 +25,23 @@ pub(crate) fn dated_workbook(
     created: chrono::NaiveDate,
 ) -> Result<rust_xlsxwriter::Workbook, String> {
     use chrono::Datelike as _;
-    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
-    workbook_temp_ready()?;
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime};
     let created = ExcelDateTime::from_ymd(
         u16::try_from(created.year()).unwrap_or(1900),
         created.month() as u8,
         created.day() as u8,
     )
     .map_err(|e| e.to_string())?;
-    let mut wb = Workbook::new();
+    let mut wb = workbook()?;
     wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
+    Ok(wb)
+}
+
+/// A new workbook, checked first with [`workbook_temp_ready`], its parts compressed at
+/// [`WORKBOOK_ZIP_LEVEL`].
+pub(crate) fn workbook() -> Result<rust_xlsxwriter::Workbook, String> {
+    workbook_temp_ready()?;
+    let mut wb = rust_xlsxwriter::Workbook::new();
     wb.set_zip_compression_level(WORKBOOK_ZIP_LEVEL);
     Ok(wb)
 }

@@ -724,11 +724,9 @@ fn notes_section(doc: &mut Document) {
 
 /// The report as a workbook: one sheet per table, plus a summary sheet first.
 pub fn xlsx(f: &YearFigures) -> Result<Vec<u8>, String> {
-    use rust_xlsxwriter::{Format, Workbook};
+    use rust_xlsxwriter::Format;
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
-    super::workbook_temp_ready()?;
-    let mut wb = Workbook::new();
-    wb.set_zip_compression_level(super::WORKBOOK_ZIP_LEVEL);
+    let mut wb = super::workbook()?;
     let bold = Format::new().set_bold();
     let pct = Format::new().set_num_format("0.0%");
     let title = Format::new().set_bold().set_font_size(14);

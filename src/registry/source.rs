@@ -87,7 +87,13 @@ fn trim_str(s: &str) -> &str {
     // The last character's first byte: within its last four, text being UTF-8.
     let last_lead = match last {
         0..0x80 => last,
-        _ => b.iter().rev().take(4).copied().find(|c| c & 0xc0 != 0x80).unwrap_or(last),
+        _ => b
+            .iter()
+            .rev()
+            .take(4)
+            .copied()
+            .find(|c| c & 0xc0 != 0x80)
+            .unwrap_or(last),
     };
     let head = kept_lead(first).unwrap_or_else(|| kept(s.chars().next()));
     if head && kept_lead(last_lead).unwrap_or_else(|| kept(s.chars().next_back())) {
@@ -1128,7 +1134,9 @@ impl<'a> Record<'a> {
             return utf8(self.data.get(..end)?);
         }
         let from = BLOCK.min(self.wide.len());
-        let to = self.wide.get(from..)?
+        let to = self
+            .wide
+            .get(from..)?
             .iter()
             .position(u8::is_ascii)
             .map_or(self.wide.len(), |p| from + p);
