@@ -1183,9 +1183,12 @@ fn write_audit_bundle(
 /// How many times a draw is drawn (or recorded) again when the records its history and loads
 /// come from moved while it was computed (another process recorded a draw or a change). Each
 /// refusal means another writer recorded something, so writers cannot hold each other back
-/// forever; two processes working through a backlog of the same period refuse each other's
-/// attempts often, more so on a loaded machine, which three attempts did not always outlast.
-const ATTEMPTS: usize = 8;
+/// forever: a draw is drawn again at most once for each draw or change recorded meanwhile.
+/// Two processes working through a backlog of the same year refuse each other's attempts
+/// often, and one process's draw can be refused once for every draw the other records: three
+/// attempts, then eight, did not always outlast a backlog of fifteen draws on a loaded
+/// machine; sixteen outlast any backlog of up to sixteen draws shared by two processes.
+const ATTEMPTS: usize = 16;
 
 /// Records the draw drawn from the history whose digest is `hist` ([`History::digest`]), read
 /// when the records stood at `epoch`, with its
