@@ -376,16 +376,16 @@ struct Layout {
     wrap_header: bool,
 }
 
-/// The task list as a workbook of `count` rows, written as `rows` makes them. Its recorded
-/// creation time is the draw's reference date, not the moment it is written, so the same draw
-/// always gives the same bytes from the same build (the draw's folder can be regenerated from
-/// the database, the workbook with the same parts). A marked draw's sheet starts with its
-/// `heading` (补抽, 临时, 模拟) across the columns, above the header row. A sheet of more than [`LOW_MEMORY_ROWS`] rows (and a large
-/// draw's compact sheet) is written in `rust_xlsxwriter`'s constant-memory mode: each row goes
-/// to a temporary file once the next one starts, its text in the cells themselves (inline
-/// strings) instead of a table of shared strings that every cell is looked up in (at national
-/// scale a tenth of the documents' time, for files a fifth smaller). Its rows then carry no
-/// `spans` attribute (an optional hint for readers).
+/// The task list as a workbook of `count` rows, written as `rows` makes them. Its recorded creation
+/// time is the draw's reference date, not the moment it is written, so the same draw always gives
+/// the same bytes from the same build (the draw's folder can be regenerated from the database, the
+/// workbook with the same parts). A marked draw's sheet starts with its `heading` (补抽, 临时, 模拟)
+/// across the columns, above the header row. A sheet of more than [`LOW_MEMORY_ROWS`] rows (and a
+/// large draw's compact sheet) is written in `rust_xlsxwriter`'s constant-memory mode: each row
+/// goes to a temporary file once the next one starts, its text in the cells themselves (inline
+/// strings) instead of a table of shared strings that every cell is looked up in (at national scale
+/// a tenth of the documents' time, for files a fifth smaller). Its rows then carry no `spans`
+/// attribute (an optional hint for readers).
 fn xlsx(
     layout: &Layout,
     rows: impl Iterator<Item = Vec<String>>,

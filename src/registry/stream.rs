@@ -61,10 +61,9 @@ pub(crate) struct FileChecked {
 /// What the workers share.
 struct Shared<'a> {
     file: &'a RegistryFile<'a>,
-    conflicts: &'a HashSet<String>,
-    /// `conflicts` as looked up for every row's id and name (FxHash: a short cell's hash in a
-    /// few instructions).
-    lookup: rustc_hash::FxHashSet<&'a str>,
+    /// The 回避 entries asked about, looked up for every row's id and name (FxHash: a short
+    /// cell's hash in a few instructions).
+    conflicts: rustc_hash::FxHashSet<&'a str>,
     /// Whether some entry of `conflicts` is as long as the index (in bytes): a cell of another
     /// length is looked up no further.
     conflict_lens: Vec<bool>,
@@ -89,8 +88,7 @@ impl<'a> Shared<'a> {
     ) -> Shared<'a> {
         Shared {
             file,
-            conflicts,
-            lookup: conflicts.iter().map(String::as_str).collect(),
+            conflicts: conflicts.iter().map(String::as_str).collect(),
             conflict_lens: lengths(conflicts),
             patterns: conflicts
                 .iter()
@@ -260,7 +258,7 @@ impl Worker {
         if !cx.conflicts.is_empty() {
             for key in [c.id, c.name] {
                 let may = cx.conflict_lens.get(key.len()).copied().unwrap_or(false);
-                if may && cx.lookup.contains(key) && !self.found.contains(key) {
+                if may && cx.conflicts.contains(key) && !self.found.contains(key) {
                     self.found.insert(key.to_string());
                 }
             }
