@@ -62,13 +62,26 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
 
 /// The SHA-256 of a file's bytes, read a megabyte at a time.
 pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
+    let hashed = sha256_file_while(path, &|| true)?;
+    Ok(hashed.unwrap_or_default())
+}
+
+/// [`sha256_file`], given up (`Ok(None)`) as soon as `go_on` says no; it is asked before
+/// each megabyte is read.
+pub fn sha256_file_while(
+    path: &std::path::Path,
+    go_on: &dyn Fn() -> bool,
+) -> std::io::Result<Option<String>> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut h = Hasher::default();
     loop {
+        if !go_on() {
+            return Ok(None);
+        }
         match file.read(&mut buf) {
-            Ok(0) => return Ok(h.finish()),
+            Ok(0) => return Ok(Some(h.finish())),
             Ok(n) => h.update(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),

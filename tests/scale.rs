@@ -77,11 +77,13 @@ fn a_years_draws_share_one_target_snapshot_kept_as_a_file_that_verify_checks() {
 #[test]
 fn a_target_file_checked_clean_is_not_read_again_until_its_bytes_or_its_check_change() {
     let p = Project::shipped();
+    let said = std::cell::RefCell::new(String::new());
     let draw = |period: &str| {
         let mut cmd = p.suiji(&["draw", "zhian.hotel", "--period", period]);
         cmd.env("RUST_LOG", "suiji::progress=info");
         let (code, out, err) = run(cmd);
         assert_eq!(code, 0, "{out}{err}");
+        *said.borrow_mut() = err.clone();
         err.contains("its rows are not read again")
     };
     let note_words = || {
@@ -103,6 +105,11 @@ fn a_target_file_checked_clean_is_not_read_again_until_its_bytes_or_its_check_ch
     assert!(!draw("2023-H1"), "a first draw checks every row");
     assert_eq!(note_words(), 7, "noted with the clean check");
     assert!(draw("2023-H2"), "the same bytes, checked the same way");
+    // Drawn while the bytes were hashed, and recorded once they were found the checked ones.
+    let trusted = said.borrow().clone();
+    let looks = trusted.find("looks like the version checked and frozen before");
+    let confirmed = trusted.find("is the version checked and frozen before");
+    assert!(looks.is_some() && looks < confirmed, "{trusted}");
     for n in ["1", "2"] {
         assert!(p.ok(&["verify", n]).starts_with("identical"));
     }
@@ -121,7 +128,20 @@ fn a_target_file_checked_clean_is_not_read_again_until_its_bytes_or_its_check_ch
         .and_then(|f| f.set_modified(time))
         .expect("time kept");
     assert!(!draw("2024-H1"), "other bytes are read again");
+    // The draw started from the noted snapshot was not recorded: drawn again from the new one.
+    let redrawn = said.borrow().clone();
+    assert!(
+        redrawn.contains("looks like the version checked and frozen before")
+            && redrawn.contains("bytes are not the ones checked and frozen before"),
+        "{redrawn}"
+    );
     assert_eq!(snapshots(), 2, "frozen again");
+    let draws: i64 = p
+        .db()
+        .query_row("SELECT count(*) FROM draws", [], |r| r.get(0))
+        .expect("draws");
+    assert_eq!(draws, 3, "each draw recorded once");
+    assert!(p.ok(&["verify", "3"]).starts_with("identical"));
     assert!(draw("2024-H2"), "the new version, checked clean once");
     // An inspector's 回避 entry that names no target: a warning, so no check is taken on trust.
     let inspectors = p.read("config/registry/inspectors.csv");

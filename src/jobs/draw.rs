@@ -199,7 +199,13 @@ pub fn run_on(
     };
     let mut store = open_draw_store(loaded, database)?;
     let store = &mut *store;
-    let frozen = super::issue::freeze(loaded, store).map_err(SetupError::Registry)?;
+    // A seed revealed for a commitment is checked against the registry's snapshots, so the
+    // registry is confirmed before it; any other draw confirms it before it records.
+    let frozen = match input.reveal {
+        None => super::issue::freeze_trusting(loaded, store),
+        Some(_) => super::issue::freeze(loaded, store),
+    }
+    .map_err(SetupError::Registry)?;
     // The period named as its draws are recorded, whichever form was typed (V2-15).
     let period = super::commit::recorded_period(store, &input.matter, &scheduled.period.id)
         .map_err(IssueError::Store)?;
@@ -227,7 +233,15 @@ pub fn run_on(
         replaces: replaced_draw(store, &named)?,
         dry_run: input.dry_run,
     };
-    let issued = issue(loaded, store, &frozen, &req)?;
+    let (issued, frozen) = match issue(loaded, store, &frozen, &req) {
+        // The target file was not the version it looked like: checked in full, drawn again.
+        Err(IssueError::RegistryChanged) => {
+            drop(frozen);
+            let frozen = super::issue::freeze(loaded, store).map_err(SetupError::Registry)?;
+            (issue(loaded, store, &frozen, &req)?, frozen)
+        }
+        issued => (issued?, frozen),
+    };
     if input.reveal.is_some()
         && let Err(e) = super::commit::publish(&loaded.model.config.output_dir, store)
     {

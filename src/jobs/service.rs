@@ -740,19 +740,15 @@ impl Service {
         if let Err(e) = self.follow_registries() {
             return fail(self, d, e);
         }
-        let frozen = match freeze(&self.loaded, &*self.store) {
+        // A seed revealed for a commitment is checked against the registry's snapshots, so the
+        // registry is confirmed before it; any other draw confirms it before it records.
+        let frozen = match revealed {
+            None => crate::jobs::issue::freeze_trusting(&self.loaded, &*self.store),
+            Some(_) => freeze(&self.loaded, &*self.store),
+        };
+        let frozen = match frozen {
             Ok(f) => f,
-            Err(diags) => {
-                let text = crate::diag::render(&crate::diag::Sources::default(), &diags);
-                return fail(
-                    self,
-                    d,
-                    format!(
-                        "the registry has {} problem(s); nothing drawn:\n{text}",
-                        diags.len()
-                    ),
-                );
-            }
+            Err(diags) => return fail(self, d, registry_problems(&diags)),
         };
         let (seed, seed_source) = match self.seed_for(&d, &frozen, now, revealed) {
             Ok(s) => s,
@@ -773,7 +769,11 @@ impl Service {
                 self.loaded.model.config.algorithm,
             ),
         };
-        match issue(&self.loaded, &mut *self.store, &frozen, &req) {
+        let issued = match self.issue_frozen(frozen, &req) {
+            Ok(issued) => issued,
+            Err(diags) => return fail(self, d, registry_problems(&diags)),
+        };
+        match issued {
             Ok(issued) => self.issued(d, &issued, now, late),
             Err(IssueError::AlreadyDrawn { draw_id, .. }) => {
                 // Another process drew it first: exactly once holds, nothing to do.
@@ -789,6 +789,24 @@ impl Service {
                 }
             }
             Err(e) => fail(self, d, e.to_string()),
+        }
+    }
+
+    /// Issues `req` from `frozen`; a draw from a registry frozen on trust whose target file was
+    /// not the version it looked like is drawn again from the registry checked in full (`Err`:
+    /// that check's problems).
+    fn issue_frozen(
+        &mut self,
+        frozen: crate::jobs::issue::Frozen,
+        req: &Request,
+    ) -> Result<Result<Issued, IssueError>, Vec<crate::diag::Diagnostic>> {
+        match issue(&self.loaded, &mut *self.store, &frozen, req) {
+            Err(IssueError::RegistryChanged) => {
+                drop(frozen);
+                let frozen = freeze(&self.loaded, &*self.store)?;
+                Ok(issue(&self.loaded, &mut *self.store, &frozen, req))
+            }
+            issued => Ok(issued),
         }
     }
 
@@ -1118,6 +1136,15 @@ pub(crate) fn year_start(year: i32) -> NaiveDateTime {
         .unwrap_or(NaiveDate::MIN)
         .and_hms_opt(0, 0, 0)
         .unwrap_or_default()
+}
+
+/// What an event says of a registry whose check found `diags`: nothing was drawn.
+fn registry_problems(diags: &[crate::diag::Diagnostic]) -> String {
+    let text = crate::diag::render(&crate::diag::Sources::default(), diags);
+    format!(
+        "the registry has {} problem(s); nothing drawn:\n{text}",
+        diags.len()
+    )
 }
 
 #[cfg(test)]

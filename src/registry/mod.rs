@@ -326,43 +326,101 @@ pub fn check_again(
     known: &Known,
     (clean, snapshot): (&CleanCheck, SnapshotFile),
 ) -> Option<Streamed> {
+    let (streamed, hashing) =
+        check_again_hashing(targets, inspectors, root, known, (clean, snapshot))?;
+    hashing.is_the_checked().then_some(streamed)
+}
+
+/// [`check_again`] with the target file's bytes still being hashed: `Some` when everything
+/// but the hash says it is the file `clean` was found of (its sources name it by that
+/// SHA-256), with the hashing, whose [`SourceHashing::is_the_checked`] says whether the bytes
+/// are those too. What is made of the registry before it says so is made of it only on trust.
+pub fn check_again_hashing(
+    targets: &[PathBuf],
+    inspectors: &[PathBuf],
+    root: &Path,
+    known: &Known,
+    (clean, snapshot): (&CleanCheck, SnapshotFile),
+) -> Option<(Streamed, SourceHashing)> {
     let path = one_csv(targets)?;
     let display = display_path(root, path);
-    let (sha, read) = std::thread::scope(|s| {
-        let sha = s.spawn(|| crate::digest::sha256_file(path));
-        let read = (|| {
-            let file =
-                source::RegistryFile::open_as(path, display.clone(), known, 64 << 10).ok()?;
-            if !file.header_notes.is_empty() {
-                return None;
-            }
-            let read = beside_targets(inspectors, root, known, &display);
-            let mut target_columns = Vec::new();
-            read::remember_columns(&mut target_columns, &file.header.names);
-            read.sink.items.is_empty().then_some((
-                read.inspectors.items,
-                read.sources,
-                target_columns,
-            ))
-        })();
-        (sha.join(), read)
-    });
-    let sha256 = sha.ok()?.ok()?;
+    let hashing = SourceHashing::start(path, &clean.source_sha256);
+    let read = (|| {
+        let file = source::RegistryFile::open_as(path, display.clone(), known, 64 << 10).ok()?;
+        if !file.header_notes.is_empty() {
+            return None;
+        }
+        let read = beside_targets(inspectors, root, known, &display);
+        let mut target_columns = Vec::new();
+        read::remember_columns(&mut target_columns, &file.header.names);
+        read.sink
+            .items
+            .is_empty()
+            .then_some((read.inspectors.items, read.sources, target_columns))
+    })();
     let (mut inspectors, mut sources, target_columns) = read?;
-    if sha256 != clean.source_sha256
-        || check_key(&display, &sources, known).as_deref() != Some(clean.check_key.as_str())
-    {
+    if check_key(&display, &sources, known).as_deref() != Some(clean.check_key.as_str()) {
         return None;
     }
-    sources.insert(0, (display, sha256));
+    sources.insert(0, (display, clean.source_sha256.clone()));
     inspectors.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    Some(Streamed {
+    let streamed = Streamed {
         inspectors,
         sources,
         targets_rows: usize::try_from(clean.rows).unwrap_or(usize::MAX),
         target_columns,
         snapshot,
-    })
+    };
+    Some((streamed, hashing))
+}
+
+/// A target file's bytes being hashed on a thread of its own, to be compared with the SHA-256
+/// a check noted of them. Dropped unasked, it stops the hashing.
+#[derive(Debug)]
+pub struct SourceHashing {
+    expected: String,
+    /// `None` when the thread could not start (the bytes are hashed when asked, then).
+    thread: Option<std::thread::JoinHandle<Option<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    path: PathBuf,
+}
+
+impl SourceHashing {
+    fn start(path: &Path, expected: &str) -> SourceHashing {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (owned, stopped) = (path.to_path_buf(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("suiji-source-hash".into())
+            .spawn(move || {
+                let go_on = || !stopped.load(std::sync::atomic::Ordering::Relaxed);
+                crate::digest::sha256_file_while(&owned, &go_on)
+                    .ok()
+                    .flatten()
+            })
+            .ok();
+        SourceHashing {
+            expected: expected.to_string(),
+            thread,
+            stop,
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// Waits for the hash: whether the file's bytes are the ones the check was made of (`false`
+    /// too when they could not be read).
+    pub fn is_the_checked(mut self) -> bool {
+        let hashed = match self.thread.take() {
+            Some(thread) => thread.join().ok().flatten(),
+            None => crate::digest::sha256_file(&self.path).ok(),
+        };
+        hashed.as_deref() == Some(self.expected.as_str())
+    }
+}
+
+impl Drop for SourceHashing {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The target file, when there is one and it is a CSV file.

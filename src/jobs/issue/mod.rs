@@ -44,6 +44,23 @@ pub struct Frozen {
     /// The targets' canonical snapshot as a file in the database's snapshot folder, which the
     /// draw reads in bounded memory; `None`: the targets are in `registry`.
     pub file: Option<FrozenFile>,
+    /// A registry frozen on trust ([`freeze_trusting`]): its target file taken for the version
+    /// a check noted while its bytes are still being hashed. `None`: nothing left to confirm.
+    pub unconfirmed: Option<Arc<Unconfirmed>>,
+}
+
+/// What is left to confirm of a registry frozen on trust: that its target file's bytes hash to
+/// those the noted check was made of, and that nothing wrote the file meanwhile (it looks as it
+/// did before it was hashed). Asked once ([`Frozen::confirmed`]), by the draw from it before
+/// anything of that draw is recorded or put in place.
+#[derive(Debug)]
+pub struct Unconfirmed {
+    hashing: std::sync::Mutex<Option<crate::registry::SourceHashing>>,
+    file: PathBuf,
+    look: Option<kept::Look>,
+    /// The snapshot it was taken for (its SHA-256).
+    snapshot: String,
+    outcome: std::sync::OnceLock<bool>,
 }
 
 /// A target snapshot frozen as a file, and the values its rows may use.
@@ -78,7 +95,41 @@ impl Frozen {
             inspectors_bytes,
             info,
             file: None,
+            unconfirmed: None,
         }
+    }
+
+    /// [`IssueError::RegistryChanged`] unless [`Frozen::confirmed`]: asked by a draw before
+    /// anything of it is recorded or put in place (its staging folder goes with it).
+    fn confirm(&self) -> Result<(), IssueError> {
+        match self.confirmed() {
+            true => Ok(()),
+            false => Err(IssueError::RegistryChanged),
+        }
+    }
+
+    /// Whether the registry is the version it was frozen as: always, but for one frozen on
+    /// trust ([`freeze_trusting`]) whose target file's bytes turned out not to be the noted
+    /// ones, or which was written meanwhile (waits for its hashing, the first time).
+    pub fn confirmed(&self) -> bool {
+        let Some(u) = &self.unconfirmed else {
+            return true;
+        };
+        *u.outcome.get_or_init(|| {
+            let hashing = u.hashing.lock().ok().and_then(|mut h| h.take());
+            let same = hashing.is_some_and(crate::registry::SourceHashing::is_the_checked)
+                && kept::look(&u.file) == u.look;
+            if same {
+                said_checked_before(self.info.targets_rows, &u.snapshot);
+            } else {
+                let snapshot = &u.snapshot[..u.snapshot.len().min(12)];
+                tracing::info!(
+                    target: "suiji::progress",
+                    "the target registry's bytes are not the ones checked and frozen before (snapshot {snapshot}): nothing drawn from it is recorded; it is checked in full"
+                );
+            }
+            same
+        })
     }
 
     /// A registry whose targets are the canonical snapshot file `snapshot` of `rows` rows.
@@ -114,6 +165,7 @@ impl Frozen {
             inspectors_bytes,
             info,
             file: Some(file),
+            unconfirmed: None,
         }
     }
 }
@@ -241,6 +293,11 @@ pub enum IssueError {
          times in a row; nothing was recorded: run it again"
     )]
     LoadsChanged(usize),
+    #[error(
+        "the target registry file changed while this draw was computed from it; nothing was \
+         recorded: run it again"
+    )]
+    RegistryChanged,
 }
 
 /// What earlier draws and results say about targets, for cooldown and yearly caps.
@@ -619,6 +676,7 @@ fn draw_and_record(
         phase("drawing");
         let (staging, drawn) =
             draw_staged(loaded, (frozen, &hist), req, folder, Some(&read_early))?;
+        frozen.confirm()?;
         // Only whether the records still give this history is asked from here on: the history
         // itself (an entry per target drawn this year, hundreds of thousands in the year's
         // later draws of a national registry) is let go before the files and the recording.
@@ -1511,7 +1569,48 @@ pub(crate) fn freeze_into(
     loaded: &Loaded,
     dir: &std::path::Path,
 ) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
-    match freeze_streamed(loaded, dir, "checking and freezing the target registry") {
+    freeze_in(loaded, dir, Hash::Now)
+}
+
+/// [`freeze`] for a draw, which confirms the registry ([`Frozen::confirmed`]) before it records
+/// anything and is drawn again from a registry frozen by [`freeze`] when it is not
+/// ([`IssueError::RegistryChanged`]): a target file that looks as it did when a check noted it
+/// clean is taken for that version while its bytes are hashed on a thread of their own, beside
+/// the draw (a year's later draws of a national registry hash 1.5 GB), instead of before it.
+pub(crate) fn freeze_trusting(
+    loaded: &Loaded,
+    store: &dyn DrawStore,
+) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+    freeze_in(loaded, &store.snapshot_dir(), Hash::Beside)
+}
+
+/// Says (target `suiji::progress`) that the target registry, of `rows` rows, is the version
+/// frozen before to the snapshot `sha256`, so its rows are not read again.
+fn said_checked_before(rows: usize, sha256: &str) {
+    tracing::info!(
+        target: "suiji::progress",
+        rows,
+        "the target registry is the version checked and frozen before (snapshot {}): its rows are not read again",
+        &sha256[..sha256.len().min(12)]
+    );
+}
+
+/// When a target file taken for the version a check noted has its bytes hashed to confirm it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    /// Before the registry is given out.
+    Now,
+    /// Beside what is made of it: the registry is given out unconfirmed ([`Unconfirmed`]).
+    Beside,
+}
+
+fn freeze_in(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+    hash: Hash,
+) -> Result<Frozen, Vec<crate::diag::Diagnostic>> {
+    let what = "checking and freezing the target registry";
+    match freeze_streamed_as(loaded, dir, what, hash) {
         None => freeze_registry(loaded),
         Some(result) => result.map(|(frozen, _warnings)| frozen),
     }
@@ -1530,6 +1629,15 @@ pub(crate) fn freeze_streamed(
     dir: &std::path::Path,
     what: &'static str,
 ) -> Option<crate::registry::Checked<Frozen>> {
+    freeze_streamed_as(loaded, dir, what, Hash::Now)
+}
+
+fn freeze_streamed_as(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+    what: &'static str,
+    hash: Hash,
+) -> Option<crate::registry::Checked<Frozen>> {
     let cfg = &loaded.model.config;
     let file = match cfg.registries.targets.as_slice() {
         [one] => Some(one.as_path()),
@@ -1539,11 +1647,12 @@ pub(crate) fn freeze_streamed(
     let noted = file
         .zip(before)
         .and_then(|(f, look)| kept::noted(dir, f, look));
-    if let Some(frozen) = noted.as_ref().and_then(|n| checked_before(loaded, dir, n)) {
-        // Taken only while the file still looks as it did when it was hashed.
-        if file.and_then(kept::look) == before {
-            return Some(Ok((frozen, Vec::new())));
-        }
+    let again = noted
+        .as_ref()
+        .zip(file)
+        .and_then(|(n, f)| taken_again(loaded, dir, (n, f, before), hash));
+    if let Some(frozen) = again {
+        return Some(Ok((frozen, Vec::new())));
     }
     // Noted (again) with the check, when it found nothing to say.
     let noting = |frozen: &Frozen, warnings: &[crate::diag::Diagnostic]| {
@@ -1589,11 +1698,53 @@ pub(crate) fn freeze_streamed(
     }
 }
 
+/// The registry frozen as the note `n` of the target file `f` says, without its rows read
+/// again ([`checked_before`]), when `hash` finds, or is left to find, the file's bytes the
+/// checked ones; `before`: how the file looked before it was read.
+fn taken_again(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+    (n, f, before): (&kept::Noted, &std::path::Path, Option<kept::Look>),
+    hash: Hash,
+) -> Option<Frozen> {
+    let (mut frozen, hashing) = checked_before(loaded, dir, n)?;
+    match hash {
+        // Taken only while the file still looks as it did when it was hashed.
+        Hash::Now => {
+            let same = hashing.is_the_checked() && kept::look(f) == before;
+            if same {
+                said_checked_before(frozen.info.targets_rows, &n.sha256);
+            }
+            same.then_some(frozen)
+        }
+        Hash::Beside => {
+            tracing::info!(
+                target: "suiji::progress",
+                "the target registry looks like the version checked and frozen before (snapshot {}): the draw starts from that snapshot while the file's bytes are hashed, and is recorded only if they are the ones checked",
+                &n.sha256[..12]
+            );
+            frozen.unconfirmed = Some(Arc::new(Unconfirmed {
+                hashing: std::sync::Mutex::new(Some(hashing)),
+                file: f.to_path_buf(),
+                look: before,
+                snapshot: n.sha256.clone(),
+                outcome: std::sync::OnceLock::new(),
+            }));
+            Some(frozen)
+        }
+    }
+}
+
 /// The registry frozen as `noted` says, without reading its rows, when the note keeps a check
 /// that found nothing to say and the target file is the one it checked, checked the same way
-/// ([`crate::registry::check_again`]: its bytes hashed, the inspectors read beside); `None`
-/// otherwise.
-fn checked_before(loaded: &Loaded, dir: &std::path::Path, noted: &kept::Noted) -> Option<Frozen> {
+/// ([`crate::registry::check_again_hashing`]: the inspectors read while its bytes are hashed),
+/// with the hashing of its bytes, which must say they are the checked ones before the registry
+/// is used for more than a draw not yet recorded; `None` otherwise.
+fn checked_before(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+    noted: &kept::Noted,
+) -> Option<(Frozen, crate::registry::SourceHashing)> {
     let cfg = &loaded.model.config;
     let clean = noted.clean.as_ref()?;
     let known = crate::registry::Known::from_model(&loaded.model);
@@ -1602,19 +1753,13 @@ fn checked_before(loaded: &Loaded, dir: &std::path::Path, noted: &kept::Noted) -
         sha256: noted.sha256.clone(),
         size: noted.size,
     };
-    let streamed = crate::registry::check_again(
+    let (streamed, hashing) = crate::registry::check_again_hashing(
         &cfg.registries.targets,
         &cfg.registries.inspectors,
         &cfg.root,
         &known,
         (clean, snapshot),
     )?;
-    tracing::info!(
-        target: "suiji::progress",
-        rows = streamed.targets_rows,
-        "the target registry is the version checked and frozen before (snapshot {}): its rows are not read again",
-        &noted.sha256[..12]
-    );
     let mut frozen = Frozen::of_file(
         streamed.inspectors,
         streamed.sources,
@@ -1625,7 +1770,7 @@ fn checked_before(loaded: &Loaded, dir: &std::path::Path, noted: &kept::Noted) -
         },
     );
     frozen.registry.target_columns = streamed.target_columns;
-    Some(frozen)
+    Some((frozen, hashing))
 }
 
 /// One pass of [`freeze_streamed`]: the snapshot written to `dir` when `noted` is `None`, else
