@@ -44,7 +44,7 @@ pub struct Frozen {
     /// The targets' canonical snapshot as a file in the database's snapshot folder, which the
     /// draw reads in bounded memory; `None`: the targets are in `registry`.
     pub file: Option<FrozenFile>,
-    /// A registry frozen on trust ([`freeze_trusting`]): its target file taken for the version
+    /// A registry frozen on trust (`freeze_trusting`): its target file taken for the version
     /// a check noted while its bytes are still being hashed. `None`: nothing left to confirm.
     pub unconfirmed: Option<Arc<Unconfirmed>>,
 }
@@ -109,7 +109,7 @@ impl Frozen {
     }
 
     /// Whether the registry is the version it was frozen as: always, but for one frozen on
-    /// trust ([`freeze_trusting`]) whose target file's bytes turned out not to be the noted
+    /// trust (`freeze_trusting`) whose target file's bytes turned out not to be the noted
     /// ones, or which was written meanwhile (waits for its hashing, the first time).
     pub fn confirmed(&self) -> bool {
         let Some(u) = &self.unconfirmed else {
