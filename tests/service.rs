@@ -652,6 +652,56 @@ fn run_once_catches_up_and_a_second_run_draws_nothing() {
     assert_complete(&p);
 }
 
+/// The service draws from a target file noted clean before while its bytes are hashed, and
+/// records the draw only once they are the noted ones: other bytes that kept the file's length
+/// and time are checked in full and the draw made again from their own snapshot.
+#[test]
+fn a_service_draw_started_on_a_noted_registry_whose_bytes_changed_is_drawn_again() {
+    let p = one_past_draw();
+    let run_once = |p: &Project| {
+        let mut cmd = p.suiji(RUN_ONCE);
+        cmd.env("RUST_LOG", "suiji::progress=info");
+        let (code, out, err) = run(cmd);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("issued 1 draw(s), 0 failed"), "{out}{err}");
+        err
+    };
+    run_once(&p);
+    // A second matter due, and the target file's bytes changed with its length and time kept.
+    let second = matter("twice", "0 0 9 2 6 * 2023", "5%", "");
+    let rules = p.read("rules/zhian.toml");
+    p.write("rules/zhian.toml", &format!("{rules}{second}"));
+    let path = p.path("config/registry/targets.csv");
+    let time = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("time");
+    let text = p.read("config/registry/targets.csv");
+    let changed = text.replacen("西街9号", "西街8号", 1);
+    assert_ne!(changed, text);
+    p.write("config/registry/targets.csv", &changed);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(time))
+        .expect("time kept");
+    let err = run_once(&p);
+    assert!(
+        err.contains("looks like the version checked and frozen before")
+            && err.contains("bytes are not the ones checked and frozen before"),
+        "{err}"
+    );
+    let all = draws(&p);
+    assert_eq!(all.len(), 2, "each draw recorded once");
+    let snapshot = |m: &serde_json::Value| m["registry"]["targets_snapshot"].clone();
+    assert_ne!(
+        snapshot(&all[0].3),
+        snapshot(&all[1].3),
+        "drawn from the new bytes"
+    );
+    assert!(p.ok(&["verify", "2"]).starts_with("identical"));
+    assert_complete(&p);
+}
+
 #[test]
 fn a_running_service_answers_signals_and_rule_file_changes() {
     let p = one_past_draw();
