@@ -114,19 +114,7 @@ fn a_target_file_checked_clean_is_not_read_again_until_its_bytes_or_its_check_ch
         assert!(p.ok(&["verify", n]).starts_with("identical"));
     }
     // Other bytes, the file's length and time kept: checked in full and frozen again.
-    let path = p.path("config/registry/targets.csv");
-    let time = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .expect("time");
-    let text = p.read("config/registry/targets.csv");
-    let changed = text.replacen("西街9号", "西街8号", 1);
-    assert_ne!(changed, text);
-    p.write("config/registry/targets.csv", &changed);
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .and_then(|f| f.set_modified(time))
-        .expect("time kept");
+    p.edit_keeping_time("config/registry/targets.csv", "西街9号", "西街8号");
     assert!(!draw("2024-H1"), "other bytes are read again");
     // The draw started from the noted snapshot was not recorded: drawn again from the new one.
     let redrawn = said.borrow().clone();

@@ -671,19 +671,7 @@ fn a_service_draw_started_on_a_noted_registry_whose_bytes_changed_is_drawn_again
     let second = matter("twice", "0 0 9 2 6 * 2023", "5%", "");
     let rules = p.read("rules/zhian.toml");
     p.write("rules/zhian.toml", &format!("{rules}{second}"));
-    let path = p.path("config/registry/targets.csv");
-    let time = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .expect("time");
-    let text = p.read("config/registry/targets.csv");
-    let changed = text.replacen("西街9号", "西街8号", 1);
-    assert_ne!(changed, text);
-    p.write("config/registry/targets.csv", &changed);
-    std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .and_then(|f| f.set_modified(time))
-        .expect("time kept");
+    p.edit_keeping_time("config/registry/targets.csv", "西街9号", "西街8号");
     let err = run_once(&p);
     assert!(
         err.contains("looks like the version checked and frozen before")

@@ -95,6 +95,23 @@ impl Project {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
+    /// Replaces the first occurrence of `from` in a file with `to`, of the same length, and
+    /// puts its modification time back: other bytes with the file's length and time kept (only
+    /// its change time tells). Panics if `from` is absent.
+    pub fn edit_keeping_time(&self, rel: &str, from: &str, to: &str) {
+        assert_eq!(from.len(), to.len(), "the file's length is kept");
+        let path = self.path(rel);
+        let time = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("time");
+        self.edit(rel, from, to);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(time))
+            .expect("time kept");
+    }
+
     /// Replaces the first occurrence of `from` in a file; panics if it is absent.
     pub fn edit(&self, rel: &str, from: &str, to: &str) {
         let text = self.read(rel);
