@@ -313,29 +313,15 @@ fn this_build() -> Option<&'static str> {
 }
 
 /// The registry as [`check_streamed`] would find it again when its target file is the one
-/// `clean` was found of: the file's bytes hashed (on a thread of their own) and the inspector
-/// files read and checked beside them, and the file's header read; `Some` only when the
-/// bytes hash to `clean.source_sha256`, the inspectors read without a word and the
-/// [`check_key`] is `clean`'s — the same bytes checked the same way, which said nothing — with
-/// `snapshot`, the snapshot that check froze the file to. `None` for anything else, which
-/// [`check_streamed`] checks in full.
+/// `clean` was found of: the inspector files read and checked, and the file's header read,
+/// while the file's bytes are hashed on a thread of their own. `Some` when the inspectors read
+/// without a word and the [`check_key`] is `clean`'s — the file checked the same way, which
+/// said nothing — with `snapshot`, the snapshot that check froze the file to (its sources name
+/// the file by the SHA-256 noted), and the hashing, whose [`SourceHashing::is_the_checked`]
+/// says whether the bytes are the checked ones too: what is made of the registry before it
+/// says so is made of it only on trust. `None` for anything else, which [`check_streamed`]
+/// checks in full.
 pub fn check_again(
-    targets: &[PathBuf],
-    inspectors: &[PathBuf],
-    root: &Path,
-    known: &Known,
-    (clean, snapshot): (&CleanCheck, SnapshotFile),
-) -> Option<Streamed> {
-    let (streamed, hashing) =
-        check_again_hashing(targets, inspectors, root, known, (clean, snapshot))?;
-    hashing.is_the_checked().then_some(streamed)
-}
-
-/// [`check_again`] with the target file's bytes still being hashed: `Some` when everything
-/// but the hash says it is the file `clean` was found of (its sources name it by that
-/// SHA-256), with the hashing, whose [`SourceHashing::is_the_checked`] says whether the bytes
-/// are those too. What is made of the registry before it says so is made of it only on trust.
-pub fn check_again_hashing(
     targets: &[PathBuf],
     inspectors: &[PathBuf],
     root: &Path,

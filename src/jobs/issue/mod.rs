@@ -1737,7 +1737,7 @@ fn taken_again(
 
 /// The registry frozen as `noted` says, without reading its rows, when the note keeps a check
 /// that found nothing to say and the target file is the one it checked, checked the same way
-/// ([`crate::registry::check_again_hashing`]: the inspectors read while its bytes are hashed),
+/// ([`crate::registry::check_again`]: the inspectors read while its bytes are hashed),
 /// with the hashing of its bytes, which must say they are the checked ones before the registry
 /// is used for more than a draw not yet recorded; `None` otherwise.
 fn checked_before(
@@ -1753,7 +1753,7 @@ fn checked_before(
         sha256: noted.sha256.clone(),
         size: noted.size,
     };
-    let (streamed, hashing) = crate::registry::check_again_hashing(
+    let (streamed, hashing) = crate::registry::check_again(
         &cfg.registries.targets,
         &cfg.registries.inspectors,
         &cfg.root,
