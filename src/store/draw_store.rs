@@ -61,6 +61,10 @@ pub trait DrawStore: AuditLog + RuleStore {
     fn draw_target_count(&self, id: i64) -> Result<usize, StoreError>;
     /// The draw's ranked targets, in their recorded order.
     fn draw_targets(&self, id: i64) -> Result<Vec<DrawnTargetRow>, StoreError>;
+    /// The ids of the targets draw `id` selected (its substitutes aside), in no set order:
+    /// what a year's history counts, read without the rest of their rows (a national draw's
+    /// run to hundreds of thousands).
+    fn selected_target_ids(&self, id: i64) -> Result<Vec<String>, StoreError>;
     /// The draw's team members, in their recorded order.
     fn draw_teams(&self, id: i64) -> Result<Vec<TeamRow>, StoreError>;
     /// The draw's unstaffed targets.
@@ -188,6 +192,10 @@ impl DrawStore for Store {
 
     fn draw_targets(&self, id: i64) -> Result<Vec<DrawnTargetRow>, StoreError> {
         Store::draw_targets(self, id)
+    }
+
+    fn selected_target_ids(&self, id: i64) -> Result<Vec<String>, StoreError> {
+        Store::selected_target_ids(self, id)
     }
 
     fn draw_teams(&self, id: i64) -> Result<Vec<TeamRow>, StoreError> {

@@ -1296,6 +1296,22 @@ impl Store {
         })
     }
 
+    /// The ids of the targets draw `id` selected (not its substitutes), in the order of its
+    /// rows.
+    pub fn selected_target_ids(&self, id: i64) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT target_id FROM draw_targets WHERE draw_id = ?1 AND selected = 1",
+            )?;
+            let mut rows = stmt.query([id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(r.get(0)?);
+            }
+            Ok(out)
+        })
+    }
+
     /// The draw's team members in the order they were recorded.
     pub fn draw_teams(&self, id: i64) -> Result<Vec<TeamRow>, StoreError> {
         self.read(|c| {

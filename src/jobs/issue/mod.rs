@@ -306,19 +306,15 @@ pub fn history(
     year: i32,
     skip_matter_period: (&str, &str),
 ) -> Result<History, StoreError> {
-    let mut entries: BTreeMap<String, HistoryEntry> = BTreeMap::new();
     // The heads alone: a draw's manifest (at national scale a hundred megabytes) says nothing
-    // the history needs.
+    // the history needs; nor do its rows, but for the ids it selected.
     let draws = store.list_draw_heads(&DrawFilter::default())?;
+    let mut drawn: Vec<String> = Vec::new();
+    let mut clean: BTreeMap<String, NaiveDate> = BTreeMap::new();
     for d in draws {
         let this_year = d.issue_date.get(..4).and_then(|y| y.parse::<i32>().ok()) == Some(year);
         if this_year && !(d.matter == skip_matter_period.0 && d.period == skip_matter_period.1) {
-            for t in store.draw_targets(d.id)?.into_iter().filter(|t| t.selected) {
-                entries
-                    .entry(t.target_id.clone())
-                    .or_default()
-                    .inspections_this_year += 1;
-            }
+            drawn.extend(store.selected_target_ids(d.id)?);
         }
         // A target's inspection under this draw was clean when every result recorded for it
         // (one per checklist item) is clean; it happened on the latest of their dates.
@@ -331,12 +327,31 @@ pub fn history(
             e.1 =
                 e.1.max(NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok());
         }
-        for (target, (clean, date)) in per_target {
-            if clean && let Some(date) = date {
-                let e = entries.entry(target).or_default();
-                e.last_clean = e.last_clean.max(Some(date));
+        for (target, (ok, date)) in per_target {
+            if ok && let Some(date) = date {
+                let e = clean.entry(target).or_insert(date);
+                *e = (*e).max(date);
             }
         }
+    }
+    // Each id's count from the ids sorted, the map built at once from them in order.
+    drawn.sort_unstable();
+    let mut counted: Vec<(String, HistoryEntry)> = Vec::new();
+    for id in drawn {
+        match counted.last_mut() {
+            Some((last, e)) if *last == id => e.inspections_this_year += 1,
+            _ => counted.push((
+                id,
+                HistoryEntry {
+                    inspections_this_year: 1,
+                    ..HistoryEntry::default()
+                },
+            )),
+        }
+    }
+    let mut entries: BTreeMap<String, HistoryEntry> = counted.into_iter().collect();
+    for (target, date) in clean {
+        entries.entry(target).or_default().last_clean = Some(date);
     }
     Ok(History {
         entries,

@@ -710,6 +710,16 @@ impl DrawStore for PgStore {
         })
     }
 
+    fn selected_target_ids(&self, id: i64) -> Result<Vec<String>, StoreError> {
+        self.read(|tx| {
+            let rows = tx.query(
+                "SELECT target_id FROM draw_targets WHERE draw_id = $1 AND selected = 1",
+                &[&id],
+            )?;
+            rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        })
+    }
+
     fn draw_teams(&self, id: i64) -> Result<Vec<TeamRow>, StoreError> {
         self.read(|tx| {
             let mut out = Vec::new();
