@@ -1588,3 +1588,54 @@ fn every_csv_written_is_safe_to_open_and_the_task_list_reads_back() {
         }
     }
 }
+
+/// The year's history counts each target once for every earlier draw of the year that selected
+/// it, and keeps its latest clean inspection: what the draws' whole rows and their results
+/// give, read here the long way.
+#[test]
+fn the_history_counts_each_selection_of_the_year_and_keeps_the_latest_clean_inspection() {
+    use suiji::store::{DrawFilter, DrawStore};
+    let p = Project::year_with_results();
+    let store = suiji::store::Store::open(&p.path("data")).expect("open database");
+    let store: &dyn DrawStore = &store;
+    let history = suiji::jobs::issue::history(store, 2023, ("", "")).expect("history");
+    let mut want: BTreeMap<String, (u32, Option<NaiveDate>)> = BTreeMap::new();
+    for d in store
+        .list_draw_heads(&DrawFilter::default())
+        .expect("draws")
+    {
+        for t in store.draw_targets(d.id).expect("rows") {
+            if t.selected {
+                want.entry(t.target_id).or_default().0 += 1;
+            }
+        }
+        let mut per_target: BTreeMap<String, (bool, NaiveDate)> = BTreeMap::new();
+        for r in store.results(d.id).expect("results") {
+            let date = NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").expect("date");
+            let clean = suiji::registry::types::CLEAN_RESULTS.contains(&r.category.as_str());
+            let e = per_target.entry(r.target_id).or_insert((true, date));
+            e.0 &= clean;
+            e.1 = e.1.max(date);
+        }
+        for (target, (clean, date)) in per_target {
+            if clean {
+                let e = &mut want.entry(target).or_default().1;
+                *e = (*e).max(Some(date));
+            }
+        }
+    }
+    let got: BTreeMap<String, (u32, Option<NaiveDate>)> = history
+        .entries
+        .iter()
+        .map(|(id, e)| (id.clone(), (e.inspections_this_year, e.last_clean)))
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        want.values().any(|(n, _)| *n >= 2),
+        "no target was drawn twice in the year: the count is not tested"
+    );
+    assert!(
+        want.values().any(|(_, clean)| clean.is_some()),
+        "no clean inspection: the dates are not tested"
+    );
+}

@@ -1296,8 +1296,7 @@ impl Store {
         })
     }
 
-    /// The ids of the targets draw `id` selected (not its substitutes), in the order of its
-    /// rows.
+    /// The ids of the targets draw `id` selected (not its substitutes), in no set order.
     pub fn selected_target_ids(&self, id: i64) -> Result<Vec<String>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
