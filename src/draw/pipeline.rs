@@ -529,7 +529,7 @@ fn phases(
     let v2 = rules.input.algorithm == Algorithm::V2;
     let extra = substitute_counts(&plans, v2);
     let (exclusions, detail) = exclusions(source, rules, (&mut c, &fates), &counts, opts, public)?;
-    let ((mut selected, drawn_at, substitutes), frame_at) = choose::select(
+    let ((selected, drawn_at, substitutes), frame_at) = choose::select(
         source,
         &mut c,
         &plans,
@@ -539,15 +539,16 @@ fn phases(
     opts.selected(&drawn_at);
     let in_file = listed && rules.input.exclusions_in_file && v2;
     opts.phase(Phase::Teams);
-    let skips = teams::assign(source, rules, &mut selected, &drawn_at, c.operations)?;
-    opts.phase(Phase::Manifest);
+    let drawn = selected.len() as u64;
+    // Staffed beside the bundle's frame (`finish`), which names no team.
+    let staffing = teams::Staffing::new(selected);
     let eligible: u64 = plans.iter().map(|p| p.n as u64).sum();
     let stats = Stats {
         rows: c.rows,
         in_scope: eligible + excluded,
         eligible,
         excluded,
-        drawn: selected.len() as u64,
+        drawn,
         hook_calls: c.hook_calls,
         hook_operations: c.operations,
         threads: c.threads,
@@ -556,20 +557,25 @@ fn phases(
         history: rules.input.history.at_places(&c.history_used),
         strata: strata_info(&plans),
         classes_without_ratio: classes_without_ratio(rules, &plans),
-        selected,
+        selected: Vec::new(),
         substitutes,
         exclusions,
         in_file: in_file.then(|| tallies(&counts)),
-        skips,
+        skips: Vec::new(),
     };
     let detail = (detail, opts.exclusions);
-    let (manifest, bundle, excluded, selected_digest) = finish(
-        source,
-        (rules.input, opts.digest_selection),
-        &plans,
-        (parts, detail),
-        frame_at.zip(public),
-    )?;
+    let finished = std::thread::scope(|scope| {
+        staffing.start(scope, (source, rules), &drawn_at, c.operations);
+        opts.phase(Phase::Manifest);
+        finish(
+            source,
+            (rules.input, opts.digest_selection),
+            &plans,
+            (parts, detail),
+            (frame_at.zip(public), &staffing),
+        )
+    });
+    let (manifest, bundle, excluded, selected_digest) = finished?;
     opts.phase(Phase::Done);
     Ok(Drawn {
         manifest,
@@ -943,10 +949,55 @@ fn finish(
     (input, digest_selection): (&DrawInput<'_>, bool),
     plans: &[plan::StratumPlan],
     (mut parts, detail): (Parts, (Option<detail::Detail>, ExclusionsOut<'_>)),
-    public: Option<(FramePlaces, &Public<'_>)>,
+    (public, staffing): (Option<(FramePlaces, &Public<'_>)>, &teams::Staffing),
 ) -> Result<Finished, DrawFailure> {
     let in_file = parts.in_file.take();
     let mut m = manifest(input, parts);
+    // A bundle written or hashed as it is serialised waits for the teams only at its end, where
+    // it states the selection; one kept whole is made of the manifest with them.
+    let beside = public
+        .as_ref()
+        .is_some_and(|(_, p)| !matches!(p.out, BundleOut::Keep));
+    if !beside {
+        staffed_into(&mut m, staffing)?;
+    }
+    let made = bundle_and_detail(
+        source,
+        (input, plans),
+        &mut m,
+        (in_file, detail),
+        public,
+        beside.then_some(staffing),
+    );
+    // The teams' own failure, if they failed, is the draw's (the bundle stopped at them).
+    staffed_into(&mut m, staffing)?;
+    let (excluded, bundle) = made?;
+    let digest = m.seal_with(digest_selection);
+    Ok((m, bundle, excluded, digest))
+}
+
+/// The selection staffed, and its skips, put into `m` (once taken, nothing more).
+fn staffed_into(m: &mut Manifest, staffing: &teams::Staffing) -> Result<(), DrawFailure> {
+    if let Some((selected, skips)) = staffing.take()? {
+        m.selected = selected;
+        m.inspector_skips = skips;
+    }
+    Ok(())
+}
+
+/// The public bundle of `m` and its exclusions' detail file, in the order its format has them
+/// made; `staffing` when the teams are still being staffed (the bundle waits for them).
+fn bundle_and_detail(
+    source: &dyn RowSource,
+    (input, plans): (&DrawInput<'_>, &[plan::StratumPlan]),
+    m: &mut Manifest,
+    (in_file, detail): (
+        Option<Vec<ExclusionTally>>,
+        (Option<detail::Detail>, ExclusionsOut<'_>),
+    ),
+    public: Option<(FramePlaces, &Public<'_>)>,
+    staffing: Option<&teams::Staffing>,
+) -> Result<(Vec<Exclusion>, Option<PublicBundle>), DrawFailure> {
     // `suiji-manifest/4`: the public bundle, too, keeps the summary (so it is built after it);
     // `/3`: the bundle lists the exclusions the manifest then moves to the detail file.
     let summarised = in_file.is_some() && public.as_ref().is_some_and(|(_, p)| p.summarised);
@@ -954,26 +1005,24 @@ fn finish(
         .as_ref()
         .map_or((false, false), |(_, p)| (p.by_id, p.by_id && p.compact));
     let bundle = |m: &mut Manifest| match public {
-        Some((at, p)) => public_bundle(source, input, plans, m, (at, p)),
+        Some((at, p)) => public_bundle(source, input, plans, m, (at, p), staffing),
         None => Ok(None),
     };
-    let (excluded, bundle) = if summarised {
+    Ok(if summarised {
         let format = match (by_id, compact) {
             (true, true) => MANIFEST_FORMAT_V6,
             (true, false) => MANIFEST_FORMAT_V5,
             _ => MANIFEST_FORMAT_V4,
         };
-        let excluded = to_detail_file(&mut m, in_file, format, detail)?;
-        (excluded, bundle(&mut m)?)
+        let excluded = to_detail_file(m, in_file, format, detail)?;
+        (excluded, bundle(m)?)
     } else {
-        let bundle = bundle(&mut m)?;
+        let bundle = bundle(m)?;
         (
-            to_detail_file(&mut m, in_file, MANIFEST_FORMAT_V3, detail)?,
+            to_detail_file(m, in_file, MANIFEST_FORMAT_V3, detail)?,
             bundle,
         )
-    };
-    let digest = m.seal_with(digest_selection);
-    Ok((m, bundle, excluded, digest))
+    })
 }
 
 /// A sealed manifest, its public bundle when kept, the excluded targets of its detail file,
@@ -1020,12 +1069,18 @@ fn public_bundle(
     plans: &[plan::StratumPlan],
     m: &mut Manifest,
     (at, p): (FramePlaces, &Public<'_>),
+    staffing: Option<&teams::Staffing>,
 ) -> Result<Option<PublicBundle>, DrawFailure> {
     let weighted = input.matter.weight.is_some();
     let frame = frame::Frame::new(source, plans, at, p.fields);
-    // Written (or only hashed) as it is serialised, its frame read again as it goes.
+    // Written (or only hashed) as it is serialised, its frame read again as it goes (and the
+    // teams, when `staffing`, staffed meanwhile).
     let written = |frame: &frame::Frame<'_>, m: &Manifest, out: &mut dyn std::io::Write| {
-        let hash = frame.write_bundle(m, weighted, out);
+        let selected = match staffing {
+            Some(staffing) => frame::Selections::Staffing(staffing),
+            None => frame::Selections::Ready(&m.selected),
+        };
+        let hash = frame.write_bundle((m, selected), weighted, out);
         match (frame.failure(), hash) {
             (Some(failure), _) => Err(failure),
             (None, Ok(hash)) => Ok(hash),
@@ -1039,7 +1094,11 @@ fn public_bundle(
     let made_whole = |frame: &frame::Frame<'_>, m: &Manifest| {
         Ok::<_, DrawFailure>(PublicBundle::new(m, weighted, p.fields, frame.entries()?))
     };
-    let whole = |frame: &frame::Frame<'_>, m: &Manifest, out: &mut dyn std::io::Write| {
+    // (The teams waited for first, when they are being staffed.)
+    let whole = |frame: &frame::Frame<'_>, m: &mut Manifest, out: &mut dyn std::io::Write| {
+        if let Some(staffing) = staffing {
+            staffed_into(m, staffing)?;
+        }
         made_whole(frame, m)?
             .write_hashed(out)
             .map_err(|e| DrawFailure::Io(format!("cannot write the public bundle: {e}")))

@@ -358,7 +358,7 @@ impl<'a> Frame<'a> {
     /// into `out` as they were made, never serialised again).
     pub(super) fn write_bundle(
         &self,
-        m: &Manifest,
+        (m, selected): (&Manifest, Selections<'_>),
         weighted: bool,
         out: &mut dyn Write,
     ) -> std::io::Result<String> {
@@ -374,7 +374,7 @@ impl<'a> Frame<'a> {
                 places: places.as_deref(),
             };
             let selected = WrittenSelections {
-                selected: &m.selected,
+                selected,
                 out: &shared,
             };
             let b = PublicBundle::of_parts(m, weighted, self.fields, frame, selected);
@@ -491,17 +491,41 @@ impl Serialize for Written<'_, '_> {
 /// of each [`crate::draw::bundle::PublicSelection`] made by hand, a few thousand at a time, and
 /// written into the writer the serialiser writes to.
 struct WrittenSelections<'f, 'w> {
-    selected: &'f [crate::draw::manifest::Selected],
+    selected: Selections<'f>,
     out: &'f Shared<'w>,
+}
+
+/// Where a bundle's selection comes from: the manifest, or the teams being staffed beside the
+/// bundle's frame (waited for when the bundle comes to its selection).
+#[derive(Clone, Copy)]
+pub(super) enum Selections<'f> {
+    Ready(&'f [crate::draw::manifest::Selected]),
+    Staffing(&'f super::teams::Staffing),
 }
 
 impl Serialize for WrittenSelections<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let seq = s.serialize_seq(Some(self.selected.len()))?;
+        match self.selected {
+            Selections::Ready(selected) => self.write(selected, s),
+            Selections::Staffing(staffing) => staffing.with_selected(|staffed| match staffed {
+                Ok(selected) => self.write(selected, s),
+                Err(e) => Err(S::Error::custom(e)),
+            }),
+        }
+    }
+}
+
+impl WrittenSelections<'_, '_> {
+    fn write<S: Serializer>(
+        &self,
+        selected: &[crate::draw::manifest::Selected],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let seq = s.serialize_seq(Some(selected.len()))?;
         // The sequence's `[` is written: its entries follow it, then its `]`.
         let mut out = self.out;
         let mut json = Vec::with_capacity(SELECTIONS_AT_ONCE * SELECTION_BYTES);
-        for (w, window) in self.selected.chunks(SELECTIONS_AT_ONCE).enumerate() {
+        for (w, window) in selected.chunks(SELECTIONS_AT_ONCE).enumerate() {
             json.clear();
             for (i, x) in window.iter().enumerate() {
                 if w + i > 0 {

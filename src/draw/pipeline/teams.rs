@@ -253,3 +253,126 @@ fn skip_code(s: &Skip) -> &'static str {
         Skip::AtCapacity { .. } => "workload_cap",
     }
 }
+
+/// A draw's selection with its teams, and the inspectors skipped for 回避.
+pub(super) type Staffed = (Vec<Selected>, Vec<InspectorSkip>);
+
+/// The teams of a draw's selection staffed on a thread of their own ([`assign`]), while the
+/// public bundle's frame, which names no team, is read again and written: the bundle waits
+/// for them only where it states the selection, at its end.
+pub(super) struct Staffing {
+    state: std::sync::Mutex<StaffingState>,
+    ready: std::sync::Condvar,
+}
+
+enum StaffingState {
+    /// Not begun: the selection to staff.
+    Waiting(Vec<Selected>),
+    Running,
+    Done(Result<Staffed, DrawFailure>),
+    Taken,
+}
+
+impl Staffing {
+    pub(super) fn new(selected: Vec<Selected>) -> Staffing {
+        Staffing {
+            state: std::sync::Mutex::new(StaffingState::Waiting(selected)),
+            ready: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Staffs the selection on a thread of `scope` (here, if that thread cannot start).
+    pub(super) fn start<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        (source, rules): (&'scope dyn RowSource, &'scope Rules<'_>),
+        drawn_at: &'scope [u64],
+        spent: u64,
+    ) {
+        let staff = move || self.staff(source, rules, drawn_at, spent);
+        // Named, so that a profile or `top -H` tells the teams from the bundle.
+        let spawned = std::thread::Builder::new()
+            .name("suiji-teams".into())
+            .spawn_scoped(scope, staff);
+        if spawned.is_err() {
+            self.staff(source, rules, drawn_at, spent);
+        }
+    }
+
+    fn staff(&self, source: &dyn RowSource, rules: &Rules<'_>, drawn_at: &[u64], spent: u64) {
+        let taken = match self.lock() {
+            Some(mut state) => match std::mem::replace(&mut *state, StaffingState::Running) {
+                StaffingState::Waiting(selected) => Some(selected),
+                other => {
+                    *state = other;
+                    None
+                }
+            },
+            None => None,
+        };
+        let Some(mut selected) = taken else {
+            return;
+        };
+        // Said done even if the staffing stops unexpectedly, so that no one waits for ever.
+        let unfinished = Unfinished(self);
+        let done = assign(source, rules, &mut selected, drawn_at, spent).map(|s| (selected, s));
+        std::mem::forget(unfinished);
+        self.finish(done);
+    }
+
+    fn finish(&self, done: Result<Staffed, DrawFailure>) {
+        if let Some(mut state) = self.lock() {
+            *state = StaffingState::Done(done);
+        }
+        self.ready.notify_all();
+    }
+
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, StaffingState>> {
+        self.state.lock().ok()
+    }
+
+    /// Waits for the teams; `with` is given the staffed selection, or why it failed.
+    pub(super) fn with_selected<T>(
+        &self,
+        with: impl FnOnce(Result<&[Selected], &DrawFailure>) -> T,
+    ) -> T {
+        let stopped = DrawFailure::Io("the teams' staffing stopped unexpectedly".into());
+        let Some(mut state) = self.lock() else {
+            return with(Err(&stopped));
+        };
+        while matches!(*state, StaffingState::Waiting(_) | StaffingState::Running) {
+            state = match self.ready.wait(state) {
+                Ok(state) => state,
+                Err(_) => return with(Err(&stopped)),
+            };
+        }
+        match &*state {
+            StaffingState::Done(Ok((selected, _))) => with(Ok(selected)),
+            StaffingState::Done(Err(e)) => with(Err(e)),
+            _ => with(Err(&stopped)),
+        }
+    }
+
+    /// Waits for the teams and takes them (`None` once they were taken).
+    pub(super) fn take(&self) -> Result<Option<Staffed>, DrawFailure> {
+        self.with_selected(|_| ());
+        let stopped = || DrawFailure::Io("the teams' staffing stopped unexpectedly".into());
+        let mut state = self.lock().ok_or_else(stopped)?;
+        match std::mem::replace(&mut *state, StaffingState::Taken) {
+            StaffingState::Done(done) => done.map(Some),
+            StaffingState::Taken => Ok(None),
+            _ => Err(stopped()),
+        }
+    }
+}
+
+/// Says a staffing done, and failed, when it goes before it was forgotten.
+struct Unfinished<'a>(&'a Staffing);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        self.0.finish(Err(DrawFailure::Io(
+            "the teams' staffing stopped unexpectedly".into(),
+        )));
+    }
+}
