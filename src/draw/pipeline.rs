@@ -557,11 +557,9 @@ fn phases(
         history: rules.input.history.at_places(&c.history_used),
         strata: strata_info(&plans),
         classes_without_ratio: classes_without_ratio(rules, &plans),
-        selected: Vec::new(),
         substitutes,
         exclusions,
         in_file: in_file.then(|| tallies(&counts)),
-        skips: Vec::new(),
     };
     let detail = (detail, opts.exclusions);
     let finished = std::thread::scope(|scope| {
@@ -825,12 +823,10 @@ struct Parts {
     history: Vec<HistoryEntry>,
     strata: Vec<crate::draw::manifest::StratumInfo>,
     classes_without_ratio: Vec<String>,
-    selected: Vec<crate::draw::manifest::Selected>,
     substitutes: Vec<crate::draw::manifest::Substitute>,
     exclusions: Vec<Exclusion>,
     /// `suiji-manifest/3`: the exclusion counts, the list going to the detail file.
     in_file: Option<Vec<ExclusionTally>>,
-    skips: Vec<crate::draw::manifest::InspectorSkip>,
 }
 
 /// A row drawn from: its position, stratum and weight class packed in one number as
@@ -1131,7 +1127,8 @@ fn public_bundle(
     Ok(kept)
 }
 
-/// The manifest of a draw from its parts (sealed by the caller).
+/// The manifest of a draw from its parts, without its selection (staffed beside it) and
+/// unsealed (sealed by the caller).
 fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
     let m = input.matter;
     let v2 = input.algorithm == Algorithm::V2;
@@ -1170,11 +1167,12 @@ fn manifest(input: &DrawInput<'_>, parts: Parts) -> Manifest {
         classes_without_ratio: v2.then_some(parts.classes_without_ratio),
         classes_due: cover.as_ref().map(|c| c.due.clone()),
         classes_not_due: cover.map(|c| c.not_due),
-        selected: parts.selected,
+        // The selection and its skips: put in once the teams are staffed (`staffed_into`).
+        selected: Vec::new(),
         substitutes: v2.then_some(parts.substitutes),
         exclusions: parts.exclusions,
         exclusion_summary: None,
-        inspector_skips: parts.skips,
+        inspector_skips: Vec::new(),
         public_bundle: None,
         manifest_hash: String::new(),
     }

@@ -336,7 +336,7 @@ impl Staffing {
         &self,
         with: impl FnOnce(Result<&[Selected], &DrawFailure>) -> T,
     ) -> T {
-        let stopped = DrawFailure::Io("the teams' staffing stopped unexpectedly".into());
+        let stopped = stopped();
         let Some(mut state) = self.lock() else {
             return with(Err(&stopped));
         };
@@ -356,7 +356,6 @@ impl Staffing {
     /// Waits for the teams and takes them (`None` once they were taken).
     pub(super) fn take(&self) -> Result<Option<Staffed>, DrawFailure> {
         self.with_selected(|_| ());
-        let stopped = || DrawFailure::Io("the teams' staffing stopped unexpectedly".into());
         let mut state = self.lock().ok_or_else(stopped)?;
         match std::mem::replace(&mut *state, StaffingState::Taken) {
             StaffingState::Done(done) => done.map(Some),
@@ -371,8 +370,11 @@ struct Unfinished<'a>(&'a Staffing);
 
 impl Drop for Unfinished<'_> {
     fn drop(&mut self) {
-        self.0.finish(Err(DrawFailure::Io(
-            "the teams' staffing stopped unexpectedly".into(),
-        )));
+        self.0.finish(Err(stopped()));
     }
+}
+
+/// Why the teams are missing when their staffing ended without saying how.
+fn stopped() -> DrawFailure {
+    DrawFailure::Io("the teams' staffing stopped unexpectedly".into())
 }
