@@ -255,49 +255,79 @@ impl Imported {
     }
 }
 
+/// What an import's sheets hold, checked: the problems found, the new results by draw, and
+/// the rows skipped (no 检查结果), already recorded and read.
+#[derive(Default)]
+struct Sheets {
+    problems: Vec<Problem>,
+    batches: BTreeMap<i64, Vec<NewResult>>,
+    skipped: usize,
+    unchanged: usize,
+    rows: usize,
+}
+
+impl Sheets {
+    /// Reads the sheet at `path` and checks each of its entries.
+    fn check(
+        &mut self,
+        checker: &mut Checker<'_>,
+        input: &ImportInput,
+        path: &std::path::Path,
+    ) -> Result<(), ResultsError> {
+        let label = path.display().to_string();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.problems.push(
+                    Problem::error(None, format!("cannot read {label}: {e}"))
+                        .help("check the file name and that you may read it"),
+                );
+                return Ok(());
+            }
+        };
+        let mut sheet = read_sheet(&bytes, path, &label);
+        self.problems.append(&mut sheet.problems);
+        self.skipped += sheet.skipped;
+        let of = sheet.entries.len();
+        for (done, e) in sheet.entries.iter().enumerate() {
+            if done % PROGRESS_EVERY == 0 {
+                tracing::info!(target: "suiji::progress", file = %label, done, of, "checking the results");
+            }
+            self.rows += 1;
+            match checker.check(e)? {
+                Ok(Checked::New { draw_id, result }) => {
+                    if let Some(p) = not_on_team(checker, input, draw_id, e)? {
+                        self.problems.push(p);
+                    }
+                    self.batches.entry(draw_id).or_default().push(result);
+                }
+                Ok(Checked::AlreadyRecorded { .. }) => self.unchanged += 1,
+                Err(mut p) => self.problems.append(&mut p),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Entries checked between two progress lines of an import (a national draw's task list holds
+/// about 1.5 million: a result per target and checklist item).
+const PROGRESS_EVERY: usize = 250_000;
+
 /// Checks the sheets row by row; with any error nothing is recorded, else every new result
-/// is recorded in one transaction.
+/// is recorded in one transaction. Says how far it is (target `suiji::progress`).
 pub fn import(
     loaded: &Loaded,
     store: &mut dyn ResultStore,
     input: &ImportInput,
 ) -> Result<Imported, ResultsError> {
-    let mut problems = Vec::new();
-    let mut batches: BTreeMap<i64, Vec<NewResult>> = BTreeMap::new();
-    let (mut skipped, mut unchanged, mut rows) = (0, 0, 0);
+    let mut sheets = Sheets::default();
     let mut names: BTreeMap<i64, String> = BTreeMap::new();
     {
         let mut checker = Checker::new(&*store, &loaded.model, input.today);
         for path in &input.files {
-            let label = path.display().to_string();
-            let bytes = match std::fs::read(path) {
-                Ok(b) => b,
-                Err(e) => {
-                    problems.push(
-                        Problem::error(None, format!("cannot read {label}: {e}"))
-                            .help("check the file name and that you may read it"),
-                    );
-                    continue;
-                }
-            };
-            let mut sheet = read_sheet(&bytes, path, &label);
-            problems.append(&mut sheet.problems);
-            skipped += sheet.skipped;
-            for e in &sheet.entries {
-                rows += 1;
-                match checker.check(e)? {
-                    Ok(Checked::New { draw_id, result }) => {
-                        if let Some(p) = not_on_team(&mut checker, input, draw_id, e)? {
-                            problems.push(p);
-                        }
-                        batches.entry(draw_id).or_default().push(result);
-                    }
-                    Ok(Checked::AlreadyRecorded { .. }) => unchanged += 1,
-                    Err(mut p) => problems.append(&mut p),
-                }
-            }
+            sheets.check(&mut checker, input, path)?;
         }
-        for id in batches.keys() {
+        for id in sheets.batches.keys() {
             if let Some(info) = checker.info(*id)? {
                 let (m, p, r) = (
                     &info.row.record.matter,
@@ -308,6 +338,13 @@ pub fn import(
             }
         }
     }
+    let Sheets {
+        problems,
+        batches,
+        skipped,
+        unchanged,
+        rows,
+    } = sheets;
     let files = files_label(&input.files);
     if problems.iter().any(|p| !p.warning) {
         return Err(invalid(problems, |n| {
@@ -320,6 +357,7 @@ pub fn import(
     let batches: Vec<(i64, Vec<NewResult>)> = batches.into_iter().collect();
     let new: usize = batches.iter().map(|b| b.1.len()).sum();
     if !input.dry_run && new > 0 {
+        tracing::info!(target: "suiji::progress", results = new, "recording the results");
         store.record_results_batch(&batches, &input.now, &input.actor)?;
     }
     Ok(Imported {

@@ -16,7 +16,9 @@ use crate::diag::Diagnostic;
 use crate::registry::values::{DateError, looks_like_scientific, parse_date, trim};
 use crate::rules::model::{ChecklistItem, Model};
 use crate::rules::names;
-use crate::store::{DrawFilter, DrawRow, DrawStatus, DrawStore, NewResult, ResultRow, StoreError};
+use crate::store::{
+    DrawFilter, DrawHead, DrawRow, DrawStatus, DrawStore, NewResult, ResultRow, StoreError,
+};
 
 use super::{RESULT_CATEGORIES, normalize_category};
 
@@ -182,13 +184,20 @@ pub fn draw_ref(row: &DrawRow) -> String {
     row.record.manifest_hash.chars().take(12).collect()
 }
 
+/// The 抽取编号 of a draw listed by its head.
+fn head_ref(head: &DrawHead) -> String {
+    head.manifest_hash.chars().take(12).collect()
+}
+
 /// Checks entries against the store; remembers what earlier entries of the same batch said.
 pub struct Checker<'a> {
     store: &'a dyn DrawStore,
     model: &'a Model,
     today: NaiveDate,
-    /// Every draw, active and superseded (loaded on first need).
-    all_draws: Option<Vec<DrawRow>>,
+    /// Every draw, active and superseded, without its manifest (loaded on first need): a
+    /// national draw's manifest runs to a hundred megabytes, and this list is searched for
+    /// every entry.
+    all_draws: Option<Vec<DrawHead>>,
     infos: HashMap<i64, DrawInfo>,
     /// (draw, target, item) → where this batch first gave a result for it.
     seen: HashMap<(i64, String, String), Option<Origin>>,
@@ -207,9 +216,9 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn draws(&mut self) -> Result<&[DrawRow], StoreError> {
+    fn draws(&mut self) -> Result<&[DrawHead], StoreError> {
         if self.all_draws.is_none() {
-            self.all_draws = Some(self.store.list_draws(&DrawFilter {
+            self.all_draws = Some(self.store.list_draw_heads(&DrawFilter {
                 include_superseded: true,
                 ..DrawFilter::default()
             })?);
@@ -254,9 +263,9 @@ impl<'a> Checker<'a> {
                     p = p.help("a spreadsheet turned the code into a number; import the .xlsx task list, or format the column as text before saving the CSV");
                 }
                 let model = self.model;
-                let names = |d: &DrawRow, m: &str, per: &str| {
-                    (d.record.matter == m || names::matter_name(model, &d.record.matter) == m)
-                        && (d.record.period == per || names::period_label(&d.record.period) == per)
+                let names = |d: &DrawHead, m: &str, per: &str| {
+                    (d.matter == m || names::matter_name(model, &d.matter) == m)
+                        && (d.period == per || names::period_label(&d.period) == per)
                 };
                 if let (Some(m), Some(per)) = (&e.matter, &e.period)
                     && let Some(active) = self
@@ -267,7 +276,7 @@ impl<'a> Checker<'a> {
                     p = p.help(format!(
                         "the active draw of {m} {per} is #{} with 抽取编号 {}; was this sheet printed from another database?",
                         active.id,
-                        draw_ref(active)
+                        head_ref(active)
                     ));
                 } else {
                     p = p.help("copy it from the first column of the task list the draw wrote (out/draws/<matter>/<period>/tasks.csv); `suiji draws` lists the draws");
@@ -287,7 +296,7 @@ impl<'a> Checker<'a> {
 
     /// The recorded draws a 抽取编号 (lowercase, without `#`) names: by number, or by the start
     /// of the manifest hash.
-    fn matching(&mut self, given: &str) -> Result<Vec<DrawRow>, StoreError> {
+    fn matching(&mut self, given: &str) -> Result<Vec<DrawHead>, StoreError> {
         let by_number = given.len() < 12 && given.bytes().all(|b| b.is_ascii_digit());
         Ok(if by_number {
             let id: i64 = given.parse().unwrap_or(-1);
@@ -299,7 +308,7 @@ impl<'a> Checker<'a> {
         } else if given.len() >= 8 && given.bytes().all(|b| b.is_ascii_hexdigit()) {
             self.draws()?
                 .iter()
-                .filter(|d| d.record.manifest_hash.starts_with(given))
+                .filter(|d| d.manifest_hash.starts_with(given))
                 .cloned()
                 .collect()
         } else {
@@ -367,7 +376,7 @@ impl<'a> Checker<'a> {
 }
 
 /// The problem with an entry for a draw that a redraw replaced.
-fn superseded(one: &DrawRow, given: &str, o: Option<&Origin>, col: Option<usize>) -> Problem {
+fn superseded(one: &DrawHead, given: &str, o: Option<&Origin>, col: Option<usize>) -> Problem {
     let by = one
         .superseded_by
         .map_or_else(|| "a redraw".to_string(), |id| format!("draw #{id}"));
@@ -375,13 +384,13 @@ fn superseded(one: &DrawRow, given: &str, o: Option<&Origin>, col: Option<usize>
         o,
         format!(
             "抽取编号 {given} is draw #{} ({} {}), which was superseded by {by}",
-            one.id, one.record.matter, one.record.period
+            one.id, one.matter, one.period
         ),
     )
     .column(col)
     .help(format!(
         "results go to the active draw: fill in the task list of {by} (out/draws/{}/{}/tasks.csv)",
-        one.record.matter, one.record.period
+        one.matter, one.period
     ))
 }
 
