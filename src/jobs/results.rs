@@ -290,7 +290,7 @@ impl Sheets {
         self.skipped += sheet.skipped;
         let of = sheet.entries.len();
         for (done, e) in sheet.entries.iter().enumerate() {
-            if done % PROGRESS_EVERY == 0 {
+            if of >= PROGRESS_EVERY && done % PROGRESS_EVERY == 0 {
                 tracing::info!(target: "suiji::progress", file = %label, done, of, "checking the results");
             }
             self.rows += 1;
@@ -310,7 +310,8 @@ impl Sheets {
 }
 
 /// Entries checked between two progress lines of an import (a national draw's task list holds
-/// about 1.5 million: a result per target and checklist item).
+/// about 1.5 million: a result per target and checklist item); a shorter sheet, done at once,
+/// says nothing of its progress.
 const PROGRESS_EVERY: usize = 250_000;
 
 /// Checks the sheets row by row; with any error nothing is recorded, else every new result
@@ -357,7 +358,9 @@ pub fn import(
     let batches: Vec<(i64, Vec<NewResult>)> = batches.into_iter().collect();
     let new: usize = batches.iter().map(|b| b.1.len()).sum();
     if !input.dry_run && new > 0 {
-        tracing::info!(target: "suiji::progress", results = new, "recording the results");
+        if new >= PROGRESS_EVERY {
+            tracing::info!(target: "suiji::progress", results = new, "recording the results");
+        }
         store.record_results_batch(&batches, &input.now, &input.actor)?;
     }
     Ok(Imported {
