@@ -46,9 +46,8 @@ impl Leader {
     /// draws that are due —, and the lease is logged and audited (`scheduler.lease`).
     fn taken(&mut self, service: &mut Service, now: NaiveDateTime) {
         let out = service.loaded.model.config.output_dir.clone();
-        super::sweep::restore_draws(&out, &*service.store);
-        super::sweep::orphan_draw_folders(&out, &*service.store);
         service.restore_files();
+        super::sweep::orphan_draw_folders(&out, &*service.store);
         service.retry_failed();
         let node = self.lease.node().to_string();
         let at = service.stamp(now);

@@ -846,20 +846,11 @@ impl Service {
         }
     }
 
-    /// Puts the files of recorded draws back in place where a crash left them staged.
+    /// Puts the files of recorded draws back in place where a crash left them staged: only the
+    /// staging folders are looked at, not every draw recorded (a national draw's manifest is a
+    /// hundred megabytes in the database and as much again in its folder).
     pub fn restore_files(&self) {
-        let draws = match self.store.list_draws(&DrawFilter::default()) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!("cannot read the database: {e}");
-                return;
-            }
-        };
-        for d in draws {
-            if crate::jobs::issue::restore_files(&self.model().config.output_dir, &d) {
-                tracing::warn!(matter = %d.record.matter, period = %d.record.period, draw = d.id, "the draw's files were left staged by an interrupted run; moved into place");
-            }
-        }
+        crate::jobs::sweep::restore_draws(&self.model().config.output_dir, &*self.store);
     }
 
     /// Reloads the holiday files; switches to them only when they load cleanly. Returns a

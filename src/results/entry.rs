@@ -179,14 +179,18 @@ pub struct DrawInfo {
     pub matter_names: Vec<String>,
 }
 
-/// The 抽取编号 of a draw.
+/// The 抽取编号 of a draw: the first twelve characters of its manifest's hash.
 pub fn draw_ref(row: &DrawRow) -> String {
-    row.record.manifest_hash.chars().take(12).collect()
+    ref_of(&row.record.manifest_hash)
 }
 
 /// The 抽取编号 of a draw listed by its head.
 fn head_ref(head: &DrawHead) -> String {
-    head.manifest_hash.chars().take(12).collect()
+    ref_of(&head.manifest_hash)
+}
+
+fn ref_of(manifest_hash: &str) -> String {
+    manifest_hash.chars().take(12).collect()
 }
 
 /// Checks entries against the store; remembers what earlier entries of the same batch said.
