@@ -60,6 +60,39 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
     }
 }
 
+/// A reader that hashes every byte it passes on (a file checked against its name while it is
+/// read, in one pass).
+#[derive(Debug)]
+pub struct HashingReader<R> {
+    inner: R,
+    hash: Hasher,
+    read: u64,
+}
+
+impl<R: std::io::Read> HashingReader<R> {
+    pub fn new(inner: R) -> HashingReader<R> {
+        HashingReader {
+            inner,
+            hash: Hasher::default(),
+            read: 0,
+        }
+    }
+
+    /// The SHA-256 (lowercase hex) and length of the bytes read so far.
+    pub fn finish(self) -> (String, u64) {
+        (self.hash.finish(), self.read)
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// The SHA-256 of a file's bytes, read a megabyte at a time.
 pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
     let hashed = sha256_file_while(path, &|| true)?;
@@ -117,5 +150,15 @@ mod tests {
         let (hash, len, inner) = w.finish();
         assert_eq!(hash, super::sha256_hex(b"abc"));
         assert_eq!((len, inner.as_slice()), (3, &b"abc"[..]));
+    }
+
+    #[test]
+    fn a_hashing_reader_hashes_what_it_passes_on() {
+        use std::io::Read as _;
+        let mut r = super::HashingReader::new(&b"abc"[..]);
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).expect("read");
+        assert_eq!(got, b"abc");
+        assert_eq!(r.finish(), (super::sha256_hex(b"abc"), 3));
     }
 }

@@ -367,9 +367,17 @@ fn a_tampered_bundle_is_found_and_the_reason_said() {
     let (code, out, _) = verify_bundle(dir.path(), &file);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("targets snapshot hashes to"), "{out}");
+    // Without the snapshot nothing is re-run: not a difference, an input missing.
     std::fs::remove_file(dir.path().join(&name)).expect("remove");
     std::fs::write(&file, &bytes).expect("write");
-    let (code, out, _) = verify_bundle(dir.path(), &file);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains(&name) && out.contains("--data"), "{out}");
+    let (code, out, err) = verify_bundle(dir.path(), &file);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        !out.contains("DIFFERS") && !out.contains("identical"),
+        "{out}"
+    );
+    assert!(
+        err.contains(&name) && err.contains("--data") && err.contains("nothing was checked"),
+        "{err}"
+    );
 }

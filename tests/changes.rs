@@ -580,3 +580,42 @@ fn stratum_with_substitute(m: &Value) -> (String, String, String) {
     }
     panic!("no staffed target with a substitute");
 }
+
+#[test]
+fn a_change_refuses_an_archived_snapshot_file_altered_since_the_draw() {
+    let p = drawn();
+    let m = manifest(&p);
+    let (target, team) = staffed(&m);
+    let hash = text(&m["registry"]["targets_snapshot"]);
+    let file = p.path(&format!("data/snapshots/{hash}.csv"));
+    let kept = std::fs::read_to_string(&file).expect("the snapshot is kept as a file");
+    // One letter of one row changed: the file no longer has the hash it is named by.
+    let altered = kept.replacen("hotel", "Hotel", 1);
+    assert_ne!(altered, kept);
+    std::fs::write(&file, altered).expect("alter the snapshot");
+    let (code, out, err) = change(
+        &p,
+        &[
+            "replace-inspector",
+            "1",
+            &target,
+            &team[0],
+            "--cause",
+            "ill",
+            "--reason",
+            "病假",
+        ],
+    );
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains(&format!(
+            "the archived targets snapshot {hash} cannot be used"
+        )) && err.contains("hashes to"),
+        "{err}"
+    );
+    let recorded: i64 = p
+        .db()
+        .query_row("SELECT count(*) FROM draw_changes", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(recorded, 0, "nothing is recorded");
+}

@@ -272,7 +272,8 @@ fn a_compact_task_list_imports_each_filled_item_cell_as_a_result() {
     let (code, out, err) = import(&p, "compact.csv");
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
-        out.contains("imported 5 results") && out.contains("14 rows without 检查结果 skipped"),
+        out.contains("imported 5 results from 2 filled rows")
+            && out.contains("14 rows without 检查结果 skipped"),
         "{out}"
     );
     let back = results_list(&p, &draw_ref);

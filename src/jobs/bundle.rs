@@ -328,6 +328,15 @@ pub enum BundleError {
     },
     #[error("{} is not a suiji bundle: {detail}", path.display())]
     NotABundle { path: PathBuf, detail: String },
+    #[error(
+        "cannot re-run the draw of {}: the target snapshot {name} it refers to by its hash is in none of {folders}",
+        bundle.display()
+    )]
+    NoSnapshot {
+        bundle: PathBuf,
+        name: String,
+        folders: String,
+    },
 }
 
 impl crate::diag::Problem for BundleError {
@@ -336,6 +345,14 @@ impl crate::diag::Problem for BundleError {
     }
 
     fn report(&self) -> crate::diag::Report {
+        if let BundleError::NoSnapshot { .. } = self {
+            return crate::diag::Report::error(
+                self.to_string(),
+                &[
+                    "put the snapshot file beside the bundle, or give the data folder that holds it in snapshots/ (--data); nothing was checked",
+                ],
+            );
+        }
         crate::diag::Report::error(
             self.to_string(),
             &[
@@ -366,7 +383,7 @@ pub fn check(path: &Path, snapshots: Option<&Path>) -> Result<Checked, BundleErr
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let folders: Vec<&Path> = std::iter::once(own).chain(snapshots).collect();
-        return check_audit(&audit, &folders).map_err(not);
+        return check_audit(path, &audit, &folders);
     }
     let public = PublicBundle::parse(&bytes).map_err(not)?;
     let mut checked = check_public(&public, &bytes);
@@ -434,10 +451,34 @@ fn audit_checked(a: &AuditBundle, m: &Manifest) -> Result<Checked, String> {
 /// The whole draw again from an audit bundle: every hash, then the re-run's manifest and
 /// public bundle against the recorded ones. A version 2 bundle without the target snapshot
 /// finds it as `<hash>.csv` in one of `folders`.
-fn check_audit(a: &AuditBundle, folders: &[&Path]) -> Result<Checked, String> {
+fn check_audit(path: &Path, a: &AuditBundle, folders: &[&Path]) -> Result<Checked, BundleError> {
+    let not = |detail: String| BundleError::NotABundle {
+        path: path.to_path_buf(),
+        detail,
+    };
     let m: Manifest = serde_json::from_slice(&a.manifest)
-        .map_err(|e| format!("its manifest cannot be read: {e}"))?;
-    let mut out = audit_checked(a, &m)?;
+        .map_err(|e| not(format!("its manifest cannot be read: {e}")))?;
+    // A bundle that refers to its target snapshot cannot be re-run without it: that is not a
+    // difference but nothing checked.
+    let snapshot = match &a.targets {
+        Some(_) => None,
+        None => {
+            let name = format!("{}.csv", m.registry.targets_snapshot);
+            let found = folders.iter().map(|f| f.join(&name)).find(|p| p.is_file());
+            Some(found.ok_or_else(|| {
+                BundleError::NoSnapshot {
+                    bundle: path.to_path_buf(),
+                    folders: folders
+                        .iter()
+                        .map(|f| f.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    name,
+                }
+            })?)
+        }
+    };
+    let mut out = audit_checked(a, &m).map_err(not)?;
     let d = &mut out.differences;
     if m.compute_hash() != m.manifest_hash {
         d.push(format!(
@@ -473,20 +514,20 @@ fn check_audit(a: &AuditBundle, folders: &[&Path]) -> Result<Checked, String> {
         ));
         return Ok(out);
     };
-    match rerun_audit(a, &m, algorithm, folders) {
+    match rerun_audit(a, &m, algorithm, snapshot) {
         Ok((re, bundle, ..)) => d.extend(rerun_differences(a, &m, &re, bundle.as_ref())),
         Err(e) => d.push(e),
     }
     Ok(out)
 }
 
-/// The draw re-run from an audit bundle's records (the target snapshot from its file when the
-/// bundle refers to it).
+/// The draw re-run from an audit bundle's records (the target snapshot from its file
+/// `snapshot` when the bundle refers to it).
 fn rerun_audit(
     a: &AuditBundle,
     m: &Manifest,
     algorithm: Algorithm,
-    folders: &[&Path],
+    snapshot: Option<PathBuf>,
 ) -> Result<super::verify::Rerun, String> {
     let get = |hash: &str, what: &str| {
         if hash == m.rules_hash {
@@ -499,23 +540,13 @@ fn rerun_audit(
             Err(format!("the bundle has no {what} {hash}"))
         }
     };
-    if a.targets.is_some() {
-        let archived = super::verify::archived_from(m, &get)?;
-        return super::verify::rerun_archived(m, algorithm, archived);
+    match snapshot {
+        Some(path) => super::verify::rerun_over_file(m, algorithm, path, &get),
+        None => {
+            let archived = super::verify::archived_from(m, &get)?;
+            super::verify::rerun_archived(m, algorithm, archived)
+        }
     }
-    let hash = &m.registry.targets_snapshot;
-    let name = format!("{hash}.csv");
-    let path = folders
-        .iter()
-        .map(|f| f.join(&name))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "the target snapshot {name} (which the audit bundle refers to by its hash) is in none of {}: put it beside the bundle, or give the data folder that holds it in snapshots/ (--data)",
-                folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
-            )
-        })?;
-    super::verify::rerun_over_file(m, algorithm, path, &get)
 }
 
 /// How a re-run differs from the recorded draw: its manifest, and its public bundle (the

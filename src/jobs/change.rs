@@ -290,8 +290,8 @@ fn record_once(
             conflicts = inherited_conflicts(store, &m, &state, (draw, &next.target_id))?;
         }
         Kind::Inspector => {
-            let inputs =
-                Inputs::of(store, &m).map_err(|detail| ChangeError::Unreadable { draw, detail })?;
+            let inputs = Inputs::of(store, &m, &[input.target_id.as_str()])
+                .map_err(|detail| ChangeError::Unreadable { draw, detail })?;
             let unreadable = |detail| ChangeError::Unreadable { draw, detail };
             let others = if counts_the_period(&m, rule, step.kind) {
                 epoch = Some(store.loads_epoch()?);
@@ -363,7 +363,8 @@ fn inherited_conflicts(
     if v.team.is_empty() {
         return Ok(Vec::new());
     }
-    let inputs = Inputs::of(store, m).map_err(|detail| ChangeError::Unreadable { draw, detail })?;
+    let inputs =
+        Inputs::of(store, m, &[id]).map_err(|detail| ChangeError::Unreadable { draw, detail })?;
     members_with_conflict(&inputs, m, (id, &v.team)).map_err(|e| ChangeError::Refused {
         draw,
         refusal: Refusal::Hook(e),
@@ -380,16 +381,17 @@ pub fn inherited(
     changes: &Changes,
 ) -> Result<Vec<(String, Vec<Inherited>)>, ChangeError> {
     let m = &changes.manifest;
-    let mut visits = changes
+    let visits: Vec<_> = changes
         .state
         .standing_visits()
         .filter(|v| v.replaces.is_some() && !v.team.is_empty())
-        .peekable();
-    if visits.peek().is_none() {
+        .collect();
+    if visits.is_empty() {
         return Ok(Vec::new());
     }
     let unreadable = |detail| ChangeError::Unreadable { draw: id, detail };
-    let inputs = Inputs::of(store, m).map_err(unreadable)?;
+    let ids: Vec<&str> = visits.iter().map(|v| v.target_id.as_str()).collect();
+    let inputs = Inputs::of(store, m, &ids).map_err(unreadable)?;
     let mut out = Vec::new();
     for v in visits {
         let found = members_with_conflict(&inputs, m, (&v.target_id, &v.team)).map_err(|e| {
@@ -438,7 +440,9 @@ fn members_with_conflict(
     Ok(out)
 }
 
-/// What deciding a replacement inspector reads: the draw's archived registry and rules.
+/// What deciding a replacement inspector reads: the draw's archived rules and inspectors,
+/// and the rows of its archived target snapshot of the visits concerned (read in one pass
+/// over the snapshot, holding only those rows).
 struct Inputs {
     archived: super::verify::Archived,
     registry_index: std::collections::HashMap<String, usize>,
@@ -446,8 +450,9 @@ struct Inputs {
 }
 
 impl Inputs {
-    fn of(store: &dyn DrawStore, m: &Manifest) -> Result<Inputs, String> {
-        let archived = super::verify::archived(m, store)?;
+    fn of(store: &dyn DrawStore, m: &Manifest, targets: &[&str]) -> Result<Inputs, String> {
+        let wanted: std::collections::HashSet<&str> = targets.iter().copied().collect();
+        let archived = super::verify::archived_with(m, store, |id| wanted.contains(id))?;
         let matter = archived
             .loaded
             .model
@@ -547,8 +552,13 @@ pub fn check(store: &dyn DrawStore, m: &Manifest, id: i64) -> Vec<String> {
     if changes.is_empty() {
         return Vec::new();
     }
-    let inputs = if changes.iter().any(|c| c.kind == "inspector") {
-        match Inputs::of(store, m) {
+    let inspected: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.kind == "inspector")
+        .map(|c| c.target_id.as_str())
+        .collect();
+    let inputs = if !inspected.is_empty() {
+        match Inputs::of(store, m, &inspected) {
             Ok(i) => Some(i),
             Err(e) => return vec![format!("the changes of draw #{id} cannot be checked: {e}")],
         }

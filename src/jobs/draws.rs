@@ -233,15 +233,14 @@ fn excluded_names(
         }
     }
     let mut out = Vec::new();
+    // Only the rows named are kept as the snapshot is read (a national one is gigabytes).
     if !targets.is_empty()
-        && let Ok(bytes) = store.get_snapshot(&draw.record.targets_snapshot)
-        && let Ok(rows) = crate::registry::parse_canonical_targets(&bytes)
+        && let Ok(rows) =
+            super::verify::archived_targets(store, &draw.record.targets_snapshot, |id| {
+                targets.contains(id)
+            })
     {
-        out.extend(
-            rows.into_iter()
-                .filter(|t| targets.contains(t.id.as_str()))
-                .map(|t| (t.id, t.name)),
-        );
+        out.extend(rows.into_iter().map(|t| (t.id, t.name)));
     }
     out.extend(inspector_names(store, draw, &inspectors));
     out

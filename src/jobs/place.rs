@@ -314,6 +314,20 @@ pub fn sweep(
 /// or the new one, never a part. A failed write leaves no temporary file behind.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
     use std::io::Write as _;
+    write_file_with(path, |f| f.write_all(bytes))
+}
+
+/// [`write_file`] with the bytes of the file `from`, copied by the kernel (a public bundle of
+/// hundreds of megabytes is never held in memory).
+pub(crate) fn copy_file(from: &Path, path: &Path) -> Result<(), PlaceError> {
+    let mut source = std::fs::File::open(from).map_err(at(from))?;
+    write_file_with(path, |f| std::io::copy(&mut source, f).map(|_| ()))
+}
+
+fn write_file_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), PlaceError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(at(dir))?;
     }
@@ -323,7 +337,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlaceError> {
         std::process::id()
     ));
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
+        fill(&mut f)?;
         f.sync_all()
     });
     if let Err(e) = written {

@@ -14,7 +14,6 @@ use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::output::notice::{index_html, index_json};
 use crate::output::publication::{index_entry, notice, notice_folder, publishable};
-use crate::registry::Target;
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
 use crate::rules::Loaded;
 use crate::store::{
@@ -90,8 +89,8 @@ pub enum PublishError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("archived target snapshot {hash}: {detail}")]
-    Snapshot { hash: String, detail: String },
+    #[error("{0}")]
+    Snapshot(String),
     #[error(transparent)]
     Files(#[from] PlaceError),
     #[error(
@@ -332,12 +331,13 @@ fn build(
     input: &Input,
 ) -> Result<(Files, Vec<NewPublication>), PublishError> {
     let model = &loaded.model;
-    let mut snapshots = HashMap::new();
+    let rows = notice_rows(store, plans.iter().map(|p| (p.ledger, &p.newly)))?;
+    let none = HashMap::new();
     let mut files = Vec::new();
     let mut pubs = Vec::new();
     for p in plans {
         let l = p.ledger;
-        let registry = snapshot_targets(store, &mut snapshots, &l.draw.record.targets_snapshot)?;
+        let registry = rows.get(&l.draw.record.targets_snapshot).unwrap_or(&none);
         let n = notice(model, l, registry, &p.newly, as_of);
         let folder = notice_folder(&l.draw.record.matter, &l.draw.record.period);
         let mut described = Vec::new();
@@ -407,27 +407,17 @@ pub(crate) fn index_files(
     ]
 }
 
-/// A draw's archived target snapshot, by id (the public fields as they were drawn).
-pub(crate) fn snapshot_targets<'c>(
+/// The rows of the draws' archived target snapshots their notices show: the targets
+/// published, or about to be (`newly`), each snapshot read once.
+pub(crate) fn notice_rows<'a>(
     store: &dyn DrawStore,
-    cache: &'c mut HashMap<String, HashMap<String, Target>>,
-    hash: &str,
-) -> Result<&'c HashMap<String, Target>, PublishError> {
-    if !cache.contains_key(hash) {
-        let bytes = store.get_snapshot(hash)?;
-        let targets = crate::registry::parse_canonical_targets(&bytes).map_err(|e| {
-            PublishError::Snapshot {
-                hash: hash.to_string(),
-                detail: e.to_string(),
-            }
-        })?;
-        let by_id = targets.into_iter().map(|t| (t.id.clone(), t)).collect();
-        cache.insert(hash.to_string(), by_id);
-    }
-    cache.get(hash).ok_or_else(|| PublishError::Snapshot {
-        hash: hash.to_string(),
-        detail: "missing".into(),
-    })
+    notices: impl IntoIterator<Item = (&'a DrawLedger, &'a HashSet<String>)>,
+) -> Result<super::verify::SnapshotRows, PublishError> {
+    let wanted = notices.into_iter().flat_map(|(l, newly)| {
+        let hash = l.draw.record.targets_snapshot.as_str();
+        crate::output::publication::shown(l, newly).map(move |id| (hash, id))
+    });
+    super::verify::archived_rows(store, wanted).map_err(PublishError::Snapshot)
 }
 
 /// The marker of a publication's staging folder: the records its files belong to.

@@ -19,15 +19,16 @@
 
 use std::path::{Path, PathBuf};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::issue::draw_folder;
 use super::place::{Layout, Staging, staging_name};
-use super::publish::{index_files, notice_files, snapshot_targets};
+use super::publish::{index_files, notice_files};
 use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::manifest::Manifest;
-use crate::output::publication::{notice, notice_folder};
+use crate::output::publication::{notice, notice_folder, shown};
+use crate::registry::Target;
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
 use crate::rules::Loaded;
 use crate::store::{
@@ -320,15 +321,21 @@ pub fn publications_on(
     let model = &loaded.model;
     let output_dir = &model.config.output_dir;
     let all = ledgers(store, model, cal, &DrawFilter::default())?;
-    let mut snapshots = HashMap::new();
-    let mut done = Vec::new();
-    for l in all
+    let chosen: Vec<&DrawLedger> = all
         .iter()
         .filter(|l| !l.publications.is_empty() && input.draw.is_none_or(|d| d == l.draw.id))
-    {
+        .collect();
+    let rows = shown_rows(store, &chosen);
+    let mut done = Vec::new();
+    for l in chosen {
         let r = &l.draw.record;
         let folder = notice_folder(&r.matter, &r.period);
-        let outcome = match rebuilt_notice((model, store), l, &mut snapshots, &folder) {
+        let built = match rows.get(r.targets_snapshot.as_str()) {
+            Some(Ok(registry)) => rebuilt_notice(model, l, registry, &folder),
+            Some(Err(e)) => Err(e.clone()),
+            None => rebuilt_notice(model, l, &HashMap::new(), &folder),
+        };
+        let outcome = match built {
             Ok(files) => {
                 let dir = output_dir.join(&folder);
                 let outcomes: Vec<Outcome> = files
@@ -368,12 +375,39 @@ pub fn publications_on(
     Ok(done)
 }
 
+/// The rows the notices of `ledgers` show, by target snapshot, each snapshot read once; one
+/// that cannot be read fails the notices over it only.
+fn shown_rows<'a>(
+    store: &dyn DrawStore,
+    ledgers: &[&'a DrawLedger],
+) -> HashMap<&'a str, Result<HashMap<String, Target>, String>> {
+    let mut by_snapshot: BTreeMap<&str, Vec<&DrawLedger>> = BTreeMap::new();
+    for l in ledgers {
+        by_snapshot
+            .entry(l.draw.record.targets_snapshot.as_str())
+            .or_default()
+            .push(l);
+    }
+    let none = HashSet::new();
+    by_snapshot
+        .into_iter()
+        .map(|(hash, ls)| {
+            let wanted = ls
+                .into_iter()
+                .flat_map(|l| shown(l, &none).map(move |id| (hash, id)));
+            let read = super::verify::archived_rows(store, wanted)
+                .map(|mut r| r.remove(hash).unwrap_or_default());
+            (hash, read)
+        })
+        .collect()
+}
+
 /// A draw's notice as its latest publication wrote it (file names in its folder), checked
 /// against the SHA-256 that publication recorded for each file.
 fn rebuilt_notice(
-    (model, store): (&crate::rules::model::Model, &dyn DrawStore),
+    model: &crate::rules::model::Model,
     l: &DrawLedger,
-    snapshots: &mut HashMap<String, HashMap<String, crate::registry::Target>>,
+    registry: &HashMap<String, Target>,
     folder: &Path,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
     let last = l
@@ -384,8 +418,6 @@ fn rebuilt_notice(
         .map_err(|e| format!("publication #{} cannot be read: {e}", last.id))?;
     let as_of = chrono::NaiveDate::parse_from_str(&record.as_of, "%Y-%m-%d")
         .map_err(|e| format!("publication #{}: day {:?}: {e}", last.id, record.as_of))?;
-    let registry = snapshot_targets(store, snapshots, &l.draw.record.targets_snapshot)
-        .map_err(|e| e.to_string())?;
     let n = notice(model, l, registry, &HashSet::new(), as_of);
     let mut files = Vec::new();
     for (name, bytes) in notice_files(&n) {

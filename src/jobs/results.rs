@@ -289,11 +289,18 @@ impl Sheets {
         self.problems.append(&mut sheet.problems);
         self.skipped += sheet.skipped;
         let of = sheet.entries.len();
+        // A row of a task list holds a result per checklist item: its entries are counted
+        // as one row.
+        let mut last_line = None;
         for (done, e) in sheet.entries.iter().enumerate() {
             if of >= PROGRESS_EVERY && done % PROGRESS_EVERY == 0 {
                 tracing::info!(target: "suiji::progress", file = %label, done, of, "checking the results");
             }
-            self.rows += 1;
+            let line = e.origin.as_ref().map(|o| o.line);
+            if line.is_none() || line != last_line {
+                self.rows += 1;
+            }
+            last_line = line;
             match checker.check(e)? {
                 Ok(Checked::New { draw_id, result }) => {
                     if let Some(p) = not_on_team(checker, input, draw_id, e)? {
@@ -464,7 +471,9 @@ pub fn list(
 /// One drawn target to inspect, with its checklist and what is recorded so far.
 #[derive(Debug, Clone)]
 pub struct Task {
-    pub draw: DrawRow,
+    /// The draw, shared by its tasks (its record holds the manifest: a national draw's runs
+    /// to a hundred megabytes, not to be copied per task).
+    pub draw: std::sync::Arc<DrawRow>,
     pub target_id: String,
     pub target_name: String,
     /// The team: (id, name) in team order.
@@ -498,6 +507,7 @@ pub fn tasks(
     let mut checker = Checker::new(store, &loaded.model, NaiveDate::MIN);
     let mut out = Vec::new();
     for draw in store.list_draws(&DrawFilter::default())? {
+        let draw = std::sync::Arc::new(draw);
         let department = loaded
             .model
             .matter(&draw.record.matter)
@@ -525,7 +535,7 @@ pub fn tasks(
                 })
                 .collect();
             out.push(Task {
-                draw: draw.clone(),
+                draw: std::sync::Arc::clone(&draw),
                 target_id: id.clone(),
                 target_name: name.clone(),
                 team,

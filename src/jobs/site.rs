@@ -19,7 +19,7 @@ use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
 use crate::rules::names::{period_label, seed_source_text};
 use crate::schedule::marks::DrawMarks;
 use crate::store::PublicationRecord;
-use crate::store::{DrawFilter, DrawStore, Records, StoreError};
+use crate::store::{DrawFilter, Records, StoreError};
 
 /// The name of a draw's public bundle, beside its other files and on the public site.
 pub const PUBLIC_BUNDLE: &str = super::bundle::PUBLIC_FILE;
@@ -378,8 +378,8 @@ pub enum SiteError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("archived target snapshot {hash}: {detail}")]
-    Snapshot { hash: String, detail: String },
+    #[error("{0}")]
+    Snapshot(String),
     #[error("cannot render the site's pages: {0}")]
     Render(String),
     #[error("cannot write {}: {source}", path.display())]
@@ -409,15 +409,25 @@ impl crate::diag::Problem for SiteError {
 pub fn build<S: Records>(cx: &Context<S>, now: chrono::NaiveDateTime) -> Result<Site, SiteError> {
     let model = &cx.loaded.model;
     let all = ledgers(cx.store.records(), model, &cx.cal, &DrawFilter::default())?;
-    let mut snapshots: HashMap<String, HashMap<String, Target>> = HashMap::new();
+    let changes = all
+        .iter()
+        .map(|l| cx.store.records().changes_of(l.draw.id))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The rows the pages show: each draw's drawn targets and those its changes name.
+    let wanted = all.iter().zip(&changes).flat_map(|(l, changes)| {
+        let hash = l.draw.record.targets_snapshot.as_str();
+        let drawn = l.manifest.selected.iter().map(|s| s.target_id.as_str());
+        let changed = changes
+            .iter()
+            .flat_map(|c| std::iter::once(c.target_id.as_str()).chain(c.replacement.as_deref()));
+        drawn.chain(changed).map(move |id| (hash, id))
+    });
+    let rows =
+        super::verify::archived_rows(cx.store.records(), wanted).map_err(SiteError::Snapshot)?;
+    let none = HashMap::new();
     let mut draws = Vec::with_capacity(all.len());
-    for l in &all {
-        let registry = snapshot(
-            cx.store.records(),
-            &mut snapshots,
-            &l.draw.record.targets_snapshot,
-        )?;
-        let changes = cx.store.records().changes_of(l.draw.id)?;
+    for (l, changes) in all.iter().zip(changes) {
+        let registry = rows.get(&l.draw.record.targets_snapshot).unwrap_or(&none);
         let mut d = site_draw(cx, l, registry);
         d.staff_changes = changes.iter().filter(|c| c.kind == "inspector").count();
         d.changes = site_changes(&cx.loaded.model, &changes, registry);
@@ -708,45 +718,15 @@ pub fn write(
     files: &[(String, Vec<u8>)],
     bundles: &[(String, PathBuf)],
 ) -> Result<usize, SiteError> {
-    let put = |rel: &str, bytes: &[u8]| -> Result<(), SiteError> {
-        super::place::write_file(&dir.join(rel), bytes).map_err(|e| SiteError::Write {
-            path: e.path,
-            source: e.source,
-        })
+    let failed = |e: super::place::PlaceError| SiteError::Write {
+        path: e.path,
+        source: e.source,
     };
     for (rel, bytes) in files {
-        put(rel, bytes)?;
+        super::place::write_file(&dir.join(rel), bytes).map_err(failed)?;
     }
     for (rel, from) in bundles {
-        let bytes = std::fs::read(from).map_err(|source| SiteError::Write {
-            path: from.clone(),
-            source,
-        })?;
-        put(rel, &bytes)?;
+        super::place::copy_file(from, &dir.join(rel)).map_err(failed)?;
     }
     Ok(files.len() + bundles.len())
-}
-
-/// A draw's archived target snapshot, by id (the public fields as they were drawn).
-fn snapshot<'c>(
-    store: &dyn DrawStore,
-    cache: &'c mut HashMap<String, HashMap<String, Target>>,
-    hash: &str,
-) -> Result<&'c HashMap<String, Target>, SiteError> {
-    if !cache.contains_key(hash) {
-        let bytes = store.get_snapshot(hash)?;
-        let targets =
-            crate::registry::parse_canonical_targets(&bytes).map_err(|e| SiteError::Snapshot {
-                hash: hash.to_string(),
-                detail: e.to_string(),
-            })?;
-        cache.insert(
-            hash.to_string(),
-            targets.into_iter().map(|t| (t.id.clone(), t)).collect(),
-        );
-    }
-    cache.get(hash).ok_or_else(|| SiteError::Snapshot {
-        hash: hash.to_string(),
-        detail: "missing".into(),
-    })
 }

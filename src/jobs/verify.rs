@@ -281,6 +281,35 @@ pub(crate) struct Archived {
     pub registry: Registry,
 }
 
+impl Archived {
+    fn of(
+        m: &Manifest,
+        (targets, inspectors): (
+            Vec<crate::registry::Target>,
+            Vec<crate::registry::Inspector>,
+        ),
+        dir: tempfile::TempDir,
+        loaded: crate::rules::Loaded,
+    ) -> Archived {
+        let registry = Registry {
+            targets,
+            inspectors,
+            sources: m
+                .registry
+                .sources
+                .iter()
+                .map(|s| (s.file.clone(), s.sha256.clone()))
+                .collect(),
+            target_columns: Vec::new(),
+        };
+        Archived {
+            _dir: dir,
+            loaded,
+            registry,
+        }
+    }
+}
+
 /// The workload cap (每人每期最多承担户数) of the manifest's matter in the rules it was drawn
 /// by, read from the database's archive (the registry snapshots are not read).
 pub(crate) fn archived_workload_cap(m: &Manifest, store: &dyn DrawStore) -> Result<u32, String> {
@@ -299,13 +328,74 @@ pub(crate) fn archived_workload_cap(m: &Manifest, store: &dyn DrawStore) -> Resu
         .ok_or_else(|| format!("the archived rules have no matter {}", m.matter))
 }
 
-/// Loads the rules and the registry snapshot a manifest names from the database's archive.
-pub(crate) fn archived(m: &Manifest, store: &dyn DrawStore) -> Result<Archived, String> {
-    archived_from(m, &|hash: &str, what: &str| {
-        store
+/// Loads the rules a manifest names and its registry snapshot with only the targets whose id
+/// `keep` accepts (a change or a notice needs a few rows of a snapshot that may run to
+/// gigabytes), from the database's archive.
+pub(crate) fn archived_with(
+    m: &Manifest,
+    store: &dyn DrawStore,
+    keep: impl FnMut(&str) -> bool,
+) -> Result<Archived, String> {
+    let (inspectors, dir, loaded) = archived_inspectors_and_rules(m, store)?;
+    let targets = archived_targets(store, &m.registry.targets_snapshot, keep)?;
+    Ok(Archived::of(m, (targets, inspectors), dir, loaded))
+}
+
+/// The targets of the archived snapshot `hash` whose id `keep` accepts, read a row at a time:
+/// from its file beside the database (checked against its hash as it is read), else from the
+/// database's copy.
+pub(crate) fn archived_targets(
+    store: &dyn DrawStore,
+    hash: &str,
+    keep: impl FnMut(&str) -> bool,
+) -> Result<Vec<crate::registry::Target>, String> {
+    let unusable = |e: String| format!("the archived targets snapshot {hash} cannot be used: {e}");
+    let unreadable = |e: String| format!("targets snapshot unreadable: {e}");
+    let Some(path) = store
+        .snapshot_file(hash)
+        .map_err(|e| unusable(e.to_string()))?
+    else {
+        let bytes = store
             .get_snapshot(hash)
-            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
-    })
+            .map_err(|e| unusable(e.to_string()))?;
+        return crate::registry::read_canonical_targets(bytes.as_slice(), keep).map_err(unreadable);
+    };
+    let file = std::fs::File::open(&path)
+        .map_err(|e| unusable(format!("cannot read {}: {e}", path.display())))?;
+    let mut read = crate::digest::HashingReader::new(file);
+    let targets = crate::registry::read_canonical_targets(&mut read, keep).map_err(unreadable)?;
+    let (actual, _) = read.finish();
+    if actual != hash {
+        return Err(unusable(format!("{} hashes to {actual}", path.display())));
+    }
+    Ok(targets)
+}
+
+/// Rows of archived target snapshots, by snapshot hash, then by target id.
+pub(crate) type SnapshotRows =
+    std::collections::HashMap<String, std::collections::HashMap<String, crate::registry::Target>>;
+
+/// The rows `wanted` names, as (snapshot hash, target id), each snapshot read once and only
+/// the rows asked for kept (what a notice or a public page shows of a national snapshot is
+/// its drawn rows, not its millions).
+pub(crate) fn archived_rows<'a>(
+    store: &dyn DrawStore,
+    wanted: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<SnapshotRows, String> {
+    let mut by_hash: std::collections::BTreeMap<&str, std::collections::HashSet<&str>> =
+        std::collections::BTreeMap::new();
+    for (hash, id) in wanted {
+        by_hash.entry(hash).or_default().insert(id);
+    }
+    let mut out = SnapshotRows::new();
+    for (hash, ids) in by_hash {
+        let rows = archived_targets(store, hash, |id| ids.contains(id))?;
+        out.insert(
+            hash.to_string(),
+            rows.into_iter().map(|t| (t.id.clone(), t)).collect(),
+        );
+    }
+    Ok(out)
 }
 
 /// Loads the rules and the registry snapshot a manifest names, their bytes given by `get`
@@ -318,22 +408,7 @@ pub(crate) fn archived_from(
         crate::registry::parse_canonical_targets(&get(&m.registry.targets_snapshot, "targets")?)
             .map_err(|e| format!("targets snapshot unreadable: {e}"))?;
     let (inspectors, dir, loaded) = inspectors_and_rules(m, get)?;
-    let registry = Registry {
-        targets,
-        inspectors,
-        sources: m
-            .registry
-            .sources
-            .iter()
-            .map(|s| (s.file.clone(), s.sha256.clone()))
-            .collect(),
-        target_columns: Vec::new(),
-    };
-    Ok(Archived {
-        _dir: dir,
-        loaded,
-        registry,
-    })
+    Ok(Archived::of(m, (targets, inspectors), dir, loaded))
 }
 
 /// A recorded draw's rules and its registry as the re-run reads it: the target snapshot file

@@ -52,6 +52,15 @@ fn period_label(l: &DrawLedger) -> String {
     .label_zh()
 }
 
+/// The targets the notice of a draw shows once the targets in `newly` are published: those
+/// published before, and those.
+pub fn shown<'a>(l: &'a DrawLedger, newly: &'a HashSet<String>) -> impl Iterator<Item = &'a str> {
+    l.targets
+        .iter()
+        .filter(|t| t.published_on.is_some() || newly.contains(&t.target_id))
+        .map(|t| t.target_id.as_str())
+}
+
 /// The notice of a draw once the targets in `newly` are published on `as_of`.
 pub fn notice(
     model: &Model,

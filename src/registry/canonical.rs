@@ -523,47 +523,234 @@ fn list(s: &str) -> Vec<String> {
 
 /// Reads [`canonical_targets_csv`] output back.
 pub fn parse_canonical_targets(bytes: &[u8]) -> Result<Vec<Target>, String> {
-    let (header, rows) = records(bytes, &TARGET_HEADER)?;
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut rec = csv::StringRecord::new();
+    let header = match r.read_record(&mut rec) {
+        Ok(true) => target_header(&rec)?,
+        Ok(false) => return Err("empty: no header line".into()),
+        Err(e) => return Err(format!("line 1: {e}")),
+    };
     let extra_keys = &header[TARGET_HEADER.len()..];
-    let mut targets = Vec::with_capacity(rows.len());
-    for (line, r) in rows {
-        let f = |i: usize| r.get(i).unwrap_or("");
-        let status = match f(8) {
-            "active" => TargetStatus::Active,
-            "deregistered" => TargetStatus::Deregistered,
-            s => return Err(format!("line {line}: unknown status `{s}`")),
-        };
-        let last_inspected = match f(9) {
-            "" => None,
-            s => Some(
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|e| format!("line {line}: date `{s}`: {e}"))?,
-            ),
-        };
-        let extra: BTreeMap<String, String> = extra_keys
-            .iter()
-            .enumerate()
-            .filter_map(|(k, key)| {
-                let v = f(TARGET_HEADER.len() + k);
-                (!v.is_empty()).then(|| (key.clone(), v.to_string()))
-            })
-            .collect();
-        targets.push(Target {
-            id: f(0).to_string(),
-            name: f(1).to_string(),
-            category: f(2).to_string(),
-            district: f(3).to_string(),
-            address: f(4).to_string(),
-            key_area: parse_bool(line, f(5))?,
-            class: opt(f(6)),
-            licence: opt(f(7)),
-            status,
-            last_inspected,
-            last_result: opt(f(10)),
-            extra,
-        });
+    let mut targets = Vec::new();
+    loop {
+        match r.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(e.to_string()),
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        check_width(line, rec.len(), header.len())?;
+        targets.push(target_of(line, &rec, extra_keys)?);
     }
     Ok(targets)
+}
+
+/// The header of a canonical target file, checked to start with the fixed columns.
+fn target_header(rec: &csv::StringRecord) -> Result<Vec<String>, String> {
+    let header: Vec<String> = rec.iter().map(str::to_string).collect();
+    if header.len() < TARGET_HEADER.len() || header[..TARGET_HEADER.len()] != TARGET_HEADER {
+        return Err(format!(
+            "line 1: header is `{}`, expected it to start with `{}`",
+            header.join(","),
+            TARGET_HEADER.join(",")
+        ));
+    }
+    Ok(header)
+}
+
+fn check_width(line: u64, width: usize, header: usize) -> Result<(), String> {
+    if width == header {
+        Ok(())
+    } else {
+        Err(format!("line {line}: {width} fields, expected {header}"))
+    }
+}
+
+/// Reads the targets of [`canonical_targets_csv`] output whose id `keep` accepts, a row at a
+/// time: what it holds is the rows kept, not the snapshot (a national one runs to gigabytes).
+///
+/// Rows are told apart by their line ends outside quotes (a quote opens or closes a quoted
+/// cell; a doubled one inside it opens and closes at once), and a row's id is its first cell:
+/// only the rows kept are parsed as CSV, so a pass for a few rows costs little more than
+/// reading the bytes.
+pub fn read_canonical_targets<R: std::io::Read>(
+    mut read: R,
+    mut keep: impl FnMut(&str) -> bool,
+) -> Result<Vec<Target>, String> {
+    let mut rows = Rows::default();
+    let mut header: Option<Vec<String>> = None;
+    let mut targets = Vec::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut take = |line: u64, row: &[u8]| -> Result<(), String> {
+        let Some(header) = &header else {
+            let rec = one_record(line, row)?.unwrap_or_default();
+            header = Some(target_header(&rec)?);
+            return Ok(());
+        };
+        let id = match row.first() {
+            Some(b'"') => one_record(line, row)?
+                .and_then(|r| r.get(0).map(str::to_string))
+                .unwrap_or_default(),
+            _ => {
+                let end = memchr::memchr(b',', row).unwrap_or(row.len());
+                std::str::from_utf8(&row[..end])
+                    .map_err(|e| format!("line {line}: {e}"))?
+                    .to_string()
+            }
+        };
+        if keep(&id) {
+            let rec = one_record(line, row)?.unwrap_or_default();
+            check_width(line, rec.len(), header.len())?;
+            targets.push(target_of(line, &rec, &header[TARGET_HEADER.len()..])?);
+        }
+        Ok(())
+    };
+    loop {
+        let n = match read.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        if n == 0 {
+            break;
+        }
+        rows.split(&chunk[..n], &mut take)?;
+    }
+    rows.finish(&mut take)?;
+    if header.is_none() {
+        return Err("empty: no header line".into());
+    }
+    Ok(targets)
+}
+
+/// The one CSV record of `row` (`None` for an empty row).
+fn one_record(line: u64, row: &[u8]) -> Result<Option<csv::StringRecord>, String> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(row.len().max(64))
+        .from_reader(row);
+    let mut rec = csv::StringRecord::new();
+    match r.read_record(&mut rec) {
+        Ok(true) => Ok(Some(rec)),
+        Ok(false) => Ok(None),
+        Err(e) => Err(format!("line {line}: {e}")),
+    }
+}
+
+/// CSV bytes given a piece at a time, split into rows at the line ends outside quotes.
+#[derive(Default)]
+struct Rows {
+    /// The row begun in an earlier piece.
+    pending: Vec<u8>,
+    quoted: bool,
+    /// Lines before the row begun.
+    lines: u64,
+    /// Line ends inside the quotes of the row begun.
+    inside: u64,
+}
+
+impl Rows {
+    fn split(
+        &mut self,
+        piece: &[u8],
+        take: &mut impl FnMut(u64, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut start = 0;
+        for at in memchr::memchr2_iter(b'"', b'\n', piece) {
+            if piece[at] == b'"' {
+                self.quoted = !self.quoted;
+                continue;
+            }
+            if self.quoted {
+                self.inside += 1;
+                continue;
+            }
+            let line = self.lines + 1;
+            if self.pending.is_empty() {
+                self.row(line, &piece[start..at], take)?;
+            } else {
+                let mut row = std::mem::take(&mut self.pending);
+                row.extend_from_slice(&piece[start..at]);
+                self.row(line, &row, take)?;
+            }
+            self.lines += 1 + self.inside;
+            self.inside = 0;
+            start = at + 1;
+        }
+        self.pending.extend_from_slice(&piece[start..]);
+        Ok(())
+    }
+
+    fn row(
+        &self,
+        line: u64,
+        row: &[u8],
+        take: &mut impl FnMut(u64, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let row = row.strip_suffix(b"\r").unwrap_or(row);
+        if row.is_empty() {
+            return Ok(());
+        }
+        take(line, row)
+    }
+
+    /// The last row, when the bytes do not end with a line end.
+    fn finish(
+        &mut self,
+        take: &mut impl FnMut(u64, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        if self.quoted {
+            return Err(format!(
+                "line {}: a quoted cell is not closed",
+                self.lines + 1
+            ));
+        }
+        let row = std::mem::take(&mut self.pending);
+        self.row(self.lines + 1, &row, take)
+    }
+}
+
+/// The target of a canonical row (`line` for errors), its extra cells named by `extra_keys`.
+fn target_of(line: u64, r: &csv::StringRecord, extra_keys: &[String]) -> Result<Target, String> {
+    let f = |i: usize| r.get(i).unwrap_or("");
+    let status = match f(8) {
+        "active" => TargetStatus::Active,
+        "deregistered" => TargetStatus::Deregistered,
+        s => return Err(format!("line {line}: unknown status `{s}`")),
+    };
+    let last_inspected = match f(9) {
+        "" => None,
+        s => Some(
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|e| format!("line {line}: date `{s}`: {e}"))?,
+        ),
+    };
+    let extra: BTreeMap<String, String> = extra_keys
+        .iter()
+        .enumerate()
+        .filter_map(|(k, key)| {
+            let v = f(TARGET_HEADER.len() + k);
+            (!v.is_empty()).then(|| (key.clone(), v.to_string()))
+        })
+        .collect();
+    Ok(Target {
+        id: f(0).to_string(),
+        name: f(1).to_string(),
+        category: f(2).to_string(),
+        district: f(3).to_string(),
+        address: f(4).to_string(),
+        key_area: parse_bool(line, f(5))?,
+        class: opt(f(6)),
+        licence: opt(f(7)),
+        status,
+        last_inspected,
+        last_result: opt(f(10)),
+        extra,
+    })
 }
 
 /// Reads [`canonical_inspectors_csv`] output back.
@@ -644,6 +831,75 @@ mod tests {
         let mut bad = 2u32.to_le_bytes().to_vec();
         bad.extend_from_slice(&[0xff, 0xfe]);
         assert!(CellRows::read_from(1, bad.as_slice(), 0).is_err());
+    }
+
+    /// A reader that gives at most `n` bytes at a time.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// Targets read a few at a time, told apart by their line ends outside quotes, are the
+    /// targets parsed whole, however the bytes arrive and whatever their cells hold; a file
+    /// cut inside a quoted cell is an error.
+    #[test]
+    fn targets_kept_from_a_stream_are_the_targets_parsed_whole() {
+        let awkward = [
+            "a,b",
+            "say \"hi\"",
+            "line\nbreak",
+            "cr\rhere",
+            "\"",
+            "平安\r\n",
+        ];
+        let mut targets = Vec::new();
+        for (i, cell) in awkward.iter().enumerate() {
+            let mut extra = std::collections::BTreeMap::new();
+            extra.insert("备注".to_string(), (*cell).to_string());
+            targets.push(Target {
+                id: if i == 2 {
+                    format!("T,{i}")
+                } else {
+                    format!("T{i}")
+                },
+                name: (*cell).to_string(),
+                category: "hotel".into(),
+                district: "丰阳镇".into(),
+                address: format!("{cell}路{i}号"),
+                key_area: i % 2 == 0,
+                class: Some("B".into()),
+                licence: None,
+                status: TargetStatus::Active,
+                last_inspected: NaiveDate::from_ymd_opt(2023, 5, 6),
+                last_result: Some((*cell).to_string()),
+                extra,
+            });
+        }
+        let bytes = super::canonical_targets_csv(&targets);
+        let whole = super::parse_canonical_targets(&bytes).expect("parsed whole");
+        assert_eq!(whole, targets);
+        for n in [1, 2, 3, 7, 64, 1 << 20] {
+            let all = super::read_canonical_targets(Trickle(&bytes, n), |_| true);
+            assert_eq!(all.as_ref(), Ok(&targets), "{n} bytes at a time");
+            let some =
+                super::read_canonical_targets(Trickle(&bytes, n), |id| id == "T,2" || id == "T5")
+                    .expect("read");
+            let ids: Vec<&str> = some.iter().map(|t| t.id.as_str()).collect();
+            assert_eq!(ids, ["T,2", "T5"], "{n} bytes at a time");
+        }
+        let cut = bytes
+            .windows(5)
+            .position(|w| w == b"\"line")
+            .expect("a quoted cell");
+        let read = super::read_canonical_targets(&bytes[..cut + 3], |_| true);
+        assert!(read.is_err(), "{read:?}");
+        assert!(super::read_canonical_targets(&b""[..], |_| true).is_err());
     }
 
     /// The bytes the csv writer writes for `t`.

@@ -28,7 +28,7 @@ use crate::digest::sha256_hex;
 
 pub use canonical::{
     canonical_inspectors_csv, canonical_targets_csv, parse_canonical_inspectors,
-    parse_canonical_targets,
+    parse_canonical_targets, read_canonical_targets,
 };
 pub use sample::sample;
 pub use stream::SnapshotFile;

@@ -1,10 +1,13 @@
 //! 抽取记录: every draw, one draw's detail and files, and 复核 (re-running it).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use std::collections::HashMap;
+
+use super::paging::{PageQuery, Paging, paged};
 use std::sync::Arc;
 
 use super::keep::{Keep, Seen, Source};
@@ -203,7 +206,12 @@ pub(crate) struct DrawView {
     pub redraw_reason: Option<String>,
     pub redraw_of: Option<i64>,
     pub superseded_by: Option<i64>,
+    /// The page of the drawn targets shown (a page of them).
     pub targets: Vec<TargetLine>,
+    /// Which page, of how many, and what the list was searched for.
+    pub paging: Paging,
+    /// Substitutes taken in after the draw, on every page.
+    pub taken_in: usize,
     pub unstaffed: Vec<(String, String)>,
     pub exclusions: Vec<ExclusionLine>,
     pub files: Vec<(String, String)>,
@@ -219,7 +227,7 @@ pub(crate) struct DrawView {
 impl DrawView {
     /// How many substitutes were taken in after the draw (listed among the drawn targets).
     pub fn taken_in(&self) -> usize {
-        self.targets.iter().filter(|t| t.taken_in).count()
+        self.taken_in
     }
 }
 
@@ -240,17 +248,22 @@ fn target_lines(
     detail: &crate::jobs::draws::Detail,
     name_of: &dyn Fn(&str) -> String,
 ) -> Vec<TargetLine> {
+    // Each target's team, in the recorded order (a national draw has hundreds of thousands).
+    let mut teams: HashMap<&str, Vec<&str>> = HashMap::new();
+    for m in &detail.teams {
+        teams
+            .entry(m.target_id.as_str())
+            .or_default()
+            .push(m.inspector_name.as_str());
+    }
     detail
         .targets
         .iter()
         .filter(|t| t.selected || t.substitute)
         .map(|t| {
-            let team: Vec<&str> = detail
-                .teams
-                .iter()
-                .filter(|m| m.target_id == t.target_id)
-                .map(|m| m.inspector_name.as_str())
-                .collect();
+            let team = teams
+                .get(t.target_id.as_str())
+                .map_or(&[][..], Vec::as_slice);
             TargetLine {
                 name: t.target_name.clone(),
                 stratum: t.stratum.clone(),
@@ -260,7 +273,7 @@ fn target_lines(
                     .substitute_for
                     .as_deref()
                     .map_or_else(String::new, |f| format!("替补 {}", name_of(f))),
-                team: team_text(&team),
+                team: team_text(team),
                 taken_in: false,
                 gone: false,
             }
@@ -361,8 +374,43 @@ fn with_changes(
     lines
 }
 
+/// Whether draw `id` is recorded and `user`'s department sees it, read from its head alone
+/// (its page is not built: a national draw's takes seconds).
+fn seen(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<(), Fail> {
+    let loaded = app.rules()?;
+    let store = app.store(Some(user))?;
+    let every = crate::store::DrawFilter {
+        include_superseded: true,
+        ..crate::store::DrawFilter::default()
+    };
+    let head = store
+        .list_draw_heads(&every)
+        .map_err(|e| Fail::of(&e))?
+        .into_iter()
+        .find(|h| h.id == id)
+        .ok_or(Fail::NotFound)?;
+    if !user.sees(&department_of(&loaded, &head.matter)) {
+        return Err(Fail::NotFound);
+    }
+    Ok(())
+}
+
+/// The drawn targets' names by id (a national draw's page looks up hundreds of thousands).
+fn names_by_target(detail: &crate::jobs::draws::Detail) -> HashMap<&str, &str> {
+    detail
+        .targets
+        .iter()
+        .map(|t| (t.target_id.as_str(), t.target_name.as_str()))
+        .collect()
+}
+
 /// The draw's detail, if the user's department sees it.
-fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView, Fail> {
+fn view(
+    app: &App,
+    id: i64,
+    user: &crate::jobs::users::User,
+    asked: &PageQuery,
+) -> Result<DrawView, Fail> {
     let loaded = app.rules()?;
     let store = app.store(Some(user))?;
     let detail = crate::jobs::draws::detail(&loaded, &*store, id)
@@ -374,13 +422,8 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
     let detail = folder_here(app, &loaded, &*store, detail)?;
     let (d, r) = (&detail.draw, &detail.draw.record);
     let (matter, department) = matter_names(&loaded, &r.matter);
-    let name_of = |id: &str| {
-        detail
-            .targets
-            .iter()
-            .find(|t| t.target_id == id)
-            .map_or_else(|| id.to_string(), |t| t.target_name.clone())
-    };
+    let target_names = names_by_target(&detail);
+    let name_of = |id: &str| target_names.get(id).map_or(id, |n| n).to_string();
     let named = |id: &str| detail.names.get(id).cloned().unwrap_or_else(|| name_of(id));
     let changes = change_lines(&detail, &named);
     // The draw as its changes left it (none when they cannot be replayed).
@@ -391,7 +434,11 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
         replayed.as_ref(),
         &named,
     );
-    let standing = standing_lines(replayed.as_ref(), &named);
+    let taken_in = targets.iter().filter(|t| t.taken_in).count();
+    let (targets, paging) = paged(targets, asked, "drawn", |t, q| {
+        t.id == q || t.name.contains(q)
+    });
+    let standing = standing_on(&targets, replayed.as_ref(), &named);
     let carried = carried_lines(&loaded, &*store, &detail, replayed.as_ref());
     let inherited = inherited_lines(&*store, id, replayed.as_ref(), &named);
     let exclusions = exclusion_lines(&detail, &name_of);
@@ -417,6 +464,8 @@ fn view(app: &App, id: i64, user: &crate::jobs::users::User) -> Result<DrawView,
         redraw_of: d.redraw_of,
         superseded_by: d.superseded_by,
         targets,
+        paging,
+        taken_in,
         unstaffed: detail
             .unstaffed
             .iter()
@@ -457,6 +506,19 @@ fn exclusion_lines(
             reason: e.detail.clone(),
         })
         .collect()
+}
+
+/// The visits of the targets on the page shown (`lines`), as the changes left them: what the
+/// change forms offer.
+fn standing_on(
+    lines: &[TargetLine],
+    replayed: Option<&crate::jobs::change::Changes>,
+    named: &dyn Fn(&str) -> String,
+) -> Vec<StandingLine> {
+    let on_page: std::collections::HashSet<&str> = lines.iter().map(|t| t.id.as_str()).collect();
+    let mut standing = standing_lines(replayed, named);
+    standing.retain(|v| on_page.contains(v.id.as_str()));
+    standing
 }
 
 /// The visits as the changes left them, for the change forms (none when the draw's changes
@@ -667,7 +729,7 @@ pub(crate) async fn change(
     let user = viewer.user.clone();
     let app2 = app.clone();
     let refusal = blocking(move || {
-        view(&app2, id, &user)?;
+        seen(&app2, id, &user)?;
         let mut store = app2.store(Some(&user))?;
         let (target, inspector) = match form.pair.split_once('|') {
             Some((t, x)) => (t.to_string(), x.to_string()),
@@ -700,7 +762,7 @@ pub(crate) async fn change(
     };
     let user = viewer.user.clone();
     let app2 = app.clone();
-    let draw = blocking(move || view(&app2, id, &user)).await?;
+    let draw = blocking(move || view(&app2, id, &user, &PageQuery::default())).await?;
     render(&Detail {
         may_change: viewer.may(Action::Draw).is_ok() && draw.active,
         viewer,
@@ -714,11 +776,12 @@ pub(crate) async fn detail(
     State(app): State<App>,
     viewer: Viewer,
     Path(id): Path<i64>,
+    Query(asked): Query<PageQuery>,
 ) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
     let user = viewer.user.clone();
     let app2 = app.clone();
-    let draw = blocking(move || view(&app2, id, &user)).await?;
+    let draw = blocking(move || view(&app2, id, &user, &asked)).await?;
     render(&Detail {
         may_change: viewer.may(Action::Draw).is_ok() && draw.active,
         viewer,
@@ -738,7 +801,7 @@ pub(crate) async fn verify(
     let user = viewer.user.clone();
     let app2 = app.clone();
     let (draw, verdict) = blocking(move || {
-        let draw = view(&app2, id, &user)?;
+        let draw = view(&app2, id, &user, &PageQuery::default())?;
         let store = app2.store(Some(&user))?;
         let verdict = crate::jobs::verify::recorded_draw(&*store, id)
             .map_err(|e| Fail::of(&e))?
@@ -769,7 +832,7 @@ pub(crate) async fn file(
     let user = viewer.user.clone();
     let app2 = app.clone();
     let bytes = blocking(move || {
-        view(&app2, id, &user)?;
+        seen(&app2, id, &user)?;
         let loaded = app2.rules()?;
         let store = app2.store(Some(&user))?;
         crate::jobs::draws::file(&loaded, &*store, id, &name)

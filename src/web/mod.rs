@@ -10,6 +10,7 @@ mod kept;
 mod manual;
 mod names;
 mod pages;
+mod paging;
 mod platform;
 mod pool;
 pub mod public;

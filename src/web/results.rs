@@ -37,7 +37,10 @@ pub(crate) struct TaskLine {
 #[template(path = "results.html")]
 struct Results {
     viewer: Viewer,
+    /// The page of the tasks shown.
     tasks: Vec<TaskLine>,
+    paging: super::paging::Paging,
+    search_hint: &'static str,
     categories: Vec<&'static str>,
     today: String,
     outcome: Option<(bool, String)>,
@@ -49,6 +52,22 @@ async fn page(
     viewer: Viewer,
     outcome: Option<(bool, String)>,
     problems: Vec<super::registries::ProblemLine>,
+) -> Result<Response, Fail> {
+    page_of(
+        app,
+        viewer,
+        (outcome, problems),
+        super::paging::PageQuery::default(),
+    )
+    .await
+}
+
+/// The tasks page at the page `asked` for (searched by target id or name).
+async fn page_of(
+    app: &App,
+    viewer: Viewer,
+    (outcome, problems): (Option<(bool, String)>, Vec<super::registries::ProblemLine>),
+    asked: super::paging::PageQuery,
 ) -> Result<Response, Fail> {
     let user = viewer.user.clone();
     let can_enter = viewer.user.may(Action::EnterResults);
@@ -65,16 +84,26 @@ async fn page(
         let tasks =
             crate::jobs::results::tasks(&loaded, &*store, mine.as_deref(), |d| user.sees(d))
                 .map_err(|e| Fail::of(&e))?;
-        Ok(tasks
+        let tasks: Vec<_> = tasks
             .into_iter()
             .filter(|t| !t.published() || mine.is_none())
+            .collect();
+        let (tasks, paging) = super::paging::paged(tasks, &asked, "tasks", |t, q| {
+            t.target_id == q || t.target_name.contains(q)
+        });
+        let lines = tasks
+            .into_iter()
             .map(|t| task_line(&loaded, t, can_enter))
-            .collect())
+            .collect();
+        Ok((lines, paging))
     })
     .await?;
+    let (tasks, paging) = tasks;
     render(&Results {
         viewer,
         tasks,
+        paging,
+        search_hint: "对象编号或名称",
         categories: crate::jobs::results::categories().to_vec(),
         today: app.now().format("%Y-%m-%d").to_string(),
         outcome,
@@ -131,9 +160,13 @@ fn task_line(
     }
 }
 
-pub(crate) async fn show(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+pub(crate) async fn show(
+    State(app): State<App>,
+    viewer: Viewer,
+    axum::extract::Query(asked): axum::extract::Query<super::paging::PageQuery>,
+) -> Result<Response, Fail> {
     viewer.may(Action::ReadResults)?;
-    page(&app, viewer, None, Vec::new()).await
+    page_of(&app, viewer, (None, Vec::new()), asked).await
 }
 
 /// A target's form: `item:<id>` = category for each item, `date`, `remarks`.
