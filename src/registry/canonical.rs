@@ -626,8 +626,16 @@ pub fn read_canonical_targets<R: std::io::Read>(
     Ok(targets)
 }
 
-/// The one CSV record of `row` (`None` for an empty row).
+/// The one CSV record of `row` (`None` for an empty row): a row without quotes is its cells
+/// between commas; any other is read as CSV.
 fn one_record(line: u64, row: &[u8]) -> Result<Option<csv::StringRecord>, String> {
+    if row.is_empty() {
+        return Ok(None);
+    }
+    if memchr::memchr(b'"', row).is_none() {
+        let text = std::str::from_utf8(row).map_err(|e| format!("line {line}: {e}"))?;
+        return Ok(Some(text.split(',').collect()));
+    }
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
