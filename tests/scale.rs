@@ -281,9 +281,10 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
     let imported = p.ok(&["results", "import", "filled.csv"]);
     assert!(imported.contains("imported 4 results"), "{imported}");
     assert!(p.ok(&["verify", "1"]).starts_with("identical"));
-    // The files the draw wrote one at a time, its public bundle streamed to its file as it was
-    // hashed and its audit bundle copied from the files, are the bytes of the same files built
-    // whole in memory (as `regenerate` builds them) — every document and both bundles.
+    // The files the draw wrote one at a time, its documents from the drawn rows' cells read on
+    // a thread of their own as soon as the rows were chosen, are the bytes `regenerate` writes
+    // from the drawn rows read again by their ids as targets — every document and both
+    // bundles.
     let out = p.ok(&["regenerate"]);
     assert!(
         out.contains(": 0 written, ") && out.contains(" 0 failed"),

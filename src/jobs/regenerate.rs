@@ -127,10 +127,7 @@ pub fn run(
         .into_iter()
         .map(|d| {
             let folder = folder_of(output_dir, &d);
-            let outcome = match files_of(&d, store) {
-                Ok(files) => write(&folder, &files),
-                Err(e) => Outcome::Failed(e),
-            };
+            let outcome = rebuilt(&folder, &d, store);
             Regenerated {
                 draw_id: d.id,
                 matter: d.record.matter,
@@ -154,135 +151,24 @@ fn folder_of(output_dir: &Path, d: &DrawRow) -> PathBuf {
     }
 }
 
-/// The draw's files, rebuilt from the manifest, the rules and the registry it recorded.
-pub(crate) fn files_of(
-    d: &DrawRow,
-    store: &dyn DrawStore,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
-    let m: Manifest = serde_json::from_str(&d.record.manifest_json)
-        .map_err(|e| format!("the recorded manifest cannot be read: {e}"))?;
-    let get = |hash: &str, what: &str| {
-        store
-            .get_snapshot(hash)
-            .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
-    };
-    let rules = get(&m.rules_hash, "rules")?;
-    let targets = get(&m.registry.targets_snapshot, "targets")?;
-    let inspectors = get(&m.registry.inspectors_snapshot, "inspectors")?;
-    let archived = super::verify::archived_from(&m, &|hash: &str, what: &str| {
-        [
-            (&m.rules_hash, &rules),
-            (&m.registry.targets_snapshot, &targets),
-            (&m.registry.inspectors_snapshot, &inspectors),
-        ]
-        .into_iter()
-        .find(|(h, _)| h.as_str() == hash)
-        .map(|(_, b)| b.clone())
-        .ok_or_else(|| format!("no archived {what} {hash}"))
-    })?;
-    let model = &archived.loaded.model;
-    let matter = model
-        .matter(&m.matter)
-        .ok_or_else(|| format!("the archived rules have no matter `{}`", m.matter))?;
-    let marks = super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?);
-    let mut out = documents_of(&m, (model, matter), &archived.registry, &marks)?;
-    // The bundles need the frame: the draw is re-run from the same archived inputs.
-    let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {
-        format!(
-            "algorithm `{}` is not one this suiji implements",
-            m.algorithm
-        )
-    })?;
-    if let (_, Some(bundle), excluded, _) = super::verify::rerun_archived(&m, algorithm, archived)?
-    {
-        // A `suiji-manifest/3`'s or `/4`'s detail file: the excluded targets of the re-run,
-        // checked against the hash the manifest records.
-        if let Some(summary) = &m.exclusion_summary {
-            let bytes = crate::draw::manifest::exclusions_csv(&excluded);
-            let hash = crate::digest::sha256_hex(&bytes);
-            if hash != summary.sha256 {
-                return Err(format!(
-                    "the re-run's {} hashes to {hash}, not to the recorded {}",
-                    summary.file, summary.sha256
-                ));
-            }
-            out.push((PathBuf::from(crate::draw::manifest::EXCLUSIONS_FILE), bytes));
-        }
-        // A `suiji-audit-bundle/2` refers to a target snapshot kept as a file by its hash.
-        let kept_as_file = store
-            .snapshot_file(&m.registry.targets_snapshot)
-            .map_err(|e| e.to_string())?
-            .is_some();
-        out.extend(super::bundle::files(
-            &m,
-            &bundle,
-            &rules,
-            (&targets, kept_as_file),
-            &inspectors,
-        ));
-    }
-    Ok(out)
-}
-
-/// A recorded draw's manifest and documents, as its folder holds them.
-fn documents_of(
-    m: &Manifest,
-    (model, matter): (&crate::rules::model::Model, &crate::rules::model::Matter),
-    registry: &crate::registry::Registry,
-    marks: &crate::schedule::marks::DrawMarks,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
-    let mut out = Vec::new();
-    let mut put = |name: String, body: crate::output::tasks::Body<'_>| {
-        out.push((PathBuf::from(name), body.into_bytes()));
-        Ok(())
-    };
-    crate::output::tasks::manifest_file(m, &mut put)?;
-    crate::output::tasks::documents(
-        model,
-        &m.manifest_hash[..12.min(m.manifest_hash.len())],
-        m,
-        matter,
-        crate::output::tasks::DrawnCells::of_targets(&registry.targets),
-        &registry.inspectors,
-        marks,
-        &mut put,
-    )?;
-    Ok(out)
-}
-
-/// Whether `folder` holds exactly `files`: the same names, the same bytes; a workbook
-/// (`.xlsx`) the same parts, however they were compressed
-/// ([`crate::output::same_workbook`]), so that a workbook an earlier build wrote counts as
-/// the one rebuilt when only its packing differs.
-fn holds(folder: &Path, files: &[(PathBuf, Vec<u8>)]) -> bool {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return false;
-    };
-    let same = |rel: &Path, found: &[u8], rebuilt: &[u8]| {
-        found == rebuilt
-            || (rel.extension().is_some_and(|e| e == "xlsx")
-                && crate::output::same_workbook(found, rebuilt))
-    };
-    entries.count() == files.len()
-        && files
-            .iter()
-            .all(|(rel, bytes)| std::fs::read(folder.join(rel)).is_ok_and(|b| same(rel, &b, bytes)))
-}
-
-/// Writes `files` as `folder` (staged, then moved into place).
-fn write(folder: &Path, files: &[(PathBuf, Vec<u8>)]) -> Outcome {
-    if holds(folder, files) {
-        return Outcome::Unchanged;
-    }
+/// Rebuilds draw `d`'s folder: its files written into a staging folder beside it, which is
+/// then let go (the folder holds exactly those files) or moved into its place.
+fn rebuilt(folder: &Path, d: &DrawRow, store: &dyn DrawStore) -> Outcome {
     let Some(name) = folder.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return Outcome::Failed(format!("{} is not a draw folder", folder.display()));
     };
-    let aside = folder.with_file_name(format!("{name}.altered-{}", std::process::id()));
-    let existed = folder.exists();
-    let staged = match Staging::write(folder.with_file_name(staging_name(&name)), files) {
+    let staged = match Staging::write(folder.with_file_name(staging_name(&name)), &[]) {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
+    if let Err(e) = write_files(d, store, staged.dir()) {
+        return Outcome::Failed(e);
+    }
+    if holds(folder, staged.dir()) {
+        return Outcome::Unchanged;
+    }
+    let aside = folder.with_file_name(format!("{name}.altered-{}", std::process::id()));
+    let existed = folder.exists();
     // Nothing to record: the record is already there. The folder is placed at once.
     let placed = staged
         .commit(|| Ok::<(), std::convert::Infallible>(()))
@@ -297,6 +183,222 @@ fn write(folder: &Path, files: &[(PathBuf, Vec<u8>)]) -> Outcome {
         Ok(Ok(())) => Outcome::Written,
         Ok(Err(e)) => Outcome::Failed(e.to_string()),
         Err(never) => match never {},
+    }
+}
+
+/// The archived inputs a draw's files copy: the rules archive and the inspector snapshot, and the
+/// target snapshot's file (kept as one beside the database) or bytes.
+struct Held {
+    rules: Vec<u8>,
+    inspectors: Vec<u8>,
+    targets: HeldTargets,
+}
+
+enum HeldTargets {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl Held {
+    fn of(m: &Manifest, store: &dyn DrawStore) -> Result<Held, String> {
+        let get = |hash: &str, what: &str| {
+            store
+                .get_snapshot(hash)
+                .map_err(|e| format!("the archived {what} snapshot {hash} cannot be used: {e}"))
+        };
+        let hash = &m.registry.targets_snapshot;
+        let file = store
+            .snapshot_file(hash)
+            .map_err(|e| format!("the archived targets snapshot {hash} cannot be used: {e}"))?;
+        Ok(Held {
+            rules: get(&m.rules_hash, "rules")?,
+            inspectors: get(&m.registry.inspectors_snapshot, "inspectors")?,
+            targets: match file {
+                Some(path) => HeldTargets::File(path),
+                None => HeldTargets::Bytes(get(hash, "targets")?),
+            },
+        })
+    }
+
+    /// The bytes of the snapshot `hash` of `m`.
+    fn get(&self, m: &Manifest, hash: &str, what: &str) -> Result<Vec<u8>, String> {
+        let bytes = match &self.targets {
+            HeldTargets::Bytes(b) if hash == m.registry.targets_snapshot => b,
+            _ if hash == m.rules_hash => &self.rules,
+            _ if hash == m.registry.inspectors_snapshot => &self.inspectors,
+            _ => return Err(format!("no archived {what} {hash}")),
+        };
+        Ok(bytes.clone())
+    }
+
+    fn audit_targets(&self) -> crate::jobs::issue::AuditTargets<'_> {
+        match &self.targets {
+            HeldTargets::File(p) => crate::jobs::issue::AuditTargets::File(p),
+            HeldTargets::Bytes(b) => crate::jobs::issue::AuditTargets::Bytes(b),
+        }
+    }
+}
+
+/// Writes the draw's files into `dir` as the draw wrote them, from the manifest, the rules and
+/// the registry it recorded: the draw re-run over its archived registry (a snapshot file read
+/// in bounded memory) writes the public bundle and the detail file; the documents show the
+/// drawn rows, read from the snapshot by their ids; the audit bundle copies the files.
+fn write_files(d: &DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(), String> {
+    let m: Manifest = serde_json::from_str(&d.record.manifest_json)
+        .map_err(|e| format!("the recorded manifest cannot be read: {e}"))?;
+    let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {
+        format!(
+            "algorithm `{}` is not one this suiji implements",
+            m.algorithm
+        )
+    })?;
+    let held = Held::of(&m, store)?;
+    let file = match &held.targets {
+        HeldTargets::File(p) => Some(p.clone()),
+        HeldTargets::Bytes(_) => None,
+    };
+    let (_rules_dir, loaded, frozen) =
+        super::verify::archived_over(&m, file, &|hash: &str, what: &str| held.get(&m, hash, what))?;
+    rerun_into(&m, algorithm, (&loaded, &frozen), dir)?;
+    let model = &loaded.model;
+    let matter = model
+        .matter(&m.matter)
+        .ok_or_else(|| format!("the archived rules have no matter `{}`", m.matter))?;
+    let marks = super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?);
+    let mut put = |name: String, body: crate::output::tasks::Body<'_>| {
+        let rel = PathBuf::from(name);
+        let path = dir.join(&rel);
+        let written = match body {
+            crate::output::tasks::Body::Bytes(bytes) => std::fs::write(&path, bytes),
+            crate::output::tasks::Body::Written(write) => write_through(&path, write),
+        };
+        written.map_err(|e| format!("{}: {e}", path.display()))
+    };
+    crate::output::tasks::manifest_file(&m, &mut put)?;
+    let read;
+    let targets = match &frozen.file {
+        Some(_) => {
+            let ids: HashSet<&str> = m.selected.iter().map(|s| s.target_id.as_str()).collect();
+            let hash = &m.registry.targets_snapshot;
+            read = super::verify::archived_targets(store, hash, |id| ids.contains(id))?;
+            read.as_slice()
+        }
+        None => frozen.registry.targets.as_slice(),
+    };
+    crate::output::tasks::documents(
+        model,
+        &m.manifest_hash[..12.min(m.manifest_hash.len())],
+        &m,
+        matter,
+        crate::output::tasks::DrawnCells::of_targets(targets),
+        &frozen.registry.inspectors,
+        &marks,
+        &mut put,
+    )?;
+    let v2 = super::bundle::audit_v2(&m);
+    let inputs = (
+        held.rules.as_slice(),
+        held.audit_targets(),
+        held.inspectors.as_slice(),
+    );
+    crate::jobs::issue::write_audit_of(dir, v2, inputs)
+}
+
+/// A file whose bytes `write` makes, through a buffer.
+fn write_through(
+    path: &Path,
+    write: Box<crate::output::tasks::WriteBody<'_>>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
+    write(&mut out)?;
+    out.flush()
+}
+
+/// Re-runs the draw `m` over its archived inputs, its public bundle and (a `suiji-manifest/3`'s
+/// or `/4`'s) detail file written into `dir` as they are made, each checked against the hash
+/// the manifest records.
+fn rerun_into(
+    m: &Manifest,
+    algorithm: crate::draw::Algorithm,
+    archived: (&crate::rules::Loaded, &crate::jobs::issue::Frozen),
+    dir: &Path,
+) -> Result<(), String> {
+    let create = |name: &str| {
+        let path = dir.join(name);
+        std::fs::File::create(&path)
+            .map(|f| (path.clone(), std::cell::RefCell::new(f)))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let (_, public) = create(super::bundle::PUBLIC_FILE)?;
+    let (detail_path, detail) = create(crate::draw::manifest::EXCLUSIONS_FILE)?;
+    let re = super::verify::rerun_writing(m, algorithm, archived, (&public, &detail))?.manifest;
+    drop((public, detail));
+    if let (Some(recorded), Some(rerun)) = (&m.public_bundle, &re.public_bundle)
+        && recorded != rerun
+    {
+        return Err(format!(
+            "the re-run's {} hashes to {rerun}, not to the recorded {recorded}",
+            super::bundle::PUBLIC_FILE
+        ));
+    }
+    match (&m.exclusion_summary, &re.exclusion_summary) {
+        (None, _) => std::fs::remove_file(&detail_path)
+            .map_err(|e| format!("{}: {e}", detail_path.display())),
+        (Some(recorded), Some(rerun)) if recorded.sha256 == rerun.sha256 => Ok(()),
+        (Some(recorded), rerun) => Err(format!(
+            "the re-run's {} hashes to {}, not to the recorded {}",
+            recorded.file,
+            rerun.as_ref().map_or("nothing", |r| r.sha256.as_str()),
+            recorded.sha256
+        )),
+    }
+}
+
+/// Whether `folder` holds exactly the files staged in `staged`: the same names, the same bytes;
+/// a workbook (`.xlsx`) the same parts, however they were compressed
+/// ([`crate::output::same_workbook`]), so that a workbook an earlier build wrote counts as the
+/// one rebuilt when only its packing differs.
+fn holds(folder: &Path, staged: &Path) -> bool {
+    let names = |dir: &Path| -> Option<std::collections::BTreeSet<std::ffi::OsString>> {
+        std::fs::read_dir(dir)
+            .ok()?
+            .map(|e| e.ok().map(|e| e.file_name()))
+            .collect()
+    };
+    let (Some(found), Some(rebuilt)) = (names(folder), names(staged)) else {
+        return false;
+    };
+    found == rebuilt
+        && rebuilt.iter().all(|name| {
+            let (found, rebuilt) = (folder.join(name), staged.join(name));
+            if Path::new(name).extension().is_some_and(|e| e == "xlsx") {
+                return match (std::fs::read(&found), std::fs::read(&rebuilt)) {
+                    (Ok(a), Ok(b)) => a == b || crate::output::same_workbook(&a, &b),
+                    _ => false,
+                };
+            }
+            same_bytes(&found, &rebuilt).unwrap_or(false)
+        })
+}
+
+/// Whether two files hold the same bytes, read a piece at a time.
+fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::io::Read as _;
+    let (mut a, mut b) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
+    if a.metadata()?.len() != b.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = a.read(&mut x)?;
+        if n == 0 {
+            return Ok(b.read(&mut y[..1])? == 0);
+        }
+        b.read_exact(&mut y[..n])?;
+        if x[..n] != y[..n] {
+            return Ok(false);
+        }
     }
 }
 

@@ -448,7 +448,7 @@ pub(crate) fn rerun_over_file(
 
 /// A recorded draw's rules and registry, their bytes given by `get` (hash, what), the target
 /// snapshot read from the file `file` when there is one (in bounded memory).
-fn archived_over(
+pub(crate) fn archived_over(
     m: &Manifest,
     file: Option<std::path::PathBuf>,
     get: &impl Fn(&str, &str) -> Result<Vec<u8>, String>,
@@ -545,6 +545,37 @@ fn rerun_frozen(
     frozen: &Frozen,
     (out, beside, digest): (BundleOut<'_>, Option<&Beside<'_>>, bool),
 ) -> Result<Rerun, String> {
+    let req = rerun_request(m, algorithm)?;
+    let history = History::of_manifest(m);
+    let at = crate::jobs::issue::BundleAt::of(m);
+    over_frozen(frozen, beside, || {
+        compute_public(loaded, frozen, &history, &req, (at, out, digest))
+    })
+}
+
+/// Re-runs a recorded draw over its frozen registry as [`rerun_frozen`] does, writing its public
+/// bundle and its detail file (`suiji-manifest/3`, `/4`) into `public` and `detail` as the draw
+/// wrote them (`regenerate`, which never holds a national draw's bundle whole).
+pub(crate) fn rerun_writing(
+    m: &Manifest,
+    algorithm: Algorithm,
+    (loaded, frozen): (&crate::rules::Loaded, &Frozen),
+    (public, detail): (
+        &RefCell<dyn crate::draw::pipeline::StagedFile>,
+        &RefCell<dyn crate::draw::pipeline::StagedFile>,
+    ),
+) -> Result<crate::draw::pipeline::Drawn, String> {
+    let req = rerun_request(m, algorithm)?;
+    let history = History::of_manifest(m);
+    let at = crate::jobs::issue::BundleAt::of(m);
+    over_frozen(frozen, None, || {
+        crate::jobs::issue::compute_written(loaded, (frozen, &history), &req, at, (public, detail))
+    })
+}
+
+/// The request that re-runs `m`'s draw with `algorithm`: its period, dates, ratio and seed as
+/// recorded, a dry run.
+fn rerun_request(m: &Manifest, algorithm: Algorithm) -> Result<Request, String> {
     let kind = match m.kind.strip_prefix("holiday:") {
         Some(h) => DrawKind::Holiday(
             crate::calendar::Holiday::parse(h).ok_or(format!("unknown holiday kind {}", m.kind))?,
@@ -583,18 +614,22 @@ fn rerun_frozen(
     if req.draw.issue_date() != m.reference_date {
         return Err("manifest reference date differs from its issue date".into());
     }
-    let history = History::of_manifest(m);
-    let at = crate::jobs::issue::BundleAt::of(m);
+    Ok(req)
+}
+
+/// `compute` over `frozen`: a target snapshot file is hashed while the draw reads it (from the
+/// moment the manifest's text was read, `beside`), so a file that is not the recorded snapshot
+/// fails it.
+fn over_frozen<T>(
+    frozen: &Frozen,
+    beside: Option<&Beside<'_>>,
+    compute: impl FnOnce() -> Result<T, crate::jobs::issue::IssueError>,
+) -> Result<T, String> {
     let Some(file) = &frozen.file else {
-        return compute_public(loaded, frozen, &history, &req, (at, out, digest))
-            .map_err(|e| e.to_string());
+        return compute().map_err(|e| e.to_string());
     };
-    // The snapshot file is hashed while the draw reads it (from the moment the manifest's
-    // text was read, `beside`): a file that is not the recorded snapshot fails the re-run.
     let path = &file.snapshot.path;
-    let (computed, hashed) = hashed_while(path, beside, || {
-        compute_public(loaded, frozen, &history, &req, (at, out, digest))
-    });
+    let (computed, hashed) = hashed_while(path, beside, compute);
     match hashed {
         Ok(h) if h == file.snapshot.sha256 => {}
         Ok(h) => {

@@ -453,6 +453,35 @@ pub fn compute_public(
     .map(|d| (d.manifest, d.bundle, d.excluded, d.selected_digest))
 }
 
+/// The re-run of a recorded draw for `req` writing its public bundle into `public` and its
+/// detail file's rows into `detail` as they are made, as the draw wrote them ([`draw_staged`]),
+/// neither held (`regenerate`).
+pub(crate) fn compute_written(
+    loaded: &Loaded,
+    (frozen, hist): (&Frozen, &History),
+    req: &Request,
+    at: BundleAt,
+    (public, detail): (
+        &std::cell::RefCell<dyn pipeline::StagedFile>,
+        &std::cell::RefCell<dyn pipeline::StagedFile>,
+    ),
+) -> Result<pipeline::Drawn, IssueError> {
+    compute_drawn(
+        loaded,
+        frozen,
+        hist,
+        req,
+        (at, BundleOut::Write(public), KeepDrawn::No, false),
+        (
+            ExclusionsOut::Write {
+                file: detail,
+                keep_up_to: 0,
+            },
+            false,
+        ),
+    )
+}
+
 /// [`compute_public`], also returning the drawn targets' rows when `keep_drawn` and the
 /// selection's digest when `digest` (for `verify`), the excluded targets of a detail file going
 /// where `exclusions` says.
@@ -1220,24 +1249,51 @@ fn write_audit_bundle(
     dir: &Path,
     v2: bool,
 ) -> Result<(), IssueError> {
+    let targets = match &frozen.file {
+        Some(f) => AuditTargets::File(&f.snapshot.path),
+        None => AuditTargets::Bytes(&frozen.targets_bytes),
+    };
+    let held = (
+        model.rules_archive.as_slice(),
+        targets,
+        frozen.inspectors_bytes.as_slice(),
+    );
+    write_audit_of(dir, v2, held).map_err(IssueError::Output)
+}
+
+/// A draw's target snapshot as its audit bundle holds it: its file (kept by its hash), or its
+/// bytes (kept in the database).
+#[derive(Clone, Copy)]
+pub(crate) enum AuditTargets<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+/// Writes the audit bundle of the draw whose manifest and public bundle are in `dir` there, with
+/// its rules archive, target snapshot and inspector snapshot (a draw's, or a recorded draw's
+/// rebuilt by `regenerate`).
+pub(crate) fn write_audit_of(
+    dir: &Path,
+    v2: bool,
+    (rules, targets, inspectors): (&[u8], AuditTargets<'_>, &[u8]),
+) -> Result<(), String> {
     use crate::jobs::bundle::{AUDIT_FILE, Record, write_audit, write_audit_v2};
     let manifest = dir.join(MANIFEST_FILE);
     let public = dir.join(PUBLIC_FILE);
-    let targets = match &frozen.file {
-        Some(f) => Record::File(&f.snapshot.path),
-        None => Record::Bytes(&frozen.targets_bytes),
+    let (kept_as_file, targets) = match targets {
+        AuditTargets::File(path) => (true, Record::File(path)),
+        AuditTargets::Bytes(bytes) => (false, Record::Bytes(bytes)),
     };
     let path = dir.join(AUDIT_FILE);
     let write = |file: std::fs::File| {
         let out = std::io::BufWriter::new(file);
-        let (rules, inspectors) = (&model.rules_archive, &frozen.inspectors_bytes);
         if v2 {
             let held = [
                 Record::File(&manifest),
                 Record::Bytes(rules),
                 Record::Bytes(inspectors),
             ];
-            return write_audit_v2(out, held, frozen.file.is_none().then_some(targets));
+            return write_audit_v2(out, held, (!kept_as_file).then_some(targets));
         }
         let held = [
             Record::File(&manifest),
@@ -1250,7 +1306,7 @@ fn write_audit_bundle(
     };
     std::fs::File::create(&path)
         .and_then(write)
-        .map_err(|e| IssueError::Output(format!("{}: {e}", path.display())))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// How many times a draw is drawn (or recorded) again when the records its history and loads
