@@ -295,4 +295,37 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
         manifest["public_bundle"],
         suiji::digest::sha256_hex(&public).as_str()
     );
+    // The public site lists the drawn targets a thousand to a page, the whole list in a CSV
+    // file beside them.
+    p.ok(&["publish", "--site"]);
+    let (n, site) = (selected.len(), p.path("out/site/draws"));
+    let pages = n.div_ceil(1000);
+    let page = |name: &str| std::fs::read_to_string(site.join(name)).expect(name);
+    let listed = |html: &str| html.matches("<td data-label=\"序号\">").count();
+    let first = page("1.html");
+    assert_eq!(listed(&first), 1000);
+    assert!(first.contains(&format!("第 1 页，共 {pages} 页")), "pager");
+    assert!(
+        first.contains(&format!("href=\"1-page{pages}.html\"")),
+        "last page linked"
+    );
+    let last = page(&format!("1-page{pages}.html"));
+    assert_eq!(listed(&last), n - (pages - 1) * 1000);
+    assert!(last.contains(&format!("<td data-label=\"序号\">{n}</td>")));
+    assert!(last.contains("href=\"1.html\"") && last.contains("抽取编号"));
+    assert!(!site.join(format!("1-page{}.html", pages + 1)).exists());
+    let csv = page("1/list.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    // Under the heading a marked draw's documents carry (its dates provisional, say), the
+    // header, then a line per target.
+    let header = lines
+        .iter()
+        .position(|l| l.trim_start_matches('\u{feff}').starts_with("序号,"));
+    assert_eq!(
+        header.map(|h| lines.len() - h),
+        Some(n + 1),
+        "{:?}",
+        &lines[..2]
+    );
+    assert!(lines[lines.len() - 1].starts_with(&format!("{n},")));
 }

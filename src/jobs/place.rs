@@ -350,6 +350,26 @@ fn write_file_with(
     })
 }
 
+/// Whether two files hold the same bytes, read a piece at a time.
+pub(crate) fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::io::Read as _;
+    let (mut a, mut b) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
+    if a.metadata()?.len() != b.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = a.read(&mut x)?;
+        if n == 0 {
+            return Ok(b.read(&mut y[..1])? == 0);
+        }
+        b.read_exact(&mut y[..n])?;
+        if x[..n] != y[..n] {
+            return Ok(false);
+        }
+    }
+}
+
 /// A staging folder's name for a job of this process: `.{name}.staging-{pid}-{n}`, `n`
 /// counting this process's jobs, so that two jobs of one process at once (two approvals of
 /// one redraw in the console) never write into one folder.

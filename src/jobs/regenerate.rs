@@ -378,28 +378,8 @@ fn holds(folder: &Path, staged: &Path) -> bool {
                     _ => false,
                 };
             }
-            same_bytes(&found, &rebuilt).unwrap_or(false)
+            super::place::same_bytes(&found, &rebuilt).unwrap_or(false)
         })
-}
-
-/// Whether two files hold the same bytes, read a piece at a time.
-fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
-    use std::io::Read as _;
-    let (mut a, mut b) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
-    if a.metadata()?.len() != b.metadata()?.len() {
-        return Ok(false);
-    }
-    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
-    loop {
-        let n = a.read(&mut x)?;
-        if n == 0 {
-            return Ok(b.read(&mut y[..1])? == 0);
-        }
-        b.read_exact(&mut y[..n])?;
-        if x[..n] != y[..n] {
-            return Ok(false);
-        }
-    }
 }
 
 /// Rebuilds the publication outputs under the output folder from the database: the notice

@@ -712,7 +712,8 @@ fn site_notice(
 }
 
 /// Writes the site's files under `dir` (each through a temporary file renamed into place) and
-/// copies the public bundles beside their draws' pages. Returns the number of files written.
+/// copies the public bundles beside their draws' pages. Returns the number of files the site
+/// holds (those already there with the same bytes are left untouched).
 pub fn write(
     dir: &Path,
     files: &[(String, Vec<u8>)],
@@ -722,11 +723,21 @@ pub fn write(
         path: e.path,
         source: e.source,
     };
+    // A file already there with the same bytes is left as it is (its time too, which a web
+    // server answering from the folder gives as the page's Last-Modified).
     for (rel, bytes) in files {
-        super::place::write_file(&dir.join(rel), bytes).map_err(failed)?;
+        let path = dir.join(rel);
+        if std::fs::read(&path).is_ok_and(|b| b == *bytes) {
+            continue;
+        }
+        super::place::write_file(&path, bytes).map_err(failed)?;
     }
     for (rel, from) in bundles {
-        super::place::copy_file(from, &dir.join(rel)).map_err(failed)?;
+        let path = dir.join(rel);
+        if super::place::same_bytes(from, &path).unwrap_or(false) {
+            continue;
+        }
+        super::place::copy_file(from, &path).map_err(failed)?;
     }
     Ok(files.len() + bundles.len())
 }

@@ -160,6 +160,9 @@ struct DrawPage<'a> {
     root: &'static str,
     dated: String,
     d: &'a SiteDraw,
+    /// The drawn targets this page lists.
+    rows: &'a [Vec<String>],
+    pager: Pager,
 }
 
 #[derive(Template)]
@@ -170,6 +173,62 @@ struct NoticePage<'a> {
     dated: String,
     d: &'a SiteDraw,
     n: &'a SiteNotice,
+    /// The results this page lists.
+    rows: &'a [Vec<String>],
+    pager: Pager,
+}
+
+/// Rows one page of the site's long lists shows (a draw's drawn targets, a notice's results):
+/// a national draw's 367,000 targets on one page would be 100 MB of HTML that no browser
+/// shows. The whole list is a CSV file beside the pages.
+pub const LIST_ROWS: usize = 1000;
+
+/// Where a page of a long list stands among its pages, and its links to the others (relative
+/// to the folder the pages are in).
+struct Pager {
+    page: usize,
+    pages: usize,
+    /// Rows on a full page ([`LIST_ROWS`]).
+    per_page: usize,
+    /// The place in the list of the page's first row, from 0.
+    first_row: usize,
+    /// Each link: its text, and where it goes (`None`: this page, or no page that way).
+    links: Vec<(String, Option<String>)>,
+}
+
+impl Pager {
+    /// Page `page` (from 1) of a list of `rows` rows whose page `n` is at `name(n)`.
+    fn of(page: usize, rows: usize, name: &dyn Fn(usize) -> String) -> Pager {
+        let pages = rows.div_ceil(LIST_ROWS).max(1);
+        let to = |n: usize| (n != page).then(|| name(n));
+        let mut links = vec![("上一页".to_string(), (page > 1).then(|| name(page - 1)))];
+        // The first and last pages, and two either side of this one; a gap shown as "…".
+        let shown = |n: usize| n == 1 || n == pages || n.abs_diff(page) <= 2;
+        let mut gap = false;
+        for n in 1..=pages {
+            if shown(n) {
+                links.push((n.to_string(), to(n)));
+                gap = false;
+            } else if !gap {
+                links.push(("…".to_string(), None));
+                gap = true;
+            }
+        }
+        links.push(("下一页".to_string(), (page < pages).then(|| name(page + 1))));
+        Pager {
+            page,
+            pages,
+            per_page: LIST_ROWS,
+            first_row: (page - 1) * LIST_ROWS,
+            links,
+        }
+    }
+
+    /// The rows of `all` on this page.
+    fn rows<'a>(&self, all: &'a [Vec<String>]) -> &'a [Vec<String>] {
+        let end = (self.first_row + LIST_ROWS).min(all.len());
+        all.get(self.first_row..end).unwrap_or_default()
+    }
 }
 
 /// What starts the line saying when a page was built.
@@ -234,8 +293,9 @@ pub fn files(site: &Site) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
         };
         out.push((format!("{y}/plan.html"), page.render()?));
     }
+    let mut drawn = Vec::new();
     for d in site.draws() {
-        out.extend(draw_pages(site, d)?);
+        drawn.extend(draw_pages(site, d)?);
     }
     let items = site.feed();
     out.push(("feed.json".to_string(), json_feed(site, &items)?));
@@ -251,35 +311,97 @@ pub fn files(site: &Site) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
         .into_iter()
         .map(|(p, html)| (p, html.into_bytes()))
         .collect();
+    out.extend(drawn);
     out.extend(ASSETS.iter().map(|(p, _, b)| (p.to_string(), b.to_vec())));
     Ok(out)
 }
 
-/// A draw's list, its changes after the draw as the verification page reads them
-/// (`changes.json`, `suiji-public-changes/1`) and, once published, its results notice.
-fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, String)>, askama::Error> {
-    let page = DrawPage {
-        site,
-        root: "../",
-        dated: format!("发布时间：{}", d.marks.drawn_at),
-        d,
-    };
+/// A draw's list (a page of [`LIST_ROWS`] targets each: `draws/<id>.html`, then
+/// `draws/<id>-page<n>.html`; the whole list as `draws/<id>/list.csv`), its changes after the
+/// draw as the verification page reads them (`changes.json`, `suiji-public-changes/1`) and,
+/// once published, its results notice (`draws/<id>/notice.html`, then `notice-page<n>.html`;
+/// the whole notice as `notice.csv`).
+fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
+    let id = d.id;
     let changes = serde_json::to_string(&d.public_changes).map_err(askama::Error::custom)?;
     let mut out = vec![
-        (format!("draws/{}.html", d.id), page.render()?),
-        (format!("draws/{}/{PUBLIC_CHANGES}", d.id), changes),
+        (format!("draws/{id}/{PUBLIC_CHANGES}"), changes.into_bytes()),
+        (format!("draws/{id}/{LIST_CSV}"), list_csv(site, d)),
     ];
-    if let Some(n) = &d.notice {
+    let list_page = |n: usize| match n {
+        1 => format!("{id}.html"),
+        n => format!("{id}-page{n}.html"),
+    };
+    for n in 1..=d.rows.len().div_ceil(LIST_ROWS).max(1) {
+        let pager = Pager::of(n, d.rows.len(), &list_page);
+        let page = DrawPage {
+            site,
+            root: "../",
+            dated: format!("发布时间：{}", d.marks.drawn_at),
+            d,
+            rows: pager.rows(&d.rows),
+            pager,
+        };
+        out.push((
+            format!("draws/{}", list_page(n)),
+            page.render()?.into_bytes(),
+        ));
+    }
+    let Some(n) = &d.notice else {
+        return Ok(out);
+    };
+    let notice_page = |k: usize| match k {
+        1 => "notice.html".to_string(),
+        k => format!("notice-page{k}.html"),
+    };
+    for k in 1..=n.rows.len().div_ceil(LIST_ROWS).max(1) {
+        let pager = Pager::of(k, n.rows.len(), &notice_page);
         let page = NoticePage {
             site,
             root: "../../",
             dated: format!("发布时间：{}", n.published_at),
             d,
             n,
+            rows: pager.rows(&n.rows),
+            pager,
         };
-        out.push((format!("draws/{}/notice.html", d.id), page.render()?));
+        let path = format!("draws/{id}/{}", notice_page(k));
+        out.push((path, page.render()?.into_bytes()));
     }
+    let heading = format!(
+        "{} {} {} 抽查结果公示",
+        site.bureau, d.matter_name, d.period_label
+    );
+    let csv = crate::results::safe_cell::headed_csv_document(
+        d.marks.heading(&heading).as_deref(),
+        &n.header,
+        &n.rows,
+    );
+    out.push((format!("draws/{id}/{NOTICE_CSV}"), csv));
     Ok(out)
+}
+
+/// The whole list of a draw's page in a file: `draws/<id>/list.csv`.
+const LIST_CSV: &str = "list.csv";
+
+/// The whole of a draw's results notice in a file: `draws/<id>/notice.csv`.
+const NOTICE_CSV: &str = "notice.csv";
+
+/// A draw's drawn targets as its pages list them: 序号 and the public fields.
+fn list_csv(site: &Site, d: &SiteDraw) -> Vec<u8> {
+    let mut header = vec!["序号".to_string()];
+    header.extend(site.field_labels.iter().cloned());
+    let heading = format!(
+        "{} {} {} 抽查对象名单",
+        site.bureau, d.matter_name, d.period_label
+    );
+    let rows = d.rows.iter().enumerate().map(|(i, r)| {
+        let mut row = Vec::with_capacity(r.len() + 1);
+        row.push((i + 1).to_string());
+        row.extend(r.iter().cloned());
+        row
+    });
+    crate::results::safe_cell::headed_csv_rows(d.marks.heading(&heading).as_deref(), &header, rows)
 }
 
 /// The public bundles, each with the `exclusions.csv` beside it when the draw has one (a
@@ -471,4 +593,54 @@ pub(crate) async fn page(
     let kept = app.clone();
     let file = blocking(move || kept.public_file(&wanted, now)).await?;
     Ok(answer(&path, file, &request, seen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LIST_ROWS, Pager};
+
+    fn links(p: &Pager) -> Vec<String> {
+        p.links
+            .iter()
+            .map(|(text, to)| match to {
+                Some(to) => format!("{text}>{to}"),
+                None => text.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_page_links_the_first_and_last_pages_and_two_either_side_of_it() {
+        let name = |n: usize| format!("p{n}");
+        let p = Pager::of(6, 20 * LIST_ROWS - 1, &name);
+        assert_eq!((p.pages, p.first_row), (20, 5 * LIST_ROWS));
+        assert_eq!(
+            links(&p),
+            [
+                "上一页>p5",
+                "1>p1",
+                "…",
+                "4>p4",
+                "5>p5",
+                "6",
+                "7>p7",
+                "8>p8",
+                "…",
+                "20>p20",
+                "下一页>p7"
+            ]
+        );
+        let first = Pager::of(1, 3 * LIST_ROWS, &name);
+        assert_eq!(links(&first), ["上一页", "1", "2>p2", "3>p3", "下一页>p2"]);
+        let rows: Vec<Vec<String>> = (0..2 * LIST_ROWS + 5)
+            .map(|i| vec![i.to_string()])
+            .collect();
+        let last = Pager::of(3, rows.len(), &name);
+        assert_eq!(last.rows(&rows).len(), 5);
+        assert_eq!(last.rows(&rows)[0][0], (2 * LIST_ROWS).to_string());
+        assert_eq!(links(&last).last().map(String::as_str), Some("下一页"));
+        // An empty list is one page with nothing on it.
+        let empty = Pager::of(1, 0, &name);
+        assert_eq!((empty.pages, empty.rows(&rows[..0]).len()), (1, 0));
+    }
 }
