@@ -431,16 +431,56 @@ fn table_block(tb: &Table) -> Block {
     }
 }
 
-/// Inspectors by number of targets assigned: (label, inspectors).
+/// Inspectors by number of targets assigned: (label, inspectors). A bar per number from 1
+/// when the largest is at most [`HISTOGRAM_BARS`]; else at most [`RANGE_BARS`] bars, each a
+/// range of numbers ([`bar_width`] wide) from the one holding the smallest: a national year
+/// assigns an inspector thousands of targets, and a bar per number was a figure 700,000 px
+/// wide.
 fn workload_histogram(f: &YearFigures) -> (Vec<String>, Vec<f64>) {
-    let max = f.workload.iter().map(|w| w.targets).max().unwrap_or(0);
-    let mut counts = vec![0usize; max + 1];
-    for w in &f.workload {
-        counts[w.targets] += 1;
+    let loads = || f.workload.iter().map(|w| w.targets).filter(|&n| n > 0);
+    let (Some(min), Some(max)) = (loads().min(), loads().max()) else {
+        return (Vec::new(), Vec::new());
+    };
+    let (width, start) = match max {
+        max if max <= HISTOGRAM_BARS => (1, 0),
+        max => {
+            let width = bar_width(max - min + 1);
+            (width, (min - 1) / width * width)
+        }
+    };
+    let bars = (max - start).div_ceil(width);
+    let mut counts = vec![0usize; bars];
+    for n in loads() {
+        counts[(n - 1 - start) / width] += 1;
     }
-    let labels = (1..=max).map(|n| n.to_string()).collect();
-    let values = counts.iter().skip(1).map(|&n| n as f64).collect();
-    (labels, values)
+    let labels = (0..bars)
+        .map(|i| match width {
+            1 => (start + i + 1).to_string(),
+            _ => format!("{}–{}", start + i * width + 1, start + (i + 1) * width),
+        })
+        .collect();
+    (labels, counts.into_iter().map(|n| n as f64).collect())
+}
+
+/// The largest number of targets the workload figure gives a bar of its own.
+const HISTOGRAM_BARS: usize = 30;
+
+/// The most bars of ranges the workload figure draws.
+const RANGE_BARS: usize = 12;
+
+/// How many numbers of targets one bar of the workload figure counts, for `span` numbers
+/// from the smallest to the largest: 1, 2, 5, 10, 20, 50, 100, … whichever first needs at
+/// most [`RANGE_BARS`] bars (one more when the range does not start at a bar's start).
+fn bar_width(span: usize) -> usize {
+    let mut decade = 1usize;
+    loop {
+        for width in [decade, 2 * decade, 5 * decade] {
+            if span.div_ceil(width) < RANGE_BARS {
+                return width;
+            }
+        }
+        decade *= 10;
+    }
 }
 
 /// The report as a standalone HTML page.
@@ -800,4 +840,23 @@ pub fn xlsx(f: &YearFigures) -> Result<Vec<u8>, String> {
         ws.set_freeze_panes(3, 0).map_err(e)?;
     }
     wb.save_to_buffer().map_err(e)
+}
+
+#[cfg(test)]
+mod histogram_tests {
+    use super::{RANGE_BARS, bar_width};
+
+    #[test]
+    fn a_range_of_loads_is_drawn_in_at_most_twelve_bars() {
+        assert_eq!(bar_width(1), 1);
+        assert_eq!(bar_width(11), 1);
+        assert_eq!(bar_width(12), 2);
+        assert_eq!(bar_width(50), 5);
+        assert_eq!(bar_width(2_000), 200);
+        for span in [1, 29, 31, 99, 301, 1_000, 7_777, 41_297, 10_000_000] {
+            let w = bar_width(span);
+            // A range starting inside a bar needs one bar more.
+            assert!(span.div_ceil(w) < RANGE_BARS, "{span}: {w}");
+        }
+    }
 }

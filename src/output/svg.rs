@@ -139,10 +139,19 @@ pub(crate) fn vbars(labels: &[String], values: &[f64], color: &str) -> String {
     let n = labels.len().max(1) as f64;
     let slot = (560.0 / n).clamp(18.0, 60.0);
     let plot_h = 180.0;
-    let left = 40.0;
+    let left: f64 = 40.0;
     let top = 20.0;
-    let width = left + slot * n + 20.0;
-    let height = top + plot_h + 40.0;
+    // Labels wider than their bar's slot (ranges, "38001–40000") are turned to read upwards.
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    let turned = longest * 7.0 > slot * 0.95;
+    let below = if turned {
+        16.0 + longest * 7.0 * 0.6
+    } else {
+        40.0
+    };
+    let width = left.max(if turned { longest * 7.0 * 0.8 } else { 0.0 }) + slot * n + 20.0;
+    let left = width - slot * n - 20.0;
+    let height = top + plot_h + below;
     let data_max = values.iter().copied().fold(0.0, f64::max);
     let max = nice_max(data_max);
     let mut s = String::new();
@@ -172,7 +181,7 @@ pub(crate) fn vbars(labels: &[String], values: &[f64], color: &str) -> String {
             s,
             "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{}\"><title>{}: {}</title></rect>\
 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#333\">{}</text>\
-<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+{}",
             base - h,
             esc(color),
             esc(label),
@@ -180,13 +189,28 @@ pub(crate) fn vbars(labels: &[String], values: &[f64], color: &str) -> String {
             x + w / 2.0,
             base - h - 4.0,
             trim_num(v),
-            x + w / 2.0,
-            base + 16.0,
-            esc(label)
+            axis_label(label, x + w / 2.0, base, turned),
         );
     }
     s.push_str("</svg>");
     s
+}
+
+/// A bar's label under the axis at `base`, centred on `x`, or turned to read upwards and ending
+/// there.
+fn axis_label(label: &str, x: f64, base: f64, turned: bool) -> String {
+    if turned {
+        let y = base + 12.0;
+        return format!(
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"end\" transform=\"rotate(-35 {x:.1} {y:.1})\">{}</text>",
+            esc(label)
+        );
+    }
+    format!(
+        "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+        base + 16.0,
+        esc(label)
+    )
 }
 
 /// A number without a useless fraction.
