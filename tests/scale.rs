@@ -280,6 +280,20 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
     );
     let imported = p.ok(&["results", "import", "filled.csv"]);
     assert!(imported.contains("imported 4 results"), "{imported}");
+    // 2,100 more targets inspected: their notice is three pages.
+    let mut filled = vec![lines[1].to_string()];
+    for line in &lines[3..2103] {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        for c in &mut cells[5..9] {
+            *c = "未发现问题".into();
+        }
+        cells[9] = "2024-03-01".into();
+        cells[11] = cells[4].clone();
+        filled.push(cells.join(","));
+    }
+    p.write("filled-more.csv", &(filled.join("\n") + "\n"));
+    let imported = p.ok(&["results", "import", "filled-more.csv"]);
+    assert!(imported.contains("imported 8400 results"), "{imported}");
     assert!(p.ok(&["verify", "1"]).starts_with("identical"));
     // The files the draw wrote one at a time, its documents from the drawn rows' cells read on
     // a thread of their own as soon as the rows were chosen, are the bytes `regenerate` writes
@@ -328,4 +342,25 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
         &lines[..2]
     );
     assert!(lines[lines.len() - 1].starts_with(&format!("{n},")));
+    // The published notice of 2,101 targets: three pages, each recorded with its hash, and
+    // rebuilt byte for byte.
+    p.ok(&["publish"]);
+    let notice = p.path("out/public/2024/zhian.hotel/2024-H1");
+    let read = |name: &str| std::fs::read_to_string(notice.join(name)).expect(name);
+    let rows = |html: &str| html.matches("<tr>").count() - 1;
+    assert_eq!(rows(&read("notice.html")), 1000);
+    assert_eq!(rows(&read("notice-page2.html")), 1000);
+    let third = read("notice-page3.html");
+    assert_eq!(rows(&third), 101);
+    assert!(third.contains("第 3 页，共 3 页") && third.contains("href=\"notice-page2.html\""));
+    assert!(!notice.join("notice-page4.html").exists());
+    assert_eq!(
+        read("notice.csv").lines().count(),
+        2 + 2101,
+        "a heading, a header, the rows"
+    );
+    std::fs::remove_file(notice.join("notice-page2.html")).expect("removed");
+    let out = p.ok(&["regenerate"]);
+    assert!(out.contains(" 0 failed"), "{out}");
+    assert_eq!(rows(&read("notice-page2.html")), 1000);
 }

@@ -341,7 +341,7 @@ fn build(
         let n = notice(model, l, registry, &p.newly, as_of);
         let folder = notice_folder(&l.draw.record.matter, &l.draw.record.period);
         let mut described = Vec::new();
-        for (name, bytes) in notice_files(&n) {
+        for (name, bytes) in notice_files(&n, true) {
             let rel = folder.join(name);
             described.push(PublishedFile {
                 path: rel.to_string_lossy().replace('\\', "/"),
@@ -372,13 +372,25 @@ fn build(
     Ok((files, pubs))
 }
 
-/// The files of a draw's notice, by name (in its folder, [`notice_folder`]).
-pub(crate) fn notice_files(n: &crate::output::notice::Notice) -> [(&'static str, Vec<u8>); 3] {
-    [
-        ("notice.html", n.html().into_bytes()),
-        ("notice.csv", n.csv()),
-        ("notice.json", n.json().into_bytes()),
-    ]
+/// The files of a draw's notice, by name (in its folder, [`notice_folder`]): its HTML pages
+/// ([`Notice::html_pages`](crate::output::notice::Notice::html_pages)), or its one page when
+/// not `paged` (a notice published before notices had pages, rebuilt as it was written), then
+/// the whole list as CSV and JSON.
+pub(crate) fn notice_files(
+    n: &crate::output::notice::Notice,
+    paged: bool,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = if paged {
+        n.html_pages()
+            .into_iter()
+            .map(|(name, html)| (name, html.into_bytes()))
+            .collect()
+    } else {
+        vec![("notice.html".to_string(), n.html().into_bytes())]
+    };
+    files.push(("notice.csv".to_string(), n.csv()));
+    files.push(("notice.json".to_string(), n.json().into_bytes()));
+    files
 }
 
 /// The index of notices (paths relative to the output folder) once the targets in `newly`

@@ -501,9 +501,12 @@ fn rebuilt_notice(
     let as_of = chrono::NaiveDate::parse_from_str(&record.as_of, "%Y-%m-%d")
         .map_err(|e| format!("publication #{}: day {:?}: {e}", last.id, record.as_of))?;
     let n = notice(model, l, registry, &HashSet::new(), as_of);
+    // A notice published before notices had pages is one page, however long.
+    let second = format!("/{}", crate::output::notice::page_name(2));
+    let paged = record.files.iter().any(|f| f.path.ends_with(&second));
     let mut files = Vec::new();
-    for (name, bytes) in notice_files(&n) {
-        let path = folder.join(name).to_string_lossy().replace('\\', "/");
+    for (name, bytes) in notice_files(&n, paged) {
+        let path = folder.join(&name).to_string_lossy().replace('\\', "/");
         let sha = crate::digest::sha256_hex(&bytes);
         match record.files.iter().find(|f| f.path == path) {
             Some(f) if f.sha256 == sha => files.push((PathBuf::from(name), bytes)),

@@ -32,6 +32,9 @@ pub enum Block {
         caption: String,
     },
     PageBreak,
+    /// A line of links, each its text and where it goes (`None`: plain text): the pages of a
+    /// long list.
+    Links(Vec<(String, Option<String>)>),
     /// The 落款 closing a document: the issuing body and the date, right-aligned (HTML and
     /// DOCX; the Markdown form is the plan's reviewable text and leaves it out).
     Signature {
@@ -140,6 +143,13 @@ pub(crate) fn markdown(doc: &Document) -> String {
                     let _ = writeln!(out, "- {item}");
                 }
                 out.push('\n');
+            }
+            Block::Links(links) => {
+                let _ = writeln!(
+                    out,
+                    "{}\n",
+                    links_text(links, &|t, to| format!("[{t}]({to})"))
+                );
             }
             Block::Table { header, rows } => {
                 let _ = writeln!(
@@ -294,6 +304,16 @@ pub fn html(doc: &Document) -> String {
                     let _ = writeln!(out, "<li>{}</li>", esc(i));
                 }
                 out.push_str("</ul>\n");
+            }
+            Block::Links(links) => {
+                let text: Vec<String> = links
+                    .iter()
+                    .map(|(t, to)| match to {
+                        Some(to) => format!("<a href=\"{}\">{}</a>", esc(to), esc(t)),
+                        None => esc(t).to_string(),
+                    })
+                    .collect();
+                let _ = writeln!(out, "<p class=\"links\">{}</p>", text.join(" "));
             }
             Block::Table { header, rows } => table(&mut out, header, rows),
             Block::Svg { svg, caption } => {
@@ -484,6 +504,11 @@ fn docx_block(d: Docx, b: &Block) -> Docx {
             }
             d
         }
+        Block::Links(links) => d.add_paragraph(indented().add_run(run(
+            &links_text(links, &|t, _| t.to_string()),
+            fonts(BODY_FONT),
+            32,
+        ))),
         Block::Table { header, rows } => d.add_table(docx_table(header, rows)),
         Block::Svg { caption, .. } => {
             d.add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(run(
@@ -649,6 +674,19 @@ fn docx_table(header: &[String], rows: &[Vec<String>]) -> Table {
         .set_grid(widths.clone())
         .layout(TableLayoutType::Fixed)
         .width(TEXT_WIDTH, WidthType::Dxa)
+}
+
+/// A line of links as text, each link made by `link` (text, address), plain texts as they are,
+/// separated by spaces.
+fn links_text(links: &[(String, Option<String>)], link: &dyn Fn(&str, &str) -> String) -> String {
+    links
+        .iter()
+        .map(|(text, to)| match to {
+            Some(to) => link(text, to),
+            None => text.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

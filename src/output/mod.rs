@@ -2,6 +2,7 @@
 pub mod credit;
 pub mod doc;
 pub mod notice;
+pub mod pager;
 pub mod plan;
 pub mod publication;
 pub mod report;

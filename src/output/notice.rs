@@ -105,8 +105,38 @@ impl Notice {
             .collect()
     }
 
-    /// The standalone HTML page.
+    /// The standalone HTML page, every result on it.
     pub fn html(&self) -> String {
+        self.page(self.rows(), None)
+    }
+
+    /// The HTML pages, as (file name, page): `notice.html` alone when the results fit on one
+    /// page ([`crate::output::pager::LIST_ROWS`]); else `notice.html` with the first, then
+    /// `notice-page2.html`, … (the whole list is the CSV), each linking the others.
+    pub fn html_pages(&self) -> Vec<(String, String)> {
+        use crate::output::pager::{Pager, pages};
+        let rows = self.rows();
+        let count = pages(rows.len());
+        if count == 1 {
+            return vec![(page_name(1), self.page(rows, None))];
+        }
+        (1..=count)
+            .map(|k| {
+                let pager = Pager::of(k, rows.len(), &page_name);
+                let mut links = vec![(
+                    format!("第 {k} 页，共 {count} 页，每页 {} 户：", pager.per_page),
+                    None,
+                )];
+                links.extend(pager.links.iter().cloned());
+                let shown = pager.rows(&rows).to_vec();
+                (page_name(k), self.page(shown, Some(links)))
+            })
+            .collect()
+    }
+
+    /// A page of the notice listing `rows`, with `links` to its other pages above and below
+    /// them.
+    fn page(&self, rows: Vec<Vec<String>>, links: Option<Vec<(String, Option<String>)>>) -> String {
         let labels = self.marks.labels();
         let mut doc = Document::new(format!(
             "{} {} 抽查结果公示{labels}",
@@ -138,7 +168,13 @@ impl Notice {
         }
         let header = self.header();
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
-        doc.table(&header, self.rows());
+        if let Some(links) = &links {
+            doc.push(Block::Links(links.clone()));
+        }
+        doc.table(&header, rows);
+        if let Some(links) = links {
+            doc.push(Block::Links(links));
+        }
         doc.para(format!(
             "抽查结果按全国统一的抽查结果类别公示；检查结果自检查完成之日起 {} 个工作日内公示。公示渠道：{}。",
             self.deadline_working_days, self.channel
@@ -258,6 +294,14 @@ pub fn index_json(bureau: &str, entries: &[IndexEntry]) -> String {
         notices: entries,
     };
     serde_json::to_string_pretty(&index).unwrap_or_default()
+}
+
+/// The file name of page `k` of a notice (from 1).
+pub fn page_name(k: usize) -> String {
+    match k {
+        1 => "notice.html".to_string(),
+        k => format!("notice-page{k}.html"),
+    }
 }
 
 #[cfg(test)]

@@ -148,6 +148,8 @@ impl TargetLedger {
 /// One active draw with its targets' standing.
 #[derive(Debug, Clone)]
 pub struct DrawLedger {
+    /// The draw's row, without its manifest's text (`record.manifest_json` is empty: the manifest
+    /// read is [`DrawLedger::manifest`]).
     pub draw: DrawRow,
     pub manifest: Manifest,
     /// 抽取编号.
@@ -217,7 +219,7 @@ pub(crate) fn draw_ledger(
     store: &dyn ResultStore,
     model: &Model,
     cal: &Calendar,
-    draw: DrawRow,
+    mut draw: DrawRow,
 ) -> Result<DrawLedger, LedgerError> {
     let id = draw.id;
     let manifest: Manifest =
@@ -225,6 +227,9 @@ pub(crate) fn draw_ledger(
             draw_id: id,
             detail: e.to_string(),
         })?;
+    // The ledger keeps the manifest read, not its text: a national draw's runs to a hundred
+    // megabytes, and a ledger is made for every draw of the records at once.
+    draw.record.manifest_json = String::new();
     let matter = model.matter(&draw.record.matter);
     let deadline_working_days = matter.map_or(DEFAULT_DEADLINE_WORKING_DAYS, |m| {
         m.publication.deadline_working_days
@@ -236,48 +241,19 @@ pub(crate) fn draw_ledger(
     for r in store.results(id)? {
         by_target.entry(r.target_id.clone()).or_default().push(r);
     }
-    let mut targets = Vec::new();
-    for s in &manifest.selected {
-        let results = by_target.remove(&s.target_id).unwrap_or_default();
-        let complete = !items.is_empty()
-            && items.iter().all(|i| {
-                results
-                    .iter()
-                    .any(|r| r.checklist_item.as_deref() == Some(i.as_str()))
-            });
-        let inspection_end = results
-            .iter()
-            .filter_map(|r| NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok())
-            .max();
-        let deadline = match (complete, inspection_end) {
-            (true, Some(end)) => Some(cal.add_working_days(end, deadline_working_days).map_err(
-                |source| LedgerError::Calendar {
+    let targets = manifest
+        .selected
+        .iter()
+        .map(|s| {
+            let results = by_target.remove(&s.target_id).unwrap_or_default();
+            target_ledger(s, results, &items, (cal, deadline_working_days)).map_err(|source| {
+                LedgerError::Calendar {
                     draw_id: id,
                     source,
-                },
-            )?),
-            _ => None,
-        };
-        let published_on = if complete && results.iter().all(|r| r.published_at.is_some()) {
-            results
-                .iter()
-                .filter_map(|r| r.published_at.as_deref().and_then(day_of))
-                .max()
-        } else {
-            None
-        };
-        targets.push(TargetLedger {
-            target_id: s.target_id.clone(),
-            target_name: s.target_name.clone(),
-            team: s.team.clone(),
-            unstaffed: s.unstaffed.clone(),
-            results,
-            complete,
-            inspection_end,
-            deadline,
-            published_on,
-        });
-    }
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(DrawLedger {
         marks: marks_of(&draw, &manifest, store.is_simulation()?),
         draw_ref: super::entry::draw_ref(&draw),
@@ -291,6 +267,50 @@ pub(crate) fn draw_ledger(
         publications: store.publications(id)?,
         manifest,
         draw,
+    })
+}
+
+/// A drawn target's standing from its results: complete when every checklist item of `items`
+/// has one, inspected on the latest of their dates, its publication due that many working days
+/// later, published when every result is.
+fn target_ledger(
+    s: &crate::draw::manifest::Selected,
+    results: Vec<ResultRow>,
+    items: &[String],
+    (cal, deadline_working_days): (&Calendar, u32),
+) -> Result<TargetLedger, CalendarError> {
+    let complete = !items.is_empty()
+        && items.iter().all(|i| {
+            results
+                .iter()
+                .any(|r| r.checklist_item.as_deref() == Some(i.as_str()))
+        });
+    let inspection_end = results
+        .iter()
+        .filter_map(|r| NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok())
+        .max();
+    let deadline = match (complete, inspection_end) {
+        (true, Some(end)) => Some(cal.add_working_days(end, deadline_working_days)?),
+        _ => None,
+    };
+    let published_on = if complete && results.iter().all(|r| r.published_at.is_some()) {
+        results
+            .iter()
+            .filter_map(|r| r.published_at.as_deref().and_then(day_of))
+            .max()
+    } else {
+        None
+    };
+    Ok(TargetLedger {
+        target_id: s.target_id.clone(),
+        target_name: s.target_name.clone(),
+        team: s.team.clone(),
+        unstaffed: s.unstaffed.clone(),
+        results,
+        complete,
+        inspection_end,
+        deadline,
+        published_on,
     })
 }
 

@@ -12,6 +12,7 @@ use super::{App, Fail, blocking};
 use crate::jobs::site::{
     FeedItem, PUBLIC_BUNDLE, PUBLIC_CHANGES, Site, SiteDraw, SiteNotice, SiteYear,
 };
+use crate::output::pager::Pager;
 
 /// The site's assets: stylesheet, the verifier and its SHA-256 (plain files, no build step).
 pub const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -178,59 +179,6 @@ struct NoticePage<'a> {
     pager: Pager,
 }
 
-/// Rows one page of the site's long lists shows (a draw's drawn targets, a notice's results):
-/// a national draw's 367,000 targets on one page would be 100 MB of HTML that no browser
-/// shows. The whole list is a CSV file beside the pages.
-pub const LIST_ROWS: usize = 1000;
-
-/// Where a page of a long list stands among its pages, and its links to the others (relative
-/// to the folder the pages are in).
-struct Pager {
-    page: usize,
-    pages: usize,
-    /// Rows on a full page ([`LIST_ROWS`]).
-    per_page: usize,
-    /// The place in the list of the page's first row, from 0.
-    first_row: usize,
-    /// Each link: its text, and where it goes (`None`: this page, or no page that way).
-    links: Vec<(String, Option<String>)>,
-}
-
-impl Pager {
-    /// Page `page` (from 1) of a list of `rows` rows whose page `n` is at `name(n)`.
-    fn of(page: usize, rows: usize, name: &dyn Fn(usize) -> String) -> Pager {
-        let pages = rows.div_ceil(LIST_ROWS).max(1);
-        let to = |n: usize| (n != page).then(|| name(n));
-        let mut links = vec![("上一页".to_string(), (page > 1).then(|| name(page - 1)))];
-        // The first and last pages, and two either side of this one; a gap shown as "…".
-        let shown = |n: usize| n == 1 || n == pages || n.abs_diff(page) <= 2;
-        let mut gap = false;
-        for n in 1..=pages {
-            if shown(n) {
-                links.push((n.to_string(), to(n)));
-                gap = false;
-            } else if !gap {
-                links.push(("…".to_string(), None));
-                gap = true;
-            }
-        }
-        links.push(("下一页".to_string(), (page < pages).then(|| name(page + 1))));
-        Pager {
-            page,
-            pages,
-            per_page: LIST_ROWS,
-            first_row: (page - 1) * LIST_ROWS,
-            links,
-        }
-    }
-
-    /// The rows of `all` on this page.
-    fn rows<'a>(&self, all: &'a [Vec<String>]) -> &'a [Vec<String>] {
-        let end = (self.first_row + LIST_ROWS).min(all.len());
-        all.get(self.first_row..end).unwrap_or_default()
-    }
-}
-
 /// What starts the line saying when a page was built.
 const UPDATED: &str = "本页更新时间：";
 
@@ -332,7 +280,7 @@ fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, Vec<u8>)>, askam
         1 => format!("{id}.html"),
         n => format!("{id}-page{n}.html"),
     };
-    for n in 1..=d.rows.len().div_ceil(LIST_ROWS).max(1) {
+    for n in 1..=crate::output::pager::pages(d.rows.len()) {
         let pager = Pager::of(n, d.rows.len(), &list_page);
         let page = DrawPage {
             site,
@@ -354,7 +302,7 @@ fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, Vec<u8>)>, askam
         1 => "notice.html".to_string(),
         k => format!("notice-page{k}.html"),
     };
-    for k in 1..=n.rows.len().div_ceil(LIST_ROWS).max(1) {
+    for k in 1..=crate::output::pager::pages(n.rows.len()) {
         let pager = Pager::of(k, n.rows.len(), &notice_page);
         let page = NoticePage {
             site,
@@ -593,54 +541,4 @@ pub(crate) async fn page(
     let kept = app.clone();
     let file = blocking(move || kept.public_file(&wanted, now)).await?;
     Ok(answer(&path, file, &request, seen))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{LIST_ROWS, Pager};
-
-    fn links(p: &Pager) -> Vec<String> {
-        p.links
-            .iter()
-            .map(|(text, to)| match to {
-                Some(to) => format!("{text}>{to}"),
-                None => text.clone(),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_page_links_the_first_and_last_pages_and_two_either_side_of_it() {
-        let name = |n: usize| format!("p{n}");
-        let p = Pager::of(6, 20 * LIST_ROWS - 1, &name);
-        assert_eq!((p.pages, p.first_row), (20, 5 * LIST_ROWS));
-        assert_eq!(
-            links(&p),
-            [
-                "上一页>p5",
-                "1>p1",
-                "…",
-                "4>p4",
-                "5>p5",
-                "6",
-                "7>p7",
-                "8>p8",
-                "…",
-                "20>p20",
-                "下一页>p7"
-            ]
-        );
-        let first = Pager::of(1, 3 * LIST_ROWS, &name);
-        assert_eq!(links(&first), ["上一页", "1", "2>p2", "3>p3", "下一页>p2"]);
-        let rows: Vec<Vec<String>> = (0..2 * LIST_ROWS + 5)
-            .map(|i| vec![i.to_string()])
-            .collect();
-        let last = Pager::of(3, rows.len(), &name);
-        assert_eq!(last.rows(&rows).len(), 5);
-        assert_eq!(last.rows(&rows)[0][0], (2 * LIST_ROWS).to_string());
-        assert_eq!(links(&last).last().map(String::as_str), Some("下一页"));
-        // An empty list is one page with nothing on it.
-        let empty = Pager::of(1, 0, &name);
-        assert_eq!((empty.pages, empty.rows(&rows[..0]).len()), (1, 0));
-    }
 }
