@@ -182,6 +182,45 @@ fn a_read_only_command_reports_files_left_staged() {
     assert_complete(&p);
 }
 
+/// The staging folders in `dir` (`.NAME.staging-PID-N`).
+fn staging_folders(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("folder")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".staging-"))
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn a_regenerate_stopped_half_way_leaves_no_folder_to_put_in_place() {
+    let p = quarterly();
+    let (code, out, err) = run(p.suiji(SIMULATE));
+    assert_eq!(code, 0, "{out}{err}");
+    let before = tree(&p.path("out/draws"));
+    let folder = p.path("out/draws/zhian.q/2023-04-01T0900");
+    std::fs::remove_dir_all(&folder).expect("delete a draw folder");
+    // Killed with the documents staged: the staging folder holds no manifest yet.
+    let mut stopped = p.suiji(&["regenerate", "--draw", "2"]);
+    stopped.env(suiji::jobs::probe::ABORT_ENV, "regenerate.documents");
+    let (code, out, err) = run(stopped);
+    assert_ne!(code, 0, "{out}{err}");
+    let staged = staging_folders(&p.path("out/draws/zhian.q"));
+    assert_eq!(staged.len(), 1, "{staged:?}");
+    assert!(!staged[0].join("manifest.json").exists());
+    // The next command that writes does not take it for the draw's files.
+    let (code, out, err) = run(p.suiji(&["regenerate", "--draw", "1"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!folder.exists(), "a half-written folder was put in place");
+    assert!(staging_folders(&p.path("out/draws/zhian.q")).is_empty());
+    let (code, out, err) = run(p.suiji(&["regenerate", "--draw", "2"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        tree(&p.path("out/draws")) == before,
+        "regenerated folder differs"
+    );
+}
+
 #[test]
 fn a_deleted_draw_folder_is_regenerated_byte_for_byte() {
     let p = quarterly();

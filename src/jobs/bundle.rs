@@ -278,30 +278,6 @@ pub fn audit_v2(m: &Manifest) -> bool {
     crate::draw::manifest::summarised(&m.format)
 }
 
-/// A draw's bundle files for its folder: (name, bytes). `targets`: the target snapshot, and
-/// whether it is kept as a snapshot file (a `suiji-audit-bundle/2` then refers to it).
-pub fn files(
-    manifest: &Manifest,
-    public: &PublicBundle,
-    rules: &[u8],
-    (targets, kept_as_file): (&[u8], bool),
-    inspectors: &[u8],
-) -> Vec<(PathBuf, Vec<u8>)> {
-    let public = public.to_bytes();
-    let v2 = audit_v2(manifest);
-    let audit = AuditBundle {
-        manifest: manifest.to_file_json().into_bytes(),
-        public: (!v2).then(|| public.clone()),
-        rules: rules.to_vec(),
-        targets: (!(v2 && kept_as_file)).then(|| targets.to_vec()),
-        inspectors: inspectors.to_vec(),
-    };
-    vec![
-        (PathBuf::from(PUBLIC_FILE), public),
-        (PathBuf::from(AUDIT_FILE), audit.to_bytes()),
-    ]
-}
-
 /// What `verify --bundle` found.
 #[derive(Debug, Clone)]
 pub struct Checked {

@@ -4,7 +4,9 @@
 //! A job that stages files, commits a record and then places the files passes three points:
 //! `JOB.staged` (files written to the staging folder, nothing recorded), `JOB.recording`
 //! (inside the transaction: every row and the audit entry written, not committed) and
-//! `JOB.committed` (the record committed, the files not yet in place). [`POINTS`] lists them.
+//! `JOB.committed` (the record committed, the files not yet in place). `regenerate`, which
+//! records nothing, passes `regenerate.documents` (a draw's documents written into its staging
+//! folder, its audit bundle and manifest not yet). [`POINTS`] lists them.
 //!
 //! With `SUIJI_ABORT_AT=POINT` in its environment a process kills itself (`SIGKILL`, as
 //! `kill -9` would: no destructor runs, nothing is rolled back or flushed) the first time it
@@ -33,6 +35,7 @@ pub const POINTS: &[&str] = &[
     "publish.staged",
     "publish.recording",
     "publish.committed",
+    "regenerate.documents",
 ];
 
 /// The point to stop at and at which passing (1 = the first).

@@ -214,6 +214,16 @@ pub fn run_on(
             root: out_dir.clone(),
         })
         .map_err(|source| PublishError::NotPlaced { dir, source })?;
+    for p in &plans {
+        let r = &p.ledger.draw.record;
+        let folder = out_dir.join(notice_folder(&r.matter, &r.period));
+        let kept: Vec<String> = staged
+            .iter()
+            .filter_map(|(rel, _)| rel.strip_prefix(notice_folder(&r.matter, &r.period)).ok())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        drop_other_pages(&folder, &kept);
+    }
     let subject = plans
         .iter()
         .map(|p| {
@@ -391,6 +401,25 @@ pub(crate) fn notice_files(
     files.push(("notice.csv".to_string(), n.csv()));
     files.push(("notice.json".to_string(), n.json().into_bytes()));
     files
+}
+
+/// Removes the pages of a notice in `folder` that are not among `kept` (the notice's files just
+/// written): a notice written again with fewer pages (the period drawn again) leaves none of
+/// the earlier one's behind. A page that cannot be removed is logged.
+pub(crate) fn drop_other_pages(folder: &Path, kept: &[String]) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let page = name.starts_with("notice-page") && name.ends_with(".html");
+        if page
+            && !kept.contains(&name)
+            && let Err(err) = std::fs::remove_file(e.path())
+        {
+            tracing::warn!("cannot remove {}: {err}", e.path().display());
+        }
+    }
 }
 
 /// The index of notices (paths relative to the output folder) once the targets in `newly`

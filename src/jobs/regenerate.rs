@@ -274,7 +274,12 @@ fn write_files(d: &DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(), Str
         };
         written.map_err(|e| format!("{}: {e}", path.display()))
     };
-    crate::output::tasks::manifest_file(&m, &mut put)?;
+    // The manifest goes in last, under its name once the audit bundle holds it: a staging
+    // folder with the recorded manifest is put in place as the draw's (`sweep::restore`), so a
+    // run stopped half way must leave none.
+    let partial = dir.join(PARTIAL_MANIFEST);
+    write_through(&partial, Box::new(|out| m.write_file_json(out)))
+        .map_err(|e| format!("{}: {e}", partial.display()))?;
     let read;
     let targets = match &frozen.file {
         Some(_) => {
@@ -295,14 +300,20 @@ fn write_files(d: &DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(), Str
         &marks,
         &mut put,
     )?;
+    super::probe::point("regenerate.documents");
     let v2 = super::bundle::audit_v2(&m);
     let inputs = (
         held.rules.as_slice(),
         held.audit_targets(),
         held.inspectors.as_slice(),
     );
-    crate::jobs::issue::write_audit_of(dir, v2, inputs)
+    crate::jobs::issue::write_audit_of((dir, &partial), v2, inputs)?;
+    let manifest = dir.join(crate::output::tasks::MANIFEST_FILE);
+    std::fs::rename(&partial, &manifest).map_err(|e| format!("{}: {e}", manifest.display()))
 }
+
+/// The manifest's name in a staging folder until the rest of the folder is written.
+const PARTIAL_MANIFEST: &str = ".manifest.json.partial";
 
 /// A file whose bytes `write` makes, through a buffer.
 fn write_through(
@@ -424,6 +435,11 @@ pub fn publications_on(
                     .iter()
                     .map(|(name, bytes)| write_file(&dir.join(name), bytes))
                     .collect();
+                let names: Vec<String> = files
+                    .iter()
+                    .map(|(name, _)| name.to_string_lossy().into_owned())
+                    .collect();
+                super::publish::drop_other_pages(&dir, &names);
                 summed(outcomes)
             }
             Err(e) => Outcome::Failed(e),

@@ -112,7 +112,8 @@ impl Notice {
 
     /// The HTML pages, as (file name, page): `notice.html` alone when the results fit on one
     /// page ([`crate::output::pager::LIST_ROWS`]); else `notice.html` with the first, then
-    /// `notice-page2.html`, … (the whole list is the CSV), each linking the others.
+    /// `notice-page2.html`, … (the whole list is the CSV), each linking the first, the last and
+    /// the nearby pages.
     pub fn html_pages(&self) -> Vec<(String, String)> {
         use crate::output::pager::{Pager, pages};
         let rows = self.rows();

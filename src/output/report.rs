@@ -469,8 +469,9 @@ const HISTOGRAM_BARS: usize = 30;
 const RANGE_BARS: usize = 12;
 
 /// How many numbers of targets one bar of the workload figure counts, for `span` numbers
-/// from the smallest to the largest: 1, 2, 5, 10, 20, 50, 100, … whichever first needs at
-/// most [`RANGE_BARS`] bars (one more when the range does not start at a bar's start).
+/// from the smallest to the largest: 1, 2, 5, 10, 20, 50, 100, … whichever first needs fewer
+/// than [`RANGE_BARS`] bars, so that with the one more a range not starting at a bar's start
+/// needs, there are at most [`RANGE_BARS`].
 fn bar_width(span: usize) -> usize {
     let mut decade = 1usize;
     loop {

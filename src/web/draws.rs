@@ -553,6 +553,18 @@ fn folder_here(
         return Ok(detail);
     }
     let id = detail.draw.id;
+    // One folder written at a time on this node: a second request for the same draw meanwhile
+    // finds it written, instead of writing it again and moving the first one's aside.
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let detail = crate::jobs::draws::detail(loaded, store, id)
+        .map_err(|e| Fail::of(&e))?
+        .ok_or(Fail::NotFound)?;
+    if !detail.files.is_empty() {
+        return Ok(detail);
+    }
     let input = crate::jobs::regenerate::Input { draw: Some(id) };
     let out = &loaded.model.config.output_dir;
     for r in crate::jobs::regenerate::run(store, out, &input).map_err(|e| Fail::of(&e))? {

@@ -264,7 +264,7 @@ pub fn files(site: &Site) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
     Ok(out)
 }
 
-/// A draw's list (a page of [`LIST_ROWS`] targets each: `draws/<id>.html`, then
+/// A draw's list (a page of [`LIST_ROWS`](crate::output::pager::LIST_ROWS) targets each: `draws/<id>.html`, then
 /// `draws/<id>-page<n>.html`; the whole list as `draws/<id>/list.csv`), its changes after the
 /// draw as the verification page reads them (`changes.json`, `suiji-public-changes/1`) and,
 /// once published, its results notice (`draws/<id>/notice.html`, then `notice-page<n>.html`;

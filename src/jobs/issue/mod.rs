@@ -1258,7 +1258,7 @@ fn write_audit_bundle(
         targets,
         frozen.inspectors_bytes.as_slice(),
     );
-    write_audit_of(dir, v2, held).map_err(IssueError::Output)
+    write_audit_of((dir, &dir.join(MANIFEST_FILE)), v2, held).map_err(IssueError::Output)
 }
 
 /// A draw's target snapshot as its audit bundle holds it: its file (kept by its hash), or its
@@ -1269,16 +1269,15 @@ pub(crate) enum AuditTargets<'a> {
     Bytes(&'a [u8]),
 }
 
-/// Writes the audit bundle of the draw whose manifest and public bundle are in `dir` there, with
-/// its rules archive, target snapshot and inspector snapshot (a draw's, or a recorded draw's
-/// rebuilt by `regenerate`).
+/// Writes the audit bundle of the draw whose public bundle is in `dir` there, with its manifest
+/// (the file `manifest`), rules archive, target snapshot and inspector snapshot (a draw's, or a
+/// recorded draw's rebuilt by `regenerate`).
 pub(crate) fn write_audit_of(
-    dir: &Path,
+    (dir, manifest): (&Path, &Path),
     v2: bool,
     (rules, targets, inspectors): (&[u8], AuditTargets<'_>, &[u8]),
 ) -> Result<(), String> {
     use crate::jobs::bundle::{AUDIT_FILE, Record, write_audit, write_audit_v2};
-    let manifest = dir.join(MANIFEST_FILE);
     let public = dir.join(PUBLIC_FILE);
     let (kept_as_file, targets) = match targets {
         AuditTargets::File(path) => (true, Record::File(path)),
@@ -1289,14 +1288,14 @@ pub(crate) fn write_audit_of(
         let out = std::io::BufWriter::new(file);
         if v2 {
             let held = [
-                Record::File(&manifest),
+                Record::File(manifest),
                 Record::Bytes(rules),
                 Record::Bytes(inspectors),
             ];
             return write_audit_v2(out, held, (!kept_as_file).then_some(targets));
         }
         let held = [
-            Record::File(&manifest),
+            Record::File(manifest),
             Record::File(&public),
             Record::Bytes(rules),
             targets,
