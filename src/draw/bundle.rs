@@ -461,6 +461,32 @@ impl<F: Serialize, S: Serialize> PublicBundle<F, S> {
         serde_json::to_writer(out, self).map_err(std::io::Error::from)
     }
 
+    /// Whether [`PublicBundle::to_bytes`] are `bytes`, compared as they are serialised (a
+    /// national bundle's 885 MB are never made a second time to be compared), stopping at the
+    /// first byte that differs.
+    pub fn is_written_as(&self, bytes: &[u8]) -> bool {
+        /// Takes what is written as long as it is the next part of `rest`.
+        struct Same<'a> {
+            rest: &'a [u8],
+        }
+        impl std::io::Write for Same<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                match self.rest.strip_prefix(buf) {
+                    Some(rest) => {
+                        self.rest = rest;
+                        Ok(buf.len())
+                    }
+                    None => Err(std::io::Error::other("differs")),
+                }
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut same = Same { rest: bytes };
+        self.write_to(&mut same).is_ok() && same.rest.is_empty()
+    }
+
     /// SHA-256 of [`PublicBundle::to_bytes`], as the manifest records it, computed as the
     /// bytes are serialised.
     pub fn hash(&self) -> String {
@@ -737,6 +763,14 @@ mod tests {
         let back = PublicBundle::parse(&bytes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, b);
         assert_eq!(back.to_bytes(), bytes);
+        assert!(back.is_written_as(&bytes));
+        assert!(!back.is_written_as(&bytes[..bytes.len() - 1]));
+        let mut longer = bytes.clone();
+        longer.push(b' ');
+        assert!(!back.is_written_as(&longer));
+        let mut other = bytes.clone();
+        other[bytes.len() / 2] ^= 1;
+        assert!(!back.is_written_as(&other));
         assert_eq!(back.check(), Vec::<String>::new());
         let far = text.replacen(
             &format!("[\"{}\",0,", first.id),

@@ -378,7 +378,7 @@ pub fn check(path: &Path, snapshots: Option<&Path>) -> Result<Checked, BundleErr
 
 fn check_public(b: &PublicBundle, bytes: &[u8]) -> Checked {
     let mut differences = b.check();
-    if b.to_bytes() != bytes {
+    if !b.is_written_as(bytes) {
         differences.push(
             "the file is not in the bundle's canonical form (compact JSON in field order): its hash is not the one a manifest records"
                 .into(),
@@ -541,7 +541,7 @@ fn rerun_differences(
         ));
     }
     let same = match (&a.public, bundle) {
-        (Some(held), Some(b)) => b.to_bytes() == *held,
+        (Some(held), Some(b)) => b.is_written_as(held),
         (Some(_), None) => {
             d.push("the re-run gave no public bundle".into());
             return d;
