@@ -427,15 +427,45 @@ pub fn exclusion_line_of(out: &mut Vec<u8>, id: &str, reason: &str, detail: &str
 /// The exclusions a detail file lists ([`exclusions_csv`]'s bytes read back): `Err` names the
 /// line that is not in its canonical form.
 pub fn parse_exclusions_csv(bytes: &[u8]) -> Result<Vec<Exclusion>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
-    let body = text
-        .strip_prefix("\u{feff}target_id,reason,detail\n")
-        .ok_or("it does not start with the header `target_id,reason,detail`")?;
     let mut out = Vec::new();
-    let mut rest = body;
+    read_exclusions_csv(bytes, |e| out.push(e))?;
+    Ok(out)
+}
+
+/// [`parse_exclusions_csv`] a row at a time from `r`, each row given to `each` as it is read (a
+/// national draw's 2.6 million are never held).
+pub fn read_exclusions_csv(
+    mut r: impl std::io::BufRead,
+    mut each: impl FnMut(Exclusion),
+) -> Result<(), String> {
+    let mut record = Vec::new();
+    let mut read_line = |record: &mut Vec<u8>| {
+        r.read_until(b'\n', record)
+            .map_err(|e| format!("cannot be read: {e}"))
+    };
+    read_line(&mut record)?;
+    if record != "\u{feff}target_id,reason,detail\n".as_bytes() {
+        return Err(match std::str::from_utf8(&record) {
+            Err(e) => format!("not UTF-8: {e}"),
+            Ok(_) => "it does not start with the header `target_id,reason,detail`".into(),
+        });
+    }
     let mut line = 1;
-    while !rest.is_empty() {
+    loop {
+        record.clear();
+        if read_line(&mut record)? == 0 {
+            return Ok(());
+        }
         line += 1;
+        // A quoted cell may hold line breaks: a record with a quote left open goes on.
+        while record.iter().filter(|&&b| b == b'"').count() % 2 == 1 && record.len() < 1 << 20 {
+            if read_line(&mut record)? == 0 {
+                break;
+            }
+        }
+        let text = simdutf8::compat::from_utf8(&record)
+            .map_err(|e| format!("line {line}: not UTF-8: {e}"))?;
+        let mut rest = text;
         let mut cells = Vec::with_capacity(3);
         for last in [false, false, true] {
             let (cell, after) = csv_cell(rest, if last { '\n' } else { ',' })
@@ -444,10 +474,15 @@ pub fn parse_exclusions_csv(bytes: &[u8]) -> Result<Vec<Exclusion>, String> {
             rest = after;
         }
         let [id, reason, detail] = <[String; 3]>::try_from(cells)
-            .map_err(|_| format!("line {line} is not target_id,reason,detail"))?;
-        out.push(Exclusion::new(&id, &reason, &detail));
+            .ok()
+            .filter(|_| rest.is_empty())
+            .ok_or_else(|| format!("line {line} is not target_id,reason,detail"))?;
+        each(Exclusion {
+            target_id: id,
+            reason,
+            detail,
+        });
     }
-    Ok(out)
 }
 
 /// One cell of a detail file up to `end`, its quotes and formula guard removed, and the text

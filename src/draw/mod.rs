@@ -26,7 +26,9 @@ pub(crate) mod team;
 pub(crate) mod uniform;
 
 pub use crate::rules::model::Algorithm;
-pub use pareto::{exact_sum, inclusion_probabilities, rank_pareto, try_inclusion_probabilities};
+pub use pareto::{
+    exact_sum, inclusion_probabilities, rank_pareto, top_k_pareto, try_inclusion_probabilities,
+};
 pub use ranker::{Purpose, Ranker, uniform_from_key};
 pub use seed::{Seed, SeedError};
 pub use staffing::{ALGORITHM_V2, StaffingStats, TeamSpec, assign_teams_v2, staffing_order};

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::ranker::uniform_from_key;
+use super::ranker::{uniform_from_head, uniform_from_key};
 use super::select::draw_order;
 use super::uniform::{Keyed, keys};
 use super::{DrawError, PARALLEL_THRESHOLD, Ranked, Ranker, Unit, key_hex, rank_of};
@@ -296,6 +296,59 @@ pub fn rank_pareto(ranker: &Ranker, units: &[Unit], k: usize) -> Result<Vec<Rank
     })
 }
 
+/// The first `k` of [`rank_pareto`] (same errors, same order, same keys and λ) without
+/// ranking the whole input: the best by (Q, the key's head) kept by the one bounded top-k
+/// (`uniform::best_k`), then put in the draw order.
+pub fn top_k_pareto(ranker: &Ranker, units: &[Unit], k: usize) -> Result<Vec<Ranked>, DrawError> {
+    for u in units {
+        check_weight(u.id, u.weight)?;
+    }
+    if k > units.len() {
+        return Err(DrawError::SampleTooLarge { k, n: units.len() });
+    }
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    let weights: Vec<f64> = units.iter().map(|u| u.weight).collect();
+    let (lambda, certain) = lambdas(&weights, k)?;
+    drop(weights);
+    let q = |i: usize, head: u64| {
+        if certain[i] {
+            0.0
+        } else if lambda[i] == 0.0 {
+            f64::INFINITY
+        } else {
+            let u = uniform_from_head(head);
+            (u / (1.0 - u)) / (lambda[i] / (1.0 - lambda[i]))
+        }
+    };
+    let mut best: Vec<(Keyed, f64)> = super::uniform::best_k(ranker, units, k, &q)
+        .into_iter()
+        .map(|keyed| {
+            let q = q(keyed.index, super::ranker::head(&keyed.key));
+            (keyed, q)
+        })
+        .collect();
+    best.sort_unstable_by(|a, b| {
+        draw_order(
+            &a.0.place(units, certain[a.0.index], a.1),
+            &b.0.place(units, certain[b.0.index], b.1),
+        )
+    });
+    best.truncate(k);
+    Ok(best
+        .iter()
+        .enumerate()
+        .map(|(position, (e, _))| Ranked {
+            index: e.index,
+            rank: rank_of(position),
+            key_hex: key_hex(&e.key),
+            inclusion_probability: lambda[e.index],
+            certain: certain[e.index],
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +450,38 @@ mod tests {
             lambdas_by_weight(&[(f64::MAX, 2), (1.0, 1)], 1),
             Err(DrawError::WeightSumOverflow)
         );
+    }
+
+    /// The bounded top-k gives the first k of the full ranking, certainty units included,
+    /// below and above the size where the work is split between threads.
+    #[test]
+    fn top_k_pareto_is_the_first_k_of_rank_pareto() {
+        let ranker = Ranker::new(&Seed([5u8; 32]), "m", "p", "s", Purpose::Targets);
+        let n = 3 * super::PARALLEL_THRESHOLD + 17;
+        let ids: Vec<String> = (0..n).map(|i| format!("id-{i}")).collect();
+        // A few heavy units are taken with certainty in the larger draws.
+        let units: Vec<Unit> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let w = if i % 997 == 0 {
+                    3000.0
+                } else {
+                    [1.0, 2.5, 4.0][i % 3]
+                };
+                Unit::weighted(s, w)
+            })
+            .collect();
+        for k in [0, 1, 5, 300, 4096, 9000, n] {
+            let full = rank_pareto(&ranker, &units, k).unwrap_or_else(|e| panic!("{e}"));
+            let top = top_k_pareto(&ranker, &units, k).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(top.len(), k);
+            assert!(k < 9000 || top.iter().any(|t| t.certain), "{k}");
+            for (t, f) in top.iter().zip(&full) {
+                assert_eq!(t, f, "{k}");
+            }
+        }
+        assert!(top_k_pareto(&ranker, &units, n + 1).is_err());
     }
 
     #[test]

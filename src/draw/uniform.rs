@@ -91,13 +91,18 @@ pub(crate) fn uniform_probability(n: usize, k: usize) -> (f64, bool) {
     }
 }
 
+/// A unit's Pareto Q from its position in the input and its key's head (0 in an
+/// equal-probability draw).
+pub(crate) type QOf<'a> = &'a (dyn Fn(usize, u64) -> f64 + Sync);
+
 /// The best `k` of `part` (which starts at `offset` in the input) by the one bounded top-k.
-fn best_of(ranker: &Ranker, part: &[Unit], offset: usize, k: usize) -> TopK {
+fn best_of(ranker: &Ranker, part: &[Unit], offset: usize, k: usize, q: QOf<'_>) -> TopK {
     let mut top = TopK::new(k);
     for (i, u) in part.iter().enumerate() {
+        let head = ranker.head_of_bytes(u.id.as_bytes());
         top.offer(Cand {
-            q: 0.0,
-            head: ranker.head_of_bytes(u.id.as_bytes()),
+            q: q(offset + i, head),
+            head,
             offset: (offset + i) as u64,
             tag: 0,
             cap: 0,
@@ -106,32 +111,25 @@ fn best_of(ranker: &Ranker, part: &[Unit], offset: usize, k: usize) -> TopK {
     top
 }
 
-/// The best `k` units in rank order, without sorting the whole input: the input is split into a
-/// few pieces per worker thread, each keeps its best k (and the units tied with its k-th by the
-/// key's first 8 bytes), the pieces are merged, and the few kept are put in the draw order by
-/// their full keys. Agrees exactly with the first k of [`rank_uniform`]; inclusion probability
-/// k/n.
-pub fn top_k_uniform(ranker: &Ranker, units: &[Unit], k: usize) -> Vec<Ranked> {
-    let k = k.min(units.len());
-    if k == 0 {
-        return Vec::new();
-    }
+/// The best `k` units by (Q, the key's head) and those tied with the k-th, with their full
+/// keys, unordered, without sorting the whole input: the input is split into a few pieces per
+/// worker thread, each keeps its best k, and the pieces are merged.
+pub(crate) fn best_k(ranker: &Ranker, units: &[Unit], k: usize, q: QOf<'_>) -> Vec<Keyed> {
     let top = if units.len() >= PARALLEL_THRESHOLD {
         let pieces = rayon::current_num_threads().max(1) * 2;
         let chunk = units.len().div_ceil(pieces).max(PARALLEL_THRESHOLD);
         units
             .par_chunks(chunk)
             .enumerate()
-            .map(|(c, part)| best_of(ranker, part, c * chunk, k))
+            .map(|(c, part)| best_of(ranker, part, c * chunk, k, q))
             .reduce_with(|mut a, b| {
                 a.merge(b);
                 a
             })
     } else {
-        Some(best_of(ranker, units, 0, k))
+        Some(best_of(ranker, units, 0, k, q))
     };
-    let mut best: Vec<Keyed> = top
-        .map(TopK::finish)
+    top.map(TopK::finish)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|c| {
@@ -139,7 +137,17 @@ pub fn top_k_uniform(ranker: &Ranker, units: &[Unit], k: usize) -> Vec<Ranked> {
             let key = ranker.key(units.get(index)?.id);
             Some(Keyed { key, index })
         })
-        .collect();
+        .collect()
+}
+
+/// The best `k` units in rank order (`best_k`, the few kept put in the draw order by their
+/// full keys). Agrees exactly with the first k of [`rank_uniform`]; inclusion probability k/n.
+pub fn top_k_uniform(ranker: &Ranker, units: &[Unit], k: usize) -> Vec<Ranked> {
+    let k = k.min(units.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut best = best_k(ranker, units, k, &|_, _| 0.0);
     best.sort_unstable_by(|a, b| by_key(units, a, b));
     best.truncate(k);
     let (p, certain) = uniform_probability(units.len(), k);

@@ -13,7 +13,7 @@ use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::draw::Algorithm;
-use crate::draw::bundle::PublicBundle;
+use crate::draw::bundle::{PublicBundle, ReadBundle};
 use crate::draw::manifest::Manifest;
 
 /// The file names in a draw's folder.
@@ -344,15 +344,23 @@ impl crate::diag::Problem for BundleError {
 /// `snapshots/`), for a `suiji-audit-bundle/2` that refers to its snapshot; the bundle's own
 /// folder is looked in first.
 pub fn check(path: &Path, snapshots: Option<&Path>) -> Result<Checked, BundleError> {
-    let bytes = std::fs::read(path).map_err(|source| BundleError::Read {
+    let read_error = |source| BundleError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
     let not = |detail: String| BundleError::NotABundle {
         path: path.to_path_buf(),
         detail,
     };
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let mut magic = [0u8; 2];
+    let gzip = match std::io::Read::read_exact(&mut file, &mut magic) {
+        Ok(()) => magic == [0x1f, 0x8b],
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => false,
+        Err(e) => return Err(read_error(e)),
+    };
+    if gzip {
+        let bytes = std::fs::read(path).map_err(read_error)?;
         let audit = AuditBundle::parse(&bytes).map_err(not)?;
         let own = path
             .parent()
@@ -361,24 +369,31 @@ pub fn check(path: &Path, snapshots: Option<&Path>) -> Result<Checked, BundleErr
         let folders: Vec<&Path> = std::iter::once(own).chain(snapshots).collect();
         return check_audit(path, &audit, &folders);
     }
-    let public = PublicBundle::parse(&bytes).map_err(not)?;
-    let mut checked = check_public(&public, &bytes);
-    if public.exclusion_summary.is_some() {
-        let beside = path.with_file_name(crate::draw::manifest::EXCLUSIONS_FILE);
-        checked.differences.extend(match std::fs::read(&beside) {
-            Ok(detail) => public.check_detail_file(&detail),
-            Err(e) => vec![format!(
-                "cannot read {} (the exclusions the bundle summarises, checked by their hash): {e}",
-                beside.display()
-            )],
-        });
-    }
+    // The public bundle is read once as it is checked (a national one is 430 MB).
+    std::io::Seek::rewind(&mut file).map_err(read_error)?;
+    let public = crate::draw::bundle::read(std::io::BufReader::new(file)).map_err(not)?;
+    // The detail file is read while the selection is recomputed.
+    let detail = || match public.head.exclusion_summary {
+        None => Vec::new(),
+        Some(_) => {
+            let beside = path.with_file_name(crate::draw::manifest::EXCLUSIONS_FILE);
+            match std::fs::File::open(&beside) {
+                Ok(detail) => public.check_detail(detail),
+                Err(e) => vec![format!(
+                    "cannot read {} (the exclusions the bundle summarises, checked by their hash): {e}",
+                    beside.display()
+                )],
+            }
+        }
+    };
+    let (mut checked, detail) = rayon::join(|| check_public(&public), detail);
+    checked.differences.extend(detail);
     Ok(checked)
 }
 
-fn check_public(b: &PublicBundle, bytes: &[u8]) -> Checked {
+fn check_public(b: &ReadBundle) -> Checked {
     let mut differences = b.check();
-    if !b.is_written_as(bytes) {
+    if !b.canonical {
         differences.push(
             "the file is not in the bundle's canonical form (compact JSON in field order): its hash is not the one a manifest records"
                 .into(),
@@ -386,11 +401,11 @@ fn check_public(b: &PublicBundle, bytes: &[u8]) -> Checked {
     }
     Checked {
         kind: "public",
-        matter: b.matter.clone(),
-        period: b.period.id.clone(),
-        public_hash: crate::digest::sha256_hex(bytes),
-        eligible: b.frame.len(),
-        drawn: b.selected.len(),
+        matter: b.head.matter.clone(),
+        period: b.head.period.id.clone(),
+        public_hash: b.sha256.clone(),
+        eligible: b.eligible(),
+        drawn: b.head.selected.len(),
         differences,
     }
 }
@@ -409,9 +424,9 @@ fn audit_checked(a: &AuditBundle, m: &Manifest) -> Result<Checked, String> {
             differences: Vec::new(),
         });
     };
-    let b = PublicBundle::parse(public)
+    let b = crate::draw::bundle::read(public.as_slice())
         .map_err(|e| format!("its public bundle cannot be read: {e}"))?;
-    let mut out = check_public(&b, public);
+    let mut out = check_public(&b);
     out.kind = "audit";
     if let Some(recorded) = &m.public_bundle
         && *recorded != out.public_hash

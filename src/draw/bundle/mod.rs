@@ -13,9 +13,13 @@ use crate::draw::manifest::{
     Exclusion, ExclusionSummary, MANIFEST_FORMAT_V4, MANIFEST_FORMAT_V5, MANIFEST_FORMAT_V6,
     Manifest, PeriodInfo, StratumInfo, decimal_text,
 };
-use crate::draw::uniform::uniform_probability;
-use crate::draw::{Algorithm, Purpose, Ranker, Seed, Unit, rank_pareto, rank_uniform};
+use crate::draw::{Algorithm, Purpose, Ranker, Seed, Unit, top_k_pareto, top_k_uniform};
 use crate::registry::types::Target;
+
+mod held;
+mod read;
+
+pub use read::{ReadBundle, read};
 
 pub const PUBLIC_BUNDLE_FORMAT: &str = "suiji-public-bundle/1";
 
@@ -216,6 +220,31 @@ pub(crate) fn public_selection_json(out: &mut Vec<u8>, s: &crate::draw::manifest
     let _ = write!(out, ",\"inclusion_probability\":\"{p}\"}}");
 }
 
+/// Whether `value` serialises (compact, as the bundle's canonical form) as `bytes`, compared
+/// as it is serialised, stopping at the first byte that differs.
+pub(crate) fn written_as(value: &impl Serialize, bytes: &[u8]) -> bool {
+    /// Takes what is written as long as it is the next part of `rest`.
+    struct Same<'a> {
+        rest: &'a [u8],
+    }
+    impl std::io::Write for Same<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.rest.strip_prefix(buf) {
+                Some(rest) => {
+                    self.rest = rest;
+                    Ok(buf.len())
+                }
+                None => Err(std::io::Error::other("differs")),
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut same = Same { rest: bytes };
+    serde_json::to_writer(&mut same, value).is_ok() && same.rest.is_empty()
+}
+
 /// The stated selection of a stratum against the recomputed one, rank by rank.
 fn compare(
     stratum: &str,
@@ -256,46 +285,13 @@ fn compare(
     out
 }
 
-/// A difference for each excluded target that is also in the frame (`frame`: its ids).
-fn not_in_frame(frame: &std::collections::HashSet<&str>, excluded: &[Exclusion]) -> Vec<String> {
+/// A difference for each excluded target (`excluded`: their ids) that is also in the frame.
+fn not_in_frame<'a>(frame: &held::Frame, excluded: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut finder = frame.finder();
     excluded
-        .iter()
-        .filter(|e| frame.contains(e.target_id.as_str()))
-        .map(|e| format!("target {} is both eligible and excluded", e.target_id))
+        .filter(|id| finder.contains(id))
+        .map(|id| format!("target {id} is both eligible and excluded"))
         .collect()
-}
-
-/// The units of a stratum, with their weights in a weighted draw.
-fn units_of<'a>(members: &[&'a FrameEntry], weighted: bool) -> Result<Vec<Unit<'a>>, String> {
-    members
-        .iter()
-        .map(|f| match (&f.weight, weighted) {
-            (Some(w), true) => w
-                .parse::<f64>()
-                .map(|x| Unit::weighted(&f.id, x))
-                .map_err(|_| format!("target {}: weight `{w}` is not a number", f.id)),
-            (None, true) => Err(format!("target {} has no weight in a weighted draw", f.id)),
-            _ => Ok(Unit::new(&f.id)),
-        })
-        .collect()
-}
-
-/// The stratum in draw order (§6.1 or §7.4), with inclusion probabilities.
-fn ranked(
-    ranker: &Ranker,
-    units: &[Unit<'_>],
-    k: usize,
-    weighted: bool,
-) -> Result<Vec<crate::draw::Ranked>, crate::draw::DrawError> {
-    if weighted {
-        return rank_pareto(ranker, units, k);
-    }
-    let mut r = rank_uniform(ranker, units);
-    let p = uniform_probability(units.len(), k).0;
-    for x in &mut r {
-        x.inclusion_probability = p;
-    }
-    Ok(r)
 }
 
 /// A target's public field as the registry holds it (machine files keep ids: `hotel`, not
@@ -335,45 +331,27 @@ impl PublicBundle {
         PublicBundle::with_frame(m, weighted, public_fields, frame)
     }
 
-    /// A bundle read from its file's `bytes`, each entry of a version 4 frame given the name of
-    /// the stratum it is placed in; an entry of another form than its version's, or placed
-    /// in no stratum, is an error.
+    /// A bundle read whole from its file's `bytes`, each entry of a version 4 frame given the
+    /// name of the stratum it is placed in; an entry of another form than its version's, or
+    /// placed in no stratum, is an error. (A bundle too large to hold is checked by [`read`].)
     pub fn parse(bytes: &[u8]) -> Result<PublicBundle, String> {
         let mut b: PublicBundle = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let compact = b.format == PUBLIC_BUNDLE_FORMAT_V4;
-        for (i, f) in b.frame.iter_mut().enumerate() {
-            match (compact, f.stratum_at) {
-                (true, Some(at)) => match b.strata.get(at as usize) {
-                    Some(s) => f.stratum = s.stratum.clone(),
-                    None => {
-                        return Err(format!(
-                            "frame entry {} ({}) is placed in stratum {at}, but `strata` lists {}",
-                            i + 1,
-                            f.id,
-                            b.strata.len()
-                        ));
-                    }
-                },
-                (false, None) => {}
-                (true, None) => {
-                    return Err(format!(
-                        "frame entry {} ({}) is an object; a {} bundle's entries are arrays",
-                        i + 1,
-                        f.id,
-                        b.format
-                    ));
-                }
-                (false, Some(_)) => {
-                    return Err(format!(
-                        "frame entry {} ({}) is an array; a {} bundle's entries are objects",
-                        i + 1,
-                        f.id,
-                        b.format
-                    ));
-                }
+        b.held()?;
+        for f in &mut b.frame {
+            if let Some(s) = f.stratum_at.and_then(|at| b.strata.get(at as usize)) {
+                f.stratum = s.stratum.clone();
             }
         }
         Ok(b)
+    }
+
+    /// Its frame as a check holds it.
+    fn held(&self) -> Result<held::Frame, String> {
+        let mut frame = held::HeldFrame::default();
+        for f in &self.frame {
+            frame.push(&held::Entry::of(f))?;
+        }
+        frame.place(&self.format, &self.strata)
     }
 }
 
@@ -465,26 +443,7 @@ impl<F: Serialize, S: Serialize> PublicBundle<F, S> {
     /// national bundle's 885 MB are never made a second time to be compared), stopping at the
     /// first byte that differs.
     pub fn is_written_as(&self, bytes: &[u8]) -> bool {
-        /// Takes what is written as long as it is the next part of `rest`.
-        struct Same<'a> {
-            rest: &'a [u8],
-        }
-        impl std::io::Write for Same<'_> {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                match self.rest.strip_prefix(buf) {
-                    Some(rest) => {
-                        self.rest = rest;
-                        Ok(buf.len())
-                    }
-                    None => Err(std::io::Error::other("differs")),
-                }
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut same = Same { rest: bytes };
-        self.write_to(&mut same).is_ok() && same.rest.is_empty()
+        written_as(self, bytes)
     }
 
     /// SHA-256 of [`PublicBundle::to_bytes`], as the manifest records it, computed as the
@@ -518,6 +477,14 @@ impl PublicBundle {
     /// Recomputes the selection from the frame and returns every way it differs from the
     /// selection the bundle states (empty: the same).
     pub fn check(&self) -> Vec<String> {
+        match self.held() {
+            Ok(frame) => self.check_with(&frame),
+            Err(e) => vec![e],
+        }
+    }
+
+    /// [`PublicBundle::check`] with the frame `frame` (this bundle's own is not looked at).
+    fn check_with(&self, frame: &held::Frame) -> Vec<String> {
         let mut out = Vec::new();
         let Some(algorithm) = Algorithm::from_name(&self.algorithm) else {
             return vec![format!("unknown algorithm `{}`", self.algorithm)];
@@ -526,55 +493,43 @@ impl PublicBundle {
             Ok(s) => s,
             Err(e) => return vec![format!("bad seed: {e}")],
         };
-        match (
-            self.format.as_str(),
-            &self.exclusions,
-            &self.exclusion_summary,
-        ) {
-            (PUBLIC_BUNDLE_FORMAT, Some(_), None)
-            | (
-                PUBLIC_BUNDLE_FORMAT_V2 | PUBLIC_BUNDLE_FORMAT_V3 | PUBLIC_BUNDLE_FORMAT_V4,
-                None,
-                Some(_),
-            ) => {}
-            (
-                PUBLIC_BUNDLE_FORMAT
-                | PUBLIC_BUNDLE_FORMAT_V2
-                | PUBLIC_BUNDLE_FORMAT_V3
-                | PUBLIC_BUNDLE_FORMAT_V4,
-                ..,
-            ) => out.push(format!(
-                "a {} bundle has `exclusions` in version 1, `exclusion_summary` in versions 2 to 4",
-                self.format
-            )),
-            (other, ..) => out.push(format!(
-                "format `{other}` is none of {PUBLIC_BUNDLE_FORMAT}, {PUBLIC_BUNDLE_FORMAT_V2}, {PUBLIC_BUNDLE_FORMAT_V3} and {PUBLIC_BUNDLE_FORMAT_V4}"
-            )),
+        if let Some(e) = self.format_fault() {
+            out.push(e);
         }
         let weighted = match self.weighting.as_str() {
             "uniform" => false,
             "pareto" => true,
             other => return vec![format!("unknown weighting `{other}`")],
         };
-        let mut seen = std::collections::HashSet::new();
-        for f in &self.frame {
-            if !seen.insert(f.id.as_str()) {
-                out.push(format!("target {} is in the frame twice", f.id));
-            }
-        }
+        out.extend(frame.twice());
         if let Some(listed) = &self.exclusions {
-            out.extend(not_in_frame(&seen, listed));
+            out.extend(not_in_frame(
+                frame,
+                listed.iter().map(|e| e.target_id.as_str()),
+            ));
         }
-        for f in &self.frame {
-            if !self.strata.iter().any(|s| s.stratum == f.stratum) {
-                out.push(format!(
-                    "target {} is in stratum {:?}, which the strata do not list",
-                    f.id, f.stratum
-                ));
-            }
+        out.extend(frame.unlisted.iter().cloned());
+        let members = frame.members(self.strata.len());
+        let mut stated: std::collections::HashMap<&str, Vec<&PublicSelection>> =
+            std::collections::HashMap::new();
+        for x in &self.selected {
+            stated.entry(x.stratum.as_str()).or_default().push(x);
         }
-        for s in &self.strata {
-            out.extend(self.check_stratum(algorithm, &seed, s, weighted));
+        for (at, s) in self.strata.iter().enumerate() {
+            let first = self
+                .strata
+                .iter()
+                .position(|t| t.stratum == s.stratum)
+                .unwrap_or(at);
+            let stratum = Stratum {
+                info: s,
+                members: members.get(first).map_or(&[][..], Vec::as_slice),
+                bad_weight: frame.bad_weight.get(first).cloned().flatten(),
+                stated: stated
+                    .get(s.stratum.as_str())
+                    .map_or(&[][..], Vec::as_slice),
+            };
+            out.extend(self.check_stratum(algorithm, &seed, frame, &stratum, weighted));
         }
         let listed: usize = self.strata.iter().map(|s| s.k).sum();
         if listed != self.selected.len() {
@@ -586,38 +541,78 @@ impl PublicBundle {
         out
     }
 
-    /// Checks a version 2 bundle's detail file (`bytes`, the `exclusions.csv` beside it): its
-    /// hash and rows are the summary's, its counts by reason the summary's, and no target it
-    /// lists is in the frame. Empty: it checks (a version 1 bundle has none to check).
-    pub fn check_detail_file(&self, bytes: &[u8]) -> Vec<String> {
+    /// What is wrong with the bundle's format and its way of stating the exclusions, if
+    /// anything.
+    fn format_fault(&self) -> Option<String> {
+        match (
+            self.format.as_str(),
+            &self.exclusions,
+            &self.exclusion_summary,
+        ) {
+            (PUBLIC_BUNDLE_FORMAT, Some(_), None)
+            | (
+                PUBLIC_BUNDLE_FORMAT_V2 | PUBLIC_BUNDLE_FORMAT_V3 | PUBLIC_BUNDLE_FORMAT_V4,
+                None,
+                Some(_),
+            ) => None,
+            (
+                PUBLIC_BUNDLE_FORMAT
+                | PUBLIC_BUNDLE_FORMAT_V2
+                | PUBLIC_BUNDLE_FORMAT_V3
+                | PUBLIC_BUNDLE_FORMAT_V4,
+                ..,
+            ) => Some(format!(
+                "a {} bundle has `exclusions` in version 1, `exclusion_summary` in versions 2 to 4",
+                self.format
+            )),
+            (other, ..) => Some(format!(
+                "format `{other}` is none of {PUBLIC_BUNDLE_FORMAT}, {PUBLIC_BUNDLE_FORMAT_V2}, {PUBLIC_BUNDLE_FORMAT_V3} and {PUBLIC_BUNDLE_FORMAT_V4}"
+            )),
+        }
+    }
+
+    /// [`ReadBundle::check_detail`] against `frame`.
+    fn check_detail(&self, frame: &held::Frame, r: impl std::io::Read) -> Vec<String> {
         let Some(summary) = &self.exclusion_summary else {
             return Vec::new();
         };
-        let got = crate::digest::sha256_hex(bytes);
+        let mut hashed = crate::digest::HashingReader::new(r);
+        let mut rows = 0u64;
+        let mut by_reason = std::collections::BTreeMap::<String, (u64, u64)>::new();
+        let mut both = Vec::new();
+        let mut finder = frame.finder();
+        let read = crate::draw::manifest::read_exclusions_csv(
+            std::io::BufReader::with_capacity(1 << 20, &mut hashed),
+            |e| {
+                rows += 1;
+                if finder.contains(&e.target_id) {
+                    both.push(format!(
+                        "target {} is both eligible and excluded",
+                        e.target_id
+                    ));
+                }
+                by_reason.entry(e.reason).or_default().1 += 1;
+            },
+        );
+        let (got, _) = hashed.finish();
         if got != summary.sha256 {
             return vec![format!(
                 "exclusions.csv hashes to {got}, the bundle records {}: the file was altered or is another draw's",
                 summary.sha256
             )];
         }
-        let listed = match crate::draw::manifest::parse_exclusions_csv(bytes) {
-            Ok(l) => l,
-            Err(e) => return vec![format!("exclusions.csv cannot be read: {e}")],
-        };
+        if let Err(e) = read {
+            return vec![format!("exclusions.csv cannot be read: {e}")];
+        }
         let mut out = Vec::new();
-        if listed.len() as u64 != summary.rows {
+        if rows != summary.rows {
             out.push(format!(
-                "exclusions.csv lists {} targets, the summary {}",
-                listed.len(),
+                "exclusions.csv lists {rows} targets, the summary {}",
                 summary.rows
             ));
         }
-        let mut by_reason = std::collections::BTreeMap::<&str, (u64, u64)>::new();
         for c in &summary.counts {
-            by_reason.entry(c.reason.as_str()).or_default().0 += c.count;
-        }
-        for e in &listed {
-            by_reason.entry(e.reason.as_str()).or_default().1 += 1;
+            by_reason.entry(c.reason.clone()).or_default().0 += c.count;
         }
         for (reason, (counted, in_file)) in by_reason {
             if counted != in_file {
@@ -626,9 +621,7 @@ impl PublicBundle {
                 ));
             }
         }
-        let frame: std::collections::HashSet<&str> =
-            self.frame.iter().map(|f| f.id.as_str()).collect();
-        out.extend(not_in_frame(&frame, &listed));
+        out.extend(both);
         out
     }
 
@@ -636,67 +629,96 @@ impl PublicBundle {
         &self,
         algorithm: Algorithm,
         seed: &Seed,
-        s: &StratumInfo,
+        frame: &held::Frame,
+        s: &Stratum<'_>,
         weighted: bool,
     ) -> Vec<String> {
         let mut out = Vec::new();
-        let members: Vec<&FrameEntry> = self
-            .frame
-            .iter()
-            .filter(|f| f.stratum == s.stratum)
-            .collect();
-        let n = members.len();
-        if n != s.eligible {
+        let info = s.info;
+        let n = s.members.len();
+        if n != info.eligible {
             out.push(format!(
                 "stratum {:?}: {} eligible stated, {n} in the frame",
-                s.stratum, s.eligible
+                info.stratum, info.eligible
             ));
         }
-        let at_least = (n as u128 * u128::from(s.ratio_ppm)).div_ceil(1_000_000);
-        let at_most = s
+        let at_least = (n as u128 * u128::from(info.ratio_ppm)).div_ceil(1_000_000);
+        let at_most = info
             .cap_ppm
             .map_or(u128::MAX, |c| n as u128 * u128::from(c) / 1_000_000);
         let k = usize::try_from(at_least.min(at_most)).unwrap_or(usize::MAX);
-        if k != s.k {
-            let cap = s
+        if k != info.k {
+            let cap = info
                 .cap_ppm
                 .map(|c| format!(", at most {c} ppm"))
                 .unwrap_or_default();
             out.push(format!(
                 "stratum {:?}: {} eligible at {} ppm{cap} draw {k}, the bundle states {}",
-                s.stratum, n, s.ratio_ppm, s.k
+                info.stratum, n, info.ratio_ppm, info.k
             ));
         }
-        let units = match units_of(&members, weighted) {
-            Ok(u) => u,
-            Err(e) => {
-                out.push(e);
-                return out;
-            }
-        };
+        if let Some(why) = s.bad_weight.as_ref().filter(|_| weighted) {
+            out.push(why.clone());
+            return out;
+        }
+        let units: Vec<Unit<'_>> = s
+            .members
+            .iter()
+            .map(|&i| {
+                let i = i as usize;
+                match weighted {
+                    true => Unit::weighted(frame.id(i), frame.weight(i)),
+                    false => Unit::new(frame.id(i)),
+                }
+            })
+            .collect();
         let ranker = Ranker::versioned(
             algorithm.name(),
             seed,
             &self.matter,
             &self.period.id,
-            &s.stratum,
+            &info.stratum,
             Purpose::Targets,
         );
         let k = k.min(n);
-        let ranked = match ranked(&ranker, &units, k, weighted) {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(format!("stratum {:?}: {e}", s.stratum));
-                return out;
-            }
+        let ranked = match weighted {
+            true => top_k_pareto(&ranker, &units, k),
+            false => Ok(top_k_uniform(&ranker, &units, k)),
         };
-        let stated: Vec<&PublicSelection> = self
-            .selected
-            .iter()
-            .filter(|x| x.stratum == s.stratum)
-            .collect();
-        out.extend(compare(&s.stratum, &stated, &ranked, &units, k));
+        match ranked {
+            Ok(ranked) => out.extend(compare(&info.stratum, s.stated, &ranked, &units, k)),
+            Err(e) => out.push(format!("stratum {:?}: {e}", info.stratum)),
+        }
         out
+    }
+}
+
+/// One stratum as a check reads it: its entry in `strata`, its members in the frame (in frame
+/// order), what is wrong with the first member's weight if anything, its stated selection.
+struct Stratum<'a> {
+    info: &'a StratumInfo,
+    members: &'a [u32],
+    bad_weight: Option<String>,
+    stated: &'a [&'a PublicSelection],
+}
+
+impl ReadBundle {
+    /// [`PublicBundle::check`] of the bundle read.
+    pub fn check(&self) -> Vec<String> {
+        self.head.check_with(&self.frame)
+    }
+
+    /// The number of targets in its frame.
+    pub fn eligible(&self) -> usize {
+        self.frame.len()
+    }
+
+    /// Checks the detail file of a version 2 to 4 bundle (its `exclusions.csv`, read once from
+    /// `r`, never held whole): its hash and rows are the summary's, its counts by reason the
+    /// summary's, and no target it lists is in the frame. Empty: it checks (a version 1
+    /// bundle has none to check).
+    pub fn check_detail(&self, r: impl std::io::Read) -> Vec<String> {
+        self.head.check_detail(&self.frame, r)
     }
 }
 
@@ -705,7 +727,7 @@ mod tests {
     use super::*;
 
     /// The vector of docs/draw-algorithm.md V2-9.2: §9.1's ids, seed, matter and period.
-    const VECTOR: &str = include_str!("../../tests/fixtures/public-bundle-vector.json");
+    const VECTOR: &str = include_str!("../../../tests/fixtures/public-bundle-vector.json");
 
     #[test]
     fn the_vector_reads_back_byte_for_byte_hashes_as_published_and_checks() {
@@ -735,11 +757,9 @@ mod tests {
         );
     }
 
-    /// The vector written as version 4 (each frame entry an array naming its stratum by its
-    /// place in `strata`) reads back byte for byte, checks, and names each entry's stratum; an
-    /// entry placed in no stratum, or an object in a version 4 frame, is said.
-    #[test]
-    fn a_version_4_frame_reads_back_names_its_strata_and_checks() {
+    /// The vector as version 4 writes it: each frame entry an array naming its stratum by
+    /// its place in `strata`, the exclusions summarised (in the vector's frame order).
+    pub(super) fn version_4() -> PublicBundle {
         let mut b: PublicBundle = serde_json::from_str(VECTOR).unwrap_or_else(|e| panic!("{e}"));
         b.format = PUBLIC_BUNDLE_FORMAT_V4.into();
         b.exclusion_summary = Some(ExclusionSummary {
@@ -753,6 +773,15 @@ mod tests {
             let at = b.strata.iter().position(|s| s.stratum == f.stratum);
             f.stratum_at = at.map(|i| i as u32);
         }
+        b
+    }
+
+    /// The vector written as version 4 (each frame entry an array naming its stratum by its
+    /// place in `strata`) reads back byte for byte, checks, and names each entry's stratum; an
+    /// entry placed in no stratum, or an object in a version 4 frame, is said.
+    #[test]
+    fn a_version_4_frame_reads_back_names_its_strata_and_checks() {
+        let b = version_4();
         let bytes = b.to_bytes();
         let text = String::from_utf8(bytes.clone()).unwrap_or_else(|e| panic!("{e}"));
         let first = &b.frame[0];
