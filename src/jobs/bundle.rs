@@ -9,7 +9,7 @@
 //! `suiji verify --bundle FILE` checks the selection from a public bundle, and re-runs the whole
 //! draw from an audit bundle, in an empty folder, without the database.
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead, Read, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::draw::Algorithm;
@@ -36,7 +36,7 @@ const INSPECTORS: &str = "inspectors.csv";
 
 /// What an audit bundle holds. Version 2 has no public bundle, and no target snapshot when
 /// it refers to the snapshot file by its hash.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditBundle {
     pub manifest: Vec<u8>,
     pub public: Option<Vec<u8>>,
@@ -78,29 +78,32 @@ impl AuditBundle {
 
     /// Reads an audit bundle's bytes.
     pub fn parse(bytes: &[u8]) -> Result<AuditBundle, String> {
-        let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(bytes)
-            .read_to_end(&mut raw)
-            .map_err(|e| format!("not a gzip stream: {e}"))?;
-        let v1 = format!("{AUDIT_FORMAT}\n");
-        let v2 = format!("{AUDIT_FORMAT_V2}\n");
-        let (mut rest, version) = match raw.strip_prefix(v1.as_bytes()) {
-            Some(rest) => (rest, 1),
-            None => raw
-                .strip_prefix(v2.as_bytes())
-                .map(|rest| (rest, 2))
-                .ok_or_else(|| {
-                    format!("does not start with `{AUDIT_FORMAT}` or `{AUDIT_FORMAT_V2}`")
-                })?,
+        AuditBundle::read(bytes)
+    }
+
+    /// Reads an audit bundle from `r` (its compressed bytes), each record decompressed
+    /// straight into its own buffer (the whole stream is never held as well).
+    pub fn read(r: impl Read) -> Result<AuditBundle, String> {
+        let mut r = std::io::BufReader::with_capacity(1 << 16, flate2::read::GzDecoder::new(r));
+        let mut first = Vec::new();
+        r.read_until(b'\n', &mut first).map_err(not_gzip)?;
+        let version = if first == format!("{AUDIT_FORMAT}\n").as_bytes() {
+            1
+        } else if first == format!("{AUDIT_FORMAT_V2}\n").as_bytes() {
+            2
+        } else {
+            return Err(format!(
+                "does not start with `{AUDIT_FORMAT}` or `{AUDIT_FORMAT_V2}`"
+            ));
         };
         if version == 2 {
-            let manifest = take_record(&mut rest, MANIFEST)?;
-            let rules = take_record(&mut rest, RULES)?;
-            let inspectors = take_record(&mut rest, INSPECTORS)?;
+            let manifest = take_record(&mut r, MANIFEST)?;
+            let rules = take_record(&mut r, RULES)?;
+            let inspectors = take_record(&mut r, INSPECTORS)?;
             // The target snapshot only when the bundle holds it (the last record).
-            let targets = match rest.is_empty() {
+            let targets = match r.fill_buf().map_err(not_gzip)?.is_empty() {
                 true => None,
-                false => Some(take_record(&mut rest, TARGETS)?),
+                false => Some(take_record(&mut r, TARGETS)?),
             };
             return Ok(AuditBundle {
                 manifest,
@@ -110,7 +113,7 @@ impl AuditBundle {
                 inspectors,
             });
         }
-        let mut take = |want: &str| take_record(&mut rest, want);
+        let mut take = |want: &str| take_record(&mut r, want);
         Ok(AuditBundle {
             manifest: take(MANIFEST)?,
             public: Some(take(PUBLIC_FILE)?),
@@ -121,30 +124,38 @@ impl AuditBundle {
     }
 }
 
-/// The record `want` at the start of `rest` (name, length and bytes, each ended by `\n`),
-/// `rest` moved past it.
-fn take_record(rest: &mut &[u8], want: &str) -> Result<Vec<u8>, String> {
-    let line = |r: &mut &[u8]| -> Result<String, String> {
-        let at = r
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or("a record is cut short")?;
-        let s = String::from_utf8_lossy(&r[..at]).into_owned();
-        *r = &r[at + 1..];
-        Ok(s)
+fn not_gzip(e: std::io::Error) -> String {
+    format!("not a gzip stream: {e}")
+}
+
+/// The record `want` next in `r` (name, length and bytes, each ended by `\n`).
+fn take_record(r: &mut impl BufRead, want: &str) -> Result<Vec<u8>, String> {
+    let line = |r: &mut dyn BufRead| -> Result<String, String> {
+        let mut l = Vec::new();
+        r.read_until(b'\n', &mut l).map_err(not_gzip)?;
+        if l.pop() != Some(b'\n') {
+            return Err("a record is cut short".into());
+        }
+        Ok(String::from_utf8_lossy(&l).into_owned())
     };
-    let name = line(rest)?;
+    let name = line(r)?;
     if name != want {
         return Err(format!("record `{name}` where `{want}` belongs"));
     }
-    let len: usize = line(rest)?
+    let len: usize = line(r)?
         .parse()
         .map_err(|_| format!("record `{want}` has no length"))?;
-    let bytes = rest
-        .get(..len)
-        .ok_or_else(|| format!("record `{want}` is cut short"))?
-        .to_vec();
-    *rest = rest.get(len + 1..).unwrap_or_default();
+    // Sized once (up to 1 GiB: a length is the file's word, not a promise).
+    let mut bytes = Vec::with_capacity(len.min(1 << 30));
+    r.take(len as u64)
+        .read_to_end(&mut bytes)
+        .map_err(not_gzip)?;
+    if bytes.len() < len {
+        return Err(format!("record `{want}` is cut short"));
+    }
+    // The `\n` after the bytes (the last record's may be missing).
+    let mut end = [0u8; 1];
+    let _ = r.read(&mut end).map_err(not_gzip)?;
     Ok(bytes)
 }
 
@@ -359,18 +370,17 @@ pub fn check(path: &Path, snapshots: Option<&Path>) -> Result<Checked, BundleErr
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => false,
         Err(e) => return Err(read_error(e)),
     };
+    std::io::Seek::rewind(&mut file).map_err(read_error)?;
     if gzip {
-        let bytes = std::fs::read(path).map_err(read_error)?;
-        let audit = AuditBundle::parse(&bytes).map_err(not)?;
+        let audit = AuditBundle::read(std::io::BufReader::new(file)).map_err(not)?;
         let own = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let folders: Vec<&Path> = std::iter::once(own).chain(snapshots).collect();
-        return check_audit(path, &audit, &folders);
+        return check_audit(path, audit, &folders);
     }
     // The public bundle is read once as it is checked (a national one is 430 MB).
-    std::io::Seek::rewind(&mut file).map_err(read_error)?;
     let public = crate::draw::bundle::read(std::io::BufReader::new(file)).map_err(not)?;
     // The detail file is read while the selection is recomputed.
     let detail = || match public.head.exclusion_summary {
@@ -442,12 +452,13 @@ fn audit_checked(a: &AuditBundle, m: &Manifest) -> Result<Checked, String> {
 /// The whole draw again from an audit bundle: every hash, then the re-run's manifest and
 /// public bundle against the recorded ones. A version 2 bundle without the target snapshot
 /// finds it as `<hash>.csv` in one of `folders`.
-fn check_audit(path: &Path, a: &AuditBundle, folders: &[&Path]) -> Result<Checked, BundleError> {
+fn check_audit(path: &Path, mut a: AuditBundle, folders: &[&Path]) -> Result<Checked, BundleError> {
     let not = |detail: String| BundleError::NotABundle {
         path: path.to_path_buf(),
         detail,
     };
-    let m: Manifest = serde_json::from_slice(&a.manifest)
+    // The manifest's bytes are let go once read (a national one is 110 MB).
+    let m: Manifest = serde_json::from_slice(&std::mem::take(&mut a.manifest))
         .map_err(|e| not(format!("its manifest cannot be read: {e}")))?;
     // A bundle that refers to its target snapshot cannot be re-run without it: that is not a
     // difference but nothing checked.
@@ -469,7 +480,7 @@ fn check_audit(path: &Path, a: &AuditBundle, folders: &[&Path]) -> Result<Checke
             })?)
         }
     };
-    let mut out = audit_checked(a, &m).map_err(not)?;
+    let mut out = audit_checked(&a, &m).map_err(not)?;
     let d = &mut out.differences;
     if m.compute_hash() != m.manifest_hash {
         d.push(format!(
@@ -505,8 +516,8 @@ fn check_audit(path: &Path, a: &AuditBundle, folders: &[&Path]) -> Result<Checke
         ));
         return Ok(out);
     };
-    match rerun_audit(a, &m, algorithm, snapshot) {
-        Ok((re, bundle, ..)) => d.extend(rerun_differences(a, &m, &re, bundle.as_ref())),
+    match rerun_audit(&a, &m, algorithm, snapshot) {
+        Ok((re, bundle, ..)) => d.extend(rerun_differences(&a, &m, &re, bundle.as_ref())),
         Err(e) => d.push(e),
     }
     Ok(out)
@@ -684,6 +695,45 @@ mod tests {
         assert_eq!(back.targets, held.targets);
         assert_eq!(back.manifest, held.manifest);
         assert_eq!(back.inspectors, held.inspectors);
+    }
+
+    /// An audit bundle read as it is decompressed is the one written; one cut short, with its
+    /// records out of order, of another format or not compressed at all is said, not read.
+    #[test]
+    fn an_audit_bundle_is_read_as_it_is_decompressed_and_a_broken_one_is_said() {
+        use std::io::Read as _;
+        let bundle = held(snapshot_like());
+        for b in [
+            bundle.clone(),
+            AuditBundle {
+                public: None,
+                targets: None,
+                ..bundle.clone()
+            },
+        ] {
+            let bytes = b.to_bytes();
+            assert_eq!(AuditBundle::read(&bytes[..]), Ok(b));
+        }
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(&bundle.to_bytes()[..])
+            .read_to_end(&mut raw)
+            .expect("gzip");
+        let gz = |raw: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(raw).expect("write");
+            e.finish().expect("finish")
+        };
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let swapped = text.replacen(MANIFEST, "x", 1);
+        for (broken, said) in [
+            (gz(&raw[..raw.len() / 2]), "is cut short"),
+            (gz(swapped.as_bytes()), "where `"),
+            (gz(b"suiji-audit-bundle/9\n"), "does not start with"),
+            (raw.clone(), "not a gzip stream"),
+        ] {
+            let e = AuditBundle::read(&broken[..]).expect_err(said);
+            assert!(e.contains(said), "{e}");
+        }
     }
 
     #[test]
