@@ -457,11 +457,15 @@ pub fn read_exclusions_csv(
             return Ok(());
         }
         line += 1;
-        // A quoted cell may hold line breaks: a record with a quote left open goes on.
-        while record.iter().filter(|&&b| b == b'"').count() % 2 == 1 && record.len() < 1 << 20 {
+        // A quoted cell may hold line breaks: a record with a quote left open goes on (its
+        // quotes counted as its lines come).
+        let mut quotes = memchr::memchr_iter(b'"', &record).count();
+        while quotes % 2 == 1 {
+            let from = record.len();
             if read_line(&mut record)? == 0 {
                 break;
             }
+            quotes += memchr::memchr_iter(b'"', &record[from..]).count();
         }
         let text = simdutf8::compat::from_utf8(&record)
             .map_err(|e| format!("line {line}: not UTF-8: {e}"))?;

@@ -105,6 +105,7 @@ impl AuditBundle {
                 true => None,
                 false => Some(take_record(&mut r, TARGETS)?),
             };
+            read_to_end(&mut r)?;
             return Ok(AuditBundle {
                 manifest,
                 public: None,
@@ -114,14 +115,24 @@ impl AuditBundle {
             });
         }
         let mut take = |want: &str| take_record(&mut r, want);
-        Ok(AuditBundle {
+        let bundle = AuditBundle {
             manifest: take(MANIFEST)?,
             public: Some(take(PUBLIC_FILE)?),
             rules: take(RULES)?,
             targets: Some(take(TARGETS)?),
             inspectors: take(INSPECTORS)?,
-        })
+        };
+        read_to_end(&mut r)?;
+        Ok(bundle)
     }
+}
+
+/// Reads what is left of the stream: the gzip trailer's checksum and length are checked only
+/// once the stream is read past its end (a bundle cut short or altered there is not one).
+fn read_to_end(r: &mut impl Read) -> Result<(), String> {
+    std::io::copy(r, &mut std::io::sink())
+        .map(drop)
+        .map_err(not_gzip)
 }
 
 fn not_gzip(e: std::io::Error) -> String {
@@ -730,6 +741,18 @@ mod tests {
             (gz(swapped.as_bytes()), "where `"),
             (gz(b"suiji-audit-bundle/9\n"), "does not start with"),
             (raw.clone(), "not a gzip stream"),
+        ] {
+            let e = AuditBundle::read(&broken[..]).expect_err(said);
+            assert!(e.contains(said), "{e}");
+        }
+        // The gzip trailer is checked: its checksum altered, or cut off.
+        let whole = bundle.to_bytes();
+        let mut altered = whole.clone();
+        let crc = altered.len() - 8;
+        altered[crc] ^= 1;
+        for (broken, said) in [
+            (altered, "not a gzip stream"),
+            (whole[..whole.len() - 3].to_vec(), "not a gzip stream"),
         ] {
             let e = AuditBundle::read(&broken[..]).expect_err(said);
             assert!(e.contains(said), "{e}");

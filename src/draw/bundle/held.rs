@@ -207,10 +207,12 @@ impl HeldFrame {
             .map(|s| first_of.get(s.stratum.as_str()).copied().unwrap_or(NOWHERE))
             .collect();
         if compact {
+            // An object entry's raw stratum numbers its name: the first such entry is said
+            // whatever its number.
             let past = self.raw.iter().position(|&r| r as usize >= strata.len());
             let object = self.first_object.as_ref().map(|o| o.0);
             match (object, past) {
-                (Some(o), p) if p.is_none_or(|p| o < p) => {
+                (Some(o), p) if p.is_none_or(|p| o <= p) => {
                     let id = self.first_object.as_ref().map_or("", |o| o.1.as_str());
                     return Err(format!(
                         "frame entry {} ({id}) is an object; a {format} bundle's entries are arrays",

@@ -594,6 +594,10 @@ impl PublicBundle {
                 by_reason.entry(e.reason).or_default().1 += 1;
             },
         );
+        // A row that is not one stops the reading: the hash is of the whole file all the same.
+        if let Err(e) = std::io::copy(&mut hashed, &mut std::io::sink()) {
+            return vec![format!("exclusions.csv cannot be read: {e}")];
+        }
         let (got, _) = hashed.finish();
         if got != summary.sha256 {
             return vec![format!(

@@ -59,6 +59,9 @@ struct Cutter {
     loose: bool,
     /// The entries cut.
     entries: u64,
+    /// Where the frame's entries were in the skeleton (just after its `[`), and how many bytes
+    /// of the file they took (`None`: no frame cut out).
+    frame_at: Option<(usize, u64)>,
 }
 
 impl Cutter {
@@ -77,6 +80,7 @@ impl Cutter {
             comma: false,
             loose: false,
             entries: 0,
+            frame_at: None,
         }
     }
 
@@ -90,7 +94,15 @@ impl Cutter {
                     bytes.len()
                 }
                 Part::Before { .. } => self.before(bytes, i),
-                Part::Frame => self.in_frame(bytes, i),
+                Part::Frame => {
+                    let next = self.in_frame(bytes, i);
+                    // The `]` that ends the frame stays in the skeleton.
+                    let taken = next - i - usize::from(self.part == Part::After);
+                    if let Some((_, removed)) = &mut self.frame_at {
+                        *removed += taken as u64;
+                    }
+                    next
+                }
             };
         }
     }
@@ -157,6 +169,7 @@ impl Cutter {
             b'[' if self.depth == 1 && frame_next => {
                 self.part = Part::Frame;
                 self.depth = 2;
+                self.frame_at = Some((self.skeleton.len(), 0));
                 return i + 1;
             }
             b'[' | b'{' => self.depth += 1,
@@ -212,6 +225,27 @@ impl Cutter {
         self.entries += 1;
         self.entry_open = false;
         self.comma = false;
+    }
+
+    /// A serde error in the skeleton, placed in the file: by its byte there once the frame's
+    /// entries (taken out of the skeleton) are counted back in.
+    fn in_file(&self, e: &serde_json::Error) -> String {
+        let text = e.to_string();
+        let Some((at, removed)) = self.frame_at.filter(|_| e.line() > 0) else {
+            return text;
+        };
+        let line_start = self
+            .skeleton
+            .split_inclusive(|&b| b == b'\n')
+            .take(e.line() - 1)
+            .map(<[u8]>::len)
+            .sum::<usize>();
+        let byte = line_start + e.column().saturating_sub(1);
+        let in_file = byte as u64 + if byte >= at { removed } else { 0 };
+        let what = text
+            .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+            .unwrap_or(&text);
+        format!("{what} at byte {} of the file", in_file + 1)
     }
 
     /// Whether the batch holds `bytes` or more.
@@ -327,7 +361,7 @@ fn read_in(r: impl Read + Send, batch: usize) -> Result<ReadBundle, String> {
         parsed.and(cut)
     })?;
     let mut head: PublicBundle =
-        serde_json::from_slice(&cut.skeleton).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&cut.skeleton).map_err(|e| cut.in_file(&e))?;
     canonical &= !cut.loose && head.is_written_as(&cut.skeleton);
     drop(cut);
     // A frame the cutter did not find (not a member of the top-level object) was read with the
@@ -414,5 +448,43 @@ mod tests {
         let far = text.replacen(",0,", ",9,", 1);
         let e = read_in(far.as_bytes(), 5).expect_err("placed in no stratum");
         assert!(e.contains("is placed in stratum 9"), "{e}");
+        // An object first among the entries of a version 4 bundle with no strata is said as
+        // an object, not as placed past them.
+        let at = text
+            .find("\"strata\":[")
+            .unwrap_or_else(|| panic!("strata"));
+        let end = at + text[at..].find("],").unwrap_or_else(|| panic!("end"));
+        let object = format!("{}\"strata\":[{}", &text[..at], &text[end..]).replacen(
+            "\"frame\":[[\"",
+            "\"frame\":[{\"id\":\"o\",\"stratum\":\"x\",\"weight\":null,\"fields\":[]},[\"",
+            1,
+        );
+        let e = read_in(object.as_bytes(), 5).expect_err("an object");
+        assert!(e.contains("frame entry 1 (o) is an object"), "{e}");
+    }
+
+    /// An error after the frame is placed in the file by its byte, the frame's entries counted.
+    #[test]
+    fn an_error_after_the_frame_is_placed_in_the_file() {
+        let text = String::from_utf8(version_4()).unwrap_or_else(|e| panic!("{e}"));
+        let broken = text.replacen("\"rank\":1,", "\"rank\":\"1\",", 1);
+        let whole = serde_json::from_str::<PublicBundle>(&broken).expect_err("a string rank");
+        let e = read_in(broken.as_bytes(), 5).expect_err("a string rank");
+        assert!(
+            e.ends_with(&format!("at byte {} of the file", whole.column())),
+            "{e} / {whole}"
+        );
+    }
+
+    /// A detail file with a row that is not one is hashed whole all the same: the hash said is
+    /// the file's.
+    #[test]
+    fn a_detail_file_is_hashed_whole_whatever_its_rows() {
+        let read = read_in(version_4().as_slice(), 5).unwrap_or_else(|e| panic!("{e}"));
+        let mut detail = "\u{feff}target_id,reason,detail\nT1,a,b\nnot a row\n".to_string();
+        detail.push_str(&"T2,a,b\n".repeat(100_000));
+        let said = read.check_detail(detail.as_bytes());
+        let hash = crate::digest::sha256_hex(detail.as_bytes());
+        assert!(said.len() == 1 && said[0].contains(&hash), "{said:?}");
     }
 }
