@@ -755,19 +755,29 @@ fn exclusions(
     })
 }
 
-/// The excluded rows (position, group), in position order, taken from the classification.
-fn excluded_rows(c: &mut Classified) -> Vec<(u64, u32)> {
+/// The excluded rows (position, group), in position order, taken from the classification,
+/// with the cells their classifying kept when it kept them all and in that order.
+fn excluded_rows(c: &mut Classified) -> detail::Excluded {
     let mut rows: Vec<(u64, u32)> = Vec::new();
+    let mut cells = Vec::with_capacity(c.batches.len());
     for b in &mut c.batches {
         let excluded = std::mem::take(&mut b.excluded);
+        cells.push((std::mem::take(&mut b.excluded_cells), excluded.len()));
         rows.extend(
             excluded
                 .into_iter()
                 .map(|(p, local)| (p, b.map.get(local as usize).copied().unwrap_or(0))),
         );
     }
+    if rows.is_sorted() {
+        return detail::Excluded {
+            rows,
+            cells: rows::KeptCells::of(cells),
+        };
+    }
+    drop(cells);
     rows.sort_unstable();
-    rows
+    detail::Excluded { rows, cells: None }
 }
 
 /// The excluded targets one by one, in id order.

@@ -7,11 +7,12 @@ use std::io::Write;
 use rayon::prelude::*;
 
 use super::plan::Fate;
-use super::rows::RowSource;
+use super::rows::{KeptCells, RowSource};
 use super::rules::Rules;
 use super::{DrawFailure, ExclusionsOut};
 use crate::digest::HashingWriter;
 use crate::draw::manifest::{EXCLUSIONS_FILE, Exclusion, ExclusionsCsv};
+use crate::registry::canonical::LineCells;
 
 /// Rows read again at a time by one worker.
 const BATCH: usize = 4096;
@@ -27,16 +28,46 @@ pub(super) struct Detail {
     pub kept: Vec<Exclusion>,
 }
 
-/// The exclusions of the excluded `rows` (position, group; ascending), in id order (rows with
-/// the same id in position order).
+/// The excluded rows (position, group; ascending), and the cells their classifying kept of
+/// each, in the same order (`None`: they are read again).
+pub(super) struct Excluded {
+    pub rows: Vec<(u64, u32)>,
+    pub cells: Option<KeptCells>,
+}
+
+/// Some of the excluded rows: the `at`-th on, and the cells kept of them all.
+#[derive(Clone, Copy)]
+struct Part<'a> {
+    rows: &'a [(u64, u32)],
+    at: usize,
+    cells: Option<&'a KeptCells>,
+}
+
+/// The excluded rows `rows` in batches of `BATCH`, in parallel.
+fn batches<'a>(
+    rows: &'a [(u64, u32)],
+    at: usize,
+    cells: Option<&'a KeptCells>,
+) -> impl IndexedParallelIterator<Item = Part<'a>> {
+    rows.par_chunks(BATCH)
+        .enumerate()
+        .map(move |(i, rows)| Part {
+            rows,
+            at: at + i * BATCH,
+            cells,
+        })
+}
+
+/// The exclusions of the excluded rows, in id order (rows with the same id in position
+/// order).
 pub(super) fn listed(
     source: &dyn RowSource,
     rules: &Rules<'_>,
-    rows: &[(u64, u32)],
+    excluded: &Excluded,
     fates: &[Fate],
 ) -> Result<Vec<Exclusion>, DrawFailure> {
-    let parts: Vec<Result<Vec<Exclusion>, DrawFailure>> = rows
-        .par_chunks(BATCH)
+    let rows = &excluded.rows;
+    let parts: Vec<Result<Vec<Exclusion>, DrawFailure>> = batches(rows, 0, excluded.cells.as_ref())
         .map(|batch| of_rows(source, rules, batch, fates))
         .collect();
     let mut out = Vec::with_capacity(rows.len());
@@ -51,39 +82,73 @@ pub(super) fn listed(
 fn of_rows(
     source: &dyn RowSource,
     rules: &Rules<'_>,
-    batch: &[(u64, u32)],
+    batch: Part<'_>,
     fates: &[Fate],
 ) -> Result<Vec<Exclusion>, DrawFailure> {
-    let mut out = Vec::with_capacity(batch.len());
+    let mut out = Vec::with_capacity(batch.rows.len());
     each_exclusion(source, rules, batch, fates, &mut |id, reason, detail| {
         out.push(Exclusion::new(id, reason, detail));
     })?;
     Ok(out)
 }
 
-/// Hands `each` the id, reason and detail of each of some excluded rows as it is read again,
-/// in their order, without making an exclusion of it.
+/// Hands `each` the id, reason and detail of each of some excluded rows, in their order,
+/// without making an exclusion of it: from the cells kept of them when those are all there
+/// and read as the registry reader reads them, else as the rows are read again.
 fn each_exclusion(
     source: &dyn RowSource,
     rules: &Rules<'_>,
-    batch: &[(u64, u32)],
+    batch: Part<'_>,
     fates: &[Fate],
     each: &mut dyn FnMut(&str, &str, &str),
 ) -> Result<(), DrawFailure> {
-    let positions: Vec<u64> = batch.iter().map(|(p, _)| *p).collect();
-    let mut groups = batch.iter().map(|&(_, g)| g);
     let mut detail = String::new();
-    source.each_checked(&positions, rules.exclusion_fields(), &mut |c| {
-        let Some(g) = groups.next() else {
-            return;
-        };
+    let mut one = |c: &LineCells<'_>, g: u32| {
         let hist = rules.input.history.entries.get(c.id);
         if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
             && let Some(reason) = rules.exclusion_why(c, *why, hist, &mut detail)
         {
             each(c.id, reason, &detail);
         }
+    };
+    let kept = |i: usize| {
+        batch
+            .cells
+            .and_then(|cells| kept_cells(cells, batch.at + i))
+    };
+    if (0..batch.rows.len()).all(|i| kept(i).is_some()) {
+        for (i, &(_, g)) in batch.rows.iter().enumerate() {
+            if let Some(c) = kept(i) {
+                one(&c, g);
+            }
+        }
+        return Ok(());
+    }
+    let positions: Vec<u64> = batch.rows.iter().map(|(p, _)| *p).collect();
+    let mut groups = batch.rows.iter().map(|&(_, g)| g);
+    source.each_checked(&positions, rules.exclusion_fields(), &mut |c| {
+        if let Some(g) = groups.next() {
+            one(c, g);
+        }
     })
+}
+
+/// The cells the excluded row `i` was kept with, as the registry reader reads them (`None`
+/// when it would refuse them: the row is read again).
+fn kept_cells(cells: &KeptCells, i: usize) -> Option<LineCells<'_>> {
+    let (id, cooldown) = cells.row(i)?;
+    if id.is_empty() || crate::registry::values::looks_like_scientific(id) {
+        return None;
+    }
+    let mut c = LineCells::blank();
+    c.id = id;
+    if let Some((date, result)) = cooldown {
+        if !date.is_empty() {
+            c.last_inspected = Some(crate::registry::values::parse_date(date).ok()?);
+        }
+        c.last_result = result;
+    }
+    Some(c)
 }
 
 /// The detail file of the excluded `rows` (position, group; ascending), made as they are read
@@ -93,20 +158,21 @@ fn each_exclusion(
 pub(super) fn stream(
     source: &dyn RowSource,
     rules: &Rules<'_>,
-    rows: Vec<(u64, u32)>,
+    excluded: Excluded,
     fates: &[Fate],
     out: ExclusionsOut<'_>,
 ) -> Result<Detail, DrawFailure> {
+    let rows = &excluded.rows;
     let keep = rows.len() <= keep_up_to(out);
     let made = with_sink(out, |sink| {
         let mut csv = ExclusionsCsv::new(HashingWriter::new(sink));
         let mut kept = Vec::new();
         let mut last = String::new();
-        for window in rows.chunks(WINDOW) {
-            let parts: Vec<Result<Lines, DrawFailure>> = window
-                .par_chunks(BATCH)
-                .map(|batch| lines_of(source, rules, batch, fates, keep))
-                .collect();
+        for (w, window) in rows.chunks(WINDOW).enumerate() {
+            let parts: Vec<Result<Lines, DrawFailure>> =
+                batches(window, w * WINDOW, excluded.cells.as_ref())
+                    .map(|batch| lines_of(source, rules, batch, fates, keep))
+                    .collect();
             for part in parts {
                 let part = part?;
                 match part.ids {
@@ -125,7 +191,7 @@ pub(super) fn stream(
     })?;
     match made {
         Some(d) => Ok(d),
-        None => of_list(listed(source, rules, &rows, fates)?, out),
+        None => of_list(listed(source, rules, &excluded, fates)?, out),
     }
 }
 
@@ -146,11 +212,11 @@ struct Lines {
 fn lines_of(
     source: &dyn RowSource,
     rules: &Rules<'_>,
-    batch: &[(u64, u32)],
+    batch: Part<'_>,
     fates: &[Fate],
     keep: bool,
 ) -> Result<Lines, DrawFailure> {
-    let mut csv = Vec::with_capacity(batch.len() * 64);
+    let mut csv = Vec::with_capacity(batch.rows.len() * 64);
     let mut kept = Vec::new();
     let (mut rows, mut ordered) = (0u64, true);
     let (mut first, mut last) = (String::new(), String::new());

@@ -279,6 +279,7 @@ fn merge(
             captures: p.captures,
             capture_bytes: p.capture_bytes,
             excluded: p.excluded,
+            excluded_cells: p.excluded_cells,
         })
         .collect();
     let c = Classified {

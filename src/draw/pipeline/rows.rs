@@ -48,6 +48,76 @@ pub(crate) struct Batch {
     pub capture_bytes: Vec<u8>,
     /// Excluded rows (position, the batch's group), while there are at most the listing limit.
     pub excluded: Vec<(u64, u32)>,
+    /// The cells the detail file needs of each of `excluded`, kept as its row was classified
+    /// (none kept by a source whose rows are at hand).
+    pub excluded_cells: ExcludedCells,
+}
+
+/// The cells the detail file says an excluded row by ([`super::rules::Rules::exclusion_why`]):
+/// its id and, for a row a cooldown excludes, its last inspection's date and result (empty
+/// when the file has no such column), each row's cells ending at its place in `ends`, split
+/// by [`ExcludedCells::SPLIT`]. Kept as the rows are classified, so that a registry's millions
+/// of exclusions are not read again for their detail file.
+#[derive(Debug, Default)]
+pub(crate) struct ExcludedCells {
+    pub bytes: Vec<u8>,
+    pub ends: Vec<u32>,
+    /// Some row's cells could not be kept (not UTF-8, or past `u32` bytes): none are used.
+    pub broken: bool,
+}
+
+impl ExcludedCells {
+    /// The byte between a row's cells: never in UTF-8 text.
+    pub const SPLIT: u8 = 0xff;
+
+    /// Keeps the next row's cells: its id, then (`cooldown`) its last inspection's date and
+    /// result cells, each trimmed.
+    pub(crate) fn keep(&mut self, id: &[u8], cooldown: Option<[&[u8]; 2]>) {
+        use crate::registry::source::trim_bytes;
+        if self.broken {
+            return;
+        }
+        let start = self.bytes.len();
+        let cell = |bytes: &mut Vec<u8>, cell: &[u8]| match trim_bytes(cell) {
+            Some(text) => {
+                bytes.extend_from_slice(text.as_bytes());
+                true
+            }
+            None => false,
+        };
+        let mut kept = cell(&mut self.bytes, id);
+        for c in cooldown.iter().flatten() {
+            self.bytes.push(Self::SPLIT);
+            kept &= cell(&mut self.bytes, c);
+        }
+        match u32::try_from(self.bytes.len()) {
+            Ok(end) if kept => self.ends.push(end),
+            _ => {
+                self.bytes.truncate(start);
+                self.broken = true;
+            }
+        }
+    }
+
+    /// Row `i`'s cells: its id, and its last inspection's date and result when it was kept
+    /// with them.
+    pub(crate) fn row(&self, i: usize) -> Option<(&str, Option<(&str, &str)>)> {
+        let start = match i.checked_sub(1) {
+            Some(before) => *self.ends.get(before)? as usize,
+            None => 0,
+        };
+        let end = *self.ends.get(i)? as usize;
+        let mut cells = self.bytes.get(start..end)?.split(|&b| b == Self::SPLIT);
+        let id = std::str::from_utf8(cells.next()?).ok()?;
+        let rest = match (cells.next(), cells.next()) {
+            (Some(date), Some(result)) => Some((
+                std::str::from_utf8(date).ok()?,
+                std::str::from_utf8(result).ok()?,
+            )),
+            _ => None,
+        };
+        Some((id, rest))
+    }
 }
 
 /// Every row classified: groups with their sizes, strata, the hooks' answers, the rows drawn
@@ -157,4 +227,82 @@ pub(crate) trait RowSource: Sync {
     /// The failure for drawn rows whose cells are refused (`flagged`) or not UTF-8
     /// (`encoding`), or whose key changed (`changed`).
     fn problems(&self, flagged: Vec<u64>, encoding: Vec<u64>, changed: bool) -> DrawFailure;
+}
+
+/// The cells kept of the excluded rows of every batch, one batch after another (each batch's
+/// kept where it was made, never copied into one).
+#[derive(Debug, Default)]
+pub(crate) struct KeptCells {
+    parts: Vec<ExcludedCells>,
+    /// The number of the first row of each part.
+    starts: Vec<usize>,
+}
+
+impl KeptCells {
+    /// The batches' cells (each with how many excluded rows its batch has), or `None` when
+    /// some batch's are not whole.
+    pub(crate) fn of(parts: Vec<(ExcludedCells, usize)>) -> Option<KeptCells> {
+        if parts.iter().any(|(c, n)| c.broken || c.ends.len() != *n) {
+            return None;
+        }
+        let mut kept = KeptCells::default();
+        let mut start = 0;
+        for (part, n) in parts {
+            kept.starts.push(start);
+            kept.parts.push(part);
+            start += n;
+        }
+        Some(kept)
+    }
+
+    /// Row `i`'s cells (of all the batches' rows, in order), as [`ExcludedCells::row`].
+    pub(crate) fn row(&self, i: usize) -> Option<(&str, Option<(&str, &str)>)> {
+        let part = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
+        self.parts.get(part)?.row(i - self.starts.get(part)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ExcludedCells, KeptCells};
+
+    #[test]
+    fn excluded_cells_give_back_each_row_trimmed_and_joined_in_order() {
+        let mut a = ExcludedCells::default();
+        a.keep(b" T1 ", None);
+        a.keep(
+            b"T2",
+            Some([b"2024-01-05".as_slice(), b" \xe6\x97\xa0 ".as_slice()]),
+        );
+        a.keep(b"T3", Some([b"".as_slice(), b"".as_slice()]));
+        let mut b = ExcludedCells::default();
+        b.keep("甲".as_bytes(), None);
+        assert_eq!(a.row(0), Some(("T1", None)));
+        assert_eq!(a.row(1), Some(("T2", Some(("2024-01-05", "无")))));
+        assert_eq!(a.row(2), Some(("T3", Some(("", "")))));
+        assert_eq!(a.row(3), None);
+        let none = ExcludedCells::default();
+        let kept = KeptCells::of(vec![(a, 3), (none, 0), (b, 1)]).expect("whole");
+        let rows: Vec<_> = (0..5).map(|i| kept.row(i)).collect();
+        assert_eq!(rows[0], Some(("T1", None)));
+        assert_eq!(rows[2], Some(("T3", Some(("", "")))));
+        assert_eq!(rows[3], Some(("甲", None)));
+        assert_eq!(rows[4], None);
+    }
+
+    #[test]
+    fn excluded_cells_not_kept_whole_are_not_used() {
+        let mut a = ExcludedCells::default();
+        a.keep(b"T1", None);
+        a.keep(b"\xff\xfe", None);
+        a.keep(b"T3", None);
+        assert!(a.broken);
+        assert_eq!(a.ends.len(), 1);
+        assert!(KeptCells::of(vec![(a, 3)]).is_none());
+        // A batch with more excluded rows than cells kept (a source that keeps none).
+        let mut b = ExcludedCells::default();
+        b.keep(b"T1", None);
+        assert!(KeptCells::of(vec![(b, 2)]).is_none());
+        assert!(KeptCells::of(vec![(ExcludedCells::default(), 0)]).is_some());
+    }
 }

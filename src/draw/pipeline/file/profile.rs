@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::NaiveDate;
 
-use super::super::rows::{CAPTURED, Drawn, NONE};
+use super::super::rows::{CAPTURED, Drawn, ExcludedCells, NONE};
 use super::super::rules::{Answer, Reason, in_cooldown};
 use super::super::{CLEAN_RESULTS, HistoryPlaces};
 use crate::draw::Ranker;
@@ -433,6 +433,8 @@ pub(crate) struct Pass1 {
     pub base: u64,
     /// Excluded rows (offset, profile), while there are at most `list_up_to`.
     pub excluded: Vec<(u64, u32)>,
+    /// The detail file's cells of each of `excluded`.
+    pub excluded_cells: ExcludedCells,
     pub excluded_total: u64,
     /// Rows the registry reader would refuse (file offsets), at most `MAX_FLAGGED`.
     pub flagged: Vec<u64>,
@@ -680,6 +682,13 @@ impl Pass1 {
             self.excluded_total += 1;
             if self.excluded.len() <= cx.list_up_to {
                 self.excluded.push((r.offset, id));
+                let cooldown = match cx.cooldown {
+                    Some((date, result, _)) if reason == Reason::Cooldown => {
+                        Some([date, result].map(|c| c.map_or(&[][..], |c| r.cell(c))))
+                    }
+                    _ => None,
+                };
+                self.excluded_cells.keep(r.cell(cx.id_col), cooldown);
             }
         }
     }
