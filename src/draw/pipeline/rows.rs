@@ -62,7 +62,8 @@ pub(crate) struct Batch {
 pub(crate) struct ExcludedCells {
     pub bytes: Vec<u8>,
     pub ends: Vec<u32>,
-    /// Some row's cells could not be kept (not UTF-8, or past `u32` bytes): none are used.
+    /// Some row's cells could not be kept (not UTF-8, a date the registry reader refuses, past
+    /// [`ExcludedCells::MOST`] bytes): none are kept or used.
     pub broken: bool,
 }
 
@@ -70,14 +71,19 @@ impl ExcludedCells {
     /// The byte between a row's cells: never in UTF-8 text.
     pub const SPLIT: u8 = 0xff;
 
-    /// Keeps the next row's cells: its id, then (`cooldown`) its last inspection's date and
-    /// result cells, each trimmed.
-    pub(crate) fn keep(&mut self, id: &[u8], cooldown: Option<[&[u8]; 2]>) {
+    /// The most bytes one worker keeps; past them it keeps none (its rows are read again).
+    const MOST: usize = 256 << 20;
+
+    /// Keeps the next row's cells: its id, then, for a row a cooldown excludes, its last
+    /// inspection's date and result cells (`cooldown`: those cells, and whether a cooldown
+    /// excludes it), each trimmed. The date and result cells of any other row are checked as
+    /// the registry reader checks them, not kept: a row whose cells it would refuse leaves the
+    /// rows to be read again (which then fails the draw, as it did before cells were kept).
+    pub(crate) fn keep(&mut self, id: &[u8], cooldown: Option<([&[u8]; 2], bool)>) {
         use crate::registry::source::trim_bytes;
         if self.broken {
             return;
         }
-        let start = self.bytes.len();
         let cell = |bytes: &mut Vec<u8>, cell: &[u8]| match trim_bytes(cell) {
             Some(text) => {
                 bytes.extend_from_slice(text.as_bytes());
@@ -86,17 +92,38 @@ impl ExcludedCells {
             None => false,
         };
         let mut kept = cell(&mut self.bytes, id);
-        for c in cooldown.iter().flatten() {
-            self.bytes.push(Self::SPLIT);
-            kept &= cell(&mut self.bytes, c);
+        match cooldown {
+            Some((cells, true)) => {
+                for c in cells {
+                    self.bytes.push(Self::SPLIT);
+                    kept &= cell(&mut self.bytes, c);
+                }
+            }
+            Some(([date, result], false)) => kept &= Self::readable(date, result),
+            None => {}
         }
         match u32::try_from(self.bytes.len()) {
-            Ok(end) if kept => self.ends.push(end),
+            Ok(end) if kept && self.bytes.len() <= Self::MOST => self.ends.push(end),
             _ => {
-                self.bytes.truncate(start);
-                self.broken = true;
+                // None of this worker's cells will be used: let them go now.
+                *self = ExcludedCells {
+                    broken: true,
+                    ..ExcludedCells::default()
+                };
             }
         }
+    }
+
+    /// Whether the registry reader reads a last inspection's date and result cells: text, the
+    /// date empty or a date.
+    fn readable(date: &[u8], result: &[u8]) -> bool {
+        use crate::registry::source::trim_bytes;
+        let date_read = match trim_bytes(date) {
+            Some("") => true,
+            Some(text) => crate::registry::values::parse_date(text).is_ok(),
+            None => false,
+        };
+        date_read && trim_bytes(result).is_some()
     }
 
     /// Row `i`'s cells: its id, and its last inspection's date and result when it was kept
@@ -270,24 +297,26 @@ mod tests {
     fn excluded_cells_give_back_each_row_trimmed_and_joined_in_order() {
         let mut a = ExcludedCells::default();
         a.keep(b" T1 ", None);
-        a.keep(
-            b"T2",
-            Some([b"2024-01-05".as_slice(), b" \xe6\x97\xa0 ".as_slice()]),
-        );
-        a.keep(b"T3", Some([b"".as_slice(), b"".as_slice()]));
+        let cooldown =
+            |date: &'static [u8], result: &'static [u8], kept| Some(([date, result], kept));
+        a.keep(b"T2", cooldown(b"2024-01-05", b" \xe6\x97\xa0 ", true));
+        a.keep(b"T3", cooldown(b"", b"", true));
+        // Another reason's date and result are checked, not kept.
+        a.keep(b"T4", cooldown(b"2024-02-01", b"x", false));
         let mut b = ExcludedCells::default();
         b.keep("甲".as_bytes(), None);
         assert_eq!(a.row(0), Some(("T1", None)));
         assert_eq!(a.row(1), Some(("T2", Some(("2024-01-05", "无")))));
         assert_eq!(a.row(2), Some(("T3", Some(("", "")))));
-        assert_eq!(a.row(3), None);
+        assert_eq!(a.row(3), Some(("T4", None)));
+        assert_eq!(a.row(4), None);
         let none = ExcludedCells::default();
-        let kept = KeptCells::of(vec![(a, 3), (none, 0), (b, 1)]).expect("whole");
-        let rows: Vec<_> = (0..5).map(|i| kept.row(i)).collect();
+        let kept = KeptCells::of(vec![(a, 4), (none, 0), (b, 1)]).expect("whole");
+        let rows: Vec<_> = (0..6).map(|i| kept.row(i)).collect();
         assert_eq!(rows[0], Some(("T1", None)));
         assert_eq!(rows[2], Some(("T3", Some(("", "")))));
-        assert_eq!(rows[3], Some(("甲", None)));
-        assert_eq!(rows[4], None);
+        assert_eq!(rows[4], Some(("甲", None)));
+        assert_eq!(rows[5], None);
     }
 
     #[test]
@@ -297,8 +326,19 @@ mod tests {
         a.keep(b"\xff\xfe", None);
         a.keep(b"T3", None);
         assert!(a.broken);
-        assert_eq!(a.ends.len(), 1);
+        assert!(a.ends.is_empty() && a.bytes.is_empty());
         assert!(KeptCells::of(vec![(a, 3)]).is_none());
+        // A date the registry reader refuses, on a row another reason excludes: the rows are
+        // read again (and the reader says what is wrong).
+        let mut c = ExcludedCells::default();
+        c.keep(
+            b"T1",
+            Some(([b"garbage".as_slice(), b"".as_slice()], false)),
+        );
+        assert!(c.broken);
+        let mut d = ExcludedCells::default();
+        d.keep(b"T1", Some(([b"".as_slice(), b"\xff".as_slice()], false)));
+        assert!(d.broken);
         // A batch with more excluded rows than cells kept (a source that keeps none).
         let mut b = ExcludedCells::default();
         b.keep(b"T1", None);

@@ -682,12 +682,10 @@ impl Pass1 {
             self.excluded_total += 1;
             if self.excluded.len() <= cx.list_up_to {
                 self.excluded.push((r.offset, id));
-                let cooldown = match cx.cooldown {
-                    Some((date, result, _)) if reason == Reason::Cooldown => {
-                        Some([date, result].map(|c| c.map_or(&[][..], |c| r.cell(c))))
-                    }
-                    _ => None,
-                };
+                let cooldown = cx.cooldown.map(|(date, result, _)| {
+                    let cells = [date, result].map(|c| c.map_or(&[][..], |c| r.cell(c)));
+                    (cells, reason == Reason::Cooldown)
+                });
                 self.excluded_cells.keep(r.cell(cx.id_col), cooldown);
             }
         }
