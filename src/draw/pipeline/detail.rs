@@ -111,16 +111,15 @@ fn each_exclusion(
             each(c.id, reason, &detail);
         }
     };
-    let kept = |i: usize| {
-        batch
-            .cells
-            .and_then(|cells| kept_cells(cells, batch.at + i))
-    };
-    if (0..batch.rows.len()).all(|i| kept(i).is_some()) {
-        for (i, &(_, g)) in batch.rows.iter().enumerate() {
-            if let Some(c) = kept(i) {
-                one(&c, g);
-            }
+    // The batch's kept cells, read once; `None` when some row has none.
+    let kept: Option<Vec<LineCells<'_>>> = batch.cells.and_then(|cells| {
+        (0..batch.rows.len())
+            .map(|i| kept_cells(cells, batch.at + i))
+            .collect()
+    });
+    if let Some(kept) = kept {
+        for (c, &(_, g)) in kept.iter().zip(batch.rows) {
+            one(c, g);
         }
         return Ok(());
     }
