@@ -381,3 +381,63 @@ fn a_tampered_bundle_is_found_and_the_reason_said() {
         "{err}"
     );
 }
+
+#[test]
+fn an_audit_bundle_whose_manifest_was_edited_is_found_by_list_and_by_field() {
+    let p = Project::shipped();
+    p.ok(&["draw", "zhian.entertainment", "--period", "2023-H1"]);
+    let folder = p.path("out/draws/zhian.entertainment/2023-H1");
+    let bytes = std::fs::read(folder.join("bundle.audit.gz")).expect("audit");
+    let a = AuditBundle::parse(&bytes).expect("audit bundle");
+    let text = String::from_utf8(a.manifest.clone()).expect("utf-8");
+    let m: serde_json::Value = serde_json::from_str(&text).expect("manifest");
+    let dir = tempfile::tempdir().expect("temp");
+    let snapshot = format!(
+        "{}.csv",
+        m["registry"]["targets_snapshot"].as_str().expect("hash")
+    );
+    std::fs::copy(
+        p.path("data/snapshots").join(&snapshot),
+        dir.path().join(&snapshot),
+    )
+    .expect("the target snapshot");
+    let file = dir.path().join("bundle.audit.gz");
+    // The manifest's text as the draw wrote it, one line edited in place (its layout kept, so
+    // that it is read a line at a time as the draw's own is).
+    let with = |edited: String| {
+        let mut b = AuditBundle::parse(&bytes).expect("audit bundle");
+        b.manifest = edited.into_bytes();
+        std::fs::write(&file, b.to_bytes()).expect("write");
+        verify_bundle(dir.path(), &file)
+    };
+    let (code, out, err) = with(text.clone());
+    assert_eq!(code, 0, "{out}\n{err}");
+    // A drawn target's id changed in the selection: the lists' digests differ, the manifest
+    // is read again whole and the difference named.
+    let first = m["selected"][0]["target_id"].as_str().expect("id");
+    let at = text
+        .find(&format!("\"target_id\":\"{first}\""))
+        .expect("in the text");
+    let mut swapped = text.clone();
+    swapped.replace_range(at..at + 14 + first.len(), "\"target_id\":\"T-EDITED\"");
+    let (code, out, err) = with(swapped);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.starts_with("DIFFERS"), "{out}");
+    assert!(out.contains("the manifest was altered"), "{out}");
+    assert!(out.contains("T-EDITED"), "{out}");
+    // A field outside the lists changed: the lists are the re-run's, the content is not the
+    // one the manifest's hash claims.
+    let name = m["matter_name"].as_str().expect("matter name");
+    let edited = text.replacen(
+        &format!("\"matter_name\": \"{name}\""),
+        &format!("\"matter_name\": \"{name}（改）\""),
+        1,
+    );
+    assert_ne!(
+        edited, text,
+        "the manifest names its matter on a line of its own"
+    );
+    let (code, out, err) = with(edited);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("the manifest was altered"), "{out}");
+}

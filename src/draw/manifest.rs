@@ -1021,6 +1021,11 @@ fn hash_each_json<T: CompactJson>(items: &[T], h: &mut Sha256, mut also: Option<
 }
 
 impl ListDigests {
+    /// How many targets the selection digested lists (0 when it was not digested).
+    pub(crate) fn selected_len(&self) -> usize {
+        self.selected.map_or(0, |(n, _)| n)
+    }
+
     /// The digests of `m`'s lists, as [`Manifest::digested`] makes them, the selection's
     /// taken from `selected` when it was made as `m` was sealed ([`Manifest::seal_with`];
     /// `None`: digested here), its lists unchanged since.

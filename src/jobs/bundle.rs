@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::draw::Algorithm;
 use crate::draw::bundle::{PublicBundle, ReadBundle};
-use crate::draw::manifest::Manifest;
+use crate::draw::manifest::{ListDigests, Manifest};
 
 /// The file names in a draw's folder.
 pub const PUBLIC_FILE: &str = "bundle.public.json";
@@ -433,7 +433,7 @@ fn check_public(b: &ReadBundle) -> Checked {
 
 /// What an audit bundle says before the re-run: its public bundle checked (version 1), or the
 /// manifest's account of it (version 2, which leaves the public bundle out).
-fn audit_checked(a: &AuditBundle, m: &Manifest) -> Result<Checked, String> {
+fn audit_checked(a: &AuditBundle, m: &Manifest, drawn: usize) -> Result<Checked, String> {
     let Some(public) = &a.public else {
         return Ok(Checked {
             kind: "audit",
@@ -441,7 +441,7 @@ fn audit_checked(a: &AuditBundle, m: &Manifest) -> Result<Checked, String> {
             period: m.period.id.clone(),
             public_hash: m.public_bundle.clone().unwrap_or_default(),
             eligible: m.strata.iter().map(|s| s.eligible).sum(),
-            drawn: m.selected.len(),
+            drawn,
             differences: Vec::new(),
         });
     };
@@ -463,20 +463,26 @@ fn audit_checked(a: &AuditBundle, m: &Manifest) -> Result<Checked, String> {
 /// The whole draw again from an audit bundle: every hash, then the re-run's manifest and
 /// public bundle against the recorded ones. A version 2 bundle without the target snapshot
 /// finds it as `<hash>.csv` in one of `folders`.
+///
+/// The recorded manifest is read without its selection and substitutes, which are hashed as
+/// they are read ([`Manifest::digested`]): a national draw's are hundreds of megabytes once
+/// parsed, held through the whole re-run. When the re-run's lists have the same digests, they
+/// are the recorded ones; otherwise the manifest is read again whole from the bundle's file
+/// and compared as it stands, so that every difference is named.
 fn check_audit(path: &Path, mut a: AuditBundle, folders: &[&Path]) -> Result<Checked, BundleError> {
     let not = |detail: String| BundleError::NotABundle {
         path: path.to_path_buf(),
         detail,
     };
     // The manifest's bytes are let go once read (a national one is 110 MB).
-    let m: Manifest = serde_json::from_slice(&std::mem::take(&mut a.manifest))
+    let (light, digests) = light_manifest(&std::mem::take(&mut a.manifest))
         .map_err(|e| not(format!("its manifest cannot be read: {e}")))?;
     // A bundle that refers to its target snapshot cannot be re-run without it: that is not a
     // difference but nothing checked.
     let snapshot = match &a.targets {
         Some(_) => None,
         None => {
-            let name = format!("{}.csv", m.registry.targets_snapshot);
+            let name = format!("{}.csv", light.registry.targets_snapshot);
             let found = folders.iter().map(|f| f.join(&name)).find(|p| p.is_file());
             Some(found.ok_or_else(|| {
                 BundleError::NoSnapshot {
@@ -491,47 +497,104 @@ fn check_audit(path: &Path, mut a: AuditBundle, folders: &[&Path]) -> Result<Che
             })?)
         }
     };
-    let mut out = audit_checked(&a, &m).map_err(not)?;
+    let mut out = audit_checked(&a, &light, digests.selected_len()).map_err(not)?;
     let d = &mut out.differences;
-    if m.compute_hash() != m.manifest_hash {
-        d.push(format!(
-            "the manifest was altered: it hashes to {}, but claims {}",
-            m.compute_hash(),
-            m.manifest_hash
-        ));
-    }
     let held = [
         (
             "targets snapshot",
             a.targets.as_deref(),
-            &m.registry.targets_snapshot,
+            &light.registry.targets_snapshot,
         ),
         (
             "inspectors snapshot",
             Some(&a.inspectors[..]),
-            &m.registry.inspectors_snapshot,
+            &light.registry.inspectors_snapshot,
         ),
     ];
+    let mut unheld = Vec::new();
     for (what, bytes, want) in held {
         let got = bytes.map(crate::digest::sha256_hex);
         if let Some(got) = got.filter(|got| got != want) {
-            d.push(format!(
+            unheld.push(format!(
                 "the {what} hashes to {got}, the manifest names {want}"
             ));
         }
     }
-    let Some(algorithm) = Algorithm::from_name(&m.algorithm) else {
+    let Some(algorithm) = Algorithm::from_name(&light.algorithm) else {
+        let m = whole_manifest(path)?;
+        altered(d, &m, None);
+        d.extend(unheld);
         d.push(format!(
             "algorithm `{}` is not one this suiji implements",
             m.algorithm
         ));
         return Ok(out);
     };
-    match rerun_audit(&a, &m, algorithm, snapshot) {
-        Ok((re, bundle, ..)) => d.extend(rerun_differences(&a, &m, &re, bundle.as_ref())),
-        Err(e) => d.push(e),
+    let rerun = rerun_audit(&a, &light, algorithm, snapshot);
+    match rerun {
+        Ok((mut re, bundle, _, sealed)) if ListDigests::of_sealed(&re, sealed) == digests => {
+            // The same lists: compared without them (the recorded manifest made whole with
+            // the re-run's is the one recorded).
+            let selected = std::mem::take(&mut re.selected);
+            let substitutes = re.substitutes.as_mut().map(std::mem::take);
+            let content = super::verify::Compared::same_content(&light, &mut re);
+            let mut m = light;
+            let differences = rerun_differences(&a, &m, &re, bundle.as_ref());
+            drop(re);
+            m.selected = selected;
+            m.substitutes = substitutes;
+            altered(d, &m, content);
+            d.extend(unheld);
+            d.extend(differences);
+        }
+        rerun => {
+            drop(light);
+            let m = whole_manifest(path)?;
+            altered(d, &m, None);
+            d.extend(unheld);
+            match rerun {
+                Ok((re, bundle, ..)) => d.extend(rerun_differences(&a, &m, &re, bundle.as_ref())),
+                Err(e) => d.push(e),
+            }
+        }
     }
     Ok(out)
+}
+
+/// A manifest's JSON read without its lists: hashed a line at a time when it is laid out as
+/// the draw's files are, else parsed ([`Manifest::digested`]).
+fn light_manifest(bytes: &[u8]) -> serde_json::Result<(Manifest, ListDigests)> {
+    if let Ok(Some(read)) = Manifest::digested_lines(&mut &bytes[..], None, &mut |_| {}) {
+        return Ok(read);
+    }
+    Manifest::digested(|| serde_json::from_slice(bytes))
+}
+
+/// The manifest of the audit bundle at `path`, read again whole.
+fn whole_manifest(path: &Path) -> Result<Manifest, BundleError> {
+    let not = |detail: String| BundleError::NotABundle {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(|source| BundleError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut a = AuditBundle::read(std::io::BufReader::new(file)).map_err(not)?;
+    serde_json::from_slice(&std::mem::take(&mut a.manifest))
+        .map_err(|e| not(format!("its manifest cannot be read: {e}")))
+}
+
+/// Says, into `d`, that the manifest `m` was altered when its content does not hash to the hash
+/// it claims (`content`: that hash, when known without hashing it again).
+fn altered(d: &mut Vec<String>, m: &Manifest, content: Option<String>) {
+    let recomputed = content.unwrap_or_else(|| m.compute_hash());
+    if recomputed != m.manifest_hash {
+        d.push(format!(
+            "the manifest was altered: it hashes to {recomputed}, but claims {}",
+            m.manifest_hash
+        ));
+    }
 }
 
 /// The draw re-run from an audit bundle's records (the target snapshot from its file

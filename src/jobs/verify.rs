@@ -72,7 +72,7 @@ fn verify_digested(
 }
 
 /// A re-run compared with the recorded manifest: their differences, and the re-run's hash.
-struct Compared {
+pub(crate) struct Compared {
     differences: Vec<String>,
     hash: String,
     /// The recorded manifest's content hash, when it is known to be the re-run's without
@@ -94,7 +94,10 @@ impl Compared {
     /// manifest made whole with the re-run's lists is then the re-run's manifest, whose
     /// content the re-run hashed as it sealed it (a national draw's is 150 MB of JSON to
     /// serialise and hash again). `None` otherwise, and the content is hashed.
-    fn same_content(light: &Manifest, re_without_lists: &mut Manifest) -> Option<String> {
+    pub(crate) fn same_content(
+        light: &Manifest,
+        re_without_lists: &mut Manifest,
+    ) -> Option<String> {
         let re = re_without_lists;
         let hash = std::mem::replace(&mut re.manifest_hash, light.manifest_hash.clone());
         let same = *light == *re;

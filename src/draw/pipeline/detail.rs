@@ -111,15 +111,9 @@ fn each_exclusion(
             each(c.id, reason, &detail);
         }
     };
-    // The batch's kept cells, read once; `None` when some row has none.
-    let kept: Option<Vec<LineCells<'_>>> = batch.cells.and_then(|cells| {
-        (0..batch.rows.len())
-            .map(|i| kept_cells(cells, batch.at + i))
-            .collect()
-    });
-    if let Some(kept) = kept {
-        for (c, &(_, g)) in kept.iter().zip(batch.rows) {
-            one(c, g);
+    if let Some(kept) = kept_rows(&batch) {
+        for (row, &(_, g)) in kept.iter().zip(batch.rows) {
+            one(&row.cells(), g);
         }
         return Ok(());
     }
@@ -132,22 +126,57 @@ fn each_exclusion(
     })
 }
 
-/// The cells the excluded row `i` was kept with, as the registry reader reads them (`None`
-/// when it would refuse them: the row is read again).
-fn kept_cells(cells: &KeptCells, i: usize) -> Option<LineCells<'_>> {
+/// What an excluded row was kept with, as the registry reader reads it: its id, and the date
+/// and result of its last inspection (all its exclusion's reason and detail read of it).
+#[derive(Clone, Copy)]
+struct KeptRow<'a> {
+    id: &'a str,
+    last_inspected: Option<chrono::NaiveDate>,
+    last_result: &'a str,
+}
+
+impl<'a> KeptRow<'a> {
+    /// The row's cells: these, the others blank.
+    fn cells(self) -> LineCells<'a> {
+        let mut c = LineCells::blank();
+        c.id = self.id;
+        c.last_inspected = self.last_inspected;
+        c.last_result = self.last_result;
+        c
+    }
+}
+
+/// What the excluded row `i` was kept with, as the registry reader reads it (`None` when it
+/// would refuse it: the row is read again).
+fn kept_row(cells: &KeptCells, i: usize) -> Option<KeptRow<'_>> {
     let (id, cooldown) = cells.row(i)?;
     if id.is_empty() || crate::registry::values::looks_like_scientific(id) {
         return None;
     }
-    let mut c = LineCells::blank();
-    c.id = id;
+    let mut row = KeptRow {
+        id,
+        last_inspected: None,
+        last_result: "",
+    };
     if let Some((date, result)) = cooldown {
         if !date.is_empty() {
-            c.last_inspected = Some(crate::registry::values::parse_date(date).ok()?);
+            row.last_inspected = Some(crate::registry::values::parse_date(date).ok()?);
         }
-        c.last_result = result;
+        row.last_result = result;
     }
-    Some(c)
+    Some(row)
+}
+
+/// What the rows of `batch` were kept with, read once into one allocation (a third of the
+/// bytes their cells would take); `None` when some row was kept without its cells or with
+/// cells the reader would refuse.
+fn kept_rows<'a>(batch: &Part<'a>) -> Option<Vec<KeptRow<'a>>> {
+    let cells = batch.cells?;
+    let mut rows = Vec::with_capacity(batch.rows.len());
+    for i in 0..batch.rows.len() {
+        rows.push(kept_row(cells, batch.at + i)?);
+    }
+    Some(rows)
 }
 
 /// The detail file of the excluded `rows` (position, group; ascending), made as they are read
