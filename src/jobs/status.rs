@@ -9,7 +9,7 @@ use super::service::{Service, Unscheduled, due, next_wake, year_start};
 use super::{Context, SetupError};
 use crate::calendar::CalendarError;
 use crate::diag::{Fault, Problem, Report};
-use crate::results::ledger::{LedgerError, State, ledgers};
+use crate::results::ledger::{DrawLedger, LedgerError, State, each_ledger};
 use crate::store::{
     DrawFilter, DrawHead, EventFilter, EventRow, Records, SchedulerEvent, StoreError,
 };
@@ -419,18 +419,16 @@ fn publication<S: Records>(
     today: NaiveDate,
     within: u32,
 ) -> Result<Publication, StatusError> {
-    let all = ledgers(
-        cx.store.records(),
-        &cx.loaded.model,
-        &cx.cal,
-        &DrawFilter::default(),
-    )?;
     let (horizon, horizon_unknown) = horizon(cx, today, within);
     let mut status = Publication {
         horizon_unknown,
         ..Publication::default()
     };
-    for l in all.iter().filter(|l| l.issue_date <= today) {
+    // One draw's ledger at a time (a national draw's holds its manifest read).
+    let mut add = |l: DrawLedger| -> Result<(), StatusError> {
+        if l.issue_date > today {
+            return Ok(());
+        }
         let draw_id = l.draw.id;
         let (matter, period) = (&l.draw.record.matter, &l.draw.record.period);
         let draw = format!("#{draw_id} {matter} {period}");
@@ -490,7 +488,15 @@ fn publication<S: Records>(
                 working_days_left,
             });
         }
-    }
+        Ok(())
+    };
+    each_ledger(
+        cx.store.records(),
+        &cx.loaded.model,
+        &cx.cal,
+        &DrawFilter::default(),
+        &mut add,
+    )?;
     Ok(status)
 }
 

@@ -314,6 +314,32 @@ fn target_ledger(
     })
 }
 
+/// [`ledgers`] one draw at a time, in the same order, each handed to `each` and let go before
+/// the next is read: a national draw's ledger holds its manifest read (hundreds of megabytes),
+/// so a year of such draws is never held at once.
+pub fn each_ledger<E: From<LedgerError>>(
+    store: &dyn ResultStore,
+    model: &Model,
+    cal: &Calendar,
+    filter: &DrawFilter,
+    each: &mut dyn FnMut(DrawLedger) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut heads = store
+        .list_draw_heads(filter)
+        .map_err(|e| E::from(LedgerError::from(e)))?;
+    // A `YYYY-MM-DD` day sorts as its date (one that does not parse fails its ledger).
+    heads.sort_by(|a, b| (a.issue_date.as_str(), a.id).cmp(&(b.issue_date.as_str(), b.id)));
+    for head in heads {
+        let draw = store
+            .draw(head.id)
+            .map_err(|e| E::from(LedgerError::from(e)))?;
+        // Listed, then gone: the records changed meanwhile; it is not the listed draw's.
+        let Some(draw) = draw else { continue };
+        each(draw_ledger(store, model, cal, draw)?)?;
+    }
+    Ok(())
+}
+
 /// Ledgers of every active draw matching `filter`, in date order (issue date, then draw
 /// number): the order every list people read follows.
 pub fn ledgers(

@@ -15,7 +15,7 @@ use crate::store::{
     StoreError,
 };
 
-use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, ledgers};
+use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, each_ledger};
 
 /// Inspector exclusion reasons that are 回避 (conflicts of interest).
 pub(crate) const CONFLICT_REASONS: [&str; 2] = ["declared_conflict", "hook_conflict"];
@@ -323,11 +323,26 @@ pub fn year_figures_of(
         scoped = m;
         &scoped
     };
-    // Draws issued after `as_of` had not happened yet.
-    let all: Vec<DrawLedger> = ledgers(store, full, cal, &DrawFilter::year(year))?
-        .into_iter()
-        .filter(|l| l.issue_date <= as_of && keep(&l.department))
-        .collect();
+    // Draws issued after `as_of` had not happened yet. Read one at a time, each kept without
+    // its manifest's selection and substitutes (the figures read its targets' ledger): a
+    // national draw's lists are hundreds of megabytes once read.
+    let mut all: Vec<DrawLedger> = Vec::new();
+    each_ledger(
+        store,
+        full,
+        cal,
+        &DrawFilter::year(year),
+        &mut |mut l| -> Result<(), LedgerError> {
+            if l.issue_date <= as_of && keep(&l.department) {
+                l.manifest.selected = Vec::new();
+                if let Some(subs) = &mut l.manifest.substitutes {
+                    *subs = Vec::new();
+                }
+                all.push(l);
+            }
+            Ok(())
+        },
+    )?;
     let (schedule, problems) = year_schedule(model, cal, year);
     let schedule_problems = problems
         .iter()
