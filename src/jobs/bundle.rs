@@ -477,49 +477,10 @@ fn check_audit(path: &Path, mut a: AuditBundle, folders: &[&Path]) -> Result<Che
     // The manifest's bytes are let go once read (a national one is 110 MB).
     let (light, digests) = light_manifest(&std::mem::take(&mut a.manifest))
         .map_err(|e| not(format!("its manifest cannot be read: {e}")))?;
-    // A bundle that refers to its target snapshot cannot be re-run without it: that is not a
-    // difference but nothing checked.
-    let snapshot = match &a.targets {
-        Some(_) => None,
-        None => {
-            let name = format!("{}.csv", light.registry.targets_snapshot);
-            let found = folders.iter().map(|f| f.join(&name)).find(|p| p.is_file());
-            Some(found.ok_or_else(|| {
-                BundleError::NoSnapshot {
-                    bundle: path.to_path_buf(),
-                    folders: folders
-                        .iter()
-                        .map(|f| f.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    name,
-                }
-            })?)
-        }
-    };
+    let snapshot = snapshot_file(path, &a, &light, folders)?;
     let mut out = audit_checked(&a, &light, digests.selected_len()).map_err(not)?;
     let d = &mut out.differences;
-    let held = [
-        (
-            "targets snapshot",
-            a.targets.as_deref(),
-            &light.registry.targets_snapshot,
-        ),
-        (
-            "inspectors snapshot",
-            Some(&a.inspectors[..]),
-            &light.registry.inspectors_snapshot,
-        ),
-    ];
-    let mut unheld = Vec::new();
-    for (what, bytes, want) in held {
-        let got = bytes.map(crate::digest::sha256_hex);
-        if let Some(got) = got.filter(|got| got != want) {
-            unheld.push(format!(
-                "the {what} hashes to {got}, the manifest names {want}"
-            ));
-        }
-    }
+    let unheld = unheld(&a, &light);
     let Some(algorithm) = Algorithm::from_name(&light.algorithm) else {
         let m = whole_manifest(path)?;
         altered(d, &m, None);
@@ -559,6 +520,57 @@ fn check_audit(path: &Path, mut a: AuditBundle, folders: &[&Path]) -> Result<Che
         }
     }
     Ok(out)
+}
+
+/// The target snapshot file an audit bundle that does not hold it refers to (`None` when it
+/// holds it), found as `<hash>.csv` in one of `folders`. A bundle that refers to its target
+/// snapshot cannot be re-run without it: that is not a difference but nothing checked.
+fn snapshot_file(
+    path: &Path,
+    a: &AuditBundle,
+    m: &Manifest,
+    folders: &[&Path],
+) -> Result<Option<PathBuf>, BundleError> {
+    if a.targets.is_some() {
+        return Ok(None);
+    }
+    let name = format!("{}.csv", m.registry.targets_snapshot);
+    let found = folders.iter().map(|f| f.join(&name)).find(|p| p.is_file());
+    found.map(Some).ok_or_else(|| BundleError::NoSnapshot {
+        bundle: path.to_path_buf(),
+        folders: folders
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        name,
+    })
+}
+
+/// The snapshots an audit bundle holds that do not hash to the ones its manifest `m` names.
+fn unheld(a: &AuditBundle, m: &Manifest) -> Vec<String> {
+    let held = [
+        (
+            "targets snapshot",
+            a.targets.as_deref(),
+            &m.registry.targets_snapshot,
+        ),
+        (
+            "inspectors snapshot",
+            Some(&a.inspectors[..]),
+            &m.registry.inspectors_snapshot,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (what, bytes, want) in held {
+        let got = bytes.map(crate::digest::sha256_hex);
+        if let Some(got) = got.filter(|got| got != want) {
+            out.push(format!(
+                "the {what} hashes to {got}, the manifest names {want}"
+            ));
+        }
+    }
+    out
 }
 
 /// A manifest's JSON read without its lists: hashed a line at a time when it is laid out as

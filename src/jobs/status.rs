@@ -425,79 +425,88 @@ fn publication<S: Records>(
         ..Publication::default()
     };
     // One draw's ledger at a time (a national draw's holds its manifest read).
-    let mut add = |l: DrawLedger| -> Result<(), StatusError> {
-        if l.issue_date > today {
-            return Ok(());
-        }
-        let draw_id = l.draw.id;
-        let (matter, period) = (&l.draw.record.matter, &l.draw.record.period);
-        let draw = format!("#{draw_id} {matter} {period}");
-        let mut due_soon: Vec<NaiveDate> = Vec::new();
-        let mut late_pub: Vec<NaiveDate> = Vec::new();
-        let (mut not_inspected, mut unstaffed) = (0, 0);
-        for t in &l.targets {
-            match t.state(l.due_date, today) {
-                State::AwaitingPublication => match t.deadline {
-                    Some(d) if d <= horizon => due_soon.push(d),
-                    _ => status.later += 1,
-                },
-                State::PublicationOverdue => late_pub.extend(t.deadline),
-                State::InspectionOverdue => not_inspected += 1,
-                State::Unstaffed => unstaffed += 1,
-                State::NotInspected | State::Partial => status.awaiting_inspection += 1,
-                State::OnTime | State::Late => {}
-            }
-        }
-        let lines = &mut status.lines;
-        if let Some(first) = late_pub.iter().min() {
-            let (draw, targets, first) = (draw.clone(), late_pub.len(), *first);
-            lines.push(PublicationLine::Overdue {
-                draw,
-                draw_id,
-                targets,
-                first,
-            });
-        }
-        if not_inspected > 0 {
-            let (drawn, due) = (l.targets.len(), l.due_date);
-            let (draw, targets) = (draw.clone(), not_inspected);
-            lines.push(PublicationLine::NotInspected {
-                draw,
-                draw_id,
-                targets,
-                drawn,
-                due,
-            });
-        }
-        if unstaffed > 0 {
-            let (draw, targets) = (draw.clone(), unstaffed);
-            lines.push(PublicationLine::Unstaffed {
-                draw,
-                draw_id,
-                targets,
-            });
-        }
-        if let Some(first) = due_soon.iter().min() {
-            let working_days_left = cx.cal.working_days_between(today, *first).ok();
-            let (targets, first) = (due_soon.len(), *first);
-            lines.push(PublicationLine::Due {
-                draw,
-                draw_id,
-                targets,
-                first,
-                working_days_left,
-            });
-        }
-        Ok(())
-    };
     each_ledger(
         cx.store.records(),
         &cx.loaded.model,
         &cx.cal,
         &DrawFilter::default(),
-        &mut add,
+        &mut |l: DrawLedger| -> Result<(), StatusError> {
+            if l.issue_date <= today {
+                add_draw(&mut status, &l, (today, horizon), &cx.cal);
+            }
+            Ok(())
+        },
     )?;
     Ok(status)
+}
+
+/// The lines of the draw of ledger `l` (issued by `today`) and its counts, into `status`;
+/// deadlines by `horizon` are due soon.
+fn add_draw(
+    status: &mut Publication,
+    l: &DrawLedger,
+    (today, horizon): (NaiveDate, NaiveDate),
+    cal: &crate::calendar::Calendar,
+) {
+    let draw_id = l.draw.id;
+    let (matter, period) = (&l.draw.record.matter, &l.draw.record.period);
+    let draw = format!("#{draw_id} {matter} {period}");
+    let mut due_soon: Vec<NaiveDate> = Vec::new();
+    let mut late_pub: Vec<NaiveDate> = Vec::new();
+    let (mut not_inspected, mut unstaffed) = (0, 0);
+    for t in &l.targets {
+        match t.state(l.due_date, today) {
+            State::AwaitingPublication => match t.deadline {
+                Some(d) if d <= horizon => due_soon.push(d),
+                _ => status.later += 1,
+            },
+            State::PublicationOverdue => late_pub.extend(t.deadline),
+            State::InspectionOverdue => not_inspected += 1,
+            State::Unstaffed => unstaffed += 1,
+            State::NotInspected | State::Partial => status.awaiting_inspection += 1,
+            State::OnTime | State::Late => {}
+        }
+    }
+    let lines = &mut status.lines;
+    if let Some(first) = late_pub.iter().min() {
+        let (draw, targets, first) = (draw.clone(), late_pub.len(), *first);
+        lines.push(PublicationLine::Overdue {
+            draw,
+            draw_id,
+            targets,
+            first,
+        });
+    }
+    if not_inspected > 0 {
+        let (drawn, due) = (l.targets.len(), l.due_date);
+        let (draw, targets) = (draw.clone(), not_inspected);
+        lines.push(PublicationLine::NotInspected {
+            draw,
+            draw_id,
+            targets,
+            drawn,
+            due,
+        });
+    }
+    if unstaffed > 0 {
+        let (draw, targets) = (draw.clone(), unstaffed);
+        lines.push(PublicationLine::Unstaffed {
+            draw,
+            draw_id,
+            targets,
+        });
+    }
+    if let Some(first) = due_soon.iter().min() {
+        let working_days_left = cal.working_days_between(today, *first).ok();
+        let (targets, first) = (due_soon.len(), *first);
+        lines.push(PublicationLine::Due {
+            draw,
+            draw_id,
+            targets,
+            first,
+            working_days_left,
+        });
+    }
 }
 
 /// This year and the next when the holiday calendar has no official notice for them (dates

@@ -323,26 +323,7 @@ pub fn year_figures_of(
         scoped = m;
         &scoped
     };
-    // Draws issued after `as_of` had not happened yet. Read one at a time, each kept without
-    // its manifest's selection and substitutes (the figures read its targets' ledger): a
-    // national draw's lists are hundreds of megabytes once read.
-    let mut all: Vec<DrawLedger> = Vec::new();
-    each_ledger(
-        store,
-        full,
-        cal,
-        &DrawFilter::year(year),
-        &mut |mut l| -> Result<(), LedgerError> {
-            if l.issue_date <= as_of && keep(&l.department) {
-                l.manifest.selected = Vec::new();
-                if let Some(subs) = &mut l.manifest.substitutes {
-                    *subs = Vec::new();
-                }
-                all.push(l);
-            }
-            Ok(())
-        },
-    )?;
+    let all = year_ledgers(store, full, cal, (year, as_of), keep)?;
     let (schedule, problems) = year_schedule(model, cal, year);
     let schedule_problems = problems
         .iter()
@@ -386,6 +367,38 @@ pub fn year_figures_of(
             .filter(|m| keep(full.matter(&m.matter).map_or("", |x| x.department.as_str())))
             .collect(),
     })
+}
+
+/// The ledgers of the year's draws issued by `as_of` whose department `keep` keeps, in date
+/// order; read one at a time, each kept without its manifest's selection and substitutes (the
+/// figures read its targets' ledger): a national draw's lists are hundreds of megabytes once
+/// read.
+fn year_ledgers(
+    store: &dyn RecordStore,
+    model: &Model,
+    cal: &Calendar,
+    (year, as_of): (i32, NaiveDate),
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<DrawLedger>, LedgerError> {
+    let mut all: Vec<DrawLedger> = Vec::new();
+    each_ledger(
+        store,
+        model,
+        cal,
+        &DrawFilter::year(year),
+        &mut |mut l| -> Result<(), LedgerError> {
+            // Draws issued after `as_of` had not happened yet.
+            if l.issue_date <= as_of && keep(&l.department) {
+                l.manifest.selected = Vec::new();
+                if let Some(subs) = &mut l.manifest.substitutes {
+                    *subs = Vec::new();
+                }
+                all.push(l);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(all)
 }
 
 /// The figures summed over the year's draws, one draw at a time.
