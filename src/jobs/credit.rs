@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use super::Context;
 use crate::output::credit::{CreditExport, export};
-use crate::results::ledger::{LedgerError, ledgers};
+use crate::results::ledger::{LedgerError, ledgers_without_lists};
 use crate::store::{DrawFilter, Records, StoreError};
 
 /// What to export.
@@ -68,8 +68,13 @@ pub fn build_for<S: Records>(
     sees: &dyn Fn(&str) -> bool,
 ) -> Result<CreditExport, CreditError> {
     let filter = year.map(DrawFilter::year).unwrap_or_default();
-    let mut all = ledgers(cx.store.records(), &cx.loaded.model, &cx.cal, &filter)?;
-    all.retain(|l| sees(&l.department));
+    let all = ledgers_without_lists(
+        cx.store.records(),
+        &cx.loaded.model,
+        &cx.cal,
+        &filter,
+        &|l| sees(&l.department),
+    )?;
     let bureau = &cx.loaded.model.config.bureau.name;
     Ok(export(bureau, &all, cx.store.records().is_simulation()?))
 }

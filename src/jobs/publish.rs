@@ -14,7 +14,7 @@ use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::output::notice::{index_html, index_json};
 use crate::output::publication::{index_entry, notice, notice_folder, publishable};
-use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
+use crate::results::ledger::{DrawLedger, LedgerError, ledgers_without_lists};
 use crate::rules::Loaded;
 use crate::store::{
     DrawFilter, DrawStore, NewPublication, PublicationRecord, PublishedFile, ResultStore,
@@ -186,7 +186,10 @@ pub fn run_on(
     if !input.dry_run {
         restore(&out_dir, &*store);
     }
-    let all = ledgers(&*store, &loaded.model, cal, &DrawFilter::default())?;
+    // Each draw's ledger without its manifest's lists (the notices read its targets' ledger).
+    let all = ledgers_without_lists(&*store, &loaded.model, cal, &DrawFilter::default(), &|_| {
+        true
+    })?;
     let plans = plan(&all, input, as_of)?;
     let mut published = Published {
         as_of,

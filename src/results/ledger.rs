@@ -170,6 +170,16 @@ pub struct DrawLedger {
 }
 
 impl DrawLedger {
+    /// The ledger without its manifest's selection and substitutes (empty), which its targets'
+    /// ledger holds what is read of: what a ledger kept beside many others keeps.
+    pub fn without_lists(mut self) -> DrawLedger {
+        self.manifest.selected = Vec::new();
+        if let Some(subs) = &mut self.manifest.substitutes {
+            *subs = Vec::new();
+        }
+        self
+    }
+
     /// Targets by state on `as_of`.
     pub fn counts(&self, as_of: NaiveDate) -> BTreeMap<State, usize> {
         let mut out = BTreeMap::new();
@@ -338,6 +348,30 @@ pub fn each_ledger<E: From<LedgerError>>(
         each(draw_ledger(store, model, cal, draw)?)?;
     }
     Ok(())
+}
+
+/// [`ledgers`] that `keep` keeps, each read one at a time and kept without its manifest's
+/// selection and substitutes ([`DrawLedger::without_lists`]): what the commands that hold
+/// every draw's ledger (the year's figures, `publish`, the credit export) hold, a national
+/// draw's lists being hundreds of megabytes once read.
+pub fn ledgers_without_lists(
+    store: &dyn ResultStore,
+    model: &Model,
+    cal: &Calendar,
+    filter: &DrawFilter,
+    keep: &dyn Fn(&DrawLedger) -> bool,
+) -> Result<Vec<DrawLedger>, LedgerError> {
+    let mut all = Vec::new();
+    each_ledger(store, model, cal, filter, &mut |l| -> Result<
+        (),
+        LedgerError,
+    > {
+        if keep(&l) {
+            all.push(l.without_lists());
+        }
+        Ok(())
+    })?;
+    Ok(all)
 }
 
 /// Ledgers of every active draw matching `filter`, in date order (issue date, then draw

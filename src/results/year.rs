@@ -15,7 +15,7 @@ use crate::store::{
     StoreError,
 };
 
-use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, each_ledger};
+use super::ledger::{DrawLedger, LedgerError, State, TargetLedger, ledgers_without_lists};
 
 /// Inspector exclusion reasons that are 回避 (conflicts of interest).
 pub(crate) const CONFLICT_REASONS: [&str; 2] = ["declared_conflict", "hook_conflict"];
@@ -323,7 +323,10 @@ pub fn year_figures_of(
         scoped = m;
         &scoped
     };
-    let all = year_ledgers(store, full, cal, (year, as_of), keep)?;
+    // Draws issued after `as_of` had not happened yet.
+    let all = ledgers_without_lists(store, full, cal, &DrawFilter::year(year), &|l| {
+        l.issue_date <= as_of && keep(&l.department)
+    })?;
     let (schedule, problems) = year_schedule(model, cal, year);
     let schedule_problems = problems
         .iter()
@@ -367,38 +370,6 @@ pub fn year_figures_of(
             .filter(|m| keep(full.matter(&m.matter).map_or("", |x| x.department.as_str())))
             .collect(),
     })
-}
-
-/// The ledgers of the year's draws issued by `as_of` whose department `keep` keeps, in date
-/// order; read one at a time, each kept without its manifest's selection and substitutes (the
-/// figures read its targets' ledger): a national draw's lists are hundreds of megabytes once
-/// read.
-fn year_ledgers(
-    store: &dyn RecordStore,
-    model: &Model,
-    cal: &Calendar,
-    (year, as_of): (i32, NaiveDate),
-    keep: &dyn Fn(&str) -> bool,
-) -> Result<Vec<DrawLedger>, LedgerError> {
-    let mut all: Vec<DrawLedger> = Vec::new();
-    each_ledger(
-        store,
-        model,
-        cal,
-        &DrawFilter::year(year),
-        &mut |mut l| -> Result<(), LedgerError> {
-            // Draws issued after `as_of` had not happened yet.
-            if l.issue_date <= as_of && keep(&l.department) {
-                l.manifest.selected = Vec::new();
-                if let Some(subs) = &mut l.manifest.substitutes {
-                    *subs = Vec::new();
-                }
-                all.push(l);
-            }
-            Ok(())
-        },
-    )?;
-    Ok(all)
 }
 
 /// The figures summed over the year's draws, one draw at a time.
