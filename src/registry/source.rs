@@ -1055,56 +1055,89 @@ fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     file.read(buf)
 }
 
-/// Splits a line (without its line end) on commas into `fields` (at most `split`). Returns
-/// whether the line holds a quote or a carriage return (then it is not split here) and the
-/// number of its commas.
+/// Where the record at the start of `bytes` ends, found by one search (SIMD) for its line
+/// end, a quote or a carriage return; `eof`: no bytes follow `bytes` in the file.
+#[derive(Debug, PartialEq)]
+enum LineEnd {
+    /// A line of `len` bytes that holds no quote or carriage return (so its fields hold no
+    /// comma, quote or line end): `consumed` bytes with its line end (`\n` or `\r\n`).
+    Plain { len: usize, consumed: usize },
+    /// The line holds a quote or a lone carriage return: csv-core tokenises it.
+    Special,
+    /// The bytes end before the line does.
+    More,
+}
+
+fn line_end(bytes: &[u8], eof: bool) -> LineEnd {
+    let Some(i) = memchr::memchr3(b'\n', b'"', b'\r', bytes) else {
+        return match eof {
+            true => LineEnd::Plain {
+                len: bytes.len(),
+                consumed: bytes.len(),
+            },
+            false => LineEnd::More,
+        };
+    };
+    match (bytes[i], bytes.get(i + 1)) {
+        (b'\n', _) => LineEnd::Plain {
+            len: i,
+            consumed: i + 1,
+        },
+        (b'\r', Some(b'\n')) => LineEnd::Plain {
+            len: i,
+            consumed: i + 2,
+        },
+        // The file's last line, ended by a carriage return alone.
+        (b'\r', None) if eof => LineEnd::Plain {
+            len: i,
+            consumed: i + 1,
+        },
+        (b'\r', None) => LineEnd::More,
+        _ => LineEnd::Special,
+    }
+}
+
+/// Splits a line that holds no quote or carriage return ([`LineEnd::Plain`]) on commas into
+/// `fields` (at most `split`); the number of its commas.
 ///
-/// The line is read eight bytes at a time, each word's commas, quotes and carriage returns
-/// found at once ([`bytes_eq`]): a row's dozen short cells cost one pass, not a search each.
-fn split_line(line: &[u8], fields: &mut Vec<(u32, u32)>, split: usize) -> (bool, usize) {
+/// The line is read eight bytes at a time, each word's commas found at once ([`bytes_eq`]): a
+/// row's dozen short cells cost one pass, not a search each.
+fn split_commas(line: &[u8], fields: &mut Vec<(u32, u32)>, split: usize) -> usize {
     fields.clear();
     let mut from = 0u32;
     let mut n = 0usize;
-    let mut comma = |at: usize, fields: &mut Vec<(u32, u32)>| {
-        n += 1;
-        if fields.len() < split {
-            let at = at as u32;
-            fields.push((from, at));
-            from = at + 1;
-        }
-    };
     let words = line.chunks_exact(8);
     let tail = words.remainder();
-    for (w, word) in words.enumerate() {
-        let Ok(word) = <[u8; 8]>::try_from(word) else {
-            continue;
-        };
-        let x = u64::from_le_bytes(word);
-        if bytes_eq(x, b'"') | bytes_eq(x, b'\r') != 0 {
-            fields.clear();
-            return (true, 0);
-        }
-        let mut commas = bytes_eq(x, b',');
+    let mut at = 0u32;
+    for word in words {
+        let mut word_bytes = [0u8; 8];
+        word_bytes.copy_from_slice(word);
+        let mut commas = bytes_eq(u64::from_le_bytes(word_bytes), b',');
         while commas != 0 {
-            comma(w * 8 + (commas.trailing_zeros() / 8) as usize, fields);
+            n += 1;
+            if fields.len() < split {
+                let c = at + commas.trailing_zeros() / 8;
+                fields.push((from, c));
+                from = c + 1;
+            }
             commas &= commas - 1;
         }
+        at += 8;
     }
-    let at = line.len() - tail.len();
-    for (i, &b) in tail.iter().enumerate() {
-        match b {
-            b'"' | b'\r' => {
-                fields.clear();
-                return (true, 0);
+    for &b in tail {
+        if b == b',' {
+            n += 1;
+            if fields.len() < split {
+                fields.push((from, at));
+                from = at + 1;
             }
-            b',' => comma(at + i, fields),
-            _ => {}
         }
+        at += 1;
     }
     if fields.len() < split {
         fields.push((from, line.len() as u32));
     }
-    (false, n)
+    n
 }
 
 /// The top bit of each byte of `x` (eight bytes, the first lowest) that is `b`, the other
@@ -1325,25 +1358,16 @@ impl Scanner {
                 continue;
             }
             let avail = &self.buf[self.at..self.filled];
-            let (line_len, consumed) = match memchr::memchr(b'\n', avail) {
-                Some(nl) => (nl, nl + 1),
-                None if !self.eof => {
+            let (line_len, consumed) = match line_end(avail, self.eof) {
+                LineEnd::Plain { len, consumed } => (len, consumed),
+                LineEnd::Special => return self.quoted(split),
+                LineEnd::More => {
                     self.fill()?;
                     continue;
                 }
-                None => (avail.len(), avail.len()),
             };
-            let line = &avail[..line_len];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            // One scan finds the commas, and any quote or lone carriage return (then the
-            // record goes to csv-core).
-            let line_len = line.len();
             let start = self.at;
-            let (special, commas) =
-                split_line(&self.buf[start..start + line_len], &mut self.fields, split);
-            if special {
-                return self.quoted(split);
-            }
+            let commas = split_commas(&self.buf[start..start + line_len], &mut self.fields, split);
             let line = &self.buf[start..start + line_len];
             let offset = self.position();
             self.at += consumed;
@@ -1488,7 +1512,9 @@ impl<'r> Cells<'r, '_> {
 mod tests {
     use super::*;
 
-    /// [`split_line`] a byte at a time.
+    /// A line's fields and commas split a byte at a time, the way [`line_end`] and
+    /// [`split_commas`] must find them: whether it holds a quote or a carriage return (then it is
+    /// not split), its fields (at most `split`) and its commas.
     fn split_slowly(line: &[u8], split: usize) -> (bool, Vec<(u32, u32)>, usize) {
         if line.iter().any(|&b| b == b'"' || b == b'\r') {
             return (true, Vec::new(), 0);
@@ -1509,25 +1535,53 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// A line is split word by word as it is byte by byte: the same fields, commas and
-        /// quotes or carriage returns, wherever they fall in a word (and bytes one bit away
-        /// from them, which a borrow between bytes would take for them).
+        /// A line is ended and split word by word as it is byte by byte: the same fields,
+        /// commas and quotes or carriage returns, wherever they fall in a word (and bytes one
+        /// bit away from them, which a borrow between bytes would take for them), whichever
+        /// line end follows it (`\n`, `\r\n`, or a carriage return or nothing at the end of
+        /// the file), and more bytes are asked for when the line may go on.
         #[test]
         fn lines_split_by_words_as_by_bytes(
             pieces in proptest::collection::vec(0usize..12, 0..60),
             split in 0usize..20,
+            ending in 0usize..4,
         ) {
             const PIECES: [&[u8]; 12] = [
                 b",", b",", b"a", b"-", b"\"", b"\r", b"\x00", b"\x01", b"\xac", "检".as_bytes(),
                 b"2023-01-05", b"\xff,",
             ];
+            const ENDINGS: [&[u8]; 4] = [b"\nnext,row\n", b"\r\nnext", b"\r", b""];
             let line: Vec<u8> = pieces.iter().flat_map(|&p| PIECES[p].iter().copied()).collect();
-            let mut fields = vec![(7, 7)];
-            let (special, commas) = split_line(&line, &mut fields, split);
-            let (want_special, want_fields, want_commas) = split_slowly(&line, split);
-            proptest::prop_assert_eq!(special, want_special);
-            proptest::prop_assert_eq!(fields, want_fields);
-            proptest::prop_assert_eq!(commas, want_commas);
+            let mut bytes = line.clone();
+            bytes.extend_from_slice(ENDINGS[ending]);
+            // The line as a reader of lines takes it (up to its `\n`, or the file's end), and
+            // without the one carriage return that ends it, if one does.
+            let (taken, consumed) = match ending {
+                0 => (line.clone(), line.len() + 1),
+                1 => ([&line[..], b"\r"].concat(), line.len() + 2),
+                2 => ([&line[..], b"\r"].concat(), line.len() + 1),
+                _ => (line.clone(), line.len()),
+            };
+            let text = taken.strip_suffix(b"\r").unwrap_or(&taken);
+            let (want_special, want_fields, want_commas) = split_slowly(text, split);
+            let ended = line_end(&bytes, true);
+            if want_special {
+                proptest::prop_assert_eq!(ended, LineEnd::Special);
+            } else {
+                proptest::prop_assert_eq!(ended, LineEnd::Plain { len: text.len(), consumed });
+                let mut fields = vec![(7, 7)];
+                let commas = split_commas(text, &mut fields, split);
+                proptest::prop_assert_eq!(fields, want_fields);
+                proptest::prop_assert_eq!(commas, want_commas);
+            }
+            // Without its line end the line may go on: more bytes are asked for, unless a
+            // quote or a carriage return before its last byte already says csv-core reads it.
+            let open = line.split_last().is_none_or(|(_, head)| {
+                !line.contains(&b'"') && !head.contains(&b'\r')
+            });
+            if open {
+                proptest::prop_assert_eq!(line_end(&line, false), LineEnd::More);
+            }
         }
     }
 
