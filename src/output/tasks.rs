@@ -432,7 +432,9 @@ fn xlsx(
             .map_err(e)?;
     }
     for (r, row) in rows.enumerate() {
-        for (c, v) in row.iter().enumerate() {
+        // Each cell's text handed over, not copied (the writer keeps a `String`): a national
+        // draw's task workbooks hold millions of cells.
+        for (c, v) in row.into_iter().enumerate() {
             ws.write_string(top + r as u32 + 1, c as u16, v)
                 .map_err(e)?;
         }
