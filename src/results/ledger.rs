@@ -382,11 +382,13 @@ pub fn ledgers(
     cal: &Calendar,
     filter: &DrawFilter,
 ) -> Result<Vec<DrawLedger>, LedgerError> {
-    let mut all = store
-        .list_draws(filter)?
-        .into_iter()
-        .map(|d| draw_ledger(store, model, cal, d))
-        .collect::<Result<Vec<_>, _>>()?;
-    all.sort_by_key(|l| (l.issue_date, l.draw.id));
+    let mut all = Vec::new();
+    each_ledger(store, model, cal, filter, &mut |l| -> Result<
+        (),
+        LedgerError,
+    > {
+        all.push(l);
+        Ok(())
+    })?;
     Ok(all)
 }
