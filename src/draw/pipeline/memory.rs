@@ -10,7 +10,7 @@ use crate::draw::Ranker;
 use crate::draw::manifest::HistoryEntry;
 use crate::registry::source::IdName;
 use crate::registry::types::{Target, TargetStatus};
-use crate::rules::model::Share;
+use crate::rules::model::{Matter, Share};
 
 /// Targets in memory; a row's position is its index.
 pub(crate) struct MemorySource<'a> {
@@ -65,11 +65,21 @@ impl MemorySource<'_> {
         Ok(())
     }
 
+    /// The places of the targets of the matter's categories, in id order (the order the
+    /// history is found in, [`HistoryPlaces::find`]).
+    fn in_categories_by_id(&self, m: &Matter) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.targets.len())
+            .filter(|&i| m.categories.contains(&self.targets[i].category))
+            .collect();
+        order.sort_by(|&a, &b| self.targets[a].id.cmp(&self.targets[b].id));
+        order
+    }
+
     /// Why an active target in scope is excluded by the fixed checks, if it is; records the
     /// history it was checked against.
     fn fixed_checks(
         &self,
-        (rules, history): (&Rules<'_>, &HistoryPlaces<'_>),
+        (rules, history, cursor): (&Rules<'_>, &HistoryPlaces<'_>, &mut usize),
         t: &Target,
         c: &mut Classified,
     ) -> Reason {
@@ -77,7 +87,7 @@ impl MemorySource<'_> {
         if t.status == TargetStatus::Deregistered {
             return Reason::Deregistered;
         }
-        let hist: Option<&HistoryEntry> = history.get(t.id.as_str()).map(|&(at, h)| {
+        let hist: Option<&HistoryEntry> = history.find(&t.id, cursor).map(|(at, h)| {
             c.history_used.push(at);
             h
         });
@@ -100,10 +110,7 @@ impl RowSource for MemorySource<'_> {
     fn classify(&self, rules: &Rules<'_>) -> Result<Classified, DrawFailure> {
         self.fits()?;
         let m = rules.matter;
-        let mut order: Vec<usize> = (0..self.targets.len())
-            .filter(|&i| m.categories.contains(&self.targets[i].category))
-            .collect();
-        order.sort_by(|&a, &b| self.targets[a].id.cmp(&self.targets[b].id));
+        let order = self.in_categories_by_id(m);
         let mut c = Classified {
             rows: self.targets.len() as u64,
             threads: 1,
@@ -113,7 +120,8 @@ impl RowSource for MemorySource<'_> {
         let (mut eligible_memo, mut weight_memo, mut classes) =
             (Memo::new(), Memo::new(), Memo::new());
         let (mut calls, mut operations) = (0u64, 0u64);
-        let (mut batch, history) = (Batch::default(), rules.input.history.places());
+        let (mut batch, mut cursor) = (Batch::default(), 0);
+        let history = rules.input.history.places();
         for i in order {
             let t = &self.targets[i];
             if rules.input.key_area_only && !t.key_area {
@@ -124,7 +132,7 @@ impl RowSource for MemorySource<'_> {
                 continue; // a class this draw does not cover (class_frequency): out of scope
             };
             let stratum = g.stratum(&mut c, rules, key);
-            let reason = self.fixed_checks((rules, &history), t, &mut c);
+            let reason = self.fixed_checks((rules, &history, &mut cursor), t, &mut c);
             let (mut eligible, mut weight) = (NONE, NONE);
             let mut drawn = reason == Reason::Candidate;
             if drawn && m.eligible.is_some() {

@@ -504,3 +504,49 @@ fn a_frame_place_gives_back_its_position_stratum_and_class() {
     assert!(Packing::new(u64::MAX, pairs(1)).is_some());
     assert_eq!(Packing::new(u64::MAX, pairs(2)), None);
 }
+
+proptest::proptest! {
+    /// The history's entries are found from a reader's cursor exactly as by their id: for ids
+    /// asked in id order (a snapshot's rows), in any order, again, or not in the history at all,
+    /// each with its place in the entries' id order.
+    #[test]
+    fn history_found_from_a_cursor_as_by_id(
+        kept in proptest::collection::btree_set(0u32..400, 0..120),
+        asked in proptest::collection::vec(0u32..420, 0..300),
+        in_order in proptest::bool::ANY,
+    ) {
+        // Ids of different lengths, so that their order is not their numbers'.
+        let id = |n: u32| format!("T{}", n * 7 % 401);
+        let history = History {
+            entries: kept
+                .iter()
+                .map(|&n| {
+                    let entry = HistoryEntry {
+                        target_id: id(n),
+                        inspections_this_year: n,
+                        last_clean: None,
+                    };
+                    (id(n), entry)
+                })
+                .collect(),
+            carried: Default::default(),
+        };
+        let mut asked: Vec<String> = asked.into_iter().map(id).collect();
+        if in_order {
+            asked.sort();
+        }
+        let places = history.places();
+        let mut cursor = 0;
+        for a in &asked {
+            let expected = history
+                .entries
+                .iter()
+                .position(|(k, _)| k == a)
+                .map(|at| (at as u32, history.entries[a].inspections_this_year));
+            let found = places
+                .find(a, &mut cursor)
+                .map(|(at, h)| (at, h.inspections_this_year));
+            proptest::prop_assert_eq!(found, expected, "{}", a);
+        }
+    }
+}

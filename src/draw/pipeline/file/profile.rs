@@ -443,6 +443,8 @@ pub(crate) struct Pass1 {
     /// The places (in the history's id order) of the history entries of the targets that
     /// reached the history checks.
     pub history_used: Vec<u32>,
+    /// Where this thread's last search of the history ended ([`HistoryPlaces::find`]).
+    history_cursor: usize,
     pub rows: u64,
     /// Per-row cache of column ids: (generation, id) per column.
     row_ids: Vec<(u64, u32)>,
@@ -937,7 +939,7 @@ impl Pass1 {
                 self.encoding_problem(r.offset);
                 return Err(());
             };
-            let h = cx.history.get(id).copied();
+            let h = cx.history.find(id, &mut self.history_cursor);
             h.map(|(at, h)| {
                 self.history_used.push(at);
                 h
