@@ -379,6 +379,25 @@ struct Case {
     history: History,
 }
 
+/// A regular draw of `matter` at `ratio` for the first half of 2024, seeded by `seed`, without
+/// history.
+fn first_half(matter: Matter, ratio: Ratio, seed: &str) -> Case {
+    Case {
+        algorithm: Algorithm::LATEST,
+        matter,
+        period: Period {
+            id: "2024-H1".into(),
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+            end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+        },
+        kind: DrawKind::Regular,
+        ratio,
+        key_area_only: false,
+        seed: Seed::from_text(seed),
+        history: History::default(),
+    }
+}
+
 fn input<'a>(loaded: &'a Loaded, files: &'a Files, case: &'a Case) -> DrawInput<'a> {
     DrawInput {
         algorithm: case.algorithm,
@@ -456,6 +475,7 @@ fn file_draw(
         list_exclusions_up_to: list,
         chunk_bytes: 4096,
         on_phase: None,
+        on_rows: None,
         on_selected: Some(&tell),
         keep_drawn: true,
         digest_selection: false,
@@ -679,20 +699,7 @@ fn split_inside_a_quoted_record() {
         .matter("zhian.hotel")
         .expect("zhian.hotel")
         .clone();
-    let case = Case {
-        algorithm: Algorithm::LATEST,
-        matter,
-        period: Period {
-            id: "2024-H1".into(),
-            start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
-            end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
-        },
-        kind: DrawKind::Regular,
-        ratio: Ratio::from_ppm(500_000).expect("ratio"),
-        key_area_only: false,
-        seed: Seed::from_text("split"),
-        history: History::default(),
-    };
+    let case = first_half(matter, Ratio::from_ppm(500_000).expect("ratio"), "split");
     for threads in [1, 2, 3] {
         assert_eq!(
             agree(&loaded, &files, &case, threads, usize::MAX),
@@ -806,24 +813,66 @@ fn shipped_matters() {
     }
     let files = from_text(&loaded, text.as_bytes(), 120, 7);
     for matter in loaded.model.matters() {
-        let case = Case {
-            algorithm: Algorithm::LATEST,
-            matter: matter.clone(),
-            period: Period {
-                id: "2024-H1".into(),
-                start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
-                end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
-            },
-            kind: DrawKind::Regular,
-            ratio: matter.ratio,
-            key_area_only: false,
-            seed: Seed::from_text(&format!("seed {}", matter.id)),
-            history: History::default(),
-        };
+        let case = first_half(matter.clone(), matter.ratio, &format!("seed {}", matter.id));
         let drawn = memory_draw(&loaded, &files, &case).expect("draw");
         assert!(!drawn.selected.is_empty(), "{}: nothing drawn", matter.id);
         assert_eq!(agree(&loaded, &files, &case, 2, usize::MAX), Outcome::Drawn);
     }
+}
+
+/// A draw over a registry file tells how many rows it has classified as it goes: every 65,536
+/// rows a thread reads, the running total, which never passes the rows read and is short of
+/// them by less than a count per thread; the draw is the same told or not.
+#[test]
+fn a_file_draw_tells_the_rows_classified_as_it_goes() {
+    const TOLD: u64 = 1 << 16;
+    let loaded = rules();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("generated.csv");
+    let rows = 150_000u64;
+    suiji::registry::generate::write_targets(&path, rows, 11).expect("write targets");
+    let files = from_text(&loaded, &std::fs::read(&path).expect("read"), 60, 11);
+    let matter = loaded
+        .model
+        .matter("zhian.hotel")
+        .expect("shipped matter")
+        .clone();
+    let case = first_half(matter.clone(), matter.ratio, "rows told");
+    let known = Known::from_model(&loaded.model);
+    let source = Source::Csv {
+        path: &files.targets,
+        known: &known,
+    };
+    let told = std::sync::Mutex::new(Vec::new());
+    let tell = |n: u64| told.lock().expect("not poisoned").push(n);
+    let threads = 2;
+    let draw = |on_rows: Option<&pipeline::OnRows<'_>>| {
+        let opts = Options {
+            threads,
+            chunk_bytes: 4096,
+            on_rows,
+            ..Options::default()
+        };
+        pipeline::run(
+            &input(&loaded, &files, &case),
+            source,
+            &loaded.sandbox,
+            &opts,
+        )
+        .expect("draw")
+    };
+    let quiet = draw(None);
+    let counted = draw(Some(&tell));
+    assert_eq!(quiet.manifest, counted.manifest);
+    assert_eq!(counted.stats.rows, rows);
+    let mut told = told.into_inner().expect("not poisoned");
+    told.sort_unstable();
+    let k = told.len() as u64;
+    assert_eq!(told, (1..=k).map(|i| i * TOLD).collect::<Vec<_>>());
+    assert!(
+        k * TOLD <= rows && rows < (k + threads as u64) * TOLD,
+        "{told:?}"
+    );
 }
 
 /// Runs `case` from memory and from the file (on `threads` threads) under a draw budget of
@@ -884,18 +933,8 @@ fn the_draw_operations_budget_is_the_same_for_both_sources() {
     matter.eligible = Some(hook(&loaded, HookKind::Eligible, "anything", None));
     matter.weight = Some(hook(&loaded, HookKind::Weight, "heavy", Some(&["class"])));
     let case = Case {
-        matter,
-        period: Period {
-            id: "2024-H1".into(),
-            start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
-            end: NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
-        },
-        kind: DrawKind::Regular,
-        ratio: Ratio::from_ppm(100_000).expect("ratio"),
-        key_area_only: false,
-        seed: Seed::from_text("budget"),
         history: history(&mut rng, &ids),
-        algorithm: Algorithm::LATEST,
+        ..first_half(matter, Ratio::from_ppm(100_000).expect("ratio"), "budget")
     };
     let (memory, file) = under_budget(&loaded, &files, &case, 1, u64::MAX);
     let total = memory.expect("draw in memory");

@@ -72,6 +72,7 @@ use crate::schedule::{DrawKind, Period};
 use crate::script::{HookError, Sandbox};
 
 use plan::Fate;
+pub use rows::OnRows;
 use rows::{Classified, RowSource};
 use rules::Rules;
 
@@ -330,6 +331,9 @@ pub struct Options<'a> {
     pub chunk_bytes: usize,
     /// Called as each phase begins (e.g. to time them); the draw itself reads no clock.
     pub on_phase: Option<&'a (dyn Fn(Phase) + Sync)>,
+    /// Told, while a registry file's rows are classified, how many have been so far (every
+    /// 65,536 rows a thread reads): a large draw's progress.
+    pub on_rows: Option<&'a OnRows<'a>>,
     /// Also return where the drawn targets' rows are ([`Drawn::drawn_at`]), for the draw's
     /// documents.
     pub keep_drawn: bool,
@@ -379,6 +383,7 @@ impl Default for Options<'_> {
             list_exclusions_up_to: usize::MAX,
             chunk_bytes: 512 << 10,
             on_phase: None,
+            on_rows: None,
             on_selected: None,
             keep_drawn: false,
             digest_selection: false,
@@ -553,7 +558,7 @@ fn phases(
     opts: &Options<'_>,
     public: Option<&Public<'_>>,
 ) -> Result<Drawn, DrawFailure> {
-    let mut c = source.classify(rules)?;
+    let mut c = source.classify(rules, opts.on_rows)?;
     if c.operations > rules.budget() {
         return Err(rules.over_budget());
     }

@@ -7,8 +7,9 @@ pub(super) mod profile;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::rows::{Batch, Classified, Group, NONE, RowSource};
+use super::rows::{Batch, Classified, Group, NONE, OnRows, ROWS_TOLD, RowSource};
 use super::rules::{Answer, Rules};
 use super::{DrawFailure, Options};
 use crate::draw::Ranker;
@@ -152,7 +153,11 @@ impl Keys {
 }
 
 impl RowSource for FileSource<'_> {
-    fn classify(&self, rules: &Rules<'_>) -> Result<Classified, DrawFailure> {
+    fn classify(
+        &self,
+        rules: &Rules<'_>,
+        on_rows: Option<&OnRows<'_>>,
+    ) -> Result<Classified, DrawFailure> {
         if rules.input.key_area_only && self.file.column(col::KEY_AREA).is_none() {
             // No key-area column: nobody is in a key area, so a key-area draw has no scope.
             return Ok(Classified::default());
@@ -171,10 +176,18 @@ impl RowSource for FileSource<'_> {
             classes: std::sync::Mutex::new(HashMap::new()),
         };
         let rows_hint = |start: u64, stop: u64| usize::try_from((stop - start) / 24).unwrap_or(0);
+        let told = AtomicU64::new(0);
         let pass1 = self.file.scan(
             self.threads,
             &|start, stop| Pass1::new(&cx, start, rows_hint(start, stop) + 1024),
-            &|p, r| p.row(r, &cx, &asker),
+            &|p, r| {
+                p.row(r, &cx, &asker);
+                if p.rows % ROWS_TOLD == 0
+                    && let Some(tell) = on_rows
+                {
+                    tell(told.fetch_add(ROWS_TOLD, Ordering::Relaxed) + ROWS_TOLD);
+                }
+            },
         )?;
         let flagged: Vec<u64> = pass1
             .iter()

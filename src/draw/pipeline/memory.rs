@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::rows::{Batch, CAPTURED, Classified, Drawn, Group, NONE, RowSource};
+use super::rows::{Batch, CAPTURED, Classified, Drawn, Group, NONE, OnRows, RowSource};
 use super::rules::{Answer, Memo, Reason, Rules, in_cooldown, last_clean};
 use super::{DrawFailure, HistoryPlaces};
 use crate::draw::Ranker;
@@ -107,7 +107,11 @@ impl MemorySource<'_> {
 }
 
 impl RowSource for MemorySource<'_> {
-    fn classify(&self, rules: &Rules<'_>) -> Result<Classified, DrawFailure> {
+    fn classify(
+        &self,
+        rules: &Rules<'_>,
+        _: Option<&OnRows<'_>>,
+    ) -> Result<Classified, DrawFailure> {
         self.fits()?;
         let m = rules.matter;
         let order = self.in_categories_by_id(m);
@@ -141,20 +145,14 @@ impl RowSource for MemorySource<'_> {
                         rules.eligible(t)
                     });
                 drawn = matches!(a, Answer::Ok(true));
-                let key = match &a {
-                    Answer::Ok(b) => Some(*b),
-                    _ => None,
-                };
+                let key = a.ok().copied();
                 eligible = intern(&mut g.eligible, &mut c.eligible_answers, key, a);
             }
             if drawn && m.weight.is_some() {
                 let a = weight_memo.get(m.weight.as_ref(), t, (&mut calls, &mut operations), |t| {
                     rules.weight(t)
                 });
-                let key = match &a {
-                    Answer::Ok(w) => Some(w.to_bits()),
-                    _ => None,
-                };
+                let key = a.ok().map(|w| w.to_bits());
                 weight = intern(&mut g.weights, &mut c.weight_answers, key, a);
             }
             let group = g.group(

@@ -196,11 +196,23 @@ impl Classified {
     }
 }
 
+/// Told the rows a pass over a registry file has classified so far.
+pub type OnRows<'a> = dyn Fn(u64) + Sync + 'a;
+
+/// Rows a thread of the classifying pass reads between two counts told to
+/// [`Options::on_rows`](super::Options::on_rows).
+pub(crate) const ROWS_TOLD: u64 = 1 << 16;
+
 /// Rows to draw from: in memory, or a registry file read in parallel with bounded memory.
 pub(crate) trait RowSource: Sync {
     /// Classifies every row (scope, exclusions, hooks, strata) and computes the keys' heads of
-    /// the rows drawn from.
-    fn classify(&self, rules: &Rules<'_>) -> Result<Classified, DrawFailure>;
+    /// the rows drawn from; a source that reads its rows tells `on_rows` how many it has
+    /// classified so far as it goes (every [`ROWS_TOLD`] rows a thread reads).
+    fn classify(
+        &self,
+        rules: &Rules<'_>,
+        on_rows: Option<&OnRows<'_>>,
+    ) -> Result<Classified, DrawFailure>;
 
     /// The id and name cells of the rows at `positions` (ascending).
     fn id_names(&self, positions: &[u64]) -> Result<Vec<IdName>, DrawFailure>;

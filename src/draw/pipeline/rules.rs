@@ -380,6 +380,14 @@ impl<T> Answer<T> {
         !matches!(self, Answer::Ok(_))
     }
 
+    /// The value answered, if the hook answered one.
+    pub fn ok(&self) -> Option<&T> {
+        match self {
+            Answer::Ok(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// The draw failure this answer causes for target `id`.
     pub fn failure(&self, id: &str) -> DrawFailure {
         match self {

@@ -98,7 +98,7 @@ fn hook(l: &Loaded, kind: HookKind, source: &str, function: &str) -> Hook {
 
 fn classify(targets: &[Target], rules: &Rules<'_>) -> Classified {
     MemorySource { targets }
-        .classify(rules)
+        .classify(rules, None)
         .expect("classified")
 }
 

@@ -535,14 +535,10 @@ fn compute_drawn(
         by_id: at.by_id,
         compact: at.compact,
     };
-    // The draw's own phases are logged with the rest of a large draw's progress.
-    let log = |p: pipeline::Phase| {
-        if let Some(what) = phase_text(p) {
-            tracing::info!(target: "suiji::progress", matter = %req.draw.matter, "{what}");
-        }
-    };
-    let on_phase: Option<&(dyn Fn(pipeline::Phase) + Sync)> =
-        (frozen.info.targets_rows >= PROGRESS_ROWS).then_some(&log);
+    let (log, classified) = draw_progress(&req.draw.matter);
+    let large = frozen.info.targets_rows >= PROGRESS_ROWS;
+    let on_phase: Option<&(dyn Fn(pipeline::Phase) + Sync)> = large.then_some(&log);
+    let on_rows: Option<&pipeline::OnRows<'_>> = large.then_some(&classified);
     let (keep_drawn, on_selected) = match keep {
         KeepDrawn::No => (false, None),
         KeepDrawn::Places(told) => (true, told),
@@ -553,6 +549,7 @@ fn compute_drawn(
         digest_selection: digest,
         exclusions,
         on_phase,
+        on_rows,
         // Counts only: every exclusion summarised.
         list_exclusions_up_to: if counts_only { 0 } else { usize::MAX },
         ..Options::default()
@@ -572,6 +569,25 @@ fn compute_drawn(
 enum KeepDrawn<'a> {
     No,
     Places(Option<&'a pipeline::OnSelected<'a>>),
+}
+
+/// A draw's own progress, logged with the rest of a large draw's: each phase as it begins, and
+/// each million rows its classifying pass reads.
+fn draw_progress(
+    matter: &str,
+) -> (
+    impl Fn(pipeline::Phase) + Sync + '_,
+    impl Fn(u64) + Sync + '_,
+) {
+    let phase = move |p: pipeline::Phase| {
+        if let Some(what) = phase_text(p) {
+            tracing::info!(target: "suiji::progress", matter, "{what}");
+        }
+    };
+    let rows = each_million(move |rows| {
+        tracing::info!(target: "suiji::progress", matter, rows, "drawing: classifying the rows");
+    });
+    (phase, rows)
 }
 
 /// How a draw's phase is told in its progress (`None`: not told).
@@ -1915,11 +1931,16 @@ fn freeze_pass(
 
 /// A counter of rows read that logs (target `suiji::progress`) each million.
 pub(crate) fn progress(what: &'static str) -> impl Fn(u64) + Sync {
+    each_million(move |rows| tracing::info!(target: "suiji::progress", rows, "{what}"))
+}
+
+/// A counter of rows read that calls `tell` with each million it passes, once each.
+fn each_million(tell: impl Fn(u64) + Sync) -> impl Fn(u64) + Sync {
     let told = std::sync::atomic::AtomicU64::new(0);
     move |rows| {
         let million = rows / PROGRESS_ROWS as u64;
         if million > told.fetch_max(million, std::sync::atomic::Ordering::Relaxed) {
-            tracing::info!(target: "suiji::progress", rows = million * PROGRESS_ROWS as u64, "{what}");
+            tell(million * PROGRESS_ROWS as u64);
         }
     }
 }
