@@ -104,9 +104,8 @@ fn each_exclusion(
 ) -> Result<(), DrawFailure> {
     let mut detail = String::new();
     let mut one = |c: &LineCells<'_>, g: u32| {
-        let hist = rules.input.history.entries.get(c.id);
         if let Some(Fate::Excluded(why, _)) = fates.get(g as usize)
-            && let Some(reason) = rules.exclusion_why(c, *why, hist, &mut detail)
+            && let Some(reason) = rules.exclusion_why(c, *why, &mut detail)
         {
             each(c.id, reason, &detail);
         }

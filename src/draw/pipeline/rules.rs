@@ -250,16 +250,17 @@ impl<'a> Rules<'a> {
     }
 
     /// Why the excluded target `t` is excluded, as the detail file says it (`why`: its group's
-    /// reason; `hist`: its history): the reason, its detail written into `detail` (emptied
-    /// first); `None` when there is nothing to say (a cooldown with no clean inspection, an
-    /// eligibility hook not there).
+    /// reason): the reason, its detail written into `detail` (emptied first); `None` when there
+    /// is nothing to say (a cooldown with no clean inspection, an eligibility hook not there).
+    /// The target's history is looked up only for the reasons that read it (a cooldown, the
+    /// yearly cap): most excluded rows of a national draw are excluded for others.
     pub(crate) fn exclusion_why(
         &self,
         t: &LineCells<'_>,
         why: Why,
-        hist: Option<&HistoryEntry>,
         detail: &mut String,
     ) -> Option<&'static str> {
+        let hist = || self.input.history.entries.get(t.id);
         use std::fmt::Write as _;
         let m = self.matter;
         detail.clear();
@@ -272,12 +273,12 @@ impl<'a> Rules<'a> {
             Why::Cooldown => {
                 let months = m.cooldown_months.unwrap_or(0);
                 let result = Some(t.last_result).filter(|r| !r.is_empty());
-                let day = last_clean(t.last_inspected, result, hist)?;
+                let day = last_clean(t.last_inspected, result, hist())?;
                 let _ = write!(detail, "{day} 检查未发现问题，{months} 个月内不再抽取");
                 "cooldown"
             }
             Why::YearlyCap => {
-                let times = hist.map_or(0, |h| h.inspections_this_year);
+                let times = hist().map_or(0, |h| h.inspections_this_year);
                 let cap = m.yearly_cap.unwrap_or(0);
                 let _ = write!(detail, "本年已被抽取 {times} 次（上限 {cap}）");
                 "yearly_cap"
