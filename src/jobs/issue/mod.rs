@@ -581,20 +581,23 @@ fn draw_progress(
 ) {
     let phase = move |p: pipeline::Phase| {
         if let Some(what) = phase_text(p) {
-            tracing::info!(target: "suiji::progress", matter, "{what}");
+            tracing::info!(target: "suiji::progress", matter = %matter, "{what}");
         }
     };
     let rows = each_million(move |rows| {
-        tracing::info!(target: "suiji::progress", matter, rows, "drawing: classifying the rows");
+        tracing::info!(target: "suiji::progress", matter = %matter, rows, "{CLASSIFYING}");
     });
     (phase, rows)
 }
+
+/// The classifying phase as a draw's progress tells it, as it begins and with its rows.
+const CLASSIFYING: &str = "drawing: classifying the rows";
 
 /// How a draw's phase is told in its progress (`None`: not told).
 fn phase_text(p: pipeline::Phase) -> Option<&'static str> {
     use pipeline::Phase;
     Some(match p {
-        Phase::Classify => "drawing: classifying the rows",
+        Phase::Classify => CLASSIFYING,
         Phase::Plan => "drawing: planning the strata",
         Phase::Select => "drawing: selecting",
         Phase::Teams => "drawing: staffing the teams",
