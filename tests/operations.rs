@@ -301,6 +301,27 @@ fn a_deleted_draw_folder_is_regenerated_byte_for_byte() {
     assert!(err.contains("no draw #99 is recorded"), "{err}");
 }
 
+/// A draw made after its scheduled time (补抽) says when it was due, to the minute, in its
+/// documents; its folder regenerated says the same, and from every draw's record at once.
+#[test]
+fn a_late_draws_folder_is_regenerated_byte_for_byte() {
+    let p = Project::shipped_two_person();
+    p.ok(&["draw", "zhian.hotel", "--period", "2023-H1"]);
+    let draws_dir = p.path("out/draws");
+    let before = tree(&draws_dir);
+    let public = &before["zhian.hotel/2023-H1/public.csv"];
+    let late = String::from_utf8_lossy(public);
+    assert!(late.contains("补抽") && late.contains(" 09:00"), "{late}");
+    std::fs::remove_dir_all(p.path("out/draws/zhian.hotel/2023-H1")).expect("delete the folder");
+    let (code, out, err) = run(p.suiji(&["regenerate", "--draw", "1"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(tree(&draws_dir) == before, "regenerated folder differs");
+    std::fs::remove_dir_all(p.path("out/draws/zhian.hotel/2023-H1")).expect("delete the folder");
+    let (code, out, err) = run(p.suiji(&["regenerate"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(tree(&draws_dir) == before, "regenerated folder differs");
+}
+
 /// `book`'s parts packed again at deflate `level`, each of the worksheets given to `edit`.
 fn repack(book: &[u8], level: i64, edit: fn(&mut Vec<u8>)) -> Vec<u8> {
     use std::io::{Cursor, Read, Write};

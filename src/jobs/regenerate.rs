@@ -27,7 +27,9 @@ use super::publish::{index_files, notice_files};
 use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::manifest::Manifest;
+use crate::draw::pipeline::Source;
 use crate::output::publication::{notice, notice_folder, shown};
+use crate::output::tasks::DrawnCells;
 use crate::registry::Target;
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers};
 use crate::rules::Loaded;
@@ -116,27 +118,32 @@ pub fn run(
     // What an interrupted run left staged first: placed when recorded, else removed.
     super::sweep::restore(output_dir, store);
     super::sweep::orphans(output_dir, store);
-    let draws = match input.draw {
-        Some(id) => vec![store.draw(id)?.ok_or(RegenerateError::NoSuchDraw(id))?],
-        None => store.list_draws(&DrawFilter {
-            include_superseded: true,
-            ..DrawFilter::default()
-        })?,
+    // One draw read at a time: a national draw's recorded manifest is a hundred megabytes.
+    let ids = match input.draw {
+        Some(id) => vec![id],
+        None => store
+            .list_draw_heads(&DrawFilter {
+                include_superseded: true,
+                ..DrawFilter::default()
+            })?
+            .into_iter()
+            .map(|h| h.id)
+            .collect(),
     };
-    Ok(draws
-        .into_iter()
-        .map(|d| {
-            let folder = folder_of(output_dir, &d);
-            let outcome = rebuilt(&folder, &d, store);
-            Regenerated {
-                draw_id: d.id,
-                matter: d.record.matter,
-                period: d.record.period,
-                folder,
-                outcome,
-            }
-        })
-        .collect())
+    let mut done = Vec::with_capacity(ids.len());
+    for id in ids {
+        let mut d = store.draw(id)?.ok_or(RegenerateError::NoSuchDraw(id))?;
+        let folder = folder_of(output_dir, &d);
+        let outcome = rebuilt(&folder, &mut d, store);
+        done.push(Regenerated {
+            draw_id: d.id,
+            matter: d.record.matter,
+            period: d.record.period,
+            folder,
+            outcome,
+        });
+    }
+    Ok(done)
 }
 
 /// Where a draw's files belong: its period's folder, or for a superseded draw the folder
@@ -153,7 +160,8 @@ fn folder_of(output_dir: &Path, d: &DrawRow) -> PathBuf {
 
 /// Rebuilds draw `d`'s folder: its files written into a staging folder beside it, which is
 /// then let go (the folder holds exactly those files) or moved into its place.
-fn rebuilt(folder: &Path, d: &DrawRow, store: &dyn DrawStore) -> Outcome {
+/// `d`'s recorded manifest is taken out of it ([`write_files`]).
+fn rebuilt(folder: &Path, d: &mut DrawRow, store: &dyn DrawStore) -> Outcome {
     let Some(name) = folder.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return Outcome::Failed(format!("{} is not a draw folder", folder.display()));
     };
@@ -243,9 +251,14 @@ impl Held {
 /// the registry it recorded: the draw re-run over its archived registry (a snapshot file read
 /// in bounded memory) writes the public bundle and the detail file; the documents show the
 /// drawn rows, read from the snapshot by their ids; the audit bundle copies the files.
-fn write_files(d: &DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(), String> {
-    let m: Manifest = serde_json::from_str(&d.record.manifest_json)
+fn write_files(d: &mut DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(), String> {
+    // The marks read the recorded manifest's scheduled time; then its text is let go once
+    // parsed (a national draw's is a hundred megabytes).
+    let marks = super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?);
+    let text = std::mem::take(&mut d.record.manifest_json);
+    let m: Manifest = serde_json::from_str(&text)
         .map_err(|e| format!("the recorded manifest cannot be read: {e}"))?;
+    drop(text);
     let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {
         format!(
             "algorithm `{}` is not one this suiji implements",
@@ -259,12 +272,11 @@ fn write_files(d: &DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(), Str
     };
     let (_rules_dir, loaded, frozen) =
         super::verify::archived_over(&m, file, &|hash: &str, what: &str| held.get(&m, hash, what))?;
-    rerun_into(&m, algorithm, (&loaded, &frozen), dir)?;
+    let drawn_at = rerun_into(&m, algorithm, (&loaded, &frozen), dir)?;
     let model = &loaded.model;
     let matter = model
         .matter(&m.matter)
         .ok_or_else(|| format!("the archived rules have no matter `{}`", m.matter))?;
-    let marks = super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?);
     let mut put = |name: String, body: crate::output::tasks::Body<'_>| {
         let rel = PathBuf::from(name);
         let path = dir.join(&rel);
@@ -280,22 +292,27 @@ fn write_files(d: &DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(), Str
     let partial = dir.join(PARTIAL_MANIFEST);
     write_through(&partial, Box::new(|out| m.write_file_json(out)))
         .map_err(|e| format!("{}: {e}", partial.display()))?;
-    let read;
+    // The drawn rows' cells, read from the snapshot file where the re-run found them (as the
+    // draw reads them for its documents), or from the registry held.
     let targets = match &frozen.file {
-        Some(_) => {
-            let ids: HashSet<&str> = m.selected.iter().map(|s| s.target_id.as_str()).collect();
-            let hash = &m.registry.targets_snapshot;
-            read = super::verify::archived_targets(store, hash, |id| ids.contains(id))?;
-            read.as_slice()
+        Some(f) => {
+            let source = Source::Csv {
+                path: &f.snapshot.path,
+                known: &f.known,
+            };
+            let fields = &DrawnCells::FIELDS;
+            let cells = crate::draw::pipeline::drawn_cells(source, &drawn_at, fields)
+                .map_err(|e| format!("the drawn rows of the snapshot cannot be read: {e}"))?;
+            DrawnCells::of_cells(cells)
         }
-        None => frozen.registry.targets.as_slice(),
+        None => DrawnCells::of_targets(&frozen.registry.targets),
     };
     crate::output::tasks::documents(
         model,
         &m.manifest_hash[..12.min(m.manifest_hash.len())],
         &m,
         matter,
-        crate::output::tasks::DrawnCells::of_targets(targets),
+        targets,
         &frozen.registry.inspectors,
         &marks,
         &mut put,
@@ -328,13 +345,14 @@ fn write_through(
 
 /// Re-runs the draw `m` over its archived inputs, its public bundle and (a `suiji-manifest/3`'s
 /// or `/4`'s) detail file written into `dir` as they are made, each checked against the hash
-/// the manifest records.
+/// the manifest records; where its drawn rows are in the snapshot file (in the file's order;
+/// none when the registry is held in memory).
 fn rerun_into(
     m: &Manifest,
     algorithm: crate::draw::Algorithm,
     archived: (&crate::rules::Loaded, &crate::jobs::issue::Frozen),
     dir: &Path,
-) -> Result<(), String> {
+) -> Result<Vec<u64>, String> {
     let create = |name: &str| {
         let path = dir.join(name);
         std::fs::File::create(&path)
@@ -343,7 +361,11 @@ fn rerun_into(
     };
     let (_, public) = create(super::bundle::PUBLIC_FILE)?;
     let (detail_path, detail) = create(crate::draw::manifest::EXCLUSIONS_FILE)?;
-    let re = super::verify::rerun_writing(m, algorithm, archived, (&public, &detail))?.manifest;
+    let crate::draw::pipeline::Drawn {
+        manifest: re,
+        drawn_at,
+        ..
+    } = super::verify::rerun_writing(m, algorithm, archived, (&public, &detail))?;
     drop((public, detail));
     if let (Some(recorded), Some(rerun)) = (&m.public_bundle, &re.public_bundle)
         && recorded != rerun
@@ -355,8 +377,9 @@ fn rerun_into(
     }
     match (&m.exclusion_summary, &re.exclusion_summary) {
         (None, _) => std::fs::remove_file(&detail_path)
-            .map_err(|e| format!("{}: {e}", detail_path.display())),
-        (Some(recorded), Some(rerun)) if recorded.sha256 == rerun.sha256 => Ok(()),
+            .map_err(|e| format!("{}: {e}", detail_path.display()))
+            .map(|()| drawn_at),
+        (Some(recorded), Some(rerun)) if recorded.sha256 == rerun.sha256 => Ok(drawn_at),
         (Some(recorded), rerun) => Err(format!(
             "the re-run's {} hashes to {}, not to the recorded {}",
             recorded.file,

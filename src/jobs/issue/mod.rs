@@ -455,7 +455,8 @@ pub fn compute_public(
 
 /// The re-run of a recorded draw for `req` writing its public bundle into `public` and its
 /// detail file's rows into `detail` as they are made, as the draw wrote them ([`draw_staged`]),
-/// neither held (`regenerate`).
+/// neither held, and giving where its drawn rows are ([`pipeline::Drawn::drawn_at`]), for the
+/// documents (`regenerate`).
 pub(crate) fn compute_written(
     loaded: &Loaded,
     (frozen, hist): (&Frozen, &History),
@@ -471,7 +472,7 @@ pub(crate) fn compute_written(
         frozen,
         hist,
         req,
-        (at, BundleOut::Write(public), KeepDrawn::No, false),
+        (at, BundleOut::Write(public), KeepDrawn::Places(None), false),
         (
             ExclusionsOut::Write {
                 file: detail,
