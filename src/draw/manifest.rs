@@ -271,6 +271,20 @@ impl CompactJson for HistoryEntry {
     }
 }
 
+impl CompactJson for Exclusion {
+    fn compact_json(&self, out: &mut Vec<u8>) {
+        // Serialising this plain struct into a Vec cannot fail.
+        let _ = serde_json::to_writer(out, self);
+    }
+}
+
+impl CompactJson for InspectorSkip {
+    fn compact_json(&self, out: &mut Vec<u8>) {
+        // Serialising this plain struct into a Vec cannot fail.
+        let _ = serde_json::to_writer(out, self);
+    }
+}
+
 impl CompactJson for Substitute {
     fn compact_json(&self, out: &mut Vec<u8>) {
         // Serialising this plain struct into a Vec cannot fail.
@@ -793,12 +807,13 @@ impl Manifest {
     }
 
     /// [`Manifest::write_file_json`], the lists that grow with the registry (the year's
-    /// history, the selection) laid out by hand when they hold `long` elements or more between
-    /// them: the manifest without them laid out by serde ([`FileLayout`]), and each of their
-    /// elements written between, its compact JSON made by hand ([`CompactJson`]) on the pool's
-    /// threads, a window at a time, while the window before is written. Serde escapes strings
-    /// a byte at a time, on one thread: a national draw's 367,000 selections took most of the
-    /// 0.7 s its manifest's file took to write. The bytes are the same.
+    /// history, the selection, the exclusions a manifest lists and the inspectors' skips) laid
+    /// out by hand when they hold `long` elements or more between them: the manifest without
+    /// them laid out by serde ([`FileLayout`]), and each of their elements written between, its
+    /// compact JSON ([`CompactJson`]) made on the pool's threads, a window at a time, while the
+    /// window before is written. Serde escapes strings a byte at a time, on one thread: a
+    /// national draw's 367,000 selections took most of the 0.7 s its manifest's file took to
+    /// write. The bytes are the same.
     fn write_file_json_from(
         &self,
         out: &mut dyn std::io::Write,
@@ -808,30 +823,47 @@ impl Manifest {
             let mut ser = serde_json::Serializer::with_formatter(out, FileLayout::default());
             m.serialize(&mut ser).map_err(std::io::Error::other)
         };
-        if self.history.len() + self.selected.len() < long {
+        let lists: [(&str, WriteList<'_>); 4] = [
+            ("history", &|out| each_line(&self.history, out)),
+            ("selected", &|out| each_line(&self.selected, out)),
+            ("exclusions", &|out| each_line(&self.exclusions, out)),
+            ("inspector_skips", &|out| {
+                each_line(&self.inspector_skips, out)
+            }),
+        ];
+        let held = self.history.len()
+            + self.selected.len()
+            + self.exclusions.len()
+            + self.inspector_skips.len();
+        if held < long {
             return laid_out(self, out);
         }
         let mut shell = Vec::new();
         laid_out(&self.without_long_lists(), &mut shell)?;
-        // Each list laid out empty, `[]`, on its field's line; no JSON string holds a line
-        // break as it is (it is escaped), so the first such line is the field's.
-        let find = |field: &[u8]| {
-            let at = shell.windows(field.len()).position(|w| w == field)?;
-            Some(at + field.len())
-        };
-        let (Some(history), Some(selected)) =
-            (find(b"\n  \"history\": ["), find(b"\n  \"selected\": ["))
-        else {
-            return laid_out(self, out);
-        };
-        if history > selected {
-            return laid_out(self, out);
+        // Each list laid out empty, `[]`, on its field's line, in the fields' order; no JSON
+        // string holds a line break as it is (it is escaped), so the first such line after the
+        // list before is the field's.
+        let mut ends = Vec::with_capacity(lists.len());
+        let mut from = 0;
+        for (name, _) in &lists {
+            let field = format!("\n  \"{name}\": [");
+            let rest = shell.get(from..).unwrap_or_default();
+            let Some(at) = rest
+                .windows(field.len())
+                .position(|w| w == field.as_bytes())
+            else {
+                return laid_out(self, out);
+            };
+            from += at + field.len();
+            ends.push(from);
         }
-        out.write_all(&shell[..history])?;
-        each_line(&self.history, out)?;
-        out.write_all(&shell[history..selected])?;
-        each_line(&self.selected, out)?;
-        out.write_all(&shell[selected..])
+        let mut start = 0;
+        for ((_, write), end) in lists.iter().zip(ends) {
+            out.write_all(shell.get(start..end).unwrap_or_default())?;
+            write(out)?;
+            start = end;
+        }
+        out.write_all(shell.get(start..).unwrap_or_default())
     }
 
     /// A copy of the manifest without the lists [`Manifest::write_file_json_from`] lays out by
@@ -864,9 +896,9 @@ impl Manifest {
             classes_not_due,
             selected: _,
             substitutes,
-            exclusions,
+            exclusions: _,
             exclusion_summary,
-            inspector_skips,
+            inspector_skips: _,
             public_bundle,
             manifest_hash,
         } = self;
@@ -897,9 +929,9 @@ impl Manifest {
             classes_not_due: classes_not_due.clone(),
             selected: Vec::new(),
             substitutes: substitutes.clone(),
-            exclusions: exclusions.clone(),
+            exclusions: Vec::new(),
             exclusion_summary: exclusion_summary.clone(),
-            inspector_skips: inspector_skips.clone(),
+            inspector_skips: Vec::new(),
             public_bundle: public_bundle.clone(),
             manifest_hash: manifest_hash.clone(),
         }
@@ -1166,6 +1198,9 @@ fn each_json<T: CompactJson>(
     }
     pending.map_or(Ok(()), give)
 }
+
+/// Writes one of a manifest's lists laid out by hand into its file.
+type WriteList<'a> = &'a dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>;
 
 /// Elements of a manifest's lists, between them, from which its file lays the lists out by
 /// hand ([`Manifest::write_file_json`]).
@@ -1616,9 +1651,9 @@ mod tests {
         assert!(at("  \"substitutes\": [],").is_some());
     }
 
-    /// A long manifest's file, its history and selection laid out by hand, has the bytes serde
-    /// lays out: with both lists, with either empty, with neither, and with strings that need
-    /// escapes or look like the lists' own lines.
+    /// A long manifest's file, its history, selection, exclusions and skips laid out by hand,
+    /// has the bytes serde lays out: with every list, with some empty, with none, and with
+    /// strings that need escapes or look like the lists' own lines.
     #[test]
     fn a_manifest_file_with_long_lists_has_the_bytes_serde_lays_out() {
         let file = |m: &Manifest, long: usize| {
@@ -1632,9 +1667,19 @@ mod tests {
             inspections_this_year: i as u32,
             last_clean: date.filter(|_| i.is_multiple_of(3)),
         };
-        for (history, selected) in [(40, 50), (0, 50), (40, 0), (0, 0), (1, 1)] {
+        let skip = |i: usize| InspectorSkip {
+            target_id: format!("T{i}"),
+            inspector_id: "P\"1\n  \"exclusions\": [".into(),
+            reason: "workload_cap".into(),
+            detail: "已达上限 12".into(),
+        };
+        for (history, selected, listed) in [(40, 50, 30), (0, 50, 0), (40, 0, 1), (0, 0, 0)] {
             let mut m = manifest(selected);
             m.history = (0..history).map(entry).collect();
+            m.exclusions = (0..listed)
+                .map(|i| Exclusion::new(&format!("T\t{i}"), "cooldown", "上次检查 \"2023\""))
+                .collect();
+            m.inspector_skips = (0..listed).map(skip).collect();
             m.substitutes = Some(vec![Substitute {
                 stratum: "\n  \"history\": [".into(),
                 rank: 2,
