@@ -250,7 +250,8 @@ impl Held {
 /// Writes the draw's files into `dir` as the draw wrote them, from the manifest, the rules and
 /// the registry it recorded: the draw re-run over its archived registry (a snapshot file read
 /// in bounded memory) writes the public bundle and the detail file; the documents show the
-/// drawn rows, read from the snapshot by their ids; the audit bundle copies the files.
+/// drawn rows, read from the snapshot where the re-run found them; the audit bundle copies the
+/// files.
 fn write_files(d: &mut DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(), String> {
     // The marks read the recorded manifest's scheduled time; then its text is let go once
     // parsed (a national draw's is a hundred megabytes).
