@@ -26,7 +26,7 @@ use super::place::{Layout, Staging, staging_name};
 use super::publish::{index_files, notice_files};
 use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
-use crate::draw::manifest::Manifest;
+use crate::draw::manifest::{ListDigests, Manifest};
 use crate::draw::pipeline::Source;
 use crate::output::publication::{notice, notice_folder, shown};
 use crate::output::tasks::DrawnCells;
@@ -257,23 +257,23 @@ fn write_files(d: &mut DrawRow, store: &dyn DrawStore, dir: &Path) -> Result<(),
     // parsed (a national draw's is a hundred megabytes).
     let marks = super::draws::marks(d, store.is_simulation().map_err(|e| e.to_string())?);
     let text = std::mem::take(&mut d.record.manifest_json);
-    let m: Manifest = serde_json::from_str(&text)
+    let (light, digests) = Manifest::digested(|| serde_json::from_str(&text))
         .map_err(|e| format!("the recorded manifest cannot be read: {e}"))?;
     drop(text);
-    let algorithm = crate::draw::Algorithm::from_name(&m.algorithm).ok_or_else(|| {
+    let algorithm = crate::draw::Algorithm::from_name(&light.algorithm).ok_or_else(|| {
         format!(
             "algorithm `{}` is not one this suiji implements",
-            m.algorithm
+            light.algorithm
         )
     })?;
-    let held = Held::of(&m, store)?;
+    let held = Held::of(&light, store)?;
     let file = match &held.targets {
         HeldTargets::File(p) => Some(p.clone()),
         HeldTargets::Bytes(_) => None,
     };
-    let (_rules_dir, loaded, frozen) =
-        super::verify::archived_over(&m, file, &|hash: &str, what: &str| held.get(&m, hash, what))?;
-    let drawn_at = rerun_into(&m, algorithm, (&loaded, &frozen), dir)?;
+    let get = |hash: &str, what: &str| held.get(&light, hash, what);
+    let (_rules_dir, loaded, frozen) = super::verify::archived_over(&light, file, &get)?;
+    let (m, drawn_at) = rerun_into((light, &digests), algorithm, (&loaded, &frozen), dir)?;
     let model = &loaded.model;
     let matter = model
         .matter(&m.matter)
@@ -344,16 +344,19 @@ fn write_through(
     out.flush()
 }
 
-/// Re-runs the draw `m` over its archived inputs, its public bundle and (a `suiji-manifest/3`'s
-/// or `/4`'s) detail file written into `dir` as they are made, each checked against the hash
-/// the manifest records; where its drawn rows are in the snapshot file (in the file's order;
-/// none when the registry is held in memory).
+/// Re-runs the draw `m` (read with its selection and substitutes digested, `digests`:
+/// [`Manifest::digested`]) over its archived inputs, its public bundle and (a
+/// `suiji-manifest/3`'s or `/4`'s) detail file written into `dir` as they are made, each checked
+/// against the hash the manifest records, and its selection and substitutes against their
+/// digests: `m` made whole with the re-run's lists, which are then the recorded ones (a
+/// national draw's selection is never held twice), and where its drawn rows are in the
+/// snapshot file (in the file's order; none when the registry is held in memory).
 fn rerun_into(
-    m: &Manifest,
+    (mut m, digests): (Manifest, &ListDigests),
     algorithm: crate::draw::Algorithm,
     archived: (&crate::rules::Loaded, &crate::jobs::issue::Frozen),
     dir: &Path,
-) -> Result<Vec<u64>, String> {
+) -> Result<(Manifest, Vec<u64>), String> {
     let create = |name: &str| {
         let path = dir.join(name);
         std::fs::File::create(&path)
@@ -363,11 +366,22 @@ fn rerun_into(
     let (_, public) = create(super::bundle::PUBLIC_FILE)?;
     let (detail_path, detail) = create(crate::draw::manifest::EXCLUSIONS_FILE)?;
     let crate::draw::pipeline::Drawn {
-        manifest: re,
+        manifest: mut re,
         drawn_at,
+        selected_digest,
         ..
-    } = super::verify::rerun_writing(m, algorithm, archived, (&public, &detail))?;
+    } = super::verify::rerun_writing(&m, algorithm, archived, (&public, &detail))?;
     drop((public, detail));
+    if ListDigests::of_sealed(&re, selected_digest) != *digests {
+        return Err(
+            "the re-run's selection or substitutes are not the recorded ones (suiji verify names the differences)"
+                .into(),
+        );
+    }
+    m.selected = std::mem::take(&mut re.selected);
+    if let (Some(into), Some(from)) = (&mut m.substitutes, &mut re.substitutes) {
+        *into = std::mem::take(from);
+    }
     if let (Some(recorded), Some(rerun)) = (&m.public_bundle, &re.public_bundle)
         && recorded != rerun
     {
@@ -379,8 +393,8 @@ fn rerun_into(
     match (&m.exclusion_summary, &re.exclusion_summary) {
         (None, _) => std::fs::remove_file(&detail_path)
             .map_err(|e| format!("{}: {e}", detail_path.display()))
-            .map(|()| drawn_at),
-        (Some(recorded), Some(rerun)) if recorded.sha256 == rerun.sha256 => Ok(drawn_at),
+            .map(|()| (m, drawn_at)),
+        (Some(recorded), Some(rerun)) if recorded.sha256 == rerun.sha256 => Ok((m, drawn_at)),
         (Some(recorded), rerun) => Err(format!(
             "the re-run's {} hashes to {}, not to the recorded {}",
             recorded.file,

@@ -456,7 +456,7 @@ pub fn compute_public(
 /// The re-run of a recorded draw for `req` writing its public bundle into `public` and its
 /// detail file's rows into `detail` as they are made, as the draw wrote them ([`draw_staged`]),
 /// neither held, and giving where its drawn rows are ([`pipeline::Drawn::drawn_at`]), for the
-/// documents (`regenerate`).
+/// documents, and its selection's digest as it was sealed (`regenerate`).
 pub(crate) fn compute_written(
     loaded: &Loaded,
     (frozen, hist): (&Frozen, &History),
@@ -472,7 +472,7 @@ pub(crate) fn compute_written(
         frozen,
         hist,
         req,
-        (at, BundleOut::Write(public), KeepDrawn::Places(None), false),
+        (at, BundleOut::Write(public), KeepDrawn::Places(None), true),
         (
             ExclusionsOut::Write {
                 file: detail,
