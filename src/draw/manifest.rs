@@ -1217,6 +1217,31 @@ fn each_line<T: CompactJson>(items: &[T], out: &mut dyn std::io::Write) -> std::
     out.write_all(b"\n  ")
 }
 
+/// A manifest's two long lists, its selection and its substitutes, taken out of one manifest
+/// ([`Manifest::take_lists`]) to be put into another ([`Manifest::put_lists`]).
+pub(crate) struct Lists {
+    selected: Vec<Selected>,
+    substitutes: Option<Vec<Substitute>>,
+}
+
+impl Manifest {
+    /// Its selection and substitutes taken out (left empty; `substitutes` stays present when
+    /// it was): a re-run's, whose lists digest as a recorded manifest's read without them
+    /// ([`Manifest::digested`]), are that manifest's lists.
+    pub(crate) fn take_lists(&mut self) -> Lists {
+        Lists {
+            selected: std::mem::take(&mut self.selected),
+            substitutes: self.substitutes.as_mut().map(std::mem::take),
+        }
+    }
+
+    /// `lists` put in place of its own: a manifest read with its lists digested made whole.
+    pub(crate) fn put_lists(&mut self, lists: Lists) {
+        self.selected = lists.selected;
+        self.substitutes = lists.substitutes;
+    }
+}
+
 impl ListDigests {
     /// How many targets the selection digested lists (0 when it was not digested).
     pub(crate) fn selected_len(&self) -> usize {

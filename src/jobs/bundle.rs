@@ -496,14 +496,12 @@ fn check_audit(path: &Path, mut a: AuditBundle, folders: &[&Path]) -> Result<Che
         Ok((mut re, bundle, _, sealed)) if ListDigests::of_sealed(&re, sealed) == digests => {
             // The same lists: compared without them (the recorded manifest made whole with
             // the re-run's is the one recorded).
-            let selected = std::mem::take(&mut re.selected);
-            let substitutes = re.substitutes.as_mut().map(std::mem::take);
+            let lists = re.take_lists();
             let content = super::verify::Compared::same_content(&light, &mut re);
             let mut m = light;
             let differences = rerun_differences(&a, &m, &re, bundle.as_ref());
             drop(re);
-            m.selected = selected;
-            m.substitutes = substitutes;
+            m.put_lists(lists);
             altered(d, &m, content);
             d.extend(unheld);
             d.extend(differences);

@@ -378,10 +378,7 @@ fn rerun_into(
                 .into(),
         );
     }
-    m.selected = std::mem::take(&mut re.selected);
-    if let (Some(into), Some(from)) = (&mut m.substitutes, &mut re.substitutes) {
-        *into = std::mem::take(from);
-    }
+    m.put_lists(re.take_lists());
     if let (Some(recorded), Some(rerun)) = (&m.public_bundle, &re.public_bundle)
         && recorded != rerun
     {

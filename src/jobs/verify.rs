@@ -51,14 +51,12 @@ fn verify_digested(
         Some(Ok((mut re, sealed))) if ListDigests::of_sealed(&re, sealed) == *digests => {
             // The same lists: compared without them, then the re-run's moved into the
             // recorded manifest, which they make whole.
-            let selected = std::mem::take(&mut re.selected);
-            let substitutes = re.substitutes.as_mut().map(std::mem::take);
+            let lists = re.take_lists();
             let mut compared = Compared::of(&light, &re);
             compared.content = Compared::same_content(&light, &mut re);
             drop(re);
             let mut m = light;
-            m.selected = selected;
-            m.substitutes = substitutes;
+            m.put_lists(lists);
             let verdict = judge(&mut m, Some(Ok(compared)), store);
             return Ok((m, verdict));
         }
