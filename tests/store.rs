@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use suiji::store::{
     AuditProblem, AuditReport, DB_FILE, DrawFilter, DrawHead, DrawRecord, DrawRows, DrawStatus,
     DrawnTargetRow, EntityKind, EventFilter, ExclusionRow, GENESIS_HASH, LentRows, NewDraw,
-    NewEvent, NewResult, Redraw, SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store, StoreError,
+    NewEvent, NewResult, Redraw, ResultRow, SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store, StoreError,
     TargetRowRef, TeamRow, TeamRowRef, UnstaffedRow, audit_hash,
 };
 
@@ -1475,6 +1475,38 @@ fn results_are_recorded_then_frozen_by_publication() -> TestResult {
             .iter()
             .all(|r| r.published_at.as_deref() == Some(published))
     );
+    // What a ledger reads of each result: the rows' own columns, in the order entered.
+    let mut facts = Vec::new();
+    store.each_result_fact(id, &mut |f| {
+        facts.push((
+            f.id,
+            f.target_id.to_string(),
+            f.checklist_item.map(str::to_string),
+            f.category.to_string(),
+            f.inspection_date.to_string(),
+            f.published_at.map(str::to_string),
+        ))
+    })?;
+    let rows: Vec<_> = store
+        .results(id)?
+        .into_iter()
+        .map(|r| {
+            let ResultRow {
+                id,
+                target_id,
+                checklist_item,
+                category,
+                inspection_date,
+                published_at,
+                ..
+            } = r;
+            (id, target_id, checklist_item, category, inspection_date, published_at)
+        })
+        .collect();
+    assert_eq!((facts.len(), &facts), (3, &rows));
+    let mut none = 0;
+    store.each_result_fact(id + 1, &mut |_| none += 1)?;
+    assert_eq!(none, 0);
 
     let c = raw(dir.path())?;
     assert!(

@@ -416,7 +416,7 @@ pub fn build<S: Records>(cx: &Context<S>, now: chrono::NaiveDateTime) -> Result<
     // The rows the pages show: each draw's drawn targets and those its changes name.
     let wanted = all.iter().zip(&changes).flat_map(|(l, changes)| {
         let hash = l.draw.record.targets_snapshot.as_str();
-        let drawn = l.manifest.selected.iter().map(|s| s.target_id.as_str());
+        let drawn = l.targets.iter().map(|t| t.target_id.as_str());
         let changed = changes
             .iter()
             .flat_map(|c| std::iter::once(c.target_id.as_str()).chain(c.replacement.as_deref()));
@@ -586,8 +586,8 @@ fn site_draw<S>(cx: &Context<S>, l: &DrawLedger, registry: &HashMap<String, Targ
     let model = &cx.loaded.model;
     let m = &l.manifest;
     let fields = &model.config.public_fields;
-    let rows = m
-        .selected
+    let rows = l
+        .targets
         .iter()
         .map(|s| match registry.get(&s.target_id) {
             Some(t) => fields.iter().map(|f| public_field(model, t, f)).collect(),

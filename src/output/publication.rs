@@ -23,14 +23,9 @@ pub fn publishable(l: &DrawLedger, as_of: NaiveDate) -> (Vec<&TargetLedger>, Vec
         let ready = t.complete
             && t.unstaffed.is_none()
             && t.inspection_end.is_some_and(|d| d <= as_of)
-            && t.results.iter().any(|r| r.published_at.is_none());
+            && t.results.iter().any(|r| !r.published);
         if ready {
-            ids.extend(
-                t.results
-                    .iter()
-                    .filter(|r| r.published_at.is_none())
-                    .map(|r| r.id),
-            );
+            ids.extend(t.results.iter().filter(|r| !r.published).map(|r| r.id));
             targets.push(t);
         }
     }
@@ -158,7 +153,7 @@ fn notice_items(
         .results
         .iter()
         .map(|r| {
-            let id = r.checklist_item.clone().unwrap_or_default();
+            let id = r.checklist_item.as_deref().unwrap_or_default().to_string();
             NoticeItem {
                 text: item_text
                     .get(id.as_str())
@@ -166,7 +161,7 @@ fn notice_items(
                     .unwrap_or("")
                     .to_string(),
                 item: id,
-                result: r.category.clone(),
+                result: r.category.to_string(),
             }
         })
         .collect();

@@ -2,7 +2,8 @@
 //! Everything here is computed from the store (draws, teams, results, publications), the
 //! rules (checklists, deadlines) and the calendar; nothing is kept separately.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -10,7 +11,7 @@ use crate::calendar::{Calendar, CalendarError};
 use crate::draw::manifest::Manifest;
 use crate::rules::model::Model;
 use crate::schedule::marks::DrawMarks;
-use crate::store::{DrawFilter, DrawRow, PublicationRow, ResultRow, ResultStore, StoreError};
+use crate::store::{DrawFilter, DrawRow, PublicationRow, ResultFact, ResultStore, StoreError};
 
 /// Working days to publish, when a draw's matter is no longer in the rules.
 pub(crate) const DEFAULT_DEADLINE_WORKING_DAYS: u32 = 20;
@@ -82,6 +83,50 @@ impl State {
     }
 }
 
+/// A recorded result as a ledger keeps it: what its target's standing, its summary and a
+/// publication read. A national draw's ledger holds millions: their texts are shared among the
+/// draw's results, their days read once (`suiji results list` shows the whole row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerResult {
+    pub id: i64,
+    pub checklist_item: Option<Arc<str>>,
+    pub category: Arc<str>,
+    /// 检查日期 (`None` when the recorded text is not a `YYYY-MM-DD` date).
+    pub inspection_date: Option<NaiveDate>,
+    /// Published (at some time).
+    pub published: bool,
+    /// The day it was published, when that time's day reads.
+    pub published_on: Option<NaiveDate>,
+}
+
+/// The texts of a draw's results, each kept once.
+#[derive(Default)]
+struct Texts(HashSet<Arc<str>>);
+
+impl Texts {
+    fn of(&mut self, text: &str) -> Arc<str> {
+        if let Some(t) = self.0.get(text) {
+            return t.clone();
+        }
+        let t: Arc<str> = text.into();
+        self.0.insert(t.clone());
+        t
+    }
+}
+
+impl LedgerResult {
+    fn of(f: ResultFact<'_>, texts: &mut Texts) -> LedgerResult {
+        LedgerResult {
+            id: f.id,
+            checklist_item: f.checklist_item.map(|i| texts.of(i)),
+            category: texts.of(f.category),
+            inspection_date: NaiveDate::parse_from_str(f.inspection_date, "%Y-%m-%d").ok(),
+            published: f.published_at.is_some(),
+            published_on: f.published_at.and_then(day_of),
+        }
+    }
+}
+
 /// One drawn target of a draw.
 #[derive(Debug, Clone)]
 pub struct TargetLedger {
@@ -92,7 +137,7 @@ pub struct TargetLedger {
     /// Why no team was drawn, if none was.
     pub unstaffed: Option<String>,
     /// Its results, in the order they were entered.
-    pub results: Vec<ResultRow>,
+    pub results: Vec<LedgerResult>,
     /// A result for every checklist item.
     pub complete: bool,
     /// Latest 检查日期 among its results (when it has any).
@@ -110,9 +155,10 @@ impl TargetLedger {
             return State::Unstaffed;
         }
         if !self.inspected_by(as_of) {
-            let started = self.results.iter().any(|r| {
-                NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").is_ok_and(|d| d <= as_of)
-            });
+            let started = self
+                .results
+                .iter()
+                .any(|r| r.inspection_date.is_some_and(|d| d <= as_of));
             return match (as_of > due, !started) {
                 (true, _) => State::InspectionOverdue,
                 (false, true) => State::NotInspected,
@@ -136,12 +182,12 @@ impl TargetLedger {
 
     /// The overall result (see [`super::summary_category`]).
     pub fn summary(&self) -> String {
-        super::summary_category(self.results.iter().map(|r| r.category.as_str()))
+        super::summary_category(self.results.iter().map(|r| &*r.category))
     }
 
     /// Whether every result is 未发现问题.
     pub fn clean(&self) -> bool {
-        self.complete && self.results.iter().all(|r| r.category == super::CLEAN)
+        self.complete && self.results.iter().all(|r| &*r.category == super::CLEAN)
     }
 }
 
@@ -151,6 +197,8 @@ pub struct DrawLedger {
     /// The draw's row, without its manifest's text (`record.manifest_json` is empty: the manifest
     /// read is [`DrawLedger::manifest`]).
     pub draw: DrawRow,
+    /// The recorded manifest read, but for its selection (empty): that is `targets`, in the
+    /// same order.
     pub manifest: Manifest,
     /// 抽取编号.
     pub draw_ref: String,
@@ -170,10 +218,9 @@ pub struct DrawLedger {
 }
 
 impl DrawLedger {
-    /// The ledger without its manifest's selection and substitutes (empty), which its targets'
-    /// ledger holds what is read of: what a ledger kept beside many others keeps.
+    /// The ledger without its manifest's substitutes (empty; its selection is its targets'
+    /// ledger): what a ledger kept beside many others keeps.
     pub fn without_lists(mut self) -> DrawLedger {
-        self.manifest.selected = Vec::new();
         if let Some(subs) = &mut self.manifest.substitutes {
             *subs = Vec::new();
         }
@@ -232,7 +279,7 @@ pub(crate) fn draw_ledger(
     mut draw: DrawRow,
 ) -> Result<DrawLedger, LedgerError> {
     let id = draw.id;
-    let manifest: Manifest =
+    let mut manifest: Manifest =
         serde_json::from_str(&draw.record.manifest_json).map_err(|e| LedgerError::Manifest {
             draw_id: id,
             detail: e.to_string(),
@@ -247,15 +294,27 @@ pub(crate) fn draw_ledger(
     let items: Vec<String> = matter
         .map(|m| m.checklist.iter().map(|i| i.id.clone()).collect())
         .unwrap_or_default();
-    let mut by_target: BTreeMap<String, Vec<ResultRow>> = BTreeMap::new();
-    for r in store.results(id)? {
-        by_target.entry(r.target_id.clone()).or_default().push(r);
+    // The selection moves into the targets' ledger; each result, read a row at a time, goes
+    // to its target's (the first with its id), the rest are not the draw's targets'.
+    let selected = std::mem::take(&mut manifest.selected);
+    let mut results: Vec<Vec<LedgerResult>> = vec![Vec::new(); selected.len()];
+    {
+        let mut place: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+        place.reserve(selected.len());
+        for (i, s) in selected.iter().enumerate() {
+            place.entry(s.target_id.as_str()).or_insert(i);
+        }
+        let mut texts = Texts::default();
+        store.each_result_fact(id, &mut |f| {
+            if let Some(r) = place.get(f.target_id).and_then(|&i| results.get_mut(i)) {
+                r.push(LedgerResult::of(f, &mut texts));
+            }
+        })?;
     }
-    let targets = manifest
-        .selected
-        .iter()
-        .map(|s| {
-            let results = by_target.remove(&s.target_id).unwrap_or_default();
+    let targets = selected
+        .into_iter()
+        .zip(results)
+        .map(|(s, results)| {
             target_ledger(s, results, &items, (cal, deadline_working_days)).map_err(|source| {
                 LedgerError::Calendar {
                     draw_id: id,
@@ -284,8 +343,8 @@ pub(crate) fn draw_ledger(
 /// has one, inspected on the latest of their dates, its publication due that many working days
 /// later, published when every result is.
 fn target_ledger(
-    s: &crate::draw::manifest::Selected,
-    results: Vec<ResultRow>,
+    s: crate::draw::manifest::Selected,
+    results: Vec<LedgerResult>,
     items: &[String],
     (cal, deadline_working_days): (&Calendar, u32),
 ) -> Result<TargetLedger, CalendarError> {
@@ -295,27 +354,21 @@ fn target_ledger(
                 .iter()
                 .any(|r| r.checklist_item.as_deref() == Some(i.as_str()))
         });
-    let inspection_end = results
-        .iter()
-        .filter_map(|r| NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok())
-        .max();
+    let inspection_end = results.iter().filter_map(|r| r.inspection_date).max();
     let deadline = match (complete, inspection_end) {
         (true, Some(end)) => Some(cal.add_working_days(end, deadline_working_days)?),
         _ => None,
     };
-    let published_on = if complete && results.iter().all(|r| r.published_at.is_some()) {
-        results
-            .iter()
-            .filter_map(|r| r.published_at.as_deref().and_then(day_of))
-            .max()
+    let published_on = if complete && results.iter().all(|r| r.published) {
+        results.iter().filter_map(|r| r.published_on).max()
     } else {
         None
     };
     Ok(TargetLedger {
-        target_id: s.target_id.clone(),
-        target_name: s.target_name.clone(),
-        team: s.team.clone(),
-        unstaffed: s.unstaffed.clone(),
+        target_id: s.target_id,
+        target_name: s.target_name,
+        team: s.team,
+        unstaffed: s.unstaffed,
         results,
         complete,
         inspection_end,

@@ -433,7 +433,12 @@ impl<'a> Tally<'a> {
         for t in &l.targets {
             counts.add_target(t, t.state(l.due_date, as_of), l.due_date, as_of);
             for r in &t.results {
-                *self.category_counts.entry(r.category.clone()).or_default() += 1;
+                match self.category_counts.get_mut(&*r.category) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.category_counts.insert(r.category.to_string(), 1);
+                    }
+                }
             }
             if let Some(reason) = &t.unstaffed {
                 self.unstaffed.push(UnstaffedFigure {

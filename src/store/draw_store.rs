@@ -13,8 +13,8 @@ use super::pg::PgStore;
 
 use super::{
     AuditLog, AuditOrder, Commitment, Decided, DrawChange, DrawFilter, DrawHead, DrawRow,
-    DrawnTargetRow, ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultRow, RuleStore,
-    SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
+    DrawnTargetRow, ExclusionRow, LoadsEpoch, NewDraw, Origin, Redraw, ResultFact, ResultRow,
+    RuleStore, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
 };
 
 /// A database that records, lists and re-reads draws.
@@ -77,6 +77,13 @@ pub trait DrawStore: AuditLog + RuleStore {
     fn all_changes(&self) -> Result<Vec<DrawChange>, StoreError>;
     /// The results recorded for draw `draw_id`, in the order they were entered.
     fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError>;
+    /// What a ledger reads of each result of draw `draw_id`, in the order they were entered,
+    /// handed to `each` as each row is read.
+    fn each_result_fact(
+        &self,
+        draw_id: i64,
+        each: &mut dyn FnMut(ResultFact<'_>),
+    ) -> Result<(), StoreError>;
     /// The commitment of (matter, period) waiting for its value, if any.
     fn open_commitment(&self, matter: &str, period: &str)
     -> Result<Option<Commitment>, StoreError>;
@@ -220,6 +227,14 @@ impl DrawStore for Store {
 
     fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {
         Store::results(self, draw_id)
+    }
+
+    fn each_result_fact(
+        &self,
+        draw_id: i64,
+        each: &mut dyn FnMut(ResultFact<'_>),
+    ) -> Result<(), StoreError> {
+        Store::each_result_fact(self, draw_id, each)
     }
 
     fn open_commitment(

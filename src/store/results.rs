@@ -45,6 +45,32 @@ pub struct ResultRow {
     pub source_line: Option<u32>,
 }
 
+/// What a draw's ledger reads of one recorded result, its texts borrowed from the row read
+/// ([`Store::each_result_fact`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultFact<'a> {
+    pub id: i64,
+    pub target_id: &'a str,
+    pub checklist_item: Option<&'a str>,
+    pub category: &'a str,
+    /// `YYYY-MM-DD` as recorded.
+    pub inspection_date: &'a str,
+    pub published_at: Option<&'a str>,
+}
+
+/// Column `i` of a result's row as text borrowed from the row (`None`: NULL).
+fn fact_text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> R<Option<&'r str>> {
+    r.get_ref(i)?
+        .as_str_or_null()
+        .map_err(|e| Fail::corrupt(format!("a result's column {i} is not text: {e}")))
+}
+
+/// The facts of a draw's results, in the order they were entered (`?1`: the draw; both
+/// databases).
+pub(crate) const RESULT_FACTS: &str =
+    "SELECT id, target_id, checklist_item, category, inspection_date, published_at
+     FROM results WHERE draw_id = ?1 ORDER BY id";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublicationRow {
     pub id: i64,
@@ -329,6 +355,35 @@ impl Store {
                 )?);
             }
             Ok(all)
+        })
+    }
+
+    /// What a ledger reads of each of the draw's results, in the order they were entered,
+    /// handed to `each` as each row is read (never all held: a national draw's run to
+    /// millions).
+    pub fn each_result_fact(
+        &self,
+        draw_id: i64,
+        each: &mut dyn FnMut(ResultFact<'_>),
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(RESULT_FACTS)?;
+            let mut rows = stmt.query([draw_id])?;
+            while let Some(r) = rows.next()? {
+                let required = |i: usize| {
+                    fact_text(r, i)?
+                        .ok_or_else(|| Fail::corrupt(format!("a result's column {i} is empty")))
+                };
+                each(ResultFact {
+                    id: r.get(0)?,
+                    target_id: required(1)?,
+                    checklist_item: fact_text(r, 2)?,
+                    category: required(3)?,
+                    inspection_date: required(4)?,
+                    published_at: fact_text(r, 5)?,
+                });
+            }
+            Ok(())
         })
     }
 

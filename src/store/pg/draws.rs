@@ -26,13 +26,15 @@ use super::super::commitments::{
 };
 use super::super::draws::{Places, draw_audit, manifest_text, validate};
 use super::super::error::{Fail, R};
+use super::super::results::RESULT_FACTS;
 use super::super::rows::Rows;
 use super::super::snapshots::{check_kind, conflict, gunzip, gzip, valid_hash};
 use super::super::util::{to_i64, to_u32, to_u64};
 use super::super::{
     AuditOrder, Commitment, Decided, DrawChange, DrawFilter, DrawHead, DrawRecord, DrawRow,
     DrawStatus, DrawStore, DrawnTargetRow, EntityKind, ExclusionRow, LoadsEpoch, NewDraw, Origin,
-    Redraw, ResultRow, SnapshotInfo, SnapshotKind, Store, StoreError, TeamRow, UnstaffedRow,
+    Redraw, ResultFact, ResultRow, SnapshotInfo, SnapshotKind, Store, StoreError, TeamRow,
+    UnstaffedRow,
 };
 use super::{PgStore, audit};
 use crate::digest::sha256_hex;
@@ -813,6 +815,32 @@ impl DrawStore for PgStore {
                 });
             }
             Ok(out)
+        })
+    }
+
+    fn each_result_fact(
+        &self,
+        draw_id: i64,
+        each: &mut dyn FnMut(ResultFact<'_>),
+    ) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator as _;
+        self.read(|tx| {
+            let sql = RESULT_FACTS.replace("?1", "$1");
+            // Each row handed on as it arrives, not collected (a national draw's results run
+            // to millions).
+            let mut rows =
+                tx.query_raw(&sql, [&draw_id as &(dyn postgres::types::ToSql + Sync)])?;
+            while let Some(r) = rows.next()? {
+                each(ResultFact {
+                    id: r.try_get(0)?,
+                    target_id: r.try_get(1)?,
+                    checklist_item: r.try_get(2)?,
+                    category: r.try_get(3)?,
+                    inspection_date: r.try_get(4)?,
+                    published_at: r.try_get(5)?,
+                });
+            }
+            Ok(())
         })
     }
 
