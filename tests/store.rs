@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use suiji::store::{
     AuditProblem, AuditReport, DB_FILE, DrawFilter, DrawHead, DrawRecord, DrawRows, DrawStatus,
     DrawnTargetRow, EntityKind, EventFilter, ExclusionRow, GENESIS_HASH, LentRows, NewDraw,
-    NewEvent, NewResult, Redraw, ResultRow, SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store, StoreError,
-    TargetRowRef, TeamRow, TeamRowRef, UnstaffedRow, audit_hash,
+    NewEvent, NewResult, Redraw, ResultRow, SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store,
+    StoreError, TargetRowRef, TeamRow, TeamRowRef, UnstaffedRow, audit_hash,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -1500,7 +1500,14 @@ fn results_are_recorded_then_frozen_by_publication() -> TestResult {
                 published_at,
                 ..
             } = r;
-            (id, target_id, checklist_item, category, inspection_date, published_at)
+            (
+                id,
+                target_id,
+                checklist_item,
+                category,
+                inspection_date,
+                published_at,
+            )
         })
         .collect();
     assert_eq!((facts.len(), &facts), (3, &rows));

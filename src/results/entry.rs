@@ -25,7 +25,8 @@ use super::{RESULT_CATEGORIES, normalize_category};
 /// Where an entry came from: a file and its line (1-based; a sheet's row number).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    pub file: String,
+    /// The file as problems name it (shared by every entry of a sheet).
+    pub file: std::sync::Arc<str>,
     pub line: usize,
 }
 
@@ -92,7 +93,29 @@ pub struct RawEntry {
     /// separated by 、，, ; or spaces.
     pub inspectors: String,
     /// 1-based column of each field in its sheet, for locating problems.
-    pub columns: HashMap<Field, usize>,
+    pub columns: FieldColumns,
+}
+
+/// The 1-based column of each [`Field`] in its sheet, where it has one: nine small numbers
+/// held in the entry (a national draw's sheet makes 1.47 million entries).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FieldColumns([u32; 9]);
+
+impl FieldColumns {
+    /// The field's column (`None`: not in the sheet, or typed on the command line).
+    pub fn get(&self, f: Field) -> Option<usize> {
+        match self.0.get(f as usize).copied() {
+            None | Some(0) => None,
+            Some(c) => Some(c as usize),
+        }
+    }
+
+    /// Places `f` at 1-based `column` (a column past `u32::MAX` is left unknown).
+    pub fn insert(&mut self, f: Field, column: usize) {
+        if let Some(c) = self.0.get_mut(f as usize) {
+            *c = u32::try_from(column).unwrap_or(0);
+        }
+    }
 }
 
 /// A problem with an entry (or a whole file), located as precisely as known.
@@ -138,7 +161,7 @@ impl Problem {
             Diagnostic::error(&self.message)
         };
         if let Some(o) = &self.origin {
-            d = d.at_line(&o.file, o.line, self.column);
+            d = d.at_line(&*o.file, o.line, self.column);
         }
         for h in &self.help {
             d = d.help(h);
@@ -245,7 +268,7 @@ impl<'a> Checker<'a> {
     /// Finds the draw an entry names; a problem (with help) when there is none.
     pub fn resolve(&mut self, e: &RawEntry) -> Result<Result<i64, Problem>, StoreError> {
         let o = e.origin.as_ref();
-        let col = e.columns.get(&Field::Draw).copied();
+        let col = e.columns.get(Field::Draw);
         let given = trim(&e.draw_ref);
         let given_l = given.trim_start_matches('#').to_ascii_lowercase();
         if given.is_empty() {
@@ -357,7 +380,7 @@ impl<'a> Checker<'a> {
                         result.target_id
                     ),
                 )
-                .column(e.columns.get(&Field::Target).copied())
+                .column(e.columns.get(Field::Target))
                 .help("each target and checklist item takes one result: delete one of the two rows"),
             ]));
         }
@@ -435,7 +458,7 @@ fn differs(old: &ResultRow, result: &NewResult, e: &RawEntry, draw_id: i64, item
             diffs.join("; ")
         ),
     )
-    .column(e.columns.get(&Field::Category).copied())
+    .column(e.columns.get(Field::Category))
     .help("a recorded result is never overwritten: remove this row, or make it match what was recorded");
     match &old.published_at {
         Some(at) => problem.help(format!(
@@ -600,7 +623,7 @@ fn check_against(
 /// id (as task lists printed before names did).
 fn check_names(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Problem>) {
     let o = e.origin.as_ref();
-    let col = |f: Field| e.columns.get(&f).copied();
+    let col = |f: Field| e.columns.get(f);
     let d = &info.row;
     let period = [
         d.record.period.clone(),
@@ -633,7 +656,7 @@ fn check_target<'a>(
     problems: &mut Vec<Problem>,
 ) -> Option<&'a Vec<(String, String)>> {
     let o = e.origin.as_ref();
-    let col = |f: Field| e.columns.get(&f).copied();
+    let col = |f: Field| e.columns.get(f);
     let target = trim(&e.target_id);
     if target.is_empty() {
         problems.push(
@@ -670,7 +693,7 @@ fn check_target<'a>(
 /// The checklist item must be one of the matter's.
 fn check_item(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Problem>) {
     let o = e.origin.as_ref();
-    let col = |f: Field| e.columns.get(&f).copied();
+    let col = |f: Field| e.columns.get(f);
     let d = &info.row;
     let item = trim(&e.item);
     match &info.checklist {
@@ -711,7 +734,7 @@ fn check_item(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Prob
 /// The category must be a national result category.
 fn check_category(e: &RawEntry, problems: &mut Vec<Problem>) -> Option<&'static str> {
     let o = e.origin.as_ref();
-    let col = |f: Field| e.columns.get(&f).copied();
+    let col = |f: Field| e.columns.get(f);
     let category = normalize_category(&e.category);
     if category.is_none() {
         let given = trim(&e.category);
@@ -740,7 +763,7 @@ fn check_date(
     problems: &mut Vec<Problem>,
 ) -> Option<NaiveDate> {
     let o = e.origin.as_ref();
-    let col = |f: Field| e.columns.get(&f).copied();
+    let col = |f: Field| e.columns.get(f);
     let d = &info.row;
     let date =
         match &e.date {
@@ -800,7 +823,7 @@ fn check_signers(
     problems: &mut Vec<Problem>,
 ) -> Vec<String> {
     let o = e.origin.as_ref();
-    let col = |f: Field| e.columns.get(&f).copied();
+    let col = |f: Field| e.columns.get(f);
     let target = trim(&e.target_id);
     let signers = trim(&e.inspectors);
     if signers.is_empty() {

@@ -18,7 +18,7 @@ use std::path::Path;
 use crate::registry::table::{Cell, Row, Table};
 use crate::registry::values::normalize_header;
 
-use super::entry::{DateCell, Field, Origin, Problem, RawEntry};
+use super::entry::{DateCell, Field, FieldColumns, Origin, Problem, RawEntry};
 use super::{RESULT_COLUMN, TASK_HEADER};
 
 /// What a sheet holds.
@@ -89,11 +89,11 @@ pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
             return sheet;
         }
     };
-    let columns: HashMap<Field, usize> = found
-        .index
-        .iter()
-        .map(|(f, i)| (*f, table.column(*i)))
-        .collect();
+    let mut columns = FieldColumns::default();
+    for (f, i) in &found.index {
+        columns.insert(*f, table.column(*i));
+    }
+    let label_shared: std::sync::Arc<str> = label.into();
     let items: Vec<(usize, usize, &str)> = found
         .items
         .iter()
@@ -101,10 +101,10 @@ pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
         .collect();
     let result = table.for_each_row(header_line, &mut |line, row| {
         let at = Place {
-            label,
+            label: &label_shared,
             line,
             index: &found.index,
-            columns: &columns,
+            columns,
         };
         if items.is_empty() || found.index.contains_key(&Field::Category) {
             read_row(&mut sheet, row, &at);
@@ -131,7 +131,7 @@ fn file_problem(
 ) -> Problem {
     Problem {
         origin: Some(Origin {
-            file: label.to_string(),
+            file: label.into(),
             line: line.unwrap_or(1),
         }),
         column,
@@ -211,16 +211,16 @@ fn sheet_columns(table: &Table, label: &str) -> Result<(usize, Columns), Problem
 /// Where a row is read: the file's label, the row's line and the sheet's columns (cell
 /// indexes, and 1-based columns for locating problems).
 struct Place<'a> {
-    label: &'a str,
+    label: &'a std::sync::Arc<str>,
     line: usize,
     index: &'a HashMap<Field, usize>,
-    columns: &'a HashMap<Field, usize>,
+    columns: FieldColumns,
 }
 
 impl Place<'_> {
     fn origin(&self) -> Origin {
         Origin {
-            file: self.label.to_string(),
+            file: self.label.clone(),
             line: self.line,
         }
     }
@@ -247,13 +247,13 @@ fn read_row(sheet: &mut Sheet, row: &dyn Row, at: &Place<'_>) {
     if category.is_empty() {
         sheet
             .problems
-            .extend(at.half_done(row, at.columns.get(&Field::Category).copied()));
+            .extend(at.half_done(row, at.columns.get(Field::Category)));
         sheet.skipped += 1;
         sheet.problems.append(&mut bad);
         return;
     }
     let item = cell_text(row, at, Field::Item, &mut bad);
-    let entry = entry_of(row, at, (item, category), at.columns.clone(), &mut bad);
+    let entry = entry_of(row, at, (item, category), at.columns, &mut bad);
     if bad.is_empty() {
         sheet.entries.push(entry);
     } else {
@@ -280,7 +280,7 @@ fn read_wide_row(sheet: &mut Sheet, row: &dyn Row, at: &Place<'_>, items: &[(usi
                 continue;
             }
         };
-        let mut columns = at.columns.clone();
+        let mut columns = at.columns;
         columns.insert(Field::Category, column);
         columns.insert(Field::Item, column);
         // The row's other cells are the same for each item: their problems are said once.
@@ -317,7 +317,7 @@ fn entry_of(
     row: &dyn Row,
     at: &Place<'_>,
     (item, category): (String, String),
-    columns: HashMap<Field, usize>,
+    columns: FieldColumns,
     bad: &mut Vec<Problem>,
 ) -> RawEntry {
     let date = match at.index.get(&Field::Date).map(|&i| row.cell(i)) {
@@ -351,7 +351,7 @@ fn cell_text(row: &dyn Row, at: &Place<'_>, f: Field, bad: &mut Vec<Problem>) ->
         Cell::Bad(why) => {
             bad.push(
                 Problem::error(Some(&at.origin()), format!("{}: {why}", f.label()))
-                    .column(at.columns.get(&f).copied())
+                    .column(at.columns.get(f))
                     .help("type the value as text and save again"),
             );
             String::new()

@@ -23,8 +23,9 @@ pub struct NewResult {
     pub inspection_date: String,
     /// Ids of the inspectors who signed.
     pub inspectors_signed: Vec<String>,
-    /// Where the result came from (a result sheet) and its line, if from a file.
-    pub source_file: Option<String>,
+    /// Where the result came from (a result sheet, its name shared by the sheet's results)
+    /// and its line, if from a file.
+    pub source_file: Option<std::sync::Arc<str>>,
     pub source_line: Option<u32>,
 }
 
@@ -311,7 +312,7 @@ fn insert_results(
             inspectors,
             entered_at,
             actor,
-            r.source_file,
+            r.source_file.as_deref(),
             r.source_line,
         ])?;
         ids.push(tx.last_insert_rowid());

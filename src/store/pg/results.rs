@@ -81,7 +81,7 @@ fn insert_results(
                 &inspectors_text(r)?,
                 &entered_at,
                 &actor,
-                &r.source_file,
+                &r.source_file.as_deref(),
                 &line,
             ],
         );
