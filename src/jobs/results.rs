@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use super::SetupError;
 use crate::diag::{Diagnostic, Fault, Report, count};
 use crate::results::entry::{Checked, Checker, DateCell, Problem, RawEntry};
-use crate::results::import::read_sheet;
+use crate::results::import::read_sheet_each;
 use crate::rules::Loaded;
 use crate::store::{DrawFilter, DrawRow, DrawStore, NewResult, ResultRow, ResultStore, StoreError};
 
@@ -285,20 +285,19 @@ impl Sheets {
                 return Ok(());
             }
         };
-        let mut sheet = read_sheet(&bytes, path, &label);
-        // The file's bytes and each entry let go once read and checked: a national draw's
-        // sheet holds 1.47 million entries, its new results as many.
-        drop(bytes);
-        self.problems.append(&mut sheet.problems);
-        self.skipped += sheet.skipped;
-        let of = sheet.entries.len();
+        // Each entry checked as its row is read, and let go: a national draw's sheet holds
+        // 1.47 million entries, its new results as many. The sheet's own problems come first,
+        // then the entries'.
+        let (mut checked, mut failed) = (Vec::new(), None);
         // A row of a task list holds a result per checklist item: its entries are counted
         // as one row.
         let mut last_line = None;
-        for (done, e) in std::mem::take(&mut sheet.entries).into_iter().enumerate() {
-            if of >= PROGRESS_EVERY && done % PROGRESS_EVERY == 0 {
-                tracing::info!(target: "suiji::progress", file = %label, done, of, "checking the results");
+        let mut done = 0usize;
+        let mut one = |e: RawEntry| -> Result<(), StoreError> {
+            if done > 0 && done % PROGRESS_EVERY == 0 {
+                tracing::info!(target: "suiji::progress", file = %label, done, "checking the results");
             }
+            done += 1;
             let line = e.origin.as_ref().map(|o| o.line);
             if line.is_none() || line != last_line {
                 self.rows += 1;
@@ -307,14 +306,28 @@ impl Sheets {
             match checker.check(&e)? {
                 Ok(Checked::New { draw_id, result }) => {
                     if let Some(p) = not_on_team(checker, input, draw_id, &e)? {
-                        self.problems.push(p);
+                        checked.push(p);
                     }
                     self.batches.entry(draw_id).or_default().push(result);
                 }
                 Ok(Checked::AlreadyRecorded { .. }) => self.unchanged += 1,
-                Err(mut p) => self.problems.append(&mut p),
+                Err(mut p) => checked.append(&mut p),
             }
+            Ok(())
+        };
+        let mut sheet = read_sheet_each(&bytes, path, &label, &mut |e| match one(e) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
         }
+        self.problems.append(&mut sheet.problems);
+        self.problems.append(&mut checked);
+        self.skipped += sheet.skipped;
         Ok(())
     }
 }

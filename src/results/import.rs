@@ -24,8 +24,9 @@ use super::{RESULT_COLUMN, TASK_HEADER};
 /// What a sheet holds.
 #[derive(Debug, Default)]
 pub struct Sheet {
-    /// One per row with a 检查结果.
-    pub entries: Vec<RawEntry>,
+    /// The entries of the row being read, handed on once it is (one per row with a 检查结果,
+    /// or per filled item column of a compact row).
+    entries: Vec<RawEntry>,
     /// Rows without a 检查结果.
     pub skipped: usize,
     /// Problems with the file itself or with single cells; warnings too.
@@ -70,8 +71,15 @@ fn item_column(header: &str) -> Option<String> {
     Some(id.to_string())
 }
 
-/// Reads `bytes` (the file at `path`), naming it `label` in every problem.
-pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
+/// Reads `bytes` (the file at `path`), naming it `label` in every problem, each entry handed
+/// to `each` as its row is read (the sheet returned holds none): a national draw's task list
+/// makes 1.47 million entries, never held at once. Reading stops when `each` says false.
+pub fn read_sheet_each(
+    bytes: &[u8],
+    path: &Path,
+    label: &str,
+    each: &mut dyn FnMut(RawEntry) -> bool,
+) -> Sheet {
     let mut sheet = Sheet::default();
     let table = match Table::open(bytes, path) {
         Ok(t) => t,
@@ -111,7 +119,11 @@ pub fn read_sheet(bytes: &[u8], path: &Path, label: &str) -> Sheet {
         } else {
             read_wide_row(&mut sheet, row, &at, &items);
         }
-        true
+        let mut go = true;
+        for e in sheet.entries.drain(..) {
+            go = go && each(e);
+        }
+        go
     });
     if let Err(p) = result {
         sheet
