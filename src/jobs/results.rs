@@ -260,7 +260,9 @@ impl Imported {
 #[derive(Default)]
 struct Sheets {
     problems: Vec<Problem>,
+    /// The new results by draw (none kept in a dry run, which counts them).
     batches: BTreeMap<i64, Vec<NewResult>>,
+    new: BTreeMap<i64, usize>,
     skipped: usize,
     unchanged: usize,
     rows: usize,
@@ -294,7 +296,7 @@ impl Sheets {
         let mut last_line = None;
         let mut done = 0usize;
         let mut one = |e: RawEntry| -> Result<(), StoreError> {
-            if done > 0 && done % PROGRESS_EVERY == 0 {
+            if done > 0 && done.is_multiple_of(PROGRESS_EVERY) {
                 tracing::info!(target: "suiji::progress", file = %label, done, "checking the results");
             }
             done += 1;
@@ -308,7 +310,10 @@ impl Sheets {
                     if let Some(p) = not_on_team(checker, input, draw_id, &e)? {
                         checked.push(p);
                     }
-                    self.batches.entry(draw_id).or_default().push(result);
+                    *self.new.entry(draw_id).or_default() += 1;
+                    if !input.dry_run {
+                        self.batches.entry(draw_id).or_default().push(result);
+                    }
                 }
                 Ok(Checked::AlreadyRecorded { .. }) => self.unchanged += 1,
                 Err(mut p) => checked.append(&mut p),
@@ -351,7 +356,7 @@ pub fn import(
         for path in &input.files {
             sheets.check(&mut checker, input, path)?;
         }
-        for id in sheets.batches.keys() {
+        for id in sheets.new.keys() {
             if let Some(info) = checker.info(*id)? {
                 let (m, p, r) = (
                     &info.row.record.matter,
@@ -365,6 +370,7 @@ pub fn import(
     let Sheets {
         problems,
         batches,
+        new: counts,
         skipped,
         unchanged,
         rows,
@@ -379,7 +385,7 @@ pub fn import(
         }));
     }
     let batches: Vec<(i64, Vec<NewResult>)> = batches.into_iter().collect();
-    let new: usize = batches.iter().map(|b| b.1.len()).sum();
+    let new: usize = counts.values().sum();
     if !input.dry_run && new > 0 {
         if new >= PROGRESS_EVERY {
             tracing::info!(target: "suiji::progress", results = new, "recording the results");
@@ -387,11 +393,11 @@ pub fn import(
         store.record_results_batch(&batches, &input.now, &input.actor)?;
     }
     Ok(Imported {
-        draws: batches
+        draws: counts
             .iter()
-            .map(|(id, r)| {
+            .map(|(id, n)| {
                 let name = names.get(id).cloned();
-                (name.unwrap_or_else(|| format!("draw #{id}")), r.len())
+                (name.unwrap_or_else(|| format!("draw #{id}")), *n)
             })
             .collect(),
         rows,

@@ -182,6 +182,7 @@ pub enum Checked {
 /// A recorded draw with what its results are checked against.
 #[derive(Debug, Clone)]
 pub struct DrawInfo {
+    /// The draw's row, without its manifest's text (`record.manifest_json` is empty).
     pub row: DrawRow,
     /// 抽取编号: the first 12 hex digits of the manifest hash.
     pub draw_ref: String,
@@ -469,7 +470,18 @@ fn differs(old: &ResultRow, result: &NewResult, e: &RawEntry, draw_id: i64, item
     }
 }
 
-fn load_info(store: &dyn DrawStore, model: &Model, row: DrawRow) -> Result<DrawInfo, StoreError> {
+/// What an entry's check reads of a recorded manifest: the matter's name when drawn (the rest,
+/// a national draw's hundred megabytes of selection, is skipped, not read into memory).
+#[derive(serde::Deserialize)]
+struct DrawnName {
+    matter_name: String,
+}
+
+fn load_info(
+    store: &dyn DrawStore,
+    model: &Model,
+    mut row: DrawRow,
+) -> Result<DrawInfo, StoreError> {
     let mut selected = HashMap::new();
     let mut passed_over = BTreeSet::new();
     for t in store.draw_targets(row.id)? {
@@ -508,11 +520,10 @@ fn load_info(store: &dyn DrawStore, model: &Model, row: DrawRow) -> Result<DrawI
         row.record.matter.clone(),
         names::matter_name(model, &row.record.matter),
     ];
-    if let Ok(m) =
-        serde_json::from_str::<crate::draw::manifest::Manifest>(&row.record.manifest_json)
-    {
+    if let Ok(m) = serde_json::from_str::<DrawnName>(&row.record.manifest_json) {
         matter_names.push(m.matter_name);
     }
+    row.record.manifest_json = String::new();
     Ok(DrawInfo {
         draw_ref: draw_ref(&row),
         checklist: model
