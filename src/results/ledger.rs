@@ -311,11 +311,22 @@ pub(crate) fn draw_ledger(
             }
         })?;
     }
+    // A deadline counted once per day inspections ended on (a national draw's 367,435 targets
+    // end on a few hundred days).
+    let mut deadlines: BTreeMap<NaiveDate, NaiveDate> = BTreeMap::new();
+    let mut deadline = |end: NaiveDate| -> Result<NaiveDate, CalendarError> {
+        if let Some(&d) = deadlines.get(&end) {
+            return Ok(d);
+        }
+        let d = cal.add_working_days(end, deadline_working_days)?;
+        deadlines.insert(end, d);
+        Ok(d)
+    };
     let targets = selected
         .into_iter()
         .zip(results)
         .map(|(s, results)| {
-            target_ledger(s, results, &items, (cal, deadline_working_days)).map_err(|source| {
+            target_ledger(s, results, &items, &mut deadline).map_err(|source| {
                 LedgerError::Calendar {
                     draw_id: id,
                     source,
@@ -340,13 +351,13 @@ pub(crate) fn draw_ledger(
 }
 
 /// A drawn target's standing from its results: complete when every checklist item of `items`
-/// has one, inspected on the latest of their dates, its publication due that many working days
-/// later, published when every result is.
+/// has one, inspected on the latest of their dates, its publication due on the day `deadline`
+/// gives for that one (the matter's working days later), published when every result is.
 fn target_ledger(
     s: crate::draw::manifest::Selected,
     results: Vec<LedgerResult>,
     items: &[String],
-    (cal, deadline_working_days): (&Calendar, u32),
+    deadline: &mut dyn FnMut(NaiveDate) -> Result<NaiveDate, CalendarError>,
 ) -> Result<TargetLedger, CalendarError> {
     let complete = !items.is_empty()
         && items.iter().all(|i| {
@@ -356,7 +367,7 @@ fn target_ledger(
         });
     let inspection_end = results.iter().filter_map(|r| r.inspection_date).max();
     let deadline = match (complete, inspection_end) {
-        (true, Some(end)) => Some(cal.add_working_days(end, deadline_working_days)?),
+        (true, Some(end)) => Some(deadline(end)?),
         _ => None,
     };
     let published_on = if complete && results.iter().all(|r| r.published) {

