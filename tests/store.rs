@@ -1536,6 +1536,49 @@ fn results_are_recorded_then_frozen_by_publication() -> TestResult {
 }
 
 #[test]
+fn a_draws_results_are_its_own_in_the_order_entered_when_draws_take_turns() -> TestResult {
+    let (_dir, mut store, d) = setup()?;
+    let a = store.record_draw(&d, Redraw::No)?;
+    let mut other = d.clone();
+    other.record.period = "2025-Q2".into();
+    let b = store.record_draw(&other, Redraw::No)?;
+    let entered = "2025-02-11T09:00:00+08:00";
+    // The two draws' results take turns in id order: each draw's range of ids holds the other's.
+    let mut entries = Vec::new();
+    for (draw, target, item) in [
+        (a, "T3", "1.1"),
+        (b, "T1", "1.1"),
+        (a, "T1", "1.1"),
+        (b, "T3", "1.2"),
+        (a, "T1", "1.2"),
+    ] {
+        for id in store.record_results(draw, &[result(target, Some(item))], entered, "clerk")? {
+            entries.push((draw, (id, target.to_string(), item.to_string())));
+        }
+    }
+    for draw in [a, b, b + 1] {
+        let want: Vec<_> = entries
+            .iter()
+            .filter(|(d, _)| *d == draw)
+            .map(|(_, e)| e.clone())
+            .collect();
+        let mut facts = Vec::new();
+        store.each_result_fact(draw, &mut |f| {
+            let item = f.checklist_item.unwrap_or_default().to_string();
+            facts.push((f.id, f.target_id.to_string(), item))
+        })?;
+        assert_eq!(facts, want, "draw #{draw}");
+        let rows: Vec<_> = store
+            .results(draw)?
+            .into_iter()
+            .map(|r| (r.id, r.target_id, r.checklist_item.unwrap_or_default()))
+            .collect();
+        assert_eq!(rows, want, "draw #{draw}");
+    }
+    Ok(())
+}
+
+#[test]
 fn a_superseded_draw_takes_no_results() -> TestResult {
     let (_dir, mut store, d) = setup()?;
     let old = store.record_draw(&d, Redraw::No)?;
