@@ -503,19 +503,16 @@ fn load_info(
         .into_iter()
         .map(|u| (u.target_id, u.reason))
         .collect();
-    let existing = store
-        .results(row.id)?
-        .into_iter()
-        .map(|r| {
-            (
-                (
-                    r.target_id.clone(),
-                    r.checklist_item.clone().unwrap_or_default(),
-                ),
-                r,
-            )
-        })
-        .collect();
+    // Each recorded result goes into the map as its row is read (a national draw's run to
+    // 1.47 million: never held twice).
+    let mut existing = HashMap::new();
+    store.each_result(row.id, &mut |r| {
+        let key = (
+            r.target_id.clone(),
+            r.checklist_item.clone().unwrap_or_default(),
+        );
+        existing.insert(key, r);
+    })?;
     let mut matter_names = vec![
         row.record.matter.clone(),
         names::matter_name(model, &row.record.matter),

@@ -77,6 +77,9 @@ pub trait DrawStore: AuditLog + RuleStore {
     fn all_changes(&self) -> Result<Vec<DrawChange>, StoreError>;
     /// The results recorded for draw `draw_id`, in the order they were entered.
     fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError>;
+    /// The results recorded for draw `draw_id`, in the order they were entered, each handed to
+    /// `each` as its row is read.
+    fn each_result(&self, draw_id: i64, each: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError>;
     /// What a ledger reads of each result of draw `draw_id`, in the order they were entered,
     /// handed to `each` as each row is read.
     fn each_result_fact(
@@ -227,6 +230,10 @@ impl DrawStore for Store {
 
     fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {
         Store::results(self, draw_id)
+    }
+
+    fn each_result(&self, draw_id: i64, each: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError> {
+        Store::each_result(self, draw_id, each)
     }
 
     fn each_result_fact(

@@ -399,6 +399,18 @@ impl Store {
 
     /// The draw's results in the order they were entered.
     pub fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {
+        let mut out = Vec::new();
+        self.each_result(draw_id, &mut |r| out.push(r))?;
+        Ok(out)
+    }
+
+    /// The draw's results in the order they were entered, each handed to `each` as its row is
+    /// read (a national draw's run to millions: never all held unless `each` holds them).
+    pub fn each_result(
+        &self,
+        draw_id: i64,
+        each: &mut dyn FnMut(ResultRow),
+    ) -> Result<(), StoreError> {
         self.read(|c| {
             let sql = format!(
                 "SELECT id, draw_id, target_id, checklist_item, category, remarks, inspection_date,
@@ -427,7 +439,6 @@ impl Store {
                     r.get::<_, Option<i64>>(12)?,
                 ))
             })?;
-            let mut out = Vec::new();
             for row in rows {
                 let (mut result, inspectors, line) = row?;
                 result.inspectors_signed = serde_json::from_str(&inspectors).map_err(|e| {
@@ -437,9 +448,9 @@ impl Store {
                     ))
                 })?;
                 result.source_line = line.map(|l| to_u32("results.source_line", l)).transpose()?;
-                out.push(result);
+                each(result);
             }
-            Ok(out)
+            Ok(())
         })
     }
 

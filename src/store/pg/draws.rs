@@ -785,18 +785,26 @@ impl DrawStore for PgStore {
     }
 
     fn results(&self, draw_id: i64) -> Result<Vec<ResultRow>, StoreError> {
+        let mut out = Vec::new();
+        self.each_result(draw_id, &mut |r| out.push(r))?;
+        Ok(out)
+    }
+
+    fn each_result(&self, draw_id: i64, each: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator as _;
         self.read(|tx| {
-            let mut out = Vec::new();
-            for r in tx.query(
+            // Each row handed on as it arrives, not collected.
+            let mut rows = tx.query_raw(
                 "SELECT id, draw_id, target_id, checklist_item, category, remarks, inspection_date,
                         inspectors, entered_at, entered_by, published_at, source_file, source_line
                  FROM results WHERE draw_id = $1 ORDER BY id",
-                &[&draw_id],
-            )? {
+                [&draw_id as &(dyn postgres::types::ToSql + Sync)],
+            )?;
+            while let Some(r) = rows.next()? {
                 let id: i64 = r.try_get(0)?;
                 let inspectors: String = r.try_get(7)?;
                 let line: Option<i64> = r.try_get(12)?;
-                out.push(ResultRow {
+                each(ResultRow {
                     id,
                     draw_id: r.try_get(1)?,
                     target_id: r.try_get(2)?,
@@ -814,7 +822,7 @@ impl DrawStore for PgStore {
                     source_line: line.map(|l| to_u32("results.source_line", l)).transpose()?,
                 });
             }
-            Ok(out)
+            Ok(())
         })
     }
 
