@@ -37,6 +37,16 @@ fn setup() -> Result<(tempfile::TempDir, Store, NewDraw), Box<dyn std::error::Er
     Ok((dir, store, draw))
 }
 
+/// [`setup`] with its draw recorded for two periods (2025-Q1, then 2025-Q2): their ids.
+fn two_draws() -> Result<(tempfile::TempDir, Store, i64, i64), Box<dyn std::error::Error>> {
+    let (dir, mut store, d) = setup()?;
+    let a = store.record_draw(&d, Redraw::No)?;
+    let mut other = d.clone();
+    other.record.period = "2025-Q2".into();
+    let b = store.record_draw(&other, Redraw::No)?;
+    Ok((dir, store, a, b))
+}
+
 fn sample_draw(matter: &str, period: &str, targets: &str, inspectors: &str) -> NewDraw {
     let target = |rank, id: &str, name: &str, selected, substitute: Option<&str>| DrawnTargetRow {
         stratum: "class-A".into(),
@@ -1537,11 +1547,7 @@ fn results_are_recorded_then_frozen_by_publication() -> TestResult {
 
 #[test]
 fn a_draws_results_are_its_own_in_the_order_entered_when_draws_take_turns() -> TestResult {
-    let (_dir, mut store, d) = setup()?;
-    let a = store.record_draw(&d, Redraw::No)?;
-    let mut other = d.clone();
-    other.record.period = "2025-Q2".into();
-    let b = store.record_draw(&other, Redraw::No)?;
+    let (_dir, mut store, a, b) = two_draws()?;
     let entered = "2025-02-11T09:00:00+08:00";
     // The two draws' results take turns in id order: each draw's range of ids holds the other's.
     let mut entries = Vec::new();
@@ -1674,11 +1680,7 @@ fn scheduler_events_are_logged_and_filtered() -> TestResult {
 
 #[test]
 fn a_batch_of_results_for_several_draws_is_recorded_whole_or_not_at_all() -> TestResult {
-    let (_dir, mut store, d) = setup()?;
-    let a = store.record_draw(&d, Redraw::No)?;
-    let mut other = d.clone();
-    other.record.period = "2025-Q2".into();
-    let b = store.record_draw(&other, Redraw::No)?;
+    let (_dir, mut store, a, b) = two_draws()?;
     let entered = "2025-04-11T09:00:00+08:00";
     // The second draw's rows name a target it does not have: nothing of either is recorded.
     let err = store.record_results_batch(
