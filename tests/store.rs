@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use suiji::store::{
     AuditProblem, AuditReport, DB_FILE, DrawFilter, DrawHead, DrawRecord, DrawRows, DrawStatus,
     DrawnTargetRow, EntityKind, EventFilter, ExclusionRow, GENESIS_HASH, LentRows, NewDraw,
-    NewEvent, NewResult, Redraw, ResultRow, SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store,
-    StoreError, TargetRowRef, TeamRow, TeamRowRef, UnstaffedRow, audit_hash,
+    NewEvent, NewResult, Redraw, SCHEMA_VERSION, SchedulerEvent, SnapshotKind, Store, StoreError,
+    TargetRowRef, TeamRow, TeamRowRef, UnstaffedRow, audit_hash,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -1488,36 +1488,16 @@ fn results_are_recorded_then_frozen_by_publication() -> TestResult {
     // What a ledger reads of each result: the rows' own columns, in the order entered.
     let mut facts = Vec::new();
     store.each_result_fact(id, &mut |f| {
-        facts.push((
-            f.id,
-            f.target_id.to_string(),
-            f.checklist_item.map(str::to_string),
-            f.category.to_string(),
-            f.inspection_date.to_string(),
-            f.published_at.map(str::to_string),
-        ))
+        let texts = [f.target_id, f.category, f.inspection_date].map(str::to_string);
+        let [item, published] = [f.checklist_item, f.published_at].map(|t| t.map(str::to_string));
+        facts.push((f.id, texts, item, published))
     })?;
     let rows: Vec<_> = store
         .results(id)?
         .into_iter()
         .map(|r| {
-            let ResultRow {
-                id,
-                target_id,
-                checklist_item,
-                category,
-                inspection_date,
-                published_at,
-                ..
-            } = r;
-            (
-                id,
-                target_id,
-                checklist_item,
-                category,
-                inspection_date,
-                published_at,
-            )
+            let texts = [r.target_id, r.category, r.inspection_date];
+            (r.id, texts, r.checklist_item, r.published_at)
         })
         .collect();
     assert_eq!((facts.len(), &facts), (3, &rows));
