@@ -12,7 +12,7 @@ use super::probe;
 use super::{Context, SetupError, require_matter};
 use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
-use crate::output::notice::{index_html, index_json};
+use crate::output::notice::{Notice, NoticeFile, index_html, index_json};
 use crate::output::publication::{index_entry, notice, notice_folder, publishable};
 use crate::results::ledger::{DrawLedger, LedgerError, ledgers_without_lists};
 use crate::rules::Loaded;
@@ -201,11 +201,18 @@ pub fn run_on(
         return Ok(published);
     }
     let published_at = stamp(loaded, as_of, input);
-    let (files, pubs) = build(loaded, &*store, &all, &plans, (as_of, &published_at), input)?;
-    let marker = Marker::new(&pubs);
-    let mut staged: Vec<(PathBuf, Vec<u8>)> = files;
-    staged.push((PathBuf::from(MARKER), marker.to_bytes()));
-    let staging = Staging::write(out_dir.join(super::place::staging_name("publish")), &staged)?;
+    // The files are written into the staging folder as they are made, a file at a time.
+    let staging = Staging::write(out_dir.join(super::place::staging_name("publish")), &[])?;
+    let (pubs, written) = build(
+        loaded,
+        &*store,
+        &all,
+        &plans,
+        (as_of, &published_at),
+        input,
+        &staging,
+    )?;
+    staging.add(Path::new(MARKER), &Marker::new(&pubs).to_bytes())?;
     probe::point("publish.staged");
     let (committed, _) = staging.commit(|| {
         store.record_publications_probed(&pubs, &mut || probe::point("publish.recording"))
@@ -217,27 +224,26 @@ pub fn run_on(
             root: out_dir.clone(),
         })
         .map_err(|source| PublishError::NotPlaced { dir, source })?;
-    for p in &plans {
+    for (p, kept) in plans.iter().zip(&written) {
         let r = &p.ledger.draw.record;
-        let folder = out_dir.join(notice_folder(&r.matter, &r.period));
-        let kept: Vec<String> = staged
-            .iter()
-            .filter_map(|(rel, _)| rel.strip_prefix(notice_folder(&r.matter, &r.period)).ok())
-            .map(|name| name.to_string_lossy().into_owned())
-            .collect();
-        drop_other_pages(&folder, &kept);
+        drop_other_pages(&out_dir.join(notice_folder(&r.matter, &r.period)), kept);
     }
-    let subject = plans
+    let subject = subject(&plans);
+    super::anchor::record_after(&out_dir, store, &published_at, "publication", &subject);
+    published.recorded = true;
+    Ok(published)
+}
+
+/// What a publication's anchor names: its draws' matters and periods.
+fn subject(plans: &[Plan<'_>]) -> String {
+    plans
         .iter()
         .map(|p| {
             let r = &p.ledger.draw.record;
             format!("{} {}", r.matter, r.period)
         })
         .collect::<Vec<_>>()
-        .join(", ");
-    super::anchor::record_after(&out_dir, store, &published_at, "publication", &subject);
-    published.recorded = true;
-    Ok(published)
+        .join(", ")
 }
 
 fn summary(p: &Plan<'_>, out_dir: &Path) -> DrawPublished {
@@ -334,7 +340,9 @@ fn stamp(loaded: &Loaded, day: NaiveDate, input: &Input) -> String {
 
 type Files = Vec<(PathBuf, Vec<u8>)>;
 
-/// The notices and the index (paths relative to the output folder) and the records.
+/// Writes the notices and the index into `staging` (paths relative to the output folder),
+/// each file as it is made; returns the records, and the names of each notice's files (in
+/// its folder).
 fn build(
     loaded: &Loaded,
     store: &dyn ResultStore,
@@ -342,26 +350,20 @@ fn build(
     plans: &[Plan<'_>],
     (as_of, published_at): (NaiveDate, &str),
     input: &Input,
-) -> Result<(Files, Vec<NewPublication>), PublishError> {
+    staging: &Staging,
+) -> Result<(Vec<NewPublication>, Vec<Vec<String>>), PublishError> {
     let model = &loaded.model;
     let rows = notice_rows(store, plans.iter().map(|p| (p.ledger, &p.newly)))?;
     let none = HashMap::new();
-    let mut files = Vec::new();
     let mut pubs = Vec::new();
+    let mut written = Vec::new();
     for p in plans {
         let l = p.ledger;
         let registry = rows.get(&l.draw.record.targets_snapshot).unwrap_or(&none);
         let n = notice(model, l, registry, &p.newly, as_of);
         let folder = notice_folder(&l.draw.record.matter, &l.draw.record.period);
-        let mut described = Vec::new();
-        for (name, bytes) in notice_files(&n, true) {
-            let rel = folder.join(name);
-            described.push(PublishedFile {
-                path: rel.to_string_lossy().replace('\\', "/"),
-                sha256: crate::digest::sha256_hex(&bytes),
-            });
-            files.push((rel, bytes));
-        }
+        let files = n.files(true);
+        let described = write_notice(&n, &files, &folder, staging)?;
         let mut targets: Vec<String> = p.newly.iter().cloned().collect();
         targets.sort();
         let record = PublicationRecord {
@@ -377,33 +379,63 @@ fn build(
             files: record.to_value(),
             result_ids: p.result_ids.clone(),
         });
+        written.push(files.into_iter().map(|(name, _)| name).collect());
     }
     // The index lists every draw with anything published, whatever the filters.
     let newly: HashMap<i64, &HashSet<String>> =
         plans.iter().map(|p| (p.ledger.draw.id, &p.newly)).collect();
-    files.extend(index_files(&model.config.bureau.name, all, &newly, as_of));
-    Ok((files, pubs))
+    for (rel, bytes) in index_files(&model.config.bureau.name, all, &newly, as_of) {
+        staging.add(&rel, &bytes)?;
+    }
+    Ok((pubs, written))
 }
 
-/// The files of a draw's notice, by name (in its folder, [`notice_folder`]): its HTML pages
-/// ([`Notice::html_pages`](crate::output::notice::Notice::html_pages)), or its one page when
-/// not `paged` (a notice published before notices had pages, rebuilt as it was written), then
-/// the whole list as CSV and JSON.
+/// Writes a notice's `files` into `staging` under `folder`, hashed on the way: the feed (the
+/// longest) on a thread of its own beside the pages and the CSV. Returns each file's record,
+/// in the order of `files`.
+fn write_notice(
+    n: &Notice<'_>,
+    files: &[(String, NoticeFile)],
+    folder: &Path,
+    staging: &Staging,
+) -> Result<Vec<PublishedFile>, PlaceError> {
+    let write = |(i, (name, file)): (usize, &(String, NoticeFile))| {
+        let rel = folder.join(name);
+        let sha256 = staging.add_hashed(&rel, |out| n.write_file(*file, out))?;
+        let path = rel.to_string_lossy().replace('\\', "/");
+        Ok::<_, PlaceError>((i, PublishedFile { path, sha256 }))
+    };
+    let (feed, rest): (Vec<_>, Vec<_>) = files
+        .iter()
+        .enumerate()
+        .partition(|(_, (_, f))| *f == NoticeFile::Json);
+    let (feed, rest) = std::thread::scope(|s| {
+        let feed = s.spawn(|| feed.into_iter().map(write).collect::<Result<Vec<_>, _>>());
+        let rest = rest.into_iter().map(write).collect::<Result<Vec<_>, _>>();
+        (feed.join(), rest)
+    });
+    let feed = feed.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let mut written = rest?;
+    written.extend(feed);
+    written.sort_by_key(|(i, _)| *i);
+    Ok(written.into_iter().map(|(_, f)| f).collect())
+}
+
+/// The files of a draw's notice, by name (in its folder, [`notice_folder`]), as
+/// [`Notice::files`](crate::output::notice::Notice::files) names them, each made whole.
 pub(crate) fn notice_files(
     n: &crate::output::notice::Notice,
     paged: bool,
 ) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = if paged {
-        n.html_pages()
-            .into_iter()
-            .map(|(name, html)| (name, html.into_bytes()))
-            .collect()
-    } else {
-        vec![("notice.html".to_string(), n.html().into_bytes())]
-    };
-    files.push(("notice.csv".to_string(), n.csv()));
-    files.push(("notice.json".to_string(), n.json().into_bytes()));
-    files
+    n.files(paged)
+        .into_iter()
+        .map(|(name, file)| {
+            let mut bytes = Vec::new();
+            // Writing to a vector cannot fail.
+            let _ = n.write_file(file, &mut bytes);
+            (name, bytes)
+        })
+        .collect()
 }
 
 /// Removes the pages of a notice in `folder` that are not among `kept` (the notice's files just

@@ -48,9 +48,10 @@ fn fields_as_map<S: serde::Serializer>(
     m.end()
 }
 
-/// The notice of one draw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Notice {
+/// The notice of one draw. Its results are made one at a time as its files are written
+/// ([`Entries`]): a national draw's notice never holds its whole list.
+#[derive(Debug, Serialize)]
+pub struct Notice<'a> {
     pub format: String,
     pub bureau: String,
     pub department: String,
@@ -72,13 +73,64 @@ pub struct Notice {
     pub published_on: String,
     /// Public fields, in order.
     pub public_fields: Vec<String>,
-    pub entries: Vec<NoticeEntry>,
+    pub entries: Entries<'a>,
     /// How the draw was made (补抽, 临时, 模拟); left out of the feed when none applies.
     #[serde(skip_serializing_if = "DrawMarks::is_plain")]
     pub marks: DrawMarks,
 }
 
-impl Notice {
+/// A notice's results, in order, each made when it is asked for.
+pub struct Entries<'a> {
+    len: usize,
+    make: Box<dyn Fn(usize) -> NoticeEntry + Sync + 'a>,
+}
+
+impl<'a> Entries<'a> {
+    /// `len` results, the `i`th (from 0) made by `make(i)`.
+    pub fn new(len: usize, make: impl Fn(usize) -> NoticeEntry + Sync + 'a) -> Entries<'a> {
+        Entries {
+            len,
+            make: Box::new(make),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The results from the `from`th (from 0) up to the `to`th, not included.
+    pub fn range(&self, from: usize, to: usize) -> impl Iterator<Item = NoticeEntry> + '_ {
+        (from..to.min(self.len)).map(|i| (self.make)(i))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = NoticeEntry> + '_ {
+        self.range(0, self.len)
+    }
+}
+
+impl std::fmt::Debug for Entries<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Entries({})", self.len)
+    }
+}
+
+/// The feed's list of results, each made as it is written.
+impl Serialize for Entries<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        for e in self.iter() {
+            seq.serialize_element(&e)?;
+        }
+        seq.end()
+    }
+}
+
+impl Notice<'_> {
     pub(crate) fn header(&self) -> Vec<String> {
         let mut h: Vec<String> = vec!["序号".into()];
         h.extend(
@@ -90,49 +142,82 @@ impl Notice {
         h
     }
 
+    /// The rows of the HTML pages, every result's.
     pub(crate) fn rows(&self) -> Vec<Vec<String>> {
-        self.entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let mut r = vec![(i + 1).to_string()];
-                r.extend(e.fields.iter().map(|(_, v)| v.clone()));
-                r.push(e.inspection_date.clone());
-                r.push(e.result.clone());
-                r.push(e.published_on.clone());
-                r
-            })
-            .collect()
+        let rows = self.entries.iter().enumerate();
+        rows.map(|(i, e)| self.row(i, &e)).collect()
     }
 
-    /// The standalone HTML page, every result on it.
-    pub fn html(&self) -> String {
-        self.page(self.rows(), None)
+    /// The row of the `i`th result (from 0) on the HTML pages.
+    fn row(&self, i: usize, e: &NoticeEntry) -> Vec<String> {
+        let mut r = vec![(i + 1).to_string()];
+        r.extend(e.fields.iter().map(|(_, v)| v.clone()));
+        r.push(e.inspection_date.clone());
+        r.push(e.result.clone());
+        r.push(e.published_on.clone());
+        r
     }
 
-    /// The HTML pages, as (file name, page): `notice.html` alone when the results fit on one
-    /// page ([`crate::output::pager::LIST_ROWS`]); else `notice.html` with the first, then
+    /// The notice's files, as (file name, which): its HTML pages, then the whole list as CSV
+    /// and JSON. The pages are `notice.html` alone when the results fit on one page
+    /// ([`crate::output::pager::LIST_ROWS`]); else `notice.html` with the first, then
     /// `notice-page2.html`, … (the whole list is the CSV), each linking the first, the last and
-    /// the nearby pages.
-    pub fn html_pages(&self) -> Vec<(String, String)> {
-        use crate::output::pager::{Pager, pages};
-        let rows = self.rows();
-        let count = pages(rows.len());
-        if count == 1 {
-            return vec![(page_name(1), self.page(rows, None))];
+    /// the nearby pages. Not `paged` (a notice published before notices had pages, rebuilt as
+    /// it was written), every result is on `notice.html`.
+    pub fn files(&self, paged: bool) -> Vec<(String, NoticeFile)> {
+        let pages = if paged {
+            crate::output::pager::pages(self.entries.len())
+        } else {
+            1
+        };
+        let mut files: Vec<(String, NoticeFile)> = if pages == 1 {
+            vec![(page_name(1), NoticeFile::Whole)]
+        } else {
+            (1..=pages)
+                .map(|k| (page_name(k), NoticeFile::Page(k)))
+                .collect()
+        };
+        files.push(("notice.csv".to_string(), NoticeFile::Csv));
+        files.push(("notice.json".to_string(), NoticeFile::Json));
+        files
+    }
+
+    /// Writes one of the notice's [files](Notice::files) to `out`, a row at a time: a
+    /// national notice's list is never held whole as text.
+    pub fn write_file(
+        &self,
+        file: NoticeFile,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        match file {
+            NoticeFile::Whole => out.write_all(self.page(self.rows(), None).as_bytes()),
+            NoticeFile::Page(k) => out.write_all(self.html_page(k).as_bytes()),
+            NoticeFile::Csv => self.write_csv(out),
+            NoticeFile::Json => {
+                serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)
+            }
         }
-        (1..=count)
-            .map(|k| {
-                let pager = Pager::of(k, rows.len(), &page_name);
-                let mut links = vec![(
-                    format!("第 {k} 页，共 {count} 页，每页 {} 户：", pager.per_page),
-                    None,
-                )];
-                links.extend(pager.links.iter().cloned());
-                let shown = pager.rows(&rows).to_vec();
-                (page_name(k), self.page(shown, Some(links)))
-            })
-            .collect()
+    }
+
+    /// Page `k` (from 1) of the paged HTML.
+    fn html_page(&self, k: usize) -> String {
+        use crate::output::pager::Pager;
+        let pager = Pager::of(k, self.entries.len(), &page_name);
+        let mut links = vec![(
+            format!(
+                "第 {k} 页，共 {} 页，每页 {} 户：",
+                pager.pages, pager.per_page
+            ),
+            None,
+        )];
+        links.extend(pager.links.iter().cloned());
+        let rows = self
+            .entries
+            .range(pager.first_row, pager.first_row + pager.per_page)
+            .enumerate()
+            .map(|(i, e)| self.row(pager.first_row + i, &e))
+            .collect();
+        self.page(rows, Some(links))
     }
 
     /// A page of the notice listing `rows`, with `links` to its other pages above and below
@@ -191,33 +276,37 @@ impl Notice {
 
     /// The CSV (UTF-8 with BOM, for Excel; cells safe to open, see
     /// [`crate::results::safe_cell`]); a marked draw's starts with a line that says so.
-    pub fn csv(&self) -> Vec<u8> {
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut header = vec!["抽查事项".to_string(), "期次".to_string()];
         header.extend(self.header().into_iter().skip(1));
         header.push("抽取编号".into());
-        let rows: Vec<Vec<String>> = self
-            .entries
-            .iter()
-            .map(|e| {
-                let mut r = vec![self.matter_name.clone(), self.period_label.clone()];
-                r.extend(e.fields.iter().map(|(_, v)| v.clone()));
-                r.push(e.inspection_date.clone());
-                r.push(e.result.clone());
-                r.push(e.published_on.clone());
-                r.push(self.draw_ref.clone());
-                r
-            })
-            .collect();
+        let rows = self.entries.iter().map(|e| {
+            let mut r = vec![self.matter_name.clone(), self.period_label.clone()];
+            r.extend(e.fields.into_iter().map(|(_, v)| v));
+            r.push(e.inspection_date);
+            r.push(e.result);
+            r.push(e.published_on);
+            r.push(self.draw_ref.clone());
+            r
+        });
         let heading = self
             .marks
             .heading(&format!("{}“双随机、一公开”抽查结果公示", self.bureau));
-        crate::results::safe_cell::headed_csv_document(heading.as_deref(), &header, &rows)
+        crate::results::safe_cell::write_headed_csv_rows(out, heading.as_deref(), &header, rows)
     }
+}
 
+/// One of a notice's files ([`Notice::files`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeFile {
+    /// The one HTML page with every result.
+    Whole,
+    /// Page `k` (from 1) of the HTML pages.
+    Page(usize),
+    /// The whole list as CSV.
+    Csv,
     /// The JSON feed.
-    pub fn json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
+    Json,
 }
 
 /// One line of the index of notices. The fields are in the order of their keys in

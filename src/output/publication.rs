@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::output::notice::{IndexEntry, NOTICE_FORMAT, Notice, NoticeEntry, NoticeItem};
+use crate::output::notice::{Entries, IndexEntry, NOTICE_FORMAT, Notice, NoticeEntry, NoticeItem};
 use crate::output::tasks::public_field;
 use crate::registry::Target;
 use crate::rules::model::Model;
@@ -57,13 +57,13 @@ pub fn shown<'a>(l: &'a DrawLedger, newly: &'a HashSet<String>) -> impl Iterator
 }
 
 /// The notice of a draw once the targets in `newly` are published on `as_of`.
-pub fn notice(
-    model: &Model,
-    l: &DrawLedger,
-    registry: &HashMap<String, Target>,
+pub fn notice<'a>(
+    model: &'a Model,
+    l: &'a DrawLedger,
+    registry: &'a HashMap<String, Target>,
     newly: &HashSet<String>,
     as_of: NaiveDate,
-) -> Notice {
+) -> Notice<'a> {
     let matter = model.matter(&l.draw.record.matter);
     let item_text: HashMap<&str, &str> = matter
         .map(|m| {
@@ -74,26 +74,35 @@ pub fn notice(
         })
         .unwrap_or_default();
     let fields = &model.config.public_fields;
-    let mut entries = Vec::new();
-    for t in &l.targets {
-        let published_on = if newly.contains(&t.target_id) {
-            Some(as_of)
-        } else {
-            t.published_on
-        };
-        let Some(published_on) = published_on else {
-            continue;
-        };
-        let values = public_values(model, t, registry);
-        let items = notice_items(l, t, &item_text);
-        entries.push(NoticeEntry {
-            fields: values,
+    // The targets shown, with the day each was published; their results are made as written.
+    let shown: Vec<(&TargetLedger, NaiveDate)> = l
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let published_on = if newly.contains(&t.target_id) {
+                Some(as_of)
+            } else {
+                t.published_on
+            };
+            Some((t, published_on?))
+        })
+        .collect();
+    let order: HashMap<&str, usize> = l
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let entries = Entries::new(shown.len(), move |i| {
+        let (t, published_on) = shown[i];
+        NoticeEntry {
+            fields: public_values(model, t, registry),
             inspection_date: t.inspection_end.map(|d| d.to_string()).unwrap_or_default(),
             result: t.summary(),
-            items,
+            items: notice_items(t, &item_text, &order),
             published_on: published_on.to_string(),
-        });
-    }
+        }
+    });
     Notice {
         format: NOTICE_FORMAT.into(),
         bureau: model.config.bureau.name.clone(),
@@ -143,11 +152,12 @@ fn public_values(
         .collect()
 }
 
-/// A target's published results per checklist item, in the checklist's order.
+/// A target's published results per checklist item, in the checklist's order (`order`: an
+/// item's place in it).
 fn notice_items(
-    l: &DrawLedger,
     t: &TargetLedger,
     item_text: &HashMap<&str, &str>,
+    order: &HashMap<&str, usize>,
 ) -> Vec<NoticeItem> {
     let mut items: Vec<NoticeItem> = t
         .results
@@ -164,12 +174,6 @@ fn notice_items(
                 result: r.category.to_string(),
             }
         })
-        .collect();
-    let order: HashMap<&str, usize> = l
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
         .collect();
     items.sort_by_key(|i| order.get(i.item.as_str()).copied().unwrap_or(usize::MAX));
     items

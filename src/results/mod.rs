@@ -95,6 +95,14 @@ pub(crate) fn normalize_category(text: &str) -> Option<&'static str> {
 /// otherwise each problem category found, in the national order, joined by "；".
 pub fn summary_category<'a>(categories: impl IntoIterator<Item = &'a str>) -> String {
     let found: Vec<&str> = categories.into_iter().collect();
+    // Most targets have no problem: said without looking for each category.
+    if found.iter().all(|c| *c == CLEAN) {
+        return if found.is_empty() {
+            String::new()
+        } else {
+            CLEAN.to_string()
+        };
+    }
     let problems: Vec<&str> = RESULT_CATEGORIES
         .iter()
         .copied()
