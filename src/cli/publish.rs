@@ -172,10 +172,15 @@ fn site(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         .to
         .clone()
         .unwrap_or_else(|| cx.loaded.model.config.output_dir.join("site"));
-    let files = crate::web::public::files(&site)
-        .map_err(|e| Failed::from(crate::jobs::site::SiteError::Render(e.to_string())))?;
+    // Each page written as it is made.
+    let mut n = 0;
+    crate::web::public::each_file(&site, &mut |rel, bytes| {
+        n += 1;
+        crate::jobs::site::write_file(&dir, &rel, &bytes)
+    })?;
     let bundles = crate::web::public::bundles(&site);
-    let n = crate::jobs::site::write(&dir, &files, &bundles)?;
+    crate::jobs::site::write_bundles(&dir, &bundles)?;
+    n += bundles.len();
     outln!(
         "public site: {n} files in {} ({} draws); open {}",
         dir.display(),

@@ -4,7 +4,7 @@
 //! it under `/public`, `suiji publish --site` writes it as static files. Only the target fields
 //! `[publication] public_fields` names appear; inspectors, teams and remarks never do.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
@@ -434,13 +434,17 @@ pub fn build<S: Records>(cx: &Context<S>, now: chrono::NaiveDateTime) -> Result<
         d.public_changes = public_changes(&d, &changes);
         draws.push(d);
     }
-    let mut years: BTreeSet<i32> = draws.iter().map(SiteDraw::year).collect();
-    years.insert(now.year());
     let commitments = site_commitments(cx, &draws)?;
-    let years = years
+    // Each draw moved into its year (a national draw's rows are never copied).
+    let mut by_year: BTreeMap<i32, Vec<SiteDraw>> = BTreeMap::new();
+    by_year.entry(now.year()).or_default();
+    for d in draws {
+        by_year.entry(d.year()).or_default().push(d);
+    }
+    let years = by_year
         .into_iter()
         .rev()
-        .map(|year| site_year(cx, year, &draws))
+        .map(|(year, draws)| site_year(cx, year, draws))
         .collect();
     Ok(Site {
         bureau: model.config.bureau.name.clone(),
@@ -502,10 +506,10 @@ fn minutes(recorded: &str) -> String {
     )
 }
 
-fn site_year<S>(cx: &Context<S>, year: i32, draws: &[SiteDraw]) -> SiteYear {
+fn site_year<S>(cx: &Context<S>, year: i32, draws: Vec<SiteDraw>) -> SiteYear {
     let (plan, plan_note) = plan_lines(cx, year);
     let mut by_dept: BTreeMap<(i64, String), BTreeMap<String, Vec<SiteDraw>>> = BTreeMap::new();
-    for d in draws.iter().filter(|d| d.year() == year) {
+    for d in draws {
         let order = cx
             .loaded
             .model
@@ -518,7 +522,7 @@ fn site_year<S>(cx: &Context<S>, year: i32, draws: &[SiteDraw]) -> SiteYear {
             .or_default()
             .entry(d.matter_name.clone())
             .or_default()
-            .push(d.clone());
+            .push(d);
     }
     let departments = by_dept
         .into_iter()
@@ -711,33 +715,33 @@ fn site_notice(
     })
 }
 
-/// Writes the site's files under `dir` (each through a temporary file renamed into place) and
-/// copies the public bundles beside their draws' pages. Returns the number of files the site
-/// holds (those already there with the same bytes are left untouched).
-pub fn write(
-    dir: &Path,
-    files: &[(String, Vec<u8>)],
-    bundles: &[(String, PathBuf)],
-) -> Result<usize, SiteError> {
-    let failed = |e: super::place::PlaceError| SiteError::Write {
-        path: e.path,
-        source: e.source,
-    };
-    // A file already there with the same bytes is left as it is (its time too, which a web
-    // server answering from the folder gives as the page's Last-Modified).
-    for (rel, bytes) in files {
-        let path = dir.join(rel);
-        if std::fs::read(&path).is_ok_and(|b| b == *bytes) {
-            continue;
-        }
-        super::place::write_file(&path, bytes).map_err(failed)?;
+/// Writes one of the site's files, `rel` under `dir`, through a temporary file renamed into
+/// place; a file already there with the same bytes is left as it is (its time too, which a web
+/// server answering from the folder gives as the page's Last-Modified).
+pub fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), SiteError> {
+    let path = dir.join(rel);
+    if std::fs::read(&path).is_ok_and(|b| b == *bytes) {
+        return Ok(());
     }
+    super::place::write_file(&path, bytes).map_err(written)
+}
+
+/// Copies the public bundles beside their draws' pages under `dir`, those already there with
+/// the same bytes left untouched.
+pub fn write_bundles(dir: &Path, bundles: &[(String, PathBuf)]) -> Result<(), SiteError> {
     for (rel, from) in bundles {
         let path = dir.join(rel);
         if super::place::same_bytes(from, &path).unwrap_or(false) {
             continue;
         }
-        super::place::copy_file(from, &path).map_err(failed)?;
+        super::place::copy_file(from, &path).map_err(written)?;
     }
-    Ok(files.len() + bundles.len())
+    Ok(())
+}
+
+fn written(e: super::place::PlaceError) -> SiteError {
+    SiteError::Write {
+        path: e.path,
+        source: e.source,
+    }
 }

@@ -350,6 +350,18 @@ pub(crate) fn archived_targets(
     hash: &str,
     keep: impl FnMut(&str) -> bool,
 ) -> Result<Vec<crate::registry::Target>, String> {
+    let mut targets = Vec::new();
+    each_archived_target(store, hash, keep, |t| targets.push(t))?;
+    Ok(targets)
+}
+
+/// [`archived_targets`], each target kept given to `each` as it is read.
+fn each_archived_target(
+    store: &dyn DrawStore,
+    hash: &str,
+    keep: impl FnMut(&str) -> bool,
+    each: impl FnMut(crate::registry::Target),
+) -> Result<(), String> {
     let unusable = |e: String| format!("the archived targets snapshot {hash} cannot be used: {e}");
     let unreadable = |e: String| format!("targets snapshot unreadable: {e}");
     let Some(path) = store
@@ -359,17 +371,18 @@ pub(crate) fn archived_targets(
         let bytes = store
             .get_snapshot(hash)
             .map_err(|e| unusable(e.to_string()))?;
-        return crate::registry::read_canonical_targets(bytes.as_slice(), keep).map_err(unreadable);
+        return crate::registry::each_canonical_target(bytes.as_slice(), keep, each)
+            .map_err(unreadable);
     };
     let file = std::fs::File::open(&path)
         .map_err(|e| unusable(format!("cannot read {}: {e}", path.display())))?;
     let mut read = crate::digest::HashingReader::new(file);
-    let targets = crate::registry::read_canonical_targets(&mut read, keep).map_err(unreadable)?;
+    crate::registry::each_canonical_target(&mut read, keep, each).map_err(unreadable)?;
     let (actual, _) = read.finish();
     if actual != hash {
         return Err(unusable(format!("{} hashes to {actual}", path.display())));
     }
-    Ok(targets)
+    Ok(())
 }
 
 /// Rows of archived target snapshots, by snapshot hash, then by target id.
@@ -378,7 +391,7 @@ pub(crate) type SnapshotRows =
 
 /// The rows `wanted` names, as (snapshot hash, target id), each snapshot read once and only
 /// the rows asked for kept (what a notice or a public page shows of a national snapshot is
-/// its drawn rows, not its millions).
+/// its drawn rows, not its millions), each without the other columns rules read (`extra`).
 pub(crate) fn archived_rows<'a>(
     store: &dyn DrawStore,
     wanted: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -390,11 +403,15 @@ pub(crate) fn archived_rows<'a>(
     }
     let mut out = SnapshotRows::new();
     for (hash, ids) in by_hash {
-        let rows = archived_targets(store, hash, |id| ids.contains(id))?;
-        out.insert(
-            hash.to_string(),
-            rows.into_iter().map(|t| (t.id.clone(), t)).collect(),
-        );
+        let mut rows = std::collections::HashMap::with_capacity(ids.len());
+        // Kept without the other columns rules read: what is shown of a row is its registry
+        // columns (`output::tasks::public_field`).
+        let each = |mut t: crate::registry::Target| {
+            t.extra = Default::default();
+            rows.insert(t.id.clone(), t);
+        };
+        each_archived_target(store, hash, |id| ids.contains(id), each)?;
+        out.insert(hash.to_string(), rows);
     }
     Ok(out)
 }

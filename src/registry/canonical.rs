@@ -577,12 +577,22 @@ fn check_width(line: u64, width: usize, header: usize) -> Result<(), String> {
 /// only the rows kept are parsed as CSV, so a pass for a few rows costs little more than
 /// reading the bytes.
 pub fn read_canonical_targets<R: std::io::Read>(
+    read: R,
+    keep: impl FnMut(&str) -> bool,
+) -> Result<Vec<Target>, String> {
+    let mut targets = Vec::new();
+    each_canonical_target(read, keep, |t| targets.push(t))?;
+    Ok(targets)
+}
+
+/// [`read_canonical_targets`], each target kept given to `each` as it is read.
+pub fn each_canonical_target<R: std::io::Read>(
     mut read: R,
     mut keep: impl FnMut(&str) -> bool,
-) -> Result<Vec<Target>, String> {
+    mut each: impl FnMut(Target),
+) -> Result<(), String> {
     let mut rows = Rows::default();
     let mut header: Option<Vec<String>> = None;
-    let mut targets = Vec::new();
     let mut chunk = vec![0u8; 1 << 20];
     let mut take = |line: u64, row: &[u8]| -> Result<(), String> {
         let Some(header) = &header else {
@@ -590,21 +600,23 @@ pub fn read_canonical_targets<R: std::io::Read>(
             header = Some(target_header(&rec)?);
             return Ok(());
         };
-        let id = match row.first() {
+        // The id is read in place unless quoted.
+        let id: std::borrow::Cow<'_, str> = match row.first() {
             Some(b'"') => one_record(line, row)?
                 .and_then(|r| r.get(0).map(str::to_string))
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into(),
             _ => {
                 let end = memchr::memchr(b',', row).unwrap_or(row.len());
                 std::str::from_utf8(&row[..end])
                     .map_err(|e| format!("line {line}: {e}"))?
-                    .to_string()
+                    .into()
             }
         };
         if keep(&id) {
             let rec = one_record(line, row)?.unwrap_or_default();
             check_width(line, rec.len(), header.len())?;
-            targets.push(target_of(line, &rec, &header[TARGET_HEADER.len()..])?);
+            each(target_of(line, &rec, &header[TARGET_HEADER.len()..])?);
         }
         Ok(())
     };
@@ -623,7 +635,7 @@ pub fn read_canonical_targets<R: std::io::Read>(
     if header.is_none() {
         return Err("empty: no header line".into());
     }
-    Ok(targets)
+    Ok(())
 }
 
 /// The one CSV record of `row` (`None` for an empty row): a row without quotes is its cells

@@ -27,8 +27,8 @@ use crate::diag::Diagnostic;
 use crate::digest::sha256_hex;
 
 pub use canonical::{
-    canonical_inspectors_csv, canonical_targets_csv, parse_canonical_inspectors,
-    parse_canonical_targets, read_canonical_targets,
+    canonical_inspectors_csv, canonical_targets_csv, each_canonical_target,
+    parse_canonical_inspectors, parse_canonical_targets, read_canonical_targets,
 };
 pub use sample::sample;
 pub use stream::SnapshotFile;

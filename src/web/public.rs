@@ -185,97 +185,115 @@ const UPDATED: &str = "本页更新时间：";
 /// Every page of the site and its assets, as (path relative to the site's root, bytes). The
 /// public bundles are files of their own (see [`bundles`]).
 pub fn files(site: &Site) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
+    let mut out = Vec::new();
+    each_file(site, &mut |path, bytes| {
+        out.push((path, bytes));
+        Ok::<_, askama::Error>(())
+    })?;
+    Ok(out)
+}
+
+impl From<askama::Error> for crate::jobs::site::SiteError {
+    fn from(e: askama::Error) -> Self {
+        crate::jobs::site::SiteError::Render(e.to_string())
+    }
+}
+
+/// [`files`], each given to `put` as soon as it is made (a national draw's pages are hundreds
+/// of megabytes, never all held at once), in the same order.
+pub fn each_file<E: From<askama::Error>>(
+    site: &Site,
+    put: &mut dyn FnMut(String, Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
     let updated = format!("{UPDATED}{}", site.built_at);
-    let mut out = vec![
-        (
-            "index.html".to_string(),
-            IndexPage {
-                site,
-                root: "",
-                dated: updated.clone(),
-            }
-            .render()?,
-        ),
-        (
-            "matters.html".to_string(),
-            MattersPage {
-                site,
-                root: "",
-                dated: updated.clone(),
-            }
-            .render()?,
-        ),
-        (
-            "verify.html".to_string(),
-            VerifyPage {
-                site,
-                root: "",
-                dated: updated.clone(),
-            }
-            .render()?,
-        ),
-        (
-            "commitments.html".to_string(),
-            CommitmentsPage {
-                site,
-                root: "",
-                dated: updated.clone(),
-            }
-            .render()?,
-        ),
-    ];
+    let mut page =
+        |path: &str, html: Result<String, askama::Error>| put(path.into(), html?.into_bytes());
+    page(
+        "index.html",
+        IndexPage {
+            site,
+            root: "",
+            dated: updated.clone(),
+        }
+        .render(),
+    )?;
+    page(
+        "matters.html",
+        MattersPage {
+            site,
+            root: "",
+            dated: updated.clone(),
+        }
+        .render(),
+    )?;
+    page(
+        "verify.html",
+        VerifyPage {
+            site,
+            root: "",
+            dated: updated.clone(),
+        }
+        .render(),
+    )?;
+    page(
+        "commitments.html",
+        CommitmentsPage {
+            site,
+            root: "",
+            dated: updated.clone(),
+        }
+        .render(),
+    )?;
     for year in &site.years {
         let y = year.year;
-        let page = YearPage {
+        let index = YearPage {
             site,
             root: "../",
             dated: updated.clone(),
             year,
         };
-        out.push((format!("{y}/index.html"), page.render()?));
-        let page = PlanPage {
+        page(&format!("{y}/index.html"), index.render())?;
+        let plan = PlanPage {
             site,
             root: "../",
             dated: updated.clone(),
             year,
         };
-        out.push((format!("{y}/plan.html"), page.render()?));
-    }
-    let mut drawn = Vec::new();
-    for d in site.draws() {
-        drawn.extend(draw_pages(site, d)?);
+        page(&format!("{y}/plan.html"), plan.render())?;
     }
     let items = site.feed();
-    out.push(("feed.json".to_string(), json_feed(site, &items)?));
-    out.push((
-        "feed.xml".to_string(),
+    page("feed.json", json_feed(site, &items))?;
+    page(
+        "feed.xml",
         RssFeed {
             site,
             items: &items,
         }
-        .render()?,
-    ));
-    let mut out: Vec<(String, Vec<u8>)> = out
-        .into_iter()
-        .map(|(p, html)| (p, html.into_bytes()))
-        .collect();
-    out.extend(drawn);
-    out.extend(ASSETS.iter().map(|(p, _, b)| (p.to_string(), b.to_vec())));
-    Ok(out)
+        .render(),
+    )?;
+    for d in site.draws() {
+        draw_pages(site, d, put)?;
+    }
+    for (p, _, b) in ASSETS {
+        put(p.to_string(), b.to_vec())?;
+    }
+    Ok(())
 }
 
 /// A draw's list (a page of [`LIST_ROWS`](crate::output::pager::LIST_ROWS) targets each: `draws/<id>.html`, then
 /// `draws/<id>-page<n>.html`; the whole list as `draws/<id>/list.csv`), its changes after the
 /// draw as the verification page reads them (`changes.json`, `suiji-public-changes/1`) and,
 /// once published, its results notice (`draws/<id>/notice.html`, then `notice-page<n>.html`;
-/// the whole notice as `notice.csv`).
-fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, Vec<u8>)>, askama::Error> {
+/// the whole notice as `notice.csv`), each given to `put`.
+fn draw_pages<E: From<askama::Error>>(
+    site: &Site,
+    d: &SiteDraw,
+    put: &mut dyn FnMut(String, Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
     let id = d.id;
     let changes = serde_json::to_string(&d.public_changes).map_err(askama::Error::custom)?;
-    let mut out = vec![
-        (format!("draws/{id}/{PUBLIC_CHANGES}"), changes.into_bytes()),
-        (format!("draws/{id}/{LIST_CSV}"), list_csv(site, d)),
-    ];
+    put(format!("draws/{id}/{PUBLIC_CHANGES}"), changes.into_bytes())?;
+    put(format!("draws/{id}/{LIST_CSV}"), list_csv(site, d))?;
     let list_page = |n: usize| match n {
         1 => format!("{id}.html"),
         n => format!("{id}-page{n}.html"),
@@ -290,13 +308,13 @@ fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, Vec<u8>)>, askam
             rows: pager.rows(&d.rows),
             pager,
         };
-        out.push((
+        put(
             format!("draws/{}", list_page(n)),
             page.render()?.into_bytes(),
-        ));
+        )?;
     }
     let Some(n) = &d.notice else {
-        return Ok(out);
+        return Ok(());
     };
     let notice_page = |k: usize| match k {
         1 => "notice.html".to_string(),
@@ -314,7 +332,7 @@ fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, Vec<u8>)>, askam
             pager,
         };
         let path = format!("draws/{id}/{}", notice_page(k));
-        out.push((path, page.render()?.into_bytes()));
+        put(path, page.render()?.into_bytes())?;
     }
     let heading = format!(
         "{} {} {} 抽查结果公示",
@@ -325,8 +343,7 @@ fn draw_pages(site: &Site, d: &SiteDraw) -> Result<Vec<(String, Vec<u8>)>, askam
         &n.header,
         &n.rows,
     );
-    out.push((format!("draws/{id}/{NOTICE_CSV}"), csv));
-    Ok(out)
+    put(format!("draws/{id}/{NOTICE_CSV}"), csv)
 }
 
 /// The whole list of a draw's page in a file: `draws/<id>/list.csv`.
