@@ -93,6 +93,19 @@ impl<R: std::io::Read> std::io::Read for HashingReader<R> {
     }
 }
 
+/// The SHA-256 (lowercase hex) of the bytes `fill` writes, hashed as they are written and
+/// never held.
+pub fn sha256_written(
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<String> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, HashingWriter::new(std::io::sink()));
+    fill(&mut out)?;
+    out.flush()?;
+    let hashed = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(hashed.finish().0)
+}
+
 /// The SHA-256 of a file's bytes, read a megabyte at a time.
 pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
     let hashed = sha256_file_while(path, &|| true)?;
@@ -129,6 +142,20 @@ mod tests {
         assert_eq!(
             super::sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn bytes_hashed_as_written_hash_as_the_whole() {
+        let long = vec![7u8; (1 << 17) + 5];
+        let hashed = super::sha256_written(|out| {
+            out.write_all(b"ab")?;
+            out.write_all(&long)
+        })
+        .expect("hashed");
+        assert_eq!(
+            hashed,
+            super::sha256_hex(&[b"ab".as_slice(), &long].concat())
         );
     }
 

@@ -421,23 +421,6 @@ fn write_notice(
     Ok(written.into_iter().map(|(_, f)| f).collect())
 }
 
-/// The files of a draw's notice, by name (in its folder, [`notice_folder`]), as
-/// [`Notice::files`](crate::output::notice::Notice::files) names them, each made whole.
-pub(crate) fn notice_files(
-    n: &crate::output::notice::Notice,
-    paged: bool,
-) -> Vec<(String, Vec<u8>)> {
-    n.files(paged)
-        .into_iter()
-        .map(|(name, file)| {
-            let mut bytes = Vec::new();
-            // Writing to a vector cannot fail.
-            let _ = n.write_file(file, &mut bytes);
-            (name, bytes)
-        })
-        .collect()
-}
-
 /// Removes the pages of a notice in `folder` that are not among `kept` (the notice's files just
 /// written): a notice written again with fewer pages (the period drawn again) leaves none of
 /// the earlier one's behind. A page that cannot be removed is logged.

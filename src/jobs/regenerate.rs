@@ -17,17 +17,19 @@
 //! files in place are left alone. The index of notices (`out/public/index.html`,
 //! `index.json`) is rebuilt from every draw's publications.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::issue::draw_folder;
 use super::place::{Layout, Staging, staging_name};
-use super::publish::{index_files, notice_files};
+use super::publish::index_files;
 use crate::calendar::Calendar;
 use crate::diag::{Fault, Problem, Report};
 use crate::draw::manifest::{ListDigests, Manifest};
 use crate::draw::pipeline::Source;
+use crate::output::notice::{Notice, NoticeFile};
 use crate::output::publication::{notice, notice_folder, shown};
 use crate::output::tasks::DrawnCells;
 use crate::registry::Target;
@@ -454,6 +456,7 @@ pub fn publications_on(
         .filter(|l| !l.publications.is_empty() && input.draw.is_none_or(|d| d == l.draw.id))
         .collect();
     let rows = shown_rows(store, &chosen);
+    let none = HashMap::new();
     let mut done = Vec::new();
     for l in chosen {
         let r = &l.draw.record;
@@ -461,19 +464,19 @@ pub fn publications_on(
         let built = match rows.get(r.targets_snapshot.as_str()) {
             Some(Ok(registry)) => rebuilt_notice(model, l, registry, &folder),
             Some(Err(e)) => Err(e.clone()),
-            None => rebuilt_notice(model, l, &HashMap::new(), &folder),
+            None => rebuilt_notice(model, l, &none, &folder),
         };
         let outcome = match built {
-            Ok(files) => {
+            Ok((n, files)) => {
                 let dir = output_dir.join(&folder);
+                // Each file made again as it is written.
                 let outcomes: Vec<Outcome> = files
                     .iter()
-                    .map(|(name, bytes)| write_file(&dir.join(name), bytes))
+                    .map(|(name, file, sha256)| {
+                        write_made(&dir.join(name), sha256, |out| n.write_file(*file, out))
+                    })
                     .collect();
-                let names: Vec<String> = files
-                    .iter()
-                    .map(|(name, _)| name.to_string_lossy().into_owned())
-                    .collect();
+                let names: Vec<String> = files.into_iter().map(|(name, ..)| name).collect();
                 super::publish::drop_other_pages(&dir, &names);
                 summed(outcomes)
             }
@@ -535,14 +538,19 @@ fn shown_rows<'a>(
         .collect()
 }
 
-/// A draw's notice as its latest publication wrote it (file names in its folder), checked
-/// against the SHA-256 that publication recorded for each file.
-fn rebuilt_notice(
-    model: &crate::rules::model::Model,
-    l: &DrawLedger,
-    registry: &HashMap<String, Target>,
+/// A notice's file as rebuilt: its name in the notice's folder, which it is, and its SHA-256
+/// (the one its publication recorded).
+type CheckedFile = (String, NoticeFile, String);
+
+/// A draw's notice as its latest publication wrote it, with its files (name in its folder,
+/// which, SHA-256), each made once to check it against the SHA-256 that publication recorded
+/// for the file (and let go: it is made again as it is written).
+fn rebuilt_notice<'a>(
+    model: &'a crate::rules::model::Model,
+    l: &'a DrawLedger,
+    registry: &'a HashMap<String, Target>,
     folder: &Path,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+) -> Result<(Notice<'a>, Vec<CheckedFile>), String> {
     let last = l
         .publications
         .last()
@@ -556,11 +564,12 @@ fn rebuilt_notice(
     let second = format!("/{}", crate::output::notice::page_name(2));
     let paged = record.files.iter().any(|f| f.path.ends_with(&second));
     let mut files = Vec::new();
-    for (name, bytes) in notice_files(&n, paged) {
+    for (name, file) in n.files(paged) {
         let path = folder.join(&name).to_string_lossy().replace('\\', "/");
-        let sha = crate::digest::sha256_hex(&bytes);
+        let sha = crate::digest::sha256_written(|out| n.write_file(file, out))
+            .map_err(|e| format!("{path} cannot be made: {e}"))?;
         match record.files.iter().find(|f| f.path == path) {
-            Some(f) if f.sha256 == sha => files.push((PathBuf::from(name), bytes)),
+            Some(f) if f.sha256 == sha => files.push((name, file, sha)),
             Some(f) => {
                 return Err(format!(
                     "{path} as rebuilt (SHA-256 {sha}) is not the file publication #{} wrote on {} \
@@ -576,7 +585,7 @@ fn rebuilt_notice(
             }
         }
     }
-    Ok(files)
+    Ok((n, files))
 }
 
 /// One outcome for the files of a folder: the first failure, else the first file replaced,
@@ -597,8 +606,20 @@ fn summed(outcomes: Vec<Outcome>) -> Outcome {
 /// Writes one file (through a temporary file renamed into place); a file there with other
 /// bytes is kept aside (`NAME.altered-PID`).
 fn write_file(path: &Path, bytes: &[u8]) -> Outcome {
-    let existing = std::fs::read(path).ok();
-    if existing.as_deref() == Some(bytes) {
+    write_made(path, &crate::digest::sha256_hex(bytes), |out| {
+        out.write_all(bytes)
+    })
+}
+
+/// [`write_file`] of the bytes `fill` writes, whose SHA-256 is `sha256`: a file there that
+/// hashes the same is left as it is; neither is ever held whole.
+fn write_made(
+    path: &Path,
+    sha256: &str,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Outcome {
+    let existing = path.is_file();
+    if existing && crate::digest::sha256_file(path).is_ok_and(|h| h == sha256) {
         return Outcome::Unchanged;
     }
     let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
@@ -610,14 +631,17 @@ fn write_file(path: &Path, bytes: &[u8]) -> Outcome {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&tmp, bytes)?;
-        if existing.is_some() {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
+        fill(&mut out)?;
+        out.flush()?;
+        drop(out);
+        if existing {
             std::fs::rename(path, &aside)?;
         }
         std::fs::rename(&tmp, path)
     })();
     match written {
-        Ok(()) if existing.is_some() => Outcome::Replaced { aside },
+        Ok(()) if existing => Outcome::Replaced { aside },
         Ok(()) => Outcome::Written,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
