@@ -1735,6 +1735,61 @@ fn a_publication_marks_exactly_its_results() -> TestResult {
     Ok(())
 }
 
+/// A publication marks its results a run of consecutive ids at a time: a run with one result
+/// that cannot be published (published already, listed twice, not the draw's) is refused by
+/// that result's id, and nothing of the batch is marked.
+#[test]
+fn a_publication_refuses_the_one_result_of_a_run_it_cannot_publish() -> TestResult {
+    let (_dir, mut store, d) = setup()?;
+    let id = store.record_draw(&d, Redraw::No)?;
+    let ids = store.record_results(
+        id,
+        &[
+            result("T1", Some("1.1")),
+            result("T1", Some("1.2")),
+            result("T3", Some("1.1")),
+            result("T3", Some("1.2")),
+        ],
+        "2025-02-11T09:00:00+08:00",
+        "clerk",
+    )?;
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+    let publication = |result_ids: Vec<i64>| suiji::store::NewPublication {
+        draw_id: id,
+        published_at: "2025-03-01T12:00:00+08:00".into(),
+        actor: "publisher".into(),
+        files: json!({"targets": ["T1"]}),
+        result_ids,
+    };
+    store.record_publications(&[publication(vec![ids[1]])])?;
+    let refused = |result_ids: Vec<i64>, named: i64, store: &mut Store| {
+        let err = store.record_publications(&[publication(result_ids)]);
+        let said = format!("{err:?}");
+        assert!(
+            said.contains(&format!("result {named} is not an unpublished result")),
+            "{said}"
+        );
+    };
+    refused(vec![ids[3], ids[0], ids[1], ids[2]], ids[1], &mut store);
+    refused(vec![ids[2], ids[3], ids[2]], ids[2], &mut store);
+    refused(vec![ids[2], ids[3], ids[3] + 1], ids[3] + 1, &mut store);
+    let published = |store: &Store| -> Result<usize, StoreError> {
+        Ok(store
+            .results(id)?
+            .iter()
+            .filter(|r| r.published_at.is_some())
+            .count())
+    };
+    assert_eq!(
+        published(&store)?,
+        1,
+        "nothing of a refused batch is marked"
+    );
+    store.record_publications(&[publication(vec![ids[3], ids[0], ids[2]])])?;
+    assert_eq!(published(&store)?, 4);
+    Ok(())
+}
+
 /// Entries written before audit details and publication records were types
 /// (`tests/fixtures/audit-v1.json`, one of each action): parsed into today's types and written
 /// again, each gives its stored bytes, so the chain they sit in keeps verifying.

@@ -207,6 +207,37 @@ pub(super) fn publication_texts(pubs: &[NewPublication]) -> R<Vec<String>> {
     Ok(texts)
 }
 
+/// The ids of `ids`, sorted, as runs of consecutive ids (first, last): the results a
+/// publication lists are marked a run at a time. An id listed twice starts a run of its own
+/// (and is refused there: it is published by then).
+pub(super) fn id_runs(ids: &[i64]) -> Vec<(i64, i64)> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for id in sorted {
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(id) => *last = id,
+            _ => runs.push((id, id)),
+        }
+    }
+    runs
+}
+
+/// The first id from `first` to `last` not among `found` (ascending): the listed result that
+/// is not publishable.
+pub(super) fn first_missing(first: i64, last: i64, found: &[i64]) -> i64 {
+    (first..=last)
+        .zip(
+            found
+                .iter()
+                .copied()
+                .map(Some)
+                .chain(std::iter::repeat(None)),
+        )
+        .find(|(id, f)| Some(*id) != *f)
+        .map_or(last, |(id, _)| id)
+}
+
 /// A listed result that is not an unpublished result of the publication's draw.
 pub(super) fn not_publishable(result_id: i64, draw_id: i64) -> Fail {
     StoreError::invalid(
@@ -516,16 +547,31 @@ impl Store {
             let mut out = Vec::with_capacity(pubs.len());
             for (p, files_text) in pubs.iter().zip(&texts) {
                 require_active(tx, p.draw_id)?;
-                for rid in &p.result_ids {
-                    let n = tx
-                        .prepare_cached(
-                            "UPDATE results SET published_at = ?1
-                             WHERE id = ?2 AND draw_id = ?3 AND published_at IS NULL",
-                        )?
-                        .execute(params![p.published_at, rid, p.draw_id])?;
-                    if n != 1 {
-                        return Err(not_publishable(*rid, p.draw_id));
+                // A run of consecutive ids at a time (a draw's results mostly are one): each
+                // counted unpublished in the draw, then marked.
+                for (first, last) in id_runs(&p.result_ids) {
+                    const IN_RUN: &str = "FROM results WHERE id BETWEEN ?1 AND ?2 AND draw_id = ?3
+                         AND published_at IS NULL";
+                    let found: i64 = tx
+                        .prepare_cached(&format!("SELECT count(*) {IN_RUN}"))?
+                        .query_row(params![first, last, p.draw_id], |r| r.get(0))?;
+                    if found != last - first + 1 {
+                        let ids = tx
+                            .prepare_cached(&format!("SELECT id {IN_RUN} ORDER BY id"))?
+                            .query_map(params![first, last, p.draw_id], |r| r.get(0))?
+                            .collect::<Result<Vec<i64>, _>>()?;
+                        return Err(not_publishable(first_missing(first, last, &ids), p.draw_id));
                     }
+                    tx.prepare_cached(
+                        "UPDATE results SET published_at = ?4
+                         WHERE id BETWEEN ?1 AND ?2 AND draw_id = ?3 AND published_at IS NULL",
+                    )?
+                    .execute(params![
+                        first,
+                        last,
+                        p.draw_id,
+                        p.published_at
+                    ])?;
                 }
                 tx.execute(
                     "INSERT INTO publications (draw_id, published_at, actor, files, results_count)
@@ -591,5 +637,32 @@ impl Store {
             }
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_missing, id_runs};
+
+    #[test]
+    fn ids_run_in_order_and_a_repeated_id_starts_a_run() {
+        assert_eq!(id_runs(&[]), vec![]);
+        assert_eq!(
+            id_runs(&[5, 3, 4, 9, 10, 12]),
+            vec![(3, 5), (9, 10), (12, 12)]
+        );
+        assert_eq!(id_runs(&[2, 1, 2]), vec![(1, 2), (2, 2)]);
+        assert_eq!(
+            id_runs(&[i64::MAX, i64::MAX - 1]),
+            vec![(i64::MAX - 1, i64::MAX)]
+        );
+    }
+
+    #[test]
+    fn the_first_id_missing_from_a_run_is_named() {
+        assert_eq!(first_missing(3, 6, &[3, 4, 6]), 5);
+        assert_eq!(first_missing(3, 6, &[4, 5, 6]), 3);
+        assert_eq!(first_missing(3, 6, &[3, 4, 5]), 6);
+        assert_eq!(first_missing(7, 7, &[]), 7);
     }
 }

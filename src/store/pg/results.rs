@@ -13,8 +13,8 @@ use postgres::Transaction;
 
 use super::super::error::{Fail, R};
 use super::super::results::{
-    PublicationEntry, ResultsEntry, admissible, check_batch, duplicate, inspectors_text,
-    not_publishable, publication_texts,
+    PublicationEntry, ResultsEntry, admissible, check_batch, duplicate, first_missing, id_runs,
+    inspectors_text, not_publishable, publication_texts,
 };
 use super::super::util::to_u64;
 use super::super::{NewPublication, NewResult, Origin, PublicationRow, ResultStore, StoreError};
@@ -111,15 +111,32 @@ fn insert_publication(
     files_text: &str,
 ) -> R<i64> {
     require_active(tx, p.draw_id)?;
-    for rid in &p.result_ids {
-        let n = tx.execute(
-            "UPDATE results SET published_at = $1
-             WHERE id = $2 AND draw_id = $3 AND published_at IS NULL",
-            &[&p.published_at, rid, &p.draw_id],
-        )?;
-        if n != 1 {
-            return Err(not_publishable(*rid, p.draw_id));
+    // A run of consecutive ids at a time, as on SQLite: counted unpublished, then marked.
+    for (first, last) in id_runs(&p.result_ids) {
+        const IN_RUN: &str = "FROM results WHERE id BETWEEN $1 AND $2 AND draw_id = $3
+             AND published_at IS NULL";
+        let found: i64 = tx
+            .query_one(
+                &format!("SELECT count(*) {IN_RUN}"),
+                &[&first, &last, &p.draw_id],
+            )?
+            .try_get(0)?;
+        if found != last - first + 1 {
+            let ids = tx
+                .query(
+                    &format!("SELECT id {IN_RUN} ORDER BY id"),
+                    &[&first, &last, &p.draw_id],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<Vec<i64>, _>>()?;
+            return Err(not_publishable(first_missing(first, last, &ids), p.draw_id));
         }
+        tx.execute(
+            "UPDATE results SET published_at = $4
+             WHERE id BETWEEN $1 AND $2 AND draw_id = $3 AND published_at IS NULL",
+            &[&first, &last, &p.draw_id, &p.published_at],
+        )?;
     }
     let count = i64::try_from(p.result_ids.len()).unwrap_or(i64::MAX);
     let id: i64 = tx
