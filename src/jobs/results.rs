@@ -501,7 +501,7 @@ pub struct Task {
     /// The team: (id, name) in team order.
     pub team: Vec<(String, String)>,
     /// Each checklist item: id, text, and its recorded result.
-    pub items: Vec<(String, String, Option<ResultRow>)>,
+    pub items: Vec<(String, String, Option<crate::results::entry::Recorded>)>,
 }
 
 impl Task {

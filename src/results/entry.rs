@@ -9,6 +9,9 @@
 //! reported as such (re-importing a sheet after filling in more rows is harmless).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::Interned;
 
 use chrono::NaiveDate;
 
@@ -16,9 +19,7 @@ use crate::diag::Diagnostic;
 use crate::registry::values::{DateError, looks_like_scientific, parse_date, trim};
 use crate::rules::model::{ChecklistItem, Model};
 use crate::rules::names;
-use crate::store::{
-    DrawFilter, DrawHead, DrawRow, DrawStatus, DrawStore, NewResult, ResultRow, StoreError,
-};
+use crate::store::{DrawFilter, DrawHead, DrawRow, DrawStatus, DrawStore, NewResult, StoreError};
 
 use super::{RESULT_CATEGORIES, normalize_category};
 
@@ -197,7 +198,7 @@ pub struct DrawInfo {
     /// The matter's checklist (from the rules), `None` when the matter left the rules.
     pub checklist: Option<Vec<ChecklistItem>>,
     /// Results already recorded, by (target, item).
-    pub existing: HashMap<(String, String), ResultRow>,
+    pub existing: HashMap<(String, String), Recorded>,
     /// What a sheet may write in 抽查事项: the matter's id (sheets printed before names), its
     /// name in the rules, and its name when drawn.
     pub matter_names: Vec<String>,
@@ -387,10 +388,10 @@ impl<'a> Checker<'a> {
         }
         self.seen.insert(key, e.origin.clone());
         if let Some(old) = info.existing.get(&(result.target_id.clone(), item.clone())) {
-            let same = old.category == result.category
-                && old.inspection_date == result.inspection_date
+            let same = *old.category == *result.category
+                && *old.inspection_date == *result.inspection_date
                 && old.remarks == result.remarks
-                && old.inspectors_signed == result.inspectors_signed;
+                && *old.inspectors_signed == *result.inspectors_signed;
             if same {
                 return Ok(Ok(Checked::AlreadyRecorded {
                     draw_id,
@@ -423,17 +424,17 @@ fn superseded(one: &DrawHead, given: &str, o: Option<&Origin>, col: Option<usize
 }
 
 /// The problem with a result that differs from the one recorded for the same target and item.
-fn differs(old: &ResultRow, result: &NewResult, e: &RawEntry, draw_id: i64, item: &str) -> Problem {
+fn differs(old: &Recorded, result: &NewResult, e: &RawEntry, draw_id: i64, item: &str) -> Problem {
     let from = match (&old.source_file, old.source_line) {
         (Some(f), Some(l)) => format!(" from {f}:{l}"),
         (Some(f), None) => format!(" from {f}"),
         _ => String::new(),
     };
     let mut diffs = Vec::new();
-    if old.category != result.category {
+    if *old.category != *result.category {
         diffs.push(format!("检查结果 {} → {}", old.category, result.category));
     }
-    if old.inspection_date != result.inspection_date {
+    if *old.inspection_date != *result.inspection_date {
         diffs.push(format!(
             "检查日期 {} → {}",
             old.inspection_date, result.inspection_date
@@ -442,7 +443,7 @@ fn differs(old: &ResultRow, result: &NewResult, e: &RawEntry, draw_id: i64, item
     if old.remarks != result.remarks {
         diffs.push("备注".into());
     }
-    if old.inspectors_signed != result.inspectors_signed {
+    if *old.inspectors_signed != *result.inspectors_signed {
         diffs.push(format!(
             "签名检查人员 {} → {}",
             old.inspectors_signed.join("、"),
@@ -504,14 +505,24 @@ fn load_info(
         .map(|u| (u.target_id, u.reason))
         .collect();
     // Each recorded result goes into the map as its row is read (a national draw's run to
-    // 1.47 million: never held twice).
+    // 1.47 million: never held twice), its texts shared with the draw's other results.
     let mut existing = HashMap::new();
+    let (mut texts, mut names) = (Interned::<str>::default(), Interned::default());
     store.each_result(row.id, &mut |r| {
-        let key = (
-            r.target_id.clone(),
-            r.checklist_item.clone().unwrap_or_default(),
-        );
-        existing.insert(key, r);
+        let key = (r.target_id, r.checklist_item.unwrap_or_default());
+        let recorded = Recorded {
+            id: r.id,
+            category: texts.of(r.category.as_str()),
+            remarks: r.remarks,
+            inspection_date: texts.of(r.inspection_date.as_str()),
+            inspectors_signed: names.of(r.inspectors_signed),
+            entered_at: texts.of(r.entered_at.as_str()),
+            entered_by: texts.of(r.entered_by.as_str()),
+            published_at: r.published_at.map(|t| texts.of(t.as_str())),
+            source_file: r.source_file.map(|f| texts.of(f.as_str())),
+            source_line: r.source_line,
+        };
+        existing.insert(key, recorded);
     })?;
     let mut matter_names = vec![
         row.record.matter.clone(),
@@ -534,6 +545,24 @@ fn load_info(
         unstaffed,
         existing,
     })
+}
+
+/// A result already recorded, as an entry is compared with it and a task shows it: its
+/// texts shared among the draw's results ([`Interned`](super::Interned)), which a national draw's run to 1.47
+/// million of, most with the same category, day, signers and file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    pub category: Arc<str>,
+    pub remarks: String,
+    /// `YYYY-MM-DD`.
+    pub inspection_date: Arc<str>,
+    pub inspectors_signed: Arc<[String]>,
+    pub entered_at: Arc<str>,
+    pub entered_by: Arc<str>,
+    pub published_at: Option<Arc<str>>,
+    pub source_file: Option<Arc<str>>,
+    pub source_line: Option<u32>,
 }
 
 /// Separators between the inspectors of a 签名检查人员 cell.

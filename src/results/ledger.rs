@@ -2,7 +2,7 @@
 //! Everything here is computed from the store (draws, teams, results, publications), the
 //! rules (checklists, deadlines) and the calendar; nothing is kept separately.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
@@ -100,19 +100,7 @@ pub struct LedgerResult {
 }
 
 /// The texts of a draw's results, each kept once.
-#[derive(Default)]
-struct Texts(HashSet<Arc<str>>);
-
-impl Texts {
-    fn of(&mut self, text: &str) -> Arc<str> {
-        if let Some(t) = self.0.get(text) {
-            return t.clone();
-        }
-        let t: Arc<str> = text.into();
-        self.0.insert(t.clone());
-        t
-    }
-}
+type Texts = super::Interned<str>;
 
 impl LedgerResult {
     fn of(f: ResultFact<'_>, texts: &mut Texts) -> LedgerResult {

@@ -91,6 +91,28 @@ pub(crate) fn normalize_category(text: &str) -> Option<&'static str> {
     RESULT_CATEGORIES.iter().copied().find(|c| *c == t)
 }
 
+/// Values kept once each and shared: a national draw's results repeat a few texts (categories,
+/// days, signers, file names) a million times.
+pub(crate) struct Interned<T: ?Sized>(std::collections::HashSet<std::sync::Arc<T>>);
+
+impl<T: ?Sized> Default for Interned<T> {
+    fn default() -> Self {
+        Interned(std::collections::HashSet::new())
+    }
+}
+
+impl<T: ?Sized + Eq + std::hash::Hash> Interned<T> {
+    /// `v` kept: the one kept before when it is equal, else `v`.
+    pub(crate) fn of<V: AsRef<T> + Into<std::sync::Arc<T>>>(&mut self, v: V) -> std::sync::Arc<T> {
+        if let Some(kept) = self.0.get(v.as_ref()) {
+            return std::sync::Arc::clone(kept);
+        }
+        let kept: std::sync::Arc<T> = v.into();
+        self.0.insert(std::sync::Arc::clone(&kept));
+        kept
+    }
+}
+
 /// A target's overall result from its item results: 未发现问题 when every item is clean,
 /// otherwise each problem category found, in the national order, joined by "；".
 pub fn summary_category<'a>(categories: impl IntoIterator<Item = &'a str>) -> String {

@@ -144,7 +144,7 @@ fn task_line(
         editable: can_enter && !t.published(),
         date: first
             .as_ref()
-            .map(|r| r.inspection_date.clone())
+            .map(|r| r.inspection_date.to_string())
             .unwrap_or_default(),
         remarks: first.map(|r| r.remarks).unwrap_or_default(),
         items: t
@@ -154,7 +154,7 @@ fn task_line(
                 id,
                 text,
                 published: r.as_ref().is_some_and(|r| r.published_at.is_some()),
-                category: r.map(|r| r.category).unwrap_or_default(),
+                category: r.map(|r| r.category.to_string()).unwrap_or_default(),
             })
             .collect(),
     }
