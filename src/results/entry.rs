@@ -547,9 +547,9 @@ fn load_info(
     })
 }
 
-/// A result already recorded, as an entry is compared with it and a task shows it: its
-/// texts shared among the draw's results (`results::Interned`), which a national draw's run to 1.47
-/// million of, most with the same category, day, signers and file.
+/// A result already recorded, as an entry is compared with it and a task shows it, its texts
+/// shared among the draw's results (`results::Interned`): a national draw has 1.47 million,
+/// most with the same category, day, signers and file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub id: i64,
