@@ -1421,6 +1421,17 @@ fn list_draws_filters_by_matter_and_period() -> TestResult {
     Ok(())
 }
 
+/// A publication of draw `draw_id` marking `result_ids`, published at `at`.
+fn publication(draw_id: i64, result_ids: Vec<i64>, at: &str) -> suiji::store::NewPublication {
+    suiji::store::NewPublication {
+        draw_id,
+        published_at: at.into(),
+        actor: "publisher".into(),
+        files: json!({"targets": ["T1"]}),
+        result_ids,
+    }
+}
+
 fn result(target: &str, item: Option<&str>) -> NewResult {
     NewResult {
         target_id: target.into(),
@@ -1709,13 +1720,7 @@ fn a_publication_marks_exactly_its_results() -> TestResult {
         "2025-02-11T09:00:00+08:00",
         "clerk",
     )?;
-    let publication = |result_ids: Vec<i64>, at: &str| suiji::store::NewPublication {
-        draw_id: id,
-        published_at: at.into(),
-        actor: "publisher".into(),
-        files: json!({"targets": ["T1"]}),
-        result_ids,
-    };
+    let publication = |result_ids: Vec<i64>, at: &str| publication(id, result_ids, at);
     store.record_publications(&[publication(vec![ids[0]], "2025-03-01T12:00:00+08:00")])?;
     let rows = store.results(id)?;
     assert_eq!(
@@ -1754,13 +1759,8 @@ fn a_publication_refuses_the_one_result_of_a_run_it_cannot_publish() -> TestResu
         "clerk",
     )?;
     assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
-    let publication = |result_ids: Vec<i64>| suiji::store::NewPublication {
-        draw_id: id,
-        published_at: "2025-03-01T12:00:00+08:00".into(),
-        actor: "publisher".into(),
-        files: json!({"targets": ["T1"]}),
-        result_ids,
-    };
+    let publication =
+        |result_ids: Vec<i64>| publication(id, result_ids, "2025-03-01T12:00:00+08:00");
     store.record_publications(&[publication(vec![ids[1]])])?;
     let refused = |result_ids: Vec<i64>, named: i64, store: &mut Store| {
         let err = store.record_publications(&[publication(result_ids)]);
