@@ -10,6 +10,7 @@ use super::SetupError;
 use crate::diag::{Diagnostic, Fault, Report, count};
 use crate::results::entry::{Checked, Checker, DateCell, Problem, RawEntry};
 use crate::results::import::read_sheet_each;
+use crate::results::pending::Pending;
 use crate::rules::Loaded;
 use crate::store::{DrawFilter, DrawRow, DrawStore, NewResult, ResultRow, ResultStore, StoreError};
 
@@ -260,8 +261,8 @@ impl Imported {
 #[derive(Default)]
 struct Sheets {
     problems: Vec<Problem>,
-    /// The new results by draw (none kept in a dry run, which counts them).
-    batches: BTreeMap<i64, Vec<NewResult>>,
+    /// The new results by draw, held compact (none kept in a dry run, which counts them).
+    batches: Pending,
     new: BTreeMap<i64, usize>,
     skipped: usize,
     unchanged: usize,
@@ -312,7 +313,7 @@ impl Sheets {
                     }
                     *self.new.entry(draw_id).or_default() += 1;
                     if !input.dry_run {
-                        self.batches.entry(draw_id).or_default().push(result);
+                        self.batches.push(draw_id, &result);
                     }
                 }
                 Ok(Checked::AlreadyRecorded { .. }) => self.unchanged += 1,
@@ -384,13 +385,12 @@ pub fn import(
             )
         }));
     }
-    let batches: Vec<(i64, Vec<NewResult>)> = batches.into_iter().collect();
     let new: usize = counts.values().sum();
     if !input.dry_run && new > 0 {
         if new >= PROGRESS_EVERY {
             tracing::info!(target: "suiji::progress", results = new, "recording the results");
         }
-        store.record_results_batch(&batches, &input.now, &input.actor)?;
+        store.record_new_results(&batches, &input.now, &input.actor)?;
     }
     Ok(Imported {
         draws: counts
@@ -552,7 +552,7 @@ pub fn tasks(
             let items = checklist
                 .iter()
                 .map(|c| {
-                    let r = info.existing.get(&(id.clone(), c.id.clone())).cloned();
+                    let r = info.existing.get(id, &c.id);
                     (c.id.clone(), c.text.clone(), r)
                 })
                 .collect();

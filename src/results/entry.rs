@@ -11,8 +11,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::Interned;
-
 use chrono::NaiveDate;
 
 use crate::diag::Diagnostic;
@@ -198,7 +196,7 @@ pub struct DrawInfo {
     /// The matter's checklist (from the rules), `None` when the matter left the rules.
     pub checklist: Option<Vec<ChecklistItem>>,
     /// Results already recorded, by (target, item).
-    pub existing: HashMap<(String, String), Recorded>,
+    pub existing: Existing,
     /// What a sheet may write in 抽查事项: the matter's id (sheets printed before names), its
     /// name in the rules, and its name when drawn.
     pub matter_names: Vec<String>,
@@ -228,8 +226,13 @@ pub struct Checker<'a> {
     /// every entry.
     all_draws: Option<Vec<DrawHead>>,
     infos: HashMap<i64, DrawInfo>,
-    /// (draw, target, item) → where this batch first gave a result for it.
-    seen: HashMap<(i64, String, String), Option<Origin>>,
+    /// (draw, target, item) → where this batch first gave a result for it: the target and
+    /// item by their places in `seen_texts`, the place by its file's in `seen_files` and its
+    /// line ([`super::NONE`] for none), so that the 1.47 million entries of a national draw's
+    /// sheet are held in 24 bytes each.
+    seen: HashMap<(i64, u32, u32), (u32, u32)>,
+    seen_texts: super::Places<str>,
+    seen_files: super::Places<str>,
 }
 
 impl<'a> Checker<'a> {
@@ -242,6 +245,8 @@ impl<'a> Checker<'a> {
             all_draws: None,
             infos: HashMap::new(),
             seen: HashMap::new(),
+            seen_texts: super::Places::default(),
+            seen_files: super::Places::default(),
         }
     }
 
@@ -366,10 +371,18 @@ impl<'a> Checker<'a> {
             return Ok(Err(Vec::new()));
         };
         let item = result.checklist_item.clone().unwrap_or_default();
-        let key = (draw_id, result.target_id.clone(), item.clone());
+        let key = (
+            draw_id,
+            self.seen_texts.place(&result.target_id),
+            self.seen_texts.place(&item),
+        );
         let o = e.origin.as_ref();
-        if let Some(first) = self.seen.get(&key) {
-            let at = match (first, o) {
+        if let Some(&(file, line)) = self.seen.get(&key) {
+            let first = self.seen_files.at(file).map(|f| Origin {
+                file: std::sync::Arc::clone(f),
+                line: line as usize,
+            });
+            let at = match (&first, o) {
                 (Some(f), Some(here)) if f.file == here.file => format!("on line {}", f.line),
                 (Some(f), _) => format!("at {f}"),
                 (None, _) => "given earlier".to_string(),
@@ -386,8 +399,12 @@ impl<'a> Checker<'a> {
                 .help("each target and checklist item takes one result: delete one of the two rows"),
             ]));
         }
-        self.seen.insert(key, e.origin.clone());
-        if let Some(old) = info.existing.get(&(result.target_id.clone(), item.clone())) {
+        let here = o.map_or((super::NONE, super::NONE), |o| {
+            let line = u32::try_from(o.line).unwrap_or(super::NONE);
+            (self.seen_files.place(&o.file), line)
+        });
+        self.seen.insert(key, here);
+        if let Some(old) = info.existing.get(&result.target_id, &item) {
             let same = *old.category == *result.category
                 && *old.inspection_date == *result.inspection_date
                 && old.remarks == result.remarks
@@ -398,7 +415,7 @@ impl<'a> Checker<'a> {
                     result_id: old.id,
                 }));
             }
-            return Ok(Err(vec![differs(old, &result, e, draw_id, &item)]));
+            return Ok(Err(vec![differs(&old, &result, e, draw_id, &item)]));
         }
         Ok(Ok(Checked::New { draw_id, result }))
     }
@@ -506,24 +523,8 @@ fn load_info(
         .collect();
     // Each recorded result goes into the map as its row is read (a national draw's run to
     // 1.47 million: never held twice), its texts shared with the draw's other results.
-    let mut existing = HashMap::new();
-    let (mut texts, mut names) = (Interned::<str>::default(), Interned::default());
-    store.each_result(row.id, &mut |r| {
-        let key = (r.target_id, r.checklist_item.unwrap_or_default());
-        let recorded = Recorded {
-            id: r.id,
-            category: texts.of(r.category.as_str()),
-            remarks: r.remarks,
-            inspection_date: texts.of(r.inspection_date.as_str()),
-            inspectors_signed: names.of(r.inspectors_signed),
-            entered_at: texts.of(r.entered_at.as_str()),
-            entered_by: texts.of(r.entered_by.as_str()),
-            published_at: r.published_at.map(|t| texts.of(t.as_str())),
-            source_file: r.source_file.map(|f| texts.of(f.as_str())),
-            source_line: r.source_line,
-        };
-        existing.insert(key, recorded);
-    })?;
+    let mut existing = Existing::default();
+    store.each_result(row.id, &mut |r| existing.insert(&r))?;
     let mut matter_names = vec![
         row.record.matter.clone(),
         names::matter_name(model, &row.record.matter),
@@ -547,9 +548,103 @@ fn load_info(
     })
 }
 
+/// A draw's recorded results by (target, checklist item), each held as a few numbers, its
+/// texts kept once each ([`super::Places`]): a national draw has 1.47 million, most with the
+/// same category, day, signers and file, and a [`Recorded`] made of one is handed out only
+/// when asked for.
+#[derive(Default, Clone)]
+pub struct Existing {
+    /// Targets and checklist items.
+    keys: super::Places<str>,
+    texts: super::Places<str>,
+    signers: super::Places<[String]>,
+    by_key: HashMap<(u32, u32), Held>,
+}
+
+impl std::fmt::Debug for Existing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Existing")
+            .field("results", &self.by_key.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One recorded result in [`Existing`]: its texts by their places (`super::NONE`: none).
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    id: i64,
+    category: u32,
+    remarks: u32,
+    date: u32,
+    signers: u32,
+    entered_at: u32,
+    entered_by: u32,
+    published_at: u32,
+    file: u32,
+    line: u32,
+}
+
+impl Existing {
+    /// Holds `r`.
+    fn insert(&mut self, r: &crate::store::ResultRow) {
+        let key = (
+            self.keys.place(&r.target_id),
+            self.keys
+                .place(r.checklist_item.as_deref().unwrap_or_default()),
+        );
+        let texts = &mut self.texts;
+        let mut text = |t: Option<&str>| t.map_or(super::NONE, |t| texts.place(t));
+        let held = Held {
+            id: r.id,
+            category: text(Some(&r.category)),
+            remarks: text(Some(&r.remarks)),
+            date: text(Some(&r.inspection_date)),
+            entered_at: text(Some(&r.entered_at)),
+            entered_by: text(Some(&r.entered_by)),
+            published_at: text(r.published_at.as_deref()),
+            file: text(r.source_file.as_deref()),
+            signers: self.signers.place(&r.inspectors_signed[..]),
+            line: r.source_line.unwrap_or(super::NONE),
+        };
+        self.by_key.insert(key, held);
+    }
+
+    /// The result recorded for `target`'s checklist item `item` ("" for none).
+    pub fn get(&self, target: &str, item: &str) -> Option<Recorded> {
+        let key = (self.keys.find(target)?, self.keys.find(item)?);
+        let h = self.by_key.get(&key)?;
+        let text = |place: u32| self.texts.at(place).map(Arc::clone);
+        let empty = || Arc::from("");
+        Some(Recorded {
+            id: h.id,
+            category: text(h.category).unwrap_or_else(empty),
+            remarks: text(h.remarks).map(|r| r.to_string()).unwrap_or_default(),
+            inspection_date: text(h.date).unwrap_or_else(empty),
+            inspectors_signed: self
+                .signers
+                .at(h.signers)
+                .map_or_else(|| Arc::from(Vec::new()), Arc::clone),
+            entered_at: text(h.entered_at).unwrap_or_else(empty),
+            entered_by: text(h.entered_by).unwrap_or_else(empty),
+            published_at: text(h.published_at),
+            source_file: text(h.file),
+            source_line: (h.line != super::NONE).then_some(h.line),
+        })
+    }
+
+    /// How many results are held.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// No result is held.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}
+
 /// A result already recorded, as an entry is compared with it and a task shows it, its texts
-/// shared among the draw's results (`results::Interned`): a national draw has 1.47 million,
-/// most with the same category, day, signers and file.
+/// shared among the draw's results ([`Existing`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub id: i64,

@@ -8,6 +8,7 @@
 //!   are none.
 //! - [`ledger`] works out, per drawn target, whether it was inspected, when its result must be
 //!   published and whether it was.
+//! - [`pending`] holds the new results of an import, compact, until they are recorded.
 //! - [`year`] adds the ledgers of a year up into the figures of the accountability report.
 //!
 //! Definitions (also in `docs/results.md`):
@@ -29,6 +30,7 @@
 pub mod entry;
 pub mod import;
 pub mod ledger;
+pub mod pending;
 pub mod safe_cell;
 pub mod year;
 
@@ -112,6 +114,62 @@ impl<T: ?Sized + Eq + std::hash::Hash> Interned<T> {
         kept
     }
 }
+
+/// Values kept once each, named by their place: what a national import holds of each of its
+/// 1.47 million results is a few numbers ([`pending::Pending`], the entries seen,
+/// [`entry::Checker`]).
+pub(crate) struct Places<T: ?Sized> {
+    places: rustc_hash::FxHashMap<std::sync::Arc<T>, u32>,
+    values: Vec<std::sync::Arc<T>>,
+}
+
+impl<T: ?Sized> Clone for Places<T> {
+    fn clone(&self) -> Self {
+        Places {
+            places: self.places.clone(),
+            values: self.values.clone(),
+        }
+    }
+}
+
+impl<T: ?Sized> Default for Places<T> {
+    fn default() -> Self {
+        Places {
+            places: rustc_hash::FxHashMap::default(),
+            values: Vec::new(),
+        }
+    }
+}
+
+impl<T: ?Sized + Eq + std::hash::Hash> Places<T> {
+    /// The place of `v`, kept now if it was not before.
+    pub(crate) fn place(&mut self, v: &T) -> u32
+    where
+        for<'a> std::sync::Arc<T>: From<&'a T>,
+    {
+        if let Some(&at) = self.places.get(v) {
+            return at;
+        }
+        let at = u32::try_from(self.values.len()).unwrap_or(NONE);
+        let kept: std::sync::Arc<T> = std::sync::Arc::from(v);
+        self.values.push(std::sync::Arc::clone(&kept));
+        self.places.insert(kept, at);
+        at
+    }
+
+    /// The place of `v`, if it is kept.
+    pub(crate) fn find(&self, v: &T) -> Option<u32> {
+        self.places.get(v).copied()
+    }
+
+    /// The value kept at `place`.
+    pub(crate) fn at(&self, place: u32) -> Option<&std::sync::Arc<T>> {
+        self.values.get(place as usize)
+    }
+}
+
+/// No place: a value absent (a result without a checklist item, a file or a line).
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// A target's overall result from its item results: 未发现问题 when every item is clean,
 /// otherwise each problem category found, in the national order, joined by "；".

@@ -71,7 +71,9 @@ pub use records::{
 pub use redraws::{RedrawAudit, RedrawRow, RedrawStore};
 pub use registries::{RegistryAudit, RegistryFile, RegistryLog, RegistryVersion};
 pub use result_store::{RecordStore, Records, ResultStore};
-pub use results::{NewPublication, NewResult, PublicationRow, ResultFact, ResultRow};
+pub use results::{
+    HeldResults, NewPublication, NewResult, NewResults, PublicationRow, ResultFact, ResultRow,
+};
 pub use rule_versions::{
     NewRuleChange, NewRuleVersion, RuleChangeAudit, RuleChangeRow, RuleFiles, RuleStep, RuleStore,
     RuleVersionRow,

@@ -9,7 +9,8 @@
 //! public (triggers refuse any change to them from then on).
 
 use super::{
-    DrawStore, NewPublication, NewResult, PublicationRow, ServiceStore, Store, StoreError,
+    DrawStore, HeldResults, NewPublication, NewResult, NewResults, PublicationRow, ServiceStore,
+    Store, StoreError,
 };
 
 /// A database that records results and their publications.
@@ -19,6 +20,16 @@ pub trait ResultStore: DrawStore {
     fn record_results_batch(
         &mut self,
         batches: &[(i64, Vec<NewResult>)],
+        entered_at: &str,
+        actor: &str,
+    ) -> Result<Vec<Vec<i64>>, StoreError> {
+        self.record_new_results(&HeldResults(batches), entered_at, actor)
+    }
+    /// [`ResultStore::record_results_batch`] for results handed out one at a time (see
+    /// [`Store::record_new_results`]).
+    fn record_new_results(
+        &mut self,
+        results: &dyn NewResults,
         entered_at: &str,
         actor: &str,
     ) -> Result<Vec<Vec<i64>>, StoreError>;
@@ -37,13 +48,13 @@ pub trait ResultStore: DrawStore {
 }
 
 impl ResultStore for Store {
-    fn record_results_batch(
+    fn record_new_results(
         &mut self,
-        batches: &[(i64, Vec<NewResult>)],
+        results: &dyn NewResults,
         entered_at: &str,
         actor: &str,
     ) -> Result<Vec<Vec<i64>>, StoreError> {
-        Store::record_results_batch(self, batches, entered_at, actor)
+        Store::record_new_results(self, results, entered_at, actor)
     }
 
     fn publications(&self, draw_id: i64) -> Result<Vec<PublicationRow>, StoreError> {

@@ -104,22 +104,90 @@ pub struct NewPublication {
     pub result_ids: Vec<i64>,
 }
 
-/// The checks of a batch of results made before any is written, the same on both databases.
-pub(super) fn check_batch(
-    batches: &[(i64, Vec<NewResult>)],
-    entered_at: &str,
-    actor: &str,
-) -> R<()> {
-    non_empty("entered_at", entered_at)?;
-    non_empty("actor", actor)?;
-    for r in batches.iter().flat_map(|(_, rows)| rows) {
-        non_empty("result category", &r.category)?;
-        date("inspection_date", &r.inspection_date)?;
-        if r.source_line == Some(0) {
-            return Err(StoreError::invalid("source_line", "lines count from 1").into());
+/// New results to record, in batches of one draw each, handed out a result at a time: an
+/// import of a national draw's sheet records 1.47 million, which its caller keeps compact and
+/// makes into a [`NewResult`] only as each is written ([`Store::record_new_results`]).
+pub trait NewResults {
+    /// How many batches: each one draw's results, recorded with an audit entry of its own.
+    fn batches(&self) -> usize;
+    /// The draw of batch `i`.
+    fn draw_of(&self, i: usize) -> i64;
+    /// Hands `each` the results of batch `i` in order, until it returns `false`.
+    fn each_of(&self, i: usize, each: &mut dyn FnMut(&NewResult) -> bool);
+}
+
+/// Results held whole, a batch per draw ([`Store::record_results_batch`]).
+pub struct HeldResults<'a>(pub &'a [(i64, Vec<NewResult>)]);
+
+impl NewResults for HeldResults<'_> {
+    fn batches(&self) -> usize {
+        self.0.len()
+    }
+
+    fn draw_of(&self, i: usize) -> i64 {
+        self.0.get(i).map_or(0, |b| b.0)
+    }
+
+    fn each_of(&self, i: usize, each: &mut dyn FnMut(&NewResult) -> bool) {
+        for r in self.0.get(i).map_or(&[][..], |b| &b.1[..]) {
+            if !each(r) {
+                return;
+            }
         }
     }
+}
+
+/// The checks of a recording made before anything is written, the same on both databases.
+pub(super) fn check_entered(entered_at: &str, actor: &str) -> R<()> {
+    non_empty("entered_at", entered_at)?;
+    non_empty("actor", actor)
+}
+
+/// The checks of one result made before it is written, the same on both databases.
+pub(super) fn check_result(r: &NewResult) -> R<()> {
+    non_empty("result category", &r.category)?;
+    date("inspection_date", &r.inspection_date)?;
+    if r.source_line == Some(0) {
+        return Err(StoreError::invalid("source_line", "lines count from 1").into());
+    }
     Ok(())
+}
+
+/// Each result of batch `i` of `results` handed to `insert` in order, each checked first
+/// ([`check_result`]); the new ids, and the sheets the results came from, sorted, each once.
+pub(super) fn each_inserted(
+    results: &dyn NewResults,
+    i: usize,
+    insert: &mut dyn FnMut(&NewResult) -> R<i64>,
+) -> R<(Vec<i64>, Vec<String>)> {
+    let (mut ids, mut sources) = (Vec::new(), Vec::<std::sync::Arc<str>>::new());
+    let mut failed = None;
+    results.each_of(i, &mut |r| {
+        let id = check_result(r).and_then(|()| insert(r));
+        match id {
+            Ok(id) => {
+                ids.push(id);
+                if let Some(f) = &r.source_file
+                    && !sources
+                        .iter()
+                        .any(|s| std::sync::Arc::ptr_eq(s, f) || s == f)
+                {
+                    sources.push(std::sync::Arc::clone(f));
+                }
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let mut sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+    sources.sort_unstable();
+    Ok((ids, sources))
 }
 
 /// The inspectors who signed a result, as recorded (a JSON array).
@@ -136,20 +204,14 @@ pub(super) struct ResultsEntry {
 }
 
 impl ResultsEntry {
-    pub(super) fn of(draw_id: i64, rows: &[NewResult], ids: &[i64]) -> ResultsEntry {
-        let mut sources: Vec<&str> = rows
-            .iter()
-            .filter_map(|r| r.source_file.as_deref())
-            .collect();
-        sources.sort_unstable();
-        sources.dedup();
+    pub(super) fn of(draw_id: i64, ids: Vec<i64>, source_files: Vec<String>) -> ResultsEntry {
         ResultsEntry {
             subject: format!("draw:{draw_id}"),
             detail: ResultsAudit {
                 count: ids.len(),
                 draw_id,
-                ids: ids.to_vec(),
-                source_files: sources.iter().map(|s| s.to_string()).collect(),
+                ids,
+                source_files,
             },
         }
     }
@@ -323,40 +385,39 @@ fn check_new_result(tx: &Connection, draw_id: i64, r: &NewResult) -> R<()> {
     admissible(draw_id, r, selected, recorded)
 }
 
+/// Batch `i` of `results` and its audit entry, in the caller's transaction: the new ids.
 fn insert_results(
     tx: &Connection,
     origin: &Origin,
-    draw_id: i64,
-    rows: &[NewResult],
+    (results, i): (&dyn NewResults, usize),
     entered_at: &str,
     actor: &str,
 ) -> R<Vec<i64>> {
+    let draw_id = results.draw_of(i);
     require_active(tx, draw_id)?;
-    let mut ids = Vec::with_capacity(rows.len());
-    for r in rows {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
+            inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let (ids, sources) = each_inserted(results, i, &mut |r| {
         check_new_result(tx, draw_id, r)?;
-        let inspectors = inspectors_text(r)?;
-        tx.prepare_cached(
-            "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
-                inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?
-        .execute(params![
+        insert.execute(params![
             draw_id,
             r.target_id,
             r.checklist_item,
             r.category,
             r.remarks,
             r.inspection_date,
-            inspectors,
+            inspectors_text(r)?,
             entered_at,
             actor,
             r.source_file.as_deref(),
             r.source_line,
         ])?;
-        ids.push(tx.last_insert_rowid());
-    }
-    let entry = ResultsEntry::of(draw_id, rows, &ids);
+        Ok(tx.last_insert_rowid())
+    })?;
+    let entry = ResultsEntry::of(draw_id, ids.clone(), sources);
     audit::append(tx, origin, &entry.entry(entered_at, actor))?;
     Ok(ids)
 }
@@ -385,16 +446,22 @@ impl Store {
         entered_at: &str,
         actor: &str,
     ) -> Result<Vec<Vec<i64>>, StoreError> {
-        check_batch(batches, entered_at, actor).map_err(|f| f.into_store(&self.path))?;
+        self.record_new_results(&HeldResults(batches), entered_at, actor)
+    }
+
+    /// [`Store::record_results_batch`] for results handed out one at a time.
+    pub fn record_new_results(
+        &mut self,
+        results: &dyn NewResults,
+        entered_at: &str,
+        actor: &str,
+    ) -> Result<Vec<Vec<i64>>, StoreError> {
+        check_entered(entered_at, actor).map_err(|f| f.into_store(&self.path))?;
         let origin = self.origin.clone();
         self.write(|tx| {
-            let mut all = Vec::with_capacity(batches.len());
-            for (draw_id, rows) in batches {
-                all.push(insert_results(
-                    tx, &origin, *draw_id, rows, entered_at, actor,
-                )?);
-            }
-            Ok(all)
+            (0..results.batches())
+                .map(|i| insert_results(tx, &origin, (results, i), entered_at, actor))
+                .collect()
         })
     }
 

@@ -13,11 +13,13 @@ use postgres::Transaction;
 
 use super::super::error::{Fail, R};
 use super::super::results::{
-    PublicationEntry, ResultsEntry, admissible, check_batch, duplicate, first_missing, id_runs,
-    inspectors_text, not_publishable, publication_texts,
+    PublicationEntry, ResultsEntry, admissible, check_entered, duplicate, each_inserted,
+    first_missing, id_runs, inspectors_text, not_publishable, publication_texts,
 };
 use super::super::util::to_u64;
-use super::super::{NewPublication, NewResult, Origin, PublicationRow, ResultStore, StoreError};
+use super::super::{
+    NewPublication, NewResult, NewResults, Origin, PublicationRow, ResultStore, StoreError,
+};
 use super::{PgStore, audit};
 
 /// The draw must be recorded and active; its row is locked until the transaction ends.
@@ -54,17 +56,16 @@ fn check_new_result(tx: &mut Transaction<'_>, draw_id: i64, r: &NewResult) -> R<
     admissible(draw_id, r, selected, recorded)
 }
 
-/// One draw's results and their audit entry, in the caller's transaction.
+/// Batch `i` of `results` and its audit entry, in the caller's transaction: the new ids.
 fn insert_results(
     tx: &mut Transaction<'_>,
     origin: &Origin,
-    draw_id: i64,
-    rows: &[NewResult],
+    (results, i): (&dyn NewResults, usize),
     (entered_at, actor): (&str, &str),
 ) -> R<Vec<i64>> {
+    let draw_id = results.draw_of(i);
     require_active(tx, draw_id)?;
-    let mut ids = Vec::with_capacity(rows.len());
-    for r in rows {
+    let (ids, sources) = each_inserted(results, i, &mut |r| {
         check_new_result(tx, draw_id, r)?;
         let line = r.source_line.map(i64::from);
         let inserted = tx.query_one(
@@ -86,18 +87,18 @@ fn insert_results(
             ],
         );
         match inserted {
-            Ok(row) => ids.push(row.try_get(0)?),
+            Ok(row) => Ok(row.try_get(0)?),
             // Another node recorded the same item since the check above.
             Err(e)
                 if e.as_db_error()
                     .is_some_and(|d| d.constraint() == Some("results_one_per_item")) =>
             {
-                return Err(duplicate(draw_id, r));
+                Err(duplicate(draw_id, r))
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-    }
-    let entry = ResultsEntry::of(draw_id, rows, &ids);
+    })?;
+    let entry = ResultsEntry::of(draw_id, ids.clone(), sources);
     audit::append(tx, origin, &entry.entry(entered_at, actor))?;
     Ok(ids)
 }
@@ -152,27 +153,19 @@ fn insert_publication(
 }
 
 impl ResultStore for PgStore {
-    fn record_results_batch(
+    fn record_new_results(
         &mut self,
-        batches: &[(i64, Vec<NewResult>)],
+        results: &dyn NewResults,
         entered_at: &str,
         actor: &str,
     ) -> Result<Vec<Vec<i64>>, StoreError> {
-        check_batch(batches, entered_at, actor)
+        check_entered(entered_at, actor)
             .map_err(|f| f.into_store(std::path::Path::new(&self.shown)))?;
         let origin = self.origin.clone();
         self.write(|tx| {
-            let mut all = Vec::with_capacity(batches.len());
-            for (draw_id, rows) in batches {
-                all.push(insert_results(
-                    tx,
-                    &origin,
-                    *draw_id,
-                    rows,
-                    (entered_at, actor),
-                )?);
-            }
-            Ok(all)
+            (0..results.batches())
+                .map(|i| insert_results(tx, &origin, (results, i), (entered_at, actor)))
+                .collect()
         })
     }
 
