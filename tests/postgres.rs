@@ -1015,6 +1015,75 @@ fn said_on_both(
     Some(on_sqlite)
 }
 
+/// What both databases answer when results are recorded and refused: a second result for one
+/// checklist item, given twice in one batch or after the first was recorded, and a target the
+/// draw did not select; nothing of a refused batch is written.
+fn results_refused(store: &mut dyn suiji::store::ResultStore) -> Vec<String> {
+    use suiji::store::{NewResult, Redraw, SnapshotKind};
+    let t = store
+        .put_snapshot(SnapshotKind::Targets, 1, b"id,name\nT1,Hotel A\n")
+        .expect("targets");
+    let i = store
+        .put_snapshot(SnapshotKind::Inspectors, 1, b"id,name\nI1,Zhang\n")
+        .expect("inspectors");
+    let draw = small_draw("2025-H1", (&t, &i));
+    let id = store
+        .record_draw_checked(&draw, Redraw::No, None, &mut |_| Ok(()))
+        .expect("drawn");
+    let result = |target: &str, item: &str| NewResult {
+        target_id: target.into(),
+        checklist_item: Some(item.into()),
+        category: "未发现问题".into(),
+        inspection_date: "2025-02-10".into(),
+        inspectors_signed: vec!["I1".into()],
+        ..NewResult::default()
+    };
+    let batches = [
+        (
+            "twice in one batch",
+            vec![result("T1", "a"), result("T1", "a")],
+        ),
+        ("two items", vec![result("T1", "a"), result("T1", "b")]),
+        ("an item again", vec![result("T1", "c"), result("T1", "b")]),
+        (
+            "a target not drawn",
+            vec![result("T1", "c"), result("T2", "a")],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (what, rows) in batches {
+        let said =
+            match store.record_results_batch(&[(id, rows)], "2025-02-11T09:00:00+08:00", "clerk") {
+                Ok(ids) => format!("{} recorded", ids.concat().len()),
+                Err(e) => e.to_string(),
+            };
+        let kept = store.results(id).expect("results").len();
+        out.push(format!("{what}: {said}; {kept} kept"));
+    }
+    out
+}
+
+#[test]
+fn results_are_refused_on_postgres_as_on_sqlite() {
+    let Some(url) = fresh("refused") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lite = suiji::store::Store::open(dir.path()).expect("sqlite");
+    let mut pg = PgStore::open(&url).expect("postgres");
+    let on_sqlite = results_refused(&mut lite);
+    assert_eq!(on_sqlite, results_refused(&mut pg));
+    let said = on_sqlite.join("\n");
+    for (line, wanted) in on_sqlite
+        .iter()
+        .zip(["already", "2 recorded", "already", "not"])
+    {
+        assert!(line.contains(wanted), "{said}");
+    }
+    assert!(
+        on_sqlite[0].ends_with("0 kept") && on_sqlite[3].ends_with("2 kept"),
+        "{said}"
+    );
+}
+
 #[test]
 fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
     let Some(on_sqlite) = said_on_both("epoch", stale_loads_are_refused) else {

@@ -229,20 +229,38 @@ impl ResultsEntry {
     }
 }
 
-/// Whether a result may be recorded, given whether the draw selected its target and whether
-/// its (target, checklist item) already has one: the same answer on both databases.
-pub(super) fn admissible(draw_id: i64, r: &NewResult, selected: bool, recorded: bool) -> R<()> {
-    if !selected {
-        return Err(StoreError::NotInDraw {
-            draw_id,
-            target_id: r.target_id.clone(),
+/// The target whose selection was last confirmed while a batch is recorded: a task list gives
+/// a target's results together (a row per checklist item), so the draw's target rows are
+/// asked once per target, not once per result. Whether a (target, checklist item) already has
+/// a result is left to the unique index `results_one_per_item` on both databases, whose
+/// refusal is reported as [`duplicate`].
+#[derive(Default)]
+pub(super) struct SelectedTarget(Option<String>);
+
+impl SelectedTarget {
+    /// Refuses `r` unless its draw selected its target, which `selected` says when the target
+    /// is not the one confirmed last.
+    pub(super) fn check(
+        &mut self,
+        draw_id: i64,
+        r: &NewResult,
+        selected: impl FnOnce(&str) -> R<bool>,
+    ) -> R<()> {
+        if self.0.as_deref() == Some(r.target_id.as_str()) {
+            return Ok(());
         }
-        .into());
+        if !selected(&r.target_id)? {
+            return Err(StoreError::NotInDraw {
+                draw_id,
+                target_id: r.target_id.clone(),
+            }
+            .into());
+        }
+        let last = self.0.get_or_insert_with(String::new);
+        last.clear();
+        last.push_str(&r.target_id);
+        Ok(())
     }
-    if recorded {
-        return Err(duplicate(draw_id, r));
-    }
-    Ok(())
 }
 
 /// The refusal of a second result for one (target, checklist item).
@@ -367,22 +385,19 @@ fn require_active(c: &Connection, draw_id: i64) -> R<()> {
     Ok(())
 }
 
-/// A result must be for a target the draw selected, and the first for its checklist item.
-fn check_new_result(tx: &Connection, draw_id: i64, r: &NewResult) -> R<()> {
-    let selected: bool = tx
+/// Whether the draw selected the target.
+fn selected(tx: &Connection, draw_id: i64, target_id: &str) -> R<bool> {
+    Ok(tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)",
         )?
-        .query_row(params![draw_id, r.target_id], |row| row.get(0))?;
-    let recorded: bool = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = ?1 AND target_id = ?2
-                AND ifnull(checklist_item, '') = ifnull(?3, ''))",
-        )?
-        .query_row(params![draw_id, r.target_id, r.checklist_item], |row| {
-            row.get(0)
-        })?;
-    admissible(draw_id, r, selected, recorded)
+        .query_row(params![draw_id, target_id], |row| row.get(0))?)
+}
+
+/// Whether `e` is the refusal of the unique index on (draw, target, checklist item).
+fn is_second_result(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, Some(m))
+        if f.code == rusqlite::ErrorCode::ConstraintViolation && m.contains("results_one_per_item"))
 }
 
 /// Batch `i` of `results` and its audit entry, in the caller's transaction: the new ids.
@@ -400,9 +415,10 @@ fn insert_results(
             inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
+    let mut confirmed = SelectedTarget::default();
     let (ids, sources) = each_inserted(results, i, &mut |r| {
-        check_new_result(tx, draw_id, r)?;
-        insert.execute(params![
+        confirmed.check(draw_id, r, |t| selected(tx, draw_id, t))?;
+        let inserted = insert.execute(params![
             draw_id,
             r.target_id,
             r.checklist_item,
@@ -414,8 +430,12 @@ fn insert_results(
             actor,
             r.source_file.as_deref(),
             r.source_line,
-        ])?;
-        Ok(tx.last_insert_rowid())
+        ]);
+        match inserted {
+            Ok(_) => Ok(tx.last_insert_rowid()),
+            Err(e) if is_second_result(&e) => Err(duplicate(draw_id, r)),
+            Err(e) => Err(e.into()),
+        }
     })?;
     let entry = ResultsEntry::of(draw_id, ids.clone(), sources);
     audit::append(tx, origin, &entry.entry(entered_at, actor))?;

@@ -13,13 +13,11 @@ use postgres::Transaction;
 
 use super::super::error::{Fail, R};
 use super::super::results::{
-    PublicationEntry, ResultsEntry, admissible, check_entered, duplicate, each_inserted,
+    PublicationEntry, ResultsEntry, SelectedTarget, check_entered, duplicate, each_inserted,
     first_missing, id_runs, inspectors_text, not_publishable, publication_texts,
 };
 use super::super::util::to_u64;
-use super::super::{
-    NewPublication, NewResult, NewResults, Origin, PublicationRow, ResultStore, StoreError,
-};
+use super::super::{NewPublication, NewResults, Origin, PublicationRow, ResultStore, StoreError};
 use super::{PgStore, audit};
 
 /// The draw must be recorded and active; its row is locked until the transaction ends.
@@ -37,23 +35,15 @@ fn require_active(tx: &mut Transaction<'_>, draw_id: i64) -> R<()> {
     }
 }
 
-/// A result must be for a target the draw selected, and the first for its checklist item.
-fn check_new_result(tx: &mut Transaction<'_>, draw_id: i64, r: &NewResult) -> R<()> {
-    let selected: bool = tx
+/// Whether the draw selected the target.
+fn selected(tx: &mut Transaction<'_>, draw_id: i64, target_id: &str) -> R<bool> {
+    Ok(tx
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM draw_targets
                 WHERE draw_id = $1 AND target_id = $2 AND selected = 1)",
-            &[&draw_id, &r.target_id],
+            &[&draw_id, &target_id],
         )?
-        .get(0);
-    let recorded: bool = tx
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM results WHERE draw_id = $1 AND target_id = $2
-                AND coalesce(checklist_item, '') = coalesce($3, ''))",
-            &[&draw_id, &r.target_id, &r.checklist_item],
-        )?
-        .get(0);
-    admissible(draw_id, r, selected, recorded)
+        .get(0))
 }
 
 /// Batch `i` of `results` and its audit entry, in the caller's transaction: the new ids.
@@ -65,8 +55,9 @@ fn insert_results(
 ) -> R<Vec<i64>> {
     let draw_id = results.draw_of(i);
     require_active(tx, draw_id)?;
+    let mut confirmed = SelectedTarget::default();
     let (ids, sources) = each_inserted(results, i, &mut |r| {
-        check_new_result(tx, draw_id, r)?;
+        confirmed.check(draw_id, r, |t| selected(tx, draw_id, t))?;
         let line = r.source_line.map(i64::from);
         let inserted = tx.query_one(
             "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
@@ -88,7 +79,7 @@ fn insert_results(
         );
         match inserted {
             Ok(row) => Ok(row.try_get(0)?),
-            // Another node recorded the same item since the check above.
+            // Recorded before, in this batch, or by another node meanwhile.
             Err(e)
                 if e.as_db_error()
                     .is_some_and(|d| d.constraint() == Some("results_one_per_item")) =>
