@@ -1941,7 +1941,7 @@ fn audit_entries_of_format_2_record_who_wrote_and_the_hash_of_their_rows() -> Te
     Ok(())
 }
 
-/// Results and publications carry the hash of their rows too.
+/// Results and publications carry the hash of their rows too (results' made as they go in).
 #[test]
 fn results_and_publications_record_the_hash_of_their_rows() -> TestResult {
     let (dir, mut store, draw) = setup()?;
@@ -1956,7 +1956,17 @@ fn results_and_publications_record_the_hash_of_their_rows() -> TestResult {
         source_file: None,
         source_line: None,
     };
-    store.record_results(id, &[result], "2025-02-02T10:00:00+08:00", "clerk")?;
+    // Every column given, and every one that may be empty left so: the hash made as the
+    // rows go in is the hash of the rows read back.
+    let full = NewResult {
+        checklist_item: Some("1.1".into()),
+        remarks: "门窗未锁".into(),
+        inspectors_signed: vec!["I1".into(), "I2".into()],
+        source_file: Some("results/2025-Q1.csv".into()),
+        source_line: Some(3),
+        ..result.clone()
+    };
+    store.record_results(id, &[result, full], "2025-02-02T10:00:00+08:00", "clerk")?;
     store.record_publication(id, "2025-02-03T10:00:00+08:00", &json!([]), "publisher")?;
     let e = store.audit_entries(0, 10)?;
     let actions: Vec<&str> = e.iter().map(|e| e.action.as_str()).collect();

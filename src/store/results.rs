@@ -416,29 +416,39 @@ fn insert_results(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let mut confirmed = SelectedTarget::default();
+    // The entry's rows hash made as the rows go in, not by reading each back by its id.
+    let mut hashed = super::rows::Inserted::new();
     let (ids, sources) = each_inserted(results, i, &mut |r| {
         confirmed.check(draw_id, r, |t| selected(tx, draw_id, t))?;
-        let inserted = insert.execute(params![
+        let inspectors = inspectors_text(r)?;
+        let row = params![
             draw_id,
             r.target_id,
             r.checklist_item,
             r.category,
             r.remarks,
             r.inspection_date,
-            inspectors_text(r)?,
+            inspectors,
             entered_at,
             actor,
             r.source_file.as_deref(),
             r.source_line,
-        ]);
-        match inserted {
-            Ok(_) => Ok(tx.last_insert_rowid()),
-            Err(e) if is_second_result(&e) => Err(duplicate(draw_id, r)),
-            Err(e) => Err(e.into()),
-        }
+        ];
+        let id = match insert.execute(row) {
+            Ok(_) => tx.last_insert_rowid(),
+            Err(e) if is_second_result(&e) => return Err(duplicate(draw_id, r)),
+            Err(e) => return Err(e.into()),
+        };
+        // `RESULTS`' columns: the id, then the values bound, in the same order.
+        hashed.table(super::rows::RESULTS[0].0);
+        hashed.row();
+        hashed.values(&[&id])?;
+        hashed.values(row)?;
+        hashed.end_table();
+        Ok(id)
     })?;
     let entry = ResultsEntry::of(draw_id, ids.clone(), sources);
-    audit::append(tx, origin, &entry.entry(entered_at, actor))?;
+    audit::append_hashed(tx, origin, &entry.entry(entered_at, actor), hashed.finish())?;
     Ok(ids)
 }
 

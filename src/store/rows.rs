@@ -312,9 +312,9 @@ fn tables(fetch: &mut Fetch<'_>, h: &mut Sha256, tables: &[Table], key: i64) -> 
     Ok(())
 }
 
-/// A draw's rows hash ([`DRAW`]'s encoding) made as its rows are inserted, from each value as
-/// it is bound, so that recording a national draw does not read its million rows and its
-/// manifest back. Every table it covers is STRICT: a value is stored as it is bound, so the
+/// A draw's rows hash ([`DRAW`]'s encoding), or results' ([`RESULTS`]'), made as the rows are
+/// inserted, from each value as it is bound, so that recording a national draw does not read
+/// its million rows and its manifest back, nor an import its results one by one (on SQLite). Every table it covers is STRICT: a value is stored as it is bound, so the
 /// hash is the one [`rows_hash`] gives reading the rows from the database (which `audit
 /// verify` does, and which the store's tests compare with this one).
 pub(crate) struct Inserted {
@@ -360,7 +360,7 @@ impl Inserted {
                 }),
                 _ => {
                     return Err(super::StoreError::invalid(
-                        "a draw's row",
+                        "a row",
                         "a value bound has no stored form to hash",
                     )
                     .into());
