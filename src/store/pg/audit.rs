@@ -24,9 +24,32 @@ pub(crate) fn append<D: serde::Serialize>(
     origin: &super::super::Origin,
     e: &Entry<'_, D>,
 ) -> R<i64> {
+    append_with(tx, origin, e, None)
+}
+
+/// [`append`] for an entry whose rows hash was made as its rows were inserted
+/// (`store::rows::Inserted`): `rows_hash`.
+pub(crate) fn append_hashed<D: serde::Serialize>(
+    tx: &mut postgres::Transaction<'_>,
+    origin: &super::super::Origin,
+    e: &Entry<'_, D>,
+    rows_hash: String,
+) -> R<i64> {
+    append_with(tx, origin, e, Some(rows_hash))
+}
+
+fn append_with<D: serde::Serialize>(
+    tx: &mut postgres::Transaction<'_>,
+    origin: &super::super::Origin,
+    e: &Entry<'_, D>,
+    hashed: Option<String>,
+) -> R<i64> {
     let head = tx.query_one("SELECT seq, hash FROM audit_head FOR UPDATE", &[])?;
     let (last_seq, last_hash): (i64, String) = (head.get(0), head.get(1));
-    let (entry, v2) = chained(origin, e, last_seq, last_hash, |rows| rows_hash(tx, rows))?;
+    let (entry, v2) = chained(origin, e, last_seq, last_hash, |rows| match hashed {
+        Some(h) => Ok(Some(h)),
+        None => rows_hash(tx, rows),
+    })?;
     tx.execute(
         "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

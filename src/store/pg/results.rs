@@ -5,9 +5,10 @@
 //! The same invariants, kept by the server: an import is one transaction with one audit entry
 //! per draw; the draw's row is locked (`FOR SHARE`) while its results are written, so a
 //! redraw waits and a superseded draw takes no results; the unique index
-//! `results_one_per_item` is the last word on one result per (target, checklist item) when
-//! two nodes import at once; a publication marks exactly the results it lists, and the
-//! triggers refuse any change to a published result from then on.
+//! `results_one_per_item` keeps one result per (target, checklist item), given twice in one
+//! import or by two nodes at once; an import's audit entry hashes its rows as they go in; a
+//! publication marks exactly the results it lists, and the triggers refuse any change to a
+//! published result from then on.
 
 use postgres::Transaction;
 
@@ -56,9 +57,12 @@ fn insert_results(
     let draw_id = results.draw_of(i);
     require_active(tx, draw_id)?;
     let mut confirmed = SelectedTarget::default();
+    // The entry's rows hash made as the rows go in, as on SQLite, not by reading each back.
+    let mut hashed = crate::store::rows::Inserted::new();
     let (ids, sources) = each_inserted(results, i, &mut |r| {
         confirmed.check(draw_id, r, |t| selected(tx, draw_id, t))?;
         let line = r.source_line.map(i64::from);
+        let inspectors = inspectors_text(r)?;
         let inserted = tx.query_one(
             "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
                 inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
@@ -70,27 +74,46 @@ fn insert_results(
                 &r.category,
                 &r.remarks,
                 &r.inspection_date,
-                &inspectors_text(r)?,
+                &inspectors,
                 &entered_at,
                 &actor,
                 &r.source_file.as_deref(),
                 &line,
             ],
         );
-        match inserted {
-            Ok(row) => Ok(row.try_get(0)?),
+        let id: i64 = match inserted {
+            Ok(row) => row.try_get(0)?,
             // Recorded before, in this batch, or by another node meanwhile.
             Err(e)
                 if e.as_db_error()
                     .is_some_and(|d| d.constraint() == Some("results_one_per_item")) =>
             {
-                Err(duplicate(draw_id, r))
+                return Err(duplicate(draw_id, r));
             }
-            Err(e) => Err(e.into()),
-        }
+            Err(e) => return Err(e.into()),
+        };
+        // `RESULTS`' columns, each as the row reads back (`audit::rows_hash`).
+        hashed.table(crate::store::rows::RESULTS[0].0);
+        hashed.row();
+        hashed.values(rusqlite::params![
+            id,
+            draw_id,
+            r.target_id,
+            r.checklist_item,
+            r.category,
+            r.remarks,
+            r.inspection_date,
+            inspectors,
+            entered_at,
+            actor,
+            r.source_file.as_deref(),
+            line,
+        ])?;
+        hashed.end_table();
+        Ok(id)
     })?;
     let entry = ResultsEntry::of(draw_id, ids.clone(), sources);
-    audit::append(tx, origin, &entry.entry(entered_at, actor))?;
+    audit::append_hashed(tx, origin, &entry.entry(entered_at, actor), hashed.finish())?;
     Ok(ids)
 }
 
