@@ -549,7 +549,7 @@ fn load_info(
 }
 
 /// A draw's recorded results by (target, checklist item), each held as a few numbers, its
-/// texts kept once each ([`super::Places`]): a national draw has 1.47 million, most with the
+/// texts kept once each (`results::Places`): a national draw has 1.47 million, most with the
 /// same category, day, signers and file, and a [`Recorded`] made of one is handed out only
 /// when asked for.
 #[derive(Default, Clone)]
