@@ -82,10 +82,15 @@ fn append_with<D: serde::Serialize>(
 /// column types).
 pub(crate) fn rows_hash(tx: &mut postgres::Transaction<'_>, rows: Rows<'_>) -> R<Option<String>> {
     rows_hash_by(rows, &mut |table, key, hashing| {
-        let sql = super::super::rows::select(table).replace("?1", "$1");
+        let sql = super::super::rows::select(table)
+            .replace("?1", "$1")
+            .replace("?2", "$2");
         use postgres::fallible_iterator::FallibleIterator as _;
         // Rows hashed as they arrive, not collected (a draw's run to hundreds of thousands).
-        let mut rows = tx.query_raw(&sql, [&key as &(dyn postgres::types::ToSql + Sync)])?;
+        let keys = key
+            .iter()
+            .map(|k| k as &(dyn postgres::types::ToSql + Sync));
+        let mut rows = tx.query_raw(&sql, keys)?;
         while let Some(row) = rows.next()? {
             hashing.row();
             for (i, column) in row.columns().iter().enumerate() {
