@@ -901,6 +901,18 @@ fn rule_approval_runs_on_postgres_and_its_draws_use_the_version_approved_there()
     assert_no_sqlite_file(&p);
 }
 
+/// The target and inspector snapshots of [`small_draw`], put into `store`.
+fn small_snapshots(store: &mut dyn suiji::store::DrawStore) -> (String, String) {
+    use suiji::store::SnapshotKind;
+    let t = store
+        .put_snapshot(SnapshotKind::Targets, 1, b"id,name\nT1,Hotel A\n")
+        .expect("targets");
+    let i = store
+        .put_snapshot(SnapshotKind::Inspectors, 1, b"id,name\nI1,Zhang\n")
+        .expect("inspectors");
+    (t, i)
+}
+
 /// A draw of `period` with one selected target, ready to record over snapshots `t` and `i`.
 fn small_draw(period: &str, (t, i): (&str, &str)) -> suiji::store::NewDraw {
     use suiji::store::{DrawRecord, DrawnTargetRow, NewDraw, TeamRow};
@@ -951,13 +963,8 @@ fn small_draw(period: &str, (t, i): (&str, &str)) -> suiji::store::NewDraw {
 /// What both databases answer when a draw is recorded with the loads read at a stale epoch:
 /// refused, nothing written; and where each draw stands in the audit log.
 fn stale_loads_are_refused(store: &mut dyn suiji::store::DrawStore) -> Vec<String> {
-    use suiji::store::{Redraw, SnapshotKind, StoreError};
-    let t = store
-        .put_snapshot(SnapshotKind::Targets, 1, b"id,name\nT1,Hotel A\n")
-        .expect("targets");
-    let i = store
-        .put_snapshot(SnapshotKind::Inspectors, 1, b"id,name\nI1,Zhang\n")
-        .expect("inspectors");
+    use suiji::store::{Redraw, StoreError};
+    let (t, i) = small_snapshots(store);
     let read = store.loads_epoch().expect("epoch");
     let first = small_draw("2025-H1", (&t, &i));
     let mut out = Vec::new();
@@ -1019,13 +1026,8 @@ fn said_on_both(
 /// checklist item, given twice in one batch or after the first was recorded, and a target the
 /// draw did not select; nothing of a refused batch is written.
 fn results_refused(store: &mut dyn suiji::store::ResultStore) -> Vec<String> {
-    use suiji::store::{NewResult, Redraw, SnapshotKind};
-    let t = store
-        .put_snapshot(SnapshotKind::Targets, 1, b"id,name\nT1,Hotel A\n")
-        .expect("targets");
-    let i = store
-        .put_snapshot(SnapshotKind::Inspectors, 1, b"id,name\nI1,Zhang\n")
-        .expect("inspectors");
+    use suiji::store::{NewResult, Redraw};
+    let (t, i) = small_snapshots(store);
     let draw = small_draw("2025-H1", (&t, &i));
     let id = store
         .record_draw_checked(&draw, Redraw::No, None, &mut |_| Ok(()))
@@ -1113,13 +1115,8 @@ fn a_draw_whose_loads_moved_is_refused_on_postgres_as_on_sqlite() {
 /// What both databases answer when two redraws name the same draw they replace: the first is
 /// recorded, the second refused (the draw was superseded meanwhile), nothing of it written.
 fn a_redraw_of_a_replaced_draw_is_refused(store: &mut dyn suiji::store::DrawStore) -> Vec<String> {
-    use suiji::store::{Redraw, SnapshotKind, StoreError};
-    let t = store
-        .put_snapshot(SnapshotKind::Targets, 1, b"id,name\nT1,Hotel A\n")
-        .expect("targets");
-    let i = store
-        .put_snapshot(SnapshotKind::Inspectors, 1, b"id,name\nI1,Zhang\n")
-        .expect("inspectors");
+    use suiji::store::{Redraw, StoreError};
+    let (t, i) = small_snapshots(store);
     let draw = small_draw("2025-H1", (&t, &i));
     let first = store
         .record_draw_checked(&draw, Redraw::No, None, &mut |_| Ok(()))
