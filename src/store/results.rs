@@ -400,6 +400,50 @@ fn is_second_result(e: &rusqlite::Error) -> bool {
         if f.code == rusqlite::ErrorCode::ConstraintViolation && m.contains("results_one_per_item"))
 }
 
+/// The statement that inserts a result, its values `?1`…`?11` ([`result_values`]); PostgreSQL
+/// numbers them `$1`…`$11`.
+pub(super) const INSERT_RESULT: &str =
+    "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
+        inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// The values [`INSERT_RESULT`] binds for `r`, in order (`inspectors`: [`inspectors_text`]).
+pub(super) fn result_values<'a>(
+    draw_id: &'a i64,
+    r: &'a NewResult,
+    inspectors: &'a dyn rusqlite::ToSql,
+    (entered_at, actor): (&'a &'a str, &'a &'a str),
+) -> [&'a dyn rusqlite::ToSql; 11] {
+    [
+        draw_id,
+        &r.target_id,
+        &r.checklist_item,
+        &r.category,
+        &r.remarks,
+        &r.inspection_date,
+        inspectors,
+        entered_at,
+        actor,
+        &r.source_file,
+        &r.source_line,
+    ]
+}
+
+/// Result `id`'s row hashed as inserted, into the entry's rows hash: `RESULTS`' columns, the id
+/// then the values bound, in the same order (both databases read them back as these values).
+pub(super) fn hash_inserted(
+    hashed: &mut super::rows::Inserted,
+    id: i64,
+    values: &[&dyn rusqlite::ToSql],
+) -> R<()> {
+    hashed.table(super::rows::RESULTS[0].0);
+    hashed.row();
+    hashed.values(&[&id])?;
+    hashed.values(values)?;
+    hashed.end_table();
+    Ok(())
+}
+
 /// Batch `i` of `results` and its audit entry, in the caller's transaction: the new ids.
 fn insert_results(
     tx: &Connection,
@@ -410,41 +454,20 @@ fn insert_results(
 ) -> R<Vec<i64>> {
     let draw_id = results.draw_of(i);
     require_active(tx, draw_id)?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
-            inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
+    let mut insert = tx.prepare_cached(INSERT_RESULT)?;
     let mut confirmed = SelectedTarget::default();
     // The entry's rows hash made as the rows go in, not by reading each back by its id.
     let mut hashed = super::rows::Inserted::new();
     let (ids, sources) = each_inserted(results, i, &mut |r| {
         confirmed.check(draw_id, r, |t| selected(tx, draw_id, t))?;
         let inspectors = inspectors_text(r)?;
-        let row = params![
-            draw_id,
-            r.target_id,
-            r.checklist_item,
-            r.category,
-            r.remarks,
-            r.inspection_date,
-            inspectors,
-            entered_at,
-            actor,
-            r.source_file.as_deref(),
-            r.source_line,
-        ];
-        let id = match insert.execute(row) {
+        let row = result_values(&draw_id, r, &inspectors, (&entered_at, &actor));
+        let id = match insert.execute(&row[..]) {
             Ok(_) => tx.last_insert_rowid(),
             Err(e) if is_second_result(&e) => return Err(duplicate(draw_id, r)),
             Err(e) => return Err(e.into()),
         };
-        // `RESULTS`' columns: the id, then the values bound, in the same order.
-        hashed.table(super::rows::RESULTS[0].0);
-        hashed.row();
-        hashed.values(&[&id])?;
-        hashed.values(row)?;
-        hashed.end_table();
+        hash_inserted(&mut hashed, id, &row)?;
         Ok(id)
     })?;
     let entry = ResultsEntry::of(draw_id, ids.clone(), sources);

@@ -14,8 +14,9 @@ use postgres::Transaction;
 
 use super::super::error::{Fail, R};
 use super::super::results::{
-    PublicationEntry, ResultsEntry, SelectedTarget, check_entered, duplicate, each_inserted,
-    first_missing, id_runs, inspectors_text, not_publishable, publication_texts,
+    INSERT_RESULT, PublicationEntry, ResultsEntry, SelectedTarget, check_entered, duplicate,
+    each_inserted, first_missing, hash_inserted, id_runs, inspectors_text, not_publishable,
+    publication_texts, result_values,
 };
 use super::super::util::to_u64;
 use super::super::{NewPublication, NewResults, Origin, PublicationRow, ResultStore, StoreError};
@@ -63,10 +64,9 @@ fn insert_results(
         confirmed.check(draw_id, r, |t| selected(tx, draw_id, t))?;
         let line = r.source_line.map(i64::from);
         let inspectors = inspectors_text(r)?;
+        let sql = format!("{} RETURNING id", INSERT_RESULT.replace('?', "$"));
         let inserted = tx.query_one(
-            "INSERT INTO results (draw_id, target_id, checklist_item, category, remarks,
-                inspection_date, inspectors, entered_at, entered_by, source_file, source_line)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &sql,
             &[
                 &draw_id,
                 &r.target_id,
@@ -92,24 +92,9 @@ fn insert_results(
             }
             Err(e) => return Err(e.into()),
         };
-        // `RESULTS`' columns, each as the row reads back (`audit::rows_hash`).
-        hashed.table(crate::store::rows::RESULTS[0].0);
-        hashed.row();
-        hashed.values(rusqlite::params![
-            id,
-            draw_id,
-            r.target_id,
-            r.checklist_item,
-            r.category,
-            r.remarks,
-            r.inspection_date,
-            inspectors,
-            entered_at,
-            actor,
-            r.source_file.as_deref(),
-            line,
-        ])?;
-        hashed.end_table();
+        // As on SQLite: the values bound there, which the row reads back as.
+        let row = result_values(&draw_id, r, &inspectors, (&entered_at, &actor));
+        hash_inserted(&mut hashed, id, &row)?;
         Ok(id)
     })?;
     let entry = ResultsEntry::of(draw_id, ids.clone(), sources);
