@@ -203,23 +203,51 @@ fn a_large_draw_splits_its_documents_by_district_and_inspector() {
         .collect();
     members.sort_unstable();
     members.dedup();
-    assert_eq!(count("teams-", ".html"), members.len(), "{out}");
-    // Every staffed target's page is in the sheets of each member of its team.
+    // The sheets by inspector, gathered by the inspector's district (区域): every member's
+    // sheet is in one file of their district's, on pages of its own, with their targets.
+    let inspectors = p.read("big/inspectors.csv");
+    let area_of = |id: &str| -> (String, String) {
+        let line = inspectors
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap_or_else(|| panic!("{id} not in the inspectors"));
+        let cells: Vec<&str> = line.split(',').collect();
+        (cells[1].to_string(), cells[6].to_string())
+    };
+    let sheets: Vec<(&String, String)> = files
+        .iter()
+        .filter(|f| f.starts_with("teams-") && f.ends_with(".html"))
+        .map(|f| (f, std::fs::read_to_string(folder.join(f)).expect("sheets")))
+        .collect();
+    let sections: usize = sheets
+        .iter()
+        .map(|(_, t)| t.matches("<section").count())
+        .sum();
+    assert_eq!(sections, members.len(), "{out}");
+    assert!(sheets.len() < members.len(), "{} files", sheets.len());
     let first = &selected[0];
     let id = first["target_id"].as_str().expect("id");
     for m in first["team"].as_array().expect("team") {
         let m = m.as_str().expect("member");
-        let sheet = files
+        let (name, area) = area_of(m);
+        let holding: Vec<_> = sheets
             .iter()
-            .find(|f| f.starts_with("teams-") && f.ends_with(&format!("-{m}.html")))
-            .unwrap_or_else(|| panic!("no sheets for {m}"));
-        let text = std::fs::read_to_string(folder.join(sheet)).expect("sheets");
-        assert!(text.contains(id), "{sheet} lacks {id}");
-        // The checklist is said once, above a row per target.
+            .filter(|(_, t)| t.contains(&format!("{name}（{m}）</a>")))
+            .collect();
+        assert_eq!(holding.len(), 1, "{m}'s sheet in {} files", holding.len());
+        let (file, text) = holding[0];
+        assert!(
+            file.starts_with(&format!("teams-{area}")),
+            "{m} of {area} in {file}"
+        );
+        assert!(text.contains(id), "{file} lacks {id}");
+    }
+    // Each sheet says the checklist once, above a row per target.
+    for (file, text) in &sheets {
         assert_eq!(
             text.matches("旅馆内部安全防范设施落实情况").count(),
-            1,
-            "{sheet}"
+            text.matches("<section").count(),
+            "{file}"
         );
     }
     // The console lists the first drawn targets and says where the rest are.

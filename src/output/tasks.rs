@@ -4,8 +4,10 @@
 //! A draw of more than [`SPLIT_ABOVE`] staffed targets (a provincial or national registry) gets
 //! documents sized for people instead of one of each: the task workbook by district
 //! (`tasks-<district>.xlsx`, each within Excel's 1 048 576 rows, numbered `-1`, `-2`, … when a
-//! district needs more), the printable task sheets by inspector (`teams-<name>-<id>.html`: the
-//! targets of every team the inspector is in), the public page by district
+//! district needs more), the printable task sheets by inspector (the targets of every team the
+//! inspector is in), gathered by the inspector's district (`teams-<district>.html`, each sheet
+//! on pages of its own, numbered `-1`, `-2`, … when a district's inspectors need more than a
+//! file), the public page by district
 //! (`public-<district>.html`); the CSV task list and public list stay whole. Their task lists
 //! and sheets are compact: what is the same for every target (matter, period, due date, the
 //! checklist's text) is said once, above the rows, and each target is one row with a result
@@ -645,7 +647,7 @@ pub fn documents(
         let heading = rows.compact_heading(marks);
         compact_tasks_csv(&rows, &heading, put)?;
         tasks_by_district(&rows, &heading, put)?;
-        sheets_by_inspector(&rows, marks, put)?;
+        sheets_by_district(&rows, marks, put)?;
     } else {
         let heading = marks.heading(&format!(
             "{} {} 检查任务清单",
@@ -818,9 +820,19 @@ fn tasks_by_district(rows: &TaskRows<'_>, heading: &str, put: &mut Put<'_>) -> R
     Ok(())
 }
 
-/// The printable task sheets by inspector, compact: each inspector's file lists the targets of
-/// every team they are in, a row each, under the checklist said once (`sheet`).
-fn sheets_by_inspector(
+/// Inspectors' sheets a district's file holds at most, and target rows (beyond them an
+/// inspector's sheet starts the next file; one inspector's sheet is never split): a file a
+/// browser opens and prints at once, a few megabytes.
+const SHEETS_PER_FILE: usize = 1_000;
+const SHEET_ROWS_PER_FILE: usize = 20_000;
+
+/// The printable task sheets by inspector, compact (`sheet`): each inspector's sheet lists the
+/// targets of every team they are in, a row each, under the checklist said once. The sheets
+/// are gathered by the inspector's district (区域) into `teams-<district>.html`, in the order
+/// of the inspectors' ids, numbered `-1`, `-2`, … when a district's sheets take more than one
+/// file ([`SHEETS_PER_FILE`]): a national draw staffs tens of thousands of inspectors, whose
+/// files one by one nobody could find their way in, and the file system makes slowly.
+fn sheets_by_district(
     rows: &TaskRows<'_>,
     marks: &DrawMarks,
     put: &mut Put<'_>,
@@ -831,16 +843,53 @@ fn sheets_by_inspector(
             by.entry(id.as_str()).or_default().push(s);
         }
     }
+    let mut areas: BTreeMap<&str, Vec<sheet::Sheet<'_>>> = BTreeMap::new();
     for (id, drawn) in by {
-        let name = rows.inspectors.get(id).map_or("", |i| i.name.as_str());
-        let file = match name {
-            "" => format!("teams-{}.html", file_part(id)),
-            name => format!("teams-{}-{}.html", file_part(name), file_part(id)),
-        };
-        let html = sheet::inspector_sheet(rows, (id, name), &drawn, marks);
-        put(file, html.into_bytes().into())?;
+        let inspector = rows.inspectors.get(id);
+        let name = inspector.map_or("", |i| i.name.as_str());
+        let area = inspector.map_or("", |i| i.area.as_str());
+        areas
+            .entry(area)
+            .or_default()
+            .push(sheet::Sheet { id, name, drawn });
+    }
+    for (area, sheets) in areas {
+        let lengths: Vec<usize> = sheets.iter().map(|s| s.drawn.len()).collect();
+        let parts = sheet_parts(&lengths);
+        for (n, part) in parts.iter().enumerate() {
+            let name = match parts.len() {
+                1 => format!("teams-{}.html", file_part(area)),
+                _ => format!("teams-{}-{}.html", file_part(area), n + 1),
+            };
+            let html = sheet::district_sheets(
+                rows,
+                area,
+                (n + 1, parts.len()),
+                &sheets[part.clone()],
+                marks,
+            );
+            put(name, html.into_bytes().into())?;
+        }
     }
     Ok(())
+}
+
+/// The files a district's sheets go in, as ranges of them, from each sheet's rows (`lengths`):
+/// each file at most [`SHEETS_PER_FILE`] sheets and [`SHEET_ROWS_PER_FILE`] rows, or one sheet
+/// alone.
+fn sheet_parts(lengths: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut parts = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, &n) in lengths.iter().enumerate() {
+        let full = i - start == SHEETS_PER_FILE || rows + n > SHEET_ROWS_PER_FILE;
+        if i > start && full {
+            parts.push(start..i);
+            (start, rows) = (i, 0);
+        }
+        rows += n;
+    }
+    parts.push(start..lengths.len());
+    parts
 }
 
 #[cfg(test)]
@@ -906,5 +955,21 @@ mod tests {
                 assert_eq!(read[i + 2], row(i) as Vec<String>, "row {i} of {n}");
             }
         }
+    }
+
+    /// A district's sheets fill a file up to its count of sheets or of rows; a sheet longer
+    /// than a file's rows has one of its own; every sheet is in exactly one file, in order.
+    #[test]
+    fn a_districts_sheets_are_cut_into_files_by_sheets_and_rows() {
+        assert_eq!(sheet_parts(&[]), vec![0..0]);
+        assert_eq!(sheet_parts(&[5, 7]), vec![0..2]);
+        let many = vec![1; SHEETS_PER_FILE * 2 + 1];
+        let cut = [0..SHEETS_PER_FILE, SHEETS_PER_FILE..SHEETS_PER_FILE * 2];
+        let mut expected = cut.to_vec();
+        expected.push(SHEETS_PER_FILE * 2..SHEETS_PER_FILE * 2 + 1);
+        assert_eq!(sheet_parts(&many), expected);
+        let half = SHEET_ROWS_PER_FILE / 2;
+        let long = [half, half, 1, SHEET_ROWS_PER_FILE * 3, 2];
+        assert_eq!(sheet_parts(&long), vec![0..2, 2..3, 3..4, 4..5]);
     }
 }
