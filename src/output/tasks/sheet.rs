@@ -93,7 +93,7 @@ pub(super) fn district_sheets(
     }
     h.push_str("</table>\n");
     for (n, sheet) in sheets.iter().enumerate() {
-        let _ = write!(h, "<section id=\"p{}\">\n", n + 1);
+        let _ = writeln!(h, "<section id=\"p{}\">", n + 1);
         inspector_sheet(&mut h, rows, (&title, sheet), &cells, marks);
         h.push_str("</section>\n");
     }
