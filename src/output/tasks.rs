@@ -837,7 +837,9 @@ fn sheets_by_district(
     marks: &DrawMarks,
     put: &mut Put<'_>,
 ) -> Result<(), String> {
-    let mut by: BTreeMap<&str, Vec<&Selected>> = BTreeMap::new();
+    // Each member's targets gathered by id (hashed: a national draw has tens of thousands of
+    // members and 735,000 places), the members then put in order of id within their district.
+    let mut by: HashMap<&str, Vec<&Selected>> = HashMap::default();
     for s in staffed(rows.m) {
         for id in &s.team {
             by.entry(id.as_str()).or_default().push(s);
@@ -853,7 +855,8 @@ fn sheets_by_district(
             .or_default()
             .push(sheet::Sheet { id, name, drawn });
     }
-    for (area, sheets) in areas {
+    for (area, mut sheets) in areas {
+        sheets.sort_unstable_by(|a, b| a.id.cmp(b.id));
         let lengths: Vec<usize> = sheets.iter().map(|s| s.drawn.len()).collect();
         let parts = sheet_parts(&lengths);
         for (n, part) in parts.iter().enumerate() {
