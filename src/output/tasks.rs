@@ -778,11 +778,14 @@ fn district_of<'t>(targets: &'t ById<'_>, s: &Selected) -> &'t str {
     targets.of(s).map_or("", |t| t.district)
 }
 
+/// How the documents name an empty district (a target's or an inspector's).
+const NO_DISTRICT: &str = "未分区";
+
 /// A name as part of a file name: characters no file system takes become `_`; an empty one
-/// is 未分区 (no district).
+/// is [`NO_DISTRICT`].
 fn file_part(name: &str) -> String {
     if name.is_empty() {
-        return "未分区".into();
+        return NO_DISTRICT.into();
     }
     name.chars()
         .map(|c| match c {

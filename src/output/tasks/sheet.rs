@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use super::{TaskRows, grouped, team_label_of};
+use super::{NO_DISTRICT, TaskRows, grouped, team_label_of};
 use crate::draw::manifest::Selected;
 use crate::output::doc::esc;
 use crate::rules::names::period_label;
@@ -57,11 +57,7 @@ pub(super) fn district_sheets(
         period_label(&m.period.id),
         marks.labels()
     );
-    let area = if area.is_empty() {
-        "未填区域"
-    } else {
-        area
-    };
+    let area = if area.is_empty() { NO_DISTRICT } else { area };
     let whose = match part {
         (_, 1) => area.to_string(),
         (n, parts) => format!("{area}，第 {n} 部分，共 {parts} 部分"),
