@@ -707,6 +707,32 @@ fn user_add_reads_the_password_from_stdin_and_refuses_a_short_one() {
     assert!(p.ok(&["user", "list"]).contains("disabled"));
 }
 
+/// Without a terminal (a script, a service: here a session of its own, `setsid`), `user add`
+/// asked for a password it cannot prompt for says so and names `--password-stdin`; it used to
+/// say it could not write to standard output.
+#[test]
+fn user_add_without_a_terminal_names_the_flag_that_reads_stdin() {
+    let p = Project::shipped();
+    let bin = assert_cmd::cargo::cargo_bin("suiji");
+    let mut cmd = std::process::Command::new("setsid");
+    cmd.current_dir(p.root())
+        .env("LANG", "C")
+        .env("SUIJI_CONFIG", p.path("config/suiji.toml"))
+        .arg(bin)
+        .args(["user", "add", "li.ming", "--role", "operator"])
+        .stdin(std::process::Stdio::null());
+    let out = cmd.output().expect("run suiji under setsid");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot read the password from a terminal")
+            && err.contains("--password-stdin")
+            && !err.contains("standard output"),
+        "{err}"
+    );
+    assert!(!p.ok(&["user", "list"]).contains("li.ming"));
+}
+
 /// A multipart form with a CSRF token, some fields and one file.
 fn multipart(csrf: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {
     let boundary = "----suijitestboundary";

@@ -62,15 +62,38 @@ fn actor() -> String {
 fn read_password(stdin: bool) -> Result<String, Failed> {
     if stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| unreadable_password("from standard input", &e, "give it as one line"))?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_string());
     }
-    let first = rpassword::prompt_password("password: ")?;
-    let second = rpassword::prompt_password("again: ")?;
+    // Read from the terminal, not standard input: without one (a script, a service, a pipe),
+    // say so and name the flag that reads it from standard input.
+    let prompt = |text: &str| {
+        rpassword::prompt_password(text).map_err(|e| {
+            let help = "run the command in a terminal, or give the password on standard input \
+                        with --password-stdin";
+            unreadable_password("from a terminal", &e, help)
+        })
+    };
+    let first = prompt("password: ")?;
+    let second = prompt("again: ")?;
     if first != second {
         return Err(UserError::Mismatch.into());
     }
     Ok(first)
+}
+
+/// A password that could not be read `whence`, with what to do.
+fn unreadable_password(whence: &str, e: &std::io::Error, help: &str) -> Failed {
+    Failed {
+        report: crate::diag::Report::error(
+            format!("cannot read the password {whence}: {e}"),
+            &[help],
+        ),
+        fault: crate::diag::Fault::Invalid,
+    }
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
