@@ -796,6 +796,15 @@ fn file_part(name: &str) -> String {
         .collect()
 }
 
+/// The name of a district's file `(prefix, extension)`: `prefix-<district>.ext`, or when the
+/// district's rows take `parts` files, `prefix-<district>-<n>.ext` for the `n`th.
+fn part_name((prefix, ext): (&str, &str), district: &str, (n, parts): (usize, usize)) -> String {
+    match parts {
+        1 => format!("{prefix}-{}{ext}", file_part(district)),
+        _ => format!("{prefix}-{}-{n}{ext}", file_part(district)),
+    }
+}
+
 /// The task workbook by district, in the compact form (a row per target), each district's rows
 /// made when its workbook is written.
 fn tasks_by_district(rows: &TaskRows<'_>, heading: &str, put: &mut Put<'_>) -> Result<(), String> {
@@ -810,10 +819,7 @@ fn tasks_by_district(rows: &TaskRows<'_>, heading: &str, put: &mut Put<'_>) -> R
         let mut made = drawn.into_iter().map(|s| rows.compact(s));
         let sheets = total.div_ceil(SHEET_ROWS).max(1);
         for n in 0..sheets {
-            let name = match sheets {
-                1 => format!("tasks-{}.xlsx", file_part(district)),
-                _ => format!("tasks-{}-{}.xlsx", file_part(district), n + 1),
-            };
+            let name = part_name(("tasks", ".xlsx"), district, (n + 1, sheets));
             let count = (total - n * SHEET_ROWS).min(SHEET_ROWS);
             let chunk = made.by_ref().take(count);
             let book = xlsx(&layout, chunk, count, m.reference_date, Some(heading))?;
@@ -863,10 +869,7 @@ fn sheets_by_district(
         let lengths: Vec<usize> = sheets.iter().map(|s| s.drawn.len()).collect();
         let parts = sheet_parts(&lengths);
         for (n, part) in parts.iter().enumerate() {
-            let name = match parts.len() {
-                1 => format!("teams-{}.html", file_part(area)),
-                _ => format!("teams-{}-{}.html", file_part(area), n + 1),
-            };
+            let name = part_name(("teams", ".html"), area, (n + 1, parts.len()));
             let html = sheet::district_sheets(
                 rows,
                 area,
