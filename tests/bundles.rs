@@ -79,6 +79,23 @@ fn every_draw_of_a_simulated_year_has_bundles_that_check_without_the_database() 
         stratified += usize::from(b["strata"].as_array().is_some_and(|s| s.len() > 1));
         let copy = empty.path().join("bundle.public.json");
         std::fs::copy(&public, &copy).expect("copy");
+        // Without its detail file the selection checks, the exclusions cannot: neither
+        // identical nor DIFFERS, and the status is not 0.
+        let _ = std::fs::remove_file(empty.path().join("exclusions.csv"));
+        let (code, out, err) = verify_bundle(empty.path(), &copy);
+        assert_eq!(
+            code,
+            2,
+            "{}
+{out}
+{err}",
+            f.display()
+        );
+        assert!(
+            out.starts_with("not fully checked: ")
+                && out.contains("put the draw's exclusions.csv beside the bundle"),
+            "{out}"
+        );
         std::fs::copy(
             f.join("exclusions.csv"),
             empty.path().join("exclusions.csv"),
@@ -341,7 +358,10 @@ fn a_tampered_bundle_is_found_and_the_reason_said() {
     std::fs::write(dir.path().join("exclusions.csv"), added).expect("write");
     check(&original, "exclusions.csv hashes to");
     std::fs::remove_file(dir.path().join("exclusions.csv")).expect("remove");
-    check(&original, "cannot read");
+    check(
+        &original,
+        "not checked: the exclusions the bundle summarises",
+    );
     // An audit bundle whose target snapshot file (found by its hash) has one target taken out,
     // then one holding that altered snapshot, then none to be found.
     let bytes = std::fs::read(folder.join("bundle.audit.gz")).expect("audit");

@@ -245,17 +245,34 @@ fn verify_names_each_difference_of_a_resealed_manifest_and_reads_any_layout() {
     let (first, second) = (&m.selected[0], &m.selected[1]);
     let out = resealed("swapped.json", &|f| f.selected.swap(0, 1));
     assert!(
+        out.contains("  - selection #1: ")
+            && out.contains(&format!(
+                "target recorded {}, re-run {}",
+                second.target_id, first.target_id
+            )),
+        "{out}"
+    );
+    let out = resealed("team.json", &|f| f.selected[0].team.reverse());
+    let mut reversed = first.team.clone();
+    reversed.reverse();
+    assert!(
         out.contains(&format!(
-            "selection #1: recorded {} (team {}), re-run {} (team {})",
-            second.target_id,
-            second.team.join("+"),
+            "selection #1 ({}): team recorded {}, re-run {}",
             first.target_id,
+            reversed.join("+"),
             first.team.join("+")
         )),
         "{out}"
     );
-    let out = resealed("team.json", &|f| f.selected[0].team.reverse());
-    assert!(out.contains("selection #1: recorded"), "{out}");
+    // A name changed: the field that differs is named, not two equal lines.
+    let out = resealed("name.json", &|f| f.selected[0].target_name.push('X'));
+    assert!(
+        out.contains(&format!(
+            "selection #1 ({}): name recorded {}X, re-run {}",
+            first.target_id, first.target_name, first.target_name
+        )),
+        "{out}"
+    );
     let out = resealed("shorter.json", &|f| {
         f.selected.pop();
     });
@@ -270,6 +287,21 @@ fn verify_names_each_difference_of_a_resealed_manifest_and_reads_any_layout() {
     let out = resealed("substitutes.json", &|f| f.substitutes = None);
     assert!(out.contains("substitutes differ"), "{out}");
     assert!(!out.contains("selection #"), "{out}");
+    // Another matter named under the recorded hash (not sealed again): said to be changed
+    // after it was sealed, naming the draw the hash belongs to.
+    let mut renamed = m.clone();
+    renamed.matter = "zhian.nosuch".into();
+    p.write("renamed.json", &renamed.to_file_json());
+    let (code, out, err) = run(p.suiji(&["verify", "renamed.json"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        format!("{out}{err}").contains(&format!(
+            "this manifest states the hash {} of draw #1 (zhian.hotel 2023-H1), but names \
+             zhian.nosuch 2023-H1: it was changed after it was sealed",
+            m.manifest_hash
+        )),
+        "{out}{err}"
+    );
 }
 
 #[test]
@@ -792,4 +824,30 @@ fn a_registry_is_frozen_once_per_version_and_again_when_it_changed_keeping_its_l
     assert!(String::from_utf8_lossy(&refrozen).contains("旅馆"));
     let (code, out, _) = run(p.suiji(&["verify", MANIFEST]));
     assert_eq!(code, 0, "{out}");
+}
+
+/// `status` says when a matter's last draw was really made when that is later than its
+/// scheduled day (a draw typed in a simulation database today, for a period of 2023).
+#[test]
+fn status_says_the_day_a_late_draw_was_really_made() {
+    let p = Project::shipped().simulation();
+    p.ok(SEEDED);
+    let created: String = p
+        .db()
+        .query_row("SELECT created_at FROM draws WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .expect("the draw's time");
+    let day = &created[..10];
+    assert!(day > "2023-01-03", "{created}");
+    // Every other draw since 2023 is overdue: the status is not 0, the line is what counts.
+    let (_, out, _) = run(p.suiji(&["status"]));
+    let hotel = out
+        .lines()
+        .find(|l| l.starts_with("zhian.hotel "))
+        .unwrap_or_else(|| panic!("no hotel line:\n{out}"));
+    assert!(
+        hotel.contains(&format!("#1 2023-H1 on {day} (补抽, scheduled 2023-01-03)")),
+        "{out}"
+    );
 }

@@ -861,6 +861,28 @@ fn a_simulated_year_with_results_publications_and_the_report() {
         index.contains("2023/zhian.firearms/2023/notice.html"),
         "{index}"
     );
+    // A simulation's index says so, as its notices do.
+    assert!(index.contains("抽查结果公示（模拟）</h1>"), "{index}");
+    assert!(
+        p.read("out/public/index.json")
+            .contains("\"simulation\": true")
+    );
+    // The notice states the rule as a rule and counts those published after it; the four
+    // hotels not shown are past the due date, not "to be published in time".
+    let page = p.read(&format!("{folder}/notice.html"));
+    assert!(
+        page.contains("按规定，检查结果应自检查完成之日起 20 个工作日内公示")
+            && page.contains("本公示所列 12 户中，5 户的结果晚于该期限公示。")
+            && page.contains("其余 4 户检查对象已过检查完成期限（2023-06-30）仍未完成检查"),
+        "{page}"
+    );
+    // A period no draw has is refused, naming those the year's draws have.
+    let (code, out, err) = run(p.suiji(&["publish", "--period", "2023-H9"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("no draw of period `2023-H9` is recorded") && err.contains("2023-H1, 2023-H2"),
+        "{err}"
+    );
 
     // The report, as of a day when every 2023 deadline has passed.
     let (code, out, err) = run(p.suiji(&["report", "--year", "2023", "--today", "2024-06-28"]));
@@ -1591,15 +1613,19 @@ fn every_csv_written_is_safe_to_open_and_the_task_list_reads_back() {
 }
 
 /// The year's history counts each target once for every earlier draw of the year that selected
-/// it, and keeps its latest clean inspection: what the draws' whole rows and their results
-/// give, read here the long way.
+/// it, and keeps its latest clean inspection — complete (a result for every checklist item) and
+/// clean throughout; a half-finished inspection with clean results so far is not one: what the
+/// draws' whole rows and their results give, read here the long way.
 #[test]
 fn the_history_counts_each_selection_of_the_year_and_keeps_the_latest_clean_inspection() {
     use suiji::store::{DrawFilter, DrawStore};
     let p = Project::year_with_results();
+    let loaded = suiji::rules::load(&p.path(util::CONFIG)).expect("rules load");
     let store = suiji::store::Store::open(&p.path("data")).expect("open database");
     let store: &dyn DrawStore = &store;
-    let history = suiji::jobs::issue::history(store, 2023, ("", "")).expect("history");
+    let history =
+        suiji::jobs::issue::history(store, &loaded.model, 2023, ("", "")).expect("history");
+    let mut partial_and_clean_so_far = 0;
     let mut want: BTreeMap<String, (u32, Option<NaiveDate>)> = BTreeMap::new();
     for d in store
         .list_draw_heads(&DrawFilter::default())
@@ -1610,16 +1636,31 @@ fn the_history_counts_each_selection_of_the_year_and_keeps_the_latest_clean_insp
                 want.entry(t.target_id).or_default().0 += 1;
             }
         }
-        let mut per_target: BTreeMap<String, (bool, NaiveDate)> = BTreeMap::new();
+        let items: Vec<String> = loaded
+            .model
+            .matter(&d.matter)
+            .expect("the matter")
+            .checklist
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
+        let mut per_target: BTreeMap<String, (bool, NaiveDate, Vec<String>)> = BTreeMap::new();
         for r in store.results(d.id).expect("results") {
             let date = NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").expect("date");
             let clean = suiji::registry::types::CLEAN_RESULTS.contains(&r.category.as_str());
-            let e = per_target.entry(r.target_id).or_insert((true, date));
+            let e = per_target
+                .entry(r.target_id)
+                .or_insert((true, date, Vec::new()));
             e.0 &= clean;
             e.1 = e.1.max(date);
+            e.2.extend(r.checklist_item);
         }
-        for (target, (clean, date)) in per_target {
-            if clean {
+        for (target, (clean, date, had)) in per_target {
+            let complete = items.iter().all(|i| had.contains(i));
+            if clean && !complete {
+                partial_and_clean_so_far += 1;
+            }
+            if clean && complete {
                 let e = &mut want.entry(target).or_default().1;
                 *e = (*e).max(Some(date));
             }
@@ -1639,4 +1680,35 @@ fn the_history_counts_each_selection_of_the_year_and_keeps_the_latest_clean_insp
         want.values().any(|(_, clean)| clean.is_some()),
         "no clean inspection: the dates are not tested"
     );
+    assert!(
+        partial_and_clean_so_far > 0,
+        "no half-finished inspection with clean results so far: completeness is not tested"
+    );
+}
+
+/// A year's report judges each draw by the ratio it was drawn under (its manifest's strata),
+/// not by the rules as they stand when the report is made: a ratio raised after the year was
+/// drawn neither shows in its report nor fails it.
+#[test]
+fn the_report_judges_a_year_by_the_ratio_its_draws_were_made_under() {
+    let p = Project::shipped();
+    p.ok(&["simulate", "--year", "2023", "--seed", "demo"]);
+    let required = |p: &Project| {
+        let out = p.ok(&["report", "--year", "2023", "--today", "2023-12-31"]);
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("zhian.hotel "))
+            .unwrap_or_else(|| panic!("no hotel line:\n{out}"))
+            .to_string();
+        let cells: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        cells[cells.len() - 2].clone()
+    };
+    assert_eq!(required(&p), "5%");
+    let rules = p.read("rules/zhian.toml");
+    assert!(rules.contains("ratio = \"5%\""));
+    p.write(
+        "rules/zhian.toml",
+        &rules.replacen("ratio = \"5%\"", "ratio = \"10%\"", 1),
+    );
+    assert_eq!(required(&p), "5%", "the year was drawn at 5%");
 }

@@ -127,12 +127,15 @@ fn an_empty_target_registry_fails_every_draw_and_status_shows_it() {
         out.contains("0 draws of 2023 (0 issued by this run"),
         "{out}{err}"
     );
+    // Run again, each failing draw tried and failing again: said once each, with its count.
+    run(p.suiji(&["simulate", "--year", "2023", "--seed", "s"]));
     let (_, status, err) = run(p.suiji(&["status", "--today", "2023-12-31"]));
     let hotel = status
         .lines()
         .find(|l| l.starts_with("zhian.hotel "))
         .unwrap_or_else(|| panic!("no zhian.hotel line:\n{status}{err}"));
-    assert!(hotel.contains("FAILED 2023-H1"), "{status}");
+    assert_eq!(hotel.matches("FAILED 2023-H1 ").count(), 1, "{status}");
+    assert!(hotel.contains("(failed 2 times)"), "{status}");
     assert!(
         p.db()
             .query_row("SELECT count(*) FROM draws", [], |r| r.get::<_, i64>(0))

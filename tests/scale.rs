@@ -80,7 +80,7 @@ fn a_target_file_checked_clean_is_not_read_again_until_its_bytes_or_its_check_ch
     let said = std::cell::RefCell::new(String::new());
     let draw = |period: &str| {
         let mut cmd = p.suiji(&["draw", "zhian.hotel", "--period", period]);
-        cmd.env("RUST_LOG", "suiji::progress=info");
+        cmd.env("RUST_LOG", "suiji::progress=debug");
         let (code, out, err) = run(cmd);
         assert_eq!(code, 0, "{out}{err}");
         *said.borrow_mut() = err.clone();

@@ -660,7 +660,7 @@ fn a_service_draw_started_on_a_noted_registry_whose_bytes_changed_is_drawn_again
     let p = one_past_draw();
     let run_once = |p: &Project| {
         let mut cmd = p.suiji(RUN_ONCE);
-        cmd.env("RUST_LOG", "suiji::progress=info");
+        cmd.env("RUST_LOG", "suiji::progress=debug");
         let (code, out, err) = run(cmd);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.starts_with("issued 1 draw(s), 0 failed"), "{out}{err}");

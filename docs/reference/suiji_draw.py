@@ -12,7 +12,8 @@ written from docs/draw-algorithm.md (Python 3.11 or later, standard library only
         change recorded after the draw — 替补, 不在范围, 人员调整 — is the one V2-13 gives, by
         the rule its audit entry records (V2-16 item 5), and
         the loads it carried in are those of the period's other draws as of its issue, V2-16) or
-        what differs. Exit status 0 when every draw is identical, 1 otherwise, 2 on bad input.
+        what differs, or `not checked` and why (a weight hook's weights not given, say).
+        Exit status 0 when every draw is identical, 1 otherwise, 2 on bad input.
 
 Hooks (Rhai scripts) are not run here: the `eligible` hook's answers are read from the
 manifest's exclusions (`eligible_hook`), the `conflict` hook's from its inspector skips
@@ -1290,7 +1291,7 @@ def check(argv):
     if not a.all:
         query += " WHERE status = 'active'"
     draws = [(i, j) for i, j in db.execute(query + " ORDER BY id") if not a.draw or i in a.draw]
-    bad = 0
+    bad = unchecked = 0
     order = audit_order(db)
     for draw_id, text in draws:
         man = json.loads(manifest_text(db, draw_id, text))
@@ -1302,7 +1303,7 @@ def check(argv):
                                                      ("suiji-manifest/5", "suiji-draw/2"),
                                                      ("suiji-manifest/6", "suiji-draw/2")):
             print(f"{label}: not checked: this program implements suiji-draw/1 and suiji-draw/2")
-            bad += 1
+            unchecked += 1
             continue
         notes, changes = [], recorded_changes(db, draw_id)
         try:
@@ -1317,7 +1318,10 @@ def check(argv):
             diffs += [problem] if problem else []
             notes += [note] if note else []
         except (LookupError, ValueError, KeyError) as e:
-            diffs = [f"cannot re-run: {e}"]
+            # Not re-run, so neither identical nor different: said as such.
+            unchecked += 1
+            print(f"{label}: not checked: cannot re-run: {e}")
+            continue
         if diffs:
             bad += 1
             print(f"{label}: DIFFERS")
@@ -1332,8 +1336,9 @@ def check(argv):
             for stratum, ids in substitutes.items():
                 shown = ", ".join(ids[:a.substitutes]) or "none"
                 print(f"  substitutes of stratum {json.dumps(stratum, ensure_ascii=False)}: {shown}")
-    print(f"{len(draws) - bad} identical, {bad} differ")
-    return 1 if bad else 0
+    print(f"{len(draws) - bad - unchecked} identical, {bad} differ"
+          + (f", {unchecked} not checked" if unchecked else ""))
+    return 1 if bad or unchecked else 0
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ fn bundle(file: &std::path::Path, snapshots: Option<&std::path::Path>) -> Result
     } else {
         "recomputing the selection from the public bundle's frame gives the selection it states"
     };
-    if c.differences.is_empty() {
+    if c.differences.is_empty() && c.unchecked.is_empty() {
         outln!(
             "identical: {} {}: {what} ({} eligible, {} drawn; public bundle {})",
             c.matter,
@@ -123,9 +123,27 @@ fn bundle(file: &std::path::Path, snapshots: Option<&std::path::Path>) -> Result
         );
         return Ok(exit::OK);
     }
+    if c.differences.is_empty() {
+        // Nothing differs, but not everything was checked: neither identical nor DIFFERS.
+        outln!(
+            "not fully checked: {} {}: {what} ({} eligible, {} drawn; public bundle {}), but not checked:",
+            c.matter,
+            c.period,
+            c.eligible,
+            c.drawn,
+            c.public_hash
+        );
+        for u in &c.unchecked {
+            outln!("  - {u}");
+        }
+        return Ok(exit::FAILED);
+    }
     outln!("DIFFERS: {} {} ({} bundle)", c.matter, c.period, c.kind);
     for d in &c.differences {
         outln!("  - {d}");
+    }
+    for u in &c.unchecked {
+        outln!("  - not checked: {u}");
     }
     Ok(exit::INVALID)
 }

@@ -662,6 +662,52 @@ fn hash_json<T: Serialize>(value: &T) -> String {
     }
 }
 
+/// How the `n`th selection recorded (`a`) and re-run (`b`) differ: the target of each, and
+/// every field that is not the same, recorded then re-run.
+fn selection_difference(n: usize, a: &Selected, b: &Selected) -> String {
+    let mut fields: Vec<String> = Vec::new();
+    let shown = |v: &str| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    let mut field = |name: &str, x: String, y: String| {
+        if x != y {
+            fields.push(format!(
+                "{name} recorded {}, re-run {}",
+                shown(&x),
+                shown(&y)
+            ));
+        }
+    };
+    field("rank", a.rank.to_string(), b.rank.to_string());
+    field("stratum", a.stratum.clone(), b.stratum.clone());
+    field("target", a.target_id.clone(), b.target_id.clone());
+    field("name", a.target_name.clone(), b.target_name.clone());
+    field("key", a.key.clone(), b.key.clone());
+    field(
+        "inclusion probability",
+        a.inclusion_probability.value().to_string(),
+        b.inclusion_probability.value().to_string(),
+    );
+    field("team", a.team.join("+"), b.team.join("+"));
+    field(
+        "unstaffed",
+        a.unstaffed.clone().unwrap_or_default(),
+        b.unstaffed.clone().unwrap_or_default(),
+    );
+    if fields.is_empty() {
+        // Equal values written in another form (a probability as a number or a decimal).
+        fields.push("the same values, written in another form".into());
+    }
+    match a.target_id == b.target_id {
+        true => format!("selection #{n} ({}): {}", a.target_id, fields.join("; ")),
+        false => format!("selection #{n}: {}", fields.join("; ")),
+    }
+}
+
 /// How a recorded exclusion summary differs from a re-run's.
 fn summary_difference(a: Option<&ExclusionSummary>, b: Option<&ExclusionSummary>) -> String {
     match (a, b) {
@@ -970,14 +1016,7 @@ impl Manifest {
         for i in 0..n {
             match (self.selected.get(i), rerun.selected.get(i)) {
                 (Some(a), Some(b)) if a == b => {}
-                (Some(a), Some(b)) => out.push(format!(
-                    "selection #{}: recorded {} (team {}), re-run {} (team {})",
-                    i + 1,
-                    a.target_id,
-                    a.team.join("+"),
-                    b.target_id,
-                    b.team.join("+")
-                )),
+                (Some(a), Some(b)) => out.push(selection_difference(i + 1, a, b)),
                 (Some(a), None) => out.push(format!(
                     "selection #{}: recorded {}, missing in re-run",
                     i + 1,

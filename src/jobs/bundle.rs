@@ -17,7 +17,7 @@ use crate::draw::bundle::{PublicBundle, ReadBundle};
 use crate::draw::manifest::{ListDigests, Manifest};
 
 /// The file names in a draw's folder.
-pub const PUBLIC_FILE: &str = "bundle.public.json";
+pub const PUBLIC_FILE: &str = crate::draw::bundle::PUBLIC_FILE;
 pub const AUDIT_FILE: &str = "bundle.audit.gz";
 
 /// The first line of an audit bundle (inside the gzip stream).
@@ -313,8 +313,11 @@ pub struct Checked {
     /// Targets drawn from and drawn.
     pub eligible: usize,
     pub drawn: usize,
-    /// Every difference found; empty: the bundle checks.
+    /// Every difference found; empty: the bundle checks, as far as it could be checked.
     pub differences: Vec<String>,
+    /// What could not be checked, and why (a file beside the bundle it refers to that cannot
+    /// be read); empty: everything was.
+    pub unchecked: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -394,21 +397,27 @@ pub fn check(path: &Path, snapshots: Option<&Path>) -> Result<Checked, BundleErr
     // The public bundle is read once as it is checked (a national one is 430 MB).
     let public = crate::draw::bundle::read(std::io::BufReader::new(file)).map_err(not)?;
     // The detail file is read while the selection is recomputed.
+    // A detail file that cannot be read leaves the exclusions unchecked: nothing differs.
     let detail = || match public.head.exclusion_summary {
-        None => Vec::new(),
+        None => Ok(Vec::new()),
         Some(_) => {
             let beside = path.with_file_name(crate::draw::manifest::EXCLUSIONS_FILE);
             match std::fs::File::open(&beside) {
-                Ok(detail) => public.check_detail(detail),
-                Err(e) => vec![format!(
-                    "cannot read {} (the exclusions the bundle summarises, checked by their hash): {e}",
-                    beside.display()
-                )],
+                Ok(detail) => Ok(public.check_detail(detail)),
+                Err(e) => Err(format!(
+                    "the exclusions the bundle summarises, checked by their hash against {}: \
+                     it cannot be read ({e}); put the draw's {} beside the bundle",
+                    beside.display(),
+                    crate::draw::manifest::EXCLUSIONS_FILE
+                )),
             }
         }
     };
     let (mut checked, detail) = rayon::join(|| check_public(&public), detail);
-    checked.differences.extend(detail);
+    match detail {
+        Ok(differences) => checked.differences.extend(differences),
+        Err(unchecked) => checked.unchecked.push(unchecked),
+    }
     Ok(checked)
 }
 
@@ -428,6 +437,7 @@ fn check_public(b: &ReadBundle) -> Checked {
         eligible: b.eligible(),
         drawn: b.head.selected.len(),
         differences,
+        unchecked: Vec::new(),
     }
 }
 
@@ -443,6 +453,7 @@ fn audit_checked(a: &AuditBundle, m: &Manifest, drawn: usize) -> Result<Checked,
             eligible: m.strata.iter().map(|s| s.eligible).sum(),
             drawn,
             differences: Vec::new(),
+            unchecked: Vec::new(),
         });
     };
     let b = crate::draw::bundle::read(public.as_slice())

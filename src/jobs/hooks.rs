@@ -111,10 +111,17 @@ fn first_failure(
             HookKind::Weight => v.is_int() || v.is_float(),
             HookKind::Class => v.is_string() || v.is_unit(),
         };
-        if fits {
-            return Ok(());
+        if !fits {
+            return Err(wrong_type(hook, v.type_name()));
         }
-        Err(wrong_type(hook, v.type_name()))
+        // A weight the draw refuses (zero, negative, not finite) fails here as it would there.
+        let weight = v.as_float().or_else(|_| v.as_int().map(|i| i as f64));
+        match (hook.kind, weight) {
+            (HookKind::Weight, Ok(w)) if !(w.is_finite() && w > 0.0) => {
+                Err(wrong_type(hook, &w.to_string()))
+            }
+            _ => Ok(()),
+        }
     };
     for t in targets {
         let answer = match hook.kind {

@@ -80,6 +80,13 @@ pub enum PublishError {
         today: NaiveDate,
         db: String,
     },
+    #[error("no draw of period `{period}`{} is recorded", matter.as_ref().map_or(String::new(), |m| format!(" of {m}")))]
+    NoDraw {
+        period: String,
+        matter: Option<String>,
+        /// The periods of the year that recorded draws have (of the matter, when one is named).
+        recorded: Vec<String>,
+    },
     #[error("publications are recorded in date order")]
     OutOfOrder {
         problems: Vec<String>,
@@ -106,6 +113,7 @@ impl Problem for PublishError {
             PublishError::Setup(e) => e.fault(),
             PublishError::FutureDay { .. }
             | PublishError::Backdated { .. }
+            | PublishError::NoDraw { .. }
             | PublishError::OutOfOrder { .. } => Fault::Invalid,
             _ => Fault::Failed,
         }
@@ -127,6 +135,16 @@ impl Problem for PublishError {
                     "--today replays past days only in a database made by `suiji simulate` (its documents say 模拟); --dry-run shows what a day would have published without recording it",
                 ],
             ),
+            PublishError::NoDraw { recorded, .. } => {
+                let help = match recorded.as_slice() {
+                    [] => "no draw of that year is recorded: `suiji draws` lists the draws".into(),
+                    periods => format!(
+                        "the recorded draws of that year have: {}",
+                        periods.join(", ")
+                    ),
+                };
+                Report::error(self.to_string(), &[&help])
+            }
             PublishError::OutOfOrder { problems, earliest } => {
                 let mut diags: Vec<_> = problems
                     .iter()
@@ -190,6 +208,9 @@ pub fn run_on(
     let all = ledgers_without_lists(&*store, &loaded.model, cal, &DrawFilter::default(), &|_| {
         true
     })?;
+    if let Some(period) = &input.period {
+        recorded_period(&all, period, input.matter.as_deref())?;
+    }
     let plans = plan(&all, input, as_of)?;
     let mut published = Published {
         as_of,
@@ -258,6 +279,37 @@ fn summary(p: &Plan<'_>, out_dir: &Path) -> DrawPublished {
             .join(notice_folder(&d.record.matter, &d.record.period))
             .join("notice.html"),
     }
+}
+
+/// Refuses a `--period` no recorded draw (of `matter`, when one is named) has: a mistyped
+/// period would otherwise read as "nothing new to publish".
+fn recorded_period(
+    all: &[DrawLedger],
+    period: &str,
+    matter: Option<&str>,
+) -> Result<(), PublishError> {
+    let of_matter = |l: &&DrawLedger| matter.is_none_or(|m| l.draw.record.matter == m);
+    if all
+        .iter()
+        .filter(of_matter)
+        .any(|l| l.draw.record.period == period)
+    {
+        return Ok(());
+    }
+    let year = period.get(..4).unwrap_or(period);
+    let mut recorded: Vec<String> = all
+        .iter()
+        .filter(of_matter)
+        .map(|l| l.draw.record.period.clone())
+        .filter(|p| p.starts_with(year))
+        .collect();
+    recorded.sort();
+    recorded.dedup();
+    Err(PublishError::NoDraw {
+        period: period.to_string(),
+        matter: matter.map(str::to_string),
+        recorded,
+    })
 }
 
 /// What to publish, draw by draw; refuses the whole run if a date would go backwards.
@@ -453,15 +505,17 @@ pub(crate) fn index_files(
         .iter()
         .filter_map(|l| index_entry(l, newly.get(&l.draw.id).copied().unwrap_or(&empty), as_of))
         .collect();
+    // Every draw of a simulation database is marked 模拟, and so is the index of its notices.
+    let simulation = all.iter().any(|l| l.marks.simulation);
     let public = PathBuf::from("public");
     vec![
         (
             public.join("index.html"),
-            index_html(bureau, &index).into_bytes(),
+            index_html(bureau, &index, simulation).into_bytes(),
         ),
         (
             public.join("index.json"),
-            index_json(bureau, &index).into_bytes(),
+            index_json(bureau, &index, simulation).into_bytes(),
         ),
     ]
 }

@@ -559,33 +559,85 @@ fn rebuilt_notice<'a>(
         .map_err(|e| format!("publication #{} cannot be read: {e}", last.id))?;
     let as_of = chrono::NaiveDate::parse_from_str(&record.as_of, "%Y-%m-%d")
         .map_err(|e| format!("publication #{}: day {:?}: {e}", last.id, record.as_of))?;
-    let n = notice(model, l, registry, &HashSet::new(), as_of);
     // A notice published before notices had pages is one page, however long.
     let second = format!("/{}", crate::output::notice::page_name(2));
     let paged = record.files.iter().any(|f| f.path.ends_with(&second));
+    // A notice published before its closing lines said how many were late or overdue has
+    // the first wording: made again in it when the present one does not give its bytes.
+    let mut n = notice(model, l, registry, &HashSet::new(), as_of);
+    let mut checked = checked_files(&n, paged, folder, &record);
+    if checked.is_err() {
+        n.wording = crate::output::notice::Wording::First;
+        if let Ok(files) = checked_files(&n, paged, folder, &record) {
+            checked = Ok(files);
+        }
+    }
+    match checked {
+        Ok(files) => Ok((n, files)),
+        Err(Unmatched::Differs {
+            path,
+            sha,
+            recorded,
+        }) => Err(format!(
+            "{path} as rebuilt (SHA-256 {sha}) is not the file publication #{} wrote on {} \
+             ({recorded}): the rules it was published under have changed since; the files in place are left as they are",
+            last.id, record.as_of
+        )),
+        Err(Unmatched::NotRecorded { path }) => Err(format!(
+            "publication #{} records no {path}; the files in place are left as they are",
+            last.id
+        )),
+        Err(Unmatched::Unmade { path, error }) => Err(format!("{path} cannot be made: {error}")),
+    }
+}
+
+/// Why a rebuilt notice's file is not one its publication wrote.
+enum Unmatched {
+    Differs {
+        path: String,
+        sha: String,
+        recorded: String,
+    },
+    NotRecorded {
+        path: String,
+    },
+    Unmade {
+        path: String,
+        error: std::io::Error,
+    },
+}
+
+/// The files of notice `n` (one page, unless `paged`), each made once to check its SHA-256
+/// against the one `record` has for it.
+fn checked_files(
+    n: &Notice<'_>,
+    paged: bool,
+    folder: &Path,
+    record: &PublicationRecord,
+) -> Result<Vec<CheckedFile>, Unmatched> {
     let mut files = Vec::new();
     for (name, file) in n.files(paged) {
         let path = folder.join(&name).to_string_lossy().replace('\\', "/");
-        let sha = crate::digest::sha256_written(|out| n.write_file(file, out))
-            .map_err(|e| format!("{path} cannot be made: {e}"))?;
+        let sha =
+            crate::digest::sha256_written(|out| n.write_file(file, out)).map_err(|error| {
+                Unmatched::Unmade {
+                    path: path.clone(),
+                    error,
+                }
+            })?;
         match record.files.iter().find(|f| f.path == path) {
             Some(f) if f.sha256 == sha => files.push((name, file, sha)),
             Some(f) => {
-                return Err(format!(
-                    "{path} as rebuilt (SHA-256 {sha}) is not the file publication #{} wrote on {} \
-                     ({}): the rules it was published under have changed since; the files in place are left as they are",
-                    last.id, record.as_of, f.sha256
-                ));
+                return Err(Unmatched::Differs {
+                    path,
+                    sha,
+                    recorded: f.sha256.clone(),
+                });
             }
-            None => {
-                return Err(format!(
-                    "publication #{} records no {path}; the files in place are left as they are",
-                    last.id
-                ));
-            }
+            None => return Err(Unmatched::NotRecorded { path }),
         }
     }
-    Ok((n, files))
+    Ok(files)
 }
 
 /// One outcome for the files of a folder: the first failure, else the first file replaced,

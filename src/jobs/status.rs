@@ -1,6 +1,7 @@
 //! Where things stand (`suiji status`): per matter the last and next draw and any problem;
 //! results due for publication and everything overdue.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -301,10 +302,7 @@ pub fn run_with<S: Records>(
             ..DrawFilter::default()
         })?;
         draws.retain(|d| made_by(d));
-        let last_draw = draws
-            .iter()
-            .max_by(|a, b| a.issue_date.cmp(&b.issue_date).then(a.id.cmp(&b.id)))
-            .map(|d| (d.id, d.period.clone(), d.issue_date.clone()));
+        let (last_draw, drawn_late) = last_draw(&draws);
         let only: Vec<_> = schedule
             .iter()
             .filter(|s| &s.matter == id)
@@ -318,16 +316,11 @@ pub fn run_with<S: Records>(
             matter: Some(id.clone()),
             ..EventFilter::default()
         })?;
-        let failed = events
-            .iter()
-            .filter(|e| e.event == SchedulerEvent::Failed)
-            .filter(|e| !draws.iter().any(|d| d.period == e.period))
-            .map(|e| {
-                let first = e.detail.lines().next().unwrap_or("");
-                (e.period.clone(), e.at.clone(), first.to_string())
-            })
-            .collect();
-        let status = MatterStatus::new(id.clone(), last_draw, next_draw, overdue_here, failed);
+        let failed = latest_failures(&events, &draws);
+        let mut status = MatterStatus::new(id.clone(), last_draw, next_draw, overdue_here, failed);
+        if let (Some(day), Some((id, period, on))) = (drawn_late, &status.last_draw) {
+            status.last = Some(format!("#{id} {period} on {day} (补抽, scheduled {on})"));
+        }
         matters.push(
             status
                 .with_missed(missed(&events, now))
@@ -381,6 +374,55 @@ fn split_waiting(
         }
     }
     (waiting, late)
+}
+
+/// A matter's last draw (id, period, scheduled day) among `draws`, and the day it was really
+/// drawn when that is later than its scheduled day (补抽).
+#[allow(clippy::type_complexity)]
+fn last_draw(draws: &[DrawHead]) -> (Option<(i64, String, String)>, Option<String>) {
+    let Some(d) = draws
+        .iter()
+        .max_by(|a, b| a.issue_date.cmp(&b.issue_date).then(a.id.cmp(&b.id)))
+    else {
+        return (None, None);
+    };
+    let late = d
+        .created_at
+        .get(..10)
+        .filter(|day| *day > d.issue_date.as_str())
+        .map(str::to_string);
+    (Some((d.id, d.period.clone(), d.issue_date.clone())), late)
+}
+
+/// The periods of a matter whose draws failed and have no draw since: each once, with its
+/// latest failure (a service or simulation that tries a failing draw again on each run
+/// records a failure each time), and how many times it failed.
+fn latest_failures(events: &[EventRow], draws: &[DrawHead]) -> Vec<(String, String, String)> {
+    let mut by_period: BTreeMap<&str, (usize, &EventRow)> = BTreeMap::new();
+    for e in events
+        .iter()
+        .filter(|e| e.event == SchedulerEvent::Failed)
+        .filter(|e| !draws.iter().any(|d| d.period == e.period))
+    {
+        let entry = by_period.entry(e.period.as_str()).or_insert((0, e));
+        entry.0 += 1;
+        if e.at >= entry.1.at {
+            entry.1 = e;
+        }
+    }
+    let mut failed: Vec<(String, String, String)> = by_period
+        .into_values()
+        .map(|(times, e)| {
+            let first = e.detail.lines().next().unwrap_or("");
+            let first = match times {
+                1 => first.to_string(),
+                n => format!("{first} (failed {n} times)"),
+            };
+            (e.period.clone(), e.at.clone(), first)
+        })
+        .collect();
+    failed.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    failed
 }
 
 /// The last day of the publication horizon. Past the calendar's last year working days

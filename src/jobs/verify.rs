@@ -260,6 +260,21 @@ pub fn recorded(m: &Manifest, store: &dyn DrawStore) -> Result<DrawHead, String>
     if let Some(d) = draws.iter().find(|d| d.manifest_hash == m.manifest_hash) {
         return Ok(d.clone());
     }
+    // The hash the manifest states may be a recorded draw's whose matter or period it no
+    // longer says: the text was changed after it was sealed.
+    let all = store
+        .list_draw_heads(&DrawFilter {
+            include_superseded: true,
+            ..DrawFilter::default()
+        })
+        .map_err(|e| format!("cannot read the recorded draws: {e}"))?;
+    if let Some(d) = all.iter().find(|d| d.manifest_hash == m.manifest_hash) {
+        return Err(format!(
+            "this manifest states the hash {} of draw #{} ({} {}), but names {} {}: it was \
+             changed after it was sealed",
+            m.manifest_hash, d.id, d.matter, d.period, m.matter, m.period.id
+        ));
+    }
     let recorded = match draws.iter().find(|d| d.status == DrawStatus::Active) {
         Some(d) => format!(
             "the recorded draw of {} {} is #{} with manifest {}",

@@ -77,6 +77,33 @@ pub struct Notice<'a> {
     /// How the draw was made (补抽, 临时, 模拟); left out of the feed when none applies.
     #[serde(skip_serializing_if = "DrawMarks::is_plain")]
     pub marks: DrawMarks,
+    /// Of the results shown, how many were published after their deadline (the page says so
+    /// beside the rule).
+    #[serde(skip)]
+    pub late: usize,
+    /// Of the targets not shown, how many are past the draw's due date without a complete
+    /// inspection (检查逾期) on the day of the notice.
+    #[serde(skip)]
+    pub overdue: usize,
+    /// The draw's due date for its inspections.
+    #[serde(skip)]
+    pub due_date: String,
+    /// How the page's closing lines are worded (notices published before they counted the
+    /// late and overdue targets keep their first wording when made again).
+    #[serde(skip)]
+    pub wording: Wording,
+}
+
+/// The wording of a notice page's closing lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Wording {
+    /// The rule stated as such, with how many of the results shown were published late, and
+    /// the targets not shown told apart: past the due date, or still under way.
+    #[default]
+    Counted,
+    /// As notices were first published: the rule alone, and every target not shown "待检查完成后
+    /// 依期公示".
+    First,
 }
 
 /// A notice's results, in order, each made when it is asked for.
@@ -261,17 +288,57 @@ impl Notice<'_> {
         if let Some(links) = links {
             doc.push(Block::Links(links));
         }
-        doc.para(format!(
-            "抽查结果按全国统一的抽查结果类别公示；检查结果自检查完成之日起 {} 个工作日内公示。公示渠道：{}。",
-            self.deadline_working_days, self.channel
-        ));
-        if self.entries.len() < self.drawn {
-            doc.para(format!(
-                "其余 {} 户检查对象的抽查结果，待检查完成后依期公示。",
-                self.drawn - self.entries.len()
-            ));
+        doc.para(self.rule_text());
+        if let Some(rest) = self.rest_text() {
+            doc.para(rest);
         }
         crate::output::doc::html(&doc)
+    }
+
+    /// The publication rule, and how many of the results shown were published after it.
+    fn rule_text(&self) -> String {
+        if self.wording == Wording::First {
+            return format!(
+                "抽查结果按全国统一的抽查结果类别公示；检查结果自检查完成之日起 {} 个工作日内公示。公示渠道：{}。",
+                self.deadline_working_days, self.channel
+            );
+        }
+        let mut text = format!(
+            "抽查结果按全国统一的抽查结果类别公示；按规定，检查结果应自检查完成之日起 {} 个工作日内公示。公示渠道：{}。",
+            self.deadline_working_days, self.channel
+        );
+        if self.late > 0 {
+            text.push_str(&format!(
+                "本公示所列 {} 户中，{} 户的结果晚于该期限公示。",
+                self.entries.len(),
+                self.late
+            ));
+        }
+        text
+    }
+
+    /// What the notice says of the drawn targets it does not show: those past the draw's due
+    /// date without a complete inspection, and those whose inspection is still under way.
+    fn rest_text(&self) -> Option<String> {
+        let rest = self
+            .drawn
+            .checked_sub(self.entries.len())
+            .filter(|&n| n > 0)?;
+        let overdue = match self.wording {
+            Wording::First => 0,
+            Wording::Counted => self.overdue.min(rest),
+        };
+        Some(match (overdue, rest - overdue) {
+            (0, _) => format!("其余 {rest} 户检查对象的抽查结果，待检查完成后依期公示。"),
+            (_, 0) => format!(
+                "其余 {rest} 户检查对象已过检查完成期限（{}）仍未完成检查，其抽查结果待检查完成后公示。",
+                self.due_date
+            ),
+            (o, pending) => format!(
+                "其余 {rest} 户检查对象中，{o} 户已过检查完成期限（{}）仍未完成检查，{pending} 户检查尚在进行或结果待公示；其抽查结果待检查完成后公示。",
+                self.due_date
+            ),
+        })
     }
 
     /// The CSV (UTF-8 with BOM, for Excel; cells safe to open, see
@@ -332,20 +399,29 @@ struct NoticeIndex<'a> {
     bureau: &'a str,
     format: &'static str,
     notices: &'a [IndexEntry],
+    /// The notices come from a simulation database (模拟); absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    simulation: bool,
 }
 
 const INDEX_CSS: &str = "body{font-family:'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}\
 h1{font-size:20pt;text-align:center}h2{font-size:14pt;margin-top:1.5em}\
 table{border-collapse:collapse;width:100%;font-size:11pt}th,td{border:1px solid #999;padding:.3em .5em;text-align:left}th{background:#eee}";
 
-/// The index page of every notice, newest year first.
-pub fn index_html(bureau: &str, entries: &[IndexEntry]) -> String {
+/// The index page of every notice, newest year first; `simulation`: the notices come from a
+/// simulation database, which the page says in its title and first lines (模拟).
+pub fn index_html(bureau: &str, entries: &[IndexEntry], simulation: bool) -> String {
     let mut h = String::new();
+    let mark = if simulation { "（模拟）" } else { "" };
     let _ = writeln!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{0}“双随机、一公开”抽查结果公示</title>\n<style>{INDEX_CSS}</style>\n</head>\n<body>\n<h1>{0}“双随机、一公开”抽查结果公示</h1>",
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{0}“双随机、一公开”抽查结果公示{mark}</title>\n<style>{INDEX_CSS}</style>\n</head>\n<body>\n<h1>{0}“双随机、一公开”抽查结果公示{mark}</h1>",
         esc(bureau)
     );
+    if simulation {
+        let note = crate::schedule::marks::SIMULATION_NOTE;
+        let _ = writeln!(h, "<p>{note}</p>");
+    }
     let mut years: Vec<&str> = entries.iter().map(|e| e.year.as_str()).collect();
     years.sort_unstable_by(|a, b| b.cmp(a));
     years.dedup();
@@ -376,12 +452,13 @@ pub fn index_html(bureau: &str, entries: &[IndexEntry]) -> String {
     h
 }
 
-/// The index as JSON.
-pub fn index_json(bureau: &str, entries: &[IndexEntry]) -> String {
+/// The index as JSON (`"simulation": true` when the notices come from a simulation database).
+pub fn index_json(bureau: &str, entries: &[IndexEntry], simulation: bool) -> String {
     let index = NoticeIndex {
         bureau,
         format: "suiji-notice-index/1",
         notices: entries,
+        simulation,
     };
     serde_json::to_string_pretty(&index).unwrap_or_default()
 }
@@ -429,7 +506,10 @@ mod tests {
     }
   ]
 }"#;
-        assert_eq!(index_json("局", std::slice::from_ref(&entry)), expected);
+        assert_eq!(
+            index_json("局", std::slice::from_ref(&entry), false),
+            expected
+        );
         let map = serde_json::json!({
             "format": "suiji-notice-index/1",
             "bureau": "局",
@@ -438,6 +518,91 @@ mod tests {
         assert_eq!(
             serde_json::to_string_pretty(&map).unwrap_or_default(),
             expected
+        );
+        // A simulation database's index says so, in its JSON and on its page.
+        let simulated = index_json("局", std::slice::from_ref(&entry), true);
+        assert!(
+            simulated.ends_with("  ],\n  \"simulation\": true\n}"),
+            "{simulated}"
+        );
+        let page = index_html("局", std::slice::from_ref(&entry), true);
+        assert!(page.contains("<h1>局“双随机、一公开”抽查结果公示（模拟）</h1>"));
+        assert!(page.contains(crate::schedule::marks::SIMULATION_NOTE));
+        assert!(!index_html("局", &[entry], false).contains("模拟"));
+    }
+
+    /// A notice of `drawn` targets showing `shown`, `late` of them published late, `overdue`
+    /// of the rest past the due date.
+    fn notice(drawn: usize, shown: usize, late: usize, overdue: usize) -> Notice<'static> {
+        Notice {
+            format: NOTICE_FORMAT.into(),
+            bureau: "局".into(),
+            department: "大队".into(),
+            matter: "m".into(),
+            matter_name: "事项".into(),
+            period: "2023-H1".into(),
+            period_label: "2023年上半年".into(),
+            draw_id: 1,
+            draw_ref: "abc".into(),
+            manifest_hash: "abc".into(),
+            issue_date: "2023-01-03".into(),
+            drawn,
+            channel: "门户网站".into(),
+            deadline_working_days: 20,
+            published_on: "2023-07-14".into(),
+            public_fields: Vec::new(),
+            entries: Entries::new(shown, |_| NoticeEntry {
+                fields: Vec::new(),
+                inspection_date: "2023-06-01".into(),
+                result: "未发现问题".into(),
+                items: Vec::new(),
+                published_on: "2023-07-14".into(),
+            }),
+            marks: DrawMarks::default(),
+            late,
+            overdue,
+            due_date: "2023-06-30".into(),
+            wording: Wording::Counted,
+        }
+    }
+
+    /// The closing lines say how many results were published late and which targets not
+    /// shown are past their due date; a notice published before they did keeps its words.
+    #[test]
+    fn the_closing_lines_count_the_late_and_the_overdue_and_the_first_wording_stays() {
+        let n = notice(16, 12, 10, 4);
+        assert_eq!(
+            n.rule_text(),
+            "抽查结果按全国统一的抽查结果类别公示；按规定，检查结果应自检查完成之日起 20 个工作日内公示。公示渠道：门户网站。本公示所列 12 户中，10 户的结果晚于该期限公示。"
+        );
+        assert_eq!(
+            n.rest_text().as_deref(),
+            Some(
+                "其余 4 户检查对象已过检查完成期限（2023-06-30）仍未完成检查，其抽查结果待检查完成后公示。"
+            )
+        );
+        let n = notice(16, 12, 0, 1);
+        assert!(!n.rule_text().contains("晚于"));
+        assert_eq!(
+            n.rest_text().as_deref(),
+            Some(
+                "其余 4 户检查对象中，1 户已过检查完成期限（2023-06-30）仍未完成检查，3 户检查尚在进行或结果待公示；其抽查结果待检查完成后公示。"
+            )
+        );
+        assert_eq!(
+            notice(16, 12, 0, 0).rest_text().as_deref(),
+            Some("其余 4 户检查对象的抽查结果，待检查完成后依期公示。")
+        );
+        assert_eq!(notice(12, 12, 0, 0).rest_text(), None);
+        let mut first = notice(16, 12, 10, 4);
+        first.wording = Wording::First;
+        assert_eq!(
+            first.rule_text(),
+            "抽查结果按全国统一的抽查结果类别公示；检查结果自检查完成之日起 20 个工作日内公示。公示渠道：门户网站。"
+        );
+        assert_eq!(
+            first.rest_text().as_deref(),
+            Some("其余 4 户检查对象的抽查结果，待检查完成后依期公示。")
         );
     }
 }

@@ -87,6 +87,7 @@ pub fn notice<'a>(
             Some((t, published_on?))
         })
         .collect();
+    let (late, overdue) = late_and_overdue(l, &shown, as_of);
     let order: HashMap<&str, usize> = l
         .items
         .iter()
@@ -124,7 +125,31 @@ pub fn notice<'a>(
         public_fields: fields.clone(),
         entries,
         marks: l.marks.clone(),
+        late,
+        overdue,
+        due_date: l.due_date.to_string(),
+        wording: crate::output::notice::Wording::Counted,
     }
+}
+
+/// Of the targets a notice shows (with the day each was published), how many were published
+/// after their deadline; of the draw's staffed targets, how many have no complete inspection
+/// on `as_of`, past the draw's due date.
+fn late_and_overdue(
+    l: &DrawLedger,
+    shown: &[(&TargetLedger, NaiveDate)],
+    as_of: NaiveDate,
+) -> (usize, usize) {
+    let late = shown
+        .iter()
+        .filter(|(t, on)| t.deadline.is_some_and(|d| *on > d))
+        .count();
+    let overdue = l
+        .targets
+        .iter()
+        .filter(|t| !t.inspected_by(as_of) && t.unstaffed.is_none() && as_of > l.due_date)
+        .count();
+    (late, overdue)
 }
 
 /// The config's public fields of a target: from the registry, or (for a target no longer in it)

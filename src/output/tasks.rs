@@ -592,16 +592,35 @@ fn public_html(
     if !marks.notes().is_empty() {
         doc.para(marks.notes());
     }
-    doc.para(format!(
-        "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。任何人可据此复核抽取结果。",
+    doc.para(how_to_check(m));
+    doc.table(header, public_rows);
+    crate::output::doc::html(&doc).into_bytes()
+}
+
+/// What the public list says of how the draw can be checked, and by whom: anyone, from the
+/// public bundle published beside it (a draw whose manifest records one); otherwise those who
+/// hold its manifest and registry snapshot (an auditor), which are not public.
+fn how_to_check(m: &Manifest) -> String {
+    let drawn = format!(
+        "本次抽取按公开算法 {} 进行，随机种子 {}（来源：{}），名录库快照 {}，抽取清单校验值 {}。",
         m.algorithm,
         m.seed,
         seed_source_text(&m.seed_source),
         m.registry.targets_snapshot,
         m.manifest_hash
-    ));
-    doc.table(header, public_rows);
-    crate::output::doc::html(&doc).into_bytes()
+    );
+    match &m.public_bundle {
+        Some(bundle) => format!(
+            "{drawn}公开数据包 {}（校验值 {bundle}）与本名单一同公开，列出本次全部可抽对象\
+             （编号、分层、权重）、排除情况和抽中结果，不含执法人员信息；任何人可用它按公开算法\
+             复核抽取结果（suiji verify --bundle {}，或公示网站上的浏览器复核）。",
+            crate::draw::bundle::PUBLIC_FILE,
+            crate::draw::bundle::PUBLIC_FILE,
+        ),
+        None => format!(
+            "{drawn}本次抽取早于公开数据包：持有抽取清单和名录库快照的审计人员可据此复核抽取结果。"
+        ),
+    }
 }
 
 /// A draw's manifest as its folder keeps it (`manifest.json`), handed to `put` as it is

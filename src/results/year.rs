@@ -108,7 +108,8 @@ pub struct MatterFigures {
     pub department: String,
     pub matter: String,
     pub name: String,
-    /// Required ratio and frequency, from the rules (`None` when the matter left the rules).
+    /// Required ratio: the one the year's latest regular draw was made under (its manifest's),
+    /// else the rules' (`None` when the matter left the rules).
     pub ratio: Option<Ratio>,
     pub frequency: String,
     pub deadline_working_days: u32,
@@ -769,11 +770,20 @@ fn matter_figures(
                 covered.insert(t.target_id.clone());
             }
         }
-        let needed = ratio.map_or(0, |r| r.sample_size(f.eligible));
-        if f.counts.done() < needed {
+        // What the draw's own rules called for (its strata's k, as recorded), not what the
+        // rules say now: a ratio raised later does not fail a year already drawn.
+        if f.counts.done() < f.required {
             each_met = false;
         }
     }
+    // The ratio shown is the one the year's latest regular draw was made under; the rules'
+    // only for a matter not drawn yet.
+    let ratio = ratio.map(|now| {
+        rows.iter()
+            .rev()
+            .find(|(_, f)| !f.is_holiday())
+            .map_or(now, |(_, f)| f.ratio)
+    });
     let achieved_ratio =
         (regular_eligible > 0).then(|| regular_done as f64 / regular_eligible as f64);
     MatterFigures {

@@ -8,6 +8,10 @@ use chrono::NaiveDateTime;
 /// service calls such a draw caught up.
 pub const LATE_AFTER_MINUTES: i64 = 10;
 
+/// What a document made from a simulation database says of itself (模拟).
+pub const SIMULATION_NOTE: &str =
+    "本文件由模拟数据库生成（模拟），所列时间为模拟时间，不是实际抽查记录。";
+
 /// The marks of one draw, for its documents. Serialised (in the notices' JSON feed) only
 /// when one applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -132,7 +136,7 @@ impl DrawMarks {
     pub fn notes(&self) -> String {
         let mut s = String::new();
         if self.simulation {
-            s.push_str("本文件由模拟数据库生成（模拟），所列时间为模拟时间，不是实际抽查记录。");
+            s.push_str(SIMULATION_NOTE);
         }
         if self.provisional {
             s.push_str(

@@ -21,6 +21,9 @@ mod read;
 
 pub use read::{ReadBundle, read};
 
+/// The public bundle's file in a draw's folder, beside its public list.
+pub const PUBLIC_FILE: &str = "bundle.public.json";
+
 pub const PUBLIC_BUNDLE_FORMAT: &str = "suiji-public-bundle/1";
 
 /// Version 1 with the exclusions as the manifest keeps them (`suiji-manifest/4`,

@@ -300,9 +300,13 @@ pub enum IssueError {
     RegistryChanged,
 }
 
-/// What earlier draws and results say about targets, for cooldown and yearly caps.
+/// What earlier draws and results say about targets, for cooldown and yearly caps. A target's
+/// inspection under a draw counts as clean only when it is complete — a result for every
+/// checklist item of the draw's matter in `model`, as the results ledger counts it — and every
+/// result is clean; a half-finished inspection is not clean, whatever its results so far say.
 pub fn history(
     store: &dyn DrawStore,
+    model: &crate::rules::model::Model,
     year: i32,
     skip_matter_period: (&str, &str),
 ) -> Result<History, StoreError> {
@@ -316,19 +320,37 @@ pub fn history(
         if this_year && !(d.matter == skip_matter_period.0 && d.period == skip_matter_period.1) {
             drawn.extend(store.selected_target_ids(d.id)?);
         }
-        // A target's inspection under this draw was clean when every result recorded for it
-        // (one per checklist item) is clean; it happened on the latest of their dates.
-        let mut per_target: BTreeMap<String, (bool, Option<NaiveDate>)> = BTreeMap::new();
+        // A target's inspection under this draw was clean when it has a result for every
+        // item of the matter's checklist and every result recorded for it is clean; it
+        // happened on the latest of their dates. A matter that left the rules has no
+        // checklist to complete.
+        let items: Vec<&str> = model
+            .matter(&d.matter)
+            .map(|m| m.checklist.iter().map(|i| i.id.as_str()).collect())
+            .unwrap_or_default();
+        let mut per_target: BTreeMap<String, Inspected> = BTreeMap::new();
         for r in store.results(d.id)? {
-            let e = per_target
-                .entry(r.target_id.clone())
-                .or_insert((true, None));
-            e.0 &= CLEAN_RESULTS.contains(&r.category.as_str());
-            e.1 =
-                e.1.max(NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok());
+            let e = per_target.entry(r.target_id.clone()).or_insert(Inspected {
+                clean: true,
+                on: None,
+                items: vec![false; items.len()],
+            });
+            e.clean &= CLEAN_RESULTS.contains(&r.category.as_str());
+            e.on =
+                e.on.max(NaiveDate::parse_from_str(&r.inspection_date, "%Y-%m-%d").ok());
+            if let Some(i) = items
+                .iter()
+                .position(|i| r.checklist_item.as_deref() == Some(*i))
+            {
+                e.items[i] = true;
+            }
         }
-        for (target, (ok, date)) in per_target {
-            if ok && let Some(date) = date {
+        for (target, e) in per_target {
+            let complete = !e.items.is_empty() && e.items.iter().all(|&had| had);
+            if e.clean
+                && complete
+                && let Some(date) = e.on
+            {
                 let e = clean.entry(target).or_insert(date);
                 *e = (*e).max(date);
             }
@@ -357,6 +379,16 @@ pub fn history(
         entries,
         carried: BTreeMap::new(),
     })
+}
+
+/// A target's results under one draw, as the history reads them.
+struct Inspected {
+    /// Every result so far is clean.
+    clean: bool,
+    /// The latest 检查日期 among them.
+    on: Option<NaiveDate>,
+    /// Which of the matter's checklist items have a result.
+    items: Vec<bool>,
 }
 
 /// The loads `inspectors` carry into the draw `d` (docs/draw-algorithm.md V2-16): for each, the
@@ -398,7 +430,12 @@ fn draw_history(
     req: &Request,
 ) -> Result<History, IssueError> {
     let d = &req.draw;
-    let mut hist = history(store, d.issue_date().year(), (&d.matter, &d.period.id))?;
+    let mut hist = history(
+        store,
+        &loaded.model,
+        d.issue_date().year(),
+        (&d.matter, &d.period.id),
+    )?;
     if req.algorithm == Algorithm::V2
         && let Some(matter) = loaded.model.matter(&d.matter)
     {
@@ -1677,12 +1714,17 @@ pub(crate) fn freeze_trusting(
 /// Says (target `suiji::progress`) that the target registry, of `rows` rows, is the version
 /// frozen before to the snapshot `sha256`, so its rows are not read again.
 fn said_checked_before(rows: usize, sha256: &str) {
-    tracing::info!(
-        target: "suiji::progress",
-        rows,
+    // Told on the terminal for a registry large enough to show progress for; a county's
+    // (each of a simulated year's draws) only in the log's debug lines.
+    let text = format!(
         "the target registry is the version checked and frozen before (snapshot {}): its rows are not read again",
         &sha256[..sha256.len().min(12)]
     );
+    if rows >= PROGRESS_ROWS {
+        tracing::info!(target: "suiji::progress", rows, "{text}");
+    } else {
+        tracing::debug!(target: "suiji::progress", rows, "{text}");
+    }
 }
 
 /// When a target file taken for the version a check noted has its bytes hashed to confirm it.
@@ -1808,11 +1850,15 @@ fn taken_again(
             same.then_some(frozen)
         }
         Hash::Beside => {
-            tracing::info!(
-                target: "suiji::progress",
+            let text = format!(
                 "the target registry looks like the version checked and frozen before (snapshot {}): the draw starts from that snapshot while the file's bytes are hashed, and is recorded only if they are the ones checked",
-                &n.sha256[..12]
+                &n.sha256[..n.sha256.len().min(12)]
             );
+            if frozen.info.targets_rows >= PROGRESS_ROWS {
+                tracing::info!(target: "suiji::progress", "{text}");
+            } else {
+                tracing::debug!(target: "suiji::progress", "{text}");
+            }
             frozen.unconfirmed = Some(Arc::new(Unconfirmed {
                 hashing: std::sync::Mutex::new(Some(hashing)),
                 file: f.to_path_buf(),
