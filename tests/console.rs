@@ -335,6 +335,8 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/draws", Action::Read),
     ("GET", "/draws/1", Action::Read),
     ("GET", "/draws/1/files/public.html", Action::Read),
+    // The audit bundle (inspectors' data, 不公开): those who read the audit log only.
+    ("GET", "/draws/1/files/bundle.audit.gz", Action::ReadAudit),
     ("POST", "/draws/1/verify", Action::Verify),
     ("GET", "/audit", Action::ReadAudit),
     ("POST", "/audit/verify", Action::ReadAudit),
@@ -499,6 +501,15 @@ fn permissions_matrix_a_department_sees_only_its_own() {
                         .collect();
                     if !own && !traces.is_empty() {
                         wrong.push(format!("{name} {method} {path} shows {traces:?}"));
+                    }
+                }
+                // A bureau-wide write (a registry is every department's) is no account's
+                // limited to one department.
+                for (path, action) in UPLOADS {
+                    let (status, _) = c.upload(&cookie, path, &[], ("", b"")).await;
+                    let allowed = role_allows(role, *action) && !action.bureau_wide();
+                    if allowed == (status == StatusCode::FORBIDDEN) {
+                        wrong.push(format!("{name} upload {path}: {status}"));
                     }
                 }
                 // Its own department's report counts draw 1; another department's does not.

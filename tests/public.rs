@@ -273,6 +273,53 @@ fn a_late_draw_says_when_it_was_really_made_and_that_it_is_late() {
     assert!(year.contains("尚未公示"), "{year}");
 }
 
+/// A redraw does not take back what the replaced draw made public: its list and its published
+/// results stay on the site, marked as replaced and linked both ways with the redraw.
+#[test]
+fn a_redrawn_draw_keeps_its_list_and_published_results_public() {
+    let p = published_year();
+    let old = draw_id(&p, "zhian.hotel", "2023-H1");
+    assert!(
+        p.read(&format!("out/site/draws/{old}/notice.html"))
+            .contains("未发现问题")
+    );
+    p.ok(&[
+        "draw",
+        "zhian.hotel",
+        "--period",
+        "2023-H1",
+        "--redraw",
+        "--reason",
+        "名录库有误",
+        "--seed",
+        "again",
+    ]);
+    let new = draw_id(&p, "zhian.hotel", "2023-H1");
+    assert_ne!(new, old);
+    p.ok(&["publish", "--site"]);
+    let page = p.read(&format!("out/site/draws/{old}.html"));
+    assert!(
+        page.contains(&format!("已被<a href=\"{new}.html\">重新抽取</a>替代")),
+        "{page}"
+    );
+    let notice = p.read(&format!("out/site/draws/{old}/notice.html"));
+    assert!(notice.contains("未发现问题"), "{notice}");
+    assert!(
+        p.path(&format!("out/site/draws/{old}/bundle.public.json"))
+            .is_file()
+    );
+    let redrawn = p.read(&format!("out/site/draws/{new}.html"));
+    assert!(
+        redrawn.contains(&format!("<a href=\"{old}.html\">")),
+        "{redrawn}"
+    );
+    let year = p.read("out/site/2023/index.html");
+    assert!(
+        year.contains("（已被重新抽取替代）") && year.contains("（重新抽取）"),
+        "{year}"
+    );
+}
+
 /// The commitments page (随机种子承诺): every commitment with its matter, period, the named
 /// public source, the time its value is announced, when it was made and whether a draw has
 /// used the value (已揭示, linking the draw) or not yet (待揭示); linked from the index and from

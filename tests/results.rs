@@ -1711,4 +1711,63 @@ fn the_report_judges_a_year_by_the_ratio_its_draws_were_made_under() {
         &rules.replacen("ratio = \"5%\"", "ratio = \"10%\"", 1),
     );
     assert_eq!(required(&p), "5%", "the year was drawn at 5%");
+    // As of a day before the year, the report would be all zeros in the year's report's place.
+    let before = p.read("out/reports/report-2023.html");
+    let (code, out, err) = run(p.suiji(&["report", "--year", "2023", "--today", "2022-01-01"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("--today 2022-01-01 is before 2023 began"),
+        "{err}"
+    );
+    assert_eq!(p.read("out/reports/report-2023.html"), before);
+}
+
+/// A target whose inspection has results recorded is neither replaced (替补) nor marked out of
+/// scope: the inspection happened; a target without results still is.
+#[test]
+fn an_inspected_target_is_not_replaced_after_its_results() {
+    let p = Project::year_with_results();
+    let (_, rows) = read_csv(&p.path("example.csv"));
+    let inspected = rows
+        .iter()
+        .find(|r| !r[CATEGORY].is_empty())
+        .map(|r| r[TARGET].clone())
+        .expect("a result in the example");
+    let draw = rows[0][0].clone();
+    let number: i64 = p
+        .db()
+        .query_row(
+            "SELECT id FROM draws WHERE manifest_hash LIKE ?1 || '%'",
+            [&draw],
+            |r| r.get(0),
+        )
+        .expect("the example's draw");
+    let number = number.to_string();
+    for cause in [["--cause", "closed"], ["--cause", "out_of_scope"]] {
+        let (code, out, err) = run(p.suiji(&[
+            "change",
+            "replace-target",
+            &number,
+            &inspected,
+            cause[0],
+            cause[1],
+            "--reason",
+            "已注销",
+        ]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains(&format!("target {inspected} of draw #{number} has "))
+                && err.contains("result(s) recorded: an inspected target is not replaced"),
+            "{err}"
+        );
+    }
+    let untouched = rows
+        .iter()
+        .map(|r| r[TARGET].clone())
+        .find(|t| {
+            rows.iter()
+                .all(|r| r[TARGET] != *t || r[CATEGORY].is_empty())
+        })
+        .expect("a target without results");
+    p.replace_closed(&number, &untouched);
 }

@@ -53,10 +53,10 @@ pub struct NameArgs {
     pub password_stdin: bool,
 }
 
-/// Who runs the command, for the audit log: `cli:` and the OS user.
+/// Who runs the command, for the audit log: `cli:` and the OS account of the process (its
+/// real user id, as every audit entry's origin names it; not `USER`, which a caller sets).
 fn actor() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    format!("cli:{user}")
+    format!("cli:{}", crate::store::Origin::of_process().os_user)
 }
 
 fn read_password(stdin: bool) -> Result<String, Failed> {

@@ -353,6 +353,14 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("a change needs a reason", "变更须填写原因"),
     (
+        "target {} of draw #{} has {} result(s) recorded: an inspected target is not replaced or marked out of scope",
+        "第 {1} 号抽取的对象 {0} 已录入 {2} 条检查结果：已检查的对象不能替补，也不能标为不在抽查范围",
+    ),
+    (
+        "target {} of draw #{} has {} result(s) recorded, published: an inspected target is not replaced or marked out of scope",
+        "第 {1} 号抽取的对象 {0} 已录入 {2} 条检查结果并已公示：已检查的对象不能替补，也不能标为不在抽查范围",
+    ),
+    (
         "only a target found out of scope may stay without a substitute",
         "只有不在抽查范围的对象可以不替补",
     ),

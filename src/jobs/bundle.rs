@@ -357,7 +357,7 @@ impl crate::diag::Problem for BundleError {
         crate::diag::Report::error(
             self.to_string(),
             &[
-                "give a draw's bundle.public.json (to check its selection) or bundle.audit.gz (to re-run the whole draw)",
+                "the file does not read as a bundle suiji writes: it was altered or damaged, or it is another file; give a draw's bundle.public.json (to check its selection) or bundle.audit.gz (to re-run the whole draw)",
             ],
         )
     }

@@ -64,6 +64,16 @@ pub enum ChangeError {
     Refused { draw: i64, refusal: Refusal },
     #[error("draw #{draw} cannot be read: {detail}")]
     Unreadable { draw: i64, detail: String },
+    #[error(
+        "target {target} of draw #{draw} has {results} result(s) recorded{}: an inspected target is not replaced or marked out of scope",
+        if *published { ", published" } else { "" }
+    )]
+    Inspected {
+        draw: i64,
+        target: String,
+        results: usize,
+        published: bool,
+    },
 }
 
 impl Problem for ChangeError {
@@ -243,6 +253,26 @@ pub fn record_under(
     }
 }
 
+/// Refuses a change of `target` in `draw` once results of its inspection are recorded: the
+/// inspection happened (and may be public), so the target was neither closed before it nor
+/// out of scope, and a substitute would be a second inspection the draw never made.
+fn not_inspected(store: &dyn DrawStore, draw: i64, target: &str) -> Result<(), ChangeError> {
+    let results: Vec<_> = store
+        .results(draw)?
+        .into_iter()
+        .filter(|r| r.target_id == target)
+        .collect();
+    if results.is_empty() {
+        return Ok(());
+    }
+    Err(ChangeError::Inspected {
+        draw,
+        target: target.to_string(),
+        results: results.len(),
+        published: results.iter().any(|r| r.published_at.is_some()),
+    })
+}
+
 /// Whether a change of draw `m` counts the loads of the period's other draws (rule 2 for a
 /// 人员调整 in a `suiji-draw/2` draw; version 1 counts each draw alone, §8).
 fn counts_the_period(m: &Manifest, rule: u32, kind: Kind) -> bool {
@@ -277,6 +307,9 @@ fn record_once(
     };
     let mut conflicts = Vec::new();
     let mut epoch = None;
+    if step.kind == Kind::Target {
+        not_inspected(store, draw, &input.target_id)?;
+    }
     match step.kind {
         Kind::Target if input.no_replacement => step.replacement = None,
         Kind::Target => {

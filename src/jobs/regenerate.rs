@@ -154,7 +154,7 @@ fn folder_of(output_dir: &Path, d: &DrawRow) -> PathBuf {
     let folder = draw_folder(output_dir, &d.record.matter, &d.record.period);
     match (d.status, d.superseded_by) {
         (DrawStatus::Superseded, Some(by)) => {
-            folder.with_file_name(format!("{}.superseded-{by}", d.record.period))
+            super::issue::superseded_folder(&folder, &d.record.period, by)
         }
         _ => folder,
     }

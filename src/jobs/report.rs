@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::place::{PlaceError, write_file};
 use super::{Context, SetupError, require_year};
@@ -39,6 +39,8 @@ pub enum ReportError {
     Setup(#[from] SetupError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error("--today {as_of} is before {year} began: nothing of that year had happened")]
+    BeforeYear { year: i32, as_of: chrono::NaiveDate },
     #[error("cannot build the workbook: {0}")]
     Workbook(String),
     #[error(transparent)]
@@ -49,6 +51,7 @@ impl Problem for ReportError {
     fn fault(&self) -> Fault {
         match self {
             ReportError::Setup(e) => e.fault(),
+            ReportError::BeforeYear { .. } => Fault::Invalid,
             _ => Fault::Failed,
         }
     }
@@ -56,6 +59,12 @@ impl Problem for ReportError {
     fn report(&self) -> Report {
         match self {
             ReportError::Setup(e) => e.report(),
+            ReportError::BeforeYear { year, .. } => Report::error(
+                self.to_string(),
+                &[&format!(
+                    "give a day of {year} or later with --today; the report of {year} in place is left as it is"
+                )],
+            ),
             other => Report::error(crate::diag::chain(other), &[]),
         }
     }
@@ -63,6 +72,14 @@ impl Problem for ReportError {
 
 /// Computes the year's figures and writes the report files asked for.
 pub fn run<S: Records>(cx: &Context<S>, input: &Input) -> Result<Written, ReportError> {
+    // A report as of a day before its year is all zeros: refused, so that it does not take
+    // the place of the year's report.
+    if input.as_of.year() < input.year {
+        return Err(ReportError::BeforeYear {
+            year: input.year,
+            as_of: input.as_of,
+        });
+    }
     let official = require_year(&cx.cal, input.year)?;
     let figures = year_figures(
         cx.store.records(),

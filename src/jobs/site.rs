@@ -150,6 +150,10 @@ pub struct SiteDraw {
     pub rows: Vec<Vec<String>>,
     /// This draw replaced an earlier one: why.
     pub redraw_reason: Option<String>,
+    /// The draw this one replaced.
+    pub redraw_of: Option<i64>,
+    /// The draw that replaced this one (its list no longer stands; what it published stays).
+    pub superseded_by: Option<i64>,
     /// The commitment whose source's value seeded this draw.
     pub commitment: Option<i64>,
     pub notice: Option<SiteNotice>,
@@ -408,7 +412,13 @@ impl crate::diag::Problem for SiteError {
 /// Builds the public site from the records, as of `now` (the real time, local).
 pub fn build<S: Records>(cx: &Context<S>, now: chrono::NaiveDateTime) -> Result<Site, SiteError> {
     let model = &cx.loaded.model;
-    let all = ledgers(cx.store.records(), model, &cx.cal, &DrawFilter::default())?;
+    // Superseded draws too: a redraw does not take back what was made public (the list, the
+    // results published), and the public sees that the draw was made again.
+    let every = DrawFilter {
+        include_superseded: true,
+        ..DrawFilter::default()
+    };
+    let all = ledgers(cx.store.records(), model, &cx.cal, &every)?;
     let changes = all
         .iter()
         .map(|l| cx.store.records().changes_of(l.draw.id))
@@ -605,7 +615,10 @@ fn site_draw<S>(cx: &Context<S>, l: &DrawLedger, registry: &HashMap<String, Targ
                 .collect(),
         })
         .collect();
-    let folder = super::issue::draw_folder(&model.config.output_dir, &m.matter, &m.period.id);
+    let mut folder = super::issue::draw_folder(&model.config.output_dir, &m.matter, &m.period.id);
+    if let Some(by) = l.draw.superseded_by {
+        folder = super::issue::superseded_folder(&folder, &m.period.id, by);
+    }
     let bundle = folder.join(PUBLIC_BUNDLE);
     let mut strata: Vec<(String, usize, usize)> = m
         .strata
@@ -620,7 +633,7 @@ fn site_draw<S>(cx: &Context<S>, l: &DrawLedger, registry: &HashMap<String, Targ
         department_name: department_name(cx, &m.department),
         period: m.period.id.clone(),
         period_label: period_label(&m.period.id),
-        kind: kind_text(&l.draw.record.kind),
+        kind: crate::rules::names::kind_label(&l.draw.record.kind, &l.draw.record.period),
         marks: l.marks.clone(),
         due_date: m.due_date.to_string(),
         algorithm: m.algorithm.clone(),
@@ -637,6 +650,8 @@ fn site_draw<S>(cx: &Context<S>, l: &DrawLedger, registry: &HashMap<String, Targ
         strata,
         rows,
         redraw_reason: l.draw.redraw_reason.clone(),
+        redraw_of: l.draw.redraw_of,
+        superseded_by: l.draw.superseded_by,
         commitment: crate::store::commitment_in(&m.seed_source),
         notice: site_notice(model, l, registry),
         changes: Vec::new(),
@@ -678,21 +693,6 @@ fn site_changes(
             }
         })
         .collect()
-}
-
-/// 按计划, 手动抽取, or the holiday's 专项.
-fn kind_text(kind: &str) -> String {
-    match kind {
-        "regular" | "scheduled" => "按计划".into(),
-        "manual" => "手动抽取".into(),
-        other => match other
-            .strip_prefix("holiday:")
-            .and_then(crate::calendar::Holiday::parse)
-        {
-            Some(h) => format!("{}专项", h.name_zh()),
-            None => other.to_string(),
-        },
-    }
 }
 
 /// The notice as its latest publication left it.

@@ -102,6 +102,14 @@ pub enum Action {
     ReadRuleChanges,
 }
 
+impl Action {
+    /// Whether the action changes what every department works from, which no account limited
+    /// to one department may do: the registries are the bureau's, shared by every matter.
+    pub fn bureau_wide(self) -> bool {
+        matches!(self, Action::UploadRegistry)
+    }
+}
+
 /// The one permissions table: may a holder of `role` do `action`?
 pub fn role_allows(role: Role, action: Action) -> bool {
     use Action as A;
@@ -142,8 +150,12 @@ pub struct User {
 }
 
 impl User {
-    /// May this user do `action` (any of the user's roles allows it)?
+    /// May this user do `action` (any of the user's roles allows it, and the action does not
+    /// reach beyond the department the user is limited to)?
     pub fn may(&self, action: Action) -> bool {
+        if self.department.is_some() && action.bureau_wide() {
+            return false;
+        }
         self.roles.iter().any(|r| role_allows(*r, action))
     }
 

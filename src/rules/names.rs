@@ -25,6 +25,27 @@ pub fn department_name(model: &Model, id: &str) -> String {
         .map_or_else(|| id.to_string(), |d| d.name.clone())
 }
 
+/// How a draw's kind reads (按计划, 手动抽取, 春节专项 …), from the kind its record keeps and its
+/// period's id: a holiday draw recorded as `holiday` (its holiday in the period's id,
+/// `2023-chunjie`) or as `holiday:<id>`.
+pub fn kind_label(kind: &str, period: &str) -> String {
+    match kind {
+        "regular" | "scheduled" => "按计划".into(),
+        "manual" => "手动抽取".into(),
+        other => {
+            let holiday = match other {
+                "holiday" => period.split_once('-').map(|(_, h)| h),
+                _ => other.strip_prefix("holiday:"),
+            };
+            match holiday.and_then(Holiday::parse) {
+                Some(h) => format!("{}专项", h.name_zh()),
+                None if other == "holiday" => "节假日专项".into(),
+                None => other.to_string(),
+            }
+        }
+    }
+}
+
 /// The name of a period, from its id alone: `2023` → 2023年度, `2023-H1` → 2023年上半年,
 /// `2023-Q2` → 2023年第2季度, `2023-03` → 2023年3月, `2023-chunjie` → 2023年春节前,
 /// `2023-03-06T0900` (a cron period) → 2023年3月6日 09:00.

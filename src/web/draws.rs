@@ -105,7 +105,7 @@ fn draw_list(
                 matter,
                 period: names::period(&r.period),
                 at: r.created_at.replace('T', " ").chars().take(16).collect(),
-                kind: names::kind(&r.kind),
+                kind: names::kind(&r.kind, &r.period),
                 drawn: l.targets,
                 active: l.draw.status == DrawStatus::Active,
                 by: names::actor(&r.actor),
@@ -447,7 +447,7 @@ fn view(
         matter,
         department,
         period: names::period(&r.period),
-        kind: names::kind(&r.kind),
+        kind: names::kind(&r.kind, &r.period),
         at: r.created_at.replace('T', " ").chars().take(19).collect(),
         by: names::actor(&r.actor),
         issue: r.issue_date.clone(),
@@ -472,9 +472,11 @@ fn view(
             .map(|u| (name_of(&u.target_id), names::unstaffed(&u.reason)))
             .collect(),
         exclusions,
+        // The audit bundle (inspectors' data, 回避) is listed only to those who may have it.
         files: detail
             .files
             .iter()
+            .filter(|f| may_download(user, f))
             .map(|f| (f.clone(), names::file(f)))
             .collect(),
         changes,
@@ -841,6 +843,9 @@ pub(crate) async fn file(
     Path((id, name)): Path<(i64, String)>,
 ) -> Result<Response, Fail> {
     viewer.may(Action::Read)?;
+    if !may_download(&viewer.user, &name) {
+        return Err(Fail::Forbidden);
+    }
     let user = viewer.user.clone();
     let app2 = app.clone();
     let bytes = blocking(move || {
@@ -855,6 +860,13 @@ pub(crate) async fn file(
     .await?;
     let (name, bytes) = bytes;
     Ok(download(&name, bytes))
+}
+
+/// Whether `user` may have the draw's file `name`: the audit bundle (the rules, the inspectors
+/// with their 回避 and the registry snapshot, 不公开) only those who read the audit log
+/// (auditors, administrators); every other file anyone who reads the draw.
+fn may_download(user: &crate::jobs::users::User, name: &str) -> bool {
+    name != crate::jobs::bundle::AUDIT_FILE || user.may(Action::ReadAudit)
 }
 
 /// A file as a download (HTML opens in the browser).

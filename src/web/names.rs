@@ -1,22 +1,13 @@
 //! How the console names what the records hold by id: periods, kinds of draw, states.
 
-use crate::calendar::Holiday;
-
 /// A period id as staff say it (2023年上半年), by the rules' one naming of ids.
 pub(crate) fn period(id: &str) -> String {
     crate::rules::names::period_label(id)
 }
 
 /// A draw's kind: 按计划, 手动, or the holiday's name + 专项.
-pub(crate) fn kind(kind: &str) -> String {
-    match kind {
-        "regular" | "scheduled" => "按计划".into(),
-        "manual" => "手动抽取".into(),
-        other => match other.strip_prefix("holiday:").and_then(Holiday::parse) {
-            Some(h) => format!("{}专项", h.name_zh()),
-            None => other.to_string(),
-        },
-    }
+pub(crate) fn kind(kind: &str, period: &str) -> String {
+    crate::rules::names::kind_label(kind, period)
 }
 
 /// A scheduled draw's kind.
@@ -136,8 +127,10 @@ pub(crate) fn literal_runs(text: &str) -> Vec<(bool, String)> {
 mod tests {
     #[test]
     fn kinds_and_actors_read_as_staff_say_them() {
-        assert_eq!(super::kind("holiday:guoqing"), "国庆节专项");
-        assert_eq!(super::kind("manual"), "手动抽取");
+        assert_eq!(super::kind("holiday:guoqing", "2023-guoqing"), "国庆节专项");
+        assert_eq!(super::kind("holiday", "2023-chunjie"), "春节专项");
+        assert_eq!(super::kind("holiday", "2023-10"), "节假日专项");
+        assert_eq!(super::kind("manual", "2023-H1"), "手动抽取");
         assert_eq!(super::actor("web:li.ming"), "li.ming");
     }
 }

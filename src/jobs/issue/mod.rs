@@ -685,6 +685,12 @@ pub(crate) fn draw_folder(output_dir: &Path, matter: &str, period: &str) -> Path
     output_dir.join("draws").join(matter).join(period)
 }
 
+/// The folder a draw's files are kept in once draw `by` replaced it (a redraw): beside its
+/// period's folder, `<period>.superseded-<by>`.
+pub(crate) fn superseded_folder(folder: &Path, period: &str, by: i64) -> PathBuf {
+    folder.with_file_name(format!("{period}.superseded-{by}"))
+}
+
 /// Issues one draw: compute, write files to a temporary folder, record in one transaction,
 /// then move the files into place. A crash leaves either a complete draw or none.
 pub fn issue(
@@ -1456,7 +1462,7 @@ fn record(
 fn folder_layout(folder: &Path, period: &str, draw_id: i64) -> Layout {
     Layout::Folder {
         dest: folder.to_path_buf(),
-        aside: folder.with_file_name(format!("{period}.superseded-{draw_id}")),
+        aside: superseded_folder(folder, period, draw_id),
     }
 }
 
