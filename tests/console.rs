@@ -680,6 +680,7 @@ fn user_add_reads_the_password_from_stdin_and_refuses_a_short_one() {
         "operator,auditor",
         "--password-stdin",
     ]);
+    cmd.env("USER", "someone.else");
     cmd.write_stdin(format!("{PASSWORD}\n"));
     let (code, out, err) = util::run(cmd);
     assert_eq!(code, 0, "{out}{err}");
@@ -704,6 +705,35 @@ fn user_add_reads_the_password_from_stdin_and_refuses_a_short_one() {
     let (code, _, err) = util::run(cmd);
     assert_eq!(code, 1);
     assert!(err.contains("`boss` is not a role"), "{err}");
+    // An inspector account names a row of the inspector registry, one it has.
+    let mut cmd = p.suiji(&[
+        "user",
+        "add",
+        "qian",
+        "--role",
+        "inspector",
+        "--inspector",
+        "PY9999",
+        "--password-stdin",
+    ]);
+    cmd.write_stdin(format!("{PASSWORD}\n"));
+    let (code, _, err) = util::run(cmd);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no inspector `PY9999` in the inspector registry"),
+        "{err}"
+    );
+    // Its audit entry names the process's OS account, whatever USER says.
+    let entry: String = p
+        .db()
+        .query_row(
+            "SELECT actor FROM audit_log WHERE action = 'user.add' ORDER BY seq LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("audited");
+    let os_user = suiji::store::Origin::of_process().os_user;
+    assert_eq!(entry, format!("cli:{os_user}"));
     let hash: String = p
         .db()
         .query_row(

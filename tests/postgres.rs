@@ -1990,7 +1990,7 @@ fn user_session(database: Option<&str>) -> (Vec<(i32, String, String)>, Vec<Stri
                 "--role",
                 "inspector",
                 "--inspector",
-                "I001",
+                "PY0101",
                 "--password-stdin",
             ],
             &good,

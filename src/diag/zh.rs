@@ -353,6 +353,10 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("a change needs a reason", "变更须填写原因"),
     (
+        "no inspector `{}` in the inspector registry: an inspector account is tied to its row there",
+        "执法检查人员名录库中没有“{}”：检查人员账号须对应名录库中的一名人员",
+    ),
+    (
         "target {} of draw #{} has {} result(s) recorded: an inspected target is not replaced or marked out of scope",
         "第 {1} 号抽取的对象 {0} 已录入 {2} 条检查结果：已检查的对象不能替补，也不能标为不在抽查范围",
     ),

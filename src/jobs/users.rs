@@ -219,6 +219,10 @@ pub enum UserError {
     InspectorWithoutRole,
     #[error("an inspector account needs --inspector ID (its row in the inspector registry)")]
     InspectorWithoutId,
+    #[error(
+        "no inspector `{0}` in the inspector registry: an inspector account is tied to its row there"
+    )]
+    UnknownInspector(String),
     #[error("`{0}` already exists")]
     Taken(String),
     #[error("no account named `{0}` that you manage")]
@@ -347,6 +351,13 @@ pub fn add(
         inspector: input.inspector.clone(),
     };
     scope.check(loaded)?;
+    // A new inspector account names a row the registry has now (one whose row left it later
+    // keeps its account, shown as no longer in the registry).
+    if let Some(id) = &scope.inspector
+        && !inspector_names(loaded).contains_key(id)
+    {
+        return Err(UserError::UnknownInspector(id.clone()));
+    }
     add_checked(store, input, &scope, stamp)
 }
 

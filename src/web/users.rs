@@ -74,6 +74,9 @@ fn refusal(e: &UserError) -> String {
         UserError::InspectorWithoutId => {
             "“执法检查人员”角色的账号须关联检查人员名录库中的一名人员。".into()
         }
+        UserError::UnknownInspector(id) => {
+            format!("检查人员名录库中没有“{id}”，请从列表中选择一名人员。")
+        }
         UserError::NoAccount(_) => "没有该账号，或该账号不归您管理。".into(),
         UserError::OutsideDepartment => "您只能管理本部门的账号。".into(),
         UserError::OwnAccount => {
