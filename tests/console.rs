@@ -840,7 +840,10 @@ fn a_registry_upload_with_a_bad_row_names_its_cell_and_stores_nothing() {
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
-        assert!(page.contains("<td class=\"cell\">C3</td>"), "{page}");
+        assert!(
+            page.contains("<td class=\"raw\">新名录.csv</td><td class=\"cell\">C3</td>"),
+            "{page}"
+        );
         assert!(page.contains("未知的部门“zhain”"), "{page}");
         assert!(page.contains("未作任何更改"), "{page}");
         // The value quoted from the file (zhain) and the department ids the help lists (what

@@ -31,6 +31,9 @@ pub(crate) struct HistoryLine {
 
 /// One problem of an upload: the Excel cell (K3), or the line, and what to do.
 pub(crate) struct ProblemLine {
+    /// The file the problem is in (a check of one registry file reads the other too); empty
+    /// when it is in no file.
+    pub file: String,
     pub cell: String,
     pub message: String,
     pub help: String,
@@ -64,19 +67,32 @@ pub(crate) fn column_letters(mut col: usize) -> String {
     out.iter().rev().collect()
 }
 
+/// The name of the file at `path`, as a problem's row shows it.
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 pub(crate) fn problem(d: &Diagnostic) -> ProblemLine {
-    let cell = match &d.location {
+    let (file, cell) = match &d.location {
         Location::Line {
+            path,
             line,
             column: Some(c),
-            ..
-        } => format!("{}{line}", column_letters(*c)),
-        Location::Line { line, .. } => format!("第 {line} 行"),
-        _ => "整个文件".into(),
+        } => (file_name(path), format!("{}{line}", column_letters(*c))),
+        Location::Line { path, line, .. } => (file_name(path), format!("第 {line} 行")),
+        _ => (String::new(), "整个文件".into()),
     };
+    let message = crate::diag::zh::registry_message(&d.message);
     ProblemLine {
+        file,
         cell,
-        message: crate::diag::zh::registry_message(&d.message),
+        message: if d.is_error() {
+            message
+        } else {
+            format!("提示（不影响保存）：{message}")
+        },
         help: d
             .help
             .iter()
@@ -204,11 +220,15 @@ pub(crate) async fn upload(
         ),
         Err(E::Invalid(_, diags)) => {
             let n = diags.iter().filter(|d| d.is_error()).count();
+            let notes = match diags.len() - n {
+                0 => String::new(),
+                w => format!("（另有 {w} 条提示）"),
+            };
             (
                 diags.iter().map(problem).collect(),
                 (
                     false,
-                    format!("发现 {n} 处问题，未作任何更改。请按下表修改后重新上传。"),
+                    format!("发现 {n} 处问题{notes}，未作任何更改。请按下表修改后重新上传。"),
                 ),
             )
         }
