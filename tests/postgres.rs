@@ -2085,7 +2085,7 @@ fn user_commands_answer_on_postgres_as_on_sqlite() {
         assert!(on_pg[i].2.contains(says), "step {i}: {}", on_pg[i].2);
     }
     let listed = &on_pg[13].1;
-    for line in ["li.ming", "disabled", "zhang", "zhian", "zhou", "I001"] {
+    for line in ["li.ming", "disabled", "zhang", "zhian", "zhou", "PY0101"] {
         assert!(listed.contains(line), "{listed}");
     }
     assert_eq!(lite_entries, pg_entries);
