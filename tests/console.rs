@@ -845,6 +845,24 @@ fn a_registry_upload_with_a_bad_row_names_its_cell_and_stores_nothing() {
             "{page}"
         );
         assert!(page.contains("未知的部门“zhain”"), "{page}");
+        // A target file (checked in bounded memory) is named by its upload name too, never by
+        // the staged copy's.
+        let targets = c.project.read("config/registry/targets.csv");
+        let bad_targets = targets.replacen(",hotel,", ",hotle,", 1);
+        let (status, targets_page) = c
+            .upload(
+                &cookie,
+                "/registries",
+                &[("kind", "targets"), ("index", "0")],
+                ("坏名录.csv", bad_targets.as_bytes()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{targets_page}");
+        assert!(
+            targets_page.contains("<td class=\"raw\">坏名录.csv</td>")
+                && !targets_page.contains(".upload-"),
+            "{targets_page}"
+        );
         assert!(page.contains("未作任何更改"), "{page}");
         // The value quoted from the file (zhain) and the department ids the help lists (what
         // the file's 所属部门 column takes) are data; everything else reads in Chinese.

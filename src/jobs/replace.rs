@@ -269,8 +269,11 @@ fn check_rows(
 
 /// A diagnostic about the staged copy, told about the uploaded file's name instead.
 fn renamed(mut d: Diagnostic, staged: &str, name: &str) -> Diagnostic {
+    // The staged file as the check names it: under the project's folder, or by its whole path
+    // (a target file checked in bounded memory).
+    let is_staged = |path: &str| path == staged || Path::new(path).ends_with(staged);
     if let Location::Line { path, .. } = &mut d.location
-        && path == staged
+        && is_staged(path)
     {
         *path = name.to_string();
     }
