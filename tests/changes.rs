@@ -619,3 +619,114 @@ fn a_change_refuses_an_archived_snapshot_file_altered_since_the_draw() {
         .expect("count");
     assert_eq!(recorded, 0, "nothing is recorded");
 }
+
+/// `suiji result 1 TARGET` for every checklist item, signed by `signers`: (code, stderr).
+fn enter(p: &Project, target: &str, signers: &str) -> (i32, String) {
+    let args = Project::result_args("1", target, signers);
+    let (code, out, err) = run(p.suiji(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    (code, format!("{out}{err}"))
+}
+
+/// The 分派户数 of each inspector in the report's workload sheet (检查人员工作量).
+fn workload(p: &Project) -> std::collections::BTreeMap<String, u64> {
+    use calamine::Reader;
+    let mut book =
+        calamine::open_workbook_auto(p.path("out/reports/report-2023.xlsx")).expect("the report");
+    let range = book
+        .worksheet_range("检查人员工作量")
+        .expect("the workload sheet");
+    range
+        .rows()
+        .filter_map(|r| {
+            let n = r.get(2)?.to_string().parse::<f64>().ok()?;
+            Some((r.first()?.to_string(), n as u64))
+        })
+        .collect()
+}
+
+/// Results follow the changes after a draw: a replaced target takes no result, its substitute
+/// takes one signed by the team it took over; a member replaced on a team no longer signs, the
+/// inspector who took the place does; the report counts the visits as the changes left them.
+#[test]
+fn results_and_the_report_follow_the_changes_after_the_draw() {
+    let p = drawn();
+    let m = manifest(&p);
+    let (_, drawn, spare) = stratum_of(&m);
+    let team_of = |id: &str| -> Vec<String> {
+        m["selected"]
+            .as_array()
+            .expect("selected")
+            .iter()
+            .find(|s| text(&s["target_id"]) == id)
+            .map(|s| {
+                s["team"]
+                    .as_array()
+                    .expect("team")
+                    .iter()
+                    .map(text)
+                    .collect()
+            })
+            .expect("drawn")
+    };
+    let inherited = team_of(&drawn[0]);
+    assert!(!inherited.is_empty(), "{} is staffed", drawn[0]);
+    p.replace_closed("1", &drawn[0]);
+    let (target, team) = staffed_besides(&m, &drawn[..1]);
+    p.replace_ill("1", &target, &team[0]);
+    let by: String = p
+        .db()
+        .query_row(
+            "SELECT replacement FROM draw_changes WHERE id = 2",
+            [],
+            |r| r.get(0),
+        )
+        .expect("recorded");
+    let (code, out) = enter(&p, &drawn[0], &inherited.join(","));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("target {} of draw #1 (", drawn[0]))
+            && out.contains(&format!(
+                "was replaced by substitute {} after the draw (change #1)",
+                spare[0]
+            )),
+        "{out}"
+    );
+    let (code, out) = enter(&p, &spare[0], &inherited.join(","));
+    assert_eq!(code, 0, "the substitute's inherited team signs: {out}");
+    let (code, out) = enter(&p, &target, &team[0]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "inspector {} is not on the team drawn for target {target}",
+            team[0]
+        )),
+        "{out}"
+    );
+    let mut signers = team.clone();
+    signers[0] = by.clone();
+    let (code, out) = enter(&p, &target, &signers.join(","));
+    assert_eq!(code, 0, "the inspector who took the place signs: {out}");
+    // The yearly workload: each inspector's visits as the changes left them.
+    let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
+    for s in m["selected"].as_array().expect("selected") {
+        let id = text(&s["target_id"]);
+        for x in s["team"].as_array().expect("team").iter().map(text) {
+            let x = if id == target && x == team[0] {
+                by.clone()
+            } else {
+                x
+            };
+            *expected.entry(x).or_default() += 1;
+        }
+    }
+    p.ok(&[
+        "report",
+        "--year",
+        "2023",
+        "--today",
+        "2023-12-31",
+        "--format",
+        "xlsx",
+    ]);
+    assert_eq!(workload(&p), expected);
+}

@@ -1244,6 +1244,36 @@ fn changes_after_a_draw_on_postgres_leave_what_they_leave_on_sqlite_and_verify()
     let (_, y) = on(&["audit", "verify"]);
     assert!(y.starts_with("audit log intact: 4 entries"), "{y}");
 
+    // Results follow the changes there as here: the substitute takes one, signed by its team
+    // as it stands now; the target it replaced takes none.
+    let (x, _) = on(&["change", "list", "1"]);
+    let team = x
+        .lines()
+        .find(|l| l.trim().starts_with(&format!("{substitute} ")))
+        .and_then(|l| l.split_once("): "))
+        .map(|(_, team)| team)
+        .unwrap_or_else(|| panic!("{substitute} stands:\n{x}"))
+        .replace(", ", ",");
+    assert!(!team.split(',').any(|m| m == member), "{team}");
+    let args = Project::result_args("1", &substitute, &team);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    on(&args);
+    let args = Project::result_args("1", &target, &team);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run(lite.suiji(&args));
+    assert_eq!(code, 1, "{err}");
+    args.extend(["--database", &url]);
+    let (code, _, pg_err) = run(pg.suiji(&args));
+    assert_eq!(code, 1, "{pg_err}");
+    for e in [&err, &pg_err] {
+        assert!(
+            e.contains(&format!(
+                "was replaced by substitute {substitute} after the draw"
+            )),
+            "{e}"
+        );
+    }
+
     // A change decided from a stale count is refused there as here.
     let mut store = PgStore::open(&url).expect("open");
     let stale = suiji::store::DrawChange {

@@ -490,6 +490,180 @@ const TEMPLATES: &[(&str, &str)] = &[
         "give the column a header, or delete it",
         "请给该列加列名，或删除该列",
     ),
+    // Result sheets and result entry (results::entry, jobs::results).
+    ("抽取编号 is empty", "抽取编号为空"),
+    (
+        "copy the 抽取编号 column from the task list the draw wrote; it names the draw",
+        "请从抽取生成的检查任务清单中复制“抽取编号”列，它标明所属的抽取",
+    ),
+    (
+        "抽取编号 {} matches no recorded draw",
+        "抽取编号 {} 不对应任何已记录的抽取",
+    ),
+    (
+        "a spreadsheet turned the code into a number; import the .xlsx task list, or format the column as text before saving the CSV",
+        "表格软件把编号变成了数字；请导入 .xlsx 任务清单，或在保存 CSV 前把该列设为文本格式",
+    ),
+    (
+        "the active draw of {} {} is #{} with 抽取编号 {}; was this sheet printed from another database?",
+        "{} {} 的有效抽取是第 {} 号，抽取编号 {}；此表是否出自另一个数据库？",
+    ),
+    (
+        "copy it from the first column of the task list the draw wrote (out/draws/<matter>/<period>/tasks.csv); `suiji draws` lists the draws",
+        "请从抽取生成的任务清单第一列复制（out/draws/<事项>/<期次>/tasks.csv）；`suiji draws` 列出全部抽取",
+    ),
+    ("抽取编号 {} matches {} draws", "抽取编号 {} 对应 {} 次抽取"),
+    (
+        "give all 12 characters of the 抽取编号 as printed on the task list",
+        "请按任务清单上的写法填写完整的 12 位抽取编号",
+    ),
+    ("draw #{} does not exist", "第 {} 号抽取不存在"),
+    (
+        "a second result for target {} item {} of draw #{} (the first is {})",
+        "第 {2} 号抽取的对象 {0} 检查项 {1} 有第二条结果（第一条{3}）",
+    ),
+    (
+        "each target and checklist item takes one result: delete one of the two rows",
+        "每个对象的每个检查项只能有一条结果：请删除其中一行",
+    ),
+    (
+        "抽取编号 {} is draw #{} ({} {}), which was superseded by {}",
+        "抽取编号 {} 是第 {} 号抽取（{} {}），已被{}取代",
+    ),
+    (
+        "results go to the active draw: fill in the task list of {} (out/draws/{}/{}/tasks.csv)",
+        "结果应录入有效抽取：请填写{}的任务清单（out/draws/{}/{}/tasks.csv）",
+    ),
+    (
+        "a recorded result is never overwritten: remove this row, or make it match what was recorded",
+        "已记录的结果不会被覆盖：请删除此行，或改为与已记录的一致",
+    ),
+    (
+        "the row was changed or copied from another task list: restore it from the task list of that draw",
+        "此行被改动过或抄自另一份任务清单：请按该抽取的任务清单恢复",
+    ),
+    (
+        "{} says {}, but the row's 抽取编号 is {}",
+        "{}写的是 {}，但该行的抽取编号是{}",
+    ),
+    ("对象编号 is empty", "对象编号为空"),
+    (
+        "keep the 对象编号 column of the task list as it was printed",
+        "请保持任务清单中“对象编号”列的原样",
+    ),
+    (
+        "target {} of {} was replaced by substitute {} after the draw (change #{})",
+        "{1}的对象 {0} 已在抽取后由替补 {2} 替换（变更 #{3}）",
+    ),
+    (
+        "target {} of {} was marked out of scope after the draw (change #{})",
+        "{1}的对象 {0} 已在抽取后标为不在抽查范围（变更 #{2}）",
+    ),
+    (
+        "enter the result under the substitute that took its place, as the draw's page lists it",
+        "请按抽取页面所列，把结果录入接替它的替补对象",
+    ),
+    (
+        "a target marked out of scope is not inspected under this draw",
+        "不在抽查范围的对象不在本次抽取中检查",
+    ),
+    (
+        "target {} was ranked but not selected in {}",
+        "对象 {} 在{}中参与排序但未被抽中",
+    ),
+    ("target {} was not drawn in {}", "对象 {} 未在{}中被抽中"),
+    (
+        "a result can only be entered for a target the draw selected: check 对象编号 against the task list of that draw",
+        "只能为抽中的对象录入结果：请对照该抽取的任务清单核对对象编号",
+    ),
+    (
+        "target {} of {} has no team (unstaffed: {}), so no inspector can sign a result for it",
+        "{1}的对象 {0} 没有检查组（未能派组：{2}），无人可以签署其结果",
+    ),
+    (
+        "staff it first: add qualified inspectors to the registry and redraw (suiji draw --redraw --reason …)",
+        "请先派组：在名录库中补充符合条件的检查人员后重新抽取（suiji draw --redraw --reason …）",
+    ),
+    (
+        "matter {} of {} is no longer in the rules, so its checklist is unknown",
+        "{1}的事项 {0} 已不在规则中，其检查项无从得知",
+    ),
+    (
+        "restore the matter's rule file (its draws keep their results)",
+        "请恢复该事项的规则文件（其抽取保留已有结果）",
+    ),
+    ("检查项编号 is empty", "检查项编号为空"),
+    (
+        "检查项编号 {} is not a checklist item of {}",
+        "检查项编号 {} 不是{}的检查项",
+    ),
+    ("did you mean {}?", "是否应为 {}？"),
+    ("its items are: {}", "其检查项为：{}"),
+    (
+        "检查结果 {} is not one of the national result categories",
+        "检查结果 {} 不是全国统一的抽查结果类别",
+    ),
+    (
+        "write one of: {} (the task list's drop-down offers them)",
+        "请填写其中之一：{}（任务清单的下拉列表中可选）",
+    ),
+    (
+        "检查日期 {} is not a day of the calendar",
+        "检查日期 {} 不是日历上存在的日子",
+    ),
+    ("检查日期 {} is not a date", "检查日期 {} 不是日期"),
+    (
+        "write the day of the inspection as YYYY-MM-DD, e.g. 2023-03-02",
+        "请按 YYYY-MM-DD 填写检查日期，例如 2023-03-02",
+    ),
+    (
+        "检查日期 {} is before {} was issued ({})",
+        "检查日期 {} 早于{}的抽取日期（{}）",
+    ),
+    (
+        "an inspection of a drawn target happens after the draw: check the date",
+        "对抽中对象的检查应在抽取之后：请核对日期",
+    ),
+    (
+        "检查日期 {} is in the future (today is {})",
+        "检查日期 {} 在今天之后（今天是 {}）",
+    ),
+    (
+        "enter results after the inspection has taken place",
+        "请在检查完成后再录入结果",
+    ),
+    (
+        "签名检查人员 is empty: say which inspectors signed the result",
+        "签名检查人员为空：请填写签署结果的检查人员",
+    ),
+    (
+        "write their 工号 separated by 、 (e.g. PY0101、PY0102), or copy the 检查人员 cell",
+        "请填写其工号并以“、”分隔（例如 PY0101、PY0102），或复制“检查人员”单元格",
+    ),
+    (
+        "inspector {} is not on the team drawn for target {} (team: {})",
+        "检查人员 {} 不在对象 {} 的检查组中（检查组：{}）",
+    ),
+    (
+        "only the inspectors the draw assigned to this target may sign its result; if someone else inspected, the target must be redrawn",
+        "只有抽取派给该对象的检查人员可以签署结果；如由他人检查，须对该对象重新抽取",
+    ),
+    (
+        "target `{}` is not on your team's list",
+        "对象“{}”不在您所在检查组的任务中",
+    ),
+    (
+        "only results for the targets of your own teams can be entered",
+        "只能录入本人所在检查组的对象的结果",
+    ),
+    (
+        "a different result for target {} item {} of draw #{} is already recorded (entered {} by {}{}; {})",
+        "第 {2} 号抽取的对象 {0} 检查项 {1} 已记录了不同的结果（{3} 由 {4}{5} 录入；{6}）",
+    ),
+    (
+        "it was published on {}: a published result is frozen, on the database server too",
+        "该结果已于 {} 公示：公示后的结果不可更改，数据库服务器上也是如此",
+    ),
 ];
 
 /// The words a registry message puts into its wording (what kind of value).
@@ -508,6 +682,19 @@ const WORDS: &[(&str, &str)] = &[
     ("kept as an extra column", "作为附加列保留"),
 ];
 
+/// The phrases a result-sheet message puts into its wording as a value (which draw, where
+/// the first of two rows was), each matched whole.
+const VALUES: &[(&str, &str)] = &[
+    (
+        "draw #{} ({} {}, 抽取编号 {})",
+        "第 {} 号抽取（{} {}，抽取编号 {}）",
+    ),
+    ("on line {}", "在第 {} 行"),
+    ("given earlier", "在前面"),
+    ("a redraw", "重新抽取"),
+    ("draw #{}", "第 {} 号抽取"),
+];
+
 /// What the operating system says about a file, in Chinese.
 const IO_ERRORS: &[(&str, &str)] = &[
     (
@@ -522,10 +709,10 @@ const IO_ERRORS: &[(&str, &str)] = &[
 /// kind of value named in Chinese); an unknown wording is shown as it is.
 pub fn registry_message(message: &str) -> String {
     let word = |w: String| -> String {
-        WORDS
-            .iter()
-            .find(|(en, _)| *en == w)
-            .map_or(w, |(_, zh)| (*zh).to_string())
+        if let Some((_, zh)) = WORDS.iter().find(|(en, _)| *en == w) {
+            return (*zh).to_string();
+        }
+        translate(VALUES, &w, |v| v).unwrap_or(w)
     };
     translate(TEMPLATES, message, word).unwrap_or_else(|| message.to_string())
 }
@@ -659,5 +846,17 @@ mod tests {
             "缺少名称（“姓名”列为空）"
         );
         assert_eq!(registry_message("something new"), "something new");
+        assert_eq!(
+            registry_message(
+                "target T1 of draw #3 (zhian.hotel 2023-H1, 抽取编号 0123456789ab) was replaced by substitute T9 after the draw (change #2)"
+            ),
+            "第 3 号抽取（zhian.hotel 2023-H1，抽取编号 0123456789ab）的对象 T1 已在抽取后由替补 T9 替换（变更 #2）"
+        );
+        assert_eq!(
+            registry_message(
+                "抽取编号 x is draw #2 (zhian.hotel 2023-H1), which was superseded by draw #5"
+            ),
+            "抽取编号 x 是第 2 号抽取（zhian.hotel 2023-H1），已被第 5 号抽取取代"
+        );
     }
 }

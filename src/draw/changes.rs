@@ -34,6 +34,41 @@ pub struct Step {
     pub whole_draw: bool,
 }
 
+impl Step {
+    /// A change as it was recorded: `kind` `inspector` or `target`, its `cause` (`conflict`
+    /// takes the inspector off this target only, any other off the whole draw).
+    pub fn recorded(
+        kind: &str,
+        cause: &str,
+        target_id: &str,
+        inspector_id: Option<&str>,
+        replacement: Option<&str>,
+    ) -> Step {
+        Step {
+            kind: if kind == "inspector" {
+                Kind::Inspector
+            } else {
+                Kind::Target
+            },
+            target_id: target_id.to_string(),
+            inspector_id: inspector_id.map(str::to_string),
+            replacement: replacement.map(str::to_string),
+            whole_draw: cause != "conflict",
+        }
+    }
+
+    /// The step the change `c` recorded.
+    pub fn of_change(c: &crate::store::DrawChange) -> Step {
+        Step::recorded(
+            &c.kind,
+            &c.cause,
+            &c.target_id,
+            c.inspector_id.as_deref(),
+            c.replacement.as_deref(),
+        )
+    }
+}
+
 /// Why a change cannot be made (or, replayed, was not the one the rules give).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -118,6 +153,23 @@ impl State {
             unavailable: BTreeSet::new(),
             removed: BTreeMap::new(),
         }
+    }
+
+    /// The draw `m` as the recorded `steps` left it, each replacement taken as it was recorded
+    /// (whether each was the one the rules give is `verify`'s to check); when a step cannot be
+    /// replayed at all, the draw as the steps before it left it, with that step's place and why.
+    pub fn replayed<'s>(
+        m: &Manifest,
+        steps: impl IntoIterator<Item = &'s Step>,
+    ) -> (State, Option<(usize, Refusal)>) {
+        let mut state = State::new(m);
+        for (n, step) in steps.into_iter().enumerate() {
+            let given = step.replacement.clone().unwrap_or_default();
+            if let Err(refusal) = state.apply(m, step, &mut |_, _, _| Ok(given.clone())) {
+                return (state, Some((n, refusal)));
+            }
+        }
+        (state, None)
     }
 
     /// The visit of `target` that stands, or why there is none to change.

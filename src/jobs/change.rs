@@ -174,28 +174,10 @@ pub fn load(store: &dyn DrawStore, id: i64, active: bool) -> Result<Changes, Cha
 /// Draw `id` (manifest `m`) as `changes` left it, the recorded replacements taken as they
 /// were (`check` decides whether each was right).
 pub(crate) fn replay(m: &Manifest, changes: &[DrawChange], id: i64) -> Result<State, ChangeError> {
-    let mut state = State::new(m);
-    for c in changes {
-        let step = step_of(c);
-        let given = c.replacement.clone().unwrap_or_default();
-        state
-            .apply(m, &step, &mut |_, _, _| Ok(given.clone()))
-            .map_err(|refusal| ChangeError::Refused { draw: id, refusal })?;
-    }
-    Ok(state)
-}
-
-fn step_of(c: &DrawChange) -> Step {
-    Step {
-        kind: if c.kind == "inspector" {
-            Kind::Inspector
-        } else {
-            Kind::Target
-        },
-        target_id: c.target_id.clone(),
-        inspector_id: c.inspector_id.clone(),
-        replacement: c.replacement.clone(),
-        whole_draw: c.cause != "conflict",
+    let steps: Vec<Step> = changes.iter().map(Step::of_change).collect();
+    match State::replayed(m, &steps) {
+        (state, None) => Ok(state),
+        (_, Some((_, refusal))) => Err(ChangeError::Refused { draw: id, refusal }),
     }
 }
 
@@ -294,17 +276,18 @@ fn record_once(
         mut state,
     } = load(store, draw, true)?;
     let refused = |refusal| ChangeError::Refused { draw, refusal };
-    let mut step = Step {
-        kind: if input.inspector_id.is_some() {
-            Kind::Inspector
-        } else {
-            Kind::Target
-        },
-        target_id: input.target_id.clone(),
-        inspector_id: input.inspector_id.clone(),
-        replacement: input.expect.clone(),
-        whole_draw: input.cause != "conflict",
+    let kind = if input.inspector_id.is_some() {
+        "inspector"
+    } else {
+        "target"
     };
+    let mut step = Step::recorded(
+        kind,
+        &input.cause,
+        &input.target_id,
+        input.inspector_id.as_deref(),
+        input.expect.as_deref(),
+    );
     let mut conflicts = Vec::new();
     let mut epoch = None;
     if step.kind == Kind::Target {
@@ -610,7 +593,7 @@ pub fn check(store: &dyn DrawStore, m: &Manifest, id: i64) -> Vec<String> {
     let mut state = State::new(m);
     let mut out = Vec::new();
     for c in &changes {
-        let step = step_of(c);
+        let step = Step::of_change(c);
         let rule = order.rules.get(&c.id).copied().unwrap_or(1);
         let others = match order.changes.get(&c.id) {
             Some(&at) if counts_the_period(m, rule, step.kind) => {

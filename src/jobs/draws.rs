@@ -206,6 +206,8 @@ pub fn file(
     Ok(std::fs::read(folder.join(name)).ok())
 }
 
+pub use crate::results::inspector_names;
+
 /// The names of the excluded targets and inspectors, and of those the changes name, from the
 /// draw's archived snapshots (an unreadable snapshot gives no names; the ids are shown then).
 fn excluded_names(
@@ -244,26 +246,4 @@ fn excluded_names(
     }
     out.extend(inspector_names(store, draw, &inspectors));
     out
-}
-
-/// The names of the inspectors `ids` as the inspector snapshot of `draw` has them (those it
-/// has; none when it cannot be read), by id.
-pub fn inspector_names(
-    store: &dyn crate::store::DrawStore,
-    draw: &DrawRow,
-    ids: &std::collections::HashSet<&str>,
-) -> Vec<(String, String)> {
-    if ids.is_empty() {
-        return Vec::new();
-    }
-    let Ok(bytes) = store.get_snapshot(&draw.record.inspectors_snapshot) else {
-        return Vec::new();
-    };
-    let Ok(rows) = crate::registry::parse_canonical_inspectors(&bytes) else {
-        return Vec::new();
-    };
-    rows.into_iter()
-        .filter(|i| ids.contains(i.id.as_str()))
-        .map(|i| (i.id, i.name))
-        .collect()
 }

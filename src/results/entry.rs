@@ -8,7 +8,7 @@
 //! result for the same target and item. A result identical to one already recorded is
 //! reported as such (re-importing a sheet after filling in more rows is harmless).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -17,7 +17,9 @@ use crate::diag::Diagnostic;
 use crate::registry::values::{DateError, looks_like_scientific, parse_date, trim};
 use crate::rules::model::{ChecklistItem, Model};
 use crate::rules::names;
-use crate::store::{DrawFilter, DrawHead, DrawRow, DrawStatus, DrawStore, NewResult, StoreError};
+use crate::store::{
+    DrawChange, DrawFilter, DrawHead, DrawRow, DrawStatus, DrawStore, NewResult, StoreError,
+};
 
 use super::{RESULT_CATEGORIES, normalize_category};
 
@@ -193,6 +195,9 @@ pub struct DrawInfo {
     pub teams: HashMap<String, Vec<(String, String)>>,
     /// Targets no team was drawn for, with the reason.
     pub unstaffed: HashMap<String, String>,
+    /// Drawn targets the changes after the draw took out: what became of each (替补 by a
+    /// substitute, now among `selected` with the team it took over, or marked out of scope).
+    pub gone: HashMap<String, Gone>,
     /// The matter's checklist (from the rules), `None` when the matter left the rules.
     pub checklist: Option<Vec<ChecklistItem>>,
     /// Results already recorded, by (target, item).
@@ -200,6 +205,15 @@ pub struct DrawInfo {
     /// What a sheet may write in 抽查事项: the matter's id (sheets printed before names), its
     /// name in the rules, and its name when drawn.
     pub matter_names: Vec<String>,
+}
+
+/// What became of a drawn target a change after the draw took out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gone {
+    /// The change's number.
+    pub change_id: i64,
+    /// The substitute that took its place; `None`: marked out of scope.
+    pub by: Option<String>,
 }
 
 /// The 抽取编号 of a draw: the first twelve characters of its manifest's hash.
@@ -500,27 +514,41 @@ fn load_info(
     model: &Model,
     mut row: DrawRow,
 ) -> Result<DrawInfo, StoreError> {
-    let mut selected = HashMap::new();
-    let mut passed_over = BTreeSet::new();
+    let changes = store.changes_of(row.id)?;
+    let mut drawn = Drawn::default();
     for t in store.draw_targets(row.id)? {
         if t.selected {
-            selected.insert(t.target_id, t.target_name);
+            drawn.selected.insert(t.target_id, t.target_name);
         } else {
-            passed_over.insert(t.target_id);
+            if !changes.is_empty() && t.substitute {
+                drawn.substitutes.insert(t.target_id.clone(), t.target_name);
+            }
+            drawn.passed_over.insert(t.target_id);
         }
     }
-    let mut teams: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for m in store.draw_teams(row.id)? {
-        teams
+        drawn
+            .teams
             .entry(m.target_id)
             .or_default()
             .push((m.inspector_id, m.inspector_name));
     }
-    let unstaffed = store
+    drawn.unstaffed = store
         .draw_unstaffed(row.id)?
         .into_iter()
         .map(|u| (u.target_id, u.reason))
         .collect();
+    if !changes.is_empty() {
+        drawn.change(store, &row, &changes);
+    }
+    let Drawn {
+        selected,
+        passed_over,
+        teams,
+        unstaffed,
+        gone,
+        ..
+    } = drawn;
     // Each recorded result goes into the map as its row is read (a national draw's run to
     // 1.47 million: never held twice), its texts shared with the draw's other results.
     let mut existing = Existing::default();
@@ -544,8 +572,76 @@ fn load_info(
         passed_over,
         teams,
         unstaffed,
+        gone,
         existing,
     })
+}
+
+/// A draw's targets and teams as recorded, then as the changes after it left them.
+#[derive(Default)]
+struct Drawn {
+    selected: HashMap<String, String>,
+    passed_over: BTreeSet<String>,
+    /// The names of the draw's substitutes (read only when it has changes).
+    substitutes: HashMap<String, String>,
+    teams: HashMap<String, Vec<(String, String)>>,
+    unstaffed: HashMap<String, String>,
+    gone: HashMap<String, Gone>,
+}
+
+impl Drawn {
+    /// Applies `changes` in order, as they were recorded (whether each replacement was the
+    /// one the rules give is `verify`'s to check): a substitute takes the place and the team
+    /// of the target it replaces, a target marked out of scope leaves, an inspector who takes
+    /// a member's place on a team signs for it in the member's stead.
+    fn change(&mut self, store: &dyn DrawStore, row: &DrawRow, changes: &[DrawChange]) {
+        let mut names: HashMap<String, String> = self.teams.values().flatten().cloned().collect();
+        let unnamed: HashSet<&str> = changes
+            .iter()
+            .filter(|c| c.kind == "inspector")
+            .filter_map(|c| c.replacement.as_deref())
+            .filter(|id| !names.contains_key(*id))
+            .collect();
+        names.extend(super::inspector_names(store, row, &unnamed));
+        for c in changes {
+            if c.kind == "inspector" {
+                let (Some(out), Some(by)) = (&c.inspector_id, &c.replacement) else {
+                    continue;
+                };
+                let name = names.get(by).cloned().unwrap_or_else(|| by.clone());
+                if let Some(member) = self
+                    .teams
+                    .get_mut(&c.target_id)
+                    .and_then(|team| team.iter_mut().find(|(id, _)| id == out))
+                {
+                    *member = (by.clone(), name);
+                }
+                continue;
+            }
+            if self.selected.remove(&c.target_id).is_none() {
+                continue;
+            }
+            let team = self.teams.remove(&c.target_id);
+            let unstaffed = self.unstaffed.remove(&c.target_id);
+            self.gone.insert(
+                c.target_id.clone(),
+                Gone {
+                    change_id: c.id,
+                    by: c.replacement.clone(),
+                },
+            );
+            let Some(by) = &c.replacement else { continue };
+            let name = self.substitutes.get(by).cloned().unwrap_or_default();
+            self.passed_over.remove(by);
+            self.selected.insert(by.clone(), name);
+            if let Some(team) = team {
+                self.teams.insert(by.clone(), team);
+            }
+            if let Some(reason) = unstaffed {
+                self.unstaffed.insert(by.clone(), reason);
+            }
+        }
+    }
 }
 
 /// A draw's recorded results by (target, checklist item), each held as a few numbers, its
@@ -795,6 +891,28 @@ fn check_target<'a>(
             Problem::error(o, "对象编号 is empty")
                 .column(col(Field::Target))
                 .help("keep the 对象编号 column of the task list as it was printed"),
+        );
+    } else if let Some(gone) = info.gone.get(target) {
+        let (now, help) = match &gone.by {
+            Some(by) => (
+                format!("was replaced by substitute {by}"),
+                "enter the result under the substitute that took its place, as the draw's page lists it",
+            ),
+            None => (
+                "was marked out of scope".to_string(),
+                "a target marked out of scope is not inspected under this draw",
+            ),
+        };
+        problems.push(
+            Problem::error(
+                o,
+                format!(
+                    "target {target} of {what} {now} after the draw (change #{})",
+                    gone.change_id
+                ),
+            )
+            .column(col(Field::Target))
+            .help(help),
         );
     } else if !info.selected.contains_key(target) {
         let why = if info.passed_over.contains(target) {

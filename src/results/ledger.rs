@@ -2,12 +2,13 @@
 //! Everything here is computed from the store (draws, teams, results, publications), the
 //! rules (checklists, deadlines) and the calendar; nothing is kept separately.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::calendar::{Calendar, CalendarError};
+use crate::draw::changes::{State as ChangedState, Step};
 use crate::draw::manifest::Manifest;
 use crate::rules::model::Model;
 use crate::schedule::marks::DrawMarks;
@@ -185,8 +186,8 @@ pub struct DrawLedger {
     /// The draw's row, without its manifest's text (`record.manifest_json` is empty: the manifest
     /// read is [`DrawLedger::manifest`]).
     pub draw: DrawRow,
-    /// The recorded manifest read, but for its selection (empty): that is `targets`, in the
-    /// same order.
+    /// The recorded manifest read, but for its selection (empty): `targets` is that selection
+    /// as the changes after the draw left it, in the same order.
     pub manifest: Manifest,
     /// 抽取编号.
     pub draw_ref: String,
@@ -198,7 +199,9 @@ pub struct DrawLedger {
     /// Issue and due dates.
     pub issue_date: NaiveDate,
     pub due_date: NaiveDate,
-    /// Drawn targets, in draw order.
+    /// Drawn targets in draw order, as the changes after the draw left them: a substitute
+    /// taken in (替补) in the place of the target it replaced, a target marked out of scope
+    /// left out, each team as it stands.
     pub targets: Vec<TargetLedger>,
     pub publications: Vec<PublicationRow>,
     /// When it was really drawn, late (补抽), provisional (临时), simulated (模拟).
@@ -282,9 +285,10 @@ pub(crate) fn draw_ledger(
     let items: Vec<String> = matter
         .map(|m| m.checklist.iter().map(|i| i.id.clone()).collect())
         .unwrap_or_default();
-    // The selection moves into the targets' ledger; each result, read a row at a time, goes
-    // to its target's (the first with its id), the rest are not the draw's targets'.
-    let selected = std::mem::take(&mut manifest.selected);
+    // The selection, as the changes after the draw left it, moves into the targets' ledger;
+    // each result, read a row at a time, goes to its target's (the first with its id), the
+    // rest are not the draw's targets'.
+    let selected = visits(store, &mut manifest, id)?;
     let mut results: Vec<Vec<LedgerResult>> = vec![Vec::new(); selected.len()];
     {
         let mut place: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
@@ -338,11 +342,96 @@ pub(crate) fn draw_ledger(
     })
 }
 
+/// A target the draw has its team visit.
+struct Visit {
+    target_id: String,
+    target_name: String,
+    team: Vec<String>,
+    unstaffed: Option<String>,
+}
+
+impl From<crate::draw::manifest::Selected> for Visit {
+    fn from(s: crate::draw::manifest::Selected) -> Visit {
+        Visit {
+            target_id: s.target_id,
+            target_name: s.target_name,
+            team: s.team,
+            unstaffed: s.unstaffed,
+        }
+    }
+}
+
+/// The targets of draw `id` (manifest `m`, its selection taken) as the changes recorded after
+/// it left them, in draw order: a target replaced (替补) by its substitute, in its place, with
+/// the team the substitute took over; one marked out of scope (不在范围) left out; a team's
+/// member replaced (人员调整) by the inspector who took the place.
+fn visits(store: &dyn ResultStore, m: &mut Manifest, id: i64) -> Result<Vec<Visit>, LedgerError> {
+    let changes = store.changes_of(id)?;
+    if changes.is_empty() {
+        let selected = std::mem::take(&mut m.selected);
+        return Ok(selected.into_iter().map(Visit::from).collect());
+    }
+    let steps: Vec<Step> = changes.iter().map(Step::of_change).collect();
+    // A change that does not replay (the records altered behind suiji's back) is left out
+    // with those after it, and said: `verify` names it.
+    let (state, failed) = ChangedState::replayed(m, &steps);
+    if let Some((n, refusal)) = failed {
+        tracing::warn!(
+            "draw #{id}: change #{} after it cannot be replayed ({refusal}); the draw is counted as the changes before it left it; `suiji verify {id}` checks the draw and its changes",
+            changes.get(n).map_or(0, |c| c.id)
+        );
+    }
+    let taken_in: HashSet<&str> = state
+        .visits
+        .iter()
+        .filter(|v| v.replaces.is_some())
+        .map(|v| v.target_id.as_str())
+        .collect();
+    let names: HashMap<String, String> = store
+        .draw_targets(id)?
+        .into_iter()
+        .filter(|t| taken_in.contains(t.target_id.as_str()))
+        .map(|t| (t.target_id, t.target_name))
+        .collect();
+    let selected = std::mem::take(&mut m.selected);
+    let mut unstaffed: HashMap<&str, Option<String>> = selected
+        .iter()
+        .map(|s| (s.target_id.as_str(), s.unstaffed.clone()))
+        .collect();
+    let mut out = Vec::with_capacity(selected.len());
+    for s in &selected {
+        // The visit standing for `s`: itself, or the last substitute of its line.
+        let mut at = s.target_id.as_str();
+        let mut visit = state.visits.iter().find(|v| v.target_id == at);
+        while let Some(v) = visit
+            && let Some(Some(by)) = &v.replaced
+        {
+            let reason = unstaffed.get(at).cloned().flatten();
+            unstaffed.insert(by.as_str(), reason);
+            at = by.as_str();
+            visit = state.visits.iter().rev().find(|v| v.target_id == at);
+        }
+        let Some(v) = visit.filter(|v| v.replaced.is_none()) else {
+            continue;
+        };
+        out.push(Visit {
+            target_name: names
+                .get(&v.target_id)
+                .cloned()
+                .unwrap_or_else(|| s.target_name.clone()),
+            target_id: v.target_id.clone(),
+            team: v.team.clone(),
+            unstaffed: unstaffed.get(at).cloned().flatten(),
+        });
+    }
+    Ok(out)
+}
+
 /// A drawn target's standing from its results: complete when every checklist item of `items`
 /// has one, inspected on the latest of their dates, its publication due on the day `deadline`
 /// gives for that one (the matter's working days later), published when every result is.
 fn target_ledger(
-    s: crate::draw::manifest::Selected,
+    s: Visit,
     results: Vec<LedgerResult>,
     items: &[String],
     deadline: &mut dyn FnMut(NaiveDate) -> Result<NaiveDate, CalendarError>,

@@ -34,6 +34,28 @@ pub mod pending;
 pub mod safe_cell;
 pub mod year;
 
+/// The names of the inspectors `ids` as the inspector snapshot of `draw` has them (those it
+/// has; none when it cannot be read), by id.
+pub fn inspector_names(
+    store: &dyn crate::store::DrawStore,
+    draw: &crate::store::DrawRow,
+    ids: &std::collections::HashSet<&str>,
+) -> Vec<(String, String)> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let Ok(bytes) = store.get_snapshot(&draw.record.inspectors_snapshot) else {
+        return Vec::new();
+    };
+    let Ok(rows) = crate::registry::parse_canonical_inspectors(&bytes) else {
+        return Vec::new();
+    };
+    rows.into_iter()
+        .filter(|i| ids.contains(i.id.as_str()))
+        .map(|i| (i.id, i.name))
+        .collect()
+}
+
 /// The national result categories (全国统一的抽查结果类别).
 pub(crate) const RESULT_CATEGORIES: [&str; 8] = [
     "未发现问题",

@@ -2,7 +2,7 @@
 //! teams, exclusions, results, publications), the rules (required ratio, frequency, deadline)
 //! and the calendar (the year's schedule, deadlines). Nothing is typed in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -405,16 +405,7 @@ impl<'a> Tally<'a> {
         {
             self.draws_per_month[m] += 1;
         }
-        for member in store.draw_teams(d.id)? {
-            self.workload
-                .entry(member.inspector_id.clone())
-                .or_insert_with(|| Workload {
-                    inspector_id: member.inspector_id.clone(),
-                    inspector_name: member.inspector_name.clone(),
-                    targets: 0,
-                })
-                .targets += 1;
-        }
+        self.add_workload(store, l)?;
         for x in store.draw_exclusions(d.id)? {
             self.add_exclusion(d, &l.matter_name, x);
         }
@@ -424,6 +415,38 @@ impl<'a> Tally<'a> {
             .entry(d.record.matter.clone())
             .or_default()
             .push((l, f));
+        Ok(())
+    }
+
+    /// Counts the targets each inspector's teams visit, as the changes after the draw left
+    /// them (an inspector who took a member's place counted, the member not).
+    fn add_workload(&mut self, store: &dyn RecordStore, l: &DrawLedger) -> Result<(), StoreError> {
+        let mut names: HashMap<String, String> = store
+            .draw_teams(l.draw.id)?
+            .into_iter()
+            .map(|m| (m.inspector_id, m.inspector_name))
+            .collect();
+        let unnamed: HashSet<&str> = l
+            .targets
+            .iter()
+            .flat_map(|t| &t.team)
+            .map(String::as_str)
+            .filter(|id| !names.contains_key(*id))
+            .collect();
+        names.extend(super::inspector_names(store, &l.draw, &unnamed));
+        for id in l.targets.iter().flat_map(|t| &t.team) {
+            match self.workload.get_mut(id) {
+                Some(w) => w.targets += 1,
+                None => {
+                    let w = Workload {
+                        inspector_id: id.clone(),
+                        inspector_name: names.get(id).cloned().unwrap_or_else(|| id.clone()),
+                        targets: 1,
+                    };
+                    self.workload.insert(id.clone(), w);
+                }
+            }
+        }
         Ok(())
     }
 

@@ -80,7 +80,9 @@ pub enum StoreError {
     #[error("draw #{draw_id} has been superseded by a redraw; use the active draw instead")]
     DrawSuperseded { draw_id: i64 },
 
-    #[error("target {target_id} was not selected in draw #{draw_id}")]
+    #[error(
+        "target {target_id} is not visited under draw #{draw_id}: not selected, or replaced or marked out of scope after the draw"
+    )]
     NotInDraw { draw_id: i64, target_id: String },
 
     #[error(

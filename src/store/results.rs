@@ -385,11 +385,17 @@ fn require_active(c: &Connection, draw_id: i64) -> R<()> {
     Ok(())
 }
 
-/// Whether the draw selected the target.
+/// Whether the draw's teams visit the target: the draw selected it or a change after the draw
+/// took it in as a substitute (替补), and no change took it out since.
 fn selected(tx: &Connection, draw_id: i64, target_id: &str) -> R<bool> {
     Ok(tx
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM draw_targets WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)",
+            "SELECT (EXISTS (SELECT 1 FROM draw_targets
+                        WHERE draw_id = ?1 AND target_id = ?2 AND selected = 1)
+                     OR EXISTS (SELECT 1 FROM draw_changes
+                        WHERE draw_id = ?1 AND kind = 'target' AND replacement = ?2))
+                AND NOT EXISTS (SELECT 1 FROM draw_changes
+                        WHERE draw_id = ?1 AND kind = 'target' AND target_id = ?2)",
         )?
         .query_row(params![draw_id, target_id], |row| row.get(0))?)
 }

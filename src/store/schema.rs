@@ -15,7 +15,9 @@ use super::error::{Fail, R, StoreError};
 pub const APPLICATION_ID: i64 = 0x5355_494A;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
+const MIGRATIONS: &[&str] = &[
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15,
+];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -115,6 +117,58 @@ BEGIN SELECT RAISE(ABORT, 'draw_team_members: rows may only be added to an activ
 const V14: &str = r#"
 DROP INDEX IF EXISTS draw_targets_by_target;
 DROP INDEX IF EXISTS draw_team_members_by_inspector;
+"#;
+
+/// Version 15: a result may be recorded for the targets a draw's teams visit: those it
+/// selected, and the substitutes a change after the draw took in (替补, `draw_changes`) — which
+/// are not among its target rows —, but not a target a change took out (replaced, or marked out
+/// of scope). The reference from a result to the draw's target rows gives way to a trigger that
+/// says exactly that. The table is made again with its reference to the draw alone, its rows
+/// copied, and its indexes and triggers made again.
+const V15: &str = r#"
+CREATE TABLE results_v15 (
+    id              INTEGER PRIMARY KEY,
+    draw_id         INTEGER NOT NULL REFERENCES draws (id),
+    target_id       TEXT    NOT NULL,
+    checklist_item  TEXT,
+    category        TEXT    NOT NULL CHECK (category <> ''),
+    remarks         TEXT    NOT NULL,
+    inspection_date TEXT    NOT NULL CHECK (date(inspection_date) IS inspection_date),
+    inspectors      TEXT    NOT NULL
+                    CHECK (json_valid(inspectors) AND json_type(inspectors) = 'array'),
+    entered_at      TEXT    NOT NULL CHECK (entered_at <> ''),
+    entered_by      TEXT    NOT NULL CHECK (entered_by <> ''),
+    published_at    TEXT,
+    source_file     TEXT,
+    source_line     INTEGER CHECK (source_line IS NULL OR source_line >= 1)
+) STRICT;
+INSERT INTO results_v15
+    (id, draw_id, target_id, checklist_item, category, remarks, inspection_date, inspectors,
+     entered_at, entered_by, published_at, source_file, source_line)
+SELECT id, draw_id, target_id, checklist_item, category, remarks, inspection_date, inspectors,
+       entered_at, entered_by, published_at, source_file, source_line
+FROM results;
+DROP TABLE results;
+ALTER TABLE results_v15 RENAME TO results;
+CREATE UNIQUE INDEX results_one_per_item
+    ON results (draw_id, target_id, ifnull(checklist_item, ''));
+CREATE INDEX results_unpublished ON results (draw_id) WHERE published_at IS NULL;
+
+CREATE TRIGGER results_published_frozen_update BEFORE UPDATE ON results
+WHEN OLD.published_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'results: a published result cannot be changed'); END;
+CREATE TRIGGER results_published_frozen_delete BEFORE DELETE ON results
+WHEN OLD.published_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'results: a published result cannot be deleted'); END;
+CREATE TRIGGER results_visited_only BEFORE INSERT ON results
+WHEN NOT (EXISTS (SELECT 1 FROM draw_targets
+                  WHERE draw_id = NEW.draw_id AND target_id = NEW.target_id AND selected = 1)
+          OR EXISTS (SELECT 1 FROM draw_changes
+                  WHERE draw_id = NEW.draw_id AND kind = 'target'
+                    AND replacement = NEW.target_id))
+  OR EXISTS (SELECT 1 FROM draw_changes
+             WHERE draw_id = NEW.draw_id AND kind = 'target' AND target_id = NEW.target_id)
+BEGIN SELECT RAISE(ABORT, 'results: only a target the draw''s teams visit takes a result'); END;
 "#;
 
 /// Reads the file's identity and refuses what this build must not touch. Runs before

@@ -390,6 +390,25 @@ impl Project {
         ])
     }
 
+    /// `suiji result DRAW TARGET` for every checklist item, 未发现问题 on 2023-03-01, signed by
+    /// `signers` (comma separated): its arguments.
+    pub fn result_args(draw: &str, target: &str, signers: &str) -> Vec<String> {
+        let args = [
+            "result",
+            draw,
+            target,
+            "--item",
+            "all",
+            "--category",
+            "未发现问题",
+            "--date",
+            "2023-03-01",
+            "--inspectors",
+            signers,
+        ];
+        args.map(str::to_string).to_vec()
+    }
+
     /// `suiji change replace-inspector DRAW TARGET MEMBER`: the team member ill (病假),
     /// replaced by the next eligible inspector; stdout.
     pub fn replace_ill(&self, draw: &str, target: &str, member: &str) -> String {

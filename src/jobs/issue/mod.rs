@@ -318,7 +318,7 @@ pub fn history(
     for d in draws {
         let this_year = d.issue_date.get(..4).and_then(|y| y.parse::<i32>().ok()) == Some(year);
         if this_year && !(d.matter == skip_matter_period.0 && d.period == skip_matter_period.1) {
-            drawn.extend(store.selected_target_ids(d.id)?);
+            drawn.extend(visited_ids(store, d.id)?);
         }
         // A target's inspection under this draw was clean when it has a result for every
         // item of the matter's checklist and every result recorded for it is clean; it
@@ -379,6 +379,28 @@ pub fn history(
         entries,
         carried: BTreeMap::new(),
     })
+}
+
+/// The targets draw `id` has its teams visit: those it selected, as the changes recorded after
+/// it left them (a substitute taken in, 替补, in the place of the target it replaced; a target
+/// marked out of scope left out).
+fn visited_ids(store: &dyn DrawStore, id: i64) -> Result<Vec<String>, StoreError> {
+    let mut ids = store.selected_target_ids(id)?;
+    for c in store
+        .changes_of(id)?
+        .into_iter()
+        .filter(|c| c.kind == "target")
+    {
+        if let Some(at) = ids.iter().position(|x| *x == c.target_id) {
+            match c.replacement {
+                Some(by) => ids[at] = by,
+                None => {
+                    ids.swap_remove(at);
+                }
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// A target's results under one draw, as the history reads them.

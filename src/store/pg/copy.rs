@@ -47,6 +47,8 @@ const ORDER: &[&str] = &[
     "snapshots",
     "commitments",
     "draws",
+    // Before the results: a substitute's result needs the change that took it in.
+    "draw_changes",
     "results",
     "publications",
     "scheduler_events",
@@ -56,7 +58,6 @@ const ORDER: &[&str] = &[
     "redraw_requests",
     "rule_changes",
     "rule_versions",
-    "draw_changes",
     "audit_log",
 ];
 

@@ -37,12 +37,17 @@ fn require_active(tx: &mut Transaction<'_>, draw_id: i64) -> R<()> {
     }
 }
 
-/// Whether the draw selected the target.
+/// Whether the draw's teams visit the target (as on SQLite: selected or taken in as a
+/// substitute, and not taken out since).
 fn selected(tx: &mut Transaction<'_>, draw_id: i64, target_id: &str) -> R<bool> {
     Ok(tx
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM draw_targets
-                WHERE draw_id = $1 AND target_id = $2 AND selected = 1)",
+            "SELECT (EXISTS (SELECT 1 FROM draw_targets
+                        WHERE draw_id = $1 AND target_id = $2 AND selected = 1)
+                     OR EXISTS (SELECT 1 FROM draw_changes
+                        WHERE draw_id = $1 AND kind = 'target' AND replacement = $2))
+                AND NOT EXISTS (SELECT 1 FROM draw_changes
+                        WHERE draw_id = $1 AND kind = 'target' AND target_id = $2)",
             &[&draw_id, &target_id],
         )?
         .get(0))

@@ -22,8 +22,9 @@ use super::super::error::{Fail, R, StoreError};
 use super::super::schema::APPLICATION_ID;
 
 /// Forward migrations; entry `i` takes the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15,
+];
 
 /// The schema version this build writes on PostgreSQL.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -726,4 +727,30 @@ ALTER TABLE draw_team_members
 const V14: &str = r#"
 DROP INDEX IF EXISTS draw_targets_by_target;
 DROP INDEX IF EXISTS draw_team_members_by_inspector;
+"#;
+
+/// Version 15, as SQLite's: a result may be recorded for the targets a draw's teams visit —
+/// those it selected and the substitutes a change after the draw took in, not a target a change
+/// took out —; the reference from a result to the draw's target rows gives way to a trigger
+/// that says exactly that, and the result refers to its draw.
+const V15: &str = r#"
+ALTER TABLE results
+    DROP CONSTRAINT results_draw_id_target_id_fkey,
+    ADD FOREIGN KEY (draw_id) REFERENCES draws (id);
+CREATE FUNCTION suiji_visited_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT (EXISTS (SELECT 1 FROM draw_targets
+                    WHERE draw_id = NEW.draw_id AND target_id = NEW.target_id AND selected = 1)
+            OR EXISTS (SELECT 1 FROM draw_changes
+                    WHERE draw_id = NEW.draw_id AND kind = 'target'
+                      AND replacement = NEW.target_id))
+       OR EXISTS (SELECT 1 FROM draw_changes
+                  WHERE draw_id = NEW.draw_id AND kind = 'target' AND target_id = NEW.target_id)
+    THEN
+        RAISE EXCEPTION 'results: only a target the draw''s teams visit takes a result';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER results_visited_only BEFORE INSERT ON results
+FOR EACH ROW EXECUTE FUNCTION suiji_visited_only();
 "#;
