@@ -664,6 +664,47 @@ const TEMPLATES: &[(&str, &str)] = &[
         "it was published on {}: a published result is frozen, on the database server too",
         "该结果已于 {} 公示：公示后的结果不可更改，数据库服务器上也是如此",
     ),
+    // Registry notes (registry::read, registry::conflicts).
+    (
+        "inspector `{}` declares a conflict (回避) with the pattern `{}`, which matches no target's id or name",
+        "检查人员“{}”声明的回避对象模式“{}”不与任何检查对象的编号或名称相符",
+    ),
+    (
+        "a `*` stands for any run of characters and the pattern must match a whole id or name (`*平安*`: every name containing 平安); correct the pattern, or delete it",
+        "“*”代表任意一串字符，模式须与完整的编号或名称相符（“*平安*”：名称中含“平安”的全部对象）；请改正或删除该模式",
+    ),
+    (
+        "inspector `{}` declares a conflict (回避) with `{}`, which is no target's id or exact name",
+        "检查人员“{}”声明的回避对象“{}”既不是任何检查对象的编号，也不是其完整名称",
+    ),
+    (
+        "write the target's id or its exact name as in the target registry; for a deliberate partial match write a pattern, e.g. `*{}*`",
+        "请按检查对象名录库填写对象的编号或完整名称；如确需部分匹配，请写成模式，例如“*{}*”",
+    ),
+    (
+        "did you mean `{}`{}? rename the column if so",
+        "是否应为“{}”{}？如是，请修改列名",
+    ),
+    (
+        "did you mean `{}`? rename column {} `{}` to `{}`",
+        "是否应为“{}”？请把第 {} 列“{}”改名为“{}”",
+    ),
+    (
+        "add a column headed `{}` (also accepted: {})",
+        "请添加列名为“{}”的列（也可用：{}）",
+    ),
+    (
+        "{} row of department `{}` skipped: it has no rule file here",
+        "部门“{1}”的 {0} 行已跳过：此处没有该部门的规则文件",
+    ),
+    (
+        "{} rows of department `{}` skipped: it has no rule file here",
+        "部门“{1}”的 {0} 行已跳过：此处没有该部门的规则文件",
+    ),
+    (
+        "a shared inspector registry may list every department of the bureau; only departments with a rules/<department>.toml are drawn from",
+        "共用的检查人员名录可以列出全局各部门；只有有 rules/<部门>.toml 的部门参与抽取",
+    ),
 ];
 
 /// The words a registry message puts into its wording (what kind of value).
@@ -680,6 +721,7 @@ const WORDS: &[(&str, &str)] = &[
     ("departments", "部门"),
     ("qualifications", "执法资格"),
     ("kept as an extra column", "作为附加列保留"),
+    ("ignored", "被忽略"),
 ];
 
 /// The phrases a result-sheet message puts into its wording as a value (which draw, where
@@ -846,6 +888,12 @@ mod tests {
             "缺少名称（“姓名”列为空）"
         );
         assert_eq!(registry_message("something new"), "something new");
+        assert_eq!(
+            registry_message(
+                "inspector `PY0101` declares a conflict (回避) with `平安`, which is no target's id or exact name"
+            ),
+            "检查人员“PY0101”声明的回避对象“平安”既不是任何检查对象的编号，也不是其完整名称"
+        );
         assert_eq!(
             registry_message(
                 "target T1 of draw #3 (zhian.hotel 2023-H1, 抽取编号 0123456789ab) was replaced by substitute T9 after the draw (change #2)"
