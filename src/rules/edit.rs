@@ -230,18 +230,21 @@ fn value_of(kind: Kind, label: &'static str, text: &str) -> Result<Value, EditEr
 }
 
 /// Sets (or, for an empty text, removes) `key` of `table`, keeping the comment and spacing
-/// around the old value.
+/// around the old value and the comment lines above its key (the value replaced in place, the
+/// key left as it is written).
 fn set(table: &mut dyn toml_edit::TableLike, key: &str, value: Option<Value>) {
-    match value {
-        None => {
-            table.remove(key);
+    let Some(mut v) = value else {
+        table.remove(key);
+        return;
+    };
+    match table.get_mut(key) {
+        Some(Item::Value(old)) => {
+            *v.decor_mut() = old.decor().clone();
+            *old = v;
         }
-        Some(mut v) => {
-            if let Some(old) = table.get(key).and_then(Item::as_value) {
-                *v.decor_mut() = old.decor().clone();
-            } else {
-                v.decor_mut().set_prefix(" ");
-            }
+        Some(old) => *old = Item::Value(v),
+        None => {
+            v.decor_mut().set_prefix(" ");
             table.insert(key, Item::Value(v));
         }
     }
@@ -507,6 +510,18 @@ mod tests {
         v.values.insert("ratio".into(), "10%".into());
         let out = apply(TEXT, "m", &v).expect("apply");
         assert_eq!(out, TEXT.replace("\"5%\"", "\"10%\""));
+    }
+
+    #[test]
+    fn the_comment_lines_above_a_changed_key_stay() {
+        let text = TEXT.replace(
+            "ratio = \"5%\"",
+            "# 按 2023 年计划：抽查比例 5%\n# （第二行说明）\nratio = \"5%\"",
+        );
+        let mut v = matter_values(&text, "m").expect("values");
+        v.values.insert("ratio".into(), "10%".into());
+        let out = apply(&text, "m", &v).expect("apply");
+        assert_eq!(out, text.replace("\"5%\"", "\"10%\""));
     }
 
     #[test]
