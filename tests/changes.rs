@@ -445,6 +445,10 @@ fn verify_the_report_and_the_public_list_show_the_changes_without_naming_inspect
         )),
         "{report}"
     );
+    assert!(
+        report.contains("其中 1 户抽取后经核实不在抽查范围、未替补，不计入以下各项"),
+        "{report}"
+    );
     p.ok(&["publish", "--site"]);
     let page = p.read("out/site/draws/1.html");
     assert!(
@@ -693,11 +697,32 @@ fn results_and_the_report_follow_the_changes_after_the_draw() {
     );
     let (code, out) = enter(&p, &spare[0], &inherited.join(","));
     assert_eq!(code, 0, "the substitute's inherited team signs: {out}");
+    // A target already replaced is not marked out of scope too, nor is its substitute's team
+    // changed once its results are recorded.
+    refused(
+        &p,
+        &["mark-out-of-scope", "1", &drawn[0], "--reason", "x"],
+        "was already replaced",
+    );
+    refused(
+        &p,
+        &[
+            "replace-inspector",
+            "1",
+            &spare[0],
+            &inherited[0],
+            "--cause",
+            "ill",
+            "--reason",
+            "x",
+        ],
+        "the team of an inspected target is not changed",
+    );
     let (code, out) = enter(&p, &target, &team[0]);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(&format!(
-            "inspector {} is not on the team drawn for target {target}",
+            "inspector {} is not on the team of target {target}",
             team[0]
         )),
         "{out}"

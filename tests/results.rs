@@ -464,7 +464,7 @@ fn every_bad_row_is_refused_with_file_line_and_reason() {
             rows[6][SIGNED] = format!("{}、PY0140", team[0]);
             6
         },
-        &["inspector PY0140 is not on the team drawn for target"],
+        &["inspector PY0140 is not on the team of target"],
     );
     // An unknown category.
     expect_refused(
@@ -648,7 +648,7 @@ fn one_result_at_a_time() {
         &signers,
     ]));
     assert_eq!(code, 1);
-    assert!(err.contains("is not on the team drawn for target"), "{err}");
+    assert!(err.contains("is not on the team of target"), "{err}");
     let (code, _, err) = run(p.suiji(&[
         "result",
         "999",

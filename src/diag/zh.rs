@@ -365,6 +365,14 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
         "第 {1} 号抽取的对象 {0} 已录入 {2} 条检查结果并已公示：已检查的对象不能替补，也不能标为不在抽查范围",
     ),
     (
+        "target {} of draw #{} has {} result(s) recorded: the team of an inspected target is not changed (its results name who signed them)",
+        "第 {1} 号抽取的对象 {0} 已录入 {2} 条检查结果：已检查对象的检查组不能调整（结果上有签名人员）",
+    ),
+    (
+        "target {} of draw #{} has {} result(s) recorded, published: the team of an inspected target is not changed (its results name who signed them)",
+        "第 {1} 号抽取的对象 {0} 已录入 {2} 条检查结果并已公示：已检查对象的检查组不能调整（结果上有签名人员）",
+    ),
+    (
         "only a target found out of scope may stay without a substitute",
         "只有不在抽查范围的对象可以不替补",
     ),
@@ -641,12 +649,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         "请填写其工号并以“、”分隔（例如 PY0101、PY0102），或复制“检查人员”单元格",
     ),
     (
-        "inspector {} is not on the team drawn for target {} (team: {})",
+        "inspector {} is not on the team of target {} (team: {})",
         "检查人员 {} 不在对象 {} 的检查组中（检查组：{}）",
     ),
     (
-        "only the inspectors the draw assigned to this target may sign its result; if someone else inspected, the target must be redrawn",
-        "只有抽取派给该对象的检查人员可以签署结果；如由他人检查，须对该对象重新抽取",
+        "only the members of the target's team, as drawn or as changes after the draw (人员调整) left it, may sign its result; a member who cannot inspect is replaced before the inspection by `suiji change replace-inspector` or on the draw's page (the rules choose who takes the place)",
+        "只有该对象检查组的成员（抽取时派定的，或抽取后经人员调整的）可以签署结果；成员不能参加检查的，应在检查前通过人员调整替换（`suiji change replace-inspector` 或抽取详情页面，由规则确定接替人员）",
     ),
     (
         "target `{}` is not on your team's list",

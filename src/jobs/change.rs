@@ -65,14 +65,21 @@ pub enum ChangeError {
     #[error("draw #{draw} cannot be read: {detail}")]
     Unreadable { draw: i64, detail: String },
     #[error(
-        "target {target} of draw #{draw} has {results} result(s) recorded{}: an inspected target is not replaced or marked out of scope",
-        if *published { ", published" } else { "" }
+        "target {target} of draw #{draw} has {results} result(s) recorded{}: {}",
+        if *published { ", published" } else { "" },
+        if *team {
+            "the team of an inspected target is not changed (its results name who signed them)"
+        } else {
+            "an inspected target is not replaced or marked out of scope"
+        }
     )]
     Inspected {
         draw: i64,
         target: String,
         results: usize,
         published: bool,
+        /// An inspector change (人员调整) was asked for, not a target change.
+        team: bool,
     },
 }
 
@@ -237,8 +244,14 @@ pub fn record_under(
 
 /// Refuses a change of `target` in `draw` once results of its inspection are recorded: the
 /// inspection happened (and may be public), so the target was neither closed before it nor
-/// out of scope, and a substitute would be a second inspection the draw never made.
-fn not_inspected(store: &dyn DrawStore, draw: i64, target: &str) -> Result<(), ChangeError> {
+/// out of scope, a substitute would be a second inspection the draw never made, and its team
+/// is the one whose members signed the results.
+fn not_inspected(
+    store: &dyn DrawStore,
+    draw: i64,
+    target: &str,
+    kind: Kind,
+) -> Result<(), ChangeError> {
     let results: Vec<_> = store
         .results(draw)?
         .into_iter()
@@ -252,6 +265,7 @@ fn not_inspected(store: &dyn DrawStore, draw: i64, target: &str) -> Result<(), C
         target: target.to_string(),
         results: results.len(),
         published: results.iter().any(|r| r.published_at.is_some()),
+        team: kind == Kind::Inspector,
     })
 }
 
@@ -290,11 +304,15 @@ fn record_once(
     );
     let mut conflicts = Vec::new();
     let mut epoch = None;
-    if step.kind == Kind::Target {
-        not_inspected(store, draw, &input.target_id)?;
-    }
+    not_inspected(store, draw, &input.target_id, step.kind)?;
     match step.kind {
-        Kind::Target if input.no_replacement => step.replacement = None,
+        Kind::Target if input.no_replacement => {
+            step.replacement = None;
+            // Only a visit that stands is marked: not one replaced or marked before.
+            state
+                .apply(&m, &step, &mut |_, _, _| Ok(String::new()))
+                .map_err(refused)?;
+        }
         Kind::Target => {
             let next = state
                 .next_substitute(&m, &input.target_id)

@@ -66,6 +66,9 @@ pub struct Notice<'a> {
     pub issue_date: String,
     /// Targets drawn.
     pub drawn: usize,
+    /// Of them, marked out of scope after the draw without a substitute (不在范围).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub out_of_scope: usize,
     /// Where the notice is published (from the rules).
     pub channel: String,
     pub deadline_working_days: u32,
@@ -264,7 +267,7 @@ impl Notice<'_> {
             self.matter_name, self.period_label, self.published_on
         )));
         doc.para(format!(
-            "根据“双随机、一公开”抽查工作计划，本机关于 {} 随机抽取检查对象 {} 户（抽取编号 {}，抽取清单校验值 {}）。现将已完成检查的 {} 户检查对象的抽查结果公示如下。",
+            "根据“双随机、一公开”抽查工作计划，本机关于 {} 随机抽取检查对象 {} 户（抽取编号 {}，抽取清单校验值 {}）{}。现将已完成检查的 {} 户检查对象的抽查结果公示如下。",
             // A late draw was made on another day than its scheduled one: say the real day.
             if self.marks.late {
                 self.marks.drawn_date()
@@ -274,6 +277,14 @@ impl Notice<'_> {
             self.drawn,
             self.draw_ref,
             self.manifest_hash,
+            if self.out_of_scope > 0 {
+                format!(
+                    "，其中 {} 户抽取后经核实不在抽查范围、未替补",
+                    self.out_of_scope
+                )
+            } else {
+                String::new()
+            },
             self.entries.len()
         ));
         if !self.marks.notes().is_empty() {
@@ -322,6 +333,7 @@ impl Notice<'_> {
     fn rest_text(&self) -> Option<String> {
         let rest = self
             .drawn
+            .saturating_sub(self.out_of_scope)
             .checked_sub(self.entries.len())
             .filter(|&n| n > 0)?;
         let overdue = match self.wording {
@@ -471,6 +483,11 @@ pub fn page_name(k: usize) -> String {
     }
 }
 
+/// Nothing to say: a count left out of the feed when it is zero.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,6 +564,7 @@ mod tests {
             manifest_hash: "abc".into(),
             issue_date: "2023-01-03".into(),
             drawn,
+            out_of_scope: 0,
             channel: "门户网站".into(),
             deadline_working_days: 20,
             published_on: "2023-07-14".into(),

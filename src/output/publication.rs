@@ -118,7 +118,8 @@ pub fn notice<'a>(
         draw_ref: l.draw_ref.clone(),
         manifest_hash: l.draw.record.manifest_hash.clone(),
         issue_date: l.issue_date.to_string(),
-        drawn: l.targets.len(),
+        drawn: l.drawn(),
+        out_of_scope: l.out_of_scope,
         channel: matter.map_or_else(String::new, |m| m.publication.channel.clone()),
         deadline_working_days: l.deadline_working_days,
         published_on: as_of.to_string(),
@@ -228,7 +229,7 @@ pub fn index_entry(
         matter_name: l.matter_name.clone(),
         period: l.draw.record.period.clone(),
         period_label: period_label(l),
-        drawn: l.targets.len(),
+        drawn: l.drawn(),
         published: published.len(),
         last_published: last.to_string(),
         href: format!(

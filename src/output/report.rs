@@ -48,7 +48,7 @@ fn counts_cells(c: &Counts) -> Vec<V> {
         V::N(c.late),
         V::N(c.missing),
         V::N(c.pending),
-        V::P((c.drawn > 0).then(|| c.done() as f64 / c.drawn as f64)),
+        V::P(c.rate()),
     ]
 }
 
@@ -531,20 +531,24 @@ fn overview(doc: &mut Document, f: &YearFigures) {
     let c = &f.totals;
     doc.heading(1, "一、总体情况");
     doc.para(format!(
-        "{} 年共进行抽取 {} 次，抽取检查对象 {} 户（次）。已完成检查 {} 户，其中按时公示 {} 户、逾期公示 {} 户；未完成 {} 户（含未检查、检查后逾期未公示及未能配备检查人员的对象），尚未到期 {} 户。完成率 {}。",
+        "{} 年共进行抽取 {} 次，抽取检查对象 {} 户（次）{}。已完成检查 {} 户，其中按时公示 {} 户、逾期公示 {} 户；未完成 {} 户（含未检查、检查后逾期未公示及未能配备检查人员的对象），尚未到期 {} 户。完成率 {}。",
         f.year,
         f.draws.len(),
         c.drawn,
+        if c.out_of_scope > 0 {
+            format!(
+                "，其中 {} 户抽取后经核实不在抽查范围、未替补，不计入以下各项",
+                c.out_of_scope
+            )
+        } else {
+            String::new()
+        },
         c.inspected,
         c.on_time,
         c.late,
         c.missing,
         c.pending,
-        if c.drawn > 0 {
-            percent(c.done() as f64 / c.drawn as f64)
-        } else {
-            "—".into()
-        }
+        c.rate().map_or_else(|| "—".into(), percent)
     ));
     doc.para(
         "按照“一公开”要求，检查后未公示的视同未检查：完成以检查结果已公示为准，逾期公示单独列出。"

@@ -1094,12 +1094,12 @@ fn check_signers(
                 Problem::error(
                     o,
                     format!(
-                        "inspector {u} is not on the team drawn for target {target} (team: {})",
+                        "inspector {u} is not on the team of target {target} (team: {})",
                         team_label(team)
                     ),
                 )
                 .column(col(Field::Inspectors))
-                .help("only the inspectors the draw assigned to this target may sign its result; if someone else inspected, the target must be redrawn"),
+                .help("only the members of the target's team, as drawn or as changes after the draw (人员调整) left it, may sign its result; a member who cannot inspect is replaced before the inspection by `suiji change replace-inspector` or on the draw's page (the rules choose who takes the place)"),
             );
         }
         return ids;

@@ -203,12 +203,20 @@ pub struct DrawLedger {
     /// taken in (替补) in the place of the target it replaced, a target marked out of scope
     /// left out, each team as it stands.
     pub targets: Vec<TargetLedger>,
+    /// Drawn targets marked out of scope after the draw without a substitute (不在范围): not in
+    /// `targets`, and not to be inspected under this draw.
+    pub out_of_scope: usize,
     pub publications: Vec<PublicationRow>,
     /// When it was really drawn, late (补抽), provisional (临时), simulated (模拟).
     pub marks: DrawMarks,
 }
 
 impl DrawLedger {
+    /// The targets the draw selected: its visits and those marked out of scope since.
+    pub fn drawn(&self) -> usize {
+        self.targets.len() + self.out_of_scope
+    }
+
     /// The ledger without its manifest's substitutes (empty; its selection is its targets'
     /// ledger): what a ledger kept beside many others keeps.
     pub fn without_lists(mut self) -> DrawLedger {
@@ -288,7 +296,9 @@ pub(crate) fn draw_ledger(
     // The selection, as the changes after the draw left it, moves into the targets' ledger;
     // each result, read a row at a time, goes to its target's (the first with its id), the
     // rest are not the draw's targets'.
+    let drawn = manifest.selected.len();
     let selected = visits(store, &mut manifest, id)?;
+    let out_of_scope = drawn.saturating_sub(selected.len());
     let mut results: Vec<Vec<LedgerResult>> = vec![Vec::new(); selected.len()];
     {
         let mut place: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
@@ -336,6 +346,7 @@ pub(crate) fn draw_ledger(
         issue_date: parse_day(id, "issue date", &draw.record.issue_date)?,
         due_date: parse_day(id, "due date", &draw.record.due_date)?,
         targets,
+        out_of_scope,
         publications: store.publications(id)?,
         manifest,
         draw,

@@ -23,7 +23,11 @@ pub(crate) const CONFLICT_REASONS: [&str; 2] = ["declared_conflict", "hook_confl
 /// Targets by where they stand.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Targets the draws selected.
     pub drawn: usize,
+    /// Of them, marked out of scope after the draw without a substitute (不在范围): not to be
+    /// inspected, and counted in none of the figures below.
+    pub out_of_scope: usize,
     pub unstaffed: usize,
     /// A result for every checklist item.
     pub inspected: usize,
@@ -59,6 +63,7 @@ impl Counts {
 
     fn add(&mut self, o: &Counts) {
         self.drawn += o.drawn;
+        self.out_of_scope += o.out_of_scope;
         self.unstaffed += o.unstaffed;
         self.inspected += o.inspected;
         self.inspected_after_due += o.inspected_after_due;
@@ -71,6 +76,17 @@ impl Counts {
     /// Published, on time or late: what counts as done.
     pub fn done(&self) -> usize {
         self.on_time + self.late
+    }
+
+    /// The targets to inspect: those drawn but for those marked out of scope since.
+    pub fn to_inspect(&self) -> usize {
+        self.drawn - self.out_of_scope
+    }
+
+    /// Done of those to inspect, when there are any.
+    pub fn rate(&self) -> Option<f64> {
+        let n = self.to_inspect();
+        (n > 0).then(|| self.done() as f64 / n as f64)
     }
 }
 
@@ -476,6 +492,8 @@ impl<'a> Tally<'a> {
                 });
             }
         }
+        counts.drawn += l.out_of_scope;
+        counts.out_of_scope += l.out_of_scope;
         counts
     }
 
