@@ -550,7 +550,9 @@ fn every_bad_row_is_refused_with_file_line_and_reason() {
             rows[13][ITEM] = "hotel-09".into();
             13
         },
-        &["检查项编号 \"hotel-09\" is not a checklist item of zhian.hotel"],
+        &[
+            "检查项编号 \"hotel-09\" is not a checklist item of 旅馆业（宾馆、旅店）监督检查 (zhian.hotel)",
+        ],
     );
 
     // A result that differs from one already recorded.

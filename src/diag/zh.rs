@@ -602,8 +602,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("检查项编号 is empty", "检查项编号为空"),
     (
-        "检查项编号 {} is not a checklist item of {}",
-        "检查项编号 {} 不是{}的检查项",
+        "检查项编号 {} is not a checklist item of {} ({})",
+        "检查项编号 {} 不是“{}”（{}）的检查项",
     ),
     ("did you mean {}?", "是否应为 {}？"),
     ("its items are: {}", "其检查项为：{}"),

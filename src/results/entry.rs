@@ -966,7 +966,8 @@ fn check_item(info: &DrawInfo, e: &RawEntry, what: &str, problems: &mut Vec<Prob
                     "检查项编号 is empty".to_string()
                 } else {
                     format!(
-                        "检查项编号 {item:?} is not a checklist item of {}",
+                        "检查项编号 {item:?} is not a checklist item of {} ({})",
+                        info.matter_names.get(1).unwrap_or(&d.record.matter),
                         d.record.matter
                     )
                 },

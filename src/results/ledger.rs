@@ -296,9 +296,7 @@ pub(crate) fn draw_ledger(
     // The selection, as the changes after the draw left it, moves into the targets' ledger;
     // each result, read a row at a time, goes to its target's (the first with its id), the
     // rest are not the draw's targets'.
-    let drawn = manifest.selected.len();
-    let selected = visits(store, &mut manifest, id)?;
-    let out_of_scope = drawn.saturating_sub(selected.len());
+    let (selected, out_of_scope) = visits(store, &mut manifest, id)?;
     let mut results: Vec<Vec<LedgerResult>> = vec![Vec::new(); selected.len()];
     {
         let mut place: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
@@ -375,12 +373,17 @@ impl From<crate::draw::manifest::Selected> for Visit {
 /// The targets of draw `id` (manifest `m`, its selection taken) as the changes recorded after
 /// it left them, in draw order: a target replaced (替补) by its substitute, in its place, with
 /// the team the substitute took over; one marked out of scope (不在范围) left out; a team's
-/// member replaced (人员调整) by the inspector who took the place.
-fn visits(store: &dyn ResultStore, m: &mut Manifest, id: i64) -> Result<Vec<Visit>, LedgerError> {
+/// member replaced (人员调整) by the inspector who took the place; and how many were marked
+/// out of scope.
+fn visits(
+    store: &dyn ResultStore,
+    m: &mut Manifest,
+    id: i64,
+) -> Result<(Vec<Visit>, usize), LedgerError> {
     let changes = store.changes_of(id)?;
     if changes.is_empty() {
         let selected = std::mem::take(&mut m.selected);
-        return Ok(selected.into_iter().map(Visit::from).collect());
+        return Ok((selected.into_iter().map(Visit::from).collect(), 0));
     }
     let steps: Vec<Step> = changes.iter().map(Step::of_change).collect();
     // A change that does not replay (the records altered behind suiji's back) is left out
@@ -435,7 +438,8 @@ fn visits(store: &dyn ResultStore, m: &mut Manifest, id: i64) -> Result<Vec<Visi
             unstaffed: unstaffed.get(at).cloned().flatten(),
         });
     }
-    Ok(out)
+    let out_of_scope = selected.len() - out.len();
+    Ok((out, out_of_scope))
 }
 
 /// A drawn target's standing from its results: complete when every checklist item of `items`

@@ -26,6 +26,10 @@
 //! - Anything drawn that is not published — not inspected, inspected but not published, no
 //!   team drawn — counts as **not done** once its date has passed (the draw's due date for the
 //!   inspection, the deadline for the publication); before that it is **pending**.
+//! - The changes after a draw decide what is to be inspected: a substitute taken in (替补)
+//!   stands in the place of the target it replaced, with the team it took over, and takes
+//!   that target's results; a target marked out of scope (不在范围) is drawn but not to be
+//!   inspected, in none of the figures but the number drawn.
 
 pub mod entry;
 pub mod import;
