@@ -154,6 +154,16 @@ fn record_checked(
     })
 }
 
+/// Adds `found` to `problems` but for those already there: one target's items share its
+/// entry's cells, so a problem with the target or the signers is found once per item.
+fn once_each(problems: &mut Vec<Problem>, found: Vec<Problem>) {
+    for p in found {
+        if !problems.contains(&p) {
+            problems.push(p);
+        }
+    }
+}
+
 /// Records one target's result for the items given; all of them or none.
 pub fn record_one(
     loaded: &Loaded,
@@ -205,7 +215,7 @@ pub fn record_one(
         match checker.check(&e)? {
             Ok(Checked::New { result, .. }) => new.push(result),
             Ok(Checked::AlreadyRecorded { .. }) => unchanged += 1,
-            Err(mut p) => problems.append(&mut p),
+            Err(p) => once_each(&mut problems, p),
         }
     }
     let draw = checker.info(draw_id)?.map(|i| i.row.clone());
@@ -613,7 +623,7 @@ pub fn record_items(
         match checker.check(&e)? {
             Ok(Checked::New { result, .. }) => new.push(result),
             Ok(Checked::AlreadyRecorded { .. }) => unchanged += 1,
-            Err(mut p) => problems.append(&mut p),
+            Err(p) => once_each(&mut problems, p),
         }
     }
     if new.is_empty() && unchanged == 0 && problems.is_empty() {
