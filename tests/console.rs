@@ -333,6 +333,7 @@ const ROUTES: &[(&str, &str, Action)] = &[
     ("GET", "/plan/2023/md", Action::Read),
     ("GET", "/matters", Action::Read),
     ("GET", "/draws", Action::Read),
+    ("GET", "/results/tasks.csv", Action::ReadResults),
     ("GET", "/draws/1", Action::Read),
     ("GET", "/draws/1/files/public.html", Action::Read),
     // The audit bundle (inspectors' data, 不公开): those who read the audit log only.
@@ -1112,6 +1113,78 @@ fn an_inspector_enters_results_for_their_own_teams_only_then_they_are_published(
         let (status, page) = c.get(Some(&op), "/report?year=2023").await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("按期公示"), "{page}");
+    });
+}
+
+/// 下载任务表: an inspector's tasks as a task list, a substitute taken in (替补) with rows of
+/// its own under its name and the team it took over, the target it replaced gone; filled in and
+/// uploaded, it is recorded.
+#[test]
+fn the_task_sheet_lists_the_tasks_as_changed_and_round_trips() {
+    runtime().block_on(async {
+        let c = Console::new();
+        let me = first_team_inspector(&c.project);
+        let (mine, due) = target_of_draw_1(&c.project, &me, true);
+        let out = c.project.replace_closed("1", &mine);
+        let substitute = out
+            .split("replaced by substitute ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .expect("a substitute")
+            .to_string();
+        let name = c
+            .project
+            .read("config/registry/targets.csv")
+            .lines()
+            .find(|l| l.starts_with(&format!("{substitute},")))
+            .and_then(|l| l.split(',').nth(1).map(str::to_string))
+            .expect("the substitute's row");
+        let cookie = c.login("inspector", PASSWORD).await.expect("logged in");
+        let (status, sheet) = c.get(Some(&cookie), "/results/tasks.csv").await;
+        assert_eq!(status, StatusCode::OK, "{sheet}");
+        let lines: Vec<&str> = sheet.lines().collect();
+        assert!(lines[0].contains("inspector 的检查任务表"), "{sheet}");
+        assert!(
+            lines[1].starts_with("抽取编号,抽查事项,期次,对象编号"),
+            "{sheet}"
+        );
+        assert!(
+            !sheet.contains(&mine),
+            "the replaced target is gone: {sheet}"
+        );
+        let rows: Vec<&&str> = lines.iter().filter(|l| l.contains(&substitute)).collect();
+        assert_eq!(rows.len(), 4, "a row per checklist item: {sheet}");
+        assert!(
+            rows.iter()
+                .all(|r| r.contains(&format!(",{name},")) && r.contains(&format!("（{me}）"))),
+            "{sheet}"
+        );
+        let filled: String = lines
+            .iter()
+            .map(|l| match l.strip_suffix(",,,,") {
+                Some(head) if l.contains(&substitute) => format!("{head},未发现问题,{due},,{me}\n"),
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        let (status, page) = c
+            .upload(
+                &cookie,
+                "/results/upload",
+                &[],
+                ("tasks.csv", filled.as_bytes()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let recorded: i64 = c
+            .project
+            .db()
+            .query_row(
+                "SELECT count(*) FROM results WHERE target_id = ?1",
+                [&substitute],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(recorded, 4, "{page}");
     });
 }
 

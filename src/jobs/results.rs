@@ -578,6 +578,61 @@ pub fn tasks(
     Ok(out)
 }
 
+/// `tasks` as a task list to fill in and upload (CSV as the draws write theirs, a row per
+/// target and checklist item under [`crate::results::TASK_HEADER`], `heading` above it): each
+/// team as the changes after its draw left it, a substitute taken in with its own row, results
+/// already recorded filled in (an upload leaves them as they are). Addresses come from the
+/// draws' archived registry snapshots, only the tasks' rows read; one that cannot be read
+/// leaves them empty.
+pub fn task_sheet(
+    loaded: &Loaded,
+    store: &dyn DrawStore,
+    tasks: &[Task],
+    heading: &str,
+) -> Vec<u8> {
+    let mut wanted: BTreeMap<&str, std::collections::HashSet<&str>> = BTreeMap::new();
+    for t in tasks {
+        let snapshot = t.draw.record.targets_snapshot.as_str();
+        wanted.entry(snapshot).or_default().insert(&t.target_id);
+    }
+    let mut address: std::collections::HashMap<String, String> = Default::default();
+    for (snapshot, ids) in wanted {
+        match super::verify::archived_targets(store, snapshot, |id| ids.contains(id)) {
+            Ok(rows) => address.extend(rows.into_iter().map(|r| (r.id, r.address))),
+            Err(e) => tracing::warn!(
+                "task sheet: the addresses of snapshot {snapshot} cannot be read: {e}"
+            ),
+        }
+    }
+    let rows = tasks.iter().flat_map(|t| {
+        let r = &t.draw.record;
+        let head = [
+            crate::results::entry::draw_ref(&t.draw),
+            crate::rules::names::matter_name(&loaded.model, &r.matter),
+            crate::rules::names::period_label(&r.period),
+            t.target_id.clone(),
+            t.target_name.clone(),
+            address.get(&t.target_id).cloned().unwrap_or_default(),
+            crate::results::entry::team_label(&t.team),
+        ];
+        t.items.iter().map(move |(item, text, done)| {
+            let mut row = head.to_vec();
+            row.extend([item.clone(), text.clone(), r.due_date.clone()]);
+            row.extend(match done {
+                Some(d) => [
+                    d.category.to_string(),
+                    d.inspection_date.to_string(),
+                    d.remarks.clone(),
+                    d.inspectors_signed.join("、"),
+                ],
+                None => Default::default(),
+            });
+            row
+        })
+    });
+    crate::results::safe_cell::headed_csv_rows(Some(heading), &crate::results::TASK_HEADER, rows)
+}
+
 /// One target's results as an inspector enters them: a category per checklist item, the day,
 /// remarks, and who signs (the inspector entering them, who must be on the target's team).
 #[derive(Debug, Clone)]

@@ -357,48 +357,7 @@ pub(crate) fn archived_with(
     Ok(Archived::of(m, (targets, inspectors), dir, loaded))
 }
 
-/// The targets of the archived snapshot `hash` whose id `keep` accepts, read a row at a time:
-/// from its file beside the database (checked against its hash as it is read), else from the
-/// database's copy.
-pub(crate) fn archived_targets(
-    store: &dyn DrawStore,
-    hash: &str,
-    keep: impl FnMut(&str) -> bool,
-) -> Result<Vec<crate::registry::Target>, String> {
-    let mut targets = Vec::new();
-    each_archived_target(store, hash, keep, |t| targets.push(t))?;
-    Ok(targets)
-}
-
-/// [`archived_targets`], each target kept given to `each` as it is read.
-fn each_archived_target(
-    store: &dyn DrawStore,
-    hash: &str,
-    keep: impl FnMut(&str) -> bool,
-    each: impl FnMut(crate::registry::Target),
-) -> Result<(), String> {
-    let unusable = |e: String| format!("the archived targets snapshot {hash} cannot be used: {e}");
-    let unreadable = |e: String| format!("targets snapshot unreadable: {e}");
-    let Some(path) = store
-        .snapshot_file(hash)
-        .map_err(|e| unusable(e.to_string()))?
-    else {
-        let bytes = store
-            .get_snapshot(hash)
-            .map_err(|e| unusable(e.to_string()))?;
-        return crate::registry::each_canonical_target(bytes.as_slice(), keep, each)
-            .map_err(unreadable);
-    };
-    let file = std::fs::File::open(&path)
-        .map_err(|e| unusable(format!("cannot read {}: {e}", path.display())))?;
-    let mut read = crate::digest::HashingReader::new(file);
-    crate::registry::each_canonical_target(&mut read, keep, each).map_err(unreadable)?;
-    let (actual, _) = read.finish();
-    if actual != hash {
-        return Err(unusable(format!("{} hashes to {actual}", path.display())));
-    }
-    Ok(())
-}
+pub(crate) use crate::results::{archived_targets, each_archived_target};
 
 /// Rows of archived target snapshots, by snapshot hash, then by target id.
 pub(crate) type SnapshotRows =

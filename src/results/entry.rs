@@ -520,9 +520,6 @@ fn load_info(
         if t.selected {
             drawn.selected.insert(t.target_id, t.target_name);
         } else {
-            if !changes.is_empty() && t.substitute {
-                drawn.substitutes.insert(t.target_id.clone(), t.target_name);
-            }
             drawn.passed_over.insert(t.target_id);
         }
     }
@@ -582,8 +579,6 @@ fn load_info(
 struct Drawn {
     selected: HashMap<String, String>,
     passed_over: BTreeSet<String>,
-    /// The names of the draw's substitutes (read only when it has changes).
-    substitutes: HashMap<String, String>,
     teams: HashMap<String, Vec<(String, String)>>,
     unstaffed: HashMap<String, String>,
     gone: HashMap<String, Gone>,
@@ -603,6 +598,7 @@ impl Drawn {
             .filter(|id| !names.contains_key(*id))
             .collect();
         names.extend(super::inspector_names(store, row, &unnamed));
+        let substitutes = super::substitute_names(store, row, changes);
         for c in changes {
             if c.kind == "inspector" {
                 let (Some(out), Some(by)) = (&c.inspector_id, &c.replacement) else {
@@ -631,7 +627,7 @@ impl Drawn {
                 },
             );
             let Some(by) = &c.replacement else { continue };
-            let name = self.substitutes.get(by).cloned().unwrap_or_default();
+            let name = substitutes.get(by).cloned().unwrap_or_default();
             self.passed_over.remove(by);
             self.selected.insert(by.clone(), name);
             if let Some(team) = team {
@@ -800,7 +796,8 @@ fn match_signers(text: &str, team: &[(String, String)]) -> (Vec<String>, Vec<Str
     (ids, unknown)
 }
 
-fn team_label(team: &[(String, String)]) -> String {
+/// A team as the task list writes it: 姓名（工号）、…
+pub(crate) fn team_label(team: &[(String, String)]) -> String {
     team.iter()
         .map(|(id, name)| format!("{name}（{id}）"))
         .collect::<Vec<_>>()

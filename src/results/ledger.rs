@@ -2,7 +2,7 @@
 //! Everything here is computed from the store (draws, teams, results, publications), the
 //! rules (checklists, deadlines) and the calendar; nothing is kept separately.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
@@ -296,7 +296,7 @@ pub(crate) fn draw_ledger(
     // The selection, as the changes after the draw left it, moves into the targets' ledger;
     // each result, read a row at a time, goes to its target's (the first with its id), the
     // rest are not the draw's targets'.
-    let (selected, out_of_scope) = visits(store, &mut manifest, id)?;
+    let (selected, out_of_scope) = visits(store, &mut manifest, &draw)?;
     let mut results: Vec<Vec<LedgerResult>> = vec![Vec::new(); selected.len()];
     {
         let mut place: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
@@ -370,7 +370,7 @@ impl From<crate::draw::manifest::Selected> for Visit {
     }
 }
 
-/// The targets of draw `id` (manifest `m`, its selection taken) as the changes recorded after
+/// The targets of `draw` (manifest `m`, its selection taken) as the changes recorded after
 /// it left them, in draw order: a target replaced (替补) by its substitute, in its place, with
 /// the team the substitute took over; one marked out of scope (不在范围) left out; a team's
 /// member replaced (人员调整) by the inspector who took the place; and how many were marked
@@ -378,8 +378,9 @@ impl From<crate::draw::manifest::Selected> for Visit {
 fn visits(
     store: &dyn ResultStore,
     m: &mut Manifest,
-    id: i64,
+    draw: &DrawRow,
 ) -> Result<(Vec<Visit>, usize), LedgerError> {
+    let id = draw.id;
     let changes = store.changes_of(id)?;
     if changes.is_empty() {
         let selected = std::mem::take(&mut m.selected);
@@ -395,18 +396,7 @@ fn visits(
             changes.get(n).map_or(0, |c| c.id)
         );
     }
-    let taken_in: HashSet<&str> = state
-        .visits
-        .iter()
-        .filter(|v| v.replaces.is_some())
-        .map(|v| v.target_id.as_str())
-        .collect();
-    let names: HashMap<String, String> = store
-        .draw_targets(id)?
-        .into_iter()
-        .filter(|t| taken_in.contains(t.target_id.as_str()))
-        .map(|t| (t.target_id, t.target_name))
-        .collect();
+    let names = super::substitute_names(store, draw, &changes);
     let selected = std::mem::take(&mut m.selected);
     let mut unstaffed: HashMap<&str, Option<String>> = selected
         .iter()

@@ -60,6 +60,74 @@ pub fn inspector_names(
         .collect()
 }
 
+/// The names of the substitutes `changes` took into `draw` (替补), from its archived target
+/// snapshot (only their rows kept as it is read); none when it cannot be read, which is
+/// logged.
+pub fn substitute_names(
+    store: &dyn crate::store::DrawStore,
+    draw: &crate::store::DrawRow,
+    changes: &[crate::store::DrawChange],
+) -> std::collections::HashMap<String, String> {
+    let ids: std::collections::HashSet<&str> = changes
+        .iter()
+        .filter(|c| c.kind == "target")
+        .filter_map(|c| c.replacement.as_deref())
+        .collect();
+    if ids.is_empty() {
+        return Default::default();
+    }
+    match archived_targets(store, &draw.record.targets_snapshot, |id| ids.contains(id)) {
+        Ok(rows) => rows.into_iter().map(|t| (t.id, t.name)).collect(),
+        Err(e) => {
+            tracing::warn!("draw #{}: its substitutes' names: {e}", draw.id);
+            Default::default()
+        }
+    }
+}
+
+/// The targets of the archived snapshot `hash` whose id `keep` accepts, read a row at a time:
+/// from its file beside the database (checked against its hash as it is read), else from the
+/// database's copy.
+pub(crate) fn archived_targets(
+    store: &dyn crate::store::DrawStore,
+    hash: &str,
+    keep: impl FnMut(&str) -> bool,
+) -> Result<Vec<crate::registry::Target>, String> {
+    let mut targets = Vec::new();
+    each_archived_target(store, hash, keep, |t| targets.push(t))?;
+    Ok(targets)
+}
+
+/// [`archived_targets`], each target kept given to `each` as it is read.
+pub(crate) fn each_archived_target(
+    store: &dyn crate::store::DrawStore,
+    hash: &str,
+    keep: impl FnMut(&str) -> bool,
+    each: impl FnMut(crate::registry::Target),
+) -> Result<(), String> {
+    let unusable = |e: String| format!("the archived targets snapshot {hash} cannot be used: {e}");
+    let unreadable = |e: String| format!("targets snapshot unreadable: {e}");
+    let Some(path) = store
+        .snapshot_file(hash)
+        .map_err(|e| unusable(e.to_string()))?
+    else {
+        let bytes = store
+            .get_snapshot(hash)
+            .map_err(|e| unusable(e.to_string()))?;
+        return crate::registry::each_canonical_target(bytes.as_slice(), keep, each)
+            .map_err(unreadable);
+    };
+    let file = std::fs::File::open(&path)
+        .map_err(|e| unusable(format!("cannot read {}: {e}", path.display())))?;
+    let mut read = crate::digest::HashingReader::new(file);
+    crate::registry::each_canonical_target(&mut read, keep, each).map_err(unreadable)?;
+    let (actual, _) = read.finish();
+    if actual != hash {
+        return Err(unusable(format!("{} hashes to {actual}", path.display())));
+    }
+    Ok(())
+}
+
 /// The national result categories (全国统一的抽查结果类别).
 pub(crate) const RESULT_CATEGORIES: [&str; 8] = [
     "未发现问题",

@@ -376,6 +376,7 @@ pub fn router(app: App) -> Router {
             get(registries::show).post(registries::upload),
         )
         .route("/results", get(results::show))
+        .route("/results/tasks.csv", get(results::sheet))
         .route("/results/upload", post(results::upload))
         .route("/results/{draw}/{target}", post(results::enter))
         .route("/publish", get(publish::show).post(publish::run))

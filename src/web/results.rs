@@ -75,19 +75,7 @@ async fn page_of(
     let tasks = blocking(move || {
         let loaded = app2.rules()?;
         let store = app2.store(Some(&user))?;
-        // An inspector account sees its own tasks only; the others every task they may see.
-        let mine = if user.roles.contains(&crate::jobs::users::Role::Inspector) {
-            Some(user.inspector.clone().unwrap_or_default())
-        } else {
-            None
-        };
-        let tasks =
-            crate::jobs::results::tasks(&loaded, &*store, mine.as_deref(), |d| user.sees(d))
-                .map_err(|e| Fail::of(&e))?;
-        let tasks: Vec<_> = tasks
-            .into_iter()
-            .filter(|t| !t.published() || mine.is_none())
-            .collect();
+        let tasks = listed(&loaded, &*store, &user)?;
         let (tasks, paging) = super::paging::paged(tasks, &asked, "tasks", |t, q| {
             t.target_id == q || t.target_name.contains(q)
         });
@@ -158,6 +146,51 @@ fn task_line(
             })
             .collect(),
     }
+}
+
+/// The tasks `user` is shown: an inspector account its own not yet published, the others
+/// every task of the departments they see.
+fn listed(
+    loaded: &crate::rules::Loaded,
+    store: &dyn crate::store::DrawStore,
+    user: &crate::jobs::users::User,
+) -> Result<Vec<crate::jobs::results::Task>, Fail> {
+    let mine = if user.roles.contains(&crate::jobs::users::Role::Inspector) {
+        Some(user.inspector.clone().unwrap_or_default())
+    } else {
+        None
+    };
+    let tasks = crate::jobs::results::tasks(loaded, store, mine.as_deref(), |d| user.sees(d))
+        .map_err(|e| Fail::of(&e))?;
+    Ok(tasks
+        .into_iter()
+        .filter(|t| !t.published() || mine.is_none())
+        .collect())
+}
+
+/// 下载任务表: every task the page lists (not only the page shown) as a task list to fill in
+/// and upload, the teams as the changes after each draw left them.
+pub(crate) async fn sheet(State(app): State<App>, viewer: Viewer) -> Result<Response, Fail> {
+    viewer.may(Action::ReadResults)?;
+    let user = viewer.user.clone();
+    let app2 = app.clone();
+    let today = app.now().format("%Y-%m-%d").to_string();
+    let bytes = blocking(move || {
+        let loaded = app2.rules()?;
+        let store = app2.store(Some(&user))?;
+        let tasks = listed(&loaded, &*store, &user)?;
+        let simulated = store.is_simulation().map_err(|e| Fail::of(&e))?;
+        let heading = format!(
+            "{} 的检查任务表（{today} 导出，检查组为抽取后变更后的）{}",
+            user.name,
+            if simulated { "（模拟）" } else { "" }
+        );
+        Ok(crate::jobs::results::task_sheet(
+            &loaded, &*store, &tasks, &heading,
+        ))
+    })
+    .await?;
+    Ok(super::draws::download("tasks.csv", bytes))
 }
 
 pub(crate) async fn show(
