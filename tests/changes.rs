@@ -731,6 +731,24 @@ fn results_and_the_report_follow_the_changes_after_the_draw() {
     signers[0] = by.clone();
     let (code, out) = enter(&p, &target, &signers.join(","));
     assert_eq!(code, 0, "the inspector who took the place signs: {out}");
+    // The task list as it stands: the substitute's rows, its results filled in; none of the
+    // target it replaced.
+    let out = p.ok(&[
+        "results",
+        "tasks",
+        "--inspector",
+        &inherited[0],
+        "--out",
+        "mine.csv",
+    ]);
+    assert!(out.contains("written to mine.csv"), "{out}");
+    let sheet = p.read("mine.csv");
+    let rows: Vec<&str> = sheet.lines().filter(|l| l.contains(&spare[0])).collect();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r.contains(",未发现问题,2023-03-01,")),
+        "{sheet}"
+    );
+    assert!(!sheet.contains(&drawn[0]), "{sheet}");
     // The yearly workload: each inspector's visits as the changes left them.
     let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
     for s in m["selected"].as_array().expect("selected") {

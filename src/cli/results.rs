@@ -56,6 +56,17 @@ pub enum Action {
         #[arg(long, default_value = "operator")]
         actor: String,
     },
+    /// Write the tasks as they stand as a task list to fill in and import (CSV, UTF-8 with a
+    /// BOM): a row per target and checklist item, the teams and substitutes as the changes after
+    /// each draw left them, results already recorded filled in.
+    Tasks {
+        /// Only the targets on whose team this inspector (工号) is, those published left out.
+        #[arg(long)]
+        inspector: Option<String>,
+        /// Write the list to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Print recorded results as CSV (UTF-8).
     List {
         /// Only this draw (抽取编号 or number).
@@ -136,6 +147,31 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
             };
             let imported = crate::jobs::results::import(&loaded, &mut *store, &input)?;
             render_import(&imported, files);
+            Ok(exit::OK)
+        }
+        Action::Tasks { inspector, out } => {
+            let inspector = inspector.as_deref().map(str::trim);
+            let tasks = crate::jobs::results::listed_tasks(&loaded, &*store, inspector, |_| true)?;
+            let who = inspector.unwrap_or("全部检查组");
+            let today = today_local(&loaded);
+            let sheet = crate::jobs::results::task_sheet(&loaded, &*store, &tasks, (who, today))?;
+            let rows: usize = tasks.iter().map(|t| t.items.len()).sum();
+            match out {
+                Some(path) => {
+                    crate::jobs::place::write_file(path, &sheet)?;
+                    outln!(
+                        "{} task{} ({rows} row{}) written to {}",
+                        tasks.len(),
+                        if tasks.len() == 1 { "" } else { "s" },
+                        if rows == 1 { "" } else { "s" },
+                        path.display()
+                    );
+                }
+                None => {
+                    use std::io::Write as _;
+                    std::io::stdout().lock().write_all(&sheet)?;
+                }
+            }
             Ok(exit::OK)
         }
         Action::List { draw, year, matter } => {

@@ -38,6 +38,19 @@ pub struct PlaceError {
     pub source: std::io::Error,
 }
 
+impl crate::diag::Problem for PlaceError {
+    fn fault(&self) -> crate::diag::Fault {
+        crate::diag::Fault::Failed
+    }
+
+    fn report(&self) -> crate::diag::Report {
+        crate::diag::Report::error(
+            crate::diag::chain(self),
+            &["check that its folder exists and can be written to, and that the disk has room"],
+        )
+    }
+}
+
 fn at(path: &Path) -> impl FnOnce(std::io::Error) -> PlaceError + '_ {
     move |source| PlaceError {
         path: path.to_path_buf(),

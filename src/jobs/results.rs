@@ -578,8 +578,23 @@ pub fn tasks(
     Ok(out)
 }
 
+/// The tasks a list shows: with `inspector`, that inspector's own not yet published; without,
+/// every task of the draws whose matter `sees` accepts.
+pub fn listed_tasks(
+    loaded: &Loaded,
+    store: &dyn DrawStore,
+    inspector: Option<&str>,
+    sees: impl Fn(&str) -> bool,
+) -> Result<Vec<Task>, StoreError> {
+    Ok(tasks(loaded, store, inspector, sees)?
+        .into_iter()
+        .filter(|t| inspector.is_none() || !t.published())
+        .collect())
+}
+
 /// `tasks` as a task list to fill in and upload (CSV as the draws write theirs, a row per
-/// target and checklist item under [`crate::results::TASK_HEADER`], `heading` above it): each
+/// target and checklist item under [`crate::results::TASK_HEADER`], below a line naming `who`
+/// it is for, the day `today` it was made and, on a simulation's database, 模拟): each
 /// team as the changes after its draw left it, a substitute taken in with its own row, results
 /// already recorded filled in (an upload leaves them as they are). Addresses come from the
 /// draws' archived registry snapshots, only the tasks' rows read; one that cannot be read
@@ -588,8 +603,16 @@ pub fn task_sheet(
     loaded: &Loaded,
     store: &dyn DrawStore,
     tasks: &[Task],
-    heading: &str,
-) -> Vec<u8> {
+    (who, today): (&str, NaiveDate),
+) -> Result<Vec<u8>, StoreError> {
+    let heading = format!(
+        "{who} 的检查任务表（{today} 导出，检查组为抽取后变更后的）{}",
+        if store.is_simulation()? {
+            "（模拟）"
+        } else {
+            ""
+        }
+    );
     let mut wanted: BTreeMap<&str, std::collections::HashSet<&str>> = BTreeMap::new();
     for t in tasks {
         let snapshot = t.draw.record.targets_snapshot.as_str();
@@ -630,7 +653,12 @@ pub fn task_sheet(
             row
         })
     });
-    crate::results::safe_cell::headed_csv_rows(Some(heading), &crate::results::TASK_HEADER, rows)
+    let header = &crate::results::TASK_HEADER;
+    Ok(crate::results::safe_cell::headed_csv_rows(
+        Some(&heading),
+        header,
+        rows,
+    ))
 }
 
 /// One target's results as an inspector enters them: a category per checklist item, the day,

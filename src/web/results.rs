@@ -160,12 +160,8 @@ fn listed(
     } else {
         None
     };
-    let tasks = crate::jobs::results::tasks(loaded, store, mine.as_deref(), |d| user.sees(d))
-        .map_err(|e| Fail::of(&e))?;
-    Ok(tasks
-        .into_iter()
-        .filter(|t| !t.published() || mine.is_none())
-        .collect())
+    crate::jobs::results::listed_tasks(loaded, store, mine.as_deref(), |d| user.sees(d))
+        .map_err(|e| Fail::of(&e))
 }
 
 /// 下载任务表: every task the page lists (not only the page shown) as a task list to fill in
@@ -174,20 +170,13 @@ pub(crate) async fn sheet(State(app): State<App>, viewer: Viewer) -> Result<Resp
     viewer.may(Action::ReadResults)?;
     let user = viewer.user.clone();
     let app2 = app.clone();
-    let today = app.now().format("%Y-%m-%d").to_string();
+    let today = app.now().date_naive();
     let bytes = blocking(move || {
         let loaded = app2.rules()?;
         let store = app2.store(Some(&user))?;
         let tasks = listed(&loaded, &*store, &user)?;
-        let simulated = store.is_simulation().map_err(|e| Fail::of(&e))?;
-        let heading = format!(
-            "{} 的检查任务表（{today} 导出，检查组为抽取后变更后的）{}",
-            user.name,
-            if simulated { "（模拟）" } else { "" }
-        );
-        Ok(crate::jobs::results::task_sheet(
-            &loaded, &*store, &tasks, &heading,
-        ))
+        crate::jobs::results::task_sheet(&loaded, &*store, &tasks, (&user.name, today))
+            .map_err(|e| Fail::of(&e))
     })
     .await?;
     Ok(super::draws::download("tasks.csv", bytes))
