@@ -316,6 +316,10 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
         "第 {} 号抽取：{} 未被抽中，是尚未启用的替补",
     ),
     (
+        "draw #{}: target {} was already replaced (marked out of scope)",
+        "第 {} 号抽取：{} 已标为不在抽查范围",
+    ),
+    (
         "draw #{}: target {} was already replaced ({})",
         "第 {} 号抽取：{} 已被替换（{}）",
     ),
@@ -352,6 +356,27 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
         "第 {} 号抽取已被第 {} 号重新抽取取代，请在新抽取上变更",
     ),
     ("a change needs a reason", "变更须填写原因"),
+    ("no draw #{} is recorded", "没有第 {} 号抽取的记录"),
+    (
+        "`suiji draws` lists the draws with their numbers",
+        "`suiji draws` 列出各次抽取及其编号",
+    ),
+    (
+        "`{}` is not a draw number; `suiji draws` lists them (12 or #12)",
+        "“{}”不是抽取编号（序号）；`suiji draws` 列出各次抽取（写作 12 或 #12）",
+    ),
+    (
+        "further ranks follow from the same ranking (docs/draw-algorithm.md V2-13): ask for a redraw, or mark the target out of scope without a substitute",
+        "更多替补只能来自同一排序（docs/draw-algorithm.md V2-13）：请申请重新抽取，或将该对象标为不在抽查范围且不替补",
+    ),
+    (
+        "substitutes and replacement inspectors are taken in the order the draw fixed; `suiji change list DRAW` shows the next one",
+        "替补对象和接替人员按抽取确定的顺序启用；`suiji change list 抽取序号` 显示下一个",
+    ),
+    (
+        "`suiji change list DRAW` shows the draw's targets, teams and changes",
+        "`suiji change list 抽取序号` 显示该次抽取的对象、检查组和变更",
+    ),
     (
         "no inspector `{}` in the inspector registry: an inspector account is tied to its row there",
         "执法检查人员名录库中没有“{}”：检查人员账号须对应名录库中的一名人员",
@@ -896,6 +921,10 @@ mod tests {
             "缺少名称（“姓名”列为空）"
         );
         assert_eq!(registry_message("something new"), "something new");
+        assert_eq!(
+            message("draw #3: target T1 was already replaced (marked out of scope)"),
+            "第 3 号抽取：T1 已标为不在抽查范围"
+        );
         assert_eq!(
             registry_message(
                 "inspector `PY0101` declares a conflict (回避) with `平安`, which is no target's id or exact name"
