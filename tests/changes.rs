@@ -773,3 +773,31 @@ fn results_and_the_report_follow_the_changes_after_the_draw() {
     ]);
     assert_eq!(workload(&p), expected);
 }
+
+/// A draw is named by its number or by its 抽取编号, as a task list prints it.
+#[test]
+fn a_change_names_its_draw_by_number_or_by_its_draw_code() {
+    let p = drawn();
+    let code: String = p
+        .db()
+        .query_row(
+            "SELECT substr(manifest_hash, 1, 12) FROM draws WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("draw 1");
+    let by_number = change(&p, &["list", "1"]);
+    assert_eq!(by_number.0, 0, "{}", by_number.2);
+    assert_eq!(change(&p, &["list", &code.to_uppercase()]), by_number);
+    refused(
+        &p,
+        &["list", "abcdef123456"],
+        "抽取编号 abcdef123456 matches no recorded draw",
+    );
+    let (code, _, err) = change(&p, &["list", "zz"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("neither a draw number nor an 抽取编号"),
+        "{err}"
+    );
+}

@@ -28,9 +28,10 @@ pub enum ChangeCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct Common {
-    /// The draw's number (`12` or `#12`, as `suiji draws` lists it).
-    #[arg(value_parser = draw_number)]
-    pub draw: i64,
+    /// The draw: its number (`12` or `#12`, as `suiji draws` lists it) or its 抽取编号 (the
+    /// first column of its task list).
+    #[arg(value_parser = draw_given)]
+    pub draw: DrawGiven,
     /// The drawn target's id.
     pub target: String,
     /// Why, in words (recorded and published with the change).
@@ -75,19 +76,41 @@ pub struct InspectorArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// The draw's number.
-    #[arg(value_parser = draw_number)]
-    pub draw: i64,
+    /// The draw: its number or its 抽取编号.
+    #[arg(value_parser = draw_given)]
+    pub draw: DrawGiven,
 }
 
-fn draw_number(given: &str) -> Result<i64, String> {
-    given
-        .strip_prefix('#')
-        .unwrap_or(given)
-        .parse()
-        .map_err(|_| {
-            format!("`{given}` is not a draw number; `suiji draws` lists them (12 or #12)")
-        })
+/// A draw as given on the command line.
+#[derive(Debug, Clone)]
+pub enum DrawGiven {
+    Number(i64),
+    /// 抽取编号: the start of its manifest's hash (lowercase hex).
+    Ref(String),
+}
+
+fn draw_given(given: &str) -> Result<DrawGiven, String> {
+    let number = given.strip_prefix('#').unwrap_or(given);
+    if let Ok(n) = number.parse() {
+        return Ok(DrawGiven::Number(n));
+    }
+    let hex = given.trim().to_ascii_lowercase();
+    if (6..=64).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(DrawGiven::Ref(hex));
+    }
+    Err(format!(
+        "`{given}` is neither a draw number nor an 抽取编号; `suiji draws` lists the numbers (12 or #12), a task list's first column the 抽取编号"
+    ))
+}
+
+impl DrawGiven {
+    /// The draw's number, an 抽取编号 looked up among the recorded draws.
+    fn number(&self, store: &dyn crate::store::DrawStore) -> Result<i64, Failed> {
+        match self {
+            DrawGiven::Number(n) => Ok(*n),
+            DrawGiven::Ref(r) => Ok(crate::jobs::change::draw_of_ref(store, r)?),
+        }
+    }
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
@@ -100,7 +123,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         .to_string();
     let input = |c: &Common, cause: &str| -> Result<Input, Failed> {
         Ok(Input {
-            draw_id: c.draw,
+            draw_id: c.draw.number(&*store)?,
             target_id: c.target.clone(),
             inspector_id: None,
             cause: cause.replace('-', "_"),
@@ -112,7 +135,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         })
     };
     let input = match &args.command {
-        ChangeCommand::List(a) => return list(store, a.draw),
+        ChangeCommand::List(a) => {
+            let draw = a.draw.number(&*store)?;
+            return list(store, draw);
+        }
         ChangeCommand::ReplaceTarget(a) => Input {
             expect: a.substitute.clone(),
             ..input(&a.common, &a.cause)?

@@ -362,8 +362,8 @@ const RULE_TEMPLATES: &[(&str, &str)] = &[
         "`suiji draws` 列出各次抽取及其编号",
     ),
     (
-        "`{}` is not a draw number; `suiji draws` lists them (12 or #12)",
-        "“{}”不是抽取编号（序号）；`suiji draws` 列出各次抽取（写作 12 或 #12）",
+        "`{}` is neither a draw number nor an 抽取编号; `suiji draws` lists the numbers (12 or #12), a task list's first column the 抽取编号",
+        "“{}”既不是抽取序号也不是抽取编号；`suiji draws` 列出抽取序号（写作 12 或 #12），任务清单第一列是抽取编号",
     ),
     (
         "further ranks follow from the same ranking (docs/draw-algorithm.md V2-13): ask for a redraw, or mark the target out of scope without a substitute",

@@ -48,6 +48,10 @@ pub enum ChangeError {
     Store(#[from] StoreError),
     #[error("no draw #{0} is recorded")]
     NoSuchDraw(i64),
+    #[error("抽取编号 {0} matches no recorded draw")]
+    NoSuchRef(String),
+    #[error("抽取编号 {given} matches {count} draws")]
+    AmbiguousRef { given: String, count: usize },
     #[error("draw #{id} was superseded by draw #{by}: change the draw that replaced it")]
     Superseded { id: i64, by: i64 },
     #[error("`{given}` is not a cause of {what}; use one of: {}", allowed.join(", "))]
@@ -98,7 +102,12 @@ impl Problem for ChangeError {
         let help: &[&str] = match self {
             ChangeError::Store(e) => return e.report(),
             ChangeError::Setup(e) => return e.report(),
-            ChangeError::NoSuchDraw(_) => &["`suiji draws` lists the draws with their numbers"],
+            ChangeError::NoSuchDraw(_) | ChangeError::NoSuchRef(_) => {
+                &["`suiji draws` lists the draws with their numbers"]
+            }
+            ChangeError::AmbiguousRef { .. } => {
+                &["give all 12 characters of the 抽取编号 as printed on the task list"]
+            }
             ChangeError::Refused { refusal, .. } => match refusal {
                 Refusal::NoSubstituteLeft { .. } | Refusal::NoSubstitutes(_) => &[
                     "further ranks follow from the same ranking (docs/draw-algorithm.md V2-13): ask for a redraw, or mark the target out of scope without a substitute",
@@ -137,6 +146,29 @@ pub fn open_on(
     let store = crate::store::pg::PgStore::open_at(url)?;
     super::sweep::restore(&config.output_dir, &store);
     Ok((Box::new(store), config.timezone))
+}
+
+/// The number of the draw whose 抽取编号 (the start of its manifest's hash, lowercase) is
+/// `given`, among every recorded draw (a superseded one too: changing it is refused by name).
+pub fn draw_of_ref(store: &dyn DrawStore, given: &str) -> Result<i64, ChangeError> {
+    let every = crate::store::DrawFilter {
+        include_superseded: true,
+        ..crate::store::DrawFilter::default()
+    };
+    let heads = store.list_draw_heads(&every)?;
+    let found: Vec<i64> = heads
+        .iter()
+        .filter(|h| h.manifest_hash.starts_with(given))
+        .map(|h| h.id)
+        .collect();
+    match found[..] {
+        [id] => Ok(id),
+        [] => Err(ChangeError::NoSuchRef(given.to_string())),
+        _ => Err(ChangeError::AmbiguousRef {
+            given: given.to_string(),
+            count: found.len(),
+        }),
+    }
 }
 
 /// A change made: the record and what it leaves.
