@@ -749,6 +749,12 @@ fn results_and_the_report_follow_the_changes_after_the_draw() {
         "{sheet}"
     );
     assert!(!sheet.contains(&drawn[0]), "{sheet}");
+    let (code, _, err) = run(p.suiji(&["results", "tasks", "--inspector", "NOSUCH"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no inspector `NOSUCH` in the inspector registry"),
+        "{err}"
+    );
     // The yearly workload: each inspector's visits as the changes left them.
     let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
     for s in m["selected"].as_array().expect("selected") {

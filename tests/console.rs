@@ -1143,7 +1143,10 @@ fn the_task_sheet_lists_the_tasks_as_changed_and_round_trips() {
         let (status, sheet) = c.get(Some(&cookie), "/results/tasks.csv").await;
         assert_eq!(status, StatusCode::OK, "{sheet}");
         let lines: Vec<&str> = sheet.lines().collect();
-        assert!(lines[0].contains("inspector 的检查任务表"), "{sheet}");
+        assert!(
+            lines[0].contains(&format!("（{me}）的检查任务表")),
+            "{sheet}"
+        );
         assert!(
             lines[1].starts_with("抽取编号,抽查事项,期次,对象编号"),
             "{sheet}"

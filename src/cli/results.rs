@@ -151,10 +151,13 @@ pub fn run(cli: &Cli, args: &Args) -> Result<i32, Failed> {
         }
         Action::Tasks { inspector, out } => {
             let inspector = inspector.as_deref().map(str::trim);
+            let who = match inspector {
+                Some(id) => crate::jobs::results::inspector_label(&loaded, id)?,
+                None => "全部检查组".to_string(),
+            };
             let tasks = crate::jobs::results::listed_tasks(&loaded, &*store, inspector, |_| true)?;
-            let who = inspector.unwrap_or("全部检查组");
             let today = today_local(&loaded);
-            let sheet = crate::jobs::results::task_sheet(&loaded, &*store, &tasks, (who, today))?;
+            let sheet = crate::jobs::results::task_sheet(&loaded, &*store, &tasks, (&who, today))?;
             let rows: usize = tasks.iter().map(|t| t.items.len()).sum();
             match out {
                 Some(path) => {

@@ -578,6 +578,21 @@ pub fn tasks(
     Ok(out)
 }
 
+/// The inspector `id` as a task list names it, 姓名（工号）, from the inspector registry; an id
+/// the registry does not have is refused.
+pub fn inspector_label(loaded: &Loaded, id: &str) -> Result<String, ResultsError> {
+    match super::users::inspector_names(loaded).get(id) {
+        Some(name) => Ok(format!("{name}（{id}）")),
+        None => Err(ResultsError::Invalid {
+            problems: vec![
+                Diagnostic::error(format!("no inspector `{id}` in the inspector registry"))
+                    .help("give the 工号 as the inspector registry has it (a task list's 检查人员 cell shows 姓名（工号）)"),
+            ],
+            closing: String::new(),
+        }),
+    }
+}
+
 /// The tasks a list shows: with `inspector`, that inspector's own not yet published; without,
 /// every task of the draws whose matter `sees` accepts.
 pub fn listed_tasks(
@@ -606,7 +621,7 @@ pub fn task_sheet(
     (who, today): (&str, NaiveDate),
 ) -> Result<Vec<u8>, StoreError> {
     let heading = format!(
-        "{who} 的检查任务表（{today} 导出，检查组为抽取后变更后的）{}",
+        "{who}的检查任务表（{today} 导出，检查组为抽取后变更后的）{}",
         if store.is_simulation()? {
             "（模拟）"
         } else {

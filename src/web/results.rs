@@ -175,7 +175,14 @@ pub(crate) async fn sheet(State(app): State<App>, viewer: Viewer) -> Result<Resp
         let loaded = app2.rules()?;
         let store = app2.store(Some(&user))?;
         let tasks = listed(&loaded, &*store, &user)?;
-        crate::jobs::results::task_sheet(&loaded, &*store, &tasks, (&user.name, today))
+        // An inspector's list names the inspector as the registry has them; another's the
+        // account.
+        let who = user
+            .inspector
+            .as_deref()
+            .and_then(|id| crate::jobs::results::inspector_label(&loaded, id).ok())
+            .unwrap_or_else(|| user.name.clone());
+        crate::jobs::results::task_sheet(&loaded, &*store, &tasks, (&who, today))
             .map_err(|e| Fail::of(&e))
     })
     .await?;
