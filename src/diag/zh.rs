@@ -686,6 +686,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "对象“{}”不在您所在检查组的任务中",
     ),
     (
+        "no inspector `{}` in the inspector registry",
+        "执法检查人员名录库中没有“{}”",
+    ),
+    (
+        "give the 工号 as the inspector registry has it (a task list's 检查人员 cell shows 姓名（工号）)",
+        "请按名录库中的写法填写工号（任务清单的“检查人员”单元格写作 姓名（工号））",
+    ),
+    (
         "only results for the targets of your own teams can be entered",
         "只能录入本人所在检查组的对象的结果",
     ),
