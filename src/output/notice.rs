@@ -277,14 +277,7 @@ impl Notice<'_> {
             self.drawn,
             self.draw_ref,
             self.manifest_hash,
-            if self.out_of_scope > 0 {
-                format!(
-                    "，其中 {} 户抽取后经核实不在抽查范围、未替补",
-                    self.out_of_scope
-                )
-            } else {
-                String::new()
-            },
+            out_of_scope_clause(self.out_of_scope),
             self.entries.len()
         ));
         if !self.marks.notes().is_empty() {
@@ -481,6 +474,15 @@ pub fn page_name(k: usize) -> String {
         1 => "notice.html".to_string(),
         k => format!("notice-page{k}.html"),
     }
+}
+
+/// What a sentence counting drawn targets adds of the `n` marked out of scope after the draw
+/// without a substitute (不在范围); nothing when there are none.
+pub(crate) fn out_of_scope_clause(n: usize) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    format!("，其中 {n} 户抽取后经核实不在抽查范围、未替补")
 }
 
 /// Nothing to say: a count left out of the feed when it is zero.

@@ -536,10 +536,7 @@ fn overview(doc: &mut Document, f: &YearFigures) {
         f.draws.len(),
         c.drawn,
         if c.out_of_scope > 0 {
-            format!(
-                "，其中 {} 户抽取后经核实不在抽查范围、未替补，不计入以下各项",
-                c.out_of_scope
-            )
+            super::notice::out_of_scope_clause(c.out_of_scope) + "，不计入以下各项"
         } else {
             String::new()
         },
